@@ -1,0 +1,49 @@
+# Every target builds what it needs from nothing but python3.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: all install test lint format demo samples bench clean
+
+all: test
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: install
+	TERM=unknown NO_COLOR=1 $(BIN)/python -m pytest -q resdenoise tests
+
+lint: install
+	$(BIN)/ruff check resdenoise tests sample_signals benchmarks
+	$(BIN)/ruff format --check resdenoise tests sample_signals benchmarks
+
+format: install
+	$(BIN)/ruff format resdenoise tests sample_signals benchmarks
+	$(BIN)/ruff check --fix resdenoise tests sample_signals benchmarks
+
+samples: install
+	$(BIN)/python sample_signals/make_samples.py sample_signals
+
+demo: install
+	mkdir -p out
+	$(BIN)/resdenoise diffuse sample_signals/steps.csv --diffusivity perona-malik --time 10 -o out/steps_diffused.csv
+	$(BIN)/resdenoise shrink sample_signals/steps.csv --shrinkage garrote --iterations 8 -o out/steps_shrunk.csv
+	$(BIN)/resdenoise regularise sample_signals/two_channels.csv --regulariser huber --alpha 4 -o out/two_channels_regularised.csv
+	$(BIN)/resdenoise resnet sample_signals/noisy_mono.wav --activation tanh --blocks 20 -o out/noisy_mono_resnet.wav
+	$(BIN)/resdenoise diffuse sample_signals/noisy_stereo.wav --diffusivity charbonnier --steps 20 --report out/noisy_stereo_report.json -o out/noisy_stereo_diffused.wav
+	@echo "demo outputs are in out/"
+
+bench: install
+	$(BIN)/python benchmarks/bench_engine.py
+
+clean:
+	rm -rf $(VENV) out build dist *.egg-info .pytest_cache .hypothesis .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

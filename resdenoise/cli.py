@@ -1,0 +1,310 @@
+"""The ``resdenoise`` command line: a thin layer over the library.
+
+Exit codes: 0 success, 1 input or output problem, 2 usage, 3 refused as
+unstable, 4 a measured guarantee failed under ``--strict``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import sys
+
+import click
+
+from . import __version__
+from .errors import ResdenoiseError
+from .nonlinearities import SQRT2, get_nonlinearity, names_for_form
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+EXIT_UNSTABLE = 3
+EXIT_STRICT = 4
+
+
+class CliError(click.ClickException):
+    """One ``Error: ...`` line on stderr with the library error's exit code."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class NumberOrAuto(click.ParamType):
+    """A float > 0, or the word ``auto``."""
+
+    name = "NUMBER|auto"
+
+    def convert(self, value, param, ctx):
+        if value is None or (isinstance(value, str) and value.lower() == "auto"):
+            return None
+        try:
+            x = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is neither a number nor 'auto'", param, ctx)
+        if not (math.isfinite(x) and x > 0):
+            self.fail(f"{value!r} must be a finite number > 0", param, ctx)
+        return x
+
+
+POSITIVE = click.FloatRange(min=0.0, min_open=True, max=1e300)
+COUNT = click.IntRange(min=1)
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, prog_name="resdenoise")
+def cli():
+    """Stable, explainable 1D signal denoising with diffusion blocks.
+
+    Four descriptions of one filter (Alt, Weickert and Peter 2020), one
+    engine: u <- u + tau * D- Phi(D+ u). Each command reads a CSV or audio
+    file (or - for stdin), writes the filtered signal (CSV on stdout unless
+    -o is given) and prints stability diagnostics on stderr.
+
+    \b
+    Exit codes: 0 success, 1 input/output problem, 2 usage,
+                3 refused as unstable, 4 a guarantee failed under --strict.
+    """
+
+
+def common_options(func):
+    """Options shared by the four filtering commands."""
+
+    @click.argument("input_path", metavar="INPUT")
+    @click.option("-o", "--output", default="-", show_default=True,
+                  help="Output file; format from its extension. '-' writes CSV to stdout.")
+    @click.option("--input-format", default=None, help="Format of INPUT when the name does not tell (csv, wav, flac, ...).")
+    @click.option("--output-format", default=None, help="Format of OUTPUT when the name does not tell.")
+    @click.option("--in-place", is_flag=True, help="Allow OUTPUT to be INPUT (replaced atomically).")
+    @click.option("--report", "report_path", default=None, metavar="PATH",
+                  help="Write the JSON report to PATH ('-': stdout, when -o is a file).")
+    @click.option("--allow-unstable", is_flag=True, help="Run even if tau exceeds the L-infinity bound.")
+    @click.option("--strict", is_flag=True, help="Exit with code 4 when a measured guarantee fails.")
+    @click.option("-q", "--quiet", is_flag=True, help="No diagnostics on stderr.")
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def _name_option(form: str, default: str):
+    names = names_for_form(form)
+    return click.option(
+        f"--{form}", "name", default=default, show_default=True,
+        type=click.Choice(names, case_sensitive=False),
+        help=f"The {form}; the six families and their paper names.",
+    )
+
+
+def _lambda_option():
+    return click.option(
+        "--lambda", "lam", type=NumberOrAuto(), default="auto", show_default=True,
+        help="Contrast parameter lambda > 0, or 'auto': sqrt2 x universal threshold "
+        "from the MAD noise estimate.",
+    )
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@common_options
+@_name_option("diffusivity", "perona-malik")
+@_lambda_option()
+@click.option("--time", "time_", type=POSITIVE, help="Stopping time T (m = ceil(T/tau_max), tau = T/m).")
+@click.option("--steps", type=COUNT, help="Number of explicit steps m.")
+@click.option("--tau", type=POSITIVE, help="Time step (default: the sign-stable bound h^2/(4 g_max)).")
+@click.option("--h", type=POSITIVE, default=1.0, show_default=True, help="Grid size.")
+def diffuse(name, lam, time_, steps, tau, h, **io):
+    """Nonlinear diffusion with diffusivity g up to time T (or for m steps).
+
+    \b
+    Example:
+        resdenoise diffuse sample_signals/steps.csv --diffusivity perona-malik --time 20 -o out.csv
+    """
+    from .filters import plan_diffuse
+
+    def make_plan(u):
+        nl, extra = _bind(name, "diffusivity", lam, u, h)
+        return plan_diffuse(nl, time=time_, steps=steps, tau=tau, h=h), extra
+
+    _run(make_plan, **io)
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@common_options
+@_name_option("shrinkage", "soft")
+@click.option("--threshold", "theta", type=NumberOrAuto(), default="auto", show_default=True,
+              help="Threshold theta > 0 (lambda = sqrt2 theta), or 'auto': universal threshold.")
+@click.option("--iterations", type=COUNT, default=1, show_default=True, help="Iterations m.")
+@click.option("--check-wavelet", is_flag=True,
+              help="Also compute an actual cycle-spun Haar shrinkage and report the largest difference.")
+def shrink(name, theta, iterations, check_wavelet, **io):
+    """Iterated shift-invariant Haar wavelet shrinkage (as m diffusion blocks).
+
+    \b
+    Example:
+        resdenoise shrink sample_signals/steps.csv --shrinkage garrote --iterations 5 -o out.csv
+    """
+    from .filters import plan_shrink
+
+    def make_plan(u):
+        lam = None if theta is None else SQRT2 * theta
+        nl, extra = _bind(name, "shrinkage", lam, u, 1.0)
+        return plan_shrink(nl, iterations), extra
+
+    _run(make_plan, check_wavelet=check_wavelet, **io)
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@common_options
+@_name_option("regulariser", "charbonnier")
+@_lambda_option()
+@click.option("--alpha", type=POSITIVE, required=True, help="Regularisation weight alpha (= stopping time).")
+@click.option("--steps", type=COUNT, help="Explicit steps m (default: fewest with tau = alpha/m sign-stable).")
+@click.option("--h", type=POSITIVE, default=1.0, show_default=True, help="Grid size.")
+def regularise(name, lam, alpha, steps, h, **io):
+    """Variational regularisation with regulariser Psi, by m explicit blocks.
+
+    \b
+    Example:
+        resdenoise regularise sample_signals/two_channels.csv --regulariser huber --alpha 5 -o out.csv
+    """
+    from .filters import plan_regularise
+
+    def make_plan(u):
+        nl, extra = _bind(name, "regulariser", lam, u, h)
+        return plan_regularise(nl, alpha, steps, h), extra
+
+    _run(make_plan, **io)
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@common_options
+@_name_option("activation", "tanh")
+@_lambda_option()
+@click.option("--blocks", type=COUNT, required=True, help="Number of diffusion blocks m.")
+@click.option("--tau", type=POSITIVE, help="Time step (default: the sign-stable bound h^2/(4 g_max)).")
+@click.option("--h", type=POSITIVE, default=1.0, show_default=True, help="Grid size.")
+def resnet(name, lam, blocks, tau, h, **io):
+    """A residual network of m diffusion blocks with activation Phi.
+
+    \b
+    Example:
+        resdenoise resnet sample_signals/noisy_stereo.wav --activation isru --blocks 50 -o out.wav
+    """
+    from .filters import plan_resnet
+
+    def make_plan(u):
+        nl, extra = _bind(name, "activation", lam, u, h)
+        return plan_resnet(nl, blocks, tau, h), extra
+
+    _run(make_plan, **io)
+
+
+# --------------------------------------------------------------------------
+# The shared implementation
+# --------------------------------------------------------------------------
+
+
+def _bind(name, form, lam, u, h):
+    extra = {}
+    if lam is None:
+        from .filters import auto_lambda
+
+        lam, extra = auto_lambda(u, h)
+    return get_nonlinearity(name, form, lam), extra
+
+
+def _same_file(a: str, b: str) -> bool:
+    if a == "-" or b == "-":
+        return False
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def _progress_callback(steps: int, quiet: bool):
+    """A rich progress bar on a terminal for long runs; nothing otherwise."""
+    if quiet or steps < 50 or not sys.stderr.isatty():
+        return None, None
+    from rich.progress import Progress
+
+    progress = Progress(console=_console(), transient=True)
+    task = progress.add_task("blocks", total=steps)
+    every = max(1, steps // 200)
+
+    def callback(k, _u):
+        if k % every == 0 or k == steps:
+            progress.update(task, completed=k)
+
+    return progress, callback
+
+
+def _run(make_plan, input_path, output, input_format, output_format, in_place,
+         report_path, allow_unstable, strict, quiet, check_wavelet=False):
+    from .filters import analyse_run, run_plan
+    from .io import read_signal, write_bytes_atomic, write_signal
+    from .report import render_table, to_json
+
+    if report_path == "-" and output == "-":
+        raise click.UsageError("--report - needs -o FILE: stdout already carries the signal")
+    if _same_file(input_path, output) and not in_place:
+        raise CliError(f"{output}: output is the input file; pass --in-place to replace it", 1)
+    try:
+        sig = read_signal(input_path, input_format)
+        plan, extra = make_plan(sig.data)
+        verdict = plan.verdict()
+        if not verdict.linf_stable and not allow_unstable:
+            raise CliError(
+                f"refused as unstable: {verdict.reason}. A stable tau is <= "
+                f"{verdict.tau_linf_bound:.6g} (sign-stable <= {verdict.tau_sign_bound:.6g}); "
+                "or pass --allow-unstable",
+                EXIT_UNSTABLE,
+            )
+        console = None if quiet else _console()
+        if console and verdict.linf_stable and not verdict.sign_stable:
+            console.print(
+                f"[yellow]warning:[/] tau = {plan.tau:.6g} is L-infinity stable but above the "
+                f"sign-stable bound {verdict.tau_sign_bound:.6g}: sign changes may increase"
+            )
+        progress, callback = _progress_callback(plan.steps, quiet)
+        if progress:
+            with progress:
+                out = run_plan(plan, sig.data, callback)
+        else:
+            out = run_plan(plan, sig.data)
+        report = analyse_run(plan, sig.data, out, verdict, check_wavelet=check_wavelet)
+        report["parameters"].update(extra)
+        report["input"] = sig.source
+        report["output"] = "<stdout>" if output == "-" else output
+        stats = write_signal(output, sig.with_data(out), output_format)
+        report["clipped"] = stats.get("clipped", 0)
+        if report["clipped"]:
+            report["failed_checks"].append(f"{report['clipped']} samples clipped on output")
+            report["guarantees_held"] = False
+        if report_path is not None:
+            text = to_json(report)
+            if report_path == "-":
+                click.echo(text, nl=False)
+            else:
+                write_bytes_atomic(report_path, text.encode())
+        if console:
+            render_table(report, console)
+    except ResdenoiseError as exc:
+        raise CliError(str(exc), exc.exit_code) from None
+    if strict and not report["guarantees_held"]:
+        click.echo(
+            "Error: --strict: " + "; ".join(report["failed_checks"]), err=True
+        )
+        sys.exit(EXIT_STRICT)
+
+
+def main():  # pragma: no cover - console-script entry
+    cli()

@@ -1,0 +1,269 @@
+"""The four descriptions of one filter, as plans for the one engine.
+
+A :class:`Plan` fixes the activation, tau, h and the number of blocks for
+one of the paper's four readings (diffusion, wavelet shrinkage,
+regularisation, residual network).  :func:`run_plan` executes it with
+:func:`resdenoise.engine.run_blocks`; :func:`analyse_run` measures what the
+stability theorem promises.  The convenience functions :func:`diffuse`,
+:func:`shrink`, :func:`regularise` and :func:`resnet` do all three and
+return the filtered signal.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import stability
+from .engine import run_blocks
+from .errors import ParameterError, UnstableError
+from .nonlinearities import SQRT2, Nonlinearity, get_nonlinearity
+from .wavelet import cycle_spin_shrink, estimate_noise, universal_threshold
+
+__all__ = [
+    "Plan",
+    "auto_lambda",
+    "analyse_run",
+    "diffuse",
+    "plan_diffuse",
+    "plan_regularise",
+    "plan_resnet",
+    "plan_shrink",
+    "regularise",
+    "resnet",
+    "run_plan",
+    "shrink",
+]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything the engine needs, plus what the report should say."""
+
+    command: str
+    form: str
+    nl: Nonlinearity
+    tau: float
+    h: float
+    steps: int
+    parameters: dict = field(default_factory=dict)
+    alpha: float | None = None
+
+    @property
+    def stopping_time(self) -> float:
+        return self.steps * self.tau
+
+    def verdict(self) -> stability.StabilityVerdict:
+        return stability.check_tau(self.nl, self.tau, self.h)
+
+
+def auto_lambda(u: np.ndarray, h: float = 1.0) -> tuple[float, dict]:
+    """Default contrast parameter: the universal threshold, as a gradient.
+
+    ``theta = sigma sqrt(2 ln N)`` with sigma the MAD estimate on the finest
+    Haar details (largest over channels), and ``lambda = sqrt2 theta / h``.
+    A signal whose estimate is 0 (no noise at the finest scale, such as a
+    clean step) falls back to 1 % of its range, or to 1 for a constant one.
+    """
+    sigma = estimate_noise(u)
+    n = np.asarray(u).shape[0]
+    theta = universal_threshold(float(np.max(sigma)), n)
+    lam = SQRT2 * theta / h
+    rule = "universal threshold"
+    if not lam > 0.0:
+        span = float(np.ptp(u))
+        lam = 0.01 * span / h if span > 0 else 1.0
+        rule = "1% of range (noise estimate 0)"
+    return lam, {"noise_sigma": [float(s) for s in sigma], "lambda_rule": rule}
+
+
+def _check_positive(name: str, value, integer: bool = False):
+    if value is None:
+        return None
+    ok = value >= 1 if integer else (math.isfinite(value) and value > 0)
+    if not ok:
+        what = "an integer >= 1" if integer else "a finite number > 0"
+        raise ParameterError(f"{name} must be {what}, got {value!r}")
+    return value
+
+
+def _blocks_for(total: float, tau_max: float) -> int:
+    """Smallest m with total/m <= tau_max."""
+    m = max(1, math.ceil(total / tau_max))
+    while total / m > tau_max:
+        m += 1
+    return m
+
+
+def _sign_bound(nl: Nonlinearity, h: float) -> float:
+    g_max = stability.analyse_function(nl).g_max
+    if not (math.isfinite(g_max) and g_max > 0):
+        raise UnstableError(
+            f"{nl.name}: g = Phi(r)/r has no finite positive maximum (g_max = {g_max}); "
+            "give --tau explicitly"
+        )
+    return stability.tau_bounds(g_max, h)[1]
+
+
+def plan_diffuse(nl, time=None, steps=None, tau=None, h=1.0) -> Plan:
+    """Nonlinear diffusion: ``--time T`` (m = ceil(T/tau_max), tau = T/m) or ``--steps m``.
+
+    tau (or tau_max with ``time``) defaults to the sign-stable bound
+    ``h^2/(4 g_max)``.
+    """
+    _check_positive("h", h)
+    _check_positive("tau", tau)
+    _check_positive("time", time)
+    _check_positive("steps", steps, integer=True)
+    if (time is None) == (steps is None):
+        raise ParameterError("give exactly one of --time T or --steps M")
+    tau_max = tau if tau is not None else _sign_bound(nl, h)
+    if time is not None:
+        steps = _blocks_for(time, tau_max)
+        tau = time / steps
+    else:
+        tau = tau_max
+    return Plan("diffuse", "diffusivity", nl, tau, h, int(steps), {"lambda": nl.lam})
+
+
+def plan_shrink(nl, iterations=1) -> Plan:
+    """m iterations of cycle-spun Haar shrinkage: m blocks, tau = 1/4, h = 1."""
+    _check_positive("iterations", iterations, integer=True)
+    params = {"threshold": nl.theta, "lambda": nl.lam, "iterations": int(iterations)}
+    return Plan("shrink", "shrinkage", nl, 0.25, 1.0, int(iterations), params)
+
+
+def plan_regularise(nl, alpha, steps=None, h=1.0) -> Plan:
+    """Regularisation with weight alpha: m explicit blocks with tau = alpha/m.
+
+    m defaults to the smallest count that keeps tau sign-stable.
+    """
+    _check_positive("alpha", alpha)
+    _check_positive("steps", steps, integer=True)
+    _check_positive("h", h)
+    if steps is None:
+        steps = _blocks_for(alpha, _sign_bound(nl, h))
+    params = {"lambda": nl.lam, "alpha": alpha}
+    return Plan("regularise", "regulariser", nl, alpha / steps, h, int(steps), params, alpha)
+
+
+def plan_resnet(nl, blocks, tau=None, h=1.0) -> Plan:
+    """A residual network of ``blocks`` diffusion blocks; tau defaults to the sign bound."""
+    _check_positive("blocks", blocks, integer=True)
+    _check_positive("tau", tau)
+    _check_positive("h", h)
+    if tau is None:
+        tau = _sign_bound(nl, h)
+    return Plan("resnet", "activation", nl, tau, h, int(blocks), {"lambda": nl.lam})
+
+
+def run_plan(plan: Plan, u: np.ndarray, callback=None) -> np.ndarray:
+    """Run the plan's blocks on ``u`` (shape (n,) or (n, channels))."""
+    return run_blocks(u, plan.nl.phi, plan.tau, plan.steps, plan.h, callback=callback)
+
+
+def analyse_run(
+    plan: Plan,
+    f: np.ndarray,
+    u: np.ndarray,
+    verdict: stability.StabilityVerdict | None = None,
+    check_wavelet: bool = False,
+) -> dict:
+    """Everything measured about a run, as the JSON report's dictionary.
+
+    Keys: ``command``, ``family``, ``form``, ``name``, ``class``,
+    ``parameters``, ``tau``, ``h``, ``steps``, ``stopping_time``,
+    ``stability``, ``tolerance``, ``channels``, ``failed_checks``,
+    ``guarantees_held`` (and ``wavelet_check`` with ``check_wavelet``).
+    """
+    verdict = verdict or plan.verdict()
+    checks, tol = stability.measure_channels(f, u, plan.steps)
+    if plan.command == "regularise":
+        e_in = stability.energy(plan.nl, f, f, plan.alpha, plan.h)
+        e_out = stability.energy(plan.nl, u, f, plan.alpha, plan.h)
+        res = stability.euler_lagrange_residual(plan.nl, u, f, plan.alpha, plan.h)
+        for c, ch in enumerate(checks):
+            ch.extra.update(
+                energy_in=float(e_in[c]), energy_out=float(e_out[c]), el_residual=float(res[c])
+            )
+    failed = stability.guarantees_failed(checks, verdict)
+    if not verdict.linf_stable:
+        failed.insert(0, f"run was not L-infinity stable: {verdict.reason}")
+    entry = plan.nl.entry
+    report = {
+        "command": plan.command,
+        "family": plan.nl.key,
+        "form": plan.form,
+        "name": plan.nl.name,
+        "class": entry.klass if entry else ("convex" if verdict.monotone else "nonconvex"),
+        "parameters": dict(plan.parameters),
+        "tau": plan.tau,
+        "h": plan.h,
+        "steps": plan.steps,
+        "stopping_time": plan.stopping_time,
+        "stability": verdict.as_dict(),
+        "tolerance": tol,
+        "channels": [c.as_dict() for c in checks],
+        "failed_checks": failed,
+        "guarantees_held": not failed,
+    }
+    if check_wavelet:
+        ref = cycle_spin_shrink(f, plan.nl.shrinkage, plan.steps)
+        report["wavelet_check"] = {"max_abs_difference": float(np.max(np.abs(ref - u)))}
+    return report
+
+
+# --------------------------------------------------------------------------
+# Convenience: one call, one filtered signal
+# --------------------------------------------------------------------------
+
+
+def _bind(name, form, lam, u, h):
+    if lam is None:
+        lam, _ = auto_lambda(u, h)
+    return name if isinstance(name, Nonlinearity) else get_nonlinearity(name, form, lam)
+
+
+def _execute(plan: Plan, u, allow_unstable: bool) -> np.ndarray:
+    verdict = plan.verdict()
+    if not verdict.linf_stable and not allow_unstable:
+        raise UnstableError(
+            f"refused: {verdict.reason}; a stable tau is <= {verdict.tau_linf_bound:.6g}"
+        )
+    return run_plan(plan, u)
+
+
+def diffuse(u, diffusivity="perona-malik", lam=None, time=None, steps=None, tau=None,
+            h=1.0, allow_unstable=False):
+    """Nonlinear diffusion of ``u``; lam defaults to :func:`auto_lambda`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = diffuse(np.array([0.0, 0.0, 1.0, 1.0]), "linear", lam=1.0, steps=1)
+    >>> out.tolist()
+    [0.0, 0.25, 0.75, 1.0]
+    """
+    nl = _bind(diffusivity, "diffusivity", lam, u, h)
+    return _execute(plan_diffuse(nl, time, steps, tau, h), u, allow_unstable)
+
+
+def shrink(u, shrinkage="soft", theta=None, iterations=1):
+    """Iterated cycle-spun Haar shrinkage with threshold theta (lam = sqrt2 theta)."""
+    lam = None if theta is None else SQRT2 * theta
+    nl = _bind(shrinkage, "shrinkage", lam, u, 1.0)
+    return _execute(plan_shrink(nl, iterations), u, False)
+
+
+def regularise(u, regulariser="charbonnier", lam=None, alpha=1.0, steps=None, h=1.0):
+    """Explicit approximation of the regularisation with weight alpha."""
+    nl = _bind(regulariser, "regulariser", lam, u, h)
+    return _execute(plan_regularise(nl, alpha, steps, h), u, False)
+
+
+def resnet(u, activation="tanh", lam=None, blocks=1, tau=None, h=1.0, allow_unstable=False):
+    """A residual network of diffusion blocks with the given activation."""
+    nl = _bind(activation, "activation", lam, u, h)
+    return _execute(plan_resnet(nl, blocks, tau, h), u, allow_unstable)

@@ -1,0 +1,100 @@
+"""Rendering a run's report: a rich table on stderr, or JSON.
+
+Takes the dictionary built by :func:`resdenoise.filters.analyse_run` (or the
+pre-run part of it) and knows nothing about how the numbers were made.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+__all__ = ["render_table", "to_json"]
+
+
+def _num(x) -> str:
+    if x is None:
+        return "inf"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, int):
+        return str(x)
+    if isinstance(x, float):
+        if math.isinf(x):
+            return "inf" if x > 0 else "-inf"
+        return f"{x:.6g}"
+    return str(x)
+
+
+def _yes(ok: bool) -> str:
+    return "[green]yes[/]" if ok else "[red]no[/]"
+
+
+def render_table(report: dict, console) -> None:
+    """Print the report as two rich tables (run, channels) on ``console``."""
+    from rich.table import Table
+
+    st = report["stability"]
+    run = Table(title=f"resdenoise {report['command']}", show_header=False, title_justify="left")
+    run.add_column("quantity", style="bold")
+    run.add_column("value")
+    run.add_row("nonlinearity", f"{report['name']} ({report['family']}, {report['form']}, {report['class']})")
+    params = ", ".join(f"{k} = {_num(v)}" for k, v in report["parameters"].items()
+                       if not isinstance(v, (list, dict)))
+    run.add_row("parameters", params)
+    if "noise_sigma" in report["parameters"]:
+        sigmas = ", ".join(_num(s) for s in report["parameters"]["noise_sigma"])
+        run.add_row("noise sigma (MAD)", sigmas)
+    run.add_row("tau / h / steps", f"{_num(report['tau'])} / {_num(report['h'])} / {report['steps']}")
+    run.add_row("stopping time", _num(report["stopping_time"]))
+    exact = "" if st["exact"] else " (sampled)"
+    run.add_row("g range" + exact, f"[{_num(st['g_min'])}, {_num(st['g_max'])}]")
+    run.add_row("Lipschitz of Phi", _num(st["lipschitz"]))
+    run.add_row("Phi odd / monotone", f"{_num(st['odd'])} / {_num(st['monotone'])}")
+    run.add_row("tau bound L-inf h^2/(2 g_max)", _num(st["tau_linf_bound"]))
+    run.add_row("tau bound sign h^2/(4 g_max)", _num(st["tau_sign_bound"]))
+    run.add_row("L-infinity stable", _yes(st["linf_stable"]))
+    run.add_row("sign stable", _yes(st["sign_stable"]))
+    if "wavelet_check" in report:
+        run.add_row("engine vs Haar transform", _num(report["wavelet_check"]["max_abs_difference"]))
+    if report.get("clipped"):
+        run.add_row("samples clipped on output", f"[red]{report['clipped']}[/]")
+    console.print(run)
+
+    if report.get("channels"):
+        ch = Table(title="per channel", title_justify="left")
+        cols = ["ch", "in min", "in max", "out min", "out max", "max-min", "sign ch.",
+                "TV in", "TV out", "mean drift"]
+        regular = "el_residual" in report["channels"][0]
+        if regular:
+            cols += ["E_h in", "E_h out", "EL resid."]
+        for c in cols:
+            ch.add_column(c, justify="right")
+        for i, c in enumerate(report["channels"]):
+            row = [str(i), _num(c["input_min"]), _num(c["input_max"]), _num(c["output_min"]),
+                   _num(c["output_max"]), _yes(c["max_min_principle"]),
+                   f"{c['sign_changes_in']} -> {c['sign_changes_out']}",
+                   _num(c["tv_in"]), _num(c["tv_out"]), _num(c["mean_drift"])]
+            if regular:
+                row += [_num(c["energy_in"]), _num(c["energy_out"]), _num(c["el_residual"])]
+            ch.add_row(*row)
+        console.print(ch)
+    verdict = "[green]all guarantees held[/]" if report.get("guarantees_held") else "[red]guarantees failed[/]"
+    console.print(verdict)
+    for line in report.get("failed_checks", []):
+        console.print(f"  [red]-[/] {line}", highlight=False)
+
+
+def _clean(x):
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    return x
+
+
+def to_json(report: dict) -> str:
+    """The report as JSON text; infinite numbers become ``null``."""
+    return json.dumps(_clean(report), indent=2, allow_nan=False) + "\n"
