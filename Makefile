@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 test: install
-	TERM=unknown NO_COLOR=1 $(BIN)/python -m pytest -q resdenoise tests
+	TERM=unknown NO_COLOR=1 $(BIN)/python -m pytest -q resdenoise tests README.md
 
 lint: install
 	$(BIN)/ruff check resdenoise tests sample_signals benchmarks

@@ -61,23 +61,27 @@ def render_table(report: dict, console) -> None:
         run.add_row("samples clipped on output", f"[red]{report['clipped']}[/]")
     console.print(run)
 
-    if report.get("channels"):
-        ch = Table(title="per channel", title_justify="left")
-        cols = ["ch", "in min", "in max", "out min", "out max", "max-min", "sign ch.",
-                "TV in", "TV out", "mean drift"]
-        regular = "el_residual" in report["channels"][0]
-        if regular:
-            cols += ["E_h in", "E_h out", "EL resid."]
-        for c in cols:
-            ch.add_column(c, justify="right")
-        for i, c in enumerate(report["channels"]):
-            row = [str(i), _num(c["input_min"]), _num(c["input_max"]), _num(c["output_min"]),
-                   _num(c["output_max"]), _yes(c["max_min_principle"]),
-                   f"{c['sign_changes_in']} -> {c['sign_changes_out']}",
-                   _num(c["tv_in"]), _num(c["tv_out"]), _num(c["mean_drift"])]
-            if regular:
-                row += [_num(c["energy_in"]), _num(c["energy_out"]), _num(c["el_residual"])]
-            ch.add_row(*row)
+    channels = report.get("channels") or []
+    if channels:
+        ch = Table(title="measured per channel", title_justify="left")
+        ch.add_column("quantity", style="bold")
+        for i in range(len(channels)):
+            ch.add_column(f"ch {i}", justify="right")
+        rows = [
+            ("input min / max", lambda c: f"{_num(c['input_min'])} / {_num(c['input_max'])}"),
+            ("output min / max", lambda c: f"{_num(c['output_min'])} / {_num(c['output_max'])}"),
+            ("max-min principle", lambda c: _yes(c["max_min_principle"])),
+            ("sign changes in -> out", lambda c: f"{c['sign_changes_in']} -> {c['sign_changes_out']}"),
+            ("total variation in -> out", lambda c: f"{_num(c['tv_in'])} -> {_num(c['tv_out'])}"),
+            ("mean drift", lambda c: _num(c["mean_drift"])),
+        ]
+        if "el_residual" in channels[0]:
+            rows += [
+                ("energy E_h in -> out", lambda c: f"{_num(c['energy_in'])} -> {_num(c['energy_out'])}"),
+                ("Euler-Lagrange residual", lambda c: _num(c["el_residual"])),
+            ]
+        for label, cell in rows:
+            ch.add_row(label, *(cell(c) for c in channels))
         console.print(ch)
     verdict = "[green]all guarantees held[/]" if report.get("guarantees_held") else "[red]guarantees failed[/]"
     console.print(verdict)
