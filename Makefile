@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: all install test lint format demo samples bench clean
+.PHONY: all install test lint format demo samples bench bench-quality clean
 
 all: test
 
@@ -43,6 +43,11 @@ demo: install
 
 bench: install
 	$(BIN)/python benchmarks/bench_engine.py
+
+# MSE of every command with automatic parameters against scikit-image and PyWavelets
+bench-quality: install
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/bench_quality.py
 
 clean:
 	rm -rf $(VENV) out build dist *.egg-info .pytest_cache .hypothesis .ruff_cache

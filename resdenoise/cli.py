@@ -48,8 +48,38 @@ class NumberOrAuto(click.ParamType):
         return x
 
 
+#: What PositiveOrAuto returns for the word ``auto``: a data-driven stopping time.
+AUTO = "auto"
+
+
+class PositiveOrAuto(click.ParamType):
+    """A finite number > 0 (an integer >= 1 with ``integer``), or the word ``auto``."""
+
+    def __init__(self, integer: bool = False):
+        self.integer = integer
+        self.name = "INTEGER|auto" if integer else "NUMBER|auto"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and value.strip().lower() == AUTO:
+            return AUTO
+        if value == AUTO or value is None:
+            return value
+        try:
+            x = int(value) if self.integer else float(value)
+        except (TypeError, ValueError):
+            what = "an integer" if self.integer else "a number"
+            self.fail(f"{value!r} is neither {what} nor 'auto'", param, ctx)
+        if self.integer and x < 1:
+            self.fail(f"{value!r} must be an integer >= 1, or 'auto'", param, ctx)
+        if not self.integer and not (math.isfinite(x) and x > 0):
+            self.fail(f"{value!r} must be a finite number > 0, or 'auto'", param, ctx)
+        return x
+
+
 POSITIVE = click.FloatRange(min=0.0, min_open=True, max=1e300)
 COUNT = click.IntRange(min=1)
+TIME_OR_AUTO = PositiveOrAuto()
+COUNT_OR_AUTO = PositiveOrAuto(integer=True)
 
 
 @click.group(context_settings=CONTEXT_SETTINGS)
@@ -76,12 +106,32 @@ def common_options(func):
                   help="Output file; format from its extension. '-' writes CSV to stdout.")
     @click.option("--input-format", default=None, help="Format of INPUT when the name does not tell (csv, wav, flac, ...).")
     @click.option("--output-format", default=None, help="Format of OUTPUT when the name does not tell.")
+    @click.option("--delimiter", default=None, metavar="CHAR",
+                  help="CSV delimiter: ',', ';', tab, space (runs of blanks) or '|' [default: sniffed].")
+    @click.option("--decimal", type=click.Choice([".", ","]), default=None,
+                  help="CSV decimal mark [default: '.', or ',' when the file uses it].")
+    @click.option("--header/--no-header", default=None,
+                  help="The first CSV row is (is not) a header [default: detected].")
+    @click.option("--time-column", default=None, metavar="NAME|N|none",
+                  help="CSV column (name or number) carried through unfiltered [default: a "
+                  "monotone first column named time/t/index/sample...]; 'none': no time column.")
+    @click.option("--columns", default=None, metavar="A,B",
+                  help="Columns (names or numbers; audio: channel numbers) to filter; the others "
+                  "are carried through unchanged [default: all but the time column].")
+    @click.option("--subtype", default=None, metavar="SUBTYPE",
+                  help="Audio subtype of OUTPUT (PCM_16, PCM_24, FLOAT, ...) [default: the input's].")
     @click.option("--in-place", is_flag=True, help="Allow OUTPUT to be INPUT (replaced atomically).")
     @click.option("--report", "report_path", default=None, metavar="PATH",
                   help="Write the JSON report to PATH ('-': stdout, when -o is a file).")
     @click.option("--allow-unstable", is_flag=True, help="Run even if tau exceeds the L-infinity bound.")
     @click.option("--strict", is_flag=True, help="Exit with code 4 when a measured guarantee fails.")
+    @click.option("--reference", default=None, metavar="CLEAN",
+                  help="A clean signal of the same shape (read like INPUT): report MSE, SNR and "
+                  "PSNR of input and output against it.")
     @click.option("-q", "--quiet", is_flag=True, help="No diagnostics on stderr.")
+    @click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64",
+                  show_default=True, help="Working precision: float32 halves the memory traffic "
+                  "(audio); float64 is the reference.")
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         return func(*args, **kwargs)
@@ -98,6 +148,18 @@ def _name_option(form: str, default: str):
     )
 
 
+def _stopping_rule_option():
+    from .autoparams import DEFAULT_RULE, RULES
+
+    return click.option(
+        "--stopping-rule", type=click.Choice(sorted(RULES)), default=DEFAULT_RULE,
+        show_default=True,
+        help="How 'auto' picks the number of blocks (and lambda, when it is auto too): sure = "
+        "Stein's unbiased estimate of the MSE; noise2self = masked self-supervised loss; "
+        "decorrelation = least correlation of signal and removed noise.",
+    )
+
+
 def _lambda_option():
     return click.option(
         "--lambda", "lam", type=NumberOrAuto(), default="auto", show_default=True,
@@ -110,11 +172,14 @@ def _lambda_option():
 @common_options
 @_name_option("diffusivity", "perona-malik")
 @_lambda_option()
-@click.option("--time", "time_", type=POSITIVE, help="Stopping time T (m = ceil(T/tau_max), tau = T/m).")
+@click.option("--time", "time_", type=TIME_OR_AUTO,
+              help="Stopping time T (m = ceil(T/tau_max), tau = T/m), or 'auto': chosen by "
+              "--stopping-rule.")
 @click.option("--steps", type=COUNT, help="Number of explicit steps m.")
 @click.option("--tau", type=POSITIVE, help="Time step (default: the sign-stable bound h^2/(4 g_max)).")
 @click.option("--h", type=POSITIVE, default=1.0, show_default=True, help="Grid size.")
-def diffuse(name, lam, time_, steps, tau, h, **io):
+@_stopping_rule_option()
+def diffuse(name, lam, time_, steps, tau, h, stopping_rule, **io):
     """Nonlinear diffusion with diffusivity g up to time T (or for m steps).
 
     \b
@@ -123,7 +188,13 @@ def diffuse(name, lam, time_, steps, tau, h, **io):
     """
     from .filters import plan_diffuse
 
+    if time_ == AUTO and steps is not None:
+        raise click.UsageError("give --time auto or --steps M, not both")
+
     def make_plan(u):
+        if time_ == AUTO:
+            choice, extra = _choose(u, name, "diffusivity", lam, tau, h, stopping_rule)
+            return plan_diffuse(choice.nl, steps=choice.steps, tau=choice.tau, h=h), extra
         nl, extra = _bind(name, "diffusivity", lam, u, h)
         return plan_diffuse(nl, time=time_, steps=steps, tau=tau, h=h), extra
 
@@ -135,10 +206,12 @@ def diffuse(name, lam, time_, steps, tau, h, **io):
 @_name_option("shrinkage", "soft")
 @click.option("--threshold", "theta", type=NumberOrAuto(), default="auto", show_default=True,
               help="Threshold theta > 0 (lambda = sqrt2 theta), or 'auto': universal threshold.")
-@click.option("--iterations", type=COUNT, default=1, show_default=True, help="Iterations m.")
+@click.option("--iterations", type=COUNT_OR_AUTO, default=1, show_default=True,
+              help="Iterations m, or 'auto': chosen by --stopping-rule.")
 @click.option("--check-wavelet", is_flag=True,
               help="Also compute an actual cycle-spun Haar shrinkage and report the largest difference.")
-def shrink(name, theta, iterations, check_wavelet, **io):
+@_stopping_rule_option()
+def shrink(name, theta, iterations, check_wavelet, stopping_rule, **io):
     """Iterated shift-invariant Haar wavelet shrinkage (as m diffusion blocks).
 
     \b
@@ -149,6 +222,9 @@ def shrink(name, theta, iterations, check_wavelet, **io):
 
     def make_plan(u):
         lam = None if theta is None else SQRT2 * theta
+        if iterations == AUTO:
+            choice, extra = _choose(u, name, "shrinkage", lam, 0.25, 1.0, stopping_rule)
+            return plan_shrink(choice.nl, choice.steps), extra
         nl, extra = _bind(name, "shrinkage", lam, u, 1.0)
         return plan_shrink(nl, iterations), extra
 
@@ -159,10 +235,13 @@ def shrink(name, theta, iterations, check_wavelet, **io):
 @common_options
 @_name_option("regulariser", "charbonnier")
 @_lambda_option()
-@click.option("--alpha", type=POSITIVE, required=True, help="Regularisation weight alpha (= stopping time).")
+@click.option("--alpha", type=TIME_OR_AUTO, required=True,
+              help="Regularisation weight alpha (= stopping time), or 'auto': chosen by "
+              "--stopping-rule.")
 @click.option("--steps", type=COUNT, help="Explicit steps m (default: fewest with tau = alpha/m sign-stable).")
 @click.option("--h", type=POSITIVE, default=1.0, show_default=True, help="Grid size.")
-def regularise(name, lam, alpha, steps, h, **io):
+@_stopping_rule_option()
+def regularise(name, lam, alpha, steps, h, stopping_rule, **io):
     """Variational regularisation with regulariser Psi, by m explicit blocks.
 
     \b
@@ -171,7 +250,13 @@ def regularise(name, lam, alpha, steps, h, **io):
     """
     from .filters import plan_regularise
 
+    if alpha == AUTO and steps is not None:
+        raise click.UsageError("--steps needs a numeric --alpha; --alpha auto chooses the steps")
+
     def make_plan(u):
+        if alpha == AUTO:
+            choice, extra = _choose(u, name, "regulariser", lam, None, h, stopping_rule)
+            return plan_regularise(choice.nl, choice.steps * choice.tau, choice.steps, h), extra
         nl, extra = _bind(name, "regulariser", lam, u, h)
         return plan_regularise(nl, alpha, steps, h), extra
 
@@ -182,10 +267,12 @@ def regularise(name, lam, alpha, steps, h, **io):
 @common_options
 @_name_option("activation", "tanh")
 @_lambda_option()
-@click.option("--blocks", type=COUNT, required=True, help="Number of diffusion blocks m.")
+@click.option("--blocks", type=COUNT_OR_AUTO, required=True,
+              help="Number of diffusion blocks m, or 'auto': chosen by --stopping-rule.")
 @click.option("--tau", type=POSITIVE, help="Time step (default: the sign-stable bound h^2/(4 g_max)).")
 @click.option("--h", type=POSITIVE, default=1.0, show_default=True, help="Grid size.")
-def resnet(name, lam, blocks, tau, h, **io):
+@_stopping_rule_option()
+def resnet(name, lam, blocks, tau, h, stopping_rule, **io):
     """A residual network of m diffusion blocks with activation Phi.
 
     \b
@@ -195,6 +282,9 @@ def resnet(name, lam, blocks, tau, h, **io):
     from .filters import plan_resnet
 
     def make_plan(u):
+        if blocks == AUTO:
+            choice, extra = _choose(u, name, "activation", lam, tau, h, stopping_rule)
+            return plan_resnet(choice.nl, choice.steps, choice.tau, h), extra
         nl, extra = _bind(name, "activation", lam, u, h)
         return plan_resnet(nl, blocks, tau, h), extra
 
@@ -204,6 +294,14 @@ def resnet(name, lam, blocks, tau, h, **io):
 # --------------------------------------------------------------------------
 # The shared implementation
 # --------------------------------------------------------------------------
+
+
+def _choose(u, name, form, lam, tau, h, rule):
+    """An automatic stopping time (and lambda when lam is None) for ``u``."""
+    from .autoparams import choose_parameters
+
+    choice = choose_parameters(u, name, form, lam=lam, tau=tau, h=h, rule=rule)
+    return choice, choice.as_dict()
 
 
 def _bind(name, form, lam, u, h):
@@ -248,18 +346,38 @@ def _progress_callback(steps: int, quiet: bool):
 
 
 def _run(make_plan, input_path, output, input_format, output_format, in_place,
-         report_path, allow_unstable, strict, quiet, check_wavelet=False):
+         report_path, allow_unstable, strict, quiet, delimiter=None, decimal=None, header=None,
+         time_column=None, columns=None, subtype=None, reference=None, check_wavelet=False,
+         dtype="float64"):
     from .filters import analyse_run, run_plan
-    from .io import read_signal, write_bytes_atomic, write_signal
+    from .io import check_output_path, encode_signal, read_signal, write_files_atomic
     from .report import render_table, to_json
 
     if report_path == "-" and output == "-":
         raise click.UsageError("--report - needs -o FILE: stdout already carries the signal")
+    if report_path not in (None, "-") and (report_path == output or _same_file(report_path, output)):
+        raise click.UsageError("--report and -o name the same file; give the report its own")
     if _same_file(input_path, output) and not in_place:
         raise CliError(f"{output}: output is the input file; pass --in-place to replace it", 1)
+    if report_path is not None and _same_file(input_path, report_path):
+        raise CliError(f"{report_path}: the report would overwrite the input file", 1)
     try:
-        sig = read_signal(input_path, input_format)
+        check_output_path(output, output_format, subtype)
+        if report_path is not None:
+            check_output_path(report_path, signal=False)
+        sig = read_signal(input_path, input_format, delimiter=delimiter, decimal=decimal,
+                          header=header, time_column=time_column, columns=columns)
+        clean = None
+        if reference is not None:
+            clean = read_signal(reference, None, delimiter=delimiter, decimal=decimal,
+                                header=header, time_column=time_column, columns=columns)
+            if clean.data.shape != sig.data.shape:
+                raise CliError(
+                    f"{reference}: the reference has shape {clean.data.shape} (samples, channels) "
+                    f"but {sig.source} has {sig.data.shape}; give the clean signal with the same "
+                    "samples and channels", 1)
         plan, extra = make_plan(sig.data)
+        data = sig.data.astype(dtype, copy=False)  # --dtype: run and measure in this precision
         verdict = plan.verdict()
         if not verdict.linf_stable and not allow_unstable:
             raise CliError(
@@ -277,24 +395,28 @@ def _run(make_plan, input_path, output, input_format, output_format, in_place,
         progress, callback = _progress_callback(plan.steps, quiet)
         if progress:
             with progress:
-                out = run_plan(plan, sig.data, callback)
+                out = run_plan(plan, data, callback)
         else:
-            out = run_plan(plan, sig.data)
-        report = analyse_run(plan, sig.data, out, verdict, check_wavelet=check_wavelet)
+            out = run_plan(plan, data)
+        report = analyse_run(plan, data, out, verdict, check_wavelet=check_wavelet)
         report["parameters"].update(extra)
+        if clean is not None:
+            from .quality import compare
+
+            report["quality"] = {"reference": clean.source, **compare(sig.data, out, clean.data)}
         report["input"] = sig.source
         report["output"] = "<stdout>" if output == "-" else output
-        stats = write_signal(output, sig.with_data(out), output_format)
+        if sig.carried:  # time column and unpicked columns: written back unfiltered
+            report["carried_columns"] = sig.carried_names
+        payload, stats = encode_signal(output, sig.with_data(out), output_format, subtype)
         report["clipped"] = stats.get("clipped", 0)
         if report["clipped"]:
             report["failed_checks"].append(f"{report['clipped']} samples clipped on output")
             report["guarantees_held"] = False
+        outputs = [(output, payload)]
         if report_path is not None:
-            text = to_json(report)
-            if report_path == "-":
-                click.echo(text, nl=False)
-            else:
-                write_bytes_atomic(report_path, text.encode())
+            outputs.append((report_path, to_json(report).encode()))
+        write_files_atomic(outputs)  # all or nothing: temporary files, then renames
         if console:
             render_table(report, console)
     except ResdenoiseError as exc:

@@ -159,9 +159,24 @@ def plan_resnet(nl, blocks, tau=None, h=1.0) -> Plan:
     return Plan("resnet", "activation", nl, tau, h, int(blocks), {"lambda": nl.lam})
 
 
-def run_plan(plan: Plan, u: np.ndarray, callback=None) -> np.ndarray:
-    """Run the plan's blocks on ``u`` (shape (n,) or (n, channels))."""
-    return run_blocks(u, plan.nl.phi, plan.tau, plan.steps, plan.h, callback=callback)
+def run_plan(
+    plan: Plan, u: np.ndarray, callback=None, dtype=None, threads=None
+) -> np.ndarray:
+    """Run the plan's blocks on ``u`` (shape (n,) or (n, channels)).
+
+    ``dtype`` ('float64' or 'float32'; default: float32 input stays float32)
+    and ``threads`` go to :func:`~resdenoise.engine.run_blocks`.  The callback
+    (a progress bar) is called after each of the engine's sweeps, not
+    necessarily after every block.
+    """
+    if dtype is not None:
+        u = np.asarray(u, dtype=dtype)
+    if hasattr(plan, "run"):  # resdenoise.network.NetworkPlan: run_blocks per block group
+        return plan.run(u, callback)
+    return run_blocks(
+        u, plan.nl, plan.tau, plan.steps, plan.h, callback=callback,
+        threads=threads, callback_every=None,
+    )
 
 
 def analyse_run(
@@ -175,7 +190,8 @@ def analyse_run(
 
     Keys: ``command``, ``family``, ``form``, ``name``, ``class``,
     ``parameters``, ``tau``, ``h``, ``steps``, ``stopping_time``,
-    ``stability``, ``tolerance``, ``channels``, ``failed_checks``,
+    ``stability``, ``tolerance``, ``noise_sigma``, ``channels`` (each with
+    its ``noise_sigma``), ``failed_checks``,
     ``guarantees_held`` (and ``wavelet_check`` with ``check_wavelet``).
     """
     verdict = verdict or plan.verdict()
@@ -189,6 +205,7 @@ def analyse_run(
                 energy_in=float(e_in[c]), energy_out=float(e_out[c]), el_residual=float(res[c])
             )
     failed = stability.guarantees_failed(checks, verdict)
+    sigma = estimate_noise(f)  # MAD on the finest Haar details, per channel, for every run
     if not verdict.linf_stable:
         failed.insert(0, f"run was not L-infinity stable: {verdict.reason}")
     entry = plan.nl.entry
@@ -205,7 +222,8 @@ def analyse_run(
         "stopping_time": plan.stopping_time,
         "stability": verdict.as_dict(),
         "tolerance": tol,
-        "channels": [c.as_dict() for c in checks],
+        "noise_sigma": [float(s) for s in sigma],
+        "channels": [{**c.as_dict(), "noise_sigma": float(s)} for c, s in zip(checks, sigma)],
         "failed_checks": failed,
         "guarantees_held": not failed,
     }

@@ -1,29 +1,81 @@
 """Reading and writing signals: CSV, audio (through soundfile), stdin/stdout.
 
 Knows nothing about diffusion.  :func:`read_signal` returns a :class:`Signal`
-(float array shaped ``(n,)`` or ``(n, channels)`` plus what is needed to
-write the result back in the same shape of file); :func:`write_signal`
-writes atomically (temporary file beside the target, then ``os.replace``).
-Every problem is raised as :class:`~resdenoise.errors.SignalError` naming
-the file and, where it applies, the line and column.
+(float array shaped ``(n,)`` or ``(n, channels)`` plus everything needed to
+write the result back as the same kind of file); :func:`write_signal` and
+:func:`write_files_atomic` write to a temporary file beside each target and
+rename it into place, so a failure never leaves an empty or partial file.
+Every problem with a file is raised as :class:`~resdenoise.errors.SignalError`
+naming the file and, where it applies, the line and column; an option that
+does not fit the file (an unknown column name, a subtype the format lacks)
+is a :class:`~resdenoise.errors.ParameterError`.
+
+CSV dialects
+------------
+The delimiter is sniffed (comma, tab, semicolon, pipe, runs of whitespace, or
+a single column) unless given; UTF-8 with or without a byte-order mark (and
+UTF-16 with one), LF, CRLF or CR line ends, quoted fields, ``#`` comment
+lines and blank lines are accepted.  A header row is detected (a first row
+without a single number in it) or declared.  A decimal comma (``1,5;2,25``)
+is recognised when the delimiter is not a comma, or declared.  The comment
+and blank lines before the data (the preamble) are written back verbatim; a
+last preamble comment with the column names (``np.savetxt(header=...)``)
+serves as the header.
+
+A time or index column is carried through unchanged and not filtered: the
+first column when its header is time-like (``time``, ``t [s]``, ``index``,
+``sample``, an empty pandas index name, ...) and its values are monotone
+(or not numbers at all, as timestamps), or, without a header, the first of
+several columns when it is exactly equally spaced; or the column named
+(or numbered from 1) by ``time_column``.  ``columns`` picks the channels to
+filter by name or number; the columns not picked are carried through
+unchanged like the time column (they need not be numeric).  The output keeps
+the preamble, header, delimiter, decimal mark, line ends, encoding and
+column order; numbers are written with ``repr`` so float64 round-trips
+exactly.
+
+Audio
+-----
+Everything libsndfile reads (WAV, WAVE extensible, FLAC, OGG, AIFF, ...).
+Integer PCM is read exactly (as int32, scaled by 2**-31) and written from
+quantised integers, clipped (and counted) rather than wrapped; the output
+keeps samplerate, channels, major format and subtype unless told otherwise.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
-import math
 import os
+import re
+import stat
+import struct
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from itertools import repeat
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from .errors import SignalError
+from .errors import ParameterError, SignalError
 
-__all__ = ["Signal", "read_signal", "write_signal", "write_bytes_atomic", "guess_format", "STDIO"]
+__all__ = [
+    "STDIO",
+    "CsvLayout",
+    "Signal",
+    "check_output_path",
+    "encode_signal",
+    "guess_format",
+    "parse_signal",
+    "read_signal",
+    "write_bytes_atomic",
+    "write_files_atomic",
+    "write_signal",
+]
 
 #: The path that means stdin (reading) or stdout (writing).
 STDIO = "-"
@@ -35,20 +87,94 @@ AUDIO_EXTENSIONS = {
     ".flac": "FLAC",
     ".ogg": "OGG",
     ".oga": "OGG",
+    ".opus": "OGG",
     ".aiff": "AIFF",
     ".aif": "AIFF",
+    ".aifc": "AIFF",
     ".au": "AU",
+    ".snd": "AU",
     ".caf": "CAF",
     ".w64": "W64",
     ".rf64": "RF64",
     ".mp3": "MP3",
 }
-CSV_EXTENSIONS = {".csv", ".tsv", ".txt", ".dat"}
+CSV_EXTENSIONS = {".csv", ".tsv", ".txt", ".dat", ".tab"}
 
 #: Integer PCM subtypes and their bit depths: read and written exactly.
 PCM_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}
+#: Subtypes that hold any float: never clipped.
+FLOAT_SUBTYPES = {"FLOAT", "DOUBLE"}
 
-_AUDIO_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"fLaC", b"OggS", b"FORM", b".snd", b"caff")
+_AUDIO_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"fLaC", b"OggS", b"FORM", b".snd", b"caff", b"ID3")
+
+#: Delimiter spellings accepted from the command line.
+DELIMITERS = {
+    ",": ",",
+    "comma": ",",
+    ";": ";",
+    "semicolon": ";",
+    "\t": "\t",
+    "\\t": "\t",
+    "tab": "\t",
+    "|": "|",
+    "pipe": "|",
+    " ": " ",
+    "space": " ",
+    "whitespace": " ",
+}
+_SNIFF_ORDER = (",", "\t", ";", "|")
+_TIME_NAMES = {
+    "",
+    "t",
+    "time",
+    "times",
+    "timestamp",
+    "datetime",
+    "date",
+    "index",
+    "idx",
+    "i",
+    "n",
+    "k",
+    "sample",
+    "samples",
+    "frame",
+    "seconds",
+    "sec",
+    "elapsed",
+    "unnamed: 0",
+}
+_UNITS = re.compile(r"\s*[\[(].*?[\])]\s*$")
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d*,\d+(?:[eE][+-]?\d+)?\s*$")
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """How a CSV file was written, so that the output looks the same.
+
+    Attributes
+    ----------
+    decimal : {".", ","}
+    newline : {"\\n", "\\r\\n", "\\r"}
+    encoding : {"utf-8", "utf-8-sig", "utf-16"}
+    preamble : tuple of str
+        Comment and blank lines before the first row, written back verbatim.
+    header_in_preamble : bool
+        The header came from the last preamble comment (not written again).
+    quote_header, quote_data : bool
+        Every field of the header / first data row was quoted.
+    trailing_delimiter : bool
+        Every row ended with a delimiter.
+    """
+
+    decimal: str = "."
+    newline: str = "\n"
+    encoding: str = "utf-8"
+    preamble: tuple[str, ...] = ()
+    header_in_preamble: bool = False
+    quote_header: bool = False
+    quote_data: bool = False
+    trailing_delimiter: bool = False
 
 
 @dataclass
@@ -58,7 +184,8 @@ class Signal:
     Attributes
     ----------
     data : ndarray, shape (n,) or (n, channels)
-        The samples as float64.  Audio is scaled to [-1, 1) as soundfile does.
+        The channels to filter, as float64.  Audio is scaled to [-1, 1) as
+        soundfile does.
     source : str
         File name for messages (``"<stdin>"`` for ``-``).
     format : str
@@ -67,9 +194,18 @@ class Signal:
     subtype : str or None
         Audio subtype such as ``"PCM_16"``.
     header : list of str or None
-        CSV column names.
+        The names of all the file's columns, in file order.
     delimiter : str
-        CSV delimiter.
+        CSV delimiter (``" "`` for runs of whitespace).
+    positions : tuple of int or None
+        The column (or audio channel) of the file that each channel of
+        ``data`` came from; ``None`` means ``0, 1, ...``.
+    carried : dict
+        Column index -> the column's cells (list of str for CSV, a float
+        array for audio): columns that are written back unchanged.
+    time_column : int or None
+        Index of the time/index column (also in ``carried``).
+    layout : CsvLayout
     """
 
     data: np.ndarray
@@ -80,23 +216,82 @@ class Signal:
     header: list[str] | None = None
     delimiter: str = ","
     info: dict = field(default_factory=dict)
+    positions: tuple[int, ...] | None = None
+    carried: dict[int, Any] = field(default_factory=dict)
+    time_column: int | None = None
+    layout: CsvLayout = field(default_factory=CsvLayout)
 
     @property
     def channels(self) -> int:
         return 1 if self.data.ndim == 1 else self.data.shape[1]
 
-    def with_data(self, data: np.ndarray) -> "Signal":
-        """The same file description with other samples."""
+    @property
+    def channel_positions(self) -> tuple[int, ...]:
+        if self.positions is None:
+            return tuple(range(self.channels))
+        return self.positions
+
+    @property
+    def width(self) -> int:
+        """Number of columns (channels) of the file, filtered or carried."""
+        return self.channels + len(self.carried)
+
+    @property
+    def channel_names(self) -> list[str]:
+        """Header names of the filtered channels (``"1"``, ``"2"``, ... without one)."""
+        return [_column_name(self.header, p) for p in self.channel_positions]
+
+    @property
+    def carried_names(self) -> list[str]:
+        """Names of the columns written back unchanged (the time column first)."""
+        order = sorted(self.carried, key=lambda p: (p != self.time_column, p))
+        return [_column_name(self.header, p) for p in order]
+
+    def with_data(self, data: np.ndarray) -> Signal:
+        """The same file description with other samples (same shape)."""
+        data = np.asarray(data, dtype=np.float64)
+        if data.shape != self.data.shape:
+            raise ValueError(f"data has shape {data.shape}, the signal {self.data.shape}")
         return replace(self, data=data, info={})
 
 
+def _column_name(header, p: int) -> str:
+    if header is not None and p < len(header):
+        return header[p]
+    return str(p + 1)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _show(cell: str, limit: int = 40) -> str:
+    return repr(cell if len(cell) <= limit else cell[:limit] + "...")
+
+
 def guess_format(path: str, given: str | None = None) -> str:
-    """``"CSV"`` or a soundfile format name, from ``given`` or the extension."""
+    """``"CSV"`` or a soundfile format name, from ``given`` or the extension.
+
+    Raises
+    ------
+    ParameterError
+        ``given`` names no format soundfile knows.
+    SignalError
+        The extension tells nothing.
+    """
     if given:
-        g = given.upper()
-        if g in ("CSV", "TSV", "TXT"):
+        g = given.strip().upper().lstrip(".")
+        if g in ("CSV", "TSV", "TXT", "DAT", "TAB"):
             return "CSV"
-        return g
+        ext = "." + g.lower()
+        if ext in AUDIO_EXTENSIONS:
+            return AUDIO_EXTENSIONS[ext]
+        if g == "AUDIO" or g in _soundfile_formats():
+            return g
+        raise ParameterError(
+            f"unknown format {given!r}; use csv or one of "
+            + ", ".join(sorted(k.lower() for k in _soundfile_formats()))
+        )
     if path == STDIO:
         return "CSV"
     ext = Path(path).suffix.lower()
@@ -104,10 +299,7 @@ def guess_format(path: str, given: str | None = None) -> str:
         return AUDIO_EXTENSIONS[ext]
     if ext in CSV_EXTENSIONS or ext == "":
         return "CSV"
-    import soundfile
-
-    fmts = soundfile.available_formats()
-    if ext[1:].upper() in fmts:
+    if ext[1:].upper() in _soundfile_formats():
         return ext[1:].upper()
     raise SignalError(
         f"{path}: cannot tell the format from the extension {ext!r}; "
@@ -115,42 +307,137 @@ def guess_format(path: str, given: str | None = None) -> str:
     )
 
 
+def _soundfile_formats() -> dict:
+    import soundfile
+
+    return soundfile.available_formats()
+
+
 # --------------------------------------------------------------------------
 # Reading
 # --------------------------------------------------------------------------
 
 
-def read_signal(path: str, fmt: str | None = None) -> Signal:
+def read_signal(
+    path: str | os.PathLike,
+    fmt: str | None = None,
+    *,
+    delimiter: str | None = None,
+    decimal: str | None = None,
+    header: bool | None = None,
+    time_column: str | int | None = None,
+    columns: str | Sequence[str | int] | None = None,
+) -> Signal:
     """Read a signal from a CSV or audio file, or ``-`` (stdin).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file, or ``"-"`` for stdin.
+    fmt : str, optional
+        ``"csv"`` or an audio format; default from the extension (stdin:
+        audio if the bytes start like an audio file, else CSV).
+    delimiter : {",", ";", "\\t", "|", " ", "tab", "space", ...}, optional
+        CSV delimiter (``" "``: runs of whitespace); sniffed by default.
+    decimal : {".", ","}, optional
+        CSV decimal mark; ``","`` is recognised when the delimiter is not.
+    header : bool, optional
+        The first row holds column names; detected by default.
+    time_column : str or int, optional
+        Name or 1-based number of a column carried through unfiltered, or
+        ``"none"`` to switch off the detection of a time/index column.
+    columns : str or sequence, optional
+        Names or 1-based numbers of the columns (audio: channels) to filter,
+        as a sequence or comma-separated; the others are carried through.
+
+    Returns
+    -------
+    Signal
 
     Raises
     ------
     SignalError
-        Missing or unreadable file, empty data, fewer than 2 samples,
-        non-numeric or non-finite values, ragged rows, undecodable audio.
+        Missing, unreadable or empty file, no data, fewer than 2 samples,
+        non-numeric or non-finite values, ragged rows, undecodable or
+        truncated audio.
+    ParameterError
+        An option does not fit the file (unknown column, bad delimiter).
     """
+    path = os.fspath(path)
     source = "<stdin>" if path == STDIO else str(path)
     if path == STDIO:
-        raw = sys.stdin.buffer.read()
-        if fmt is None and raw[:4] in _AUDIO_MAGIC:
+        try:
+            raw = sys.stdin.buffer.read()
+        except (OSError, AttributeError, ValueError) as exc:
+            raise SignalError(f"<stdin>: cannot read: {_one_line(exc)}") from None
+        if fmt is None and (raw[:4] in _AUDIO_MAGIC or raw[:3] == b"ID3"):
             fmt = "AUDIO"
     else:
-        p = Path(path)
-        if not p.exists():
-            raise SignalError(f"{source}: no such file")
-        if p.is_dir():
-            raise SignalError(f"{source}: is a directory, not a signal file")
-        try:
-            raw = p.read_bytes()
-        except OSError as exc:
-            raise SignalError(f"{source}: cannot read: {exc.strerror or exc}") from None
-    fmt = guess_format(str(path), fmt)
+        raw = _read_bytes(path)
+    return parse_signal(
+        raw,
+        guess_format(path, fmt),
+        source,
+        delimiter=delimiter,
+        decimal=decimal,
+        header=header,
+        time_column=time_column,
+        columns=columns,
+    )
+
+
+def _read_bytes(path: str) -> bytes:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise SignalError(f"{path}: no such file") from None
+    except NotADirectoryError:
+        raise SignalError(f"{path}: no such file (a part of the path is not a directory)") from None
+    except OSError as exc:
+        raise SignalError(f"{path}: cannot read: {_one_line(exc.strerror or exc)}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise SignalError(f"{path}: is a directory, not a signal file")
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISFIFO(st.st_mode)):
+        raise SignalError(f"{path}: is a device or socket, not a signal file")
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except PermissionError:
+        raise SignalError(f"{path}: permission denied; cannot read the file") from None
+    except OSError as exc:
+        raise SignalError(f"{path}: cannot read: {_one_line(exc.strerror or exc)}") from None
+
+
+def parse_signal(
+    raw: bytes,
+    fmt: str = "CSV",
+    source: str = "<memory>",
+    *,
+    delimiter: str | None = None,
+    decimal: str | None = None,
+    header: bool | None = None,
+    time_column: str | int | None = None,
+    columns: str | Sequence[str | int] | None = None,
+) -> Signal:
+    """Parse the bytes of a CSV (``fmt="CSV"``) or audio file (any other ``fmt``).
+
+    The keyword arguments are those of :func:`read_signal`; ``source`` names
+    the file in messages.  The returned data are finite float64 with at
+    least 2 samples.
+
+    Raises
+    ------
+    SignalError, ParameterError
+        As :func:`read_signal`.
+    """
     if not raw:
-        raise SignalError(f"{source}: file is empty")
+        raise SignalError(f"{source}: file is empty (0 bytes)")
     if fmt == "CSV":
-        sig = _read_csv(raw, source)
+        sig = _read_csv(raw, source, delimiter, decimal, header, time_column, columns)
     else:
-        sig = _read_audio(raw, source)
+        if time_column not in (None, "none", "None", "NONE"):
+            raise ParameterError(f"{source}: an audio file has no time column to name")
+        sig = _read_audio(raw, source, columns)
     _check_samples(sig)
     return sig
 
@@ -158,27 +445,77 @@ def read_signal(path: str, fmt: str | None = None) -> Signal:
 def _check_samples(sig: Signal) -> None:
     n = sig.data.shape[0]
     if n < 2:
-        raise SignalError(f"{sig.source}: {n} sample(s); a signal needs at least 2")
+        what = "data row" if sig.format == "CSV" else "sample"
+        raise SignalError(
+            f"{sig.source}: {n} {what}{'' if n == 1 else 's'}; a signal needs at least 2 samples"
+        )
     if not np.all(np.isfinite(sig.data)):
         idx = np.argwhere(~np.isfinite(sig.data.reshape(n, -1)))[0]
+        value = float(sig.data.reshape(n, -1)[idx[0], idx[1]])
         raise SignalError(
-            f"{sig.source}: sample {idx[0] + 1}, channel {idx[1] + 1} is not a finite number"
+            f"{sig.source}: sample {idx[0] + 1}, channel {idx[1] + 1} is {value!r}, "
+            "not a finite number"
         )
 
 
-def _sniff_delimiter(lines: list[str]) -> str:
-    sample = [ln for ln in lines[:50]]
-    for delim in (",", ";", "\t"):
-        counts = {ln.count(delim) for ln in sample}
-        if len(counts) == 1 and counts.pop() > 0:
-            return delim
-    for delim in (",", ";", "\t"):
-        if any(delim in ln for ln in sample):
-            return delim
-    return " "
+# ---- CSV ------------------------------------------------------------------
 
 
-def _is_number(cell: str) -> bool:
+def _normalise_delimiter(delimiter: str | None) -> str | None:
+    if delimiter is None:
+        return None
+    key = delimiter if delimiter in DELIMITERS else delimiter.strip().lower()
+    if key not in DELIMITERS:
+        raise ParameterError(
+            f"unknown delimiter {delimiter!r}; use one of ',', ';', '|', tab, space"
+        )
+    return DELIMITERS[key]
+
+
+def _decode(raw: bytes, source: str) -> tuple[str, str]:
+    if raw.startswith(codecs.BOM_UTF8):
+        encoding, body = "utf-8-sig", raw[len(codecs.BOM_UTF8) :]
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding, body = "utf-16", raw
+    else:
+        encoding, body = "utf-8", raw
+    try:
+        text = body.decode("utf-8" if encoding != "utf-16" else "utf-16")
+    except UnicodeDecodeError as exc:
+        line = body[: exc.start].count(b"\n") + 1
+        raise SignalError(
+            f"{source}: line {line}: not a text file (byte {exc.start + 1} is not {encoding.upper()}"
+            "); expected CSV, or give an audio file a .wav/.flac extension"
+        ) from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        line = text.count("\n", 0, nul) + 1
+        raise SignalError(
+            f"{source}: line {line}: binary data (a NUL byte); expected CSV text, "
+            "or give an audio file a .wav/.flac extension"
+        )
+    return text, encoding
+
+
+def _split(line: str, delim: str) -> list[str]:
+    """Split one line into stripped cells (quote-aware when quotes appear)."""
+    if delim == "":
+        cells = [line]
+    elif '"' in line:
+        if delim == " ":
+            cells = next(csv.reader([line.strip()], delimiter=" ", skipinitialspace=True))
+        else:
+            cells = next(csv.reader([line], delimiter=delim, skipinitialspace=True))
+    elif delim == " ":
+        cells = line.split()
+    else:
+        cells = line.split(delim)
+    return [c.strip() for c in cells]
+
+
+def _is_number(cell: str, decimal: str = ".") -> bool:
+    if decimal == ",":
+        cell = cell.replace(",", ".")
     try:
         float(cell)
     except ValueError:
@@ -186,82 +523,411 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def _read_csv(raw: bytes, source: str) -> Signal:
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SignalError(
-            f"{source}: not a text file (byte {exc.start + 1} is not UTF-8); "
-            "expected CSV, or give an audio file a .wav/.flac extension"
-        ) from None
-    if "\x00" in text:
-        raise SignalError(f"{source}: contains NUL bytes; not a CSV text file")
-    numbered = [
-        (i + 1, ln)
-        for i, ln in enumerate(text.splitlines())
-        if ln.strip() and not ln.lstrip().startswith("#")
-    ]
-    if not numbered:
-        raise SignalError(f"{source}: no data (only blank or comment lines)")
-    delim = _sniff_delimiter([ln for _, ln in numbered])
-    if delim == " ":
-        rows = [(n, ln.split()) for n, ln in numbered]
+def _numeric_row(cells: list[str]) -> str | None:
+    """The decimal mark under which every cell is a number, or None."""
+    if all(_is_number(c) for c in cells):
+        return "."
+    if all(_is_number(c, ",") for c in cells):
+        return ","
+    return None
+
+
+def _sniff(lines: list[str], decimal: str | None) -> str:
+    """Delimiter of ``lines`` (data lines only): see the module notes."""
+    sample = lines[:64]
+    body = sample[1:] or sample
+    best, best_score = None, -1
+    for d in _SNIFF_ORDER:
+        if decimal == "," and d == ",":
+            continue
+        if not any(d in ln for ln in sample):
+            continue
+        split = [_split(ln, d) for ln in sample]
+        widths = {len(cells) for cells in split}
+        if len(widths) != 1 or widths.pop() < 2:
+            continue
+        score = 0
+        for cells in split[1:] or split:
+            mark = _numeric_row(cells)
+            if mark is not None and (mark == "." or d != ","):
+                score += 1
+        if score > best_score:
+            best, best_score = d, score
+    if best is not None:
+        return best
+    ws = [len(_split(ln, " ")) for ln in body]
+    if all(w == 1 for w in ws) and not any(d in ln for ln in sample for d in _SNIFF_ORDER):
+        return ""
+    if min(ws) >= 2 and len(set(ws)) == 1 and len(_split(sample[0], " ")) == ws[0]:
+        return " "
+    # ragged: choose the most frequent delimiter so that the error names the row
+    counts = {d: sum(ln.count(d) for ln in sample) for d in _SNIFF_ORDER if d != decimal}
+    d = max(counts, key=counts.get)
+    return d if counts[d] else " "
+
+
+def _is_time_name(name: str) -> bool:
+    n = _UNITS.sub("", name.strip().strip('"').strip()).lower()
+    n = n.replace("-", "_")
+    for suffix in ("_s", "_ms", "_us", "_sec", "_seconds", "_idx", "_index", "_no", "_nr"):
+        if n.endswith(suffix) and n != suffix:
+            n = n[: -len(suffix)]
+            break
+    return n in _TIME_NAMES or n.startswith("time")
+
+
+def _resolve_column(token, header, width: int, source: str, what: str) -> int:
+    if isinstance(token, (int, np.integer)) and not isinstance(token, bool):
+        k = int(token)
+        if 1 <= k <= width:
+            return k - 1
+        raise ParameterError(f"{source}: {what}: no column {k}; the file has {width}")
+    tok = str(token).strip()
+    if header is not None:
+        if tok in header:
+            return header.index(tok)
+        folded = [h.strip().casefold() for h in header]
+        if tok.casefold() in folded:
+            return folded.index(tok.casefold())
+    if tok.isdigit() and 1 <= int(tok) <= width:
+        return int(tok) - 1
+    names = ", ".join(repr(h) for h in header) if header else f"numbers 1 to {width}"
+    raise ParameterError(f"{source}: {what}: no column {tok!r}; the columns are {names}")
+
+
+def _split_columns(columns) -> list:
+    if isinstance(columns, str):
+        tokens = [t for t in (s.strip() for s in columns.split(",")) if t]
     else:
-        reader = csv.reader([ln for _, ln in numbered], delimiter=delim)
-        rows = [(n, [c.strip() for c in cells]) for (n, _), cells in zip(numbered, reader)]
+        tokens = list(columns)
+    if not tokens:
+        raise ParameterError(f"columns: {columns!r} names no column")
+    return tokens
+
+
+def _to_float(cells: list[str], decimal: str) -> np.ndarray | None:
+    if decimal == ",":
+        cells = [c.replace(",", ".") for c in cells]
+    try:
+        return np.fromiter(map(float, cells), dtype=np.float64, count=len(cells))
+    except ValueError:
+        return None
+
+
+def _bad_cell(cells, decimal, linenos, col, header, source, first_row_header_hint) -> SignalError:
+    name = f" ({header[col]!r})" if header else ""
+    for r, cell in enumerate(cells):
+        cell = cell.strip()
+        text = cell.replace(",", ".") if decimal == "," else cell
+        try:
+            float(text)
+        except ValueError:
+            where = f"{source}: line {linenos[r]}, column {col + 1}{name}"
+            if not cell:
+                return SignalError(f"{where}: empty cell; every sample needs a number")
+            hint = ""
+            if decimal == "." and _DECIMAL_COMMA.match(cell):
+                hint = " (a decimal comma? declare it with --decimal ,)"
+            elif other := next((d for d in _SNIFF_ORDER if d in cell and d != decimal), None):
+                hint = f" (is the delimiter {other!r}? declare it with --delimiter)"
+            elif r == 0 and first_row_header_hint:
+                hint = f" (if line {linenos[0]} is a header, declare it with --header)"
+            return SignalError(f"{where}: {_show(cell)} is not a number{hint}")
+    return SignalError(f"{source}: column {col + 1}{name}: not numbers")  # pragma: no cover
+
+
+def _data_lines(lines: list[str], comments: bool) -> tuple[Sequence[int], list[str]]:
+    """Line numbers (from 1) and text of the lines that are neither blank nor comments.
+
+    ``comments`` says whether a ``#`` occurs at all; without comments or
+    inner blank lines the numbers are a ``range`` (no per-line work).
+    """
+    stripped = list(map(str.strip, lines))
+    first = 0
+    while first < len(stripped) and not stripped[first]:
+        first += 1
+    last = len(stripped)
+    while last > first and not stripped[last - 1]:
+        last -= 1
+    if not comments and stripped.count("") == len(stripped) - (last - first):
+        return range(first + 1, last + 1), lines[first:last]
+    linenos = [i for i, s in enumerate(stripped, 1) if s and s[0] != "#"]
+    return linenos, [lines[i - 1] for i in linenos]
+
+
+def _columns(
+    data_lines: list[str], delim: str, width: int, quoted: bool
+) -> list[list[str]] | tuple[int, int]:
+    """The cells of ``data_lines`` column by column, or (row, fields) of the first ragged row.
+
+    ``quoted``: a double quote occurs somewhere (else a plain split is safe).
+    """
+    if delim == "":
+        return [data_lines]
+    if delim != " " and not quoted:
+        counts = list(map(str.count, data_lines, repeat(delim, len(data_lines))))
+        if min(counts) != width - 1 or max(counts) != width - 1:
+            r = next(i for i, c in enumerate(counts) if c != width - 1)
+            return r, counts[r] + 1
+        flat = delim.join(data_lines).split(delim)
+        return [flat[p::width] for p in range(width)]
+    rows = [_split(ln, delim) for ln in data_lines]
+    widths = list(map(len, rows))
+    if min(widths) != width or max(widths) != width:
+        r = next(i for i, w in enumerate(widths) if w != width)
+        return r, widths[r]
+    return [list(col) for col in zip(*rows, strict=True)]
+
+
+def _read_csv(raw, source, delimiter, decimal, header_opt, time_column, columns) -> Signal:
+    delim = _normalise_delimiter(delimiter)
+    if decimal not in (None, ".", ","):
+        raise ParameterError(f"unknown decimal mark {decimal!r}; use '.' or ','")
+    if delim is not None and delim == decimal:
+        raise ParameterError(f"the delimiter and the decimal mark are both {delim!r}")
+    text, encoding = _decode(raw, source)
+    newline = "\r\n" if "\r\n" in text else ("\r" if "\r" in text and "\n" not in text else "\n")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    linenos, data_lines = _data_lines(lines, "#" in text)
+    if not linenos:
+        raise SignalError(f"{source}: no data (only blank or comment lines)")
+    preamble = lines[: linenos[0] - 1]
+
+    if delim is None:
+        delim = _sniff(data_lines[:64], decimal)
+    if delim == "" or delim not in text:
+        delim = ""
+    out_delim = delim if delim else ","
+    cells0 = _split(data_lines[0], delim)
+
+    if decimal is None:
+        sample = [c for ln in data_lines[:64] for c in _split(ln, delim)]
+        comma = delim != "," and any(_DECIMAL_COMMA.match(c) for c in sample)
+        decimal = "," if comma else "."
+    # header: declared, or a first row without a single number in it
+    if header_opt is None:
+        has_header = not any(_is_number(c, decimal) for c in cells0)
+    else:
+        has_header = bool(header_opt)
     header = None
-    first_line, first = rows[0]
-    if not all(_is_number(c) for c in first):
-        header = first
-        rows = rows[1:]
-        if not rows:
-            raise SignalError(f"{source}: header on line {first_line} but no data rows")
-    width = len(header) if header else len(rows[0][1])
-    data = np.empty((len(rows), width))
-    for r, (line, cells) in enumerate(rows):
-        if len(cells) != width:
-            raise SignalError(
-                f"{source}: line {line} has {len(cells)} fields, expected {width} "
-                "(every row needs the same number of columns)"
+    header_in_preamble = False
+    quote_header = False
+    width = len(cells0)
+    ref = f"line {linenos[0]}"
+    if has_header:
+        header = cells0
+        quote_header = data_lines[0].lstrip().startswith('"')
+        ref = f"the header on line {linenos[0]}"
+        header_line = linenos[0]
+        linenos, data_lines = linenos[1:], data_lines[1:]
+        if not linenos:
+            raise SignalError(f"{source}: header on line {header_line} but no data rows")
+
+    cols_raw = _columns(data_lines, delim, width, '"' in text)
+    if isinstance(cols_raw, tuple):  # ragged: (row, number of fields)
+        r, got = cols_raw
+        raise SignalError(
+            f"{source}: line {linenos[r]} has {got} fields, expected {width} as on "
+            f"{ref} (delimiter {out_delim!r}; every row needs the same number of columns)"
+        )
+    trailing = width >= 2 and not any(map(str.strip, cols_raw[-1]))
+    if trailing and (header is None or not header[-1]):
+        cols_raw.pop()
+        width -= 1
+        if header is not None:
+            header = header[:-1]
+    else:
+        trailing = False
+    quote_data = data_lines[0].lstrip().startswith('"')
+
+    if header is None and header_opt is None and preamble:
+        last = next((ln for ln in reversed(preamble) if ln.strip()), "")
+        if last.lstrip().startswith("#"):
+            names = _split(last.lstrip()[1:].strip(), delim) if delim else [last.lstrip()[1:]]
+            names = [n.strip() for n in names]
+            if len(names) == width and not any(_is_number(n, decimal) for n in names):
+                header, header_in_preamble = names, True
+
+    # which columns are filtered, which are carried through
+    tcol = None
+    if time_column is not None and str(time_column).strip().lower() != "none":
+        tcol = _resolve_column(time_column, header, width, source, "time column")
+    picked = None
+    if columns is not None:
+        picked = sorted(
+            {_resolve_column(t, header, width, source, "columns") for t in _split_columns(columns)}
+        )
+        if tcol is not None and tcol in picked:
+            raise ParameterError(
+                f"{source}: column {_column_name(header, tcol)!r} is both the time column "
+                "and a column to filter"
             )
-        for c, cell in enumerate(cells):
-            try:
-                v = float(cell)
-            except ValueError:
-                name = f" ({header[c]!r})" if header else ""
+    if tcol is None and time_column is None and width >= 2 and (picked is None or 0 not in picked):
+        if _looks_like_time(cols_raw[0], header, decimal):
+            tcol = 0
+    positions = [p for p in range(width) if p != tcol and (picked is None or p in picked)]
+    if not positions:
+        raise ParameterError(f"{source}: no column left to filter besides the time column")
+
+    arrays = []
+    for p in positions:
+        cells = cols_raw[p]
+        a = _to_float(cells, decimal)
+        if a is None:
+            raise _bad_cell(
+                cells, decimal, linenos, p, header, source, header is None and header_opt is None
+            )
+        if not np.all(np.isfinite(a)):
+            r = int(np.flatnonzero(~np.isfinite(a))[0])
+            name = f" ({header[p]!r})" if header else ""
+            raise SignalError(
+                f"{source}: line {linenos[r]}, column {p + 1}{name}: {_show(cells[r].strip())} "
+                "is not a finite number"
+            )
+        arrays.append(a)
+    data = arrays[0] if len(arrays) == 1 else np.stack(arrays, axis=1)
+    carried = {p: list(map(str.strip, cols_raw[p])) for p in range(width) if p not in positions}
+    layout = CsvLayout(
+        decimal=decimal,
+        newline=newline,
+        encoding=encoding,
+        preamble=tuple(preamble),
+        header_in_preamble=header_in_preamble,
+        quote_header=quote_header,
+        quote_data=quote_data,
+        trailing_delimiter=trailing,
+    )
+    return Signal(
+        data=data,
+        source=source,
+        format="CSV",
+        header=header,
+        delimiter=out_delim,
+        positions=tuple(positions),
+        carried=carried,
+        time_column=tcol,
+        layout=layout,
+    )
+
+
+def _looks_like_time(cells: list[str], header, decimal: str) -> bool:
+    """A time/index first column: see the module notes."""
+    named = header is not None and _is_time_name(header[0])
+    if header is not None and not named:
+        return False
+    t = _to_float(cells, decimal)
+    if t is None or not np.all(np.isfinite(t)):
+        # timestamps such as 2024-01-01T00:00:00 under a time-like name
+        return named and all(c.strip() for c in cells)
+    if t.size < 2:
+        return False
+    dt = np.diff(t)
+    monotone = bool(np.all(dt > 0) or np.all(dt < 0))
+    if named:
+        return monotone
+    scale = max(abs(float(t[0])), abs(float(t[-1])))
+    equal = np.allclose(dt, dt[0], rtol=1e-6, atol=1e-9 * scale)
+    return monotone and t.size >= 3 and bool(equal)
+
+
+# ---- audio ----------------------------------------------------------------
+
+
+def _check_chunks(raw: bytes, source: str) -> None:
+    """Detect a truncated RIFF/RIFX (WAV) or FORM (AIFF) file.
+
+    libsndfile silently shortens a file whose data chunk is cut off; we want
+    an error.  Sizes meaning "unknown length" (streamed output) are accepted.
+    """
+    if raw[:4] in (b"RIFF", b"RIFX") and raw[8:12] == b"WAVE":
+        endian, data_id, pos = ("<" if raw[:4] == b"RIFF" else ">"), b"data", 12
+    elif raw[:4] == b"FORM" and raw[8:12] in (b"AIFF", b"AIFC"):
+        endian, data_id, pos = ">", b"SSND", 12
+    else:
+        return
+    while pos + 8 <= len(raw):
+        cid = raw[pos : pos + 4]
+        (size,) = struct.unpack(endian + "I", raw[pos + 4 : pos + 8])
+        if cid == data_id:
+            if size == 0 or size >= 0x7FFF0000:
+                return
+            have = len(raw) - pos - 8
+            if size > have:
                 raise SignalError(
-                    f"{source}: line {line}, column {c + 1}{name}: {cell!r} is not a number"
-                ) from None
-            if not math.isfinite(v):
-                raise SignalError(
-                    f"{source}: line {line}, column {c + 1}: {cell!r} is not a finite number"
+                    f"{source}: truncated audio: the {cid.decode()} chunk promises {size} "
+                    f"bytes, the file holds {have}"
                 )
-            data[r, c] = v
-    if width == 1:
-        data = data[:, 0]
-    return Signal(data=data, source=source, format="CSV", header=header, delimiter=delim)
+            return
+        pos += 8 + size + (size & 1)
 
 
-def _read_audio(raw: bytes, source: str) -> Signal:
+def _read_audio(raw: bytes, source: str, columns=None) -> Signal:
     import soundfile
 
+    _check_chunks(raw, source)
     try:
         with soundfile.SoundFile(io.BytesIO(raw)) as f:
             subtype, fmt, rate, channels = f.subtype, f.format, f.samplerate, f.channels
-            dtype = "int32" if subtype in PCM_BITS else "float64"
-            data = f.read(dtype=dtype, always_2d=True)
             frames = f.frames
-    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        raise SignalError(f"{source}: not a readable audio file ({exc})") from None
-    if data.shape[0] != frames:
+            dtype = "int32" if subtype in PCM_BITS else "float64"
+            blocks, total = [], 0
+            while True:
+                block = f.read(1 << 16, dtype=dtype, always_2d=True)
+                if block.shape[0] == 0:
+                    break
+                blocks.append(block)
+                total += block.shape[0]
+                if total >= frames:
+                    break
+    except (
+        soundfile.LibsndfileError,
+        RuntimeError,
+        TypeError,
+        ValueError,
+        OverflowError,
+        MemoryError,
+        EOFError,
+    ) as exc:
+        msg = getattr(exc, "error_string", None) or str(exc)
+        msg = re.sub(r"^Error opening <[^>]*>: ", "", _one_line(msg)).rstrip(".")
+        hint = ""
+        if b"\x00" not in raw[:4096]:
+            try:
+                codecs.getincrementaldecoder("utf-8")().decode(raw[:4096], final=False)
+                hint = "; if it is CSV text, say so with --input-format csv"
+            except UnicodeDecodeError:
+                pass
+        raise SignalError(f"{source}: not a readable audio file ({msg}){hint}") from None
+    if total < frames:
         raise SignalError(
-            f"{source}: truncated audio: header promises {frames} frames, found {data.shape[0]}"
+            f"{source}: truncated audio: the header promises {frames} frames, found {total}"
         )
+    data = np.concatenate(blocks) if blocks else np.zeros((0, max(channels, 1)), dtype=dtype)
     if dtype == "int32":
         data = data.astype(np.float64) / 2.0**31
-    if channels == 1:
+    positions = tuple(range(channels))
+    carried = {}
+    if columns is not None:
+        picked = sorted(
+            {
+                _resolve_column(t, None, channels, source, "channels")
+                for t in _split_columns(columns)
+            }
+        )
+        carried = {p: data[:, p].copy() for p in range(channels) if p not in picked}
+        positions = tuple(picked)
+        data = data[:, picked]
+    if data.shape[1] == 1:
         data = data[:, 0]
-    return Signal(data=data, source=source, format=fmt, samplerate=rate, subtype=subtype)
+    return Signal(
+        data=np.ascontiguousarray(data),
+        source=source,
+        format=fmt,
+        samplerate=rate,
+        subtype=subtype,
+        positions=positions,
+        carried=carried,
+    )
 
 
 # --------------------------------------------------------------------------
@@ -269,126 +935,333 @@ def _read_audio(raw: bytes, source: str) -> Signal:
 # --------------------------------------------------------------------------
 
 
-def write_signal(path: str, sig: Signal, fmt: str | None = None) -> dict:
+def write_signal(
+    path: str | os.PathLike, sig: Signal, fmt: str | None = None, subtype: str | None = None
+) -> dict:
     """Write ``sig`` to ``path`` (``-``: stdout) atomically.
 
-    The format follows ``fmt`` or the extension of ``path``; a CSV keeps the
-    header and delimiter, audio keeps samplerate, channels and subtype (a
-    CSV written as audio needs ``sig.samplerate``; 44100 Hz, FLOAT otherwise).
+    The format follows ``fmt`` or the extension of ``path`` (stdout: CSV); a
+    CSV keeps the preamble, header, delimiter, decimal mark, line ends and
+    carried columns, audio keeps samplerate, channels and subtype (a CSV
+    written as audio has 44100 Hz unless ``sig.samplerate`` says otherwise
+    and holds only the filtered channels).
 
     Returns
     -------
     dict
-        What happened: ``{"clipped": n}`` for integer PCM output.
+        ``{"clipped": n, "format": ..., "subtype": ...}``: ``n`` samples
+        were outside the range of the integer (or companded) subtype and
+        were clipped rather than wrapped.
+
+    Raises
+    ------
+    SignalError
+        Cannot write, non-finite data, or cannot encode.
+    ParameterError
+        ``fmt`` or ``subtype`` unknown or not possible together.
     """
-    fmt = guess_format(str(path), fmt)
-    if fmt == "CSV":
-        payload = _csv_bytes(sig)
-        stats = {"clipped": 0}
-    else:
-        payload, stats = _audio_bytes(sig, fmt, str(path))
-    if path == STDIO:
-        try:
-            sys.stdout.buffer.write(payload)
-            sys.stdout.buffer.flush()
-        except OSError as exc:
-            raise SignalError(f"<stdout>: cannot write: {exc.strerror or exc}") from None
-        return stats
-    write_bytes_atomic(Path(path), payload)
+    payload, stats = encode_signal(path, sig, fmt, subtype)
+    write_files_atomic([(path, payload)])
     return stats
 
 
-def _format_float(x: float) -> str:
-    return repr(x)
-
-
-def _csv_bytes(sig: Signal) -> bytes:
+def encode_signal(
+    path: str | os.PathLike, sig: Signal, fmt: str | None = None, subtype: str | None = None
+) -> tuple[bytes, dict]:
+    """The bytes :func:`write_signal` would write to ``path``, and its stats."""
+    path = os.fspath(path)
+    target = "<stdout>" if path == STDIO else path
+    fmt = guess_format(path, fmt)
     data = np.asarray(sig.data, dtype=np.float64)
-    rows = data.reshape(data.shape[0], -1).tolist()
-    delim = sig.delimiter if sig.format == "CSV" else ","
+    bad = ~np.isfinite(data)
+    if bad.any():
+        raise SignalError(
+            f"{target}: {int(bad.sum())} output values are not finite (the run diverged); "
+            "nothing written"
+        )
+    if fmt == "CSV":
+        if subtype is not None:
+            raise ParameterError(f"{target}: a subtype ({subtype!r}) applies to audio output only")
+        return _csv_bytes(sig, data), {"clipped": 0, "format": "CSV", "subtype": None}
+    return _audio_bytes(sig, data, fmt, subtype, target)
+
+
+def _repr_column(values: np.ndarray, decimal: str) -> list[str]:
+    cells = list(map(repr, values.tolist()))
+    if decimal == ",":
+        cells = [c.replace(".", ",") for c in cells]
+    return cells
+
+
+def _csv_bytes(sig: Signal, data: np.ndarray) -> bytes:
+    csv_in = sig.format == "CSV"
+    layout = sig.layout if csv_in else CsvLayout()
+    delim = sig.delimiter if csv_in else ","
+    n = data.shape[0]
+    chans = data.reshape(n, -1)
+    positions = sig.channel_positions
+    width = len(positions) + len(sig.carried)
+    cols: list[list[str] | None] = [None] * width
+    for k, p in enumerate(positions):
+        cols[p] = _repr_column(chans[:, k], layout.decimal)
+    for p, cells in sig.carried.items():
+        if isinstance(cells, np.ndarray):
+            cells = _repr_column(np.asarray(cells, dtype=np.float64), layout.decimal)
+        if len(cells) != n:
+            raise SignalError(
+                f"{sig.source}: carried column {p + 1} has {len(cells)} rows, not {n}"
+            )
+        cols[p] = cells
+    nl = layout.newline
+    lines = list(layout.preamble)
+    tail = delim if layout.trailing_delimiter else ""
+    header = sig.header if csv_in else None
+    if header is not None and not layout.header_in_preamble:
+        lines.append(_join_quoted(header, delim, layout.quote_header) + tail)
+    needs_quotes = layout.quote_data or any(
+        delim in c or '"' in c
+        for p, cells in sig.carried.items()
+        if not isinstance(cells, np.ndarray)
+        for c in cells
+    )
+    if needs_quotes:
+        lines.extend(
+            _join_quoted(row, delim, layout.quote_data) + tail for row in zip(*cols, strict=True)
+        )
+    else:
+        rows = cols[0] if len(cols) == 1 else map(delim.join, zip(*cols, strict=True))
+        lines.extend(rows if not tail else (row + tail for row in rows))
+    text = nl.join(lines) + nl
+    return text.encode(layout.encoding)
+
+
+def _join_quoted(cells, delim: str, quote_all: bool) -> str:
     buf = io.StringIO()
-    if sig.header is not None:
-        writer = csv.writer(buf, delimiter=delim if delim != " " else " ", lineterminator="\n")
-        writer.writerow(sig.header)
-    sep = delim
-    buf.write("\n".join(sep.join(map(_format_float, row)) for row in rows))
-    buf.write("\n")
-    return buf.getvalue().encode("utf-8")
+    quoting = csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
+    csv.writer(buf, delimiter=delim, lineterminator="", quoting=quoting).writerow(cells)
+    return buf.getvalue()
 
 
-def _audio_bytes(sig: Signal, fmt: str, target: str) -> tuple[bytes, dict]:
+def _check_subtype(target: str, fmt: str, subtype: str | None) -> str | None:
+    if subtype is None:
+        return None
+    if fmt == "CSV":
+        raise ParameterError(f"{target}: a subtype ({subtype!r}) applies to audio output only")
     import soundfile
 
-    data = np.asarray(sig.data, dtype=np.float64)
-    rate = sig.samplerate or 44100
-    subtype = sig.subtype if sig.format == fmt or sig.subtype in PCM_BITS else None
-    if subtype is None or not soundfile.check_format(fmt, subtype):
+    subtype = subtype.strip().upper()
+    if fmt != "AUDIO" and not soundfile.check_format(fmt, subtype):
+        raise ParameterError(
+            f"{target}: {fmt} cannot hold subtype {subtype!r}; it can hold "
+            + ", ".join(sorted(soundfile.available_subtypes(fmt)))
+        )
+    return subtype
+
+
+def _audio_bytes(
+    sig: Signal, data: np.ndarray, fmt: str, subtype: str | None, target: str
+) -> tuple[bytes, dict]:
+    import soundfile
+
+    if fmt == "AUDIO":
+        fmt = sig.format if sig.format != "CSV" else "WAV"
+    if fmt == "WAV" and sig.format in ("WAVEX",):
+        fmt = sig.format  # keep WAVE extensible when writing to .wav
+    if subtype is not None:
+        subtype = _check_subtype(target, fmt, subtype)
+    elif sig.subtype is not None and soundfile.check_format(fmt, sig.subtype):
+        subtype = sig.subtype
+    else:
         subtype = soundfile.default_subtype(fmt)
+        if subtype is None:
+            raise ParameterError(f"{target}: cannot write {fmt} audio; choose another format")
+    n = data.shape[0]
+    chans = data.reshape(n, -1)
+    if sig.format != "CSV" and sig.carried:
+        full = np.empty((n, len(sig.channel_positions) + len(sig.carried)))
+        for k, p in enumerate(sig.channel_positions):
+            full[:, p] = chans[:, k]
+        for p, col in sig.carried.items():
+            full[:, p] = col
+        chans = full
+    rate = sig.samplerate or 44100
     clipped = 0
     if subtype in PCM_BITS:
         bits = PCM_BITS[subtype]
-        full = 2.0 ** (bits - 1)
-        q = np.rint(data * full)
-        over = (q > full - 1) | (q < -full)
+        top = 2.0 ** (bits - 1)
+        q = np.rint(chans * top)
+        over = (q > top - 1) | (q < -top)
         clipped = int(np.count_nonzero(over))
-        q = np.clip(q, -full, full - 1)
-        out = q.astype(np.int64) << (32 - bits)
-        data = out.astype(np.int32)
+        q = np.clip(q, -top, top - 1)
+        out = (q.astype(np.int64) << (32 - bits)).astype(np.int32)
+    elif subtype in FLOAT_SUBTYPES:
+        out = chans
+    else:
+        over = np.abs(chans) > 1.0
+        clipped = int(np.count_nonzero(over))
+        out = np.clip(chans, -1.0, 1.0)
     buf = io.BytesIO()
     try:
-        soundfile.write(buf, data, rate, subtype=subtype, format=fmt)
+        soundfile.write(buf, out, rate, subtype=subtype, format=fmt)
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        raise SignalError(f"{target}: cannot encode as {fmt}/{subtype}: {exc}") from None
-    return buf.getvalue(), {"clipped": clipped, "subtype": subtype}
+        msg = _one_line(getattr(exc, "error_string", None) or exc)
+        raise SignalError(f"{target}: cannot encode as {fmt}/{subtype}: {msg}") from None
+    return buf.getvalue(), {"clipped": clipped, "format": fmt, "subtype": subtype}
 
 
-def write_bytes_atomic(target: Path, payload: bytes) -> None:
-    """Write ``payload`` to a temporary file beside ``target``, then rename it.
+# ---- atomic file output -----------------------------------------------------
+
+
+def check_output_path(
+    path: str | os.PathLike,
+    fmt: str | None = None,
+    subtype: str | None = None,
+    *,
+    signal: bool = True,
+) -> None:
+    """Raise now if ``path`` clearly cannot be written (as ``fmt``/``subtype``).
+
+    Catches a missing directory, a directory given as the file and, for a
+    signal (``signal=True``; not for a report), an unknown format and a
+    subtype the format cannot hold, before any work is done; write errors
+    later are still reported.
+
+    Raises
+    ------
+    SignalError, ParameterError
+    """
+    path = os.fspath(path)
+    if signal:
+        _check_subtype(path, guess_format(path, fmt), subtype)
+    if path == STDIO:
+        return
+    target = Path(os.path.realpath(path))
+    if target.is_dir():
+        raise SignalError(f"{path}: is a directory; give an output file name")
+    if target.exists() and not target.is_file():
+        return  # a device or pipe: written through
+    parent = target.parent
+    if not parent.is_dir():
+        shown = os.path.dirname(path) or "."
+        raise SignalError(f"{path}: output directory {shown!r} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise SignalError(f"{path}: cannot create files in {str(parent)!r} (permission denied)")
+
+
+class _Staged:
+    """One output: a temporary file waiting to be renamed, or a direct write."""
+
+    def __init__(self, path: str, payload: bytes):
+        self.path = path
+        self.payload = payload
+        self.tmp: str | None = None
+        self.direct = False
+        if path == STDIO:
+            self.direct = True
+            return
+        check_output_path(path, signal=False)
+        self.target = Path(os.path.realpath(path))
+        if self.target.exists() and not self.target.is_file():
+            self.direct = True  # /dev/stdout, /dev/full, a FIFO
+            return
+        parent = self.target.parent
+        try:
+            fd, self.tmp = tempfile.mkstemp(
+                prefix=f".{self.target.name}.", suffix=".tmp", dir=parent
+            )
+        except OSError as exc:
+            raise SignalError(
+                f"{path}: cannot create a file in {str(parent)!r}: {_one_line(exc.strerror or exc)}"
+            ) from None
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(payload)
+                fh.flush()
+                os.fsync(fh.fileno())
+            if self.target.exists():
+                os.chmod(self.tmp, self.target.stat().st_mode & 0o7777)
+            else:
+                umask = os.umask(0)
+                os.umask(umask)
+                os.chmod(self.tmp, 0o666 & ~umask)
+        except OSError as exc:
+            self.discard()
+            raise SignalError(f"{path}: cannot write: {_one_line(exc.strerror or exc)}") from None
+        except BaseException:
+            self.discard()
+            raise
+
+    def write_direct(self) -> None:
+        name = "<stdout>" if self.path == STDIO else self.path
+        try:
+            if self.path == STDIO:
+                sys.stdout.flush()
+                out = getattr(sys.stdout, "buffer", None)
+                if out is None:  # a text-only stream (some test harnesses)
+                    sys.stdout.write(self.payload.decode("utf-8", "replace"))
+                    sys.stdout.flush()
+                else:
+                    out.write(self.payload)
+                    out.flush()
+            else:
+                with open(self.target, "wb") as fh:
+                    fh.write(self.payload)
+                    fh.flush()
+        except (OSError, ValueError) as exc:
+            raise SignalError(
+                f"{name}: cannot write: {_one_line(getattr(exc, 'strerror', None) or exc)}"
+            ) from None
+
+    def rename(self) -> None:
+        try:
+            os.replace(self.tmp, self.target)
+        except OSError as exc:
+            self.discard()
+            raise SignalError(
+                f"{self.path}: cannot write: {_one_line(exc.strerror or exc)}"
+            ) from None
+        self.tmp = None
+
+    def discard(self) -> None:
+        if self.tmp is not None:
+            try:
+                os.unlink(self.tmp)
+            except OSError:
+                pass
+            self.tmp = None
+
+
+def write_files_atomic(items: Sequence[tuple[str | os.PathLike, bytes]]) -> None:
+    """Write several outputs all or (as far as the system allows) nothing.
+
+    Each file is first written in full to a temporary file beside it; then
+    stdout and devices are written; only when all that worked are the
+    temporary files renamed into place (``os.replace``).  On any failure
+    the temporary files are removed and no target is touched.  ``"-"``
+    means stdout.
+
+    Raises
+    ------
+    SignalError
+    """
+    staged: list[_Staged] = []
+    try:
+        for path, payload in items:
+            staged.append(_Staged(os.fspath(path), payload))
+        for st in staged:
+            if st.direct:
+                st.write_direct()
+        for st in staged:
+            if not st.direct:
+                st.rename()
+    finally:
+        for st in staged:
+            st.discard()
+
+
+def write_bytes_atomic(target: str | os.PathLike, payload: bytes) -> None:
+    """Write ``payload`` to ``target`` through a temporary file and a rename.
 
     Devices and pipes (``/dev/stdout``, a FIFO) are written directly.
     """
-    target = Path(target)
-    name = str(target)
-    if target.exists() and not target.is_file():
-        if target.is_dir():
-            raise SignalError(f"{name}: is a directory; give an output file name")
-        # a device or pipe (/dev/stdout, /dev/full, a FIFO): write through
-        try:
-            with open(target, "wb") as fh:
-                fh.write(payload)
-                fh.flush()
-        except OSError as exc:
-            raise SignalError(f"{name}: cannot write: {exc.strerror or exc}") from None
-        return
-    parent = target.parent if str(target.parent) else Path(".")
-    if not parent.is_dir():
-        raise SignalError(f"{name}: output directory {str(parent)!r} does not exist")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
-    except OSError as exc:
-        raise SignalError(f"{name}: cannot create a file in {str(parent)!r}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if target.exists():
-            os.chmod(tmp, target.stat().st_mode & 0o7777)
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except OSError as exc:
-        _remove_quietly(tmp)
-        raise SignalError(f"{name}: cannot write: {exc.strerror or exc}") from None
-    except BaseException:
-        _remove_quietly(tmp)
-        raise
-
-
-def _remove_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
+    write_files_atomic([(target, payload)])

@@ -42,9 +42,9 @@ def render_table(report: dict, console) -> None:
     params = ", ".join(f"{k} = {_num(v)}" for k, v in report["parameters"].items()
                        if not isinstance(v, (list, dict)))
     run.add_row("parameters", params)
-    if "noise_sigma" in report["parameters"]:
-        sigmas = ", ".join(_num(s) for s in report["parameters"]["noise_sigma"])
-        run.add_row("noise sigma (MAD)", sigmas)
+    noise = report.get("noise_sigma", report["parameters"].get("noise_sigma"))
+    if noise is not None:
+        run.add_row("noise sigma (MAD)", ", ".join(_num(s) for s in noise))
     run.add_row("tau / h / steps", f"{_num(report['tau'])} / {_num(report['h'])} / {report['steps']}")
     run.add_row("stopping time", _num(report["stopping_time"]))
     exact = "" if st["exact"] else " (sampled)"
@@ -75,6 +75,8 @@ def render_table(report: dict, console) -> None:
             ("total variation in -> out", lambda c: f"{_num(c['tv_in'])} -> {_num(c['tv_out'])}"),
             ("mean drift", lambda c: _num(c["mean_drift"])),
         ]
+        if "noise_sigma" in channels[0]:
+            rows.append(("noise sigma (MAD)", lambda c: _num(c["noise_sigma"])))
         if "el_residual" in channels[0]:
             rows += [
                 ("energy E_h in -> out", lambda c: f"{_num(c['energy_in'])} -> {_num(c['energy_out'])}"),
@@ -82,6 +84,11 @@ def render_table(report: dict, console) -> None:
             ]
         for label, cell in rows:
             ch.add_row(label, *(cell(c) for c in channels))
+        quality = report.get("quality") or {}
+        for label, key in (("MSE", "mse"), ("SNR dB", "snr_db"), ("PSNR dB", "psnr_db")):
+            if quality:
+                pairs = zip(quality["input"][key], quality["output"][key])
+                ch.add_row(f"{label} in -> out", *(f"{_num(a)} -> {_num(b)}" for a, b in pairs))
         console.print(ch)
     verdict = "[green]all guarantees held[/]" if report.get("guarantees_held") else "[red]guarantees failed[/]"
     console.print(verdict)

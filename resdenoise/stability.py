@@ -36,6 +36,9 @@ __all__ = [
 #: which resolves features down to 0.07 % of their position.
 _GRID_DECADES = (-6.0, 6.0)
 _GRID_POINTS = 40_001
+#: Grid points per decade, to compare a value at the grid's edge with the one
+#: a decade further in.
+_GRID_DECADE = round((_GRID_POINTS - 1) / (_GRID_DECADES[1] - _GRID_DECADES[0]))
 
 
 def _sample_grid(lam: float) -> np.ndarray:
@@ -68,6 +71,10 @@ def analyse_function(nl: Nonlinearity) -> FunctionProperties:
     the Lipschitz constant is the largest difference quotient, reported
     infinite when it grows in proportion to the refinement of the grid
     (a jump); Phi is odd when ``Phi(-r) = -Phi(r)`` to 1e-12 relative.
+    A supremum (of g, of -g, or of the difference quotients) is reported
+    infinite when it is attained at an edge of the grid (largest |r|, or
+    r -> 0) and still grows there by more than 0.1 % over the last decade:
+    ``r (1 + r^2)`` gives ``g_max = inf``, ``sign(r)`` gives ``g_max = inf``.
     """
     if nl.entry is not None:
         e = nl.entry
@@ -87,7 +94,14 @@ def analyse_function(nl: Nonlinearity) -> FunctionProperties:
     if not finite.all():
         g_min, g_max = -math.inf, math.inf
     else:
-        g_min, g_max = float(g.min()), float(g.max())
+        g_min, g_max = float(g.min()) + 0.0, float(g.max())  # + 0.0: no -0.0
+        p, d = r.size // 2, _GRID_DECADE
+        edges = [(0, d), (2 * p, 2 * p - d), (p - 1, p - 1 - d), (p + 1, p + 1 + d)]
+        edges += [(p, p - 1 - d), (p, p + 1 + d)]  # g(0) = Phi'(0) itself
+        if _still_growing(g, edges):
+            g_max = math.inf
+        if _still_growing(-g, edges):
+            g_min = -math.inf
     lipschitz = _lipschitz(nl, r, phi)
     n = r.size // 2
     scale = max(float(np.max(np.abs(phi))), 1e-300)
@@ -96,10 +110,26 @@ def analyse_function(nl: Nonlinearity) -> FunctionProperties:
     return FunctionProperties(g_min, g_max, lipschitz, odd, monotone, exact=False)
 
 
+def _still_growing(values: np.ndarray, edges: list[tuple[int, int]]) -> bool:
+    """True when the largest value is positive, sits at an edge of the
+    sampled range and still grows there: ``edges`` pairs an edge index with
+    the index one decade further inside the grid."""
+    top = float(np.max(values))
+    for edge, inner in edges:
+        e, q = float(values[edge]), float(values[inner])
+        if e > 0.0 and e >= top - 1e-12 * top and e > q + 1e-3 * abs(q):
+            return True
+    return False
+
+
 def _lipschitz(nl: Nonlinearity, r: np.ndarray, phi: np.ndarray) -> float:
     with np.errstate(all="ignore"):
         slopes = np.abs(np.diff(phi) / np.diff(r))
     if not np.all(np.isfinite(slopes)):
+        return math.inf
+    p, d = r.size // 2, _GRID_DECADE  # slopes[p - 1], slopes[p]: the intervals at 0
+    edges = [(0, d), (2 * p - 1, 2 * p - 1 - d), (p - 1, p - 1 - d), (p, p + d)]
+    if _still_growing(slopes, edges):
         return math.inf
     i = int(np.argmax(slopes))
     coarse = float(slopes[i])
@@ -155,6 +185,8 @@ def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
         reasons.append("g = Phi(r)/r is unbounded")
     if p.g_min < 0.0:
         reasons.append(f"g = Phi(r)/r is negative somewhere (g_min = {p.g_min:.6g})")
+    if not p.odd:
+        reasons.append(not_odd_reason(nl))
     if tau > linf_bound:
         reasons.append(
             f"tau = {tau:.6g} exceeds the L-infinity bound h^2/(2 g_max) = {linf_bound:.6g}"
@@ -176,6 +208,27 @@ def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
         sign_stable=sign,
         reason="; ".join(reasons),
     )
+
+
+def not_odd_reason(nl: Nonlinearity) -> str:
+    """Why Phi fails the theorem's antisymmetry, with a witness.
+
+    The witness is r = 0 when Phi(0) != 0, else r = lam when Phi(-lam) !=
+    -Phi(lam), else the sample point (see ``_sample_grid``) where
+    ``|Phi(-r) + Phi(r)|`` is largest.
+    """
+    tail = "the stability theorem needs an odd (antisymmetric) activation"
+    with np.errstate(all="ignore"):
+        phi0 = float(np.asarray(nl.phi(np.zeros(1)), dtype=float)[0])
+        if phi0 != 0.0:
+            return f"Phi is not odd: Phi(0) = {phi0:.6g}, not 0; {tail}"
+        pos = _sample_grid(nl.lam)[_GRID_POINTS + 1 :]
+        pos = np.concatenate([[nl.lam], pos])
+        plus, minus = nl.phi(pos), nl.phi(-pos)
+        defect = np.abs(plus + minus)
+    i = 0 if defect[0] > 1e-9 * max(abs(float(plus[0])), 1e-300) else int(np.nanargmax(defect))
+    r, a, b = float(pos[i]), float(minus[i]), float(-plus[i])
+    return f"Phi is not odd: Phi(-{r:.6g}) = {a:.6g} but -Phi({r:.6g}) = {b:.6g}; {tail}"
 
 
 # --------------------------------------------------------------------------

@@ -1,12 +1,48 @@
-"""Shared fixtures: a seeded random generator."""
+"""Shared fixtures: a seeded random generator and a few tiny signals.
+
+Hypothesis runs without deadlines (the machine is shared, and timing is not
+what these tests check) and with modest example counts; set
+``HYPOTHESIS_PROFILE=thorough`` for a long run.
+"""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "default",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "thorough",
+    parent=settings.get_profile("default"),
+    max_examples=2000,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture
-def rng():
-    """A generator with a fixed seed, so every test is repeatable."""
+def rng() -> np.random.Generator:
+    """A generator with a fixed seed: every run sees the same 'random' data."""
     return np.random.default_rng(20200207)
+
+
+@pytest.fixture
+def step_signal(rng) -> np.ndarray:
+    """A noisy two-level step, 64 samples, shape (n,)."""
+    clean = np.where(np.arange(64) < 30, -1.0, 2.0)
+    return clean + 0.2 * rng.standard_normal(64)
+
+
+@pytest.fixture
+def stereo_signal(rng) -> np.ndarray:
+    """Two generic channels of different amplitude, 41 samples, shape (n, 2)."""
+    t = np.linspace(0.0, 1.0, 41)
+    left = np.sin(6.0 * t) + 0.3 * rng.standard_normal(41)
+    right = 50.0 * np.sign(t - 0.4) + 5.0 * rng.standard_normal(41)
+    return np.column_stack([left, right])

@@ -1,0 +1,334 @@
+"""Data-driven stopping times: how many diffusion blocks to run, without a clean signal.
+
+Every command of resdenoise is ``m`` blocks of the one engine, so ``--time
+auto``, ``--alpha auto``, ``--iterations auto`` and ``--blocks auto`` are one
+question: which ``m``?  :func:`choose_steps` runs
+:func:`resdenoise.engine.run_blocks` once, watches a criterion after each
+block through the engine's callback, and stops the search once the best block
+lies far behind.  NumPy only.
+
+Rules
+-----
+``sure`` (the default)
+    Stein's unbiased risk estimate of the mean squared error for Gaussian
+    white noise of level sigma (MAD estimate per channel),
+    ``SURE(u) = |f - u|^2/N - sigma^2 + 2 sigma^2 div(u)/N``.  The divergence
+    of the filter is the Monte-Carlo estimate of Ramani, Blu and Unser (2008):
+    ``div ~ b . (u(f + eps b) - u(f)) / eps`` with one seeded Gaussian probe
+    ``b``, computed by running the probe as extra channels in the same engine
+    call.
+``decorrelation``
+    Mrazek and Navara (2003): stop where ``|corr(u, f - u)|`` is smallest.
+``noise2self``
+    A J-invariant self-supervised loss (Batson and Royer 2019): for each of
+    ``S`` interleaved sample sets J, replace f on J by the mean of its two
+    neighbours, filter, and compare the output on J with f on J; the sum over
+    the sets estimates the MSE plus a constant.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import stability
+from .engine import run_blocks
+from .errors import ParameterError
+from .nonlinearities import Nonlinearity, get_nonlinearity
+from .wavelet import estimate_noise
+
+__all__ = [
+    "DEFAULT_RULE",
+    "LAMBDA_FACTORS",
+    "RULES",
+    "AutoChoice",
+    "StoppingChoice",
+    "choose_parameters",
+    "choose_steps",
+    "sure_probe",
+]
+
+#: The stopping rules :func:`choose_steps` knows.
+RULES = ("sure", "decorrelation", "noise2self")
+DEFAULT_RULE = "sure"
+
+#: Seed of the Monte-Carlo probe: the automatic choice is deterministic.
+PROBE_SEED = 20200207
+#: Finite-difference step of the Monte-Carlo divergence, relative to sigma.
+PROBE_EPS = 1e-3
+#: Interleaved sample sets of the noise2self rule.
+MASK_SETS = 4
+
+
+@dataclass(frozen=True)
+class StoppingChoice:
+    """The chosen number of blocks and the criterion curve that chose it.
+
+    ``blocks[i]`` is a block count at which the criterion was evaluated and
+    ``criterion[i]`` its value there (total over channels; for ``sure`` and
+    ``noise2self`` an estimate of the mean squared error per sample).
+    """
+
+    steps: int
+    rule: str
+    sigma: tuple[float, ...]
+    blocks: tuple[int, ...]
+    criterion: tuple[float, ...]
+    reached_cap: bool
+
+    @property
+    def best(self) -> float:
+        """The criterion at the chosen block count."""
+        return self.criterion[self.blocks.index(self.steps)]
+
+    def as_dict(self) -> dict:
+        return {
+            "stopping_rule": self.rule,
+            "stopping_criterion": self.best,
+            "blocks_searched": self.blocks[-1],
+            "search_reached_cap": self.reached_cap,
+        }
+
+
+def _checkpoints(max_blocks: int, ratio: float = 1.02) -> np.ndarray:
+    """Every block up to 50, then a geometric grid (2 % apart) up to max_blocks."""
+    ks = set(range(1, min(max_blocks, 50) + 1))
+    k = 50.0
+    while k < max_blocks:
+        k *= ratio
+        ks.add(min(max_blocks, int(round(k))))
+    ks.add(max_blocks)
+    return np.array(sorted(ks))
+
+
+def sure_probe(f: np.ndarray, sigma: np.ndarray, seed: int = PROBE_SEED):
+    """The Monte-Carlo probe ``b`` and step ``eps`` (per channel) of the SURE rule."""
+    b = np.random.default_rng(seed).standard_normal(f.shape)
+    eps = PROBE_EPS * np.where(sigma > 0, sigma, 1.0)
+    return b, eps
+
+
+def _mask(f: np.ndarray, offset: int, sets: int) -> np.ndarray:
+    """f with samples ``offset, offset + sets, ...`` replaced by their neighbours' mean."""
+    g = f.copy()
+    idx = np.arange(offset, f.shape[0], sets)
+    left = f[np.maximum(idx - 1, 0)]
+    right = f[np.minimum(idx + 1, f.shape[0] - 1)]
+    left = np.where((idx == 0)[:, None], right, left)
+    right = np.where((idx == f.shape[0] - 1)[:, None], left, right)
+    g[idx] = 0.5 * (left + right)
+    return g
+
+
+def choose_steps(
+    f: np.ndarray,
+    phi,
+    tau: float,
+    h: float = 1.0,
+    rule: str = DEFAULT_RULE,
+    max_blocks: int = 20000,
+    sigma: np.ndarray | None = None,
+    patience: int = 20,
+) -> StoppingChoice:
+    """Choose the number of blocks ``m >= 1`` by a data-driven stopping rule.
+
+    Parameters
+    ----------
+    f : ndarray, shape (n,) or (n, channels)
+        The noisy signal.
+    phi, tau, h
+        The activation, time step and grid size of the plan that will run.
+    rule : {'sure', 'decorrelation', 'noise2self'}
+        The criterion, see the module docstring.
+    max_blocks : int
+        Upper limit of the search.
+    sigma : ndarray, optional
+        Noise level per channel; default the MAD estimate.
+    patience : int
+        The search ends at block k once ``k >= 2 * best + patience``.
+
+    Returns
+    -------
+    StoppingChoice
+        One stopping time for all channels (the plan runs them together):
+        the block count minimising the criterion summed over channels.
+
+    Notes
+    -----
+    The search runs :func:`resdenoise.engine.run_blocks` once, on the signal
+    and its probe (``sure``) or masked copies (``noise2self``) stacked as
+    channels, evaluating the criterion after every block up to 50 and on a
+    2 % geometric grid beyond.  The probe has a fixed seed, so the choice
+    is deterministic.
+    """
+    if rule not in RULES:
+        raise ParameterError(f"unknown stopping rule {rule!r}; choose one of {sorted(RULES)}")
+    if int(max_blocks) < 1:
+        raise ParameterError(f"max_blocks must be >= 1, got {max_blocks!r}")
+    f = np.asarray(f, dtype=float)
+    if f.ndim not in (1, 2) or f.shape[0] < 2:
+        raise ParameterError(f"signal must have shape (n,) or (n, channels), n >= 2; got {f.shape}")
+    f2 = f.reshape(f.shape[0], -1)
+    n, c = f2.shape
+    sigma = estimate_noise(f2) if sigma is None else np.broadcast_to(np.asarray(sigma, float), (c,))
+
+    if rule == "sure":
+        b, eps = sure_probe(f2, sigma)
+        stack = np.concatenate([f2, f2 + eps * b], axis=1)
+    elif rule == "noise2self":
+        sets = min(MASK_SETS, n)
+        stack = np.concatenate([_mask(f2, j, sets) for j in range(sets)], axis=1)
+    else:
+        stack = f2
+
+    def criterion(u: np.ndarray) -> float:
+        if rule == "sure":
+            uf, up = u[:, :c], u[:, c:]
+            div = np.sum(b * (up - uf), axis=0) / eps
+            risk = np.sum((f2 - uf) ** 2, axis=0) / n - sigma**2 + 2 * sigma**2 * div / n
+            return float(np.sum(risk))
+        if rule == "noise2self":
+            loss = 0.0
+            for j in range(sets):
+                idx = slice(j, n, sets)
+                loss += np.sum((u[idx, j * c : (j + 1) * c] - f2[idx]) ** 2)
+            return float(loss / n)
+        r = f2 - u
+        uc = u - u.mean(axis=0)
+        rc = r - r.mean(axis=0)
+        den = np.sqrt(np.sum(uc**2, axis=0) * np.sum(rc**2, axis=0))
+        with np.errstate(invalid="ignore", divide="ignore"):  # constant u: no correlation
+            corr = np.where(den > 0, np.sum(uc * rc, axis=0) / den, 0.0)
+        return float(np.sum(np.abs(corr)))
+
+    checks = _checkpoints(int(max_blocks))
+    wanted = set(checks.tolist())
+    blocks: list[int] = []
+    values: list[float] = []
+    state = {"best_k": 1, "best": math.inf}
+
+    def callback(k, u):
+        if k not in wanted:
+            return True
+        value = criterion(u)
+        blocks.append(k)
+        values.append(value)
+        if value < state["best"]:
+            state["best"], state["best_k"] = value, k
+        return k < 2 * state["best_k"] + patience
+
+    run_blocks(stack, phi, tau, int(max_blocks), h, callback=callback)
+    reached = blocks[-1] >= int(max_blocks) and state["best_k"] * 2 + patience > blocks[-1]
+    return StoppingChoice(
+        steps=int(state["best_k"]),
+        rule=rule,
+        sigma=tuple(float(s) for s in sigma),
+        blocks=tuple(blocks),
+        criterion=tuple(values),
+        reached_cap=bool(reached),
+    )
+
+
+#: Candidate multiples of the universal lambda searched when lambda is automatic too.
+LAMBDA_FACTORS = tuple(2.0 ** (-k / 2) for k in range(9))
+
+
+@dataclass(frozen=True)
+class AutoChoice:
+    """Lambda, tau and block count chosen by :func:`choose_parameters`."""
+
+    nl: Nonlinearity
+    tau: float
+    stopping: StoppingChoice
+    lambda_rule: str
+    candidates: tuple[dict, ...]
+
+    @property
+    def steps(self) -> int:
+        return self.stopping.steps
+
+    def as_dict(self) -> dict:
+        """The entries this choice adds to the report's ``parameters``."""
+        return {
+            "noise_sigma": list(self.stopping.sigma),
+            "lambda_rule": self.lambda_rule,
+            **self.stopping.as_dict(),
+            "candidates": [dict(c) for c in self.candidates],
+        }
+
+
+def _sign_tau(nl: Nonlinearity, h: float) -> float:
+    g_max = stability.analyse_function(nl).g_max
+    if not (math.isfinite(g_max) and g_max > 0):
+        raise ParameterError(
+            f"{nl.name}: g = Phi(r)/r has no finite positive maximum; give the time step explicitly"
+        )
+    return stability.tau_bounds(g_max, h)[1]
+
+
+def choose_parameters(
+    f: np.ndarray,
+    name: str,
+    form: str,
+    lam: float | None = None,
+    tau: float | None = None,
+    h: float = 1.0,
+    rule: str = DEFAULT_RULE,
+    max_blocks: int = 20000,
+) -> AutoChoice:
+    """Choose the number of blocks, and lambda too when it is not given.
+
+    Parameters
+    ----------
+    f : ndarray, shape (n,) or (n, channels)
+        The noisy signal.
+    name, form
+        The nonlinearity, as for :func:`resdenoise.nonlinearities.get_nonlinearity`.
+    lam : float, optional
+        The contrast parameter.  When omitted, the candidates are
+        ``c * lambda_u`` for ``c`` in :data:`LAMBDA_FACTORS` (1, 1/sqrt2, ...,
+        1/16), ``lambda_u = sqrt2 sigma sqrt(2 ln N) / h`` the universal
+        threshold as a gradient; the ``decorrelation`` rule, whose criterion
+        is no error estimate, uses ``lambda_u`` alone.
+    tau : float, optional
+        The time step; default the sign-stable bound ``h^2 / (4 g_max)``.
+    h : float
+        Grid size.
+    rule : {'sure', 'decorrelation', 'noise2self'}
+        The stopping rule of :func:`choose_steps`.
+    max_blocks : int
+        Upper limit of each search.
+
+    Returns
+    -------
+    AutoChoice
+        The candidate with the smallest criterion (the largest lambda among
+        equal ones) and a summary of every candidate.
+    """
+    from .filters import auto_lambda
+
+    if rule not in RULES:
+        raise ParameterError(f"unknown stopping rule {rule!r}; choose one of {sorted(RULES)}")
+    f = np.asarray(f, dtype=float)
+    sigma = estimate_noise(f)
+    if lam is not None:
+        lams, lambda_rule = [float(lam)], "given"
+    else:
+        base, info = auto_lambda(f, h)
+        if rule == "decorrelation":
+            lams, lambda_rule = [base], info["lambda_rule"]
+        else:
+            lams = [base * c for c in LAMBDA_FACTORS]
+            lambda_rule = f"{rule} over universal threshold x 2^(-k/2), k = 0..8"
+    best: AutoChoice | None = None
+    candidates = []
+    for value in lams:
+        nl = get_nonlinearity(name, form, value)
+        step = tau if tau is not None else _sign_tau(nl, h)
+        choice = choose_steps(f, nl.phi, step, h, rule, max_blocks, sigma)
+        candidates.append({"lambda": nl.lam, "steps": choice.steps, "criterion": choice.best})
+        if best is None or choice.best < best.stopping.best:
+            best = AutoChoice(nl, step, choice, lambda_rule, ())
+    return AutoChoice(best.nl, best.tau, best.stopping, lambda_rule, tuple(candidates))

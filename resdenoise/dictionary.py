@@ -1,0 +1,292 @@
+"""The dictionary as data: describe the registry, translate one nonlinearity.
+
+:func:`dictionary_rows` lists every registry entry (the six families of the
+paper, the odd activations tanh, softsign and arctan, and the deep-learning
+activations outside the stability theorem) with its class, formulas, aliases
+and g range.  :func:`translate` describes one bound
+:class:`~resdenoise.nonlinearities.Nonlinearity` in all four forms (formulas
+where the registry has them, sampled values always), with its g range,
+Lipschitz constant, class, both tau bounds and the conditions of the
+stability theorem, each marked as holding or failing and why.
+
+Plain data only (dicts of str, float, bool, lists); :mod:`resdenoise.cli_dictionary`
+renders it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+import numpy as np
+
+from . import stability
+from .nonlinearities import (
+    FORMS,
+    NONLINEARITIES,
+    NONSTABLE_ACTIVATIONS,
+    Entry,
+    Nonlinearity,
+)
+
+__all__ = ["SYMBOLS", "dictionary_rows", "sample_points", "theorem_conditions", "translate"]
+
+#: Form -> (symbol, argument) as printed.
+SYMBOLS: Final = {
+    "diffusivity": ("g", "r"),
+    "regulariser": ("Psi", "r"),
+    "shrinkage": ("S", "s"),
+    "activation": ("Phi", "r"),
+}
+
+#: Sample points in units of lambda (shrinkage: in units of lambda too, s = x lam).
+_SAMPLES: Final = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
+
+
+def _num(x: float) -> float | None:
+    """JSON-friendly float: None for nan (inf stays for the renderer, to_json nulls it)."""
+    x = float(x)
+    return None if math.isnan(x) else x
+
+
+def _aliases(entry: Entry) -> dict[str, list[str]]:
+    return {form: list(names) for form, names in entry.aliases.items() if names}
+
+
+def dictionary_rows() -> list[dict]:
+    """One dictionary per registry entry, in registry order.
+
+    Keys: ``family``, ``label``, ``class``, ``paper``, ``stable`` (covered by
+    the stability theorem), ``forms`` (the forms it is accepted in),
+    ``formulas`` (form -> text), ``aliases`` (form -> names), ``g_min``,
+    ``g_max``, ``lipschitz``, ``odd``, and for entries outside the theorem
+    ``fails`` (the failing conditions, one line each).
+    """
+    rows = []
+    for entries, stable in ((NONLINEARITIES, True), (NONSTABLE_ACTIVATIONS, False)):
+        for key, e in entries.items():
+            row = {
+                "family": key,
+                "label": e.label,
+                "class": e.klass,
+                "paper": e.paper,
+                "stable": stable,
+                "forms": list(FORMS) if stable else ["activation"],
+                "formulas": dict(e.formulas),
+                "aliases": _aliases(e),
+                "g_min": e.g_min,
+                "g_max": e.g_max,
+                "lipschitz": e.lipschitz,
+                "odd": e.odd,
+            }
+            if not stable:
+                nl = Nonlinearity(name=key, key=key, lam=1.0, entry=e)
+                conditions = theorem_conditions(nl, stability.analyse_function(nl))
+                row["fails"] = [c["detail"] for c in conditions if not c["holds"]]
+            rows.append(row)
+    return rows
+
+
+def sample_points(nl: Nonlinearity, odd: bool) -> np.ndarray:
+    """The points a translation is sampled at: ``lam * (0, 1/4, 1/2, 1, 2, 4)``,
+    and their negatives too when Phi is not odd."""
+    pos = nl.lam * np.array(_SAMPLES)
+    return pos if odd else np.concatenate([-pos[:0:-1], pos])
+
+
+def _values(nl: Nonlinearity, form: str, x: np.ndarray) -> list[float | None]:
+    with np.errstate(all="ignore"):
+        if form == "diffusivity":
+            v = nl.g(x)
+        elif form == "regulariser":
+            v = nl.psi(x)
+        elif form == "shrinkage":
+            v = nl.shrinkage(x)
+        else:
+            v = nl.phi(x)
+    return [_num(y) for y in np.asarray(v, dtype=float)]
+
+
+def _g_witness(nl: Nonlinearity, negative: bool) -> tuple[float, float] | None:
+    """(r, g(r)) with g(r) < 0 (or the largest |g|), sampled on the analysis grid."""
+    r = stability._sample_grid(nl.lam)
+    with np.errstate(all="ignore"):
+        g = np.asarray(nl.g(r), dtype=float)
+    g = np.where(np.isnan(g), 0.0, g)
+    if negative:
+        # prefer a point at a round multiple of lambda, then the most negative
+        for x in (-1.0, 1.0, -2.0, 2.0, -0.5, 0.5):
+            gx = float(np.asarray(nl.g(np.array([x * nl.lam])), dtype=float)[0])
+            if gx < 0.0:
+                return x * nl.lam, gx
+        i = int(np.argmin(g))
+        return (float(r[i]), float(g[i])) if g[i] < 0.0 else None
+    i = int(np.argmax(np.abs(g)))
+    return float(r[i]), float(g[i])
+
+
+def theorem_conditions(
+    nl: Nonlinearity,
+    props: stability.FunctionProperties,
+    tau: float | None = None,
+    h: float = 1.0,
+) -> list[dict]:
+    """The conditions of the stability theorem (paper, Theorem 2; MATH.md section 3).
+
+    Returns a list of ``{"condition", "holds", "detail"}``: Phi odd; g >= 0
+    (``Phi(r) r >= 0``); g bounded (finite g_max); and, when ``tau`` is
+    given, ``tau <= h^2/(2 g_max)`` (L-infinity stability) and ``tau <=
+    h^2/(4 g_max)`` (sign stability).  The Lipschitz constant of Phi is not
+    among them: g_max decides (hard shrinkage has an infinite one and is
+    stable).
+    """
+    out = []
+    if props.odd:
+        out.append(
+            {"condition": "Phi is odd", "holds": True, "detail": "Phi(-r) = -Phi(r) for all r"}
+        )
+    else:
+        out.append(
+            {"condition": "Phi is odd", "holds": False, "detail": stability.not_odd_reason(nl)}
+        )
+    with np.errstate(all="ignore"):
+        phi0 = float(np.asarray(nl.phi(np.zeros(1)), dtype=float)[0])
+    if props.g_min >= 0.0:
+        out.append(
+            {
+                "condition": "g >= 0",
+                "holds": True,
+                "detail": f"g = Phi(r)/r >= {props.g_min:.6g}: Phi(r) has the sign of r",
+            }
+        )
+    else:
+        w = _g_witness(nl, negative=True)
+        where = (
+            f"g({w[0]:.6g}) = {w[1]:.6g} < 0: Phi({w[0]:.6g}) has the opposite sign of r"
+            if w
+            else f"g_min = {props.g_min:.6g}"
+        )
+        out.append(
+            {
+                "condition": "g >= 0",
+                "holds": False,
+                "detail": f"{where}; the block would then sharpen like backward diffusion "
+                "and can leave the range of the input",
+            }
+        )
+    if math.isfinite(props.g_max):
+        out.append(
+            {
+                "condition": "g bounded",
+                "holds": True,
+                "detail": f"g_max = sup Phi(r)/r = {props.g_max:.6g}",
+            }
+        )
+    else:
+        if phi0 != 0.0:
+            detail = (
+                f"Phi(0) = {phi0:.6g} != 0, so g = Phi(r)/r ~ {phi0:.3g}/r is unbounded at "
+                "r = 0: no tau > 0 is small enough"
+            )
+        else:
+            w = _g_witness(nl, negative=False)
+            detail = (
+                f"g = Phi(r)/r has no finite supremum (|g({w[0]:.6g})| = {abs(w[1]):.6g} "
+                "and growing): no tau > 0 is small enough"
+            )
+        out.append({"condition": "g bounded", "holds": False, "detail": detail})
+    if tau is not None:
+        linf, sign = stability.tau_bounds(props.g_max, h) if math.isfinite(props.g_max) else (0, 0)
+        out.append(
+            {
+                "condition": "tau <= h^2/(2 g_max)",
+                "holds": tau <= linf,
+                "detail": f"tau = {tau:.6g}, L-infinity bound {linf:.6g}",
+            }
+        )
+        out.append(
+            {
+                "condition": "tau <= h^2/(4 g_max)",
+                "holds": tau <= sign,
+                "detail": f"tau = {tau:.6g}, sign-stability bound {sign:.6g}",
+            }
+        )
+    return out
+
+
+def translate(
+    nl: Nonlinearity,
+    given: str = "activation",
+    tau: float | None = None,
+    h: float = 1.0,
+    expression: str | None = None,
+) -> dict:
+    """Everything the dictionary says about one nonlinearity.
+
+    Parameters
+    ----------
+    nl : Nonlinearity
+        From :func:`~resdenoise.nonlinearities.get_nonlinearity` or
+        :func:`~resdenoise.expr.expression_nonlinearity`.
+    given : {'diffusivity', 'regulariser', 'shrinkage', 'activation'}
+        The form it was given in.
+    tau, h : float
+        Time step (optional: then only the bounds are given) and grid size.
+    expression : str, optional
+        The formula it was given as, if any.
+
+    Returns
+    -------
+    dict
+        ``name``, ``family``, ``given``, ``lambda``, ``threshold``, ``class``,
+        ``theorem_applies`` (Phi odd, g >= 0, g bounded), ``linf_stable`` and
+        ``sign_stable`` (with ``tau``; None without), ``forms`` (form -> {``symbol``,
+        ``formula`` or None, ``x``, ``values``}), ``g_min``, ``g_max``,
+        ``lipschitz``, ``odd``, ``monotone``, ``exact``, ``tau_linf_bound``,
+        ``tau_sign_bound``, ``tau``, ``h``, ``conditions``.  Shrinkage values
+        are those of one Haar step, the block with tau = 1/4, h = 1 (MATH.md
+        section 4), whatever ``tau`` is.
+    """
+    props = stability.analyse_function(nl)
+    linf, sign = stability.tau_bounds(props.g_max, h) if math.isfinite(props.g_max) else (0.0, 0.0)
+    x = sample_points(nl, props.odd)
+    entry = nl.entry
+    forms = {}
+    for form in FORMS:
+        symbol, arg = SYMBOLS[form]
+        if entry is not None:
+            formula = entry.formulas.get(form)
+        else:
+            formula = expression if form == given else None
+        forms[form] = {
+            "symbol": f"{symbol}({arg})",
+            "formula": formula,
+            "x": [float(v) for v in x],
+            "values": _values(nl, form, x),
+        }
+    conditions = theorem_conditions(nl, props, tau, h)
+    klass = entry.klass if entry is not None else ("convex" if props.monotone else "nonconvex")
+    return {
+        "name": nl.name,
+        "family": nl.key,
+        "label": nl.label,
+        "given": given,
+        "lambda": nl.lam,
+        "threshold": nl.theta,
+        "class": klass,
+        "theorem_applies": all(c["holds"] for c in conditions[:3]),
+        "linf_stable": None if tau is None else all(c["holds"] for c in conditions[:4]),
+        "sign_stable": None if tau is None else all(c["holds"] for c in conditions),
+        "forms": forms,
+        "g_min": props.g_min,
+        "g_max": props.g_max,
+        "lipschitz": props.lipschitz,
+        "odd": props.odd,
+        "monotone": props.monotone,
+        "exact": props.exact,
+        "tau": tau,
+        "h": h,
+        "tau_linf_bound": linf,
+        "tau_sign_bound": sign,
+        "conditions": conditions,
+    }

@@ -1,0 +1,389 @@
+"""Your own nonlinearity as a formula: a small, safe expression language in r.
+
+An expression such as ``r*exp(-r**2/(2*lam**2))`` is parsed with :mod:`ast`
+and checked against a whitelist; it is **never** evaluated as Python.  What
+is allowed:
+
+* the argument ``r`` (for a shrinkage function also ``s``), the parameters
+  ``lam`` (lambda) and ``theta`` (``lam/sqrt2``), the constants ``pi`` and ``e``;
+* numbers; ``+ - * / **`` (``^`` is read as ``**``), unary ``-`` and ``+``;
+* comparisons ``< <= > >= == !=`` (chains allowed), ``and``, ``or``, ``not``,
+  and ``a if condition else b``;
+* the NumPy functions in :data:`FUNCTIONS`: exp, log, sqrt, abs, sign, tanh,
+  arctan, minimum, maximum, where, clip, and also cosh, sinh, log1p, expm1, erf.
+
+Anything else (names, attribute access, subscripts, calls of other
+functions, keyword arguments, lambdas, comprehensions, strings, ...) is
+refused with an :class:`ExpressionError` naming the column and the offending
+text.  Expressions are limited to :data:`MAX_LENGTH` characters and a syntax
+tree :data:`MAX_DEPTH` levels deep.
+
+:func:`parse_expression` returns an :class:`Expression`, a vectorised function
+of r; :func:`expression_nonlinearity` turns it into a
+:class:`~resdenoise.nonlinearities.Nonlinearity` of the given form through
+:func:`~resdenoise.nonlinearities.from_function`, so its other forms are
+translated numerically and its stability is analysed like any other custom
+function.
+
+Examples
+--------
+>>> f = parse_expression("r*exp(-r**2/2)")
+>>> [round(float(x), 6) for x in f([0.0, 1.0])]
+[0.0, 0.606531]
+>>> parse_expression("r.__class__")  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+resdenoise.expr.ExpressionError: column 1: attribute access 'r.__class__' is not allowed in ...
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+
+from .errors import ParameterError
+from .nonlinearities import FORMS, Nonlinearity, from_function
+
+__all__ = [
+    "FUNCTIONS",
+    "MAX_DEPTH",
+    "MAX_LENGTH",
+    "Expression",
+    "ExpressionError",
+    "expression_nonlinearity",
+    "parse_expression",
+]
+
+#: Longest accepted expression, in characters.
+MAX_LENGTH: Final = 1000
+#: Deepest accepted syntax tree (``-(-(-r))`` is 4 deep; ``r+r+...+r`` with
+#: n terms is n deep).
+MAX_DEPTH: Final = 50
+
+_ERF = np.vectorize(math.erf, otypes=[float])
+
+#: name -> (function, smallest and largest number of arguments)
+FUNCTIONS: Final[dict[str, tuple[Callable, int, int]]] = {
+    "exp": (np.exp, 1, 1),
+    "log": (np.log, 1, 1),
+    "sqrt": (np.sqrt, 1, 1),
+    "abs": (np.abs, 1, 1),
+    "sign": (np.sign, 1, 1),
+    "tanh": (np.tanh, 1, 1),
+    "arctan": (np.arctan, 1, 1),
+    "minimum": (np.minimum, 2, 2),
+    "maximum": (np.maximum, 2, 2),
+    "where": (np.where, 3, 3),
+    "clip": (np.clip, 3, 3),
+    "cosh": (np.cosh, 1, 1),
+    "sinh": (np.sinh, 1, 1),
+    "log1p": (np.log1p, 1, 1),
+    "expm1": (np.expm1, 1, 1),
+    "erf": (_ERF, 1, 1),
+}
+
+_CONSTANTS: Final = {"pi": math.pi, "e": math.e}
+
+_BINARY: Final = {
+    ast.Add: np.add,
+    ast.Sub: np.subtract,
+    ast.Mult: np.multiply,
+    ast.Div: np.divide,
+    ast.Pow: np.power,
+    ast.BitXor: np.power,  # r^2 as in the paper's formulas
+}
+_UNARY: Final = {ast.USub: np.negative, ast.UAdd: np.positive, ast.Not: np.logical_not}
+_COMPARE: Final = {
+    ast.Lt: np.less,
+    ast.LtE: np.less_equal,
+    ast.Gt: np.greater,
+    ast.GtE: np.greater_equal,
+    ast.Eq: np.equal,
+    ast.NotEq: np.not_equal,
+}
+
+#: How refused syntax is named in messages.
+_WHAT: Final = {
+    ast.Attribute: "attribute access",
+    ast.Subscript: "subscript",
+    ast.Lambda: "lambda",
+    ast.ListComp: "comprehension",
+    ast.SetComp: "comprehension",
+    ast.DictComp: "comprehension",
+    ast.GeneratorExp: "comprehension",
+    ast.List: "list",
+    ast.Tuple: "tuple",
+    ast.Set: "set",
+    ast.Dict: "dict",
+    ast.JoinedStr: "string",
+    ast.NamedExpr: "assignment",
+    ast.Starred: "starred argument",
+    ast.Slice: "slice",
+    ast.Await: "await",
+    ast.Yield: "yield",
+    ast.YieldFrom: "yield",
+    ast.FloorDiv: "operator //",
+    ast.Mod: "operator %",
+    ast.MatMult: "operator @",
+    ast.LShift: "operator <<",
+    ast.RShift: "operator >>",
+    ast.BitOr: "operator |",
+    ast.BitAnd: "operator &",
+    ast.Invert: "operator ~",
+    ast.Is: "operator 'is'",
+    ast.IsNot: "operator 'is not'",
+    ast.In: "operator 'in'",
+    ast.NotIn: "operator 'not in'",
+}
+
+
+class ExpressionError(ParameterError):
+    """An expression is malformed or uses something outside the whitelist (exit code 2)."""
+
+
+def _variables(form: str) -> tuple[str, ...]:
+    return ("r", "s") if form == "shrinkage" else ("r",)
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A parsed, checked expression: call it as ``f(r, lam=1.0)``.
+
+    Attributes
+    ----------
+    text : str
+        The expression as given.
+    form : str
+        The form it describes (decides whether ``s`` is a valid name).
+    uses_lam : bool
+        Whether it mentions ``lam`` or ``theta``.
+    """
+
+    text: str
+    form: str
+    uses_lam: bool
+    _fn: Callable
+
+    def __call__(self, r, lam: float = 1.0) -> np.ndarray:
+        """Evaluate elementwise; the result has r's shape, dtype float64."""
+        r = np.asarray(r, dtype=float)
+        env = {"r": r, "s": r, "lam": float(lam), "theta": float(lam) / math.sqrt(2.0)}
+        with np.errstate(all="ignore"):  # 0/0, log(0), overflow: nan and inf, as NumPy
+            out = np.asarray(self._fn(env), dtype=float)
+        if out.shape != r.shape:
+            out = np.broadcast_to(out, r.shape).copy()
+        return out
+
+    def bind(self, lam: float = 1.0) -> Callable[[np.ndarray], np.ndarray]:
+        """The function ``r -> self(r, lam)``."""
+
+        def bound(r):
+            return self(r, lam)
+
+        return bound
+
+
+def parse_expression(text: str, form: str = "activation") -> Expression:
+    """Parse and check an expression in r; see the module documentation.
+
+    Raises
+    ------
+    ExpressionError
+        For an expression that is empty, too long, too deeply nested,
+        malformed, or uses anything outside the whitelist; the message names
+        the column (1-based) and the offending text.
+    """
+    if form not in FORMS:
+        raise ValueError(f"Unknown form {form!r}. Valid forms: {', '.join(FORMS)}")
+    if not isinstance(text, str):
+        raise ExpressionError(f"an expression must be a string, got {type(text).__name__}")
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(
+            f"the expression is {len(text)} characters long; the limit is {MAX_LENGTH}"
+        )
+    source = text.strip()
+    if not source:
+        raise ExpressionError("the expression is empty; give a formula in r, e.g. 'r*exp(-r**2/2)'")
+    if "\n" in source or "\r" in source:
+        raise ExpressionError("the expression must be on one line")
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError as exc:
+        col = max(exc.offset or 1, 1)
+        raise ExpressionError(f"column {col}: invalid syntax in {text!r} ({exc.msg})") from None
+    except (ValueError, MemoryError, RecursionError) as exc:
+        raise ExpressionError(f"cannot parse {text!r}: {exc}") from None
+    checker = _Compiler(source, form)
+    fn = checker.compile(tree.body, 1)
+    return Expression(text=text, form=form, uses_lam=checker.uses_lam, _fn=fn)
+
+
+class _Compiler:
+    """Checks every node against the whitelist and builds nested closures."""
+
+    def __init__(self, source: str, form: str):
+        self.source = source
+        self.names = _variables(form) + ("lam", "theta") + tuple(_CONSTANTS)
+        self.uses_lam = False
+
+    # -- messages ------------------------------------------------------------
+    def _column(self, node: ast.AST) -> int:
+        offset = getattr(node, "col_offset", 0)  # a UTF-8 byte offset
+        return len(self.source.encode()[:offset].decode(errors="ignore")) + 1
+
+    def _snippet(self, node: ast.AST) -> str:
+        text = ast.get_source_segment(self.source, node) or type(node).__name__
+        return text if len(text) <= 40 else text[:37] + "..."
+
+    def refuse(self, node: ast.AST, what: str, hint: str = "") -> ExpressionError:
+        message = f"column {self._column(node)}: {what} {self._snippet(node)!r} is not allowed"
+        message += f" in {self.source!r}" if len(self.source) <= 80 else ""
+        return ExpressionError(message + (f"; {hint}" if hint else ""))
+
+    # -- compilation ---------------------------------------------------------
+    def compile(self, node: ast.AST, depth: int) -> Callable:
+        if depth > MAX_DEPTH:
+            raise ExpressionError(
+                f"column {self._column(node)}: the expression is nested more than "
+                f"{MAX_DEPTH} levels deep"
+            )
+        method = getattr(self, "_" + type(node).__name__, None)
+        if method is None:
+            what = _WHAT.get(type(node), f"syntax ({type(node).__name__})")
+            raise self.refuse(node, what, self._allowed())
+        return method(node, depth + 1)
+
+    def _allowed(self) -> str:
+        return (
+            f"use {', '.join(self.names)}, numbers, + - * / **, comparisons and "
+            f"{', '.join(FUNCTIONS)}"
+        )
+
+    def _Constant(self, node, depth):
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.refuse(node, "constant", "only real numbers are allowed")
+        try:
+            number = float(value)
+        except OverflowError:
+            raise self.refuse(node, "number too large", "") from None
+        if not math.isfinite(number):
+            raise self.refuse(node, "number out of range", "")
+        return lambda env: number
+
+    def _Name(self, node, depth):
+        name = node.id
+        if name not in self.names:
+            hint = f"allowed names: {', '.join(self.names)}"
+            if name in FUNCTIONS:
+                hint = f"{name} is a function: call it as {name}(...)"
+            raise self.refuse(node, "name", hint)
+        if name in ("lam", "theta"):
+            self.uses_lam = True
+        if name in _CONSTANTS:
+            value = _CONSTANTS[name]
+            return lambda env: value
+        return lambda env: env[name]
+
+    def _BinOp(self, node, depth):
+        op = _BINARY.get(type(node.op))
+        if op is None:
+            raise self.refuse(node, _WHAT.get(type(node.op), "operator"), self._allowed())
+        left, right = self.compile(node.left, depth), self.compile(node.right, depth)
+        return lambda env: op(left(env), right(env))
+
+    def _UnaryOp(self, node, depth):
+        op = _UNARY.get(type(node.op))
+        if op is None:
+            raise self.refuse(node, _WHAT.get(type(node.op), "operator"), self._allowed())
+        operand = self.compile(node.operand, depth)
+        return lambda env: op(operand(env))
+
+    def _Compare(self, node, depth):
+        ops = []
+        for op in node.ops:
+            func = _COMPARE.get(type(op))
+            if func is None:
+                raise self.refuse(node, _WHAT.get(type(op), "comparison"), self._allowed())
+            ops.append(func)
+        terms = [self.compile(node.left, depth)] + [
+            self.compile(c, depth) for c in node.comparators
+        ]
+
+        def compare(env):
+            values = [t(env) for t in terms]
+            out = ops[0](values[0], values[1])
+            for i in range(1, len(ops)):
+                out = np.logical_and(out, ops[i](values[i], values[i + 1]))
+            return out
+
+        return compare
+
+    def _BoolOp(self, node, depth):
+        combine = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
+        terms = [self.compile(v, depth) for v in node.values]
+
+        def boolop(env):
+            out = terms[0](env)
+            for t in terms[1:]:
+                out = combine(out, t(env))
+            return out
+
+        return boolop
+
+    def _IfExp(self, node, depth):
+        test, body, orelse = (self.compile(n, depth) for n in (node.test, node.body, node.orelse))
+        return lambda env: np.where(test(env), body(env), orelse(env))
+
+    def _Call(self, node, depth):
+        if not isinstance(node.func, ast.Name):
+            what = _WHAT.get(type(node.func), "call")
+            raise self.refuse(node.func, what, self._allowed())
+        name = node.func.id
+        if name not in FUNCTIONS:
+            raise self.refuse(node.func, "function", f"allowed functions: {', '.join(FUNCTIONS)}")
+        if node.keywords:
+            raise self.refuse(node.keywords[0], f"keyword argument to {name}()", "")
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                raise self.refuse(arg, "starred argument", "")
+        func, least, most = FUNCTIONS[name]
+        if not least <= len(node.args) <= most:
+            count = str(least) if least == most else f"{least} to {most}"
+            raise ExpressionError(
+                f"column {self._column(node)}: {name}() takes {count} argument"
+                f"{'' if count == '1' else 's'}, got {len(node.args)} in {self._snippet(node)!r}"
+            )
+        args = [self.compile(a, depth) for a in node.args]
+        return lambda env: func(*(a(env) for a in args))
+
+    def _Expression(self, node, depth):  # pragma: no cover - parse(mode="eval") unwraps it
+        return self.compile(node.body, depth)
+
+
+def expression_nonlinearity(
+    text: str | Expression, form: str = "activation", lam: float = 1.0
+) -> Nonlinearity:
+    """A custom :class:`Nonlinearity` from an expression of the given form.
+
+    ``lam`` binds ``lam`` (and ``theta = lam/sqrt2``) in the expression; the
+    other forms are the general translations of
+    :func:`~resdenoise.nonlinearities.from_function` (Psi by adaptive
+    quadrature, S by MATH.md section 4 at tau = 1/4, Psi' by differences).
+
+    Examples
+    --------
+    >>> nl = expression_nonlinearity("exp(-r**2/(2*lam**2))", "diffusivity", lam=2.0)
+    >>> round(float(nl.phi(2.0)), 12), nl.name
+    (1.213061319425, 'exp(-r**2/(2*lam**2))')
+    """
+    expr = text if isinstance(text, Expression) else parse_expression(text, form)
+    lam = float(lam)
+    if not (math.isfinite(lam) and lam > 0.0):
+        raise ParameterError(f"lambda must be a finite number > 0, got {lam!r}")
+    return from_function(expr.bind(lam), form, name=expr.text.strip(), lam=lam)

@@ -1,0 +1,412 @@
+"""Your own network: a TOML file of diffusion blocks that may all differ.
+
+A trainable reaction-diffusion network lets every block have its own
+activation and step; so does ``resdenoise resnet INPUT --network net.toml``.
+The file lists groups of blocks, run one after another, each group being
+``repeat`` diffusion blocks ``u <- u + tau D- Phi(D+ u)`` with one activation:
+
+.. code-block:: toml
+
+    description = "sharpen edges, then smooth"   # optional
+    h = 1.0                                      # optional grid size
+
+    [[block]]
+    activation = "perona-malik"     # any registry name of that form
+    lambda = 0.5                    # number > 0 or "auto" [default: --lambda]
+    tau = 0.25                      # [default: --tau, else the sign-stable bound]
+    repeat = 10                     # [default: 1]
+
+    [[block]]
+    activation-expr = "r/(1 + abs(r)/lam)"     # or a formula (resdenoise.expr)
+
+    [[block]]
+    shrinkage = "garrote"           # any form: diffusivity, regulariser, shrinkage
+    threshold = 0.3                 # shrinkage only: lambda = sqrt2 * threshold
+
+Each block group is checked by :func:`resdenoise.stability.check_tau`; the
+network is stable when every group is (the paper's Theorem 2 by induction
+over the blocks).  :class:`NetworkPlan` is a :class:`~resdenoise.filters.Plan`
+whose :meth:`~NetworkPlan.run` calls :func:`resdenoise.engine.run_blocks` once
+per group, so the engine stays the one engine.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+
+from . import stability
+from .engine import run_blocks
+from .errors import ParameterError, ResdenoiseError
+from .expr import expression_nonlinearity, parse_expression
+from .filters import Plan, auto_lambda
+from .nonlinearities import FORMS, SQRT2, Nonlinearity, get_nonlinearity, resolve_name
+
+__all__ = [
+    "BlockSpec",
+    "NetworkError",
+    "NetworkPlan",
+    "NetworkSpec",
+    "NetworkVerdict",
+    "build_network",
+    "load_network",
+    "parse_network",
+]
+
+#: Keys naming a block's nonlinearity: one per block.
+NAME_KEYS: Final = FORMS + tuple(f"{form}-expr" for form in FORMS)
+#: Other keys of a block.
+BLOCK_KEYS: Final = ("lambda", "threshold", "tau", "repeat", "label")
+#: Keys at the top of the file.
+TOP_KEYS: Final = ("block", "h", "description")
+#: Largest repeat count of one group, and largest total number of blocks.
+MAX_REPEAT: Final = 10_000_000
+
+
+class NetworkError(ParameterError):
+    """A network file is malformed; the message names the file, block and key (exit 2)."""
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    """One ``[[block]]`` table as read from the file (lambda and tau may be open)."""
+
+    index: int
+    line: int | None
+    form: str
+    name: str | None = None
+    expr: str | None = None
+    lam: float | None = None
+    tau: float | None = None
+    repeat: int = 1
+    label: str = ""
+
+    @property
+    def where(self) -> str:
+        return f"block {self.index}" + (f" (line {self.line})" if self.line else "")
+
+    @property
+    def text(self) -> str:
+        """The name or expression, as written."""
+        return self.name if self.name is not None else f"{self.form}-expr {self.expr!r}"
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A parsed network file."""
+
+    source: str
+    blocks: tuple[BlockSpec, ...]
+    h: float | None = None
+    description: str = ""
+
+
+def load_network(path: str) -> NetworkSpec:
+    """Read and check a network file.
+
+    Raises
+    ------
+    ResdenoiseError
+        When the file cannot be read (exit code 1).
+    NetworkError
+        When it is not valid TOML or not a valid network (exit code 2).
+    """
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise ResdenoiseError(f"{path}: cannot read the network file: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NetworkError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    return parse_network(text, path)
+
+
+def _toml():
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    return tomllib
+
+
+def parse_network(text: str, source: str = "<network>") -> NetworkSpec:
+    """Parse the TOML text of a network (see the module documentation)."""
+    tomllib = _toml()
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise NetworkError(f"{source}: invalid TOML: {exc}") from None
+    unknown = sorted(set(doc) - set(TOP_KEYS))
+    if unknown:
+        raise NetworkError(
+            f"{source}: unknown top-level key {unknown[0]!r}; allowed: {', '.join(TOP_KEYS)}"
+        )
+    h = doc.get("h")
+    if h is not None:
+        h = _positive(h, f"{source}: h")
+    description = doc.get("description", "")
+    if not isinstance(description, str):
+        raise NetworkError(f"{source}: description must be a string")
+    tables = doc.get("block")
+    if not isinstance(tables, list) or not tables or not all(isinstance(t, dict) for t in tables):
+        raise NetworkError(
+            f"{source}: no blocks; give one or more [[block]] tables, e.g. "
+            '[[block]] activation = "tanh" repeat = 10'
+        )
+    lines = [i + 1 for i, ln in enumerate(text.splitlines()) if _BLOCK_HEADER.match(ln)]
+    if len(lines) != len(tables):
+        lines = [None] * len(tables)
+    blocks = tuple(_block(t, i + 1, lines[i], source) for i, t in enumerate(tables))
+    if sum(b.repeat for b in blocks) > MAX_REPEAT:
+        raise NetworkError(f"{source}: more than {MAX_REPEAT} blocks in all")
+    return NetworkSpec(source=source, blocks=blocks, h=h, description=description)
+
+
+_BLOCK_HEADER = re.compile(r"^\s*\[\[\s*block\s*\]\]\s*(#.*)?$")
+
+
+def _positive(value, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise NetworkError(f"{what} must be a number > 0, got {value!r}")
+    x = float(value)
+    if not (math.isfinite(x) and x > 0.0):
+        raise NetworkError(f"{what} must be a finite number > 0, got {value!r}")
+    return x
+
+
+def _block(table: dict, index: int, line: int | None, source: str) -> BlockSpec:
+    where = f"{source}: block {index}" + (f" (line {line})" if line else "")
+    unknown = sorted(set(table) - set(NAME_KEYS) - set(BLOCK_KEYS))
+    if unknown:
+        raise NetworkError(
+            f"{where}: unknown key {unknown[0]!r}; allowed: {', '.join(NAME_KEYS + BLOCK_KEYS)}"
+        )
+    named = [k for k in NAME_KEYS if k in table]
+    if len(named) != 1:
+        got = "none" if not named else " and ".join(named)
+        raise NetworkError(
+            f"{where}: give exactly one of activation, diffusivity, regulariser, shrinkage "
+            f"(a name) or their -expr forms (a formula); got {got}"
+        )
+    key = named[0]
+    value = table[key]
+    if not isinstance(value, str):
+        raise NetworkError(f"{where}: {key} must be a string, got {value!r}")
+    form = key.removesuffix("-expr")
+    name = expr = None
+    try:
+        if key.endswith("-expr"):
+            expr = parse_expression(value, form).text
+        else:
+            resolve_name(value, form)
+            name = value
+    except ValueError as exc:  # unknown name, or ExpressionError
+        raise NetworkError(f"{where}: {key}: {exc}") from None
+    lam = None
+    if "lambda" in table and "threshold" in table:
+        raise NetworkError(f"{where}: give lambda or threshold, not both")
+    for k in ("lambda", "threshold"):
+        if k in table and not (isinstance(table[k], str) and table[k].lower() == "auto"):
+            lam = _positive(table[k], f"{where}: {k}")
+            if k == "threshold":
+                if form != "shrinkage":
+                    raise NetworkError(f"{where}: threshold is for shrinkage blocks; use lambda")
+                lam *= SQRT2
+    tau = _positive(table["tau"], f"{where}: tau") if "tau" in table else None
+    repeat = table.get("repeat", 1)
+    if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= MAX_REPEAT:
+        raise NetworkError(
+            f"{where}: repeat must be an integer from 1 to {MAX_REPEAT}, got {repeat!r}"
+        )
+    label = table.get("label", "")
+    if not isinstance(label, str):
+        raise NetworkError(f"{where}: label must be a string")
+    return BlockSpec(index, line, form, name, expr, lam, tau, repeat, label)
+
+
+# --------------------------------------------------------------------------
+# Bound network: a Plan for the one engine
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NetworkVerdict(stability.StabilityVerdict):
+    """The network's verdict: stable when every block group is.
+
+    The scalar fields summarise the groups (smallest g_min and bounds,
+    largest g_max, Lipschitz constant and tau; odd, monotone, exact and
+    stable only when all are); ``blocks`` holds one dictionary per group
+    (its specification and its own verdict).
+    """
+
+    blocks: tuple = ()
+
+    def as_dict(self) -> dict:
+        d = super().as_dict()
+        d["blocks"] = [dict(b) for b in self.blocks]
+        return d
+
+
+def _not_a_flux(r):
+    raise ParameterError("a network has one activation per block; run it with run_plan")
+
+
+@dataclass(frozen=True)
+class NetworkPlan(Plan):
+    """A :class:`~resdenoise.filters.Plan` of differing block groups.
+
+    ``groups`` pairs each :class:`BlockSpec` with its bound nonlinearity and
+    tau; ``steps`` is the total number of blocks.  :meth:`run` executes the
+    groups one after another with :func:`~resdenoise.engine.run_blocks`.
+    """
+
+    groups: tuple = ()
+
+    @property
+    def stopping_time(self) -> float:
+        return float(sum(tau * spec.repeat for spec, _, tau in self.groups))
+
+    def group_verdicts(self) -> list[stability.StabilityVerdict]:
+        return [stability.check_tau(nl, tau, self.h) for _, nl, tau in self.groups]
+
+    def verdict(self) -> NetworkVerdict:
+        verdicts = self.group_verdicts()
+        blocks = []
+        reasons = []
+        for (spec, nl, tau), v in zip(self.groups, verdicts, strict=True):
+            blocks.append(
+                {
+                    "index": spec.index,
+                    "label": spec.label or spec.text,
+                    "family": nl.key,
+                    "form": spec.form,
+                    "name": nl.name,
+                    "lambda": nl.lam,
+                    "tau": tau,
+                    "repeat": spec.repeat,
+                    "stopping_time": tau * spec.repeat,
+                    "stability": v.as_dict(),
+                }
+            )
+            if not v.linf_stable:
+                reasons.append(f"{spec.where} ({spec.label or spec.text}): {v.reason}")
+        return NetworkVerdict(
+            g_min=min(v.g_min for v in verdicts),
+            g_max=max(v.g_max for v in verdicts),
+            lipschitz=max(v.lipschitz for v in verdicts),
+            odd=all(v.odd for v in verdicts),
+            monotone=all(v.monotone for v in verdicts),
+            exact=all(v.exact for v in verdicts),
+            tau=max(v.tau for v in verdicts),
+            h=self.h,
+            tau_linf_bound=min(v.tau_linf_bound for v in verdicts),
+            tau_sign_bound=min(v.tau_sign_bound for v in verdicts),
+            linf_stable=all(v.linf_stable for v in verdicts),
+            sign_stable=all(v.sign_stable for v in verdicts),
+            reason="; ".join(reasons),
+            blocks=tuple(blocks),
+        )
+
+    def run(self, u: np.ndarray, callback=None) -> np.ndarray:
+        """Run the groups one after another; ``callback(k, u)`` counts all blocks."""
+        done = 0
+        stopped = False
+        for spec, nl, tau in self.groups:
+            inner = None
+            if callback is not None:
+
+                def inner(k, v, offset=done):
+                    nonlocal stopped
+                    if callback(offset + k, v) is False:
+                        stopped = True
+                        return False
+                    return None
+
+            u = run_blocks(u, nl.phi, tau, spec.repeat, self.h, callback=inner)
+            done += spec.repeat
+            if stopped:
+                break
+        return u
+
+
+def build_network(
+    spec: NetworkSpec,
+    u: np.ndarray | None = None,
+    lam: float | None = None,
+    tau: float | None = None,
+    h: float = 1.0,
+) -> NetworkPlan:
+    """Bind every block of ``spec``: lambda, tau, and the nonlinearity.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    u : ndarray, optional
+        The signal, needed when some block's lambda is ``"auto"`` (the
+        universal threshold of :func:`resdenoise.filters.auto_lambda`).
+    lam, tau : float, optional
+        Defaults for blocks that do not give their own; a missing tau is the
+        group's sign-stable bound ``h^2/(4 g_max)``.
+    h : float
+        Grid size, unless the file sets ``h``.
+
+    Raises
+    ------
+    NetworkError
+        When a lambda is ``auto`` and no signal is given, or a block has no
+        finite g_max and no tau.
+    """
+    h = spec.h if spec.h is not None else float(h)
+    auto = None
+    groups = []
+    for b in spec.blocks:
+        value = b.lam if b.lam is not None else lam
+        if value is None:
+            if u is None:
+                raise NetworkError(
+                    f"{spec.source}: {b.where}: lambda is auto and no signal is given"
+                )
+            if auto is None:
+                auto = auto_lambda(u, h)[0]
+            value = auto
+        if b.expr is not None:
+            nl = expression_nonlinearity(b.expr, b.form, value)
+        else:
+            nl = get_nonlinearity(b.name, b.form, value)
+        step = b.tau if b.tau is not None else tau
+        if step is None:
+            g_max = stability.analyse_function(nl).g_max
+            if not (math.isfinite(g_max) and g_max > 0.0):
+                raise NetworkError(
+                    f"{spec.source}: {b.where}: g = Phi(r)/r has no finite positive maximum "
+                    f"(g_max = {g_max}); give the block a tau"
+                )
+            step = stability.tau_bounds(g_max, h)[1]
+        groups.append((b, nl, float(step)))
+    steps = sum(b.repeat for b in spec.blocks)
+    label = spec.description or spec.source
+    carrier = Nonlinearity(name=f"network {label}", key="network", lam=math.nan, _phi=_not_a_flux)
+    parameters = {
+        "network": spec.source,
+        "groups": len(groups),
+        "lambda_auto": auto,
+    }
+    if auto is None:
+        del parameters["lambda_auto"]
+    return NetworkPlan(
+        command="resnet",
+        form="activation",
+        nl=carrier,
+        tau=max(step for _, _, step in groups),
+        h=h,
+        steps=steps,
+        parameters=parameters,
+        groups=tuple(groups),
+    )

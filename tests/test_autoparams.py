@@ -1,0 +1,265 @@
+"""Noise estimate, universal lambda and the data-driven stopping rules."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from resdenoise import autoparams
+from resdenoise.autoparams import choose_parameters, choose_steps, sure_probe
+from resdenoise.cli import cli
+from resdenoise.engine import run_blocks
+from resdenoise.errors import ParameterError
+from resdenoise.filters import auto_lambda
+from resdenoise.nonlinearities import get_nonlinearity
+from resdenoise.wavelet import estimate_noise, universal_threshold
+
+
+def mad_sigma(x):
+    """MAD estimator written out: finest Haar details of pairs (x0, x1), (x2, x3), ..."""
+    x = np.asarray(x, float)
+    details = [(x[2 * k] - x[2 * k + 1]) / math.sqrt(2) for k in range(len(x) // 2)]
+    return float(np.median(np.abs(details)) / 0.6745)
+
+
+# --------------------------------------------------------------------------
+# Noise level and universal threshold
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sigma", [1e-3, 0.1, 1.0, 37.0])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_noise_estimate_within_5_percent_on_white_noise(sigma, seed):
+    noise = np.random.default_rng(seed).normal(0.0, sigma, 2**16)
+    assert estimate_noise(noise)[0] == pytest.approx(sigma, rel=0.05)
+
+
+def test_noise_estimate_per_channel_ignores_a_smooth_signal(rng):
+    n = 2**15
+    sigmas = np.array([0.05, 0.5, 2.0])
+    t = np.linspace(0.0, 1.0, n)[:, None]
+    x = 3.0 * np.sin(2 * np.pi * 4 * t) + rng.normal(0.0, 1.0, (n, 3)) * sigmas
+    est = estimate_noise(x)
+    assert est.shape == (3,)
+    np.testing.assert_allclose(est, sigmas, rtol=0.05)
+    np.testing.assert_allclose(est, [mad_sigma(x[:, c]) for c in range(3)], rtol=1e-12)
+
+
+def test_universal_lambda_is_sqrt2_theta_over_h(rng):
+    x = rng.normal(0.0, 0.3, (1000, 2)) * [1.0, 2.0]
+    for h in (1.0, 0.25):
+        lam, info = auto_lambda(x, h)
+        sigma = max(mad_sigma(x[:, 0]), mad_sigma(x[:, 1]))
+        assert lam == pytest.approx(math.sqrt(2) * sigma * math.sqrt(2 * math.log(1000)) / h)
+        assert info["noise_sigma"] == pytest.approx([mad_sigma(x[:, 0]), mad_sigma(x[:, 1])])
+    assert universal_threshold(2.0, 100) == pytest.approx(2.0 * math.sqrt(2 * math.log(100)))
+
+
+# --------------------------------------------------------------------------
+# The criteria, against formulas written here
+# --------------------------------------------------------------------------
+
+
+def block_matrix(n, tau):
+    """One linear diffusion block u + tau D-(D+ u) as a matrix (reflecting ends)."""
+    lap = np.zeros((n, n))
+    for i in range(n - 1):
+        lap[i, i] -= 1
+        lap[i, i + 1] += 1
+        lap[i + 1, i + 1] -= 1
+        lap[i + 1, i] += 1
+    return np.eye(n) + tau * lap
+
+
+@pytest.fixture
+def steps_signal(rng):
+    clean = np.repeat([0.0, 2.0, -1.0, 1.0], 40)
+    return clean, clean + rng.normal(0.0, 0.4, clean.size)
+
+
+def test_sure_matches_its_formula_for_a_linear_filter(steps_signal):
+    _, f = steps_signal
+    n, tau = f.size, 0.25
+    sigma = estimate_noise(f)
+    b, eps = sure_probe(f.reshape(n, 1), sigma)
+    m_one = block_matrix(n, tau)
+    choice = choose_steps(f, lambda r: r, tau, rule="sure", max_blocks=60)
+    power = np.eye(n)
+    expected = {}
+    for k in range(1, 61):
+        power = m_one @ power
+        u = power @ f
+        # a linear filter: the Monte-Carlo divergence is b^T A b, for any eps
+        div = b[:, 0] @ power @ b[:, 0]
+        s2 = sigma[0] ** 2
+        expected[k] = np.sum((f - u) ** 2) / n - s2 + 2 * s2 * div / n
+    for k, value in zip(choice.blocks, choice.criterion):
+        assert value == pytest.approx(expected[k], rel=1e-6, abs=1e-9)
+    assert choice.steps == min(expected, key=expected.get)
+
+
+def test_decorrelation_matches_corrcoef(steps_signal):
+    _, f = steps_signal
+    nl = get_nonlinearity("perona-malik", "diffusivity", 1.0)
+    choice = choose_steps(f, nl.phi, 0.25, rule="decorrelation", max_blocks=30)
+    u = f.copy()
+    for k in range(1, 31):
+        u = run_blocks(u, nl.phi, 0.25, 1)
+        if k in choice.blocks:
+            expected = abs(np.corrcoef(u, f - u)[0, 1])
+            assert choice.criterion[choice.blocks.index(k)] == pytest.approx(expected, rel=1e-9)
+
+
+def test_noise2self_matches_masked_loss(steps_signal):
+    _, f = steps_signal
+    nl = get_nonlinearity("charbonnier", "regulariser", 0.5)
+    n, sets = f.size, autoparams.MASK_SETS
+    choice = choose_steps(f, nl.phi, 0.25, rule="noise2self", max_blocks=12)
+    for k, value in zip(choice.blocks, choice.criterion):
+        loss = 0.0
+        for j in range(sets):
+            g = f.copy()
+            for i in range(j, n, sets):
+                left = f[i - 1] if i > 0 else f[i + 1]
+                right = f[i + 1] if i < n - 1 else f[i - 1]
+                g[i] = 0.5 * (left + right)
+            u = run_blocks(g, nl.phi, 0.25, k)
+            loss += sum((u[i] - f[i]) ** 2 for i in range(j, n, sets))
+        assert value == pytest.approx(loss / n, rel=1e-9)
+
+
+# --------------------------------------------------------------------------
+# Behaviour of the rules
+# --------------------------------------------------------------------------
+
+
+def oracle_mse(f, clean, phi, tau, max_blocks):
+    errors = []
+    run_blocks(f, phi, tau, max_blocks,
+               callback=lambda k, u: errors.append(np.mean((u - clean) ** 2)))
+    return errors
+
+
+@pytest.mark.parametrize("name, form", [("perona-malik", "diffusivity"), ("soft", "shrinkage"),
+                                        ("charbonnier", "regulariser"), ("tanh", "activation")])
+def test_sure_stops_near_the_oracle(steps_signal, name, form):
+    clean, f = steps_signal
+    nl = get_nonlinearity(name, form, auto_lambda(f)[0])
+    choice = choose_steps(f, nl.phi, 0.25, rule="sure", max_blocks=400)
+    errors = oracle_mse(f, clean, nl.phi, 0.25, 400)
+    assert errors[choice.steps - 1] <= 1.25 * min(errors)
+    assert errors[choice.steps - 1] < 0.5 * np.mean((f - clean) ** 2)
+
+
+def test_joint_choice_is_deterministic_and_beats_the_universal_lambda(steps_signal):
+    clean, f = steps_signal
+    first = choose_parameters(f, "perona-malik", "diffusivity")
+    second = choose_parameters(f.copy(), "perona-malik", "diffusivity")
+    assert (first.nl.lam, first.steps, first.tau) == (second.nl.lam, second.steps, second.tau)
+    assert first.candidates == second.candidates
+    assert len(first.candidates) == len(autoparams.LAMBDA_FACTORS)
+    universal = auto_lambda(f)[0]
+    assert first.candidates[0]["lambda"] == pytest.approx(universal)
+    assert first.nl.lam in [c["lambda"] for c in first.candidates]
+    chosen = min(first.candidates, key=lambda c: c["criterion"])
+    assert (chosen["lambda"], chosen["steps"]) == (first.nl.lam, first.steps)
+    u = run_blocks(f, first.nl.phi, first.tau, first.steps)
+    only_time = choose_parameters(f, "perona-malik", "diffusivity", lam=universal)
+    v = run_blocks(f, only_time.nl.phi, only_time.tau, only_time.steps)
+    assert np.mean((u - clean) ** 2) <= np.mean((v - clean) ** 2)
+
+
+def test_given_lambda_and_decorrelation_search_one_candidate(steps_signal):
+    _, f = steps_signal
+    given = choose_parameters(f, "soft", "shrinkage", lam=0.7, tau=0.25)
+    assert given.nl.lam == 0.7 and given.lambda_rule == "given" and len(given.candidates) == 1
+    deco = choose_parameters(f, "soft", "shrinkage", tau=0.25, rule="decorrelation")
+    assert deco.nl.lam == pytest.approx(auto_lambda(f)[0]) and len(deco.candidates) == 1
+
+
+def test_search_reports_hitting_its_cap(rng):
+    noise = rng.normal(0.0, 1.0, 500)  # pure noise: smoothing helps for a very long time
+    choice = choose_steps(noise, lambda r: r, 0.25, rule="sure", max_blocks=40)
+    assert choice.steps == 40 and choice.reached_cap
+    assert choice.as_dict()["search_reached_cap"] is True
+
+
+def test_multichannel_search_sums_the_criterion_over_channels(steps_signal):
+    _, f = steps_signal
+    two = np.column_stack([f, -f])
+    one = choose_steps(f, lambda r: r, 0.25, max_blocks=50)
+    both = choose_steps(two, lambda r: r, 0.25, max_blocks=50)
+    assert both.steps >= 1 and len(both.sigma) == 2
+    # the probe differs between the shapes, the data term does not: close, not equal
+    assert both.steps == pytest.approx(one.steps, rel=0.3)
+
+
+def test_unknown_rule_lists_the_rules(steps_signal):
+    with pytest.raises(ParameterError, match=r"\['decorrelation', 'noise2self', 'sure'\]"):
+        choose_steps(steps_signal[1], lambda r: r, 0.25, rule="oracle")
+
+
+# --------------------------------------------------------------------------
+# The command line
+# --------------------------------------------------------------------------
+
+AUTO_COMMANDS = {
+    "diffuse": (["--time", "auto"], "diffusivity", "perona-malik", None),
+    "shrink": (["--iterations", "auto"], "shrinkage", "soft", 0.25),
+    "regularise": (["--alpha", "auto"], "regulariser", "charbonnier", None),
+    "resnet": (["--blocks", "auto"], "activation", "tanh", None),
+}
+
+
+@pytest.mark.parametrize("command", sorted(AUTO_COMMANDS))
+def test_cli_auto_runs_the_chosen_plan(tmp_path, steps_signal, command):
+    _, f = steps_signal
+    src = tmp_path / "in.csv"
+    src.write_text("\n".join(repr(float(v)) for v in f) + "\n")
+    flags, form, name, tau = AUTO_COMMANDS[command]
+    args = [command, str(src), *flags, "-o", str(tmp_path / "out.csv"),
+            "--report", str(tmp_path / "r.json")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "r.json").read_text())
+    choice = choose_parameters(f, name, form, tau=tau)
+    assert report["steps"] == choice.steps
+    assert report["parameters"]["lambda"] == pytest.approx(choice.nl.lam)
+    assert report["parameters"]["stopping_rule"] == "sure"
+    assert report["noise_sigma"] == pytest.approx([mad_sigma(f)])
+    assert report["channels"][0]["noise_sigma"] == pytest.approx(mad_sigma(f))
+    expected = run_blocks(f, choice.nl.phi, choice.tau, choice.steps)
+    np.testing.assert_allclose(np.loadtxt(tmp_path / "out.csv"), expected, rtol=1e-9, atol=1e-12)
+    assert "stopping_rule = sure" in result.stderr
+
+
+def test_cli_noise_sigma_in_every_report(tmp_path, steps_signal):
+    _, f = steps_signal
+    src = tmp_path / "in.csv"
+    src.write_text("\n".join(repr(float(v)) for v in f) + "\n")
+    args = ["resnet", str(src), "--lambda", "1", "--blocks", "3", "--report", "-",
+            "-o", str(tmp_path / "out.csv")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["noise_sigma"] == pytest.approx([mad_sigma(f)])
+    assert "noise sigma (MAD)" in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["diffuse", "--time", "auto", "--steps", "3"], "--time auto or --steps"),
+    (["regularise", "--alpha", "auto", "--steps", "3"], "--steps needs a numeric --alpha"),
+    (["resnet", "--blocks", "often"], "neither an integer nor 'auto'"),
+    (["diffuse", "--time", "-1"], "finite number > 0"),
+])
+def test_cli_auto_usage_errors(tmp_path, args, message):
+    src = tmp_path / "in.csv"
+    src.write_text("0\n1\n0\n1\n")
+    result = CliRunner().invoke(cli, [args[0], str(src), *args[1:]])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.output

@@ -1,0 +1,579 @@
+"""resdenoise.io: CSV dialects, audio subtypes, files from other tools, atomic output.
+
+Every CSV dialect is written here by hand (or by the standard library's
+``csv`` module), read, and written back: the bytes must come back unchanged
+and the numbers exactly.  Audio files are made from known integer samples
+(with soundfile and with the standard library's ``wave`` module), so the
+expected floats are exact: ``k / 2**(bits - 1)``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import wave
+
+import numpy as np
+import pytest
+import soundfile
+from hypothesis import given
+from hypothesis import strategies as st
+
+from resdenoise.errors import ParameterError, SignalError
+from resdenoise.io import (
+    check_output_path,
+    encode_signal,
+    parse_signal,
+    read_signal,
+    write_bytes_atomic,
+    write_files_atomic,
+    write_signal,
+)
+
+# --------------------------------------------------------------------------
+# CSV dialects: read, then write back byte for byte
+# --------------------------------------------------------------------------
+
+# (name, file bytes, expected data, expected header, expected time column)
+DIALECTS = [
+    ("one column", b"0.5\n-1.25\n3.0\n", [0.5, -1.25, 3.0], None, None),
+    (
+        "comma, header",
+        b"pressure,flow\n0.5,1.0\n-1.25,2.0\n",
+        [[0.5, 1.0], [-1.25, 2.0]],
+        ["pressure", "flow"],
+        None,
+    ),
+    (
+        "semicolon, decimal comma, CRLF, time column",
+        b"time;p\r\n0;1,5\r\n1;2,25\r\n2;-0,75\r\n",
+        [1.5, 2.25, -0.75],
+        ["time", "p"],
+        0,
+    ),
+    (
+        "tab, BOM, time with unit",
+        b"\xef\xbb\xbfTime [s]\tleft\tright\n0.0\t0.5\t1.5\n0.25\t-0.5\t2.5\n",
+        [[0.5, 1.5], [-0.5, 2.5]],
+        ["Time [s]", "left", "right"],
+        0,
+    ),
+    (
+        "whitespace",
+        b"0.5 1.0\n-1.25 2.0\n7.5 8.0\n",
+        [[0.5, 1.0], [-1.25, 2.0], [7.5, 8.0]],
+        None,
+        None,
+    ),
+    ("pipe", b"a|b\n1.0|2.0\n3.0|4.0\n", [[1.0, 2.0], [3.0, 4.0]], ["a", "b"], None),
+    (
+        "all quoted",
+        b'"t","v, volts"\n"0.0","1.5"\n"1.0","2.5"\n',
+        [1.5, 2.5],
+        ["t", "v, volts"],
+        0,
+    ),
+    (
+        "comment preamble with savetxt header",
+        b"# instrument: X-1000\n# t,value\n0.0,1.5\n1.0,2.5\n2.0,3.5\n",
+        [1.5, 2.5, 3.5],
+        ["t", "value"],
+        0,
+    ),
+    (
+        "pandas index",
+        b",a,b\n0,1.0,2.0\n1,3.0,4.0\n",
+        [[1.0, 2.0], [3.0, 4.0]],
+        ["", "a", "b"],
+        0,
+    ),
+    ("trailing delimiter", b"1.0,2.0,\n3.0,4.0,\n", [[1.0, 2.0], [3.0, 4.0]], None, None),
+    ("CR line ends", b"x\r0.5\r1.5\r", [0.5, 1.5], ["x"], None),
+    (
+        "timestamps",
+        b"date,v\n2024-01-01T00:00:00,1.0\n2024-01-01T00:00:01,3.0\n",
+        [1.0, 3.0],
+        ["date", "v"],
+        0,
+    ),
+    (
+        "headerless equally spaced time",
+        b"0.0,1.5,7.0\n0.5,2.5,8.0\n1.0,3.5,9.0\n",
+        [[1.5, 7.0], [2.5, 8.0], [3.5, 9.0]],
+        None,
+        0,
+    ),
+    (
+        "UTF-16 with BOM, tab",
+        "a\tb\n1.0\t2.0\n3.0\t4.0\n".encode("utf-16"),
+        [[1.0, 2.0], [3.0, 4.0]],
+        ["a", "b"],
+        None,
+    ),
+    ("exponents and signs", b"1e-300\n-0.0\n2.5e+300\n", [1e-300, -0.0, 2.5e300], None, None),
+]
+
+
+@pytest.mark.parametrize(
+    "raw, expected, header, time_col", [d[1:] for d in DIALECTS], ids=[d[0] for d in DIALECTS]
+)
+def test_csv_dialect_reads_and_writes_back_unchanged(raw, expected, header, time_col):
+    sig = parse_signal(raw, "CSV", "x.csv")
+    np.testing.assert_array_equal(sig.data, np.array(expected))
+    assert np.array_equal(np.signbit(sig.data), np.signbit(np.array(expected)))
+    assert sig.header == header
+    assert sig.time_column == time_col
+    payload, stats = encode_signal("y.csv", sig.with_data(sig.data.copy()))
+    assert payload == raw
+    assert stats["clipped"] == 0
+
+
+@pytest.mark.parametrize(
+    "raw, expected, header, time_col", [d[1:] for d in DIALECTS], ids=[d[0] for d in DIALECTS]
+)
+def test_csv_filtered_channels_change_and_nothing_else(raw, expected, header, time_col):
+    sig = parse_signal(raw, "CSV", "x.csv")
+    new = sig.data * 3.0 + 0.1
+    back = parse_signal(encode_signal("y.csv", sig.with_data(new))[0], "CSV", "y.csv")
+    np.testing.assert_array_equal(back.data, new)
+    assert back.header == sig.header
+    assert back.delimiter == sig.delimiter
+    assert back.layout == sig.layout
+    assert back.carried == sig.carried
+    assert back.positions == sig.positions
+
+
+def test_columns_picks_channels_and_carries_the_rest_unchanged():
+    raw = b"t,a,b,label\n0,1.0,2.0,x\n1,3.0,4.0,y\n"
+    sig = parse_signal(raw, "CSV", "x.csv", columns="b")
+    np.testing.assert_array_equal(sig.data, [2.0, 4.0])
+    assert sig.positions == (2,)
+    assert sig.channel_names == ["b"]
+    out = encode_signal("y.csv", sig.with_data(np.array([-2.0, -4.0])))[0]
+    assert out == b"t,a,b,label\n0,1.0,-2.0,x\n1,3.0,-4.0,y\n"
+    by_number = parse_signal(raw, "CSV", "x.csv", columns="3,2")
+    assert by_number.positions == (1, 2)  # file order, whatever the order asked
+
+
+def test_time_column_by_name_number_and_none():
+    raw = b"a,b\n5.0,1.0\n4.0,2.0\n"  # 'a' is not time-like: both columns are data
+    assert parse_signal(raw, "CSV", "x").time_column is None
+    assert parse_signal(raw, "CSV", "x", time_column="a").time_column == 0
+    assert parse_signal(raw, "CSV", "x", time_column="2").time_column == 1
+    assert parse_signal(raw, "CSV", "x", time_column="B").time_column == 1  # case-insensitive
+    timed = b"time,v\n0,1.0\n1,2.0\n"
+    assert parse_signal(timed, "CSV", "x").time_column == 0
+    off = parse_signal(timed, "CSV", "x", time_column="none")
+    assert off.time_column is None
+    np.testing.assert_array_equal(off.data, [[0.0, 1.0], [1.0, 2.0]])
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"time,v\n0,1.0\n2,2.0\n1,3.0\n",  # time-like name, not monotone
+        b"0.0,1.0\n0.5,2.0\n1.5,3.0\n",  # no header, not equally spaced
+        b"0.0\n1.0\n2.0\n",  # a single column is always the signal
+    ],
+)
+def test_no_time_column_detected(raw):
+    assert parse_signal(raw, "CSV", "x").time_column is None
+
+
+def test_header_declared_or_denied():
+    raw = b"1,2\n3,4\n5,6\n"
+    assert parse_signal(raw, "CSV", "x").header is None
+    with_header = parse_signal(raw, "CSV", "x", header=True)
+    assert with_header.header == ["1", "2"]
+    np.testing.assert_array_equal(with_header.data, [[3.0, 4.0], [5.0, 6.0]])
+    with pytest.raises(SignalError, match=r"x: line 1, column 1: 'a' is not a number"):
+        parse_signal(b"a,b\n1,2\n", "CSV", "x", header=False)
+
+
+@pytest.mark.parametrize(
+    "delimiter, raw",
+    [
+        (",", b"1,2\n3,4\n"),
+        (";", b"a, b;c\n1;2\n3;4\n"),  # the comma in the header would have confused a sniffer
+        ("tab", b"1\t2\n3\t4\n"),
+        ("space", b"1  2\n3 4\n"),
+    ],
+)
+def test_delimiter_given(delimiter, raw):
+    sig = parse_signal(raw, "CSV", "x", delimiter=delimiter)
+    np.testing.assert_array_equal(sig.data, [[1.0, 2.0], [3.0, 4.0]])
+
+
+def test_decimal_comma_declared_for_one_column():
+    # "1,5" alone is ambiguous (two integer columns); declared, it is one number
+    sig = parse_signal(b"1,5\n2,25\n", "CSV", "x", decimal=",")
+    np.testing.assert_array_equal(sig.data, [1.5, 2.25])
+    assert encode_signal("y.csv", sig.with_data(sig.data))[0] == b"1,5\n2,25\n"
+
+
+@pytest.mark.parametrize(
+    "raw, kwargs, message",
+    [
+        (b"a,b\n1,2\n3,x\n", {}, r"x: line 3, column 2 \('b'\): 'x' is not a number$"),
+        (b"a,b\n1,2\n3,\n", {}, r"x: line 3, column 2 \('b'\): empty cell"),
+        (b"# c\n\n1,2\n3,4,5\n", {}, r"x: line 4 has 3 fields, expected 2 as on line 3"),
+        (b"a,b\n1,2\n3\n", {}, r"line 3 has 1 fields, expected 2 as on the header on line 1"),
+        (b"v\n1\ninf\n", {}, r"x: line 3, column 1 \('v'\): 'inf' is not a finite number"),
+        (b"1;2\n3,5;4\n", {"decimal": "."}, r"'3,5' is not a number \(a decimal comma\?"),
+        (b"1;2\n3;4\n", {"delimiter": "\t"}, r"is the delimiter ';'\?"),
+        (b"t,1\n2,3\n", {}, r"line 1, column 1: 't' is not a number \(if line 1 is a header"),
+        (b"\n# only comments\n\n", {}, r"x: no data \(only blank or comment lines\)"),
+        (b"a,b\r\n", {}, r"x: header on line 1 but no data rows"),
+        (b"1.0\n", {}, r"x: 1 data row; a signal needs at least 2 samples"),
+        (b"1\n\xff\xfe\n", {}, r"x: line 2: not a text file"),
+        (b"1\n2\x00\n", {}, r"x: line 2: binary data"),
+    ],
+)
+def test_csv_errors_name_line_and_column(raw, kwargs, message):
+    with pytest.raises(SignalError, match=message):
+        parse_signal(raw, "CSV", "x", **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"columns": "zz"}, r"columns: no column 'zz'; the columns are 't', 'a'"),
+        ({"columns": "7"}, r"no column '7'"),
+        ({"time_column": "a", "columns": "a"}, r"both the time column and a column to filter"),
+        ({"time_column": "a"}, r"no column left to filter"),
+        ({"delimiter": "x"}, r"unknown delimiter 'x'"),
+        ({"delimiter": ",", "decimal": ","}, r"delimiter and the decimal mark are both ','"),
+    ],
+)
+def test_options_that_do_not_fit_the_file(kwargs, message):
+    raw = b"t,a\n0,1.0\n1,2.0\n"
+    if kwargs.get("time_column") == "a" and "columns" not in kwargs:
+        raw = b"a\n1.0\n2.0\n"
+    with pytest.raises(ParameterError, match=message):
+        parse_signal(raw, "CSV", "x", **kwargs)
+
+
+# ---- files written by the standard library's csv module --------------------
+
+
+@pytest.mark.parametrize(
+    "dialect, quoting",
+    [
+        ("excel", csv.QUOTE_MINIMAL),  # CRLF line ends
+        ("excel-tab", csv.QUOTE_MINIMAL),
+        ("excel", csv.QUOTE_NONNUMERIC),  # quoted header, bare numbers
+        ("excel", csv.QUOTE_ALL),
+        ("unix", csv.QUOTE_MINIMAL),  # LF, everything quoted
+    ],
+)
+def test_stdlib_csv_writer_files(dialect, quoting, rng):
+    values = rng.standard_normal((20, 2))
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf, dialect=dialect, quoting=quoting)
+    writer.writerow(["sample", "left, mV", "right"])
+    for i, (a, b) in enumerate(values.tolist()):
+        writer.writerow([i, a, b])
+    raw = buf.getvalue().encode()
+    sig = parse_signal(raw, "CSV", "x.csv")
+    np.testing.assert_array_equal(sig.data, values)  # repr round trip: exact
+    assert sig.header == ["sample", "left, mV", "right"]
+    assert sig.time_column == 0
+    assert sig.layout.newline == ("\n" if dialect == "unix" else "\r\n")
+    back = parse_signal(encode_signal("y.csv", sig.with_data(values))[0], "CSV", "y.csv")
+    np.testing.assert_array_equal(back.data, values)
+    assert back.carried == {0: [str(i) for i in range(20)]}
+
+
+_DELIMS = st.sampled_from([",", ";", "\t", " ", "|"])
+
+
+@given(
+    data=st.lists(
+        st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=2, max_size=2),
+        min_size=2,
+        max_size=30,
+    ),
+    delim=_DELIMS,
+    header=st.booleans(),
+    crlf=st.booleans(),
+    bom=st.booleans(),
+    comma=st.booleans(),
+)
+def test_float64_round_trips_exactly_in_every_dialect(data, delim, header, crlf, bom, comma):
+    x = np.array(data, dtype=np.float64)
+    decimal = "," if comma and delim not in (",", " ") else "."
+    cells = [[repr(v).replace(".", decimal) for v in row] for row in data]
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf, delimiter=delim, lineterminator="\r\n" if crlf else "\n")
+    if header:
+        writer.writerow(["left", "right"])
+    writer.writerows(cells)
+    raw = (b"\xef\xbb\xbf" if bom else b"") + buf.getvalue().encode()
+    sig = parse_signal(raw, "CSV", "x.csv", time_column="none", decimal=decimal)
+    np.testing.assert_array_equal(sig.data, x)
+    assert np.array_equal(np.signbit(sig.data), np.signbit(x))
+    assert sig.header == (["left", "right"] if header else None)
+    out = encode_signal("y.csv", sig.with_data(sig.data))[0]
+    assert out == raw
+
+
+# --------------------------------------------------------------------------
+# Audio
+# --------------------------------------------------------------------------
+
+PCM_CASES = [
+    ("WAV", "PCM_U8", 8),
+    ("WAV", "PCM_16", 16),
+    ("WAV", "PCM_24", 24),
+    ("WAV", "PCM_32", 32),
+    ("WAVEX", "PCM_16", 16),
+    ("WAVEX", "PCM_24", 24),
+    ("FLAC", "PCM_S8", 8),
+    ("FLAC", "PCM_16", 16),
+    ("FLAC", "PCM_24", 24),
+    ("AIFF", "PCM_16", 16),
+    ("W64", "PCM_24", 24),
+    ("CAF", "PCM_32", 32),
+]
+
+
+def _audio(data, fmt, subtype, rate=8000, dtype=None) -> bytes:
+    buf = io.BytesIO()
+    soundfile.write(buf, data, rate, format=fmt, subtype=subtype)
+    return buf.getvalue()
+
+
+def _ints(rng, bits, shape):
+    top = 2 ** (bits - 1)
+    k = rng.integers(-top, top, size=shape)
+    k[0] = -top  # both extremes present
+    k[1] = top - 1
+    return k
+
+
+@pytest.mark.parametrize("fmt, subtype, bits", PCM_CASES, ids=[f"{f}-{s}" for f, s, _ in PCM_CASES])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_integer_pcm_is_read_exactly_and_written_back_the_same(fmt, subtype, bits, channels, rng):
+    k = _ints(rng, bits, (300, channels))
+    raw = _audio((k.astype(np.int64) << (32 - bits)).astype(np.int32), fmt, subtype)
+    sig = parse_signal(raw, fmt, "in")
+    expected = k / 2.0 ** (bits - 1)
+    np.testing.assert_array_equal(sig.data, expected[:, 0] if channels == 1 else expected)
+    assert (sig.format, sig.subtype, sig.samplerate, sig.channels) == (fmt, subtype, 8000, channels)
+    ext = {"WAVEX": "wav"}.get(fmt, fmt.lower())
+    payload, stats = encode_signal(f"out.{ext}", sig.with_data(sig.data))
+    back = parse_signal(payload, fmt, "out")
+    np.testing.assert_array_equal(back.data, sig.data)
+    assert (back.format, back.subtype, back.samplerate) == (fmt, subtype, 8000)
+    assert stats == {"clipped": 0, "format": fmt, "subtype": subtype}
+
+
+@pytest.mark.parametrize("fmt, subtype", [("WAV", "FLOAT"), ("WAV", "DOUBLE"), ("WAVEX", "FLOAT")])
+def test_float_audio_round_trip(fmt, subtype, rng):
+    x = rng.standard_normal((200, 2)) * 0.9
+    if subtype == "FLOAT":
+        x = x.astype(np.float32).astype(np.float64)
+    x[0, 0] = 1.75  # float files may exceed 1: never clipped
+    sig = parse_signal(_audio(x, fmt, subtype), fmt, "in")
+    np.testing.assert_array_equal(sig.data, x)
+    payload, stats = encode_signal("out.wav", sig.with_data(sig.data))
+    back = parse_signal(payload, fmt, "out")
+    np.testing.assert_array_equal(back.data, x)
+    assert (back.format, back.subtype, stats["clipped"]) == (fmt, subtype, 0)
+
+
+@pytest.mark.parametrize("subtype", ["ULAW", "ALAW"])
+def test_companded_audio_round_trip(subtype, rng):
+    x = np.clip(rng.standard_normal(500) * 0.3, -1, 1)
+    sig = parse_signal(_audio(x, "WAV", subtype), "WAV", "in")
+    back = parse_signal(encode_signal("o.wav", sig.with_data(sig.data))[0], "WAV", "o")
+    np.testing.assert_array_equal(back.data, sig.data)  # decoded values re-encode exactly
+    assert back.subtype == subtype
+
+
+@pytest.mark.parametrize("subtype", ["VORBIS", "OPUS"])
+def test_lossy_ogg_keeps_rate_channels_and_subtype(subtype):
+    t = np.arange(4800) / 48000
+    x = 0.5 * np.column_stack([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 660 * t)])
+    sig = parse_signal(_audio(x, "OGG", subtype, rate=48000), "OGG", "in")
+    back = parse_signal(encode_signal("o.ogg", sig.with_data(sig.data))[0], "OGG", "o")
+    assert (back.format, back.subtype, back.samplerate, back.channels) == (
+        "OGG",
+        subtype,
+        48000,
+        2,
+    )
+    assert abs(back.data.shape[0] - sig.data.shape[0]) <= 960
+    n = min(back.data.shape[0], sig.data.shape[0])
+    # a perceptual codec: the tone survives, sample values do not
+    assert np.corrcoef(back.data[:n, 0], sig.data[:n, 0])[0, 1] > 0.9
+
+
+@pytest.mark.parametrize(
+    "subtype, bits", [("PCM_U8", 8), ("PCM_16", 16), ("PCM_24", 24), ("PCM_32", 32)]
+)
+def test_integer_pcm_clips_and_counts_never_wraps(subtype, bits):
+    sig = parse_signal(_audio(np.zeros(4), "WAV", subtype), "WAV", "in")
+    over = np.array([1.5, -3.0, 0.25, 1.0])  # 1.0 itself is one step above the top
+    payload, stats = encode_signal("o.wav", sig.with_data(over))
+    assert stats["clipped"] == 3
+    back = parse_signal(payload, "WAV", "o").data
+    top = 2.0 ** (bits - 1)
+    np.testing.assert_array_equal(back, [(top - 1) / top, -1.0, 0.25, (top - 1) / top])
+
+
+def test_companded_output_clips_to_unit_range():
+    sig = parse_signal(_audio(np.zeros(3), "WAV", "ULAW"), "WAV", "in")
+    payload, stats = encode_signal("o.wav", sig.with_data(np.array([2.0, -2.0, 0.0])))
+    assert stats["clipped"] == 2
+    back = parse_signal(payload, "WAV", "o").data
+    assert back[0] > 0.9 and back[1] < -0.9  # clipped, not wrapped
+
+
+def test_subtype_override_and_format_change():
+    k = np.array([-32768, -1, 0, 1, 32767], dtype=np.int64)
+    sig = parse_signal(_audio((k << 16).astype(np.int32), "WAV", "PCM_16"), "WAV", "in")
+    as24 = parse_signal(encode_signal("o.wav", sig, subtype="pcm_24")[0], "WAV", "o")
+    assert as24.subtype == "PCM_24"
+    np.testing.assert_array_equal(as24.data, sig.data)  # 16-bit values fit 24 bits exactly
+    flac = parse_signal(encode_signal("o.flac", sig)[0], "FLAC", "o")
+    assert (flac.format, flac.subtype) == ("FLAC", "PCM_16")
+    np.testing.assert_array_equal(flac.data, sig.data)
+    with pytest.raises(ParameterError, match=r"o.flac: FLAC cannot hold subtype 'FLOAT'"):
+        encode_signal("o.flac", sig, subtype="FLOAT")
+    with pytest.raises(ParameterError, match=r"applies to audio output only"):
+        encode_signal("o.csv", sig, subtype="PCM_16")
+
+
+def test_audio_channels_picked_by_number_carry_the_others():
+    k = np.arange(-6, 6, dtype=np.int64).reshape(4, 3)
+    sig = parse_signal(
+        _audio((k << 16).astype(np.int32), "WAV", "PCM_16"), "WAV", "in", columns="2"
+    )
+    np.testing.assert_array_equal(sig.data, k[:, 1] / 32768.0)
+    payload, _ = encode_signal("o.wav", sig.with_data(np.zeros(4)))
+    back = parse_signal(payload, "WAV", "o").data
+    np.testing.assert_array_equal(back[:, [0, 2]], k[:, [0, 2]] / 32768.0)
+    np.testing.assert_array_equal(back[:, 1], 0.0)
+
+
+def test_audio_to_csv_and_csv_to_audio():
+    sig = parse_signal(_audio(np.array([0.5, -0.25, 0.0]), "WAV", "FLOAT"), "WAV", "in")
+    assert encode_signal("o.csv", sig)[0] == b"0.5\n-0.25\n0.0\n"
+    csv_sig = parse_signal(b"time,v\n0,0.5\n1,-0.25\n", "CSV", "x")
+    back = parse_signal(encode_signal("o.wav", csv_sig)[0], "WAV", "o")
+    np.testing.assert_array_equal(back.data, [0.5, -0.25])  # only the filtered channel
+    assert back.channels == 1
+
+
+def test_non_finite_output_is_refused():
+    sig = parse_signal(b"1\n2\n", "CSV", "x")
+    with pytest.raises(SignalError, match=r"y.csv: 1 output values are not finite"):
+        encode_signal("y.csv", sig.with_data(np.array([1.0, np.nan])))
+
+
+# ---- files written by the standard library's wave module ---------------------
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 4])
+@pytest.mark.parametrize("channels", [1, 2])
+def test_stdlib_wave_files(width, channels, rng, tmp_path):
+    bits = 8 * width
+    k = _ints(rng, bits, (50, channels))
+    if width == 1:  # 8-bit WAV is unsigned, centred on 128
+        frames = (k + 128).astype(np.uint8).tobytes()
+    else:
+        le = k.astype("<i4").view(np.uint8).reshape(-1, 4)[:, :width]
+        frames = le.tobytes()
+    path = tmp_path / "w.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(width)
+        w.setframerate(11025)
+        w.writeframes(frames)
+    sig = read_signal(path)
+    expected = k / 2.0 ** (bits - 1)
+    np.testing.assert_array_equal(sig.data, expected[:, 0] if channels == 1 else expected)
+    assert sig.samplerate == 11025
+    assert sig.subtype == {1: "PCM_U8", 2: "PCM_16", 3: "PCM_24", 4: "PCM_32"}[width]
+
+
+def test_truncated_wav_is_an_error():
+    raw = _audio(np.zeros(100), "WAV", "PCM_16")
+    with pytest.raises(
+        SignalError, match=r"in: truncated audio: the data chunk promises 200 bytes"
+    ):
+        parse_signal(raw[:-11], "WAV", "in")
+
+
+def test_streamed_wav_with_unknown_length_is_accepted():
+    raw = bytearray(_audio(np.full(10, 0.5), "WAV", "PCM_16"))
+    pos = raw.index(b"data")
+    raw[pos + 4 : pos + 8] = b"\xff\xff\xff\xff"  # what a writer to a pipe puts there
+    sig = parse_signal(bytes(raw), "WAV", "in")
+    np.testing.assert_array_equal(sig.data, np.full(10, 0.5))
+
+
+# --------------------------------------------------------------------------
+# Writing: atomic, all or nothing
+# --------------------------------------------------------------------------
+
+
+def _leftovers(directory) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name.endswith(".tmp"))
+
+
+def test_write_signal_replaces_atomically_and_keeps_the_mode(tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_bytes(b"old\n")
+    target.chmod(0o640)
+    write_signal(target, parse_signal(b"1.0\n2.0\n", "CSV", "x"))
+    assert target.read_bytes() == b"1.0\n2.0\n"
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert _leftovers(tmp_path) == []
+
+
+def test_all_or_nothing_when_a_later_target_fails(tmp_path):
+    first = tmp_path / "a.csv"
+    existing = tmp_path / "b.csv"
+    existing.write_bytes(b"keep me\n")
+    with pytest.raises(SignalError, match=r"output directory .* does not exist"):
+        write_files_atomic([(first, b"1\n"), (existing, b"2\n"), (tmp_path / "no" / "c", b"3")])
+    assert not first.exists()
+    assert existing.read_bytes() == b"keep me\n"
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_a_device_failing_mid_write_discards_the_files(tmp_path):
+    first = tmp_path / "a.csv"
+    with pytest.raises(SignalError, match=r"/dev/full: cannot write: No space left on device"):
+        write_files_atomic([(first, b"1\n"), ("/dev/full", b"x" * 100_000)])
+    assert not first.exists()
+    assert _leftovers(tmp_path) == []
+    with pytest.raises(SignalError, match="No space left"):
+        write_bytes_atomic("/dev/full", b"x")
+
+
+def test_check_output_path(tmp_path):
+    check_output_path(tmp_path / "new.csv")
+    check_output_path("-")
+    with pytest.raises(SignalError, match=r"is a directory; give an output file name"):
+        check_output_path(tmp_path)
+    with pytest.raises(SignalError, match=r"output directory '.*missing' does not exist"):
+        check_output_path(tmp_path / "missing" / "x.csv")
+    with pytest.raises(SignalError, match=r"cannot tell the format from the extension '.xyz'"):
+        check_output_path(tmp_path / "x.xyz")
+    with pytest.raises(ParameterError, match=r"unknown format 'nope'"):
+        check_output_path(tmp_path / "x", "nope")
+
+
+def test_symlinked_output_writes_through_the_link(tmp_path):
+    real = tmp_path / "real.csv"
+    real.write_bytes(b"old\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    write_bytes_atomic(link, b"new\n")
+    assert link.is_symlink()
+    assert real.read_bytes() == b"new\n"
