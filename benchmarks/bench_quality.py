@@ -12,6 +12,8 @@ squared error of
   ``shrink --shrinkage garrote --iterations auto``;
 * scikit-image ``denoise_wavelet`` with its defaults (Haar, soft, all
   levels but three) in VisuShrink and BayesShrink mode;
+* the same BayesShrink with the ``sym8`` wavelet, for information (not a
+  default, so not part of the target);
 * PyWavelets level-1 stationary Haar transform, soft universal threshold
   ``sigma sqrt(2 ln N)`` with the MAD sigma (an automatic mode too);
 * scikit-image ``denoise_tv_chambolle`` at its best weight on a grid,
@@ -46,6 +48,9 @@ RESDENOISE = (
     ("shrink garrote", "shrinkage", "garrote", 0.25),
 )
 PEERS_AUTO = ("VisuShrink", "BayesShrink", "SWT-1 universal")
+#: Shown for information, not part of the target: BayesShrink with a smooth wavelet
+#: (a user who knows the signal is smooth would pick it).
+INFORMED = "Bayes sym8"
 ORACLE = "TV oracle"
 
 
@@ -59,7 +64,7 @@ def _swt_universal(f):
 
     n = f.shape[0]
     x = np.concatenate([f, f[::-1]])  # reflecting ends, as in resdenoise
-    (ca, cd), = pywt.swt(x, "haar", level=1, norm=False)
+    ((ca, cd),) = pywt.swt(x, "haar", level=1, norm=False)
     sigma = np.median(np.abs(cd)) / 0.6745
     theta = sigma * math.sqrt(2.0 * math.log(n))
     cd = pywt.threshold(cd, theta, mode="soft")
@@ -92,51 +97,140 @@ def measure(signal: str, snr: float, seed: int) -> dict[str, float]:
         out[label] = _mse(_resdenoise(f, form, name, tau), clean)
     for method in ("VisuShrink", "BayesShrink"):
         out[method] = _mse(denoise_wavelet(f, method=method, rescale_sigma=True), clean)
+    sym8 = denoise_wavelet(f, wavelet="sym8", method="BayesShrink", rescale_sigma=True)
+    out[INFORMED] = _mse(sym8, clean)
     out["SWT-1 universal"] = _mse(_swt_universal(f), clean)
     out[ORACLE] = _tv_oracle(f, clean, sigma)
     return out
+
+
+def compare_rules(seeds: int, snrs) -> None:
+    """MSE of each stopping rule over the MSE at the best block count (an oracle).
+
+    Lambda is the universal one for all rules, so only the stopping time
+    differs; then ``sure`` and ``noise2self`` with lambda chosen too.
+    """
+    import pywt
+
+    from resdenoise.autoparams import LAMBDA_FACTORS, RULES
+    from resdenoise.filters import auto_lambda
+    from resdenoise.nonlinearities import get_nonlinearity
+
+    print("stopping rules: mean MSE / MSE at the oracle block count (universal lambda), and")
+    print("with lambda chosen too / best over the lambda grid and block counts (oracle)")
+    print(
+        f"{'signal':10s} "
+        + " ".join(f"{r:>13s}" for r in RULES)
+        + " "
+        + " ".join(f"{r + '+lam':>15s}" for r in ("sure", "noise2self"))
+    )
+    for signal in SIGNALS:
+        clean = np.asarray(pywt.data.demo_signal(signal, N), dtype=float)
+        ratios: dict[str, list[float]] = {}
+        for snr in snrs:
+            for seed in range(seeds):
+                f = clean + np.random.default_rng(seed).normal(0.0, np.std(clean) / snr, N)
+                for _label, form, name, tau in RESDENOISE[:4]:
+                    lam = auto_lambda(f)[0]
+                    nl = get_nonlinearity(name, form, lam)
+                    choice = choose_parameters(f, name, form, lam=lam, tau=tau)
+                    errors = _errors(f, clean, nl.phi, choice.tau, 4000)
+                    for rule in RULES:
+                        c = choose_parameters(f, name, form, lam=lam, tau=tau, rule=rule)
+                        ratios.setdefault(rule, []).append(errors[c.steps - 1] / min(errors))
+                    grid = min(
+                        min(
+                            _errors(
+                                f,
+                                clean,
+                                get_nonlinearity(name, form, lam * c).phi,
+                                choice.tau,
+                                4000,
+                            )
+                        )
+                        for c in LAMBDA_FACTORS
+                    )
+                    for rule in ("sure", "noise2self"):
+                        c = choose_parameters(f, name, form, tau=tau, rule=rule)
+                        u = run_blocks(f, c.nl.phi, c.tau, c.steps)
+                        ratios.setdefault(rule + "+lam", []).append(_mse(u, clean) / grid)
+        print(
+            f"{signal:10s} "
+            + " ".join(f"{np.mean(ratios[r]):13.3f}" for r in RULES)
+            + " "
+            + " ".join(f"{np.mean(ratios[r + '+lam']):15.3f}" for r in ("sure", "noise2self"))
+        )
+
+
+def _errors(f, clean, phi, tau, max_blocks):
+    errors: list[float] = []
+
+    def watch(k, u):
+        errors.append(_mse(u, clean))
+        return k < 2 * int(np.argmin(errors)) + 40
+
+    run_blocks(f, phi, tau, max_blocks, callback=watch)
+    return errors
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3, help="noise realisations per cell")
     parser.add_argument("--quick", action="store_true", help="one seed, SNR 3 and 7")
+    parser.add_argument(
+        "--rules",
+        action="store_true",
+        help="compare the stopping rules with the oracle stopping time instead",
+    )
     args = parser.parse_args(argv)
     seeds = 1 if args.quick else args.seeds
     snrs = (3.0, 7.0) if args.quick else SNRS
-    methods = ["noisy"] + [r[0] for r in RESDENOISE] + list(PEERS_AUTO) + [ORACLE]
+    if args.rules:
+        compare_rules(seeds, snrs)
+        return 0
+    methods = ["noisy"] + [r[0] for r in RESDENOISE] + list(PEERS_AUTO) + [INFORMED, ORACLE]
     ours = [r[0] for r in RESDENOISE]
 
     t0 = time.perf_counter()
     width = 11
-    print(f"mean MSE over {seeds} seed(s), N = {N}, sigma = std(clean)/SNR; "
-          f"'{ORACLE}' is chosen with the clean signal")
+    print(
+        f"mean MSE over {seeds} seed(s), N = {N}, sigma = std(clean)/SNR; "
+        f"'{ORACLE}' is chosen with the clean signal"
+    )
     print(f"{'signal':10s} {'SNR':>4s} " + " ".join(f"{m[:width]:>{width}s}" for m in methods))
-    verdicts = []
+    cells = []
     for signal in SIGNALS:
         for snr in snrs:
             rows = [measure(signal, snr, seed) for seed in range(seeds)]
             mean = {m: float(np.mean([r[m] for r in rows])) for m in methods}
             print(f"{signal:10s} {snr:4g} " + " ".join(f"{mean[m]:{width}.5f}" for m in methods))
-            best_ours = min(ours, key=mean.get)
-            best_peer = min(PEERS_AUTO, key=mean.get)
-            best_any = min(PEERS_AUTO + (ORACLE,), key=mean.get)
-            verdicts.append((signal, snr, best_ours, mean[best_ours] / mean[best_peer],
-                             best_peer, mean[best_ours] / mean[best_any], best_any))
+            cells.append((signal, snr, mean))
     print()
-    print("best resdenoise auto vs best peer: ratio of MSE (< 1: resdenoise better)")
-    met = True
-    for signal, snr, ours_best, r_peer, peer, r_any, any_best in verdicts:
-        if signal in ("Blocks", "Bumps"):
-            ok = r_peer < 1.0
-            goal = "beat every peer's automatic mode"
-        else:
-            ok = r_peer <= 1.10
-            goal = "within 10% of the best automatic peer"
-        met &= ok
-        print(f"  {signal:10s} SNR {snr:g}: {ours_best:15s} {r_peer:6.3f} x {peer:16s}"
-              f"{r_any:6.3f} x {any_best:16s} {'ok' if ok else 'MISSED'} ({goal})")
-    print(f"target {'met' if met else 'NOT met'}; {time.perf_counter() - t0:.0f} s")
+    print("MSE of each command / MSE of the best peer's automatic mode (< 1: resdenoise better),")
+    print(f"and in brackets / MSE of the best peer including {INFORMED} and the {ORACLE}")
+    print(f"{'signal':10s} {'SNR':>4s} " + " ".join(f"{m:>19s}" for m in ours))
+    target = {m: True for m in ours}
+    for signal, snr, mean in cells:
+        peer = min(mean[p] for p in PEERS_AUTO)
+        line = []
+        for m in ours:
+            others = min(mean[p] for p in PEERS_AUTO + (INFORMED, ORACLE))
+            ratio = mean[m] / peer
+            # Blocks, Bumps: beat every automatic peer; others: within 10 % of the best one
+            target[m] &= ratio < 1.0 if signal in ("Blocks", "Bumps") else ratio <= 1.10
+            line.append(f"{ratio:8.3f} ({mean[m] / others:6.3f})")
+        print(f"{signal:10s} {snr:4g} " + " ".join(f"{c:>19s}" for c in line))
+    print()
+    met = [m for m in ours if target[m]]
+    print(
+        "target (beat every automatic peer on Blocks and Bumps, within 10 % of the best "
+        "automatic peer on HeaviSine and Doppler):"
+    )
+    print(
+        f"  met by: {', '.join(met) if met else 'none'}; "
+        f"missed by: {', '.join(m for m in ours if not target[m]) or 'none'}"
+    )
+    print(f"{time.perf_counter() - t0:.0f} s")
     return 0
 
 

@@ -16,7 +16,12 @@ Rules
     of the filter is the Monte-Carlo estimate of Ramani, Blu and Unser (2008):
     ``div ~ b . (u(f + eps b) - u(f)) / eps`` with one seeded Gaussian probe
     ``b``, computed by running the probe as extra channels in the same engine
-    call.
+    call.  The step is ``eps = sigma/2``, not infinitesimal: for the
+    nonconvex families (Perona-Malik, garrote, hard) at small lambda the
+    filter is nearly discontinuous and an infinitesimal step misses the jumps
+    (measured on the Donoho-Johnstone signals: eps = sigma/1000 picked
+    Perona-Malik runs up to 3x worse than the oracle, sigma/2 within 10 %);
+    for linear filters the estimate does not depend on eps.
 ``decorrelation``
     Mrazek and Navara (2003): stop where ``|corr(u, f - u)|`` is smallest.
 ``noise2self``
@@ -24,6 +29,21 @@ Rules
     ``S`` interleaved sample sets J, replace f on J by the mean of its two
     neighbours, filter, and compare the output on J with f on J; the sum over
     the sets estimates the MSE plus a constant.
+
+When lambda is automatic as well, :func:`choose_parameters` repeats the search
+for lambda = universal threshold x 2^(-k/2), k = 0, 1, ..., 12, and keeps the
+pair with the smallest criterion.
+
+When it fails
+-------------
+SURE assumes additive Gaussian white noise of one level per channel.  It
+under-smooths coloured noise (the finest-scale MAD sees only part of it) and
+is unreliable for impulsive or signal-dependent noise; a signal with strong
+content at the finest scale inflates the MAD estimate and is over-smoothed.
+One stopping time serves all channels (the criterion is summed).  Signals of
+fewer than a few hundred samples give noisy estimates.  The search costs up to
+``2 m + 20`` blocks per lambda candidate on twice the channels; it stops at
+``max_blocks`` and says so (``search_reached_cap``).
 """
 
 from __future__ import annotations
@@ -57,7 +77,7 @@ DEFAULT_RULE = "sure"
 #: Seed of the Monte-Carlo probe: the automatic choice is deterministic.
 PROBE_SEED = 20200207
 #: Finite-difference step of the Monte-Carlo divergence, relative to sigma.
-PROBE_EPS = 1e-3
+PROBE_EPS = 0.5
 #: Interleaved sample sets of the noise2self rule.
 MASK_SETS = 4
 
@@ -231,8 +251,11 @@ def choose_steps(
     )
 
 
-#: Candidate multiples of the universal lambda searched when lambda is automatic too.
-LAMBDA_FACTORS = tuple(2.0 ** (-k / 2) for k in range(9))
+#: Candidate multiples of the universal lambda searched when lambda is automatic too,
+#: largest first.
+LAMBDA_FACTORS = tuple(2.0 ** (-k / 2) for k in range(13))
+#: The lambda search ends after this many candidates in a row that did not improve.
+LAMBDA_PATIENCE = 2
 
 
 @dataclass(frozen=True)
@@ -289,9 +312,11 @@ def choose_parameters(
     lam : float, optional
         The contrast parameter.  When omitted, the candidates are
         ``c * lambda_u`` for ``c`` in :data:`LAMBDA_FACTORS` (1, 1/sqrt2, ...,
-        1/16), ``lambda_u = sqrt2 sigma sqrt(2 ln N) / h`` the universal
-        threshold as a gradient; the ``decorrelation`` rule, whose criterion
-        is no error estimate, uses ``lambda_u`` alone.
+        1/64), ``lambda_u = sqrt2 sigma sqrt(2 ln N) / h`` the universal
+        threshold as a gradient, tried from the largest down until
+        :data:`LAMBDA_PATIENCE` candidates in a row did not improve the
+        criterion; the ``decorrelation`` rule, whose criterion is no error
+        estimate, uses ``lambda_u`` alone.
     tau : float, optional
         The time step; default the sign-stable bound ``h^2 / (4 g_max)``.
     h : float
@@ -321,14 +346,19 @@ def choose_parameters(
             lams, lambda_rule = [base], info["lambda_rule"]
         else:
             lams = [base * c for c in LAMBDA_FACTORS]
-            lambda_rule = f"{rule} over universal threshold x 2^(-k/2), k = 0..8"
+            lambda_rule = f"{rule} over universal x 2^(-k/2), k = 0..{len(lams) - 1}"
     best: AutoChoice | None = None
     candidates = []
+    worse = 0
     for value in lams:
         nl = get_nonlinearity(name, form, value)
         step = tau if tau is not None else _sign_tau(nl, h)
         choice = choose_steps(f, nl.phi, step, h, rule, max_blocks, sigma)
         candidates.append({"lambda": nl.lam, "steps": choice.steps, "criterion": choice.best})
         if best is None or choice.best < best.stopping.best:
-            best = AutoChoice(nl, step, choice, lambda_rule, ())
+            best, worse = AutoChoice(nl, step, choice, lambda_rule, ()), 0
+        else:
+            worse += 1
+            if worse >= LAMBDA_PATIENCE:
+                break
     return AutoChoice(best.nl, best.tau, best.stopping, lambda_rule, tuple(candidates))

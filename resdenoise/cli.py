@@ -21,6 +21,8 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 
 EXIT_UNSTABLE = 3
 EXIT_STRICT = 4
+#: click context meta key of a parsed --FORM-expr: (form, resdenoise.expr.Expression)
+EXPR_META = "resdenoise.expr"
 
 
 class CliError(click.ClickException):
@@ -140,12 +142,32 @@ def common_options(func):
 
 
 def _name_option(form: str, default: str):
+    """``--FORM NAME`` and ``--FORM-expr EXPR`` (your own formula, kept in ctx.meta)."""
     names = names_for_form(form)
-    return click.option(
+    name_option = click.option(
         f"--{form}", "name", default=default, show_default=True,
         type=click.Choice(names, case_sensitive=False),
         help=f"The {form}; the six families and their paper names.",
     )
+    expr_option = click.option(
+        f"--{form}-expr", default=None, metavar="EXPR", expose_value=False,
+        callback=functools.partial(_remember_expr, form),
+        help=f"Your own {form} as a formula in {'s' if form == 'shrinkage' else 'r'} (and lam), "
+        "instead of --" + form + "; see 'resdenoise translate --help'.",
+    )
+    return lambda func: name_option(expr_option(func))
+
+
+def _remember_expr(form, ctx, param, value):
+    if value is None:
+        return None
+    from .expr import ExpressionError, parse_expression
+
+    try:
+        ctx.meta[EXPR_META] = (form, parse_expression(value, form))
+    except ExpressionError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
 
 
 def _stopping_rule_option():
@@ -164,7 +186,8 @@ def _lambda_option():
     return click.option(
         "--lambda", "lam", type=NumberOrAuto(), default="auto", show_default=True,
         help="Contrast parameter lambda > 0, or 'auto': sqrt2 x universal threshold "
-        "from the MAD noise estimate.",
+        "from the MAD noise estimate (with an 'auto' stopping time: the best of "
+        "universal x 2^(-k/2), k = 0..12, by --stopping-rule).",
     )
 
 
@@ -205,7 +228,8 @@ def diffuse(name, lam, time_, steps, tau, h, stopping_rule, **io):
 @common_options
 @_name_option("shrinkage", "soft")
 @click.option("--threshold", "theta", type=NumberOrAuto(), default="auto", show_default=True,
-              help="Threshold theta > 0 (lambda = sqrt2 theta), or 'auto': universal threshold.")
+              help="Threshold theta > 0 (lambda = sqrt2 theta), or 'auto': universal threshold "
+              "(with --iterations auto: chosen with them by --stopping-rule).")
 @click.option("--iterations", type=COUNT_OR_AUTO, default=1, show_default=True,
               help="Iterations m, or 'auto': chosen by --stopping-rule.")
 @click.option("--check-wavelet", is_flag=True,
@@ -267,19 +291,31 @@ def regularise(name, lam, alpha, steps, h, stopping_rule, **io):
 @common_options
 @_name_option("activation", "tanh")
 @_lambda_option()
-@click.option("--blocks", type=COUNT_OR_AUTO, required=True,
+@click.option("--blocks", type=COUNT_OR_AUTO,
               help="Number of diffusion blocks m, or 'auto': chosen by --stopping-rule.")
+@click.option("--network", "network_path", default=None, metavar="TOML",
+              help="A network file whose blocks each have their own activation, lambda, tau and "
+              "repeat count (see the README), instead of --activation and --blocks.")
 @click.option("--tau", type=POSITIVE, help="Time step (default: the sign-stable bound h^2/(4 g_max)).")
 @click.option("--h", type=POSITIVE, default=1.0, show_default=True, help="Grid size.")
 @_stopping_rule_option()
-def resnet(name, lam, blocks, tau, h, stopping_rule, **io):
+def resnet(name, lam, blocks, network_path, tau, h, stopping_rule, **io):
     """A residual network of m diffusion blocks with activation Phi.
 
     \b
     Example:
         resdenoise resnet sample_signals/noisy_stereo.wav --activation isru --blocks 50 -o out.wav
+        resdenoise resnet sample_signals/steps.csv --network examples/network.toml -o out.csv
     """
     from .filters import plan_resnet
+
+    if network_path is not None:
+        from .cli_dictionary import network_plan_maker
+
+        _run(network_plan_maker(network_path, lam, tau, h, blocks), **io)
+        return
+    if blocks is None:
+        raise click.UsageError("give --blocks M (or --network FILE)")
 
     def make_plan(u):
         if blocks == AUTO:
@@ -298,6 +334,8 @@ def resnet(name, lam, blocks, tau, h, stopping_rule, **io):
 
 def _choose(u, name, form, lam, tau, h, rule):
     """An automatic stopping time (and lambda when lam is None) for ``u``."""
+    if EXPR_META in click.get_current_context().meta:
+        raise click.UsageError(f"'auto' needs a registry {form}; with --{form}-expr give a number")
     from .autoparams import choose_parameters
 
     choice = choose_parameters(u, name, form, lam=lam, tau=tau, h=h, rule=rule)
@@ -305,6 +343,10 @@ def _choose(u, name, form, lam, tau, h, rule):
 
 
 def _bind(name, form, lam, u, h):
+    if EXPR_META in click.get_current_context().meta:
+        from .cli_dictionary import bind_expression
+
+        return bind_expression(form, lam, u, h)
     extra = {}
     if lam is None:
         from .filters import auto_lambda
@@ -380,10 +422,12 @@ def _run(make_plan, input_path, output, input_format, output_format, in_place,
         data = sig.data.astype(dtype, copy=False)  # --dtype: run and measure in this precision
         verdict = plan.verdict()
         if not verdict.linf_stable and not allow_unstable:
+            tau_helps = verdict.odd and verdict.g_min >= 0 and math.isfinite(verdict.g_max)
             raise CliError(
-                f"refused as unstable: {verdict.reason}. A stable tau is <= "
-                f"{verdict.tau_linf_bound:.6g} (sign-stable <= {verdict.tau_sign_bound:.6g}); "
-                "or pass --allow-unstable",
+                f"refused as unstable: {verdict.reason}. "
+                + (f"A stable tau is <= {verdict.tau_linf_bound:.6g} (sign-stable <= "
+                   f"{verdict.tau_sign_bound:.6g}); or pass --allow-unstable" if tau_helps else
+                   "No tau makes it stable; choose another nonlinearity or pass --allow-unstable"),
                 EXIT_UNSTABLE,
             )
         console = None if quiet else _console()
@@ -430,3 +474,7 @@ def _run(make_plan, input_path, output, input_format, output_format, in_place,
 
 def main():  # pragma: no cover - console-script entry
     cli()
+
+
+# the dictionary and translate commands register themselves on the group
+from . import cli_dictionary  # noqa: E402, F401

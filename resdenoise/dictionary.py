@@ -60,7 +60,7 @@ def dictionary_rows() -> list[dict]:
     the stability theorem), ``forms`` (the forms it is accepted in),
     ``formulas`` (form -> text), ``aliases`` (form -> names), ``g_min``,
     ``g_max``, ``lipschitz``, ``odd``, and for entries outside the theorem
-    ``fails`` (the failing conditions, one line each).
+    ``fails`` (the failing conditions: ``{"condition", "detail"}`` each).
     """
     rows = []
     for entries, stable in ((NONLINEARITIES, True), (NONSTABLE_ACTIVATIONS, False)):
@@ -82,7 +82,11 @@ def dictionary_rows() -> list[dict]:
             if not stable:
                 nl = Nonlinearity(name=key, key=key, lam=1.0, entry=e)
                 conditions = theorem_conditions(nl, stability.analyse_function(nl))
-                row["fails"] = [c["detail"] for c in conditions if not c["holds"]]
+                row["fails"] = [
+                    {"condition": c["condition"], "detail": c["detail"]}
+                    for c in conditions
+                    if not c["holds"]
+                ]
             rows.append(row)
     return rows
 
@@ -147,7 +151,11 @@ def theorem_conditions(
         )
     else:
         out.append(
-            {"condition": "Phi is odd", "holds": False, "detail": stability.not_odd_reason(nl)}
+            {
+                "condition": "Phi is odd",
+                "holds": False,
+                "detail": stability.not_odd_reason(nl).removeprefix("Phi is not odd: "),
+            }
         )
     with np.errstate(all="ignore"):
         phi0 = float(np.asarray(nl.phi(np.zeros(1)), dtype=float)[0])

@@ -30,15 +30,14 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
 __all__ = ["forward_difference", "backward_difference", "diffusion_block", "run_blocks"]
 
-#: Values (samples x channels) per tile: with the engine's four work arrays a
-#: float64 tile fits the per-core L2 cache of current x86 machines.
-TILE_VALUES = 16384
+#: Values (samples x channels) per tile: the five work arrays of two threads' tiles
+#: stay in a last-level cache of 16 MiB or more, and ufunc call overhead stays small.
+TILE_VALUES = 131072
 #: Blocks per sweep when tiling: the halo is this many samples per side.
 SWEEP_BLOCKS = 32
 #: Fewer values than this per thread are not worth a thread.
@@ -334,6 +333,8 @@ def _run_tiled(u, step: _Stepper, m, bounds, sweep, threads, callback, every) ->
         for t in range(ntiles - 1):
             b = int(bounds[t + 1])
             _copy(strips[t, sweep - k : sweep + k], u[b - k : b + k])
+
+    from concurrent.futures import ThreadPoolExecutor, wait  # lazily: 10 ms of start-up
 
     pool = ThreadPoolExecutor(max_workers=len(groups) - 1) if len(groups) > 1 else None
     try:

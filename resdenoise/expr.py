@@ -39,6 +39,7 @@ resdenoise.expr.ExpressionError: column 1: attribute access 'r.__class__' is not
 from __future__ import annotations
 
 import ast
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -168,15 +169,37 @@ class Expression:
     form: str
     uses_lam: bool
     _fn: Callable
+    _dfn: Callable | None = None
 
     def __call__(self, r, lam: float = 1.0) -> np.ndarray:
         """Evaluate elementwise; the result has r's shape, dtype float64."""
+        return self._evaluate(self._fn, r, lam)
+
+    def derivative(self, r, lam: float = 1.0) -> np.ndarray:
+        """The derivative in r, by the rules of calculus applied to the syntax tree.
+
+        Exact up to rounding where the formula is differentiable.  nan where
+        a kinked function sits exactly on its kink (``abs`` or ``sign`` of 0,
+        ``minimum``/``maximum`` of equal values, ``clip`` at a bound): the
+        rules do not say which side to take, and the sum of two kinked terms
+        may well be smooth there.  ``where(c, a, b)`` and ``a if c else b``
+        differentiate the branch c selects.  nan or inf also where the rules
+        break down (``sqrt(r**2)`` at 0).
+        """
+        return self._evaluate(self._dfn, r, lam, ties=True)
+
+    @staticmethod
+    def _evaluate(fn, r, lam, ties=False):
         r = np.asarray(r, dtype=float)
         env = {"r": r, "s": r, "lam": float(lam), "theta": float(lam) / math.sqrt(2.0)}
+        if ties:
+            env["tie"] = np.zeros(r.shape, dtype=bool)
         with np.errstate(all="ignore"):  # 0/0, log(0), overflow: nan and inf, as NumPy
-            out = np.asarray(self._fn(env), dtype=float)
+            out = np.asarray(fn(env), dtype=float)
         if out.shape != r.shape:
             out = np.broadcast_to(out, r.shape).copy()
+        if ties and env["tie"].any():
+            out = np.where(env["tie"], np.nan, out)
         return out
 
     def bind(self, lam: float = 1.0) -> Callable[[np.ndarray], np.ndarray]:
@@ -220,7 +243,8 @@ def parse_expression(text: str, form: str = "activation") -> Expression:
         raise ExpressionError(f"cannot parse {text!r}: {exc}") from None
     checker = _Compiler(source, form)
     fn = checker.compile(tree.body, 1)
-    return Expression(text=text, form=form, uses_lam=checker.uses_lam, _fn=fn)
+    dfn = _Differentiator(checker).d(tree.body)
+    return Expression(text=text, form=form, uses_lam=checker.uses_lam, _fn=fn, _dfn=dfn)
 
 
 class _Compiler:
@@ -366,15 +390,140 @@ class _Compiler:
         return self.compile(node.body, depth)
 
 
+def _zero(env):
+    return 0.0
+
+
+class _Differentiator:
+    """d/dr of a checked syntax tree, as closures (uses the compiler for values)."""
+
+    def __init__(self, compiler: _Compiler):
+        self.value = lambda node: compiler.compile(node, 1)
+        self.variables = set(_variables("shrinkage"))
+
+    def depends(self, node: ast.AST) -> bool:
+        return any(isinstance(n, ast.Name) and n.id in self.variables for n in ast.walk(node))
+
+    def d(self, node: ast.AST) -> Callable:
+        if not self.depends(node):
+            return _zero
+        method = getattr(self, "_" + type(node).__name__, None)
+        if method is None:  # comparisons, and/or/not: piecewise constant
+            return _zero
+        return method(node)
+
+    def _Name(self, node):
+        return lambda env: 1.0
+
+    def _UnaryOp(self, node):
+        if isinstance(node.op, ast.USub):
+            da = self.d(node.operand)
+            return lambda env: -da(env)
+        if isinstance(node.op, ast.UAdd):
+            return self.d(node.operand)
+        return _zero  # not
+
+    def _IfExp(self, node):
+        test = self.value(node.test)
+        db, dc = self.d(node.body), self.d(node.orelse)
+        return lambda env: np.where(test(env), db(env), dc(env))
+
+    def _BinOp(self, node):
+        op = type(node.op)
+        a, b = self.value(node.left), self.value(node.right)
+        da, db = self.d(node.left), self.d(node.right)
+        if op is ast.Add:
+            return lambda env: da(env) + db(env)
+        if op is ast.Sub:
+            return lambda env: da(env) - db(env)
+        if op is ast.Mult:
+            return lambda env: da(env) * b(env) + a(env) * db(env)
+        if op is ast.Div:
+            return lambda env: (da(env) - a(env) / b(env) * db(env)) / b(env)
+        # power (** or ^)
+        if not self.depends(node.right):
+            return lambda env: b(env) * np.power(a(env), b(env) - 1.0) * da(env)
+        if not self.depends(node.left):
+            return lambda env: np.power(a(env), b(env)) * np.log(a(env)) * db(env)
+        return lambda env: np.power(a(env), b(env)) * (
+            db(env) * np.log(a(env)) + b(env) * da(env) / a(env)
+        )
+
+    def _Call(self, node):
+        name = node.func.id
+        args = [self.value(n) for n in node.args]
+        ds = [self.d(n) for n in node.args]
+        if name == "where":
+            c, (_, a, b), (_, da, db) = args[0], args, ds
+            return lambda env: np.where(c(env), da(env), db(env))
+        if name == "minimum" or name == "maximum":
+            (a, b), (da, db) = args, ds
+            first = np.less_equal if name == "minimum" else np.greater_equal
+
+            def extremum(env):
+                va, vb = a(env), b(env)
+                _tie(env, va == vb)
+                return np.where(first(va, vb), da(env), db(env))
+
+            return extremum
+        if name == "clip":
+            (x, lo, hi), (dx, dlo, dhi) = args, ds
+
+            def clip(env):
+                vx, vlo, vhi = x(env), lo(env), hi(env)
+                _tie(env, (vx == vlo) | (vx == vhi))
+                return np.where(vx < vlo, dlo(env), np.where(vx > vhi, dhi(env), dx(env)))
+
+            return clip
+        a, da = args[0], ds[0]
+        outer = _OUTER[name]
+        if name in ("abs", "sign"):
+
+            def kinked(env):
+                va = a(env)
+                _tie(env, va == 0.0)
+                return outer(va) * da(env)
+
+            return kinked
+        return lambda env: outer(a(env)) * da(env)
+
+
+def _tie(env: dict, mask) -> None:
+    """Mark points where a kinked function sits on its kink (see Expression.derivative)."""
+    if "tie" in env:
+        env["tie"] |= np.broadcast_to(mask, env["tie"].shape)
+
+
+#: d/dx f(x) of the one-argument functions, as functions of x.
+_OUTER: Final[dict[str, Callable]] = {
+    "exp": np.exp,
+    "log": lambda x: 1.0 / x,
+    "sqrt": lambda x: 0.5 / np.sqrt(x),
+    "abs": np.sign,
+    "sign": lambda x: 0.0 * x,
+    "tanh": lambda x: 1.0 - np.tanh(x) ** 2,
+    "arctan": lambda x: 1.0 / (1.0 + x * x),
+    "cosh": np.sinh,
+    "sinh": np.cosh,
+    "log1p": lambda x: 1.0 / (1.0 + x),
+    "expm1": np.exp,
+    "erf": lambda x: 2.0 / math.sqrt(math.pi) * np.exp(-x * x),
+}
+
+
 def expression_nonlinearity(
-    text: str | Expression, form: str = "activation", lam: float = 1.0
+    text: str | Expression, form: str = "activation", lam: float = 1.0, check: bool = True
 ) -> Nonlinearity:
     """A custom :class:`Nonlinearity` from an expression of the given form.
 
     ``lam`` binds ``lam`` (and ``theta = lam/sqrt2``) in the expression; the
     other forms are the general translations of
     :func:`~resdenoise.nonlinearities.from_function` (Psi by adaptive
-    quadrature, S by MATH.md section 4 at tau = 1/4, Psi' by differences).
+    quadrature, S by MATH.md section 4 at tau = 1/4), except that a
+    regulariser's activation ``Phi = Psi'/2`` comes from
+    :meth:`Expression.derivative` (differences only where that is not finite).
+    With ``check`` the activation must be finite on the stability analysis
+    grid (0 and +-1e-6 lam .. +-1e6 lam), or :class:`ExpressionError` is raised.
 
     Examples
     --------
@@ -386,4 +535,43 @@ def expression_nonlinearity(
     lam = float(lam)
     if not (math.isfinite(lam) and lam > 0.0):
         raise ParameterError(f"lambda must be a finite number > 0, got {lam!r}")
-    return from_function(expr.bind(lam), form, name=expr.text.strip(), lam=lam)
+    nl = from_function(expr.bind(lam), form, name=expr.text.strip(), lam=lam)
+    if form == "regulariser":  # Phi = Psi'/2 by the rules of calculus, not by differences
+        nl = dataclasses.replace(nl, _phi=_flux_of_regulariser(expr, lam, nl._phi))
+    if check:
+        _check_finite(nl, expr)
+    return nl
+
+
+def _flux_of_regulariser(expr: Expression, lam: float, numerical: Callable) -> Callable:
+    """``Phi = Psi'/2`` from the symbolic derivative; by differences
+    (:func:`~resdenoise.nonlinearities.psi_to_phi`) only where it is not finite."""
+
+    def phi(r):
+        r = np.asarray(r, dtype=float)
+        out = 0.5 * expr.derivative(r, lam)
+        bad = ~np.isfinite(out)
+        if bad.any():
+            out[bad] = numerical(r[bad])
+        return out
+
+    return phi
+
+
+def _check_finite(nl: Nonlinearity, expr: Expression) -> None:
+    """Refuse a formula whose activation is nan or infinite somewhere on the
+    stability analysis grid (0 and +-1e-6 lam .. +-1e6 lam)."""
+    from .stability import _sample_grid
+
+    r = _sample_grid(nl.lam)
+    with np.errstate(all="ignore"):
+        phi = np.asarray(nl.phi(r), dtype=float)
+    bad = ~np.isfinite(phi)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[np.argmin(np.abs(r[bad]))])  # nearest to 0
+        derived = "" if expr.form == "activation" else f" (derived from your {expr.form})"
+        raise ExpressionError(
+            f"{expr.text!r}: the activation{derived} is {phi[i]} at r = {r[i]:.6g}; "
+            "a formula must be finite for every r (overflow? use log1p, expm1, or where(...) "
+            "to split the range)"
+        )

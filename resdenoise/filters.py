@@ -159,9 +159,7 @@ def plan_resnet(nl, blocks, tau=None, h=1.0) -> Plan:
     return Plan("resnet", "activation", nl, tau, h, int(blocks), {"lambda": nl.lam})
 
 
-def run_plan(
-    plan: Plan, u: np.ndarray, callback=None, dtype=None, threads=None
-) -> np.ndarray:
+def run_plan(plan: Plan, u: np.ndarray, callback=None, dtype=None, threads=None) -> np.ndarray:
     """Run the plan's blocks on ``u`` (shape (n,) or (n, channels)).
 
     ``dtype`` ('float64' or 'float32'; default: float32 input stays float32)
@@ -174,8 +172,14 @@ def run_plan(
     if hasattr(plan, "run"):  # resdenoise.network.NetworkPlan: run_blocks per block group
         return plan.run(u, callback)
     return run_blocks(
-        u, plan.nl, plan.tau, plan.steps, plan.h, callback=callback,
-        threads=threads, callback_every=None,
+        u,
+        plan.nl,
+        plan.tau,
+        plan.steps,
+        plan.h,
+        callback=callback,
+        threads=threads,
+        callback_every=None,
     )
 
 
@@ -223,7 +227,9 @@ def analyse_run(
         "stability": verdict.as_dict(),
         "tolerance": tol,
         "noise_sigma": [float(s) for s in sigma],
-        "channels": [{**c.as_dict(), "noise_sigma": float(s)} for c, s in zip(checks, sigma)],
+        "channels": [
+            {**c.as_dict(), "noise_sigma": float(s)} for c, s in zip(checks, sigma, strict=True)
+        ],
         "failed_checks": failed,
         "guarantees_held": not failed,
     }

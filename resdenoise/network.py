@@ -93,7 +93,7 @@ class BlockSpec:
     @property
     def text(self) -> str:
         """The name or expression, as written."""
-        return self.name if self.name is not None else f"{self.form}-expr {self.expr!r}"
+        return self.name if self.name is not None else self.expr
 
 
 @dataclass(frozen=True)

@@ -1022,24 +1022,41 @@ def _d1_weights(nodes) -> np.ndarray:
     return np.array(weights)
 
 
-#: psi_to_phi samples Psi at r + k h, k = -6..6; rows: central (orders 6, 4),
-#: left-sided (6, 4), right-sided (6, 4) first-derivative stencils.
-_D_OFFSETS = np.arange(-6, 7)
-_D_STENCILS = np.zeros((6, _D_OFFSETS.size))
-for _row, _nodes in enumerate(
-    [range(-3, 4), range(-2, 3), range(-6, 1), range(-4, 1), range(0, 7), range(0, 5)]
+#: psi_to_phi samples Psi at r + k h/2 for these k: every k from -6 to 6 and
+#: the even ones out to +-12.  Stencils with step h (rows: central of orders 6
+#: and 4, left-sided 6 and 4, right-sided 6 and 4) use the even k; those with
+#: step h/2 (central, left, right, order 6) use k = -6..6.
+_D_OFFSETS = np.array([-12, -10, -8, *range(-6, 7), 8, 10, 12])
+_D_STENCILS = np.zeros((9, _D_OFFSETS.size))
+for _row, (_nodes, _unit) in enumerate(
+    [(range(-3, 4), 2), (range(-2, 3), 2), (range(-6, 1), 2), (range(-4, 1), 2),
+     (range(0, 7), 2), (range(0, 5), 2),
+     (range(-3, 4), 1), (range(-6, 1), 1), (range(0, 7), 1)]
 ):
-    _D_STENCILS[_row, np.asarray(_nodes) + 6] = _d1_weights(list(_nodes))
+    _cols = np.searchsorted(_D_OFFSETS, _unit * np.asarray(_nodes))
+    _D_STENCILS[_row, _cols] = _d1_weights(list(_nodes)) * (2 // _unit)
 
 
-def _derivative_estimates(psi: ArrFunc, r: np.ndarray, h: np.ndarray):
-    """Central, left and right estimates of Psi'(r), each with an error estimate."""
-    x = r[:, None] + h[:, None] * _D_OFFSETS[None, :]
+def _derivative_estimates(psi: ArrFunc, r: np.ndarray, h: np.ndarray, samples: bool = False):
+    """Central, left and right order-6 estimates of Psi'(r) with step h, each
+    with an error estimate: its difference to the order-6 estimate with step
+    h/2, plus 1e-3 times its difference to the order-4 estimate on the same
+    points (a tie-breaker; at full weight this pessimistic term would hide
+    the contamination by a weak kink near r).  With
+    ``samples``, also the samples of Psi at ``r + k h/2`` (``_D_OFFSETS``)."""
+    x = r[:, None] + (0.5 * h)[:, None] * _D_OFFSETS[None, :]
     with np.errstate(all="ignore"):
         v = np.asarray(psi(x.reshape(-1)), dtype=float).reshape(x.shape)
-        d = (v @ _D_STENCILS.T) / h[:, None]
-        err = np.abs(d[:, 0::2] - d[:, 1::2])
-    return d[:, 0::2], np.where(np.isfinite(err), err, np.inf)
+        # column by column, not v @ W.T: a BLAS product may round equal rows
+        # differently, and Phi(-r) = -Phi(r) must hold to the last bit
+        d = np.zeros((r.size, _D_STENCILS.shape[0]))
+        for j in range(_D_OFFSETS.size):
+            d += v[:, j, None] * _D_STENCILS[None, :, j]
+        d /= h[:, None]
+        est = d[:, 0:6:2]
+        err = np.abs(est - d[:, 6:9]) + 1e-3 * np.abs(est - d[:, 1:6:2])
+    err = np.where(np.isfinite(err), err, np.inf)
+    return (est, err, v) if samples else (est, err)
 
 
 def _one_sided_disagree(est: np.ndarray, err: np.ndarray) -> np.ndarray:
@@ -1052,11 +1069,11 @@ def _one_sided_disagree(est: np.ndarray, err: np.ndarray) -> np.ndarray:
 def psi_to_phi(psi: ArrFunc, scale: float = 1.0, rel_step: float = 2e-3) -> ArrFunc:
     """Regulariser to activation: ``Phi(r) = Psi'(r)/2``, numerically.
 
-    Psi is sampled at ``r + k h``, ``k = -6..6``, ``h = rel_step * max(|r|,
-    scale)`` (``scale``: the size of Psi's features, lambda).  Of the
-    sixth-order central, left- and right-sided difference stencils the one
-    whose difference to the fourth-order stencil on the same points is least
-    is taken, so a kink of Psi' (soft, garrote) or a jump (hard) near r is
+    Psi is sampled at ``r + k h``, ``k = -6..6`` (and halfway between for
+    ``|k| <= 3``), ``h = rel_step * max(|r|, scale)`` (``scale``: the size of
+    Psi's features, lambda).  Of the sixth-order central, left- and
+    right-sided difference stencils the one that changes least against itself
+    at step h/2 is taken, so a kink of Psi' (soft, garrote) or a jump (hard) near r is
     never straddled.  When the two one-sided estimates are both clean but
     disagree, Psi' jumps at r or very near it: the step is shrunk (by 1e3,
     1e6, 1e9) to see on which side r lies; at the jump itself the limit from
@@ -1064,32 +1081,68 @@ def psi_to_phi(psi: ArrFunc, scale: float = 1.0, rel_step: float = 2e-3) -> ArrF
 
     Accuracy: about 1e-12 relative for smooth Psi (truncation ``h^6``,
     rounding ``eps Psi/h``); within a distance d below ``6 h`` of a kink of Phi
-    the error is of order ``d`` times the jump of Phi'.
+    the error is of order ``d`` times the jump of Phi'.  Where the samples of
+    Psi at ``-r`` mirror those at ``r`` (an even Psi), ``Phi(-r) = -Phi(r)``
+    exactly.
     """
 
     def phi(r):
         r = np.asarray(r, dtype=float)
         flat = r.reshape(-1)
-        h = rel_step * np.maximum(np.abs(flat), scale)
-        est, err = _derivative_estimates(psi, flat, h)
-        pick = np.argmin(err, axis=1)
-        idx = np.flatnonzero(_one_sided_disagree(est, err))
-        side = np.where(flat[idx] >= 0.0, 1, 2)  # left for r >= 0: the side of 0
-        for shrink in (1e-3, 1e-6, 1e-9):
-            if idx.size == 0:
-                break
-            est2, err2 = _derivative_estimates(psi, flat[idx], h[idx] * shrink)
-            still = _one_sided_disagree(est2, err2)
-            # with the finer step only one side stays clean: r is on that side
-            pick[idx[~still]] = np.where(err2[~still, 1] <= err2[~still, 2], 1, 2)
-            idx, side = idx[still], side[still]
-        pick[idx] = side
-        out = 0.5 * est[np.arange(flat.size), pick]
-        at_zero = idx[flat[idx] == 0.0]  # a jump at 0 itself: the mean, odd as sign(0)
-        out[at_zero] = 0.25 * (est[at_zero, 1] + est[at_zero, 2])
+        a = np.abs(flat)
+        h = rel_step * np.maximum(a, scale)
+        plus, v_plus = _psi_to_phi_at(psi, a, h)
+        minus, v_minus = _psi_to_phi_at(psi, -a, h)
+        # where Psi is even on the stencil, Phi is made exactly odd
+        mirror = v_minus[:, ::-1]
+        with np.errstate(invalid="ignore"):
+            even = np.all(np.abs(mirror - v_plus) <= 4.0 * _EPS * np.abs(v_plus), axis=1)
+        out = np.where(flat >= 0.0, plus, np.where(even, -plus, minus))
         return out.reshape(r.shape)
 
     return phi
+
+
+_EPS: Final = float(np.finfo(float).eps)
+
+
+def _psi_to_phi_at(psi: ArrFunc, x: np.ndarray, h: np.ndarray):
+    """Psi'(x)/2 by the stencil rules of :func:`psi_to_phi`, and the samples of Psi."""
+    est, err, v = _derivative_estimates(psi, x, h, samples=True)
+    pick = np.argmin(err, axis=1)
+    # between comparable one-sided estimates prefer the side away from 0: a
+    # weak kink at 0 (any function of |r|) fools the error estimate of the
+    # side that crosses it
+    rows = np.arange(x.size)
+    inner, outer = np.where(x >= 0.0, 1, 2), np.where(x >= 0.0, 2, 1)
+    swap = (pick == inner) & (err[rows, outer] <= 10.0 * err[rows, inner])
+    pick = np.where(swap, outer, pick)
+    idx = np.flatnonzero(_one_sided_disagree(est, err))
+    side = np.where(x[idx] >= 0.0, 1, 2)  # left for x >= 0: the side of 0
+    for shrink in (1e-3, 1e-6, 1e-9):
+        if idx.size == 0:
+            break
+        est2, err2 = _derivative_estimates(psi, x[idx], h[idx] * shrink)
+        still = _one_sided_disagree(est2, err2)
+        # no jump at x after all: the cleaner fine one-sided estimate is right,
+        # and of the step-h estimates the one nearest to it is kept
+        # (unless the fine step is too noisy to tell: then the side away from 0,
+        # since a weak kink at 0 itself, as in any function of |r|, is the
+        # likeliest cause: the other side differentiates the mirrored branch)
+        done = idx[~still]
+        clean = np.where(err2[~still, 1] <= err2[~still, 2], 1, 2)
+        target = est2[~still][np.arange(done.size), clean]
+        gap = np.abs(est[done, 1] - est[done, 2])
+        sharp = np.minimum(err2[~still, 1], err2[~still, 2]) < 0.1 * gap
+        nearest = np.argmin(np.abs(est[done] - target[:, None]), axis=1)
+        outer = np.where(x[done] >= 0.0, 2, 1)
+        pick[done] = np.where(sharp, nearest, outer)
+        idx, side = idx[still], side[still]
+    pick[idx] = side
+    out = 0.5 * est[np.arange(x.size), pick]
+    at_zero = idx[x[idx] == 0.0]  # a jump at 0 itself: the mean, odd as sign(0)
+    out[at_zero] = 0.25 * (est[at_zero, 1] + est[at_zero, 2])
+    return out, v
 
 
 def phi_to_shrinkage(phi: ArrFunc, tau: float = 0.25) -> ArrFunc:

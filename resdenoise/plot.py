@@ -62,12 +62,15 @@ def _limits(y: np.ndarray) -> tuple[float, float] | None:
     finite = y[np.isfinite(y)]
     if finite.size == 0:
         return None
-    lo, hi = np.percentile(finite, [2.0, 98.0])
+    lo, hi = (float(v) for v in np.percentile(finite, [2.0, 98.0]))
     full_lo, full_hi = float(finite.min()), float(finite.max())
     span = max(hi - lo, 1e-12)
     lo = full_lo if full_lo >= lo - 2.0 * span else lo - 0.5 * span
     hi = full_hi if full_hi <= hi + 2.0 * span else hi + 0.5 * span
-    pad = 0.06 * max(hi - lo, 1e-12)
+    lo, hi = min(lo, 0.0), max(hi, 0.0)  # every panel shows y = 0
+    if hi - lo <= 1e-9 * max(abs(lo), abs(hi), 1.0):  # a constant 0
+        lo, hi = -1.0, 1.0
+    pad = 0.06 * (hi - lo)
     return lo - pad, hi + pad
 
 
@@ -125,7 +128,17 @@ def plot_dictionary(
     except ImportError:
         raise PlotUnavailable(f"plotting needs matplotlib: {INSTALL_HINT}") from None
 
-    fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI, layout="constrained")
+    fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
+    # fixed margins in inches (constrained layout costs seconds for 24 panels)
+    w_in, h_in = width / DPI, height / DPI
+    fig.subplots_adjust(
+        left=min(0.75 / w_in, 0.3),
+        right=1.0 - min(0.15 / w_in, 0.1),
+        bottom=min(0.45 / h_in, 0.2),
+        top=1.0 - min(0.55 / h_in, 0.2),
+        wspace=0.35,
+        hspace=0.55,
+    )
     axes = fig.subplots(len(_ROWS), len(columns), squeeze=False)
     for j, (title, nl) in enumerate(columns):
         x, curves = _curves(nl, span * nl.lam, points)

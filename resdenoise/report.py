@@ -60,6 +60,8 @@ def render_table(report: dict, console) -> None:
     if report.get("clipped"):
         run.add_row("samples clipped on output", f"[red]{report['clipped']}[/]")
     console.print(run)
+    if st.get("blocks"):  # a network file (resdenoise.network): one row per block group
+        _render_blocks(st["blocks"], console)
 
     channels = report.get("channels") or []
     if channels:
@@ -87,13 +89,38 @@ def render_table(report: dict, console) -> None:
         quality = report.get("quality") or {}
         for label, key in (("MSE", "mse"), ("SNR dB", "snr_db"), ("PSNR dB", "psnr_db")):
             if quality:
-                pairs = zip(quality["input"][key], quality["output"][key])
+                pairs = zip(quality["input"][key], quality["output"][key], strict=True)
                 ch.add_row(f"{label} in -> out", *(f"{_num(a)} -> {_num(b)}" for a, b in pairs))
         console.print(ch)
     verdict = "[green]all guarantees held[/]" if report.get("guarantees_held") else "[red]guarantees failed[/]"
     console.print(verdict)
     for line in report.get("failed_checks", []):
         console.print(f"  [red]-[/] {line}", highlight=False)
+
+
+def _render_blocks(blocks: list, console) -> None:
+    """The block groups of a network, each with its own bounds and verdict."""
+    from rich.table import Table
+
+    table = Table(title="network blocks (stable when every group is)", title_justify="left")
+    for name in ("#", "activation", "lambda", "tau x m", "g range", "tau bounds", "stable"):
+        table.add_column(name, justify="left" if name == "activation" else "right")
+    for b in blocks:
+        s = b["stability"]
+        verdict = "[green]sign[/]" if s["sign_stable"] else _yes(False) if not s["linf_stable"] else "[yellow]L-inf[/]"
+        table.add_row(
+            str(b["index"]),
+            b["label"] if b["form"] == "activation" else f"{b['label']} ({b['form']})",
+            _num(b["lambda"]),
+            f"{_num(b['tau'])} x {b['repeat']}",
+            f"[{_num(s['g_min'])}, {_num(s['g_max'])}]",
+            f"{_num(s['tau_linf_bound'])} / {_num(s['tau_sign_bound'])}",
+            verdict,
+        )
+    console.print(table)
+    for b in blocks:
+        if b["stability"]["reason"]:
+            console.print(f"  [red]-[/] block {b['index']}: {b['stability']['reason']}")
 
 
 def _clean(x):

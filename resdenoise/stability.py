@@ -219,13 +219,17 @@ def not_odd_reason(nl: Nonlinearity) -> str:
     """
     tail = "the stability theorem needs an odd (antisymmetric) activation"
     with np.errstate(all="ignore"):
-        phi0 = float(np.asarray(nl.phi(np.zeros(1)), dtype=float)[0])
-        if phi0 != 0.0:
+        phi0, at_lam, at_minus_lam = nl.phi(np.array([0.0, nl.lam, -nl.lam]))
+        if abs(phi0) > 1e-9 * (abs(at_lam) + abs(at_minus_lam)):
             return f"Phi is not odd: Phi(0) = {phi0:.6g}, not 0; {tail}"
         pos = _sample_grid(nl.lam)[_GRID_POINTS + 1 :]
         pos = np.concatenate([[nl.lam], pos])
         plus, minus = nl.phi(pos), nl.phi(-pos)
         defect = np.abs(plus + minus)
+    bad = ~(np.isfinite(plus) & np.isfinite(minus))
+    if bad.any():
+        r = float(pos[int(np.argmax(bad))])
+        return f"Phi is not finite at r = {r:.6g} or -{r:.6g}; {tail}"
     i = 0 if defect[0] > 1e-9 * max(abs(float(plus[0])), 1e-300) else int(np.nanargmax(defect))
     r, a, b = float(pos[i]), float(minus[i]), float(-plus[i])
     return f"Phi is not odd: Phi(-{r:.6g}) = {a:.6g} but -Phi({r:.6g}) = {b:.6g}; {tail}"

@@ -97,7 +97,7 @@ def test_sure_matches_its_formula_for_a_linear_filter(steps_signal):
         div = b[:, 0] @ power @ b[:, 0]
         s2 = sigma[0] ** 2
         expected[k] = np.sum((f - u) ** 2) / n - s2 + 2 * s2 * div / n
-    for k, value in zip(choice.blocks, choice.criterion):
+    for k, value in zip(choice.blocks, choice.criterion, strict=True):
         assert value == pytest.approx(expected[k], rel=1e-6, abs=1e-9)
     assert choice.steps == min(expected, key=expected.get)
 
@@ -119,7 +119,7 @@ def test_noise2self_matches_masked_loss(steps_signal):
     nl = get_nonlinearity("charbonnier", "regulariser", 0.5)
     n, sets = f.size, autoparams.MASK_SETS
     choice = choose_steps(f, nl.phi, 0.25, rule="noise2self", max_blocks=12)
-    for k, value in zip(choice.blocks, choice.criterion):
+    for k, value in zip(choice.blocks, choice.criterion, strict=True):
         loss = 0.0
         for j in range(sets):
             g = f.copy()
@@ -139,13 +139,21 @@ def test_noise2self_matches_masked_loss(steps_signal):
 
 def oracle_mse(f, clean, phi, tau, max_blocks):
     errors = []
-    run_blocks(f, phi, tau, max_blocks,
-               callback=lambda k, u: errors.append(np.mean((u - clean) ** 2)))
+    run_blocks(
+        f, phi, tau, max_blocks, callback=lambda k, u: errors.append(np.mean((u - clean) ** 2))
+    )
     return errors
 
 
-@pytest.mark.parametrize("name, form", [("perona-malik", "diffusivity"), ("soft", "shrinkage"),
-                                        ("charbonnier", "regulariser"), ("tanh", "activation")])
+@pytest.mark.parametrize(
+    "name, form",
+    [
+        ("perona-malik", "diffusivity"),
+        ("soft", "shrinkage"),
+        ("charbonnier", "regulariser"),
+        ("tanh", "activation"),
+    ],
+)
 def test_sure_stops_near_the_oracle(steps_signal, name, form):
     clean, f = steps_signal
     nl = get_nonlinearity(name, form, auto_lambda(f)[0])
@@ -161,11 +169,16 @@ def test_joint_choice_is_deterministic_and_beats_the_universal_lambda(steps_sign
     second = choose_parameters(f.copy(), "perona-malik", "diffusivity")
     assert (first.nl.lam, first.steps, first.tau) == (second.nl.lam, second.steps, second.tau)
     assert first.candidates == second.candidates
-    assert len(first.candidates) == len(autoparams.LAMBDA_FACTORS)
+    assert 1 <= len(first.candidates) <= len(autoparams.LAMBDA_FACTORS)
     universal = auto_lambda(f)[0]
     assert first.candidates[0]["lambda"] == pytest.approx(universal)
     assert first.nl.lam in [c["lambda"] for c in first.candidates]
     chosen = min(first.candidates, key=lambda c: c["criterion"])
+    factors = [c["lambda"] / universal for c in first.candidates]
+    np.testing.assert_allclose(factors, autoparams.LAMBDA_FACTORS[: len(factors)])
+    if len(factors) < len(autoparams.LAMBDA_FACTORS):  # stopped: the last two did not improve
+        assert all(c["criterion"] >= chosen["criterion"] for c in first.candidates[-2:])
+        assert chosen is first.candidates[-3]
     assert (chosen["lambda"], chosen["steps"]) == (first.nl.lam, first.steps)
     u = run_blocks(f, first.nl.phi, first.tau, first.steps)
     only_time = choose_parameters(f, "perona-malik", "diffusivity", lam=universal)
@@ -221,8 +234,15 @@ def test_cli_auto_runs_the_chosen_plan(tmp_path, steps_signal, command):
     src = tmp_path / "in.csv"
     src.write_text("\n".join(repr(float(v)) for v in f) + "\n")
     flags, form, name, tau = AUTO_COMMANDS[command]
-    args = [command, str(src), *flags, "-o", str(tmp_path / "out.csv"),
-            "--report", str(tmp_path / "r.json")]
+    args = [
+        command,
+        str(src),
+        *flags,
+        "-o",
+        str(tmp_path / "out.csv"),
+        "--report",
+        str(tmp_path / "r.json"),
+    ]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "r.json").read_text())
@@ -241,8 +261,18 @@ def test_cli_noise_sigma_in_every_report(tmp_path, steps_signal):
     _, f = steps_signal
     src = tmp_path / "in.csv"
     src.write_text("\n".join(repr(float(v)) for v in f) + "\n")
-    args = ["resnet", str(src), "--lambda", "1", "--blocks", "3", "--report", "-",
-            "-o", str(tmp_path / "out.csv")]
+    args = [
+        "resnet",
+        str(src),
+        "--lambda",
+        "1",
+        "--blocks",
+        "3",
+        "--report",
+        "-",
+        "-o",
+        str(tmp_path / "out.csv"),
+    ]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -250,12 +280,15 @@ def test_cli_noise_sigma_in_every_report(tmp_path, steps_signal):
     assert "noise sigma (MAD)" in result.stderr
 
 
-@pytest.mark.parametrize("args, message", [
-    (["diffuse", "--time", "auto", "--steps", "3"], "--time auto or --steps"),
-    (["regularise", "--alpha", "auto", "--steps", "3"], "--steps needs a numeric --alpha"),
-    (["resnet", "--blocks", "often"], "neither an integer nor 'auto'"),
-    (["diffuse", "--time", "-1"], "finite number > 0"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["diffuse", "--time", "auto", "--steps", "3"], "--time auto or --steps"),
+        (["regularise", "--alpha", "auto", "--steps", "3"], "--steps needs a numeric --alpha"),
+        (["resnet", "--blocks", "often"], "neither an integer nor 'auto'"),
+        (["diffuse", "--time", "-1"], "finite number > 0"),
+    ],
+)
 def test_cli_auto_usage_errors(tmp_path, args, message):
     src = tmp_path / "in.csv"
     src.write_text("0\n1\n0\n1\n")

@@ -134,7 +134,7 @@ def test_tiles_with_a_plain_callable(dtype, n, tile, sweep, seed):
 def test_default_tiling_of_a_long_signal(dtype, channels, rng, monkeypatch):
     """A signal of several default tiles, split over two threads by default."""
     monkeypatch.setattr(engine, "_cpu_count", lambda: 2)
-    n = 3 * engine.TILE_VALUES + 123
+    n = 2 * engine.TILE_VALUES + 123
     f = signal(rng, n, channels, dtype)
     nl = get_nonlinearity("perona-malik", lam=1.0)
     bounds, threads = engine._tiling(n, max(channels, 1), None, 2)

@@ -41,8 +41,11 @@ def test_hand_computed_values():
 
 @settings(deadline=None, max_examples=40)
 @given(
-    arrays(np.float64, st.tuples(st.integers(2, 30), st.integers(1, 3)),
-           elements=st.floats(-100, 100)),
+    arrays(
+        np.float64,
+        st.tuples(st.integers(2, 30), st.integers(1, 3)),
+        elements=st.integers(-(10**4), 10**4).map(lambda k: k / 100),
+    ),
     st.integers(0, 2**32 - 1),
 )
 def test_metrics_match_the_formulas(ref, seed):
@@ -64,8 +67,11 @@ def test_perfect_output_is_infinite_db():
 
 
 def test_shape_mismatch_is_a_clear_error():
-    with pytest.raises(ParameterError, match=r"reference has shape \(3,\) but the signal has "
-                                             r"shape \(4,\)"):
+    with pytest.raises(
+        ParameterError,
+        match=r"reference has shape \(3,\) but the signal has "
+        r"shape \(4,\)",
+    ):
         mse(np.zeros(4), np.zeros(3))
 
 
@@ -86,9 +92,20 @@ def noisy_pair(tmp_path, rng):
 
 def test_cli_reference_reports_quality_of_input_and_output(noisy_pair):
     tmp, clean, noisy = noisy_pair
-    args = ["diffuse", str(tmp / "noisy.csv"), "--lambda", "0.5", "--time", "4",
-            "--reference", str(tmp / "clean.csv"), "-o", str(tmp / "out.csv"),
-            "--report", str(tmp / "r.json")]
+    args = [
+        "diffuse",
+        str(tmp / "noisy.csv"),
+        "--lambda",
+        "0.5",
+        "--time",
+        "4",
+        "--reference",
+        str(tmp / "clean.csv"),
+        "-o",
+        str(tmp / "out.csv"),
+        "--report",
+        str(tmp / "r.json"),
+    ]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     report = json.loads((tmp / "r.json").read_text())
@@ -107,8 +124,16 @@ def test_cli_reference_reports_quality_of_input_and_output(noisy_pair):
 def test_cli_reference_of_another_shape_fails_cleanly(noisy_pair):
     tmp, clean, _ = noisy_pair
     _write(tmp / "short.csv", clean[:-1])
-    args = ["diffuse", str(tmp / "noisy.csv"), "--time", "2", "--reference",
-            str(tmp / "short.csv"), "-o", str(tmp / "out.csv")]
+    args = [
+        "diffuse",
+        str(tmp / "noisy.csv"),
+        "--time",
+        "2",
+        "--reference",
+        str(tmp / "short.csv"),
+        "-o",
+        str(tmp / "out.csv"),
+    ]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()

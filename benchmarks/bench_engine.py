@@ -1,0 +1,222 @@
+"""Engine speed against a naive NumPy loop, side by side, and CLI start-up time.
+
+``python benchmarks/bench_engine.py [--quick] [--repeat R]`` (``make bench``).
+
+Work is counted in sample-steps: values (samples x channels) times blocks.
+Every configuration runs the Perona-Malik block (lambda = 1, tau = 1/4, h = 1)
+on the same noisy signal with
+
+* ``naive``: the block as one would first write it in NumPy, new arrays at
+  every step (``np.diff``, ``exp``, in-place updates of the two halves);
+* ``engine``: :func:`resdenoise.engine.run_blocks` with 1 and with 2 threads.
+
+The three are timed in turns (round robin, best of ``--repeat``), so a load
+that comes and goes hits them alike; the ratios are the figures to trust on a
+shared machine.  The engine's 1- and 2-thread results are checked to be equal
+bit for bit, and the naive loop's to agree to rounding.
+
+Then ``resdenoise --help`` is timed against ``python -c "import numpy"``
+(subprocesses, in turns, best of several).
+
+Targets (issue 5): float64 >= 1200 M sample-steps/s with both cores and
+>= 720 M on one, at every size; float32 >= 1.5x float64; ``--help`` < 1.5x a
+bare numpy import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from resdenoise.engine import run_blocks
+from resdenoise.nonlinearities import get_nonlinearity
+
+TAU = 0.25
+LAM = 1.0
+SIZES = [(10_000, 1000), (1_000_000, 100), (10_000_000, 10)]
+TARGET_F64 = {1: 720.0, 2: 1200.0}
+TARGET_F32_OVER_F64 = 1.5
+TARGET_HELP_OVER_NUMPY = 1.5
+
+
+def naive_loop(f: np.ndarray, m: int) -> np.ndarray:
+    """Perona-Malik blocks written plainly: new arrays every step."""
+    u = f.copy()
+    for _ in range(m):
+        d = np.diff(u, axis=0)
+        flux = TAU * d * np.exp(-(d * d) / (2.0 * LAM * LAM))
+        u[:-1] += flux
+        u[1:] -= flux
+    return u
+
+
+def timed(fn) -> tuple[float, np.ndarray]:
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def bench_engine(sizes, repeat: int) -> list[dict]:
+    nl = get_nonlinearity("perona-malik", lam=LAM)
+    rng = np.random.default_rng(5)
+    rows = []
+    for n, m in sizes:
+        for channels in (1, 2):
+            shape = (n,) if channels == 1 else (n, channels)
+            clean = np.where((np.arange(n) // 997) % 2 == 0, -1.0, 1.0)
+            noisy = (clean if channels == 1 else clean[:, None]) + 0.3 * rng.standard_normal(shape)
+            for dtype in (np.float64, np.float32):
+                f = noisy.astype(dtype)
+                runs = {
+                    "naive": lambda f=f, m=m: naive_loop(f, m),
+                    "engine1": lambda f=f, m=m: run_blocks(f, nl, TAU, m, threads=1),
+                    "engine2": lambda f=f, m=m: run_blocks(f, nl, TAU, m, threads=2),
+                }
+                best = dict.fromkeys(runs, float("inf"))
+                outs = {}
+                for _ in range(repeat):
+                    for name, fn in runs.items():
+                        seconds, outs[name] = timed(fn)
+                        best[name] = min(best[name], seconds)
+                work = f.size * m / 1e6
+                atol = 1e-9 if dtype == np.float64 else 1e-3
+                rows.append(
+                    {
+                        "n": n,
+                        "m": m,
+                        "channels": channels,
+                        "dtype": np.dtype(dtype).name,
+                        "naive": work / best["naive"],
+                        "engine1": work / best["engine1"],
+                        "engine2": work / best["engine2"],
+                        "threads_identical": np.array_equal(outs["engine1"], outs["engine2"]),
+                        "naive_agrees": bool(
+                            np.allclose(outs["naive"], outs["engine1"], rtol=0, atol=atol)
+                        ),
+                    }
+                )
+                print(_row_text(rows[-1]), flush=True)
+                del runs, outs
+    return rows
+
+
+def _row_text(r: dict) -> str:
+    verdict = []
+    if r["dtype"] == "float64":
+        for t in (1, 2):
+            got = r[f"engine{t}"]
+            verdict.append(f"{t}T {'met' if got >= TARGET_F64[t] else 'MISSED'}")
+    checks = "ok" if r["threads_identical"] and r["naive_agrees"] else "RESULTS DIFFER"
+    return (
+        f"{r['n']:>10,d} {r['m']:>5d} {r['channels']:>3d} {r['dtype']:>8s} "
+        f"{r['naive']:>8.0f} {r['engine1']:>8.0f} {r['engine2']:>8.0f} "
+        f"{r['engine1'] / r['naive']:>7.2f} {r['engine2'] / r['naive']:>7.2f} "
+        f"{r['engine2'] / r['engine1']:>6.2f}  {checks:<5s} {', '.join(verdict)}"
+    )
+
+
+HEADER = (
+    f"{'N':>10s} {'m':>5s} {'ch':>3s} {'dtype':>8s} "
+    f"{'naive':>8s} {'eng 1T':>8s} {'eng 2T':>8s} "
+    f"{'1T/nv':>7s} {'2T/nv':>7s} {'2T/1T':>6s}  check float64 target (720 / 1200)"
+)
+
+
+def float32_ratios(rows: list[dict]) -> list[str]:
+    lines = []
+    by_key = {(r["n"], r["m"], r["channels"], r["dtype"]): r for r in rows}
+    for (n, m, ch, dt), r32 in by_key.items():
+        if dt != "float32":
+            continue
+        r64 = by_key[(n, m, ch, "float64")]
+        parts = []
+        for col, label in (("engine1", "1T"), ("engine2", "2T")):
+            ratio = r32[col] / r64[col]
+            ok = "met" if ratio >= TARGET_F32_OVER_F64 else "MISSED"
+            parts.append(f"{label} {ratio:5.2f} ({ok})")
+        lines.append(f"{n:>10,d} {m:>5d} {ch:>3d}   " + "   ".join(parts))
+    return lines
+
+
+def startup(repeat: int, bytecode: bool) -> tuple[float, float]:
+    """Best wall time of ``resdenoise --help`` and of ``python -c 'import numpy'``.
+
+    ``bytecode=True`` measures an installed tool: compiled bytecode is cached
+    (pip writes it at install time; here into a temporary PYTHONPYCACHEPREFIX
+    after one warm-up run, so the work tree is not touched).  ``False``
+    compiles resdenoise's sources at every start (PYTHONDONTWRITEBYTECODE=1,
+    as in some development shells).
+    """
+    script = Path(sys.executable).with_name("resdenoise")
+    helper = [str(script)] if script.exists() else [sys.executable, "-m", "resdenoise"]
+    commands = {
+        "help": helper + ["--help"],
+        "numpy": [sys.executable, "-c", "import numpy"],
+    }
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env.pop("PYTHONPYCACHEPREFIX", None)
+        if bytecode:
+            env["PYTHONPYCACHEPREFIX"] = cache
+        else:
+            env["PYTHONDONTWRITEBYTECODE"] = "1"
+        for cmd in commands.values():  # warm-up: page cache, bytecode cache
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
+        best = dict.fromkeys(commands, float("inf"))
+        for _ in range(repeat):
+            for name, cmd in commands.items():
+                t0 = time.perf_counter()
+                subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
+                best[name] = min(best[name], time.perf_counter() - t0)
+    return best["help"], best["numpy"]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="sizes / 10, one repeat")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds per configuration")
+    args = parser.parse_args(argv)
+    sizes = [(n // 10, m) for n, m in SIZES] if args.quick else SIZES
+    repeat = 1 if args.quick else args.repeat
+
+    print(
+        f"cores: {os.cpu_count()}, numpy {np.__version__}, load average "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+    print(
+        "Perona-Malik blocks, tau = 1/4; M sample-steps/s (values x blocks), "
+        f"best of {repeat}, taken in turns\n"
+    )
+    print(HEADER)
+    rows = bench_engine(sizes, repeat)
+
+    print(f"\nfloat32 / float64 engine speed (target >= {TARGET_F32_OVER_F64}x)")
+    for line in float32_ratios(rows):
+        print(line)
+
+    print(
+        f"\nstart-up, best of {3 if args.quick else 7} (target --help < "
+        f"{TARGET_HELP_OVER_NUMPY}x a bare numpy import)"
+    )
+    for bytecode, label in ((True, "installed (bytecode cached)"), (False, "no bytecode cache")):
+        t_help, t_numpy = startup(3 if args.quick else 7, bytecode)
+        ratio = t_help / t_numpy
+        ok = "met" if ratio < TARGET_HELP_OVER_NUMPY else "MISSED"
+        print(
+            f"  {label:<28s} resdenoise --help {t_help * 1e3:4.0f} ms, python -c 'import numpy' "
+            f"{t_numpy * 1e3:4.0f} ms: {ratio:.2f}x ({ok})"
+        )
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0 if all(r["threads_identical"] and r["naive_agrees"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
