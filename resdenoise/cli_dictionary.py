@@ -85,6 +85,9 @@ def network_plan_maker(path: str, lam, tau, h, blocks):
         spec = load_network(path)
     except ResdenoiseError as exc:
         raise CliError(str(exc), exc.exit_code) from None
+    source = ctx.get_parameter_source("h")
+    if spec.h is not None and source is not None and source.name == "COMMANDLINE" and spec.h != h:
+        raise click.UsageError(f"{path} sets h = {spec.h:g}; drop --h {h:g} or the file's h")
 
     def make_plan(u):
         plan = build_network(spec, u, lam=lam, tau=tau, h=h)
@@ -415,4 +418,3 @@ def _render_translation(t: dict) -> None:
         console.print(f"tau = {_fmt(t['tau'])}: {verdict}")
     else:
         console.print(f"stable for tau <= {_fmt(t['tau_linf_bound'])}")
-

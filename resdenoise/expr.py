@@ -6,7 +6,8 @@ is allowed:
 
 * the argument ``r`` (for a shrinkage function also ``s``), the parameters
   ``lam`` (lambda) and ``theta`` (``lam/sqrt2``), the constants ``pi`` and ``e``;
-* numbers; ``+ - * / **`` (``^`` is read as ``**``), unary ``-`` and ``+``;
+* numbers; ``+ - * / **`` (``^`` means ``**``, with its precedence), unary
+  ``-`` and ``+``;
 * comparisons ``< <= > >= == !=`` (chains allowed), ``and``, ``or``, ``not``,
   and ``a if condition else b``;
 * the NumPy functions in :data:`FUNCTIONS`: exp, log, sqrt, abs, sign, tanh,
@@ -96,7 +97,6 @@ _BINARY: Final = {
     ast.Mult: np.multiply,
     ast.Div: np.divide,
     ast.Pow: np.power,
-    ast.BitXor: np.power,  # r^2 as in the paper's formulas
 }
 _UNARY: Final = {ast.USub: np.negative, ast.UAdd: np.positive, ast.Not: np.logical_not}
 _COMPARE: Final = {
@@ -229,36 +229,54 @@ def parse_expression(text: str, form: str = "activation") -> Expression:
         raise ExpressionError(
             f"the expression is {len(text)} characters long; the limit is {MAX_LENGTH}"
         )
-    source = text.strip()
-    if not source:
+    stripped = text.strip()
+    if not stripped:
         raise ExpressionError("the expression is empty; give a formula in r, e.g. 'r*exp(-r**2/2)'")
-    if "\n" in source or "\r" in source:
+    if "\n" in stripped or "\r" in stripped:
         raise ExpressionError("the expression must be on one line")
+    # ^ is a power, with the precedence of ** (Python's ^ would bind looser than +)
+    columns = _Columns(text, stripped)
+    source = stripped.replace("^", "**")
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
-        col = max(exc.offset or 1, 1)
+        col = columns.original(max(exc.offset or 1, 1) - 1)
         raise ExpressionError(f"column {col}: invalid syntax in {text!r} ({exc.msg})") from None
     except (ValueError, MemoryError, RecursionError) as exc:
         raise ExpressionError(f"cannot parse {text!r}: {exc}") from None
-    checker = _Compiler(source, form)
+    checker = _Compiler(source, form, columns)
     fn = checker.compile(tree.body, 1)
     dfn = _Differentiator(checker).d(tree.body)
     return Expression(text=text, form=form, uses_lam=checker.uses_lam, _fn=fn, _dfn=dfn)
 
 
+class _Columns:
+    """Maps an index into the parsed source (stripped, ^ written as **) to
+    the 1-based column of the text as given."""
+
+    def __init__(self, text: str, stripped: str):
+        self.text = stripped
+        self.lead = len(text) - len(text.lstrip())
+        carets = [i for i, c in enumerate(stripped) if c == "^"]
+        self.starts = [p + k for k, p in enumerate(carets)]  # where each ** begins
+
+    def original(self, index: int) -> int:
+        return index - sum(1 for s in self.starts if s < index) + self.lead + 1
+
+
 class _Compiler:
     """Checks every node against the whitelist and builds nested closures."""
 
-    def __init__(self, source: str, form: str):
+    def __init__(self, source: str, form: str, columns: _Columns | None = None):
         self.source = source
+        self.columns = columns or _Columns(source, source)
         self.names = _variables(form) + ("lam", "theta") + tuple(_CONSTANTS)
         self.uses_lam = False
 
     # -- messages ------------------------------------------------------------
     def _column(self, node: ast.AST) -> int:
         offset = getattr(node, "col_offset", 0)  # a UTF-8 byte offset
-        return len(self.source.encode()[:offset].decode(errors="ignore")) + 1
+        return self.columns.original(len(self.source.encode()[:offset].decode(errors="ignore")))
 
     def _snippet(self, node: ast.AST) -> str:
         text = ast.get_source_segment(self.source, node) or type(node).__name__
@@ -266,7 +284,7 @@ class _Compiler:
 
     def refuse(self, node: ast.AST, what: str, hint: str = "") -> ExpressionError:
         message = f"column {self._column(node)}: {what} {self._snippet(node)!r} is not allowed"
-        message += f" in {self.source!r}" if len(self.source) <= 80 else ""
+        message += f" in {self.columns.text!r}" if len(self.columns.text) <= 80 else ""
         return ExpressionError(message + (f"; {hint}" if hint else ""))
 
     # -- compilation ---------------------------------------------------------
@@ -445,8 +463,8 @@ class _Differentiator:
             return lambda env: b(env) * np.power(a(env), b(env) - 1.0) * da(env)
         if not self.depends(node.left):
             return lambda env: np.power(a(env), b(env)) * np.log(a(env)) * db(env)
-        return lambda env: np.power(a(env), b(env)) * (
-            db(env) * np.log(a(env)) + b(env) * da(env) / a(env)
+        return lambda env: (
+            np.power(a(env), b(env)) * (db(env) * np.log(a(env)) + b(env) * da(env) / a(env))
         )
 
     def _Call(self, node):

@@ -22,6 +22,7 @@ The file lists groups of blocks, run one after another, each group being
     [[block]]
     shrinkage = "garrote"           # any form: diffusivity, regulariser, shrinkage
     threshold = 0.3                 # shrinkage only: lambda = sqrt2 * threshold
+    label = "wavelet clean-up"      # optional, for the report
 
 Each block group is checked by :func:`resdenoise.stability.check_tau`; the
 network is stable when every group is (the paper's Theorem 2 by induction
@@ -314,7 +315,7 @@ class NetworkPlan(Plan):
             blocks=tuple(blocks),
         )
 
-    def run(self, u: np.ndarray, callback=None) -> np.ndarray:
+    def run(self, u: np.ndarray, callback=None, threads: int | None = None) -> np.ndarray:
         """Run the groups one after another; ``callback(k, u)`` counts all blocks."""
         done = 0
         stopped = False
@@ -329,7 +330,7 @@ class NetworkPlan(Plan):
                         return False
                     return None
 
-            u = run_blocks(u, nl.phi, tau, spec.repeat, self.h, callback=inner)
+            u = run_blocks(u, nl, tau, spec.repeat, self.h, callback=inner, threads=threads)
             done += spec.repeat
             if stopped:
                 break
