@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: all install test lint format demo samples bench bench-quality clean
+.PHONY: all install test lint format demo samples bench bench-quality bench-memory clean
 
 all: test
 
@@ -48,6 +48,10 @@ bench: install
 bench-quality: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/bench_quality.py
+
+# peak memory of the command line on float WAVs of 16 MiB .. 2 GiB: flat when streamed
+bench-memory: install
+	$(BIN)/python benchmarks/bench_memory.py
 
 clean:
 	rm -rf $(VENV) out build dist *.egg-info .pytest_cache .hypothesis .ruff_cache

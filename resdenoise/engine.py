@@ -126,7 +126,8 @@ def run_blocks(
     callback_every : int or None
         How often the callback wants to see u.  Tiled runs hold a complete u
         only between sweeps, so a sweep never crosses a multiple of it;
-        None lets the engine call back after each sweep.
+        None lets the engine call back after each sweep (every ``sweep``
+        blocks), which keeps a progress bar cheap.
 
     Notes
     -----
@@ -158,11 +159,11 @@ def run_blocks(
         return u
 
     step = _Stepper(phi, dtype, tau, h)
-    bounds, threads = _tiling(n, u.size // n, tile, threads)
+    bounds, threads = _tiling(n, max(1, u.size // n), tile, threads)
     if callback is None:
         every = None
     if len(bounds) == 2:  # one tile: the whole signal, no halo, no copies
-        _run_whole(u, step, n_blocks, callback, every or n_blocks)
+        _run_whole(u, step, n_blocks, callback, every or sweep)
     else:
         sweep = min(sweep, int(np.diff(bounds).min()))
         _run_tiled(u, step, n_blocks, bounds, sweep, threads, callback, every)

@@ -26,6 +26,7 @@ __all__ = [
     "Plan",
     "auto_lambda",
     "analyse_run",
+    "build_report",
     "diffuse",
     "plan_diffuse",
     "plan_regularise",
@@ -66,14 +67,16 @@ def auto_lambda(u: np.ndarray, h: float = 1.0) -> tuple[float, dict]:
     Haar details (largest over channels), and ``lambda = sqrt2 theta / h``.
     A signal whose estimate is 0 (no noise at the finest scale, such as a
     clean step) falls back to 1 % of its range, or to 1 for a constant one.
+    ``u`` may be a :class:`resdenoise.stream.SignalSummary` of a streamed file.
     """
-    sigma = estimate_noise(u)
-    n = np.asarray(u).shape[0]
+    summary = hasattr(u, "noise_sigma") and hasattr(u, "span")  # a streamed file
+    sigma = np.asarray(u.noise_sigma) if summary else estimate_noise(u)
+    n = u.frames if summary else np.asarray(u).shape[0]
     theta = universal_threshold(float(np.max(sigma)), n)
     lam = SQRT2 * theta / h
     rule = "universal threshold"
     if not lam > 0.0:
-        span = float(np.ptp(u))
+        span = u.span if summary else float(np.ptp(u))
         lam = 0.01 * span / h if span > 0 else 1.0
         rule = "1% of range (noise estimate 0)"
     return lam, {"noise_sigma": [float(s) for s in sigma], "lambda_rule": rule}
@@ -170,7 +173,7 @@ def run_plan(plan: Plan, u: np.ndarray, callback=None, dtype=None, threads=None)
     if dtype is not None:
         u = np.asarray(u, dtype=dtype)
     if hasattr(plan, "run"):  # resdenoise.network.NetworkPlan: run_blocks per block group
-        return plan.run(u, callback)
+        return plan.run(u, callback, threads=threads)
     return run_blocks(
         u,
         plan.nl,
@@ -208,8 +211,22 @@ def analyse_run(
             ch.extra.update(
                 energy_in=float(e_in[c]), energy_out=float(e_out[c]), el_residual=float(res[c])
             )
-    failed = stability.guarantees_failed(checks, verdict)
     sigma = estimate_noise(f)  # MAD on the finest Haar details, per channel, for every run
+    report = build_report(plan, verdict, checks, tol, sigma)
+    if check_wavelet:
+        ref = cycle_spin_shrink(f, plan.nl.shrinkage, plan.steps)
+        report["wavelet_check"] = {"max_abs_difference": float(np.max(np.abs(ref - u)))}
+    return report
+
+
+def build_report(plan: Plan, verdict, checks, tol: dict, sigma) -> dict:
+    """The report dictionary of :func:`analyse_run` from its measurements.
+
+    ``checks`` and ``tol`` as :func:`stability.measure_channels` returns
+    them, ``sigma`` the input's noise estimate per channel (also used by
+    :mod:`resdenoise.stream`, which measures chunk by chunk).
+    """
+    failed = stability.guarantees_failed(checks, verdict)
     if not verdict.linf_stable:
         failed.insert(0, f"run was not L-infinity stable: {verdict.reason}")
     entry = plan.nl.entry
@@ -233,9 +250,6 @@ def analyse_run(
         "failed_checks": failed,
         "guarantees_held": not failed,
     }
-    if check_wavelet:
-        ref = cycle_spin_shrink(f, plan.nl.shrinkage, plan.steps)
-        report["wavelet_check"] = {"max_abs_difference": float(np.max(np.abs(ref - u)))}
     return report
 
 

@@ -1078,12 +1078,10 @@ def _csv_row_lines(sig: Signal, data: np.ndarray, carried: dict):
             )
         cols[p] = cells
     tail = delim if layout.trailing_delimiter else ""
-    needs_quotes = layout.quote_data or any(
-        delim in c or '"' in c
-        for p, cells in carried.items()
-        if not isinstance(cells, np.ndarray)
-        for c in cells
-    )
+    texts = (
+        "\x00".join(cells) for cells in carried.values() if not isinstance(cells, np.ndarray)
+    )  # each carried text column as one string: does a cell hold the delimiter or a quote?
+    needs_quotes = layout.quote_data or any(delim in t or '"' in t for t in texts)
     if needs_quotes:
         return [
             _join_quoted(row, delim, layout.quote_data) + tail for row in zip(*cols, strict=True)
@@ -1424,6 +1422,7 @@ def open_signal_stream(
     time_column: str | int | None = None,
     columns: str | Sequence[str | int] | None = None,
     visit=None,
+    source: str | None = None,
 ) -> SignalStream:
     """Check a CSV or audio file in one pass, in bounded memory, for reading in blocks.
 
@@ -1441,6 +1440,9 @@ def open_signal_stream(
         in order: a float64 array ``(k, width)`` of *all* the file's columns
         (audio: channels), NaN where a cell is not a finite number.  The
         columns that are filtered are ``stream.positions`` once it returns.
+    source : str, optional
+        The file's name in messages (default: ``path``), e.g. ``"<stdin>"``
+        for a spooled stream.
 
     Returns
     -------
@@ -1454,22 +1456,38 @@ def open_signal_stream(
     path = os.fspath(path)
     if path == STDIO:
         raise ValueError("open_signal_stream reads files; spool stdin first (spool_stdin)")
+    source = path if source is None else source
     st = _stat_input(path)
     if st.st_size == 0 and stat.S_ISREG(st.st_mode):
-        raise SignalError(f"{path}: file is empty (0 bytes)")
+        raise SignalError(f"{source}: file is empty (0 bytes)")
     fmt = guess_format(path, fmt)
     if fmt == "CSV":
-        reader = _CsvStreamReader(path, path, delimiter, decimal, header, time_column, columns)
+        reader = _CsvStreamReader(path, source, delimiter, decimal, header, time_column, columns)
     else:
         if time_column not in (None, "none", "None", "NONE"):
-            raise ParameterError(f"{path}: an audio file has no time column to name")
-        reader = _AudioStreamReader(path, path, columns)
+            raise ParameterError(f"{source}: an audio file has no time column to name")
+        reader = _AudioStreamReader(path, source, columns)
     return reader.open(visit)
 
 
 def _data_line(line: str) -> bool:
     s = line.strip()
     return bool(s) and s[0] != "#"
+
+
+def _batch_data_lines(batch: list[str], before: int, skip: int):
+    """Line numbers and text of the data lines of a batch of lines.
+
+    ``before`` lines precede the batch; lines numbered up to ``skip`` (the
+    preamble and the header) are not data.  Without comments or blank lines
+    (the usual case) the numbers are a ``range``.
+    """
+    start = max(0, skip - before)
+    lines = batch[start:] if start else batch
+    if lines and "#" not in "".join(lines) and all(map(str.strip, lines)):
+        return range(before + start + 1, before + len(batch) + 1), lines
+    linenos = [i for i, line in enumerate(batch, before + 1) if i > skip and _data_line(line)]
+    return linenos, [batch[i - before - 1] for i in linenos]
 
 
 def _line_batches(path: str, source: str, seen: dict):
@@ -1484,7 +1502,7 @@ def _line_batches(path: str, source: str, seen: dict):
     except OSError as exc:
         raise SignalError(f"{source}: cannot read: {_one_line(exc.strerror or exc)}") from None
     with fh:
-        raw = fh.read(READ_BYTES)
+        raw = fh.read(max(READ_BYTES, 4))  # enough for any byte-order mark
         if raw.startswith(codecs.BOM_UTF8):
             encoding, codec, raw = "utf-8-sig", "utf-8", raw[len(codecs.BOM_UTF8) :]
         elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -1639,13 +1657,8 @@ class _CsvStreamReader:
         skip = data_at[0] + (1 if self.has_header else 0)  # preamble and header lines
         lineno = 0
         for batch in _chain_first(head, batches):
-            linenos = []
-            lines = []
-            for line in batch:
-                lineno += 1
-                if lineno > skip and _data_line(line):
-                    linenos.append(lineno)
-                    lines.append(line)
+            linenos, lines = _batch_data_lines(batch, lineno, skip)
+            lineno += len(batch)
             if not lines:
                 continue
             cols = self._cells(lines, linenos)
@@ -1654,8 +1667,8 @@ class _CsvStreamReader:
                 sc = scans[p]
                 if not sc.nonempty:
                     sc.nonempty = any(map(str.strip, cells))
-                if sc.all_nonempty:
-                    sc.all_nonempty = all(c.strip() for c in cells)
+                if p == 0 and sc.all_nonempty:  # timestamps need every cell
+                    sc.all_nonempty = all(map(str.strip, cells))
                 if sc.bad is not None:
                     continue
                 a = _to_float(cells, self.decimal)
@@ -1716,7 +1729,7 @@ class _CsvStreamReader:
         self.quote_data = bool(rest) and rest[0].lstrip().startswith('"')
 
     def _cells(self, lines: list[str], linenos: list[int]) -> list[list[str]]:
-        cols = _columns(lines, self.delim, self.width, any('"' in ln for ln in lines))
+        cols = _columns(lines, self.delim, self.width, '"' in "".join(lines))
         if isinstance(cols, tuple):  # ragged: (row, number of fields)
             r, got = cols
             raise SignalError(
@@ -1834,12 +1847,8 @@ class _CsvStreamReader:
         lineno = 0
         rows = 0
         for batch in _line_batches(self.path, self.source, seen):
-            linenos, lines = [], []
-            for line in batch:
-                lineno += 1
-                if lineno > skip and _data_line(line):
-                    linenos.append(lineno)
-                    lines.append(line)
+            linenos, lines = _batch_data_lines(batch, lineno, skip)
+            lineno += len(batch)
             if not lines:
                 continue
             cols = self._cells(lines, linenos)
@@ -2112,8 +2121,9 @@ class SignalWriter:
             self.nonfinite += int(bad.sum())
             return
         if self.fmt == "CSV":
-            rows = _csv_row_lines(self.template, data, carried)
-            self._put("".join(row + self._nl for row in rows))
+            if data.shape[0]:
+                rows = _csv_row_lines(self.template, data, carried)
+                self._put(self._nl.join(rows) + self._nl)
             return
         out, clipped = _audio_frames(self.template, data, carried, self.subtype)
         self.clipped += clipped

@@ -25,6 +25,7 @@ __all__ = [
     "FunctionProperties",
     "StabilityVerdict",
     "analyse_function",
+    "channel_check",
     "check_tau",
     "measure_channels",
     "sign_changes",
@@ -318,22 +319,37 @@ def measure_channels(f: np.ndarray, u: np.ndarray, n_blocks: int) -> tuple[list[
         olo, ohi = float(uc.min()), float(uc.max())
         drift = float(uc.mean() - fc.mean())
         checks.append(
-            ChannelCheck(
-                input_min=lo,
-                input_max=hi,
-                output_min=olo,
-                output_max=ohi,
-                max_min_principle=bool(olo >= lo - tol["range"] and ohi <= hi + tol["range"]),
-                sign_changes_in=int(sc_in[c]),
-                sign_changes_out=int(sc_out[c]),
-                tv_in=float(tv_in[c]),
-                tv_out=float(tv_out[c]),
-                tv_diminished=bool(tv_out[c] <= tv_in[c] + fc.size * tol["range"]),
-                mean_drift=drift,
-                mean_preserved=bool(abs(drift) <= tol["mean"]),
+            channel_check(
+                lo, hi, olo, ohi, sc_in[c], sc_out[c], tv_in[c], tv_out[c], drift, fc.size, tol
             )
         )
     return checks, tol
+
+
+def channel_check(
+    lo, hi, olo, ohi, sc_in, sc_out, tv_in, tv_out, drift, samples: int, tol: dict
+) -> ChannelCheck:
+    """One channel's :class:`ChannelCheck` from its measured quantities.
+
+    Input and output range, sign changes, total variation, mean drift; the
+    verdicts compare them with ``tol`` (see :func:`tolerances`).  Shared by
+    :func:`measure_channels` and the chunk-by-chunk measurements of
+    :mod:`resdenoise.stream`.
+    """
+    return ChannelCheck(
+        input_min=float(lo),
+        input_max=float(hi),
+        output_min=float(olo),
+        output_max=float(ohi),
+        max_min_principle=bool(olo >= lo - tol["range"] and ohi <= hi + tol["range"]),
+        sign_changes_in=int(sc_in),
+        sign_changes_out=int(sc_out),
+        tv_in=float(tv_in),
+        tv_out=float(tv_out),
+        tv_diminished=bool(tv_out <= tv_in + samples * tol["range"]),
+        mean_drift=float(drift),
+        mean_preserved=bool(abs(drift) <= tol["mean"]),
+    )
 
 
 def energy(nl: Nonlinearity, u: np.ndarray, f: np.ndarray, alpha: float, h: float) -> np.ndarray:

@@ -256,6 +256,19 @@ def test_callback_in_tiled_runs(every, expected_ks, rng):
     assert seen == expected_ks
     assert_same_bits(out, untiled(f, nl, 0.25, 13, 1.0))
 
+    untiled_seen = []
+    untiled(
+        f,
+        nl,
+        0.25,
+        13,
+        1.0,
+        callback=lambda k, u: untiled_seen.append(k),
+        callback_every=every,
+        sweep=4,
+    )
+    assert untiled_seen == expected_ks
+
     def stop_at_ten(k, u):
         return k < 10
 

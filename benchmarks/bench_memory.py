@@ -1,0 +1,126 @@
+"""Peak memory of the command line against the length of the input file.
+
+Writes float32 stereo WAV files of growing size (default 16, 64, 256 and
+2048 MiB; the largest only when the disk has room for it twice), filters
+each with ``resdenoise diffuse`` in a child process and reads the child's
+peak resident memory (``ru_maxrss`` from ``os.wait4``).  Three ways:
+
+* ``default``  : the command line as it is (files over 64 MiB are streamed);
+* ``streamed`` : ``--chunk-size 262144`` forced at every size;
+* ``whole``    : ``--chunk-size 0`` (the whole file in memory), up to 256 MiB.
+
+Streamed, the peak must not grow with the file: the script prints the
+ratio of the largest to the smallest streamed peak.  The files are deleted
+afterwards (``--keep`` keeps them).
+
+    python benchmarks/bench_memory.py [--sizes 16,64,256,2048] [--dir /tmp]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+RATE = 48_000
+CHANNELS = 2
+BYTES_PER_FRAME = 4 * CHANNELS  # float32
+FILTER = ["diffuse", "--diffusivity", "perona-malik", "--steps", "10", "-q"]
+CHUNK = "262144"
+WHOLE_UP_TO_MIB = 256
+
+
+def write_wav(path: str, mib: int, seed: int = 0) -> int:
+    """A float32 stereo WAV of ``mib`` MiB of samples (noisy steps), written in blocks."""
+    import soundfile
+
+    frames = mib * (1 << 20) // BYTES_PER_FRAME
+    rng = np.random.default_rng(seed)
+    block = 1 << 20
+    with soundfile.SoundFile(path, "w", RATE, CHANNELS, "FLOAT", format="WAV") as f:
+        done = 0
+        while done < frames:
+            k = min(block, frames - done)
+            t = np.arange(done, done + k)
+            clean = np.stack([0.4 * np.sign(np.sin(t / 4000.0)), 0.3 * np.sin(t / 700.0)], 1)
+            f.write((clean + 0.05 * rng.standard_normal((k, CHANNELS))).astype(np.float32))
+            done += k
+    return frames
+
+
+def peak_of(args: list[str]) -> tuple[float, float, int]:
+    """Run ``python -m resdenoise ARGS``; (peak resident MiB, seconds, exit status)."""
+    start = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # the child: become the command line
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.execv(sys.executable, [sys.executable, "-m", "resdenoise", *args])
+        finally:
+            os._exit(127)
+    _, status, usage = os.wait4(pid, 0)
+    seconds = time.perf_counter() - start
+    return usage.ru_maxrss / 1024.0, seconds, os.waitstatus_to_exitcode(status)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="16,64,256,2048", help="file sizes in MiB")
+    parser.add_argument("--dir", default=tempfile.gettempdir(), help="where to write the files")
+    parser.add_argument("--keep", action="store_true", help="keep the generated files")
+    opts = parser.parse_args()
+    sizes = [int(s) for s in opts.sizes.split(",")]
+    work = tempfile.mkdtemp(prefix="resdenoise-bench-memory.", dir=opts.dir)
+    print(f"resdenoise {' '.join(FILTER)} on float32 stereo WAV, {RATE} Hz; files in {work}")
+    print(f"{'file MiB':>9} {'frames':>11} | {'default':>17} | {'streamed':>17} | {'whole':>17}")
+    print(
+        f"{'':>9} {'':>11} | {'peak MiB':>8} {'s':>8} | {'peak MiB':>8} {'s':>8} | "
+        f"{'peak MiB':>8} {'s':>8}"
+    )
+    streamed_peaks = []
+    try:
+        for mib in sizes:
+            free = shutil.disk_usage(work).free
+            if free < 2.2 * mib * (1 << 20):
+                print(f"{mib:>9} skipped: {free >> 20} MiB free, needs {2.2 * mib:.0f}")
+                continue
+            src = os.path.join(work, f"in_{mib}.wav")
+            out = os.path.join(work, f"out_{mib}.wav")
+            frames = write_wav(src, mib)
+            cells = []
+            for mode, extra in (
+                ("default", []),
+                ("streamed", ["--chunk-size", CHUNK]),
+                ("whole", ["--chunk-size", "0"]),
+            ):
+                if mode == "whole" and mib > WHOLE_UP_TO_MIB:
+                    cells.append(f"{'-':>8} {'-':>8}")
+                    continue
+                peak, seconds, code = peak_of([*FILTER, src, "-o", out, *extra])
+                if code != 0:
+                    cells.append(f"{'exit ' + str(code):>8} {seconds:8.1f}")
+                    continue
+                if mode == "streamed":
+                    streamed_peaks.append(peak)
+                cells.append(f"{peak:8.0f} {seconds:8.1f}")
+                if os.path.exists(out):
+                    os.unlink(out)
+            print(f"{mib:>9} {frames:>11} | " + " | ".join(cells), flush=True)
+            if not opts.keep:
+                os.unlink(src)
+    finally:
+        if not opts.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    if len(streamed_peaks) >= 2:
+        ratio = max(streamed_peaks) / min(streamed_peaks)
+        print(f"streamed peak, largest / smallest file: {ratio:.2f} (flat means about 1)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,917 @@
+"""Filtering signals too long for memory: chunks with halos, measurements on the fly.
+
+m diffusion blocks move information m samples each way: sample i after m
+blocks depends only on samples i-m .. i+m of the input.  So a signal can be
+cut into *chunks* (cores) of C samples, each extended by a *halo* of m
+samples on both sides (clipped at the true ends, where the reflecting
+boundary applies as in the whole signal).  Running the plan's m blocks on an
+extended chunk with :func:`resdenoise.filters.run_plan` gives its core
+**bit for bit** as the whole run does: every core sample sees the same
+operations on the same values; the halo absorbs the wrong (reflecting)
+boundary of the cut, whose influence travels one sample per block.  The
+engine stays one: every chunk goes through ``run_blocks``.
+
+Memory is bounded by the chunk and the halo, not by the file: about
+``(C + 2m) * channels`` values times a small number of working copies.
+
+Measurements
+------------
+What :func:`resdenoise.filters.analyse_run` measures on the whole signal
+is accumulated chunk by chunk (:class:`StreamMeasure`): minima, maxima and
+sign changes exactly (the last sign of a chunk is carried to the next), the
+Euler-Lagrange residual of ``regularise`` exactly (the residual of a chunk's
+last sample waits for the next chunk); sums (total variation, means,
+energies, MSE) are summed per chunk and the chunk sums added with
+``math.fsum``, so they may differ from the whole-signal sums in the last
+bits.
+
+The noise level (the MAD estimate ``median |w| / 0.6745`` over all finest
+Haar details w, needed by the automatic lambda and by every report) is the
+*exact* median, found without holding the details: a radix selection on the
+bit patterns of ``|w|`` (non-negative floats sort like their bit patterns as
+unsigned integers).  The first pass counts the top 16 bits of every value
+(65,536 bins); the bins holding the middle ranks are then either collected
+(at most :data:`SELECT_LIMIT` values) or refined by the next 16 bits, in
+further passes over the file.  Typically two passes, at most four; when the
+plan's lambda is given, the second pass is the filtering pass itself.
+
+A streamed run reads the input at least twice: once to check the whole file
+(and to learn what :func:`resdenoise.io.read_signal` learns from it: length,
+CSV time column and dialect) and to count the noise histogram, and once to
+filter; plus the selection passes it needs.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import stat
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from itertools import chain
+
+import numpy as np
+
+from . import stability
+from .errors import ParameterError, SignalError
+from .filters import build_report, run_plan
+from .wavelet import MAD_FACTOR, cycle_spin_shrink, haar_details
+
+__all__ = [
+    "DEFAULT_CHUNK",
+    "SELECT_LIMIT",
+    "STREAM_THRESHOLD",
+    "MedianSelect",
+    "SignalSummary",
+    "StreamMeasure",
+    "chunk_for",
+    "filter_chunks",
+    "filter_file",
+    "filter_in_chunks",
+    "should_stream",
+]
+
+#: Input files larger than this (bytes) are streamed by the command line.
+STREAM_THRESHOLD = 64 << 20
+#: Samples per chunk (the core, without the halos) by default.
+DEFAULT_CHUNK = 1 << 18
+#: Values the median selection collects per middle rank and channel, at most.
+SELECT_LIMIT = 1 << 20
+
+_DIGIT_BITS = 16
+_BINS = 1 << _DIGIT_BITS
+_LEVELS = 64 // _DIGIT_BITS
+
+
+def chunk_for(steps: int, chunk: int | None = None) -> int:
+    """The chunk (core) size to use: ``chunk``, or by default the larger of
+    :data:`DEFAULT_CHUNK` and 4 halos (so that halos cost at most half the work)."""
+    if chunk is not None:
+        return int(chunk)
+    return max(DEFAULT_CHUNK, 4 * int(steps))
+
+
+# --------------------------------------------------------------------------
+# Chunks with halos
+# --------------------------------------------------------------------------
+
+
+class _Rows:
+    """Consecutive rows from an iterator of ``(data, carried)`` blocks, by index range."""
+
+    def __init__(self, blocks: Iterable, source: str = "<stream>"):
+        self._it = iter(blocks)
+        self._pieces: deque = deque()  # (start, data, carried)
+        self.hi = 0
+        self.source = source
+
+    def fill(self, end: int) -> None:
+        while self.hi < end:
+            try:
+                data, carried = next(self._it)
+            except StopIteration:
+                raise SignalError(
+                    f"{self.source}: ended after {self.hi} samples, expected {end}"
+                ) from None
+            if len(data):
+                self._pieces.append((self.hi, data, carried))
+                self.hi += len(data)
+
+    def drop(self, start: int) -> None:
+        """Forget the rows before ``start``."""
+        while self._pieces and self._pieces[0][0] + len(self._pieces[0][1]) <= start:
+            self._pieces.popleft()
+
+    def _parts(self, a: int, b: int):
+        for s, data, carried in self._pieces:
+            lo, hi = max(a, s), min(b, s + len(data))
+            if lo < hi:
+                yield lo - s, hi - s, data, carried
+
+    def data(self, a: int, b: int) -> np.ndarray:
+        parts = [data[i:j] for i, j, data, _ in self._parts(a, b)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def carried(self, a: int, b: int) -> dict:
+        out: dict = {}
+        for i, j, _, carried in self._parts(a, b):
+            for p, cells in carried.items():
+                out.setdefault(p, []).append(cells[i:j])
+        return {
+            p: (np.concatenate(v) if isinstance(v[0], np.ndarray) else list(chain(*v)))
+            for p, v in out.items()
+        }
+
+    def exhausted(self) -> bool:
+        """True when the iterator has no rows left (reads ahead by one block)."""
+        for data, carried in self._it:
+            if len(data):
+                self._pieces.append((self.hi, data, carried))
+                self.hi += len(data)
+                return False
+        return True
+
+
+@dataclass
+class Chunk:
+    """One chunk of a streamed run.
+
+    ``x`` and ``y`` are the extended chunk (rows ``lo .. hi`` of the signal)
+    before and after the blocks, in the working dtype; the core is rows
+    ``start .. stop``, ``x[start - lo : stop - lo]``.  ``raw`` is the
+    extended input as read (float64), ``carried`` the carried cells of the core.
+    """
+
+    start: int
+    stop: int
+    lo: int
+    hi: int
+    raw: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    carried: dict
+
+    @property
+    def core(self) -> slice:
+        return slice(self.start - self.lo, self.stop - self.lo)
+
+    @property
+    def f(self) -> np.ndarray:
+        """The core of the input (working dtype)."""
+        return self.x[self.core]
+
+    @property
+    def u(self) -> np.ndarray:
+        """The core of the output: bit for bit the whole run's samples start..stop."""
+        return self.y[self.core]
+
+
+def filter_chunks(
+    plan,
+    blocks: Iterable,
+    frames: int,
+    chunk: int | None = None,
+    dtype=None,
+    source: str = "<stream>",
+) -> Iterator[Chunk]:
+    """Run ``plan`` on a signal given as consecutive blocks, one chunk at a time.
+
+    Parameters
+    ----------
+    plan : resdenoise.filters.Plan
+        Any plan :func:`~resdenoise.filters.run_plan` runs; its ``steps``
+        (the total number of blocks) is the halo.
+    blocks : iterable of (data, carried)
+        The signal's rows in order, in blocks of any size: ``data`` shaped
+        ``(k,)`` or ``(k, channels)``, ``carried`` a dict of cells per column
+        (may be empty), as :meth:`resdenoise.io.SignalStream.blocks` yields.
+    frames : int
+        The number of samples.
+    chunk : int, optional
+        Core samples per chunk (any size >= 1, smaller than the halo too);
+        default :func:`chunk_for`.
+    dtype : {None, 'float64', 'float32'}
+        Working precision, as ``run_plan`` (the input is cast first).
+
+    Yields
+    ------
+    Chunk
+        Consecutive chunks; their cores together are exactly
+        ``run_plan(plan, whole_signal)``.
+    """
+    m = int(plan.steps)
+    chunk = chunk_for(m, chunk)
+    if chunk < 1:
+        raise ValueError(f"chunk must be >= 1, got {chunk}")
+    if frames < 2:
+        raise ValueError(f"a signal needs at least 2 samples, got {frames}")
+    rows = _Rows(blocks, source)
+    start = 0
+    while start < frames:
+        stop = min(start + chunk, frames)
+        lo, hi = max(start - m, 0), min(stop + m, frames)
+        rows.fill(hi)
+        raw = rows.data(lo, hi)
+        x = raw if dtype is None else raw.astype(dtype, copy=False)
+        y = run_plan(plan, x)
+        yield Chunk(start, stop, lo, hi, raw, x, y, rows.carried(start, stop))
+        rows.drop(stop - m)
+        start = stop
+    if not rows.exhausted():
+        raise SignalError(f"{source}: more than the {frames} samples expected")
+
+
+def filter_in_chunks(plan, u: np.ndarray, chunk: int | None = None, dtype=None) -> np.ndarray:
+    """``run_plan(plan, u)`` computed chunk by chunk (for checking; u is in memory)."""
+    u = np.asarray(u)
+    out = [c.u for c in filter_chunks(plan, [(u, {})], u.shape[0], chunk, dtype)]
+    return np.concatenate(out)
+
+
+# --------------------------------------------------------------------------
+# The exact median of |Haar details|, in passes
+# --------------------------------------------------------------------------
+
+
+class _Bucket:
+    """Values whose top ``level`` digits are ``prefix``: counted by next digit, or collected."""
+
+    def __init__(self, level: int, prefix: int, collect: bool):
+        self.level, self.prefix, self.collect = level, prefix, collect
+        self.hist = None if collect else np.zeros(_BINS, np.int64)
+        self.values: list[np.ndarray] = []
+        self.shift = np.uint64(64 - _DIGIT_BITS * level)
+        self.next_shift = np.uint64(64 - _DIGIT_BITS * (level + 1))
+
+    def feed(self, keys: np.ndarray) -> None:
+        sub = keys[(keys >> self.shift) == np.uint64(self.prefix)]
+        if not sub.size:
+            return
+        if self.collect:
+            self.values.append(sub)
+        else:
+            digit = ((sub >> self.next_shift) & np.uint64(_BINS - 1)).astype(np.intp)
+            self.hist += np.bincount(digit, minlength=_BINS)
+
+
+class MedianSelect:
+    """The exact median of a stream of non-negative floats, in passes, in bounded memory.
+
+    Feed every value once per pass (:meth:`feed`), then call
+    :meth:`end_pass`; repeat until :attr:`done`.  :attr:`median` is then
+    what ``np.median`` of all the values gives, bit for bit.
+
+    Notes
+    -----
+    A radix selection on the IEEE bit patterns (which order non-negative
+    floats like the floats): the first pass counts the top 16 bits of each
+    value; each middle rank's bin is then collected (when it holds at most
+    ``limit`` values) or counted by its next 16 bits in another pass.  After
+    four digits a bin holds one distinct value, so at most four passes.
+    """
+
+    def __init__(self, limit: int = SELECT_LIMIT):
+        self.limit = int(limit)
+        self.count = 0
+        self.passes = 0
+        self._hist: np.ndarray | None = np.zeros(_BINS, np.int64)
+        self._targets: list[list] | None = None  # [rank, level, prefix, collect, value]
+        self._buckets: dict = {}
+        self._values: dict[int, float] = {}
+
+    @property
+    def done(self) -> bool:
+        return self._targets is not None and all(t[4] is not None for t in self._targets)
+
+    def feed(self, values: np.ndarray) -> None:
+        """Values of this pass (any order; float64, >= 0, NaN-free for a meaningful result)."""
+        keys = np.ascontiguousarray(values, dtype=np.float64).reshape(-1).view(np.uint64)
+        if self._targets is None:
+            self.count += keys.size
+            top = (keys >> np.uint64(64 - _DIGIT_BITS)).astype(np.intp)
+            self._hist += np.bincount(top, minlength=_BINS)
+            return
+        for bucket in self._buckets.values():
+            bucket.feed(keys)
+
+    def end_pass(self) -> None:
+        """Close a pass: narrow every middle rank down, or settle it."""
+        self.passes += 1
+        if self._targets is None:
+            if self.count == 0:
+                raise ValueError("no values: the median of nothing")
+            ranks = sorted({(self.count - 1) // 2, self.count // 2})
+            self._targets = [[r, 0, 0, False, None] for r in ranks]
+            hist, self._hist = self._hist, None
+            for t in self._targets:
+                self._narrow(t, hist)
+        else:
+            for t in self._targets:
+                if t[4] is not None:
+                    continue
+                bucket = self._buckets[(t[1], t[2], t[3])]
+                if t[3]:
+                    values = np.concatenate(bucket.values) if bucket.values else np.zeros(0)
+                    if t[0] >= values.size:
+                        raise ValueError("the values changed between passes")
+                    key = int(np.partition(values, t[0])[t[0]])
+                    t[4] = _key_value(key)
+                else:
+                    self._narrow(t, bucket.hist)
+        self._buckets = {}
+        for t in self._targets:
+            if t[4] is None:
+                k = (t[1], t[2], t[3])
+                if k not in self._buckets:
+                    self._buckets[k] = _Bucket(*k)
+
+    def _narrow(self, t: list, hist: np.ndarray) -> None:
+        """Move target t one digit down using the histogram of its bucket's next digit."""
+        cum = np.cumsum(hist)
+        b = int(np.searchsorted(cum, t[0], side="right"))
+        if b >= _BINS:
+            raise ValueError("the values changed between passes")
+        t[0] -= int(cum[b - 1]) if b else 0
+        t[1] += 1
+        t[2] = (t[2] << _DIGIT_BITS) | b
+        if t[1] == _LEVELS:
+            t[4] = _key_value(t[2])
+        else:
+            t[3] = int(hist[b]) <= self.limit
+
+    @property
+    def median(self) -> float:
+        if not self.done:
+            raise ValueError("the median needs more passes")
+        values = np.array([t[4] for t in self._targets])
+        return float(values[0]) if values.size == 1 else float(np.median(values))
+
+
+def _key_value(key: int) -> float:
+    return float(np.array([key], dtype=np.uint64).view(np.float64)[0])
+
+
+class _NoiseSelect:
+    """``wavelet.estimate_noise`` per column, of data fed block by block over passes.
+
+    The finest Haar details pair samples 2k and 2k+1 of the whole signal, so
+    a block's odd last row waits for the next block.  With ``dtype`` float32
+    the details are those of the float32 samples (as ``estimate_noise`` of a
+    float32 run's input).
+    """
+
+    def __init__(self, columns: int, dtype=None):
+        self.dtype = None if dtype is None or np.dtype(dtype) == np.float64 else np.dtype(dtype)
+        self.select = [MedianSelect() for _ in range(columns)]
+        self._carry: np.ndarray | None = None
+
+    @property
+    def done(self) -> bool:
+        return all(s.done for s in self.select)
+
+    def feed(self, block: np.ndarray) -> None:
+        if self.done:
+            return
+        block = block.reshape(block.shape[0], -1)
+        if self.dtype is not None:
+            block = block.astype(self.dtype)
+        if self._carry is not None:
+            block = np.concatenate([self._carry, block])
+            self._carry = None
+        if block.shape[0] % 2:
+            self._carry = block[-1:].copy()
+            block = block[:-1]
+        if not block.shape[0]:
+            return
+        w = np.abs(haar_details(block))
+        for c, s in enumerate(self.select):
+            if not s.done:
+                s.feed(w[:, c])
+
+    def end_pass(self) -> None:
+        self._carry = None
+        for s in self.select:
+            if not s.done:
+                s.end_pass()
+
+    def sigma(self, columns: Iterable[int] | None = None) -> np.ndarray:
+        """``estimate_noise`` of the columns (all by default), shape ``(channels,)``."""
+        picked = range(len(self.select)) if columns is None else columns
+        medians = np.array([self.select[c].median for c in picked])
+        return medians / MAD_FACTOR
+
+    def keep(self, columns: Iterable[int]) -> None:
+        """Forget every column but these (in this order)."""
+        self.select = [self.select[c] for c in columns]
+
+
+# --------------------------------------------------------------------------
+# What the plan needs to know about the whole signal
+# --------------------------------------------------------------------------
+
+
+class _Scan:
+    """The checking pass's statistics of every column: range and noise histograms."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+        self.rows = 0
+        self.lo = self.hi = None
+        self.noise64: _NoiseSelect | None = None
+        self.noise_run: _NoiseSelect | None = None
+
+    def visit(self, block: np.ndarray) -> None:
+        if self.noise64 is None:
+            width = block.shape[1]
+            self.lo = np.full(width, np.inf)
+            self.hi = np.full(width, -np.inf)
+            self.noise64 = _NoiseSelect(width)
+            if np.dtype(self.dtype) != np.float64:
+                self.noise_run = _NoiseSelect(width, self.dtype)
+        self.rows += block.shape[0]
+        if block.shape[0]:
+            rows = np.ascontiguousarray(block.T)  # reductions along contiguous rows
+            self.lo = np.fmin(self.lo, rows.min(axis=1))
+            self.hi = np.fmax(self.hi, rows.max(axis=1))
+        self.noise64.feed(block)
+        if self.noise_run is not None:
+            self.noise_run.feed(block)
+
+
+class SignalSummary:
+    """A streamed signal as :func:`resdenoise.filters.auto_lambda` needs it.
+
+    Passed to a plan maker instead of the samples.  ``noise_sigma`` is
+    computed on demand, by further passes over the file when the median is
+    not settled yet.  Anything that needs the samples themselves (turning
+    the summary into an array, e.g. an automatic stopping rule) raises a
+    :class:`~resdenoise.errors.ParameterError` that says so.
+
+    Attributes
+    ----------
+    frames, channels : int
+    span : float
+        ``max - min`` over all samples and channels (``np.ptp``).
+    amplitude : float
+        ``max |sample|`` over all channels (float64).
+    """
+
+    def __init__(self, stream, scan: _Scan, passes: Callable[[], None]):
+        pos = list(stream.positions)
+        self.source = stream.source
+        self.frames = stream.frames
+        self.channels = len(pos)
+        self.shape = stream.shape
+        lo, hi = scan.lo[pos], scan.hi[pos]
+        self.minimum, self.maximum = lo, hi
+        self.span = float(hi.max() - lo.min())
+        self.amplitude = float(max(np.abs(lo).max(), np.abs(hi).max()))
+        self._noise = scan.noise64
+        self._noise.keep(pos)
+        self._noise.end_pass()
+        self._passes = passes
+
+    @property
+    def noise_sigma(self) -> np.ndarray:
+        """MAD noise estimate per channel, exactly ``estimate_noise`` of the whole signal."""
+        for _ in range(_LEVELS + 1):
+            if self._noise.done:
+                return self._noise.sigma()
+            self._passes()
+        raise RuntimeError("the noise estimate did not settle: the passes fed no values")
+
+    def __array__(self, dtype=None, copy=None):
+        raise ParameterError(
+            f"{self.source}: this needs the whole signal in memory (an automatic stopping rule "
+            "does), but the file is filtered in chunks (larger than the streaming threshold, "
+            "or --chunk-size given); give the number of steps, or pass --chunk-size 0 to load "
+            "it whole"
+        )
+
+    def __len__(self) -> int:
+        return self.frames
+
+
+# --------------------------------------------------------------------------
+# Measurements, chunk by chunk
+# --------------------------------------------------------------------------
+
+
+def _nonzero_signs(col: np.ndarray, tol: float) -> np.ndarray:
+    # exactly the expression of stability.sign_changes
+    s = np.sign(col)
+    s[np.abs(col) <= tol] = 0
+    return s[s != 0]
+
+
+class _SignCount:
+    """``stability.sign_changes`` of one channel, over consecutive pieces."""
+
+    def __init__(self, tol: float):
+        self.tol = tol
+        self.count = 0
+        self.last = None
+
+    def add(self, col: np.ndarray) -> None:
+        s = _nonzero_signs(col, self.tol)
+        if not s.size:
+            return
+        self.count += int(np.count_nonzero(s[1:] != s[:-1]))
+        if self.last is not None and s[0] != self.last:
+            self.count += 1
+        self.last = s[-1]
+
+
+class StreamMeasure:
+    """:func:`resdenoise.filters.analyse_run`'s measurements, one chunk core at a time.
+
+    Feed the cores in order with :meth:`add` (input and output in the
+    working dtype), then :meth:`report` gives the same dictionary as
+    ``analyse_run`` on the whole signal (see the module notes on exactness).
+    """
+
+    def __init__(self, plan, channels: int, amplitude: float, dtype, check_wavelet=False):
+        self.plan = plan
+        self.channels = channels
+        dtype = np.dtype(np.float64 if dtype is None else dtype)
+        self.dtype = dtype
+        self.tol = stability.tolerances(np.array([amplitude], dtype=dtype), plan.steps)
+        tol = self.tol["range"]
+        self.n = 0
+        self.lo_in = np.full(channels, np.inf)
+        self.hi_in = np.full(channels, -np.inf)
+        self.lo_out = np.full(channels, np.inf)
+        self.hi_out = np.full(channels, -np.inf)
+        self.signs_in = [_SignCount(tol) for _ in range(channels)]
+        self.signs_out = [_SignCount(tol) for _ in range(channels)]
+        self.tv_in: list[list[float]] = [[] for _ in range(channels)]
+        self.tv_out: list[list[float]] = [[] for _ in range(channels)]
+        self.sum_in: list[list[float]] = [[] for _ in range(channels)]
+        self.sum_out: list[list[float]] = [[] for _ in range(channels)]
+        self.last_in = self.last_out = None  # previous core's last row (float64)
+        self.regularise = plan.command == "regularise"
+        if self.regularise:
+            self.sq: list[list[float]] = [[] for _ in range(channels)]
+            self.psi_in: list[list[float]] = [[] for _ in range(channels)]
+            self.psi_out: list[list[float]] = [[] for _ in range(channels)]
+            self.residual = np.zeros(channels)
+            self._pending = None  # (u row, f row, flux left of it) of the last sample
+        self.check_wavelet = check_wavelet
+        self.wavelet_max = 0.0
+
+    def add(self, f: np.ndarray, u: np.ndarray, chunk: Chunk | None = None) -> None:
+        """The next core: ``f`` input, ``u`` output (working dtype, same shape)."""
+        k = f.shape[0]
+        # one contiguous row per channel: reductions along rows are fast
+        fr = np.ascontiguousarray(f.reshape(k, -1).T)
+        ur = np.ascontiguousarray(u.reshape(k, -1).T)
+        f64, u64 = fr.astype(float, copy=False), ur.astype(float, copy=False)
+        fx = f64 if self.last_in is None else np.concatenate([self.last_in, f64], axis=1)
+        ux = u64 if self.last_out is None else np.concatenate([self.last_out, u64], axis=1)
+        for c in range(self.channels):
+            fc, uc = f64[c], u64[c]
+            self.lo_in[c] = min(self.lo_in[c], fc.min())
+            self.hi_in[c] = max(self.hi_in[c], fc.max())
+            self.lo_out[c] = min(self.lo_out[c], uc.min())
+            self.hi_out[c] = max(self.hi_out[c], uc.max())
+            self.signs_in[c].add(fr[c])
+            self.signs_out[c].add(ur[c])
+            self.tv_in[c].append(float(np.abs(np.diff(fx[c])).sum()))
+            self.tv_out[c].append(float(np.abs(np.diff(ux[c])).sum()))
+            self.sum_in[c].append(float(fc.sum()))
+            self.sum_out[c].append(float(uc.sum()))
+        if self.regularise:
+            self._add_regularise(f64, u64, fx, ux)
+        self.last_in, self.last_out = f64[:, -1:], u64[:, -1:]
+        self.n += k
+        if self.check_wavelet and chunk is not None:
+            ref = cycle_spin_shrink(chunk.x, self.plan.nl.shrinkage, self.plan.steps)[chunk.core]
+            self.wavelet_max = max(self.wavelet_max, float(np.max(np.abs(ref - u))))
+
+    def _add_regularise(self, f64, u64, fx, ux) -> None:
+        """Energies and the Euler-Lagrange residual; arrays are (channels, samples)."""
+        nl, alpha, h = self.plan.nl, self.plan.alpha, self.plan.h
+        for c in range(self.channels):
+            self.sq[c].append(float(((u64[c] - f64[c]) ** 2).sum()))
+            self.psi_in[c].append(float(nl.psi(np.diff(fx[c]) / h).sum()))
+            self.psi_out[c].append(float(nl.psi(np.diff(ux[c]) / h).sum()))
+        # Residual u - f - alpha D-(Phi(D+ u)) of each sample once its right neighbour is
+        # known; elementwise the operations of stability.euler_lagrange_residual.
+        if self._pending is None:
+            uu, ff = u64, f64
+            left = np.zeros((self.channels, 1))  # zero flux before the first sample
+        else:
+            pu, pf, left = self._pending
+            uu, ff = np.concatenate([pu, u64], axis=1), np.concatenate([pf, f64], axis=1)
+        flux = nl.phi(np.diff(uu, axis=1) / h)  # between consecutive samples of uu
+        if flux.shape[1]:
+            fluxes = np.concatenate([left, flux], axis=1)  # left and right flux of uu[:, :-1]
+            res = uu[:, :-1] - ff[:, :-1] - alpha * (np.diff(fluxes, axis=1) / h)
+            self.residual = np.maximum(self.residual, np.abs(res).max(axis=1))
+            left = flux[:, -1:]
+        self._pending = (uu[:, -1:], ff[:, -1:], left)
+
+    def _finish_regularise(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        alpha, h = self.plan.alpha, self.plan.h
+        pu, pf, left = self._pending
+        fluxes = np.concatenate([left, np.zeros((self.channels, 1))], axis=1)  # zero flux after
+        res = pu - pf - alpha * (np.diff(fluxes, axis=1) / h)
+        residual = np.maximum(self.residual, np.abs(res).max(axis=1))
+        e_in = np.array([alpha * math.fsum(v) for v in self.psi_in])
+        e_out = np.array(
+            [
+                math.fsum(self.sq[c]) + alpha * math.fsum(self.psi_out[c])
+                for c in range(self.channels)
+            ]
+        )
+        return e_in, e_out, residual
+
+    def checks(self) -> list[stability.ChannelCheck]:
+        """The per-channel checks, as ``stability.measure_channels`` gives them."""
+        out = []
+        for c in range(self.channels):
+            drift = math.fsum(self.sum_out[c]) / self.n - math.fsum(self.sum_in[c]) / self.n
+            out.append(
+                stability.channel_check(
+                    float(self.lo_in[c]),
+                    float(self.hi_in[c]),
+                    float(self.lo_out[c]),
+                    float(self.hi_out[c]),
+                    self.signs_in[c].count,
+                    self.signs_out[c].count,
+                    math.fsum(self.tv_in[c]),
+                    math.fsum(self.tv_out[c]),
+                    drift,
+                    self.n,
+                    self.tol,
+                )
+            )
+        if self.regularise:
+            e_in, e_out, res = self._finish_regularise()
+            for c, ch in enumerate(out):
+                ch.extra.update(
+                    energy_in=float(e_in[c]), energy_out=float(e_out[c]), el_residual=float(res[c])
+                )
+        return out
+
+    def report(self, verdict, sigma: np.ndarray) -> dict:
+        """``analyse_run``'s dictionary (``sigma``: the noise estimate of the input)."""
+        report = build_report(self.plan, verdict, self.checks(), self.tol, sigma)
+        if self.check_wavelet:
+            report["wavelet_check"] = {"max_abs_difference": self.wavelet_max}
+        return report
+
+
+class _Quality:
+    """:func:`resdenoise.quality.compare` accumulated over chunks (sums via fsum)."""
+
+    def __init__(self, channels: int):
+        self.n = 0
+        self.err = {"input": [[] for _ in range(channels)], "output": [[] for _ in range(channels)]}
+        self.power = [[] for _ in range(channels)]
+        self.lo = np.full(channels, np.inf)
+        self.hi = np.full(channels, -np.inf)
+
+    def add(self, noisy, output, clean) -> None:
+        k = clean.shape[0]
+        ref = np.asarray(clean, dtype=float).reshape(k, -1)
+        self.n += k
+        self.lo = np.minimum(self.lo, ref.min(axis=0))
+        self.hi = np.maximum(self.hi, ref.max(axis=0))
+        power = (ref**2).sum(axis=0)
+        for key, x in (("input", noisy), ("output", output)):
+            err = ((np.asarray(x, dtype=float).reshape(k, -1) - ref) ** 2).sum(axis=0)
+            for c, v in enumerate(err):
+                self.err[key][c].append(float(v))
+        for c, v in enumerate(power):
+            self.power[c].append(float(v))
+
+    def result(self) -> dict:
+        power = np.array([math.fsum(v) for v in self.power])
+        span = self.hi - self.lo
+        out = {}
+        for key in ("input", "output"):
+            err = np.array([math.fsum(v) for v in self.err[key]])
+            mse = err / self.n
+            out[key] = {
+                "mse": [float(v) for v in mse],
+                "snr_db": [float(v) for v in _db(power, err)],
+                "psnr_db": [float(v) for v in _db(span**2, mse)],
+            }
+        return out
+
+
+def _db(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    # as resdenoise.quality: 0 error -> +inf dB
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = 10.0 * np.log10(num / den)
+    return np.where(den == 0, math.inf, out)
+
+
+# --------------------------------------------------------------------------
+# A whole file
+# --------------------------------------------------------------------------
+
+
+def filter_file(
+    input_path: str,
+    output: str,
+    make_plan: Callable,
+    *,
+    input_format: str | None = None,
+    read_options: dict | None = None,
+    output_format: str | None = None,
+    subtype: str | None = None,
+    dtype: str = "float64",
+    chunk: int | None = None,
+    reference: str | None = None,
+    check_wavelet: bool = False,
+    report_path: str | None = None,
+    on_plan: Callable | None = None,
+    progress: Callable | None = None,
+    source: str | None = None,
+) -> dict:
+    """Filter a file in chunks and write the result (and the JSON report) atomically.
+
+    The streaming counterpart of reading the file whole, running
+    ``make_plan``'s plan and ``analyse_run``: the output file is the same,
+    the report the same dictionary (plus a ``"streaming"`` entry).
+
+    Parameters
+    ----------
+    make_plan : callable
+        ``make_plan(summary) -> (plan, extra)`` with a :class:`SignalSummary`
+        in place of the samples; ``extra`` goes into the report's parameters.
+    read_options : dict
+        ``delimiter``, ``decimal``, ``header``, ``time_column``, ``columns``
+        as :func:`resdenoise.io.read_signal` takes them (also for ``reference``).
+    on_plan : callable, optional
+        ``on_plan(plan, verdict)`` before the run; may raise to refuse it.
+    progress : callable, optional
+        ``progress(phase, done, total)`` with phase ``"check"``, ``"noise"``
+        or ``"filter"``; ``total`` is None while unknown.
+    source : str, optional
+        The input's name in messages and the report (default its path).
+
+    Returns
+    -------
+    dict
+        The report.
+
+    Raises
+    ------
+    ResdenoiseError
+        Nothing is written then.
+    """
+    from .io import SignalWriter, open_signal_stream, write_files_atomic
+    from .report import to_json
+
+    read_options = dict(read_options or {})
+    progress = progress or (lambda phase, done, total: None)
+    scan = _Scan(dtype)
+    checked = [0]
+
+    def visit(block):
+        scan.visit(block)
+        checked[0] += block.shape[0]
+        progress("check", checked[0], None)
+
+    stream = open_signal_stream(
+        input_path, input_format, visit=visit, source=source, **read_options
+    )
+    name = stream.source
+    pos = list(stream.positions)
+    passes = [1]
+
+    def noise_passes() -> None:
+        """One more pass over the file for the median selections still open."""
+        passes[0] += 1
+        done = 0
+        for data, _ in stream.blocks():
+            feed(data)
+            done += data.shape[0]
+            progress("noise", done, stream.frames)
+        end_noise_pass()
+
+    run_noise = scan.noise_run
+    summary = SignalSummary(stream, scan, noise_passes)
+    if run_noise is not None:
+        run_noise.keep(pos)
+        run_noise.end_pass()
+    noise = [s for s in (summary._noise, run_noise) if s is not None]
+
+    def feed(data):
+        for s in noise:
+            if not s.done:
+                s.feed(data)
+
+    def end_noise_pass():
+        for s in noise:
+            if not s.done:
+                s.end_pass()
+
+    ref_stream = None
+    if reference is not None:
+        ref_stream = open_signal_stream(reference, None, **read_options)
+        if ref_stream.shape != stream.shape:
+            raise SignalError(
+                f"{reference}: the reference has shape {ref_stream.shape} (samples, channels) "
+                f"but {name} has {stream.shape}; give the clean signal with the same "
+                "samples and channels"
+            )
+    plan, extra = make_plan(summary)
+    verdict = plan.verdict()
+    if on_plan is not None:
+        on_plan(plan, verdict)
+    chunk = chunk_for(plan.steps, chunk)
+    amplitude = summary.amplitude
+    if np.dtype(dtype) != np.float64:
+        amplitude = float(np.abs(np.asarray(amplitude, dtype=dtype)))
+    measure = StreamMeasure(plan, len(pos), amplitude, dtype, check_wavelet)
+    quality = _Quality(len(pos)) if ref_stream is not None else None
+    ref_rows = _Rows(ref_stream.blocks(), reference) if ref_stream is not None else None
+
+    def blocks_feeding_noise():
+        for data, carried in stream.blocks():
+            feed(data)
+            yield data, carried
+
+    merged = not all(s.done for s in noise)
+    chunks = 0
+    with SignalWriter(output, stream.template, output_format, subtype) as writer:
+        blocks = blocks_feeding_noise() if merged else stream.blocks()
+        for c in filter_chunks(plan, blocks, stream.frames, chunk, dtype, name):
+            u = c.u
+            measure.add(c.f, u, c)
+            if quality is not None:
+                ref_rows.fill(c.stop)
+                quality.add(c.raw[c.core], u, ref_rows.data(c.start, c.stop))
+                ref_rows.drop(c.stop)
+            writer.write(u, c.carried)
+            chunks += 1
+            progress("filter", c.stop, stream.frames)
+        if merged:
+            passes[0] += 1
+            end_noise_pass()
+        while not all(s.done for s in noise):
+            noise_passes()
+        sigma = (run_noise or summary._noise).sigma()
+        report = measure.report(verdict, sigma)
+        report["parameters"].update(extra)
+        if quality is not None:
+            report["quality"] = {"reference": ref_stream.source, **quality.result()}
+        report["input"] = name
+        report["output"] = "<stdout>" if output == "-" else output
+        if stream.template.carried:
+            report["carried_columns"] = stream.template.carried_names
+        report["clipped"] = writer.clipped
+        if report["clipped"]:
+            report["failed_checks"].append(f"{report['clipped']} samples clipped on output")
+            report["guarantees_held"] = False
+        report["streaming"] = {
+            "chunk_size": chunk,
+            "halo": int(plan.steps),
+            "chunks": chunks,
+            "passes": passes[0],
+        }
+        outputs: list = [writer]
+        if report_path is not None:
+            outputs.append((report_path, to_json(report).encode()))
+        write_files_atomic(outputs)
+    return report
+
+
+def should_stream(path: str, chunk: int | None, threshold: int | None = None) -> bool:
+    """The command line's rule: stream when ``chunk`` > 0 is given, never when it is 0,
+    and by default for a regular input file larger than :data:`STREAM_THRESHOLD`."""
+    if chunk is not None:
+        return chunk > 0
+    if path == "-":
+        return False
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False  # reading it whole reports the problem
+    limit = STREAM_THRESHOLD if threshold is None else threshold
+    return stat.S_ISREG(st.st_mode) and st.st_size > limit

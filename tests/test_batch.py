@@ -1,0 +1,186 @@
+"""Several inputs at once: ``resdenoise CMD a.wav b.csv ... -o OUTDIR/``.
+
+Each input is written into OUTDIR under its own name, exactly as a run on
+that file alone writes it; one file's failure is one ``Error:`` line naming
+the file, the others still finish, and the exit code is the largest among
+the failed files.  ``--jobs 2`` (forked worker processes) gives the same
+files and reports as ``--jobs 1``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import numpy as np
+import pytest
+import soundfile
+from click.testing import CliRunner
+
+from resdenoise.cli import cli
+
+ARGS = ["diffuse", "--diffusivity", "charbonnier", "--lambda", "0.3", "--time", "3"]
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture
+def inputs(tmp_path, rng):
+    """Two good audio files, a good CSV with a time column, and a CSV with a bad cell."""
+    src = tmp_path / "in"
+    src.mkdir()
+    x = np.clip(0.3 * rng.standard_normal((400, 2)), -1, 1)
+    soundfile.write(src / "a.wav", x, 8000, subtype="PCM_16")
+    soundfile.write(src / "b.flac", x[:, 0], 8000, subtype="PCM_24")
+    rows = [f"{0.01 * i!r},{v!r}" for i, v in enumerate(rng.standard_normal(300).tolist())]
+    (src / "c.csv").write_text("t,v\n" + "\n".join(rows) + "\n")
+    (src / "bad.csv").write_text("v\n1.0\n2.0\noops\n")
+    return src
+
+
+def names(directory) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+def test_each_input_as_if_alone_and_a_bad_file_reported(runner, inputs, tmp_path):
+    out = tmp_path / "out"
+    files = [str(inputs / n) for n in ("a.wav", "bad.csv", "b.flac", "c.csv")]
+    result = runner.invoke(cli, [*ARGS, *files, "-o", f"{out}/"])
+    assert result.exit_code == 1
+    assert names(out) == ["a.wav", "b.flac", "c.csv"]  # made for the trailing /; no leftovers
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert errors == [
+        f"Error: {inputs / 'bad.csv'}: line 4, column 1 ('v'): 'oops' is not a number"
+    ]
+    assert "4 files: 3 written, 1 failed" in result.stderr
+    assert result.stdout == ""
+    for name in ("a.wav", "b.flac", "c.csv"):
+        alone = tmp_path / f"alone_{name}"
+        single = runner.invoke(cli, [*ARGS, str(inputs / name), "-q", "-o", str(alone)])
+        assert single.exit_code == 0, single.output
+        assert (out / name).read_bytes() == alone.read_bytes(), name
+
+
+def test_jobs_two_equals_jobs_one(runner, inputs, tmp_path):
+    files = [str(inputs / n) for n in ("a.wav", "b.flac", "c.csv", "bad.csv")]
+    results = {}
+    for jobs in ("1", "2"):
+        out, rep = tmp_path / f"out{jobs}", tmp_path / f"rep{jobs}"
+        out.mkdir()
+        result = runner.invoke(
+            cli, [*ARGS, *files, "-o", str(out), "--report", f"{rep}/", "-j", jobs, "-q"]
+        )
+        assert result.exit_code == 1, result.output
+        assert result.stderr.startswith(f"Error: {inputs / 'bad.csv'}: line 4")
+        assert len(result.stderr.splitlines()) == 1  # -q: only the failure
+        results[jobs] = (out, rep)
+    (out1, rep1), (out2, rep2) = results["1"], results["2"]
+    assert names(out1) == names(out2) == ["a.wav", "b.flac", "c.csv"]
+    assert names(rep1) == names(rep2) == ["a.wav.json", "b.flac.json", "c.csv.json"]
+    for name in names(out1):
+        assert (out1 / name).read_bytes() == (out2 / name).read_bytes()
+        r1 = json.loads((rep1 / f"{name}.json").read_text())
+        r2 = json.loads((rep2 / f"{name}.json").read_text())
+        assert r1["input"] == str(inputs / name) and r1["output"] == str(out1 / name)
+        r1.pop("output"), r2.pop("output")
+        assert r1 == r2
+
+
+def test_exit_code_is_the_largest_among_failures(runner, inputs, tmp_path):
+    (inputs / "mono.csv").write_text("v\n1.0\n2.0\n3.0\n")
+    # --columns w: a usage problem for mono.csv (2), a bad cell in bad.csv (1)
+    (inputs / "two.csv").write_text("v,w\n1.0,2.0\n2.0,3.0\n3.0,5.0\n")
+    files = [str(inputs / n) for n in ("two.csv", "mono.csv", "bad.csv")]
+    result = runner.invoke(cli, [*ARGS, *files, "--columns", "w", "-o", f"{tmp_path}/o/"])
+    assert result.exit_code == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 2
+    assert errors[0].startswith(f"Error: {inputs / 'mono.csv'}: columns: no column 'w'")
+    assert names(tmp_path / "o") == ["two.csv"]
+
+
+def test_strict_failure_counts_as_failed_with_code_4(runner, tmp_path):
+    """CSV values beyond [-1, 1] written as 16-bit audio clip: a failed guarantee."""
+    (tmp_path / "loud.csv").write_text("\n".join(["3.0", "-3.0"] * 20) + "\n")
+    (tmp_path / "soft.csv").write_text("\n".join(["0.3", "-0.3"] * 20) + "\n")
+    files = [str(tmp_path / "loud.csv"), str(tmp_path / "soft.csv")]
+    args = [*ARGS, *files, "-o", f"{tmp_path}/o/", "--output-format", "wav", "--subtype", "PCM_16"]
+    result = runner.invoke(cli, args + ["--strict"])
+    assert result.exit_code == 4
+    assert names(tmp_path / "o") == ["loud.wav", "soft.wav"]  # written, as a single run does
+    assert f"Error: {tmp_path / 'loud.csv'}: --strict:" in result.stderr
+    assert "samples clipped on output" in result.stderr
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0
+    assert f"{tmp_path / 'loud.csv'} -> {tmp_path}/o/loud.wav: guarantees failed" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["A", "B"], r"several INPUTs need -o DIR/"),
+        (["A", "B", "-o", "TMP/x.csv"], r"need -o to name a directory .*'TMP/x.csv' is not one"),
+        (["A", "-", "-o", "TMP/"], r"stdin \('-'\) cannot be one of several INPUTs"),
+        (["A", "B", "-o", "TMP/", "--report", "-"], r"--report names a directory"),
+        (["A", "B", "-o", "TMP/", "--report", "TMP/r.json"], r"need --report to name a directory"),
+        (["A", "TMP/in2/a.csv", "-o", "TMP/"], r"would both be written to TMP/a.csv"),
+    ],
+)
+def test_usage_errors(runner, tmp_path, args, message):
+    (tmp_path / "in2").mkdir()
+    for name in ("a.csv", "b.csv", "in2/a.csv"):
+        (tmp_path / name).write_text("1\n2\n3\n")
+    paths = {"A": str(tmp_path / "a.csv"), "B": str(tmp_path / "b.csv")}
+    args = [paths.get(a, a.replace("TMP", str(tmp_path))) for a in args]
+    result = runner.invoke(cli, [*ARGS, *args])
+    assert result.exit_code == 2, result.output
+    assert re.search(message.replace("TMP", re.escape(str(tmp_path))), result.stderr), result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.csv", "in2"]
+
+
+def test_single_input_into_a_directory_and_unchanged_without_slash(runner, inputs, tmp_path):
+    out = tmp_path / "o"
+    out.mkdir()
+    result = runner.invoke(cli, [*ARGS, str(inputs / "c.csv"), "-q", "-o", f"{out}/"])
+    assert result.exit_code == 0 and names(out) == ["c.csv"]
+    result = runner.invoke(cli, [*ARGS, str(inputs / "c.csv"), "-o", str(out)])
+    assert result.exit_code == 1
+    assert result.stderr.endswith("is a directory; give an output file name\n")
+
+
+def test_output_format_renames_and_in_place_needs_the_flag(runner, inputs, tmp_path):
+    files = [str(inputs / "a.wav"), str(inputs / "c.csv")]
+    result = runner.invoke(
+        cli, [*ARGS, *files, "-q", "-o", f"{tmp_path}/f/", "--output-format", "flac"]
+    )
+    assert result.exit_code == 0, result.output
+    assert names(tmp_path / "f") == ["a.flac", "c.flac"]
+    before = (inputs / "c.csv").read_bytes()
+    result = runner.invoke(cli, [*ARGS, *files, "-q", "-o", str(inputs)])
+    assert result.exit_code == 1
+    assert result.stderr.count("output is the input file; pass --in-place") == 2
+    result = runner.invoke(cli, [*ARGS, *files, "-q", "-o", str(inputs), "--in-place"])
+    assert result.exit_code == 0
+    assert (inputs / "c.csv").read_bytes() != before
+    assert not [n for n in os.listdir(inputs) if n.endswith(".tmp")]
+
+
+def test_a_worker_that_dies_is_reported(tmp_path):
+    from resdenoise.cli import _run_forked
+
+    done = {}
+
+    def ok(progress):
+        progress("filter", 1, 1)
+        return 0, None, {"guarantees_held": True, "failed_checks": []}
+
+    def dies(progress):
+        os._exit(9)
+
+    _run_forked([ok, dies, ok], 2, done.__setitem__, None, ["a", "b", "c"])
+    assert done[0] == done[2] == (0, None, {"guarantees_held": True, "failed_checks": []})
+    assert done[1] == (1, "the worker process died (exit code 9)", None)
