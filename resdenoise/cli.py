@@ -107,45 +107,110 @@ def common_options(func):
     """Options shared by the four filtering commands."""
 
     @click.argument("input_paths", metavar="INPUT...", nargs=-1, required=True)
-    @click.option("-o", "--output", default="-", show_default=True,
-                  help="Output file; format from its extension. '-' writes CSV to stdout. With "
-                  "several INPUTs: a directory (existing, or a name ending in /) that receives "
-                  "one output per input under the input's name.")
-    @click.option("--input-format", default=None, help="Format of INPUT when the name does not tell (csv, wav, flac, ...).")
-    @click.option("--output-format", default=None, help="Format of OUTPUT when the name does not tell.")
-    @click.option("--delimiter", default=None, metavar="CHAR",
-                  help="CSV delimiter: ',', ';', tab, space (runs of blanks) or '|' [default: sniffed].")
-    @click.option("--decimal", type=click.Choice([".", ","]), default=None,
-                  help="CSV decimal mark [default: '.', or ',' when the file uses it].")
-    @click.option("--header/--no-header", default=None,
-                  help="The first CSV row is (is not) a header [default: detected].")
-    @click.option("--time-column", default=None, metavar="NAME|N|none",
-                  help="CSV column (name or number) carried through unfiltered [default: a "
-                  "monotone first column named time/t/index/sample...]; 'none': no time column.")
-    @click.option("--columns", default=None, metavar="A,B",
-                  help="Columns (names or numbers; audio: channel numbers) to filter; the others "
-                  "are carried through unchanged [default: all but the time column].")
-    @click.option("--subtype", default=None, metavar="SUBTYPE",
-                  help="Audio subtype of OUTPUT (PCM_16, PCM_24, FLOAT, ...) [default: the input's].")
-    @click.option("--in-place", is_flag=True, help="Allow OUTPUT to be INPUT (replaced atomically).")
-    @click.option("--report", "report_path", default=None, metavar="PATH",
-                  help="Write the JSON report to PATH ('-': stdout, when -o is a file). With "
-                  "several INPUTs: a directory receiving INPUT-NAME.json for each input.")
-    @click.option("--allow-unstable", is_flag=True, help="Run even if tau exceeds the L-infinity bound.")
-    @click.option("--strict", is_flag=True, help="Exit with code 4 when a measured guarantee fails.")
-    @click.option("--reference", default=None, metavar="CLEAN",
-                  help="A clean signal of the same shape (read like INPUT): report MSE, SNR and "
-                  "PSNR of input and output against it.")
+    @click.option(
+        "-o",
+        "--output",
+        default="-",
+        show_default=True,
+        help="Output file; format from its extension. '-' writes CSV to stdout. With "
+        "several INPUTs: a directory (existing, or a name ending in /) that receives "
+        "one output per input under the input's name.",
+    )
+    @click.option(
+        "--input-format",
+        default=None,
+        help="Format of INPUT when the name does not tell (csv, wav, flac, ...).",
+    )
+    @click.option(
+        "--output-format", default=None, help="Format of OUTPUT when the name does not tell."
+    )
+    @click.option(
+        "--delimiter",
+        default=None,
+        metavar="CHAR",
+        help="CSV delimiter: ',', ';', tab, space (runs of blanks) or '|' [default: sniffed].",
+    )
+    @click.option(
+        "--decimal",
+        type=click.Choice([".", ","]),
+        default=None,
+        help="CSV decimal mark [default: '.', or ',' when the file uses it].",
+    )
+    @click.option(
+        "--header/--no-header",
+        default=None,
+        help="The first CSV row is (is not) a header [default: detected].",
+    )
+    @click.option(
+        "--time-column",
+        default=None,
+        metavar="NAME|N|none",
+        help="CSV column (name or number) carried through unfiltered [default: a "
+        "monotone first column named time/t/index/sample...]; 'none': no time column.",
+    )
+    @click.option(
+        "--columns",
+        default=None,
+        metavar="A,B",
+        help="Columns (names or numbers; audio: channel numbers) to filter; the others "
+        "are carried through unchanged [default: all but the time column].",
+    )
+    @click.option(
+        "--subtype",
+        default=None,
+        metavar="SUBTYPE",
+        help="Audio subtype of OUTPUT (PCM_16, PCM_24, FLOAT, ...) [default: the input's].",
+    )
+    @click.option(
+        "--in-place", is_flag=True, help="Allow OUTPUT to be INPUT (replaced atomically)."
+    )
+    @click.option(
+        "--report",
+        "report_path",
+        default=None,
+        metavar="PATH",
+        help="Write the JSON report to PATH ('-': stdout, when -o is a file). With "
+        "several INPUTs: a directory receiving INPUT-NAME.json for each input.",
+    )
+    @click.option(
+        "--allow-unstable", is_flag=True, help="Run even if tau exceeds the L-infinity bound."
+    )
+    @click.option(
+        "--strict", is_flag=True, help="Exit with code 4 when a measured guarantee fails."
+    )
+    @click.option(
+        "--reference",
+        default=None,
+        metavar="CLEAN",
+        help="A clean signal of the same shape (read like INPUT): report MSE, SNR and "
+        "PSNR of input and output against it.",
+    )
     @click.option("-q", "--quiet", is_flag=True, help="No diagnostics on stderr.")
-    @click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64",
-                  show_default=True, help="Working precision: float32 halves the memory traffic "
-                  "(audio); float64 is the reference.")
-    @click.option("--chunk-size", type=click.IntRange(min=0), default=None, metavar="N",
-                  help="Filter in chunks of N samples (plus a halo of m samples each side) in "
-                  "memory that does not grow with the file, with the same numbers; 0: always "
-                  "load the file whole [default: chunks for input files over 64 MiB].")
-    @click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-                  help="With several INPUTs: filter this many files at once, in parallel processes.")
+    @click.option(
+        "--dtype",
+        type=click.Choice(["float64", "float32"]),
+        default="float64",
+        show_default=True,
+        help="Working precision: float32 halves the memory traffic "
+        "(audio); float64 is the reference.",
+    )
+    @click.option(
+        "--chunk-size",
+        type=click.IntRange(min=0),
+        default=None,
+        metavar="N",
+        help="Filter in chunks of N samples (plus a halo of m samples each side) in "
+        "memory that does not grow with the file, with the same numbers; 0: always "
+        "load the file whole [default: chunks for input files over 64 MiB].",
+    )
+    @click.option(
+        "-j",
+        "--jobs",
+        type=click.IntRange(min=1),
+        default=1,
+        show_default=True,
+        help="With several INPUTs: filter this many files at once, in parallel processes.",
+    )
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         return func(*args, **kwargs)
@@ -157,12 +222,18 @@ def _name_option(form: str, default: str):
     """``--FORM NAME`` and ``--FORM-expr EXPR`` (your own formula, kept in ctx.meta)."""
     names = names_for_form(form)
     name_option = click.option(
-        f"--{form}", "name", default=default, show_default=True,
+        f"--{form}",
+        "name",
+        default=default,
+        show_default=True,
         type=click.Choice(names, case_sensitive=False),
         help=f"The {form}; the six families and their paper names.",
     )
     expr_option = click.option(
-        f"--{form}-expr", default=None, metavar="EXPR", expose_value=False,
+        f"--{form}-expr",
+        default=None,
+        metavar="EXPR",
+        expose_value=False,
         callback=functools.partial(_remember_expr, form),
         help=f"Your own {form} as a formula in {'s' if form == 'shrinkage' else 'r'} (and lam), "
         "instead of --" + form + "; see 'resdenoise translate --help'.",
@@ -186,7 +257,9 @@ def _stopping_rule_option():
     from .autoparams import DEFAULT_RULE, RULES
 
     return click.option(
-        "--stopping-rule", type=click.Choice(sorted(RULES)), default=DEFAULT_RULE,
+        "--stopping-rule",
+        type=click.Choice(sorted(RULES)),
+        default=DEFAULT_RULE,
         show_default=True,
         help="How 'auto' picks the number of blocks (and lambda, when it is auto too): sure = "
         "Stein's unbiased estimate of the MSE; noise2self = masked self-supervised loss; "
@@ -196,7 +269,11 @@ def _stopping_rule_option():
 
 def _lambda_option():
     return click.option(
-        "--lambda", "lam", type=NumberOrAuto(), default="auto", show_default=True,
+        "--lambda",
+        "lam",
+        type=NumberOrAuto(),
+        default="auto",
+        show_default=True,
         help="Contrast parameter lambda > 0, or 'auto': sqrt2 x universal threshold "
         "from the MAD noise estimate (with an 'auto' stopping time: the best of "
         "universal x 2^(-k/2), k = 0..12, by --stopping-rule).",
@@ -207,11 +284,16 @@ def _lambda_option():
 @common_options
 @_name_option("diffusivity", "perona-malik")
 @_lambda_option()
-@click.option("--time", "time_", type=TIME_OR_AUTO,
-              help="Stopping time T (m = ceil(T/tau_max), tau = T/m), or 'auto': chosen by "
-              "--stopping-rule.")
+@click.option(
+    "--time",
+    "time_",
+    type=TIME_OR_AUTO,
+    help="Stopping time T (m = ceil(T/tau_max), tau = T/m), or 'auto': chosen by --stopping-rule.",
+)
 @click.option("--steps", type=COUNT, help="Number of explicit steps m.")
-@click.option("--tau", type=POSITIVE, help="Time step (default: the sign-stable bound h^2/(4 g_max)).")
+@click.option(
+    "--tau", type=POSITIVE, help="Time step (default: the sign-stable bound h^2/(4 g_max))."
+)
 @click.option("--h", type=POSITIVE, default=1.0, show_default=True, help="Grid size.")
 @_stopping_rule_option()
 def diffuse(name, lam, time_, steps, tau, h, stopping_rule, **io):
@@ -239,13 +321,27 @@ def diffuse(name, lam, time_, steps, tau, h, stopping_rule, **io):
 @cli.command(context_settings=CONTEXT_SETTINGS)
 @common_options
 @_name_option("shrinkage", "soft")
-@click.option("--threshold", "theta", type=NumberOrAuto(), default="auto", show_default=True,
-              help="Threshold theta > 0 (lambda = sqrt2 theta), or 'auto': universal threshold "
-              "(with --iterations auto: chosen with them by --stopping-rule).")
-@click.option("--iterations", type=COUNT_OR_AUTO, default=1, show_default=True,
-              help="Iterations m, or 'auto': chosen by --stopping-rule.")
-@click.option("--check-wavelet", is_flag=True,
-              help="Also compute an actual cycle-spun Haar shrinkage and report the largest difference.")
+@click.option(
+    "--threshold",
+    "theta",
+    type=NumberOrAuto(),
+    default="auto",
+    show_default=True,
+    help="Threshold theta > 0 (lambda = sqrt2 theta), or 'auto': universal threshold "
+    "(with --iterations auto: chosen with them by --stopping-rule).",
+)
+@click.option(
+    "--iterations",
+    type=COUNT_OR_AUTO,
+    default=1,
+    show_default=True,
+    help="Iterations m, or 'auto': chosen by --stopping-rule.",
+)
+@click.option(
+    "--check-wavelet",
+    is_flag=True,
+    help="Also compute an actual cycle-spun Haar shrinkage and report the largest difference.",
+)
 @_stopping_rule_option()
 def shrink(name, theta, iterations, check_wavelet, stopping_rule, **io):
     """Iterated shift-invariant Haar wavelet shrinkage (as m diffusion blocks).
@@ -271,10 +367,15 @@ def shrink(name, theta, iterations, check_wavelet, stopping_rule, **io):
 @common_options
 @_name_option("regulariser", "charbonnier")
 @_lambda_option()
-@click.option("--alpha", type=TIME_OR_AUTO, required=True,
-              help="Regularisation weight alpha (= stopping time), or 'auto': chosen by "
-              "--stopping-rule.")
-@click.option("--steps", type=COUNT, help="Explicit steps m (default: fewest with tau = alpha/m sign-stable).")
+@click.option(
+    "--alpha",
+    type=TIME_OR_AUTO,
+    required=True,
+    help="Regularisation weight alpha (= stopping time), or 'auto': chosen by --stopping-rule.",
+)
+@click.option(
+    "--steps", type=COUNT, help="Explicit steps m (default: fewest with tau = alpha/m sign-stable)."
+)
 @click.option("--h", type=POSITIVE, default=1.0, show_default=True, help="Grid size.")
 @_stopping_rule_option()
 def regularise(name, lam, alpha, steps, h, stopping_rule, **io):
@@ -303,12 +404,22 @@ def regularise(name, lam, alpha, steps, h, stopping_rule, **io):
 @common_options
 @_name_option("activation", "tanh")
 @_lambda_option()
-@click.option("--blocks", type=COUNT_OR_AUTO,
-              help="Number of diffusion blocks m, or 'auto': chosen by --stopping-rule.")
-@click.option("--network", "network_path", default=None, metavar="TOML",
-              help="A network file whose blocks each have their own activation, lambda, tau and "
-              "repeat count (see the README), instead of --activation and --blocks.")
-@click.option("--tau", type=POSITIVE, help="Time step (default: the sign-stable bound h^2/(4 g_max)).")
+@click.option(
+    "--blocks",
+    type=COUNT_OR_AUTO,
+    help="Number of diffusion blocks m, or 'auto': chosen by --stopping-rule.",
+)
+@click.option(
+    "--network",
+    "network_path",
+    default=None,
+    metavar="TOML",
+    help="A network file whose blocks each have their own activation, lambda, tau and "
+    "repeat count (see the README), instead of --activation and --blocks.",
+)
+@click.option(
+    "--tau", type=POSITIVE, help="Time step (default: the sign-stable bound h^2/(4 g_max))."
+)
 @click.option("--h", type=POSITIVE, default=1.0, show_default=True, help="Grid size.")
 @_stopping_rule_option()
 def resnet(name, lam, blocks, network_path, tau, h, stopping_rule, **io):
@@ -410,14 +521,23 @@ def _progress_callback(steps: int, quiet: bool, on_progress=None):
 # --------------------------------------------------------------------------
 
 
-def _run(make_plan, input_paths, output, report_path=None, quiet=False, jobs=1, strict=False,
-         **options):
+def _run(
+    make_plan, input_paths, output, report_path=None, quiet=False, jobs=1, strict=False, **options
+):
     """One INPUT: filter it into OUTPUT; several (or -o DIR/): each into the directory."""
     if len(input_paths) == 1 and not _names_directory(output):
-        return _run_one(make_plan, input_paths[0], output, report_path=report_path, quiet=quiet,
-                        strict=strict, **options)
-    return _run_batch(make_plan, list(input_paths), output, report_path, quiet, jobs, strict,
-                      options)
+        return _run_one(
+            make_plan,
+            input_paths[0],
+            output,
+            report_path=report_path,
+            quiet=quiet,
+            strict=strict,
+            **options,
+        )
+    return _run_batch(
+        make_plan, list(input_paths), output, report_path, quiet, jobs, strict, options
+    )
 
 
 def _names_directory(path: str | None) -> bool:
@@ -431,9 +551,23 @@ def _streams(input_path: str, chunk_size) -> bool:
     return should_stream(input_path, chunk_size)
 
 
-def _run_streamed(make_plan, input_path, output, input_format, output_format, report_path,
-                  allow_unstable, quiet, read_options, subtype, reference, check_wavelet, dtype,
-                  chunk_size, on_progress):
+def _run_streamed(
+    make_plan,
+    input_path,
+    output,
+    input_format,
+    output_format,
+    report_path,
+    allow_unstable,
+    quiet,
+    read_options,
+    subtype,
+    reference,
+    check_wavelet,
+    dtype,
+    chunk_size,
+    on_progress,
+):
     """The streamed run of ``_run_one``: resdenoise.stream.filter_file, then the table."""
     from .io import spool_stdin
     from .report import render_table
@@ -452,13 +586,23 @@ def _run_streamed(make_plan, input_path, output, input_format, output_format, re
     try:
         with _progress_sink(on_progress, quiet, os.path.basename(input_path)) as sink:
             report = filter_file(
-                spooled or input_path, output, make_plan, input_format=input_format,
-                read_options=read_options, output_format=output_format, subtype=subtype,
-                dtype=dtype, chunk=chunk_size or None, reference=reference,
-                check_wavelet=check_wavelet, report_path=report_path,
-                on_plan=lambda plan, verdict: _check_verdict(plan, verdict, allow_unstable,
-                                                             console),
-                progress=sink, source=source,
+                spooled or input_path,
+                output,
+                make_plan,
+                input_format=input_format,
+                read_options=read_options,
+                output_format=output_format,
+                subtype=subtype,
+                dtype=dtype,
+                chunk=chunk_size or None,
+                reference=reference,
+                check_wavelet=check_wavelet,
+                report_path=report_path,
+                on_plan=lambda plan, verdict: _check_verdict(
+                    plan, verdict, allow_unstable, console
+                ),
+                progress=sink,
+                source=source,
             )
     finally:
         if spooled is not None:
@@ -474,8 +618,12 @@ class _Bars:
     Refreshed by hand (no refresh thread, so that batch workers can fork).
     """
 
-    PHASES = {"check": "checking", "noise": "noise level", "filter": "filtering",
-              "blocks": "blocks"}
+    PHASES = {
+        "check": "checking",
+        "noise": "noise level",
+        "filter": "filtering",
+        "blocks": "blocks",
+    }
 
     def __init__(self, files: int | None = None):
         from rich.progress import (
@@ -487,8 +635,13 @@ class _Bars:
         )
 
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=_console(), transient=True, auto_refresh=False,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=_console(),
+            transient=True,
+            auto_refresh=False,
         )
         self.files = self.progress.add_task("files", total=files) if files else None
         self.tasks: dict = {}
@@ -572,12 +725,14 @@ def _prepare_directory(path: str, what: str) -> str:
         try:
             os.makedirs(path, exist_ok=True)
         except OSError as exc:
-            raise CliError(f"{path}: cannot create the {what} directory: "
-                           f"{exc.strerror or exc}", 1) from None
+            raise CliError(
+                f"{path}: cannot create the {what} directory: {exc.strerror or exc}", 1
+            ) from None
         return path
     raise click.UsageError(
         f"several INPUTs need {'-o' if what == 'output' else '--report'} to name a directory "
-        f"(an existing one, or a name ending in /); {path!r} is not one")
+        f"(an existing one, or a name ending in /); {path!r} is not one"
+    )
 
 
 def _run_batch(make_plan, inputs, output, report_path, quiet, jobs, strict, options):
@@ -589,12 +744,14 @@ def _run_batch(make_plan, inputs, output, report_path, quiet, jobs, strict, opti
     if output in (None, "-"):
         raise click.UsageError(
             "several INPUTs need -o DIR/: a directory (existing, or a name ending in /) "
-            "for one output per input")
+            "for one output per input"
+        )
     if "-" in inputs:
         raise click.UsageError("stdin ('-') cannot be one of several INPUTs; give file names")
     if report_path == "-":
-        raise click.UsageError("with several INPUTs --report names a directory (one JSON per "
-                               "input), not '-'")
+        raise click.UsageError(
+            "with several INPUTs --report names a directory (one JSON per input), not '-'"
+        )
     out_dir = _prepare_directory(output, "output")
     report_dir = _prepare_directory(report_path, "report") if report_path else None
     tasks, seen = [], {}
@@ -603,12 +760,12 @@ def _run_batch(make_plan, inputs, output, report_path, quiet, jobs, strict, opti
         if target in seen:
             raise click.UsageError(
                 f"{seen[target]} and {path} would both be written to {target}; "
-                "rename one or filter them into separate directories")
+                "rename one or filter them into separate directories"
+            )
         seen[target] = path
         report = None
         if report_dir is not None:
-            report = os.path.join(report_dir, os.path.basename(path.rstrip("/" + os.sep)) +
-                                  ".json")
+            report = os.path.join(report_dir, os.path.basename(path.rstrip("/" + os.sep)) + ".json")
         tasks.append((path, target, report))
     jobs = max(1, min(jobs, len(tasks)))
     bars = _Bars(len(tasks)) if _show_progress(quiet) else None
@@ -624,9 +781,11 @@ def _run_batch(make_plan, inputs, output, report_path, quiet, jobs, strict, opti
         elif quiet:
             text = None
         else:
-            text = f"{path} -> {target}: " + ("guarantees held" if summary["guarantees_held"]
-                                              else "guarantees failed: " +
-                                              "; ".join(summary["failed_checks"]))
+            text = f"{path} -> {target}: " + (
+                "guarantees held"
+                if summary["guarantees_held"]
+                else "guarantees failed: " + "; ".join(summary["failed_checks"])
+            )
         if text is not None:
             if bars is not None:
                 bars.print(text)
@@ -637,8 +796,9 @@ def _run_batch(make_plan, inputs, output, report_path, quiet, jobs, strict, opti
 
     def job(i: int):
         path, target, report = tasks[i]
-        return lambda progress: _batch_one(make_plan, path, target, report, strict, options,
-                                           progress)
+        return lambda progress: _batch_one(
+            make_plan, path, target, report, strict, options, progress
+        )
 
     with bars if bars is not None else contextlib.nullcontext():
         if jobs == 1 or not hasattr(os, "fork"):
@@ -652,12 +812,20 @@ def _run_batch(make_plan, inputs, output, report_path, quiet, jobs, strict, opti
 
                 finished(i, job(i)(sink))
         else:
-            _run_forked([job(i) for i in range(len(tasks))], jobs, finished, bars,
-                        [os.path.basename(t[0]) for t in tasks])
+            _run_forked(
+                [job(i) for i in range(len(tasks))],
+                jobs,
+                finished,
+                bars,
+                [os.path.basename(t[0]) for t in tasks],
+            )
     failed = [r[0] for r in results if r[0]]
     if not quiet:
-        click.echo(f"{len(tasks)} files: {len(tasks) - len(failed)} written"
-                   + (f", {len(failed)} failed" if failed else ""), err=True)
+        click.echo(
+            f"{len(tasks)} files: {len(tasks) - len(failed)} written"
+            + (f", {len(failed)} failed" if failed else ""),
+            err=True,
+        )
     if failed:
         sys.exit(max(failed))
 
@@ -665,16 +833,26 @@ def _run_batch(make_plan, inputs, output, report_path, quiet, jobs, strict, opti
 def _batch_one(make_plan, path, target, report, strict, options, progress) -> tuple:
     """One file of a batch: ``(exit code, error message, report summary)``; never raises."""
     try:
-        result = _run_one(make_plan, path, target, report_path=report, quiet=True, strict=False,
-                          on_progress=progress, **options)
+        result = _run_one(
+            make_plan,
+            path,
+            target,
+            report_path=report,
+            quiet=True,
+            strict=False,
+            on_progress=progress,
+            **options,
+        )
     except click.ClickException as exc:
         return exc.exit_code or 1, exc.format_message(), None
     except SystemExit as exc:  # pragma: no cover - _run_one does not exit without --strict
         return (exc.code if isinstance(exc.code, int) else 1) or 1, "stopped", None
     except Exception as exc:  # noqa: BLE001 - one file's bug must not stop the others
         return 1, f"internal error: {type(exc).__name__}: {exc}", None
-    summary = {"guarantees_held": result["guarantees_held"],
-               "failed_checks": list(result["failed_checks"])}
+    summary = {
+        "guarantees_held": result["guarantees_held"],
+        "failed_checks": list(result["failed_checks"]),
+    }
     if strict and not result["guarantees_held"]:
         return EXIT_STRICT, "--strict: " + "; ".join(result["failed_checks"]), summary
     return 0, None, summary
@@ -745,9 +923,12 @@ def _check_verdict(plan, verdict, allow_unstable: bool, console) -> None:
         tau_helps = verdict.odd and verdict.g_min >= 0 and math.isfinite(verdict.g_max)
         raise CliError(
             f"refused as unstable: {verdict.reason}. "
-            + (f"A stable tau is <= {verdict.tau_linf_bound:.6g} (sign-stable <= "
-               f"{verdict.tau_sign_bound:.6g}); or pass --allow-unstable" if tau_helps else
-               "No tau makes it stable; choose another nonlinearity or pass --allow-unstable"),
+            + (
+                f"A stable tau is <= {verdict.tau_linf_bound:.6g} (sign-stable <= "
+                f"{verdict.tau_sign_bound:.6g}); or pass --allow-unstable"
+                if tau_helps
+                else "No tau makes it stable; choose another nonlinearity or pass --allow-unstable"
+            ),
             EXIT_UNSTABLE,
         )
     if console and verdict.linf_stable and not verdict.sign_stable:
@@ -757,10 +938,29 @@ def _check_verdict(plan, verdict, allow_unstable: bool, console) -> None:
         )
 
 
-def _run_one(make_plan, input_path, output, input_format, output_format, in_place,
-             report_path, allow_unstable, strict, quiet, delimiter=None, decimal=None, header=None,
-             time_column=None, columns=None, subtype=None, reference=None, check_wavelet=False,
-             dtype="float64", chunk_size=None, on_progress=None):
+def _run_one(
+    make_plan,
+    input_path,
+    output,
+    input_format,
+    output_format,
+    in_place,
+    report_path,
+    allow_unstable,
+    strict,
+    quiet,
+    delimiter=None,
+    decimal=None,
+    header=None,
+    time_column=None,
+    columns=None,
+    subtype=None,
+    reference=None,
+    check_wavelet=False,
+    dtype="float64",
+    chunk_size=None,
+    on_progress=None,
+):
     """Filter one INPUT into OUTPUT (in memory, or streamed in chunks); return the report."""
     from .filters import analyse_run, run_plan
     from .io import check_output_path, encode_signal, read_signal, write_files_atomic
@@ -768,7 +968,9 @@ def _run_one(make_plan, input_path, output, input_format, output_format, in_plac
 
     if report_path == "-" and output == "-":
         raise click.UsageError("--report - needs -o FILE: stdout already carries the signal")
-    if report_path not in (None, "-") and (report_path == output or _same_file(report_path, output)):
+    if report_path not in (None, "-") and (
+        report_path == output or _same_file(report_path, output)
+    ):
         raise click.UsageError("--report and -o name the same file; give the report its own")
     if _same_file(input_path, output) and not in_place:
         raise CliError(f"{output}: output is the input file; pass --in-place to replace it", 1)
@@ -779,23 +981,58 @@ def _run_one(make_plan, input_path, output, input_format, output_format, in_plac
         if report_path is not None:
             check_output_path(report_path, signal=False)
         if _streams(input_path, chunk_size):  # large file: in chunks, the same numbers
-            read_options = dict(delimiter=delimiter, decimal=decimal, header=header,
-                                time_column=time_column, columns=columns)
-            report = _run_streamed(make_plan, input_path, output, input_format, output_format,
-                                   report_path, allow_unstable, quiet, read_options, subtype,
-                                   reference, check_wavelet, dtype, chunk_size, on_progress)
+            read_options = dict(
+                delimiter=delimiter,
+                decimal=decimal,
+                header=header,
+                time_column=time_column,
+                columns=columns,
+            )
+            report = _run_streamed(
+                make_plan,
+                input_path,
+                output,
+                input_format,
+                output_format,
+                report_path,
+                allow_unstable,
+                quiet,
+                read_options,
+                subtype,
+                reference,
+                check_wavelet,
+                dtype,
+                chunk_size,
+                on_progress,
+            )
             return _strict_exit(report, strict)
-        sig = read_signal(input_path, input_format, delimiter=delimiter, decimal=decimal,
-                          header=header, time_column=time_column, columns=columns)
+        sig = read_signal(
+            input_path,
+            input_format,
+            delimiter=delimiter,
+            decimal=decimal,
+            header=header,
+            time_column=time_column,
+            columns=columns,
+        )
         clean = None
         if reference is not None:
-            clean = read_signal(reference, None, delimiter=delimiter, decimal=decimal,
-                                header=header, time_column=time_column, columns=columns)
+            clean = read_signal(
+                reference,
+                None,
+                delimiter=delimiter,
+                decimal=decimal,
+                header=header,
+                time_column=time_column,
+                columns=columns,
+            )
             if clean.data.shape != sig.data.shape:
                 raise CliError(
                     f"{reference}: the reference has shape {clean.data.shape} (samples, channels) "
                     f"but {sig.source} has {sig.data.shape}; give the clean signal with the same "
-                    "samples and channels", 1)
+                    "samples and channels",
+                    1,
+                )
         plan, extra = make_plan(sig.data)
         data = sig.data.astype(dtype, copy=False)  # --dtype: run and measure in this precision
         verdict = plan.verdict()
@@ -836,9 +1073,7 @@ def _run_one(make_plan, input_path, output, input_format, output_format, in_plac
 def _strict_exit(report: dict, strict: bool) -> dict:
     """Under --strict, a failed guarantee ends the run with exit code 4; else the report."""
     if strict and not report["guarantees_held"]:
-        click.echo(
-            "Error: --strict: " + "; ".join(report["failed_checks"]), err=True
-        )
+        click.echo("Error: --strict: " + "; ".join(report["failed_checks"]), err=True)
         sys.exit(EXIT_STRICT)
     return report
 

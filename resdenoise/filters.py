@@ -273,8 +273,16 @@ def _execute(plan: Plan, u, allow_unstable: bool) -> np.ndarray:
     return run_plan(plan, u)
 
 
-def diffuse(u, diffusivity="perona-malik", lam=None, time=None, steps=None, tau=None,
-            h=1.0, allow_unstable=False):
+def diffuse(
+    u,
+    diffusivity="perona-malik",
+    lam=None,
+    time=None,
+    steps=None,
+    tau=None,
+    h=1.0,
+    allow_unstable=False,
+):
     """Nonlinear diffusion of ``u``; lam defaults to :func:`auto_lambda`.
 
     Examples

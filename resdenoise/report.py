@@ -38,14 +38,22 @@ def render_table(report: dict, console) -> None:
     run = Table(title=f"resdenoise {report['command']}", show_header=False, title_justify="left")
     run.add_column("quantity", style="bold")
     run.add_column("value")
-    run.add_row("nonlinearity", f"{report['name']} ({report['family']}, {report['form']}, {report['class']})")
-    params = ", ".join(f"{k} = {_num(v)}" for k, v in report["parameters"].items()
-                       if not isinstance(v, (list, dict)))
+    run.add_row(
+        "nonlinearity",
+        f"{report['name']} ({report['family']}, {report['form']}, {report['class']})",
+    )
+    params = ", ".join(
+        f"{k} = {_num(v)}"
+        for k, v in report["parameters"].items()
+        if not isinstance(v, (list, dict))
+    )
     run.add_row("parameters", params)
     noise = report.get("noise_sigma", report["parameters"].get("noise_sigma"))
     if noise is not None:
         run.add_row("noise sigma (MAD)", ", ".join(_num(s) for s in noise))
-    run.add_row("tau / h / steps", f"{_num(report['tau'])} / {_num(report['h'])} / {report['steps']}")
+    run.add_row(
+        "tau / h / steps", f"{_num(report['tau'])} / {_num(report['h'])} / {report['steps']}"
+    )
     run.add_row("stopping time", _num(report["stopping_time"]))
     exact = "" if st["exact"] else " (sampled)"
     run.add_row("g range" + exact, f"[{_num(st['g_min'])}, {_num(st['g_max'])}]")
@@ -73,7 +81,10 @@ def render_table(report: dict, console) -> None:
             ("input min / max", lambda c: f"{_num(c['input_min'])} / {_num(c['input_max'])}"),
             ("output min / max", lambda c: f"{_num(c['output_min'])} / {_num(c['output_max'])}"),
             ("max-min principle", lambda c: _yes(c["max_min_principle"])),
-            ("sign changes in -> out", lambda c: f"{c['sign_changes_in']} -> {c['sign_changes_out']}"),
+            (
+                "sign changes in -> out",
+                lambda c: f"{c['sign_changes_in']} -> {c['sign_changes_out']}",
+            ),
             ("total variation in -> out", lambda c: f"{_num(c['tv_in'])} -> {_num(c['tv_out'])}"),
             ("mean drift", lambda c: _num(c["mean_drift"])),
         ]
@@ -81,7 +92,10 @@ def render_table(report: dict, console) -> None:
             rows.append(("noise sigma (MAD)", lambda c: _num(c["noise_sigma"])))
         if "el_residual" in channels[0]:
             rows += [
-                ("energy E_h in -> out", lambda c: f"{_num(c['energy_in'])} -> {_num(c['energy_out'])}"),
+                (
+                    "energy E_h in -> out",
+                    lambda c: f"{_num(c['energy_in'])} -> {_num(c['energy_out'])}",
+                ),
                 ("Euler-Lagrange residual", lambda c: _num(c["el_residual"])),
             ]
         for label, cell in rows:
@@ -92,7 +106,11 @@ def render_table(report: dict, console) -> None:
                 pairs = zip(quality["input"][key], quality["output"][key], strict=True)
                 ch.add_row(f"{label} in -> out", *(f"{_num(a)} -> {_num(b)}" for a, b in pairs))
         console.print(ch)
-    verdict = "[green]all guarantees held[/]" if report.get("guarantees_held") else "[red]guarantees failed[/]"
+    verdict = (
+        "[green]all guarantees held[/]"
+        if report.get("guarantees_held")
+        else "[red]guarantees failed[/]"
+    )
     console.print(verdict)
     for line in report.get("failed_checks", []):
         console.print(f"  [red]-[/] {line}", highlight=False)
@@ -107,7 +125,13 @@ def _render_blocks(blocks: list, console) -> None:
         table.add_column(name, justify="left" if name == "activation" else "right")
     for b in blocks:
         s = b["stability"]
-        verdict = "[green]sign[/]" if s["sign_stable"] else _yes(False) if not s["linf_stable"] else "[yellow]L-inf[/]"
+        verdict = (
+            "[green]sign[/]"
+            if s["sign_stable"]
+            else _yes(False)
+            if not s["linf_stable"]
+            else "[yellow]L-inf[/]"
+        )
         table.add_row(
             str(b["index"]),
             b["label"] if b["form"] == "activation" else f"{b['label']} ({b['form']})",

@@ -302,7 +302,9 @@ def tolerances(f: np.ndarray, n_blocks: int) -> dict[str, float]:
     return {"range": rng, "mean": mean, "ulp": ulp}
 
 
-def measure_channels(f: np.ndarray, u: np.ndarray, n_blocks: int) -> tuple[list[ChannelCheck], dict]:
+def measure_channels(
+    f: np.ndarray, u: np.ndarray, n_blocks: int
+) -> tuple[list[ChannelCheck], dict]:
     """Per-channel min/max, sign changes, total variation and mean drift."""
     f2 = np.asarray(f).reshape(f.shape[0], -1)
     u2 = np.asarray(u).reshape(u.shape[0], -1)
@@ -382,7 +384,9 @@ def guarantees_failed(checks: list[ChannelCheck], verdict: StabilityVerdict) -> 
                 f"leaves input range [{c.input_min:.17g}, {c.input_max:.17g}]"
             )
         if not c.tv_diminished:
-            failed.append(f"channel {i}: total variation increased ({c.tv_in:.6g} -> {c.tv_out:.6g})")
+            failed.append(
+                f"channel {i}: total variation increased ({c.tv_in:.6g} -> {c.tv_out:.6g})"
+            )
         if not c.mean_preserved:
             failed.append(f"channel {i}: mean drifted by {c.mean_drift:.3g}")
         if verdict.sign_stable and c.sign_changes_out > c.sign_changes_in:

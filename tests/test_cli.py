@@ -94,7 +94,9 @@ def test_csv_stereo_with_header_to_file(runner, tmp_path, signal, command):
 @pytest.mark.parametrize("subtype", ["PCM_16", "FLOAT"])
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_wav_mono_and_stereo(runner, tmp_path, rng, command, channels, subtype):
-    data = 0.5 * np.sign(np.sin(np.arange(400) / 20.0))[:, None] + rng.normal(0, 0.05, (400, channels))
+    data = 0.5 * np.sign(np.sin(np.arange(400) / 20.0))[:, None] + rng.normal(
+        0, 0.05, (400, channels)
+    )
     data = np.clip(data, -0.99, 0.99)
     src, dst = tmp_path / "in.wav", tmp_path / "out.wav"
     soundfile.write(src, data if channels > 1 else data[:, 0], 22050, subtype=subtype)
@@ -117,8 +119,19 @@ def test_report_json_has_the_documented_keys(runner, tmp_path, signal):
     result = runner.invoke(cli, args + COMMANDS["regularise"])
     assert result.exit_code == 0, result.stderr
     report = json.loads(rep.read_text())
-    for key in ("command", "family", "form", "parameters", "tau", "h", "steps",
-                "stopping_time", "stability", "channels", "guarantees_held"):
+    for key in (
+        "command",
+        "family",
+        "form",
+        "parameters",
+        "tau",
+        "h",
+        "steps",
+        "stopping_time",
+        "stability",
+        "channels",
+        "guarantees_held",
+    ):
         assert key in report
     assert report["command"] == "regularise" and report["family"] == "soft"
     assert report["steps"] == 8 and report["stopping_time"] == 2.0
@@ -126,9 +139,21 @@ def test_report_json_has_the_documented_keys(runner, tmp_path, signal):
     assert (st["g_max"], st["tau_linf_bound"], st["tau_sign_bound"]) == (1.0, 0.5, 0.25)
     assert st["linf_stable"] and st["sign_stable"] and st["lipschitz"] == 1.0
     (ch,) = report["channels"]
-    for key in ("input_min", "input_max", "output_min", "output_max", "max_min_principle",
-                "sign_changes_in", "sign_changes_out", "tv_in", "tv_out", "mean_drift",
-                "energy_in", "energy_out", "el_residual"):
+    for key in (
+        "input_min",
+        "input_max",
+        "output_min",
+        "output_max",
+        "max_min_principle",
+        "sign_changes_in",
+        "sign_changes_out",
+        "tv_in",
+        "tv_out",
+        "mean_drift",
+        "energy_in",
+        "energy_out",
+        "el_residual",
+    ):
         assert key in ch
     assert ch["input_min"] == signal.min() and ch["input_max"] == signal.max()
     out = np.loadtxt(dst)
@@ -152,8 +177,23 @@ def test_report_to_stdout_needs_an_output_file(runner, tmp_path, signal):
 def test_hard_shrinkage_is_stable_although_lipschitz_is_infinite(runner, tmp_path, signal):
     src, rep = tmp_path / "in.csv", tmp_path / "r.json"
     write_csv(src, signal)
-    args = ["resnet", str(src), "--activation", "hard", "--lambda", "0.3", "--blocks", "3",
-            "--tau", "0.5", "-o", str(tmp_path / "o.csv"), "--report", str(rep), "-q"]
+    args = [
+        "resnet",
+        str(src),
+        "--activation",
+        "hard",
+        "--lambda",
+        "0.3",
+        "--blocks",
+        "3",
+        "--tau",
+        "0.5",
+        "-o",
+        str(tmp_path / "o.csv"),
+        "--report",
+        str(rep),
+        "-q",
+    ]
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.stderr
     st = json.loads(rep.read_text())["stability"]
@@ -175,7 +215,9 @@ def test_unstable_tau_is_refused_before_any_output(runner, tmp_path, signal):
 def test_sign_unstable_run_warns(runner, tmp_path, signal):
     src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
     write_csv(src, signal)
-    result = runner.invoke(cli, ["resnet", str(src), "--blocks", "3", "--tau", "0.4", "-o", str(dst)])
+    result = runner.invoke(
+        cli, ["resnet", str(src), "--blocks", "3", "--tau", "0.4", "-o", str(dst)]
+    )
     assert result.exit_code == 0
     assert "warning" in result.stderr and "sign" in result.stderr
     assert dst.exists()
@@ -184,8 +226,23 @@ def test_sign_unstable_run_warns(runner, tmp_path, signal):
 def test_allowed_unstable_run_fails_strict_with_output_written(runner, tmp_path, signal):
     src, dst, rep = tmp_path / "in.csv", tmp_path / "out.csv", tmp_path / "r.json"
     write_csv(src, signal)
-    args = ["resnet", str(src), "--activation", "linear", "--blocks", "5", "--tau", "1.0",
-            "-o", str(dst), "--report", str(rep), "--allow-unstable", "--strict", "-q"]
+    args = [
+        "resnet",
+        str(src),
+        "--activation",
+        "linear",
+        "--blocks",
+        "5",
+        "--tau",
+        "1.0",
+        "-o",
+        str(dst),
+        "--report",
+        str(rep),
+        "--allow-unstable",
+        "--strict",
+        "-q",
+    ]
     result = runner.invoke(cli, args)
     assert result.exit_code == 4
     assert "--strict" in result.stderr
@@ -233,7 +290,9 @@ def test_python_dash_m_runs(tmp_path, signal):
     write_csv(src, signal)
     proc = subprocess.run(
         [sys.executable, "-m", "resdenoise", "shrink", str(src), "--threshold", "0.2", "-q"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert len(proc.stdout.split()) == signal.size
