@@ -507,11 +507,9 @@ def _progress_callback(steps: int, quiet: bool, on_progress=None):
 
     progress = Progress(console=_console(), transient=True)
     task = progress.add_task("blocks", total=steps)
-    every = max(1, steps // 200)
 
-    def callback(k, _u):
-        if k % every == 0 or k == steps:
-            progress.update(task, completed=k)
+    def callback(k, _u):  # the engine calls back once per sweep of blocks
+        progress.update(task, completed=k)
 
     return progress, callback
 
@@ -525,6 +523,17 @@ def _run(
     make_plan, input_paths, output, report_path=None, quiet=False, jobs=1, strict=False, **options
 ):
     """One INPUT: filter it into OUTPUT; several (or -o DIR/): each into the directory."""
+    import numpy as np
+
+    # An allowed unstable run may overflow: that is reported as a clean error
+    # (non-finite output, nothing written), not as NumPy warnings.
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _run_inputs(
+            make_plan, input_paths, output, report_path, quiet, jobs, strict, **options
+        )
+
+
+def _run_inputs(make_plan, input_paths, output, report_path, quiet, jobs, strict, **options):
     if len(input_paths) == 1 and not _names_directory(output):
         return _run_one(
             make_plan,
@@ -569,7 +578,7 @@ def _run_streamed(
     on_progress,
 ):
     """The streamed run of ``_run_one``: resdenoise.stream.filter_file, then the table."""
-    from .io import spool_stdin
+    from .io import looks_like_audio, spool_stdin
     from .report import render_table
     from .stream import filter_file
 
@@ -579,10 +588,8 @@ def _run_streamed(
     if input_path == "-":  # several passes: the stream is spooled to a file first
         spooled, source = spool_stdin(), "<stdin>"
         if input_format is None:
-            from .io import _AUDIO_MAGIC
-
             with open(spooled, "rb") as fh:
-                input_format = "audio" if fh.read(4) in _AUDIO_MAGIC else "csv"
+                input_format = "audio" if looks_like_audio(fh.read(4)) else "csv"
     try:
         with _progress_sink(on_progress, quiet, os.path.basename(input_path)) as sink:
             report = filter_file(
@@ -901,6 +908,9 @@ def _run_forked(jobs_list, jobs: int, finished, bars, labels) -> None:
 def _batch_child(job, conn) -> None:  # pragma: no cover - runs in a forked child
     import time
 
+    # the files already run in parallel: one engine thread each, not one per core
+    os.environ.setdefault("RESDENOISE_THREADS", "1")
+
     last = [0.0]
 
     def progress(phase, done, total):
@@ -976,18 +986,18 @@ def _run_one(
         raise CliError(f"{output}: output is the input file; pass --in-place to replace it", 1)
     if report_path is not None and _same_file(input_path, report_path):
         raise CliError(f"{report_path}: the report would overwrite the input file", 1)
+    read_options = dict(
+        delimiter=delimiter,
+        decimal=decimal,
+        header=header,
+        time_column=time_column,
+        columns=columns,
+    )
     try:
         check_output_path(output, output_format, subtype)
         if report_path is not None:
             check_output_path(report_path, signal=False)
         if _streams(input_path, chunk_size):  # large file: in chunks, the same numbers
-            read_options = dict(
-                delimiter=delimiter,
-                decimal=decimal,
-                header=header,
-                time_column=time_column,
-                columns=columns,
-            )
             report = _run_streamed(
                 make_plan,
                 input_path,
@@ -1006,26 +1016,10 @@ def _run_one(
                 on_progress,
             )
             return _strict_exit(report, strict)
-        sig = read_signal(
-            input_path,
-            input_format,
-            delimiter=delimiter,
-            decimal=decimal,
-            header=header,
-            time_column=time_column,
-            columns=columns,
-        )
+        sig = read_signal(input_path, input_format, **read_options)
         clean = None
         if reference is not None:
-            clean = read_signal(
-                reference,
-                None,
-                delimiter=delimiter,
-                decimal=decimal,
-                header=header,
-                time_column=time_column,
-                columns=columns,
-            )
+            clean = read_signal(reference, None, **read_options)
             if clean.data.shape != sig.data.shape:
                 raise CliError(
                     f"{reference}: the reference has shape {clean.data.shape} (samples, channels) "

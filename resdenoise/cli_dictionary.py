@@ -49,8 +49,7 @@ def bind_expression(form: str, lam, u, h):
 
     ctx = click.get_current_context()
     stored_form, expr = ctx.meta[EXPR_META]
-    source = ctx.get_parameter_source("name")
-    if source is not None and source.name == "COMMANDLINE":
+    if _on_command_line(ctx, "name"):
         raise click.UsageError(f"give --{form} NAME or --{form}-expr EXPR, not both")
     extra = {"expression": expr.text}
     if lam is None:
@@ -62,6 +61,12 @@ def bind_expression(form: str, lam, u, h):
         else:
             lam = 1.0
     return expression_nonlinearity(expr, stored_form, lam), extra
+
+
+def _on_command_line(ctx: click.Context, name: str) -> bool:
+    """Whether the parameter ``name`` was given on the command line (not defaulted)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name == "COMMANDLINE"
 
 
 # --------------------------------------------------------------------------
@@ -76,8 +81,7 @@ def network_plan_maker(path: str, lam, tau, h, blocks):
     ctx = click.get_current_context()
     if blocks is not None:
         raise click.UsageError("give --blocks M or --network FILE, not both")
-    source = ctx.get_parameter_source("name")
-    if (source is not None and source.name == "COMMANDLINE") or EXPR_META in ctx.meta:
+    if _on_command_line(ctx, "name") or EXPR_META in ctx.meta:
         raise click.UsageError(
             "--network gives every block its own activation; drop --activation/--activation-expr"
         )
@@ -85,8 +89,7 @@ def network_plan_maker(path: str, lam, tau, h, blocks):
         spec = load_network(path)
     except ResdenoiseError as exc:
         raise CliError(str(exc), exc.exit_code) from None
-    source = ctx.get_parameter_source("h")
-    if spec.h is not None and source is not None and source.name == "COMMANDLINE" and spec.h != h:
+    if spec.h is not None and _on_command_line(ctx, "h") and spec.h != h:
         raise click.UsageError(f"{path} sets h = {spec.h:g}; drop --h {h:g} or the file's h")
 
     def make_plan(u):

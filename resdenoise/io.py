@@ -73,6 +73,7 @@ __all__ = [
     "check_output_path",
     "encode_signal",
     "guess_format",
+    "looks_like_audio",
     "open_signal_stream",
     "parse_signal",
     "read_signal",
@@ -312,6 +313,11 @@ def guess_format(path: str, given: str | None = None) -> str:
     )
 
 
+def looks_like_audio(head: bytes) -> bool:
+    """Whether the first bytes of a file (at least 4) are an audio file's magic number."""
+    return head[:4] in _AUDIO_MAGIC or head[:3] == b"ID3"
+
+
 def _soundfile_formats() -> dict:
     import soundfile
 
@@ -375,7 +381,7 @@ def read_signal(
             raw = sys.stdin.buffer.read()
         except (OSError, AttributeError, ValueError) as exc:
             raise SignalError(f"<stdin>: cannot read: {_one_line(exc)}") from None
-        if fmt is None and (raw[:4] in _AUDIO_MAGIC or raw[:3] == b"ID3"):
+        if fmt is None and looks_like_audio(raw):
             fmt = "AUDIO"
     else:
         raw = _read_bytes(path)
@@ -1125,8 +1131,7 @@ def _audio_bytes(
     try:
         soundfile.write(buf, out, rate, subtype=subtype, format=fmt)
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        msg = _one_line(getattr(exc, "error_string", None) or exc)
-        raise SignalError(f"{target}: cannot encode as {fmt}/{subtype}: {msg}") from None
+        raise _encode_error(target, fmt, subtype, exc) from None
     return buf.getvalue(), {"clipped": clipped, "format": fmt, "subtype": subtype}
 
 
@@ -1229,7 +1234,73 @@ def _set_mode(tmp: str, target: Path) -> None:
         os.chmod(tmp, 0o666 & ~umask)
 
 
-class _Staged:
+def _write_error(name: str, exc: BaseException) -> SignalError:
+    """``NAME: cannot write: REASON`` (an OSError, or a ValueError of a closed stream)."""
+    return SignalError(f"{name}: cannot write: {_one_line(getattr(exc, 'strerror', None) or exc)}")
+
+
+def _encode_error(name: str, fmt: str, subtype: str | None, exc: BaseException) -> SignalError:
+    msg = _one_line(getattr(exc, "error_string", None) or exc)
+    return SignalError(f"{name}: cannot encode as {fmt}/{subtype}: {msg}")
+
+
+def _temp_beside(path: str, target: Path) -> tuple[int, str]:
+    """A new temporary file ``.NAME.*.tmp`` beside ``target``: ``(fd, its path)``."""
+    parent = target.parent
+    try:
+        return tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+    except OSError as exc:
+        raise SignalError(
+            f"{path}: cannot create a file in {str(parent)!r}: {_one_line(exc.strerror or exc)}"
+        ) from None
+
+
+def _write_through(path: str, target: Path | None, name: str, blocks) -> None:
+    """Write byte ``blocks`` to stdout (``path`` ``"-"``) or straight to a device or pipe."""
+    try:
+        if path == STDIO:
+            sys.stdout.flush()
+            out = getattr(sys.stdout, "buffer", None)
+            for block in blocks:
+                if out is None:  # a text-only stream (some test harnesses)
+                    sys.stdout.write(block.decode("utf-8", "replace"))
+                else:
+                    out.write(block)
+            (out or sys.stdout).flush()
+        else:
+            with open(target, "wb") as dev:
+                for block in blocks:
+                    dev.write(block)
+                dev.flush()
+    except (OSError, ValueError) as exc:
+        raise _write_error(name, exc) from None
+
+
+class _TempOutput:
+    """What every staged output shares: a temporary file ``tmp`` renamed onto ``target``."""
+
+    path: str
+    target: Path
+    tmp: str | None = None
+
+    def rename(self) -> None:
+        try:
+            os.replace(self.tmp, self.target)
+        except OSError as exc:
+            self.discard()
+            raise _write_error(self.path, exc) from None
+        self.tmp = None
+
+    def discard(self) -> None:
+        if self.tmp is not None:
+            try:
+                os.unlink(self.tmp)
+            except OSError:
+                pass
+            self.tmp = None
+
+
+class _Staged(_TempOutput):
     """One output: a temporary file waiting to be renamed, or a direct write."""
 
     def __init__(self, path: str, payload: bytes):
@@ -1245,15 +1316,7 @@ class _Staged:
         if self.target.exists() and not self.target.is_file():
             self.direct = True  # /dev/stdout, /dev/full, a FIFO
             return
-        parent = self.target.parent
-        try:
-            fd, self.tmp = tempfile.mkstemp(
-                prefix=f".{self.target.name}.", suffix=".tmp", dir=parent
-            )
-        except OSError as exc:
-            raise SignalError(
-                f"{path}: cannot create a file in {str(parent)!r}: {_one_line(exc.strerror or exc)}"
-            ) from None
+        fd, self.tmp = _temp_beside(path, self.target)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(payload)
@@ -1262,49 +1325,14 @@ class _Staged:
             _set_mode(self.tmp, self.target)
         except OSError as exc:
             self.discard()
-            raise SignalError(f"{path}: cannot write: {_one_line(exc.strerror or exc)}") from None
+            raise _write_error(path, exc) from None
         except BaseException:
             self.discard()
             raise
 
     def write_direct(self) -> None:
         name = "<stdout>" if self.path == STDIO else self.path
-        try:
-            if self.path == STDIO:
-                sys.stdout.flush()
-                out = getattr(sys.stdout, "buffer", None)
-                if out is None:  # a text-only stream (some test harnesses)
-                    sys.stdout.write(self.payload.decode("utf-8", "replace"))
-                    sys.stdout.flush()
-                else:
-                    out.write(self.payload)
-                    out.flush()
-            else:
-                with open(self.target, "wb") as fh:
-                    fh.write(self.payload)
-                    fh.flush()
-        except (OSError, ValueError) as exc:
-            raise SignalError(
-                f"{name}: cannot write: {_one_line(getattr(exc, 'strerror', None) or exc)}"
-            ) from None
-
-    def rename(self) -> None:
-        try:
-            os.replace(self.tmp, self.target)
-        except OSError as exc:
-            self.discard()
-            raise SignalError(
-                f"{self.path}: cannot write: {_one_line(exc.strerror or exc)}"
-            ) from None
-        self.tmp = None
-
-    def discard(self) -> None:
-        if self.tmp is not None:
-            try:
-                os.unlink(self.tmp)
-            except OSError:
-                pass
-            self.tmp = None
+        _write_through(self.path, getattr(self, "target", None), name, [self.payload])
 
 
 def write_files_atomic(items: Sequence[tuple[str | os.PathLike, bytes] | SignalWriter]) -> None:
@@ -1692,7 +1720,7 @@ class _CsvStreamReader:
                 visit(block)
         if rows == 0:
             raise SignalError(f"{source}: header on line {data_at[0] + 1} but no data rows")
-        return self._decide(scans, time_scan, rows, seen, visit)
+        return self._decide(scans, time_scan, rows, seen)
 
     def _analyse_head(self, head: list[str], data_at: list[int]) -> None:
         """Dialect, header and width from the first data lines, as ``_read_csv``."""
@@ -1739,7 +1767,7 @@ class _CsvStreamReader:
             )
         return cols
 
-    def _decide(self, scans, time_scan, rows, seen, visit) -> SignalStream:
+    def _decide(self, scans, time_scan, rows, seen) -> SignalStream:
         """The decisions ``_read_csv`` takes on the whole file, from the pass's findings."""
         source, decimal = self.source, self.decimal
         header, width = self.header, self.width  # width: a trailing empty column included
@@ -2003,7 +2031,7 @@ def spool_stdin(directory: str | None = None) -> str:
     return path
 
 
-class SignalWriter:
+class SignalWriter(_TempOutput):
     """A signal written block by block: first to a temporary file, then renamed.
 
     Writes exactly what :func:`write_signal` writes for the same samples,
@@ -2056,16 +2084,7 @@ class SignalWriter:
             if self.direct:
                 self._fh = tempfile.TemporaryFile()
             else:
-                parent = self.target.parent
-                try:
-                    fd, self.tmp = tempfile.mkstemp(
-                        prefix=f".{self.target.name}.", suffix=".tmp", dir=parent
-                    )
-                except OSError as exc:
-                    raise SignalError(
-                        f"{self.path}: cannot create a file in {str(parent)!r}: "
-                        f"{_one_line(exc.strerror or exc)}"
-                    ) from None
+                fd, self.tmp = _temp_beside(self.path, self.target)
                 self._fh = os.fdopen(fd, "w+b")
             self._start()
         except BaseException:
@@ -2094,18 +2113,13 @@ class SignalWriter:
                 format=self.fmt,
             )
         except _AUDIO_ERRORS as exc:
-            msg = _one_line(getattr(exc, "error_string", None) or exc)
-            raise SignalError(
-                f"{self.name}: cannot encode as {self.fmt}/{self.subtype}: {msg}"
-            ) from None
+            raise _encode_error(self.name, self.fmt, self.subtype, exc) from None
 
     def _put(self, text: str, final: bool = False) -> None:
         try:
             self._fh.write(self._encoder.encode(text, final))
         except OSError as exc:
-            raise SignalError(
-                f"{self.name}: cannot write: {_one_line(exc.strerror or exc)}"
-            ) from None
+            raise _write_error(self.name, exc) from None
 
     @property
     def stats(self) -> dict:
@@ -2130,14 +2144,9 @@ class SignalWriter:
         try:
             self._sf.write(out)
         except _AUDIO_ERRORS as exc:
-            msg = _one_line(getattr(exc, "error_string", None) or exc)
-            raise SignalError(
-                f"{self.name}: cannot encode as {self.fmt}/{self.subtype}: {msg}"
-            ) from None
+            raise _encode_error(self.name, self.fmt, self.subtype, exc) from None
         except OSError as exc:
-            raise SignalError(
-                f"{self.name}: cannot write: {_one_line(exc.strerror or exc)}"
-            ) from None
+            raise _write_error(self.name, exc) from None
 
     def close(self) -> None:
         """Finish the temporary file (idempotent); raise if samples were not finite."""
@@ -2154,10 +2163,7 @@ class SignalWriter:
                 try:
                     self._sf.close()
                 except _AUDIO_ERRORS as exc:
-                    msg = _one_line(getattr(exc, "error_string", None) or exc)
-                    raise SignalError(
-                        f"{self.name}: cannot encode as {self.fmt}/{self.subtype}: {msg}"
-                    ) from None
+                    raise _encode_error(self.name, self.fmt, self.subtype, exc) from None
             else:
                 self._put("", final=True)
             self._fh.flush()
@@ -2165,45 +2171,18 @@ class SignalWriter:
             if self.tmp is not None:
                 _set_mode(self.tmp, self.target)
         except OSError as exc:
-            raise SignalError(
-                f"{self.name}: cannot write: {_one_line(exc.strerror or exc)}"
-            ) from None
+            raise _write_error(self.name, exc) from None
 
     # ---- the protocol of write_files_atomic -------------------------------
 
     def write_direct(self) -> None:
-        fh = self._fh
-        fh.seek(0)
-        try:
-            if self.path == STDIO:
-                sys.stdout.flush()
-                out = getattr(sys.stdout, "buffer", None)
-                while block := fh.read(READ_BYTES):
-                    if out is None:  # a text-only stream (some test harnesses)
-                        sys.stdout.write(block.decode("utf-8", "replace"))
-                    else:
-                        out.write(block)
-                (out or sys.stdout).flush()
-            else:
-                with open(self.target, "wb") as dev:
-                    while block := fh.read(READ_BYTES):
-                        dev.write(block)
-                    dev.flush()
-        except (OSError, ValueError) as exc:
-            raise SignalError(
-                f"{self.name}: cannot write: {_one_line(getattr(exc, 'strerror', None) or exc)}"
-            ) from None
+        self._fh.seek(0)
+        blocks = iter(lambda: self._fh.read(READ_BYTES), b"")
+        _write_through(self.path, getattr(self, "target", None), self.name, blocks)
 
     def rename(self) -> None:
         self._close_file()
-        try:
-            os.replace(self.tmp, self.target)
-        except OSError as exc:
-            self.discard()
-            raise SignalError(
-                f"{self.path}: cannot write: {_one_line(exc.strerror or exc)}"
-            ) from None
-        self.tmp = None
+        super().rename()
 
     def _close_file(self) -> None:
         if self._sf is not None and not self._sf.closed:
@@ -2222,12 +2201,7 @@ class SignalWriter:
         """Remove the temporary file (nothing is written to the target)."""
         self.closed = True
         self._close_file()
-        if self.tmp is not None:
-            try:
-                os.unlink(self.tmp)
-            except OSError:
-                pass
-            self.tmp = None
+        super().discard()
 
     def __enter__(self) -> SignalWriter:
         return self

@@ -28,8 +28,9 @@ general translations (:func:`g_to_phi`, :func:`phi_to_g`, :func:`phi_to_psi`,
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Final, Mapping
+from typing import Final
 
 import numpy as np
 
@@ -1029,9 +1030,17 @@ def _d1_weights(nodes) -> np.ndarray:
 _D_OFFSETS = np.array([-12, -10, -8, *range(-6, 7), 8, 10, 12])
 _D_STENCILS = np.zeros((9, _D_OFFSETS.size))
 for _row, (_nodes, _unit) in enumerate(
-    [(range(-3, 4), 2), (range(-2, 3), 2), (range(-6, 1), 2), (range(-4, 1), 2),
-     (range(0, 7), 2), (range(0, 5), 2),
-     (range(-3, 4), 1), (range(-6, 1), 1), (range(0, 7), 1)]
+    [
+        (range(-3, 4), 2),
+        (range(-2, 3), 2),
+        (range(-6, 1), 2),
+        (range(-4, 1), 2),
+        (range(0, 7), 2),
+        (range(0, 5), 2),
+        (range(-3, 4), 1),
+        (range(-6, 1), 1),
+        (range(0, 7), 1),
+    ]
 ):
     _cols = np.searchsorted(_D_OFFSETS, _unit * np.asarray(_nodes))
     _D_STENCILS[_row, _cols] = _d1_weights(list(_nodes)) * (2 // _unit)
@@ -1271,9 +1280,7 @@ class Nonlinearity:
         return self.entry.label if self.entry is not None else self.name
 
 
-def get_nonlinearity(
-    name: str, form: str = "activation", lam: float = 1.0
-) -> Nonlinearity:
+def get_nonlinearity(name: str, form: str = "activation", lam: float = 1.0) -> Nonlinearity:
     """Look a nonlinearity up by key or alias of ``form`` and bind ``lam``.
 
     Parameters

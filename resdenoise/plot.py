@@ -167,20 +167,11 @@ def plot_dictionary(
 
 
 def _save(fig, path: str, ext: str) -> None:
-    """Write the figure atomically: a temporary file beside ``path``, then rename."""
-    import tempfile
+    """Write the figure atomically, with the file mode every output gets (resdenoise.io)."""
+    import io
 
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".resdenoise-plot-", suffix="." + ext, dir=directory)
-    except OSError as exc:
-        raise ResdenoiseError(f"{path}: cannot write the plot: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format=ext, dpi=DPI)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise ResdenoiseError(f"{path}: cannot write the plot: {exc.strerror}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    from .io import write_bytes_atomic
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format=ext, dpi=DPI)
+    write_bytes_atomic(path, buf.getvalue())

@@ -56,6 +56,7 @@ import numpy as np
 from . import stability
 from .errors import ParameterError, SignalError
 from .filters import build_report, run_plan
+from .quality import _db
 from .wavelet import MAD_FACTOR, cycle_spin_shrink, haar_details
 
 __all__ = [
@@ -720,13 +721,6 @@ class _Quality:
                 "psnr_db": [float(v) for v in _db(span**2, mse)],
             }
         return out
-
-
-def _db(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    # as resdenoise.quality: 0 error -> +inf dB
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = 10.0 * np.log10(num / den)
-    return np.where(den == 0, math.inf, out)
 
 
 # --------------------------------------------------------------------------

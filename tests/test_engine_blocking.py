@@ -137,7 +137,7 @@ def test_default_tiling_of_a_long_signal(dtype, channels, rng, monkeypatch):
     n = 2 * engine.TILE_VALUES + 123
     f = signal(rng, n, channels, dtype)
     nl = get_nonlinearity("perona-malik", lam=1.0)
-    bounds, threads = engine._tiling(n, max(channels, 1), None, 2)
+    bounds, threads = engine._tiling(n, max(channels, 1), None, 2, np.dtype(dtype).itemsize)
     assert len(bounds) - 1 >= 4 and threads == 2
     expected = run_blocks(f, nl, 0.25, 40, threads=1, tile=n)
     assert_same_bits(run_blocks(f, nl, 0.25, 40), expected)
