@@ -698,6 +698,7 @@ def test_progress_bar_on_a_terminal_only(tmp_path, rng, monkeypatch):
     assert "filtering" not in result.stderr and "measured per channel" in result.stderr
 
     seen = io.StringIO()
+    monkeypatch.setenv("TERM", "xterm")  # rich draws no live bar on a dumb terminal (make test)
     monkeypatch.setattr(
         cli_module, "_console", lambda: Console(file=seen, force_terminal=True, width=100)
     )
