@@ -27,6 +27,7 @@ general translations (:func:`g_to_phi`, :func:`phi_to_g`, :func:`phi_to_psi`,
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -925,13 +926,17 @@ def _lobatto(n: int) -> tuple[np.ndarray, np.ndarray]:
 #: phi_to_psi's panel rule: 10 Gauss-Legendre nodes integrate; the degree-9
 #: polynomial through them, compared with Phi at 12 Lobatto nodes (ends
 #: included), says whether Phi is smooth on the panel.
-_Q_GX, _Q_GW = np.polynomial.legendre.leggauss(10)
-_Q_LX, _ = _lobatto(12)
-_Q_INTERP = np.polynomial.legendre.legvander(_Q_LX, 9) @ np.linalg.inv(
-    np.polynomial.legendre.legvander(_Q_GX, 9)
-)
-_Q_NODES = np.concatenate([_Q_GX, _Q_LX]) / 2.0 + 0.5
-_Q_GW = _Q_GW / 2.0
+#: Built on first use (numpy.polynomial costs start-up time): (nodes, weights, interp).
+@functools.cache
+def _quadrature_rule() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    gx, gw = np.polynomial.legendre.leggauss(10)
+    lx, _ = _lobatto(12)
+    interp = np.polynomial.legendre.legvander(lx, 9) @ np.linalg.inv(
+        np.polynomial.legendre.legvander(gx, 9)
+    )
+    return np.concatenate([gx, lx]) / 2.0 + 0.5, gw / 2.0, interp
+
+
 _Q_MAX_DEPTH = 200
 _Q_MAX_PANELS = 1_000_000
 
@@ -944,20 +949,21 @@ def _integrate_from_zero(f: ArrFunc, t: np.ndarray, rtol: float) -> np.ndarray:
     a, b, owner = a[keep], b[keep], owner[keep]
     total = np.zeros(t.size)
     scale = None
+    q_nodes, q_weights, q_interp = _quadrature_rule()
     for depth in range(_Q_MAX_DEPTH):
         if a.size == 0:
             break
         width = b - a
-        x = a[:, None] + width[:, None] * _Q_NODES[None, :]
+        x = a[:, None] + width[:, None] * q_nodes[None, :]
         with np.errstate(all="ignore"):
             v = np.asarray(f(x.reshape(-1)), dtype=float).reshape(x.shape)
-            gauss = (v[:, :10] @ _Q_GW) * width
+            gauss = (v[:, :10] @ q_weights) * width
             if scale is None:
                 finite = np.isfinite(gauss)
                 scale = max(float(np.sum(np.abs(gauss[finite]))), 1e-300)
             # pointwise misfit of the Gauss interpolant: a jump or kink anywhere
             # in [a, b] (also between the ends and the outer Gauss nodes) shows
-            misfit = width * np.max(np.abs(v[:, :10] @ _Q_INTERP.T - v[:, 10:]), axis=1)
+            misfit = width * np.max(np.abs(v[:, :10] @ q_interp.T - v[:, 10:]), axis=1)
         mid = 0.5 * (a + b)
         done = ~(misfit > rtol * scale) | (mid <= a) | (mid >= b)
         if depth == _Q_MAX_DEPTH - 1 or np.count_nonzero(~done) > _Q_MAX_PANELS:
@@ -1028,22 +1034,28 @@ def _d1_weights(nodes) -> np.ndarray:
 #: and 4, left-sided 6 and 4, right-sided 6 and 4) use the even k; those with
 #: step h/2 (central, left, right, order 6) use k = -6..6.
 _D_OFFSETS = np.array([-12, -10, -8, *range(-6, 7), 8, 10, 12])
-_D_STENCILS = np.zeros((9, _D_OFFSETS.size))
-for _row, (_nodes, _unit) in enumerate(
-    [
-        (range(-3, 4), 2),
-        (range(-2, 3), 2),
-        (range(-6, 1), 2),
-        (range(-4, 1), 2),
-        (range(0, 7), 2),
-        (range(0, 5), 2),
-        (range(-3, 4), 1),
-        (range(-6, 1), 1),
-        (range(0, 7), 1),
-    ]
-):
-    _cols = np.searchsorted(_D_OFFSETS, _unit * np.asarray(_nodes))
-    _D_STENCILS[_row, _cols] = _d1_weights(list(_nodes)) * (2 // _unit)
+
+
+@functools.cache
+def _derivative_stencils() -> np.ndarray:
+    """The nine stencils on ``_D_OFFSETS``, built on first use (exact fractions are slow)."""
+    stencils = np.zeros((9, _D_OFFSETS.size))
+    for row, (nodes, unit) in enumerate(
+        [
+            (range(-3, 4), 2),
+            (range(-2, 3), 2),
+            (range(-6, 1), 2),
+            (range(-4, 1), 2),
+            (range(0, 7), 2),
+            (range(0, 5), 2),
+            (range(-3, 4), 1),
+            (range(-6, 1), 1),
+            (range(0, 7), 1),
+        ]
+    ):
+        cols = np.searchsorted(_D_OFFSETS, unit * np.asarray(nodes))
+        stencils[row, cols] = _d1_weights(list(nodes)) * (2 // unit)
+    return stencils
 
 
 def _derivative_estimates(psi: ArrFunc, r: np.ndarray, h: np.ndarray, samples: bool = False):
@@ -1058,9 +1070,10 @@ def _derivative_estimates(psi: ArrFunc, r: np.ndarray, h: np.ndarray, samples: b
         v = np.asarray(psi(x.reshape(-1)), dtype=float).reshape(x.shape)
         # column by column, not v @ W.T: a BLAS product may round equal rows
         # differently, and Phi(-r) = -Phi(r) must hold to the last bit
-        d = np.zeros((r.size, _D_STENCILS.shape[0]))
+        stencils = _derivative_stencils()
+        d = np.zeros((r.size, stencils.shape[0]))
         for j in range(_D_OFFSETS.size):
-            d += v[:, j, None] * _D_STENCILS[None, :, j]
+            d += v[:, j, None] * stencils[None, :, j]
         d /= h[:, None]
         est = d[:, 0:6:2]
         err = np.abs(est - d[:, 6:9]) + 1e-3 * np.abs(est - d[:, 1:6:2])
