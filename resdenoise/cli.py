@@ -281,7 +281,6 @@ def _lambda_option():
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@common_options
 @_name_option("diffusivity", "perona-malik")
 @_lambda_option()
 @click.option(
@@ -296,6 +295,7 @@ def _lambda_option():
 )
 @click.option("--h", type=POSITIVE, default=1.0, show_default=True, help="Grid size.")
 @_stopping_rule_option()
+@common_options
 def diffuse(name, lam, time_, steps, tau, h, stopping_rule, **io):
     """Nonlinear diffusion with diffusivity g up to time T (or for m steps).
 
@@ -319,7 +319,6 @@ def diffuse(name, lam, time_, steps, tau, h, stopping_rule, **io):
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@common_options
 @_name_option("shrinkage", "soft")
 @click.option(
     "--threshold",
@@ -343,6 +342,7 @@ def diffuse(name, lam, time_, steps, tau, h, stopping_rule, **io):
     help="Also compute an actual cycle-spun Haar shrinkage and report the largest difference.",
 )
 @_stopping_rule_option()
+@common_options
 def shrink(name, theta, iterations, check_wavelet, stopping_rule, **io):
     """Iterated shift-invariant Haar wavelet shrinkage (as m diffusion blocks).
 
@@ -364,7 +364,6 @@ def shrink(name, theta, iterations, check_wavelet, stopping_rule, **io):
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@common_options
 @_name_option("regulariser", "charbonnier")
 @_lambda_option()
 @click.option(
@@ -378,6 +377,7 @@ def shrink(name, theta, iterations, check_wavelet, stopping_rule, **io):
 )
 @click.option("--h", type=POSITIVE, default=1.0, show_default=True, help="Grid size.")
 @_stopping_rule_option()
+@common_options
 def regularise(name, lam, alpha, steps, h, stopping_rule, **io):
     """Variational regularisation with regulariser Psi, by m explicit blocks.
 
@@ -401,7 +401,6 @@ def regularise(name, lam, alpha, steps, h, stopping_rule, **io):
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@common_options
 @_name_option("activation", "tanh")
 @_lambda_option()
 @click.option(
@@ -422,6 +421,7 @@ def regularise(name, lam, alpha, steps, h, stopping_rule, **io):
 )
 @click.option("--h", type=POSITIVE, default=1.0, show_default=True, help="Grid size.")
 @_stopping_rule_option()
+@common_options
 def resnet(name, lam, blocks, network_path, tau, h, stopping_rule, **io):
     """A residual network of m diffusion blocks with activation Phi.
 
