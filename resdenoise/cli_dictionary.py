@@ -401,7 +401,7 @@ def _render_translation(t: dict) -> None:
         values.add_row(_fmt(x), *(_fmt(col[i]) for col in columns))
     console.print(values)
 
-    console.print("[bold]stability theorem[/] (paper, Theorem 2; MATH.md section 3):")
+    console.print("[bold]stability theorem[/] (paper, Theorem 2; README, 'Stability'):")
     for c in t["conditions"]:
         mark = "[green]holds[/]" if c["holds"] else "[red]fails[/]"
         console.print(f"  {mark}  {c['condition']}: {c['detail']}")

@@ -135,7 +135,7 @@ def theorem_conditions(
     tau: float | None = None,
     h: float = 1.0,
 ) -> list[dict]:
-    """The conditions of the stability theorem (paper, Theorem 2; MATH.md section 3).
+    """The conditions of the stability theorem (paper, Theorem 2; README, "Stability").
 
     Returns a list of ``{"condition", "holds", "detail"}``: Phi odd; g >= 0
     (``Phi(r) r >= 0``); g bounded (finite g_max); and, when ``tau`` is
@@ -252,8 +252,8 @@ def translate(
         ``formula`` or None, ``x``, ``values``}), ``g_min``, ``g_max``,
         ``lipschitz``, ``odd``, ``monotone``, ``exact``, ``tau_linf_bound``,
         ``tau_sign_bound``, ``tau``, ``h``, ``conditions``.  Shrinkage values
-        are those of one Haar step, the block with tau = 1/4, h = 1 (MATH.md
-        section 4), whatever ``tau`` is.
+        are those of one Haar step, the block with tau = 1/4, h = 1 (the paper,
+        Table 1), whatever ``tau`` is.
     """
     props = stability.analyse_function(nl)
     linf, sign = stability.tau_bounds(props.g_max, h) if math.isfinite(props.g_max) else (0.0, 0.0)

@@ -537,7 +537,7 @@ def expression_nonlinearity(
     ``lam`` binds ``lam`` (and ``theta = lam/sqrt2``) in the expression; the
     other forms are the general translations of
     :func:`~resdenoise.nonlinearities.from_function` (Psi by adaptive
-    quadrature, S by MATH.md section 4 at tau = 1/4), except that a
+    quadrature, S by the paper, Table 1 at tau = 1/4), except that a
     regulariser's activation ``Phi = Psi'/2`` comes from
     :meth:`Expression.derivative` (differences only where that is not finite).
     With ``check`` the activation must be finite on the stability analysis

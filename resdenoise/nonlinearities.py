@@ -852,7 +852,7 @@ def resolve_name(name: str, form: str = "activation") -> Entry:
 
 
 # --------------------------------------------------------------------------
-# General translations (MATH.md section 4).  Pure functions of functions.
+# General translations (the paper, Table 1).  Pure functions of functions.
 # --------------------------------------------------------------------------
 
 ArrFunc = Callable[[np.ndarray], np.ndarray]

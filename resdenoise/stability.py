@@ -1,6 +1,6 @@
 """Stability: tau bounds before a run, measured guarantees after it.
 
-MATH.md section 3.  With ``g(r) = Phi(r)/r``, a block is L-infinity stable
+the paper, section 3.  With ``g(r) = Phi(r)/r``, a block is L-infinity stable
 (max-min principle, and total-variation diminishing in 1D) when
 ``0 <= g <= g_max`` and ``tau <= h^2/(2 g_max)``; it is sign stable when
 moreover ``tau <= h^2/(4 g_max)``.  The decisive quantity is g_max, not the

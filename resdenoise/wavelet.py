@@ -1,6 +1,6 @@
 """Single-scale Haar transforms, computed as transforms (not as diffusion).
 
-Used to estimate the noise level (MATH.md section 6) and, with
+Used to estimate the noise level (Donoho-Johnstone) and, with
 ``--check-wavelet``, to compare the engine with an actual cycle-spun Haar
 shrinkage.  NumPy only.
 """

@@ -5,7 +5,7 @@
 * ``shrink`` (plan + engine, and the convenience function) equals an
   iterated, cycle-spun single-scale Haar shrinkage written here as a
   transform: analysis, shrinkage of the details, synthesis, both shifts
-  averaged, mirrored ends (MATH.md section 4).
+  averaged, mirrored ends (the paper, Table 1).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 * Every registry entry's closed formulas, written here as expressions in each
   form, translate (Psi by adaptive quadrature, Phi = Psi'/2 by the symbolic
-  derivative or by differences, S by MATH.md section 4, g = Phi/r) to the
+  derivative or by differences, S by the paper, Table 1, g = Phi/r) to the
   same g, Psi, S and Phi as the registry, within 1e-9 (relative for values
   above 1) on a grid that avoids the jump of hard shrinkage by construction
   (lam is not a multiple of the grid step).
@@ -38,7 +38,7 @@ from resdenoise.stability import analyse_function, check_tau
 
 SQRT2 = math.sqrt(2.0)
 
-#: The closed formulas of MATH.md section 5 (and of the extra entries), as
+#: The closed formulas of the paper, Table 3 (and of the extra entries), as
 #: expressions: lam is lambda, theta = lam/sqrt2 the shrinkage threshold.
 CLOSED_FORMS = {
     "linear": {"diffusivity": "1", "regulariser": "r**2", "shrinkage": "0*s", "activation": "r"},

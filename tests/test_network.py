@@ -52,7 +52,7 @@ repeat = 3           # tau: the sign bound 1/4 of the translated activation
 
 
 # --------------------------------------------------------------------------
-# A reference diffusion block and activations written here (MATH.md 2, 5)
+# A reference diffusion block and activations written here (the paper, eq. 6 and Table 3)
 # --------------------------------------------------------------------------
 
 

@@ -1,6 +1,6 @@
 """Every closed form of the dictionary against the general translations.
 
-MATH.md sections 4 and 5, at the paper's tau = 1/4, h = 1:
+the paper, Tables 1 and 3, at the paper's tau = 1/4, h = 1:
 
 * ``Phi(r) = g(r) r``;
 * ``Psi'(r) = 2 Phi(r)``, checked three ways: as an integral identity

@@ -1,4 +1,4 @@
-"""Property-based proofs of the stability theorem (MATH.md section 3), by hypothesis.
+"""Property-based proofs of the stability theorem (the paper, section 3), by hypothesis.
 
 For every registry entry, named by its key or an alias in any of the four
 forms and run through that form's plan (diffuse, shrink, regularise,

@@ -4,7 +4,7 @@
 ``pywt.swt`` (level 1, Haar), ``pywt.threshold`` on the details and
 ``pywt.iswt``.  PyWavelets is periodic and wants even lengths, so each round
 is applied to the mirrored, doubled signal ``[u, u reversed]`` and cut back
-to N samples: that reproduces reflecting ends exactly (MATH.md section 4).
+to N samples: that reproduces reflecting ends exactly (the paper, Table 1).
 
 Conventions at ``|s| == theta``: ``pywt.threshold(..., 'hard')`` keeps such a
 coefficient (it zeroes ``|s| < theta``), resdenoise's hard shrinkage zeroes it

@@ -1,4 +1,4 @@
-"""Stability analysis before a run and the measurements after it (MATH.md section 3)."""
+"""Stability analysis before a run and the measurements after it (the paper, section 3)."""
 
 from __future__ import annotations
 
@@ -310,7 +310,7 @@ def test_channel_check_as_dict_flattens_extra():
 
 
 # --------------------------------------------------------------------------
-# Energy and Euler-Lagrange residual against the formulas of MATH.md 4
+# Energy and Euler-Lagrange residual against the formulas of the paper, section 3
 # --------------------------------------------------------------------------
 
 
