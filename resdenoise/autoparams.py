@@ -283,12 +283,12 @@ class AutoChoice:
 
 
 def _sign_tau(nl: Nonlinearity, h: float) -> float:
-    g_max = stability.analyse_function(nl).g_max
-    if not (math.isfinite(g_max) and g_max > 0):
+    tau, _ = stability.default_tau(nl, h)
+    if tau is None:
         raise ParameterError(
             f"{nl.name}: g = Phi(r)/r has no finite positive maximum; give the time step explicitly"
         )
-    return stability.tau_bounds(g_max, h)[1]
+    return tau
 
 
 def choose_parameters(

@@ -101,13 +101,13 @@ def _blocks_for(total: float, tau_max: float) -> int:
 
 
 def _sign_bound(nl: Nonlinearity, h: float) -> float:
-    g_max = stability.analyse_function(nl).g_max
-    if not (math.isfinite(g_max) and g_max > 0):
+    tau, g_max = stability.default_tau(nl, h)
+    if tau is None:
         raise UnstableError(
             f"{nl.name}: g = Phi(r)/r has no finite positive maximum (g_max = {g_max}); "
             "give --tau explicitly"
         )
-    return stability.tau_bounds(g_max, h)[1]
+    return tau
 
 
 def plan_diffuse(nl, time=None, steps=None, tau=None, h=1.0) -> Plan:

@@ -383,13 +383,12 @@ def build_network(
             nl = get_nonlinearity(b.name, b.form, value)
         step = b.tau if b.tau is not None else tau
         if step is None:
-            g_max = stability.analyse_function(nl).g_max
-            if not (math.isfinite(g_max) and g_max > 0.0):
+            step, g_max = stability.default_tau(nl, h)
+            if step is None:
                 raise NetworkError(
                     f"{spec.source}: {b.where}: g = Phi(r)/r has no finite positive maximum "
                     f"(g_max = {g_max}); give the block a tau"
                 )
-            step = stability.tau_bounds(g_max, h)[1]
         groups.append((b, nl, float(step)))
     steps = sum(b.repeat for b in spec.blocks)
     label = spec.description or spec.source

@@ -21,6 +21,7 @@ import numpy as np
 from .nonlinearities import Nonlinearity
 
 __all__ = [
+    "default_tau",
     "ChannelCheck",
     "FunctionProperties",
     "StabilityVerdict",
@@ -175,6 +176,18 @@ def tau_bounds(g_max: float, h: float = 1.0) -> tuple[float, float]:
     if g_max <= 0.0:
         return math.inf, math.inf
     return h * h / (2.0 * g_max), h * h / (4.0 * g_max)
+
+
+def default_tau(nl: Nonlinearity, h: float = 1.0) -> tuple[float | None, float]:
+    """The sign-stable step ``h^2/(4 g_max)`` and g_max.
+
+    The step is None when g_max is not finite and positive: no default
+    exists, and the caller asks for an explicit tau in its own words.
+    """
+    g_max = analyse_function(nl).g_max
+    if not (math.isfinite(g_max) and g_max > 0.0):
+        return None, g_max
+    return tau_bounds(g_max, h)[1], g_max
 
 
 def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
