@@ -493,27 +493,6 @@ def _console():
     return Console(stderr=True, highlight=False)
 
 
-def _progress_callback(steps: int, quiet: bool, on_progress=None):
-    """A rich progress bar on a terminal for long runs; nothing otherwise.
-
-    With ``on_progress(phase, done, total)`` (a batch's per-file bar) the
-    blocks are reported there instead.
-    """
-    if on_progress is not None:
-        return contextlib.nullcontext(), lambda k, _u: on_progress("blocks", k, steps)
-    if quiet or steps < 50 or not sys.stderr.isatty():
-        return None, None
-    from rich.progress import Progress
-
-    progress = Progress(console=_console(), transient=True)
-    task = progress.add_task("blocks", total=steps)
-
-    def callback(k, _u):  # the engine calls back once per sweep of blocks
-        progress.update(task, completed=k)
-
-    return progress, callback
-
-
 # --------------------------------------------------------------------------
 # Several inputs, streamed inputs, progress
 # --------------------------------------------------------------------------
@@ -1032,12 +1011,10 @@ def _run_one(
         verdict = plan.verdict()
         console = None if quiet else _console()
         _check_verdict(plan, verdict, allow_unstable, console)
-        progress, callback = _progress_callback(plan.steps, quiet, on_progress)
-        if progress:
-            with progress:
-                out = run_plan(plan, data, callback)
-        else:
-            out = run_plan(plan, data)
+        label = os.path.basename(input_path)
+        with _progress_sink(on_progress, quiet or plan.steps < 50, label) as sink:
+            callback = None if sink is None else (lambda k, _u: sink("blocks", k, plan.steps))
+            out = run_plan(plan, data, callback)
         report = analyse_run(plan, data, out, verdict, check_wavelet=check_wavelet)
         report["parameters"].update(extra)
         if clean is not None:
