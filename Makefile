@@ -12,14 +12,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml setup.py resdenoise/_kernels.c | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
 test: install
-	TERM=unknown NO_COLOR=1 $(BIN)/python -m pytest -q resdenoise tests README.md
+	TERM=unknown NO_COLOR=1 RESDENOISE_REQUIRE_COMPILED=1 $(BIN)/python -m pytest -q resdenoise tests README.md
 
 lint: install
 	$(BIN)/ruff check resdenoise tests sample_signals benchmarks

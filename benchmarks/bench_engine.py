@@ -8,12 +8,15 @@ on the same noisy signal with
 
 * ``naive``: the block as one would first write it in NumPy, new arrays at
   every step (``np.diff``, ``exp``, in-place updates of the two halves);
-* ``engine``: :func:`resdenoise.engine.run_blocks` with 1 and with 2 threads.
+* ``numpy``: :func:`resdenoise.engine.run_blocks` with its NumPy step loop
+  (the reference), one thread;
+* ``engine``: :func:`resdenoise.engine.run_blocks` as it runs by default
+  (the compiled step loop where it is built), with 1 and with 2 threads.
 
-The three are timed in turns (round robin, best of ``--repeat``), so a load
+The four are timed in turns (round robin, best of ``--repeat``), so a load
 that comes and goes hits them alike; the ratios are the figures to trust on a
 shared machine.  The engine's 1- and 2-thread results are checked to be equal
-bit for bit, and the naive loop's to agree to rounding.
+bit for bit, and the naive loop's and the NumPy loop's to agree to rounding.
 
 ``cores`` is the CPU time over the wall time of the best 2-thread run: how
 many cores it really got (below 2 when other processes took one); ``load``
@@ -39,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
+from resdenoise import engine
 from resdenoise.engine import run_blocks
 from resdenoise.nonlinearities import get_nonlinearity
 
@@ -81,6 +85,9 @@ def bench_engine(sizes, repeat: int) -> list[dict]:
                 f = noisy.astype(dtype)
                 runs = {
                     "naive": lambda f=f, m=m: naive_loop(f, m),
+                    "numpy1": lambda f=f, m=m: run_blocks(
+                        f, nl, TAU, m, threads=1, backend="numpy"
+                    ),
                     "engine1": lambda f=f, m=m: run_blocks(f, nl, TAU, m, threads=1),
                     "engine2": lambda f=f, m=m: run_blocks(f, nl, TAU, m, threads=2),
                 }
@@ -102,13 +109,15 @@ def bench_engine(sizes, repeat: int) -> list[dict]:
                         "channels": channels,
                         "dtype": np.dtype(dtype).name,
                         "naive": work / best["naive"],
+                        "numpy1": work / best["numpy1"],
                         "engine1": work / best["engine1"],
                         "engine2": work / best["engine2"],
                         "cores": cores,
                         "load": os.getloadavg()[0],
                         "threads_identical": np.array_equal(outs["engine1"], outs["engine2"]),
-                        "naive_agrees": bool(
-                            np.allclose(outs["naive"], outs["engine1"], rtol=0, atol=atol)
+                        "naive_agrees": all(
+                            np.allclose(outs[name], outs["engine1"], rtol=0, atol=atol)
+                            for name in ("naive", "numpy1")
                         ),
                     }
                 )
@@ -126,8 +135,9 @@ def _row_text(r: dict) -> str:
     checks = "ok" if r["threads_identical"] and r["naive_agrees"] else "RESULTS DIFFER"
     return (
         f"{r['n']:>10,d} {r['m']:>5d} {r['channels']:>3d} {r['dtype']:>8s} "
-        f"{r['naive']:>8.0f} {r['engine1']:>8.0f} {r['engine2']:>8.0f} "
+        f"{r['naive']:>8.0f} {r['numpy1']:>8.0f} {r['engine1']:>8.0f} {r['engine2']:>8.0f} "
         f"{r['engine1'] / r['naive']:>7.2f} {r['engine2'] / r['naive']:>7.2f} "
+        f"{r['engine1'] / r['numpy1']:>7.2f} "
         f"{r['engine2'] / r['engine1']:>6.2f} {r['cores']:>5.2f} {r['load']:>5.2f}  "
         f"{checks:<5s} {', '.join(verdict)}"
     )
@@ -135,8 +145,8 @@ def _row_text(r: dict) -> str:
 
 HEADER = (
     f"{'N':>10s} {'m':>5s} {'ch':>3s} {'dtype':>8s} "
-    f"{'naive':>8s} {'eng 1T':>8s} {'eng 2T':>8s} "
-    f"{'1T/nv':>7s} {'2T/nv':>7s} {'2T/1T':>6s} {'cores':>5s} {'load':>5s}  "
+    f"{'naive':>8s} {'numpy 1T':>8s} {'eng 1T':>8s} {'eng 2T':>8s} "
+    f"{'1T/nv':>7s} {'2T/nv':>7s} {'1T/np':>7s} {'2T/1T':>6s} {'cores':>5s} {'load':>5s}  "
     "check float64 target (720 / 1200)"
 )
 
@@ -199,9 +209,11 @@ def main(argv=None) -> int:
     sizes = [(n // 10, m) for n, m in SIZES] if args.quick else SIZES
     repeat = 1 if args.quick else args.repeat
 
+    step_loop = engine.compiled_instruction_set()
     print(
         f"cores: {os.cpu_count()}, numpy {np.__version__}, load average "
-        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; engine step loop: "
+        + (f"compiled, {step_loop}" if step_loop else "NumPy (the C extension is not built)")
     )
     print(
         "Perona-Malik blocks, tau = 1/4; M sample-steps/s (values x blocks), "

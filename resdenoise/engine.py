@@ -23,6 +23,17 @@ How it is made fast, without changing a single bit of the result:
 Each sample sees the same operations on the same values in the same order
 whichever way the work is cut, so tiled, threaded and plain runs agree bit
 for bit (``tests/test_engine_blocking.py``).
+
+Two step loops, one engine.  The NumPy step loop (:class:`_Stepper`) is the
+reference.  The registry families but tanh and arctan also have a compiled
+step loop (``resdenoise/_kernels.c``, built at install when a C compiler is
+there), which the engine prefers: it runs a tile's blocks without the GIL,
+so threads use every core, in strips that stay in the L1 cache.  It performs
+the reference's operations in the reference's order, so its numbers are the
+NumPy loop's bit for bit, except for Perona-Malik, whose exponential is the
+kernel's own (within a few units in the last place of libm's; see the C
+file).  Tiling, threads and chunks never change its numbers either.
+``backend="numpy"`` or ``RESDENOISE_ENGINE=numpy`` selects the reference.
 """
 
 from __future__ import annotations
@@ -33,7 +44,17 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["forward_difference", "backward_difference", "diffusion_block", "run_blocks"]
+__all__ = [
+    "forward_difference",
+    "backward_difference",
+    "diffusion_block",
+    "run_blocks",
+    "backend_for",
+    "BACKENDS",
+]
+
+#: Step loops: "compiled" (resdenoise._kernels) and "numpy" (the reference).
+BACKENDS = ("compiled", "numpy")
 
 #: Values (samples x channels) per tile: the five work arrays of two threads' tiles
 #: stay in a last-level cache of 16 MiB or more, and ufunc call overhead stays small.
@@ -45,6 +66,15 @@ SWEEP_BLOCKS = 32
 #: the second core gives (measured: float64 gains from 16k values a thread,
 #: float32 from 32k).
 MIN_BYTES_PER_THREAD = 131072
+#: The compiled loop's tiles: the signal and its fluxes (2 x 128 KiB in
+#: float64) stay in a core's L2 cache of 512 KiB.
+COMPILED_TILE_VALUES = 16384
+#: The compiled loop's sweeps are longer: a hand-over between threads costs
+#: about as much as 128 blocks of halo on a tile of a few thousand samples.
+COMPILED_SWEEP_BLOCKS = 128
+#: The compiled loop holds no GIL, so a second thread pays off from a few
+#: thousand values on.
+COMPILED_MIN_VALUES_PER_THREAD = 2048
 
 
 def forward_difference(u: np.ndarray, h: float = 1.0) -> np.ndarray:
@@ -83,6 +113,7 @@ def run_blocks(
     tile: int | None = None,
     sweep: int | None = None,
     callback_every: int | None = 1,
+    backend: str | None = None,
 ) -> np.ndarray:
     """Apply ``n_blocks`` diffusion blocks with activation ``phi``.
 
@@ -122,15 +153,21 @@ def run_blocks(
         depend on it.
     tile : int, optional
         Samples per tile (default: about ``TILE_VALUES / channels``, equal
-        tiles).  A signal of one tile runs untiled.
+        tiles; ``COMPILED_TILE_VALUES`` for the compiled loop).  A signal of
+        one tile runs untiled.
     sweep : int, optional
-        Blocks per sweep, the halo width (default ``SWEEP_BLOCKS``); capped
-        by the shortest tile.
+        Blocks per sweep, the halo width (default ``SWEEP_BLOCKS``,
+        ``COMPILED_SWEEP_BLOCKS`` for the compiled loop); capped by the
+        shortest tile.
     callback_every : int or None
         How often the callback wants to see u.  Tiled runs hold a complete u
         only between sweeps, so a sweep never crosses a multiple of it;
         None lets the engine call back after each sweep (every ``sweep``
         blocks), which keeps a progress bar cheap.
+    backend : {None, 'compiled', 'numpy'}
+        The step loop.  None: the compiled one where it exists for phi
+        (see :func:`backend_for`), unless ``$RESDENOISE_ENGINE`` is
+        ``numpy``.  'compiled' raises ValueError where it does not exist.
 
     Notes
     -----
@@ -154,15 +191,17 @@ def run_blocks(
         raise ValueError(f"number of blocks must be >= 0, got {n_blocks}")
     if not (tau > 0 and h > 0):
         raise ValueError(f"tau and h must be > 0, got tau={tau!r}, h={h!r}")
+    step = _Stepper(phi, dtype, tau, h, backend)
     threads = _positive_int("threads", threads, default=_cpu_count())
     tile = _positive_int("tile", tile, default=None)
-    sweep = _positive_int("sweep", sweep, default=SWEEP_BLOCKS)
+    sweep = _positive_int("sweep", sweep, default=step.sweep)
     every = _positive_int("callback_every", callback_every, default=None)
     if n_blocks == 0:
         return u
 
-    step = _Stepper(phi, dtype, tau, h)
-    bounds, threads = _tiling(n, max(1, u.size // n), tile, threads, dtype.itemsize)
+    bounds, threads = _tiling(
+        n, max(1, u.size // n), tile, threads, step.tile_values, step.min_values
+    )
     if callback is None:
         every = None
     if len(bounds) == 2:  # one tile: the whole signal, no halo, no copies
@@ -171,6 +210,22 @@ def run_blocks(
         sweep = min(sweep, int(np.diff(bounds).min()))
         _run_tiled(u, step, n_blocks, bounds, sweep, threads, callback, every)
     return u
+
+
+def backend_for(phi, backend: str | None = None) -> str:
+    """The step loop :func:`run_blocks` uses for ``phi``: 'compiled' or 'numpy'.
+
+    'compiled' where the extension module is built and has the registry
+    family of ``phi`` (a :class:`~resdenoise.nonlinearities.Nonlinearity` or
+    its bound ``.phi``); custom functions, tanh and arctan run in NumPy.
+    """
+    return "numpy" if _compiled_family(_resolve_phi(phi)[2], backend) is None else "compiled"
+
+
+def compiled_instruction_set() -> str | None:
+    """The instruction set of the compiled step loop, or None if it is not built."""
+    kernels = _kernels()
+    return None if kernels is None else kernels.simd()
 
 
 # --------------------------------------------------------------------------
@@ -210,12 +265,12 @@ def _cpu_count() -> int:
 
 
 def _tiling(
-    n: int, channels: int, tile: int | None, threads: int, itemsize: int = 8
+    n: int, channels: int, tile: int | None, threads: int, tile_values: int, min_values: int
 ) -> tuple[np.ndarray, int]:
     """Tile boundaries ``[0, b_1, ..., n]`` and the number of threads to use."""
     if tile is None:
-        threads = max(1, min(threads, n * channels * itemsize // MIN_BYTES_PER_THREAD))
-        rows = max(1, TILE_VALUES // channels)
+        threads = max(1, min(threads, n * channels // min_values))
+        rows = max(1, tile_values // channels)
         count = math.ceil(n / rows)
         if threads > 1:
             count = threads * math.ceil(count / threads)
@@ -225,18 +280,71 @@ def _tiling(
     return bounds, max(1, min(threads, len(bounds) - 1))
 
 
+_KERNELS: list = []
+
+
+def _kernels():
+    """The compiled module resdenoise._kernels, or None where it was not built."""
+    if not _KERNELS:
+        try:
+            from . import _kernels as module
+        except ImportError:
+            module = None
+        _KERNELS.append(module)
+    return _KERNELS[0]
+
+
+def _compiled_family(owner, backend: str | None) -> int | None:
+    """The compiled loop's family code for ``owner`` (a Nonlinearity), or None for NumPy."""
+    if backend is None:
+        backend = "numpy" if os.environ.get("RESDENOISE_ENGINE", "") == "numpy" else "auto"
+    elif backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {sorted(BACKENDS)} or None, got {backend!r}")
+    if backend == "numpy":
+        return None
+    kernels = _kernels()
+    key = getattr(owner, "key", None)
+    if (
+        kernels is not None
+        and getattr(owner, "entry", None) is not None
+        and key in kernels.FAMILIES
+    ):
+        return kernels.FAMILIES.index(key)
+    if backend == "compiled":
+        if kernels is None:
+            raise ValueError(
+                "the compiled step loop is not built (resdenoise was installed without a "
+                "C compiler); use backend='numpy'"
+            )
+        raise ValueError(
+            f"there is no compiled step loop for {key or 'this phi'}; use backend='numpy'"
+        )
+    return None
+
+
 class _Stepper:
     """One diffusion block at a time on a contiguous array, allocation-free."""
 
-    def __init__(self, phi, dtype: np.dtype, tau: float, h: float):
-        self.phi, self.kernel = _resolve_phi(phi)
+    def __init__(self, phi, dtype: np.dtype, tau: float, h: float, backend: str | None = None):
+        self.phi, self.kernel, owner = _resolve_phi(phi)
         self.dtype = dtype
         self.scale = dtype.type(tau / h)
         self.inv_h = None if h == 1.0 else dtype.type(1.0 / h)
         self.int_dtype = np.int64 if dtype.itemsize == 8 else np.int32
+        self.family = _compiled_family(owner, backend)
+        if self.family is None:
+            self.tile_values, self.sweep = TILE_VALUES, SWEEP_BLOCKS
+            self.min_values = MIN_BYTES_PER_THREAD // dtype.itemsize
+        else:
+            self.lam, self.tau_h, self.h_inv = float(owner.lam), tau / h, 1.0 / h
+            self.tile_values, self.sweep = COMPILED_TILE_VALUES, COMPILED_SWEEP_BLOCKS
+            self.min_values = COMPILED_MIN_VALUES_PER_THREAD
 
     def workspace(self, rows: int, tail_shape: tuple) -> tuple[np.ndarray, ...]:
-        """Differences, fluxes, float and integer scratch for ``rows`` samples."""
+        """Scratch for ``rows`` samples: differences, fluxes, float and integer
+        scratch for NumPy; one flux buffer for the compiled loop."""
+        if self.family is not None:
+            return (np.empty(rows * math.prod(tail_shape), self.dtype),)
         shape = (max(rows - 1, 0),) + tail_shape
         return (
             np.empty(shape, self.dtype),
@@ -247,6 +355,12 @@ class _Stepper:
 
     def run(self, u: np.ndarray, blocks: int, ws: tuple[np.ndarray, ...]) -> None:
         """``blocks`` blocks on u in place (u's ends are reflecting)."""
+        if self.family is not None:
+            channels = u.size // u.shape[0]
+            _kernels().run(
+                u, ws[0], channels, self.family, self.lam, self.tau_h, self.h_inv, blocks
+            )
+            return
         rows = u.shape[0] - 1
         d, f, tmp, bits = (a[:rows] for a in ws)
         work = (tmp, bits)
@@ -266,19 +380,20 @@ class _Stepper:
 
 
 def _resolve_phi(phi):
-    """``(callable, kernel or None)``: use a registry flux kernel when phi has one.
+    """``(callable, kernel or None, Nonlinearity or None)`` for phi.
 
     Accepts a Nonlinearity-like object (``.phi`` and ``.flux_kernel``), its
-    bound ``.phi`` method, or any callable.
+    bound ``.phi`` method, or any callable; registry flux kernels are used
+    when phi has one.
     """
     owner = getattr(phi, "__self__", None)
     if owner is not None and getattr(owner, "phi", None) == phi:
         phi = owner
     if callable(getattr(phi, "phi", None)) and hasattr(phi, "flux_kernel"):
-        return phi.phi, phi.flux_kernel
+        return phi.phi, phi.flux_kernel, phi
     if not callable(phi):
         raise TypeError(f"phi must be callable or a Nonlinearity, got {type(phi).__name__}")
-    return phi, None
+    return phi, None, None
 
 
 # --------------------------------------------------------------------------

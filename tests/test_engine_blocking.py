@@ -5,10 +5,13 @@ The engine cuts long signals into tiles with halos and runs them in threads
 order whichever way the work is cut, so the results must agree *bit for bit*:
 
 * with an independent reference written here (new arrays every block, the
-  registry's closed-form ``phi``), in float64;
+  registry's closed-form ``phi``), in float64, for the NumPy step loop, and
+  for the compiled one in every family but Perona-Malik (whose exponential
+  is its own: ``tests/test_compiled.py``);
 * tiled (tile boundaries anywhere, any sweep length) and threaded against
-  untiled, for every registry family, mono and multichannel, float64 and
-  float32, registry flux kernels and plain callables;
+  untiled, for both step loops, every registry family, mono and
+  multichannel, float64 and float32, registry flux kernels and plain
+  callables;
 * the allocation-free flux kernels against the closed forms, in float64.
 
 Comparisons are on the bit patterns (``assert_same_bits``), so even the sign
@@ -30,6 +33,16 @@ from resdenoise.nonlinearities import NONLINEARITIES, from_function, get_nonline
 
 KEYS = sorted(NONLINEARITIES)
 DTYPES = [np.float64, np.float32]
+#: The step loops built here ("compiled" needs the C extension; make test requires it).
+BACKENDS = ["numpy"] + (["compiled"] if engine.compiled_instruction_set() else [])
+#: (key, step loop) pairs whose numbers are the reference's bit for bit: every family in
+#: NumPy, and in the compiled loop every family it has except Perona-Malik.
+EXACT = [(k, "numpy") for k in KEYS] + [
+    (k, "compiled")
+    for k in KEYS
+    if "compiled" in BACKENDS and engine.backend_for(get_nonlinearity(k)) == "compiled"
+    if k != "perona-malik"
+]
 
 
 def assert_same_bits(got: np.ndarray, expected: np.ndarray) -> None:
@@ -73,15 +86,16 @@ def untiled(f, phi, tau, m, h, **kw):
 # --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("key", KEYS)
+@pytest.mark.parametrize("key, backend", EXACT)
 @pytest.mark.parametrize("channels", [0, 3])
 @pytest.mark.parametrize("h", [1.0, 0.7])
-def test_engine_equals_reference_bit_for_bit(key, channels, h, rng):
+def test_engine_equals_reference_bit_for_bit(key, backend, channels, h, rng):
     nl = get_nonlinearity(key, lam=0.9)
     f = signal(rng, 150, channels, np.float64)
     expected = reference_blocks(f, nl.phi, 0.2, 12, h)
-    assert_same_bits(untiled(f, nl.phi, 0.2, 12, h), expected)
-    assert_same_bits(run_blocks(f, nl, 0.2, 12, h, tile=17, sweep=5, threads=2), expected)
+    assert_same_bits(untiled(f, nl.phi, 0.2, 12, h, backend=backend), expected)
+    tiled = run_blocks(f, nl, 0.2, 12, h, tile=17, sweep=5, threads=2, backend=backend)
+    assert_same_bits(tiled, expected)
 
 
 # --------------------------------------------------------------------------
@@ -100,13 +114,19 @@ def test_engine_equals_reference_bit_for_bit(key, channels, h, rng):
     sweep=st.integers(1, 35),
     threads=st.sampled_from([1, 2, 3]),
     h=st.sampled_from([1.0, 0.8]),
+    backend=st.sampled_from(BACKENDS),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_tiles_anywhere_equal_untiled(key, dtype, channels, n, m, tile, sweep, threads, h, seed):
+def test_tiles_anywhere_equal_untiled(
+    key, dtype, channels, n, m, tile, sweep, threads, h, backend, seed
+):
     nl = get_nonlinearity(key, lam=0.8)
+    backend = engine.backend_for(nl, None if backend == "compiled" else backend)
     f = signal(np.random.default_rng(seed), n, channels, dtype)
-    expected = untiled(f, nl.phi, 0.23, m, h)
-    got = run_blocks(f, nl.phi, 0.23, m, h, threads=threads, tile=tile, sweep=sweep)
+    expected = untiled(f, nl.phi, 0.23, m, h, backend=backend)
+    got = run_blocks(
+        f, nl.phi, 0.23, m, h, threads=threads, tile=tile, sweep=sweep, backend=backend
+    )
     assert_same_bits(got, expected)
 
 
@@ -131,16 +151,20 @@ def test_tiles_with_a_plain_callable(dtype, n, tile, sweep, seed):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("channels", [0, 2])
-def test_default_tiling_of_a_long_signal(dtype, channels, rng, monkeypatch):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_default_tiling_of_a_long_signal(dtype, channels, backend, rng, monkeypatch):
     """A signal of several default tiles, split over two threads by default."""
     monkeypatch.setattr(engine, "_cpu_count", lambda: 2)
-    n = 2 * engine.TILE_VALUES + 123
-    f = signal(rng, n, channels, dtype)
     nl = get_nonlinearity("perona-malik", lam=1.0)
-    bounds, threads = engine._tiling(n, max(channels, 1), None, 2, np.dtype(dtype).itemsize)
+    step = engine._Stepper(nl, np.dtype(dtype), 0.25, 1.0, backend)
+    n = 2 * step.tile_values + 123
+    f = signal(rng, n, channels, dtype)
+    bounds, threads = engine._tiling(
+        n, max(channels, 1), None, 2, step.tile_values, step.min_values
+    )
     assert len(bounds) - 1 >= 4 and threads == 2
-    expected = run_blocks(f, nl, 0.25, 40, threads=1, tile=n)
-    assert_same_bits(run_blocks(f, nl, 0.25, 40), expected)
+    expected = run_blocks(f, nl, 0.25, 40, threads=1, tile=n, backend=backend)
+    assert_same_bits(run_blocks(f, nl, 0.25, 40, backend=backend), expected)
 
 
 def test_dtype_option():
@@ -205,7 +229,8 @@ def test_custom_functions_have_no_kernel():
 
 @pytest.mark.parametrize("key", [k for k in KEYS if NONLINEARITIES[k].phi_into is not None])
 @pytest.mark.parametrize("tiled", [False, True])
-def test_step_loop_allocates_nothing(key, tiled, rng):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_step_loop_allocates_nothing(key, tiled, backend, rng):
     """Between two callbacks the peak of traced memory does not rise.
 
     A block that made even one temporary array of the signal's size would
@@ -224,6 +249,7 @@ def test_step_loop_allocates_nothing(key, tiled, rng):
         tracemalloc.reset_peak()
 
     options = {"tile": 5000, "sweep": 4, "threads": 2} if tiled else {"threads": 1}
+    options["backend"] = engine.backend_for(nl, None if backend == "compiled" else backend)
     tracemalloc.start()
     try:
         run_blocks(f, nl, 0.25, 12, callback=watch, callback_every=None if tiled else 1, **options)

@@ -1,0 +1,29 @@
+"""Build of the optional compiled step loops (resdenoise/_kernels.c).
+
+Everything else about the package is in pyproject.toml.  The extension is
+optional: without a C compiler the install still succeeds and the engine runs
+its NumPy step loop, which gives the same numbers (see resdenoise/engine.py).
+"""
+
+import sys
+
+from setuptools import Extension, setup
+
+if sys.platform == "win32":
+    flags = ["/O2", "/fp:precise"]
+else:
+    # -ffp-contract=off: no fused multiply-add, so vectorised and scalar code,
+    # and every instruction set, give the same bits.  -fno-math-errno lets
+    # sqrt be one instruction.
+    flags = ["-O3", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math", "-std=c11"]
+
+setup(
+    ext_modules=[
+        Extension(
+            "resdenoise._kernels",
+            sources=["resdenoise/_kernels.c"],
+            extra_compile_args=flags,
+            optional=True,
+        )
+    ]
+)

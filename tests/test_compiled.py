@@ -1,0 +1,272 @@
+"""The compiled step loop (``resdenoise/_kernels.c``) against the NumPy one.
+
+The NumPy step loop is the reference (``tests/test_engine_blocking.py``
+checks it against a reference written there).  Here:
+
+* the compiled loop is built where ``make test`` runs (it sets
+  ``RESDENOISE_REQUIRE_COMPILED=1``), and without it everything still runs,
+  in NumPy;
+* its exponential 2^t (Perona-Malik) is within 2 ulp of libm's ``exp2``,
+  lies in [0, 1] for every t <= 0 and is +0 below the normal range;
+* its runs equal the NumPy loop's bit for bit for every family it has but
+  Perona-Malik, which agrees to rounding with a reference written here;
+* the stability guarantees hold for it, by hypothesis.
+
+Nothing here is timed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from resdenoise import engine
+from resdenoise.engine import run_blocks
+from resdenoise.nonlinearities import NONLINEARITIES, from_function, get_nonlinearity
+
+KERNELS = engine._kernels()
+COMPILED = [] if KERNELS is None else [k for k in sorted(NONLINEARITIES) if k in KERNELS.FAMILIES]
+EXACT = [k for k in COMPILED if k != "perona-malik"]
+needs_kernels = pytest.mark.skipif(KERNELS is None, reason="C extension not built here")
+
+
+def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    width = {4: np.uint32, 8: np.uint64}[a.dtype.itemsize]
+    return (
+        a.dtype == b.dtype and a.shape == b.shape and bool((a.view(width) == b.view(width)).all())
+    )
+
+
+def noisy_steps(rng, n, channels, dtype, amplitude=1.0):
+    shape = (n,) if channels == 0 else (n, channels)
+    steps = np.where(np.arange(n) % 19 < 9, -1.0, 1.5)
+    steps = steps if channels == 0 else steps[:, None] * np.arange(1, channels + 1)
+    return (amplitude * (steps + 0.6 * rng.standard_normal(shape))).astype(dtype)
+
+
+def test_compiled_loop_is_built_where_required():
+    """``make test`` (and so CI) requires the extension: the C code must build there."""
+    if os.environ.get("RESDENOISE_REQUIRE_COMPILED") == "1":
+        assert KERNELS is not None, "resdenoise._kernels was not built"
+        assert engine.backend_for(get_nonlinearity("perona-malik")) == "compiled"
+    else:
+        assert engine.backend_for(get_nonlinearity("perona-malik")) in engine.BACKENDS
+
+
+# --------------------------------------------------------------------------
+# The exponential
+# --------------------------------------------------------------------------
+
+
+def ulps(got: np.ndarray, want: np.ndarray) -> np.ndarray:
+    return np.abs(got - want) / np.spacing(want.astype(got.dtype))
+
+
+@needs_kernels
+def test_exp2_float64_within_two_ulp_of_libm(rng):
+    t = np.concatenate(
+        [
+            -np.logspace(-300, math.log10(1022.0), 200_001),
+            -rng.uniform(0.0, 1022.0, 200_000),
+            -np.arange(0, 1022.5, 0.5),  # exact powers of two and the rounding ties of k
+            [0.0, -0.0, -5e-324, -1e-17, -0.5, -1021.9999999, -1022.0],
+        ]
+    )
+    t = t[t >= -1022.0]  # the normal range of the result
+    out = np.empty_like(t)
+    KERNELS.exp2_nonpositive(t, out)
+    want = np.exp2(t)
+    assert ulps(out, want).max() <= 2.0
+    assert ((out >= 0.0) & (out <= 1.0)).all()
+    powers = -np.arange(0.0, 1023.0)
+    KERNELS.exp2_nonpositive(powers, out[: powers.size])
+    assert same_bits(out[: powers.size], np.exp2(powers))  # 2^-k exactly
+
+
+@needs_kernels
+def test_exp2_is_zero_below_the_normal_range():
+    t = np.array([-1022.0001, -1030.0, -1074.0, -1e6, -1e300, -np.inf])
+    out = np.full_like(t, 7.0)
+    KERNELS.exp2_nonpositive(t, out)
+    assert same_bits(out, np.zeros_like(t))
+    t32 = np.array([-126.001, -140.0, -1e30], np.float32)
+    out32 = np.full_like(t32, 7.0)
+    KERNELS.exp2_nonpositive(t32, out32)
+    assert same_bits(out32, np.zeros_like(t32))
+
+
+@needs_kernels
+def test_exp2_float32_within_two_ulp(rng):
+    t = np.concatenate(
+        [-np.logspace(-40, math.log10(126.0), 100_001), -rng.uniform(0, 126, 100_000), [0.0]]
+    ).astype(np.float32)
+    t = t[t >= -126.0]
+    out = np.empty_like(t)
+    KERNELS.exp2_nonpositive(t, out)
+    want = np.exp2(t.astype(np.float64))  # the exact 2^t of the float32 argument, in float64
+    assert ulps(out, want).max() <= 2.0
+    assert ((out >= 0.0) & (out <= 1.0)).all()
+
+
+# --------------------------------------------------------------------------
+# Runs against the NumPy loop
+# --------------------------------------------------------------------------
+
+
+@needs_kernels
+@settings(max_examples=80)
+@given(
+    key=st.sampled_from(EXACT or ["linear"]),
+    dtype=st.sampled_from([np.float64, np.float32]),
+    channels=st.sampled_from([0, 1, 2, 5]),
+    n=st.integers(2, 700),
+    m=st.integers(1, 25),
+    lam=st.sampled_from([0.05, 0.8, 3.0]),
+    h=st.sampled_from([1.0, 0.6]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_compiled_equals_numpy_bit_for_bit(key, dtype, channels, n, m, lam, h, seed):
+    nl = get_nonlinearity(key, lam=lam)
+    f = noisy_steps(np.random.default_rng(seed), n, channels, dtype)
+    compiled = run_blocks(f, nl, 0.2, m, h, backend="compiled", threads=1)
+    assert same_bits(compiled, run_blocks(f, nl, 0.2, m, h, backend="numpy", threads=1))
+
+
+def perona_malik_reference(f, lam, tau, m, h):
+    """Perona-Malik blocks with libm's exp2 and the kernel's order of operations."""
+    u = np.array(f, dtype=np.float64)
+    c = -math.log2(math.e) / (2.0 * lam * lam)
+    for _ in range(m):
+        d = (u[1:] - u[:-1]) * (1.0 / h)
+        flux = d * np.exp2((d * d) * c) * (tau / h)
+        u[:-1] += flux
+        u[1:] -= flux
+    return u
+
+
+@needs_kernels
+@pytest.mark.parametrize("channels", [0, 2])
+@pytest.mark.parametrize("h", [1.0, 0.8])
+def test_perona_malik_agrees_to_rounding(channels, h, rng):
+    f = noisy_steps(rng, 3000, channels, np.float64, amplitude=3.0)
+    nl = get_nonlinearity("perona-malik", lam=1.3)
+    m = 200
+    compiled = run_blocks(f, nl, 0.2 * h * h, m, h, backend="compiled")
+    tol = 16 * m * np.finfo(float).eps * np.abs(f).max()
+    np.testing.assert_allclose(compiled, perona_malik_reference(f, 1.3, 0.2 * h * h, m, h), 0, tol)
+    numpy = run_blocks(f, nl, 0.2 * h * h, m, h, backend="numpy")
+    np.testing.assert_allclose(compiled, numpy, rtol=0, atol=tol)
+    assert not same_bits(compiled, numpy)  # it is a different exponential: this test can fail
+    f32 = f.astype(np.float32)
+    compiled32 = run_blocks(f32, nl, 0.2 * h * h, m, h, backend="compiled")
+    numpy32 = run_blocks(f32, nl, 0.2 * h * h, m, h, backend="numpy")
+    np.testing.assert_allclose(compiled32, numpy32, rtol=0, atol=8 * m * 6e-8 * np.abs(f).max())
+
+
+# --------------------------------------------------------------------------
+# Stability, by hypothesis
+# --------------------------------------------------------------------------
+
+
+@needs_kernels
+@settings(max_examples=150)
+@given(
+    key=st.sampled_from(COMPILED or ["linear"]),
+    dtype=st.sampled_from([np.float64, np.float32]),
+    channels=st.sampled_from([0, 2]),
+    n=st.integers(2, 400),
+    m=st.integers(1, 40),
+    amplitude=st.sampled_from([1e-3, 1.0, 1e3]),
+    lam=st.sampled_from([1e-3, 0.5, 1.0, 1e3]),
+    at_sign_bound=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_compiled_loop_keeps_the_guarantees(
+    key, dtype, channels, n, m, amplitude, lam, at_sign_bound, seed
+):
+    """Max-min principle, mean, total variation; sign changes at tau <= 1/4 (h = 1)."""
+    nl = get_nonlinearity(key, lam=lam)
+    f = noisy_steps(np.random.default_rng(seed), n, channels, dtype, amplitude)
+    tau = 0.25 if at_sign_bound else 0.5  # the L-infinity and sign bounds for g in [0, 1]
+    u = run_blocks(f, nl, tau, m, backend="compiled").astype(np.float64)
+    f = f.astype(np.float64)
+    eps = np.finfo(dtype).eps * amplitude * 8 * (m + 1)
+    assert (u.min(axis=0) >= f.min(axis=0) - eps).all()
+    assert (u.max(axis=0) <= f.max(axis=0) + eps).all()
+    np.testing.assert_allclose(u.mean(axis=0), f.mean(axis=0), rtol=0, atol=eps)
+    tv = lambda x: np.abs(np.diff(x, axis=0)).sum(axis=0)  # noqa: E731
+    assert (tv(u) <= tv(f) + eps * n).all()
+    if at_sign_bound:
+
+        def changes(x):
+            s = np.sign(np.where(np.abs(x) <= eps, 0.0, x))
+            return np.array([np.count_nonzero(np.diff(c[c != 0])) for c in s.reshape(n, -1).T])
+
+        assert (changes(u) <= changes(f)).all()
+
+
+# --------------------------------------------------------------------------
+# Choosing the loop; running without it
+# --------------------------------------------------------------------------
+
+
+def test_backend_choice(monkeypatch):
+    pm = get_nonlinearity("perona-malik")
+    assert engine.backend_for(get_nonlinearity("tanh")) == "numpy"
+    assert engine.backend_for(from_function(np.tanh)) == "numpy"
+    assert engine.backend_for(np.tanh) == "numpy"
+    assert engine.backend_for(pm, "numpy") == "numpy"
+    with pytest.raises(ValueError, match="backend must be one of"):
+        engine.backend_for(pm, "fortran")
+    monkeypatch.setenv("RESDENOISE_ENGINE", "numpy")
+    assert engine.backend_for(pm) == "numpy"
+    if KERNELS is not None:
+        assert engine.backend_for(pm, "compiled") == "compiled"
+        with pytest.raises(ValueError, match="no compiled step loop for arctan"):
+            run_blocks(np.zeros(5), get_nonlinearity("arctan"), 0.25, 1, backend="compiled")
+
+
+def test_everything_runs_without_the_extension(monkeypatch, rng):
+    """An install without a C compiler: the NumPy loop, the same numbers."""
+    f = noisy_steps(rng, 500, 2, np.float64)
+    nl = get_nonlinearity("charbonnier", lam=0.7)
+    expected = run_blocks(f, nl, 0.25, 30, backend="numpy")
+    monkeypatch.setattr(engine, "_KERNELS", [None])
+    assert engine.compiled_instruction_set() is None
+    assert engine.backend_for(nl) == "numpy"
+    assert same_bits(run_blocks(f, nl, 0.25, 30), expected)
+    with pytest.raises(ValueError, match="not built"):
+        run_blocks(f, nl, 0.25, 30, backend="compiled")
+
+
+@needs_kernels
+@pytest.mark.parametrize(
+    "u, work, args, error, match",
+    [
+        (np.zeros(8, np.int64), np.zeros(8, np.int64), (1, 0), TypeError, "float64 or float32"),
+        (np.zeros(8), np.zeros(8, np.float32), (1, 0), ValueError, "same dtype"),
+        (np.zeros(8), np.zeros(7), (1, 0), ValueError, "at least rows"),
+        (np.zeros(9), np.zeros(9), (2, 0), ValueError, "rows x channels"),
+        (np.zeros(1), np.zeros(1), (1, 0), ValueError, "rows >= 2"),
+        (np.zeros(8), np.zeros(8), (0, 0), ValueError, "channels must be"),
+        (np.zeros(8), np.zeros(8), (1, 99), ValueError, "unknown family"),
+        (np.zeros(16)[::2], np.zeros(8), (1, 0), ValueError, "contiguous"),
+    ],
+)
+def test_kernel_refuses_bad_buffers(u, work, args, error, match):
+    channels, family = args
+    with pytest.raises(error, match=match):
+        KERNELS.run(u, work, channels, family, 1.0, 0.25, 1.0, 1)
+
+
+@needs_kernels
+def test_kernel_refuses_read_only_buffers():
+    u = np.zeros(8)
+    u.flags.writeable = False
+    with pytest.raises((BufferError, ValueError)):
+        KERNELS.run(u, np.zeros(8), 1, 0, 1.0, 0.25, 1.0, 1)
