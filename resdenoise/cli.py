@@ -1,5 +1,11 @@
 """The ``resdenoise`` command line: a thin layer over the library.
 
+Options become the arguments of :mod:`resdenoise.pipeline` (which reads,
+plans, checks, runs, measures and writes); this module adds what belongs to
+a terminal: the click options, library errors as one ``Error: ...`` line
+with their exit code (parameters named as flags), the report as a rich
+table (:mod:`resdenoise.report`) and progress bars.
+
 Exit codes: 0 success, 1 input or output problem, 2 usage, 3 refused as
 unstable, 4 a measured guarantee failed under ``--strict``; with several
 inputs, the largest code among the files that failed.
@@ -16,15 +22,18 @@ import sys
 import click
 
 from . import __version__
-from .errors import ResdenoiseError
-from .nonlinearities import SQRT2, get_nonlinearity, names_for_form
+from .errors import GuaranteeError, ParameterError, ResdenoiseError
+from .nonlinearities import names_for_form
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
-EXIT_UNSTABLE = 3
-EXIT_STRICT = 4
+EXIT_STRICT = GuaranteeError.exit_code
 #: click context meta key of a parsed --FORM-expr: (form, resdenoise.expr.Expression)
 EXPR_META = "resdenoise.expr"
+#: library parameter names whose flag is not --NAME-WITH-DASHES
+FLAGS = {"lam": "--lambda", "theta": "--threshold", "output": "-o", "report_path": "--report"}
+#: an in-memory run of fewer blocks gets no progress bar
+BAR_MIN_BLOCKS = 50
 
 
 class CliError(click.ClickException):
@@ -35,35 +44,50 @@ class CliError(click.ClickException):
         self.exit_code = exit_code
 
 
-class NumberOrAuto(click.ParamType):
-    """A float > 0, or the word ``auto``."""
-
-    name = "NUMBER|auto"
-
-    def convert(self, value, param, ctx):
-        if value is None or (isinstance(value, str) and value.lower() == "auto"):
-            return None
-        try:
-            x = float(value)
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is neither a number nor 'auto'", param, ctx)
-        if not (math.isfinite(x) and x > 0):
-            self.fail(f"{value!r} must be a finite number > 0", param, ctx)
-        return x
+def flag(name: str, value=...) -> str:
+    """The command line's spelling of a library parameter: ``--name``, ``--name VALUE``."""
+    text = FLAGS.get(name, "--" + name.replace("_", "-"))
+    return text if value is ... or value is True else f"{text} {value}"
 
 
-#: What PositiveOrAuto returns for the word ``auto``: a data-driven stopping time.
-AUTO = "auto"
+def error_message(exc: ResdenoiseError) -> str:
+    """A library error's message with its parameters named as flags."""
+    if isinstance(exc, GuaranteeError) and exc.report is not None:
+        return "--strict: " + "; ".join(exc.report["failed_checks"])
+    return exc.restate(flag)
+
+
+@contextlib.contextmanager
+def library_errors(usage: bool = False):
+    """Library errors as one ``Error:`` line and their exit code.
+
+    With ``usage``, a :class:`ParameterError` (raised before any input is
+    read) is a click usage error instead: the usage line, then the error.
+    """
+    try:
+        yield
+    except ParameterError as exc:
+        if usage:
+            raise click.UsageError(error_message(exc)) from None
+        raise CliError(error_message(exc), exc.exit_code) from None
+    except ResdenoiseError as exc:
+        raise CliError(error_message(exc), exc.exit_code) from None
 
 
 class PositiveOrAuto(click.ParamType):
-    """A finite number > 0 (an integer >= 1 with ``integer``), or the word ``auto``."""
+    """A finite number > 0 (an integer >= 1 with ``integer``), or the word ``auto``.
+
+    ``auto`` becomes :data:`resdenoise.pipeline.AUTO`, which the library
+    reads as "choose from the data".
+    """
 
     def __init__(self, integer: bool = False):
         self.integer = integer
         self.name = "INTEGER|auto" if integer else "NUMBER|auto"
 
     def convert(self, value, param, ctx):
+        from .pipeline import AUTO  # not at start-up: --help needs no pipeline
+
         if isinstance(value, str) and value.strip().lower() == AUTO:
             return AUTO
         if value == AUTO or value is None:
@@ -82,7 +106,7 @@ class PositiveOrAuto(click.ParamType):
 
 POSITIVE = click.FloatRange(min=0.0, min_open=True, max=1e300)
 COUNT = click.IntRange(min=1)
-TIME_OR_AUTO = PositiveOrAuto()
+NUMBER_OR_AUTO = PositiveOrAuto()
 COUNT_OR_AUTO = PositiveOrAuto(integer=True)
 
 
@@ -271,7 +295,7 @@ def _lambda_option():
     return click.option(
         "--lambda",
         "lam",
-        type=NumberOrAuto(),
+        type=NUMBER_OR_AUTO,
         default="auto",
         show_default=True,
         help="Contrast parameter lambda > 0, or 'auto': sqrt2 x universal threshold "
@@ -286,7 +310,7 @@ def _lambda_option():
 @click.option(
     "--time",
     "time_",
-    type=TIME_OR_AUTO,
+    type=NUMBER_OR_AUTO,
     help="Stopping time T (m = ceil(T/tau_max), tau = T/m), or 'auto': chosen by --stopping-rule.",
 )
 @click.option("--steps", type=COUNT, help="Number of explicit steps m.")
@@ -303,18 +327,9 @@ def diffuse(name, lam, time_, steps, tau, h, stopping_rule, **io):
     Example:
         resdenoise diffuse sample_signals/steps.csv --diffusivity perona-malik --time 20 -o out.csv
     """
-    from .filters import plan_diffuse
-
-    if time_ == AUTO and steps is not None:
-        raise click.UsageError("give --time auto or --steps M, not both")
-
-    def make_plan(u):
-        if time_ == AUTO:
-            choice, extra = _choose(u, name, "diffusivity", lam, tau, h, stopping_rule)
-            return plan_diffuse(choice.nl, steps=choice.steps, tau=choice.tau, h=h), extra
-        nl, extra = _bind(name, "diffusivity", lam, u, h)
-        return plan_diffuse(nl, time=time_, steps=steps, tau=tau, h=h), extra
-
+    make_plan = _planner(
+        "diffuse", name, lam=lam, rule=stopping_rule, time=time_, steps=steps, tau=tau, h=h
+    )
     _run(make_plan, **io)
 
 
@@ -323,7 +338,7 @@ def diffuse(name, lam, time_, steps, tau, h, stopping_rule, **io):
 @click.option(
     "--threshold",
     "theta",
-    type=NumberOrAuto(),
+    type=NUMBER_OR_AUTO,
     default="auto",
     show_default=True,
     help="Threshold theta > 0 (lambda = sqrt2 theta), or 'auto': universal threshold "
@@ -350,16 +365,7 @@ def shrink(name, theta, iterations, check_wavelet, stopping_rule, **io):
     Example:
         resdenoise shrink sample_signals/steps.csv --shrinkage garrote --iterations 5 -o out.csv
     """
-    from .filters import plan_shrink
-
-    def make_plan(u):
-        lam = None if theta is None else SQRT2 * theta
-        if iterations == AUTO:
-            choice, extra = _choose(u, name, "shrinkage", lam, 0.25, 1.0, stopping_rule)
-            return plan_shrink(choice.nl, choice.steps), extra
-        nl, extra = _bind(name, "shrinkage", lam, u, 1.0)
-        return plan_shrink(nl, iterations), extra
-
+    make_plan = _planner("shrink", name, theta=theta, iterations=iterations, rule=stopping_rule)
     _run(make_plan, check_wavelet=check_wavelet, **io)
 
 
@@ -368,7 +374,7 @@ def shrink(name, theta, iterations, check_wavelet, stopping_rule, **io):
 @_lambda_option()
 @click.option(
     "--alpha",
-    type=TIME_OR_AUTO,
+    type=NUMBER_OR_AUTO,
     required=True,
     help="Regularisation weight alpha (= stopping time), or 'auto': chosen by --stopping-rule.",
 )
@@ -385,18 +391,9 @@ def regularise(name, lam, alpha, steps, h, stopping_rule, **io):
     Example:
         resdenoise regularise sample_signals/two_channels.csv --regulariser huber --alpha 5 -o out.csv
     """
-    from .filters import plan_regularise
-
-    if alpha == AUTO and steps is not None:
-        raise click.UsageError("--steps needs a numeric --alpha; --alpha auto chooses the steps")
-
-    def make_plan(u):
-        if alpha == AUTO:
-            choice, extra = _choose(u, name, "regulariser", lam, None, h, stopping_rule)
-            return plan_regularise(choice.nl, choice.steps * choice.tau, choice.steps, h), extra
-        nl, extra = _bind(name, "regulariser", lam, u, h)
-        return plan_regularise(nl, alpha, steps, h), extra
-
+    make_plan = _planner(
+        "regularise", name, lam=lam, rule=stopping_rule, alpha=alpha, steps=steps, h=h
+    )
     _run(make_plan, **io)
 
 
@@ -430,8 +427,6 @@ def resnet(name, lam, blocks, network_path, tau, h, stopping_rule, **io):
         resdenoise resnet sample_signals/noisy_stereo.wav --activation isru --blocks 50 -o out.wav
         resdenoise resnet sample_signals/steps.csv --network examples/network.toml -o out.csv
     """
-    from .filters import plan_resnet
-
     if network_path is not None:
         from .cli_dictionary import network_plan_maker
 
@@ -439,52 +434,33 @@ def resnet(name, lam, blocks, network_path, tau, h, stopping_rule, **io):
         return
     if blocks is None:
         raise click.UsageError("give --blocks M (or --network FILE)")
-
-    def make_plan(u):
-        if blocks == AUTO:
-            choice, extra = _choose(u, name, "activation", lam, tau, h, stopping_rule)
-            return plan_resnet(choice.nl, choice.steps, choice.tau, h), extra
-        nl, extra = _bind(name, "activation", lam, u, h)
-        return plan_resnet(nl, blocks, tau, h), extra
-
+    make_plan = _planner("resnet", name, lam=lam, rule=stopping_rule, blocks=blocks, tau=tau, h=h)
     _run(make_plan, **io)
 
 
 # --------------------------------------------------------------------------
-# The shared implementation
+# From options to the library (resdenoise.pipeline)
 # --------------------------------------------------------------------------
 
 
-def _choose(u, name, form, lam, tau, h, rule):
-    """An automatic stopping time (and lambda when lam is None) for ``u``."""
-    if EXPR_META in click.get_current_context().meta:
-        raise click.UsageError(f"'auto' needs a registry {form}; with --{form}-expr give a number")
-    from .autoparams import choose_parameters
-
-    choice = choose_parameters(u, name, form, lam=lam, tau=tau, h=h, rule=rule)
-    return choice, choice.as_dict()
+def on_command_line(ctx: click.Context, name: str) -> bool:
+    """Whether the parameter ``name`` was given on the command line (not defaulted)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name == "COMMANDLINE"
 
 
-def _bind(name, form, lam, u, h):
-    if EXPR_META in click.get_current_context().meta:
-        from .cli_dictionary import bind_expression
+def _planner(command: str, name: str, **settings):
+    """The command's plan maker: the --FORM name, or the --FORM-expr formula."""
+    from .pipeline import planner
 
-        return bind_expression(form, lam, u, h)
-    extra = {}
-    if lam is None:
-        from .filters import auto_lambda
-
-        lam, extra = auto_lambda(u, h)
-    return get_nonlinearity(name, form, lam), extra
-
-
-def _same_file(a: str, b: str) -> bool:
-    if a == "-" or b == "-":
-        return False
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return os.path.abspath(a) == os.path.abspath(b)
+    ctx = click.get_current_context()
+    nonlinearity = name
+    if EXPR_META in ctx.meta:
+        form, nonlinearity = ctx.meta[EXPR_META]
+        if on_command_line(ctx, "name"):
+            raise click.UsageError(f"give --{form} NAME or --{form}-expr EXPR, not both")
+    with library_errors(usage=True):
+        return planner(command, nonlinearity, **settings)
 
 
 def _console():
@@ -493,39 +469,12 @@ def _console():
     return Console(stderr=True, highlight=False)
 
 
-# --------------------------------------------------------------------------
-# Several inputs, streamed inputs, progress
-# --------------------------------------------------------------------------
-
-
-def _run(
-    make_plan, input_paths, output, report_path=None, quiet=False, jobs=1, strict=False, **options
-):
+def _run(make_plan, input_paths, output, report_path=None, quiet=False, jobs=1, **options):
     """One INPUT: filter it into OUTPUT; several (or -o DIR/): each into the directory."""
-    import numpy as np
-
-    # An allowed unstable run may overflow: that is reported as a clean error
-    # (non-finite output, nothing written), not as NumPy warnings.
-    with np.errstate(over="ignore", invalid="ignore"):
-        return _run_inputs(
-            make_plan, input_paths, output, report_path, quiet, jobs, strict, **options
-        )
-
-
-def _run_inputs(make_plan, input_paths, output, report_path, quiet, jobs, strict, **options):
     if len(input_paths) == 1 and not _names_directory(output):
-        return _run_one(
-            make_plan,
-            input_paths[0],
-            output,
-            report_path=report_path,
-            quiet=quiet,
-            strict=strict,
-            **options,
-        )
-    return _run_batch(
-        make_plan, list(input_paths), output, report_path, quiet, jobs, strict, options
-    )
+        _run_one(make_plan, input_paths[0], output, report_path, quiet, **options)
+    else:
+        _run_batch(make_plan, list(input_paths), output, report_path, quiet, jobs, options)
 
 
 def _names_directory(path: str | None) -> bool:
@@ -533,69 +482,127 @@ def _names_directory(path: str | None) -> bool:
     return path not in (None, "-") and path.endswith(("/", os.sep))
 
 
-def _streams(input_path: str, chunk_size) -> bool:
-    from .stream import should_stream
-
-    return should_stream(input_path, chunk_size)
-
-
-def _run_streamed(
-    make_plan,
-    input_path,
-    output,
-    input_format,
-    output_format,
-    report_path,
-    allow_unstable,
-    quiet,
-    read_options,
-    subtype,
-    reference,
-    check_wavelet,
-    dtype,
-    chunk_size,
-    on_progress,
-):
-    """The streamed run of ``_run_one``: resdenoise.stream.filter_file, then the table."""
-    from .io import looks_like_audio, spool_stdin
+def _run_one(make_plan, input_path, output, report_path, quiet, **options) -> None:
+    """Filter one INPUT into OUTPUT; the table on stderr; exit 4 under a failed --strict."""
+    from .pipeline import check_paths, run_file
     from .report import render_table
-    from .stream import filter_file
 
+    with library_errors(usage=True):
+        check_paths(input_path, output, report_path, options.get("in_place", False))
     console = None if quiet else _console()
-    spooled = None
-    source = None
-    if input_path == "-":  # several passes: the stream is spooled to a file first
-        spooled, source = spool_stdin(), "<stdin>"
-        if input_format is None:
-            with open(spooled, "rb") as fh:
-                input_format = "audio" if looks_like_audio(fh.read(4)) else "csv"
+
+    def warn(message: str) -> None:
+        if console:
+            from rich.markup import escape
+
+            console.print("[yellow]warning:[/] " + escape(message))
+
     try:
-        with _progress_sink(on_progress, quiet, os.path.basename(input_path)) as sink:
-            report = filter_file(
-                spooled or input_path,
-                output,
+        with _progress_sink(quiet, os.path.basename(input_path)) as sink:
+            report = run_file(
                 make_plan,
-                input_format=input_format,
-                read_options=read_options,
-                output_format=output_format,
-                subtype=subtype,
-                dtype=dtype,
-                chunk=chunk_size or None,
-                reference=reference,
-                check_wavelet=check_wavelet,
+                input_path,
+                output,
                 report_path=report_path,
-                on_plan=lambda plan, verdict: _check_verdict(
-                    plan, verdict, allow_unstable, console
-                ),
                 progress=sink,
-                source=source,
+                on_warning=warn,
+                **options,
             )
-    finally:
-        if spooled is not None:
-            os.unlink(spooled)
+    except GuaranteeError as exc:  # written; the table, then the failure
+        if console:
+            render_table(exc.report, console)
+        click.echo("Error: " + error_message(exc), err=True)
+        sys.exit(EXIT_STRICT)
+    except ResdenoiseError as exc:
+        raise CliError(error_message(exc), exc.exit_code) from None
     if console:
         render_table(report, console)
-    return report
+
+
+def _directory(path: str, what: str) -> str:
+    """-o or --report with several INPUTs: an existing directory, or a name ending in /."""
+    if os.path.isdir(path) or _names_directory(path):
+        return path
+    raise click.UsageError(
+        f"several INPUTs need {'-o' if what == 'output' else '--report'} to name a directory "
+        f"(an existing one, or a name ending in /); {path!r} is not one"
+    )
+
+
+def _run_batch(make_plan, inputs, output, report_path, quiet, jobs, options) -> None:
+    """Each INPUT into OUTDIR under its own name; failures reported, the others finished.
+
+    Exit code: 0 when every file succeeded, else the largest exit code among the failed
+    files (1 input/output, 2 usage, 3 unstable, 4 guarantee failed under --strict).
+    """
+    from .pipeline import run_batch
+
+    if output in (None, "-"):
+        raise click.UsageError(
+            "several INPUTs need -o DIR/: a directory (existing, or a name ending in /) "
+            "for one output per input"
+        )
+    if "-" in inputs:
+        raise click.UsageError("stdin ('-') cannot be one of several INPUTs; give file names")
+    if report_path == "-":
+        raise click.UsageError(
+            "with several INPUTs --report names a directory (one JSON per input), not '-'"
+        )
+    out_dir = _directory(output, "output")
+    report_dir = _directory(report_path, "report") if report_path else None
+    bars = _Bars(len(inputs)) if _show_progress(quiet) else None
+    labels = [os.path.basename(path) for path in inputs]
+
+    def progress(i: int, phase: str, done: int, total) -> None:
+        bars.update(i, labels[i], phase, done, total)
+
+    def finished(i: int, result) -> None:
+        if result.error is not None:
+            message = error_message(result.error)
+            path = result.input
+            text = "Error: " + (message if message.startswith(path) else f"{path}: {message}")
+        elif quiet:
+            text = None
+        else:
+            report = result.report
+            text = f"{result.input} -> {result.output}: " + (
+                "guarantees held"
+                if report["guarantees_held"]
+                else "guarantees failed: " + "; ".join(report["failed_checks"])
+            )
+        if text is not None:
+            if bars is not None:
+                bars.print(text)
+            else:
+                click.echo(text, err=True)
+        if bars is not None:
+            bars.file_done(i)
+
+    with bars if bars is not None else contextlib.nullcontext(), library_errors(usage=True):
+        results = run_batch(
+            make_plan,
+            inputs,
+            out_dir,
+            report_dir=report_dir,
+            jobs=jobs,
+            progress=progress if bars is not None else None,
+            on_done=finished,
+            **options,
+        )
+    failed = [r.exit_code for r in results if r.exit_code]
+    if not quiet:
+        click.echo(
+            f"{len(results)} files: {len(results) - len(failed)} written"
+            + (f", {len(failed)} failed" if failed else ""),
+            err=True,
+        )
+    if failed:
+        sys.exit(max(failed))
+
+
+# --------------------------------------------------------------------------
+# Progress bars
+# --------------------------------------------------------------------------
 
 
 class _Bars:
@@ -675,378 +682,30 @@ def _show_progress(quiet: bool) -> bool:
 
 
 @contextlib.contextmanager
-def _progress_sink(on_progress, quiet: bool, label: str):
-    """``progress(phase, done, total)`` for one file: the caller's, a bar, or None."""
-    if on_progress is not None or not _show_progress(quiet):
-        yield on_progress
+def _progress_sink(quiet: bool, label: str):
+    """``progress(phase, done, total)`` for one file: a bar on a terminal, else None.
+
+    The bar starts with the first update worth showing (an in-memory run of
+    fewer than BAR_MIN_BLOCKS blocks shows none) and is gone afterwards.
+    """
+    if not _show_progress(quiet):
+        yield None
         return
-    with _Bars() as bars:
-        yield lambda phase, done, total: bars.update(0, label, phase, done, total)
+    bars = None
 
+    def sink(phase: str, done: int, total) -> None:
+        nonlocal bars
+        if phase == "blocks" and total is not None and total < BAR_MIN_BLOCKS:
+            return
+        if bars is None:
+            bars = _Bars().__enter__()
+        bars.update(0, label, phase, done, total)
 
-def _batch_target(directory: str, input_path: str, output_format) -> str:
-    """OUTDIR/NAME of an input; the extension follows --output-format when given."""
-    from .io import AUDIO_EXTENSIONS, guess_format
-
-    name = os.path.basename(input_path.rstrip("/" + os.sep)) or input_path
-    if output_format:
-        fmt = guess_format(name, output_format)
-        if fmt != "AUDIO":
-            stem, ext = os.path.splitext(name)
-            try:
-                same = guess_format(name) == fmt
-            except ResdenoiseError:
-                same = False
-            if not same:
-                exts = {v: k for k, v in reversed(list(AUDIO_EXTENSIONS.items()))}
-                name = stem + (".csv" if fmt == "CSV" else exts.get(fmt, "." + fmt.lower()))
-    return os.path.join(directory, name)
-
-
-def _prepare_directory(path: str, what: str) -> str:
-    """An existing directory, or one made for a name ending in a separator."""
-    if os.path.isdir(path):
-        return path
-    if _names_directory(path):
-        try:
-            os.makedirs(path, exist_ok=True)
-        except OSError as exc:
-            raise CliError(
-                f"{path}: cannot create the {what} directory: {exc.strerror or exc}", 1
-            ) from None
-        return path
-    raise click.UsageError(
-        f"several INPUTs need {'-o' if what == 'output' else '--report'} to name a directory "
-        f"(an existing one, or a name ending in /); {path!r} is not one"
-    )
-
-
-def _run_batch(make_plan, inputs, output, report_path, quiet, jobs, strict, options):
-    """Each INPUT into OUTDIR under its own name; failures reported, the others finished.
-
-    Exit code: 0 when every file succeeded, else the largest exit code among the failed
-    files (1 input/output, 2 usage, 3 unstable, 4 guarantee failed under --strict).
-    """
-    if output in (None, "-"):
-        raise click.UsageError(
-            "several INPUTs need -o DIR/: a directory (existing, or a name ending in /) "
-            "for one output per input"
-        )
-    if "-" in inputs:
-        raise click.UsageError("stdin ('-') cannot be one of several INPUTs; give file names")
-    if report_path == "-":
-        raise click.UsageError(
-            "with several INPUTs --report names a directory (one JSON per input), not '-'"
-        )
-    out_dir = _prepare_directory(output, "output")
-    report_dir = _prepare_directory(report_path, "report") if report_path else None
-    tasks, seen = [], {}
-    for path in inputs:
-        target = _batch_target(out_dir, path, options.get("output_format"))
-        if target in seen:
-            raise click.UsageError(
-                f"{seen[target]} and {path} would both be written to {target}; "
-                "rename one or filter them into separate directories"
-            )
-        seen[target] = path
-        report = None
-        if report_dir is not None:
-            report = os.path.join(report_dir, os.path.basename(path.rstrip("/" + os.sep)) + ".json")
-        tasks.append((path, target, report))
-    jobs = max(1, min(jobs, len(tasks)))
-    bars = _Bars(len(tasks)) if _show_progress(quiet) else None
-    results: list = [None] * len(tasks)
-
-    def finished(i: int, result: tuple) -> None:
-        results[i] = result
-        code, message, summary = result
-        path, target, _ = tasks[i]
-        if code:
-            line = message if message.startswith(path) else f"{path}: {message}"
-            text = f"Error: {line}"
-        elif quiet:
-            text = None
-        else:
-            text = f"{path} -> {target}: " + (
-                "guarantees held"
-                if summary["guarantees_held"]
-                else "guarantees failed: " + "; ".join(summary["failed_checks"])
-            )
-        if text is not None:
-            if bars is not None:
-                bars.print(text)
-            else:
-                click.echo(text, err=True)
+    try:
+        yield sink
+    finally:
         if bars is not None:
-            bars.file_done(i)
-
-    def job(i: int):
-        path, target, report = tasks[i]
-        return lambda progress: _batch_one(
-            make_plan, path, target, report, strict, options, progress
-        )
-
-    with bars if bars is not None else contextlib.nullcontext():
-        if jobs == 1 or not hasattr(os, "fork"):
-            for i in range(len(tasks)):
-                sink = None
-                if bars is not None:
-                    label = os.path.basename(tasks[i][0])
-
-                    def sink(phase, done, total, i=i, label=label):
-                        bars.update(i, label, phase, done, total)
-
-                finished(i, job(i)(sink))
-        else:
-            _run_forked(
-                [job(i) for i in range(len(tasks))],
-                jobs,
-                finished,
-                bars,
-                [os.path.basename(t[0]) for t in tasks],
-            )
-    failed = [r[0] for r in results if r[0]]
-    if not quiet:
-        click.echo(
-            f"{len(tasks)} files: {len(tasks) - len(failed)} written"
-            + (f", {len(failed)} failed" if failed else ""),
-            err=True,
-        )
-    if failed:
-        sys.exit(max(failed))
-
-
-def _batch_one(make_plan, path, target, report, strict, options, progress) -> tuple:
-    """One file of a batch: ``(exit code, error message, report summary)``; never raises."""
-    try:
-        result = _run_one(
-            make_plan,
-            path,
-            target,
-            report_path=report,
-            quiet=True,
-            strict=False,
-            on_progress=progress,
-            **options,
-        )
-    except click.ClickException as exc:
-        return exc.exit_code or 1, exc.format_message(), None
-    except SystemExit as exc:  # pragma: no cover - _run_one does not exit without --strict
-        return (exc.code if isinstance(exc.code, int) else 1) or 1, "stopped", None
-    except Exception as exc:  # noqa: BLE001 - one file's bug must not stop the others
-        return 1, f"internal error: {type(exc).__name__}: {exc}", None
-    summary = {
-        "guarantees_held": result["guarantees_held"],
-        "failed_checks": list(result["failed_checks"]),
-    }
-    if strict and not result["guarantees_held"]:
-        return EXIT_STRICT, "--strict: " + "; ".join(result["failed_checks"]), summary
-    return 0, None, summary
-
-
-def _run_forked(jobs_list, jobs: int, finished, bars, labels) -> None:
-    """Run ``job(progress)`` callables in up to ``jobs`` forked processes at once.
-
-    Each child sends its progress and its result through a pipe; a child that dies
-    without a result (killed, out of memory) counts as failed with exit code 1.
-    """
-    import multiprocessing as mp
-    from multiprocessing.connection import wait
-
-    ctx = mp.get_context("fork")
-    running: dict = {}
-    queue = list(range(len(jobs_list)))
-    while queue or running:
-        while queue and len(running) < jobs:
-            i = queue.pop(0)
-            receive, send = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_batch_child, args=(jobs_list[i], send), daemon=True)
-            proc.start()
-            send.close()
-            running[receive] = (proc, i)
-        for conn in wait(list(running), timeout=0.2):
-            proc, i = running[conn]
-            try:
-                kind, payload = conn.recv()
-            except (EOFError, OSError):
-                kind, payload = "done", None
-            if kind == "progress":
-                if bars is not None:
-                    bars.update(i, labels[i], *payload)
-                continue
-            del running[conn]
-            conn.close()
-            proc.join()
-            if payload is None:
-                payload = (1, f"the worker process died (exit code {proc.exitcode})", None)
-            finished(i, payload)
-        if bars is not None:
-            bars.refresh()
-
-
-def _batch_child(job, conn) -> None:  # pragma: no cover - runs in a forked child
-    import time
-
-    # the files already run in parallel: one engine thread each, not one per core
-    os.environ.setdefault("RESDENOISE_THREADS", "1")
-
-    last = [0.0]
-
-    def progress(phase, done, total):
-        now = time.monotonic()
-        if now - last[0] > 0.1 or (total is not None and done >= total):
-            last[0] = now
-            conn.send(("progress", (phase, done, total)))
-
-    try:
-        result = job(progress)
-    except BaseException as exc:  # noqa: BLE001
-        result = (1, f"internal error: {type(exc).__name__}: {exc}", None)
-    conn.send(("done", result))
-    conn.close()
-
-
-def _check_verdict(plan, verdict, allow_unstable: bool, console) -> None:
-    """Refuse an unstable plan (exit 3) unless allowed; warn when it is not sign stable."""
-    if not verdict.linf_stable and not allow_unstable:
-        tau_helps = verdict.odd and verdict.g_min >= 0 and math.isfinite(verdict.g_max)
-        raise CliError(
-            f"refused as unstable: {verdict.reason}. "
-            + (
-                f"A stable tau is <= {verdict.tau_linf_bound:.6g} (sign-stable <= "
-                f"{verdict.tau_sign_bound:.6g}); or pass --allow-unstable"
-                if tau_helps
-                else "No tau makes it stable; choose another nonlinearity or pass --allow-unstable"
-            ),
-            EXIT_UNSTABLE,
-        )
-    if console and verdict.linf_stable and not verdict.sign_stable:
-        console.print(
-            f"[yellow]warning:[/] tau = {plan.tau:.6g} is L-infinity stable but above the "
-            f"sign-stable bound {verdict.tau_sign_bound:.6g}: sign changes may increase"
-        )
-
-
-def _run_one(
-    make_plan,
-    input_path,
-    output,
-    input_format,
-    output_format,
-    in_place,
-    report_path,
-    allow_unstable,
-    strict,
-    quiet,
-    delimiter=None,
-    decimal=None,
-    header=None,
-    time_column=None,
-    columns=None,
-    subtype=None,
-    reference=None,
-    check_wavelet=False,
-    dtype="float64",
-    chunk_size=None,
-    on_progress=None,
-):
-    """Filter one INPUT into OUTPUT (in memory, or streamed in chunks); return the report."""
-    from .filters import analyse_run, run_plan
-    from .io import check_output_path, encode_signal, read_signal, write_files_atomic
-    from .report import render_table, to_json
-
-    if report_path == "-" and output == "-":
-        raise click.UsageError("--report - needs -o FILE: stdout already carries the signal")
-    if report_path not in (None, "-") and (
-        report_path == output or _same_file(report_path, output)
-    ):
-        raise click.UsageError("--report and -o name the same file; give the report its own")
-    if _same_file(input_path, output) and not in_place:
-        raise CliError(f"{output}: output is the input file; pass --in-place to replace it", 1)
-    if report_path is not None and _same_file(input_path, report_path):
-        raise CliError(f"{report_path}: the report would overwrite the input file", 1)
-    read_options = dict(
-        delimiter=delimiter,
-        decimal=decimal,
-        header=header,
-        time_column=time_column,
-        columns=columns,
-    )
-    try:
-        check_output_path(output, output_format, subtype)
-        if report_path is not None:
-            check_output_path(report_path, signal=False)
-        if _streams(input_path, chunk_size):  # large file: in chunks, the same numbers
-            report = _run_streamed(
-                make_plan,
-                input_path,
-                output,
-                input_format,
-                output_format,
-                report_path,
-                allow_unstable,
-                quiet,
-                read_options,
-                subtype,
-                reference,
-                check_wavelet,
-                dtype,
-                chunk_size,
-                on_progress,
-            )
-            return _strict_exit(report, strict)
-        sig = read_signal(input_path, input_format, **read_options)
-        clean = None
-        if reference is not None:
-            clean = read_signal(reference, None, **read_options)
-            if clean.data.shape != sig.data.shape:
-                raise CliError(
-                    f"{reference}: the reference has shape {clean.data.shape} (samples, channels) "
-                    f"but {sig.source} has {sig.data.shape}; give the clean signal with the same "
-                    "samples and channels",
-                    1,
-                )
-        plan, extra = make_plan(sig.data)
-        data = sig.data.astype(dtype, copy=False)  # --dtype: run and measure in this precision
-        verdict = plan.verdict()
-        console = None if quiet else _console()
-        _check_verdict(plan, verdict, allow_unstable, console)
-        label = os.path.basename(input_path)
-        with _progress_sink(on_progress, quiet or plan.steps < 50, label) as sink:
-            callback = None if sink is None else (lambda k, _u: sink("blocks", k, plan.steps))
-            out = run_plan(plan, data, callback)
-        report = analyse_run(plan, data, out, verdict, check_wavelet=check_wavelet)
-        report["parameters"].update(extra)
-        if clean is not None:
-            from .quality import compare
-
-            report["quality"] = {"reference": clean.source, **compare(sig.data, out, clean.data)}
-        report["input"] = sig.source
-        report["output"] = "<stdout>" if output == "-" else output
-        if sig.carried:  # time column and unpicked columns: written back unfiltered
-            report["carried_columns"] = sig.carried_names
-        payload, stats = encode_signal(output, sig.with_data(out), output_format, subtype)
-        report["clipped"] = stats.get("clipped", 0)
-        if report["clipped"]:
-            report["failed_checks"].append(f"{report['clipped']} samples clipped on output")
-            report["guarantees_held"] = False
-        outputs = [(output, payload)]
-        if report_path is not None:
-            outputs.append((report_path, to_json(report).encode()))
-        write_files_atomic(outputs)  # all or nothing: temporary files, then renames
-        if console:
-            render_table(report, console)
-    except ResdenoiseError as exc:
-        raise CliError(str(exc), exc.exit_code) from None
-    return _strict_exit(report, strict)
-
-
-def _strict_exit(report: dict, strict: bool) -> dict:
-    """Under --strict, a failed guarantee ends the run with exit code 4; else the report."""
-    if strict and not report["guarantees_held"]:
-        click.echo("Error: --strict: " + "; ".join(report["failed_checks"]), err=True)
-        sys.exit(EXIT_STRICT)
-    return report
+            bars.__exit__(None, None, None)
 
 
 def main():  # pragma: no cover - console-script entry

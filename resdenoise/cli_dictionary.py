@@ -1,5 +1,5 @@
-"""The ``dictionary`` and ``translate`` commands, and the CLI side of your own
-nonlinearities (``--activation-expr`` and friends) and networks (``--network``).
+"""The ``dictionary`` and ``translate`` commands, and the CLI side of networks
+(``resnet --network``).
 
 Registered on the group of :mod:`resdenoise.cli` (imported at its end).  The
 numbers come from :mod:`resdenoise.dictionary`, :mod:`resdenoise.expr`,
@@ -17,10 +17,10 @@ from .cli import (
     CONTEXT_SETTINGS,
     EXPR_META,
     POSITIVE,
-    CliError,
     cli,
+    library_errors,
+    on_command_line,
 )
-from .errors import ResdenoiseError
 from .nonlinearities import (
     FORMS,
     NONLINEARITIES,
@@ -31,42 +31,7 @@ from .nonlinearities import (
     names_for_form,
 )
 
-__all__ = ["bind_expression", "dictionary", "network_plan_maker", "translate"]
-
-
-# --------------------------------------------------------------------------
-# Your own nonlinearity on the four filtering commands
-# --------------------------------------------------------------------------
-
-
-def bind_expression(form: str, lam, u, h):
-    """The nonlinearity of ``--FORM-expr`` for the running command, and report extras.
-
-    ``lam`` None ('auto') becomes the universal threshold when the expression
-    uses lam (or theta), and 1 otherwise (then lambda plays no part).
-    """
-    from .expr import expression_nonlinearity
-
-    ctx = click.get_current_context()
-    stored_form, expr = ctx.meta[EXPR_META]
-    if _on_command_line(ctx, "name"):
-        raise click.UsageError(f"give --{form} NAME or --{form}-expr EXPR, not both")
-    extra = {"expression": expr.text}
-    if lam is None:
-        if expr.uses_lam:
-            from .filters import auto_lambda
-
-            lam, auto = auto_lambda(u, h)
-            extra.update(auto)
-        else:
-            lam = 1.0
-    return expression_nonlinearity(expr, stored_form, lam), extra
-
-
-def _on_command_line(ctx: click.Context, name: str) -> bool:
-    """Whether the parameter ``name`` was given on the command line (not defaulted)."""
-    source = ctx.get_parameter_source(name)
-    return source is not None and source.name == "COMMANDLINE"
+__all__ = ["dictionary", "network_plan_maker", "translate"]
 
 
 # --------------------------------------------------------------------------
@@ -76,27 +41,21 @@ def _on_command_line(ctx: click.Context, name: str) -> bool:
 
 def network_plan_maker(path: str, lam, tau, h, blocks):
     """Check the options, load the network file, and return ``make_plan(u)`` for ``_run``."""
-    from .network import build_network, load_network
+    from .network import load_network
+    from .pipeline import network_planner
 
     ctx = click.get_current_context()
     if blocks is not None:
         raise click.UsageError("give --blocks M or --network FILE, not both")
-    if _on_command_line(ctx, "name") or EXPR_META in ctx.meta:
+    if on_command_line(ctx, "name") or EXPR_META in ctx.meta:
         raise click.UsageError(
             "--network gives every block its own activation; drop --activation/--activation-expr"
         )
-    try:
+    with library_errors():
         spec = load_network(path)
-    except ResdenoiseError as exc:
-        raise CliError(str(exc), exc.exit_code) from None
-    if spec.h is not None and _on_command_line(ctx, "h") and spec.h != h:
+    if spec.h is not None and on_command_line(ctx, "h") and spec.h != h:
         raise click.UsageError(f"{path} sets h = {spec.h:g}; drop --h {h:g} or the file's h")
-
-    def make_plan(u):
-        plan = build_network(spec, u, lam=lam, tau=tau, h=h)
-        return plan, {}
-
-    return make_plan
+    return network_planner(spec, lam=lam, tau=tau, h=h)
 
 
 # --------------------------------------------------------------------------
@@ -142,10 +101,8 @@ def _plot_options(func):
 def _plot(columns, path, size):
     from .plot import plot_dictionary
 
-    try:
+    with library_errors():
         plot_dictionary(columns, path, size)
-    except ResdenoiseError as exc:
-        raise CliError(str(exc), exc.exit_code) from None
 
 
 def _console():
@@ -343,7 +300,7 @@ def translate(lam, theta, tau, h, as_json, plot_path, plot_size, **given):
         lam = SQRT2 * theta
     lam = 1.0 if lam is None else lam
     expression = None
-    try:
+    with library_errors():
         if key.endswith("_expr"):
             try:
                 expr = parse_expression(value, form)
@@ -354,8 +311,6 @@ def translate(lam, theta, tau, h, as_json, plot_path, plot_size, **given):
         else:
             nl = get_nonlinearity(value, form, lam)
         result = translate_nl(nl, form, tau=tau, h=h, expression=expression)
-    except ResdenoiseError as exc:
-        raise CliError(str(exc), exc.exit_code) from None
     if plot_path is not None:
         _plot([(nl.name, nl)], plot_path, plot_size)
     if as_json:

@@ -1,14 +1,79 @@
-"""The project's exceptions: a small tree, each with the CLI exit code it maps to."""
+"""The project's exceptions: a small tree, each with the CLI exit code it maps to.
+
+A message that asks the caller to change a parameter names it as Python
+spells it (``decimal=','``, ``tau``, ``allow_unstable=True``) and lists
+those mentions in ``parameters``, in the order they appear, so that a front
+end can restate them in its own terms (the command line's flags) with
+:meth:`ResdenoiseError.restate`.
+"""
 
 from __future__ import annotations
 
-__all__ = ["ResdenoiseError", "SignalError", "UnstableError", "ParameterError"]
+from collections.abc import Callable, Iterable
+
+__all__ = [
+    "GuaranteeError",
+    "ParameterError",
+    "ResdenoiseError",
+    "SignalError",
+    "UnstableError",
+    "spell",
+]
+
+
+def spell(name: str, value: object = ...) -> str:
+    """How a message names a parameter: ``name``, or ``name=value!r`` when a value is given.
+
+    Examples
+    --------
+    >>> spell("tau"), spell("decimal", ","), spell("header", True)
+    ('tau', "decimal=','", 'header=True')
+    """
+    return name if value is ... else f"{name}={value!r}"
 
 
 class ResdenoiseError(Exception):
-    """Base of resdenoise's own errors."""
+    """Base of resdenoise's own errors.
+
+    Parameters
+    ----------
+    *args
+        The message, as for any exception.
+    parameters : iterable of str or (str, object)
+        The parameters the message names, in order of appearance: a name
+        (spelt ``name``) or a pair ``(name, value)`` (spelt ``name=value!r``),
+        exactly as :func:`spell` writes them into the message.
+    """
 
     exit_code = 1
+
+    def __init__(self, *args, parameters: Iterable[str | tuple[str, object]] = ()):
+        super().__init__(*args)
+        self.parameters = tuple((p, ...) if isinstance(p, str) else tuple(p) for p in parameters)
+
+    def restate(self, spell_as: Callable[[str, object], str]) -> str:
+        """The message with each named parameter as ``spell_as(name, value)`` writes it.
+
+        ``value`` is ``...`` where the message names the parameter alone.
+        Mentions are found from the end backwards (a hint follows the file
+        name that the message may start with).
+
+        Examples
+        --------
+        >>> err = SignalError("x.csv: set header=True", parameters=[("header", True)])
+        >>> err.restate(lambda name, value: "--" + name)
+        'x.csv: set --header'
+        """
+        text = str(self)
+        end = len(text)
+        for name, value in reversed(self.parameters):
+            python = spell(name, value)
+            at = text.rfind(python, 0, end)
+            if at < 0:
+                continue
+            text = text[:at] + spell_as(name, value) + text[at + len(python) :]
+            end = at
+        return text
 
 
 class SignalError(ResdenoiseError, ValueError):
@@ -27,3 +92,16 @@ class UnstableError(ResdenoiseError):
     """A run was refused because its tau or nonlinearity is not stable."""
 
     exit_code = 3
+
+
+class GuaranteeError(ResdenoiseError):
+    """A run under ``strict=True`` finished (output written) but a measured guarantee failed.
+
+    ``report`` is the run's report; its ``failed_checks`` say which.
+    """
+
+    exit_code = 4
+
+    def __init__(self, *args, report: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.report = report

@@ -100,18 +100,20 @@ def _blocks_for(total: float, tau_max: float) -> int:
     return m
 
 
-def _sign_bound(nl: Nonlinearity, h: float) -> float:
+def _sign_bound(nl: Nonlinearity, h: float, remedy: str = "tau") -> float:
+    """The sign-stable default step; ``remedy`` is the parameter that replaces it."""
     tau, g_max = stability.default_tau(nl, h)
     if tau is None:
         raise UnstableError(
             f"{nl.name}: g = Phi(r)/r has no finite positive maximum (g_max = {g_max}); "
-            "give --tau explicitly"
+            f"give {remedy} explicitly",
+            parameters=[remedy],
         )
     return tau
 
 
 def plan_diffuse(nl, time=None, steps=None, tau=None, h=1.0) -> Plan:
-    """Nonlinear diffusion: ``--time T`` (m = ceil(T/tau_max), tau = T/m) or ``--steps m``.
+    """Nonlinear diffusion up to ``time`` T (m = ceil(T/tau_max), tau = T/m) or for ``steps`` m.
 
     tau (or tau_max with ``time``) defaults to the sign-stable bound
     ``h^2/(4 g_max)``.
@@ -121,7 +123,7 @@ def plan_diffuse(nl, time=None, steps=None, tau=None, h=1.0) -> Plan:
     _check_positive("time", time)
     _check_positive("steps", steps, integer=True)
     if (time is None) == (steps is None):
-        raise ParameterError("give exactly one of --time T or --steps M")
+        raise ParameterError("give exactly one of time or steps", parameters=["time", "steps"])
     tau_max = tau if tau is not None else _sign_bound(nl, h)
     if time is not None:
         steps = _blocks_for(time, tau_max)
@@ -147,7 +149,7 @@ def plan_regularise(nl, alpha, steps=None, h=1.0) -> Plan:
     _check_positive("steps", steps, integer=True)
     _check_positive("h", h)
     if steps is None:
-        steps = _blocks_for(alpha, _sign_bound(nl, h))
+        steps = _blocks_for(alpha, _sign_bound(nl, h, "steps"))
     params = {"lambda": nl.lam, "alpha": alpha}
     return Plan("regularise", "regulariser", nl, alpha / steps, h, int(steps), params, alpha)
 

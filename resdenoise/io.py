@@ -309,7 +309,8 @@ def guess_format(path: str, given: str | None = None) -> str:
         return ext[1:].upper()
     raise SignalError(
         f"{path}: cannot tell the format from the extension {ext!r}; "
-        "use .csv, .wav, .flac, .ogg (or --input-format/--output-format)"
+        "use .csv, .wav, .flac, .ogg (or input_format/output_format)",
+        parameters=["input_format", "output_format"],
     )
 
 
@@ -661,14 +662,15 @@ def _bad_cell_at(
     where = f"{source}: line {lineno}, column {col + 1}{name}"
     if not cell:
         return SignalError(f"{where}: empty cell; every sample needs a number")
-    hint = ""
+    hint, named = "", []
     if decimal == "." and _DECIMAL_COMMA.match(cell):
-        hint = " (a decimal comma? declare it with --decimal ,)"
+        hint, named = " (a decimal comma? declare it with decimal=',')", [("decimal", ",")]
     elif other := next((d for d in _SNIFF_ORDER if d in cell and d != decimal), None):
-        hint = f" (is the delimiter {other!r}? declare it with --delimiter)"
+        hint, named = f" (is the delimiter {other!r}? declare it with delimiter)", ["delimiter"]
     elif first_row and first_row_header_hint:
-        hint = f" (if line {lineno} is a header, declare it with --header)"
-    return SignalError(f"{where}: {_show(cell)} is not a number{hint}")
+        hint = f" (if line {lineno} is a header, declare it with header=True)"
+        named = [("header", True)]
+    return SignalError(f"{where}: {_show(cell)} is not a number{hint}", parameters=named)
 
 
 def _data_lines(lines: list[str], comments: bool) -> tuple[Sequence[int], list[str]]:
@@ -910,14 +912,17 @@ def _audio_error(exc: Exception, head: bytes, source: str) -> SignalError:
     """The error for an audio file soundfile cannot read (``head``: its first bytes)."""
     msg = getattr(exc, "error_string", None) or str(exc)
     msg = re.sub(r"^Error opening (<[^>]*>|'[^']*'): ", "", _one_line(msg)).rstrip(".")
-    hint = ""
+    hint, named = "", []
     if b"\x00" not in head[:4096]:
         try:
             codecs.getincrementaldecoder("utf-8")().decode(head[:4096], final=False)
-            hint = "; if it is CSV text, say so with --input-format csv"
+            hint, named = (
+                "; if it is CSV text, say so with input_format='csv'",
+                [("input_format", "csv")],
+            )
         except UnicodeDecodeError:
             pass
-    return SignalError(f"{source}: not a readable audio file ({msg}){hint}")
+    return SignalError(f"{source}: not a readable audio file ({msg}){hint}", parameters=named)
 
 
 def _read_audio(raw: bytes, source: str, columns=None) -> Signal:

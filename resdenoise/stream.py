@@ -73,7 +73,7 @@ __all__ = [
     "should_stream",
 ]
 
-#: Input files larger than this (bytes) are streamed by the command line.
+#: Input files larger than this (bytes) are streamed by :func:`resdenoise.pipeline.run_file`.
 STREAM_THRESHOLD = 64 << 20
 #: Samples per chunk (the core, without the halos) by default.
 DEFAULT_CHUNK = 1 << 18
@@ -506,8 +506,9 @@ class SignalSummary:
         raise ParameterError(
             f"{self.source}: this needs the whole signal in memory (an automatic stopping rule "
             "does), but the file is filtered in chunks (larger than the streaming threshold, "
-            "or --chunk-size given); give the number of steps, or pass --chunk-size 0 to load "
-            "it whole"
+            "or a chunk size given); give the number of steps, or pass chunk_size=0 to load "
+            "it whole",
+            parameters=[("chunk_size", 0)],
         )
 
     def __len__(self) -> int:
@@ -897,8 +898,9 @@ def filter_file(
 
 
 def should_stream(path: str, chunk: int | None, threshold: int | None = None) -> bool:
-    """The command line's rule: stream when ``chunk`` > 0 is given, never when it is 0,
-    and by default for a regular input file larger than :data:`STREAM_THRESHOLD`."""
+    """Whether :func:`resdenoise.pipeline.run_file` streams: when ``chunk`` > 0 is given,
+    never when it is 0, and by default for a regular input file larger than
+    :data:`STREAM_THRESHOLD`."""
     if chunk is not None:
         return chunk > 0
     if path == "-":

@@ -128,6 +128,7 @@ def test_strict_failure_counts_as_failed_with_code_4(runner, tmp_path):
         (["A", "B", "-o", "TMP/", "--report", "-"], r"--report names a directory"),
         (["A", "B", "-o", "TMP/", "--report", "TMP/r.json"], r"need --report to name a directory"),
         (["A", "TMP/in2/a.csv", "-o", "TMP/"], r"would both be written to TMP/a.csv"),
+        (["A", "B", "-o", "TMP/new/", "--output-format", "nope"], r"unknown format 'nope'"),
     ],
 )
 def test_usage_errors(runner, tmp_path, args, message):
@@ -138,6 +139,7 @@ def test_usage_errors(runner, tmp_path, args, message):
     args = [paths.get(a, a.replace("TMP", str(tmp_path))) for a in args]
     result = runner.invoke(cli, [*ARGS, *args])
     assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)  # no traceback
     assert re.search(message.replace("TMP", re.escape(str(tmp_path))), result.stderr), result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.csv", "in2"]
 
@@ -169,18 +171,21 @@ def test_output_format_renames_and_in_place_needs_the_flag(runner, inputs, tmp_p
     assert not [n for n in os.listdir(inputs) if n.endswith(".tmp")]
 
 
-def test_a_worker_that_dies_is_reported(tmp_path):
-    from resdenoise.cli import _run_forked
+def test_a_worker_that_dies_is_reported(inputs, tmp_path):
+    from resdenoise.pipeline import planner, run_batch
 
-    done = {}
+    base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
 
-    def ok(progress):
-        progress("filter", 1, 1)
-        return 0, None, {"guarantees_held": True, "failed_checks": []}
+    def make_plan(u):
+        if u.shape == (400,):  # b.flac, the mono one: its worker is killed
+            os._exit(9)
+        return base(u)
 
-    def dies(progress):
-        os._exit(9)
-
-    _run_forked([ok, dies, ok], 2, done.__setitem__, None, ["a", "b", "c"])
-    assert done[0] == done[2] == (0, None, {"guarantees_held": True, "failed_checks": []})
-    assert done[1] == (1, "the worker process died (exit code 9)", None)
+    out = tmp_path / "out"
+    files = [str(inputs / n) for n in ("a.wav", "b.flac", "c.csv")]
+    results = run_batch(make_plan, files, str(out), jobs=2)
+    assert [r.exit_code for r in results] == [0, 1, 0]
+    assert str(results[1].error) == "the worker process died (exit code 9)"
+    assert results[1].report is None and results[1].input == files[1]
+    assert results[0].report["guarantees_held"] and results[2].report["guarantees_held"]
+    assert names(out) == ["a.wav", "c.csv"]

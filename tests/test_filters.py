@@ -73,8 +73,8 @@ def test_diffuse_steps_uses_the_sign_bound_or_the_given_tau():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({}, "exactly one of --time T or --steps M"),
-        ({"time": 1.0, "steps": 2}, "exactly one of --time T or --steps M"),
+        ({}, "^give exactly one of time or steps$"),
+        ({"time": 1.0, "steps": 2}, "^give exactly one of time or steps$"),
         ({"time": 0.0}, "time must be a finite number > 0"),
         ({"time": math.inf}, "time must be a finite number > 0"),
         ({"steps": 0}, "steps must be an integer >= 1"),
@@ -90,8 +90,11 @@ def test_diffuse_rejects_bad_parameters(kwargs, match):
 
 def test_unbounded_g_needs_an_explicit_tau():
     cubic = from_function(lambda r: r * (1.0 + r * r))
-    with pytest.raises(UnstableError, match="give --tau explicitly"):
+    with pytest.raises(UnstableError, match="no finite positive maximum .*; give tau explicitly$"):
         filters.plan_diffuse(cubic, steps=2)
+    with pytest.raises(UnstableError, match="; give steps explicitly$") as info:
+        filters.plan_regularise(cubic, alpha=1.0)  # regularise's step is alpha/steps
+    assert info.value.parameters == (("steps", ...),)
     plan = filters.plan_diffuse(cubic, steps=2, tau=0.1)
     assert not plan.verdict().linf_stable
 

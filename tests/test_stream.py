@@ -373,7 +373,7 @@ def test_truncated_and_broken_audio_refused_as_read_whole(tmp_path):
     err = compare_stream(tmp_path, b"RIFF\x00\x00\x00\x00WAVEjunk", "wav")
     assert "not a readable audio file" in str(err)
     err = compare_stream(tmp_path, b"1,2\n3,4\n", "wav")
-    assert "--input-format csv" in str(err)
+    assert str(err).endswith("; if it is CSV text, say so with input_format='csv'")
 
 
 def test_open_signal_stream_file_errors(tmp_path):

@@ -1,0 +1,831 @@
+"""Filtering files: read, plan, check, run, measure, report, write; one file or many.
+
+What the four filtering commands of the command line do, as plain Python:
+
+* :func:`planner` turns a command's settings into ``make_plan(u) -> (plan,
+  extra)``, which fixes the plan for one signal (automatic lambda and
+  stopping time need the samples); :func:`network_planner` does the same
+  for a network file.
+* :func:`run_file` reads one input (whole, or in chunks for a large file),
+  makes the plan, refuses an unstable one, runs it, measures the guarantees
+  and writes the output and the JSON report atomically (all or nothing).
+* :func:`run_batch` does that for many inputs into one directory, in up to
+  ``jobs`` worker processes, and reports every file without stopping at
+  the first failure.
+
+Nothing here prints.  Progress goes to a callback, a warning to a callback
+(or :func:`warnings.warn`), and problems are raised as the exceptions of
+:mod:`resdenoise.errors`, whose ``exit_code`` is the command line's: 1
+input/output, 2 parameters, 3 refused as unstable, 4 a guarantee failed
+under ``strict=True``.
+
+Examples
+--------
+>>> import pathlib, shutil, tempfile
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (d / "in.csv").write_text("0\\n0\\n1\\n1\\n")
+>>> make_plan = planner("diffuse", "linear", lam=1.0, steps=1)
+>>> report = run_file(make_plan, str(d / "in.csv"), str(d / "out.csv"))
+>>> (d / "out.csv").read_text().split()
+['0.0', '0.25', '0.75', '1.0']
+>>> report["guarantees_held"], report["steps"], report["tau"]
+(True, 1, 0.25)
+>>> shutil.rmtree(d)
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+from .errors import GuaranteeError, ParameterError, ResdenoiseError, SignalError, UnstableError
+
+__all__ = [
+    "AUTO",
+    "FileResult",
+    "Planner",
+    "batch_target",
+    "bind_nonlinearity",
+    "check_paths",
+    "check_verdict",
+    "network_planner",
+    "planner",
+    "run_batch",
+    "run_file",
+]
+
+#: The value of a setting (or of ``lam``/``theta``) that asks for a data-driven choice.
+AUTO: Final = "auto"
+
+#: ``progress(phase, done, total)``: phase "blocks" (in memory) or "check", "noise",
+#: "filter" (streamed); ``total`` is None while unknown.
+Progress = Callable[[str, int, "int | None"], object]
+
+#: command: (form of its nonlinearity, the setting that may be AUTO, its settings)
+_COMMANDS: Final = {
+    "diffuse": ("diffusivity", "time", ("time", "steps", "tau", "h")),
+    "shrink": ("shrinkage", "iterations", ("theta", "iterations")),
+    "regularise": ("regulariser", "alpha", ("alpha", "steps", "h")),
+    "resnet": ("activation", "blocks", ("blocks", "tau", "h")),
+}
+
+
+# --------------------------------------------------------------------------
+# Plans
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Planner:
+    """``make_plan(u) -> (plan, extra)`` of one command; build it with :func:`planner`.
+
+    ``extra`` holds what the data decided (noise estimate, automatic lambda,
+    the stopping rule's choice) for the report's parameters.
+    """
+
+    command: str
+    nonlinearity: object
+    lam: float | None
+    settings: dict = field(default_factory=dict)
+    rule: str | None = None
+
+    @property
+    def form(self) -> str:
+        return _COMMANDS[self.command][0]
+
+    @property
+    def auto(self) -> bool:
+        return self.settings.get(_COMMANDS[self.command][1]) == AUTO
+
+    def __call__(self, u):
+        s = self.settings
+        h = 1.0 if self.command == "shrink" else s.get("h", 1.0)
+        if not self.auto:
+            nl, extra = bind_nonlinearity(self.nonlinearity, self.form, self.lam, u, h)
+            return _plan(self.command, nl, s, h), extra
+        from .autoparams import DEFAULT_RULE, choose_parameters
+
+        tau = 0.25 if self.command == "shrink" else s.get("tau")
+        rule = self.rule or DEFAULT_RULE
+        choice = choose_parameters(u, self.nonlinearity, self.form, self.lam, tau, h, rule)
+        m, tau = choice.steps, choice.tau
+        chosen = {
+            "diffuse": {"steps": m, "tau": tau},
+            "shrink": {"iterations": m},
+            "regularise": {"alpha": m * tau, "steps": m},
+            "resnet": {"blocks": m, "tau": tau},
+        }[self.command]
+        return _plan(self.command, choice.nl, chosen, h), choice.as_dict()
+
+
+def _plan(command: str, nl, s: dict, h: float):
+    from .filters import plan_diffuse, plan_regularise, plan_resnet, plan_shrink
+
+    if command == "diffuse":
+        return plan_diffuse(nl, time=s.get("time"), steps=s.get("steps"), tau=s.get("tau"), h=h)
+    if command == "shrink":
+        return plan_shrink(nl, s.get("iterations", 1))
+    if command == "regularise":
+        return plan_regularise(nl, s["alpha"], s.get("steps"), h)
+    return plan_resnet(nl, s["blocks"], s.get("tau"), h)
+
+
+def planner(
+    command: str, nonlinearity, *, lam=None, rule: str | None = None, **settings
+) -> Planner:
+    """The plan maker of one filtering command, checked before any signal is read.
+
+    Parameters
+    ----------
+    command : {"diffuse", "shrink", "regularise", "resnet"}
+    nonlinearity : str, Expression or Nonlinearity
+        A registry name of the command's form (diffusivity, shrinkage,
+        regulariser, activation), a formula from
+        :func:`resdenoise.expr.parse_expression` of that form, or a bound
+        :class:`~resdenoise.nonlinearities.Nonlinearity` (``lam`` unused).
+    lam : float or "auto", optional
+        Contrast parameter; None or ``"auto"``: the universal threshold of
+        each signal (with an automatic stopping time: searched with it; a
+        formula that does not use lam gets 1).
+    rule : {"sure", "noise2self", "decorrelation"}, optional
+        The stopping rule of an automatic stopping time (default ``"sure"``).
+    **settings
+        ``diffuse``: ``time`` (or ``"auto"``) or ``steps``, ``tau``, ``h``;
+        ``shrink``: ``theta`` (threshold, lam = sqrt2 theta; or ``"auto"``),
+        ``iterations`` (default 1, or ``"auto"``); ``regularise``: ``alpha``
+        (or ``"auto"``), ``steps``, ``h``; ``resnet``: ``blocks`` (or
+        ``"auto"``), ``tau``, ``h``.  Defaults as for
+        :mod:`resdenoise.filters`.
+
+    Returns
+    -------
+    Planner
+        Call it with the samples (or a streamed file's summary).
+
+    Raises
+    ------
+    ParameterError
+        Unknown command or setting, or settings that do not go together.
+    """
+    from .autoparams import RULES
+    from .nonlinearities import SQRT2
+
+    if command not in _COMMANDS:
+        raise ParameterError(f"unknown command {command!r}; choose one of {sorted(_COMMANDS)}")
+    form, auto_key, known = _COMMANDS[command]
+    unknown = sorted(set(settings) - set(known))
+    if unknown:
+        raise ParameterError(
+            f"{command} takes no setting {unknown[0]!r}; its settings are {', '.join(known)}"
+        )
+    if rule is not None and rule not in RULES:
+        raise ParameterError(f"unknown stopping rule {rule!r}; choose one of {sorted(RULES)}")
+    settings = {k: v for k, v in settings.items() if v is not None}
+    lam = None if lam == AUTO else lam
+    if "theta" in settings:
+        theta = settings.pop("theta")
+        if lam is not None and theta != AUTO:
+            raise ParameterError("give lam or theta, not both", parameters=["lam", "theta"])
+        lam = None if theta == AUTO else SQRT2 * theta
+    auto = settings.get(auto_key) == AUTO
+    if auto and not isinstance(nonlinearity, str):
+        raise ParameterError(
+            f"'auto' needs a registry {form}, not a formula; give {auto_key} a number",
+            parameters=[auto_key],
+        )
+    if command == "diffuse":
+        if auto and "steps" in settings:
+            raise ParameterError(
+                "give time='auto' or steps, not both", parameters=[("time", AUTO), "steps"]
+            )
+        if not auto and ("time" in settings) == ("steps" in settings):
+            raise ParameterError("give exactly one of time or steps", parameters=["time", "steps"])
+    if command == "regularise":
+        if "alpha" not in settings:
+            raise ParameterError("regularise needs alpha", parameters=["alpha"])
+        if auto and "steps" in settings:
+            raise ParameterError(
+                "steps needs a numeric alpha; alpha='auto' chooses the steps",
+                parameters=["steps", "alpha", ("alpha", AUTO)],
+            )
+    if command == "resnet" and "blocks" not in settings:
+        raise ParameterError("resnet needs blocks", parameters=["blocks"])
+    return Planner(command, nonlinearity, lam, settings, rule)
+
+
+def bind_nonlinearity(nonlinearity, form: str, lam, u, h: float = 1.0) -> tuple:
+    """``(Nonlinearity, extra)`` for a name, formula or bound nonlinearity and signal ``u``.
+
+    ``lam`` None becomes :func:`resdenoise.filters.auto_lambda` of ``u``
+    (``extra`` then says how); a formula that does not use lam gets 1.
+    """
+    from .expr import Expression, expression_nonlinearity
+    from .filters import auto_lambda
+    from .nonlinearities import Nonlinearity, get_nonlinearity
+
+    if isinstance(nonlinearity, Nonlinearity):
+        return nonlinearity, {}
+    if isinstance(nonlinearity, Expression):
+        extra = {"expression": nonlinearity.text}
+        if lam is None:
+            if nonlinearity.uses_lam:
+                lam, auto = auto_lambda(u, h)
+                extra.update(auto)
+            else:
+                lam = 1.0
+        return expression_nonlinearity(nonlinearity, form, lam), extra
+    extra = {}
+    if lam is None:
+        lam, extra = auto_lambda(u, h)
+    return get_nonlinearity(nonlinearity, form, lam), extra
+
+
+def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> Callable:
+    """``make_plan(u) -> (plan, {})`` of a network file (a path or a loaded spec).
+
+    ``lam``, ``tau`` and ``h`` are the defaults of blocks that do not set
+    their own (see :func:`resdenoise.network.build_network`).
+
+    Raises
+    ------
+    ResdenoiseError
+        The file cannot be read (exit code 1) or is malformed (2).
+    """
+    from .network import NetworkSpec, build_network, load_network
+
+    spec = network if isinstance(network, NetworkSpec) else load_network(network)
+    lam = None if lam == AUTO else lam
+
+    def make_plan(u):
+        return build_network(spec, u, lam=lam, tau=tau, h=h), {}
+
+    return make_plan
+
+
+def check_verdict(plan, verdict, allow_unstable: bool = False, on_warning=None) -> None:
+    """Refuse a plan that is not L-infinity stable; warn when it is not sign stable.
+
+    Raises
+    ------
+    UnstableError
+        Unless ``allow_unstable``; the message gives the stable tau when
+        one exists.
+    """
+    import math
+
+    if not verdict.linf_stable and not allow_unstable:
+        tau_helps = verdict.odd and verdict.g_min >= 0 and math.isfinite(verdict.g_max)
+        raise UnstableError(
+            f"refused as unstable: {verdict.reason}. "
+            + (
+                f"A stable tau is <= {verdict.tau_linf_bound:.6g} (sign-stable <= "
+                f"{verdict.tau_sign_bound:.6g}); or pass allow_unstable=True"
+                if tau_helps
+                else "No tau makes it stable; choose another nonlinearity or pass "
+                "allow_unstable=True"
+            ),
+            parameters=[("allow_unstable", True)],
+        )
+    if verdict.linf_stable and not verdict.sign_stable:
+        _warn(
+            on_warning,
+            f"tau = {plan.tau:.6g} is L-infinity stable but above the sign-stable bound "
+            f"{verdict.tau_sign_bound:.6g}: sign changes may increase",
+        )
+
+
+def _warn(on_warning, message: str) -> None:
+    if on_warning is None:
+        warnings.warn(message, UserWarning, stacklevel=3)
+    else:
+        on_warning(message)
+
+
+# --------------------------------------------------------------------------
+# One file
+# --------------------------------------------------------------------------
+
+
+def _same_file(a, b) -> bool:
+    if a is None or b is None or a == "-" or b == "-":
+        return False
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def check_paths(input_path, output="-", report_path=None, in_place: bool = False) -> None:
+    """Refuse an output or report that would clash with the input or with each other.
+
+    Raises
+    ------
+    ParameterError
+        The report on stdout with the signal there too, or the report and
+        the output the same file.
+    SignalError
+        The output is the input (without ``in_place``), or the report is.
+    """
+    if report_path == "-" and output == "-":
+        raise ParameterError(
+            "report_path='-' needs output to name a file: stdout already carries the signal",
+            parameters=[("report_path", "-"), "output"],
+        )
+    if report_path not in (None, "-") and (
+        report_path == output or _same_file(report_path, output)
+    ):
+        raise ParameterError(
+            "report_path and output name the same file; give the report its own",
+            parameters=["report_path", "output"],
+        )
+    if _same_file(input_path, output) and not in_place:
+        raise SignalError(
+            f"{output}: output is the input file; pass in_place=True to replace it",
+            parameters=[("in_place", True)],
+        )
+    if _same_file(input_path, report_path):
+        raise SignalError(f"{report_path}: the report would overwrite the input file")
+
+
+def run_file(
+    make_plan: Callable,
+    input_path: str,
+    output: str = "-",
+    *,
+    report_path: str | None = None,
+    allow_unstable: bool = False,
+    strict: bool = False,
+    in_place: bool = False,
+    input_format: str | None = None,
+    output_format: str | None = None,
+    delimiter: str | None = None,
+    decimal: str | None = None,
+    header: bool | None = None,
+    time_column=None,
+    columns=None,
+    subtype: str | None = None,
+    reference: str | None = None,
+    check_wavelet: bool = False,
+    dtype: str = "float64",
+    chunk_size: int | None = None,
+    progress: Progress | None = None,
+    on_warning: Callable[[str], object] | None = None,
+) -> dict:
+    """Filter one input file into ``output`` and return the report.
+
+    Reads the file whole, or in chunks of ``chunk_size`` samples (plus a
+    halo) with the same numbers when it is large (see
+    :func:`resdenoise.stream.should_stream`); either way the output and the
+    report (``report_path``) are written atomically, or not at all.
+
+    Parameters
+    ----------
+    make_plan : callable
+        ``make_plan(u) -> (plan, extra)``, e.g. from :func:`planner`.
+    input_path, output : str
+        Files, or ``"-"`` for stdin / stdout (CSV unless ``output_format``).
+    report_path : str, optional
+        Where the JSON report goes (``"-"``: stdout, when ``output`` is a file).
+    allow_unstable : bool
+        Run a plan above the L-infinity bound instead of refusing it.
+    strict : bool
+        Raise :class:`GuaranteeError` (after writing) when a measured
+        guarantee failed.
+    in_place : bool
+        Allow ``output`` to be the input file (replaced atomically).
+    input_format, output_format, subtype : str, optional
+        As :func:`resdenoise.io.read_signal` and ``write_signal`` take them.
+    delimiter, decimal, header, time_column, columns : optional
+        CSV options of :func:`resdenoise.io.read_signal` (also for ``reference``).
+    reference : str, optional
+        A clean signal of the same shape: the report gets MSE, SNR and PSNR.
+    check_wavelet : bool
+        Also compare with an actual cycle-spun Haar shrinkage (``shrink``).
+    dtype : {"float64", "float32"}
+        Working precision.
+    chunk_size : int, optional
+        Samples per chunk; 0: always read the file whole; default: chunks
+        for input files over :data:`resdenoise.stream.STREAM_THRESHOLD` bytes.
+    progress : callable, optional
+        ``progress(phase, done, total)`` while the file is checked and filtered.
+    on_warning : callable, optional
+        ``on_warning(message)`` for a run that is not sign stable; default
+        :func:`warnings.warn`.
+
+    Returns
+    -------
+    dict
+        The report of :func:`resdenoise.filters.analyse_run`, plus ``input``,
+        ``output``, ``clipped`` and, where they apply, ``quality``,
+        ``carried_columns`` and ``streaming``.
+
+    Raises
+    ------
+    SignalError
+        Input or output problems (exit code 1); nothing is written.
+    ParameterError
+        Bad or clashing parameters (2); nothing is written.
+    UnstableError
+        The plan is not L-infinity stable and not allowed (3); nothing is written.
+    GuaranteeError
+        Under ``strict``, a measured guarantee failed (4); written all the same,
+        the report is the exception's ``report``.
+    """
+    import numpy as np
+
+    from .io import check_output_path
+    from .stream import should_stream
+
+    check_paths(input_path, output, report_path, in_place)
+    read_options = dict(
+        delimiter=delimiter,
+        decimal=decimal,
+        header=header,
+        time_column=time_column,
+        columns=columns,
+    )
+    run = _run_streamed if should_stream(input_path, chunk_size) else _run_in_memory
+    # An allowed unstable run may overflow: that is reported as a clean error
+    # (non-finite output, nothing written), not as NumPy warnings.
+    with np.errstate(over="ignore", invalid="ignore"):
+        check_output_path(output, output_format, subtype)
+        if report_path is not None:
+            check_output_path(report_path, signal=False)
+        report = run(
+            make_plan,
+            input_path,
+            output,
+            input_format=input_format,
+            output_format=output_format,
+            report_path=report_path,
+            read_options=read_options,
+            subtype=subtype,
+            reference=reference,
+            check_wavelet=check_wavelet,
+            dtype=dtype,
+            chunk_size=chunk_size,
+            on_plan=lambda plan, verdict: check_verdict(plan, verdict, allow_unstable, on_warning),
+            progress=progress,
+        )
+    if strict and not report["guarantees_held"]:
+        raise GuaranteeError(
+            "guarantees failed: " + "; ".join(report["failed_checks"]), report=report
+        )
+    return report
+
+
+def _run_in_memory(
+    make_plan,
+    input_path,
+    output,
+    *,
+    input_format,
+    output_format,
+    report_path,
+    read_options,
+    subtype,
+    reference,
+    check_wavelet,
+    dtype,
+    chunk_size,
+    on_plan,
+    progress,
+) -> dict:
+    """Read the file whole, run the plan, measure, write output and report at once."""
+    from .filters import analyse_run, run_plan
+    from .io import encode_signal, read_signal, write_files_atomic
+    from .report import to_json
+
+    sig = read_signal(input_path, input_format, **read_options)
+    clean = None
+    if reference is not None:
+        clean = read_signal(reference, None, **read_options)
+        if clean.data.shape != sig.data.shape:
+            raise SignalError(
+                f"{reference}: the reference has shape {clean.data.shape} (samples, channels) "
+                f"but {sig.source} has {sig.data.shape}; give the clean signal with the same "
+                "samples and channels"
+            )
+    plan, extra = make_plan(sig.data)
+    data = sig.data.astype(dtype, copy=False)  # run and measure in this precision
+    verdict = plan.verdict()
+    on_plan(plan, verdict)
+    callback = None if progress is None else (lambda k, _u: progress("blocks", k, plan.steps))
+    out = run_plan(plan, data, callback)
+    report = analyse_run(plan, data, out, verdict, check_wavelet=check_wavelet)
+    report["parameters"].update(extra)
+    if clean is not None:
+        from .quality import compare
+
+        report["quality"] = {"reference": clean.source, **compare(sig.data, out, clean.data)}
+    report["input"] = sig.source
+    report["output"] = "<stdout>" if output == "-" else output
+    if sig.carried:  # time column and unpicked columns: written back unfiltered
+        report["carried_columns"] = sig.carried_names
+    payload, stats = encode_signal(output, sig.with_data(out), output_format, subtype)
+    report["clipped"] = stats.get("clipped", 0)
+    if report["clipped"]:
+        report["failed_checks"].append(f"{report['clipped']} samples clipped on output")
+        report["guarantees_held"] = False
+    outputs = [(output, payload)]
+    if report_path is not None:
+        outputs.append((report_path, to_json(report).encode()))
+    write_files_atomic(outputs)  # all or nothing: temporary files, then renames
+    return report
+
+
+def _run_streamed(
+    make_plan,
+    input_path,
+    output,
+    *,
+    input_format,
+    output_format,
+    report_path,
+    read_options,
+    subtype,
+    reference,
+    check_wavelet,
+    dtype,
+    chunk_size,
+    on_plan,
+    progress,
+) -> dict:
+    """:func:`resdenoise.stream.filter_file`; stdin is spooled to a file first."""
+    from .io import looks_like_audio, spool_stdin
+    from .stream import filter_file
+
+    spooled = source = None
+    if input_path == "-":  # several passes: the stream is spooled to a file first
+        spooled, source = spool_stdin(), "<stdin>"
+        if input_format is None:
+            with open(spooled, "rb") as fh:
+                input_format = "audio" if looks_like_audio(fh.read(4)) else "csv"
+    try:
+        return filter_file(
+            spooled or input_path,
+            output,
+            make_plan,
+            input_format=input_format,
+            read_options=read_options,
+            output_format=output_format,
+            subtype=subtype,
+            dtype=dtype,
+            chunk=chunk_size or None,
+            reference=reference,
+            check_wavelet=check_wavelet,
+            report_path=report_path,
+            on_plan=on_plan,
+            progress=progress,
+            source=source,
+        )
+    finally:
+        if spooled is not None:
+            os.unlink(spooled)
+
+
+# --------------------------------------------------------------------------
+# Many files
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class FileResult:
+    """What became of one input of :func:`run_batch`.
+
+    ``report`` is the run's report (None when it failed before writing);
+    ``error`` the exception that failed it (None on success), with the
+    exit code it maps to; ``warnings`` what :func:`run_file` warned about.
+    """
+
+    input: str
+    output: str
+    report_path: str | None = None
+    report: dict | None = None
+    error: ResdenoiseError | None = None
+    warnings: list = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0 on success, else the error's exit code (4: a guarantee failed under strict)."""
+        return 0 if self.error is None else (self.error.exit_code or 1)
+
+
+def batch_target(directory: str, input_path: str, output_format: str | None = None) -> str:
+    """DIRECTORY/NAME of an input; the extension follows ``output_format`` when given."""
+    from .io import AUDIO_EXTENSIONS, guess_format
+
+    name = os.path.basename(input_path.rstrip("/" + os.sep)) or input_path
+    if output_format:
+        fmt = guess_format(name, output_format)
+        if fmt != "AUDIO":
+            stem, ext = os.path.splitext(name)
+            try:
+                same = guess_format(name) == fmt
+            except ResdenoiseError:
+                same = False
+            if not same:
+                exts = {v: k for k, v in reversed(list(AUDIO_EXTENSIONS.items()))}
+                name = stem + (".csv" if fmt == "CSV" else exts.get(fmt, "." + fmt.lower()))
+    return os.path.join(directory, name)
+
+
+def _make_directory(path: str, what: str) -> None:
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise SignalError(
+            f"{path}: cannot create the {what} directory: {exc.strerror or exc}"
+        ) from None
+
+
+def run_batch(
+    make_plan: Callable,
+    input_paths: Sequence[str],
+    output_dir: str,
+    *,
+    report_dir: str | None = None,
+    jobs: int = 1,
+    strict: bool = False,
+    progress: Callable[[int, str, int, int | None], object] | None = None,
+    on_done: Callable[[int, FileResult], object] | None = None,
+    **options,
+) -> list[FileResult]:
+    """Filter each input into ``output_dir`` under its own name, as :func:`run_file` would.
+
+    One file's failure does not stop the others.  With ``jobs`` > 1 (and
+    where the system forks) up to that many files run at once in worker
+    processes, each with one engine thread; the files and reports are the
+    same as with ``jobs=1``.
+
+    Parameters
+    ----------
+    make_plan : callable
+        ``make_plan(u) -> (plan, extra)``, called once per file.
+    input_paths : sequence of str
+        Input files (not stdin).
+    output_dir : str
+        Receives one output per input (see :func:`batch_target`); made if missing.
+    report_dir : str, optional
+        Receives ``INPUT-NAME.json`` for each input; made if missing.
+    jobs : int
+        Files filtered at once.
+    strict : bool
+        A failed guarantee fails the file (:class:`GuaranteeError`, exit
+        code 4), written all the same.
+    progress : callable, optional
+        ``progress(index, phase, done, total)``: :func:`run_file`'s progress
+        of input ``index``.
+    on_done : callable, optional
+        ``on_done(index, result)`` as each file finishes (in that order).
+    **options
+        The other keyword arguments of :func:`run_file` (``allow_unstable``,
+        ``in_place``, the file options, ``dtype``, ``chunk_size``, ...).
+
+    Returns
+    -------
+    list of FileResult
+        In the order of ``input_paths``.
+
+    Raises
+    ------
+    ParameterError
+        Stdin among the inputs, or two inputs that would be written to the
+        same file; nothing is run.
+    SignalError
+        A directory cannot be created.
+    """
+    inputs = [os.fspath(p) for p in input_paths]
+    if "-" in inputs:
+        raise ParameterError("stdin ('-') cannot be one of several inputs; give file names")
+    tasks, seen = [], {}
+    for path in inputs:
+        target = batch_target(output_dir, path, options.get("output_format"))
+        if target in seen:
+            raise ParameterError(
+                f"{seen[target]} and {path} would both be written to {target}; "
+                "rename one or filter them into separate directories"
+            )
+        seen[target] = path
+        report = None
+        if report_dir is not None:
+            name = os.path.basename(path.rstrip("/" + os.sep)) + ".json"
+            report = os.path.join(report_dir, name)
+        tasks.append((path, target, report))
+    _make_directory(output_dir, "output")
+    if report_dir is not None:
+        _make_directory(report_dir, "report")
+    results: list = [None] * len(tasks)
+
+    def one(i: int, file_progress) -> FileResult:
+        path, target, report = tasks[i]
+        result = FileResult(path, target, report)
+        try:
+            result.report = run_file(
+                make_plan,
+                path,
+                target,
+                report_path=report,
+                strict=strict,
+                progress=file_progress,
+                on_warning=result.warnings.append,
+                **options,
+            )
+        except GuaranteeError as exc:
+            result.report, result.error = exc.report, exc
+        except ResdenoiseError as exc:
+            result.error = exc
+        except Exception as exc:  # noqa: BLE001 - one file's bug must not stop the others
+            result.error = ResdenoiseError(f"internal error: {type(exc).__name__}: {exc}")
+        return result
+
+    def finished(i: int, result: FileResult) -> None:
+        results[i] = result
+        if on_done is not None:
+            on_done(i, result)
+
+    jobs = max(1, min(int(jobs), len(tasks)))
+    if jobs == 1 or not hasattr(os, "fork"):
+        for i in range(len(tasks)):
+            file_progress = None
+            if progress is not None:
+
+                def file_progress(phase, done, total, i=i):
+                    progress(i, phase, done, total)
+
+            finished(i, one(i, file_progress))
+    else:
+        _run_forked(
+            [lambda p, i=i: one(i, p) for i in range(len(tasks))],
+            jobs,
+            finished,
+            progress,
+            [FileResult(*t) for t in tasks],
+        )
+    return results
+
+
+def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
+    """Run ``job(progress)`` callables in up to ``jobs`` forked processes at once.
+
+    Each child sends its progress and its :class:`FileResult` through a pipe;
+    a child that fails without one (killed, out of memory, a result that
+    does not pickle) fails its file (``placeholders[i]``) with exit code 1.
+    """
+    import multiprocessing as mp
+    from multiprocessing.connection import wait
+
+    ctx = mp.get_context("fork")
+    running: dict = {}
+    queue = list(range(len(jobs_list)))
+    while queue or running:
+        while queue and len(running) < jobs:
+            i = queue.pop(0)
+            receive, send = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_child, args=(jobs_list[i], send), daemon=True)
+            proc.start()
+            send.close()
+            running[receive] = (proc, i)
+        for conn in wait(list(running), timeout=0.2):
+            proc, i = running[conn]
+            try:
+                kind, payload = conn.recv()
+            except (EOFError, OSError):
+                kind, payload = "done", None
+            if kind == "progress":
+                if progress is not None:
+                    progress(i, *payload)
+                continue
+            del running[conn]
+            conn.close()
+            proc.join()
+            if not isinstance(payload, FileResult):  # the child's last words, or none
+                message = payload or f"the worker process died (exit code {proc.exitcode})"
+                payload = placeholders[i]
+                payload.error = ResdenoiseError(message)
+            finished(i, payload)
+
+
+def _child(job, conn) -> None:  # pragma: no cover - runs in a forked child
+    import time
+
+    # the files already run in parallel: one engine thread each, not one per core
+    os.environ.setdefault("RESDENOISE_THREADS", "1")
+
+    last = [0.0]
+
+    def progress(phase, done, total):
+        now = time.monotonic()
+        if now - last[0] > 0.1 or (total is not None and done >= total):
+            last[0] = now
+            conn.send(("progress", (phase, done, total)))
+
+    try:
+        result = job(progress)
+        conn.send(("done", result))
+    except BaseException as exc:  # noqa: BLE001 - also a result that does not pickle
+        conn.send(("done", f"internal error: {type(exc).__name__}: {exc}"))
+    conn.close()

@@ -1,0 +1,383 @@
+"""resdenoise.pipeline from Python, without click: files end to end, batches, refusals.
+
+The reference numbers come from :func:`resdenoise.engine.run_blocks` on the
+samples read back with NumPy; a run through the pipeline must write exactly
+them, report what it measured, and fail with the exception (and exit code)
+the command line maps to its own exit status.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+import soundfile
+
+from resdenoise.engine import run_blocks
+from resdenoise.errors import GuaranteeError, ParameterError, SignalError, UnstableError
+from resdenoise.expr import parse_expression
+from resdenoise.nonlinearities import get_nonlinearity
+from resdenoise.pipeline import (
+    AUTO,
+    check_paths,
+    planner,
+    run_batch,
+    run_file,
+)
+
+
+@pytest.fixture
+def signal(rng) -> np.ndarray:
+    t = np.linspace(0.0, 1.0, 300)
+    return np.sign(np.sin(9.0 * t)) + 0.1 * rng.standard_normal(t.size)
+
+
+def write_csv(path, values, time=True) -> None:
+    rows = [f"{i},{v!r}" if time else repr(v) for i, v in enumerate(values.tolist())]
+    path.write_text(("time,v\n" if time else "") + "\n".join(rows) + "\n")
+
+
+def read_column(path, column: int = 1) -> np.ndarray:
+    return np.loadtxt(path, delimiter=",", skiprows=1, usecols=column)
+
+
+def listing(directory) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+# --------------------------------------------------------------------------
+# One file
+# --------------------------------------------------------------------------
+
+
+def test_one_file_end_to_end(tmp_path, signal):
+    src, out, rep = tmp_path / "in.csv", tmp_path / "out.csv", tmp_path / "r.json"
+    write_csv(src, signal)
+    seen = []
+    make_plan = planner("diffuse", "perona-malik", lam=0.5, time=3.0)
+    report = run_file(
+        make_plan,
+        str(src),
+        str(out),
+        report_path=str(rep),
+        progress=lambda phase, done, total: seen.append((phase, done, total)),
+    )
+    # time = 3 at the sign-stable step 1/4: 12 blocks
+    nl = get_nonlinearity("perona-malik", "diffusivity", 0.5)
+    expected = run_blocks(signal, nl.phi, 0.25, 12)
+    np.testing.assert_array_equal(read_column(out), expected)
+    assert read_column(out, 0).tolist() == list(range(signal.size))  # time carried unchanged
+    assert (report["command"], report["steps"], report["tau"]) == ("diffuse", 12, 0.25)
+    assert report["stopping_time"] == 3.0 and report["parameters"]["lambda"] == 0.5
+    assert report["input"] == str(src) and report["output"] == str(out)
+    assert report["carried_columns"] == ["time"] and report["clipped"] == 0
+    (channel,) = report["channels"]
+    assert channel["output_max"] == expected.max() and channel["input_min"] == signal.min()
+    assert channel["max_min_principle"] and report["guarantees_held"]
+    assert json.loads(rep.read_text()) == json.loads(json.dumps(report))
+    assert seen and seen[-1] == ("blocks", 12, 12)
+    assert {phase for phase, _, _ in seen} == {"blocks"}
+
+
+def test_streamed_run_writes_the_same_file_and_reports_its_phases(tmp_path, signal):
+    src = tmp_path / "in.csv"
+    write_csv(src, signal, time=False)
+    make_plan = planner("resnet", "tanh", lam=0.8, blocks=7)
+    whole = run_file(make_plan, str(src), str(tmp_path / "whole.csv"), chunk_size=0)
+    phases = []
+    chunked = run_file(
+        make_plan,
+        str(src),
+        str(tmp_path / "chunked.csv"),
+        chunk_size=40,
+        progress=lambda phase, done, total: phases.append(phase),
+    )
+    assert (tmp_path / "whole.csv").read_bytes() == (tmp_path / "chunked.csv").read_bytes()
+    (a,), (b,) = whole["channels"], chunked["channels"]  # sums: the same up to rounding
+    for key in ("input_min", "input_max", "output_min", "output_max", "sign_changes_out"):
+        assert a[key] == b[key], key
+    assert a["tv_out"] == pytest.approx(b["tv_out"], rel=1e-12)
+    assert chunked["guarantees_held"] and whole["guarantees_held"]
+    assert chunked["streaming"]["chunk_size"] == 40 and chunked["streaming"]["halo"] == 7
+    assert "streaming" not in whole
+    assert {"check", "filter"} <= set(phases) and "blocks" not in phases
+
+
+def test_planners_match_the_convenience_functions(tmp_path, signal):
+    from resdenoise import filters
+
+    src = tmp_path / "in.csv"
+    write_csv(src, signal, time=False)
+    cases = [
+        (
+            planner("shrink", "garrote", theta=0.3, iterations=4),
+            filters.shrink(signal, "garrote", 0.3, 4),
+        ),
+        (
+            planner("regularise", "huber", lam=0.5, alpha=2.0),
+            filters.regularise(signal, "huber", lam=0.5, alpha=2.0),
+        ),
+        (planner("resnet", "isru", blocks=6), filters.resnet(signal, "isru", blocks=6)),
+    ]
+    for make_plan, expected in cases:
+        run_file(make_plan, str(src), str(tmp_path / "o.csv"))
+        np.testing.assert_array_equal(np.loadtxt(tmp_path / "o.csv"), expected)
+    # lam 'auto' (the universal threshold) is what the convenience functions default to
+    report = run_file(
+        planner("resnet", "tanh", lam=AUTO, blocks=2), str(src), str(tmp_path / "a.csv")
+    )
+    assert report["parameters"]["lambda_rule"] == "universal threshold"
+    np.testing.assert_array_equal(np.loadtxt(tmp_path / "a.csv"), filters.resnet(signal, blocks=2))
+
+
+def test_a_formula_and_an_automatic_stopping_time(tmp_path, signal):
+    src = tmp_path / "in.csv"
+    write_csv(src, signal, time=False)
+    expr = parse_expression("r / (1 + r**2)", "activation")  # no lam: lambda plays no part
+    report = run_file(planner("resnet", expr, blocks=3), str(src), str(tmp_path / "e.csv"))
+    assert report["parameters"]["expression"] == "r / (1 + r**2)"
+    assert report["parameters"]["lambda"] == 1.0
+    phi = lambda r: r / (1 + r**2)  # noqa: E731
+    np.testing.assert_allclose(np.loadtxt(tmp_path / "e.csv"), run_blocks(signal, phi, 0.25, 3))
+
+    report = run_file(
+        planner("diffuse", "charbonnier", time=AUTO, rule="decorrelation"),
+        str(src),
+        str(tmp_path / "auto.csv"),
+    )
+    params = report["parameters"]
+    assert params["stopping_rule"] == "decorrelation" and params["lambda_rule"]
+    assert 0 < report["steps"] <= params["blocks_searched"]
+    assert report["guarantees_held"]
+    with pytest.raises(ParameterError, match="needs the whole signal in memory"):
+        run_file(planner("diffuse", "charbonnier", time=AUTO), str(src), chunk_size=50)
+
+
+def test_unstable_plan_is_refused_and_nothing_is_written(tmp_path, signal):
+    src, out, rep = tmp_path / "in.csv", tmp_path / "out.csv", tmp_path / "r.json"
+    write_csv(src, signal)
+    make_plan = planner("resnet", "tanh", lam=1.0, blocks=3, tau=0.6)
+    with pytest.raises(UnstableError) as info:
+        run_file(make_plan, str(src), str(out), report_path=str(rep))
+    assert info.value.exit_code == 3
+    assert str(info.value).startswith("refused as unstable: ")
+    assert "A stable tau is <= 0.5 (sign-stable <= 0.25); or pass allow_unstable=True" in str(
+        info.value
+    )
+    assert listing(tmp_path) == ["in.csv"]
+
+    # allowed: it runs (the linear bound is broken, so the report says what failed)
+    report = run_file(make_plan, str(src), str(out), allow_unstable=True)
+    assert not report["stability"]["linf_stable"] and not report["guarantees_held"]
+    assert report["failed_checks"][0].startswith("run was not L-infinity stable")
+    # ... and under strict it fails with exit code 4, after writing
+    os.unlink(out)
+    linear = planner("resnet", "linear", lam=1.0, blocks=5, tau=1.0)
+    with pytest.raises(GuaranteeError) as info:
+        run_file(linear, str(src), str(out), allow_unstable=True, strict=True)
+    assert info.value.exit_code == 4
+    assert out.exists() and info.value.report["guarantees_held"] is False
+    assert not info.value.report["channels"][0]["max_min_principle"]
+
+
+def test_a_run_that_is_not_sign_stable_warns(tmp_path, signal):
+    src = tmp_path / "in.csv"
+    write_csv(src, signal)
+    make_plan = planner("resnet", "tanh", lam=1.0, blocks=3, tau=0.4)
+    with pytest.warns(UserWarning, match=r"tau = 0\.4 is L-infinity stable but above .* 0\.25"):
+        run_file(make_plan, str(src), str(tmp_path / "a.csv"))
+    said = []
+    report = run_file(make_plan, str(src), str(tmp_path / "b.csv"), on_warning=said.append)
+    assert len(said) == 1 and said[0].startswith("tau = 0.4 is L-infinity stable")
+    assert report["stability"]["linf_stable"] and not report["stability"]["sign_stable"]
+
+
+def test_clashing_paths_are_refused_before_reading(tmp_path, signal):
+    src = tmp_path / "in.csv"
+    write_csv(src, signal)
+    before = src.read_bytes()
+    with pytest.raises(SignalError, match=r"output is the input file; pass in_place=True") as info:
+        check_paths(str(src), str(src))
+    assert info.value.exit_code == 1 and info.value.parameters == (("in_place", True),)
+    with pytest.raises(ParameterError, match="report_path and output name the same file"):
+        check_paths(str(src), str(tmp_path / "o.csv"), str(tmp_path / "o.csv"))
+    with pytest.raises(ParameterError, match="report_path='-' needs output to name a file"):
+        check_paths(str(src), "-", "-")
+    with pytest.raises(SignalError, match="the report would overwrite the input file"):
+        run_file(
+            planner("resnet", "tanh", blocks=1),
+            str(src),
+            str(tmp_path / "o.csv"),
+            report_path=str(src),
+        )
+    run_file(planner("resnet", "tanh", lam=1.0, blocks=1), str(src), str(src), in_place=True)
+    assert src.read_bytes() != before and listing(tmp_path) == ["in.csv"]
+
+
+@pytest.mark.parametrize(
+    "command, nonlinearity, settings, message, parameters",
+    [
+        ("diffuse", "linear", {}, "give exactly one of time or steps", ("time", "steps")),
+        (
+            "diffuse",
+            "linear",
+            {"time": AUTO, "steps": 3},
+            "give time='auto' or steps, not both",
+            ("time", "steps"),
+        ),
+        (
+            "regularise",
+            "huber",
+            {"alpha": AUTO, "steps": 3},
+            "steps needs a numeric alpha; alpha='auto' chooses the steps",
+            ("steps", "alpha", "alpha"),
+        ),
+        ("resnet", "tanh", {}, "resnet needs blocks", ("blocks",)),
+        ("resnet", "EXPR", {"blocks": AUTO}, "'auto' needs a registry activation", ("blocks",)),
+        ("resnet", "tanh", {"blocks": 2, "time": 1}, "resnet takes no setting 'time'", ()),
+        ("smooth", "tanh", {}, "unknown command 'smooth'", ()),
+    ],
+)
+def test_planner_refuses_settings_that_do_not_go_together(
+    command, nonlinearity, settings, message, parameters
+):
+    if nonlinearity == "EXPR":
+        nonlinearity = parse_expression("tanh(r)", "activation")
+    with pytest.raises(ParameterError) as info:
+        planner(command, nonlinearity, **settings)
+    assert str(info.value).startswith(message), str(info.value)
+    assert info.value.exit_code == 2
+    assert tuple(name for name, _ in info.value.parameters) == parameters
+
+
+def test_messages_name_parameters_that_a_front_end_can_restate(tmp_path):
+    """The library speaks in parameter names; the command line restates them as flags."""
+    from resdenoise.cli import error_message
+
+    (tmp_path / "c.csv").write_text("a;b\n1;2\n3;1,5\n")
+    with pytest.raises(SignalError) as info:
+        run_file(planner("diffuse", "linear", steps=1), str(tmp_path / "c.csv"), decimal=".")
+    err = info.value
+    assert str(err).endswith("'1,5' is not a number (a decimal comma? declare it with decimal=',')")
+    assert error_message(err).endswith("(a decimal comma? declare it with --decimal ,)")
+    err = ParameterError(
+        "steps needs a numeric alpha; alpha='auto' chooses the steps",
+        parameters=["steps", "alpha", ("alpha", "auto")],
+    )
+    assert error_message(err) == "--steps needs a numeric --alpha; --alpha auto chooses the steps"
+    err = ParameterError("path/lam/x: give lam", parameters=["lam"])  # only the mention is restated
+    assert error_message(err) == "path/lam/x: give --lambda"
+
+
+# --------------------------------------------------------------------------
+# Many files
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def batch_inputs(tmp_path, rng):
+    src = tmp_path / "in"
+    src.mkdir()
+    x = np.clip(0.3 * rng.standard_normal((400, 2)), -1, 1)
+    soundfile.write(src / "a.wav", x, 8000, subtype="FLOAT")
+    write_csv(src / "b.csv", rng.standard_normal(200))
+    (src / "bad.csv").write_text("v\n1.0\n2.0\noops\n")
+    write_csv(src / "c.csv", 2.0 * rng.standard_normal(100), time=False)
+    return [str(src / n) for n in ("a.wav", "bad.csv", "b.csv", "c.csv")]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_batch_with_one_bad_file_among_good_ones(tmp_path, batch_inputs, jobs):
+    make_plan = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
+    out, rep = tmp_path / f"out{jobs}", tmp_path / f"rep{jobs}"
+    done, progress = [], []
+    results = run_batch(
+        make_plan,
+        batch_inputs,
+        str(out),
+        report_dir=str(rep),
+        jobs=jobs,
+        on_done=lambda i, r: done.append(i),
+        progress=lambda i, phase, n, total: progress.append((i, phase)),
+    )
+    assert [r.input for r in results] == batch_inputs
+    assert [r.exit_code for r in results] == [0, 1, 0, 0]
+    bad = results[1]
+    assert isinstance(bad.error, SignalError) and bad.report is None
+    assert str(bad.error) == f"{batch_inputs[1]}: line 4, column 1 ('v'): 'oops' is not a number"
+    assert sorted(done) == [0, 1, 2, 3]
+    assert {i for i, _ in progress} <= {0, 2, 3} and {phase for _, phase in progress} == {"blocks"}
+    assert listing(out) == ["a.wav", "b.csv", "c.csv"]  # made for us; nothing of bad.csv
+    assert listing(rep) == ["a.wav.json", "b.csv.json", "c.csv.json"]
+    for r in (results[0], results[2], results[3]):
+        assert r.output == str(out / os.path.basename(r.input))
+        with open(r.report_path) as fh:
+            assert json.load(fh)["channels"] == r.report["channels"]
+        alone = tmp_path / f"alone{jobs}_{os.path.basename(r.input)}"
+        run_file(make_plan, r.input, str(alone))
+        with open(r.output, "rb") as fh:
+            assert alone.read_bytes() == fh.read()
+    # the numbers: 12 blocks of tau = 1/4 on each channel
+    nl = get_nonlinearity("charbonnier", "diffusivity", 0.3)
+    f, _ = soundfile.read(batch_inputs[0], always_2d=True)
+    y, _ = soundfile.read(results[0].output, always_2d=True)
+    np.testing.assert_allclose(y, run_blocks(f, nl.phi, 0.25, 12), rtol=0, atol=1e-7)
+
+
+def test_batch_strict_failure_is_code_4_and_written(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "loud.csv").write_text("\n".join(["3.0", "-3.0"] * 20) + "\n")
+    (src / "soft.csv").write_text("\n".join(["0.3", "-0.3"] * 20) + "\n")
+    files = [str(src / "loud.csv"), str(src / "soft.csv")]
+    make_plan = planner("resnet", "tanh", lam=1.0, blocks=2)
+    args = dict(output_format="wav", subtype="PCM_16", strict=True)
+    results = run_batch(make_plan, files, str(tmp_path / "o"), **args)
+    assert [r.exit_code for r in results] == [4, 0]
+    assert isinstance(results[0].error, GuaranteeError)
+    assert results[0].report["clipped"] > 0
+    assert results[0].report["failed_checks"] == [
+        f"{results[0].report['clipped']} samples clipped on output"
+    ]
+    assert listing(tmp_path / "o") == ["loud.wav", "soft.wav"]
+    assert np.abs(soundfile.read(tmp_path / "o" / "loud.wav")[0]).max() == pytest.approx(
+        1.0, abs=1e-4
+    )
+
+
+def test_batch_refuses_before_running(tmp_path, batch_inputs):
+    make_plan = planner("resnet", "tanh", blocks=1)
+    with pytest.raises(ParameterError, match=r"stdin \('-'\) cannot be one of several inputs"):
+        run_batch(make_plan, [batch_inputs[0], "-"], str(tmp_path / "o"))
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "b.csv").write_text("1\n2\n")
+    with pytest.raises(ParameterError, match=r"would both be written to .*b\.csv; rename one"):
+        run_batch(make_plan, [batch_inputs[2], str(other / "b.csv")], str(tmp_path / "o"))
+    assert not (tmp_path / "o").exists()  # no directory made for a refused batch
+    (tmp_path / "file").write_text("")
+    with pytest.raises(SignalError, match="file/sub: cannot create the output directory"):
+        run_batch(make_plan, batch_inputs[:1], str(tmp_path / "file" / "sub"))
+
+
+def test_worker_errors_keep_their_class_and_parameters(tmp_path):
+    """A worker process sends its result through a pipe: the error arrives whole."""
+    for name in ("a.csv", "b.csv"):
+        (tmp_path / name).write_text("1\n2\n3\n")
+    make_plan = planner("resnet", "tanh", lam=1.0, blocks=2, tau=5.0)
+    files = [str(tmp_path / "a.csv"), str(tmp_path / "b.csv")]
+    results = run_batch(make_plan, files, str(tmp_path), jobs=2)  # into their own directory
+    for r in results:
+        assert isinstance(r.error, SignalError) and r.exit_code == 1
+        assert r.error.parameters == (("in_place", True),)
+        assert (
+            str(r.error)
+            == f"{r.output}: output is the input file; pass in_place=True to replace it"
+        )
+    results = run_batch(make_plan, files, str(tmp_path / "o"), jobs=2)
+    for r in results:
+        assert isinstance(r.error, UnstableError) and r.exit_code == 3
+        assert r.error.parameters == (("allow_unstable", True),)
+    assert listing(tmp_path / "o") == []
