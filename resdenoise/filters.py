@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import stability
-from .engine import run_blocks
+from .engine import backend_for, compiled_instruction_set, run_blocks
 from .errors import ParameterError, UnstableError
 from .nonlinearities import SQRT2, Nonlinearity, get_nonlinearity
 from .wavelet import cycle_spin_shrink, estimate_noise, universal_threshold
@@ -27,6 +27,7 @@ __all__ = [
     "auto_lambda",
     "analyse_run",
     "build_report",
+    "engine_entry",
     "diffuse",
     "plan_diffuse",
     "plan_regularise",
@@ -214,19 +215,20 @@ def analyse_run(
                 energy_in=float(e_in[c]), energy_out=float(e_out[c]), el_residual=float(res[c])
             )
     sigma = estimate_noise(f)  # MAD on the finest Haar details, per channel, for every run
-    report = build_report(plan, verdict, checks, tol, sigma)
+    report = build_report(plan, verdict, checks, tol, sigma, dtype=u.dtype)
     if check_wavelet:
         ref = cycle_spin_shrink(f, plan.nl.shrinkage, plan.steps)
         report["wavelet_check"] = {"max_abs_difference": float(np.max(np.abs(ref - u)))}
     return report
 
 
-def build_report(plan: Plan, verdict, checks, tol: dict, sigma) -> dict:
+def build_report(plan: Plan, verdict, checks, tol: dict, sigma, dtype=np.float64) -> dict:
     """The report dictionary of :func:`analyse_run` from its measurements.
 
     ``checks`` and ``tol`` as :func:`stability.measure_channels` returns
     them, ``sigma`` the input's noise estimate per channel (also used by
-    :mod:`resdenoise.stream`, which measures chunk by chunk).
+    :mod:`resdenoise.stream`, which measures chunk by chunk), ``dtype`` the
+    working precision.
     """
     failed = stability.guarantees_failed(checks, verdict)
     if not verdict.linf_stable:
@@ -251,8 +253,26 @@ def build_report(plan: Plan, verdict, checks, tol: dict, sigma) -> dict:
         ],
         "failed_checks": failed,
         "guarantees_held": not failed,
+        "engine": engine_entry(plan, dtype),
     }
     return report
+
+
+def engine_entry(plan: Plan, dtype=np.float64) -> dict:
+    """How the blocks ran: ``dtype``, ``step_loop`` and ``instruction_set``.
+
+    ``step_loop`` is 'compiled' or 'numpy' (see :func:`resdenoise.engine.backend_for`;
+    'compiled and numpy' for a network whose groups differ), ``instruction_set``
+    that of the compiled loop (null when it ran in NumPy only).
+    """
+    groups = getattr(plan, "groups", None)
+    nls = [nl for _, nl, _ in groups] if groups else [plan.nl]
+    loops = sorted({backend_for(nl) for nl in nls})
+    return {
+        "dtype": np.dtype(dtype).name,
+        "step_loop": " and ".join(loops),
+        "instruction_set": compiled_instruction_set() if "compiled" in loops else None,
+    }
 
 
 # --------------------------------------------------------------------------

@@ -55,6 +55,10 @@ def render_table(report: dict, console) -> None:
         "tau / h / steps", f"{_num(report['tau'])} / {_num(report['h'])} / {report['steps']}"
     )
     run.add_row("stopping time", _num(report["stopping_time"]))
+    eng = report.get("engine")
+    if eng:
+        where = f", {eng['instruction_set']}" if eng["instruction_set"] else ""
+        run.add_row("engine", f"{eng['step_loop']} step loop{where}, {eng['dtype']}")
     exact = "" if st["exact"] else " (sampled)"
     run.add_row("g range" + exact, f"[{_num(st['g_min'])}, {_num(st['g_max'])}]")
     run.add_row("Lipschitz of Phi", _num(st["lipschitz"]))

@@ -679,7 +679,7 @@ class StreamMeasure:
 
     def report(self, verdict, sigma: np.ndarray) -> dict:
         """``analyse_run``'s dictionary (``sigma``: the noise estimate of the input)."""
-        report = build_report(self.plan, verdict, self.checks(), self.tol, sigma)
+        report = build_report(self.plan, verdict, self.checks(), self.tol, sigma, dtype=self.dtype)
         if self.check_wavelet:
             report["wavelet_check"] = {"max_abs_difference": self.wavelet_max}
         return report

@@ -270,3 +270,30 @@ def test_kernel_refuses_read_only_buffers():
     u.flags.writeable = False
     with pytest.raises((BufferError, ValueError)):
         KERNELS.run(u, np.zeros(8), 1, 0, 1.0, 0.25, 1.0, 1)
+
+
+# --------------------------------------------------------------------------
+# The report says which loop ran
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_report_names_the_step_loop(dtype, monkeypatch, rng):
+    from resdenoise import filters
+    from resdenoise.network import build_network, parse_network
+
+    f = noisy_steps(rng, 300, 0, dtype)
+    plan = filters.plan_diffuse(get_nonlinearity("perona-malik", lam=0.5), steps=5)
+    entry = filters.analyse_run(plan, f, filters.run_plan(plan, f))["engine"]
+    assert entry["dtype"] == np.dtype(dtype).name
+    assert entry["step_loop"] == ("compiled" if KERNELS is not None else "numpy")
+    assert entry["instruction_set"] == (None if KERNELS is None else KERNELS.simd())
+
+    spec = parse_network('[[block]]\nactivation = "tanh"\n[[block]]\nactivation = "hard"\n')
+    network = build_network(spec, f, lam=0.5)
+    mixed = filters.analyse_run(network, f, filters.run_plan(network, f))["engine"]
+    assert mixed["step_loop"] == ("compiled and numpy" if KERNELS is not None else "numpy")
+
+    monkeypatch.setenv("RESDENOISE_ENGINE", "numpy")
+    entry = filters.analyse_run(plan, f, filters.run_plan(plan, f))["engine"]
+    assert entry == {"dtype": np.dtype(dtype).name, "step_loop": "numpy", "instruction_set": None}
