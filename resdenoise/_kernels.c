@@ -55,10 +55,17 @@ static const char *FAMILY_NAMES[N_FAMILIES] = {
  * 2^t for t <= 0, for Perona-Malik's g = exp(-d^2/(2 lam^2)) = 2^(d^2 c)
  * with c = -log2(e)/(2 lam^2).
  *
- * t = k + f with k = round(t) and |f| <= 1/2; 2^f = exp(f ln2) by its Taylor
- * polynomial (coefficients ln(2)^i/i!, correctly rounded) of degree 13
- * (float: 7), whose truncation error is below 1e-17 (float: 4e-9)
- * relative; 2^k is built in the exponent bits.  The polynomial is evaluated
+ * t = k + f with k = round(t) and |f| <= 1/2; 2^k is built in the exponent
+ * bits, and 2^f is a polynomial of degree 11 (float: 6): the Chebyshev
+ * interpolant of 2^f on [-1/2, 1/2], whose relative error is 4.2e-18
+ * (float: 2.5e-9), with its coefficients rounded to nearest.  They were
+ * computed with mpmath at 40 digits:
+ *
+ *     mpmath.mp.dps = 40
+ *     poly = mpmath.chebyfit(lambda x: mpmath.power(2, x), [-0.5, 0.5], 12)
+ *     [float(c).hex() for c in reversed(poly)]       # 7 for float
+ *
+ * (tests/test_compiled.py checks the result against libm's exp2).  The polynomial is evaluated
  * by Estrin's scheme with fused multiply-adds, for short dependency chains.
  * fma() is correctly rounded everywhere (an instruction with AVX2/FMA or on
  * ARM, libm's exact emulation otherwise), so every build gives the same
@@ -94,15 +101,13 @@ static RD_INLINE inline double exp2_poly64(double f) /* 2^f for |f| <= 1/2 */
 {
     double f2 = f * f, f4 = f2 * f2, f8 = f4 * f4;
     double p01 = fma(0x1.62e42fefa39efp-1, f, 1.0);
-    double p23 = fma(0x1.c6b08d704a0c0p-5, f, 0x1.ebfbdff82c58fp-3);
-    double p45 = fma(0x1.5d87fe78a6731p-10, f, 0x1.3b2ab6fba4e77p-7);
-    double p67 = fma(0x1.ffcbfc588b0c7p-17, f, 0x1.430912f86c787p-13);
-    double p89 = fma(0x1.b5253d395e7c4p-24, f, 0x1.62c0223a5c824p-20);
-    double pab = fma(0x1.e8cac7351bb25p-32, f, 0x1.e4cf5158b8ecap-28);
-    double pcd = fma(0x1.816193166d0f9p-40, f, 0x1.c3bd650fc2986p-36);
+    double p23 = fma(0x1.c6b08d704a0c6p-5, f, 0x1.ebfbdff82c5aep-3);
+    double p45 = fma(0x1.5d87fe78a3f9cp-10, f, 0x1.3b2ab6fb9f1a5p-7);
+    double p67 = fma(0x1.ffcbfc6da6ed1p-17, f, 0x1.430913112c61bp-13);
+    double p89 = fma(0x1.b524ebd13a55fp-24, f, 0x1.62bfc2c86d700p-20);
+    double pab = fma(0x1.e9ec1fcb69a7fp-32, f, 0x1.e6228acd1c6e5p-28);
     double p03 = fma(p23, f2, p01), p47 = fma(p67, f2, p45), p8b = fma(pab, f2, p89);
-    double p07 = fma(p47, f4, p03), p8d = fma(pcd, f4, p8b);
-    return fma(p8d, f8, p07);
+    return fma(p8b, f8, fma(p47, f4, p03));
 }
 
 static RD_INLINE inline void exp2_reduce32(float t, float *f, float *scale)
@@ -120,11 +125,10 @@ static RD_INLINE inline float exp2_poly32(float f)
 {
     float f2 = f * f, f4 = f2 * f2;
     float p01 = fmaf(0x1.62e430p-1f, f, 1.0f);
-    float p23 = fmaf(0x1.c6b08ep-5f, f, 0x1.ebfbe0p-3f);
-    float p45 = fmaf(0x1.5d87fep-10f, f, 0x1.3b2ab6p-7f);
-    float p67 = fmaf(0x1.ffcbfcp-17f, f, 0x1.430912p-13f);
-    float p03 = fmaf(p23, f2, p01), p47 = fmaf(p67, f2, p45);
-    return fmaf(p47, f4, p03);
+    float p23 = fmaf(0x1.c6aeccp-5f, f, 0x1.ebfbe0p-3f);
+    float p45 = fmaf(0x1.5f48c0p-10f, f, 0x1.3b2a1cp-7f);
+    float p46 = fmaf(0x1.444000p-13f, f2, p45);
+    return fmaf(p46, f4, fmaf(p23, f2, p01));
 }
 
 /* ------------------------------------------------------------------------
@@ -248,6 +252,13 @@ DEFINE_STEPS(float, f32, fabsf, sqrtf)
  * Python interface
  * ---------------------------------------------------------------------- */
 
+/* The family's second constant c0 (-log2(e)/(2 lam^2) or lam^2), in double;
+ * the float loops round it as NumPy rounds a Python float met by an array. */
+static double flux_constant(int family, double lam)
+{
+    return family == PERONA_MALIK ? -0x1.71547652b82fep0 / (2.0 * lam * lam) : lam * lam;
+}
+
 static int get_buffer(PyObject *obj, Py_buffer *view, const char *what)
 {
     if (PyObject_GetBuffer(obj, view, PyBUF_WRITABLE | PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0)
@@ -310,8 +321,7 @@ static PyObject *py_run(PyObject *self, PyObject *args)
         PyBuffer_Release(&u);
         return NULL;
     }
-    /* Constants rounded as NumPy rounds a Python float met by an array. */
-    double c0 = family == PERONA_MALIK ? -0x1.71547652b82fep0 / (2.0 * lam * lam) : lam * lam;
+    double c0 = flux_constant(family, lam);
     if (u.itemsize == 8) {
         Py_BEGIN_ALLOW_THREADS
         run_f64(family, (double *)u.buf, (double *)w.buf, rows, C, inv_h, scale, lam, c0, blocks);
@@ -324,6 +334,192 @@ static PyObject *py_run(PyObject *self, PyObject *args)
     }
     PyBuffer_Release(&w);
     PyBuffer_Release(&u);
+    Py_RETURN_NONE;
+}
+
+/* ------------------------------------------------------------------------
+ * Tiled sweeps (see engine._run_tiled): the halos of every inner tile
+ * boundary are saved first (strips), then each thread runs its tiles: halo
+ * and core into a buffer, k blocks, the core back into u.  Plain copies, so
+ * the numbers are those of the untiled run; one call per thread and sweep,
+ * without the GIL.
+ * ---------------------------------------------------------------------- */
+
+typedef struct {
+    Py_buffer u, strips, buf, work, bounds, src;
+    int have; /* how many of the buffers above are held */
+} Views;
+
+static void release(Views *v)
+{
+    Py_buffer *all[6] = {&v->u, &v->strips, &v->buf, &v->work, &v->bounds, &v->src};
+    for (int i = v->have - 1; i >= 0; i--)
+        PyBuffer_Release(all[i]);
+    v->have = 0;
+}
+
+/* Get u, strips, buf, work (float, one dtype), bounds (int64) and src (read
+ * only, like u); check that tiles [first, last) of `bounds` over n = rows of
+ * u, k <= sweep and channels C fit the buffers.  buf and work may be NULL
+ * (saving strips needs neither): u stands in for them.  Returns 0, or -1
+ * with an exception set and nothing held. */
+static int tile_views(Views *v, PyObject *const objs[6], Py_ssize_t C, Py_ssize_t first,
+                      Py_ssize_t last, long k, long sweep)
+{
+    Py_buffer *all[6] = {&v->u, &v->strips, &v->buf, &v->work, &v->bounds, &v->src};
+    const char *names[6] = {"u", "strips", "buf", "work", "bounds", "src"};
+    v->have = 0;
+    for (int i = 0; i < 6; i++) {
+        PyObject *obj = objs[i] != NULL ? objs[i] : objs[0];
+        int ok = i < 4 ? get_buffer(obj, all[i], names[i])
+                       : PyObject_GetBuffer(obj, all[i], PyBUF_FORMAT | PyBUF_C_CONTIGUOUS);
+        if (ok < 0) {
+            release(v);
+            return -1;
+        }
+        v->have++;
+    }
+    const char *problem = NULL;
+    Py_ssize_t item = v->u.itemsize, n = C > 0 ? v->u.len / item / C : 0;
+    Py_ssize_t nb = v->bounds.len / (Py_ssize_t)sizeof(int64_t);
+    if (v->bounds.itemsize != 8 || (strcmp(v->bounds.format, "q") && strcmp(v->bounds.format, "l")))
+        problem = "bounds must be int64";
+    else if (strcmp(v->u.format, v->strips.format) || strcmp(v->u.format, v->buf.format) ||
+             strcmp(v->u.format, v->work.format) || strcmp(v->u.format, v->src.format))
+        problem = "u, strips, buf, work and src must have the same dtype";
+    else if (v->src.len != v->u.len)
+        problem = "src and u must have the same size";
+    else if (C < 1 || n * C * item != v->u.len || k < 1 || k > sweep)
+        problem = "need channels >= 1, u of rows x channels, 1 <= k <= sweep";
+    else if (first < 0 || last > nb - 1 || first >= last)
+        problem = "tiles out of range";
+    else if ((nb - 2) * 2 * sweep * C * item > v->strips.len)
+        problem = "strips too small";
+    if (problem == NULL) {
+        const int64_t *bd = v->bounds.buf;
+        if (bd[0] != 0 || bd[nb - 1] != n)
+            problem = "bounds must run from 0 to the rows of u";
+        for (Py_ssize_t t = 0; problem == NULL && t < nb - 1; t++) {
+            Py_ssize_t len = bd[t + 1] - bd[t];
+            if (len < 1 || (t < nb - 2 && len < k) || (t > 0 && len < k))
+                problem = "tiles must be non-empty and at least k rows";
+            else if (t >= first && t < last && objs[2] != NULL &&
+                     ((len + 2 * k) * C * item > v->buf.len || (len + 2 * k) * C * item > v->work.len))
+                problem = "buf and work must hold the longest tile and its halos";
+        }
+    }
+    if (problem != NULL) {
+        PyErr_SetString(PyExc_ValueError, problem);
+        release(v);
+        return -1;
+    }
+    return 0;
+}
+
+#define DEFINE_TILES(T, SUFFIX)                                                                \
+    static void save_strips_##SUFFIX(const T *src, T *strips, const int64_t *bd, Py_ssize_t nb, \
+                                     Py_ssize_t C, long k, long sweep)                         \
+    {                                                                                          \
+        for (Py_ssize_t t = 0; t < nb - 2; t++)                                                \
+            memcpy(strips + (t * 2 * sweep + sweep - k) * C, src + (bd[t + 1] - k) * C,        \
+                   (size_t)(2 * k * C) * sizeof(T));                                           \
+    }                                                                                          \
+                                                                                               \
+    static void tiles_##SUFFIX(const T *src, T *u, const T *strips, T *buf, T *work,           \
+                               const int64_t *bd, Py_ssize_t nb, Py_ssize_t first, Py_ssize_t last, Py_ssize_t C, \
+                               long k, long sweep, int family, T inv_h, T scale, T lam, T c0)  \
+    {                                                                                          \
+        Py_ssize_t n = bd[nb - 1];                                                             \
+        for (Py_ssize_t t = first; t < last; t++) {                                            \
+            Py_ssize_t a = bd[t], b = bd[t + 1];                                               \
+            Py_ssize_t left = a > 0 ? k : 0, right = b < n ? k : 0, core = b - a;              \
+            if (left)                                                                          \
+                memcpy(buf, strips + ((t - 1) * 2 * sweep + sweep - k) * C,                    \
+                       (size_t)(left * C) * sizeof(T));                                        \
+            memcpy(buf + left * C, src + a * C, (size_t)(core * C) * sizeof(T));               \
+            if (right)                                                                         \
+                memcpy(buf + (left + core) * C, strips + (t * 2 * sweep + sweep) * C,          \
+                       (size_t)(right * C) * sizeof(T));                                       \
+            if (left + core + right >= 2)                                                      \
+                run_##SUFFIX(family, buf, work, left + core + right, C, inv_h, scale, lam, c0, \
+                             k);                                                               \
+            memcpy(u + a * C, buf + left * C, (size_t)(core * C) * sizeof(T));                 \
+        }                                                                                      \
+    }
+
+DEFINE_TILES(double, f64)
+DEFINE_TILES(float, f32)
+
+PyDoc_STRVAR(save_strips_doc,
+"save_strips(src, u, strips, bounds, channels, k, sweep)\n"
+"\n"
+"strips[t, sweep-k : sweep+k] = src[bounds[t+1]-k : bounds[t+1]+k] for every\n"
+"inner tile boundary t (strips: (tiles-1) x 2 sweep x channels; u, the\n"
+"run's output, is only checked).");
+
+static PyObject *py_save_strips(PyObject *self, PyObject *args)
+{
+    PyObject *objs[6];
+    Py_ssize_t C;
+    long k, sweep;
+    Views v;
+    (void)self;
+    objs[2] = objs[3] = NULL;
+    if (!PyArg_ParseTuple(args, "OOOOnll", &objs[5], &objs[0], &objs[1], &objs[4], &C, &k,
+                          &sweep))
+        return NULL;
+    if (tile_views(&v, objs, C, 0, 1, k, sweep) < 0)
+        return NULL;
+    Py_ssize_t nb = v.bounds.len / 8;
+    Py_BEGIN_ALLOW_THREADS
+    if (v.u.itemsize == 8)
+        save_strips_f64(v.src.buf, v.strips.buf, v.bounds.buf, nb, C, k, sweep);
+    else
+        save_strips_f32(v.src.buf, v.strips.buf, v.bounds.buf, nb, C, k, sweep);
+    Py_END_ALLOW_THREADS
+    release(&v);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(run_tiles_doc,
+"run_tiles(src, u, strips, buf, work, bounds, channels, first, last, k,\n"
+"          sweep, family, lam, scale, inv_h)\n"
+"\n"
+"One sweep of k blocks over tiles first..last-1 of src (tile t is rows\n"
+"bounds[t]:bounds[t+1]), each with halos of k rows from the strips saved\n"
+"by save_strips; the cores are written into u (src may be u).  Releases\n"
+"the GIL.");
+
+static PyObject *py_run_tiles(PyObject *self, PyObject *args)
+{
+    PyObject *objs[6];
+    Py_ssize_t C, first, last;
+    long k, sweep;
+    int family;
+    double lam, scale, inv_h;
+    Views v;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOOOOOnnnlliddd", &objs[5], &objs[0], &objs[1], &objs[2],
+                          &objs[3], &objs[4], &C, &first, &last, &k, &sweep, &family, &lam, &scale,
+                          &inv_h))
+        return NULL;
+    if (family < 0 || family >= N_FAMILIES) {
+        PyErr_Format(PyExc_ValueError, "unknown family code %d", family);
+        return NULL;
+    }
+    if (tile_views(&v, objs, C, first, last, k, sweep) < 0)
+        return NULL;
+    Py_ssize_t nb = v.bounds.len / 8;
+    double c0 = flux_constant(family, lam);
+    Py_BEGIN_ALLOW_THREADS
+    if (v.u.itemsize == 8)
+        tiles_f64(v.src.buf, v.u.buf, v.strips.buf, v.buf.buf, v.work.buf, v.bounds.buf, nb, first,
+                  last, C, k, sweep, family, inv_h, scale, lam, c0);
+    else
+        tiles_f32(v.src.buf, v.u.buf, v.strips.buf, v.buf.buf, v.work.buf, v.bounds.buf, nb, first,
+                  last, C, k, sweep, family, (float)inv_h, (float)scale, (float)lam, (float)c0);
+    Py_END_ALLOW_THREADS
+    release(&v);
     Py_RETURN_NONE;
 }
 
@@ -386,6 +582,8 @@ static PyObject *py_simd(PyObject *self, PyObject *noargs)
 
 static PyMethodDef methods[] = {
     {"run", py_run, METH_VARARGS, run_doc},
+    {"save_strips", py_save_strips, METH_VARARGS, save_strips_doc},
+    {"run_tiles", py_run_tiles, METH_VARARGS, run_tiles_doc},
     {"exp2_nonpositive", py_exp, METH_VARARGS, exp_doc},
     {"simd", py_simd, METH_NOARGS, "The instruction set the step loops run with."},
     {NULL, NULL, 0, NULL},

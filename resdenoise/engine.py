@@ -70,8 +70,8 @@ MIN_BYTES_PER_THREAD = 131072
 #: float64) stay in a core's L2 cache of 512 KiB.
 COMPILED_TILE_VALUES = 16384
 #: The compiled loop's sweeps are longer: a hand-over between threads costs
-#: about as much as 128 blocks of halo on a tile of a few thousand samples.
-COMPILED_SWEEP_BLOCKS = 128
+#: about as much as a few hundred blocks of halo on a tile of a few thousand samples.
+COMPILED_SWEEP_BLOCKS = 256
 #: The compiled loop holds no GIL, so a second thread pays off from a few
 #: thousand values on.
 COMPILED_MIN_VALUES_PER_THREAD = 2048
@@ -180,10 +180,10 @@ def run_blocks(
     ``F *= tau/h``; ``u_i += F``; ``u_{i+1} -= F``.
     """
     dtype = _working_dtype(u, dtype)
-    u = np.array(u, dtype=dtype, order="C", copy=True)
-    if u.ndim not in (1, 2):
-        raise ValueError(f"signal must have shape (n,) or (n, channels), got {u.shape}")
-    n = u.shape[0]
+    f = np.ascontiguousarray(u, dtype=dtype)  # the input itself where it already is so
+    if f.ndim not in (1, 2):
+        raise ValueError(f"signal must have shape (n,) or (n, channels), got {f.shape}")
+    n = f.shape[0]
     if n < 2:
         raise ValueError(f"signal needs at least 2 samples, got {n}")
     n_blocks = int(n_blocks)
@@ -196,19 +196,21 @@ def run_blocks(
     tile = _positive_int("tile", tile, default=None)
     sweep = _positive_int("sweep", sweep, default=step.sweep)
     every = _positive_int("callback_every", callback_every, default=None)
+    bounds, threads = _tiling(
+        n, max(1, f.size // n), tile, threads, step.tile_values, step.min_values
+    )
+    if n_blocks == 0 or len(bounds) == 2:
+        u = f.copy()  # the result, never the input
     if n_blocks == 0:
         return u
-
-    bounds, threads = _tiling(
-        n, max(1, u.size // n), tile, threads, step.tile_values, step.min_values
-    )
     if callback is None:
         every = None
     if len(bounds) == 2:  # one tile: the whole signal, no halo, no copies
         _run_whole(u, step, n_blocks, callback, every or sweep)
-    else:
+    else:  # the first sweep reads f and writes every tile of u, in parallel
+        u = np.empty_like(f)
         sweep = min(sweep, int(np.diff(bounds).min()))
-        _run_tiled(u, step, n_blocks, bounds, sweep, threads, callback, every)
+        _run_tiled(u, step, n_blocks, bounds, sweep, threads, callback, every, f)
     return u
 
 
@@ -418,15 +420,18 @@ def _copy(dst: np.ndarray, src: np.ndarray) -> None:
     np.positive(src, out=dst)
 
 
-def _run_tiled(u, step: _Stepper, m, bounds, sweep, threads, callback, every) -> None:
+def _run_tiled(u, step: _Stepper, m, bounds, sweep, threads, callback, every, f) -> None:
     """Sweeps of K blocks over halo-extended tiles, tiles spread over threads.
 
     Before each sweep the 2K samples around every inner tile boundary are
     saved (``strips``), so every tile can read its halos from them and write
-    its core back into u in place, in parallel with the others.
+    its core back into u in place, in parallel with the others.  The first
+    sweep reads the input ``f`` (u's shape and dtype) instead of u, so u is
+    neither copied first nor touched by one thread alone.
     """
     n = u.shape[0]
     tail_shape = u.shape[1:]
+    channels = u.size // n
     ntiles = len(bounds) - 1
     longest = int(np.diff(bounds).max())
     strips = np.empty((max(ntiles - 1, 0), 2 * sweep) + tail_shape, u.dtype)
@@ -437,8 +442,17 @@ def _run_tiled(u, step: _Stepper, m, bounds, sweep, threads, callback, every) ->
         spaces.append((buf, step.workspace(buf.shape[0], tail_shape)))
     err = np.geterr()
 
+    bounds = np.ascontiguousarray(bounds, dtype=np.int64)
+    kernels = _kernels() if step.family is not None else None
+
     def run_group(g: int, k: int) -> None:
         buf_all, ws = spaces[g]
+        if kernels is not None:  # the same copies and blocks, in C, without the GIL
+            kernels.run_tiles(
+                src, u, strips, buf_all, ws[0], bounds, channels, groups[g][0],
+                groups[g][-1] + 1, k, sweep, step.family, step.lam, step.tau_h, step.h_inv,
+            )  # fmt: skip
+            return
         with np.errstate(**err):
             for t in groups[g]:
                 a, b = int(bounds[t]), int(bounds[t + 1])
@@ -447,20 +461,24 @@ def _run_tiled(u, step: _Stepper, m, bounds, sweep, threads, callback, every) ->
                 buf = buf_all[: left + (b - a) + right]
                 if left:
                     _copy(buf[:left], strips[t - 1, sweep - k : sweep])
-                _copy(buf[left : left + b - a], u[a:b])
+                _copy(buf[left : left + b - a], src[a:b])
                 if right:
                     _copy(buf[left + b - a :], strips[t, sweep : sweep + k])
                 step.run(buf, k, ws)
                 _copy(u[a:b], buf[left : left + b - a])
 
     def save_strips(k: int) -> None:
+        if kernels is not None:
+            kernels.save_strips(src, u, strips, bounds, channels, k, sweep)
+            return
         for t in range(ntiles - 1):
             b = int(bounds[t + 1])
-            _copy(strips[t, sweep - k : sweep + k], u[b - k : b + k])
+            _copy(strips[t, sweep - k : sweep + k], src[b - k : b + k])
 
     from concurrent.futures import ThreadPoolExecutor, wait  # lazily: 10 ms of start-up
 
     pool = ThreadPoolExecutor(max_workers=len(groups) - 1) if len(groups) > 1 else None
+    src = f
     try:
         done = 0
         while done < m:
@@ -475,6 +493,7 @@ def _run_tiled(u, step: _Stepper, m, bounds, sweep, threads, callback, every) ->
                 wait(futures)
             for fut in futures:
                 fut.result()  # re-raises a worker's exception
+            src = u
             done += k
             due = every is None or done % every == 0 or done == m
             if callback is not None and due and callback(done, u) is False:

@@ -297,3 +297,17 @@ def test_report_names_the_step_loop(dtype, monkeypatch, rng):
     monkeypatch.setenv("RESDENOISE_ENGINE", "numpy")
     entry = filters.analyse_run(plan, f, filters.run_plan(plan, f))["engine"]
     assert entry == {"dtype": np.dtype(dtype).name, "step_loop": "numpy", "instruction_set": None}
+
+
+@pytest.mark.parametrize("backend", ["numpy"] + (["compiled"] if KERNELS is not None else []))
+def test_tiled_runs_read_a_read_only_input_and_leave_it(backend, rng):
+    """The first sweep reads the input directly: it must stay untouched."""
+    f = noisy_steps(rng, 5000, 2, np.float64)
+    f.flags.writeable = False
+    before = f.copy()
+    nl = get_nonlinearity("perona-malik", lam=0.8)
+    whole = run_blocks(f, nl, 0.25, 30, threads=1, tile=5000, backend=backend)
+    tiled = run_blocks(f, nl, 0.25, 30, threads=2, tile=700, sweep=7, backend=backend)
+    assert same_bits(tiled, whole)
+    assert same_bits(f, before)
+    assert tiled.flags.writeable and not np.shares_memory(tiled, f)
