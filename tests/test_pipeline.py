@@ -317,8 +317,13 @@ def test_batch_with_one_bad_file_among_good_ones(tmp_path, batch_inputs, jobs):
             assert json.load(fh)["channels"] == r.report["channels"]
         alone = tmp_path / f"alone{jobs}_{os.path.basename(r.input)}"
         run_file(make_plan, r.input, str(alone))
-        with open(r.output, "rb") as fh:
-            assert alone.read_bytes() == fh.read()
+        if r.output.endswith(".wav"):  # a float WAV's PEAK chunk holds a time stamp
+            (a, rate_a), (b, rate_b) = soundfile.read(alone), soundfile.read(r.output)
+            assert rate_a == rate_b and a.tobytes() == b.tobytes()
+            assert soundfile.info(alone).subtype == soundfile.info(r.output).subtype
+        else:
+            with open(r.output, "rb") as fh:
+                assert alone.read_bytes() == fh.read()
     # the numbers: 12 blocks of tau = 1/4 on each channel
     nl = get_nonlinearity("charbonnier", "diffusivity", 0.3)
     f, _ = soundfile.read(batch_inputs[0], always_2d=True)
