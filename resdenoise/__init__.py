@@ -9,17 +9,39 @@ networks are all computed by one engine, chained blocks
 The library imports neither click nor rich.
 """
 
-from .engine import run_blocks
+import importlib
+
 from .errors import ParameterError, ResdenoiseError, SignalError, UnstableError
-from .filters import diffuse, regularise, resnet, shrink
-from .nonlinearities import (
-    NONLINEARITIES,
-    Nonlinearity,
-    available_nonlinearities,
-    from_function,
-    get_nonlinearity,
-)
-from .stability import check_tau
+
+#: Public names and the module each lives in.  They are imported on first use
+#: (PEP 562), so ``import resdenoise.cli`` for ``resdenoise --help`` stays cheap.
+_LAZY = {
+    "run_blocks": ".engine",
+    "diffuse": ".filters",
+    "regularise": ".filters",
+    "resnet": ".filters",
+    "shrink": ".filters",
+    "NONLINEARITIES": ".nonlinearities",
+    "Nonlinearity": ".nonlinearities",
+    "available_nonlinearities": ".nonlinearities",
+    "from_function": ".nonlinearities",
+    "get_nonlinearity": ".nonlinearities",
+    "check_tau": ".stability",
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'resdenoise' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "0.1.0"
 
