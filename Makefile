@@ -54,5 +54,5 @@ bench-memory: install
 	$(BIN)/python benchmarks/bench_memory.py
 
 clean:
-	rm -rf $(VENV) out build dist *.egg-info .pytest_cache .hypothesis .ruff_cache
+	rm -rf $(VENV) out build dist *.egg-info .pytest_cache .hypothesis .ruff_cache resdenoise/*.so
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
