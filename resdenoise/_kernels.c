@@ -9,9 +9,10 @@
  *
  * on a C-contiguous buffer of `rows` samples x `C` channels, with the
  * operations in the order of the NumPy engine.  It is compiled with
- * -ffp-contract=off, so every operation is one correctly rounded IEEE
- * operation whether the compiler vectorises it or not, and the AVX2 and the
- * generic builds give the same bits.  Hence:
+ * -ffp-contract=off (setup.py), so every operation is one correctly rounded
+ * IEEE operation whether the compiler vectorises it or not (fused
+ * multiply-adds only where fma() is written, and fma() is exact everywhere),
+ * and the AVX2/FMA and the generic builds give the same bits.  Hence:
  *
  *   * families made of + - * / sqrt and comparisons (linear, charbonnier,
  *     soft, garrote, hard, softsign) give the NumPy engine's numbers bit for
@@ -20,9 +21,10 @@
  *     in the last place from the NumPy engine, identical across tilings,
  *     threads, chunks and machines.
  *
- * Every loop is branch-free so that GCC vectorises it; x86-64 gets an AVX2
- * clone chosen at load time.  The GIL is released while the blocks run, so
- * the engine's tiles run in parallel threads.
+ * Every loop is branch-free so that GCC vectorises it; on x86-64 an
+ * AVX2/FMA (x86-64-v3) clone is chosen at load time where the CPU has it.
+ * The GIL is released while the blocks run, so the engine's tiles run in
+ * parallel threads.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -65,8 +67,9 @@ static const char *FAMILY_NAMES[N_FAMILIES] = {
  *     poly = mpmath.chebyfit(lambda x: mpmath.power(2, x), [-0.5, 0.5], 12)
  *     [float(c).hex() for c in reversed(poly)]       # 7 for float
  *
- * (tests/test_compiled.py checks the result against libm's exp2).  The polynomial is evaluated
- * by Estrin's scheme with fused multiply-adds, for short dependency chains.
+ * (tests/test_compiled.py checks the result against libm's exp2).  The
+ * polynomial is evaluated by Estrin's scheme with fused multiply-adds, for
+ * short dependency chains.
  * fma() is correctly rounded everywhere (an instruction with AVX2/FMA or on
  * ARM, libm's exact emulation otherwise), so every build gives the same
  * bits.  Below the smallest normal result 2^t is returned as +0 (an
@@ -404,7 +407,8 @@ static int tile_views(Views *v, PyObject *const objs[6], Py_ssize_t C, Py_ssize_
             if (len < 1 || (t < nb - 2 && len < k) || (t > 0 && len < k))
                 problem = "tiles must be non-empty and at least k rows";
             else if (t >= first && t < last && objs[2] != NULL &&
-                     ((len + 2 * k) * C * item > v->buf.len || (len + 2 * k) * C * item > v->work.len))
+                     ((len + 2 * k) * C * item > v->buf.len ||
+                      (len + 2 * k) * C * item > v->work.len))
                 problem = "buf and work must hold the longest tile and its halos";
         }
     }
@@ -426,8 +430,9 @@ static int tile_views(Views *v, PyObject *const objs[6], Py_ssize_t C, Py_ssize_
     }                                                                                          \
                                                                                                \
     static void tiles_##SUFFIX(const T *src, T *u, const T *strips, T *buf, T *work,           \
-                               const int64_t *bd, Py_ssize_t nb, Py_ssize_t first, Py_ssize_t last, Py_ssize_t C, \
-                               long k, long sweep, int family, T inv_h, T scale, T lam, T c0)  \
+                               const int64_t *bd, Py_ssize_t nb, Py_ssize_t first,             \
+                               Py_ssize_t last, Py_ssize_t C, long k, long sweep, int family,  \
+                               T inv_h, T scale, T lam, T c0)                                  \
     {                                                                                          \
         Py_ssize_t n = bd[nb - 1];                                                             \
         for (Py_ssize_t t = first; t < last; t++) {                                            \

@@ -38,6 +38,7 @@ file).  Tiling, threads and chunks never change its numbers either.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Callable
@@ -50,6 +51,7 @@ __all__ = [
     "diffusion_block",
     "run_blocks",
     "backend_for",
+    "compiled_instruction_set",
     "BACKENDS",
 ]
 
@@ -282,18 +284,14 @@ def _tiling(
     return bounds, max(1, min(threads, len(bounds) - 1))
 
 
-_KERNELS: list = []
-
-
+@functools.cache
 def _kernels():
     """The compiled module resdenoise._kernels, or None where it was not built."""
-    if not _KERNELS:
-        try:
-            from . import _kernels as module
-        except ImportError:
-            module = None
-        _KERNELS.append(module)
-    return _KERNELS[0]
+    try:
+        from . import _kernels as module
+    except ImportError:
+        return None
+    return module
 
 
 def _compiled_family(owner, backend: str | None) -> int | None:
