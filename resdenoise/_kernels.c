@@ -275,6 +275,25 @@ static int get_buffer(PyObject *obj, Py_buffer *view, const char *what)
     return 0;
 }
 
+/* Two writable float buffers of one dtype, or -1 with an exception set and nothing held. */
+static int get_pair(PyObject *a, Py_buffer *va, const char *what_a, PyObject *b, Py_buffer *vb,
+                    const char *what_b)
+{
+    if (get_buffer(a, va, what_a) < 0)
+        return -1;
+    if (get_buffer(b, vb, what_b) < 0) {
+        PyBuffer_Release(va);
+        return -1;
+    }
+    if (strcmp(va->format, vb->format) != 0) {
+        PyErr_Format(PyExc_ValueError, "%s and %s must have the same dtype", what_a, what_b);
+        PyBuffer_Release(vb);
+        PyBuffer_Release(va);
+        return -1;
+    }
+    return 0;
+}
+
 PyDoc_STRVAR(run_doc,
 "run(u, work, channels, family, lam, scale, inv_h, blocks)\n"
 "\n"
@@ -304,17 +323,11 @@ static PyObject *py_run(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "channels must be >= 1 and blocks >= 0");
         return NULL;
     }
-    if (get_buffer(uo, &u, "u") < 0)
+    if (get_pair(uo, &u, "u", wo, &w, "work") < 0)
         return NULL;
-    if (get_buffer(wo, &w, "work") < 0) {
-        PyBuffer_Release(&u);
-        return NULL;
-    }
     Py_ssize_t size = u.len / u.itemsize, rows = size / C;
     const char *problem = NULL;
-    if (strcmp(u.format, w.format) != 0)
-        problem = "u and work must have the same dtype";
-    else if (rows * C != size || rows < 2)
+    if (rows * C != size || rows < 2)
         problem = "u must hold rows x channels values with rows >= 2";
     else if (w.len / w.itemsize < size)
         problem = "work must hold at least rows * channels values";
@@ -541,14 +554,10 @@ static PyObject *py_exp(PyObject *self, PyObject *args)
     (void)self;
     if (!PyArg_ParseTuple(args, "OO", &xo, &oo))
         return NULL;
-    if (get_buffer(xo, &x, "x") < 0)
+    if (get_pair(xo, &x, "x", oo, &o, "out") < 0)
         return NULL;
-    if (get_buffer(oo, &o, "out") < 0) {
-        PyBuffer_Release(&x);
-        return NULL;
-    }
-    if (strcmp(x.format, o.format) != 0 || x.len != o.len) {
-        PyErr_SetString(PyExc_ValueError, "x and out must have the same dtype and length");
+    if (x.len != o.len) {
+        PyErr_SetString(PyExc_ValueError, "x and out must have the same length");
     } else if (x.itemsize == 8) {
         const double *a = x.buf;
         double *b = o.buf;

@@ -311,3 +311,11 @@ def test_tiled_runs_read_a_read_only_input_and_leave_it(backend, rng):
     assert same_bits(tiled, whole)
     assert same_bits(f, before)
     assert tiled.flags.writeable and not np.shares_memory(tiled, f)
+
+
+@needs_kernels
+def test_exp2_refuses_mismatched_buffers():
+    with pytest.raises(ValueError, match="same length"):
+        KERNELS.exp2_nonpositive(np.zeros(3), np.zeros(4))
+    with pytest.raises(ValueError, match="same dtype"):
+        KERNELS.exp2_nonpositive(np.zeros(3), np.zeros(3, np.float32))
