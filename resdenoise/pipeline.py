@@ -455,20 +455,24 @@ def run_file(
         if report_path is not None:
             check_output_path(report_path, signal=False)
         report = run(
-            make_plan,
-            input_path,
-            output,
-            input_format=input_format,
-            output_format=output_format,
-            report_path=report_path,
-            read_options=read_options,
-            subtype=subtype,
-            reference=reference,
-            check_wavelet=check_wavelet,
-            dtype=dtype,
-            chunk_size=chunk_size,
-            on_plan=lambda plan, verdict: check_verdict(plan, verdict, allow_unstable, on_warning),
-            progress=progress,
+            _FileJob(
+                make_plan,
+                input_path,
+                output,
+                input_format=input_format,
+                output_format=output_format,
+                report_path=report_path,
+                read_options=read_options,
+                subtype=subtype,
+                reference=reference,
+                check_wavelet=check_wavelet,
+                dtype=dtype,
+                chunk_size=chunk_size,
+                on_plan=lambda plan, verdict: check_verdict(
+                    plan, verdict, allow_unstable, on_warning
+                ),
+                progress=progress,
+            )
         )
     if strict and not report["guarantees_held"]:
         raise GuaranteeError(
@@ -477,109 +481,100 @@ def run_file(
     return report
 
 
-def _run_in_memory(
-    make_plan,
-    input_path,
-    output,
-    *,
-    input_format,
-    output_format,
-    report_path,
-    read_options,
-    subtype,
-    reference,
-    check_wavelet,
-    dtype,
-    chunk_size,
-    on_plan,
-    progress,
-) -> dict:
+@dataclass(frozen=True)
+class _FileJob:
+    """One input as :func:`run_file` runs it, in memory or streamed."""
+
+    make_plan: Callable
+    input_path: str
+    output: str
+    input_format: str | None
+    output_format: str | None
+    report_path: str | None
+    read_options: dict
+    subtype: str | None
+    reference: str | None
+    check_wavelet: bool
+    dtype: str
+    chunk_size: int | None
+    on_plan: Callable
+    progress: Progress | None
+
+
+def _run_in_memory(job: _FileJob) -> dict:
     """Read the file whole, run the plan, measure, write output and report at once."""
     from .filters import analyse_run, run_plan
     from .io import encode_signal, read_signal, write_files_atomic
     from .report import to_json
 
-    sig = read_signal(input_path, input_format, **read_options)
+    sig = read_signal(job.input_path, job.input_format, **job.read_options)
     clean = None
-    if reference is not None:
-        clean = read_signal(reference, None, **read_options)
+    if job.reference is not None:
+        clean = read_signal(job.reference, None, **job.read_options)
         if clean.data.shape != sig.data.shape:
             raise SignalError(
-                f"{reference}: the reference has shape {clean.data.shape} (samples, channels) "
+                f"{job.reference}: the reference has shape {clean.data.shape} (samples, channels) "
                 f"but {sig.source} has {sig.data.shape}; give the clean signal with the same "
                 "samples and channels"
             )
-    plan, extra = make_plan(sig.data)
-    data = sig.data.astype(dtype, copy=False)  # run and measure in this precision
+    plan, extra = job.make_plan(sig.data)
+    data = sig.data.astype(job.dtype, copy=False)  # run and measure in this precision
     verdict = plan.verdict()
-    on_plan(plan, verdict)
-    callback = None if progress is None else (lambda k, _u: progress("blocks", k, plan.steps))
+    job.on_plan(plan, verdict)
+    callback = (
+        None if job.progress is None else (lambda k, _u: job.progress("blocks", k, plan.steps))
+    )
     out = run_plan(plan, data, callback)
-    report = analyse_run(plan, data, out, verdict, check_wavelet=check_wavelet)
+    report = analyse_run(plan, data, out, verdict, check_wavelet=job.check_wavelet)
     report["parameters"].update(extra)
     if clean is not None:
         from .quality import compare
 
         report["quality"] = {"reference": clean.source, **compare(sig.data, out, clean.data)}
     report["input"] = sig.source
-    report["output"] = "<stdout>" if output == "-" else output
+    report["output"] = "<stdout>" if job.output == "-" else job.output
     if sig.carried:  # time column and unpicked columns: written back unfiltered
         report["carried_columns"] = sig.carried_names
-    payload, stats = encode_signal(output, sig.with_data(out), output_format, subtype)
+    payload, stats = encode_signal(job.output, sig.with_data(out), job.output_format, job.subtype)
     report["clipped"] = stats.get("clipped", 0)
     if report["clipped"]:
         report["failed_checks"].append(f"{report['clipped']} samples clipped on output")
         report["guarantees_held"] = False
-    outputs = [(output, payload)]
-    if report_path is not None:
-        outputs.append((report_path, to_json(report).encode()))
+    outputs = [(job.output, payload)]
+    if job.report_path is not None:
+        outputs.append((job.report_path, to_json(report).encode()))
     write_files_atomic(outputs)  # all or nothing: temporary files, then renames
     return report
 
 
-def _run_streamed(
-    make_plan,
-    input_path,
-    output,
-    *,
-    input_format,
-    output_format,
-    report_path,
-    read_options,
-    subtype,
-    reference,
-    check_wavelet,
-    dtype,
-    chunk_size,
-    on_plan,
-    progress,
-) -> dict:
+def _run_streamed(job: _FileJob) -> dict:
     """:func:`resdenoise.stream.filter_file`; stdin is spooled to a file first."""
     from .io import looks_like_audio, spool_stdin
     from .stream import filter_file
 
     spooled = source = None
-    if input_path == "-":  # several passes: the stream is spooled to a file first
+    input_format = job.input_format
+    if job.input_path == "-":  # several passes: the stream is spooled to a file first
         spooled, source = spool_stdin(), "<stdin>"
         if input_format is None:
             with open(spooled, "rb") as fh:
                 input_format = "audio" if looks_like_audio(fh.read(4)) else "csv"
     try:
         return filter_file(
-            spooled or input_path,
-            output,
-            make_plan,
+            spooled or job.input_path,
+            job.output,
+            job.make_plan,
             input_format=input_format,
-            read_options=read_options,
-            output_format=output_format,
-            subtype=subtype,
-            dtype=dtype,
-            chunk=chunk_size or None,
-            reference=reference,
-            check_wavelet=check_wavelet,
-            report_path=report_path,
-            on_plan=on_plan,
-            progress=progress,
+            read_options=job.read_options,
+            output_format=job.output_format,
+            subtype=job.subtype,
+            dtype=job.dtype,
+            chunk=job.chunk_size or None,
+            reference=job.reference,
+            check_wavelet=job.check_wavelet,
+            report_path=job.report_path,
+            on_plan=job.on_plan,
+            progress=job.progress,
             source=source,
         )
     finally:
