@@ -318,17 +318,19 @@ def diffuse(
     return _execute(plan_diffuse(nl, time, steps, tau, h), u, allow_unstable)
 
 
-def shrink(u, shrinkage="soft", theta=None, iterations=1):
+def shrink(u, shrinkage="soft", theta=None, iterations=1, allow_unstable=False):
     """Iterated cycle-spun Haar shrinkage with threshold theta (lam = sqrt2 theta)."""
     lam = None if theta is None else SQRT2 * theta
     nl = _bind(shrinkage, "shrinkage", lam, u, 1.0)
-    return _execute(plan_shrink(nl, iterations), u, False)
+    return _execute(plan_shrink(nl, iterations), u, allow_unstable)
 
 
-def regularise(u, regulariser="charbonnier", lam=None, alpha=1.0, steps=None, h=1.0):
+def regularise(
+    u, regulariser="charbonnier", lam=None, alpha=1.0, steps=None, h=1.0, allow_unstable=False
+):
     """Explicit approximation of the regularisation with weight alpha."""
     nl = _bind(regulariser, "regulariser", lam, u, h)
-    return _execute(plan_regularise(nl, alpha, steps, h), u, False)
+    return _execute(plan_regularise(nl, alpha, steps, h), u, allow_unstable)
 
 
 def resnet(u, activation="tanh", lam=None, blocks=1, tau=None, h=1.0, allow_unstable=False):

@@ -171,6 +171,22 @@ def test_unstable_tau_is_refused_unless_allowed(step_signal):
         filters.diffuse(step_signal, "linear", lam=1.0, steps=1, tau=0.51)
 
 
+def test_regularise_and_shrink_refuse_unless_allowed(step_signal):
+    # alpha = 3 in one block: tau = 3 > 0.5, the L-infinity bound of g = 1
+    with pytest.raises(UnstableError, match=r"a stable tau is <= 0\.5"):
+        filters.regularise(step_signal, "linear", lam=1.0, alpha=3.0, steps=1)
+    out = filters.regularise(
+        step_signal, "linear", lam=1.0, alpha=3.0, steps=1, allow_unstable=True
+    )
+    np.testing.assert_array_equal(out, run_blocks(step_signal, lambda r: r, 3.0, 1))
+    # a shrinkage whose flux has g up to 3: tau = 1/4 is above its bound 1/6
+    steep = from_function(lambda s: -2.0 * s, form="shrinkage", name="steep")
+    with pytest.raises(UnstableError, match="refused"):
+        filters.shrink(step_signal, steep, iterations=2)
+    out = filters.shrink(step_signal, steep, iterations=2, allow_unstable=True)
+    np.testing.assert_allclose(out, run_blocks(step_signal, lambda r: 3.0 * r, 0.25, 2), 0, 1e-12)
+
+
 def mad_theta(u):
     """Donoho-Johnstone, written here: sigma = median|w| / 0.6745, theta = sigma sqrt(2 ln N)."""
     n = u.shape[0]
