@@ -54,33 +54,32 @@ static const char *FAMILY_NAMES[N_FAMILIES] = {
 };
 
 /* ------------------------------------------------------------------------
- * 2^t for t <= 0, for Perona-Malik's g = exp(-d^2/(2 lam^2)) = 2^(d^2 c)
- * with c = -log2(e)/(2 lam^2).
+ * Perona-Malik's flux  F(d) = sigma * d * 2^(d^2 c),  c = -log2(e) / (2 lam^2),
+ * on the raw difference d = u_{j+C} - u_j, with sigma = tau/h^2 and
+ * c = c / h^2 folded into the constants (PM below): the NumPy loop's
+ * (tau/h) * Phi(d/h), rounded differently.
  *
- * t = k + f with k = round(t) and |f| <= 1/2; 2^k is built in the exponent
- * bits, and 2^f is a polynomial of degree 11 (float: 6): the Chebyshev
- * interpolant of 2^f on [-1/2, 1/2], whose relative error is 4.2e-18
- * (float: 2.5e-9), with its coefficients rounded to nearest.  They were
- * computed with mpmath at 40 digits:
+ * 2^t for t <= 0: t = k + f with k = round(t) and |f| <= 1/2, and
+ * sigma * 2^f is a polynomial of degree 11 (float: 6), evaluated as an even
+ * and an odd part in f^2 (two short chains of fused multiply-adds).  Its
+ * coefficients are those of the Chebyshev interpolant of 2^f on
+ * [-1/2, 1/2], whose relative error is 4.2e-18 (float: 2.5e-9), times
+ * sigma.  They were computed with mpmath at 40 digits:
  *
  *     mpmath.mp.dps = 40
  *     poly = mpmath.chebyfit(lambda x: mpmath.power(2, x), [-0.5, 0.5], 12)
  *     [float(c).hex() for c in reversed(poly)]       # 7 for float
  *
- * (tests/test_compiled.py checks the result against libm's exp2).  The
- * polynomial is evaluated by Estrin's scheme with fused multiply-adds, for
- * short dependency chains.
- * fma() is correctly rounded everywhere (an instruction with AVX2/FMA or on
- * ARM, libm's exact emulation otherwise), so every build gives the same
- * bits.  Below the smallest normal result 2^t is returned as +0 (an
- * absolute error under 2.3e-308, float 1.2e-38).  For every t <= 0 the
- * result lies in [0, 1], as 2^t does: g never leaves the range the
- * stability theorems need.
- *
- * It is split in two, the range reduction and the polynomial, so that the
- * step loop can run them as two short loops over a strip of the signal:
- * one long chain of dependent operations per value would leave the vector
- * units waiting.
+ * The factor 2^k is added to the polynomial's exponent bits, an integer
+ * addition, exact while the result is a normal number: t is first clamped
+ * to t >= lowest, chosen with sigma so that it is.  Below that 2^t is
+ * replaced by 2^lowest (about 1e-308, float 1e-38, times sigma): an
+ * absolute error under 5e-308 (float 6e-38).  For every t <= 0 the
+ * factor lies in (0, 1], as 2^t does: g never leaves the range the
+ * stability theorems need.  fma() is correctly rounded everywhere (an
+ * instruction with AVX2/FMA or on ARM, libm's exact emulation otherwise),
+ * so every build gives the same bits (tests/test_compiled.py checks the
+ * exponential against libm's exp2 and the builds against each other).
  * ---------------------------------------------------------------------- */
 
 static RD_INLINE inline uint64_t bits64(double x) { uint64_t b; memcpy(&b, &x, 8); return b; }
@@ -88,51 +87,73 @@ static RD_INLINE inline double from_bits64(uint64_t b) { double x; memcpy(&x, &b
 static RD_INLINE inline uint32_t bits32(float x) { uint32_t b; memcpy(&b, &x, 4); return b; }
 static RD_INLINE inline float from_bits32(uint32_t b) { float x; memcpy(&x, &b, 4); return x; }
 
-/* t -> (f, 2^k), or (f, +0) below the normal range; 2^t = 2^f * 2^k. */
-static RD_INLINE inline void exp2_reduce64(double t, double *f, double *scale)
+static const double CHEB64[12] = {
+    0x1.0000000000000p+0,  0x1.62e42fefa39efp-1,  0x1.ebfbdff82c5aep-3,  0x1.c6b08d704a0c6p-5,
+    0x1.3b2ab6fb9f1a5p-7,  0x1.5d87fe78a3f9cp-10, 0x1.430913112c61bp-13, 0x1.ffcbfc6da6ed1p-17,
+    0x1.62bfc2c86d700p-20, 0x1.b524ebd13a55fp-24, 0x1.e6228acd1c6e5p-28, 0x1.e9ec1fcb69a7fp-32,
+};
+static const float CHEB32[7] = {
+    0x1.000000p+0f, 0x1.62e430p-1f, 0x1.ebfbe0p-3f, 0x1.c6aeccp-5f,
+    0x1.3b2a1cp-7f, 0x1.5f48c0p-10f, 0x1.444000p-13f,
+};
+
+/* A run's constants: every family reads inv_h, scale, lam, c0 (lam^2 for
+ * garrote); Perona-Malik reads c0 = c / h^2, lowest and q = sigma * CHEB. */
+typedef struct { double inv_h, scale, lam, c0, lowest, q[12]; } Params64;
+typedef struct { float inv_h, scale, lam, c0, lowest, q[7]; } Params32;
+
+/* t -> f with |f| <= 1/2 and the bits of 2^k for max(t, lowest) = k + f. */
+static RD_INLINE inline uint64_t pm_reduce64(double t, double lowest, double *f)
 {
-    const double lowest = -1022.0, shift = 0x1.8p52;
-    double tc = t < lowest ? lowest : t;
-    double kd = tc + shift; /* rounds t to the integer k, held in the low bits */
-    uint64_t ki = bits64(kd);
+    const double shift = 0x1.8p52; /* t + shift rounds t to k, held in the low bits */
+    double tc = t < lowest ? lowest : t, kd = tc + shift;
     *f = tc - (kd - shift);
-    double s = from_bits64(bits64(1.0) + (ki << 52));
-    *scale = t < lowest ? 0.0 : s;
+    return bits64(kd) << 52;
 }
 
-static RD_INLINE inline double exp2_poly64(double f) /* 2^f for |f| <= 1/2 */
+static RD_INLINE inline uint32_t pm_reduce32(float t, float lowest, float *f)
 {
-    double f2 = f * f, f4 = f2 * f2, f8 = f4 * f4;
-    double p01 = fma(0x1.62e42fefa39efp-1, f, 1.0);
-    double p23 = fma(0x1.c6b08d704a0c6p-5, f, 0x1.ebfbdff82c5aep-3);
-    double p45 = fma(0x1.5d87fe78a3f9cp-10, f, 0x1.3b2ab6fb9f1a5p-7);
-    double p67 = fma(0x1.ffcbfc6da6ed1p-17, f, 0x1.430913112c61bp-13);
-    double p89 = fma(0x1.b524ebd13a55fp-24, f, 0x1.62bfc2c86d700p-20);
-    double pab = fma(0x1.e9ec1fcb69a7fp-32, f, 0x1.e6228acd1c6e5p-28);
-    double p03 = fma(p23, f2, p01), p47 = fma(p67, f2, p45), p8b = fma(pab, f2, p89);
-    return fma(p8b, f8, fma(p47, f4, p03));
-}
-
-static RD_INLINE inline void exp2_reduce32(float t, float *f, float *scale)
-{
-    const float lowest = -126.0f, shift = 0x1.8p23f;
-    float tc = t < lowest ? lowest : t;
-    float kd = tc + shift;
-    uint32_t ki = bits32(kd);
+    const float shift = 0x1.8p23f;
+    float tc = t < lowest ? lowest : t, kd = tc + shift;
     *f = tc - (kd - shift);
-    float s = from_bits32(bits32(1.0f) + (ki << 23));
-    *scale = t < lowest ? 0.0f : s;
+    return bits32(kd) << 23;
 }
 
-static RD_INLINE inline float exp2_poly32(float f)
+/* sigma * 2^f for |f| <= 1/2 */
+static RD_INLINE inline double pm_poly64(double f, const double *q)
 {
-    float f2 = f * f, f4 = f2 * f2;
-    float p01 = fmaf(0x1.62e430p-1f, f, 1.0f);
-    float p23 = fmaf(0x1.c6aeccp-5f, f, 0x1.ebfbe0p-3f);
-    float p45 = fmaf(0x1.5f48c0p-10f, f, 0x1.3b2a1cp-7f);
-    float p46 = fmaf(0x1.444000p-13f, f2, p45);
-    return fmaf(p46, f4, fmaf(p23, f2, p01));
+    double f2 = f * f, e = q[10], o = q[11];
+    for (int i = 8; i >= 0; i -= 2)
+        e = fma(e, f2, q[i]), o = fma(o, f2, q[i + 1]);
+    return fma(o, f, e);
 }
+
+static RD_INLINE inline float pm_poly32(float f, const float *q)
+{
+    float f2 = f * f, e = fmaf(q[6], f2, q[4]), o = fmaf(q[5], f2, q[3]);
+    e = fmaf(e, f2, q[2]), o = fmaf(o, f2, q[1]);
+    return fmaf(o, f, fmaf(e, f2, q[0]));
+}
+
+static RD_INLINE inline double pm_scale64(double p, uint64_t e) { return from_bits64(bits64(p) + e); }
+static RD_INLINE inline float pm_scale32(float p, uint32_t e) { return from_bits32(bits32(p) + e); }
+
+/* The constants of a run, in double, rounded once to the working type as
+ * NumPy rounds a Python float met by an array.  sigma must lie in
+ * [2^-60, 2^60] (engine._Stepper sends other runs to NumPy). */
+#define DEFINE_PARAMS(T, SUFFIX, P, CHEB, NQ, LOW)                                          \
+    static void params_##SUFFIX(P *p, int family, double lam, double scale, double inv_h)   \
+    {                                                                                       \
+        double sigma = scale * inv_h, c = -0x1.71547652b82fep0 / (2.0 * lam * lam);         \
+        int a = ilogb(sigma);                                                               \
+        p->inv_h = (T)inv_h, p->scale = (T)scale, p->lam = (T)lam;                          \
+        p->c0 = (T)(family == PERONA_MALIK ? c * inv_h * inv_h : lam * lam);               \
+        p->lowest = (T)(LOW - (a < 0 ? a : 0));                                             \
+        for (int i = 0; i < NQ; i++)                                                        \
+            p->q[i] = (T)((double)CHEB[i] * sigma);                                         \
+    }
+DEFINE_PARAMS(double, f64, Params64, CHEB64, 12, -1021)
+DEFINE_PARAMS(float, f32, Params32, CHEB32, 7, -125)
 
 /* ------------------------------------------------------------------------
  * The step loop.  One block on n = (rows - 1) * C fluxes:
@@ -150,14 +171,13 @@ static RD_INLINE inline float exp2_poly32(float f)
  * u up to C values past it, which the update has not reached yet.
  *
  * PHI(d) is Phi written with the operations, and in the order, of the
- * registry's flux kernels (nonlinearities._xxx_phi_into); the constants
- * lam and c0 are rounded to the working precision as NumPy rounds a Python
- * float met by an array.
+ * registry's flux kernels (nonlinearities._xxx_phi_into); Perona-Malik is
+ * the flux above.
  * ---------------------------------------------------------------------- */
 
 #define STRIP 256
 
-#define DEFINE_STEPS(T, SUFFIX, ABS, SQRT)                                                 \
+#define DEFINE_STEPS(T, SUFFIX, P, U, ABS, SQRT)                                           \
     static RD_INLINE inline void update_##SUFFIX(T *restrict w, const T *restrict g,       \
                                                  const T *restrict g_back, Py_ssize_t m)   \
     {                                                                                      \
@@ -167,25 +187,27 @@ static RD_INLINE inline float exp2_poly32(float f)
                                                                                            \
     /* Perona-Malik's fluxes of one strip, in two passes. */                               \
     static RD_INLINE inline void pm_strip_##SUFFIX(const T *restrict v, const T *restrict w, \
-                                                   T *restrict out, Py_ssize_t m, T inv_h, \
-                                                   T scale, T c0)                          \
+                                                   T *restrict out, Py_ssize_t m,          \
+                                                   const P *restrict p)                    \
     {                                                                                      \
-        T dd[STRIP], fr[STRIP], sc[STRIP];                                                 \
+        T dd[STRIP], fr[STRIP];                                                            \
+        U ex[STRIP];                                                                       \
+        const T c0 = p->c0, lowest = p->lowest;                                            \
         for (Py_ssize_t j = 0; j < m; j++) {                                               \
-            T d = (w[j] - v[j]) * inv_h;                                                   \
+            T d = w[j] - v[j];                                                             \
             dd[j] = d;                                                                     \
-            exp2_reduce_##SUFFIX((d * d) * c0, fr + j, sc + j);                            \
+            ex[j] = pm_reduce_##SUFFIX((d * d) * c0, lowest, fr + j);                      \
         }                                                                                  \
         for (Py_ssize_t j = 0; j < m; j++)                                                 \
-            out[j] = (dd[j] * (exp2_poly_##SUFFIX(fr[j]) * sc[j])) * scale;                \
+            out[j] = dd[j] * pm_scale_##SUFFIX(pm_poly_##SUFFIX(fr[j], p->q), ex[j]);      \
     }                                                                                      \
                                                                                            \
     /* Fluxes of one strip: v = u + j0, w = v + C (the right neighbours). */               \
     static RD_INLINE inline void strip_##SUFFIX(int family, const T *restrict v,           \
                                                 const T *restrict w, T *restrict out,      \
-                                                Py_ssize_t m, T inv_h, T scale, T lam,     \
-                                                T c0)                                      \
+                                                Py_ssize_t m, T inv_h, const P *p)         \
     {                                                                                      \
+        const T scale = p->scale, lam = p->lam, c0 = p->c0;                                \
         switch (family) {                                                                  \
         case LINEAR:                                                                       \
             FLUX_LOOP(T, d);                                                               \
@@ -196,8 +218,8 @@ static RD_INLINE inline float exp2_poly32(float f)
         case SOFT: /* clip(d, -lam, lam) */                                                \
             FLUX_LOOP(T, d < -lam ? -lam : (d > lam ? lam : d));                           \
             break;                                                                         \
-        case PERONA_MALIK: /* d * 2^(d*d * c0), c0 = -log2(e) / (2 lam^2) */               \
-            pm_strip_##SUFFIX(v, w, out, m, inv_h, scale, c0);                             \
+        case PERONA_MALIK:                                                                 \
+            pm_strip_##SUFFIX(v, w, out, m, p);                                            \
             break;                                                                         \
         case GARROTE: /* |d| <= lam ? d : c0 / d, c0 = lam^2 */                            \
             FLUX_LOOP(T, ABS(d) <= lam ? d : c0 / d);                                      \
@@ -211,9 +233,8 @@ static RD_INLINE inline float exp2_poly32(float f)
         }                                                                                  \
     }                                                                                      \
                                                                                            \
-    RD_CLONES static void run_##SUFFIX(int family, T *u, T *g, Py_ssize_t rows,            \
-                                       Py_ssize_t C, T inv_h, T scale, T lam, T c0,        \
-                                       long blocks)                                        \
+    RD_CLONES static void strips_##SUFFIX(int family, T *u, T *g, Py_ssize_t rows,         \
+                                          Py_ssize_t C, const P *p, long blocks)           \
     {                                                                                      \
         Py_ssize_t n = (rows - 1) * C;                                                     \
         for (Py_ssize_t j = 0; j < C; j++)                                                 \
@@ -221,12 +242,10 @@ static RD_INLINE inline float exp2_poly32(float f)
         for (long b = 0; b < blocks; b++) {                                                \
             for (Py_ssize_t j0 = 0; j0 < n; j0 += STRIP) {                                 \
                 Py_ssize_t m = n - j0 < STRIP ? n - j0 : STRIP;                            \
-                if (inv_h == (T)1) /* the same numbers, without the multiplications */     \
-                    strip_##SUFFIX(family, u + j0, u + j0 + C, g + C + j0, m, (T)1, scale, \
-                                   lam, c0);                                               \
+                if (p->inv_h == (T)1) /* the same numbers, without the multiplications */  \
+                    strip_##SUFFIX(family, u + j0, u + j0 + C, g + C + j0, m, (T)1, p);    \
                 else                                                                       \
-                    strip_##SUFFIX(family, u + j0, u + j0 + C, g + C + j0, m, inv_h,       \
-                                   scale, lam, c0);                                        \
+                    strip_##SUFFIX(family, u + j0, u + j0 + C, g + C + j0, m, p->inv_h, p); \
                 update_##SUFFIX(u + j0, g + C + j0, g + j0, m);                            \
             }                                                                              \
             for (Py_ssize_t j = n; j < n + C; j++) /* the last row: no flux to its right */ \
@@ -241,25 +260,211 @@ static RD_INLINE inline float exp2_poly32(float f)
         out[j] = (PHI) * scale;                                                            \
     }
 
-#define exp2_reduce_f64 exp2_reduce64
-#define exp2_poly_f64 exp2_poly64
-#define exp2_reduce_f32 exp2_reduce32
-#define exp2_poly_f32 exp2_poly32
+#define pm_reduce_f64 pm_reduce64
+#define pm_poly_f64 pm_poly64
+#define pm_scale_f64 pm_scale64
+#define pm_reduce_f32 pm_reduce32
+#define pm_poly_f32 pm_poly32
+#define pm_scale_f32 pm_scale32
 
-/* Everything above is inlined into each clone of run_xx, so it is
+/* Everything above is inlined into each clone of strips_xx, so it is
  * vectorised for each instruction set. */
-DEFINE_STEPS(double, f64, fabs, sqrt)
-DEFINE_STEPS(float, f32, fabsf, sqrtf)
+DEFINE_STEPS(double, f64, Params64, uint64_t, fabs, sqrt)
+DEFINE_STEPS(float, f32, Params32, uint32_t, fabsf, sqrtf)
+
+/* ------------------------------------------------------------------------
+ * Perona-Malik with AVX2/FMA intrinsics, for up to 4 channels (float: 8),
+ * where it is most of the work: the strips' two passes above, the second
+ * fused with the update.  The fluxes F_{j-C} of a vector's lanes are this
+ * flux vector and the one before it, rotated by C lanes and blended, so no
+ * flux is stored and loaded again.  The operations are those of the loops
+ * above, value for value, so the numbers are theirs bit for bit
+ * (tests/test_compiled.py compares channel counts that take either path).
+ * The last n mod 4 (8) fluxes and the last row run the same operations on
+ * scalars.
+ * ---------------------------------------------------------------------- */
+
+#if RD_HAVE_CLONES
+#include <immintrin.h>
+#define RD_AVX2 __attribute__((target("avx2,fma")))
+
+static int have_avx2(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+static RD_AVX2 RD_INLINE inline __m256d pm_vpoly_f64(__m256d f, const double *q)
+{
+    __m256d f2 = _mm256_mul_pd(f, f);
+    __m256d e = _mm256_set1_pd(q[10]), o = _mm256_set1_pd(q[11]);
+    for (int i = 8; i >= 0; i -= 2) {
+        e = _mm256_fmadd_pd(e, f2, _mm256_set1_pd(q[i]));
+        o = _mm256_fmadd_pd(o, f2, _mm256_set1_pd(q[i + 1]));
+    }
+    return _mm256_fmadd_pd(o, f, e);
+}
+
+static RD_AVX2 RD_INLINE inline __m256 pm_vpoly_f32(__m256 f, const float *q)
+{
+#define Q(i) _mm256_set1_ps(q[i])
+    __m256 f2 = _mm256_mul_ps(f, f);
+    __m256 e = _mm256_fmadd_ps(Q(6), f2, Q(4)), o = _mm256_fmadd_ps(Q(5), f2, Q(3));
+    e = _mm256_fmadd_ps(e, f2, Q(2)), o = _mm256_fmadd_ps(o, f2, Q(1));
+    return _mm256_fmadd_ps(o, f, _mm256_fmadd_ps(e, f2, Q(0)));
+#undef Q
+}
+
+/* The flux vector at u + j and u + j + C: pass 1 stores d, f and 2^k's bits. */
+#define PM_PASS1(V, X, I, SHIFT, BITS)                                                            \
+    {                                                                                          \
+        const V vc0 = _mm256_set1_##X(p->c0), low = _mm256_set1_##X(p->lowest),       \
+                        sh = _mm256_set1_##X(SHIFT);                                           \
+        for (Py_ssize_t j = 0; j < m; j += L) {                                                \
+            V d = _mm256_sub_##X(_mm256_loadu_##X(x + j + C), _mm256_loadu_##X(x + j)); \
+            V t = _mm256_max_##X(low, _mm256_mul_##X(_mm256_mul_##X(d, d), vc0));     \
+            V kd = _mm256_add_##X(t, sh);                                              \
+            _mm256_store_##X(dd + j, d);                                                       \
+            _mm256_store_##X(fr + j, _mm256_sub_##X(t, _mm256_sub_##X(kd, sh)));               \
+            _mm256_store_si256((__m256i *)(ex + j),                                            \
+                               _mm256_slli_epi##I(_mm256_cast##X##_si256(kd), BITS));          \
+        }                                                                                      \
+    }
+
+/* t < lowest ? lowest : t is max(lowest, t), NaN included. */
+#define DEFINE_PM_AVX2(T, SUFFIX, V, X, I, U, P, LANES, SHIFT, BITS, ROTATE)                      \
+    static RD_AVX2 RD_INLINE inline void pm_avx2_c_##SUFFIX(T *u, Py_ssize_t rows,             \
+                                                            const int C, const P *p,           \
+                                                            long blocks)                       \
+    {                                                                                          \
+        enum { L = LANES };                                                                    \
+        const Py_ssize_t n = (rows - 1) * C, nv = n - n % L;                                   \
+        T dd[STRIP] __attribute__((aligned(32))), fr[STRIP] __attribute__((aligned(32)));      \
+        U ex[STRIP] __attribute__((aligned(32)));                                              \
+        P local = *p; /* not aliased by u: the compiler may keep it in registers */            \
+        p = &local;                                                                            \
+        for (long b = 0; b < blocks; b++) {                                                    \
+            V last = _mm256_setzero_##X(), rlast = last; /* zero fluxes left of u */   \
+            for (Py_ssize_t j0 = 0; j0 < nv; j0 += STRIP) {                                    \
+                const Py_ssize_t m = nv - j0 < STRIP ? nv - j0 : STRIP;                        \
+                T *x = u + j0;                                                                 \
+                PM_PASS1(V, X, I, SHIFT, BITS)                                                 \
+                for (Py_ssize_t j = 0; j < m; j += L) {                                        \
+                    V g = _mm256_castsi256_##X(                                        \
+                        _mm256_add_epi##I(_mm256_cast##X##_si256(pm_vpoly_##SUFFIX(            \
+                                              _mm256_load_##X(fr + j), p->q)),                 \
+                                          _mm256_load_si256((const __m256i *)(ex + j))));      \
+                    V F = _mm256_mul_##X(_mm256_load_##X(dd + j), g), r, back;         \
+                    ROTATE(F, rlast, r, back);                                                 \
+                    V v = _mm256_loadu_##X(x + j);                                     \
+                    _mm256_storeu_##X(x + j, _mm256_sub_##X(_mm256_add_##X(v, F), back));      \
+                    last = F, rlast = r;                                                       \
+                }                                                                              \
+            }                                                                                  \
+            T fl[2 * L]; /* fl[L + i] = F_{nv + i}, fl[L - 1 - i] = F_{nv - 1 - i} */          \
+            _mm256_storeu_##X(fl, last);                                                       \
+            Py_ssize_t j = nv;                                                                 \
+            for (; j < n; j++) {                                                               \
+                T d = u[j + C] - u[j], f;                                                      \
+                U e = pm_reduce_##SUFFIX((d * d) * p->c0, p->lowest, &f);                      \
+                T F = d * pm_scale_##SUFFIX(pm_poly_##SUFFIX(f, p->q), e);                     \
+                fl[L + j - nv] = F;                                                            \
+                u[j] = (u[j] + F) - fl[L + j - nv - C];                                        \
+            }                                                                                  \
+            for (; j < n + C; j++) /* the last row: no flux to its right */                    \
+                u[j] = u[j] - fl[L + j - nv - C];                                              \
+        }                                                                                      \
+    }
+
+/* r lane i = F lane (i - C) mod 4; back takes lanes i < C from the vector before. */
+#define ROTATE_F64(F, rlast, r, back)                                                          \
+    do {                                                                                       \
+        if (C == 4)                                                                            \
+            r = F, back = rlast;                                                               \
+        else {                                                                                 \
+            r = _mm256_permute4x64_pd(F, C == 1 ? 0x93 : C == 2 ? 0x4E : 0x39);                \
+            back = _mm256_blend_pd(r, rlast, C == 1 ? 1 : C == 2 ? 3 : 7);                     \
+        }                                                                                      \
+    } while (0)
+
+#define ROTATE_F32(F, rlast, r, back)                                                          \
+    do {                                                                                       \
+        r = _mm256_permutevar8x32_ps(                                                          \
+            F, _mm256_setr_epi32((8 - C) % 8, (9 - C) % 8, (10 - C) % 8, (11 - C) % 8,         \
+                                 (12 - C) % 8, (13 - C) % 8, (14 - C) % 8, (15 - C) % 8));     \
+        back = _mm256_blend_ps(r, rlast, (1 << C) - 1);                                        \
+    } while (0)
+
+DEFINE_PM_AVX2(double, f64, __m256d, pd, 64, uint64_t, Params64, 4, 0x1.8p52, 52, ROTATE_F64)
+DEFINE_PM_AVX2(float, f32, __m256, ps, 32, uint32_t, Params32, 8, 0x1.8p23f, 23, ROTATE_F32)
+
+static RD_AVX2 void pm_avx2_f64(double *u, Py_ssize_t rows, Py_ssize_t C, const Params64 *p,
+                                long blocks)
+{
+    switch (C) { /* one copy per channel count: the rotations take constants */
+    case 1: pm_avx2_c_f64(u, rows, 1, p, blocks); break;
+    case 2: pm_avx2_c_f64(u, rows, 2, p, blocks); break;
+    case 3: pm_avx2_c_f64(u, rows, 3, p, blocks); break;
+    default: pm_avx2_c_f64(u, rows, 4, p, blocks); break;
+    }
+}
+
+static RD_AVX2 void pm_avx2_f32(float *u, Py_ssize_t rows, Py_ssize_t C, const Params32 *p,
+                                long blocks)
+{
+    switch (C) {
+    case 1: pm_avx2_c_f32(u, rows, 1, p, blocks); break;
+    case 2: pm_avx2_c_f32(u, rows, 2, p, blocks); break;
+    case 3: pm_avx2_c_f32(u, rows, 3, p, blocks); break;
+    case 4: pm_avx2_c_f32(u, rows, 4, p, blocks); break;
+    case 5: pm_avx2_c_f32(u, rows, 5, p, blocks); break;
+    case 6: pm_avx2_c_f32(u, rows, 6, p, blocks); break;
+    case 7: pm_avx2_c_f32(u, rows, 7, p, blocks); break;
+    default: pm_avx2_c_f32(u, rows, 8, p, blocks); break;
+    }
+}
+#define PM_LANES_f64 4
+#define PM_LANES_f32 8
+#define RUN_AVX2(SUFFIX)                                                                       \
+    if (use_avx2 && family == PERONA_MALIK && C <= PM_LANES_##SUFFIX) {                        \
+        pm_avx2_##SUFFIX(u, rows, C, p, blocks);                                               \
+        return;                                                                                \
+    }
+#else
+static int have_avx2(void) { return 0; }
+#define RUN_AVX2(SUFFIX)
+#endif
+
+static int use_avx2; /* set at import: the CPU has AVX2 and FMA */
+
+/* The blocks: by the AVX2 loop where it applies, else by strips. */
+#define DEFINE_RUN(T, SUFFIX, P)                                                               \
+    static void run_##SUFFIX(int family, T *u, T *g, Py_ssize_t rows, Py_ssize_t C,            \
+                             const P *p, long blocks)                                          \
+    {                                                                                          \
+        RUN_AVX2(SUFFIX)                                                                       \
+        strips_##SUFFIX(family, u, g, rows, C, p, blocks);                                     \
+    }
+DEFINE_RUN(double, f64, Params64)
+DEFINE_RUN(float, f32, Params32)
 
 /* ------------------------------------------------------------------------
  * Python interface
  * ---------------------------------------------------------------------- */
 
-/* The family's second constant c0 (-log2(e)/(2 lam^2) or lam^2), in double;
- * the float loops round it as NumPy rounds a Python float met by an array. */
-static double flux_constant(int family, double lam)
+/* 0, or -1 with ValueError where a run's constants are out of the kernels' range. */
+static int check_params(int family, double scale, double inv_h)
 {
-    return family == PERONA_MALIK ? -0x1.71547652b82fep0 / (2.0 * lam * lam) : lam * lam;
+    double sigma = scale * inv_h;
+    if (family < 0 || family >= N_FAMILIES) {
+        PyErr_Format(PyExc_ValueError, "unknown family code %d", family);
+        return -1;
+    }
+    if (family == PERONA_MALIK && !(sigma >= 0x1p-60 && sigma <= 0x1p60)) {
+        PyErr_SetString(PyExc_ValueError, "perona-malik needs scale * inv_h in [2^-60, 2^60]");
+        return -1;
+    }
+    return 0;
 }
 
 static int get_buffer(PyObject *obj, Py_buffer *view, const char *what)
@@ -315,10 +520,8 @@ static PyObject *py_run(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOnidddl", &uo, &wo, &C, &family, &lam, &scale, &inv_h,
                           &blocks))
         return NULL;
-    if (family < 0 || family >= N_FAMILIES) {
-        PyErr_Format(PyExc_ValueError, "unknown family code %d", family);
+    if (check_params(family, scale, inv_h) < 0)
         return NULL;
-    }
     if (C < 1 || blocks < 0) {
         PyErr_SetString(PyExc_ValueError, "channels must be >= 1 and blocks >= 0");
         return NULL;
@@ -337,15 +540,17 @@ static PyObject *py_run(PyObject *self, PyObject *args)
         PyBuffer_Release(&u);
         return NULL;
     }
-    double c0 = flux_constant(family, lam);
     if (u.itemsize == 8) {
+        Params64 p;
+        params_f64(&p, family, lam, scale, inv_h);
         Py_BEGIN_ALLOW_THREADS
-        run_f64(family, (double *)u.buf, (double *)w.buf, rows, C, inv_h, scale, lam, c0, blocks);
+        run_f64(family, (double *)u.buf, (double *)w.buf, rows, C, &p, blocks);
         Py_END_ALLOW_THREADS
     } else {
+        Params32 p;
+        params_f32(&p, family, lam, scale, inv_h);
         Py_BEGIN_ALLOW_THREADS
-        run_f32(family, (float *)u.buf, (float *)w.buf, rows, C, (float)inv_h, (float)scale,
-                (float)lam, (float)c0, blocks);
+        run_f32(family, (float *)u.buf, (float *)w.buf, rows, C, &p, blocks);
         Py_END_ALLOW_THREADS
     }
     PyBuffer_Release(&w);
@@ -433,7 +638,7 @@ static int tile_views(Views *v, PyObject *const objs[6], Py_ssize_t C, Py_ssize_
     return 0;
 }
 
-#define DEFINE_TILES(T, SUFFIX)                                                                \
+#define DEFINE_TILES(T, SUFFIX, P)                                                                \
     static void save_strips_##SUFFIX(const T *src, T *strips, const int64_t *bd, Py_ssize_t nb, \
                                      Py_ssize_t C, long k, long sweep)                         \
     {                                                                                          \
@@ -445,7 +650,7 @@ static int tile_views(Views *v, PyObject *const objs[6], Py_ssize_t C, Py_ssize_
     static void tiles_##SUFFIX(const T *src, T *u, const T *strips, T *buf, T *work,           \
                                const int64_t *bd, Py_ssize_t nb, Py_ssize_t first,             \
                                Py_ssize_t last, Py_ssize_t C, long k, long sweep, int family,  \
-                               T inv_h, T scale, T lam, T c0)                                  \
+                               const P *p)                                                     \
     {                                                                                          \
         Py_ssize_t n = bd[nb - 1];                                                             \
         for (Py_ssize_t t = first; t < last; t++) {                                            \
@@ -459,14 +664,13 @@ static int tile_views(Views *v, PyObject *const objs[6], Py_ssize_t C, Py_ssize_
                 memcpy(buf + (left + core) * C, strips + (t * 2 * sweep + sweep) * C,          \
                        (size_t)(right * C) * sizeof(T));                                       \
             if (left + core + right >= 2)                                                      \
-                run_##SUFFIX(family, buf, work, left + core + right, C, inv_h, scale, lam, c0, \
-                             k);                                                               \
+                run_##SUFFIX(family, buf, work, left + core + right, C, p, k);                 \
             memcpy(u + a * C, buf + left * C, (size_t)(core * C) * sizeof(T));                 \
         }                                                                                      \
     }
 
-DEFINE_TILES(double, f64)
-DEFINE_TILES(float, f32)
+DEFINE_TILES(double, f64, Params64)
+DEFINE_TILES(float, f32, Params32)
 
 PyDoc_STRVAR(save_strips_doc,
 "save_strips(src, u, strips, bounds, channels, k, sweep)\n"
@@ -521,21 +725,22 @@ static PyObject *py_run_tiles(PyObject *self, PyObject *args)
                           &objs[3], &objs[4], &C, &first, &last, &k, &sweep, &family, &lam, &scale,
                           &inv_h))
         return NULL;
-    if (family < 0 || family >= N_FAMILIES) {
-        PyErr_Format(PyExc_ValueError, "unknown family code %d", family);
+    if (check_params(family, scale, inv_h) < 0)
         return NULL;
-    }
     if (tile_views(&v, objs, C, first, last, k, sweep) < 0)
         return NULL;
     Py_ssize_t nb = v.bounds.len / 8;
-    double c0 = flux_constant(family, lam);
+    Params64 p64;
+    Params32 p32;
+    params_f64(&p64, family, lam, scale, inv_h);
+    params_f32(&p32, family, lam, scale, inv_h);
     Py_BEGIN_ALLOW_THREADS
     if (v.u.itemsize == 8)
         tiles_f64(v.src.buf, v.u.buf, v.strips.buf, v.buf.buf, v.work.buf, v.bounds.buf, nb, first,
-                  last, C, k, sweep, family, inv_h, scale, lam, c0);
+                  last, C, k, sweep, family, &p64);
     else
         tiles_f32(v.src.buf, v.u.buf, v.strips.buf, v.buf.buf, v.work.buf, v.bounds.buf, nb, first,
-                  last, C, k, sweep, family, (float)inv_h, (float)scale, (float)lam, (float)c0);
+                  last, C, k, sweep, family, &p32);
     Py_END_ALLOW_THREADS
     release(&v);
     Py_RETURN_NONE;
@@ -561,18 +766,22 @@ static PyObject *py_exp(PyObject *self, PyObject *args)
     } else if (x.itemsize == 8) {
         const double *a = x.buf;
         double *b = o.buf;
+        Params64 p;
+        params_f64(&p, PERONA_MALIK, 1.0, 1.0, 1.0);
         for (Py_ssize_t i = 0; i < x.len / 8; i++) {
-            double f, scale;
-            exp2_reduce64(a[i], &f, &scale);
-            b[i] = exp2_poly64(f) * scale;
+            double f;
+            uint64_t e = pm_reduce64(a[i], p.lowest, &f);
+            b[i] = pm_scale64(pm_poly64(f, p.q), e);
         }
     } else {
         const float *a = x.buf;
         float *b = o.buf;
+        Params32 p;
+        params_f32(&p, PERONA_MALIK, 1.0, 1.0, 1.0);
         for (Py_ssize_t i = 0; i < x.len / 4; i++) {
-            float f, scale;
-            exp2_reduce32(a[i], &f, &scale);
-            b[i] = exp2_poly32(f) * scale;
+            float f;
+            uint32_t e = pm_reduce32(a[i], p.lowest, &f);
+            b[i] = pm_scale32(pm_poly32(f, p.q), e);
         }
     }
     PyBuffer_Release(&o);
@@ -613,6 +822,7 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__kernels(void)
 {
+    use_avx2 = have_avx2();
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
         return NULL;

@@ -169,7 +169,9 @@ def run_blocks(
     backend : {None, 'compiled', 'numpy'}
         The step loop.  None: the compiled one where it exists for phi
         (see :func:`backend_for`), unless ``$RESDENOISE_ENGINE`` is
-        ``numpy``.  'compiled' raises ValueError where it does not exist.
+        ``numpy``.  'compiled' raises ValueError where it does not exist
+        (also for Perona-Malik with tau/h**2 outside [2**-60, 2**60], which
+        the compiled loop's exponential does not cover).
 
     Notes
     -----
@@ -294,8 +296,15 @@ def _kernels():
     return module
 
 
-def _compiled_family(owner, backend: str | None) -> int | None:
-    """The compiled loop's family code for ``owner`` (a Nonlinearity), or None for NumPy."""
+#: tau/h**2 the compiled Perona-Malik loop takes (it folds it into its exponential).
+PM_SIGMA_RANGE = (2.0**-60, 2.0**60)
+
+
+def _compiled_family(owner, backend: str | None, sigma: float = 1.0) -> int | None:
+    """The compiled loop's family code for ``owner`` (a Nonlinearity), or None for NumPy.
+
+    ``sigma`` is the run's tau/h**2, where it is known.
+    """
     if backend is None:
         backend = "numpy" if os.environ.get("RESDENOISE_ENGINE", "") == "numpy" else "auto"
     elif backend not in BACKENDS:
@@ -304,12 +313,19 @@ def _compiled_family(owner, backend: str | None) -> int | None:
         return None
     kernels = _kernels()
     key = getattr(owner, "key", None)
+    in_range = key != "perona-malik" or PM_SIGMA_RANGE[0] <= sigma <= PM_SIGMA_RANGE[1]
     if (
         kernels is not None
         and getattr(owner, "entry", None) is not None
         and key in kernels.FAMILIES
+        and in_range
     ):
         return kernels.FAMILIES.index(key)
+    if backend == "compiled" and kernels is not None and not in_range:
+        raise ValueError(
+            f"the compiled perona-malik loop needs tau/h**2 in [2**-60, 2**60], got {sigma!r}; "
+            "use backend='numpy'"
+        )
     if backend == "compiled":
         if kernels is None:
             raise ValueError(
@@ -331,7 +347,7 @@ class _Stepper:
         self.scale = dtype.type(tau / h)
         self.inv_h = None if h == 1.0 else dtype.type(1.0 / h)
         self.int_dtype = np.int64 if dtype.itemsize == 8 else np.int32
-        self.family = _compiled_family(owner, backend)
+        self.family = _compiled_family(owner, backend, tau / (h * h))
         if self.family is None:
             self.tile_values, self.sweep = TILE_VALUES, SWEEP_BLOCKS
             self.min_values = MIN_BYTES_PER_THREAD // dtype.itemsize
