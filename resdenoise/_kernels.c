@@ -559,41 +559,83 @@ static PyObject *py_run(PyObject *self, PyObject *args)
 }
 
 /* ------------------------------------------------------------------------
- * Tiled sweeps (see engine._run_tiled): the halos of every inner tile
- * boundary are saved first (strips), then each thread runs its tiles: halo
- * and core into a buffer, k blocks, the core back into u.  Plain copies, so
- * the numbers are those of the untiled run; one call per thread and sweep,
- * without the GIL.
+ * Tiled sweeps (see engine._run_tiled), in threads.  A sweep of k blocks:
+ * the 2k rows around every inner tile boundary are saved (strips); then
+ * each tile runs, halo and core copied into a buffer, k blocks, the core
+ * copied back into u.  Plain copies, so the numbers are those of the
+ * untiled run.  Thread i owns tiles groups[i] .. groups[i+1]-1 and the
+ * boundaries after them; a barrier separates saving from running, and
+ * running from the next sweep's saving.  The threads run without the GIL.
  * ---------------------------------------------------------------------- */
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#define RD_THREADS 1
+
+/* Spin a little (the other threads are usually a few microseconds away),
+ * then yield the core to whoever needs it. */
 typedef struct {
-    Py_buffer u, strips, buf, work, bounds, src;
+    atomic_int count, generation;
+    int n;
+} Barrier;
+
+static void barrier_wait(Barrier *b)
+{
+    int gen = atomic_load_explicit(&b->generation, memory_order_acquire);
+    if (atomic_fetch_add_explicit(&b->count, 1, memory_order_acq_rel) == b->n - 1) {
+        atomic_store_explicit(&b->count, 0, memory_order_relaxed);
+        atomic_fetch_add_explicit(&b->generation, 1, memory_order_acq_rel);
+        return;
+    }
+    for (long spins = 0; atomic_load_explicit(&b->generation, memory_order_acquire) == gen;
+         spins++) {
+        if (spins < 4000) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        } else
+            sched_yield();
+    }
+}
+#else
+#define RD_THREADS 0
+typedef struct { int n; } Barrier;
+static void barrier_wait(Barrier *b) { (void)b; }
+#endif
+
+typedef struct {
+    Py_buffer u, strips, bufs, works, bounds, src, groups;
     int have; /* how many of the buffers above are held */
 } Views;
 
 static void release(Views *v)
 {
-    Py_buffer *all[6] = {&v->u, &v->strips, &v->buf, &v->work, &v->bounds, &v->src};
+    Py_buffer *all[7] = {&v->u, &v->strips, &v->bufs, &v->works, &v->bounds, &v->src, &v->groups};
     for (int i = v->have - 1; i >= 0; i--)
         PyBuffer_Release(all[i]);
     v->have = 0;
 }
 
-/* Get u, strips, buf, work (float, one dtype), bounds (int64) and src (read
- * only, like u); check that tiles [first, last) of `bounds` over n = rows of
- * u, k <= sweep and channels C fit the buffers.  buf and work may be NULL
- * (saving strips needs neither): u stands in for them.  Returns 0, or -1
- * with an exception set and nothing held. */
-static int tile_views(Views *v, PyObject *const objs[6], Py_ssize_t C, Py_ssize_t first,
-                      Py_ssize_t last, long k, long sweep)
+static int int64_buffer(const Py_buffer *b)
 {
-    Py_buffer *all[6] = {&v->u, &v->strips, &v->buf, &v->work, &v->bounds, &v->src};
-    const char *names[6] = {"u", "strips", "buf", "work", "bounds", "src"};
+    return b->itemsize == 8 && (strcmp(b->format, "q") == 0 || strcmp(b->format, "l") == 0);
+}
+
+/* Get u, strips, bufs, works (float, one dtype), bounds and groups (int64)
+ * and src (read only, like u); check that the tiles of `bounds` over the
+ * rows of u, channels C, sweeps of up to `sweep` blocks and the threads'
+ * groups fit the buffers (bufs and works: one equal part per thread).
+ * Returns 0, or -1 with an exception set and nothing held. */
+static int sweep_views(Views *v, PyObject *const objs[7], Py_ssize_t C, long sweep)
+{
+    Py_buffer *all[7] = {&v->u, &v->strips, &v->bufs, &v->works, &v->bounds, &v->src, &v->groups};
+    const char *names[7] = {"u", "strips", "bufs", "works", "bounds", "src", "groups"};
     v->have = 0;
-    for (int i = 0; i < 6; i++) {
-        PyObject *obj = objs[i] != NULL ? objs[i] : objs[0];
-        int ok = i < 4 ? get_buffer(obj, all[i], names[i])
-                       : PyObject_GetBuffer(obj, all[i], PyBUF_FORMAT | PyBUF_C_CONTIGUOUS);
+    for (int i = 0; i < 7; i++) {
+        int ok = i < 4 ? get_buffer(objs[i], all[i], names[i])
+                       : PyObject_GetBuffer(objs[i], all[i], PyBUF_FORMAT | PyBUF_C_CONTIGUOUS);
         if (ok < 0) {
             release(v);
             return -1;
@@ -602,32 +644,37 @@ static int tile_views(Views *v, PyObject *const objs[6], Py_ssize_t C, Py_ssize_
     }
     const char *problem = NULL;
     Py_ssize_t item = v->u.itemsize, n = C > 0 ? v->u.len / item / C : 0;
-    Py_ssize_t nb = v->bounds.len / (Py_ssize_t)sizeof(int64_t);
-    if (v->bounds.itemsize != 8 || (strcmp(v->bounds.format, "q") && strcmp(v->bounds.format, "l")))
-        problem = "bounds must be int64";
-    else if (strcmp(v->u.format, v->strips.format) || strcmp(v->u.format, v->buf.format) ||
-             strcmp(v->u.format, v->work.format) || strcmp(v->u.format, v->src.format))
-        problem = "u, strips, buf, work and src must have the same dtype";
+    Py_ssize_t nb = v->bounds.len / 8, ng = v->groups.len / 8;
+    if (!int64_buffer(&v->bounds) || !int64_buffer(&v->groups))
+        problem = "bounds and groups must be int64";
+    else if (strcmp(v->u.format, v->strips.format) || strcmp(v->u.format, v->bufs.format) ||
+             strcmp(v->u.format, v->works.format) || strcmp(v->u.format, v->src.format))
+        problem = "u, strips, bufs, works and src must have the same dtype";
     else if (v->src.len != v->u.len)
         problem = "src and u must have the same size";
-    else if (C < 1 || n * C * item != v->u.len || k < 1 || k > sweep)
-        problem = "need channels >= 1, u of rows x channels, 1 <= k <= sweep";
-    else if (first < 0 || last > nb - 1 || first >= last)
-        problem = "tiles out of range";
+    else if (C < 1 || n * C * item != v->u.len || sweep < 1)
+        problem = "need channels >= 1, u of rows x channels, sweep >= 1";
+    else if (nb < 2 || ng < 2)
+        problem = "need at least one tile and one thread";
     else if ((nb - 2) * 2 * sweep * C * item > v->strips.len)
         problem = "strips too small";
     if (problem == NULL) {
-        const int64_t *bd = v->bounds.buf;
+        const int64_t *bd = v->bounds.buf, *gr = v->groups.buf;
+        Py_ssize_t part_buf = v->bufs.len / (ng - 1), part_work = v->works.len / (ng - 1);
         if (bd[0] != 0 || bd[nb - 1] != n)
             problem = "bounds must run from 0 to the rows of u";
+        else if (gr[0] != 0 || gr[ng - 1] != nb - 1)
+            problem = "groups must run from 0 to the number of tiles";
+        for (Py_ssize_t g = 0; problem == NULL && g < ng - 1; g++)
+            if (gr[g + 1] <= gr[g])
+                problem = "every thread needs at least one tile";
         for (Py_ssize_t t = 0; problem == NULL && t < nb - 1; t++) {
             Py_ssize_t len = bd[t + 1] - bd[t];
-            if (len < 1 || (t < nb - 2 && len < k) || (t > 0 && len < k))
-                problem = "tiles must be non-empty and at least k rows";
-            else if (t >= first && t < last && objs[2] != NULL &&
-                     ((len + 2 * k) * C * item > v->buf.len ||
-                      (len + 2 * k) * C * item > v->work.len))
-                problem = "buf and work must hold the longest tile and its halos";
+            if (len < sweep)
+                problem = "tiles must be at least sweep rows";
+            else if ((len + 2 * sweep) * C * item > part_buf ||
+                     (len + 2 * sweep) * C * item > part_work)
+                problem = "bufs and works must hold, per thread, the longest tile and its halos";
         }
     }
     if (problem != NULL) {
@@ -639,10 +686,11 @@ static int tile_views(Views *v, PyObject *const objs[6], Py_ssize_t C, Py_ssize_
 }
 
 #define DEFINE_TILES(T, SUFFIX, P)                                                                \
-    static void save_strips_##SUFFIX(const T *src, T *strips, const int64_t *bd, Py_ssize_t nb, \
-                                     Py_ssize_t C, long k, long sweep)                         \
+    /* strips[t, sweep-k : sweep+k] = src[bd[t+1]-k : bd[t+1]+k] for t in [t0, t1) */          \
+    static void save_strips_##SUFFIX(const T *src, T *strips, const int64_t *bd, Py_ssize_t t0, \
+                                     Py_ssize_t t1, Py_ssize_t C, long k, long sweep)          \
     {                                                                                          \
-        for (Py_ssize_t t = 0; t < nb - 2; t++)                                                \
+        for (Py_ssize_t t = t0; t < t1; t++)                                                   \
             memcpy(strips + (t * 2 * sweep + sweep - k) * C, src + (bd[t + 1] - k) * C,        \
                    (size_t)(2 * k * C) * sizeof(T));                                           \
     }                                                                                          \
@@ -667,80 +715,159 @@ static int tile_views(Views *v, PyObject *const objs[6], Py_ssize_t C, Py_ssize_
                 run_##SUFFIX(family, buf, work, left + core + right, C, p, k);                 \
             memcpy(u + a * C, buf + left * C, (size_t)(core * C) * sizeof(T));                 \
         }                                                                                      \
+    }                                                                                          \
+                                                                                               \
+    /* Thread `id`'s part of every sweep. */                                                   \
+    static void sweeps_##SUFFIX(const Sweeps *s, int id)                                       \
+    {                                                                                          \
+        const int64_t *bd = s->bd;                                                             \
+        Py_ssize_t first = s->groups[id], last = s->groups[id + 1];                            \
+        Py_ssize_t own = last < s->nb - 2 ? last : s->nb - 2; /* boundaries after my tiles */  \
+        T *buf = (T *)s->bufs + id * s->buf_part, *work = (T *)s->works + id * s->work_part;   \
+        for (long done = 0; done < s->blocks;) {                                               \
+            long k = s->blocks - done < s->sweep ? s->blocks - done : s->sweep;                \
+            const T *src = done == 0 ? (const T *)s->src : (const T *)s->u;                    \
+            save_strips_##SUFFIX(src, s->strips, bd, first, own, s->C, k, s->sweep);           \
+            barrier_wait(s->bar);                                                              \
+            tiles_##SUFFIX(src, s->u, s->strips, buf, work, bd, s->nb, first, last, s->C, k,   \
+                           s->sweep, s->family, s->params);                                    \
+            barrier_wait(s->bar);                                                              \
+            done += k;                                                                         \
+        }                                                                                      \
     }
+
+typedef struct {
+    const void *src; /* the first sweep's input; later sweeps read u */
+    void *u, *strips, *bufs, *works;
+    Py_ssize_t buf_part, work_part; /* values of bufs and works per thread */
+    const int64_t *bd, *groups;
+    Py_ssize_t nb, C;
+    long blocks, sweep;
+    int family, threads, dsize;
+    const void *params;
+    Barrier *bar;
+} Sweeps;
+
+typedef struct {
+    const Sweeps *s;
+    int id;
+#if RD_THREADS
+    atomic_int *go;
+#endif
+} Worker;
 
 DEFINE_TILES(double, f64, Params64)
 DEFINE_TILES(float, f32, Params32)
 
-PyDoc_STRVAR(save_strips_doc,
-"save_strips(src, u, strips, bounds, channels, k, sweep)\n"
-"\n"
-"strips[t, sweep-k : sweep+k] = src[bounds[t+1]-k : bounds[t+1]+k] for every\n"
-"inner tile boundary t (strips: (tiles-1) x 2 sweep x channels; u, the\n"
-"run's output, is only checked).");
-
-static PyObject *py_save_strips(PyObject *self, PyObject *args)
+static void sweeps_any(const Sweeps *s, int id)
 {
-    PyObject *objs[6];
-    Py_ssize_t C;
-    long k, sweep;
-    Views v;
-    (void)self;
-    objs[2] = objs[3] = NULL;
-    if (!PyArg_ParseTuple(args, "OOOOnll", &objs[5], &objs[0], &objs[1], &objs[4], &C, &k,
-                          &sweep))
-        return NULL;
-    if (tile_views(&v, objs, C, 0, 1, k, sweep) < 0)
-        return NULL;
-    Py_ssize_t nb = v.bounds.len / 8;
-    Py_BEGIN_ALLOW_THREADS
-    if (v.u.itemsize == 8)
-        save_strips_f64(v.src.buf, v.strips.buf, v.bounds.buf, nb, C, k, sweep);
+    if (s->dsize == 8)
+        sweeps_f64(s, id);
     else
-        save_strips_f32(v.src.buf, v.strips.buf, v.bounds.buf, nb, C, k, sweep);
-    Py_END_ALLOW_THREADS
-    release(&v);
-    Py_RETURN_NONE;
+        sweeps_f32(s, id);
 }
 
-PyDoc_STRVAR(run_tiles_doc,
-"run_tiles(src, u, strips, buf, work, bounds, channels, first, last, k,\n"
-"          sweep, family, lam, scale, inv_h)\n"
-"\n"
-"One sweep of k blocks over tiles first..last-1 of src (tile t is rows\n"
-"bounds[t]:bounds[t+1]), each with halos of k rows from the strips saved\n"
-"by save_strips; the cores are written into u (src may be u).  Releases\n"
-"the GIL.");
-
-static PyObject *py_run_tiles(PyObject *self, PyObject *args)
+#if RD_THREADS
+/* A started thread waits for `go`: 1 to run its share, -1 to leave
+ * (another thread could not be started). */
+static void *sweeps_entry(void *arg)
 {
-    PyObject *objs[6];
-    Py_ssize_t C, first, last;
-    long k, sweep;
+    const Worker *w = arg;
+    int go;
+    for (long spins = 0; (go = atomic_load_explicit(w->go, memory_order_acquire)) == 0; spins++)
+        if (spins > 1000)
+            sched_yield();
+    if (go > 0)
+        sweeps_any(w->s, w->id);
+    return NULL;
+}
+#endif
+
+/* All sweeps, thread 0 in the caller.  Where not every thread can be
+ * started, the caller runs everything alone: the same numbers. */
+static void run_sweeps(Sweeps *s)
+{
+    Barrier bar = {0};
+    bar.n = s->threads;
+    s->bar = &bar;
+#if RD_THREADS
+    enum { MAX_THREADS = 256 };
+    pthread_t ids[MAX_THREADS];
+    Worker workers[MAX_THREADS];
+    atomic_int go;
+    atomic_init(&go, 0);
+    atomic_init(&bar.count, 0);
+    atomic_init(&bar.generation, 0);
+    int started = 0;
+    if (s->threads <= MAX_THREADS)
+        for (int i = 1; i < s->threads; i++) {
+            workers[i].s = s, workers[i].id = i, workers[i].go = &go;
+            if (pthread_create(&ids[i], NULL, sweeps_entry, &workers[i]) != 0)
+                break;
+            started++;
+        }
+    int all = started == s->threads - 1;
+    atomic_store_explicit(&go, all ? 1 : -1, memory_order_release);
+    if (all)
+        sweeps_any(s, 0);
+    for (int i = 1; i <= started; i++)
+        pthread_join(ids[i], NULL);
+    if (all)
+        return;
+#endif
+    const int64_t whole[2] = {0, s->nb - 1};
+    bar.n = 1;
+    s->threads = 1;
+    s->groups = whole;
+    sweeps_any(s, 0);
+}
+
+PyDoc_STRVAR(run_sweeps_doc,
+"run_sweeps(src, u, strips, bufs, works, bounds, groups, channels, family,\n"
+"           lam, scale, inv_h, blocks, sweep)\n"
+"\n"
+"`blocks` blocks on the tiles of src (tile t is rows bounds[t]:bounds[t+1])\n"
+"into u, in sweeps of up to `sweep` blocks, each tile with halos of as many\n"
+"rows saved in strips ((tiles-1) x 2 sweep x channels).  Thread i runs\n"
+"tiles groups[i]:groups[i+1] in part i of bufs and works (each part holds\n"
+"the longest tile and two halos).  src may be u.  Releases the GIL.");
+
+static PyObject *py_run_sweeps(PyObject *self, PyObject *args)
+{
+    PyObject *objs[7];
+    Py_ssize_t C;
+    long blocks, sweep;
     int family;
     double lam, scale, inv_h;
     Views v;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOOOOOnnnlliddd", &objs[5], &objs[0], &objs[1], &objs[2],
-                          &objs[3], &objs[4], &C, &first, &last, &k, &sweep, &family, &lam, &scale,
-                          &inv_h))
+    if (!PyArg_ParseTuple(args, "OOOOOOOnidddll", &objs[5], &objs[0], &objs[1], &objs[2],
+                          &objs[3], &objs[4], &objs[6], &C, &family, &lam, &scale, &inv_h,
+                          &blocks, &sweep))
         return NULL;
     if (check_params(family, scale, inv_h) < 0)
         return NULL;
-    if (tile_views(&v, objs, C, first, last, k, sweep) < 0)
+    if (blocks < 0) {
+        PyErr_SetString(PyExc_ValueError, "blocks must be >= 0");
         return NULL;
-    Py_ssize_t nb = v.bounds.len / 8;
+    }
+    if (sweep_views(&v, objs, C, sweep) < 0)
+        return NULL;
     Params64 p64;
     Params32 p32;
     params_f64(&p64, family, lam, scale, inv_h);
     params_f32(&p32, family, lam, scale, inv_h);
+    Py_ssize_t threads = v.groups.len / 8 - 1, item = v.u.itemsize;
+    Sweeps s = {
+        .src = v.src.buf, .u = v.u.buf, .strips = v.strips.buf, .bufs = v.bufs.buf,
+        .works = v.works.buf, .buf_part = v.bufs.len / item / threads,
+        .work_part = v.works.len / item / threads, .bd = v.bounds.buf, .groups = v.groups.buf,
+        .nb = v.bounds.len / 8, .C = C, .blocks = blocks, .sweep = sweep, .family = family,
+        .threads = (int)threads, .dsize = (int)item,
+        .params = item == 8 ? (const void *)&p64 : (const void *)&p32,
+    };
     Py_BEGIN_ALLOW_THREADS
-    if (v.u.itemsize == 8)
-        tiles_f64(v.src.buf, v.u.buf, v.strips.buf, v.buf.buf, v.work.buf, v.bounds.buf, nb, first,
-                  last, C, k, sweep, family, &p64);
-    else
-        tiles_f32(v.src.buf, v.u.buf, v.strips.buf, v.buf.buf, v.work.buf, v.bounds.buf, nb, first,
-                  last, C, k, sweep, family, &p32);
+    run_sweeps(&s);
     Py_END_ALLOW_THREADS
     release(&v);
     Py_RETURN_NONE;
@@ -805,8 +932,7 @@ static PyObject *py_simd(PyObject *self, PyObject *noargs)
 
 static PyMethodDef methods[] = {
     {"run", py_run, METH_VARARGS, run_doc},
-    {"save_strips", py_save_strips, METH_VARARGS, save_strips_doc},
-    {"run_tiles", py_run_tiles, METH_VARARGS, run_tiles_doc},
+    {"run_sweeps", py_run_sweeps, METH_VARARGS, run_sweeps_doc},
     {"exp2_nonpositive", py_exp, METH_VARARGS, exp_doc},
     {"simd", py_simd, METH_NOARGS, "The instruction set the step loops run with."},
     {NULL, NULL, 0, NULL},

@@ -445,28 +445,21 @@ def _run_tiled(u, step: _Stepper, m, bounds, sweep, threads, callback, every, f)
     """
     n = u.shape[0]
     tail_shape = u.shape[1:]
-    channels = u.size // n
     ntiles = len(bounds) - 1
     longest = int(np.diff(bounds).max())
     strips = np.empty((max(ntiles - 1, 0), 2 * sweep) + tail_shape, u.dtype)
     groups = [list(g) for g in np.array_split(np.arange(ntiles), threads) if len(g)]
+    if step.family is not None:
+        _run_tiled_compiled(u, step, m, bounds, sweep, groups, strips, callback, every, f)
+        return
     spaces = []
     for _ in groups:
         buf = np.empty((longest + 2 * sweep,) + tail_shape, u.dtype)
         spaces.append((buf, step.workspace(buf.shape[0], tail_shape)))
     err = np.geterr()
 
-    bounds = np.ascontiguousarray(bounds, dtype=np.int64)
-    kernels = _kernels() if step.family is not None else None
-
     def run_group(g: int, k: int) -> None:
         buf_all, ws = spaces[g]
-        if kernels is not None:  # the same copies and blocks, in C, without the GIL
-            kernels.run_tiles(
-                src, u, strips, buf_all, ws[0], bounds, channels, groups[g][0],
-                groups[g][-1] + 1, k, sweep, step.family, step.lam, step.tau_h, step.h_inv,
-            )  # fmt: skip
-            return
         with np.errstate(**err):
             for t in groups[g]:
                 a, b = int(bounds[t]), int(bounds[t + 1])
@@ -482,9 +475,6 @@ def _run_tiled(u, step: _Stepper, m, bounds, sweep, threads, callback, every, f)
                 _copy(u[a:b], buf[left : left + b - a])
 
     def save_strips(k: int) -> None:
-        if kernels is not None:
-            kernels.save_strips(src, u, strips, bounds, channels, k, sweep)
-            return
         for t in range(ntiles - 1):
             b = int(bounds[t + 1])
             _copy(strips[t, sweep - k : sweep + k], src[b - k : b + k])
@@ -515,3 +505,33 @@ def _run_tiled(u, step: _Stepper, m, bounds, sweep, threads, callback, every, f)
     finally:
         if pool is not None:
             pool.shutdown(wait=True)
+
+
+def _run_tiled_compiled(u, step, m, bounds, sweep, groups, strips, callback, every, f) -> None:
+    """The same sweeps in the compiled loop: its threads, its barriers, no GIL.
+
+    One call runs every sweep up to the next callback (all m blocks when
+    there is none), so Python is not between the sweeps.
+    """
+    channels = u.size // u.shape[0]
+    part = (int(np.diff(bounds).max()) + 2 * sweep) * channels
+    bufs = np.empty(len(groups) * part, u.dtype)
+    works = np.empty(len(groups) * part, u.dtype)
+    starts = np.array([g[0] for g in groups] + [len(bounds) - 1], np.int64)
+    bounds = np.ascontiguousarray(bounds, dtype=np.int64)
+    kernels = _kernels()
+    src, done = f, 0
+    while done < m:
+        if callback is None:
+            k = m - done
+        elif every is None:
+            k = min(sweep, m - done)
+        else:
+            k = min(m - done, every - done % every)
+        kernels.run_sweeps(
+            src, u, strips, bufs, works, bounds, starts, channels, step.family, step.lam,
+            step.tau_h, step.h_inv, k, sweep,
+        )  # fmt: skip
+        src, done = u, done + k
+        if callback is not None and callback(done, u) is False:
+            return

@@ -308,6 +308,48 @@ def test_kernel_refuses_bad_buffers(u, work, args, error, match):
         KERNELS.run(u, work, channels, family, 1.0, 0.25, 1.0, 1)
 
 
+def sweep_args(**change):
+    """Valid run_sweeps arguments (40 rows, 2 tiles, 2 threads, sweeps of 4), then changes."""
+    u = np.zeros(40)
+    args = {
+        "src": u.copy(), "u": u, "strips": np.zeros(8), "bufs": np.zeros(2 * 28),
+        "works": np.zeros(2 * 28), "bounds": np.array([0, 20, 40]), "groups": np.array([0, 1, 2]),
+        "channels": 1, "family": 3, "lam": 1.0, "scale": 0.25, "inv_h": 1.0, "blocks": 9,
+        "sweep": 4,
+    }  # fmt: skip
+    args.update(change)
+    return tuple(args.values())
+
+
+@needs_kernels
+def test_sweeps_run_with_valid_arguments():
+    args = sweep_args(src=np.arange(40.0))
+    KERNELS.run_sweeps(*args)
+    want = run_blocks(np.arange(40.0), get_nonlinearity("perona-malik"), 0.25, 9, threads=1)
+    assert same_bits(args[1], want)
+
+
+@needs_kernels
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"groups": np.array([0, 1])}, "groups must run from 0"),
+        ({"groups": np.array([0, 0, 2])}, "every thread needs"),
+        ({"groups": np.array([0.0, 1.0, 2.0])}, "int64"),
+        ({"bounds": np.array([0, 20, 39])}, "bounds must run from 0"),
+        ({"bufs": np.zeros(2 * 27)}, "per thread, the longest tile"),
+        ({"sweep": 21, "strips": np.zeros(42)}, "at least sweep rows"),
+        ({"strips": np.zeros(7)}, "strips too small"),
+        ({"src": np.zeros(39)}, "same size"),
+        ({"works": np.zeros(56, np.float32)}, "same dtype"),
+        ({"blocks": -1}, "blocks must be"),
+    ],
+)
+def test_sweeps_refuse_bad_arguments(change, match):
+    with pytest.raises(ValueError, match=match):
+        KERNELS.run_sweeps(*sweep_args(**change))
+
+
 @needs_kernels
 def test_kernel_refuses_read_only_buffers():
     u = np.zeros(8)
