@@ -274,8 +274,9 @@ DEFINE_STEPS(float, f32, Params32, uint32_t, fabsf, sqrtf)
 
 /* ------------------------------------------------------------------------
  * Perona-Malik with AVX2/FMA intrinsics, for up to 4 channels (float: 8),
- * where it is most of the work: the strips' two passes above, the second
- * fused with the update.  The fluxes F_{j-C} of a vector's lanes are this
+ * where it is most of the work: per strip, the reduction, the polynomial,
+ * then the flux fused with the update (three short loops: one long chain
+ * of dependent operations per value would fill the out-of-order window).  The fluxes F_{j-C} of a vector's lanes are this
  * flux vector and the one before it, rotated by C lanes and blended, so no
  * flux is stored and loaded again.  The operations are those of the loops
  * above, value for value, so the numbers are theirs bit for bit
@@ -349,10 +350,11 @@ static RD_AVX2 RD_INLINE inline __m256 pm_vpoly_f32(__m256 f, const float *q)
                 const Py_ssize_t m = nv - j0 < STRIP ? nv - j0 : STRIP;                        \
                 T *x = u + j0;                                                                 \
                 PM_PASS1(V, X, I, SHIFT, BITS)                                                 \
+                for (Py_ssize_t j = 0; j < m; j += L) /* the polynomial, in place of f */      \
+                    _mm256_store_##X(fr + j, pm_vpoly_##SUFFIX(_mm256_load_##X(fr + j), p->q)); \
                 for (Py_ssize_t j = 0; j < m; j += L) {                                        \
-                    V g = _mm256_castsi256_##X(                                        \
-                        _mm256_add_epi##I(_mm256_cast##X##_si256(pm_vpoly_##SUFFIX(            \
-                                              _mm256_load_##X(fr + j), p->q)),                 \
+                    V g = _mm256_castsi256_##X(                                                \
+                        _mm256_add_epi##I(_mm256_cast##X##_si256(_mm256_load_##X(fr + j)),     \
                                           _mm256_load_si256((const __m256i *)(ex + j))));      \
                     V F = _mm256_mul_##X(_mm256_load_##X(dd + j), g), r, back;         \
                     ROTATE(F, rlast, r, back);                                                 \
