@@ -274,8 +274,7 @@ DEFINE_STEPS(float, f32, Params32, uint32_t, fabsf, sqrtf)
 
 /* ------------------------------------------------------------------------
  * Perona-Malik with AVX2/FMA intrinsics, for up to 4 channels (float: 8),
- * where it is most of the work: per strip, the reduction, the polynomial,
- * then the flux fused with the update (three short loops: one long chain
+ * where it is most of the work, in short loops over strips (one long chain
  * of dependent operations per value would fill the out-of-order window).  The fluxes F_{j-C} of a vector's lanes are this
  * flux vector and the one before it, rotated by C lanes and blended, so no
  * flux is stored and loaded again.  The operations are those of the loops
@@ -316,49 +315,64 @@ static RD_AVX2 RD_INLINE inline __m256 pm_vpoly_f32(__m256 f, const float *q)
 #undef Q
 }
 
-/* The flux vector at u + j and u + j + C: pass 1 stores d, f and 2^k's bits. */
-#define PM_PASS1(V, X, I, SHIFT, BITS)                                                            \
-    {                                                                                          \
-        const V vc0 = _mm256_set1_##X(p->c0), low = _mm256_set1_##X(p->lowest),       \
-                        sh = _mm256_set1_##X(SHIFT);                                           \
-        for (Py_ssize_t j = 0; j < m; j += L) {                                                \
-            V d = _mm256_sub_##X(_mm256_loadu_##X(x + j + C), _mm256_loadu_##X(x + j)); \
-            V t = _mm256_max_##X(low, _mm256_mul_##X(_mm256_mul_##X(d, d), vc0));     \
-            V kd = _mm256_add_##X(t, sh);                                              \
-            _mm256_store_##X(dd + j, d);                                                       \
-            _mm256_store_##X(fr + j, _mm256_sub_##X(t, _mm256_sub_##X(kd, sh)));               \
-            _mm256_store_si256((__m256i *)(ex + j),                                            \
-                               _mm256_slli_epi##I(_mm256_cast##X##_si256(kd), BITS));          \
-        }                                                                                      \
-    }
+/* One vector of the reduction at x + j: d, f and the bits of 2^k into
+ * dd, fr and ex (t < lowest ? lowest : t is max(lowest, t), NaN included). */
+#define PM_REDUCE(V, X, I, BITS, x, j, dd, fr, ex)                                             \
+    do {                                                                                       \
+        V d = _mm256_sub_##X(_mm256_loadu_##X(x + j + C), _mm256_loadu_##X(x + j));           \
+        V t = _mm256_max_##X(low, _mm256_mul_##X(_mm256_mul_##X(d, d), vc0));                 \
+        V kd = _mm256_add_##X(t, sh);                                                          \
+        _mm256_store_##X(dd + j, d);                                                           \
+        _mm256_store_##X(fr + j, _mm256_sub_##X(t, _mm256_sub_##X(kd, sh)));                   \
+        _mm256_store_si256((__m256i *)(ex + j),                                                \
+                           _mm256_slli_epi##I(_mm256_cast##X##_si256(kd), BITS));              \
+    } while (0)
 
-/* t < lowest ? lowest : t is max(lowest, t), NaN included. */
-#define DEFINE_PM_AVX2(T, SUFFIX, V, X, I, U, P, LANES, SHIFT, BITS, ROTATE)                      \
+/* The polynomial of one vector, in place of f. */
+#define PM_POLY(X, SUFFIX, fr, j)                                                              \
+    _mm256_store_##X(fr + j, pm_vpoly_##SUFFIX(_mm256_load_##X(fr + j), p->q))
+
+/* Per block, per strip s: the polynomial of strip s together with the
+ * reduction of strip s+1 (two independent streams of work: one keeps the
+ * multiply-add units busy, the other the load and store units), then the
+ * fluxes and the update of strip s.  The scratch of strips s and s+1
+ * alternates between two sets. */
+#define DEFINE_PM_AVX2(T, SUFFIX, V, X, I, U, P, LANES, SHIFT, BITS, ROTATE)                   \
     static RD_AVX2 RD_INLINE inline void pm_avx2_c_##SUFFIX(T *u, Py_ssize_t rows,             \
                                                             const int C, const P *p,           \
                                                             long blocks)                       \
     {                                                                                          \
         enum { L = LANES };                                                                    \
         const Py_ssize_t n = (rows - 1) * C, nv = n - n % L;                                   \
-        T dd[STRIP] __attribute__((aligned(32))), fr[STRIP] __attribute__((aligned(32)));      \
-        U ex[STRIP] __attribute__((aligned(32)));                                              \
+        T dd[2][STRIP] __attribute__((aligned(32))), fr[2][STRIP] __attribute__((aligned(32))); \
+        U ex[2][STRIP] __attribute__((aligned(32)));                                           \
         P local = *p; /* not aliased by u: the compiler may keep it in registers */            \
         p = &local;                                                                            \
+        const V vc0 = _mm256_set1_##X(p->c0), low = _mm256_set1_##X(p->lowest),               \
+                sh = _mm256_set1_##X(SHIFT);                                                   \
         for (long b = 0; b < blocks; b++) {                                                    \
-            V last = _mm256_setzero_##X(), rlast = last; /* zero fluxes left of u */   \
-            for (Py_ssize_t j0 = 0; j0 < nv; j0 += STRIP) {                                    \
+            V last = _mm256_setzero_##X(), rlast = last; /* zero fluxes left of u */           \
+            for (Py_ssize_t j = 0; j < (nv < STRIP ? nv : STRIP); j += L)                      \
+                PM_REDUCE(V, X, I, BITS, u, j, dd[0], fr[0], ex[0]);                           \
+            for (Py_ssize_t j0 = 0, s = 0; j0 < nv; j0 += STRIP, s ^= 1) {                     \
                 const Py_ssize_t m = nv - j0 < STRIP ? nv - j0 : STRIP;                        \
-                T *x = u + j0;                                                                 \
-                PM_PASS1(V, X, I, SHIFT, BITS)                                                 \
-                for (Py_ssize_t j = 0; j < m; j += L) /* the polynomial, in place of f */      \
-                    _mm256_store_##X(fr + j, pm_vpoly_##SUFFIX(_mm256_load_##X(fr + j), p->q)); \
-                for (Py_ssize_t j = 0; j < m; j += L) {                                        \
+                const Py_ssize_t mn = nv - j0 - STRIP < STRIP ? nv - j0 - STRIP : STRIP;       \
+                T *x = u + j0, *xn = x + STRIP, *ds = dd[s], *fs = fr[s];                      \
+                const U *es = ex[s];                                                           \
+                Py_ssize_t j = 0;                                                              \
+                for (; j < mn; j += L) {                                                       \
+                    PM_POLY(X, SUFFIX, fs, j);                                                 \
+                    PM_REDUCE(V, X, I, BITS, xn, j, dd[s ^ 1], fr[s ^ 1], ex[s ^ 1]);          \
+                }                                                                              \
+                for (; j < m; j += L)                                                          \
+                    PM_POLY(X, SUFFIX, fs, j);                                                 \
+                for (j = 0; j < m; j += L) {                                                   \
                     V g = _mm256_castsi256_##X(                                                \
-                        _mm256_add_epi##I(_mm256_cast##X##_si256(_mm256_load_##X(fr + j)),     \
-                                          _mm256_load_si256((const __m256i *)(ex + j))));      \
-                    V F = _mm256_mul_##X(_mm256_load_##X(dd + j), g), r, back;         \
+                        _mm256_add_epi##I(_mm256_cast##X##_si256(_mm256_load_##X(fs + j)),     \
+                                          _mm256_load_si256((const __m256i *)(es + j))));      \
+                    V F = _mm256_mul_##X(_mm256_load_##X(ds + j), g), r, back;                 \
                     ROTATE(F, rlast, r, back);                                                 \
-                    V v = _mm256_loadu_##X(x + j);                                     \
+                    V v = _mm256_loadu_##X(x + j);                                             \
                     _mm256_storeu_##X(x + j, _mm256_sub_##X(_mm256_add_##X(v, F), back));      \
                     last = F, rlast = r;                                                       \
                 }                                                                              \
