@@ -98,9 +98,19 @@ static const float CHEB32[7] = {
 };
 
 /* A run's constants: every family reads inv_h, scale, lam, c0 (lam^2 for
- * garrote); Perona-Malik reads c0 = c / h^2, lowest and q = sigma * CHEB. */
-typedef struct { double inv_h, scale, lam, c0, lowest, q[12]; } Params64;
-typedef struct { float inv_h, scale, lam, c0, lowest, q[7]; } Params32;
+ * garrote); Perona-Malik reads c0 = c / h^2, lowest and q = sigma * CHEB.
+ * next, next_bytes: memory the caller reads after this run (the next tile),
+ * which the AVX2 loop asks the cache for while it computes. */
+typedef struct {
+    double inv_h, scale, lam, c0, lowest, q[12];
+    const char *next;
+    size_t next_bytes;
+} Params64;
+typedef struct {
+    float inv_h, scale, lam, c0, lowest, q[7];
+    const char *next;
+    size_t next_bytes;
+} Params32;
 
 /* t -> f with |f| <= 1/2 and the bits of 2^k for max(t, lowest) = k + f. */
 static RD_INLINE inline uint64_t pm_reduce64(double t, double lowest, double *f)
@@ -151,6 +161,7 @@ static RD_INLINE inline float pm_scale32(float p, uint32_t e) { return from_bits
         p->lowest = (T)(LOW - (a < 0 ? a : 0));                                             \
         for (int i = 0; i < NQ; i++)                                                        \
             p->q[i] = (T)((double)CHEB[i] * sigma);                                         \
+        p->next = NULL, p->next_bytes = 0;                                                  \
     }
 DEFINE_PARAMS(double, f64, Params64, CHEB64, 12, -1021)
 DEFINE_PARAMS(float, f32, Params32, CHEB32, 7, -125)
@@ -359,6 +370,11 @@ static RD_AVX2 RD_INLINE inline __m256 pm_vpoly_f32(__m256 f, const float *q)
                 const Py_ssize_t mn = nv - j0 - STRIP < STRIP ? nv - j0 - STRIP : STRIP;       \
                 T *x = u + j0, *xn = x + STRIP, *ds = dd[s], *fs = fr[s];                      \
                 const U *es = ex[s];                                                           \
+                if (b == 0 && p->next_bytes) /* the next tile, a share per strip */            \
+                    for (size_t o = (size_t)j0 * p->next_bytes / (size_t)nv & ~(size_t)63,     \
+                                e = (size_t)(j0 + m) * p->next_bytes / (size_t)nv;             \
+                         o < e; o += 64)                                                       \
+                        _mm_prefetch(p->next + o, _MM_HINT_T1);                                \
                 Py_ssize_t j = 0;                                                              \
                 for (; j < mn; j += L) {                                                       \
                     PM_POLY(X, SUFFIX, fs, j);                                                 \
@@ -727,8 +743,12 @@ static int sweep_views(Views *v, PyObject *const objs[7], Py_ssize_t C, long swe
             if (right)                                                                         \
                 memcpy(buf + (left + core) * C, strips + (t * 2 * sweep + sweep) * C,          \
                        (size_t)(right * C) * sizeof(T));                                       \
+            P q = *p;                                                                          \
+            if (t + 1 < last) /* this thread's next tile */                                    \
+                q.next = (const char *)(src + b * C),                                          \
+                q.next_bytes = (size_t)((bd[t + 2] - b) * C) * sizeof(T);                      \
             if (left + core + right >= 2)                                                      \
-                run_##SUFFIX(family, buf, work, left + core + right, C, p, k);                 \
+                run_##SUFFIX(family, buf, work, left + core + right, C, &q, k);                \
             memcpy(u + a * C, buf + left * C, (size_t)(core * C) * sizeof(T));                 \
         }                                                                                      \
     }                                                                                          \

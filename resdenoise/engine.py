@@ -68,9 +68,9 @@ SWEEP_BLOCKS = 32
 #: the second core gives (measured: float64 gains from 16k values a thread,
 #: float32 from 32k).
 MIN_BYTES_PER_THREAD = 131072
-#: The compiled loop's tiles: a tile (256 KiB in float64) stays in a core's
-#: L2 cache of 512 KiB, next to the strips' scratch.
-COMPILED_TILE_VALUES = 32768
+#: The compiled loop's tiles: a tile (128 KiB in float64) and the next one,
+#: which the loop prefetches while it computes, stay in a core's L2 cache of 512 KiB.
+COMPILED_TILE_VALUES = 16384
 #: The compiled loop's threads meet at a barrier (microseconds) between
 #: sweeps, so sweeps can be short and halos narrow (1% of a 5000-sample tile).
 COMPILED_SWEEP_BLOCKS = 64
