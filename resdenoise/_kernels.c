@@ -595,9 +595,14 @@ static PyObject *py_run(PyObject *self, PyObject *args)
  * the 2k rows around every inner tile boundary are saved (strips); then
  * each tile runs, halo and core copied into a buffer, k blocks, the core
  * copied back into u.  Plain copies, so the numbers are those of the
- * untiled run.  Thread i owns tiles groups[i] .. groups[i+1]-1 and the
- * boundaries after them; a barrier separates saving from running, and
- * running from the next sweep's saving.  The threads run without the GIL.
+ * untiled run, whichever thread runs which tile.
+ *
+ * The tiles of all sweeps are tasks, numbered sweep by sweep.  A thread
+ * takes the next task, waits until its sweep is open, runs it; the thread
+ * that finishes a sweep's last tile saves the strips of the next sweep and
+ * opens it.  So a thread that starts late, or is held up, holds up no one
+ * until the end of a sweep, and the others run its tiles meanwhile.  The
+ * threads run without the GIL.
  * ---------------------------------------------------------------------- */
 
 #if defined(__unix__) || defined(__APPLE__)
@@ -605,67 +610,61 @@ static PyObject *py_run(PyObject *self, PyObject *args)
 #include <sched.h>
 #include <stdatomic.h>
 #define RD_THREADS 1
+typedef atomic_long counter;
+#define LOAD(x) atomic_load_explicit(&(x), memory_order_acquire)
+#define STORE(x, v) atomic_store_explicit(&(x), v, memory_order_release)
+#define ADD(x, v) atomic_fetch_add_explicit(&(x), v, memory_order_acq_rel)
+#define COUNTER_INIT(x, v) atomic_init(&(x), v)
 
-/* Spin a little (the other threads are usually a few microseconds away),
- * then yield the core to whoever needs it. */
-typedef struct {
-    atomic_int count, generation;
-    int n;
-} Barrier;
-
-static void barrier_wait(Barrier *b)
-{
-    int gen = atomic_load_explicit(&b->generation, memory_order_acquire);
-    if (atomic_fetch_add_explicit(&b->count, 1, memory_order_acq_rel) == b->n - 1) {
-        atomic_store_explicit(&b->count, 0, memory_order_relaxed);
-        atomic_fetch_add_explicit(&b->generation, 1, memory_order_acq_rel);
-        return;
+/* Wait for cond, spinning a little (the others are usually microseconds
+ * away), then yielding the CPU to whoever needs it. */
+#define WAIT_UNTIL(cond)                                                                           \
+    for (long spins_ = 0; !(cond); spins_++) {                                                     \
+        if (spins_ < 4000)                                                                         \
+            CPU_RELAX();                                                                           \
+        else                                                                                       \
+            sched_yield();                                                                         \
     }
-    for (long spins = 0; atomic_load_explicit(&b->generation, memory_order_acquire) == gen;
-         spins++) {
-        if (spins < 4000) {
 #if defined(__x86_64__) || defined(__i386__)
-            __builtin_ia32_pause();
+#define CPU_RELAX() __builtin_ia32_pause()
+#else
+#define CPU_RELAX() ((void)0)
 #endif
-        } else
-            sched_yield();
-    }
-}
 #else
 #define RD_THREADS 0
-typedef struct { int n; } Barrier;
-static void barrier_wait(Barrier *b) { (void)b; }
+typedef long counter;
+#define LOAD(x) (x)
+#define STORE(x, v) ((x) = (v))
+#define ADD(x, v) (((x) += (v)) - (v))
+#define COUNTER_INIT(x, v) ((x) = (v))
+#define WAIT_UNTIL(cond) ((void)0)
 #endif
 
 typedef struct {
-    Py_buffer u, strips, bufs, works, bounds, src, groups;
+    Py_buffer u, strips, bufs, works, bounds, src;
     int have; /* how many of the buffers above are held */
 } Views;
 
 static void release(Views *v)
 {
-    Py_buffer *all[7] = {&v->u, &v->strips, &v->bufs, &v->works, &v->bounds, &v->src, &v->groups};
+    Py_buffer *all[6] = {&v->u, &v->strips, &v->bufs, &v->works, &v->bounds, &v->src};
     for (int i = v->have - 1; i >= 0; i--)
         PyBuffer_Release(all[i]);
     v->have = 0;
 }
 
-static int int64_buffer(const Py_buffer *b)
+/* Get u, strips, bufs, works (float, one dtype), bounds (int64) and src
+ * (read only, like u); check that the tiles of `bounds` over the rows of u,
+ * channels C, sweeps of up to `sweep` blocks and `threads` fit the buffers
+ * (bufs and works: one equal part per thread).  Returns 0, or -1 with an
+ * exception set and nothing held. */
+static int sweep_views(Views *v, PyObject *const objs[6], Py_ssize_t C, long sweep,
+                       Py_ssize_t threads)
 {
-    return b->itemsize == 8 && (strcmp(b->format, "q") == 0 || strcmp(b->format, "l") == 0);
-}
-
-/* Get u, strips, bufs, works (float, one dtype), bounds and groups (int64)
- * and src (read only, like u); check that the tiles of `bounds` over the
- * rows of u, channels C, sweeps of up to `sweep` blocks and the threads'
- * groups fit the buffers (bufs and works: one equal part per thread).
- * Returns 0, or -1 with an exception set and nothing held. */
-static int sweep_views(Views *v, PyObject *const objs[7], Py_ssize_t C, long sweep)
-{
-    Py_buffer *all[7] = {&v->u, &v->strips, &v->bufs, &v->works, &v->bounds, &v->src, &v->groups};
-    const char *names[7] = {"u", "strips", "bufs", "works", "bounds", "src", "groups"};
+    Py_buffer *all[6] = {&v->u, &v->strips, &v->bufs, &v->works, &v->bounds, &v->src};
+    const char *names[6] = {"u", "strips", "bufs", "works", "bounds", "src"};
     v->have = 0;
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < 6; i++) {
         int ok = i < 4 ? get_buffer(objs[i], all[i], names[i])
                        : PyObject_GetBuffer(objs[i], all[i], PyBUF_FORMAT | PyBUF_C_CONTIGUOUS);
         if (ok < 0) {
@@ -676,9 +675,9 @@ static int sweep_views(Views *v, PyObject *const objs[7], Py_ssize_t C, long swe
     }
     const char *problem = NULL;
     Py_ssize_t item = v->u.itemsize, n = C > 0 ? v->u.len / item / C : 0;
-    Py_ssize_t nb = v->bounds.len / 8, ng = v->groups.len / 8;
-    if (!int64_buffer(&v->bounds) || !int64_buffer(&v->groups))
-        problem = "bounds and groups must be int64";
+    Py_ssize_t nb = v->bounds.len / 8;
+    if (v->bounds.itemsize != 8 || (strcmp(v->bounds.format, "q") && strcmp(v->bounds.format, "l")))
+        problem = "bounds must be int64";
     else if (strcmp(v->u.format, v->strips.format) || strcmp(v->u.format, v->bufs.format) ||
              strcmp(v->u.format, v->works.format) || strcmp(v->u.format, v->src.format))
         problem = "u, strips, bufs, works and src must have the same dtype";
@@ -686,20 +685,15 @@ static int sweep_views(Views *v, PyObject *const objs[7], Py_ssize_t C, long swe
         problem = "src and u must have the same size";
     else if (C < 1 || n * C * item != v->u.len || sweep < 1)
         problem = "need channels >= 1, u of rows x channels, sweep >= 1";
-    else if (nb < 2 || ng < 2)
-        problem = "need at least one tile and one thread";
+    else if (nb < 2 || threads < 1 || threads > 256)
+        problem = "need at least one tile and 1 to 256 threads";
     else if ((nb - 2) * 2 * sweep * C * item > v->strips.len)
         problem = "strips too small";
     if (problem == NULL) {
-        const int64_t *bd = v->bounds.buf, *gr = v->groups.buf;
-        Py_ssize_t part_buf = v->bufs.len / (ng - 1), part_work = v->works.len / (ng - 1);
+        const int64_t *bd = v->bounds.buf;
+        Py_ssize_t part_buf = v->bufs.len / threads, part_work = v->works.len / threads;
         if (bd[0] != 0 || bd[nb - 1] != n)
             problem = "bounds must run from 0 to the rows of u";
-        else if (gr[0] != 0 || gr[ng - 1] != nb - 1)
-            problem = "groups must run from 0 to the number of tiles";
-        for (Py_ssize_t g = 0; problem == NULL && g < ng - 1; g++)
-            if (gr[g + 1] <= gr[g])
-                problem = "every thread needs at least one tile";
         for (Py_ssize_t t = 0; problem == NULL && t < nb - 1; t++) {
             Py_ssize_t len = bd[t + 1] - bd[t];
             if (len < sweep)
@@ -717,85 +711,84 @@ static int sweep_views(Views *v, PyObject *const objs[7], Py_ssize_t C, long swe
     return 0;
 }
 
-#define DEFINE_TILES(T, SUFFIX, P)                                                                \
-    /* strips[t, sweep-k : sweep+k] = src[bd[t+1]-k : bd[t+1]+k] for t in [t0, t1) */          \
-    static void save_strips_##SUFFIX(const T *src, T *strips, const int64_t *bd, Py_ssize_t t0, \
-                                     Py_ssize_t t1, Py_ssize_t C, long k, long sweep)          \
-    {                                                                                          \
-        for (Py_ssize_t t = t0; t < t1; t++)                                                   \
-            memcpy(strips + (t * 2 * sweep + sweep - k) * C, src + (bd[t + 1] - k) * C,        \
-                   (size_t)(2 * k * C) * sizeof(T));                                           \
-    }                                                                                          \
-                                                                                               \
-    static void tiles_##SUFFIX(const T *src, T *u, const T *strips, T *buf, T *work,           \
-                               const int64_t *bd, Py_ssize_t nb, Py_ssize_t first,             \
-                               Py_ssize_t last, Py_ssize_t C, long k, long sweep, int family,  \
-                               const P *p)                                                     \
-    {                                                                                          \
-        Py_ssize_t n = bd[nb - 1];                                                             \
-        for (Py_ssize_t t = first; t < last; t++) {                                            \
-            Py_ssize_t a = bd[t], b = bd[t + 1];                                               \
-            Py_ssize_t left = a > 0 ? k : 0, right = b < n ? k : 0, core = b - a;              \
-            if (left)                                                                          \
-                memcpy(buf, strips + ((t - 1) * 2 * sweep + sweep - k) * C,                    \
-                       (size_t)(left * C) * sizeof(T));                                        \
-            memcpy(buf + left * C, src + a * C, (size_t)(core * C) * sizeof(T));               \
-            if (right)                                                                         \
-                memcpy(buf + (left + core) * C, strips + (t * 2 * sweep + sweep) * C,          \
-                       (size_t)(right * C) * sizeof(T));                                       \
-            P q = *p;                                                                          \
-            if (t + 1 < last) /* this thread's next tile */                                    \
-                q.next = (const char *)(src + b * C),                                          \
-                q.next_bytes = (size_t)((bd[t + 2] - b) * C) * sizeof(T);                      \
-            if (left + core + right >= 2)                                                      \
-                run_##SUFFIX(family, buf, work, left + core + right, C, &q, k);                \
-            memcpy(u + a * C, buf + left * C, (size_t)(core * C) * sizeof(T));                 \
-        }                                                                                      \
-    }                                                                                          \
-                                                                                               \
-    /* Thread `id`'s part of every sweep. */                                                   \
-    static void sweeps_##SUFFIX(const Sweeps *s, int id)                                       \
-    {                                                                                          \
-        const int64_t *bd = s->bd;                                                             \
-        Py_ssize_t first = s->groups[id], last = s->groups[id + 1];                            \
-        Py_ssize_t own = last < s->nb - 2 ? last : s->nb - 2; /* boundaries after my tiles */  \
-        T *buf = (T *)s->bufs + id * s->buf_part, *work = (T *)s->works + id * s->work_part;   \
-        for (long done = 0; done < s->blocks;) {                                               \
-            long k = s->blocks - done < s->sweep ? s->blocks - done : s->sweep;                \
-            const T *src = done == 0 ? (const T *)s->src : (const T *)s->u;                    \
-            save_strips_##SUFFIX(src, s->strips, bd, first, own, s->C, k, s->sweep);           \
-            barrier_wait(s->bar);                                                              \
-            tiles_##SUFFIX(src, s->u, s->strips, buf, work, bd, s->nb, first, last, s->C, k,   \
-                           s->sweep, s->family, s->params);                                    \
-            barrier_wait(s->bar);                                                              \
-            done += k;                                                                         \
-        }                                                                                      \
-    }
-
 typedef struct {
     const void *src; /* the first sweep's input; later sweeps read u */
     void *u, *strips, *bufs, *works;
     Py_ssize_t buf_part, work_part; /* values of bufs and works per thread */
-    const int64_t *bd, *groups;
+    const int64_t *bd;
     Py_ssize_t nb, C;
-    long blocks, sweep;
+    long blocks, sweep, sweeps;
     int family, threads, dsize;
     const void *params;
-    Barrier *bar;
+    counter next, done, open; /* next task, tasks done, sweeps opened */
 } Sweeps;
 
-typedef struct {
-    const Sweeps *s;
-    int id;
-#if RD_THREADS
-    atomic_int *go;
-#endif
-} Worker;
+#define DEFINE_TILES(T, SUFFIX, P)                                                                \
+    /* strips[t, sweep-k : sweep+k] = src[bd[t+1]-k : bd[t+1]+k] for every inner boundary t */  \
+    static void save_strips_##SUFFIX(const T *src, T *strips, const int64_t *bd, Py_ssize_t nb, \
+                                     Py_ssize_t C, long k, long sweep)                         \
+    {                                                                                          \
+        for (Py_ssize_t t = 0; t < nb - 2; t++)                                                \
+            memcpy(strips + (t * 2 * sweep + sweep - k) * C, src + (bd[t + 1] - k) * C,        \
+                   (size_t)(2 * k * C) * sizeof(T));                                           \
+    }                                                                                          \
+                                                                                               \
+    /* Tile t of a sweep of k blocks; this thread's next tile is likely t + ahead. */          \
+    static void tile_##SUFFIX(const T *src, T *u, const T *strips, T *buf, T *work,            \
+                              const int64_t *bd, Py_ssize_t nb, Py_ssize_t t, Py_ssize_t ahead, \
+                              Py_ssize_t C, long k, long sweep, int family, const P *p)        \
+    {                                                                                          \
+        Py_ssize_t n = bd[nb - 1], a = bd[t], b = bd[t + 1];                                   \
+        Py_ssize_t left = a > 0 ? k : 0, right = b < n ? k : 0, core = b - a;                 \
+        if (left)                                                                              \
+            memcpy(buf, strips + ((t - 1) * 2 * sweep + sweep - k) * C,                        \
+                   (size_t)(left * C) * sizeof(T));                                            \
+        memcpy(buf + left * C, src + a * C, (size_t)(core * C) * sizeof(T));                   \
+        if (right)                                                                             \
+            memcpy(buf + (left + core) * C, strips + (t * 2 * sweep + sweep) * C,              \
+                   (size_t)(right * C) * sizeof(T));                                           \
+        P q = *p;                                                                              \
+        if (t + ahead + 1 < nb) /* to prefetch */                                              \
+            q.next = (const char *)(src + bd[t + ahead] * C),                                  \
+            q.next_bytes = (size_t)((bd[t + ahead + 1] - bd[t + ahead]) * C) * sizeof(T);      \
+        if (left + core + right >= 2)                                                          \
+            run_##SUFFIX(family, buf, work, left + core + right, C, &q, k);                    \
+        memcpy(u + a * C, buf + left * C, (size_t)(core * C) * sizeof(T));                     \
+    }                                                                                          \
+                                                                                               \
+    /* Thread `id` takes tasks until none is left. */                                          \
+    static void sweeps_##SUFFIX(Sweeps *s, int id)                                             \
+    {                                                                                          \
+        const Py_ssize_t tiles = s->nb - 1;                                                    \
+        T *buf = (T *)s->bufs + id * s->buf_part, *work = (T *)s->works + id * s->work_part;   \
+        for (;;) {                                                                             \
+            long task = ADD(s->next, 1), sweep_no = task / tiles;                              \
+            if (sweep_no >= s->sweeps)                                                         \
+                return;                                                                        \
+            WAIT_UNTIL(LOAD(s->open) > sweep_no);                                              \
+            long done = sweep_no * s->sweep, k = s->blocks - done < s->sweep ? s->blocks - done \
+                                                                           : s->sweep;         \
+            const T *src = sweep_no == 0 ? (const T *)s->src : (const T *)s->u;                \
+            tile_##SUFFIX(src, s->u, s->strips, buf, work, s->bd, s->nb, task % tiles,          \
+                          s->threads, s->C, k, s->sweep, s->family, s->params);                \
+            if (ADD(s->done, 1) + 1 == (sweep_no + 1) * tiles && sweep_no + 1 < s->sweeps) {    \
+                long k2 = s->blocks - done - k < s->sweep ? s->blocks - done - k : s->sweep;   \
+                save_strips_##SUFFIX(s->u, s->strips, s->bd, s->nb, s->C, k2, s->sweep);      \
+                STORE(s->open, sweep_no + 2);                                                  \
+            }                                                                                  \
+        }                                                                                      \
+    }                                                                                          \
+                                                                                               \
+    static void open_first_##SUFFIX(Sweeps *s)                                                 \
+    {                                                                                          \
+        long k = s->blocks < s->sweep ? s->blocks : s->sweep;                                  \
+        save_strips_##SUFFIX(s->src, s->strips, s->bd, s->nb, s->C, k, s->sweep);             \
+    }
 
 DEFINE_TILES(double, f64, Params64)
 DEFINE_TILES(float, f32, Params32)
 
-static void sweeps_any(const Sweeps *s, int id)
+static void sweeps_any(Sweeps *s, int id)
 {
     if (s->dsize == 8)
         sweeps_f64(s, id);
@@ -804,17 +797,14 @@ static void sweeps_any(const Sweeps *s, int id)
 }
 
 #if RD_THREADS
-/* A started thread waits for `go`: 1 to run its share, -1 to leave
- * (another thread could not be started). */
+typedef struct {
+    Sweeps *s;
+    int id;
+} Worker;
+
 static void *sweeps_entry(void *arg)
 {
-    const Worker *w = arg;
-    int go;
-    for (long spins = 0; (go = atomic_load_explicit(w->go, memory_order_acquire)) == 0; spins++)
-        if (spins > 1000)
-            sched_yield();
-    if (go > 0)
-        sweeps_any(w->s, w->id);
+    sweeps_any(((Worker *)arg)->s, ((Worker *)arg)->id);
     return NULL;
 }
 
@@ -838,72 +828,66 @@ static void worker_attributes(pthread_attr_t *attr)
 }
 #endif
 
-/* All sweeps, thread 0 in the caller.  Where not every thread can be
- * started, the caller runs everything alone: the same numbers. */
+/* All sweeps: the caller is thread 0; where a thread cannot be started,
+ * the others take its tasks. */
 static void run_sweeps(Sweeps *s)
 {
-    Barrier bar = {0};
-    bar.n = s->threads;
-    s->bar = &bar;
+    s->sweeps = (s->blocks + s->sweep - 1) / s->sweep;
+    COUNTER_INIT(s->next, 0);
+    COUNTER_INIT(s->done, 0);
+    COUNTER_INIT(s->open, 0);
+    if (s->sweeps == 0)
+        return;
+    if (s->dsize == 8)
+        open_first_f64(s);
+    else
+        open_first_f32(s);
+    STORE(s->open, 1);
 #if RD_THREADS
-    enum { MAX_THREADS = 256 };
-    pthread_t ids[MAX_THREADS];
-    Worker workers[MAX_THREADS];
-    atomic_int go;
-    atomic_init(&go, 0);
-    atomic_init(&bar.count, 0);
-    atomic_init(&bar.generation, 0);
-    int started = 0;
+    pthread_t ids[256];
+    Worker workers[256];
     pthread_attr_t attr;
-    int have_attr = pthread_attr_init(&attr) == 0;
+    int started = 0, have_attr = pthread_attr_init(&attr) == 0;
     if (have_attr)
         worker_attributes(&attr);
-    if (s->threads <= MAX_THREADS)
-        for (int i = 1; i < s->threads; i++) {
-            workers[i].s = s, workers[i].id = i, workers[i].go = &go;
-            if (pthread_create(&ids[i], have_attr ? &attr : NULL, sweeps_entry, &workers[i]) != 0)
-                break;
-            started++;
-        }
+    for (int i = 1; i < s->threads && i < 256; i++) {
+        workers[started].s = s, workers[started].id = i;
+        if (pthread_create(&ids[started], have_attr ? &attr : NULL, sweeps_entry,
+                           &workers[started]) != 0)
+            break;
+        started++;
+    }
     if (have_attr)
         pthread_attr_destroy(&attr);
-    int all = started == s->threads - 1;
-    atomic_store_explicit(&go, all ? 1 : -1, memory_order_release);
-    if (all)
-        sweeps_any(s, 0);
-    for (int i = 1; i <= started; i++)
-        pthread_join(ids[i], NULL);
-    if (all)
-        return;
-#endif
-    const int64_t whole[2] = {0, s->nb - 1};
-    bar.n = 1;
-    s->threads = 1;
-    s->groups = whole;
     sweeps_any(s, 0);
+    for (int i = 0; i < started; i++)
+        pthread_join(ids[i], NULL);
+#else
+    sweeps_any(s, 0);
+#endif
 }
 
 PyDoc_STRVAR(run_sweeps_doc,
-"run_sweeps(src, u, strips, bufs, works, bounds, groups, channels, family,\n"
+"run_sweeps(src, u, strips, bufs, works, bounds, threads, channels, family,\n"
 "           lam, scale, inv_h, blocks, sweep)\n"
 "\n"
 "`blocks` blocks on the tiles of src (tile t is rows bounds[t]:bounds[t+1])\n"
 "into u, in sweeps of up to `sweep` blocks, each tile with halos of as many\n"
-"rows saved in strips ((tiles-1) x 2 sweep x channels).  Thread i runs\n"
-"tiles groups[i]:groups[i+1] in part i of bufs and works (each part holds\n"
-"the longest tile and two halos).  src may be u.  Releases the GIL.");
+"rows saved in strips ((tiles-1) x 2 sweep x channels), in `threads`\n"
+"threads, thread i in part i of bufs and works (each part holds the\n"
+"longest tile and two halos).  src may be u.  Releases the GIL.");
 
 static PyObject *py_run_sweeps(PyObject *self, PyObject *args)
 {
-    PyObject *objs[7];
-    Py_ssize_t C;
+    PyObject *objs[6];
+    Py_ssize_t C, threads;
     long blocks, sweep;
     int family;
     double lam, scale, inv_h;
     Views v;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOOOOOOnidddll", &objs[5], &objs[0], &objs[1], &objs[2],
-                          &objs[3], &objs[4], &objs[6], &C, &family, &lam, &scale, &inv_h,
+    if (!PyArg_ParseTuple(args, "OOOOOOnnidddll", &objs[5], &objs[0], &objs[1], &objs[2],
+                          &objs[3], &objs[4], &threads, &C, &family, &lam, &scale, &inv_h,
                           &blocks, &sweep))
         return NULL;
     if (check_params(family, scale, inv_h) < 0)
@@ -912,20 +896,19 @@ static PyObject *py_run_sweeps(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "blocks must be >= 0");
         return NULL;
     }
-    if (sweep_views(&v, objs, C, sweep) < 0)
+    if (sweep_views(&v, objs, C, sweep, threads) < 0)
         return NULL;
     Params64 p64;
     Params32 p32;
     params_f64(&p64, family, lam, scale, inv_h);
     params_f32(&p32, family, lam, scale, inv_h);
-    Py_ssize_t threads = v.groups.len / 8 - 1, item = v.u.itemsize;
+    Py_ssize_t item = v.u.itemsize;
     Sweeps s = {
         .src = v.src.buf, .u = v.u.buf, .strips = v.strips.buf, .bufs = v.bufs.buf,
         .works = v.works.buf, .buf_part = v.bufs.len / item / threads,
-        .work_part = v.works.len / item / threads, .bd = v.bounds.buf, .groups = v.groups.buf,
-        .nb = v.bounds.len / 8, .C = C, .blocks = blocks, .sweep = sweep, .family = family,
-        .threads = (int)threads, .dsize = (int)item,
-        .params = item == 8 ? (const void *)&p64 : (const void *)&p32,
+        .work_part = v.works.len / item / threads, .bd = v.bounds.buf, .nb = v.bounds.len / 8,
+        .C = C, .blocks = blocks, .sweep = sweep, .family = family, .threads = (int)threads,
+        .dsize = (int)item, .params = item == 8 ? (const void *)&p64 : (const void *)&p32,
     };
     Py_BEGIN_ALLOW_THREADS
     run_sweeps(&s);

@@ -508,7 +508,8 @@ def _run_tiled(u, step: _Stepper, m, bounds, sweep, threads, callback, every, f)
 
 
 def _run_tiled_compiled(u, step, m, bounds, sweep, groups, strips, callback, every, f) -> None:
-    """The same sweeps in the compiled loop: its threads, its barriers, no GIL.
+    """The same sweeps in the compiled loop: its threads take the tiles as they
+    come free, without the GIL.
 
     One call runs every sweep up to the next callback (all m blocks when
     there is none), so Python is not between the sweeps.
@@ -517,7 +518,6 @@ def _run_tiled_compiled(u, step, m, bounds, sweep, groups, strips, callback, eve
     part = (int(np.diff(bounds).max()) + 2 * sweep) * channels
     bufs = np.empty(len(groups) * part, u.dtype)
     works = np.empty(len(groups) * part, u.dtype)
-    starts = np.array([g[0] for g in groups] + [len(bounds) - 1], np.int64)
     bounds = np.ascontiguousarray(bounds, dtype=np.int64)
     kernels = _kernels()
     src, done = f, 0
@@ -529,7 +529,7 @@ def _run_tiled_compiled(u, step, m, bounds, sweep, groups, strips, callback, eve
         else:
             k = min(m - done, every - done % every)
         kernels.run_sweeps(
-            src, u, strips, bufs, works, bounds, starts, channels, step.family, step.lam,
+            src, u, strips, bufs, works, bounds, len(groups), channels, step.family, step.lam,
             step.tau_h, step.h_inv, k, sweep,
         )  # fmt: skip
         src, done = u, done + k

@@ -313,7 +313,7 @@ def sweep_args(**change):
     u = np.zeros(40)
     args = {
         "src": u.copy(), "u": u, "strips": np.zeros(8), "bufs": np.zeros(2 * 28),
-        "works": np.zeros(2 * 28), "bounds": np.array([0, 20, 40]), "groups": np.array([0, 1, 2]),
+        "works": np.zeros(2 * 28), "bounds": np.array([0, 20, 40]), "threads": 2,
         "channels": 1, "family": 3, "lam": 1.0, "scale": 0.25, "inv_h": 1.0, "blocks": 9,
         "sweep": 4,
     }  # fmt: skip
@@ -333,9 +333,8 @@ def test_sweeps_run_with_valid_arguments():
 @pytest.mark.parametrize(
     "change, match",
     [
-        ({"groups": np.array([0, 1])}, "groups must run from 0"),
-        ({"groups": np.array([0, 0, 2])}, "every thread needs"),
-        ({"groups": np.array([0.0, 1.0, 2.0])}, "int64"),
+        ({"threads": 0}, "1 to 256 threads"),
+        ({"bounds": np.array([0.0, 20.0, 40.0])}, "int64"),
         ({"bounds": np.array([0, 20, 39])}, "bounds must run from 0"),
         ({"bufs": np.zeros(2 * 27)}, "per thread, the longest tile"),
         ({"sweep": 21, "strips": np.zeros(42)}, "at least sweep rows"),
