@@ -22,9 +22,10 @@
  *     threads, chunks and machines.
  *
  * Every loop is branch-free so that GCC vectorises it; on x86-64 an
- * AVX2/FMA (x86-64-v3) clone is chosen at load time where the CPU has it.
- * The GIL is released while the blocks run, so the engine's tiles run in
- * parallel threads.
+ * AVX2/FMA (x86-64-v3) clone is chosen at load time where the CPU has it,
+ * and Perona-Malik has its own AVX2 code (the same operations, the same
+ * bits).  Tiled runs go through run_sweeps, whose threads share the tiles
+ * without the GIL.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -609,6 +610,7 @@ static PyObject *py_run(PyObject *self, PyObject *args)
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <sys/mman.h>
 #define RD_THREADS 1
 typedef atomic_long counter;
 #define LOAD(x) atomic_load_explicit(&(x), memory_order_acquire)
@@ -721,7 +723,28 @@ typedef struct {
     int family, threads, dsize;
     const void *params;
     counter next, done, open; /* next task, tasks done, sweeps opened */
+    int fresh;                /* u was just allocated: fault its pages in first */
 } Sweeps;
+
+/* Fault in thread id's share of a fresh u (without writing to it: other
+ * threads may already write their tiles there), so that the threads take
+ * their page faults, and zero the pages, side by side in separate 2 MiB
+ * regions instead of queueing for the same huge page.  Linux >= 5.14;
+ * elsewhere, or when it fails, the pages fault in as the tiles write. */
+static void populate_share(void *u, size_t bytes, int id, int threads)
+{
+#if defined(__linux__) && defined(MADV_POPULATE_WRITE)
+    const uintptr_t huge = (uintptr_t)2 << 20, page = 4096, a = (uintptr_t)u, e = a + bytes;
+    uintptr_t lo = (a + bytes / threads * id) & ~(huge - 1);
+    uintptr_t hi = id == threads - 1 ? e : (a + bytes / threads * (id + 1)) & ~(huge - 1);
+    lo = lo < a ? (a + page - 1) & ~(page - 1) : lo;
+    hi &= ~(page - 1);
+    if (hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+#else
+    (void)u, (void)bytes, (void)id, (void)threads;
+#endif
+}
 
 #define DEFINE_TILES(T, SUFFIX, P)                                                                \
     /* strips[t, sweep-k : sweep+k] = src[bd[t+1]-k : bd[t+1]+k] for every inner boundary t */  \
@@ -761,6 +784,9 @@ typedef struct {
     {                                                                                          \
         const Py_ssize_t tiles = s->nb - 1;                                                    \
         T *buf = (T *)s->bufs + id * s->buf_part, *work = (T *)s->works + id * s->work_part;   \
+        if (s->fresh)                                                                          \
+            populate_share(s->u, (size_t)((s->nb > 1 ? s->bd[s->nb - 1] : 0) * s->C) * sizeof(T), \
+                           id, s->threads);                                                    \
         for (;;) {                                                                             \
             long task = ADD(s->next, 1), sweep_no = task / tiles;                              \
             if (sweep_no >= s->sweeps)                                                         \
@@ -869,13 +895,14 @@ static void run_sweeps(Sweeps *s)
 
 PyDoc_STRVAR(run_sweeps_doc,
 "run_sweeps(src, u, strips, bufs, works, bounds, threads, channels, family,\n"
-"           lam, scale, inv_h, blocks, sweep)\n"
+"           lam, scale, inv_h, blocks, sweep, fresh=False)\n"
 "\n"
 "`blocks` blocks on the tiles of src (tile t is rows bounds[t]:bounds[t+1])\n"
 "into u, in sweeps of up to `sweep` blocks, each tile with halos of as many\n"
 "rows saved in strips ((tiles-1) x 2 sweep x channels), in `threads`\n"
 "threads, thread i in part i of bufs and works (each part holds the\n"
-"longest tile and two halos).  src may be u.  Releases the GIL.");
+"longest tile and two halos).  src may be u.  fresh: u was just allocated\n"
+"(its pages are faulted in by the threads side by side).  Releases the GIL.");
 
 static PyObject *py_run_sweeps(PyObject *self, PyObject *args)
 {
@@ -886,9 +913,10 @@ static PyObject *py_run_sweeps(PyObject *self, PyObject *args)
     double lam, scale, inv_h;
     Views v;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOOOOOnnidddll", &objs[5], &objs[0], &objs[1], &objs[2],
+    int fresh = 0;
+    if (!PyArg_ParseTuple(args, "OOOOOOnnidddll|p", &objs[5], &objs[0], &objs[1], &objs[2],
                           &objs[3], &objs[4], &threads, &C, &family, &lam, &scale, &inv_h,
-                          &blocks, &sweep))
+                          &blocks, &sweep, &fresh))
         return NULL;
     if (check_params(family, scale, inv_h) < 0)
         return NULL;
@@ -909,6 +937,7 @@ static PyObject *py_run_sweeps(PyObject *self, PyObject *args)
         .work_part = v.works.len / item / threads, .bd = v.bounds.buf, .nb = v.bounds.len / 8,
         .C = C, .blocks = blocks, .sweep = sweep, .family = family, .threads = (int)threads,
         .dsize = (int)item, .params = item == 8 ? (const void *)&p64 : (const void *)&p32,
+        .fresh = fresh && threads > 1,
     };
     Py_BEGIN_ALLOW_THREADS
     run_sweeps(&s);

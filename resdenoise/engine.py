@@ -530,7 +530,7 @@ def _run_tiled_compiled(u, step, m, bounds, sweep, groups, strips, callback, eve
             k = min(m - done, every - done % every)
         kernels.run_sweeps(
             src, u, strips, bufs, works, bounds, len(groups), channels, step.family, step.lam,
-            step.tau_h, step.h_inv, k, sweep,
+            step.tau_h, step.h_inv, k, sweep, done == 0,
         )  # fmt: skip
         src, done = u, done + k
         if callback is not None and callback(done, u) is False:
