@@ -73,11 +73,12 @@ static const char *FAMILY_NAMES[N_FAMILIES] = {
  *
  * The factor 2^k is added to the polynomial's exponent bits, an integer
  * addition, exact while the result is a normal number: t is first clamped
- * to t >= lowest, chosen with sigma so that it is.  Below that 2^t is
- * replaced by 2^lowest (about 1e-308, float 1e-38, times sigma): an
- * absolute error under 5e-308 (float 6e-38).  For every t <= 0 the
- * factor lies in (0, 1], as 2^t does: g never leaves the range the
- * stability theorems need.  fma() is correctly rounded everywhere (an
+ * to t >= lowest = -1021 - min(0, ilogb(sigma)) (float: -125 - ...), so
+ * that sigma * 2^t stays at or above 2^-1022 (float 2^-126).  Below the
+ * clamp g = 2^t is replaced by 2^lowest: sigma * g is off by less than
+ * 2^-1020 * max(1, sigma) (float 2^-124 * max(1, sigma)), about 1e-307.
+ * For every t <= 0 the factor g lies in (0, 1], as 2^t does: it never
+ * leaves the range the stability theorems need.  fma() is correctly rounded everywhere (an
  * instruction with AVX2/FMA or on ARM, libm's exact emulation otherwise),
  * so every build gives the same bits (tests/test_compiled.py checks the
  * exponential against libm's exp2 and the builds against each other).
