@@ -71,8 +71,8 @@ MIN_BYTES_PER_THREAD = 131072
 #: The compiled loop's tiles: a tile (128 KiB in float64) and the next one,
 #: which the loop prefetches while it computes, stay in a core's L2 cache of 512 KiB.
 COMPILED_TILE_VALUES = 16384
-#: The compiled loop's threads meet at a barrier (microseconds) between
-#: sweeps, so sweeps can be short and halos narrow (1% of a 5000-sample tile).
+#: The compiled loop's threads go from one sweep to the next in microseconds,
+#: without Python, so sweeps can be short and halos narrow (1% of a 5000-sample tile).
 COMPILED_SWEEP_BLOCKS = 64
 #: The compiled loop holds no GIL, so a second thread pays off from a few
 #: thousand values on.
@@ -450,7 +450,7 @@ def _run_tiled(u, step: _Stepper, m, bounds, sweep, threads, callback, every, f)
     strips = np.empty((max(ntiles - 1, 0), 2 * sweep) + tail_shape, u.dtype)
     groups = [list(g) for g in np.array_split(np.arange(ntiles), threads) if len(g)]
     if step.family is not None:
-        _run_tiled_compiled(u, step, m, bounds, sweep, groups, strips, callback, every, f)
+        _run_tiled_compiled(u, step, m, bounds, sweep, len(groups), strips, callback, every, f)
         return
     spaces = []
     for _ in groups:
@@ -507,7 +507,7 @@ def _run_tiled(u, step: _Stepper, m, bounds, sweep, threads, callback, every, f)
             pool.shutdown(wait=True)
 
 
-def _run_tiled_compiled(u, step, m, bounds, sweep, groups, strips, callback, every, f) -> None:
+def _run_tiled_compiled(u, step, m, bounds, sweep, threads, strips, callback, every, f) -> None:
     """The same sweeps in the compiled loop: its threads take the tiles as they
     come free, without the GIL.
 
@@ -516,8 +516,8 @@ def _run_tiled_compiled(u, step, m, bounds, sweep, groups, strips, callback, eve
     """
     channels = u.size // u.shape[0]
     part = (int(np.diff(bounds).max()) + 2 * sweep) * channels
-    bufs = np.empty(len(groups) * part, u.dtype)
-    works = np.empty(len(groups) * part, u.dtype)
+    bufs = np.empty(threads * part, u.dtype)
+    works = np.empty(threads * part, u.dtype)
     bounds = np.ascontiguousarray(bounds, dtype=np.int64)
     kernels = _kernels()
     src, done = f, 0
@@ -529,7 +529,7 @@ def _run_tiled_compiled(u, step, m, bounds, sweep, groups, strips, callback, eve
         else:
             k = min(m - done, every - done % every)
         kernels.run_sweeps(
-            src, u, strips, bufs, works, bounds, len(groups), channels, step.family, step.lam,
+            src, u, strips, bufs, works, bounds, threads, channels, step.family, step.lam,
             step.tau_h, step.h_inv, k, sweep, done == 0,
         )  # fmt: skip
         src, done = u, done + k
