@@ -2006,7 +2006,12 @@ class _AudioStreamReader:
                 total += block.shape[0]
                 block = self._floats(block)
                 carried = {p: block[:, p].copy() for p in self.carried_at}
-                data = block[:, picked[0]].copy() if len(picked) == 1 else block[:, picked]
+                if len(picked) == 1:
+                    data = block[:, picked[0]].copy()
+                elif picked == list(range(block.shape[1])):
+                    data = block  # every channel in order: the block itself, no copies
+                else:
+                    data = block[:, picked]  # fancy indexing gives a Fortran-ordered copy
                 yield np.ascontiguousarray(data), carried
         if total != self.frames:
             raise SignalError(f"{self.source}: the file changed while it was read")
