@@ -184,8 +184,8 @@ DEFINE_PARAMS(float, f32, Params32, CHEB32, 7, -125)
  * u up to C values past it, which the update has not reached yet.
  *
  * PHI(d) is Phi written with the operations, and in the order, of the
- * registry's flux kernels (nonlinearities._xxx_phi_into); Perona-Malik is
- * the flux above.
+ * registry's flux kernels (nonlinearities._xxx_phi_into).  Perona-Malik is
+ * the flux above, on u_{j+C} - u_j, with 1/h and tau/h in its constants.
  * ---------------------------------------------------------------------- */
 
 #define STRIP 256
@@ -288,13 +288,13 @@ DEFINE_STEPS(float, f32, Params32, uint32_t, fabsf, sqrtf)
 /* ------------------------------------------------------------------------
  * Perona-Malik with AVX2/FMA intrinsics, for up to 4 channels (float: 8),
  * where it is most of the work, in short loops over strips (one long chain
- * of dependent operations per value would fill the out-of-order window).  The fluxes F_{j-C} of a vector's lanes are this
- * flux vector and the one before it, rotated by C lanes and blended, so no
- * flux is stored and loaded again.  The operations are those of the loops
- * above, value for value, so the numbers are theirs bit for bit
- * (tests/test_compiled.py compares channel counts that take either path).
- * The last n mod 4 (8) fluxes and the last row run the same operations on
- * scalars.
+ * of dependent operations per value would fill the out-of-order window).
+ * The fluxes F_{j-C} of a vector's lanes are this flux vector and the one
+ * before it, rotated by C lanes and blended, so no flux is stored and
+ * loaded again.  The operations are those of the loops above, value for
+ * value, so the numbers are theirs bit for bit (tests/test_compiled.py
+ * compares channel counts that take either path).  The last n mod 4 (8)
+ * fluxes and the last row run the same operations on scalars.
  * ---------------------------------------------------------------------- */
 
 #if RD_HAVE_CLONES
