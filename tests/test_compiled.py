@@ -308,6 +308,19 @@ def test_kernel_refuses_bad_buffers(u, work, args, error, match):
         KERNELS.run(u, work, channels, family, 1.0, 0.25, 1.0, 1)
 
 
+@needs_kernels
+@pytest.mark.parametrize("channels", [0, 2])
+def test_long_signal_in_threads_equals_untiled(channels, rng):
+    # Over 4 MiB: each thread faults in its share of the fresh output first
+    # (MADV_POPULATE_WRITE, which must not write), then the threads take
+    # tiles as they come free.
+    f = noisy_steps(rng, 700_000, channels, np.float64)
+    nl = get_nonlinearity("perona-malik", lam=0.8)
+    untiled = run_blocks(f, nl, 0.25, 3, threads=1, tile=f.shape[0])
+    assert same_bits(run_blocks(f, nl, 0.25, 3, threads=2), untiled)
+    assert same_bits(run_blocks(f, nl, 0.25, 3, threads=3, sweep=2), untiled)
+
+
 def sweep_args(**change):
     """Valid run_sweeps arguments (40 rows, 2 tiles, 2 threads, sweeps of 4), then changes."""
     u = np.zeros(40)
