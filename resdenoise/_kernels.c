@@ -953,6 +953,21 @@ PyDoc_STRVAR(exp_doc,
 "out = 2**x elementwise for x <= 0 with the kernels' own exponential\n"
 "(float64 or float32 buffers of equal length); for tests.");
 
+/* out = 2^x with the kernels' exponential (sigma = 1), as the step loops use it. */
+#define DEFINE_EXP2(T, SUFFIX, P, U)                                                           \
+    static void exp2_##SUFFIX(const T *x, T *out, Py_ssize_t n)                                \
+    {                                                                                          \
+        P p;                                                                                   \
+        params_##SUFFIX(&p, PERONA_MALIK, 1.0, 1.0, 1.0);                                      \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                   \
+            T f;                                                                               \
+            U e = pm_reduce_##SUFFIX(x[i], p.lowest, &f);                                      \
+            out[i] = pm_scale_##SUFFIX(pm_poly_##SUFFIX(f, p.q), e);                           \
+        }                                                                                      \
+    }
+DEFINE_EXP2(double, f64, Params64, uint64_t)
+DEFINE_EXP2(float, f32, Params32, uint32_t)
+
 static PyObject *py_exp(PyObject *self, PyObject *args)
 {
     PyObject *xo, *oo;
@@ -965,25 +980,9 @@ static PyObject *py_exp(PyObject *self, PyObject *args)
     if (x.len != o.len) {
         PyErr_SetString(PyExc_ValueError, "x and out must have the same length");
     } else if (x.itemsize == 8) {
-        const double *a = x.buf;
-        double *b = o.buf;
-        Params64 p;
-        params_f64(&p, PERONA_MALIK, 1.0, 1.0, 1.0);
-        for (Py_ssize_t i = 0; i < x.len / 8; i++) {
-            double f;
-            uint64_t e = pm_reduce64(a[i], p.lowest, &f);
-            b[i] = pm_scale64(pm_poly64(f, p.q), e);
-        }
+        exp2_f64(x.buf, o.buf, x.len / 8);
     } else {
-        const float *a = x.buf;
-        float *b = o.buf;
-        Params32 p;
-        params_f32(&p, PERONA_MALIK, 1.0, 1.0, 1.0);
-        for (Py_ssize_t i = 0; i < x.len / 4; i++) {
-            float f;
-            uint32_t e = pm_reduce32(a[i], p.lowest, &f);
-            b[i] = pm_scale32(pm_poly32(f, p.q), e);
-        }
+        exp2_f32(x.buf, o.buf, x.len / 4);
     }
     PyBuffer_Release(&o);
     PyBuffer_Release(&x);
