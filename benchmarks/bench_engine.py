@@ -18,9 +18,11 @@ that comes and goes hits them alike; the ratios are the figures to trust on a
 shared machine.  The engine's 1- and 2-thread results are checked to be equal
 bit for bit, and the naive loop's and the NumPy loop's to agree to rounding.
 
-``cores`` is the CPU time over the wall time of the best 2-thread run: how
-many cores it really got (below 2 when other processes took one); ``load``
-is the 1-minute load average after the row.
+``med 1T`` and ``med 2T`` are the engine's medians over the rounds, next to
+its best: on a shared machine the spread between the two shows how much of
+a figure is the machine.  ``cores`` is the CPU time over the wall time of
+the best 2-thread run: how many cores it really got (below 2 when other
+processes took one); ``load`` is the 1-minute load average after the row.
 
 Then ``resdenoise --help`` is timed against ``python -c "import numpy"``
 (subprocesses, in turns, best of several).
@@ -92,6 +94,7 @@ def bench_engine(sizes, repeat: int) -> list[dict]:
                     "engine2": lambda f=f, m=m: run_blocks(f, nl, TAU, m, threads=2),
                 }
                 best = dict.fromkeys(runs, float("inf"))
+                times = {name: [] for name in runs}
                 cores = 0.0  # CPU time / wall time of the best 2-thread run
                 outs = {}
                 for _ in range(repeat):
@@ -100,6 +103,7 @@ def bench_engine(sizes, repeat: int) -> list[dict]:
                         if name == "engine2" and seconds < best[name]:
                             cores = cpu / seconds
                         best[name] = min(best[name], seconds)
+                        times[name].append(seconds)
                 work = f.size * m / 1e6
                 atol = 1e-9 if dtype == np.float64 else 1e-3
                 rows.append(
@@ -112,6 +116,8 @@ def bench_engine(sizes, repeat: int) -> list[dict]:
                         "numpy1": work / best["numpy1"],
                         "engine1": work / best["engine1"],
                         "engine2": work / best["engine2"],
+                        "engine1_median": work / float(np.median(times["engine1"])),
+                        "engine2_median": work / float(np.median(times["engine2"])),
                         "cores": cores,
                         "load": os.getloadavg()[0],
                         "threads_identical": np.array_equal(outs["engine1"], outs["engine2"]),
@@ -136,6 +142,7 @@ def _row_text(r: dict) -> str:
     return (
         f"{r['n']:>10,d} {r['m']:>5d} {r['channels']:>3d} {r['dtype']:>8s} "
         f"{r['naive']:>8.0f} {r['numpy1']:>8.0f} {r['engine1']:>8.0f} {r['engine2']:>8.0f} "
+        f"{r['engine1_median']:>7.0f} {r['engine2_median']:>7.0f} "
         f"{r['engine1'] / r['naive']:>7.2f} {r['engine2'] / r['naive']:>7.2f} "
         f"{r['engine1'] / r['numpy1']:>7.2f} "
         f"{r['engine2'] / r['engine1']:>6.2f} {r['cores']:>5.2f} {r['load']:>5.2f}  "
@@ -145,7 +152,7 @@ def _row_text(r: dict) -> str:
 
 HEADER = (
     f"{'N':>10s} {'m':>5s} {'ch':>3s} {'dtype':>8s} "
-    f"{'naive':>8s} {'numpy 1T':>8s} {'eng 1T':>8s} {'eng 2T':>8s} "
+    f"{'naive':>8s} {'numpy 1T':>8s} {'eng 1T':>8s} {'eng 2T':>8s} {'med 1T':>7s} {'med 2T':>7s} "
     f"{'1T/nv':>7s} {'2T/nv':>7s} {'1T/np':>7s} {'2T/1T':>6s} {'cores':>5s} {'load':>5s}  "
     "check float64 target (720 / 1200)"
 )
