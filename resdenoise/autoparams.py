@@ -57,6 +57,7 @@ from . import stability
 from .engine import run_blocks
 from .errors import ParameterError
 from .nonlinearities import Nonlinearity, get_nonlinearity
+from .stopping_rules import DEFAULT_RULE, RULES
 from .wavelet import estimate_noise
 
 __all__ = [
@@ -70,9 +71,6 @@ __all__ = [
     "sure_probe",
 ]
 
-#: The stopping rules :func:`choose_steps` knows.
-RULES = ("sure", "decorrelation", "noise2self")
-DEFAULT_RULE = "sure"
 
 #: Seed of the Monte-Carlo probe: the automatic choice is deterministic.
 PROBE_SEED = 20200207

@@ -278,7 +278,7 @@ def _remember_expr(form, ctx, param, value):
 
 
 def _stopping_rule_option():
-    from .autoparams import DEFAULT_RULE, RULES
+    from .stopping_rules import DEFAULT_RULE, RULES
 
     return click.option(
         "--stopping-rule",

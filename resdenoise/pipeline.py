@@ -170,8 +170,8 @@ def planner(
     ParameterError
         Unknown command or setting, or settings that do not go together.
     """
-    from .autoparams import RULES
     from .nonlinearities import SQRT2
+    from .stopping_rules import RULES
 
     if command not in _COMMANDS:
         raise ParameterError(f"unknown command {command!r}; choose one of {sorted(_COMMANDS)}")
