@@ -527,6 +527,17 @@ def _nonzero_signs(col: np.ndarray, tol: float) -> np.ndarray:
     return s[s != 0]
 
 
+def _diff_after(x: np.ndarray, last) -> np.ndarray:
+    """``np.diff`` of ``x`` preceded by ``last`` (a scalar; None: nothing precedes it),
+    the same differences without joining the two first."""
+    if last is None:
+        return np.diff(x)
+    d = np.empty_like(x)
+    d[0] = x[0] - last
+    np.subtract(x[1:], x[:-1], out=d[1:])
+    return d
+
+
 class _SignCount:
     """``stability.sign_changes`` of one channel, over consecutive pieces."""
 
@@ -536,7 +547,30 @@ class _SignCount:
         self.last = None
 
     def add(self, col: np.ndarray) -> None:
-        s = _nonzero_signs(col, self.tol)
+        tol = self.tol
+        if not tol >= 0:  # a negative (or NaN) band keeps what sign() makes 0
+            return self._add_signs(_nonzero_signs(col, tol))
+        # Outside the band |x| <= tol the sign is +-1: one boolean per value
+        # (positive or not) instead of float signs; the same comparisons as
+        # np.abs(col) <= tol on either side of zero.
+        pos = col > tol
+        kept = pos | (col < -tol)
+        if np.count_nonzero(kept) < kept.size:
+            if np.isnan(col).any():
+                # a NaN stays in sign()'s sequence and differs from everything,
+                # itself included: the float signs say so
+                return self._add_signs(_nonzero_signs(col, tol))
+            pos = pos[kept]
+        if not pos.size:
+            return
+        self.count += int(np.count_nonzero(pos[1:] != pos[:-1]))
+        first, last = (1.0 if pos[0] else -1.0), (1.0 if pos[-1] else -1.0)
+        if self.last is not None and first != self.last:
+            self.count += 1
+        self.last = last
+
+    def _add_signs(self, s: np.ndarray) -> None:
+        """Add the signs (+-1 or NaN) of the values outside the band."""
         if not s.size:
             return
         self.count += int(np.count_nonzero(s[1:] != s[:-1]))
@@ -571,7 +605,7 @@ class StreamMeasure:
         self.tv_out: list[list[float]] = [[] for _ in range(channels)]
         self.sum_in: list[list[float]] = [[] for _ in range(channels)]
         self.sum_out: list[list[float]] = [[] for _ in range(channels)]
-        self.last_in = self.last_out = None  # previous core's last row (float64)
+        self.last_in = self.last_out = None  # previous core's last row (float64), per channel
         self.regularise = plan.command == "regularise"
         if self.regularise:
             self.sq: list[list[float]] = [[] for _ in range(channels)]
@@ -589,8 +623,6 @@ class StreamMeasure:
         fr = np.ascontiguousarray(f.reshape(k, -1).T)
         ur = np.ascontiguousarray(u.reshape(k, -1).T)
         f64, u64 = fr.astype(float, copy=False), ur.astype(float, copy=False)
-        fx = f64 if self.last_in is None else np.concatenate([self.last_in, f64], axis=1)
-        ux = u64 if self.last_out is None else np.concatenate([self.last_out, u64], axis=1)
         for c in range(self.channels):
             fc, uc = f64[c], u64[c]
             self.lo_in[c] = min(self.lo_in[c], fc.min())
@@ -599,25 +631,35 @@ class StreamMeasure:
             self.hi_out[c] = max(self.hi_out[c], uc.max())
             self.signs_in[c].add(fr[c])
             self.signs_out[c].add(ur[c])
-            self.tv_in[c].append(float(np.abs(np.diff(fx[c])).sum()))
-            self.tv_out[c].append(float(np.abs(np.diff(ux[c])).sum()))
+            # the differences from the previous core's last sample on, made in place
+            # into their absolute values once used
+            df = _diff_after(fc, None if self.last_in is None else self.last_in[c])
+            du = _diff_after(uc, None if self.last_out is None else self.last_out[c])
+            if self.regularise:
+                self._add_energies(c, fc, uc, df, du)
+            self.tv_in[c].append(float(np.abs(df, out=df).sum()))
+            self.tv_out[c].append(float(np.abs(du, out=du).sum()))
             self.sum_in[c].append(float(fc.sum()))
             self.sum_out[c].append(float(uc.sum()))
         if self.regularise:
-            self._add_regularise(f64, u64, fx, ux)
-        self.last_in, self.last_out = f64[:, -1:], u64[:, -1:]
+            self._add_residual(f64, u64)
+        self.last_in, self.last_out = f64[:, -1].copy(), u64[:, -1].copy()
         self.n += k
         if self.check_wavelet and chunk is not None:
             ref = cycle_spin_shrink(chunk.x, self.plan.nl.shrinkage, self.plan.steps)[chunk.core]
             self.wavelet_max = max(self.wavelet_max, float(np.max(np.abs(ref - u))))
 
-    def _add_regularise(self, f64, u64, fx, ux) -> None:
-        """Energies and the Euler-Lagrange residual; arrays are (channels, samples)."""
+    def _add_energies(self, c: int, fc, uc, df, du) -> None:
+        """Channel c's energy terms: ``df``/``du`` are the differences of input and
+        output from the previous core's last sample on."""
+        nl, h = self.plan.nl, self.plan.h
+        self.sq[c].append(float(((uc - fc) ** 2).sum()))
+        self.psi_in[c].append(float(nl.psi(df / h).sum()))
+        self.psi_out[c].append(float(nl.psi(du / h).sum()))
+
+    def _add_residual(self, f64, u64) -> None:
+        """The Euler-Lagrange residual; arrays are (channels, samples)."""
         nl, alpha, h = self.plan.nl, self.plan.alpha, self.plan.h
-        for c in range(self.channels):
-            self.sq[c].append(float(((u64[c] - f64[c]) ** 2).sum()))
-            self.psi_in[c].append(float(nl.psi(np.diff(fx[c]) / h).sum()))
-            self.psi_out[c].append(float(nl.psi(np.diff(ux[c]) / h).sum()))
         # Residual u - f - alpha D-(Phi(D+ u)) of each sample once its right neighbour is
         # known; elementwise the operations of stability.euler_lagrange_residual.
         if self._pending is None:
