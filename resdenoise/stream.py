@@ -93,6 +93,37 @@ def chunk_for(steps: int, chunk: int | None = None) -> int:
     return max(DEFAULT_CHUNK, 4 * int(steps))
 
 
+class _Scratch:
+    """Working arrays kept from one block (or chunk) to the next, by name.
+
+    The statistics make several arrays of a block's size per block; a fresh
+    array of a few MiB costs its page faults every time, about as much as the
+    arithmetic on it.  An array is only reused for the same shape and dtype,
+    so what is computed on it is what a fresh array would give.  Its contents
+    last until the next :meth:`get` of that name.
+    """
+
+    def __init__(self):
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, shape: tuple, dtype) -> np.ndarray:
+        a = self._arrays.get(name)
+        if a is None or a.shape != shape or a.dtype != dtype:
+            a = self._arrays[name] = np.empty(shape, dtype)
+        return a
+
+    def rows(self, name: str, a: np.ndarray, dtype=None) -> np.ndarray:
+        """``np.ascontiguousarray(a.reshape(k, -1).T, dtype)``: one row per column of the
+        ``k`` rows of ``a``, in a kept array unless ``a`` is one row already."""
+        t = a.reshape(a.shape[0], -1).T
+        dtype = t.dtype if dtype is None else np.dtype(dtype)
+        if t.flags.c_contiguous and t.dtype == dtype:
+            return t
+        out = self.get(name, t.shape, dtype)
+        np.copyto(out, t)
+        return out
+
+
 # --------------------------------------------------------------------------
 # Chunks with halos
 # --------------------------------------------------------------------------
@@ -441,6 +472,7 @@ class _Scan:
         self.lo = self.hi = None
         self.noise64: _NoiseSelect | None = None
         self.noise_run: _NoiseSelect | None = None
+        self._scratch = _Scratch()
 
     def visit(self, block: np.ndarray) -> None:
         if self.noise64 is None:
@@ -452,7 +484,7 @@ class _Scan:
                 self.noise_run = _NoiseSelect(width, self.dtype)
         self.rows += block.shape[0]
         if block.shape[0]:
-            rows = np.ascontiguousarray(block.T)  # reductions along contiguous rows
+            rows = self._scratch.rows("rows", block)  # reductions along contiguous rows
             self.lo = np.fmin(self.lo, rows.min(axis=1))
             self.hi = np.fmax(self.hi, rows.max(axis=1))
         self.noise64.feed(block)
@@ -527,12 +559,13 @@ def _nonzero_signs(col: np.ndarray, tol: float) -> np.ndarray:
     return s[s != 0]
 
 
-def _diff_after(x: np.ndarray, last) -> np.ndarray:
-    """``np.diff`` of ``x`` preceded by ``last`` (a scalar; None: nothing precedes it),
-    the same differences without joining the two first."""
+def _diff_after(x: np.ndarray, last, scratch: _Scratch, name: str) -> np.ndarray:
+    """``np.diff`` of the 1D ``x`` preceded by ``last`` (a scalar; None: nothing precedes
+    it), the same differences without joining the two first, in ``scratch``'s array."""
+    k = x.shape[0]
     if last is None:
-        return np.diff(x)
-    d = np.empty_like(x)
+        return np.subtract(x[1:], x[:-1], out=scratch.get(name, (max(k - 1, 0),), x.dtype))
+    d = scratch.get(name, (k,), x.dtype)
     d[0] = x[0] - last
     np.subtract(x[1:], x[:-1], out=d[1:])
     return d
@@ -615,14 +648,18 @@ class StreamMeasure:
             self._pending = None  # (u row, f row, flux left of it) of the last sample
         self.check_wavelet = check_wavelet
         self.wavelet_max = 0.0
+        self._scratch = _Scratch()
 
     def add(self, f: np.ndarray, u: np.ndarray, chunk: Chunk | None = None) -> None:
         """The next core: ``f`` input, ``u`` output (working dtype, same shape)."""
         k = f.shape[0]
         # one contiguous row per channel: reductions along rows are fast
-        fr = np.ascontiguousarray(f.reshape(k, -1).T)
-        ur = np.ascontiguousarray(u.reshape(k, -1).T)
-        f64, u64 = fr.astype(float, copy=False), ur.astype(float, copy=False)
+        scratch = self._scratch
+        fr, ur = scratch.rows("f", f), scratch.rows("u", u)
+        if fr.dtype == np.float64:
+            f64, u64 = fr, ur
+        else:
+            f64, u64 = scratch.rows("f64", f, np.float64), scratch.rows("u64", u, np.float64)
         for c in range(self.channels):
             fc, uc = f64[c], u64[c]
             self.lo_in[c] = min(self.lo_in[c], fc.min())
@@ -633,8 +670,8 @@ class StreamMeasure:
             self.signs_out[c].add(ur[c])
             # the differences from the previous core's last sample on, made in place
             # into their absolute values once used
-            df = _diff_after(fc, None if self.last_in is None else self.last_in[c])
-            du = _diff_after(uc, None if self.last_out is None else self.last_out[c])
+            df = _diff_after(fc, None if self.last_in is None else self.last_in[c], scratch, "df")
+            du = _diff_after(uc, None if self.last_out is None else self.last_out[c], scratch, "du")
             if self.regularise:
                 self._add_energies(c, fc, uc, df, du)
             self.tv_in[c].append(float(np.abs(df, out=df).sum()))
@@ -674,7 +711,7 @@ class StreamMeasure:
             res = uu[:, :-1] - ff[:, :-1] - alpha * (np.diff(fluxes, axis=1) / h)
             self.residual = np.maximum(self.residual, np.abs(res).max(axis=1))
             left = flux[:, -1:]
-        self._pending = (uu[:, -1:], ff[:, -1:], left)
+        self._pending = (uu[:, -1:].copy(), ff[:, -1:].copy(), left)  # uu may be scratch
 
     def _finish_regularise(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         alpha, h = self.plan.alpha, self.plan.h
