@@ -296,8 +296,10 @@ class _Bucket:
         self.shift = np.uint64(64 - _DIGIT_BITS * level)
         self.next_shift = np.uint64(64 - _DIGIT_BITS * (level + 1))
 
-    def feed(self, keys: np.ndarray) -> None:
-        sub = keys[(keys >> self.shift) == np.uint64(self.prefix)]
+    def feed(self, keys: np.ndarray, shifted: np.ndarray) -> None:
+        """Count or collect the keys with the prefix (``shifted``: scratch of keys' shape)."""
+        np.right_shift(keys, self.shift, out=shifted)
+        sub = keys[shifted == np.uint64(self.prefix)]
         if not sub.size:
             return
         if self.collect:
@@ -331,6 +333,7 @@ class MedianSelect:
         self._targets: list[list] | None = None  # [rank, level, prefix, collect, value]
         self._buckets: dict = {}
         self._values: dict[int, float] = {}
+        self._scratch = _Scratch()
 
     @property
     def done(self) -> bool:
@@ -339,13 +342,15 @@ class MedianSelect:
     def feed(self, values: np.ndarray) -> None:
         """Values of this pass (any order; float64, >= 0, NaN-free for a meaningful result)."""
         keys = np.ascontiguousarray(values, dtype=np.float64).reshape(-1).view(np.uint64)
+        shifted = self._scratch.get("shifted", keys.shape, np.uint64)
         if self._targets is None:
             self.count += keys.size
-            top = (keys >> np.uint64(64 - _DIGIT_BITS)).astype(np.intp)
-            self._hist += np.bincount(top, minlength=_BINS)
+            np.right_shift(keys, np.uint64(64 - _DIGIT_BITS), out=shifted)
+            # the top digits (< 2**16) as int64, bincount's intp on 64-bit platforms: no copy
+            self._hist += np.bincount(shifted.view(np.int64), minlength=_BINS)
             return
         for bucket in self._buckets.values():
-            bucket.feed(keys)
+            bucket.feed(keys, shifted)
 
     def end_pass(self) -> None:
         """Close a pass: narrow every middle rank down, or settle it."""
@@ -417,6 +422,7 @@ class _NoiseSelect:
         self.dtype = None if dtype is None or np.dtype(dtype) == np.float64 else np.dtype(dtype)
         self.select = [MedianSelect() for _ in range(columns)]
         self._carry: np.ndarray | None = None
+        self._scratch = _Scratch()
 
     @property
     def done(self) -> bool:
@@ -427,7 +433,9 @@ class _NoiseSelect:
             return
         block = block.reshape(block.shape[0], -1)
         if self.dtype is not None:
-            block = block.astype(self.dtype)
+            cast = self._scratch.get("block", block.shape, self.dtype)
+            np.copyto(cast, block)
+            block = cast
         if self._carry is not None:
             block = np.concatenate([self._carry, block])
             self._carry = None
@@ -436,10 +444,12 @@ class _NoiseSelect:
             block = block[:-1]
         if not block.shape[0]:
             return
-        w = np.abs(haar_details(block))
         for c, s in enumerate(self.select):
             if not s.done:
-                s.feed(w[:, c])
+                # a column's details at a time: contiguous, in a kept array
+                w = self._scratch.get("w", (block.shape[0] // 2,), np.float64)
+                haar_details(block[:, c], out=w)
+                s.feed(np.abs(w, out=w))
 
     def end_pass(self) -> None:
         self._carry = None

@@ -198,6 +198,23 @@ def test_noise_estimate_streamed_in_odd_blocks(rng, dtype):
     assert_same_bits(sel.sigma(), expected)
 
 
+@settings(deadline=None, max_examples=100)
+@given(
+    values=st.lists(st.floats(-1e6, 1e6, width=32), min_size=0, max_size=41),
+    dtype=st.sampled_from(["float64", "float32", "int32"]),
+    step=st.integers(1, 3),
+)
+def test_haar_details_into_out_are_the_details(values, dtype, step):
+    """The details written into ``out`` (of a strided column of any dtype) are haar_details'."""
+    from resdenoise.wavelet import haar_details
+
+    u = np.array(values).astype(dtype)[::step]
+    expected = haar_details(u)
+    out = np.full(expected.shape, np.nan)
+    assert haar_details(u, out=out) is out
+    assert_same_bits(out, expected)
+
+
 # --------------------------------------------------------------------------
 # Files in blocks: the same as read whole
 # --------------------------------------------------------------------------
