@@ -93,6 +93,37 @@ def chunk_for(steps: int, chunk: int | None = None) -> int:
     return max(DEFAULT_CHUNK, 4 * int(steps))
 
 
+class _Scratch:
+    """Working arrays kept from one block (or chunk) to the next, by name.
+
+    The statistics make several arrays of a block's size per block; a fresh
+    array of a few MiB costs its page faults every time, about as much as the
+    arithmetic on it.  An array is only reused for the same shape and dtype,
+    so what is computed on it is what a fresh array would give.  Its contents
+    last until the next :meth:`get` of that name.
+    """
+
+    def __init__(self):
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, shape: tuple, dtype) -> np.ndarray:
+        a = self._arrays.get(name)
+        if a is None or a.shape != shape or a.dtype != dtype:
+            a = self._arrays[name] = np.empty(shape, dtype)
+        return a
+
+    def rows(self, name: str, a: np.ndarray, dtype=None) -> np.ndarray:
+        """``np.ascontiguousarray(a.reshape(k, -1).T, dtype)``: one row per column of the
+        ``k`` rows of ``a``, in a kept array unless ``a`` is one row already."""
+        t = a.reshape(a.shape[0], -1).T
+        dtype = t.dtype if dtype is None else np.dtype(dtype)
+        if t.flags.c_contiguous and t.dtype == dtype:
+            return t
+        out = self.get(name, t.shape, dtype)
+        np.copyto(out, t)
+        return out
+
+
 # --------------------------------------------------------------------------
 # Chunks with halos
 # --------------------------------------------------------------------------
@@ -265,8 +296,10 @@ class _Bucket:
         self.shift = np.uint64(64 - _DIGIT_BITS * level)
         self.next_shift = np.uint64(64 - _DIGIT_BITS * (level + 1))
 
-    def feed(self, keys: np.ndarray) -> None:
-        sub = keys[(keys >> self.shift) == np.uint64(self.prefix)]
+    def feed(self, keys: np.ndarray, shifted: np.ndarray) -> None:
+        """Count or collect the keys with the prefix (``shifted``: scratch of keys' shape)."""
+        np.right_shift(keys, self.shift, out=shifted)
+        sub = keys[shifted == np.uint64(self.prefix)]
         if not sub.size:
             return
         if self.collect:
@@ -300,6 +333,7 @@ class MedianSelect:
         self._targets: list[list] | None = None  # [rank, level, prefix, collect, value]
         self._buckets: dict = {}
         self._values: dict[int, float] = {}
+        self._scratch = _Scratch()
 
     @property
     def done(self) -> bool:
@@ -308,13 +342,15 @@ class MedianSelect:
     def feed(self, values: np.ndarray) -> None:
         """Values of this pass (any order; float64, >= 0, NaN-free for a meaningful result)."""
         keys = np.ascontiguousarray(values, dtype=np.float64).reshape(-1).view(np.uint64)
+        shifted = self._scratch.get("shifted", keys.shape, np.uint64)
         if self._targets is None:
             self.count += keys.size
-            top = (keys >> np.uint64(64 - _DIGIT_BITS)).astype(np.intp)
-            self._hist += np.bincount(top, minlength=_BINS)
+            np.right_shift(keys, np.uint64(64 - _DIGIT_BITS), out=shifted)
+            # the top digits (< 2**16) as int64, bincount's intp on 64-bit platforms: no copy
+            self._hist += np.bincount(shifted.view(np.int64), minlength=_BINS)
             return
         for bucket in self._buckets.values():
-            bucket.feed(keys)
+            bucket.feed(keys, shifted)
 
     def end_pass(self) -> None:
         """Close a pass: narrow every middle rank down, or settle it."""
@@ -386,6 +422,7 @@ class _NoiseSelect:
         self.dtype = None if dtype is None or np.dtype(dtype) == np.float64 else np.dtype(dtype)
         self.select = [MedianSelect() for _ in range(columns)]
         self._carry: np.ndarray | None = None
+        self._scratch = _Scratch()
 
     @property
     def done(self) -> bool:
@@ -396,7 +433,9 @@ class _NoiseSelect:
             return
         block = block.reshape(block.shape[0], -1)
         if self.dtype is not None:
-            block = block.astype(self.dtype)
+            cast = self._scratch.get("block", block.shape, self.dtype)
+            np.copyto(cast, block)
+            block = cast
         if self._carry is not None:
             block = np.concatenate([self._carry, block])
             self._carry = None
@@ -405,10 +444,12 @@ class _NoiseSelect:
             block = block[:-1]
         if not block.shape[0]:
             return
-        w = np.abs(haar_details(block))
         for c, s in enumerate(self.select):
             if not s.done:
-                s.feed(w[:, c])
+                # a column's details at a time: contiguous, in a kept array
+                w = self._scratch.get("w", (block.shape[0] // 2,), np.float64)
+                haar_details(block[:, c], out=w)
+                s.feed(np.abs(w, out=w))
 
     def end_pass(self) -> None:
         self._carry = None
@@ -441,6 +482,7 @@ class _Scan:
         self.lo = self.hi = None
         self.noise64: _NoiseSelect | None = None
         self.noise_run: _NoiseSelect | None = None
+        self._scratch = _Scratch()
 
     def visit(self, block: np.ndarray) -> None:
         if self.noise64 is None:
@@ -452,7 +494,7 @@ class _Scan:
                 self.noise_run = _NoiseSelect(width, self.dtype)
         self.rows += block.shape[0]
         if block.shape[0]:
-            rows = np.ascontiguousarray(block.T)  # reductions along contiguous rows
+            rows = self._scratch.rows("rows", block)  # reductions along contiguous rows
             self.lo = np.fmin(self.lo, rows.min(axis=1))
             self.hi = np.fmax(self.hi, rows.max(axis=1))
         self.noise64.feed(block)
@@ -527,6 +569,18 @@ def _nonzero_signs(col: np.ndarray, tol: float) -> np.ndarray:
     return s[s != 0]
 
 
+def _diff_after(x: np.ndarray, last, scratch: _Scratch, name: str) -> np.ndarray:
+    """``np.diff`` of the 1D ``x`` preceded by ``last`` (a scalar; None: nothing precedes
+    it), the same differences without joining the two first, in ``scratch``'s array."""
+    k = x.shape[0]
+    if last is None:
+        return np.subtract(x[1:], x[:-1], out=scratch.get(name, (max(k - 1, 0),), x.dtype))
+    d = scratch.get(name, (k,), x.dtype)
+    d[0] = x[0] - last
+    np.subtract(x[1:], x[:-1], out=d[1:])
+    return d
+
+
 class _SignCount:
     """``stability.sign_changes`` of one channel, over consecutive pieces."""
 
@@ -536,7 +590,30 @@ class _SignCount:
         self.last = None
 
     def add(self, col: np.ndarray) -> None:
-        s = _nonzero_signs(col, self.tol)
+        tol = self.tol
+        if not tol >= 0:  # a negative (or NaN) band keeps what sign() makes 0
+            return self._add_signs(_nonzero_signs(col, tol))
+        # Outside the band |x| <= tol the sign is +-1: one boolean per value
+        # (positive or not) instead of float signs; the same comparisons as
+        # np.abs(col) <= tol on either side of zero.
+        pos = col > tol
+        kept = pos | (col < -tol)
+        if np.count_nonzero(kept) < kept.size:
+            if np.isnan(col).any():
+                # a NaN stays in sign()'s sequence and differs from everything,
+                # itself included: the float signs say so
+                return self._add_signs(_nonzero_signs(col, tol))
+            pos = pos[kept]
+        if not pos.size:
+            return
+        self.count += int(np.count_nonzero(pos[1:] != pos[:-1]))
+        first, last = (1.0 if pos[0] else -1.0), (1.0 if pos[-1] else -1.0)
+        if self.last is not None and first != self.last:
+            self.count += 1
+        self.last = last
+
+    def _add_signs(self, s: np.ndarray) -> None:
+        """Add the signs (+-1 or NaN) of the values outside the band."""
         if not s.size:
             return
         self.count += int(np.count_nonzero(s[1:] != s[:-1]))
@@ -571,7 +648,7 @@ class StreamMeasure:
         self.tv_out: list[list[float]] = [[] for _ in range(channels)]
         self.sum_in: list[list[float]] = [[] for _ in range(channels)]
         self.sum_out: list[list[float]] = [[] for _ in range(channels)]
-        self.last_in = self.last_out = None  # previous core's last row (float64)
+        self.last_in = self.last_out = None  # previous core's last row (float64), per channel
         self.regularise = plan.command == "regularise"
         if self.regularise:
             self.sq: list[list[float]] = [[] for _ in range(channels)]
@@ -581,16 +658,18 @@ class StreamMeasure:
             self._pending = None  # (u row, f row, flux left of it) of the last sample
         self.check_wavelet = check_wavelet
         self.wavelet_max = 0.0
+        self._scratch = _Scratch()
 
     def add(self, f: np.ndarray, u: np.ndarray, chunk: Chunk | None = None) -> None:
         """The next core: ``f`` input, ``u`` output (working dtype, same shape)."""
         k = f.shape[0]
         # one contiguous row per channel: reductions along rows are fast
-        fr = np.ascontiguousarray(f.reshape(k, -1).T)
-        ur = np.ascontiguousarray(u.reshape(k, -1).T)
-        f64, u64 = fr.astype(float, copy=False), ur.astype(float, copy=False)
-        fx = f64 if self.last_in is None else np.concatenate([self.last_in, f64], axis=1)
-        ux = u64 if self.last_out is None else np.concatenate([self.last_out, u64], axis=1)
+        scratch = self._scratch
+        fr, ur = scratch.rows("f", f), scratch.rows("u", u)
+        if fr.dtype == np.float64:
+            f64, u64 = fr, ur
+        else:
+            f64, u64 = scratch.rows("f64", f, np.float64), scratch.rows("u64", u, np.float64)
         for c in range(self.channels):
             fc, uc = f64[c], u64[c]
             self.lo_in[c] = min(self.lo_in[c], fc.min())
@@ -599,25 +678,35 @@ class StreamMeasure:
             self.hi_out[c] = max(self.hi_out[c], uc.max())
             self.signs_in[c].add(fr[c])
             self.signs_out[c].add(ur[c])
-            self.tv_in[c].append(float(np.abs(np.diff(fx[c])).sum()))
-            self.tv_out[c].append(float(np.abs(np.diff(ux[c])).sum()))
+            # the differences from the previous core's last sample on, made in place
+            # into their absolute values once used
+            df = _diff_after(fc, None if self.last_in is None else self.last_in[c], scratch, "df")
+            du = _diff_after(uc, None if self.last_out is None else self.last_out[c], scratch, "du")
+            if self.regularise:
+                self._add_energies(c, fc, uc, df, du)
+            self.tv_in[c].append(float(np.abs(df, out=df).sum()))
+            self.tv_out[c].append(float(np.abs(du, out=du).sum()))
             self.sum_in[c].append(float(fc.sum()))
             self.sum_out[c].append(float(uc.sum()))
         if self.regularise:
-            self._add_regularise(f64, u64, fx, ux)
-        self.last_in, self.last_out = f64[:, -1:], u64[:, -1:]
+            self._add_residual(f64, u64)
+        self.last_in, self.last_out = f64[:, -1].copy(), u64[:, -1].copy()
         self.n += k
         if self.check_wavelet and chunk is not None:
             ref = cycle_spin_shrink(chunk.x, self.plan.nl.shrinkage, self.plan.steps)[chunk.core]
             self.wavelet_max = max(self.wavelet_max, float(np.max(np.abs(ref - u))))
 
-    def _add_regularise(self, f64, u64, fx, ux) -> None:
-        """Energies and the Euler-Lagrange residual; arrays are (channels, samples)."""
+    def _add_energies(self, c: int, fc, uc, df, du) -> None:
+        """Channel c's energy terms: ``df``/``du`` are the differences of input and
+        output from the previous core's last sample on."""
+        nl, h = self.plan.nl, self.plan.h
+        self.sq[c].append(float(((uc - fc) ** 2).sum()))
+        self.psi_in[c].append(float(nl.psi(df / h).sum()))
+        self.psi_out[c].append(float(nl.psi(du / h).sum()))
+
+    def _add_residual(self, f64, u64) -> None:
+        """The Euler-Lagrange residual; arrays are (channels, samples)."""
         nl, alpha, h = self.plan.nl, self.plan.alpha, self.plan.h
-        for c in range(self.channels):
-            self.sq[c].append(float(((u64[c] - f64[c]) ** 2).sum()))
-            self.psi_in[c].append(float(nl.psi(np.diff(fx[c]) / h).sum()))
-            self.psi_out[c].append(float(nl.psi(np.diff(ux[c]) / h).sum()))
         # Residual u - f - alpha D-(Phi(D+ u)) of each sample once its right neighbour is
         # known; elementwise the operations of stability.euler_lagrange_residual.
         if self._pending is None:
@@ -632,7 +721,7 @@ class StreamMeasure:
             res = uu[:, :-1] - ff[:, :-1] - alpha * (np.diff(fluxes, axis=1) / h)
             self.residual = np.maximum(self.residual, np.abs(res).max(axis=1))
             left = flux[:, -1:]
-        self._pending = (uu[:, -1:], ff[:, -1:], left)
+        self._pending = (uu[:, -1:].copy(), ff[:, -1:].copy(), left)  # uu may be scratch
 
     def _finish_regularise(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         alpha, h = self.plan.alpha, self.plan.h

@@ -19,11 +19,20 @@ _SQRT2 = math.sqrt(2.0)
 MAD_FACTOR = 0.6745
 
 
-def haar_details(u: np.ndarray) -> np.ndarray:
-    """Finest Haar detail coefficients ``(f_2k - f_2k+1)/sqrt2`` along axis 0."""
-    u = np.asarray(u, dtype=float)
+def haar_details(u: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Finest Haar detail coefficients ``(f_2k - f_2k+1)/sqrt2`` along axis 0 (float64).
+
+    With ``out`` (float64, the result's shape) they are written into it: the
+    same operations (the samples made float64 first) without temporaries.
+    """
+    if out is None:
+        u = np.asarray(u, dtype=float)
+        n = (u.shape[0] // 2) * 2
+        return (u[0:n:2] - u[1:n:2]) / _SQRT2
+    u = np.asarray(u)
     n = (u.shape[0] // 2) * 2
-    return (u[0:n:2] - u[1:n:2]) / _SQRT2
+    np.subtract(u[0:n:2], u[1:n:2], out=out, dtype=float)
+    return np.divide(out, _SQRT2, out=out)
 
 
 def estimate_noise(u: np.ndarray) -> np.ndarray:

@@ -198,6 +198,23 @@ def test_noise_estimate_streamed_in_odd_blocks(rng, dtype):
     assert_same_bits(sel.sigma(), expected)
 
 
+@settings(deadline=None, max_examples=100)
+@given(
+    values=st.lists(st.floats(-1e6, 1e6, width=32), min_size=0, max_size=41),
+    dtype=st.sampled_from(["float64", "float32", "int32"]),
+    step=st.integers(1, 3),
+)
+def test_haar_details_into_out_are_the_details(values, dtype, step):
+    """The details written into ``out`` (of a strided column of any dtype) are haar_details'."""
+    from resdenoise.wavelet import haar_details
+
+    u = np.array(values).astype(dtype)[::step]
+    expected = haar_details(u)
+    out = np.full(expected.shape, np.nan)
+    assert haar_details(u, out=out) is out
+    assert_same_bits(out, expected)
+
+
 # --------------------------------------------------------------------------
 # Files in blocks: the same as read whole
 # --------------------------------------------------------------------------
@@ -667,6 +684,80 @@ def test_streamed_regularise_measures_on_the_fly(rng):
             m.add(f, y)
         report = m.report(plan.verdict(), estimate_noise(u))
         assert_same_report(whole, report)
+
+
+# Values around a band of tol = 1e-3: inside it, on its edges, just outside, zeros of
+# both signs, infinities and NaN (which sign() keeps and which differs from everything).
+SIGN_VALUES = st.sampled_from(
+    [0.0, -0.0, 1e-3, -1e-3, 5e-4, -5e-4, 1.0001e-3, -1.0001e-3, 0.5, -2.0, np.inf, -np.inf]
+    + [np.nan]
+)
+
+
+@settings(deadline=None, max_examples=300)
+@given(
+    values=st.lists(st.one_of(SIGN_VALUES, st.floats(-1, 1)), max_size=60),
+    cuts=st.lists(st.integers(0, 60), max_size=6),
+    tol=st.sampled_from([0.0, 1e-3, 1.0, -1.0]),
+    float32=st.booleans(),
+)
+def test_sign_count_over_pieces_is_sign_changes(values, cuts, tol, float32):
+    """_SignCount over pieces (empty ones too) counts what sign_changes counts whole."""
+    from resdenoise.stability import sign_changes
+
+    x = np.array(values, dtype=np.float32 if float32 else np.float64)
+    count = stream._SignCount(tol)
+    for piece in np.split(x, sorted(min(c, x.size) for c in cuts)):
+        count.add(piece)
+    expected = sign_changes(x, tol)[0] if x.size else 0
+    assert count.count == expected
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    n=st.integers(2, 200),
+    channels=st.integers(1, 3),
+    pieces=st.integers(1, 12),
+    float32=st.booleans(),
+    regularise=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_stream_measure_sums_per_core(n, channels, pieces, float32, regularise, seed):
+    """Each core's sums are those of the straightforward expressions, bit for bit:
+    differences taken after joining the previous core's last sample (float64)."""
+    rng = np.random.default_rng(seed)
+    u = noisy(rng, n, channels)
+    if regularise:
+        plan = plan_regularise(get_nonlinearity("huber", "regulariser", 0.8), 2.0)
+    else:
+        plan = sign_stable_plan("perona-malik", 3)
+    dtype = "float32" if float32 else None
+    f = u.astype(dtype) if dtype else u
+    out = run_plan(plan, f)
+    m = stream.StreamMeasure(plan, channels, float(np.abs(f).max()), dtype)
+    parts = list(zip(np.array_split(f, pieces), np.array_split(out, pieces), strict=True))
+    parts = [(a, b) for a, b in parts if a.shape[0]]
+    for a, b in parts:
+        m.add(a, b)
+    nl, h = plan.nl, plan.h
+    for c in range(channels):
+        expected = {k: [] for k in ("tv_in", "tv_out", "sum_in", "sum_out", "psi_in", "psi_out")}
+        prev_f = prev_u = np.zeros(0)
+        for a, b in parts:
+            fc = a.reshape(a.shape[0], -1)[:, c].astype(float)
+            uc = b.reshape(b.shape[0], -1)[:, c].astype(float)
+            fx, ux = np.concatenate([prev_f, fc]), np.concatenate([prev_u, uc])
+            expected["tv_in"].append(float(np.abs(np.diff(fx)).sum()))
+            expected["tv_out"].append(float(np.abs(np.diff(ux)).sum()))
+            expected["sum_in"].append(float(fc.sum()))
+            expected["sum_out"].append(float(uc.sum()))
+            expected["psi_in"].append(float(nl.psi(np.diff(fx) / h).sum()))
+            expected["psi_out"].append(float(nl.psi(np.diff(ux) / h).sum()))
+            prev_f, prev_u = fc[-1:], uc[-1:]
+        for key, sums in expected.items():
+            if key.startswith("psi") and not regularise:
+                continue
+            assert_same_bits(np.array(getattr(m, key)[c]), np.array(sums))
 
 
 # --------------------------------------------------------------------------
