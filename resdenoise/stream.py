@@ -346,8 +346,9 @@ class MedianSelect:
         if self._targets is None:
             self.count += keys.size
             np.right_shift(keys, np.uint64(64 - _DIGIT_BITS), out=shifted)
-            # the top digits (< 2**16) as int64, bincount's intp on 64-bit platforms: no copy
-            self._hist += np.bincount(shifted.view(np.int64), minlength=_BINS)
+            # the top digits (< 2**16) as bincount's intp: a view on 64-bit platforms
+            top = shifted.view(np.int64).astype(np.intp, copy=False)
+            self._hist += np.bincount(top, minlength=_BINS)
             return
         for bucket in self._buckets.values():
             bucket.feed(keys, shifted)
