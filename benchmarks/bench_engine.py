@@ -13,16 +13,19 @@ on the same noisy signal with
 * ``engine``: :func:`resdenoise.engine.run_blocks` as it runs by default
   (the compiled step loop where it is built), with 1 and with 2 threads.
 
-The four are timed in turns (round robin, best of ``--repeat``), so a load
-that comes and goes hits them alike; the ratios are the figures to trust on a
-shared machine.  The engine's 1- and 2-thread results are checked to be equal
+The four are timed in turns, and the table in rounds: each of ``--repeat``
+rounds (default 5) times every run of every row once, and a row shows the
+best of its rounds.  A load that comes and goes hits the four alike, and a
+slow minute of a shared machine (its speed moves by up to 40% for tens of
+seconds at a time) hits every row alike instead of a whole row; the ratios
+are the figures to trust on such a machine.  The engine's 1- and 2-thread results are checked to be equal
 bit for bit, and the naive loop's and the NumPy loop's to agree to rounding.
 
 ``med 1T`` and ``med 2T`` are the engine's medians over the rounds, next to
 its best: on a shared machine the spread between the two shows how much of
 a figure is the machine.  ``cores`` is the CPU time over the wall time of
 the best 2-thread run: how many cores it really got (below 2 when other
-processes took one); ``load`` is the 1-minute load average after the row.
+processes took one); ``load`` is the 1-minute load average right after it.
 
 Then ``resdenoise --help`` is timed against ``python -c "import numpy"``
 (subprocesses, in turns, best of several).
@@ -74,10 +77,10 @@ def timed(fn) -> tuple[float, float, np.ndarray]:
     return time.perf_counter() - t0, time.process_time() - c0, out
 
 
-def bench_engine(sizes, repeat: int) -> list[dict]:
+def _configs(sizes):
+    """Every row of the table: its input and its four runs."""
     nl = get_nonlinearity("perona-malik", lam=LAM)
     rng = np.random.default_rng(5)
-    rows = []
     for n, m in sizes:
         for channels in (1, 2):
             shape = (n,) if channels == 1 else (n, channels)
@@ -93,42 +96,57 @@ def bench_engine(sizes, repeat: int) -> list[dict]:
                     "engine1": lambda f=f, m=m: run_blocks(f, nl, TAU, m, threads=1),
                     "engine2": lambda f=f, m=m: run_blocks(f, nl, TAU, m, threads=2),
                 }
-                best = dict.fromkeys(runs, float("inf"))
-                times = {name: [] for name in runs}
-                cores = 0.0  # CPU time / wall time of the best 2-thread run
-                outs = {}
-                for _ in range(repeat):
-                    for name, fn in runs.items():
-                        seconds, cpu, outs[name] = timed(fn)
-                        if name == "engine2" and seconds < best[name]:
-                            cores = cpu / seconds
-                        best[name] = min(best[name], seconds)
-                        times[name].append(seconds)
-                work = f.size * m / 1e6
-                atol = 1e-9 if dtype == np.float64 else 1e-3
-                rows.append(
-                    {
-                        "n": n,
-                        "m": m,
-                        "channels": channels,
-                        "dtype": np.dtype(dtype).name,
-                        "naive": work / best["naive"],
-                        "numpy1": work / best["numpy1"],
-                        "engine1": work / best["engine1"],
-                        "engine2": work / best["engine2"],
-                        "engine1_median": work / float(np.median(times["engine1"])),
-                        "engine2_median": work / float(np.median(times["engine2"])),
-                        "cores": cores,
-                        "load": os.getloadavg()[0],
-                        "threads_identical": np.array_equal(outs["engine1"], outs["engine2"]),
-                        "naive_agrees": all(
+                yield (n, m, channels, np.dtype(dtype).name, f.size * m / 1e6), runs
+
+
+def bench_engine(sizes, repeat: int) -> list[dict]:
+    """Rounds over the whole table: each round times every run of every row
+    once, so a row's samples are spread over the whole benchmark and a slow
+    minute of a shared machine hits every row alike instead of one."""
+    configs = list(_configs(sizes))
+    times = [{name: [] for name in runs} for _, runs in configs]
+    cores = [0.0] * len(configs)  # CPU time / wall time of the best 2-thread run
+    load = [0.0] * len(configs)
+    checks = []
+    for round_no in range(repeat):
+        for i, ((_, _, _, dtype, _), runs) in enumerate(configs):
+            outs = {}
+            for name, fn in runs.items():
+                seconds, cpu, outs[name] = timed(fn)
+                if name == "engine2" and seconds < min(times[i][name], default=float("inf")):
+                    cores[i], load[i] = cpu / seconds, os.getloadavg()[0]
+                times[i][name].append(seconds)
+            if round_no == 0:
+                atol = 1e-9 if dtype == "float64" else 1e-3
+                checks.append(
+                    (
+                        np.array_equal(outs["engine1"], outs["engine2"]),
+                        all(
                             np.allclose(outs[name], outs["engine1"], rtol=0, atol=atol)
                             for name in ("naive", "numpy1")
                         ),
-                    }
+                    )
                 )
-                print(_row_text(rows[-1]), flush=True)
-                del runs, outs
+            del outs
+        print(f"round {round_no + 1} of {repeat} done", file=sys.stderr, flush=True)
+    rows = []
+    for i, ((n, m, channels, dtype, work), _) in enumerate(configs):
+        best = {name: work / min(t) for name, t in times[i].items()}
+        rows.append(
+            {
+                "n": n,
+                "m": m,
+                "channels": channels,
+                "dtype": dtype,
+                **best,
+                "engine1_median": work / float(np.median(times[i]["engine1"])),
+                "engine2_median": work / float(np.median(times[i]["engine2"])),
+                "cores": cores[i],
+                "load": load[i],
+                "threads_identical": checks[i][0],
+                "naive_agrees": checks[i][1],
+            }
+        )
     return rows
 
 
@@ -211,7 +229,7 @@ def startup(repeat: int, bytecode: bool) -> tuple[float, float]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="sizes / 10, one repeat")
-    parser.add_argument("--repeat", type=int, default=3, help="rounds per configuration")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds over the table")
     args = parser.parse_args(argv)
     sizes = [(n // 10, m) for n, m in SIZES] if args.quick else SIZES
     repeat = 1 if args.quick else args.repeat
@@ -224,10 +242,12 @@ def main(argv=None) -> int:
     )
     print(
         "Perona-Malik blocks, tau = 1/4; M sample-steps/s (values x blocks), "
-        f"best of {repeat}, taken in turns\n"
+        f"best of {repeat} rounds over the whole table\n"
     )
     print(HEADER)
     rows = bench_engine(sizes, repeat)
+    for row in rows:
+        print(_row_text(row))
 
     print(f"\nfloat32 / float64 engine speed (target >= {TARGET_F32_OVER_F64}x)")
     for line in float32_ratios(rows):
