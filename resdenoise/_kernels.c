@@ -190,7 +190,15 @@ DEFINE_PARAMS(float, f32, Params32, CHEB32, 7, -125)
 
 #define STRIP 256
 
-#define DEFINE_STEPS(T, SUFFIX, P, U, ABS, SQRT)                                           \
+#define DEFINE_STEPS(T, SUFFIX, P, U, ABS, SQRT, COPYSIGN)                                 \
+    /* Charbonnier's flux; where (d/lam)^2 overflows, its limit +-lam (to the   */         \
+    /* last bit: |d/lam| > 1e154 there), not d / inf = 0.                       */         \
+    static RD_INLINE inline T charbonnier_##SUFFIX(T d, T lam)                             \
+    {                                                                                      \
+        T s = (d / lam) * (d / lam) + (T)1;                                                \
+        return s == (T)INFINITY ? COPYSIGN(lam, d) : d / SQRT(s);                          \
+    }                                                                                      \
+                                                                                           \
     static RD_INLINE inline void update_##SUFFIX(T *restrict w, const T *restrict g,       \
                                                  const T *restrict g_back, Py_ssize_t m)   \
     {                                                                                      \
@@ -225,8 +233,8 @@ DEFINE_PARAMS(float, f32, Params32, CHEB32, 7, -125)
         case LINEAR:                                                                       \
             FLUX_LOOP(T, d);                                                               \
             break;                                                                         \
-        case CHARBONNIER: /* d / sqrt((d/lam)^2 + 1) */                                    \
-            FLUX_LOOP(T, d / SQRT((d / lam) * (d / lam) + (T)1));                          \
+        case CHARBONNIER: /* d / sqrt((d/lam)^2 + 1); +-lam where the square overflows */  \
+            FLUX_LOOP(T, charbonnier_##SUFFIX(d, lam));                                    \
             break;                                                                         \
         case SOFT: /* clip(d, -lam, lam) */                                                \
             FLUX_LOOP(T, d < -lam ? -lam : (d > lam ? lam : d));                           \
@@ -282,8 +290,8 @@ DEFINE_PARAMS(float, f32, Params32, CHEB32, 7, -125)
 
 /* Everything above is inlined into each clone of strips_xx, so it is
  * vectorised for each instruction set. */
-DEFINE_STEPS(double, f64, Params64, uint64_t, fabs, sqrt)
-DEFINE_STEPS(float, f32, Params32, uint32_t, fabsf, sqrtf)
+DEFINE_STEPS(double, f64, Params64, uint64_t, fabs, sqrt, copysign)
+DEFINE_STEPS(float, f32, Params32, uint32_t, fabsf, sqrtf, copysignf)
 
 /* ------------------------------------------------------------------------
  * Perona-Malik with AVX2/FMA intrinsics, for up to 4 channels (float: 8),

@@ -84,22 +84,27 @@ def _lin_phi(r, lam):
 
 
 def _cha_g(r, lam):
-    return 1.0 / np.sqrt(1.0 + (r / lam) ** 2)
+    return 1.0 / np.hypot(1.0, r / lam)  # sqrt(1 + x^2), without overflow
 
 
 def _cha_psi(r, lam):
-    x = r / lam
+    x = np.abs(r / lam)
     # 2 lam^2 (sqrt(1 + x^2) - 1), written without cancellation for small x
-    return 2.0 * lam * lam * (x * x) / (np.sqrt(1.0 + x * x) + 1.0)
+    # and without overflow for large x (hypot(1, x) = sqrt(1 + x^2)); the
+    # factor x / (sqrt(1 + x^2) + 1) lies in [0, 1): 1 at x = inf
+    with np.errstate(invalid="ignore"):
+        return 2.0 * lam * lam * x * np.fmin(x / (np.hypot(1.0, x) + 1.0), 1.0)
 
 
 def _cha_s(s, theta):
     # lam = sqrt2 theta, so 2 s^2 / lam^2 = s^2 / theta^2
-    return s * (1.0 - 1.0 / np.sqrt(1.0 + (s / theta) ** 2))
+    return s * (1.0 - 1.0 / np.hypot(1.0, s / theta))
 
 
 def _cha_phi(r, lam):
-    return r / np.sqrt(1.0 + (r / lam) ** 2)
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = 1.0 + (r / lam) ** 2
+        return np.where(s == np.inf, np.copysign(lam, r), r / np.sqrt(s))
 
 
 def _soft_g(r, lam):
@@ -387,10 +392,14 @@ def _lin_phi_into(r, out, lam, work):
 def _cha_phi_into(r, out, lam, work):
     tmp = work[0]
     np.divide(r, lam, out=tmp)
-    np.square(tmp, out=tmp)
+    with np.errstate(over="ignore"):  # |r/lam| > 1e154: +-lam below, Phi's limit
+        np.square(tmp, out=tmp)
     np.add(tmp, 1.0, out=tmp)
     np.sqrt(tmp, out=tmp)
-    return np.divide(r, tmp, out=out)
+    np.divide(r, tmp, out=out)
+    if not tmp.max(initial=0.0) < np.inf:  # an overflow (or NaN in r)
+        np.copysign(lam, r, out=out, where=tmp == np.inf)
+    return out
 
 
 def _soft_phi_into(r, out, lam, work):

@@ -139,6 +139,26 @@ def test_compiled_equals_numpy_bit_for_bit(key, dtype, channels, n, m, lam, h, s
     assert same_bits(compiled, run_blocks(f, nl, 0.2, m, h, backend="numpy", threads=1))
 
 
+@pytest.mark.parametrize("backend", ["numpy", "compiled"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_charbonnier_moves_lam_across_a_jump_whose_square_overflows(backend, dtype):
+    """|d/lam| > 1e154 (float32 1.8e19): the flux is +-lam there, as its limit,
+    in both step loops, bit for bit (it was d / inf = 0: no flux at all)."""
+    if backend == "compiled" and KERNELS is None:
+        pytest.skip("C extension not built here")
+    lam, tau, big = 0.5, 0.25, (1e300 if dtype == np.float64 else 1e30)
+    f = np.array([0.0, 0.0, big, big, 0.0, 0.0], dtype=dtype)
+    nl = get_nonlinearity("charbonnier", lam=lam)
+    one = run_blocks(f, nl, tau, 1, backend=backend)
+    moved = dtype(lam * tau)
+    np.testing.assert_array_equal(one, np.array([0, moved, f[2] - moved, f[3] - moved, moved, 0]))
+    if KERNELS is not None:
+        other = "numpy" if backend == "compiled" else "compiled"
+        assert same_bits(
+            run_blocks(f, nl, tau, 7, backend=backend), run_blocks(f, nl, tau, 7, backend=other)
+        )
+
+
 def perona_malik_reference(f, lam, tau, m, h):
     """Perona-Malik blocks with libm's exp2 and the kernel's order of operations."""
     u = np.array(f, dtype=np.float64)

@@ -359,6 +359,27 @@ def test_large_arguments_stay_finite():
                 assert np.all(np.isfinite(getattr(nl, form)(r))), (key, form)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_charbonnier_beyond_the_squares_overflow(dtype):
+    # (r/lam)^2 overflows for |r/lam| > 1e154 (float32: 1.8e19); every form
+    # keeps its limit there: Phi = +-lam (not r / inf = 0), g ~ lam/|r|,
+    # Psi ~ 2 lam^2 (|r|/lam - 1), S(s) ~ s
+    lam = 0.5
+    nl = get_nonlinearity("charbonnier", lam=lam)
+    big = 1e300 if dtype == np.float64 else 1e30
+    r = np.array([-big, -1e160 if dtype == np.float64 else -1e25, big], dtype=dtype)
+    with np.errstate(all="raise"):
+        phi, g, psi, s = (getattr(nl, f)(r) for f in ("phi", "g", "psi", "shrinkage"))
+    assert phi.tolist() == [-lam, -lam, lam]
+    x = np.abs(r.astype(np.float64)) / lam
+    close(g, 1.0 / x, 1.0 / x, rel=1e-6)
+    close(psi, 2.0 * lam * lam * (x - 1.0), 2.0 * lam * lam * x, rel=1e-6)
+    close(s, r, np.abs(r), rel=1e-6)
+    with np.errstate(invalid="ignore"):
+        at_inf = [getattr(nl, f)(np.array([-np.inf, np.inf])) for f in ("phi", "g", "psi")]
+    assert [a.tolist() for a in at_inf] == [[-lam, lam], [0.0, 0.0], [np.inf, np.inf]]
+
+
 # --------------------------------------------------------------------------
 # Table 3 by hand (lam = 2, theta = sqrt2)
 # --------------------------------------------------------------------------
