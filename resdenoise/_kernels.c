@@ -613,6 +613,13 @@ static PyObject *py_run(PyObject *self, PyObject *args)
  * opens it.  So a thread that starts late, or is held up, holds up no one
  * until the end of a sweep, and the others run its tiles meanwhile.  The
  * threads run without the GIL.
+ *
+ * A short signal has one tile per thread: then a slower core (on a shared
+ * machine one core often runs 20-30% slower than the other for seconds)
+ * would keep the other waiting at the end of every sweep.  There, when the
+ * buffers can hold any tile, each thread keeps its own tile, and the thread
+ * that opens a sweep moves the tile boundaries so that each tile's rows
+ * follow its thread's speed in the sweeps before.
  * ---------------------------------------------------------------------- */
 
 #if defined(__unix__) || defined(__APPLE__)
@@ -620,6 +627,7 @@ static PyObject *py_run(PyObject *self, PyObject *args)
 #include <sched.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
+#include <time.h>
 #define RD_THREADS 1
 typedef atomic_long counter;
 #define LOAD(x) atomic_load_explicit(&(x), memory_order_acquire)
@@ -664,8 +672,8 @@ static void release(Views *v)
     v->have = 0;
 }
 
-/* Get u, strips, bufs, works (float, one dtype), bounds (int64) and src
- * (read only, like u); check that the tiles of `bounds` over the rows of u,
+/* Get u, strips, bufs, works (float, one dtype), bounds (int64; adaptive
+ * runs write their last boundaries back) and src (read only, u's dtype); check that the tiles of `bounds` over the rows of u,
  * channels C, sweeps of up to `sweep` blocks and `threads` fit the buffers
  * (bufs and works: one equal part per thread).  Returns 0, or -1 with an
  * exception set and nothing held. */
@@ -677,7 +685,9 @@ static int sweep_views(Views *v, PyObject *const objs[6], Py_ssize_t C, long swe
     v->have = 0;
     for (int i = 0; i < 6; i++) {
         int ok = i < 4 ? get_buffer(objs[i], all[i], names[i])
-                       : PyObject_GetBuffer(objs[i], all[i], PyBUF_FORMAT | PyBUF_C_CONTIGUOUS);
+                       : PyObject_GetBuffer(objs[i], all[i],
+                                            (i == 4 ? PyBUF_WRITABLE : 0) | PyBUF_FORMAT |
+                                                PyBUF_C_CONTIGUOUS);
         if (ok < 0) {
             release(v);
             return -1;
@@ -733,7 +743,45 @@ typedef struct {
     const void *params;
     counter next, done, open; /* next task, tasks done, sweeps opened */
     int fresh;                /* u was just allocated: fault its pages in first */
+    int adaptive;             /* thread i runs tile i; own[] follows their speeds */
+    int64_t own[257];         /* the tile boundaries of an adaptive run */
+    double speed[256];        /* rows per second of each thread's last tile, smoothed */
 } Sweeps;
+
+#if RD_THREADS
+static double seconds_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Thread `id` ran its tile of `rows` rows in `seconds`. */
+static void note_speed(Sweeps *s, int id, Py_ssize_t rows, double seconds)
+{
+    double v = (double)rows / (seconds > 1e-9 ? seconds : 1e-9);
+    s->speed[id] = s->speed[id] > 0.0 ? 0.5 * (s->speed[id] + v) : v;
+}
+
+/* New boundaries: tile i's share of the rows is thread i's share of the
+ * speed; every tile keeps at least `sweep` rows (its neighbours' halos). */
+static void rebalance(Sweeps *s)
+{
+    const int m = s->threads;
+    const Py_ssize_t n = s->own[m];
+    double total = 0.0, before = 0.0;
+    for (int i = 0; i < m; i++)
+        total += s->speed[i];
+    if (!(total > 0.0))
+        return;
+    for (int i = 1; i < m; i++) {
+        before += s->speed[i - 1];
+        Py_ssize_t b = (Py_ssize_t)((double)n * (before / total) + 0.5);
+        Py_ssize_t lo = s->own[i - 1] + s->sweep, hi = n - (Py_ssize_t)(m - i) * s->sweep;
+        s->own[i] = b < lo ? lo : (b > hi ? hi : b);
+    }
+}
+#endif
 
 /* Fault in thread id's share of a fresh u (without writing to it: other
  * threads may already write their tiles there), so that the threads take
@@ -791,6 +839,8 @@ static void populate_share(void *u, size_t bytes, int id, int threads)
         memcpy(u + a * C, buf + left * C, (size_t)(core * C) * sizeof(T));                     \
     }                                                                                          \
                                                                                                \
+    ADAPTIVE_SWEEPS(T, SUFFIX)                                                                 \
+                                                                                               \
     /* Thread `id` takes tasks until none is left. */                                          \
     static void sweeps_##SUFFIX(Sweeps *s, int id)                                             \
     {                                                                                          \
@@ -799,6 +849,11 @@ static void populate_share(void *u, size_t bytes, int id, int threads)
         if (s->fresh)                                                                          \
             populate_share(s->u, (size_t)((s->nb > 1 ? s->bd[s->nb - 1] : 0) * s->C) * sizeof(T), \
                            id, s->threads);                                                    \
+        WAIT_UNTIL(LOAD(s->open) > 0);                                                         \
+        if (s->adaptive) {                                                                     \
+            adaptive_##SUFFIX(s, id, buf, work);                                               \
+            return;                                                                            \
+        }                                                                                      \
         for (;;) {                                                                             \
             long task = ADD(s->next, 1), sweep_no = task / tiles;                              \
             if (sweep_no >= s->sweeps)                                                         \
@@ -822,6 +877,38 @@ static void populate_share(void *u, size_t bytes, int id, int threads)
         long k = s->blocks < s->sweep ? s->blocks : s->sweep;                                  \
         save_strips_##SUFFIX(s->src, s->strips, s->bd, s->nb, s->C, k, s->sweep);             \
     }
+
+#if RD_THREADS
+/* Thread `id` runs tile `id` of every sweep (adaptive runs, which have
+ * every thread running); the last to finish a sweep moves the boundaries,
+ * saves the next sweep's strips and opens it. */
+#define ADAPTIVE_SWEEPS(T, SUFFIX)                                                             \
+    static void adaptive_##SUFFIX(Sweeps *s, int id, T *buf, T *work)                          \
+    {                                                                                          \
+        for (long sw = 0; sw < s->sweeps; sw++) {                                              \
+            WAIT_UNTIL(LOAD(s->open) > sw);                                                    \
+            long done = sw * s->sweep, k = s->blocks - done < s->sweep ? s->blocks - done       \
+                                                                       : s->sweep;             \
+            const T *src = sw == 0 ? (const T *)s->src : (const T *)s->u;                      \
+            double t0 = seconds_now();                                                         \
+            tile_##SUFFIX(src, s->u, s->strips, buf, work, s->own, s->nb, id, s->nb, s->C, k,  \
+                          s->sweep, s->family, s->params);                                     \
+            note_speed(s, id, s->own[id + 1] - s->own[id], seconds_now() - t0);                \
+            if (ADD(s->done, 1) + 1 == (sw + 1) * s->threads && sw + 1 < s->sweeps) {          \
+                long k2 = s->blocks - done - k < s->sweep ? s->blocks - done - k : s->sweep;   \
+                rebalance(s);                                                                  \
+                save_strips_##SUFFIX(s->u, s->strips, s->own, s->nb, s->C, k2, s->sweep);      \
+                STORE(s->open, sw + 2);                                                        \
+            }                                                                                  \
+        }                                                                                      \
+    }
+#else
+#define ADAPTIVE_SWEEPS(T, SUFFIX)                                                             \
+    static void adaptive_##SUFFIX(Sweeps *s, int id, T *buf, T *work)                          \
+    {                                                                                          \
+        (void)s, (void)id, (void)buf, (void)work;                                              \
+    }
+#endif
 
 DEFINE_TILES(double, f64, Params64)
 DEFINE_TILES(float, f32, Params32)
@@ -866,6 +953,16 @@ static void worker_attributes(pthread_attr_t *attr)
 }
 #endif
 
+/* Save the first sweep's strips and open it (the threads wait for that). */
+static void open_first(Sweeps *s)
+{
+    if (s->dsize == 8)
+        open_first_f64(s);
+    else
+        open_first_f32(s);
+    STORE(s->open, 1);
+}
+
 /* All sweeps: the caller is thread 0; where a thread cannot be started,
  * the others take its tasks. */
 static void run_sweeps(Sweeps *s)
@@ -876,11 +973,12 @@ static void run_sweeps(Sweeps *s)
     COUNTER_INIT(s->open, 0);
     if (s->sweeps == 0)
         return;
-    if (s->dsize == 8)
-        open_first_f64(s);
-    else
-        open_first_f32(s);
-    STORE(s->open, 1);
+    if (s->adaptive) {
+        memcpy(s->own, s->bd, (size_t)s->nb * sizeof(int64_t));
+        for (int i = 0; i < s->threads; i++)
+            s->speed[i] = 0.0;
+        s->bd = s->own;
+    }
 #if RD_THREADS
     pthread_t ids[256];
     Worker workers[256];
@@ -897,10 +995,15 @@ static void run_sweeps(Sweeps *s)
     }
     if (have_attr)
         pthread_attr_destroy(&attr);
+    if (started < s->threads - 1)
+        s->adaptive = 0; /* (the tasks of a thread that did not start are shared) */
+    open_first(s);
     sweeps_any(s, 0);
     for (int i = 0; i < started; i++)
         pthread_join(ids[i], NULL);
 #else
+    s->adaptive = 0;
+    open_first(s);
     sweeps_any(s, 0);
 #endif
 }
@@ -914,7 +1017,10 @@ PyDoc_STRVAR(run_sweeps_doc,
 "rows saved in strips ((tiles-1) x 2 sweep x channels), in `threads`\n"
 "threads, thread i in part i of bufs and works (each part holds the\n"
 "longest tile and two halos).  src may be u.  fresh: u was just allocated\n"
-"(its pages are faulted in by the threads side by side).  Releases the GIL.");
+"(its pages are faulted in by the threads side by side).  With one tile\n"
+"per thread and parts that hold any tile (rows - (tiles - 1) sweep + 2 sweep\n"
+"rows), the tile boundaries follow the threads' speeds, and bounds is left\n"
+"holding the last ones.  Releases the GIL.");
 
 static PyObject *py_run_sweeps(PyObject *self, PyObject *args)
 {
@@ -951,9 +1057,15 @@ static PyObject *py_run_sweeps(PyObject *self, PyObject *args)
         .dsize = (int)item, .params = item == 8 ? (const void *)&p64 : (const void *)&p32,
         .fresh = fresh,
     };
+    /* adaptive: one tile per thread, and room in the buffers for any tile */
+    Py_ssize_t rows = s.bd[s.nb - 1], widest = (rows - (s.nb - 2) * sweep + 2 * sweep) * C;
+    s.adaptive = threads > 1 && s.nb - 1 == threads && s.buf_part >= widest &&
+                 s.work_part >= widest;
     Py_BEGIN_ALLOW_THREADS
     run_sweeps(&s);
     Py_END_ALLOW_THREADS
+    if (s.adaptive) /* the next call starts where this one left the boundaries */
+        memcpy(v.bounds.buf, s.own, (size_t)s.nb * sizeof(int64_t));
     release(&v);
     Py_RETURN_NONE;
 }

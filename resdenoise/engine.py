@@ -116,6 +116,7 @@ def run_blocks(
     sweep: int | None = None,
     callback_every: int | None = 1,
     backend: str | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Apply ``n_blocks`` diffusion blocks with activation ``phi``.
 
@@ -142,7 +143,8 @@ def run_blocks(
     Returns
     -------
     ndarray
-        The filtered signal, same shape, C-contiguous, of the working dtype.
+        The filtered signal, same shape, C-contiguous, of the working dtype:
+        ``out`` where it is given.
 
     Other Parameters
     ----------------
@@ -172,6 +174,13 @@ def run_blocks(
         ``numpy``.  'compiled' raises ValueError where it does not exist
         (also for Perona-Malik with tau/h**2 outside [2**-60, 2**60], which
         the compiled loop's exponential does not cover).
+    out : ndarray, optional
+        Where to write the result: u's shape, the working dtype,
+        C-contiguous and writeable; it may be the input itself (in place).
+        The numbers do not depend on it.  A reused ``out`` spares the
+        allocation and first touch of a new result, which on some virtual
+        machines costs more than the blocks themselves (see the README's
+        Speed section).
 
     Notes
     -----
@@ -203,8 +212,10 @@ def run_blocks(
     bounds, threads = _tiling(
         n, max(1, f.size // n), tile, threads, step.tile_values, step.min_values
     )
-    if n_blocks == 0 or len(bounds) == 2:
-        u = f.copy()  # the result, never the input
+    fresh = out is None
+    u = np.empty_like(f) if fresh else _checked_out(out, f)
+    if (n_blocks == 0 or len(bounds) == 2) and u.ctypes.data != f.ctypes.data:
+        np.copyto(u, f)  # the result, never the input (unless out is the input)
     if n_blocks == 0:
         return u
     if callback is None:
@@ -212,10 +223,27 @@ def run_blocks(
     if len(bounds) == 2:  # one tile: the whole signal, no halo, no copies
         _run_whole(u, step, n_blocks, callback, every or sweep)
     else:  # the first sweep reads f and writes every tile of u, in parallel
-        u = np.empty_like(f)
         sweep = min(sweep, int(np.diff(bounds).min()))
-        _run_tiled(u, step, n_blocks, bounds, sweep, threads, callback, every, f)
+        _run_tiled(u, step, n_blocks, bounds, sweep, threads, callback, every, f, fresh)
     return u
+
+
+def _checked_out(out, f: np.ndarray) -> np.ndarray:
+    """``out`` if it can take the result for f, else ValueError."""
+    if not (
+        isinstance(out, np.ndarray)
+        and out.shape == f.shape
+        and out.dtype == f.dtype
+        and out.flags.c_contiguous
+        and out.flags.writeable
+    ):
+        raise ValueError(
+            f"out must be a writeable C-contiguous {f.dtype} array of shape {f.shape}, got "
+            + (f"{out.dtype} {out.shape}" if isinstance(out, np.ndarray) else type(out).__name__)
+        )
+    if np.may_share_memory(out, f) and out.ctypes.data != f.ctypes.data:
+        raise ValueError("out overlaps the input: it may only be the input itself (in place)")
+    return out
 
 
 def backend_for(phi, backend: str | None = None) -> str:
@@ -434,7 +462,7 @@ def _copy(dst: np.ndarray, src: np.ndarray) -> None:
     np.positive(src, out=dst)
 
 
-def _run_tiled(u, step: _Stepper, m, bounds, sweep, threads, callback, every, f) -> None:
+def _run_tiled(u, step: _Stepper, m, bounds, sweep, threads, callback, every, f, fresh) -> None:
     """Sweeps of K blocks over halo-extended tiles, tiles spread over threads.
 
     Before each sweep the 2K samples around every inner tile boundary are
@@ -450,7 +478,9 @@ def _run_tiled(u, step: _Stepper, m, bounds, sweep, threads, callback, every, f)
     strips = np.empty((max(ntiles - 1, 0), 2 * sweep) + tail_shape, u.dtype)
     groups = [list(g) for g in np.array_split(np.arange(ntiles), threads) if len(g)]
     if step.family is not None:
-        _run_tiled_compiled(u, step, m, bounds, sweep, len(groups), strips, callback, every, f)
+        _run_tiled_compiled(
+            u, step, m, bounds, sweep, len(groups), strips, callback, every, f, fresh
+        )
         return
     spaces = []
     for _ in groups:
@@ -507,15 +537,23 @@ def _run_tiled(u, step: _Stepper, m, bounds, sweep, threads, callback, every, f)
             pool.shutdown(wait=True)
 
 
-def _run_tiled_compiled(u, step, m, bounds, sweep, threads, strips, callback, every, f) -> None:
+def _run_tiled_compiled(
+    u, step, m, bounds, sweep, threads, strips, callback, every, f, fresh
+) -> None:
     """The same sweeps in the compiled loop: its threads take the tiles as they
-    come free, without the GIL.
+    come free, without the GIL (or, one tile per thread, keep their tile and
+    move its boundaries after their speeds).
 
     One call runs every sweep up to the next callback (all m blocks when
     there is none), so Python is not between the sweeps.
     """
     channels = u.size // u.shape[0]
     part = (int(np.diff(bounds).max()) + 2 * sweep) * channels
+    if threads > 1 and len(bounds) - 1 == threads and u.size <= threads * COMPILED_TILE_VALUES:
+        # one short tile per thread: room for any tile, so that the loop can
+        # move the boundaries to follow the threads' speeds
+        widest = u.shape[0] - (threads - 1) * sweep  # the others keep >= sweep rows
+        part = (widest + 2 * sweep) * channels
     bufs = np.empty(threads * part, u.dtype)
     works = np.empty(threads * part, u.dtype)
     bounds = np.ascontiguousarray(bounds, dtype=np.int64)
@@ -530,7 +568,7 @@ def _run_tiled_compiled(u, step, m, bounds, sweep, threads, strips, callback, ev
             k = min(m - done, every - done % every)
         kernels.run_sweeps(
             src, u, strips, bufs, works, bounds, threads, channels, step.family, step.lam,
-            step.tau_h, step.h_inv, k, sweep, done == 0,
+            step.tau_h, step.h_inv, k, sweep, fresh and done == 0,
         )  # fmt: skip
         src, done = u, done + k
         if callback is not None and callback(done, u) is False:

@@ -341,6 +341,41 @@ def test_long_signal_in_threads_equals_untiled(channels, rng):
     assert same_bits(run_blocks(f, nl, 0.25, 3, threads=3, sweep=2), untiled)
 
 
+@needs_kernels
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "key, channels", [("perona-malik", 1), ("perona-malik", 3), ("charbonnier", 2)]
+)
+@pytest.mark.parametrize("threads", [2, 3])
+def test_tiles_that_follow_the_threads_speeds_keep_every_bit(dtype, key, channels, threads, rng):
+    """One tile per thread and buffers that hold any tile: the boundaries move
+    after the threads' measured speeds from sweep to sweep (and are written
+    back to bounds); the numbers stay the untiled run's.  With buffers for
+    the given tiles only, the boundaries stay."""
+    n, m, sweep = 3000, 200, 4
+    f = noisy_steps(rng, n, channels, dtype)
+    nl = get_nonlinearity(key, lam=0.8)
+    family = engine._compiled_family(nl, "compiled", 0.25)
+    want = run_blocks(f, nl, 0.25, m, threads=1, tile=n)
+    c = max(channels, 1)
+    equal = np.linspace(0, n, threads + 1).round().astype(np.int64)
+    strips = np.empty((threads - 1) * 2 * sweep * c, dtype)
+    moved = False
+    for widest in (n - (threads - 1) * sweep, int(np.diff(equal).max())) * 2:
+        bounds, u = equal.copy(), np.empty_like(f)
+        parts = np.empty(threads * (widest + 2 * sweep) * c, dtype)
+        KERNELS.run_sweeps(
+            f, u, strips, parts, parts.copy(), bounds, threads, c, family, 0.8, 0.25, 1.0, m, sweep
+        )
+        assert same_bits(u, want)
+        assert bounds[0] == 0 and bounds[-1] == n and (np.diff(bounds) >= sweep).all()
+        if widest == n - (threads - 1) * sweep:
+            moved |= not np.array_equal(bounds, equal)
+        else:
+            assert np.array_equal(bounds, equal)
+    assert moved  # (two runs of 50 sweeps: measured speeds are never equal to 1 part in 3000)
+
+
 def sweep_args(**change):
     """Valid run_sweeps arguments (40 rows, 2 tiles, 2 threads, sweeps of 4), then changes."""
     u = np.zeros(40)

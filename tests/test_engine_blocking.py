@@ -167,6 +167,68 @@ def test_default_tiling_of_a_long_signal(dtype, channels, backend, rng, monkeypa
     assert_same_bits(run_blocks(f, nl, 0.25, 40, backend=backend), expected)
 
 
+@settings(max_examples=40)
+@given(
+    key=st.sampled_from(KEYS),
+    dtype=st.sampled_from(DTYPES),
+    channels=st.sampled_from([0, 2]),
+    n=st.integers(2, 160),
+    m=st.integers(0, 30),
+    tile=st.sampled_from([None, 1, 7, 40]),
+    threads=st.sampled_from([1, 2]),
+    in_place=st.booleans(),
+    backend=st.sampled_from(BACKENDS),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_out_takes_the_same_numbers(
+    key, dtype, channels, n, m, tile, threads, in_place, backend, seed
+):
+    """out= (a used array, or the input itself) changes where the result
+    goes, not one bit of it; a callback sees the blocks happen in out."""
+    nl = get_nonlinearity(key, lam=0.8)
+    backend = engine.backend_for(nl, None if backend == "compiled" else backend)
+    f = signal(np.random.default_rng(seed), n, channels, dtype)
+    kw = dict(tile=tile, sweep=5, threads=threads, backend=backend)
+    expected = run_blocks(f, nl, 0.23, m, **kw)
+    out = f.copy() if in_place else np.full_like(f, np.nan)
+    seen = []
+
+    def callback(k, u):
+        seen.append(u is out or np.shares_memory(u, out))
+
+    got = run_blocks(out if in_place else f, nl, 0.23, m, out=out, callback=callback, **kw)
+    assert got is out
+    assert_same_bits(out, expected)
+    assert all(seen) and (len(seen) > 0) == (m > 0)  # called after the last block, in out
+
+
+@pytest.mark.parametrize(
+    "make_out, match",
+    [
+        (lambda f: np.empty(f.shape[0] - 1), "shape"),
+        (lambda f: np.empty(f.shape, np.float32), "float64 array"),
+        (lambda f: np.empty(2 * f.shape[0])[::2], "C-contiguous"),
+        (lambda f: np.broadcast_to(np.empty(1), f.shape), "writeable"),
+        (lambda f: [0.0] * f.shape[0], "got list"),
+    ],
+)
+@pytest.mark.parametrize("tile", [None, 10])
+def test_out_refuses_what_cannot_take_the_result(make_out, match, tile):
+    f = np.linspace(0.0, 1.0, 40) ** 2
+    before = f.copy()
+    with pytest.raises(ValueError, match=match):
+        run_blocks(f, get_nonlinearity("linear"), 0.25, 5, tile=tile, out=make_out(f))
+    assert_same_bits(f, before)
+
+
+def test_out_may_not_overlap_the_input_in_part():
+    buf = np.linspace(0.0, 1.0, 41) ** 2
+    before = buf.copy()
+    with pytest.raises(ValueError, match="overlaps the input"):
+        run_blocks(buf[:40], get_nonlinearity("linear"), 0.25, 5, tile=10, out=buf[1:])
+    assert_same_bits(buf, before)
+
+
 def test_dtype_option():
     f64 = np.linspace(-1.0, 1.0, 50) ** 3
     nl = get_nonlinearity("charbonnier", lam=0.1)
