@@ -673,10 +673,11 @@ static void release(Views *v)
 }
 
 /* Get u, strips, bufs, works (float, one dtype), bounds (int64; adaptive
- * runs write their last boundaries back) and src (read only, u's dtype); check that the tiles of `bounds` over the rows of u,
- * channels C, sweeps of up to `sweep` blocks and `threads` fit the buffers
- * (bufs and works: one equal part per thread).  Returns 0, or -1 with an
- * exception set and nothing held. */
+ * runs write their last boundaries back) and src (read only, u's dtype);
+ * check that the tiles of `bounds` over the rows of u, channels C, sweeps
+ * of up to `sweep` blocks and `threads` fit the buffers (bufs and works:
+ * one equal part per thread).  Returns 0, or -1 with an exception set and
+ * nothing held. */
 static int sweep_views(Views *v, PyObject *const objs[6], Py_ssize_t C, long sweep,
                        Py_ssize_t threads)
 {
@@ -971,14 +972,14 @@ static void run_sweeps(Sweeps *s)
     COUNTER_INIT(s->next, 0);
     COUNTER_INIT(s->done, 0);
     COUNTER_INIT(s->open, 0);
-    if (s->sweeps == 0)
-        return;
     if (s->adaptive) {
         memcpy(s->own, s->bd, (size_t)s->nb * sizeof(int64_t));
         for (int i = 0; i < s->threads; i++)
             s->speed[i] = 0.0;
         s->bd = s->own;
     }
+    if (s->sweeps == 0)
+        return;
 #if RD_THREADS
     pthread_t ids[256];
     Worker workers[256];

@@ -374,6 +374,12 @@ def test_tiles_that_follow_the_threads_speeds_keep_every_bit(dtype, key, channel
         else:
             assert np.array_equal(bounds, equal)
     assert moved  # (two runs of 50 sweeps: measured speeds are never equal to 1 part in 3000)
+    bounds, u = equal.copy(), f.copy()  # no blocks: nothing moves
+    parts = np.empty(threads * (n - (threads - 3) * sweep) * c, dtype)
+    KERNELS.run_sweeps(
+        f, u, strips, parts, parts.copy(), bounds, threads, c, family, 0.8, 0.25, 1.0, 0, sweep
+    )
+    assert np.array_equal(bounds, equal) and same_bits(u, f)
 
 
 def sweep_args(**change):
