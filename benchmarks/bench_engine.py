@@ -20,9 +20,9 @@ when each call allocates its result.  The difference is the cost of memory
 touched for the first time.  On this kind of virtual machine that cost is
 erratic: the guest reports free memory to the host (page_reporting), and
 the host backs such pages again at their next first touch, about 25 times
-slower (160 MiB: 19 ms right after it was freed, 430-670 ms a few seconds
-later).  The last section measures it; for 1e7 samples that is up to half
-of the engine's time in a ``new`` column.
+slower (152 MiB: 15-27 ms right after the last was freed, mostly 280-760 ms
+a few seconds later).  The last section measures it; for 1e7 samples that
+is up to half of the engine's time in a ``new`` column.
 
 The runs are timed in turns, and the table in rounds: each of ``--repeat``
 rounds (default 5) times every run of every row once, and a row shows the
@@ -90,7 +90,7 @@ def timed(fn) -> tuple[float, float, np.ndarray]:
 
 
 def _configs(sizes):
-    """Every row of the table: its input and its four runs."""
+    """Every row of the table: its key (n, m, channels, dtype, work) and its runs."""
     nl = get_nonlinearity("perona-malik", lam=LAM)
     rng = np.random.default_rng(5)
     for n, m in sizes:

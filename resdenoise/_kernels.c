@@ -895,11 +895,13 @@ static void populate_share(void *u, size_t bytes, int id, int threads)
             tile_##SUFFIX(src, s->u, s->strips, buf, work, s->own, s->nb, id, s->nb, s->C, k,  \
                           s->sweep, s->family, s->params);                                     \
             note_speed(s, id, s->own[id + 1] - s->own[id], seconds_now() - t0);                \
-            if (ADD(s->done, 1) + 1 == (sw + 1) * s->threads && sw + 1 < s->sweeps) {          \
-                long k2 = s->blocks - done - k < s->sweep ? s->blocks - done - k : s->sweep;   \
-                rebalance(s);                                                                  \
-                save_strips_##SUFFIX(s->u, s->strips, s->own, s->nb, s->C, k2, s->sweep);      \
-                STORE(s->open, sw + 2);                                                        \
+            if (ADD(s->done, 1) + 1 == (sw + 1) * s->threads) {                                \
+                rebalance(s); /* (after the last sweep too: the next call starts there) */     \
+                if (sw + 1 < s->sweeps) {                                                      \
+                    long left = s->blocks - done - k, k2 = left < s->sweep ? left : s->sweep;  \
+                    save_strips_##SUFFIX(s->u, s->strips, s->own, s->nb, s->C, k2, s->sweep);  \
+                    STORE(s->open, sw + 2);                                                    \
+                }                                                                              \
             }                                                                                  \
         }                                                                                      \
     }

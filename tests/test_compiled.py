@@ -360,25 +360,39 @@ def test_tiles_that_follow_the_threads_speeds_keep_every_bit(dtype, key, channel
     c = max(channels, 1)
     equal = np.linspace(0, n, threads + 1).round().astype(np.int64)
     strips = np.empty((threads - 1) * 2 * sweep * c, dtype)
+    any_tile = n - (threads - 1) * sweep  # the widest a tile can get
+
+    def parts(widest):
+        return np.empty(threads * (widest + 2 * sweep) * c, dtype)
+
     moved = False
-    for widest in (n - (threads - 1) * sweep, int(np.diff(equal).max())) * 2:
+    for widest in (any_tile, int(np.diff(equal).max())) * 2:
         bounds, u = equal.copy(), np.empty_like(f)
-        parts = np.empty(threads * (widest + 2 * sweep) * c, dtype)
         KERNELS.run_sweeps(
-            f, u, strips, parts, parts.copy(), bounds, threads, c, family, 0.8, 0.25, 1.0, m, sweep
-        )
+            f, u, strips, parts(widest), parts(widest), bounds, threads, c, family, 0.8, 0.25,
+            1.0, m, sweep,
+        )  # fmt: skip
         assert same_bits(u, want)
         assert bounds[0] == 0 and bounds[-1] == n and (np.diff(bounds) >= sweep).all()
-        if widest == n - (threads - 1) * sweep:
+        if widest == any_tile:
             moved |= not np.array_equal(bounds, equal)
         else:
             assert np.array_equal(bounds, equal)
     assert moved  # (two runs of 50 sweeps: measured speeds are never equal to 1 part in 3000)
+    bounds, u, calls = equal.copy(), f.copy(), []  # one sweep per call, as with a progress bar
+    for _ in range(3):
+        KERNELS.run_sweeps(
+            u, u, strips, parts(any_tile), parts(any_tile), bounds, threads, c, family, 0.8,
+            0.25, 1.0, 4, 4,
+        )  # fmt: skip
+        calls.append(bounds.copy())
+    assert same_bits(u, run_blocks(f, nl, 0.25, 12, threads=1, tile=n))
+    assert any(not np.array_equal(b, equal) for b in calls)
     bounds, u = equal.copy(), f.copy()  # no blocks: nothing moves
-    parts = np.empty(threads * (n - (threads - 3) * sweep) * c, dtype)
     KERNELS.run_sweeps(
-        f, u, strips, parts, parts.copy(), bounds, threads, c, family, 0.8, 0.25, 1.0, 0, sweep
-    )
+        f, u, strips, parts(any_tile), parts(any_tile), bounds, threads, c, family, 0.8, 0.25,
+        1.0, 0, sweep,
+    )  # fmt: skip
     assert np.array_equal(bounds, equal) and same_bits(u, f)
 
 
