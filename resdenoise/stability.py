@@ -27,6 +27,7 @@ __all__ = [
     "StabilityVerdict",
     "analyse_function",
     "channel_check",
+    "SignCount",
     "check_tau",
     "measure_channels",
     "sign_changes",
@@ -257,23 +258,88 @@ def not_odd_reason(nl: Nonlinearity) -> str:
 def sign_changes(u: np.ndarray, tol: float = 0.0) -> np.ndarray:
     """Sign changes along axis 0, ignoring values with ``|u| <= tol``.
 
-    Returns one count per channel (a scalar array for 1D input).
+    Returns one count per channel (a scalar array for 1D input).  In the
+    order of the values: ``s = sign(u)``, ``s = 0`` where ``|u| <= tol``, the
+    zeros dropped, then the neighbours that differ (NaN differs from all).
     """
     u = np.asarray(u)
     cols = u.reshape(u.shape[0], -1)
     out = []
     for c in range(cols.shape[1]):
-        s = np.sign(cols[:, c])
-        s[np.abs(cols[:, c]) <= tol] = 0
-        s = s[s != 0]
-        out.append(int(np.count_nonzero(s[1:] != s[:-1])))
+        count = SignCount(tol)
+        count.add(cols[:, c])
+        out.append(count.count)
     return np.array(out)
 
 
+def _nonzero_signs(col: np.ndarray, tol: float) -> np.ndarray:
+    """The signs (+-1 or NaN) of col's values outside ``|x| <= tol``, in order."""
+    s = np.sign(col)
+    s[np.abs(col) <= tol] = 0
+    return s[s != 0]
+
+
+class SignCount:
+    """:func:`sign_changes` of one channel, over consecutive pieces of it."""
+
+    def __init__(self, tol: float):
+        self.tol = tol
+        self.count = 0
+        self.last = None
+
+    def add(self, col: np.ndarray) -> None:
+        tol = self.tol
+        if not tol >= 0:  # a negative (or NaN) band keeps what sign() makes 0
+            return self._add_signs(_nonzero_signs(col, tol))
+        # Outside the band |x| <= tol the sign is +-1: one boolean per value
+        # (positive or not) instead of float signs; the same comparisons as
+        # np.abs(col) <= tol on either side of zero.
+        pos = col > tol
+        kept = pos | (col < -tol)
+        if np.count_nonzero(kept) < kept.size:
+            if np.isnan(col).any():
+                # a NaN stays in sign()'s sequence and differs from everything,
+                # itself included: the float signs say so
+                return self._add_signs(_nonzero_signs(col, tol))
+            pos = pos[kept]
+        if not pos.size:
+            return
+        self.count += int(np.count_nonzero(pos[1:] != pos[:-1]))
+        first, last = (1.0 if pos[0] else -1.0), (1.0 if pos[-1] else -1.0)
+        if self.last is not None and first != self.last:
+            self.count += 1
+        self.last = last
+
+    def _add_signs(self, s: np.ndarray) -> None:
+        """Add the signs (+-1 or NaN) of the values outside the band."""
+        if not s.size:
+            return
+        self.count += int(np.count_nonzero(s[1:] != s[:-1]))
+        if self.last is not None and s[0] != self.last:
+            self.count += 1
+        self.last = s[-1]
+
+
+#: Rows per piece of :func:`total_variation` (its one scratch array: 1 MiB a channel).
+TV_ROWS = 1 << 17
+
+
 def total_variation(u: np.ndarray) -> np.ndarray:
-    """``sum_i |u_{i+1} - u_i|`` per channel."""
-    u = np.asarray(u, dtype=float)
-    return np.abs(np.diff(u.reshape(u.shape[0], -1), axis=0)).sum(axis=0)
+    """``sum_i |u_{i+1} - u_i|`` per channel, in float64.
+
+    Long signals are summed in pieces of ``TV_ROWS`` differences, in one
+    scratch array (no temporary of the signal's size).
+    """
+    u = np.asarray(u)
+    u2 = u.reshape(u.shape[0], -1)
+    total = np.zeros(u2.shape[1])
+    d = np.empty((min(max(u2.shape[0] - 1, 0), TV_ROWS), u2.shape[1]))
+    for a in range(0, u2.shape[0] - 1, TV_ROWS):
+        b = min(a + TV_ROWS, u2.shape[0] - 1)
+        piece = d[: b - a]
+        np.subtract(u2[a + 1 : b + 1], u2[a:b], out=piece, dtype=float)
+        total += np.abs(piece, out=piece).sum(axis=0)
+    return total
 
 
 @dataclass
@@ -308,7 +374,8 @@ def tolerances(f: np.ndarray, n_blocks: int) -> dict[str, float]:
     zero band of sign counting.  ``mean``: 1e-12 of ``max |f|``.
     """
     f = np.asarray(f)
-    amp = float(np.max(np.abs(f))) if f.size else 0.0
+    # max |f| without a temporary |f| (NaN as np.max(np.abs(f)) gives it; abs: -0.0 -> 0.0)
+    amp = abs(float(np.maximum(-f.min(), f.max()))) if f.size else 0.0
     ulp = float(np.spacing(np.asarray(amp, dtype=f.dtype if f.dtype == np.float32 else float)))
     rng = 8.0 * ulp * max(1.0, math.sqrt(max(n_blocks, 1)))
     mean = max(1e-12 * amp, rng) if f.dtype == np.float32 else 1e-12 * amp
@@ -327,15 +394,16 @@ def measure_channels(
     tv_in = total_variation(f2)
     tv_out = total_variation(u2)
     checks = []
+    col = np.empty(f2.shape[0])  # one channel in float64, contiguous: f's, then u's
     for c in range(f2.shape[1]):
-        fc = f2[:, c].astype(float)
-        uc = u2[:, c].astype(float)
-        lo, hi = float(fc.min()), float(fc.max())
-        olo, ohi = float(uc.min()), float(uc.max())
-        drift = float(uc.mean() - fc.mean())
+        np.copyto(col, f2[:, c])
+        lo, hi, mean_in = float(col.min()), float(col.max()), col.mean()
+        np.copyto(col, u2[:, c])
+        olo, ohi = float(col.min()), float(col.max())
+        drift = float(col.mean() - mean_in)
         checks.append(
             channel_check(
-                lo, hi, olo, ohi, sc_in[c], sc_out[c], tv_in[c], tv_out[c], drift, fc.size, tol
+                lo, hi, olo, ohi, sc_in[c], sc_out[c], tv_in[c], tv_out[c], drift, col.size, tol
             )
         )
     return checks, tol

@@ -563,13 +563,6 @@ class SignalSummary:
 # --------------------------------------------------------------------------
 
 
-def _nonzero_signs(col: np.ndarray, tol: float) -> np.ndarray:
-    # exactly the expression of stability.sign_changes
-    s = np.sign(col)
-    s[np.abs(col) <= tol] = 0
-    return s[s != 0]
-
-
 def _diff_after(x: np.ndarray, last, scratch: _Scratch, name: str) -> np.ndarray:
     """``np.diff`` of the 1D ``x`` preceded by ``last`` (a scalar; None: nothing precedes
     it), the same differences without joining the two first, in ``scratch``'s array."""
@@ -580,47 +573,6 @@ def _diff_after(x: np.ndarray, last, scratch: _Scratch, name: str) -> np.ndarray
     d[0] = x[0] - last
     np.subtract(x[1:], x[:-1], out=d[1:])
     return d
-
-
-class _SignCount:
-    """``stability.sign_changes`` of one channel, over consecutive pieces."""
-
-    def __init__(self, tol: float):
-        self.tol = tol
-        self.count = 0
-        self.last = None
-
-    def add(self, col: np.ndarray) -> None:
-        tol = self.tol
-        if not tol >= 0:  # a negative (or NaN) band keeps what sign() makes 0
-            return self._add_signs(_nonzero_signs(col, tol))
-        # Outside the band |x| <= tol the sign is +-1: one boolean per value
-        # (positive or not) instead of float signs; the same comparisons as
-        # np.abs(col) <= tol on either side of zero.
-        pos = col > tol
-        kept = pos | (col < -tol)
-        if np.count_nonzero(kept) < kept.size:
-            if np.isnan(col).any():
-                # a NaN stays in sign()'s sequence and differs from everything,
-                # itself included: the float signs say so
-                return self._add_signs(_nonzero_signs(col, tol))
-            pos = pos[kept]
-        if not pos.size:
-            return
-        self.count += int(np.count_nonzero(pos[1:] != pos[:-1]))
-        first, last = (1.0 if pos[0] else -1.0), (1.0 if pos[-1] else -1.0)
-        if self.last is not None and first != self.last:
-            self.count += 1
-        self.last = last
-
-    def _add_signs(self, s: np.ndarray) -> None:
-        """Add the signs (+-1 or NaN) of the values outside the band."""
-        if not s.size:
-            return
-        self.count += int(np.count_nonzero(s[1:] != s[:-1]))
-        if self.last is not None and s[0] != self.last:
-            self.count += 1
-        self.last = s[-1]
 
 
 class StreamMeasure:
@@ -643,8 +595,8 @@ class StreamMeasure:
         self.hi_in = np.full(channels, -np.inf)
         self.lo_out = np.full(channels, np.inf)
         self.hi_out = np.full(channels, -np.inf)
-        self.signs_in = [_SignCount(tol) for _ in range(channels)]
-        self.signs_out = [_SignCount(tol) for _ in range(channels)]
+        self.signs_in = [stability.SignCount(tol) for _ in range(channels)]
+        self.signs_out = [stability.SignCount(tol) for _ in range(channels)]
         self.tv_in: list[list[float]] = [[] for _ in range(channels)]
         self.tv_out: list[list[float]] = [[] for _ in range(channels)]
         self.sum_in: list[list[float]] = [[] for _ in range(channels)]

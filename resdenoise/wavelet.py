@@ -40,9 +40,13 @@ def estimate_noise(u: np.ndarray) -> np.ndarray:
 
     Returns an array of shape ``(channels,)`` (``(1,)`` for a 1D signal).
     """
-    w = haar_details(u)
-    w = w.reshape(w.shape[0], -1)
-    return np.median(np.abs(w), axis=0) / MAD_FACTOR
+    u2 = np.asarray(u).reshape(u.shape[0], -1)
+    w = np.empty(u2.shape[0] // 2)  # one channel's |details| at a time, contiguous
+    medians = np.empty(u2.shape[1])
+    for c in range(u2.shape[1]):
+        np.abs(haar_details(u2[:, c], out=w), out=w)
+        medians[c] = np.median(w, overwrite_input=True)  # (it reorders w)
+    return medians / MAD_FACTOR
 
 
 def universal_threshold(sigma: float, n: int) -> float:

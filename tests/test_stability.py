@@ -235,6 +235,33 @@ def test_total_variation_by_hand():
     np.testing.assert_array_equal(total_variation(np.array([[0.0, 1.0], [2.0, -1.0]])), [2.0, 2.0])
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("rows", [1, 2, 7, 8, 9, 100])
+def test_total_variation_in_pieces(dtype, rows, monkeypatch, rng):
+    """Pieces of TV_ROWS differences (7 here) sum what the float64 differences
+    of the whole signal sum, to rounding; one piece, bit for bit."""
+    monkeypatch.setattr(stability, "TV_ROWS", 7)
+    u = rng.standard_normal((rows, 3)).astype(dtype)
+    whole = np.abs(np.diff(u.astype(np.float64), axis=0)).sum(axis=0)
+    got = total_variation(u)
+    assert got.dtype == np.float64 and got.shape == (3,)
+    if rows <= 8:
+        np.testing.assert_array_equal(got, whole)
+    np.testing.assert_allclose(got, whole, rtol=1e-14)
+    assert total_variation(u[:, 1])[0] == got[1]
+
+
+def test_measured_channels_are_the_float64_columns(rng):
+    f = rng.standard_normal((50, 2)).astype(np.float32)
+    u = run_blocks(f, get_nonlinearity("charbonnier", lam=0.5), 0.25, 5)
+    checks, _ = measure_channels(f, u, 5)
+    for c, check in enumerate(checks):
+        fc, uc = f[:, c].astype(float), u[:, c].astype(float)
+        assert (check.input_min, check.input_max) == (fc.min(), fc.max())
+        assert (check.output_min, check.output_max) == (uc.min(), uc.max())
+        assert check.mean_drift == uc.mean() - fc.mean()
+
+
 def test_tolerances():
     f = np.array([-3.0, 1.0])
     ulp = np.spacing(3.0)
