@@ -2114,9 +2114,13 @@ class SignalWriter(_TempOutput):
         sig = self.template
         channels = sig.channels + (len(sig.carried) if sig.format != "CSV" else 0)
         try:
+            # by file descriptor: libsndfile writes to the file itself, where a file
+            # object would call back into Python for every 8 KiB (a 256 MiB
+            # WAV: 33k calls, 0.8 s); nothing else writes to _fh meanwhile
             self._sf = soundfile.SoundFile(
-                self._fh,
+                self._fh.fileno(),
                 "w",
+                closefd=False,
                 samplerate=sig.samplerate or 44100,
                 channels=channels,
                 subtype=self.subtype,
