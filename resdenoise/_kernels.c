@@ -749,6 +749,13 @@ typedef struct {
     double speed[256];        /* rows per second of each thread's last tile, smoothed */
 } Sweeps;
 
+/* Blocks in sweep sw (the last may be short). */
+static long sweep_blocks(const Sweeps *s, long sw)
+{
+    long left = s->blocks - sw * s->sweep;
+    return left < s->sweep ? left : s->sweep;
+}
+
 #if RD_THREADS
 static double seconds_now(void)
 {
@@ -840,6 +847,14 @@ static void populate_share(void *u, size_t bytes, int id, int threads)
         memcpy(u + a * C, buf + left * C, (size_t)(core * C) * sizeof(T));                     \
     }                                                                                          \
                                                                                                \
+    /* Save the strips of sweep sw (read from src for the first, from u after) and open it. */ \
+    static void open_sweep_##SUFFIX(Sweeps *s, long sw)                                        \
+    {                                                                                          \
+        const T *from = sw == 0 ? (const T *)s->src : (const T *)s->u;                         \
+        save_strips_##SUFFIX(from, s->strips, s->bd, s->nb, s->C, sweep_blocks(s, sw), s->sweep); \
+        STORE(s->open, sw + 1);                                                                \
+    }                                                                                          \
+                                                                                               \
     ADAPTIVE_SWEEPS(T, SUFFIX)                                                                 \
                                                                                                \
     /* Thread `id` takes tasks until none is left. */                                          \
@@ -860,23 +875,13 @@ static void populate_share(void *u, size_t bytes, int id, int threads)
             if (sweep_no >= s->sweeps)                                                         \
                 return;                                                                        \
             WAIT_UNTIL(LOAD(s->open) > sweep_no);                                              \
-            long done = sweep_no * s->sweep, k = s->blocks - done < s->sweep ? s->blocks - done \
-                                                                           : s->sweep;         \
             const T *src = sweep_no == 0 ? (const T *)s->src : (const T *)s->u;                \
-            tile_##SUFFIX(src, s->u, s->strips, buf, work, s->bd, s->nb, task % tiles,          \
-                          s->threads, s->C, k, s->sweep, s->family, s->params);                \
-            if (ADD(s->done, 1) + 1 == (sweep_no + 1) * tiles && sweep_no + 1 < s->sweeps) {    \
-                long k2 = s->blocks - done - k < s->sweep ? s->blocks - done - k : s->sweep;   \
-                save_strips_##SUFFIX(s->u, s->strips, s->bd, s->nb, s->C, k2, s->sweep);      \
-                STORE(s->open, sweep_no + 2);                                                  \
-            }                                                                                  \
+            tile_##SUFFIX(src, s->u, s->strips, buf, work, s->bd, s->nb, task % tiles,         \
+                          s->threads, s->C, sweep_blocks(s, sweep_no), s->sweep, s->family,    \
+                          s->params);                                                          \
+            if (ADD(s->done, 1) + 1 == (sweep_no + 1) * tiles && sweep_no + 1 < s->sweeps)     \
+                open_sweep_##SUFFIX(s, sweep_no + 1);                                          \
         }                                                                                      \
-    }                                                                                          \
-                                                                                               \
-    static void open_first_##SUFFIX(Sweeps *s)                                                 \
-    {                                                                                          \
-        long k = s->blocks < s->sweep ? s->blocks : s->sweep;                                  \
-        save_strips_##SUFFIX(s->src, s->strips, s->bd, s->nb, s->C, k, s->sweep);             \
     }
 
 #if RD_THREADS
@@ -888,20 +893,15 @@ static void populate_share(void *u, size_t bytes, int id, int threads)
     {                                                                                          \
         for (long sw = 0; sw < s->sweeps; sw++) {                                              \
             WAIT_UNTIL(LOAD(s->open) > sw);                                                    \
-            long done = sw * s->sweep, k = s->blocks - done < s->sweep ? s->blocks - done       \
-                                                                       : s->sweep;             \
             const T *src = sw == 0 ? (const T *)s->src : (const T *)s->u;                      \
             double t0 = seconds_now();                                                         \
-            tile_##SUFFIX(src, s->u, s->strips, buf, work, s->own, s->nb, id, s->nb, s->C, k,  \
-                          s->sweep, s->family, s->params);                                     \
+            tile_##SUFFIX(src, s->u, s->strips, buf, work, s->bd, s->nb, id, s->nb, s->C,      \
+                          sweep_blocks(s, sw), s->sweep, s->family, s->params);                \
             note_speed(s, id, s->own[id + 1] - s->own[id], seconds_now() - t0);                \
             if (ADD(s->done, 1) + 1 == (sw + 1) * s->threads) {                                \
                 rebalance(s); /* (after the last sweep too: the next call starts there) */     \
-                if (sw + 1 < s->sweeps) {                                                      \
-                    long left = s->blocks - done - k, k2 = left < s->sweep ? left : s->sweep;  \
-                    save_strips_##SUFFIX(s->u, s->strips, s->own, s->nb, s->C, k2, s->sweep);  \
-                    STORE(s->open, sw + 2);                                                    \
-                }                                                                              \
+                if (sw + 1 < s->sweeps)                                                        \
+                    open_sweep_##SUFFIX(s, sw + 1);                                            \
             }                                                                                  \
         }                                                                                      \
     }
@@ -960,10 +960,9 @@ static void worker_attributes(pthread_attr_t *attr)
 static void open_first(Sweeps *s)
 {
     if (s->dsize == 8)
-        open_first_f64(s);
+        open_sweep_f64(s, 0);
     else
-        open_first_f32(s);
-    STORE(s->open, 1);
+        open_sweep_f32(s, 0);
 }
 
 /* All sweeps: the caller is thread 0; where a thread cannot be started,
