@@ -24,6 +24,7 @@ import pytest
 import soundfile
 
 import resdenoise.io as rio
+import resdenoise.io.csv as rio_csv
 from resdenoise.errors import ParameterError, ResdenoiseError, SignalError
 
 RAGGED = "every row needs the same number of columns)"
@@ -166,7 +167,7 @@ def read_blocks(path, options):
 
 
 def set_read_bytes(monkeypatch, n: int) -> None:
-    monkeypatch.setattr(rio, "READ_BYTES", n)
+    monkeypatch.setattr(rio_csv, "READ_BYTES", n)
 
 
 def first_error(door, path, options):

@@ -34,6 +34,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import resdenoise.io as rio
+import resdenoise.io.audio as rio_audio
+import resdenoise.io.csv as rio_csv
 from resdenoise import stream
 from resdenoise.cli import cli
 from resdenoise.errors import ParameterError, ResdenoiseError, SignalError
@@ -287,14 +289,14 @@ def compare_stream(tmp_path, raw: bytes, fmt: str = "csv", **options):
 @pytest.mark.parametrize("read_bytes", [1, 3, 1 << 20])
 @pytest.mark.parametrize("raw", [d[1] for d in DIALECTS], ids=[d[0] for d in DIALECTS])
 def test_csv_dialects_streamed_as_read_whole(tmp_path, monkeypatch, raw, read_bytes):
-    monkeypatch.setattr(rio, "READ_BYTES", read_bytes)
+    monkeypatch.setattr(rio_csv, "READ_BYTES", read_bytes)
     assert compare_stream(tmp_path, raw) is None
 
 
 @pytest.mark.parametrize("read_bytes", [1, 1 << 20])
 @pytest.mark.parametrize("raw", CSV_ERRORS)
 def test_csv_errors_streamed_as_read_whole(tmp_path, monkeypatch, raw, read_bytes):
-    monkeypatch.setattr(rio, "READ_BYTES", read_bytes)
+    monkeypatch.setattr(rio_csv, "READ_BYTES", read_bytes)
     assert compare_stream(tmp_path, raw) is not None
 
 
@@ -340,8 +342,8 @@ def test_random_tables_streamed_as_read_whole(rows, delim, newline, bom, preambl
     raw = (b"\xef\xbb\xbf" if bom else b"") + text.encode()
     if not raw:
         return
-    old = rio.READ_BYTES
-    rio.READ_BYTES = read_bytes
+    old = rio_csv.READ_BYTES
+    rio_csv.READ_BYTES = read_bytes
     try:
         with tempfile.TemporaryDirectory() as d:
             try:
@@ -361,7 +363,7 @@ def test_random_tables_streamed_as_read_whole(rows, delim, newline, bom, preambl
                 if whole or stream_ok:
                     raise
     finally:
-        rio.READ_BYTES = old
+        rio_csv.READ_BYTES = old
 
 
 def _wav(data, subtype, fmt="WAV") -> bytes:
@@ -373,7 +375,7 @@ def _wav(data, subtype, fmt="WAV") -> bytes:
 @pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "FLOAT", "DOUBLE"])
 @pytest.mark.parametrize("channels", [1, 2])
 def test_audio_streamed_as_read_whole(tmp_path, monkeypatch, rng, subtype, channels):
-    monkeypatch.setattr(rio, "READ_FRAMES", 37)
+    monkeypatch.setattr(rio_audio, "READ_FRAMES", 37)
     x = np.clip(0.4 * rng.standard_normal((500, channels)), -1, 1)
     assert compare_stream(tmp_path, _wav(x, subtype), "wav") is None
 

@@ -1,0 +1,212 @@
+"""The two doors of reading: whole (:func:`read_signal`, :func:`parse_signal`)
+and in blocks (:func:`open_signal_stream`), over one reader per format.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..errors import ParameterError, SignalError
+from .audio import _AudioStreamReader, _read_audio
+from .csv import _CsvStreamReader, _read_csv
+from .signal import (
+    STDIO,
+    Signal,
+    SignalStream,
+    _one_line,
+    _stat_input,
+    guess_format,
+    looks_like_audio,
+)
+
+
+def read_signal(
+    path: str | os.PathLike,
+    fmt: str | None = None,
+    *,
+    delimiter: str | None = None,
+    decimal: str | None = None,
+    header: bool | None = None,
+    time_column: str | int | None = None,
+    columns: str | Sequence[str | int] | None = None,
+) -> Signal:
+    """Read a signal from a CSV or audio file, or ``-`` (stdin).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file, or ``"-"`` for stdin.
+    fmt : str, optional
+        ``"csv"`` or an audio format; default from the extension (stdin:
+        audio if the bytes start like an audio file, else CSV).
+    delimiter : {",", ";", "\\t", "|", " ", "tab", "space", ...}, optional
+        CSV delimiter (``" "``: runs of whitespace); sniffed by default.
+    decimal : {".", ","}, optional
+        CSV decimal mark; ``","`` is recognised when the delimiter is not.
+    header : bool, optional
+        The first row holds column names; detected by default.
+    time_column : str or int, optional
+        Name or 1-based number of a column carried through unfiltered, or
+        ``"none"`` to switch off the detection of a time/index column.
+    columns : str or sequence, optional
+        Names or 1-based numbers of the columns (audio: channels) to filter,
+        as a sequence or comma-separated; the others are carried through.
+
+    Returns
+    -------
+    Signal
+
+    Raises
+    ------
+    SignalError
+        Missing, unreadable or empty file, no data, fewer than 2 samples,
+        non-numeric or non-finite values, ragged rows, undecodable or
+        truncated audio.
+    ParameterError
+        An option does not fit the file (unknown column, bad delimiter).
+    """
+    path = os.fspath(path)
+    source = "<stdin>" if path == STDIO else str(path)
+    if path == STDIO:
+        try:
+            raw = sys.stdin.buffer.read()
+        except (OSError, AttributeError, ValueError) as exc:
+            raise SignalError(f"<stdin>: cannot read: {_one_line(exc)}") from None
+        if fmt is None and looks_like_audio(raw):
+            fmt = "AUDIO"
+    else:
+        raw = _read_bytes(path)
+    return parse_signal(
+        raw,
+        guess_format(path, fmt),
+        source,
+        delimiter=delimiter,
+        decimal=decimal,
+        header=header,
+        time_column=time_column,
+        columns=columns,
+    )
+
+
+def _read_bytes(path: str) -> bytes:
+    _stat_input(path)
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except PermissionError:
+        raise SignalError(f"{path}: permission denied; cannot read the file") from None
+    except OSError as exc:
+        raise SignalError(f"{path}: cannot read: {_one_line(exc.strerror or exc)}") from None
+
+
+def parse_signal(
+    raw: bytes,
+    fmt: str = "CSV",
+    source: str = "<memory>",
+    *,
+    delimiter: str | None = None,
+    decimal: str | None = None,
+    header: bool | None = None,
+    time_column: str | int | None = None,
+    columns: str | Sequence[str | int] | None = None,
+) -> Signal:
+    """Parse the bytes of a CSV (``fmt="CSV"``) or audio file (any other ``fmt``).
+
+    The keyword arguments are those of :func:`read_signal`; ``source`` names
+    the file in messages.  The returned data are finite float64 with at
+    least 2 samples.
+
+    Raises
+    ------
+    SignalError, ParameterError
+        As :func:`read_signal`.
+    """
+    if not raw:
+        raise SignalError(f"{source}: file is empty (0 bytes)")
+    if fmt == "CSV":
+        sig = _read_csv(raw, source, delimiter, decimal, header, time_column, columns)
+    else:
+        if time_column not in (None, "none", "None", "NONE"):
+            raise ParameterError(f"{source}: an audio file has no time column to name")
+        sig = _read_audio(raw, source, columns)
+    _check_samples(sig)
+    return sig
+
+
+def _check_samples(sig: Signal) -> None:
+    n = sig.data.shape[0]
+    if n < 2:
+        what = "data row" if sig.format == "CSV" else "sample"
+        raise SignalError(
+            f"{sig.source}: {n} {what}{'' if n == 1 else 's'}; a signal needs at least 2 samples"
+        )
+    if not np.all(np.isfinite(sig.data)):
+        idx = np.argwhere(~np.isfinite(sig.data.reshape(n, -1)))[0]
+        value = float(sig.data.reshape(n, -1)[idx[0], idx[1]])
+        raise SignalError(
+            f"{sig.source}: sample {idx[0] + 1}, channel {idx[1] + 1} is {value!r}, "
+            "not a finite number"
+        )
+
+
+def open_signal_stream(
+    path: str | os.PathLike,
+    fmt: str | None = None,
+    *,
+    delimiter: str | None = None,
+    decimal: str | None = None,
+    header: bool | None = None,
+    time_column: str | int | None = None,
+    columns: str | Sequence[str | int] | None = None,
+    visit=None,
+    source: str | None = None,
+) -> SignalStream:
+    """Check a CSV or audio file in one pass, in bounded memory, for reading in blocks.
+
+    Takes the arguments of :func:`read_signal` (but no ``"-"``: spool stdin
+    to a file first, see :func:`spool_stdin`) and accepts and rejects exactly
+    the files it does, with the same messages (when a file has several
+    problems the first one met may differ).  The pass learns what
+    ``read_signal`` learns from the whole file: the number of samples, the
+    CSV time column and trailing delimiter, the line ends.
+
+    Parameters
+    ----------
+    visit : callable, optional
+        Called as ``visit(block)`` during the pass with every block of rows,
+        in order: a float64 array ``(k, width)`` of *all* the file's columns
+        (audio: channels), NaN where a cell is not a finite number.  The
+        columns that are filtered are ``stream.positions`` once it returns.
+    source : str, optional
+        The file's name in messages (default: ``path``), e.g. ``"<stdin>"``
+        for a spooled stream.
+
+    Returns
+    -------
+    SignalStream
+
+    Raises
+    ------
+    SignalError, ParameterError
+        As :func:`read_signal`.
+    """
+    path = os.fspath(path)
+    if path == STDIO:
+        raise ValueError("open_signal_stream reads files; spool stdin first (spool_stdin)")
+    source = path if source is None else source
+    st = _stat_input(path)
+    if st.st_size == 0 and stat.S_ISREG(st.st_mode):
+        raise SignalError(f"{source}: file is empty (0 bytes)")
+    fmt = guess_format(path, fmt)
+    if fmt == "CSV":
+        reader = _CsvStreamReader(path, source, delimiter, decimal, header, time_column, columns)
+    else:
+        if time_column not in (None, "none", "None", "NONE"):
+            raise ParameterError(f"{source}: an audio file has no time column to name")
+        reader = _AudioStreamReader(path, source, columns)
+    return reader.open(visit)
