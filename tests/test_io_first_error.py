@@ -219,19 +219,25 @@ def test_missing_file_before_a_bad_option(tmp_path):
 
 
 def test_declared_delimiter_only_after_the_first_rows(tmp_path):
-    """The delimiter is declared but the first 64 data rows hold none."""
+    """The delimiter is declared but the first 64 data rows hold none.
+
+    The one deliberate change of the merged reader: the dialect is decided
+    on the first 64 data rows for both doors, so a declared delimiter that
+    none of them holds means one column, and a later row that holds it is
+    a cell that is not a number.  Read whole, such a file used to report a
+    ragged row instead (the whole reader looked for the delimiter in the
+    whole text): ``in.csv: line 71 has 2 fields, expected 1 as on line 1
+    (delimiter ','; every row needs the same number of columns)``.
+    """
     path = tmp_path / "in.csv"
     path.write_bytes(b"1\n" * 70 + b"2,3\n")
     options = {"delimiter": ","}
-    assert first_error(read_whole, path, options) == (
-        SignalError,
-        f"in.csv: line 71 has 2 fields, expected 1 as on line 1 (delimiter ','; {RAGGED}",
-    )
-    assert first_error(read_blocks, path, options) == (
-        SignalError,
+    message = (
         "in.csv: line 71, column 1: '2,3' is not a number "
-        "(a decimal comma? declare it with decimal=',')",
+        "(a decimal comma? declare it with decimal=',')"
     )
+    assert first_error(read_whole, path, options) == (SignalError, message)
+    assert first_error(read_blocks, path, options) == (SignalError, message)
 
 
 def _wav(frames: int) -> bytes:

@@ -1,4 +1,12 @@
-"""CSV files: dialect, header, time column, columns and bad cells.
+"""CSV files: one reader (:class:`CsvReader`) and its two doors.
+
+:func:`read_csv` (whole: the bytes in memory, checked and gathered in one
+pass) and :func:`open_csv` (blocks: the file checked in one pass, then read
+again block by block) go through the same decisions, made once: dialect,
+header, time column, columns, bad cells, the 2-sample minimum.  The
+dialect (delimiter, decimal mark, header) is decided on the first 64 data
+lines; what needs every row (time column, trailing delimiter, line ends,
+the first bad cell of each column) is learnt by the checking pass.
 
 The delimiter is sniffed (comma, tab, semicolon, pipe, runs of whitespace, or
 a single column) unless given; UTF-8 with or without a byte-order mark (and
@@ -24,9 +32,10 @@ from __future__ import annotations
 
 import codecs
 import csv
+import itertools
 import math
 import re
-from collections.abc import Sequence
+from dataclasses import replace
 from itertools import repeat
 
 import numpy as np
@@ -101,31 +110,6 @@ def _normalise_delimiter(delimiter: str | None) -> str | None:
             f"unknown delimiter {delimiter!r}; use one of ',', ';', '|', tab, space"
         )
     return DELIMITERS[key]
-
-
-def _decode(raw: bytes, source: str) -> tuple[str, str]:
-    if raw.startswith(codecs.BOM_UTF8):
-        encoding, body = "utf-8-sig", raw[len(codecs.BOM_UTF8) :]
-    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encoding, body = "utf-16", raw
-    else:
-        encoding, body = "utf-8", raw
-    try:
-        text = body.decode("utf-8" if encoding != "utf-16" else "utf-16")
-    except UnicodeDecodeError as exc:
-        line = body[: exc.start].count(b"\n") + 1
-        raise SignalError(
-            f"{source}: line {line}: not a text file (byte {exc.start + 1} is not {encoding.upper()}"
-            "); expected CSV, or give an audio file a .wav/.flac extension"
-        ) from None
-    nul = text.find("\x00")
-    if nul >= 0:
-        line = text.count("\n", 0, nul) + 1
-        raise SignalError(
-            f"{source}: line {line}: binary data (a NUL byte); expected CSV text, "
-            "or give an audio file a .wav/.flac extension"
-        )
-    return text, encoding
 
 
 def _split(line: str, delim: str) -> list[str]:
@@ -216,16 +200,6 @@ def _to_float(cells: list[str], decimal: str) -> np.ndarray | None:
         return None
 
 
-def _bad_cell(cells, decimal, linenos, col, header, source, first_row_header_hint) -> SignalError:
-    r = _first_bad(cells, decimal)
-    if r is None:  # pragma: no cover
-        name = f" ({header[col]!r})" if header else ""
-        return SignalError(f"{source}: column {col + 1}{name}: not numbers")
-    return _bad_cell_at(
-        cells[r], r == 0, linenos[r], col, header, source, decimal, first_row_header_hint
-    )
-
-
 def _first_bad(cells, decimal) -> int | None:
     """Index of the first cell that is not a number, or None."""
     for r, cell in enumerate(cells):
@@ -257,25 +231,6 @@ def _bad_cell_at(
     return SignalError(f"{where}: {_show(cell)} is not a number{hint}", parameters=named)
 
 
-def _data_lines(lines: list[str], comments: bool) -> tuple[Sequence[int], list[str]]:
-    """Line numbers (from 1) and text of the lines that are neither blank nor comments.
-
-    ``comments`` says whether a ``#`` occurs at all; without comments or
-    inner blank lines the numbers are a ``range`` (no per-line work).
-    """
-    stripped = list(map(str.strip, lines))
-    first = 0
-    while first < len(stripped) and not stripped[first]:
-        first += 1
-    last = len(stripped)
-    while last > first and not stripped[last - 1]:
-        last -= 1
-    if not comments and stripped.count("") == len(stripped) - (last - first):
-        return range(first + 1, last + 1), lines[first:last]
-    linenos = [i for i, s in enumerate(stripped, 1) if s and s[0] != "#"]
-    return linenos, [lines[i - 1] for i in linenos]
-
-
 def _columns(
     data_lines: list[str], delim: str, width: int, quoted: bool
 ) -> list[list[str]] | tuple[int, int]:
@@ -300,157 +255,6 @@ def _columns(
     return [list(col) for col in zip(*rows, strict=True)]
 
 
-def _read_csv(raw, source, delimiter, decimal, header_opt, time_column, columns) -> Signal:
-    delim = _normalise_delimiter(delimiter)
-    if decimal not in (None, ".", ","):
-        raise ParameterError(f"unknown decimal mark {decimal!r}; use '.' or ','")
-    if delim is not None and delim == decimal:
-        raise ParameterError(f"the delimiter and the decimal mark are both {delim!r}")
-    text, encoding = _decode(raw, source)
-    newline = "\r\n" if "\r\n" in text else ("\r" if "\r" in text and "\n" not in text else "\n")
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    linenos, data_lines = _data_lines(lines, "#" in text)
-    if not linenos:
-        raise SignalError(f"{source}: no data (only blank or comment lines)")
-    preamble = lines[: linenos[0] - 1]
-
-    if delim is None:
-        delim = _sniff(data_lines[:64], decimal)
-    if delim == "" or delim not in text:
-        delim = ""
-    out_delim = delim if delim else ","
-    cells0 = _split(data_lines[0], delim)
-
-    if decimal is None:
-        sample = [c for ln in data_lines[:64] for c in _split(ln, delim)]
-        comma = delim != "," and any(_DECIMAL_COMMA.match(c) for c in sample)
-        decimal = "," if comma else "."
-    # header: declared, or a first row without a single number in it
-    if header_opt is None:
-        has_header = not any(_is_number(c, decimal) for c in cells0)
-    else:
-        has_header = bool(header_opt)
-    header = None
-    header_in_preamble = False
-    quote_header = False
-    width = len(cells0)
-    ref = f"line {linenos[0]}"
-    if has_header:
-        header = cells0
-        quote_header = data_lines[0].lstrip().startswith('"')
-        ref = f"the header on line {linenos[0]}"
-        header_line = linenos[0]
-        linenos, data_lines = linenos[1:], data_lines[1:]
-        if not linenos:
-            raise SignalError(f"{source}: header on line {header_line} but no data rows")
-
-    cols_raw = _columns(data_lines, delim, width, '"' in text)
-    if isinstance(cols_raw, tuple):  # ragged: (row, number of fields)
-        r, got = cols_raw
-        raise SignalError(
-            f"{source}: line {linenos[r]} has {got} fields, expected {width} as on "
-            f"{ref} (delimiter {out_delim!r}; every row needs the same number of columns)"
-        )
-    trailing = width >= 2 and not any(map(str.strip, cols_raw[-1]))
-    if trailing and (header is None or not header[-1]):
-        cols_raw.pop()
-        width -= 1
-        if header is not None:
-            header = header[:-1]
-    else:
-        trailing = False
-    quote_data = data_lines[0].lstrip().startswith('"')
-
-    if header is None and header_opt is None and preamble:
-        last = next((ln for ln in reversed(preamble) if ln.strip()), "")
-        if last.lstrip().startswith("#"):
-            names = _split(last.lstrip()[1:].strip(), delim) if delim else [last.lstrip()[1:]]
-            names = [n.strip() for n in names]
-            if len(names) == width and not any(_is_number(n, decimal) for n in names):
-                header, header_in_preamble = names, True
-
-    # which columns are filtered, which are carried through
-    tcol = None
-    if time_column is not None and str(time_column).strip().lower() != "none":
-        tcol = _resolve_column(time_column, header, width, source, "time column")
-    picked = None
-    if columns is not None:
-        picked = sorted(
-            {_resolve_column(t, header, width, source, "columns") for t in _split_columns(columns)}
-        )
-        if tcol is not None and tcol in picked:
-            raise ParameterError(
-                f"{source}: column {_column_name(header, tcol)!r} is both the time column "
-                "and a column to filter"
-            )
-    if tcol is None and time_column is None and width >= 2 and (picked is None or 0 not in picked):
-        if _looks_like_time(cols_raw[0], header, decimal):
-            tcol = 0
-    positions = [p for p in range(width) if p != tcol and (picked is None or p in picked)]
-    if not positions:
-        raise ParameterError(f"{source}: no column left to filter besides the time column")
-
-    arrays = []
-    for p in positions:
-        cells = cols_raw[p]
-        a = _to_float(cells, decimal)
-        if a is None:
-            raise _bad_cell(
-                cells, decimal, linenos, p, header, source, header is None and header_opt is None
-            )
-        if not np.all(np.isfinite(a)):
-            r = int(np.flatnonzero(~np.isfinite(a))[0])
-            name = f" ({header[p]!r})" if header else ""
-            raise SignalError(
-                f"{source}: line {linenos[r]}, column {p + 1}{name}: {_show(cells[r].strip())} "
-                "is not a finite number"
-            )
-        arrays.append(a)
-    data = arrays[0] if len(arrays) == 1 else np.stack(arrays, axis=1)
-    carried = {p: list(map(str.strip, cols_raw[p])) for p in range(width) if p not in positions}
-    layout = CsvLayout(
-        decimal=decimal,
-        newline=newline,
-        encoding=encoding,
-        preamble=tuple(preamble),
-        header_in_preamble=header_in_preamble,
-        quote_header=quote_header,
-        quote_data=quote_data,
-        trailing_delimiter=trailing,
-    )
-    return Signal(
-        data=data,
-        source=source,
-        format="CSV",
-        header=header,
-        delimiter=out_delim,
-        positions=tuple(positions),
-        carried=carried,
-        time_column=tcol,
-        layout=layout,
-    )
-
-
-def _looks_like_time(cells: list[str], header, decimal: str) -> bool:
-    """A time/index first column: see the module notes."""
-    named = header is not None and _is_time_name(header[0])
-    if header is not None and not named:
-        return False
-    t = _to_float(cells, decimal)
-    if t is None or not np.all(np.isfinite(t)):
-        # timestamps such as 2024-01-01T00:00:00 under a time-like name
-        return named and all(c.strip() for c in cells)
-    if t.size < 2:
-        return False
-    dt = np.diff(t)
-    monotone = bool(np.all(dt > 0) or np.all(dt < 0))
-    if named:
-        return monotone
-    scale = max(abs(float(t[0])), abs(float(t[-1])))
-    equal = np.allclose(dt, dt[0], rtol=1e-6, atol=1e-9 * scale)
-    return monotone and t.size >= 3 and bool(equal)
-
-
 #: Bytes of text read at a time when streaming a CSV file.
 READ_BYTES = 1 << 20
 
@@ -464,92 +268,114 @@ def _data_line(line: str) -> bool:
     return bool(s) and s[0] != "#"
 
 
-def _batch_data_lines(batch: list[str], before: int, skip: int):
+def _batch_data_lines(batch: list[str], marks: str, before: int, skip: int):
     """Line numbers and text of the data lines of a batch of lines.
 
     ``before`` lines precede the batch; lines numbered up to ``skip`` (the
-    preamble and the header) are not data.  Without comments or blank lines
-    (the usual case) the numbers are a ``range``.
+    preamble and the header) are not data; ``marks`` holds ``#`` and ``"``
+    if the batch does.  Without comments or blank lines (the usual case)
+    the numbers are a ``range``.
     """
     start = max(0, skip - before)
     lines = batch[start:] if start else batch
-    if lines and "#" not in "".join(lines) and all(map(str.strip, lines)):
+    if lines and "#" not in marks and all(map(str.strip, lines)):
         return range(before + start + 1, before + len(batch) + 1), lines
     linenos = [i for i, line in enumerate(batch, before + 1) if i > skip and _data_line(line)]
     return linenos, [batch[i - before - 1] for i in linenos]
 
 
-def _line_batches(path: str, source: str, seen: dict):
-    """The lines of a text file as :func:`_read_csv` splits them, in batches.
-
-    Decodes and splits block by block; raises the errors ``_decode`` raises.
-    ``seen`` receives ``encoding`` and the kinds of line end met (``crlf``,
-    ``cr``, ``lf``).
-    """
+def _file_chunks(path: str, source: str):
+    """The bytes of a file, ``READ_BYTES`` at a time (the first piece at least 4)."""
     try:
         fh = open(path, "rb")
     except OSError as exc:
         raise SignalError(f"{source}: cannot read: {_one_line(exc.strerror or exc)}") from None
     with fh:
-        raw = fh.read(max(READ_BYTES, 4))  # enough for any byte-order mark
-        if raw.startswith(codecs.BOM_UTF8):
-            encoding, codec, raw = "utf-8-sig", "utf-8", raw[len(codecs.BOM_UTF8) :]
-        elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            encoding = codec = "utf-16"
-        else:
-            encoding = codec = "utf-8"
-        seen.update(encoding=encoding, crlf=False, cr=False, lf=False)
-        decoder = codecs.getincrementaldecoder(codec)()
-        fed = fed_nl = text_nl = 0  # body bytes decoded, b"\n" among them, "\n" decoded
-        pending = ""
+        size = max(READ_BYTES, 4)  # enough for any byte-order mark
         while True:
-            final = not raw
             try:
-                text = decoder.decode(raw, final)
-            except UnicodeDecodeError as exc:
-                buf = exc.object
-                held = len(buf) - len(raw)  # bytes of earlier blocks still in the decoder
-                start = fed - held + exc.start
-                line = fed_nl - buf[:held].count(b"\n") + buf[: exc.start].count(b"\n") + 1
-                raise SignalError(
-                    f"{source}: line {line}: not a text file (byte {start + 1} is not "
-                    f"{encoding.upper()}); expected CSV, or give an audio file a .wav/.flac "
-                    "extension"
-                ) from None
-            nul = text.find("\x00")
-            if nul >= 0:
-                line = text_nl + text.count("\n", 0, nul) + 1
-                raise SignalError(
-                    f"{source}: line {line}: binary data (a NUL byte); expected CSV text, "
-                    "or give an audio file a .wav/.flac extension"
-                )
-            text_nl += text.count("\n")
-            fed += len(raw)
-            fed_nl += raw.count(b"\n")
-            s = pending + text
-            if final:
-                complete, pending = s, ""
-            else:
-                cut = max(s.rfind("\n"), s.rfind("\r"))
-                if cut >= 0 and cut == len(s) - 1 and s[cut] == "\r":  # maybe half a CRLF
-                    cut = max(s.rfind("\n", 0, cut), s.rfind("\r", 0, cut))
-                complete, pending = s[: cut + 1], s[cut + 1 :]
-            if complete or final:
-                seen["crlf"] = seen["crlf"] or "\r\n" in complete
-                seen["cr"] = seen["cr"] or "\r" in complete
-                seen["lf"] = seen["lf"] or "\n" in complete
-                lines = complete.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-                if not final:
-                    lines.pop()  # complete ends with a line end: nothing after it
-                yield lines
-            if final:
-                return
-            try:
-                raw = fh.read(READ_BYTES)
+                raw = fh.read(size)
             except OSError as exc:
                 raise SignalError(
                     f"{source}: cannot read: {_one_line(exc.strerror or exc)}"
                 ) from None
+            if not raw:
+                return
+            yield raw
+            size = READ_BYTES
+
+
+def _line_batches(chunks, source: str, seen: dict):
+    """The lines of a text given as byte ``chunks``, decoded and split chunk by chunk.
+
+    Yields ``(lines, marks)``: ``marks`` holds ``#`` and ``"`` if the lines do.
+
+    The first chunk holds at least the byte-order mark (4 bytes), if any.
+    Raises on the first undecodable byte or NUL character (decoding comes
+    first within a chunk).  ``seen`` receives ``encoding`` and the kinds of
+    line end met (``crlf``, ``cr``, ``lf``).
+    """
+    chunks = iter(chunks)
+    raw = next(chunks, b"")
+    if raw.startswith(codecs.BOM_UTF8):
+        encoding, codec, raw = "utf-8-sig", "utf-8", raw[len(codecs.BOM_UTF8) :]
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = codec = "utf-16"
+    else:
+        encoding = codec = "utf-8"
+    seen.update(encoding=encoding, crlf=False, cr=False, lf=False)
+    decoder = codecs.getincrementaldecoder(codec)()
+    fed = fed_nl = text_nl = 0  # body bytes decoded, b"\n" among them, "\n" decoded
+    last_raw, last_text = b"", ""  # the chunk before, its line ends not counted yet
+    pending = ""
+    while True:
+        final = not raw
+        if not final:  # counted only when another chunk follows (not for a whole file)
+            fed_nl += last_raw.count(b"\n")
+            text_nl += last_text.count("\n")
+            last_raw, last_text = b"", ""
+        try:
+            text = decoder.decode(raw, final)
+        except UnicodeDecodeError as exc:
+            buf = exc.object
+            held = len(buf) - len(raw)  # bytes of earlier blocks still in the decoder
+            start = fed - held + exc.start
+            line = fed_nl + last_raw.count(b"\n") - buf[:held].count(b"\n")
+            line += buf[: exc.start].count(b"\n") + 1
+            raise SignalError(
+                f"{source}: line {line}: not a text file (byte {start + 1} is not "
+                f"{encoding.upper()}); expected CSV, or give an audio file a .wav/.flac "
+                "extension"
+            ) from None
+        nul = text.find("\x00")
+        if nul >= 0:
+            line = text_nl + last_text.count("\n") + text.count("\n", 0, nul) + 1
+            raise SignalError(
+                f"{source}: line {line}: binary data (a NUL byte); expected CSV text, "
+                "or give an audio file a .wav/.flac extension"
+            )
+        fed += len(raw)
+        if not final:
+            last_raw, last_text = raw, text
+        s = pending + text
+        if final:
+            complete, pending = s, ""
+        else:
+            cut = max(s.rfind("\n"), s.rfind("\r"))
+            if cut >= 0 and cut == len(s) - 1 and s[cut] == "\r":  # maybe half a CRLF
+                cut = max(s.rfind("\n", 0, cut), s.rfind("\r", 0, cut))
+            complete, pending = s[: cut + 1], s[cut + 1 :]
+        if complete or final:
+            seen["crlf"] = seen["crlf"] or "\r\n" in complete
+            seen["cr"] = seen["cr"] or "\r" in complete
+            seen["lf"] = seen["lf"] or "\n" in complete
+            lines = complete.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+            if not final:
+                lines.pop()  # complete ends with a line end: nothing after it
+            yield lines, "".join(m for m in '#"' if m in complete)
+        if final:
+            return
+        raw = next(chunks, b"")
 
 
 class _ColumnScan:
@@ -584,7 +410,8 @@ class _TimeScan:
         else:
             t_ext = t
             self.first = float(t[0])
-        dt = np.diff(t_ext)
+        with np.errstate(over="ignore", invalid="ignore"):  # 1e308 - -1e308: inf
+            dt = np.diff(t_ext)
         if dt.size:
             if self.dt0 is None:
                 self.dt0 = float(dt[0])
@@ -607,11 +434,18 @@ class _TimeScan:
         return monotone and self.count >= 3 and equal
 
 
-class _CsvStreamReader:
-    """CSV in blocks of lines, with the decisions of :func:`_read_csv`."""
+class CsvReader:
+    """One CSV file: every decision made once, in one checking pass.
 
-    def __init__(self, path, source, delimiter, decimal, header_opt, time_column, columns):
-        self.path, self.source = path, source
+    ``chunks()`` gives the file's bytes afresh for each pass (a list of one
+    piece for a file read whole).  :meth:`check` decodes, splits and checks
+    every row and returns the :class:`SignalStream`; then :meth:`gather`
+    (the rows the check kept) or :meth:`blocks` (the file read again) give
+    the samples.
+    """
+
+    def __init__(self, source, chunks, delimiter, decimal, header_opt, time_column, columns):
+        self.source, self.chunks = source, chunks
         self.delim = _normalise_delimiter(delimiter)
         if decimal not in (None, ".", ","):
             raise ParameterError(f"unknown decimal mark {decimal!r}; use '.' or ','")
@@ -624,67 +458,95 @@ class _CsvStreamReader:
 
     # ---- the checking pass ------------------------------------------------
 
-    def open(self, visit) -> SignalStream:
+    def check(self, visit=None, keep=None) -> SignalStream:
+        """Read every row once, batch by batch, and decide.
+
+        ``visit(block)`` gets the batch's numbers as :func:`open_signal_stream`
+        describes; ``keep(numbers, cells)`` its columns' arrays (see
+        :meth:`_scan`) and cells, for :meth:`gather`.
+        """
         source = self.source
         seen: dict = {}
-        batches = _line_batches(self.path, source, seen)
+        batches = _line_batches(self.chunks(), source, seen)
         head: list[str] = []
-        data_at: list[int] = []  # indexes into head of its data lines
-        for batch in batches:
+        data_at: list[int] = []  # indexes into head of its first data lines
+        head_marks = ""
+        for batch, marks in batches:
+            head_marks += marks
             start = len(head)
-            head.extend(batch)
-            data_at.extend(i for i in range(start, len(head)) if _data_line(head[i]))
+            if start:
+                head.extend(batch)
+            else:
+                head = batch  # a file read whole is one batch: not copied
+            for i in range(start, len(head)):
+                if _data_line(head[i]):
+                    data_at.append(i)
+                    if len(data_at) >= _HEAD_LINES:
+                        break
             if len(data_at) >= _HEAD_LINES:
                 break
         if not data_at:
             raise SignalError(f"{source}: no data (only blank or comment lines)")
         self._analyse_head(head, data_at)
-        width = self.width
-        scans = [_ColumnScan() for _ in range(width)]
+        scans = [_ColumnScan() for _ in range(self.width)]
         time_scan = _TimeScan()
         rows = 0
         skip = data_at[0] + (1 if self.has_header else 0)  # preamble and header lines
         lineno = 0
-        for batch in _chain_first(head, batches):
-            linenos, lines = _batch_data_lines(batch, lineno, skip)
+        for batch, marks in itertools.chain(((head, head_marks),), batches):
+            linenos, lines = _batch_data_lines(batch, marks, lineno, skip)
             lineno += len(batch)
             if not lines:
                 continue
-            cols = self._cells(lines, linenos)
-            block = np.full((len(lines), width), np.nan)
-            for p, cells in enumerate(cols):
-                sc = scans[p]
-                if not sc.nonempty:
-                    sc.nonempty = any(map(str.strip, cells))
-                if p == 0 and sc.all_nonempty:  # timestamps need every cell
-                    sc.all_nonempty = all(map(str.strip, cells))
-                if sc.bad is not None:
-                    continue
-                a = _to_float(cells, self.decimal)
-                if a is None:
-                    r = _first_bad(cells, self.decimal)
-                    sc.bad = (rows + r, linenos[r], cells[r])
-                    sc.numeric = False
-                    continue
-                finite = np.isfinite(a)
-                if not finite.all():
-                    if sc.nonfinite is None:
-                        r = int(np.flatnonzero(~finite)[0])
-                        sc.nonfinite = (linenos[r], cells[r])
-                    sc.numeric = False
-                    a = np.where(finite, a, np.nan)
-                block[:, p] = a
-                if p == 0 and sc.numeric:
-                    time_scan.add(a)
+            cols = self._cells(lines, linenos, '"' in marks)
+            numbers = self._scan(cols, linenos, rows, scans, time_scan)
             rows += len(lines)
             if visit is not None:
+                block = np.full((len(lines), self.width), np.nan)
+                for p, a in enumerate(numbers):
+                    if a is not None:
+                        block[:, p] = a
                 visit(block)
+            if keep is not None:
+                keep(numbers, cols)
         if rows == 0:
             raise SignalError(f"{source}: header on line {data_at[0] + 1} but no data rows")
         return self._decide(scans, time_scan, rows, seen)
 
+    def _scan(self, cols, linenos, rows: int, scans, time_scan) -> list:
+        """The numbers of a batch's columns, noting what ``_decide`` needs.
+
+        Each column's float64 array, NaN for inf and nan, or None when a cell
+        is not a number.
+        """
+        numbers: list = [None] * len(cols)
+        for p, cells in enumerate(cols):
+            sc = scans[p]
+            if not sc.nonempty:
+                sc.nonempty = any(map(str.strip, cells))
+            a = _to_float(cells, self.decimal) if sc.bad is None else None
+            if p == 0 and a is None and sc.all_nonempty:  # timestamps need every cell
+                sc.all_nonempty = all(map(str.strip, cells))  # (numbers are never blank)
+            if a is None:
+                if sc.bad is None:
+                    r = _first_bad(cells, self.decimal)
+                    sc.bad = (rows + r, linenos[r], cells[r])
+                    sc.numeric = False
+                continue
+            finite = np.isfinite(a)
+            if not finite.all():
+                if sc.nonfinite is None:
+                    r = int(np.flatnonzero(~finite)[0])
+                    sc.nonfinite = (linenos[r], cells[r])
+                sc.numeric = False
+                a = np.where(finite, a, np.nan)
+            numbers[p] = a
+            if p == 0 and sc.numeric and self.time_column is None:  # else decided by name
+                time_scan.add(a)
+        return numbers
+
     def _analyse_head(self, head: list[str], data_at: list[int]) -> None:
-        """Dialect, header and width from the first data lines, as ``_read_csv``."""
+        """Dialect, header and width from the first data lines."""
         delim, decimal = self.delim, self.decimal
         data_lines = [head[i] for i in data_at[:_HEAD_LINES]]
         self.preamble = tuple(head[: data_at[0]])
@@ -717,8 +579,8 @@ class _CsvStreamReader:
         rest = data_lines[first_data:]
         self.quote_data = bool(rest) and rest[0].lstrip().startswith('"')
 
-    def _cells(self, lines: list[str], linenos: list[int]) -> list[list[str]]:
-        cols = _columns(lines, self.delim, self.width, '"' in "".join(lines))
+    def _cells(self, lines: list[str], linenos, quoted: bool) -> list[list[str]]:
+        cols = _columns(lines, self.delim, self.width, quoted)
         if isinstance(cols, tuple):  # ragged: (row, number of fields)
             r, got = cols
             raise SignalError(
@@ -729,7 +591,7 @@ class _CsvStreamReader:
         return cols
 
     def _decide(self, scans, time_scan, rows, seen) -> SignalStream:
-        """The decisions ``_read_csv`` takes on the whole file, from the pass's findings."""
+        """The decisions on the whole file, from the pass's findings."""
         source, decimal = self.source, self.decimal
         header, width = self.header, self.width  # width: a trailing empty column included
         trailing = width >= 2 and not scans[-1].nonempty
@@ -828,19 +690,33 @@ class _CsvStreamReader:
         )
         return SignalStream(template=template, frames=rows, width=width, _reader=self)
 
-    # ---- reading ----------------------------------------------------------
+    # ---- the two doors' samples -------------------------------------------
+
+    def gather(self, stream: SignalStream, kept: list) -> Signal:
+        """The :class:`Signal` of the rows :meth:`check` kept (``keep``'s arguments)."""
+        arrays = []
+        for p in self.positions:  # all finite numbers: check raised otherwise
+            parts = [numbers[p] for numbers, _ in kept]
+            arrays.append(parts[0] if len(parts) == 1 else np.concatenate(parts))
+        data = arrays[0] if len(arrays) == 1 else np.stack(arrays, axis=1)
+        chain = itertools.chain.from_iterable
+        carried = {
+            p: list(map(str.strip, chain(cols[p] for _, cols in kept))) for p in self.carried_at
+        }
+        return replace(stream.template, data=data, carried=carried)
 
     def blocks(self, stream: SignalStream):
+        """Read the file again: ``(data, carried)`` batch by batch."""
         seen: dict = {}
         skip = len(self.preamble) + (1 if self.has_header else 0)
         lineno = 0
         rows = 0
-        for batch in _line_batches(self.path, self.source, seen):
-            linenos, lines = _batch_data_lines(batch, lineno, skip)
+        for batch, marks in _line_batches(self.chunks(), self.source, seen):
+            linenos, lines = _batch_data_lines(batch, marks, lineno, skip)
             lineno += len(batch)
             if not lines:
                 continue
-            cols = self._cells(lines, linenos)
+            cols = self._cells(lines, linenos, '"' in marks)
             arrays = []
             for p in self.positions:
                 a = _to_float(cols[p], self.decimal)
@@ -855,6 +731,15 @@ class _CsvStreamReader:
             raise SignalError(f"{self.source}: the file changed while it was read")
 
 
-def _chain_first(first: list[str], rest):
-    yield first
-    yield from rest
+def read_csv(raw: bytes, source: str, *options) -> Signal:
+    """The whole door: a CSV file's bytes, checked and gathered in one pass."""
+    reader = CsvReader(source, lambda: (raw,), *options)
+    kept: list = []
+    stream = reader.check(keep=lambda numbers, cols: kept.append((numbers, cols)))
+    return reader.gather(stream, kept)
+
+
+def open_csv(path: str, source: str, visit, *options) -> SignalStream:
+    """The blocks door: a CSV file checked in one pass, then read in blocks on demand."""
+    reader = CsvReader(source, lambda: _file_chunks(path, source), *options)
+    return reader.check(visit=visit)

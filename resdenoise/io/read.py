@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import ParameterError, SignalError
 from .audio import _AudioStreamReader, _read_audio
-from .csv import _CsvStreamReader, _read_csv
+from .csv import open_csv, read_csv
 from .signal import (
     STDIO,
     Signal,
@@ -129,7 +129,7 @@ def parse_signal(
     if not raw:
         raise SignalError(f"{source}: file is empty (0 bytes)")
     if fmt == "CSV":
-        sig = _read_csv(raw, source, delimiter, decimal, header, time_column, columns)
+        sig = read_csv(raw, source, delimiter, decimal, header, time_column, columns)
     else:
         if time_column not in (None, "none", "None", "NONE"):
             raise ParameterError(f"{source}: an audio file has no time column to name")
@@ -170,8 +170,12 @@ def open_signal_stream(
 
     Takes the arguments of :func:`read_signal` (but no ``"-"``: spool stdin
     to a file first, see :func:`spool_stdin`) and accepts and rejects exactly
-    the files it does, with the same messages (when a file has several
-    problems the first one met may differ).  The pass learns what
+    the files it does, with the same messages: both doors go through the
+    same reader.  One difference in order: this door decodes a CSV file as
+    it reads it, so a problem of the text (an undecodable byte, a NUL)
+    beyond the first ``READ_BYTES`` of the file is met after the problems
+    before it (a ragged row, a NUL in an earlier piece), where
+    ``read_signal`` decodes the whole text first.  The pass learns what
     ``read_signal`` learns from the whole file: the number of samples, the
     CSV time column and trailing delimiter, the line ends.
 
@@ -204,7 +208,7 @@ def open_signal_stream(
         raise SignalError(f"{source}: file is empty (0 bytes)")
     fmt = guess_format(path, fmt)
     if fmt == "CSV":
-        reader = _CsvStreamReader(path, source, delimiter, decimal, header, time_column, columns)
+        return open_csv(path, source, visit, delimiter, decimal, header, time_column, columns)
     else:
         if time_column not in (None, "none", "None", "NONE"):
             raise ParameterError(f"{source}: an audio file has no time column to name")
