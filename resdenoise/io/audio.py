@@ -12,6 +12,7 @@ import io
 import os
 import re
 import struct
+from dataclasses import replace
 
 import numpy as np
 
@@ -19,17 +20,13 @@ from ..errors import SignalError
 from .signal import PCM_BITS, Signal, SignalStream, _one_line, _resolve_column, _split_columns
 
 
-def _check_chunks(raw: bytes, source: str) -> None:
-    """Detect a truncated RIFF/RIFX (WAV) or FORM (AIFF) file.
-
-    libsndfile silently shortens a file whose data chunk is cut off; we want
-    an error.  Sizes meaning "unknown length" (streamed output) are accepted.
-    """
-    _walk_chunks(lambda pos, k: raw[pos : pos + k], len(raw), source)
-
-
 def _walk_chunks(read_at, total: int, source: str) -> None:
-    """:func:`_check_chunks` on a file of ``total`` bytes read by ``read_at(pos, k)``."""
+    """Detect a truncated RIFF/RIFX (WAV) or FORM (AIFF) file of ``total`` bytes.
+
+    ``read_at(pos, k)`` reads the file.  libsndfile silently shortens a file
+    whose data chunk is cut off; we want an error.  Sizes meaning "unknown
+    length" (streamed output) are accepted.
+    """
     head = read_at(0, 12)
     if head[:4] in (b"RIFF", b"RIFX") and head[8:12] == b"WAVE":
         endian, data_id, pos = ("<" if head[:4] == b"RIFF" else ">"), b"data", 12
@@ -74,82 +71,40 @@ def _audio_error(exc: Exception, head: bytes, source: str) -> SignalError:
     return SignalError(f"{source}: not a readable audio file ({msg}){hint}", parameters=named)
 
 
-def _read_audio(raw: bytes, source: str, columns=None) -> Signal:
-    import soundfile
-
-    _check_chunks(raw, source)
-    try:
-        with soundfile.SoundFile(io.BytesIO(raw)) as f:
-            subtype, fmt, rate, channels = f.subtype, f.format, f.samplerate, f.channels
-            frames = f.frames
-            dtype = "int32" if subtype in PCM_BITS else "float64"
-            blocks, total = [], 0
-            while True:
-                block = f.read(1 << 16, dtype=dtype, always_2d=True)
-                if block.shape[0] == 0:
-                    break
-                blocks.append(block)
-                total += block.shape[0]
-                if total >= frames:
-                    break
-    except _AUDIO_ERRORS as exc:
-        raise _audio_error(exc, raw[:4096], source) from None
-    if total < frames:
-        raise SignalError(
-            f"{source}: truncated audio: the header promises {frames} frames, found {total}"
-        )
-    data = np.concatenate(blocks) if blocks else np.zeros((0, max(channels, 1)), dtype=dtype)
-    if dtype == "int32":
-        data = data.astype(np.float64) / 2.0**31
-    positions = tuple(range(channels))
-    carried = {}
-    if columns is not None:
-        picked = sorted(
-            {
-                _resolve_column(t, None, channels, source, "channels")
-                for t in _split_columns(columns)
-            }
-        )
-        carried = {p: data[:, p].copy() for p in range(channels) if p not in picked}
-        positions = tuple(picked)
-        data = data[:, picked]
-    if data.shape[1] == 1:
-        data = data[:, 0]
-    return Signal(
-        data=np.ascontiguousarray(data),
-        source=source,
-        format=fmt,
-        samplerate=rate,
-        subtype=subtype,
-        positions=positions,
-        carried=carried,
-    )
-
-
-#: Audio frames read at a time when streaming.
+#: Audio frames read at a time.
 READ_FRAMES = 1 << 16
 
 
-class _AudioStreamReader:
-    """Audio in blocks of frames through soundfile, as :func:`_read_audio` reads it."""
+class AudioReader:
+    """One audio file: checked in one pass through soundfile, then its samples.
 
-    def __init__(self, path, source, columns):
-        self.path, self.source, self.columns = path, source, columns
+    ``opener()`` gives the file afresh (a path, or a ``BytesIO`` over the
+    bytes of a file read whole); :meth:`check` reads every frame once and
+    returns the :class:`SignalStream`; then :meth:`gather` (the frames the
+    check kept) or :meth:`blocks` (the file read again) give the samples.
+    """
+
+    def __init__(self, source: str, opener, columns):
+        self.source, self.opener, self.columns = source, opener, columns
+
+    def _head(self) -> bytes:
+        try:
+            with self._raw() as fh:
+                return fh.read(4096)
+        except OSError:
+            return b""
+
+    def _raw(self):
+        f = self.opener()
+        return open(f, "rb") if isinstance(f, str) else f
 
     def _open(self):
         import soundfile
 
         try:
-            return soundfile.SoundFile(self.path)
+            return soundfile.SoundFile(self.opener())
         except _AUDIO_ERRORS as exc:
             raise _audio_error(exc, self._head(), self.source) from None
-
-    def _head(self) -> bytes:
-        try:
-            with open(self.path, "rb") as fh:
-                return fh.read(4096)
-        except OSError:
-            return b""
 
     def _read(self, f, dtype):
         try:
@@ -157,11 +112,19 @@ class _AudioStreamReader:
         except _AUDIO_ERRORS as exc:
             raise _audio_error(exc, self._head(), self.source) from None
 
-    def open(self, visit) -> SignalStream:
+    def _floats(self, block: np.ndarray) -> np.ndarray:
+        if self.dtype == "int32":
+            out = block.astype(np.float64)
+            out *= 2.0**-31  # exact: the same floats as / 2**31
+            return out
+        return block
+
+    def check(self, visit=None, keep=None) -> SignalStream:
+        """Read every frame once: ``visit(block)`` gets them as floats, ``keep(block)`` as read."""
         source = self.source
         try:
-            with open(self.path, "rb") as fh:
-                size = os.fstat(fh.fileno()).st_size
+            with self._raw() as fh:
+                size = fh.seek(0, os.SEEK_END)
 
                 def read_at(pos: int, k: int) -> bytes:
                     fh.seek(pos)
@@ -182,6 +145,8 @@ class _AudioStreamReader:
                 total += block.shape[0]
                 if visit is not None:
                     visit(self._floats(block))
+                if keep is not None:
+                    keep(block)  # as read: converted once in gather
         if total < frames:
             raise SignalError(
                 f"{source}: truncated audio: the header promises {frames} frames, found {total}"
@@ -215,14 +180,27 @@ class _AudioStreamReader:
         )
         return SignalStream(template=template, frames=total, width=channels, _reader=self)
 
-    def _floats(self, block: np.ndarray) -> np.ndarray:
-        if self.dtype == "int32":
-            return block.astype(np.float64) / 2.0**31
-        return block
+    def _split(self, block: np.ndarray) -> tuple[np.ndarray, dict]:
+        """The filtered channels of ``block`` (contiguous) and the carried ones."""
+        picked = list(self.positions)
+        carried = {p: block[:, p].copy() for p in self.carried_at}
+        if len(picked) == 1:
+            data = block[:, picked[0]].copy()
+        elif picked == list(range(block.shape[1])):
+            data = block  # every channel in order: the block itself, no copies
+        else:
+            data = block[:, picked]  # fancy indexing gives a Fortran-ordered copy
+        return np.ascontiguousarray(data), carried
+
+    def gather(self, stream: SignalStream, kept: list) -> Signal:
+        """The :class:`Signal` of the frames :meth:`check` kept."""
+        block = kept[0] if len(kept) == 1 else np.concatenate(kept)
+        data, carried = self._split(self._floats(block))
+        return replace(stream.template, data=data, carried=carried)
 
     def blocks(self, stream: SignalStream):
+        """Read the file again: ``(data, carried)`` block by block."""
         total = 0
-        picked = list(self.positions)
         with self._open() as f:
             while total < self.frames:
                 block = self._read(f, self.dtype)
@@ -230,14 +208,19 @@ class _AudioStreamReader:
                     break
                 block = block[: self.frames - total]
                 total += block.shape[0]
-                block = self._floats(block)
-                carried = {p: block[:, p].copy() for p in self.carried_at}
-                if len(picked) == 1:
-                    data = block[:, picked[0]].copy()
-                elif picked == list(range(block.shape[1])):
-                    data = block  # every channel in order: the block itself, no copies
-                else:
-                    data = block[:, picked]  # fancy indexing gives a Fortran-ordered copy
-                yield np.ascontiguousarray(data), carried
+                yield self._split(self._floats(block))
         if total != self.frames:
             raise SignalError(f"{self.source}: the file changed while it was read")
+
+
+def read_audio(raw: bytes, source: str, columns=None) -> Signal:
+    """The whole door: an audio file's bytes, checked and gathered in one pass."""
+    reader = AudioReader(source, lambda: io.BytesIO(raw), columns)
+    kept: list = []
+    stream = reader.check(keep=kept.append)
+    return reader.gather(stream, kept)
+
+
+def open_audio(path: str, source: str, visit, columns=None) -> SignalStream:
+    """The blocks door: an audio file checked in one pass, then read in blocks on demand."""
+    return AudioReader(source, lambda: path, columns).check(visit=visit)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import ParameterError, SignalError
-from .audio import _AudioStreamReader, _read_audio
+from .audio import open_audio, read_audio
 from .csv import open_csv, read_csv
 from .signal import (
     STDIO,
@@ -133,7 +133,7 @@ def parse_signal(
     else:
         if time_column not in (None, "none", "None", "NONE"):
             raise ParameterError(f"{source}: an audio file has no time column to name")
-        sig = _read_audio(raw, source, columns)
+        sig = read_audio(raw, source, columns)
     _check_samples(sig)
     return sig
 
@@ -212,5 +212,4 @@ def open_signal_stream(
     else:
         if time_column not in (None, "none", "None", "NONE"):
             raise ParameterError(f"{source}: an audio file has no time column to name")
-        reader = _AudioStreamReader(path, source, columns)
-    return reader.open(visit)
+        return open_audio(path, source, visit, columns)
