@@ -436,11 +436,11 @@ def run_file(
     """
     import numpy as np
 
-    from .io import check_output_path
+    from .io import ReadOptions, WriteOptions, check_output_path
     from .stream import should_stream
 
     check_paths(input_path, output, report_path, in_place)
-    read_options = dict(
+    read_options = ReadOptions(
         delimiter=delimiter,
         decimal=decimal,
         header=header,
@@ -451,7 +451,7 @@ def run_file(
     # An allowed unstable run may overflow: that is reported as a clean error
     # (non-finite output, nothing written), not as NumPy warnings.
     with np.errstate(over="ignore", invalid="ignore"):
-        check_output_path(output, output_format, subtype)
+        check_output_path(output, WriteOptions(output_format, subtype))
         if report_path is not None:
             check_output_path(report_path, signal=False)
         report = run(
@@ -491,7 +491,7 @@ class _FileJob:
     input_format: str | None
     output_format: str | None
     report_path: str | None
-    read_options: dict
+    read_options: object  # a resdenoise.io.ReadOptions (io is imported lazily)
     subtype: str | None
     reference: str | None
     check_wavelet: bool
@@ -504,13 +504,13 @@ class _FileJob:
 def _run_in_memory(job: _FileJob) -> dict:
     """Read the file whole, run the plan, measure, write output and report at once."""
     from .filters import analyse_run, run_plan
-    from .io import encode_signal, read_signal, write_files_atomic
+    from .io import WriteOptions, encode_signal, read_signal, write_files_atomic
     from .report import to_json
 
-    sig = read_signal(job.input_path, job.input_format, **job.read_options)
+    sig = read_signal(job.input_path, job.input_format, job.read_options)
     clean = None
     if job.reference is not None:
-        clean = read_signal(job.reference, None, **job.read_options)
+        clean = read_signal(job.reference, None, job.read_options)
         if clean.data.shape != sig.data.shape:
             raise SignalError(
                 f"{job.reference}: the reference has shape {clean.data.shape} (samples, channels) "
@@ -535,7 +535,8 @@ def _run_in_memory(job: _FileJob) -> dict:
     report["output"] = "<stdout>" if job.output == "-" else job.output
     if sig.carried:  # time column and unpicked columns: written back unfiltered
         report["carried_columns"] = sig.carried_names
-    payload, stats = encode_signal(job.output, sig.with_data(out), job.output_format, job.subtype)
+    write_options = WriteOptions(job.output_format, job.subtype)
+    payload, stats = encode_signal(job.output, sig.with_data(out), write_options)
     report["clipped"] = stats.get("clipped", 0)
     if report["clipped"]:
         report["failed_checks"].append(f"{report['clipped']} samples clipped on output")

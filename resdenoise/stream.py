@@ -777,7 +777,7 @@ def filter_file(
     make_plan: Callable,
     *,
     input_format: str | None = None,
-    read_options: dict | None = None,
+    read_options=None,
     output_format: str | None = None,
     subtype: str | None = None,
     dtype: str = "float64",
@@ -800,9 +800,8 @@ def filter_file(
     make_plan : callable
         ``make_plan(summary) -> (plan, extra)`` with a :class:`SignalSummary`
         in place of the samples; ``extra`` goes into the report's parameters.
-    read_options : dict
-        ``delimiter``, ``decimal``, ``header``, ``time_column``, ``columns``
-        as :func:`resdenoise.io.read_signal` takes them (also for ``reference``).
+    read_options : resdenoise.io.ReadOptions, optional
+        As :func:`resdenoise.io.read_signal` takes them (also for ``reference``).
     on_plan : callable, optional
         ``on_plan(plan, verdict)`` before the run; may raise to refuse it.
     progress : callable, optional
@@ -821,10 +820,9 @@ def filter_file(
     ResdenoiseError
         Nothing is written then.
     """
-    from .io import SignalWriter, open_signal_stream, write_files_atomic
+    from .io import SignalWriter, WriteOptions, open_signal_stream, write_files_atomic
     from .report import to_json
 
-    read_options = dict(read_options or {})
     progress = progress or (lambda phase, done, total: None)
     scan = _Scan(dtype)
     checked = [0]
@@ -834,9 +832,7 @@ def filter_file(
         checked[0] += block.shape[0]
         progress("check", checked[0], None)
 
-    stream = open_signal_stream(
-        input_path, input_format, visit=visit, source=source, **read_options
-    )
+    stream = open_signal_stream(input_path, input_format, read_options, visit=visit, source=source)
     name = stream.source
     pos = list(stream.positions)
     passes = [1]
@@ -870,7 +866,7 @@ def filter_file(
 
     ref_stream = None
     if reference is not None:
-        ref_stream = open_signal_stream(reference, None, **read_options)
+        ref_stream = open_signal_stream(reference, None, read_options)
         if ref_stream.shape != stream.shape:
             raise SignalError(
                 f"{reference}: the reference has shape {ref_stream.shape} (samples, channels) "
@@ -896,7 +892,8 @@ def filter_file(
 
     merged = not all(s.done for s in noise)
     chunks = 0
-    with SignalWriter(output, stream.template, output_format, subtype) as writer:
+    write_options = WriteOptions(output_format, subtype)
+    with SignalWriter(output, stream.template, write_options) as writer:
         blocks = blocks_feeding_noise() if merged else stream.blocks()
         for c in filter_chunks(plan, blocks, stream.frames, chunk, dtype, name):
             u = c.u

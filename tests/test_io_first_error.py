@@ -26,6 +26,7 @@ import soundfile
 import resdenoise.io as rio
 import resdenoise.io.csv as rio_csv
 from resdenoise.errors import ParameterError, ResdenoiseError, SignalError
+from resdenoise.io import ReadOptions
 
 RAGGED = "every row needs the same number of columns)"
 NOT_TEXT = "expected CSV, or give an audio file a .wav/.flac extension"
@@ -158,11 +159,11 @@ LATE_BYTE_BLOCKS = (
 
 
 def read_whole(path, options):
-    rio.read_signal(path, **options)
+    rio.read_signal(path, options=ReadOptions(**options))
 
 
 def read_blocks(path, options):
-    for _ in rio.open_signal_stream(path, **options).blocks():
+    for _ in rio.open_signal_stream(path, options=ReadOptions(**options)).blocks():
         pass
 
 

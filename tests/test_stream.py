@@ -40,6 +40,7 @@ from resdenoise import stream
 from resdenoise.cli import cli
 from resdenoise.errors import ParameterError, ResdenoiseError, SignalError
 from resdenoise.filters import auto_lambda, plan_regularise, plan_resnet, run_plan
+from resdenoise.io import ReadOptions
 from resdenoise.network import build_network, parse_network
 from resdenoise.nonlinearities import NONLINEARITIES, get_nonlinearity
 from resdenoise.stream import MedianSelect, filter_chunks, filter_in_chunks
@@ -253,11 +254,14 @@ def compare_stream(tmp_path, raw: bytes, fmt: str = "csv", **options):
     path = tmp_path / ("in.csv" if fmt == "csv" else "in.wav")
     path.write_bytes(raw)
     try:
-        sig, err = rio.parse_signal(raw, rio.guess_format(str(path)), str(path), **options), None
+        sig, err = (
+            rio.parse_signal(raw, rio.guess_format(str(path)), str(path), ReadOptions(**options)),
+            None,
+        )
     except ResdenoiseError as exc:
         sig, err = None, exc
     try:
-        st_, err2 = rio.open_signal_stream(path, **options), None
+        st_, err2 = rio.open_signal_stream(path, options=ReadOptions(**options)), None
     except ResdenoiseError as exc:
         st_, err2 = None, exc
     if err is not None or err2 is not None:
@@ -405,7 +409,7 @@ def test_open_signal_stream_file_errors(tmp_path):
         rio.open_signal_stream(tmp_path / "e.csv")
     (tmp_path / "a.wav").write_bytes(_wav(np.zeros(10), "PCM_16"))
     with pytest.raises(ParameterError, match=r"no time column"):
-        rio.open_signal_stream(tmp_path / "a.wav", time_column="1")
+        rio.open_signal_stream(tmp_path / "a.wav", options=ReadOptions(time_column="1"))
 
 
 def test_signal_writer_refuses_non_finite_and_leaves_nothing(tmp_path):

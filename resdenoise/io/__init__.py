@@ -19,6 +19,7 @@ Modules: ``signal`` (Signal, formats), ``csv`` and ``audio`` (the readers),
 """
 
 from .atomic import check_output_path, spool_stdin, write_bytes_atomic, write_files_atomic
+from .options import ReadOptions, WriteOptions
 from .read import open_signal_stream, parse_signal, read_signal
 from .signal import (
     AUDIO_EXTENSIONS,
@@ -41,9 +42,11 @@ __all__ = [
     "PCM_BITS",
     "STDIO",
     "CsvLayout",
+    "ReadOptions",
     "Signal",
     "SignalStream",
     "SignalWriter",
+    "WriteOptions",
     "check_output_path",
     "encode_signal",
     "guess_format",

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import SignalError
+from .options import WriteOptions
 from .signal import STDIO, _check_subtype, _one_line, guess_format
 
 #: Bytes copied at a time (stdin spooled, a staged output written through).
@@ -24,13 +25,9 @@ COPY_BYTES = 1 << 20
 
 
 def check_output_path(
-    path: str | os.PathLike,
-    fmt: str | None = None,
-    subtype: str | None = None,
-    *,
-    signal: bool = True,
+    path: str | os.PathLike, options: WriteOptions | None = None, *, signal: bool = True
 ) -> None:
-    """Raise now if ``path`` clearly cannot be written (as ``fmt``/``subtype``).
+    """Raise now if ``path`` clearly cannot be written (with ``options``).
 
     Catches a missing directory, a directory given as the file and, for a
     signal (``signal=True``; not for a report), an unknown format and a
@@ -43,7 +40,8 @@ def check_output_path(
     """
     path = os.fspath(path)
     if signal:
-        _check_subtype(path, guess_format(path, fmt), subtype)
+        options = WriteOptions() if options is None else options
+        _check_subtype(path, guess_format(path, options.format), options.subtype)
     if path == STDIO:
         return
     target = Path(os.path.realpath(path))

@@ -17,7 +17,8 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import SignalError
-from .signal import PCM_BITS, Signal, SignalStream, _one_line, _resolve_column, _split_columns
+from .options import ReadOptions
+from .signal import PCM_BITS, Signal, SignalStream, _one_line
 
 
 def _walk_chunks(read_at, total: int, source: str) -> None:
@@ -84,8 +85,9 @@ class AudioReader:
     check kept) or :meth:`blocks` (the file read again) give the samples.
     """
 
-    def __init__(self, source: str, opener, columns):
-        self.source, self.opener, self.columns = source, opener, columns
+    def __init__(self, source: str, opener, options: ReadOptions):
+        options.check_audio(source)
+        self.source, self.opener, self.options = source, opener, options
 
     def _head(self) -> bytes:
         try:
@@ -153,13 +155,8 @@ class AudioReader:
             )
         positions = tuple(range(channels))
         carried_at: list[int] = []
-        if self.columns is not None:
-            picked = sorted(
-                {
-                    _resolve_column(t, None, channels, source, "channels")
-                    for t in _split_columns(self.columns)
-                }
-            )
+        picked = self.options.picked(None, channels, source, "channels")
+        if picked is not None:
             carried_at = [p for p in range(channels) if p not in picked]
             positions = tuple(picked)
         if total < 2:
@@ -213,14 +210,14 @@ class AudioReader:
             raise SignalError(f"{self.source}: the file changed while it was read")
 
 
-def read_audio(raw: bytes, source: str, columns=None) -> Signal:
+def read_audio(raw: bytes, source: str, options: ReadOptions) -> Signal:
     """The whole door: an audio file's bytes, checked and gathered in one pass."""
-    reader = AudioReader(source, lambda: io.BytesIO(raw), columns)
+    reader = AudioReader(source, lambda: io.BytesIO(raw), options)
     kept: list = []
     stream = reader.check(keep=kept.append)
     return reader.gather(stream, kept)
 
 
-def open_audio(path: str, source: str, visit, columns=None) -> SignalStream:
+def open_audio(path: str, source: str, options: ReadOptions, visit=None) -> SignalStream:
     """The blocks door: an audio file checked in one pass, then read in blocks on demand."""
-    return AudioReader(source, lambda: path, columns).check(visit=visit)
+    return AudioReader(source, lambda: path, options).check(visit=visit)

@@ -41,33 +41,15 @@ from itertools import repeat
 import numpy as np
 
 from ..errors import ParameterError, SignalError
+from .options import ReadOptions
 from .signal import (
     CsvLayout,
     Signal,
     SignalStream,
     _column_name,
     _one_line,
-    _resolve_column,
     _show,
-    _split_columns,
 )
-
-#: Delimiter spellings accepted from the command line.
-DELIMITERS = {
-    ",": ",",
-    "comma": ",",
-    ";": ";",
-    "semicolon": ";",
-    "\t": "\t",
-    "\\t": "\t",
-    "tab": "\t",
-    "|": "|",
-    "pipe": "|",
-    " ": " ",
-    "space": " ",
-    "whitespace": " ",
-}
-
 
 _SNIFF_ORDER = (",", "\t", ";", "|")
 
@@ -99,17 +81,6 @@ _UNITS = re.compile(r"\s*[\[(].*?[\])]\s*$")
 
 
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d*,\d+(?:[eE][+-]?\d+)?\s*$")
-
-
-def _normalise_delimiter(delimiter: str | None) -> str | None:
-    if delimiter is None:
-        return None
-    key = delimiter if delimiter in DELIMITERS else delimiter.strip().lower()
-    if key not in DELIMITERS:
-        raise ParameterError(
-            f"unknown delimiter {delimiter!r}; use one of ',', ';', '|', tab, space"
-        )
-    return DELIMITERS[key]
 
 
 def _split(line: str, delim: str) -> list[str]:
@@ -444,17 +415,10 @@ class CsvReader:
     the samples.
     """
 
-    def __init__(self, source, chunks, delimiter, decimal, header_opt, time_column, columns):
-        self.source, self.chunks = source, chunks
-        self.delim = _normalise_delimiter(delimiter)
-        if decimal not in (None, ".", ","):
-            raise ParameterError(f"unknown decimal mark {decimal!r}; use '.' or ','")
-        if self.delim is not None and self.delim == decimal:
-            raise ParameterError(f"the delimiter and the decimal mark are both {self.delim!r}")
-        self.decimal = decimal
-        self.header_opt = header_opt
-        self.time_column = time_column
-        self.columns = columns
+    def __init__(self, source: str, chunks, options: ReadOptions):
+        self.source, self.chunks, self.options = source, chunks, options
+        self.delim, self.decimal = options.dialect()
+        self.header_opt = options.header
 
     # ---- the checking pass ------------------------------------------------
 
@@ -541,7 +505,7 @@ class CsvReader:
                 sc.numeric = False
                 a = np.where(finite, a, np.nan)
             numbers[p] = a
-            if p == 0 and sc.numeric and self.time_column is None:  # else decided by name
+            if p == 0 and sc.numeric and self.options.time_column is None:  # else decided by name
                 time_scan.add(a)
         return numbers
 
@@ -610,26 +574,16 @@ class CsvReader:
                 names = [n.strip() for n in names]
                 if len(names) == width and not any(_is_number(n, decimal) for n in names):
                     header, header_in_preamble = names, True
-        time_column, columns = self.time_column, self.columns
-        tcol = None
-        if time_column is not None and str(time_column).strip().lower() != "none":
-            tcol = _resolve_column(time_column, header, width, source, "time column")
-        picked = None
-        if columns is not None:
-            picked = sorted(
-                {
-                    _resolve_column(t, header, width, source, "columns")
-                    for t in _split_columns(columns)
-                }
+        tcol = self.options.time_column_index(header, width, source)
+        picked = self.options.picked(header, width, source)
+        if tcol is not None and picked is not None and tcol in picked:
+            raise ParameterError(
+                f"{source}: column {_column_name(header, tcol)!r} is both the time column "
+                "and a column to filter"
             )
-            if tcol is not None and tcol in picked:
-                raise ParameterError(
-                    f"{source}: column {_column_name(header, tcol)!r} is both the time column "
-                    "and a column to filter"
-                )
         if (
             tcol is None
-            and time_column is None
+            and self.options.time_column is None
             and width >= 2
             and (picked is None or 0 not in picked)
         ):
@@ -731,15 +685,15 @@ class CsvReader:
             raise SignalError(f"{self.source}: the file changed while it was read")
 
 
-def read_csv(raw: bytes, source: str, *options) -> Signal:
+def read_csv(raw: bytes, source: str, options: ReadOptions) -> Signal:
     """The whole door: a CSV file's bytes, checked and gathered in one pass."""
-    reader = CsvReader(source, lambda: (raw,), *options)
+    reader = CsvReader(source, lambda: (raw,), options)
     kept: list = []
     stream = reader.check(keep=lambda numbers, cols: kept.append((numbers, cols)))
     return reader.gather(stream, kept)
 
 
-def open_csv(path: str, source: str, visit, *options) -> SignalStream:
+def open_csv(path: str, source: str, options: ReadOptions, visit=None) -> SignalStream:
     """The blocks door: a CSV file checked in one pass, then read in blocks on demand."""
-    reader = CsvReader(source, lambda: _file_chunks(path, source), *options)
+    reader = CsvReader(source, lambda: _file_chunks(path, source), options)
     return reader.check(visit=visit)

@@ -7,13 +7,13 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import ParameterError, SignalError
+from ..errors import SignalError
 from .audio import open_audio, read_audio
 from .csv import open_csv, read_csv
+from .options import ReadOptions
 from .signal import (
     STDIO,
     Signal,
@@ -28,12 +28,7 @@ from .signal import (
 def read_signal(
     path: str | os.PathLike,
     fmt: str | None = None,
-    *,
-    delimiter: str | None = None,
-    decimal: str | None = None,
-    header: bool | None = None,
-    time_column: str | int | None = None,
-    columns: str | Sequence[str | int] | None = None,
+    options: ReadOptions | None = None,
 ) -> Signal:
     """Read a signal from a CSV or audio file, or ``-`` (stdin).
 
@@ -44,18 +39,9 @@ def read_signal(
     fmt : str, optional
         ``"csv"`` or an audio format; default from the extension (stdin:
         audio if the bytes start like an audio file, else CSV).
-    delimiter : {",", ";", "\\t", "|", " ", "tab", "space", ...}, optional
-        CSV delimiter (``" "``: runs of whitespace); sniffed by default.
-    decimal : {".", ","}, optional
-        CSV decimal mark; ``","`` is recognised when the delimiter is not.
-    header : bool, optional
-        The first row holds column names; detected by default.
-    time_column : str or int, optional
-        Name or 1-based number of a column carried through unfiltered, or
-        ``"none"`` to switch off the detection of a time/index column.
-    columns : str or sequence, optional
-        Names or 1-based numbers of the columns (audio: channels) to filter,
-        as a sequence or comma-separated; the others are carried through.
+    options : ReadOptions, optional
+        Delimiter, decimal mark, header, time column and columns (audio:
+        channels) to filter; by default all are found out.
 
     Returns
     -------
@@ -71,6 +57,7 @@ def read_signal(
         An option does not fit the file (unknown column, bad delimiter).
     """
     path = os.fspath(path)
+    _check_fmt(fmt)
     source = "<stdin>" if path == STDIO else str(path)
     if path == STDIO:
         try:
@@ -81,16 +68,12 @@ def read_signal(
             fmt = "AUDIO"
     else:
         raw = _read_bytes(path)
-    return parse_signal(
-        raw,
-        guess_format(path, fmt),
-        source,
-        delimiter=delimiter,
-        decimal=decimal,
-        header=header,
-        time_column=time_column,
-        columns=columns,
-    )
+    return parse_signal(raw, guess_format(path, fmt), source, options)
+
+
+def _check_fmt(fmt) -> None:
+    if fmt is not None and not isinstance(fmt, str):
+        raise TypeError(f"fmt must be a str or None, not {fmt!r} (give options as options=...)")
 
 
 def _read_bytes(path: str) -> bytes:
@@ -108,17 +91,12 @@ def parse_signal(
     raw: bytes,
     fmt: str = "CSV",
     source: str = "<memory>",
-    *,
-    delimiter: str | None = None,
-    decimal: str | None = None,
-    header: bool | None = None,
-    time_column: str | int | None = None,
-    columns: str | Sequence[str | int] | None = None,
+    options: ReadOptions | None = None,
 ) -> Signal:
     """Parse the bytes of a CSV (``fmt="CSV"``) or audio file (any other ``fmt``).
 
-    The keyword arguments are those of :func:`read_signal`; ``source`` names
-    the file in messages.  The returned data are finite float64 with at
+    ``options`` as for :func:`read_signal`; ``source`` names the file in
+    messages.  The returned data are finite float64 with at
     least 2 samples.
 
     Raises
@@ -128,12 +106,8 @@ def parse_signal(
     """
     if not raw:
         raise SignalError(f"{source}: file is empty (0 bytes)")
-    if fmt == "CSV":
-        sig = read_csv(raw, source, delimiter, decimal, header, time_column, columns)
-    else:
-        if time_column not in (None, "none", "None", "NONE"):
-            raise ParameterError(f"{source}: an audio file has no time column to name")
-        sig = read_audio(raw, source, columns)
+    options = ReadOptions() if options is None else options
+    sig = (read_csv if fmt == "CSV" else read_audio)(raw, source, options)
     _check_samples(sig)
     return sig
 
@@ -157,12 +131,8 @@ def _check_samples(sig: Signal) -> None:
 def open_signal_stream(
     path: str | os.PathLike,
     fmt: str | None = None,
+    options: ReadOptions | None = None,
     *,
-    delimiter: str | None = None,
-    decimal: str | None = None,
-    header: bool | None = None,
-    time_column: str | int | None = None,
-    columns: str | Sequence[str | int] | None = None,
     visit=None,
     source: str | None = None,
 ) -> SignalStream:
@@ -200,6 +170,7 @@ def open_signal_stream(
         As :func:`read_signal`.
     """
     path = os.fspath(path)
+    _check_fmt(fmt)
     if path == STDIO:
         raise ValueError("open_signal_stream reads files; spool stdin first (spool_stdin)")
     source = path if source is None else source
@@ -207,9 +178,5 @@ def open_signal_stream(
     if st.st_size == 0 and stat.S_ISREG(st.st_mode):
         raise SignalError(f"{source}: file is empty (0 bytes)")
     fmt = guess_format(path, fmt)
-    if fmt == "CSV":
-        return open_csv(path, source, visit, delimiter, decimal, header, time_column, columns)
-    else:
-        if time_column not in (None, "none", "None", "NONE"):
-            raise ParameterError(f"{source}: an audio file has no time column to name")
-        return open_audio(path, source, visit, columns)
+    options = ReadOptions() if options is None else options
+    return (open_csv if fmt == "CSV" else open_audio)(path, source, options, visit)

@@ -240,35 +240,6 @@ def _stat_input(path: str) -> os.stat_result:
     return st
 
 
-def _resolve_column(token, header, width: int, source: str, what: str) -> int:
-    if isinstance(token, (int, np.integer)) and not isinstance(token, bool):
-        k = int(token)
-        if 1 <= k <= width:
-            return k - 1
-        raise ParameterError(f"{source}: {what}: no column {k}; the file has {width}")
-    tok = str(token).strip()
-    if header is not None:
-        if tok in header:
-            return header.index(tok)
-        folded = [h.strip().casefold() for h in header]
-        if tok.casefold() in folded:
-            return folded.index(tok.casefold())
-    if tok.isdigit() and 1 <= int(tok) <= width:
-        return int(tok) - 1
-    names = ", ".join(repr(h) for h in header) if header else f"numbers 1 to {width}"
-    raise ParameterError(f"{source}: {what}: no column {tok!r}; the columns are {names}")
-
-
-def _split_columns(columns) -> list:
-    if isinstance(columns, str):
-        tokens = [t for t in (s.strip() for s in columns.split(",")) if t]
-    else:
-        tokens = list(columns)
-    if not tokens:
-        raise ParameterError(f"columns: {columns!r} names no column")
-    return tokens
-
-
 def _check_subtype(target: str, fmt: str, subtype: str | None) -> str | None:
     if subtype is None:
         return None

@@ -31,6 +31,7 @@ from .atomic import (
     write_files_atomic,
 )
 from .audio import _AUDIO_ERRORS
+from .options import WriteOptions
 from .signal import (
     FLOAT_SUBTYPES,
     PCM_BITS,
@@ -43,12 +44,10 @@ from .signal import (
 )
 
 
-def write_signal(
-    path: str | os.PathLike, sig: Signal, fmt: str | None = None, subtype: str | None = None
-) -> dict:
+def write_signal(path: str | os.PathLike, sig: Signal, options: WriteOptions | None = None) -> dict:
     """Write ``sig`` to ``path`` (``-``: stdout) atomically.
 
-    The format follows ``fmt`` or the extension of ``path`` (stdout: CSV); a
+    The format follows ``options.format`` or the extension of ``path`` (stdout: CSV); a
     CSV keeps the preamble, header, delimiter, decimal mark, line ends and
     carried columns, audio keeps samplerate, channels and subtype (a CSV
     written as audio has 44100 Hz unless ``sig.samplerate`` says otherwise
@@ -66,32 +65,35 @@ def write_signal(
     SignalError
         Cannot write, non-finite data, or cannot encode.
     ParameterError
-        ``fmt`` or ``subtype`` unknown or not possible together.
+        The format or subtype unknown or not possible together.
     """
-    payload, stats = encode_signal(path, sig, fmt, subtype)
+    payload, stats = encode_signal(path, sig, options)
     write_files_atomic([(path, payload)])
     return stats
 
 
 def encode_signal(
-    path: str | os.PathLike, sig: Signal, fmt: str | None = None, subtype: str | None = None
+    path: str | os.PathLike, sig: Signal, options: WriteOptions | None = None
 ) -> tuple[bytes, dict]:
     """The bytes :func:`write_signal` would write to ``path``, and its stats."""
+    options = WriteOptions() if options is None else options
     path = os.fspath(path)
     target = "<stdout>" if path == STDIO else path
-    fmt = guess_format(path, fmt)
+    fmt, subtype = guess_format(path, options.format), options.subtype
     data = np.asarray(sig.data, dtype=np.float64)
     bad = ~np.isfinite(data)
     if bad.any():
-        raise SignalError(
-            f"{target}: {int(bad.sum())} output values are not finite (the run diverged); "
-            "nothing written"
-        )
+        raise _diverged(target, int(bad.sum()))
     if fmt == "CSV":
-        if subtype is not None:
-            raise ParameterError(f"{target}: a subtype ({subtype!r}) applies to audio output only")
+        _check_subtype(target, fmt, subtype)
         return _csv_bytes(sig, data), {"clipped": 0, "format": "CSV", "subtype": None}
     return _audio_bytes(sig, data, fmt, subtype, target)
+
+
+def _diverged(name: str, count: int) -> SignalError:
+    return SignalError(
+        f"{name}: {count} output values are not finite (the run diverged); nothing written"
+    )
 
 
 def _repr_column(values: np.ndarray, decimal: str) -> list[str]:
@@ -258,16 +260,14 @@ class SignalWriter(_TempOutput):
     """
 
     def __init__(
-        self,
-        path: str | os.PathLike,
-        template: Signal,
-        fmt: str | None = None,
-        subtype: str | None = None,
+        self, path: str | os.PathLike, template: Signal, options: WriteOptions | None = None
     ):
+        options = WriteOptions() if options is None else options
+        subtype = options.subtype
         self.path = os.fspath(path)
         self.name = "<stdout>" if self.path == STDIO else self.path
         self.template = template
-        self.fmt = guess_format(self.path, fmt)
+        self.fmt = guess_format(self.path, options.format)
         self.subtype = None
         self.clipped = 0
         self.nonfinite = 0
@@ -277,10 +277,7 @@ class SignalWriter(_TempOutput):
         self._fh = None
         self._sf = None
         if self.fmt == "CSV":
-            if subtype is not None:
-                raise ParameterError(
-                    f"{self.name}: a subtype ({subtype!r}) applies to audio output only"
-                )
+            _check_subtype(self.name, self.fmt, subtype)
         else:
             self.fmt, self.subtype = _audio_target(template, self.fmt, subtype, self.name)
         if self.path == STDIO:
@@ -367,10 +364,7 @@ class SignalWriter(_TempOutput):
             return
         self.closed = True
         if self.nonfinite:
-            raise SignalError(
-                f"{self.name}: {self.nonfinite} output values are not finite (the run "
-                "diverged); nothing written"
-            )
+            raise _diverged(self.name, self.nonfinite)
         try:
             if self._sf is not None:
                 try:
