@@ -456,17 +456,11 @@ class CsvReader:
         time_scan = _TimeScan()
         rows = 0
         skip = data_at[0] + (1 if self.has_header else 0)  # preamble and header lines
-        lineno = 0
-        for batch, marks in itertools.chain(((head, head_marks),), batches):
-            linenos, lines = _batch_data_lines(batch, marks, lineno, skip)
-            lineno += len(batch)
-            if not lines:
-                continue
-            cols = self._cells(lines, linenos, '"' in marks)
+        for linenos, cols in self._rows(itertools.chain(((head, head_marks),), batches), skip):
             numbers = self._scan(cols, linenos, rows, scans, time_scan)
-            rows += len(lines)
+            rows += len(linenos)
             if visit is not None:
-                block = np.full((len(lines), self.width), np.nan)
+                block = np.full((len(linenos), self.width), np.nan)
                 for p, a in enumerate(numbers):
                     if a is not None:
                         block[:, p] = a
@@ -476,6 +470,19 @@ class CsvReader:
         if rows == 0:
             raise SignalError(f"{source}: header on line {data_at[0] + 1} but no data rows")
         return self._decide(scans, time_scan, rows, seen)
+
+    def _rows(self, batches, skip: int):
+        """``(line numbers, cells column by column)`` of each batch's data lines.
+
+        ``batches`` as :func:`_line_batches` yields them, from the file's
+        first line; lines numbered up to ``skip`` are the preamble and header.
+        """
+        lineno = 0
+        for batch, marks in batches:
+            linenos, lines = _batch_data_lines(batch, marks, lineno, skip)
+            lineno += len(batch)
+            if lines:
+                yield linenos, self._cells(lines, linenos, '"' in marks)
 
     def _scan(self, cols, linenos, rows: int, scans, time_scan) -> list:
         """The numbers of a batch's columns, noting what ``_decide`` needs.
@@ -663,14 +670,8 @@ class CsvReader:
         """Read the file again: ``(data, carried)`` batch by batch."""
         seen: dict = {}
         skip = len(self.preamble) + (1 if self.has_header else 0)
-        lineno = 0
         rows = 0
-        for batch, marks in _line_batches(self.chunks(), self.source, seen):
-            linenos, lines = _batch_data_lines(batch, marks, lineno, skip)
-            lineno += len(batch)
-            if not lines:
-                continue
-            cols = self._cells(lines, linenos, '"' in marks)
+        for linenos, cols in self._rows(_line_batches(self.chunks(), self.source, seen), skip):
             arrays = []
             for p in self.positions:
                 a = _to_float(cols[p], self.decimal)
@@ -679,7 +680,7 @@ class CsvReader:
                 arrays.append(a)
             data = arrays[0] if len(arrays) == 1 else np.stack(arrays, axis=1)
             carried = {p: list(map(str.strip, cols[p])) for p in self.carried_at}
-            rows += len(lines)
+            rows += len(linenos)
             yield data, carried
         if rows != stream.frames:
             raise SignalError(f"{self.source}: the file changed while it was read")

@@ -18,21 +18,16 @@ import numpy as np
 
 from ..errors import ParameterError
 
-#: Delimiter spellings accepted from the command line.
-DELIMITERS = {
-    ",": ",",
-    "comma": ",",
-    ";": ";",
-    "semicolon": ";",
-    "\t": "\t",
-    "\\t": "\t",
-    "tab": "\t",
-    "|": "|",
-    "pipe": "|",
-    " ": " ",
-    "space": " ",
-    "whitespace": " ",
+#: The delimiters and their spellings accepted from the command line.
+_SPELLINGS = {
+    ",": (",", "comma"),
+    ";": (";", "semicolon"),
+    "\t": ("\t", "\\t", "tab"),
+    "|": ("|", "pipe"),
+    " ": (" ", "space", "whitespace"),
 }
+#: Spelling -> delimiter.
+DELIMITERS = {spelling: d for d, spellings in _SPELLINGS.items() for spelling in spellings}
 
 
 def _check_type(name: str, value, types: tuple) -> None:
