@@ -119,7 +119,7 @@ def _numeric_row(cells: list[str]) -> str | None:
 
 
 def _sniff(lines: list[str], decimal: str | None) -> str:
-    """Delimiter of ``lines`` (data lines only): see the module notes."""
+    """Delimiter of ``lines`` (data lines only): see the module docstring."""
     sample = lines[:64]
     body = sample[1:] or sample
     best, best_score = None, -1
@@ -230,7 +230,7 @@ def _columns(
 READ_BYTES = 1 << 20
 
 
-#: Data lines :func:`read_signal` looks at to sniff the CSV dialect.
+#: Data lines the dialect (delimiter, decimal mark, header) is decided on.
 _HEAD_LINES = 64
 
 
