@@ -21,9 +21,9 @@ import sys
 
 import click
 
-from . import __version__
-from .errors import GuaranteeError, ParameterError, ResdenoiseError
-from .nonlinearities import names_for_form
+from .. import __version__
+from ..errors import GuaranteeError, ParameterError, ResdenoiseError
+from ..nonlinearities import names_for_form
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -86,7 +86,7 @@ class PositiveOrAuto(click.ParamType):
         self.name = "INTEGER|auto" if integer else "NUMBER|auto"
 
     def convert(self, value, param, ctx):
-        from .pipeline import AUTO  # not at start-up: --help needs no pipeline
+        from ..pipeline import AUTO  # not at start-up: --help needs no pipeline
 
         if isinstance(value, str) and value.strip().lower() == AUTO:
             return AUTO
@@ -268,7 +268,7 @@ def _name_option(form: str, default: str):
 def _remember_expr(form, ctx, param, value):
     if value is None:
         return None
-    from .expr import ExpressionError, parse_expression
+    from ..expr import ExpressionError, parse_expression
 
     try:
         ctx.meta[EXPR_META] = (form, parse_expression(value, form))
@@ -278,7 +278,7 @@ def _remember_expr(form, ctx, param, value):
 
 
 def _stopping_rule_option():
-    from .stopping_rules import DEFAULT_RULE, RULES
+    from ..stopping_rules import DEFAULT_RULE, RULES
 
     return click.option(
         "--stopping-rule",
@@ -428,7 +428,7 @@ def resnet(name, lam, blocks, network_path, tau, h, stopping_rule, **io):
         resdenoise resnet sample_signals/steps.csv --network examples/network.toml -o out.csv
     """
     if network_path is not None:
-        from .cli_dictionary import network_plan_maker
+        from .dictionary import network_plan_maker
 
         _run(network_plan_maker(network_path, lam, tau, h, blocks), **io)
         return
@@ -451,7 +451,7 @@ def on_command_line(ctx: click.Context, name: str) -> bool:
 
 def _planner(command: str, name: str, **settings):
     """The command's plan maker: the --FORM name, or the --FORM-expr formula."""
-    from .pipeline import planner
+    from ..pipeline import planner
 
     ctx = click.get_current_context()
     nonlinearity = name
@@ -484,8 +484,8 @@ def _names_directory(path: str | None) -> bool:
 
 def _run_one(make_plan, input_path, output, report_path, quiet, **options) -> None:
     """Filter one INPUT into OUTPUT; the table on stderr; exit 4 under a failed --strict."""
-    from .pipeline import check_paths, run_file
-    from .report import render_table
+    from ..pipeline import check_paths, run_file
+    from ..report import render_table
 
     with library_errors(usage=True):
         check_paths(input_path, output, report_path, options.get("in_place", False))
@@ -535,7 +535,7 @@ def _run_batch(make_plan, inputs, output, report_path, quiet, jobs, options) -> 
     Exit code: 0 when every file succeeded, else the largest exit code among the failed
     files (1 input/output, 2 usage, 3 unstable, 4 guarantee failed under --strict).
     """
-    from .pipeline import run_batch
+    from ..pipeline import run_batch
 
     if output in (None, "-"):
         raise click.UsageError(
@@ -713,4 +713,4 @@ def main():  # pragma: no cover - console-script entry
 
 
 # the dictionary and translate commands register themselves on the group
-from . import cli_dictionary  # noqa: E402, F401
+from . import dictionary  # noqa: E402, F401

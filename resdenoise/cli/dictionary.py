@@ -13,15 +13,7 @@ import math
 
 import click
 
-from .cli import (
-    CONTEXT_SETTINGS,
-    EXPR_META,
-    POSITIVE,
-    cli,
-    library_errors,
-    on_command_line,
-)
-from .nonlinearities import (
+from ..nonlinearities import (
     FORMS,
     NONLINEARITIES,
     NONSTABLE_ACTIVATIONS,
@@ -29,6 +21,14 @@ from .nonlinearities import (
     SQRT2,
     get_nonlinearity,
     names_for_form,
+)
+from . import (
+    CONTEXT_SETTINGS,
+    EXPR_META,
+    POSITIVE,
+    cli,
+    library_errors,
+    on_command_line,
 )
 
 __all__ = ["dictionary", "network_plan_maker", "translate"]
@@ -41,8 +41,8 @@ __all__ = ["dictionary", "network_plan_maker", "translate"]
 
 def network_plan_maker(path: str, lam, tau, h, blocks):
     """Check the options, load the network file, and return ``make_plan(u)`` for ``_run``."""
-    from .network import load_network
-    from .pipeline import network_planner
+    from ..network import load_network
+    from ..pipeline import network_planner
 
     ctx = click.get_current_context()
     if blocks is not None:
@@ -99,7 +99,7 @@ def _plot_options(func):
 
 
 def _plot(columns, path, size):
-    from .plot import plot_dictionary
+    from ..plot import plot_dictionary
 
     with library_errors():
         plot_dictionary(columns, path, size)
@@ -163,8 +163,8 @@ def dictionary(as_json, families, lam, plot_path, plot_size):
         resdenoise dictionary --json
         resdenoise dictionary --plot table2.png
     """
-    from .dictionary import dictionary_rows
-    from .report import to_json
+    from ..dictionary import dictionary_rows
+    from ..report import to_json
 
     rows = dictionary_rows()
     if families:
@@ -281,9 +281,9 @@ def translate(lam, theta, tau, h, as_json, plot_path, plot_size, **given):
         resdenoise translate --regulariser huber --lambda 0.5 --tau 0.3
         resdenoise translate --activation-expr "r*exp(-r**2/2)" --plot pm.png
     """
-    from .dictionary import translate as translate_nl
-    from .expr import ExpressionError, expression_nonlinearity, parse_expression
-    from .report import to_json
+    from ..dictionary import translate as translate_nl
+    from ..expr import ExpressionError, expression_nonlinearity, parse_expression
+    from ..report import to_json
 
     chosen = [(k, v) for k, v in given.items() if v is not None]
     if len(chosen) != 1:
