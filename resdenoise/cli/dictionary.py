@@ -1,15 +1,11 @@
-"""The ``dictionary`` and ``translate`` commands, and the CLI side of networks
-(``resnet --network``).
+"""The ``dictionary`` and ``translate`` commands.
 
-Registered on the group of :mod:`resdenoise.cli` (imported at its end).  The
-numbers come from :mod:`resdenoise.dictionary`, :mod:`resdenoise.expr`,
-:mod:`resdenoise.network` and :mod:`resdenoise.plot`; this module parses
-options and renders.
+The numbers come from :mod:`resdenoise.dictionary`, :mod:`resdenoise.expr`
+and :mod:`resdenoise.plot`; this module parses options, and
+:mod:`resdenoise.cli.render` draws the tables.
 """
 
 from __future__ import annotations
-
-import math
 
 import click
 
@@ -22,80 +18,10 @@ from ..nonlinearities import (
     get_nonlinearity,
     names_for_form,
 )
-from . import (
-    CONTEXT_SETTINGS,
-    EXPR_META,
-    POSITIVE,
-    cli,
-    library_errors,
-    on_command_line,
-)
+from . import render
+from .options import CONTEXT_SETTINGS, POSITIVE, grid_option, library_errors, plot_options
 
-__all__ = ["dictionary", "network_plan_maker", "translate"]
-
-
-# --------------------------------------------------------------------------
-# resnet --network
-# --------------------------------------------------------------------------
-
-
-def network_plan_maker(path: str, lam, tau, h, blocks):
-    """Check the options, load the network file, and return ``make_plan(u)`` for ``_run``."""
-    from ..network import load_network
-    from ..pipeline import network_planner
-
-    ctx = click.get_current_context()
-    if blocks is not None:
-        raise click.UsageError("give --blocks M or --network FILE, not both")
-    if on_command_line(ctx, "name") or EXPR_META in ctx.meta:
-        raise click.UsageError(
-            "--network gives every block its own activation; drop --activation/--activation-expr"
-        )
-    with library_errors():
-        spec = load_network(path)
-    if spec.h is not None and on_command_line(ctx, "h") and spec.h != h:
-        raise click.UsageError(f"{path} sets h = {spec.h:g}; drop --h {h:g} or the file's h")
-    return network_planner(spec, lam=lam, tau=tau, h=h)
-
-
-# --------------------------------------------------------------------------
-# Shared options
-# --------------------------------------------------------------------------
-
-
-class PlotSize(click.ParamType):
-    """``WIDTHxHEIGHT`` in pixels."""
-
-    name = "WxH"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, tuple):
-            return value
-        try:
-            w, h = (int(v) for v in str(value).lower().split("x"))
-        except ValueError:
-            self.fail(f"{value!r} is not WIDTHxHEIGHT in pixels, e.g. 1200x800", param, ctx)
-        if not (50 <= w <= 20000 and 50 <= h <= 20000):
-            self.fail(f"{value!r}: width and height must be 50 to 20000 pixels", param, ctx)
-        return w, h
-
-
-def _plot_options(func):
-    func = click.option(
-        "--plot-size",
-        type=PlotSize(),
-        default=None,
-        help="Image size in pixels [default: 260 per column x 800]; SVG/PDF: 0.72 pt per pixel.",
-    )(func)
-    func = click.option(
-        "--plot",
-        "plot_path",
-        default=None,
-        metavar="PATH",
-        help="Also draw the function plots (rows g, Psi, S, Phi) to PATH: .png, .svg or .pdf. "
-        "Needs matplotlib: pip install 'resdenoise[plot]'.",
-    )(func)
-    return func
+__all__ = ["dictionary", "translate"]
 
 
 def _plot(columns, path, size):
@@ -105,23 +31,6 @@ def _plot(columns, path, size):
         plot_dictionary(columns, path, size)
 
 
-def _console():
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=False)
-
-
-def _fmt(x) -> str:
-    if x is None:
-        return "-"
-    if isinstance(x, bool):
-        return "yes" if x else "no"
-    x = float(x)
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return f"{x:.6g}"
-
-
 # --------------------------------------------------------------------------
 # resdenoise dictionary
 # --------------------------------------------------------------------------
@@ -129,7 +38,7 @@ def _fmt(x) -> str:
 ALL_FAMILIES = tuple(NONLINEARITIES) + tuple(NONSTABLE_ACTIVATIONS)
 
 
-@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.command(context_settings=CONTEXT_SETTINGS)
 @click.option("--json", "as_json", is_flag=True, help="Print the dictionary as JSON on stdout.")
 @click.option(
     "--family",
@@ -146,7 +55,7 @@ ALL_FAMILIES = tuple(NONLINEARITIES) + tuple(NONSTABLE_ACTIVATIONS)
     show_default=True,
     help="Contrast parameter of the plots.",
 )
-@_plot_options
+@plot_options
 def dictionary(as_json, families, lam, plot_path, plot_size):
     """Every entry of the dictionary in its four forms.
 
@@ -176,39 +85,9 @@ def dictionary(as_json, families, lam, plot_path, plot_size):
     if as_json:
         click.echo(to_json({"entries": rows}), nl=False)
         return
-    _render_dictionary(rows)
+    render.render_dictionary(rows)
     if plot_path is not None:
         click.echo(f"plot written to {plot_path}", err=True)
-
-
-def _render_dictionary(rows):
-    from rich.table import Table
-
-    table = Table(title="the dictionary (Alt, Weickert, Peter 2020)", title_justify="left")
-    table.add_column("family", style="bold")
-    table.add_column("form")
-    table.add_column("formula")
-    table.add_column("also known as")
-    stable_seen = False
-    for row in rows:
-        if not row["stable"] and not stable_seen:
-            stable_seen = True
-            table.add_section()
-        kind = "convex, monotone" if row["class"] == "convex" else "nonconvex, nonmonotone"
-        summary = f"{kind}\ng_max = {_fmt(row['g_max'])}"
-        if not row["stable"]:
-            summary += "\n[red]fails:[/]\n" + "\n".join(c["condition"] for c in row["fails"])
-        for i, form in enumerate(FORMS):
-            formula = row["formulas"].get(form, "")
-            aliases = ", ".join(row["aliases"].get(form, ()))
-            first = (f"{row['family']}\n{summary}") if i == 0 else ""
-            table.add_row(first, form, formula, aliases)
-        table.add_section()
-    console = _console()
-    console.print(table)
-    for row in rows:
-        for c in row.get("fails", ()):
-            console.print(f"{row['family']}: '{c['condition']}' fails: {c['detail']}")
 
 
 # --------------------------------------------------------------------------
@@ -235,7 +114,7 @@ def _form_options(func):
     return func
 
 
-@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.command(context_settings=CONTEXT_SETTINGS)
 @_form_options
 @click.option(
     "--lambda",
@@ -252,9 +131,9 @@ def _form_options(func):
     help="Shrinkage threshold theta (lambda = sqrt2 theta).",
 )
 @click.option("--tau", type=POSITIVE, default=None, help="Time step to check [default: none].")
-@click.option("--h", type=POSITIVE, default=1.0, show_default=True, help="Grid size.")
+@grid_option
 @click.option("--json", "as_json", is_flag=True, help="Print the translation as JSON on stdout.")
-@_plot_options
+@plot_options
 def translate(lam, theta, tau, h, as_json, plot_path, plot_size, **given):
     """Translate one nonlinearity into the other three forms, and check it.
 
@@ -316,63 +195,6 @@ def translate(lam, theta, tau, h, as_json, plot_path, plot_size, **given):
     if as_json:
         click.echo(to_json(result), nl=False)
     else:
-        _render_translation(result)
+        render.render_translation(result)
         if plot_path is not None:
             click.echo(f"plot written to {plot_path}", err=True)
-
-
-def _render_translation(t: dict) -> None:
-    from rich.table import Table
-
-    console = _console()
-    head = Table(show_header=False, title=f"translate {t['name']}", title_justify="left")
-    head.add_column("quantity", style="bold")
-    head.add_column("value")
-    family = t["family"] if t["family"] != "custom" else "your own (numerical translations)"
-    head.add_row("nonlinearity", f"{t['label']} - {family}, given as {t['given']}")
-    head.add_row("lambda / threshold", f"{_fmt(t['lambda'])} / {_fmt(t['threshold'])}")
-    head.add_row("class", t["class"])
-    exact = "" if t["exact"] else " (sampled)"
-    head.add_row("g = Phi(r)/r range" + exact, f"[{_fmt(t['g_min'])}, {_fmt(t['g_max'])}]")
-    head.add_row("Lipschitz constant of Phi", _fmt(t["lipschitz"]))
-    head.add_row("Phi odd / monotone", f"{_fmt(t['odd'])} / {_fmt(t['monotone'])}")
-    head.add_row("tau bound L-inf h^2/(2 g_max)", _fmt(t["tau_linf_bound"]))
-    head.add_row("tau bound sign h^2/(4 g_max)", _fmt(t["tau_sign_bound"]))
-    head.add_row("h", _fmt(t["h"]))
-    console.print(head)
-
-    formulas = Table(title="the four forms", title_justify="left")
-    formulas.add_column("form", style="bold")
-    formulas.add_column("formula")
-    for form, f in t["forms"].items():
-        formulas.add_row(f"{form} {f['symbol']}", f["formula"] or "(translated numerically)")
-    console.print(formulas)
-    values = Table(title="sampled (S: one Haar step, tau = 1/4, h = 1)", title_justify="left")
-    values.add_column("r, s", justify="right", style="bold")
-    for f in t["forms"].values():
-        values.add_column(f["symbol"], justify="right")
-    columns = [f["values"] for f in t["forms"].values()]
-    for i, x in enumerate(next(iter(t["forms"].values()))["x"]):
-        values.add_row(_fmt(x), *(_fmt(col[i]) for col in columns))
-    console.print(values)
-
-    console.print("[bold]stability theorem[/] (paper, Theorem 2; README, 'Stability'):")
-    for c in t["conditions"]:
-        mark = "[green]holds[/]" if c["holds"] else "[red]fails[/]"
-        console.print(f"  {mark}  {c['condition']}: {c['detail']}")
-    if not t["theorem_applies"]:
-        console.print(
-            "[red]not covered by the stability theorem[/]: a run with it is refused "
-            "(exit code 3) unless --allow-unstable is given"
-        )
-    elif t["tau"] is not None:
-        verdict = (
-            "sign stable"
-            if t["sign_stable"]
-            else "L-infinity stable, not sign stable"
-            if t["linf_stable"]
-            else "not stable"
-        )
-        console.print(f"tau = {_fmt(t['tau'])}: {verdict}")
-    else:
-        console.print(f"stable for tau <= {_fmt(t['tau_linf_bound'])}")
