@@ -219,7 +219,6 @@ def _names_directory(path: str | None) -> bool:
 def _run_one(make_plan, input_path, output, report_path, quiet, **options) -> None:
     """Filter one INPUT into OUTPUT; the table on stderr; exit 4 under a failed --strict."""
     from ..pipeline import check_paths, run_file
-    from ..report import render_table
 
     with library_errors(usage=True):
         check_paths(input_path, output, report_path, options.get("in_place", False))
@@ -242,13 +241,13 @@ def _run_one(make_plan, input_path, output, report_path, quiet, **options) -> No
             )
     except GuaranteeError as exc:  # written; the table, then the failure
         if console:
-            render_table(exc.report, console)
+            render.render_table(exc.report, console)
         click.echo("Error: " + error_message(exc), err=True)
         sys.exit(EXIT_STRICT)
     except ResdenoiseError as exc:
         raise CliError(error_message(exc), exc.exit_code) from None
     if console:
-        render_table(report, console)
+        render.render_table(report, console)
 
 
 def _directory(path: str, what: str) -> str:

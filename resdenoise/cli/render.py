@@ -1,7 +1,8 @@
-"""Everything the command line draws with rich: the dictionary and translation
-tables, and progress bars on a terminal.
+"""Everything the command line draws with rich: a run's report as tables on
+stderr, the dictionary and translation tables, and progress bars on a terminal.
 
-Takes plain data (the dicts of :mod:`resdenoise.dictionary`) and knows
+Takes plain data (the report of :func:`resdenoise.filters.analyse_run`, the
+dicts of :mod:`resdenoise.dictionary`) and knows
 nothing about how the numbers were made.  rich is imported on first use, so
 that ``resdenoise --help`` stays cheap.
 """
@@ -9,6 +10,7 @@ that ``resdenoise --help`` stays cheap.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import sys
 
@@ -39,15 +41,160 @@ def warning(console, message: str) -> None:
     console.print("[yellow]warning:[/] " + escape(message))
 
 
-def _fmt(x) -> str:
+def num(x, none: str = "inf") -> str:
+    """A number as the tables show it: 6 significant digits, +-inf, yes/no.
+
+    ``None`` shows as ``none``: in a run's report an unbounded quantity
+    ("inf"), in the dictionary's data an unknown one ("-").
+    """
     if x is None:
-        return "-"
+        return none
     if isinstance(x, bool):
         return "yes" if x else "no"
+    if isinstance(x, int):
+        return str(x)
+    if isinstance(x, str):
+        return x
     x = float(x)
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
     return f"{x:.6g}"
+
+
+_fmt = functools.partial(num, none="-")
+
+
+def yes(ok: bool) -> str:
+    return "[green]yes[/]" if ok else "[red]no[/]"
+
+
+def _stability_rows(table, s: dict, fmt, g_label: str, lipschitz_label: str) -> None:
+    """The rows of the stability theorem's numbers (a run's report, a translation)."""
+    exact = "" if s["exact"] else " (sampled)"
+    table.add_row(g_label + exact, f"[{fmt(s['g_min'])}, {fmt(s['g_max'])}]")
+    table.add_row(lipschitz_label, fmt(s["lipschitz"]))
+    table.add_row("Phi odd / monotone", f"{fmt(s['odd'])} / {fmt(s['monotone'])}")
+    table.add_row("tau bound L-inf h^2/(2 g_max)", fmt(s["tau_linf_bound"]))
+    table.add_row("tau bound sign h^2/(4 g_max)", fmt(s["tau_sign_bound"]))
+
+
+# --------------------------------------------------------------------------
+# A run's report (resdenoise.filters.analyse_run)
+# --------------------------------------------------------------------------
+
+
+def render_table(report: dict, console) -> None:
+    """Print the report as two rich tables (run, channels) on ``console``."""
+    from rich.table import Table
+
+    st = report["stability"]
+    run = Table(title=f"resdenoise {report['command']}", show_header=False, title_justify="left")
+    run.add_column("quantity", style="bold")
+    run.add_column("value")
+    run.add_row(
+        "nonlinearity",
+        f"{report['name']} ({report['family']}, {report['form']}, {report['class']})",
+    )
+    params = ", ".join(
+        f"{k} = {num(v)}"
+        for k, v in report["parameters"].items()
+        if not isinstance(v, (list, dict))
+    )
+    run.add_row("parameters", params)
+    noise = report.get("noise_sigma", report["parameters"].get("noise_sigma"))
+    if noise is not None:
+        run.add_row("noise sigma (MAD)", ", ".join(num(s) for s in noise))
+    run.add_row("tau / h / steps", f"{num(report['tau'])} / {num(report['h'])} / {report['steps']}")
+    run.add_row("stopping time", num(report["stopping_time"]))
+    eng = report.get("engine")
+    if eng:
+        where = f", {eng['instruction_set']}" if eng["instruction_set"] else ""
+        run.add_row("engine", f"{eng['step_loop']} step loop{where}, {eng['dtype']}")
+    _stability_rows(run, st, num, "g range", "Lipschitz of Phi")
+    run.add_row("L-infinity stable", yes(st["linf_stable"]))
+    run.add_row("sign stable", yes(st["sign_stable"]))
+    if "wavelet_check" in report:
+        run.add_row("engine vs Haar transform", num(report["wavelet_check"]["max_abs_difference"]))
+    if report.get("clipped"):
+        run.add_row("samples clipped on output", f"[red]{report['clipped']}[/]")
+    console.print(run)
+    if st.get("blocks"):  # a network file (resdenoise.network): one row per block group
+        _render_blocks(st["blocks"], console)
+
+    channels = report.get("channels") or []
+    if channels:
+        ch = Table(title="measured per channel", title_justify="left")
+        ch.add_column("quantity", style="bold")
+        for i in range(len(channels)):
+            ch.add_column(f"ch {i}", justify="right")
+        rows = [
+            ("input min / max", lambda c: f"{num(c['input_min'])} / {num(c['input_max'])}"),
+            ("output min / max", lambda c: f"{num(c['output_min'])} / {num(c['output_max'])}"),
+            ("max-min principle", lambda c: yes(c["max_min_principle"])),
+            (
+                "sign changes in -> out",
+                lambda c: f"{c['sign_changes_in']} -> {c['sign_changes_out']}",
+            ),
+            ("total variation in -> out", lambda c: f"{num(c['tv_in'])} -> {num(c['tv_out'])}"),
+            ("mean drift", lambda c: num(c["mean_drift"])),
+        ]
+        if "noise_sigma" in channels[0]:
+            rows.append(("noise sigma (MAD)", lambda c: num(c["noise_sigma"])))
+        if "el_residual" in channels[0]:
+            rows += [
+                (
+                    "energy E_h in -> out",
+                    lambda c: f"{num(c['energy_in'])} -> {num(c['energy_out'])}",
+                ),
+                ("Euler-Lagrange residual", lambda c: num(c["el_residual"])),
+            ]
+        for label, cell in rows:
+            ch.add_row(label, *(cell(c) for c in channels))
+        quality = report.get("quality") or {}
+        for label, key in (("MSE", "mse"), ("SNR dB", "snr_db"), ("PSNR dB", "psnr_db")):
+            if quality:
+                pairs = zip(quality["input"][key], quality["output"][key], strict=True)
+                ch.add_row(f"{label} in -> out", *(f"{num(a)} -> {num(b)}" for a, b in pairs))
+        console.print(ch)
+    verdict = (
+        "[green]all guarantees held[/]"
+        if report.get("guarantees_held")
+        else "[red]guarantees failed[/]"
+    )
+    console.print(verdict)
+    for line in report.get("failed_checks", []):
+        console.print(f"  [red]-[/] {line}", highlight=False)
+
+
+def _render_blocks(blocks: list, console) -> None:
+    """The block groups of a network, each with its own bounds and verdict."""
+    from rich.table import Table
+
+    table = Table(title="network blocks (stable when every group is)", title_justify="left")
+    for name in ("#", "activation", "lambda", "tau x m", "g range", "tau bounds", "stable"):
+        table.add_column(name, justify="left" if name == "activation" else "right")
+    for b in blocks:
+        s = b["stability"]
+        verdict = (
+            "[green]sign[/]"
+            if s["sign_stable"]
+            else yes(False)
+            if not s["linf_stable"]
+            else "[yellow]L-inf[/]"
+        )
+        table.add_row(
+            str(b["index"]),
+            b["label"] if b["form"] == "activation" else f"{b['label']} ({b['form']})",
+            num(b["lambda"]),
+            f"{num(b['tau'])} x {b['repeat']}",
+            f"[{num(s['g_min'])}, {num(s['g_max'])}]",
+            f"{num(s['tau_linf_bound'])} / {num(s['tau_sign_bound'])}",
+            verdict,
+        )
+    console.print(table)
+    for b in blocks:
+        if b["stability"]["reason"]:
+            console.print(f"  [red]-[/] block {b['index']}: {b['stability']['reason']}")
 
 
 # --------------------------------------------------------------------------
@@ -98,12 +245,7 @@ def render_translation(t: dict) -> None:
     head.add_row("nonlinearity", f"{t['label']} - {family}, given as {t['given']}")
     head.add_row("lambda / threshold", f"{_fmt(t['lambda'])} / {_fmt(t['threshold'])}")
     head.add_row("class", t["class"])
-    exact = "" if t["exact"] else " (sampled)"
-    head.add_row("g = Phi(r)/r range" + exact, f"[{_fmt(t['g_min'])}, {_fmt(t['g_max'])}]")
-    head.add_row("Lipschitz constant of Phi", _fmt(t["lipschitz"]))
-    head.add_row("Phi odd / monotone", f"{_fmt(t['odd'])} / {_fmt(t['monotone'])}")
-    head.add_row("tau bound L-inf h^2/(2 g_max)", _fmt(t["tau_linf_bound"]))
-    head.add_row("tau bound sign h^2/(4 g_max)", _fmt(t["tau_sign_bound"]))
+    _stability_rows(head, t, _fmt, "g = Phi(r)/r range", "Lipschitz constant of Phi")
     head.add_row("h", _fmt(t["h"]))
     console.print(head)
 
