@@ -203,10 +203,15 @@ def _network_planner(path: str, formula, lam, tau, h, blocks):
 # --------------------------------------------------------------------------
 
 
-def _run(make_plan, input_paths, output, report_path=None, quiet=False, jobs=1, **options):
-    """One INPUT: filter it into OUTPUT; several (or -o DIR/): each into the directory."""
+def _run(make_plan, input_paths, output, read, write, report_path, quiet, jobs, **options):
+    """One INPUT: filter it into OUTPUT; several (or -o DIR/): each into the directory.
+
+    ``read`` and ``write`` are the read and write options (:func:`files_options`);
+    ``options`` the other keywords of :func:`resdenoise.pipeline.run_file`.
+    """
+    options.update(read, **write)
     if len(input_paths) == 1 and not _names_directory(output):
-        _run_one(make_plan, input_paths[0], output, report_path, quiet, **options)
+        _run_one(make_plan, input_paths[0], output, report_path, quiet, options)
     else:
         _run_batch(make_plan, list(input_paths), output, report_path, quiet, jobs, options)
 
@@ -216,7 +221,7 @@ def _names_directory(path: str | None) -> bool:
     return path not in (None, "-") and path.endswith(("/", os.sep))
 
 
-def _run_one(make_plan, input_path, output, report_path, quiet, **options) -> None:
+def _run_one(make_plan, input_path, output, report_path, quiet, options) -> None:
     """Filter one INPUT into OUTPUT; the table on stderr; exit 4 under a failed --strict."""
     from ..pipeline import check_paths, run_file
 

@@ -146,8 +146,20 @@ def bundle(*options):
     return decorate
 
 
+#: how INPUT (and --reference) is read: the keywords of pipeline.run_file of these names
+READ_KEYS = ("input_format", "delimiter", "decimal", "header", "time_column", "columns")
+#: how OUTPUT is written
+WRITE_KEYS = ("output_format", "subtype")
+
+
 def files_options(func):
-    """Options shared by the four filtering commands: files, checks, report, speed."""
+    """Options shared by the four filtering commands: files, checks, report, speed.
+
+    The command receives the read options collected into one parameter
+    ``read`` and the write options into ``write`` (dicts of
+    :func:`resdenoise.pipeline.run_file`'s keywords, :data:`READ_KEYS` and
+    :data:`WRITE_KEYS`), the others as parameters of their own.
+    """
 
     @click.argument("input_paths", metavar="INPUT...", nargs=-1, required=True)
     @click.option(
@@ -256,6 +268,8 @@ def files_options(func):
     )
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        kwargs["read"] = {key: kwargs.pop(key) for key in READ_KEYS}
+        kwargs["write"] = {key: kwargs.pop(key) for key in WRITE_KEYS}
         return func(*args, **kwargs)
 
     return wrapper
