@@ -9,9 +9,7 @@ What the four filtering commands of the command line do, as plain Python:
 * :func:`run_file` reads one input (whole, or in chunks for a large file),
   makes the plan, refuses an unstable one, runs it, measures the guarantees
   and writes the output and the JSON report atomically (all or nothing).
-* :func:`run_batch` does that for many inputs into one directory, in up to
-  ``jobs`` worker processes, and reports every file without stopping at
-  the first failure.
+* :func:`resdenoise.batch.run_batch` does that for many inputs.
 
 Nothing here prints.  Progress goes to a callback, a warning to a callback
 (or :func:`warnings.warn`), and problems are raised as the exceptions of
@@ -36,24 +34,18 @@ Examples
 from __future__ import annotations
 
 import os
-import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
-from .errors import GuaranteeError, ParameterError, ResdenoiseError, SignalError, UnstableError
+from .errors import GuaranteeError, ParameterError, SignalError
 
 __all__ = [
     "AUTO",
-    "FileResult",
     "Planner",
-    "batch_target",
-    "bind_nonlinearity",
     "check_paths",
-    "check_verdict",
     "network_planner",
     "planner",
-    "run_batch",
     "run_file",
 ]
 
@@ -104,6 +96,8 @@ class Planner:
         s = self.settings
         h = 1.0 if self.command == "shrink" else s.get("h", 1.0)
         if not self.auto:
+            from .filters import bind_nonlinearity
+
             nl, extra = bind_nonlinearity(self.nonlinearity, self.form, self.lam, u, h)
             return _plan(self.command, nl, s, h), extra
         from .autoparams import DEFAULT_RULE, choose_parameters
@@ -216,33 +210,6 @@ def planner(
     return Planner(command, nonlinearity, lam, settings, rule)
 
 
-def bind_nonlinearity(nonlinearity, form: str, lam, u, h: float = 1.0) -> tuple:
-    """``(Nonlinearity, extra)`` for a name, formula or bound nonlinearity and signal ``u``.
-
-    ``lam`` None becomes :func:`resdenoise.filters.auto_lambda` of ``u``
-    (``extra`` then says how); a formula that does not use lam gets 1.
-    """
-    from .expr import Expression, expression_nonlinearity
-    from .filters import auto_lambda
-    from .nonlinearities import Nonlinearity, get_nonlinearity
-
-    if isinstance(nonlinearity, Nonlinearity):
-        return nonlinearity, {}
-    if isinstance(nonlinearity, Expression):
-        extra = {"expression": nonlinearity.text}
-        if lam is None:
-            if nonlinearity.uses_lam:
-                lam, auto = auto_lambda(u, h)
-                extra.update(auto)
-            else:
-                lam = 1.0
-        return expression_nonlinearity(nonlinearity, form, lam), extra
-    extra = {}
-    if lam is None:
-        lam, extra = auto_lambda(u, h)
-    return get_nonlinearity(nonlinearity, form, lam), extra
-
-
 def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> Callable:
     """``make_plan(u) -> (plan, {})`` of a network file (a path or a loaded spec).
 
@@ -263,45 +230,6 @@ def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> Callable:
         return build_network(spec, u, lam=lam, tau=tau, h=h), {}
 
     return make_plan
-
-
-def check_verdict(plan, verdict, allow_unstable: bool = False, on_warning=None) -> None:
-    """Refuse a plan that is not L-infinity stable; warn when it is not sign stable.
-
-    Raises
-    ------
-    UnstableError
-        Unless ``allow_unstable``; the message gives the stable tau when
-        one exists.
-    """
-    import math
-
-    if not verdict.linf_stable and not allow_unstable:
-        tau_helps = verdict.odd and verdict.g_min >= 0 and math.isfinite(verdict.g_max)
-        raise UnstableError(
-            f"refused as unstable: {verdict.reason}. "
-            + (
-                f"A stable tau is <= {verdict.tau_linf_bound:.6g} (sign-stable <= "
-                f"{verdict.tau_sign_bound:.6g}); or pass allow_unstable=True"
-                if tau_helps
-                else "No tau makes it stable; choose another nonlinearity or pass "
-                "allow_unstable=True"
-            ),
-            parameters=[("allow_unstable", True)],
-        )
-    if verdict.linf_stable and not verdict.sign_stable:
-        _warn(
-            on_warning,
-            f"tau = {plan.tau:.6g} is L-infinity stable but above the sign-stable bound "
-            f"{verdict.tau_sign_bound:.6g}: sign changes may increase",
-        )
-
-
-def _warn(on_warning, message: str) -> None:
-    if on_warning is None:
-        warnings.warn(message, UserWarning, stacklevel=3)
-    else:
-        on_warning(message)
 
 
 # --------------------------------------------------------------------------
@@ -371,6 +299,7 @@ def run_file(
     check_wavelet: bool = False,
     dtype: str = "float64",
     chunk_size: int | None = None,
+    threads: int | None = None,
     progress: Progress | None = None,
     on_warning: Callable[[str], object] | None = None,
 ) -> dict:
@@ -409,6 +338,8 @@ def run_file(
     chunk_size : int, optional
         Samples per chunk; 0: always read the file whole; default: chunks
         for input files over :data:`resdenoise.stream.STREAM_THRESHOLD` bytes.
+    threads : int, optional
+        Engine threads (default: see :func:`resdenoise.engine.run_blocks`).
     progress : callable, optional
         ``progress(phase, done, total)`` while the file is checked and filtered.
     on_warning : callable, optional
@@ -436,6 +367,7 @@ def run_file(
     """
     import numpy as np
 
+    from .filters import check_verdict
     from .io import check_output_path
     from .stream import should_stream
 
@@ -468,6 +400,7 @@ def run_file(
                 check_wavelet=check_wavelet,
                 dtype=dtype,
                 chunk_size=chunk_size,
+                threads=threads,
                 on_plan=lambda plan, verdict: check_verdict(
                     plan, verdict, allow_unstable, on_warning
                 ),
@@ -497,6 +430,7 @@ class _FileJob:
     check_wavelet: bool
     dtype: str
     chunk_size: int | None
+    threads: int | None
     on_plan: Callable
     progress: Progress | None
 
@@ -524,7 +458,7 @@ def _run_in_memory(job: _FileJob) -> dict:
     callback = (
         None if job.progress is None else (lambda k, _u: job.progress("blocks", k, plan.steps))
     )
-    out = run_plan(plan, data, callback)
+    out = run_plan(plan, data, callback, threads=job.threads)
     report = analyse_run(plan, data, out, verdict, check_wavelet=job.check_wavelet)
     report["parameters"].update(extra)
     if clean is not None:
@@ -573,6 +507,7 @@ def _run_streamed(job: _FileJob) -> dict:
             reference=job.reference,
             check_wavelet=job.check_wavelet,
             report_path=job.report_path,
+            threads=job.threads,
             on_plan=job.on_plan,
             progress=job.progress,
             source=source,
@@ -580,247 +515,3 @@ def _run_streamed(job: _FileJob) -> dict:
     finally:
         if spooled is not None:
             os.unlink(spooled)
-
-
-# --------------------------------------------------------------------------
-# Many files
-# --------------------------------------------------------------------------
-
-
-@dataclass
-class FileResult:
-    """What became of one input of :func:`run_batch`.
-
-    ``report`` is the run's report (None when it failed before writing);
-    ``error`` the exception that failed it (None on success), with the
-    exit code it maps to; ``warnings`` what :func:`run_file` warned about.
-    """
-
-    input: str
-    output: str
-    report_path: str | None = None
-    report: dict | None = None
-    error: ResdenoiseError | None = None
-    warnings: list = field(default_factory=list)
-
-    @property
-    def exit_code(self) -> int:
-        """0 on success, else the error's exit code (4: a guarantee failed under strict)."""
-        return 0 if self.error is None else (self.error.exit_code or 1)
-
-
-def batch_target(directory: str, input_path: str, output_format: str | None = None) -> str:
-    """DIRECTORY/NAME of an input; the extension follows ``output_format`` when given."""
-    from .io import AUDIO_EXTENSIONS, guess_format
-
-    name = os.path.basename(input_path.rstrip("/" + os.sep)) or input_path
-    if output_format:
-        fmt = guess_format(name, output_format)
-        if fmt != "AUDIO":
-            stem, ext = os.path.splitext(name)
-            try:
-                same = guess_format(name) == fmt
-            except ResdenoiseError:
-                same = False
-            if not same:
-                exts = {v: k for k, v in reversed(list(AUDIO_EXTENSIONS.items()))}
-                name = stem + (".csv" if fmt == "CSV" else exts.get(fmt, "." + fmt.lower()))
-    return os.path.join(directory, name)
-
-
-def _make_directory(path: str, what: str) -> None:
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError as exc:
-        raise SignalError(
-            f"{path}: cannot create the {what} directory: {exc.strerror or exc}"
-        ) from None
-
-
-def run_batch(
-    make_plan: Callable,
-    input_paths: Sequence[str],
-    output_dir: str,
-    *,
-    report_dir: str | None = None,
-    jobs: int = 1,
-    strict: bool = False,
-    progress: Callable[[int, str, int, int | None], object] | None = None,
-    on_done: Callable[[int, FileResult], object] | None = None,
-    **options,
-) -> list[FileResult]:
-    """Filter each input into ``output_dir`` under its own name, as :func:`run_file` would.
-
-    One file's failure does not stop the others.  With ``jobs`` > 1 (and
-    where the system forks) up to that many files run at once in worker
-    processes, each with one engine thread; the files and reports are the
-    same as with ``jobs=1``.
-
-    Parameters
-    ----------
-    make_plan : callable
-        ``make_plan(u) -> (plan, extra)``, called once per file.
-    input_paths : sequence of str
-        Input files (not stdin).
-    output_dir : str
-        Receives one output per input (see :func:`batch_target`); made if missing.
-    report_dir : str, optional
-        Receives ``INPUT-NAME.json`` for each input; made if missing.
-    jobs : int
-        Files filtered at once.
-    strict : bool
-        A failed guarantee fails the file (:class:`GuaranteeError`, exit
-        code 4), written all the same.
-    progress : callable, optional
-        ``progress(index, phase, done, total)``: :func:`run_file`'s progress
-        of input ``index``.
-    on_done : callable, optional
-        ``on_done(index, result)`` as each file finishes (in that order).
-    **options
-        The other keyword arguments of :func:`run_file` (``allow_unstable``,
-        ``in_place``, the file options, ``dtype``, ``chunk_size``, ...).
-
-    Returns
-    -------
-    list of FileResult
-        In the order of ``input_paths``.
-
-    Raises
-    ------
-    ParameterError
-        Stdin among the inputs, or two inputs that would be written to the
-        same file; nothing is run.
-    SignalError
-        A directory cannot be created.
-    """
-    inputs = [os.fspath(p) for p in input_paths]
-    if "-" in inputs:
-        raise ParameterError("stdin ('-') cannot be one of several inputs; give file names")
-    tasks, seen = [], {}
-    for path in inputs:
-        target = batch_target(output_dir, path, options.get("output_format"))
-        if target in seen:
-            raise ParameterError(
-                f"{seen[target]} and {path} would both be written to {target}; "
-                "rename one or filter them into separate directories"
-            )
-        seen[target] = path
-        report = None
-        if report_dir is not None:
-            name = os.path.basename(path.rstrip("/" + os.sep)) + ".json"
-            report = os.path.join(report_dir, name)
-        tasks.append((path, target, report))
-    _make_directory(output_dir, "output")
-    if report_dir is not None:
-        _make_directory(report_dir, "report")
-    results: list = [None] * len(tasks)
-
-    def one(i: int, file_progress) -> FileResult:
-        path, target, report = tasks[i]
-        result = FileResult(path, target, report)
-        try:
-            result.report = run_file(
-                make_plan,
-                path,
-                target,
-                report_path=report,
-                strict=strict,
-                progress=file_progress,
-                on_warning=result.warnings.append,
-                **options,
-            )
-        except GuaranteeError as exc:
-            result.report, result.error = exc.report, exc
-        except ResdenoiseError as exc:
-            result.error = exc
-        except Exception as exc:  # noqa: BLE001 - one file's bug must not stop the others
-            result.error = ResdenoiseError(f"internal error: {type(exc).__name__}: {exc}")
-        return result
-
-    def finished(i: int, result: FileResult) -> None:
-        results[i] = result
-        if on_done is not None:
-            on_done(i, result)
-
-    jobs = max(1, min(int(jobs), len(tasks)))
-    if jobs == 1 or not hasattr(os, "fork"):
-        for i in range(len(tasks)):
-            file_progress = None
-            if progress is not None:
-
-                def file_progress(phase, done, total, i=i):
-                    progress(i, phase, done, total)
-
-            finished(i, one(i, file_progress))
-    else:
-        _run_forked(
-            [lambda p, i=i: one(i, p) for i in range(len(tasks))],
-            jobs,
-            finished,
-            progress,
-            [FileResult(*t) for t in tasks],
-        )
-    return results
-
-
-def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
-    """Run ``job(progress)`` callables in up to ``jobs`` forked processes at once.
-
-    Each child sends its progress and its :class:`FileResult` through a pipe;
-    a child that fails without one (killed, out of memory, a result that
-    does not pickle) fails its file (``placeholders[i]``) with exit code 1.
-    """
-    import multiprocessing as mp
-    from multiprocessing.connection import wait
-
-    ctx = mp.get_context("fork")
-    running: dict = {}
-    queue = list(range(len(jobs_list)))
-    while queue or running:
-        while queue and len(running) < jobs:
-            i = queue.pop(0)
-            receive, send = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_child, args=(jobs_list[i], send), daemon=True)
-            proc.start()
-            send.close()
-            running[receive] = (proc, i)
-        for conn in wait(list(running), timeout=0.2):
-            proc, i = running[conn]
-            try:
-                kind, payload = conn.recv()
-            except (EOFError, OSError):
-                kind, payload = "done", None
-            if kind == "progress":
-                if progress is not None:
-                    progress(i, *payload)
-                continue
-            del running[conn]
-            conn.close()
-            proc.join()
-            if not isinstance(payload, FileResult):  # the child's last words, or none
-                message = payload or f"the worker process died (exit code {proc.exitcode})"
-                payload = placeholders[i]
-                payload.error = ResdenoiseError(message)
-            finished(i, payload)
-
-
-def _child(job, conn) -> None:  # pragma: no cover - runs in a forked child
-    import time
-
-    # the files already run in parallel: one engine thread each, not one per core
-    os.environ.setdefault("RESDENOISE_THREADS", "1")
-
-    last = [0.0]
-
-    def progress(phase, done, total):
-        now = time.monotonic()
-        if now - last[0] > 0.1 or (total is not None and done >= total):
-            last[0] = now
-            conn.send(("progress", (phase, done, total)))
-
-    try:
-        result = job(progress)
-        conn.send(("done", result))
-    except BaseException as exc:  # noqa: BLE001 - also a result that does not pickle
-        conn.send(("done", f"internal error: {type(exc).__name__}: {exc}"))
-    conn.close()

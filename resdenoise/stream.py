@@ -55,8 +55,9 @@ import numpy as np
 
 from . import stability
 from .errors import ParameterError, SignalError
-from .filters import build_report, run_plan
+from .filters import Summary, run_plan
 from .quality import _db
+from .report import build_report
 from .wavelet import MAD_FACTOR, cycle_spin_shrink, haar_details
 
 __all__ = [
@@ -226,6 +227,7 @@ def filter_chunks(
     chunk: int | None = None,
     dtype=None,
     source: str = "<stream>",
+    threads: int | None = None,
 ) -> Iterator[Chunk]:
     """Run ``plan`` on a signal given as consecutive blocks, one chunk at a time.
 
@@ -245,6 +247,10 @@ def filter_chunks(
         default :func:`chunk_for`.
     dtype : {None, 'float64', 'float32'}
         Working precision, as ``run_plan`` (the input is cast first).
+    source : str
+        The signal's name in messages.
+    threads : int, optional
+        Engine threads, as ``run_plan``.
 
     Yields
     ------
@@ -266,7 +272,7 @@ def filter_chunks(
         rows.fill(hi)
         raw = rows.data(lo, hi)
         x = raw if dtype is None else raw.astype(dtype, copy=False)
-        y = run_plan(plan, x)
+        y = run_plan(plan, x, threads=threads)
         yield Chunk(start, stop, lo, hi, raw, x, y, rows.carried(start, stop))
         rows.drop(stop - m)
         start = stop
@@ -503,7 +509,7 @@ class _Scan:
             self.noise_run.feed(block)
 
 
-class SignalSummary:
+class SignalSummary(Summary):
     """A streamed signal as :func:`resdenoise.filters.auto_lambda` needs it.
 
     Passed to a plan maker instead of the samples.  ``noise_sigma`` is
@@ -785,6 +791,7 @@ def filter_file(
     reference: str | None = None,
     check_wavelet: bool = False,
     report_path: str | None = None,
+    threads: int | None = None,
     on_plan: Callable | None = None,
     progress: Callable | None = None,
     source: str | None = None,
@@ -898,7 +905,7 @@ def filter_file(
     chunks = 0
     with SignalWriter(output, stream.template, output_format, subtype) as writer:
         blocks = blocks_feeding_noise() if merged else stream.blocks()
-        for c in filter_chunks(plan, blocks, stream.frames, chunk, dtype, name):
+        for c in filter_chunks(plan, blocks, stream.frames, chunk, dtype, name, threads):
             u = c.u
             measure.add(c.f, u, c)
             if quality is not None:
