@@ -34,6 +34,7 @@ Examples
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
@@ -43,11 +44,16 @@ from .errors import GuaranteeError, ParameterError, SignalError
 __all__ = [
     "AUTO",
     "Planner",
+    "STREAM_THRESHOLD",
     "check_paths",
     "network_planner",
     "planner",
     "run_file",
+    "should_stream",
 ]
+
+#: Input files larger than this (bytes) are streamed by :func:`run_file`.
+STREAM_THRESHOLD = 64 << 20
 
 #: The value of a setting (or of ``lam``/``theta``) that asks for a data-driven choice.
 AUTO: Final = "auto"
@@ -307,7 +313,7 @@ def run_file(
 
     Reads the file whole, or in chunks of ``chunk_size`` samples (plus a
     halo) with the same numbers when it is large (see
-    :func:`resdenoise.stream.should_stream`); either way the output and the
+    :func:`should_stream`); either way the output and the
     report (``report_path``) are written atomically, or not at all.
 
     Parameters
@@ -337,7 +343,7 @@ def run_file(
         Working precision.
     chunk_size : int, optional
         Samples per chunk; 0: always read the file whole; default: chunks
-        for input files over :data:`resdenoise.stream.STREAM_THRESHOLD` bytes.
+        for input files over :data:`STREAM_THRESHOLD` bytes.
     threads : int, optional
         Engine threads (default: see :func:`resdenoise.engine.run_blocks`).
     progress : callable, optional
@@ -369,7 +375,6 @@ def run_file(
 
     from .filters import check_verdict
     from .io import check_output_path
-    from .stream import should_stream
 
     check_paths(input_path, output, report_path, in_place)
     read_options = dict(
@@ -379,14 +384,14 @@ def run_file(
         time_column=time_column,
         columns=columns,
     )
-    run = _run_streamed if should_stream(input_path, chunk_size) else _run_in_memory
+    streamed = should_stream(input_path, chunk_size)
     # An allowed unstable run may overflow: that is reported as a clean error
     # (non-finite output, nothing written), not as NumPy warnings.
     with np.errstate(over="ignore", invalid="ignore"):
         check_output_path(output, output_format, subtype)
         if report_path is not None:
             check_output_path(report_path, signal=False)
-        report = run(
+        report = _run(
             _FileJob(
                 make_plan,
                 input_path,
@@ -405,7 +410,8 @@ def run_file(
                     plan, verdict, allow_unstable, on_warning
                 ),
                 progress=progress,
-            )
+            ),
+            streamed,
         )
     if strict and not report["guarantees_held"]:
         raise GuaranteeError(
@@ -435,83 +441,153 @@ class _FileJob:
     progress: Progress | None
 
 
-def _run_in_memory(job: _FileJob) -> dict:
-    """Read the file whole, run the plan, measure, write output and report at once."""
-    from .filters import analyse_run, run_plan
-    from .io import encode_signal, read_signal, write_files_atomic
-    from .report import to_json
-
-    sig = read_signal(job.input_path, job.input_format, **job.read_options)
-    clean = None
-    if job.reference is not None:
-        clean = read_signal(job.reference, None, **job.read_options)
-        if clean.data.shape != sig.data.shape:
-            raise SignalError(
-                f"{job.reference}: the reference has shape {clean.data.shape} (samples, channels) "
-                f"but {sig.source} has {sig.data.shape}; give the clean signal with the same "
-                "samples and channels"
-            )
-    plan, extra = job.make_plan(sig.data)
-    data = sig.data.astype(job.dtype, copy=False)  # run and measure in this precision
-    verdict = plan.verdict()
-    job.on_plan(plan, verdict)
-    callback = (
-        None if job.progress is None else (lambda k, _u: job.progress("blocks", k, plan.steps))
-    )
-    out = run_plan(plan, data, callback, threads=job.threads)
-    report = analyse_run(plan, data, out, verdict, check_wavelet=job.check_wavelet)
-    report["parameters"].update(extra)
-    if clean is not None:
-        from .quality import compare
-
-        report["quality"] = {"reference": clean.source, **compare(sig.data, out, clean.data)}
-    report["input"] = sig.source
-    report["output"] = "<stdout>" if job.output == "-" else job.output
-    if sig.carried:  # time column and unpicked columns: written back unfiltered
-        report["carried_columns"] = sig.carried_names
-    payload, stats = encode_signal(job.output, sig.with_data(out), job.output_format, job.subtype)
-    report["clipped"] = stats.get("clipped", 0)
-    if report["clipped"]:
-        report["failed_checks"].append(f"{report['clipped']} samples clipped on output")
-        report["guarantees_held"] = False
-    outputs = [(job.output, payload)]
-    if job.report_path is not None:
-        outputs.append((job.report_path, to_json(report).encode()))
-    write_files_atomic(outputs)  # all or nothing: temporary files, then renames
-    return report
-
-
-def _run_streamed(job: _FileJob) -> dict:
-    """:func:`resdenoise.stream.filter_file`; stdin is spooled to a file first."""
-    from .io import looks_like_audio, spool_stdin
-    from .stream import filter_file
-
-    spooled = source = None
-    input_format = job.input_format
-    if job.input_path == "-":  # several passes: the stream is spooled to a file first
-        spooled, source = spool_stdin(), "<stdin>"
-        if input_format is None:
-            with open(spooled, "rb") as fh:
-                input_format = "audio" if looks_like_audio(fh.read(4)) else "csv"
+def should_stream(path: str, chunk: int | None, threshold: int | None = None) -> bool:
+    """Whether :func:`run_file` streams: when ``chunk`` > 0 is given, never when
+    it is 0, and by default for a regular input file larger than
+    :data:`STREAM_THRESHOLD`."""
+    if chunk is not None:
+        return chunk > 0
+    if path == "-":
+        return False
     try:
-        return filter_file(
-            spooled or job.input_path,
-            job.output,
-            job.make_plan,
-            input_format=input_format,
-            read_options=job.read_options,
-            output_format=job.output_format,
-            subtype=job.subtype,
-            dtype=job.dtype,
-            chunk=job.chunk_size or None,
-            reference=job.reference,
-            check_wavelet=job.check_wavelet,
-            report_path=job.report_path,
-            threads=job.threads,
-            on_plan=job.on_plan,
-            progress=job.progress,
-            source=source,
+        st = os.stat(path)
+    except OSError:
+        return False  # reading it whole reports the problem
+    limit = STREAM_THRESHOLD if threshold is None else threshold
+    return stat.S_ISREG(st.st_mode) and st.st_size > limit
+
+
+def _check_reference(reference: str, shape: tuple, name: str, shape_in: tuple) -> None:
+    if shape != shape_in:
+        raise SignalError(
+            f"{reference}: the reference has shape {shape} (samples, channels) "
+            f"but {name} has {shape_in}; give the clean signal with the same "
+            "samples and channels"
         )
+
+
+class _Whole:
+    """The input read whole: the plan sees the samples, the run is one call."""
+
+    def __init__(self, job: _FileJob):
+        from .io import read_signal
+
+        self.job = job
+        self.sig = sig = read_signal(job.input_path, job.input_format, **job.read_options)
+        self.name, self.template = sig.source, sig
+        self.carried = sig.carried_names if sig.carried else []
+        self.clean = None
+        if job.reference is not None:
+            self.clean = read_signal(job.reference, None, **job.read_options)
+            _check_reference(job.reference, self.clean.data.shape, sig.source, sig.data.shape)
+        self.subject = sig.data
+
+    def filter(self, plan, verdict, write) -> tuple[dict, dict | None, None]:
+        from .filters import analyse_run, run_plan
+
+        job = self.job
+        data = self.sig.data.astype(job.dtype, copy=False)  # run and measure in this precision
+        callback = None
+        if job.progress is not None:
+            callback = lambda k, _u: job.progress("blocks", k, plan.steps)  # noqa: E731
+        out = run_plan(plan, data, callback, threads=job.threads)
+        report = analyse_run(plan, data, out, verdict, check_wavelet=job.check_wavelet)
+        write(out, self.sig.carried)
+        quality = None
+        if self.clean is not None:
+            from .quality import compare
+
+            quality = {
+                "reference": self.clean.source,
+                **compare(self.sig.data, out, self.clean.data),
+            }
+        return report, quality, None
+
+    def close(self) -> None:
+        pass
+
+
+class _Streamed:
+    """The input in chunks (:class:`resdenoise.stream.StreamedRun`): the plan
+    sees a summary; stdin is spooled to a file first, for the passes."""
+
+    def __init__(self, job: _FileJob):
+        from .io import looks_like_audio, open_signal_stream, spool_stdin
+        from .stream import StreamedRun
+
+        self.job = job
+        self.spooled = None
+        path, fmt, source = job.input_path, job.input_format, None
+        if path == "-":
+            self.spooled = path = spool_stdin()
+            source = "<stdin>"
+            if fmt is None:
+                with open(path, "rb") as fh:
+                    fmt = "audio" if looks_like_audio(fh.read(4)) else "csv"
+        try:
+            self.run = StreamedRun(job.dtype, job.progress)
+            stream = open_signal_stream(
+                path, fmt, visit=self.run.visit, source=source, **job.read_options
+            )
+            self.name, self.template = stream.source, stream.template
+            self.carried = stream.template.carried_names if stream.template.carried else []
+            self.ref = None
+            if job.reference is not None:
+                self.ref = open_signal_stream(job.reference, None, **job.read_options)
+                _check_reference(job.reference, self.ref.shape, stream.source, stream.shape)
+            self.subject = self.run.start(stream)
+        except BaseException:
+            self.close()
+            raise
+
+    def filter(self, plan, verdict, write) -> tuple[dict, dict | None, dict]:
+        job = self.job
+        return self.run.filter(
+            plan,
+            verdict,
+            write,
+            chunk=job.chunk_size or None,
+            threads=job.threads,
+            check_wavelet=job.check_wavelet,
+            reference=self.ref,
+        )
+
+    def close(self) -> None:
+        if self.spooled is not None:
+            os.unlink(self.spooled)
+            self.spooled = None
+
+
+def _run(job: _FileJob, streamed: bool) -> dict:
+    """Read, plan, check, run and measure, then write output and report at once.
+
+    The same steps whether the input is read whole or in chunks; the output
+    and the report are written all or nothing (temporary files, then renames).
+    """
+    from .io import SignalWriter, write_files_atomic
+    from .report import finish_report, to_json
+
+    source = (_Streamed if streamed else _Whole)(job)
+    try:
+        plan, extra = job.make_plan(source.subject)
+        verdict = plan.verdict()
+        job.on_plan(plan, verdict)
+        with SignalWriter(job.output, source.template, job.output_format, job.subtype) as writer:
+            report, quality, streaming = source.filter(plan, verdict, writer.write)
+            finish_report(
+                report,
+                extra=extra,
+                source=source.name,
+                output=job.output,
+                carried=source.carried,
+                clipped=writer.clipped,
+                quality=quality,
+                streaming=streaming,
+            )
+            outputs: list = [writer]
+            if job.report_path is not None:
+                outputs.append((job.report_path, to_json(report).encode()))
+            write_files_atomic(outputs)
     finally:
-        if spooled is not None:
-            os.unlink(spooled)
+        source.close()
+    return report
