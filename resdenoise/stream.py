@@ -55,7 +55,7 @@ import numpy as np
 from . import stability
 from .errors import ParameterError, SignalError
 from .filters import Summary, run_plan
-from .quality import _db
+from .quality import QualitySums
 from .report import build_report
 from .wavelet import MAD_FACTOR, cycle_spin_shrink, haar_details
 
@@ -729,45 +729,6 @@ class StreamMeasure:
         return report
 
 
-class _Quality:
-    """:func:`resdenoise.quality.compare` accumulated over chunks (sums via fsum)."""
-
-    def __init__(self, channels: int):
-        self.n = 0
-        self.err = {"input": [[] for _ in range(channels)], "output": [[] for _ in range(channels)]}
-        self.power = [[] for _ in range(channels)]
-        self.lo = np.full(channels, np.inf)
-        self.hi = np.full(channels, -np.inf)
-
-    def add(self, noisy, output, clean) -> None:
-        k = clean.shape[0]
-        ref = np.asarray(clean, dtype=float).reshape(k, -1)
-        self.n += k
-        self.lo = np.minimum(self.lo, ref.min(axis=0))
-        self.hi = np.maximum(self.hi, ref.max(axis=0))
-        power = (ref**2).sum(axis=0)
-        for key, x in (("input", noisy), ("output", output)):
-            err = ((np.asarray(x, dtype=float).reshape(k, -1) - ref) ** 2).sum(axis=0)
-            for c, v in enumerate(err):
-                self.err[key][c].append(float(v))
-        for c, v in enumerate(power):
-            self.power[c].append(float(v))
-
-    def result(self) -> dict:
-        power = np.array([math.fsum(v) for v in self.power])
-        span = self.hi - self.lo
-        out = {}
-        for key in ("input", "output"):
-            err = np.array([math.fsum(v) for v in self.err[key]])
-            mse = err / self.n
-            out[key] = {
-                "mse": [float(v) for v in mse],
-                "snr_db": [float(v) for v in _db(power, err)],
-                "psnr_db": [float(v) for v in _db(span**2, mse)],
-            }
-        return out
-
-
 # --------------------------------------------------------------------------
 # A whole signal in passes over its blocks
 # --------------------------------------------------------------------------
@@ -882,7 +843,7 @@ class StreamedRun:
         measure = StreamMeasure(plan, channels, amplitude, dtype, check_wavelet)
         quality = ref_rows = None
         if reference is not None:
-            quality = _Quality(channels)
+            quality = QualitySums(channels)
             ref_rows = _Rows(reference.blocks(), reference.source)
         merged = not all(s.done for s in self._noise)
         blocks = self._blocks_feeding_noise() if merged else stream.blocks()
