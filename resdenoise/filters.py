@@ -2,11 +2,17 @@
 
 A :class:`Plan` fixes the activation, tau, h and the number of blocks for
 one of the paper's four readings (diffusion, wavelet shrinkage,
-regularisation, residual network).  :func:`run_plan` executes it with
+regularisation, residual network); a network's plan
+(:class:`resdenoise.network.NetworkPlan`) is a Plan of several block groups.
+Everything about making and judging plans lives here, once: binding lambda
+(:func:`bind_nonlinearity`, :func:`auto_lambda`), the default step
+(:func:`resdenoise.stability.default_tau`), the refusal of an unstable plan
+(:func:`check_verdict`).  :func:`run_plan` executes a plan with
 :func:`resdenoise.engine.run_blocks`; :func:`analyse_run` measures what the
-stability theorem promises.  The convenience functions :func:`diffuse`,
-:func:`shrink`, :func:`regularise` and :func:`resnet` do all three and
-return the filtered signal.
+stability theorem promises and hands the numbers to
+:func:`resdenoise.report.build_report`.  The convenience functions
+:func:`diffuse`, :func:`shrink`, :func:`regularise` and :func:`resnet` do
+all of it and return the filtered signal.
 """
 
 from __future__ import annotations

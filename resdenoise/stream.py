@@ -38,7 +38,9 @@ plan's lambda is given, the second pass is the filtering pass itself.
 A streamed run reads the input at least twice: once to check the whole file
 (and to learn what :func:`resdenoise.io.read_signal` learns from it: length,
 CSV time column and dialect) and to count the noise histogram, and once to
-filter; plus the selection passes it needs.
+filter; plus the selection passes it needs.  :class:`StreamedRun` drives
+those passes over any :class:`BlockSource`; this module knows blocks, not
+files (:func:`resdenoise.pipeline.run_file` opens them).
 """
 
 from __future__ import annotations
