@@ -1,8 +1,7 @@
-"""A run's report as JSON text.
+"""A run's report as data: built here (build_report, finish_report), and as JSON text.
 
-Takes the dictionary built by :func:`resdenoise.filters.analyse_run` (or the
-pre-run part of it) and knows nothing about how the numbers were made.  It
-renders nothing: the tables are drawn by :mod:`resdenoise.cli.render`.
+Knows nothing about how the numbers were made, and renders nothing: the
+tables on a terminal are drawn by :mod:`resdenoise.cli.render`.
 """
 
 from __future__ import annotations
@@ -10,7 +9,18 @@ from __future__ import annotations
 import json
 import math
 
-__all__ = ["to_json"]
+import numpy as np
+
+from . import stability
+from .engine import backend_for, compiled_instruction_set
+
+__all__ = [
+    "block_entry",
+    "build_report",
+    "engine_entry",
+    "finish_report",
+    "to_json",
+]
 
 
 def _clean(x):
@@ -26,3 +36,113 @@ def _clean(x):
 def to_json(report: dict) -> str:
     """The report as JSON text; infinite numbers become ``null``."""
     return json.dumps(_clean(report), indent=2, allow_nan=False) + "\n"
+
+
+# --------------------------------------------------------------------------
+# The report as data: built here, and only here
+# --------------------------------------------------------------------------
+
+
+def build_report(plan, verdict, checks, tol: dict, sigma, dtype=np.float64) -> dict:
+    """The report dictionary of a run of ``plan`` (a :class:`resdenoise.filters.Plan`).
+
+    Built from the measurements of :func:`resdenoise.filters.analyse_run`
+    (whole signal) or :class:`resdenoise.stream.StreamMeasure` (chunks):
+    ``checks`` and ``tol`` as :func:`stability.measure_channels` returns
+    them, ``sigma`` the input's noise estimate per channel (also used by
+    :mod:`resdenoise.stream`, which measures chunk by chunk), ``dtype`` the
+    working precision.
+    """
+    failed = stability.guarantees_failed(checks, verdict)
+    if not verdict.linf_stable:
+        failed.insert(0, f"run was not L-infinity stable: {verdict.reason}")
+    entry = plan.nl.entry
+    report = {
+        "command": plan.command,
+        "family": plan.nl.key,
+        "form": plan.form,
+        "name": plan.nl.name,
+        "class": entry.klass if entry else ("convex" if verdict.monotone else "nonconvex"),
+        "parameters": dict(plan.parameters),
+        "tau": plan.tau,
+        "h": plan.h,
+        "steps": plan.steps,
+        "stopping_time": plan.stopping_time,
+        "stability": verdict.as_dict(),
+        "tolerance": tol,
+        "noise_sigma": [float(s) for s in sigma],
+        "channels": [
+            {**c.as_dict(), "noise_sigma": float(s)} for c, s in zip(checks, sigma, strict=True)
+        ],
+        "failed_checks": failed,
+        "guarantees_held": not failed,
+        "engine": engine_entry(plan, dtype),
+    }
+    return report
+
+
+def engine_entry(plan, dtype=np.float64) -> dict:
+    """How the blocks ran: ``dtype``, ``step_loop`` and ``instruction_set``.
+
+    ``step_loop`` is 'compiled' or 'numpy' (see :func:`resdenoise.engine.backend_for`;
+    'compiled and numpy' for a network whose groups differ), ``instruction_set``
+    that of the compiled loop (null when it ran in NumPy only).
+    """
+    loops = sorted({backend_for(nl) for nl in plan.nonlinearities()})
+    return {
+        "dtype": np.dtype(dtype).name,
+        "step_loop": " and ".join(loops),
+        "instruction_set": compiled_instruction_set() if "compiled" in loops else None,
+    }
+
+
+def block_entry(spec, nl, tau: float, verdict) -> dict:
+    """One block group of a network as the report's ``stability.blocks`` lists it."""
+    return {
+        "index": spec.index,
+        "label": spec.label or spec.text,
+        "family": nl.key,
+        "form": spec.form,
+        "name": nl.name,
+        "lambda": nl.lam,
+        "tau": tau,
+        "repeat": spec.repeat,
+        "stopping_time": tau * spec.repeat,
+        "stability": verdict.as_dict(),
+    }
+
+
+def finish_report(
+    report: dict,
+    *,
+    extra: dict,
+    source: str,
+    output: str,
+    carried: list,
+    clipped: int,
+    quality: dict | None = None,
+    streaming: dict | None = None,
+) -> dict:
+    """Complete a run's report with what the files and the data decided, in place.
+
+    ``extra`` goes into ``parameters`` (what the data chose: noise estimate,
+    automatic lambda, stopping rule); ``source``/``output`` name the files
+    (``"-"`` is written ``<stdout>``); ``carried`` lists the columns written
+    back unfiltered; ``clipped`` counts the samples clipped on output (a
+    failed guarantee when any); ``quality`` compares with a reference;
+    ``streaming`` describes a run in chunks.
+    """
+    report["parameters"].update(extra)
+    if quality is not None:
+        report["quality"] = quality
+    report["input"] = source
+    report["output"] = "<stdout>" if output == "-" else output
+    if carried:  # time column and unpicked columns: written back unfiltered
+        report["carried_columns"] = carried
+    report["clipped"] = clipped
+    if clipped:
+        report["failed_checks"].append(f"{clipped} samples clipped on output")
+        report["guarantees_held"] = False
+    if streaming is not None:
+        report["streaming"] = streaming
+    return report

@@ -34,7 +34,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import resdenoise.io as rio
-from resdenoise import stream
+from resdenoise import pipeline, stream
 from resdenoise.cli import cli
 from resdenoise.errors import ParameterError, ResdenoiseError, SignalError
 from resdenoise.filters import auto_lambda, plan_regularise, plan_resnet, run_plan
@@ -593,12 +593,12 @@ def test_cli_streams_files_above_the_threshold(tmp_path, rng, monkeypatch):
         "-o",
         str(tmp_path / "o.csv"),
     ]
-    monkeypatch.setattr(stream, "STREAM_THRESHOLD", src.stat().st_size - 1)
+    monkeypatch.setattr(pipeline, "STREAM_THRESHOLD", src.stat().st_size - 1)
     assert runner.invoke(cli, args).exit_code == 0
     assert "streaming" in json.loads((tmp_path / "r.json").read_text())
     assert runner.invoke(cli, args + ["--chunk-size", "0"]).exit_code == 0
     assert "streaming" not in json.loads((tmp_path / "r.json").read_text())
-    monkeypatch.setattr(stream, "STREAM_THRESHOLD", src.stat().st_size)
+    monkeypatch.setattr(pipeline, "STREAM_THRESHOLD", src.stat().st_size)
     assert runner.invoke(cli, args).exit_code == 0
     assert "streaming" not in json.loads((tmp_path / "r.json").read_text())
 

@@ -271,7 +271,7 @@ def _run_batch(make_plan, inputs, output, report_path, quiet, jobs, options) -> 
     Exit code: 0 when every file succeeded, else the largest exit code among the failed
     files (1 input/output, 2 usage, 3 unstable, 4 guarantee failed under --strict).
     """
-    from ..pipeline import run_batch
+    from ..batch import run_batch
 
     if output in (None, "-"):
         raise click.UsageError(
