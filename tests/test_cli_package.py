@@ -56,7 +56,7 @@ def test_no_command_module_imports_the_group():
 
 
 def test_help_loads_neither_the_pipeline_nor_rich():
-    """``resdenoise --help`` stays cheap: files, engine and rich come with a run."""
+    """``resdenoise --help`` stays cheap: files, engine and the rendering come with a run."""
     code = (
         "import sys; from resdenoise.cli import cli; "
         "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
@@ -66,5 +66,6 @@ def test_help_loads_neither_the_pipeline_nor_rich():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
     assert "resdenoise.cli" in loaded
-    for name in ("resdenoise.pipeline", "resdenoise.io", "resdenoise.engine", "rich", "soundfile"):
+    drawn = ("resdenoise.cli.render", "rich")
+    for name in ("resdenoise.pipeline", "resdenoise.io", "resdenoise.engine", "soundfile") + drawn:
         assert name not in loaded, loaded

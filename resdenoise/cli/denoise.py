@@ -17,7 +17,6 @@ import sys
 import click
 
 from ..errors import GuaranteeError, ResdenoiseError
-from . import render
 from .options import (
     CONTEXT_SETTINGS,
     COUNT,
@@ -224,6 +223,7 @@ def _names_directory(path: str | None) -> bool:
 def _run_one(make_plan, input_path, output, report_path, quiet, options) -> None:
     """Filter one INPUT into OUTPUT; the table on stderr; exit 4 under a failed --strict."""
     from ..pipeline import check_paths, run_file
+    from . import render  # not at start-up: --help draws nothing
 
     with library_errors(usage=True):
         check_paths(input_path, output, report_path, options.get("in_place", False))
@@ -272,6 +272,7 @@ def _run_batch(make_plan, inputs, output, report_path, quiet, jobs, options) -> 
     files (1 input/output, 2 usage, 3 unstable, 4 guarantee failed under --strict).
     """
     from ..batch import run_batch
+    from . import render
 
     if output in (None, "-"):
         raise click.UsageError(

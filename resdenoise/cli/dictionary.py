@@ -18,7 +18,6 @@ from ..nonlinearities import (
     get_nonlinearity,
     names_for_form,
 )
-from . import render
 from .options import CONTEXT_SETTINGS, POSITIVE, grid_option, library_errors, plot_options
 
 __all__ = ["dictionary", "translate"]
@@ -85,6 +84,8 @@ def dictionary(as_json, families, lam, plot_path, plot_size):
     if as_json:
         click.echo(to_json({"entries": rows}), nl=False)
         return
+    from . import render  # not at start-up: --help draws nothing
+
     render.render_dictionary(rows)
     if plot_path is not None:
         click.echo(f"plot written to {plot_path}", err=True)
@@ -195,6 +196,8 @@ def translate(lam, theta, tau, h, as_json, plot_path, plot_size, **given):
     if as_json:
         click.echo(to_json(result), nl=False)
     else:
+        from . import render
+
         render.render_translation(result)
         if plot_path is not None:
             click.echo(f"plot written to {plot_path}", err=True)
