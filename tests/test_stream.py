@@ -774,7 +774,7 @@ def test_stream_measure_sums_per_core(n, channels, pieces, float32, regularise, 
 def test_progress_bar_on_a_terminal_only(tmp_path, rng, monkeypatch):
     from rich.console import Console
 
-    import resdenoise.cli as cli_module
+    import resdenoise.cli.render as cli_render
 
     src = tmp_path / "in.csv"
     src.write_text("\n".join(map(repr, noisy(rng, 400).tolist())))
@@ -797,9 +797,9 @@ def test_progress_bar_on_a_terminal_only(tmp_path, rng, monkeypatch):
     seen = io.StringIO()
     monkeypatch.setenv("TERM", "xterm")  # rich draws no live bar on a dumb terminal (make test)
     monkeypatch.setattr(
-        cli_module, "_console", lambda: Console(file=seen, force_terminal=True, width=100)
+        cli_render, "stderr_console", lambda: Console(file=seen, force_terminal=True, width=100)
     )
-    monkeypatch.setattr(cli_module, "_show_progress", lambda quiet: not quiet)
+    monkeypatch.setattr(cli_render, "show_progress", lambda quiet: not quiet)
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "in.csv filtering" in seen.getvalue()
