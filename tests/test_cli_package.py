@@ -1,4 +1,8 @@
-"""The shape of the command-line package: who imports whom, and what --help loads."""
+"""The shape of the command-line package: who imports whom, and what --help loads.
+
+The layers of the whole package (only the CLI imports click or rich) are
+checked in test_architecture.py.
+"""
 
 from __future__ import annotations
 
@@ -10,29 +14,6 @@ from pathlib import Path
 import resdenoise
 
 PACKAGE = Path(resdenoise.__file__).parent
-
-
-def _imports(path: Path) -> set[str]:
-    """The absolute names of the modules a file imports (relative imports resolved)."""
-    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)  # [..., "__init__"]
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = parts[: len(parts) - node.level] if node.level else []
-            module = ".".join(base + ([node.module] if node.module else []))
-            names.add(module)
-            names.update(f"{module}.{alias.name}" for alias in node.names)
-    return names
-
-
-def test_only_the_cli_package_imports_click_or_rich():
-    for path in PACKAGE.rglob("*.py"):
-        if "cli" in path.relative_to(PACKAGE).parts[:1]:
-            continue
-        front_end = {n for n in _imports(path) if n.split(".")[0] in ("click", "rich")}
-        assert not front_end, f"{path.name} imports {sorted(front_end)}"
 
 
 def test_no_command_module_imports_the_group():
