@@ -280,15 +280,6 @@ class AutoChoice:
         }
 
 
-def _sign_tau(nl: Nonlinearity, h: float) -> float:
-    tau, _ = stability.default_tau(nl, h)
-    if tau is None:
-        raise ParameterError(
-            f"{nl.name}: g = Phi(r)/r has no finite positive maximum; give the time step explicitly"
-        )
-    return tau
-
-
 def choose_parameters(
     f: np.ndarray,
     name: str,
@@ -350,7 +341,7 @@ def choose_parameters(
     worse = 0
     for value in lams:
         nl = get_nonlinearity(name, form, value)
-        step = tau if tau is not None else _sign_tau(nl, h)
+        step = tau if tau is not None else stability.default_tau(nl, h)
         choice = choose_steps(f, nl.phi, step, h, rule, max_blocks, sigma)
         candidates.append({"lambda": nl.lam, "steps": choice.steps, "criterion": choice.best})
         if best is None or choice.best < best.stopping.best:

@@ -9,7 +9,7 @@ where the registry has them, sampled values always), with its g range,
 Lipschitz constant, class, both tau bounds and the conditions of the
 stability theorem, each marked as holding or failing and why.
 
-Plain data only (dicts of str, float, bool, lists); :mod:`resdenoise.cli_dictionary`
+Plain data only (dicts of str, float, bool, lists); :mod:`resdenoise.cli.dictionary`
 renders it.
 """
 

@@ -2,32 +2,42 @@
 
 A :class:`Plan` fixes the activation, tau, h and the number of blocks for
 one of the paper's four readings (diffusion, wavelet shrinkage,
-regularisation, residual network).  :func:`run_plan` executes it with
+regularisation, residual network); a network's plan
+(:class:`resdenoise.network.NetworkPlan`) is a Plan of several block groups.
+Everything about making and judging plans lives here, once: binding lambda
+(:func:`bind_nonlinearity`, :func:`auto_lambda`), the default step
+(:func:`resdenoise.stability.default_tau`), the refusal of an unstable plan
+(:func:`check_verdict`).  :func:`run_plan` executes a plan with
 :func:`resdenoise.engine.run_blocks`; :func:`analyse_run` measures what the
-stability theorem promises.  The convenience functions :func:`diffuse`,
-:func:`shrink`, :func:`regularise` and :func:`resnet` do all three and
-return the filtered signal.
+stability theorem promises and hands the numbers to
+:func:`resdenoise.report.build_report`.  The convenience functions
+:func:`diffuse`, :func:`shrink`, :func:`regularise` and :func:`resnet` do
+all of it and return the filtered signal.
 """
 
 from __future__ import annotations
 
+import abc
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import stability
-from .engine import backend_for, compiled_instruction_set, run_blocks
+from .engine import run_blocks
 from .errors import ParameterError, UnstableError
 from .nonlinearities import SQRT2, Nonlinearity, get_nonlinearity
+from .report import build_report
 from .wavelet import cycle_spin_shrink, estimate_noise, universal_threshold
 
 __all__ = [
     "Plan",
+    "Summary",
     "auto_lambda",
+    "bind_nonlinearity",
+    "check_verdict",
     "analyse_run",
-    "build_report",
-    "engine_entry",
     "diffuse",
     "plan_diffuse",
     "plan_regularise",
@@ -60,17 +70,54 @@ class Plan:
     def verdict(self) -> stability.StabilityVerdict:
         return stability.check_tau(self.nl, self.tau, self.h)
 
+    def nonlinearities(self) -> tuple[Nonlinearity, ...]:
+        """The nonlinearities the blocks run with (one for a plain plan)."""
+        return (self.nl,)
 
-def auto_lambda(u: np.ndarray, h: float = 1.0) -> tuple[float, dict]:
+    def run(self, u: np.ndarray, callback=None, threads: int | None = None) -> np.ndarray:
+        """The plan's blocks on ``u`` with :func:`~resdenoise.engine.run_blocks`.
+
+        The callback (a progress bar) is called after each of the engine's
+        sweeps, not necessarily after every block.
+        """
+        return run_blocks(
+            u,
+            self.nl,
+            self.tau,
+            self.steps,
+            self.h,
+            callback=callback,
+            threads=threads,
+            callback_every=None,
+        )
+
+
+class Summary(abc.ABC):
+    """What a plan maker sees of a signal it cannot hold: a file filtered in chunks.
+
+    :func:`auto_lambda` takes one in place of the samples.  Subclassed by
+    :class:`resdenoise.stream.SignalSummary`.
+    """
+
+    frames: int
+    span: float
+
+    @property
+    @abc.abstractmethod
+    def noise_sigma(self) -> np.ndarray:
+        """MAD noise estimate per channel, as :func:`~resdenoise.wavelet.estimate_noise`."""
+
+
+def auto_lambda(u, h: float = 1.0) -> tuple[float, dict]:
     """Default contrast parameter: the universal threshold, as a gradient.
 
     ``theta = sigma sqrt(2 ln N)`` with sigma the MAD estimate on the finest
     Haar details (largest over channels), and ``lambda = sqrt2 theta / h``.
     A signal whose estimate is 0 (no noise at the finest scale, such as a
     clean step) falls back to 1 % of its range, or to 1 for a constant one.
-    ``u`` may be a :class:`resdenoise.stream.SignalSummary` of a streamed file.
+    ``u`` is the samples or a :class:`Summary` of a streamed file.
     """
-    summary = hasattr(u, "noise_sigma") and hasattr(u, "span")  # a streamed file
+    summary = isinstance(u, Summary)
     sigma = np.asarray(u.noise_sigma) if summary else estimate_noise(u)
     n = u.frames if summary else np.asarray(u).shape[0]
     theta = universal_threshold(float(np.max(sigma)), n)
@@ -81,6 +128,66 @@ def auto_lambda(u: np.ndarray, h: float = 1.0) -> tuple[float, dict]:
         lam = 0.01 * span / h if span > 0 else 1.0
         rule = "1% of range (noise estimate 0)"
     return lam, {"noise_sigma": [float(s) for s in sigma], "lambda_rule": rule}
+
+
+def bind_nonlinearity(nonlinearity, form: str, lam, u, h: float = 1.0) -> tuple:
+    """``(Nonlinearity, extra)`` for a name, formula or bound nonlinearity and signal ``u``.
+
+    ``lam`` None becomes :func:`auto_lambda` of ``u`` (``extra`` then says
+    how); a formula that does not use lam gets 1.
+    """
+    from .expr import Expression, expression_nonlinearity
+
+    if isinstance(nonlinearity, Nonlinearity):
+        return nonlinearity, {}
+    if isinstance(nonlinearity, Expression):
+        extra = {"expression": nonlinearity.text}
+        if lam is None:
+            if nonlinearity.uses_lam:
+                lam, auto = auto_lambda(u, h)
+                extra.update(auto)
+            else:
+                lam = 1.0
+        return expression_nonlinearity(nonlinearity, form, lam), extra
+    extra = {}
+    if lam is None:
+        lam, extra = auto_lambda(u, h)
+    return get_nonlinearity(nonlinearity, form, lam), extra
+
+
+def check_verdict(plan, verdict, allow_unstable: bool = False, on_warning=None) -> None:
+    """Refuse a plan that is not L-infinity stable; warn when it is not sign stable.
+
+    ``on_warning(message)`` receives the warning (default :func:`warnings.warn`).
+
+    Raises
+    ------
+    UnstableError
+        Unless ``allow_unstable``; the message gives the stable tau when
+        one exists.
+    """
+    if not verdict.linf_stable and not allow_unstable:
+        tau_helps = verdict.odd and verdict.g_min >= 0 and math.isfinite(verdict.g_max)
+        raise UnstableError(
+            f"refused as unstable: {verdict.reason}. "
+            + (
+                f"A stable tau is <= {verdict.tau_linf_bound:.6g} (sign-stable <= "
+                f"{verdict.tau_sign_bound:.6g}); or pass allow_unstable=True"
+                if tau_helps
+                else "No tau makes it stable; choose another nonlinearity or pass "
+                "allow_unstable=True"
+            ),
+            parameters=[("allow_unstable", True)],
+        )
+    if verdict.linf_stable and not verdict.sign_stable:
+        message = (
+            f"tau = {plan.tau:.6g} is L-infinity stable but above the sign-stable bound "
+            f"{verdict.tau_sign_bound:.6g}: sign changes may increase"
+        )
+        if on_warning is None:
+            warnings.warn(message, UserWarning, stacklevel=3)
+        else:
+            on_warning(message)
 
 
 def _check_positive(name: str, value, integer: bool = False):
@@ -101,18 +208,6 @@ def _blocks_for(total: float, tau_max: float) -> int:
     return m
 
 
-def _sign_bound(nl: Nonlinearity, h: float, remedy: str = "tau") -> float:
-    """The sign-stable default step; ``remedy`` is the parameter that replaces it."""
-    tau, g_max = stability.default_tau(nl, h)
-    if tau is None:
-        raise UnstableError(
-            f"{nl.name}: g = Phi(r)/r has no finite positive maximum (g_max = {g_max}); "
-            f"give {remedy} explicitly",
-            parameters=[remedy],
-        )
-    return tau
-
-
 def plan_diffuse(nl, time=None, steps=None, tau=None, h=1.0) -> Plan:
     """Nonlinear diffusion up to ``time`` T (m = ceil(T/tau_max), tau = T/m) or for ``steps`` m.
 
@@ -125,7 +220,7 @@ def plan_diffuse(nl, time=None, steps=None, tau=None, h=1.0) -> Plan:
     _check_positive("steps", steps, integer=True)
     if (time is None) == (steps is None):
         raise ParameterError("give exactly one of time or steps", parameters=["time", "steps"])
-    tau_max = tau if tau is not None else _sign_bound(nl, h)
+    tau_max = tau if tau is not None else stability.default_tau(nl, h)
     if time is not None:
         steps = _blocks_for(time, tau_max)
         tau = time / steps
@@ -150,7 +245,7 @@ def plan_regularise(nl, alpha, steps=None, h=1.0) -> Plan:
     _check_positive("steps", steps, integer=True)
     _check_positive("h", h)
     if steps is None:
-        steps = _blocks_for(alpha, _sign_bound(nl, h, "steps"))
+        steps = _blocks_for(alpha, stability.default_tau(nl, h, remedy="steps"))
     params = {"lambda": nl.lam, "alpha": alpha}
     return Plan("regularise", "regulariser", nl, alpha / steps, h, int(steps), params, alpha)
 
@@ -161,7 +256,7 @@ def plan_resnet(nl, blocks, tau=None, h=1.0) -> Plan:
     _check_positive("tau", tau)
     _check_positive("h", h)
     if tau is None:
-        tau = _sign_bound(nl, h)
+        tau = stability.default_tau(nl, h)
     return Plan("resnet", "activation", nl, tau, h, int(blocks), {"lambda": nl.lam})
 
 
@@ -175,18 +270,7 @@ def run_plan(plan: Plan, u: np.ndarray, callback=None, dtype=None, threads=None)
     """
     if dtype is not None:
         u = np.asarray(u, dtype=dtype)
-    if hasattr(plan, "run"):  # resdenoise.network.NetworkPlan: run_blocks per block group
-        return plan.run(u, callback, threads=threads)
-    return run_blocks(
-        u,
-        plan.nl,
-        plan.tau,
-        plan.steps,
-        plan.h,
-        callback=callback,
-        threads=threads,
-        callback_every=None,
-    )
+    return plan.run(u, callback, threads=threads)
 
 
 def analyse_run(
@@ -222,76 +306,13 @@ def analyse_run(
     return report
 
 
-def build_report(plan: Plan, verdict, checks, tol: dict, sigma, dtype=np.float64) -> dict:
-    """The report dictionary of :func:`analyse_run` from its measurements.
-
-    ``checks`` and ``tol`` as :func:`stability.measure_channels` returns
-    them, ``sigma`` the input's noise estimate per channel (also used by
-    :mod:`resdenoise.stream`, which measures chunk by chunk), ``dtype`` the
-    working precision.
-    """
-    failed = stability.guarantees_failed(checks, verdict)
-    if not verdict.linf_stable:
-        failed.insert(0, f"run was not L-infinity stable: {verdict.reason}")
-    entry = plan.nl.entry
-    report = {
-        "command": plan.command,
-        "family": plan.nl.key,
-        "form": plan.form,
-        "name": plan.nl.name,
-        "class": entry.klass if entry else ("convex" if verdict.monotone else "nonconvex"),
-        "parameters": dict(plan.parameters),
-        "tau": plan.tau,
-        "h": plan.h,
-        "steps": plan.steps,
-        "stopping_time": plan.stopping_time,
-        "stability": verdict.as_dict(),
-        "tolerance": tol,
-        "noise_sigma": [float(s) for s in sigma],
-        "channels": [
-            {**c.as_dict(), "noise_sigma": float(s)} for c, s in zip(checks, sigma, strict=True)
-        ],
-        "failed_checks": failed,
-        "guarantees_held": not failed,
-        "engine": engine_entry(plan, dtype),
-    }
-    return report
-
-
-def engine_entry(plan: Plan, dtype=np.float64) -> dict:
-    """How the blocks ran: ``dtype``, ``step_loop`` and ``instruction_set``.
-
-    ``step_loop`` is 'compiled' or 'numpy' (see :func:`resdenoise.engine.backend_for`;
-    'compiled and numpy' for a network whose groups differ), ``instruction_set``
-    that of the compiled loop (null when it ran in NumPy only).
-    """
-    groups = getattr(plan, "groups", None)
-    nls = [nl for _, nl, _ in groups] if groups else [plan.nl]
-    loops = sorted({backend_for(nl) for nl in nls})
-    return {
-        "dtype": np.dtype(dtype).name,
-        "step_loop": " and ".join(loops),
-        "instruction_set": compiled_instruction_set() if "compiled" in loops else None,
-    }
-
-
 # --------------------------------------------------------------------------
 # Convenience: one call, one filtered signal
 # --------------------------------------------------------------------------
 
 
-def _bind(name, form, lam, u, h):
-    if lam is None:
-        lam, _ = auto_lambda(u, h)
-    return name if isinstance(name, Nonlinearity) else get_nonlinearity(name, form, lam)
-
-
 def _execute(plan: Plan, u, allow_unstable: bool) -> np.ndarray:
-    verdict = plan.verdict()
-    if not verdict.linf_stable and not allow_unstable:
-        raise UnstableError(
-            f"refused: {verdict.reason}; a stable tau is <= {verdict.tau_linf_bound:.6g}"
-        )
+    check_verdict(plan, plan.verdict(), allow_unstable)
     return run_plan(plan, u)
 
 
@@ -314,14 +335,14 @@ def diffuse(
     >>> out.tolist()
     [0.0, 0.25, 0.75, 1.0]
     """
-    nl = _bind(diffusivity, "diffusivity", lam, u, h)
+    nl, _ = bind_nonlinearity(diffusivity, "diffusivity", lam, u, h)
     return _execute(plan_diffuse(nl, time, steps, tau, h), u, allow_unstable)
 
 
 def shrink(u, shrinkage="soft", theta=None, iterations=1, allow_unstable=False):
     """Iterated cycle-spun Haar shrinkage with threshold theta (lam = sqrt2 theta)."""
     lam = None if theta is None else SQRT2 * theta
-    nl = _bind(shrinkage, "shrinkage", lam, u, 1.0)
+    nl, _ = bind_nonlinearity(shrinkage, "shrinkage", lam, u, 1.0)
     return _execute(plan_shrink(nl, iterations), u, allow_unstable)
 
 
@@ -329,11 +350,11 @@ def regularise(
     u, regulariser="charbonnier", lam=None, alpha=1.0, steps=None, h=1.0, allow_unstable=False
 ):
     """Explicit approximation of the regularisation with weight alpha."""
-    nl = _bind(regulariser, "regulariser", lam, u, h)
+    nl, _ = bind_nonlinearity(regulariser, "regulariser", lam, u, h)
     return _execute(plan_regularise(nl, alpha, steps, h), u, allow_unstable)
 
 
 def resnet(u, activation="tanh", lam=None, blocks=1, tau=None, h=1.0, allow_unstable=False):
     """A residual network of diffusion blocks with the given activation."""
-    nl = _bind(activation, "activation", lam, u, h)
+    nl, _ = bind_nonlinearity(activation, "activation", lam, u, h)
     return _execute(plan_resnet(nl, blocks, tau, h), u, allow_unstable)

@@ -47,6 +47,7 @@ from .errors import ParameterError, ResdenoiseError
 from .expr import expression_nonlinearity, parse_expression
 from .filters import Plan, auto_lambda
 from .nonlinearities import FORMS, SQRT2, Nonlinearity, get_nonlinearity, resolve_name
+from .report import block_entry
 
 __all__ = [
     "BlockSpec",
@@ -282,20 +283,7 @@ class NetworkPlan(Plan):
         blocks = []
         reasons = []
         for (spec, nl, tau), v in zip(self.groups, verdicts, strict=True):
-            blocks.append(
-                {
-                    "index": spec.index,
-                    "label": spec.label or spec.text,
-                    "family": nl.key,
-                    "form": spec.form,
-                    "name": nl.name,
-                    "lambda": nl.lam,
-                    "tau": tau,
-                    "repeat": spec.repeat,
-                    "stopping_time": tau * spec.repeat,
-                    "stability": v.as_dict(),
-                }
-            )
+            blocks.append(block_entry(spec, nl, tau, v))
             if not v.linf_stable:
                 reasons.append(f"{spec.where} ({spec.label or spec.text}): {v.reason}")
         return NetworkVerdict(
@@ -314,6 +302,9 @@ class NetworkPlan(Plan):
             reason="; ".join(reasons),
             blocks=tuple(blocks),
         )
+
+    def nonlinearities(self) -> tuple[Nonlinearity, ...]:
+        return tuple(nl for _, nl, _ in self.groups)
 
     def run(self, u: np.ndarray, callback=None, threads: int | None = None) -> np.ndarray:
         """Run the groups one after another; ``callback(k, u)`` counts all blocks."""
@@ -361,8 +352,9 @@ def build_network(
     Raises
     ------
     NetworkError
-        When a lambda is ``auto`` and no signal is given, or a block has no
-        finite g_max and no tau.
+        When a lambda is ``auto`` and no signal is given.
+    UnstableError
+        A block has no finite g_max and no tau (no default step exists).
     """
     h = spec.h if spec.h is not None else float(h)
     auto = None
@@ -383,12 +375,7 @@ def build_network(
             nl = get_nonlinearity(b.name, b.form, value)
         step = b.tau if b.tau is not None else tau
         if step is None:
-            step, g_max = stability.default_tau(nl, h)
-            if step is None:
-                raise NetworkError(
-                    f"{spec.source}: {b.where}: g = Phi(r)/r has no finite positive maximum "
-                    f"(g_max = {g_max}); give the block a tau"
-                )
+            step = stability.default_tau(nl, h, where=f"{spec.source}: {b.where}")
         groups.append((b, nl, float(step)))
     steps = sum(b.repeat for b in spec.blocks)
     label = spec.description or spec.source

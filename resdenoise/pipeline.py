@@ -9,9 +9,7 @@ What the four filtering commands of the command line do, as plain Python:
 * :func:`run_file` reads one input (whole, or in chunks for a large file),
   makes the plan, refuses an unstable one, runs it, measures the guarantees
   and writes the output and the JSON report atomically (all or nothing).
-* :func:`run_batch` does that for many inputs into one directory, in up to
-  ``jobs`` worker processes, and reports every file without stopping at
-  the first failure.
+* :func:`resdenoise.batch.run_batch` does that for many inputs.
 
 Nothing here prints.  Progress goes to a callback, a warning to a callback
 (or :func:`warnings.warn`), and problems are raised as the exceptions of
@@ -36,26 +34,26 @@ Examples
 from __future__ import annotations
 
 import os
-import warnings
-from collections.abc import Callable, Sequence
+import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
-from .errors import GuaranteeError, ParameterError, ResdenoiseError, SignalError, UnstableError
+from .errors import GuaranteeError, ParameterError, SignalError
 
 __all__ = [
     "AUTO",
-    "FileResult",
     "Planner",
-    "batch_target",
-    "bind_nonlinearity",
+    "STREAM_THRESHOLD",
     "check_paths",
-    "check_verdict",
     "network_planner",
     "planner",
-    "run_batch",
     "run_file",
+    "should_stream",
 ]
+
+#: Input files larger than this (bytes) are streamed by :func:`run_file`.
+STREAM_THRESHOLD = 64 << 20
 
 #: The value of a setting (or of ``lam``/``theta``) that asks for a data-driven choice.
 AUTO: Final = "auto"
@@ -104,6 +102,8 @@ class Planner:
         s = self.settings
         h = 1.0 if self.command == "shrink" else s.get("h", 1.0)
         if not self.auto:
+            from .filters import bind_nonlinearity
+
             nl, extra = bind_nonlinearity(self.nonlinearity, self.form, self.lam, u, h)
             return _plan(self.command, nl, s, h), extra
         from .autoparams import DEFAULT_RULE, choose_parameters
@@ -216,33 +216,6 @@ def planner(
     return Planner(command, nonlinearity, lam, settings, rule)
 
 
-def bind_nonlinearity(nonlinearity, form: str, lam, u, h: float = 1.0) -> tuple:
-    """``(Nonlinearity, extra)`` for a name, formula or bound nonlinearity and signal ``u``.
-
-    ``lam`` None becomes :func:`resdenoise.filters.auto_lambda` of ``u``
-    (``extra`` then says how); a formula that does not use lam gets 1.
-    """
-    from .expr import Expression, expression_nonlinearity
-    from .filters import auto_lambda
-    from .nonlinearities import Nonlinearity, get_nonlinearity
-
-    if isinstance(nonlinearity, Nonlinearity):
-        return nonlinearity, {}
-    if isinstance(nonlinearity, Expression):
-        extra = {"expression": nonlinearity.text}
-        if lam is None:
-            if nonlinearity.uses_lam:
-                lam, auto = auto_lambda(u, h)
-                extra.update(auto)
-            else:
-                lam = 1.0
-        return expression_nonlinearity(nonlinearity, form, lam), extra
-    extra = {}
-    if lam is None:
-        lam, extra = auto_lambda(u, h)
-    return get_nonlinearity(nonlinearity, form, lam), extra
-
-
 def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> Callable:
     """``make_plan(u) -> (plan, {})`` of a network file (a path or a loaded spec).
 
@@ -263,45 +236,6 @@ def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> Callable:
         return build_network(spec, u, lam=lam, tau=tau, h=h), {}
 
     return make_plan
-
-
-def check_verdict(plan, verdict, allow_unstable: bool = False, on_warning=None) -> None:
-    """Refuse a plan that is not L-infinity stable; warn when it is not sign stable.
-
-    Raises
-    ------
-    UnstableError
-        Unless ``allow_unstable``; the message gives the stable tau when
-        one exists.
-    """
-    import math
-
-    if not verdict.linf_stable and not allow_unstable:
-        tau_helps = verdict.odd and verdict.g_min >= 0 and math.isfinite(verdict.g_max)
-        raise UnstableError(
-            f"refused as unstable: {verdict.reason}. "
-            + (
-                f"A stable tau is <= {verdict.tau_linf_bound:.6g} (sign-stable <= "
-                f"{verdict.tau_sign_bound:.6g}); or pass allow_unstable=True"
-                if tau_helps
-                else "No tau makes it stable; choose another nonlinearity or pass "
-                "allow_unstable=True"
-            ),
-            parameters=[("allow_unstable", True)],
-        )
-    if verdict.linf_stable and not verdict.sign_stable:
-        _warn(
-            on_warning,
-            f"tau = {plan.tau:.6g} is L-infinity stable but above the sign-stable bound "
-            f"{verdict.tau_sign_bound:.6g}: sign changes may increase",
-        )
-
-
-def _warn(on_warning, message: str) -> None:
-    if on_warning is None:
-        warnings.warn(message, UserWarning, stacklevel=3)
-    else:
-        on_warning(message)
 
 
 # --------------------------------------------------------------------------
@@ -371,6 +305,7 @@ def run_file(
     check_wavelet: bool = False,
     dtype: str = "float64",
     chunk_size: int | None = None,
+    threads: int | None = None,
     progress: Progress | None = None,
     on_warning: Callable[[str], object] | None = None,
 ) -> dict:
@@ -378,7 +313,7 @@ def run_file(
 
     Reads the file whole, or in chunks of ``chunk_size`` samples (plus a
     halo) with the same numbers when it is large (see
-    :func:`resdenoise.stream.should_stream`); either way the output and the
+    :func:`should_stream`); either way the output and the
     report (``report_path``) are written atomically, or not at all.
 
     Parameters
@@ -408,7 +343,9 @@ def run_file(
         Working precision.
     chunk_size : int, optional
         Samples per chunk; 0: always read the file whole; default: chunks
-        for input files over :data:`resdenoise.stream.STREAM_THRESHOLD` bytes.
+        for input files over :data:`STREAM_THRESHOLD` bytes.
+    threads : int, optional
+        Engine threads (default: see :func:`resdenoise.engine.run_blocks`).
     progress : callable, optional
         ``progress(phase, done, total)`` while the file is checked and filtered.
     on_warning : callable, optional
@@ -436,8 +373,8 @@ def run_file(
     """
     import numpy as np
 
+    from .filters import check_verdict
     from .io import ReadOptions, WriteOptions, check_output_path
-    from .stream import should_stream
 
     check_paths(input_path, output, report_path, in_place)
     read_options = ReadOptions(
@@ -447,14 +384,14 @@ def run_file(
         time_column=time_column,
         columns=columns,
     )
-    run = _run_streamed if should_stream(input_path, chunk_size) else _run_in_memory
+    streamed = should_stream(input_path, chunk_size)
     # An allowed unstable run may overflow: that is reported as a clean error
     # (non-finite output, nothing written), not as NumPy warnings.
     with np.errstate(over="ignore", invalid="ignore"):
         check_output_path(output, WriteOptions(output_format, subtype))
         if report_path is not None:
             check_output_path(report_path, signal=False)
-        report = run(
+        report = _run(
             _FileJob(
                 make_plan,
                 input_path,
@@ -468,11 +405,13 @@ def run_file(
                 check_wavelet=check_wavelet,
                 dtype=dtype,
                 chunk_size=chunk_size,
+                threads=threads,
                 on_plan=lambda plan, verdict: check_verdict(
                     plan, verdict, allow_unstable, on_warning
                 ),
                 progress=progress,
-            )
+            ),
+            streamed,
         )
     if strict and not report["guarantees_held"]:
         raise GuaranteeError(
@@ -497,331 +436,159 @@ class _FileJob:
     check_wavelet: bool
     dtype: str
     chunk_size: int | None
+    threads: int | None
     on_plan: Callable
     progress: Progress | None
 
 
-def _run_in_memory(job: _FileJob) -> dict:
-    """Read the file whole, run the plan, measure, write output and report at once."""
-    from .filters import analyse_run, run_plan
-    from .io import WriteOptions, encode_signal, read_signal, write_files_atomic
-    from .report import to_json
-
-    sig = read_signal(job.input_path, job.input_format, job.read_options)
-    clean = None
-    if job.reference is not None:
-        clean = read_signal(job.reference, None, job.read_options)
-        if clean.data.shape != sig.data.shape:
-            raise SignalError(
-                f"{job.reference}: the reference has shape {clean.data.shape} (samples, channels) "
-                f"but {sig.source} has {sig.data.shape}; give the clean signal with the same "
-                "samples and channels"
-            )
-    plan, extra = job.make_plan(sig.data)
-    data = sig.data.astype(job.dtype, copy=False)  # run and measure in this precision
-    verdict = plan.verdict()
-    job.on_plan(plan, verdict)
-    callback = (
-        None if job.progress is None else (lambda k, _u: job.progress("blocks", k, plan.steps))
-    )
-    out = run_plan(plan, data, callback)
-    report = analyse_run(plan, data, out, verdict, check_wavelet=job.check_wavelet)
-    report["parameters"].update(extra)
-    if clean is not None:
-        from .quality import compare
-
-        report["quality"] = {"reference": clean.source, **compare(sig.data, out, clean.data)}
-    report["input"] = sig.source
-    report["output"] = "<stdout>" if job.output == "-" else job.output
-    if sig.carried:  # time column and unpicked columns: written back unfiltered
-        report["carried_columns"] = sig.carried_names
-    write_options = WriteOptions(job.output_format, job.subtype)
-    payload, stats = encode_signal(job.output, sig.with_data(out), write_options)
-    report["clipped"] = stats.get("clipped", 0)
-    if report["clipped"]:
-        report["failed_checks"].append(f"{report['clipped']} samples clipped on output")
-        report["guarantees_held"] = False
-    outputs = [(job.output, payload)]
-    if job.report_path is not None:
-        outputs.append((job.report_path, to_json(report).encode()))
-    write_files_atomic(outputs)  # all or nothing: temporary files, then renames
-    return report
-
-
-def _run_streamed(job: _FileJob) -> dict:
-    """:func:`resdenoise.stream.filter_file`; stdin is spooled to a file first."""
-    from .io import looks_like_audio, spool_stdin
-    from .stream import filter_file
-
-    spooled = source = None
-    input_format = job.input_format
-    if job.input_path == "-":  # several passes: the stream is spooled to a file first
-        spooled, source = spool_stdin(), "<stdin>"
-        if input_format is None:
-            with open(spooled, "rb") as fh:
-                input_format = "audio" if looks_like_audio(fh.read(4)) else "csv"
+def should_stream(path: str, chunk: int | None, threshold: int | None = None) -> bool:
+    """Whether :func:`run_file` streams: when ``chunk`` > 0 is given, never when
+    it is 0, and by default for a regular input file larger than
+    :data:`STREAM_THRESHOLD`."""
+    if chunk is not None:
+        return chunk > 0
+    if path == "-":
+        return False
     try:
-        return filter_file(
-            spooled or job.input_path,
-            job.output,
-            job.make_plan,
-            input_format=input_format,
-            read_options=job.read_options,
-            output_format=job.output_format,
-            subtype=job.subtype,
-            dtype=job.dtype,
-            chunk=job.chunk_size or None,
-            reference=job.reference,
-            check_wavelet=job.check_wavelet,
-            report_path=job.report_path,
-            on_plan=job.on_plan,
-            progress=job.progress,
-            source=source,
-        )
-    finally:
-        if spooled is not None:
-            os.unlink(spooled)
+        st = os.stat(path)
+    except OSError:
+        return False  # reading it whole reports the problem
+    limit = STREAM_THRESHOLD if threshold is None else threshold
+    return stat.S_ISREG(st.st_mode) and st.st_size > limit
 
 
-# --------------------------------------------------------------------------
-# Many files
-# --------------------------------------------------------------------------
-
-
-@dataclass
-class FileResult:
-    """What became of one input of :func:`run_batch`.
-
-    ``report`` is the run's report (None when it failed before writing);
-    ``error`` the exception that failed it (None on success), with the
-    exit code it maps to; ``warnings`` what :func:`run_file` warned about.
-    """
-
-    input: str
-    output: str
-    report_path: str | None = None
-    report: dict | None = None
-    error: ResdenoiseError | None = None
-    warnings: list = field(default_factory=list)
-
-    @property
-    def exit_code(self) -> int:
-        """0 on success, else the error's exit code (4: a guarantee failed under strict)."""
-        return 0 if self.error is None else (self.error.exit_code or 1)
-
-
-def batch_target(directory: str, input_path: str, output_format: str | None = None) -> str:
-    """DIRECTORY/NAME of an input; the extension follows ``output_format`` when given."""
-    from .io import AUDIO_EXTENSIONS, guess_format
-
-    name = os.path.basename(input_path.rstrip("/" + os.sep)) or input_path
-    if output_format:
-        fmt = guess_format(name, output_format)
-        if fmt != "AUDIO":
-            stem, ext = os.path.splitext(name)
-            try:
-                same = guess_format(name) == fmt
-            except ResdenoiseError:
-                same = False
-            if not same:
-                exts = {v: k for k, v in reversed(list(AUDIO_EXTENSIONS.items()))}
-                name = stem + (".csv" if fmt == "CSV" else exts.get(fmt, "." + fmt.lower()))
-    return os.path.join(directory, name)
-
-
-def _make_directory(path: str, what: str) -> None:
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError as exc:
+def _check_reference(reference: str, shape: tuple, name: str, shape_in: tuple) -> None:
+    if shape != shape_in:
         raise SignalError(
-            f"{path}: cannot create the {what} directory: {exc.strerror or exc}"
-        ) from None
-
-
-def run_batch(
-    make_plan: Callable,
-    input_paths: Sequence[str],
-    output_dir: str,
-    *,
-    report_dir: str | None = None,
-    jobs: int = 1,
-    strict: bool = False,
-    progress: Callable[[int, str, int, int | None], object] | None = None,
-    on_done: Callable[[int, FileResult], object] | None = None,
-    **options,
-) -> list[FileResult]:
-    """Filter each input into ``output_dir`` under its own name, as :func:`run_file` would.
-
-    One file's failure does not stop the others.  With ``jobs`` > 1 (and
-    where the system forks) up to that many files run at once in worker
-    processes, each with one engine thread; the files and reports are the
-    same as with ``jobs=1``.
-
-    Parameters
-    ----------
-    make_plan : callable
-        ``make_plan(u) -> (plan, extra)``, called once per file.
-    input_paths : sequence of str
-        Input files (not stdin).
-    output_dir : str
-        Receives one output per input (see :func:`batch_target`); made if missing.
-    report_dir : str, optional
-        Receives ``INPUT-NAME.json`` for each input; made if missing.
-    jobs : int
-        Files filtered at once.
-    strict : bool
-        A failed guarantee fails the file (:class:`GuaranteeError`, exit
-        code 4), written all the same.
-    progress : callable, optional
-        ``progress(index, phase, done, total)``: :func:`run_file`'s progress
-        of input ``index``.
-    on_done : callable, optional
-        ``on_done(index, result)`` as each file finishes (in that order).
-    **options
-        The other keyword arguments of :func:`run_file` (``allow_unstable``,
-        ``in_place``, the file options, ``dtype``, ``chunk_size``, ...).
-
-    Returns
-    -------
-    list of FileResult
-        In the order of ``input_paths``.
-
-    Raises
-    ------
-    ParameterError
-        Stdin among the inputs, or two inputs that would be written to the
-        same file; nothing is run.
-    SignalError
-        A directory cannot be created.
-    """
-    inputs = [os.fspath(p) for p in input_paths]
-    if "-" in inputs:
-        raise ParameterError("stdin ('-') cannot be one of several inputs; give file names")
-    tasks, seen = [], {}
-    for path in inputs:
-        target = batch_target(output_dir, path, options.get("output_format"))
-        if target in seen:
-            raise ParameterError(
-                f"{seen[target]} and {path} would both be written to {target}; "
-                "rename one or filter them into separate directories"
-            )
-        seen[target] = path
-        report = None
-        if report_dir is not None:
-            name = os.path.basename(path.rstrip("/" + os.sep)) + ".json"
-            report = os.path.join(report_dir, name)
-        tasks.append((path, target, report))
-    _make_directory(output_dir, "output")
-    if report_dir is not None:
-        _make_directory(report_dir, "report")
-    results: list = [None] * len(tasks)
-
-    def one(i: int, file_progress) -> FileResult:
-        path, target, report = tasks[i]
-        result = FileResult(path, target, report)
-        try:
-            result.report = run_file(
-                make_plan,
-                path,
-                target,
-                report_path=report,
-                strict=strict,
-                progress=file_progress,
-                on_warning=result.warnings.append,
-                **options,
-            )
-        except GuaranteeError as exc:
-            result.report, result.error = exc.report, exc
-        except ResdenoiseError as exc:
-            result.error = exc
-        except Exception as exc:  # noqa: BLE001 - one file's bug must not stop the others
-            result.error = ResdenoiseError(f"internal error: {type(exc).__name__}: {exc}")
-        return result
-
-    def finished(i: int, result: FileResult) -> None:
-        results[i] = result
-        if on_done is not None:
-            on_done(i, result)
-
-    jobs = max(1, min(int(jobs), len(tasks)))
-    if jobs == 1 or not hasattr(os, "fork"):
-        for i in range(len(tasks)):
-            file_progress = None
-            if progress is not None:
-
-                def file_progress(phase, done, total, i=i):
-                    progress(i, phase, done, total)
-
-            finished(i, one(i, file_progress))
-    else:
-        _run_forked(
-            [lambda p, i=i: one(i, p) for i in range(len(tasks))],
-            jobs,
-            finished,
-            progress,
-            [FileResult(*t) for t in tasks],
+            f"{reference}: the reference has shape {shape} (samples, channels) "
+            f"but {name} has {shape_in}; give the clean signal with the same "
+            "samples and channels"
         )
-    return results
 
 
-def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
-    """Run ``job(progress)`` callables in up to ``jobs`` forked processes at once.
+class _Whole:
+    """The input read whole: the plan sees the samples, the run is one call."""
 
-    Each child sends its progress and its :class:`FileResult` through a pipe;
-    a child that fails without one (killed, out of memory, a result that
-    does not pickle) fails its file (``placeholders[i]``) with exit code 1.
+    def __init__(self, job: _FileJob):
+        from .io import read_signal
+
+        self.job = job
+        self.sig = sig = read_signal(job.input_path, job.input_format, job.read_options)
+        self.name, self.template = sig.source, sig
+        self.carried = sig.carried_names if sig.carried else []
+        self.clean = None
+        if job.reference is not None:
+            self.clean = read_signal(job.reference, None, job.read_options)
+            _check_reference(job.reference, self.clean.data.shape, sig.source, sig.data.shape)
+        self.subject = sig.data
+
+    def filter(self, plan, verdict, write) -> tuple[dict, dict | None, None]:
+        from .filters import analyse_run, run_plan
+
+        job = self.job
+        data = self.sig.data.astype(job.dtype, copy=False)  # run and measure in this precision
+        callback = None
+        if job.progress is not None:
+            callback = lambda k, _u: job.progress("blocks", k, plan.steps)  # noqa: E731
+        out = run_plan(plan, data, callback, threads=job.threads)
+        report = analyse_run(plan, data, out, verdict, check_wavelet=job.check_wavelet)
+        write(out, self.sig.carried)
+        quality = None
+        if self.clean is not None:
+            from .quality import compare
+
+            quality = {
+                "reference": self.clean.source,
+                **compare(self.sig.data, out, self.clean.data),
+            }
+        return report, quality, None
+
+    def close(self) -> None:
+        pass
+
+
+class _Streamed:
+    """The input in chunks (:class:`resdenoise.stream.StreamedRun`): the plan
+    sees a summary; stdin is spooled to a file first, for the passes."""
+
+    def __init__(self, job: _FileJob):
+        from .io import looks_like_audio, open_signal_stream, spool_stdin
+        from .stream import StreamedRun
+
+        self.job = job
+        self.spooled = None
+        path, fmt, source = job.input_path, job.input_format, None
+        if path == "-":
+            self.spooled = path = spool_stdin()
+            source = "<stdin>"
+            if fmt is None:
+                with open(path, "rb") as fh:
+                    fmt = "audio" if looks_like_audio(fh.read(4)) else "csv"
+        try:
+            self.run = StreamedRun(job.dtype, job.progress)
+            stream = open_signal_stream(
+                path, fmt, job.read_options, visit=self.run.visit, source=source
+            )
+            self.name, self.template = stream.source, stream.template
+            self.carried = stream.template.carried_names if stream.template.carried else []
+            self.ref = None
+            if job.reference is not None:
+                self.ref = open_signal_stream(job.reference, None, job.read_options)
+                _check_reference(job.reference, self.ref.shape, stream.source, stream.shape)
+            self.subject = self.run.start(stream)
+        except BaseException:
+            self.close()
+            raise
+
+    def filter(self, plan, verdict, write) -> tuple[dict, dict | None, dict]:
+        job = self.job
+        return self.run.filter(
+            plan,
+            verdict,
+            write,
+            chunk=job.chunk_size or None,
+            threads=job.threads,
+            check_wavelet=job.check_wavelet,
+            reference=self.ref,
+        )
+
+    def close(self) -> None:
+        if self.spooled is not None:
+            os.unlink(self.spooled)
+            self.spooled = None
+
+
+def _run(job: _FileJob, streamed: bool) -> dict:
+    """Read, plan, check, run and measure, then write output and report at once.
+
+    The same steps whether the input is read whole or in chunks; the output
+    and the report are written all or nothing (temporary files, then renames).
     """
-    import multiprocessing as mp
-    from multiprocessing.connection import wait
+    from .io import SignalWriter, WriteOptions, write_files_atomic
+    from .report import finish_report, to_json
 
-    ctx = mp.get_context("fork")
-    running: dict = {}
-    queue = list(range(len(jobs_list)))
-    while queue or running:
-        while queue and len(running) < jobs:
-            i = queue.pop(0)
-            receive, send = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_child, args=(jobs_list[i], send), daemon=True)
-            proc.start()
-            send.close()
-            running[receive] = (proc, i)
-        for conn in wait(list(running), timeout=0.2):
-            proc, i = running[conn]
-            try:
-                kind, payload = conn.recv()
-            except (EOFError, OSError):
-                kind, payload = "done", None
-            if kind == "progress":
-                if progress is not None:
-                    progress(i, *payload)
-                continue
-            del running[conn]
-            conn.close()
-            proc.join()
-            if not isinstance(payload, FileResult):  # the child's last words, or none
-                message = payload or f"the worker process died (exit code {proc.exitcode})"
-                payload = placeholders[i]
-                payload.error = ResdenoiseError(message)
-            finished(i, payload)
-
-
-def _child(job, conn) -> None:  # pragma: no cover - runs in a forked child
-    import time
-
-    # the files already run in parallel: one engine thread each, not one per core
-    os.environ.setdefault("RESDENOISE_THREADS", "1")
-
-    last = [0.0]
-
-    def progress(phase, done, total):
-        now = time.monotonic()
-        if now - last[0] > 0.1 or (total is not None and done >= total):
-            last[0] = now
-            conn.send(("progress", (phase, done, total)))
-
+    source = (_Streamed if streamed else _Whole)(job)
     try:
-        result = job(progress)
-        conn.send(("done", result))
-    except BaseException as exc:  # noqa: BLE001 - also a result that does not pickle
-        conn.send(("done", f"internal error: {type(exc).__name__}: {exc}"))
-    conn.close()
+        plan, extra = job.make_plan(source.subject)
+        verdict = plan.verdict()
+        job.on_plan(plan, verdict)
+        write_options = WriteOptions(job.output_format, job.subtype)
+        with SignalWriter(job.output, source.template, write_options) as writer:
+            report, quality, streaming = source.filter(plan, verdict, writer.write)
+            finish_report(
+                report,
+                extra=extra,
+                source=source.name,
+                output=job.output,
+                carried=source.carried,
+                clipped=writer.clipped,
+                quality=quality,
+                streaming=streaming,
+            )
+            outputs: list = [writer]
+            if job.report_path is not None:
+                outputs.append((job.report_path, to_json(report).encode()))
+            write_files_atomic(outputs)
+    finally:
+        source.close()
+    return report

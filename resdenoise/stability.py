@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .errors import UnstableError
 from .nonlinearities import Nonlinearity
 
 __all__ = [
@@ -179,16 +180,26 @@ def tau_bounds(g_max: float, h: float = 1.0) -> tuple[float, float]:
     return h * h / (2.0 * g_max), h * h / (4.0 * g_max)
 
 
-def default_tau(nl: Nonlinearity, h: float = 1.0) -> tuple[float | None, float]:
-    """The sign-stable step ``h^2/(4 g_max)`` and g_max.
+def default_tau(
+    nl: Nonlinearity, h: float = 1.0, *, remedy: str = "tau", where: str | None = None
+) -> float:
+    """The sign-stable step ``h^2/(4 g_max)``: the default tau of every plan.
 
-    The step is None when g_max is not finite and positive: no default
-    exists, and the caller asks for an explicit tau in its own words.
+    Raises
+    ------
+    UnstableError
+        g_max is not finite and positive: no step is stable by default.  The
+        message starts with ``where`` (default: the nonlinearity's name) and
+        asks for ``remedy``, the parameter that replaces the default.
     """
     g_max = analyse_function(nl).g_max
     if not (math.isfinite(g_max) and g_max > 0.0):
-        return None, g_max
-    return tau_bounds(g_max, h)[1], g_max
+        raise UnstableError(
+            f"{where or nl.name}: g = Phi(r)/r has no finite positive maximum "
+            f"(g_max = {g_max}); give {remedy} explicitly",
+            parameters=[remedy],
+        )
+    return tau_bounds(g_max, h)[1]
 
 
 def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:

@@ -38,43 +38,42 @@ plan's lambda is given, the second pass is the filtering pass itself.
 A streamed run reads the input at least twice: once to check the whole file
 (and to learn what :func:`resdenoise.io.read_signal` learns from it: length,
 CSV time column and dialect) and to count the noise histogram, and once to
-filter; plus the selection passes it needs.
+filter; plus the selection passes it needs.  :class:`StreamedRun` drives
+those passes over any :class:`BlockSource`; this module knows blocks, not
+files (:func:`resdenoise.pipeline.run_file` opens them).
 """
 
 from __future__ import annotations
 
 import math
-import os
-import stat
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
+from typing import Protocol
 
 import numpy as np
 
 from . import stability
 from .errors import ParameterError, SignalError
-from .filters import build_report, run_plan
-from .quality import _db
+from .filters import Summary, run_plan
+from .quality import QualitySums
+from .report import build_report
 from .wavelet import MAD_FACTOR, cycle_spin_shrink, haar_details
 
 __all__ = [
     "DEFAULT_CHUNK",
     "SELECT_LIMIT",
-    "STREAM_THRESHOLD",
     "MedianSelect",
     "SignalSummary",
     "StreamMeasure",
     "chunk_for",
+    "BlockSource",
+    "StreamedRun",
     "filter_chunks",
-    "filter_file",
     "filter_in_chunks",
-    "should_stream",
 ]
 
-#: Input files larger than this (bytes) are streamed by :func:`resdenoise.pipeline.run_file`.
-STREAM_THRESHOLD = 64 << 20
 #: Samples per chunk (the core, without the halos) by default.
 DEFAULT_CHUNK = 1 << 18
 #: Values the median selection collects per middle rank and channel, at most.
@@ -226,6 +225,7 @@ def filter_chunks(
     chunk: int | None = None,
     dtype=None,
     source: str = "<stream>",
+    threads: int | None = None,
 ) -> Iterator[Chunk]:
     """Run ``plan`` on a signal given as consecutive blocks, one chunk at a time.
 
@@ -245,6 +245,10 @@ def filter_chunks(
         default :func:`chunk_for`.
     dtype : {None, 'float64', 'float32'}
         Working precision, as ``run_plan`` (the input is cast first).
+    source : str
+        The signal's name in messages.
+    threads : int, optional
+        Engine threads, as ``run_plan``.
 
     Yields
     ------
@@ -266,7 +270,7 @@ def filter_chunks(
         rows.fill(hi)
         raw = rows.data(lo, hi)
         x = raw if dtype is None else raw.astype(dtype, copy=False)
-        y = run_plan(plan, x)
+        y = run_plan(plan, x, threads=threads)
         yield Chunk(start, stop, lo, hi, raw, x, y, rows.carried(start, stop))
         rows.drop(stop - m)
         start = stop
@@ -503,7 +507,7 @@ class _Scan:
             self.noise_run.feed(block)
 
 
-class SignalSummary:
+class SignalSummary(Summary):
     """A streamed signal as :func:`resdenoise.filters.auto_lambda` needs it.
 
     Passed to a plan maker instead of the samples.  ``noise_sigma`` is
@@ -727,226 +731,148 @@ class StreamMeasure:
         return report
 
 
-class _Quality:
-    """:func:`resdenoise.quality.compare` accumulated over chunks (sums via fsum)."""
-
-    def __init__(self, channels: int):
-        self.n = 0
-        self.err = {"input": [[] for _ in range(channels)], "output": [[] for _ in range(channels)]}
-        self.power = [[] for _ in range(channels)]
-        self.lo = np.full(channels, np.inf)
-        self.hi = np.full(channels, -np.inf)
-
-    def add(self, noisy, output, clean) -> None:
-        k = clean.shape[0]
-        ref = np.asarray(clean, dtype=float).reshape(k, -1)
-        self.n += k
-        self.lo = np.minimum(self.lo, ref.min(axis=0))
-        self.hi = np.maximum(self.hi, ref.max(axis=0))
-        power = (ref**2).sum(axis=0)
-        for key, x in (("input", noisy), ("output", output)):
-            err = ((np.asarray(x, dtype=float).reshape(k, -1) - ref) ** 2).sum(axis=0)
-            for c, v in enumerate(err):
-                self.err[key][c].append(float(v))
-        for c, v in enumerate(power):
-            self.power[c].append(float(v))
-
-    def result(self) -> dict:
-        power = np.array([math.fsum(v) for v in self.power])
-        span = self.hi - self.lo
-        out = {}
-        for key in ("input", "output"):
-            err = np.array([math.fsum(v) for v in self.err[key]])
-            mse = err / self.n
-            out[key] = {
-                "mse": [float(v) for v in mse],
-                "snr_db": [float(v) for v in _db(power, err)],
-                "psnr_db": [float(v) for v in _db(span**2, mse)],
-            }
-        return out
-
-
 # --------------------------------------------------------------------------
-# A whole file
+# A whole signal in passes over its blocks
 # --------------------------------------------------------------------------
 
 
-def filter_file(
-    input_path: str,
-    output: str,
-    make_plan: Callable,
-    *,
-    input_format: str | None = None,
-    read_options=None,
-    output_format: str | None = None,
-    subtype: str | None = None,
-    dtype: str = "float64",
-    chunk: int | None = None,
-    reference: str | None = None,
-    check_wavelet: bool = False,
-    report_path: str | None = None,
-    on_plan: Callable | None = None,
-    progress: Callable | None = None,
-    source: str | None = None,
-) -> dict:
-    """Filter a file in chunks and write the result (and the JSON report) atomically.
+class BlockSource(Protocol):
+    """A signal that can be read again from the start, block by block.
 
-    The streaming counterpart of reading the file whole, running
-    ``make_plan``'s plan and ``analyse_run``: the output file is the same,
-    the report the same dictionary (plus a ``"streaming"`` entry).
-
-    Parameters
-    ----------
-    make_plan : callable
-        ``make_plan(summary) -> (plan, extra)`` with a :class:`SignalSummary`
-        in place of the samples; ``extra`` goes into the report's parameters.
-    read_options : resdenoise.io.ReadOptions, optional
-        As :func:`resdenoise.io.read_signal` takes them (also for ``reference``).
-    on_plan : callable, optional
-        ``on_plan(plan, verdict)`` before the run; may raise to refuse it.
-    progress : callable, optional
-        ``progress(phase, done, total)`` with phase ``"check"``, ``"noise"``
-        or ``"filter"``; ``total`` is None while unknown.
-    source : str, optional
-        The input's name in messages and the report (default its path).
-
-    Returns
-    -------
-    dict
-        The report.
-
-    Raises
-    ------
-    ResdenoiseError
-        Nothing is written then.
+    :class:`resdenoise.io.SignalStream` is one; this module knows nothing
+    of files.
     """
-    from .io import SignalWriter, WriteOptions, open_signal_stream, write_files_atomic
-    from .report import to_json
 
-    progress = progress or (lambda phase, done, total: None)
-    scan = _Scan(dtype)
-    checked = [0]
+    source: str
+    frames: int
 
-    def visit(block):
-        scan.visit(block)
-        checked[0] += block.shape[0]
-        progress("check", checked[0], None)
+    @property
+    def positions(self) -> tuple[int, ...]: ...
 
-    stream = open_signal_stream(input_path, input_format, read_options, visit=visit, source=source)
-    name = stream.source
-    pos = list(stream.positions)
-    passes = [1]
+    @property
+    def shape(self) -> tuple[int, ...]: ...
 
-    def noise_passes() -> None:
-        """One more pass over the file for the median selections still open."""
-        passes[0] += 1
-        done = 0
-        for data, _ in stream.blocks():
-            feed(data)
-            done += data.shape[0]
-            progress("noise", done, stream.frames)
-        end_noise_pass()
+    def blocks(self) -> Iterator[tuple[np.ndarray, dict]]: ...
 
-    run_noise = scan.noise_run
-    summary = SignalSummary(stream, scan, noise_passes)
-    if run_noise is not None:
-        run_noise.keep(pos)
-        run_noise.end_pass()
-    noise = [s for s in (summary._noise, run_noise) if s is not None]
 
-    def feed(data):
-        for s in noise:
+class StreamedRun:
+    """One streamed run: what the plan may know, then the filtering pass.
+
+    Built after the checking pass, whose blocks went to :meth:`visit` (give
+    ``run.visit`` to the reader as its visitor, then :meth:`start` with the
+    opened source).  :attr:`summary` is what the plan maker gets in place of
+    the samples; :meth:`filter` runs the plan chunk by chunk, gives each
+    output core to ``write`` and returns :func:`analyse_run`'s report; the
+    exact noise median takes the passes it still needs.
+
+    ``progress(phase, done, total)``: phase ``"check"``, ``"noise"`` or
+    ``"filter"``; ``total`` is None while unknown.
+    """
+
+    def __init__(self, dtype: str = "float64", progress: Callable | None = None):
+        self.dtype = dtype
+        self.progress = progress or (lambda phase, done, total: None)
+        self.scan = _Scan(dtype)
+        self.passes = 1
+        self._checked = 0
+
+    def visit(self, block: np.ndarray) -> None:
+        """The checking pass: every block of every column, as read."""
+        self.scan.visit(block)
+        self._checked += block.shape[0]
+        self.progress("check", self._checked, None)
+
+    def start(self, stream: BlockSource) -> SignalSummary:
+        """The summary of the checked signal, for the plan maker."""
+        self.stream = stream
+        pos = list(stream.positions)
+        self.summary = SignalSummary(stream, self.scan, self._noise_pass)
+        run_noise = self.scan.noise_run
+        if run_noise is not None:
+            run_noise.keep(pos)
+            run_noise.end_pass()
+        self._noise = [s for s in (self.summary._noise, run_noise) if s is not None]
+        return self.summary
+
+    def _feed(self, data: np.ndarray) -> None:
+        for s in self._noise:
             if not s.done:
                 s.feed(data)
 
-    def end_noise_pass():
-        for s in noise:
+    def _end_noise_pass(self) -> None:
+        for s in self._noise:
             if not s.done:
                 s.end_pass()
 
-    ref_stream = None
-    if reference is not None:
-        ref_stream = open_signal_stream(reference, None, read_options)
-        if ref_stream.shape != stream.shape:
-            raise SignalError(
-                f"{reference}: the reference has shape {ref_stream.shape} (samples, channels) "
-                f"but {name} has {stream.shape}; give the clean signal with the same "
-                "samples and channels"
-            )
-    plan, extra = make_plan(summary)
-    verdict = plan.verdict()
-    if on_plan is not None:
-        on_plan(plan, verdict)
-    chunk = chunk_for(plan.steps, chunk)
-    amplitude = summary.amplitude
-    if np.dtype(dtype) != np.float64:
-        amplitude = float(np.abs(np.asarray(amplitude, dtype=dtype)))
-    measure = StreamMeasure(plan, len(pos), amplitude, dtype, check_wavelet)
-    quality = _Quality(len(pos)) if ref_stream is not None else None
-    ref_rows = _Rows(ref_stream.blocks(), reference) if ref_stream is not None else None
+    def _noise_pass(self) -> None:
+        """One more pass over the signal for the median selections still open."""
+        self.passes += 1
+        done = 0
+        for data, _ in self.stream.blocks():
+            self._feed(data)
+            done += data.shape[0]
+            self.progress("noise", done, self.stream.frames)
+        self._end_noise_pass()
 
-    def blocks_feeding_noise():
-        for data, carried in stream.blocks():
-            feed(data)
+    def _blocks_feeding_noise(self):
+        for data, carried in self.stream.blocks():
+            self._feed(data)
             yield data, carried
 
-    merged = not all(s.done for s in noise)
-    chunks = 0
-    write_options = WriteOptions(output_format, subtype)
-    with SignalWriter(output, stream.template, write_options) as writer:
-        blocks = blocks_feeding_noise() if merged else stream.blocks()
-        for c in filter_chunks(plan, blocks, stream.frames, chunk, dtype, name):
+    def filter(
+        self,
+        plan,
+        verdict,
+        write: Callable[[np.ndarray, dict], object],
+        *,
+        chunk: int | None = None,
+        threads: int | None = None,
+        check_wavelet: bool = False,
+        reference: BlockSource | None = None,
+    ) -> tuple[dict, dict | None, dict]:
+        """Run ``plan``; ``(report, quality, streaming)`` of the run.
+
+        ``quality`` compares with ``reference`` (None without one);
+        ``streaming`` says how the run was cut (chunk size, halo, chunks,
+        passes over the input).
+        """
+        stream, dtype, name = self.stream, self.dtype, self.stream.source
+        channels = len(stream.positions)
+        chunk = chunk_for(plan.steps, chunk)
+        amplitude = self.summary.amplitude
+        if np.dtype(dtype) != np.float64:
+            amplitude = float(np.abs(np.asarray(amplitude, dtype=dtype)))
+        measure = StreamMeasure(plan, channels, amplitude, dtype, check_wavelet)
+        quality = ref_rows = None
+        if reference is not None:
+            quality = QualitySums(channels)
+            ref_rows = _Rows(reference.blocks(), reference.source)
+        merged = not all(s.done for s in self._noise)
+        blocks = self._blocks_feeding_noise() if merged else stream.blocks()
+        chunks = 0
+        for c in filter_chunks(plan, blocks, stream.frames, chunk, dtype, name, threads):
             u = c.u
             measure.add(c.f, u, c)
             if quality is not None:
                 ref_rows.fill(c.stop)
                 quality.add(c.raw[c.core], u, ref_rows.data(c.start, c.stop))
                 ref_rows.drop(c.stop)
-            writer.write(u, c.carried)
+            write(u, c.carried)
             chunks += 1
-            progress("filter", c.stop, stream.frames)
+            self.progress("filter", c.stop, stream.frames)
         if merged:
-            passes[0] += 1
-            end_noise_pass()
-        while not all(s.done for s in noise):
-            noise_passes()
-        sigma = (run_noise or summary._noise).sigma()
+            self.passes += 1
+            self._end_noise_pass()
+        while not all(s.done for s in self._noise):
+            self._noise_pass()
+        sigma = (self.scan.noise_run or self.summary._noise).sigma()
         report = measure.report(verdict, sigma)
-        report["parameters"].update(extra)
-        if quality is not None:
-            report["quality"] = {"reference": ref_stream.source, **quality.result()}
-        report["input"] = name
-        report["output"] = "<stdout>" if output == "-" else output
-        if stream.template.carried:
-            report["carried_columns"] = stream.template.carried_names
-        report["clipped"] = writer.clipped
-        if report["clipped"]:
-            report["failed_checks"].append(f"{report['clipped']} samples clipped on output")
-            report["guarantees_held"] = False
-        report["streaming"] = {
+        streaming = {
             "chunk_size": chunk,
             "halo": int(plan.steps),
             "chunks": chunks,
-            "passes": passes[0],
+            "passes": self.passes,
         }
-        outputs: list = [writer]
-        if report_path is not None:
-            outputs.append((report_path, to_json(report).encode()))
-        write_files_atomic(outputs)
-    return report
-
-
-def should_stream(path: str, chunk: int | None, threshold: int | None = None) -> bool:
-    """Whether :func:`resdenoise.pipeline.run_file` streams: when ``chunk`` > 0 is given,
-    never when it is 0, and by default for a regular input file larger than
-    :data:`STREAM_THRESHOLD`."""
-    if chunk is not None:
-        return chunk > 0
-    if path == "-":
-        return False
-    try:
-        st = os.stat(path)
-    except OSError:
-        return False  # reading it whole reports the problem
-    limit = STREAM_THRESHOLD if threshold is None else threshold
-    return stat.S_ISREG(st.st_mode) and st.st_size > limit
+        if quality is not None:
+            quality = {"reference": reference.source, **quality.result()}
+        return report, quality, streaming

@@ -172,7 +172,8 @@ def test_output_format_renames_and_in_place_needs_the_flag(runner, inputs, tmp_p
 
 
 def test_a_worker_that_dies_is_reported(inputs, tmp_path):
-    from resdenoise.pipeline import planner, run_batch
+    from resdenoise.batch import run_batch
+    from resdenoise.pipeline import planner
 
     base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
 

@@ -161,7 +161,10 @@ def test_diffuse_by_hand():
 
 
 def test_unstable_tau_is_refused_unless_allowed(step_signal):
-    with pytest.raises(UnstableError, match=r"refused: .* a stable tau is <= 0\.5") as info:
+    # the one refusal of filters.check_verdict, as the command line words it
+    with pytest.raises(
+        UnstableError, match=r"refused as unstable: .* A stable tau is <= 0\.5"
+    ) as info:
         filters.resnet(step_signal, "tanh", lam=1.0, blocks=3, tau=0.6)
     assert info.value.exit_code == 3
     out = filters.resnet(step_signal, "tanh", lam=1.0, blocks=3, tau=0.6, allow_unstable=True)
@@ -173,7 +176,7 @@ def test_unstable_tau_is_refused_unless_allowed(step_signal):
 
 def test_regularise_and_shrink_refuse_unless_allowed(step_signal):
     # alpha = 3 in one block: tau = 3 > 0.5, the L-infinity bound of g = 1
-    with pytest.raises(UnstableError, match=r"a stable tau is <= 0\.5"):
+    with pytest.raises(UnstableError, match=r"A stable tau is <= 0\.5"):
         filters.regularise(step_signal, "linear", lam=1.0, alpha=3.0, steps=1)
     out = filters.regularise(
         step_signal, "linear", lam=1.0, alpha=3.0, steps=1, allow_unstable=True

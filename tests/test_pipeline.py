@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from resdenoise.batch import run_batch
 from resdenoise.engine import run_blocks
 from resdenoise.errors import GuaranteeError, ParameterError, SignalError, UnstableError
 from resdenoise.expr import parse_expression
@@ -23,7 +24,6 @@ from resdenoise.pipeline import (
     AUTO,
     check_paths,
     planner,
-    run_batch,
     run_file,
 )
 

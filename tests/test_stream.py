@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 import resdenoise.io as rio
 import resdenoise.io.audio as rio_audio
 import resdenoise.io.csv as rio_csv
-from resdenoise import stream
+from resdenoise import pipeline, stream
 from resdenoise.cli import cli
 from resdenoise.errors import ParameterError, ResdenoiseError, SignalError
 from resdenoise.filters import auto_lambda, plan_regularise, plan_resnet, run_plan
@@ -599,12 +599,12 @@ def test_cli_streams_files_above_the_threshold(tmp_path, rng, monkeypatch):
         "-o",
         str(tmp_path / "o.csv"),
     ]
-    monkeypatch.setattr(stream, "STREAM_THRESHOLD", src.stat().st_size - 1)
+    monkeypatch.setattr(pipeline, "STREAM_THRESHOLD", src.stat().st_size - 1)
     assert runner.invoke(cli, args).exit_code == 0
     assert "streaming" in json.loads((tmp_path / "r.json").read_text())
     assert runner.invoke(cli, args + ["--chunk-size", "0"]).exit_code == 0
     assert "streaming" not in json.loads((tmp_path / "r.json").read_text())
-    monkeypatch.setattr(stream, "STREAM_THRESHOLD", src.stat().st_size)
+    monkeypatch.setattr(pipeline, "STREAM_THRESHOLD", src.stat().st_size)
     assert runner.invoke(cli, args).exit_code == 0
     assert "streaming" not in json.loads((tmp_path / "r.json").read_text())
 
@@ -780,7 +780,7 @@ def test_stream_measure_sums_per_core(n, channels, pieces, float32, regularise, 
 def test_progress_bar_on_a_terminal_only(tmp_path, rng, monkeypatch):
     from rich.console import Console
 
-    import resdenoise.cli as cli_module
+    import resdenoise.cli.render as cli_render
 
     src = tmp_path / "in.csv"
     src.write_text("\n".join(map(repr, noisy(rng, 400).tolist())))
@@ -803,9 +803,9 @@ def test_progress_bar_on_a_terminal_only(tmp_path, rng, monkeypatch):
     seen = io.StringIO()
     monkeypatch.setenv("TERM", "xterm")  # rich draws no live bar on a dumb terminal (make test)
     monkeypatch.setattr(
-        cli_module, "_console", lambda: Console(file=seen, force_terminal=True, width=100)
+        cli_render, "stderr_console", lambda: Console(file=seen, force_terminal=True, width=100)
     )
-    monkeypatch.setattr(cli_module, "_show_progress", lambda quiet: not quiet)
+    monkeypatch.setattr(cli_render, "show_progress", lambda quiet: not quiet)
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "in.csv filtering" in seen.getvalue()

@@ -1,0 +1,305 @@
+"""The closed forms behind the registry of :mod:`resdenoise.nonlinearities`.
+
+The four forms g, Psi, S and Phi of every family of Alt, Weickert and Peter
+(2020), Table 3 (linear, Charbonnier, soft, Perona-Malik, garrote, hard) and of
+the odd activations tanh, softsign and arctan; then the common deep-learning
+activations that are not odd (ReLU, leaky ReLU, GELU, SiLU, sigmoid) with their
+Lipschitz constants.  Each function takes ``(r, lam)`` (a shrinkage function:
+``(s, theta)``, ``theta = lam / sqrt2``).  Plain NumPy functions: the registry
+imports them, they import nothing of resdenoise.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+import numpy as np
+
+# --------------------------------------------------------------------------
+# Closed forms, Table 3.  Each takes (r, lam) (shrinkage: (s, theta)).
+# --------------------------------------------------------------------------
+
+
+def lin_g(r, lam):
+    return np.ones_like(r)
+
+
+def lin_psi(r, lam):
+    return r * r
+
+
+def lin_s(s, theta):
+    return np.zeros_like(s)
+
+
+def lin_phi(r, lam):
+    return r.copy()
+
+
+def cha_g(r, lam):
+    return 1.0 / np.hypot(1.0, r / lam)  # sqrt(1 + x^2), without overflow
+
+
+def cha_psi(r, lam):
+    x = np.abs(r / lam)
+    # 2 lam^2 (sqrt(1 + x^2) - 1), written without cancellation for small x
+    # and without overflow for large x (hypot(1, x) = sqrt(1 + x^2)); the
+    # factor x / (sqrt(1 + x^2) + 1) lies in [0, 1): 1 at x = inf
+    with np.errstate(invalid="ignore"):
+        return 2.0 * lam * lam * x * np.fmin(x / (np.hypot(1.0, x) + 1.0), 1.0)
+
+
+def cha_s(s, theta):
+    # lam = sqrt2 theta, so 2 s^2 / lam^2 = s^2 / theta^2
+    return s * (1.0 - 1.0 / np.hypot(1.0, s / theta))
+
+
+def cha_phi(r, lam):
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = 1.0 + (r / lam) ** 2
+        return np.where(s == np.inf, np.copysign(lam, r), r / np.sqrt(s))
+
+
+def soft_g(r, lam):
+    a = np.abs(r)
+    with np.errstate(divide="ignore", over="ignore"):  # lam/0 = inf, and min(1, inf) = 1
+        return np.minimum(1.0, lam / a)
+
+
+def soft_psi(r, lam):
+    a = np.abs(r)
+    return np.where(a <= lam, r * r, 2.0 * lam * a - lam * lam)
+
+
+def soft_s(s, theta):
+    return np.sign(s) * np.maximum(np.abs(s) - theta, 0.0)
+
+
+def soft_phi(r, lam):
+    return np.clip(r, -lam, lam)
+
+
+def pm_g(r, lam):
+    return np.exp(-(r * r) / (2.0 * lam * lam))
+
+
+def pm_psi(r, lam):
+    return -2.0 * lam * lam * np.expm1(-(r * r) / (2.0 * lam * lam))
+
+
+def pm_s(s, theta):
+    # lam^2 = 2 theta^2, so s^2 / lam^2 = s^2 / (2 theta^2)
+    return -s * np.expm1(-(s * s) / (2.0 * theta * theta))
+
+
+def pm_phi(r, lam):
+    return r * np.exp(-(r * r) / (2.0 * lam * lam))
+
+
+def gar_g(r, lam):
+    with np.errstate(divide="ignore", over="ignore"):  # lam^2/0 = inf, min(1, inf) = 1
+        return np.minimum(1.0, (lam * lam) / (r * r))
+
+
+def gar_psi(r, lam):
+    a = np.abs(r)
+    with np.errstate(divide="ignore"):  # log(0) only in the branch not taken
+        far = lam * lam * (1.0 + 2.0 * np.log(a / lam))
+    return np.where(a <= lam, r * r, far)
+
+
+def gar_s(s, theta):
+    a = np.abs(s)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # only where a <= theta
+        far = s - theta * theta / s
+    return np.where(a > theta, far, 0.0)
+
+
+def gar_phi(r, lam):
+    a = np.abs(r)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # only where a <= lam
+        far = lam * lam / r
+    return np.where(a <= lam, r, far)
+
+
+def hard_g(r, lam):
+    return np.where(np.abs(r) <= lam, 1.0, 0.0)
+
+
+def hard_psi(r, lam):
+    return np.minimum(r * r, lam * lam)
+
+
+def hard_s(s, theta):
+    return np.where(np.abs(s) > theta, s, 0.0)
+
+
+def hard_phi(r, lam):
+    return np.where(np.abs(r) <= lam, r, 0.0)
+
+
+def tanh_g(r, lam):
+    x = r / lam
+    with np.errstate(divide="ignore", invalid="ignore"):  # x = 0 is set below
+        out = np.tanh(x) / x
+    return np.where(x == 0.0, 1.0, out)
+
+
+def tanh_psi(r, lam):
+    a = np.abs(r / lam)
+    # 2 lam^2 log cosh x.  Large a, overflow-free: a + log1p(e^-2a) - log 2;
+    # small a, without cancellation: log1p(cosh a - 1) = log1p(2 sinh(a/2)^2).
+    small = np.minimum(a, 1.0)
+    near = np.log1p(2.0 * np.sinh(0.5 * small) ** 2)
+    far = a + np.log1p(np.exp(-2.0 * a)) - math.log(2.0)
+    return 2.0 * lam * lam * np.where(a < 1.0, near, far)
+
+
+def tanh_phi(r, lam):
+    return lam * np.tanh(r / lam)
+
+
+def softsign_g(r, lam):
+    return 1.0 / (1.0 + np.abs(r) / lam)
+
+
+def softsign_psi(r, lam):
+    a = np.abs(r / lam)
+    # a - log1p(a) cancels for small a: there use sum_{k>=2} (-a)^k / k (Horner,
+    # 20 terms: relative error below 1e-16 for a < 0.1)
+    small = np.minimum(a, 0.1)
+    series = np.zeros_like(small)
+    for k in range(21, 1, -1):
+        series = series * small + (-1.0) ** k / k
+    near = series * small * small
+    return 2.0 * lam * lam * np.where(a < 0.1, near, a - np.log1p(a))
+
+
+def softsign_phi(r, lam):
+    return r / (1.0 + np.abs(r) / lam)
+
+
+def arctan_g(r, lam):
+    x = r / lam
+    with np.errstate(divide="ignore", invalid="ignore"):  # x = 0 is set below
+        out = np.arctan(x) / x
+    return np.where(x == 0.0, 1.0, out)
+
+
+def arctan_psi(r, lam):
+    x = r / lam
+    return 2.0 * lam * lam * (x * np.arctan(x) - 0.5 * np.log1p(x * x))
+
+
+def arctan_phi(r, lam):
+    return lam * np.arctan(r / lam)
+
+
+# Shrinkage of the three odd activations: S(s) = s - Phi(sqrt2 s)/sqrt2 at
+# tau = 1/4, and with lam = sqrt2 theta the sqrt2 cancel.
+
+
+def tanh_s(s, theta):
+    return s - theta * np.tanh(s / theta)
+
+
+def softsign_s(s, theta):
+    a = np.abs(s)
+    return s * a / (theta + a)
+
+
+def arctan_s(s, theta):
+    return s - theta * np.arctan(s / theta)
+
+
+# --------------------------------------------------------------------------
+# Common deep-learning activations that are NOT odd: activation-only entries of
+# NONSTABLE_ACTIVATIONS (translated and explained, refused by check_tau).
+# Each is lam * f(r / lam) for the usual unit f (relu and leaky relu do not
+# depend on lam).
+# --------------------------------------------------------------------------
+
+#: Negative slope of the leaky ReLU.
+LEAKY_SLOPE: Final = 0.01
+
+
+def relu_phi(r, lam):
+    return np.maximum(r, 0.0)
+
+
+def relu_g(r, lam):
+    # Heaviside; at 0 the symmetric difference quotient of Phi, 1/2
+    return np.where(r > 0, 1.0, np.where(r < 0, 0.0, 0.5))
+
+
+def relu_psi(r, lam):
+    return np.maximum(r, 0.0) ** 2
+
+
+def leaky_phi(r, lam):
+    return np.where(r >= 0, r, LEAKY_SLOPE * r)
+
+
+def leaky_g(r, lam):
+    return np.where(r > 0, 1.0, np.where(r < 0, LEAKY_SLOPE, 0.5 * (1.0 + LEAKY_SLOPE)))
+
+
+def leaky_psi(r, lam):
+    return np.where(r >= 0, 1.0, LEAKY_SLOPE) * r * r
+
+
+_ERFC = np.vectorize(math.erfc, otypes=[float])
+
+
+def _normal_cdf(x):
+    return 0.5 * _ERFC(-np.asarray(x, dtype=float) / math.sqrt(2.0))
+
+
+def gelu_phi(r, lam):
+    return r * _normal_cdf(r / lam)
+
+
+def gelu_g(r, lam):
+    return _normal_cdf(r / lam)
+
+
+def gelu_psi(r, lam):
+    # 2 int_0^r s Cdf(s/lam) ds = lam^2 ((x^2 - 1) Cdf(x) + x pdf(x) + 1/2), x = r/lam
+    x = r / lam
+    pdf = np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+    return lam * lam * ((x * x - 1.0) * _normal_cdf(x) + x * pdf + 0.5)
+
+
+def _logistic(x):
+    return 0.5 + 0.5 * np.tanh(0.5 * x)  # overflow-free 1/(1 + e^-x)
+
+
+def silu_phi(r, lam):
+    return r * _logistic(r / lam)
+
+
+def silu_g(r, lam):
+    return _logistic(r / lam)
+
+
+def sigmoid_phi(r, lam):
+    return lam * _logistic(r / lam)
+
+
+def sigmoid_g(r, lam):
+    with np.errstate(divide="ignore"):  # Phi(0) = lam/2: g = +-inf at 0
+        return lam * _logistic(r / lam) / r
+
+
+def sigmoid_psi(r, lam):
+    # 2 int_0^r lam sigma(s/lam) ds = 2 lam^2 (softplus(r/lam) - ln 2)
+    return 2.0 * lam * lam * (np.logaddexp(0.0, r / lam) - math.log(2.0))
+
+
+#: Lipschitz constants: max Phi' of GELU at x = sqrt2, Cdf(x) + x pdf(x);
+#: of SiLU where x tanh(x/2) = 2 (x = 2.39936...), sigma + x sigma (1 - sigma).
+GELU_LIPSCHITZ: Final = 0.5 * math.erfc(-1.0) + math.sqrt(2.0) * math.exp(-1.0) / math.sqrt(
+    2.0 * math.pi
+)
+SILU_LIPSCHITZ: Final = 1.0998393201288668

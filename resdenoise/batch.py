@@ -1,0 +1,261 @@
+"""Many files in one call: each filtered as :func:`resdenoise.pipeline.run_file` does.
+
+:func:`run_batch` filters every input into one directory under its own
+name, in up to ``jobs`` forked worker processes (one engine thread each),
+and reports every file (:class:`FileResult`) without stopping at the first
+failure.  Nothing here prints; progress and results go to callbacks.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from .errors import GuaranteeError, ParameterError, ResdenoiseError, SignalError
+from .pipeline import run_file
+
+__all__ = ["FileResult", "batch_target", "run_batch"]
+
+
+@dataclass
+class FileResult:
+    """What became of one input of :func:`run_batch`.
+
+    ``report`` is the run's report (None when it failed before writing);
+    ``error`` the exception that failed it (None on success), with the
+    exit code it maps to; ``warnings`` what :func:`run_file` warned about.
+    """
+
+    input: str
+    output: str
+    report_path: str | None = None
+    report: dict | None = None
+    error: ResdenoiseError | None = None
+    warnings: list = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0 on success, else the error's exit code (4: a guarantee failed under strict)."""
+        return 0 if self.error is None else (self.error.exit_code or 1)
+
+
+def batch_target(directory: str, input_path: str, output_format: str | None = None) -> str:
+    """DIRECTORY/NAME of an input; the extension follows ``output_format`` when given."""
+    from .io import AUDIO_EXTENSIONS, guess_format
+
+    name = os.path.basename(input_path.rstrip("/" + os.sep)) or input_path
+    if output_format:
+        fmt = guess_format(name, output_format)
+        if fmt != "AUDIO":
+            stem, ext = os.path.splitext(name)
+            try:
+                same = guess_format(name) == fmt
+            except ResdenoiseError:
+                same = False
+            if not same:
+                exts = {v: k for k, v in reversed(list(AUDIO_EXTENSIONS.items()))}
+                name = stem + (".csv" if fmt == "CSV" else exts.get(fmt, "." + fmt.lower()))
+    return os.path.join(directory, name)
+
+
+def _make_directory(path: str, what: str) -> None:
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise SignalError(
+            f"{path}: cannot create the {what} directory: {exc.strerror or exc}"
+        ) from None
+
+
+def run_batch(
+    make_plan: Callable,
+    input_paths: Sequence[str],
+    output_dir: str,
+    *,
+    report_dir: str | None = None,
+    jobs: int = 1,
+    threads: int | None = None,
+    strict: bool = False,
+    progress: Callable[[int, str, int, int | None], object] | None = None,
+    on_done: Callable[[int, FileResult], object] | None = None,
+    **options,
+) -> list[FileResult]:
+    """Filter each input into ``output_dir`` under its own name, as :func:`run_file` would.
+
+    One file's failure does not stop the others.  With ``jobs`` > 1 (and
+    where the system forks) up to that many files run at once in worker
+    processes, each with one engine thread; the files and reports are the
+    same as with ``jobs=1``.
+
+    Parameters
+    ----------
+    make_plan : callable
+        ``make_plan(u) -> (plan, extra)``, called once per file.
+    input_paths : sequence of str
+        Input files (not stdin).
+    output_dir : str
+        Receives one output per input (see :func:`batch_target`); made if missing.
+    report_dir : str, optional
+        Receives ``INPUT-NAME.json`` for each input; made if missing.
+    jobs : int
+        Files filtered at once.
+    threads : int, optional
+        Engine threads per file; default: one per file when several run at
+        once (the files already share the cores), else the engine's default.
+    strict : bool
+        A failed guarantee fails the file (:class:`GuaranteeError`, exit
+        code 4), written all the same.
+    progress : callable, optional
+        ``progress(index, phase, done, total)``: :func:`run_file`'s progress
+        of input ``index``.
+    on_done : callable, optional
+        ``on_done(index, result)`` as each file finishes (in that order).
+    **options
+        The other keyword arguments of :func:`run_file` (``allow_unstable``,
+        ``in_place``, the file options, ``dtype``, ``chunk_size``, ...).
+
+    Returns
+    -------
+    list of FileResult
+        In the order of ``input_paths``.
+
+    Raises
+    ------
+    ParameterError
+        Stdin among the inputs, or two inputs that would be written to the
+        same file; nothing is run.
+    SignalError
+        A directory cannot be created.
+    """
+    inputs = [os.fspath(p) for p in input_paths]
+    if "-" in inputs:
+        raise ParameterError("stdin ('-') cannot be one of several inputs; give file names")
+    tasks, seen = [], {}
+    for path in inputs:
+        target = batch_target(output_dir, path, options.get("output_format"))
+        if target in seen:
+            raise ParameterError(
+                f"{seen[target]} and {path} would both be written to {target}; "
+                "rename one or filter them into separate directories"
+            )
+        seen[target] = path
+        report = None
+        if report_dir is not None:
+            name = os.path.basename(path.rstrip("/" + os.sep)) + ".json"
+            report = os.path.join(report_dir, name)
+        tasks.append((path, target, report))
+    _make_directory(output_dir, "output")
+    if report_dir is not None:
+        _make_directory(report_dir, "report")
+    results: list = [None] * len(tasks)
+
+    def one(i: int, file_progress) -> FileResult:
+        path, target, report = tasks[i]
+        result = FileResult(path, target, report)
+        try:
+            result.report = run_file(
+                make_plan,
+                path,
+                target,
+                report_path=report,
+                strict=strict,
+                threads=threads,
+                progress=file_progress,
+                on_warning=result.warnings.append,
+                **options,
+            )
+        except GuaranteeError as exc:
+            result.report, result.error = exc.report, exc
+        except ResdenoiseError as exc:
+            result.error = exc
+        except Exception as exc:  # noqa: BLE001 - one file's bug must not stop the others
+            result.error = ResdenoiseError(f"internal error: {type(exc).__name__}: {exc}")
+        return result
+
+    def finished(i: int, result: FileResult) -> None:
+        results[i] = result
+        if on_done is not None:
+            on_done(i, result)
+
+    jobs = max(1, min(int(jobs), len(tasks)))
+    if threads is None and jobs > 1:
+        threads = 1
+    if jobs == 1 or not hasattr(os, "fork"):
+        for i in range(len(tasks)):
+            file_progress = None
+            if progress is not None:
+
+                def file_progress(phase, done, total, i=i):
+                    progress(i, phase, done, total)
+
+            finished(i, one(i, file_progress))
+    else:
+        _run_forked(
+            [lambda p, i=i: one(i, p) for i in range(len(tasks))],
+            jobs,
+            finished,
+            progress,
+            [FileResult(*t) for t in tasks],
+        )
+    return results
+
+
+def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
+    """Run ``job(progress)`` callables in up to ``jobs`` forked processes at once.
+
+    Each child sends its progress and its :class:`FileResult` through a pipe;
+    a child that fails without one (killed, out of memory, a result that
+    does not pickle) fails its file (``placeholders[i]``) with exit code 1.
+    """
+    import multiprocessing as mp
+    from multiprocessing.connection import wait
+
+    ctx = mp.get_context("fork")
+    running: dict = {}
+    queue = list(range(len(jobs_list)))
+    while queue or running:
+        while queue and len(running) < jobs:
+            i = queue.pop(0)
+            receive, send = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_child, args=(jobs_list[i], send), daemon=True)
+            proc.start()
+            send.close()
+            running[receive] = (proc, i)
+        for conn in wait(list(running), timeout=0.2):
+            proc, i = running[conn]
+            try:
+                kind, payload = conn.recv()
+            except (EOFError, OSError):
+                kind, payload = "done", None
+            if kind == "progress":
+                if progress is not None:
+                    progress(i, *payload)
+                continue
+            del running[conn]
+            conn.close()
+            proc.join()
+            if not isinstance(payload, FileResult):  # the child's last words, or none
+                message = payload or f"the worker process died (exit code {proc.exitcode})"
+                payload = placeholders[i]
+                payload.error = ResdenoiseError(message)
+            finished(i, payload)
+
+
+def _child(job, conn) -> None:  # pragma: no cover - runs in a forked child
+    import time
+
+    last = [0.0]
+
+    def progress(phase, done, total):
+        now = time.monotonic()
+        if now - last[0] > 0.1 or (total is not None and done >= total):
+            last[0] = now
+            conn.send(("progress", (phase, done, total)))
+
+    try:
+        result = job(progress)
+        conn.send(("done", result))
+    except BaseException as exc:  # noqa: BLE001 - also a result that does not pickle
+        conn.send(("done", f"internal error: {type(exc).__name__}: {exc}"))
+    conn.close()

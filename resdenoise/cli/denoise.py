@@ -1,0 +1,337 @@
+"""The four filtering commands (diffuse, shrink, regularise, resnet, with
+``resnet --network``) and the glue from their options to
+:mod:`resdenoise.pipeline`: one file or many, errors as exit codes, the
+report table and progress bars (drawn by :mod:`resdenoise.cli.render`).
+
+Exit codes: 0 success, 1 input or output problem, 2 usage, 3 refused as
+unstable, 4 a measured guarantee failed under ``--strict``; with several
+inputs, the largest code among the files that failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+import click
+
+from ..errors import GuaranteeError, ResdenoiseError
+from .options import (
+    CONTEXT_SETTINGS,
+    COUNT,
+    COUNT_OR_AUTO,
+    EXIT_STRICT,
+    NUMBER_OR_AUTO,
+    CliError,
+    error_message,
+    files_options,
+    grid_option,
+    lambda_option,
+    library_errors,
+    name_option,
+    on_command_line,
+    stopping_rule_option,
+    tau_option,
+)
+
+__all__ = ["diffuse", "regularise", "resnet", "shrink"]
+
+
+@click.command(context_settings=CONTEXT_SETTINGS)
+@name_option("diffusivity", "perona-malik")
+@lambda_option()
+@click.option(
+    "--time",
+    "time_",
+    type=NUMBER_OR_AUTO,
+    help="Stopping time T (m = ceil(T/tau_max), tau = T/m), or 'auto': chosen by --stopping-rule.",
+)
+@click.option("--steps", type=COUNT, help="Number of explicit steps m.")
+@tau_option
+@grid_option
+@stopping_rule_option()
+@files_options
+def diffuse(name, formula, lam, time_, steps, tau, h, stopping_rule, **io):
+    """Nonlinear diffusion with diffusivity g up to time T (or for m steps).
+
+    \b
+    Example:
+        resdenoise diffuse sample_signals/steps.csv --diffusivity perona-malik --time 20 -o out.csv
+    """
+    settings = dict(lam=lam, rule=stopping_rule, time=time_, steps=steps, tau=tau, h=h)
+    _run(_planner("diffuse", name, formula, settings), **io)
+
+
+@click.command(context_settings=CONTEXT_SETTINGS)
+@name_option("shrinkage", "soft")
+@click.option(
+    "--threshold",
+    "theta",
+    type=NUMBER_OR_AUTO,
+    default="auto",
+    show_default=True,
+    help="Threshold theta > 0 (lambda = sqrt2 theta), or 'auto': universal threshold "
+    "(with --iterations auto: chosen with them by --stopping-rule).",
+)
+@click.option(
+    "--iterations",
+    type=COUNT_OR_AUTO,
+    default=1,
+    show_default=True,
+    help="Iterations m, or 'auto': chosen by --stopping-rule.",
+)
+@click.option(
+    "--check-wavelet",
+    is_flag=True,
+    help="Also compute an actual cycle-spun Haar shrinkage and report the largest difference.",
+)
+@stopping_rule_option()
+@files_options
+def shrink(name, formula, theta, iterations, check_wavelet, stopping_rule, **io):
+    """Iterated shift-invariant Haar wavelet shrinkage (as m diffusion blocks).
+
+    \b
+    Example:
+        resdenoise shrink sample_signals/steps.csv --shrinkage garrote --iterations 5 -o out.csv
+    """
+    settings = dict(theta=theta, iterations=iterations, rule=stopping_rule)
+    _run(_planner("shrink", name, formula, settings), check_wavelet=check_wavelet, **io)
+
+
+@click.command(context_settings=CONTEXT_SETTINGS)
+@name_option("regulariser", "charbonnier")
+@lambda_option()
+@click.option(
+    "--alpha",
+    type=NUMBER_OR_AUTO,
+    required=True,
+    help="Regularisation weight alpha (= stopping time), or 'auto': chosen by --stopping-rule.",
+)
+@click.option(
+    "--steps", type=COUNT, help="Explicit steps m (default: fewest with tau = alpha/m sign-stable)."
+)
+@grid_option
+@stopping_rule_option()
+@files_options
+def regularise(name, formula, lam, alpha, steps, h, stopping_rule, **io):
+    """Variational regularisation with regulariser Psi, by m explicit blocks.
+
+    \b
+    Example:
+        resdenoise regularise sample_signals/two_channels.csv --regulariser huber --alpha 5 -o out.csv
+    """
+    settings = dict(lam=lam, rule=stopping_rule, alpha=alpha, steps=steps, h=h)
+    _run(_planner("regularise", name, formula, settings), **io)
+
+
+@click.command(context_settings=CONTEXT_SETTINGS)
+@name_option("activation", "tanh")
+@lambda_option()
+@click.option(
+    "--blocks",
+    type=COUNT_OR_AUTO,
+    help="Number of diffusion blocks m, or 'auto': chosen by --stopping-rule.",
+)
+@click.option(
+    "--network",
+    "network_path",
+    default=None,
+    metavar="TOML",
+    help="A network file whose blocks each have their own activation, lambda, tau and "
+    "repeat count (see the README), instead of --activation and --blocks.",
+)
+@tau_option
+@grid_option
+@stopping_rule_option()
+@files_options
+def resnet(name, formula, lam, blocks, network_path, tau, h, stopping_rule, **io):
+    """A residual network of m diffusion blocks with activation Phi.
+
+    \b
+    Example:
+        resdenoise resnet sample_signals/noisy_stereo.wav --activation isru --blocks 50 -o out.wav
+        resdenoise resnet sample_signals/steps.csv --network examples/network.toml -o out.csv
+    """
+    if network_path is not None:
+        _run(_network_planner(network_path, formula, lam, tau, h, blocks), **io)
+        return
+    if blocks is None:
+        raise click.UsageError("give --blocks M (or --network FILE)")
+    settings = dict(lam=lam, rule=stopping_rule, blocks=blocks, tau=tau, h=h)
+    _run(_planner("resnet", name, formula, settings), **io)
+
+
+# --------------------------------------------------------------------------
+# From options to plan makers (resdenoise.pipeline)
+# --------------------------------------------------------------------------
+
+
+def _planner(command: str, name: str, formula, settings: dict):
+    """The command's plan maker: the --FORM name, or the parsed --FORM-expr formula."""
+    from ..pipeline import planner
+
+    if formula is not None and on_command_line(click.get_current_context(), "name"):
+        form = formula.form
+        raise click.UsageError(f"give --{form} NAME or --{form}-expr EXPR, not both")
+    with library_errors(usage=True):
+        return planner(command, name if formula is None else formula, **settings)
+
+
+def _network_planner(path: str, formula, lam, tau, h, blocks):
+    """``resnet --network``: check the options, load the network file, return its plan maker."""
+    from ..network import load_network
+    from ..pipeline import network_planner
+
+    ctx = click.get_current_context()
+    if blocks is not None:
+        raise click.UsageError("give --blocks M or --network FILE, not both")
+    if on_command_line(ctx, "name") or formula is not None:
+        raise click.UsageError(
+            "--network gives every block its own activation; drop --activation/--activation-expr"
+        )
+    with library_errors():
+        spec = load_network(path)
+    if spec.h is not None and on_command_line(ctx, "h") and spec.h != h:
+        raise click.UsageError(f"{path} sets h = {spec.h:g}; drop --h {h:g} or the file's h")
+    return network_planner(spec, lam=lam, tau=tau, h=h)
+
+
+# --------------------------------------------------------------------------
+# Running: one file, or many
+# --------------------------------------------------------------------------
+
+
+def _run(make_plan, input_paths, output, read, write, report_path, quiet, jobs, **options):
+    """One INPUT: filter it into OUTPUT; several (or -o DIR/): each into the directory.
+
+    ``read`` and ``write`` are the read and write options (:func:`files_options`);
+    ``options`` the other keywords of :func:`resdenoise.pipeline.run_file`.
+    """
+    options.update(read, **write)
+    if len(input_paths) == 1 and not _names_directory(output):
+        _run_one(make_plan, input_paths[0], output, report_path, quiet, options)
+    else:
+        _run_batch(make_plan, list(input_paths), output, report_path, quiet, jobs, options)
+
+
+def _names_directory(path: str | None) -> bool:
+    """An output path meant as a directory: ending in a separator."""
+    return path not in (None, "-") and path.endswith(("/", os.sep))
+
+
+def _run_one(make_plan, input_path, output, report_path, quiet, options) -> None:
+    """Filter one INPUT into OUTPUT; the table on stderr; exit 4 under a failed --strict."""
+    from ..pipeline import check_paths, run_file
+    from . import render  # not at start-up: --help draws nothing
+
+    with library_errors(usage=True):
+        check_paths(input_path, output, report_path, options.get("in_place", False))
+    console = None if quiet else render.stderr_console()
+
+    def warn(message: str) -> None:
+        if console:
+            render.warning(console, message)
+
+    try:
+        with render.progress_sink(quiet, os.path.basename(input_path)) as sink:
+            report = run_file(
+                make_plan,
+                input_path,
+                output,
+                report_path=report_path,
+                progress=sink,
+                on_warning=warn,
+                **options,
+            )
+    except GuaranteeError as exc:  # written; the table, then the failure
+        if console:
+            render.render_table(exc.report, console)
+        click.echo("Error: " + error_message(exc), err=True)
+        sys.exit(EXIT_STRICT)
+    except ResdenoiseError as exc:
+        raise CliError(error_message(exc), exc.exit_code) from None
+    if console:
+        render.render_table(report, console)
+
+
+def _directory(path: str, what: str) -> str:
+    """-o or --report with several INPUTs: an existing directory, or a name ending in /."""
+    if os.path.isdir(path) or _names_directory(path):
+        return path
+    raise click.UsageError(
+        f"several INPUTs need {'-o' if what == 'output' else '--report'} to name a directory "
+        f"(an existing one, or a name ending in /); {path!r} is not one"
+    )
+
+
+def _run_batch(make_plan, inputs, output, report_path, quiet, jobs, options) -> None:
+    """Each INPUT into OUTDIR under its own name; failures reported, the others finished.
+
+    Exit code: 0 when every file succeeded, else the largest exit code among the failed
+    files (1 input/output, 2 usage, 3 unstable, 4 guarantee failed under --strict).
+    """
+    from ..batch import run_batch
+    from . import render
+
+    if output in (None, "-"):
+        raise click.UsageError(
+            "several INPUTs need -o DIR/: a directory (existing, or a name ending in /) "
+            "for one output per input"
+        )
+    if "-" in inputs:
+        raise click.UsageError("stdin ('-') cannot be one of several INPUTs; give file names")
+    if report_path == "-":
+        raise click.UsageError(
+            "with several INPUTs --report names a directory (one JSON per input), not '-'"
+        )
+    out_dir = _directory(output, "output")
+    report_dir = _directory(report_path, "report") if report_path else None
+    bars = render.Bars(len(inputs)) if render.show_progress(quiet) else None
+    labels = [os.path.basename(path) for path in inputs]
+
+    def progress(i: int, phase: str, done: int, total) -> None:
+        bars.update(i, labels[i], phase, done, total)
+
+    def finished(i: int, result) -> None:
+        if result.error is not None:
+            message = error_message(result.error)
+            path = result.input
+            text = "Error: " + (message if message.startswith(path) else f"{path}: {message}")
+        elif quiet:
+            text = None
+        else:
+            report = result.report
+            text = f"{result.input} -> {result.output}: " + (
+                "guarantees held"
+                if report["guarantees_held"]
+                else "guarantees failed: " + "; ".join(report["failed_checks"])
+            )
+        if text is not None:
+            if bars is not None:
+                bars.print(text)
+            else:
+                click.echo(text, err=True)
+        if bars is not None:
+            bars.file_done(i)
+
+    with bars if bars is not None else contextlib.nullcontext(), library_errors(usage=True):
+        results = run_batch(
+            make_plan,
+            inputs,
+            out_dir,
+            report_dir=report_dir,
+            jobs=jobs,
+            progress=progress if bars is not None else None,
+            on_done=finished,
+            **options,
+        )
+    failed = [r.exit_code for r in results if r.exit_code]
+    if not quiet:
+        click.echo(
+            f"{len(results)} files: {len(results) - len(failed)} written"
+            + (f", {len(failed)} failed" if failed else ""),
+            err=True,
+        )
+    if failed:
+        sys.exit(max(failed))

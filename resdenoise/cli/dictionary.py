@@ -1,0 +1,203 @@
+"""The ``dictionary`` and ``translate`` commands.
+
+The numbers come from :mod:`resdenoise.dictionary`, :mod:`resdenoise.expr`
+and :mod:`resdenoise.plot`; this module parses options, and
+:mod:`resdenoise.cli.render` draws the tables.
+"""
+
+from __future__ import annotations
+
+import click
+
+from ..nonlinearities import (
+    FORMS,
+    NONLINEARITIES,
+    NONSTABLE_ACTIVATIONS,
+    PAPER_FAMILIES,
+    SQRT2,
+    get_nonlinearity,
+    names_for_form,
+)
+from .options import CONTEXT_SETTINGS, POSITIVE, grid_option, library_errors, plot_options
+
+__all__ = ["dictionary", "translate"]
+
+
+def _plot(columns, path, size):
+    from ..plot import plot_dictionary
+
+    with library_errors():
+        plot_dictionary(columns, path, size)
+
+
+# --------------------------------------------------------------------------
+# resdenoise dictionary
+# --------------------------------------------------------------------------
+
+ALL_FAMILIES = tuple(NONLINEARITIES) + tuple(NONSTABLE_ACTIVATIONS)
+
+
+@click.command(context_settings=CONTEXT_SETTINGS)
+@click.option("--json", "as_json", is_flag=True, help="Print the dictionary as JSON on stdout.")
+@click.option(
+    "--family",
+    "families",
+    multiple=True,
+    type=click.Choice(ALL_FAMILIES, case_sensitive=False),
+    help="Only these entries (repeatable) [default: all; the plot: the six of the paper].",
+)
+@click.option(
+    "--lambda",
+    "lam",
+    type=POSITIVE,
+    default=1.0,
+    show_default=True,
+    help="Contrast parameter of the plots.",
+)
+@plot_options
+def dictionary(as_json, families, lam, plot_path, plot_size):
+    """Every entry of the dictionary in its four forms.
+
+    Family, class (convex and monotone, or nonconvex and nonmonotone), the
+    formulas of the diffusivity g, the regulariser Psi, the shrinkage
+    function S (threshold theta = lam/sqrt2, one Haar step: tau = 1/4,
+    h = 1) and the activation Phi, the paper's and other known names, and
+    g_max.  Entries below the line are common deep-learning activations
+    that the stability theorem does not cover, with the reason.
+
+    \b
+    Example:
+        resdenoise dictionary
+        resdenoise dictionary --json
+        resdenoise dictionary --plot table2.png
+    """
+    from ..dictionary import dictionary_rows
+    from ..report import to_json
+
+    rows = dictionary_rows()
+    if families:
+        wanted = {f.lower() for f in families}
+        rows = [r for r in rows if r["family"] in wanted]
+    if plot_path is not None:
+        keys = [r["family"] for r in rows] if families else list(PAPER_FAMILIES)
+        _plot([(k, get_nonlinearity(k, "activation", lam)) for k in keys], plot_path, plot_size)
+    if as_json:
+        click.echo(to_json({"entries": rows}), nl=False)
+        return
+    from . import render  # not at start-up: --help draws nothing
+
+    render.render_dictionary(rows)
+    if plot_path is not None:
+        click.echo(f"plot written to {plot_path}", err=True)
+
+
+# --------------------------------------------------------------------------
+# resdenoise translate
+# --------------------------------------------------------------------------
+
+
+def _form_options(func):
+    for form in reversed(FORMS):
+        func = click.option(
+            f"--{form}-expr",
+            f"{form}_expr",
+            default=None,
+            metavar="EXPR",
+            help=f"Your own {form} as a formula (see --help above).",
+        )(func)
+        func = click.option(
+            f"--{form}",
+            form,
+            default=None,
+            type=click.Choice(names_for_form(form), case_sensitive=False),
+            help=f"A {form} of the registry, by key or alias.",
+        )(func)
+    return func
+
+
+@click.command(context_settings=CONTEXT_SETTINGS)
+@_form_options
+@click.option(
+    "--lambda",
+    "lam",
+    type=POSITIVE,
+    default=None,
+    help="Contrast parameter lambda [default: 1].",
+)
+@click.option(
+    "--threshold",
+    "theta",
+    type=POSITIVE,
+    default=None,
+    help="Shrinkage threshold theta (lambda = sqrt2 theta).",
+)
+@click.option("--tau", type=POSITIVE, default=None, help="Time step to check [default: none].")
+@grid_option
+@click.option("--json", "as_json", is_flag=True, help="Print the translation as JSON on stdout.")
+@plot_options
+def translate(lam, theta, tau, h, as_json, plot_path, plot_size, **given):
+    """Translate one nonlinearity into the other three forms, and check it.
+
+    Give exactly one of --activation, --diffusivity, --regulariser,
+    --shrinkage (a registry name) or their -expr forms (a formula).  Prints
+    the four forms (formulas where the registry has them, sampled values at
+    r = lam x (0, 1/4, 1/2, 1, 2, 4) always), the range of g = Phi(r)/r, the
+    Lipschitz constant of Phi, the class, both tau bounds and the conditions
+    of the stability theorem: Phi odd, g >= 0, g bounded, and with --tau the
+    two bounds, each marked as holding or failing, and why.
+
+    A formula is parsed, never run as Python: r (s for a shrinkage), lam,
+    theta = lam/sqrt2, pi, e, numbers, + - * / ** (^ also means **),
+    comparisons, 'a if c else b', and exp, log, sqrt, abs, sign, tanh,
+    arctan, minimum, maximum, where, clip, cosh, sinh, log1p, expm1, erf.
+    The other forms are translated numerically: Psi = 2 int_0^r Phi by
+    adaptive quadrature, Phi = Psi'/2 by differences, S(s) = s -
+    Phi(sqrt2 s)/sqrt2 (one Haar step, tau = 1/4, h = 1).
+
+    \b
+    Example:
+        resdenoise translate --activation tanh
+        resdenoise translate --activation relu
+        resdenoise translate --regulariser huber --lambda 0.5 --tau 0.3
+        resdenoise translate --activation-expr "r*exp(-r**2/2)" --plot pm.png
+    """
+    from ..dictionary import translate as translate_nl
+    from ..expr import ExpressionError, expression_nonlinearity, parse_expression
+    from ..report import to_json
+
+    chosen = [(k, v) for k, v in given.items() if v is not None]
+    if len(chosen) != 1:
+        flags = ", ".join("--" + k.replace("_", "-") for k, _ in chosen) or "none"
+        raise click.UsageError(
+            "give exactly one of --activation, --diffusivity, --regulariser, --shrinkage "
+            f"or one of their -expr forms; got {flags}"
+        )
+    key, value = chosen[0]
+    form = key.removesuffix("_expr")
+    if lam is not None and theta is not None:
+        raise click.UsageError("give --lambda or --threshold, not both")
+    if theta is not None:
+        lam = SQRT2 * theta
+    lam = 1.0 if lam is None else lam
+    expression = None
+    with library_errors():
+        if key.endswith("_expr"):
+            try:
+                expr = parse_expression(value, form)
+            except ExpressionError as exc:
+                raise click.BadParameter(str(exc), param_hint=f"'--{form}-expr'") from None
+            nl = expression_nonlinearity(expr, form, lam)
+            expression = expr.text
+        else:
+            nl = get_nonlinearity(value, form, lam)
+        result = translate_nl(nl, form, tau=tau, h=h, expression=expression)
+    if plot_path is not None:
+        _plot([(nl.name, nl)], plot_path, plot_size)
+    if as_json:
+        click.echo(to_json(result), nl=False)
+    else:
+        from . import render
+
+        render.render_translation(result)
+        if plot_path is not None:
+            click.echo(f"plot written to {plot_path}", err=True)

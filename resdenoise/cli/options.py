@@ -1,0 +1,362 @@
+"""What the commands share: click settings, parameter types, option bundles,
+and library errors as one ``Error: ...`` line with their exit code.
+
+Imported by ``resdenoise --help``: the library modules that the options need
+(pipeline, expr, ...) are imported when an option is converted, not here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+
+import click
+
+from ..errors import GuaranteeError, ParameterError, ResdenoiseError
+from ..nonlinearities import names_for_form
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+EXIT_STRICT = GuaranteeError.exit_code
+#: library parameter names whose flag is not --NAME-WITH-DASHES
+FLAGS = {"lam": "--lambda", "theta": "--threshold", "output": "-o", "report_path": "--report"}
+
+
+# --------------------------------------------------------------------------
+# Library errors on the command line
+# --------------------------------------------------------------------------
+
+
+class CliError(click.ClickException):
+    """One ``Error: ...`` line on stderr with the library error's exit code."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def flag(name: str, value=...) -> str:
+    """The command line's spelling of a library parameter: ``--name``, ``--name VALUE``."""
+    text = FLAGS.get(name, "--" + name.replace("_", "-"))
+    return text if value is ... or value is True else f"{text} {value}"
+
+
+def error_message(exc: ResdenoiseError) -> str:
+    """A library error's message with its parameters named as flags."""
+    if isinstance(exc, GuaranteeError) and exc.report is not None:
+        return "--strict: " + "; ".join(exc.report["failed_checks"])
+    return exc.restate(flag)
+
+
+@contextlib.contextmanager
+def library_errors(usage: bool = False):
+    """Library errors as one ``Error:`` line and their exit code.
+
+    With ``usage``, a :class:`ParameterError` (raised before any input is
+    read) is a click usage error instead: the usage line, then the error.
+    """
+    try:
+        yield
+    except ParameterError as exc:
+        if usage:
+            raise click.UsageError(error_message(exc)) from None
+        raise CliError(error_message(exc), exc.exit_code) from None
+    except ResdenoiseError as exc:
+        raise CliError(error_message(exc), exc.exit_code) from None
+
+
+def on_command_line(ctx: click.Context, name: str) -> bool:
+    """Whether the parameter ``name`` was given on the command line (not defaulted)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name == "COMMANDLINE"
+
+
+# --------------------------------------------------------------------------
+# Parameter types
+# --------------------------------------------------------------------------
+
+
+class PositiveOrAuto(click.ParamType):
+    """A finite number > 0 (an integer >= 1 with ``integer``), or the word ``auto``.
+
+    ``auto`` becomes :data:`resdenoise.pipeline.AUTO`, which the library
+    reads as "choose from the data".
+    """
+
+    def __init__(self, integer: bool = False):
+        self.integer = integer
+        self.name = "INTEGER|auto" if integer else "NUMBER|auto"
+
+    def convert(self, value, param, ctx):
+        from ..pipeline import AUTO  # not at start-up: --help needs no pipeline
+
+        if isinstance(value, str) and value.strip().lower() == AUTO:
+            return AUTO
+        if value == AUTO or value is None:
+            return value
+        try:
+            x = int(value) if self.integer else float(value)
+        except (TypeError, ValueError):
+            what = "an integer" if self.integer else "a number"
+            self.fail(f"{value!r} is neither {what} nor 'auto'", param, ctx)
+        if self.integer and x < 1:
+            self.fail(f"{value!r} must be an integer >= 1, or 'auto'", param, ctx)
+        if not self.integer and not (math.isfinite(x) and x > 0):
+            self.fail(f"{value!r} must be a finite number > 0, or 'auto'", param, ctx)
+        return x
+
+
+class PlotSize(click.ParamType):
+    """``WIDTHxHEIGHT`` in pixels."""
+
+    name = "WxH"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        try:
+            w, h = (int(v) for v in str(value).lower().split("x"))
+        except ValueError:
+            self.fail(f"{value!r} is not WIDTHxHEIGHT in pixels, e.g. 1200x800", param, ctx)
+        if not (50 <= w <= 20000 and 50 <= h <= 20000):
+            self.fail(f"{value!r}: width and height must be 50 to 20000 pixels", param, ctx)
+        return w, h
+
+
+POSITIVE = click.FloatRange(min=0.0, min_open=True, max=1e300)
+COUNT = click.IntRange(min=1)
+NUMBER_OR_AUTO = PositiveOrAuto()
+COUNT_OR_AUTO = PositiveOrAuto(integer=True)
+
+
+# --------------------------------------------------------------------------
+# Option bundles
+# --------------------------------------------------------------------------
+
+
+def bundle(*options):
+    """One decorator that adds ``options`` in the order given (the first on top in --help)."""
+
+    def decorate(func):
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+#: how INPUT (and --reference) is read: the keywords of pipeline.run_file of these names
+READ_KEYS = ("input_format", "delimiter", "decimal", "header", "time_column", "columns")
+#: how OUTPUT is written
+WRITE_KEYS = ("output_format", "subtype")
+
+
+def files_options(func):
+    """Options shared by the four filtering commands: files, checks, report, speed.
+
+    The command receives the read options collected into one parameter
+    ``read`` and the write options into ``write`` (dicts of
+    :func:`resdenoise.pipeline.run_file`'s keywords, :data:`READ_KEYS` and
+    :data:`WRITE_KEYS`), the others as parameters of their own.
+    """
+
+    @click.argument("input_paths", metavar="INPUT...", nargs=-1, required=True)
+    @click.option(
+        "-o",
+        "--output",
+        default="-",
+        show_default=True,
+        help="Output file; format from its extension. '-' writes CSV to stdout. With "
+        "several INPUTs: a directory (existing, or a name ending in /) that receives "
+        "one output per input under the input's name.",
+    )
+    @click.option(
+        "--input-format",
+        default=None,
+        help="Format of INPUT when the name does not tell (csv, wav, flac, ...).",
+    )
+    @click.option(
+        "--output-format", default=None, help="Format of OUTPUT when the name does not tell."
+    )
+    @click.option(
+        "--delimiter",
+        default=None,
+        metavar="CHAR",
+        help="CSV delimiter: ',', ';', tab, space (runs of blanks) or '|' [default: sniffed].",
+    )
+    @click.option(
+        "--decimal",
+        type=click.Choice([".", ","]),
+        default=None,
+        help="CSV decimal mark [default: '.', or ',' when the file uses it].",
+    )
+    @click.option(
+        "--header/--no-header",
+        default=None,
+        help="The first CSV row is (is not) a header [default: detected].",
+    )
+    @click.option(
+        "--time-column",
+        default=None,
+        metavar="NAME|N|none",
+        help="CSV column (name or number) carried through unfiltered [default: a "
+        "monotone first column named time/t/index/sample...]; 'none': no time column.",
+    )
+    @click.option(
+        "--columns",
+        default=None,
+        metavar="A,B",
+        help="Columns (names or numbers; audio: channel numbers) to filter; the others "
+        "are carried through unchanged [default: all but the time column].",
+    )
+    @click.option(
+        "--subtype",
+        default=None,
+        metavar="SUBTYPE",
+        help="Audio subtype of OUTPUT (PCM_16, PCM_24, FLOAT, ...) [default: the input's].",
+    )
+    @click.option(
+        "--in-place", is_flag=True, help="Allow OUTPUT to be INPUT (replaced atomically)."
+    )
+    @click.option(
+        "--report",
+        "report_path",
+        default=None,
+        metavar="PATH",
+        help="Write the JSON report to PATH ('-': stdout, when -o is a file). With "
+        "several INPUTs: a directory receiving INPUT-NAME.json for each input.",
+    )
+    @click.option(
+        "--allow-unstable", is_flag=True, help="Run even if tau exceeds the L-infinity bound."
+    )
+    @click.option(
+        "--strict", is_flag=True, help="Exit with code 4 when a measured guarantee fails."
+    )
+    @click.option(
+        "--reference",
+        default=None,
+        metavar="CLEAN",
+        help="A clean signal of the same shape (read like INPUT): report MSE, SNR and "
+        "PSNR of input and output against it.",
+    )
+    @click.option("-q", "--quiet", is_flag=True, help="No diagnostics on stderr.")
+    @click.option(
+        "--dtype",
+        type=click.Choice(["float64", "float32"]),
+        default="float64",
+        show_default=True,
+        help="Working precision: float32 halves the memory traffic "
+        "(audio); float64 is the reference.",
+    )
+    @click.option(
+        "--chunk-size",
+        type=click.IntRange(min=0),
+        default=None,
+        metavar="N",
+        help="Filter in chunks of N samples (plus a halo of m samples each side) in "
+        "memory that does not grow with the file, with the same numbers; 0: always "
+        "load the file whole [default: chunks for input files over 64 MiB].",
+    )
+    @click.option(
+        "-j",
+        "--jobs",
+        type=click.IntRange(min=1),
+        default=1,
+        show_default=True,
+        help="With several INPUTs: filter this many files at once, in parallel processes.",
+    )
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        kwargs["read"] = {key: kwargs.pop(key) for key in READ_KEYS}
+        kwargs["write"] = {key: kwargs.pop(key) for key in WRITE_KEYS}
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def name_option(form: str, default: str):
+    """``--FORM NAME`` (parameter ``name``) and ``--FORM-expr EXPR`` (parameter
+    ``formula``: the parsed :class:`resdenoise.expr.Expression`, or None)."""
+    return bundle(
+        click.option(
+            f"--{form}",
+            "name",
+            default=default,
+            show_default=True,
+            type=click.Choice(names_for_form(form), case_sensitive=False),
+            help=f"The {form}; the six families and their paper names.",
+        ),
+        click.option(
+            f"--{form}-expr",
+            "formula",
+            default=None,
+            metavar="EXPR",
+            callback=functools.partial(_parse_formula, form),
+            help=f"Your own {form} as a formula in {'s' if form == 'shrinkage' else 'r'} "
+            "(and lam), instead of --" + form + "; see 'resdenoise translate --help'.",
+        ),
+    )
+
+
+def _parse_formula(form, ctx, param, value):
+    if value is None:
+        return None
+    from ..expr import ExpressionError, parse_expression
+
+    try:
+        return parse_expression(value, form)
+    except ExpressionError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def stopping_rule_option():
+    from ..stopping_rules import DEFAULT_RULE, RULES
+
+    return click.option(
+        "--stopping-rule",
+        type=click.Choice(sorted(RULES)),
+        default=DEFAULT_RULE,
+        show_default=True,
+        help="How 'auto' picks the number of blocks (and lambda, when it is auto too): sure = "
+        "Stein's unbiased estimate of the MSE; noise2self = masked self-supervised loss; "
+        "decorrelation = least correlation of signal and removed noise.",
+    )
+
+
+def lambda_option():
+    return click.option(
+        "--lambda",
+        "lam",
+        type=NUMBER_OR_AUTO,
+        default="auto",
+        show_default=True,
+        help="Contrast parameter lambda > 0, or 'auto': sqrt2 x universal threshold "
+        "from the MAD noise estimate (with an 'auto' stopping time: the best of "
+        "universal x 2^(-k/2), k = 0..12, by --stopping-rule).",
+    )
+
+
+#: --h, as every command that takes a grid size has it
+grid_option = click.option("--h", type=POSITIVE, default=1.0, show_default=True, help="Grid size.")
+#: --tau of diffuse and resnet: defaults to the sign-stable bound
+tau_option = click.option(
+    "--tau", type=POSITIVE, help="Time step (default: the sign-stable bound h^2/(4 g_max))."
+)
+
+plot_options = bundle(
+    click.option(
+        "--plot",
+        "plot_path",
+        default=None,
+        metavar="PATH",
+        help="Also draw the function plots (rows g, Psi, S, Phi) to PATH: .png, .svg or .pdf. "
+        "Needs matplotlib: pip install 'resdenoise[plot]'.",
+    ),
+    click.option(
+        "--plot-size",
+        type=PlotSize(),
+        default=None,
+        help="Image size in pixels [default: 260 per column x 800]; SVG/PDF: 0.72 pt per pixel.",
+    ),
+)

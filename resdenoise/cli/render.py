@@ -1,0 +1,395 @@
+"""Everything the command line draws with rich: a run's report as tables on
+stderr, the dictionary and translation tables, and progress bars on a terminal.
+
+Takes plain data (the report of :func:`resdenoise.filters.analyse_run`, the
+dicts of :mod:`resdenoise.dictionary`) and knows
+nothing about how the numbers were made.  rich is imported on first use, so
+that ``resdenoise --help`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import sys
+
+from ..nonlinearities import FORMS
+
+#: an in-memory run of fewer blocks gets no progress bar
+BAR_MIN_BLOCKS = 50
+
+
+def stderr_console():
+    """The console of diagnostics, warnings and progress bars."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def stdout_console():
+    """The console of the dictionary and translate tables (their output is the table)."""
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+def warning(console, message: str) -> None:
+    """``warning: MESSAGE`` on ``console`` (the message is printed as it is, no markup)."""
+    from rich.markup import escape
+
+    console.print("[yellow]warning:[/] " + escape(message))
+
+
+def num(x, none: str = "inf") -> str:
+    """A number as the tables show it: 6 significant digits, +-inf, yes/no.
+
+    ``None`` shows as ``none``: in a run's report an unbounded quantity
+    ("inf"), in the dictionary's data an unknown one ("-").
+    """
+    if x is None:
+        return none
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, int):
+        return str(x)
+    if isinstance(x, str):
+        return x
+    x = float(x)
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return f"{x:.6g}"
+
+
+_fmt = functools.partial(num, none="-")
+
+
+def yes(ok: bool) -> str:
+    return "[green]yes[/]" if ok else "[red]no[/]"
+
+
+def _stability_rows(table, s: dict, fmt, g_label: str, lipschitz_label: str) -> None:
+    """The rows of the stability theorem's numbers (a run's report, a translation)."""
+    exact = "" if s["exact"] else " (sampled)"
+    table.add_row(g_label + exact, f"[{fmt(s['g_min'])}, {fmt(s['g_max'])}]")
+    table.add_row(lipschitz_label, fmt(s["lipschitz"]))
+    table.add_row("Phi odd / monotone", f"{fmt(s['odd'])} / {fmt(s['monotone'])}")
+    table.add_row("tau bound L-inf h^2/(2 g_max)", fmt(s["tau_linf_bound"]))
+    table.add_row("tau bound sign h^2/(4 g_max)", fmt(s["tau_sign_bound"]))
+
+
+# --------------------------------------------------------------------------
+# A run's report (resdenoise.filters.analyse_run)
+# --------------------------------------------------------------------------
+
+
+def render_table(report: dict, console) -> None:
+    """Print the report as two rich tables (run, channels) on ``console``."""
+    from rich.table import Table
+
+    st = report["stability"]
+    run = Table(title=f"resdenoise {report['command']}", show_header=False, title_justify="left")
+    run.add_column("quantity", style="bold")
+    run.add_column("value")
+    run.add_row(
+        "nonlinearity",
+        f"{report['name']} ({report['family']}, {report['form']}, {report['class']})",
+    )
+    params = ", ".join(
+        f"{k} = {num(v)}"
+        for k, v in report["parameters"].items()
+        if not isinstance(v, (list, dict))
+    )
+    run.add_row("parameters", params)
+    noise = report.get("noise_sigma", report["parameters"].get("noise_sigma"))
+    if noise is not None:
+        run.add_row("noise sigma (MAD)", ", ".join(num(s) for s in noise))
+    run.add_row("tau / h / steps", f"{num(report['tau'])} / {num(report['h'])} / {report['steps']}")
+    run.add_row("stopping time", num(report["stopping_time"]))
+    eng = report.get("engine")
+    if eng:
+        where = f", {eng['instruction_set']}" if eng["instruction_set"] else ""
+        run.add_row("engine", f"{eng['step_loop']} step loop{where}, {eng['dtype']}")
+    _stability_rows(run, st, num, "g range", "Lipschitz of Phi")
+    run.add_row("L-infinity stable", yes(st["linf_stable"]))
+    run.add_row("sign stable", yes(st["sign_stable"]))
+    if "wavelet_check" in report:
+        run.add_row("engine vs Haar transform", num(report["wavelet_check"]["max_abs_difference"]))
+    if report.get("clipped"):
+        run.add_row("samples clipped on output", f"[red]{report['clipped']}[/]")
+    console.print(run)
+    if st.get("blocks"):  # a network file (resdenoise.network): one row per block group
+        _render_blocks(st["blocks"], console)
+
+    channels = report.get("channels") or []
+    if channels:
+        ch = Table(title="measured per channel", title_justify="left")
+        ch.add_column("quantity", style="bold")
+        for i in range(len(channels)):
+            ch.add_column(f"ch {i}", justify="right")
+        rows = [
+            ("input min / max", lambda c: f"{num(c['input_min'])} / {num(c['input_max'])}"),
+            ("output min / max", lambda c: f"{num(c['output_min'])} / {num(c['output_max'])}"),
+            ("max-min principle", lambda c: yes(c["max_min_principle"])),
+            (
+                "sign changes in -> out",
+                lambda c: f"{c['sign_changes_in']} -> {c['sign_changes_out']}",
+            ),
+            ("total variation in -> out", lambda c: f"{num(c['tv_in'])} -> {num(c['tv_out'])}"),
+            ("mean drift", lambda c: num(c["mean_drift"])),
+        ]
+        if "noise_sigma" in channels[0]:
+            rows.append(("noise sigma (MAD)", lambda c: num(c["noise_sigma"])))
+        if "el_residual" in channels[0]:
+            rows += [
+                (
+                    "energy E_h in -> out",
+                    lambda c: f"{num(c['energy_in'])} -> {num(c['energy_out'])}",
+                ),
+                ("Euler-Lagrange residual", lambda c: num(c["el_residual"])),
+            ]
+        for label, cell in rows:
+            ch.add_row(label, *(cell(c) for c in channels))
+        quality = report.get("quality") or {}
+        for label, key in (("MSE", "mse"), ("SNR dB", "snr_db"), ("PSNR dB", "psnr_db")):
+            if quality:
+                pairs = zip(quality["input"][key], quality["output"][key], strict=True)
+                ch.add_row(f"{label} in -> out", *(f"{num(a)} -> {num(b)}" for a, b in pairs))
+        console.print(ch)
+    verdict = (
+        "[green]all guarantees held[/]"
+        if report.get("guarantees_held")
+        else "[red]guarantees failed[/]"
+    )
+    console.print(verdict)
+    for line in report.get("failed_checks", []):
+        console.print(f"  [red]-[/] {line}", highlight=False)
+
+
+def _render_blocks(blocks: list, console) -> None:
+    """The block groups of a network, each with its own bounds and verdict."""
+    from rich.table import Table
+
+    table = Table(title="network blocks (stable when every group is)", title_justify="left")
+    for name in ("#", "activation", "lambda", "tau x m", "g range", "tau bounds", "stable"):
+        table.add_column(name, justify="left" if name == "activation" else "right")
+    for b in blocks:
+        s = b["stability"]
+        verdict = (
+            "[green]sign[/]"
+            if s["sign_stable"]
+            else yes(False)
+            if not s["linf_stable"]
+            else "[yellow]L-inf[/]"
+        )
+        table.add_row(
+            str(b["index"]),
+            b["label"] if b["form"] == "activation" else f"{b['label']} ({b['form']})",
+            num(b["lambda"]),
+            f"{num(b['tau'])} x {b['repeat']}",
+            f"[{num(s['g_min'])}, {num(s['g_max'])}]",
+            f"{num(s['tau_linf_bound'])} / {num(s['tau_sign_bound'])}",
+            verdict,
+        )
+    console.print(table)
+    for b in blocks:
+        if b["stability"]["reason"]:
+            console.print(f"  [red]-[/] block {b['index']}: {b['stability']['reason']}")
+
+
+# --------------------------------------------------------------------------
+# resdenoise dictionary, resdenoise translate
+# --------------------------------------------------------------------------
+
+
+def render_dictionary(rows) -> None:
+    """The entries of :func:`resdenoise.dictionary.dictionary_rows` as one table on stdout."""
+    from rich.table import Table
+
+    table = Table(title="the dictionary (Alt, Weickert, Peter 2020)", title_justify="left")
+    table.add_column("family", style="bold")
+    table.add_column("form")
+    table.add_column("formula")
+    table.add_column("also known as")
+    stable_seen = False
+    for row in rows:
+        if not row["stable"] and not stable_seen:
+            stable_seen = True
+            table.add_section()
+        kind = "convex, monotone" if row["class"] == "convex" else "nonconvex, nonmonotone"
+        summary = f"{kind}\ng_max = {_fmt(row['g_max'])}"
+        if not row["stable"]:
+            summary += "\n[red]fails:[/]\n" + "\n".join(c["condition"] for c in row["fails"])
+        for i, form in enumerate(FORMS):
+            formula = row["formulas"].get(form, "")
+            aliases = ", ".join(row["aliases"].get(form, ()))
+            first = (f"{row['family']}\n{summary}") if i == 0 else ""
+            table.add_row(first, form, formula, aliases)
+        table.add_section()
+    console = stdout_console()
+    console.print(table)
+    for row in rows:
+        for c in row.get("fails", ()):
+            console.print(f"{row['family']}: '{c['condition']}' fails: {c['detail']}")
+
+
+def render_translation(t: dict) -> None:
+    """A translation of :func:`resdenoise.dictionary.translate` as tables on stdout."""
+    from rich.table import Table
+
+    console = stdout_console()
+    head = Table(show_header=False, title=f"translate {t['name']}", title_justify="left")
+    head.add_column("quantity", style="bold")
+    head.add_column("value")
+    family = t["family"] if t["family"] != "custom" else "your own (numerical translations)"
+    head.add_row("nonlinearity", f"{t['label']} - {family}, given as {t['given']}")
+    head.add_row("lambda / threshold", f"{_fmt(t['lambda'])} / {_fmt(t['threshold'])}")
+    head.add_row("class", t["class"])
+    _stability_rows(head, t, _fmt, "g = Phi(r)/r range", "Lipschitz constant of Phi")
+    head.add_row("h", _fmt(t["h"]))
+    console.print(head)
+
+    formulas = Table(title="the four forms", title_justify="left")
+    formulas.add_column("form", style="bold")
+    formulas.add_column("formula")
+    for form, f in t["forms"].items():
+        formulas.add_row(f"{form} {f['symbol']}", f["formula"] or "(translated numerically)")
+    console.print(formulas)
+    values = Table(title="sampled (S: one Haar step, tau = 1/4, h = 1)", title_justify="left")
+    values.add_column("r, s", justify="right", style="bold")
+    for f in t["forms"].values():
+        values.add_column(f["symbol"], justify="right")
+    columns = [f["values"] for f in t["forms"].values()]
+    for i, x in enumerate(next(iter(t["forms"].values()))["x"]):
+        values.add_row(_fmt(x), *(_fmt(col[i]) for col in columns))
+    console.print(values)
+
+    console.print("[bold]stability theorem[/] (paper, Theorem 2; README, 'Stability'):")
+    for c in t["conditions"]:
+        mark = "[green]holds[/]" if c["holds"] else "[red]fails[/]"
+        console.print(f"  {mark}  {c['condition']}: {c['detail']}")
+    if not t["theorem_applies"]:
+        console.print(
+            "[red]not covered by the stability theorem[/]: a run with it is refused "
+            "(exit code 3) unless --allow-unstable is given"
+        )
+    elif t["tau"] is not None:
+        verdict = (
+            "sign stable"
+            if t["sign_stable"]
+            else "L-infinity stable, not sign stable"
+            if t["linf_stable"]
+            else "not stable"
+        )
+        console.print(f"tau = {_fmt(t['tau'])}: {verdict}")
+    else:
+        console.print(f"stable for tau <= {_fmt(t['tau_linf_bound'])}")
+
+
+# --------------------------------------------------------------------------
+# Progress bars
+# --------------------------------------------------------------------------
+
+
+class Bars:
+    """Rich progress bars on stderr: files done (batch) and one bar per running file.
+
+    Refreshed by hand (no refresh thread, so that batch workers can fork).
+    """
+
+    PHASES = {
+        "check": "checking",
+        "noise": "noise level",
+        "filter": "filtering",
+        "blocks": "blocks",
+    }
+
+    def __init__(self, files: int | None = None):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=stderr_console(),
+            transient=True,
+            auto_refresh=False,
+        )
+        self.files = self.progress.add_task("files", total=files) if files else None
+        self.tasks: dict = {}
+        self._last = 0.0
+
+    def __enter__(self):
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.progress.stop()
+
+    def print(self, text: str) -> None:
+        self.progress.console.print(text, highlight=False, markup=False, soft_wrap=True)
+
+    def update(self, key, label: str, phase: str, done: int, total) -> None:
+        description = f"{label} {self.PHASES.get(phase, phase)}"
+        if key not in self.tasks:
+            self.tasks[key] = (self.progress.add_task(description, total=total), phase)
+        task, shown = self.tasks[key]
+        if phase != shown:  # a new phase: a fresh bar and clock
+            self.progress.reset(task, total=total, description=description)
+            self.tasks[key] = (task, phase)
+        self.progress.update(task, description=description, completed=done, total=total)
+        self.refresh()
+
+    def file_done(self, key) -> None:
+        if key in self.tasks:
+            self.progress.remove_task(self.tasks.pop(key)[0])
+        if self.files is not None:
+            self.progress.advance(self.files)
+        self.refresh(force=True)
+
+    def refresh(self, force: bool = False) -> None:
+        import time
+
+        now = time.monotonic()
+        if force or now - self._last > 0.1:
+            self._last = now
+            self.progress.refresh()
+
+
+def show_progress(quiet: bool) -> bool:
+    """Whether to draw progress bars: not quiet, and stderr is a terminal."""
+    return not quiet and sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def progress_sink(quiet: bool, label: str):
+    """``progress(phase, done, total)`` for one file: a bar on a terminal, else None.
+
+    The bar starts with the first update worth showing (an in-memory run of
+    fewer than BAR_MIN_BLOCKS blocks shows none) and is gone afterwards.
+    """
+    if not show_progress(quiet):
+        yield None
+        return
+    bars = None
+
+    def sink(phase: str, done: int, total) -> None:
+        nonlocal bars
+        if phase == "blocks" and total is not None and total < BAR_MIN_BLOCKS:
+            return
+        if bars is None:
+            bars = Bars().__enter__()
+        bars.update(0, label, phase, done, total)
+
+    try:
+        yield sink
+    finally:
+        if bars is not None:
+            bars.__exit__(None, None, None)
