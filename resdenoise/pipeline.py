@@ -374,10 +374,10 @@ def run_file(
     import numpy as np
 
     from .filters import check_verdict
-    from .io import check_output_path
+    from .io import ReadOptions, WriteOptions, check_output_path
 
     check_paths(input_path, output, report_path, in_place)
-    read_options = dict(
+    read_options = ReadOptions(
         delimiter=delimiter,
         decimal=decimal,
         header=header,
@@ -388,7 +388,7 @@ def run_file(
     # An allowed unstable run may overflow: that is reported as a clean error
     # (non-finite output, nothing written), not as NumPy warnings.
     with np.errstate(over="ignore", invalid="ignore"):
-        check_output_path(output, output_format, subtype)
+        check_output_path(output, WriteOptions(output_format, subtype))
         if report_path is not None:
             check_output_path(report_path, signal=False)
         report = _run(
@@ -430,7 +430,7 @@ class _FileJob:
     input_format: str | None
     output_format: str | None
     report_path: str | None
-    read_options: dict
+    read_options: object  # a resdenoise.io.ReadOptions (io is imported lazily)
     subtype: str | None
     reference: str | None
     check_wavelet: bool
@@ -473,12 +473,12 @@ class _Whole:
         from .io import read_signal
 
         self.job = job
-        self.sig = sig = read_signal(job.input_path, job.input_format, **job.read_options)
+        self.sig = sig = read_signal(job.input_path, job.input_format, job.read_options)
         self.name, self.template = sig.source, sig
         self.carried = sig.carried_names if sig.carried else []
         self.clean = None
         if job.reference is not None:
-            self.clean = read_signal(job.reference, None, **job.read_options)
+            self.clean = read_signal(job.reference, None, job.read_options)
             _check_reference(job.reference, self.clean.data.shape, sig.source, sig.data.shape)
         self.subject = sig.data
 
@@ -527,13 +527,13 @@ class _Streamed:
         try:
             self.run = StreamedRun(job.dtype, job.progress)
             stream = open_signal_stream(
-                path, fmt, visit=self.run.visit, source=source, **job.read_options
+                path, fmt, job.read_options, visit=self.run.visit, source=source
             )
             self.name, self.template = stream.source, stream.template
             self.carried = stream.template.carried_names if stream.template.carried else []
             self.ref = None
             if job.reference is not None:
-                self.ref = open_signal_stream(job.reference, None, **job.read_options)
+                self.ref = open_signal_stream(job.reference, None, job.read_options)
                 _check_reference(job.reference, self.ref.shape, stream.source, stream.shape)
             self.subject = self.run.start(stream)
         except BaseException:
@@ -564,7 +564,7 @@ def _run(job: _FileJob, streamed: bool) -> dict:
     The same steps whether the input is read whole or in chunks; the output
     and the report are written all or nothing (temporary files, then renames).
     """
-    from .io import SignalWriter, write_files_atomic
+    from .io import SignalWriter, WriteOptions, write_files_atomic
     from .report import finish_report, to_json
 
     source = (_Streamed if streamed else _Whole)(job)
@@ -572,7 +572,8 @@ def _run(job: _FileJob, streamed: bool) -> dict:
         plan, extra = job.make_plan(source.subject)
         verdict = plan.verdict()
         job.on_plan(plan, verdict)
-        with SignalWriter(job.output, source.template, job.output_format, job.subtype) as writer:
+        write_options = WriteOptions(job.output_format, job.subtype)
+        with SignalWriter(job.output, source.template, write_options) as writer:
             report, quality, streaming = source.filter(plan, verdict, writer.write)
             finish_report(
                 report,
