@@ -151,7 +151,6 @@ def test_every_import_points_down():
     assert violations(PACKAGE) == []
 
 
-@pytest.mark.xfail(strict=True, reason="io.py and run_file's signature: the next two steps")
 def test_no_module_or_signature_too_big():
     assert too_big(PACKAGE) == []
 
