@@ -1,4 +1,4 @@
-"""Filtering files: read, plan, check, run, measure, report, write; one file or many.
+"""Filtering a file: read, plan, check, run, measure, report, write.
 
 What the four filtering commands of the command line do, as plain Python:
 
@@ -6,16 +6,19 @@ What the four filtering commands of the command line do, as plain Python:
   extra)``, which fixes the plan for one signal (automatic lambda and
   stopping time need the samples); :func:`network_planner` does the same
   for a network file.
-* :func:`run_file` reads one input (whole, or in chunks for a large file),
-  makes the plan, refuses an unstable one, runs it, measures the guarantees
-  and writes the output and the JSON report atomically (all or nothing).
+* :func:`run_file` reads one input (whole, or in chunks for a large file:
+  the same steps either way), makes the plan, refuses an unstable one, runs
+  it, measures the guarantees and writes the output and the JSON report
+  atomically (all or nothing).  Its options come as three small objects:
+  :class:`resdenoise.io.ReadOptions`, :class:`resdenoise.io.WriteOptions`
+  and :class:`RunOptions`.
 * :func:`resdenoise.batch.run_batch` does that for many inputs.
 
 Nothing here prints.  Progress goes to a callback, a warning to a callback
 (or :func:`warnings.warn`), and problems are raised as the exceptions of
 :mod:`resdenoise.errors`, whose ``exit_code`` is the command line's: 1
 input/output, 2 parameters, 3 refused as unstable, 4 a guarantee failed
-under ``strict=True``.
+under ``RunOptions(strict=True)``.
 
 Examples
 --------
