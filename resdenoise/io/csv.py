@@ -174,8 +174,7 @@ def _to_float(cells: list[str], decimal: str) -> np.ndarray | None:
 def _first_bad(cells, decimal) -> int | None:
     """Index of the first cell that is not a number, or None."""
     for r, cell in enumerate(cells):
-        cell = cell.strip()
-        try:
+        try:  # as _to_float: float() strips less than str.strip() (not '\x1c')
             float(cell.replace(",", ".") if decimal == "," else cell)
         except ValueError:
             return r
