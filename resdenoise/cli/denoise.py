@@ -202,7 +202,7 @@ def _network_planner(path: str, formula, lam, tau, h, blocks):
 # --------------------------------------------------------------------------
 
 
-def _run(make_plan, input_paths, output, read, write, report_path, quiet, jobs, **options):
+def _run(make_plan, input_paths, output, read, write, report_path, quiet, verbose, jobs, **options):
     """One INPUT: filter it into OUTPUT; several (or -o DIR/): each into the directory.
 
     ``read`` and ``write`` are the read and write options (:func:`files_options`);
@@ -223,9 +223,10 @@ def _run(make_plan, input_paths, output, read, write, report_path, quiet, jobs, 
     with library_errors(usage=True):
         files["run"] = RunOptions(**options)
     if len(input_paths) == 1 and not _names_directory(output):
-        _run_one(make_plan, input_paths[0], output, report_path, quiet, files)
+        _run_one(make_plan, input_paths[0], output, report_path, (quiet, verbose), files)
     else:
-        _run_batch(make_plan, list(input_paths), output, report_path, quiet, jobs, files)
+        out = (output, report_path)
+        _run_batch(make_plan, list(input_paths), out, (quiet, verbose), jobs, files)
 
 
 def _names_directory(path: str | None) -> bool:
@@ -233,13 +234,15 @@ def _names_directory(path: str | None) -> bool:
     return path not in (None, "-") and path.endswith(("/", os.sep))
 
 
-def _run_one(make_plan, input_path, output, report_path, quiet, options) -> None:
-    """Filter one INPUT into OUTPUT; the table on stderr; exit 4 under a failed --strict."""
+def _run_one(make_plan, input_path, output, report_path, volume, options) -> None:
+    """Filter one INPUT into OUTPUT; the verdict on stderr (``volume``: quiet, verbose),
+    the tables with verbose; exit 4 under a failed --strict."""
     from ..pipeline import check_paths, run_file
     from . import render  # not at start-up: --help draws nothing
 
     with library_errors(usage=True):
         check_paths(input_path, output, report_path, options.get("in_place", False))
+    quiet, verbose = volume
     console = None if quiet else render.stderr_console()
 
     def warn(message: str) -> None:
@@ -257,15 +260,15 @@ def _run_one(make_plan, input_path, output, report_path, quiet, options) -> None
                 on_warning=warn,
                 **options,
             )
-    except GuaranteeError as exc:  # written; the table, then the failure
+    except GuaranteeError as exc:  # written; the summary, then the failure
         if console:
-            render.render_table(exc.report, console)
+            render.render_summary(exc.report, console, verbose)
         click.echo("Error: " + error_message(exc), err=True)
         sys.exit(EXIT_STRICT)
     except ResdenoiseError as exc:
         raise CliError(error_message(exc), exc.exit_code) from None
     if console:
-        render.render_table(report, console)
+        render.render_summary(report, console, verbose)
 
 
 def _directory(path: str, what: str) -> str:
@@ -278,8 +281,10 @@ def _directory(path: str, what: str) -> str:
     )
 
 
-def _run_batch(make_plan, inputs, output, report_path, quiet, jobs, options) -> None:
+def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
     """Each INPUT into OUTDIR under its own name; failures reported, the others finished.
+
+    ``outputs`` is (-o, --report), ``volume`` (quiet, verbose).
 
     Exit code: 0 when every file succeeded, else the largest exit code among the failed
     files (1 input/output, 2 usage, 3 unstable, 4 guarantee failed under --strict).
@@ -287,6 +292,8 @@ def _run_batch(make_plan, inputs, output, report_path, quiet, jobs, options) -> 
     from ..batch import run_batch
     from . import render
 
+    output, report_path = outputs
+    quiet, verbose = volume
     if output in (None, "-"):
         raise click.UsageError(
             "several INPUTs need -o DIR/: a directory (existing, or a name ending in /) "
@@ -314,17 +321,17 @@ def _run_batch(make_plan, inputs, output, report_path, quiet, jobs, options) -> 
         elif quiet:
             text = None
         else:
-            report = result.report
-            text = f"{result.input} -> {result.output}: " + (
-                "guarantees held"
-                if report["guarantees_held"]
-                else "guarantees failed: " + "; ".join(report["failed_checks"])
+            text = render.verdict_line(
+                {**result.report, "input": result.input, "output": result.output}
             )
         if text is not None:
             if bars is not None:
                 bars.print(text)
             else:
                 click.echo(text, err=True)
+        if verbose and result.error is None:
+            console = bars.progress.console if bars is not None else render.stderr_console()
+            render.render_table(result.report, console)
         if bars is not None:
             bars.file_done(i)
 

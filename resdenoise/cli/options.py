@@ -240,7 +240,14 @@ def files_options(func):
         help="A clean signal of the same shape (read like INPUT): report MSE, SNR and "
         "PSNR of input and output against it.",
     )
-    @click.option("-q", "--quiet", is_flag=True, help="No diagnostics on stderr.")
+    @click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors.")
+    @click.option(
+        "-v",
+        "--verbose",
+        is_flag=True,
+        help="After the verdict, the tables: parameters, stability bounds, measurements "
+        "per channel.",
+    )
     @click.option(
         "--dtype",
         type=click.Choice(["float64", "float32"]),
@@ -268,6 +275,8 @@ def files_options(func):
     )
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        if kwargs["quiet"] and kwargs["verbose"]:
+            raise click.UsageError("give -q (errors only) or -v (the tables), not both")
         kwargs["read"] = {key: kwargs.pop(key) for key in READ_KEYS}
         kwargs["write"] = {key: kwargs.pop(key) for key in WRITE_KEYS}
         return func(*args, **kwargs)

@@ -83,6 +83,55 @@ def _stability_rows(table, s: dict, fmt, g_label: str, lipschitz_label: str) -> 
 # --------------------------------------------------------------------------
 
 
+def verdict_line(report: dict) -> str:
+    """``INPUT -> OUTPUT: guarantees held`` (or failed, with the checks that failed)."""
+    verdict = (
+        "guarantees held"
+        if report["guarantees_held"]
+        else "guarantees failed: " + "; ".join(report["failed_checks"])
+    )
+    return f"{report['input']} -> {report['output']}: {verdict}"
+
+
+def summary_line(report: dict) -> str:
+    """What ran, in one line: nonlinearity, lambda, blocks, tau, stability, noise."""
+    st = report["stability"]
+    params = report["parameters"]
+    what = f"{report['name']} {report['form']}"
+    if report["name"] != report["family"]:
+        what += f" ({report['family']})"
+    parts = [what]
+    if "lambda" in params:
+        auto = " (auto)" if "lambda_rule" in params else ""
+        parts.append(f"lambda = {num(params['lambda'])}{auto}")
+    if "alpha" in params:
+        parts.append(f"alpha = {num(params['alpha'])}")
+    blocks = f"{report['steps']} blocks of tau = {num(report['tau'])}"
+    if "stopping_rule" in params:
+        blocks = f"{report['steps']} blocks chosen by {params['stopping_rule']}, tau = {num(report['tau'])}"
+    parts.append(f"{blocks} (T = {num(report['stopping_time'])})")
+    parts.append(
+        "sign stable"
+        if st["sign_stable"]
+        else "L-infinity stable"
+        if st["linf_stable"]
+        else "not stable"
+    )
+    noise = report.get("noise_sigma")
+    if noise:
+        parts.append("noise sigma " + ", ".join(num(s) for s in noise))
+    return "  " + ", ".join(parts)
+
+
+def render_summary(report: dict, console, verbose: bool = False) -> None:
+    """The verdict line and one line of what ran; with ``verbose`` the tables too."""
+    style = "green" if report["guarantees_held"] else "red"
+    console.print(verdict_line(report), style=style, markup=False, soft_wrap=True)
+    console.print(summary_line(report), markup=False, soft_wrap=True)
+    if verbose:
+        render_table(report, console)
+
+
 def render_table(report: dict, console) -> None:
     """Print the report as two rich tables (run, channels) on ``console``."""
     from rich.table import Table
