@@ -284,8 +284,8 @@ def analyse_run(
 
     Keys: ``command``, ``family``, ``form``, ``name``, ``class``,
     ``parameters``, ``tau``, ``h``, ``steps``, ``stopping_time``,
-    ``stability``, ``tolerance``, ``noise_sigma``, ``channels`` (each with
-    its ``noise_sigma``), ``failed_checks``,
+    ``tool``, ``schema_version``, ``stability``, ``tolerance``,
+    ``noise_sigma`` (per channel), ``channels``, ``failed_checks``,
     ``guarantees_held`` (and ``wavelet_check`` with ``check_wavelet``).
     """
     verdict = verdict or plan.verdict()

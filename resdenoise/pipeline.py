@@ -496,6 +496,7 @@ class _Whole:
             self.clean = read_signal(job.reference, None, job.read)
             _check_reference(job.reference, self.clean.data.shape, sig.source, sig.data.shape)
         self.subject = sig.data
+        self.frames = sig.data.shape[0]
 
     def filter(self, plan, verdict, write) -> tuple[dict, dict | None, None]:
         from .filters import analyse_run, run_plan
@@ -549,6 +550,7 @@ class _Streamed:
                 self.ref = open_signal_stream(job.reference, None, job.read)
                 _check_reference(job.reference, self.ref.shape, stream.source, stream.shape)
             self.subject = self.run.start(stream)
+            self.frames = stream.frames
         except BaseException:
             self.close()
             raise
@@ -569,6 +571,18 @@ class _Streamed:
         if self.spooled is not None:
             os.unlink(self.spooled)
             self.spooled = None
+
+
+def _input_info(template, frames: int) -> dict:
+    """The report's ``input_info``: what the input file is (from its read template)."""
+    return {
+        "format": template.format,
+        "subtype": template.subtype,
+        "rate": template.samplerate,
+        "frames": int(frames),
+        "channels": template.channels,
+        "columns": template.width,
+    }
 
 
 def _run(job: _FileJob, streamed: bool) -> dict:
@@ -594,6 +608,7 @@ def _run(job: _FileJob, streamed: bool) -> dict:
                 output=job.output,
                 carried=source.carried,
                 clipped=writer.clipped,
+                input_info=_input_info(source.template, source.frames),
                 quality=quality,
                 streaming=streaming,
             )

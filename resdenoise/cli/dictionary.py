@@ -7,8 +7,11 @@ and :mod:`resdenoise.plot`; this module parses options, and
 
 from __future__ import annotations
 
+import sys
+
 import click
 
+from ..errors import UnstableError
 from ..nonlinearities import (
     FORMS,
     NONLINEARITIES,
@@ -134,8 +137,14 @@ def _form_options(func):
 @click.option("--tau", type=POSITIVE, default=None, help="Time step to check [default: none].")
 @grid_option
 @click.option("--json", "as_json", is_flag=True, help="Print the translation as JSON on stdout.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Exit with code 3 when a condition of the stability theorem fails (with --tau: "
+    "also the L-infinity bound).",
+)
 @plot_options
-def translate(lam, theta, tau, h, as_json, plot_path, plot_size, **given):
+def translate(lam, theta, tau, h, as_json, check, plot_path, plot_size, **given):
     """Translate one nonlinearity into the other three forms, and check it.
 
     Give exactly one of --activation, --diffusivity, --regulariser,
@@ -157,7 +166,7 @@ def translate(lam, theta, tau, h, as_json, plot_path, plot_size, **given):
     \b
     Example:
         resdenoise translate --activation tanh
-        resdenoise translate --activation relu
+        resdenoise translate --activation relu --check     # exit code 3: Phi is not odd
         resdenoise translate --regulariser huber --lambda 0.5 --tau 0.3
         resdenoise translate --activation-expr "r*exp(-r**2/2)" --plot pm.png
     """
@@ -201,3 +210,5 @@ def translate(lam, theta, tau, h, as_json, plot_path, plot_size, **given):
         render.render_translation(result)
         if plot_path is not None:
             click.echo(f"plot written to {plot_path}", err=True)
+    if check and not (result["theorem_applies"] and result["linf_stable"] is not False):
+        sys.exit(UnstableError.exit_code)

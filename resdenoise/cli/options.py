@@ -228,6 +228,12 @@ def files_options(func):
         "several INPUTs: a directory receiving INPUT-NAME.json for each input.",
     )
     @click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help="Print the JSON report on stdout (the signal goes to -o FILE); as --report -.",
+    )
+    @click.option(
         "--allow-unstable", is_flag=True, help="Run even if tau exceeds the L-infinity bound."
     )
     @click.option(
@@ -277,11 +283,27 @@ def files_options(func):
     def wrapper(*args, **kwargs):
         if kwargs["quiet"] and kwargs["verbose"]:
             raise click.UsageError("give -q (errors only) or -v (the tables), not both")
+        if kwargs.pop("as_json"):
+            _json_report(kwargs)
         kwargs["read"] = {key: kwargs.pop(key) for key in READ_KEYS}
         kwargs["write"] = {key: kwargs.pop(key) for key in WRITE_KEYS}
         return func(*args, **kwargs)
 
     return wrapper
+
+
+def _json_report(kwargs: dict) -> None:
+    """``--json``: the report on stdout (``--report -``), when the signal goes to a file."""
+    several = len(kwargs["input_paths"]) > 1 or kwargs["output"].endswith("/")
+    if several:
+        raise click.UsageError(
+            "--json prints one report; with several INPUTs use --report DIR/ (one JSON per input)"
+        )
+    if kwargs["report_path"] is not None:
+        raise click.UsageError("give --json (report on stdout) or --report PATH, not both")
+    if kwargs["output"] == "-":
+        raise click.UsageError("--json puts the report on stdout; give the signal -o FILE")
+    kwargs["report_path"] = "-"
 
 
 def name_option(form: str, default: str):

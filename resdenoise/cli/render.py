@@ -150,7 +150,7 @@ def render_table(report: dict, console) -> None:
         if not isinstance(v, (list, dict))
     )
     run.add_row("parameters", params)
-    noise = report.get("noise_sigma", report["parameters"].get("noise_sigma"))
+    noise = report.get("noise_sigma")
     if noise is not None:
         run.add_row("noise sigma (MAD)", ", ".join(num(s) for s in noise))
     run.add_row("tau / h / steps", f"{num(report['tau'])} / {num(report['h'])} / {report['steps']}")
@@ -187,8 +187,6 @@ def render_table(report: dict, console) -> None:
             ("total variation in -> out", lambda c: f"{num(c['tv_in'])} -> {num(c['tv_out'])}"),
             ("mean drift", lambda c: num(c["mean_drift"])),
         ]
-        if "noise_sigma" in channels[0]:
-            rows.append(("noise sigma (MAD)", lambda c: num(c["noise_sigma"])))
         if "el_residual" in channels[0]:
             rows += [
                 (
@@ -301,8 +299,13 @@ def render_translation(t: dict) -> None:
     formulas = Table(title="the four forms", title_justify="left")
     formulas.add_column("form", style="bold")
     formulas.add_column("formula")
+    formulas.add_column("known as", overflow="fold")
     for form, f in t["forms"].items():
-        formulas.add_row(f"{form} {f['symbol']}", f["formula"] or "(translated numerically)")
+        formulas.add_row(
+            f"{form} {f['symbol']}",
+            f["formula"] or "(translated numerically)",
+            ", ".join(f["known_as"]) or "-",
+        )
     console.print(formulas)
     values = Table(title="sampled (S: one Haar step, tau = 1/4, h = 1)", title_justify="left")
     values.add_column("r, s", justify="right", style="bold")
