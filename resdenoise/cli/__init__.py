@@ -29,7 +29,27 @@ from .options import CONTEXT_SETTINGS, error_message
 __all__ = ["cli", "error_message"]
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+#: other spellings of the commands (US English), accepted but not listed
+COMMAND_SPELLINGS = {"regularize": "regularise"}
+
+
+class Group(click.Group):
+    """The commands, also by their US spellings; a misspelt one gets the closest."""
+
+    def get_command(self, ctx, cmd_name):
+        return super().get_command(ctx, COMMAND_SPELLINGS.get(cmd_name, cmd_name))
+
+    def resolve_command(self, ctx, args):
+        if args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:
+            from ..errors import did_you_mean
+
+            close = did_you_mean(args[0], self.list_commands(ctx))
+            if close is not None:
+                ctx.fail(f"No such command {args[0]!r}. Did you mean {close!r}?")
+        return super().resolve_command(ctx, args)
+
+
+@click.group(cls=Group, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="resdenoise")
 def cli():
     """Stable, explainable 1D signal denoising with diffusion blocks.

@@ -19,9 +19,16 @@ from ..nonlinearities import (
     PAPER_FAMILIES,
     SQRT2,
     get_nonlinearity,
-    names_for_form,
 )
-from .options import CONTEXT_SETTINGS, POSITIVE, grid_option, library_errors, plot_options
+from .options import (
+    CONTEXT_SETTINGS,
+    POSITIVE,
+    NameChoice,
+    flag_spellings,
+    grid_option,
+    library_errors,
+    plot_options,
+)
 
 __all__ = ["dictionary", "translate"]
 
@@ -102,17 +109,17 @@ def dictionary(as_json, families, lam, plot_path, plot_size):
 def _form_options(func):
     for form in reversed(FORMS):
         func = click.option(
-            f"--{form}-expr",
+            *flag_spellings(form, "-expr"),
             f"{form}_expr",
             default=None,
             metavar="EXPR",
             help=f"Your own {form} as a formula (see --help above).",
         )(func)
         func = click.option(
-            f"--{form}",
+            *flag_spellings(form),
             form,
             default=None,
-            type=click.Choice(names_for_form(form), case_sensitive=False),
+            type=NameChoice(form),
             help=f"A {form} of the registry, by key or alias.",
         )(func)
     return func

@@ -14,7 +14,7 @@ import math
 import click
 
 from ..errors import GuaranteeError, ParameterError, ResdenoiseError
-from ..nonlinearities import names_for_form
+from ..nonlinearities import FORM_SPELLINGS, names_for_form, normalise_name, unknown_name
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -105,6 +105,27 @@ class PositiveOrAuto(click.ParamType):
         if not self.integer and not (math.isfinite(x) and x > 0):
             self.fail(f"{value!r} must be a finite number > 0, or 'auto'", param, ctx)
         return x
+
+
+class NameChoice(click.Choice):
+    """A registry name of one form: any case, ``_`` or ``-``; an unknown name is
+    refused with the closest name, or the form where it lives."""
+
+    def __init__(self, form: str):
+        super().__init__(names_for_form(form), case_sensitive=False)
+        self.form = form
+
+    def convert(self, value, param, ctx):
+        name = normalise_name(str(value))
+        if name in self.choices:
+            return name
+        self.fail(unknown_name(str(value), self.form), param, ctx)
+
+
+def flag_spellings(form: str, suffix: str = "") -> list[str]:
+    """``--regulariser`` and ``--regularizer`` (US): a form's flags, British first."""
+    us = [us for us, gb in FORM_SPELLINGS.items() if gb == form]
+    return [f"--{form}{suffix}"] + [f"--{name}{suffix}" for name in us]
 
 
 class PlotSize(click.ParamType):
@@ -311,15 +332,15 @@ def name_option(form: str, default: str):
     ``formula``: the parsed :class:`resdenoise.expr.Expression`, or None)."""
     return bundle(
         click.option(
-            f"--{form}",
+            *flag_spellings(form),
             "name",
             default=default,
             show_default=True,
-            type=click.Choice(names_for_form(form), case_sensitive=False),
+            type=NameChoice(form),
             help=f"The {form}; the six families and their paper names.",
         ),
         click.option(
-            f"--{form}-expr",
+            *flag_spellings(form, "-expr"),
             "formula",
             default=None,
             metavar="EXPR",
