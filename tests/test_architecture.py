@@ -30,7 +30,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
         "autoparams network",
         "stream",
         "pipeline",
-        "batch",
+        "batch api",
         "cli",
         "__main__",
     )
