@@ -21,12 +21,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import ParameterError
+from .errors import ParameterError, SignalError
 from .filters import run_plan
 from .median import MedianSelect
 from .wavelet import MAD_FACTOR, haar_details
 
-__all__ = ["filter_array", "noise_sigma"]
+__all__ = ["filter_array", "noise_sigma", "run_tasks"]
+
+#: Seconds to wait for a scheduler to answer.
+CONNECT_TIMEOUT = 10
+#: Times Dask runs a task again after an error (a lost worker's tasks are
+#: rescheduled by the scheduler itself).
+RETRIES = 2
 
 
 def _dask_array():
@@ -158,3 +164,39 @@ def _pass_part(w: np.ndarray, plan) -> np.ndarray:
     out = np.empty(1, dtype=object)
     out[0] = part
     return out
+
+
+def run_tasks(address: str, tasks: list):
+    """Run ``task()`` callables on the Dask scheduler at ``address``.
+
+    Yields ``(index, result)`` as each task finishes; ``result`` is the
+    exception when a task failed even after :data:`RETRIES` more tries.
+
+    Raises
+    ------
+    SignalError
+        The scheduler cannot be reached (nothing is run).
+    """
+    try:
+        from distributed import Client, as_completed
+    except ImportError:  # pragma: no cover - the extra is installed with the tests
+        raise ParameterError(
+            "--scheduler needs dask.distributed: pip install 'resdenoise[dask]'"
+        ) from None
+    try:
+        client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise SignalError(
+            f"cannot reach the Dask scheduler at {address!r}: {exc}; start one with "
+            "'dask scheduler' and workers with 'dask worker ADDRESS'"
+        ) from None
+    with client:
+        futures = {
+            client.submit(task, pure=False, retries=RETRIES): i for i, task in enumerate(tasks)
+        }
+        for future in as_completed(futures, loop=client.loop):
+            i = futures[future]
+            try:
+                yield i, future.result()
+            except Exception as exc:  # noqa: BLE001 - that file fails, the others go on
+                yield i, exc

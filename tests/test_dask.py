@@ -135,3 +135,187 @@ def test_on_a_local_cluster_of_two_processes():
     assert len(workers) == 2 and all(w.startswith("tcp://127.0.0.1:") for w in workers)
     np.testing.assert_array_equal(got, run_plan(plan, x))
     np.testing.assert_array_equal(sigma, estimate_noise(x))
+
+
+# --------------------------------------------------------------------------
+# Files of a batch as tasks of a cluster
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """Two worker processes and their scheduler, on 127.0.0.1 only; closed after the tests."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as c:
+        yield c
+
+
+@pytest.fixture
+def batch_inputs(tmp_path):
+    """Three good files (WAV, FLAC, CSV with a time column) and one with a bad cell."""
+    import soundfile
+
+    src = tmp_path / "in"
+    src.mkdir()
+    rng = np.random.default_rng(5)
+    x = np.clip(0.3 * rng.standard_normal((4000, 2)), -1, 1)
+    soundfile.write(src / "a.wav", x, 8000, subtype="PCM_16")
+    soundfile.write(src / "b.flac", x[:, 0], 8000, subtype="PCM_24")
+    rows = [f"{0.01 * i!r},{v!r}" for i, v in enumerate(rng.standard_normal(3000).tolist())]
+    (src / "c.csv").write_text("t,v\n" + "\n".join(rows) + "\n")
+    (src / "bad.csv").write_text("v\n1.0\n2.0\noops\n")
+    return [str(src / n) for n in ("a.wav", "bad.csv", "b.flac", "c.csv")]
+
+
+def _tree(directory) -> dict:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+
+
+def test_a_batch_on_the_cluster_equals_the_local_batch(cluster, batch_inputs, tmp_path):
+    from resdenoise.batch import run_batch
+    from resdenoise.pipeline import planner
+
+    make_plan = planner("diffuse", "perona-malik", lam=0.2, steps=30)
+    local = run_batch(
+        make_plan, batch_inputs, str(tmp_path / "local"), report_dir=str(tmp_path / "lr")
+    )
+    done = []
+    remote = run_batch(
+        make_plan,
+        batch_inputs,
+        str(tmp_path / "remote"),
+        report_dir=str(tmp_path / "rr"),
+        scheduler=cluster.scheduler_address,
+        on_done=lambda i, r: done.append(i),
+    )
+    assert sorted(done) == [0, 1, 2, 3]
+    assert [r.exit_code for r in remote] == [r.exit_code for r in local] == [0, 1, 0, 0]
+    assert str(remote[1].error) == str(local[1].error)
+    assert "oops" in str(remote[1].error)
+    assert _tree(tmp_path / "remote") == _tree(tmp_path / "local")
+    assert set(_tree(tmp_path / "rr")) == set(_tree(tmp_path / "lr"))
+    for a, b in zip(local, remote, strict=True):
+        if a.report is not None:
+            assert a.report["channels"] == b.report["channels"]
+
+
+def test_a_worker_killed_during_a_batch(cluster, tmp_path):
+    """The scheduler runs a lost worker's files again: every output is written, and right."""
+    import os
+    import signal
+    import threading
+
+    from resdenoise.batch import run_batch
+    from resdenoise.pipeline import planner
+
+    src = tmp_path / "in"
+    src.mkdir()
+    rng = np.random.default_rng(9)
+    for k in range(12):
+        np.savetxt(src / f"s{k:02d}.csv", rng.standard_normal(20_000))
+    inputs = sorted(str(p) for p in src.iterdir())
+    make_plan = planner("diffuse", "charbonnier", lam=0.5, steps=400)
+    want = run_batch(make_plan, inputs, str(tmp_path / "local"))
+    client = __import__("distributed").Client(cluster, set_as_default=False)
+    pids = client.run(os.getpid)
+    client.close()
+    victim = sorted(pids.values())[0]
+    first = threading.Event()
+
+    def on_done(i, result):
+        if not first.is_set():
+            first.set()
+            os.kill(victim, signal.SIGKILL)  # a worker dies with files still to run
+
+    got = run_batch(
+        make_plan,
+        inputs,
+        str(tmp_path / "remote"),
+        scheduler=cluster.scheduler_address,
+        on_done=on_done,
+    )
+    assert first.is_set()
+    assert [r.exit_code for r in got] == [r.exit_code for r in want] == [0] * 12
+    outputs = _tree(tmp_path / "remote")
+    # SIGKILL cannot be caught: the killed worker may leave its temporary beside
+    # a target (never the target itself, which the rerun writes whole)
+    litter = [n for n in outputs if n.startswith(".")]
+    assert all(n.endswith(".tmp") and n[1:].split(".csv.")[0] + ".csv" in outputs for n in litter)
+    assert {n: b for n, b in outputs.items() if n not in litter} == _tree(tmp_path / "local")
+
+
+def test_an_unreachable_scheduler_is_one_clear_error(batch_inputs, tmp_path, monkeypatch):
+    import socket
+
+    import resdenoise.dask
+    from resdenoise.batch import run_batch
+    from resdenoise.errors import SignalError
+    from resdenoise.pipeline import planner
+
+    monkeypatch.setattr(resdenoise.dask, "CONNECT_TIMEOUT", 1)  # refused at once; no long wait
+    with socket.socket() as s:  # a port of 127.0.0.1 that nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(
+        SignalError, match=r"cannot reach the Dask scheduler at 'tcp://127\.0\.0\.1:"
+    ):
+        run_batch(
+            planner("diffuse", "linear", lam=1.0, steps=1),
+            batch_inputs,
+            str(tmp_path / "o"),
+            scheduler=f"tcp://127.0.0.1:{port}",
+        )
+
+
+def test_the_command_line_sends_a_batch_to_the_scheduler(cluster, batch_inputs, tmp_path):
+    from click.testing import CliRunner
+
+    from resdenoise.cli import cli
+
+    runner = CliRunner()
+    common = ["diffuse", *batch_inputs, "--steps", "5", "--lambda", "0.2", "-q"]
+    local = runner.invoke(cli, [*common, "-o", f"{tmp_path}/local/"])
+    remote = runner.invoke(
+        cli, [*common, "-o", f"{tmp_path}/remote/", "--scheduler", cluster.scheduler_address]
+    )
+    assert local.exit_code == remote.exit_code == 1  # bad.csv fails, the others are written
+    assert remote.stderr == local.stderr
+    assert _tree(tmp_path / "remote") == _tree(tmp_path / "local")
+    by_env = runner.invoke(
+        cli,
+        [*common, "-o", f"{tmp_path}/env/"],
+        env={"DASK_SCHEDULER_ADDRESS": cluster.scheduler_address},
+    )
+    assert by_env.exit_code == 1 and _tree(tmp_path / "env") == _tree(tmp_path / "local")
+
+
+def test_scheduler_with_one_file_is_a_usage_error(batch_inputs, tmp_path):
+    from click.testing import CliRunner
+
+    from resdenoise.cli import cli
+
+    args = ["diffuse", batch_inputs[0], "--steps", "1", "-o", str(tmp_path / "o.wav")]
+    result = CliRunner().invoke(cli, [*args, "--scheduler", "tcp://127.0.0.1:1"])
+    assert result.exit_code == 2
+    assert "--scheduler sends the files of a batch to a cluster" in result.stderr
+    assert not (tmp_path / "o.wav").exists()
+
+
+def test_a_local_batch_imports_nothing_of_dask(batch_inputs, tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from resdenoise.batch import run_batch; from resdenoise.pipeline import planner; "
+        f"run_batch(planner('diffuse', 'linear', lam=1.0, steps=1), {batch_inputs!r}, {str(tmp_path / 'o')!r}, jobs=2); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed') or m == 'resdenoise.dask'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    assert len(list((tmp_path / "o").iterdir())) == 3
