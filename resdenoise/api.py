@@ -13,6 +13,7 @@ same numbers, and refuse what it refuses with the same exceptions
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Literal
 
@@ -22,7 +23,7 @@ import numpy.typing as npt
 from .errors import SignalError
 from .filters import check_verdict, run_plan
 from .nonlinearities import Nonlinearity, from_function
-from .pipeline import AUTO, planner
+from .pipeline import AUTO, cap_warning, planner
 
 __all__ = ["diffuse", "regularise", "resnet", "shrink"]
 
@@ -71,7 +72,10 @@ def _run(command: str, u, nonlinearity, form: str, lam, allow_unstable: bool, **
         name = getattr(nonlinearity, "__name__", "custom")
         nonlinearity = from_function(nonlinearity, form, name=name, lam=1.0)
     lam = None if lam is None or lam == AUTO else lam
-    plan, _ = planner(command, nonlinearity, lam=lam, **settings)(u)
+    plan, extra = planner(command, nonlinearity, lam=lam, **settings)(u)
+    capped = cap_warning(extra, plan.steps)
+    if capped:
+        warnings.warn(capped, UserWarning, stacklevel=3)
     check_verdict(plan, plan.verdict(), allow_unstable)
     return run_plan(plan, u)
 

@@ -63,6 +63,7 @@ from .wavelet import estimate_noise
 __all__ = [
     "DEFAULT_RULE",
     "LAMBDA_FACTORS",
+    "MAX_BLOCKS",
     "RULES",
     "AutoChoice",
     "StoppingChoice",
@@ -78,6 +79,8 @@ PROBE_SEED = 20200207
 PROBE_EPS = 0.5
 #: Interleaved sample sets of the noise2self rule.
 MASK_SETS = 4
+#: The most blocks one search runs (``search_reached_cap`` when it stops there).
+MAX_BLOCKS = 20000
 
 
 @dataclass(frozen=True)
@@ -146,9 +149,10 @@ def choose_steps(
     tau: float,
     h: float = 1.0,
     rule: str = DEFAULT_RULE,
-    max_blocks: int = 20000,
+    max_blocks: int | None = None,
     sigma: np.ndarray | None = None,
     patience: int = 20,
+    progress=None,
 ) -> StoppingChoice:
     """Choose the number of blocks ``m >= 1`` by a data-driven stopping rule.
 
@@ -166,6 +170,10 @@ def choose_steps(
         Noise level per channel; default the MAD estimate.
     patience : int
         The search ends at block k once ``k >= 2 * best + patience``.
+    progress : callable, optional
+        ``progress(k, end)`` at each evaluation: k blocks run, and the search
+        ends at block ``end`` unless the criterion improves (at most
+        ``max_blocks``, default :data:`MAX_BLOCKS`).
 
     Returns
     -------
@@ -183,6 +191,7 @@ def choose_steps(
     """
     if rule not in RULES:
         raise ParameterError(f"unknown stopping rule {rule!r}; choose one of {sorted(RULES)}")
+    max_blocks = MAX_BLOCKS if max_blocks is None else max_blocks
     if int(max_blocks) < 1:
         raise ParameterError(f"max_blocks must be >= 1, got {max_blocks!r}")
     f = np.asarray(f, dtype=float)
@@ -235,6 +244,8 @@ def choose_steps(
         values.append(value)
         if value < state["best"]:
             state["best"], state["best_k"] = value, k
+        if progress is not None:
+            progress(k, min(int(max_blocks), 2 * state["best_k"] + patience))
         return k < 2 * state["best_k"] + patience
 
     run_blocks(stack, phi, tau, int(max_blocks), h, callback=callback)
@@ -288,7 +299,8 @@ def choose_parameters(
     tau: float | None = None,
     h: float = 1.0,
     rule: str = DEFAULT_RULE,
-    max_blocks: int = 20000,
+    max_blocks: int | None = None,
+    progress=None,
 ) -> AutoChoice:
     """Choose the number of blocks, and lambda too when it is not given.
 
@@ -312,8 +324,13 @@ def choose_parameters(
         Grid size.
     rule : {'sure', 'decorrelation', 'noise2self'}
         The stopping rule of :func:`choose_steps`.
-    max_blocks : int
-        Upper limit of each search.
+    max_blocks : int, optional
+        Upper limit of each search (default :data:`MAX_BLOCKS`).
+    progress : callable, optional
+        ``progress(phase, k, end)`` as the search runs: ``phase`` names the
+        lambda candidate (``"search"``, or ``"search 2/13"``), ``k`` the
+        blocks run and ``end`` where this candidate's search will stop unless
+        the criterion improves.
 
     Returns
     -------
@@ -339,10 +356,14 @@ def choose_parameters(
     best: AutoChoice | None = None
     candidates = []
     worse = 0
-    for value in lams:
+    for i, value in enumerate(lams):
         nl = get_nonlinearity(name, form, value)
         step = tau if tau is not None else stability.default_tau(nl, h)
-        choice = choose_steps(f, nl.phi, step, h, rule, max_blocks, sigma)
+        report = None
+        if progress is not None:
+            phase = "search" if len(lams) == 1 else f"search {i + 1}/{len(lams)}"
+            report = lambda k, end, phase=phase: progress(phase, k, end)  # noqa: E731
+        choice = choose_steps(f, nl.phi, step, h, rule, max_blocks, sigma, progress=report)
         candidates.append({"lambda": nl.lam, "steps": choice.steps, "criterion": choice.best})
         if best is None or choice.best < best.stopping.best:
             best, worse = AutoChoice(nl, step, choice, lambda_rule, ()), 0

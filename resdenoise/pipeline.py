@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import os
 import stat
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
@@ -102,7 +103,9 @@ class Planner:
     def auto(self) -> bool:
         return self.settings.get(_COMMANDS[self.command][1]) == AUTO
 
-    def __call__(self, u):
+    def __call__(self, u, progress: Progress | None = None):
+        """The plan for ``u`` and what the data decided; ``progress(phase, done,
+        total)`` follows an automatic search (phase ``"search"``...)."""
         s = self.settings
         h = 1.0 if self.command == "shrink" else s.get("h", 1.0)
         if not self.auto:
@@ -114,7 +117,9 @@ class Planner:
 
         tau = 0.25 if self.command == "shrink" else s.get("tau")
         rule = self.rule or DEFAULT_RULE
-        choice = choose_parameters(u, self.nonlinearity, self.form, self.lam, tau, h, rule)
+        choice = choose_parameters(
+            u, self.nonlinearity, self.form, self.lam, tau, h, rule, progress=progress
+        )
         m, tau = choice.steps, choice.tau
         chosen = {
             "diffuse": {"steps": m, "tau": tau},
@@ -429,6 +434,7 @@ def run_file(
                     plan, verdict, run.allow_unstable, on_warning
                 ),
                 progress=progress,
+                on_warning=on_warning or _warn,
             ),
             streamed,
         )
@@ -454,6 +460,7 @@ class _FileJob:
     reference: str | None
     on_plan: Callable
     progress: Progress | None
+    on_warning: Callable[[str], object]
 
 
 def should_stream(path: str, chunk: int | None, threshold: int | None = None) -> bool:
@@ -573,6 +580,25 @@ class _Streamed:
             self.spooled = None
 
 
+def cap_warning(extra: dict, steps: int) -> str | None:
+    """The warning of an automatic search that stopped at its block cap, or None.
+
+    ``extra`` is what a plan maker returns beside the plan (``search_reached_cap``,
+    ``blocks_searched``); ``steps`` the blocks chosen.
+    """
+    if not extra.get("search_reached_cap"):
+        return None
+    return (
+        f"the automatic search stopped at its cap of {extra['blocks_searched']} blocks with "
+        f"its criterion still falling; the chosen {steps} blocks may smooth too little "
+        "(give the number of blocks to go further)"
+    )
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, UserWarning, stacklevel=4)
+
+
 def _input_info(template, frames: int) -> dict:
     """The report's ``input_info``: what the input file is (from its read template)."""
     return {
@@ -596,7 +622,13 @@ def _run(job: _FileJob, streamed: bool) -> dict:
 
     source = (_Streamed if streamed else _Whole)(job)
     try:
-        plan, extra = job.make_plan(source.subject)
+        if job.progress is not None and isinstance(job.make_plan, Planner):
+            plan, extra = job.make_plan(source.subject, progress=job.progress)
+        else:
+            plan, extra = job.make_plan(source.subject)
+        capped = cap_warning(extra, plan.steps)
+        if capped:
+            job.on_warning(capped)
         verdict = plan.verdict()
         job.on_plan(plan, verdict)
         with SignalWriter(job.output, source.template, job.write) as writer:

@@ -48,6 +48,7 @@ def test_lists_are_signals(name):
         ("resnet", dict(blocks="auto"), ["--blocks", "auto"]),
     ],
 )
+@pytest.mark.filterwarnings("ignore:the automatic search stopped at its cap")
 def test_auto_as_on_the_command_line(tmp_path, noisy, name, auto, flag):
     src, out = tmp_path / "in.csv", tmp_path / "out.csv"
     src.write_text("\n".join(repr(float(x)) for x in noisy) + "\n")

@@ -19,6 +19,8 @@ inputs, the largest code among the files that failed.
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from .. import __version__
@@ -33,8 +35,21 @@ __all__ = ["cli", "error_message"]
 COMMAND_SPELLINGS = {"regularize": "regularise"}
 
 
+#: the exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it
+EXIT_INTERRUPTED = 130
+
+
 class Group(click.Group):
-    """The commands, also by their US spellings; a misspelt one gets the closest."""
+    """The commands, also by their US spellings; a misspelt one gets the closest.
+    Ctrl-C stops a command with one line and exit code 130 (outputs are written
+    all or nothing, so nothing half-written is left)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted; nothing more written", err=True)
+            sys.exit(EXIT_INTERRUPTED)
 
     def get_command(self, ctx, cmd_name):
         return super().get_command(ctx, COMMAND_SPELLINGS.get(cmd_name, cmd_name))

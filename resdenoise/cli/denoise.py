@@ -342,11 +342,14 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
             text = render.verdict_line(
                 {**result.report, "input": result.input, "output": result.output}
             )
-        if text is not None:
+        lines = [text] if text is not None else []
+        if not quiet:  # warnings always, each naming its file
+            lines += [f"warning: {result.input}: {w}" for w in result.warnings]
+        for line in lines:
             if bars is not None:
-                bars.print(text)
+                bars.print(line)
             else:
-                click.echo(text, err=True)
+                click.echo(line, err=True)
         if verbose and result.error is None:
             console = bars.progress.console if bars is not None else render.stderr_console()
             render.render_table(result.report, console)

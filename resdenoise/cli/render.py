@@ -38,7 +38,7 @@ def warning(console, message: str) -> None:
     """``warning: MESSAGE`` on ``console`` (the message is printed as it is, no markup)."""
     from rich.markup import escape
 
-    console.print("[yellow]warning:[/] " + escape(message))
+    console.print("[yellow]warning:[/] " + escape(message), soft_wrap=True)
 
 
 def num(x, none: str = "inf") -> str:
@@ -343,10 +343,32 @@ def render_translation(t: dict) -> None:
 # --------------------------------------------------------------------------
 
 
+def _rate_column():
+    """A column of the rate, in the task's unit: ``1.2k blocks/s``, ``3.4M samples/s``."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task):
+            unit = task.fields.get("unit", "")
+            if task.speed is None:
+                return Text(f"? {unit}/s", style="progress.data.speed")
+            speed, prefix = float(task.speed), ""
+            for step in ("k", "M", "G"):
+                if speed < 1000:
+                    break
+                speed, prefix = speed / 1000, step
+            return Text(f"{speed:.3g}{prefix} {unit}/s", style="progress.data.speed")
+
+    return RateColumn()
+
+
 class Bars:
-    """Rich progress bars on stderr: files done (batch) and one bar per running file.
+    """Rich progress bars on stderr: files done (batch) and one bar per running file,
+    each with its percentage, count, rate, elapsed time and ETA.
 
     Refreshed by hand (no refresh thread, so that batch workers can fork).
+    ``console`` and ``get_time`` (a clock) are for tests.
     """
 
     PHASES = {
@@ -354,27 +376,37 @@ class Bars:
         "noise": "noise level",
         "filter": "filtering",
         "blocks": "blocks",
+        "search": "automatic search",
     }
+    #: what a phase counts
+    UNITS = {"blocks": "blocks", "search": "blocks"}
 
-    def __init__(self, files: int | None = None):
+    def __init__(self, files: int | None = None, console=None, get_time=None):
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
             Progress,
+            TaskProgressColumn,
             TextColumn,
             TimeElapsedColumn,
+            TimeRemainingColumn,
         )
 
         self.progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
+            TaskProgressColumn(),
             MofNCompleteColumn(),
+            _rate_column(),
             TimeElapsedColumn(),
-            console=stderr_console(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console or stderr_console(),
             transient=True,
             auto_refresh=False,
+            get_time=get_time,
         )
-        self.files = self.progress.add_task("files", total=files) if files else None
+        self.files = self.progress.add_task("files", total=files, unit="files") if files else None
         self.tasks: dict = {}
         self._last = 0.0
 
@@ -388,13 +420,23 @@ class Bars:
     def print(self, text: str) -> None:
         self.progress.console.print(text, highlight=False, markup=False, soft_wrap=True)
 
+    def describe(self, phase: str) -> tuple[str, str]:
+        """What a phase is called on its bar, and what it counts."""
+        base, _, candidate = phase.partition(" ")  # "search 2/13": lambda candidate 2 of 13
+        words = self.PHASES.get(base, base)
+        if candidate:
+            words += f", lambda {candidate}"
+        return words, self.UNITS.get(base, "samples")
+
     def update(self, key, label: str, phase: str, done: int, total) -> None:
-        description = f"{label} {self.PHASES.get(phase, phase)}"
+        words, unit = self.describe(phase)
+        description = f"{label} {words}"
         if key not in self.tasks:
-            self.tasks[key] = (self.progress.add_task(description, total=total), phase)
+            task = self.progress.add_task(description, total=total, unit=unit)
+            self.tasks[key] = (task, phase)
         task, shown = self.tasks[key]
         if phase != shown:  # a new phase: a fresh bar and clock
-            self.progress.reset(task, total=total, description=description)
+            self.progress.reset(task, total=total, description=description, unit=unit)
             self.tasks[key] = (task, phase)
         self.progress.update(task, description=description, completed=done, total=total)
         self.refresh()
