@@ -211,7 +211,10 @@ def planner(
                 "give time='auto' or steps, not both", parameters=[("time", AUTO), "steps"]
             )
         if not auto and ("time" in settings) == ("steps" in settings):
-            raise ParameterError("give exactly one of time or steps", parameters=["time", "steps"])
+            raise ParameterError(
+                "give exactly one of time or steps (or time='auto' to choose it from the data)",
+                parameters=["time", "steps", ("time", AUTO)],
+            )
     if command == "regularise":
         if "alpha" not in settings:
             raise ParameterError("regularise needs alpha", parameters=["alpha"])

@@ -223,7 +223,7 @@ def test_clashing_paths_are_refused_before_reading(tmp_path, signal):
 @pytest.mark.parametrize(
     "command, nonlinearity, settings, message, parameters",
     [
-        ("diffuse", "linear", {}, "give exactly one of time or steps", ("time", "steps")),
+        ("diffuse", "linear", {}, "give exactly one of time or steps", ("time", "steps", "time")),
         (
             "diffuse",
             "linear",

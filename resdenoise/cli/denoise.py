@@ -24,6 +24,7 @@ from .options import (
     EXIT_STRICT,
     NUMBER_OR_AUTO,
     CliError,
+    SectionedCommand,
     error_message,
     files_options,
     grid_option,
@@ -38,7 +39,7 @@ from .options import (
 __all__ = ["diffuse", "regularise", "resnet", "shrink"]
 
 
-@click.command(context_settings=CONTEXT_SETTINGS)
+@click.command(cls=SectionedCommand, context_settings=CONTEXT_SETTINGS)
 @name_option("diffusivity", "perona-malik")
 @lambda_option()
 @click.option(
@@ -63,7 +64,7 @@ def diffuse(name, formula, lam, time_, steps, tau, h, stopping_rule, **io):
     _run(_planner("diffuse", name, formula, settings), **io)
 
 
-@click.command(context_settings=CONTEXT_SETTINGS)
+@click.command(cls=SectionedCommand, context_settings=CONTEXT_SETTINGS)
 @name_option("shrinkage", "soft")
 @click.option(
     "--threshold",
@@ -99,7 +100,7 @@ def shrink(name, formula, theta, iterations, check_wavelet, stopping_rule, **io)
     _run(_planner("shrink", name, formula, settings), check_wavelet=check_wavelet, **io)
 
 
-@click.command(context_settings=CONTEXT_SETTINGS)
+@click.command(cls=SectionedCommand, context_settings=CONTEXT_SETTINGS)
 @name_option("regulariser", "charbonnier")
 @lambda_option()
 @click.option(
@@ -125,7 +126,7 @@ def regularise(name, formula, lam, alpha, steps, h, stopping_rule, **io):
     _run(_planner("regularise", name, formula, settings), **io)
 
 
-@click.command(context_settings=CONTEXT_SETTINGS)
+@click.command(cls=SectionedCommand, context_settings=CONTEXT_SETTINGS)
 @name_option("activation", "tanh")
 @lambda_option()
 @click.option(
@@ -157,7 +158,9 @@ def resnet(name, formula, lam, blocks, network_path, tau, h, stopping_rule, **io
         _run(_network_planner(network_path, formula, lam, tau, h, blocks), **io)
         return
     if blocks is None:
-        raise click.UsageError("give --blocks M (or --network FILE)")
+        raise click.UsageError(
+            "give --blocks M, or --blocks auto to choose it from the data (or --network FILE)"
+        )
     settings = dict(lam=lam, rule=stopping_rule, blocks=blocks, tau=tau, h=h)
     _run(_planner("resnet", name, formula, settings), **io)
 
