@@ -477,7 +477,7 @@ plot_options = bundle(
         default=None,
         metavar="PATH",
         help="Also draw the function plots (rows g, Psi, S, Phi) to PATH: .png, .svg or .pdf. "
-        "Needs matplotlib: pip install 'resdenoise[plot]'.",
+        "Needs matplotlib: pip install '.[plot]' in the checkout.",
     ),
     click.option(
         "--plot-size",
