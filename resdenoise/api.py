@@ -80,7 +80,21 @@ def _run(command: str, u, nonlinearity, form: str, lam, allow_unstable: bool, **
     return run_plan(plan, u)
 
 
-_RAISES = """
+_SIGNAL = """
+    u : array_like, shape (n,) or (n, channels)
+        The signal (a list works too; float32 stays float32)."""
+
+_TAIL = """
+    allow_unstable : bool
+        Run even when the plan is not L-infinity stable.
+    stopping_rule : {"sure", "noise2self", "decorrelation"}
+        How ``"auto"`` chooses.
+
+    Returns
+    -------
+    ndarray
+        The filtered signal, of the shape of ``u``.
+
     Raises
     ------
     SignalError
@@ -109,8 +123,7 @@ def diffuse(
 
     Parameters
     ----------
-    u : array_like, shape (n,) or (n, channels)
-        The signal (a list works too).
+    {signal}
     diffusivity : str, Nonlinearity or callable
         A diffusivity name (``"perona-malik"``, ``"charbonnier"``, ...), or
         g itself as a function of r.
@@ -125,16 +138,7 @@ def diffuse(
         Time step; default the sign-stable bound h^2/(4 g_max).
     h : float
         Grid size.
-    allow_unstable : bool
-        Run even when tau exceeds the L-infinity bound.
-    stopping_rule : {"sure", "noise2self", "decorrelation"}
-        How ``"auto"`` chooses.
-
-    Returns
-    -------
-    ndarray
-        The filtered signal, shape and dtype of ``u`` as an array.
-    {raises}
+    {tail}
 
     Examples
     --------
@@ -169,8 +173,7 @@ def shrink(
 
     Parameters
     ----------
-    u : array_like, shape (n,) or (n, channels)
-        The signal (a list works too).
+    {signal}
     shrinkage : str, Nonlinearity or callable
         A shrinkage name (``"soft"``, ``"garrote"``, ``"hard"``, ...), or S
         itself as a function of s.
@@ -179,16 +182,7 @@ def shrink(
         threshold.
     iterations : int or "auto"
         Number of iterations m, or ``"auto"``: chosen by ``stopping_rule``.
-    allow_unstable : bool
-        Run even when the shrinkage is outside the stability theorem.
-    stopping_rule : {"sure", "noise2self", "decorrelation"}
-        How ``"auto"`` chooses.
-
-    Returns
-    -------
-    ndarray
-        The filtered signal.
-    {raises}
+    {tail}
 
     Examples
     --------
@@ -223,8 +217,7 @@ def regularise(
 
     Parameters
     ----------
-    u : array_like, shape (n,) or (n, channels)
-        The signal (a list works too).
+    {signal}
     regulariser : str, Nonlinearity or callable
         A regulariser name (``"charbonnier"``, ``"huber"``, ...), or Psi itself
         as a function of r.
@@ -238,16 +231,7 @@ def regularise(
         sign-stable.
     h : float
         Grid size.
-    allow_unstable : bool
-        Run even when tau exceeds the L-infinity bound.
-    stopping_rule : {"sure", "noise2self", "decorrelation"}
-        How ``"auto"`` chooses.
-
-    Returns
-    -------
-    ndarray
-        The filtered signal.
-    {raises}
+    {tail}
 
     Examples
     --------
@@ -283,8 +267,7 @@ def resnet(
 
     Parameters
     ----------
-    u : array_like, shape (n,) or (n, channels)
-        The signal (a list works too).
+    {signal}
     activation : str, Nonlinearity or callable
         An activation name (``"tanh"``, ``"isru"``, ...), or Phi itself as a
         function of r (``np.tanh``); a function is checked for stability by
@@ -298,16 +281,7 @@ def resnet(
         Time step; default the sign-stable bound h^2/(4 g_max).
     h : float
         Grid size.
-    allow_unstable : bool
-        Run even when tau exceeds the L-infinity bound.
-    stopping_rule : {"sure", "noise2self", "decorrelation"}
-        How ``"auto"`` chooses.
-
-    Returns
-    -------
-    ndarray
-        The filtered signal.
-    {raises}
+    {tail}
 
     Examples
     --------
@@ -329,5 +303,7 @@ def resnet(
     )
 
 
-for _func in (diffuse, shrink, regularise, resnet):
-    _func.__doc__ = _func.__doc__.replace("    {raises}", _RAISES.strip("\n"))
+for _func in (diffuse, shrink, regularise, resnet):  # the sections they share, once
+    _func.__doc__ = _func.__doc__.replace("    {signal}", _SIGNAL.strip("\n")).replace(
+        "    {tail}", _TAIL.strip("\n")
+    )

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from resdenoise.cli import cli
 
@@ -17,16 +15,8 @@ WARNS = ["resnet", "--activation", "tanh", "--lambda", "0.5", "--blocks", "3", "
 
 
 @pytest.fixture
-def runner():
-    return CliRunner()
-
-
-@pytest.fixture
-def src(tmp_path, rng):
-    path = tmp_path / "in.csv"
-    data = np.sign(np.sin(np.linspace(0, 6, 120))) + 0.1 * rng.standard_normal(120)
-    path.write_text("\n".join(repr(float(x)) for x in data) + "\n")
-    return path
+def src(noisy_csv):
+    return noisy_csv
 
 
 def test_default_is_a_short_summary_that_leads_with_the_verdict(runner, src, tmp_path):

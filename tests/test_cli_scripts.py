@@ -8,18 +8,12 @@ import json
 import numpy as np
 import pytest
 import soundfile
-from click.testing import CliRunner
 
 from resdenoise import __version__
 from resdenoise.cli import cli
 from resdenoise.report import SCHEMA_VERSION
 
 RUN = ["diffuse", "--lambda", "0.5", "--steps", "4"]
-
-
-@pytest.fixture
-def runner():
-    return CliRunner()
 
 
 @pytest.fixture

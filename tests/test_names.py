@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pytest
 import soundfile
-from click.testing import CliRunner
 
 from resdenoise import get_nonlinearity
 from resdenoise.cli import cli
@@ -16,15 +15,8 @@ from resdenoise.errors import did_you_mean
 
 
 @pytest.fixture
-def runner():
-    return CliRunner()
-
-
-@pytest.fixture
-def src(tmp_path, rng):
-    path = tmp_path / "in.csv"
-    path.write_text("\n".join(repr(float(x)) for x in rng.standard_normal(64)) + "\n")
-    return path
+def src(noisy_csv):
+    return noisy_csv
 
 
 def run(runner, src, tmp_path, *args):
