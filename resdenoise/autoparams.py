@@ -171,9 +171,9 @@ def choose_steps(
     patience : int
         The search ends at block k once ``k >= 2 * best + patience``.
     progress : callable, optional
-        ``progress(k, end)`` at each evaluation: k blocks run, and the search
-        ends at block ``end`` unless the criterion improves (at most
-        ``max_blocks``, default :data:`MAX_BLOCKS`).
+        ``progress(k, end)`` at each evaluation: k blocks run of at most
+        ``end`` = ``max_blocks`` (default :data:`MAX_BLOCKS`); ``end`` is k
+        when the search stops there.
 
     Returns
     -------
@@ -244,9 +244,10 @@ def choose_steps(
         values.append(value)
         if value < state["best"]:
             state["best"], state["best_k"] = value, k
-        if progress is not None:
-            progress(k, min(int(max_blocks), 2 * state["best_k"] + patience))
-        return k < 2 * state["best_k"] + patience
+        going_on = k < 2 * state["best_k"] + patience
+        if progress is not None:  # of at most max_blocks; done when it stops
+            progress(k, int(max_blocks) if going_on else k)
+        return going_on
 
     run_blocks(stack, phi, tau, int(max_blocks), h, callback=callback)
     reached = blocks[-1] >= int(max_blocks) and state["best_k"] * 2 + patience > blocks[-1]
@@ -329,8 +330,7 @@ def choose_parameters(
     progress : callable, optional
         ``progress(phase, k, end)`` as the search runs: ``phase`` names the
         lambda candidate (``"search"``, or ``"search 2/13"``), ``k`` the
-        blocks run and ``end`` where this candidate's search will stop unless
-        the criterion improves.
+        blocks run and ``end`` the most it may run (k when it stopped).
 
     Returns
     -------
