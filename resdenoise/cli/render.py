@@ -133,7 +133,8 @@ def render_summary(report: dict, console, verbose: bool = False) -> None:
 
 
 def render_table(report: dict, console) -> None:
-    """Print the report as two rich tables (run, channels) on ``console``."""
+    """Print the report as two rich tables (run, channels) on ``console``; the
+    verdict is :func:`verdict_line`'s, printed before them."""
     from rich.table import Table
 
     st = report["stability"]
@@ -203,14 +204,7 @@ def render_table(report: dict, console) -> None:
                 pairs = zip(quality["input"][key], quality["output"][key], strict=True)
                 ch.add_row(f"{label} in -> out", *(f"{num(a)} -> {num(b)}" for a, b in pairs))
         console.print(ch)
-    verdict = (
-        "[green]all guarantees held[/]"
-        if report.get("guarantees_held")
-        else "[red]guarantees failed[/]"
-    )
-    console.print(verdict)
-    for line in report.get("failed_checks", []):
-        console.print(f"  [red]-[/] {line}", highlight=False)
+    # the verdict and the failed checks lead, in render_summary's first line
 
 
 def _render_blocks(blocks: list, console) -> None:
