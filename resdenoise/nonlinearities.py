@@ -118,6 +118,7 @@ from ._translations import (
 )
 
 __all__ = [
+    "FORM_SPELLINGS",
     "FORMS",
     "NONLINEARITIES",
     "NONSTABLE_ACTIVATIONS",

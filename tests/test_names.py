@@ -104,3 +104,11 @@ def test_subtype_gets_the_closest(runner, tmp_path, rng):
     assert result.exit_code == 0, result.output
     assert soundfile.info(str(tmp_path / "o.wav")).subtype == "PCM_24"
     assert np.isfinite(soundfile.read(str(tmp_path / "o.wav"))[0]).all()
+
+
+def test_us_spelling_in_a_network_file(runner, src, tmp_path):
+    net = tmp_path / "net.toml"
+    net.write_text('[[block]]\nregularizer = "huber"\nlambda = 0.5\nrepeat = 2\n')
+    result, report = run(runner, src, tmp_path, "resnet", "--network", str(net))
+    assert result.exit_code == 0, result.output
+    assert report["stability"]["blocks"][0]["form"] == "regulariser"
