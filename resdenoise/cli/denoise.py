@@ -256,8 +256,9 @@ def _names_directory(path: str | None) -> bool:
 
 
 def _run_one(make_plan, input_path, output, report_path, volume, options) -> None:
-    """Filter one INPUT into OUTPUT; the verdict on stderr (``volume``: quiet, verbose),
-    the tables with verbose; exit 4 under a failed --strict."""
+    """Filter one INPUT into OUTPUT; on stderr (``volume``: quiet, verbose) the verdict,
+    then the warnings (or, when the run fails, the warnings and the error), the tables
+    with verbose; exit 4 under a failed --strict."""
     from ..pipeline import check_paths, run_file
     from . import render  # not at start-up: --help draws nothing
 
@@ -265,9 +266,12 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
         check_paths(input_path, output, report_path, options.get("in_place", False))
     quiet, verbose = volume
     console = None if quiet else render.stderr_console()
+    warned: list = []
 
-    def warn(message: str) -> None:
-        if console:
+    def warnings_then(report=None) -> None:
+        if console and report is not None:
+            render.render_summary(report, console, verbose)
+        for message in warned if console else ():
             render.warning(console, message)
 
     try:
@@ -278,18 +282,17 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
                 output,
                 report_path=report_path,
                 progress=sink,
-                on_warning=warn,
+                on_warning=warned.append,
                 **options,
             )
     except GuaranteeError as exc:  # written; the summary, then the failure
-        if console:
-            render.render_summary(exc.report, console, verbose)
+        warnings_then(exc.report)
         click.echo("Error: " + error_message(exc), err=True)
         sys.exit(EXIT_STRICT)
     except ResdenoiseError as exc:
+        warnings_then()
         raise CliError(error_message(exc), exc.exit_code) from None
-    if console:
-        render.render_summary(report, console, verbose)
+    warnings_then(report)
 
 
 def _directory(path: str, what: str) -> str:
