@@ -79,7 +79,8 @@ def cli():
     \b
     Exit codes: 0 success, 1 input/output problem, 2 usage,
                 3 refused as unstable, 4 a guarantee failed under --strict;
-                several INPUTs: the largest code among the files that failed.
+                several INPUTs: the largest code among the files that failed;
+                130 interrupted (Ctrl-C).
     """
 
 
