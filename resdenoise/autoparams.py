@@ -11,7 +11,8 @@ Rules
 -----
 ``sure`` (the default)
     Stein's unbiased risk estimate of the mean squared error for Gaussian
-    white noise of level sigma (MAD estimate per channel),
+    white noise of level sigma (per channel, given or estimated by
+    :func:`resdenoise.noise.estimate_noise`),
     ``SURE(u) = |f - u|^2/N - sigma^2 + 2 sigma^2 div(u)/N``.  The divergence
     of the filter is the Monte-Carlo estimate of Ramani, Blu and Unser (2008):
     ``div ~ b . (u(f + eps b) - u(f)) / eps`` with one seeded Gaussian probe
@@ -56,9 +57,9 @@ import numpy as np
 from . import stability
 from .engine import run_blocks
 from .errors import ParameterError
+from .noise import estimate_noise, estimator_for
 from .nonlinearities import Nonlinearity, get_nonlinearity
 from .stopping_rules import DEFAULT_RULE, RULES
-from .wavelet import estimate_noise
 
 __all__ = [
     "DEFAULT_RULE",
@@ -163,7 +164,7 @@ def choose_steps(
     max_blocks : int
         Upper limit of the search.
     sigma : ndarray, optional
-        Noise level per channel; default the MAD estimate.
+        Noise level per channel; default :func:`resdenoise.noise.estimate_noise`.
     patience : int
         The search ends at block k once ``k >= 2 * best + patience``.
 
@@ -265,6 +266,7 @@ class AutoChoice:
     stopping: StoppingChoice
     lambda_rule: str
     candidates: tuple[dict, ...]
+    noise_estimator: str = "quiet-windows"
 
     @property
     def steps(self) -> int:
@@ -274,6 +276,7 @@ class AutoChoice:
         """The entries this choice adds to the report's ``parameters``."""
         return {
             "noise_sigma": list(self.stopping.sigma),
+            "noise_estimator": self.noise_estimator,
             "lambda_rule": self.lambda_rule,
             **self.stopping.as_dict(),
             "candidates": [dict(c) for c in self.candidates],
@@ -289,6 +292,7 @@ def choose_parameters(
     h: float = 1.0,
     rule: str = DEFAULT_RULE,
     max_blocks: int = 20000,
+    sigma=None,
 ) -> AutoChoice:
     """Choose the number of blocks, and lambda too when it is not given.
 
@@ -314,6 +318,8 @@ def choose_parameters(
         The stopping rule of :func:`choose_steps`.
     max_blocks : int
         Upper limit of each search.
+    sigma : float or array, optional
+        The noise level (per channel) when known; default estimated.
 
     Returns
     -------
@@ -326,11 +332,18 @@ def choose_parameters(
     if rule not in RULES:
         raise ParameterError(f"unknown stopping rule {rule!r}; choose one of {sorted(RULES)}")
     f = np.asarray(f, dtype=float)
-    sigma = estimate_noise(f)
+    given = sigma is not None
+    channels = f.reshape(f.shape[0], -1).shape[1]
+    sigma = (
+        np.broadcast_to(np.asarray(sigma, dtype=float), (channels,)).copy()
+        if given
+        else estimate_noise(f)
+    )
+    estimator = "given" if given else estimator_for(f.shape[0])
     if lam is not None:
         lams, lambda_rule = [float(lam)], "given"
     else:
-        base, info = auto_lambda(f, h)
+        base, info = auto_lambda(f, h, sigma)
         if rule == "decorrelation":
             lams, lambda_rule = [base], info["lambda_rule"]
         else:
@@ -350,4 +363,4 @@ def choose_parameters(
             worse += 1
             if worse >= LAMBDA_PATIENCE:
                 break
-    return AutoChoice(best.nl, best.tau, best.stopping, lambda_rule, tuple(candidates))
+    return AutoChoice(best.nl, best.tau, best.stopping, lambda_rule, tuple(candidates), estimator)

@@ -33,6 +33,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 from collections.abc import Callable
@@ -89,6 +90,7 @@ class Planner:
     lam: float | None
     settings: dict = field(default_factory=dict)
     rule: str | None = None
+    sigma: float | None = None
 
     @property
     def form(self) -> str:
@@ -104,13 +106,17 @@ class Planner:
         if not self.auto:
             from .filters import bind_nonlinearity
 
-            nl, extra = bind_nonlinearity(self.nonlinearity, self.form, self.lam, u, h)
+            nl, extra = bind_nonlinearity(
+                self.nonlinearity, self.form, self.lam, u, h, sigma=self.sigma
+            )
             return _plan(self.command, nl, s, h), extra
         from .autoparams import DEFAULT_RULE, choose_parameters
 
         tau = 0.25 if self.command == "shrink" else s.get("tau")
         rule = self.rule or DEFAULT_RULE
-        choice = choose_parameters(u, self.nonlinearity, self.form, self.lam, tau, h, rule)
+        choice = choose_parameters(
+            u, self.nonlinearity, self.form, self.lam, tau, h, rule, sigma=self.sigma
+        )
         m, tau = choice.steps, choice.tau
         chosen = {
             "diffuse": {"steps": m, "tau": tau},
@@ -134,7 +140,13 @@ def _plan(command: str, nl, s: dict, h: float):
 
 
 def planner(
-    command: str, nonlinearity, *, lam=None, rule: str | None = None, **settings
+    command: str,
+    nonlinearity,
+    *,
+    lam=None,
+    rule: str | None = None,
+    sigma: float | None = None,
+    **settings,
 ) -> Planner:
     """The plan maker of one filtering command, checked before any signal is read.
 
@@ -152,6 +164,10 @@ def planner(
         formula that does not use lam gets 1).
     rule : {"sure", "noise2self", "decorrelation"}, optional
         The stopping rule of an automatic stopping time (default ``"sure"``).
+    sigma : float, optional
+        The noise level, when known: used by the automatic lambda and
+        stopping time instead of the estimate (:mod:`resdenoise.noise`); the
+        report's parameters then say ``noise_estimator: "given"``.
     **settings
         ``diffuse``: ``time`` (or ``"auto"``) or ``steps``, ``tau``, ``h``;
         ``shrink``: ``theta`` (threshold, lam = sqrt2 theta; or ``"auto"``),
@@ -183,6 +199,8 @@ def planner(
         )
     if rule is not None and rule not in RULES:
         raise ParameterError(f"unknown stopping rule {rule!r}; choose one of {sorted(RULES)}")
+    if sigma is not None and not (math.isfinite(sigma) and sigma > 0):
+        raise ParameterError(f"sigma must be a finite number > 0, got {sigma!r}")
     settings = {k: v for k, v in settings.items() if v is not None}
     lam = None if lam == AUTO else lam
     if "theta" in settings:
@@ -213,7 +231,7 @@ def planner(
             )
     if command == "resnet" and "blocks" not in settings:
         raise ParameterError("resnet needs blocks", parameters=["blocks"])
-    return Planner(command, nonlinearity, lam, settings, rule)
+    return Planner(command, nonlinearity, lam, settings, rule, sigma)
 
 
 def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> Callable:

@@ -25,15 +25,19 @@ energies, MSE) are summed per chunk and the chunk sums added with
 ``math.fsum``, so they may differ from the whole-signal sums in the last
 bits.
 
-The noise level (the MAD estimate ``median |w| / 0.6745`` over all finest
-Haar details w, needed by the automatic lambda and by every report) is the
-*exact* median, found without holding the details: a radix selection on the
-bit patterns of ``|w|`` (non-negative floats sort like their bit patterns as
-unsigned integers).  The first pass counts the top 16 bits of every value
-(65,536 bins); the bins holding the middle ranks are then either collected
-(at most :data:`SELECT_LIMIT` values) or refined by the next 16 bits, in
-further passes over the file.  Typically two passes, at most four; when the
-plan's lambda is given, the second pass is the filtering pass itself.
+The noise level (:func:`resdenoise.noise.estimate_noise`: the 20 % quantile
+of the window energies of third differences, ``quiet-windows``; the MAD of
+the finest Haar details for signals too short for it; needed by the
+automatic lambda and by every report) is the *exact* quantile, found
+without holding the values (:mod:`resdenoise.selection`): a radix selection
+on the bit patterns of the non-negative values (which sort like their bit
+patterns as unsigned integers).  The first pass counts the top 16 bits of
+every value (65,536 bins); the bins holding the wanted ranks are then
+either collected (at most :data:`SELECT_LIMIT` values) or refined by the
+next 16 bits, in further passes over the file.  Typically two passes, at
+most four (five for a signal so short that its window length differs from
+the one fed in the first pass); when the plan's lambda is given, the second
+pass is the filtering pass itself.
 
 A streamed run reads the input at least twice: once to check the whole file
 (and to learn what :func:`resdenoise.io.read_signal` learns from it: length,
@@ -59,7 +63,11 @@ from .errors import ParameterError, SignalError
 from .filters import Summary, run_plan
 from .quality import QualitySums
 from .report import build_report
-from .wavelet import MAD_FACTOR, cycle_spin_shrink, haar_details
+from .selection import LEVELS as _LEVELS
+from .selection import SELECT_LIMIT, MedianSelect
+from .selection import NoiseSelect as _NoiseSelect
+from .selection import Scratch as _Scratch
+from .wavelet import cycle_spin_shrink
 
 __all__ = [
     "DEFAULT_CHUNK",
@@ -76,12 +84,6 @@ __all__ = [
 
 #: Samples per chunk (the core, without the halos) by default.
 DEFAULT_CHUNK = 1 << 18
-#: Values the median selection collects per middle rank and channel, at most.
-SELECT_LIMIT = 1 << 20
-
-_DIGIT_BITS = 16
-_BINS = 1 << _DIGIT_BITS
-_LEVELS = 64 // _DIGIT_BITS
 
 
 def chunk_for(steps: int, chunk: int | None = None) -> int:
@@ -90,37 +92,6 @@ def chunk_for(steps: int, chunk: int | None = None) -> int:
     if chunk is not None:
         return int(chunk)
     return max(DEFAULT_CHUNK, 4 * int(steps))
-
-
-class _Scratch:
-    """Working arrays kept from one block (or chunk) to the next, by name.
-
-    The statistics make several arrays of a block's size per block; a fresh
-    array of a few MiB costs its page faults every time, about as much as the
-    arithmetic on it.  An array is only reused for the same shape and dtype,
-    so what is computed on it is what a fresh array would give.  Its contents
-    last until the next :meth:`get` of that name.
-    """
-
-    def __init__(self):
-        self._arrays: dict[str, np.ndarray] = {}
-
-    def get(self, name: str, shape: tuple, dtype) -> np.ndarray:
-        a = self._arrays.get(name)
-        if a is None or a.shape != shape or a.dtype != dtype:
-            a = self._arrays[name] = np.empty(shape, dtype)
-        return a
-
-    def rows(self, name: str, a: np.ndarray, dtype=None) -> np.ndarray:
-        """``np.ascontiguousarray(a.reshape(k, -1).T, dtype)``: one row per column of the
-        ``k`` rows of ``a``, in a kept array unless ``a`` is one row already."""
-        t = a.reshape(a.shape[0], -1).T
-        dtype = t.dtype if dtype is None else np.dtype(dtype)
-        if t.flags.c_contiguous and t.dtype == dtype:
-            return t
-        out = self.get(name, t.shape, dtype)
-        np.copyto(out, t)
-        return out
 
 
 # --------------------------------------------------------------------------
@@ -286,194 +257,6 @@ def filter_in_chunks(plan, u: np.ndarray, chunk: int | None = None, dtype=None) 
 
 
 # --------------------------------------------------------------------------
-# The exact median of |Haar details|, in passes
-# --------------------------------------------------------------------------
-
-
-class _Bucket:
-    """Values whose top ``level`` digits are ``prefix``: counted by next digit, or collected."""
-
-    def __init__(self, level: int, prefix: int, collect: bool):
-        self.level, self.prefix, self.collect = level, prefix, collect
-        self.hist = None if collect else np.zeros(_BINS, np.int64)
-        self.values: list[np.ndarray] = []
-        self.shift = np.uint64(64 - _DIGIT_BITS * level)
-        self.next_shift = np.uint64(64 - _DIGIT_BITS * (level + 1))
-
-    def feed(self, keys: np.ndarray, shifted: np.ndarray) -> None:
-        """Count or collect the keys with the prefix (``shifted``: scratch of keys' shape)."""
-        np.right_shift(keys, self.shift, out=shifted)
-        sub = keys[shifted == np.uint64(self.prefix)]
-        if not sub.size:
-            return
-        if self.collect:
-            self.values.append(sub)
-        else:
-            digit = ((sub >> self.next_shift) & np.uint64(_BINS - 1)).astype(np.intp)
-            self.hist += np.bincount(digit, minlength=_BINS)
-
-
-class MedianSelect:
-    """The exact median of a stream of non-negative floats, in passes, in bounded memory.
-
-    Feed every value once per pass (:meth:`feed`), then call
-    :meth:`end_pass`; repeat until :attr:`done`.  :attr:`median` is then
-    what ``np.median`` of all the values gives, bit for bit.
-
-    Notes
-    -----
-    A radix selection on the IEEE bit patterns (which order non-negative
-    floats like the floats): the first pass counts the top 16 bits of each
-    value; each middle rank's bin is then collected (when it holds at most
-    ``limit`` values) or counted by its next 16 bits in another pass.  After
-    four digits a bin holds one distinct value, so at most four passes.
-    """
-
-    def __init__(self, limit: int = SELECT_LIMIT):
-        self.limit = int(limit)
-        self.count = 0
-        self.passes = 0
-        self._hist: np.ndarray | None = np.zeros(_BINS, np.int64)
-        self._targets: list[list] | None = None  # [rank, level, prefix, collect, value]
-        self._buckets: dict = {}
-        self._values: dict[int, float] = {}
-        self._scratch = _Scratch()
-
-    @property
-    def done(self) -> bool:
-        return self._targets is not None and all(t[4] is not None for t in self._targets)
-
-    def feed(self, values: np.ndarray) -> None:
-        """Values of this pass (any order; float64, >= 0, NaN-free for a meaningful result)."""
-        keys = np.ascontiguousarray(values, dtype=np.float64).reshape(-1).view(np.uint64)
-        shifted = self._scratch.get("shifted", keys.shape, np.uint64)
-        if self._targets is None:
-            self.count += keys.size
-            np.right_shift(keys, np.uint64(64 - _DIGIT_BITS), out=shifted)
-            # the top digits (< 2**16) as bincount's intp: a view on 64-bit platforms
-            top = shifted.view(np.int64).astype(np.intp, copy=False)
-            self._hist += np.bincount(top, minlength=_BINS)
-            return
-        for bucket in self._buckets.values():
-            bucket.feed(keys, shifted)
-
-    def end_pass(self) -> None:
-        """Close a pass: narrow every middle rank down, or settle it."""
-        self.passes += 1
-        if self._targets is None:
-            if self.count == 0:
-                raise ValueError("no values: the median of nothing")
-            ranks = sorted({(self.count - 1) // 2, self.count // 2})
-            self._targets = [[r, 0, 0, False, None] for r in ranks]
-            hist, self._hist = self._hist, None
-            for t in self._targets:
-                self._narrow(t, hist)
-        else:
-            for t in self._targets:
-                if t[4] is not None:
-                    continue
-                bucket = self._buckets[(t[1], t[2], t[3])]
-                if t[3]:
-                    values = np.concatenate(bucket.values) if bucket.values else np.zeros(0)
-                    if t[0] >= values.size:
-                        raise ValueError("the values changed between passes")
-                    key = int(np.partition(values, t[0])[t[0]])
-                    t[4] = _key_value(key)
-                else:
-                    self._narrow(t, bucket.hist)
-        self._buckets = {}
-        for t in self._targets:
-            if t[4] is None:
-                k = (t[1], t[2], t[3])
-                if k not in self._buckets:
-                    self._buckets[k] = _Bucket(*k)
-
-    def _narrow(self, t: list, hist: np.ndarray) -> None:
-        """Move target t one digit down using the histogram of its bucket's next digit."""
-        cum = np.cumsum(hist)
-        b = int(np.searchsorted(cum, t[0], side="right"))
-        if b >= _BINS:
-            raise ValueError("the values changed between passes")
-        t[0] -= int(cum[b - 1]) if b else 0
-        t[1] += 1
-        t[2] = (t[2] << _DIGIT_BITS) | b
-        if t[1] == _LEVELS:
-            t[4] = _key_value(t[2])
-        else:
-            t[3] = int(hist[b]) <= self.limit
-
-    @property
-    def median(self) -> float:
-        if not self.done:
-            raise ValueError("the median needs more passes")
-        values = np.array([t[4] for t in self._targets])
-        return float(values[0]) if values.size == 1 else float(np.median(values))
-
-
-def _key_value(key: int) -> float:
-    return float(np.array([key], dtype=np.uint64).view(np.float64)[0])
-
-
-class _NoiseSelect:
-    """``wavelet.estimate_noise`` per column, of data fed block by block over passes.
-
-    The finest Haar details pair samples 2k and 2k+1 of the whole signal, so
-    a block's odd last row waits for the next block.  With ``dtype`` float32
-    the details are those of the float32 samples (as ``estimate_noise`` of a
-    float32 run's input).
-    """
-
-    def __init__(self, columns: int, dtype=None):
-        self.dtype = None if dtype is None or np.dtype(dtype) == np.float64 else np.dtype(dtype)
-        self.select = [MedianSelect() for _ in range(columns)]
-        self._carry: np.ndarray | None = None
-        self._scratch = _Scratch()
-
-    @property
-    def done(self) -> bool:
-        return all(s.done for s in self.select)
-
-    def feed(self, block: np.ndarray) -> None:
-        if self.done:
-            return
-        block = block.reshape(block.shape[0], -1)
-        if self.dtype is not None:
-            cast = self._scratch.get("block", block.shape, self.dtype)
-            np.copyto(cast, block)
-            block = cast
-        if self._carry is not None:
-            block = np.concatenate([self._carry, block])
-            self._carry = None
-        if block.shape[0] % 2:
-            self._carry = block[-1:].copy()
-            block = block[:-1]
-        if not block.shape[0]:
-            return
-        for c, s in enumerate(self.select):
-            if not s.done:
-                # a column's details at a time: contiguous, in a kept array
-                w = self._scratch.get("w", (block.shape[0] // 2,), np.float64)
-                haar_details(block[:, c], out=w)
-                s.feed(np.abs(w, out=w))
-
-    def end_pass(self) -> None:
-        self._carry = None
-        for s in self.select:
-            if not s.done:
-                s.end_pass()
-
-    def sigma(self, columns: Iterable[int] | None = None) -> np.ndarray:
-        """``estimate_noise`` of the columns (all by default), shape ``(channels,)``."""
-        picked = range(len(self.select)) if columns is None else columns
-        medians = np.array([self.select[c].median for c in picked])
-        return medians / MAD_FACTOR
-
-    def keep(self, columns: Iterable[int]) -> None:
-        """Forget every column but these (in this order)."""
-        self.select = [self.select[c] for c in columns]
-
-
-# --------------------------------------------------------------------------
 # What the plan needs to know about the whole signal
 # --------------------------------------------------------------------------
 
@@ -516,6 +299,9 @@ class SignalSummary(Summary):
     the summary into an array, e.g. an automatic stopping rule) raises a
     :class:`~resdenoise.errors.ParameterError` that says so.
 
+    Its noise estimate is :func:`resdenoise.noise.estimate_noise` of the
+    whole signal, bit for bit (:class:`resdenoise.selection.NoiseSelect`).
+
     Attributes
     ----------
     frames, channels : int
@@ -537,13 +323,18 @@ class SignalSummary(Summary):
         self.amplitude = float(max(np.abs(lo).max(), np.abs(hi).max()))
         self._noise = scan.noise64
         self._noise.keep(pos)
-        self._noise.end_pass()
+        if not self._noise.resize(self.frames):  # a short signal starts afresh
+            self._noise.end_pass()
         self._passes = passes
 
     @property
+    def noise_estimator(self) -> str:
+        return self._noise.estimator
+
+    @property
     def noise_sigma(self) -> np.ndarray:
-        """MAD noise estimate per channel, exactly ``estimate_noise`` of the whole signal."""
-        for _ in range(_LEVELS + 1):
+        """The noise estimate per channel, exactly ``estimate_noise`` of the whole signal."""
+        for _ in range(_LEVELS + 2):
             if self._noise.done:
                 return self._noise.sigma()
             self._passes()
@@ -723,9 +514,12 @@ class StreamMeasure:
                 )
         return out
 
-    def report(self, verdict, sigma: np.ndarray) -> dict:
-        """``analyse_run``'s dictionary (``sigma``: the noise estimate of the input)."""
-        report = build_report(self.plan, verdict, self.checks(), self.tol, sigma, dtype=self.dtype)
+    def report(self, verdict, sigma: np.ndarray, estimator: str = "quiet-windows") -> dict:
+        """``analyse_run``'s dictionary (``sigma``: the noise estimate of the input,
+        by ``estimator``)."""
+        report = build_report(
+            self.plan, verdict, self.checks(), self.tol, sigma, self.dtype, estimator
+        )
         if self.check_wavelet:
             report["wavelet_check"] = {"max_abs_difference": self.wavelet_max}
         return report
@@ -790,7 +584,8 @@ class StreamedRun:
         run_noise = self.scan.noise_run
         if run_noise is not None:
             run_noise.keep(pos)
-            run_noise.end_pass()
+            if not run_noise.resize(stream.frames):
+                run_noise.end_pass()
         self._noise = [s for s in (self.summary._noise, run_noise) if s is not None]
         return self.summary
 
@@ -865,8 +660,8 @@ class StreamedRun:
             self._end_noise_pass()
         while not all(s.done for s in self._noise):
             self._noise_pass()
-        sigma = (self.scan.noise_run or self.summary._noise).sigma()
-        report = measure.report(verdict, sigma)
+        select = self.scan.noise_run or self.summary._noise
+        report = measure.report(verdict, select.sigma(), select.estimator)
         streaming = {
             "chunk_size": chunk,
             "halo": int(plan.steps),

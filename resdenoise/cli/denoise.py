@@ -31,6 +31,7 @@ from .options import (
     library_errors,
     name_option,
     on_command_line,
+    sigma_option,
     stopping_rule_option,
     tau_option,
 )
@@ -51,15 +52,16 @@ __all__ = ["diffuse", "regularise", "resnet", "shrink"]
 @tau_option
 @grid_option
 @stopping_rule_option()
+@sigma_option()
 @files_options
-def diffuse(name, formula, lam, time_, steps, tau, h, stopping_rule, **io):
+def diffuse(name, formula, lam, time_, steps, tau, h, stopping_rule, sigma, **io):
     """Nonlinear diffusion with diffusivity g up to time T (or for m steps).
 
     \b
     Example:
         resdenoise diffuse sample_signals/steps.csv --diffusivity perona-malik --time 20 -o out.csv
     """
-    settings = dict(lam=lam, rule=stopping_rule, time=time_, steps=steps, tau=tau, h=h)
+    settings = dict(lam=lam, rule=stopping_rule, sigma=sigma, time=time_, steps=steps, tau=tau, h=h)
     _run(_planner("diffuse", name, formula, settings), **io)
 
 
@@ -87,15 +89,16 @@ def diffuse(name, formula, lam, time_, steps, tau, h, stopping_rule, **io):
     help="Also compute an actual cycle-spun Haar shrinkage and report the largest difference.",
 )
 @stopping_rule_option()
+@sigma_option()
 @files_options
-def shrink(name, formula, theta, iterations, check_wavelet, stopping_rule, **io):
+def shrink(name, formula, theta, iterations, check_wavelet, stopping_rule, sigma, **io):
     """Iterated shift-invariant Haar wavelet shrinkage (as m diffusion blocks).
 
     \b
     Example:
         resdenoise shrink sample_signals/steps.csv --shrinkage garrote --iterations 5 -o out.csv
     """
-    settings = dict(theta=theta, iterations=iterations, rule=stopping_rule)
+    settings = dict(theta=theta, iterations=iterations, rule=stopping_rule, sigma=sigma)
     _run(_planner("shrink", name, formula, settings), check_wavelet=check_wavelet, **io)
 
 
@@ -113,15 +116,16 @@ def shrink(name, formula, theta, iterations, check_wavelet, stopping_rule, **io)
 )
 @grid_option
 @stopping_rule_option()
+@sigma_option()
 @files_options
-def regularise(name, formula, lam, alpha, steps, h, stopping_rule, **io):
+def regularise(name, formula, lam, alpha, steps, h, stopping_rule, sigma, **io):
     """Variational regularisation with regulariser Psi, by m explicit blocks.
 
     \b
     Example:
         resdenoise regularise sample_signals/two_channels.csv --regulariser huber --alpha 5 -o out.csv
     """
-    settings = dict(lam=lam, rule=stopping_rule, alpha=alpha, steps=steps, h=h)
+    settings = dict(lam=lam, rule=stopping_rule, sigma=sigma, alpha=alpha, steps=steps, h=h)
     _run(_planner("regularise", name, formula, settings), **io)
 
 
@@ -144,8 +148,9 @@ def regularise(name, formula, lam, alpha, steps, h, stopping_rule, **io):
 @tau_option
 @grid_option
 @stopping_rule_option()
+@sigma_option()
 @files_options
-def resnet(name, formula, lam, blocks, network_path, tau, h, stopping_rule, **io):
+def resnet(name, formula, lam, blocks, network_path, tau, h, stopping_rule, sigma, **io):
     """A residual network of m diffusion blocks with activation Phi.
 
     \b
@@ -158,7 +163,7 @@ def resnet(name, formula, lam, blocks, network_path, tau, h, stopping_rule, **io
         return
     if blocks is None:
         raise click.UsageError("give --blocks M (or --network FILE)")
-    settings = dict(lam=lam, rule=stopping_rule, blocks=blocks, tau=tau, h=h)
+    settings = dict(lam=lam, rule=stopping_rule, sigma=sigma, blocks=blocks, tau=tau, h=h)
     _run(_planner("resnet", name, formula, settings), **io)
 
 
