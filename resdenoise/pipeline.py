@@ -117,14 +117,29 @@ class Planner:
         choice = choose_parameters(
             u, self.nonlinearity, self.form, self.lam, tau, h, rule, sigma=self.sigma
         )
-        m, tau = choice.steps, choice.tau
+        m, tau = max(choice.steps, 1), choice.tau
         chosen = {
             "diffuse": {"steps": m, "tau": tau},
             "shrink": {"iterations": m},
             "regularise": {"alpha": m * tau, "steps": m},
             "resnet": {"blocks": m, "tau": tau},
         }[self.command]
-        return _plan(self.command, choice.nl, chosen, h), choice.as_dict()
+        plan = _plan(self.command, choice.nl, chosen, h)
+        if choice.steps == 0:  # the search found nothing better than the input itself
+            plan = _identity(plan)
+        return plan, choice.as_dict()
+
+
+def _identity(plan):
+    """The plan with zero blocks: the output is the input."""
+    from dataclasses import replace
+
+    params = dict(plan.parameters)
+    for key in ("iterations", "alpha"):
+        if key in params:
+            params[key] = 0 if key == "iterations" else 0.0
+    alpha = 0.0 if plan.alpha is not None else None
+    return replace(plan, steps=0, parameters=params, alpha=alpha)
 
 
 def _plan(command: str, nl, s: dict, h: float):
@@ -367,8 +382,9 @@ def run_file(
     progress : callable, optional
         ``progress(phase, done, total)`` while the file is checked and filtered.
     on_warning : callable, optional
-        ``on_warning(message)`` for a run that is not sign stable; default
-        :func:`warnings.warn`.
+        ``on_warning(message)`` for a run that is not sign stable, or an
+        automatic search that found nothing better than the input (also
+        the report's ``warnings``); default :func:`warnings.warn`.
 
     Returns
     -------
@@ -428,6 +444,7 @@ def run_file(
                     plan, verdict, allow_unstable, on_warning
                 ),
                 progress=progress,
+                on_warning=on_warning,
             ),
             streamed,
         )
@@ -457,6 +474,7 @@ class _FileJob:
     threads: int | None
     on_plan: Callable
     progress: Progress | None
+    on_warning: Callable[[str], object] | None = None
 
 
 def should_stream(path: str, chunk: int | None, threshold: int | None = None) -> bool:
@@ -588,6 +606,14 @@ def _run(job: _FileJob, streamed: bool) -> dict:
     source = (_Streamed if streamed else _Whole)(job)
     try:
         plan, extra = job.make_plan(source.subject)
+        notes = extra.pop("warnings", [])  # what the automatic search has to say
+        for message in notes:
+            if job.on_warning is None:
+                import warnings
+
+                warnings.warn(message, UserWarning, stacklevel=3)
+            else:
+                job.on_warning(message)
         verdict = plan.verdict()
         job.on_plan(plan, verdict)
         with SignalWriter(job.output, source.template, job.output_format, job.subtype) as writer:
@@ -602,6 +628,8 @@ def _run(job: _FileJob, streamed: bool) -> dict:
                 quality=quality,
                 streaming=streaming,
             )
+            if notes:
+                report["warnings"] = list(notes)
             outputs: list = [writer]
             if job.report_path is not None:
                 outputs.append((job.report_path, to_json(report).encode()))
