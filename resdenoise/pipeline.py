@@ -111,7 +111,11 @@ class Planner:
             )
             return _plan(self.command, nl, s, h), extra
         from .autoparams import DEFAULT_RULE, choose_parameters
+        from .impulses import hampel_stage
 
+        stage = hampel_stage(u)  # impulses: a robust pre-stage, when a channel has them
+        if stage.active:
+            u = stage.apply(u)
         tau = 0.25 if self.command == "shrink" else s.get("tau")
         rule = self.rule or DEFAULT_RULE
         choice = choose_parameters(
@@ -127,7 +131,11 @@ class Planner:
         plan = _plan(self.command, choice.nl, chosen, h)
         if choice.steps == 0:  # the search found nothing better than the input itself
             plan = _identity(plan)
-        return plan, choice.as_dict()
+        if stage.active:
+            from dataclasses import replace
+
+            plan = replace(plan, prestage=stage)
+        return plan, {**choice.as_dict(), **stage.as_dict()}
 
 
 def _identity(plan):

@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "resdenoise"
 LAYERS: tuple[frozenset, ...] = tuple(
     frozenset(names.split())
     for names in (
-        "errors wavelet stopping_rules _kernels _families _translations _flux_kernels",
+        "errors wavelet impulses stopping_rules _kernels _families _translations _flux_kernels",
         "nonlinearities noise",
         "engine quality io selection",
         "stability",
@@ -38,7 +38,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
 #: Modules that compute, and the file side and command line they never import.
 COMPUTE = frozenset(
     "engine stability filters report stream network autoparams expr dictionary quality "
-    "wavelet noise selection nonlinearities _families _translations _flux_kernels".split()
+    "wavelet noise selection impulses nonlinearities _families _translations _flux_kernels".split()
 )
 FILE_SIDE = frozenset({"io", "pipeline", "batch", "cli"})
 #: Third-party packages only the command line may import.
