@@ -331,6 +331,8 @@ def analyse_run(
     sigma = estimate_noise(f)  # per channel, for every run (see resdenoise.noise)
     estimator = estimator_for(f.shape[0])
     report = build_report(plan, verdict, checks, tol, sigma, dtype=u.dtype, estimator=estimator)
+    if hasattr(plan, "scale_checks"):  # a multiscale plan: guarantees per scale
+        report["scales"] = plan.scale_checks(f)
     if check_wavelet:
         ref = cycle_spin_shrink(f, plan.nl.shrinkage, plan.steps)
         report["wavelet_check"] = {"max_abs_difference": float(np.max(np.abs(ref - u)))}

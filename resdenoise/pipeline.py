@@ -66,7 +66,7 @@ Progress = Callable[[str, int, "int | None"], object]
 #: command: (form of its nonlinearity, the setting that may be AUTO, its settings)
 _COMMANDS: Final = {
     "diffuse": ("diffusivity", "time", ("time", "steps", "tau", "h")),
-    "shrink": ("shrinkage", "iterations", ("theta", "iterations")),
+    "shrink": ("shrinkage", "iterations", ("theta", "iterations", "scales")),
     "regularise": ("regulariser", "alpha", ("alpha", "steps", "h")),
     "resnet": ("activation", "blocks", ("blocks", "tau", "h")),
 }
@@ -103,6 +103,10 @@ class Planner:
     def __call__(self, u):
         s = self.settings
         h = 1.0 if self.command == "shrink" else s.get("h", 1.0)
+        if s.get("scales") is not None:
+            from .multiscale import plan_scales
+
+            return plan_scales(u, self.nonlinearity, self.lam, s, self.rule, self.sigma)
         if not self.auto:
             from .filters import bind_nonlinearity
 
@@ -194,7 +198,9 @@ def planner(
     **settings
         ``diffuse``: ``time`` (or ``"auto"``) or ``steps``, ``tau``, ``h``;
         ``shrink``: ``theta`` (threshold, lam = sqrt2 theta; or ``"auto"``),
-        ``iterations`` (default 1, or ``"auto"``); ``regularise``: ``alpha``
+        ``iterations`` (default 1, or ``"auto"``), ``scales`` (K >= 1 or
+        ``"auto"``: a cascade of shrinkages of dilation 1, 2, ..., 2^(K-1),
+        see :mod:`resdenoise.multiscale`); ``regularise``: ``alpha``
         (or ``"auto"``), ``steps``, ``h``; ``resnet``: ``blocks`` (or
         ``"auto"``), ``tau``, ``h``.  Defaults as for
         :mod:`resdenoise.filters`.

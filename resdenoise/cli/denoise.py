@@ -88,10 +88,17 @@ def diffuse(name, formula, lam, time_, steps, tau, h, stopping_rule, sigma, **io
     is_flag=True,
     help="Also compute an actual cycle-spun Haar shrinkage and report the largest difference.",
 )
+@click.option(
+    "--scales",
+    type=COUNT_OR_AUTO,
+    default=None,
+    help="Shrink at K scales (dilations 1, 2, ..., 2^(K-1)), one block group per scale, "
+    "thresholds per scale by SURE; 'auto': K, or one scale, whichever SURE expects better.",
+)
 @stopping_rule_option()
 @sigma_option()
 @files_options
-def shrink(name, formula, theta, iterations, check_wavelet, stopping_rule, sigma, **io):
+def shrink(name, formula, theta, iterations, check_wavelet, scales, stopping_rule, sigma, **io):
     """Iterated shift-invariant Haar wavelet shrinkage (as m diffusion blocks).
 
     \b
@@ -99,6 +106,8 @@ def shrink(name, formula, theta, iterations, check_wavelet, stopping_rule, sigma
         resdenoise shrink sample_signals/steps.csv --shrinkage garrote --iterations 5 -o out.csv
     """
     settings = dict(theta=theta, iterations=iterations, rule=stopping_rule, sigma=sigma)
+    if scales is not None:
+        settings["scales"] = scales
     _run(_planner("shrink", name, formula, settings), check_wavelet=check_wavelet, **io)
 
 
