@@ -32,7 +32,7 @@ Rules
     the sets estimates the MSE plus a constant.
 
 When lambda is automatic as well, :func:`choose_parameters` repeats the search
-for lambda = universal threshold x 2^(-k/2), k = 0, 1, ..., 20, and keeps the
+for lambda = universal threshold x 2^(-k/2), k = 0, 1, ..., 16, and keeps the
 pair with the smallest criterion.  With ``sure`` every search includes
 doing nothing (zero blocks, risk sigma^2); when that wins, or the expected
 gain is below :data:`MIN_GAIN_DB`, the choice says so (:meth:`AutoChoice.warnings`).
@@ -79,8 +79,11 @@ __all__ = [
 PROBE_SEED = 20200207
 #: Finite-difference step of the Monte-Carlo divergence, relative to sigma.
 PROBE_EPS = 0.5
+#: SURE must fall this much (relative) below doing nothing for a filter to be chosen:
+#: the Monte-Carlo estimate has noise of its own.
+MIN_IMPROVEMENT = 0.01
 #: A search of at most this many sample-blocks (values x blocks) runs to its cap.
-EXHAUSTIVE_BUDGET = 1 << 29
+EXHAUSTIVE_BUDGET = 1 << 27
 #: Interleaved sample sets of the noise2self rule.
 MASK_SETS = 4
 
@@ -255,6 +258,8 @@ def choose_steps(
         if k >= horizon * best_k + patience:
             break
     reached = done >= int(max_blocks) and horizon * best_k + patience > done
+    if rule == "sure" and best_k and best > values[0] * (1.0 - MIN_IMPROVEMENT):
+        best_k = 0  # within the estimate's noise of doing nothing: do nothing
     return StoppingChoice(
         steps=int(best_k),
         rule=rule,
@@ -266,8 +271,8 @@ def choose_steps(
 
 
 #: Candidate multiples of the universal lambda searched when lambda is automatic too,
-#: largest first: down to 1/1024, where the nonlinear filters barely act on noise.
-LAMBDA_FACTORS = tuple(2.0 ** (-k / 2) for k in range(21))
+#: largest first: down to 1/256, where the nonlinear filters barely act on noise.
+LAMBDA_FACTORS = tuple(2.0 ** (-k / 2) for k in range(17))
 #: Below this expected gain (dB, by SURE) the search warns that it barely helps.
 MIN_GAIN_DB = 0.5
 #: The lambda search ends after this many candidates in a row that did not improve.
@@ -359,7 +364,7 @@ def choose_parameters(
     lam : float, optional
         The contrast parameter.  When omitted, the candidates are
         ``c * lambda_u`` for ``c`` in :data:`LAMBDA_FACTORS` (1, 1/sqrt2, ...,
-        1/1024), ``lambda_u = sqrt2 sigma sqrt(2 ln N) / h`` the universal
+        1/256), ``lambda_u = sqrt2 sigma sqrt(2 ln N) / h`` the universal
         threshold as a gradient, tried from the largest down until
         :data:`LAMBDA_PATIENCE` candidates in a row did not improve the
         criterion; the ``decorrelation`` rule, whose criterion is no error

@@ -227,7 +227,7 @@ def choose_scales(f, name: str, scales: int | None = None, sigma=None, blocks: i
     ``scales`` None: as many as :func:`max_scales` allows (a scale that does
     not lower SURE is skipped).  Returns ``(plan, ScaleChoice)``.
     """
-    from .autoparams import sure_probe
+    from .autoparams import MIN_IMPROVEMENT, sure_probe
 
     f = np.asarray(f, dtype=float)
     f2 = f.reshape(f.shape[0], -1)
@@ -253,13 +253,16 @@ def choose_scales(f, name: str, scales: int | None = None, sigma=None, blocks: i
     identity = current = risk(state)
     thetas, risks = [], []
     for j in range(k):
-        best, best_theta, best_state = current, None, state
+        # a scale must lower SURE by more than its noise (MIN_IMPROVEMENT) to be kept
+        best, best_theta, best_state = current * (1.0 - MIN_IMPROVEMENT), None, state
         for factor in FACTORS if base > 0 else ():
             nl = get_nonlinearity(name, "shrinkage", SQRT2 * base * factor)
             trial = run_strided(state, nl, 0.25, blocks, 2**j)
             value = risk(trial)
             if value < best:
                 best, best_theta, best_state = value, base * factor, trial
+        if best_theta is None:
+            best = current
         thetas.append(best_theta)
         risks.append(best)
         state, current = best_state, best

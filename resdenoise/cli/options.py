@@ -344,7 +344,7 @@ def lambda_option():
         show_default=True,
         help="Contrast parameter lambda > 0, or 'auto': sqrt2 x universal threshold "
         "from the noise level (--sigma or estimated; with an 'auto' stopping time: the best of "
-        "universal x 2^(-k/2), k = 0..20, by --stopping-rule).",
+        "universal x 2^(-k/2), k = 0..16, by --stopping-rule).",
     )
 
 
