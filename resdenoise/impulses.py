@@ -15,8 +15,8 @@ wide) pull their neighbours' residuals along and are left alone.  The
 channel is *impulsive* when at least :data:`MIN_IMPULSES` and more than
 :data:`MIN_RATE` of its samples are impulses even at ``30 s`` (a signal's
 own peaks, sharpened by noise, reach 10 s now and then, rarely 30 s: in
-2 of 18 noisy synthetic music signals, whose note onsets are one-sample
-features, and 4 of 36 measured series; never in speech, sensor traces or
+3 of 18 noisy synthetic music signals, whose note onsets are one-sample
+features, and 5 of 36 measured series; never in speech, sensor traces or
 the Donoho-Johnstone signals); all its impulses
 at ``10 s`` are then replaced.
 
@@ -48,7 +48,7 @@ NEIGHBOUR = 5.0
 #: A channel is impulsive with at least this many impulses beyond STRONG scales ...
 STRONG = 30.0
 #: ... (at least this many) ...
-MIN_IMPULSES = 3
+MIN_IMPULSES = 2
 #: ... making up more than this share of its samples.
 MIN_RATE = 2e-4
 
