@@ -46,6 +46,7 @@ __all__ = [
     "AUTO",
     "Planner",
     "STREAM_THRESHOLD",
+    "automatic_planner",
     "check_paths",
     "network_planner",
     "planner",
@@ -261,6 +262,23 @@ def planner(
     if command == "resnet" and "blocks" not in settings:
         raise ParameterError("resnet needs blocks", parameters=["blocks"])
     return Planner(command, nonlinearity, lam, settings, rule, sigma)
+
+
+def automatic_planner(*, sigma: float | None = None) -> Callable:
+    """``make_plan(u) -> (plan, extra)`` that chooses everything by SURE
+    (:func:`resdenoise.automatic.choose_denoiser`); ``sigma`` the noise level
+    when known.  Needs the samples: a file in chunks is refused."""
+    if sigma is not None and not (math.isfinite(sigma) and sigma > 0):
+        raise ParameterError(f"sigma must be a finite number > 0, got {sigma!r}")
+
+    def make_plan(u):
+        import numpy as np
+
+        from .automatic import choose_denoiser
+
+        return choose_denoiser(np.asarray(u), sigma)
+
+    return make_plan
 
 
 def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> Callable:

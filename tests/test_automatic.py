@@ -37,3 +37,26 @@ def test_impulses_get_the_prestage(rng):
     plan, extra = choose_denoiser(f)
     assert plan.prestage is not None and extra["impulses_detected"] == [16]
     assert np.mean((plan.run(f) - clean) ** 2) < 0.05 * np.mean((f - clean) ** 2)
+
+
+def test_cli_denoise_runs_the_choice_and_reports_it(tmp_path, rng):
+    import json
+
+    from click.testing import CliRunner
+
+    from resdenoise.cli import cli
+
+    clean = np.repeat([0.0, 1.0, -0.5], 100)
+    f = clean + rng.normal(0.0, 0.2, clean.size)
+    src = tmp_path / "in.csv"
+    src.write_text("\n".join(repr(float(v)) for v in f) + "\n")
+    args = ["denoise", str(src), "-q", "-o", str(tmp_path / "o.csv")]
+    result = CliRunner().invoke(cli, args + ["--report", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "r.json").read_text())
+    plan, extra = choose_denoiser(f)
+    assert report["parameters"]["automatic_choice"] == extra["automatic_choice"]
+    assert report["guarantees_held"]
+    np.testing.assert_allclose(np.loadtxt(tmp_path / "o.csv"), plan.run(f), rtol=0, atol=1e-12)
+    streamed = CliRunner().invoke(cli, args + ["--chunk-size", "50"])
+    assert streamed.exit_code == 2 and "in memory" in streamed.output

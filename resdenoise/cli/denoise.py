@@ -36,7 +36,7 @@ from .options import (
     tau_option,
 )
 
-__all__ = ["diffuse", "regularise", "resnet", "shrink"]
+__all__ = ["denoise", "diffuse", "regularise", "resnet", "shrink"]
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -174,6 +174,26 @@ def resnet(name, formula, lam, blocks, network_path, tau, h, stopping_rule, sigm
         raise click.UsageError("give --blocks M (or --network FILE)")
     settings = dict(lam=lam, rule=stopping_rule, sigma=sigma, blocks=blocks, tau=tau, h=h)
     _run(_planner("resnet", name, formula, settings), **io)
+
+
+@click.command(context_settings=CONTEXT_SETTINGS)
+@sigma_option()
+@files_options
+def denoise(sigma, **io):
+    """Everything automatic: family, scales, lambda and stopping time chosen by SURE.
+
+    Tries Perona-Malik diffusion, Charbonnier regularisation, soft and garrote
+    shrinkage at one scale and soft shrinkage over several scales (after an
+    impulse pre-stage when impulses are found), keeps the one with the
+    smallest risk estimate and reports the choice and why.
+
+    \b
+    Example:
+        resdenoise denoise sample_signals/noisy_mono.wav -o out.wav --report out.json
+    """
+    from ..pipeline import automatic_planner
+
+    _run(automatic_planner(sigma=sigma), **io)
 
 
 # --------------------------------------------------------------------------
