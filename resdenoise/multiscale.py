@@ -173,6 +173,24 @@ class MultiscalePlan(Plan):
         return out
 
 
+def plan_diffusion_scales(name: str, lams, blocks, tau: float) -> MultiscalePlan:
+    """A cascade of diffusion groups: ``lams[j]``, ``blocks[j]`` at stride ``2^j``
+    (lambda None or 0 blocks: scale skipped)."""
+    groups = tuple(
+        (2**j, get_nonlinearity(name, "diffusivity", lam), int(m))
+        for j, (lam, m) in enumerate(zip(lams, blocks, strict=True))
+        if lam is not None and m > 0
+    )
+    first = groups[0][1] if groups else get_nonlinearity(name, "diffusivity", 1.0)
+    params = {
+        "scales": len(lams),
+        "lambdas": [None if lam is None else float(lam) for lam in lams],
+        "blocks_per_scale": [int(m) for m in blocks],
+    }
+    steps = sum(g[2] for g in groups)
+    return MultiscalePlan("diffuse", "diffusivity", first, tau, 1.0, steps, params, groups=groups)
+
+
 def plan_multiscale(name: str, thetas, blocks: int = 1) -> MultiscalePlan:
     """A cascade with threshold ``thetas[j]`` at stride ``2^j`` (None: scale skipped)."""
     groups = []
@@ -271,7 +289,76 @@ def choose_scales(f, name: str, scales: int | None = None, sigma=None, blocks: i
     return plan, choice
 
 
-def plan_scales(u, name, lam, settings: dict, rule=None, sigma=None):
+#: The most blocks of one diffusion scale the search tries.
+MAX_SCALE_BLOCKS = 2000
+
+
+def _sure_state(f2, sigma):
+    """The probe, the stacked state (signal, probe) and the cascade's SURE."""
+    from .autoparams import sure_probe
+
+    n, c = f2.shape
+    if sigma is None:
+        sig, estimator = estimate_noise(f2), estimator_for(n)
+    else:
+        sig, estimator = np.broadcast_to(np.asarray(sigma, float), (c,)).copy(), "given"
+    b, eps = sure_probe(f2, sig)
+    state = np.concatenate([f2, f2 + eps * b], axis=1)
+
+    def risk(u):
+        uf, up = u[:, :c], u[:, c:]
+        div = np.sum(b * (up - uf), axis=0) / eps
+        return float(np.sum(np.sum((f2 - uf) ** 2, axis=0) / n - sig**2 + 2 * sig**2 * div / n))
+
+    return state, risk, sig, estimator
+
+
+def choose_diffusion_scales(f, name: str, scales: int | None = None, sigma=None, lam=None):
+    """Diffusion over several scales: per scale, lambda (universal x 2^(-k/2), k even,
+    0..16, or ``lam`` given) and the number of blocks (on the checkpoint grid of
+    :mod:`resdenoise.autoparams`, up to :data:`MAX_SCALE_BLOCKS`, stopping at
+    8 best + 20) with the smallest SURE of the cascade; a scale that does not
+    lower SURE by MIN_IMPROVEMENT is skipped.  Returns ``(plan, ScaleChoice)``."""
+    from .autoparams import MIN_IMPROVEMENT, _checkpoints
+
+    f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
+    n = f2.shape[0]
+    k = max_scales(n) if scales is None else min(int(scales), max_scales(n))
+    if k < 1:
+        raise ParameterError(f"scales must be >= 1, got {scales!r}")
+    state, risk, sig, estimator = _sure_state(f2, sigma)
+    base = SQRT2 * universal_threshold(float(np.max(sig)), n)
+    lams = [float(lam)] if lam is not None else [base * c for c in FACTORS[::2]]
+    tau = stability.default_tau(get_nonlinearity(name, "diffusivity", lams[0]))
+    identity = current = risk(state)
+    chosen, blocks, risks = [], [], []
+    checks = _checkpoints(MAX_SCALE_BLOCKS).tolist()
+    for j in range(k):
+        best = current * (1.0 - MIN_IMPROVEMENT)
+        pick = (None, 0, state)
+        for value_lam in lams if base > 0 or lam is not None else ():
+            nl = get_nonlinearity(name, "diffusivity", value_lam)
+            u, done, best_k = state, 0, 0
+            for m in checks:
+                u = run_strided(u, nl, tau, m - done, 2**j)
+                done = m
+                value = risk(u)
+                if value < best:
+                    best, pick, best_k = value, (value_lam, m, u), m
+                if m >= 8 * best_k + 20:
+                    break
+        if pick[0] is None:
+            best = current
+        chosen.append(pick[0])
+        blocks.append(pick[1])
+        risks.append(best)
+        state, current = pick[2], best
+    plan = plan_diffusion_scales(name, chosen, blocks, tau)
+    choice = ScaleChoice(tuple(chosen), tuple(risks), identity, tuple(map(float, sig)), estimator)
+    return plan, choice
+
+
+def plan_scales(u, name, lam, settings: dict, rule=None, sigma=None, command="shrink"):
     """``shrink`` with ``scales``: the plan maker's ``(plan, extra)``.
 
     ``scales`` K: K scales, thresholds given (``lam``: the same at every
@@ -286,6 +373,8 @@ def plan_scales(u, name, lam, settings: dict, rule=None, sigma=None):
         raise ParameterError("scales chooses its thresholds by SURE only", ["scales"])
     u = np.asarray(u)  # a streamed file's summary refuses here
     scales = settings["scales"]
+    if command == "diffuse":
+        return _diffuse_scales(u, name, lam, scales, sigma)
     iterations = settings.get("iterations", 1)
     if iterations == AUTO:
         iterations = 1 if scales != AUTO else AUTO
@@ -311,4 +400,25 @@ def plan_scales(u, name, lam, settings: dict, rule=None, sigma=None):
         one = replace(one, steps=0, parameters={**one.parameters, "iterations": 0})
     else:
         one = plan_multiscale(name, [single.nl.theta], single.steps)
+    return one, {**single.as_dict(), "scales_choice": reason}
+
+
+def _diffuse_scales(u, name, lam, scales, sigma):
+    """``diffuse`` with ``scales``: K scales, or ``auto``: the cascade or one scale by SURE."""
+    plan, choice = choose_diffusion_scales(u, name, None if scales == AUTO else scales, sigma, lam)
+    extra = {**choice.as_dict(), "threshold_rule": "SURE per scale: lambda and blocks"}
+    if scales != AUTO:
+        return plan, extra
+    from .autoparams import choose_parameters
+    from .filters import plan_diffuse
+
+    single = choose_parameters(u, name, "diffusivity", lam, sigma=sigma)
+    multi = choice.risks[-1] if choice.risks else math.inf
+    if multi < single.stopping.best:
+        reason = f"SURE {multi:.6g} (scales) < {single.stopping.best:.6g} (one scale)"
+        return plan, {**extra, "scales_choice": reason}
+    reason = f"SURE {single.stopping.best:.6g} (one scale) <= {multi:.6g} (scales)"
+    one = plan_diffuse(single.nl, steps=max(single.steps, 1), tau=single.tau)
+    if single.steps == 0:
+        one = replace(one, steps=0)
     return one, {**single.as_dict(), "scales_choice": reason}

@@ -66,7 +66,7 @@ Progress = Callable[[str, int, "int | None"], object]
 
 #: command: (form of its nonlinearity, the setting that may be AUTO, its settings)
 _COMMANDS: Final = {
-    "diffuse": ("diffusivity", "time", ("time", "steps", "tau", "h")),
+    "diffuse": ("diffusivity", "time", ("time", "steps", "tau", "h", "scales")),
     "shrink": ("shrinkage", "iterations", ("theta", "iterations", "scales")),
     "regularise": ("regulariser", "alpha", ("alpha", "steps", "h")),
     "resnet": ("activation", "blocks", ("blocks", "tau", "h")),
@@ -107,7 +107,9 @@ class Planner:
         if s.get("scales") is not None:
             from .multiscale import plan_scales
 
-            return plan_scales(u, self.nonlinearity, self.lam, s, self.rule, self.sigma)
+            return plan_scales(
+                u, self.nonlinearity, self.lam, s, self.rule, self.sigma, self.command
+            )
         if not self.auto:
             from .filters import bind_nonlinearity
 
@@ -249,7 +251,13 @@ def planner(
             raise ParameterError(
                 "give time='auto' or steps, not both", parameters=[("time", AUTO), "steps"]
             )
-        if not auto and ("time" in settings) == ("steps" in settings):
+        if "scales" in settings:
+            if "steps" in settings or settings.get("time", AUTO) != AUTO:
+                raise ParameterError(
+                    "scales choose their blocks by SURE: give time='auto' or no time, no steps",
+                    parameters=["scales", ("time", AUTO)],
+                )
+        elif not auto and ("time" in settings) == ("steps" in settings):
             raise ParameterError("give exactly one of time or steps", parameters=["time", "steps"])
     if command == "regularise":
         if "alpha" not in settings:

@@ -143,3 +143,55 @@ def test_cli_scales_report_and_streaming_refusal(tmp_path, rng):
     assert all(all(s["per_subsequence"].values()) for s in report["scales"])
     streamed = CliRunner().invoke(cli, base + ["--scales", "4", "--chunk-size", "100"])
     assert streamed.exit_code == 2 and "in memory" in streamed.output
+
+
+def strided_diffusion(x, phi, tau, blocks, stride):
+    """u_i += tau (Phi(u_{i+s} - u_i) - Phi(u_i - u_{i-s})), zero flux where i +- s
+    leaves the signal: written out, one sample at a time."""
+    u = np.array(x, dtype=float)
+    n = u.size
+    for _ in range(blocks):
+        flux = [phi(u[i + stride] - u[i]) if i + stride < n else 0.0 for i in range(n)]
+        new = u.copy()
+        for i in range(n):
+            left = flux[i - stride] if i - stride >= 0 else 0.0
+            new[i] = u[i] + tau * (flux[i] - left)
+        u = new
+    return u
+
+
+@pytest.mark.parametrize("stride", [1, 2, 3, 5])
+def test_strided_diffusion_block_written_out(rng, stride):
+    x = rng.normal(0.0, 1.0, 41) + np.repeat([0.0, 2.0], [20, 21])
+    nl = get_nonlinearity("perona-malik", "diffusivity", 0.8)
+    ref = strided_diffusion(x, lambda d: float(nl.phi(np.array([d]))[0]), 0.25, 4, stride)
+    np.testing.assert_allclose(run_strided(x, nl, 0.25, 4, stride), ref, rtol=0, atol=1e-12)
+
+
+def test_diffusion_scales_by_sure(rng):
+    from resdenoise.multiscale import choose_diffusion_scales
+
+    t = np.arange(1024) / 1024
+    clean = np.where(t < 0.4, 0.0, 1.0) + 0.3 * np.sin(2 * np.pi * 40 * t) * (t > 0.7)
+    f = clean + rng.normal(0.0, 0.1, t.size)
+    plan, choice = choose_diffusion_scales(f, "perona-malik", 4)
+    assert plan.command == "diffuse" and len(choice.thetas) == 4
+    assert all(
+        b <= a for a, b in zip((choice.identity_risk, *choice.risks), choice.risks, strict=False)
+    )
+    assert plan.steps == sum(g[2] for g in plan.groups) > 0
+    assert np.mean((plan.run(f) - clean) ** 2) < 0.5 * np.mean((f - clean) ** 2)
+
+
+def test_cli_diffuse_scales_and_its_refusals(tmp_path, rng):
+    f = np.repeat([0.0, 1.0], 150) + rng.normal(0.0, 0.2, 300)
+    src = tmp_path / "in.csv"
+    src.write_text("\n".join(repr(float(v)) for v in f) + "\n")
+    base = ["diffuse", str(src), "-q", "-o", str(tmp_path / "o.csv")]
+    result = CliRunner().invoke(cli, base + ["--scales", "3", "--report", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["command"] == "diffuse" and report["guarantees_held"]
+    assert len(report["parameters"]["blocks_per_scale"]) == 3
+    bad = CliRunner().invoke(cli, base + ["--scales", "3", "--steps", "4"])
+    assert bad.exit_code == 2 and "scales choose their blocks" in bad.output

@@ -51,10 +51,17 @@ __all__ = ["denoise", "diffuse", "regularise", "resnet", "shrink"]
 @click.option("--steps", type=COUNT, help="Number of explicit steps m.")
 @tau_option
 @grid_option
+@click.option(
+    "--scales",
+    type=COUNT_OR_AUTO,
+    default=None,
+    help="Diffuse at K scales (differences of stride 1, 2, ..., 2^(K-1)), one block group "
+    "per scale, lambda and blocks per scale by SURE; 'auto': K, or one scale, by SURE.",
+)
 @stopping_rule_option()
 @sigma_option()
 @files_options
-def diffuse(name, formula, lam, time_, steps, tau, h, stopping_rule, sigma, **io):
+def diffuse(name, formula, lam, time_, steps, tau, h, scales, stopping_rule, sigma, **io):
     """Nonlinear diffusion with diffusivity g up to time T (or for m steps).
 
     \b
@@ -62,6 +69,8 @@ def diffuse(name, formula, lam, time_, steps, tau, h, stopping_rule, sigma, **io
         resdenoise diffuse sample_signals/steps.csv --diffusivity perona-malik --time 20 -o out.csv
     """
     settings = dict(lam=lam, rule=stopping_rule, sigma=sigma, time=time_, steps=steps, tau=tau, h=h)
+    if scales is not None:
+        settings["scales"] = scales
     _run(_planner("diffuse", name, formula, settings), **io)
 
 
