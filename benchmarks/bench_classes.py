@@ -9,8 +9,9 @@ white Gaussian at 5, 10 and 30 % of the clean signal's std; pink (1/f) at
 
 Methods, all in automatic modes:
 
-* ``resdenoise``: :func:`resdenoise.automatic.choose_denoiser` (family,
-  scales, lambda and blocks by SURE; impulse pre-stage when detected);
+* ``resdenoise``: :func:`resdenoise.automatic.choose_denoiser`, as
+  ``resdenoise denoise`` runs it (family, scales, lambda and blocks by
+  SURE; impulse pre-stage when detected);
 * ``swt-sure haar``, ``swt-sure sym8``: PyWavelets multilevel stationary
   transform (mirrored signal, up to 5 levels), SureShrink threshold per
   level, sigma by MAD of the finest details;
@@ -192,7 +193,9 @@ def summary(rows) -> None:
     classes = list(dict.fromkeys(r["class"] for r in rows))
     print()
     print("geometric-mean MSE ratio resdenoise / best peer of the class (< 1: resdenoise better)")
-    print(f"{'class':28s} {'noise':10s} {'ratio':>7s}  {'best peer':16s} {'vs every peer':>14s}")
+    print(
+        f"{'class':28s} {'noise':10s} {'ratio':>7s}  {'best peer':16s} {'vs the worst peer':>17s}"
+    )
     for kind in ("white", "pink", "impulsive"):
         for cls in [*classes, "all classes"]:
             sel = [r for r in rows if r["kind"] == kind and cls in (r["class"], "all classes")]
@@ -200,8 +203,8 @@ def summary(rows) -> None:
                 continue
             best = min(PEERS, key=lambda p: geo([r["mse"][p] for r in sel]))
             ratio = geo([r["mse"]["resdenoise"] / r["mse"][best] for r in sel])
-            worst = max(geo([r["mse"]["resdenoise"] / r["mse"][p] for r in sel]) for p in PEERS)
-            print(f"{cls[:28]:28s} {kind:10s} {ratio:7.3f}  {best:16s} {worst:14.3f}")
+            worst = min(geo([r["mse"]["resdenoise"] / r["mse"][p] for r in sel]) for p in PEERS)
+            print(f"{cls[:28]:28s} {kind:10s} {ratio:7.3f}  {best:16s} {worst:17.3f}")
     white = [r for r in rows if r["kind"] == "white"]
     worse = [r for r in white if r["snr_out"] < r["snr_in"]]
     print()

@@ -7,8 +7,9 @@ sample for all (same noise level, same Monte-Carlo probe):
 
 * ``diffuse`` Perona-Malik, ``regularise`` Charbonnier (lambda and time);
 * ``shrink`` soft and garrote at one scale (threshold and iterations);
-* ``shrink`` soft over several scales (a threshold per scale,
-  :mod:`resdenoise.multiscale`).
+* ``shrink`` soft over several scales (a threshold per scale) and
+  ``diffuse`` Perona-Malik over several scales (lambda and blocks per
+  scale), :mod:`resdenoise.multiscale`.
 
 Every search includes doing nothing, so the choice is never expected to be
 worse than the input.  The extra dictionary says what was chosen, every
@@ -32,6 +33,7 @@ CANDIDATES = (
     ("shrink soft", "shrink", "shrinkage", "soft"),
     ("shrink garrote", "shrink", "shrinkage", "garrote"),
     ("shrink soft, scales", "shrink", "shrinkage", "soft"),
+    ("diffuse perona-malik, scales", "diffuse", "diffusivity", "perona-malik"),
 )
 
 
@@ -61,7 +63,7 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES):
     """
     from .autoparams import choose_parameters
     from .impulses import hampel_stage
-    from .multiscale import choose_scales
+    from .multiscale import choose_diffusion_scales, choose_scales
 
     f = np.asarray(f, dtype=float)
     if f.ndim not in (1, 2) or f.shape[0] < 2:
@@ -71,7 +73,8 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES):
     results = []
     for label, command, form, name in candidates:
         if label.endswith("scales"):
-            plan, choice = choose_scales(g, name, None, sigma)
+            chooser = choose_scales if command == "shrink" else choose_diffusion_scales
+            plan, choice = chooser(g, name, None, sigma)
             risk = choice.risks[-1] if choice.risks else choice.identity_risk
             results.append((risk, label, plan, choice.as_dict()))
             continue

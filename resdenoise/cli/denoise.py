@@ -192,7 +192,8 @@ def denoise(sigma, **io):
     """Everything automatic: family, scales, lambda and stopping time chosen by SURE.
 
     Tries Perona-Malik diffusion, Charbonnier regularisation, soft and garrote
-    shrinkage at one scale and soft shrinkage over several scales (after an
+    shrinkage at one scale, soft shrinkage and Perona-Malik diffusion over
+    several scales (after an
     impulse pre-stage when impulses are found), keeps the one with the
     smallest risk estimate and reports the choice and why.
 
