@@ -239,34 +239,25 @@ class ScaleChoice:
         }
 
 
+def _scale_count(n: int, scales: int | None) -> int:
+    """The scales to search: as many as :func:`max_scales` allows, or ``scales`` (capped)."""
+    if scales is not None and int(scales) < 1:
+        raise ParameterError(f"scales must be >= 1, got {scales!r}")
+    return max_scales(n) if scales is None else min(int(scales), max_scales(n))
+
+
 def choose_scales(f, name: str, scales: int | None = None, sigma=None, blocks: int = 1):
     """Thresholds per scale by SURE of the cascade (see the module docstring).
 
     ``scales`` None: as many as :func:`max_scales` allows (a scale that does
     not lower SURE is skipped).  Returns ``(plan, ScaleChoice)``.
     """
-    from .autoparams import MIN_IMPROVEMENT, sure_probe
+    from .autoparams import MIN_IMPROVEMENT
 
-    f = np.asarray(f, dtype=float)
-    f2 = f.reshape(f.shape[0], -1)
-    n, c = f2.shape
-    top = max_scales(n)
-    k = top if scales is None else int(scales)
-    if k < 1:
-        raise ParameterError(f"scales must be >= 1, got {scales!r}")
-    k = min(k, top)
-    if sigma is None:
-        sig, estimator = estimate_noise(f2), estimator_for(n)
-    else:
-        sig, estimator = np.broadcast_to(np.asarray(sigma, float), (c,)).copy(), "given"
-    b, eps = sure_probe(f2, sig)
-    state = np.concatenate([f2, f2 + eps * b], axis=1)
-
-    def risk(u):
-        uf, up = u[:, :c], u[:, c:]
-        div = np.sum(b * (up - uf), axis=0) / eps
-        return float(np.sum(np.sum((f2 - uf) ** 2, axis=0) / n - sig**2 + 2 * sig**2 * div / n))
-
+    f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
+    n = f2.shape[0]
+    k = _scale_count(n, scales)
+    state, risk, sig, estimator = _sure_state(f2, sigma)
     base = universal_threshold(float(np.max(sig)), n)
     identity = current = risk(state)
     thetas, risks = [], []
@@ -323,9 +314,7 @@ def choose_diffusion_scales(f, name: str, scales: int | None = None, sigma=None,
 
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
     n = f2.shape[0]
-    k = max_scales(n) if scales is None else min(int(scales), max_scales(n))
-    if k < 1:
-        raise ParameterError(f"scales must be >= 1, got {scales!r}")
+    k = _scale_count(n, scales)
     state, risk, sig, estimator = _sure_state(f2, sigma)
     base = SQRT2 * universal_threshold(float(np.max(sig)), n)
     lams = [float(lam)] if lam is not None else [base * c for c in FACTORS[::2]]

@@ -128,14 +128,19 @@ def test_thresholds_per_scale_by_sure_are_deterministic_and_reported(rng):
     assert d["expected_gain_db"] > 3 and len(d["sure_per_scale"]) == 8
 
 
-def test_cli_scales_report_and_streaming_refusal(tmp_path, rng):
-    f = np.cumsum(rng.normal(0.0, 1.0, 600)) + rng.normal(0.0, 0.5, 600)
+def run_cli(tmp_path, command, f, *extra):
+    """``command IN --scales ... -o OUT --report R``: (its base arguments, the report)."""
     src = tmp_path / "in.csv"
     src.write_text("\n".join(repr(float(v)) for v in f) + "\n")
-    base = ["shrink", str(src), "-q", "-o", str(tmp_path / "o.csv")]
-    result = CliRunner().invoke(cli, base + ["--scales", "4", "--report", str(tmp_path / "r.json")])
+    base = [command, str(src), "-q", "-o", str(tmp_path / "o.csv")]
+    result = CliRunner().invoke(cli, [*base, *extra, "--report", str(tmp_path / "r.json")])
     assert result.exit_code == 0, result.output
-    report = json.loads((tmp_path / "r.json").read_text())
+    return base, json.loads((tmp_path / "r.json").read_text())
+
+
+def test_cli_scales_report_and_streaming_refusal(tmp_path, rng):
+    f = np.cumsum(rng.normal(0.0, 1.0, 600)) + rng.normal(0.0, 0.5, 600)
+    base, report = run_cli(tmp_path, "shrink", f, "--scales", "4")
     assert report["guarantees_held"] and report["stability"]["whole_signal"] is False
     assert [s["stride"] for s in report["scales"]] == [
         2**j for j, t in enumerate(report["parameters"]["thresholds"]) if t is not None
@@ -185,12 +190,7 @@ def test_diffusion_scales_by_sure(rng):
 
 def test_cli_diffuse_scales_and_its_refusals(tmp_path, rng):
     f = np.repeat([0.0, 1.0], 150) + rng.normal(0.0, 0.2, 300)
-    src = tmp_path / "in.csv"
-    src.write_text("\n".join(repr(float(v)) for v in f) + "\n")
-    base = ["diffuse", str(src), "-q", "-o", str(tmp_path / "o.csv")]
-    result = CliRunner().invoke(cli, base + ["--scales", "3", "--report", str(tmp_path / "r.json")])
-    assert result.exit_code == 0, result.output
-    report = json.loads((tmp_path / "r.json").read_text())
+    base, report = run_cli(tmp_path, "diffuse", f, "--scales", "3")
     assert report["command"] == "diffuse" and report["guarantees_held"]
     assert len(report["parameters"]["blocks_per_scale"]) == 3
     bad = CliRunner().invoke(cli, base + ["--scales", "3", "--steps", "4"])
