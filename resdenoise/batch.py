@@ -8,12 +8,14 @@ failure.  Nothing here prints; progress and results go to callbacks.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from .errors import GuaranteeError, ParameterError, ResdenoiseError, SignalError
-from .pipeline import run_file
+from .pipeline import RunOptions, run_file
 
 __all__ = ["FileResult", "batch_target", "run_batch"]
 
@@ -75,11 +77,15 @@ def run_batch(
     *,
     report_dir: str | None = None,
     jobs: int = 1,
-    threads: int | None = None,
-    strict: bool = False,
+    run: RunOptions | None = None,
+    read=None,
+    write=None,
+    input_format: str | None = None,
+    reference: str | None = None,
+    in_place: bool = False,
+    scheduler: str | None = None,
     progress: Callable[[int, str, int, int | None], object] | None = None,
     on_done: Callable[[int, FileResult], object] | None = None,
-    **options,
 ) -> list[FileResult]:
     """Filter each input into ``output_dir`` under its own name, as :func:`run_file` would.
 
@@ -100,20 +106,25 @@ def run_batch(
         Receives ``INPUT-NAME.json`` for each input; made if missing.
     jobs : int
         Files filtered at once.
-    threads : int, optional
-        Engine threads per file; default: one per file when several run at
-        once (the files already share the cores), else the engine's default.
-    strict : bool
-        A failed guarantee fails the file (:class:`GuaranteeError`, exit
-        code 4), written all the same.
+    run : RunOptions, optional
+        As :func:`run_file` takes it.  Under ``run.strict`` a failed
+        guarantee fails the file (:class:`GuaranteeError`, exit code 4),
+        written all the same.  ``run.threads`` defaults to one engine thread
+        per file when several run at once (the files already share the
+        cores), else to the engine's default.
     progress : callable, optional
         ``progress(index, phase, done, total)``: :func:`run_file`'s progress
         of input ``index``.
     on_done : callable, optional
         ``on_done(index, result)`` as each file finishes (in that order).
-    **options
-        The other keyword arguments of :func:`run_file` (``allow_unstable``,
-        ``in_place``, the file options, ``dtype``, ``chunk_size``, ...).
+    read, write, input_format, reference, in_place
+        As :func:`run_file` takes them, for every input.
+    scheduler : str, optional
+        The address of a Dask distributed scheduler (``tcp://host:8786``):
+        the files run as tasks on its workers instead of local processes
+        (``jobs`` is then unused).  The workers write the outputs and reports
+        themselves, atomically, so they must see the same paths; a task whose
+        worker is lost is run again by Dask.  Needs ``resdenoise[dask]``.
 
     Returns
     -------
@@ -133,7 +144,7 @@ def run_batch(
         raise ParameterError("stdin ('-') cannot be one of several inputs; give file names")
     tasks, seen = [], {}
     for path in inputs:
-        target = batch_target(output_dir, path, options.get("output_format"))
+        target = batch_target(output_dir, path, write.format if write is not None else None)
         if target in seen:
             raise ParameterError(
                 f"{seen[target]} and {path} would both be written to {target}; "
@@ -159,11 +170,14 @@ def run_batch(
                 path,
                 target,
                 report_path=report,
-                strict=strict,
-                threads=threads,
+                run=run,
+                read=read,
+                write=write,
+                input_format=input_format,
+                reference=reference,
+                in_place=in_place,
                 progress=file_progress,
                 on_warning=result.warnings.append,
-                **options,
             )
         except GuaranteeError as exc:
             result.report, result.error = exc.report, exc
@@ -179,9 +193,23 @@ def run_batch(
             on_done(i, result)
 
     jobs = max(1, min(int(jobs), len(tasks)))
-    if threads is None and jobs > 1:
-        threads = 1
-    if jobs == 1 or not hasattr(os, "fork"):
+    run = RunOptions() if run is None else run
+    if run.threads is None and (jobs > 1 or scheduler is not None):
+        run = dataclasses.replace(run, threads=1)
+    if scheduler is not None:
+        from .dask import run_tasks
+
+        placeholders = [FileResult(*t) for t in tasks]
+        for i, result in run_tasks(scheduler, [partial(one, i, None) for i in range(len(tasks))]):
+            if isinstance(result, BaseException):
+                result, placeholders[i].error = (
+                    placeholders[i],
+                    ResdenoiseError(
+                        f"the cluster could not run this file: {type(result).__name__}: {result}"
+                    ),
+                )
+            finished(i, result)
+    elif jobs == 1 or not hasattr(os, "fork"):
         for i in range(len(tasks)):
             file_progress = None
             if progress is not None:

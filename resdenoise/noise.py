@@ -43,6 +43,7 @@ import math
 import numpy as np
 
 from .errors import ParameterError
+from .median import quantile_from, quantile_ranks
 from .wavelet import estimate_noise as mad_haar_noise
 
 __all__ = [
@@ -55,8 +56,6 @@ __all__ = [
 
 #: Window length of ``quiet-windows`` for long signals.
 WINDOW = 32
-#: The quantile of window energies that ``quiet-windows`` reads.
-QUANTILE = 0.2
 #: Fewest windows ``quiet-windows`` uses; shorter signals get shorter windows.
 MIN_WINDOWS = 16
 #: Windows simulated (in repetitions of the signal's window count) to calibrate.
@@ -86,19 +85,6 @@ def window_energies(x: np.ndarray, length: int) -> np.ndarray:
     d = ((x[3:] - x[:-3]) + 3.0 * (x[1:-2] - x[2:-1])) / _SQRT20
     k = d.size // length
     return np.mean(d[: k * length].reshape(k, length) ** 2, axis=1)
-
-
-def quantile_ranks(count: int) -> tuple[int, int, float]:
-    """The two ranks (0-based, of ``count`` sorted values) and the weight that
-    give the ``QUANTILE`` by linear interpolation (numpy's default method)."""
-    position = QUANTILE * (count - 1)
-    lo = math.floor(position)
-    return lo, min(lo + 1, count - 1), position - lo
-
-
-def quantile_from(lo_value: float, hi_value: float, weight: float) -> float:
-    """The interpolated quantile from the values at the two ranks."""
-    return lo_value + (hi_value - lo_value) * weight
 
 
 def sigma_from_energy(energy: float, length: int, windows: int) -> float:

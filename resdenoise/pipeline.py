@@ -1,4 +1,4 @@
-"""Filtering files: read, plan, check, run, measure, report, write; one file or many.
+"""Filtering a file: read, plan, check, run, measure, report, write.
 
 What the four filtering commands of the command line do, as plain Python:
 
@@ -6,16 +6,19 @@ What the four filtering commands of the command line do, as plain Python:
   extra)``, which fixes the plan for one signal (automatic lambda and
   stopping time need the samples); :func:`network_planner` does the same
   for a network file.
-* :func:`run_file` reads one input (whole, or in chunks for a large file),
-  makes the plan, refuses an unstable one, runs it, measures the guarantees
-  and writes the output and the JSON report atomically (all or nothing).
+* :func:`run_file` reads one input (whole, or in chunks for a large file:
+  the same steps either way), makes the plan, refuses an unstable one, runs
+  it, measures the guarantees and writes the output and the JSON report
+  atomically (all or nothing).  Its options come as three small objects:
+  :class:`resdenoise.io.ReadOptions`, :class:`resdenoise.io.WriteOptions`
+  and :class:`RunOptions`.
 * :func:`resdenoise.batch.run_batch` does that for many inputs.
 
 Nothing here prints.  Progress goes to a callback, a warning to a callback
 (or :func:`warnings.warn`), and problems are raised as the exceptions of
 :mod:`resdenoise.errors`, whose ``exit_code`` is the command line's: 1
 input/output, 2 parameters, 3 refused as unstable, 4 a guarantee failed
-under ``strict=True``.
+under ``RunOptions(strict=True)``.
 
 Examples
 --------
@@ -46,6 +49,7 @@ __all__ = [
     "AUTO",
     "Planner",
     "STREAM_THRESHOLD",
+    "RunOptions",
     "automatic_planner",
     "check_paths",
     "network_planner",
@@ -357,59 +361,18 @@ def check_paths(input_path, output="-", report_path=None, in_place: bool = False
         raise SignalError(f"{report_path}: the report would overwrite the input file")
 
 
-def run_file(
-    make_plan: Callable,
-    input_path: str,
-    output: str = "-",
-    *,
-    report_path: str | None = None,
-    allow_unstable: bool = False,
-    strict: bool = False,
-    in_place: bool = False,
-    input_format: str | None = None,
-    output_format: str | None = None,
-    delimiter: str | None = None,
-    decimal: str | None = None,
-    header: bool | None = None,
-    time_column=None,
-    columns=None,
-    subtype: str | None = None,
-    reference: str | None = None,
-    check_wavelet: bool = False,
-    dtype: str = "float64",
-    chunk_size: int | None = None,
-    threads: int | None = None,
-    progress: Progress | None = None,
-    on_warning: Callable[[str], object] | None = None,
-) -> dict:
-    """Filter one input file into ``output`` and return the report.
+@dataclass(frozen=True)
+class RunOptions:
+    """How a file's plan is run and judged: the third option object beside
+    :class:`resdenoise.io.ReadOptions` and :class:`resdenoise.io.WriteOptions`.
 
-    Reads the file whole, or in chunks of ``chunk_size`` samples (plus a
-    halo) with the same numbers when it is large (see
-    :func:`should_stream`); either way the output and the
-    report (``report_path``) are written atomically, or not at all.
-
-    Parameters
+    Attributes
     ----------
-    make_plan : callable
-        ``make_plan(u) -> (plan, extra)``, e.g. from :func:`planner`.
-    input_path, output : str
-        Files, or ``"-"`` for stdin / stdout (CSV unless ``output_format``).
-    report_path : str, optional
-        Where the JSON report goes (``"-"``: stdout, when ``output`` is a file).
     allow_unstable : bool
         Run a plan above the L-infinity bound instead of refusing it.
     strict : bool
         Raise :class:`GuaranteeError` (after writing) when a measured
         guarantee failed.
-    in_place : bool
-        Allow ``output`` to be the input file (replaced atomically).
-    input_format, output_format, subtype : str, optional
-        As :func:`resdenoise.io.read_signal` and ``write_signal`` take them.
-    delimiter, decimal, header, time_column, columns : optional
-        CSV options of :func:`resdenoise.io.read_signal` (also for ``reference``).
-    reference : str, optional
-        A clean signal of the same shape: the report gets MSE, SNR and PSNR.
     check_wavelet : bool
         Also compare with an actual cycle-spun Haar shrinkage (``shrink``).
     dtype : {"float64", "float32"}
@@ -419,6 +382,70 @@ def run_file(
         for input files over :data:`STREAM_THRESHOLD` bytes.
     threads : int, optional
         Engine threads (default: see :func:`resdenoise.engine.run_blocks`).
+    """
+
+    allow_unstable: bool = False
+    strict: bool = False
+    check_wavelet: bool = False
+    dtype: str = "float64"
+    chunk_size: int | None = None
+    threads: int | None = None
+
+    def __post_init__(self):
+        if self.dtype not in ("float64", "float32"):
+            raise ParameterError(f"dtype must be 'float64' or 'float32', not {self.dtype!r}")
+        for name in ("chunk_size", "threads"):
+            value = getattr(self, name)
+            low = 0 if name == "chunk_size" else 1
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < low
+            ):
+                raise ParameterError(f"{name} must be an integer >= {low} or None, not {value!r}")
+
+
+def run_file(
+    make_plan: Callable,
+    input_path: str,
+    output: str = "-",
+    *,
+    read=None,
+    write=None,
+    run: RunOptions | None = None,
+    input_format: str | None = None,
+    report_path: str | None = None,
+    reference: str | None = None,
+    in_place: bool = False,
+    progress: Progress | None = None,
+    on_warning: Callable[[str], object] | None = None,
+) -> dict:
+    """Filter one input file into ``output`` and return the report.
+
+    Reads the file whole, or in chunks of ``run.chunk_size`` samples (plus a
+    halo) with the same numbers when it is large (see :func:`should_stream`);
+    either way the output and the report (``report_path``) are written
+    atomically, or not at all.
+
+    Parameters
+    ----------
+    make_plan : callable
+        ``make_plan(u) -> (plan, extra)``, e.g. from :func:`planner`.
+    input_path, output : str
+        Files, or ``"-"`` for stdin / stdout (CSV unless ``write.format``).
+    read : resdenoise.io.ReadOptions, optional
+        Delimiter, decimal mark, header, time column, columns (also for
+        ``reference``); by default all are found out.
+    write : resdenoise.io.WriteOptions, optional
+        Output format and subtype; by default from the name and the input.
+    run : RunOptions, optional
+        Stability refusal, strictness, precision, chunks, threads.
+    input_format : str, optional
+        As :func:`resdenoise.io.read_signal` takes it.
+    report_path : str, optional
+        Where the JSON report goes (``"-"``: stdout, when ``output`` is a file).
+    reference : str, optional
+        A clean signal of the same shape: the report gets MSE, SNR and PSNR.
+    in_place : bool
+        Allow ``output`` to be the input file (replaced atomically).
     progress : callable, optional
         ``progress(phase, done, total)`` while the file is checked and filtered.
     on_warning : callable, optional
@@ -442,27 +469,23 @@ def run_file(
     UnstableError
         The plan is not L-infinity stable and not allowed (3); nothing is written.
     GuaranteeError
-        Under ``strict``, a measured guarantee failed (4); written all the same,
-        the report is the exception's ``report``.
+        Under ``run.strict``, a measured guarantee failed (4); written all the
+        same, the report is the exception's ``report``.
     """
     import numpy as np
 
     from .filters import check_verdict
-    from .io import check_output_path
+    from .io import ReadOptions, WriteOptions, check_output_path
 
     check_paths(input_path, output, report_path, in_place)
-    read_options = dict(
-        delimiter=delimiter,
-        decimal=decimal,
-        header=header,
-        time_column=time_column,
-        columns=columns,
-    )
-    streamed = should_stream(input_path, chunk_size)
+    read = ReadOptions() if read is None else read
+    write = WriteOptions() if write is None else write
+    run = RunOptions() if run is None else run
+    streamed = should_stream(input_path, run.chunk_size)
     # An allowed unstable run may overflow: that is reported as a clean error
     # (non-finite output, nothing written), not as NumPy warnings.
     with np.errstate(over="ignore", invalid="ignore"):
-        check_output_path(output, output_format, subtype)
+        check_output_path(output, write)
         if report_path is not None:
             check_output_path(report_path, signal=False)
         report = _run(
@@ -471,24 +494,20 @@ def run_file(
                 input_path,
                 output,
                 input_format=input_format,
-                output_format=output_format,
                 report_path=report_path,
-                read_options=read_options,
-                subtype=subtype,
+                read=read,
+                write=write,
+                run=run,
                 reference=reference,
-                check_wavelet=check_wavelet,
-                dtype=dtype,
-                chunk_size=chunk_size,
-                threads=threads,
                 on_plan=lambda plan, verdict: check_verdict(
-                    plan, verdict, allow_unstable, on_warning
+                    plan, verdict, run.allow_unstable, on_warning
                 ),
                 progress=progress,
                 on_warning=on_warning,
             ),
             streamed,
         )
-    if strict and not report["guarantees_held"]:
+    if run.strict and not report["guarantees_held"]:
         raise GuaranteeError(
             "guarantees failed: " + "; ".join(report["failed_checks"]), report=report
         )
@@ -503,15 +522,11 @@ class _FileJob:
     input_path: str
     output: str
     input_format: str | None
-    output_format: str | None
     report_path: str | None
-    read_options: dict
-    subtype: str | None
+    read: object  # resdenoise.io.ReadOptions (io is imported when a file is run)
+    write: object  # resdenoise.io.WriteOptions
+    run: RunOptions
     reference: str | None
-    check_wavelet: bool
-    dtype: str
-    chunk_size: int | None
-    threads: int | None
     on_plan: Callable
     progress: Progress | None
     on_warning: Callable[[str], object] | None = None
@@ -549,12 +564,12 @@ class _Whole:
         from .io import read_signal
 
         self.job = job
-        self.sig = sig = read_signal(job.input_path, job.input_format, **job.read_options)
+        self.sig = sig = read_signal(job.input_path, job.input_format, job.read)
         self.name, self.template = sig.source, sig
         self.carried = sig.carried_names if sig.carried else []
         self.clean = None
         if job.reference is not None:
-            self.clean = read_signal(job.reference, None, **job.read_options)
+            self.clean = read_signal(job.reference, None, job.read)
             _check_reference(job.reference, self.clean.data.shape, sig.source, sig.data.shape)
         self.subject = sig.data
 
@@ -562,12 +577,12 @@ class _Whole:
         from .filters import analyse_run, run_plan
 
         job = self.job
-        data = self.sig.data.astype(job.dtype, copy=False)  # run and measure in this precision
+        data = self.sig.data.astype(job.run.dtype, copy=False)  # run and measure in this precision
         callback = None
         if job.progress is not None:
             callback = lambda k, _u: job.progress("blocks", k, plan.steps)  # noqa: E731
-        out = run_plan(plan, data, callback, threads=job.threads)
-        report = analyse_run(plan, data, out, verdict, check_wavelet=job.check_wavelet)
+        out = run_plan(plan, data, callback, threads=job.run.threads)
+        report = analyse_run(plan, data, out, verdict, check_wavelet=job.run.check_wavelet)
         write(out, self.sig.carried)
         quality = None
         if self.clean is not None:
@@ -601,15 +616,13 @@ class _Streamed:
                 with open(path, "rb") as fh:
                     fmt = "audio" if looks_like_audio(fh.read(4)) else "csv"
         try:
-            self.run = StreamedRun(job.dtype, job.progress)
-            stream = open_signal_stream(
-                path, fmt, visit=self.run.visit, source=source, **job.read_options
-            )
+            self.run = StreamedRun(job.run.dtype, job.progress)
+            stream = open_signal_stream(path, fmt, job.read, visit=self.run.visit, source=source)
             self.name, self.template = stream.source, stream.template
             self.carried = stream.template.carried_names if stream.template.carried else []
             self.ref = None
             if job.reference is not None:
-                self.ref = open_signal_stream(job.reference, None, **job.read_options)
+                self.ref = open_signal_stream(job.reference, None, job.read)
                 _check_reference(job.reference, self.ref.shape, stream.source, stream.shape)
             self.subject = self.run.start(stream)
         except BaseException:
@@ -622,9 +635,9 @@ class _Streamed:
             plan,
             verdict,
             write,
-            chunk=job.chunk_size or None,
-            threads=job.threads,
-            check_wavelet=job.check_wavelet,
+            chunk=job.run.chunk_size or None,
+            threads=job.run.threads,
+            check_wavelet=job.run.check_wavelet,
             reference=self.ref,
         )
 
@@ -656,7 +669,7 @@ def _run(job: _FileJob, streamed: bool) -> dict:
                 job.on_warning(message)
         verdict = plan.verdict()
         job.on_plan(plan, verdict)
-        with SignalWriter(job.output, source.template, job.output_format, job.subtype) as writer:
+        with SignalWriter(job.output, source.template, job.write) as writer:
             report, quality, streaming = source.filter(plan, verdict, writer.write)
             finish_report(
                 report,

@@ -1,8 +1,8 @@
 """Exact order statistics and noise estimates of data fed in passes, in bounded memory.
 
-:class:`MedianSelect` finds the exact median (or a quantile) of a stream of
-non-negative floats by a radix selection on their bit patterns;
-:class:`NoiseSelect` feeds it what :func:`resdenoise.noise.estimate_noise`
+:class:`resdenoise.median.MedianSelect` finds the exact median (or a
+quantile) of a stream of non-negative floats by a radix selection on their
+bit patterns; :class:`NoiseSelect` feeds it what :func:`resdenoise.noise.estimate_noise`
 takes the median or quantile of, so that a file read in chunks gets the
 noise estimate of the whole signal, bit for bit.  NumPy only; used by
 :mod:`resdenoise.stream`.
@@ -15,16 +15,10 @@ from collections.abc import Iterable
 import numpy as np
 
 from . import noise
+from .median import MedianSelect
 from .wavelet import MAD_FACTOR, haar_details
 
-__all__ = ["SELECT_LIMIT", "MedianSelect", "NoiseSelect", "Scratch"]
-
-#: Values the median selection collects per middle rank and channel, at most.
-SELECT_LIMIT = 1 << 20
-
-_DIGIT_BITS = 16
-_BINS = 1 << _DIGIT_BITS
-LEVELS = 64 // _DIGIT_BITS
+__all__ = ["NoiseSelect", "Scratch"]
 
 
 class Scratch:
@@ -61,148 +55,6 @@ class Scratch:
 # --------------------------------------------------------------------------
 # The exact median of |Haar details|, in passes
 # --------------------------------------------------------------------------
-
-
-class _Bucket:
-    """Values whose top ``level`` digits are ``prefix``: counted by next digit, or collected."""
-
-    def __init__(self, level: int, prefix: int, collect: bool):
-        self.level, self.prefix, self.collect = level, prefix, collect
-        self.hist = None if collect else np.zeros(_BINS, np.int64)
-        self.values: list[np.ndarray] = []
-        self.shift = np.uint64(64 - _DIGIT_BITS * level)
-        self.next_shift = np.uint64(64 - _DIGIT_BITS * (level + 1))
-
-    def feed(self, keys: np.ndarray, shifted: np.ndarray) -> None:
-        """Count or collect the keys with the prefix (``shifted``: scratch of keys' shape)."""
-        np.right_shift(keys, self.shift, out=shifted)
-        sub = keys[shifted == np.uint64(self.prefix)]
-        if not sub.size:
-            return
-        if self.collect:
-            self.values.append(sub)
-        else:
-            digit = ((sub >> self.next_shift) & np.uint64(_BINS - 1)).astype(np.intp)
-            self.hist += np.bincount(digit, minlength=_BINS)
-
-
-class MedianSelect:
-    """The exact median of a stream of non-negative floats, in passes, in bounded memory.
-
-    Feed every value once per pass (:meth:`feed`), then call
-    :meth:`end_pass`; repeat until :attr:`done`.  :attr:`median` is then
-    what ``np.median`` of all the values gives, bit for bit.  With
-    ``quantile=True`` it selects the two ranks of
-    :func:`resdenoise.noise.quantile_ranks` instead, and :attr:`quantile`
-    is ``quiet-windows``' quantile of the values, bit for bit.
-
-    Notes
-    -----
-    A radix selection on the IEEE bit patterns (which order non-negative
-    floats like the floats): the first pass counts the top 16 bits of each
-    value; each middle rank's bin is then collected (when it holds at most
-    ``limit`` values) or counted by its next 16 bits in another pass.  After
-    four digits a bin holds one distinct value, so at most four passes.
-    """
-
-    def __init__(self, limit: int = SELECT_LIMIT, quantile: bool = False):
-        self.limit = int(limit)
-        self.is_quantile = bool(quantile)
-        self._ranks: tuple = ()
-        self.count = 0
-        self.passes = 0
-        self._hist: np.ndarray | None = np.zeros(_BINS, np.int64)
-        self._targets: list[list] | None = None  # [rank, level, prefix, collect, value]
-        self._buckets: dict = {}
-        self._values: dict[int, float] = {}
-        self._scratch = Scratch()
-
-    @property
-    def done(self) -> bool:
-        return self._targets is not None and all(t[4] is not None for t in self._targets)
-
-    def feed(self, values: np.ndarray) -> None:
-        """Values of this pass (any order; float64, >= 0, NaN-free for a meaningful result)."""
-        keys = np.ascontiguousarray(values, dtype=np.float64).reshape(-1).view(np.uint64)
-        shifted = self._scratch.get("shifted", keys.shape, np.uint64)
-        if self._targets is None:
-            self.count += keys.size
-            np.right_shift(keys, np.uint64(64 - _DIGIT_BITS), out=shifted)
-            # the top digits (< 2**16) as bincount's intp: a view on 64-bit platforms
-            top = shifted.view(np.int64).astype(np.intp, copy=False)
-            self._hist += np.bincount(top, minlength=_BINS)
-            return
-        for bucket in self._buckets.values():
-            bucket.feed(keys, shifted)
-
-    def end_pass(self) -> None:
-        """Close a pass: narrow every middle rank down, or settle it."""
-        self.passes += 1
-        if self._targets is None:
-            if self.count == 0:
-                raise ValueError("no values: the median of nothing")
-            if self.is_quantile:
-                self._ranks = noise.quantile_ranks(self.count)
-                ranks = sorted(set(self._ranks[:2]))
-            else:
-                ranks = sorted({(self.count - 1) // 2, self.count // 2})
-            self._targets = [[r, 0, 0, False, None] for r in ranks]
-            hist, self._hist = self._hist, None
-            for t in self._targets:
-                self._narrow(t, hist)
-        else:
-            for t in self._targets:
-                if t[4] is not None:
-                    continue
-                bucket = self._buckets[(t[1], t[2], t[3])]
-                if t[3]:
-                    values = np.concatenate(bucket.values) if bucket.values else np.zeros(0)
-                    if t[0] >= values.size:
-                        raise ValueError("the values changed between passes")
-                    key = int(np.partition(values, t[0])[t[0]])
-                    t[4] = _key_value(key)
-                else:
-                    self._narrow(t, bucket.hist)
-        self._buckets = {}
-        for t in self._targets:
-            if t[4] is None:
-                k = (t[1], t[2], t[3])
-                if k not in self._buckets:
-                    self._buckets[k] = _Bucket(*k)
-
-    def _narrow(self, t: list, hist: np.ndarray) -> None:
-        """Move target t one digit down using the histogram of its bucket's next digit."""
-        cum = np.cumsum(hist)
-        b = int(np.searchsorted(cum, t[0], side="right"))
-        if b >= _BINS:
-            raise ValueError("the values changed between passes")
-        t[0] -= int(cum[b - 1]) if b else 0
-        t[1] += 1
-        t[2] = (t[2] << _DIGIT_BITS) | b
-        if t[1] == LEVELS:
-            t[4] = _key_value(t[2])
-        else:
-            t[3] = int(hist[b]) <= self.limit
-
-    @property
-    def median(self) -> float:
-        if not self.done:
-            raise ValueError("the median needs more passes")
-        values = np.array([t[4] for t in self._targets])
-        return float(values[0]) if values.size == 1 else float(np.median(values))
-
-    @property
-    def quantile(self) -> float:
-        if not self.done:
-            raise ValueError("the quantile needs more passes")
-        lo, hi, weight = self._ranks
-        first = self._targets[0][4]
-        second = self._targets[-1][4]  # the same target when lo == hi
-        return noise.quantile_from(first, second if hi > lo else first, weight)
-
-
-def _key_value(key: int) -> float:
-    return float(np.array([key], dtype=np.uint64).view(np.float64)[0])
 
 
 class NoiseSelect:

@@ -150,15 +150,10 @@ def _lipschitz(nl: Nonlinearity, r: np.ndarray, phi: np.ndarray) -> float:
 
 
 @dataclass(frozen=True)
-class StabilityVerdict:
-    """Tau bounds and verdict for one (activation, tau, h)."""
+class StabilityVerdict(FunctionProperties):
+    """Tau bounds and verdict for one (activation, tau, h): the activation's
+    properties, then the step's."""
 
-    g_min: float
-    g_max: float
-    lipschitz: float
-    odd: bool
-    monotone: bool
-    exact: bool
     tau: float
     h: float
     tau_linf_bound: float
@@ -224,12 +219,7 @@ def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
     linf = not reasons
     sign = linf and tau <= sign_bound
     return StabilityVerdict(
-        g_min=p.g_min,
-        g_max=p.g_max,
-        lipschitz=p.lipschitz,
-        odd=p.odd,
-        monotone=p.monotone,
-        exact=p.exact,
+        **asdict(p),
         tau=float(tau),
         h=float(h),
         tau_linf_bound=linf_bound,

@@ -29,11 +29,12 @@ The noise level (:func:`resdenoise.noise.estimate_noise`: the 20 % quantile
 of the window energies of third differences, ``quiet-windows``; the MAD of
 the finest Haar details for signals too short for it; needed by the
 automatic lambda and by every report) is the *exact* quantile, found
-without holding the values (:mod:`resdenoise.selection`): a radix selection
+without holding the values (:mod:`resdenoise.selection` feeding
+:class:`resdenoise.median.MedianSelect`): a radix selection
 on the bit patterns of the non-negative values (which sort like their bit
 patterns as unsigned integers).  The first pass counts the top 16 bits of
 every value (65,536 bins); the bins holding the wanted ranks are then
-either collected (at most :data:`SELECT_LIMIT` values) or refined by the
+either collected or refined by the
 next 16 bits, in further passes over the file.  Typically two passes, at
 most four (five for a signal so short that its window length differs from
 the one fed in the first pass); when the plan's lambda is given, the second
@@ -61,18 +62,15 @@ import numpy as np
 from . import stability
 from .errors import ParameterError, SignalError
 from .filters import Summary, run_plan
+from .median import LEVELS
 from .quality import QualitySums
 from .report import build_report
-from .selection import LEVELS as _LEVELS
-from .selection import SELECT_LIMIT, MedianSelect
 from .selection import NoiseSelect as _NoiseSelect
 from .selection import Scratch as _Scratch
 from .wavelet import cycle_spin_shrink
 
 __all__ = [
     "DEFAULT_CHUNK",
-    "SELECT_LIMIT",
-    "MedianSelect",
     "SignalSummary",
     "StreamMeasure",
     "chunk_for",
@@ -334,7 +332,7 @@ class SignalSummary(Summary):
     @property
     def noise_sigma(self) -> np.ndarray:
         """The noise estimate per channel, exactly ``estimate_noise`` of the whole signal."""
-        for _ in range(_LEVELS + 2):
+        for _ in range(LEVELS + 2):
             if self._noise.done:
                 return self._noise.sigma()
             self._passes()

@@ -28,7 +28,7 @@ import pytest
 import soundfile
 from click.testing import CliRunner
 
-import resdenoise.io as rio
+import resdenoise.io.read as rio_read
 from resdenoise.cli import cli
 from resdenoise.engine import run_blocks
 from resdenoise.nonlinearities import get_nonlinearity
@@ -213,7 +213,7 @@ def test_unreadable_file(runner, tmp_path, monkeypatch):
                 raise PermissionError(13, "Permission denied", str(path))
             return real_open(path, *args, **kwargs)
 
-        monkeypatch.setattr(rio, "open", fake_open, raising=False)
+        monkeypatch.setattr(rio_read, "open", fake_open, raising=False)
     out = tmp_path / "out.csv"
     result = runner.invoke(cli, [*IDENTITY, str(src), "-o", str(out)])
     assert_fails(result, 1, r"secret\.csv: permission denied; cannot read the file$")

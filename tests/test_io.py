@@ -22,6 +22,8 @@ from hypothesis import strategies as st
 
 from resdenoise.errors import ParameterError, SignalError
 from resdenoise.io import (
+    ReadOptions,
+    WriteOptions,
     check_output_path,
     encode_signal,
     parse_signal,
@@ -146,25 +148,27 @@ def test_csv_filtered_channels_change_and_nothing_else(raw, expected, header, ti
 
 def test_columns_picks_channels_and_carries_the_rest_unchanged():
     raw = b"t,a,b,label\n0,1.0,2.0,x\n1,3.0,4.0,y\n"
-    sig = parse_signal(raw, "CSV", "x.csv", columns="b")
+    sig = parse_signal(raw, "CSV", "x.csv", ReadOptions(columns="b"))
     np.testing.assert_array_equal(sig.data, [2.0, 4.0])
     assert sig.positions == (2,)
     assert sig.channel_names == ["b"]
     out = encode_signal("y.csv", sig.with_data(np.array([-2.0, -4.0])))[0]
     assert out == b"t,a,b,label\n0,1.0,-2.0,x\n1,3.0,-4.0,y\n"
-    by_number = parse_signal(raw, "CSV", "x.csv", columns="3,2")
+    by_number = parse_signal(raw, "CSV", "x.csv", ReadOptions(columns="3,2"))
     assert by_number.positions == (1, 2)  # file order, whatever the order asked
 
 
 def test_time_column_by_name_number_and_none():
     raw = b"a,b\n5.0,1.0\n4.0,2.0\n"  # 'a' is not time-like: both columns are data
     assert parse_signal(raw, "CSV", "x").time_column is None
-    assert parse_signal(raw, "CSV", "x", time_column="a").time_column == 0
-    assert parse_signal(raw, "CSV", "x", time_column="2").time_column == 1
-    assert parse_signal(raw, "CSV", "x", time_column="B").time_column == 1  # case-insensitive
+    assert parse_signal(raw, "CSV", "x", ReadOptions(time_column="a")).time_column == 0
+    assert parse_signal(raw, "CSV", "x", ReadOptions(time_column="2")).time_column == 1
+    assert (
+        parse_signal(raw, "CSV", "x", ReadOptions(time_column="B")).time_column == 1
+    )  # case-insensitive
     timed = b"time,v\n0,1.0\n1,2.0\n"
     assert parse_signal(timed, "CSV", "x").time_column == 0
-    off = parse_signal(timed, "CSV", "x", time_column="none")
+    off = parse_signal(timed, "CSV", "x", ReadOptions(time_column="none"))
     assert off.time_column is None
     np.testing.assert_array_equal(off.data, [[0.0, 1.0], [1.0, 2.0]])
 
@@ -184,11 +188,11 @@ def test_no_time_column_detected(raw):
 def test_header_declared_or_denied():
     raw = b"1,2\n3,4\n5,6\n"
     assert parse_signal(raw, "CSV", "x").header is None
-    with_header = parse_signal(raw, "CSV", "x", header=True)
+    with_header = parse_signal(raw, "CSV", "x", ReadOptions(header=True))
     assert with_header.header == ["1", "2"]
     np.testing.assert_array_equal(with_header.data, [[3.0, 4.0], [5.0, 6.0]])
     with pytest.raises(SignalError, match=r"x: line 1, column 1: 'a' is not a number"):
-        parse_signal(b"a,b\n1,2\n", "CSV", "x", header=False)
+        parse_signal(b"a,b\n1,2\n", "CSV", "x", ReadOptions(header=False))
 
 
 @pytest.mark.parametrize(
@@ -201,13 +205,13 @@ def test_header_declared_or_denied():
     ],
 )
 def test_delimiter_given(delimiter, raw):
-    sig = parse_signal(raw, "CSV", "x", delimiter=delimiter)
+    sig = parse_signal(raw, "CSV", "x", ReadOptions(delimiter=delimiter))
     np.testing.assert_array_equal(sig.data, [[1.0, 2.0], [3.0, 4.0]])
 
 
 def test_decimal_comma_declared_for_one_column():
     # "1,5" alone is ambiguous (two integer columns); declared, it is one number
-    sig = parse_signal(b"1,5\n2,25\n", "CSV", "x", decimal=",")
+    sig = parse_signal(b"1,5\n2,25\n", "CSV", "x", ReadOptions(decimal=","))
     np.testing.assert_array_equal(sig.data, [1.5, 2.25])
     assert encode_signal("y.csv", sig.with_data(sig.data))[0] == b"1,5\n2,25\n"
 
@@ -232,7 +236,7 @@ def test_decimal_comma_declared_for_one_column():
 )
 def test_csv_errors_name_line_and_column(raw, kwargs, message):
     with pytest.raises(SignalError, match=message):
-        parse_signal(raw, "CSV", "x", **kwargs)
+        parse_signal(raw, "CSV", "x", ReadOptions(**kwargs))
 
 
 @pytest.mark.parametrize(
@@ -251,7 +255,7 @@ def test_options_that_do_not_fit_the_file(kwargs, message):
     if kwargs.get("time_column") == "a" and "columns" not in kwargs:
         raw = b"a\n1.0\n2.0\n"
     with pytest.raises(ParameterError, match=message):
-        parse_signal(raw, "CSV", "x", **kwargs)
+        parse_signal(raw, "CSV", "x", ReadOptions(**kwargs))
 
 
 # ---- files written by the standard library's csv module --------------------
@@ -310,7 +314,7 @@ def test_float64_round_trips_exactly_in_every_dialect(data, delim, header, crlf,
         writer.writerow(["left", "right"])
     writer.writerows(cells)
     raw = (b"\xef\xbb\xbf" if bom else b"") + buf.getvalue().encode()
-    sig = parse_signal(raw, "CSV", "x.csv", time_column="none", decimal=decimal)
+    sig = parse_signal(raw, "CSV", "x.csv", ReadOptions(time_column="none", decimal=decimal))
     np.testing.assert_array_equal(sig.data, x)
     assert np.array_equal(np.signbit(sig.data), np.signbit(x))
     assert sig.header == (["left", "right"] if header else None)
@@ -434,22 +438,22 @@ def test_companded_output_clips_to_unit_range():
 def test_subtype_override_and_format_change():
     k = np.array([-32768, -1, 0, 1, 32767], dtype=np.int64)
     sig = parse_signal(_audio((k << 16).astype(np.int32), "WAV", "PCM_16"), "WAV", "in")
-    as24 = parse_signal(encode_signal("o.wav", sig, subtype="pcm_24")[0], "WAV", "o")
+    as24 = parse_signal(encode_signal("o.wav", sig, WriteOptions(subtype="pcm_24"))[0], "WAV", "o")
     assert as24.subtype == "PCM_24"
     np.testing.assert_array_equal(as24.data, sig.data)  # 16-bit values fit 24 bits exactly
     flac = parse_signal(encode_signal("o.flac", sig)[0], "FLAC", "o")
     assert (flac.format, flac.subtype) == ("FLAC", "PCM_16")
     np.testing.assert_array_equal(flac.data, sig.data)
     with pytest.raises(ParameterError, match=r"o.flac: FLAC cannot hold subtype 'FLOAT'"):
-        encode_signal("o.flac", sig, subtype="FLOAT")
+        encode_signal("o.flac", sig, WriteOptions(subtype="FLOAT"))
     with pytest.raises(ParameterError, match=r"applies to audio output only"):
-        encode_signal("o.csv", sig, subtype="PCM_16")
+        encode_signal("o.csv", sig, WriteOptions(subtype="PCM_16"))
 
 
 def test_audio_channels_picked_by_number_carry_the_others():
     k = np.arange(-6, 6, dtype=np.int64).reshape(4, 3)
     sig = parse_signal(
-        _audio((k << 16).astype(np.int32), "WAV", "PCM_16"), "WAV", "in", columns="2"
+        _audio((k << 16).astype(np.int32), "WAV", "PCM_16"), "WAV", "in", ReadOptions(columns="2")
     )
     np.testing.assert_array_equal(sig.data, k[:, 1] / 32768.0)
     payload, _ = encode_signal("o.wav", sig.with_data(np.zeros(4)))
@@ -566,7 +570,7 @@ def test_check_output_path(tmp_path):
     with pytest.raises(SignalError, match=r"cannot tell the format from the extension '.xyz'"):
         check_output_path(tmp_path / "x.xyz")
     with pytest.raises(ParameterError, match=r"unknown format 'nope'"):
-        check_output_path(tmp_path / "x", "nope")
+        check_output_path(tmp_path / "x", WriteOptions("nope"))
 
 
 def test_symlinked_output_writes_through_the_link(tmp_path):
@@ -577,3 +581,37 @@ def test_symlinked_output_writes_through_the_link(tmp_path):
     write_bytes_atomic(link, b"new\n")
     assert link.is_symlink()
     assert real.read_bytes() == b"new\n"
+
+
+# ---- the option objects -------------------------------------------------------
+
+
+def test_read_and_write_options_are_frozen_and_typed():
+    opts = ReadOptions(columns=["a", 2])
+    assert opts.columns == ("a", 2)  # a sequence is kept as a tuple
+    with pytest.raises(AttributeError):
+        opts.header = True  # type: ignore[misc]
+    for bad in ({"header": "yes"}, {"delimiter": 1}, {"time_column": True}, {"columns": 3}):
+        with pytest.raises(TypeError):
+            ReadOptions(**bad)
+    with pytest.raises(TypeError):
+        WriteOptions(subtype=16)
+    assert ReadOptions() == ReadOptions(None, None, None, None, None)
+
+
+def test_option_values_are_checked_against_the_file(tmp_path):
+    # an unknown delimiter is a ParameterError when a CSV file is read, not before:
+    # a missing file is reported first, and an audio file ignores it
+    opts = ReadOptions(delimiter="x")
+    with pytest.raises(SignalError, match=r"no such file"):
+        read_signal(tmp_path / "missing.csv", options=opts)
+    with pytest.raises(ParameterError, match=r"unknown delimiter 'x'"):
+        parse_signal(b"1\n2\n", "CSV", "x", opts)
+    wav = io.BytesIO()
+    soundfile.write(wav, np.zeros(4), 8000, subtype="PCM_16", format="WAV")
+    assert parse_signal(wav.getvalue(), "WAV", "in", opts).data.shape == (4,)
+
+
+def test_options_given_in_place_of_the_format():
+    with pytest.raises(TypeError, match=r"options="):
+        read_signal("x.csv", ReadOptions())  # type: ignore[arg-type]

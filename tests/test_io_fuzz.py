@@ -17,7 +17,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from resdenoise.errors import ParameterError, SignalError
-from resdenoise.io import Signal, encode_signal, parse_signal, read_signal
+from resdenoise.io import ReadOptions, Signal, encode_signal, parse_signal, read_signal
 
 # example counts come from the profile (conftest.py): HYPOTHESIS_PROFILE=thorough for 2000
 SETTINGS = settings(deadline=None)
@@ -38,7 +38,7 @@ def _check(outcome) -> None:
 
 def _parse(raw: bytes, fmt: str, **options):
     try:
-        sig = parse_signal(raw, fmt, "fuzz", **options)
+        sig = parse_signal(raw, fmt, "fuzz", ReadOptions(**options))
     except SignalError as exc:
         message = str(exc)
         assert message.startswith("fuzz: ") or message.startswith("out."), message
@@ -124,11 +124,13 @@ def test_random_csv_text_with_options(text, delimiter, decimal, header, time_col
             text.encode(),
             "CSV",
             "fuzz",
-            delimiter=delimiter,
-            decimal=decimal,
-            header=header,
-            time_column=time_column,
-            columns=columns,
+            ReadOptions(
+                delimiter=delimiter,
+                decimal=decimal,
+                header=header,
+                time_column=time_column,
+                columns=columns,
+            ),
         )
     except (SignalError, ParameterError) as exc:
         assert "\n" not in str(exc)

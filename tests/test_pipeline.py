@@ -19,9 +19,11 @@ from resdenoise.batch import run_batch
 from resdenoise.engine import run_blocks
 from resdenoise.errors import GuaranteeError, ParameterError, SignalError, UnstableError
 from resdenoise.expr import parse_expression
+from resdenoise.io import ReadOptions, WriteOptions
 from resdenoise.nonlinearities import get_nonlinearity
 from resdenoise.pipeline import (
     AUTO,
+    RunOptions,
     check_paths,
     planner,
     run_file,
@@ -85,13 +87,13 @@ def test_streamed_run_writes_the_same_file_and_reports_its_phases(tmp_path, sign
     src = tmp_path / "in.csv"
     write_csv(src, signal, time=False)
     make_plan = planner("resnet", "tanh", lam=0.8, blocks=7)
-    whole = run_file(make_plan, str(src), str(tmp_path / "whole.csv"), chunk_size=0)
+    whole = run_file(make_plan, str(src), str(tmp_path / "whole.csv"), run=RunOptions(chunk_size=0))
     phases = []
     chunked = run_file(
         make_plan,
         str(src),
         str(tmp_path / "chunked.csv"),
-        chunk_size=40,
+        run=RunOptions(chunk_size=40),
         progress=lambda phase, done, total: phases.append(phase),
     )
     assert (tmp_path / "whole.csv").read_bytes() == (tmp_path / "chunked.csv").read_bytes()
@@ -152,7 +154,9 @@ def test_a_formula_and_an_automatic_stopping_time(tmp_path, signal):
     assert 0 < report["steps"] <= params["blocks_searched"]
     assert report["guarantees_held"]
     with pytest.raises(ParameterError, match="needs the whole signal in memory"):
-        run_file(planner("diffuse", "charbonnier", time=AUTO), str(src), chunk_size=50)
+        run_file(
+            planner("diffuse", "charbonnier", time=AUTO), str(src), run=RunOptions(chunk_size=50)
+        )
 
 
 def test_unstable_plan_is_refused_and_nothing_is_written(tmp_path, signal):
@@ -169,14 +173,14 @@ def test_unstable_plan_is_refused_and_nothing_is_written(tmp_path, signal):
     assert listing(tmp_path) == ["in.csv"]
 
     # allowed: it runs (the linear bound is broken, so the report says what failed)
-    report = run_file(make_plan, str(src), str(out), allow_unstable=True)
+    report = run_file(make_plan, str(src), str(out), run=RunOptions(allow_unstable=True))
     assert not report["stability"]["linf_stable"] and not report["guarantees_held"]
     assert report["failed_checks"][0].startswith("run was not L-infinity stable")
     # ... and under strict it fails with exit code 4, after writing
     os.unlink(out)
     linear = planner("resnet", "linear", lam=1.0, blocks=5, tau=1.0)
     with pytest.raises(GuaranteeError) as info:
-        run_file(linear, str(src), str(out), allow_unstable=True, strict=True)
+        run_file(linear, str(src), str(out), run=RunOptions(allow_unstable=True, strict=True))
     assert info.value.exit_code == 4
     assert out.exists() and info.value.report["guarantees_held"] is False
     assert not info.value.report["channels"][0]["max_min_principle"]
@@ -258,7 +262,11 @@ def test_messages_name_parameters_that_a_front_end_can_restate(tmp_path):
 
     (tmp_path / "c.csv").write_text("a;b\n1;2\n3;1,5\n")
     with pytest.raises(SignalError) as info:
-        run_file(planner("diffuse", "linear", steps=1), str(tmp_path / "c.csv"), decimal=".")
+        run_file(
+            planner("diffuse", "linear", steps=1),
+            str(tmp_path / "c.csv"),
+            read=ReadOptions(decimal="."),
+        )
     err = info.value
     assert str(err).endswith("'1,5' is not a number (a decimal comma? declare it with decimal=',')")
     assert error_message(err).endswith("(a decimal comma? declare it with --decimal ,)")
@@ -338,7 +346,7 @@ def test_batch_strict_failure_is_code_4_and_written(tmp_path):
     (src / "soft.csv").write_text("\n".join(["0.3", "-0.3"] * 20) + "\n")
     files = [str(src / "loud.csv"), str(src / "soft.csv")]
     make_plan = planner("resnet", "tanh", lam=1.0, blocks=2)
-    args = dict(output_format="wav", subtype="PCM_16", strict=True)
+    args = dict(write=WriteOptions("wav", "PCM_16"), run=RunOptions(strict=True))
     results = run_batch(make_plan, files, str(tmp_path / "o"), **args)
     assert [r.exit_code for r in results] == [4, 0]
     assert isinstance(results[0].error, GuaranteeError)

@@ -34,14 +34,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import resdenoise.io as rio
+import resdenoise.io.audio as rio_audio
+import resdenoise.io.csv as rio_csv
 from resdenoise import pipeline, stream
 from resdenoise.cli import cli
 from resdenoise.errors import ParameterError, ResdenoiseError, SignalError
 from resdenoise.filters import auto_lambda, plan_regularise, plan_resnet, run_plan
+from resdenoise.io import ReadOptions
+from resdenoise.median import MedianSelect
 from resdenoise.network import build_network, parse_network
 from resdenoise.noise import estimate_noise
 from resdenoise.nonlinearities import NONLINEARITIES, get_nonlinearity
-from resdenoise.stream import MedianSelect, filter_chunks, filter_in_chunks
+from resdenoise.stream import filter_chunks, filter_in_chunks
 
 KEYS = sorted(NONLINEARITIES)
 
@@ -258,11 +262,14 @@ def compare_stream(tmp_path, raw: bytes, fmt: str = "csv", **options):
     path = tmp_path / ("in.csv" if fmt == "csv" else "in.wav")
     path.write_bytes(raw)
     try:
-        sig, err = rio.parse_signal(raw, rio.guess_format(str(path)), str(path), **options), None
+        sig, err = (
+            rio.parse_signal(raw, rio.guess_format(str(path)), str(path), ReadOptions(**options)),
+            None,
+        )
     except ResdenoiseError as exc:
         sig, err = None, exc
     try:
-        st_, err2 = rio.open_signal_stream(path, **options), None
+        st_, err2 = rio.open_signal_stream(path, options=ReadOptions(**options)), None
     except ResdenoiseError as exc:
         st_, err2 = None, exc
     if err is not None or err2 is not None:
@@ -294,14 +301,14 @@ def compare_stream(tmp_path, raw: bytes, fmt: str = "csv", **options):
 @pytest.mark.parametrize("read_bytes", [1, 3, 1 << 20])
 @pytest.mark.parametrize("raw", [d[1] for d in DIALECTS], ids=[d[0] for d in DIALECTS])
 def test_csv_dialects_streamed_as_read_whole(tmp_path, monkeypatch, raw, read_bytes):
-    monkeypatch.setattr(rio, "READ_BYTES", read_bytes)
+    monkeypatch.setattr(rio_csv, "READ_BYTES", read_bytes)
     assert compare_stream(tmp_path, raw) is None
 
 
 @pytest.mark.parametrize("read_bytes", [1, 1 << 20])
 @pytest.mark.parametrize("raw", CSV_ERRORS)
 def test_csv_errors_streamed_as_read_whole(tmp_path, monkeypatch, raw, read_bytes):
-    monkeypatch.setattr(rio, "READ_BYTES", read_bytes)
+    monkeypatch.setattr(rio_csv, "READ_BYTES", read_bytes)
     assert compare_stream(tmp_path, raw) is not None
 
 
@@ -347,8 +354,8 @@ def test_random_tables_streamed_as_read_whole(rows, delim, newline, bom, preambl
     raw = (b"\xef\xbb\xbf" if bom else b"") + text.encode()
     if not raw:
         return
-    old = rio.READ_BYTES
-    rio.READ_BYTES = read_bytes
+    old = rio_csv.READ_BYTES
+    rio_csv.READ_BYTES = read_bytes
     try:
         with tempfile.TemporaryDirectory() as d:
             try:
@@ -368,7 +375,7 @@ def test_random_tables_streamed_as_read_whole(rows, delim, newline, bom, preambl
                 if whole or stream_ok:
                     raise
     finally:
-        rio.READ_BYTES = old
+        rio_csv.READ_BYTES = old
 
 
 def _wav(data, subtype, fmt="WAV") -> bytes:
@@ -380,7 +387,7 @@ def _wav(data, subtype, fmt="WAV") -> bytes:
 @pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "FLOAT", "DOUBLE"])
 @pytest.mark.parametrize("channels", [1, 2])
 def test_audio_streamed_as_read_whole(tmp_path, monkeypatch, rng, subtype, channels):
-    monkeypatch.setattr(rio, "READ_FRAMES", 37)
+    monkeypatch.setattr(rio_audio, "READ_FRAMES", 37)
     x = np.clip(0.4 * rng.standard_normal((500, channels)), -1, 1)
     assert compare_stream(tmp_path, _wav(x, subtype), "wav") is None
 
@@ -410,7 +417,7 @@ def test_open_signal_stream_file_errors(tmp_path):
         rio.open_signal_stream(tmp_path / "e.csv")
     (tmp_path / "a.wav").write_bytes(_wav(np.zeros(10), "PCM_16"))
     with pytest.raises(ParameterError, match=r"no time column"):
-        rio.open_signal_stream(tmp_path / "a.wav", time_column="1")
+        rio.open_signal_stream(tmp_path / "a.wav", options=ReadOptions(time_column="1"))
 
 
 def test_signal_writer_refuses_non_finite_and_leaves_nothing(tmp_path):

@@ -246,17 +246,38 @@ def _network_planner(path: str, formula, lam, tau, h, blocks):
 # --------------------------------------------------------------------------
 
 
-def _run(make_plan, input_paths, output, read, write, report_path, quiet, jobs, **options):
+def _run(
+    make_plan, input_paths, output, read, write, report_path, quiet, jobs, scheduler, **options
+):
     """One INPUT: filter it into OUTPUT; several (or -o DIR/): each into the directory.
 
     ``read`` and ``write`` are the read and write options (:func:`files_options`);
-    ``options`` the other keywords of :func:`resdenoise.pipeline.run_file`.
+    ``options`` the run's settings and the other files (``reference``,
+    ``in_place``), made into :func:`resdenoise.pipeline.run_file`'s keywords here.
     """
-    options.update(read, **write)
+    from ..io import ReadOptions, WriteOptions  # not at start-up: --help reads no file
+    from ..pipeline import RunOptions
+
+    read = dict(read)
+    files = {
+        "input_format": read.pop("input_format"),
+        "read": ReadOptions(**read),
+        "write": WriteOptions(write["output_format"], write["subtype"]),
+        "reference": options.pop("reference"),
+        "in_place": options.pop("in_place"),
+    }
+    with library_errors(usage=True):
+        files["run"] = RunOptions(**options)
     if len(input_paths) == 1 and not _names_directory(output):
-        _run_one(make_plan, input_paths[0], output, report_path, quiet, options)
+        if on_command_line(click.get_current_context(), "scheduler"):
+            raise click.UsageError(
+                "--scheduler sends the files of a batch to a cluster: give several INPUTs "
+                "or -o DIR/"
+            )
+        _run_one(make_plan, input_paths[0], output, report_path, quiet, files)
     else:
-        _run_batch(make_plan, list(input_paths), output, report_path, quiet, jobs, options)
+        files["scheduler"] = scheduler
+        _run_batch(make_plan, list(input_paths), output, report_path, quiet, jobs, files)
 
 
 def _names_directory(path: str | None) -> bool:

@@ -1,0 +1,72 @@
+"""Reading and writing signals: CSV, audio (through soundfile), stdin/stdout.
+
+Knows nothing about diffusion and imports nothing of resdenoise but
+:mod:`resdenoise.errors`.
+
+Two doors to one reader per format.  :func:`read_signal` (or
+:func:`parse_signal` on bytes) reads a file whole and returns a
+:class:`Signal`: float64 samples shaped ``(n,)`` or ``(n, channels)`` and
+all that is needed to write the result back as the same kind of file.
+:func:`open_signal_stream` checks a file in one pass, in bounded memory, and
+returns a :class:`SignalStream` whose ``blocks()`` read it again block by
+block.  Both doors go through the same reader, so they accept and refuse the
+same files with the same messages; how to read is said once, in a frozen
+:class:`ReadOptions`.
+
+Writing: :func:`write_signal` (whole) and :class:`SignalWriter` (block by
+block) write the same bytes, as a :class:`WriteOptions` says;
+:func:`write_files_atomic` writes to a temporary file beside each target and
+renames it into place, so a failure never leaves an empty or partial file.
+
+Every problem with a file is a :class:`~resdenoise.errors.SignalError`
+naming the file and, where it applies, the line and column; an option that
+does not fit the file (an unknown column, a subtype the format lacks) is a
+:class:`~resdenoise.errors.ParameterError`.
+
+Modules: ``read`` (the doors), ``csv`` and ``audio`` (the readers),
+``options`` (ReadOptions, WriteOptions), ``signal`` (Signal, SignalStream,
+formats), ``writers`` (encoding, SignalWriter), ``atomic`` (temporary files
+and renames, spooling stdin).
+"""
+
+from .atomic import check_output_path, spool_stdin, write_bytes_atomic, write_files_atomic
+from .options import ReadOptions, WriteOptions
+from .read import open_signal_stream, parse_signal, read_signal
+from .signal import (
+    AUDIO_EXTENSIONS,
+    CSV_EXTENSIONS,
+    FLOAT_SUBTYPES,
+    PCM_BITS,
+    STDIO,
+    CsvLayout,
+    Signal,
+    SignalStream,
+    guess_format,
+    looks_like_audio,
+)
+from .writers import SignalWriter, encode_signal, write_signal
+
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "CSV_EXTENSIONS",
+    "FLOAT_SUBTYPES",
+    "PCM_BITS",
+    "STDIO",
+    "CsvLayout",
+    "ReadOptions",
+    "Signal",
+    "SignalStream",
+    "SignalWriter",
+    "WriteOptions",
+    "check_output_path",
+    "encode_signal",
+    "guess_format",
+    "looks_like_audio",
+    "open_signal_stream",
+    "parse_signal",
+    "read_signal",
+    "spool_stdin",
+    "write_bytes_atomic",
+    "write_files_atomic",
+    "write_signal",
+]

@@ -1,0 +1,223 @@
+"""Audio files through soundfile (libsndfile): WAV, FLAC, OGG, AIFF, ...
+
+Integer PCM is read exactly (as int32, scaled by 2**-31).  A truncated
+RIFF/FORM data chunk is an error (libsndfile would shorten the file
+silently), and so is a header that promises more frames than the file holds.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import os
+import re
+import struct
+from dataclasses import replace
+
+import numpy as np
+
+from ..errors import SignalError
+from .options import ReadOptions
+from .signal import PCM_BITS, Signal, SignalStream, _one_line
+
+
+def _walk_chunks(read_at, total: int, source: str) -> None:
+    """Detect a truncated RIFF/RIFX (WAV) or FORM (AIFF) file of ``total`` bytes.
+
+    ``read_at(pos, k)`` reads the file.  libsndfile silently shortens a file
+    whose data chunk is cut off; we want an error.  Sizes meaning "unknown
+    length" (streamed output) are accepted.
+    """
+    head = read_at(0, 12)
+    if head[:4] in (b"RIFF", b"RIFX") and head[8:12] == b"WAVE":
+        endian, data_id, pos = ("<" if head[:4] == b"RIFF" else ">"), b"data", 12
+    elif head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        endian, data_id, pos = ">", b"SSND", 12
+    else:
+        return
+    while pos + 8 <= total:
+        chunk = read_at(pos, 8)
+        cid = chunk[:4]
+        (size,) = struct.unpack(endian + "I", chunk[4:8])
+        if cid == data_id:
+            if size == 0 or size >= 0x7FFF0000:
+                return
+            have = total - pos - 8
+            if size > have:
+                raise SignalError(
+                    f"{source}: truncated audio: the {cid.decode()} chunk promises {size} "
+                    f"bytes, the file holds {have}"
+                )
+            return
+        pos += 8 + size + (size & 1)
+
+
+_AUDIO_ERRORS = (RuntimeError, TypeError, ValueError, OverflowError, MemoryError, EOFError)
+
+
+def _audio_error(exc: Exception, head: bytes, source: str) -> SignalError:
+    """The error for an audio file soundfile cannot read (``head``: its first bytes)."""
+    msg = getattr(exc, "error_string", None) or str(exc)
+    msg = re.sub(r"^Error opening (<[^>]*>|'[^']*'): ", "", _one_line(msg)).rstrip(".")
+    hint, named = "", []
+    if b"\x00" not in head[:4096]:
+        try:
+            codecs.getincrementaldecoder("utf-8")().decode(head[:4096], final=False)
+            hint, named = (
+                "; if it is CSV text, say so with input_format='csv'",
+                [("input_format", "csv")],
+            )
+        except UnicodeDecodeError:
+            pass
+    return SignalError(f"{source}: not a readable audio file ({msg}){hint}", parameters=named)
+
+
+#: Audio frames read at a time.
+READ_FRAMES = 1 << 16
+
+
+class AudioReader:
+    """One audio file: checked in one pass through soundfile, then its samples.
+
+    ``opener()`` gives the file afresh (a path, or a ``BytesIO`` over the
+    bytes of a file read whole); :meth:`check` reads every frame once and
+    returns the :class:`SignalStream`; then :meth:`gather` (the frames the
+    check kept) or :meth:`blocks` (the file read again) give the samples.
+    """
+
+    def __init__(self, source: str, opener, options: ReadOptions):
+        options.check_audio(source)
+        self.source, self.opener, self.options = source, opener, options
+
+    def _head(self) -> bytes:
+        try:
+            with self._raw() as fh:
+                return fh.read(4096)
+        except OSError:
+            return b""
+
+    def _raw(self):
+        f = self.opener()
+        return open(f, "rb") if isinstance(f, str) else f
+
+    def _open(self):
+        import soundfile
+
+        try:
+            return soundfile.SoundFile(self.opener())
+        except _AUDIO_ERRORS as exc:
+            raise _audio_error(exc, self._head(), self.source) from None
+
+    def _read(self, f, dtype):
+        try:
+            return f.read(READ_FRAMES, dtype=dtype, always_2d=True)
+        except _AUDIO_ERRORS as exc:
+            raise _audio_error(exc, self._head(), self.source) from None
+
+    def _floats(self, block: np.ndarray) -> np.ndarray:
+        if self.dtype == "int32":
+            out = block.astype(np.float64)
+            out *= 2.0**-31  # exact: the same floats as / 2**31
+            return out
+        return block
+
+    def check(self, visit=None, keep=None) -> SignalStream:
+        """Read every frame once: ``visit(block)`` gets them as floats, ``keep(block)`` as read."""
+        source = self.source
+        try:
+            with self._raw() as fh:
+                size = fh.seek(0, os.SEEK_END)
+
+                def read_at(pos: int, k: int) -> bytes:
+                    fh.seek(pos)
+                    return fh.read(k)
+
+                _walk_chunks(read_at, size, source)
+        except OSError as exc:
+            raise SignalError(f"{source}: cannot read: {_one_line(exc.strerror or exc)}") from None
+        with self._open() as f:
+            self.subtype, fmt, rate, channels = f.subtype, f.format, f.samplerate, f.channels
+            frames = f.frames
+            self.dtype = "int32" if self.subtype in PCM_BITS else "float64"
+            total = 0
+            while total < frames:
+                block = self._read(f, self.dtype)
+                if block.shape[0] == 0:
+                    break
+                total += block.shape[0]
+                if visit is not None:
+                    visit(self._floats(block))
+                if keep is not None:
+                    keep(block)  # as read: converted once in gather
+        if total < frames:
+            raise SignalError(
+                f"{source}: truncated audio: the header promises {frames} frames, found {total}"
+            )
+        positions = tuple(range(channels))
+        carried_at: list[int] = []
+        picked = self.options.picked(None, channels, source, "channels")
+        if picked is not None:
+            carried_at = [p for p in range(channels) if p not in picked]
+            positions = tuple(picked)
+        if total < 2:
+            raise SignalError(
+                f"{source}: {total} sample{'' if total == 1 else 's'}; "
+                "a signal needs at least 2 samples"
+            )
+        self.frames, self.positions, self.carried_at = total, positions, carried_at
+        shape = (0,) if len(positions) == 1 else (0, len(positions))
+        template = Signal(
+            data=np.zeros(shape),
+            source=source,
+            format=fmt,
+            samplerate=rate,
+            subtype=self.subtype,
+            positions=positions,
+            carried={p: np.zeros(0) for p in carried_at},
+        )
+        return SignalStream(template=template, frames=total, width=channels, _reader=self)
+
+    def _split(self, block: np.ndarray) -> tuple[np.ndarray, dict]:
+        """The filtered channels of ``block`` (contiguous) and the carried ones."""
+        picked = list(self.positions)
+        carried = {p: block[:, p].copy() for p in self.carried_at}
+        if len(picked) == 1:
+            data = block[:, picked[0]].copy()
+        elif picked == list(range(block.shape[1])):
+            data = block  # every channel in order: the block itself, no copies
+        else:
+            data = block[:, picked]  # fancy indexing gives a Fortran-ordered copy
+        return np.ascontiguousarray(data), carried
+
+    def gather(self, stream: SignalStream, kept: list) -> Signal:
+        """The :class:`Signal` of the frames :meth:`check` kept."""
+        block = kept[0] if len(kept) == 1 else np.concatenate(kept)
+        data, carried = self._split(self._floats(block))
+        return replace(stream.template, data=data, carried=carried)
+
+    def blocks(self, stream: SignalStream):
+        """Read the file again: ``(data, carried)`` block by block."""
+        total = 0
+        with self._open() as f:
+            while total < self.frames:
+                block = self._read(f, self.dtype)
+                if block.shape[0] == 0:
+                    break
+                block = block[: self.frames - total]
+                total += block.shape[0]
+                yield self._split(self._floats(block))
+        if total != self.frames:
+            raise SignalError(f"{self.source}: the file changed while it was read")
+
+
+def read_audio(raw: bytes, source: str, options: ReadOptions) -> Signal:
+    """The whole door: an audio file's bytes, checked and gathered in one pass."""
+    reader = AudioReader(source, lambda: io.BytesIO(raw), options)
+    kept: list = []
+    stream = reader.check(keep=kept.append)
+    return reader.gather(stream, kept)
+
+
+def open_audio(path: str, source: str, options: ReadOptions, visit=None) -> SignalStream:
+    """The blocks door: an audio file checked in one pass, then read in blocks on demand."""
+    return AudioReader(source, lambda: path, options).check(visit=visit)

@@ -1,0 +1,700 @@
+"""CSV files: one reader (:class:`CsvReader`) and its two doors.
+
+:func:`read_csv` (whole: the bytes in memory, checked and gathered in one
+pass) and :func:`open_csv` (blocks: the file checked in one pass, then read
+again block by block) go through the same decisions, made once: dialect,
+header, time column, columns, bad cells, the 2-sample minimum.  The
+dialect (delimiter, decimal mark, header) is decided on the first 64 data
+lines; what needs every row (time column, trailing delimiter, line ends,
+the first bad cell of each column) is learnt by the checking pass.
+
+The delimiter is sniffed (comma, tab, semicolon, pipe, runs of whitespace, or
+a single column) unless given; UTF-8 with or without a byte-order mark (and
+UTF-16 with one), LF, CRLF or CR line ends, quoted fields, ``#`` comment
+lines and blank lines are accepted.  A header row is detected (a first row
+without a single number in it) or declared.  A decimal comma (``1,5;2,25``)
+is recognised when the delimiter is not a comma, or declared.  The comment
+and blank lines before the data (the preamble) are written back verbatim; a
+last preamble comment with the column names (``np.savetxt(header=...)``)
+serves as the header.
+
+A time or index column is carried through unchanged and not filtered: the
+first column when its header is time-like (``time``, ``t [s]``, ``index``,
+``sample``, an empty pandas index name, ...) and its values are monotone
+(or not numbers at all, as timestamps), or, without a header, the first of
+several columns when it is exactly equally spaced; or the column named
+(or numbered from 1) by ``time_column``.  ``columns`` picks the channels to
+filter by name or number; the columns not picked are carried through
+unchanged like the time column (they need not be numeric).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import itertools
+import math
+import re
+from dataclasses import replace
+from itertools import repeat
+
+import numpy as np
+
+from ..errors import ParameterError, SignalError
+from .options import ReadOptions
+from .signal import (
+    CsvLayout,
+    Signal,
+    SignalStream,
+    _column_name,
+    _one_line,
+    _show,
+)
+
+_SNIFF_ORDER = (",", "\t", ";", "|")
+
+
+_TIME_NAMES = {
+    "",
+    "t",
+    "time",
+    "times",
+    "timestamp",
+    "datetime",
+    "date",
+    "index",
+    "idx",
+    "i",
+    "n",
+    "k",
+    "sample",
+    "samples",
+    "frame",
+    "seconds",
+    "sec",
+    "elapsed",
+    "unnamed: 0",
+}
+
+
+_UNITS = re.compile(r"\s*[\[(].*?[\])]\s*$")
+
+
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d*,\d+(?:[eE][+-]?\d+)?\s*$")
+
+
+def _split(line: str, delim: str) -> list[str]:
+    """Split one line into stripped cells (quote-aware when quotes appear)."""
+    if delim == "":
+        cells = [line]
+    elif '"' in line:
+        if delim == " ":
+            cells = next(csv.reader([line.strip()], delimiter=" ", skipinitialspace=True))
+        else:
+            cells = next(csv.reader([line], delimiter=delim, skipinitialspace=True))
+    elif delim == " ":
+        cells = line.split()
+    else:
+        cells = line.split(delim)
+    return [c.strip() for c in cells]
+
+
+def _is_number(cell: str, decimal: str = ".") -> bool:
+    if decimal == ",":
+        cell = cell.replace(",", ".")
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _numeric_row(cells: list[str]) -> str | None:
+    """The decimal mark under which every cell is a number, or None."""
+    if all(_is_number(c) for c in cells):
+        return "."
+    if all(_is_number(c, ",") for c in cells):
+        return ","
+    return None
+
+
+def _sniff(lines: list[str], decimal: str | None) -> str:
+    """Delimiter of ``lines`` (data lines only): see the module docstring."""
+    sample = lines[:64]
+    body = sample[1:] or sample
+    best, best_score = None, -1
+    for d in _SNIFF_ORDER:
+        if decimal == "," and d == ",":
+            continue
+        if not any(d in ln for ln in sample):
+            continue
+        split = [_split(ln, d) for ln in sample]
+        widths = {len(cells) for cells in split}
+        if len(widths) != 1 or widths.pop() < 2:
+            continue
+        score = 0
+        for cells in split[1:] or split:
+            mark = _numeric_row(cells)
+            if mark is not None and (mark == "." or d != ","):
+                score += 1
+        if score > best_score:
+            best, best_score = d, score
+    if best is not None:
+        return best
+    ws = [len(_split(ln, " ")) for ln in body]
+    if all(w == 1 for w in ws) and not any(d in ln for ln in sample for d in _SNIFF_ORDER):
+        return ""
+    if min(ws) >= 2 and len(set(ws)) == 1 and len(_split(sample[0], " ")) == ws[0]:
+        return " "
+    # ragged: choose the most frequent delimiter so that the error names the row
+    counts = {d: sum(ln.count(d) for ln in sample) for d in _SNIFF_ORDER if d != decimal}
+    d = max(counts, key=counts.get)
+    return d if counts[d] else " "
+
+
+def _is_time_name(name: str) -> bool:
+    n = _UNITS.sub("", name.strip().strip('"').strip()).lower()
+    n = n.replace("-", "_")
+    for suffix in ("_s", "_ms", "_us", "_sec", "_seconds", "_idx", "_index", "_no", "_nr"):
+        if n.endswith(suffix) and n != suffix:
+            n = n[: -len(suffix)]
+            break
+    return n in _TIME_NAMES or n.startswith("time")
+
+
+def _to_float(cells: list[str], decimal: str) -> np.ndarray | None:
+    if decimal == ",":
+        cells = [c.replace(",", ".") for c in cells]
+    try:
+        return np.fromiter(map(float, cells), dtype=np.float64, count=len(cells))
+    except ValueError:
+        return None
+
+
+def _first_bad(cells, decimal) -> int | None:
+    """Index of the first cell that is not a number, or None."""
+    for r, cell in enumerate(cells):
+        cell = cell.strip()
+        try:
+            float(cell.replace(",", ".") if decimal == "," else cell)
+        except ValueError:
+            return r
+    return None
+
+
+def _bad_cell_at(
+    cell, first_row, lineno, col, header, source, decimal, first_row_header_hint
+) -> SignalError:
+    """The error for one cell that is not a number (``first_row``: the first data row)."""
+    cell = cell.strip()
+    name = f" ({header[col]!r})" if header else ""
+    where = f"{source}: line {lineno}, column {col + 1}{name}"
+    if not cell:
+        return SignalError(f"{where}: empty cell; every sample needs a number")
+    hint, named = "", []
+    if decimal == "." and _DECIMAL_COMMA.match(cell):
+        hint, named = " (a decimal comma? declare it with decimal=',')", [("decimal", ",")]
+    elif other := next((d for d in _SNIFF_ORDER if d in cell and d != decimal), None):
+        hint, named = f" (is the delimiter {other!r}? declare it with delimiter)", ["delimiter"]
+    elif first_row and first_row_header_hint:
+        hint = f" (if line {lineno} is a header, declare it with header=True)"
+        named = [("header", True)]
+    return SignalError(f"{where}: {_show(cell)} is not a number{hint}", parameters=named)
+
+
+def _columns(
+    data_lines: list[str], delim: str, width: int, quoted: bool
+) -> list[list[str]] | tuple[int, int]:
+    """The cells of ``data_lines`` column by column, or (row, fields) of the first ragged row.
+
+    ``quoted``: a double quote occurs somewhere (else a plain split is safe).
+    """
+    if delim == "":
+        return [data_lines]
+    if delim != " " and not quoted:
+        counts = list(map(str.count, data_lines, repeat(delim, len(data_lines))))
+        if min(counts) != width - 1 or max(counts) != width - 1:
+            r = next(i for i, c in enumerate(counts) if c != width - 1)
+            return r, counts[r] + 1
+        flat = delim.join(data_lines).split(delim)
+        return [flat[p::width] for p in range(width)]
+    rows = [_split(ln, delim) for ln in data_lines]
+    widths = list(map(len, rows))
+    if min(widths) != width or max(widths) != width:
+        r = next(i for i, w in enumerate(widths) if w != width)
+        return r, widths[r]
+    return [list(col) for col in zip(*rows, strict=True)]
+
+
+#: Bytes of text read at a time when streaming a CSV file.
+READ_BYTES = 1 << 20
+
+
+#: Data lines the dialect (delimiter, decimal mark, header) is decided on.
+_HEAD_LINES = 64
+
+
+def _data_line(line: str) -> bool:
+    s = line.strip()
+    return bool(s) and s[0] != "#"
+
+
+def _batch_data_lines(batch: list[str], marks: str, before: int, skip: int):
+    """Line numbers and text of the data lines of a batch of lines.
+
+    ``before`` lines precede the batch; lines numbered up to ``skip`` (the
+    preamble and the header) are not data; ``marks`` holds ``#`` and ``"``
+    if the batch does.  Without comments or blank lines (the usual case)
+    the numbers are a ``range``.
+    """
+    start = max(0, skip - before)
+    lines = batch[start:] if start else batch
+    if lines and "#" not in marks and all(map(str.strip, lines)):
+        return range(before + start + 1, before + len(batch) + 1), lines
+    linenos = [i for i, line in enumerate(batch, before + 1) if i > skip and _data_line(line)]
+    return linenos, [batch[i - before - 1] for i in linenos]
+
+
+def _file_chunks(path: str, source: str):
+    """The bytes of a file, ``READ_BYTES`` at a time (the first piece at least 4)."""
+    try:
+        fh = open(path, "rb")
+    except OSError as exc:
+        raise SignalError(f"{source}: cannot read: {_one_line(exc.strerror or exc)}") from None
+    with fh:
+        size = max(READ_BYTES, 4)  # enough for any byte-order mark
+        while True:
+            try:
+                raw = fh.read(size)
+            except OSError as exc:
+                raise SignalError(
+                    f"{source}: cannot read: {_one_line(exc.strerror or exc)}"
+                ) from None
+            if not raw:
+                return
+            yield raw
+            size = READ_BYTES
+
+
+def _line_batches(chunks, source: str, seen: dict):
+    """The lines of a text given as byte ``chunks``, decoded and split chunk by chunk.
+
+    Yields ``(lines, marks)``: ``marks`` holds ``#`` and ``"`` if the lines do.
+
+    The first chunk holds at least the byte-order mark (4 bytes), if any.
+    Raises on the first undecodable byte or NUL character (decoding comes
+    first within a chunk).  ``seen`` receives ``encoding`` and the kinds of
+    line end met (``crlf``, ``cr``, ``lf``).
+    """
+    chunks = iter(chunks)
+    raw = next(chunks, b"")
+    if raw.startswith(codecs.BOM_UTF8):
+        encoding, codec, raw = "utf-8-sig", "utf-8", raw[len(codecs.BOM_UTF8) :]
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = codec = "utf-16"
+    else:
+        encoding = codec = "utf-8"
+    seen.update(encoding=encoding, crlf=False, cr=False, lf=False)
+    decoder = codecs.getincrementaldecoder(codec)()
+    fed = fed_nl = text_nl = 0  # body bytes decoded, b"\n" among them, "\n" decoded
+    last_raw, last_text = b"", ""  # the chunk before, its line ends not counted yet
+    pending = ""
+    while True:
+        final = not raw
+        if not final:  # counted only when another chunk follows (not for a whole file)
+            fed_nl += last_raw.count(b"\n")
+            text_nl += last_text.count("\n")
+            last_raw, last_text = b"", ""
+        try:
+            text = decoder.decode(raw, final)
+        except UnicodeDecodeError as exc:
+            buf = exc.object
+            held = len(buf) - len(raw)  # bytes of earlier blocks still in the decoder
+            start = fed - held + exc.start
+            line = fed_nl + last_raw.count(b"\n") - buf[:held].count(b"\n")
+            line += buf[: exc.start].count(b"\n") + 1
+            raise SignalError(
+                f"{source}: line {line}: not a text file (byte {start + 1} is not "
+                f"{encoding.upper()}); expected CSV, or give an audio file a .wav/.flac "
+                "extension"
+            ) from None
+        nul = text.find("\x00")
+        if nul >= 0:
+            line = text_nl + last_text.count("\n") + text.count("\n", 0, nul) + 1
+            raise SignalError(
+                f"{source}: line {line}: binary data (a NUL byte); expected CSV text, "
+                "or give an audio file a .wav/.flac extension"
+            )
+        fed += len(raw)
+        if not final:
+            last_raw, last_text = raw, text
+        s = pending + text
+        if final:
+            complete, pending = s, ""
+        else:
+            cut = max(s.rfind("\n"), s.rfind("\r"))
+            if cut >= 0 and cut == len(s) - 1 and s[cut] == "\r":  # maybe half a CRLF
+                cut = max(s.rfind("\n", 0, cut), s.rfind("\r", 0, cut))
+            complete, pending = s[: cut + 1], s[cut + 1 :]
+        if complete or final:
+            seen["crlf"] = seen["crlf"] or "\r\n" in complete
+            seen["cr"] = seen["cr"] or "\r" in complete
+            seen["lf"] = seen["lf"] or "\n" in complete
+            lines = complete.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+            if not final:
+                lines.pop()  # complete ends with a line end: nothing after it
+            yield lines, "".join(m for m in '#"' if m in complete)
+        if final:
+            return
+        raw = next(chunks, b"")
+
+
+class _ColumnScan:
+    """What the checking pass learns about one CSV column."""
+
+    __slots__ = ("nonempty", "all_nonempty", "bad", "nonfinite", "numeric")
+
+    def __init__(self):
+        self.nonempty = False  # some cell is not blank (else: a trailing delimiter)
+        self.all_nonempty = True  # no cell is blank (timestamps)
+        self.bad = None  # (row, line, cell) of the first cell that is not a number
+        self.nonfinite = None  # (line, cell) of the first inf/nan
+        self.numeric = True  # every cell so far is a finite number
+
+
+class _TimeScan:
+    """The monotone / equally spaced test of ``_looks_like_time``, one block at a time."""
+
+    def __init__(self):
+        self.count = 0
+        self.first = self.last = None
+        self.increasing = self.decreasing = True
+        self.dt0 = None
+        self.dt_min = math.inf
+        self.dt_max = -math.inf
+
+    def add(self, t: np.ndarray) -> None:
+        if t.size == 0:
+            return
+        if self.last is not None:
+            t_ext = np.concatenate([[self.last], t])
+        else:
+            t_ext = t
+            self.first = float(t[0])
+        with np.errstate(over="ignore", invalid="ignore"):  # 1e308 - -1e308: inf
+            dt = np.diff(t_ext)
+        if dt.size:
+            if self.dt0 is None:
+                self.dt0 = float(dt[0])
+            self.increasing = self.increasing and bool(np.all(dt > 0))
+            self.decreasing = self.decreasing and bool(np.all(dt < 0))
+            self.dt_min = min(self.dt_min, float(dt.min()))
+            self.dt_max = max(self.dt_max, float(dt.max()))
+        self.count += t.size
+        self.last = float(t[-1])
+
+    def looks_like_time(self, named: bool) -> bool:
+        if self.count < 2:
+            return False
+        monotone = self.increasing or self.decreasing
+        if named:
+            return monotone
+        scale = max(abs(self.first), abs(self.last))
+        extremes = np.array([self.dt_min, self.dt_max])
+        equal = bool(np.all(np.isclose(extremes, self.dt0, rtol=1e-6, atol=1e-9 * scale)))
+        return monotone and self.count >= 3 and equal
+
+
+class CsvReader:
+    """One CSV file: every decision made once, in one checking pass.
+
+    ``chunks()`` gives the file's bytes afresh for each pass (a list of one
+    piece for a file read whole).  :meth:`check` decodes, splits and checks
+    every row and returns the :class:`SignalStream`; then :meth:`gather`
+    (the rows the check kept) or :meth:`blocks` (the file read again) give
+    the samples.
+    """
+
+    def __init__(self, source: str, chunks, options: ReadOptions):
+        self.source, self.chunks, self.options = source, chunks, options
+        self.delim, self.decimal = options.dialect()
+        self.header_opt = options.header
+
+    # ---- the checking pass ------------------------------------------------
+
+    def check(self, visit=None, keep=None) -> SignalStream:
+        """Read every row once, batch by batch, and decide.
+
+        ``visit(block)`` gets the batch's numbers as :func:`open_signal_stream`
+        describes; ``keep(numbers, cells)`` its columns' arrays (see
+        :meth:`_scan`) and cells, for :meth:`gather`.
+        """
+        source = self.source
+        seen: dict = {}
+        batches = _line_batches(self.chunks(), source, seen)
+        head: list[str] = []
+        data_at: list[int] = []  # indexes into head of its first data lines
+        head_marks = ""
+        for batch, marks in batches:
+            head_marks += marks
+            start = len(head)
+            if start:
+                head.extend(batch)
+            else:
+                head = batch  # a file read whole is one batch: not copied
+            for i in range(start, len(head)):
+                if _data_line(head[i]):
+                    data_at.append(i)
+                    if len(data_at) >= _HEAD_LINES:
+                        break
+            if len(data_at) >= _HEAD_LINES:
+                break
+        if not data_at:
+            raise SignalError(f"{source}: no data (only blank or comment lines)")
+        self._analyse_head(head, data_at)
+        scans = [_ColumnScan() for _ in range(self.width)]
+        time_scan = _TimeScan()
+        rows = 0
+        skip = data_at[0] + (1 if self.has_header else 0)  # preamble and header lines
+        for linenos, cols in self._rows(itertools.chain(((head, head_marks),), batches), skip):
+            numbers = self._scan(cols, linenos, rows, scans, time_scan)
+            rows += len(linenos)
+            if visit is not None:
+                block = np.full((len(linenos), self.width), np.nan)
+                for p, a in enumerate(numbers):
+                    if a is not None:
+                        block[:, p] = a
+                visit(block)
+            if keep is not None:
+                keep(numbers, cols)
+        if rows == 0:
+            raise SignalError(f"{source}: header on line {data_at[0] + 1} but no data rows")
+        return self._decide(scans, time_scan, rows, seen)
+
+    def _rows(self, batches, skip: int):
+        """``(line numbers, cells column by column)`` of each batch's data lines.
+
+        ``batches`` as :func:`_line_batches` yields them, from the file's
+        first line; lines numbered up to ``skip`` are the preamble and header.
+        """
+        lineno = 0
+        for batch, marks in batches:
+            linenos, lines = _batch_data_lines(batch, marks, lineno, skip)
+            lineno += len(batch)
+            if lines:
+                yield linenos, self._cells(lines, linenos, '"' in marks)
+
+    def _scan(self, cols, linenos, rows: int, scans, time_scan) -> list:
+        """The numbers of a batch's columns, noting what ``_decide`` needs.
+
+        Each column's float64 array, NaN for inf and nan, or None when a cell
+        is not a number.
+        """
+        numbers: list = [None] * len(cols)
+        for p, cells in enumerate(cols):
+            sc = scans[p]
+            if not sc.nonempty:
+                sc.nonempty = any(map(str.strip, cells))
+            a = _to_float(cells, self.decimal) if sc.bad is None else None
+            if p == 0 and a is None and sc.all_nonempty:  # timestamps need every cell
+                sc.all_nonempty = all(map(str.strip, cells))  # (numbers are never blank)
+            if a is None:
+                if sc.bad is None:
+                    r = _first_bad(cells, self.decimal)
+                    sc.bad = (rows + r, linenos[r], cells[r])
+                    sc.numeric = False
+                continue
+            finite = np.isfinite(a)
+            if not finite.all():
+                if sc.nonfinite is None:
+                    r = int(np.flatnonzero(~finite)[0])
+                    sc.nonfinite = (linenos[r], cells[r])
+                sc.numeric = False
+                a = np.where(finite, a, np.nan)
+            numbers[p] = a
+            if p == 0 and sc.numeric and self.options.time_column is None:  # else decided by name
+                time_scan.add(a)
+        return numbers
+
+    def _analyse_head(self, head: list[str], data_at: list[int]) -> None:
+        """Dialect, header and width from the first data lines."""
+        delim, decimal = self.delim, self.decimal
+        data_lines = [head[i] for i in data_at[:_HEAD_LINES]]
+        self.preamble = tuple(head[: data_at[0]])
+        if delim is None:
+            delim = _sniff(data_lines, decimal)
+        if delim == "" or not any(delim in ln for ln in data_lines):
+            delim = ""
+        self.delim = delim
+        self.out_delim = delim if delim else ","
+        cells0 = _split(data_lines[0], delim)
+        if decimal is None:
+            sample = [c for ln in data_lines for c in _split(ln, delim)]
+            comma = delim != "," and any(_DECIMAL_COMMA.match(c) for c in sample)
+            decimal = "," if comma else "."
+        self.decimal = decimal
+        if self.header_opt is None:
+            self.has_header = not any(_is_number(c, decimal) for c in cells0)
+        else:
+            self.has_header = bool(self.header_opt)
+        self.width = len(cells0)
+        self.header = None
+        self.quote_header = False
+        self.ref = f"line {data_at[0] + 1}"
+        first_data = 0
+        if self.has_header:
+            self.header = cells0
+            self.quote_header = data_lines[0].lstrip().startswith('"')
+            self.ref = f"the header on line {data_at[0] + 1}"
+            first_data = 1
+        rest = data_lines[first_data:]
+        self.quote_data = bool(rest) and rest[0].lstrip().startswith('"')
+
+    def _cells(self, lines: list[str], linenos, quoted: bool) -> list[list[str]]:
+        cols = _columns(lines, self.delim, self.width, quoted)
+        if isinstance(cols, tuple):  # ragged: (row, number of fields)
+            r, got = cols
+            raise SignalError(
+                f"{self.source}: line {linenos[r]} has {got} fields, expected {self.width} as "
+                f"on {self.ref} (delimiter {self.out_delim!r}; every row needs the same number "
+                "of columns)"
+            )
+        return cols
+
+    def _decide(self, scans, time_scan, rows, seen) -> SignalStream:
+        """The decisions on the whole file, from the pass's findings."""
+        source, decimal = self.source, self.decimal
+        header, width = self.header, self.width  # width: a trailing empty column included
+        trailing = width >= 2 and not scans[-1].nonempty
+        if trailing and (header is None or not header[-1]):
+            width -= 1
+            if header is not None:
+                header = header[:-1]
+        else:
+            trailing = False
+        header_in_preamble = False
+        if header is None and self.header_opt is None and self.preamble:
+            last = next((ln for ln in reversed(self.preamble) if ln.strip()), "")
+            if last.lstrip().startswith("#"):
+                names = last.lstrip()[1:].strip()
+                names = _split(names, self.delim) if self.delim else [last.lstrip()[1:]]
+                names = [n.strip() for n in names]
+                if len(names) == width and not any(_is_number(n, decimal) for n in names):
+                    header, header_in_preamble = names, True
+        tcol = self.options.time_column_index(header, width, source)
+        picked = self.options.picked(header, width, source)
+        if tcol is not None and picked is not None and tcol in picked:
+            raise ParameterError(
+                f"{source}: column {_column_name(header, tcol)!r} is both the time column "
+                "and a column to filter"
+            )
+        if (
+            tcol is None
+            and self.options.time_column is None
+            and width >= 2
+            and (picked is None or 0 not in picked)
+        ):
+            named = header is not None and _is_time_name(header[0])
+            if header is None or named:
+                sc = scans[0]
+                if not sc.numeric:
+                    looks = named and sc.all_nonempty
+                else:
+                    looks = time_scan.looks_like_time(named)
+                if looks:
+                    tcol = 0
+        positions = [p for p in range(width) if p != tcol and (picked is None or p in picked)]
+        if not positions:
+            raise ParameterError(f"{source}: no column left to filter besides the time column")
+        for p in positions:
+            sc = scans[p]
+            name = f" ({header[p]!r})" if header else ""
+            if sc.bad is not None:
+                r, lineno, cell = sc.bad
+                hint = header is None and self.header_opt is None
+                raise _bad_cell_at(cell, r == 0, lineno, p, header, source, decimal, hint)
+            if sc.nonfinite is not None:
+                lineno, cell = sc.nonfinite
+                raise SignalError(
+                    f"{source}: line {lineno}, column {p + 1}{name}: {_show(cell.strip())} "
+                    "is not a finite number"
+                )
+        if rows < 2:
+            raise SignalError(
+                f"{source}: {rows} data row{'' if rows == 1 else 's'}; "
+                "a signal needs at least 2 samples"
+            )
+        newline = "\r\n" if seen["crlf"] else ("\r" if seen["cr"] and not seen["lf"] else "\n")
+        layout = CsvLayout(
+            decimal=decimal,
+            newline=newline,
+            encoding=seen["encoding"],
+            preamble=self.preamble,
+            header_in_preamble=header_in_preamble,
+            quote_header=self.quote_header,
+            quote_data=self.quote_data,
+            trailing_delimiter=trailing,
+        )
+        self.positions = positions
+        self.carried_at = [p for p in range(width) if p not in positions]
+        shape = (0,) if len(positions) == 1 else (0, len(positions))
+        template = Signal(
+            data=np.zeros(shape),
+            source=source,
+            format="CSV",
+            header=header,
+            delimiter=self.out_delim,
+            positions=tuple(positions),
+            carried={p: [] for p in self.carried_at},
+            time_column=tcol,
+            layout=layout,
+        )
+        return SignalStream(template=template, frames=rows, width=width, _reader=self)
+
+    # ---- the two doors' samples -------------------------------------------
+
+    def gather(self, stream: SignalStream, kept: list) -> Signal:
+        """The :class:`Signal` of the rows :meth:`check` kept (``keep``'s arguments)."""
+        arrays = []
+        for p in self.positions:  # all finite numbers: check raised otherwise
+            parts = [numbers[p] for numbers, _ in kept]
+            arrays.append(parts[0] if len(parts) == 1 else np.concatenate(parts))
+        data = arrays[0] if len(arrays) == 1 else np.stack(arrays, axis=1)
+        chain = itertools.chain.from_iterable
+        carried = {
+            p: list(map(str.strip, chain(cols[p] for _, cols in kept))) for p in self.carried_at
+        }
+        return replace(stream.template, data=data, carried=carried)
+
+    def blocks(self, stream: SignalStream):
+        """Read the file again: ``(data, carried)`` batch by batch."""
+        seen: dict = {}
+        skip = len(self.preamble) + (1 if self.has_header else 0)
+        rows = 0
+        for linenos, cols in self._rows(_line_batches(self.chunks(), self.source, seen), skip):
+            arrays = []
+            for p in self.positions:
+                a = _to_float(cols[p], self.decimal)
+                if a is None or not np.all(np.isfinite(a)):
+                    raise SignalError(f"{self.source}: the file changed while it was read")
+                arrays.append(a)
+            data = arrays[0] if len(arrays) == 1 else np.stack(arrays, axis=1)
+            carried = {p: list(map(str.strip, cols[p])) for p in self.carried_at}
+            rows += len(linenos)
+            yield data, carried
+        if rows != stream.frames:
+            raise SignalError(f"{self.source}: the file changed while it was read")
+
+
+def read_csv(raw: bytes, source: str, options: ReadOptions) -> Signal:
+    """The whole door: a CSV file's bytes, checked and gathered in one pass."""
+    reader = CsvReader(source, lambda: (raw,), options)
+    kept: list = []
+    stream = reader.check(keep=lambda numbers, cols: kept.append((numbers, cols)))
+    return reader.gather(stream, kept)
+
+
+def open_csv(path: str, source: str, options: ReadOptions, visit=None) -> SignalStream:
+    """The blocks door: a CSV file checked in one pass, then read in blocks on demand."""
+    reader = CsvReader(source, lambda: _file_chunks(path, source), options)
+    return reader.check(visit=visit)

@@ -1,0 +1,169 @@
+"""The read and write options: two small frozen objects, checked where they apply.
+
+:class:`ReadOptions` holds what a caller may say about an input file
+(delimiter, decimal mark, header, time column, columns); :class:`WriteOptions`
+what it may say about an output (format, subtype).  Their types are checked
+when they are made; their values against the file when it is read or
+written (a delimiter only for a CSV file, a column name against the header),
+so that an option never hides a problem of the file found before it: a
+missing or empty file is reported first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ParameterError
+
+#: The delimiters and their spellings accepted from the command line.
+_SPELLINGS = {
+    ",": (",", "comma"),
+    ";": (";", "semicolon"),
+    "\t": ("\t", "\\t", "tab"),
+    "|": ("|", "pipe"),
+    " ": (" ", "space", "whitespace"),
+}
+#: Spelling -> delimiter.
+DELIMITERS = {spelling: d for d, spellings in _SPELLINGS.items() for spelling in spellings}
+
+
+def _check_type(name: str, value, types: tuple) -> None:
+    """TypeError unless ``value`` is None or of ``types`` (a bool only where bool is)."""
+    if value is None:
+        return
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+        kinds = " or ".join(t.__name__ for t in types)
+        raise TypeError(f"{name} must be {kinds} or None, not {value!r}")
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read an input file; every field ``None`` means "find out".
+
+    Attributes
+    ----------
+    delimiter : {",", ";", "\\t", "|", " ", "tab", "space", ...}, optional
+        CSV delimiter (``" "``: runs of whitespace); sniffed by default.
+    decimal : {".", ","}, optional
+        CSV decimal mark; ``","`` is recognised when the delimiter is not.
+    header : bool, optional
+        The first row holds column names; detected by default.
+    time_column : str or int, optional
+        Name or 1-based number of a column carried through unfiltered, or
+        ``"none"`` to switch off the detection of a time/index column.
+    columns : str or sequence of str or int, optional
+        Names or 1-based numbers of the columns (audio: channels) to filter,
+        comma-separated or as a sequence (kept as a tuple); the others are
+        carried through.
+    """
+
+    delimiter: str | None = None
+    decimal: str | None = None
+    header: bool | None = None
+    time_column: str | int | None = None
+    columns: str | Sequence[str | int] | None = None
+
+    def __post_init__(self):
+        _check_type("delimiter", self.delimiter, (str,))
+        _check_type("decimal", self.decimal, (str,))
+        _check_type("header", self.header, (bool,))
+        _check_type("time_column", self.time_column, (str, int, np.integer))
+        if self.columns is not None and not isinstance(self.columns, str):
+            if not isinstance(self.columns, Sequence):
+                raise TypeError(f"columns must be a str or a sequence, not {self.columns!r}")
+            object.__setattr__(self, "columns", tuple(self.columns))
+
+    # ---- CSV ----------------------------------------------------------------
+
+    def dialect(self) -> tuple[str | None, str | None]:
+        """The delimiter (normalised) and decimal mark given, or ParameterError."""
+        delim = None
+        if self.delimiter is not None:
+            d = self.delimiter
+            key = d if d in DELIMITERS else d.strip().lower()
+            if key not in DELIMITERS:
+                raise ParameterError(
+                    f"unknown delimiter {d!r}; use one of ',', ';', '|', tab, space"
+                )
+            delim = DELIMITERS[key]
+        if self.decimal not in (None, ".", ","):
+            raise ParameterError(f"unknown decimal mark {self.decimal!r}; use '.' or ','")
+        if delim is not None and delim == self.decimal:
+            raise ParameterError(f"the delimiter and the decimal mark are both {delim!r}")
+        return delim, self.decimal
+
+    def time_column_index(self, header, width: int, source: str) -> int | None:
+        """The time column named (index from 0), or None (also for ``"none"``)."""
+        t = self.time_column
+        if t is None or str(t).strip().lower() == "none":
+            return None
+        return _resolve_column(t, header, width, source, "time column")
+
+    # ---- CSV and audio ------------------------------------------------------
+
+    def picked(self, header, width: int, source: str, what: str = "columns") -> list[int] | None:
+        """The columns (audio: channels) to filter, sorted, or None for all."""
+        if self.columns is None:
+            return None
+        return sorted(
+            {_resolve_column(t, header, width, source, what) for t in _split_columns(self.columns)}
+        )
+
+    def check_audio(self, source: str) -> None:
+        """Raise if an option applies to CSV only (a time column)."""
+        if self.time_column not in (None, "none", "None", "NONE"):
+            raise ParameterError(f"{source}: an audio file has no time column to name")
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    """How to write an output file; ``None`` means "as the input".
+
+    Attributes
+    ----------
+    format : str, optional
+        ``"csv"`` or an audio format (``"wav"``, ``"flac"``, ...); default from
+        the extension (stdout: CSV).
+    subtype : str, optional
+        Audio subtype such as ``"PCM_16"`` or ``"FLOAT"``; default the input's
+        when the format can hold it.
+    """
+
+    format: str | None = None
+    subtype: str | None = None
+
+    def __post_init__(self):
+        _check_type("format", self.format, (str,))
+        _check_type("subtype", self.subtype, (str,))
+
+
+def _resolve_column(token, header, width: int, source: str, what: str) -> int:
+    if isinstance(token, (int, np.integer)) and not isinstance(token, bool):
+        k = int(token)
+        if 1 <= k <= width:
+            return k - 1
+        raise ParameterError(f"{source}: {what}: no column {k}; the file has {width}")
+    tok = str(token).strip()
+    if header is not None:
+        if tok in header:
+            return header.index(tok)
+        folded = [h.strip().casefold() for h in header]
+        if tok.casefold() in folded:
+            return folded.index(tok.casefold())
+    if tok.isdigit() and 1 <= int(tok) <= width:
+        return int(tok) - 1
+    names = ", ".join(repr(h) for h in header) if header else f"numbers 1 to {width}"
+    raise ParameterError(f"{source}: {what}: no column {tok!r}; the columns are {names}")
+
+
+def _split_columns(columns) -> list:
+    if isinstance(columns, str):
+        tokens = [t for t in (s.strip() for s in columns.split(",")) if t]
+    else:
+        tokens = list(columns)
+    if not tokens:
+        raise ParameterError(f"columns: {columns!r} names no column")
+    return tokens

@@ -1,0 +1,182 @@
+"""The two doors of reading: whole (:func:`read_signal`, :func:`parse_signal`)
+and in blocks (:func:`open_signal_stream`), over one reader per format.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+
+import numpy as np
+
+from ..errors import SignalError
+from .audio import open_audio, read_audio
+from .csv import open_csv, read_csv
+from .options import ReadOptions
+from .signal import (
+    STDIO,
+    Signal,
+    SignalStream,
+    _one_line,
+    _stat_input,
+    guess_format,
+    looks_like_audio,
+)
+
+
+def read_signal(
+    path: str | os.PathLike,
+    fmt: str | None = None,
+    options: ReadOptions | None = None,
+) -> Signal:
+    """Read a signal from a CSV or audio file, or ``-`` (stdin).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file, or ``"-"`` for stdin.
+    fmt : str, optional
+        ``"csv"`` or an audio format; default from the extension (stdin:
+        audio if the bytes start like an audio file, else CSV).
+    options : ReadOptions, optional
+        Delimiter, decimal mark, header, time column and columns (audio:
+        channels) to filter; by default all are found out.
+
+    Returns
+    -------
+    Signal
+
+    Raises
+    ------
+    SignalError
+        Missing, unreadable or empty file, no data, fewer than 2 samples,
+        non-numeric or non-finite values, ragged rows, undecodable or
+        truncated audio.
+    ParameterError
+        An option does not fit the file (unknown column, bad delimiter).
+    """
+    path = os.fspath(path)
+    _check_fmt(fmt)
+    source = "<stdin>" if path == STDIO else str(path)
+    if path == STDIO:
+        try:
+            raw = sys.stdin.buffer.read()
+        except (OSError, AttributeError, ValueError) as exc:
+            raise SignalError(f"<stdin>: cannot read: {_one_line(exc)}") from None
+        if fmt is None and looks_like_audio(raw):
+            fmt = "AUDIO"
+    else:
+        raw = _read_bytes(path)
+    return parse_signal(raw, guess_format(path, fmt), source, options)
+
+
+def _check_fmt(fmt) -> None:
+    if fmt is not None and not isinstance(fmt, str):
+        raise TypeError(f"fmt must be a str or None, not {fmt!r} (give options as options=...)")
+
+
+def _read_bytes(path: str) -> bytes:
+    _stat_input(path)
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except PermissionError:
+        raise SignalError(f"{path}: permission denied; cannot read the file") from None
+    except OSError as exc:
+        raise SignalError(f"{path}: cannot read: {_one_line(exc.strerror or exc)}") from None
+
+
+def parse_signal(
+    raw: bytes,
+    fmt: str = "CSV",
+    source: str = "<memory>",
+    options: ReadOptions | None = None,
+) -> Signal:
+    """Parse the bytes of a CSV (``fmt="CSV"``) or audio file (any other ``fmt``).
+
+    ``options`` as for :func:`read_signal`; ``source`` names the file in
+    messages.  The returned data are finite float64 with at
+    least 2 samples.
+
+    Raises
+    ------
+    SignalError, ParameterError
+        As :func:`read_signal`.
+    """
+    if not raw:
+        raise SignalError(f"{source}: file is empty (0 bytes)")
+    options = ReadOptions() if options is None else options
+    sig = (read_csv if fmt == "CSV" else read_audio)(raw, source, options)
+    _check_samples(sig)
+    return sig
+
+
+def _check_samples(sig: Signal) -> None:
+    n = sig.data.shape[0]
+    if n < 2:
+        what = "data row" if sig.format == "CSV" else "sample"
+        raise SignalError(
+            f"{sig.source}: {n} {what}{'' if n == 1 else 's'}; a signal needs at least 2 samples"
+        )
+    if not np.all(np.isfinite(sig.data)):
+        idx = np.argwhere(~np.isfinite(sig.data.reshape(n, -1)))[0]
+        value = float(sig.data.reshape(n, -1)[idx[0], idx[1]])
+        raise SignalError(
+            f"{sig.source}: sample {idx[0] + 1}, channel {idx[1] + 1} is {value!r}, "
+            "not a finite number"
+        )
+
+
+def open_signal_stream(
+    path: str | os.PathLike,
+    fmt: str | None = None,
+    options: ReadOptions | None = None,
+    *,
+    visit=None,
+    source: str | None = None,
+) -> SignalStream:
+    """Check a CSV or audio file in one pass, in bounded memory, for reading in blocks.
+
+    Takes the arguments of :func:`read_signal` (but no ``"-"``: spool stdin
+    to a file first, see :func:`spool_stdin`) and accepts and rejects exactly
+    the files it does, with the same messages: both doors go through the
+    same reader.  One difference in order: this door decodes a CSV file as
+    it reads it, so a problem of the text (an undecodable byte, a NUL)
+    beyond the first ``READ_BYTES`` of the file is met after the problems
+    before it (a ragged row, a NUL in an earlier piece), where
+    ``read_signal`` decodes the whole text first.  The pass learns what
+    ``read_signal`` learns from the whole file: the number of samples, the
+    CSV time column and trailing delimiter, the line ends.
+
+    Parameters
+    ----------
+    visit : callable, optional
+        Called as ``visit(block)`` during the pass with every block of rows,
+        in order: a float64 array ``(k, width)`` of *all* the file's columns
+        (audio: channels), NaN where a cell is not a finite number.  The
+        columns that are filtered are ``stream.positions`` once it returns.
+    source : str, optional
+        The file's name in messages (default: ``path``), e.g. ``"<stdin>"``
+        for a spooled stream.
+
+    Returns
+    -------
+    SignalStream
+
+    Raises
+    ------
+    SignalError, ParameterError
+        As :func:`read_signal`.
+    """
+    path = os.fspath(path)
+    _check_fmt(fmt)
+    if path == STDIO:
+        raise ValueError("open_signal_stream reads files; spool stdin first (spool_stdin)")
+    source = path if source is None else source
+    st = _stat_input(path)
+    if st.st_size == 0 and stat.S_ISREG(st.st_mode):
+        raise SignalError(f"{source}: file is empty (0 bytes)")
+    fmt = guess_format(path, fmt)
+    options = ReadOptions() if options is None else options
+    return (open_csv if fmt == "CSV" else open_audio)(path, source, options, visit)

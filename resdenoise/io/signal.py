@@ -1,0 +1,307 @@
+"""What a signal file is: :class:`Signal`, :class:`CsvLayout`, :class:`SignalStream`,
+the formats (:func:`guess_format`, :func:`looks_like_audio`) and their constants.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ParameterError, SignalError
+
+#: The path that means stdin (reading) or stdout (writing).
+STDIO = "-"
+
+
+#: Audio formats by extension (soundfile's format names).
+AUDIO_EXTENSIONS = {
+    ".wav": "WAV",
+    ".wave": "WAV",
+    ".flac": "FLAC",
+    ".ogg": "OGG",
+    ".oga": "OGG",
+    ".opus": "OGG",
+    ".aiff": "AIFF",
+    ".aif": "AIFF",
+    ".aifc": "AIFF",
+    ".au": "AU",
+    ".snd": "AU",
+    ".caf": "CAF",
+    ".w64": "W64",
+    ".rf64": "RF64",
+    ".mp3": "MP3",
+}
+
+
+CSV_EXTENSIONS = {".csv", ".tsv", ".txt", ".dat", ".tab"}
+
+
+#: Integer PCM subtypes and their bit depths: read and written exactly.
+PCM_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}
+
+
+#: Subtypes that hold any float: never clipped.
+FLOAT_SUBTYPES = {"FLOAT", "DOUBLE"}
+
+
+_AUDIO_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"fLaC", b"OggS", b"FORM", b".snd", b"caff", b"ID3")
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """How a CSV file was written, so that the output looks the same.
+
+    Attributes
+    ----------
+    decimal : {".", ","}
+    newline : {"\\n", "\\r\\n", "\\r"}
+    encoding : {"utf-8", "utf-8-sig", "utf-16"}
+    preamble : tuple of str
+        Comment and blank lines before the first row, written back verbatim.
+    header_in_preamble : bool
+        The header came from the last preamble comment (not written again).
+    quote_header, quote_data : bool
+        Every field of the header / first data row was quoted.
+    trailing_delimiter : bool
+        Every row ended with a delimiter.
+    """
+
+    decimal: str = "."
+    newline: str = "\n"
+    encoding: str = "utf-8"
+    preamble: tuple[str, ...] = ()
+    header_in_preamble: bool = False
+    quote_header: bool = False
+    quote_data: bool = False
+    trailing_delimiter: bool = False
+
+
+@dataclass
+class Signal:
+    """A signal and how it was stored.
+
+    Attributes
+    ----------
+    data : ndarray, shape (n,) or (n, channels)
+        The channels to filter, as float64.  Audio is scaled to [-1, 1) as
+        soundfile does.
+    source : str
+        File name for messages (``"<stdin>"`` for ``-``).
+    format : str
+        ``"CSV"`` or a soundfile format name such as ``"WAV"``.
+    samplerate : int or None
+    subtype : str or None
+        Audio subtype such as ``"PCM_16"``.
+    header : list of str or None
+        The names of all the file's columns, in file order.
+    delimiter : str
+        CSV delimiter (``" "`` for runs of whitespace).
+    positions : tuple of int or None
+        The column (or audio channel) of the file that each channel of
+        ``data`` came from; ``None`` means ``0, 1, ...``.
+    carried : dict
+        Column index -> the column's cells (list of str for CSV, a float
+        array for audio): columns that are written back unchanged.
+    time_column : int or None
+        Index of the time/index column (also in ``carried``).
+    layout : CsvLayout
+    """
+
+    data: np.ndarray
+    source: str = "<memory>"
+    format: str = "CSV"
+    samplerate: int | None = None
+    subtype: str | None = None
+    header: list[str] | None = None
+    delimiter: str = ","
+    info: dict = field(default_factory=dict)
+    positions: tuple[int, ...] | None = None
+    carried: dict[int, Any] = field(default_factory=dict)
+    time_column: int | None = None
+    layout: CsvLayout = field(default_factory=CsvLayout)
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.data.ndim == 1 else self.data.shape[1]
+
+    @property
+    def channel_positions(self) -> tuple[int, ...]:
+        if self.positions is None:
+            return tuple(range(self.channels))
+        return self.positions
+
+    @property
+    def width(self) -> int:
+        """Number of columns (channels) of the file, filtered or carried."""
+        return self.channels + len(self.carried)
+
+    @property
+    def channel_names(self) -> list[str]:
+        """Header names of the filtered channels (``"1"``, ``"2"``, ... without one)."""
+        return [_column_name(self.header, p) for p in self.channel_positions]
+
+    @property
+    def carried_names(self) -> list[str]:
+        """Names of the columns written back unchanged (the time column first)."""
+        order = sorted(self.carried, key=lambda p: (p != self.time_column, p))
+        return [_column_name(self.header, p) for p in order]
+
+    def with_data(self, data: np.ndarray) -> Signal:
+        """The same file description with other samples (same shape)."""
+        data = np.asarray(data, dtype=np.float64)
+        if data.shape != self.data.shape:
+            raise ValueError(f"data has shape {data.shape}, the signal {self.data.shape}")
+        return replace(self, data=data, info={})
+
+
+def _column_name(header, p: int) -> str:
+    if header is not None and p < len(header):
+        return header[p]
+    return str(p + 1)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _show(cell: str, limit: int = 40) -> str:
+    return repr(cell if len(cell) <= limit else cell[:limit] + "...")
+
+
+def guess_format(path: str, given: str | None = None) -> str:
+    """``"CSV"`` or a soundfile format name, from ``given`` or the extension.
+
+    Raises
+    ------
+    ParameterError
+        ``given`` names no format soundfile knows.
+    SignalError
+        The extension tells nothing.
+    """
+    if given:
+        g = given.strip().upper().lstrip(".")
+        if g in ("CSV", "TSV", "TXT", "DAT", "TAB"):
+            return "CSV"
+        ext = "." + g.lower()
+        if ext in AUDIO_EXTENSIONS:
+            return AUDIO_EXTENSIONS[ext]
+        if g == "AUDIO" or g in _soundfile_formats():
+            return g
+        raise ParameterError(
+            f"unknown format {given!r}; use csv or one of "
+            + ", ".join(sorted(k.lower() for k in _soundfile_formats()))
+        )
+    if path == STDIO:
+        return "CSV"
+    ext = Path(path).suffix.lower()
+    if ext in AUDIO_EXTENSIONS:
+        return AUDIO_EXTENSIONS[ext]
+    if ext in CSV_EXTENSIONS or ext == "":
+        return "CSV"
+    if ext[1:].upper() in _soundfile_formats():
+        return ext[1:].upper()
+    raise SignalError(
+        f"{path}: cannot tell the format from the extension {ext!r}; "
+        "use .csv, .wav, .flac, .ogg (or input_format/output_format)",
+        parameters=["input_format", "output_format"],
+    )
+
+
+def looks_like_audio(head: bytes) -> bool:
+    """Whether the first bytes of a file (at least 4) are an audio file's magic number."""
+    return head[:4] in _AUDIO_MAGIC or head[:3] == b"ID3"
+
+
+def _soundfile_formats() -> dict:
+    import soundfile
+
+    return soundfile.available_formats()
+
+
+def _stat_input(path: str) -> os.stat_result:
+    """``os.stat`` of an input file, or the SignalError saying why it is not one."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise SignalError(f"{path}: no such file") from None
+    except NotADirectoryError:
+        raise SignalError(f"{path}: no such file (a part of the path is not a directory)") from None
+    except OSError as exc:
+        raise SignalError(f"{path}: cannot read: {_one_line(exc.strerror or exc)}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise SignalError(f"{path}: is a directory, not a signal file")
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISFIFO(st.st_mode)):
+        raise SignalError(f"{path}: is a device or socket, not a signal file")
+    return st
+
+
+def _check_subtype(target: str, fmt: str, subtype: str | None) -> str | None:
+    if subtype is None:
+        return None
+    if fmt == "CSV":
+        raise ParameterError(f"{target}: a subtype ({subtype!r}) applies to audio output only")
+    import soundfile
+
+    subtype = subtype.strip().upper()
+    if fmt != "AUDIO" and not soundfile.check_format(fmt, subtype):
+        raise ParameterError(
+            f"{target}: {fmt} cannot hold subtype {subtype!r}; it can hold "
+            + ", ".join(sorted(soundfile.available_subtypes(fmt)))
+        )
+    return subtype
+
+
+@dataclass
+class SignalStream:
+    """A signal file, checked whole but read in blocks on demand.
+
+    Made by :func:`open_signal_stream`.  ``template`` is the :class:`Signal`
+    that :func:`read_signal` would return, with no samples (``data`` shaped
+    ``(0,)`` or ``(0, channels)``, ``carried`` mapping each carried column to
+    an empty list); it tells a :class:`SignalWriter` how to write the result.
+
+    Attributes
+    ----------
+    template : Signal
+    frames : int
+        Number of samples (CSV data rows, audio frames).
+    width : int
+        Columns (audio: channels) of the file, filtered or carried.
+    """
+
+    template: Signal
+    frames: int
+    width: int
+    _reader: Any = field(repr=False, default=None)
+
+    @property
+    def source(self) -> str:
+        return self.template.source
+
+    @property
+    def channels(self) -> int:
+        return self.template.channels
+
+    @property
+    def positions(self) -> tuple[int, ...]:
+        return self.template.channel_positions
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape ``read_signal(...).data`` would have."""
+        return (self.frames,) + self.template.data.shape[1:]
+
+    def blocks(self):
+        """Yield ``(data, carried)`` for consecutive blocks of samples, from the start.
+
+        ``data`` is float64 shaped ``(k,)`` or ``(k, channels)`` exactly as
+        :func:`read_signal` would give those rows; ``carried`` maps each carried
+        column to its ``k`` cells (CSV: list of str; audio: float array).
+        Each call reads the file again from the beginning.
+        """
+        return self._reader.blocks(self)
