@@ -165,3 +165,16 @@ def test_planner_sigma_goes_to_the_automatic_search(rng):
     assert other.nl.lam < choice.nl.lam  # the level is used, not ignored
     with pytest.raises(ParameterError, match="sigma"):
         planner("diffuse", "linear", steps=1, sigma=-1.0)
+
+
+def test_cli_sigma_with_a_network_is_refused(tmp_path):
+    from click.testing import CliRunner
+
+    from resdenoise.cli import cli
+
+    write_csv(tmp_path / "in.csv", np.zeros(10))
+    net = tmp_path / "n.toml"
+    net.write_text('[[block]]\nactivation = "tanh"\nlambda = 1.0\nrepeat = 2\n')
+    args = ["resnet", str(tmp_path / "in.csv"), "--network", str(net), "--sigma", "0.1"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2 and "--sigma" in result.output

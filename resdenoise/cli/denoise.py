@@ -177,6 +177,8 @@ def resnet(name, formula, lam, blocks, network_path, tau, h, stopping_rule, sigm
         resdenoise resnet sample_signals/steps.csv --network examples/network.toml -o out.csv
     """
     if network_path is not None:
+        if sigma is not None:
+            raise click.UsageError("--sigma is for the automatic searches; --network has none")
         _run(_network_planner(network_path, formula, lam, tau, h, blocks), **io)
         return
     if blocks is None:
