@@ -7,17 +7,17 @@ Estimators
     (unit variance for unit white noise; they annihilate polynomials of
     degree 2, so smooth content hardly enters), their mean square in
     windows of ``L`` samples (32, fewer for short signals so that there are
-    at least 8 windows), and the 20 % quantile of those window energies,
-    divided by the same quantile for pure white noise (a constant of ``L``
-    computed once, by a seeded simulation).  The signal's fine-scale content
+    at least 16 windows), and the 20 % quantile of those window energies,
+    divided by its expected value for pure white noise with the same ``L``
+    and number of windows (computed once per pair, by a seeded simulation).  The signal's fine-scale content
     (speech formants, music harmonics, jumps) is loud only in some windows;
     the quietest fifth of the windows sees the noise alone.
 ``mad-haar``
     Donoho and Johnstone's ``median |w| / 0.6745`` over the finest Haar
     details ``w`` (:func:`resdenoise.wavelet.estimate_noise`).  It reads
     fine-scale content in more than about half of the samples as noise.
-    The streamed path uses it (its exact median is found in passes over
-    the file, see :mod:`resdenoise.stream`).
+    Used for signals too short for ``quiet-windows`` (under 67 samples).
+    A streamed file gets either estimate exactly (:mod:`resdenoise.selection`).
 
 How they were chosen (``benchmarks/bench_noise.py``): on synthetic speech
 and music, real measured series, piecewise-constant sensor traces and the
@@ -30,9 +30,10 @@ sampling rate (yearly Nile flow, 100 samples) cannot be told from white
 noise by any estimator; there all of them read the series' own roughness
 as noise.
 
-Errors on pure white noise (relative standard deviation): about
-``1.1 / sqrt(n / 32)`` for ``quiet-windows`` with ``n >= 256``; about
-``0.8 / sqrt(n)`` for ``mad-haar``.
+Errors on pure white noise (relative standard deviation, measured over 400
+seeds): ``quiet-windows`` 0.17, 0.13, 0.10, 0.054 at n = 100, 160, 300,
+1000 (about ``1.7 / sqrt(n)``, unbiased: the calibration simulates the
+signal's own window count); ``mad-haar`` about the same (0.18 ... 0.051).
 """
 
 from __future__ import annotations
