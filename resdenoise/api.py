@@ -23,7 +23,7 @@ import numpy.typing as npt
 from .errors import SignalError
 from .filters import check_verdict, run_plan
 from .nonlinearities import Nonlinearity, from_function
-from .pipeline import AUTO, cap_warning, planner
+from .pipeline import AUTO, planner
 
 __all__ = ["diffuse", "regularise", "resnet", "shrink"]
 
@@ -73,9 +73,8 @@ def _run(command: str, u, nonlinearity, form: str, lam, allow_unstable: bool, **
         nonlinearity = from_function(nonlinearity, form, name=name, lam=1.0)
     lam = None if lam is None or lam == AUTO else lam
     plan, extra = planner(command, nonlinearity, lam=lam, **settings)(u)
-    capped = cap_warning(extra, plan.steps)
-    if capped:
-        warnings.warn(capped, UserWarning, stacklevel=3)
+    for message in extra.get("warnings", ()):  # what the automatic search has to say
+        warnings.warn(message, UserWarning, stacklevel=3)
     check_verdict(plan, plan.verdict(), allow_unstable)
     return run_plan(plan, u)
 

@@ -48,7 +48,9 @@ def to_json(report: dict) -> str:
 # --------------------------------------------------------------------------
 
 
-def build_report(plan, verdict, checks, tol: dict, sigma, dtype=np.float64) -> dict:
+def build_report(
+    plan, verdict, checks, tol: dict, sigma, dtype=np.float64, estimator: str = "quiet-windows"
+) -> dict:
     """The report dictionary of a run of ``plan`` (a :class:`resdenoise.filters.Plan`).
 
     Built from the measurements of :func:`resdenoise.filters.analyse_run`
@@ -56,7 +58,8 @@ def build_report(plan, verdict, checks, tol: dict, sigma, dtype=np.float64) -> d
     ``checks`` and ``tol`` as :func:`stability.measure_channels` returns
     them, ``sigma`` the input's noise estimate per channel (also used by
     :mod:`resdenoise.stream`, which measures chunk by chunk), ``dtype`` the
-    working precision.
+    working precision, ``estimator`` the name of the noise estimator
+    (:mod:`resdenoise.noise`) that measured ``sigma``.
     """
     failed = stability.guarantees_failed(checks, verdict)
     if not verdict.linf_stable:
@@ -80,6 +83,7 @@ def build_report(plan, verdict, checks, tol: dict, sigma, dtype=np.float64) -> d
         "stability": verdict.as_dict(),
         "tolerance": tol,
         "noise_sigma": [float(s) for s in sigma],
+        "noise_estimator": estimator,
         "channels": [c.as_dict() for c in checks],
         "failed_checks": failed,
         "guarantees_held": not failed,
@@ -140,9 +144,12 @@ def finish_report(
     failed guarantee when any); ``input_info`` describes the input file
     (format, subtype, rate, frames, channels, columns); ``quality`` compares
     with a reference; ``streaming`` describes a run in chunks.  The noise
-    estimate is the report's ``noise_sigma``, not repeated in ``parameters``.
+    estimate is the report's ``noise_sigma``, not repeated in ``parameters``;
+    a level the caller gave (``noise_estimator`` "given") is a parameter and stays.
     """
-    report["parameters"].update({k: v for k, v in extra.items() if k != "noise_sigma"})
+    if extra.get("noise_estimator") != "given":  # the estimate: the report's own, once
+        extra = {k: v for k, v in extra.items() if k != "noise_sigma"}
+    report["parameters"].update(extra)
     if quality is not None:
         report["quality"] = quality
     report["input"] = source

@@ -24,7 +24,7 @@ import sys
 import click
 
 from .. import __version__
-from .denoise import diffuse, regularise, resnet, shrink
+from .denoise import denoise, diffuse, regularise, resnet, shrink
 from .dictionary import dictionary, translate
 from .options import CONTEXT_SETTINGS, error_message
 
@@ -84,5 +84,5 @@ def cli():
     """
 
 
-for _command in (diffuse, shrink, regularise, resnet, dictionary, translate):
+for _command in (denoise, diffuse, shrink, regularise, resnet, dictionary, translate):
     cli.add_command(_command)
