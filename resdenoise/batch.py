@@ -170,6 +170,7 @@ def run_batch(
                 in_place=in_place,
                 progress=file_progress,
                 on_warning=result.warnings.append,
+                protect=inputs,
             )
         except GuaranteeError as exc:
             result.report, result.error = exc.report, exc

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -239,6 +239,8 @@ def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> Callable:
     def make_plan(u):
         return build_network(spec, u, lam=lam, tau=tau, h=h), {}
 
+    if spec.source != "<network>":
+        make_plan.reads = {spec.source: "network"}  # protected from the run's outputs
     return make_plan
 
 
@@ -247,17 +249,49 @@ def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> Callable:
 # --------------------------------------------------------------------------
 
 
+def _resolved(path: str) -> str:
+    """Where a write to ``path`` lands: its directory resolved, the last name kept
+    (a link there is replaced, not followed)."""
+    head, name = os.path.split(os.path.abspath(path))
+    return os.path.join(os.path.realpath(head), name)
+
+
 def _same_file(a, b) -> bool:
+    """Whether paths ``a`` and ``b`` name one file: the same inode (links followed),
+    or the same place once their directories are resolved."""
     if a is None or b is None or a == "-" or b == "-":
         return False
     try:
-        return os.path.samefile(a, b)
+        if os.path.samefile(a, b):
+            return True
     except OSError:
-        return os.path.abspath(a) == os.path.abspath(b)
+        pass
+    return _resolved(a) == _resolved(b)
 
 
-def check_paths(input_path, output="-", report_path=None, in_place: bool = False) -> None:
-    """Refuse an output or report that would clash with the input or with each other.
+def _is_stdout(path) -> bool:
+    """``-``, or a path that opens the file stdout is (``/dev/stdout``, ``/dev/fd/1``)."""
+    if path == "-":
+        return True
+    if path is None:
+        return False
+    try:
+        st, out = os.stat(path), os.fstat(1)
+    except (OSError, ValueError):
+        return False
+    return (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino)
+
+
+def check_paths(
+    input_path, output="-", report_path=None, in_place: bool = False, reads: dict | None = None
+) -> None:
+    """Refuse an output or report that would clash with a file the run reads or
+    with each other.
+
+    ``reads`` names the other files the run reads, ``{path: what}`` (e.g.
+    ``{"clean.csv": "reference"}``): they are protected as the input is.
+    Paths are compared as files: a link, ``..`` or a linked directory on the
+    way does not hide a clash, and ``/dev/stdout`` is stdout.
 
     Raises
     ------
@@ -265,9 +299,10 @@ def check_paths(input_path, output="-", report_path=None, in_place: bool = False
         The report on stdout with the signal there too, or the report and
         the output the same file.
     SignalError
-        The output is the input (without ``in_place``), or the report is.
+        The output is the input (without ``in_place``), or the report is, or
+        either is another file the run reads.
     """
-    if report_path == "-" and output == "-":
+    if report_path is not None and _is_stdout(report_path) and _is_stdout(output):
         raise ParameterError(
             "report_path='-' needs output to name a file: stdout already carries the signal",
             parameters=[("report_path", "-"), "output"],
@@ -286,6 +321,13 @@ def check_paths(input_path, output="-", report_path=None, in_place: bool = False
         )
     if _same_file(input_path, report_path):
         raise SignalError(f"{report_path}: the report would overwrite the input file")
+    for path, what in (reads or {}).items():
+        for name, kind in ((output, "output"), (report_path, "report")):
+            if _same_file(path, name):
+                raise SignalError(
+                    f"{name}: the {kind} would overwrite the {what} file {path}; "
+                    "give it another name"
+                )
 
 
 @dataclass(frozen=True)
@@ -344,6 +386,7 @@ def run_file(
     in_place: bool = False,
     progress: Progress | None = None,
     on_warning: Callable[[str], object] | None = None,
+    protect: Sequence[str] = (),
 ) -> dict:
     """Filter one input file into ``output`` and return the report.
 
@@ -378,6 +421,10 @@ def run_file(
     on_warning : callable, optional
         ``on_warning(message)`` for a run that is not sign stable; default
         :func:`warnings.warn`.
+    protect : sequence of str
+        More files that neither ``output`` nor ``report_path`` may be (the
+        other inputs of a batch).  The input, ``reference`` and a network
+        file (``make_plan.reads``) are protected anyway.
 
     Returns
     -------
@@ -403,7 +450,11 @@ def run_file(
     from .filters import check_verdict
     from .io import ReadOptions, WriteOptions, check_output_path
 
-    check_paths(input_path, output, report_path, in_place)
+    reads = {path: "input" for path in protect if not _same_file(path, input_path)}
+    if reference is not None:
+        reads[reference] = "reference"
+    reads.update(getattr(make_plan, "reads", {}))
+    check_paths(input_path, output, report_path, in_place, reads)
     read = ReadOptions() if read is None else read
     write = WriteOptions() if write is None else write
     run = RunOptions() if run is None else run

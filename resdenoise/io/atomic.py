@@ -11,6 +11,7 @@ a file so that it can be read more than once).
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -44,17 +45,46 @@ def check_output_path(
         _check_subtype(path, guess_format(path, options.format), options.subtype)
     if path == STDIO:
         return
-    target = Path(os.path.realpath(path))
+    target, direct = output_target(path)
+    if direct:
+        return  # a device or pipe: written through
     if target.is_dir():
         raise SignalError(f"{path}: is a directory; give an output file name")
-    if target.exists() and not target.is_file():
-        return  # a device or pipe: written through
     parent = target.parent
     if not parent.is_dir():
         shown = os.path.dirname(path) or "."
         raise SignalError(f"{path}: output directory {shown!r} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise SignalError(f"{path}: cannot create files in {str(parent)!r} (permission denied)")
+
+
+#: Output names under these directories are devices, written through (never a
+#: temporary beside them): /dev/stdout, /dev/fd/N, /proc/self/fd/N.
+_DEVICE_DIRS = ("/dev/", "/proc/")
+
+
+def output_target(path: str) -> tuple[Path, bool]:
+    """Where an output named ``path`` goes: ``(target, direct)``.
+
+    ``target`` is ``path`` with its directory resolved and its last name
+    kept: a symlink there is *replaced* by the renamed temporary, never
+    followed.  ``direct`` is True for a device or pipe (anything existing
+    that is not a regular file or a link to one, and every name under
+    ``/dev`` and ``/proc``): such an output is opened and written through.
+    """
+    path = os.fspath(path)
+    absolute = os.path.abspath(path)
+    head, name = os.path.split(absolute)
+    target = Path(os.path.realpath(head)) / name
+    if absolute.startswith(_DEVICE_DIRS) or str(target).startswith(_DEVICE_DIRS):
+        return Path(absolute), True
+    try:
+        st = os.stat(target)  # through a link: what a write would reach
+    except OSError:
+        return target, False
+    if stat.S_ISDIR(st.st_mode) and not os.path.islink(target):
+        return target, False  # refused by check_output_path
+    return target, not (stat.S_ISREG(st.st_mode) or os.path.islink(target))
 
 
 def _set_mode(tmp: str, target: Path) -> None:
@@ -140,9 +170,8 @@ class _Staged(_TempOutput):
             self.direct = True
             return
         check_output_path(path, signal=False)
-        self.target = Path(os.path.realpath(path))
-        if self.target.exists() and not self.target.is_file():
-            self.direct = True  # /dev/stdout, /dev/full, a FIFO
+        self.target, self.direct = output_target(path)
+        if self.direct:  # /dev/stdout, /dev/full, a FIFO
             return
         fd, self.tmp = _temp_beside(path, self.target)
         try:
