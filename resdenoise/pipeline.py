@@ -617,9 +617,10 @@ class _Streamed:
         )
 
     def close(self) -> None:
-        if self.spooled is not None:
-            os.unlink(self.spooled)
-            self.spooled = None
+        from .io import remove_temporary
+
+        remove_temporary(self.spooled)
+        self.spooled = None
 
 
 def _run(job: _FileJob, streamed: bool) -> dict:

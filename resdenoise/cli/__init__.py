@@ -19,6 +19,9 @@ inputs, the largest code among the files that failed.
 
 from __future__ import annotations
 
+import signal
+import sys
+
 import click
 
 from .. import __version__
@@ -26,10 +29,29 @@ from .denoise import diffuse, regularise, resnet, shrink
 from .dictionary import dictionary, translate
 from .options import CONTEXT_SETTINGS, error_message
 
-__all__ = ["cli", "error_message"]
+__all__ = ["cli", "error_message", "main"]
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+class _Group(click.Group):
+    """The group, run so that a catchable signal cleans up and exits 128+N."""
+
+    #: set by :func:`main`: the process ends with the command
+    process = False
+
+    def main(self, *args, **kwargs):
+        from ..errors import Interrupted
+        from ..io.signals import handle_signals
+
+        try:
+            with handle_signals(ignore_after=self.process):
+                return super().main(*args, **kwargs)
+        except Interrupted as exc:
+            name = signal.Signals(exc.signum).name
+            click.echo(f"Error: interrupted by {name}; no output written", err=True)
+            sys.exit(exc.exit_code)
+
+
+@click.group(cls=_Group, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="resdenoise")
 def cli():
     """Stable, explainable 1D signal denoising with diffusion blocks.
@@ -42,8 +64,15 @@ def cli():
     \b
     Exit codes: 0 success, 1 input/output problem, 2 usage,
                 3 refused as unstable, 4 a guarantee failed under --strict;
-                several INPUTs: the largest code among the files that failed.
+                several INPUTs: the largest code among the files that failed;
+                128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM).
     """
+
+
+def main() -> None:
+    """The ``resdenoise`` program: :data:`cli`, in a process that ends with it."""
+    cli.process = True
+    cli(prog_name="resdenoise")
 
 
 for _command in (diffuse, shrink, regularise, resnet, dictionary, translate):

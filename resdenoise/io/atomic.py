@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import SignalError
+from . import signals
 from .options import WriteOptions
 from .signal import STDIO, _check_subtype, _one_line, guess_format
 
@@ -102,11 +103,30 @@ def _write_error(name: str, exc: BaseException) -> SignalError:
     return SignalError(f"{name}: cannot write: {_one_line(getattr(exc, 'strerror', None) or exc)}")
 
 
+def _mkstemp(prefix: str, directory) -> tuple[int, str]:
+    """``tempfile.mkstemp``, the file registered for removal should a signal end the run."""
+    with signals.deferred():
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
+        signals.track(tmp)
+    return fd, tmp
+
+
+def remove_temporary(path: str | None) -> None:
+    """Remove a temporary file of this module (gone already: nothing to do)."""
+    if path is None:
+        return
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+    signals.untrack(path)
+
+
 def _temp_beside(path: str, target: Path) -> tuple[int, str]:
     """A new temporary file ``.NAME.*.tmp`` beside ``target``: ``(fd, its path)``."""
     parent = target.parent
     try:
-        return tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+        return _mkstemp(f".{target.name}.", parent)
     except OSError as exc:
         raise SignalError(
             f"{path}: cannot create a file in {str(parent)!r}: {_one_line(exc.strerror or exc)}"
@@ -143,19 +163,17 @@ class _TempOutput:
 
     def rename(self) -> None:
         try:
-            os.replace(self.tmp, self.target)
+            with signals.deferred():
+                os.replace(self.tmp, self.target)
+                signals.untrack(self.tmp)
+                self.tmp = None
         except OSError as exc:
             self.discard()
             raise _write_error(self.path, exc) from None
-        self.tmp = None
 
     def discard(self) -> None:
-        if self.tmp is not None:
-            try:
-                os.unlink(self.tmp)
-            except OSError:
-                pass
-            self.tmp = None
+        remove_temporary(self.tmp)
+        self.tmp = None
 
 
 class _Staged(_TempOutput):
@@ -218,9 +236,10 @@ def write_files_atomic(items: Sequence[tuple[str | os.PathLike, bytes] | _TempOu
         for st in staged:
             if st.direct:
                 st.write_direct()
-        for st in staged:
-            if not st.direct:
-                st.rename()
+        with signals.deferred():  # all the renames, or a signal before them
+            for st in staged:
+                if not st.direct:
+                    st.rename()
     finally:
         for st in staged:
             st.discard()
@@ -237,10 +256,10 @@ def write_bytes_atomic(target: str | os.PathLike, payload: bytes) -> None:
 def spool_stdin(directory: str | None = None) -> str:
     """Copy stdin into a temporary file (in ``directory``) in blocks; return its path.
 
-    The caller removes the file.  Lets a stream too large for memory be
+    The caller removes the file (:func:`remove_temporary`).  Lets a stream too large for memory be
     filtered in chunks like a file.
     """
-    fd, path = tempfile.mkstemp(prefix=".resdenoise-stdin.", suffix=".tmp", dir=directory)
+    fd, path = _mkstemp(".resdenoise-stdin.", directory)
     try:
         with os.fdopen(fd, "wb") as out:
             src = getattr(sys.stdin, "buffer", None)
@@ -250,9 +269,9 @@ def spool_stdin(directory: str | None = None) -> str:
                     break
                 out.write(block if isinstance(block, bytes) else block.encode("utf-8"))
     except (OSError, ValueError) as exc:
-        os.unlink(path)
+        remove_temporary(path)
         raise SignalError(f"<stdin>: cannot read: {_one_line(exc)}") from None
     except BaseException:
-        os.unlink(path)
+        remove_temporary(path)
         raise
     return path
