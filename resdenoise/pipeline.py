@@ -36,6 +36,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from collections.abc import Callable, Sequence
@@ -392,7 +393,10 @@ def run_file(
 
     Reads the file whole, or in chunks of ``run.chunk_size`` samples (plus a
     halo) with the same numbers when it is large (see :func:`should_stream`);
-    either way the output and the report (``report_path``) are written
+    stdin or a named FIFO is read once, and when it is longer than
+    :data:`STREAM_THRESHOLD` (or chunks are asked for) spooled to a
+    temporary file (bounded by the free space) and streamed from there.
+    Either way the output and the report (``report_path``) are written
     atomically, or not at all.
 
     Parameters
@@ -448,7 +452,7 @@ def run_file(
     import numpy as np
 
     from .filters import check_verdict
-    from .io import ReadOptions, WriteOptions, check_output_path
+    from .io import PipeInput, ReadOptions, WriteOptions, check_output_path, is_pipe
 
     reads = {path: "input" for path in protect if not _same_file(path, input_path)}
     if reference is not None:
@@ -461,10 +465,15 @@ def run_file(
     streamed = should_stream(input_path, run.chunk_size)
     # An allowed unstable run may overflow: that is reported as a clean error
     # (non-finite output, nothing written), not as NumPy warnings.
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"), contextlib.ExitStack() as stack:
         check_output_path(output, write)
         if report_path is not None:
             check_output_path(report_path, signal=False)
+        pipe = None
+        if run.chunk_size != 0 and is_pipe(input_path):  # read once: streamed when long
+            pipe = PipeInput(input_path, STREAM_THRESHOLD)
+            stack.callback(pipe.close)
+            streamed = streamed or pipe.more
         report = _run(
             _FileJob(
                 make_plan,
@@ -480,6 +489,7 @@ def run_file(
                     plan, verdict, run.allow_unstable, on_warning
                 ),
                 progress=progress,
+                pipe=pipe,
             ),
             streamed,
         )
@@ -505,6 +515,7 @@ class _FileJob:
     reference: str | None
     on_plan: Callable
     progress: Progress | None
+    pipe: object = None  # resdenoise.io.PipeInput: stdin or a FIFO, read once
 
 
 def should_stream(path: str, chunk: int | None, threshold: int | None = None) -> bool:
@@ -539,7 +550,11 @@ class _Whole:
         from .io import read_signal
 
         self.job = job
-        self.sig = sig = read_signal(job.input_path, job.input_format, job.read)
+        if job.pipe is not None:
+            sig = job.pipe.read_whole(job.input_format, job.read)
+        else:
+            sig = read_signal(job.input_path, job.input_format, job.read)
+        self.sig = sig
         self.name, self.template = sig.source, sig
         self.carried = sig.carried_names if sig.carried else []
         self.clean = None
@@ -578,18 +593,15 @@ class _Streamed:
     sees a summary; stdin is spooled to a file first, for the passes."""
 
     def __init__(self, job: _FileJob):
-        from .io import looks_like_audio, open_signal_stream, spool_stdin
+        from .io import open_signal_stream
         from .stream import StreamedRun
 
         self.job = job
         self.spooled = None
         path, fmt, source = job.input_path, job.input_format, None
-        if path == "-":
-            self.spooled = path = spool_stdin()
-            source = "<stdin>"
-            if fmt is None:
-                with open(path, "rb") as fh:
-                    fmt = "audio" if looks_like_audio(fh.read(4)) else "csv"
+        if job.pipe is not None:  # stdin or a FIFO: spooled, for the passes
+            self.spooled = path = job.pipe.spool()
+            source, fmt = job.pipe.name, job.pipe.format(fmt)
         try:
             self.run = StreamedRun(job.run.dtype, job.progress)
             stream = open_signal_stream(path, fmt, job.read, visit=self.run.visit, source=source)

@@ -37,7 +37,7 @@ from .atomic import (
     write_files_atomic,
 )
 from .options import ReadOptions, WriteOptions
-from .read import open_signal_stream, parse_signal, read_signal
+from .read import PipeInput, is_pipe, open_signal_stream, parse_signal, read_signal
 from .signal import (
     AUDIO_EXTENSIONS,
     CSV_EXTENSIONS,
@@ -60,6 +60,7 @@ __all__ = [
     "PCM_BITS",
     "STDIO",
     "CsvLayout",
+    "PipeInput",
     "ReadOptions",
     "Signal",
     "SignalStream",
@@ -69,6 +70,7 @@ __all__ = [
     "encode_signal",
     "guess_format",
     "handle_signals",
+    "is_pipe",
     "looks_like_audio",
     "open_signal_stream",
     "parse_signal",

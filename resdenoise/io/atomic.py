@@ -11,6 +11,7 @@ a file so that it can be read more than once).
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import sys
 import tempfile
@@ -253,24 +254,53 @@ def write_bytes_atomic(target: str | os.PathLike, payload: bytes) -> None:
     write_files_atomic([(target, payload)])
 
 
-def spool_stdin(directory: str | None = None) -> str:
-    """Copy stdin into a temporary file (in ``directory``) in blocks; return its path.
+#: A spool stops while this much space is still free in its directory.
+SPOOL_RESERVE = 64 << 20
 
-    The caller removes the file (:func:`remove_temporary`).  Lets a stream too large for memory be
-    filtered in chunks like a file.
+
+def _free_bytes(directory: str, written: int) -> int:
+    """Bytes free in ``directory`` (``written``: what the spool holds so far)."""
+    return shutil.disk_usage(directory).free
+
+
+def spool_stdin(
+    directory: str | None = None, *, head: bytes = b"", source=None, name: str = "<stdin>"
+) -> str:
+    """Copy stdin (or the binary file ``source``) into a temporary file in blocks.
+
+    ``head`` is what was read of it already.  Returns the file's path; the
+    caller removes it (:func:`remove_temporary`).  Lets a stream too large
+    for memory be filtered in chunks like a file.  The copy stops with an
+    error before it leaves less than :data:`SPOOL_RESERVE` bytes free in
+    ``directory`` (default: the temporary directory, ``TMPDIR``).
+
+    Raises
+    ------
+    SignalError
+        The stream cannot be read, or it does not fit.
     """
+    directory = tempfile.gettempdir() if directory is None else directory
     fd, path = _mkstemp(".resdenoise-stdin.", directory)
+    if source is None:
+        source = getattr(sys.stdin, "buffer", None) or sys.stdin
     try:
         with os.fdopen(fd, "wb") as out:
-            src = getattr(sys.stdin, "buffer", None)
-            while True:
-                block = src.read(COPY_BYTES) if src is not None else sys.stdin.read(COPY_BYTES)
-                if not block:
-                    break
+            block, written = head or source.read(COPY_BYTES), 0
+            while block:
+                if _free_bytes(directory, written) - len(block) < SPOOL_RESERVE:
+                    raise SignalError(
+                        f"{name}: the stream does not fit in the free space of {directory!r} "
+                        f"({written / 2**20:.0f} MiB spooled, {SPOOL_RESERVE >> 20} MiB must "
+                        "stay free); set TMPDIR to a larger disk, or give a file"
+                    )
                 out.write(block if isinstance(block, bytes) else block.encode("utf-8"))
+                written += len(block)
+                block = source.read(COPY_BYTES)
     except (OSError, ValueError) as exc:
         remove_temporary(path)
-        raise SignalError(f"<stdin>: cannot read: {_one_line(exc)}") from None
+        if isinstance(exc, SignalError):
+            raise
+        raise SignalError(f"{name}: cannot read: {_one_line(exc)}") from None
     except BaseException:
         remove_temporary(path)
         raise

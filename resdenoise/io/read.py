@@ -11,6 +11,7 @@ import sys
 import numpy as np
 
 from ..errors import SignalError
+from .atomic import spool_stdin
 from .audio import open_audio, read_audio
 from .csv import open_csv, read_csv
 from .options import ReadOptions
@@ -69,6 +70,70 @@ def read_signal(
     else:
         raw = _read_bytes(path)
     return parse_signal(raw, guess_format(path, fmt), source, options)
+
+
+def is_pipe(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is stdin (``"-"``) or a named FIFO: an input that can be read once."""
+    path = os.fspath(path)
+    if path == STDIO:
+        return True
+    try:
+        return stat.S_ISFIFO(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+class PipeInput:
+    """Stdin or a named FIFO, opened and read once: its first ``limit + 1`` bytes
+    (``head``), the rest still in ``fh``.  ``more``: it is longer than ``limit``.
+
+    Read it whole (:meth:`read_whole`) or spool it to a temporary file for the
+    passes of a streamed run (:meth:`spool`); close it afterwards.
+    """
+
+    def __init__(self, path: str | os.PathLike, limit: int):
+        self.path = os.fspath(path)
+        self.name = "<stdin>" if self.path == STDIO else self.path
+        self.fh = None
+        if self.path == STDIO:
+            fh = getattr(sys.stdin, "buffer", None) or sys.stdin
+        else:
+            _stat_input(self.path)
+            try:
+                fh = self.fh = open(self.path, "rb")
+            except OSError as exc:
+                raise SignalError(f"{self.name}: cannot read: {_one_line(exc)}") from None
+        self.source = fh
+        self.head = self._read(limit + 1)
+        self.more = len(self.head) > limit
+
+    def _read(self, size: int = -1) -> bytes:
+        try:
+            data = self.source.read(size)
+        except (OSError, ValueError) as exc:
+            self.close()
+            raise SignalError(f"{self.name}: cannot read: {_one_line(exc)}") from None
+        return data if isinstance(data, bytes) else data.encode("utf-8")
+
+    def format(self, fmt: str | None) -> str:
+        """The format: ``fmt``, else stdin's by its first bytes, a FIFO's by its name."""
+        if fmt is None and self.path == STDIO:
+            return "AUDIO" if looks_like_audio(self.head) else "CSV"
+        return guess_format(self.path, fmt)
+
+    def read_whole(self, fmt: str | None, options: ReadOptions | None) -> Signal:
+        """The signal, as :func:`read_signal` reads it."""
+        raw = self.head + self._read() if self.more else self.head
+        return parse_signal(raw, self.format(fmt), self.name, options)
+
+    def spool(self) -> str:
+        """The whole stream in a temporary file (see :func:`spool_stdin`); returns its path."""
+        return spool_stdin(head=self.head, source=self.source, name=self.name)
+
+    def close(self) -> None:
+        if self.fh is not None:
+            self.fh.close()
+            self.fh = None
 
 
 def _check_fmt(fmt) -> None:
