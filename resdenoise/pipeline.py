@@ -597,10 +597,9 @@ class _Streamed:
         from .stream import StreamedRun
 
         self.job = job
-        self.spooled = None
         path, fmt, source = job.input_path, job.input_format, None
         if job.pipe is not None:  # stdin or a FIFO: spooled, for the passes
-            self.spooled = path = job.pipe.spool()
+            path = job.pipe.spool()  # removed when the pipe is closed
             source, fmt = job.pipe.name, job.pipe.format(fmt)
         try:
             self.run = StreamedRun(job.run.dtype, job.progress)
@@ -629,10 +628,7 @@ class _Streamed:
         )
 
     def close(self) -> None:
-        from .io import remove_temporary
-
-        remove_temporary(self.spooled)
-        self.spooled = None
+        pass  # a spool file is the pipe's (closed by run_file)
 
 
 def _run(job: _FileJob, streamed: bool) -> dict:

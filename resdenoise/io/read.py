@@ -11,7 +11,7 @@ import sys
 import numpy as np
 
 from ..errors import SignalError
-from .atomic import spool_stdin
+from .atomic import remove_temporary, spool_stdin
 from .audio import open_audio, read_audio
 from .csv import open_csv, read_csv
 from .options import ReadOptions
@@ -83,35 +83,48 @@ def is_pipe(path: str | os.PathLike) -> bool:
         return False
 
 
-class PipeInput:
-    """Stdin or a named FIFO, opened and read once: its first ``limit + 1`` bytes
-    (``head``), the rest still in ``fh``.  ``more``: it is longer than ``limit``.
+#: Bytes of a pipe held in memory: a longer one goes to a spool file at once.
+PIPE_HEAD_BYTES = 1 << 20
 
-    Read it whole (:meth:`read_whole`) or spool it to a temporary file for the
-    passes of a streamed run (:meth:`spool`); close it afterwards.
+
+class PipeInput:
+    """Stdin or a named FIFO, read once.
+
+    Up to :data:`PIPE_HEAD_BYTES` stay in memory (``head``); a longer
+    stream is copied to a spool file (``spooled``, see :func:`spool_stdin`)
+    in blocks, so that it takes the memory of a file of its size.  ``more``:
+    it is longer than ``limit`` bytes (then stream it from the spool file).
+    Close it to remove the spool file.
     """
 
     def __init__(self, path: str | os.PathLike, limit: int):
         self.path = os.fspath(path)
         self.name = "<stdin>" if self.path == STDIO else self.path
-        self.fh = None
+        self.fh = self.spooled = None
         if self.path == STDIO:
-            fh = getattr(sys.stdin, "buffer", None) or sys.stdin
+            self.source = getattr(sys.stdin, "buffer", None) or sys.stdin
         else:
             _stat_input(self.path)
             try:
-                fh = self.fh = open(self.path, "rb")
+                self.source = self.fh = open(self.path, "rb")
             except OSError as exc:
                 raise SignalError(f"{self.name}: cannot read: {_one_line(exc)}") from None
-        self.source = fh
-        self.head = self._read(limit + 1)
-        self.more = len(self.head) > limit
+        try:
+            self.head = self._read(PIPE_HEAD_BYTES + 1)
+            size = len(self.head)
+            if size > PIPE_HEAD_BYTES:
+                self.spooled = spool_stdin(head=self.head, source=self.source, name=self.name)
+                self.head = self.head[:4]  # enough to tell audio from CSV
+                size = os.stat(self.spooled).st_size
+        except BaseException:
+            self.close()
+            raise
+        self.more = size > limit
 
     def _read(self, size: int = -1) -> bytes:
         try:
             data = self.source.read(size)
         except (OSError, ValueError) as exc:
-            self.close()
             raise SignalError(f"{self.name}: cannot read: {_one_line(exc)}") from None
         return data if isinstance(data, bytes) else data.encode("utf-8")
 
@@ -123,17 +136,22 @@ class PipeInput:
 
     def read_whole(self, fmt: str | None, options: ReadOptions | None) -> Signal:
         """The signal, as :func:`read_signal` reads it."""
-        raw = self.head + self._read() if self.more else self.head
+        raw = self.head if self.spooled is None else _read_bytes(self.spooled)
         return parse_signal(raw, self.format(fmt), self.name, options)
 
     def spool(self) -> str:
-        """The whole stream in a temporary file (see :func:`spool_stdin`); returns its path."""
-        return spool_stdin(head=self.head, source=self.source, name=self.name)
+        """The path of a file that holds the whole stream (the spool file)."""
+        if self.spooled is None:
+            self.spooled = spool_stdin(head=self.head, source=self.source, name=self.name)
+        return self.spooled
 
     def close(self) -> None:
+        """Close a FIFO and remove the spool file."""
         if self.fh is not None:
             self.fh.close()
             self.fh = None
+        remove_temporary(self.spooled)
+        self.spooled = None
 
 
 def _check_fmt(fmt) -> None:
