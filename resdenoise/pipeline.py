@@ -37,6 +37,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import stat
 from collections.abc import Callable, Sequence
@@ -195,6 +196,12 @@ def planner(
         if lam is not None and theta != AUTO:
             raise ParameterError("give lam or theta, not both", parameters=["lam", "theta"])
         lam = None if theta == AUTO else SQRT2 * theta
+        if lam is not None and not math.isfinite(lam):
+            raise ParameterError(
+                f"lambda = sqrt2 x threshold overflows for threshold {theta:g} "
+                f"(at most {1.7976931348623157e308 / SQRT2:.4g}); give a smaller theta",
+                parameters=["theta"],
+            )
     auto = settings.get(auto_key) == AUTO
     if auto and not isinstance(nonlinearity, str):
         raise ParameterError(
@@ -471,7 +478,7 @@ def run_file(
             check_output_path(report_path, signal=False)
         pipe = None
         if run.chunk_size != 0 and is_pipe(input_path):  # read once: streamed when long
-            pipe = PipeInput(input_path, STREAM_THRESHOLD)
+            pipe = PipeInput(input_path, STREAM_THRESHOLD, input_format)
             stack.callback(pipe.close)
             streamed = streamed or pipe.more
         report = _run(

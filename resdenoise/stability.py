@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .errors import UnstableError
+from .errors import ParameterError, UnstableError
 from .nonlinearities import Nonlinearity
 
 __all__ = [
@@ -194,7 +194,14 @@ def default_tau(
             f"(g_max = {g_max}); give {remedy} explicitly",
             parameters=[remedy],
         )
-    return tau_bounds(g_max, h)[1]
+    tau = tau_bounds(g_max, h)[1]
+    if not (math.isfinite(tau) and tau > 0.0):
+        raise ParameterError(
+            f"the stable step h^2/(4 g_max) = {tau:g} for h = {h:g} and g_max = {g_max:g} "
+            "is no usable float64 number; give tau, or a grid size nearer 1 as h",
+            parameters=["h"],
+        )
+    return tau
 
 
 def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:

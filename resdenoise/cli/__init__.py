@@ -19,6 +19,7 @@ inputs, the largest code among the files that failed.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -27,7 +28,7 @@ import click
 from .. import __version__
 from .denoise import diffuse, regularise, resnet, shrink
 from .dictionary import dictionary, translate
-from .options import CONTEXT_SETTINGS, error_message
+from .options import CONTEXT_SETTINGS, CliError, error_message
 
 __all__ = ["cli", "error_message", "main"]
 
@@ -37,6 +38,24 @@ class _Group(click.Group):
 
     #: set by :func:`main`: the process ends with the command
     process = False
+
+    def invoke(self, ctx):
+        """Run the command; a usage error, and an unexpected one, as one ``Error:`` line."""
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            raise CliError(f"{exc.format_message()} (see '{where} --help')", 2) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("RESDENOISE_TRACEBACK") == "1":
+                raise
+            raise CliError(
+                f"internal error: {type(exc).__name__}: {one_line(exc)} (a bug; "
+                "RESDENOISE_TRACEBACK=1 shows where)",
+                1,
+            ) from None
 
     def main(self, *args, **kwargs):
         from ..errors import Interrupted
@@ -67,6 +86,11 @@ def cli():
                 several INPUTs: the largest code among the files that failed;
                 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM).
     """
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line."""
+    return " ".join(str(exc).split())
 
 
 def main() -> None:

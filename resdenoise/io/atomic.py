@@ -50,10 +50,18 @@ def check_output_path(
     target, direct = output_target(path)
     if direct:
         return  # a device or pipe: written through
-    if target.is_dir():
+    try:
+        is_dir = stat.S_ISDIR(os.stat(target).st_mode)
+    except PermissionError:
+        raise SignalError(
+            f"{path}: cannot look into {str(target.parent)!r} (permission denied)"
+        ) from None
+    except OSError:
+        is_dir = False
+    if is_dir:
         raise SignalError(f"{path}: is a directory; give an output file name")
     parent = target.parent
-    if not parent.is_dir():
+    if not os.path.isdir(parent):
         shown = os.path.dirname(path) or "."
         raise SignalError(f"{path}: output directory {shown!r} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
@@ -136,6 +144,8 @@ def _temp_beside(path: str, target: Path) -> tuple[int, str]:
 
 def _write_through(path: str, target: Path | None, name: str, blocks) -> None:
     """Write byte ``blocks`` to stdout (``path`` ``"-"``) or straight to a device or pipe."""
+    if path == STDIO and sys.stdout is None:  # started with stdout closed (>&-)
+        raise SignalError(f"{name}: cannot write: stdout is closed")
     try:
         if path == STDIO:
             sys.stdout.flush()

@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 
-from ..errors import SignalError
+from ..errors import ParameterError, SignalError
 from .atomic import remove_temporary, spool_stdin
 from .audio import open_audio, read_audio
 from .csv import open_csv, read_csv
@@ -83,6 +83,9 @@ def is_pipe(path: str | os.PathLike) -> bool:
         return False
 
 
+#: Byte order marks of UTF-16 and UTF-32 text (NUL bytes are its characters' halves).
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
 #: Bytes of a pipe held in memory: a longer one goes to a spool file at once.
 PIPE_HEAD_BYTES = 1 << 20
 
@@ -97,8 +100,9 @@ class PipeInput:
     Close it to remove the spool file.
     """
 
-    def __init__(self, path: str | os.PathLike, limit: int):
+    def __init__(self, path: str | os.PathLike, limit: int, fmt: str | None = None):
         self.path = os.fspath(path)
+        self._fmt = fmt
         self.name = "<stdin>" if self.path == STDIO else self.path
         self.fh = self.spooled = None
         if self.path == STDIO:
@@ -113,6 +117,7 @@ class PipeInput:
             self.head = self._read(PIPE_HEAD_BYTES + 1)
             size = len(self.head)
             if size > PIPE_HEAD_BYTES:
+                self._refuse_binary()
                 self.spooled = spool_stdin(head=self.head, source=self.source, name=self.name)
                 self.head = self.head[:4]  # enough to tell audio from CSV
                 size = os.stat(self.spooled).st_size
@@ -120,6 +125,21 @@ class PipeInput:
             self.close()
             raise
         self.more = size > limit
+
+    def _refuse_binary(self) -> None:
+        """A long CSV stream with a NUL byte in its first MiB is refused before it is
+        spooled (``/dev/zero`` would fill the disk): with the reader's own message."""
+        if b"\0" not in self.head or self.head.startswith(_WIDE_BOMS):
+            return
+        try:
+            if self.format(self._fmt) != "CSV":
+                return
+            parse_signal(self.head, "CSV", self.name, None)
+        except SignalError as exc:
+            if "NUL" in str(exc):
+                raise
+        except ParameterError:
+            pass
 
     def _read(self, size: int = -1) -> bytes:
         try:
