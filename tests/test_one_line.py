@@ -192,3 +192,21 @@ def test_unexpected_error_is_one_line(runner, tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "run_file", broken)
     result = runner.invoke(cli, ["diffuse", _file(tmp_path, "in.csv", SIGNAL), "--steps", "2"])
     _one_line(result, 1, r"internal error: RuntimeError: a bug")
+
+
+@pytest.mark.parametrize("cell", ["1_000", "\u0661\u0662\u0663", "\uff11.5"])
+def test_numbers_are_ascii_without_underscores(runner, tmp_path, cell):
+    src = _file(tmp_path, "in.csv", f"v\n1\n2\n{cell}\n3\n")
+    for chunked in ([], ["--chunk-size", "2"]):
+        result = runner.invoke(cli, ["diffuse", src, "--steps", "1", "-q", *chunked])
+        _one_line(result, 1, r"in\.csv: line 4, column 1")
+
+
+def test_report_directory_with_one_input(runner, tmp_path):
+    args = ["diffuse", _file(tmp_path, "in.csv", SIGNAL), "--steps", "1", "-q"]
+    result = runner.invoke(
+        cli, [*args, "-o", str(tmp_path / "o.csv"), "--report", str(tmp_path / "rep") + "/"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "rep" / "in.csv.json").is_file()
+    assert not (tmp_path / "rep").is_file()
