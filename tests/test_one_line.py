@@ -210,3 +210,25 @@ def test_report_directory_with_one_input(runner, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert (tmp_path / "rep" / "in.csv.json").is_file()
     assert not (tmp_path / "rep").is_file()
+
+
+def _near_max(tmp_path) -> str:
+    import random
+
+    rng = random.Random(1)
+    values = [1.5e308 - rng.random() * 1e307 for _ in range(200)]
+    return _file(tmp_path, "in.csv", "v\n" + "".join(f"{v!r}\n" for v in values))
+
+
+def test_sums_near_the_float64_maximum_do_not_overflow(runner, tmp_path):
+    """Item 8: a correct run near 1.5e308 held its guarantees, but the mean
+    overflowed (drift nan) and --strict exited 4."""
+    args = ["diffuse", _near_max(tmp_path), "--diffusivity", "linear", "--lambda", "1"]
+    result = runner.invoke(cli, [*args, "--steps", "2", "--strict", "-q"])
+    assert result.exit_code == 0, result.stderr
+
+
+def test_streamed_sums_near_the_float64_maximum_are_one_line(runner, tmp_path):
+    args = ["diffuse", _near_max(tmp_path), "--diffusivity", "linear", "--lambda", "1"]
+    result = runner.invoke(cli, [*args, "--steps", "2", "-q", "--chunk-size", "50"])
+    assert result.exit_code == 0, (result.stderr, result.exception)

@@ -100,7 +100,7 @@ def _split(line: str, delim: str) -> list[str]:
 
 
 def _is_number(cell: str, decimal: str = ".") -> bool:
-    if not _plain(cell):
+    if not _plain(cell.strip()):
         return False
     if decimal == ",":
         cell = cell.replace(",", ".")
@@ -173,8 +173,8 @@ def _plain(text: str) -> bool:
 def _to_float(cells: list[str], decimal: str) -> np.ndarray | None:
     if decimal == ",":
         cells = [c.replace(",", ".") for c in cells]
-    if not _plain("".join(cells)):
-        return None
+    if not _plain("".join(cells)) and not all(_plain(c.strip()) for c in cells):
+        return None  # (blanks of any script around a number are blanks)
     try:
         return np.fromiter(map(float, cells), dtype=np.float64, count=len(cells))
     except ValueError:
