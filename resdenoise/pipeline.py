@@ -550,6 +550,25 @@ def _check_reference(reference: str, shape: tuple, name: str, shape_in: tuple) -
         )
 
 
+def _check_float32(name: str, amplitude: float, tiniest: float | None) -> None:
+    """Refuse samples that float32 would turn into inf (or a nonzero one into 0)."""
+    import numpy as np
+
+    info = np.finfo(np.float32)
+    if amplitude > float(info.max):
+        raise SignalError(
+            f"{name}: samples up to {amplitude:g} are beyond the range of float32 "
+            f"(largest {float(info.max):g}); use dtype='float64'",
+            parameters=[("dtype", "float64")],
+        )
+    if tiniest is not None and tiniest < float(info.smallest_subnormal) / 2:
+        raise SignalError(
+            f"{name}: a sample of {tiniest:g} would be 0 in float32 (smallest "
+            f"{float(info.smallest_subnormal):g}); use dtype='float64'",
+            parameters=[("dtype", "float64")],
+        )
+
+
 class _Whole:
     """The input read whole: the plan sees the samples, the run is one call."""
 
@@ -569,6 +588,13 @@ class _Whole:
             self.clean = read_signal(job.reference, None, job.read)
             _check_reference(job.reference, self.clean.data.shape, sig.source, sig.data.shape)
         self.subject = sig.data
+        if job.run.dtype == "float32":
+            import numpy as np
+
+            a = np.abs(sig.data)
+            nonzero = a[a > 0]
+            tiniest = float(nonzero.min()) if nonzero.size else None
+            _check_float32(sig.source, float(a.max()), tiniest)
 
     def filter(self, plan, verdict, write) -> tuple[dict, dict | None, None]:
         from .filters import analyse_run, run_plan
@@ -618,6 +644,8 @@ class _Streamed:
                 self.ref = open_signal_stream(job.reference, None, job.read)
                 _check_reference(job.reference, self.ref.shape, stream.source, stream.shape)
             self.subject = self.run.start(stream)
+            if job.run.dtype == "float32":
+                _check_float32(stream.source, self.subject.amplitude, None)
         except BaseException:
             self.close()
             raise

@@ -232,3 +232,17 @@ def test_streamed_sums_near_the_float64_maximum_are_one_line(runner, tmp_path):
     args = ["diffuse", _near_max(tmp_path), "--diffusivity", "linear", "--lambda", "1"]
     result = runner.invoke(cli, [*args, "--steps", "2", "-q", "--chunk-size", "50"])
     assert result.exit_code == 0, (result.stderr, result.exception)
+
+
+@pytest.mark.parametrize(
+    "value, chunked",
+    [("1e39", []), ("-5e38", ["--chunk-size", "2"]), ("1e-50", [])],
+)
+def test_values_beyond_float32_are_refused(runner, tmp_path, value, chunked):
+    """Item 6: with --dtype float32, a sample float32 cannot hold is refused, not
+    turned into inf or 0."""
+    src = _file(tmp_path, "in.csv", f"v\n1\n2\n{value}\n3\n")
+    args = ["diffuse", src, "--steps", "1", "--lambda", "1", "--dtype", "float32", "-q"]
+    result = runner.invoke(cli, [*args, *chunked, "-o", str(tmp_path / "o.csv")])
+    _one_line(result, 1, r"in\.csv: .*float32.*--dtype float64")
+    assert not (tmp_path / "o.csv").exists()
