@@ -666,6 +666,39 @@ class _Streamed:
         pass  # a spool file is the pipe's (closed by run_file)
 
 
+def _probe_flux(plan, subject, dtype: str) -> None:
+    """Refuse a plan whose flux is not finite in ``dtype`` for the differences the
+    signal can have (up to its range): one block of the engine on a probe
+    ``0, v, 0, -v`` for v = range x 2^-k.  A stable plan can still overflow or
+    underflow on the way (lambda squared, r^2/lambda^2); this says so before
+    anything runs, instead of a diverged output."""
+    import numpy as np
+
+    from .engine import run_blocks
+    from .errors import UnstableError
+    from .filters import Plan
+
+    if type(plan) is not Plan:
+        return  # a network (a Plan subclass): each group its own nonlinearity
+    span = float(subject.span) if hasattr(subject, "span") else float(np.ptp(subject))
+    if not (math.isfinite(span) and span > 0.0):
+        return
+    v = span * np.exp2(-np.arange(0.0, 64.0, 2.0))
+    probe = np.zeros(4 * v.size)
+    probe[1::4], probe[3::4] = v, -v
+    with np.errstate(all="ignore"):
+        out = run_blocks(probe.astype(dtype), plan.nl, plan.tau, 1, plan.h, threads=1)
+    if np.isfinite(out).all():
+        return
+    also = ", or use dtype='float64'" if dtype == "float32" else ""
+    raise UnstableError(
+        f"refused: the flux of {plan.nl.name} (lambda {plan.nl.lam:g}) is not finite in "
+        f"{dtype} for differences up to the signal's range {span:g} (an intermediate "
+        f"overflows or underflows); scale the signal or give another lambda{also}",
+        parameters=[("dtype", "float64")] if also else [],
+    )
+
+
 def _run(job: _FileJob, streamed: bool) -> dict:
     """Read, plan, check, run and measure, then write output and report at once.
 
@@ -680,6 +713,8 @@ def _run(job: _FileJob, streamed: bool) -> dict:
         plan, extra = job.make_plan(source.subject)
         verdict = plan.verdict()
         job.on_plan(plan, verdict)
+        if not job.run.allow_unstable:
+            _probe_flux(plan, source.subject, job.run.dtype)
         with SignalWriter(job.output, source.template, job.write) as writer:
             report, quality, streaming = source.filter(plan, verdict, writer.write)
             finish_report(

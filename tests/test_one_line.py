@@ -246,3 +246,24 @@ def test_values_beyond_float32_are_refused(runner, tmp_path, value, chunked):
     result = runner.invoke(cli, [*args, *chunked, "-o", str(tmp_path / "o.csv")])
     _one_line(result, 1, r"in\.csv: .*float32.*--dtype float64")
     assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "values, args",
+    [
+        ("2e200,-1e200,1.5e200,-2e200", ["--diffusivity", "perona-malik", "--dtype", "float64"]),
+        ("4e20,-1e20,3e20,-4e20", ["--shrinkage", "garrote", "--threshold", "1e20"]),
+    ],
+)
+def test_flux_that_overflows_is_refused_before_running(runner, tmp_path, values, args):
+    """Item 6, in part: a stable plan whose flux overflows in the working precision
+    is refused with the reason, not run into a NaN output ("the run diverged")."""
+    src = _file(tmp_path, "in.csv", "v\n" + "\n".join(values.split(",") * 4) + "\n")
+    out = tmp_path / "o.csv"
+    if args[0] == "--shrinkage":
+        command = ["shrink", src, *args, "--dtype", "float32"]
+    else:
+        command = ["diffuse", src, "--steps", "2", *args]
+    result = runner.invoke(cli, [*command, "-q", "-o", str(out)])
+    _one_line(result, 3, r"flux of (perona-malik|garrote) .* not finite in float(64|32)")
+    assert not out.exists()
