@@ -267,3 +267,13 @@ def test_flux_that_overflows_is_refused_before_running(runner, tmp_path, values,
     result = runner.invoke(cli, [*command, "-q", "-o", str(out)])
     _one_line(result, 3, r"flux of (perona-malik|garrote) .* not finite in float(64|32)")
     assert not out.exists()
+
+
+def test_a_control_blank_before_a_number_is_one_error():
+    """Found by the fuzz test: str.strip drops \\x1c, float() does not; the reader
+    then failed with a TypeError (on main as well)."""
+    from resdenoise.errors import SignalError
+    from resdenoise.io import parse_signal
+
+    with pytest.raises(SignalError, match=r"line 1, column 1"):
+        parse_signal(b"\x1c0")

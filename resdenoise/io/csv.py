@@ -184,10 +184,9 @@ def _to_float(cells: list[str], decimal: str) -> np.ndarray | None:
 def _first_bad(cells, decimal) -> int | None:
     """Index of the first cell that is not a number, or None."""
     for r, cell in enumerate(cells):
-        cell = cell.strip()
-        if not _plain(cell):
+        if not _plain(cell.strip()):
             return r
-        try:
+        try:  # as _to_float converts it: float() strips fewer blanks than str.strip
             float(cell.replace(",", ".") if decimal == "," else cell)
         except ValueError:
             return r
