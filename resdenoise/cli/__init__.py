@@ -26,7 +26,7 @@ import sys
 import click
 
 from .. import __version__
-from .denoise import diffuse, regularise, resnet, shrink
+from .denoise import denoise, diffuse, regularise, resnet, shrink
 from .dictionary import dictionary, translate
 from .options import CONTEXT_SETTINGS, CliError, error_message
 
@@ -99,5 +99,5 @@ def main() -> None:
     cli(prog_name="resdenoise")
 
 
-for _command in (diffuse, shrink, regularise, resnet, dictionary, translate):
+for _command in (denoise, diffuse, shrink, regularise, resnet, dictionary, translate):
     cli.add_command(_command)
