@@ -1,6 +1,6 @@
 """Waiting (issue 14, item 8): progress of the automatic search, the warning of
-a capped search, bars with percentage, rate and ETA, silence off a terminal,
-Ctrl-C as exit code 130."""
+a capped search, bars with percentage, rate and ETA, silence off a terminal
+(Ctrl-C's exit code 130 is tested with the other signals, in test_signals.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import resdenoise
 from resdenoise import autoparams
 from resdenoise.autoparams import choose_parameters
-from resdenoise.cli import EXIT_INTERRUPTED, cli
+from resdenoise.cli import cli
 
 
 @pytest.fixture
@@ -148,17 +148,3 @@ def test_the_search_has_a_bar_on_a_terminal(monkeypatch, src, tmp_path):
     assert result.exit_code == 0, result.output
     n = len(autoparams.LAMBDA_FACTORS)
     assert f"in.csv automatic search, lambda 1/{n}" in seen.getvalue()
-
-
-def test_ctrl_c_exits_130_with_one_line(monkeypatch, src, tmp_path):
-    import resdenoise.pipeline
-
-    def interrupted(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(resdenoise.pipeline, "run_file", interrupted)
-    out = tmp_path / "o.csv"
-    result = CliRunner().invoke(cli, ["diffuse", str(src), "--steps", "2", "-o", str(out)])
-    assert result.exit_code == EXIT_INTERRUPTED == 130
-    assert result.stderr.strip() == "interrupted; nothing more written"
-    assert not out.exists()

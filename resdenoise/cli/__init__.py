@@ -19,6 +19,8 @@ inputs, the largest code among the files that failed.
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 
 import click
@@ -26,30 +28,39 @@ import click
 from .. import __version__
 from .denoise import denoise, diffuse, regularise, resnet, shrink
 from .dictionary import dictionary, translate
-from .options import CONTEXT_SETTINGS, error_message
+from .options import CONTEXT_SETTINGS, CliError, error_message
 
-__all__ = ["cli", "error_message"]
+__all__ = ["cli", "error_message", "main"]
 
 
 #: other spellings of the commands (US English), accepted but not listed
 COMMAND_SPELLINGS = {"regularize": "regularise"}
 
 
-#: the exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it
-EXIT_INTERRUPTED = 130
+class _Group(click.Group):
+    """The group, run so that a catchable signal cleans up and exits 128+N; the
+    commands also by their US spellings, and a misspelt one gets the closest."""
 
-
-class Group(click.Group):
-    """The commands, also by their US spellings; a misspelt one gets the closest.
-    Ctrl-C stops a command with one line and exit code 130 (outputs are written
-    all or nothing, so nothing half-written is left)."""
+    #: set by :func:`main`: the process ends with the command
+    process = False
 
     def invoke(self, ctx):
+        """Run the command; a usage error, and an unexpected one, as one ``Error:`` line."""
         try:
             return super().invoke(ctx)
-        except KeyboardInterrupt:
-            click.echo("\ninterrupted; nothing more written", err=True)
-            sys.exit(EXIT_INTERRUPTED)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            raise CliError(f"{exc.format_message()} (see '{where} --help')", 2) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("RESDENOISE_TRACEBACK") == "1":
+                raise
+            raise CliError(
+                f"internal error: {type(exc).__name__}: {one_line(exc)} (a bug; "
+                "RESDENOISE_TRACEBACK=1 shows where)",
+                1,
+            ) from None
 
     def get_command(self, ctx, cmd_name):
         return super().get_command(ctx, COMMAND_SPELLINGS.get(cmd_name, cmd_name))
@@ -63,8 +74,20 @@ class Group(click.Group):
                 ctx.fail(f"No such command {args[0]!r}. Did you mean {close!r}?")
         return super().resolve_command(ctx, args)
 
+    def main(self, *args, **kwargs):
+        from ..errors import Interrupted
+        from ..io.signals import handle_signals
 
-@click.group(cls=Group, context_settings=CONTEXT_SETTINGS)
+        try:
+            with handle_signals(ignore_after=self.process):
+                return super().main(*args, **kwargs)
+        except Interrupted as exc:
+            name = signal.Signals(exc.signum).name
+            click.echo(f"Error: interrupted by {name}; no output written", err=True)
+            sys.exit(exc.exit_code)
+
+
+@click.group(cls=_Group, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="resdenoise")
 def cli():
     """Stable, explainable 1D signal denoising with diffusion blocks.
@@ -80,8 +103,19 @@ def cli():
     Exit codes: 0 success, 1 input/output problem, 2 usage,
                 3 refused as unstable, 4 a guarantee failed under --strict;
                 several INPUTs: the largest code among the files that failed;
-                130 interrupted (Ctrl-C).
+                128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM).
     """
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line."""
+    return " ".join(str(exc).split())
+
+
+def main() -> None:
+    """The ``resdenoise`` program: :data:`cli`, in a process that ends with it."""
+    cli.process = True
+    cli(prog_name="resdenoise")
 
 
 for _command in (denoise, diffuse, shrink, regularise, resnet, dictionary, translate):
