@@ -83,6 +83,15 @@ _SIGNAL = """
     u : array_like, shape (n,) or (n, channels)
         The signal (a list works too; float32 stays float32)."""
 
+_LAM = """
+    lam : float or "auto", optional
+        Contrast parameter; None or ``"auto"``: from the noise estimate (a
+        function is used as given)."""
+
+_H = """
+    h : float
+        Grid size."""
+
 _TAIL = """
     allow_unstable : bool
         Run even when the plan is not L-infinity stable.
@@ -126,8 +135,7 @@ def diffuse(
     diffusivity : str, Nonlinearity or callable
         A diffusivity name (``"perona-malik"``, ``"charbonnier"``, ...), or
         g itself as a function of r.
-    lam : float or "auto", optional
-        Contrast parameter; None or ``"auto"``: from the noise estimate.
+    {lam}
     time : float or "auto", optional
         Stopping time T (m = ceil(T/tau_max) steps of tau = T/m), or
         ``"auto"``: chosen by ``stopping_rule``.  Give time or steps.
@@ -135,8 +143,7 @@ def diffuse(
         Number of explicit steps m.
     tau : float, optional
         Time step; default the sign-stable bound h^2/(4 g_max).
-    h : float
-        Grid size.
+    {h}
     {tail}
 
     Examples
@@ -220,16 +227,14 @@ def regularise(
     regulariser : str, Nonlinearity or callable
         A regulariser name (``"charbonnier"``, ``"huber"``, ...), or Psi itself
         as a function of r.
-    lam : float or "auto", optional
-        Contrast parameter; None or ``"auto"``: from the noise estimate.
+    {lam}
     alpha : float or "auto"
         Regularisation weight (= stopping time), or ``"auto"``: chosen by
         ``stopping_rule``.
     steps : int, optional
         Number of blocks m (tau = alpha/m); default the fewest that keep tau
         sign-stable.
-    h : float
-        Grid size.
+    {h}
     {tail}
 
     Examples
@@ -271,15 +276,12 @@ def resnet(
         An activation name (``"tanh"``, ``"isru"``, ...), or Phi itself as a
         function of r (``np.tanh``); a function is checked for stability by
         sampling, as the command line's formulas are.
-    lam : float or "auto", optional
-        Contrast parameter; None or ``"auto"``: from the noise estimate (a
-        function is used as given).
+    {lam}
     blocks : int or "auto"
         Number of blocks m, or ``"auto"``: chosen by ``stopping_rule``.
     tau : float, optional
         Time step; default the sign-stable bound h^2/(4 g_max).
-    h : float
-        Grid size.
+    {h}
     {tail}
 
     Examples
@@ -303,6 +305,5 @@ def resnet(
 
 
 for _func in (diffuse, shrink, regularise, resnet):  # the sections they share, once
-    _func.__doc__ = _func.__doc__.replace("    {signal}", _SIGNAL.strip("\n")).replace(
-        "    {tail}", _TAIL.strip("\n")
-    )
+    for _key, _text in (("signal", _SIGNAL), ("lam", _LAM), ("h", _H), ("tail", _TAIL)):
+        _func.__doc__ = _func.__doc__.replace("    {" + _key + "}", _text.strip("\n"))
