@@ -10,9 +10,9 @@ Everything about making and judging plans lives here, once: binding lambda
 (:func:`check_verdict`).  :func:`run_plan` executes a plan with
 :func:`resdenoise.engine.run_blocks`; :func:`analyse_run` measures what the
 stability theorem promises and hands the numbers to
-:func:`resdenoise.report.build_report`.  The convenience functions
-:func:`diffuse`, :func:`shrink`, :func:`regularise` and :func:`resnet` do
-all of it and return the filtered signal.
+:func:`resdenoise.report.build_report`.  The one-call functions
+(:func:`resdenoise.api.diffuse`, ...) do all of it and return the filtered
+signal.
 """
 
 from __future__ import annotations
@@ -39,15 +39,11 @@ __all__ = [
     "bind_nonlinearity",
     "check_verdict",
     "analyse_run",
-    "diffuse",
     "plan_diffuse",
     "plan_regularise",
     "plan_resnet",
     "plan_shrink",
-    "regularise",
-    "resnet",
     "run_plan",
-    "shrink",
 ]
 
 
@@ -337,8 +333,8 @@ def analyse_run(
 
     Keys: ``command``, ``family``, ``form``, ``name``, ``class``,
     ``parameters``, ``tau``, ``h``, ``steps``, ``stopping_time``,
-    ``stability``, ``tolerance``, ``noise_sigma``, ``channels`` (each with
-    its ``noise_sigma``), ``failed_checks``,
+    ``tool``, ``schema_version``, ``stability``, ``tolerance``,
+    ``noise_sigma`` (per channel), ``channels``, ``failed_checks``,
     ``guarantees_held`` (and ``wavelet_check`` with ``check_wavelet``).
     """
     verdict = verdict or plan.verdict()
@@ -364,57 +360,3 @@ def analyse_run(
         ref = cycle_spin_shrink(f, plan.nl.shrinkage, plan.steps)
         report["wavelet_check"] = {"max_abs_difference": float(np.max(np.abs(ref - u)))}
     return report
-
-
-# --------------------------------------------------------------------------
-# Convenience: one call, one filtered signal
-# --------------------------------------------------------------------------
-
-
-def _execute(plan: Plan, u, allow_unstable: bool) -> np.ndarray:
-    check_verdict(plan, plan.verdict(), allow_unstable)
-    return run_plan(plan, u)
-
-
-def diffuse(
-    u,
-    diffusivity="perona-malik",
-    lam=None,
-    time=None,
-    steps=None,
-    tau=None,
-    h=1.0,
-    allow_unstable=False,
-):
-    """Nonlinear diffusion of ``u``; lam defaults to :func:`auto_lambda`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> out = diffuse(np.array([0.0, 0.0, 1.0, 1.0]), "linear", lam=1.0, steps=1)
-    >>> out.tolist()
-    [0.0, 0.25, 0.75, 1.0]
-    """
-    nl, _ = bind_nonlinearity(diffusivity, "diffusivity", lam, u, h)
-    return _execute(plan_diffuse(nl, time, steps, tau, h), u, allow_unstable)
-
-
-def shrink(u, shrinkage="soft", theta=None, iterations=1, allow_unstable=False):
-    """Iterated cycle-spun Haar shrinkage with threshold theta (lam = sqrt2 theta)."""
-    lam = None if theta is None else SQRT2 * theta
-    nl, _ = bind_nonlinearity(shrinkage, "shrinkage", lam, u, 1.0)
-    return _execute(plan_shrink(nl, iterations), u, allow_unstable)
-
-
-def regularise(
-    u, regulariser="charbonnier", lam=None, alpha=1.0, steps=None, h=1.0, allow_unstable=False
-):
-    """Explicit approximation of the regularisation with weight alpha."""
-    nl, _ = bind_nonlinearity(regulariser, "regulariser", lam, u, h)
-    return _execute(plan_regularise(nl, alpha, steps, h), u, allow_unstable)
-
-
-def resnet(u, activation="tanh", lam=None, blocks=1, tau=None, h=1.0, allow_unstable=False):
-    """A residual network of diffusion blocks with the given activation."""
-    nl, _ = bind_nonlinearity(activation, "activation", lam, u, h)
-    return _execute(plan_resnet(nl, blocks, tau, h), u, allow_unstable)
