@@ -18,6 +18,7 @@ signal.
 from __future__ import annotations
 
 import abc
+import dataclasses
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -167,7 +168,7 @@ def bind_nonlinearity(nonlinearity, form: str, lam, u, h: float = 1.0, sigma=Non
     from .expr import Expression, expression_nonlinearity
 
     if isinstance(nonlinearity, Nonlinearity):
-        return nonlinearity, {}
+        return with_reach(nonlinearity, u, h), {}
     if isinstance(nonlinearity, Expression):
         extra = {"expression": nonlinearity.text}
         if lam is None:
@@ -176,11 +177,27 @@ def bind_nonlinearity(nonlinearity, form: str, lam, u, h: float = 1.0, sigma=Non
                 extra.update(auto)
             else:
                 lam = 1.0
-        return expression_nonlinearity(nonlinearity, form, lam), extra
+        return with_reach(expression_nonlinearity(nonlinearity, form, lam), u, h), extra
     extra = {}
     if lam is None:
         lam, extra = auto_lambda(u, h, sigma)
     return get_nonlinearity(nonlinearity, form, lam), extra
+
+
+def with_reach(nl: Nonlinearity, u, h: float = 1.0) -> Nonlinearity:
+    """A custom ``nl`` that knows how far the signal ``u``'s differences reach.
+
+    Under the max-min principle every difference of every block stays within
+    ``(max - min) / h`` of the input, so a custom function's stability is
+    sampled up to there (registry entries are exact and stay as they are).
+    """
+    if nl.entry is not None or u is None:
+        return nl
+    span = u.span if isinstance(u, Summary) else float(np.ptp(np.asarray(u, dtype=float)))
+    reach = span / h
+    if not math.isfinite(reach) or reach <= 0.0:
+        return nl
+    return dataclasses.replace(nl, reach=max(reach, nl.reach or 0.0))
 
 
 def check_verdict(plan, verdict, allow_unstable: bool = False, on_warning=None) -> None:

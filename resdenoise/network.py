@@ -47,7 +47,7 @@ from . import stability
 from .engine import run_blocks
 from .errors import ParameterError, ResdenoiseError
 from .expr import expression_nonlinearity, parse_expression
-from .filters import Plan, auto_lambda
+from .filters import Plan, auto_lambda, with_reach
 from .nonlinearities import (
     FORM_SPELLINGS,
     FORMS,
@@ -401,7 +401,7 @@ def build_network(
                 auto = auto_lambda(u, h)[0]
             value = auto
         if b.expr is not None:
-            nl = expression_nonlinearity(b.expr, b.form, value)
+            nl = with_reach(expression_nonlinearity(b.expr, b.form, value), u, h)
         else:
             nl = get_nonlinearity(b.name, b.form, value)
         step = b.tau if b.tau is not None else tau

@@ -625,6 +625,9 @@ class Nonlinearity:
         The contrast parameter lambda (threshold theta = lam / sqrt2).
     entry : Entry or None
         The registry entry, None for custom functions.
+    reach : float or None
+        The largest ``|r|`` the signal it is bound to can produce (its range
+        over h); a custom function's stability is sampled up to there too.
 
     A custom nonlinearity built from a diffusivity, regulariser or shrinkage
     function keeps that function (``_g``, ``_psi``, ``_shrinkage``) and
@@ -639,6 +642,7 @@ class Nonlinearity:
     _g: ArrFunc | None = None
     _psi: ArrFunc | None = None
     _shrinkage: ArrFunc | None = None
+    reach: float | None = None
 
     # -- the four forms ----------------------------------------------------
     def phi(self, r) -> np.ndarray:

@@ -45,9 +45,26 @@ _GRID_POINTS = 40_001
 _GRID_DECADE = round((_GRID_POINTS - 1) / (_GRID_DECADES[1] - _GRID_DECADES[0]))
 
 
-def _sample_grid(lam: float) -> np.ndarray:
-    pos = lam * np.logspace(*_GRID_DECADES, _GRID_POINTS)
-    return np.concatenate([-pos[::-1], [0.0], pos])
+#: At most this many points a side when the grid is stretched to a signal's reach.
+_GRID_MAX_POINTS = 200_001
+
+
+def _sample_grid(lam: float, reach: float | None = None) -> np.ndarray:
+    """The symmetric grid (see ``_GRID_DECADES``), stretched up to ``reach`` when
+    that is beyond 1e6 lam, at the same density while it has at most
+    ``_GRID_MAX_POINTS`` points a side (fewer points per decade beyond)."""
+    return _stretched_grid(lam, reach)[0]
+
+
+def _stretched_grid(lam: float, reach: float | None) -> tuple[np.ndarray, int]:
+    """The grid and its points per decade."""
+    low, top = _GRID_DECADES
+    if reach is not None and math.isfinite(reach) and reach > lam * 10.0**top:
+        top = math.log10(reach / lam) + 1e-9  # the reach itself is on the grid
+    decades = top - low
+    points = min(_GRID_MAX_POINTS, round(decades * _GRID_DECADE) + 1)
+    pos = lam * np.logspace(low, top, points)
+    return np.concatenate([-pos[::-1], [0.0], pos]), max(1, round((points - 1) / decades))
 
 
 @dataclass(frozen=True)
@@ -71,7 +88,9 @@ def analyse_function(nl: Nonlinearity) -> FunctionProperties:
 
     Exact for registry entries.  For custom functions, sampled on a
     symmetric logarithmic grid from 1e-6 lam to 1e6 lam (documented in
-    ``_sample_grid``): g_min and g_max are the extremes of ``Phi(r)/r``;
+    ``_sample_grid``), stretched to ``nl.reach`` when a signal's differences
+    can go further (:func:`resdenoise.filters.bind_nonlinearity` sets it to
+    the signal's range over h: a stable run's differences never exceed it): g_min and g_max are the extremes of ``Phi(r)/r``;
     the Lipschitz constant is the largest difference quotient, reported
     infinite when it grows in proportion to the refinement of the grid
     (a jump); Phi is odd when ``Phi(-r) = -Phi(r)`` to 1e-12 relative.
@@ -90,7 +109,7 @@ def analyse_function(nl: Nonlinearity) -> FunctionProperties:
             monotone=e.convex,
             exact=True,
         )
-    r = _sample_grid(nl.lam)
+    r, d = _stretched_grid(nl.lam, nl.reach)
     with np.errstate(all="ignore"):
         phi = nl.phi(r)
         g = nl.g(r)
@@ -99,14 +118,14 @@ def analyse_function(nl: Nonlinearity) -> FunctionProperties:
         g_min, g_max = -math.inf, math.inf
     else:
         g_min, g_max = float(g.min()) + 0.0, float(g.max())  # + 0.0: no -0.0
-        p, d = r.size // 2, _GRID_DECADE
+        p = r.size // 2
         edges = [(0, d), (2 * p, 2 * p - d), (p - 1, p - 1 - d), (p + 1, p + 1 + d)]
         edges += [(p, p - 1 - d), (p, p + 1 + d)]  # g(0) = Phi'(0) itself
         if _still_growing(g, edges):
             g_max = math.inf
         if _still_growing(-g, edges):
             g_min = -math.inf
-    lipschitz = _lipschitz(nl, r, phi)
+    lipschitz = _lipschitz(nl, r, phi, d)
     n = r.size // 2
     scale = max(float(np.max(np.abs(phi))), 1e-300)
     odd = bool(np.all(np.abs(phi[:n][::-1] + phi[n + 1 :]) <= 1e-12 * scale))
@@ -126,12 +145,12 @@ def _still_growing(values: np.ndarray, edges: list[tuple[int, int]]) -> bool:
     return False
 
 
-def _lipschitz(nl: Nonlinearity, r: np.ndarray, phi: np.ndarray) -> float:
+def _lipschitz(nl: Nonlinearity, r: np.ndarray, phi: np.ndarray, d: int) -> float:
     with np.errstate(all="ignore"):
         slopes = np.abs(np.diff(phi) / np.diff(r))
     if not np.all(np.isfinite(slopes)):
         return math.inf
-    p, d = r.size // 2, _GRID_DECADE  # slopes[p - 1], slopes[p]: the intervals at 0
+    p = r.size // 2  # slopes[p - 1], slopes[p]: the intervals at 0; d points a decade
     edges = [(0, d), (2 * p - 1, 2 * p - 1 - d), (p - 1, p - 1 - d), (p, p + d)]
     if _still_growing(slopes, edges):
         return math.inf
