@@ -316,6 +316,49 @@ def _execute(plan: Plan, u, allow_unstable: bool) -> np.ndarray:
     return run_plan(plan, u)
 
 
+def _samples_in_rows(u, channel_axis=None):
+    """``u`` shaped ``(n,)`` or ``(n, channels)``, and the function that gives an
+    output ``u``'s own layout back.
+
+    A 2-D array whose rows are no more than its columns is ambiguous (is
+    ``np.stack([left, right])`` 2 samples of N channels?): refused unless
+    ``channel_axis`` says where the channels are (0: rows, 1 or -1: columns).
+    """
+    a = np.asarray(u)
+    same = lambda out: out  # noqa: E731
+    if channel_axis is not None and (
+        isinstance(channel_axis, bool) or not isinstance(channel_axis, (int, np.integer))
+    ):
+        raise TypeError(f"channel_axis must be 0, 1, -1 or None, not {channel_axis!r}")
+    if a.ndim == 1:
+        if channel_axis is not None:
+            raise ParameterError(
+                f"u has shape {a.shape}, one channel: drop channel_axis",
+                parameters=["channel_axis"],
+            )
+        return a, same
+    if a.ndim != 2:
+        raise ParameterError(
+            f"u has shape {a.shape}: give one signal, shape (n,), or several as "
+            "(n, channels), or (channels, n) with channel_axis=0"
+        )
+    if channel_axis is None:
+        n, c = a.shape
+        if c > 1 and n <= c:
+            raise ParameterError(
+                f"u has shape {a.shape}: {n} samples of {c} channels, or {c} samples of "
+                f"{n} channels? Say which: channel_axis=0 for channels in rows (as "
+                "np.stack([left, right]) makes them), channel_axis=1 for channels in columns",
+                parameters=[("channel_axis", 0), ("channel_axis", 1)],
+            )
+        return a, same
+    if channel_axis not in (0, 1, -1, -2):
+        raise ParameterError(f"channel_axis={channel_axis!r}: u has 2 axes; give 0 or 1")
+    if channel_axis in (1, -1):
+        return a, same
+    return np.ascontiguousarray(a.T), lambda out: np.ascontiguousarray(out.T)
+
+
 def diffuse(
     u,
     diffusivity="perona-malik",
@@ -325,8 +368,14 @@ def diffuse(
     tau=None,
     h=1.0,
     allow_unstable=False,
+    channel_axis=None,
 ):
     """Nonlinear diffusion of ``u``; lam defaults to :func:`auto_lambda`.
+
+    ``u`` is one signal, shape ``(n,)``, or channels in columns, ``(n,
+    channels)``; channels in rows need ``channel_axis=0`` (an array with no
+    more rows than columns is refused without ``channel_axis``: never guessed).
+    The same holds for :func:`shrink`, :func:`regularise` and :func:`resnet`.
 
     Examples
     --------
@@ -335,26 +384,46 @@ def diffuse(
     >>> out.tolist()
     [0.0, 0.25, 0.75, 1.0]
     """
+    u, back = _samples_in_rows(u, channel_axis)
     nl, _ = bind_nonlinearity(diffusivity, "diffusivity", lam, u, h)
-    return _execute(plan_diffuse(nl, time, steps, tau, h), u, allow_unstable)
+    return back(_execute(plan_diffuse(nl, time, steps, tau, h), u, allow_unstable))
 
 
-def shrink(u, shrinkage="soft", theta=None, iterations=1, allow_unstable=False):
+def shrink(u, shrinkage="soft", theta=None, iterations=1, allow_unstable=False, channel_axis=None):
     """Iterated cycle-spun Haar shrinkage with threshold theta (lam = sqrt2 theta)."""
+    u, back = _samples_in_rows(u, channel_axis)
     lam = None if theta is None else SQRT2 * theta
     nl, _ = bind_nonlinearity(shrinkage, "shrinkage", lam, u, 1.0)
-    return _execute(plan_shrink(nl, iterations), u, allow_unstable)
+    return back(_execute(plan_shrink(nl, iterations), u, allow_unstable))
 
 
 def regularise(
-    u, regulariser="charbonnier", lam=None, alpha=1.0, steps=None, h=1.0, allow_unstable=False
+    u,
+    regulariser="charbonnier",
+    lam=None,
+    alpha=1.0,
+    steps=None,
+    h=1.0,
+    allow_unstable=False,
+    channel_axis=None,
 ):
     """Explicit approximation of the regularisation with weight alpha."""
+    u, back = _samples_in_rows(u, channel_axis)
     nl, _ = bind_nonlinearity(regulariser, "regulariser", lam, u, h)
-    return _execute(plan_regularise(nl, alpha, steps, h), u, allow_unstable)
+    return back(_execute(plan_regularise(nl, alpha, steps, h), u, allow_unstable))
 
 
-def resnet(u, activation="tanh", lam=None, blocks=1, tau=None, h=1.0, allow_unstable=False):
+def resnet(
+    u,
+    activation="tanh",
+    lam=None,
+    blocks=1,
+    tau=None,
+    h=1.0,
+    allow_unstable=False,
+    channel_axis=None,
+):
     """A residual network of diffusion blocks with the given activation."""
+    u, back = _samples_in_rows(u, channel_axis)
     nl, _ = bind_nonlinearity(activation, "activation", lam, u, h)
-    return _execute(plan_resnet(nl, blocks, tau, h), u, allow_unstable)
+    return back(_execute(plan_resnet(nl, blocks, tau, h), u, allow_unstable))

@@ -263,10 +263,24 @@ def check_paths(input_path, output="-", report_path=None, in_place: bool = False
     ------
     ParameterError
         The report on stdout with the signal there too, or the report and
-        the output the same file.
+        the output the same file; ``in_place`` with stdin, or with an output
+        that is not the input (``"-"`` means the input).
     SignalError
         The output is the input (without ``in_place``), or the report is.
     """
+    if in_place:
+        if input_path == "-":
+            raise ParameterError(
+                "in_place=True replaces an input file, and stdin is none; give a file name",
+                parameters=[("in_place", True)],
+            )
+        if output != "-" and not _same_file(input_path, output):
+            raise ParameterError(
+                f"{output}: not the input {input_path}, and in_place=True replaces the input "
+                "itself; drop output, or drop in_place=True to write another file",
+                parameters=[("in_place", True), "output", ("in_place", True)],
+            )
+        output = input_path
     if report_path == "-" and output == "-":
         raise ParameterError(
             "report_path='-' needs output to name a file: stdout already carries the signal",
@@ -372,7 +386,10 @@ def run_file(
     reference : str, optional
         A clean signal of the same shape: the report gets MSE, SNR and PSNR.
     in_place : bool
-        Allow ``output`` to be the input file (replaced atomically).
+        Replace the input file with the output, atomically, as ``sed -i``
+        does (``output`` ``"-"`` or the input itself): a new file renamed
+        over it, with its owner, group and mode where the system allows;
+        other hard links to the old file keep the old contents.
     progress : callable, optional
         ``progress(phase, done, total)`` while the file is checked and filtered.
     on_warning : callable, optional
@@ -404,6 +421,8 @@ def run_file(
     from .io import ReadOptions, WriteOptions, check_output_path
 
     check_paths(input_path, output, report_path, in_place)
+    if in_place:
+        output = input_path
     read = ReadOptions() if read is None else read
     write = WriteOptions() if write is None else write
     run = RunOptions() if run is None else run
@@ -571,6 +590,22 @@ class _Streamed:
             self.spooled = None
 
 
+def _clipping(writer) -> SignalError:
+    """The refusal of an output that the subtype would clip (nothing is written)."""
+    import soundfile
+
+    fmt, subtype = writer.fmt, writer.subtype
+    fix = "subtype='FLOAT'"
+    if not soundfile.check_format(fmt, "FLOAT"):
+        fix += " with a format that holds floats (wav, caf, ...)"
+    return SignalError(
+        f"{writer.name}: {writer.clipped} output samples lie outside the range of "
+        f"{subtype} (-1 to 1) and would be clipped; nothing written; give {fix}, or lower "
+        "the input's level",
+        parameters=[("subtype", "FLOAT")],
+    )
+
+
 def _run(job: _FileJob, streamed: bool) -> dict:
     """Read, plan, check, run and measure, then write output and report at once.
 
@@ -586,7 +621,13 @@ def _run(job: _FileJob, streamed: bool) -> dict:
         verdict = plan.verdict()
         job.on_plan(plan, verdict)
         with SignalWriter(job.output, source.template, job.write) as writer:
-            report, quality, streaming = source.filter(plan, verdict, writer.write)
+
+            def write(data, carried) -> None:
+                writer.write(data, carried)
+                if writer.clipped and verdict.linf_stable:  # allowed unstable: counted
+                    raise _clipping(writer)
+
+            report, quality, streaming = source.filter(plan, verdict, write)
             finish_report(
                 report,
                 extra=extra,

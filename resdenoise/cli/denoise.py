@@ -240,6 +240,8 @@ def _run_one(make_plan, input_path, output, report_path, quiet, options) -> None
 
     with library_errors(usage=True):
         check_paths(input_path, output, report_path, options.get("in_place", False))
+    if output == "-" and not options.get("in_place"):
+        _refuse_audio_on_a_terminal(input_path, options["input_format"], options["write"].format)
     console = None if quiet else render.stderr_console()
 
     def warn(message: str) -> None:
@@ -268,6 +270,28 @@ def _run_one(make_plan, input_path, output, report_path, quiet, options) -> None
         render.render_table(report, console)
 
 
+def _refuse_audio_on_a_terminal(input_path: str, input_format, output_format) -> None:
+    """Audio bytes are not for a terminal (as gzip refuses): say how to get numbers."""
+    if not sys.stdout.isatty():
+        return
+    from ..io import guess_format
+
+    try:
+        if output_format is not None:
+            fmt = guess_format("-", output_format)
+        elif input_path != "-":
+            fmt = guess_format(input_path, input_format)
+        else:
+            return  # stdin's format is known only once read
+    except ResdenoiseError:
+        return  # reading or writing reports it
+    if fmt != "CSV":
+        raise click.UsageError(
+            f"stdout is a terminal and the output is {fmt} audio; give -o FILE, pipe it "
+            "on, or --output-format csv for the numbers"
+        )
+
+
 def _directory(path: str, what: str) -> str:
     """-o or --report with several INPUTs: an existing directory, or a name ending in /."""
     if os.path.isdir(path) or _names_directory(path):
@@ -276,6 +300,16 @@ def _directory(path: str, what: str) -> str:
         f"several INPUTs need {'-o' if what == 'output' else '--report'} to name a directory "
         f"(an existing one, or a name ending in /); {path!r} is not one"
     )
+
+
+def _check_in_place_batch(inputs, out_dir: str, fmt) -> None:
+    """--in-place with -o DIR: every output must be its input (else drop -o)."""
+    from ..batch import batch_target
+    from ..pipeline import check_paths
+
+    for path in inputs:
+        with library_errors(usage=True):
+            check_paths(path, batch_target(out_dir, path, fmt), None, True)
 
 
 def _run_batch(make_plan, inputs, output, report_path, quiet, jobs, options) -> None:
@@ -287,7 +321,8 @@ def _run_batch(make_plan, inputs, output, report_path, quiet, jobs, options) -> 
     from ..batch import run_batch
     from . import render
 
-    if output in (None, "-"):
+    in_place = options.get("in_place", False)
+    if output in (None, "-") and not in_place:
         raise click.UsageError(
             "several INPUTs need -o DIR/: a directory (existing, or a name ending in /) "
             "for one output per input"
@@ -298,7 +333,9 @@ def _run_batch(make_plan, inputs, output, report_path, quiet, jobs, options) -> 
         raise click.UsageError(
             "with several INPUTs --report names a directory (one JSON per input), not '-'"
         )
-    out_dir = _directory(output, "output")
+    out_dir = None if output in (None, "-") else _directory(output, "output")
+    if in_place and out_dir is not None:
+        _check_in_place_batch(inputs, out_dir, options["write"].format)
     report_dir = _directory(report_path, "report") if report_path else None
     bars = render.Bars(len(inputs)) if render.show_progress(quiet) else None
     labels = [os.path.basename(path) for path in inputs]
