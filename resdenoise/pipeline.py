@@ -525,8 +525,8 @@ class _Whole:
         if job.progress is not None:
             callback = lambda k, _u: job.progress("blocks", k, plan.steps)  # noqa: E731
         out = run_plan(plan, data, callback, threads=job.run.threads)
+        out = write(out, self.sig.carried)  # the samples as the file holds them
         report = analyse_run(plan, data, out, verdict, check_wavelet=job.run.check_wavelet)
-        write(out, self.sig.carried)
         quality = None
         if self.clean is not None:
             from .quality import compare
@@ -622,10 +622,11 @@ def _run(job: _FileJob, streamed: bool) -> dict:
         job.on_plan(plan, verdict)
         with SignalWriter(job.output, source.template, job.write) as writer:
 
-            def write(data, carried) -> None:
-                writer.write(data, carried)
+            def write(data, carried):
+                held = writer.write(data, carried)
                 if writer.clipped and verdict.linf_stable:  # allowed unstable: counted
                     raise _clipping(writer)
+                return held
 
             report, quality, streaming = source.filter(plan, verdict, write)
             finish_report(

@@ -4,6 +4,7 @@ rate and never clips, --in-place replaces the input, ambiguous shapes are refuse
 from __future__ import annotations
 
 import io
+import json
 import os
 import pty
 import subprocess
@@ -185,6 +186,24 @@ def test_a_quiet_csv_is_written_as_integer_pcm_when_asked(runner, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert soundfile.info(out).subtype == "PCM_16"
     assert '"clipped": 0' in (tmp_path / "r").read_text()
+
+
+@pytest.mark.parametrize("chunk", [[], ["--chunk-size", "7"]])
+def test_the_report_describes_the_samples_written(runner, tmp_path, chunk):
+    """An unstable run, allowed, clips: the report gives the clipped range and counts."""
+    soundfile.write(tmp_path / "in.wav", np.tile([0.9, -0.9], 50), 8000, subtype="PCM_16")
+    args = ["diffuse", str(tmp_path / "in.wav"), "-o", str(tmp_path / "o.wav"), "-q", *chunk]
+    args += ["--diffusivity", "perona-malik", "--lambda", "10", "--tau", "1", "--steps", "3"]
+    result = runner.invoke(cli, [*args, "--report", str(tmp_path / "r.json")])
+    assert result.exit_code == 3  # refused: not L-infinity stable
+    result = runner.invoke(cli, [*args, "--report", str(tmp_path / "r.json"), "--allow-unstable"])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    held = soundfile.read(tmp_path / "o.wav")[0]
+    channel = report["channels"][0]
+    assert (channel["output_min"], channel["output_max"]) == (held.min(), held.max())
+    assert (held.min(), held.max()) == (-1.0, 32767 / 32768)
+    assert report["clipped"] > 0 and not report["guarantees_held"]
 
 
 # ---- 3. --in-place is sed -i ----------------------------------------------------

@@ -358,19 +358,25 @@ class SignalWriter(_TempOutput):
         """``{"clipped": n, "format": ..., "subtype": ...}`` as :func:`write_signal` returns."""
         return {"clipped": self.clipped, "format": self.fmt, "subtype": self.subtype}
 
-    def write(self, data: np.ndarray, carried: dict | None = None) -> None:
-        """Append rows: ``data`` shaped ``(k,)`` or ``(k, channels)``, ``carried`` cells beside."""
+    def write(self, data: np.ndarray, carried: dict | None = None) -> np.ndarray:
+        """Append rows: ``data`` shaped ``(k,)`` or ``(k, channels)``, ``carried`` cells beside.
+
+        Returns ``data`` as the file holds it up to the subtype's rounding:
+        clipped where an integer or companded subtype clipped it (else
+        ``data`` itself).
+        """
+        given = data
         data = np.asarray(data, dtype=np.float64)
         carried = {} if carried is None else carried
         bad = ~np.isfinite(data)
         if bad.any() or self.nonfinite:
             self.nonfinite += int(bad.sum())
-            return
+            return given
         if self.fmt == "CSV":
             if data.shape[0]:
                 rows = _csv_row_lines(self.template, data, carried)
                 self._put(self._nl.join(rows) + self._nl)
-            return
+            return given
         out, clipped = _audio_frames(self.template, data, carried, self.subtype)
         self.clipped += clipped
         try:
@@ -379,6 +385,10 @@ class SignalWriter(_TempOutput):
             raise _encode_error(self.name, self.fmt, self.subtype, exc) from None
         except OSError as exc:
             raise _write_error(self.name, exc) from None
+        if not clipped:
+            return given
+        top = 2.0 ** (PCM_BITS[self.subtype] - 1) if self.subtype in PCM_BITS else 1.0
+        return np.clip(given, -1.0, (top - 1) / top if top > 1 else 1.0)
 
     def close(self) -> None:
         """Finish the temporary file (idempotent); raise if samples were not finite."""
