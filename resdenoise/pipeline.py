@@ -302,6 +302,21 @@ def check_paths(input_path, output="-", report_path=None, in_place: bool = False
         raise SignalError(f"{report_path}: the report would overwrite the input file")
 
 
+def _check_in_place_format(input_path: str, input_format, output_format) -> None:
+    """A file replaced in place keeps its format: another one would not fit its name."""
+    from .io import guess_format
+
+    if output_format is None:
+        return
+    have, want = guess_format(input_path, input_format), guess_format("-", output_format)
+    if have != want:
+        raise ParameterError(
+            f"{input_path}: in_place=True keeps the file's format ({have}); drop "
+            f"output_format (or write {want} to another file)",
+            parameters=[("in_place", True), "output_format"],
+        )
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """How a file's plan is run and judged: the third option object beside
@@ -421,10 +436,11 @@ def run_file(
     from .io import ReadOptions, WriteOptions, check_output_path
 
     check_paths(input_path, output, report_path, in_place)
-    if in_place:
-        output = input_path
     read = ReadOptions() if read is None else read
     write = WriteOptions() if write is None else write
+    if in_place:
+        output = input_path
+        _check_in_place_format(input_path, input_format, write.format)
     run = RunOptions() if run is None else run
     streamed = should_stream(input_path, run.chunk_size)
     # An allowed unstable run may overflow: that is reported as a clean error

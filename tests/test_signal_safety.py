@@ -138,22 +138,26 @@ def test_rate_of_a_plain_csv_given_on_the_command_line(runner, tmp_path):
     assert result.stdout.startswith("# samplerate: 96000\ntime,v\n0,")
 
 
-def test_audio_is_not_written_to_a_terminal(tmp_path, rng):
+@pytest.mark.parametrize("stdin", [False, True])
+def test_audio_is_not_written_to_a_terminal(tmp_path, rng, stdin):
     soundfile.write(tmp_path / "in.wav", _tone(rng, 100), 8000)
     main, other = pty.openpty()
     try:
-        proc = subprocess.run(
-            [*RESDENOISE, *DIFFUSE, "in.wav"],
-            stdout=other,
-            stderr=subprocess.PIPE,
-            cwd=tmp_path,
-            check=False,
-        )
+        with open(tmp_path / "in.wav", "rb") as fh:
+            proc = subprocess.run(
+                [*RESDENOISE, *DIFFUSE, "-" if stdin else "in.wav"],
+                stdin=fh,
+                stdout=other,
+                stderr=subprocess.PIPE,
+                cwd=tmp_path,
+                check=False,
+            )
     finally:
         os.close(other)
         os.close(main)
     assert proc.returncode == 2
-    assert "stdout is a terminal and the output is WAV audio" in proc.stderr.decode()
+    what = "audio" if stdin else "WAV audio"
+    assert f"stdout is a terminal and the output is {what}; give -o FILE" in proc.stderr.decode()
 
 
 # ---- 2. CSV -> integer PCM never clips silently ---------------------------------
@@ -248,6 +252,24 @@ def test_in_place_with_another_output_or_stdin_is_a_usage_error(runner, tmp_path
 
     assert re.search(message, result.stderr), result.stderr
     assert src.read_text() == CSV and _listing(tmp_path) == ["in.csv"]
+
+
+def test_in_place_keeps_the_format(runner, tmp_path, rng):
+    soundfile.write(tmp_path / "in.wav", _tone(rng, 100), 8000, subtype="PCM_16")
+    before = (tmp_path / "in.wav").read_bytes()
+    result = runner.invoke(
+        cli, [*DIFFUSE, str(tmp_path / "in.wav"), "--in-place", "--output-format", "csv"]
+    )
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {tmp_path / 'in.wav'}: --in-place keeps the file's format (WAV); drop "
+        "--output-format (or write CSV to another file)\n"
+    )
+    assert (tmp_path / "in.wav").read_bytes() == before and _listing(tmp_path) == ["in.wav"]
+    result = runner.invoke(cli, [*DIFFUSE, str(tmp_path / "in.wav"), "--in-place"])
+    assert result.exit_code == 0, result.stderr
+    assert soundfile.info(tmp_path / "in.wav").subtype == "PCM_16"
+    assert (tmp_path / "in.wav").read_bytes() != before
 
 
 def test_in_place_with_several_inputs(runner, tmp_path):

@@ -281,15 +281,28 @@ def _refuse_audio_on_a_terminal(input_path: str, input_format, output_format) ->
             fmt = guess_format("-", output_format)
         elif input_path != "-":
             fmt = guess_format(input_path, input_format)
+        elif input_format is not None:
+            fmt = guess_format("-", input_format)
         else:
-            return  # stdin's format is known only once read
+            fmt = "AUDIO" if _stdin_looks_like_audio() else "CSV"
     except ResdenoiseError:
         return  # reading or writing reports it
     if fmt != "CSV":
+        what = "audio" if fmt == "AUDIO" else f"{fmt} audio"
         raise click.UsageError(
-            f"stdout is a terminal and the output is {fmt} audio; give -o FILE, pipe it "
+            f"stdout is a terminal and the output is {what}; give -o FILE, pipe it "
             "on, or --output-format csv for the numbers"
         )
+
+
+def _stdin_looks_like_audio() -> bool:
+    """Whether stdin starts like an audio file (peeked: nothing is consumed)."""
+    from ..io import looks_like_audio
+
+    try:
+        return looks_like_audio(sys.stdin.buffer.peek(4)[:4])
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def _directory(path: str, what: str) -> str:
