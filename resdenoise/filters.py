@@ -18,6 +18,8 @@ all of it and return the filtered signal.
 from __future__ import annotations
 
 import abc
+import functools
+import inspect
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -359,6 +361,21 @@ def _samples_in_rows(u, channel_axis=None):
     return np.ascontiguousarray(a.T), lambda out: np.ascontiguousarray(out.T)
 
 
+def _channel_axis(func):
+    """Give a one-call filter the keyword ``channel_axis`` (see :func:`_samples_in_rows`)."""
+
+    @functools.wraps(func)
+    def call(u, *args, channel_axis=None, **kwargs):
+        u, back = _samples_in_rows(u, channel_axis)
+        return back(func(u, *args, **kwargs))
+
+    sig = inspect.signature(func)
+    axis = inspect.Parameter("channel_axis", inspect.Parameter.KEYWORD_ONLY, default=None)
+    call.__signature__ = sig.replace(parameters=[*sig.parameters.values(), axis])
+    return call
+
+
+@_channel_axis
 def diffuse(
     u,
     diffusivity="perona-malik",
@@ -368,7 +385,6 @@ def diffuse(
     tau=None,
     h=1.0,
     allow_unstable=False,
-    channel_axis=None,
 ):
     """Nonlinear diffusion of ``u``; lam defaults to :func:`auto_lambda`.
 
@@ -384,46 +400,29 @@ def diffuse(
     >>> out.tolist()
     [0.0, 0.25, 0.75, 1.0]
     """
-    u, back = _samples_in_rows(u, channel_axis)
     nl, _ = bind_nonlinearity(diffusivity, "diffusivity", lam, u, h)
-    return back(_execute(plan_diffuse(nl, time, steps, tau, h), u, allow_unstable))
+    return _execute(plan_diffuse(nl, time, steps, tau, h), u, allow_unstable)
 
 
-def shrink(u, shrinkage="soft", theta=None, iterations=1, allow_unstable=False, channel_axis=None):
+@_channel_axis
+def shrink(u, shrinkage="soft", theta=None, iterations=1, allow_unstable=False):
     """Iterated cycle-spun Haar shrinkage with threshold theta (lam = sqrt2 theta)."""
-    u, back = _samples_in_rows(u, channel_axis)
     lam = None if theta is None else SQRT2 * theta
     nl, _ = bind_nonlinearity(shrinkage, "shrinkage", lam, u, 1.0)
-    return back(_execute(plan_shrink(nl, iterations), u, allow_unstable))
+    return _execute(plan_shrink(nl, iterations), u, allow_unstable)
 
 
+@_channel_axis
 def regularise(
-    u,
-    regulariser="charbonnier",
-    lam=None,
-    alpha=1.0,
-    steps=None,
-    h=1.0,
-    allow_unstable=False,
-    channel_axis=None,
+    u, regulariser="charbonnier", lam=None, alpha=1.0, steps=None, h=1.0, allow_unstable=False
 ):
     """Explicit approximation of the regularisation with weight alpha."""
-    u, back = _samples_in_rows(u, channel_axis)
     nl, _ = bind_nonlinearity(regulariser, "regulariser", lam, u, h)
-    return back(_execute(plan_regularise(nl, alpha, steps, h), u, allow_unstable))
+    return _execute(plan_regularise(nl, alpha, steps, h), u, allow_unstable)
 
 
-def resnet(
-    u,
-    activation="tanh",
-    lam=None,
-    blocks=1,
-    tau=None,
-    h=1.0,
-    allow_unstable=False,
-    channel_axis=None,
-):
+@_channel_axis
+def resnet(u, activation="tanh", lam=None, blocks=1, tau=None, h=1.0, allow_unstable=False):
     """A residual network of diffusion blocks with the given activation."""
-    u, back = _samples_in_rows(u, channel_axis)
     nl, _ = bind_nonlinearity(activation, "activation", lam, u, h)
-    return back(_execute(plan_resnet(nl, blocks, tau, h), u, allow_unstable))
+    return _execute(plan_resnet(nl, blocks, tau, h), u, allow_unstable)

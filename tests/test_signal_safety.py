@@ -338,6 +338,14 @@ def test_channels_first_arrays_are_refused_or_said(call, rng):
         call(x, channel_axis=0)
 
 
+def test_channel_axis_is_in_every_signature():
+    import inspect
+
+    for func in (resdenoise.diffuse, resdenoise.shrink, resdenoise.regularise, resdenoise.resnet):
+        axis = inspect.signature(func).parameters["channel_axis"]
+        assert (axis.kind, axis.default) == (inspect.Parameter.KEYWORD_ONLY, None)
+
+
 @pytest.mark.parametrize("chunk", [[], ["--chunk-size", "2"]])
 def test_a_csv_of_more_columns_than_rows_is_refused(runner, tmp_path, rng, chunk):
     rows = rng.standard_normal((3, 100))
