@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: all install test lint format demo samples bench bench-quality bench-memory clean
+.PHONY: all install test lint format demo samples bench bench-quality bench-memory bench-dask clean
 
 all: test
 
@@ -52,6 +52,12 @@ bench-quality: install
 # peak memory of the command line on float WAVs of 16 MiB .. 2 GiB: flat when streamed
 bench-memory: install
 	$(BIN)/python benchmarks/bench_memory.py
+
+# the engine on one machine against a local Dask cluster of 1 and 2 workers: a long Zarr
+# signal and 200 small files
+bench-dask: install
+	$(BIN)/python -m pip install --quiet -e '.[dask]' zarr
+	$(BIN)/python benchmarks/bench_dask.py
 
 clean:
 	rm -rf $(VENV) out build dist *.egg-info .pytest_cache .hypothesis .ruff_cache resdenoise/*.so

@@ -12,6 +12,7 @@ import dataclasses
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from .errors import GuaranteeError, ParameterError, ResdenoiseError, SignalError
 from .pipeline import RunOptions, run_file
@@ -82,6 +83,7 @@ def run_batch(
     input_format: str | None = None,
     reference: str | None = None,
     in_place: bool = False,
+    scheduler: str | None = None,
     progress: Callable[[int, str, int, int | None], object] | None = None,
     on_done: Callable[[int, FileResult], object] | None = None,
 ) -> list[FileResult]:
@@ -118,6 +120,12 @@ def run_batch(
         ``on_done(index, result)`` as each file finishes (in that order).
     read, write, input_format, reference, in_place
         As :func:`run_file` takes them, for every input.
+    scheduler : str, optional
+        The address of a Dask distributed scheduler (``tcp://host:8786``):
+        the files run as tasks on its workers instead of local processes
+        (``jobs`` is then unused).  The workers write the outputs and reports
+        themselves, atomically, so they must see the same paths; a task whose
+        worker is lost is run again by Dask.  Needs ``resdenoise[dask]``.
 
     Returns
     -------
@@ -191,9 +199,22 @@ def run_batch(
 
     jobs = max(1, min(int(jobs), len(tasks)))
     run = RunOptions() if run is None else run
-    if run.threads is None and jobs > 1:
+    if run.threads is None and (jobs > 1 or scheduler is not None):
         run = dataclasses.replace(run, threads=1)
-    if jobs == 1 or not hasattr(os, "fork"):
+    if scheduler is not None:
+        from .dask import run_tasks
+
+        placeholders = [FileResult(*t) for t in tasks]
+        for i, result in run_tasks(scheduler, [partial(one, i, None) for i in range(len(tasks))]):
+            if isinstance(result, BaseException):
+                result, placeholders[i].error = (
+                    placeholders[i],
+                    ResdenoiseError(
+                        f"the cluster could not run this file: {type(result).__name__}: {result}"
+                    ),
+                )
+            finished(i, result)
+    elif jobs == 1 or not hasattr(os, "fork"):
         for i in range(len(tasks)):
             file_progress = None
             if progress is not None:

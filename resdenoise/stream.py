@@ -27,12 +27,12 @@ bits.
 
 The noise level (the MAD estimate ``median |w| / 0.6745`` over all finest
 Haar details w, needed by the automatic lambda and by every report) is the
-*exact* median, found without holding the details: a radix selection on the
-bit patterns of ``|w|`` (non-negative floats sort like their bit patterns as
+*exact* median, found without holding the details by
+:class:`resdenoise.median.MedianSelect`: a radix selection on the bit
+patterns of ``|w|`` (non-negative floats sort like their bit patterns as
 unsigned integers).  The first pass counts the top 16 bits of every value
 (65,536 bins); the bins holding the middle ranks are then either collected
-(at most :data:`SELECT_LIMIT` values) or refined by the next 16 bits, in
-further passes over the file.  Typically two passes, at most four; when the
+or refined by the next 16 bits, in further passes over the file.  Typically two passes, at most four; when the
 plan's lambda is given, the second pass is the filtering pass itself.
 
 A streamed run reads the input at least twice: once to check the whole file
@@ -57,14 +57,13 @@ import numpy as np
 from . import stability
 from .errors import ParameterError, SignalError
 from .filters import Summary, run_plan
+from .median import LEVELS, MedianSelect
 from .quality import QualitySums
 from .report import build_report
 from .wavelet import MAD_FACTOR, cycle_spin_shrink, haar_details
 
 __all__ = [
     "DEFAULT_CHUNK",
-    "SELECT_LIMIT",
-    "MedianSelect",
     "SignalSummary",
     "StreamMeasure",
     "chunk_for",
@@ -76,12 +75,6 @@ __all__ = [
 
 #: Samples per chunk (the core, without the halos) by default.
 DEFAULT_CHUNK = 1 << 18
-#: Values the median selection collects per middle rank and channel, at most.
-SELECT_LIMIT = 1 << 20
-
-_DIGIT_BITS = 16
-_BINS = 1 << _DIGIT_BITS
-_LEVELS = 64 // _DIGIT_BITS
 
 
 def chunk_for(steps: int, chunk: int | None = None) -> int:
@@ -286,132 +279,8 @@ def filter_in_chunks(plan, u: np.ndarray, chunk: int | None = None, dtype=None) 
 
 
 # --------------------------------------------------------------------------
-# The exact median of |Haar details|, in passes
+# The noise estimate: the exact median of |Haar details|, in passes
 # --------------------------------------------------------------------------
-
-
-class _Bucket:
-    """Values whose top ``level`` digits are ``prefix``: counted by next digit, or collected."""
-
-    def __init__(self, level: int, prefix: int, collect: bool):
-        self.level, self.prefix, self.collect = level, prefix, collect
-        self.hist = None if collect else np.zeros(_BINS, np.int64)
-        self.values: list[np.ndarray] = []
-        self.shift = np.uint64(64 - _DIGIT_BITS * level)
-        self.next_shift = np.uint64(64 - _DIGIT_BITS * (level + 1))
-
-    def feed(self, keys: np.ndarray, shifted: np.ndarray) -> None:
-        """Count or collect the keys with the prefix (``shifted``: scratch of keys' shape)."""
-        np.right_shift(keys, self.shift, out=shifted)
-        sub = keys[shifted == np.uint64(self.prefix)]
-        if not sub.size:
-            return
-        if self.collect:
-            self.values.append(sub)
-        else:
-            digit = ((sub >> self.next_shift) & np.uint64(_BINS - 1)).astype(np.intp)
-            self.hist += np.bincount(digit, minlength=_BINS)
-
-
-class MedianSelect:
-    """The exact median of a stream of non-negative floats, in passes, in bounded memory.
-
-    Feed every value once per pass (:meth:`feed`), then call
-    :meth:`end_pass`; repeat until :attr:`done`.  :attr:`median` is then
-    what ``np.median`` of all the values gives, bit for bit.
-
-    Notes
-    -----
-    A radix selection on the IEEE bit patterns (which order non-negative
-    floats like the floats): the first pass counts the top 16 bits of each
-    value; each middle rank's bin is then collected (when it holds at most
-    ``limit`` values) or counted by its next 16 bits in another pass.  After
-    four digits a bin holds one distinct value, so at most four passes.
-    """
-
-    def __init__(self, limit: int = SELECT_LIMIT):
-        self.limit = int(limit)
-        self.count = 0
-        self.passes = 0
-        self._hist: np.ndarray | None = np.zeros(_BINS, np.int64)
-        self._targets: list[list] | None = None  # [rank, level, prefix, collect, value]
-        self._buckets: dict = {}
-        self._values: dict[int, float] = {}
-        self._scratch = _Scratch()
-
-    @property
-    def done(self) -> bool:
-        return self._targets is not None and all(t[4] is not None for t in self._targets)
-
-    def feed(self, values: np.ndarray) -> None:
-        """Values of this pass (any order; float64, >= 0, NaN-free for a meaningful result)."""
-        keys = np.ascontiguousarray(values, dtype=np.float64).reshape(-1).view(np.uint64)
-        shifted = self._scratch.get("shifted", keys.shape, np.uint64)
-        if self._targets is None:
-            self.count += keys.size
-            np.right_shift(keys, np.uint64(64 - _DIGIT_BITS), out=shifted)
-            # the top digits (< 2**16) as bincount's intp: a view on 64-bit platforms
-            top = shifted.view(np.int64).astype(np.intp, copy=False)
-            self._hist += np.bincount(top, minlength=_BINS)
-            return
-        for bucket in self._buckets.values():
-            bucket.feed(keys, shifted)
-
-    def end_pass(self) -> None:
-        """Close a pass: narrow every middle rank down, or settle it."""
-        self.passes += 1
-        if self._targets is None:
-            if self.count == 0:
-                raise ValueError("no values: the median of nothing")
-            ranks = sorted({(self.count - 1) // 2, self.count // 2})
-            self._targets = [[r, 0, 0, False, None] for r in ranks]
-            hist, self._hist = self._hist, None
-            for t in self._targets:
-                self._narrow(t, hist)
-        else:
-            for t in self._targets:
-                if t[4] is not None:
-                    continue
-                bucket = self._buckets[(t[1], t[2], t[3])]
-                if t[3]:
-                    values = np.concatenate(bucket.values) if bucket.values else np.zeros(0)
-                    if t[0] >= values.size:
-                        raise ValueError("the values changed between passes")
-                    key = int(np.partition(values, t[0])[t[0]])
-                    t[4] = _key_value(key)
-                else:
-                    self._narrow(t, bucket.hist)
-        self._buckets = {}
-        for t in self._targets:
-            if t[4] is None:
-                k = (t[1], t[2], t[3])
-                if k not in self._buckets:
-                    self._buckets[k] = _Bucket(*k)
-
-    def _narrow(self, t: list, hist: np.ndarray) -> None:
-        """Move target t one digit down using the histogram of its bucket's next digit."""
-        cum = np.cumsum(hist)
-        b = int(np.searchsorted(cum, t[0], side="right"))
-        if b >= _BINS:
-            raise ValueError("the values changed between passes")
-        t[0] -= int(cum[b - 1]) if b else 0
-        t[1] += 1
-        t[2] = (t[2] << _DIGIT_BITS) | b
-        if t[1] == _LEVELS:
-            t[4] = _key_value(t[2])
-        else:
-            t[3] = int(hist[b]) <= self.limit
-
-    @property
-    def median(self) -> float:
-        if not self.done:
-            raise ValueError("the median needs more passes")
-        values = np.array([t[4] for t in self._targets])
-        return float(values[0]) if values.size == 1 else float(np.median(values))
-
-
-def _key_value(key: int) -> float:
-    return float(np.array([key], dtype=np.uint64).view(np.float64)[0])
 
 
 class _NoiseSelect:
@@ -543,7 +412,7 @@ class SignalSummary(Summary):
     @property
     def noise_sigma(self) -> np.ndarray:
         """MAD noise estimate per channel, exactly ``estimate_noise`` of the whole signal."""
-        for _ in range(_LEVELS + 1):
+        for _ in range(LEVELS + 1):
             if self._noise.done:
                 return self._noise.sigma()
             self._passes()

@@ -41,9 +41,10 @@ from resdenoise.cli import cli
 from resdenoise.errors import ParameterError, ResdenoiseError, SignalError
 from resdenoise.filters import auto_lambda, plan_regularise, plan_resnet, run_plan
 from resdenoise.io import ReadOptions
+from resdenoise.median import MedianSelect
 from resdenoise.network import build_network, parse_network
 from resdenoise.nonlinearities import NONLINEARITIES, get_nonlinearity
-from resdenoise.stream import MedianSelect, filter_chunks, filter_in_chunks
+from resdenoise.stream import filter_chunks, filter_in_chunks
 from resdenoise.wavelet import estimate_noise
 
 KEYS = sorted(NONLINEARITIES)

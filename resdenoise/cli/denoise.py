@@ -202,7 +202,9 @@ def _network_planner(path: str, formula, lam, tau, h, blocks):
 # --------------------------------------------------------------------------
 
 
-def _run(make_plan, input_paths, output, read, write, report_path, quiet, jobs, **options):
+def _run(
+    make_plan, input_paths, output, read, write, report_path, quiet, jobs, scheduler, **options
+):
     """One INPUT: filter it into OUTPUT; several (or -o DIR/): each into the directory.
 
     ``read`` and ``write`` are the read and write options (:func:`files_options`);
@@ -223,8 +225,14 @@ def _run(make_plan, input_paths, output, read, write, report_path, quiet, jobs, 
     with library_errors(usage=True):
         files["run"] = RunOptions(**options)
     if len(input_paths) == 1 and not _names_directory(output):
+        if on_command_line(click.get_current_context(), "scheduler"):
+            raise click.UsageError(
+                "--scheduler sends the files of a batch to a cluster: give several INPUTs "
+                "or -o DIR/"
+            )
         _run_one(make_plan, input_paths[0], output, report_path, quiet, files)
     else:
+        files["scheduler"] = scheduler
         _run_batch(make_plan, list(input_paths), output, report_path, quiet, jobs, files)
 
 

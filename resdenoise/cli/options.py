@@ -294,6 +294,16 @@ def files_options(func):
         show_default=True,
         help="With several INPUTs: filter this many files at once, in parallel processes.",
     )
+    @click.option(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        envvar="DASK_SCHEDULER_ADDRESS",
+        show_envvar=True,
+        help="With several INPUTs: run the files on the Dask cluster of this scheduler "
+        "(tcp://host:8786) instead of local processes; the workers must see the same "
+        "paths. Needs resdenoise[dask].",
+    )
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         kwargs["read"] = {key: kwargs.pop(key) for key in READ_KEYS}

@@ -1,0 +1,202 @@
+"""Filtering dask arrays: the one engine over chunks with halos (``resdenoise[dask]``).
+
+m diffusion blocks move information m samples each way, so a chunk extended
+by m samples on both sides gives its core bit for bit as the whole run does
+(see :mod:`resdenoise.stream`).  :func:`filter_array` says exactly that to
+:func:`dask.array.map_overlap`: a halo of the plan's number of blocks along
+time, no padding at the true ends (the engine's reflecting boundary applies
+there, as in the whole signal), every extended chunk through
+:func:`resdenoise.filters.run_plan`.  The result equals the in-memory run
+bit for bit, whatever the chunking.
+
+:func:`noise_sigma` is :func:`resdenoise.wavelet.estimate_noise` of a dask
+array, computed as dask reductions (per-chunk histograms of the detail
+coefficients' bit patterns, summed), never by gathering the signal: the
+exact median of :class:`resdenoise.median.MedianSelect`, in its passes.
+
+Only this module imports dask; the base install and ``--help`` never do.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import ParameterError, SignalError
+from .filters import run_plan
+from .median import MedianSelect
+from .wavelet import MAD_FACTOR, haar_details
+
+__all__ = ["filter_array", "noise_sigma", "run_tasks"]
+
+#: Seconds to wait for a scheduler to answer.
+CONNECT_TIMEOUT = 10
+#: Times Dask runs a task again after an error (a lost worker's tasks are
+#: rescheduled by the scheduler itself).
+RETRIES = 2
+
+
+def _dask_array():
+    try:
+        import dask.array as da
+    except ImportError:  # pragma: no cover - the extra is installed with the tests
+        raise ParameterError(
+            "filtering dask arrays needs dask: pip install 'resdenoise[dask]'"
+        ) from None
+    return da
+
+
+def _as_time_chunked(array):
+    """``array`` as a dask array ``(samples, channels)`` chunked along time only."""
+    da = _dask_array()
+    if not isinstance(array, da.Array):
+        raise ParameterError(f"filter_array takes a dask array, not {type(array).__name__}")
+    if array.ndim not in (1, 2):
+        raise ParameterError(
+            f"a signal is (samples,) or (samples, channels); this array has shape {array.shape}"
+        )
+    if array.shape[0] < 2:
+        raise ParameterError(f"a signal needs at least 2 samples, got {array.shape[0]}")
+    if not np.issubdtype(array.dtype, np.floating):
+        array = array.astype(np.float64)
+    if array.ndim == 2 and len(array.chunks[1]) > 1:
+        array = array.rechunk({1: -1})  # a block runs on every channel of its samples
+    return array
+
+
+def filter_array(array, plan, *, dtype=None, threads: int | None = 1):
+    """The plan's blocks on a dask array, lazily, equal to ``run_plan`` bit for bit.
+
+    Parameters
+    ----------
+    array : dask.array.Array
+        Shape ``(samples,)`` or ``(samples, channels)``, chunked along time
+        (chunks across channels are joined).  Chunks shorter than the halo
+        are merged by dask; a halo longer than the signal makes one chunk.
+    plan : resdenoise.filters.Plan
+        Any plan the commands make (a network's too); its ``steps`` is the halo.
+    dtype : {None, "float64", "float32"}
+        Working precision, as :func:`resdenoise.filters.run_plan`.
+    threads : int, optional
+        Engine threads per chunk (default 1: dask already runs chunks side by side).
+
+    Returns
+    -------
+    dask.array.Array
+        The filtered signal, same shape and chunks, not computed yet.
+    """
+    array = _as_time_chunked(array)
+    halo = int(plan.steps)
+    out_dtype = np.dtype(dtype) if dtype is not None else array.dtype
+
+    def blocks(x: np.ndarray) -> np.ndarray:
+        return run_plan(plan, x, dtype=dtype, threads=threads)
+
+    if halo == 0 or len(array.chunks[0]) == 1:
+        return array.map_blocks(blocks, dtype=out_dtype)
+    if halo >= array.shape[0] - 1:
+        whole = array.rechunk({0: -1})
+        return whole.map_blocks(blocks, dtype=out_dtype).rechunk(array.chunks)
+    depth = {0: halo} if array.ndim == 1 else {0: halo, 1: 0}
+    out = array.map_overlap(blocks, depth=depth, boundary="none", trim=True, dtype=out_dtype)
+    # chunks shorter than the halo were merged for the run; give the caller's back
+    return out if out.chunks == array.chunks else out.rechunk(array.chunks)
+
+
+def noise_sigma(array, dtype=None) -> np.ndarray:
+    """:func:`resdenoise.wavelet.estimate_noise` of a dask array, as dask reductions.
+
+    The finest Haar details pair samples 2k and 2k+1 of the whole signal:
+    the array is rechunked at even offsets so that every pair lies in one
+    chunk.  Each pass of the exact median sums per-chunk histograms (or
+    collects the few values of a middle bin); typically two passes.
+
+    Returns
+    -------
+    ndarray
+        The noise estimate per channel, shape ``(channels,)``.
+    """
+    array = _as_time_chunked(array)
+    if dtype is not None and np.dtype(dtype) != np.float64:
+        array = array.astype(dtype)  # the details of the working-precision samples
+    two = array if array.ndim == 2 else array[:, None]
+    n = (two.shape[0] // 2) * 2
+    two = two[:n].rechunk({0: _even_chunks(two.chunks[0], n)})
+    channels = two.shape[1]
+    sigma = np.empty(channels)
+    for c in range(channels):
+        w = two[:, c].map_blocks(
+            _abs_details, dtype=np.float64, chunks=(tuple(k // 2 for k in two.chunks[0]),)
+        )
+        select = MedianSelect()
+        while not select.done:
+            parts = w.map_blocks(
+                _pass_part, select.plan(), dtype=object, chunks=((1,) * w.numblocks[0],)
+            )
+            for part in parts.compute():
+                select.merge(part)
+            select.end_pass()
+        sigma[c] = select.median / MAD_FACTOR
+    return sigma
+
+
+def _even_chunks(chunks: tuple, n: int) -> tuple:
+    """Chunk sizes near ``chunks`` whose boundaries are all even, summing to ``n``."""
+    out, start = [], 0
+    bounds = np.cumsum(chunks)
+    for b in bounds[:-1]:
+        stop = int(b) - int(b) % 2
+        if stop > start:
+            out.append(stop - start)
+            start = stop
+    if n > start:
+        out.append(n - start)
+    return tuple(out)
+
+
+def _abs_details(x: np.ndarray) -> np.ndarray:
+    return np.abs(haar_details(x))
+
+
+def _pass_part(w: np.ndarray, plan) -> np.ndarray:
+    """One chunk's share of a median pass, in a 1-element object array (for dask)."""
+    part = MedianSelect.part(plan)
+    part.feed(w)
+    out = np.empty(1, dtype=object)
+    out[0] = part
+    return out
+
+
+def run_tasks(address: str, tasks: list):
+    """Run ``task()`` callables on the Dask scheduler at ``address``.
+
+    Yields ``(index, result)`` as each task finishes; ``result`` is the
+    exception when a task failed even after :data:`RETRIES` more tries.
+
+    Raises
+    ------
+    SignalError
+        The scheduler cannot be reached (nothing is run).
+    """
+    try:
+        from distributed import Client, as_completed
+    except ImportError:  # pragma: no cover - the extra is installed with the tests
+        raise ParameterError(
+            "--scheduler needs dask.distributed: pip install 'resdenoise[dask]'"
+        ) from None
+    try:
+        client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise SignalError(
+            f"cannot reach the Dask scheduler at {address!r}: {exc}; start one with "
+            "'dask scheduler' and workers with 'dask worker ADDRESS'"
+        ) from None
+    with client:
+        futures = {
+            client.submit(task, pure=False, retries=RETRIES): i for i, task in enumerate(tasks)
+        }
+        for future in as_completed(futures, loop=client.loop):
+            i = futures[future]
+            try:
+                yield i, future.result()
+            except Exception as exc:  # noqa: BLE001 - that file fails, the others go on
+                yield i, exc

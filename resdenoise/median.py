@@ -1,0 +1,181 @@
+"""The exact median of many non-negative floats, in passes, in bounded memory.
+
+:class:`MedianSelect` is a radix selection on the IEEE bit patterns: the
+noise estimate of a signal too long for memory (:mod:`resdenoise.stream`)
+or spread over a cluster (:mod:`resdenoise.dask`, where each worker counts
+its share of a pass with :meth:`MedianSelect.part` and the shares are
+added with :meth:`MedianSelect.merge`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["LEVELS", "SELECT_LIMIT", "MedianSelect"]
+
+#: Values the selection collects per middle rank, at most.
+SELECT_LIMIT = 1 << 20
+
+_DIGIT_BITS = 16
+_BINS = 1 << _DIGIT_BITS
+#: Digits of a float64's bit pattern: a median takes at most this many passes.
+LEVELS = 64 // _DIGIT_BITS
+
+
+class _Bucket:
+    """Values whose top ``level`` digits are ``prefix``: counted by next digit, or collected."""
+
+    def __init__(self, level: int, prefix: int, collect: bool):
+        self.level, self.prefix, self.collect = level, prefix, collect
+        self.hist = None if collect else np.zeros(_BINS, np.int64)
+        self.values: list[np.ndarray] = []
+        self.shift = np.uint64(64 - _DIGIT_BITS * level)
+        self.next_shift = np.uint64(64 - _DIGIT_BITS * (level + 1))
+
+    def feed(self, keys: np.ndarray, shifted: np.ndarray) -> None:
+        """Count or collect the keys with the prefix (``shifted``: scratch of keys' shape)."""
+        np.right_shift(keys, self.shift, out=shifted)
+        sub = keys[shifted == np.uint64(self.prefix)]
+        if not sub.size:
+            return
+        if self.collect:
+            self.values.append(sub)
+        else:
+            digit = ((sub >> self.next_shift) & np.uint64(_BINS - 1)).astype(np.intp)
+            self.hist += np.bincount(digit, minlength=_BINS)
+
+
+class MedianSelect:
+    """The exact median of a stream of non-negative floats, in passes, in bounded memory.
+
+    Feed every value once per pass (:meth:`feed`), then call
+    :meth:`end_pass`; repeat until :attr:`done`.  :attr:`median` is then
+    what ``np.median`` of all the values gives, bit for bit.
+
+    Notes
+    -----
+    A radix selection on the IEEE bit patterns (which order non-negative
+    floats like the floats): the first pass counts the top 16 bits of each
+    value; each middle rank's bin is then collected (when it holds at most
+    ``limit`` values) or counted by its next 16 bits in another pass.  After
+    four digits a bin holds one distinct value, so at most four passes.
+    """
+
+    def __init__(self, limit: int = SELECT_LIMIT):
+        self.limit = int(limit)
+        self.count = 0
+        self.passes = 0
+        self._hist: np.ndarray | None = np.zeros(_BINS, np.int64)
+        self._targets: list[list] | None = None  # [rank, level, prefix, collect, value]
+        self._buckets: dict = {}
+        self._values: dict[int, float] = {}
+        self._shifted = np.empty(0, np.uint64)
+
+    @property
+    def done(self) -> bool:
+        return self._targets is not None and all(t[4] is not None for t in self._targets)
+
+    def feed(self, values: np.ndarray) -> None:
+        """Values of this pass (any order; float64, >= 0, NaN-free for a meaningful result)."""
+        keys = np.ascontiguousarray(values, dtype=np.float64).reshape(-1).view(np.uint64)
+        if self._shifted.shape != keys.shape:  # kept from one feed to the next
+            self._shifted = np.empty(keys.shape, np.uint64)
+        shifted = self._shifted
+        if self._targets is None:
+            self.count += keys.size
+            np.right_shift(keys, np.uint64(64 - _DIGIT_BITS), out=shifted)
+            # the top digits (< 2**16) as bincount's intp: a view on 64-bit platforms
+            top = shifted.view(np.int64).astype(np.intp, copy=False)
+            self._hist += np.bincount(top, minlength=_BINS)
+            return
+        for bucket in self._buckets.values():
+            bucket.feed(keys, shifted)
+
+    def end_pass(self) -> None:
+        """Close a pass: narrow every middle rank down, or settle it."""
+        self.passes += 1
+        if self._targets is None:
+            if self.count == 0:
+                raise ValueError("no values: the median of nothing")
+            ranks = sorted({(self.count - 1) // 2, self.count // 2})
+            self._targets = [[r, 0, 0, False, None] for r in ranks]
+            hist, self._hist = self._hist, None
+            for t in self._targets:
+                self._narrow(t, hist)
+        else:
+            for t in self._targets:
+                if t[4] is not None:
+                    continue
+                bucket = self._buckets[(t[1], t[2], t[3])]
+                if t[3]:
+                    values = np.concatenate(bucket.values) if bucket.values else np.zeros(0)
+                    if t[0] >= values.size:
+                        raise ValueError("the values changed between passes")
+                    key = int(np.partition(values, t[0])[t[0]])
+                    t[4] = _key_value(key)
+                else:
+                    self._narrow(t, bucket.hist)
+        self._buckets = {}
+        for t in self._targets:
+            if t[4] is None:
+                k = (t[1], t[2], t[3])
+                if k not in self._buckets:
+                    self._buckets[k] = _Bucket(*k)
+
+    # ---- a pass split over workers: plan, parts, merge ---------------------
+
+    def plan(self) -> tuple:
+        """What a pass counts, for :meth:`part` (picklable): the buckets, or () at first."""
+        return tuple(self._buckets) if self._targets is not None else ()
+
+    @classmethod
+    def part(cls, plan: tuple) -> MedianSelect:
+        """A selection that counts one share of the pass ``plan`` (see :meth:`merge`)."""
+        part = cls()
+        if plan:
+            part._hist, part._targets = None, []
+            part._buckets = {k: _Bucket(*k) for k in plan}
+        return part
+
+    def merge(self, part: MedianSelect) -> None:
+        """Add a share of this pass, counted by :meth:`part` of :meth:`plan`."""
+        if self._targets is None:
+            self.count += part.count
+            self._hist += part._hist
+            return
+        for key, bucket in part._buckets.items():
+            mine = self._buckets[key]
+            if mine.collect:
+                mine.values.extend(bucket.values)
+            else:
+                mine.hist += bucket.hist
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_shifted"] = np.empty(0, np.uint64)  # the working array does not travel
+        return state
+
+    def _narrow(self, t: list, hist: np.ndarray) -> None:
+        """Move target t one digit down using the histogram of its bucket's next digit."""
+        cum = np.cumsum(hist)
+        b = int(np.searchsorted(cum, t[0], side="right"))
+        if b >= _BINS:
+            raise ValueError("the values changed between passes")
+        t[0] -= int(cum[b - 1]) if b else 0
+        t[1] += 1
+        t[2] = (t[2] << _DIGIT_BITS) | b
+        if t[1] == LEVELS:
+            t[4] = _key_value(t[2])
+        else:
+            t[3] = int(hist[b]) <= self.limit
+
+    @property
+    def median(self) -> float:
+        if not self.done:
+            raise ValueError("the median needs more passes")
+        values = np.array([t[4] for t in self._targets])
+        return float(values[0]) if values.size == 1 else float(np.median(values))
+
+
+def _key_value(key: int) -> float:
+    return float(np.array([key], dtype=np.uint64).view(np.float64)[0])
