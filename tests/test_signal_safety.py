@@ -22,6 +22,7 @@ from resdenoise.errors import ParameterError
 RESDENOISE = [sys.executable, "-m", "resdenoise"]
 DIFFUSE = ["diffuse", "--diffusivity", "charbonnier", "--lambda", "0.5", "--steps", "5", "-q"]
 SHRINK = ["shrink", "--threshold", "0.05", "--iterations", "3", "-q"]
+CSV = "# kept\ntime,v\n" + "".join(f"{i},{(-1.0) ** i}\n" for i in range(8))
 
 
 @pytest.fixture
@@ -138,6 +139,16 @@ def test_rate_of_a_plain_csv_given_on_the_command_line(runner, tmp_path):
     assert result.stdout.startswith("# samplerate: 96000\ntime,v\n0,")
 
 
+@pytest.mark.parametrize("rate", ["0", "3000000000", "8k"])
+def test_a_rate_out_of_range_is_a_usage_error(runner, tmp_path, rate):
+    (tmp_path / "in.csv").write_text(CSV)
+    result = runner.invoke(cli, [*DIFFUSE, str(tmp_path / "in.csv"), "--rate", rate])
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith(
+        ("Error: --rate", "Error: Invalid value for '--rate'")
+    )
+
+
 @pytest.mark.parametrize("stdin", [False, True])
 def test_audio_is_not_written_to_a_terminal(tmp_path, rng, stdin):
     soundfile.write(tmp_path / "in.wav", _tone(rng, 100), 8000)
@@ -211,8 +222,6 @@ def test_the_report_describes_the_samples_written(runner, tmp_path, chunk):
 
 
 # ---- 3. --in-place is sed -i ----------------------------------------------------
-
-CSV = "# kept\ntime,v\n" + "".join(f"{i},{(-1.0) ** i}\n" for i in range(8))
 
 
 def test_in_place_without_o_replaces_the_input(runner, tmp_path):

@@ -217,12 +217,12 @@ def _run(
     read = dict(read)
     files = {
         "input_format": read.pop("input_format"),
-        "read": ReadOptions(**read),
         "write": WriteOptions(write["output_format"], write["subtype"]),
         "reference": options.pop("reference"),
         "in_place": options.pop("in_place"),
     }
     with library_errors(usage=True):
+        files["read"] = ReadOptions(**read)
         files["run"] = RunOptions(**options)
     if len(input_paths) == 1 and not _names_directory(output):
         if on_command_line(click.get_current_context(), "scheduler"):

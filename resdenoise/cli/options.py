@@ -192,7 +192,10 @@ def files_options(func):
         help="Format of INPUT when the name does not tell (csv, wav, flac, ...).",
     )
     @click.option(
-        "--output-format", default=None, help="Format of OUTPUT when the name does not tell."
+        "--output-format",
+        default=None,
+        help="Format of OUTPUT when the name does not tell [default: the extension; "
+        "stdout: the input's format].",
     )
     @click.option(
         "--delimiter",
@@ -228,7 +231,7 @@ def files_options(func):
     @click.option(
         "--rate",
         "samplerate",
-        type=click.IntRange(min=1, max=2**31 - 1),
+        type=click.IntRange(min=1),
         default=None,
         metavar="HZ",
         help="Sample rate of a CSV INPUT that does not carry one ('# samplerate: HZ', as "

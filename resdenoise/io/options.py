@@ -83,7 +83,9 @@ class ReadOptions:
         _check_type("samplerate", self.samplerate, (int, np.integer))
         if self.samplerate is not None and not 1 <= self.samplerate <= 2**31 - 1:
             raise ParameterError(
-                f"samplerate must be a whole number of Hz >= 1, not {self.samplerate!r}"
+                f"samplerate must be a whole number of Hz from 1 to {2**31 - 1}, "
+                f"not {self.samplerate!r}",
+                parameters=["samplerate"],
             )
 
     def rate(self, found: int | None, source: str) -> int | None:
