@@ -348,9 +348,10 @@ def _samples_in_rows(u, channel_axis=None):
         n, c = a.shape
         if c > 1 and n <= c:
             raise ParameterError(
-                f"u has shape {a.shape}: {n} samples of {c} channels, or {c} samples of "
-                f"{n} channels? Say which: channel_axis=0 for channels in rows (as "
-                "np.stack([left, right]) makes them), channel_axis=1 for channels in columns",
+                f"u has shape {a.shape}: {_count(n, 'sample')} of {c} channels, or {c} "
+                f"samples of {_count(n, 'channel')}? Say which: channel_axis=0 for channels "
+                "in rows (as np.stack([left, right]) makes them), channel_axis=1 for channels "
+                "in columns",
                 parameters=[("channel_axis", 0), ("channel_axis", 1)],
             )
         return a, same
@@ -359,6 +360,10 @@ def _samples_in_rows(u, channel_axis=None):
     if channel_axis in (1, -1):
         return a, same
     return np.ascontiguousarray(a.T), lambda out: np.ascontiguousarray(out.T)
+
+
+def _count(k: int, what: str) -> str:
+    return f"{k} {what}{'' if k == 1 else 's'}"
 
 
 def _channel_axis(func):
