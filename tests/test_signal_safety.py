@@ -126,6 +126,21 @@ def test_the_rate_goes_with_the_csv_and_comes_back(runner, tmp_path, rng):
     assert not (tmp_path / "c.wav").exists()
 
 
+@pytest.mark.parametrize(
+    "line",
+    ["# samplerate: 8000", "#samplerate=8000", "# Sample rate: 8000 Hz", "# sample-rate = 8000hz"],
+)
+def test_the_rate_line_is_read_and_is_not_a_header(line):
+    from resdenoise.io import parse_signal
+
+    sig = parse_signal(f"{line}\n0.5\n-0.25\n".encode(), "CSV", "x")
+    assert (sig.samplerate, sig.header, sig.data.tolist()) == (8000, None, [0.5, -0.25])
+    sig = parse_signal(f"{line}\n# a,b\n1,2\n3,4\n".encode(), "CSV", "x")
+    assert (sig.samplerate, sig.header) == (8000, ["a", "b"])
+    sig = parse_signal(b"# rate of sampling was high\n1\n2\n", "CSV", "x")
+    assert sig.samplerate is None
+
+
 def test_rate_of_a_plain_csv_given_on_the_command_line(runner, tmp_path):
     (tmp_path / "in.csv").write_text("time,v\n" + "".join(f"{i},{(-1) ** i}\n" for i in range(9)))
     out = tmp_path / "o.wav"
