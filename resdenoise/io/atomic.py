@@ -73,12 +73,10 @@ def _set_mode(tmp: str, target: Path) -> None:
 
 def _set_owner(tmp: str, uid: int, gid: int) -> None:
     """Owner and group (only root may give a file away), else the group alone, else none."""
-    if not hasattr(os, "chown"):
-        return
     own = os.stat(tmp)
+    if not hasattr(os, "chown") or (own.st_uid, own.st_gid) == (uid, gid):
+        return
     for ids in ((uid, gid), (-1, gid)):
-        if (own.st_uid, own.st_gid) == (uid, gid) or (ids[0] == -1 and own.st_gid == gid):
-            return
         try:
             os.chown(tmp, *ids)
             return
