@@ -44,10 +44,12 @@ demo: install
 bench: install
 	$(BIN)/python benchmarks/bench_engine.py
 
-# MSE of every command with automatic parameters against scikit-image and PyWavelets
+# the noise estimators on every signal class, then the automatic choice against the
+# automatic wavelet peers per class (bench_quality.py: every command on Donoho-Johnstone)
 bench-quality: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
-	$(BIN)/python benchmarks/bench_quality.py
+	$(BIN)/python benchmarks/bench_noise.py
+	$(BIN)/python benchmarks/bench_classes.py
 
 # peak memory of the command line on float WAVs of 16 MiB .. 2 GiB: flat when streamed
 bench-memory: install

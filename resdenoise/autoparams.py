@@ -11,7 +11,8 @@ Rules
 -----
 ``sure`` (the default)
     Stein's unbiased risk estimate of the mean squared error for Gaussian
-    white noise of level sigma (MAD estimate per channel),
+    white noise of level sigma (per channel, given or estimated by
+    :func:`resdenoise.noise.estimate_noise`),
     ``SURE(u) = |f - u|^2/N - sigma^2 + 2 sigma^2 div(u)/N``.  The divergence
     of the filter is the Monte-Carlo estimate of Ramani, Blu and Unser (2008):
     ``div ~ b . (u(f + eps b) - u(f)) / eps`` with one seeded Gaussian probe
@@ -31,8 +32,10 @@ Rules
     the sets estimates the MSE plus a constant.
 
 When lambda is automatic as well, :func:`choose_parameters` repeats the search
-for lambda = universal threshold x 2^(-k/2), k = 0, 1, ..., 12, and keeps the
-pair with the smallest criterion.
+for lambda = universal threshold x 2^(-k/2), k = 0, 1, ..., 16, and keeps the
+pair with the smallest criterion.  With ``sure`` every search includes
+doing nothing (zero blocks, risk sigma^2); when that wins, or the expected
+gain is below :data:`MIN_GAIN_DB`, the choice says so (:meth:`AutoChoice.warnings`).
 
 When it fails
 -------------
@@ -42,7 +45,7 @@ is unreliable for impulsive or signal-dependent noise; a signal with strong
 content at the finest scale inflates the MAD estimate and is over-smoothed.
 One stopping time serves all channels (the criterion is summed).  Signals of
 fewer than a few hundred samples give noisy estimates.  The search costs up to
-``2 m + 20`` blocks per lambda candidate on twice the channels; it stops at
+``8 m + 20`` blocks per lambda candidate on twice the channels; it stops at
 ``max_blocks`` and says so (``search_reached_cap``).
 """
 
@@ -54,11 +57,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import stability
-from .engine import run_blocks
+from .engine import backend_for, run_blocks
 from .errors import ParameterError
+from .noise import estimate_noise, estimator_for
 from .nonlinearities import Nonlinearity, get_nonlinearity
 from .stopping_rules import DEFAULT_RULE, RULES
-from .wavelet import estimate_noise
 
 __all__ = [
     "DEFAULT_RULE",
@@ -76,6 +79,11 @@ __all__ = [
 PROBE_SEED = 20200207
 #: Finite-difference step of the Monte-Carlo divergence, relative to sigma.
 PROBE_EPS = 0.5
+#: SURE must fall this much (relative) below doing nothing for a filter to be chosen:
+#: the Monte-Carlo estimate has noise of its own.
+MIN_IMPROVEMENT = 0.01
+#: A search of at most this many sample-blocks (values x blocks) runs to its cap.
+EXHAUSTIVE_BUDGET = 1 << 27
 #: Interleaved sample sets of the noise2self rule.
 MASK_SETS = 4
 
@@ -149,8 +157,9 @@ def choose_steps(
     max_blocks: int = 20000,
     sigma: np.ndarray | None = None,
     patience: int = 20,
+    horizon: float = 8.0,
 ) -> StoppingChoice:
-    """Choose the number of blocks ``m >= 1`` by a data-driven stopping rule.
+    """Choose the number of blocks ``m >= 0`` by a data-driven stopping rule.
 
     Parameters
     ----------
@@ -163,9 +172,16 @@ def choose_steps(
     max_blocks : int
         Upper limit of the search.
     sigma : ndarray, optional
-        Noise level per channel; default the MAD estimate.
-    patience : int
-        The search ends at block k once ``k >= 2 * best + patience``.
+        Noise level per channel; default :func:`resdenoise.noise.estimate_noise`.
+    patience, horizon
+        The search ends at block k once ``k >= horizon * best + patience``
+        (``best`` the best block count so far), or at ``max_blocks``.  The
+        criterion can have a local minimum followed by a deeper one (SURE of
+        Perona-Malik or hard shrinkage at small lambda), so the horizon is
+        wide, and a search that costs at most :data:`EXHAUSTIVE_BUDGET`
+        sample-blocks (``samples x channels x 2 x max_blocks``; 1/16 of it
+        for a nonlinearity without a compiled loop) runs to ``max_blocks``
+        whatever the curve does.
 
     Returns
     -------
@@ -175,11 +191,12 @@ def choose_steps(
 
     Notes
     -----
-    The search runs :func:`resdenoise.engine.run_blocks` once, on the signal
-    and its probe (``sure``) or masked copies (``noise2self``) stacked as
-    channels, evaluating the criterion after every block up to 50 and on a
-    2 % geometric grid beyond.  The probe has a fixed seed, so the choice
-    is deterministic.
+    The search runs :func:`resdenoise.engine.run_blocks` from checkpoint to
+    checkpoint on the signal and its probe (``sure``) or masked copies
+    (``noise2self``) stacked as channels, evaluating the criterion at zero
+    blocks (``sure``: the identity, doing nothing, is a candidate), after every block
+    up to 50 and on a 2 % geometric grid beyond.  The probe has a fixed
+    seed, so the choice is deterministic.
     """
     if rule not in RULES:
         raise ParameterError(f"unknown stopping rule {rule!r}; choose one of {sorted(RULES)}")
@@ -221,26 +238,32 @@ def choose_steps(
             corr = np.where(den > 0, np.sum(uc * rc, axis=0) / den, 0.0)
         return float(np.sum(np.abs(corr)))
 
-    checks = _checkpoints(int(max_blocks))
-    wanted = set(checks.tolist())
-    blocks: list[int] = []
-    values: list[float] = []
-    state = {"best_k": 1, "best": math.inf}
-
-    def callback(k, u):
-        if k not in wanted:
-            return True
+    # the identity (zero blocks) is a candidate where the criterion can judge it:
+    # SURE estimates its risk (sigma^2); noise2self would judge the masked
+    # interpolation instead, decorrelation has no correlation to measure.
+    blocks: list[int] = [0] if rule == "sure" else []
+    values: list[float] = [criterion(stack)] if rule == "sure" else []
+    best_k, best = (0, values[0]) if values else (1, math.inf)
+    u, done = stack, 0
+    budget = EXHAUSTIVE_BUDGET if backend_for(phi) == "compiled" else EXHAUSTIVE_BUDGET >> 4
+    if stack.size * int(max_blocks) <= budget:
+        horizon = math.inf  # cheap enough: the whole curve, every minimum seen
+    for k in _checkpoints(int(max_blocks)).tolist():
+        # the engine from one checkpoint to the next: the blocks only, no callback
+        u = run_blocks(u, phi, tau, k - done, h)
+        done = k
         value = criterion(u)
         blocks.append(k)
         values.append(value)
-        if value < state["best"]:
-            state["best"], state["best_k"] = value, k
-        return k < 2 * state["best_k"] + patience
-
-    run_blocks(stack, phi, tau, int(max_blocks), h, callback=callback)
-    reached = blocks[-1] >= int(max_blocks) and state["best_k"] * 2 + patience > blocks[-1]
+        if value < best:
+            best, best_k = value, k
+        if k >= horizon * best_k + patience:
+            break
+    reached = done >= int(max_blocks) and horizon * best_k + patience > done
+    if rule == "sure" and best_k and best > values[0] * (1.0 - MIN_IMPROVEMENT):
+        best_k = 0  # within the estimate's noise of doing nothing: do nothing
     return StoppingChoice(
-        steps=int(state["best_k"]),
+        steps=int(best_k),
         rule=rule,
         sigma=tuple(float(s) for s in sigma),
         blocks=tuple(blocks),
@@ -250,8 +273,10 @@ def choose_steps(
 
 
 #: Candidate multiples of the universal lambda searched when lambda is automatic too,
-#: largest first.
-LAMBDA_FACTORS = tuple(2.0 ** (-k / 2) for k in range(13))
+#: largest first: down to 1/256, where the nonlinear filters barely act on noise.
+LAMBDA_FACTORS = tuple(2.0 ** (-k / 2) for k in range(17))
+#: Below this expected gain (dB, by SURE) the search warns that it barely helps.
+MIN_GAIN_DB = 0.5
 #: The lambda search ends after this many candidates in a row that did not improve.
 LAMBDA_PATIENCE = 2
 
@@ -265,19 +290,58 @@ class AutoChoice:
     stopping: StoppingChoice
     lambda_rule: str
     candidates: tuple[dict, ...]
+    noise_estimator: str = "quiet-windows"
 
     @property
     def steps(self) -> int:
         return self.stopping.steps
 
+    @property
+    def expected_gain_db(self) -> float | None:
+        """SURE's estimate of the MSE gain over the input, in dB (None for other rules).
+
+        Against SURE of the identity (zero blocks: ``sum sigma^2`` up to the
+        Monte-Carlo probe); 0 when the identity was chosen, +inf when SURE
+        expects no error.
+        """
+        if self.stopping.rule != "sure":
+            return None
+        identity = self.stopping.criterion[0]  # SURE at zero blocks, ~ sum sigma^2
+        best = self.stopping.best
+        if identity <= 0.0:
+            return 0.0
+        return math.inf if best <= 0.0 else 10.0 * math.log10(identity / best)
+
+    def warnings(self) -> list[str]:
+        """What a user should hear: the search found nothing better than the input."""
+        if self.steps == 0:
+            return [
+                "the automatic search found nothing better than the input (SURE of every "
+                "candidate >= that of doing nothing): the output is the input, 0 blocks"
+            ]
+        gain = self.expected_gain_db
+        if gain is not None and gain < MIN_GAIN_DB:
+            return [
+                f"the automatic search expects little gain ({gain:.2f} dB by SURE): "
+                "the output is close to the input"
+            ]
+        return []
+
     def as_dict(self) -> dict:
-        """The entries this choice adds to the report's ``parameters``."""
-        return {
+        """The entries this choice adds to the report's ``parameters`` (and ``warnings``,
+        which :func:`resdenoise.pipeline.run_file` takes out and reports)."""
+        out = {
             "noise_sigma": list(self.stopping.sigma),
+            "noise_estimator": self.noise_estimator,
             "lambda_rule": self.lambda_rule,
             **self.stopping.as_dict(),
+            "expected_gain_db": self.expected_gain_db,
             "candidates": [dict(c) for c in self.candidates],
         }
+        notes = self.warnings()
+        if notes:
+            out["warnings"] = notes
+        return out
 
 
 def choose_parameters(
@@ -289,6 +353,7 @@ def choose_parameters(
     h: float = 1.0,
     rule: str = DEFAULT_RULE,
     max_blocks: int = 20000,
+    sigma=None,
 ) -> AutoChoice:
     """Choose the number of blocks, and lambda too when it is not given.
 
@@ -301,7 +366,7 @@ def choose_parameters(
     lam : float, optional
         The contrast parameter.  When omitted, the candidates are
         ``c * lambda_u`` for ``c`` in :data:`LAMBDA_FACTORS` (1, 1/sqrt2, ...,
-        1/64), ``lambda_u = sqrt2 sigma sqrt(2 ln N) / h`` the universal
+        1/256), ``lambda_u = sqrt2 sigma sqrt(2 ln N) / h`` the universal
         threshold as a gradient, tried from the largest down until
         :data:`LAMBDA_PATIENCE` candidates in a row did not improve the
         criterion; the ``decorrelation`` rule, whose criterion is no error
@@ -314,6 +379,8 @@ def choose_parameters(
         The stopping rule of :func:`choose_steps`.
     max_blocks : int
         Upper limit of each search.
+    sigma : float or array, optional
+        The noise level (per channel) when known; default estimated.
 
     Returns
     -------
@@ -326,11 +393,18 @@ def choose_parameters(
     if rule not in RULES:
         raise ParameterError(f"unknown stopping rule {rule!r}; choose one of {sorted(RULES)}")
     f = np.asarray(f, dtype=float)
-    sigma = estimate_noise(f)
+    given = sigma is not None
+    channels = f.reshape(f.shape[0], -1).shape[1]
+    sigma = (
+        np.broadcast_to(np.asarray(sigma, dtype=float), (channels,)).copy()
+        if given
+        else estimate_noise(f)
+    )
+    estimator = "given" if given else estimator_for(f.shape[0])
     if lam is not None:
         lams, lambda_rule = [float(lam)], "given"
     else:
-        base, info = auto_lambda(f, h)
+        base, info = auto_lambda(f, h, sigma)
         if rule == "decorrelation":
             lams, lambda_rule = [base], info["lambda_rule"]
         else:
@@ -350,4 +424,4 @@ def choose_parameters(
             worse += 1
             if worse >= LAMBDA_PATIENCE:
                 break
-    return AutoChoice(best.nl, best.tau, best.stopping, lambda_rule, tuple(candidates))
+    return AutoChoice(best.nl, best.tau, best.stopping, lambda_rule, tuple(candidates), estimator)

@@ -29,9 +29,10 @@ import numpy as np
 from . import stability
 from .engine import run_blocks
 from .errors import ParameterError, UnstableError
+from .noise import estimate_noise, estimator_for
 from .nonlinearities import SQRT2, Nonlinearity, get_nonlinearity
 from .report import build_report
-from .wavelet import cycle_spin_shrink, estimate_noise, universal_threshold
+from .wavelet import cycle_spin_shrink, universal_threshold
 
 __all__ = [
     "Plan",
@@ -64,6 +65,9 @@ class Plan:
     steps: int
     parameters: dict = field(default_factory=dict)
     alpha: float | None = None
+    #: Applied to the signal before the blocks (the impulse pre-stage of
+    #: :mod:`resdenoise.impulses`, chosen by the automatic modes), or None.
+    prestage: object = None
 
     @property
     def stopping_time(self) -> float:
@@ -82,6 +86,8 @@ class Plan:
         The callback (a progress bar) is called after each of the engine's
         sweeps, not necessarily after every block.
         """
+        if self.prestage is not None:
+            u = self.prestage.apply(u)
         return run_blocks(
             u,
             self.nl,
@@ -104,24 +110,35 @@ class Summary(abc.ABC):
     frames: int
     span: float
 
+    #: The estimator behind :attr:`noise_sigma` (see :mod:`resdenoise.noise`).
+    noise_estimator: str
+
     @property
     @abc.abstractmethod
     def noise_sigma(self) -> np.ndarray:
-        """MAD noise estimate per channel, as :func:`~resdenoise.wavelet.estimate_noise`."""
+        """Noise estimate per channel, as :func:`~resdenoise.noise.estimate_noise`."""
 
 
-def auto_lambda(u, h: float = 1.0) -> tuple[float, dict]:
+def auto_lambda(u, h: float = 1.0, sigma=None) -> tuple[float, dict]:
     """Default contrast parameter: the universal threshold, as a gradient.
 
-    ``theta = sigma sqrt(2 ln N)`` with sigma the MAD estimate on the finest
-    Haar details (largest over channels), and ``lambda = sqrt2 theta / h``.
-    A signal whose estimate is 0 (no noise at the finest scale, such as a
-    clean step) falls back to 1 % of its range, or to 1 for a constant one.
-    ``u`` is the samples or a :class:`Summary` of a streamed file.
+    ``theta = sigma sqrt(2 ln N)`` with sigma the noise level (largest over
+    channels): given, or estimated by :func:`resdenoise.noise.estimate_noise`
+    (a streamed file's :class:`Summary` says which estimator it used), and
+    ``lambda = sqrt2 theta / h``.  A signal whose estimate is 0 (no noise at
+    the finest scale, such as a clean step) falls back to 1 % of its range,
+    or to 1 for a constant one.  ``u`` is the samples or a :class:`Summary`.
     """
     summary = isinstance(u, Summary)
-    sigma = np.asarray(u.noise_sigma) if summary else estimate_noise(u)
     n = u.frames if summary else np.asarray(u).shape[0]
+    if sigma is not None:
+        estimator = "given"
+        channels = u.channels if summary else np.asarray(u).reshape(n, -1).shape[1]
+        sigma = np.broadcast_to(np.asarray(sigma, dtype=float), (channels,))
+    elif summary:
+        sigma, estimator = np.asarray(u.noise_sigma), u.noise_estimator
+    else:
+        sigma, estimator = estimate_noise(u), estimator_for(n)
     theta = universal_threshold(float(np.max(sigma)), n)
     lam = SQRT2 * theta / h
     rule = "universal threshold"
@@ -129,14 +146,19 @@ def auto_lambda(u, h: float = 1.0) -> tuple[float, dict]:
         span = u.span if summary else float(np.ptp(u))
         lam = 0.01 * span / h if span > 0 else 1.0
         rule = "1% of range (noise estimate 0)"
-    return lam, {"noise_sigma": [float(s) for s in sigma], "lambda_rule": rule}
+    return lam, {
+        "noise_sigma": [float(s) for s in sigma],
+        "noise_estimator": estimator,
+        "lambda_rule": rule,
+    }
 
 
-def bind_nonlinearity(nonlinearity, form: str, lam, u, h: float = 1.0) -> tuple:
+def bind_nonlinearity(nonlinearity, form: str, lam, u, h: float = 1.0, sigma=None) -> tuple:
     """``(Nonlinearity, extra)`` for a name, formula or bound nonlinearity and signal ``u``.
 
-    ``lam`` None becomes :func:`auto_lambda` of ``u`` (``extra`` then says
-    how); a formula that does not use lam gets 1.
+    ``lam`` None becomes :func:`auto_lambda` of ``u`` (with the noise level
+    ``sigma`` when given; ``extra`` then says how); a formula that does not
+    use lam gets 1.
     """
     from .expr import Expression, expression_nonlinearity
 
@@ -146,14 +168,14 @@ def bind_nonlinearity(nonlinearity, form: str, lam, u, h: float = 1.0) -> tuple:
         extra = {"expression": nonlinearity.text}
         if lam is None:
             if nonlinearity.uses_lam:
-                lam, auto = auto_lambda(u, h)
+                lam, auto = auto_lambda(u, h, sigma)
                 extra.update(auto)
             else:
                 lam = 1.0
         return expression_nonlinearity(nonlinearity, form, lam), extra
     extra = {}
     if lam is None:
-        lam, extra = auto_lambda(u, h)
+        lam, extra = auto_lambda(u, h, sigma)
     return get_nonlinearity(nonlinearity, form, lam), extra
 
 
@@ -284,6 +306,10 @@ def analyse_run(
 ) -> dict:
     """Everything measured about a run, as the JSON report's dictionary.
 
+    With an impulse pre-stage the blocks' guarantees are measured from the
+    pre-staged signal (which is within the input's range, with no more total
+    variation or sign changes).
+
     Keys: ``command``, ``family``, ``form``, ``name``, ``class``,
     ``parameters``, ``tau``, ``h``, ``steps``, ``stopping_time``,
     ``stability``, ``tolerance``, ``noise_sigma``, ``channels`` (each with
@@ -291,6 +317,10 @@ def analyse_run(
     ``guarantees_held`` (and ``wavelet_check`` with ``check_wavelet``).
     """
     verdict = verdict or plan.verdict()
+    if plan.prestage is not None:
+        # the blocks' guarantees hold for what the blocks got: the pre-staged signal
+        # (the pre-stage itself keeps the max-min principle, TV and sign changes)
+        f = plan.prestage.apply(f)
     checks, tol = stability.measure_channels(f, u, plan.steps)
     if plan.command == "regularise":
         e_in = stability.energy(plan.nl, f, f, plan.alpha, plan.h)
@@ -300,8 +330,11 @@ def analyse_run(
             ch.extra.update(
                 energy_in=float(e_in[c]), energy_out=float(e_out[c]), el_residual=float(res[c])
             )
-    sigma = estimate_noise(f)  # MAD on the finest Haar details, per channel, for every run
-    report = build_report(plan, verdict, checks, tol, sigma, dtype=u.dtype)
+    sigma = estimate_noise(f)  # per channel, for every run (see resdenoise.noise)
+    estimator = estimator_for(f.shape[0])
+    report = build_report(plan, verdict, checks, tol, sigma, dtype=u.dtype, estimator=estimator)
+    if hasattr(plan, "scale_checks"):  # a multiscale plan: guarantees per scale
+        report["scales"] = plan.scale_checks(f)
     if check_wavelet:
         ref = cycle_spin_shrink(f, plan.nl.shrinkage, plan.steps)
         report["wavelet_check"] = {"max_abs_difference": float(np.max(np.abs(ref - u)))}

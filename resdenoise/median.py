@@ -11,7 +11,24 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["LEVELS", "SELECT_LIMIT", "MedianSelect"]
+__all__ = ["LEVELS", "QUANTILE", "SELECT_LIMIT", "MedianSelect", "quantile_from", "quantile_ranks"]
+
+#: The quantile that ``quiet-windows`` (:mod:`resdenoise.noise`) reads.
+QUANTILE = 0.2
+
+
+def quantile_ranks(count: int) -> tuple[int, int, float]:
+    """The two ranks (0-based, of ``count`` sorted values) and the weight that
+    give the ``QUANTILE`` by linear interpolation (numpy's default method)."""
+    position = QUANTILE * (count - 1)
+    lo = int(position // 1)
+    return lo, min(lo + 1, count - 1), position - lo
+
+
+def quantile_from(lo_value: float, hi_value: float, weight: float) -> float:
+    """The interpolated quantile from the values at the two ranks."""
+    return lo_value + (hi_value - lo_value) * weight
+
 
 #: Values the selection collects per middle rank, at most.
 SELECT_LIMIT = 1 << 20
@@ -50,7 +67,9 @@ class MedianSelect:
 
     Feed every value once per pass (:meth:`feed`), then call
     :meth:`end_pass`; repeat until :attr:`done`.  :attr:`median` is then
-    what ``np.median`` of all the values gives, bit for bit.
+    what ``np.median`` of all the values gives, bit for bit.  With
+    ``quantile=True`` it selects the two ranks of :func:`quantile_ranks`
+    instead, and :attr:`quantile` is their interpolation.
 
     Notes
     -----
@@ -61,8 +80,10 @@ class MedianSelect:
     four digits a bin holds one distinct value, so at most four passes.
     """
 
-    def __init__(self, limit: int = SELECT_LIMIT):
+    def __init__(self, limit: int = SELECT_LIMIT, quantile: bool = False):
         self.limit = int(limit)
+        self.is_quantile = bool(quantile)
+        self._ranks: tuple = ()
         self.count = 0
         self.passes = 0
         self._hist: np.ndarray | None = np.zeros(_BINS, np.int64)
@@ -97,7 +118,11 @@ class MedianSelect:
         if self._targets is None:
             if self.count == 0:
                 raise ValueError("no values: the median of nothing")
-            ranks = sorted({(self.count - 1) // 2, self.count // 2})
+            if self.is_quantile:
+                self._ranks = quantile_ranks(self.count)
+                ranks = sorted(set(self._ranks[:2]))
+            else:
+                ranks = sorted({(self.count - 1) // 2, self.count // 2})
             self._targets = [[r, 0, 0, False, None] for r in ranks]
             hist, self._hist = self._hist, None
             for t in self._targets:
@@ -131,7 +156,7 @@ class MedianSelect:
     @classmethod
     def part(cls, plan: tuple) -> MedianSelect:
         """A selection that counts one share of the pass ``plan`` (see :meth:`merge`)."""
-        part = cls()
+        part = cls()  # counts only: ranks are the whole selection's business
         if plan:
             part._hist, part._targets = None, []
             part._buckets = {k: _Bucket(*k) for k in plan}
@@ -175,6 +200,17 @@ class MedianSelect:
             raise ValueError("the median needs more passes")
         values = np.array([t[4] for t in self._targets])
         return float(values[0]) if values.size == 1 else float(np.median(values))
+
+    @property
+    def quantile(self) -> float:
+        """With ``quantile=True``: the ``QUANTILE`` of all values, as ``quiet-windows``
+        computes it on the whole signal, bit for bit."""
+        if not self.done:
+            raise ValueError("the quantile needs more passes")
+        lo, hi, weight = self._ranks
+        first = self._targets[0][4]
+        second = self._targets[-1][4]  # the same target when lo == hi
+        return quantile_from(first, second if hi > lo else first, weight)
 
 
 def _key_value(key: int) -> float:

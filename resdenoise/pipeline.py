@@ -36,6 +36,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 from collections.abc import Callable
@@ -49,6 +50,7 @@ __all__ = [
     "Planner",
     "STREAM_THRESHOLD",
     "RunOptions",
+    "automatic_planner",
     "check_paths",
     "network_planner",
     "planner",
@@ -68,8 +70,8 @@ Progress = Callable[[str, int, "int | None"], object]
 
 #: command: (form of its nonlinearity, the setting that may be AUTO, its settings)
 _COMMANDS: Final = {
-    "diffuse": ("diffusivity", "time", ("time", "steps", "tau", "h")),
-    "shrink": ("shrinkage", "iterations", ("theta", "iterations")),
+    "diffuse": ("diffusivity", "time", ("time", "steps", "tau", "h", "scales")),
+    "shrink": ("shrinkage", "iterations", ("theta", "iterations", "scales")),
     "regularise": ("regulariser", "alpha", ("alpha", "steps", "h")),
     "resnet": ("activation", "blocks", ("blocks", "tau", "h")),
 }
@@ -93,6 +95,7 @@ class Planner:
     lam: float | None
     settings: dict = field(default_factory=dict)
     rule: str | None = None
+    sigma: float | None = None
 
     @property
     def form(self) -> str:
@@ -105,24 +108,57 @@ class Planner:
     def __call__(self, u):
         s = self.settings
         h = 1.0 if self.command == "shrink" else s.get("h", 1.0)
+        if s.get("scales") is not None:
+            from .multiscale import plan_scales
+
+            return plan_scales(
+                u, self.nonlinearity, self.lam, s, self.rule, self.sigma, self.command
+            )
         if not self.auto:
             from .filters import bind_nonlinearity
 
-            nl, extra = bind_nonlinearity(self.nonlinearity, self.form, self.lam, u, h)
+            nl, extra = bind_nonlinearity(
+                self.nonlinearity, self.form, self.lam, u, h, sigma=self.sigma
+            )
             return _plan(self.command, nl, s, h), extra
         from .autoparams import DEFAULT_RULE, choose_parameters
+        from .impulses import hampel_stage
 
+        stage = hampel_stage(u)  # impulses: a robust pre-stage, when a channel has them
+        if stage.active:
+            u = stage.apply(u)
         tau = 0.25 if self.command == "shrink" else s.get("tau")
         rule = self.rule or DEFAULT_RULE
-        choice = choose_parameters(u, self.nonlinearity, self.form, self.lam, tau, h, rule)
-        m, tau = choice.steps, choice.tau
+        choice = choose_parameters(
+            u, self.nonlinearity, self.form, self.lam, tau, h, rule, sigma=self.sigma
+        )
+        m, tau = max(choice.steps, 1), choice.tau
         chosen = {
             "diffuse": {"steps": m, "tau": tau},
             "shrink": {"iterations": m},
             "regularise": {"alpha": m * tau, "steps": m},
             "resnet": {"blocks": m, "tau": tau},
         }[self.command]
-        return _plan(self.command, choice.nl, chosen, h), choice.as_dict()
+        plan = _plan(self.command, choice.nl, chosen, h)
+        if choice.steps == 0:  # the search found nothing better than the input itself
+            plan = _identity(plan)
+        if stage.active:
+            from dataclasses import replace
+
+            plan = replace(plan, prestage=stage)
+        return plan, {**choice.as_dict(), **stage.as_dict()}
+
+
+def _identity(plan):
+    """The plan with zero blocks: the output is the input."""
+    from dataclasses import replace
+
+    params = dict(plan.parameters)
+    for key in ("iterations", "alpha"):
+        if key in params:
+            params[key] = 0 if key == "iterations" else 0.0
+    alpha = 0.0 if plan.alpha is not None else None
+    return replace(plan, steps=0, parameters=params, alpha=alpha)
 
 
 def _plan(command: str, nl, s: dict, h: float):
@@ -138,7 +174,13 @@ def _plan(command: str, nl, s: dict, h: float):
 
 
 def planner(
-    command: str, nonlinearity, *, lam=None, rule: str | None = None, **settings
+    command: str,
+    nonlinearity,
+    *,
+    lam=None,
+    rule: str | None = None,
+    sigma: float | None = None,
+    **settings,
 ) -> Planner:
     """The plan maker of one filtering command, checked before any signal is read.
 
@@ -156,10 +198,16 @@ def planner(
         formula that does not use lam gets 1).
     rule : {"sure", "noise2self", "decorrelation"}, optional
         The stopping rule of an automatic stopping time (default ``"sure"``).
+    sigma : float, optional
+        The noise level, when known: used by the automatic lambda and
+        stopping time instead of the estimate (:mod:`resdenoise.noise`); the
+        report's parameters then say ``noise_estimator: "given"``.
     **settings
         ``diffuse``: ``time`` (or ``"auto"``) or ``steps``, ``tau``, ``h``;
         ``shrink``: ``theta`` (threshold, lam = sqrt2 theta; or ``"auto"``),
-        ``iterations`` (default 1, or ``"auto"``); ``regularise``: ``alpha``
+        ``iterations`` (default 1, or ``"auto"``), ``scales`` (K >= 1 or
+        ``"auto"``: a cascade of shrinkages of dilation 1, 2, ..., 2^(K-1),
+        see :mod:`resdenoise.multiscale`); ``regularise``: ``alpha``
         (or ``"auto"``), ``steps``, ``h``; ``resnet``: ``blocks`` (or
         ``"auto"``), ``tau``, ``h``.  Defaults as for
         :mod:`resdenoise.filters`.
@@ -187,6 +235,8 @@ def planner(
         )
     if rule is not None and rule not in RULES:
         raise ParameterError(f"unknown stopping rule {rule!r}; choose one of {sorted(RULES)}")
+    if sigma is not None and not (math.isfinite(sigma) and sigma > 0):
+        raise ParameterError(f"sigma must be a finite number > 0, got {sigma!r}")
     settings = {k: v for k, v in settings.items() if v is not None}
     lam = None if lam == AUTO else lam
     if "theta" in settings:
@@ -205,7 +255,13 @@ def planner(
             raise ParameterError(
                 "give time='auto' or steps, not both", parameters=[("time", AUTO), "steps"]
             )
-        if not auto and ("time" in settings) == ("steps" in settings):
+        if "scales" in settings:
+            if "steps" in settings or settings.get("time", AUTO) != AUTO:
+                raise ParameterError(
+                    "scales choose their blocks by SURE: give time='auto' or no time, no steps",
+                    parameters=["scales", ("time", AUTO)],
+                )
+        elif not auto and ("time" in settings) == ("steps" in settings):
             raise ParameterError("give exactly one of time or steps", parameters=["time", "steps"])
     if command == "regularise":
         if "alpha" not in settings:
@@ -217,7 +273,24 @@ def planner(
             )
     if command == "resnet" and "blocks" not in settings:
         raise ParameterError("resnet needs blocks", parameters=["blocks"])
-    return Planner(command, nonlinearity, lam, settings, rule)
+    return Planner(command, nonlinearity, lam, settings, rule, sigma)
+
+
+def automatic_planner(*, sigma: float | None = None) -> Callable:
+    """``make_plan(u) -> (plan, extra)`` that chooses everything by SURE
+    (:func:`resdenoise.automatic.choose_denoiser`); ``sigma`` the noise level
+    when known.  Needs the samples: a file in chunks is refused."""
+    if sigma is not None and not (math.isfinite(sigma) and sigma > 0):
+        raise ParameterError(f"sigma must be a finite number > 0, got {sigma!r}")
+
+    def make_plan(u):
+        import numpy as np
+
+        from .automatic import choose_denoiser
+
+        return choose_denoiser(np.asarray(u), sigma)
+
+    return make_plan
 
 
 def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> Callable:
@@ -408,8 +481,9 @@ def run_file(
     progress : callable, optional
         ``progress(phase, done, total)`` while the file is checked and filtered.
     on_warning : callable, optional
-        ``on_warning(message)`` for a run that is not sign stable; default
-        :func:`warnings.warn`.
+        ``on_warning(message)`` for a run that is not sign stable, or an
+        automatic search that found nothing better than the input (also
+        the report's ``warnings``); default :func:`warnings.warn`.
 
     Returns
     -------
@@ -464,6 +538,7 @@ def run_file(
                     plan, verdict, run.allow_unstable, on_warning
                 ),
                 progress=progress,
+                on_warning=on_warning,
             ),
             streamed,
         )
@@ -489,6 +564,7 @@ class _FileJob:
     reference: str | None
     on_plan: Callable
     progress: Progress | None
+    on_warning: Callable[[str], object] | None = None
 
 
 def should_stream(path: str, chunk: int | None, threshold: int | None = None) -> bool:
@@ -634,6 +710,14 @@ def _run(job: _FileJob, streamed: bool) -> dict:
     source = (_Streamed if streamed else _Whole)(job)
     try:
         plan, extra = job.make_plan(source.subject)
+        notes = extra.pop("warnings", [])  # what the automatic search has to say
+        for message in notes:
+            if job.on_warning is None:
+                import warnings
+
+                warnings.warn(message, UserWarning, stacklevel=3)
+            else:
+                job.on_warning(message)
         verdict = plan.verdict()
         job.on_plan(plan, verdict)
         with SignalWriter(job.output, source.template, job.write) as writer:
@@ -655,6 +739,8 @@ def _run(job: _FileJob, streamed: bool) -> dict:
                 quality=quality,
                 streaming=streaming,
             )
+            if notes:
+                report["warnings"] = list(notes)
             outputs: list = [writer]
             if job.report_path is not None:
                 outputs.append((job.report_path, to_json(report).encode()))

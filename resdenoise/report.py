@@ -43,7 +43,9 @@ def to_json(report: dict) -> str:
 # --------------------------------------------------------------------------
 
 
-def build_report(plan, verdict, checks, tol: dict, sigma, dtype=np.float64) -> dict:
+def build_report(
+    plan, verdict, checks, tol: dict, sigma, dtype=np.float64, estimator: str = "quiet-windows"
+) -> dict:
     """The report dictionary of a run of ``plan`` (a :class:`resdenoise.filters.Plan`).
 
     Built from the measurements of :func:`resdenoise.filters.analyse_run`
@@ -51,7 +53,8 @@ def build_report(plan, verdict, checks, tol: dict, sigma, dtype=np.float64) -> d
     ``checks`` and ``tol`` as :func:`stability.measure_channels` returns
     them, ``sigma`` the input's noise estimate per channel (also used by
     :mod:`resdenoise.stream`, which measures chunk by chunk), ``dtype`` the
-    working precision.
+    working precision, ``estimator`` the name of the noise estimator
+    (:mod:`resdenoise.noise`) that measured ``sigma``.
     """
     failed = stability.guarantees_failed(checks, verdict)
     if not verdict.linf_stable:
@@ -71,6 +74,7 @@ def build_report(plan, verdict, checks, tol: dict, sigma, dtype=np.float64) -> d
         "stability": verdict.as_dict(),
         "tolerance": tol,
         "noise_sigma": [float(s) for s in sigma],
+        "noise_estimator": estimator,
         "channels": [
             {**c.as_dict(), "noise_sigma": float(s)} for c, s in zip(checks, sigma, strict=True)
         ],

@@ -25,15 +25,20 @@ energies, MSE) are summed per chunk and the chunk sums added with
 ``math.fsum``, so they may differ from the whole-signal sums in the last
 bits.
 
-The noise level (the MAD estimate ``median |w| / 0.6745`` over all finest
-Haar details w, needed by the automatic lambda and by every report) is the
-*exact* median, found without holding the details by
-:class:`resdenoise.median.MedianSelect`: a radix selection on the bit
-patterns of ``|w|`` (non-negative floats sort like their bit patterns as
-unsigned integers).  The first pass counts the top 16 bits of every value
-(65,536 bins); the bins holding the middle ranks are then either collected
-or refined by the next 16 bits, in further passes over the file.  Typically two passes, at most four; when the
-plan's lambda is given, the second pass is the filtering pass itself.
+The noise level (:func:`resdenoise.noise.estimate_noise`: the 20 % quantile
+of the window energies of third differences, ``quiet-windows``; the MAD of
+the finest Haar details for signals too short for it; needed by the
+automatic lambda and by every report) is the *exact* quantile, found
+without holding the values (:mod:`resdenoise.selection` feeding
+:class:`resdenoise.median.MedianSelect`): a radix selection
+on the bit patterns of the non-negative values (which sort like their bit
+patterns as unsigned integers).  The first pass counts the top 16 bits of
+every value (65,536 bins); the bins holding the wanted ranks are then
+either collected or refined by the
+next 16 bits, in further passes over the file.  Typically two passes, at
+most four (five for a signal so short that its window length differs from
+the one fed in the first pass); when the plan's lambda is given, the second
+pass is the filtering pass itself.
 
 A streamed run reads the input at least twice: once to check the whole file
 (and to learn what :func:`resdenoise.io.read_signal` learns from it: length,
@@ -57,10 +62,12 @@ import numpy as np
 from . import stability
 from .errors import ParameterError, SignalError
 from .filters import Summary, run_plan
-from .median import LEVELS, MedianSelect
+from .median import LEVELS
 from .quality import QualitySums
 from .report import build_report
-from .wavelet import MAD_FACTOR, cycle_spin_shrink, haar_details
+from .selection import NoiseSelect as _NoiseSelect
+from .selection import Scratch as _Scratch
+from .wavelet import cycle_spin_shrink
 
 __all__ = [
     "DEFAULT_CHUNK",
@@ -83,37 +90,6 @@ def chunk_for(steps: int, chunk: int | None = None) -> int:
     if chunk is not None:
         return int(chunk)
     return max(DEFAULT_CHUNK, 4 * int(steps))
-
-
-class _Scratch:
-    """Working arrays kept from one block (or chunk) to the next, by name.
-
-    The statistics make several arrays of a block's size per block; a fresh
-    array of a few MiB costs its page faults every time, about as much as the
-    arithmetic on it.  An array is only reused for the same shape and dtype,
-    so what is computed on it is what a fresh array would give.  Its contents
-    last until the next :meth:`get` of that name.
-    """
-
-    def __init__(self):
-        self._arrays: dict[str, np.ndarray] = {}
-
-    def get(self, name: str, shape: tuple, dtype) -> np.ndarray:
-        a = self._arrays.get(name)
-        if a is None or a.shape != shape or a.dtype != dtype:
-            a = self._arrays[name] = np.empty(shape, dtype)
-        return a
-
-    def rows(self, name: str, a: np.ndarray, dtype=None) -> np.ndarray:
-        """``np.ascontiguousarray(a.reshape(k, -1).T, dtype)``: one row per column of the
-        ``k`` rows of ``a``, in a kept array unless ``a`` is one row already."""
-        t = a.reshape(a.shape[0], -1).T
-        dtype = t.dtype if dtype is None else np.dtype(dtype)
-        if t.flags.c_contiguous and t.dtype == dtype:
-            return t
-        out = self.get(name, t.shape, dtype)
-        np.copyto(out, t)
-        return out
 
 
 # --------------------------------------------------------------------------
@@ -279,70 +255,6 @@ def filter_in_chunks(plan, u: np.ndarray, chunk: int | None = None, dtype=None) 
 
 
 # --------------------------------------------------------------------------
-# The noise estimate: the exact median of |Haar details|, in passes
-# --------------------------------------------------------------------------
-
-
-class _NoiseSelect:
-    """``wavelet.estimate_noise`` per column, of data fed block by block over passes.
-
-    The finest Haar details pair samples 2k and 2k+1 of the whole signal, so
-    a block's odd last row waits for the next block.  With ``dtype`` float32
-    the details are those of the float32 samples (as ``estimate_noise`` of a
-    float32 run's input).
-    """
-
-    def __init__(self, columns: int, dtype=None):
-        self.dtype = None if dtype is None or np.dtype(dtype) == np.float64 else np.dtype(dtype)
-        self.select = [MedianSelect() for _ in range(columns)]
-        self._carry: np.ndarray | None = None
-        self._scratch = _Scratch()
-
-    @property
-    def done(self) -> bool:
-        return all(s.done for s in self.select)
-
-    def feed(self, block: np.ndarray) -> None:
-        if self.done:
-            return
-        block = block.reshape(block.shape[0], -1)
-        if self.dtype is not None:
-            cast = self._scratch.get("block", block.shape, self.dtype)
-            np.copyto(cast, block)
-            block = cast
-        if self._carry is not None:
-            block = np.concatenate([self._carry, block])
-            self._carry = None
-        if block.shape[0] % 2:
-            self._carry = block[-1:].copy()
-            block = block[:-1]
-        if not block.shape[0]:
-            return
-        for c, s in enumerate(self.select):
-            if not s.done:
-                # a column's details at a time: contiguous, in a kept array
-                w = self._scratch.get("w", (block.shape[0] // 2,), np.float64)
-                haar_details(block[:, c], out=w)
-                s.feed(np.abs(w, out=w))
-
-    def end_pass(self) -> None:
-        self._carry = None
-        for s in self.select:
-            if not s.done:
-                s.end_pass()
-
-    def sigma(self, columns: Iterable[int] | None = None) -> np.ndarray:
-        """``estimate_noise`` of the columns (all by default), shape ``(channels,)``."""
-        picked = range(len(self.select)) if columns is None else columns
-        medians = np.array([self.select[c].median for c in picked])
-        return medians / MAD_FACTOR
-
-    def keep(self, columns: Iterable[int]) -> None:
-        """Forget every column but these (in this order)."""
-        self.select = [self.select[c] for c in columns]
-
-
-# --------------------------------------------------------------------------
 # What the plan needs to know about the whole signal
 # --------------------------------------------------------------------------
 
@@ -385,6 +297,9 @@ class SignalSummary(Summary):
     the summary into an array, e.g. an automatic stopping rule) raises a
     :class:`~resdenoise.errors.ParameterError` that says so.
 
+    Its noise estimate is :func:`resdenoise.noise.estimate_noise` of the
+    whole signal, bit for bit (:class:`resdenoise.selection.NoiseSelect`).
+
     Attributes
     ----------
     frames, channels : int
@@ -406,13 +321,18 @@ class SignalSummary(Summary):
         self.amplitude = float(max(np.abs(lo).max(), np.abs(hi).max()))
         self._noise = scan.noise64
         self._noise.keep(pos)
-        self._noise.end_pass()
+        if not self._noise.resize(self.frames):  # a short signal starts afresh
+            self._noise.end_pass()
         self._passes = passes
 
     @property
+    def noise_estimator(self) -> str:
+        return self._noise.estimator
+
+    @property
     def noise_sigma(self) -> np.ndarray:
-        """MAD noise estimate per channel, exactly ``estimate_noise`` of the whole signal."""
-        for _ in range(LEVELS + 1):
+        """The noise estimate per channel, exactly ``estimate_noise`` of the whole signal."""
+        for _ in range(LEVELS + 2):
             if self._noise.done:
                 return self._noise.sigma()
             self._passes()
@@ -592,9 +512,12 @@ class StreamMeasure:
                 )
         return out
 
-    def report(self, verdict, sigma: np.ndarray) -> dict:
-        """``analyse_run``'s dictionary (``sigma``: the noise estimate of the input)."""
-        report = build_report(self.plan, verdict, self.checks(), self.tol, sigma, dtype=self.dtype)
+    def report(self, verdict, sigma: np.ndarray, estimator: str = "quiet-windows") -> dict:
+        """``analyse_run``'s dictionary (``sigma``: the noise estimate of the input,
+        by ``estimator``)."""
+        report = build_report(
+            self.plan, verdict, self.checks(), self.tol, sigma, self.dtype, estimator
+        )
         if self.check_wavelet:
             report["wavelet_check"] = {"max_abs_difference": self.wavelet_max}
         return report
@@ -659,7 +582,8 @@ class StreamedRun:
         run_noise = self.scan.noise_run
         if run_noise is not None:
             run_noise.keep(pos)
-            run_noise.end_pass()
+            if not run_noise.resize(stream.frames):
+                run_noise.end_pass()
         self._noise = [s for s in (self.summary._noise, run_noise) if s is not None]
         return self.summary
 
@@ -734,8 +658,8 @@ class StreamedRun:
             self._end_noise_pass()
         while not all(s.done for s in self._noise):
             self._noise_pass()
-        sigma = (self.scan.noise_run or self.summary._noise).sigma()
-        report = measure.report(verdict, sigma)
+        select = self.scan.noise_run or self.summary._noise
+        report = measure.report(verdict, select.sigma(), select.estimator)
         streaming = {
             "chunk_size": chunk,
             "halo": int(plan.steps),

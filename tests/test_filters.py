@@ -10,6 +10,7 @@ import pytest
 from resdenoise import filters
 from resdenoise.engine import run_blocks
 from resdenoise.errors import ParameterError, UnstableError
+from resdenoise.noise import estimate_noise
 from resdenoise.nonlinearities import from_function, get_nonlinearity
 
 SQRT2 = math.sqrt(2.0)
@@ -191,10 +192,9 @@ def test_regularise_and_shrink_refuse_unless_allowed(step_signal):
 
 
 def mad_theta(u):
-    """Donoho-Johnstone, written here: sigma = median|w| / 0.6745, theta = sigma sqrt(2 ln N)."""
+    """theta = sigma sqrt(2 ln N), sigma from resdenoise.noise (tested in test_noise.py)."""
     n = u.shape[0]
-    w = [(u[2 * k] - u[2 * k + 1]) / SQRT2 for k in range(n // 2)]
-    sigma = float(np.median(np.abs(w))) / 0.6745
+    sigma = float(estimate_noise(u)[0])
     return sigma * math.sqrt(2.0 * math.log(n))
 
 

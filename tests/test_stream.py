@@ -43,9 +43,9 @@ from resdenoise.filters import auto_lambda, plan_regularise, plan_resnet, run_pl
 from resdenoise.io import ReadOptions
 from resdenoise.median import MedianSelect
 from resdenoise.network import build_network, parse_network
+from resdenoise.noise import estimate_noise
 from resdenoise.nonlinearities import NONLINEARITIES, get_nonlinearity
 from resdenoise.stream import filter_chunks, filter_in_chunks
-from resdenoise.wavelet import estimate_noise
 
 KEYS = sorted(NONLINEARITIES)
 
@@ -191,15 +191,22 @@ def test_median_select_refines_all_four_digits():
 
 
 @pytest.mark.parametrize("dtype", [None, "float32"])
-def test_noise_estimate_streamed_in_odd_blocks(rng, dtype):
-    u = noisy(rng, 1001, 2) * 1e-3
-    expected = estimate_noise(u if dtype is None else u.astype(dtype))
-    sel = stream._NoiseSelect(2, dtype)
+@pytest.mark.parametrize("estimator", ["quiet-windows", "mad-haar"])
+@pytest.mark.parametrize("n", [1001, 100, 20])
+def test_noise_estimate_streamed_in_odd_blocks(rng, dtype, estimator, n):
+    """Any estimator, long or short signals (another window length, or MAD for 20)."""
+    u = noisy(rng, n, 2) * 1e-3
+    expected = estimate_noise(u if dtype is None else u.astype(dtype), estimator)
+    sel = stream._NoiseSelect(2, dtype, estimator)
+    fed = False
     while not sel.done:
         for part in np.array_split(u, 7):  # odd block lengths: pairs straddle blocks
             sel.feed(part)
-        sel.end_pass()
+        if fed or not sel.resize(n):  # the length is known after the first pass
+            sel.end_pass()
+        fed = True
     assert_same_bits(sel.sigma(), expected)
+    assert sel.estimator == ("mad-haar" if n == 20 else estimator)
 
 
 @settings(deadline=None, max_examples=100)
@@ -813,3 +820,12 @@ def test_progress_bar_on_a_terminal_only(tmp_path, rng, monkeypatch):
     seen.truncate(0)
     result = runner.invoke(cli, args + ["-q"])
     assert seen.getvalue() == ""
+
+
+@pytest.mark.parametrize("n", [120, 30])
+def test_cli_streamed_short_file_auto_lambda_same_noise_estimate(tmp_path, rng, n):
+    """A short file streamed: its window length (or MAD) differs from the one fed first."""
+    src = tmp_path / "in.csv"
+    src.write_text("\n".join(map(repr, noisy(rng, n).tolist())) + "\n")
+    w_out, s_out = run_both(tmp_path, "diffuse", src, chunk="16")
+    assert s_out.read_bytes() == w_out.read_bytes()

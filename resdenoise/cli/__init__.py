@@ -22,7 +22,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from .denoise import diffuse, regularise, resnet, shrink
+from .denoise import denoise, diffuse, regularise, resnet, shrink
 from .dictionary import dictionary, translate
 from .options import CONTEXT_SETTINGS, error_message
 
@@ -46,5 +46,5 @@ def cli():
     """
 
 
-for _command in (diffuse, shrink, regularise, resnet, dictionary, translate):
+for _command in (denoise, diffuse, shrink, regularise, resnet, dictionary, translate):
     cli.add_command(_command)

@@ -31,11 +31,12 @@ from .options import (
     library_errors,
     name_option,
     on_command_line,
+    sigma_option,
     stopping_rule_option,
     tau_option,
 )
 
-__all__ = ["diffuse", "regularise", "resnet", "shrink"]
+__all__ = ["denoise", "diffuse", "regularise", "resnet", "shrink"]
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -50,16 +51,26 @@ __all__ = ["diffuse", "regularise", "resnet", "shrink"]
 @click.option("--steps", type=COUNT, help="Number of explicit steps m.")
 @tau_option
 @grid_option
+@click.option(
+    "--scales",
+    type=COUNT_OR_AUTO,
+    default=None,
+    help="Diffuse at K scales (differences of stride 1, 2, ..., 2^(K-1)), one block group "
+    "per scale, lambda and blocks per scale by SURE; 'auto': K, or one scale, by SURE.",
+)
 @stopping_rule_option()
+@sigma_option()
 @files_options
-def diffuse(name, formula, lam, time_, steps, tau, h, stopping_rule, **io):
+def diffuse(name, formula, lam, time_, steps, tau, h, scales, stopping_rule, sigma, **io):
     """Nonlinear diffusion with diffusivity g up to time T (or for m steps).
 
     \b
     Example:
         resdenoise diffuse sample_signals/steps.csv --diffusivity perona-malik --time 20 -o out.csv
     """
-    settings = dict(lam=lam, rule=stopping_rule, time=time_, steps=steps, tau=tau, h=h)
+    settings = dict(lam=lam, rule=stopping_rule, sigma=sigma, time=time_, steps=steps, tau=tau, h=h)
+    if scales is not None:
+        settings["scales"] = scales
     _run(_planner("diffuse", name, formula, settings), **io)
 
 
@@ -86,16 +97,26 @@ def diffuse(name, formula, lam, time_, steps, tau, h, stopping_rule, **io):
     is_flag=True,
     help="Also compute an actual cycle-spun Haar shrinkage and report the largest difference.",
 )
+@click.option(
+    "--scales",
+    type=COUNT_OR_AUTO,
+    default=None,
+    help="Shrink at K scales (dilations 1, 2, ..., 2^(K-1)), one block group per scale, "
+    "thresholds per scale by SURE; 'auto': K, or one scale, whichever SURE expects better.",
+)
 @stopping_rule_option()
+@sigma_option()
 @files_options
-def shrink(name, formula, theta, iterations, check_wavelet, stopping_rule, **io):
+def shrink(name, formula, theta, iterations, check_wavelet, scales, stopping_rule, sigma, **io):
     """Iterated shift-invariant Haar wavelet shrinkage (as m diffusion blocks).
 
     \b
     Example:
         resdenoise shrink sample_signals/steps.csv --shrinkage garrote --iterations 5 -o out.csv
     """
-    settings = dict(theta=theta, iterations=iterations, rule=stopping_rule)
+    settings = dict(theta=theta, iterations=iterations, rule=stopping_rule, sigma=sigma)
+    if scales is not None:
+        settings["scales"] = scales
     _run(_planner("shrink", name, formula, settings), check_wavelet=check_wavelet, **io)
 
 
@@ -113,15 +134,16 @@ def shrink(name, formula, theta, iterations, check_wavelet, stopping_rule, **io)
 )
 @grid_option
 @stopping_rule_option()
+@sigma_option()
 @files_options
-def regularise(name, formula, lam, alpha, steps, h, stopping_rule, **io):
+def regularise(name, formula, lam, alpha, steps, h, stopping_rule, sigma, **io):
     """Variational regularisation with regulariser Psi, by m explicit blocks.
 
     \b
     Example:
         resdenoise regularise sample_signals/two_channels.csv --regulariser huber --alpha 5 -o out.csv
     """
-    settings = dict(lam=lam, rule=stopping_rule, alpha=alpha, steps=steps, h=h)
+    settings = dict(lam=lam, rule=stopping_rule, sigma=sigma, alpha=alpha, steps=steps, h=h)
     _run(_planner("regularise", name, formula, settings), **io)
 
 
@@ -144,8 +166,9 @@ def regularise(name, formula, lam, alpha, steps, h, stopping_rule, **io):
 @tau_option
 @grid_option
 @stopping_rule_option()
+@sigma_option()
 @files_options
-def resnet(name, formula, lam, blocks, network_path, tau, h, stopping_rule, **io):
+def resnet(name, formula, lam, blocks, network_path, tau, h, stopping_rule, sigma, **io):
     """A residual network of m diffusion blocks with activation Phi.
 
     \b
@@ -154,12 +177,35 @@ def resnet(name, formula, lam, blocks, network_path, tau, h, stopping_rule, **io
         resdenoise resnet sample_signals/steps.csv --network examples/network.toml -o out.csv
     """
     if network_path is not None:
+        if sigma is not None:
+            raise click.UsageError("--sigma is for the automatic searches; --network has none")
         _run(_network_planner(network_path, formula, lam, tau, h, blocks), **io)
         return
     if blocks is None:
         raise click.UsageError("give --blocks M (or --network FILE)")
-    settings = dict(lam=lam, rule=stopping_rule, blocks=blocks, tau=tau, h=h)
+    settings = dict(lam=lam, rule=stopping_rule, sigma=sigma, blocks=blocks, tau=tau, h=h)
     _run(_planner("resnet", name, formula, settings), **io)
+
+
+@click.command(context_settings=CONTEXT_SETTINGS)
+@sigma_option()
+@files_options
+def denoise(sigma, **io):
+    """Everything automatic: family, scales, lambda and stopping time chosen by SURE.
+
+    Tries Perona-Malik diffusion, Charbonnier regularisation, soft and garrote
+    shrinkage at one scale, soft shrinkage and Perona-Malik diffusion over
+    several scales (after an
+    impulse pre-stage when impulses are found), keeps the one with the
+    smallest risk estimate and reports the choice and why.
+
+    \b
+    Example:
+        resdenoise denoise sample_signals/noisy_mono.wav -o out.wav --report out.json
+    """
+    from ..pipeline import automatic_planner
+
+    _run(automatic_planner(sigma=sigma), **io)
 
 
 # --------------------------------------------------------------------------

@@ -365,6 +365,17 @@ def stopping_rule_option():
     )
 
 
+def sigma_option():
+    return click.option(
+        "--sigma",
+        type=click.FloatRange(min=0.0, min_open=True),
+        default=None,
+        help="The noise level, when known: used by the automatic lambda and stopping time "
+        "instead of the estimate (default: estimated per channel, see the report's "
+        "noise_estimator).",
+    )
+
+
 def lambda_option():
     return click.option(
         "--lambda",
@@ -373,8 +384,8 @@ def lambda_option():
         default="auto",
         show_default=True,
         help="Contrast parameter lambda > 0, or 'auto': sqrt2 x universal threshold "
-        "from the MAD noise estimate (with an 'auto' stopping time: the best of "
-        "universal x 2^(-k/2), k = 0..12, by --stopping-rule).",
+        "from the noise level (--sigma or estimated; with an 'auto' stopping time: the best of "
+        "universal x 2^(-k/2), k = 0..16, by --stopping-rule).",
     )
 
 

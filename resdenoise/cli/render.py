@@ -103,7 +103,8 @@ def render_table(report: dict, console) -> None:
     run.add_row("parameters", params)
     noise = report.get("noise_sigma", report["parameters"].get("noise_sigma"))
     if noise is not None:
-        run.add_row("noise sigma (MAD)", ", ".join(num(s) for s in noise))
+        estimator = report.get("noise_estimator", "mad-haar")
+        run.add_row(f"noise sigma ({estimator})", ", ".join(num(s) for s in noise))
     run.add_row("tau / h / steps", f"{num(report['tau'])} / {num(report['h'])} / {report['steps']}")
     run.add_row("stopping time", num(report["stopping_time"]))
     eng = report.get("engine")
@@ -139,7 +140,7 @@ def render_table(report: dict, console) -> None:
             ("mean drift", lambda c: num(c["mean_drift"])),
         ]
         if "noise_sigma" in channels[0]:
-            rows.append(("noise sigma (MAD)", lambda c: num(c["noise_sigma"])))
+            rows.append(("noise sigma", lambda c: num(c["noise_sigma"])))
         if "el_residual" in channels[0]:
             rows += [
                 (

@@ -1,0 +1,238 @@
+"""resdenoise's automatic choice against automatic wavelet peers, on every signal class.
+
+Signals (:mod:`signals`, made here or shipped by a package, nothing
+downloaded): synthetic speech (formant model) and synthetic music
+(plucked notes), real measured series shipped inside statsmodels,
+piecewise-constant sensor traces, the Donoho-Johnstone signals.  Noise:
+white Gaussian at 5, 10 and 30 % of the clean signal's std; pink (1/f) at
+10 %; impulsive (10 % white plus 1 % one-sample spikes of 5-15 std).
+
+Methods, all in automatic modes:
+
+* ``resdenoise``: :func:`resdenoise.automatic.choose_denoiser`, as
+  ``resdenoise denoise`` runs it (family, scales, lambda and blocks by
+  SURE; impulse pre-stage when detected);
+* ``swt-sure haar``, ``swt-sure sym8``: PyWavelets multilevel stationary
+  transform (mirrored signal, up to 5 levels), SureShrink threshold per
+  level, sigma by MAD of the finest details;
+* ``bayes db1``, ``bayes sym8``, ``visu db1``, ``visu sym8``:
+  scikit-image ``denoise_wavelet`` (soft, ``rescale_sigma``);
+* ``calibrated``: scikit-image ``calibrate_denoiser`` (self-supervised)
+  over ``denoise_wavelet`` (sigma grid, db1 and sym8) and
+  ``denoise_tv_chambolle`` (weight grid), the better by its own loss.
+
+Printed: per class and noise kind, the geometric mean over cases of MSE
+(resdenoise) / MSE (peer) for the best peer of that class (the one with the
+smallest geometric-mean MSE) and over all classes; the SNR change of every
+white-noise case.  Not a timed test.  ``python benchmarks/bench_classes.py
+[--seeds N]`` with the ``bench`` extra (``make bench-quality``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import signals  # noqa: E402
+
+from resdenoise.automatic import choose_denoiser  # noqa: E402
+
+WHITE = (0.05, 0.10, 0.30)
+PEERS = (
+    "swt-sure haar",
+    "swt-sure sym8",
+    "bayes db1",
+    "bayes sym8",
+    "visu db1",
+    "visu sym8",
+    "calibrated",
+)
+
+
+def _sure_threshold(x: np.ndarray) -> float:
+    """SureShrink's soft threshold for unit-variance coefficients x (Donoho-Johnstone)."""
+    a = np.sort(np.abs(x)) ** 2
+    n = a.size
+    cum = np.cumsum(a)
+    k = np.arange(1, n + 1)
+    risks = (n - 2 * k + cum + (n - k) * a) / n
+    return float(math.sqrt(a[int(np.argmin(risks))]))
+
+
+def swt_sure(f: np.ndarray, wavelet: str) -> np.ndarray:
+    import pywt
+
+    n = f.size
+    x = np.concatenate([f, f[::-1]])
+    level = min(5, pywt.swt_max_level(x.size + (-x.size) % 32))
+    pad = (-x.size) % (2**level)
+    x = np.pad(x, (0, pad), mode="symmetric")
+    coeffs = pywt.swt(x, wavelet, level=level, norm=True, trim_approx=True)
+    sigma = float(np.median(np.abs(coeffs[-1])) / 0.6745) or 1e-12
+    out = [coeffs[0]]
+    for d in coeffs[1:]:
+        t = _sure_threshold(d / sigma) * sigma
+        out.append(pywt.threshold(d, t, mode="soft"))
+    return pywt.iswt(out, wavelet, norm=True)[:n]
+
+
+def calibrated(f: np.ndarray) -> np.ndarray:
+    from skimage.restoration import (
+        calibrate_denoiser,
+        denoise_tv_chambolle,
+        denoise_wavelet,
+        estimate_sigma,
+    )
+
+    s = float(estimate_sigma(f)) or 1e-3 * float(np.std(f)) or 1e-12
+    best, loss = None, math.inf
+    grids = (
+        (
+            denoise_wavelet,
+            {"sigma": list(s * np.geomspace(0.25, 4, 9)), "wavelet": ["db1", "sym8"]},
+        ),
+        (denoise_tv_chambolle, {"weight": list(s * np.geomspace(0.1, 10, 12))}),
+    )
+    for fn, grid in grids:
+        den, (_params, losses) = calibrate_denoiser(
+            f, fn, denoise_parameters=grid, extra_output=True
+        )
+        if min(losses) < loss:
+            best, loss = den, min(losses)
+    return best(f)
+
+
+def peers(f: np.ndarray) -> dict[str, np.ndarray]:
+    from skimage.restoration import denoise_wavelet
+
+    out = {"swt-sure haar": swt_sure(f, "haar"), "swt-sure sym8": swt_sure(f, "sym8")}
+    for method, key in (("BayesShrink", "bayes"), ("VisuShrink", "visu")):
+        for w in ("db1", "sym8"):
+            out[f"{key} {w}"] = denoise_wavelet(
+                f, wavelet=w, method=method, mode="soft", rescale_sigma=True
+            )
+    out["calibrated"] = calibrated(f)
+    return out
+
+
+def pink(n: int, rng) -> np.ndarray:
+    spec = np.fft.rfft(rng.standard_normal(n))
+    freq = np.fft.rfftfreq(n)
+    freq[0] = freq[1]
+    x = np.fft.irfft(spec / np.sqrt(freq), n)
+    return x / np.std(x)
+
+
+def noisy_cases(clean: np.ndarray, seed: int):
+    """(kind, level, noisy) for every noise case."""
+    sd = float(np.std(clean))
+    rng = np.random.default_rng(seed)
+    for level in WHITE:
+        yield "white", level, clean + rng.normal(0.0, level * sd, clean.size)
+    yield "pink", 0.10, clean + 0.10 * sd * pink(clean.size, rng)
+    f = clean + rng.normal(0.0, 0.10 * sd, clean.size)
+    spikes = rng.random(clean.size) < 0.01
+    f[spikes] += rng.choice([-1.0, 1.0], spikes.sum()) * rng.uniform(5, 15, spikes.sum()) * sd
+    yield "impulsive", 0.10, f
+
+
+def _mse(u, clean) -> float:
+    return float(np.mean((np.asarray(u) - clean) ** 2))
+
+
+def _snr(u, clean) -> float:
+    return 10.0 * math.log10(float(np.sum(clean**2)) / max(float(np.sum((u - clean) ** 2)), 1e-300))
+
+
+def run(seeds: int):
+    rows = []
+    for cls, items in signals.signals().items():
+        for name, clean in items:
+            for seed in range(seeds):
+                for kind, level, f in noisy_cases(clean, 100 + seed):
+                    plan, extra = choose_denoiser(f)
+                    ours = plan.run(f)
+                    mses = {"resdenoise": _mse(ours, clean)}
+                    mses.update({k: _mse(v, clean) for k, v in peers(f).items()})
+                    rows.append(
+                        {
+                            "class": cls,
+                            "signal": name,
+                            "kind": kind,
+                            "level": level,
+                            "seed": seed,
+                            "mse": mses,
+                            "snr_in": _snr(f, clean),
+                            "snr_out": _snr(ours, clean),
+                            "choice": extra["automatic_choice"],
+                            "prestage": extra["impulse_prestage"].startswith("hampel"),
+                        }
+                    )
+                    print(
+                        f"  {cls[:14]:14s} {name[:22]:22s} {kind:9s} {level:4.0%} "
+                        f"SNR {rows[-1]['snr_in']:6.2f} -> {rows[-1]['snr_out']:6.2f} dB "
+                        f"({extra['automatic_choice']}), ours/best peer "
+                        f"{mses['resdenoise'] / min(mses[p] for p in PEERS):.3f}",
+                        flush=True,
+                    )
+    return rows
+
+
+def geo(values) -> float:
+    return float(np.exp(np.mean(np.log(values))))
+
+
+def summary(rows) -> None:
+    classes = list(dict.fromkeys(r["class"] for r in rows))
+    print()
+    print("geometric-mean MSE ratio resdenoise / best peer of the class (< 1: resdenoise better)")
+    print(
+        f"{'class':28s} {'noise':10s} {'ratio':>7s}  {'best peer':16s} {'vs the worst peer':>17s}"
+    )
+    for kind in ("white", "pink", "impulsive"):
+        for cls in [*classes, "all classes"]:
+            sel = [r for r in rows if r["kind"] == kind and cls in (r["class"], "all classes")]
+            if not sel:
+                continue
+            best = min(PEERS, key=lambda p: geo([r["mse"][p] for r in sel]))
+            ratio = geo([r["mse"]["resdenoise"] / r["mse"][best] for r in sel])
+            worst = min(geo([r["mse"]["resdenoise"] / r["mse"][p] for r in sel]) for p in PEERS)
+            print(f"{cls[:28]:28s} {kind:10s} {ratio:7.3f}  {best:16s} {worst:17.3f}")
+    white = [r for r in rows if r["kind"] == "white"]
+    worse = [r for r in white if r["snr_out"] < r["snr_in"]]
+    print()
+    print(
+        f"white noise: SNR change min {min(r['snr_out'] - r['snr_in'] for r in white):+.2f} dB; "
+        f"{len(worse)} of {len(white)} cases below the input"
+    )
+    for r in worse:
+        print(f"  below: {r['signal']} {r['level']:.0%} {r['snr_in']:.2f} -> {r['snr_out']:.2f}")
+    chosen = {}
+    for r in rows:
+        chosen[r["choice"]] = chosen.get(r["choice"], 0) + 1
+    print("automatic choices:", ", ".join(f"{k} {v}" for k, v in sorted(chosen.items())))
+    imp = [r for r in rows if r["kind"] == "impulsive"]
+    print(f"impulse pre-stage used in {sum(r['prestage'] for r in imp)} of {len(imp)} impulsive")
+    print(f"  and in {sum(r['prestage'] for r in rows if r['kind'] != 'impulsive')} other cases")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=1, help="noise realisations per case")
+    args = parser.parse_args(argv)
+    t0 = time.perf_counter()
+    rows = run(args.seeds)
+    summary(rows)
+    print(f"{time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

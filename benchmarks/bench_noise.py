@@ -1,0 +1,102 @@
+"""Noise estimators compared by measurement, on signals of every class.
+
+For each clean signal of :mod:`signals` (synthetic speech and music, real
+measured series shipped by statsmodels, piecewise-constant sensor traces,
+the Donoho-Johnstone signals) and white Gaussian noise of 5, 10 and 30 % of
+the signal's standard deviation (several seeds), the ratio estimate / true
+sigma of each candidate:
+
+* ``mad-haar``: MAD of the finest Haar details (Donoho-Johnstone; resdenoise's
+  estimator before issue 15);
+* ``mad-sym8``, ``mad-db4``: MAD of the finest details of a smoother wavelet
+  (PyWavelets, periodised);
+* ``mad-d3``: MAD of the normalised third differences;
+* ``quiet-windows``: resdenoise's estimator (:mod:`resdenoise.noise`).
+
+Printed per class: the geometric mean of max(r, 1/r) (1 is exact), the
+worst ratio, and the share of cases within 20 %.  Run with the ``bench``
+extra installed (``make bench-quality`` installs it): ``python
+benchmarks/bench_noise.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import signals  # noqa: E402
+
+from resdenoise.noise import estimate_noise  # noqa: E402
+
+LEVELS = (0.05, 0.10, 0.30)
+SEEDS = 3
+
+
+def _mad(x) -> float:
+    return float(np.median(np.abs(x)) / 0.6745)
+
+
+def _wavelet(f, name) -> float:
+    import pywt
+
+    return _mad(pywt.dwt(f, name, mode="periodization")[1])
+
+
+CANDIDATES = {
+    "mad-haar": lambda f: float(estimate_noise(f, "mad-haar")[0]),
+    "mad-sym8": lambda f: _wavelet(f, "sym8"),
+    "mad-db4": lambda f: _wavelet(f, "db4"),
+    "mad-d3": lambda f: _mad(np.diff(f, 3) / math.sqrt(20.0)),
+    "quiet-windows": lambda f: float(estimate_noise(f)[0]),
+}
+
+
+def ratios() -> dict:
+    """``{(class, candidate): [estimate / sigma, ...]}`` and per signal."""
+    out: dict = {}
+    for cls, items in signals.signals().items():
+        for name, clean in items:
+            for level in LEVELS:
+                sigma = level * float(np.std(clean))
+                for seed in range(SEEDS):
+                    rng = np.random.default_rng(1000 + seed)
+                    f = clean + rng.normal(0.0, sigma, clean.size)
+                    for cand, fn in CANDIDATES.items():
+                        r = fn(f) / sigma
+                        out.setdefault((cls, cand), []).append(r)
+                        out.setdefault((name, level, cand), []).append(r)
+    return out
+
+
+def main() -> int:
+    res = ratios()
+    cands = list(CANDIDATES)
+    classes = list(signals.signals())
+    print("noise estimate / true sigma, white noise at 5, 10, 30 % of std(clean)")
+    print("per class: geometric mean of max(r, 1/r) | worst r | share within 20 %")
+    print(f"{'class':26s} " + " ".join(f"{c:>22s}" for c in cands))
+    for cls in classes:
+        cells = []
+        for c in cands:
+            r = np.array(res[(cls, c)])
+            err = np.exp(np.mean(np.abs(np.log(r))))
+            worst = r[np.argmax(np.abs(np.log(r)))]
+            within = np.mean(np.abs(r - 1.0) <= 0.2)
+            cells.append(f"{err:6.2f} {worst:7.2f} {within:5.0%}")
+        print(f"{cls:26s} " + " ".join(f"{c:>22s}" for c in cells))
+    print()
+    print("measured series, per signal and level (mean ratio):")
+    for name, _ in signals.measured():
+        for level in LEVELS:
+            line = " ".join(f"{np.mean(res[(name, level, c)]):14.2f}" for c in cands)
+            print(f"  {name:26s} {level:4.0%} {line}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,413 @@
+"""Several scales as diffusion blocks: shift-invariant Haar shrinkage of dilation 1, 2, 4, ...
+
+The paper's single-scale link: one iteration of cycle-spun Haar shrinkage
+with shrinkage function S is one diffusion block with ``tau = 1/4``, ``h = 1``
+and flux ``Phi(d) = d - sqrt2 S(d / sqrt2)``.  At scale ``s`` (a dilation)
+the differences are ``u_{i+s} - u_i``: the block
+``u_i += 1/4 (Phi(u_{i+s} - u_i) - Phi(u_i - u_{i-s}))`` is exactly the
+single-scale block on each of the ``s`` interleaved subsequences
+``u[r::s]``, so it runs through the one engine with those subsequences as
+channels (:func:`run_strided`; two engine calls, for the subsequences one
+sample longer and the others).  Each block of scale ``s`` is one iteration
+of shift-invariant Haar shrinkage of the s-dilated Haar wavelet (reflecting
+ends per subsequence).
+
+A multiscale plan (:class:`MultiscalePlan`) is a cascade of block groups,
+one per scale ``s = 1, 2, 4, ..., 2^(K-1)``, each with its own threshold.
+It is *not* the multilevel stationary wavelet transform: that shrinks the
+details of the low-pass approximation at each level; these blocks shrink
+dilated differences of the signal itself, one scale after the other.
+
+Stability per scale: a group of scale ``s`` is the single-scale block on
+each subsequence, with ``tau = 1/4 <= 1/(2 g_max)`` (``g_max <= 1`` for
+every shrinkage of the registry), so each subsequence keeps the max-min
+principle, its mean, its total variation (non-increasing) and (tau below
+the sign bound) its sign changes; for the whole signal, the max-min
+principle and the mean hold, total variation and sign changes are only
+guaranteed per subsequence (:attr:`StabilityVerdict.whole_signal` False),
+and are measured per scale in the report (``scales``).
+
+Thresholds (:func:`choose_scales`): scale by scale, the threshold from the
+universal one ``theta_u x 2^(-k/2)``, k = 0..20, or none (the scale is
+skipped), with the smallest SURE of the whole cascade so far, its
+divergence by the same Monte-Carlo probe as :mod:`resdenoise.autoparams`.
+NumPy only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from . import stability
+from .engine import run_blocks
+from .errors import ParameterError
+from .filters import Plan
+from .noise import estimate_noise, estimator_for
+from .nonlinearities import SQRT2, get_nonlinearity
+from .wavelet import universal_threshold
+
+__all__ = [
+    "MultiscalePlan",
+    "choose_scales",
+    "max_scales",
+    "plan_multiscale",
+    "plan_scales",
+    "run_strided",
+]
+
+#: The word that asks for a data-driven choice (as resdenoise.pipeline.AUTO).
+AUTO = "auto"
+#: Multiples of the universal threshold tried at each scale, largest first.
+FACTORS = tuple(2.0 ** (-k / 2) for k in range(21))
+#: The coarsest scale has at least this many samples per subsequence.
+MIN_PER_SUBSEQUENCE = 8
+#: At most this many scales.
+MAX_SCALES = 8
+
+
+def max_scales(n: int) -> int:
+    """The most scales a signal of n samples gets: every subsequence >= 8 samples."""
+    k = 1
+    while k < MAX_SCALES and n // (2**k) >= MIN_PER_SUBSEQUENCE:
+        k += 1
+    return k
+
+
+def run_strided(u: np.ndarray, nl, tau: float, blocks: int, stride: int) -> np.ndarray:
+    """``blocks`` diffusion blocks of differences with stride ``stride`` (reflecting ends).
+
+    The ``stride`` interleaved subsequences ``u[r::stride]`` (for every
+    channel) are the channels of :func:`resdenoise.engine.run_blocks`:
+    those with one more sample in one call, the others in another.
+    """
+    u = np.asarray(u, dtype=float)
+    shape = u.shape
+    u2 = u.reshape(shape[0], -1)
+    if stride == 1:
+        return run_blocks(u2, nl, tau, blocks).reshape(shape)
+    n, c = u2.shape
+    q, rem = divmod(n, stride)
+    out = u2.copy()
+    for first, last, length in ((0, rem, q + 1), (rem, stride, q)):
+        if last <= first or length < 2:
+            continue  # subsequences of one sample: nothing to diffuse
+        idx = np.arange(length)[:, None] * stride + np.arange(first, last)[None, :]
+        sub = u2[idx].reshape(length, -1)  # (length, subsequences x channels)
+        res = run_blocks(sub, nl, tau, blocks).reshape(length, last - first, c)
+        out[idx] = res
+    return out.reshape(shape)
+
+
+@dataclass(frozen=True)
+class MultiscalePlan(Plan):
+    """A cascade of shrinkage block groups, one per scale: ``groups`` holds
+    ``(stride, nonlinearity, blocks)``; ``steps`` counts all blocks."""
+
+    groups: tuple = ()
+
+    def nonlinearities(self):
+        return tuple(nl for _, nl, _ in self.groups) or (self.nl,)
+
+    def verdict(self) -> stability.StabilityVerdict:
+        verdicts = [stability.check_tau(nl, self.tau, self.h) for _, nl, _ in self.groups]
+        if not verdicts:
+            return replace(stability.check_tau(self.nl, self.tau, self.h), whole_signal=False)
+        worst = min(verdicts, key=lambda v: (v.linf_stable, v.sign_stable))
+        reasons = [v.reason for v in verdicts if v.reason]
+        return replace(
+            worst,
+            linf_stable=all(v.linf_stable for v in verdicts),
+            sign_stable=all(v.sign_stable for v in verdicts),
+            reason="; ".join(dict.fromkeys(reasons)),
+            whole_signal=all(s == 1 for s, _, _ in self.groups),
+        )
+
+    def run(self, u: np.ndarray, callback=None, threads: int | None = None) -> np.ndarray:
+        if self.prestage is not None:
+            u = self.prestage.apply(u)
+        u = np.asarray(u, dtype=float)
+        done = 0
+        for stride, nl, blocks in self.groups:
+            u = run_strided(u, nl, self.tau, blocks, stride)
+            done += blocks
+            if callback is not None:
+                callback(done, u)
+        return u
+
+    def scale_checks(self, f: np.ndarray) -> list[dict]:
+        """Per scale: the stability verdict and the measured guarantees of its
+        subsequences (max-min principle, total variation, sign changes)."""
+        u = np.asarray(f, dtype=float)
+        u = u.reshape(u.shape[0], -1)
+        out = []
+        for stride, nl, blocks in self.groups:
+            v = run_strided(u, nl, self.tau, blocks, stride)
+            verdict = stability.check_tau(nl, self.tau, self.h)
+            held = {"max_min_principle": True, "tv_diminished": True, "sign_changes_kept": True}
+            for r in range(stride):
+                a, b = u[r::stride], v[r::stride]
+                checks, _ = stability.measure_channels(a, b, blocks)
+                for ch in checks:
+                    held["max_min_principle"] &= bool(ch.max_min_principle)
+                    held["tv_diminished"] &= bool(ch.tv_diminished)
+                    if verdict.sign_stable:
+                        held["sign_changes_kept"] &= ch.sign_changes_out <= ch.sign_changes_in
+            out.append(
+                {
+                    "stride": stride,
+                    "threshold": nl.theta,
+                    "lambda": nl.lam,
+                    "blocks": blocks,
+                    "stability": {
+                        "linf_stable": verdict.linf_stable,
+                        "sign_stable": verdict.sign_stable,
+                        "tau_linf_bound": verdict.tau_linf_bound,
+                    },
+                    "per_subsequence": held,
+                }
+            )
+            u = v
+        return out
+
+
+def plan_diffusion_scales(name: str, lams, blocks, tau: float) -> MultiscalePlan:
+    """A cascade of diffusion groups: ``lams[j]``, ``blocks[j]`` at stride ``2^j``
+    (lambda None or 0 blocks: scale skipped)."""
+    groups = tuple(
+        (2**j, get_nonlinearity(name, "diffusivity", lam), int(m))
+        for j, (lam, m) in enumerate(zip(lams, blocks, strict=True))
+        if lam is not None and m > 0
+    )
+    first = groups[0][1] if groups else get_nonlinearity(name, "diffusivity", 1.0)
+    params = {
+        "scales": len(lams),
+        "lambdas": [None if lam is None else float(lam) for lam in lams],
+        "blocks_per_scale": [int(m) for m in blocks],
+    }
+    steps = sum(g[2] for g in groups)
+    return MultiscalePlan("diffuse", "diffusivity", first, tau, 1.0, steps, params, groups=groups)
+
+
+def plan_multiscale(name: str, thetas, blocks: int = 1) -> MultiscalePlan:
+    """A cascade with threshold ``thetas[j]`` at stride ``2^j`` (None: scale skipped)."""
+    groups = []
+    for j, theta in enumerate(thetas):
+        if theta is not None:
+            groups.append((2**j, get_nonlinearity(name, "shrinkage", SQRT2 * theta), blocks))
+    first = groups[0][1] if groups else get_nonlinearity(name, "shrinkage", 1.0)
+    params = {
+        "scales": len(thetas),
+        "thresholds": [None if t is None else float(t) for t in thetas],
+        "iterations": blocks,
+    }
+    return MultiscalePlan(
+        "shrink",
+        "shrinkage",
+        first,
+        0.25,
+        1.0,
+        blocks * len(groups),
+        params,
+        groups=tuple(groups),
+    )
+
+
+@dataclass(frozen=True)
+class ScaleChoice:
+    """The thresholds chosen per scale and the SURE after each scale."""
+
+    thetas: tuple
+    risks: tuple
+    identity_risk: float
+    sigma: tuple
+    estimator: str
+
+    def as_dict(self) -> dict:
+        return {
+            "noise_sigma": list(self.sigma),
+            "noise_estimator": self.estimator,
+            "threshold_rule": "SURE per scale over universal x 2^(-k/2), k = 0..20, or none",
+            "sure_per_scale": list(self.risks),
+            "expected_gain_db": (
+                10.0 * math.log10(self.identity_risk / self.risks[-1])
+                if self.risks and self.risks[-1] > 0 and self.identity_risk > 0
+                else 0.0
+            ),
+        }
+
+
+def _scale_count(n: int, scales: int | None) -> int:
+    """The scales to search: as many as :func:`max_scales` allows, or ``scales`` (capped)."""
+    if scales is not None and int(scales) < 1:
+        raise ParameterError(f"scales must be >= 1, got {scales!r}")
+    return max_scales(n) if scales is None else min(int(scales), max_scales(n))
+
+
+def choose_scales(f, name: str, scales: int | None = None, sigma=None, blocks: int = 1):
+    """Thresholds per scale by SURE of the cascade (see the module docstring).
+
+    ``scales`` None: as many as :func:`max_scales` allows (a scale that does
+    not lower SURE is skipped).  Returns ``(plan, ScaleChoice)``.
+    """
+    from .autoparams import MIN_IMPROVEMENT
+
+    f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
+    n = f2.shape[0]
+    k = _scale_count(n, scales)
+    state, risk, sig, estimator = _sure_state(f2, sigma)
+    base = universal_threshold(float(np.max(sig)), n)
+    identity = current = risk(state)
+    thetas, risks = [], []
+    for j in range(k):
+        # a scale must lower SURE by more than its noise (MIN_IMPROVEMENT) to be kept
+        best, best_theta, best_state = current * (1.0 - MIN_IMPROVEMENT), None, state
+        for factor in FACTORS if base > 0 else ():
+            nl = get_nonlinearity(name, "shrinkage", SQRT2 * base * factor)
+            trial = run_strided(state, nl, 0.25, blocks, 2**j)
+            value = risk(trial)
+            if value < best:
+                best, best_theta, best_state = value, base * factor, trial
+        if best_theta is None:
+            best = current
+        thetas.append(best_theta)
+        risks.append(best)
+        state, current = best_state, best
+    plan = plan_multiscale(name, thetas, blocks)
+    choice = ScaleChoice(tuple(thetas), tuple(risks), identity, tuple(map(float, sig)), estimator)
+    return plan, choice
+
+
+#: The most blocks of one diffusion scale the search tries.
+MAX_SCALE_BLOCKS = 2000
+
+
+def _sure_state(f2, sigma):
+    """The probe, the stacked state (signal, probe) and the cascade's SURE."""
+    from .autoparams import sure_probe
+
+    n, c = f2.shape
+    if sigma is None:
+        sig, estimator = estimate_noise(f2), estimator_for(n)
+    else:
+        sig, estimator = np.broadcast_to(np.asarray(sigma, float), (c,)).copy(), "given"
+    b, eps = sure_probe(f2, sig)
+    state = np.concatenate([f2, f2 + eps * b], axis=1)
+
+    def risk(u):
+        uf, up = u[:, :c], u[:, c:]
+        div = np.sum(b * (up - uf), axis=0) / eps
+        return float(np.sum(np.sum((f2 - uf) ** 2, axis=0) / n - sig**2 + 2 * sig**2 * div / n))
+
+    return state, risk, sig, estimator
+
+
+def choose_diffusion_scales(f, name: str, scales: int | None = None, sigma=None, lam=None):
+    """Diffusion over several scales: per scale, lambda (universal x 2^(-k/2), k even,
+    0..16, or ``lam`` given) and the number of blocks (on the checkpoint grid of
+    :mod:`resdenoise.autoparams`, up to :data:`MAX_SCALE_BLOCKS`, stopping at
+    8 best + 20) with the smallest SURE of the cascade; a scale that does not
+    lower SURE by MIN_IMPROVEMENT is skipped.  Returns ``(plan, ScaleChoice)``."""
+    from .autoparams import MIN_IMPROVEMENT, _checkpoints
+
+    f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
+    n = f2.shape[0]
+    k = _scale_count(n, scales)
+    state, risk, sig, estimator = _sure_state(f2, sigma)
+    base = SQRT2 * universal_threshold(float(np.max(sig)), n)
+    lams = [float(lam)] if lam is not None else [base * c for c in FACTORS[::2]]
+    tau = stability.default_tau(get_nonlinearity(name, "diffusivity", lams[0]))
+    identity = current = risk(state)
+    chosen, blocks, risks = [], [], []
+    checks = _checkpoints(MAX_SCALE_BLOCKS).tolist()
+    for j in range(k):
+        best = current * (1.0 - MIN_IMPROVEMENT)
+        pick = (None, 0, state)
+        for value_lam in lams if base > 0 or lam is not None else ():
+            nl = get_nonlinearity(name, "diffusivity", value_lam)
+            u, done, best_k = state, 0, 0
+            for m in checks:
+                u = run_strided(u, nl, tau, m - done, 2**j)
+                done = m
+                value = risk(u)
+                if value < best:
+                    best, pick, best_k = value, (value_lam, m, u), m
+                if m >= 8 * best_k + 20:
+                    break
+        if pick[0] is None:
+            best = current
+        chosen.append(pick[0])
+        blocks.append(pick[1])
+        risks.append(best)
+        state, current = pick[2], best
+    plan = plan_diffusion_scales(name, chosen, blocks, tau)
+    choice = ScaleChoice(tuple(chosen), tuple(risks), identity, tuple(map(float, sig)), estimator)
+    return plan, choice
+
+
+def plan_scales(u, name, lam, settings: dict, rule=None, sigma=None, command="shrink"):
+    """``shrink`` with ``scales``: the plan maker's ``(plan, extra)``.
+
+    ``scales`` K: K scales, thresholds given (``lam``: the same at every
+    scale) or chosen by SURE; ``"auto"``: the single-scale automatic shrink
+    (:func:`resdenoise.autoparams.choose_parameters`) and the cascade over
+    every scale, whichever SURE expects better.  Needs the samples (a
+    streamed file is refused by the summary, which says so).
+    """
+    if not isinstance(name, str):
+        raise ParameterError("scales needs a registry shrinkage, not a formula", ["scales"])
+    if rule not in (None, "sure"):
+        raise ParameterError("scales chooses its thresholds by SURE only", ["scales"])
+    u = np.asarray(u)  # a streamed file's summary refuses here
+    scales = settings["scales"]
+    if command == "diffuse":
+        return _diffuse_scales(u, name, lam, scales, sigma)
+    iterations = settings.get("iterations", 1)
+    if iterations == AUTO:
+        iterations = 1 if scales != AUTO else AUTO
+    if lam is not None:
+        k = max_scales(u.shape[0]) if scales == AUTO else min(int(scales), max_scales(len(u)))
+        plan = plan_multiscale(name, [lam / SQRT2] * k, int(iterations))
+        return plan, {"threshold_rule": "given, at every scale"}
+    if scales != AUTO:
+        plan, choice = choose_scales(u, name, int(scales), sigma, int(iterations))
+        return plan, choice.as_dict()
+    from .autoparams import choose_parameters
+    from .filters import plan_shrink
+
+    single = choose_parameters(u, name, "shrinkage", tau=0.25, sigma=sigma)
+    plan, choice = choose_scales(u, name, None, sigma)
+    multi = choice.risks[-1] if choice.risks else math.inf
+    if multi < single.stopping.best:
+        reason = f"SURE {multi:.6g} (scales) < {single.stopping.best:.6g} (one scale)"
+        return plan, {**choice.as_dict(), "scales_choice": reason}
+    reason = f"SURE {single.stopping.best:.6g} (one scale) <= {multi:.6g} (scales)"
+    if single.steps == 0:  # nothing helps: the input itself
+        one = plan_shrink(single.nl, 1)
+        one = replace(one, steps=0, parameters={**one.parameters, "iterations": 0})
+    else:
+        one = plan_multiscale(name, [single.nl.theta], single.steps)
+    return one, {**single.as_dict(), "scales_choice": reason}
+
+
+def _diffuse_scales(u, name, lam, scales, sigma):
+    """``diffuse`` with ``scales``: K scales, or ``auto``: the cascade or one scale by SURE."""
+    plan, choice = choose_diffusion_scales(u, name, None if scales == AUTO else scales, sigma, lam)
+    extra = {**choice.as_dict(), "threshold_rule": "SURE per scale: lambda and blocks"}
+    if scales != AUTO:
+        return plan, extra
+    from .autoparams import choose_parameters
+    from .filters import plan_diffuse
+
+    single = choose_parameters(u, name, "diffusivity", lam, sigma=sigma)
+    multi = choice.risks[-1] if choice.risks else math.inf
+    if multi < single.stopping.best:
+        reason = f"SURE {multi:.6g} (scales) < {single.stopping.best:.6g} (one scale)"
+        return plan, {**extra, "scales_choice": reason}
+    reason = f"SURE {single.stopping.best:.6g} (one scale) <= {multi:.6g} (scales)"
+    one = plan_diffuse(single.nl, steps=max(single.steps, 1), tau=single.tau)
+    if single.steps == 0:
+        one = replace(one, steps=0)
+    return one, {**single.as_dict(), "scales_choice": reason}

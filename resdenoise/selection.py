@@ -1,0 +1,159 @@
+"""Exact order statistics and noise estimates of data fed in passes, in bounded memory.
+
+:class:`resdenoise.median.MedianSelect` finds the exact median (or a
+quantile) of a stream of non-negative floats by a radix selection on their
+bit patterns; :class:`NoiseSelect` feeds it what :func:`resdenoise.noise.estimate_noise`
+takes the median or quantile of, so that a file read in chunks gets the
+noise estimate of the whole signal, bit for bit.  NumPy only; used by
+:mod:`resdenoise.stream`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from . import noise
+from .median import MedianSelect
+from .wavelet import MAD_FACTOR, haar_details
+
+__all__ = ["NoiseSelect", "Scratch"]
+
+
+class Scratch:
+    """Working arrays kept from one block (or chunk) to the next, by name.
+
+    The statistics make several arrays of a block's size per block; a fresh
+    array of a few MiB costs its page faults every time, about as much as the
+    arithmetic on it.  An array is only reused for the same shape and dtype,
+    so what is computed on it is what a fresh array would give.  Its contents
+    last until the next :meth:`get` of that name.
+    """
+
+    def __init__(self):
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, shape: tuple, dtype) -> np.ndarray:
+        a = self._arrays.get(name)
+        if a is None or a.shape != shape or a.dtype != dtype:
+            a = self._arrays[name] = np.empty(shape, dtype)
+        return a
+
+    def rows(self, name: str, a: np.ndarray, dtype=None) -> np.ndarray:
+        """``np.ascontiguousarray(a.reshape(k, -1).T, dtype)``: one row per column of the
+        ``k`` rows of ``a``, in a kept array unless ``a`` is one row already."""
+        t = a.reshape(a.shape[0], -1).T
+        dtype = t.dtype if dtype is None else np.dtype(dtype)
+        if t.flags.c_contiguous and t.dtype == dtype:
+            return t
+        out = self.get(name, t.shape, dtype)
+        np.copyto(out, t)
+        return out
+
+
+# --------------------------------------------------------------------------
+# The exact median of |Haar details|, in passes
+# --------------------------------------------------------------------------
+
+
+class NoiseSelect:
+    """:func:`resdenoise.noise.estimate_noise` per column, of data fed block by block
+    over passes: ``mad-haar`` or ``quiet-windows``, bit for bit as on the whole signal.
+
+    ``mad-haar``: the finest Haar details pair samples 2k and 2k+1 of the
+    whole signal, so a block's odd last row waits for the next block.
+    ``quiet-windows``: the window energies of :func:`resdenoise.noise.window_energies`
+    from the start of the signal; a block's rows that do not complete a
+    window (plus the three that the next window's differences need) wait
+    for the next block.  The window length depends on the signal's length,
+    which is known only after the first pass: fed for long signals, and
+    :meth:`resize` starts afresh when the length asks for another.  With
+    ``dtype`` float32 the estimate is that of the float32 samples (as
+    ``estimate_noise`` of a float32 run's input).
+    """
+
+    def __init__(self, columns: int, dtype=None, estimator: str = noise.DEFAULT_ESTIMATOR):
+        self.dtype = None if dtype is None or np.dtype(dtype) == np.float64 else np.dtype(dtype)
+        self.columns = columns
+        self._start(estimator, noise.WINDOW)
+        self._scratch = Scratch()
+
+    def _start(self, estimator: str, length: int | None) -> None:
+        self.estimator, self.length = estimator, length
+        quiet = estimator == "quiet-windows"
+        self.select = [MedianSelect(quantile=quiet) for _ in range(self.columns)]
+        self._carry: np.ndarray | None = None
+
+    def resize(self, frames: int) -> bool:
+        """Settle the estimator for a signal of ``frames`` samples; True when that
+        starts it afresh (it then needs a whole pass before :meth:`end_pass`)."""
+        estimator = noise.estimator_for(frames, self.estimator)
+        length = noise.window_for(frames) if estimator == "quiet-windows" else None
+        if (estimator, length) == (self.estimator, self.length):
+            return False
+        self._start(estimator, length)
+        return True
+
+    @property
+    def done(self) -> bool:
+        return all(s.done for s in self.select)
+
+    def feed(self, block: np.ndarray) -> None:
+        if self.done:
+            return
+        block = block.reshape(block.shape[0], -1)
+        if self.dtype is not None:
+            cast = self._scratch.get("block", block.shape, self.dtype)
+            np.copyto(cast, block)
+            block = cast
+        if self._carry is not None:
+            block = np.concatenate([self._carry, block])
+            self._carry = None
+        if self.estimator == "quiet-windows":
+            self._feed_windows(block)
+            return
+        if block.shape[0] % 2:
+            self._carry = block[-1:].copy()
+            block = block[:-1]
+        if not block.shape[0]:
+            return
+        for c, s in enumerate(self.select):
+            if not s.done:
+                # a column's details at a time: contiguous, in a kept array
+                w = self._scratch.get("w", (block.shape[0] // 2,), np.float64)
+                haar_details(block[:, c], out=w)
+                s.feed(np.abs(w, out=w))
+
+    def _feed_windows(self, block: np.ndarray) -> None:
+        k = max(0, (block.shape[0] - 3) // self.length)
+        self._carry = np.array(block[k * self.length :], dtype=block.dtype)
+        if not k:
+            return
+        used = block[: k * self.length + 3]
+        for c, s in enumerate(self.select):
+            if not s.done:
+                column = np.ascontiguousarray(used[:, c], dtype=np.float64)
+                s.feed(noise.window_energies(column, self.length))
+
+    def end_pass(self) -> None:
+        self._carry = None
+        for s in self.select:
+            if not s.done:
+                s.end_pass()
+
+    def sigma(self, columns: Iterable[int] | None = None) -> np.ndarray:
+        """``estimate_noise`` of the columns (all by default), shape ``(channels,)``."""
+        picked = range(len(self.select)) if columns is None else columns
+        if self.estimator == "quiet-windows":
+            selects = [self.select[c] for c in picked]
+            return np.array(
+                [noise.sigma_from_energy(s.quantile, self.length, s.count) for s in selects]
+            )
+        medians = np.array([self.select[c].median for c in picked])
+        return medians / MAD_FACTOR
+
+    def keep(self, columns: Iterable[int]) -> None:
+        """Forget every column but these (in this order)."""
+        self.select = [self.select[c] for c in columns]
+        self.columns = len(self.select)

@@ -1,0 +1,62 @@
+"""The automatic choice across families and scales."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from resdenoise.automatic import CANDIDATES, choose_denoiser
+
+
+def test_chooses_the_smallest_sure_and_says_why(rng):
+    clean = np.repeat([0.0, 2.0, -1.0, 1.0], 100)
+    f = clean + rng.normal(0.0, 0.3, clean.size)
+    plan, extra = choose_denoiser(f, sigma=0.3)
+    risks = extra["automatic_candidates"]
+    assert set(risks) == {c[0] for c in CANDIDATES}
+    assert extra["automatic_choice"] == min(risks, key=risks.get)
+    assert extra["automatic_reason"].startswith("smallest SURE")
+    again, extra2 = choose_denoiser(f.copy(), sigma=0.3)
+    assert extra2 == extra and again.steps == plan.steps
+    u = plan.run(f)
+    assert np.mean((u - clean) ** 2) < 0.3 * np.mean((f - clean) ** 2)
+
+
+def test_pure_tones_are_left_alone(rng):
+    t = np.arange(600)
+    clean = np.sin(2 * np.pi * 0.41 * t)
+    f = clean + rng.normal(0.0, 0.01, t.size)
+    plan, extra = choose_denoiser(f, sigma=0.01)
+    assert np.mean((plan.run(f) - clean) ** 2) <= np.mean((f - clean) ** 2)
+    assert min(extra["automatic_candidates"].values()) <= 1.0001e-4 * 1.1
+
+
+def test_impulses_get_the_prestage(rng):
+    clean = np.sin(np.linspace(0.0, 6.0, 800))
+    f = clean + rng.normal(0.0, 0.05, 800)
+    f[::50] += 3.0
+    plan, extra = choose_denoiser(f)
+    assert plan.prestage is not None and extra["impulses_detected"] == [16]
+    assert np.mean((plan.run(f) - clean) ** 2) < 0.05 * np.mean((f - clean) ** 2)
+
+
+def test_cli_denoise_runs_the_choice_and_reports_it(tmp_path, rng):
+    import json
+
+    from click.testing import CliRunner
+
+    from resdenoise.cli import cli
+
+    clean = np.repeat([0.0, 1.0, -0.5], 100)
+    f = clean + rng.normal(0.0, 0.2, clean.size)
+    src = tmp_path / "in.csv"
+    src.write_text("\n".join(repr(float(v)) for v in f) + "\n")
+    args = ["denoise", str(src), "-q", "-o", str(tmp_path / "o.csv")]
+    result = CliRunner().invoke(cli, args + ["--report", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "r.json").read_text())
+    plan, extra = choose_denoiser(f)
+    assert report["parameters"]["automatic_choice"] == extra["automatic_choice"]
+    assert report["guarantees_held"]
+    np.testing.assert_allclose(np.loadtxt(tmp_path / "o.csv"), plan.run(f), rtol=0, atol=1e-12)
+    streamed = CliRunner().invoke(cli, args + ["--chunk-size", "50"])
+    assert streamed.exit_code == 2 and "in memory" in streamed.output

@@ -1,0 +1,164 @@
+"""Do no harm: the automatic search may choose to do nothing, and says so."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from resdenoise import autoparams
+from resdenoise.autoparams import choose_parameters, choose_steps
+from resdenoise.cli import cli
+from resdenoise.engine import run_blocks
+from resdenoise.filters import auto_lambda
+from resdenoise.nonlinearities import get_nonlinearity
+
+#: command: (flags, form, default name, tau as the command line picks it)
+AUTO = {
+    "diffuse": (["--time", "auto"], "diffusivity", "perona-malik", None),
+    "shrink": (["--iterations", "auto"], "shrinkage", "soft", 0.25),
+    "regularise": (["--alpha", "auto"], "regulariser", "charbonnier", None),
+    "resnet": (["--blocks", "auto"], "activation", "tanh", None),
+}
+
+
+def tones(n: int = 1024) -> np.ndarray:
+    """Content at the finest scales everywhere: any smoothing removes signal."""
+    t = np.arange(n)
+    return np.sin(2.0 * np.pi * 0.41 * t) + 0.7 * np.sin(2.0 * np.pi * 0.29 * t + 1.0)
+
+
+def fine_signal(n: int = 1024) -> np.ndarray:
+    """Bursts of tones (and quiet between, where the noise level can be read)."""
+    return tones(n) * (np.sin(2.0 * np.pi * 3.0 * np.arange(n) / n) > 0.3)
+
+
+def test_identity_is_chosen_when_nothing_helps():
+    """Tones everywhere and a known noise level (the estimate cannot tell tones that
+    fill every window from noise)."""
+    clean = tones()
+    f = clean + np.random.default_rng(1).normal(0.0, 0.01, 1024)
+    for _flags, form, name, tau in AUTO.values():
+        choice = choose_parameters(f, name, form, tau=tau, sigma=0.01)
+        assert choice.steps == 0 and choice.stopping.blocks[0] == 0, name
+        # SURE of the identity is sigma^2 (the probe's |b|^2/n ~ 1)
+        assert choice.stopping.criterion[0] == pytest.approx(1e-4, rel=0.1)
+        assert choice.expected_gain_db == 0.0
+        (message,) = choice.warnings()
+        assert "nothing better than the input" in message
+        assert choice.as_dict()["warnings"] == [message]
+
+
+def test_a_small_gain_is_reported_as_small():
+    """Below MIN_GAIN_DB (by SURE) the choice says it barely helps."""
+    nl = get_nonlinearity("soft", "shrinkage", 1.0)
+    for best, small in ((0.95, True), (0.8, False)):  # 0.22 dB, 0.97 dB
+        stop = autoparams.StoppingChoice(3, "sure", (1.0,), (0, 1, 3), (1.0, 0.99, best), False)
+        choice = autoparams.AutoChoice(nl, 0.25, stop, "given", ())
+        assert choice.expected_gain_db == pytest.approx(-10 * math.log10(best))
+        notes = choice.warnings()
+        assert (len(notes) == 1 and "little gain" in notes[0]) if small else notes == []
+
+
+def test_cli_identity_writes_the_input_and_warns(tmp_path):
+    f = tones() + np.random.default_rng(1).normal(0.0, 0.01, 1024)
+    src = tmp_path / "in.csv"
+    src.write_text("\n".join(repr(float(v)) for v in f) + "\n")
+    for command, (flags, *_rest) in AUTO.items():
+        out, rep = tmp_path / f"{command}.csv", tmp_path / f"{command}.json"
+        args = [command, str(src), *flags, "--sigma", "0.01", "-o", str(out), "--report", str(rep)]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        np.testing.assert_array_equal(np.loadtxt(out), f)
+        report = json.loads(rep.read_text())
+        assert report["steps"] == 0 and report["stopping_time"] == 0
+        assert report["guarantees_held"]
+        assert "nothing better than the input" in report["warnings"][0]
+        assert "nothing better than the input" in result.stderr
+
+
+def chirp(n: int = 1024) -> np.ndarray:
+    """Sweeps through every frequency: fine-scale content in most windows, where the
+    estimate reads it as noise (4x here); with the true sigma the search does no harm."""
+    t = np.arange(n) / n
+    return np.sin(2.0 * np.pi * (10.0 * t + 350.0 * t**2))
+
+
+def cases():
+    """Clean signals of several kinds; white noise at 5, 10 and 30 % of their std."""
+    n = 1024
+    t = np.arange(n) / n
+    steps = np.where(t < 0.3, 0.0, 2.0) - np.where(t > 0.6, 3.0, 0.0)
+    smooth = 4.0 * np.sin(4.0 * np.pi * t) - np.sign(t - 0.3) - np.sign(0.72 - t)
+    for name, clean in (("steps", steps), ("heavisine", smooth), ("bursts", fine_signal(n))):
+        for level in (0.05, 0.1, 0.3):
+            noise = np.random.default_rng(7).normal(0.0, level * np.std(clean), n)
+            yield name, level, clean, clean + noise
+
+
+def never_worse(f, clean, form, name, tau, sigma=None):
+    choice = choose_parameters(f, name, form, tau=tau, sigma=sigma, max_blocks=3000)
+    u = run_blocks(f, choice.nl.phi, choice.tau, choice.steps)
+    before, after = np.mean((f - clean) ** 2), np.mean((u - clean) ** 2)
+    return after <= before, (choice.steps, after / before)
+
+
+@pytest.mark.parametrize("command", sorted(AUTO))
+def test_automatic_output_is_never_worse_than_the_input_on_white_noise(command):
+    _flags, form, name, tau = AUTO[command]
+    for signal, level, clean, f in cases():
+        ok, why = never_worse(f, clean, form, name, tau)
+        assert ok, (signal, level, why)
+
+
+@pytest.mark.parametrize("command", sorted(AUTO))
+def test_with_the_true_sigma_never_worse_even_where_the_estimate_fails(command):
+    _flags, form, name, tau = AUTO[command]
+    clean = chirp()
+    for level in (0.05, 0.3):
+        sigma = level * np.std(clean)
+        f = clean + np.random.default_rng(3).normal(0.0, sigma, clean.size)
+        ok, why = never_worse(f, clean, form, name, tau, sigma)
+        assert ok, (level, why)
+
+
+def test_search_sees_a_deeper_minimum_after_a_local_one():
+    """Perona-Malik at lambda_u / 8 on Blocks: SURE has a minimum near 850 blocks and a
+    deeper one at the cap; a stop at 2 best + 20 kept the first (2.3 dB worse)."""
+    pywt = pytest.importorskip("pywt")
+    clean = np.asarray(pywt.data.demo_signal("Blocks", 2048), dtype=float)
+    f = clean + np.random.default_rng(0).normal(0.0, np.std(clean) / 3.0, 2048)
+    nl = get_nonlinearity("perona-malik", "diffusivity", auto_lambda(f)[0] / 8.0)
+    choice = choose_steps(f, nl.phi, 0.25)
+    curve = dict(zip(choice.blocks, choice.criterion, strict=True))
+    first = min((k for k in curve if k <= 1000), key=curve.get)  # the local minimum
+    stop = next(k for k in choice.blocks if k >= 2 * first + 20)
+    assert min(curve[k] for k in curve if k <= stop) == curve[first]  # the old rule's pick
+    assert choice.steps > 2 * first + 20 and curve[choice.steps] < curve[first]
+    mse = [np.mean((run_blocks(f, nl.phi, 0.25, k) - clean) ** 2) for k in (first, choice.steps)]
+    assert mse[1] < mse[0]
+
+
+def test_search_beyond_its_budget_stops_at_the_horizon(monkeypatch, rng):
+    monkeypatch.setattr(autoparams, "EXHAUSTIVE_BUDGET", 0)
+    clean = np.repeat([0.0, 1.0], 200)
+    f = clean + rng.normal(0.0, 0.2, 400)
+    nl = get_nonlinearity("perona-malik", "diffusivity", auto_lambda(f)[0])
+    choice = choose_steps(f, nl.phi, 0.25, max_blocks=5000)
+    last = choice.blocks[-1]
+    assert last >= 8 * choice.steps + 20 > choice.blocks[-2]
+    assert not choice.reached_cap
+
+
+def test_expected_gain_is_sures_ratio_to_the_identity(rng):
+    clean = np.repeat([0.0, 1.0], 200)
+    f = clean + rng.normal(0.0, 0.3, 400)
+    choice = choose_parameters(f, "perona-malik", "diffusivity")
+    identity = choice.stopping.criterion[0]  # SURE of doing nothing
+    assert identity == pytest.approx(choice.stopping.sigma[0] ** 2, rel=0.1)
+    expected = 10.0 * math.log10(identity / choice.stopping.best)
+    assert choice.expected_gain_db == pytest.approx(expected, rel=1e-12)
+    assert choice.expected_gain_db > 3.0 and choice.warnings() == []

@@ -1,0 +1,197 @@
+"""Several scales as diffusion blocks, against shift-invariant Haar shrinkage written here."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from resdenoise.cli import cli
+from resdenoise.multiscale import choose_scales, max_scales, plan_multiscale, run_strided
+from resdenoise.nonlinearities import get_nonlinearity
+
+S2 = math.sqrt(2.0)
+
+
+def soft(theta):
+    return lambda w: np.sign(w) * np.maximum(np.abs(w) - theta, 0.0)
+
+
+def cycle_spin(x, shrink):
+    """One iteration of single-level Haar shrinkage, both shifts averaged, on the
+    mirrored signal [x, x reversed] (period 2N), first N samples kept."""
+    n = x.shape[0]
+    y = np.concatenate([x, x[::-1]])
+    acc = np.zeros_like(y)
+    for shift in (0, 1):
+        z = np.roll(y, -shift)
+        a = (z[0::2] + z[1::2]) / S2
+        w = shrink((z[0::2] - z[1::2]) / S2)
+        rec = np.empty_like(z)
+        rec[0::2] = (a + w) / S2
+        rec[1::2] = (a - w) / S2
+        acc += np.roll(rec, shift)
+    return acc[:n] / 2.0
+
+
+def dilated(x, shrink, stride, iterations=1):
+    """Shift-invariant shrinkage of the stride-dilated Haar wavelet: the cycle spin
+    of every interleaved subsequence x[r::stride] (reflecting at its own ends)."""
+    out = np.array(x, dtype=float)
+    for r in range(stride):
+        sub = out[r::stride]
+        if sub.size >= 2:
+            for _ in range(iterations):
+                sub = cycle_spin(sub, shrink)
+            out[r::stride] = sub
+    return out
+
+
+@pytest.mark.parametrize("n", [37, 64, 101])
+@pytest.mark.parametrize("stride", [1, 2, 3, 4, 8])
+def test_strided_block_is_dilated_shift_invariant_haar_shrinkage(rng, n, stride):
+    x = rng.normal(0.0, 1.0, n) + np.repeat([0.0, 3.0], [n // 2, n - n // 2])
+    theta = 0.7
+    nl = get_nonlinearity("soft", "shrinkage", S2 * theta)
+    out = run_strided(x, nl, 0.25, 3, stride)
+    np.testing.assert_allclose(out, dilated(x, soft(theta), stride, 3), rtol=0, atol=1e-12)
+    two = np.column_stack([x, 2.0 * x[::-1]])
+    both = run_strided(two, nl, 0.25, 3, stride)
+    np.testing.assert_allclose(both[:, 0], out, rtol=0, atol=1e-12)
+    ref = dilated(2.0 * x[::-1], soft(theta), stride, 3)
+    np.testing.assert_allclose(both[:, 1], ref, rtol=0, atol=1e-12)
+
+
+def test_cascade_is_the_shrinkages_scale_after_scale(rng):
+    x = np.cumsum(rng.normal(0.0, 1.0, 300))
+    thetas = [1.5, None, 0.8, 0.3]
+    plan = plan_multiscale("soft", thetas, blocks=2)
+    expected = x
+    for j, theta in enumerate(thetas):
+        if theta is not None:
+            expected = dilated(expected, soft(theta), 2**j, 2)
+    np.testing.assert_allclose(plan.run(x), expected, rtol=0, atol=1e-12)
+    assert [g[0] for g in plan.groups] == [1, 4, 8] and plan.steps == 6
+
+
+def test_stride_one_matches_pywavelets_swt_on_the_mirrored_signal(rng):
+    pywt = pytest.importorskip("pywt")
+    x = rng.normal(0.0, 1.0, 64)
+    y = np.concatenate([x, x[::-1]])
+    ((ca, cd),) = pywt.swt(y, "haar", level=1)
+    rec = pywt.iswt([(ca, soft(0.6)(cd))], "haar")[:64]
+    nl = get_nonlinearity("soft", "shrinkage", S2 * 0.6)
+    np.testing.assert_allclose(run_strided(x, nl, 0.25, 1, 1), rec, rtol=0, atol=1e-12)
+
+
+def subsequence_tv(x, stride):
+    return sum(np.sum(np.abs(np.diff(x[r::stride]))) for r in range(stride))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.floats(-100, 100, allow_nan=False, allow_subnormal=False), min_size=2, max_size=80),
+    st.integers(1, 9),
+    st.sampled_from(["soft", "garrote"]),
+    st.floats(0.01, 50.0),
+    st.integers(1, 4),
+)
+def test_stability_per_scale(values, stride, name, lam, blocks):
+    x = np.array(values)
+    out = run_strided(x, get_nonlinearity(name, "shrinkage", lam), 0.25, blocks, stride)
+    tol = 1e-12 * (1.0 + np.max(np.abs(x)))
+    for r in range(min(stride, x.size)):
+        a, b = x[r::stride], out[r::stride]
+        assert b.max() <= a.max() + tol and b.min() >= a.min() - tol  # max-min principle
+        assert abs(b.mean() - a.mean()) <= 1e-9 * (1.0 + np.max(np.abs(a)))
+    assert subsequence_tv(out, stride) <= subsequence_tv(x, stride) * (1 + 1e-12) + tol
+
+
+def test_thresholds_per_scale_by_sure_are_deterministic_and_reported(rng):
+    t = np.arange(2048) / 2048
+    clean = np.sin(2 * np.pi * 5 * t) * np.exp(-3 * t) + 0.5 * np.sin(2 * np.pi * 90 * t)
+    f = clean + rng.normal(0.0, 0.1, t.size)
+    plan, choice = choose_scales(f, "soft")
+    again, _ = choose_scales(f.copy(), "soft")
+    assert [g[1].lam for g in plan.groups] == [g[1].lam for g in again.groups]
+    assert len(choice.thetas) == max_scales(2048) == 8
+    assert all(
+        b <= a for a, b in zip((choice.identity_risk, *choice.risks), choice.risks, strict=False)
+    )
+    assert np.mean((plan.run(f) - clean) ** 2) < 0.5 * np.mean((f - clean) ** 2)
+    d = choice.as_dict()
+    assert d["expected_gain_db"] > 3 and len(d["sure_per_scale"]) == 8
+
+
+def run_cli(tmp_path, command, f, *extra):
+    """``command IN --scales ... -o OUT --report R``: (its base arguments, the report)."""
+    src = tmp_path / "in.csv"
+    src.write_text("\n".join(repr(float(v)) for v in f) + "\n")
+    base = [command, str(src), "-q", "-o", str(tmp_path / "o.csv")]
+    result = CliRunner().invoke(cli, [*base, *extra, "--report", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    return base, json.loads((tmp_path / "r.json").read_text())
+
+
+def test_cli_scales_report_and_streaming_refusal(tmp_path, rng):
+    f = np.cumsum(rng.normal(0.0, 1.0, 600)) + rng.normal(0.0, 0.5, 600)
+    base, report = run_cli(tmp_path, "shrink", f, "--scales", "4")
+    assert report["guarantees_held"] and report["stability"]["whole_signal"] is False
+    assert [s["stride"] for s in report["scales"]] == [
+        2**j for j, t in enumerate(report["parameters"]["thresholds"]) if t is not None
+    ]
+    assert all(all(s["per_subsequence"].values()) for s in report["scales"])
+    streamed = CliRunner().invoke(cli, base + ["--scales", "4", "--chunk-size", "100"])
+    assert streamed.exit_code == 2 and "in memory" in streamed.output
+
+
+def strided_diffusion(x, phi, tau, blocks, stride):
+    """u_i += tau (Phi(u_{i+s} - u_i) - Phi(u_i - u_{i-s})), zero flux where i +- s
+    leaves the signal: written out, one sample at a time."""
+    u = np.array(x, dtype=float)
+    n = u.size
+    for _ in range(blocks):
+        flux = [phi(u[i + stride] - u[i]) if i + stride < n else 0.0 for i in range(n)]
+        new = u.copy()
+        for i in range(n):
+            left = flux[i - stride] if i - stride >= 0 else 0.0
+            new[i] = u[i] + tau * (flux[i] - left)
+        u = new
+    return u
+
+
+@pytest.mark.parametrize("stride", [1, 2, 3, 5])
+def test_strided_diffusion_block_written_out(rng, stride):
+    x = rng.normal(0.0, 1.0, 41) + np.repeat([0.0, 2.0], [20, 21])
+    nl = get_nonlinearity("perona-malik", "diffusivity", 0.8)
+    ref = strided_diffusion(x, lambda d: float(nl.phi(np.array([d]))[0]), 0.25, 4, stride)
+    np.testing.assert_allclose(run_strided(x, nl, 0.25, 4, stride), ref, rtol=0, atol=1e-12)
+
+
+def test_diffusion_scales_by_sure(rng):
+    from resdenoise.multiscale import choose_diffusion_scales
+
+    t = np.arange(1024) / 1024
+    clean = np.where(t < 0.4, 0.0, 1.0) + 0.3 * np.sin(2 * np.pi * 40 * t) * (t > 0.7)
+    f = clean + rng.normal(0.0, 0.1, t.size)
+    plan, choice = choose_diffusion_scales(f, "perona-malik", 4)
+    assert plan.command == "diffuse" and len(choice.thetas) == 4
+    assert all(
+        b <= a for a, b in zip((choice.identity_risk, *choice.risks), choice.risks, strict=False)
+    )
+    assert plan.steps == sum(g[2] for g in plan.groups) > 0
+    assert np.mean((plan.run(f) - clean) ** 2) < 0.5 * np.mean((f - clean) ** 2)
+
+
+def test_cli_diffuse_scales_and_its_refusals(tmp_path, rng):
+    f = np.repeat([0.0, 1.0], 150) + rng.normal(0.0, 0.2, 300)
+    base, report = run_cli(tmp_path, "diffuse", f, "--scales", "3")
+    assert report["command"] == "diffuse" and report["guarantees_held"]
+    assert len(report["parameters"]["blocks_per_scale"]) == 3
+    bad = CliRunner().invoke(cli, base + ["--scales", "3", "--steps", "4"])
+    assert bad.exit_code == 2 and "scales choose their blocks" in bad.output

@@ -1,0 +1,180 @@
+"""The noise estimators of resdenoise.noise, against implementations written here."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from resdenoise import noise
+from resdenoise.errors import ParameterError
+from resdenoise.noise import estimate_noise, estimator_for
+
+
+def quiet_reference(x: np.ndarray) -> float:
+    """quiet-windows written out: third differences, windows, np.quantile, calibration."""
+    n = x.shape[0]
+    length = min(32, (n - 3) // 16)
+    d = np.diff(np.asarray(x, float), 3) / math.sqrt(20.0)
+    k = d.size // length
+    energies = np.array([np.mean(d[j * length : (j + 1) * length] ** 2) for j in range(k)])
+    return math.sqrt(np.quantile(energies, 0.2) / noise.calibration(length, k))
+
+
+@pytest.mark.parametrize("n", [67, 100, 523, 4096])
+def test_quiet_windows_equals_the_written_out_estimator(rng, n):
+    x = rng.normal(0.0, 1.0, (n, 3)) * [0.1, 1.0, 30.0] + np.linspace(0, 5, n)[:, None]
+    est = estimate_noise(x)
+    assert est.shape == (3,)
+    np.testing.assert_allclose(est, [quiet_reference(x[:, c]) for c in range(3)], rtol=1e-12)
+
+
+@pytest.mark.parametrize("length, windows", [(32, 5000), (32, 16), (6, 16)])
+def test_calibration_is_the_expected_quantile_of_white_noise(length, windows):
+    """An independent simulation (another generator seed, np.quantile)."""
+    rng = np.random.default_rng(7)
+    reps = max(1, 60000 // windows)
+    values = []
+    for _ in range(reps):
+        d = np.diff(rng.standard_normal(windows * length + 3), 3) / math.sqrt(20.0)
+        values.append(np.quantile(np.mean(d.reshape(windows, length) ** 2, axis=1), 0.2))
+    assert noise.calibration(length, windows) == pytest.approx(np.mean(values), rel=0.02)
+
+
+@pytest.mark.parametrize("sigma", [1e-3, 1.0, 37.0])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_unbiased_on_white_noise(sigma, seed):
+    x = np.random.default_rng(seed).normal(0.0, sigma, 2**16)
+    assert estimate_noise(x)[0] == pytest.approx(sigma, rel=0.03)
+
+
+def test_mean_over_seeds_unbiased_on_short_white_noise():
+    """The calibration counts the windows: no small-sample bias (stated error ~17 % at 100)."""
+    est = [estimate_noise(np.random.default_rng(s).standard_normal(100))[0] for s in range(300)]
+    assert np.mean(est) == pytest.approx(1.0, abs=0.03)
+    assert np.std(est) < 0.2
+
+
+def fine_scale_signal(n: int, rng) -> np.ndarray:
+    """Speech-like: bursts of high-frequency tones (0.15-0.45 cycles/sample) on
+    about 40 % of the samples, pauses between, and a slow drift."""
+    t = np.arange(n)
+    out = 0.5 * np.sin(2 * np.pi * t / n)
+    pos = 0
+    while pos < n:
+        length = int(rng.integers(n // 40, n // 15))
+        seg = t[pos : pos + length]
+        freq = rng.uniform(0.15, 0.45)
+        out[pos : pos + length] += np.hanning(seg.size) * np.sin(2 * np.pi * freq * seg)
+        pos += length + int(rng.integers(length, 2 * length))
+    return out
+
+
+@pytest.mark.parametrize("level", [0.05, 0.1, 0.3])
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_within_15_percent_on_fine_scale_content_where_mad_is_not(level, seed):
+    rng = np.random.default_rng(seed)
+    clean = fine_scale_signal(8192, rng)
+    sigma = level * np.std(clean)
+    f = clean + rng.normal(0.0, sigma, clean.size)
+    assert estimate_noise(f)[0] == pytest.approx(sigma, rel=0.15)
+    if level < 0.3:  # what the MAD on the finest Haar details reads there
+        assert estimate_noise(f, "mad-haar")[0] > 1.3 * sigma
+
+
+def test_within_10_percent_on_jumps_and_smooth_content(rng):
+    n = 2048
+    t = np.arange(n) / n
+    clean = np.where(t < 0.3, 0.0, 4.0) + np.where(t > 0.7, -3.0, 0.0) + np.sin(8 * np.pi * t)
+    for sigma in (0.05, 0.2, 1.0):
+        f = clean + rng.normal(0.0, sigma, n)
+        assert estimate_noise(f)[0] == pytest.approx(sigma, rel=0.1)
+
+
+def test_short_signals_fall_back_to_mad_haar(rng):
+    x = rng.standard_normal(30)
+    assert estimator_for(30) == "mad-haar" and estimator_for(67) == "quiet-windows"
+    np.testing.assert_array_equal(estimate_noise(x), estimate_noise(x, "mad-haar"))
+    assert estimator_for(30, "mad-haar") == "mad-haar"
+
+
+def test_constant_signal_has_no_noise_and_no_nan():
+    for n in (5, 40, 1000):
+        assert estimate_noise(np.full(n, 3.0))[0] == 0.0
+
+
+def test_unknown_estimator_is_refused():
+    with pytest.raises(ParameterError, match="unknown noise estimator"):
+        estimate_noise(np.zeros(100), "guess")
+
+
+# --------------------------------------------------------------------------
+# --sigma: a known noise level, in the library and on the command line
+# --------------------------------------------------------------------------
+
+
+def write_csv(path, x):
+    path.write_text("\n".join(repr(float(v)) for v in x) + "\n")
+
+
+@pytest.mark.parametrize("chunk", ["0", "50"])
+def test_cli_sigma_sets_the_universal_lambda(tmp_path, rng, chunk):
+    import json
+
+    from click.testing import CliRunner
+
+    from resdenoise.cli import cli
+
+    f = np.repeat([0.0, 1.0, -1.0], 100) + rng.normal(0.0, 0.3, 300)
+    write_csv(tmp_path / "in.csv", f)
+    args = ["diffuse", str(tmp_path / "in.csv"), "--time", "2", "--sigma", "0.25", "-q"]
+    args += ["-o", str(tmp_path / "o.csv"), "--report", str(tmp_path / "r.json")]
+    result = CliRunner().invoke(cli, args + ["--chunk-size", chunk])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "r.json").read_text())
+    params = report["parameters"]
+    assert params["noise_sigma"] == [0.25] and params["noise_estimator"] == "given"
+    theta = 0.25 * math.sqrt(2.0 * math.log(300))
+    assert params["lambda"] == pytest.approx(math.sqrt(2.0) * theta, rel=1e-12)
+    # the report still measures the input's noise, and names the estimator
+    assert report["noise_estimator"] == "quiet-windows"
+    assert report["noise_sigma"] == pytest.approx(list(estimate_noise(f)), rel=1e-12)
+
+
+def test_cli_sigma_must_be_positive(tmp_path):
+    from click.testing import CliRunner
+
+    from resdenoise.cli import cli
+
+    write_csv(tmp_path / "in.csv", np.zeros(10))
+    result = CliRunner().invoke(cli, ["diffuse", str(tmp_path / "in.csv"), "--sigma", "0"])
+    assert result.exit_code == 2 and "--sigma" in result.output
+
+
+def test_planner_sigma_goes_to_the_automatic_search(rng):
+    from resdenoise.autoparams import choose_parameters
+    from resdenoise.pipeline import planner
+
+    f = np.repeat([0.0, 2.0], 200) + rng.normal(0.0, 0.5, 400)
+    plan, extra = planner("diffuse", "perona-malik", time="auto", sigma=0.5)(f)
+    choice = choose_parameters(f, "perona-malik", "diffusivity", sigma=0.5)
+    assert plan.steps == choice.steps and plan.nl.lam == choice.nl.lam
+    assert extra["noise_sigma"] == [0.5] and extra["noise_estimator"] == "given"
+    other = choose_parameters(f, "perona-malik", "diffusivity", sigma=0.05)
+    assert other.nl.lam < choice.nl.lam  # the level is used, not ignored
+    with pytest.raises(ParameterError, match="sigma"):
+        planner("diffuse", "linear", steps=1, sigma=-1.0)
+
+
+def test_cli_sigma_with_a_network_is_refused(tmp_path):
+    from click.testing import CliRunner
+
+    from resdenoise.cli import cli
+
+    write_csv(tmp_path / "in.csv", np.zeros(10))
+    net = tmp_path / "n.toml"
+    net.write_text('[[block]]\nactivation = "tanh"\nlambda = 1.0\nrepeat = 2\n')
+    args = ["resnet", str(tmp_path / "in.csv"), "--network", str(net), "--sigma", "0.1"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2 and "--sigma" in result.output
