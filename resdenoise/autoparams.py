@@ -301,8 +301,10 @@ class AutoChoice:
         """SURE's estimate of the MSE gain over the input, in dB (None for other rules).
 
         Against SURE of the identity (zero blocks: ``sum sigma^2`` up to the
-        Monte-Carlo probe); 0 when the identity was chosen, +inf when SURE
-        expects no error.
+        Monte-Carlo probe); 0 when the identity was chosen; None when SURE of
+        the chosen output is not positive (an unbiased estimate can fall below
+        zero, then it says nothing about the gain: the noise level is likely
+        too high for this signal).
         """
         if self.stopping.rule != "sure":
             return None
@@ -310,7 +312,7 @@ class AutoChoice:
         best = self.stopping.best
         if identity <= 0.0:
             return 0.0
-        return math.inf if best <= 0.0 else 10.0 * math.log10(identity / best)
+        return None if best <= 0.0 else 10.0 * math.log10(identity / best)
 
     def warnings(self) -> list[str]:
         """What a user should hear: the search found nothing better than the input."""

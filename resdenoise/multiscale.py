@@ -231,10 +231,10 @@ class ScaleChoice:
             "noise_estimator": self.estimator,
             "threshold_rule": "SURE per scale over universal x 2^(-k/2), k = 0..20, or none",
             "sure_per_scale": list(self.risks),
-            "expected_gain_db": (
+            "expected_gain_db": (  # None where SURE of the output is not positive
                 10.0 * math.log10(self.identity_risk / self.risks[-1])
                 if self.risks and self.risks[-1] > 0 and self.identity_risk > 0
-                else 0.0
+                else (0.0 if self.risks and self.risks[-1] > 0 else None)
             ),
         }
 

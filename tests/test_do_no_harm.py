@@ -162,3 +162,13 @@ def test_expected_gain_is_sures_ratio_to_the_identity(rng):
     expected = 10.0 * math.log10(identity / choice.stopping.best)
     assert choice.expected_gain_db == pytest.approx(expected, rel=1e-12)
     assert choice.expected_gain_db > 3.0 and choice.warnings() == []
+
+
+def test_a_sure_below_zero_gives_no_gain_figure():
+    """SURE is unbiased, not positive: a negative estimate of the output's error says
+    nothing about the gain (it was reported as +inf dB)."""
+    nl = get_nonlinearity("soft", "shrinkage", 1.0)
+    stop = autoparams.StoppingChoice(3, "sure", (1.0,), (0, 1, 3), (1.0, 0.2, -0.1), False)
+    choice = autoparams.AutoChoice(nl, 0.25, stop, "given", ())
+    assert choice.expected_gain_db is None
+    assert choice.as_dict()["expected_gain_db"] is None and choice.warnings() == []
