@@ -7,7 +7,8 @@ peak resident memory (``ru_maxrss`` from ``os.wait4``).  Three ways:
 
 * ``default``  : the command line as it is (files over 64 MiB are streamed);
 * ``streamed`` : ``--chunk-size 262144`` forced at every size;
-* ``whole``    : ``--chunk-size 0`` (the whole file in memory), up to 256 MiB.
+* ``whole``    : ``--chunk-size 0`` (the whole file in memory), up to 256 MiB;
+* ``stdin``    : ``cat FILE | resdenoise diffuse -`` (a pipe: spooled, then as a file).
 
 Streamed, the peak must not grow with the file: the script prints the
 ratio of the largest to the smallest streamed peak.  The files are deleted
@@ -53,15 +54,20 @@ def write_wav(path: str, mib: int, seed: int = 0) -> int:
     return frames
 
 
-def peak_of(args: list[str]) -> tuple[float, float, int]:
-    """Run ``python -m resdenoise ARGS``; (peak resident MiB, seconds, exit status)."""
+def peak_of(args: list[str], stdin_from: str | None = None) -> tuple[float, float, int]:
+    """Run ``python -m resdenoise ARGS`` (``stdin_from``: ``cat FILE |`` into it);
+    (peak resident MiB of it and its children, seconds, exit status)."""
     start = time.perf_counter()
     pid = os.fork()
     if pid == 0:  # the child: become the command line
         try:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, 1)
-            os.execv(sys.executable, [sys.executable, "-m", "resdenoise", *args])
+            command = [sys.executable, "-m", "resdenoise", *args]
+            if stdin_from is not None:
+                pipe = 'cat "$0" | exec "$@"'
+                os.execv("/bin/sh", ["/bin/sh", "-c", pipe, stdin_from, *command])
+            os.execv(sys.executable, command)
         finally:
             os._exit(127)
     _, status, usage = os.wait4(pid, 0)
@@ -78,11 +84,9 @@ def main() -> None:
     sizes = [int(s) for s in opts.sizes.split(",")]
     work = tempfile.mkdtemp(prefix="resdenoise-bench-memory.", dir=opts.dir)
     print(f"resdenoise {' '.join(FILTER)} on float32 stereo WAV, {RATE} Hz; files in {work}")
-    print(f"{'file MiB':>9} {'frames':>11} | {'default':>17} | {'streamed':>17} | {'whole':>17}")
-    print(
-        f"{'':>9} {'':>11} | {'peak MiB':>8} {'s':>8} | {'peak MiB':>8} {'s':>8} | "
-        f"{'peak MiB':>8} {'s':>8}"
-    )
+    modes = ("default", "streamed", "whole", "stdin")
+    print(f"{'file MiB':>9} {'frames':>11} | " + " | ".join(f"{m:>17}" for m in modes))
+    print(f"{'':>9} {'':>11} | " + " | ".join(f"{'peak MiB':>8} {'s':>8}" for m in modes))
     streamed_peaks = []
     try:
         for mib in sizes:
@@ -98,11 +102,14 @@ def main() -> None:
                 ("default", []),
                 ("streamed", ["--chunk-size", CHUNK]),
                 ("whole", ["--chunk-size", "0"]),
+                ("stdin", ["--input-format", "wav"]),
             ):
                 if mode == "whole" and mib > WHOLE_UP_TO_MIB:
                     cells.append(f"{'-':>8} {'-':>8}")
                     continue
-                peak, seconds, code = peak_of([*FILTER, src, "-o", out, *extra])
+                piped = mode == "stdin"
+                args = [*FILTER, "-" if piped else src, "-o", out, *extra]
+                peak, seconds, code = peak_of(args, src if piped else None)
                 if code != 0:
                     cells.append(f"{'exit ' + str(code):>8} {seconds:8.1f}")
                     continue

@@ -183,6 +183,7 @@ def run_batch(
                 in_place=in_place,
                 progress=file_progress,
                 on_warning=result.warnings.append,
+                protect=inputs,
             )
         except GuaranteeError as exc:
             result.report, result.error = exc.report, exc
@@ -197,7 +198,7 @@ def run_batch(
         if on_done is not None:
             on_done(i, result)
 
-    jobs = max(1, min(int(jobs), len(tasks)))
+    jobs = max(1, min(int(jobs), len(tasks), max_jobs()))
     run = RunOptions() if run is None else run
     if run.threads is None and (jobs > 1 or scheduler is not None):
         run = dataclasses.replace(run, threads=1)
@@ -234,24 +235,56 @@ def run_batch(
     return results
 
 
+def max_jobs() -> int:
+    """The most files :func:`run_batch` filters at once: the cores this process may use
+    (more processes than cores only compete for them)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
     """Run ``job(progress)`` callables in up to ``jobs`` forked processes at once.
 
     Each child sends its progress and its :class:`FileResult` through a pipe;
     a child that fails without one (killed, out of memory, a result that
     does not pickle) fails its file (``placeholders[i]``) with exit code 1.
+    Workers end with the parent: when this returns by an exception (a
+    signal), they are stopped and waited for; a worker whose parent died
+    gets SIGTERM (Linux).
     """
+    running: dict = {}
+    try:
+        _forked_loop(jobs_list, jobs, finished, progress, placeholders, running)
+    finally:
+        for proc, _ in running.values():
+            if proc.is_alive():
+                proc.terminate()  # the worker cleans up as the parent does: SIGTERM
+        for conn, (proc, _) in running.items():
+            proc.join(WORKER_GRACE)
+            if proc.is_alive():  # pragma: no cover - a worker deaf to SIGTERM
+                proc.kill()
+                proc.join()
+            conn.close()
+
+
+#: Seconds a stopped worker has to remove its temporary file before it is killed.
+WORKER_GRACE = 30.0
+
+
+def _forked_loop(jobs_list, jobs: int, finished, progress, placeholders, running) -> None:
     import multiprocessing as mp
     from multiprocessing.connection import wait
 
     ctx = mp.get_context("fork")
-    running: dict = {}
     queue = list(range(len(jobs_list)))
+    parent = os.getpid()
     while queue or running:
         while queue and len(running) < jobs:
             i = queue.pop(0)
             receive, send = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_child, args=(jobs_list[i], send), daemon=True)
+            proc = ctx.Process(target=_child, args=(jobs_list[i], send, parent), daemon=True)
             proc.start()
             send.close()
             running[receive] = (proc, i)
@@ -275,9 +308,28 @@ def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
             finished(i, payload)
 
 
-def _child(job, conn) -> None:  # pragma: no cover - runs in a forked child
+def _die_with(parent: int) -> None:  # pragma: no cover - runs in a forked child
+    """SIGTERM to this process when its parent dies (Linux ``PR_SET_PDEATHSIG``)."""
+    import signal
+
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before that
+        os._exit(128 + signal.SIGTERM)
+
+
+def _child(job, conn, parent: int) -> None:  # pragma: no cover - runs in a forked child
     import time
 
+    from .errors import Interrupted
+    from .io.signals import remove_temporaries
+
+    _die_with(parent)
     last = [0.0]
 
     def progress(phase, done, total):
@@ -289,6 +341,9 @@ def _child(job, conn) -> None:  # pragma: no cover - runs in a forked child
     try:
         result = job(progress)
         conn.send(("done", result))
+    except Interrupted as exc:  # a signal: its temporaries removed, end as the parent does
+        remove_temporaries()
+        os._exit(exc.exit_code)
     except BaseException as exc:  # noqa: BLE001 - also a result that does not pickle
         conn.send(("done", f"internal error: {type(exc).__name__}: {exc}"))
     conn.close()

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 
 __all__ = [
     "GuaranteeError",
+    "Interrupted",
     "ParameterError",
     "ResdenoiseError",
     "SignalError",
@@ -105,3 +106,17 @@ class GuaranteeError(ResdenoiseError):
     def __init__(self, *args, report: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.report = report
+
+
+class Interrupted(BaseException):
+    """A signal (SIGTERM, SIGHUP, SIGINT, ...) stopped the run.
+
+    A ``BaseException`` like ``KeyboardInterrupt``, so that no ``except
+    Exception`` takes it for a failed file: it runs every cleanup on its way
+    out.  ``exit_code`` is 128 + the signal's number (130 for Ctrl-C).
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+        self.exit_code = 128 + signum

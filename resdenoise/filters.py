@@ -142,10 +142,20 @@ def auto_lambda(u, h: float = 1.0, sigma=None) -> tuple[float, dict]:
     theta = universal_threshold(float(np.max(sigma)), n)
     lam = SQRT2 * theta / h
     rule = "universal threshold"
+    span = None
     if not lam > 0.0:
         span = u.span if summary else float(np.ptp(u))
         lam = 0.01 * span / h if span > 0 else 1.0
+        if lam == 0.0:  # 1 % of a subnormal range
+            lam = span / h
         rule = "1% of range (noise estimate 0)"
+    if not (math.isfinite(lam) and lam >= np.finfo(np.float64).tiny):
+        span = u.span if summary else float(np.ptp(u))
+        raise ParameterError(
+            f"the automatic lambda is {lam:g} for samples of range {span:g} "
+            "(outside what a float64 step can use); give lam",
+            parameters=["lam"],
+        )
     return lam, {
         "noise_sigma": [float(s) for s in sigma],
         "noise_estimator": estimator,
@@ -214,6 +224,11 @@ def check_verdict(plan, verdict, allow_unstable: bool = False, on_warning=None) 
             on_warning(message)
 
 
+#: The most blocks (steps, iterations) one run may take: beyond, it is refused
+#: before it starts (10^8 blocks of 10^6 samples take hours).
+MAX_BLOCKS = 10**8
+
+
 def _check_positive(name: str, value, integer: bool = False):
     if value is None:
         return None
@@ -221,11 +236,23 @@ def _check_positive(name: str, value, integer: bool = False):
     if not ok:
         what = "an integer >= 1" if integer else "a finite number > 0"
         raise ParameterError(f"{name} must be {what}, got {value!r}")
+    if integer and value > MAX_BLOCKS:
+        raise ParameterError(
+            f"{value} blocks are more than a run may take (at most {MAX_BLOCKS:,}); "
+            f"give fewer {name}",
+            parameters=[name],
+        )
     return value
 
 
 def _blocks_for(total: float, tau_max: float) -> int:
     """Smallest m with total/m <= tau_max."""
+    if not total / tau_max <= MAX_BLOCKS:
+        raise ParameterError(
+            f"time {total:g} at tau <= {tau_max:g} needs {total / tau_max:.3g} steps, "
+            f"more than a run may take (at most {MAX_BLOCKS:,}); give a shorter time",
+            parameters=["time"],
+        )
     m = max(1, math.ceil(total / tau_max))
     while total / m > tau_max:
         m += 1

@@ -34,7 +34,9 @@ per group, so the engine stays the one engine.
 from __future__ import annotations
 
 import math
+import os
 import re
+import stat
 import sys
 from dataclasses import dataclass
 from typing import Final
@@ -108,6 +110,10 @@ class NetworkSpec:
     description: str = ""
 
 
+#: The largest network file read (a network is a short list of block groups).
+MAX_NETWORK_BYTES = 1 << 20
+
+
 def load_network(path: str) -> NetworkSpec:
     """Read and check a network file.
 
@@ -119,10 +125,17 @@ def load_network(path: str) -> NetworkSpec:
         When it is not valid TOML or not a valid network (exit code 2).
     """
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise ResdenoiseError(f"{path}: a device, pipe or directory, not a network file")
         with open(path, "rb") as fh:
-            data = fh.read()
+            data = fh.read(MAX_NETWORK_BYTES + 1)
     except OSError as exc:
         raise ResdenoiseError(f"{path}: cannot read the network file: {exc.strerror}") from None
+    if len(data) > MAX_NETWORK_BYTES:
+        raise NetworkError(
+            f"{path}: larger than {MAX_NETWORK_BYTES >> 20} MiB; a network file is a short "
+            "TOML list of block groups"
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -145,6 +158,10 @@ def parse_network(text: str, source: str = "<network>") -> NetworkSpec:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise NetworkError(f"{source}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise NetworkError(
+            f"{source}: invalid network: arrays or tables nested too deeply"
+        ) from None
     unknown = sorted(set(doc) - set(TOP_KEYS))
     if unknown:
         raise NetworkError(

@@ -116,6 +116,7 @@ from ._translations import (
     psi_to_phi,
     shrinkage_to_phi,
 )
+from .errors import ParameterError
 
 __all__ = [
     "FORMS",
@@ -677,7 +678,7 @@ def get_nonlinearity(name: str, form: str = "activation", lam: float = 1.0) -> N
 def _check_lam(lam) -> float:
     lam = float(lam)
     if not (math.isfinite(lam) and lam > 0.0):
-        raise ValueError(f"lambda must be a finite number > 0, got {lam!r}")
+        raise ParameterError(f"lambda must be a finite number > 0, got {lam!r}")
     return lam
 
 

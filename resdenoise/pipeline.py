@@ -36,10 +36,11 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -244,6 +245,12 @@ def planner(
         if lam is not None and theta != AUTO:
             raise ParameterError("give lam or theta, not both", parameters=["lam", "theta"])
         lam = None if theta == AUTO else SQRT2 * theta
+        if lam is not None and not math.isfinite(lam):
+            raise ParameterError(
+                f"lambda = sqrt2 x threshold overflows for threshold {theta:g} "
+                f"(at most {1.7976931348623157e308 / SQRT2:.4g}); give a smaller theta",
+                parameters=["theta"],
+            )
     auto = settings.get(auto_key) == AUTO
     if auto and not isinstance(nonlinearity, str):
         raise ParameterError(
@@ -312,6 +319,8 @@ def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> Callable:
     def make_plan(u):
         return build_network(spec, u, lam=lam, tau=tau, h=h), {}
 
+    if spec.source != "<network>":
+        make_plan.reads = {spec.source: "network"}  # protected from the run's outputs
     return make_plan
 
 
@@ -320,17 +329,49 @@ def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> Callable:
 # --------------------------------------------------------------------------
 
 
+def _resolved(path: str) -> str:
+    """Where a write to ``path`` lands: its directory resolved, the last name kept
+    (a link there is replaced, not followed)."""
+    head, name = os.path.split(os.path.abspath(path))
+    return os.path.join(os.path.realpath(head), name)
+
+
 def _same_file(a, b) -> bool:
+    """Whether paths ``a`` and ``b`` name one file: the same inode (links followed),
+    or the same place once their directories are resolved."""
     if a is None or b is None or a == "-" or b == "-":
         return False
     try:
-        return os.path.samefile(a, b)
+        if os.path.samefile(a, b):
+            return True
     except OSError:
-        return os.path.abspath(a) == os.path.abspath(b)
+        pass
+    return _resolved(a) == _resolved(b)
 
 
-def check_paths(input_path, output="-", report_path=None, in_place: bool = False) -> None:
-    """Refuse an output or report that would clash with the input or with each other.
+def _is_stdout(path) -> bool:
+    """``-``, or a path that opens the file stdout is (``/dev/stdout``, ``/dev/fd/1``)."""
+    if path == "-":
+        return True
+    if path is None:
+        return False
+    try:
+        st, out = os.stat(path), os.fstat(1)
+    except (OSError, ValueError):
+        return False
+    return (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino)
+
+
+def check_paths(
+    input_path, output="-", report_path=None, in_place: bool = False, reads: dict | None = None
+) -> None:
+    """Refuse an output or report that would clash with a file the run reads or
+    with each other.
+
+    ``reads`` names the other files the run reads, ``{path: what}`` (e.g.
+    ``{"clean.csv": "reference"}``): they are protected as the input is.
+    Paths are compared as files: a link, ``..`` or a linked directory on the
+    way does not hide a clash, and ``/dev/stdout`` is stdout.
 
     Raises
     ------
@@ -339,7 +380,8 @@ def check_paths(input_path, output="-", report_path=None, in_place: bool = False
         the output the same file; ``in_place`` with stdin, or with an output
         that is not the input (``"-"`` means the input).
     SignalError
-        The output is the input (without ``in_place``), or the report is.
+        The output is the input (without ``in_place``), or the report is, or
+        either is another file the run reads.
     """
     if in_place:
         if input_path == "-":
@@ -354,7 +396,7 @@ def check_paths(input_path, output="-", report_path=None, in_place: bool = False
                 parameters=[("in_place", True), "output", ("in_place", True)],
             )
         output = input_path
-    if report_path == "-" and output == "-":
+    if report_path is not None and _is_stdout(report_path) and _is_stdout(output):
         raise ParameterError(
             "report_path='-' needs output to name a file: stdout already carries the signal",
             parameters=[("report_path", "-"), "output"],
@@ -373,6 +415,13 @@ def check_paths(input_path, output="-", report_path=None, in_place: bool = False
         )
     if _same_file(input_path, report_path):
         raise SignalError(f"{report_path}: the report would overwrite the input file")
+    for path, what in (reads or {}).items():
+        for name, kind in ((output, "output"), (report_path, "report")):
+            if _same_file(path, name):
+                raise SignalError(
+                    f"{name}: the {kind} would overwrite the {what} file {path}; "
+                    "give it another name"
+                )
 
 
 def _check_in_place_format(input_path: str, input_format, output_format) -> None:
@@ -446,12 +495,16 @@ def run_file(
     in_place: bool = False,
     progress: Progress | None = None,
     on_warning: Callable[[str], object] | None = None,
+    protect: Sequence[str] = (),
 ) -> dict:
     """Filter one input file into ``output`` and return the report.
 
     Reads the file whole, or in chunks of ``run.chunk_size`` samples (plus a
     halo) with the same numbers when it is large (see :func:`should_stream`);
-    either way the output and the report (``report_path``) are written
+    stdin or a named FIFO is read once, and when it is longer than
+    :data:`STREAM_THRESHOLD` (or chunks are asked for) spooled to a
+    temporary file (bounded by the free space) and streamed from there.
+    Either way the output and the report (``report_path``) are written
     atomically, or not at all.
 
     Parameters
@@ -484,6 +537,10 @@ def run_file(
         ``on_warning(message)`` for a run that is not sign stable, or an
         automatic search that found nothing better than the input (also
         the report's ``warnings``); default :func:`warnings.warn`.
+    protect : sequence of str
+        More files that neither ``output`` nor ``report_path`` may be (the
+        other inputs of a batch).  The input, ``reference`` and a network
+        file (``make_plan.reads``) are protected anyway.
 
     Returns
     -------
@@ -507,9 +564,13 @@ def run_file(
     import numpy as np
 
     from .filters import check_verdict
-    from .io import ReadOptions, WriteOptions, check_output_path
+    from .io import PipeInput, ReadOptions, WriteOptions, check_output_path, is_pipe
 
-    check_paths(input_path, output, report_path, in_place)
+    reads = {path: "input" for path in protect if not _same_file(path, input_path)}
+    if reference is not None:
+        reads[reference] = "reference"
+    reads.update(getattr(make_plan, "reads", {}))
+    check_paths(input_path, output, report_path, in_place, reads)
     read = ReadOptions() if read is None else read
     write = WriteOptions() if write is None else write
     if in_place:
@@ -519,10 +580,15 @@ def run_file(
     streamed = should_stream(input_path, run.chunk_size)
     # An allowed unstable run may overflow: that is reported as a clean error
     # (non-finite output, nothing written), not as NumPy warnings.
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"), contextlib.ExitStack() as stack:
         check_output_path(output, write)
         if report_path is not None:
             check_output_path(report_path, signal=False)
+        pipe = None
+        if run.chunk_size != 0 and is_pipe(input_path):  # read once: streamed when long
+            pipe = PipeInput(input_path, STREAM_THRESHOLD, input_format)
+            stack.callback(pipe.close)
+            streamed = streamed or pipe.more
         report = _run(
             _FileJob(
                 make_plan,
@@ -538,6 +604,7 @@ def run_file(
                     plan, verdict, run.allow_unstable, on_warning
                 ),
                 progress=progress,
+                pipe=pipe,
                 on_warning=on_warning,
             ),
             streamed,
@@ -565,6 +632,7 @@ class _FileJob:
     on_plan: Callable
     progress: Progress | None
     on_warning: Callable[[str], object] | None = None
+    pipe: object = None  # resdenoise.io.PipeInput: stdin or a FIFO, read once
 
 
 def should_stream(path: str, chunk: int | None, threshold: int | None = None) -> bool:
@@ -592,6 +660,25 @@ def _check_reference(reference: str, shape: tuple, name: str, shape_in: tuple) -
         )
 
 
+def _check_float32(name: str, amplitude: float, tiniest: float | None) -> None:
+    """Refuse samples that float32 would turn into inf (or a nonzero one into 0)."""
+    import numpy as np
+
+    info = np.finfo(np.float32)
+    if amplitude > float(info.max):
+        raise SignalError(
+            f"{name}: samples up to {amplitude:g} are beyond the range of float32 "
+            f"(largest {float(info.max):g}); use dtype='float64'",
+            parameters=[("dtype", "float64")],
+        )
+    if tiniest is not None and tiniest < float(info.smallest_subnormal) / 2:
+        raise SignalError(
+            f"{name}: a sample of {tiniest:g} would be 0 in float32 (smallest "
+            f"{float(info.smallest_subnormal):g}); use dtype='float64'",
+            parameters=[("dtype", "float64")],
+        )
+
+
 class _Whole:
     """The input read whole: the plan sees the samples, the run is one call."""
 
@@ -599,7 +686,11 @@ class _Whole:
         from .io import read_signal
 
         self.job = job
-        self.sig = sig = read_signal(job.input_path, job.input_format, job.read)
+        if job.pipe is not None:
+            sig = job.pipe.read_whole(job.input_format, job.read)
+        else:
+            sig = read_signal(job.input_path, job.input_format, job.read)
+        self.sig = sig
         self.name, self.template = sig.source, sig
         self.carried = sig.carried_names if sig.carried else []
         self.clean = None
@@ -607,6 +698,13 @@ class _Whole:
             self.clean = read_signal(job.reference, None, job.read)
             _check_reference(job.reference, self.clean.data.shape, sig.source, sig.data.shape)
         self.subject = sig.data
+        if job.run.dtype == "float32":
+            import numpy as np
+
+            a = np.abs(sig.data)
+            nonzero = a[a > 0]
+            tiniest = float(nonzero.min()) if nonzero.size else None
+            _check_float32(sig.source, float(a.max()), tiniest)
 
     def filter(self, plan, verdict, write) -> tuple[dict, dict | None, None]:
         from .filters import analyse_run, run_plan
@@ -638,18 +736,14 @@ class _Streamed:
     sees a summary; stdin is spooled to a file first, for the passes."""
 
     def __init__(self, job: _FileJob):
-        from .io import looks_like_audio, open_signal_stream, spool_stdin
+        from .io import open_signal_stream
         from .stream import StreamedRun
 
         self.job = job
-        self.spooled = None
         path, fmt, source = job.input_path, job.input_format, None
-        if path == "-":
-            self.spooled = path = spool_stdin()
-            source = "<stdin>"
-            if fmt is None:
-                with open(path, "rb") as fh:
-                    fmt = "audio" if looks_like_audio(fh.read(4)) else "csv"
+        if job.pipe is not None:  # stdin or a FIFO: spooled, for the passes
+            path = job.pipe.spool()  # removed when the pipe is closed
+            source, fmt = job.pipe.name, job.pipe.format(fmt)
         try:
             self.run = StreamedRun(job.run.dtype, job.progress)
             stream = open_signal_stream(path, fmt, job.read, visit=self.run.visit, source=source)
@@ -660,6 +754,8 @@ class _Streamed:
                 self.ref = open_signal_stream(job.reference, None, job.read)
                 _check_reference(job.reference, self.ref.shape, stream.source, stream.shape)
             self.subject = self.run.start(stream)
+            if job.run.dtype == "float32":
+                _check_float32(stream.source, self.subject.amplitude, None)
         except BaseException:
             self.close()
             raise
@@ -677,9 +773,40 @@ class _Streamed:
         )
 
     def close(self) -> None:
-        if self.spooled is not None:
-            os.unlink(self.spooled)
-            self.spooled = None
+        pass  # a spool file is the pipe's (closed by run_file)
+
+
+def _probe_flux(plan, subject, dtype: str) -> None:
+    """Refuse a plan whose flux is not finite in ``dtype`` for the differences the
+    signal can have (up to its range): one block of the engine on a probe
+    ``0, v, 0, -v`` for v = range x 2^-k.  A stable plan can still overflow or
+    underflow on the way (lambda squared, r^2/lambda^2); this says so before
+    anything runs, instead of a diverged output."""
+    import numpy as np
+
+    from .engine import run_blocks
+    from .errors import UnstableError
+    from .filters import Plan
+
+    if type(plan) is not Plan:
+        return  # a network (a Plan subclass): each group its own nonlinearity
+    span = float(subject.span) if hasattr(subject, "span") else float(np.ptp(subject))
+    if not (math.isfinite(span) and span > 0.0):
+        return
+    v = span * np.exp2(-np.arange(0.0, 64.0, 2.0))
+    probe = np.zeros(4 * v.size)
+    probe[1::4], probe[3::4] = v, -v
+    with np.errstate(all="ignore"):
+        out = run_blocks(probe.astype(dtype), plan.nl, plan.tau, 1, plan.h, threads=1)
+    if np.isfinite(out).all():
+        return
+    also = ", or use dtype='float64'" if dtype == "float32" else ""
+    raise UnstableError(
+        f"refused: the flux of {plan.nl.name} (lambda {plan.nl.lam:g}) is not finite in "
+        f"{dtype} for differences up to the signal's range {span:g} (an intermediate "
+        f"overflows or underflows); scale the signal or give another lambda{also}",
+        parameters=[("dtype", "float64")] if also else [],
+    )
 
 
 def _clipping(writer) -> SignalError:
@@ -720,6 +847,8 @@ def _run(job: _FileJob, streamed: bool) -> dict:
                 job.on_warning(message)
         verdict = plan.verdict()
         job.on_plan(plan, verdict)
+        if not job.run.allow_unstable:
+            _probe_flux(plan, source.subject, job.run.dtype)
         with SignalWriter(job.output, source.template, job.write) as writer:
 
             def write(data, carried):

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .errors import UnstableError
+from .errors import ParameterError, UnstableError
 from .nonlinearities import Nonlinearity
 
 __all__ = [
@@ -198,7 +198,14 @@ def default_tau(
             f"(g_max = {g_max}); give {remedy} explicitly",
             parameters=[remedy],
         )
-    return tau_bounds(g_max, h)[1]
+    tau = tau_bounds(g_max, h)[1]
+    if not (math.isfinite(tau) and tau > 0.0):
+        raise ParameterError(
+            f"the stable step h^2/(4 g_max) = {tau:g} for h = {h:g} and g_max = {g_max:g} "
+            "is no usable float64 number; give tau, or a grid size nearer 1 as h",
+            parameters=["h"],
+        )
+    return tau
 
 
 def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
@@ -396,34 +403,69 @@ def measure_channels(
     tol = tolerances(f, n_blocks)
     sc_in = sign_changes(f2, tol["range"])
     sc_out = sign_changes(u2, tol["range"])
-    tv_in = total_variation(f2)
-    tv_out = total_variation(u2)
+    # Sums of samples near the float64 maximum overflow: then they are taken of
+    # the samples times a power of two (exact), so that no sum can overflow.
+    scale = _sum_scale(max(_amplitude(f2), _amplitude(u2)), f2.shape[0])
+    tv_in = total_variation(f2 if scale == 1.0 else f2 * scale)
+    tv_out = total_variation(u2 if scale == 1.0 else u2 * scale)
     checks = []
     col = np.empty(f2.shape[0])  # one channel in float64, contiguous: f's, then u's
     for c in range(f2.shape[1]):
         np.copyto(col, f2[:, c])
-        lo, hi, mean_in = float(col.min()), float(col.max()), col.mean()
+        lo, hi, mean_in = float(col.min()), float(col.max()), _mean(col, scale)
         np.copyto(col, u2[:, c])
         olo, ohi = float(col.min()), float(col.max())
-        drift = float(col.mean() - mean_in)
+        drift = float(_mean(col, scale) - mean_in)
         checks.append(
             channel_check(
-                lo, hi, olo, ohi, sc_in[c], sc_out[c], tv_in[c], tv_out[c], drift, col.size, tol
+                lo,
+                hi,
+                olo,
+                ohi,
+                sc_in[c],
+                sc_out[c],
+                tv_in[c],
+                tv_out[c],
+                drift,
+                col.size,
+                tol,
+                scale,
             )
         )
     return checks, tol
 
 
+def _amplitude(a: np.ndarray) -> float:
+    return abs(float(np.maximum(-a.min(), a.max()))) if a.size else 0.0
+
+
+def _sum_scale(amp: float, n: int) -> float:
+    """1, or a power of two that keeps a sum of ``n`` values up to ``amp`` (and
+    their differences) finite."""
+    if not math.isfinite(amp) or 4.0 * n * amp < 1e300:
+        return 1.0
+    return math.ldexp(1.0, -math.frexp(amp)[1] - 2)
+
+
+def _mean(col: np.ndarray, scale: float) -> float:
+    if scale == 1.0:
+        return col.mean()
+    return float((col * scale).mean()) / scale
+
+
 def channel_check(
-    lo, hi, olo, ohi, sc_in, sc_out, tv_in, tv_out, drift, samples: int, tol: dict
+    lo, hi, olo, ohi, sc_in, sc_out, tv_in, tv_out, drift, samples: int, tol: dict, scale=1.0
 ) -> ChannelCheck:
     """One channel's :class:`ChannelCheck` from its measured quantities.
 
     Input and output range, sign changes, total variation, mean drift; the
     verdicts compare them with ``tol`` (see :func:`tolerances`).  Shared by
     :func:`measure_channels` and the chunk-by-chunk measurements of
-    :mod:`resdenoise.stream`.
+    :mod:`resdenoise.stream`.  ``tv_in`` and ``tv_out`` are of the samples
+    times ``scale`` (a power of two: sums that cannot overflow).
     """
+    tv_diminished = bool(tv_out <= tv_in + samples * tol["range"] * scale)
+    tv_in, tv_out = tv_in / scale, tv_out / scale
     return ChannelCheck(
         input_min=float(lo),
         input_max=float(hi),
@@ -434,7 +476,7 @@ def channel_check(
         sign_changes_out=int(sc_out),
         tv_in=float(tv_in),
         tv_out=float(tv_out),
-        tv_diminished=bool(tv_out <= tv_in + samples * tol["range"]),
+        tv_diminished=tv_diminished,
         mean_drift=float(drift),
         mean_preserved=bool(abs(drift) <= tol["mean"]),
     )

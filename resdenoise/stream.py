@@ -475,12 +475,9 @@ class StreamMeasure:
         fluxes = np.concatenate([left, np.zeros((self.channels, 1))], axis=1)  # zero flux after
         res = pu - pf - alpha * (np.diff(fluxes, axis=1) / h)
         residual = np.maximum(self.residual, np.abs(res).max(axis=1))
-        e_in = np.array([alpha * math.fsum(v) for v in self.psi_in])
+        e_in = np.array([alpha * _fsum(v) for v in self.psi_in])
         e_out = np.array(
-            [
-                math.fsum(self.sq[c]) + alpha * math.fsum(self.psi_out[c])
-                for c in range(self.channels)
-            ]
+            [_fsum(self.sq[c]) + alpha * _fsum(self.psi_out[c]) for c in range(self.channels)]
         )
         return e_in, e_out, residual
 
@@ -488,7 +485,7 @@ class StreamMeasure:
         """The per-channel checks, as ``stability.measure_channels`` gives them."""
         out = []
         for c in range(self.channels):
-            drift = math.fsum(self.sum_out[c]) / self.n - math.fsum(self.sum_in[c]) / self.n
+            drift = _fsum(self.sum_out[c]) / self.n - _fsum(self.sum_in[c]) / self.n
             out.append(
                 stability.channel_check(
                     float(self.lo_in[c]),
@@ -497,8 +494,8 @@ class StreamMeasure:
                     float(self.hi_out[c]),
                     self.signs_in[c].count,
                     self.signs_out[c].count,
-                    math.fsum(self.tv_in[c]),
-                    math.fsum(self.tv_out[c]),
+                    _fsum(self.tv_in[c]),
+                    _fsum(self.tv_out[c]),
                     drift,
                     self.n,
                     self.tol,
@@ -669,3 +666,11 @@ class StreamedRun:
         if quality is not None:
             quality = {"reference": reference.source, **quality.result()}
         return report, quality, streaming
+
+
+def _fsum(values) -> float:
+    """``math.fsum``, or the plain sum (infinite) where the exact sum overflows."""
+    try:
+        return math.fsum(values)
+    except OverflowError:
+        return float(np.sum(np.asarray(values, dtype=float)))

@@ -2,7 +2,8 @@
 
 Hypothesis runs without deadlines (the machine is shared, and timing is not
 what these tests check) and with modest example counts; set
-``HYPOTHESIS_PROFILE=thorough`` for a long run.
+``HYPOTHESIS_PROFILE=thorough`` for a long run.  Tests marked ``slow`` (long
+variants of a test that runs anyway) run with ``RESDENOISE_SLOW=1`` or ``-m slow``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,15 @@ settings.register_profile(
     max_examples=2000,
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("RESDENOISE_SLOW") == "1" or "slow" in (config.getoption("-m") or ""):
+        return
+    skip = pytest.mark.skip(reason="long variant: RESDENOISE_SLOW=1 or -m slow runs it")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture

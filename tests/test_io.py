@@ -576,14 +576,14 @@ def test_check_output_path(tmp_path):
         check_output_path(tmp_path / "x", WriteOptions("nope"))
 
 
-def test_symlinked_output_writes_through_the_link(tmp_path):
+def test_symlinked_output_replaces_the_link_not_its_target(tmp_path):
     real = tmp_path / "real.csv"
     real.write_bytes(b"old\n")
     link = tmp_path / "link.csv"
     link.symlink_to(real)
     write_bytes_atomic(link, b"new\n")
-    assert link.is_symlink()
-    assert real.read_bytes() == b"new\n"
+    assert not link.is_symlink() and link.read_bytes() == b"new\n"
+    assert real.read_bytes() == b"old\n"
 
 
 # ---- the option objects -------------------------------------------------------

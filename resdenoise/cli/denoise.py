@@ -292,6 +292,13 @@ def _run_one(make_plan, input_path, output, report_path, quiet, options) -> None
     from ..pipeline import check_paths, run_file
     from . import render  # not at start-up: --help draws nothing
 
+    if _names_directory(report_path):  # --report DIR/: DIR/INPUT-NAME.json, as for several
+        from ..batch import _make_directory
+
+        name = "stdin" if input_path == "-" else os.path.basename(input_path.rstrip("/"))
+        with library_errors():
+            _make_directory(report_path, "report")
+        report_path = os.path.join(report_path, name + ".json")
     with library_errors(usage=True):
         check_paths(input_path, output, report_path, options.get("in_place", False))
     if output == "-" and not options.get("in_place"):
@@ -326,7 +333,10 @@ def _run_one(make_plan, input_path, output, report_path, quiet, options) -> None
 
 def _refuse_audio_on_a_terminal(input_path: str, input_format, output_format) -> None:
     """Audio bytes are not for a terminal (as gzip refuses): say how to get numbers."""
-    if not sys.stdout.isatty():
+    try:
+        if sys.stdout is None or not sys.stdout.isatty():
+            return  # a file, a pipe, or closed (writing reports that)
+    except (OSError, ValueError):
         return
     from ..io import guess_format
 

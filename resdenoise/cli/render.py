@@ -54,7 +54,7 @@ def num(x, none: str = "inf") -> str:
     if isinstance(x, int):
         return str(x)
     if isinstance(x, str):
-        return x
+        return _text(x)
     x = float(x)
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
@@ -62,6 +62,14 @@ def num(x, none: str = "inf") -> str:
 
 
 _fmt = functools.partial(num, none="-")
+
+
+def _text(value) -> str:
+    """Text from a file or the user (a label, a formula, a reason) as rich shows it:
+    never markup (``[blink]`` stays the seven characters it is)."""
+    from rich.markup import escape
+
+    return escape(str(value))
 
 
 def yes(ok: bool) -> str:
@@ -93,10 +101,10 @@ def render_table(report: dict, console) -> None:
     run.add_column("value")
     run.add_row(
         "nonlinearity",
-        f"{report['name']} ({report['family']}, {report['form']}, {report['class']})",
+        _text(f"{report['name']} ({report['family']}, {report['form']}, {report['class']})"),
     )
     params = ", ".join(
-        f"{k} = {num(v)}"
+        f"{_text(k)} = {num(v)}"
         for k, v in report["parameters"].items()
         if not isinstance(v, (list, dict))
     )
@@ -164,7 +172,7 @@ def render_table(report: dict, console) -> None:
     )
     console.print(verdict)
     for line in report.get("failed_checks", []):
-        console.print(f"  [red]-[/] {line}", highlight=False)
+        console.print(f"  [red]-[/] {_text(line)}", highlight=False)
 
 
 def _render_blocks(blocks: list, console) -> None:
@@ -185,7 +193,7 @@ def _render_blocks(blocks: list, console) -> None:
         )
         table.add_row(
             str(b["index"]),
-            b["label"] if b["form"] == "activation" else f"{b['label']} ({b['form']})",
+            _text(b["label"] if b["form"] == "activation" else f"{b['label']} ({b['form']})"),
             num(b["lambda"]),
             f"{num(b['tau'])} x {b['repeat']}",
             f"[{num(s['g_min'])}, {num(s['g_max'])}]",
@@ -195,7 +203,7 @@ def _render_blocks(blocks: list, console) -> None:
     console.print(table)
     for b in blocks:
         if b["stability"]["reason"]:
-            console.print(f"  [red]-[/] block {b['index']}: {b['stability']['reason']}")
+            console.print(f"  [red]-[/] block {b['index']}: {_text(b['stability']['reason'])}")
 
 
 # --------------------------------------------------------------------------
@@ -239,11 +247,11 @@ def render_translation(t: dict) -> None:
     from rich.table import Table
 
     console = stdout_console()
-    head = Table(show_header=False, title=f"translate {t['name']}", title_justify="left")
+    head = Table(show_header=False, title=f"translate {_text(t['name'])}", title_justify="left")
     head.add_column("quantity", style="bold")
     head.add_column("value")
     family = t["family"] if t["family"] != "custom" else "your own (numerical translations)"
-    head.add_row("nonlinearity", f"{t['label']} - {family}, given as {t['given']}")
+    head.add_row("nonlinearity", _text(f"{t['label']} - {family}, given as {t['given']}"))
     head.add_row("lambda / threshold", f"{_fmt(t['lambda'])} / {_fmt(t['threshold'])}")
     head.add_row("class", t["class"])
     _stability_rows(head, t, _fmt, "g = Phi(r)/r range", "Lipschitz constant of Phi")
@@ -254,7 +262,7 @@ def render_translation(t: dict) -> None:
     formulas.add_column("form", style="bold")
     formulas.add_column("formula")
     for form, f in t["forms"].items():
-        formulas.add_row(f"{form} {f['symbol']}", f["formula"] or "(translated numerically)")
+        formulas.add_row(f"{form} {f['symbol']}", _text(f["formula"] or "(translated numerically)"))
     console.print(formulas)
     values = Table(title="sampled (S: one Haar step, tau = 1/4, h = 1)", title_justify="left")
     values.add_column("r, s", justify="right", style="bold")
@@ -268,7 +276,7 @@ def render_translation(t: dict) -> None:
     console.print("[bold]stability theorem[/] (paper, Theorem 2; README, 'Stability'):")
     for c in t["conditions"]:
         mark = "[green]holds[/]" if c["holds"] else "[red]fails[/]"
-        console.print(f"  {mark}  {c['condition']}: {c['detail']}")
+        console.print(f"  {mark}  {_text(c['condition'])}: {_text(c['detail'])}")
     if not t["theorem_applies"]:
         console.print(
             "[red]not covered by the stability theorem[/]: a run with it is refused "

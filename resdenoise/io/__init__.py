@@ -26,12 +26,18 @@ does not fit the file (an unknown column, a subtype the format lacks) is a
 Modules: ``read`` (the doors), ``csv`` and ``audio`` (the readers),
 ``options`` (ReadOptions, WriteOptions), ``signal`` (Signal, SignalStream,
 formats), ``writers`` (encoding, SignalWriter), ``atomic`` (temporary files
-and renames, spooling stdin).
+and renames, spooling stdin), ``signals`` (a signal cleans up and ends the run).
 """
 
-from .atomic import check_output_path, spool_stdin, write_bytes_atomic, write_files_atomic
+from .atomic import (
+    check_output_path,
+    remove_temporary,
+    spool_stdin,
+    write_bytes_atomic,
+    write_files_atomic,
+)
 from .options import ReadOptions, WriteOptions
-from .read import open_signal_stream, parse_signal, read_signal
+from .read import PipeInput, is_pipe, open_signal_stream, parse_signal, read_signal
 from .signal import (
     AUDIO_EXTENSIONS,
     CSV_EXTENSIONS,
@@ -45,6 +51,7 @@ from .signal import (
     guess_format,
     looks_like_audio,
 )
+from .signals import handle_signals
 from .writers import SignalWriter, encode_signal, write_signal
 
 __all__ = [
@@ -55,6 +62,7 @@ __all__ = [
     "RATE_LINE",
     "STDIO",
     "CsvLayout",
+    "PipeInput",
     "ReadOptions",
     "Signal",
     "SignalStream",
@@ -63,10 +71,13 @@ __all__ = [
     "check_output_path",
     "encode_signal",
     "guess_format",
+    "handle_signals",
+    "is_pipe",
     "looks_like_audio",
     "open_signal_stream",
     "parse_signal",
     "read_signal",
+    "remove_temporary",
     "spool_stdin",
     "write_bytes_atomic",
     "write_files_atomic",

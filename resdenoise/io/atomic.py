@@ -11,12 +11,15 @@ a file so that it can be read more than once).
 from __future__ import annotations
 
 import os
+import shutil
+import stat
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import SignalError
+from . import signals
 from .options import WriteOptions
 from .signal import STDIO, _check_subtype, _one_line, guess_format
 
@@ -45,17 +48,54 @@ def check_output_path(
         _check_subtype(path, fmt or guess_format(path, options.format), options.subtype)
     if path == STDIO:
         return
-    target = Path(os.path.realpath(path))
-    if target.is_dir():
-        raise SignalError(f"{path}: is a directory; give an output file name")
-    if target.exists() and not target.is_file():
+    target, direct = output_target(path)
+    if direct:
         return  # a device or pipe: written through
+    try:
+        is_dir = stat.S_ISDIR(os.stat(target).st_mode)
+    except PermissionError:
+        raise SignalError(
+            f"{path}: cannot look into {str(target.parent)!r} (permission denied)"
+        ) from None
+    except OSError:
+        is_dir = False
+    if is_dir:
+        raise SignalError(f"{path}: is a directory; give an output file name")
     parent = target.parent
-    if not parent.is_dir():
+    if not os.path.isdir(parent):
         shown = os.path.dirname(path) or "."
         raise SignalError(f"{path}: output directory {shown!r} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise SignalError(f"{path}: cannot create files in {str(parent)!r} (permission denied)")
+
+
+#: Output names under these directories are devices, written through (never a
+#: temporary beside them): /dev/stdout, /dev/fd/N, /proc/self/fd/N.
+_DEVICE_DIRS = ("/dev/", "/proc/")
+
+
+def output_target(path: str) -> tuple[Path, bool]:
+    """Where an output named ``path`` goes: ``(target, direct)``.
+
+    ``target`` is ``path`` with its directory resolved and its last name
+    kept: a symlink there is *replaced* by the renamed temporary, never
+    followed.  ``direct`` is True for a device or pipe (anything existing
+    that is not a regular file or a link to one, and every name under
+    ``/dev`` and ``/proc``): such an output is opened and written through.
+    """
+    path = os.fspath(path)
+    absolute = os.path.abspath(path)
+    head, name = os.path.split(absolute)
+    target = Path(os.path.realpath(head)) / name
+    if absolute.startswith(_DEVICE_DIRS) or str(target).startswith(_DEVICE_DIRS):
+        return Path(absolute), True
+    try:
+        st = os.stat(target)  # through a link: what a write would reach
+    except OSError:
+        return target, False
+    if stat.S_ISDIR(st.st_mode) and not os.path.islink(target):
+        return target, False  # refused by check_output_path
+    return target, not (stat.S_ISREG(st.st_mode) or os.path.islink(target))
 
 
 def _set_mode(tmp: str, target: Path) -> None:
@@ -89,11 +129,30 @@ def _write_error(name: str, exc: BaseException) -> SignalError:
     return SignalError(f"{name}: cannot write: {_one_line(getattr(exc, 'strerror', None) or exc)}")
 
 
+def _mkstemp(prefix: str, directory) -> tuple[int, str]:
+    """``tempfile.mkstemp``, the file registered for removal should a signal end the run."""
+    with signals.deferred():
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
+        signals.track(tmp)
+    return fd, tmp
+
+
+def remove_temporary(path: str | None) -> None:
+    """Remove a temporary file of this module (gone already: nothing to do)."""
+    if path is None:
+        return
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+    signals.untrack(path)
+
+
 def _temp_beside(path: str, target: Path) -> tuple[int, str]:
     """A new temporary file ``.NAME.*.tmp`` beside ``target``: ``(fd, its path)``."""
     parent = target.parent
     try:
-        return tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+        return _mkstemp(f".{target.name}.", parent)
     except OSError as exc:
         raise SignalError(
             f"{path}: cannot create a file in {str(parent)!r}: {_one_line(exc.strerror or exc)}"
@@ -102,6 +161,8 @@ def _temp_beside(path: str, target: Path) -> tuple[int, str]:
 
 def _write_through(path: str, target: Path | None, name: str, blocks) -> None:
     """Write byte ``blocks`` to stdout (``path`` ``"-"``) or straight to a device or pipe."""
+    if path == STDIO and sys.stdout is None:  # started with stdout closed (>&-)
+        raise SignalError(f"{name}: cannot write: stdout is closed")
     try:
         if path == STDIO:
             sys.stdout.flush()
@@ -130,19 +191,17 @@ class _TempOutput:
 
     def rename(self) -> None:
         try:
-            os.replace(self.tmp, self.target)
+            with signals.deferred():
+                os.replace(self.tmp, self.target)
+                signals.untrack(self.tmp)
+                self.tmp = None
         except OSError as exc:
             self.discard()
             raise _write_error(self.path, exc) from None
-        self.tmp = None
 
     def discard(self) -> None:
-        if self.tmp is not None:
-            try:
-                os.unlink(self.tmp)
-            except OSError:
-                pass
-            self.tmp = None
+        remove_temporary(self.tmp)
+        self.tmp = None
 
 
 class _Staged(_TempOutput):
@@ -157,9 +216,8 @@ class _Staged(_TempOutput):
             self.direct = True
             return
         check_output_path(path, signal=False)
-        self.target = Path(os.path.realpath(path))
-        if self.target.exists() and not self.target.is_file():
-            self.direct = True  # /dev/stdout, /dev/full, a FIFO
+        self.target, self.direct = output_target(path)
+        if self.direct:  # /dev/stdout, /dev/full, a FIFO
             return
         fd, self.tmp = _temp_beside(path, self.target)
         try:
@@ -206,9 +264,10 @@ def write_files_atomic(items: Sequence[tuple[str | os.PathLike, bytes] | _TempOu
         for st in staged:
             if st.direct:
                 st.write_direct()
-        for st in staged:
-            if not st.direct:
-                st.rename()
+        with signals.deferred():  # all the renames, or a signal before them
+            for st in staged:
+                if not st.direct:
+                    st.rename()
     finally:
         for st in staged:
             st.discard()
@@ -222,25 +281,54 @@ def write_bytes_atomic(target: str | os.PathLike, payload: bytes) -> None:
     write_files_atomic([(target, payload)])
 
 
-def spool_stdin(directory: str | None = None) -> str:
-    """Copy stdin into a temporary file (in ``directory``) in blocks; return its path.
+#: A spool stops while this much space is still free in its directory.
+SPOOL_RESERVE = 64 << 20
 
-    The caller removes the file.  Lets a stream too large for memory be
-    filtered in chunks like a file.
+
+def _free_bytes(directory: str, written: int) -> int:
+    """Bytes free in ``directory`` (``written``: what the spool holds so far)."""
+    return shutil.disk_usage(directory).free
+
+
+def spool_stdin(
+    directory: str | None = None, *, head: bytes = b"", source=None, name: str = "<stdin>"
+) -> str:
+    """Copy stdin (or the binary file ``source``) into a temporary file in blocks.
+
+    ``head`` is what was read of it already.  Returns the file's path; the
+    caller removes it (:func:`remove_temporary`).  Lets a stream too large
+    for memory be filtered in chunks like a file.  The copy stops with an
+    error before it leaves less than :data:`SPOOL_RESERVE` bytes free in
+    ``directory`` (default: the temporary directory, ``TMPDIR``).
+
+    Raises
+    ------
+    SignalError
+        The stream cannot be read, or it does not fit.
     """
-    fd, path = tempfile.mkstemp(prefix=".resdenoise-stdin.", suffix=".tmp", dir=directory)
+    directory = tempfile.gettempdir() if directory is None else directory
+    fd, path = _mkstemp(".resdenoise-stdin.", directory)
+    if source is None:
+        source = getattr(sys.stdin, "buffer", None) or sys.stdin
     try:
         with os.fdopen(fd, "wb") as out:
-            src = getattr(sys.stdin, "buffer", None)
-            while True:
-                block = src.read(COPY_BYTES) if src is not None else sys.stdin.read(COPY_BYTES)
-                if not block:
-                    break
+            block, written = head or source.read(COPY_BYTES), 0
+            while block:
+                if _free_bytes(directory, written) - len(block) < SPOOL_RESERVE:
+                    raise SignalError(
+                        f"{name}: the stream does not fit in the free space of {directory!r} "
+                        f"({written / 2**20:.0f} MiB spooled, {SPOOL_RESERVE >> 20} MiB must "
+                        "stay free); set TMPDIR to a larger disk, or give a file"
+                    )
                 out.write(block if isinstance(block, bytes) else block.encode("utf-8"))
+                written += len(block)
+                block = source.read(COPY_BYTES)
     except (OSError, ValueError) as exc:
-        os.unlink(path)
-        raise SignalError(f"<stdin>: cannot read: {_one_line(exc)}") from None
+        remove_temporary(path)
+        if isinstance(exc, SignalError):
+            raise
+        raise SignalError(f"{name}: cannot read: {_one_line(exc)}") from None
     except BaseException:
-        os.unlink(path)
+        remove_temporary(path)
         raise
     return path

@@ -102,6 +102,8 @@ def _split(line: str, delim: str) -> list[str]:
 
 
 def _is_number(cell: str, decimal: str = ".") -> bool:
+    if not _plain(cell.strip()):
+        return False
     if decimal == ",":
         cell = cell.replace(",", ".")
     try:
@@ -164,9 +166,17 @@ def _is_time_name(name: str) -> bool:
     return n in _TIME_NAMES or n.startswith("time")
 
 
+def _plain(text: str) -> bool:
+    """Whether ``text`` may hold numbers: ASCII without ``_`` (Python's ``float``
+    also takes ``1_000`` and digits of every script, which no CSV means)."""
+    return text.isascii() and "_" not in text
+
+
 def _to_float(cells: list[str], decimal: str) -> np.ndarray | None:
     if decimal == ",":
         cells = [c.replace(",", ".") for c in cells]
+    if not _plain("".join(cells)) and not all(_plain(c.strip()) for c in cells):
+        return None  # (blanks of any script around a number are blanks)
     try:
         return np.fromiter(map(float, cells), dtype=np.float64, count=len(cells))
     except ValueError:
@@ -176,8 +186,9 @@ def _to_float(cells: list[str], decimal: str) -> np.ndarray | None:
 def _first_bad(cells, decimal) -> int | None:
     """Index of the first cell that is not a number, or None."""
     for r, cell in enumerate(cells):
-        cell = cell.strip()
-        try:
+        if not _plain(cell.strip()):
+            return r
+        try:  # as _to_float converts it: float() strips fewer blanks than str.strip
             float(cell.replace(",", ".") if decimal == "," else cell)
         except ValueError:
             return r

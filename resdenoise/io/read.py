@@ -10,7 +10,8 @@ import sys
 
 import numpy as np
 
-from ..errors import SignalError
+from ..errors import ParameterError, SignalError
+from .atomic import remove_temporary, spool_stdin
 from .audio import open_audio, read_audio
 from .csv import open_csv, read_csv
 from .options import ReadOptions
@@ -69,6 +70,108 @@ def read_signal(
     else:
         raw = _read_bytes(path)
     return parse_signal(raw, guess_format(path, fmt), source, options)
+
+
+def is_pipe(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is stdin (``"-"``) or a named FIFO: an input that can be read once."""
+    path = os.fspath(path)
+    if path == STDIO:
+        return True
+    try:
+        return stat.S_ISFIFO(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+#: Byte order marks of UTF-16 and UTF-32 text (NUL bytes are its characters' halves).
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+#: Bytes of a pipe held in memory: a longer one goes to a spool file at once.
+PIPE_HEAD_BYTES = 1 << 20
+
+
+class PipeInput:
+    """Stdin or a named FIFO, read once.
+
+    Up to :data:`PIPE_HEAD_BYTES` stay in memory (``head``); a longer
+    stream is copied to a spool file (``spooled``, see :func:`spool_stdin`)
+    in blocks, so that it takes the memory of a file of its size.  ``more``:
+    it is longer than ``limit`` bytes (then stream it from the spool file).
+    Close it to remove the spool file.
+    """
+
+    def __init__(self, path: str | os.PathLike, limit: int, fmt: str | None = None):
+        self.path = os.fspath(path)
+        self._fmt = fmt
+        self.name = "<stdin>" if self.path == STDIO else self.path
+        self.fh = self.spooled = None
+        if self.path == STDIO:
+            self.source = getattr(sys.stdin, "buffer", None) or sys.stdin
+        else:
+            _stat_input(self.path)
+            try:
+                self.source = self.fh = open(self.path, "rb")
+            except OSError as exc:
+                raise SignalError(f"{self.name}: cannot read: {_one_line(exc)}") from None
+        try:
+            self.head = self._read(PIPE_HEAD_BYTES + 1)
+            size = len(self.head)
+            if size > PIPE_HEAD_BYTES:
+                self._refuse_binary()
+                self.spooled = spool_stdin(head=self.head, source=self.source, name=self.name)
+                self.head = self.head[:4]  # enough to tell audio from CSV
+                size = os.stat(self.spooled).st_size
+        except BaseException:
+            self.close()
+            raise
+        self.more = size > limit
+
+    def _refuse_binary(self) -> None:
+        """A long CSV stream with a NUL byte in its first MiB is refused before it is
+        spooled (``/dev/zero`` would fill the disk): with the reader's own message."""
+        if b"\0" not in self.head or self.head.startswith(_WIDE_BOMS):
+            return
+        try:
+            if self.format(self._fmt) != "CSV":
+                return
+            parse_signal(self.head, "CSV", self.name, None)
+        except SignalError as exc:
+            if "NUL" in str(exc):
+                raise
+        except ParameterError:
+            pass
+
+    def _read(self, size: int = -1) -> bytes:
+        try:
+            data = self.source.read(size)
+        except (OSError, ValueError) as exc:
+            raise SignalError(f"{self.name}: cannot read: {_one_line(exc)}") from None
+        return data if isinstance(data, bytes) else data.encode("utf-8")
+
+    def format(self, fmt: str | None) -> str:
+        """The format: ``fmt``, else stdin's by its first bytes, a FIFO's by its name."""
+        if fmt is None and self.path == STDIO:
+            return "AUDIO" if looks_like_audio(self.head) else "CSV"
+        return guess_format(self.path, fmt)
+
+    def read_whole(self, fmt: str | None, options: ReadOptions | None) -> Signal:
+        """The signal, as :func:`read_signal` reads it."""
+        raw = self.head if self.spooled is None else _read_bytes(self.spooled)
+        return parse_signal(raw, self.format(fmt), self.name, options)
+
+    def spool(self) -> str:
+        """The path of a file that holds the whole stream (the spool file)."""
+        if self.spooled is None:
+            self.spooled = spool_stdin(head=self.head, source=self.source, name=self.name)
+        return self.spooled
+
+    def close(self) -> None:
+        """Close a FIFO and remove the spool file."""
+        if self.fh is not None:
+            self.fh.close()
+            self.fh = None
+        remove_temporary(self.spooled)
+        self.spooled = None
 
 
 def _check_fmt(fmt) -> None:

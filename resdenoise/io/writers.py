@@ -15,7 +15,6 @@ import csv
 import io
 import os
 import tempfile
-from pathlib import Path
 
 import numpy as np
 
@@ -28,6 +27,7 @@ from .atomic import (
     _write_error,
     _write_through,
     check_output_path,
+    output_target,
     write_files_atomic,
 )
 from .audio import _AUDIO_ERRORS
@@ -306,8 +306,7 @@ class SignalWriter(_TempOutput):
             self.direct = True
         else:
             check_output_path(self.path, signal=False)
-            self.target = Path(os.path.realpath(self.path))
-            self.direct = self.target.exists() and not self.target.is_file()
+            self.target, self.direct = output_target(self.path)
         try:
             if self.direct:
                 self._fh = tempfile.TemporaryFile()

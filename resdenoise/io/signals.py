@@ -1,0 +1,121 @@
+"""Signals during a run: every catchable one cleans up and ends the run.
+
+:func:`handle_signals` turns SIGTERM, SIGHUP, SIGINT and the other signals
+that would end the process into :class:`resdenoise.errors.Interrupted`,
+raised in the main thread, so that every ``finally`` on the way out removes
+its temporary file; whatever is still registered (:func:`track`) is removed
+when the run ends with it.  The steps that must not be split (a temporary
+made and registered, temporaries renamed into place) run inside
+:func:`deferred`: a signal then takes effect when the step is done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+
+from ..errors import Interrupted
+
+#: The signals that end a run (each cleans up and exits 128+N).
+SIGNALS = tuple(
+    getattr(signal, name)
+    for name in (
+        "SIGHUP",
+        "SIGINT",
+        "SIGQUIT",
+        "SIGTERM",
+        "SIGALRM",
+        "SIGUSR1",
+        "SIGUSR2",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGVTALRM",
+        "SIGPROF",
+    )
+    if hasattr(signal, name)
+)
+
+_state = {"deferred": 0, "pending": None, "raised": False}
+#: temporary files made by this process and not yet renamed or removed
+_live: set[str] = set()
+
+
+def track(path: str) -> None:
+    """Register a temporary file: removed if a signal ends the run."""
+    _live.add(path)
+
+
+def untrack(path: str | None) -> None:
+    """The temporary file ``path`` was renamed or removed."""
+    _live.discard(path)
+
+
+def remove_temporaries() -> None:
+    """Remove every registered temporary file (after a signal)."""
+    for path in list(_live):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        _live.discard(path)
+
+
+def _raise_pending() -> None:
+    signum = _state["pending"]
+    if signum is not None and not _state["raised"]:
+        _state["raised"] = True
+        raise Interrupted(signum)
+
+
+def _handler(signum, _frame) -> None:
+    if _state["pending"] is None:
+        _state["pending"] = signum
+    if _state["deferred"] == 0:
+        _raise_pending()
+
+
+@contextlib.contextmanager
+def deferred():
+    """Run a step that a signal must not split; a signal meanwhile acts after it."""
+    _state["deferred"] += 1
+    try:
+        yield
+    finally:
+        _state["deferred"] -= 1
+    if _state["deferred"] == 0:
+        _raise_pending()
+
+
+@contextlib.contextmanager
+def handle_signals(ignore_after: bool = False):
+    """Within: a catchable signal raises :class:`Interrupted` (once; later ones
+    only wait), and its temporaries are removed on the way out.
+
+    Installs the handlers only in the main thread (elsewhere it does nothing)
+    and restores the previous ones afterwards, or, with ``ignore_after`` (a
+    process about to exit: its work is done or cleaned up), ignores them.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.getsignal(s) for s in SIGNALS}
+    _state.update(deferred=0, pending=None, raised=False)
+    for s in SIGNALS:
+        signal.signal(s, _handler)
+    try:
+        yield
+        _raise_pending()  # a signal in the last deferred step
+    except Interrupted:
+        remove_temporaries()
+        raise
+    except BaseException:
+        if _state["pending"] is not None:  # another exception on the way out of a signal
+            remove_temporaries()
+            raise Interrupted(_state["pending"]) from None
+        raise
+    finally:
+        for s, handler in previous.items():
+            if ignore_after:
+                handler = signal.SIG_IGN
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
+        _state.update(deferred=0, pending=None, raised=False)

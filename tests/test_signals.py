@@ -1,0 +1,184 @@
+"""Every catchable signal cleans up and exits 128+N (issue 18, item 2).
+
+A long streamed run (from a file, and from stdin through its spool) gets
+SIGTERM, SIGHUP or SIGINT at a seeded random moment: afterwards there is no
+leftover temporary beside the target or in the temporary directory, the
+input is unchanged, the target is either as it was or complete, and the
+exit code is 128+N (or 0 when the run finished first).  Runs go a few at a
+time; the long variant is marked ``slow``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+EXE = str(Path(sys.executable).parent / "resdenoise")
+RUN = ["diffuse", "--steps", "300", "--lambda", "0.5", "--chunk-size", "30000", "-q"]
+SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+
+pytestmark = pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory) -> Path:
+    x = np.sin(np.arange(300_000) / 50.0) + np.random.default_rng(1).normal(0, 0.1, 300_000)
+    path = tmp_path_factory.mktemp("signals") / "big.csv"
+    path.write_text("v\n" + "".join(f"{v!r}\n" for v in x.tolist()))
+    return path
+
+
+@pytest.fixture(scope="module")
+def complete(big, tmp_path_factory) -> bytes:
+    """The output of the uninterrupted run."""
+    out = tmp_path_factory.mktemp("complete") / "out.csv"
+    subprocess.run([EXE, *RUN, str(big), "-o", str(out)], check=True, timeout=120)
+    return out.read_bytes()
+
+
+def _trial(big: Path, work: Path, sig: int, delay: float, stdin: bool):
+    """Start one run, send ``sig`` after ``delay`` seconds; return what to check later."""
+    work.mkdir()
+    spool = work / "tmp"
+    spool.mkdir()
+    out = work / "out.csv"
+    out.write_bytes(b"old\n")
+    env = dict(os.environ, TMPDIR=str(spool))
+    if stdin:
+        with open(big, "rb") as fh:
+            proc = subprocess.Popen(
+                [EXE, *RUN, "-", "-o", str(out)], stdin=fh, env=env, stderr=subprocess.PIPE
+            )
+    else:
+        proc = subprocess.Popen(
+            [EXE, *RUN, str(big), "-o", str(out)], env=env, stderr=subprocess.PIPE
+        )
+    return proc, sig, delay, work
+
+
+def _wait_ready(proc) -> None:
+    """Until the process catches SIGTERM (its handlers are in place): a signal
+    before the program has started is the interpreter's, not the program's."""
+    bit = 1 << (signal.SIGTERM - 1)
+    deadline = time.monotonic() + 30
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{proc.pid}/status") as fh:
+                caught = next(line for line in fh if line.startswith("SigCgt:"))
+        except (OSError, StopIteration):
+            return
+        if int(caught.split()[1], 16) & bit:
+            return
+        time.sleep(0.005)
+
+
+def _check(proc, sig, work, complete: bytes, big_bytes: bytes, big: Path) -> str:
+    _, err = proc.communicate(timeout=120)
+    code = proc.returncode
+    assert code in (0, 128 + sig), (sig, code, err.decode()[-2000:])
+    assert b"Traceback" not in err, err.decode()
+    leftovers = sorted(p.name for p in work.rglob("*") if p.name not in ("out.csv", "tmp"))
+    assert leftovers == [], (sig, code, leftovers)
+    body = (work / "out.csv").read_bytes()
+    assert body in (b"old\n", complete), (sig, code, len(body))
+    assert big.read_bytes() == big_bytes
+    return "finished" if code == 0 else "interrupted"
+
+
+def _trials(big, complete, tmp_path, count: int, seed: int, at_once: int = 6) -> dict:
+    rng = random.Random(seed)
+    big_bytes = big.read_bytes()
+    seen = {"finished": 0, "interrupted": 0}
+    for start in range(0, count, at_once):
+        started = []
+        for k in range(start, min(count, start + at_once)):
+            sig = SIGNALS[k % len(SIGNALS)]
+            delay = rng.uniform(0.0, 1.0)
+            started.append(_trial(big, tmp_path / f"t{k}", sig, delay, stdin=k % 2 == 1))
+        for proc, *_ in started:
+            _wait_ready(proc)
+        t0 = time.monotonic()
+        for proc, sig, delay, _ in sorted(started, key=lambda t: t[2]):
+            time.sleep(max(0.0, t0 + delay - time.monotonic()))
+            if proc.poll() is None:
+                proc.send_signal(sig)
+        for proc, sig, _, work in started:
+            seen[_check(proc, sig, work, complete, big_bytes, big)] += 1
+    return seen
+
+
+def test_signals_at_random_moments_leave_nothing_behind(big, complete, tmp_path):
+    seen = _trials(big, complete, tmp_path, count=18, seed=18)
+    assert seen["interrupted"] > 0
+
+
+@pytest.mark.slow
+def test_signals_at_random_moments_many(big, complete, tmp_path):
+    seen = _trials(big, complete, tmp_path, count=60, seed=1818)
+    assert seen["interrupted"] > 0
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                kids.append(int(entry))
+    return kids
+
+
+def test_batch_workers_die_with_their_parent(big, tmp_path):
+    inputs = []
+    for k in range(4):
+        p = tmp_path / f"in{k}.csv"
+        p.write_bytes(big.read_bytes())
+        inputs.append(str(p))
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [EXE, *RUN, *inputs, "-o", str(out) + "/", "--jobs", "2"], stderr=subprocess.PIPE
+    )
+    workers: list = []
+    deadline = time.monotonic() + 30
+    while len(workers) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        workers = _children(proc.pid)
+        time.sleep(0.02)
+    assert len(workers) >= 2, "the workers never started"
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err.decode()
+    alive = [pid for pid in workers if os.path.exists(f"/proc/{pid}")]
+    assert alive == [], alive
+    leftovers = [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+    assert leftovers == []
+
+
+def test_jobs_are_capped_at_the_usable_cores(tmp_path, monkeypatch):
+    import resdenoise.batch as batch
+    from resdenoise.pipeline import planner
+
+    inputs = []
+    for k in range(5):
+        p = tmp_path / f"in{k}.csv"
+        p.write_bytes(b"v\n1.0\n2.0\n1.5\n")
+        inputs.append(str(p))
+    seen = {}
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(batch, "_run_forked", lambda _jobs, jobs, *a: seen.setdefault("jobs", jobs))
+    make_plan = planner("diffuse", "linear", lam=1.0, steps=1)
+    batch.run_batch(make_plan, inputs, str(tmp_path / "out"), jobs=10000)
+    assert seen["jobs"] == 2
