@@ -321,6 +321,16 @@ def test_in_place_keeps_mode_and_hard_links_keep_the_old_contents(runner, tmp_pa
     assert src.stat().st_nlink == 1 and link.stat().st_nlink == 1
 
 
+def test_in_place_replaces_a_symlink_not_its_target(runner, tmp_path):
+    real, link = tmp_path / "real.csv", tmp_path / "link.csv"
+    real.write_text(CSV)
+    link.symlink_to(real.name)
+    result = runner.invoke(cli, [*DIFFUSE, str(link), "--in-place"])
+    assert result.exit_code == 0, result.stderr
+    assert not link.is_symlink() and link.read_text() != CSV
+    assert real.read_text() == CSV
+
+
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
 def test_in_place_keeps_owner_and_group(runner, tmp_path):
     src = tmp_path / "in.csv"
