@@ -124,7 +124,7 @@ def test_on_a_local_cluster_of_two_processes():
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # a free port: 8787 may be taken
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
@@ -151,7 +151,7 @@ def cluster():
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",  # a free port: 8787 may be taken
     ) as c:
         yield c
 
