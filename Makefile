@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: all install test lint format demo samples bench bench-quality bench-memory bench-dask clean
+.PHONY: all install test test-install lint format demo samples bench bench-quality bench-memory bench-dask clean
 
 all: test
 
@@ -20,6 +20,15 @@ install: $(STAMP)
 
 test: install
 	TERM=unknown NO_COLOR=1 RESDENOISE_REQUIRE_COMPILED=1 $(BIN)/python -m pytest -q resdenoise tests README.md
+
+# the README's installation, on a fresh environment: pip install '.[plot]', then the command
+test-install:
+	set -e; d=$$(mktemp -d); trap 'rm -rf "$$d"' EXIT; \
+	$(PYTHON) -m venv "$$d/venv"; \
+	"$$d/venv/bin/pip" install --quiet '.[plot]'; \
+	PATH="$$d/venv/bin:$$PATH" resdenoise --version; \
+	cd "$$d" && PATH="$$d/venv/bin:$$PATH" resdenoise dictionary --plot table2.png > /dev/null; \
+	test -s "$$d/table2.png" && echo "test-install: pip install '.[plot]' works"
 
 lint: install
 	$(BIN)/ruff check resdenoise tests sample_signals benchmarks

@@ -17,10 +17,10 @@ from .errors import ParameterError, ResdenoiseError, SignalError, UnstableError
 #: (PEP 562), so ``import resdenoise.cli`` for ``resdenoise --help`` stays cheap.
 _LAZY = {
     "run_blocks": ".engine",
-    "diffuse": ".filters",
-    "regularise": ".filters",
-    "resnet": ".filters",
-    "shrink": ".filters",
+    "diffuse": ".api",
+    "regularise": ".api",
+    "resnet": ".api",
+    "shrink": ".api",
     "NONLINEARITIES": ".nonlinearities",
     "Nonlinearity": ".nonlinearities",
     "available_nonlinearities": ".nonlinearities",

@@ -66,6 +66,7 @@ from .stopping_rules import DEFAULT_RULE, RULES
 __all__ = [
     "DEFAULT_RULE",
     "LAMBDA_FACTORS",
+    "MAX_BLOCKS",
     "RULES",
     "AutoChoice",
     "StoppingChoice",
@@ -86,6 +87,8 @@ MIN_IMPROVEMENT = 0.01
 EXHAUSTIVE_BUDGET = 1 << 27
 #: Interleaved sample sets of the noise2self rule.
 MASK_SETS = 4
+#: The most blocks one search runs (``search_reached_cap`` when it stops there).
+MAX_BLOCKS = 20000
 
 
 @dataclass(frozen=True)
@@ -154,10 +157,11 @@ def choose_steps(
     tau: float,
     h: float = 1.0,
     rule: str = DEFAULT_RULE,
-    max_blocks: int = 20000,
+    max_blocks: int | None = None,
     sigma: np.ndarray | None = None,
     patience: int = 20,
     horizon: float = 8.0,
+    progress=None,
 ) -> StoppingChoice:
     """Choose the number of blocks ``m >= 0`` by a data-driven stopping rule.
 
@@ -169,8 +173,8 @@ def choose_steps(
         The activation, time step and grid size of the plan that will run.
     rule : {'sure', 'decorrelation', 'noise2self'}
         The criterion, see the module docstring.
-    max_blocks : int
-        Upper limit of the search.
+    max_blocks : int, optional
+        Upper limit of the search (default :data:`MAX_BLOCKS`).
     sigma : ndarray, optional
         Noise level per channel; default :func:`resdenoise.noise.estimate_noise`.
     patience, horizon
@@ -182,6 +186,9 @@ def choose_steps(
         sample-blocks (``samples x channels x 2 x max_blocks``; 1/16 of it
         for a nonlinearity without a compiled loop) runs to ``max_blocks``
         whatever the curve does.
+    progress : callable, optional
+        ``progress(k, end)`` at each evaluation: k blocks run of at most
+        ``end`` = ``max_blocks``; ``end`` is k when the search stops there.
 
     Returns
     -------
@@ -200,6 +207,7 @@ def choose_steps(
     """
     if rule not in RULES:
         raise ParameterError(f"unknown stopping rule {rule!r}; choose one of {sorted(RULES)}")
+    max_blocks = MAX_BLOCKS if max_blocks is None else max_blocks
     if int(max_blocks) < 1:
         raise ParameterError(f"max_blocks must be >= 1, got {max_blocks!r}")
     f = np.asarray(f, dtype=float)
@@ -257,7 +265,10 @@ def choose_steps(
         values.append(value)
         if value < best:
             best, best_k = value, k
-        if k >= horizon * best_k + patience:
+        stops = k >= horizon * best_k + patience
+        if progress is not None:  # of at most max_blocks; done where it stops
+            progress(k, k if stops else int(max_blocks))
+        if stops:
             break
     reached = done >= int(max_blocks) and horizon * best_k + patience > done
     if rule == "sure" and best_k and best > values[0] * (1.0 - MIN_IMPROVEMENT):
@@ -315,7 +326,16 @@ class AutoChoice:
         return None if best <= 0.0 else 10.0 * math.log10(identity / best)
 
     def warnings(self) -> list[str]:
-        """What a user should hear: the search found nothing better than the input."""
+        """What a user should hear: the search found nothing better than the input,
+        or stopped at its cap with its best in the last half (it may fall further)."""
+        s = self.stopping
+        if s.reached_cap and 2 * s.steps > s.blocks[-1]:
+            return [
+                f"the automatic search stopped at its cap of {s.blocks[-1]} blocks with its best "
+                f"at {s.steps}, in the last half: the criterion may still fall beyond the cap, "
+                "so the output may be smoothed too little (give the number of blocks to go "
+                "further)"
+            ]
         if self.steps == 0:
             return [
                 "the automatic search found nothing better than the input (SURE of every "
@@ -354,8 +374,9 @@ def choose_parameters(
     tau: float | None = None,
     h: float = 1.0,
     rule: str = DEFAULT_RULE,
-    max_blocks: int = 20000,
+    max_blocks: int | None = None,
     sigma=None,
+    progress=None,
 ) -> AutoChoice:
     """Choose the number of blocks, and lambda too when it is not given.
 
@@ -379,10 +400,14 @@ def choose_parameters(
         Grid size.
     rule : {'sure', 'decorrelation', 'noise2self'}
         The stopping rule of :func:`choose_steps`.
-    max_blocks : int
-        Upper limit of each search.
+    max_blocks : int, optional
+        Upper limit of each search (default :data:`MAX_BLOCKS`).
     sigma : float or array, optional
         The noise level (per channel) when known; default estimated.
+    progress : callable, optional
+        ``progress(phase, k, end)`` as the search runs: ``phase`` names the
+        lambda candidate (``"search"``, or ``"search 2/17"``), ``k`` the
+        blocks run and ``end`` the most it may run (k when it stopped).
 
     Returns
     -------
@@ -415,10 +440,14 @@ def choose_parameters(
     best: AutoChoice | None = None
     candidates = []
     worse = 0
-    for value in lams:
+    for i, value in enumerate(lams):
         nl = get_nonlinearity(name, form, value)
         step = tau if tau is not None else stability.default_tau(nl, h)
-        choice = choose_steps(f, nl.phi, step, h, rule, max_blocks, sigma)
+        report = None
+        if progress is not None:
+            phase = "search" if len(lams) == 1 else f"search {i + 1}/{len(lams)}"
+            report = lambda k, end, phase=phase: progress(phase, k, end)  # noqa: E731
+        choice = choose_steps(f, nl.phi, step, h, rule, max_blocks, sigma, progress=report)
         candidates.append({"lambda": nl.lam, "steps": choice.steps, "criterion": choice.best})
         if best is None or choice.best < best.stopping.best:
             best, worse = AutoChoice(nl, step, choice, lambda_rule, ()), 0

@@ -249,7 +249,8 @@ def translate(
         ``name``, ``family``, ``given``, ``lambda``, ``threshold``, ``class``,
         ``theorem_applies`` (Phi odd, g >= 0, g bounded), ``linf_stable`` and
         ``sign_stable`` (with ``tau``; None without), ``forms`` (form -> {``symbol``,
-        ``formula`` or None, ``x``, ``values``}), ``g_min``, ``g_max``,
+        ``formula`` or None, ``known_as`` (the methods of that form it is, as
+        in the paper's Table 3, e.g. the Huber regulariser), ``x``, ``values``}), ``g_min``, ``g_max``,
         ``lipschitz``, ``odd``, ``monotone``, ``exact``, ``tau_linf_bound``,
         ``tau_sign_bound``, ``tau``, ``h``, ``conditions``.  Shrinkage values
         are those of one Haar step, the block with tau = 1/4, h = 1 (the paper,
@@ -269,6 +270,7 @@ def translate(
         forms[form] = {
             "symbol": f"{symbol}({arg})",
             "formula": formula,
+            "known_as": list(entry.aliases.get(form, ())) if entry is not None else [],
             "x": [float(v) for v in x],
             "values": _values(nl, form, x),
         }

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 __all__ = [
+    "did_you_mean",
     "GuaranteeError",
     "Interrupted",
     "ParameterError",
@@ -31,6 +32,25 @@ def spell(name: str, value: object = ...) -> str:
     ('tau', "decimal=','", 'header=True')
     """
     return name if value is ... else f"{name}={value!r}"
+
+
+def _squash(word: str) -> str:
+    return "".join(ch for ch in word.lower() if ch.isalnum())
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """The choice closest to ``word`` (ignoring case, ``-``, ``_`` and spaces), or None.
+
+    Examples
+    --------
+    >>> did_you_mean("PCM24", ["PCM_16", "PCM_24", "FLOAT"]), did_you_mean("x", ["FLOAT"])
+    ('PCM_24', None)
+    """
+    import difflib
+
+    squashed = {_squash(c): c for c in choices}
+    close = difflib.get_close_matches(_squash(word), list(squashed), n=1, cutoff=0.75)
+    return squashed[close[0]] if close else None
 
 
 class ResdenoiseError(Exception):

@@ -10,16 +10,14 @@ Everything about making and judging plans lives here, once: binding lambda
 (:func:`check_verdict`).  :func:`run_plan` executes a plan with
 :func:`resdenoise.engine.run_blocks`; :func:`analyse_run` measures what the
 stability theorem promises and hands the numbers to
-:func:`resdenoise.report.build_report`.  The convenience functions
-:func:`diffuse`, :func:`shrink`, :func:`regularise` and :func:`resnet` do
-all of it and return the filtered signal.
+:func:`resdenoise.report.build_report`.  The one-call functions
+(:func:`resdenoise.api.diffuse`, ...) do all of it and return the filtered
+signal.
 """
 
 from __future__ import annotations
 
 import abc
-import functools
-import inspect
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -41,15 +39,11 @@ __all__ = [
     "bind_nonlinearity",
     "check_verdict",
     "analyse_run",
-    "diffuse",
     "plan_diffuse",
     "plan_regularise",
     "plan_resnet",
     "plan_shrink",
-    "regularise",
-    "resnet",
     "run_plan",
-    "shrink",
 ]
 
 
@@ -339,8 +333,8 @@ def analyse_run(
 
     Keys: ``command``, ``family``, ``form``, ``name``, ``class``,
     ``parameters``, ``tau``, ``h``, ``steps``, ``stopping_time``,
-    ``stability``, ``tolerance``, ``noise_sigma``, ``channels`` (each with
-    its ``noise_sigma``), ``failed_checks``,
+    ``tool``, ``schema_version``, ``stability``, ``tolerance``,
+    ``noise_sigma`` (per channel), ``channels``, ``failed_checks``,
     ``guarantees_held`` (and ``wavelet_check`` with ``check_wavelet``).
     """
     verdict = verdict or plan.verdict()
@@ -366,128 +360,3 @@ def analyse_run(
         ref = cycle_spin_shrink(f, plan.nl.shrinkage, plan.steps)
         report["wavelet_check"] = {"max_abs_difference": float(np.max(np.abs(ref - u)))}
     return report
-
-
-# --------------------------------------------------------------------------
-# Convenience: one call, one filtered signal
-# --------------------------------------------------------------------------
-
-
-def _execute(plan: Plan, u, allow_unstable: bool) -> np.ndarray:
-    check_verdict(plan, plan.verdict(), allow_unstable)
-    return run_plan(plan, u)
-
-
-def _samples_in_rows(u, channel_axis=None):
-    """``u`` shaped ``(n,)`` or ``(n, channels)``, and the function that gives an
-    output ``u``'s own layout back.
-
-    A 2-D array whose rows are no more than its columns is ambiguous (is
-    ``np.stack([left, right])`` 2 samples of N channels?): refused unless
-    ``channel_axis`` says where the channels are (0: rows, 1 or -1: columns).
-    """
-    a = np.asarray(u)
-    same = lambda out: out  # noqa: E731
-    if channel_axis is not None and (
-        isinstance(channel_axis, bool) or not isinstance(channel_axis, (int, np.integer))
-    ):
-        raise TypeError(f"channel_axis must be 0, 1, -1 or None, not {channel_axis!r}")
-    if a.ndim == 1:
-        if channel_axis is not None:
-            raise ParameterError(
-                f"u has shape {a.shape}, one channel: drop channel_axis",
-                parameters=["channel_axis"],
-            )
-        return a, same
-    if a.ndim != 2:
-        raise ParameterError(
-            f"u has shape {a.shape}: give one signal, shape (n,), or several as "
-            "(n, channels), or (channels, n) with channel_axis=0"
-        )
-    if channel_axis is None:
-        n, c = a.shape
-        if c > 1 and n <= c:
-            raise ParameterError(
-                f"u has shape {a.shape}: {_count(n, 'sample')} of {c} channels, or {c} "
-                f"samples of {_count(n, 'channel')}? Say which: channel_axis=0 for channels "
-                "in rows (as np.stack([left, right]) makes them), channel_axis=1 for channels "
-                "in columns",
-                parameters=[("channel_axis", 0), ("channel_axis", 1)],
-            )
-        return a, same
-    if channel_axis not in (0, 1, -1, -2):
-        raise ParameterError(f"channel_axis={channel_axis!r}: u has 2 axes; give 0 or 1")
-    if channel_axis in (1, -1):
-        return a, same
-    return np.ascontiguousarray(a.T), lambda out: np.ascontiguousarray(out.T)
-
-
-def _count(k: int, what: str) -> str:
-    return f"{k} {what}{'' if k == 1 else 's'}"
-
-
-def _channel_axis(func):
-    """Give a one-call filter the keyword ``channel_axis`` (see :func:`_samples_in_rows`)."""
-
-    @functools.wraps(func)
-    def call(u, *args, channel_axis=None, **kwargs):
-        u, back = _samples_in_rows(u, channel_axis)
-        return back(func(u, *args, **kwargs))
-
-    sig = inspect.signature(func)
-    axis = inspect.Parameter("channel_axis", inspect.Parameter.KEYWORD_ONLY, default=None)
-    call.__signature__ = sig.replace(parameters=[*sig.parameters.values(), axis])
-    return call
-
-
-@_channel_axis
-def diffuse(
-    u,
-    diffusivity="perona-malik",
-    lam=None,
-    time=None,
-    steps=None,
-    tau=None,
-    h=1.0,
-    allow_unstable=False,
-):
-    """Nonlinear diffusion of ``u``; lam defaults to :func:`auto_lambda`.
-
-    ``u`` is one signal, shape ``(n,)``, or channels in columns, ``(n,
-    channels)``; channels in rows need ``channel_axis=0`` (an array with no
-    more rows than columns is refused without ``channel_axis``: never guessed).
-    The same holds for :func:`shrink`, :func:`regularise` and :func:`resnet`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> out = diffuse(np.array([0.0, 0.0, 1.0, 1.0]), "linear", lam=1.0, steps=1)
-    >>> out.tolist()
-    [0.0, 0.25, 0.75, 1.0]
-    """
-    nl, _ = bind_nonlinearity(diffusivity, "diffusivity", lam, u, h)
-    return _execute(plan_diffuse(nl, time, steps, tau, h), u, allow_unstable)
-
-
-@_channel_axis
-def shrink(u, shrinkage="soft", theta=None, iterations=1, allow_unstable=False):
-    """Iterated cycle-spun Haar shrinkage with threshold theta (lam = sqrt2 theta)."""
-    lam = None if theta is None else SQRT2 * theta
-    nl, _ = bind_nonlinearity(shrinkage, "shrinkage", lam, u, 1.0)
-    return _execute(plan_shrink(nl, iterations), u, allow_unstable)
-
-
-@_channel_axis
-def regularise(
-    u, regulariser="charbonnier", lam=None, alpha=1.0, steps=None, h=1.0, allow_unstable=False
-):
-    """Explicit approximation of the regularisation with weight alpha."""
-    nl, _ = bind_nonlinearity(regulariser, "regulariser", lam, u, h)
-    return _execute(plan_regularise(nl, alpha, steps, h), u, allow_unstable)
-
-
-@_channel_axis
-def resnet(u, activation="tanh", lam=None, blocks=1, tau=None, h=1.0, allow_unstable=False):
-    """A residual network of diffusion blocks with the given activation."""
-    nl, _ = bind_nonlinearity(activation, "activation", lam, u, h)
-    return _execute(plan_resnet(nl, blocks, tau, h), u, allow_unstable)

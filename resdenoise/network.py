@@ -48,7 +48,14 @@ from .engine import run_blocks
 from .errors import ParameterError, ResdenoiseError
 from .expr import expression_nonlinearity, parse_expression
 from .filters import Plan, auto_lambda
-from .nonlinearities import FORMS, SQRT2, Nonlinearity, get_nonlinearity, resolve_name
+from .nonlinearities import (
+    FORM_SPELLINGS,
+    FORMS,
+    SQRT2,
+    Nonlinearity,
+    get_nonlinearity,
+    resolve_name,
+)
 from .report import block_entry
 
 __all__ = [
@@ -200,8 +207,15 @@ def _positive(value, what: str) -> float:
     return x
 
 
+def _spelt(key: str) -> str:
+    """A block key as the registry spells its form: ``regularizer`` is ``regulariser``."""
+    form, dash, rest = key.partition("-")
+    return FORM_SPELLINGS.get(form, form) + dash + rest
+
+
 def _block(table: dict, index: int, line: int | None, source: str) -> BlockSpec:
     where = f"{source}: block {index}" + (f" (line {line})" if line else "")
+    table = {_spelt(k): v for k, v in table.items()}
     unknown = sorted(set(table) - set(NAME_KEYS) - set(BLOCK_KEYS))
     if unknown:
         raise NetworkError(

@@ -119,22 +119,26 @@ from ._translations import (
 from .errors import ParameterError
 
 __all__ = [
+    "FORM_SPELLINGS",
     "FORMS",
     "NONLINEARITIES",
     "NONSTABLE_ACTIVATIONS",
     "Entry",
     "Nonlinearity",
     "available_nonlinearities",
+    "canonical_form",
     "from_function",
     "g_to_phi",
     "get_nonlinearity",
     "names_for_form",
+    "normalise_name",
     "phi_to_g",
     "phi_to_psi",
     "phi_to_shrinkage",
     "psi_to_phi",
     "resolve_name",
     "shrinkage_to_phi",
+    "unknown_name",
 ]
 
 #: The four forms, keyed by the name used in the CLI flags.
@@ -519,8 +523,23 @@ def _build_names() -> dict[str, dict[str, str]]:
 _NAMES: Final = _build_names()
 
 
+#: other spellings of the forms (US English)
+FORM_SPELLINGS: Final = {"regularizer": "regulariser"}
+
+
+def canonical_form(form: str) -> str:
+    """The form as the registry spells it: ``regularizer`` is ``regulariser``."""
+    return FORM_SPELLINGS.get(form, form)
+
+
+def normalise_name(name: str) -> str:
+    """A name as the registry spells it: lower case, ``-`` for ``_`` and spaces."""
+    return "-".join(name.strip().lower().replace("_", " ").split())
+
+
 def names_for_form(form: str) -> list[str]:
     """Sorted names (keys and aliases) accepted for one form."""
+    form = canonical_form(form)
     _check_form(form)
     return sorted(_NAMES[form])
 
@@ -543,12 +562,45 @@ def resolve_name(name: str, form: str = "activation") -> Entry:
     ValueError
         For an unknown name, listing the sorted valid names of that form.
     """
+    form = canonical_form(form)
     _check_form(form)
-    key = _NAMES[form].get(name.strip().lower())
+    key = _NAMES[form].get(normalise_name(name))
     if key is None:
-        valid = ", ".join(names_for_form(form))
-        raise ValueError(f"Unknown {form} {name!r}. Valid names: {valid}")
+        raise ValueError(unknown_name(name, form))
     return NONLINEARITIES[key] if key in NONLINEARITIES else NONSTABLE_ACTIVATIONS[key]
+
+
+def unknown_name(name: str, form: str) -> str:
+    """Why ``name`` is not a ``form``: where it lives instead, or the closest name;
+    the valid names when neither is known.
+
+    Examples
+    --------
+    >>> unknown_name("huber", "diffusivity")
+    "Unknown diffusivity 'huber': 'huber' is a regulariser of the soft family; as a diffusivity: 'soft' (also truncated-tv)"
+    >>> unknown_name("charbonier", "diffusivity")
+    "Unknown diffusivity 'charbonier'. Did you mean 'charbonnier'?"
+    """
+    from .errors import did_you_mean
+
+    text = f"Unknown {form} {name!r}"
+    norm = normalise_name(name)
+    elsewhere = [f for f in FORMS if f != form and norm in _NAMES[f]]
+    if elsewhere:
+        key = _NAMES[elsewhere[0]][norm]
+        article = "an" if elsewhere[0][0] in "aeiou" else "a"
+        text += f": {name!r} is {article} {' and '.join(elsewhere)} of the {key} family; "
+        if key in _NAMES[form]:
+            others = sorted(a for a, k in _NAMES[form].items() if k == key and a != key)
+            text += f"as a {form}: {key!r}" + (f" (also {', '.join(others)})" if others else "")
+        else:
+            text += f"it has no {form} form (the theorem does not cover it)"
+    else:
+        close = did_you_mean(norm, _NAMES[form])
+        if close is not None:
+            return text + f". Did you mean {close!r}?"
+        return text + ". Valid names: " + ", ".join(names_for_form(form))
+    return text
 
 
 # --------------------------------------------------------------------------
@@ -672,7 +724,7 @@ def get_nonlinearity(name: str, form: str = "activation", lam: float = 1.0) -> N
     """
     entry = resolve_name(name, form)
     lam = _check_lam(lam)
-    return Nonlinearity(name=name, key=entry.key, lam=lam, entry=entry)
+    return Nonlinearity(name=normalise_name(name), key=entry.key, lam=lam, entry=entry)
 
 
 def _check_lam(lam) -> float:
@@ -695,6 +747,7 @@ def from_function(
     shifted to ``Psi(0) = 0``; a diffusivity undefined at 0 (``tanh(r)/r``)
     gets ``g(0) = Phi'(0)`` there.
     """
+    form = canonical_form(form)
     _check_form(form)
     lam = float(lam)
     given = {}

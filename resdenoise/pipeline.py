@@ -106,7 +106,9 @@ class Planner:
     def auto(self) -> bool:
         return self.settings.get(_COMMANDS[self.command][1]) == AUTO
 
-    def __call__(self, u):
+    def __call__(self, u, progress: Progress | None = None):
+        """The plan for ``u`` and what the data decided; ``progress(phase, done,
+        total)`` follows an automatic search (phase ``"search"``...)."""
         s = self.settings
         h = 1.0 if self.command == "shrink" else s.get("h", 1.0)
         if s.get("scales") is not None:
@@ -131,7 +133,15 @@ class Planner:
         tau = 0.25 if self.command == "shrink" else s.get("tau")
         rule = self.rule or DEFAULT_RULE
         choice = choose_parameters(
-            u, self.nonlinearity, self.form, self.lam, tau, h, rule, sigma=self.sigma
+            u,
+            self.nonlinearity,
+            self.form,
+            self.lam,
+            tau,
+            h,
+            rule,
+            sigma=self.sigma,
+            progress=progress,
         )
         m, tau = max(choice.steps, 1), choice.tau
         chosen = {
@@ -269,7 +279,10 @@ def planner(
                     parameters=["scales", ("time", AUTO)],
                 )
         elif not auto and ("time" in settings) == ("steps" in settings):
-            raise ParameterError("give exactly one of time or steps", parameters=["time", "steps"])
+            raise ParameterError(
+                "give exactly one of time or steps (or time='auto' to choose it from the data)",
+                parameters=["time", "steps", ("time", AUTO)],
+            )
     if command == "regularise":
         if "alpha" not in settings:
             raise ParameterError("regularise needs alpha", parameters=["alpha"])
@@ -698,6 +711,7 @@ class _Whole:
             self.clean = read_signal(job.reference, None, job.read)
             _check_reference(job.reference, self.clean.data.shape, sig.source, sig.data.shape)
         self.subject = sig.data
+        self.frames = sig.data.shape[0]
         if job.run.dtype == "float32":
             import numpy as np
 
@@ -754,6 +768,7 @@ class _Streamed:
                 self.ref = open_signal_stream(job.reference, None, job.read)
                 _check_reference(job.reference, self.ref.shape, stream.source, stream.shape)
             self.subject = self.run.start(stream)
+            self.frames = stream.frames
             if job.run.dtype == "float32":
                 _check_float32(stream.source, self.subject.amplitude, None)
         except BaseException:
@@ -809,20 +824,16 @@ def _probe_flux(plan, subject, dtype: str) -> None:
     )
 
 
-def _clipping(writer) -> SignalError:
-    """The refusal of an output that the subtype would clip (nothing is written)."""
-    import soundfile
-
-    fmt, subtype = writer.fmt, writer.subtype
-    fix = "subtype='FLOAT'"
-    if not soundfile.check_format(fmt, "FLOAT"):
-        fix += " with a format that holds floats (wav, caf, ...)"
-    return SignalError(
-        f"{writer.name}: {writer.clipped} output samples lie outside the range of "
-        f"{subtype} (-1 to 1) and would be clipped; nothing written; give {fix}, or lower "
-        "the input's level",
-        parameters=[("subtype", "FLOAT")],
-    )
+def _input_info(template, frames: int) -> dict:
+    """The report's ``input_info``: what the input file is (from its read template)."""
+    return {
+        "format": template.format,
+        "subtype": template.subtype,
+        "rate": template.samplerate,
+        "frames": int(frames),
+        "channels": template.channels,
+        "columns": template.width,
+    }
 
 
 def _run(job: _FileJob, streamed: bool) -> dict:
@@ -836,7 +847,10 @@ def _run(job: _FileJob, streamed: bool) -> dict:
 
     source = (_Streamed if streamed else _Whole)(job)
     try:
-        plan, extra = job.make_plan(source.subject)
+        if job.progress is not None and isinstance(job.make_plan, Planner):
+            plan, extra = job.make_plan(source.subject, progress=job.progress)
+        else:
+            plan, extra = job.make_plan(source.subject)
         notes = extra.pop("warnings", [])  # what the automatic search has to say
         for message in notes:
             if job.on_warning is None:
@@ -854,7 +868,7 @@ def _run(job: _FileJob, streamed: bool) -> dict:
             def write(data, carried):
                 held = writer.write(data, carried)
                 if writer.clipped and verdict.linf_stable:  # allowed unstable: counted
-                    raise _clipping(writer)
+                    raise writer.clipping_error()
                 return held
 
             report, quality, streaming = source.filter(plan, verdict, write)
@@ -865,6 +879,7 @@ def _run(job: _FileJob, streamed: bool) -> dict:
                 output=job.output,
                 carried=source.carried,
                 clipped=writer.clipped,
+                input_info=_input_info(source.template, source.frames),
                 quality=quality,
                 streaming=streaming,
             )

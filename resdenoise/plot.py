@@ -3,7 +3,7 @@
 A grid with one row per form (diffusivity g, regulariser Psi, shrinkage S,
 activation Phi) and one column per nonlinearity, axes labelled, written as
 PNG, SVG or PDF.  matplotlib is an optional dependency (``pip install
-'resdenoise[plot]'``); it is imported only here and only when a plot is
+'.[plot]'`` in the checkout); it is imported only here and only when a plot is
 drawn, through :class:`matplotlib.figure.Figure` (no pyplot, no global state,
 no display needed).
 """
@@ -26,7 +26,7 @@ FORMATS: Final = ("png", "svg", "pdf")
 #: Pixels per inch of the figure: a PNG of W x H pixels is W/DPI x H/DPI
 #: inches, an SVG or PDF of that size is 72 W/DPI x 72 H/DPI points.
 DPI: Final = 100
-INSTALL_HINT: Final = "pip install 'resdenoise[plot]'"
+INSTALL_HINT: Final = "pip install '.[plot]' in the resdenoise checkout"
 
 #: Rows of the grid: (form, y label, x label).
 _ROWS: Final = (

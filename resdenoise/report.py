@@ -14,7 +14,12 @@ import numpy as np
 from . import stability
 from .engine import backend_for, compiled_instruction_set
 
+#: The report's layout; raised when a key changes meaning or goes away
+#: (2: ``tool``, ``schema_version``, ``input_info``; ``noise_sigma`` only at the top).
+SCHEMA_VERSION = 2
+
 __all__ = [
+    "SCHEMA_VERSION",
     "block_entry",
     "build_report",
     "engine_entry",
@@ -59,8 +64,12 @@ def build_report(
     failed = stability.guarantees_failed(checks, verdict)
     if not verdict.linf_stable:
         failed.insert(0, f"run was not L-infinity stable: {verdict.reason}")
+    from . import __version__
+
     entry = plan.nl.entry
     report = {
+        "tool": {"name": "resdenoise", "version": __version__},
+        "schema_version": SCHEMA_VERSION,
         "command": plan.command,
         "family": plan.nl.key,
         "form": plan.form,
@@ -75,9 +84,7 @@ def build_report(
         "tolerance": tol,
         "noise_sigma": [float(s) for s in sigma],
         "noise_estimator": estimator,
-        "channels": [
-            {**c.as_dict(), "noise_sigma": float(s)} for c, s in zip(checks, sigma, strict=True)
-        ],
+        "channels": [c.as_dict() for c in checks],
         "failed_checks": failed,
         "guarantees_held": not failed,
         "engine": engine_entry(plan, dtype),
@@ -124,6 +131,7 @@ def finish_report(
     output: str,
     carried: list,
     clipped: int,
+    input_info: dict | None = None,
     quality: dict | None = None,
     streaming: dict | None = None,
 ) -> dict:
@@ -133,13 +141,20 @@ def finish_report(
     automatic lambda, stopping rule); ``source``/``output`` name the files
     (``"-"`` is written ``<stdout>``); ``carried`` lists the columns written
     back unfiltered; ``clipped`` counts the samples clipped on output (a
-    failed guarantee when any); ``quality`` compares with a reference;
-    ``streaming`` describes a run in chunks.
+    failed guarantee when any); ``input_info`` describes the input file
+    (format, subtype, rate, frames, channels, columns); ``quality`` compares
+    with a reference; ``streaming`` describes a run in chunks.  The noise
+    estimate is the report's ``noise_sigma``, not repeated in ``parameters``;
+    a level the caller gave (``noise_estimator`` "given") is a parameter and stays.
     """
+    if extra.get("noise_estimator") != "given":  # the estimate: the report's own, once
+        extra = {k: v for k, v in extra.items() if k != "noise_sigma"}
     report["parameters"].update(extra)
     if quality is not None:
         report["quality"] = quality
     report["input"] = source
+    if input_info is not None:
+        report["input_info"] = input_info
     report["output"] = "<stdout>" if output == "-" else output
     if carried:  # time column and unpicked columns: written back unfiltered
         report["carried_columns"] = carried

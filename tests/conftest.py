@@ -43,6 +43,23 @@ def rng() -> np.random.Generator:
 
 
 @pytest.fixture
+def runner():
+    """click's runner for the command line (stderr apart from stdout)."""
+    from click.testing import CliRunner
+
+    return CliRunner()
+
+
+@pytest.fixture
+def noisy_csv(tmp_path, rng):
+    """``in.csv``: one column, no header, a noisy square wave of 120 samples."""
+    path = tmp_path / "in.csv"
+    data = np.sign(np.sin(np.linspace(0, 6, 120))) + 0.1 * rng.standard_normal(120)
+    path.write_text("\n".join(repr(float(x)) for x in data) + "\n")
+    return path
+
+
+@pytest.fixture
 def step_signal(rng) -> np.ndarray:
     """A noisy two-level step, 64 samples, shape (n,)."""
     clean = np.where(np.arange(64) < 30, -1.0, 2.0)

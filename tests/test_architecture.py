@@ -34,7 +34,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
         "stream",
         "dask",
         "pipeline",
-        "batch",
+        "batch api",
         "cli",
         "__main__",
     )

@@ -16,16 +16,10 @@ import re
 import numpy as np
 import pytest
 import soundfile
-from click.testing import CliRunner
 
 from resdenoise.cli import cli
 
 ARGS = ["diffuse", "--diffusivity", "charbonnier", "--lambda", "0.3", "--time", "3"]
-
-
-@pytest.fixture
-def runner():
-    return CliRunner()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pytest
 
-from resdenoise import filters
+from resdenoise import api, filters
 from resdenoise.engine import backward_difference, diffusion_block, forward_difference, run_blocks
 from resdenoise.nonlinearities import NONLINEARITIES, get_nonlinearity
 
@@ -275,7 +275,7 @@ def test_shrink_equals_cycle_spun_haar(name, n, channels, rng):
     assert (plan.tau, plan.h, plan.steps) == (0.25, 1.0, iterations)
     np.testing.assert_allclose(filters.run_plan(plan, f), expected, rtol=0, atol=1e-12)
 
-    convenience = filters.shrink(f, name, theta=theta, iterations=iterations)
+    convenience = api.shrink(f, name, theta=theta, iterations=iterations)
     np.testing.assert_allclose(convenience, expected, rtol=0, atol=1e-12)
 
 
@@ -295,8 +295,8 @@ def test_shrink_threshold_scales_with_lambda(rng):
     # A threshold above every detail coefficient of soft shrinkage sets all
     # details to zero: one step is the Haar low-pass, i.e. linear diffusion.
     f = rng.uniform(-1.0, 1.0, 12)
-    out = filters.shrink(f, "soft", theta=10.0, iterations=1)
+    out = api.shrink(f, "soft", theta=10.0, iterations=1)
     np.testing.assert_allclose(out, run_blocks(f, lambda r: r, 0.25, 1), atol=1e-15)
     # theta -> 0: nothing is shrunk, the signal is reproduced
-    kept = filters.shrink(f, "hard", theta=1e-9, iterations=3)
+    kept = api.shrink(f, "hard", theta=1e-9, iterations=3)
     np.testing.assert_allclose(kept, f, atol=1e-15)

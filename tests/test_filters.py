@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from resdenoise import filters
+from resdenoise import api, filters
 from resdenoise.engine import run_blocks
 from resdenoise.errors import ParameterError, UnstableError
 from resdenoise.noise import estimate_noise
@@ -154,10 +154,10 @@ def test_resnet_and_shrink_plans():
 
 
 def test_diffuse_by_hand():
-    out = filters.diffuse(np.array([0.0, 0.0, 1.0, 1.0]), "linear", lam=1.0, steps=1)
+    out = api.diffuse(np.array([0.0, 0.0, 1.0, 1.0]), "linear", lam=1.0, steps=1)
     np.testing.assert_array_equal(out, [0.0, 0.25, 0.75, 1.0])
     # two linear blocks on a spike, tau = 1/4: [0, 1, 0] -> [.25, .5, .25] -> [.3125, .375, .3125]
-    out = filters.diffuse(np.array([0.0, 1.0, 0.0]), "linear", lam=1.0, time=0.5)
+    out = api.diffuse(np.array([0.0, 1.0, 0.0]), "linear", lam=1.0, time=0.5)
     np.testing.assert_array_equal(out, [0.3125, 0.375, 0.3125])
 
 
@@ -166,28 +166,26 @@ def test_unstable_tau_is_refused_unless_allowed(step_signal):
     with pytest.raises(
         UnstableError, match=r"refused as unstable: .* A stable tau is <= 0\.5"
     ) as info:
-        filters.resnet(step_signal, "tanh", lam=1.0, blocks=3, tau=0.6)
+        api.resnet(step_signal, "tanh", lam=1.0, blocks=3, tau=0.6)
     assert info.value.exit_code == 3
-    out = filters.resnet(step_signal, "tanh", lam=1.0, blocks=3, tau=0.6, allow_unstable=True)
+    out = api.resnet(step_signal, "tanh", lam=1.0, blocks=3, tau=0.6, allow_unstable=True)
     expected = run_blocks(step_signal, get_nonlinearity("tanh", lam=1.0).phi, 0.6, 3)
     np.testing.assert_array_equal(out, expected)
     with pytest.raises(UnstableError):
-        filters.diffuse(step_signal, "linear", lam=1.0, steps=1, tau=0.51)
+        api.diffuse(step_signal, "linear", lam=1.0, steps=1, tau=0.51)
 
 
 def test_regularise_and_shrink_refuse_unless_allowed(step_signal):
     # alpha = 3 in one block: tau = 3 > 0.5, the L-infinity bound of g = 1
     with pytest.raises(UnstableError, match=r"A stable tau is <= 0\.5"):
-        filters.regularise(step_signal, "linear", lam=1.0, alpha=3.0, steps=1)
-    out = filters.regularise(
-        step_signal, "linear", lam=1.0, alpha=3.0, steps=1, allow_unstable=True
-    )
+        api.regularise(step_signal, "linear", lam=1.0, alpha=3.0, steps=1)
+    out = api.regularise(step_signal, "linear", lam=1.0, alpha=3.0, steps=1, allow_unstable=True)
     np.testing.assert_array_equal(out, run_blocks(step_signal, lambda r: r, 3.0, 1))
     # a shrinkage whose flux has g up to 3: tau = 1/4 is above its bound 1/6
     steep = from_function(lambda s: -2.0 * s, form="shrinkage", name="steep")
     with pytest.raises(UnstableError, match="refused"):
-        filters.shrink(step_signal, steep, iterations=2)
-    out = filters.shrink(step_signal, steep, iterations=2, allow_unstable=True)
+        api.shrink(step_signal, steep, iterations=2)
+    out = api.shrink(step_signal, steep, iterations=2, allow_unstable=True)
     np.testing.assert_allclose(out, run_blocks(step_signal, lambda r: 3.0 * r, 0.25, 2), 0, 1e-12)
 
 
@@ -204,8 +202,8 @@ def test_automatic_threshold_is_the_universal_threshold(step_signal):
     assert lam == pytest.approx(SQRT2 * theta, rel=1e-12)
     assert info["lambda_rule"] == "universal threshold"
     np.testing.assert_allclose(
-        filters.shrink(step_signal, "soft"),
-        filters.shrink(step_signal, "soft", theta=theta),
+        api.shrink(step_signal, "soft"),
+        api.shrink(step_signal, "soft", theta=theta),
         rtol=0,
         atol=1e-14,
     )

@@ -126,8 +126,8 @@ def test_markup_in_a_network_file_is_text(runner, tmp_path):
         f'label = "{BLINK}"\n',
     )
     out = tmp_path / "o.csv"
-    args = ["resnet", _file(tmp_path, "in.csv", SIGNAL), "--network", net, "-o", str(out)]
-    result = runner.invoke(cli, args, env={"COLUMNS": "400"})
+    args = ["resnet", _file(tmp_path, "in.csv", SIGNAL), "--network", net, "-o", str(out), "-v"]
+    result = runner.invoke(cli, args, env={"COLUMNS": "400"})  # -v: the blocks' table too
     assert result.exit_code == 0, (result.stderr, result.exception)
     assert f"network {MARKUP}" in result.stderr
     assert BLINK in result.stderr  # shown as the text it is, not as a style

@@ -108,20 +108,20 @@ def test_streamed_run_writes_the_same_file_and_reports_its_phases(tmp_path, sign
 
 
 def test_planners_match_the_convenience_functions(tmp_path, signal):
-    from resdenoise import filters
+    from resdenoise import api
 
     src = tmp_path / "in.csv"
     write_csv(src, signal, time=False)
     cases = [
         (
             planner("shrink", "garrote", theta=0.3, iterations=4),
-            filters.shrink(signal, "garrote", 0.3, 4),
+            api.shrink(signal, "garrote", 0.3, 4),
         ),
         (
             planner("regularise", "huber", lam=0.5, alpha=2.0),
-            filters.regularise(signal, "huber", lam=0.5, alpha=2.0),
+            api.regularise(signal, "huber", lam=0.5, alpha=2.0),
         ),
-        (planner("resnet", "isru", blocks=6), filters.resnet(signal, "isru", blocks=6)),
+        (planner("resnet", "isru", blocks=6), api.resnet(signal, "isru", blocks=6)),
     ]
     for make_plan, expected in cases:
         run_file(make_plan, str(src), str(tmp_path / "o.csv"))
@@ -131,7 +131,7 @@ def test_planners_match_the_convenience_functions(tmp_path, signal):
         planner("resnet", "tanh", lam=AUTO, blocks=2), str(src), str(tmp_path / "a.csv")
     )
     assert report["parameters"]["lambda_rule"] == "universal threshold"
-    np.testing.assert_array_equal(np.loadtxt(tmp_path / "a.csv"), filters.resnet(signal, blocks=2))
+    np.testing.assert_array_equal(np.loadtxt(tmp_path / "a.csv"), api.resnet(signal, blocks=2))
 
 
 def test_a_formula_and_an_automatic_stopping_time(tmp_path, signal):
@@ -223,7 +223,7 @@ def test_clashing_paths_are_refused_before_reading(tmp_path, signal):
 @pytest.mark.parametrize(
     "command, nonlinearity, settings, message, parameters",
     [
-        ("diffuse", "linear", {}, "give exactly one of time or steps", ("time", "steps")),
+        ("diffuse", "linear", {}, "give exactly one of time or steps", ("time", "steps", "time")),
         (
             "diffuse",
             "linear",

@@ -41,11 +41,15 @@ def pdf_size_pt(path) -> tuple[float, float]:
 def test_without_matplotlib_the_error_says_how_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
-    with pytest.raises(PlotUnavailable, match=r"pip install 'resdenoise\[plot\]'"):
+    with pytest.raises(
+        PlotUnavailable, match=r"pip install '\.\[plot\]' in the resdenoise checkout"
+    ):
         plot_dictionary([("tanh", get_nonlinearity("tanh"))], str(tmp_path / "x.png"))
     result = CliRunner().invoke(cli, ["dictionary", "--plot", str(tmp_path / "x.png")])
     assert result.exit_code == 1
-    assert result.stderr == ("Error: plotting needs matplotlib: pip install 'resdenoise[plot]'\n")
+    assert result.stderr == (
+        "Error: plotting needs matplotlib: pip install '.[plot]' in the resdenoise checkout\n"
+    )
     assert not (tmp_path / "x.png").exists()
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import pywt  # the test extra; a missing oracle is a failure, not a skip
 
-from resdenoise import filters
+from resdenoise import api, filters
 from resdenoise.nonlinearities import get_nonlinearity
 from resdenoise.wavelet import cycle_spin_shrink
 
@@ -63,7 +63,7 @@ def test_shrink_equals_pywavelets(mode, n, iterations, rng):
     f = clean + 0.3 * rng.standard_normal(n)
     theta = 0.4
     expected = pywt_shrink(f, mode, theta, iterations)
-    got = filters.shrink(f, mode, theta=theta, iterations=iterations)
+    got = api.shrink(f, mode, theta=theta, iterations=iterations)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
 
 

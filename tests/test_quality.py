@@ -106,7 +106,7 @@ def test_cli_reference_reports_quality_of_input_and_output(noisy_pair):
         "--report",
         str(tmp / "r.json"),
     ]
-    result = CliRunner().invoke(cli, args)
+    result = CliRunner().invoke(cli, [*args, "-v"])
     assert result.exit_code == 0, result.output
     report = json.loads((tmp / "r.json").read_text())
     out = np.loadtxt(tmp / "out.csv", delimiter=",")

@@ -33,8 +33,13 @@ from .options import CONTEXT_SETTINGS, CliError, error_message
 __all__ = ["cli", "error_message", "main"]
 
 
+#: other spellings of the commands (US English), accepted but not listed
+COMMAND_SPELLINGS = {"regularize": "regularise"}
+
+
 class _Group(click.Group):
-    """The group, run so that a catchable signal cleans up and exits 128+N."""
+    """The group, run so that a catchable signal cleans up and exits 128+N; the
+    commands also by their US spellings, and a misspelt one gets the closest."""
 
     #: set by :func:`main`: the process ends with the command
     process = False
@@ -57,6 +62,18 @@ class _Group(click.Group):
                 1,
             ) from None
 
+    def get_command(self, ctx, cmd_name):
+        return super().get_command(ctx, COMMAND_SPELLINGS.get(cmd_name, cmd_name))
+
+    def resolve_command(self, ctx, args):
+        if args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:
+            from ..errors import did_you_mean
+
+            close = did_you_mean(args[0], self.list_commands(ctx))
+            if close is not None:
+                ctx.fail(f"No such command {args[0]!r}. Did you mean {close!r}?")
+        return super().resolve_command(ctx, args)
+
     def main(self, *args, **kwargs):
         from ..errors import Interrupted
         from ..io.signals import handle_signals
@@ -78,7 +95,9 @@ def cli():
     Four descriptions of one filter (Alt, Weickert and Peter 2020), one
     engine: u <- u + tau * D- Phi(D+ u). Each command reads a CSV or audio
     file (or - for stdin), writes the filtered signal (CSV on stdout unless
-    -o is given) and prints stability diagnostics on stderr.
+    -o is given) and prints on stderr the verdict (did the stability
+    guarantees hold), one line of what ran and any warning; -v adds the
+    tables, -q prints errors only, --json the report on stdout.
 
     \b
     Exit codes: 0 success, 1 input/output problem, 2 usage,

@@ -24,6 +24,7 @@ from .options import (
     EXIT_STRICT,
     NUMBER_OR_AUTO,
     CliError,
+    SectionedCommand,
     error_message,
     files_options,
     grid_option,
@@ -39,7 +40,7 @@ from .options import (
 __all__ = ["denoise", "diffuse", "regularise", "resnet", "shrink"]
 
 
-@click.command(context_settings=CONTEXT_SETTINGS)
+@click.command(cls=SectionedCommand, context_settings=CONTEXT_SETTINGS)
 @name_option("diffusivity", "perona-malik")
 @lambda_option()
 @click.option(
@@ -74,7 +75,7 @@ def diffuse(name, formula, lam, time_, steps, tau, h, scales, stopping_rule, sig
     _run(_planner("diffuse", name, formula, settings), **io)
 
 
-@click.command(context_settings=CONTEXT_SETTINGS)
+@click.command(cls=SectionedCommand, context_settings=CONTEXT_SETTINGS)
 @name_option("shrinkage", "soft")
 @click.option(
     "--threshold",
@@ -120,7 +121,7 @@ def shrink(name, formula, theta, iterations, check_wavelet, scales, stopping_rul
     _run(_planner("shrink", name, formula, settings), check_wavelet=check_wavelet, **io)
 
 
-@click.command(context_settings=CONTEXT_SETTINGS)
+@click.command(cls=SectionedCommand, context_settings=CONTEXT_SETTINGS)
 @name_option("regulariser", "charbonnier")
 @lambda_option()
 @click.option(
@@ -147,7 +148,7 @@ def regularise(name, formula, lam, alpha, steps, h, stopping_rule, sigma, **io):
     _run(_planner("regularise", name, formula, settings), **io)
 
 
-@click.command(context_settings=CONTEXT_SETTINGS)
+@click.command(cls=SectionedCommand, context_settings=CONTEXT_SETTINGS)
 @name_option("activation", "tanh")
 @lambda_option()
 @click.option(
@@ -182,12 +183,14 @@ def resnet(name, formula, lam, blocks, network_path, tau, h, stopping_rule, sigm
         _run(_network_planner(network_path, formula, lam, tau, h, blocks), **io)
         return
     if blocks is None:
-        raise click.UsageError("give --blocks M (or --network FILE)")
+        raise click.UsageError(
+            "give --blocks M, or --blocks auto to choose it from the data (or --network FILE)"
+        )
     settings = dict(lam=lam, rule=stopping_rule, sigma=sigma, blocks=blocks, tau=tau, h=h)
     _run(_planner("resnet", name, formula, settings), **io)
 
 
-@click.command(context_settings=CONTEXT_SETTINGS)
+@click.command(cls=SectionedCommand, context_settings=CONTEXT_SETTINGS)
 @sigma_option()
 @files_options
 def denoise(sigma, **io):
@@ -249,7 +252,17 @@ def _network_planner(path: str, formula, lam, tau, h, blocks):
 
 
 def _run(
-    make_plan, input_paths, output, read, write, report_path, quiet, jobs, scheduler, **options
+    make_plan,
+    input_paths,
+    output,
+    read,
+    write,
+    report_path,
+    quiet,
+    verbose,
+    jobs,
+    scheduler,
+    **options,
 ):
     """One INPUT: filter it into OUTPUT; several (or -o DIR/): each into the directory.
 
@@ -276,10 +289,11 @@ def _run(
                 "--scheduler sends the files of a batch to a cluster: give several INPUTs "
                 "or -o DIR/"
             )
-        _run_one(make_plan, input_paths[0], output, report_path, quiet, files)
+        _run_one(make_plan, input_paths[0], output, report_path, (quiet, verbose), files)
     else:
         files["scheduler"] = scheduler
-        _run_batch(make_plan, list(input_paths), output, report_path, quiet, jobs, files)
+        out = (output, report_path)
+        _run_batch(make_plan, list(input_paths), out, (quiet, verbose), jobs, files)
 
 
 def _names_directory(path: str | None) -> bool:
@@ -287,8 +301,10 @@ def _names_directory(path: str | None) -> bool:
     return path not in (None, "-") and path.endswith(("/", os.sep))
 
 
-def _run_one(make_plan, input_path, output, report_path, quiet, options) -> None:
-    """Filter one INPUT into OUTPUT; the table on stderr; exit 4 under a failed --strict."""
+def _run_one(make_plan, input_path, output, report_path, volume, options) -> None:
+    """Filter one INPUT into OUTPUT; on stderr (``volume``: quiet, verbose) the verdict,
+    then the warnings (or, when the run fails, the warnings and the error), the tables
+    with verbose; exit 4 under a failed --strict."""
     from ..pipeline import check_paths, run_file
     from . import render  # not at start-up: --help draws nothing
 
@@ -301,12 +317,16 @@ def _run_one(make_plan, input_path, output, report_path, quiet, options) -> None
         report_path = os.path.join(report_path, name + ".json")
     with library_errors(usage=True):
         check_paths(input_path, output, report_path, options.get("in_place", False))
+    quiet, verbose = volume
     if output == "-" and not options.get("in_place"):
         _refuse_audio_on_a_terminal(input_path, options["input_format"], options["write"].format)
     console = None if quiet else render.stderr_console()
+    warned: list = []
 
-    def warn(message: str) -> None:
-        if console:
+    def warnings_then(report=None) -> None:
+        if console and report is not None:
+            render.render_summary(report, console, verbose)
+        for message in warned if console else ():
             render.warning(console, message)
 
     try:
@@ -317,18 +337,17 @@ def _run_one(make_plan, input_path, output, report_path, quiet, options) -> None
                 output,
                 report_path=report_path,
                 progress=sink,
-                on_warning=warn,
+                on_warning=warned.append,
                 **options,
             )
-    except GuaranteeError as exc:  # written; the table, then the failure
-        if console:
-            render.render_table(exc.report, console)
+    except GuaranteeError as exc:  # written; the summary, then the failure
+        warnings_then(exc.report)
         click.echo("Error: " + error_message(exc), err=True)
         sys.exit(EXIT_STRICT)
     except ResdenoiseError as exc:
+        warnings_then()
         raise CliError(error_message(exc), exc.exit_code) from None
-    if console:
-        render.render_table(report, console)
+    warnings_then(report)
 
 
 def _refuse_audio_on_a_terminal(input_path: str, input_format, output_format) -> None:
@@ -389,8 +408,10 @@ def _check_in_place_batch(inputs, out_dir: str, fmt) -> None:
             check_paths(path, batch_target(out_dir, path, fmt), None, True)
 
 
-def _run_batch(make_plan, inputs, output, report_path, quiet, jobs, options) -> None:
+def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
     """Each INPUT into OUTDIR under its own name; failures reported, the others finished.
+
+    ``outputs`` is (-o, --report), ``volume`` (quiet, verbose).
 
     Exit code: 0 when every file succeeded, else the largest exit code among the failed
     files (1 input/output, 2 usage, 3 unstable, 4 guarantee failed under --strict).
@@ -398,6 +419,8 @@ def _run_batch(make_plan, inputs, output, report_path, quiet, jobs, options) -> 
     from ..batch import run_batch
     from . import render
 
+    output, report_path = outputs
+    quiet, verbose = volume
     in_place = options.get("in_place", False)
     if output in (None, "-") and not in_place:
         raise click.UsageError(
@@ -428,17 +451,20 @@ def _run_batch(make_plan, inputs, output, report_path, quiet, jobs, options) -> 
         elif quiet:
             text = None
         else:
-            report = result.report
-            text = f"{result.input} -> {result.output}: " + (
-                "guarantees held"
-                if report["guarantees_held"]
-                else "guarantees failed: " + "; ".join(report["failed_checks"])
+            text = render.verdict_line(
+                {**result.report, "input": result.input, "output": result.output}
             )
-        if text is not None:
+        lines = [text] if text is not None else []
+        if not quiet:  # warnings always, each naming its file
+            lines += [f"warning: {result.input}: {w}" for w in result.warnings]
+        for line in lines:
             if bars is not None:
-                bars.print(text)
+                bars.print(line)
             else:
-                click.echo(text, err=True)
+                click.echo(line, err=True)
+        if verbose and result.error is None:
+            console = bars.progress.console if bars is not None else render.stderr_console()
+            render.render_table(result.report, console)
         if bars is not None:
             bars.file_done(i)
 

@@ -7,8 +7,11 @@ and :mod:`resdenoise.plot`; this module parses options, and
 
 from __future__ import annotations
 
+import sys
+
 import click
 
+from ..errors import UnstableError
 from ..nonlinearities import (
     FORMS,
     NONLINEARITIES,
@@ -16,9 +19,16 @@ from ..nonlinearities import (
     PAPER_FAMILIES,
     SQRT2,
     get_nonlinearity,
-    names_for_form,
 )
-from .options import CONTEXT_SETTINGS, POSITIVE, grid_option, library_errors, plot_options
+from .options import (
+    CONTEXT_SETTINGS,
+    POSITIVE,
+    NameChoice,
+    flag_spellings,
+    grid_option,
+    library_errors,
+    plot_options,
+)
 
 __all__ = ["dictionary", "translate"]
 
@@ -99,17 +109,17 @@ def dictionary(as_json, families, lam, plot_path, plot_size):
 def _form_options(func):
     for form in reversed(FORMS):
         func = click.option(
-            f"--{form}-expr",
+            *flag_spellings(form, "-expr"),
             f"{form}_expr",
             default=None,
             metavar="EXPR",
             help=f"Your own {form} as a formula (see --help above).",
         )(func)
         func = click.option(
-            f"--{form}",
+            *flag_spellings(form),
             form,
             default=None,
-            type=click.Choice(names_for_form(form), case_sensitive=False),
+            type=NameChoice(form),
             help=f"A {form} of the registry, by key or alias.",
         )(func)
     return func
@@ -134,8 +144,14 @@ def _form_options(func):
 @click.option("--tau", type=POSITIVE, default=None, help="Time step to check [default: none].")
 @grid_option
 @click.option("--json", "as_json", is_flag=True, help="Print the translation as JSON on stdout.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Exit with code 3 when a condition of the stability theorem fails (with --tau: "
+    "also the L-infinity bound).",
+)
 @plot_options
-def translate(lam, theta, tau, h, as_json, plot_path, plot_size, **given):
+def translate(lam, theta, tau, h, as_json, check, plot_path, plot_size, **given):
     """Translate one nonlinearity into the other three forms, and check it.
 
     Give exactly one of --activation, --diffusivity, --regulariser,
@@ -157,7 +173,7 @@ def translate(lam, theta, tau, h, as_json, plot_path, plot_size, **given):
     \b
     Example:
         resdenoise translate --activation tanh
-        resdenoise translate --activation relu
+        resdenoise translate --activation relu --check     # exit code 3: Phi is not odd
         resdenoise translate --regulariser huber --lambda 0.5 --tau 0.3
         resdenoise translate --activation-expr "r*exp(-r**2/2)" --plot pm.png
     """
@@ -201,3 +217,5 @@ def translate(lam, theta, tau, h, as_json, plot_path, plot_size, **given):
         render.render_translation(result)
         if plot_path is not None:
             click.echo(f"plot written to {plot_path}", err=True)
+    if check and not (result["theorem_applies"] and result["linf_stable"] is not False):
+        sys.exit(UnstableError.exit_code)

@@ -14,7 +14,13 @@ import math
 import click
 
 from ..errors import GuaranteeError, ParameterError, ResdenoiseError
-from ..nonlinearities import names_for_form
+from ..nonlinearities import (
+    FORM_SPELLINGS,
+    NONLINEARITIES,
+    names_for_form,
+    normalise_name,
+    unknown_name,
+)
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -32,6 +38,45 @@ FLAGS = {
 # --------------------------------------------------------------------------
 # Library errors on the command line
 # --------------------------------------------------------------------------
+
+
+# --------------------------------------------------------------------------
+# Help in sections
+# --------------------------------------------------------------------------
+
+#: The sections of a filtering command's --help, in order; an option not
+#: named in SECTION_OF is about the signal (nonlinearity, lambda, blocks).
+SECTIONS = ("Signal", "Stability", "Files", "Output")
+SECTION_OF = {
+    **dict.fromkeys(("allow_unstable", "strict", "check_wavelet", "reference"), "Stability"),
+    **dict.fromkeys(
+        (
+            "input_paths output input_format output_format delimiter decimal header "
+            "time_column columns subtype in_place chunk_size jobs scheduler"
+        ).split(),
+        "Files",
+    ),
+    **dict.fromkeys(("quiet", "verbose", "as_json", "report_path", "help"), "Output"),
+}
+
+
+class SectionedCommand(click.Command):
+    """A command whose --help lists its options in :data:`SECTIONS`.
+
+    Hand-written on click's own formatter (a dozen lines) rather than a
+    help library: --help imports nothing more and looks as before.
+    """
+
+    def format_options(self, ctx, formatter):
+        groups: dict = {title: [] for title in SECTIONS}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None:
+                groups[SECTION_OF.get(param.name, "Signal")].append(record)
+        for title, records in groups.items():
+            if records:
+                with formatter.section(title):
+                    formatter.write_dl(records)
 
 
 class CliError(click.ClickException):
@@ -111,6 +156,46 @@ class PositiveOrAuto(click.ParamType):
         if not self.integer and not (math.isfinite(x) and x > 0):
             self.fail(f"{value!r} must be a finite number > 0, or 'auto'", param, ctx)
         return x
+
+
+class NameChoice(click.Choice):
+    """A registry name of one form: any case, ``_`` or ``-``; an unknown name is
+    refused with the closest name, or the form where it lives."""
+
+    def __init__(self, form: str):
+        super().__init__(names_for_form(form), case_sensitive=False)
+        self.form = form
+
+    def get_metavar(self, param, ctx=None):
+        return "NAME"
+
+    def convert(self, value, param, ctx):
+        name = normalise_name(str(value))
+        if name in self.choices:
+            return name
+        self.fail(unknown_name(str(value), self.form), param, ctx)
+
+
+def name_help(form: str) -> str:
+    """The help of ``--FORM NAME``: the family keys, then the aliases with their family."""
+    from ..nonlinearities import resolve_name
+
+    keys = list(NONLINEARITIES)
+    others = [n for n in names_for_form(form) if n not in NONLINEARITIES]
+    aliases = [
+        f"{n} ({resolve_name(n, form).key})" for n in others if resolve_name(n, form).key != n
+    ]
+    outside = [n for n in others if resolve_name(n, form).key == n]
+    text = f"The {form}. Families: {', '.join(keys)}. Aliases: {', '.join(aliases)}."
+    if outside:
+        text += f" Outside the stability theorem (refused unless --allow-unstable): {', '.join(outside)}."
+    return text
+
+
+def flag_spellings(form: str, suffix: str = "") -> list[str]:
+    """``--regulariser`` and ``--regularizer`` (US): a form's flags, British first."""
+    us = [us for us, gb in FORM_SPELLINGS.items() if gb == form]
+    return [f"--{form}{suffix}"] + [f"--{name}{suffix}" for name in us]
 
 
 class PlotSize(click.ParamType):
@@ -259,6 +344,12 @@ def files_options(func):
         "several INPUTs: a directory receiving INPUT-NAME.json for each input.",
     )
     @click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help="Print the JSON report on stdout (the signal goes to -o FILE); as --report -.",
+    )
+    @click.option(
         "--allow-unstable", is_flag=True, help="Run even if tau exceeds the L-infinity bound."
     )
     @click.option(
@@ -271,7 +362,14 @@ def files_options(func):
         help="A clean signal of the same shape (read like INPUT): report MSE, SNR and "
         "PSNR of input and output against it.",
     )
-    @click.option("-q", "--quiet", is_flag=True, help="No diagnostics on stderr.")
+    @click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors.")
+    @click.option(
+        "-v",
+        "--verbose",
+        is_flag=True,
+        help="After the verdict, the tables: parameters, stability bounds, measurements "
+        "per channel.",
+    )
     @click.option(
         "--dtype",
         type=click.Choice(["float64", "float32"]),
@@ -309,6 +407,10 @@ def files_options(func):
     )
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        if kwargs["quiet"] and kwargs["verbose"]:
+            raise click.UsageError("give -q (errors only) or -v (the tables), not both")
+        if kwargs.pop("as_json"):
+            _json_report(kwargs)
         kwargs["read"] = {key: kwargs.pop(key) for key in READ_KEYS}
         kwargs["write"] = {key: kwargs.pop(key) for key in WRITE_KEYS}
         return func(*args, **kwargs)
@@ -316,20 +418,34 @@ def files_options(func):
     return wrapper
 
 
+def _json_report(kwargs: dict) -> None:
+    """``--json``: the report on stdout (``--report -``), when the signal goes to a file."""
+    several = len(kwargs["input_paths"]) > 1 or kwargs["output"].endswith("/")
+    if several:
+        raise click.UsageError(
+            "--json prints one report; with several INPUTs use --report DIR/ (one JSON per input)"
+        )
+    if kwargs["report_path"] is not None:
+        raise click.UsageError("give --json (report on stdout) or --report PATH, not both")
+    if kwargs["output"] == "-":
+        raise click.UsageError("--json puts the report on stdout; give the signal -o FILE")
+    kwargs["report_path"] = "-"
+
+
 def name_option(form: str, default: str):
     """``--FORM NAME`` (parameter ``name``) and ``--FORM-expr EXPR`` (parameter
     ``formula``: the parsed :class:`resdenoise.expr.Expression`, or None)."""
     return bundle(
         click.option(
-            f"--{form}",
+            *flag_spellings(form),
             "name",
             default=default,
             show_default=True,
-            type=click.Choice(names_for_form(form), case_sensitive=False),
-            help=f"The {form}; the six families and their paper names.",
+            type=NameChoice(form),
+            help=name_help(form),
         ),
         click.option(
-            f"--{form}-expr",
+            *flag_spellings(form, "-expr"),
             "formula",
             default=None,
             metavar="EXPR",
@@ -403,7 +519,7 @@ plot_options = bundle(
         default=None,
         metavar="PATH",
         help="Also draw the function plots (rows g, Psi, S, Phi) to PATH: .png, .svg or .pdf. "
-        "Needs matplotlib: pip install 'resdenoise[plot]'.",
+        "Needs matplotlib: pip install '.[plot]' in the checkout.",
     ),
     click.option(
         "--plot-size",

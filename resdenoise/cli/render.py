@@ -38,7 +38,7 @@ def warning(console, message: str) -> None:
     """``warning: MESSAGE`` on ``console`` (the message is printed as it is, no markup)."""
     from rich.markup import escape
 
-    console.print("[yellow]warning:[/] " + escape(message))
+    console.print("[yellow]warning:[/] " + escape(message), soft_wrap=True)
 
 
 def num(x, none: str = "inf") -> str:
@@ -91,8 +91,58 @@ def _stability_rows(table, s: dict, fmt, g_label: str, lipschitz_label: str) -> 
 # --------------------------------------------------------------------------
 
 
+def verdict_line(report: dict) -> str:
+    """``INPUT -> OUTPUT: guarantees held`` (or failed, with the checks that failed)."""
+    verdict = (
+        "guarantees held"
+        if report["guarantees_held"]
+        else "guarantees failed: " + "; ".join(report["failed_checks"])
+    )
+    return f"{report['input']} -> {report['output']}: {verdict}"
+
+
+def summary_line(report: dict) -> str:
+    """What ran, in one line: nonlinearity, lambda, blocks, tau, stability, noise."""
+    st = report["stability"]
+    params = report["parameters"]
+    what = f"{report['name']} {report['form']}"
+    if report["name"] != report["family"]:
+        what += f" ({report['family']})"
+    parts = [what]
+    if "lambda" in params:
+        auto = " (auto)" if "lambda_rule" in params else ""
+        parts.append(f"lambda = {num(params['lambda'])}{auto}")
+    if "alpha" in params:
+        parts.append(f"alpha = {num(params['alpha'])}")
+    blocks = f"{report['steps']} blocks of tau = {num(report['tau'])}"
+    if "stopping_rule" in params:
+        blocks = f"{report['steps']} blocks chosen by {params['stopping_rule']}, tau = {num(report['tau'])}"
+    parts.append(f"{blocks} (T = {num(report['stopping_time'])})")
+    parts.append(
+        "sign stable"
+        if st["sign_stable"]
+        else "L-infinity stable"
+        if st["linf_stable"]
+        else "not stable"
+    )
+    noise = report.get("noise_sigma")
+    if noise:
+        parts.append("noise sigma " + ", ".join(num(s) for s in noise))
+    return "  " + ", ".join(parts)
+
+
+def render_summary(report: dict, console, verbose: bool = False) -> None:
+    """The verdict line and one line of what ran; with ``verbose`` the tables too."""
+    style = "green" if report["guarantees_held"] else "red"
+    console.print(verdict_line(report), style=style, markup=False, soft_wrap=True)
+    console.print(summary_line(report), markup=False, soft_wrap=True)
+    if verbose:
+        render_table(report, console)
+
+
 def render_table(report: dict, console) -> None:
-    """Print the report as two rich tables (run, channels) on ``console``."""
+    """Print the report as two rich tables (run, channels) on ``console``; the
+    verdict is :func:`verdict_line`'s, printed before them."""
     from rich.table import Table
 
     st = report["stability"]
@@ -109,7 +159,7 @@ def render_table(report: dict, console) -> None:
         if not isinstance(v, (list, dict))
     )
     run.add_row("parameters", params)
-    noise = report.get("noise_sigma", report["parameters"].get("noise_sigma"))
+    noise = report.get("noise_sigma")
     if noise is not None:
         estimator = report.get("noise_estimator", "mad-haar")
         run.add_row(f"noise sigma ({estimator})", ", ".join(num(s) for s in noise))
@@ -147,8 +197,6 @@ def render_table(report: dict, console) -> None:
             ("total variation in -> out", lambda c: f"{num(c['tv_in'])} -> {num(c['tv_out'])}"),
             ("mean drift", lambda c: num(c["mean_drift"])),
         ]
-        if "noise_sigma" in channels[0]:
-            rows.append(("noise sigma", lambda c: num(c["noise_sigma"])))
         if "el_residual" in channels[0]:
             rows += [
                 (
@@ -165,14 +213,7 @@ def render_table(report: dict, console) -> None:
                 pairs = zip(quality["input"][key], quality["output"][key], strict=True)
                 ch.add_row(f"{label} in -> out", *(f"{num(a)} -> {num(b)}" for a, b in pairs))
         console.print(ch)
-    verdict = (
-        "[green]all guarantees held[/]"
-        if report.get("guarantees_held")
-        else "[red]guarantees failed[/]"
-    )
-    console.print(verdict)
-    for line in report.get("failed_checks", []):
-        console.print(f"  [red]-[/] {_text(line)}", highlight=False)
+    # the verdict and the failed checks lead, in render_summary's first line
 
 
 def _render_blocks(blocks: list, console) -> None:
@@ -261,8 +302,13 @@ def render_translation(t: dict) -> None:
     formulas = Table(title="the four forms", title_justify="left")
     formulas.add_column("form", style="bold")
     formulas.add_column("formula")
+    formulas.add_column("known as", overflow="fold")
     for form, f in t["forms"].items():
-        formulas.add_row(f"{form} {f['symbol']}", _text(f["formula"] or "(translated numerically)"))
+        formulas.add_row(
+            f"{form} {f['symbol']}",
+            _text(f["formula"] or "(translated numerically)"),
+            ", ".join(f["known_as"]) or "-",
+        )
     console.print(formulas)
     values = Table(title="sampled (S: one Haar step, tau = 1/4, h = 1)", title_justify="left")
     values.add_column("r, s", justify="right", style="bold")
@@ -300,10 +346,32 @@ def render_translation(t: dict) -> None:
 # --------------------------------------------------------------------------
 
 
+def _rate_column():
+    """A column of the rate, in the task's unit: ``1.2k blocks/s``, ``3.4M samples/s``."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task):
+            unit = task.fields.get("unit", "")
+            if task.speed is None:
+                return Text(f"? {unit}/s", style="progress.data.speed")
+            speed, prefix = float(task.speed), ""
+            for step in ("k", "M", "G"):
+                if speed < 1000:
+                    break
+                speed, prefix = speed / 1000, step
+            return Text(f"{speed:.3g}{prefix} {unit}/s", style="progress.data.speed")
+
+    return RateColumn()
+
+
 class Bars:
-    """Rich progress bars on stderr: files done (batch) and one bar per running file.
+    """Rich progress bars on stderr: files done (batch) and one bar per running file,
+    each with its percentage, count, rate, elapsed time and ETA.
 
     Refreshed by hand (no refresh thread, so that batch workers can fork).
+    ``console`` and ``get_time`` (a clock) are for tests.
     """
 
     PHASES = {
@@ -311,27 +379,37 @@ class Bars:
         "noise": "noise level",
         "filter": "filtering",
         "blocks": "blocks",
+        "search": "automatic search",
     }
+    #: what a phase counts
+    UNITS = {"blocks": "blocks", "search": "blocks"}
 
-    def __init__(self, files: int | None = None):
+    def __init__(self, files: int | None = None, console=None, get_time=None):
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
             Progress,
+            TaskProgressColumn,
             TextColumn,
             TimeElapsedColumn,
+            TimeRemainingColumn,
         )
 
         self.progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
+            TaskProgressColumn(),
             MofNCompleteColumn(),
+            _rate_column(),
             TimeElapsedColumn(),
-            console=stderr_console(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console or stderr_console(),
             transient=True,
             auto_refresh=False,
+            get_time=get_time,
         )
-        self.files = self.progress.add_task("files", total=files) if files else None
+        self.files = self.progress.add_task("files", total=files, unit="files") if files else None
         self.tasks: dict = {}
         self._last = 0.0
 
@@ -345,13 +423,23 @@ class Bars:
     def print(self, text: str) -> None:
         self.progress.console.print(text, highlight=False, markup=False, soft_wrap=True)
 
+    def describe(self, phase: str) -> tuple[str, str]:
+        """What a phase is called on its bar, and what it counts."""
+        base, _, candidate = phase.partition(" ")  # "search 2/13": lambda candidate 2 of 13
+        words = self.PHASES.get(base, base)
+        if candidate:
+            words += f", lambda {candidate}"
+        return words, self.UNITS.get(base, "samples")
+
     def update(self, key, label: str, phase: str, done: int, total) -> None:
-        description = f"{label} {self.PHASES.get(phase, phase)}"
+        words, unit = self.describe(phase)
+        description = f"{label} {words}"
         if key not in self.tasks:
-            self.tasks[key] = (self.progress.add_task(description, total=total), phase)
+            task = self.progress.add_task(description, total=total, unit=unit)
+            self.tasks[key] = (task, phase)
         task, shown = self.tasks[key]
         if phase != shown:  # a new phase: a fresh bar and clock
-            self.progress.reset(task, total=total, description=description)
+            self.progress.reset(task, total=total, description=description, unit=unit)
             self.tasks[key] = (task, phase)
         self.progress.update(task, description=description, completed=done, total=total)
         self.refresh()

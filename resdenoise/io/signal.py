@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ParameterError, SignalError
+from ..errors import ParameterError, SignalError, did_you_mean
 
 #: The path that means stdin (reading) or stdout (writing).
 STDIO = "-"
@@ -269,9 +269,11 @@ def _check_subtype(target: str, fmt: str, subtype: str | None) -> str | None:
 
     subtype = subtype.strip().upper()
     if fmt != "AUDIO" and not soundfile.check_format(fmt, subtype):
+        held = sorted(soundfile.available_subtypes(fmt))
+        close = did_you_mean(subtype, held)
+        hint = f" Did you mean {close!r}?" if close else ""
         raise ParameterError(
-            f"{target}: {fmt} cannot hold subtype {subtype!r}; it can hold "
-            + ", ".join(sorted(soundfile.available_subtypes(fmt)))
+            f"{target}: {fmt} cannot hold subtype {subtype!r}.{hint} It can hold " + ", ".join(held)
         )
     return subtype
 

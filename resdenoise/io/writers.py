@@ -389,6 +389,20 @@ class SignalWriter(_TempOutput):
         top = 2.0 ** (PCM_BITS[self.subtype] - 1) if self.subtype in PCM_BITS else 1.0
         return np.clip(given, -1.0, (top - 1) / top if top > 1 else 1.0)
 
+    def clipping_error(self) -> SignalError:
+        """The refusal of an output that the subtype clipped (raise it before the rename)."""
+        import soundfile
+
+        fix = "subtype='FLOAT'"
+        if not soundfile.check_format(self.fmt, "FLOAT"):
+            fix += " with a format that holds floats (wav, caf, ...)"
+        return SignalError(
+            f"{self.name}: {self.clipped} output samples lie outside the range of "
+            f"{self.subtype} (-1 to 1) and would be clipped; nothing written; give {fix}, or "
+            "lower the input's level",
+            parameters=[("subtype", "FLOAT")],
+        )
+
     def close(self) -> None:
         """Finish the temporary file (idempotent); raise if samples were not finite."""
         if self.closed:

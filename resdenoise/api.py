@@ -1,0 +1,369 @@
+"""The one-call Python API: :func:`diffuse`, :func:`shrink`, :func:`regularise`,
+:func:`resnet`, each returning the filtered signal.
+
+They take what the command line takes, in Python's terms: a signal as an
+array or a list (shape ``(n,)`` or ``(n, channels)``), a nonlinearity by
+name (any form's spelling), as a :class:`~resdenoise.nonlinearities.Nonlinearity`
+or as a function of ``r`` in the command's form, and ``"auto"`` where the
+command line takes ``auto``.  They plan with the command line's plan maker
+(:func:`resdenoise.pipeline.planner`), so that the same settings give the
+same numbers, and refuse what it refuses with the same exceptions
+(:mod:`resdenoise.errors`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import ParameterError, SignalError
+from .filters import check_verdict, run_plan
+from .nonlinearities import Nonlinearity, from_function
+from .pipeline import AUTO, planner
+
+__all__ = ["diffuse", "regularise", "resnet", "shrink"]
+
+#: A nonlinearity as the functions take it: a registry name, a bound
+#: nonlinearity, or a function of r (of s for a shrinkage) in the command's form.
+NonlinearityLike = str | Nonlinearity | Callable[[np.ndarray], np.ndarray]
+Auto = Literal["auto"]
+StoppingRule = Literal["sure", "noise2self", "decorrelation"]
+
+
+def as_signal(u: npt.ArrayLike) -> np.ndarray:
+    """``u`` as a float array of shape ``(n,)`` or ``(n, channels)``, n >= 2, all finite.
+
+    float32 stays float32; everything else becomes float64.
+
+    Raises
+    ------
+    SignalError
+        Not numbers, the wrong number of dimensions, fewer than 2 samples, or
+        a sample that is NaN or infinite (the command line's errors).
+    """
+    try:
+        a = np.asarray(u)
+        if a.dtype != np.float32:
+            a = a.astype(np.float64)
+    except (TypeError, ValueError):
+        raise SignalError(
+            "the signal must be numbers: an array or a list of shape (n,) or (n, channels)"
+        ) from None
+    if a.ndim not in (1, 2):
+        raise SignalError(f"the signal must have shape (n,) or (n, channels), not {a.shape}")
+    if a.shape[0] < 2 or a.size == 0:
+        raise SignalError(f"a signal needs at least 2 samples; this one has shape {a.shape}")
+    bad = ~np.isfinite(a)
+    if bad.any():
+        index = np.argwhere(bad)[0]
+        where = f"sample {index[0]}" + (f" of channel {index[1]}" if a.ndim == 2 else "")
+        raise SignalError(f"{where} is {float(a[tuple(index)])}: not a finite number")
+    return a
+
+
+def _samples_in_rows(u, channel_axis=None):
+    """``u`` with its samples in rows, and the function that gives an output
+    ``u``'s own layout back.
+
+    A 2-D array whose rows are no more than its columns is ambiguous (is
+    ``np.stack([left, right])`` 2 samples of N channels?): refused unless
+    ``channel_axis`` says where the channels are (0: rows, 1 or -1: columns).
+    What is not a 1-D or 2-D array is left to :func:`as_signal` to refuse.
+    """
+    same = lambda out: out  # noqa: E731
+    if channel_axis is not None and (
+        isinstance(channel_axis, bool) or channel_axis not in (0, 1, -1, -2)
+    ):
+        raise ParameterError(f"channel_axis must be 0, 1, -1 or None, not {channel_axis!r}")
+    try:
+        a = np.asarray(u)
+    except (TypeError, ValueError):
+        return u, same
+    if a.ndim == 1 and channel_axis is not None:
+        raise ParameterError(
+            f"u has shape {a.shape}, one channel: drop channel_axis",
+            parameters=["channel_axis"],
+        )
+    if a.ndim != 2 or a.size == 0 or channel_axis in (1, -1):
+        return a, same  # empty: as_signal says so
+    if channel_axis is None:
+        n, c = a.shape
+        if c > 1 and n <= c:
+            raise ParameterError(
+                f"u has shape {a.shape}: {_count(n, 'sample')} of {c} channels, or {c} "
+                f"samples of {_count(n, 'channel')}? Say which: channel_axis=0 for channels "
+                "in rows (as np.stack([left, right]) makes them), channel_axis=1 for channels "
+                "in columns",
+                parameters=[("channel_axis", 0), ("channel_axis", 1)],
+            )
+        return a, same
+    return np.ascontiguousarray(a.T), lambda out: np.ascontiguousarray(out.T)
+
+
+def _count(k: int, what: str) -> str:
+    return f"{k} {what}{'' if k == 1 else 's'}"
+
+
+def _run(
+    command: str, u, nonlinearity, form: str, lam, allow_unstable: bool, channel_axis, **settings
+):
+    """Plan as the command line does, refuse an unstable plan, run it."""
+    u, back = _samples_in_rows(u, channel_axis)
+    u = as_signal(u)
+    if callable(nonlinearity) and not isinstance(nonlinearity, Nonlinearity):
+        name = getattr(nonlinearity, "__name__", "custom")
+        nonlinearity = from_function(nonlinearity, form, name=name, lam=1.0)
+    lam = None if lam is None or lam == AUTO else lam
+    plan, extra = planner(command, nonlinearity, lam=lam, **settings)(u)
+    for message in extra.get("warnings", ()):  # what the automatic search has to say
+        warnings.warn(message, UserWarning, stacklevel=3)
+    check_verdict(plan, plan.verdict(), allow_unstable)
+    return back(run_plan(plan, u))
+
+
+_SIGNAL = """
+    u : array_like, shape (n,) or (n, channels)
+        The signal (a list works too; float32 stays float32).  Channels in
+        rows, shape (channels, n), need ``channel_axis=0``: an array with no
+        more rows than columns is refused without ``channel_axis``, never
+        guessed."""
+
+_LAM = """
+    lam : float or "auto", optional
+        Contrast parameter; None or ``"auto"``: from the noise estimate (a
+        function is used as given)."""
+
+_H = """
+    h : float
+        Grid size."""
+
+_TAIL = """
+    allow_unstable : bool
+        Run even when the plan is not L-infinity stable.
+    stopping_rule : {"sure", "noise2self", "decorrelation"}
+        How ``"auto"`` chooses.
+    channel_axis : {0, 1, -1}, optional
+        Where the channels of a 2-D ``u`` are: 0 in rows, 1 (or -1) in
+        columns; the output has the layout of ``u``.
+
+    Returns
+    -------
+    ndarray
+        The filtered signal, of the shape of ``u``.
+
+    Raises
+    ------
+    SignalError
+        The signal is not numbers, has fewer than 2 samples or a NaN/inf.
+    ParameterError
+        Settings that do not go together, or ``"auto"`` with a function.
+    ValueError
+        An unknown name (with the closest one) or lambda <= 0.
+    UnstableError
+        The run is not L-infinity stable and ``allow_unstable`` is False."""
+
+
+def diffuse(
+    u: npt.ArrayLike,
+    diffusivity: NonlinearityLike = "perona-malik",
+    lam: float | Auto | None = None,
+    time: float | Auto | None = None,
+    steps: int | None = None,
+    tau: float | None = None,
+    h: float = 1.0,
+    allow_unstable: bool = False,
+    *,
+    stopping_rule: StoppingRule = "sure",
+    channel_axis: int | None = None,
+) -> np.ndarray:
+    """Nonlinear diffusion of ``u`` with diffusivity g up to ``time`` (or for ``steps``).
+
+    Parameters
+    ----------
+    {signal}
+    diffusivity : str, Nonlinearity or callable
+        A diffusivity name (``"perona-malik"``, ``"charbonnier"``, ...), or
+        g itself as a function of r.
+    {lam}
+    time : float or "auto", optional
+        Stopping time T (m = ceil(T/tau_max) steps of tau = T/m), or
+        ``"auto"``: chosen by ``stopping_rule``.  Give time or steps.
+    steps : int, optional
+        Number of explicit steps m.
+    tau : float, optional
+        Time step; default the sign-stable bound h^2/(4 g_max).
+    {h}
+    {tail}
+
+    Examples
+    --------
+    >>> diffuse([0.0, 0.0, 1.0, 1.0], "linear", lam=1.0, steps=1).tolist()
+    [0.0, 0.25, 0.75, 1.0]
+    """
+    return _run(
+        "diffuse",
+        u,
+        diffusivity,
+        "diffusivity",
+        lam,
+        allow_unstable,
+        channel_axis,
+        rule=stopping_rule,
+        time=time,
+        steps=steps,
+        tau=tau,
+        h=h,
+    )
+
+
+def shrink(
+    u: npt.ArrayLike,
+    shrinkage: NonlinearityLike = "soft",
+    theta: float | Auto | None = None,
+    iterations: int | Auto = 1,
+    allow_unstable: bool = False,
+    *,
+    stopping_rule: StoppingRule = "sure",
+    channel_axis: int | None = None,
+) -> np.ndarray:
+    """Iterated cycle-spun Haar shrinkage of ``u`` with threshold theta (m blocks, tau = 1/4).
+
+    Parameters
+    ----------
+    {signal}
+    shrinkage : str, Nonlinearity or callable
+        A shrinkage name (``"soft"``, ``"garrote"``, ``"hard"``, ...), or S
+        itself as a function of s.
+    theta : float or "auto", optional
+        Threshold (lambda = sqrt2 theta); None or ``"auto"``: the universal
+        threshold.
+    iterations : int or "auto"
+        Number of iterations m, or ``"auto"``: chosen by ``stopping_rule``.
+    {tail}
+
+    Examples
+    --------
+    >>> shrink([0.0, 0.0, 4.0, 4.0], "hard", theta=0.5).tolist()
+    [0.0, 0.0, 4.0, 4.0]
+    """
+    return _run(
+        "shrink",
+        u,
+        shrinkage,
+        "shrinkage",
+        None,
+        allow_unstable,
+        channel_axis,
+        rule=stopping_rule,
+        theta=AUTO if theta is None else theta,
+        iterations=iterations,
+    )
+
+
+def regularise(
+    u: npt.ArrayLike,
+    regulariser: NonlinearityLike = "charbonnier",
+    lam: float | Auto | None = None,
+    alpha: float | Auto = 1.0,
+    steps: int | None = None,
+    h: float = 1.0,
+    allow_unstable: bool = False,
+    *,
+    stopping_rule: StoppingRule = "sure",
+    channel_axis: int | None = None,
+) -> np.ndarray:
+    """Variational regularisation of ``u`` with weight alpha, by m explicit blocks.
+
+    Parameters
+    ----------
+    {signal}
+    regulariser : str, Nonlinearity or callable
+        A regulariser name (``"charbonnier"``, ``"huber"``, ...), or Psi itself
+        as a function of r.
+    {lam}
+    alpha : float or "auto"
+        Regularisation weight (= stopping time), or ``"auto"``: chosen by
+        ``stopping_rule``.
+    steps : int, optional
+        Number of blocks m (tau = alpha/m); default the fewest that keep tau
+        sign-stable.
+    {h}
+    {tail}
+
+    Examples
+    --------
+    >>> regularise([0.0, 0.0, 1.0, 1.0], "linear", lam=1.0, alpha=0.25).tolist()
+    [0.0, 0.25, 0.75, 1.0]
+    """
+    return _run(
+        "regularise",
+        u,
+        regulariser,
+        "regulariser",
+        lam,
+        allow_unstable,
+        channel_axis,
+        rule=stopping_rule,
+        alpha=alpha,
+        steps=steps,
+        h=h,
+    )
+
+
+def resnet(
+    u: npt.ArrayLike,
+    activation: NonlinearityLike = "tanh",
+    lam: float | Auto | None = None,
+    blocks: int | Auto = 1,
+    tau: float | None = None,
+    h: float = 1.0,
+    allow_unstable: bool = False,
+    *,
+    stopping_rule: StoppingRule = "sure",
+    channel_axis: int | None = None,
+) -> np.ndarray:
+    """A residual network of ``blocks`` diffusion blocks with activation Phi on ``u``.
+
+    Parameters
+    ----------
+    {signal}
+    activation : str, Nonlinearity or callable
+        An activation name (``"tanh"``, ``"isru"``, ...), or Phi itself as a
+        function of r (``np.tanh``); a function is checked for stability by
+        sampling, as the command line's formulas are.
+    {lam}
+    blocks : int or "auto"
+        Number of blocks m, or ``"auto"``: chosen by ``stopping_rule``.
+    tau : float, optional
+        Time step; default the sign-stable bound h^2/(4 g_max).
+    {h}
+    {tail}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> resnet([0.0, 0.0, 1.0, 1.0], np.tanh, blocks=1, tau=0.25).round(4).tolist()
+    [0.0, 0.1904, 0.8096, 1.0]
+    """
+    return _run(
+        "resnet",
+        u,
+        activation,
+        "activation",
+        lam,
+        allow_unstable,
+        channel_axis,
+        rule=stopping_rule,
+        blocks=blocks,
+        tau=tau,
+        h=h,
+    )
+
+
+for _func in (diffuse, shrink, regularise, resnet):  # the sections they share, once
+    for _key, _text in (("signal", _SIGNAL), ("lam", _LAM), ("h", _H), ("tail", _TAIL)):
+        _func.__doc__ = _func.__doc__.replace("    {" + _key + "}", _text.strip("\n"))
