@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from .errors import SignalError
+from .errors import ParameterError, SignalError
 from .filters import check_verdict, run_plan
 from .nonlinearities import Nonlinearity, from_function
 from .pipeline import AUTO, planner
@@ -65,8 +65,54 @@ def as_signal(u: npt.ArrayLike) -> np.ndarray:
     return a
 
 
-def _run(command: str, u, nonlinearity, form: str, lam, allow_unstable: bool, **settings):
+def _samples_in_rows(u, channel_axis=None):
+    """``u`` with its samples in rows, and the function that gives an output
+    ``u``'s own layout back.
+
+    A 2-D array whose rows are no more than its columns is ambiguous (is
+    ``np.stack([left, right])`` 2 samples of N channels?): refused unless
+    ``channel_axis`` says where the channels are (0: rows, 1 or -1: columns).
+    What is not a 1-D or 2-D array is left to :func:`as_signal` to refuse.
+    """
+    same = lambda out: out  # noqa: E731
+    if channel_axis is not None and (
+        isinstance(channel_axis, bool) or channel_axis not in (0, 1, -1, -2)
+    ):
+        raise ParameterError(f"channel_axis must be 0, 1, -1 or None, not {channel_axis!r}")
+    try:
+        a = np.asarray(u)
+    except (TypeError, ValueError):
+        return u, same
+    if a.ndim == 1 and channel_axis is not None:
+        raise ParameterError(
+            f"u has shape {a.shape}, one channel: drop channel_axis",
+            parameters=["channel_axis"],
+        )
+    if a.ndim != 2 or a.size == 0 or channel_axis in (1, -1):
+        return a, same  # empty: as_signal says so
+    if channel_axis is None:
+        n, c = a.shape
+        if c > 1 and n <= c:
+            raise ParameterError(
+                f"u has shape {a.shape}: {_count(n, 'sample')} of {c} channels, or {c} "
+                f"samples of {_count(n, 'channel')}? Say which: channel_axis=0 for channels "
+                "in rows (as np.stack([left, right]) makes them), channel_axis=1 for channels "
+                "in columns",
+                parameters=[("channel_axis", 0), ("channel_axis", 1)],
+            )
+        return a, same
+    return np.ascontiguousarray(a.T), lambda out: np.ascontiguousarray(out.T)
+
+
+def _count(k: int, what: str) -> str:
+    return f"{k} {what}{'' if k == 1 else 's'}"
+
+
+def _run(
+    command: str, u, nonlinearity, form: str, lam, allow_unstable: bool, channel_axis, **settings
+):
     """Plan as the command line does, refuse an unstable plan, run it."""
+    u, back = _samples_in_rows(u, channel_axis)
     u = as_signal(u)
     if callable(nonlinearity) and not isinstance(nonlinearity, Nonlinearity):
         name = getattr(nonlinearity, "__name__", "custom")
@@ -76,12 +122,15 @@ def _run(command: str, u, nonlinearity, form: str, lam, allow_unstable: bool, **
     for message in extra.get("warnings", ()):  # what the automatic search has to say
         warnings.warn(message, UserWarning, stacklevel=3)
     check_verdict(plan, plan.verdict(), allow_unstable)
-    return run_plan(plan, u)
+    return back(run_plan(plan, u))
 
 
 _SIGNAL = """
     u : array_like, shape (n,) or (n, channels)
-        The signal (a list works too; float32 stays float32)."""
+        The signal (a list works too; float32 stays float32).  Channels in
+        rows, shape (channels, n), need ``channel_axis=0``: an array with no
+        more rows than columns is refused without ``channel_axis``, never
+        guessed."""
 
 _LAM = """
     lam : float or "auto", optional
@@ -97,6 +146,9 @@ _TAIL = """
         Run even when the plan is not L-infinity stable.
     stopping_rule : {"sure", "noise2self", "decorrelation"}
         How ``"auto"`` chooses.
+    channel_axis : {0, 1, -1}, optional
+        Where the channels of a 2-D ``u`` are: 0 in rows, 1 (or -1) in
+        columns; the output has the layout of ``u``.
 
     Returns
     -------
@@ -126,6 +178,7 @@ def diffuse(
     allow_unstable: bool = False,
     *,
     stopping_rule: StoppingRule = "sure",
+    channel_axis: int | None = None,
 ) -> np.ndarray:
     """Nonlinear diffusion of ``u`` with diffusivity g up to ``time`` (or for ``steps``).
 
@@ -158,6 +211,7 @@ def diffuse(
         "diffusivity",
         lam,
         allow_unstable,
+        channel_axis,
         rule=stopping_rule,
         time=time,
         steps=steps,
@@ -174,6 +228,7 @@ def shrink(
     allow_unstable: bool = False,
     *,
     stopping_rule: StoppingRule = "sure",
+    channel_axis: int | None = None,
 ) -> np.ndarray:
     """Iterated cycle-spun Haar shrinkage of ``u`` with threshold theta (m blocks, tau = 1/4).
 
@@ -202,6 +257,7 @@ def shrink(
         "shrinkage",
         None,
         allow_unstable,
+        channel_axis,
         rule=stopping_rule,
         theta=AUTO if theta is None else theta,
         iterations=iterations,
@@ -218,6 +274,7 @@ def regularise(
     allow_unstable: bool = False,
     *,
     stopping_rule: StoppingRule = "sure",
+    channel_axis: int | None = None,
 ) -> np.ndarray:
     """Variational regularisation of ``u`` with weight alpha, by m explicit blocks.
 
@@ -249,6 +306,7 @@ def regularise(
         "regulariser",
         lam,
         allow_unstable,
+        channel_axis,
         rule=stopping_rule,
         alpha=alpha,
         steps=steps,
@@ -266,6 +324,7 @@ def resnet(
     allow_unstable: bool = False,
     *,
     stopping_rule: StoppingRule = "sure",
+    channel_axis: int | None = None,
 ) -> np.ndarray:
     """A residual network of ``blocks`` diffusion blocks with activation Phi on ``u``.
 
@@ -297,6 +356,7 @@ def resnet(
         "activation",
         lam,
         allow_unstable,
+        channel_axis,
         rule=stopping_rule,
         blocks=blocks,
         tau=tau,

@@ -73,7 +73,7 @@ def _make_directory(path: str, what: str) -> None:
 def run_batch(
     make_plan: Callable,
     input_paths: Sequence[str],
-    output_dir: str,
+    output_dir: str | None,
     *,
     report_dir: str | None = None,
     jobs: int = 1,
@@ -100,8 +100,9 @@ def run_batch(
         ``make_plan(u) -> (plan, extra)``, called once per file.
     input_paths : sequence of str
         Input files (not stdin).
-    output_dir : str
-        Receives one output per input (see :func:`batch_target`); made if missing.
+    output_dir : str or None
+        Receives one output per input (see :func:`batch_target`); made if
+        missing.  None with ``in_place``: each input is replaced.
     report_dir : str, optional
         Receives ``INPUT-NAME.json`` for each input; made if missing.
     jobs : int
@@ -143,8 +144,11 @@ def run_batch(
     if "-" in inputs:
         raise ParameterError("stdin ('-') cannot be one of several inputs; give file names")
     tasks, seen = [], {}
+    if output_dir is None and not in_place:
+        raise ParameterError("output_dir=None needs in_place=True (each input replaced)")
     for path in inputs:
-        target = batch_target(output_dir, path, write.format if write is not None else None)
+        fmt = write.format if write is not None else None
+        target = path if output_dir is None else batch_target(output_dir, path, fmt)
         if target in seen:
             raise ParameterError(
                 f"{seen[target]} and {path} would both be written to {target}; "
@@ -156,7 +160,8 @@ def run_batch(
             name = os.path.basename(path.rstrip("/" + os.sep)) + ".json"
             report = os.path.join(report_dir, name)
         tasks.append((path, target, report))
-    _make_directory(output_dir, "output")
+    if output_dir is not None:
+        _make_directory(output_dir, "output")
     if report_dir is not None:
         _make_directory(report_dir, "report")
     results: list = [None] * len(tasks)

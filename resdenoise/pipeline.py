@@ -390,11 +390,25 @@ def check_paths(
     ------
     ParameterError
         The report on stdout with the signal there too, or the report and
-        the output the same file.
+        the output the same file; ``in_place`` with stdin, or with an output
+        that is not the input (``"-"`` means the input).
     SignalError
         The output is the input (without ``in_place``), or the report is, or
         either is another file the run reads.
     """
+    if in_place:
+        if input_path == "-":
+            raise ParameterError(
+                "in_place=True replaces an input file, and stdin is none; give a file name",
+                parameters=[("in_place", True)],
+            )
+        if output != "-" and not _same_file(input_path, output):
+            raise ParameterError(
+                f"{output}: not the input {input_path}, and in_place=True replaces the input "
+                "itself; drop output, or drop in_place=True to write another file",
+                parameters=[("in_place", True), "output", ("in_place", True)],
+            )
+        output = input_path
     if report_path is not None and _is_stdout(report_path) and _is_stdout(output):
         raise ParameterError(
             "report_path='-' needs output to name a file: stdout already carries the signal",
@@ -421,6 +435,21 @@ def check_paths(
                     f"{name}: the {kind} would overwrite the {what} file {path}; "
                     "give it another name"
                 )
+
+
+def _check_in_place_format(input_path: str, input_format, output_format) -> None:
+    """A file replaced in place keeps its format: another one would not fit its name."""
+    from .io import guess_format
+
+    if output_format is None:
+        return
+    have, want = guess_format(input_path, input_format), guess_format("-", output_format)
+    if have != want:
+        raise ParameterError(
+            f"{input_path}: in_place=True keeps the file's format ({have}); drop "
+            f"output_format (or write {want} to another file)",
+            parameters=[("in_place", True), "output_format"],
+        )
 
 
 @dataclass(frozen=True)
@@ -511,7 +540,10 @@ def run_file(
     reference : str, optional
         A clean signal of the same shape: the report gets MSE, SNR and PSNR.
     in_place : bool
-        Allow ``output`` to be the input file (replaced atomically).
+        Replace the input file with the output, atomically, as ``sed -i``
+        does (``output`` ``"-"`` or the input itself): a new file renamed
+        over it, with its owner, group and mode where the system allows;
+        other hard links to the old file keep the old contents.
     progress : callable, optional
         ``progress(phase, done, total)`` while the file is checked and filtered.
     on_warning : callable, optional
@@ -554,6 +586,9 @@ def run_file(
     check_paths(input_path, output, report_path, in_place, reads)
     read = ReadOptions() if read is None else read
     write = WriteOptions() if write is None else write
+    if in_place:
+        output = input_path
+        _check_in_place_format(input_path, input_format, write.format)
     run = RunOptions() if run is None else run
     streamed = should_stream(input_path, run.chunk_size)
     # An allowed unstable run may overflow: that is reported as a clean error
@@ -694,8 +729,8 @@ class _Whole:
         if job.progress is not None:
             callback = lambda k, _u: job.progress("blocks", k, plan.steps)  # noqa: E731
         out = run_plan(plan, data, callback, threads=job.run.threads)
+        out = write(out, self.sig.carried)  # the samples as the file holds them
         report = analyse_run(plan, data, out, verdict, check_wavelet=job.run.check_wavelet)
-        write(out, self.sig.carried)
         quality = None
         if self.clean is not None:
             from .quality import compare
@@ -829,7 +864,14 @@ def _run(job: _FileJob, streamed: bool) -> dict:
         if not job.run.allow_unstable:
             _probe_flux(plan, source.subject, job.run.dtype)
         with SignalWriter(job.output, source.template, job.write) as writer:
-            report, quality, streaming = source.filter(plan, verdict, writer.write)
+
+            def write(data, carried):
+                held = writer.write(data, carried)
+                if writer.clipped and verdict.linf_stable:  # allowed unstable: counted
+                    raise writer.clipping_error()
+                return held
+
+            report, quality, streaming = source.filter(plan, verdict, write)
             finish_report(
                 report,
                 extra=extra,

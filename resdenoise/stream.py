@@ -641,13 +641,13 @@ class StreamedRun:
         blocks = self._blocks_feeding_noise() if merged else stream.blocks()
         chunks = 0
         for c in filter_chunks(plan, blocks, stream.frames, chunk, dtype, name, threads):
-            u = c.u
+            held = write(c.u, c.carried)  # the samples as the file holds them
+            u = c.u if held is None else held
             measure.add(c.f, u, c)
             if quality is not None:
                 ref_rows.fill(c.stop)
                 quality.add(c.raw[c.core], u, ref_rows.data(c.start, c.stop))
                 ref_rows.drop(c.stop)
-            write(u, c.carried)
             chunks += 1
             self.progress("filter", c.stop, stream.frames)
         if merged:

@@ -97,20 +97,21 @@ def test_exit_code_is_the_largest_among_failures(runner, inputs, tmp_path):
     assert names(tmp_path / "o") == ["two.csv"]
 
 
-def test_strict_failure_counts_as_failed_with_code_4(runner, tmp_path):
-    """CSV values beyond [-1, 1] written as 16-bit audio clip: a failed guarantee."""
+def test_a_file_that_would_clip_is_refused_the_others_written(runner, tmp_path):
+    """CSV values beyond [-1, 1] asked as 16-bit audio would clip: that file fails (1)."""
     (tmp_path / "loud.csv").write_text("\n".join(["3.0", "-3.0"] * 20) + "\n")
     (tmp_path / "soft.csv").write_text("\n".join(["0.3", "-0.3"] * 20) + "\n")
     files = [str(tmp_path / "loud.csv"), str(tmp_path / "soft.csv")]
-    args = [*ARGS, *files, "-o", f"{tmp_path}/o/", "--output-format", "wav", "--subtype", "PCM_16"]
-    result = runner.invoke(cli, args + ["--strict"])
-    assert result.exit_code == 4
-    assert names(tmp_path / "o") == ["loud.wav", "soft.wav"]  # written, as a single run does
-    assert f"Error: {tmp_path / 'loud.csv'}: --strict:" in result.stderr
-    assert "samples clipped on output" in result.stderr
-    result = runner.invoke(cli, args)
-    assert result.exit_code == 0
-    assert f"{tmp_path / 'loud.csv'} -> {tmp_path}/o/loud.wav: guarantees failed" in result.stderr
+    args = [*ARGS, *files, "-o", f"{tmp_path}/o/", "--output-format", "wav", "--rate", "8000"]
+    result = runner.invoke(cli, [*args, "--subtype", "PCM_16", "--strict"])
+    assert result.exit_code == 1
+    assert names(tmp_path / "o") == ["soft.wav"]
+    loud = f"{tmp_path / 'loud.csv'}: {tmp_path}/o/loud.wav"
+    assert f"Error: {loud}: 40 output samples lie outside the range of PCM_16" in result.stderr
+    assert "give --subtype FLOAT" in result.stderr
+    result = runner.invoke(cli, args)  # float by default: nothing to clip
+    assert result.exit_code == 0, result.stderr
+    assert soundfile.info(str(tmp_path / "o" / "loud.wav")).subtype == "FLOAT"
 
 
 @pytest.mark.parametrize(
@@ -151,10 +152,11 @@ def test_single_input_into_a_directory_and_unchanged_without_slash(runner, input
 def test_output_format_renames_and_in_place_needs_the_flag(runner, inputs, tmp_path):
     files = [str(inputs / "a.wav"), str(inputs / "c.csv")]
     result = runner.invoke(
-        cli, [*ARGS, *files, "-q", "-o", f"{tmp_path}/f/", "--output-format", "flac"]
+        cli,
+        [*ARGS, *files, "-q", "-o", f"{tmp_path}/f/", "--output-format", "caf", "--rate", "8000"],
     )
     assert result.exit_code == 0, result.output
-    assert names(tmp_path / "f") == ["a.flac", "c.flac"]
+    assert names(tmp_path / "f") == ["a.caf", "c.caf"]
     before = (inputs / "c.csv").read_bytes()
     result = runner.invoke(cli, [*ARGS, *files, "-q", "-o", str(inputs)])
     assert result.exit_code == 1

@@ -393,8 +393,10 @@ def test_cli_audio_subtype_option_and_pipes(runner, tmp_path):
     data, rate = soundfile.read(io.BytesIO(result.stdout_bytes))
     assert soundfile.info(io.BytesIO(result.stdout_bytes)).subtype == "FLOAT"
     np.testing.assert_array_equal(data, [0.5, -0.25, 0.125, 0.0625])
-    as_csv = runner.invoke(cli, [*IDENTITY, "-", "--input-format", "wav"], input=raw)
-    assert as_csv.stdout == "0.5\n-0.25\n0.125\n0.0625\n"
+    as_csv = runner.invoke(
+        cli, [*IDENTITY, "-", "--input-format", "wav", "--output-format", "csv"], input=raw
+    )
+    assert as_csv.stdout == "# samplerate: 8000\n0.5\n-0.25\n0.125\n0.0625\n"
 
 
 def test_overshoot_is_clipped_and_counted_not_wrapped(runner, tmp_path):

@@ -464,11 +464,14 @@ def test_audio_channels_picked_by_number_carry_the_others():
 
 def test_audio_to_csv_and_csv_to_audio():
     sig = parse_signal(_audio(np.array([0.5, -0.25, 0.0]), "WAV", "FLOAT"), "WAV", "in")
-    assert encode_signal("o.csv", sig)[0] == b"0.5\n-0.25\n0.0\n"
-    csv_sig = parse_signal(b"time,v\n0,0.5\n1,-0.25\n", "CSV", "x")
+    assert encode_signal("o.csv", sig)[0] == b"# samplerate: 8000\n0.5\n-0.25\n0.0\n"
+    raw = b"time,v\n0,0.5\n1,-0.25\n"
+    with pytest.raises(ParameterError, match=r"o.wav: WAV audio needs a sample rate, and x"):
+        encode_signal("o.wav", parse_signal(raw, "CSV", "x"))
+    csv_sig = parse_signal(raw, "CSV", "x", ReadOptions(samplerate=8000))
     back = parse_signal(encode_signal("o.wav", csv_sig)[0], "WAV", "o")
     np.testing.assert_array_equal(back.data, [0.5, -0.25])  # only the filtered channel
-    assert back.channels == 1
+    assert (back.channels, back.samplerate, back.subtype) == (1, 8000, "FLOAT")
 
 
 def test_non_finite_output_is_refused():

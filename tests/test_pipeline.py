@@ -339,23 +339,32 @@ def test_batch_with_one_bad_file_among_good_ones(tmp_path, batch_inputs, jobs):
     np.testing.assert_allclose(y, run_blocks(f, nl.phi, 0.25, 12), rtol=0, atol=1e-7)
 
 
-def test_batch_strict_failure_is_code_4_and_written(tmp_path):
+def test_batch_clipping_refused_when_stable_counted_when_unstable_allowed(tmp_path):
     src = tmp_path / "in"
     src.mkdir()
     (src / "loud.csv").write_text("\n".join(["3.0", "-3.0"] * 20) + "\n")
-    (src / "soft.csv").write_text("\n".join(["0.3", "-0.3"] * 20) + "\n")
+    (src / "soft.csv").write_text("\n".join(["0.9", "-0.9"] * 20) + "\n")
     files = [str(src / "loud.csv"), str(src / "soft.csv")]
-    make_plan = planner("resnet", "tanh", lam=1.0, blocks=2)
-    args = dict(write=WriteOptions("wav", "PCM_16"), run=RunOptions(strict=True))
-    results = run_batch(make_plan, files, str(tmp_path / "o"), **args)
-    assert [r.exit_code for r in results] == [4, 0]
+    stable = planner("resnet", "tanh", lam=1.0, blocks=2)
+    args = dict(write=WriteOptions("wav", "PCM_16"), read=ReadOptions(samplerate=8000))
+    results = run_batch(stable, files, str(tmp_path / "o"), run=RunOptions(strict=True), **args)
+    assert [r.exit_code for r in results] == [1, 0]
+    assert isinstance(results[0].error, SignalError)
+    assert "40 output samples lie outside the range of PCM_16" in str(results[0].error)
+    assert results[0].error.parameters == (("subtype", "FLOAT"),)
+    assert listing(tmp_path / "o") == ["soft.wav"]
+    # an unstable run, allowed: clipped, counted, a failed guarantee (strict: code 4, written)
+    unstable = planner("diffuse", "perona-malik", lam=10.0, tau=1.0, steps=3)
+    run = RunOptions(strict=True, allow_unstable=True)
+    results = run_batch(unstable, files[1:], str(tmp_path / "u"), run=run, **args)
+    assert [r.exit_code for r in results] == [4]
     assert isinstance(results[0].error, GuaranteeError)
     assert results[0].report["clipped"] > 0
-    assert results[0].report["failed_checks"] == [
+    assert results[0].report["failed_checks"][-1] == (
         f"{results[0].report['clipped']} samples clipped on output"
-    ]
-    assert listing(tmp_path / "o") == ["loud.wav", "soft.wav"]
-    assert np.abs(soundfile.read(tmp_path / "o" / "loud.wav")[0]).max() == pytest.approx(
+    )
+    assert listing(tmp_path / "u") == ["soft.wav"]
+    assert np.abs(soundfile.read(tmp_path / "u" / "soft.wav")[0]).max() == pytest.approx(
         1.0, abs=1e-4
     )
 

@@ -276,12 +276,12 @@ def _run(
     read = dict(read)
     files = {
         "input_format": read.pop("input_format"),
-        "read": ReadOptions(**read),
         "write": WriteOptions(write["output_format"], write["subtype"]),
         "reference": options.pop("reference"),
         "in_place": options.pop("in_place"),
     }
     with library_errors(usage=True):
+        files["read"] = ReadOptions(**read)
         files["run"] = RunOptions(**options)
     if len(input_paths) == 1 and not _names_directory(output):
         if on_command_line(click.get_current_context(), "scheduler"):
@@ -318,6 +318,8 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
     with library_errors(usage=True):
         check_paths(input_path, output, report_path, options.get("in_place", False))
     quiet, verbose = volume
+    if output == "-" and not options.get("in_place"):
+        _refuse_audio_on_a_terminal(input_path, options["input_format"], options["write"].format)
     console = None if quiet else render.stderr_console()
     warned: list = []
 
@@ -348,6 +350,44 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
     warnings_then(report)
 
 
+def _refuse_audio_on_a_terminal(input_path: str, input_format, output_format) -> None:
+    """Audio bytes are not for a terminal (as gzip refuses): say how to get numbers."""
+    try:
+        if sys.stdout is None or not sys.stdout.isatty():
+            return  # a file, a pipe, or closed (writing reports that)
+    except (OSError, ValueError):
+        return
+    from ..io import guess_format
+
+    try:
+        if output_format is not None:
+            fmt = guess_format("-", output_format)
+        elif input_path != "-":
+            fmt = guess_format(input_path, input_format)
+        elif input_format is not None:
+            fmt = guess_format("-", input_format)
+        else:
+            fmt = "AUDIO" if _stdin_looks_like_audio() else "CSV"
+    except ResdenoiseError:
+        return  # reading or writing reports it
+    if fmt != "CSV":
+        what = "audio" if fmt == "AUDIO" else f"{fmt} audio"
+        raise click.UsageError(
+            f"stdout is a terminal and the output is {what}; give -o FILE, pipe it "
+            "on, or --output-format csv for the numbers"
+        )
+
+
+def _stdin_looks_like_audio() -> bool:
+    """Whether stdin starts like an audio file (peeked: nothing is consumed)."""
+    from ..io import looks_like_audio
+
+    try:
+        return looks_like_audio(sys.stdin.buffer.peek(4)[:4])
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
 def _directory(path: str, what: str) -> str:
     """-o or --report with several INPUTs: an existing directory, or a name ending in /."""
     if os.path.isdir(path) or _names_directory(path):
@@ -356,6 +396,16 @@ def _directory(path: str, what: str) -> str:
         f"several INPUTs need {'-o' if what == 'output' else '--report'} to name a directory "
         f"(an existing one, or a name ending in /); {path!r} is not one"
     )
+
+
+def _check_in_place_batch(inputs, out_dir: str, fmt) -> None:
+    """--in-place with -o DIR: every output must be its input (else drop -o)."""
+    from ..batch import batch_target
+    from ..pipeline import check_paths
+
+    for path in inputs:
+        with library_errors(usage=True):
+            check_paths(path, batch_target(out_dir, path, fmt), None, True)
 
 
 def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
@@ -371,7 +421,8 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
 
     output, report_path = outputs
     quiet, verbose = volume
-    if output in (None, "-"):
+    in_place = options.get("in_place", False)
+    if output in (None, "-") and not in_place:
         raise click.UsageError(
             "several INPUTs need -o DIR/: a directory (existing, or a name ending in /) "
             "for one output per input"
@@ -382,7 +433,9 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
         raise click.UsageError(
             "with several INPUTs --report names a directory (one JSON per input), not '-'"
         )
-    out_dir = _directory(output, "output")
+    out_dir = None if output in (None, "-") else _directory(output, "output")
+    if in_place and out_dir is not None:
+        _check_in_place_batch(inputs, out_dir, options["write"].format)
     report_dir = _directory(report_path, "report") if report_path else None
     bars = render.Bars(len(inputs)) if render.show_progress(quiet) else None
     labels = [os.path.basename(path) for path in inputs]

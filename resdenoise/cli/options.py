@@ -26,7 +26,13 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 
 EXIT_STRICT = GuaranteeError.exit_code
 #: library parameter names whose flag is not --NAME-WITH-DASHES
-FLAGS = {"lam": "--lambda", "theta": "--threshold", "output": "-o", "report_path": "--report"}
+FLAGS = {
+    "lam": "--lambda",
+    "theta": "--threshold",
+    "output": "-o",
+    "report_path": "--report",
+    "samplerate": "--rate",
+}
 
 
 # --------------------------------------------------------------------------
@@ -232,7 +238,15 @@ def bundle(*options):
 
 
 #: how INPUT (and --reference) is read: the keywords of pipeline.run_file of these names
-READ_KEYS = ("input_format", "delimiter", "decimal", "header", "time_column", "columns")
+READ_KEYS = (
+    "input_format",
+    "delimiter",
+    "decimal",
+    "header",
+    "time_column",
+    "columns",
+    "samplerate",
+)
 #: how OUTPUT is written
 WRITE_KEYS = ("output_format", "subtype")
 
@@ -252,7 +266,8 @@ def files_options(func):
         "--output",
         default="-",
         show_default=True,
-        help="Output file; format from its extension. '-' writes CSV to stdout. With "
+        help="Output file; format from its extension. '-': stdout, in the input's format "
+        "(audio stays audio in a pipe; --output-format csv for numbers). With "
         "several INPUTs: a directory (existing, or a name ending in /) that receives "
         "one output per input under the input's name.",
     )
@@ -262,7 +277,10 @@ def files_options(func):
         help="Format of INPUT when the name does not tell (csv, wav, flac, ...).",
     )
     @click.option(
-        "--output-format", default=None, help="Format of OUTPUT when the name does not tell."
+        "--output-format",
+        default=None,
+        help="Format of OUTPUT when the name does not tell [default: the extension; "
+        "stdout: the input's format].",
     )
     @click.option(
         "--delimiter",
@@ -296,13 +314,26 @@ def files_options(func):
         "are carried through unchanged [default: all but the time column].",
     )
     @click.option(
+        "--rate",
+        "samplerate",
+        type=click.IntRange(min=1),
+        default=None,
+        metavar="HZ",
+        help="Sample rate of a CSV INPUT that does not carry one ('# samplerate: HZ', as "
+        "resdenoise writes it); needed for audio output from CSV.",
+    )
+    @click.option(
         "--subtype",
         default=None,
         metavar="SUBTYPE",
-        help="Audio subtype of OUTPUT (PCM_16, PCM_24, FLOAT, ...) [default: the input's].",
+        help="Audio subtype of OUTPUT (PCM_16, PCM_24, FLOAT, ...) [default: the input's; "
+        "from CSV: FLOAT]. A run whose output would clip is refused.",
     )
     @click.option(
-        "--in-place", is_flag=True, help="Allow OUTPUT to be INPUT (replaced atomically)."
+        "--in-place",
+        is_flag=True,
+        help="Replace each INPUT with its output, atomically, as sed -i does (no -o "
+        "needed; an -o that is not INPUT is an error).",
     )
     @click.option(
         "--report",

@@ -44,7 +44,8 @@ def check_output_path(
     path = os.fspath(path)
     if signal:
         options = WriteOptions() if options is None else options
-        _check_subtype(path, guess_format(path, options.format), options.subtype)
+        fmt = "AUDIO" if path == STDIO and options.format is None else None  # the input's
+        _check_subtype(path, fmt or guess_format(path, options.format), options.subtype)
     if path == STDIO:
         return
     target, direct = output_target(path)
@@ -98,13 +99,29 @@ def output_target(path: str) -> tuple[Path, bool]:
 
 
 def _set_mode(tmp: str, target: Path) -> None:
-    """Give a temporary file the mode of the target it replaces (or the umask's)."""
+    """Give a temporary file the owner, group and mode of the target it replaces
+    (owner and group as far as the system allows), or the umask's mode."""
     if target.exists():
-        os.chmod(tmp, target.stat().st_mode & 0o7777)
+        st = target.stat()
+        _set_owner(tmp, st.st_uid, st.st_gid)
+        os.chmod(tmp, st.st_mode & 0o7777)  # after chown, which may clear set-id bits
     else:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
+
+
+def _set_owner(tmp: str, uid: int, gid: int) -> None:
+    """Owner and group (only root may give a file away), else the group alone, else none."""
+    own = os.stat(tmp)
+    if not hasattr(os, "chown") or (own.st_uid, own.st_gid) == (uid, gid):
+        return
+    for ids in ((uid, gid), (-1, gid)):
+        try:
+            os.chown(tmp, *ids)
+            return
+        except OSError:
+            continue
 
 
 def _write_error(name: str, exc: BaseException) -> SignalError:

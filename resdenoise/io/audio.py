@@ -170,7 +170,7 @@ class AudioReader:
             data=np.zeros(shape),
             source=source,
             format=fmt,
-            samplerate=rate,
+            samplerate=self.options.rate(rate, source),
             subtype=self.subtype,
             positions=positions,
             carried={p: np.zeros(0) for p in carried_at},

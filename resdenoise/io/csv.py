@@ -49,6 +49,8 @@ from .signal import (
     _column_name,
     _one_line,
     _show,
+    csv_rate,
+    rate_in,
 )
 
 _SNIFF_ORDER = (",", "\t", ";", "|")
@@ -585,7 +587,9 @@ class CsvReader:
             trailing = False
         header_in_preamble = False
         if header is None and self.header_opt is None and self.preamble:
-            last = next((ln for ln in reversed(self.preamble) if ln.strip()), "")
+            last = next(
+                (ln for ln in reversed(self.preamble) if ln.strip() and rate_in(ln) is None), ""
+            )
             if last.lstrip().startswith("#"):
                 names = last.lstrip()[1:].strip()
                 names = _split(names, self.delim) if self.delim else [last.lstrip()[1:]]
@@ -635,6 +639,13 @@ class CsvReader:
                 f"{source}: {rows} data row{'' if rows == 1 else 's'}; "
                 "a signal needs at least 2 samples"
             )
+        if rows < len(positions) and self.options.columns is None:
+            raise SignalError(
+                f"{source}: {rows} rows of {len(positions)} columns: a signal runs down its "
+                "columns, so this looks like one signal per row; transpose the file (one "
+                "column per signal), or name the columns to filter with columns",
+                parameters=["columns"],
+            )
         newline = "\r\n" if seen["crlf"] else ("\r" if seen["cr"] and not seen["lf"] else "\n")
         layout = CsvLayout(
             decimal=decimal,
@@ -659,6 +670,7 @@ class CsvReader:
             carried={p: [] for p in self.carried_at},
             time_column=tcol,
             layout=layout,
+            samplerate=self.options.rate(csv_rate(self.preamble), source),
         )
         return SignalStream(template=template, frames=rows, width=width, _reader=self)
 

@@ -58,6 +58,10 @@ class ReadOptions:
         Names or 1-based numbers of the columns (audio: channels) to filter,
         comma-separated or as a sequence (kept as a tuple); the others are
         carried through.
+    samplerate : int, optional
+        The sample rate in Hz of a CSV file that does not carry one (see
+        :data:`resdenoise.io.RATE_LINE`); needed to write audio from CSV.  It must agree
+        with the rate an audio file, or a CSV rate line, already gives.
     """
 
     delimiter: str | None = None
@@ -65,6 +69,7 @@ class ReadOptions:
     header: bool | None = None
     time_column: str | int | None = None
     columns: str | Sequence[str | int] | None = None
+    samplerate: int | None = None
 
     def __post_init__(self):
         _check_type("delimiter", self.delimiter, (str,))
@@ -75,6 +80,28 @@ class ReadOptions:
             if not isinstance(self.columns, Sequence):
                 raise TypeError(f"columns must be a str or a sequence, not {self.columns!r}")
             object.__setattr__(self, "columns", tuple(self.columns))
+        _check_type("samplerate", self.samplerate, (int, np.integer))
+        if self.samplerate is not None and not 1 <= self.samplerate <= 2**31 - 1:
+            raise ParameterError(
+                f"samplerate must be a whole number of Hz from 1 to {2**31 - 1}, "
+                f"not {self.samplerate!r}",
+                parameters=["samplerate"],
+            )
+
+    def rate(self, found: int | None, source: str) -> int | None:
+        """The input's sample rate: the one the file gives (``found``) or ``samplerate``.
+
+        Raises ParameterError when both are given and differ: which is right
+        is not guessed.
+        """
+        given = None if self.samplerate is None else int(self.samplerate)
+        if found is not None and given is not None and found != given:
+            raise ParameterError(
+                f"{source}: the file gives a sample rate of {found} Hz, samplerate gives "
+                f"{given}; drop samplerate (or resample with another tool)",
+                parameters=["samplerate", "samplerate"],
+            )
+        return found if found is not None else given
 
     # ---- CSV ----------------------------------------------------------------
 

@@ -5,6 +5,7 @@ the formats (:func:`guess_format`, :func:`looks_like_audio`) and their constants
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -47,6 +48,25 @@ PCM_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}
 
 #: Subtypes that hold any float: never clipped.
 FLOAT_SUBTYPES = {"FLOAT", "DOUBLE"}
+
+
+#: The comment line by which a CSV file carries its sample rate, first in its preamble:
+#: written on every CSV output that has a rate (from audio, or ``--rate``), read back
+#: by :func:`resdenoise.io.read_signal`; other CSV readers skip it as a comment.
+RATE_LINE = "# samplerate: {rate}"
+
+_RATE_PATTERN = re.compile(r"\s*#\s*sample\s*-?\s*rate\s*[:=]\s*([0-9]{1,10})\s*(?:hz)?\s*", re.I)
+
+
+def rate_in(line: str) -> int | None:
+    """The rate of a :data:`RATE_LINE` (``# samplerate: 8000``, ``# sample rate = 8000 Hz``)."""
+    m = _RATE_PATTERN.fullmatch(line)
+    return int(m.group(1)) if m and int(m.group(1)) > 0 else None
+
+
+def csv_rate(preamble) -> int | None:
+    """The sample rate a CSV preamble's first rate line gives, or None."""
+    return next((r for r in map(rate_in, preamble) if r is not None), None)
 
 
 _AUDIO_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"fLaC", b"OggS", b"FORM", b".snd", b"caff", b"ID3")

@@ -35,11 +35,13 @@ from .options import WriteOptions
 from .signal import (
     FLOAT_SUBTYPES,
     PCM_BITS,
+    RATE_LINE,
     STDIO,
     CsvLayout,
     Signal,
     _check_subtype,
     _one_line,
+    csv_rate,
     guess_format,
 )
 
@@ -47,11 +49,14 @@ from .signal import (
 def write_signal(path: str | os.PathLike, sig: Signal, options: WriteOptions | None = None) -> dict:
     """Write ``sig`` to ``path`` (``-``: stdout) atomically.
 
-    The format follows ``options.format`` or the extension of ``path`` (stdout: CSV); a
-    CSV keeps the preamble, header, delimiter, decimal mark, line ends and
-    carried columns, audio keeps samplerate, channels and subtype (a CSV
-    written as audio has 44100 Hz unless ``sig.samplerate`` says otherwise
-    and holds only the filtered channels).
+    The format follows ``options.format`` or the extension of ``path`` (stdout:
+    the input's format); a CSV keeps the preamble, header, delimiter, decimal
+    mark, line ends and carried columns, and carries the sample rate in a
+    :data:`~resdenoise.io.RATE_LINE` when ``sig`` has one; audio keeps
+    samplerate, channels and subtype.  A CSV written as audio needs
+    ``sig.samplerate`` (ParameterError without one), is written as FLOAT
+    unless ``options.subtype`` or the format says otherwise, and holds only
+    the filtered channels.
 
     Returns
     -------
@@ -79,7 +84,7 @@ def encode_signal(
     options = WriteOptions() if options is None else options
     path = os.fspath(path)
     target = "<stdout>" if path == STDIO else path
-    fmt, subtype = guess_format(path, options.format), options.subtype
+    fmt, subtype = output_format(path, options, sig), options.subtype
     data = np.asarray(sig.data, dtype=np.float64)
     bad = ~np.isfinite(data)
     if bad.any():
@@ -88,6 +93,14 @@ def encode_signal(
         _check_subtype(target, fmt, subtype)
         return _csv_bytes(sig, data), {"clipped": 0, "format": "CSV", "subtype": None}
     return _audio_bytes(sig, data, fmt, subtype, target)
+
+
+def output_format(path: str, options: WriteOptions, sig: Signal) -> str:
+    """The format to write ``sig`` as: ``options.format``, the extension of ``path``,
+    or, on stdout, the input's own (audio stays audio through a pipe)."""
+    if path == STDIO and options.format is None:
+        return sig.format
+    return guess_format(path, options.format)
 
 
 def _diverged(name: str, count: int) -> SignalError:
@@ -122,6 +135,8 @@ def _csv_head_lines(sig: Signal) -> list[str]:
     """The preamble and header lines of the CSV output (without line ends)."""
     layout, delim = _csv_dialect(sig)
     lines = list(layout.preamble)
+    if sig.samplerate and csv_rate(lines) is None:
+        lines.insert(0, RATE_LINE.format(rate=int(sig.samplerate)))
     tail = delim if layout.trailing_delimiter else ""
     header = sig.header if sig.format == "CSV" else None
     if header is not None and not layout.header_in_preamble:
@@ -178,10 +193,9 @@ def _audio_bytes(
 
     fmt, subtype = _audio_target(sig, fmt, subtype, target)
     out, clipped = _audio_frames(sig, data, sig.carried, subtype)
-    rate = sig.samplerate or 44100
     buf = io.BytesIO()
     try:
-        soundfile.write(buf, out, rate, subtype=subtype, format=fmt)
+        soundfile.write(buf, out, sig.samplerate, subtype=subtype, format=fmt)
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise _encode_error(target, fmt, subtype, exc) from None
     return buf.getvalue(), {"clipped": clipped, "format": fmt, "subtype": subtype}
@@ -195,10 +209,18 @@ def _audio_target(sig: Signal, fmt: str, subtype: str | None, target: str) -> tu
         fmt = sig.format if sig.format != "CSV" else "WAV"
     if fmt == "WAV" and sig.format in ("WAVEX",):
         fmt = sig.format  # keep WAVE extensible when writing to .wav
+    if not sig.samplerate:
+        raise ParameterError(
+            f"{target}: {fmt} audio needs a sample rate, and {sig.source} (CSV) carries none; "
+            "give it in Hz with samplerate",
+            parameters=["samplerate"],
+        )
     if subtype is not None:
         subtype = _check_subtype(target, fmt, subtype)
     elif sig.subtype is not None and soundfile.check_format(fmt, sig.subtype):
         subtype = sig.subtype
+    elif sig.format == "CSV" and soundfile.check_format(fmt, "FLOAT"):
+        subtype = "FLOAT"  # new audio from numbers: never clipped unless asked
     else:
         subtype = soundfile.default_subtype(fmt)
         if subtype is None:
@@ -267,7 +289,7 @@ class SignalWriter(_TempOutput):
         self.path = os.fspath(path)
         self.name = "<stdout>" if self.path == STDIO else self.path
         self.template = template
-        self.fmt = guess_format(self.path, options.format)
+        self.fmt = output_format(self.path, options, template)
         self.subtype = None
         self.clipped = 0
         self.nonfinite = 0
@@ -316,7 +338,7 @@ class SignalWriter(_TempOutput):
                 self._fh.fileno(),
                 "w",
                 closefd=False,
-                samplerate=sig.samplerate or 44100,
+                samplerate=sig.samplerate,
                 channels=channels,
                 subtype=self.subtype,
                 format=self.fmt,
@@ -335,19 +357,25 @@ class SignalWriter(_TempOutput):
         """``{"clipped": n, "format": ..., "subtype": ...}`` as :func:`write_signal` returns."""
         return {"clipped": self.clipped, "format": self.fmt, "subtype": self.subtype}
 
-    def write(self, data: np.ndarray, carried: dict | None = None) -> None:
-        """Append rows: ``data`` shaped ``(k,)`` or ``(k, channels)``, ``carried`` cells beside."""
+    def write(self, data: np.ndarray, carried: dict | None = None) -> np.ndarray:
+        """Append rows: ``data`` shaped ``(k,)`` or ``(k, channels)``, ``carried`` cells beside.
+
+        Returns ``data`` as the file holds it up to the subtype's rounding:
+        clipped where an integer or companded subtype clipped it (else
+        ``data`` itself).
+        """
+        given = data
         data = np.asarray(data, dtype=np.float64)
         carried = {} if carried is None else carried
         bad = ~np.isfinite(data)
         if bad.any() or self.nonfinite:
             self.nonfinite += int(bad.sum())
-            return
+            return given
         if self.fmt == "CSV":
             if data.shape[0]:
                 rows = _csv_row_lines(self.template, data, carried)
                 self._put(self._nl.join(rows) + self._nl)
-            return
+            return given
         out, clipped = _audio_frames(self.template, data, carried, self.subtype)
         self.clipped += clipped
         try:
@@ -356,6 +384,24 @@ class SignalWriter(_TempOutput):
             raise _encode_error(self.name, self.fmt, self.subtype, exc) from None
         except OSError as exc:
             raise _write_error(self.name, exc) from None
+        if not clipped:
+            return given
+        top = 2.0 ** (PCM_BITS[self.subtype] - 1) if self.subtype in PCM_BITS else 1.0
+        return np.clip(given, -1.0, (top - 1) / top if top > 1 else 1.0)
+
+    def clipping_error(self) -> SignalError:
+        """The refusal of an output that the subtype clipped (raise it before the rename)."""
+        import soundfile
+
+        fix = "subtype='FLOAT'"
+        if not soundfile.check_format(self.fmt, "FLOAT"):
+            fix += " with a format that holds floats (wav, caf, ...)"
+        return SignalError(
+            f"{self.name}: {self.clipped} output samples lie outside the range of "
+            f"{self.subtype} (-1 to 1) and would be clipped; nothing written; give {fix}, or "
+            "lower the input's level",
+            parameters=[("subtype", "FLOAT")],
+        )
 
     def close(self) -> None:
         """Finish the temporary file (idempotent); raise if samples were not finite."""
