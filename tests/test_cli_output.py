@@ -90,3 +90,10 @@ def test_summary_numbers_are_in_the_report(runner, src, tmp_path):
     line = result.stderr.splitlines()[1]
     assert f"{report['steps']} blocks" in line
     assert f"tau = {report['tau']:.6g}" in line
+
+
+def test_one_block_is_one_block(runner, src, tmp_path):
+    args = ["diffuse", str(src), "--steps", "1", "--lambda", "1", "-o", str(tmp_path / "o.csv")]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert " 1 block of tau = 0.25 " in result.stderr.splitlines()[1]

@@ -114,9 +114,10 @@ def summary_line(report: dict) -> str:
         parts.append(f"lambda = {num(params['lambda'])}{auto}")
     if "alpha" in params:
         parts.append(f"alpha = {num(params['alpha'])}")
-    blocks = f"{report['steps']} blocks of tau = {num(report['tau'])}"
+    count = f"{report['steps']} block{'' if report['steps'] == 1 else 's'}"
+    blocks = f"{count} of tau = {num(report['tau'])}"
     if "stopping_rule" in params:
-        blocks = f"{report['steps']} blocks chosen by {params['stopping_rule']}, tau = {num(report['tau'])}"
+        blocks = f"{count} chosen by {params['stopping_rule']}, tau = {num(report['tau'])}"
     parts.append(f"{blocks} (T = {num(report['stopping_time'])})")
     parts.append(
         "sign stable"
