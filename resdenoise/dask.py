@@ -9,21 +9,26 @@ there, as in the whole signal), every extended chunk through
 :func:`resdenoise.filters.run_plan`.  The result equals the in-memory run
 bit for bit, whatever the chunking.
 
-:func:`noise_sigma` is :func:`resdenoise.wavelet.estimate_noise` of a dask
-array, computed as dask reductions (per-chunk histograms of the detail
-coefficients' bit patterns, summed), never by gathering the signal: the
-exact median of :class:`resdenoise.median.MedianSelect`, in its passes.
+:func:`noise_sigma` is the commands' noise estimate
+(:func:`resdenoise.noise.estimate_noise`) of a dask array, computed as dask
+reductions (per-chunk histograms of the values' bit patterns, summed),
+never by gathering the signal: the exact quantile or median of
+:class:`resdenoise.median.MedianSelect`, in its passes.
 
 Only this module imports dask; the base install and ``--help`` never do.
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
+from . import noise
 from .errors import ParameterError, SignalError
 from .filters import run_plan
 from .median import MedianSelect
+from .noise import DEFAULT_ESTIMATOR
 from .wavelet import MAD_FACTOR, haar_details
 
 __all__ = ["filter_array", "noise_sigma", "run_tasks"]
@@ -102,13 +107,17 @@ def filter_array(array, plan, *, dtype=None, threads: int | None = 1):
     return out if out.chunks == array.chunks else out.rechunk(array.chunks)
 
 
-def noise_sigma(array, dtype=None) -> np.ndarray:
-    """:func:`resdenoise.wavelet.estimate_noise` of a dask array, as dask reductions.
+def noise_sigma(array, dtype=None, estimator: str = DEFAULT_ESTIMATOR) -> np.ndarray:
+    """:func:`resdenoise.noise.estimate_noise` of a dask array, as dask reductions.
 
-    The finest Haar details pair samples 2k and 2k+1 of the whole signal:
-    the array is rechunked at even offsets so that every pair lies in one
-    chunk.  Each pass of the exact median sums per-chunk histograms (or
-    collects the few values of a middle bin); typically two passes.
+    The same estimate, bit for bit, as the commands report for the signal in
+    memory, without gathering it: ``quiet-windows`` (the default; ``mad-haar``
+    for signals too short for it, as :func:`resdenoise.noise.estimator_for`
+    says) takes the exact ``QUANTILE`` of the third differences' window
+    energies, ``mad-haar`` the exact median of the finest Haar details.  The
+    array is rechunked so that no window (no detail pair) straddles two
+    chunks; each pass of the selection sums per-chunk histograms (or collects
+    the few values of a middle bin); typically two passes.
 
     Returns
     -------
@@ -117,40 +126,70 @@ def noise_sigma(array, dtype=None) -> np.ndarray:
     """
     array = _as_time_chunked(array)
     if dtype is not None and np.dtype(dtype) != np.float64:
-        array = array.astype(dtype)  # the details of the working-precision samples
+        array = array.astype(dtype)  # the estimate of the working-precision samples
     two = array if array.ndim == 2 else array[:, None]
-    n = (two.shape[0] // 2) * 2
-    two = two[:n].rechunk({0: _even_chunks(two.chunks[0], n)})
-    channels = two.shape[1]
-    sigma = np.empty(channels)
-    for c in range(channels):
-        w = two[:, c].map_blocks(
-            _abs_details, dtype=np.float64, chunks=(tuple(k // 2 for k in two.chunks[0]),)
-        )
-        select = MedianSelect()
+    n = two.shape[0]
+    name = noise.estimator_for(n, estimator)
+    if name == "quiet-windows":
+        length = noise.window_for(n)
+        windows = (n - 3) // length
+        # chunks of whole windows; each sees the 3 samples after it (none after the last)
+        cut = _aligned_chunks(two.chunks[0], n, length)
+        if len(cut) > 1 and cut[-1] < length + 3:  # a last chunk of no whole window
+            cut = cut[:-2] + (cut[-2] + cut[-1],)
+        two = two.rechunk({0: cut, 1: -1})
+        counts = tuple((k if i < len(cut) - 1 else k - 3) // length for i, k in enumerate(cut))
+        values = [
+            two[:, c].map_overlap(
+                functools.partial(_energies, length=length),
+                depth={0: (0, 3)},
+                boundary="none",
+                trim=False,
+                dtype=np.float64,
+                chunks=(counts,),
+            )
+            for c in range(two.shape[1])
+        ]
+    else:
+        n2 = (n // 2) * 2
+        two = two[:n2].rechunk({0: _aligned_chunks(two.chunks[0], n2, 2), 1: -1})
+        halves = (tuple(k // 2 for k in two.chunks[0]),)
+        values = [
+            two[:, c].map_blocks(_abs_details, dtype=np.float64, chunks=halves)
+            for c in range(two.shape[1])
+        ]
+    sigma = np.empty(len(values))
+    for c, v in enumerate(values):
+        select = MedianSelect(quantile=name == "quiet-windows")
         while not select.done:
-            parts = w.map_blocks(
-                _pass_part, select.plan(), dtype=object, chunks=((1,) * w.numblocks[0],)
+            parts = v.map_blocks(
+                _pass_part, select.plan(), dtype=object, chunks=((1,) * v.numblocks[0],)
             )
             for part in parts.compute():
                 select.merge(part)
             select.end_pass()
-        sigma[c] = select.median / MAD_FACTOR
+        if name == "quiet-windows":
+            sigma[c] = noise.sigma_from_energy(select.quantile, length, windows)
+        else:
+            sigma[c] = select.median / MAD_FACTOR
     return sigma
 
 
-def _even_chunks(chunks: tuple, n: int) -> tuple:
-    """Chunk sizes near ``chunks`` whose boundaries are all even, summing to ``n``."""
+def _aligned_chunks(chunks: tuple, n: int, step: int) -> tuple:
+    """Chunk sizes near ``chunks`` with every boundary a multiple of ``step``, summing to ``n``."""
     out, start = [], 0
-    bounds = np.cumsum(chunks)
-    for b in bounds[:-1]:
-        stop = int(b) - int(b) % 2
+    for b in np.cumsum(chunks)[:-1]:
+        stop = int(b) - int(b) % step
         if stop > start:
             out.append(stop - start)
             start = stop
     if n > start:
         out.append(n - start)
     return tuple(out)
+
+
+def _energies(x: np.ndarray, length: int) -> np.ndarray:
+    return noise.window_energies(np.ascontiguousarray(x, dtype=np.float64), length)
 
 
 def _abs_details(x: np.ndarray) -> np.ndarray:
