@@ -6,7 +6,7 @@ array or a list (shape ``(n,)`` or ``(n, channels)``), a nonlinearity by
 name (any form's spelling), as a :class:`~resdenoise.nonlinearities.Nonlinearity`
 or as a function of ``r`` in the command's form, and ``"auto"`` where the
 command line takes ``auto``.  They plan with the command line's plan maker
-(:func:`resdenoise.pipeline.planner`), so that the same settings give the
+(:func:`resdenoise.plans.planner`), so that the same settings give the
 same numbers, and refuse what it refuses with the same exceptions
 (:mod:`resdenoise.errors`).
 """
@@ -23,7 +23,7 @@ import numpy.typing as npt
 from .errors import ParameterError, SignalError
 from .filters import check_verdict, run_plan
 from .nonlinearities import Nonlinearity, from_function
-from .pipeline import AUTO, planner
+from .plans import AUTO, planner
 
 __all__ = ["diffuse", "regularise", "resnet", "shrink"]
 

@@ -58,7 +58,7 @@ __all__ = [
     "run_strided",
 ]
 
-#: The word that asks for a data-driven choice (as resdenoise.pipeline.AUTO).
+#: The word that asks for a data-driven choice (as resdenoise.plans.AUTO).
 AUTO = "auto"
 #: Multiples of the universal threshold tried at each scale, largest first.
 FACTORS = tuple(2.0 ** (-k / 2) for k in range(21))

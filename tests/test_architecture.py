@@ -32,7 +32,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
         "multiscale",
         "automatic",
         "stream",
-        "dask",
+        "dask plans",
         "pipeline",
         "batch api",
         "cli",

@@ -206,7 +206,7 @@ def denoise(sigma, **io):
     Example:
         resdenoise denoise sample_signals/noisy_mono.wav -o out.wav --report out.json
     """
-    from ..pipeline import automatic_planner
+    from ..plans import automatic_planner
 
     _run(automatic_planner(sigma=sigma), **io)
 
@@ -218,7 +218,7 @@ def denoise(sigma, **io):
 
 def _planner(command: str, name: str, formula, settings: dict):
     """The command's plan maker: the --FORM name, or the parsed --FORM-expr formula."""
-    from ..pipeline import planner
+    from ..plans import planner
 
     if formula is not None and on_command_line(click.get_current_context(), "name"):
         form = formula.form
@@ -230,7 +230,7 @@ def _planner(command: str, name: str, formula, settings: dict):
 def _network_planner(path: str, formula, lam, tau, h, blocks):
     """``resnet --network``: check the options, load the network file, return its plan maker."""
     from ..network import load_network
-    from ..pipeline import network_planner
+    from ..plans import network_planner
 
     ctx = click.get_current_context()
     if blocks is not None:

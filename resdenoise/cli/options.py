@@ -131,7 +131,7 @@ def on_command_line(ctx: click.Context, name: str) -> bool:
 class PositiveOrAuto(click.ParamType):
     """A finite number > 0 (an integer >= 1 with ``integer``), or the word ``auto``.
 
-    ``auto`` becomes :data:`resdenoise.pipeline.AUTO`, which the library
+    ``auto`` becomes :data:`resdenoise.plans.AUTO`, which the library
     reads as "choose from the data".
     """
 
@@ -140,7 +140,7 @@ class PositiveOrAuto(click.ParamType):
         self.name = "INTEGER|auto" if integer else "NUMBER|auto"
 
     def convert(self, value, param, ctx):
-        from ..pipeline import AUTO  # not at start-up: --help needs no pipeline
+        from ..plans import AUTO  # not at start-up: --help needs no plans
 
         if isinstance(value, str) and value.strip().lower() == AUTO:
             return AUTO

@@ -1,0 +1,292 @@
+"""Plan makers: a command's settings, checked before any signal is read, made
+into ``make_plan(u) -> (plan, extra)`` for one signal.
+
+* :func:`planner` for the four filtering commands (automatic lambda, stopping
+  time and scales need the samples, so the plan is made per signal);
+* :func:`automatic_planner` for ``resdenoise denoise`` (family and scales by SURE);
+* :func:`network_planner` for a network file.
+
+The plans themselves, and how they are bound and judged, are
+:mod:`resdenoise.filters`; :func:`resdenoise.pipeline.run_file` calls the
+plan maker with the samples (or a streamed file's summary).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final
+
+from .errors import ParameterError
+
+__all__ = ["AUTO", "Planner", "Progress", "automatic_planner", "network_planner", "planner"]
+
+#: The value of a setting (or of ``lam``/``theta``) that asks for a data-driven choice.
+AUTO: Final = "auto"
+
+#: ``progress(phase, done, total)``: phase "blocks" (in memory) or "check", "noise",
+#: "filter" (streamed); ``total`` is None while unknown.
+Progress = Callable[[str, int, "int | None"], object]
+
+#: command: (form of its nonlinearity, the setting that may be AUTO, its settings)
+_COMMANDS: Final = {
+    "diffuse": ("diffusivity", "time", ("time", "steps", "tau", "h", "scales")),
+    "shrink": ("shrinkage", "iterations", ("theta", "iterations", "scales")),
+    "regularise": ("regulariser", "alpha", ("alpha", "steps", "h")),
+    "resnet": ("activation", "blocks", ("blocks", "tau", "h")),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Planner:
+    """``make_plan(u) -> (plan, extra)`` of one command; build it with :func:`planner`.
+
+    ``extra`` holds what the data decided (noise estimate, automatic lambda,
+    the stopping rule's choice) for the report's parameters.
+    """
+
+    command: str
+    nonlinearity: object
+    lam: float | None
+    settings: dict = field(default_factory=dict)
+    rule: str | None = None
+    sigma: float | None = None
+
+    @property
+    def form(self) -> str:
+        return _COMMANDS[self.command][0]
+
+    @property
+    def auto(self) -> bool:
+        return self.settings.get(_COMMANDS[self.command][1]) == AUTO
+
+    def __call__(self, u, progress: Progress | None = None):
+        """The plan for ``u`` and what the data decided; ``progress(phase, done,
+        total)`` follows an automatic search (phase ``"search"``...)."""
+        s = self.settings
+        h = 1.0 if self.command == "shrink" else s.get("h", 1.0)
+        if s.get("scales") is not None:
+            from .multiscale import plan_scales
+
+            return plan_scales(
+                u, self.nonlinearity, self.lam, s, self.rule, self.sigma, self.command
+            )
+        if not self.auto:
+            from .filters import bind_nonlinearity
+
+            nl, extra = bind_nonlinearity(
+                self.nonlinearity, self.form, self.lam, u, h, sigma=self.sigma
+            )
+            return _plan(self.command, nl, s, h), extra
+        from .autoparams import DEFAULT_RULE, choose_parameters
+        from .impulses import hampel_stage
+
+        stage = hampel_stage(u)  # impulses: a robust pre-stage, when a channel has them
+        if stage.active:
+            u = stage.apply(u)
+        tau = 0.25 if self.command == "shrink" else s.get("tau")
+        rule = self.rule or DEFAULT_RULE
+        choice = choose_parameters(
+            u,
+            self.nonlinearity,
+            self.form,
+            self.lam,
+            tau,
+            h,
+            rule,
+            sigma=self.sigma,
+            progress=progress,
+        )
+        m, tau = max(choice.steps, 1), choice.tau
+        chosen = {
+            "diffuse": {"steps": m, "tau": tau},
+            "shrink": {"iterations": m},
+            "regularise": {"alpha": m * tau, "steps": m},
+            "resnet": {"blocks": m, "tau": tau},
+        }[self.command]
+        plan = _plan(self.command, choice.nl, chosen, h)
+        if choice.steps == 0:  # the search found nothing better than the input itself
+            plan = _identity(plan)
+        if stage.active:
+            from dataclasses import replace
+
+            plan = replace(plan, prestage=stage)
+        return plan, {**choice.as_dict(), **stage.as_dict()}
+
+
+def _identity(plan):
+    """The plan with zero blocks: the output is the input."""
+    from dataclasses import replace
+
+    params = dict(plan.parameters)
+    for key in ("iterations", "alpha"):
+        if key in params:
+            params[key] = 0 if key == "iterations" else 0.0
+    alpha = 0.0 if plan.alpha is not None else None
+    return replace(plan, steps=0, parameters=params, alpha=alpha)
+
+
+def _plan(command: str, nl, s: dict, h: float):
+    from .filters import plan_diffuse, plan_regularise, plan_resnet, plan_shrink
+
+    if command == "diffuse":
+        return plan_diffuse(nl, time=s.get("time"), steps=s.get("steps"), tau=s.get("tau"), h=h)
+    if command == "shrink":
+        return plan_shrink(nl, s.get("iterations", 1))
+    if command == "regularise":
+        return plan_regularise(nl, s["alpha"], s.get("steps"), h)
+    return plan_resnet(nl, s["blocks"], s.get("tau"), h)
+
+
+def planner(
+    command: str,
+    nonlinearity,
+    *,
+    lam=None,
+    rule: str | None = None,
+    sigma: float | None = None,
+    **settings,
+) -> Planner:
+    """The plan maker of one filtering command, checked before any signal is read.
+
+    Parameters
+    ----------
+    command : {"diffuse", "shrink", "regularise", "resnet"}
+    nonlinearity : str, Expression or Nonlinearity
+        A registry name of the command's form (diffusivity, shrinkage,
+        regulariser, activation), a formula from
+        :func:`resdenoise.expr.parse_expression` of that form, or a bound
+        :class:`~resdenoise.nonlinearities.Nonlinearity` (``lam`` unused).
+    lam : float or "auto", optional
+        Contrast parameter; None or ``"auto"``: the universal threshold of
+        each signal (with an automatic stopping time: searched with it; a
+        formula that does not use lam gets 1).
+    rule : {"sure", "noise2self", "decorrelation"}, optional
+        The stopping rule of an automatic stopping time (default ``"sure"``).
+    sigma : float, optional
+        The noise level, when known: used by the automatic lambda and
+        stopping time instead of the estimate (:mod:`resdenoise.noise`); the
+        report's parameters then say ``noise_estimator: "given"``.
+    **settings
+        ``diffuse``: ``time`` (or ``"auto"``) or ``steps``, ``tau``, ``h``;
+        ``shrink``: ``theta`` (threshold, lam = sqrt2 theta; or ``"auto"``),
+        ``iterations`` (default 1, or ``"auto"``), ``scales`` (K >= 1 or
+        ``"auto"``: a cascade of shrinkages of dilation 1, 2, ..., 2^(K-1),
+        see :mod:`resdenoise.multiscale`); ``regularise``: ``alpha``
+        (or ``"auto"``), ``steps``, ``h``; ``resnet``: ``blocks`` (or
+        ``"auto"``), ``tau``, ``h``.  Defaults as for
+        :mod:`resdenoise.filters`.
+
+    Returns
+    -------
+    Planner
+        Call it with the samples (or a streamed file's summary).
+
+    Raises
+    ------
+    ParameterError
+        Unknown command or setting, or settings that do not go together.
+    """
+    from .nonlinearities import SQRT2
+    from .stopping_rules import RULES
+
+    if command not in _COMMANDS:
+        raise ParameterError(f"unknown command {command!r}; choose one of {sorted(_COMMANDS)}")
+    form, auto_key, known = _COMMANDS[command]
+    unknown = sorted(set(settings) - set(known))
+    if unknown:
+        raise ParameterError(
+            f"{command} takes no setting {unknown[0]!r}; its settings are {', '.join(known)}"
+        )
+    if rule is not None and rule not in RULES:
+        raise ParameterError(f"unknown stopping rule {rule!r}; choose one of {sorted(RULES)}")
+    if sigma is not None and not (math.isfinite(sigma) and sigma > 0):
+        raise ParameterError(f"sigma must be a finite number > 0, got {sigma!r}")
+    settings = {k: v for k, v in settings.items() if v is not None}
+    lam = None if lam == AUTO else lam
+    if "theta" in settings:
+        theta = settings.pop("theta")
+        if lam is not None and theta != AUTO:
+            raise ParameterError("give lam or theta, not both", parameters=["lam", "theta"])
+        lam = None if theta == AUTO else SQRT2 * theta
+        if lam is not None and not math.isfinite(lam):
+            raise ParameterError(
+                f"lambda = sqrt2 x threshold overflows for threshold {theta:g} "
+                f"(at most {1.7976931348623157e308 / SQRT2:.4g}); give a smaller theta",
+                parameters=["theta"],
+            )
+    auto = settings.get(auto_key) == AUTO
+    if auto and not isinstance(nonlinearity, str):
+        raise ParameterError(
+            f"'auto' needs a registry {form}, not a formula; give {auto_key} a number",
+            parameters=[auto_key],
+        )
+    if command == "diffuse":
+        if auto and "steps" in settings:
+            raise ParameterError(
+                "give time='auto' or steps, not both", parameters=[("time", AUTO), "steps"]
+            )
+        if "scales" in settings:
+            if "steps" in settings or settings.get("time", AUTO) != AUTO:
+                raise ParameterError(
+                    "scales choose their blocks by SURE: give time='auto' or no time, no steps",
+                    parameters=["scales", ("time", AUTO)],
+                )
+        elif not auto and ("time" in settings) == ("steps" in settings):
+            raise ParameterError(
+                "give exactly one of time or steps (or time='auto' to choose it from the data)",
+                parameters=["time", "steps", ("time", AUTO)],
+            )
+    if command == "regularise":
+        if "alpha" not in settings:
+            raise ParameterError("regularise needs alpha", parameters=["alpha"])
+        if auto and "steps" in settings:
+            raise ParameterError(
+                "steps needs a numeric alpha; alpha='auto' chooses the steps",
+                parameters=["steps", "alpha", ("alpha", AUTO)],
+            )
+    if command == "resnet" and "blocks" not in settings:
+        raise ParameterError("resnet needs blocks", parameters=["blocks"])
+    return Planner(command, nonlinearity, lam, settings, rule, sigma)
+
+
+def automatic_planner(*, sigma: float | None = None) -> Callable:
+    """``make_plan(u) -> (plan, extra)`` that chooses everything by SURE
+    (:func:`resdenoise.automatic.choose_denoiser`); ``sigma`` the noise level
+    when known.  Needs the samples: a file in chunks is refused."""
+    if sigma is not None and not (math.isfinite(sigma) and sigma > 0):
+        raise ParameterError(f"sigma must be a finite number > 0, got {sigma!r}")
+
+    def make_plan(u):
+        import numpy as np
+
+        from .automatic import choose_denoiser
+
+        return choose_denoiser(np.asarray(u), sigma)
+
+    return make_plan
+
+
+def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> Callable:
+    """``make_plan(u) -> (plan, {})`` of a network file (a path or a loaded spec).
+
+    ``lam``, ``tau`` and ``h`` are the defaults of blocks that do not set
+    their own (see :func:`resdenoise.network.build_network`).
+
+    Raises
+    ------
+    ResdenoiseError
+        The file cannot be read (exit code 1) or is malformed (2).
+    """
+    from .network import NetworkSpec, build_network, load_network
+
+    spec = network if isinstance(network, NetworkSpec) else load_network(network)
+    lam = None if lam == AUTO else lam
+
+    def make_plan(u):
+        return build_network(spec, u, lam=lam, tau=tau, h=h), {}
+
+    if spec.source != "<network>":
+        make_plan.reads = {spec.source: "network"}  # protected from the run's outputs
+    return make_plan
