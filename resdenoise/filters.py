@@ -137,15 +137,14 @@ def auto_lambda(u, h: float = 1.0, sigma=None) -> tuple[float, dict]:
     theta = universal_threshold(float(np.max(sigma)), n)
     lam = SQRT2 * theta / h
     rule = "universal threshold"
-    span = None
     if not lam > 0.0:
-        span = u.span if summary else float(np.ptp(u))
+        span = span_of(u)
         lam = 0.01 * span / h if span > 0 else 1.0
         if lam == 0.0:  # 1 % of a subnormal range
             lam = span / h
         rule = "1% of range (noise estimate 0)"
     if not (math.isfinite(lam) and lam >= np.finfo(np.float64).tiny):
-        span = u.span if summary else float(np.ptp(u))
+        span = span_of(u)
         raise ParameterError(
             f"the automatic lambda is {lam:g} for samples of range {span:g} "
             "(outside what a float64 step can use); give lam",
@@ -184,6 +183,19 @@ def bind_nonlinearity(nonlinearity, form: str, lam, u, h: float = 1.0, sigma=Non
     return get_nonlinearity(nonlinearity, form, lam), extra
 
 
+def span_of(u) -> float:
+    """``max - min`` over all samples and channels of ``u`` (samples or a :class:`Summary`)."""
+    return float(u.span) if isinstance(u, Summary) else float(np.ptp(np.asarray(u, dtype=float)))
+
+
+def emit_warning(message: str, on_warning=None) -> None:
+    """Give ``message`` to ``on_warning(message)``, or to :func:`warnings.warn`."""
+    if on_warning is None:
+        warnings.warn(message, UserWarning, stacklevel=3)
+    else:
+        on_warning(message)
+
+
 def with_reach(nl: Nonlinearity, u, h: float = 1.0) -> Nonlinearity:
     """A custom ``nl`` that knows how far the signal ``u``'s differences reach.
 
@@ -193,8 +205,7 @@ def with_reach(nl: Nonlinearity, u, h: float = 1.0) -> Nonlinearity:
     """
     if nl.entry is not None or u is None:
         return nl
-    span = u.span if isinstance(u, Summary) else float(np.ptp(np.asarray(u, dtype=float)))
-    reach = span / h
+    reach = span_of(u) / h
     if not math.isfinite(reach) or reach <= 0.0:
         return nl
     return dataclasses.replace(nl, reach=max(reach, nl.reach or 0.0))
@@ -229,10 +240,7 @@ def check_verdict(plan, verdict, allow_unstable: bool = False, on_warning=None) 
             f"tau = {plan.tau:.6g} is L-infinity stable but above the sign-stable bound "
             f"{verdict.tau_sign_bound:.6g}: sign changes may increase"
         )
-        if on_warning is None:
-            warnings.warn(message, UserWarning, stacklevel=3)
-        else:
-            on_warning(message)
+        emit_warning(message, on_warning)
 
 
 #: The most blocks (steps, iterations) one run may take: beyond, it is refused

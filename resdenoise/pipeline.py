@@ -468,9 +468,6 @@ class _Whole:
             }
         return report, quality, None
 
-    def close(self) -> None:
-        pass
-
 
 class _Streamed:
     """The input in chunks (:class:`resdenoise.stream.StreamedRun`): the plan
@@ -485,22 +482,18 @@ class _Streamed:
         if job.pipe is not None:  # stdin or a FIFO: spooled, for the passes
             path = job.pipe.spool()  # removed when the pipe is closed
             source, fmt = job.pipe.name, job.pipe.format(fmt)
-        try:
-            self.run = StreamedRun(job.run.dtype, job.progress)
-            stream = open_signal_stream(path, fmt, job.read, visit=self.run.visit, source=source)
-            self.name, self.template = stream.source, stream.template
-            self.carried = stream.template.carried_names if stream.template.carried else []
-            self.ref = None
-            if job.reference is not None:
-                self.ref = open_signal_stream(job.reference, None, job.read)
-                _check_reference(job.reference, self.ref.shape, stream.source, stream.shape)
-            self.subject = self.run.start(stream)
-            self.frames = stream.frames
-            if job.run.dtype == "float32":
-                _check_float32(stream.source, self.subject.amplitude, None)
-        except BaseException:
-            self.close()
-            raise
+        self.run = StreamedRun(job.run.dtype, job.progress)
+        stream = open_signal_stream(path, fmt, job.read, visit=self.run.visit, source=source)
+        self.name, self.template = stream.source, stream.template
+        self.carried = stream.template.carried_names if stream.template.carried else []
+        self.ref = None
+        if job.reference is not None:
+            self.ref = open_signal_stream(job.reference, None, job.read)
+            _check_reference(job.reference, self.ref.shape, stream.source, stream.shape)
+        self.subject = self.run.start(stream)
+        self.frames = stream.frames
+        if job.run.dtype == "float32":
+            _check_float32(stream.source, self.subject.amplitude, None)
 
     def filter(self, plan, verdict, write) -> tuple[dict, dict | None, dict]:
         job = self.job
@@ -514,9 +507,6 @@ class _Streamed:
             reference=self.ref,
         )
 
-    def close(self) -> None:
-        pass  # a spool file is the pipe's (closed by run_file)
-
 
 def _probe_flux(plan, subject, dtype: str) -> None:
     """Refuse a plan whose flux is not finite in ``dtype`` for the differences the
@@ -528,11 +518,11 @@ def _probe_flux(plan, subject, dtype: str) -> None:
 
     from .engine import run_blocks
     from .errors import UnstableError
-    from .filters import Plan
+    from .filters import Plan, span_of
 
     if type(plan) is not Plan:
         return  # a network (a Plan subclass): each group its own nonlinearity
-    span = float(subject.span) if hasattr(subject, "span") else float(np.ptp(subject))
+    span = span_of(subject)
     if not (math.isfinite(span) and span > 0.0):
         return
     v = span * np.exp2(-np.arange(0.0, 64.0, 2.0))
@@ -569,53 +559,45 @@ def _run(job: _FileJob, streamed: bool) -> dict:
     The same steps whether the input is read whole or in chunks; the output
     and the report are written all or nothing (temporary files, then renames).
     """
+    from .filters import emit_warning
     from .io import SignalWriter, write_files_atomic
     from .report import finish_report, to_json
 
     source = (_Streamed if streamed else _Whole)(job)
-    try:
-        if job.progress is not None and isinstance(job.make_plan, Planner):
-            plan, extra = job.make_plan(source.subject, progress=job.progress)
-        else:
-            plan, extra = job.make_plan(source.subject)
-        notes = extra.pop("warnings", [])  # what the automatic search has to say
-        for message in notes:
-            if job.on_warning is None:
-                import warnings
+    if job.progress is not None and isinstance(job.make_plan, Planner):
+        plan, extra = job.make_plan(source.subject, progress=job.progress)
+    else:
+        plan, extra = job.make_plan(source.subject)
+    notes = extra.pop("warnings", [])  # what the automatic search has to say
+    for message in notes:
+        emit_warning(message, job.on_warning)
+    verdict = plan.verdict()
+    job.on_plan(plan, verdict)
+    if not job.run.allow_unstable:
+        _probe_flux(plan, source.subject, job.run.dtype)
+    with SignalWriter(job.output, source.template, job.write) as writer:
 
-                warnings.warn(message, UserWarning, stacklevel=3)
-            else:
-                job.on_warning(message)
-        verdict = plan.verdict()
-        job.on_plan(plan, verdict)
-        if not job.run.allow_unstable:
-            _probe_flux(plan, source.subject, job.run.dtype)
-        with SignalWriter(job.output, source.template, job.write) as writer:
+        def write(data, carried):
+            held = writer.write(data, carried)
+            if writer.clipped and verdict.linf_stable:  # allowed unstable: counted
+                raise writer.clipping_error()
+            return held
 
-            def write(data, carried):
-                held = writer.write(data, carried)
-                if writer.clipped and verdict.linf_stable:  # allowed unstable: counted
-                    raise writer.clipping_error()
-                return held
-
-            report, quality, streaming = source.filter(plan, verdict, write)
-            finish_report(
-                report,
-                extra=extra,
-                source=source.name,
-                output=job.output,
-                carried=source.carried,
-                clipped=writer.clipped,
-                input_info=_input_info(source.template, source.frames),
-                quality=quality,
-                streaming=streaming,
-            )
-            if notes:
-                report["warnings"] = list(notes)
-            outputs: list = [writer]
-            if job.report_path is not None:
-                outputs.append((job.report_path, to_json(report).encode()))
-            write_files_atomic(outputs)
-    finally:
-        source.close()
+        report, quality, streaming = source.filter(plan, verdict, write)
+        finish_report(
+            report,
+            extra=extra,
+            source=source.name,
+            output=job.output,
+            carried=source.carried,
+            clipped=writer.clipped,
+            input_info=_input_info(source.template, source.frames),
+            quality=quality,
+            streaming=streaming,
+            warnings=notes,
+        )
+        outputs: list = [writer]
+        if job.report_path is not None:
+            outputs.append((job.report_path, to_json(report).encode()))
+        write_files_atomic(outputs)
     return report

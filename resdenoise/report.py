@@ -134,6 +134,7 @@ def finish_report(
     input_info: dict | None = None,
     quality: dict | None = None,
     streaming: dict | None = None,
+    warnings: list | None = None,
 ) -> dict:
     """Complete a run's report with what the files and the data decided, in place.
 
@@ -143,7 +144,8 @@ def finish_report(
     back unfiltered; ``clipped`` counts the samples clipped on output (a
     failed guarantee when any); ``input_info`` describes the input file
     (format, subtype, rate, frames, channels, columns); ``quality`` compares
-    with a reference; ``streaming`` describes a run in chunks.  The noise
+    with a reference; ``streaming`` describes a run in chunks; ``warnings``
+    are what the automatic search had to say.  The noise
     estimate is the report's ``noise_sigma``, not repeated in ``parameters``;
     a level the caller gave (``noise_estimator`` "given") is a parameter and stays.
     """
@@ -164,4 +166,6 @@ def finish_report(
         report["guarantees_held"] = False
     if streaming is not None:
         report["streaming"] = streaming
+    if warnings:
+        report["warnings"] = list(warnings)
     return report
