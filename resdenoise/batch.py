@@ -42,11 +42,23 @@ class FileResult:
         return 0 if self.error is None else (self.error.exit_code or 1)
 
 
+def _name(input_path: str) -> str:
+    """The file name of an input (``stdin`` for ``-``)."""
+    if input_path == "-":
+        return "stdin"
+    return os.path.basename(input_path.rstrip("/" + os.sep)) or input_path
+
+
+def report_target(report_dir: str, input_path: str) -> str:
+    """DIRECTORY/NAME.json: where an input's report goes in a report directory."""
+    return os.path.join(report_dir, _name(input_path) + ".json")
+
+
 def batch_target(directory: str, input_path: str, output_format: str | None = None) -> str:
     """DIRECTORY/NAME of an input; the extension follows ``output_format`` when given."""
     from .io import AUDIO_EXTENSIONS, guess_format
 
-    name = os.path.basename(input_path.rstrip("/" + os.sep)) or input_path
+    name = _name(input_path)
     if output_format:
         fmt = guess_format(name, output_format)
         if fmt != "AUDIO":
@@ -61,7 +73,7 @@ def batch_target(directory: str, input_path: str, output_format: str | None = No
     return os.path.join(directory, name)
 
 
-def _make_directory(path: str, what: str) -> None:
+def make_directory(path: str, what: str) -> None:
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as exc:
@@ -146,8 +158,8 @@ def run_batch(
     tasks, seen = [], {}
     if output_dir is None and not in_place:
         raise ParameterError("output_dir=None needs in_place=True (each input replaced)")
+    fmt = write.format if write is not None else None
     for path in inputs:
-        fmt = write.format if write is not None else None
         target = path if output_dir is None else batch_target(output_dir, path, fmt)
         if target in seen:
             raise ParameterError(
@@ -155,15 +167,12 @@ def run_batch(
                 "rename one or filter them into separate directories"
             )
         seen[target] = path
-        report = None
-        if report_dir is not None:
-            name = os.path.basename(path.rstrip("/" + os.sep)) + ".json"
-            report = os.path.join(report_dir, name)
+        report = None if report_dir is None else report_target(report_dir, path)
         tasks.append((path, target, report))
     if output_dir is not None:
-        _make_directory(output_dir, "output")
+        make_directory(output_dir, "output")
     if report_dir is not None:
-        _make_directory(report_dir, "report")
+        make_directory(report_dir, "report")
     results: list = [None] * len(tasks)
 
     def one(i: int, file_progress) -> FileResult:
@@ -238,10 +247,9 @@ def run_batch(
 def max_jobs() -> int:
     """The most files :func:`run_batch` filters at once: the cores this process may use
     (more processes than cores only compete for them)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+    from .engine import usable_cores
+
+    return usable_cores()
 
 
 def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:

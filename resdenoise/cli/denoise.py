@@ -309,12 +309,11 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
     from . import render  # not at start-up: --help draws nothing
 
     if _names_directory(report_path):  # --report DIR/: DIR/INPUT-NAME.json, as for several
-        from ..batch import _make_directory
+        from ..batch import make_directory, report_target
 
-        name = "stdin" if input_path == "-" else os.path.basename(input_path.rstrip("/"))
         with library_errors():
-            _make_directory(report_path, "report")
-        report_path = os.path.join(report_path, name + ".json")
+            make_directory(report_path, "report")
+        report_path = report_target(report_path, input_path)
     with library_errors(usage=True):
         check_paths(input_path, output, report_path, options.get("in_place", False))
     quiet, verbose = volume

@@ -29,8 +29,9 @@ COPY_BYTES = 1 << 20
 
 def check_output_path(
     path: str | os.PathLike, options: WriteOptions | None = None, *, signal: bool = True
-) -> None:
-    """Raise now if ``path`` clearly cannot be written (with ``options``).
+) -> tuple[Path | None, bool]:
+    """Raise now if ``path`` clearly cannot be written (with ``options``); else
+    return its :func:`output_target` ``(target, direct)`` (``(None, True)`` for stdout).
 
     Catches a missing directory, a directory given as the file and, for a
     signal (``signal=True``; not for a report), an unknown format and a
@@ -47,10 +48,10 @@ def check_output_path(
         fmt = "AUDIO" if path == STDIO and options.format is None else None  # the input's
         _check_subtype(path, fmt or guess_format(path, options.format), options.subtype)
     if path == STDIO:
-        return
+        return None, True
     target, direct = output_target(path)
     if direct:
-        return  # a device or pipe: written through
+        return target, direct  # a device or pipe: written through
     try:
         is_dir = stat.S_ISDIR(os.stat(target).st_mode)
     except PermissionError:
@@ -67,6 +68,7 @@ def check_output_path(
         raise SignalError(f"{path}: output directory {shown!r} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise SignalError(f"{path}: cannot create files in {str(parent)!r} (permission denied)")
+    return target, direct
 
 
 #: Output names under these directories are devices, written through (never a
@@ -101,14 +103,15 @@ def output_target(path: str) -> tuple[Path, bool]:
 def _set_mode(tmp: str, target: Path) -> None:
     """Give a temporary file the owner, group and mode of the target it replaces
     (owner and group as far as the system allows), or the umask's mode."""
-    if target.exists():
+    try:
         st = target.stat()
-        _set_owner(tmp, st.st_uid, st.st_gid)
-        os.chmod(tmp, st.st_mode & 0o7777)  # after chown, which may clear set-id bits
-    else:
+    except OSError:  # a new file
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
+        return
+    _set_owner(tmp, st.st_uid, st.st_gid)
+    os.chmod(tmp, st.st_mode & 0o7777)  # after chown, which may clear set-id bits
 
 
 def _set_owner(tmp: str, uid: int, gid: int) -> None:
@@ -211,13 +214,8 @@ class _Staged(_TempOutput):
         self.path = path
         self.payload = payload
         self.tmp: str | None = None
-        self.direct = False
-        if path == STDIO:
-            self.direct = True
-            return
-        check_output_path(path, signal=False)
-        self.target, self.direct = output_target(path)
-        if self.direct:  # /dev/stdout, /dev/full, a FIFO
+        self.target, self.direct = check_output_path(path, signal=False)
+        if self.direct:  # stdout, /dev/stdout, /dev/full, a FIFO
             return
         fd, self.tmp = _temp_beside(path, self.target)
         try:
@@ -235,7 +233,7 @@ class _Staged(_TempOutput):
 
     def write_direct(self) -> None:
         name = "<stdout>" if self.path == STDIO else self.path
-        _write_through(self.path, getattr(self, "target", None), name, [self.payload])
+        _write_through(self.path, self.target, name, [self.payload])
 
 
 def write_files_atomic(items: Sequence[tuple[str | os.PathLike, bytes] | _TempOutput]) -> None:

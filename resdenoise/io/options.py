@@ -124,10 +124,14 @@ class ReadOptions:
 
     def time_column_index(self, header, width: int, source: str) -> int | None:
         """The time column named (index from 0), or None (also for ``"none"``)."""
-        t = self.time_column
-        if t is None or str(t).strip().lower() == "none":
+        if self._no_time_column():
             return None
-        return _resolve_column(t, header, width, source, "time column")
+        return _resolve_column(self.time_column, header, width, source, "time column")
+
+    def _no_time_column(self) -> bool:
+        """No time column named: None, or ``"none"`` (any case, any blanks around)."""
+        t = self.time_column
+        return t is None or str(t).strip().lower() == "none"
 
     # ---- CSV and audio ------------------------------------------------------
 
@@ -141,7 +145,7 @@ class ReadOptions:
 
     def check_audio(self, source: str) -> None:
         """Raise if an option applies to CSV only (a time column)."""
-        if self.time_column not in (None, "none", "None", "NONE"):
+        if not self._no_time_column():
             raise ParameterError(f"{source}: an audio file has no time column to name")
 
 

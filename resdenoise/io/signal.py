@@ -139,7 +139,6 @@ class Signal:
     subtype: str | None = None
     header: list[str] | None = None
     delimiter: str = ","
-    info: dict = field(default_factory=dict)
     positions: tuple[int, ...] | None = None
     carried: dict[int, Any] = field(default_factory=dict)
     time_column: int | None = None
@@ -176,7 +175,7 @@ class Signal:
         data = np.asarray(data, dtype=np.float64)
         if data.shape != self.data.shape:
             raise ValueError(f"data has shape {data.shape}, the signal {self.data.shape}")
-        return replace(self, data=data, info={})
+        return replace(self, data=data)
 
 
 def _column_name(header, p: int) -> str:
@@ -234,7 +233,7 @@ def guess_format(path: str, given: str | None = None) -> str:
 
 def looks_like_audio(head: bytes) -> bool:
     """Whether the first bytes of a file (at least 4) are an audio file's magic number."""
-    return head[:4] in _AUDIO_MAGIC or head[:3] == b"ID3"
+    return head.startswith(_AUDIO_MAGIC)
 
 
 def _soundfile_formats() -> dict:

@@ -27,7 +27,6 @@ from .atomic import (
     _write_error,
     _write_through,
     check_output_path,
-    output_target,
     write_files_atomic,
 )
 from .audio import _AUDIO_ERRORS
@@ -294,7 +293,7 @@ class SignalWriter(_TempOutput):
         self.clipped = 0
         self.nonfinite = 0
         self.tmp: str | None = None
-        self.direct = False
+        self.target, self.direct = None, False
         self.closed = False
         self._fh = None
         self._sf = None
@@ -302,11 +301,7 @@ class SignalWriter(_TempOutput):
             _check_subtype(self.name, self.fmt, subtype)
         else:
             self.fmt, self.subtype = _audio_target(template, self.fmt, subtype, self.name)
-        if self.path == STDIO:
-            self.direct = True
-        else:
-            check_output_path(self.path, signal=False)
-            self.target, self.direct = output_target(self.path)
+        self.target, self.direct = check_output_path(self.path, signal=False)
         try:
             if self.direct:
                 self._fh = tempfile.TemporaryFile()
@@ -351,11 +346,6 @@ class SignalWriter(_TempOutput):
             self._fh.write(self._encoder.encode(text, final))
         except OSError as exc:
             raise _write_error(self.name, exc) from None
-
-    @property
-    def stats(self) -> dict:
-        """``{"clipped": n, "format": ..., "subtype": ...}`` as :func:`write_signal` returns."""
-        return {"clipped": self.clipped, "format": self.fmt, "subtype": self.subtype}
 
     def write(self, data: np.ndarray, carried: dict | None = None) -> np.ndarray:
         """Append rows: ``data`` shaped ``(k,)`` or ``(k, channels)``, ``carried`` cells beside.
@@ -430,7 +420,7 @@ class SignalWriter(_TempOutput):
     def write_direct(self) -> None:
         self._fh.seek(0)
         blocks = iter(lambda: self._fh.read(COPY_BYTES), b"")
-        _write_through(self.path, getattr(self, "target", None), self.name, blocks)
+        _write_through(self.path, self.target, self.name, blocks)
 
     def rename(self) -> None:
         self._close_file()
