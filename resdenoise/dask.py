@@ -78,7 +78,8 @@ def filter_array(array, plan, *, dtype=None, threads: int | None = 1):
         (chunks across channels are joined).  Chunks shorter than the halo
         are merged by dask; a halo longer than the signal makes one chunk.
     plan : resdenoise.filters.Plan
-        Any plan the commands make (a network's too); its ``steps`` is the halo.
+        Any plan the commands make (a network's too); its ``halo`` (the
+        blocks; a multiscale cascade's sum of stride x blocks) is the halo.
     dtype : {None, "float64", "float32"}
         Working precision, as :func:`resdenoise.filters.run_plan`.
     threads : int, optional
@@ -90,7 +91,12 @@ def filter_array(array, plan, *, dtype=None, threads: int | None = 1):
         The filtered signal, same shape and chunks, not computed yet.
     """
     array = _as_time_chunked(array)
-    halo = int(plan.steps)
+    if plan.prestage is not None:
+        raise ParameterError(
+            "an impulse pre-stage needs the whole signal (its scale is a median over all "
+            "samples); run it with resdenoise.filters.run_plan"
+        )
+    halo = plan.halo
     out_dtype = np.dtype(dtype) if dtype is not None else array.dtype
 
     def blocks(x: np.ndarray) -> np.ndarray:

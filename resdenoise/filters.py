@@ -65,6 +65,12 @@ class Plan:
     prestage: object = None
 
     @property
+    def halo(self) -> int:
+        """How far (in samples) the blocks move information each way: a chunk
+        extended by this much gives its core as the whole run does."""
+        return int(self.steps)
+
+    @property
     def stopping_time(self) -> float:
         return self.steps * self.tau
 

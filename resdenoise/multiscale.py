@@ -111,6 +111,11 @@ class MultiscalePlan(Plan):
     def nonlinearities(self):
         return tuple(nl for _, nl, _ in self.groups) or (self.nl,)
 
+    @property
+    def halo(self) -> int:
+        """A block of stride s moves information s samples: the sum over the groups."""
+        return int(sum(stride * blocks for stride, _, blocks in self.groups))
+
     def verdict(self) -> stability.StabilityVerdict:
         verdicts = [stability.check_tau(nl, self.tau, self.h) for _, nl, _ in self.groups]
         if not verdicts:

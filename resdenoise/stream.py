@@ -201,8 +201,9 @@ def filter_chunks(
     Parameters
     ----------
     plan : resdenoise.filters.Plan
-        Any plan :func:`~resdenoise.filters.run_plan` runs; its ``steps``
-        (the total number of blocks) is the halo.
+        Any plan :func:`~resdenoise.filters.run_plan` runs; its ``halo``
+        (the total number of blocks; a multiscale cascade's sum of stride x
+        blocks) is the halo.
     blocks : iterable of (data, carried)
         The signal's rows in order, in blocks of any size: ``data`` shaped
         ``(k,)`` or ``(k, channels)``, ``carried`` a dict of cells per column
@@ -225,7 +226,12 @@ def filter_chunks(
         Consecutive chunks; their cores together are exactly
         ``run_plan(plan, whole_signal)``.
     """
-    m = int(plan.steps)
+    if plan.prestage is not None:
+        raise ParameterError(
+            "an impulse pre-stage needs the whole signal (its scale is a median over all "
+            "samples); filter it whole, not in chunks"
+        )
+    m = plan.halo
     chunk = chunk_for(m, chunk)
     if chunk < 1:
         raise ValueError(f"chunk must be >= 1, got {chunk}")
@@ -628,7 +634,7 @@ class StreamedRun:
         """
         stream, dtype, name = self.stream, self.dtype, self.stream.source
         channels = len(stream.positions)
-        chunk = chunk_for(plan.steps, chunk)
+        chunk = chunk_for(plan.halo, chunk)
         amplitude = self.summary.amplitude
         if np.dtype(dtype) != np.float64:
             amplitude = float(np.abs(np.asarray(amplitude, dtype=dtype)))
@@ -659,7 +665,7 @@ class StreamedRun:
         report = measure.report(verdict, select.sigma(), select.estimator)
         streaming = {
             "chunk_size": chunk,
-            "halo": int(plan.steps),
+            "halo": plan.halo,
             "chunks": chunks,
             "passes": self.passes,
         }

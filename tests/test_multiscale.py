@@ -195,3 +195,33 @@ def test_cli_diffuse_scales_and_its_refusals(tmp_path, rng):
     assert len(report["parameters"]["blocks_per_scale"]) == 3
     bad = CliRunner().invoke(cli, base + ["--scales", "3", "--steps", "4"])
     assert bad.exit_code == 2 and "scales choose their blocks" in bad.output
+
+
+@pytest.mark.parametrize("chunk", [7, 100, 500])
+def test_in_chunks_and_on_dask_a_cascade_is_the_whole_run(chunk):
+    """A block of stride s moves information s samples: the halo is sum(s m), not m."""
+    da = pytest.importorskip("dask.array")
+    from resdenoise.dask import filter_array
+    from resdenoise.filters import run_plan
+    from resdenoise.stream import filter_in_chunks
+
+    x = np.cumsum(np.random.default_rng(3).standard_normal(4000))
+    plan = plan_multiscale("soft", [0.5] * 4, 3)
+    assert plan.halo == (1 + 2 + 4 + 8) * 3
+    whole = run_plan(plan, x)
+    np.testing.assert_array_equal(filter_in_chunks(plan, x, chunk=chunk), whole)
+    np.testing.assert_array_equal(
+        filter_array(da.from_array(x, chunks=chunk), plan).compute(), whole
+    )
+
+
+def test_an_impulse_prestage_is_not_filtered_in_chunks():
+    from dataclasses import replace
+
+    from resdenoise.errors import ParameterError
+    from resdenoise.filters import plan_resnet
+    from resdenoise.stream import filter_in_chunks
+
+    plan = replace(plan_resnet(get_nonlinearity("tanh", "activation", 1.0), 2), prestage=object())
+    with pytest.raises(ParameterError, match="needs the whole signal"):
+        filter_in_chunks(plan, np.zeros(50), chunk=10)
