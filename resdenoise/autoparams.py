@@ -257,8 +257,9 @@ def choose_steps(
     if stack.size * int(max_blocks) <= budget:
         horizon = math.inf  # cheap enough: the whole curve, every minimum seen
     for k in _checkpoints(int(max_blocks)).tolist():
-        # the engine from one checkpoint to the next: the blocks only, no callback
-        u = run_blocks(u, phi, tau, k - done, h)
+        # the engine from one checkpoint to the next: the blocks only, no callback;
+        # after the first, in place (stack itself is kept for the criteria)
+        u = run_blocks(u, phi, tau, k - done, h, out=None if done == 0 else u)
         done = k
         value = criterion(u)
         blocks.append(k)
