@@ -23,7 +23,7 @@ import numpy.typing as npt
 from .errors import ParameterError, SignalError
 from .filters import check_verdict, run_plan
 from .nonlinearities import Nonlinearity, from_function
-from .plans import AUTO, planner
+from .plans import planner
 
 __all__ = ["diffuse", "regularise", "resnet", "shrink"]
 
@@ -117,7 +117,6 @@ def _run(
     if callable(nonlinearity) and not isinstance(nonlinearity, Nonlinearity):
         name = getattr(nonlinearity, "__name__", "custom")
         nonlinearity = from_function(nonlinearity, form, name=name, lam=1.0)
-    lam = None if lam is None or lam == AUTO else lam
     plan, extra = planner(command, nonlinearity, lam=lam, **settings)(u)
     for message in extra.get("warnings", ()):  # what the automatic search has to say
         warnings.warn(message, UserWarning, stacklevel=3)
@@ -259,7 +258,7 @@ def shrink(
         allow_unstable,
         channel_axis,
         rule=stopping_rule,
-        theta=AUTO if theta is None else theta,
+        theta=theta,
         iterations=iterations,
     )
 

@@ -31,6 +31,7 @@ from .options import (
     lambda_option,
     library_errors,
     name_option,
+    names_directory,
     on_command_line,
     sigma_option,
     stopping_rule_option,
@@ -69,9 +70,8 @@ def diffuse(name, formula, lam, time_, steps, tau, h, scales, stopping_rule, sig
     Example:
         resdenoise diffuse sample_signals/steps.csv --diffusivity perona-malik --time 20 -o out.csv
     """
-    settings = dict(lam=lam, rule=stopping_rule, sigma=sigma, time=time_, steps=steps, tau=tau, h=h)
-    if scales is not None:
-        settings["scales"] = scales
+    settings = dict(lam=lam, rule=stopping_rule, sigma=sigma, time=time_, steps=steps, tau=tau)
+    settings.update(h=h, scales=scales)  # None settings: dropped by the planner
     _run(_planner("diffuse", name, formula, settings), **io)
 
 
@@ -115,9 +115,9 @@ def shrink(name, formula, theta, iterations, check_wavelet, scales, stopping_rul
     Example:
         resdenoise shrink sample_signals/steps.csv --shrinkage garrote --iterations 5 -o out.csv
     """
-    settings = dict(theta=theta, iterations=iterations, rule=stopping_rule, sigma=sigma)
-    if scales is not None:
-        settings["scales"] = scales
+    settings = dict(
+        theta=theta, iterations=iterations, rule=stopping_rule, sigma=sigma, scales=scales
+    )
     _run(_planner("shrink", name, formula, settings), check_wavelet=check_wavelet, **io)
 
 
@@ -283,7 +283,7 @@ def _run(
     with library_errors(usage=True):
         files["read"] = ReadOptions(**read)
         files["run"] = RunOptions(**options)
-    if len(input_paths) == 1 and not _names_directory(output):
+    if len(input_paths) == 1 and not names_directory(output):
         if on_command_line(click.get_current_context(), "scheduler"):
             raise click.UsageError(
                 "--scheduler sends the files of a batch to a cluster: give several INPUTs "
@@ -296,11 +296,6 @@ def _run(
         _run_batch(make_plan, list(input_paths), out, (quiet, verbose), jobs, files)
 
 
-def _names_directory(path: str | None) -> bool:
-    """An output path meant as a directory: ending in a separator."""
-    return path not in (None, "-") and path.endswith(("/", os.sep))
-
-
 def _run_one(make_plan, input_path, output, report_path, volume, options) -> None:
     """Filter one INPUT into OUTPUT; on stderr (``volume``: quiet, verbose) the verdict,
     then the warnings (or, when the run fails, the warnings and the error), the tables
@@ -308,7 +303,7 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
     from ..pipeline import check_paths, run_file
     from . import render  # not at start-up: --help draws nothing
 
-    if _names_directory(report_path):  # --report DIR/: DIR/INPUT-NAME.json, as for several
+    if names_directory(report_path):  # --report DIR/: DIR/INPUT-NAME.json, as for several
         from ..batch import make_directory, report_target
 
         with library_errors():
@@ -389,7 +384,7 @@ def _stdin_looks_like_audio() -> bool:
 
 def _directory(path: str, what: str) -> str:
     """-o or --report with several INPUTs: an existing directory, or a name ending in /."""
-    if os.path.isdir(path) or _names_directory(path):
+    if os.path.isdir(path) or names_directory(path):
         return path
     raise click.UsageError(
         f"several INPUTs need {'-o' if what == 'output' else '--report'} to name a directory "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import os
 
 import click
 
@@ -418,9 +419,14 @@ def files_options(func):
     return wrapper
 
 
+def names_directory(path: str | None) -> bool:
+    """An output path meant as a directory: ending in a separator."""
+    return path not in (None, "-") and path.endswith(("/", os.sep))
+
+
 def _json_report(kwargs: dict) -> None:
     """``--json``: the report on stdout (``--report -``), when the signal goes to a file."""
-    several = len(kwargs["input_paths"]) > 1 or kwargs["output"].endswith("/")
+    several = len(kwargs["input_paths"]) > 1 or names_directory(kwargs["output"])
     if several:
         raise click.UsageError(
             "--json prints one report; with several INPUTs use --report DIR/ (one JSON per input)"
