@@ -303,3 +303,69 @@ GELU_LIPSCHITZ: Final = 0.5 * math.erfc(-1.0) + math.sqrt(2.0) * math.exp(-1.0) 
     2.0 * math.pi
 )
 SILU_LIPSCHITZ: Final = 1.0998393201288668
+
+
+# --------------------------------------------------------------------------
+# The parametrised family "bumps": g(r) = sum_k c_k b_k(|r|/lam), c_k >= 0.
+# Every bump is even, smooth, 1 at 0 and non-increasing in |r|, so
+# g_max = g(0) = sum c and g_min = inf g = 0; |b_k + x b_k'| <= 1 gives the
+# Lipschitz constant of Phi = r g, also sum c.  The first K - 1 bumps are
+# Gaussians exp(-x^2/(2 s_j^2)) at the scales s_j = 2^(j - (K - 2)/2)
+# (a geometric ladder centred on lambda); the last is the heavy tail
+# 1/sqrt(1 + x^2) (Charbonnier), which keeps a monotone Phi reachable.
+# --------------------------------------------------------------------------
+
+
+def bump_scales(count: int) -> np.ndarray:
+    """The Gaussian scales ``s_j = 2^(j - (K - 2)/2)``, j < K - 1, of K bumps."""
+    return 2.0 ** (np.arange(count - 1) - (count - 2) / 2.0)
+
+
+def bump_basis(x, count: int, derivative: bool = False):
+    """The K bumps at ``x = |r|/lam >= 0``, stacked on a new first axis; with
+    ``derivative`` also their derivatives in x (same shape)."""
+    x = np.asarray(x, dtype=float)
+    scales = bump_scales(count).reshape((-1,) + (1,) * x.ndim)
+    z = x / scales
+    gauss = np.exp(-0.5 * z * z)
+    tail = 1.0 / np.hypot(1.0, x)  # 1/sqrt(1 + x^2), without overflow
+    basis = np.concatenate([gauss, tail[None]])
+    if not derivative:
+        return basis
+    d_gauss = -gauss * z / scales
+    d_tail = -x * tail**3
+    return basis, np.concatenate([d_gauss, d_tail[None]])
+
+
+def bumps_g(r, lam, c):
+    """``g(r) = sum_k c_k b_k(|r|/lam)``."""
+    c = np.asarray(c, dtype=float)
+    basis = bump_basis(np.abs(r) / lam, c.size)
+    return np.tensordot(c, basis, axes=1)
+
+
+def bumps_phi(r, lam, c):
+    """``Phi(r) = r g(r)``."""
+    return r * bumps_g(r, lam, c)
+
+
+def bumps_psi(r, lam, c):
+    """``Psi(r) = 2 int_0^r Phi``: Gaussians 2 lam^2 s^2 (1 - exp(-x^2/(2 s^2))),
+    the tail 2 lam^2 (sqrt(1 + x^2) - 1)."""
+    c = np.asarray(c, dtype=float)
+    x = np.abs(np.asarray(r, dtype=float)) / lam
+    s = bump_scales(c.size).reshape((-1,) + (1,) * x.ndim)
+    gauss = -2.0 * s * s * np.expm1(-0.5 * (x / s) ** 2)
+    tail = 2.0 * x * np.fmin(x / (np.hypot(1.0, x) + 1.0), 1.0)  # as cha_psi, lam = 1
+    return lam * lam * np.tensordot(c, np.concatenate([gauss, tail[None]]), axes=1)
+
+
+def bumps_monotone(c) -> bool:
+    """Whether ``Phi = r g`` of the bumps with coefficients c is non-decreasing,
+    ``sum c_k (b_k + x b_k') >= 0``: sampled on x in [0, 10 s_max] (20,001
+    points), beyond which the Gaussians are below e^-50 and the tail's slope
+    ``c_K (1 + x^2)^(-3/2) >= 0`` decides."""
+    c = np.asarray(c, dtype=float)
+    x = np.linspace(0.0, 10.0 * max(float(bump_scales(c.size).max()), 1.0), 20_001)
+    basis, slope = bump_basis(x, c.size, derivative=True)
+    return bool(np.all(np.tensordot(c, basis + x * slope, axes=1) >= -1e-12 * float(c.sum())))

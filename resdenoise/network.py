@@ -24,6 +24,11 @@ The file lists groups of blocks, run one after another, each group being
     threshold = 0.3                 # shrinkage only: lambda = sqrt2 * threshold
     label = "wavelet clean-up"      # optional, for the report
 
+    [[block]]
+    activation = "bumps"            # a parametrised family (resdenoise learn writes these)
+    coefficients = [0.1, 0.3, 0.0, 0.05]   # g(r) = sum_k c_k b_k(|r|/lambda), c_k >= 0
+    lambda = 0.4
+
 Each block group is checked by :func:`resdenoise.stability.check_tau`; the
 network is stable when every group is (the paper's Theorem 2 by induction
 over the blocks).  :class:`NetworkPlan` is a :class:`~resdenoise.filters.Plan`
@@ -33,6 +38,7 @@ per group, so the engine stays the one engine.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -51,9 +57,12 @@ from .filters import Plan, auto_lambda, with_reach
 from .nonlinearities import (
     FORM_SPELLINGS,
     FORMS,
+    PARAMETRISED_FAMILIES,
     SQRT2,
     Nonlinearity,
     get_nonlinearity,
+    get_parametrised,
+    normalise_name,
     resolve_name,
 )
 from .report import block_entry
@@ -65,6 +74,7 @@ __all__ = [
     "NetworkSpec",
     "NetworkVerdict",
     "build_network",
+    "format_network",
     "load_network",
     "parse_network",
 ]
@@ -72,7 +82,7 @@ __all__ = [
 #: Keys naming a block's nonlinearity: one per block.
 NAME_KEYS: Final = FORMS + tuple(f"{form}-expr" for form in FORMS)
 #: Other keys of a block.
-BLOCK_KEYS: Final = ("lambda", "threshold", "tau", "repeat", "label")
+BLOCK_KEYS: Final = ("lambda", "threshold", "tau", "repeat", "label", "coefficients")
 #: Keys at the top of the file.
 TOP_KEYS: Final = ("block", "h", "description")
 #: Largest repeat count of one group, and largest total number of blocks.
@@ -96,6 +106,8 @@ class BlockSpec:
     tau: float | None = None
     repeat: int = 1
     label: str = ""
+    #: The coefficients of a parametrised family (``activation = "bumps"``), else None.
+    coefficients: tuple[float, ...] | None = None
 
     @property
     def where(self) -> str:
@@ -234,9 +246,13 @@ def _block(table: dict, index: int, line: int | None, source: str) -> BlockSpec:
         raise NetworkError(f"{where}: {key} must be a string, got {value!r}")
     form = key.removesuffix("-expr")
     name = expr = None
+    coefficients = None
     try:
         if key.endswith("-expr"):
             expr = parse_expression(value, form).text
+        elif "coefficients" in table or normalise_name(value) in PARAMETRISED_FAMILIES:
+            coefficients = _coefficients(table, value, form, where)
+            name = value
         else:
             resolve_name(value, form)
             name = value
@@ -261,7 +277,58 @@ def _block(table: dict, index: int, line: int | None, source: str) -> BlockSpec:
     label = table.get("label", "")
     if not isinstance(label, str):
         raise NetworkError(f"{where}: label must be a string")
-    return BlockSpec(index, line, form, name, expr, lam, tau, repeat, label)
+    return BlockSpec(index, line, form, name, expr, lam, tau, repeat, label, coefficients)
+
+
+def _coefficients(table: dict, name: str, form: str, where: str) -> tuple[float, ...]:
+    """A parametrised family's coefficients, checked by binding them once."""
+    if normalise_name(name) not in PARAMETRISED_FAMILIES:
+        raise NetworkError(
+            f"{where}: coefficients are for a parametrised family "
+            f"({', '.join(sorted(PARAMETRISED_FAMILIES))}), not {name!r}"
+        )
+    if "coefficients" not in table:
+        raise NetworkError(
+            f"{where}: {name!r} is a parametrised family: give its coefficients = [...]"
+        )
+    try:
+        get_parametrised(name, table["coefficients"], form)  # checks them
+    except ParameterError as exc:
+        raise NetworkError(f"{where}: coefficients: {exc}") from None
+    return tuple(float(c) for c in table["coefficients"])
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, str):
+        return json.dumps(value)  # a TOML basic string: JSON's escapes are TOML's
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"cannot write {value!r} to a network file")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"cannot write {value!r} to a network file")
+    return repr(value)  # float repr reads back as the same float
+
+
+def format_network(blocks, h: float | None = None, description: str = "", comment: str = "") -> str:
+    """The TOML text of a network: ``blocks`` a sequence of dicts of block keys.
+
+    Floats are written so that they read back bit for bit (``repr``), so
+    :func:`parse_network` of the text binds the very same activations.
+    ``comment`` lines go first, each after ``# ``.
+    """
+    lines = [f"# {line}" for line in comment.splitlines()]
+    if description:
+        lines.append(f"description = {_toml_value(description)}")
+    if h is not None:
+        lines.append(f"h = {_toml_value(float(h))}")
+    for block in blocks:
+        lines += ["", "[[block]]"]
+        for key, value in block.items():
+            if key not in NAME_KEYS + BLOCK_KEYS:
+                raise ValueError(f"unknown block key {key!r}")
+            lines.append(f"{key} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------
@@ -402,6 +469,8 @@ def build_network(
             value = auto
         if b.expr is not None:
             nl = with_reach(expression_nonlinearity(b.expr, b.form, value), u, h)
+        elif b.coefficients is not None:
+            nl = get_parametrised(b.name, b.coefficients, b.form, value)
         else:
             nl = get_nonlinearity(b.name, b.form, value)
         step = b.tau if b.tau is not None else tau
