@@ -29,7 +29,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
         "expr dictionary report",
         "filters plot",
         "autoparams network",
-        "multiscale",
+        "multiscale learn",
         "automatic",
         "stream",
         "dask plans",
@@ -43,7 +43,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
 COMPUTE = frozenset(
     "engine stability filters report stream network autoparams expr dictionary quality "
     "wavelet median noise selection impulses multiscale automatic nonlinearities _families "
-    "_translations _flux_kernels dask".split()
+    "_translations _flux_kernels dask learn".split()
 )
 FILE_SIDE = frozenset({"io", "pipeline", "batch", "cli"})
 #: Third-party packages only the command line may import.
