@@ -437,7 +437,7 @@ class FitResult:
             "optimiser": "L-BFGS-B (SciPy)",
             "optimiser_message": self.message,
             **self.info,
-            "groups": [
+            "learned_groups": [
                 {
                     "coefficients": list(g.coefficients),
                     "lambda": g.lam,
