@@ -79,6 +79,8 @@ __all__ = [
 OBJECTIVES = ("supervised", "sure", "noise2self")
 #: Bounds of the amount a and the shape theta (sigma(12) = 1 - 6e-6).
 PARAMETER_BOUND = 12.0
+#: |a| beyond this counts as this: sigma(-30) = 9e-14 keeps sum c > 0 for every vector.
+AMOUNT_CLIP = 30.0
 #: How far (in e-folds) a learned lambda may move from its start.
 LAMBDA_RANGE = 5.0
 #: What installs the optimiser.
@@ -171,11 +173,12 @@ def _unpack(params: np.ndarray, arch: Architecture):
     """Per group ``(c, lam, s, m)``: coefficients, lambda, sigma(a), softmax(theta)."""
     out = []
     for p in np.asarray(params, dtype=float).reshape(arch.groups, arch.per_group):
-        a, theta, ell = p[0], p[1:-1], p[-1]
+        # a and l clipped (only beyond the optimiser's bounds): sum c > 0, 0 < lambda < inf
+        a, theta, ell = min(max(p[0], -AMOUNT_CLIP), AMOUNT_CLIP), p[1:-1], p[-1]
         s = 0.5 + 0.5 * math.tanh(0.5 * a)  # the logistic sigma(a), overflow-free
         e = np.exp(theta - theta.max())
         m = e / e.sum()
-        out.append((arch.g_max * s * m, math.exp(ell), s, m))
+        out.append((arch.g_max * s * m, math.exp(min(max(ell, -700.0), 700.0)), s, m))
     return out
 
 
