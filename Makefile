@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: all install test test-install lint format demo samples bench bench-quality bench-memory bench-dask clean
+.PHONY: all install test test-install lint format demo samples bench bench-quality bench-memory bench-dask bench-learn clean
 
 all: test
 
@@ -55,6 +55,11 @@ bench: install
 
 # the noise estimators on every signal class, then the automatic choice against the
 # automatic wavelet peers per class (bench_quality.py: every command on Donoho-Johnstone)
+# learned networks (resdenoise learn) against the best fixed family, on signals not trained on
+bench-learn: install
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	cd benchmarks && ../$(BIN)/python bench_learn.py
+
 bench-quality: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/bench_noise.py
