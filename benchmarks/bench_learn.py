@@ -41,7 +41,7 @@ def _cases():
 def _train(noisy, clean, objective, iterations, arch):
     obj = learn.make_objective([noisy], None if clean is None else [clean], objective)
     start = time.perf_counter()
-    result = learn.fit(obj, arch, lam=learn.starting_lambda([noisy]), max_iterations=iterations)
+    result = learn.fit(obj, arch, max_iterations=iterations)
     return result, time.perf_counter() - start
 
 

@@ -323,18 +323,33 @@ def bump_scales(count: int) -> np.ndarray:
 
 def bump_basis(x, count: int, derivative: bool = False):
     """The K bumps at ``x = |r|/lam >= 0``, stacked on a new first axis; with
-    ``derivative`` also their derivatives in x (same shape)."""
+    ``derivative`` also their derivatives in x (same shape).
+
+    One exponential for the widest Gaussian; each scale below it is half the
+    one above, so its bump is the one above to the 4th power (two squarings).
+    """
     x = np.asarray(x, dtype=float)
-    scales = bump_scales(count).reshape((-1,) + (1,) * x.ndim)
-    z = x / scales
-    gauss = np.exp(-0.5 * z * z)
-    tail = 1.0 / np.hypot(1.0, x)  # 1/sqrt(1 + x^2), without overflow
-    basis = np.concatenate([gauss, tail[None]])
+    scales = bump_scales(count)
+    basis = np.empty((count,) + x.shape)
+    top = count - 2
+    with np.errstate(under="ignore"):
+        np.multiply(x, x, out=basis[top, ...])
+        np.multiply(basis[top, ...], -0.5 / (scales[top] * scales[top]), out=basis[top, ...])
+        np.exp(basis[top, ...], out=basis[top, ...])
+        for j in range(top - 1, -1, -1):
+            np.square(basis[j + 1, ...], out=basis[j, ...])
+            np.square(basis[j, ...], out=basis[j, ...])
+    np.hypot(1.0, x, out=basis[-1, ...])
+    np.divide(1.0, basis[-1, ...], out=basis[-1, ...])  # 1/sqrt(1 + x^2), without overflow
     if not derivative:
         return basis
-    d_gauss = -gauss * z / scales
-    d_tail = -x * tail**3
-    return basis, np.concatenate([d_gauss, d_tail[None]])
+    slope = np.empty_like(basis)
+    for j in range(count - 1):
+        np.multiply(basis[j, ...], x, out=slope[j, ...])
+        np.multiply(slope[j, ...], -1.0 / (scales[j] * scales[j]), out=slope[j, ...])
+    np.power(basis[-1, ...], 3, out=slope[-1, ...])
+    np.multiply(slope[-1, ...], -x, out=slope[-1, ...])
+    return basis, slope
 
 
 def bumps_g(r, lam, c):

@@ -8,7 +8,7 @@ parametrised family ``bumps`` (:data:`resdenoise.nonlinearities.PARAMETRISED_FAM
 
     g(r) = \\sum_k c_k b_k(|r|/\\lambda), \\qquad
     c = g_{max}\\, \\sigma(a)\\, \\mathrm{softmax}(\\theta), \\qquad
-    \\lambda = e^{\\ell},
+    \\lambda = e^{\\ell} \\lambda_{auto}(f),
 
 with ``K`` bumps that are 1 at 0 and non-increasing.  Every parameter vector
 ``(a, theta, l)`` of a group gives ``c_k >= 0`` and ``sum c <= g_max``, so
@@ -16,6 +16,11 @@ with ``K`` bumps that are 1 at 0 and non-increasing.  Every parameter vector
 L-infinity stable) for every parameter value reached during training: no
 parameter vector can make an unstable network.  Gaussians give Perona-Malik
 shapes (non-monotone Phi), the heavy tail Charbonnier ones (monotone Phi).
+Lambda is learned as a multiple ``e^l`` of each signal's automatic lambda
+(the universal threshold of :func:`resdenoise.filters.auto_lambda`), which
+the network file keeps as ``lambda-scale``: the network follows the noise
+level and the amplitude of the signal it filters, so it carries over from
+the training signals to others.
 
 Gradients are exact.  The forward pass is :func:`resdenoise.engine.run_blocks`
 (group by group, segment by segment); the Jacobian of one block,
@@ -72,7 +77,6 @@ __all__ = [
     "make_objective",
     "network_groups",
     "run_network",
-    "starting_lambda",
 ]
 
 #: The training objectives.
@@ -81,7 +85,7 @@ OBJECTIVES = ("supervised", "sure", "noise2self")
 PARAMETER_BOUND = 12.0
 #: |a| beyond this counts as this: sigma(-30) = 9e-14 keeps sum c > 0 for every vector.
 AMOUNT_CLIP = 30.0
-#: How far (in e-folds) a learned lambda may move from its start.
+#: How far (in e-folds) a learned lambda may move from the automatic one.
 LAMBDA_RANGE = 5.0
 #: What installs the optimiser.
 INSTALL_HINT = "pip install 'resdenoise[learn]' (SciPy)"
@@ -106,7 +110,8 @@ class Architecture:
     h : float
         Grid size.
     learn_lambda : bool
-        Whether each group's lambda is learned too (else kept at its start).
+        Whether each group's lambda scale is learned too (else lambda is the
+        automatic one).
     """
 
     groups: int = 4
@@ -131,7 +136,7 @@ class Architecture:
 
     @property
     def per_group(self) -> int:
-        """Parameters per group: the amount a, the shape theta (K), log lambda."""
+        """Parameters per group: the amount a, the shape theta (K), log lambda-scale."""
         return self.bumps + 2
 
     @property
@@ -146,23 +151,25 @@ class Architecture:
 
 @dataclass(frozen=True)
 class Group:
-    """One learned block group: the bumps coefficients, lambda, step and repeat count."""
+    """One learned block group: the bumps coefficients, lambda as a multiple of
+    the automatic one, step and repeat count."""
 
     coefficients: tuple[float, ...]
-    lam: float
+    lam_scale: float
     tau: float
     repeat: int
 
-    @property
-    def nonlinearity(self) -> Nonlinearity:
-        return get_parametrised("bumps", self.coefficients, "activation", self.lam)
+    def nonlinearity(self, auto: float) -> Nonlinearity:
+        """The activation for a signal whose automatic lambda is ``auto``
+        (as :func:`resdenoise.network.build_network` binds it)."""
+        return get_parametrised("bumps", self.coefficients, "activation", auto * self.lam_scale)
 
     def as_block(self, index: int) -> dict:
         """The ``[[block]]`` table of a network file (:func:`resdenoise.network.format_network`)."""
         return {
             "activation": "bumps",
             "coefficients": list(self.coefficients),
-            "lambda": self.lam,
+            "lambda-scale": self.lam_scale,
             "tau": self.tau,
             "repeat": self.repeat,
             "label": f"learned group {index}",
@@ -170,7 +177,7 @@ class Group:
 
 
 def _unpack(params: np.ndarray, arch: Architecture):
-    """Per group ``(c, lam, s, m)``: coefficients, lambda, sigma(a), softmax(theta)."""
+    """Per group ``(c, scale, s, m)``: coefficients, lambda scale, sigma(a), softmax(theta)."""
     out = []
     for p in np.asarray(params, dtype=float).reshape(arch.groups, arch.per_group):
         # a and l clipped (only beyond the optimiser's bounds): sum c > 0, 0 < lambda < inf
@@ -178,7 +185,7 @@ def _unpack(params: np.ndarray, arch: Architecture):
         s = 0.5 + 0.5 * math.tanh(0.5 * a)  # the logistic sigma(a), overflow-free
         e = np.exp(theta - theta.max())
         m = e / e.sum()
-        out.append((arch.g_max * s * m, math.exp(min(max(ell, -700.0), 700.0)), s, m))
+        out.append((arch.g_max * s * m, math.exp(min(max(ell, -300.0), 300.0)), s, m))
     return out
 
 
@@ -191,21 +198,20 @@ def network_groups(params: np.ndarray, arch: Architecture) -> tuple[Group, ...]:
 
 
 def run_network(u: np.ndarray, groups: Sequence[Group], h: float = 1.0) -> np.ndarray:
-    """Run the groups one after another with the one engine (as ``resnet --network``)."""
+    """Run the groups one after another with the one engine, lambda from u
+    (as ``resnet --network`` runs the network file)."""
+    auto = auto_lambda(u, h)[0]
     for group in groups:
-        u = run_blocks(u, group.nonlinearity, group.tau, group.repeat, h)
+        u = run_blocks(u, group.nonlinearity(auto), group.tau, group.repeat, h)
     return u
 
 
-def initial_parameters(arch: Architecture, lam: float, seed: int = 0) -> np.ndarray:
+def initial_parameters(arch: Architecture, seed: int = 0) -> np.ndarray:
     """Start: half of g_max (a = 0), a random shape theta ~ N(0, 1/4) from
-    ``seed``, and lambda ``lam`` in every group."""
-    if not (math.isfinite(lam) and lam > 0):
-        raise ParameterError(f"the starting lambda must be a finite number > 0, got {lam!r}")
+    ``seed``, and the automatic lambda (scale 1) in every group."""
     rng = np.random.default_rng(seed)
     p = np.zeros((arch.groups, arch.per_group))
     p[:, 1:-1] = 0.5 * rng.standard_normal((arch.groups, arch.bumps))
-    p[:, -1] = math.log(lam)
     return p.ravel()
 
 
@@ -217,11 +223,15 @@ def initial_parameters(arch: Architecture, lam: float, seed: int = 0) -> np.ndar
 @dataclass(frozen=True)
 class Objective:
     """What is minimised: the network runs on each of ``inputs`` (channels
-    stacked); ``loss(outputs)`` returns the value and its gradient in each output."""
+    stacked) with lambda scaled from ``lambdas`` (the automatic lambda of the
+    signal each input comes from, at grid size ``h``); ``loss(outputs)``
+    returns the value and its gradient in each output."""
 
     name: str
     inputs: tuple[np.ndarray, ...]
     loss: Callable[[list[np.ndarray]], tuple[float, list[np.ndarray]]]
+    lambdas: tuple[float, ...]
+    h: float = 1.0
     info: dict = field(default_factory=dict)
 
 
@@ -240,6 +250,7 @@ def make_objective(
     objective: str | None = None,
     sigma: Sequence | None = None,
     seed: int = 0,
+    h: float = 1.0,
 ) -> Objective:
     """The objective over the training signals.
 
@@ -256,6 +267,8 @@ def make_objective(
         default :func:`resdenoise.noise.estimate_noise`.
     seed : int
         Seed of the SURE probe.
+    h : float
+        Grid size (of the automatic lambda).
     """
     fs = [_two_d(f, f"signal {i + 1}") for i, f in enumerate(noisy)]
     if not fs:
@@ -264,6 +277,7 @@ def make_objective(
     if objective not in OBJECTIVES:
         raise ParameterError(f"unknown objective {objective!r}; choose one of {list(OBJECTIVES)}")
     total = sum(f.size for f in fs)
+    lambdas = tuple(auto_lambda(f, h)[0] for f in fs)
     if objective == "supervised":
         if clean is None or len(clean) != len(fs):
             raise ParameterError("supervised learning needs one clean signal per noisy signal")
@@ -279,11 +293,11 @@ def make_objective(
             value = sum(float(np.sum(d * d)) for d in diffs) / total
             return value, [2.0 * d / total for d in diffs]
 
-        return Objective("supervised", tuple(fs), supervised)
+        return Objective("supervised", tuple(fs), supervised, lambdas, h)
     if clean is not None:
         raise ParameterError(f"{objective} learns from noisy signals alone; drop the clean ones")
     if objective == "sure":
-        return _sure(fs, sigma, seed, total)
+        return _sure(fs, sigma, seed, total, (lambdas, h))
     sets = MASK_SETS
     stacks = tuple(np.concatenate([masked_copy(f, j, sets) for j in range(sets)], 1) for f in fs)
 
@@ -299,10 +313,10 @@ def make_objective(
             grads.append(grad)
         return value / total, grads
 
-    return Objective("noise2self", stacks, noise2self, {"mask_sets": sets})
+    return Objective("noise2self", stacks, noise2self, lambdas, h, {"mask_sets": sets})
 
 
-def _sure(fs, sigma, seed: int, total: int) -> Objective:
+def _sure(fs, sigma, seed: int, total: int, lambdas) -> Objective:
     """SURE over the signals: ``|f - u|^2 - sigma^2 + 2 sigma^2 b.(u_p - u)/eps`` per value."""
     if sigma is None:
         sigmas = [estimate_noise(f) for f in fs]
@@ -333,7 +347,7 @@ def _sure(fs, sigma, seed: int, total: int) -> Objective:
         return value / total, grads
 
     info = {"noise_sigma": [[float(x) for x in s] for s in sigmas]}
-    return Objective("sure", stacks, sure, info)
+    return Objective("sure", stacks, sure, *lambdas, info)
 
 
 # --------------------------------------------------------------------------
@@ -345,12 +359,12 @@ def _segments(repeat: int, every: int) -> list[int]:
     return [min(every, repeat - start) for start in range(0, repeat, every)]
 
 
-def _forward(x: np.ndarray, groups, h: float, every: int):
+def _forward(x: np.ndarray, groups, auto: float, h: float, every: int):
     """The output and the checkpoints: each segment's first state, per group."""
     checkpoints = []
     u = x
     for group in groups:
-        nl, saved = group.nonlinearity, []
+        nl, saved = group.nonlinearity(auto), []
         for k in _segments(group.repeat, every):
             saved.append(u)
             u = run_blocks(u, nl, group.tau, k, h)
@@ -375,17 +389,17 @@ def _backward(v: np.ndarray, groups, checkpoints, h: float, every: int):
     """Back through all groups: per group ``(dL/dc, dL/dlam)``."""
     grads = []
     for group, (nl, saved) in zip(reversed(groups), reversed(checkpoints), strict=True):
-        c = np.asarray(group.coefficients)
+        c, lam = np.asarray(group.coefficients), nl.lam
         grad_c, grad_lam = np.zeros(c.size), 0.0
         for start, k in zip(reversed(saved), reversed(_segments(group.repeat, every)), strict=True):
             states = [start]
             for _ in range(k - 1):
                 states.append(run_blocks(states[-1], nl, group.tau, 1, h))
             for u in reversed(states):
-                v, gc, gl = _block_adjoint(u, v, c, group.lam, group.tau, h)
+                v, gc, gl = _block_adjoint(u, v, c, lam, group.tau, h)
                 grad_c += gc
                 grad_lam += gl
-        grads.append((grad_c, grad_lam))
+        grads.append((grad_c, grad_lam * lam))  # d lam / d log(scale) = lam
     return grads[::-1]
 
 
@@ -396,15 +410,20 @@ def loss_and_gradient(
     unpacked = _unpack(params, arch)
     groups = network_groups(params, arch)
     every = max(1, math.isqrt(arch.groups * arch.blocks))
-    runs = [_forward(x, groups, arch.h, every) for x in objective.inputs]
+    if objective.h != arch.h:
+        raise ParameterError(f"the objective's h = {objective.h!r} is not the network's {arch.h!r}")
+    runs = [
+        _forward(x, groups, auto, arch.h, every)
+        for x, auto in zip(objective.inputs, objective.lambdas, strict=True)
+    ]
     value, seeds = objective.loss([u for u, _ in runs])
     grad = np.zeros((arch.groups, arch.per_group))
     for (_, checkpoints), seed in zip(runs, seeds, strict=True):
         per_group = _backward(seed, groups, checkpoints, arch.h, every)
-        for i, ((gc, gl), (c, lam, s, m)) in enumerate(zip(per_group, unpacked, strict=True)):
+        for i, ((gc, gl), (c, _, s, m)) in enumerate(zip(per_group, unpacked, strict=True)):
             grad[i, 0] += float(gc @ c) * (1.0 - s)  # c = g_max s(a) m(theta)
             grad[i, 1:-1] += c * (gc - float(gc @ m))
-            grad[i, -1] += gl * lam if arch.learn_lambda else 0.0
+            grad[i, -1] += gl if arch.learn_lambda else 0.0
     return value, grad.ravel()
 
 
@@ -443,7 +462,7 @@ class FitResult:
             "learned_groups": [
                 {
                     "coefficients": list(g.coefficients),
-                    "lambda": g.lam,
+                    "lambda_scale": g.lam_scale,
                     "tau": g.tau,
                     "repeat": g.repeat,
                     "g_max": math.fsum(g.coefficients),
@@ -453,16 +472,10 @@ class FitResult:
         }
 
 
-def starting_lambda(signals: Sequence[np.ndarray], h: float = 1.0) -> float:
-    """The median over the signals of their automatic lambda (universal threshold)."""
-    return float(np.median([auto_lambda(np.asarray(f, dtype=float), h)[0] for f in signals]))
-
-
 def fit(
     objective: Objective,
     arch: Architecture,
     *,
-    lam: float,
     seed: int = 0,
     max_iterations: int = 50,
     progress: Callable[[int, float], object] | None = None,
@@ -474,8 +487,6 @@ def fit(
     objective : Objective
         From :func:`make_objective`.
     arch : Architecture
-    lam : float
-        The starting lambda of every group (e.g. :func:`starting_lambda`).
     seed : int
         Seed of the starting shapes: the result is deterministic for it.
     max_iterations : int
@@ -498,7 +509,7 @@ def fit(
         or max_iterations < 0
     ):
         raise ParameterError(f"max_iterations must be an integer >= 0, got {max_iterations!r}")
-    x0 = initial_parameters(arch, lam, seed)
+    x0 = initial_parameters(arch, seed)
     first, _ = loss_and_gradient(x0, arch, objective)
     scale = abs(first) if first != 0.0 and math.isfinite(first) else 1.0
     seen: dict = {}
@@ -518,10 +529,9 @@ def fit(
         if progress is not None:
             progress(len(history) - 1, history[-1])
 
-    ell = math.log(lam)
     span = LAMBDA_RANGE if arch.learn_lambda else 0.0
     bounds = (
-        [(-PARAMETER_BOUND, PARAMETER_BOUND)] * (arch.bumps + 1) + [(ell - span, ell + span)]
+        [(-PARAMETER_BOUND, PARAMETER_BOUND)] * (arch.bumps + 1) + [(-span, span)]
     ) * arch.groups
     if max_iterations == 0:
         x, message, evaluations = x0, "no iterations asked for", 1

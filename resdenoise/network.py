@@ -27,7 +27,7 @@ The file lists groups of blocks, run one after another, each group being
     [[block]]
     activation = "bumps"            # a parametrised family (resdenoise learn writes these)
     coefficients = [0.1, 0.3, 0.0, 0.05]   # g(r) = sum_k c_k b_k(|r|/lambda), c_k >= 0
-    lambda = 0.4
+    lambda-scale = 0.8              # lambda = 0.8 x the automatic lambda of the signal
 
 Each block group is checked by :func:`resdenoise.stability.check_tau`; the
 network is stable when every group is (the paper's Theorem 2 by induction
@@ -82,7 +82,15 @@ __all__ = [
 #: Keys naming a block's nonlinearity: one per block.
 NAME_KEYS: Final = FORMS + tuple(f"{form}-expr" for form in FORMS)
 #: Other keys of a block.
-BLOCK_KEYS: Final = ("lambda", "threshold", "tau", "repeat", "label", "coefficients")
+BLOCK_KEYS: Final = (
+    "lambda",
+    "threshold",
+    "lambda-scale",
+    "tau",
+    "repeat",
+    "label",
+    "coefficients",
+)
 #: Keys at the top of the file.
 TOP_KEYS: Final = ("block", "h", "description")
 #: Largest repeat count of one group, and largest total number of blocks.
@@ -108,6 +116,8 @@ class BlockSpec:
     label: str = ""
     #: The coefficients of a parametrised family (``activation = "bumps"``), else None.
     coefficients: tuple[float, ...] | None = None
+    #: ``lambda-scale``: lambda is this multiple of the signal's automatic lambda.
+    lam_scale: float | None = None
 
     @property
     def where(self) -> str:
@@ -268,6 +278,13 @@ def _block(table: dict, index: int, line: int | None, source: str) -> BlockSpec:
                 if form != "shrinkage":
                     raise NetworkError(f"{where}: threshold is for shrinkage blocks; use lambda")
                 lam *= SQRT2
+    lam_scale = None
+    if "lambda-scale" in table:
+        if "lambda" in table or "threshold" in table:
+            raise NetworkError(
+                f"{where}: lambda-scale multiplies the automatic lambda; drop lambda/threshold"
+            )
+        lam_scale = _positive(table["lambda-scale"], f"{where}: lambda-scale")
     tau = _positive(table["tau"], f"{where}: tau") if "tau" in table else None
     repeat = table.get("repeat", 1)
     if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= MAX_REPEAT:
@@ -277,7 +294,9 @@ def _block(table: dict, index: int, line: int | None, source: str) -> BlockSpec:
     label = table.get("label", "")
     if not isinstance(label, str):
         raise NetworkError(f"{where}: label must be a string")
-    return BlockSpec(index, line, form, name, expr, lam, tau, repeat, label, coefficients)
+    return BlockSpec(
+        index, line, form, name, expr, lam, tau, repeat, label, coefficients, lam_scale
+    )
 
 
 def _coefficients(table: dict, name: str, form: str, where: str) -> tuple[float, ...]:
@@ -440,7 +459,8 @@ def build_network(
     spec : NetworkSpec
     u : ndarray, optional
         The signal, needed when some block's lambda is ``"auto"`` (the
-        universal threshold of :func:`resdenoise.filters.auto_lambda`).
+        universal threshold of :func:`resdenoise.filters.auto_lambda`) or a
+        ``lambda-scale`` multiple of it.
     lam, tau : float, optional
         Defaults for blocks that do not give their own; a missing tau is the
         group's sign-stable bound ``h^2/(4 g_max)``.
@@ -459,14 +479,14 @@ def build_network(
     groups = []
     for b in spec.blocks:
         value = b.lam if b.lam is not None else lam
-        if value is None:
+        if value is None or b.lam_scale is not None:
             if u is None:
                 raise NetworkError(
                     f"{spec.source}: {b.where}: lambda is auto and no signal is given"
                 )
             if auto is None:
                 auto = auto_lambda(u, h)[0]
-            value = auto
+            value = auto if b.lam_scale is None else auto * b.lam_scale
         if b.expr is not None:
             nl = with_reach(expression_nonlinearity(b.expr, b.form, value), u, h)
         elif b.coefficients is not None:

@@ -123,6 +123,8 @@ def block_entry(spec, nl, tau: float, verdict) -> dict:
     }
     if getattr(spec, "coefficients", None) is not None:
         entry["coefficients"] = list(spec.coefficients)
+    if getattr(spec, "lam_scale", None) is not None:
+        entry["lambda_scale"] = spec.lam_scale
     return entry
 
 

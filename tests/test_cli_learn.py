@@ -42,7 +42,7 @@ def test_learned_file_runs_through_resnet_bit_for_bit(runner, tmp_path, pair):
     run = runner.invoke(cli, ["resnet", str(noisy), "--network", str(net), "-o", str(out), "-q"])
     assert run.exit_code == 0, run.output
     groups = [
-        learn.Group(tuple(g["coefficients"]), g["lambda"], g["tau"], g["repeat"])
+        learn.Group(tuple(g["coefficients"]), g["lambda_scale"], g["tau"], g["repeat"])
         for g in report["learned_groups"]
     ]
     trained = learn.run_network(read_signal(str(noisy)).data, groups)

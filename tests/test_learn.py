@@ -96,11 +96,27 @@ def test_bad_coefficients_are_refused(coefficients, message):
         ),
         ('activation = "bumps"', "give its coefficients"),
         ('activation = "perona-malik"\ncoefficients = [1.0, 1.0]', "not 'perona-malik'"),
+        ('activation = "tanh"\nlambda = 1.0\nlambda-scale = 2.0', "drop lambda/threshold"),
+        ('activation = "tanh"\nlambda-scale = -2.0', "lambda-scale must be a finite number > 0"),
     ],
 )
 def test_network_file_refuses_bad_bumps(block, message):
     with pytest.raises(NetworkError, match=message):
         parse_network("[[block]]\n" + block + "\n", "net.toml")
+
+
+def test_lambda_scale_multiplies_the_automatic_lambda(rng):
+    from resdenoise.filters import auto_lambda
+
+    u = 3.0 * rng.standard_normal(100)
+    spec = parse_network(
+        '[[block]]\nactivation = "bumps"\ncoefficients = [1.0, 2.0]\nlambda-scale = 0.3\n'
+    )
+    plan = build_network(spec, u)
+    ((_, nl, tau),) = plan.groups
+    assert nl.lam == auto_lambda(u)[0] * 0.3
+    assert tau == 1.0 / 12.0  # the sign-stable bound h^2/(4 (1 + 2))
+    assert plan.verdict().blocks[0]["lambda_scale"] == 0.3
 
 
 # --------------------------------------------------------------------------
@@ -120,7 +136,7 @@ def test_every_parameter_vector_gives_a_stable_network(params, seed):
     groups = learn.network_groups(params, ARCH)
     r = np.random.default_rng(seed).normal(0.0, 10.0, 500)
     for group in groups:
-        nl = group.nonlinearity
+        nl = group.nonlinearity(0.3)
         g = nl.g(r)
         assert np.all(g >= 0.0) and np.all(g <= ARCH.g_max * (1 + 1e-15))
         verdict = check_tau(nl, group.tau)
@@ -185,17 +201,16 @@ def test_gradient_is_the_same_for_any_checkpoint_spacing(rng, monkeypatch):
 def _fit(noisy, clean=None, objective=None, seed=0, iterations=8):
     arch = learn.Architecture(groups=2, blocks=4, bumps=4)
     obj = learn.make_objective([noisy], None if clean is None else [clean], objective, seed=seed)
-    lam = learn.starting_lambda([noisy])
-    return learn.fit(obj, arch, lam=lam, seed=seed, max_iterations=iterations), arch, lam
+    return learn.fit(obj, arch, seed=seed, max_iterations=iterations), arch
 
 
 def test_supervised_learning_beats_its_start_on_unseen_noise(rng):
     clean, noisy = _signal(rng, 256)
-    result, arch, lam = _fit(noisy, clean, iterations=15)
+    result, arch = _fit(noisy, clean, iterations=15)
     assert result.loss < 0.7 * result.initial_loss
     assert result.history[0] == result.initial_loss and len(result.history) == result.iterations + 1
     held_out = clean + 0.3 * np.random.default_rng(99).standard_normal(clean.shape)
-    start = learn.network_groups(learn.initial_parameters(arch, lam, 0), arch)
+    start = learn.network_groups(learn.initial_parameters(arch, 0), arch)
     mse_start = np.mean((learn.run_network(held_out, start) - clean) ** 2)
     mse_learned = np.mean((learn.run_network(held_out, result.groups) - clean) ** 2)
     assert mse_learned < 0.8 * mse_start
@@ -204,18 +219,18 @@ def test_supervised_learning_beats_its_start_on_unseen_noise(rng):
 @pytest.mark.parametrize("objective", ["sure", "noise2self"])
 def test_self_supervised_learning_lowers_the_true_error(rng, objective):
     clean, noisy = _signal(rng, 256)
-    result, arch, lam = _fit(noisy, objective=objective, iterations=10)
+    result, arch = _fit(noisy, objective=objective, iterations=10)
     assert result.loss < result.initial_loss
-    start = learn.network_groups(learn.initial_parameters(arch, lam, 0), arch)
+    start = learn.network_groups(learn.initial_parameters(arch, 0), arch)
     mse_start = np.mean((learn.run_network(noisy, start) - clean) ** 2)
     assert np.mean((learn.run_network(noisy, result.groups) - clean) ** 2) < mse_start
 
 
 def test_learning_is_deterministic_for_a_seed(rng):
     clean, noisy = _signal(rng, 128)
-    a, _, _ = _fit(noisy, objective="sure", seed=5, iterations=4)
-    b, _, _ = _fit(noisy, objective="sure", seed=5, iterations=4)
-    c, _, _ = _fit(noisy, objective="sure", seed=6, iterations=4)
+    a, _ = _fit(noisy, objective="sure", seed=5, iterations=4)
+    b, _ = _fit(noisy, objective="sure", seed=5, iterations=4)
+    c, _ = _fit(noisy, objective="sure", seed=6, iterations=4)
     np.testing.assert_array_equal(a.params, b.params)
     assert a.groups == b.groups
     assert not np.array_equal(a.params, c.params)
@@ -223,9 +238,9 @@ def test_learning_is_deterministic_for_a_seed(rng):
 
 def test_written_network_runs_bit_for_bit(rng):
     clean, noisy = _signal(rng, 200, channels=2)
-    result, arch, _ = _fit(noisy, clean, iterations=5)
+    result, arch = _fit(noisy, clean, iterations=5)
     text = format_network([g.as_block(i + 1) for i, g in enumerate(result.groups)], h=arch.h)
-    plan = build_network(parse_network(text))
+    plan = build_network(parse_network(text), noisy)
     assert plan.verdict().sign_stable
     np.testing.assert_array_equal(plan.run(noisy), learn.run_network(noisy, result.groups))
 

@@ -70,7 +70,9 @@ __all__ = ["learn"]
     "--seed", type=int, default=0, show_default=True, help="Seed of the start (and the SURE probe)."
 )
 @click.option(
-    "--fixed-lambda", is_flag=True, help="Keep each group's lambda at the automatic start value."
+    "--fixed-lambda",
+    is_flag=True,
+    help="Use the automatic lambda of the signal in every group (else a learned multiple of it).",
 )
 @sigma_option()
 @click.option(
@@ -230,12 +232,10 @@ def _learn(noisy_paths, clean_paths, output, settings) -> None:
     )
     sigma = None if settings["sigma"] is None else [settings["sigma"]] * len(noisy)
     objective = lib.make_objective(noisy, clean, settings["objective"], sigma, settings["seed"])
-    lam = lib.starting_lambda(noisy, arch.h)
     with render.loss_progress(settings["quiet"], settings["iterations"]) as sink:
         result = lib.fit(
             objective,
             arch,
-            lam=lam,
             seed=settings["seed"],
             max_iterations=settings["iterations"],
             progress=sink,
@@ -250,7 +250,7 @@ def _learn(noisy_paths, clean_paths, output, settings) -> None:
     text = format_network(blocks, h=arch.h, description="learned network", comment=comment)
     source = network or "<learned network>"
     spec = parse_network(text, source)  # re-read and re-checked as resnet --network does
-    verdict = build_network(spec).verdict()
+    verdict = build_network(spec, noisy[0]).verdict()  # lambda-scale: a signal for lambda
     if not verdict.linf_stable:  # cannot happen by construction; never write one that is not
         raise ResdenoiseError(f"the learned network is not stable: {verdict.reason}")
     report = {
@@ -261,7 +261,7 @@ def _learn(noisy_paths, clean_paths, output, settings) -> None:
         "blocks_per_group": arch.blocks,
         "bumps": arch.bumps,
         "seed": settings["seed"],
-        "starting_lambda": lam,
+        "automatic_lambdas": list(objective.lambdas),
         "samples": sum(int(f.size) for f in noisy),
         **result.as_dict(),
         "stability": verdict.as_dict(),
