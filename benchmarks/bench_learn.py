@@ -7,7 +7,7 @@ and the fixed families of bench_quality.py with automatic lambda and
 stopping time (SURE), the best of them per case.  MSE side by side, and the
 training time against signal length and blocks.
 
-    python benchmarks/bench_learn.py [--iterations 40]
+    python benchmarks/bench_learn.py [--iterations 40] [--blocks 32] [--no-timing]
 """
 
 from __future__ import annotations
@@ -48,8 +48,10 @@ def _train(noisy, clean, objective, iterations, arch):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--iterations", type=int, default=40)
+    parser.add_argument("--blocks", type=int, default=32, help="blocks per group (4 groups)")
+    parser.add_argument("--no-timing", action="store_true", help="skip the training-time table")
     args = parser.parse_args()
-    arch = learn.Architecture()
+    arch = learn.Architecture(blocks=args.blocks)
     rng = np.random.default_rng(20200207)
     print(f"MSE x 1e4 (sigma = {NOISE} x std of the clean signal); B never seen in training")
     header = f"{'class':22s} {'noisy':>8s} {'best fixed':>22s} {'learned':>8s} {'per-file':>8s} {'train s':>8s}"
@@ -72,6 +74,8 @@ def main() -> None:
             f"{learned * 1e4:8.3f} {per_file * 1e4:8.3f} {seconds:8.1f}"
         )
     print(f"network: {arch.groups} groups x {arch.blocks} blocks, {arch.bumps} bumps each")
+    if args.no_timing:
+        return
     print("training time against length and blocks (supervised, 10 iterations):")
     for n in (1024, 4096, 16384):
         for blocks in (4, 16):

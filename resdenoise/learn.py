@@ -74,6 +74,7 @@ __all__ = [
     "fit",
     "initial_parameters",
     "loss_and_gradient",
+    "loss_value",
     "make_objective",
     "network_groups",
     "run_network",
@@ -81,8 +82,11 @@ __all__ = [
 
 #: The training objectives.
 OBJECTIVES = ("supervised", "sure", "noise2self")
-#: Bounds of the amount a and the shape theta (sigma(12) = 1 - 6e-6).
-PARAMETER_BOUND = 12.0
+#: Bounds of the amount a and the shape theta: sigma(-8) = 3e-4 still has a gradient
+#: (a search that reaches "filter nothing" at a bound far out cannot come back).
+PARAMETER_BOUND = 8.0
+#: Starting amounts a tried (the same in every group); the one of least loss is the start.
+START_AMOUNTS = (-6.0, -4.0, -2.0, 0.0, 2.0)
 #: |a| beyond this counts as this: sigma(-30) = 9e-14 keeps sum c > 0 for every vector.
 AMOUNT_CLIP = 30.0
 #: How far (in e-folds) a learned lambda may move from the automatic one.
@@ -200,17 +204,15 @@ def network_groups(params: np.ndarray, arch: Architecture) -> tuple[Group, ...]:
 def run_network(u: np.ndarray, groups: Sequence[Group], h: float = 1.0) -> np.ndarray:
     """Run the groups one after another with the one engine, lambda from u
     (as ``resnet --network`` runs the network file)."""
-    auto = auto_lambda(u, h)[0]
-    for group in groups:
-        u = run_blocks(u, group.nonlinearity(auto), group.tau, group.repeat, h)
-    return u
+    return run_network_at(u, groups, auto_lambda(u, h)[0], h)
 
 
-def initial_parameters(arch: Architecture, seed: int = 0) -> np.ndarray:
-    """Start: half of g_max (a = 0), a random shape theta ~ N(0, 1/4) from
-    ``seed``, and the automatic lambda (scale 1) in every group."""
+def initial_parameters(arch: Architecture, seed: int = 0, amount: float = 0.0) -> np.ndarray:
+    """Start: the amount a (0: half of g_max), a random shape theta ~ N(0, 1/4)
+    from ``seed``, and the automatic lambda (scale 1) in every group."""
     rng = np.random.default_rng(seed)
     p = np.zeros((arch.groups, arch.per_group))
+    p[:, 0] = amount
     p[:, 1:-1] = 0.5 * rng.standard_normal((arch.groups, arch.bumps))
     return p.ravel()
 
@@ -403,6 +405,23 @@ def _backward(v: np.ndarray, groups, checkpoints, h: float, every: int):
     return grads[::-1]
 
 
+def loss_value(params: np.ndarray, arch: Architecture, objective: Objective) -> float:
+    """The objective at ``params`` (forward passes only)."""
+    groups = network_groups(params, arch)
+    outputs = [
+        run_network_at(x, groups, auto, arch.h)
+        for x, auto in zip(objective.inputs, objective.lambdas, strict=True)
+    ]
+    return objective.loss(outputs)[0]
+
+
+def run_network_at(u: np.ndarray, groups: Sequence[Group], auto: float, h: float = 1.0):
+    """Run the groups on u with the automatic lambda ``auto`` (of the signal u comes from)."""
+    for group in groups:
+        u = run_blocks(u, group.nonlinearity(auto), group.tau, group.repeat, h)
+    return u
+
+
 def loss_and_gradient(
     params: np.ndarray, arch: Architecture, objective: Objective
 ) -> tuple[float, np.ndarray]:
@@ -509,7 +528,11 @@ def fit(
         or max_iterations < 0
     ):
         raise ParameterError(f"max_iterations must be an integer >= 0, got {max_iterations!r}")
-    x0 = initial_parameters(arch, seed)
+    # the start: the amount of least loss among START_AMOUNTS (a network that
+    # smooths far too much has gradients that lead to filtering nothing)
+    starts = [initial_parameters(arch, seed, a) for a in START_AMOUNTS]
+    values = [loss_value(x, arch, objective) for x in starts]
+    x0 = starts[int(np.argmin(values))]
     first, _ = loss_and_gradient(x0, arch, objective)
     scale = abs(first) if first != 0.0 and math.isfinite(first) else 1.0
     seen: dict = {}
