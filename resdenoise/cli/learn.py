@@ -19,7 +19,6 @@ from .options import (
     CliError,
     error_message,
     library_errors,
-    sigma_option,
 )
 
 __all__ = ["learn"]
@@ -74,7 +73,13 @@ __all__ = ["learn"]
     is_flag=True,
     help="Use the automatic lambda of the signal in every group (else a learned multiple of it).",
 )
-@sigma_option()
+@click.option(
+    "--sigma",
+    type=click.FloatRange(min=0.0, min_open=True),
+    default=None,
+    help="--objective sure: the noise level, when known, instead of the estimate (lambda "
+    "still follows the estimate, as resnet --network will compute it).",
+)
 @click.option(
     "--per-file",
     is_flag=True,
@@ -266,10 +271,10 @@ def _learn(noisy_paths, clean_paths, output, settings) -> None:
         **result.as_dict(),
         "stability": verdict.as_dict(),
     }
+    warned: list = []  # --per-file: the output first; a failed run leaves no network file
+    run = _filter(spec, noisy_paths[0], output, warned.append) if settings["per_file"] else None
     if network is not None:
         write_bytes_atomic(network, text.encode("utf-8"))
-    warned: list = []
-    run = _filter(spec, noisy_paths[0], output, warned.append) if settings["per_file"] else None
     if run is not None:
         report["run"] = run
     console = None if settings["quiet"] else render.stderr_console()
