@@ -138,3 +138,35 @@ def test_quiet_and_pipes_print_no_progress(runner, tmp_path, pair):
     noisy, _ = pair
     result = runner.invoke(cli, ["learn", str(noisy), "-o", str(tmp_path / "n.toml"), "-q", *FAST])
     assert result.exit_code == 0 and result.stderr == "" and result.stdout == ""
+
+
+def test_fixed_lambda_and_sure_with_a_given_sigma(runner, tmp_path, pair):
+    noisy, _ = pair
+    net = tmp_path / "n.toml"
+    args = ["learn", str(noisy), "-o", str(net), "--fixed-lambda", "--sigma", "0.3", "--json"]
+    result = runner.invoke(cli, [*args, *FAST])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["objective"] == "sure" and report["noise_sigma"] == [[0.3]]
+    assert [g["lambda_scale"] for g in report["learned_groups"]] == [1.0, 1.0]
+    assert net.read_text().count("lambda-scale = 1.0") == 2
+    history = report["history"]
+    assert history[0] == report["initial_loss"] and all(
+        b <= a for a, b in zip(history, history[1:], strict=False)
+    )
+
+
+def test_sigma_is_for_sure_only(runner, tmp_path, pair):
+    noisy, clean = pair
+    args = [
+        "learn",
+        str(noisy),
+        "--clean",
+        str(clean),
+        "--sigma",
+        "0.1",
+        "-o",
+        str(tmp_path / "n.toml"),
+    ]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2 and "--sigma is for --objective sure" in result.stderr
