@@ -37,7 +37,6 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import stat
 from collections.abc import Callable, Sequence
@@ -516,18 +515,29 @@ def _probe_flux(plan, subject, dtype: str) -> None:
     anything runs, instead of a diverged output."""
     import numpy as np
 
-    from .engine import run_blocks
+    from .engine import check_lam, run_blocks
     from .errors import UnstableError
     from .filters import Plan, span_of
 
     if type(plan) is not Plan:
         return  # a network (a Plan subclass): each group its own nonlinearity
+    if plan.nl.entry is not None:
+        try:
+            check_lam(plan.nl.lam, dtype)
+        except ValueError as exc:
+            raise ParameterError(
+                f"{exc}; give another lam or use dtype='float64'",
+                parameters=["lam", ("dtype", "float64")],
+            ) from None
     span = span_of(subject)
-    if not (math.isfinite(span) and span > 0.0):
+    if not span > 0.0:
         return
-    v = span * np.exp2(-np.arange(0.0, 64.0, 2.0))
-    probe = np.zeros(4 * v.size)
-    probe[1::4], probe[3::4] = v, -v
+    top = float(np.finfo(dtype).max)
+    v = min(span, top) * np.exp2(-np.arange(0.0, 64.0, 2.0))
+    probe = np.zeros(4 * v.size + 3)
+    probe[1:-3:4], probe[3:-3:4] = v, -v
+    if span > top:  # differences the dtype cannot hold: +-top, -+top
+        probe[-3:] = top, -top, top
     with np.errstate(all="ignore"):
         out = run_blocks(probe.astype(dtype), plan.nl, plan.tau, 1, plan.h, threads=1)
     if np.isfinite(out).all():
