@@ -456,7 +456,8 @@ class _Whole:
             callback = lambda k, _u: job.progress("blocks", k, plan.steps)  # noqa: E731
         out = run_plan(plan, data, callback, threads=job.run.threads)
         out = write(out, self.sig.carried)  # the samples as the file holds them
-        report = analyse_run(plan, data, out, verdict, check_wavelet=job.run.check_wavelet)
+        # measured against the file's values (not the float32-rounded input)
+        report = analyse_run(plan, self.sig.data, out, verdict, check_wavelet=job.run.check_wavelet)
         quality = None
         if self.clean is not None:
             from .quality import compare

@@ -397,34 +397,41 @@ class ChannelCheck:
         return d
 
 
-def tolerances(f: np.ndarray, n_blocks: int) -> dict[str, float]:
+def tolerances(f: np.ndarray, n_blocks: int, dtype=None) -> dict[str, float]:
     """Comparison tolerances, in units of the signal's range.
 
     ``range``: 8 ulp of ``max |f|`` per sqrt(block) (at least 8 ulp), for the
     max-min principle, total variation (times the number of samples) and the
-    zero band of sign counting.  ``mean``: 1e-12 of ``max |f|``.
+    zero band of sign counting.  ``mean``: 1e-12 of ``max |f|``.  The ulp are
+    those of ``dtype``, the run's working precision (default f's): a float32
+    run is measured against the file's values (float64) in float32 ulp.
     """
     f = np.asarray(f)
+    float32 = np.dtype(f.dtype if dtype is None else dtype) == np.float32
     # max |f| without a temporary |f| (NaN as np.max(np.abs(f)) gives it; abs: -0.0 -> 0.0)
     amp = abs(float(np.maximum(-f.min(), f.max()))) if f.size else 0.0
-    ulp = float(np.spacing(np.asarray(amp, dtype=f.dtype if f.dtype == np.float32 else float)))
+    ulp = float(np.spacing(np.asarray(amp, dtype=np.float32 if float32 else float)))
     rng = 8.0 * ulp * max(1.0, math.sqrt(max(n_blocks, 1)))
-    mean = max(1e-12 * amp, rng) if f.dtype == np.float32 else 1e-12 * amp
+    mean = max(1e-12 * amp, rng) if float32 else 1e-12 * amp
     return {"range": rng, "mean": mean, "ulp": ulp}
 
 
 def measure_channels(
     f: np.ndarray, u: np.ndarray, n_blocks: int
 ) -> tuple[list[ChannelCheck], dict]:
-    """Per-channel min/max, sign changes, total variation and mean drift."""
+    """Per-channel min/max, sign changes, total variation and mean drift.
+
+    ``f`` is the input as the file holds it, ``u`` the output in the working
+    precision; tolerances in the ulp of the coarser of the two.
+    """
     f2 = np.asarray(f).reshape(f.shape[0], -1)
     u2 = np.asarray(u).reshape(u.shape[0], -1)
-    tol = tolerances(f, n_blocks)
+    tol = tolerances(f, n_blocks, np.float32 if np.float32 in (f2.dtype, u2.dtype) else None)
     sc_in = sign_changes(f2, tol["range"])
     sc_out = sign_changes(u2, tol["range"])
     # Sums of samples near the float64 maximum overflow: then they are taken of
     # the samples times a power of two (exact), so that no sum can overflow.
-    scale = _sum_scale(max(_amplitude(f2), _amplitude(u2)), f2.shape[0])
+    scale = sum_scale(max(_amplitude(f2), _amplitude(u2)), f2.shape[0])
     tv_in = total_variation(f2 if scale == 1.0 else f2 * scale)
     tv_out = total_variation(u2 if scale == 1.0 else u2 * scale)
     checks = []
@@ -458,7 +465,7 @@ def _amplitude(a: np.ndarray) -> float:
     return abs(float(np.maximum(-a.min(), a.max()))) if a.size else 0.0
 
 
-def _sum_scale(amp: float, n: int) -> float:
+def sum_scale(amp: float, n: int) -> float:
     """1, or a power of two that keeps a sum of ``n`` values up to ``amp`` (and
     their differences) finite."""
     if not math.isfinite(amp) or 4.0 * n * amp < 1e300:
