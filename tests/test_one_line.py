@@ -293,3 +293,48 @@ def test_a_control_blank_before_a_number_is_one_error():
 
     with pytest.raises(SignalError, match=r"line 1, column 1"):
         parse_signal(b"\x1c0")
+
+
+# --------------------------------------------------------------------------
+# Item 5: a streamed input replaced between passes
+# --------------------------------------------------------------------------
+
+SAME_SIZE = "v\n9\n8\n7.5\n6\n5.5\n"  # as long as SIGNAL, other values
+
+
+@pytest.mark.parametrize("how", ["replaced", "rewritten in place"])
+def test_a_stream_whose_file_changes_between_passes_is_refused(tmp_path, how):
+    from resdenoise.errors import SignalError
+    from resdenoise.io import open_signal_stream
+
+    src = _file(tmp_path, "in.csv", SIGNAL)
+    stream = open_signal_stream(src)
+    assert len(SAME_SIZE) == len(SIGNAL)
+    if how == "replaced":
+        os.replace(_file(tmp_path, "other.csv", SAME_SIZE), src)
+    else:
+        with open(src, "r+") as fh:
+            fh.write(SAME_SIZE)
+        os.utime(src, ns=(1, 1))  # (even an mtime set back: ctime still moves)
+    with pytest.raises(SignalError, match=r"in\.csv: the file changed while it was read"):
+        list(stream.blocks())
+
+
+def test_the_command_line_refuses_an_input_replaced_between_passes(runner, tmp_path, monkeypatch):
+    import resdenoise.io as rio
+
+    src = _file(tmp_path, "in.csv", SIGNAL)
+    opened = rio.open_signal_stream
+
+    def open_then_replace(path, *args, **kwargs):
+        stream = opened(path, *args, **kwargs)
+        if os.fspath(path) == src:  # after the first pass, before the others
+            os.replace(_file(tmp_path, "other.csv", SAME_SIZE), src)
+        return stream
+
+    monkeypatch.setattr(rio, "open_signal_stream", open_then_replace)
+    out = tmp_path / "o.csv"
+    args = ["diffuse", src, "--steps", "2", "--lambda", "1", "--chunk-size", "2", "-q"]
+    result = runner.invoke(cli, [*args, "-o", str(out)])
+    _one_line(result, 1, r"in\.csv: the file changed while it was read")
+    assert not out.exists()
