@@ -13,6 +13,7 @@ rendering lives in :mod:`resdenoise.report`.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -56,15 +57,19 @@ def _sample_grid(lam: float, reach: float | None = None) -> np.ndarray:
     return _stretched_grid(lam, reach)[0]
 
 
+@functools.lru_cache(maxsize=16)
 def _stretched_grid(lam: float, reach: float | None) -> tuple[np.ndarray, int]:
-    """The grid and its points per decade."""
+    """The grid (read-only: shared by the calls with the same lam and reach) and
+    its points per decade."""
     low, top = _GRID_DECADES
     if reach is not None and math.isfinite(reach) and reach > lam * 10.0**top:
         top = math.log10(reach / lam) + 1e-9  # the reach itself is on the grid
     decades = top - low
     points = min(_GRID_MAX_POINTS, round(decades * _GRID_DECADE) + 1)
     pos = lam * np.logspace(low, top, points)
-    return np.concatenate([-pos[::-1], [0.0], pos]), max(1, round((points - 1) / decades))
+    grid = np.concatenate([-pos[::-1], [0.0], pos])
+    grid.flags.writeable = False
+    return grid, max(1, round((points - 1) / decades))
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,15 @@ def analyse_function(nl: Nonlinearity) -> FunctionProperties:
             monotone=e.convex,
             exact=True,
         )
+    try:
+        return _sampled_properties(nl)  # once per nonlinearity (a network's groups share one)
+    except TypeError:  # a function that cannot be hashed: sampled every time
+        return _sampled_properties.__wrapped__(nl)
+
+
+@functools.lru_cache(maxsize=4096)
+def _sampled_properties(nl: Nonlinearity) -> FunctionProperties:
+    """:func:`analyse_function` of a custom ``nl``, by sampling."""
     r, d = _stretched_grid(nl.lam, nl.reach)
     with np.errstate(all="ignore"):
         phi = nl.phi(r)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -337,4 +338,48 @@ def test_the_command_line_refuses_an_input_replaced_between_passes(runner, tmp_p
     args = ["diffuse", src, "--steps", "2", "--lambda", "1", "--chunk-size", "2", "-q"]
     result = runner.invoke(cli, [*args, "-o", str(out)])
     _one_line(result, 1, r"in\.csv: the file changed while it was read")
+    assert not out.exists()
+
+
+# --------------------------------------------------------------------------
+# Item 9: a network of many formula groups
+# --------------------------------------------------------------------------
+
+
+def _formula_network(formulas: list[str]) -> str:
+    return "".join(f'[[block]]\nactivation-expr = "{f}"\nrepeat = 1\n\n' for f in formulas)
+
+
+def test_identical_formula_groups_are_compiled_and_sampled_once(monkeypatch):
+    """1,000 groups of 3 formulas: 3 compilations and 3 stability samplings, where
+    each group compiled and sampled its formula (twice) before: ~50 s of checks."""
+    from resdenoise import expr, network, stability
+
+    formulas = ["r/(1 + abs(r)/lam)", "lam*tanh(r/lam)", "r/sqrt(1 + (r/lam)**2)"]
+    spec = network.parse_network(_formula_network(formulas * 334), "net.toml")
+    built = []
+    real = network.expression_nonlinearity
+    monkeypatch.setattr(
+        network, "expression_nonlinearity", lambda *a, **k: built.append(a[0]) or real(*a, **k)
+    )
+    stability._sampled_properties.cache_clear()
+    plan = network.build_network(spec, np.linspace(-1.0, 1.0, 50), lam=1.0)
+    verdict = plan.verdict()
+    assert sorted(built) == sorted(formulas)
+    assert stability._sampled_properties.cache_info().misses == 3
+    assert verdict.linf_stable and len(plan.groups) == 1002
+    assert expr.parse_expression(formulas[0]) is expr.parse_expression(formulas[0])
+
+
+def test_too_many_distinct_formulas_are_refused_with_an_estimate(runner, tmp_path):
+    from resdenoise.network import MAX_FORMULAS
+
+    formulas = [f"r/(1 + abs(r)/lam) * {i + 1000}/{i + 1001}" for i in range(MAX_FORMULAS + 1)]
+    net = _file(tmp_path, "net.toml", _formula_network(formulas))
+    out = tmp_path / "o.csv"
+    args = ["resnet", _file(tmp_path, "in.csv", SIGNAL), "--network", net, "-q"]
+    result = runner.invoke(cli, [*args, "-o", str(out)])
+    _one_line(
+        result, 2, rf"net\.toml: {MAX_FORMULAS + 1} distinct formulas; at most {MAX_FORMULAS} .* s "
+    )
     assert not out.exists()
