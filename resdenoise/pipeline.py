@@ -399,25 +399,6 @@ def _check_reference(reference: str, shape: tuple, name: str, shape_in: tuple) -
         )
 
 
-def _check_float32(name: str, amplitude: float, tiniest: float | None) -> None:
-    """Refuse samples that float32 would turn into inf (or a nonzero one into 0)."""
-    import numpy as np
-
-    info = np.finfo(np.float32)
-    if amplitude > float(info.max):
-        raise SignalError(
-            f"{name}: samples up to {amplitude:g} are beyond the range of float32 "
-            f"(largest {float(info.max):g}); use dtype='float64'",
-            parameters=[("dtype", "float64")],
-        )
-    if tiniest is not None and tiniest < float(info.smallest_subnormal) / 2:
-        raise SignalError(
-            f"{name}: a sample of {tiniest:g} would be 0 in float32 (smallest "
-            f"{float(info.smallest_subnormal):g}); use dtype='float64'",
-            parameters=[("dtype", "float64")],
-        )
-
-
 class _Whole:
     """The input read whole: the plan sees the samples, the run is one call."""
 
@@ -444,7 +425,9 @@ class _Whole:
             a = np.abs(sig.data)
             nonzero = a[a > 0]
             tiniest = float(nonzero.min()) if nonzero.size else None
-            _check_float32(sig.source, float(a.max()), tiniest)
+            from .stream import check_float32
+
+            check_float32(sig.source, float(a.max()), tiniest)
 
     def filter(self, plan, verdict, write) -> tuple[dict, dict | None, None]:
         from .filters import analyse_run, run_plan
@@ -493,7 +476,9 @@ class _Streamed:
         self.subject = self.run.start(stream)
         self.frames = stream.frames
         if job.run.dtype == "float32":
-            _check_float32(stream.source, self.subject.amplitude, None)
+            from .stream import check_float32  # (the smallest in the run's chunks)
+
+            check_float32(stream.source, self.subject.amplitude, None)
 
     def filter(self, plan, verdict, write) -> tuple[dict, dict | None, dict]:
         job = self.job

@@ -374,6 +374,24 @@ def _diff_after(x: np.ndarray, last, scratch: _Scratch, name: str) -> np.ndarray
     return d
 
 
+def check_float32(name: str, amplitude: float, tiniest: float | None) -> None:
+    """Refuse samples that float32 would turn into inf (or a nonzero one into 0):
+    ``amplitude`` the largest ``|sample|``, ``tiniest`` the smallest nonzero one."""
+    info = np.finfo(np.float32)
+    if amplitude > float(info.max):
+        raise SignalError(
+            f"{name}: samples up to {amplitude:g} are beyond the range of float32 "
+            f"(largest {float(info.max):g}); use dtype='float64'",
+            parameters=[("dtype", "float64")],
+        )
+    if tiniest is not None and tiniest < float(info.smallest_subnormal) / 2:
+        raise SignalError(
+            f"{name}: a sample of {tiniest:g} would be 0 in float32 (smallest "
+            f"{float(info.smallest_subnormal):g}); use dtype='float64'",
+            parameters=[("dtype", "float64")],
+        )
+
+
 class StreamMeasure:
     """:func:`resdenoise.filters.analyse_run`'s measurements, one chunk core at a time.
 
@@ -654,6 +672,9 @@ class StreamedRun:
         blocks = self._blocks_feeding_noise() if merged else stream.blocks()
         chunks = 0
         for c in filter_chunks(plan, blocks, stream.frames, chunk, dtype, name, threads):
+            if c.f.dtype == np.float32:  # a nonzero sample float32 makes 0: refused
+                lost = c.raw[c.core][(c.f == 0) & (c.raw[c.core] != 0)]
+                check_float32(name, 0.0, float(np.abs(lost).min()) if lost.size else None)
             held = write(c.u, c.carried)  # the samples as the file holds them
             u = c.u if held is None else held
             measure.add(c.raw[c.core], u, c)  # against the file's values

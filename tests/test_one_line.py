@@ -238,7 +238,12 @@ def test_streamed_sums_near_the_float64_maximum_are_one_line(runner, tmp_path):
 
 @pytest.mark.parametrize(
     "value, chunked",
-    [("1e39", []), ("-5e38", ["--chunk-size", "2"]), ("1e-50", [])],
+    [
+        ("1e39", []),
+        ("-5e38", ["--chunk-size", "2"]),
+        ("1e-50", []),
+        ("1e-50", ["--chunk-size", "2"]),
+    ],
 )
 def test_values_beyond_float32_are_refused(runner, tmp_path, value, chunked):
     """Item 6: with --dtype float32, a sample float32 cannot hold is refused, not
