@@ -493,6 +493,22 @@ class _Streamed:
         )
 
 
+def _check_lams(plan, dtype: str) -> None:
+    """Refuse a registry lambda the working dtype holds as 0 or inf (its fluxes
+    divide by it), of every nonlinearity of the plan (a network's groups too)."""
+    from .engine import check_lam
+
+    for nl in plan.nonlinearities():
+        if nl.entry is not None:
+            try:
+                check_lam(nl.lam, dtype)
+            except ValueError as exc:
+                raise ParameterError(
+                    f"{exc}; give another lam or use dtype='float64'",
+                    parameters=["lam", ("dtype", "float64")],
+                ) from None
+
+
 def _probe_flux(plan, subject, dtype: str) -> None:
     """Refuse a plan whose flux is not finite in ``dtype`` for the differences the
     signal can have (up to its range): one block of the engine on a probe
@@ -501,20 +517,12 @@ def _probe_flux(plan, subject, dtype: str) -> None:
     anything runs, instead of a diverged output."""
     import numpy as np
 
-    from .engine import check_lam, run_blocks
+    from .engine import run_blocks
     from .errors import UnstableError
     from .filters import Plan, span_of
 
     if type(plan) is not Plan:
-        return  # a network (a Plan subclass): each group its own nonlinearity
-    if plan.nl.entry is not None:
-        try:
-            check_lam(plan.nl.lam, dtype)
-        except ValueError as exc:
-            raise ParameterError(
-                f"{exc}; give another lam or use dtype='float64'",
-                parameters=["lam", ("dtype", "float64")],
-            ) from None
+        return  # a network or cascade (a Plan subclass): each group its own nonlinearity
     span = span_of(subject)
     if not span > 0.0:
         return
@@ -569,6 +577,7 @@ def _run(job: _FileJob, streamed: bool) -> dict:
         emit_warning(message, job.on_warning)
     verdict = plan.verdict()
     job.on_plan(plan, verdict)
+    _check_lams(plan, job.run.dtype)
     if not job.run.allow_unstable:
         _probe_flux(plan, source.subject, job.run.dtype)
     with SignalWriter(job.output, source.template, job.write) as writer:

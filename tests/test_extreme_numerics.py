@@ -293,3 +293,18 @@ def test_the_engine_refuses_a_lambda_the_dtype_cannot_hold():
     with pytest.raises(ValueError, match=r"lambda 1e-50 is 0 in float32"):
         run_blocks(f, nl, 0.25, 1)
     assert np.isfinite(run_blocks(f.astype(np.float64), nl, 0.25, 1)).all()
+
+
+@pytest.mark.parametrize("unstable", [[], ["--allow-unstable"]])
+def test_a_network_group_lambda_float32_cannot_hold_is_refused(runner, tmp_path, unstable):
+    from resdenoise.cli import cli
+
+    src = tmp_path / "in.csv"
+    src.write_text("v\n" + "\n".join(map(str, STEPS)) + "\n")
+    net = tmp_path / "net.toml"
+    net.write_text('[[block]]\nactivation = "charbonnier"\nlambda = 1e-50\nrepeat = 2\n')
+    args = ["resnet", str(src), "--network", str(net), "--dtype", "float32", "-q", *unstable]
+    result = runner.invoke(cli, [*args, "-o", str(tmp_path / "out.csv")])
+    assert result.exit_code == 2, (result.stderr, result.exception)
+    assert re.search(r"^Error: lambda 1e-50 is 0 in float32", result.stderr), result.stderr
+    assert not (tmp_path / "out.csv").exists()
