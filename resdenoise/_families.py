@@ -387,7 +387,7 @@ def bump_basis(x, count: int, derivative: bool = False):
     scales = bump_scales(count)
     basis = np.empty((count,) + x.shape)
     top = count - 2
-    with np.errstate(under="ignore"):
+    with np.errstate(over="ignore", under="ignore"):  # x^2 = inf: exp(-inf) = 0, the limit
         np.multiply(x, x, out=basis[top, ...])
         np.multiply(basis[top, ...], -0.5 / (scales[top] * scales[top]), out=basis[top, ...])
         np.exp(basis[top, ...], out=basis[top, ...])
@@ -410,24 +410,48 @@ def bump_basis(x, count: int, derivative: bool = False):
 def bumps_g(r, lam, c):
     """``g(r) = sum_k c_k b_k(|r|/lam)``."""
     c = np.asarray(c, dtype=float)
-    basis = bump_basis(np.abs(r) / lam, c.size)
+    with np.errstate(over="ignore"):  # |r|/lam = inf: every bump is 0 there
+        basis = bump_basis(np.abs(r) / lam, c.size)
     return np.tensordot(c, basis, axes=1)
 
 
 def bumps_phi(r, lam, c):
-    """``Phi(r) = r g(r)``."""
-    return r * bumps_g(r, lam, c)
+    """``Phi(r) = r g(r)``; where ``|r|/lam`` overflows only the tail is left,
+    ``c_K r/sqrt(1 + x^2) -> c_K lam sign(r)`` (not r times a g of 0)."""
+    c = np.asarray(c, dtype=float)
+    with np.errstate(over="ignore"):
+        x = np.abs(r) / lam
+    out = r * np.tensordot(c, bump_basis(x, c.size), axes=1)
+    far = np.isinf(x)
+    if far.any():
+        out = np.where(far, np.copysign(c[-1] * lam, r), out)
+    return out
 
 
 def bumps_psi(r, lam, c):
     """``Psi(r) = 2 int_0^r Phi``: Gaussians 2 lam^2 s^2 (1 - exp(-x^2/(2 s^2))),
-    the tail 2 lam^2 (sqrt(1 + x^2) - 1)."""
+    the tail 2 lam^2 (sqrt(1 + x^2) - 1).  For x = |r|/lam < 1 written as
+    ``r^2 sum c_k q_k(x)`` with ``q_k = Psi_k / r^2`` in [0, 1] (1 at 0), so that
+    neither lam^2 nor x^2 underflows there."""
     c = np.asarray(c, dtype=float)
-    x = np.abs(np.asarray(r, dtype=float)) / lam
-    s = bump_scales(c.size).reshape((-1,) + (1,) * x.ndim)
-    gauss = -2.0 * s * s * np.expm1(-0.5 * (x / s) ** 2)
-    tail = 2.0 * x * np.fmin(x / (np.hypot(1.0, x) + 1.0), 1.0)  # as cha_psi, lam = 1
-    return lam * lam * np.tensordot(c, np.concatenate([gauss, tail[None]]), axes=1)
+    r = np.asarray(r, dtype=float)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # the limits at 0, inf
+        x = np.abs(r) / lam
+        scales = bump_scales(c.size).reshape((-1,) + (1,) * x.ndim)
+        z2 = (x / scales) ** 2
+        gauss = -np.expm1(-0.5 * z2)  # 1 - exp(-z^2/2)
+        hyp = np.hypot(1.0, x)
+        far = np.concatenate(
+            [2.0 * scales * scales * gauss, (2.0 * x * np.fmin(x / (hyp + 1.0), 1.0))[None]]
+        )
+        near = np.concatenate(
+            [np.where(z2 > 0.0, 2.0 * gauss / z2, 1.0), (2.0 / (hyp + 1.0))[None]]
+        )
+        return np.where(
+            x < 1.0,
+            (r * r) * np.tensordot(c, near, axes=1),
+            lam * (lam * np.tensordot(c, far, axes=1)),
+        )
 
 
 def bumps_monotone(c) -> bool:

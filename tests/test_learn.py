@@ -63,6 +63,24 @@ def test_bumps_forms_match_the_closed_forms(rng):
     assert check_tau(nl, 1.0 / (4.0 * c.sum())).sign_stable
 
 
+@pytest.mark.parametrize("lam", [1e-300, 1.0, 1e300])
+def test_bumps_at_the_extremes(lam):
+    """No spurious overflow, underflow or NaN: where |r|/lam overflows only the tail's
+    flux c_K lam sign(r) is left; Psi is r^2 sum c near 0."""
+    c = [0.5, 0.2, 0.3]
+    nl = get_parametrised("bumps", c, lam=lam)
+    r = np.array([1e308, -1e308, 1e-320, 0.0, -3.0, 0.5])
+    phi, g, psi = nl.phi(r), nl.g(r), nl.psi(r)
+    assert not np.any(np.isnan(phi)) and not np.any(np.isnan(g)) and not np.any(np.isnan(psi))
+    if lam == 1e-300:
+        assert phi[0] == 0.3 * lam and phi[1] == -0.3 * lam
+    if lam == 1.0:
+        assert phi[4] == pytest.approx(-3.0 * _reference_g(-3.0, lam, np.array(c)), rel=1e-14)
+    if lam == 1e300:
+        assert psi[4] == pytest.approx(9.0, rel=1e-14) and psi[5] == pytest.approx(0.25, rel=1e-14)
+    assert np.all(g >= 0.0) and np.all(g <= 1.0) and np.all(psi >= 0.0)
+
+
 def test_both_shapes_are_reachable():
     """Gaussians alone: Phi falls again (Perona-Malik); the tail alone: Phi rises."""
     pm = get_parametrised("bumps", [0.0, 1.0, 0.0])
