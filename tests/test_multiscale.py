@@ -139,13 +139,16 @@ def run_cli(tmp_path, command, f, *extra):
 
 
 def test_cli_scales_report_and_streaming_refusal(tmp_path, rng):
+    """diffuse --scales is the cascade: its report has the guarantees per subsequence;
+    shrink --scales (multilevel) needs the whole signal in memory."""
     f = np.cumsum(rng.normal(0.0, 1.0, 600)) + rng.normal(0.0, 0.5, 600)
-    base, report = run_cli(tmp_path, "shrink", f, "--scales", "4")
+    base, report = run_cli(tmp_path, "diffuse", f, "--scales", "3")
     assert report["guarantees_held"] and report["stability"]["whole_signal"] is False
     assert [s["stride"] for s in report["scales"]] == [
-        2**j for j, t in enumerate(report["parameters"]["thresholds"]) if t is not None
+        2**j for j, m in enumerate(report["parameters"]["blocks_per_scale"]) if m > 0
     ]
     assert all(all(s["per_subsequence"].values()) for s in report["scales"])
+    base[0] = "shrink"
     streamed = CliRunner().invoke(cli, base + ["--scales", "4", "--chunk-size", "100"])
     assert streamed.exit_code == 2 and "in memory" in streamed.output
 
