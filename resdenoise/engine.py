@@ -237,12 +237,14 @@ def run_strided(
     ``u_i += tau (Phi(u_{i+s} - u_i) - Phi(u_i - u_{i-s}))``, zero flux where
     ``i + s`` or ``i - s`` leaves the signal: the single-scale block on each
     interleaved subsequence ``u[r::s]`` (differences divided by ``h``).
+    float32 stays float32, anything else is computed in float64.
 
     The ``stride`` interleaved subsequences ``u[r::stride]`` (for every
     channel) are the channels of :func:`run_blocks`:
     those with one more sample in one call, the others in another.
     """
-    u = np.asarray(u, dtype=float)
+    u = np.asarray(u)
+    u = u if u.dtype == np.float32 else u.astype(float, copy=False)
     shape = u.shape
     u2 = u.reshape(shape[0], -1)
     if stride == 1:

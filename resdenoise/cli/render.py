@@ -287,7 +287,8 @@ def _render_blocks(blocks: list, console) -> None:
             str(b["index"]),
             _text(b["label"] if b["form"] == "activation" else f"{b['label']} ({b['form']})"),
             num(b["lambda"]),
-            f"{num(b['tau'])} x {b['repeat']}",
+            f"{num(b['tau'])} x {b['repeat']}"
+            + (f", stride {b['scale']}" if b.get("scale", 1) > 1 else ""),
             f"[{num(s['g_min'])}, {num(s['g_max'])}]",
             f"{num(s['tau_linf_bound'])} / {num(s['tau_sign_bound'])}",
             verdict,
