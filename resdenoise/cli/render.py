@@ -230,7 +230,8 @@ def _render_scales(scales: list, console) -> None:
 
     levels = "level" in scales[0]
     table = Table(title="scales, each checked on its own", title_justify="left")
-    heads = ["level / stride" if levels else "stride", "threshold", "noise", "stable"]
+    heads = ["level / stride" if levels else "stride", "threshold" if levels else "lambda"]
+    heads += ["noise", "stable"]
     heads += ["mean drift", "deviation in -> out", "max-min"] if levels else ["blocks", "held"]
     for name in heads:
         table.add_column(name, justify="right")
@@ -245,7 +246,7 @@ def _render_scales(scales: list, console) -> None:
         )
         row = [
             f"{s['level']} / {s['stride']}" if levels else str(s["stride"]),
-            num(s.get("threshold"), "none"),
+            num(s.get("threshold" if levels else "lambda"), "none"),
             num(s.get("noise_sigma"), "-"),
             stable,
         ]
