@@ -6,7 +6,7 @@ pink (10 %) cases of ``bench_classes``: the MSE of
 * ``levels <rule>``: ``shrink --scales auto``'s multilevel shift-invariant
   Haar shrinkage (soft, all levels, a threshold per level by SURE) with the
   noise rules of :data:`resdenoise.multilevel.NOISE_RULES`;
-* ``cascade``: the dilated cascade of :func:`resdenoise.multiscale.choose_scales`;
+* ``cascade``: the dilated cascade of :func:`resdenoise.multiscale.choose_cascade`;
 * the peers ``swt-sure haar`` and ``swt-sure sym8`` of ``bench_classes``.
 
 Printed: per class and noise kind the geometric-mean MSE ratio of each
@@ -28,7 +28,7 @@ import signals  # noqa: E402
 from bench_classes import _mse, geo, noisy_cases, swt_sure  # noqa: E402
 
 from resdenoise.multilevel import NOISE_RULES, choose_levels  # noqa: E402
-from resdenoise.multiscale import choose_scales  # noqa: E402
+from resdenoise.multiscale import choose_cascade  # noqa: E402
 
 PEERS = ("swt-sure haar", "swt-sure sym8")
 
@@ -38,7 +38,7 @@ def methods(f: np.ndarray) -> dict[str, np.ndarray]:
     for rule in NOISE_RULES:
         plan, _ = choose_levels(f, "soft", noise=rule)
         out[f"levels {rule}"] = plan.run(f)
-    plan, _ = choose_scales(f, "soft")
+    plan, _ = choose_cascade(f, "soft")
     out["cascade"] = plan.run(f)
     out.update({p: swt_sure(f, p.split()[1]) for p in PEERS})
     return out

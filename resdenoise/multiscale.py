@@ -3,8 +3,8 @@
 ``shrink --scales K`` is the exact multilevel shift-invariant Haar
 shrinkage of :mod:`resdenoise.multilevel` (one additive block per
 iteration, a threshold and a noise level per level; :func:`plan_scales`).
-``diffuse --scales K`` and the cascade functions below (:func:`choose_scales`,
-:func:`plan_multiscale`, :func:`choose_diffusion_scales`) are a *cascade*
+``diffuse --scales K`` and the cascade functions below (:func:`choose_cascade`,
+:func:`plan_cascade`, :func:`choose_diffusion_scales`) are a *cascade*
 of dilated blocks, described here.
 
 The paper's single-scale link: one iteration of cycle-spun Haar shrinkage
@@ -34,7 +34,7 @@ principle and the mean hold, total variation and sign changes are only
 guaranteed per subsequence (:attr:`StabilityVerdict.whole_signal` False),
 and are measured per scale in the report (``scales``).
 
-Thresholds (:func:`choose_scales`): scale by scale, the threshold from the
+Thresholds (:func:`choose_cascade`): scale by scale, the threshold from the
 universal one ``theta_u x 2^(-k/2)``, k = 0..20, or none (the scale is
 skipped), with the smallest SURE of the whole cascade so far, its
 divergence by the same Monte-Carlo probe as :mod:`resdenoise.autoparams`.
@@ -58,9 +58,10 @@ from .wavelet import universal_threshold
 
 __all__ = [
     "MultiscalePlan",
+    "choose_cascade",
     "choose_scales",
     "max_scales",
-    "plan_multiscale",
+    "plan_cascade",
     "plan_scales",
     "run_strided",
 ]
@@ -164,7 +165,7 @@ def plan_diffusion_scales(name: str, lams, blocks, tau: float) -> MultiscalePlan
     return MultiscalePlan("diffuse", "diffusivity", first, tau, 1.0, steps, params, groups=groups)
 
 
-def plan_multiscale(name: str, thetas, blocks: int = 1) -> MultiscalePlan:
+def plan_cascade(name: str, thetas, blocks: int = 1) -> MultiscalePlan:
     """A cascade with threshold ``thetas[j]`` at stride ``2^j`` (None: scale skipped)."""
     groups = []
     for j, theta in enumerate(thetas):
@@ -219,7 +220,7 @@ def _scale_count(n: int, scales: int | None) -> int:
     return max_scales(n) if scales is None else min(int(scales), max_scales(n))
 
 
-def choose_scales(f, name: str, scales: int | None = None, sigma=None, blocks: int = 1):
+def choose_cascade(f, name: str, scales: int | None = None, sigma=None, blocks: int = 1):
     """Thresholds per scale by SURE of the cascade (see the module docstring).
 
     ``scales`` None: as many as :func:`max_scales` allows (a scale that does
@@ -248,10 +249,13 @@ def choose_scales(f, name: str, scales: int | None = None, sigma=None, blocks: i
         thetas.append(best_theta)
         risks.append(best)
         state, current = best_state, best
-    plan = plan_multiscale(name, thetas, blocks)
+    plan = plan_cascade(name, thetas, blocks)
     choice = ScaleChoice(tuple(thetas), tuple(risks), identity, tuple(map(float, sig)), estimator)
     return plan, choice
 
+
+#: The cascade's shrinkage search under the name :mod:`resdenoise.automatic` calls.
+choose_scales = choose_cascade
 
 #: The most blocks of one diffusion scale the search tries.
 MAX_SCALE_BLOCKS = 2000

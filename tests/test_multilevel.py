@@ -101,14 +101,14 @@ def test_one_iteration_equals_pywavelets_and_the_direct_transform(rng, mode, n, 
 def test_the_oracles_agree_and_differ_from_the_cascade(rng):
     """Guards the oracles: they agree with each other, shrinking changes the signal, and the
     old cascade of dilated blocks is another filter."""
-    from resdenoise.multiscale import plan_multiscale
+    from resdenoise.multiscale import plan_cascade
 
     u = np.cumsum(rng.standard_normal(90))
     thetas = [0.5, 0.7, 0.9]
     ref = pywt_multilevel(u, thetas, "soft")
     np.testing.assert_allclose(direct_multilevel(u, thetas, shrinker("soft")), ref, atol=1e-12)
     assert np.max(np.abs(ref - u)) > 0.05
-    assert np.max(np.abs(plan_multiscale("soft", thetas).run(u) - ref)) > 1e-3
+    assert np.max(np.abs(plan_cascade("soft", thetas).run(u) - ref)) > 1e-3
 
 
 @pytest.mark.parametrize("iterations", [2, 5])
