@@ -111,7 +111,7 @@ from .errors import ParameterError
 from .filters import Plan
 from .noise import estimate_noise, estimator_for
 from .nonlinearities import SQRT2, get_nonlinearity
-from .wavelet import MAD_FACTOR
+from .wavelet import MAD_FACTOR, multilevel_shrink
 
 __all__ = [
     "LevelChoice",
@@ -240,6 +240,14 @@ class MultilevelPlan(Plan):
             if callback is not None and callback(k + 1, u) is False:
                 break
         return u
+
+    def wavelet_reference(self, f: np.ndarray) -> np.ndarray:
+        """The same shrinkage computed as a transform (:func:`resdenoise.wavelet.multilevel_shrink`)."""
+        shrinkages = [
+            None if nl is None else get_nonlinearity(nl.key, "shrinkage", SQRT2 * theta).shrinkage
+            for _, nl, theta, _ in self.levels
+        ]
+        return multilevel_shrink(f, shrinkages, self.steps)
 
     def scale_checks(self, f: np.ndarray) -> list[dict]:
         """Per level, alone on the input (``f + its correction``): the verdict of its

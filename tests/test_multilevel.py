@@ -98,6 +98,24 @@ def test_one_iteration_equals_pywavelets_and_the_direct_transform(rng, mode, n, 
     np.testing.assert_allclose(got, direct_multilevel(u, thetas, shrinker(mode)), atol=1e-12)
 
 
+@pytest.mark.parametrize("mode", ["soft", "hard", "garrote"])
+def test_library_transform_and_check_wavelet(rng, mode):
+    """resdenoise.wavelet.multilevel_shrink (behind --check-wavelet) is PyWavelets' too."""
+    from resdenoise.filters import analyse_run
+    from resdenoise.wavelet import multilevel_shrink
+
+    u = np.column_stack([np.cumsum(rng.standard_normal(45)), rng.standard_normal(45)])
+    thetas = [0.5, None, 0.7, 0.9]
+    funcs = [None if t is None else (lambda d, t=t: pywt.threshold(d, t, mode)) for t in thetas]
+    got = multilevel_shrink(u, funcs, 3)
+    for c in range(2):
+        ref = pywt_multilevel(u[:, c], thetas, mode, 3)
+        np.testing.assert_allclose(got[:, c], ref, rtol=0, atol=1e-12)
+    plan = plan_levels(mode, thetas, 3)
+    report = analyse_run(plan, u, plan.run(u), check_wavelet=True)
+    assert report["wavelet_check"]["max_abs_difference"] < 1e-12
+
+
 def test_the_oracles_agree_and_differ_from_the_cascade(rng):
     """Guards the oracles: they agree with each other, shrinking changes the signal, and the
     old cascade of dilated blocks is another filter."""
