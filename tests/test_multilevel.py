@@ -294,3 +294,18 @@ def test_cli_shrink_scales_reports_every_level(tmp_path, rng):
     assert verbose.exit_code == 0
     assert "scales, each checked on its own" in verbose.stderr and "4 / 8" in verbose.stderr
     assert "4 scales (strides 1, 2, 4, 8)" in verbose.stderr
+
+
+def test_cli_given_threshold_at_every_level_and_check_wavelet(tmp_path, rng):
+    f = np.cumsum(rng.normal(0.0, 1.0, 300))
+    src, out, rep = tmp_path / "in.csv", tmp_path / "o.csv", tmp_path / "r.json"
+    src.write_text("\n".join(repr(float(v)) for v in f) + "\n")
+    args = ["shrink", str(src), "-q", "-o", str(out), "--report", str(rep)]
+    args += ["--scales", "3", "--threshold", "0.5", "--iterations", "2", "--check-wavelet"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(rep.read_text())
+    assert report["parameters"]["thresholds"] == [0.5, 0.5, 0.5] and report["steps"] == 2
+    assert report["wavelet_check"]["max_abs_difference"] < 1e-12
+    expected = pywt_multilevel(f, [0.5, 0.5, 0.5], "soft", 2)
+    np.testing.assert_allclose(np.loadtxt(out), expected, rtol=1e-12, atol=1e-9)
