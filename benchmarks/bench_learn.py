@@ -7,7 +7,7 @@ and the fixed families of bench_quality.py with automatic lambda and
 stopping time (SURE), the best of them per case.  MSE side by side, and the
 training time against signal length and blocks.
 
-    python benchmarks/bench_learn.py [--iterations 40] [--blocks 32] [--no-timing]
+    python benchmarks/bench_learn.py [--iterations 40] [--blocks 32] [--scales 1] [--no-timing]
 """
 
 from __future__ import annotations
@@ -49,9 +49,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--iterations", type=int, default=40)
     parser.add_argument("--blocks", type=int, default=32, help="blocks per group (4 groups)")
+    parser.add_argument("--scales", type=int, default=1, help="strides 2^(K-1) .. 1")
     parser.add_argument("--no-timing", action="store_true", help="skip the training-time table")
     args = parser.parse_args()
-    arch = learn.Architecture(blocks=args.blocks)
+    arch = learn.Architecture(blocks=args.blocks, scales=args.scales)
     rng = np.random.default_rng(20200207)
     print(f"MSE x 1e4 (sigma = {NOISE} x std of the clean signal); B never seen in training")
     header = f"{'class':22s} {'noisy':>8s} {'best fixed':>22s} {'learned':>8s} {'per-file':>8s} {'train s':>8s}"
@@ -73,7 +74,10 @@ def main() -> None:
             f"{name:22s} {noisy_mse * 1e4:8.3f} {fixed[best] * 1e4:8.3f} ({best:>12s}) "
             f"{learned * 1e4:8.3f} {per_file * 1e4:8.3f} {seconds:8.1f}"
         )
-    print(f"network: {arch.groups} groups x {arch.blocks} blocks, {arch.bumps} bumps each")
+    print(
+        f"network: {arch.groups} groups x {arch.blocks} blocks, {arch.bumps} bumps each, "
+        f"{arch.scales} scales"
+    )
     if args.no_timing:
         return
     print("training time against length and blocks (supervised, 10 iterations):")

@@ -58,7 +58,7 @@ import numpy as np
 
 from ._families import bump_basis
 from .autoparams import MASK_SETS, masked_copy, sure_probe
-from .engine import backward_difference, forward_difference, run_blocks
+from .engine import backward_difference, forward_difference, run_blocks, run_strided
 from .errors import ParameterError, ResdenoiseError
 from .filters import auto_lambda
 from .noise import estimate_noise
@@ -116,6 +116,9 @@ class Architecture:
     learn_lambda : bool
         Whether each group's lambda scale is learned too (else lambda is the
         automatic one).
+    scales : int
+        Groups at strides 2^(scales - 1) down to 1 (differences ``u_{i+s} - u_i``,
+        the network file's ``scale``), coarse first; at most ``groups``.
     """
 
     groups: int = 4
@@ -124,9 +127,11 @@ class Architecture:
     g_max: float = 1.0
     h: float = 1.0
     learn_lambda: bool = True
+    scales: int = 1
 
     def __post_init__(self):
-        for name, low, high in (("groups", 1, 1000), ("blocks", 1, 100_000), ("bumps", 2, 32)):
+        limits = (("groups", 1, 1000), ("blocks", 1, 100_000), ("bumps", 2, 32), ("scales", 1, 20))
+        for name, low, high in limits:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise ParameterError(
@@ -137,6 +142,11 @@ class Architecture:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ParameterError(f"{name} must be a finite number > 0, got {value!r}")
+        if self.scales > self.groups:
+            raise ParameterError(
+                f"scales ({self.scales}) must not exceed groups ({self.groups}): one group a scale",
+                parameters=["scales"],
+            )
 
     @property
     def per_group(self) -> int:
@@ -146,6 +156,11 @@ class Architecture:
     @property
     def size(self) -> int:
         return self.groups * self.per_group
+
+    def stride(self, group: int) -> int:
+        """The stride of a group's differences: coarse to fine, the groups split
+        into ``scales`` runs of strides 2^(scales - 1), ..., 2, 1."""
+        return 2 ** (self.scales - 1 - group * self.scales // self.groups)
 
     @property
     def tau(self) -> float:
@@ -162,6 +177,7 @@ class Group:
     lam_scale: float
     tau: float
     repeat: int
+    scale: int = 1
 
     def nonlinearity(self, auto: float) -> Nonlinearity:
         """The activation for a signal whose automatic lambda is ``auto``
@@ -176,6 +192,7 @@ class Group:
             "lambda-scale": self.lam_scale,
             "tau": self.tau,
             "repeat": self.repeat,
+            **({"scale": self.scale} if self.scale > 1 else {}),
             "label": f"learned group {index}",
         }
 
@@ -196,8 +213,8 @@ def _unpack(params: np.ndarray, arch: Architecture):
 def network_groups(params: np.ndarray, arch: Architecture) -> tuple[Group, ...]:
     """The groups of the network that ``params`` describe."""
     return tuple(
-        Group(tuple(float(x) for x in c), float(lam), arch.tau, arch.blocks)
-        for c, lam, _, _ in _unpack(params, arch)
+        Group(tuple(float(x) for x in c), float(lam), arch.tau, arch.blocks, arch.stride(i))
+        for i, (c, lam, _, _) in enumerate(_unpack(params, arch))
     )
 
 
@@ -369,7 +386,7 @@ def _forward(x: np.ndarray, groups, auto: float, h: float, every: int):
         nl, saved = group.nonlinearity(auto), []
         for k in _segments(group.repeat, every):
             saved.append(u)
-            u = run_blocks(u, nl, group.tau, k, h)
+            u = _run(u, group, nl, k, h)
         checkpoints.append((nl, saved))
     return u, checkpoints
 
@@ -387,6 +404,19 @@ def _block_adjoint(u, v, c, lam, tau, h):
     return v - backward_difference(phi_prime * w, h), grad_c, grad_lam
 
 
+def _strided_adjoint(u, v, c, lam, group: Group, h: float):
+    """:func:`_block_adjoint` of a block of stride s: on each subsequence ``[r::s]``."""
+    s = group.scale
+    if s == 1:
+        return _block_adjoint(u, v, c, lam, group.tau, h)
+    out, grad_c, grad_lam = np.empty_like(v), np.zeros(c.size), 0.0
+    for r in range(min(s, u.shape[0])):
+        out[r::s], gc, gl = _block_adjoint(u[r::s], v[r::s], c, lam, group.tau, h)
+        grad_c += gc
+        grad_lam += gl
+    return out, grad_c, grad_lam
+
+
 def _backward(v: np.ndarray, groups, checkpoints, h: float, every: int):
     """Back through all groups: per group ``(dL/dc, dL/dlam)``."""
     grads = []
@@ -396,9 +426,9 @@ def _backward(v: np.ndarray, groups, checkpoints, h: float, every: int):
         for start, k in zip(reversed(saved), reversed(_segments(group.repeat, every)), strict=True):
             states = [start]
             for _ in range(k - 1):
-                states.append(run_blocks(states[-1], nl, group.tau, 1, h))
+                states.append(_run(states[-1], group, nl, 1, h))
             for u in reversed(states):
-                v, gc, gl = _block_adjoint(u, v, c, lam, group.tau, h)
+                v, gc, gl = _strided_adjoint(u, v, c, lam, group, h)
                 grad_c += gc
                 grad_lam += gl
         grads.append((grad_c, grad_lam * lam))  # d lam / d log(scale) = lam
@@ -418,8 +448,15 @@ def loss_value(params: np.ndarray, arch: Architecture, objective: Objective) -> 
 def run_network_at(u: np.ndarray, groups: Sequence[Group], auto: float, h: float = 1.0):
     """Run the groups on u with the automatic lambda ``auto`` (of the signal u comes from)."""
     for group in groups:
-        u = run_blocks(u, group.nonlinearity(auto), group.tau, group.repeat, h)
+        u = _run(u, group, group.nonlinearity(auto), group.repeat, h)
     return u
+
+
+def _run(u, group: Group, nl, blocks: int, h: float) -> np.ndarray:
+    """``blocks`` blocks of the group, as ``resnet --network`` runs them."""
+    if group.scale > 1:  # the s subsequences as the engine's channels
+        return run_strided(u, nl, group.tau, blocks, group.scale, h)
+    return run_blocks(u, nl, group.tau, blocks, h)
 
 
 def loss_and_gradient(
@@ -484,6 +521,7 @@ class FitResult:
                     "lambda_scale": g.lam_scale,
                     "tau": g.tau,
                     "repeat": g.repeat,
+                    "scale": g.scale,
                     "g_max": math.fsum(g.coefficients),
                 }
                 for g in self.groups

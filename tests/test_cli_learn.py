@@ -27,12 +27,12 @@ def pair(tmp_path, rng):
     return _write(tmp_path / "noisy.csv", noisy), _write(tmp_path / "clean.csv", clean)
 
 
-def test_learned_file_runs_through_resnet_bit_for_bit(runner, tmp_path, pair):
+@pytest.mark.parametrize("scales", ["1", "2"])
+def test_learned_file_runs_through_resnet_bit_for_bit(runner, tmp_path, pair, scales):
     noisy, clean = pair
     net = tmp_path / "net.toml"
-    result = runner.invoke(
-        cli, ["learn", str(noisy), "--clean", str(clean), "-o", str(net), "--json", *FAST]
-    )
+    args = ["learn", str(noisy), "--clean", str(clean), "-o", str(net), "--scales", scales]
+    result = runner.invoke(cli, [*args, "--json", *FAST])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["objective"] == "supervised" and report["loss"] < report["initial_loss"]
@@ -42,7 +42,7 @@ def test_learned_file_runs_through_resnet_bit_for_bit(runner, tmp_path, pair):
     run = runner.invoke(cli, ["resnet", str(noisy), "--network", str(net), "-o", str(out), "-q"])
     assert run.exit_code == 0, run.output
     groups = [
-        learn.Group(tuple(g["coefficients"]), g["lambda_scale"], g["tau"], g["repeat"])
+        learn.Group(tuple(g["coefficients"]), g["lambda_scale"], g["tau"], g["repeat"], g["scale"])
         for g in report["learned_groups"]
     ]
     trained = learn.run_network(read_signal(str(noisy)).data, groups)
@@ -119,6 +119,7 @@ def test_directories_of_pairs(runner, tmp_path, rng):
             "differs from that of its noisy file",
         ),
         (["-", "-o", "{dir}/n.toml"], 2, "not stdin"),
+        (["{noisy}", "--scales", "3", "-o", "{dir}/n.toml"], 2, "must not exceed groups"),
     ],
 )
 def test_errors_are_one_line(runner, tmp_path, pair, args, code, message):

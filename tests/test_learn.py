@@ -179,15 +179,15 @@ def _central(fun, p, i, step):
 
 
 @pytest.mark.parametrize("objective", ["supervised", "sure", "noise2self"])
-@pytest.mark.parametrize("channels", [None, 2])
-def test_gradient_matches_central_differences(rng, objective, channels):
-    arch = learn.Architecture(groups=2, blocks=5, bumps=4)
-    clean, noisy = _signal(rng, 48, channels)
+@pytest.mark.parametrize(("channels", "scales"), [(None, 1), (2, 1), (None, 2), (2, 3)])
+def test_gradient_matches_central_differences(rng, objective, channels, scales):
+    arch = learn.Architecture(groups=max(2, scales), blocks=5, bumps=4, scales=scales)
+    clean, noisy = _signal(rng, 47, channels)
     obj = learn.make_objective(
         [noisy], [clean] if objective == "supervised" else None, objective, seed=3
     )
     p = rng.normal(0.0, 1.0, arch.size)
-    p[arch.per_group - 1 :: arch.per_group] = math.log(0.6) + 0.3 * rng.standard_normal(2)
+    p[arch.per_group - 1 :: arch.per_group] = math.log(0.6) + 0.3 * rng.standard_normal(arch.groups)
     value, grad = learn.loss_and_gradient(p, arch, obj)
     assert value > 0.0 or objective == "sure"
     fd = np.array(
@@ -216,8 +216,8 @@ def test_gradient_is_the_same_for_any_checkpoint_spacing(rng, monkeypatch):
 # --------------------------------------------------------------------------
 
 
-def _fit(noisy, clean=None, objective=None, seed=0, iterations=8):
-    arch = learn.Architecture(groups=2, blocks=4, bumps=4)
+def _fit(noisy, clean=None, objective=None, seed=0, iterations=8, scales=1):
+    arch = learn.Architecture(groups=2, blocks=4, bumps=4, scales=scales)
     obj = learn.make_objective([noisy], None if clean is None else [clean], objective, seed=seed)
     return learn.fit(obj, arch, seed=seed, max_iterations=iterations), arch
 
@@ -254,12 +254,15 @@ def test_learning_is_deterministic_for_a_seed(rng):
     assert not np.array_equal(a.params, c.params)
 
 
-def test_written_network_runs_bit_for_bit(rng):
-    clean, noisy = _signal(rng, 200, channels=2)
-    result, arch = _fit(noisy, clean, iterations=5)
+@pytest.mark.parametrize("scales", [1, 2])
+def test_written_network_runs_bit_for_bit(rng, scales):
+    clean, noisy = _signal(rng, 201, channels=2)
+    result, arch = _fit(noisy, clean, iterations=5, scales=scales)
+    assert [g.scale for g in result.groups] == ([1, 1] if scales == 1 else [2, 1])
     text = format_network([g.as_block(i + 1) for i, g in enumerate(result.groups)], h=arch.h)
     plan = build_network(parse_network(text), noisy)
     assert plan.verdict().sign_stable
+    assert [spec.scale for spec, _, _ in plan.groups] == [g.scale for g in result.groups]
     np.testing.assert_array_equal(plan.run(noisy), learn.run_network(noisy, result.groups))
 
 

@@ -52,6 +52,14 @@ __all__ = ["learn"]
 @click.option("--groups", type=COUNT, default=4, show_default=True, help="Block groups.")
 @click.option("--blocks", type=COUNT, default=8, show_default=True, help="Blocks per group.")
 @click.option(
+    "--scales",
+    type=click.IntRange(1, 20),
+    default=1,
+    show_default=True,
+    help="Groups at K scales, coarse to fine: differences of stride 2^(K-1), ..., 2, 1 "
+    "(the network file's scale); at most --groups.",
+)
+@click.option(
     "--bumps",
     type=click.IntRange(2, 32),
     default=8,
@@ -234,6 +242,7 @@ def _learn(noisy_paths, clean_paths, output, settings) -> None:
         blocks=settings["blocks"],
         bumps=settings["bumps"],
         learn_lambda=not settings["fixed_lambda"],
+        scales=settings["scales"],
     )
     sigma = None if settings["sigma"] is None else [settings["sigma"]] * len(noisy)
     objective = lib.make_objective(noisy, clean, settings["objective"], sigma, settings["seed"])
@@ -265,6 +274,7 @@ def _learn(noisy_paths, clean_paths, output, settings) -> None:
         "groups": arch.groups,
         "blocks_per_group": arch.blocks,
         "bumps": arch.bumps,
+        "scales": arch.scales,
         "seed": settings["seed"],
         "automatic_lambdas": list(objective.lambdas),
         "samples": sum(int(f.size) for f in noisy),

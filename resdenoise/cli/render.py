@@ -609,12 +609,13 @@ def render_learning(report: dict, console, verbose: bool = False) -> None:
     from rich.table import Table
 
     table = Table(title="learned groups", title_justify="left")
-    for column in ("#", "lambda / auto", "tau x m", "g_max = g(0)", "Phi", "coefficients"):
+    for column in ("#", "scale", "lambda / auto", "tau x m", "g_max = g(0)", "Phi", "coefficients"):
         table.add_column(column, justify="left" if column == "coefficients" else "right")
     for i, (group, block) in enumerate(zip(report["learned_groups"], st["blocks"], strict=True)):
         shape = "monotone" if block["stability"]["monotone"] else "non-monotone"
         table.add_row(
             str(i + 1),
+            str(group["scale"]),
             num(group["lambda_scale"]),
             f"{num(group['tau'])} x {group['repeat']}",
             num(group["g_max"]),
