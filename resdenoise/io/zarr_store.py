@@ -104,7 +104,7 @@ class ZarrReader:
         if bad.any():
             i, c = np.argwhere(bad)[0]
             raise SignalError(
-                f"{self.source}: sample {a + i + 1}, channel {c + 1} is {block[i, c]!r}, "
+                f"{self.source}: sample {a + i + 1}, channel {c + 1} is {float(block[i, c])!r}, "
                 "not a finite number"
             )
         return block
@@ -179,8 +179,9 @@ def read_zarr(path: str, source: str, options: ReadOptions) -> Signal:
 class ZarrRows:
     """A new store in directory ``path``, written one whole chunk at a time.
 
-    Rows are held until a chunk of the store is full (the last one at
-    :meth:`close`), so no chunk is written twice.  The filtered channels go
+    Rows are held until whole chunks of the store are full (at least
+    :data:`READ_ROWS` rows; the last, partial chunk at :meth:`close`), so no
+    chunk is written twice and the array is resized once per write.  The filtered channels go
     back to their columns, carried channels of a store beside them (CSV
     text columns are not written: a store holds numbers).
     """
@@ -192,9 +193,8 @@ class ZarrRows:
         # (samples,) as the input store was, or a one-channel signal of another format
         self.one = len(template.chunks) == 1 if template.chunks else template.data.ndim == 1
         self.rows = template.chunks[0] if template.chunks else DEFAULT_ROWS
-        shape, chunks = (
-            ((0,), (self.rows,)) if self.one else ((0, self.width), (self.rows, self.width))
-        )
+        across = template.chunks[1] if template.chunks and len(template.chunks) == 2 else self.width
+        shape, chunks = ((0,), (self.rows,)) if self.one else ((0, self.width), (self.rows, across))
         attributes = {}
         if template.samplerate:
             attributes[RATE_ATTRIBUTES[0]] = int(template.samplerate)
@@ -219,7 +219,7 @@ class ZarrRows:
             rows = full
         self._held.append(rows.reshape(k) if self.one else rows)
         self._count += k
-        if self._count >= self.rows:
+        if self._count >= max(self.rows, READ_ROWS):  # whole chunks, a few at a time
             self._flush(final=False)
 
     def _flush(self, final: bool) -> None:
