@@ -67,7 +67,7 @@ bench-memory: install
 # the engine on one machine against a local Dask cluster of 1 and 2 workers: a long Zarr
 # signal and 200 small files
 bench-dask: install
-	$(BIN)/python -m pip install --quiet -e '.[dask]' zarr
+	$(BIN)/python -m pip install --quiet -e '.[dask]'
 	$(BIN)/python benchmarks/bench_dask.py
 
 clean:
