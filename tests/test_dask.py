@@ -191,10 +191,30 @@ def test_on_a_local_cluster_of_two_processes():
         arr = da.from_array(x, chunks=(3000, 2))
         got = client.compute(filter_array(arr, plan)).result()
         sigma = noise_sigma(arr)
+        report = measure_array(arr, filter_array(arr, plan), plan)  # on the workers too
+        others = {
+            name: client.compute(filter_array(arr, p)).result() for name, p in _every_plan().items()
+        }
         workers = client.scheduler_info()["workers"]
     assert len(workers) == 2 and all(w.startswith("tcp://127.0.0.1:") for w in workers)
     np.testing.assert_array_equal(got, run_plan(plan, x))
     np.testing.assert_array_equal(sigma, estimate_noise(x))
+    _equal_reports(report, analyse_run(plan, x, got), float(np.abs(x).max()))
+    for name, p in _every_plan().items():
+        np.testing.assert_array_equal(others[name], run_plan(p, x), err_msg=name)
+
+
+def _every_plan() -> dict:
+    """A plan of every registry family, a regularisation and a network."""
+    plans = {
+        family: plan_resnet(get_nonlinearity(family, "diffusivity", 0.7), 12, tau=0.2)
+        for family in sorted(PAPER_FAMILIES)
+    }
+    plans["regularise"] = plan_regularise(
+        get_nonlinearity("charbonnier", "regulariser", 0.5), alpha=3.0
+    )
+    plans["network"] = build_network(parse_network(NETWORK))
+    return plans
 
 
 # --------------------------------------------------------------------------

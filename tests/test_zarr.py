@@ -243,3 +243,16 @@ def test_an_audio_output_needs_the_rate_the_store_does_not_give(runner, tmp_path
         code=2,
     )
     assert sorted(os.listdir(tmp_path)) == ["in.zarr"]
+
+
+def test_a_batch_of_stores_writes_a_store_per_input(runner, tmp_path, rng):
+    inputs = []
+    for k, shape in enumerate([(700,), (900, 2)]):
+        x = np.cumsum(rng.standard_normal(shape), axis=0)
+        inputs.append((_store(tmp_path / f"s{k}.zarr", x, (128,) + shape[1:]), x))
+    paths = [str(p) for p, _ in inputs]
+    result = runner.invoke(cli, ["diffuse", *paths, "-o", f"{tmp_path}/out/", *RUN])
+    assert result.exit_code == 0, result.stderr
+    for path, x in inputs:
+        out = zarr.open_array(str(tmp_path / "out" / path.name), mode="r")
+        np.testing.assert_array_equal(out[...], _whole_run(x))
