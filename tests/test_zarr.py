@@ -256,3 +256,23 @@ def test_a_batch_of_stores_writes_a_store_per_input(runner, tmp_path, rng):
     for path, x in inputs:
         out = zarr.open_array(str(tmp_path / "out" / path.name), mode="r")
         np.testing.assert_array_equal(out[...], _whole_run(x))
+
+
+def test_options_of_csv_files_are_refused_for_a_store(runner, tmp_path, rng):
+    _store(tmp_path / "in.zarr", np.cumsum(rng.standard_normal((300, 3)), axis=0), (64, 3))
+    args = ["diffuse", f"{tmp_path}/in.zarr", *RUN]
+    _refused(runner, [*args, "--time-column", "1"], "a Zarr store has no time column", code=2)
+    _refused(runner, [*args, "--columns", "5"], "channels: no column '5'", code=2)
+
+
+def test_channels_picked_and_the_others_carried_into_the_store(runner, tmp_path, rng):
+    x = np.cumsum(rng.standard_normal((500, 3)), axis=0)
+    _store(tmp_path / "in.zarr", x, (64, 3))
+    out = f"{tmp_path}/out.zarr"
+    result = runner.invoke(
+        cli, ["diffuse", f"{tmp_path}/in.zarr", "--columns", "1,3", "-o", out, *RUN]
+    )
+    assert result.exit_code == 0, result.stderr
+    got = zarr.open_array(out, mode="r")[...]
+    np.testing.assert_array_equal(got[:, [0, 2]], _whole_run(x[:, [0, 2]]))
+    np.testing.assert_array_equal(got[:, 1], x[:, 1])  # carried through unchanged

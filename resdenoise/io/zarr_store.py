@@ -53,7 +53,7 @@ class ZarrReader:
     """One store: checked in one pass, then read again in whole chunks."""
 
     def __init__(self, path: str, source: str, options: ReadOptions):
-        options.check_audio(source)  # no time column either
+        options.check_audio(source, "a Zarr store")  # no time column either
         self.path, self.source, self.options = path, source, options
         if not os.path.isdir(path):
             what = "no such store" if not os.path.exists(path) else "not a Zarr store"
