@@ -263,6 +263,11 @@ def test_options_of_csv_files_are_refused_for_a_store(runner, tmp_path, rng):
     args = ["diffuse", f"{tmp_path}/in.zarr", *RUN]
     _refused(runner, [*args, "--time-column", "1"], "a Zarr store has no time column", code=2)
     _refused(runner, [*args, "--columns", "5"], "channels: no column '5'", code=2)
+    out = ["-o", f"{tmp_path}/out.zarr"]
+    _refused(runner, [*args, *out, "--subtype", "PCM_16"], "applies to audio output only", code=2)
+    device = ["-o", "/dev/null", "--output-format", "zarr"]
+    _refused(runner, [*args, *device], "a Zarr store is a directory; it cannot go to a device")
+    assert sorted(os.listdir(tmp_path)) == ["in.zarr"]
 
 
 def test_channels_picked_and_the_others_carried_into_the_store(runner, tmp_path, rng):

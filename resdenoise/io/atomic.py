@@ -51,7 +51,7 @@ def check_output_path(
         options = WriteOptions() if options is None else options
         fmt = "AUDIO" if path == STDIO and options.format is None else None  # the input's
         fmt = fmt or guess_format(path, options.format)
-        _check_subtype(path, "AUDIO" if fmt == ZARR else fmt, options.subtype)
+        _check_subtype(path, "CSV" if fmt == ZARR else fmt, options.subtype)  # no subtypes
         store = fmt == ZARR
     if store and path == STDIO:
         raise SignalError("<stdout>: a Zarr store is a directory; give it a name ending in .zarr")

@@ -333,11 +333,8 @@ class SignalWriter(_TempOutput):
         """A Zarr store: written chunk by chunk into a temporary directory."""
         from .zarr_store import ZarrRows
 
-        if subtype is not None:
-            raise ParameterError(
-                f"{self.name}: a subtype ({subtype!r}) applies to audio output only"
-            )
-        self.target, self.direct = check_output_path(self.path, WriteOptions(format=ZARR))
+        options = WriteOptions(format=ZARR, subtype=subtype)  # a subtype is refused
+        self.target, self.direct = check_output_path(self.path, options)
         self.tmp = temp_dir_beside(self.path, self.target)
         try:
             self._store = ZarrRows(self.tmp, self.name, self.template)
