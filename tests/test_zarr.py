@@ -281,3 +281,12 @@ def test_channels_picked_and_the_others_carried_into_the_store(runner, tmp_path,
     got = zarr.open_array(out, mode="r")[...]
     np.testing.assert_array_equal(got[:, [0, 2]], _whole_run(x[:, [0, 2]]))
     np.testing.assert_array_equal(got[:, 1], x[:, 1])  # carried through unchanged
+
+
+def test_pieces_that_do_not_fill_a_chunk_are_held_until_they_do(runner, tmp_path, rng):
+    x = np.cumsum(rng.standard_normal((150_000, 2)), axis=0)
+    _store(tmp_path / "in.zarr", x, (10_000, 2))
+    out = f"{tmp_path}/out.zarr"
+    args = ["diffuse", f"{tmp_path}/in.zarr", "-o", out, "--chunk-size", "7000", *RUN]
+    assert runner.invoke(cli, args).exit_code == 0  # pieces of 7000 rows, chunks of 10000
+    np.testing.assert_array_equal(zarr.open_array(out, mode="r")[...], _whole_run(x))

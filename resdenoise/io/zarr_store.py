@@ -179,11 +179,12 @@ def read_zarr(path: str, source: str, options: ReadOptions) -> Signal:
 class ZarrRows:
     """A new store in directory ``path``, written one whole chunk at a time.
 
-    Rows are held until whole chunks of the store are full (at least
-    :data:`READ_ROWS` rows; the last, partial chunk at :meth:`close`), so no
-    chunk is written twice and the array is resized once per write.  The filtered channels go
-    back to their columns, carried channels of a store beside them (CSV
-    text columns are not written: a store holds numbers).
+    Rows are held (copied: the caller may reuse its arrays) until whole
+    chunks of the store are full (at least :data:`READ_ROWS` rows; the last,
+    partial chunk at :meth:`close`), so no chunk is written twice and the
+    array is resized once per write.  The filtered channels go back to their
+    columns, carried channels of a store beside them (CSV text columns are
+    not written: a store holds numbers).
     """
 
     def __init__(self, path: str, name: str, template: Signal):
@@ -217,7 +218,7 @@ class ZarrRows:
             for p, col in carried.items():
                 full[:, p] = col
             rows = full
-        self._held.append(rows.reshape(k) if self.one else rows)
+        self._held.append(np.array(rows.reshape(k) if self.one else rows, dtype=np.float64))
         self._count += k
         if self._count >= max(self.rows, READ_ROWS):  # whole chunks, a few at a time
             self._flush(final=False)
