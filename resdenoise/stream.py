@@ -465,6 +465,11 @@ class StreamMeasure:
                 left = self.plan.nl.phi(np.diff(u64[:, -2:], axis=1) / self.plan.h)
             self._pending = (u64[:, -1:].copy(), f64[:, -1:].copy(), left)
 
+    def __getstate__(self) -> dict:
+        """Without the scratch arrays (a chunk's size each): a measure sent between
+        processes carries only what it measured."""
+        return {**self.__dict__, "_scratch": _Scratch()}
+
     def merge(self, later: StreamMeasure) -> None:
         """Take in the measure of the piece right after this one's (see :meth:`after`)."""
         self.n += later.n

@@ -167,6 +167,21 @@ def test_the_report_as_dask_reductions_is_the_in_memory_report(case, which, dtyp
     assert got == one.report(plan.verdict(), got["noise_sigma"], got["noise_estimator"])
 
 
+def test_a_measure_travels_without_its_scratch_arrays():
+    import pickle
+
+    plan = plan_diffuse(get_nonlinearity("perona-malik", "diffusivity", 0.5), steps=3)
+    x = np.random.default_rng(3).standard_normal((50_000, 2))
+    m = StreamMeasure(plan, 2, float(np.abs(x).max()), np.float64)
+    m.add(x, run_plan(plan, x))
+    sent = pickle.dumps(m)
+    assert len(sent) < 20_000  # not the chunk's 2 x 800 kB of scratch
+    back = pickle.loads(sent)
+    back.add(x[:10], x[:10])  # and it still measures
+    m.add(x[:10], x[:10])
+    assert back.report(plan.verdict(), [0.0, 0.0]) == m.report(plan.verdict(), [0.0, 0.0])
+
+
 def test_measuring_refuses_an_output_of_another_shape():
     arr = da.zeros((10, 2), chunks=5)
     plan = plan_resnet(get_nonlinearity("tanh", "activation", 1.0), 2)
