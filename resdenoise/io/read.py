@@ -244,7 +244,8 @@ def open_signal_stream(
     visit=None,
     source: str | None = None,
 ) -> SignalStream:
-    """Check a CSV or audio file in one pass, in bounded memory, for reading in blocks.
+    """Check a CSV or audio file (or a Zarr store) in one pass, in bounded memory, for
+    reading in blocks.
 
     Takes the arguments of :func:`read_signal` (but no ``"-"``: spool stdin
     to a file first, see :func:`spool_stdin`) and accepts and rejects exactly
