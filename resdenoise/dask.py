@@ -185,7 +185,7 @@ def noise_sigma(array, dtype=None, estimator: str = DEFAULT_ESTIMATOR) -> np.nda
     return sigma
 
 
-def measure_array(f, u, plan, verdict=None, *, dtype=None) -> dict:
+def measure_array(f, u, plan, verdict=None) -> dict:
     """The report of a run of ``plan`` from ``f`` to ``u``, as dask reductions.
 
     :func:`resdenoise.filters.analyse_run`'s dictionary (the per-channel
@@ -202,11 +202,10 @@ def measure_array(f, u, plan, verdict=None, *, dtype=None) -> dict:
     Parameters
     ----------
     f, u : dask.array.Array
-        Input and output, shape ``(samples,)`` or ``(samples, channels)``
-        (``u`` e.g. from :func:`filter_array`).
+        Input as given (the file's values) and output in the working
+        precision, shape ``(samples,)`` or ``(samples, channels)`` (``u``
+        e.g. from :func:`filter_array`), as ``analyse_run`` takes them.
     plan : resdenoise.filters.Plan
-    dtype : {None, "float64", "float32"}
-        The working precision the run had (``f`` is measured in it); default ``u``'s.
 
     Returns
     -------
@@ -219,20 +218,21 @@ def measure_array(f, u, plan, verdict=None, *, dtype=None) -> dict:
     f, u = _as_time_chunked(f), _as_time_chunked(u)
     if f.shape != u.shape:
         raise ParameterError(f"f has shape {f.shape}, u {u.shape}; give a run's input and output")
-    dtype = np.dtype(u.dtype if dtype is None else dtype)
-    sigma = noise_sigma(f, dtype=dtype)
-    f = f.astype(dtype)
+    # tolerances in the ulp of the coarser precision, as stability.measure_channels
+    dtype = np.float32 if np.float32 in (f.dtype, u.dtype) else np.float64
+    sigma = noise_sigma(f)
     u = u.rechunk(f.chunks)
     channels = 1 if f.ndim == 1 else f.shape[1]
     lo, hi = dask.compute(f.min(), f.max())
     amplitude = abs(float(np.maximum(-lo, hi)))  # as stability.tolerances takes it
+    frames = f.shape[0]
     starts = np.cumsum((0,) + f.chunks[0])
     parts = []
     part = dask.delayed(_measure_part, pure=False)
     for i, (fb, ub) in enumerate(zip(f.to_delayed().ravel(), u.to_delayed().ravel(), strict=True)):
         a = max(int(starts[i]) - 2, 0)
         before = (f[a : starts[i]], u[a : starts[i]]) if i else (None, None)
-        parts.append(part(plan, channels, amplitude, dtype, fb, ub, *before))
+        parts.append(part(plan, (channels, amplitude, dtype, frames), fb, ub, *before))
     measures = dask.compute(*parts)
     whole = measures[0]
     for m in measures[1:]:
@@ -240,9 +240,11 @@ def measure_array(f, u, plan, verdict=None, *, dtype=None) -> dict:
     return whole.report(verdict or plan.verdict(), sigma, noise.estimator_for(f.shape[0]))
 
 
-def _measure_part(plan, channels, amplitude, dtype, f, u, f_before, u_before) -> StreamMeasure:
-    """One chunk's measure (``f_before``, ``u_before``: the rows before it, or None)."""
-    m = StreamMeasure(plan, channels, amplitude, dtype)
+def _measure_part(plan, signal: tuple, f, u, f_before, u_before) -> StreamMeasure:
+    """One chunk's measure (``signal``: channels, amplitude, dtype, frames of the
+    whole; ``f_before``, ``u_before``: the rows before the chunk, or None)."""
+    channels, amplitude, dtype, frames = signal
+    m = StreamMeasure(plan, channels, amplitude, dtype, frames=frames)
     if f_before is not None:
         m.after(f_before, u_before)
     m.add(f, u)

@@ -155,15 +155,15 @@ def test_the_report_as_dask_reductions_is_the_in_memory_report(case, which, dtyp
         plan = plan_regularise(get_nonlinearity("charbonnier", "regulariser", 0.5), alpha=2.0)
     else:
         plan = plan_diffuse(get_nonlinearity(which, "diffusivity", 0.7), steps=9)
-    f = x if dtype is None else x.astype(dtype)
-    u = run_plan(plan, f)
+    u = run_plan(plan, x, dtype=dtype)  # measured against the input as given, as the commands
     arr = da.from_array(x, chunks=(chunks,) + x.shape[1:])
-    got = measure_array(arr, filter_array(arr, plan, dtype=dtype), plan, dtype=dtype)
-    _equal_reports(got, analyse_run(plan, f, u), float(np.abs(x).max()) + 1.0)
+    got = measure_array(arr, filter_array(arr, plan, dtype=dtype), plan)
+    _equal_reports(got, analyse_run(plan, x, u), float(np.abs(x).max()) + 1.0)
     # and exactly the numbers of one measure fed the same chunks in turn
-    one = StreamMeasure(plan, 1 if x.ndim == 1 else x.shape[1], float(np.abs(f).max()), f.dtype)
+    channels, amplitude = 1 if x.ndim == 1 else x.shape[1], float(np.abs(x).max())
+    one = StreamMeasure(plan, channels, amplitude, u.dtype, frames=x.shape[0])
     for a, b in zip(np.cumsum((0, *chunks))[:-1], np.cumsum(chunks), strict=True):
-        one.add(f[a:b], u[a:b])
+        one.add(x[a:b], u[a:b])
     assert got == one.report(plan.verdict(), got["noise_sigma"], got["noise_estimator"])
 
 

@@ -292,4 +292,6 @@ def open_signal_stream(
     if st.st_size == 0 and stat.S_ISREG(st.st_mode):
         raise SignalError(f"{source}: file is empty (0 bytes)")
     fmt = guess_format(path, fmt)
-    return (open_csv if fmt == "CSV" else open_audio)(path, source, options, visit)
+    stream = (open_csv if fmt == "CSV" else open_audio)(path, source, options, visit)
+    stream.watch(path, st)  # each later pass checks that it reads this same file
+    return stream
