@@ -13,7 +13,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml setup.py resdenoise/_kernels.c | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	RESDENOISE_REQUIRE_COMPILED=1 $(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
