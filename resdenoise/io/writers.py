@@ -222,7 +222,7 @@ def _audio_target(sig: Signal, fmt: str, subtype: str | None, target: str) -> tu
         fmt = sig.format  # keep WAVE extensible when writing to .wav
     if not sig.samplerate:
         raise ParameterError(
-            f"{target}: {fmt} audio needs a sample rate, and {sig.source} (CSV) carries none; "
+            f"{target}: {fmt} audio needs a sample rate, and {sig.source} ({sig.format}) carries none; "
             "give it in Hz with samplerate",
             parameters=["samplerate"],
         )
