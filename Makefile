@@ -13,7 +13,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml setup.py resdenoise/_kernels.c | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	RESDENOISE_REQUIRE_COMPILED=1 $(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -74,7 +74,7 @@ bench-memory: install
 # the engine on one machine against a local Dask cluster of 1 and 2 workers: a long Zarr
 # signal and 200 small files
 bench-dask: install
-	$(BIN)/python -m pip install --quiet -e '.[dask]' zarr
+	$(BIN)/python -m pip install --quiet -e '.[dask]'
 	$(BIN)/python benchmarks/bench_dask.py
 
 clean:

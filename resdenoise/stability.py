@@ -329,12 +329,27 @@ def _nonzero_signs(col: np.ndarray, tol: float) -> np.ndarray:
 
 
 class SignCount:
-    """:func:`sign_changes` of one channel, over consecutive pieces of it."""
+    """:func:`sign_changes` of one channel, over consecutive pieces of it.
+
+    Pieces counted apart (in parallel) join with :meth:`merge`: ``first`` and
+    ``last`` are the first and last signs outside the band.
+    """
 
     def __init__(self, tol: float):
         self.tol = tol
         self.count = 0
-        self.last = None
+        self.first = self.last = None
+
+    def merge(self, later: SignCount) -> None:
+        """Add the count of the piece that follows this one (counted on its own)."""
+        if later.first is None:
+            return
+        if self.last is None:
+            self.first = later.first
+        elif later.first != self.last:
+            self.count += 1
+        self.count += later.count
+        self.last = later.last
 
     def add(self, col: np.ndarray) -> None:
         tol = self.tol
@@ -355,7 +370,9 @@ class SignCount:
             return
         self.count += int(np.count_nonzero(pos[1:] != pos[:-1]))
         first, last = (1.0 if pos[0] else -1.0), (1.0 if pos[-1] else -1.0)
-        if self.last is not None and first != self.last:
+        if self.last is None:
+            self.first = first
+        elif first != self.last:
             self.count += 1
         self.last = last
 
@@ -364,7 +381,9 @@ class SignCount:
         if not s.size:
             return
         self.count += int(np.count_nonzero(s[1:] != s[:-1]))
-        if self.last is not None and s[0] != self.last:
+        if self.last is None:
+            self.first = s[0]
+        elif s[0] != self.last:
             self.count += 1
         self.last = s[-1]
 
