@@ -21,8 +21,8 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import ParameterError, SignalError
-from .options import ReadOptions
 from . import signals
+from .options import ReadOptions
 from .signal import ZARR, Signal, SignalStream, _one_line
 
 #: Attributes that give a store's sample rate in Hz (the first is written).
