@@ -155,7 +155,7 @@ def large_file(work: str, sox_missing: str | None) -> None:
         "soundfile copy (Python)": lambda: run([sys.executable, "-c", COPY, src, out]),
     }
     if sox_missing is None:
-        commands["sox lowpass 3000"] = lambda: run(["sox", src, out, "lowpass", "3000"])
+        commands["sox lowpass 3000"] = lambda: run(["sox", "-V1", src, out, "lowpass", "3000"])
     for m in (10, 100):
         commands[f"resdenoise perona-malik {m} steps"] = lambda m=m: run(
             [*RESDENOISE, *PM, "--steps", str(m), src, "-o", out]
