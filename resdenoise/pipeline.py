@@ -37,7 +37,6 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import stat
 from collections.abc import Callable, Sequence
@@ -426,8 +425,8 @@ class _FileJob:
 
 def should_stream(path: str, chunk: int | None, threshold: int | None = None) -> bool:
     """Whether :func:`run_file` streams: when ``chunk`` > 0 is given, never when
-    it is 0, and by default for a regular input file larger than
-    :data:`STREAM_THRESHOLD`."""
+    it is 0, and by default for a Zarr store (a directory) and a regular
+    input file larger than :data:`STREAM_THRESHOLD`."""
     if chunk is not None:
         return chunk > 0
     if path == "-":
@@ -436,6 +435,8 @@ def should_stream(path: str, chunk: int | None, threshold: int | None = None) ->
         st = os.stat(path)
     except OSError:
         return False  # reading it whole reports the problem
+    if stat.S_ISDIR(st.st_mode):
+        return True  # a Zarr store: chunk by chunk, never gathered
     limit = STREAM_THRESHOLD if threshold is None else threshold
     return stat.S_ISREG(st.st_mode) and st.st_size > limit
 
@@ -446,25 +447,6 @@ def _check_reference(reference: str, shape: tuple, name: str, shape_in: tuple) -
             f"{reference}: the reference has shape {shape} (samples, channels) "
             f"but {name} has {shape_in}; give the clean signal with the same "
             "samples and channels"
-        )
-
-
-def _check_float32(name: str, amplitude: float, tiniest: float | None) -> None:
-    """Refuse samples that float32 would turn into inf (or a nonzero one into 0)."""
-    import numpy as np
-
-    info = np.finfo(np.float32)
-    if amplitude > float(info.max):
-        raise SignalError(
-            f"{name}: samples up to {amplitude:g} are beyond the range of float32 "
-            f"(largest {float(info.max):g}); use dtype='float64'",
-            parameters=[("dtype", "float64")],
-        )
-    if tiniest is not None and tiniest < float(info.smallest_subnormal) / 2:
-        raise SignalError(
-            f"{name}: a sample of {tiniest:g} would be 0 in float32 (smallest "
-            f"{float(info.smallest_subnormal):g}); use dtype='float64'",
-            parameters=[("dtype", "float64")],
         )
 
 
@@ -494,7 +476,9 @@ class _Whole:
             a = np.abs(sig.data)
             nonzero = a[a > 0]
             tiniest = float(nonzero.min()) if nonzero.size else None
-            _check_float32(sig.source, float(a.max()), tiniest)
+            from .stream import check_float32
+
+            check_float32(sig.source, float(a.max()), tiniest)
 
     def filter(self, plan, verdict, write) -> tuple[dict, dict | None, None]:
         from .filters import analyse_run, run_plan
@@ -506,7 +490,8 @@ class _Whole:
             callback = lambda k, _u: job.progress("blocks", k, plan.steps)  # noqa: E731
         out = run_plan(plan, data, callback, threads=job.run.threads)
         out = write(out, self.sig.carried)  # the samples as the file holds them
-        report = analyse_run(plan, data, out, verdict, check_wavelet=job.run.check_wavelet)
+        # measured against the file's values (not the float32-rounded input)
+        report = analyse_run(plan, self.sig.data, out, verdict, check_wavelet=job.run.check_wavelet)
         quality = None
         if self.clean is not None:
             from .quality import compare
@@ -542,7 +527,9 @@ class _Streamed:
         self.subject = self.run.start(stream)
         self.frames = stream.frames
         if job.run.dtype == "float32":
-            _check_float32(stream.source, self.subject.amplitude, None)
+            from .stream import check_float32  # (the smallest in the run's chunks)
+
+            check_float32(stream.source, self.subject.amplitude, None)
 
     def filter(self, plan, verdict, write) -> tuple[dict, dict | None, dict]:
         job = self.job
@@ -555,6 +542,22 @@ class _Streamed:
             check_wavelet=job.run.check_wavelet,
             reference=self.ref,
         )
+
+
+def _check_lams(plan, dtype: str) -> None:
+    """Refuse a registry lambda the working dtype holds as 0 or inf (its fluxes
+    divide by it), of every nonlinearity of the plan (a network's groups too)."""
+    from .engine import check_lam
+
+    for nl in plan.nonlinearities():
+        if nl.entry is not None:
+            try:
+                check_lam(nl.lam, dtype)
+            except ValueError as exc:
+                raise ParameterError(
+                    f"{exc}; give another lam or use dtype='float64'",
+                    parameters=["lam", ("dtype", "float64")],
+                ) from None
 
 
 def _probe_flux(plan, subject, dtype: str) -> None:
@@ -570,13 +573,16 @@ def _probe_flux(plan, subject, dtype: str) -> None:
     from .filters import Plan, span_of
 
     if type(plan) is not Plan:
-        return  # a network (a Plan subclass): each group its own nonlinearity
+        return  # a network or cascade (a Plan subclass): each group its own nonlinearity
     span = span_of(subject)
-    if not (math.isfinite(span) and span > 0.0):
+    if not span > 0.0:
         return
-    v = span * np.exp2(-np.arange(0.0, 64.0, 2.0))
-    probe = np.zeros(4 * v.size)
-    probe[1::4], probe[3::4] = v, -v
+    top = float(np.finfo(dtype).max)
+    v = min(span, top) * np.exp2(-np.arange(0.0, 64.0, 2.0))
+    probe = np.zeros(4 * v.size + 3)
+    probe[1:-3:4], probe[3:-3:4] = v, -v
+    if span > top:  # differences the dtype cannot hold: +-top, -+top
+        probe[-3:] = top, -top, top
     with np.errstate(all="ignore"):
         out = run_blocks(probe.astype(dtype), plan.nl, plan.tau, 1, plan.h, threads=1)
     if np.isfinite(out).all():
@@ -622,6 +628,7 @@ def _run(job: _FileJob, streamed: bool) -> dict:
         emit_warning(message, job.on_warning)
     verdict = plan.verdict()
     job.on_plan(plan, verdict)
+    _check_lams(plan, job.run.dtype)
     if not job.run.allow_unstable:
         _probe_flux(plan, source.subject, job.run.dtype)
     with SignalWriter(job.output, source.template, job.write) as writer:

@@ -13,6 +13,7 @@ rendering lives in :mod:`resdenoise.report`.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -56,15 +57,19 @@ def _sample_grid(lam: float, reach: float | None = None) -> np.ndarray:
     return _stretched_grid(lam, reach)[0]
 
 
+@functools.lru_cache(maxsize=16)
 def _stretched_grid(lam: float, reach: float | None) -> tuple[np.ndarray, int]:
-    """The grid and its points per decade."""
+    """The grid (read-only: shared by the calls with the same lam and reach) and
+    its points per decade."""
     low, top = _GRID_DECADES
     if reach is not None and math.isfinite(reach) and reach > lam * 10.0**top:
         top = math.log10(reach / lam) + 1e-9  # the reach itself is on the grid
     decades = top - low
     points = min(_GRID_MAX_POINTS, round(decades * _GRID_DECADE) + 1)
     pos = lam * np.logspace(low, top, points)
-    return np.concatenate([-pos[::-1], [0.0], pos]), max(1, round((points - 1) / decades))
+    grid = np.concatenate([-pos[::-1], [0.0], pos])
+    grid.flags.writeable = False
+    return grid, max(1, round((points - 1) / decades))
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,15 @@ def analyse_function(nl: Nonlinearity) -> FunctionProperties:
             monotone=e.convex,
             exact=True,
         )
+    try:
+        return _sampled_properties(nl)  # once per nonlinearity (a network's groups share one)
+    except TypeError:  # a function that cannot be hashed: sampled every time
+        return _sampled_properties.__wrapped__(nl)
+
+
+@functools.lru_cache(maxsize=4096)
+def _sampled_properties(nl: Nonlinearity) -> FunctionProperties:
+    """:func:`analyse_function` of a custom ``nl``, by sampling."""
     r, d = _stretched_grid(nl.lam, nl.reach)
     with np.errstate(all="ignore"):
         phi = nl.phi(r)
@@ -184,6 +198,10 @@ class StabilityVerdict(FunctionProperties):
     #: signal; False for a multiscale plan, whose blocks of stride s guarantee
     #: them for each of the s interleaved subsequences (measured per scale).
     whole_signal: bool = True
+    #: Whether the max-min principle is guaranteed (checked) for the whole
+    #: signal; False for multilevel Haar shrinkage beyond level 1, whose box
+    #: averages have negative weights (measured per level instead).
+    max_min_guaranteed: bool = True
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -311,12 +329,27 @@ def _nonzero_signs(col: np.ndarray, tol: float) -> np.ndarray:
 
 
 class SignCount:
-    """:func:`sign_changes` of one channel, over consecutive pieces of it."""
+    """:func:`sign_changes` of one channel, over consecutive pieces of it.
+
+    Pieces counted apart (in parallel) join with :meth:`merge`: ``first`` and
+    ``last`` are the first and last signs outside the band.
+    """
 
     def __init__(self, tol: float):
         self.tol = tol
         self.count = 0
-        self.last = None
+        self.first = self.last = None
+
+    def merge(self, later: SignCount) -> None:
+        """Add the count of the piece that follows this one (counted on its own)."""
+        if later.first is None:
+            return
+        if self.last is None:
+            self.first = later.first
+        elif later.first != self.last:
+            self.count += 1
+        self.count += later.count
+        self.last = later.last
 
     def add(self, col: np.ndarray) -> None:
         tol = self.tol
@@ -337,7 +370,9 @@ class SignCount:
             return
         self.count += int(np.count_nonzero(pos[1:] != pos[:-1]))
         first, last = (1.0 if pos[0] else -1.0), (1.0 if pos[-1] else -1.0)
-        if self.last is not None and first != self.last:
+        if self.last is None:
+            self.first = first
+        elif first != self.last:
             self.count += 1
         self.last = last
 
@@ -346,7 +381,9 @@ class SignCount:
         if not s.size:
             return
         self.count += int(np.count_nonzero(s[1:] != s[:-1]))
-        if self.last is not None and s[0] != self.last:
+        if self.last is None:
+            self.first = s[0]
+        elif s[0] != self.last:
             self.count += 1
         self.last = s[-1]
 
@@ -397,34 +434,41 @@ class ChannelCheck:
         return d
 
 
-def tolerances(f: np.ndarray, n_blocks: int) -> dict[str, float]:
+def tolerances(f: np.ndarray, n_blocks: int, dtype=None) -> dict[str, float]:
     """Comparison tolerances, in units of the signal's range.
 
     ``range``: 8 ulp of ``max |f|`` per sqrt(block) (at least 8 ulp), for the
     max-min principle, total variation (times the number of samples) and the
-    zero band of sign counting.  ``mean``: 1e-12 of ``max |f|``.
+    zero band of sign counting.  ``mean``: 1e-12 of ``max |f|``.  The ulp are
+    those of ``dtype``, the run's working precision (default f's): a float32
+    run is measured against the file's values (float64) in float32 ulp.
     """
     f = np.asarray(f)
+    float32 = np.dtype(f.dtype if dtype is None else dtype) == np.float32
     # max |f| without a temporary |f| (NaN as np.max(np.abs(f)) gives it; abs: -0.0 -> 0.0)
     amp = abs(float(np.maximum(-f.min(), f.max()))) if f.size else 0.0
-    ulp = float(np.spacing(np.asarray(amp, dtype=f.dtype if f.dtype == np.float32 else float)))
+    ulp = float(np.spacing(np.asarray(amp, dtype=np.float32 if float32 else float)))
     rng = 8.0 * ulp * max(1.0, math.sqrt(max(n_blocks, 1)))
-    mean = max(1e-12 * amp, rng) if f.dtype == np.float32 else 1e-12 * amp
+    mean = max(1e-12 * amp, rng) if float32 else 1e-12 * amp
     return {"range": rng, "mean": mean, "ulp": ulp}
 
 
 def measure_channels(
     f: np.ndarray, u: np.ndarray, n_blocks: int
 ) -> tuple[list[ChannelCheck], dict]:
-    """Per-channel min/max, sign changes, total variation and mean drift."""
+    """Per-channel min/max, sign changes, total variation and mean drift.
+
+    ``f`` is the input as the file holds it, ``u`` the output in the working
+    precision; tolerances in the ulp of the coarser of the two.
+    """
     f2 = np.asarray(f).reshape(f.shape[0], -1)
     u2 = np.asarray(u).reshape(u.shape[0], -1)
-    tol = tolerances(f, n_blocks)
+    tol = tolerances(f, n_blocks, np.float32 if np.float32 in (f2.dtype, u2.dtype) else None)
     sc_in = sign_changes(f2, tol["range"])
     sc_out = sign_changes(u2, tol["range"])
     # Sums of samples near the float64 maximum overflow: then they are taken of
     # the samples times a power of two (exact), so that no sum can overflow.
-    scale = _sum_scale(max(_amplitude(f2), _amplitude(u2)), f2.shape[0])
+    scale = sum_scale(max(_amplitude(f2), _amplitude(u2)), f2.shape[0])
     tv_in = total_variation(f2 if scale == 1.0 else f2 * scale)
     tv_out = total_variation(u2 if scale == 1.0 else u2 * scale)
     checks = []
@@ -458,7 +502,7 @@ def _amplitude(a: np.ndarray) -> float:
     return abs(float(np.maximum(-a.min(), a.max()))) if a.size else 0.0
 
 
-def _sum_scale(amp: float, n: int) -> float:
+def sum_scale(amp: float, n: int) -> float:
     """1, or a power of two that keeps a sum of ``n`` values up to ``amp`` (and
     their differences) finite."""
     if not math.isfinite(amp) or 4.0 * n * amp < 1e300:
@@ -525,7 +569,7 @@ def guarantees_failed(checks: list[ChannelCheck], verdict: StabilityVerdict) -> 
     """The measured checks that failed, as short sentences (empty: all held)."""
     failed = []
     for i, c in enumerate(checks):
-        if not c.max_min_principle:
+        if verdict.max_min_guaranteed and not c.max_min_principle:
             failed.append(
                 f"channel {i}: output [{c.output_min:.17g}, {c.output_max:.17g}] "
                 f"leaves input range [{c.input_min:.17g}, {c.input_max:.17g}]"

@@ -374,20 +374,49 @@ def _diff_after(x: np.ndarray, last, scratch: _Scratch, name: str) -> np.ndarray
     return d
 
 
+def check_float32(name: str, amplitude: float, tiniest: float | None) -> None:
+    """Refuse samples that float32 would turn into inf (or a nonzero one into 0):
+    ``amplitude`` the largest ``|sample|``, ``tiniest`` the smallest nonzero one."""
+    info = np.finfo(np.float32)
+    if amplitude > float(info.max):
+        raise SignalError(
+            f"{name}: samples up to {amplitude:g} are beyond the range of float32 "
+            f"(largest {float(info.max):g}); use dtype='float64'",
+            parameters=[("dtype", "float64")],
+        )
+    if tiniest is not None and tiniest < float(info.smallest_subnormal) / 2:
+        raise SignalError(
+            f"{name}: a sample of {tiniest:g} would be 0 in float32 (smallest "
+            f"{float(info.smallest_subnormal):g}); use dtype='float64'",
+            parameters=[("dtype", "float64")],
+        )
+
+
 class StreamMeasure:
     """:func:`resdenoise.filters.analyse_run`'s measurements, one chunk core at a time.
 
-    Feed the cores in order with :meth:`add` (input and output in the
-    working dtype), then :meth:`report` gives the same dictionary as
-    ``analyse_run`` on the whole signal (see the module notes on exactness).
+    Feed the cores in order with :meth:`add` (the input as the file holds it,
+    the output in the working dtype), then :meth:`report` gives the same
+    dictionary as ``analyse_run`` on the whole signal (see the module notes on
+    exactness).  ``frames``: the signal's length, where known: near the float64
+    maximum the sums are then taken of the samples times the power of two
+    ``stability.measure_channels`` takes, so that none can overflow.
+
+    Or measure pieces apart (in parallel, :func:`resdenoise.dask.measure_array`):
+    one measure per piece, told the two rows before it with :meth:`after`,
+    then :meth:`merge` each into the one before, in order: the same numbers
+    as one measure fed the pieces in turn.
     """
 
-    def __init__(self, plan, channels: int, amplitude: float, dtype, check_wavelet=False):
+    def __init__(
+        self, plan, channels: int, amplitude: float, dtype, check_wavelet=False, frames=None
+    ):
         self.plan = plan
         self.channels = channels
         dtype = np.dtype(np.float64 if dtype is None else dtype)
         self.dtype = dtype
-        self.tol = stability.tolerances(np.array([amplitude], dtype=dtype), plan.steps)
+        self.tol = stability.tolerances(np.array([amplitude]), plan.steps, dtype)
+        self.scale = 1.0 if frames is None else stability.sum_scale(amplitude, frames)
         tol = self.tol["range"]
         self.n = 0
         self.lo_in = np.full(channels, np.inf)
@@ -418,10 +447,8 @@ class StreamMeasure:
         # one contiguous row per channel: reductions along rows are fast
         scratch = self._scratch
         fr, ur = scratch.rows("f", f), scratch.rows("u", u)
-        if fr.dtype == np.float64:
-            f64, u64 = fr, ur
-        else:
-            f64, u64 = scratch.rows("f64", f, np.float64), scratch.rows("u64", u, np.float64)
+        f64 = fr if fr.dtype == np.float64 else scratch.rows("f64", f, np.float64)
+        u64 = ur if ur.dtype == np.float64 else scratch.rows("u64", u, np.float64)
         for c in range(self.channels):
             fc, uc = f64[c], u64[c]
             self.lo_in[c] = min(self.lo_in[c], fc.min())
@@ -436,6 +463,9 @@ class StreamMeasure:
             du = _diff_after(uc, None if self.last_out is None else self.last_out[c], scratch, "du")
             if self.regularise:
                 self._add_energies(c, fc, uc, df, du)
+            if self.scale != 1.0:  # near the float64 maximum: sums of scaled samples
+                fc, uc = fc * self.scale, uc * self.scale
+                np.multiply(df, self.scale, out=df), np.multiply(du, self.scale, out=du)
             self.tv_in[c].append(float(np.abs(df, out=df).sum()))
             self.tv_out[c].append(float(np.abs(du, out=du).sum()))
             self.sum_in[c].append(float(fc.sum()))
@@ -447,6 +477,44 @@ class StreamMeasure:
         if self.check_wavelet and chunk is not None:
             ref = cycle_spin_shrink(chunk.x, self.plan.nl.shrinkage, self.plan.steps)[chunk.core]
             self.wavelet_max = max(self.wavelet_max, float(np.max(np.abs(ref - u))))
+
+    def after(self, f: np.ndarray, u: np.ndarray) -> None:
+        """This measure's piece starts after rows ``f``, ``u`` (the one or two rows
+        before it, working dtype): the differences across the cut are its own."""
+        f64 = np.asarray(f, dtype=np.float64).reshape(f.shape[0], -1).T
+        u64 = np.asarray(u, dtype=np.float64).reshape(u.shape[0], -1).T
+        self.last_in, self.last_out = f64[:, -1].copy(), u64[:, -1].copy()
+        if self.regularise:  # the residual of the row before waits for this piece
+            left = np.zeros((self.channels, 1))  # zero flux before the first sample
+            if u64.shape[1] > 1:
+                left = self.plan.nl.phi(np.diff(u64[:, -2:], axis=1) / self.plan.h)
+            self._pending = (u64[:, -1:].copy(), f64[:, -1:].copy(), left)
+
+    def __getstate__(self) -> dict:
+        """Without the scratch arrays (a chunk's size each): a measure sent between
+        processes carries only what it measured."""
+        return {**self.__dict__, "_scratch": _Scratch()}
+
+    def merge(self, later: StreamMeasure) -> None:
+        """Take in the measure of the piece right after this one's (see :meth:`after`)."""
+        self.n += later.n
+        for a, b in ((self.lo_in, later.lo_in), (self.lo_out, later.lo_out)):
+            np.fmin(a, b, out=a)
+        for a, b in ((self.hi_in, later.hi_in), (self.hi_out, later.hi_out)):
+            np.fmax(a, b, out=a)
+        sums = ["tv_in", "tv_out", "sum_in", "sum_out"]
+        if self.regularise:
+            sums += ["sq", "psi_in", "psi_out"]
+            self.residual = np.maximum(self.residual, later.residual)
+            self._pending = later._pending
+        for name in sums:
+            for mine, theirs in zip(getattr(self, name), getattr(later, name), strict=True):
+                mine.extend(theirs)
+        pairs = zip(self.signs_in + self.signs_out, later.signs_in + later.signs_out, strict=True)
+        for mine, theirs in pairs:
+            mine.merge(theirs)
+        self.last_in, self.last_out = later.last_in, later.last_out
+        self.wavelet_max = max(self.wavelet_max, later.wavelet_max)
 
     def _add_energies(self, c: int, fc, uc, df, du) -> None:
         """Channel c's energy terms: ``df``/``du`` are the differences of input and
@@ -491,7 +559,8 @@ class StreamMeasure:
         """The per-channel checks, as ``stability.measure_channels`` gives them."""
         out = []
         for c in range(self.channels):
-            drift = _fsum(self.sum_out[c]) / self.n - _fsum(self.sum_in[c]) / self.n
+            mean_out = _fsum(self.sum_out[c]) / self.n / self.scale
+            drift = mean_out - _fsum(self.sum_in[c]) / self.n / self.scale
             out.append(
                 stability.channel_check(
                     float(self.lo_in[c]),
@@ -505,6 +574,7 @@ class StreamMeasure:
                     drift,
                     self.n,
                     self.tol,
+                    self.scale,
                 )
             )
         if self.regularise:
@@ -635,10 +705,8 @@ class StreamedRun:
         stream, dtype, name = self.stream, self.dtype, self.stream.source
         channels = len(stream.positions)
         chunk = chunk_for(plan.halo, chunk)
-        amplitude = self.summary.amplitude
-        if np.dtype(dtype) != np.float64:
-            amplitude = float(np.abs(np.asarray(amplitude, dtype=dtype)))
-        measure = StreamMeasure(plan, channels, amplitude, dtype, check_wavelet)
+        amplitude = self.summary.amplitude  # of the file's values, as measured
+        measure = StreamMeasure(plan, channels, amplitude, dtype, check_wavelet, stream.frames)
         quality = ref_rows = None
         if reference is not None:
             quality = QualitySums(channels)
@@ -647,9 +715,12 @@ class StreamedRun:
         blocks = self._blocks_feeding_noise() if merged else stream.blocks()
         chunks = 0
         for c in filter_chunks(plan, blocks, stream.frames, chunk, dtype, name, threads):
+            if c.f.dtype == np.float32:  # a nonzero sample float32 makes 0: refused
+                lost = c.raw[c.core][(c.f == 0) & (c.raw[c.core] != 0)]
+                check_float32(name, 0.0, float(np.abs(lost).min()) if lost.size else None)
             held = write(c.u, c.carried)  # the samples as the file holds them
             u = c.u if held is None else held
-            measure.add(c.f, u, c)
+            measure.add(c.raw[c.core], u, c)  # against the file's values
             if quality is not None:
                 ref_rows.fill(c.stop)
                 quality.add(c.raw[c.core], u, ref_rows.data(c.start, c.stop))
