@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: all install test test-install lint format demo samples bench bench-quality bench-memory bench-dask bench-learn clean
+.PHONY: all install test test-install lint format demo samples bench bench-quality bench-memory bench-dask bench-learn bench-e2e clean
 
 all: test
 
@@ -70,6 +70,11 @@ bench-quality: install
 # peak memory of the command line on float WAVs of 16 MiB .. 2 GiB: flat when streamed
 bench-memory: install
 	$(BIN)/python benchmarks/bench_memory.py
+
+# end to end against cat, a soundfile copy, sox and make -j2 over sox (issue 19); smaller:
+# RESDENOISE_E2E_MIB=64 RESDENOISE_E2E_FILES=50 RESDENOISE_E2E_ROUNDS=3 make bench-e2e
+bench-e2e: install
+	cd benchmarks && ../$(BIN)/python -u bench_e2e.py
 
 # the engine on one machine against a local Dask cluster of 1 and 2 workers: a long Zarr
 # signal and 200 small files

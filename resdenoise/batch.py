@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from .errors import GuaranteeError, ParameterError, ResdenoiseError, SignalError
-from .pipeline import RunOptions, run_file
+from .pipeline import FileIndex, RunOptions, run_file
 
 __all__ = ["FileResult", "batch_target", "run_batch"]
 
@@ -174,6 +174,7 @@ def run_batch(
     if report_dir is not None:
         make_directory(report_dir, "report")
     results: list = [None] * len(tasks)
+    protect = FileIndex(inputs)  # once: each file's output checked against all in O(1)
 
     def one(i: int, file_progress) -> FileResult:
         path, target, report = tasks[i]
@@ -192,7 +193,7 @@ def run_batch(
                 in_place=in_place,
                 progress=file_progress,
                 on_warning=result.warnings.append,
-                protect=inputs,
+                protect=protect,
             )
         except GuaranteeError as exc:
             result.report, result.error = exc.report, exc
@@ -253,14 +254,17 @@ def max_jobs() -> int:
 
 
 def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
-    """Run ``job(progress)`` callables in up to ``jobs`` forked processes at once.
+    """Run ``job(progress)`` callables in ``jobs`` forked worker processes.
 
-    Each child sends its progress and its :class:`FileResult` through a pipe;
-    a child that fails without one (killed, out of memory, a result that
-    does not pickle) fails its file (``placeholders[i]``) with exit code 1.
-    Workers end with the parent: when this returns by an exception (a
-    signal), they are stopped and waited for; a worker whose parent died
-    gets SIGTERM (Linux).
+    The workers start once and are fed file after file (an index into
+    ``jobs_list``, which they inherit), so a file costs its run, not a
+    process: its imports, caches and page faults are paid once per worker.
+    Each worker sends its progress and its :class:`FileResult` through a
+    pipe; a worker that dies without one (killed, out of memory) fails its
+    file (``placeholders[i]``) with exit code 1 and is replaced while files
+    remain; a result that does not pickle fails only its file.  Workers end
+    with the parent: when this returns by an exception (a signal), they are
+    stopped and waited for; a worker whose parent died gets SIGTERM (Linux).
     """
     running: dict = {}
     try:
@@ -282,37 +286,50 @@ WORKER_GRACE = 30.0
 
 
 def _forked_loop(jobs_list, jobs: int, finished, progress, placeholders, running) -> None:
+    """``running``: {connection: [worker process, index of its file or None]}."""
     import multiprocessing as mp
+    from collections import deque
     from multiprocessing.connection import wait
 
     ctx = mp.get_context("fork")
-    queue = list(range(len(jobs_list)))
+    queue = deque(range(len(jobs_list)))
     parent = os.getpid()
+
+    def feed(conn) -> None:  # the worker's next file, or None: stop
+        running[conn][1] = queue.popleft() if queue else None
+        conn.send(running[conn][1])
+
     while queue or running:
         while queue and len(running) < jobs:
-            i = queue.pop(0)
-            receive, send = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_child, args=(jobs_list[i], send, parent), daemon=True)
+            ours, theirs = ctx.Pipe()
+            proc = ctx.Process(target=_worker, args=(jobs_list, theirs, parent), daemon=True)
             proc.start()
-            send.close()
-            running[receive] = (proc, i)
-        for conn in wait(list(running), timeout=0.2):
+            theirs.close()
+            running[ours] = [proc, None]
+            feed(ours)
+        for conn in wait(list(running)):
             proc, i = running[conn]
             try:
                 kind, payload = conn.recv()
-            except (EOFError, OSError):
-                kind, payload = "done", None
+            except (EOFError, OSError):  # the worker ended: stopped, or died
+                del running[conn]
+                conn.close()
+                proc.join()
+                if i is not None:
+                    result = placeholders[i]
+                    result.error = ResdenoiseError(
+                        f"the worker process died (exit code {proc.exitcode})"
+                    )
+                    finished(i, result)
+                continue
             if kind == "progress":
                 if progress is not None:
                     progress(i, *payload)
                 continue
-            del running[conn]
-            conn.close()
-            proc.join()
-            if not isinstance(payload, FileResult):  # the child's last words, or none
-                message = payload or f"the worker process died (exit code {proc.exitcode})"
-                payload = placeholders[i]
-                payload.error = ResdenoiseError(message)
+            if not isinstance(payload, FileResult):  # the worker's last words on the file
+                result, result.error = placeholders[i], ResdenoiseError(payload)
+                payload = result
+            feed(conn)
             finished(i, payload)
 
 
@@ -331,7 +348,8 @@ def _die_with(parent: int) -> None:  # pragma: no cover - runs in a forked child
         os._exit(128 + signal.SIGTERM)
 
 
-def _child(job, conn, parent: int) -> None:  # pragma: no cover - runs in a forked child
+def _worker(jobs_list, conn, parent: int) -> None:  # pragma: no cover - a forked child
+    """Run the files the parent sends (indices into ``jobs_list``) until it sends None."""
     import time
 
     from .errors import Interrupted
@@ -347,11 +365,17 @@ def _child(job, conn, parent: int) -> None:  # pragma: no cover - runs in a fork
             conn.send(("progress", (phase, done, total)))
 
     try:
-        result = job(progress)
-        conn.send(("done", result))
+        while (i := conn.recv()) is not None:
+            try:
+                result = jobs_list[i](progress)
+                conn.send(("done", result))
+            except Interrupted:
+                raise
+            except Exception as exc:  # noqa: BLE001 - also a result that does not pickle
+                conn.send(("done", f"internal error: {type(exc).__name__}: {exc}"))
     except Interrupted as exc:  # a signal: its temporaries removed, end as the parent does
         remove_temporaries()
         os._exit(exc.exit_code)
-    except BaseException as exc:  # noqa: BLE001 - also a result that does not pickle
-        conn.send(("done", f"internal error: {type(exc).__name__}: {exc}"))
+    except EOFError:  # the parent closed the pipe: it is gone
+        pass
     conn.close()

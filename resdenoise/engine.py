@@ -72,6 +72,12 @@ MIN_BYTES_PER_THREAD = 131072
 #: The compiled loop's tiles: a tile (128 KiB in float64) and the next one,
 #: which the loop prefetches while it computes, stay in a core's L2 cache of 512 KiB.
 COMPILED_TILE_VALUES = 16384
+#: Values x blocks a run needs per thread before a default run (threads=None) takes
+#: another thread: about 10 ms of one core's compiled blocks.  Starting and handing
+#: over between threads costs milliseconds when the cores are busy with other
+#: processes; measured on 2 busy cores, two threads ran 0.16x as fast as one on
+#: 48000 x 2 values x 10 blocks and 0.8x on 1e5 x 100, and gained from about 1e7 on.
+MIN_WORK_PER_THREAD = 1 << 22
 #: The compiled loop's threads go from one sweep to the next in microseconds,
 #: without Python, so sweeps can be short and halos narrow (1% of a 5000-sample tile).
 COMPILED_SWEEP_BLOCKS = 64
@@ -154,8 +160,8 @@ def run_blocks(
         is computed in float64 (the reference).
     threads : int, optional
         Threads for the tiles of a sweep; None uses every available core
-        when the signal is long enough to be worth it.  The result does not
-        depend on it.
+        when the signal is long enough and the run long enough to be worth
+        it (:data:`MIN_WORK_PER_THREAD`).  The result does not depend on it.
     tile : int, optional
         Samples per tile (default: about ``TILE_VALUES / channels``, equal
         tiles; ``COMPILED_TILE_VALUES`` for the compiled loop).  A signal of
@@ -206,6 +212,9 @@ def run_blocks(
     if not (tau > 0 and h > 0):
         raise ValueError(f"tau and h must be > 0, got tau={tau!r}, h={h!r}")
     step = _Stepper(phi, dtype, tau, h, backend)
+    if threads is None and not _threads_from_environment():
+        # a thread only where it has enough work to repay its hand-overs
+        threads = max(1, min(_cpu_count(), f.size * n_blocks // MIN_WORK_PER_THREAD))
     threads = _positive_int("threads", threads, default=_cpu_count())
     tile = _positive_int("tile", tile, default=None)
     sweep = _positive_int("sweep", sweep, default=step.sweep)
@@ -321,12 +330,15 @@ def _positive_int(name: str, value, default):
     return int(value)
 
 
+def _threads_from_environment() -> int | None:
+    """``$RESDENOISE_THREADS`` when it is a count >= 1."""
+    env = os.environ.get("RESDENOISE_THREADS", "")
+    return int(env) if env.isdigit() and int(env) > 0 else None
+
+
 def _cpu_count() -> int:
     """Default thread count: ``$RESDENOISE_THREADS``, else the cores this process may use."""
-    env = os.environ.get("RESDENOISE_THREADS", "")
-    if env.isdigit() and int(env) > 0:
-        return int(env)
-    return usable_cores()
+    return _threads_from_environment() or usable_cores()
 
 
 def usable_cores() -> int:

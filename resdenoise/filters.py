@@ -170,11 +170,11 @@ def bind_nonlinearity(nonlinearity, form: str, lam, u, h: float = 1.0, sigma=Non
     ``sigma`` when given; ``extra`` then says how); a formula that does not
     use lam gets 1.
     """
-    from .expr import Expression, expression_nonlinearity
-
     if isinstance(nonlinearity, Nonlinearity):
         return with_reach(nonlinearity, u, h), {}
-    if isinstance(nonlinearity, Expression):
+    if not isinstance(nonlinearity, str):  # a formula (the expression machinery only then)
+        from .expr import Expression, expression_nonlinearity
+    if not isinstance(nonlinearity, str) and isinstance(nonlinearity, Expression):
         extra = {"expression": nonlinearity.text}
         if lam is None:
             if nonlinearity.uses_lam:

@@ -49,6 +49,7 @@ from .plans import AUTO, Planner, Progress, automatic_planner, network_planner, 
 
 __all__ = [
     "AUTO",
+    "FileIndex",
     "Planner",
     "STREAM_THRESHOLD",
     "RunOptions",
@@ -88,6 +89,43 @@ def _same_file(a, b) -> bool:
     return _resolved(a) == _resolved(b)
 
 
+class FileIndex:
+    """Files found by identity in constant time: a batch's inputs, indexed once
+    (not compared one by one with each file's output and report).
+
+    :meth:`find` answers as :func:`_same_file` would against each indexed path,
+    in their order: the same inode (links followed), or the same place once
+    the directories are resolved.
+    """
+
+    def __init__(self, paths: Sequence[str] = ()):
+        self.paths = [os.fspath(p) for p in paths if p is not None and p != "-"]
+        self._inodes: dict = {}
+        self._places: dict = {}
+        for rank, path in enumerate(self.paths):
+            key = _inode(path)
+            if key is not None:
+                self._inodes.setdefault(key, rank)
+            self._places.setdefault(_resolved(path), rank)
+
+    def find(self, path) -> str | None:
+        """The first indexed path that names the same file as ``path``, else None."""
+        if path is None or path == "-" or not self.paths:
+            return None
+        key = _inode(path)
+        ranks = [self._inodes.get(key), self._places.get(_resolved(path))]
+        ranks = [r for r in ranks if r is not None]
+        return self.paths[min(ranks)] if ranks else None
+
+
+def _inode(path) -> tuple | None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
 def _is_stdout(path) -> bool:
     """``-``, or a path that opens the file stdout is (``/dev/stdout``, ``/dev/fd/1``)."""
     if path == "-":
@@ -102,13 +140,19 @@ def _is_stdout(path) -> bool:
 
 
 def check_paths(
-    input_path, output="-", report_path=None, in_place: bool = False, reads: dict | None = None
+    input_path,
+    output="-",
+    report_path=None,
+    in_place: bool = False,
+    reads: dict | None = None,
+    others: FileIndex | None = None,
 ) -> None:
     """Refuse an output or report that would clash with a file the run reads or
     with each other.
 
     ``reads`` names the other files the run reads, ``{path: what}`` (e.g.
-    ``{"clean.csv": "reference"}``): they are protected as the input is.
+    ``{"clean.csv": "reference"}``): they are protected as the input is;
+    ``others`` indexes more input files (a batch's), checked before ``reads``.
     Paths are compared as files: a link, ``..`` or a linked directory on the
     way does not hide a clash, and ``/dev/stdout`` is stdout.
 
@@ -154,6 +198,12 @@ def check_paths(
         )
     if _same_file(input_path, report_path):
         raise SignalError(f"{report_path}: the report would overwrite the input file")
+    for name, kind in ((output, "output"), (report_path, "report")):
+        path = None if others is None else others.find(name)
+        if path is not None and not _same_file(path, input_path):
+            raise SignalError(
+                f"{name}: the {kind} would overwrite the input file {path}; give it another name"
+            )
     for path, what in (reads or {}).items():
         for name, kind in ((output, "output"), (report_path, "report")):
             if _same_file(path, name):
@@ -234,7 +284,7 @@ def run_file(
     in_place: bool = False,
     progress: Progress | None = None,
     on_warning: Callable[[str], object] | None = None,
-    protect: Sequence[str] = (),
+    protect: Sequence[str] | FileIndex = (),
 ) -> dict:
     """Filter one input file into ``output`` and return the report.
 
@@ -276,9 +326,9 @@ def run_file(
         ``on_warning(message)`` for a run that is not sign stable, or an
         automatic search that found nothing better than the input (also
         the report's ``warnings``); default :func:`warnings.warn`.
-    protect : sequence of str
+    protect : sequence of str or FileIndex
         More files that neither ``output`` nor ``report_path`` may be (the
-        other inputs of a batch).  The input, ``reference`` and a network
+        other inputs of a batch; indexed once by the batch).  The input, ``reference`` and a network
         file (``make_plan.reads``) are protected anyway.
 
     Returns
@@ -305,11 +355,10 @@ def run_file(
     from .filters import check_verdict
     from .io import PipeInput, ReadOptions, WriteOptions, check_output_path, is_pipe
 
-    reads = {path: "input" for path in protect if not _same_file(path, input_path)}
-    if reference is not None:
-        reads[reference] = "reference"
+    others = protect if isinstance(protect, FileIndex) else FileIndex(protect)
+    reads = {} if reference is None else {reference: "reference"}
     reads.update(getattr(make_plan, "reads", {}))
-    check_paths(input_path, output, report_path, in_place, reads)
+    check_paths(input_path, output, report_path, in_place, reads, others)
     read = ReadOptions() if read is None else read
     write = WriteOptions() if write is None else write
     if in_place:

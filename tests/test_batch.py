@@ -186,3 +186,65 @@ def test_a_worker_that_dies_is_reported(inputs, tmp_path):
     assert results[1].report is None and results[1].input == files[1]
     assert results[0].report["guarantees_held"] and results[2].report["guarantees_held"]
     assert names(out) == ["a.wav", "c.csv"]
+
+
+def test_workers_start_once_and_take_many_files(tmp_path):
+    """--jobs 2 over six files: two worker processes, each fed several files
+    (not a process per file), and the files as --jobs 1 writes them."""
+    from resdenoise.batch import run_batch
+    from resdenoise.pipeline import planner
+
+    base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
+    seen = tmp_path / "pids"
+    seen.mkdir()
+
+    def make_plan(u):
+        (seen / str(os.getpid())).touch()
+        return base(u)
+
+    rng = np.random.default_rng(3)
+    files = []
+    for k in range(6):
+        files.append(str(tmp_path / f"in{k}.csv"))
+        np.savetxt(files[-1], rng.standard_normal(50))
+    two = run_batch(make_plan, files, str(tmp_path / "o2"), jobs=2)
+    pids = {int(p.name) for p in seen.iterdir()}
+    assert len(pids) == 2 and os.getpid() not in pids
+    one = run_batch(base, files, str(tmp_path / "o1"), jobs=1)
+    assert [r.exit_code for r in two] == [r.exit_code for r in one] == [0] * 6
+    for k in range(6):
+        name = f"in{k}.csv"
+        assert (tmp_path / "o2" / name).read_bytes() == (tmp_path / "o1" / name).read_bytes()
+
+
+def test_file_index_finds_what_same_file_finds(tmp_path):
+    """FileIndex.find (a batch's inputs indexed once) answers as comparing the
+    path with each input by _same_file, in order: hard links, symlinked
+    directories, '..' and names not yet made."""
+    from resdenoise.pipeline import FileIndex, _same_file
+
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a.csv").write_text("1\n2\n")
+    (tmp_path / "b.csv").write_text("1\n2\n")
+    os.link(tmp_path / "b.csv", tmp_path / "d" / "hard.csv")
+    os.symlink(tmp_path / "d", tmp_path / "link")
+    indexed = [str(tmp_path / "d" / "a.csv"), str(tmp_path / "b.csv"), str(tmp_path / "new.csv")]
+    index = FileIndex(indexed)
+    asked = [
+        tmp_path / "d" / "a.csv",
+        tmp_path / "link" / "a.csv",
+        tmp_path / "d" / ".." / "b.csv",
+        tmp_path / "d" / "hard.csv",
+        tmp_path / "link" / ".." / "new.csv",
+        tmp_path / "new.csv",
+        tmp_path / "other.csv",
+        tmp_path / "d",
+        "-",
+        None,
+    ]
+    for path in asked:
+        path = None if path is None else str(path)
+        expected = next((p for p in indexed if _same_file(p, path)), None)
+        assert index.find(path) == expected, path
+    assert index.find(str(tmp_path / "d" / "hard.csv")) == indexed[1]
+    assert FileIndex().find(indexed[0]) is None

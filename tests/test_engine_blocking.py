@@ -155,6 +155,7 @@ def test_tiles_with_a_plain_callable(dtype, n, tile, sweep, seed):
 def test_default_tiling_of_a_long_signal(dtype, channels, backend, rng, monkeypatch):
     """A signal of several default tiles, split over two threads by default."""
     monkeypatch.setattr(engine, "_cpu_count", lambda: 2)
+    monkeypatch.setattr(engine, "MIN_WORK_PER_THREAD", 1)  # every run worth two threads
     nl = get_nonlinearity("perona-malik", lam=1.0)
     step = engine._Stepper(nl, np.dtype(dtype), 0.25, 1.0, backend)
     n = 2 * step.tile_values + 123
@@ -165,6 +166,33 @@ def test_default_tiling_of_a_long_signal(dtype, channels, backend, rng, monkeypa
     assert len(bounds) - 1 >= 4 and threads == 2
     expected = run_blocks(f, nl, 0.25, 40, threads=1, tile=n, backend=backend)
     assert_same_bits(run_blocks(f, nl, 0.25, 40, backend=backend), expected)
+
+
+def test_default_threads_follow_the_work(rng, monkeypatch):
+    """threads=None: one thread for a run of less than MIN_WORK_PER_THREAD values x
+    blocks per thread (its hand-overs would cost more than it gives), the cores for a
+    longer one; given threads (or $RESDENOISE_THREADS) are used as given."""
+    seen = []
+    tiling = engine._tiling
+
+    def spy(n, channels, tile, threads, *rest):
+        seen.append(threads)
+        return tiling(n, channels, tile, threads, *rest)
+
+    monkeypatch.setattr(engine, "_tiling", spy)
+    monkeypatch.setattr(engine, "usable_cores", lambda: 2)
+    monkeypatch.delenv("RESDENOISE_THREADS", raising=False)
+    nl = get_nonlinearity("perona-malik", lam=1.0)
+    f = rng.standard_normal((48000, 2))
+    work = engine.MIN_WORK_PER_THREAD
+    short = run_blocks(f, nl, 0.25, 10)
+    long_blocks = 2 * work // f.size + 1
+    run_blocks(f, nl, 0.25, long_blocks)
+    given_two = run_blocks(f, nl, 0.25, 10, threads=2)
+    monkeypatch.setenv("RESDENOISE_THREADS", "2")
+    run_blocks(f, nl, 0.25, 10)
+    assert seen == [1, 2, 2, 2]
+    assert_same_bits(short, given_two)
 
 
 @settings(max_examples=40)

@@ -30,6 +30,21 @@ def test_quiet_windows_equals_the_written_out_estimator(rng, n):
     np.testing.assert_allclose(est, [quiet_reference(x[:, c]) for c in range(3)], rtol=1e-12)
 
 
+@pytest.mark.parametrize("length", [4, 7, 32])
+def test_window_energies_in_pieces_are_the_whole_array_formula_exactly(rng, length, monkeypatch):
+    """The energies are computed in pieces of ENERGY_ROWS windows (scratch arrays in the
+    cache): exactly the numbers of the formula on whole-signal temporaries, also across
+    the pieces' borders and with a partial last window."""
+    monkeypatch.setattr(noise, "ENERGY_ROWS", 5)  # many pieces on a short signal
+    for n in (3, 4, 3 + length, 1000, 1000 + length * 37 + 2):
+        x = rng.standard_normal(n) * 10.0 ** rng.uniform(-3, 3) + 1e3
+        d = ((x[3:] - x[:-3]) + 3.0 * (x[1:-2] - x[2:-1])) / math.sqrt(20.0)
+        k = d.size // length
+        expected = np.mean(d[: k * length].reshape(k, length) ** 2, axis=1)
+        got = noise.window_energies(x, length)
+        assert got.shape == expected.shape and np.array_equal(got, expected), n
+
+
 @pytest.mark.parametrize("length, windows", [(32, 5000), (32, 16), (6, 16)])
 def test_calibration_is_the_expected_quantile_of_white_noise(length, windows):
     """An independent simulation (another generator seed, np.quantile)."""

@@ -1,0 +1,346 @@
+"""End to end, side by side with the tools a user would compare against (issue 19).
+
+Every comparison runs its commands in interleaved rounds in one run (the
+median of the rounds is printed), so that a busy machine slows all of them
+alike: read the ratios, not the seconds.
+
+1. **A large file**: a float32 stereo WAV (``RESDENOISE_E2E_MIB``, default 512 MiB)
+   filtered with 10 and 100 Perona-Malik blocks, against ``cat`` (a copy),
+   a soundfile read-write copy in Python (blocks of 2^18 frames) and
+   ``sox IN OUT lowpass 3000``; also the engine alone on it (timed on a
+   slice, scaled to the file), and every command's peak memory.
+2. **Many small files**: ``RESDENOISE_E2E_FILES`` (default 200) one-second
+   stereo WAVs in one call with ``--jobs 1`` and ``--jobs 2``, against
+   ``make -j2`` over ``sox``.
+3. **One small file**: one call against ``python -c "import numpy, soundfile"``.
+4. **The automatic search**: ``--time auto --lambda auto`` against the fixed
+   run it picks (same lambda, tau and blocks), in the process (planning
+   and engine), on a noisy sensor trace and on noisy steps of 1e5 and 1e6
+   samples (``RESDENOISE_E2E_AUTO=1e5,1e6,1e7`` adds 1e7); a search slower
+   than ``RESDENOISE_E2E_AUTO_LIMIT`` seconds (300) is not repeated at the
+   larger sizes.
+
+sox is installed with apt-get when missing and possible; otherwise its
+comparisons are skipped, and the output says so.  The files go to a
+temporary directory (``RESDENOISE_E2E_DIR``, default the system's) and are
+removed at the end.  Python's bytecode is cached (in a temporary
+``PYTHONPYCACHEPREFIX``) as for an installed tool, also where the shell sets
+``PYTHONDONTWRITEBYTECODE``.
+
+    python benchmarks/bench_e2e.py            # make bench-e2e
+    RESDENOISE_E2E_MIB=64 RESDENOISE_E2E_ROUNDS=3 python benchmarks/bench_e2e.py
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+from bench_memory import write_wav
+
+MIB = int(os.environ.get("RESDENOISE_E2E_MIB", "512"))
+ROUNDS = int(os.environ.get("RESDENOISE_E2E_ROUNDS", "3"))
+FILES = int(os.environ.get("RESDENOISE_E2E_FILES", "200"))
+AUTO_LIMIT = float(os.environ.get("RESDENOISE_E2E_AUTO_LIMIT", "300"))
+AUTO_SIZES = [int(float(s)) for s in os.environ.get("RESDENOISE_E2E_AUTO", "1e5,1e6").split(",")]
+RATE = 48_000
+PM = ["diffuse", "--diffusivity", "perona-malik", "-q"]
+RESDENOISE = [sys.executable, "-m", "resdenoise"]
+TIME = "/usr/bin/time"
+COPY = """
+import sys, soundfile
+with soundfile.SoundFile(sys.argv[1]) as src, soundfile.SoundFile(
+    sys.argv[2], "w", src.samplerate, src.channels, src.subtype, format=src.format
+) as dst:
+    for block in src.blocks(1 << 18, dtype="float32"):
+        dst.write(block)
+"""
+
+
+def run(command, shell: bool = False) -> tuple[float, float]:
+    """(seconds, peak resident MiB of the command; NaN without GNU time); raises on failure.
+
+    The peak is read by ``/usr/bin/time``: a child forked from this (large)
+    process would count this process's pages too.
+    """
+    if shell:
+        command = ["/bin/sh", "-c", command]
+    peak = float("nan")
+    with tempfile.NamedTemporaryFile("r") as out:
+        if os.path.exists(TIME):
+            command = [TIME, "-f", "%M", "-o", out.name, *command]
+        start = time.perf_counter()
+        code = subprocess.run(command, stdout=subprocess.DEVNULL).returncode
+        seconds = time.perf_counter() - start
+        if code != 0:
+            raise RuntimeError(f"{command!r} failed with exit code {code}")
+        text = out.read().strip().splitlines()
+        if text and text[-1].isdigit():
+            peak = int(text[-1]) / 1024.0
+    return seconds, peak
+
+
+def side_by_side(commands: dict, rounds: int, before=None) -> dict:
+    """Each command once per round, in turn; {name: (median seconds, max peak MiB)}."""
+    times: dict = {name: [] for name in commands}
+    peaks: dict = {name: float("nan") for name in commands}
+    for r in range(rounds):
+        order = list(commands) if r % 2 == 0 else list(reversed(commands))
+        for name in order:
+            if before is not None:
+                before(name)
+            seconds, peak = commands[name]()
+            times[name].append(seconds)
+            peaks[name] = peak if not peaks[name] >= peak else peaks[name]
+    return {name: (statistics.median(times[name]), peaks[name]) for name in commands}
+
+
+def have_sox() -> str | None:
+    """None when sox runs, else why it does not (after trying to install it)."""
+    if shutil.which("sox"):
+        return None
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        print("sox is missing: apt-get install -y sox ...", flush=True)
+        for step in (["apt-get", "update"], ["apt-get", "install", "-y", "sox"]):
+            subprocess.run(step, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if shutil.which("sox"):
+            return None
+    return "sox is not installed and could not be installed (apt-get needs root)"
+
+
+def verdict(ratio: float, target: float) -> str:
+    return f"{ratio:5.2f}x  (target <= {target}x: {'met' if ratio <= target else 'MISSED'})"
+
+
+def table(results: dict, base: str) -> None:
+    b = results[base][0]
+    for name, (seconds, peak) in results.items():
+        print(f"  {name:<34} {seconds:8.2f} s  {seconds / b:6.2f}x {base:<10} {peak:7.0f} MiB")
+
+
+def engine_alone(path: str, blocks: int) -> float:
+    """Seconds of the engine alone on the whole file, as the command runs it (float64,
+    default threads, lambda from the noise): timed on a slice of 2^21 frames, scaled."""
+    import soundfile
+
+    from resdenoise.pipeline import planner
+
+    info = soundfile.info(path)
+    frames = min(info.frames, 1 << 21)
+    u, _ = soundfile.read(path, frames=frames, dtype="float64")
+    plan, _ = planner("diffuse", "perona-malik", steps=blocks)(u)
+    plan.run(u)  # warm
+    start = time.perf_counter()
+    plan.run(u)
+    return (time.perf_counter() - start) * info.frames / frames
+
+
+def large_file(work: str, sox_missing: str | None) -> None:
+    need = 3.3 * MIB * (1 << 20)
+    free = shutil.disk_usage(work).free
+    print(f"\n1. {MIB} MiB float32 stereo WAV, {RATE} Hz, medians of {ROUNDS} rounds")
+    if free < need:
+        print(f"  skipped: {free >> 20} MiB free in {work}, needs {need / (1 << 20):.0f}")
+        return
+    src, out = os.path.join(work, "large.wav"), os.path.join(work, "large_out.wav")
+    write_wav(src, MIB)
+    commands = {
+        "cat": lambda: run(f"cat '{src}' > '{out}'", shell=True),
+        "soundfile copy (Python)": lambda: run([sys.executable, "-c", COPY, src, out]),
+    }
+    if sox_missing is None:
+        commands["sox lowpass 3000"] = lambda: run(["sox", "-V1", src, out, "lowpass", "3000"])
+    for m in (10, 100):
+        commands[f"resdenoise perona-malik {m} steps"] = lambda m=m: run(
+            [*RESDENOISE, *PM, "--steps", str(m), src, "-o", out]
+        )
+
+    def clean(_name=None) -> None:
+        if os.path.exists(out):
+            os.unlink(out)
+
+    results = side_by_side(commands, ROUNDS, before=clean)
+    clean()
+    table(results, "cat")
+    if sox_missing is not None:
+        print(f"  sox skipped: {sox_missing}")
+    engine = {m: engine_alone(src, m) for m in (10, 100)}
+    copy = results["soundfile copy (Python)"][0]
+    for m in (10, 100):
+        ours = results[f"resdenoise perona-malik {m} steps"][0]
+        print(f"  {m} steps: engine alone (scaled from a slice) {engine[m]:.2f} s")
+        print(f"    vs soundfile copy + engine alone: {verdict(ours / (copy + engine[m]), 1.3)}")
+        if sox_missing is None and m == 10:
+            print(
+                f"    vs sox lowpass 3000:              {verdict(ours / results['sox lowpass 3000'][0], 1.5)}"
+            )  # noqa: E501
+    os.unlink(src)
+
+
+def small_files(work: str, sox_missing: str | None) -> None:
+    import soundfile
+
+    print(f"\n2. {FILES} one-second float32 stereo WAVs, 10 steps, medians of {ROUNDS} rounds")
+    src = os.path.join(work, "small")
+    os.makedirs(src)
+    rng = np.random.default_rng(1)
+    for k in range(FILES):
+        x = np.clip(0.3 * rng.standard_normal((RATE, 2)), -1, 1).astype(np.float32)
+        soundfile.write(os.path.join(src, f"f{k:04d}.wav"), x, RATE, subtype="FLOAT")
+    inputs = sorted(os.path.join(src, n) for n in os.listdir(src))
+    outs = {
+        name: os.path.join(work, key)
+        for name, key in (
+            ("resdenoise --jobs 1", "j1"),
+            ("resdenoise --jobs 2", "j2"),
+            ("make -j2 over sox", "sox"),
+        )
+    }
+    with open(os.path.join(work, "Makefile"), "w") as fh:
+        fh.write(
+            f"all: $(patsubst {src}/%,{outs['make -j2 over sox']}/%,$(wildcard {src}/*.wav))\n"
+        )
+        fh.write(f"{outs['make -j2 over sox']}/%.wav: {src}/%.wav\n\tsox -V1 $< $@ lowpass 3000\n")
+    commands = {
+        f"resdenoise --jobs {j}": lambda j=j: run(
+            [
+                *RESDENOISE,
+                *PM,
+                "--steps",
+                "10",
+                *inputs,
+                "-o",
+                outs[f"resdenoise --jobs {j}"] + "/",
+                "-j",
+                str(j),
+            ]
+        )
+        for j in (1, 2)
+    }
+    if sox_missing is None:
+        make = ["make", "-s", "-j2", "-f", os.path.join(work, "Makefile"), "-C", work]
+        commands["make -j2 over sox"] = lambda: run(make)
+
+    def clean(name) -> None:
+        shutil.rmtree(outs[name], ignore_errors=True)
+        os.makedirs(outs[name])
+
+    results = side_by_side(commands, ROUNDS, before=clean)
+    table(results, "resdenoise --jobs 1")
+    one, two = results["resdenoise --jobs 1"][0], results["resdenoise --jobs 2"][0]
+    speedup = one / two
+    print(f"  --jobs 2 speed-up over --jobs 1: {speedup:.2f}x  (target >= 1.6x: "
+          f"{'met' if speedup >= 1.6 else 'MISSED'}; a busy machine lowers it)")  # fmt: skip
+    if sox_missing is None:
+        print(f"  --jobs 2 / make -j2 over sox: {two / results['make -j2 over sox'][0]:.2f}x")
+    else:
+        print(f"  make -j2 over sox skipped: {sox_missing}")
+    same = all(
+        np.array_equal(
+            soundfile.read(os.path.join(outs["resdenoise --jobs 1"], name))[0],
+            soundfile.read(os.path.join(outs["resdenoise --jobs 2"], name))[0],
+        )
+        for name in os.listdir(src)
+    )
+    print(f"  --jobs 1 and --jobs 2 wrote the same samples: {same}")
+
+
+def one_small_file(work: str) -> None:
+    path, out = os.path.join(work, "one.wav"), os.path.join(work, "one_out.wav")
+    import soundfile
+
+    x = np.clip(0.3 * np.random.default_rng(2).standard_normal((RATE, 2)), -1, 1)
+    soundfile.write(path, x.astype(np.float32), RATE, subtype="FLOAT")
+    rounds = max(5, 3 * ROUNDS)
+    print(f"\n3. one one-second stereo WAV, 10 steps, medians of {rounds} rounds")
+    commands = {
+        'python -c "import numpy, soundfile"': lambda: run(
+            [sys.executable, "-c", "import numpy, soundfile"]
+        ),
+        "resdenoise (one file)": lambda: run([*RESDENOISE, *PM, "--steps", "10", path, "-o", out]),
+    }
+    results = side_by_side(commands, rounds)
+    table(results, 'python -c "import numpy, soundfile"')
+    ratio = results["resdenoise (one file)"][0] / results['python -c "import numpy, soundfile"'][0]
+    print(f"  one file / import numpy, soundfile: {verdict(ratio, 1.3)}")
+
+
+def automatic_search() -> None:
+    from signals import sensor
+
+    from resdenoise.filters import run_plan
+    from resdenoise.pipeline import planner
+
+    print("\n4. --time auto --lambda auto vs the fixed run it picks (the same lambda, tau and")
+    print("   blocks), planning and engine in this process; a signal whose search takes over")
+    print(f"   {AUTO_LIMIT:.0f} s (RESDENOISE_E2E_AUTO_LIMIT) is not run at the larger sizes")
+    print(f"  {'signal':<22} {'auto s':>8} {'fixed s':>8} {'ratio':>7}  lambda, blocks")
+    slow: set = set()
+    for n in AUTO_SIZES:
+        rng = np.random.default_rng(3)
+        t = np.arange(n)
+        steps = 0.5 * np.sign(np.sin(2 * np.pi * t / max(n // 7, 16)))
+        clean = sensor(n)
+        for kind, signal in (
+            ("sensor + 10% noise", clean + 0.1 * clean.std() * rng.standard_normal(n)),
+            ("steps + noise", steps + 0.1 * rng.standard_normal(n)),
+        ):
+            label = f"{kind} {n:.0e}"
+            if kind in slow:
+                print(f"  {label:<22} skipped (slower than the limit at a smaller size)")
+                continue
+            auto = planner("diffuse", "perona-malik", lam="auto", time="auto")
+            start = time.perf_counter()
+            plan = auto(signal)[0]
+            if time.perf_counter() - start > AUTO_LIMIT:
+                slow.add(kind)
+            fixed = planner(
+                "diffuse", "perona-malik", lam=plan.nl.lam, steps=max(plan.steps, 1), tau=plan.tau
+            )
+
+            def timed(make_plan, signal=signal) -> tuple[float, float]:
+                start = time.perf_counter()
+                run_plan(make_plan(signal)[0], signal)
+                return time.perf_counter() - start, 0.0
+
+            rounds = 1 if kind in slow or n >= 1_000_000 else ROUNDS
+            res = side_by_side(
+                {"auto": lambda a=auto: timed(a), "fixed": lambda f=fixed: timed(f)}, rounds
+            )
+            ratio = res["auto"][0] / res["fixed"][0]
+            print(
+                f"  {label:<22} {res['auto'][0]:8.2f} {res['fixed'][0]:8.3f} {ratio:6.1f}x  "
+                f"{plan.nl.lam:.4g}, {plan.steps}   (target <= 3x: "
+                f"{'met' if ratio <= 3 else 'MISSED'})"
+            )
+
+
+def main() -> None:
+    print(f"bench-e2e on {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at start")
+    print("(timings on a shared machine are noisy: compare the ratios within one run)")
+    sox_missing = have_sox()
+    work = tempfile.mkdtemp(prefix="resdenoise-e2e.", dir=os.environ.get("RESDENOISE_E2E_DIR"))
+    # an installed tool: bytecode cached (pip writes it at install time), here in a
+    # temporary PYTHONPYCACHEPREFIX after a warm-up, so that the work tree is not touched
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = os.path.join(work, "pycache")
+    for command in ([*RESDENOISE, "--help"], [sys.executable, "-c", "import numpy, soundfile"]):
+        subprocess.run(command, stdout=subprocess.DEVNULL, check=True)
+    try:
+        large_file(work, sox_missing)
+        small_files(work, sox_missing)
+        one_small_file(work)
+        automatic_search()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
+
+
+if __name__ == "__main__":
+    main()
