@@ -45,7 +45,7 @@ from . import stability
 from .engine import run_blocks
 from .errors import ParameterError
 from .filters import Plan
-from .noise import estimate_noise, estimator_for
+from .noise import resolve_sigma
 from .nonlinearities import SQRT2, get_nonlinearity
 from .wavelet import universal_threshold
 
@@ -294,10 +294,8 @@ def _sure_state(f2, sigma):
     from .autoparams import sure_probe
 
     n, c = f2.shape
-    if sigma is None:
-        sig, estimator = estimate_noise(f2), estimator_for(n)
-    else:
-        sig, estimator = np.broadcast_to(np.asarray(sigma, float), (c,)).copy(), "given"
+    level = resolve_sigma(f2, sigma, search=True)
+    sig, estimator = level.sigma, level.estimator
     b, eps = sure_probe(f2, sig)
     state = np.concatenate([f2, f2 + eps * b], axis=1)
 

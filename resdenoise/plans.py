@@ -107,24 +107,14 @@ class Planner:
         }[self.command]
         plan = _plan(self.command, choice.nl, chosen, h)
         if choice.steps == 0:  # the search found nothing better than the input itself
-            plan = _identity(plan)
+            from .filters import as_identity
+
+            plan = as_identity(plan)
         if stage.active:
             from dataclasses import replace
 
             plan = replace(plan, prestage=stage)
         return plan, {**choice.as_dict(), **stage.as_dict()}
-
-
-def _identity(plan):
-    """The plan with zero blocks: the output is the input."""
-    from dataclasses import replace
-
-    params = dict(plan.parameters)
-    for key in ("iterations", "alpha"):
-        if key in params:
-            params[key] = 0 if key == "iterations" else 0.0
-    alpha = 0.0 if plan.alpha is not None else None
-    return replace(plan, steps=0, parameters=params, alpha=alpha)
 
 
 def _plan(command: str, nl, s: dict, h: float):
