@@ -25,7 +25,7 @@ import numpy as np
 
 from .errors import ParameterError
 
-__all__ = ["CANDIDATES", "NOTHING", "choose_denoiser", "gain_test"]
+__all__ = ["CANDIDATES", "COMMAND_CANDIDATES", "NOTHING", "choose_denoiser", "gain_test"]
 
 #: The choice's label when the search does nothing.
 NOTHING = "none (the input)"
@@ -43,6 +43,22 @@ CANDIDATES = (
     ("shrink soft, scales", "shrink", "shrinkage", "soft"),
     ("diffuse perona-malik, scales", "diffuse", "diffusivity", "perona-malik"),
 )
+
+#: ``--diffusivity auto`` and ``--shrinkage auto``: the families (and scales) one
+#: command chooses among, by the same SURE as :data:`CANDIDATES`.
+COMMAND_CANDIDATES = {
+    "diffuse": (
+        CANDIDATES[0],
+        ("diffuse charbonnier", "diffuse", "diffusivity", "charbonnier"),
+        CANDIDATES[5],
+    ),
+    "shrink": (
+        CANDIDATES[2],
+        CANDIDATES[3],
+        ("shrink hard", "shrink", "shrinkage", "hard"),
+        CANDIDATES[4],
+    ),
+}
 
 
 def _single(choice, command: str):

@@ -7,13 +7,8 @@ median over 7 samples (reflecting ends) and its robust scale ``s``, the
 larger of ``median|r|`` over the whole signal and over the 17 samples
 around (so that loud oscillating content is measured against itself).  A
 sample is an *impulse* when ``|r_i| > 10 s`` while its neighbours'
-residuals stay below ``5 s`` and curve the other way (second differences
-of opposite sign: a spike bends both neighbours against itself, a sampled
-peak of the signal bends them with it): a one-sample spike (a running
-median does not follow it, so the neighbours are not pulled along).  The
-curvature condition keeps the peaks of coarsely sampled oscillations
-(monthly El Nino temperatures at 5 % noise: 12-14 "impulses" without it)
-from counting.  For white
+residuals stay below ``5 s``: a one-sample spike (a running median does
+not follow it, so the neighbours are not pulled along).  For white
 Gaussian noise ``|r| > 10 median|r|`` has probability about ``1e-6``
 (measured: its 1 - 1e-6 quantile is 9.4 median|r|); a signal's own narrow features (edges, peaks two or more samples
 wide) pull their neighbours' residuals along and are left alone.  The
@@ -91,16 +86,9 @@ def impulse_scores(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if not np.median(r) > 0.0:
         return np.zeros(n), np.zeros(n, dtype=bool)
     score = r / np.maximum(np.median(r), running_median(r, LOCAL))
-    # a neighbour is quiet, and bent the other way (a spike turns the curvature of
-    # both neighbours against its own; a sampled peak of the signal does not)
-    # (an end sample has no curvature: there the residuals alone decide)
-    d2 = np.zeros(n)
-    d2[1:-1] = x[:-2] - 2.0 * x[1:-1] + x[2:]
-    bent = d2[:-1] * d2[1:] < 0  # bent[i]: samples i and i + 1 curve opposite ways
-    bent[0] = bent[-1] = True
     quiet = score < NEIGHBOUR
-    left = np.concatenate([[True], quiet[:-1] & bent])
-    right = np.concatenate([quiet[1:] & bent, [True]])
+    left = np.concatenate([[True], quiet[:-1]])
+    right = np.concatenate([quiet[1:], [True]])
     return score, left & right
 
 
