@@ -14,6 +14,24 @@ sample for all (same noise level, same Monte-Carlo probe):
 Every search includes doing nothing, so the choice is never expected to be
 worse than the input.  The extra dictionary says what was chosen, every
 candidate's SURE, and why.  NumPy only.
+
+Do no harm
+----------
+The noise level is resolved once (:func:`resdenoise.noise.resolve_sigma`,
+checked across difference orders by :func:`resdenoise.noise.search_noise`)
+and given to every candidate.  The input itself (:data:`NOTHING`) is chosen,
+with the reason and a warning, when
+
+* the estimate is over :data:`resdenoise.noise.MAX_NOISE_SHARE` of a
+  channel's variance: the level is not identified (a series white at its
+  sampling rate has the statistics of noise; measured on 100 yearly Nile
+  flows: the estimate 7-14x the true level, the search's output 8-22 dB
+  below the input);
+* the best candidate's SURE gain over doing nothing is within
+  :data:`SIGNIFICANCE` standard errors (:func:`gain_test`): the minimum of
+  many noisy risk estimates is optimistic (measured with the true sigma:
+  sunspots at 5 % noise chose Perona-Malik over scales at SURE 3.97 against
+  4.26 for the input, its true MSE 4.36 against 3.99).
 """
 
 from __future__ import annotations

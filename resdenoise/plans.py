@@ -145,7 +145,9 @@ def planner(
     command : {"diffuse", "shrink", "regularise", "resnet"}
     nonlinearity : str, Expression or Nonlinearity
         A registry name of the command's form (diffusivity, shrinkage,
-        regulariser, activation), a formula from
+        regulariser, activation); ``"auto"`` for diffuse and shrink: the
+        family too, by SURE (:func:`automatic_planner` with the command;
+        settings the search chooses must be left out or ``"auto"``), a formula from
         :func:`resdenoise.expr.parse_expression` of that form, or a bound
         :class:`~resdenoise.nonlinearities.Nonlinearity` (``lam`` unused).
     lam : float or "auto", optional

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from resdenoise.automatic import CANDIDATES, choose_denoiser
 
@@ -115,3 +116,16 @@ def test_cli_auto_family_refuses_settings_it_would_ignore(tmp_path):
         assert f"--{args[1][2:]} auto chooses the family" in result.stderr
         assert f"drop {flag} or name a" in result.stderr
         assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.filterwarnings("ignore:the automatic search stopped at its cap")
+def test_api_auto_family(rng):
+    """resdenoise.diffuse(f, "auto") and shrink(f, "auto"): the planner's automatic choice."""
+    import resdenoise
+    from resdenoise.automatic import COMMAND_CANDIDATES
+
+    clean = np.repeat([0.0, 1.0, -0.5], 100)
+    f = clean + rng.normal(0.0, 0.2, clean.size)
+    for command in ("diffuse", "shrink"):
+        plan, _ = choose_denoiser(f, candidates=COMMAND_CANDIDATES[command])
+        np.testing.assert_allclose(getattr(resdenoise, command)(f, "auto"), plan.run(f), 0, 1e-12)
