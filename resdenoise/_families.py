@@ -17,6 +17,44 @@ from typing import Final
 import numpy as np
 
 # --------------------------------------------------------------------------
+# Where a square over- or underflows: the closed forms below and the flux
+# kernels (resdenoise/_flux_kernels.py, resdenoise/_kernels.c) take
+# Perona-Malik's exponent as -(r/lam)^2 / 2 and garrote's lam^2 / r as
+# lam (lam / r) where lam^2 is not a normal number of the working dtype, so
+# that no finite input gives inf/inf, 0/0 or a lost flux; elsewhere the
+# usual form, whose numbers stay as they were.  (tanh and arctan, lam f(r/lam),
+# give r itself where r/lam underflows; softsign +-lam where |r|/lam overflows.)
+# --------------------------------------------------------------------------
+
+_LIMITS: Final = {
+    np.dtype(t): (float(np.finfo(t).tiny), float(np.finfo(t).max)) for t in (np.float64, np.float32)
+}
+
+
+def pm_scaled(lam: float, dtype=np.float64) -> bool:
+    """Whether Perona-Malik's exponent is taken as ``-(r/lam)^2 / 2``.
+
+    The usual ``-(r r) / (2 lam^2)`` needs ``2 lam^2`` normal, and at most
+    max / 2048: then an overflowing ``r r`` means ``(r/lam)^2 / 2 > 2048``,
+    where exp gives 0 either way.
+    """
+    tiny, top = _LIMITS[np.dtype(dtype)]
+    return not tiny <= 2.0 * lam * lam <= top / 2048.0
+
+
+def gar_scaled(lam: float, dtype=np.float64) -> bool:
+    """Whether garrote's far branch is taken as ``lam (lam / r)`` (lam^2 not normal)."""
+    tiny, top = _LIMITS[np.dtype(dtype)]
+    return not tiny <= lam * lam <= top
+
+
+def below_normal(dtype=np.float64) -> float:
+    """The smallest normal number of ``dtype``: below it ``r / lam`` has lost bits
+    (``|r| < lam below_normal()``)."""
+    return _LIMITS[np.dtype(dtype)][0]
+
+
+# --------------------------------------------------------------------------
 # Closed forms, Table 3.  Each takes (r, lam) (shrinkage: (s, theta)).
 # --------------------------------------------------------------------------
 
@@ -80,8 +118,17 @@ def soft_phi(r, lam):
     return np.clip(r, -lam, lam)
 
 
+def pm_exponent(r, lam):
+    """``-(r/lam)^2 / 2`` (see :func:`pm_scaled`)."""
+    with np.errstate(over="ignore", under="ignore"):  # exp(-inf) = 0, the limit
+        if pm_scaled(lam):
+            x = r / lam
+            return (x * x) * -0.5
+        return -(r * r) / (2.0 * lam * lam)
+
+
 def pm_g(r, lam):
-    return np.exp(-(r * r) / (2.0 * lam * lam))
+    return np.exp(pm_exponent(r, lam))
 
 
 def pm_psi(r, lam):
@@ -94,11 +141,13 @@ def pm_s(s, theta):
 
 
 def pm_phi(r, lam):
-    return r * np.exp(-(r * r) / (2.0 * lam * lam))
+    return r * np.exp(pm_exponent(r, lam))
 
 
 def gar_g(r, lam):
     with np.errstate(divide="ignore", over="ignore"):  # lam^2/0 = inf, min(1, inf) = 1
+        if gar_scaled(lam):
+            return np.minimum(1.0, (lam / r) ** 2)
         return np.minimum(1.0, (lam * lam) / (r * r))
 
 
@@ -118,8 +167,8 @@ def gar_s(s, theta):
 
 def gar_phi(r, lam):
     a = np.abs(r)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # only where a <= lam
-        far = lam * lam / r
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        far = lam * (lam / r) if gar_scaled(lam) else lam * lam / r  # (only where a > lam)
     return np.where(a <= lam, r, far)
 
 
@@ -157,7 +206,8 @@ def tanh_psi(r, lam):
 
 
 def tanh_phi(r, lam):
-    return lam * np.tanh(r / lam)
+    # r where r / lam underflows: there Phi(r) = r to the last bit
+    return np.where(np.abs(r) < lam * below_normal(), r, lam * np.tanh(r / lam))
 
 
 def softsign_g(r, lam):
@@ -177,7 +227,11 @@ def softsign_psi(r, lam):
 
 
 def softsign_phi(r, lam):
-    return r / (1.0 + np.abs(r) / lam)
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = 1.0 + np.abs(r) / lam
+        if lam < 1.0:  # where |r|/lam overflows (a finite r only here): Phi's limit +-lam
+            return np.where(s == np.inf, np.copysign(lam, r), r / s)
+        return r / s
 
 
 def arctan_g(r, lam):
@@ -193,7 +247,8 @@ def arctan_psi(r, lam):
 
 
 def arctan_phi(r, lam):
-    return lam * np.arctan(r / lam)
+    # r where r / lam underflows: there Phi(r) = r to the last bit
+    return np.where(np.abs(r) < lam * below_normal(), r, lam * np.arctan(r / lam))
 
 
 # Shrinkage of the three odd activations: S(s) = s - Phi(sqrt2 s)/sqrt2 at

@@ -9,8 +9,12 @@ may overwrite; ``r`` is left untouched and its dtype (float32 or float64) is
 kept throughout.  Selections (``np.where``) are done on the bit patterns with
 an all-ones or all-zeros integer mask, which needs neither a cast nor a buffer.
 
+Where a square would over- or underflow in r's dtype they switch to the
+scaled forms the closed forms switch to (:func:`resdenoise._families.pm_scaled`
+and the others), on the same conditions, so they stay equal to them.
+
 The registry (:mod:`resdenoise.nonlinearities`) attaches them to its entries;
-this module imports nothing of resdenoise.
+of resdenoise this module imports only those conditions.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+
+from ._families import below_normal, gar_scaled, pm_scaled
 
 FluxKernel = Callable[[np.ndarray, np.ndarray, float, tuple], np.ndarray]
 
@@ -37,6 +43,32 @@ def _select_mask(r, lam, work):
     top = np.iinfo(bits.dtype).max  # every bit but the sign
     np.bitwise_and(_int_view(r), top, out=bits)
     np.subtract(bits, int(np.array(lam, dtype=r.dtype).view(bits.dtype)) + 1, out=bits)
+    return np.right_shift(bits, 8 * bits.itemsize - 1, out=bits)
+
+
+def _blend(mask, near, out, work):
+    """``out = where(mask, near, out)`` on the bit patterns: out ^ ((out ^ near) & mask)."""
+    far, flip = _int_view(out), _int_view(work[0])
+    np.bitwise_xor(far, _int_view(near), out=flip)
+    np.bitwise_and(flip, mask, out=flip)
+    np.bitwise_xor(far, flip, out=far)
+    return out
+
+
+def _tiny_mask(r, lam, work):
+    """All-ones bits in ``work[1]`` where ``r / lam`` underflows (``|r| < lam tiny``,
+    tiny the smallest normal number), zero bits elsewhere; None, and nothing
+    written, where no nonzero r does.  Only for lam > 1 (where lam tiny is exact):
+    with lam <= 1, lam (r / lam) rounds to r there anyway."""
+    if not lam > 1.0:
+        return None
+    bits = work[1]
+    np.bitwise_and(_int_view(r), np.iinfo(bits.dtype).max, out=bits)
+    below = int(np.array(lam * below_normal(r.dtype), dtype=r.dtype).view(bits.dtype))
+    np.subtract(bits, 1, out=bits)  # 0 -> -1, the largest as unsigned: zeros do not count
+    if bits.view(np.uint64 if bits.itemsize == 8 else np.uint32).min() >= below - 1:
+        return None
+    np.subtract(bits, below - 1, out=bits)  # negative below (and at 0, where r is Phi too)
     return np.right_shift(bits, 8 * bits.itemsize - 1, out=bits)
 
 
@@ -63,8 +95,14 @@ def soft_phi_into(r, out, lam, work):
 
 def pm_phi_into(r, out, lam, work):
     tmp = work[0]
-    np.multiply(r, r, out=tmp)
-    np.divide(tmp, -(2.0 * lam * lam), out=tmp)  # -(a)/b == a/(-b) exactly
+    with np.errstate(over="ignore"):  # exp(-inf) = 0, the limit
+        if pm_scaled(lam, r.dtype):  # 2 lam^2 not normal: -(r/lam)^2 / 2
+            np.divide(r, lam, out=tmp)
+            np.multiply(tmp, tmp, out=tmp)
+            np.multiply(tmp, -0.5, out=tmp)
+        else:
+            np.multiply(r, r, out=tmp)
+            np.divide(tmp, -(2.0 * lam * lam), out=tmp)  # -(a)/b == a/(-b) exactly
     np.exp(tmp, out=tmp)
     return np.multiply(r, tmp, out=out)
 
@@ -72,13 +110,12 @@ def pm_phi_into(r, out, lam, work):
 def gar_phi_into(r, out, lam, work):
     mask = _select_mask(r, lam, work)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # only where |r| <= lam
-        np.divide(lam * lam, r, out=out)
-    # out = where(mask, r, far) as bits: far ^ ((far ^ r) & mask)
-    far, flip = _int_view(out), _int_view(work[0])
-    np.bitwise_xor(far, _int_view(r), out=flip)
-    np.bitwise_and(flip, mask, out=flip)
-    np.bitwise_xor(far, flip, out=far)
-    return out
+        if gar_scaled(lam, r.dtype):  # lam^2 not normal: lam (lam / r)
+            np.divide(lam, r, out=out)
+            np.multiply(out, lam, out=out)
+        else:
+            np.divide(lam * lam, r, out=out)
+    return _blend(mask, r, out, work)  # r where |r| <= lam
 
 
 def hard_phi_into(r, out, lam, work):
@@ -88,9 +125,11 @@ def hard_phi_into(r, out, lam, work):
 
 
 def tanh_phi_into(r, out, lam, work):
+    small = _tiny_mask(r, lam, work)
     np.divide(r, lam, out=out)
     np.tanh(out, out=out)
-    return np.multiply(out, lam, out=out)
+    np.multiply(out, lam, out=out)
+    return out if small is None else _blend(small, r, out, work)  # r where r/lam underflowed
 
 
 def softsign_phi_into(r, out, lam, work):
@@ -98,10 +137,16 @@ def softsign_phi_into(r, out, lam, work):
     np.abs(r, out=tmp)
     np.divide(tmp, lam, out=tmp)
     np.add(tmp, 1.0, out=tmp)
-    return np.divide(r, tmp, out=out)
+    np.divide(r, tmp, out=out)
+    # |r|/lam overflows for a finite r only where lam < 1: there Phi's limit +-lam
+    if lam < 1.0 and not tmp.max(initial=0.0) < np.inf:  # (or NaN in r)
+        np.copysign(lam, r, out=out, where=tmp == np.inf)  # not r / inf = 0
+    return out
 
 
 def arctan_phi_into(r, out, lam, work):
+    small = _tiny_mask(r, lam, work)
     np.divide(r, lam, out=out)
     np.arctan(out, out=out)
-    return np.multiply(out, lam, out=out)
+    np.multiply(out, lam, out=out)
+    return out if small is None else _blend(small, r, out, work)  # r where r/lam underflowed

@@ -101,15 +101,19 @@ static const float CHEB32[7] = {
 
 /* A run's constants: every family reads inv_h, scale, lam, c0 (lam^2 for
  * garrote); Perona-Malik reads c0 = c / h^2, lowest and q = sigma * CHEB.
- * next, next_bytes: memory the caller reads after this run (the next tile),
- * which the AVX2 loop asks the cache for while it computes. */
+ * scaled: lam^2 (garrote) or c / h^2 (Perona-Malik) is out of the range its
+ * form needs (below), so the run takes the scaled form.  next, next_bytes:
+ * memory the caller reads after this run (the next tile), which the AVX2
+ * loop asks the cache for while it computes. */
 typedef struct {
     double inv_h, scale, lam, c0, lowest, q[12];
+    int scaled;
     const char *next;
     size_t next_bytes;
 } Params64;
 typedef struct {
     float inv_h, scale, lam, c0, lowest, q[7];
+    int scaled;
     const char *next;
     size_t next_bytes;
 } Params32;
@@ -152,21 +156,36 @@ static RD_INLINE inline float pm_scale32(float p, uint32_t e) { return from_bits
 
 /* The constants of a run, in double, rounded once to the working type as
  * NumPy rounds a Python float met by an array.  sigma must lie in
- * [2^-60, 2^60] (engine._Stepper sends other runs to NumPy). */
-#define DEFINE_PARAMS(T, SUFFIX, P, CHEB, NQ, LOW)                                          \
+ * [2^-60, 2^60] (engine._Stepper sends other runs to NumPy).
+ *
+ * Where a square would over- or underflow (resdenoise/_families.py):
+ *   garrote's lam^2 / d needs lam^2 normal in T (the condition of
+ *   _families.gar_scaled, on the same double lam * lam); else lam (lam / d);
+ *   Perona-Malik's t = (d d) c0 needs c0 = c / h^2 normal and |c0| >= 2048 /
+ *   max (then an overflowing d d means t < -2048, at the floor either way);
+ *   else t = (x x) c0 with x = (d inv_h) / lam and c0 = -log2(e) / 2.
+ * So no finite d gives inf/inf, 0/0 or a flux lost to an underflow. */
+#define DEFINE_PARAMS(T, SUFFIX, P, CHEB, NQ, LOW, TINY, MAX)                               \
     static void params_##SUFFIX(P *p, int family, double lam, double scale, double inv_h)   \
     {                                                                                       \
         double sigma = scale * inv_h, c = -0x1.71547652b82fep0 / (2.0 * lam * lam);         \
+        double sq = lam * lam, c0 = c * inv_h * inv_h;                                      \
         int a = ilogb(sigma);                                                               \
         p->inv_h = (T)inv_h, p->scale = (T)scale, p->lam = (T)lam;                          \
-        p->c0 = (T)(family == PERONA_MALIK ? c * inv_h * inv_h : lam * lam);               \
+        p->scaled = family == GARROTE        ? !(sq >= TINY && sq <= MAX)                   \
+                    : family == PERONA_MALIK ? !(fabs(c0) >= 2048.0 / MAX && fabs(c0) <= MAX) \
+                                             : 0;                                           \
+        if (family == PERONA_MALIK)                                                         \
+            p->c0 = (T)(p->scaled ? -0x1.71547652b82fep0 / 2.0 : c0);                       \
+        else                                                                                \
+            p->c0 = (T)sq;                                                                  \
         p->lowest = (T)(LOW - (a < 0 ? a : 0));                                             \
         for (int i = 0; i < NQ; i++)                                                        \
             p->q[i] = (T)((double)CHEB[i] * sigma);                                         \
         p->next = NULL, p->next_bytes = 0;                                                  \
     }
-DEFINE_PARAMS(double, f64, Params64, CHEB64, 12, -1021)
-DEFINE_PARAMS(float, f32, Params32, CHEB32, 7, -125)
+DEFINE_PARAMS(double, f64, Params64, CHEB64, 12, -1021, 0x1p-1022, 0x1.fffffffffffffp+1023)
+DEFINE_PARAMS(float, f32, Params32, CHEB32, 7, -125, 0x1p-126, 0x1.fffffep+127)
 
 /* ------------------------------------------------------------------------
  * The step loop.  One block on n = (rows - 1) * C fluxes:
@@ -184,7 +203,7 @@ DEFINE_PARAMS(float, f32, Params32, CHEB32, 7, -125)
  * u up to C values past it, which the update has not reached yet.
  *
  * PHI(d) is Phi written with the operations, and in the order, of the
- * registry's flux kernels (nonlinearities._xxx_phi_into).  Perona-Malik is
+ * registry's flux kernels (resdenoise/_flux_kernels.py, xxx_phi_into).  Perona-Malik is
  * the flux above, on u_{j+C} - u_j, with 1/h and tau/h in its constants.
  * ---------------------------------------------------------------------- */
 
@@ -197,6 +216,13 @@ DEFINE_PARAMS(float, f32, Params32, CHEB32, 7, -125)
     {                                                                                      \
         T s = (d / lam) * (d / lam) + (T)1;                                                \
         return s == (T)INFINITY ? COPYSIGN(lam, d) : d / SQRT(s);                          \
+    }                                                                                      \
+                                                                                           \
+    /* Softsign's flux; where |d|/lam overflows, its limit +-lam, not d / inf = 0. */   \
+    static RD_INLINE inline T softsign_##SUFFIX(T d, T lam)                                \
+    {                                                                                      \
+        T s = ABS(d) / lam + (T)1;                                                         \
+        return s == (T)INFINITY ? COPYSIGN(lam, d) : d / s;                                \
     }                                                                                      \
                                                                                            \
     static RD_INLINE inline void update_##SUFFIX(T *restrict w, const T *restrict g,       \
@@ -213,12 +239,19 @@ DEFINE_PARAMS(float, f32, Params32, CHEB32, 7, -125)
     {                                                                                      \
         T dd[STRIP], fr[STRIP];                                                            \
         U ex[STRIP];                                                                       \
-        const T c0 = p->c0, lowest = p->lowest;                                            \
-        for (Py_ssize_t j = 0; j < m; j++) {                                               \
-            T d = w[j] - v[j];                                                             \
-            dd[j] = d;                                                                     \
-            ex[j] = pm_reduce_##SUFFIX((d * d) * c0, lowest, fr + j);                      \
-        }                                                                                  \
+        const T c0 = p->c0, lowest = p->lowest, inv_h = p->inv_h, lam = p->lam;            \
+        if (p->scaled) /* t = (x x) c0, x = d / h / lam (see DEFINE_PARAMS) */             \
+            for (Py_ssize_t j = 0; j < m; j++) {                                           \
+                T d = w[j] - v[j], x = (d * inv_h) / lam;                                  \
+                dd[j] = d;                                                                 \
+                ex[j] = pm_reduce_##SUFFIX((x * x) * c0, lowest, fr + j);                  \
+            }                                                                              \
+        else                                                                               \
+            for (Py_ssize_t j = 0; j < m; j++) {                                           \
+                T d = w[j] - v[j];                                                         \
+                dd[j] = d;                                                                 \
+                ex[j] = pm_reduce_##SUFFIX((d * d) * c0, lowest, fr + j);                  \
+            }                                                                              \
         for (Py_ssize_t j = 0; j < m; j++)                                                 \
             out[j] = dd[j] * pm_scale_##SUFFIX(pm_poly_##SUFFIX(fr[j], p->q), ex[j]);      \
     }                                                                                      \
@@ -242,14 +275,18 @@ DEFINE_PARAMS(float, f32, Params32, CHEB32, 7, -125)
         case PERONA_MALIK:                                                                 \
             pm_strip_##SUFFIX(v, w, out, m, p);                                            \
             break;                                                                         \
-        case GARROTE: /* |d| <= lam ? d : c0 / d, c0 = lam^2 */                            \
-            FLUX_LOOP(T, ABS(d) <= lam ? d : c0 / d);                                      \
+        case GARROTE: /* |d| <= lam ? d : c0 / d, c0 = lam^2 (scaled: lam (lam / d)) */    \
+            if (p->scaled) {                                                               \
+                FLUX_LOOP(T, ABS(d) <= lam ? d : lam * (lam / d));                         \
+            } else {                                                                       \
+                FLUX_LOOP(T, ABS(d) <= lam ? d : c0 / d);                                  \
+            }                                                                              \
             break;                                                                         \
         case HARD: /* |d| <= lam ? d : +0 */                                               \
             FLUX_LOOP(T, ABS(d) <= lam ? d : (T)0);                                        \
             break;                                                                         \
-        case SOFTSIGN: /* d / (|d| / lam + 1) */                                           \
-            FLUX_LOOP(T, d / (ABS(d) / lam + (T)1));                                       \
+        case SOFTSIGN: /* d / (|d| / lam + 1); +-lam where |d| / lam overflows */          \
+            FLUX_LOOP(T, softsign_##SUFFIX(d, lam));                                       \
             break;                                                                         \
         }                                                                                  \
     }                                                                                      \
@@ -468,7 +505,7 @@ static RD_AVX2 void pm_avx2_f32(float *u, Py_ssize_t rows, Py_ssize_t C, const P
 #define PM_LANES_f64 4
 #define PM_LANES_f32 8
 #define RUN_AVX2(SUFFIX)                                                                       \
-    if (use_avx2 && family == PERONA_MALIK && C <= PM_LANES_##SUFFIX) {                        \
+    if (use_avx2 && family == PERONA_MALIK && C <= PM_LANES_##SUFFIX && !p->scaled) {          \
         pm_avx2_##SUFFIX(u, rows, C, p, blocks);                                               \
         return;                                                                                \
     }

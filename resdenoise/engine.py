@@ -377,6 +377,8 @@ class _Stepper:
     def __init__(self, phi, dtype: np.dtype, tau: float, h: float, backend: str | None = None):
         self.phi, self.kernel, owner = _resolve_phi(phi)
         self.dtype = dtype
+        if getattr(owner, "entry", None) is not None:
+            check_lam(owner.lam, dtype)
         self.scale = dtype.type(tau / h)
         self.inv_h = None if h == 1.0 else dtype.type(1.0 / h)
         self.int_dtype = np.int64 if dtype.itemsize == 8 else np.int32
@@ -426,6 +428,20 @@ class _Stepper:
                 np.multiply(np.asarray(phi(d), dtype=dtype), scale, out=f)
             np.add(head, f, out=head)
             np.subtract(tail, f, out=tail)
+
+
+def check_lam(lam: float, dtype) -> None:
+    """ValueError where the registry's ``lam`` is 0 or inf in ``dtype`` (its fluxes
+    divide by it): its smallest subnormal to its largest finite number are fine."""
+    dtype = np.dtype(dtype)
+    with np.errstate(over="ignore", under="ignore"):
+        held = dtype.type(lam)
+    if not 0.0 < held < np.inf:
+        info = np.finfo(dtype)
+        raise ValueError(
+            f"lambda {lam:g} is {float(held):g} in {dtype.name}, which holds "
+            f"{float(info.smallest_subnormal):g} to {float(info.max):g}"
+        )
 
 
 def _resolve_phi(phi):

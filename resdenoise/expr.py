@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -225,6 +226,13 @@ def parse_expression(text: str, form: str = "activation") -> Expression:
         raise ValueError(f"Unknown form {form!r}. Valid forms: {', '.join(FORMS)}")
     if not isinstance(text, str):
         raise ExpressionError(f"an expression must be a string, got {type(text).__name__}")
+    return _parse(text, form)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse(text: str, form: str) -> Expression:
+    """:func:`parse_expression` of a string, once per (text, form): an Expression
+    is immutable, so a network's repeated formulas share one."""
     if len(text) > MAX_LENGTH:
         raise ExpressionError(
             f"the expression is {len(text)} characters long; the limit is {MAX_LENGTH}"

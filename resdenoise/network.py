@@ -77,6 +77,12 @@ BLOCK_KEYS: Final = ("lambda", "threshold", "tau", "repeat", "label")
 TOP_KEYS: Final = ("block", "h", "description")
 #: Largest repeat count of one group, and largest total number of blocks.
 MAX_REPEAT: Final = 10_000_000
+#: Most distinct formulas (-expr values) in one network: each is compiled and
+#: sampled for its stability (two evaluations on an 80,001-point grid), about
+#: FORMULA_SECONDS each, before anything is filtered; repeated formulas count once.
+MAX_FORMULAS: Final = 1000
+#: Checking time of one distinct formula, measured (3 s for 1000 on one core).
+FORMULA_SECONDS: Final = 0.003
 
 
 class NetworkError(ParameterError):
@@ -192,6 +198,13 @@ def parse_network(text: str, source: str = "<network>") -> NetworkSpec:
     blocks = tuple(_block(t, i + 1, lines[i], source) for i, t in enumerate(tables))
     if sum(b.repeat for b in blocks) > MAX_REPEAT:
         raise NetworkError(f"{source}: more than {MAX_REPEAT} blocks in all")
+    formulas = len({(b.expr, b.form) for b in blocks if b.expr is not None})
+    if formulas > MAX_FORMULAS:
+        raise NetworkError(
+            f"{source}: {formulas} distinct formulas; at most {MAX_FORMULAS} (each is checked "
+            f"for stability before filtering starts: about {formulas * FORMULA_SECONDS:.0f} s "
+            "here); give a repeated block once with repeat = N"
+        )
     return NetworkSpec(source=source, blocks=blocks, h=h, description=description)
 
 
@@ -390,6 +403,7 @@ def build_network(
     h = spec.h if spec.h is not None else float(h)
     auto = None
     groups = []
+    built: dict = {}  # one nonlinearity (and one stability analysis) per distinct block
     for b in spec.blocks:
         value = b.lam if b.lam is not None else lam
         if value is None:
@@ -400,10 +414,13 @@ def build_network(
             if auto is None:
                 auto = auto_lambda(u, h)[0]
             value = auto
-        if b.expr is not None:
-            nl = with_reach(expression_nonlinearity(b.expr, b.form, value), u, h)
-        else:
-            nl = get_nonlinearity(b.name, b.form, value)
+        key = (b.expr, b.name, b.form, value)
+        if key not in built:
+            if b.expr is not None:
+                built[key] = with_reach(expression_nonlinearity(b.expr, b.form, value), u, h)
+            else:
+                built[key] = get_nonlinearity(b.name, b.form, value)
+        nl = built[key]
         step = b.tau if b.tau is not None else tau
         if step is None:
             step = stability.default_tau(nl, h, where=f"{spec.source}: {b.where}")

@@ -37,7 +37,6 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import stat
 from collections.abc import Callable, Sequence
@@ -400,25 +399,6 @@ def _check_reference(reference: str, shape: tuple, name: str, shape_in: tuple) -
         )
 
 
-def _check_float32(name: str, amplitude: float, tiniest: float | None) -> None:
-    """Refuse samples that float32 would turn into inf (or a nonzero one into 0)."""
-    import numpy as np
-
-    info = np.finfo(np.float32)
-    if amplitude > float(info.max):
-        raise SignalError(
-            f"{name}: samples up to {amplitude:g} are beyond the range of float32 "
-            f"(largest {float(info.max):g}); use dtype='float64'",
-            parameters=[("dtype", "float64")],
-        )
-    if tiniest is not None and tiniest < float(info.smallest_subnormal) / 2:
-        raise SignalError(
-            f"{name}: a sample of {tiniest:g} would be 0 in float32 (smallest "
-            f"{float(info.smallest_subnormal):g}); use dtype='float64'",
-            parameters=[("dtype", "float64")],
-        )
-
-
 class _Whole:
     """The input read whole: the plan sees the samples, the run is one call."""
 
@@ -445,7 +425,9 @@ class _Whole:
             a = np.abs(sig.data)
             nonzero = a[a > 0]
             tiniest = float(nonzero.min()) if nonzero.size else None
-            _check_float32(sig.source, float(a.max()), tiniest)
+            from .stream import check_float32
+
+            check_float32(sig.source, float(a.max()), tiniest)
 
     def filter(self, plan, verdict, write) -> tuple[dict, dict | None, None]:
         from .filters import analyse_run, run_plan
@@ -457,7 +439,8 @@ class _Whole:
             callback = lambda k, _u: job.progress("blocks", k, plan.steps)  # noqa: E731
         out = run_plan(plan, data, callback, threads=job.run.threads)
         out = write(out, self.sig.carried)  # the samples as the file holds them
-        report = analyse_run(plan, data, out, verdict, check_wavelet=job.run.check_wavelet)
+        # measured against the file's values (not the float32-rounded input)
+        report = analyse_run(plan, self.sig.data, out, verdict, check_wavelet=job.run.check_wavelet)
         quality = None
         if self.clean is not None:
             from .quality import compare
@@ -493,7 +476,9 @@ class _Streamed:
         self.subject = self.run.start(stream)
         self.frames = stream.frames
         if job.run.dtype == "float32":
-            _check_float32(stream.source, self.subject.amplitude, None)
+            from .stream import check_float32  # (the smallest in the run's chunks)
+
+            check_float32(stream.source, self.subject.amplitude, None)
 
     def filter(self, plan, verdict, write) -> tuple[dict, dict | None, dict]:
         job = self.job
@@ -506,6 +491,22 @@ class _Streamed:
             check_wavelet=job.run.check_wavelet,
             reference=self.ref,
         )
+
+
+def _check_lams(plan, dtype: str) -> None:
+    """Refuse a registry lambda the working dtype holds as 0 or inf (its fluxes
+    divide by it), of every nonlinearity of the plan (a network's groups too)."""
+    from .engine import check_lam
+
+    for nl in plan.nonlinearities():
+        if nl.entry is not None:
+            try:
+                check_lam(nl.lam, dtype)
+            except ValueError as exc:
+                raise ParameterError(
+                    f"{exc}; give another lam or use dtype='float64'",
+                    parameters=["lam", ("dtype", "float64")],
+                ) from None
 
 
 def _probe_flux(plan, subject, dtype: str) -> None:
@@ -521,13 +522,16 @@ def _probe_flux(plan, subject, dtype: str) -> None:
     from .filters import Plan, span_of
 
     if type(plan) is not Plan:
-        return  # a network (a Plan subclass): each group its own nonlinearity
+        return  # a network or cascade (a Plan subclass): each group its own nonlinearity
     span = span_of(subject)
-    if not (math.isfinite(span) and span > 0.0):
+    if not span > 0.0:
         return
-    v = span * np.exp2(-np.arange(0.0, 64.0, 2.0))
-    probe = np.zeros(4 * v.size)
-    probe[1::4], probe[3::4] = v, -v
+    top = float(np.finfo(dtype).max)
+    v = min(span, top) * np.exp2(-np.arange(0.0, 64.0, 2.0))
+    probe = np.zeros(4 * v.size + 3)
+    probe[1:-3:4], probe[3:-3:4] = v, -v
+    if span > top:  # differences the dtype cannot hold: +-top, -+top
+        probe[-3:] = top, -top, top
     with np.errstate(all="ignore"):
         out = run_blocks(probe.astype(dtype), plan.nl, plan.tau, 1, plan.h, threads=1)
     if np.isfinite(out).all():
@@ -573,6 +577,7 @@ def _run(job: _FileJob, streamed: bool) -> dict:
         emit_warning(message, job.on_warning)
     verdict = plan.verdict()
     job.on_plan(plan, verdict)
+    _check_lams(plan, job.run.dtype)
     if not job.run.allow_unstable:
         _probe_flux(plan, source.subject, job.run.dtype)
     with SignalWriter(job.output, source.template, job.write) as writer:

@@ -13,6 +13,7 @@ rendering lives in :mod:`resdenoise.report`.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -56,15 +57,19 @@ def _sample_grid(lam: float, reach: float | None = None) -> np.ndarray:
     return _stretched_grid(lam, reach)[0]
 
 
+@functools.lru_cache(maxsize=16)
 def _stretched_grid(lam: float, reach: float | None) -> tuple[np.ndarray, int]:
-    """The grid and its points per decade."""
+    """The grid (read-only: shared by the calls with the same lam and reach) and
+    its points per decade."""
     low, top = _GRID_DECADES
     if reach is not None and math.isfinite(reach) and reach > lam * 10.0**top:
         top = math.log10(reach / lam) + 1e-9  # the reach itself is on the grid
     decades = top - low
     points = min(_GRID_MAX_POINTS, round(decades * _GRID_DECADE) + 1)
     pos = lam * np.logspace(low, top, points)
-    return np.concatenate([-pos[::-1], [0.0], pos]), max(1, round((points - 1) / decades))
+    grid = np.concatenate([-pos[::-1], [0.0], pos])
+    grid.flags.writeable = False
+    return grid, max(1, round((points - 1) / decades))
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,15 @@ def analyse_function(nl: Nonlinearity) -> FunctionProperties:
             monotone=e.convex,
             exact=True,
         )
+    try:
+        return _sampled_properties(nl)  # once per nonlinearity (a network's groups share one)
+    except TypeError:  # a function that cannot be hashed: sampled every time
+        return _sampled_properties.__wrapped__(nl)
+
+
+@functools.lru_cache(maxsize=4096)
+def _sampled_properties(nl: Nonlinearity) -> FunctionProperties:
+    """:func:`analyse_function` of a custom ``nl``, by sampling."""
     r, d = _stretched_grid(nl.lam, nl.reach)
     with np.errstate(all="ignore"):
         phi = nl.phi(r)
@@ -397,34 +411,41 @@ class ChannelCheck:
         return d
 
 
-def tolerances(f: np.ndarray, n_blocks: int) -> dict[str, float]:
+def tolerances(f: np.ndarray, n_blocks: int, dtype=None) -> dict[str, float]:
     """Comparison tolerances, in units of the signal's range.
 
     ``range``: 8 ulp of ``max |f|`` per sqrt(block) (at least 8 ulp), for the
     max-min principle, total variation (times the number of samples) and the
-    zero band of sign counting.  ``mean``: 1e-12 of ``max |f|``.
+    zero band of sign counting.  ``mean``: 1e-12 of ``max |f|``.  The ulp are
+    those of ``dtype``, the run's working precision (default f's): a float32
+    run is measured against the file's values (float64) in float32 ulp.
     """
     f = np.asarray(f)
+    float32 = np.dtype(f.dtype if dtype is None else dtype) == np.float32
     # max |f| without a temporary |f| (NaN as np.max(np.abs(f)) gives it; abs: -0.0 -> 0.0)
     amp = abs(float(np.maximum(-f.min(), f.max()))) if f.size else 0.0
-    ulp = float(np.spacing(np.asarray(amp, dtype=f.dtype if f.dtype == np.float32 else float)))
+    ulp = float(np.spacing(np.asarray(amp, dtype=np.float32 if float32 else float)))
     rng = 8.0 * ulp * max(1.0, math.sqrt(max(n_blocks, 1)))
-    mean = max(1e-12 * amp, rng) if f.dtype == np.float32 else 1e-12 * amp
+    mean = max(1e-12 * amp, rng) if float32 else 1e-12 * amp
     return {"range": rng, "mean": mean, "ulp": ulp}
 
 
 def measure_channels(
     f: np.ndarray, u: np.ndarray, n_blocks: int
 ) -> tuple[list[ChannelCheck], dict]:
-    """Per-channel min/max, sign changes, total variation and mean drift."""
+    """Per-channel min/max, sign changes, total variation and mean drift.
+
+    ``f`` is the input as the file holds it, ``u`` the output in the working
+    precision; tolerances in the ulp of the coarser of the two.
+    """
     f2 = np.asarray(f).reshape(f.shape[0], -1)
     u2 = np.asarray(u).reshape(u.shape[0], -1)
-    tol = tolerances(f, n_blocks)
+    tol = tolerances(f, n_blocks, np.float32 if np.float32 in (f2.dtype, u2.dtype) else None)
     sc_in = sign_changes(f2, tol["range"])
     sc_out = sign_changes(u2, tol["range"])
     # Sums of samples near the float64 maximum overflow: then they are taken of
     # the samples times a power of two (exact), so that no sum can overflow.
-    scale = _sum_scale(max(_amplitude(f2), _amplitude(u2)), f2.shape[0])
+    scale = sum_scale(max(_amplitude(f2), _amplitude(u2)), f2.shape[0])
     tv_in = total_variation(f2 if scale == 1.0 else f2 * scale)
     tv_out = total_variation(u2 if scale == 1.0 else u2 * scale)
     checks = []
@@ -458,7 +479,7 @@ def _amplitude(a: np.ndarray) -> float:
     return abs(float(np.maximum(-a.min(), a.max()))) if a.size else 0.0
 
 
-def _sum_scale(amp: float, n: int) -> float:
+def sum_scale(amp: float, n: int) -> float:
     """1, or a power of two that keeps a sum of ``n`` values up to ``amp`` (and
     their differences) finite."""
     if not math.isfinite(amp) or 4.0 * n * amp < 1e300:

@@ -374,20 +374,44 @@ def _diff_after(x: np.ndarray, last, scratch: _Scratch, name: str) -> np.ndarray
     return d
 
 
+def check_float32(name: str, amplitude: float, tiniest: float | None) -> None:
+    """Refuse samples that float32 would turn into inf (or a nonzero one into 0):
+    ``amplitude`` the largest ``|sample|``, ``tiniest`` the smallest nonzero one."""
+    info = np.finfo(np.float32)
+    if amplitude > float(info.max):
+        raise SignalError(
+            f"{name}: samples up to {amplitude:g} are beyond the range of float32 "
+            f"(largest {float(info.max):g}); use dtype='float64'",
+            parameters=[("dtype", "float64")],
+        )
+    if tiniest is not None and tiniest < float(info.smallest_subnormal) / 2:
+        raise SignalError(
+            f"{name}: a sample of {tiniest:g} would be 0 in float32 (smallest "
+            f"{float(info.smallest_subnormal):g}); use dtype='float64'",
+            parameters=[("dtype", "float64")],
+        )
+
+
 class StreamMeasure:
     """:func:`resdenoise.filters.analyse_run`'s measurements, one chunk core at a time.
 
-    Feed the cores in order with :meth:`add` (input and output in the
-    working dtype), then :meth:`report` gives the same dictionary as
-    ``analyse_run`` on the whole signal (see the module notes on exactness).
+    Feed the cores in order with :meth:`add` (the input as the file holds it,
+    the output in the working dtype), then :meth:`report` gives the same
+    dictionary as ``analyse_run`` on the whole signal (see the module notes on
+    exactness).  ``frames``: the signal's length, where known: near the float64
+    maximum the sums are then taken of the samples times the power of two
+    ``stability.measure_channels`` takes, so that none can overflow.
     """
 
-    def __init__(self, plan, channels: int, amplitude: float, dtype, check_wavelet=False):
+    def __init__(
+        self, plan, channels: int, amplitude: float, dtype, check_wavelet=False, frames=None
+    ):
         self.plan = plan
         self.channels = channels
         dtype = np.dtype(np.float64 if dtype is None else dtype)
         self.dtype = dtype
-        self.tol = stability.tolerances(np.array([amplitude], dtype=dtype), plan.steps)
+        self.tol = stability.tolerances(np.array([amplitude]), plan.steps, dtype)
+        self.scale = 1.0 if frames is None else stability.sum_scale(amplitude, frames)
         tol = self.tol["range"]
         self.n = 0
         self.lo_in = np.full(channels, np.inf)
@@ -418,10 +442,8 @@ class StreamMeasure:
         # one contiguous row per channel: reductions along rows are fast
         scratch = self._scratch
         fr, ur = scratch.rows("f", f), scratch.rows("u", u)
-        if fr.dtype == np.float64:
-            f64, u64 = fr, ur
-        else:
-            f64, u64 = scratch.rows("f64", f, np.float64), scratch.rows("u64", u, np.float64)
+        f64 = fr if fr.dtype == np.float64 else scratch.rows("f64", f, np.float64)
+        u64 = ur if ur.dtype == np.float64 else scratch.rows("u64", u, np.float64)
         for c in range(self.channels):
             fc, uc = f64[c], u64[c]
             self.lo_in[c] = min(self.lo_in[c], fc.min())
@@ -436,6 +458,9 @@ class StreamMeasure:
             du = _diff_after(uc, None if self.last_out is None else self.last_out[c], scratch, "du")
             if self.regularise:
                 self._add_energies(c, fc, uc, df, du)
+            if self.scale != 1.0:  # near the float64 maximum: sums of scaled samples
+                fc, uc = fc * self.scale, uc * self.scale
+                np.multiply(df, self.scale, out=df), np.multiply(du, self.scale, out=du)
             self.tv_in[c].append(float(np.abs(df, out=df).sum()))
             self.tv_out[c].append(float(np.abs(du, out=du).sum()))
             self.sum_in[c].append(float(fc.sum()))
@@ -491,7 +516,8 @@ class StreamMeasure:
         """The per-channel checks, as ``stability.measure_channels`` gives them."""
         out = []
         for c in range(self.channels):
-            drift = _fsum(self.sum_out[c]) / self.n - _fsum(self.sum_in[c]) / self.n
+            mean_out = _fsum(self.sum_out[c]) / self.n / self.scale
+            drift = mean_out - _fsum(self.sum_in[c]) / self.n / self.scale
             out.append(
                 stability.channel_check(
                     float(self.lo_in[c]),
@@ -505,6 +531,7 @@ class StreamMeasure:
                     drift,
                     self.n,
                     self.tol,
+                    self.scale,
                 )
             )
         if self.regularise:
@@ -635,10 +662,8 @@ class StreamedRun:
         stream, dtype, name = self.stream, self.dtype, self.stream.source
         channels = len(stream.positions)
         chunk = chunk_for(plan.halo, chunk)
-        amplitude = self.summary.amplitude
-        if np.dtype(dtype) != np.float64:
-            amplitude = float(np.abs(np.asarray(amplitude, dtype=dtype)))
-        measure = StreamMeasure(plan, channels, amplitude, dtype, check_wavelet)
+        amplitude = self.summary.amplitude  # of the file's values, as measured
+        measure = StreamMeasure(plan, channels, amplitude, dtype, check_wavelet, stream.frames)
         quality = ref_rows = None
         if reference is not None:
             quality = QualitySums(channels)
@@ -647,9 +672,12 @@ class StreamedRun:
         blocks = self._blocks_feeding_noise() if merged else stream.blocks()
         chunks = 0
         for c in filter_chunks(plan, blocks, stream.frames, chunk, dtype, name, threads):
+            if c.f.dtype == np.float32:  # a nonzero sample float32 makes 0: refused
+                lost = c.raw[c.core][(c.f == 0) & (c.raw[c.core] != 0)]
+                check_float32(name, 0.0, float(np.abs(lost).min()) if lost.size else None)
             held = write(c.u, c.carried)  # the samples as the file holds them
             u = c.u if held is None else held
-            measure.add(c.f, u, c)
+            measure.add(c.raw[c.core], u, c)  # against the file's values
             if quality is not None:
                 ref_rows.fill(c.stop)
                 quality.add(c.raw[c.core], u, ref_rows.data(c.start, c.stop))

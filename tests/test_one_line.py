@@ -5,12 +5,14 @@ usage block) on the main branch of 2026-12-05.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -236,7 +238,12 @@ def test_streamed_sums_near_the_float64_maximum_are_one_line(runner, tmp_path):
 
 @pytest.mark.parametrize(
     "value, chunked",
-    [("1e39", []), ("-5e38", ["--chunk-size", "2"]), ("1e-50", [])],
+    [
+        ("1e39", []),
+        ("-5e38", ["--chunk-size", "2"]),
+        ("1e-50", []),
+        ("1e-50", ["--chunk-size", "2"]),
+    ],
 )
 def test_values_beyond_float32_are_refused(runner, tmp_path, value, chunked):
     """Item 6: with --dtype float32, a sample float32 cannot hold is refused, not
@@ -255,17 +262,32 @@ def test_values_beyond_float32_are_refused(runner, tmp_path, value, chunked):
         ("4e20,-1e20,3e20,-4e20", ["--shrinkage", "garrote", "--threshold", "1e20"]),
     ],
 )
-def test_flux_that_overflows_is_refused_before_running(runner, tmp_path, values, args):
-    """Item 6, in part: a stable plan whose flux overflows in the working precision
-    is refused with the reason, not run into a NaN output ("the run diverged")."""
+def test_flux_whose_squares_overflow_runs_stably(runner, tmp_path, values, args):
+    """Item 6: a stable plan whose flux had an intermediate overflow (r^2 or lambda^2
+    beyond the working precision) runs in the flux's scaled form, finite and within
+    the input's range; it was refused here before (and "diverged" before that)."""
     src = _file(tmp_path, "in.csv", "v\n" + "\n".join(values.split(",") * 4) + "\n")
     out = tmp_path / "o.csv"
     if args[0] == "--shrinkage":
         command = ["shrink", src, *args, "--dtype", "float32"]
     else:
         command = ["diffuse", src, "--steps", "2", *args]
-    result = runner.invoke(cli, [*command, "-q", "-o", str(out)])
-    _one_line(result, 3, r"flux of (perona-malik|garrote) .* not finite in float(64|32)")
+    result = runner.invoke(cli, [*command, "-q", "--strict", "-o", str(out)])
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    written = [float(v) for v in out.read_text().split()[1:]]
+    given = [float(v) for v in values.split(",")]
+    assert all(math.isfinite(v) and min(given) <= v <= max(given) for v in written), written
+
+
+@pytest.mark.parametrize("family", ["perona-malik", "linear"])
+def test_differences_beyond_the_dtype_are_refused_before_running(runner, tmp_path, family):
+    """Item 6: samples whose differences float64 cannot hold (+-1e308) are refused
+    with the reason where the flux of such a difference is not finite."""
+    src = _file(tmp_path, "in.csv", "v\n1e308\n-1e308\n1e308\n0\n")
+    out = tmp_path / "o.csv"
+    args = ["diffuse", src, "--diffusivity", family, "--lambda", "1", "--steps", "2", "-q"]
+    result = runner.invoke(cli, [*args, "-o", str(out)])
+    _one_line(result, 3, rf"flux of {family} .* not finite in float64 .*range inf")
     assert not out.exists()
 
 
@@ -277,3 +299,92 @@ def test_a_control_blank_before_a_number_is_one_error():
 
     with pytest.raises(SignalError, match=r"line 1, column 1"):
         parse_signal(b"\x1c0")
+
+
+# --------------------------------------------------------------------------
+# Item 5: a streamed input replaced between passes
+# --------------------------------------------------------------------------
+
+SAME_SIZE = "v\n9\n8\n7.5\n6\n5.5\n"  # as long as SIGNAL, other values
+
+
+@pytest.mark.parametrize("how", ["replaced", "rewritten in place"])
+def test_a_stream_whose_file_changes_between_passes_is_refused(tmp_path, how):
+    from resdenoise.errors import SignalError
+    from resdenoise.io import open_signal_stream
+
+    src = _file(tmp_path, "in.csv", SIGNAL)
+    stream = open_signal_stream(src)
+    assert len(SAME_SIZE) == len(SIGNAL)
+    if how == "replaced":
+        os.replace(_file(tmp_path, "other.csv", SAME_SIZE), src)
+    else:
+        with open(src, "r+") as fh:
+            fh.write(SAME_SIZE)
+        os.utime(src, ns=(1, 1))  # (even an mtime set back: ctime still moves)
+    with pytest.raises(SignalError, match=r"in\.csv: the file changed while it was read"):
+        list(stream.blocks())
+
+
+def test_the_command_line_refuses_an_input_replaced_between_passes(runner, tmp_path, monkeypatch):
+    import resdenoise.io as rio
+
+    src = _file(tmp_path, "in.csv", SIGNAL)
+    opened = rio.open_signal_stream
+
+    def open_then_replace(path, *args, **kwargs):
+        stream = opened(path, *args, **kwargs)
+        if os.fspath(path) == src:  # after the first pass, before the others
+            os.replace(_file(tmp_path, "other.csv", SAME_SIZE), src)
+        return stream
+
+    monkeypatch.setattr(rio, "open_signal_stream", open_then_replace)
+    out = tmp_path / "o.csv"
+    args = ["diffuse", src, "--steps", "2", "--lambda", "1", "--chunk-size", "2", "-q"]
+    result = runner.invoke(cli, [*args, "-o", str(out)])
+    _one_line(result, 1, r"in\.csv: the file changed while it was read")
+    assert not out.exists()
+
+
+# --------------------------------------------------------------------------
+# Item 9: a network of many formula groups
+# --------------------------------------------------------------------------
+
+
+def _formula_network(formulas: list[str]) -> str:
+    return "".join(f'[[block]]\nactivation-expr = "{f}"\nrepeat = 1\n\n' for f in formulas)
+
+
+def test_identical_formula_groups_are_compiled_and_sampled_once(monkeypatch):
+    """1,000 groups of 3 formulas: 3 compilations and 3 stability samplings, where
+    each group compiled and sampled its formula (twice) before: ~50 s of checks."""
+    from resdenoise import expr, network, stability
+
+    formulas = ["r/(1 + abs(r)/lam)", "lam*tanh(r/lam)", "r/sqrt(1 + (r/lam)**2)"]
+    spec = network.parse_network(_formula_network(formulas * 334), "net.toml")
+    built = []
+    real = network.expression_nonlinearity
+    monkeypatch.setattr(
+        network, "expression_nonlinearity", lambda *a, **k: built.append(a[0]) or real(*a, **k)
+    )
+    stability._sampled_properties.cache_clear()
+    plan = network.build_network(spec, np.linspace(-1.0, 1.0, 50), lam=1.0)
+    verdict = plan.verdict()
+    assert sorted(built) == sorted(formulas)
+    assert stability._sampled_properties.cache_info().misses == 3
+    assert verdict.linf_stable and len(plan.groups) == 1002
+    assert expr.parse_expression(formulas[0]) is expr.parse_expression(formulas[0])
+
+
+def test_too_many_distinct_formulas_are_refused_with_an_estimate(runner, tmp_path):
+    from resdenoise.network import MAX_FORMULAS
+
+    formulas = [f"r/(1 + abs(r)/lam) * {i + 1000}/{i + 1001}" for i in range(MAX_FORMULAS + 1)]
+    net = _file(tmp_path, "net.toml", _formula_network(formulas))
+    out = tmp_path / "o.csv"
+    args = ["resnet", _file(tmp_path, "in.csv", SIGNAL), "--network", net, "-q"]
+    result = runner.invoke(cli, [*args, "-o", str(out)])
+    _one_line(
+        result, 2, rf"net\.toml: {MAX_FORMULAS + 1} distinct formulas; at most {MAX_FORMULAS} .* s "
+    )
+    assert not out.exists()

@@ -282,4 +282,6 @@ def open_signal_stream(
         raise SignalError(f"{source}: file is empty (0 bytes)")
     fmt = guess_format(path, fmt)
     options = ReadOptions() if options is None else options
-    return (open_csv if fmt == "CSV" else open_audio)(path, source, options, visit)
+    stream = (open_csv if fmt == "CSV" else open_audio)(path, source, options, visit)
+    stream.watch(path, st)  # each later pass checks that it reads this same file
+    return stream

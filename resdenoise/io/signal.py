@@ -299,6 +299,7 @@ class SignalStream:
     frames: int
     width: int
     _reader: Any = field(repr=False, default=None)
+    _watched: tuple | None = field(repr=False, default=None)
 
     @property
     def source(self) -> str:
@@ -323,6 +324,33 @@ class SignalStream:
         ``data`` is float64 shaped ``(k,)`` or ``(k, channels)`` exactly as
         :func:`read_signal` would give those rows; ``carried`` maps each carried
         column to its ``k`` cells (CSV: list of str; audio: float array).
-        Each call reads the file again from the beginning.
+        Each call reads the file again from the beginning; SignalError where
+        the file is not the one that was checked any more (replaced, or
+        written to, even with the same size), before the pass and after it.
         """
-        return self._reader.blocks(self)
+        self._check_same()
+        yield from self._reader.blocks(self)
+        self._check_same()
+
+    def watch(self, path: str, st: os.stat_result) -> None:
+        """Have every pass check that ``path`` is still the file ``st`` describes."""
+        self._watched = (path, _identity(st))
+
+    def _check_same(self) -> None:
+        if self._watched is None:
+            return
+        path, identity = self._watched
+        try:
+            same = _identity(os.stat(path)) == identity
+        except OSError:
+            same = False
+        if not same:
+            raise SignalError(
+                f"{self.source}: the file changed while it was read (replaced or written to "
+                "between passes); nothing was written"
+            )
+
+
+def _identity(st: os.stat_result) -> tuple:
+    """What changes when a file is replaced or written to: device, inode, size, times."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
