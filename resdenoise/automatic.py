@@ -135,9 +135,12 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES):
     f = np.asarray(f, dtype=float)
     if f.ndim not in (1, 2) or f.shape[0] < 2:
         raise ParameterError(f"signal must have shape (n,) or (n, channels), n >= 2; got {f.shape}")
-    stage = hampel_stage(f)
-    g = stage.apply(f) if stage.active else f
-    level = resolve_sigma(g, sigma, search=True)  # once for every candidate
+    level = resolve_sigma(f, sigma, search=True)  # once for every candidate ...
+    stage = hampel_stage(f, level.sigma)
+    g = f
+    if stage.active:  # ... of the signal the candidates see
+        g = stage.apply(f)
+        level = resolve_sigma(g, sigma, search=True)
     results = []
     for label, command, form, name in candidates:
         if label.endswith("scales"):

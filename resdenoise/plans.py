@@ -81,10 +81,13 @@ class Planner:
             return _plan(self.command, nl, s, h), extra
         from .autoparams import DEFAULT_RULE, choose_parameters
         from .impulses import hampel_stage
+        from .noise import resolve_sigma
 
-        stage = hampel_stage(u)  # impulses: a robust pre-stage, when a channel has them
+        level = resolve_sigma(u, self.sigma, search=True)
+        stage = hampel_stage(u, level.sigma)  # impulses: a robust pre-stage, when found
         if stage.active:
             u = stage.apply(u)
+            level = resolve_sigma(u, self.sigma, search=True)
         tau = 0.25 if self.command == "shrink" else s.get("tau")
         rule = self.rule or DEFAULT_RULE
         choice = choose_parameters(
@@ -95,7 +98,7 @@ class Planner:
             tau,
             h,
             rule,
-            sigma=self.sigma,
+            sigma=level,
             progress=progress,
         )
         m, tau = max(choice.steps, 1), choice.tau

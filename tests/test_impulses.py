@@ -129,3 +129,14 @@ def test_replacement_at_positions_uses_the_running_median(rng):
     mask = np.zeros(40, dtype=bool)
     mask[[0, 7, 8, 39]] = True
     np.testing.assert_array_equal(impulses._replace(x, mask), impulses._replace(x, [0, 7, 8, 39]))
+
+
+def test_impulses_must_be_implausible_as_noise_at_the_given_level():
+    """Spikes of 50 noise levels are impulses; the same spikes in a signal said to have
+    6x the noise move samples by less than 10 levels: not implausible as its noise."""
+    t = np.arange(2000)
+    f = 0.02 * np.sin(2 * np.pi * t / 400.0) + np.random.default_rng(0).normal(0.0, 0.01, t.size)
+    f[100::200] += 0.5
+    assert hampel_stage(f).active and hampel_stage(f, 0.01).active
+    assert not hampel_stage(f, 0.06).active
+    assert hampel_stage(f, 0.06).impulses == hampel_stage(f).impulses == (10,)  # found, not used
