@@ -13,7 +13,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml setup.py resdenoise/_kernels.c | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	RESDENOISE_REQUIRE_COMPILED=1 $(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -53,11 +53,13 @@ demo: install
 bench: install
 	$(BIN)/python benchmarks/bench_engine.py
 
-# the noise estimators on every signal class, then the automatic choice against the
-# automatic wavelet peers per class (bench_quality.py: every command on Donoho-Johnstone)
+# the noise estimators on every signal class, the multilevel shrinkage's noise rules against
+# the cascade and the SWT peers, then the automatic choice against the automatic wavelet
+# peers per class (bench_quality.py: every command on Donoho-Johnstone)
 bench-quality: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/bench_noise.py
+	$(BIN)/python benchmarks/bench_scales.py
 	$(BIN)/python benchmarks/bench_classes.py
 
 # peak memory of the command line on float WAVs of 16 MiB .. 2 GiB: flat when streamed
@@ -67,7 +69,7 @@ bench-memory: install
 # the engine on one machine against a local Dask cluster of 1 and 2 workers: a long Zarr
 # signal and 200 small files
 bench-dask: install
-	$(BIN)/python -m pip install --quiet -e '.[dask]' zarr
+	$(BIN)/python -m pip install --quiet -e '.[dask]'
 	$(BIN)/python benchmarks/bench_dask.py
 
 clean:

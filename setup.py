@@ -5,6 +5,7 @@ optional: without a C compiler the install still succeeds and the engine runs
 its NumPy step loop, which gives the same numbers (see resdenoise/engine.py).
 """
 
+import os
 import sys
 
 from setuptools import Extension, setup
@@ -23,7 +24,9 @@ setup(
             "resdenoise._kernels",
             sources=["resdenoise/_kernels.c"],
             extra_compile_args=flags,
-            optional=True,
+            # RESDENOISE_REQUIRE_COMPILED=1 (the Makefile's install) makes a compile
+            # error fail the install instead of keeping an older build silently.
+            optional=os.environ.get("RESDENOISE_REQUIRE_COMPILED") != "1",
         )
     ]
 )

@@ -1,16 +1,21 @@
 """The engine on one machine against a local Dask cluster of 1 and 2 workers, side by side.
 
 ``python benchmarks/bench_dask.py [--samples N] [--files F] [--blocks M]``
-(``make bench-dask``, which installs the ``dask`` extra and zarr).
+(``make bench-dask``, which installs the ``dask`` extra; the sizes also from
+``RESDENOISE_BENCH_SAMPLES`` and ``RESDENOISE_BENCH_FILES``).
 
 Two kinds of work, each timed in turns (local, 1 worker, 2 workers; best of
 ``--repeat`` rounds), throughput printed with the ratios to the local run:
 
 * **one long signal** (default 10^8 float64 samples, 800 MB) stored as a Zarr
   array in chunks of 2^22 samples: locally, read whole, ``run_plan``, written
-  back as Zarr; on the cluster, ``filter_array`` over ``dask.array.from_zarr``
-  written with ``to_zarr`` chunk by chunk (never gathered).  The outputs are
-  checked equal bit for bit.
+  back as Zarr; the command's own run (``resdenoise diffuse in.zarr -o
+  out.zarr``: :func:`resdenoise.pipeline.run_file`, chunk by chunk with the
+  check, noise and measurement passes and the report); on the cluster,
+  ``filter_array`` over ``dask.array.from_zarr`` written with ``to_zarr``
+  chunk by chunk (never gathered).  The outputs are checked equal bit for
+  bit.  The stores need about 4 x 8 bytes a sample of free disk (checked
+  first).
 * **many small files** (default 200 one-second 8 kHz WAVs): ``run_batch``
   with ``jobs=1`` against ``run_batch(scheduler=...)``.
 
@@ -57,10 +62,12 @@ def _best(fn, repeat: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--samples", type=float, default=1e8)
+    ap.add_argument(
+        "--samples", type=float, default=float(os.environ.get("RESDENOISE_BENCH_SAMPLES", 1e8))
+    )
     ap.add_argument("--chunk", type=int, default=1 << 22)
     ap.add_argument("--blocks", type=int, default=10)
-    ap.add_argument("--files", type=int, default=200)
+    ap.add_argument("--files", type=int, default=int(os.environ.get("RESDENOISE_BENCH_FILES", 200)))
     ap.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args()
 
@@ -69,14 +76,21 @@ def main() -> None:
     import zarr
 
     from resdenoise.batch import run_batch
-    from resdenoise.dask import filter_array
+    from resdenoise.dask import filter_array, measure_array
     from resdenoise.filters import plan_diffuse, run_plan
     from resdenoise.nonlinearities import get_nonlinearity
-    from resdenoise.pipeline import planner
+    from resdenoise.pipeline import RunOptions, planner, run_file
 
     n = int(args.samples)
     plan = plan_diffuse(get_nonlinearity("perona-malik", "diffusivity", 0.5), steps=args.blocks)
     work = tempfile.mkdtemp(prefix="bench-dask-")
+    need, free = 4 * 8 * n + (64 << 20), shutil.disk_usage(work).free
+    if need > free:
+        shutil.rmtree(work)
+        raise SystemExit(
+            f"{n:g} samples need about {need / 2**30:.1f} GiB of disk in {work}, "
+            f"{free / 2**30:.1f} GiB free; give --samples (or RESDENOISE_BENCH_SAMPLES) smaller"
+        )
     try:
         rng = np.random.default_rng(0)
         src = os.path.join(work, "in.zarr")
@@ -95,6 +109,15 @@ def main() -> None:
                 overwrite=True,
             )
             out[:] = run_plan(plan, x, threads=1)
+
+        threads1 = RunOptions(threads=1)
+        reports: dict = {}
+        command_plan = planner("diffuse", "perona-malik", lam=0.5, steps=args.blocks)
+
+        def command_long():
+            report = run_file(command_plan, src, os.path.join(work, "command.zarr"), run=threads1)
+            assert report["guarantees_held"]
+            reports["command"] = report
 
         def cluster_long(client):
             def run():
@@ -126,6 +149,7 @@ def main() -> None:
 
         rows = {"long signal": {}, "small files": {}}
         rows["long signal"]["local"] = _best(local_long, args.repeat)
+        rows["long signal"]["command"] = _best(command_long, args.repeat)
         rows["small files"]["local"] = _best(local_files, args.repeat)
         task_cost = None
         for workers in (1, 2):
@@ -135,16 +159,22 @@ def main() -> None:
                 rows["small files"][f"{workers} worker"] = _best(
                     cluster_files(cluster.scheduler_address), args.repeat
                 )
-                if workers == 2:
+                if workers == 2:  # the report's measurements as dask reductions, on the cluster
+                    t = time.perf_counter()
+                    reports["dask"] = measure_array(
+                        da.from_zarr(src), da.from_zarr(os.path.join(work, "dask.zarr")), plan
+                    )
+                    report_time = time.perf_counter() - t
                     rounds = []
                     for _ in range(50):
                         t = time.perf_counter()
                         client.submit(int, 0, pure=False).result()
                         rounds.append(time.perf_counter() - t)
                     task_cost = statistics.median(rounds)
-        same = np.array_equal(
-            zarr.open_array(os.path.join(work, "local.zarr"), mode="r")[:],
-            zarr.open_array(os.path.join(work, "dask.zarr"), mode="r")[:],
+        local_out = zarr.open_array(os.path.join(work, "local.zarr"), mode="r")[:]
+        same = all(
+            np.array_equal(local_out, zarr.open_array(os.path.join(work, name), mode="r")[:])
+            for name in ("dask.zarr", "command.zarr")
         )
         same_files = all(
             open(os.path.join(work, "out-local", f), "rb").read()
@@ -165,7 +195,23 @@ def main() -> None:
             for k, t in times.items()
         )
         print(f"{what:12s} {cells}")
-    print(f"results equal: long signal {same}, small files {same_files}")
+    print(f"results equal: long signal (local, command, dask) {same}, small files {same_files}")
+    exact = ("input_min", "input_max", "output_min", "output_max", "sign_changes_in")
+    agree = (
+        all(
+            a[k] == b[k]
+            for a, b in zip(
+                reports["dask"]["channels"], reports["command"]["channels"], strict=True
+            )
+            for k in exact + ("sign_changes_out", "max_min_principle", "tv_diminished")
+        )
+        and reports["dask"]["noise_sigma"] == reports["command"]["noise_sigma"]
+    )
+    print(
+        f"report as dask reductions (measure_array, 2 workers): {report_time:.2f} s "
+        f"({n / report_time / 1e6:.2f} Msamples/s); ranges, signs, verdicts and noise "
+        f"equal to the command's report: {agree}"
+    )
     print(
         f"halo share of a chunk's work: 2m/C = {2 * args.blocks / args.chunk:.2e} "
         f"(m = {args.blocks}, C = {args.chunk}); scheduler round trip per task: "

@@ -13,7 +13,10 @@ bit for bit, whatever the chunking.
 (:func:`resdenoise.noise.estimate_noise`) of a dask array, computed as dask
 reductions (per-chunk histograms of the values' bit patterns, summed),
 never by gathering the signal: the exact quantile or median of
-:class:`resdenoise.median.MedianSelect`, in its passes.
+:class:`resdenoise.median.MedianSelect`, in its passes.  :func:`measure_array`
+is the report of a run (:func:`resdenoise.filters.analyse_run`'s
+dictionary) the same way: one :class:`resdenoise.stream.StreamMeasure` per
+chunk, told the two samples before its chunk, merged in order.
 
 Only this module imports dask; the base install and ``--help`` never do.
 """
@@ -29,9 +32,10 @@ from .errors import ParameterError, SignalError
 from .filters import run_plan
 from .median import MedianSelect
 from .noise import DEFAULT_ESTIMATOR
+from .stream import StreamMeasure
 from .wavelet import MAD_FACTOR, haar_details
 
-__all__ = ["filter_array", "noise_sigma", "run_tasks"]
+__all__ = ["filter_array", "measure_array", "noise_sigma", "run_tasks"]
 
 #: Seconds to wait for a scheduler to answer.
 CONNECT_TIMEOUT = 10
@@ -179,6 +183,72 @@ def noise_sigma(array, dtype=None, estimator: str = DEFAULT_ESTIMATOR) -> np.nda
         else:
             sigma[c] = select.median / MAD_FACTOR
     return sigma
+
+
+def measure_array(f, u, plan, verdict=None) -> dict:
+    """The report of a run of ``plan`` from ``f`` to ``u``, as dask reductions.
+
+    :func:`resdenoise.filters.analyse_run`'s dictionary (the per-channel
+    ranges, max-min principle, sign changes, total variation, mean drift,
+    a regularisation's energies and Euler-Lagrange residual, the noise
+    estimate; ``verdict`` default ``plan.verdict()``) without gathering the
+    signal: each chunk is measured by its own
+    :class:`resdenoise.stream.StreamMeasure`, given the two samples before it
+    (the difference, flux and residual across the cut are the chunk's), and
+    the measures are merged in order.  Minima, maxima, sign changes, the
+    residual and the verdicts equal the in-memory report exactly; sums (total
+    variation, means, energies) to rounding (chunk sums added by ``math.fsum``).
+
+    Parameters
+    ----------
+    f, u : dask.array.Array
+        Input as given (the file's values) and output in the working
+        precision, shape ``(samples,)`` or ``(samples, channels)`` (``u``
+        e.g. from :func:`filter_array`), as ``analyse_run`` takes them.
+    plan : resdenoise.filters.Plan
+
+    Returns
+    -------
+    dict
+        Without the per-scale checks of a multiscale plan (those need the
+        whole signal).
+    """
+    import dask
+
+    f, u = _as_time_chunked(f), _as_time_chunked(u)
+    if f.shape != u.shape:
+        raise ParameterError(f"f has shape {f.shape}, u {u.shape}; give a run's input and output")
+    # tolerances in the ulp of the coarser precision, as stability.measure_channels
+    dtype = np.float32 if np.float32 in (f.dtype, u.dtype) else np.float64
+    sigma = noise_sigma(f)
+    u = u.rechunk(f.chunks)
+    channels = 1 if f.ndim == 1 else f.shape[1]
+    lo, hi = dask.compute(f.min(), f.max())
+    amplitude = abs(float(np.maximum(-lo, hi)))  # as stability.tolerances takes it
+    frames = f.shape[0]
+    starts = np.cumsum((0,) + f.chunks[0])
+    parts = []
+    part = dask.delayed(_measure_part, pure=False)
+    for i, (fb, ub) in enumerate(zip(f.to_delayed().ravel(), u.to_delayed().ravel(), strict=True)):
+        a = max(int(starts[i]) - 2, 0)
+        before = (f[a : starts[i]], u[a : starts[i]]) if i else (None, None)
+        parts.append(part(plan, (channels, amplitude, dtype, frames), fb, ub, *before))
+    measures = dask.compute(*parts)
+    whole = measures[0]
+    for m in measures[1:]:
+        whole.merge(m)
+    return whole.report(verdict or plan.verdict(), sigma, noise.estimator_for(f.shape[0]))
+
+
+def _measure_part(plan, signal: tuple, f, u, f_before, u_before) -> StreamMeasure:
+    """One chunk's measure (``signal``: channels, amplitude, dtype, frames of the
+    whole; ``f_before``, ``u_before``: the rows before the chunk, or None)."""
+    channels, amplitude, dtype, frames = signal
+    m = StreamMeasure(plan, channels, amplitude, dtype, frames=frames)
+    if f_before is not None:
+        m.after(f_before, u_before)
+    m.add(f, u)
+    return m
 
 
 def _aligned_chunks(chunks: tuple, n: int, step: int) -> tuple:

@@ -50,6 +50,7 @@ __all__ = [
     "backward_difference",
     "diffusion_block",
     "run_blocks",
+    "run_strided",
     "backend_for",
     "compiled_instruction_set",
     "BACKENDS",
@@ -226,6 +227,39 @@ def run_blocks(
         sweep = min(sweep, int(np.diff(bounds).min()))
         _run_tiled(u, step, n_blocks, bounds, sweep, threads, callback, every, f, fresh)
     return u
+
+
+def run_strided(
+    u: np.ndarray, nl, tau: float, blocks: int, stride: int, h: float = 1.0
+) -> np.ndarray:
+    """``blocks`` diffusion blocks of differences with stride ``stride`` (reflecting ends).
+
+    ``u_i += tau (Phi(u_{i+s} - u_i) - Phi(u_i - u_{i-s}))``, zero flux where
+    ``i + s`` or ``i - s`` leaves the signal: the single-scale block on each
+    interleaved subsequence ``u[r::s]`` (differences divided by ``h``).
+    float32 stays float32, anything else is computed in float64.
+
+    The ``stride`` interleaved subsequences ``u[r::stride]`` (for every
+    channel) are the channels of :func:`run_blocks`:
+    those with one more sample in one call, the others in another.
+    """
+    u = np.asarray(u)
+    u = u if u.dtype == np.float32 else u.astype(float, copy=False)
+    shape = u.shape
+    u2 = u.reshape(shape[0], -1)
+    if stride == 1:
+        return run_blocks(u2, nl, tau, blocks, h).reshape(shape)
+    n, c = u2.shape
+    q, rem = divmod(n, stride)
+    out = u2.copy()
+    for first, last, length in ((0, rem, q + 1), (rem, stride, q)):
+        if last <= first or length < 2:
+            continue  # subsequences of one sample: nothing to diffuse
+        idx = np.arange(length)[:, None] * stride + np.arange(first, last)[None, :]
+        sub = u2[idx].reshape(length, -1)  # (length, subsequences x channels)
+        res = run_blocks(sub, nl, tau, blocks, h).reshape(length, last - first, c)
+        out[idx] = res
+    return out.reshape(shape)
 
 
 def _checked_out(out, f: np.ndarray) -> np.ndarray:

@@ -263,6 +263,26 @@ def check_verdict(plan, verdict, allow_unstable: bool = False, on_warning=None) 
 #: before it starts (10^8 blocks of 10^6 samples take hours).
 MAX_BLOCKS = 10**8
 
+#: The engine's best rate, in samples x blocks per second (``make bench``: about
+#: 1e9 on two cores in float64); used only to say how long a refused run would take.
+BEST_RATE = 1e9
+
+
+def _duration(seconds: float) -> str:
+    """A rough duration for a person: seconds, hours, days or years."""
+    for unit, size in (("years", 365.25 * 86400), ("days", 86400), ("hours", 3600)):
+        if seconds >= size:
+            return f"{seconds / size:.2g} {unit}"
+    return f"{seconds:.2g} s"
+
+
+def _too_many(blocks: float) -> str:
+    per_million = _duration(blocks * 1e6 / BEST_RATE)
+    return (
+        f"more than a run may take (at most {MAX_BLOCKS:,}; at the engine's best rate "
+        f"that many take about {per_million} per million samples)"
+    )
+
 
 def _check_positive(name: str, value, integer: bool = False):
     if value is None:
@@ -273,8 +293,7 @@ def _check_positive(name: str, value, integer: bool = False):
         raise ParameterError(f"{name} must be {what}, got {value!r}")
     if integer and value > MAX_BLOCKS:
         raise ParameterError(
-            f"{value} blocks are more than a run may take (at most {MAX_BLOCKS:,}); "
-            f"give fewer {name}",
+            f"{value} blocks are {_too_many(value)}; give fewer {name}",
             parameters=[name],
         )
     return value
@@ -285,7 +304,7 @@ def _blocks_for(total: float, tau_max: float) -> int:
     if not total / tau_max <= MAX_BLOCKS:
         raise ParameterError(
             f"time {total:g} at tau <= {tau_max:g} needs {total / tau_max:.3g} steps, "
-            f"more than a run may take (at most {MAX_BLOCKS:,}); give a shorter time",
+            f"{_too_many(total / tau_max)}; give a shorter time",
             parameters=["time"],
         )
     m = max(1, math.ceil(total / tau_max))
@@ -398,7 +417,12 @@ def analyse_run(
     )
     if hasattr(plan, "scale_checks"):  # a multiscale plan: guarantees per scale
         report["scales"] = plan.scale_checks(f)
+        failed = [msg for s in report["scales"] for msg in s.get("failed", ())]
+        if failed:
+            report["failed_checks"] = [*report["failed_checks"], *failed]
+            report["guarantees_held"] = False
     if check_wavelet:
-        ref = cycle_spin_shrink(f, plan.nl.shrinkage, plan.steps)
+        reference = getattr(plan, "wavelet_reference", None)  # several scales: their own
+        ref = reference(f) if reference else cycle_spin_shrink(f, plan.nl.shrinkage, plan.steps)
         report["wavelet_check"] = {"max_abs_difference": float(np.max(np.abs(ref - u)))}
     return report

@@ -1,4 +1,11 @@
-"""Several scales as diffusion blocks: shift-invariant Haar shrinkage of dilation 1, 2, 4, ...
+"""Several scales as diffusion blocks: dilated (strided) cascades, and ``--scales``.
+
+``shrink --scales K`` is the exact multilevel shift-invariant Haar
+shrinkage of :mod:`resdenoise.multilevel` (one additive block per
+iteration, a threshold and a noise level per level; :func:`plan_scales`).
+``diffuse --scales K`` and the cascade functions below (:func:`choose_cascade`,
+:func:`plan_cascade`, :func:`choose_diffusion_scales`) are a *cascade*
+of dilated blocks, described here.
 
 The paper's single-scale link: one iteration of cycle-spun Haar shrinkage
 with shrinkage function S is one diffusion block with ``tau = 1/4``, ``h = 1``
@@ -27,7 +34,7 @@ principle and the mean hold, total variation and sign changes are only
 guaranteed per subsequence (:attr:`StabilityVerdict.whole_signal` False),
 and are measured per scale in the report (``scales``).
 
-Thresholds (:func:`choose_scales`): scale by scale, the threshold from the
+Thresholds (:func:`choose_cascade`): scale by scale, the threshold from the
 universal one ``theta_u x 2^(-k/2)``, k = 0..20, or none (the scale is
 skipped), with the smallest SURE of the whole cascade so far, its
 divergence by the same Monte-Carlo probe as :mod:`resdenoise.autoparams`.
@@ -42,63 +49,25 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import stability
-from .engine import run_blocks
+from .engine import run_strided
 from .errors import ParameterError
 from .filters import Plan
-from .noise import resolve_sigma
+from .multilevel import FACTORS, choose_levels, max_scales, plan_levels, sure_state
 from .nonlinearities import SQRT2, get_nonlinearity
 from .wavelet import universal_threshold
 
 __all__ = [
     "MultiscalePlan",
+    "choose_cascade",
     "choose_scales",
     "max_scales",
-    "plan_multiscale",
+    "plan_cascade",
     "plan_scales",
     "run_strided",
 ]
 
 #: The word that asks for a data-driven choice (as resdenoise.plans.AUTO).
 AUTO = "auto"
-#: Multiples of the universal threshold tried at each scale, largest first.
-FACTORS = tuple(2.0 ** (-k / 2) for k in range(21))
-#: The coarsest scale has at least this many samples per subsequence.
-MIN_PER_SUBSEQUENCE = 8
-#: At most this many scales.
-MAX_SCALES = 8
-
-
-def max_scales(n: int) -> int:
-    """The most scales a signal of n samples gets: every subsequence >= 8 samples."""
-    k = 1
-    while k < MAX_SCALES and n // (2**k) >= MIN_PER_SUBSEQUENCE:
-        k += 1
-    return k
-
-
-def run_strided(u: np.ndarray, nl, tau: float, blocks: int, stride: int) -> np.ndarray:
-    """``blocks`` diffusion blocks of differences with stride ``stride`` (reflecting ends).
-
-    The ``stride`` interleaved subsequences ``u[r::stride]`` (for every
-    channel) are the channels of :func:`resdenoise.engine.run_blocks`:
-    those with one more sample in one call, the others in another.
-    """
-    u = np.asarray(u, dtype=float)
-    shape = u.shape
-    u2 = u.reshape(shape[0], -1)
-    if stride == 1:
-        return run_blocks(u2, nl, tau, blocks).reshape(shape)
-    n, c = u2.shape
-    q, rem = divmod(n, stride)
-    out = u2.copy()
-    for first, last, length in ((0, rem, q + 1), (rem, stride, q)):
-        if last <= first or length < 2:
-            continue  # subsequences of one sample: nothing to diffuse
-        idx = np.arange(length)[:, None] * stride + np.arange(first, last)[None, :]
-        sub = u2[idx].reshape(length, -1)  # (length, subsequences x channels)
-        res = run_blocks(sub, nl, tau, blocks).reshape(length, last - first, c)
-        out[idx] = res
-    return out.reshape(shape)
 
 
 @dataclass(frozen=True)
@@ -196,7 +165,7 @@ def plan_diffusion_scales(name: str, lams, blocks, tau: float) -> MultiscalePlan
     return MultiscalePlan("diffuse", "diffusivity", first, tau, 1.0, steps, params, groups=groups)
 
 
-def plan_multiscale(name: str, thetas, blocks: int = 1) -> MultiscalePlan:
+def plan_cascade(name: str, thetas, blocks: int = 1) -> MultiscalePlan:
     """A cascade with threshold ``thetas[j]`` at stride ``2^j`` (None: scale skipped)."""
     groups = []
     for j, theta in enumerate(thetas):
@@ -251,7 +220,7 @@ def _scale_count(n: int, scales: int | None) -> int:
     return max_scales(n) if scales is None else min(int(scales), max_scales(n))
 
 
-def choose_scales(f, name: str, scales: int | None = None, sigma=None, blocks: int = 1):
+def choose_cascade(f, name: str, scales: int | None = None, sigma=None, blocks: int = 1):
     """Thresholds per scale by SURE of the cascade (see the module docstring).
 
     ``scales`` None: as many as :func:`max_scales` allows (a scale that does
@@ -262,7 +231,7 @@ def choose_scales(f, name: str, scales: int | None = None, sigma=None, blocks: i
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
     n = f2.shape[0]
     k = _scale_count(n, scales)
-    state, risk, sig, estimator = _sure_state(f2, sigma)
+    state, risk, sig, estimator = sure_state(f2, sigma)
     base = universal_threshold(float(np.max(sig)), n)
     identity = current = risk(state)
     thetas, risks = [], []
@@ -280,31 +249,16 @@ def choose_scales(f, name: str, scales: int | None = None, sigma=None, blocks: i
         thetas.append(best_theta)
         risks.append(best)
         state, current = best_state, best
-    plan = plan_multiscale(name, thetas, blocks)
+    plan = plan_cascade(name, thetas, blocks)
     choice = ScaleChoice(tuple(thetas), tuple(risks), identity, tuple(map(float, sig)), estimator)
     return plan, choice
 
 
+#: The cascade's shrinkage search under the name :mod:`resdenoise.automatic` calls.
+choose_scales = choose_cascade
+
 #: The most blocks of one diffusion scale the search tries.
 MAX_SCALE_BLOCKS = 2000
-
-
-def _sure_state(f2, sigma):
-    """The probe, the stacked state (signal, probe) and the cascade's SURE."""
-    from .autoparams import sure_probe
-
-    n, c = f2.shape
-    level = resolve_sigma(f2, sigma, search=True)
-    sig, estimator = level.sigma, level.estimator
-    b, eps = sure_probe(f2, sig)
-    state = np.concatenate([f2, f2 + eps * b], axis=1)
-
-    def risk(u):
-        uf, up = u[:, :c], u[:, c:]
-        div = np.sum(b * (up - uf), axis=0) / eps
-        return float(np.sum(np.sum((f2 - uf) ** 2, axis=0) / n - sig**2 + 2 * sig**2 * div / n))
-
-    return state, risk, sig, estimator
 
 
 def choose_diffusion_scales(f, name: str, scales: int | None = None, sigma=None, lam=None):
@@ -318,7 +272,7 @@ def choose_diffusion_scales(f, name: str, scales: int | None = None, sigma=None,
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
     n = f2.shape[0]
     k = _scale_count(n, scales)
-    state, risk, sig, estimator = _sure_state(f2, sigma)
+    state, risk, sig, estimator = sure_state(f2, sigma)
     base = SQRT2 * universal_threshold(float(np.max(sig)), n)
     lams = [float(lam)] if lam is not None else [base * c for c in FACTORS[::2]]
     tau = stability.default_tau(get_nonlinearity(name, "diffusivity", lams[0]))
@@ -353,10 +307,12 @@ def choose_diffusion_scales(f, name: str, scales: int | None = None, sigma=None,
 def plan_scales(u, name, lam, settings: dict, rule=None, sigma=None, command="shrink"):
     """``shrink`` with ``scales``: the plan maker's ``(plan, extra)``.
 
-    ``scales`` K: K scales, thresholds given (``lam``: the same at every
-    scale) or chosen by SURE; ``"auto"``: the single-scale automatic shrink
-    (:func:`resdenoise.autoparams.choose_parameters`) and the cascade over
-    every scale, whichever SURE expects better.  Needs the samples (a
+    ``shrink``: ``scales`` K: K-level shift-invariant Haar shrinkage
+    (:mod:`resdenoise.multilevel`), thresholds given (``lam``: the same at
+    every level) or chosen by SURE per level; ``"auto"``: the single-scale
+    automatic shrink (:func:`resdenoise.autoparams.choose_parameters`) and
+    every level, whichever SURE expects better.  ``diffuse``: the cascade of
+    this module.  Needs the samples (a
     streamed file is refused by the summary, which says so).
     """
     if not isinstance(name, str):
@@ -369,29 +325,27 @@ def plan_scales(u, name, lam, settings: dict, rule=None, sigma=None, command="sh
         return _diffuse_scales(u, name, lam, scales, sigma)
     iterations = settings.get("iterations", 1)
     if iterations == AUTO:
-        iterations = 1 if scales != AUTO else AUTO
+        iterations = 1
     if lam is not None:
         k = max_scales(u.shape[0]) if scales == AUTO else min(int(scales), max_scales(len(u)))
-        plan = plan_multiscale(name, [lam / SQRT2] * k, int(iterations))
-        return plan, {"threshold_rule": "given, at every scale"}
+        plan = plan_levels(name, [lam / SQRT2] * k, int(iterations))
+        return plan, {"threshold_rule": "given, at every level"}
     if scales != AUTO:
-        plan, choice = choose_scales(u, name, int(scales), sigma, int(iterations))
+        plan, choice = choose_levels(u, name, int(scales), sigma, int(iterations))
         return plan, choice.as_dict()
     from .autoparams import choose_parameters
     from .filters import plan_shrink
 
     single = choose_parameters(u, name, "shrinkage", tau=0.25, sigma=sigma)
-    plan, choice = choose_scales(u, name, None, sigma)
+    plan, choice = choose_levels(u, name, None, sigma)
     multi = choice.risks[-1] if choice.risks else math.inf
     if multi < single.stopping.best:
         reason = f"SURE {multi:.6g} (scales) < {single.stopping.best:.6g} (one scale)"
         return plan, {**choice.as_dict(), "scales_choice": reason}
     reason = f"SURE {single.stopping.best:.6g} (one scale) <= {multi:.6g} (scales)"
+    one = plan_shrink(single.nl, max(single.steps, 1))
     if single.steps == 0:  # nothing helps: the input itself
-        one = plan_shrink(single.nl, 1)
         one = replace(one, steps=0, parameters={**one.parameters, "iterations": 0})
-    else:
-        one = plan_multiscale(name, [single.nl.theta], single.steps)
     return one, {**single.as_dict(), "scales_choice": reason}
 
 

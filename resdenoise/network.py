@@ -24,6 +24,23 @@ The file lists groups of blocks, run one after another, each group being
     threshold = 0.3                 # shrinkage only: lambda = sqrt2 * threshold
     label = "wavelet clean-up"      # optional, for the report
 
+    [[block]]
+    diffusivity = "perona-malik"
+    scale = 4                       # differences of stride 4 [default: 1]
+
+A group with ``scale = s`` (an integer from 1 to 2^20; any, not only
+powers of two) runs the dilated block ``u_i += tau (Phi((u_{i+s} - u_i)/h)
+- Phi((u_i - u_{i-s})/h))/h``, zero flux where ``i +- s`` leaves the signal:
+the ordinary block on each of the s interleaved subsequences ``u[r::s]``,
+which :func:`resdenoise.engine.run_strided` runs as the engine's channels
+(a scale of N or more leaves a signal of N samples as it is).  Its tau
+bounds are the ordinary ones, so its verdict is too; the max-min principle
+and the mean hold for the whole signal, total variation and sign changes
+per subsequence (the report's ``whole_signal`` is then false).  It is the
+dilated form of :mod:`resdenoise.multiscale`, not a level of the multilevel
+Haar transform (:mod:`resdenoise.multilevel`), whose box averages would
+give up the max-min principle the network's guarantee rests on.
+
 Each block group is checked by :func:`resdenoise.stability.check_tau`; the
 network is stable when every group is (the paper's Theorem 2 by induction
 over the blocks).  :class:`NetworkPlan` is a :class:`~resdenoise.filters.Plan`
@@ -44,7 +61,7 @@ from typing import Final
 import numpy as np
 
 from . import stability
-from .engine import run_blocks
+from .engine import run_blocks, run_strided
 from .errors import ParameterError, ResdenoiseError
 from .expr import expression_nonlinearity, parse_expression
 from .filters import Plan, auto_lambda, with_reach
@@ -72,11 +89,13 @@ __all__ = [
 #: Keys naming a block's nonlinearity: one per block.
 NAME_KEYS: Final = FORMS + tuple(f"{form}-expr" for form in FORMS)
 #: Other keys of a block.
-BLOCK_KEYS: Final = ("lambda", "threshold", "tau", "repeat", "label")
+BLOCK_KEYS: Final = ("lambda", "threshold", "tau", "repeat", "scale", "label")
 #: Keys at the top of the file.
 TOP_KEYS: Final = ("block", "h", "description")
 #: Largest repeat count of one group, and largest total number of blocks.
 MAX_REPEAT: Final = 10_000_000
+#: Largest stride of a block group's differences.
+MAX_SCALE: Final = 2**20
 #: Most distinct formulas (-expr values) in one network: each is compiled and
 #: sampled for its stability (two evaluations on an 80,001-point grid), about
 #: FORMULA_SECONDS each, before anything is filtered; repeated formulas count once.
@@ -102,6 +121,7 @@ class BlockSpec:
     tau: float | None = None
     repeat: int = 1
     label: str = ""
+    scale: int = 1
 
     @property
     def where(self) -> str:
@@ -274,7 +294,13 @@ def _block(table: dict, index: int, line: int | None, source: str) -> BlockSpec:
     label = table.get("label", "")
     if not isinstance(label, str):
         raise NetworkError(f"{where}: label must be a string")
-    return BlockSpec(index, line, form, name, expr, lam, tau, repeat, label)
+    scale = table.get("scale", 1)
+    if isinstance(scale, bool) or not isinstance(scale, int) or not 1 <= scale <= MAX_SCALE:
+        raise NetworkError(
+            f"{where}: scale must be an integer from 1 to {MAX_SCALE} (the stride of the "
+            f"differences), got {scale!r}"
+        )
+    return BlockSpec(index, line, form, name, expr, lam, tau, repeat, label, scale)
 
 
 # --------------------------------------------------------------------------
@@ -319,6 +345,11 @@ class NetworkPlan(Plan):
     def stopping_time(self) -> float:
         return float(sum(tau * spec.repeat for spec, _, tau in self.groups))
 
+    @property
+    def halo(self) -> int:
+        """A block of scale s moves information s samples: the sum of scale x repeat."""
+        return int(sum(spec.scale * spec.repeat for spec, _, _ in self.groups))
+
     def group_verdicts(self) -> list[stability.StabilityVerdict]:
         return [stability.check_tau(nl, tau, self.h) for _, nl, tau in self.groups]
 
@@ -344,6 +375,7 @@ class NetworkPlan(Plan):
             linf_stable=all(v.linf_stable for v in verdicts),
             sign_stable=all(v.sign_stable for v in verdicts),
             reason="; ".join(reasons),
+            whole_signal=all(spec.scale == 1 for spec, _, _ in self.groups),
             blocks=tuple(blocks),
         )
 
@@ -355,6 +387,12 @@ class NetworkPlan(Plan):
         done = 0
         stopped = False
         for spec, nl, tau in self.groups:
+            if spec.scale > 1:  # the s subsequences as the engine's channels
+                u = run_strided(u, nl, tau, spec.repeat, spec.scale, self.h)
+                done += spec.repeat
+                if callback is not None and callback(done, u) is False:
+                    break
+                continue
             inner = None
             if callback is not None:
 

@@ -376,8 +376,8 @@ class _FileJob:
 
 def should_stream(path: str, chunk: int | None, threshold: int | None = None) -> bool:
     """Whether :func:`run_file` streams: when ``chunk`` > 0 is given, never when
-    it is 0, and by default for a regular input file larger than
-    :data:`STREAM_THRESHOLD`."""
+    it is 0, and by default for a Zarr store (a directory) and a regular
+    input file larger than :data:`STREAM_THRESHOLD`."""
     if chunk is not None:
         return chunk > 0
     if path == "-":
@@ -386,6 +386,8 @@ def should_stream(path: str, chunk: int | None, threshold: int | None = None) ->
         st = os.stat(path)
     except OSError:
         return False  # reading it whole reports the problem
+    if stat.S_ISDIR(st.st_mode):
+        return True  # a Zarr store: chunk by chunk, never gathered
     limit = STREAM_THRESHOLD if threshold is None else threshold
     return stat.S_ISREG(st.st_mode) and st.st_size > limit
 

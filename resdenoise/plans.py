@@ -167,8 +167,8 @@ def planner(
         ``diffuse``: ``time`` (or ``"auto"``) or ``steps``, ``tau``, ``h``;
         ``shrink``: ``theta`` (threshold, lam = sqrt2 theta; or ``"auto"``),
         ``iterations`` (default 1, or ``"auto"``), ``scales`` (K >= 1 or
-        ``"auto"``: a cascade of shrinkages of dilation 1, 2, ..., 2^(K-1),
-        see :mod:`resdenoise.multiscale`); ``regularise``: ``alpha``
+        ``"auto"``: K-level shift-invariant Haar shrinkage, see
+        :mod:`resdenoise.multilevel`); ``regularise``: ``alpha``
         (or ``"auto"``), ``steps``, ``h``; ``resnet``: ``blocks`` (or
         ``"auto"``), ``tau``, ``h``.  Defaults as for
         :mod:`resdenoise.filters`.

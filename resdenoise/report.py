@@ -118,6 +118,7 @@ def block_entry(spec, nl, tau: float, verdict) -> dict:
         "lambda": nl.lam,
         "tau": tau,
         "repeat": spec.repeat,
+        "scale": spec.scale,
         "stopping_time": tau * spec.repeat,
         "stability": verdict.as_dict(),
     }

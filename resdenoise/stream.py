@@ -401,6 +401,11 @@ class StreamMeasure:
     exactness).  ``frames``: the signal's length, where known: near the float64
     maximum the sums are then taken of the samples times the power of two
     ``stability.measure_channels`` takes, so that none can overflow.
+
+    Or measure pieces apart (in parallel, :func:`resdenoise.dask.measure_array`):
+    one measure per piece, told the two rows before it with :meth:`after`,
+    then :meth:`merge` each into the one before, in order: the same numbers
+    as one measure fed the pieces in turn.
     """
 
     def __init__(
@@ -472,6 +477,44 @@ class StreamMeasure:
         if self.check_wavelet and chunk is not None:
             ref = cycle_spin_shrink(chunk.x, self.plan.nl.shrinkage, self.plan.steps)[chunk.core]
             self.wavelet_max = max(self.wavelet_max, float(np.max(np.abs(ref - u))))
+
+    def after(self, f: np.ndarray, u: np.ndarray) -> None:
+        """This measure's piece starts after rows ``f``, ``u`` (the one or two rows
+        before it, working dtype): the differences across the cut are its own."""
+        f64 = np.asarray(f, dtype=np.float64).reshape(f.shape[0], -1).T
+        u64 = np.asarray(u, dtype=np.float64).reshape(u.shape[0], -1).T
+        self.last_in, self.last_out = f64[:, -1].copy(), u64[:, -1].copy()
+        if self.regularise:  # the residual of the row before waits for this piece
+            left = np.zeros((self.channels, 1))  # zero flux before the first sample
+            if u64.shape[1] > 1:
+                left = self.plan.nl.phi(np.diff(u64[:, -2:], axis=1) / self.plan.h)
+            self._pending = (u64[:, -1:].copy(), f64[:, -1:].copy(), left)
+
+    def __getstate__(self) -> dict:
+        """Without the scratch arrays (a chunk's size each): a measure sent between
+        processes carries only what it measured."""
+        return {**self.__dict__, "_scratch": _Scratch()}
+
+    def merge(self, later: StreamMeasure) -> None:
+        """Take in the measure of the piece right after this one's (see :meth:`after`)."""
+        self.n += later.n
+        for a, b in ((self.lo_in, later.lo_in), (self.lo_out, later.lo_out)):
+            np.fmin(a, b, out=a)
+        for a, b in ((self.hi_in, later.hi_in), (self.hi_out, later.hi_out)):
+            np.fmax(a, b, out=a)
+        sums = ["tv_in", "tv_out", "sum_in", "sum_out"]
+        if self.regularise:
+            sums += ["sq", "psi_in", "psi_out"]
+            self.residual = np.maximum(self.residual, later.residual)
+            self._pending = later._pending
+        for name in sums:
+            for mine, theirs in zip(getattr(self, name), getattr(later, name), strict=True):
+                mine.extend(theirs)
+        pairs = zip(self.signs_in + self.signs_out, later.signs_in + later.signs_out, strict=True)
+        for mine, theirs in pairs:
+            mine.merge(theirs)
+        self.last_in, self.last_out = later.last_in, later.last_out
+        self.wavelet_max = max(self.wavelet_max, later.wavelet_max)
 
     def _add_energies(self, c: int, fc, uc, df, du) -> None:
         """Channel c's energy terms: ``df``/``du`` are the differences of input and

@@ -11,7 +11,13 @@ import math
 
 import numpy as np
 
-__all__ = ["haar_details", "estimate_noise", "universal_threshold", "cycle_spin_shrink"]
+__all__ = [
+    "haar_details",
+    "estimate_noise",
+    "universal_threshold",
+    "cycle_spin_shrink",
+    "multilevel_shrink",
+]
 
 _SQRT2 = math.sqrt(2.0)
 
@@ -76,4 +82,32 @@ def cycle_spin_shrink(u: np.ndarray, shrinkage, iterations: int = 1) -> np.ndarr
             rec[1::2] = (a - w) / _SQRT2
             acc += np.roll(rec, shift, axis=0)
         u = acc[:n] / 2.0
+    return u
+
+
+def multilevel_shrink(u: np.ndarray, shrinkages, iterations: int = 1) -> np.ndarray:
+    """Iterated K-level stationary (undecimated) Haar shrinkage, reflecting ends.
+
+    Each iteration, on the mirrored signal ``x = [u, u reversed]`` (period 2N,
+    indices mod 2N): approximations and details ``a_j = (a + a(. + s))/sqrt2``,
+    ``d_j = (a - a(. + s))/sqrt2`` with s = 2^(j-1) (``a_0 = x``, as
+    ``pywt.swt``); ``shrinkages[j - 1]`` (None: none) applied to ``d_j``; each
+    level reconstructed from the coarsest by averaging its two decimated
+    inverses (as ``pywt.iswt``); the first N samples kept.
+    """
+    u = np.array(u, dtype=float, copy=True)
+    n = u.shape[0]
+    p = 2 * n
+    for _ in range(int(iterations)):
+        a = np.concatenate([u, u[::-1]], axis=0)
+        details = []
+        for j in range(len(shrinkages)):
+            ahead = a[(np.arange(p) + 2**j) % p]
+            a, d = (a + ahead) / _SQRT2, (a - ahead) / _SQRT2
+            details.append(d)
+        for j in reversed(range(len(shrinkages))):
+            w = details[j] if shrinkages[j] is None else shrinkages[j](details[j])
+            back = (np.arange(p) - 2**j) % p
+            a = 0.5 * ((a + w) + (a[back] - w[back])) / _SQRT2
+        u = a[:n]
     return u

@@ -16,12 +16,19 @@ from hypothesis import strategies as st
 
 da = pytest.importorskip("dask.array")
 
-from resdenoise.dask import filter_array, noise_sigma  # noqa: E402
+from resdenoise.dask import filter_array, measure_array, noise_sigma  # noqa: E402
 from resdenoise.errors import ParameterError  # noqa: E402
-from resdenoise.filters import plan_diffuse, plan_regularise, plan_resnet, run_plan  # noqa: E402
+from resdenoise.filters import (  # noqa: E402
+    analyse_run,
+    plan_diffuse,
+    plan_regularise,
+    plan_resnet,
+    run_plan,
+)
 from resdenoise.network import build_network, parse_network  # noqa: E402
 from resdenoise.noise import estimate_noise  # noqa: E402
 from resdenoise.nonlinearities import PAPER_FAMILIES, get_nonlinearity  # noqa: E402
+from resdenoise.stream import StreamMeasure  # noqa: E402
 
 NETWORK = """
 [[block]]
@@ -118,6 +125,70 @@ def test_what_is_not_a_signal_is_refused(value, words):
     assert words in str(info.value)
 
 
+#: Measurements that are sums (to rounding); every other one is exact.
+SUMS = {"tv_in", "tv_out", "mean_drift", "energy_in", "energy_out"}
+
+
+def _equal_reports(got: dict, want: dict, amplitude: float) -> None:
+    assert got.keys() == want.keys()
+    for key in want:
+        if key != "channels":
+            assert got[key] == want[key], key
+    for g, w in zip(got["channels"], want["channels"], strict=True):
+        assert g.keys() == w.keys()
+        for key in w:
+            if key in SUMS:  # sums of up to 300 terms of up to ~amplitude
+                assert g[key] == pytest.approx(w[key], rel=1e-12, abs=1e-12 * amplitude), key
+            else:
+                assert g[key] == w[key], key
+
+
+@settings(max_examples=40)
+@given(
+    case=cases(),
+    which=st.sampled_from(["perona-malik", "charbonnier", "tanh", "regularise"]),
+    dtype=st.sampled_from([None, "float32"]),
+)
+def test_the_report_as_dask_reductions_is_the_in_memory_report(case, which, dtype):
+    x, chunks = case
+    if which == "regularise":
+        plan = plan_regularise(get_nonlinearity("charbonnier", "regulariser", 0.5), alpha=2.0)
+    else:
+        plan = plan_diffuse(get_nonlinearity(which, "diffusivity", 0.7), steps=9)
+    u = run_plan(plan, x, dtype=dtype)  # measured against the input as given, as the commands
+    arr = da.from_array(x, chunks=(chunks,) + x.shape[1:])
+    got = measure_array(arr, filter_array(arr, plan, dtype=dtype), plan)
+    _equal_reports(got, analyse_run(plan, x, u), float(np.abs(x).max()) + 1.0)
+    # and exactly the numbers of one measure fed the same chunks in turn
+    channels, amplitude = 1 if x.ndim == 1 else x.shape[1], float(np.abs(x).max())
+    one = StreamMeasure(plan, channels, amplitude, u.dtype, frames=x.shape[0])
+    for a, b in zip(np.cumsum((0, *chunks))[:-1], np.cumsum(chunks), strict=True):
+        one.add(x[a:b], u[a:b])
+    assert got == one.report(plan.verdict(), got["noise_sigma"], got["noise_estimator"])
+
+
+def test_a_measure_travels_without_its_scratch_arrays():
+    import pickle
+
+    plan = plan_diffuse(get_nonlinearity("perona-malik", "diffusivity", 0.5), steps=3)
+    x = np.random.default_rng(3).standard_normal((50_000, 2))
+    m = StreamMeasure(plan, 2, float(np.abs(x).max()), np.float64)
+    m.add(x, run_plan(plan, x))
+    sent = pickle.dumps(m)
+    assert len(sent) < 20_000  # not the chunk's 2 x 800 kB of scratch
+    back = pickle.loads(sent)
+    back.add(x[:10], x[:10])  # and it still measures
+    m.add(x[:10], x[:10])
+    assert back.report(plan.verdict(), [0.0, 0.0]) == m.report(plan.verdict(), [0.0, 0.0])
+
+
+def test_measuring_refuses_an_output_of_another_shape():
+    arr = da.zeros((10, 2), chunks=5)
+    plan = plan_resnet(get_nonlinearity("tanh", "activation", 1.0), 2)
+    with pytest.raises(ParameterError, match="f has shape"):
+        measure_array(arr, arr[:8], plan)
+
+
 def test_on_a_local_cluster_of_two_processes():
     distributed = pytest.importorskip("distributed")
     x = np.cumsum(np.random.default_rng(2).standard_normal((20_000, 2)), axis=0)
@@ -135,10 +206,30 @@ def test_on_a_local_cluster_of_two_processes():
         arr = da.from_array(x, chunks=(3000, 2))
         got = client.compute(filter_array(arr, plan)).result()
         sigma = noise_sigma(arr)
+        report = measure_array(arr, filter_array(arr, plan), plan)  # on the workers too
+        others = {
+            name: client.compute(filter_array(arr, p)).result() for name, p in _every_plan().items()
+        }
         workers = client.scheduler_info()["workers"]
     assert len(workers) == 2 and all(w.startswith("tcp://127.0.0.1:") for w in workers)
     np.testing.assert_array_equal(got, run_plan(plan, x))
     np.testing.assert_array_equal(sigma, estimate_noise(x))
+    _equal_reports(report, analyse_run(plan, x, got), float(np.abs(x).max()))
+    for name, p in _every_plan().items():
+        np.testing.assert_array_equal(others[name], run_plan(p, x), err_msg=name)
+
+
+def _every_plan() -> dict:
+    """A plan of every registry family, a regularisation and a network."""
+    plans = {
+        family: plan_resnet(get_nonlinearity(family, "diffusivity", 0.7), 12, tau=0.2)
+        for family in sorted(PAPER_FAMILIES)
+    }
+    plans["regularise"] = plan_regularise(
+        get_nonlinearity("charbonnier", "regulariser", 0.5), alpha=3.0
+    )
+    plans["network"] = build_network(parse_network(NETWORK))
+    return plans
 
 
 # --------------------------------------------------------------------------

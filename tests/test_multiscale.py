@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from resdenoise.cli import cli
-from resdenoise.multiscale import choose_scales, max_scales, plan_multiscale, run_strided
+from resdenoise.multiscale import choose_cascade, max_scales, plan_cascade, run_strided
 from resdenoise.nonlinearities import get_nonlinearity
 
 S2 = math.sqrt(2.0)
@@ -70,7 +70,7 @@ def test_strided_block_is_dilated_shift_invariant_haar_shrinkage(rng, n, stride)
 def test_cascade_is_the_shrinkages_scale_after_scale(rng):
     x = np.cumsum(rng.normal(0.0, 1.0, 300))
     thetas = [1.5, None, 0.8, 0.3]
-    plan = plan_multiscale("soft", thetas, blocks=2)
+    plan = plan_cascade("soft", thetas, blocks=2)
     expected = x
     for j, theta in enumerate(thetas):
         if theta is not None:
@@ -116,8 +116,8 @@ def test_thresholds_per_scale_by_sure_are_deterministic_and_reported(rng):
     t = np.arange(2048) / 2048
     clean = np.sin(2 * np.pi * 5 * t) * np.exp(-3 * t) + 0.5 * np.sin(2 * np.pi * 90 * t)
     f = clean + rng.normal(0.0, 0.1, t.size)
-    plan, choice = choose_scales(f, "soft")
-    again, _ = choose_scales(f.copy(), "soft")
+    plan, choice = choose_cascade(f, "soft")
+    again, _ = choose_cascade(f.copy(), "soft")
     assert [g[1].lam for g in plan.groups] == [g[1].lam for g in again.groups]
     assert len(choice.thetas) == max_scales(2048) == 8
     assert all(
@@ -139,13 +139,16 @@ def run_cli(tmp_path, command, f, *extra):
 
 
 def test_cli_scales_report_and_streaming_refusal(tmp_path, rng):
+    """diffuse --scales is the cascade: its report has the guarantees per subsequence;
+    shrink --scales (multilevel) needs the whole signal in memory."""
     f = np.cumsum(rng.normal(0.0, 1.0, 600)) + rng.normal(0.0, 0.5, 600)
-    base, report = run_cli(tmp_path, "shrink", f, "--scales", "4")
+    base, report = run_cli(tmp_path, "diffuse", f, "--scales", "3")
     assert report["guarantees_held"] and report["stability"]["whole_signal"] is False
     assert [s["stride"] for s in report["scales"]] == [
-        2**j for j, t in enumerate(report["parameters"]["thresholds"]) if t is not None
+        2**j for j, m in enumerate(report["parameters"]["blocks_per_scale"]) if m > 0
     ]
     assert all(all(s["per_subsequence"].values()) for s in report["scales"])
+    base[0] = "shrink"
     streamed = CliRunner().invoke(cli, base + ["--scales", "4", "--chunk-size", "100"])
     assert streamed.exit_code == 2 and "in memory" in streamed.output
 
@@ -206,7 +209,7 @@ def test_in_chunks_and_on_dask_a_cascade_is_the_whole_run(chunk):
     from resdenoise.stream import filter_in_chunks
 
     x = np.cumsum(np.random.default_rng(3).standard_normal(4000))
-    plan = plan_multiscale("soft", [0.5] * 4, 3)
+    plan = plan_cascade("soft", [0.5] * 4, 3)
     assert plan.halo == (1 + 2 + 4 + 8) * 3
     whole = run_plan(plan, x)
     np.testing.assert_array_equal(filter_in_chunks(plan, x, chunk=chunk), whole)

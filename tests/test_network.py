@@ -207,6 +207,11 @@ def test_report_of_a_network_run(noisy):
         ("[[block]]\nshrinkage = 'soft'\nthreshold = 1\nlambda = 1\n", ["lambda or threshold"]),
         ("[[block]]\nactivation = 3\n", ["activation must be a string"]),
         ("h = -2\n[[block]]\nactivation = 'tanh'\n", ["h must be a finite number > 0"]),
+        ("[[block]]\nactivation = 'tanh'\nscale = 0\n", ["block 1", "scale must be an integer"]),
+        ("[[block]]\nactivation = 'tanh'\nscale = 2.0\n", ["scale must be an integer"]),
+        ("[[block]]\nactivation = 'tanh'\nscale = true\n", ["scale must be an integer"]),
+        ("[[block]]\nactivation = 'tanh'\nscale = '4'\n", ["scale must be an integer"]),
+        ("[[block]]\nactivation = 'tanh'\nscale = 2097152\n", ["from 1 to 1048576"]),
     ],
 )
 def test_malformed_network_files_are_refused_with_place_and_key(text, words):
@@ -376,3 +381,80 @@ def test_resnet_without_blocks_or_network_is_a_usage_error(tmp_path, noisy):
     result = CliRunner().invoke(cli, ["resnet", str(src)])
     assert result.exit_code == 2
     assert "--blocks" in result.stderr
+
+
+# --------------------------------------------------------------------------
+# A block group with a scale: differences of stride s
+# --------------------------------------------------------------------------
+
+SCALED = """
+[[block]]
+diffusivity = "perona-malik"
+lambda = 0.5
+scale = 3
+repeat = 4
+
+[[block]]
+shrinkage = "soft"
+threshold = 0.2
+scale = 8
+repeat = 2
+
+[[block]]
+activation = "tanh"
+lambda = 1.0
+tau = 0.3
+repeat = 2
+"""
+
+
+def reference_strided(u, phi, tau, stride, h=1.0):
+    """u_i += tau/h (Phi((u_{i+s} - u_i)/h) - Phi((u_i - u_{i-s})/h)), zero flux outside."""
+    n = len(u)
+    flux = [phi((u[i + stride] - u[i]) / h) if i + stride < n else 0.0 for i in range(n)]
+    left = [flux[i - stride] if i >= stride else 0.0 for i in range(n)]
+    return np.array([u[i] + tau / h * (flux[i] - left[i]) for i in range(n)])
+
+
+def soft_from_shrinkage(theta):
+    return lambda r: r - SQRT2 * math.copysign(max(abs(r / SQRT2) - theta, 0.0), r)
+
+
+@pytest.mark.parametrize("h", [1.0, 0.7])
+def test_scaled_groups_equal_strided_blocks_written_out(rng, h):
+    u = np.cumsum(rng.standard_normal(61))
+    plan = build_network(parse_network(SCALED, "scaled.toml"), h=h)
+    assert [spec.scale for spec, _, _ in plan.groups] == [3, 8, 1]
+    out = run_plan(plan, u)
+    pm_tau = plan.groups[0][2]
+    assert pm_tau == pytest.approx(h * h / 4)  # the ordinary sign-stable bound
+    expected = u.copy()
+    for phi, tau, stride, m in [
+        (pm(0.5), pm_tau, 3, 4),
+        (soft_from_shrinkage(0.2), plan.groups[1][2], 8, 2),
+        (lambda r: math.tanh(r), 0.3, 1, 2),
+    ]:
+        for _ in range(m):
+            expected = reference_strided(expected, phi, tau, stride, h)
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-12)
+
+
+def test_scaled_groups_report_their_scale_and_guarantees(rng):
+    u = np.cumsum(rng.standard_normal(200))
+    plan = build_network(parse_network(SCALED, "scaled.toml"))
+    assert plan.halo == 3 * 4 + 8 * 2 + 2
+    report = analyse_run(plan, u, run_plan(plan, u))
+    blocks = report["stability"]["blocks"]
+    assert [b["scale"] for b in blocks] == [3, 8, 1]
+    assert report["stability"]["whole_signal"] is False
+    assert report["guarantees_held"]
+    unscaled = build_network(parse_network(MIXED))
+    assert unscaled.verdict().whole_signal is True and unscaled.halo == unscaled.steps
+
+
+def test_scaled_network_in_chunks_is_the_whole_run(rng):
+    from resdenoise.stream import filter_in_chunks
+
+    u = np.cumsum(rng.standard_normal(1500))
+    plan = build_network(parse_network(SCALED, "scaled.toml"))
+    np.testing.assert_allclose(filter_in_chunks(plan, u, chunk=50), run_plan(plan, u), atol=1e-12)

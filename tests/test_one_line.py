@@ -61,9 +61,14 @@ CASES = {
         SIGNAL,
         ["diffuse", "--time", "1e300", "--tau", "1e-10"],
         2,
-        r"steps.*at most",
+        r"steps.*at most .*years per million samples",
     ),
-    "steps 10^30": (SIGNAL, ["diffuse", "--steps", str(10**30)], 2, r"at most"),
+    "steps 10^30": (
+        SIGNAL,
+        ["diffuse", "--steps", str(10**30)],
+        2,
+        r"at most .*about 3.2e\+19 years per million samples",
+    ),
     "h 1e-200": (SIGNAL, ["diffuse", "--steps", "2", "--h", "1e-200"], 2, r"--h"),
 }
 

@@ -103,8 +103,9 @@ def diffuse(name, formula, lam, time_, steps, tau, h, scales, stopping_rule, sig
     "--scales",
     type=COUNT_OR_AUTO,
     default=None,
-    help="Shrink at K scales (dilations 1, 2, ..., 2^(K-1)), one block group per scale, "
-    "thresholds per scale by SURE; 'auto': K, or one scale, whichever SURE expects better.",
+    help="K-level shift-invariant Haar shrinkage (strides 1, 2, ..., 2^(K-1)) as one "
+    "diffusion block per iteration, a noise level and a SURE threshold per level; 'auto': "
+    "K, or one scale, whichever SURE expects better.",
 )
 @stopping_rule_option()
 @sigma_option()

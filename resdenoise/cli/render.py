@@ -131,6 +131,10 @@ def summary_line(report: dict) -> str:
     noise = report.get("noise_sigma")
     if noise:
         parts.append("noise sigma " + ", ".join(num(s) for s in noise))
+    scales = report.get("scales")
+    if scales:
+        strides = [s["stride"] for s in scales]
+        parts.append(f"{len(scales)} scales (strides {', '.join(map(str, strides))})")
     return "  " + ", ".join(parts)
 
 
@@ -182,6 +186,8 @@ def render_table(report: dict, console) -> None:
     console.print(run)
     if st.get("blocks"):  # a network file (resdenoise.network): one row per block group
         _render_blocks(st["blocks"], console)
+    if report.get("scales"):  # several scales (resdenoise.multilevel, .multiscale)
+        _render_scales(report["scales"], console)
 
     channels = report.get("channels") or []
     if channels:
@@ -219,6 +225,51 @@ def render_table(report: dict, console) -> None:
     # the verdict and the failed checks lead, in render_summary's first line
 
 
+def _render_scales(scales: list, console) -> None:
+    """One row per scale: its threshold, noise, verdict and what was measured (lambda
+    and the rest in the JSON report)."""
+    from rich.table import Table
+
+    levels = "level" in scales[0]
+    table = Table(title="scales, each checked on its own", title_justify="left")
+    heads = ["level / stride" if levels else "stride", "threshold" if levels else "lambda"]
+    heads += ["noise", "stable"]
+    heads += ["mean drift", "deviation in -> out", "max-min"] if levels else ["blocks", "held"]
+    for name in heads:
+        table.add_column(name, justify="right")
+    for s in scales:
+        stab = s.get("stability")
+        stable = (
+            "-"
+            if stab is None
+            else "[green]sign[/]"
+            if stab["sign_stable"]
+            else ("[yellow]L-inf[/]" if stab["linf_stable"] else yes(False))
+        )
+        row = [
+            f"{s['level']} / {s['stride']}" if levels else str(s["stride"]),
+            num(s.get("threshold" if levels else "lambda"), "none"),
+            num(s.get("noise_sigma"), "-"),
+            stable,
+        ]
+        if levels:
+            m = s.get("measured")
+            if m is None:  # a level left unshrunk
+                row += ["-", "-", "-"]
+            else:
+                dev = ", ".join(
+                    f"{num(a)} -> {num(b)}"
+                    for a, b in zip(m["deviation_in"], m["deviation_out"], strict=True)
+                )
+                over = "yes" if m["max_min_principle"] else f"off by {num(m['overshoot'])}"
+                row += [num(m["mean_drift"]), dev, over]
+        else:
+            held = s.get("per_subsequence", {})
+            row += [str(s.get("blocks", "-")), yes(all(held.values()))]
+        table.add_row(*row)
+    console.print(table)
+
+
 def _render_blocks(blocks: list, console) -> None:
     """The block groups of a network, each with its own bounds and verdict."""
     from rich.table import Table
@@ -239,7 +290,8 @@ def _render_blocks(blocks: list, console) -> None:
             str(b["index"]),
             _text(b["label"] if b["form"] == "activation" else f"{b['label']} ({b['form']})"),
             num(b["lambda"]),
-            f"{num(b['tau'])} x {b['repeat']}",
+            f"{num(b['tau'])} x {b['repeat']}"
+            + (f", stride {b['scale']}" if b.get("scale", 1) > 1 else ""),
             f"[{num(s['g_min'])}, {num(s['g_max'])}]",
             f"{num(s['tau_linf_bound'])} / {num(s['tau_sign_bound'])}",
             verdict,

@@ -1,4 +1,4 @@
-"""Reading and writing signals: CSV, audio (through soundfile), stdin/stdout.
+"""Reading and writing signals: CSV, audio (through soundfile), Zarr stores, stdin/stdout.
 
 Knows nothing about diffusion and imports nothing of resdenoise but
 :mod:`resdenoise.errors`.
@@ -23,7 +23,8 @@ naming the file and, where it applies, the line and column; an option that
 does not fit the file (an unknown column, a subtype the format lacks) is a
 :class:`~resdenoise.errors.ParameterError`.
 
-Modules: ``read`` (the doors), ``csv`` and ``audio`` (the readers),
+Modules: ``read`` (the doors), ``csv``, ``audio`` and ``zarr_store`` (the
+readers; a Zarr store, a directory, also its chunk-by-chunk writer),
 ``options`` (ReadOptions, WriteOptions), ``signal`` (Signal, SignalStream,
 formats), ``writers`` (encoding, SignalWriter), ``atomic`` (temporary files
 and renames, spooling stdin), ``signals`` (a signal cleans up and ends the run).

@@ -2,7 +2,10 @@
 
 Each output is first written in full to a temporary file beside its target
 (``.NAME.*.tmp``, given the target's mode), then renamed into place
-(``os.replace``); stdout and devices are written through.  Holds
+(``os.replace``); stdout and devices are written through.  A Zarr store
+(a directory) is written into a temporary directory beside its target; at
+the rename an existing target (a store, or a link: replaced, not followed)
+is first moved aside, then removed.  Holds
 :func:`check_output_path`, :func:`write_files_atomic` (several outputs, all or
 nothing), :func:`write_bytes_atomic` and :func:`spool_stdin` (stdin copied to
 a file so that it can be read more than once).
@@ -21,7 +24,7 @@ from pathlib import Path
 from ..errors import SignalError
 from . import signals
 from .options import WriteOptions
-from .signal import STDIO, _check_subtype, _one_line, guess_format
+from .signal import STDIO, ZARR, _check_subtype, _one_line, guess_format
 
 #: Bytes copied at a time (stdin spooled, a staged output written through).
 COPY_BYTES = 1 << 20
@@ -43,13 +46,20 @@ def check_output_path(
     SignalError, ParameterError
     """
     path = os.fspath(path)
+    store = False
     if signal:
         options = WriteOptions() if options is None else options
         fmt = "AUDIO" if path == STDIO and options.format is None else None  # the input's
-        _check_subtype(path, fmt or guess_format(path, options.format), options.subtype)
+        fmt = fmt or guess_format(path, options.format)
+        _check_subtype(path, "CSV" if fmt == ZARR else fmt, options.subtype)  # no subtypes
+        store = fmt == ZARR
+    if store and path == STDIO:
+        raise SignalError("<stdout>: a Zarr store is a directory; give it a name ending in .zarr")
     if path == STDIO:
         return None, True
     target, direct = output_target(path)
+    if store:
+        return _check_store_target(path, target, direct), False
     if direct:
         return target, direct  # a device or pipe: written through
     try:
@@ -69,6 +79,29 @@ def check_output_path(
     if not os.access(parent, os.W_OK | os.X_OK):
         raise SignalError(f"{path}: cannot create files in {str(parent)!r} (permission denied)")
     return target, direct
+
+
+def _check_store_target(path: str, target: Path, direct: bool) -> Path:
+    """Refuse a target a new Zarr store cannot replace: a device, a directory that
+    is not a store (its files would be lost), a missing or closed parent."""
+    from .zarr_store import is_store
+
+    if direct and not os.path.islink(target):
+        raise SignalError(f"{path}: a Zarr store is a directory; it cannot go to a device or pipe")
+    if os.path.isdir(target) and not os.path.islink(target):
+        if os.listdir(target) and not is_store(target):
+            raise SignalError(
+                f"{path}: is a directory but not a Zarr store; give a new name (its files "
+                "would be replaced)"
+            )
+    parent = target.parent
+    if not os.path.isdir(parent):
+        raise SignalError(
+            f"{path}: output directory {os.path.dirname(path) or '.'!r} does not exist"
+        )
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise SignalError(f"{path}: cannot create files in {str(parent)!r} (permission denied)")
+    return target
 
 
 #: Output names under these directories are devices, written through (never a
@@ -141,14 +174,43 @@ def _mkstemp(prefix: str, directory) -> tuple[int, str]:
 
 
 def remove_temporary(path: str | None) -> None:
-    """Remove a temporary file of this module (gone already: nothing to do)."""
+    """Remove a temporary file or directory of this module (gone already: nothing to do)."""
     if path is None:
         return
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
+    signals.remove(path)
     signals.untrack(path)
+
+
+def temp_dir_beside(path: str, target: Path) -> str:
+    """A new temporary directory ``.NAME.*.tmp`` beside ``target`` (for a Zarr store)."""
+    try:
+        with signals.deferred():
+            tmp = tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            signals.track(tmp)
+    except OSError as exc:
+        raise SignalError(
+            f"{path}: cannot create a directory in {str(target.parent)!r}: "
+            f"{_one_line(exc.strerror or exc)}"
+        ) from None
+    return tmp
+
+
+def _replace_tree(tmp: str, target: Path) -> None:
+    """Rename the directory ``tmp`` onto ``target``; what was there (a store, a file,
+    a link, never followed) is moved aside first and removed once ``tmp`` is in place."""
+    aside = None
+    if os.path.lexists(target):
+        aside = tmp[: -len(".tmp")] + ".old"
+        signals.track(aside)
+        os.rename(target, aside)
+    try:
+        os.rename(tmp, target)
+    except OSError:
+        if aside is not None:
+            os.rename(aside, target)
+            signals.untrack(aside)
+        raise
+    remove_temporary(aside)
 
 
 def _temp_beside(path: str, target: Path) -> tuple[int, str]:
@@ -195,7 +257,10 @@ class _TempOutput:
     def rename(self) -> None:
         try:
             with signals.deferred():
-                os.replace(self.tmp, self.target)
+                if os.path.isdir(self.tmp):  # a Zarr store
+                    _replace_tree(self.tmp, self.target)
+                else:
+                    os.replace(self.tmp, self.target)
                 signals.untrack(self.tmp)
                 self.tmp = None
         except OSError as exc:

@@ -143,10 +143,10 @@ class ReadOptions:
             {_resolve_column(t, header, width, source, what) for t in _split_columns(self.columns)}
         )
 
-    def check_audio(self, source: str) -> None:
+    def check_audio(self, source: str, kind: str = "an audio file") -> None:
         """Raise if an option applies to CSV only (a time column)."""
         if not self._no_time_column():
-            raise ParameterError(f"{source}: an audio file has no time column to name")
+            raise ParameterError(f"{source}: {kind} has no time column to name")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from .csv import open_csv, read_csv
 from .options import ReadOptions
 from .signal import (
     STDIO,
+    ZARR,
     Signal,
     SignalStream,
     _one_line,
@@ -31,7 +32,7 @@ def read_signal(
     fmt: str | None = None,
     options: ReadOptions | None = None,
 ) -> Signal:
-    """Read a signal from a CSV or audio file, or ``-`` (stdin).
+    """Read a signal from a CSV or audio file, a Zarr store, or ``-`` (stdin).
 
     Parameters
     ----------
@@ -67,6 +68,10 @@ def read_signal(
             raise SignalError(f"<stdin>: cannot read: {_one_line(exc)}") from None
         if fmt is None and looks_like_audio(raw):
             fmt = "AUDIO"
+    elif guess_format(path, fmt) == ZARR:
+        from .zarr_store import read_zarr
+
+        return read_zarr(path, source, ReadOptions() if options is None else options)
     else:
         raw = _read_bytes(path)
     return parse_signal(raw, guess_format(path, fmt), source, options)
@@ -239,7 +244,8 @@ def open_signal_stream(
     visit=None,
     source: str | None = None,
 ) -> SignalStream:
-    """Check a CSV or audio file in one pass, in bounded memory, for reading in blocks.
+    """Check a CSV or audio file (or a Zarr store) in one pass, in bounded memory, for
+    reading in blocks.
 
     Takes the arguments of :func:`read_signal` (but no ``"-"``: spool stdin
     to a file first, see :func:`spool_stdin`) and accepts and rejects exactly
@@ -277,11 +283,15 @@ def open_signal_stream(
     if path == STDIO:
         raise ValueError("open_signal_stream reads files; spool stdin first (spool_stdin)")
     source = path if source is None else source
+    options = ReadOptions() if options is None else options
+    if guess_format(path, fmt) == ZARR:
+        from .zarr_store import open_zarr
+
+        return open_zarr(path, source, options, visit)
     st = _stat_input(path)
     if st.st_size == 0 and stat.S_ISREG(st.st_mode):
         raise SignalError(f"{source}: file is empty (0 bytes)")
     fmt = guess_format(path, fmt)
-    options = ReadOptions() if options is None else options
     stream = (open_csv if fmt == "CSV" else open_audio)(path, source, options, visit)
     stream.watch(path, st)  # each later pass checks that it reads this same file
     return stream

@@ -41,6 +41,9 @@ AUDIO_EXTENSIONS = {
 
 CSV_EXTENSIONS = {".csv", ".tsv", ".txt", ".dat", ".tab"}
 
+#: A Zarr store (a directory of chunks; :mod:`resdenoise.io.zarr_store`) by its extension.
+ZARR_EXTENSION, ZARR = ".zarr", "ZARR"
+
 
 #: Integer PCM subtypes and their bit depths: read and written exactly.
 PCM_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}
@@ -130,6 +133,9 @@ class Signal:
     time_column : int or None
         Index of the time/index column (also in ``carried``).
     layout : CsvLayout
+    chunks : tuple of int or None
+        A Zarr store's chunk shape (its length: the array's dimensions);
+        an output store is chunked alike.
     """
 
     data: np.ndarray
@@ -143,6 +149,7 @@ class Signal:
     carried: dict[int, Any] = field(default_factory=dict)
     time_column: int | None = None
     layout: CsvLayout = field(default_factory=CsvLayout)
+    chunks: tuple[int, ...] | None = None
 
     @property
     def channels(self) -> int:
@@ -206,18 +213,22 @@ def guess_format(path: str, given: str | None = None) -> str:
         g = given.strip().upper().lstrip(".")
         if g in ("CSV", "TSV", "TXT", "DAT", "TAB"):
             return "CSV"
+        if g == ZARR:
+            return ZARR
         ext = "." + g.lower()
         if ext in AUDIO_EXTENSIONS:
             return AUDIO_EXTENSIONS[ext]
         if g == "AUDIO" or g in _soundfile_formats():
             return g
         raise ParameterError(
-            f"unknown format {given!r}; use csv or one of "
+            f"unknown format {given!r}; use csv, zarr or one of "
             + ", ".join(sorted(k.lower() for k in _soundfile_formats()))
         )
     if path == STDIO:
         return "CSV"
     ext = Path(path).suffix.lower()
+    if ext == ZARR_EXTENSION:
+        return ZARR
     if ext in AUDIO_EXTENSIONS:
         return AUDIO_EXTENSIONS[ext]
     if ext in CSV_EXTENSIONS or ext == "":
@@ -226,7 +237,7 @@ def guess_format(path: str, given: str | None = None) -> str:
         return ext[1:].upper()
     raise SignalError(
         f"{path}: cannot tell the format from the extension {ext!r}; "
-        "use .csv, .wav, .flac, .ogg (or input_format/output_format)",
+        "use .csv, .wav, .flac, .ogg, .zarr (or input_format/output_format)",
         parameters=["input_format", "output_format"],
     )
 

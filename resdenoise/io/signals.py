@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import threading
 
@@ -55,9 +56,17 @@ def untrack(path: str | None) -> None:
 def remove_temporaries() -> None:
     """Remove every registered temporary file (after a signal)."""
     for path in list(_live):
-        with contextlib.suppress(OSError):
-            os.unlink(path)
+        remove(path)
         _live.discard(path)
+
+
+def remove(path: str) -> None:
+    """Remove a file, link or (a Zarr store's) directory tree; gone already: nothing."""
+    with contextlib.suppress(OSError):
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
 
 
 def _raise_pending() -> None:

@@ -27,6 +27,7 @@ from .atomic import (
     _write_error,
     _write_through,
     check_output_path,
+    temp_dir_beside,
     write_files_atomic,
 )
 from .audio import _AUDIO_ERRORS
@@ -36,6 +37,7 @@ from .signal import (
     PCM_BITS,
     RATE_LINE,
     STDIO,
+    ZARR,
     CsvLayout,
     Signal,
     _check_subtype,
@@ -71,6 +73,14 @@ def write_signal(path: str | os.PathLike, sig: Signal, options: WriteOptions | N
     ParameterError
         The format or subtype unknown or not possible together.
     """
+    if (
+        os.fspath(path) != STDIO
+        and output_format(os.fspath(path), options or WriteOptions(), sig) == ZARR
+    ):
+        with SignalWriter(path, sig, options) as writer:
+            writer.write(sig.data, sig.carried)
+            write_files_atomic([writer])
+        return {"clipped": 0, "format": ZARR, "subtype": None}
     payload, stats = encode_signal(path, sig, options)
     write_files_atomic([(path, payload)])
     return stats
@@ -84,6 +94,8 @@ def encode_signal(
     path = os.fspath(path)
     target = "<stdout>" if path == STDIO else path
     fmt, subtype = output_format(path, options, sig), options.subtype
+    if fmt == ZARR:
+        raise ParameterError(f"{target}: a Zarr store is a directory, not bytes; use write_signal")
     data = np.asarray(sig.data, dtype=np.float64)
     bad = ~np.isfinite(data)
     if bad.any():
@@ -98,7 +110,7 @@ def output_format(path: str, options: WriteOptions, sig: Signal) -> str:
     """The format to write ``sig`` as: ``options.format``, the extension of ``path``,
     or, on stdout, the input's own (audio stays audio through a pipe)."""
     if path == STDIO and options.format is None:
-        return sig.format
+        return "CSV" if sig.format == ZARR else sig.format  # a store cannot go through a pipe
     return guess_format(path, options.format)
 
 
@@ -210,7 +222,7 @@ def _audio_target(sig: Signal, fmt: str, subtype: str | None, target: str) -> tu
         fmt = sig.format  # keep WAVE extensible when writing to .wav
     if not sig.samplerate:
         raise ParameterError(
-            f"{target}: {fmt} audio needs a sample rate, and {sig.source} (CSV) carries none; "
+            f"{target}: {fmt} audio needs a sample rate, and {sig.source} ({sig.format}) carries none; "
             "give it in Hz with samplerate",
             parameters=["samplerate"],
         )
@@ -297,6 +309,10 @@ class SignalWriter(_TempOutput):
         self.closed = False
         self._fh = None
         self._sf = None
+        self._store = None
+        if self.fmt == ZARR:
+            self._start_store(subtype)
+            return
         if self.fmt == "CSV":
             _check_subtype(self.name, self.fmt, subtype)
         else:
@@ -309,6 +325,19 @@ class SignalWriter(_TempOutput):
                 fd, self.tmp = _temp_beside(self.path, self.target)
                 self._fh = os.fdopen(fd, "w+b")
             self._start()
+        except BaseException:
+            self.discard()
+            raise
+
+    def _start_store(self, subtype: str | None) -> None:
+        """A Zarr store: written chunk by chunk into a temporary directory."""
+        from .zarr_store import ZarrRows
+
+        options = WriteOptions(format=ZARR, subtype=subtype)  # a subtype is refused
+        self.target, self.direct = check_output_path(self.path, options)
+        self.tmp = temp_dir_beside(self.path, self.target)
+        try:
+            self._store = ZarrRows(self.tmp, self.name, self.template)
         except BaseException:
             self.discard()
             raise
@@ -361,6 +390,9 @@ class SignalWriter(_TempOutput):
         if bad.any() or self.nonfinite:
             self.nonfinite += int(bad.sum())
             return given
+        if self._store is not None:
+            self._store.write(data, carried)
+            return given
         if self.fmt == "CSV":
             if data.shape[0]:
                 rows = _csv_row_lines(self.template, data, carried)
@@ -400,6 +432,12 @@ class SignalWriter(_TempOutput):
         self.closed = True
         if self.nonfinite:
             raise _diverged(self.name, self.nonfinite)
+        if self._store is not None:
+            self._store.close()
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(self.tmp, 0o777 & ~umask)  # mkdtemp's 0o700 would stay
+            return
         try:
             if self._sf is not None:
                 try:

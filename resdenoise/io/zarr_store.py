@@ -1,0 +1,246 @@
+"""Zarr stores: a signal kept as a chunked array in a directory (``NAME.zarr``).
+
+The same two doors as the other formats: :func:`read_zarr` gives the whole
+:class:`Signal`, :func:`open_zarr` a :class:`SignalStream` checked in one
+pass and then read again chunk by chunk; :class:`ZarrRows` writes one
+chunk at a time into a store that :mod:`resdenoise.io.atomic` keeps in a
+temporary directory until every chunk is written.  The array is
+``(samples,)`` or ``(samples, channels)``, any real dtype (read as float64);
+a sample rate is read from and written to the attribute ``samplerate``
+(``sample_rate`` is read too), never guessed.
+
+``zarr`` is imported here only, when a store is opened: the base install
+and ``--help`` never import it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+import numpy as np
+
+from ..errors import ParameterError, SignalError
+from .options import ReadOptions
+from .signal import ZARR, Signal, SignalStream, _one_line
+
+#: Attributes that give a store's sample rate in Hz (the first is written).
+RATE_ATTRIBUTES = ("samplerate", "sample_rate")
+#: Rows per chunk of a store written from another format.
+DEFAULT_ROWS = 1 << 18
+#: Rows read at a time are whole chunks, at least this many.
+READ_ROWS = 1 << 16
+
+
+def _zarr(name: str):
+    try:
+        import zarr
+    except ImportError:
+        raise ParameterError(
+            f"{name}: Zarr stores need zarr: pip install 'resdenoise[dask]'"
+        ) from None
+    return zarr
+
+
+def is_store(path: str) -> bool:
+    """Whether ``path`` holds a Zarr store (v2 or v3 metadata at its top)."""
+    return any(
+        os.path.isfile(os.path.join(path, name)) for name in ("zarr.json", ".zarray", ".zgroup")
+    )
+
+
+class ZarrReader:
+    """One store: checked in one pass, then read again in whole chunks."""
+
+    def __init__(self, path: str, source: str, options: ReadOptions):
+        options.check_audio(source, "a Zarr store")  # no time column either
+        self.path, self.source, self.options = path, source, options
+        if not os.path.isdir(path):
+            what = "no such store" if not os.path.exists(path) else "not a Zarr store"
+            raise SignalError(f"{source}: {what} (a Zarr store is a directory)")
+        self.array = self._open()
+
+    def _open(self):
+        zarr = _zarr(self.source)
+        try:
+            array = zarr.open_array(self.path, mode="r")
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise SignalError(
+                f"{self.source}: not a readable Zarr array ({_one_line(exc)}); give a store "
+                "that holds one array (samples,) or (samples, channels)"
+            ) from None
+        if array.ndim not in (1, 2):
+            raise SignalError(
+                f"{self.source}: the array has shape {array.shape}; a signal is (samples,) or "
+                "(samples, channels)"
+            )
+        kind = np.dtype(array.dtype).kind
+        if kind not in "fiub":
+            raise SignalError(
+                f"{self.source}: the array holds {array.dtype} values; a signal holds real numbers"
+            )
+        if array.ndim == 2 and array.shape[1] > array.shape[0]:
+            raise SignalError(
+                f"{self.source}: the array has shape {array.shape}, more channels than samples; "
+                "store it as (samples, channels) (transpose it)"
+            )
+        return array
+
+    @property
+    def rows(self) -> int:
+        """Rows read at a time: whole chunks of the store."""
+        chunk = int(self.array.chunks[0]) or 1
+        return chunk * max(1, -(-READ_ROWS // chunk))
+
+    def _read(self, a: int, b: int) -> np.ndarray:
+        try:
+            block = np.asarray(self.array[a:b], dtype=np.float64)
+        except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
+            raise SignalError(
+                f"{self.source}: cannot read samples {a + 1}..{b}: {_one_line(exc)}"
+            ) from None
+        block = block.reshape(b - a, -1)
+        bad = ~np.isfinite(block)
+        if bad.any():
+            i, c = np.argwhere(bad)[0]
+            raise SignalError(
+                f"{self.source}: sample {a + i + 1}, channel {c + 1} is {float(block[i, c])!r}, "
+                "not a finite number"
+            )
+        return block
+
+    def check(self, visit=None, keep=None) -> SignalStream:
+        """Read every chunk once: ``visit(block)`` and ``keep(block)`` get them as float64."""
+        n = int(self.array.shape[0])
+        width = 1 if self.array.ndim == 1 else int(self.array.shape[1])
+        if n < 2:
+            raise SignalError(
+                f"{self.source}: {n} sample{'' if n == 1 else 's'}; a signal needs at least 2 samples"
+            )
+        for a in range(0, n, self.rows):
+            block = self._read(a, min(a + self.rows, n))
+            if visit is not None:
+                visit(block)
+            if keep is not None:
+                keep(block)
+        positions = tuple(range(width))
+        carried_at: list[int] = []
+        picked = self.options.picked(None, width, self.source, "channels")
+        if picked is not None:
+            carried_at = [p for p in range(width) if p not in picked]
+            positions = tuple(picked)
+        self.frames, self.positions, self.carried_at = n, positions, carried_at
+        attrs = dict(self.array.attrs)
+        found = next((attrs[k] for k in RATE_ATTRIBUTES if k in attrs), None)
+        if found is not None and not (isinstance(found, int) and found > 0):
+            raise SignalError(
+                f"{self.source}: the attribute samplerate is {found!r}, not a positive integer"
+            )
+        shape = (0,) if len(positions) == 1 else (0, len(positions))
+        template = Signal(
+            data=np.zeros(shape),
+            source=self.source,
+            format=ZARR,
+            samplerate=self.options.rate(found, self.source),
+            positions=positions,
+            carried={p: np.zeros(0) for p in carried_at},
+            chunks=tuple(int(c) for c in self.array.chunks),
+        )
+        return SignalStream(template=template, frames=n, width=width, _reader=self)
+
+    def _split(self, block: np.ndarray) -> tuple[np.ndarray, dict]:
+        carried = {p: block[:, p].copy() for p in self.carried_at}
+        picked = list(self.positions)
+        data = block[:, picked[0]] if len(picked) == 1 else block[:, picked]
+        return np.ascontiguousarray(data), carried
+
+    def blocks(self, stream: SignalStream):
+        """Read the store again: ``(data, carried)`` chunk by chunk."""
+        if self.array.shape[0] != self.frames:
+            raise SignalError(f"{self.source}: the store changed while it was read")
+        for a in range(0, self.frames, self.rows):
+            yield self._split(self._read(a, min(a + self.rows, self.frames)))
+
+
+def open_zarr(path: str, source: str, options: ReadOptions, visit=None) -> SignalStream:
+    """The blocks door: a store checked in one pass, then read in chunks on demand."""
+    return ZarrReader(path, source, options).check(visit=visit)
+
+
+def read_zarr(path: str, source: str, options: ReadOptions) -> Signal:
+    """The whole door: a store's samples in memory."""
+    reader = ZarrReader(path, source, options)
+    kept: list = []
+    stream = reader.check(keep=kept.append)
+    data, carried = reader._split(kept[0] if len(kept) == 1 else np.concatenate(kept))
+    return replace(stream.template, data=data, carried=carried)
+
+
+class ZarrRows:
+    """A new store in directory ``path``, written one whole chunk at a time.
+
+    Rows are held (copied: the caller may reuse its arrays) until whole
+    chunks of the store are full (at least :data:`READ_ROWS` rows; the last,
+    partial chunk at :meth:`close`), so no chunk is written twice and the
+    array is resized once per write.  The filtered channels go back to their
+    columns, carried channels of a store beside them (CSV text columns are
+    not written: a store holds numbers).
+    """
+
+    def __init__(self, path: str, name: str, template: Signal):
+        self.name, self.template = name, template
+        zarr = _zarr(name)
+        self.width = template.channels + (len(template.carried) if template.format == ZARR else 0)
+        # (samples,) as the input store was, or a one-channel signal of another format
+        self.one = len(template.chunks) == 1 if template.chunks else template.data.ndim == 1
+        self.rows = template.chunks[0] if template.chunks else DEFAULT_ROWS
+        across = template.chunks[1] if template.chunks and len(template.chunks) == 2 else self.width
+        shape, chunks = ((0,), (self.rows,)) if self.one else ((0, self.width), (self.rows, across))
+        attributes = {}
+        if template.samplerate:
+            attributes[RATE_ATTRIBUTES[0]] = int(template.samplerate)
+        try:
+            self.array = zarr.create_array(
+                store=path, shape=shape, chunks=chunks, dtype="float64", attributes=attributes
+            )
+        except (OSError, ValueError) as exc:
+            raise SignalError(f"{name}: cannot write: {_one_line(exc)}") from None
+        self.n = 0
+        self._held: list[np.ndarray] = []
+        self._count = 0
+
+    def write(self, data: np.ndarray, carried: dict) -> None:
+        k = data.shape[0]
+        rows = data.reshape(k, -1)
+        if self.template.format == ZARR and self.template.carried:
+            full = np.empty((k, self.width))
+            full[:, list(self.template.channel_positions)] = rows
+            for p, col in carried.items():
+                full[:, p] = col
+            rows = full
+        self._held.append(np.array(rows.reshape(k) if self.one else rows, dtype=np.float64))
+        self._count += k
+        if self._count >= max(self.rows, READ_ROWS):  # whole chunks, a few at a time
+            self._flush(final=False)
+
+    def _flush(self, final: bool) -> None:
+        if not self._count:
+            return
+        held = self._held[0] if len(self._held) == 1 else np.concatenate(self._held)
+        take = self._count if final else self._count - self._count % self.rows
+        self._put(held[:take])
+        rest = held[take:]
+        self._held, self._count = ([rest] if len(rest) else []), len(rest)
+
+    def _put(self, rows: np.ndarray) -> None:
+        a, b = self.n, self.n + rows.shape[0]
+        try:
+            self.array.resize((b,) + self.array.shape[1:])
+            self.array[a:b] = rows
+        except (OSError, ValueError) as exc:
+            raise SignalError(f"{self.name}: cannot write: {_one_line(exc)}") from None
+        self.n = b
+
+    def close(self) -> None:
+        """Write the rows still held (the last, partial chunk)."""
+        self._flush(final=True)

@@ -1,0 +1,292 @@
+"""Zarr stores in place of files: read and written chunk by chunk, all or nothing.
+
+``resdenoise diffuse in.zarr -o out.zarr`` equals the in-memory run bit for
+bit (several channels, any chunking of the store), the report carries the
+same measurements as for a CSV file, and a run that fails or is ended
+leaves no store and no temporary directory at the target (an existing
+store untouched).  Refusals are one line with exit code 1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+zarr = pytest.importorskip("zarr")
+
+from resdenoise.cli import cli  # noqa: E402
+from resdenoise.filters import plan_diffuse, run_plan  # noqa: E402
+from resdenoise.io import read_signal  # noqa: E402
+from resdenoise.nonlinearities import get_nonlinearity  # noqa: E402
+
+RUN = ["--diffusivity", "perona-malik", "--lambda", "0.8", "--steps", "12", "-q"]
+
+
+def _store(path, data, chunks, **attributes):
+    array = zarr.create_array(
+        store=str(path), shape=data.shape, chunks=chunks, dtype=data.dtype, attributes=attributes
+    )
+    array[...] = data
+    return path
+
+
+def _whole_run(x):
+    """The command's run, in memory, written in this test (the plan the flags make)."""
+    plan = plan_diffuse(get_nonlinearity("perona-malik", "diffusivity", 0.8), steps=12)
+    return run_plan(plan, x)
+
+
+def _leftovers(directory) -> list[str]:
+    return sorted(n for n in os.listdir(directory) if n.startswith("."))
+
+
+@pytest.mark.parametrize(
+    ("shape", "chunks"),
+    [((3000, 3), (700, 3)), ((300, 3), (1, 3)), ((2501,), (9,)), ((4000, 2), (4000, 1))],
+)
+def test_a_store_through_the_command_is_the_in_memory_run(runner, tmp_path, rng, shape, chunks):
+    x = np.cumsum(rng.standard_normal(shape), axis=0)
+    _store(tmp_path / "in.zarr", x, chunks, samplerate=500)
+    result = runner.invoke(
+        cli, ["diffuse", f"{tmp_path}/in.zarr", "-o", f"{tmp_path}/out.zarr", *RUN]
+    )
+    assert result.exit_code == 0, result.stderr
+    out = zarr.open_array(str(tmp_path / "out.zarr"), mode="r")
+    assert out.shape == x.shape and out.chunks == chunks  # the input's shape and chunking
+    assert dict(out.attrs) == {"samplerate": 500}
+    np.testing.assert_array_equal(out[...], _whole_run(x))
+    assert _leftovers(tmp_path) == []
+
+
+def test_the_report_has_the_measurements_of_the_same_signal_as_csv(runner, tmp_path, rng):
+    x = np.cumsum(rng.standard_normal((5000, 2)), axis=0)
+    _store(tmp_path / "in.zarr", x, (613, 2))
+    np.savetxt(tmp_path / "in.csv", x, delimiter=",", fmt="%.17g")
+    for name, out in (("in.zarr", "out.zarr"), ("in.csv", "out.csv")):
+        result = runner.invoke(
+            cli,
+            [
+                "diffuse",
+                f"{tmp_path}/{name}",
+                "-o",
+                f"{tmp_path}/{out}",
+                "--report",
+                f"{tmp_path}/{name}.json",
+                "--chunk-size",
+                "0" if name == "in.csv" else "1000",
+                *RUN,
+            ],
+        )
+        assert result.exit_code == 0, result.stderr
+    store = json.loads((tmp_path / "in.zarr.json").read_text())
+    whole = json.loads((tmp_path / "in.csv.json").read_text())
+    np.testing.assert_array_equal(
+        zarr.open_array(str(tmp_path / "out.zarr"), mode="r")[...],
+        read_signal(tmp_path / "out.csv").data,
+    )
+    assert store["input_info"]["format"] == "ZARR" and store["input_info"]["frames"] == 5000
+    for key in ("noise_sigma", "tau", "steps", "guarantees_held", "stability", "tolerance"):
+        assert store[key] == whole[key], key
+    for got, want in zip(store["channels"], whole["channels"], strict=True):
+        assert got.keys() == want.keys()
+        for key, value in want.items():
+            if key in ("tv_in", "tv_out", "mean_drift"):  # sums: to rounding
+                assert got[key] == pytest.approx(value, rel=1e-12, abs=1e-9), key
+            else:
+                assert got[key] == value, key
+
+
+def test_csv_to_a_store_and_a_store_to_csv(runner, tmp_path, rng):
+    x = np.cumsum(rng.standard_normal(800))
+    np.savetxt(tmp_path / "in.csv", x, fmt="%.17g")
+    assert runner.invoke(cli, ["diffuse", f"{tmp_path}/in.csv", "-o", f"{tmp_path}/a.zarr", *RUN])
+    a = zarr.open_array(str(tmp_path / "a.zarr"), mode="r")
+    assert a.shape == (800,)
+    np.testing.assert_array_equal(a[...], _whole_run(x))
+    result = runner.invoke(cli, ["diffuse", f"{tmp_path}/a.zarr", "-o", "-", *RUN])
+    assert result.exit_code == 0, result.stderr  # stdout: CSV (a store is no stream)
+    np.testing.assert_array_equal(np.loadtxt(result.stdout.splitlines()), _whole_run(a[...]))
+
+
+def _refused(runner, args, words, code=1):
+    result = runner.invoke(cli, args)
+    assert result.exit_code == code, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert words in lines[0], lines[0]
+    return lines[0]
+
+
+def test_a_failed_run_leaves_no_store_and_an_existing_one_untouched(runner, tmp_path, rng):
+    x = np.cumsum(rng.standard_normal((2000, 2)), axis=0)
+    _store(tmp_path / "in.zarr", x, (300, 2))
+    unstable = ["diffuse", f"{tmp_path}/in.zarr", "-o", f"{tmp_path}/out.zarr", *RUN, "--tau", "9"]
+    _refused(runner, unstable, "refused as unstable", code=3)
+    assert sorted(os.listdir(tmp_path)) == ["in.zarr"]
+    _store(tmp_path / "out.zarr", np.arange(10.0), (4,))
+    _refused(runner, unstable, "refused as unstable", code=3)
+    np.testing.assert_array_equal(zarr.open_array(str(tmp_path / "out.zarr"))[...], np.arange(10))
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_write_failing_midway_leaves_nothing(runner, tmp_path, rng, monkeypatch):
+    x = np.cumsum(rng.standard_normal((200_000, 2)), axis=0)
+    _store(tmp_path / "in.zarr", x, (20_000, 2))
+    _store(tmp_path / "out.zarr", np.arange(10.0), (4,))
+    real, calls = zarr.Array.__setitem__, []
+
+    def failing(self, key, rows):
+        calls.append(key)
+        if len(calls) == 3:  # chunks written twice, then the disk fills
+            raise OSError(28, "No space left on device")
+        real(self, key, rows)
+
+    monkeypatch.setattr(zarr.Array, "__setitem__", failing)
+    args = ["diffuse", f"{tmp_path}/in.zarr", "-o", f"{tmp_path}/out.zarr", "--chunk-size", "30000"]
+    _refused(runner, [*args, *RUN], "out.zarr: cannot write: [Errno 28] No space left")
+    assert len(calls) == 3
+    np.testing.assert_array_equal(zarr.open_array(str(tmp_path / "out.zarr"))[...], np.arange(10))
+    assert _leftovers(tmp_path) == []
+
+
+def test_an_ended_run_leaves_no_store_and_no_temporary(tmp_path, rng):
+    x = np.cumsum(rng.standard_normal((400_000, 2)), axis=0)
+    _store(tmp_path / "in.zarr", x, (4096, 2))
+    args = ["diffuse", "in.zarr", "-o", "out.zarr", "--steps", "300", "--lambda", "1", "-q"]
+    code = "import sys; from resdenoise.cli import cli; cli(sys.argv[1:])"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *args], cwd=tmp_path, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while not _leftovers(tmp_path) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)  # the temporary store appears once the input is checked
+    assert _leftovers(tmp_path), "the run ended before it wrote anything"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert sorted(os.listdir(tmp_path)) == ["in.zarr"]
+
+
+def test_a_link_at_the_target_is_replaced_not_followed(runner, tmp_path, rng):
+    x = np.cumsum(rng.standard_normal(500))
+    _store(tmp_path / "in.zarr", x, (64,))
+    _store(tmp_path / "kept.zarr", np.arange(4.0), (2,))
+    os.symlink(tmp_path / "kept.zarr", tmp_path / "out.zarr")
+    args = ["diffuse", f"{tmp_path}/in.zarr", "-o", f"{tmp_path}/out.zarr", *RUN]
+    assert runner.invoke(cli, args).exit_code == 0
+    assert not os.path.islink(tmp_path / "out.zarr")
+    np.testing.assert_array_equal(zarr.open_array(str(tmp_path / "out.zarr"))[...], _whole_run(x))
+    np.testing.assert_array_equal(zarr.open_array(str(tmp_path / "kept.zarr"))[...], np.arange(4))
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("make", "target", "words"),
+    [
+        (None, "in.zarr", "output is the input file"),
+        ("link", "link.zarr", "output is the input file"),
+        ("dir", "notes.zarr", "is a directory but not a Zarr store"),
+        (None, "missing/out.zarr", "does not exist"),
+    ],
+)
+def test_targets_that_would_lose_data_are_refused(runner, tmp_path, rng, make, target, words):
+    x = np.cumsum(rng.standard_normal(300))
+    _store(tmp_path / "in.zarr", x, (64,))
+    if make == "link":
+        os.symlink(tmp_path / "in.zarr", tmp_path / "link.zarr")
+    if make == "dir":
+        (tmp_path / "notes.zarr").mkdir()
+        (tmp_path / "notes.zarr" / "todo.txt").write_text("keep me")
+    before = sorted(os.listdir(tmp_path))
+    _refused(runner, ["diffuse", f"{tmp_path}/in.zarr", "-o", f"{tmp_path}/{target}", *RUN], words)
+    assert sorted(os.listdir(tmp_path)) == before
+    np.testing.assert_array_equal(zarr.open_array(str(tmp_path / "in.zarr"))[...], x)
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (np.zeros((4, 3, 2)), "has shape (4, 3, 2); a signal is (samples,) or (samples, channels)"),
+        (np.zeros((3, 50)), "more channels than samples; store it as (samples, channels)"),
+        (np.array([1.0, np.nan, 2.0]), "sample 2, channel 1 is nan, not a finite number"),
+        (np.zeros(1), "1 sample; a signal needs at least 2 samples"),
+        (np.zeros(5, dtype=complex), "holds complex128 values"),
+    ],
+)
+def test_stores_that_are_no_signal_are_refused_in_one_line(runner, tmp_path, data, words):
+    _store(tmp_path / "bad.zarr", data, data.shape)
+    line = _refused(runner, ["diffuse", f"{tmp_path}/bad.zarr", "-o", "-", *RUN], words)
+    assert line.startswith(f"Error: {tmp_path}/bad.zarr: ")
+
+
+def test_what_is_not_a_store_is_refused_in_one_line(runner, tmp_path):
+    zarr.open_group(str(tmp_path / "group.zarr"), mode="w")
+    _refused(runner, ["diffuse", f"{tmp_path}/group.zarr", *RUN], "not a readable Zarr array")
+    _refused(runner, ["diffuse", f"{tmp_path}/none.zarr", *RUN], "none.zarr: no such store")
+    (tmp_path / "file.zarr").write_text("0\n1\n")
+    _refused(runner, ["diffuse", f"{tmp_path}/file.zarr", *RUN], "not a Zarr store")
+
+
+def test_an_audio_output_needs_the_rate_the_store_does_not_give(runner, tmp_path, rng):
+    _store(tmp_path / "in.zarr", 0.1 * rng.standard_normal(400), (100,))
+    _refused(
+        runner,
+        ["diffuse", f"{tmp_path}/in.zarr", "-o", f"{tmp_path}/out.wav", *RUN],
+        "needs a sample rate",
+        code=2,
+    )
+    assert sorted(os.listdir(tmp_path)) == ["in.zarr"]
+
+
+def test_a_batch_of_stores_writes_a_store_per_input(runner, tmp_path, rng):
+    inputs = []
+    for k, shape in enumerate([(700,), (900, 2)]):
+        x = np.cumsum(rng.standard_normal(shape), axis=0)
+        inputs.append((_store(tmp_path / f"s{k}.zarr", x, (128,) + shape[1:]), x))
+    paths = [str(p) for p, _ in inputs]
+    result = runner.invoke(cli, ["diffuse", *paths, "-o", f"{tmp_path}/out/", *RUN])
+    assert result.exit_code == 0, result.stderr
+    for path, x in inputs:
+        out = zarr.open_array(str(tmp_path / "out" / path.name), mode="r")
+        np.testing.assert_array_equal(out[...], _whole_run(x))
+
+
+def test_options_of_csv_files_are_refused_for_a_store(runner, tmp_path, rng):
+    _store(tmp_path / "in.zarr", np.cumsum(rng.standard_normal((300, 3)), axis=0), (64, 3))
+    args = ["diffuse", f"{tmp_path}/in.zarr", *RUN]
+    _refused(runner, [*args, "--time-column", "1"], "a Zarr store has no time column", code=2)
+    _refused(runner, [*args, "--columns", "5"], "channels: no column '5'", code=2)
+    out = ["-o", f"{tmp_path}/out.zarr"]
+    _refused(runner, [*args, *out, "--subtype", "PCM_16"], "applies to audio output only", code=2)
+    device = ["-o", "/dev/null", "--output-format", "zarr"]
+    _refused(runner, [*args, *device], "a Zarr store is a directory; it cannot go to a device")
+    assert sorted(os.listdir(tmp_path)) == ["in.zarr"]
+
+
+def test_channels_picked_and_the_others_carried_into_the_store(runner, tmp_path, rng):
+    x = np.cumsum(rng.standard_normal((500, 3)), axis=0)
+    _store(tmp_path / "in.zarr", x, (64, 3))
+    out = f"{tmp_path}/out.zarr"
+    result = runner.invoke(
+        cli, ["diffuse", f"{tmp_path}/in.zarr", "--columns", "1,3", "-o", out, *RUN]
+    )
+    assert result.exit_code == 0, result.stderr
+    got = zarr.open_array(out, mode="r")[...]
+    np.testing.assert_array_equal(got[:, [0, 2]], _whole_run(x[:, [0, 2]]))
+    np.testing.assert_array_equal(got[:, 1], x[:, 1])  # carried through unchanged
+
+
+def test_pieces_that_do_not_fill_a_chunk_are_held_until_they_do(runner, tmp_path, rng):
+    x = np.cumsum(rng.standard_normal((150_000, 2)), axis=0)
+    _store(tmp_path / "in.zarr", x, (10_000, 2))
+    out = f"{tmp_path}/out.zarr"
+    args = ["diffuse", f"{tmp_path}/in.zarr", "-o", out, "--chunk-size", "7000", *RUN]
+    assert runner.invoke(cli, args).exit_code == 0  # pieces of 7000 rows, chunks of 10000
+    np.testing.assert_array_equal(zarr.open_array(out, mode="r")[...], _whole_run(x))
