@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: all install test test-install lint format demo samples bench bench-quality bench-memory bench-dask clean
+.PHONY: all install test test-install lint format demo samples bench bench-quality bench-memory bench-dask bench-learn clean
 
 all: test
 
@@ -52,6 +52,11 @@ demo: install
 
 bench: install
 	$(BIN)/python benchmarks/bench_engine.py
+
+# learned networks (resdenoise learn) against the best fixed family, on signals not trained on
+bench-learn: install
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	cd benchmarks && ../$(BIN)/python bench_learn.py
 
 # the noise estimators on every signal class, the multilevel shrinkage's noise rules against
 # the cascade and the SWT peers, then the automatic choice against the automatic wavelet

@@ -358,3 +358,108 @@ GELU_LIPSCHITZ: Final = 0.5 * math.erfc(-1.0) + math.sqrt(2.0) * math.exp(-1.0) 
     2.0 * math.pi
 )
 SILU_LIPSCHITZ: Final = 1.0998393201288668
+
+
+# --------------------------------------------------------------------------
+# The parametrised family "bumps": g(r) = sum_k c_k b_k(|r|/lam), c_k >= 0.
+# Every bump is even, smooth, 1 at 0 and non-increasing in |r|, so
+# g_max = g(0) = sum c and g_min = inf g = 0; |b_k + x b_k'| <= 1 gives the
+# Lipschitz constant of Phi = r g, also sum c.  The first K - 1 bumps are
+# Gaussians exp(-x^2/(2 s_j^2)) at the scales s_j = 2^(j - (K - 2)/2)
+# (a geometric ladder centred on lambda); the last is the heavy tail
+# 1/sqrt(1 + x^2) (Charbonnier), which keeps a monotone Phi reachable.
+# --------------------------------------------------------------------------
+
+
+def bump_scales(count: int) -> np.ndarray:
+    """The Gaussian scales ``s_j = 2^(j - (K - 2)/2)``, j < K - 1, of K bumps."""
+    return 2.0 ** (np.arange(count - 1) - (count - 2) / 2.0)
+
+
+def bump_basis(x, count: int, derivative: bool = False):
+    """The K bumps at ``x = |r|/lam >= 0``, stacked on a new first axis; with
+    ``derivative`` also their derivatives in x (same shape).
+
+    One exponential for the widest Gaussian; each scale below it is half the
+    one above, so its bump is the one above to the 4th power (two squarings).
+    """
+    x = np.asarray(x, dtype=float)
+    scales = bump_scales(count)
+    basis = np.empty((count,) + x.shape)
+    top = count - 2
+    with np.errstate(over="ignore", under="ignore"):  # x^2 = inf: exp(-inf) = 0, the limit
+        np.multiply(x, x, out=basis[top, ...])
+        np.multiply(basis[top, ...], -0.5 / (scales[top] * scales[top]), out=basis[top, ...])
+        np.exp(basis[top, ...], out=basis[top, ...])
+        for j in range(top - 1, -1, -1):
+            np.square(basis[j + 1, ...], out=basis[j, ...])
+            np.square(basis[j, ...], out=basis[j, ...])
+    np.hypot(1.0, x, out=basis[-1, ...])
+    np.divide(1.0, basis[-1, ...], out=basis[-1, ...])  # 1/sqrt(1 + x^2), without overflow
+    if not derivative:
+        return basis
+    slope = np.empty_like(basis)
+    for j in range(count - 1):
+        np.multiply(basis[j, ...], x, out=slope[j, ...])
+        np.multiply(slope[j, ...], -1.0 / (scales[j] * scales[j]), out=slope[j, ...])
+    np.power(basis[-1, ...], 3, out=slope[-1, ...])
+    np.multiply(slope[-1, ...], -x, out=slope[-1, ...])
+    return basis, slope
+
+
+def bumps_g(r, lam, c):
+    """``g(r) = sum_k c_k b_k(|r|/lam)``."""
+    c = np.asarray(c, dtype=float)
+    with np.errstate(over="ignore"):  # |r|/lam = inf: every bump is 0 there
+        basis = bump_basis(np.abs(r) / lam, c.size)
+    return np.tensordot(c, basis, axes=1)
+
+
+def bumps_phi(r, lam, c):
+    """``Phi(r) = r g(r)``; where ``|r|/lam`` overflows only the tail is left,
+    ``c_K r/sqrt(1 + x^2) -> c_K lam sign(r)`` (not r times a g of 0)."""
+    c = np.asarray(c, dtype=float)
+    with np.errstate(over="ignore"):
+        x = np.abs(r) / lam
+    out = r * np.tensordot(c, bump_basis(x, c.size), axes=1)
+    far = np.isinf(x)
+    if far.any():
+        out = np.where(far, np.copysign(c[-1] * lam, r), out)
+    return out
+
+
+def bumps_psi(r, lam, c):
+    """``Psi(r) = 2 int_0^r Phi``: Gaussians 2 lam^2 s^2 (1 - exp(-x^2/(2 s^2))),
+    the tail 2 lam^2 (sqrt(1 + x^2) - 1).  For x = |r|/lam < 1 written as
+    ``r^2 sum c_k q_k(x)`` with ``q_k = Psi_k / r^2`` in [0, 1] (1 at 0), so that
+    neither lam^2 nor x^2 underflows there."""
+    c = np.asarray(c, dtype=float)
+    r = np.asarray(r, dtype=float)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # the limits at 0, inf
+        x = np.abs(r) / lam
+        scales = bump_scales(c.size).reshape((-1,) + (1,) * x.ndim)
+        z2 = (x / scales) ** 2
+        gauss = -np.expm1(-0.5 * z2)  # 1 - exp(-z^2/2)
+        hyp = np.hypot(1.0, x)
+        far = np.concatenate(
+            [2.0 * scales * scales * gauss, (2.0 * x * np.fmin(x / (hyp + 1.0), 1.0))[None]]
+        )
+        near = np.concatenate(
+            [np.where(z2 > 0.0, 2.0 * gauss / z2, 1.0), (2.0 / (hyp + 1.0))[None]]
+        )
+        return np.where(
+            x < 1.0,
+            (r * r) * np.tensordot(c, near, axes=1),
+            lam * (lam * np.tensordot(c, far, axes=1)),
+        )
+
+
+def bumps_monotone(c) -> bool:
+    """Whether ``Phi = r g`` of the bumps with coefficients c is non-decreasing,
+    ``sum c_k (b_k + x b_k') >= 0``: sampled on x in [0, 10 s_max] (20,001
+    points), beyond which the Gaussians are below e^-50 and the tail's slope
+    ``c_K (1 + x^2)^(-3/2) >= 0`` decides."""
+    c = np.asarray(c, dtype=float)
+    x = np.linspace(0.0, 10.0 * max(float(bump_scales(c.size).max()), 1.0), 20_001)
+    basis, slope = bump_basis(x, c.size, derivative=True)
+    return bool(np.all(np.tensordot(c, basis + x * slope, axes=1) >= -1e-12 * float(c.sum())))

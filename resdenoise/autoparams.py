@@ -72,6 +72,7 @@ __all__ = [
     "StoppingChoice",
     "choose_parameters",
     "choose_steps",
+    "masked_copy",
     "sure_probe",
 ]
 
@@ -139,7 +140,7 @@ def sure_probe(f: np.ndarray, sigma: np.ndarray, seed: int = PROBE_SEED):
     return b, eps
 
 
-def _mask(f: np.ndarray, offset: int, sets: int) -> np.ndarray:
+def masked_copy(f: np.ndarray, offset: int, sets: int) -> np.ndarray:
     """f with samples ``offset, offset + sets, ...`` replaced by their neighbours' mean."""
     g = f.copy()
     idx = np.arange(offset, f.shape[0], sets)
@@ -222,7 +223,7 @@ def choose_steps(
         stack = np.concatenate([f2, f2 + eps * b], axis=1)
     elif rule == "noise2self":
         sets = min(MASK_SETS, n)
-        stack = np.concatenate([_mask(f2, j, sets) for j in range(sets)], axis=1)
+        stack = np.concatenate([masked_copy(f2, j, sets) for j in range(sets)], axis=1)
     else:
         stack = f2
 

@@ -25,6 +25,11 @@ The file lists groups of blocks, run one after another, each group being
     label = "wavelet clean-up"      # optional, for the report
 
     [[block]]
+    activation = "bumps"            # a parametrised family (resdenoise learn writes these)
+    coefficients = [0.1, 0.3, 0.0, 0.05]   # g(r) = sum_k c_k b_k(|r|/lambda), c_k >= 0
+    lambda-scale = 0.8              # lambda = 0.8 x the automatic lambda of the signal
+
+    [[block]]
     diffusivity = "perona-malik"
     scale = 4                       # differences of stride 4 [default: 1]
 
@@ -50,6 +55,7 @@ per group, so the engine stays the one engine.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -68,9 +74,12 @@ from .filters import Plan, auto_lambda, with_reach
 from .nonlinearities import (
     FORM_SPELLINGS,
     FORMS,
+    PARAMETRISED_FAMILIES,
     SQRT2,
     Nonlinearity,
     get_nonlinearity,
+    get_parametrised,
+    normalise_name,
     resolve_name,
 )
 from .report import block_entry
@@ -82,6 +91,7 @@ __all__ = [
     "NetworkSpec",
     "NetworkVerdict",
     "build_network",
+    "format_network",
     "load_network",
     "parse_network",
 ]
@@ -89,7 +99,16 @@ __all__ = [
 #: Keys naming a block's nonlinearity: one per block.
 NAME_KEYS: Final = FORMS + tuple(f"{form}-expr" for form in FORMS)
 #: Other keys of a block.
-BLOCK_KEYS: Final = ("lambda", "threshold", "tau", "repeat", "scale", "label")
+BLOCK_KEYS: Final = (
+    "lambda",
+    "threshold",
+    "lambda-scale",
+    "tau",
+    "repeat",
+    "scale",
+    "label",
+    "coefficients",
+)
 #: Keys at the top of the file.
 TOP_KEYS: Final = ("block", "h", "description")
 #: Largest repeat count of one group, and largest total number of blocks.
@@ -122,6 +141,10 @@ class BlockSpec:
     repeat: int = 1
     label: str = ""
     scale: int = 1
+    #: The coefficients of a parametrised family (``activation = "bumps"``), else None.
+    coefficients: tuple[float, ...] | None = None
+    #: ``lambda-scale``: lambda is this multiple of the signal's automatic lambda.
+    lam_scale: float | None = None
 
     @property
     def where(self) -> str:
@@ -267,9 +290,13 @@ def _block(table: dict, index: int, line: int | None, source: str) -> BlockSpec:
         raise NetworkError(f"{where}: {key} must be a string, got {value!r}")
     form = key.removesuffix("-expr")
     name = expr = None
+    coefficients = None
     try:
         if key.endswith("-expr"):
             expr = parse_expression(value, form).text
+        elif "coefficients" in table or normalise_name(value) in PARAMETRISED_FAMILIES:
+            coefficients = _coefficients(table, value, form, where)
+            name = value
         else:
             resolve_name(value, form)
             name = value
@@ -285,6 +312,13 @@ def _block(table: dict, index: int, line: int | None, source: str) -> BlockSpec:
                 if form != "shrinkage":
                     raise NetworkError(f"{where}: threshold is for shrinkage blocks; use lambda")
                 lam *= SQRT2
+    lam_scale = None
+    if "lambda-scale" in table:
+        if "lambda" in table or "threshold" in table:
+            raise NetworkError(
+                f"{where}: lambda-scale multiplies the automatic lambda; drop lambda/threshold"
+            )
+        lam_scale = _positive(table["lambda-scale"], f"{where}: lambda-scale")
     tau = _positive(table["tau"], f"{where}: tau") if "tau" in table else None
     repeat = table.get("repeat", 1)
     if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= MAX_REPEAT:
@@ -300,7 +334,71 @@ def _block(table: dict, index: int, line: int | None, source: str) -> BlockSpec:
             f"{where}: scale must be an integer from 1 to {MAX_SCALE} (the stride of the "
             f"differences), got {scale!r}"
         )
-    return BlockSpec(index, line, form, name, expr, lam, tau, repeat, label, scale)
+    return BlockSpec(
+        index,
+        line,
+        form,
+        name,
+        expr,
+        lam,
+        tau,
+        repeat,
+        label,
+        scale,
+        coefficients=coefficients,
+        lam_scale=lam_scale,
+    )
+
+
+def _coefficients(table: dict, name: str, form: str, where: str) -> tuple[float, ...]:
+    """A parametrised family's coefficients, checked by binding them once."""
+    if normalise_name(name) not in PARAMETRISED_FAMILIES:
+        raise NetworkError(
+            f"{where}: coefficients are for a parametrised family "
+            f"({', '.join(sorted(PARAMETRISED_FAMILIES))}), not {name!r}"
+        )
+    if "coefficients" not in table:
+        raise NetworkError(
+            f"{where}: {name!r} is a parametrised family: give its coefficients = [...]"
+        )
+    try:
+        get_parametrised(name, table["coefficients"], form)  # checks them
+    except ParameterError as exc:
+        raise NetworkError(f"{where}: coefficients: {exc}") from None
+    return tuple(float(c) for c in table["coefficients"])
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, str):
+        return json.dumps(value)  # a TOML basic string: JSON's escapes are TOML's
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"cannot write {value!r} to a network file")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"cannot write {value!r} to a network file")
+    return repr(value)  # float repr reads back as the same float
+
+
+def format_network(blocks, h: float | None = None, description: str = "", comment: str = "") -> str:
+    """The TOML text of a network: ``blocks`` a sequence of dicts of block keys.
+
+    Floats are written so that they read back bit for bit (``repr``), so
+    :func:`parse_network` of the text binds the very same activations.
+    ``comment`` lines go first, each after ``# ``.
+    """
+    lines = [f"# {line}" for line in comment.splitlines()]
+    if description:
+        lines.append(f"description = {_toml_value(description)}")
+    if h is not None:
+        lines.append(f"h = {_toml_value(float(h))}")
+    for block in blocks:
+        lines += ["", "[[block]]"]
+        for key, value in block.items():
+            if key not in NAME_KEYS + BLOCK_KEYS:
+                raise ValueError(f"unknown block key {key!r}")
+            lines.append(f"{key} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------
@@ -424,7 +522,8 @@ def build_network(
     spec : NetworkSpec
     u : ndarray, optional
         The signal, needed when some block's lambda is ``"auto"`` (the
-        universal threshold of :func:`resdenoise.filters.auto_lambda`).
+        universal threshold of :func:`resdenoise.filters.auto_lambda`) or a
+        ``lambda-scale`` multiple of it.
     lam, tau : float, optional
         Defaults for blocks that do not give their own; a missing tau is the
         group's sign-stable bound ``h^2/(4 g_max)``.
@@ -444,18 +543,20 @@ def build_network(
     built: dict = {}  # one nonlinearity (and one stability analysis) per distinct block
     for b in spec.blocks:
         value = b.lam if b.lam is not None else lam
-        if value is None:
+        if value is None or b.lam_scale is not None:
             if u is None:
                 raise NetworkError(
                     f"{spec.source}: {b.where}: lambda is auto and no signal is given"
                 )
             if auto is None:
                 auto = auto_lambda(u, h)[0]
-            value = auto
-        key = (b.expr, b.name, b.form, value)
+            value = auto if b.lam_scale is None else auto * b.lam_scale
+        key = (b.expr, b.name, b.form, value, b.coefficients)
         if key not in built:
             if b.expr is not None:
                 built[key] = with_reach(expression_nonlinearity(b.expr, b.form, value), u, h)
+            elif b.coefficients is not None:
+                built[key] = get_parametrised(b.name, b.coefficients, b.form, value)
             else:
                 built[key] = get_nonlinearity(b.name, b.form, value)
         nl = built[key]

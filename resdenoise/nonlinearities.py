@@ -47,6 +47,10 @@ from ._families import (
     arctan_phi,
     arctan_psi,
     arctan_s,
+    bumps_g,
+    bumps_monotone,
+    bumps_phi,
+    bumps_psi,
     cha_g,
     cha_phi,
     cha_psi,
@@ -123,6 +127,7 @@ __all__ = [
     "FORMS",
     "NONLINEARITIES",
     "NONSTABLE_ACTIVATIONS",
+    "PARAMETRISED_FAMILIES",
     "Entry",
     "Nonlinearity",
     "available_nonlinearities",
@@ -130,6 +135,7 @@ __all__ = [
     "from_function",
     "g_to_phi",
     "get_nonlinearity",
+    "get_parametrised",
     "names_for_form",
     "normalise_name",
     "phi_to_g",
@@ -503,6 +509,100 @@ NONSTABLE_ACTIVATIONS: Final[dict[str, Entry]] = {
         ),
     )
 }
+
+
+# --------------------------------------------------------------------------
+# Parametrised families: an entry made for the coefficients it is given
+# --------------------------------------------------------------------------
+
+BUMPS_COUNT: Final = (2, 32)
+
+
+def bump_coefficients(coefficients) -> tuple[float, ...]:
+    """The bumps family's coefficients checked (2 to 32 finite numbers >= 0, not all 0),
+    as floats; else a ParameterError naming the first bad one."""
+    low, high = BUMPS_COUNT
+    if not isinstance(coefficients, (list, tuple, np.ndarray)):
+        raise ParameterError(f"coefficients must be a list of numbers, got {coefficients!r}")
+    if not low <= len(coefficients) <= high:
+        raise ParameterError(
+            f"the bumps family takes {low} to {high} coefficients, got {len(coefficients)}"
+        )
+    out = []
+    for k, value in enumerate(coefficients):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
+            raise ParameterError(f"coefficient {k + 1} must be a number, got {value!r}")
+        x = float(value)
+        if not (math.isfinite(x) and x >= 0.0):
+            raise ParameterError(
+                f"coefficient {k + 1} must be a finite number >= 0 (g >= 0 is what makes "
+                f"the network stable), got {value!r}"
+            )
+        out.append(x)
+    if not any(out):
+        raise ParameterError("the coefficients are all 0: g = 0 filters nothing")
+    return tuple(out)
+
+
+_BUMPS_FORMULAS: Final = (
+    "sum_k c_k b_k(|r|/lam)",
+    "2 int_0^r Phi",
+    "s - Phi(sqrt2 s)/sqrt2",
+    "r g(r)",
+)
+
+
+def _bumps_entry(coefficients) -> Entry:
+    """The registry entry of the bumps family with these coefficients."""
+    c = bump_coefficients(coefficients)
+    total = math.fsum(c)
+    return Entry(
+        "bumps",
+        f"bumps ({len(c)} coefficients)",
+        bumps_monotone(c),
+        lambda r, lam: bumps_phi(r, lam, c),
+        lambda r, lam: bumps_g(r, lam, c),
+        lambda r, lam: bumps_psi(r, lam, c),
+        None,
+        g_min=0.0,
+        g_max=total,
+        lipschitz=total,
+        formulas=dict(zip(FORMS, _BUMPS_FORMULAS, strict=True)),
+        paper=False,
+    )
+
+
+#: Families with coefficients of their own, beyond lambda: name -> entry maker.  ``bumps``
+#: (see :mod:`resdenoise._families`): g_max = g(0) = sum c, g_min = 0, exactly.
+PARAMETRISED_FAMILIES: Final[dict[str, Callable[..., Entry]]] = {"bumps": _bumps_entry}
+
+
+def get_parametrised(
+    name: str, coefficients, form: str = "activation", lam: float = 1.0
+) -> Nonlinearity:
+    """Bind a parametrised family (:data:`PARAMETRISED_FAMILIES`) to its coefficients.
+
+    Raises
+    ------
+    ValueError
+        An unknown family (a :class:`ParameterError` for bad coefficients or lambda).
+
+    Examples
+    --------
+    >>> nl = get_parametrised("bumps", [0.5, 0.0, 0.5], lam=2.0)
+    >>> float(nl.g(0.0)), nl.entry.g_max
+    (1.0, 1.0)
+    """
+    form = canonical_form(form)
+    _check_form(form)
+    make = PARAMETRISED_FAMILIES.get(normalise_name(name))
+    if make is None:
+        raise ValueError(
+            f"Unknown parametrised family {name!r}. Valid names: "
+            + ", ".join(sorted(PARAMETRISED_FAMILIES))
+        )
+    entry = make(coefficients)
+    return Nonlinearity(name=entry.key, key=entry.key, lam=_check_lam(lam), entry=entry)
 
 
 def _build_names() -> dict[str, dict[str, str]]:

@@ -109,7 +109,7 @@ def engine_entry(plan, dtype=np.float64) -> dict:
 
 def block_entry(spec, nl, tau: float, verdict) -> dict:
     """One block group of a network as the report's ``stability.blocks`` lists it."""
-    return {
+    entry = {
         "index": spec.index,
         "label": spec.label or spec.text,
         "family": nl.key,
@@ -122,6 +122,11 @@ def block_entry(spec, nl, tau: float, verdict) -> dict:
         "stopping_time": tau * spec.repeat,
         "stability": verdict.as_dict(),
     }
+    if getattr(spec, "coefficients", None) is not None:
+        entry["coefficients"] = list(spec.coefficients)
+    if getattr(spec, "lam_scale", None) is not None:
+        entry["lambda_scale"] = spec.lam_scale
+    return entry
 
 
 def finish_report(

@@ -1,6 +1,7 @@
 """Make the sample signals, deterministically: ``python make_samples.py DIR``.
 
-- ``steps.csv``: a noisy piecewise-constant signal, one column, no header.
+- ``steps.csv``: a noisy piecewise-constant signal, one column, no header;
+  ``steps_clean.csv`` the same signal without the noise (for ``resdenoise learn --clean``).
 - ``two_channels.csv``: two noisy channels with a header row.
 - ``noisy_mono.wav``: a noisy square-ish wave, mono, 16-bit PCM, 8 kHz.
 - ``noisy_stereo.wav``: a noisy two-tone signal, stereo, 32-bit float, 8 kHz.
@@ -36,6 +37,7 @@ def main(out: Path) -> None:
 
     clean = piecewise_constant(512, rng)
     write_csv(out / "steps.csv", (clean + rng.normal(0, 0.1, clean.shape)).round(6))
+    write_csv(out / "steps_clean.csv", clean)
 
     t = np.arange(400) / 400
     two = np.stack([np.sign(np.sin(2 * np.pi * 3 * t)), np.sin(2 * np.pi * 2 * t)], axis=1)

@@ -30,7 +30,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
         "filters plot",
         "autoparams network",
         "multilevel",
-        "multiscale",
+        "multiscale learn",
         "automatic",
         "stream",
         "dask plans",
@@ -44,7 +44,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
 COMPUTE = frozenset(
     "engine stability filters report stream network autoparams expr dictionary quality "
     "wavelet median noise selection impulses multilevel multiscale automatic nonlinearities _families "
-    "_translations _flux_kernels dask".split()
+    "_translations _flux_kernels dask learn".split()
 )
 FILE_SIDE = frozenset({"io", "pipeline", "batch", "cli"})
 #: Third-party packages only the command line may import.

@@ -41,13 +41,21 @@ def test_help_loads_neither_the_pipeline_nor_rich():
     code = (
         "import sys; from resdenoise.cli import cli; "
         "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('resdenoise', 'rich', 'soundfile', 'dask', 'distributed', 'zarr'))))"
+        "('resdenoise', 'rich', 'soundfile', 'dask', 'distributed', 'zarr', 'scipy'))))"
     )
     loaded = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
     assert "resdenoise.cli" in loaded
     drawn = ("resdenoise.cli.render", "rich")
-    heavy = ("soundfile", "dask", "distributed", "zarr", "resdenoise.dask")
+    heavy = (
+        "soundfile",
+        "dask",
+        "distributed",
+        "zarr",
+        "resdenoise.dask",
+        "scipy",
+        "resdenoise.learn",
+    )
     for name in ("resdenoise.pipeline", "resdenoise.io", "resdenoise.engine") + heavy + drawn:
         assert name not in loaded, loaded

@@ -10,6 +10,7 @@ click and rich:
 - :mod:`~resdenoise.cli.denoise`: diffuse, shrink, regularise, resnet
   (with ``--network``), one file or many;
 - :mod:`~resdenoise.cli.dictionary`: dictionary and translate;
+- :mod:`~resdenoise.cli.learn`: learn (a stable network from data);
 - :mod:`~resdenoise.cli.render`: every table and progress bar (rich).
 
 Exit codes: 0 success, 1 input or output problem, 2 usage, 3 refused as
@@ -28,6 +29,7 @@ import click
 from .. import __version__
 from .denoise import denoise, diffuse, regularise, resnet, shrink
 from .dictionary import dictionary, translate
+from .learn import learn
 from .options import CONTEXT_SETTINGS, CliError, error_message
 
 __all__ = ["cli", "error_message", "main"]
@@ -118,5 +120,5 @@ def main() -> None:
     cli(prog_name="resdenoise")
 
 
-for _command in (denoise, diffuse, shrink, regularise, resnet, dictionary, translate):
+for _command in (denoise, diffuse, shrink, regularise, resnet, dictionary, translate, learn):
     cli.add_command(_command)

@@ -545,3 +545,83 @@ def progress_sink(quiet: bool, label: str):
     finally:
         if bars is not None:
             bars.__exit__(None, None, None)
+
+
+# --------------------------------------------------------------------------
+# resdenoise learn
+# --------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def loss_progress(quiet: bool, iterations: int):
+    """``progress(iteration, loss)`` of a training: a bar with the loss on a
+    terminal, else None (pipes, CI, -q)."""
+    if not show_progress(quiet) or iterations < 1:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (
+        TextColumn("learning"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} iterations, loss {task.fields[loss]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=stderr_console(), transient=True) as bar:
+        task = bar.add_task("learn", total=iterations, loss="...")
+
+        def sink(iteration: int, loss: float) -> None:
+            bar.update(task, completed=iteration, loss=num(loss))
+
+        yield sink
+
+
+def render_learning(report: dict, console, verbose: bool = False) -> None:
+    """The verdict of a training first, then one line of what was learned; with
+    ``verbose`` a table of the groups."""
+    st = report["stability"]
+    stable = (
+        "sign stable"
+        if st["sign_stable"]
+        else "L-infinity stable"
+        if st["linf_stable"]
+        else "NOT stable"
+    )
+    where = report["network"] or "learned network"
+    ratio = report["loss_ratio"]
+    change = f" ({num(ratio)}x)" if ratio is not None else ""
+    console.print(
+        f"{where}: {stable} by construction (every g in [0, g_max], tau <= h^2/(4 g_max)); "
+        f"{report['objective']} loss {num(report['initial_loss'])} -> {num(report['loss'])}{change}",
+        style="green" if st["linf_stable"] else "red",
+        markup=False,
+        soft_wrap=True,
+    )
+    files = len(report["inputs"])
+    console.print(
+        f"  {report['groups']} groups x {report['blocks_per_group']} blocks of tau = "
+        f"{num(st['tau'])}, {report['bumps']} bumps each; {report['iterations']} iterations "
+        f"({report['evaluations']} evaluations) on {files} file{'' if files == 1 else 's'} "
+        f"({report['samples']} values); {report['optimiser_message']}",
+        markup=False,
+        soft_wrap=True,
+    )
+    if not verbose:
+        return
+    from rich.table import Table
+
+    table = Table(title="learned groups", title_justify="left")
+    for column in ("#", "scale", "lambda / auto", "tau x m", "g_max = g(0)", "Phi", "coefficients"):
+        table.add_column(column, justify="left" if column == "coefficients" else "right")
+    for i, (group, block) in enumerate(zip(report["learned_groups"], st["blocks"], strict=True)):
+        shape = "monotone" if block["stability"]["monotone"] else "non-monotone"
+        table.add_row(
+            str(i + 1),
+            str(group["scale"]),
+            num(group["lambda_scale"]),
+            f"{num(group['tau'])} x {group['repeat']}",
+            num(group["g_max"]),
+            shape,
+            " ".join(f"{c:.3g}" for c in group["coefficients"]),
+        )
+    console.print(table)

@@ -1,0 +1,622 @@
+"""Learning a provably stable network from data: the activations of block groups.
+
+A learned network is ``G`` groups of ``m`` diffusion blocks of the one engine,
+``u <- u + tau D- Phi_g(D+ u)``, each group with its own activation of the
+parametrised family ``bumps`` (:data:`resdenoise.nonlinearities.PARAMETRISED_FAMILIES`),
+
+.. math::
+
+    g(r) = \\sum_k c_k b_k(|r|/\\lambda), \\qquad
+    c = g_{max}\\, \\sigma(a)\\, \\mathrm{softmax}(\\theta), \\qquad
+    \\lambda = e^{\\ell} \\lambda_{auto}(f),
+
+with ``K`` bumps that are 1 at 0 and non-increasing.  Every parameter vector
+``(a, theta, l)`` of a group gives ``c_k >= 0`` and ``sum c <= g_max``, so
+``0 <= g <= g_max`` and the step ``tau = h^2/(4 g_max)`` is sign stable (and
+L-infinity stable) for every parameter value reached during training: no
+parameter vector can make an unstable network.  Gaussians give Perona-Malik
+shapes (non-monotone Phi), the heavy tail Charbonnier ones (monotone Phi).
+Lambda is learned as a multiple ``e^l`` of each signal's automatic lambda
+(the universal threshold of :func:`resdenoise.filters.auto_lambda`), which
+the network file keeps as ``lambda-scale``: the network follows the noise
+level and the amplitude of the signal it filters, so it carries over from
+the training signals to others.
+
+Gradients are exact.  The forward pass is :func:`resdenoise.engine.run_blocks`
+(group by group, segment by segment); the Jacobian of one block,
+``I + tau D- diag(Phi'(D+ u)) D+``, is symmetric (``D- = -D+^T`` with
+reflecting ends), so the backward pass is a linear diffusion with diffusivity
+``Phi'(D+ u_k)`` run backwards through the blocks, and the parameters get
+``-tau <D+ v, dPhi/dp (D+ u_k)>``.  The states are kept only every ``s``
+blocks (``s ~ sqrt(blocks)``) and recomputed a segment at a time, so memory
+is about ``2 sqrt(blocks)`` signals.
+
+Objectives (each the mean over all values of the training signals):
+
+``supervised``
+    ``|u - clean|^2``.
+``sure``
+    Stein's unbiased risk estimate with the noise estimate and the seeded
+    Monte-Carlo divergence of :mod:`resdenoise.autoparams` (probe ``b``,
+    step ``eps = sigma/2``): the probe runs as extra channels, and the
+    estimate is differentiated exactly as it stands.
+``noise2self``
+    The masked J-invariant loss of :mod:`resdenoise.autoparams` (four
+    interleaved sample sets, each replaced by its neighbours' mean); needs no sigma.
+
+The optimiser is SciPy's L-BFGS-B (the optional extra ``resdenoise[learn]``),
+imported by :func:`fit` only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._families import bump_basis
+from .autoparams import MASK_SETS, masked_copy, sure_probe
+from .engine import backward_difference, forward_difference, run_blocks, run_strided
+from .errors import ParameterError, ResdenoiseError
+from .filters import auto_lambda
+from .noise import estimate_noise
+from .nonlinearities import Nonlinearity, get_parametrised
+
+__all__ = [
+    "OBJECTIVES",
+    "Architecture",
+    "FitResult",
+    "Group",
+    "LearnUnavailable",
+    "Objective",
+    "fit",
+    "initial_parameters",
+    "loss_and_gradient",
+    "loss_value",
+    "make_objective",
+    "network_groups",
+    "run_network",
+]
+
+#: The training objectives.
+OBJECTIVES = ("supervised", "sure", "noise2self")
+#: Bounds of the amount a and the shape theta: sigma(-8) = 3e-4 still has a gradient
+#: (a search that reaches "filter nothing" at a bound far out cannot come back).
+PARAMETER_BOUND = 8.0
+#: Starting amounts a tried (the same in every group); the one of least loss is the start.
+START_AMOUNTS = (-6.0, -4.0, -2.0, 0.0, 2.0)
+#: |a| beyond this counts as this: sigma(-30) = 9e-14 keeps sum c > 0 for every vector.
+AMOUNT_CLIP = 30.0
+#: How far (in e-folds) a learned lambda may move from the automatic one.
+LAMBDA_RANGE = 5.0
+#: What installs the optimiser.
+INSTALL_HINT = "pip install 'resdenoise[learn]' (SciPy)"
+
+
+class LearnUnavailable(ResdenoiseError):
+    """Learning needs SciPy, which the base install does not have (exit code 1)."""
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """The shape of a learned network.
+
+    Attributes
+    ----------
+    groups, blocks : int
+        Block groups, and blocks per group (each group one activation).
+    bumps : int
+        Coefficients per group (K: K - 1 Gaussians and the tail).
+    g_max : float
+        The bound of every g; tau is the sign-stable ``h^2/(4 g_max)``.
+    h : float
+        Grid size.
+    learn_lambda : bool
+        Whether each group's lambda scale is learned too (else lambda is the
+        automatic one).
+    scales : int
+        Groups at strides 2^(scales - 1) down to 1 (differences ``u_{i+s} - u_i``,
+        the network file's ``scale``), coarse first; at most ``groups``.
+    """
+
+    groups: int = 4
+    blocks: int = 8
+    bumps: int = 8
+    g_max: float = 1.0
+    h: float = 1.0
+    learn_lambda: bool = True
+    scales: int = 1
+
+    def __post_init__(self):
+        limits = (("groups", 1, 1000), ("blocks", 1, 100_000), ("bumps", 2, 32), ("scales", 1, 20))
+        for name, low, high in limits:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ParameterError(
+                    f"{name} must be an integer from {low} to {high}, got {value!r}",
+                    parameters=[name],
+                )
+        for name in ("g_max", "h"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ParameterError(f"{name} must be a finite number > 0, got {value!r}")
+        if self.scales > self.groups:
+            raise ParameterError(
+                f"scales ({self.scales}) must not exceed groups ({self.groups}): one group a scale",
+                parameters=["scales"],
+            )
+
+    @property
+    def per_group(self) -> int:
+        """Parameters per group: the amount a, the shape theta (K), log lambda-scale."""
+        return self.bumps + 2
+
+    @property
+    def size(self) -> int:
+        return self.groups * self.per_group
+
+    def stride(self, group: int) -> int:
+        """The stride of a group's differences: coarse to fine, the groups split
+        into ``scales`` runs of strides 2^(scales - 1), ..., 2, 1."""
+        return 2 ** (self.scales - 1 - group * self.scales // self.groups)
+
+    @property
+    def tau(self) -> float:
+        """The sign-stable step of every group, ``h^2/(4 g_max)``."""
+        return self.h * self.h / (4.0 * self.g_max)
+
+
+@dataclass(frozen=True)
+class Group:
+    """One learned block group: the bumps coefficients, lambda as a multiple of
+    the automatic one, step and repeat count."""
+
+    coefficients: tuple[float, ...]
+    lam_scale: float
+    tau: float
+    repeat: int
+    scale: int = 1
+
+    def nonlinearity(self, auto: float) -> Nonlinearity:
+        """The activation for a signal whose automatic lambda is ``auto``
+        (as :func:`resdenoise.network.build_network` binds it)."""
+        return get_parametrised("bumps", self.coefficients, "activation", auto * self.lam_scale)
+
+    def as_block(self, index: int) -> dict:
+        """The ``[[block]]`` table of a network file (:func:`resdenoise.network.format_network`)."""
+        return {
+            "activation": "bumps",
+            "coefficients": list(self.coefficients),
+            "lambda-scale": self.lam_scale,
+            "tau": self.tau,
+            "repeat": self.repeat,
+            **({"scale": self.scale} if self.scale > 1 else {}),
+            "label": f"learned group {index}",
+        }
+
+
+def _unpack(params: np.ndarray, arch: Architecture):
+    """Per group ``(c, scale, s, m)``: coefficients, lambda scale, sigma(a), softmax(theta)."""
+    out = []
+    for p in np.asarray(params, dtype=float).reshape(arch.groups, arch.per_group):
+        # a and l clipped (only beyond the optimiser's bounds): sum c > 0, 0 < lambda < inf
+        a, theta, ell = min(max(p[0], -AMOUNT_CLIP), AMOUNT_CLIP), p[1:-1], p[-1]
+        s = 0.5 + 0.5 * math.tanh(0.5 * a)  # the logistic sigma(a), overflow-free
+        e = np.exp(theta - theta.max())
+        m = e / e.sum()
+        out.append((arch.g_max * s * m, math.exp(min(max(ell, -300.0), 300.0)), s, m))
+    return out
+
+
+def network_groups(params: np.ndarray, arch: Architecture) -> tuple[Group, ...]:
+    """The groups of the network that ``params`` describe."""
+    return tuple(
+        Group(tuple(float(x) for x in c), float(lam), arch.tau, arch.blocks, arch.stride(i))
+        for i, (c, lam, _, _) in enumerate(_unpack(params, arch))
+    )
+
+
+def run_network(u: np.ndarray, groups: Sequence[Group], h: float = 1.0) -> np.ndarray:
+    """Run the groups one after another with the one engine, lambda from u
+    (as ``resnet --network`` runs the network file)."""
+    return run_network_at(u, groups, auto_lambda(u, h)[0], h)
+
+
+def initial_parameters(arch: Architecture, seed: int = 0, amount: float = 0.0) -> np.ndarray:
+    """Start: the amount a (0: half of g_max), a random shape theta ~ N(0, 1/4)
+    from ``seed``, and the automatic lambda (scale 1) in every group."""
+    rng = np.random.default_rng(seed)
+    p = np.zeros((arch.groups, arch.per_group))
+    p[:, 0] = amount
+    p[:, 1:-1] = 0.5 * rng.standard_normal((arch.groups, arch.bumps))
+    return p.ravel()
+
+
+# --------------------------------------------------------------------------
+# Objectives: inputs to run, and the loss of their outputs with its gradient
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What is minimised: the network runs on each of ``inputs`` (channels
+    stacked) with lambda scaled from ``lambdas`` (the automatic lambda of the
+    signal each input comes from, at grid size ``h``); ``loss(outputs)``
+    returns the value and its gradient in each output."""
+
+    name: str
+    inputs: tuple[np.ndarray, ...]
+    loss: Callable[[list[np.ndarray]], tuple[float, list[np.ndarray]]]
+    lambdas: tuple[float, ...]
+    h: float = 1.0
+    info: dict = field(default_factory=dict)
+
+
+def _two_d(x, what: str) -> np.ndarray:
+    x = np.asarray(x, dtype=float)
+    if x.ndim not in (1, 2) or x.shape[0] < 3 or not np.all(np.isfinite(x)):
+        raise ParameterError(
+            f"{what}: a signal needs shape (n,) or (n, channels), n >= 3, finite; got {x.shape}"
+        )
+    return x.reshape(x.shape[0], -1)
+
+
+def make_objective(
+    noisy: Sequence[np.ndarray],
+    clean: Sequence[np.ndarray] | None = None,
+    objective: str | None = None,
+    sigma: Sequence | None = None,
+    seed: int = 0,
+    h: float = 1.0,
+) -> Objective:
+    """The objective over the training signals.
+
+    Parameters
+    ----------
+    noisy : sequence of ndarray
+        The noisy signals, shaped ``(n,)`` or ``(n, channels)``.
+    clean : sequence of ndarray, optional
+        One clean signal per noisy one, same shape: supervised.
+    objective : {'supervised', 'sure', 'noise2self'}, optional
+        Default ``supervised`` with ``clean``, else ``sure``.
+    sigma : sequence, optional
+        ``sure``: the noise level per signal (a number or one per channel);
+        default :func:`resdenoise.noise.estimate_noise`.
+    seed : int
+        Seed of the SURE probe.
+    h : float
+        Grid size (of the automatic lambda).
+    """
+    fs = [_two_d(f, f"signal {i + 1}") for i, f in enumerate(noisy)]
+    if not fs:
+        raise ParameterError("no training signals")
+    objective = objective or ("supervised" if clean is not None else "sure")
+    if objective not in OBJECTIVES:
+        raise ParameterError(f"unknown objective {objective!r}; choose one of {list(OBJECTIVES)}")
+    total = sum(f.size for f in fs)
+    lambdas = tuple(auto_lambda(f, h)[0] for f in fs)
+    if objective == "supervised":
+        if clean is None or len(clean) != len(fs):
+            raise ParameterError("supervised learning needs one clean signal per noisy signal")
+        cs = [_two_d(c, f"clean signal {i + 1}") for i, c in enumerate(clean)]
+        for i, (f, c) in enumerate(zip(fs, cs, strict=True)):
+            if f.shape != c.shape:
+                raise ParameterError(
+                    f"signal {i + 1}: noisy shape {f.shape} and clean shape {c.shape} differ"
+                )
+
+        def supervised(outputs):
+            diffs = [u - c for u, c in zip(outputs, cs, strict=True)]
+            value = sum(float(np.sum(d * d)) for d in diffs) / total
+            return value, [2.0 * d / total for d in diffs]
+
+        return Objective("supervised", tuple(fs), supervised, lambdas, h)
+    if clean is not None:
+        raise ParameterError(f"{objective} learns from noisy signals alone; drop the clean ones")
+    if objective == "sure":
+        return _sure(fs, sigma, seed, total, (lambdas, h))
+    sets = MASK_SETS
+    stacks = tuple(np.concatenate([masked_copy(f, j, sets) for j in range(sets)], 1) for f in fs)
+
+    def noise2self(outputs):
+        value, grads = 0.0, []
+        for u, f in zip(outputs, fs, strict=True):
+            n, c = f.shape
+            grad = np.zeros_like(u)
+            for j in range(sets):
+                d = u[j:n:sets, j * c : (j + 1) * c] - f[j:n:sets]
+                value += float(np.sum(d * d))
+                grad[j:n:sets, j * c : (j + 1) * c] = 2.0 * d / total
+            grads.append(grad)
+        return value / total, grads
+
+    return Objective("noise2self", stacks, noise2self, lambdas, h, {"mask_sets": sets})
+
+
+def _sure(fs, sigma, seed: int, total: int, lambdas) -> Objective:
+    """SURE over the signals: ``|f - u|^2 - sigma^2 + 2 sigma^2 b.(u_p - u)/eps`` per value."""
+    if sigma is None:
+        sigmas = [estimate_noise(f) for f in fs]
+    else:
+        if len(sigma) != len(fs):
+            raise ParameterError(f"give one sigma per signal ({len(fs)}), got {len(sigma)}")
+        sigmas = [
+            np.broadcast_to(np.asarray(s, dtype=float), (f.shape[1],))
+            for s, f in zip(sigma, fs, strict=True)
+        ]
+    probes = [
+        sure_probe(f, s, seed=seed + i) for i, (f, s) in enumerate(zip(fs, sigmas, strict=True))
+    ]
+    stacks = tuple(
+        np.concatenate([f, f + eps * b], axis=1) for f, (b, eps) in zip(fs, probes, strict=True)
+    )
+
+    def sure(outputs):
+        value, grads = 0.0, []
+        for u, f, s, (b, eps) in zip(outputs, fs, sigmas, probes, strict=True):
+            c = f.shape[1]
+            uf, up = u[:, :c], u[:, c:]
+            r = f - uf
+            weight = 2.0 * s * s / eps  # per channel
+            value += float(np.sum(r * r)) - f.shape[0] * float(np.sum(s * s))
+            value += float(np.sum(weight * np.sum(b * (up - uf), axis=0)))
+            grads.append(np.concatenate([-2.0 * r - weight * b, weight * b], axis=1) / total)
+        return value / total, grads
+
+    info = {"noise_sigma": [[float(x) for x in s] for s in sigmas]}
+    return Objective("sure", stacks, sure, *lambdas, info)
+
+
+# --------------------------------------------------------------------------
+# Exact gradients: forward with the engine, backward through the blocks
+# --------------------------------------------------------------------------
+
+
+def _segments(repeat: int, every: int) -> list[int]:
+    return [min(every, repeat - start) for start in range(0, repeat, every)]
+
+
+def _forward(x: np.ndarray, groups, auto: float, h: float, every: int):
+    """The output and the checkpoints: each segment's first state, per group."""
+    checkpoints = []
+    u = x
+    for group in groups:
+        nl, saved = group.nonlinearity(auto), []
+        for k in _segments(group.repeat, every):
+            saved.append(u)
+            u = _run(u, group, nl, k, h)
+        checkpoints.append((nl, saved))
+    return u, checkpoints
+
+
+def _block_adjoint(u, v, c, lam, tau, h):
+    """Back through one block at state u: ``(v_before, dL/dc, dL/dlam)``."""
+    d = forward_difference(u, h)
+    x = np.abs(d) / lam
+    basis, slope = bump_basis(x, c.size, derivative=True)
+    w = -tau * forward_difference(v, h)  # dL/dPhi(d): -tau D+ v
+    dw = d * w
+    grad_c = np.tensordot(basis, dw, axes=d.ndim)
+    grad_lam = float(np.sum(dw * np.tensordot(c, slope, axes=1) * (-x / lam)))
+    phi_prime = np.tensordot(c, basis + x * slope, axes=1)
+    return v - backward_difference(phi_prime * w, h), grad_c, grad_lam
+
+
+def _strided_adjoint(u, v, c, lam, group: Group, h: float):
+    """:func:`_block_adjoint` of a block of stride s: on each subsequence ``[r::s]``."""
+    s = group.scale
+    if s == 1:
+        return _block_adjoint(u, v, c, lam, group.tau, h)
+    out, grad_c, grad_lam = np.empty_like(v), np.zeros(c.size), 0.0
+    for r in range(min(s, u.shape[0])):
+        out[r::s], gc, gl = _block_adjoint(u[r::s], v[r::s], c, lam, group.tau, h)
+        grad_c += gc
+        grad_lam += gl
+    return out, grad_c, grad_lam
+
+
+def _backward(v: np.ndarray, groups, checkpoints, h: float, every: int):
+    """Back through all groups: per group ``(dL/dc, dL/dlam)``."""
+    grads = []
+    for group, (nl, saved) in zip(reversed(groups), reversed(checkpoints), strict=True):
+        c, lam = np.asarray(group.coefficients), nl.lam
+        grad_c, grad_lam = np.zeros(c.size), 0.0
+        for start, k in zip(reversed(saved), reversed(_segments(group.repeat, every)), strict=True):
+            states = [start]
+            for _ in range(k - 1):
+                states.append(_run(states[-1], group, nl, 1, h))
+            for u in reversed(states):
+                v, gc, gl = _strided_adjoint(u, v, c, lam, group, h)
+                grad_c += gc
+                grad_lam += gl
+        grads.append((grad_c, grad_lam * lam))  # d lam / d log(scale) = lam
+    return grads[::-1]
+
+
+def loss_value(params: np.ndarray, arch: Architecture, objective: Objective) -> float:
+    """The objective at ``params`` (forward passes only)."""
+    groups = network_groups(params, arch)
+    outputs = [
+        run_network_at(x, groups, auto, arch.h)
+        for x, auto in zip(objective.inputs, objective.lambdas, strict=True)
+    ]
+    return objective.loss(outputs)[0]
+
+
+def run_network_at(u: np.ndarray, groups: Sequence[Group], auto: float, h: float = 1.0):
+    """Run the groups on u with the automatic lambda ``auto`` (of the signal u comes from)."""
+    for group in groups:
+        u = _run(u, group, group.nonlinearity(auto), group.repeat, h)
+    return u
+
+
+def _run(u, group: Group, nl, blocks: int, h: float) -> np.ndarray:
+    """``blocks`` blocks of the group, as ``resnet --network`` runs them."""
+    if group.scale > 1:  # the s subsequences as the engine's channels
+        return run_strided(u, nl, group.tau, blocks, group.scale, h)
+    return run_blocks(u, nl, group.tau, blocks, h)
+
+
+def loss_and_gradient(
+    params: np.ndarray, arch: Architecture, objective: Objective
+) -> tuple[float, np.ndarray]:
+    """The objective at ``params`` and its exact gradient."""
+    unpacked = _unpack(params, arch)
+    groups = network_groups(params, arch)
+    every = max(1, math.isqrt(arch.groups * arch.blocks))
+    if objective.h != arch.h:
+        raise ParameterError(f"the objective's h = {objective.h!r} is not the network's {arch.h!r}")
+    runs = [
+        _forward(x, groups, auto, arch.h, every)
+        for x, auto in zip(objective.inputs, objective.lambdas, strict=True)
+    ]
+    value, seeds = objective.loss([u for u, _ in runs])
+    grad = np.zeros((arch.groups, arch.per_group))
+    for (_, checkpoints), seed in zip(runs, seeds, strict=True):
+        per_group = _backward(seed, groups, checkpoints, arch.h, every)
+        for i, ((gc, gl), (c, _, s, m)) in enumerate(zip(per_group, unpacked, strict=True)):
+            grad[i, 0] += float(gc @ c) * (1.0 - s)  # c = g_max s(a) m(theta)
+            grad[i, 1:-1] += c * (gc - float(gc @ m))
+            grad[i, -1] += gl if arch.learn_lambda else 0.0
+    return value, grad.ravel()
+
+
+# --------------------------------------------------------------------------
+# The optimiser
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """A trained network and how the training went."""
+
+    groups: tuple[Group, ...]
+    params: np.ndarray
+    objective: str
+    initial_loss: float
+    loss: float
+    iterations: int
+    evaluations: int
+    history: tuple[float, ...]
+    message: str
+    info: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "objective": self.objective,
+            "initial_loss": self.initial_loss,
+            "loss": self.loss,
+            "loss_ratio": self.loss / self.initial_loss if self.initial_loss else None,
+            "iterations": self.iterations,
+            "evaluations": self.evaluations,
+            "history": list(self.history),
+            "optimiser": "L-BFGS-B (SciPy)",
+            "optimiser_message": self.message,
+            **self.info,
+            "learned_groups": [
+                {
+                    "coefficients": list(g.coefficients),
+                    "lambda_scale": g.lam_scale,
+                    "tau": g.tau,
+                    "repeat": g.repeat,
+                    "scale": g.scale,
+                    "g_max": math.fsum(g.coefficients),
+                }
+                for g in self.groups
+            ],
+        }
+
+
+def fit(
+    objective: Objective,
+    arch: Architecture,
+    *,
+    seed: int = 0,
+    max_iterations: int = 50,
+    progress: Callable[[int, float], object] | None = None,
+) -> FitResult:
+    """Minimise ``objective`` over the network's parameters with L-BFGS-B.
+
+    Parameters
+    ----------
+    objective : Objective
+        From :func:`make_objective`.
+    arch : Architecture
+    seed : int
+        Seed of the starting shapes: the result is deterministic for it.
+    max_iterations : int
+        L-BFGS-B iterations at most.
+    progress : callable, optional
+        ``progress(iteration, loss)`` after each iteration.
+
+    Raises
+    ------
+    LearnUnavailable
+        SciPy is not installed.
+    """
+    try:
+        from scipy.optimize import minimize
+    except ImportError:
+        raise LearnUnavailable(f"learning needs SciPy: {INSTALL_HINT}") from None
+    if (
+        isinstance(max_iterations, bool)
+        or not isinstance(max_iterations, int)
+        or max_iterations < 0
+    ):
+        raise ParameterError(f"max_iterations must be an integer >= 0, got {max_iterations!r}")
+    # the start: the amount of least loss among START_AMOUNTS (a network that
+    # smooths far too much has gradients that lead to filtering nothing)
+    starts = [initial_parameters(arch, seed, a) for a in START_AMOUNTS]
+    values = [loss_value(x, arch, objective) for x in starts]
+    x0 = starts[int(np.argmin(values))]
+    first, _ = loss_and_gradient(x0, arch, objective)
+    scale = abs(first) if first != 0.0 and math.isfinite(first) else 1.0
+    seen: dict = {}
+
+    def fun(x):
+        key = x.tobytes()
+        if key not in seen:
+            seen.clear()
+            seen[key] = loss_and_gradient(x, arch, objective)
+        value, grad = seen[key]
+        return value / scale, grad / scale
+
+    history = [first]
+
+    def callback(xk):
+        history.append(fun(xk)[0] * scale)
+        if progress is not None:
+            progress(len(history) - 1, history[-1])
+
+    span = LAMBDA_RANGE if arch.learn_lambda else 0.0
+    bounds = (
+        [(-PARAMETER_BOUND, PARAMETER_BOUND)] * (arch.bumps + 1) + [(-span, span)]
+    ) * arch.groups
+    if max_iterations == 0:
+        x, message, evaluations = x0, "no iterations asked for", 1
+    else:
+        result = minimize(
+            fun,
+            x0,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            callback=callback,
+            options={"maxiter": max_iterations},
+        )
+        x, message, evaluations = result.x, str(result.message), int(result.nfev)
+    loss = fun(x)[0] * scale
+    return FitResult(
+        groups=network_groups(x, arch),
+        params=np.array(x),
+        objective=objective.name,
+        initial_loss=first,
+        loss=loss,
+        iterations=len(history) - 1,
+        evaluations=evaluations,
+        history=tuple(history),
+        message=message,
+        info=dict(objective.info),
+    )

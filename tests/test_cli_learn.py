@@ -1,0 +1,173 @@
+"""``resdenoise learn`` on the command line: files in, a network file out, errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from resdenoise import learn
+from resdenoise.cli import cli
+from resdenoise.io import read_signal
+
+FAST = ["--groups", "2", "--blocks", "3", "--bumps", "4", "--iterations", "4"]
+
+
+def _write(path, data):
+    path.write_text("\n".join(repr(float(x)) for x in data) + "\n")
+    return path
+
+
+@pytest.fixture
+def pair(tmp_path, rng):
+    t = np.linspace(0.0, 1.0, 160)
+    clean = np.sign(np.sin(2 * np.pi * 2 * t))
+    noisy = clean + 0.3 * rng.standard_normal(t.size)
+    return _write(tmp_path / "noisy.csv", noisy), _write(tmp_path / "clean.csv", clean)
+
+
+@pytest.mark.parametrize("scales", ["1", "2"])
+def test_learned_file_runs_through_resnet_bit_for_bit(runner, tmp_path, pair, scales):
+    noisy, clean = pair
+    net = tmp_path / "net.toml"
+    args = ["learn", str(noisy), "--clean", str(clean), "-o", str(net), "--scales", scales]
+    result = runner.invoke(cli, [*args, "--json", *FAST])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["objective"] == "supervised" and report["loss"] < report["initial_loss"]
+    assert report["stability"]["sign_stable"]
+    assert "sign stable by construction" in result.stderr
+    out = tmp_path / "out.csv"
+    run = runner.invoke(cli, ["resnet", str(noisy), "--network", str(net), "-o", str(out), "-q"])
+    assert run.exit_code == 0, run.output
+    groups = [
+        learn.Group(tuple(g["coefficients"]), g["lambda_scale"], g["tau"], g["repeat"], g["scale"])
+        for g in report["learned_groups"]
+    ]
+    trained = learn.run_network(read_signal(str(noisy)).data, groups)
+    np.testing.assert_array_equal(read_signal(str(out)).data, trained)
+
+
+def test_same_seed_same_file(runner, tmp_path, pair):
+    noisy, _ = pair
+    texts = []
+    for name in ("a.toml", "b.toml"):
+        result = runner.invoke(
+            cli, ["learn", str(noisy), "-o", str(tmp_path / name), "--seed", "7", *FAST]
+        )
+        assert result.exit_code == 0, result.output
+        texts.append((tmp_path / name).read_text())
+    assert texts[0] == texts[1]
+
+
+def test_per_file_filters_as_resnet_network(runner, tmp_path, pair):
+    noisy, _ = pair
+    out, net, again = tmp_path / "out.csv", tmp_path / "net.toml", tmp_path / "again.csv"
+    args = ["learn", "--per-file", str(noisy), "-o", str(out), "--network-out", str(net)]
+    result = runner.invoke(cli, [*args, "--objective", "noise2self", *FAST])
+    assert result.exit_code == 0, result.output
+    assert "guarantees held" in result.stderr
+    run = runner.invoke(cli, ["resnet", str(noisy), "--network", str(net), "-o", str(again), "-q"])
+    assert run.exit_code == 0
+    assert out.read_bytes() == again.read_bytes()
+
+
+def test_directories_of_pairs(runner, tmp_path, rng):
+    for sub in ("noisy", "clean"):
+        (tmp_path / sub).mkdir()
+    for name in ("a.csv", "b.csv"):
+        clean = np.sign(np.sin(np.linspace(0, 9, 80)))
+        _write(tmp_path / "clean" / name, clean)
+        _write(tmp_path / "noisy" / name, clean + 0.2 * rng.standard_normal(80))
+    net = tmp_path / "net.toml"
+    args = ["learn", str(tmp_path / "noisy"), "--clean", str(tmp_path / "clean"), "-o", str(net)]
+    result = runner.invoke(cli, [*args, "--json", *FAST])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert [p.rsplit("/", 1)[-1] for p in report["inputs"]] == ["a.csv", "b.csv"]
+    assert report["samples"] == 160
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["{noisy}", "-o", "{noisy}"], 1, "would overwrite the input file"),
+        (["{noisy}", "--clean", "{clean}", "-o", "{clean}"], 1, "would overwrite the input file"),
+        (
+            ["{noisy}", "--clean", "{clean}", "--clean", "{clean}", "-o", "{dir}/n.toml"],
+            2,
+            "one clean file per noisy file",
+        ),
+        (
+            ["{noisy}", "--clean", "{clean}", "--objective", "sure", "-o", "{dir}/n.toml"],
+            2,
+            "learns without --clean",
+        ),
+        (["{noisy}", "--objective", "supervised", "-o", "{dir}/n.toml"], 2, "needs --clean"),
+        (["--per-file", "{noisy}", "{clean}", "-o", "{dir}/o.csv"], 2, "give one"),
+        (
+            ["{noisy}", "--network-out", "{dir}/x.toml", "-o", "{dir}/n.toml"],
+            2,
+            "--network-out is for --per-file",
+        ),
+        (["{dir}/missing.csv", "-o", "{dir}/n.toml"], 1, "missing.csv"),
+        (["{noisy}", "-o", "{dir}/nodir/n.toml"], 1, "does not exist"),
+        (
+            ["{noisy}", "--clean", "{short}", "-o", "{dir}/n.toml"],
+            1,
+            "differs from that of its noisy file",
+        ),
+        (["-", "-o", "{dir}/n.toml"], 2, "not stdin"),
+        (["{noisy}", "--scales", "3", "-o", "{dir}/n.toml"], 2, "must not exceed groups"),
+    ],
+)
+def test_errors_are_one_line(runner, tmp_path, pair, args, code, message):
+    noisy, clean = pair
+    short = _write(tmp_path / "short.csv", np.zeros(50))
+    names = {"noisy": noisy, "clean": clean, "dir": tmp_path, "short": short}
+    before = {p: p.read_bytes() for p in (noisy, clean)}
+    result = runner.invoke(cli, ["learn", *[a.format(**names) for a in args], *FAST])
+    assert result.exit_code == code, result.output
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert {p: p.read_bytes() for p in (noisy, clean)} == before
+    assert not (tmp_path / "n.toml").exists()
+
+
+def test_quiet_and_pipes_print_no_progress(runner, tmp_path, pair):
+    noisy, _ = pair
+    result = runner.invoke(cli, ["learn", str(noisy), "-o", str(tmp_path / "n.toml"), "-q", *FAST])
+    assert result.exit_code == 0 and result.stderr == "" and result.stdout == ""
+
+
+def test_fixed_lambda_and_sure_with_a_given_sigma(runner, tmp_path, pair):
+    noisy, _ = pair
+    net = tmp_path / "n.toml"
+    args = ["learn", str(noisy), "-o", str(net), "--fixed-lambda", "--sigma", "0.3", "--json"]
+    result = runner.invoke(cli, [*args, *FAST])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["objective"] == "sure" and report["noise_sigma"] == [[0.3]]
+    assert [g["lambda_scale"] for g in report["learned_groups"]] == [1.0, 1.0]
+    assert net.read_text().count("lambda-scale = 1.0") == 2
+    history = report["history"]
+    assert history[0] == report["initial_loss"] and all(
+        b <= a for a, b in zip(history, history[1:], strict=False)
+    )
+
+
+def test_sigma_is_for_sure_only(runner, tmp_path, pair):
+    noisy, clean = pair
+    args = [
+        "learn",
+        str(noisy),
+        "--clean",
+        str(clean),
+        "--sigma",
+        "0.1",
+        "-o",
+        str(tmp_path / "n.toml"),
+    ]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2 and "--sigma is for --objective sure" in result.stderr

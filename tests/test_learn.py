@@ -1,0 +1,287 @@
+"""Learned networks (resdenoise.learn): the bumps family, exact gradients, training.
+
+The family is checked against closed forms written here; the gradient against
+central differences of the loss; stability by hypothesis over parameter
+vectors; the written network file against the trained network bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from resdenoise import learn
+from resdenoise.network import NetworkError, build_network, format_network, parse_network
+from resdenoise.nonlinearities import get_parametrised
+from resdenoise.stability import check_tau, sign_changes
+
+
+def _reference_g(r, lam, c):
+    """g written out: Gaussians at 2^(j - (K-2)/2) and the tail 1/sqrt(1 + x^2)."""
+    x = np.abs(r) / lam
+    k = len(c)
+    out = c[-1] / np.sqrt(1.0 + x * x)
+    for j in range(k - 1):
+        s = 2.0 ** (j - (k - 2) / 2.0)
+        out = out + c[j] * np.exp(-(x * x) / (2.0 * s * s))
+    return out
+
+
+def _signal(rng, n=96, channels=None):
+    t = np.linspace(0.0, 1.0, n)
+    clean = np.sign(np.sin(2 * np.pi * 2 * t)) + 0.4 * np.sin(2 * np.pi * 5 * t)
+    if channels:
+        clean = np.stack([clean, clean[::-1]], axis=1)
+    return clean, clean + 0.3 * rng.standard_normal(clean.shape)
+
+
+# --------------------------------------------------------------------------
+# The family
+# --------------------------------------------------------------------------
+
+
+def test_bumps_forms_match_the_closed_forms(rng):
+    c = rng.uniform(0.0, 0.3, 6)
+    lam = 0.7
+    nl = get_parametrised("bumps", list(c), lam=lam)
+    r = np.concatenate([rng.normal(0, 3, 200), [0.0, 1e-300, 1e8]])
+    np.testing.assert_allclose(nl.g(r), _reference_g(r, lam, c), rtol=1e-14, atol=0)
+    np.testing.assert_allclose(nl.phi(r), r * _reference_g(r, lam, c), rtol=1e-14, atol=0)
+    # Psi = 2 int_0^r Phi, by the trapezoid rule on a fine grid
+    grid = np.linspace(0.0, 4.0, 400_001)
+    integral = 2.0 * np.concatenate(
+        [[0.0], np.cumsum(np.diff(grid) * 0.5 * (nl.phi(grid)[1:] + nl.phi(grid)[:-1]))]
+    )
+    np.testing.assert_allclose(nl.psi(grid[::10_000]), integral[::10_000], rtol=1e-9, atol=1e-12)
+    assert nl.entry.g_max == pytest.approx(float(nl.g(0.0)), rel=1e-15)
+    assert nl.entry.g_max == pytest.approx(c.sum(), rel=1e-15)
+    assert check_tau(nl, 1.0 / (4.0 * c.sum())).sign_stable
+
+
+@pytest.mark.parametrize("lam", [1e-300, 1.0, 1e300])
+def test_bumps_at_the_extremes(lam):
+    """No spurious overflow, underflow or NaN: where |r|/lam overflows only the tail's
+    flux c_K lam sign(r) is left; Psi is r^2 sum c near 0."""
+    c = [0.5, 0.2, 0.3]
+    nl = get_parametrised("bumps", c, lam=lam)
+    r = np.array([1e308, -1e308, 1e-320, 0.0, -3.0, 0.5])
+    phi, g, psi = nl.phi(r), nl.g(r), nl.psi(r)
+    assert not np.any(np.isnan(phi)) and not np.any(np.isnan(g)) and not np.any(np.isnan(psi))
+    if lam == 1e-300:
+        assert phi[0] == 0.3 * lam and phi[1] == -0.3 * lam
+    if lam == 1.0:
+        assert phi[4] == pytest.approx(-3.0 * _reference_g(-3.0, lam, np.array(c)), rel=1e-14)
+    if lam == 1e300:
+        assert psi[4] == pytest.approx(9.0, rel=1e-14) and psi[5] == pytest.approx(0.25, rel=1e-14)
+    assert np.all(g >= 0.0) and np.all(g <= 1.0) and np.all(psi >= 0.0)
+
+
+def test_both_shapes_are_reachable():
+    """Gaussians alone: Phi falls again (Perona-Malik); the tail alone: Phi rises."""
+    pm = get_parametrised("bumps", [0.0, 1.0, 0.0])
+    cha = get_parametrised("bumps", [0.0, 0.0, 1.0])
+    r = np.linspace(0.0, 20.0, 2001)
+    assert not pm.entry.convex and np.any(np.diff(pm.phi(r)) < 0)
+    assert cha.entry.convex and np.all(np.diff(cha.phi(r)) > 0)
+
+
+@pytest.mark.parametrize(
+    ("coefficients", "message"),
+    [
+        ([0.5, -0.1], "coefficient 2 must be a finite number >= 0"),
+        ([0.0, 0.0], "all 0"),
+        ([1.0], "2 to 32 coefficients"),
+        (["a", 1.0], "coefficient 1 must be a number"),
+        (0.5, "must be a list"),
+    ],
+)
+def test_bad_coefficients_are_refused(coefficients, message):
+    with pytest.raises(ValueError, match=message):
+        get_parametrised("bumps", coefficients)
+
+
+@pytest.mark.parametrize(
+    ("block", "message"),
+    [
+        (
+            'activation = "bumps"\ncoefficients = [0.5, -1.0]',
+            r"block 1 \(line 1\): coefficients: coefficient 2",
+        ),
+        ('activation = "bumps"', "give its coefficients"),
+        ('activation = "perona-malik"\ncoefficients = [1.0, 1.0]', "not 'perona-malik'"),
+        ('activation = "tanh"\nlambda = 1.0\nlambda-scale = 2.0', "drop lambda/threshold"),
+        ('activation = "tanh"\nlambda-scale = -2.0', "lambda-scale must be a finite number > 0"),
+    ],
+)
+def test_network_file_refuses_bad_bumps(block, message):
+    with pytest.raises(NetworkError, match=message):
+        parse_network("[[block]]\n" + block + "\n", "net.toml")
+
+
+def test_lambda_scale_multiplies_the_automatic_lambda(rng):
+    from resdenoise.filters import auto_lambda
+
+    u = 3.0 * rng.standard_normal(100)
+    spec = parse_network(
+        '[[block]]\nactivation = "bumps"\ncoefficients = [1.0, 2.0]\nlambda-scale = 0.3\n'
+    )
+    plan = build_network(spec, u)
+    ((_, nl, tau),) = plan.groups
+    assert nl.lam == auto_lambda(u)[0] * 0.3
+    assert tau == 1.0 / 12.0  # the sign-stable bound h^2/(4 (1 + 2))
+    assert plan.verdict().blocks[0]["lambda_scale"] == 0.3
+
+
+# --------------------------------------------------------------------------
+# Stability for every parameter vector
+# --------------------------------------------------------------------------
+
+ARCH = learn.Architecture(groups=2, blocks=4, bumps=5)
+
+
+@settings(max_examples=25)
+@given(
+    st.lists(st.floats(-40.0, 40.0), min_size=ARCH.size, max_size=ARCH.size),
+    st.integers(0, 2**32 - 1),
+)
+def test_every_parameter_vector_gives_a_stable_network(params, seed):
+    params = np.array(params)
+    groups = learn.network_groups(params, ARCH)
+    r = np.random.default_rng(seed).normal(0.0, 10.0, 500)
+    for group in groups:
+        nl = group.nonlinearity(0.3)
+        g = nl.g(r)
+        assert np.all(g >= 0.0) and np.all(g <= ARCH.g_max * (1 + 1e-15))
+        verdict = check_tau(nl, group.tau)
+        assert verdict.sign_stable, verdict.reason
+    f = np.random.default_rng(seed).standard_normal((64, 2)) * 3.0
+    u = learn.run_network(f, groups)
+    assert np.all(u.max(axis=0) <= f.max(axis=0) + 1e-12)
+    assert np.all(u.min(axis=0) >= f.min(axis=0) - 1e-12)
+    assert np.all(sign_changes(u) <= sign_changes(f))
+
+
+# --------------------------------------------------------------------------
+# Exact gradients
+# --------------------------------------------------------------------------
+
+
+def _central(fun, p, i, step):
+    """Fourth-order central difference of fun along parameter i."""
+    e = np.zeros_like(p)
+    e[i] = step
+    return (-fun(p + 2 * e) + 8 * fun(p + e) - 8 * fun(p - e) + fun(p - 2 * e)) / (12 * step)
+
+
+@pytest.mark.parametrize("objective", ["supervised", "sure", "noise2self"])
+@pytest.mark.parametrize(("channels", "scales"), [(None, 1), (2, 1), (None, 2), (2, 3)])
+def test_gradient_matches_central_differences(rng, objective, channels, scales):
+    arch = learn.Architecture(groups=max(2, scales), blocks=5, bumps=4, scales=scales)
+    clean, noisy = _signal(rng, 47, channels)
+    obj = learn.make_objective(
+        [noisy], [clean] if objective == "supervised" else None, objective, seed=3
+    )
+    p = rng.normal(0.0, 1.0, arch.size)
+    p[arch.per_group - 1 :: arch.per_group] = math.log(0.6) + 0.3 * rng.standard_normal(arch.groups)
+    value, grad = learn.loss_and_gradient(p, arch, obj)
+    assert value > 0.0 or objective == "sure"
+    fd = np.array(
+        [
+            _central(lambda q: learn.loss_and_gradient(q, arch, obj)[0], p, i, 1e-3)
+            for i in range(p.size)
+        ]
+    )
+    scale = np.max(np.abs(fd))
+    assert np.all(np.abs(grad - fd) <= 1e-6 * np.abs(fd) + 1e-9 * scale), (grad, fd)
+
+
+def test_gradient_is_the_same_for_any_checkpoint_spacing(rng, monkeypatch):
+    """Checkpoints only decide what is recomputed: every spacing gives one gradient."""
+    arch = learn.Architecture(groups=2, blocks=7, bumps=3)
+    clean, noisy = _signal(rng, 40)
+    obj = learn.make_objective([noisy], [clean])
+    p = rng.normal(0.0, 1.0, arch.size)
+    first = learn.loss_and_gradient(p, arch, obj)[1]
+    monkeypatch.setattr(learn.math, "isqrt", lambda n: 1)
+    np.testing.assert_array_equal(learn.loss_and_gradient(p, arch, obj)[1], first)
+
+
+# --------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------
+
+
+def _fit(noisy, clean=None, objective=None, seed=0, iterations=8, scales=1):
+    arch = learn.Architecture(groups=2, blocks=4, bumps=4, scales=scales)
+    obj = learn.make_objective([noisy], None if clean is None else [clean], objective, seed=seed)
+    return learn.fit(obj, arch, seed=seed, max_iterations=iterations), arch
+
+
+def test_supervised_learning_beats_its_start_on_unseen_noise(rng):
+    clean, noisy = _signal(rng, 256)
+    result, arch = _fit(noisy, clean, iterations=15)
+    assert result.loss < 0.7 * result.initial_loss
+    assert result.history[0] == result.initial_loss and len(result.history) == result.iterations + 1
+    held_out = clean + 0.3 * np.random.default_rng(99).standard_normal(clean.shape)
+    start = learn.network_groups(learn.initial_parameters(arch, 0), arch)
+    mse_start = np.mean((learn.run_network(held_out, start) - clean) ** 2)
+    mse_learned = np.mean((learn.run_network(held_out, result.groups) - clean) ** 2)
+    assert mse_learned < 0.8 * mse_start
+
+
+@pytest.mark.parametrize("objective", ["sure", "noise2self"])
+def test_self_supervised_learning_lowers_the_true_error(rng, objective):
+    clean, noisy = _signal(rng, 256)
+    result, arch = _fit(noisy, objective=objective, iterations=10)
+    assert result.loss < result.initial_loss
+    start = learn.network_groups(learn.initial_parameters(arch, 0), arch)
+    mse_start = np.mean((learn.run_network(noisy, start) - clean) ** 2)
+    assert np.mean((learn.run_network(noisy, result.groups) - clean) ** 2) < mse_start
+
+
+def test_learning_is_deterministic_for_a_seed(rng):
+    clean, noisy = _signal(rng, 128)
+    a, _ = _fit(noisy, objective="sure", seed=5, iterations=4)
+    b, _ = _fit(noisy, objective="sure", seed=5, iterations=4)
+    c, _ = _fit(noisy, objective="sure", seed=6, iterations=4)
+    np.testing.assert_array_equal(a.params, b.params)
+    assert a.groups == b.groups
+    assert not np.array_equal(a.params, c.params)
+
+
+@pytest.mark.parametrize("scales", [1, 2])
+def test_written_network_runs_bit_for_bit(rng, scales):
+    clean, noisy = _signal(rng, 201, channels=2)
+    result, arch = _fit(noisy, clean, iterations=5, scales=scales)
+    assert [g.scale for g in result.groups] == ([1, 1] if scales == 1 else [2, 1])
+    text = format_network([g.as_block(i + 1) for i, g in enumerate(result.groups)], h=arch.h)
+    plan = build_network(parse_network(text), noisy)
+    assert plan.verdict().sign_stable
+    assert [spec.scale for spec, _, _ in plan.groups] == [g.scale for g in result.groups]
+    np.testing.assert_array_equal(plan.run(noisy), learn.run_network(noisy, result.groups))
+
+
+def test_without_scipy_the_error_says_what_to_install(rng, monkeypatch):
+    monkeypatch.setitem(sys.modules, "scipy.optimize", None)
+    clean, noisy = _signal(rng, 32)
+    with pytest.raises(learn.LearnUnavailable, match=r"resdenoise\[learn\]"):
+        _fit(noisy, clean)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"objective": "supervised"}, "one clean signal per noisy"),
+        ({"objective": "nonsense"}, "unknown objective"),
+        ({"clean": [np.zeros(10)]}, "shape"),
+        ({"clean": [np.zeros(12)], "objective": "sure"}, "drop the clean"),
+    ],
+)
+def test_objective_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        learn.make_objective([np.ones(12)], **kwargs)
