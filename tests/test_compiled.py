@@ -366,7 +366,11 @@ def test_tiles_that_follow_the_threads_speeds_keep_every_bit(dtype, key, channel
         return np.empty(threads * (widest + 2 * sweep) * c, dtype)
 
     moved = False
-    for widest in (any_tile, int(np.diff(equal).max())) * 2:
+    # the boundaries follow measured speeds: on a loaded machine a run can measure the
+    # threads alike, so the rounds repeat (at most 5) until one has moved them
+    for widest in (any_tile, int(np.diff(equal).max())) * 5:
+        if moved and widest == any_tile:
+            continue
         bounds, u = equal.copy(), np.empty_like(f)
         KERNELS.run_sweeps(
             f, u, strips, parts(widest), parts(widest), bounds, threads, c, family, 0.8, 0.25,
@@ -378,15 +382,15 @@ def test_tiles_that_follow_the_threads_speeds_keep_every_bit(dtype, key, channel
             moved |= not np.array_equal(bounds, equal)
         else:
             assert np.array_equal(bounds, equal)
-    assert moved  # (two runs of 50 sweeps: measured speeds are never equal to 1 part in 3000)
+    assert moved
     bounds, u, calls = equal.copy(), f.copy(), []  # one sweep per call, as with a progress bar
-    for _ in range(3):
+    for _ in range(12):
         KERNELS.run_sweeps(
             u, u, strips, parts(any_tile), parts(any_tile), bounds, threads, c, family, 0.8,
             0.25, 1.0, 4, 4,
         )  # fmt: skip
         calls.append(bounds.copy())
-    assert same_bits(u, run_blocks(f, nl, 0.25, 12, threads=1, tile=n))
+    assert same_bits(u, run_blocks(f, nl, 0.25, 48, threads=1, tile=n))
     assert any(not np.array_equal(b, equal) for b in calls)
     bounds, u = equal.copy(), f.copy()  # no blocks: nothing moves
     KERNELS.run_sweeps(

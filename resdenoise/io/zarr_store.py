@@ -21,6 +21,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import ParameterError, SignalError
+from . import signals
 from .options import ReadOptions
 from .signal import ZARR, Signal, SignalStream, _one_line
 
@@ -200,9 +201,10 @@ class ZarrRows:
         if template.samplerate:
             attributes[RATE_ATTRIBUTES[0]] = int(template.samplerate)
         try:
-            self.array = zarr.create_array(
-                store=path, shape=shape, chunks=chunks, dtype="float64", attributes=attributes
-            )
+            with signals.deferred():
+                self.array = zarr.create_array(
+                    store=path, shape=shape, chunks=chunks, dtype="float64", attributes=attributes
+                )
         except (OSError, ValueError) as exc:
             raise SignalError(f"{name}: cannot write: {_one_line(exc)}") from None
         self.n = 0
@@ -235,8 +237,11 @@ class ZarrRows:
     def _put(self, rows: np.ndarray) -> None:
         a, b = self.n, self.n + rows.shape[0]
         try:
-            self.array.resize((b,) + self.array.shape[1:])
-            self.array[a:b] = rows
+            # zarr writes on its own I/O thread: a signal acts once the chunks are on
+            # disk, or removing the temporary store could race with that thread
+            with signals.deferred():
+                self.array.resize((b,) + self.array.shape[1:])
+                self.array[a:b] = rows
         except (OSError, ValueError) as exc:
             raise SignalError(f"{self.name}: cannot write: {_one_line(exc)}") from None
         self.n = b
