@@ -11,7 +11,9 @@ sigma of each candidate:
 * ``mad-sym8``, ``mad-db4``: MAD of the finest details of a smoother wavelet
   (PyWavelets, periodised);
 * ``mad-d3``: MAD of the normalised third differences;
-* ``quiet-windows``: resdenoise's estimator (:mod:`resdenoise.noise`).
+* ``quiet-windows``: resdenoise's estimator (:mod:`resdenoise.noise`);
+* ``search``: the level the automatic searches use: ``quiet-windows``
+  checked across difference orders 3 and 8 (:func:`resdenoise.noise.search_noise`).
 
 Printed per class: the geometric mean of max(r, 1/r) (1 is exact), the
 worst ratio, and the share of cases within 20 %.  Run with the ``bench``
@@ -31,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import signals  # noqa: E402
 
-from resdenoise.noise import estimate_noise  # noqa: E402
+from resdenoise.noise import estimate_noise, search_noise  # noqa: E402
 
 LEVELS = (0.05, 0.10, 0.30)
 SEEDS = 3
@@ -53,6 +55,7 @@ CANDIDATES = {
     "mad-db4": lambda f: _wavelet(f, "db4"),
     "mad-d3": lambda f: _mad(np.diff(f, 3) / math.sqrt(20.0)),
     "quiet-windows": lambda f: float(estimate_noise(f)[0]),
+    "search": lambda f: float(search_noise(f).sigma[0]),
 }
 
 
@@ -95,6 +98,15 @@ def main() -> int:
         for level in LEVELS:
             line = " ".join(f"{np.mean(res[(name, level, c)]):14.2f}" for c in cands)
             print(f"  {name:26s} {level:4.0%} {line}")
+    print()
+    print("pure white noise (unit sigma, 200 seeds): mean estimate and its standard deviation")
+    for n in (100, 300, 1000):
+        draws = [np.random.default_rng(5000 + i).standard_normal(n) for i in range(200)]
+        line = " ".join(
+            f"{np.mean(v):8.3f} {np.std(v):5.3f}"
+            for v in ([CANDIDATES[c](x) for x in draws] for c in cands)
+        )
+        print(f"  n = {n:<23d} {line}")
     return 0
 
 

@@ -186,7 +186,9 @@ def diffuse(
     {signal}
     diffusivity : str, Nonlinearity or callable
         A diffusivity name (``"perona-malik"``, ``"charbonnier"``, ...), or
-        g itself as a function of r.
+        g itself as a function of r; ``"auto"``: the family (Perona-Malik,
+        Charbonnier, Perona-Malik over scales), lambda and time by SURE
+        (:func:`resdenoise.plans.automatic_planner`).
     {lam}
     time : float or "auto", optional
         Stopping time T (m = ceil(T/tau_max) steps of tau = T/m), or
@@ -223,7 +225,7 @@ def shrink(
     u: npt.ArrayLike,
     shrinkage: NonlinearityLike = "soft",
     theta: float | Auto | None = None,
-    iterations: int | Auto = 1,
+    iterations: int | Auto | None = None,
     allow_unstable: bool = False,
     *,
     stopping_rule: StoppingRule = "sure",
@@ -236,12 +238,14 @@ def shrink(
     {signal}
     shrinkage : str, Nonlinearity or callable
         A shrinkage name (``"soft"``, ``"garrote"``, ``"hard"``, ...), or S
-        itself as a function of s.
+        itself as a function of s; ``"auto"``: the family (soft, garrote,
+        hard, soft over scales), threshold and iterations by SURE
+        (:func:`resdenoise.plans.automatic_planner`).
     theta : float or "auto", optional
         Threshold (lambda = sqrt2 theta); None or ``"auto"``: the universal
         threshold.
-    iterations : int or "auto"
-        Number of iterations m, or ``"auto"``: chosen by ``stopping_rule``.
+    iterations : int or "auto", optional
+        Number of iterations m (default 1), or ``"auto"``: chosen by ``stopping_rule``.
     {tail}
 
     Examples

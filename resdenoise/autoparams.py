@@ -59,7 +59,7 @@ import numpy as np
 from . import stability
 from .engine import backend_for, run_blocks
 from .errors import ParameterError
-from .noise import estimate_noise, estimator_for
+from .noise import resolve_sigma
 from .nonlinearities import Nonlinearity, get_nonlinearity
 from .stopping_rules import DEFAULT_RULE, RULES
 
@@ -176,8 +176,8 @@ def choose_steps(
         The criterion, see the module docstring.
     max_blocks : int, optional
         Upper limit of the search (default :data:`MAX_BLOCKS`).
-    sigma : ndarray, optional
-        Noise level per channel; default :func:`resdenoise.noise.estimate_noise`.
+    sigma : ndarray or NoiseLevel, optional
+        Noise level per channel; default estimated (:func:`resdenoise.noise.resolve_sigma`).
     patience, horizon
         The search ends at block k once ``k >= horizon * best + patience``
         (``best`` the best block count so far), or at ``max_blocks``.  The
@@ -216,7 +216,7 @@ def choose_steps(
         raise ParameterError(f"signal must have shape (n,) or (n, channels), n >= 2; got {f.shape}")
     f2 = f.reshape(f.shape[0], -1)
     n, c = f2.shape
-    sigma = estimate_noise(f2) if sigma is None else np.broadcast_to(np.asarray(sigma, float), (c,))
+    sigma = resolve_sigma(f2, sigma, search=True).sigma
 
     if rule == "sure":
         b, eps = sure_probe(f2, sigma)
@@ -404,8 +404,9 @@ def choose_parameters(
         The stopping rule of :func:`choose_steps`.
     max_blocks : int, optional
         Upper limit of each search (default :data:`MAX_BLOCKS`).
-    sigma : float or array, optional
-        The noise level (per channel) when known; default estimated.
+    sigma : float, array or NoiseLevel, optional
+        The noise level (per channel) when known, or already resolved by
+        :func:`resdenoise.noise.resolve_sigma`; default estimated.
     progress : callable, optional
         ``progress(phase, k, end)`` as the search runs: ``phase`` names the
         lambda candidate (``"search"``, or ``"search 2/17"``), ``k`` the
@@ -422,18 +423,12 @@ def choose_parameters(
     if rule not in RULES:
         raise ParameterError(f"unknown stopping rule {rule!r}; choose one of {sorted(RULES)}")
     f = np.asarray(f, dtype=float)
-    given = sigma is not None
-    channels = f.reshape(f.shape[0], -1).shape[1]
-    sigma = (
-        np.broadcast_to(np.asarray(sigma, dtype=float), (channels,)).copy()
-        if given
-        else estimate_noise(f)
-    )
-    estimator = "given" if given else estimator_for(f.shape[0])
+    level = resolve_sigma(f, sigma, search=True)
+    sigma, estimator = level.sigma, level.estimator
     if lam is not None:
         lams, lambda_rule = [float(lam)], "given"
     else:
-        base, info = auto_lambda(f, h, sigma)
+        base, info = auto_lambda(f, h, level)
         if rule == "decorrelation":
             lams, lambda_rule = [base], info["lambda_rule"]
         else:

@@ -28,7 +28,7 @@ import numpy as np
 from . import stability
 from .engine import run_blocks
 from .errors import ParameterError, UnstableError
-from .noise import estimate_noise, estimator_for
+from .noise import resolve_sigma
 from .nonlinearities import SQRT2, Nonlinearity, get_nonlinearity
 from .report import build_report
 from .wavelet import cycle_spin_shrink, universal_threshold
@@ -132,14 +132,11 @@ def auto_lambda(u, h: float = 1.0, sigma=None) -> tuple[float, dict]:
     """
     summary = isinstance(u, Summary)
     n = u.frames if summary else np.asarray(u).shape[0]
-    if sigma is not None:
-        estimator = "given"
-        channels = u.channels if summary else np.asarray(u).reshape(n, -1).shape[1]
-        sigma = np.broadcast_to(np.asarray(sigma, dtype=float), (channels,))
-    elif summary:
+    if summary and sigma is None:
         sigma, estimator = np.asarray(u.noise_sigma), u.noise_estimator
     else:
-        sigma, estimator = estimate_noise(u), estimator_for(n)
+        level = resolve_sigma(u, sigma, channels=u.channels if summary else None)
+        sigma, estimator = level.sigma, level.estimator
     theta = universal_threshold(float(np.max(sigma)), n)
     lam = SQRT2 * theta / h
     rule = "universal threshold"
@@ -187,6 +184,19 @@ def bind_nonlinearity(nonlinearity, form: str, lam, u, h: float = 1.0, sigma=Non
     if lam is None:
         lam, extra = auto_lambda(u, h, sigma)
     return get_nonlinearity(nonlinearity, form, lam), extra
+
+
+def as_identity(plan):
+    """The plan with zero blocks (a cascade's groups dropped): the output is its input
+    (after the plan's pre-stage, if any); ``iterations`` and ``alpha`` say 0."""
+    params = dict(plan.parameters)
+    for key in ("iterations", "alpha"):
+        if key in params:
+            params[key] = 0 if key == "iterations" else 0.0
+    changes = {"steps": 0, "parameters": params, "alpha": None if plan.alpha is None else 0.0}
+    if getattr(plan, "groups", None):
+        changes["groups"] = ()
+    return dataclasses.replace(plan, **changes)
 
 
 def span_of(u) -> float:
@@ -401,9 +411,10 @@ def analyse_run(
             ch.extra.update(
                 energy_in=float(e_in[c]), energy_out=float(e_out[c]), el_residual=float(res[c])
             )
-    sigma = estimate_noise(f)  # per channel, for every run (see resdenoise.noise)
-    estimator = estimator_for(f.shape[0])
-    report = build_report(plan, verdict, checks, tol, sigma, dtype=u.dtype, estimator=estimator)
+    level = resolve_sigma(f)  # per channel, for every run (see resdenoise.noise)
+    report = build_report(
+        plan, verdict, checks, tol, level.sigma, dtype=u.dtype, estimator=level.estimator
+    )
     if hasattr(plan, "scale_checks"):  # a multiscale plan: guarantees per scale
         report["scales"] = plan.scale_checks(f)
         failed = [msg for s in report["scales"] for msg in s.get("failed", ())]

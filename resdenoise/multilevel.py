@@ -109,7 +109,7 @@ from .autoparams import sure_probe
 from .engine import run_strided
 from .errors import ParameterError
 from .filters import Plan
-from .noise import estimate_noise, estimator_for
+from .noise import estimate_noise, resolve_sigma
 from .nonlinearities import SQRT2, get_nonlinearity
 from .wavelet import MAD_FACTOR, multilevel_shrink
 
@@ -363,10 +363,8 @@ def sure_state(f2, sigma):
     """The probe, the stacked state (signal, probe) and the cascade's SURE."""
 
     n, c = f2.shape
-    if sigma is None:
-        sig, estimator = estimate_noise(f2), estimator_for(n)
-    else:
-        sig, estimator = np.broadcast_to(np.asarray(sigma, float), (c,)).copy(), "given"
+    level = resolve_sigma(f2, sigma, search=True)
+    sig, estimator = level.sigma, level.estimator
     b, eps = sure_probe(f2, sig)
     state = np.concatenate([f2, f2 + eps * b], axis=1)
 

@@ -81,10 +81,13 @@ class Planner:
             return _plan(self.command, nl, s, h), extra
         from .autoparams import DEFAULT_RULE, choose_parameters
         from .impulses import hampel_stage
+        from .noise import resolve_sigma
 
-        stage = hampel_stage(u)  # impulses: a robust pre-stage, when a channel has them
+        level = resolve_sigma(u, self.sigma, search=True)
+        stage = hampel_stage(u, level.sigma)  # impulses: a robust pre-stage, when found
         if stage.active:
             u = stage.apply(u)
+            level = resolve_sigma(u, self.sigma, search=True)
         tau = 0.25 if self.command == "shrink" else s.get("tau")
         rule = self.rule or DEFAULT_RULE
         choice = choose_parameters(
@@ -95,7 +98,7 @@ class Planner:
             tau,
             h,
             rule,
-            sigma=self.sigma,
+            sigma=level,
             progress=progress,
         )
         m, tau = max(choice.steps, 1), choice.tau
@@ -107,24 +110,14 @@ class Planner:
         }[self.command]
         plan = _plan(self.command, choice.nl, chosen, h)
         if choice.steps == 0:  # the search found nothing better than the input itself
-            plan = _identity(plan)
+            from .filters import as_identity
+
+            plan = as_identity(plan)
         if stage.active:
             from dataclasses import replace
 
             plan = replace(plan, prestage=stage)
         return plan, {**choice.as_dict(), **stage.as_dict()}
-
-
-def _identity(plan):
-    """The plan with zero blocks: the output is the input."""
-    from dataclasses import replace
-
-    params = dict(plan.parameters)
-    for key in ("iterations", "alpha"):
-        if key in params:
-            params[key] = 0 if key == "iterations" else 0.0
-    alpha = 0.0 if plan.alpha is not None else None
-    return replace(plan, steps=0, parameters=params, alpha=alpha)
 
 
 def _plan(command: str, nl, s: dict, h: float):
@@ -155,7 +148,9 @@ def planner(
     command : {"diffuse", "shrink", "regularise", "resnet"}
     nonlinearity : str, Expression or Nonlinearity
         A registry name of the command's form (diffusivity, shrinkage,
-        regulariser, activation), a formula from
+        regulariser, activation); ``"auto"`` for diffuse and shrink: the
+        family too, by SURE (:func:`automatic_planner` with the command;
+        settings the search chooses must be left out or ``"auto"``), a formula from
         :func:`resdenoise.expr.parse_expression` of that form, or a bound
         :class:`~resdenoise.nonlinearities.Nonlinearity` (``lam`` unused).
     lam : float or "auto", optional
@@ -193,6 +188,8 @@ def planner(
 
     if command not in _COMMANDS:
         raise ParameterError(f"unknown command {command!r}; choose one of {sorted(_COMMANDS)}")
+    if nonlinearity == AUTO:
+        return _auto_family(command, lam, rule, sigma, settings)
     form, auto_key, known = _COMMANDS[command]
     unknown = sorted(set(settings) - set(known))
     if unknown:
@@ -251,21 +248,68 @@ def planner(
     return Planner(command, nonlinearity, lam, settings, rule, sigma)
 
 
-def automatic_planner(*, sigma: float | None = None) -> Callable:
+def automatic_planner(*, sigma: float | None = None, command: str | None = None) -> Callable:
     """``make_plan(u) -> (plan, extra)`` that chooses everything by SURE
     (:func:`resdenoise.automatic.choose_denoiser`); ``sigma`` the noise level
-    when known.  Needs the samples: a file in chunks is refused."""
+    when known; ``command`` ``"diffuse"`` or ``"shrink"``: only that command's
+    families and scales (``--diffusivity auto``, ``--shrinkage auto``;
+    :data:`resdenoise.automatic.COMMAND_CANDIDATES`), else every command's.
+    Needs the samples: a file in chunks is refused."""
+    from .automatic import CANDIDATES, COMMAND_CANDIDATES
+
     if sigma is not None and not (math.isfinite(sigma) and sigma > 0):
         raise ParameterError(f"sigma must be a finite number > 0, got {sigma!r}")
+    if command is not None and command not in COMMAND_CANDIDATES:
+        raise ParameterError(
+            f"no automatic family choice for {command!r}; "
+            f"choose one of {sorted(COMMAND_CANDIDATES)}"
+        )
+    candidates = CANDIDATES if command is None else COMMAND_CANDIDATES[command]
 
     def make_plan(u):
         import numpy as np
 
         from .automatic import choose_denoiser
 
-        return choose_denoiser(np.asarray(u), sigma)
+        return choose_denoiser(np.asarray(u), sigma, candidates)
 
     return make_plan
+
+
+#: command: the settings ``--FORM auto`` leaves to the search, and the values that
+#: mean "not given" (None is always one)
+_AUTO_FAMILY: Final = {
+    "diffuse": {"time": (AUTO,), "scales": (AUTO,), "h": (1.0,)},
+    "shrink": {"theta": (AUTO,), "iterations": (AUTO,), "scales": (AUTO,)},
+}
+
+
+def _auto_family(command: str, lam, rule, sigma, settings: dict) -> Callable:
+    """``--diffusivity auto`` / ``--shrinkage auto``: the automatic planner of the
+    command's families, after refusing settings that would be ignored."""
+    from .errors import spell
+
+    form = _COMMANDS[command][0]
+    auto = spell(form, AUTO)
+    if command not in _AUTO_FAMILY:
+        raise ParameterError(
+            f"{auto} (a family chosen by SURE) is for diffuse and shrink; name a {form}",
+            parameters=[(form, AUTO)],
+        )
+    allowed = _AUTO_FAMILY[command]
+    given = {k: v for k, v in settings.items() if v is not None and v not in allowed.get(k, ())}
+    if lam not in (None, AUTO):
+        given["lam"] = lam
+    if rule not in (None, "sure"):
+        given["rule"] = rule
+    if given:
+        key = next(iter(given))
+        raise ParameterError(
+            f"{auto} chooses the family, lambda, scales and stopping time by SURE; "
+            f"drop {spell(key)} or name a {form}",
+            parameters=[(form, AUTO), key],
+        )
+    return automatic_planner(sigma=sigma, command=command)
 
 
 def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> Callable:

@@ -153,9 +153,11 @@ def finish_report(
     with a reference; ``streaming`` describes a run in chunks; ``warnings``
     are what the automatic search had to say.  The noise
     estimate is the report's ``noise_sigma``, not repeated in ``parameters``;
-    a level the caller gave (``noise_estimator`` "given") is a parameter and stays.
+    a level the caller gave (``noise_estimator`` "given"), or that an
+    automatic search measured otherwise (:func:`resdenoise.noise.search_noise`),
+    is a parameter and stays.
     """
-    if extra.get("noise_estimator") != "given":  # the estimate: the report's own, once
+    if extra.get("noise_estimator") == report.get("noise_estimator"):  # the report's own, once
         extra = {k: v for k, v in extra.items() if k != "noise_sigma"}
     report["parameters"].update(extra)
     if quality is not None:

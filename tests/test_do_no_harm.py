@@ -172,3 +172,98 @@ def test_a_sure_below_zero_gives_no_gain_figure():
     choice = autoparams.AutoChoice(nl, 0.25, stop, "given", ())
     assert choice.expected_gain_db is None
     assert choice.as_dict()["expected_gain_db"] is None and choice.warnings() == []
+
+
+# --------------------------------------------------------------------------
+# resdenoise denoise: a level that cannot be identified, a gain within the noise
+# --------------------------------------------------------------------------
+
+
+def _snr_change(clean, f, u) -> float:
+    return 10.0 * math.log10(np.sum((f - clean) ** 2) / np.sum((u - clean) ** 2))
+
+
+def _cycles(n: int = 300) -> np.ndarray:
+    t = np.arange(n)
+    return 50 * np.abs(np.sin(np.pi * t / 11.0)) ** 1.5 + 5 * np.sin(2 * np.pi * t / 97)
+
+
+def _white_series(n: int = 100) -> np.ndarray:
+    r = np.random.default_rng(42)
+    return 900 + 120 * r.standard_normal(n) - 250 * (np.arange(n) > 28)
+
+
+def _chirp(n: int = 512) -> np.ndarray:
+    t = np.linspace(0.0, 1.0, n)
+    return np.sin(2 * np.pi * (5 * t + 60 * t**2))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize(
+    "make, level",
+    [(_cycles, 0.05), (_white_series, 0.05), (_white_series, 0.3), (_chirp, 0.1)],
+    ids=["cycle-5%", "white-series-5%", "white-series-30%", "chirp-10%"],
+)
+def test_denoise_never_below_the_input_snr_on_white_noise(make, level, seed):
+    """Signals whose own content reaches the sampling rate (the estimate reads it
+    as noise: 1.2-11x): the automatic choice does no harm, deterministically."""
+    from resdenoise.automatic import choose_denoiser
+
+    clean = make()
+    f = clean + np.random.default_rng(seed).normal(0.0, level * np.std(clean), clean.size)
+    plan, extra = choose_denoiser(f)
+    assert _snr_change(clean, f, plan.run(f)) >= -1e-9
+    again, extra2 = choose_denoiser(f.copy())
+    assert extra2 == extra
+    np.testing.assert_array_equal(again.run(f), plan.run(f))
+
+
+def test_an_unidentified_level_does_nothing_and_says_so():
+    """A series white at its sampling rate: the estimate is 11x the true level and half
+    the series' variance; smoothing it cost 15-22 dB before."""
+    from resdenoise.automatic import NOTHING, choose_denoiser
+
+    clean = _white_series()
+    f = clean + np.random.default_rng(0).normal(0.0, 0.05 * np.std(clean), clean.size)
+    plan, extra = choose_denoiser(f)
+    assert extra["automatic_choice"] == NOTHING and plan.steps == 0
+    np.testing.assert_array_equal(plan.run(f), f)
+    assert "cannot be told from the signal" in extra["automatic_reason"]
+    assert extra["warnings"][0].startswith("nothing done") and "--sigma" in extra["warnings"][0]
+    # a level the caller gives is trusted: the search runs and is judged by its gain
+    sigma = 0.3 * np.std(clean)
+    f = clean + np.random.default_rng(0).normal(0.0, sigma, clean.size)
+    plan, extra = choose_denoiser(f, sigma=sigma)
+    assert "gain_standard_error" in extra and "cannot be told" not in extra["automatic_reason"]
+
+
+def test_a_gain_within_the_estimates_noise_does_nothing(monkeypatch):
+    """The best candidate must beat doing nothing by SIGNIFICANCE standard errors."""
+    from resdenoise import automatic
+    from resdenoise.noise import resolve_sigma
+
+    clean = np.repeat([0.0, 1.0, -0.5, 0.5], 64)
+    f = clean + np.random.default_rng(3).normal(0.0, 0.2, clean.size)
+    plan, extra = automatic.choose_denoiser(f, sigma=0.2)
+    gain, se = extra["expected_gain_per_sample"], extra["gain_standard_error"]
+    assert plan.steps > 0 and gain < -automatic.SIGNIFICANCE * se < 0
+    assert (gain, se) == automatic.gain_test(plan, f, resolve_sigma(f, 0.2))
+    monkeypatch.setattr(automatic, "SIGNIFICANCE", -gain / se * 1.01)
+    plan, extra = automatic.choose_denoiser(f, sigma=0.2)
+    assert extra["automatic_choice"] == automatic.NOTHING and plan.steps == 0
+    assert "standard errors" in extra["automatic_reason"]
+    assert extra["warnings"] == [
+        f"nothing done: {extra['automatic_reason']}; the output is the input"
+    ]
+
+
+def test_denoise_estimates_the_noise_once(monkeypatch):
+    """One estimate for all six candidates (each estimated its own before)."""
+    from resdenoise import automatic, noise
+
+    calls = []
+    real = noise.estimate_noise
+    monkeypatch.setattr(noise, "estimate_noise", lambda *a, **k: calls.append(1) or real(*a, **k))
+    clean = np.repeat([0.0, 1.0], 100)
+    automatic.choose_denoiser(clean + np.random.default_rng(0).normal(0.0, 0.1, 200))
+    assert len(calls) == 1

@@ -103,3 +103,40 @@ def test_cli_reports_the_prestage_and_keeps_the_guarantees(tmp_path, rng):
     assert report["parameters"]["impulses_detected"] == [np.count_nonzero(detect_impulses(f))]
     assert report["parameters"]["impulses_detected"][0] >= 0.9 * where.size
     assert report["guarantees_held"], report["failed_checks"]
+
+
+def test_detection_runs_once_per_channel(monkeypatch, rng):
+    """hampel_stage scores each channel once; apply, the plan's run and its report reuse
+    the positions (they detected again, 4-5 times per channel, before)."""
+    clean, f, _ = spiky(rng)
+    calls = []
+    real = impulses.impulse_scores
+    monkeypatch.setattr(impulses, "impulse_scores", lambda x: calls.append(1) or real(x))
+    plan, _ = planner("shrink", "soft", iterations="auto")(f)
+    assert plan.prestage.active and len(calls) == 1
+    from resdenoise.filters import analyse_run
+
+    u = plan.run(f)
+    analyse_run(plan, f, u)
+    assert len(calls) == 1
+
+
+def test_replacement_at_positions_uses_the_running_median(rng):
+    x = rng.normal(0.0, 1.0, 40)
+    med = running_median(x)
+    for i in range(40):
+        assert impulses._median_at(x, i) == med[i]
+    mask = np.zeros(40, dtype=bool)
+    mask[[0, 7, 8, 39]] = True
+    np.testing.assert_array_equal(impulses._replace(x, mask), impulses._replace(x, [0, 7, 8, 39]))
+
+
+def test_impulses_must_be_implausible_as_noise_at_the_given_level():
+    """Spikes of 50 noise levels are impulses; the same spikes in a signal said to have
+    6x the noise move samples by less than 10 levels: not implausible as its noise."""
+    t = np.arange(2000)
+    f = 0.02 * np.sin(2 * np.pi * t / 400.0) + np.random.default_rng(0).normal(0.0, 0.01, t.size)
+    f[100::200] += 0.5
+    assert hampel_stage(f).active and hampel_stage(f, 0.01).active
+    assert not hampel_stage(f, 0.06).active
+    assert hampel_stage(f, 0.06).impulses == hampel_stage(f).impulses == (10,)  # found, not used

@@ -42,7 +42,7 @@ __all__ = ["denoise", "diffuse", "regularise", "resnet", "shrink"]
 
 
 @click.command(cls=SectionedCommand, context_settings=CONTEXT_SETTINGS)
-@name_option("diffusivity", "perona-malik")
+@name_option("diffusivity", "perona-malik", auto=True)
 @lambda_option()
 @click.option(
     "--time",
@@ -69,6 +69,7 @@ def diffuse(name, formula, lam, time_, steps, tau, h, scales, stopping_rule, sig
     \b
     Example:
         resdenoise diffuse sample_signals/steps.csv --diffusivity perona-malik --time 20 -o out.csv
+        resdenoise diffuse sample_signals/steps.csv --diffusivity auto -o out.csv
     """
     settings = dict(lam=lam, rule=stopping_rule, sigma=sigma, time=time_, steps=steps, tau=tau)
     settings.update(h=h, scales=scales)  # None settings: dropped by the planner
@@ -76,7 +77,7 @@ def diffuse(name, formula, lam, time_, steps, tau, h, scales, stopping_rule, sig
 
 
 @click.command(cls=SectionedCommand, context_settings=CONTEXT_SETTINGS)
-@name_option("shrinkage", "soft")
+@name_option("shrinkage", "soft", auto=True)
 @click.option(
     "--threshold",
     "theta",
@@ -115,7 +116,10 @@ def shrink(name, formula, theta, iterations, check_wavelet, scales, stopping_rul
     \b
     Example:
         resdenoise shrink sample_signals/steps.csv --shrinkage garrote --iterations 5 -o out.csv
+        resdenoise shrink sample_signals/steps.csv --shrinkage auto -o out.csv
     """
+    if name == "auto" and not on_command_line(click.get_current_context(), "iterations"):
+        iterations = "auto"  # the family's search chooses them (the default 1 is not given)
     settings = dict(
         theta=theta, iterations=iterations, rule=stopping_rule, sigma=sigma, scales=scales
     )

@@ -33,6 +33,7 @@ FLAGS = {
     "output": "-o",
     "report_path": "--report",
     "samplerate": "--rate",
+    "rule": "--stopping-rule",
 }
 
 
@@ -163,8 +164,9 @@ class NameChoice(click.Choice):
     """A registry name of one form: any case, ``_`` or ``-``; an unknown name is
     refused with the closest name, or the form where it lives."""
 
-    def __init__(self, form: str):
-        super().__init__(names_for_form(form), case_sensitive=False)
+    def __init__(self, form: str, auto: bool = False):
+        names = names_for_form(form)
+        super().__init__([*names, "auto"] if auto else names, case_sensitive=False)
         self.form = form
 
     def get_metavar(self, param, ctx=None):
@@ -438,17 +440,24 @@ def _json_report(kwargs: dict) -> None:
     kwargs["report_path"] = "-"
 
 
-def name_option(form: str, default: str):
-    """``--FORM NAME`` (parameter ``name``) and ``--FORM-expr EXPR`` (parameter
-    ``formula``: the parsed :class:`resdenoise.expr.Expression`, or None)."""
+def name_option(form: str, default: str, auto: bool = False):
+    """``--FORM NAME`` (parameter ``name``; with ``auto`` also ``auto``: the family
+    chosen by SURE) and ``--FORM-expr EXPR`` (parameter ``formula``: the parsed
+    :class:`resdenoise.expr.Expression`, or None)."""
+    text = name_help(form)
+    if auto:
+        text += (
+            " 'auto': the family (and scales, lambda, stopping time) with the smallest "
+            "SURE, reported with the reason."
+        )
     return bundle(
         click.option(
             *flag_spellings(form),
             "name",
             default=default,
             show_default=True,
-            type=NameChoice(form),
-            help=name_help(form),
+            type=NameChoice(form, auto),
+            help=text,
         ),
         click.option(
             *flag_spellings(form, "-expr"),

@@ -109,6 +109,8 @@ def summary_line(report: dict) -> str:
     if report["name"] != report["family"]:
         what += f" ({report['family']})"
     parts = [what]
+    if "automatic_choice" in params:  # resdenoise denoise, --diffusivity/--shrinkage auto
+        parts = [f"chose {params['automatic_choice']}: {what}"]
     if "lambda" in params:
         auto = " (auto)" if "lambda_rule" in params else ""
         parts.append(f"lambda = {num(params['lambda'])}{auto}")
