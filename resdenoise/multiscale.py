@@ -59,7 +59,6 @@ from .wavelet import universal_threshold
 __all__ = [
     "MultiscalePlan",
     "choose_cascade",
-    "choose_scales",
     "max_scales",
     "plan_cascade",
     "plan_scales",
@@ -253,9 +252,6 @@ def choose_cascade(f, name: str, scales: int | None = None, sigma=None, blocks: 
     choice = ScaleChoice(tuple(thetas), tuple(risks), identity, tuple(map(float, sig)), estimator)
     return plan, choice
 
-
-#: The cascade's shrinkage search under the name :mod:`resdenoise.automatic` calls.
-choose_scales = choose_cascade
 
 #: The most blocks of one diffusion scale the search tries.
 MAX_SCALE_BLOCKS = 2000
