@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._families import bump_basis
-from .autoparams import MASK_SETS, masked_copy, sure_probe
+from .autoparams import MASK_SETS, choose_parameters, masked_copy, sure_probe
 from .engine import backward_difference, forward_difference, run_blocks, run_strided
 from .errors import ParameterError, ResdenoiseError
 from .filters import auto_lambda
@@ -67,7 +67,9 @@ from .nonlinearities import Nonlinearity, get_parametrised
 __all__ = [
     "OBJECTIVES",
     "Architecture",
+    "FIXED_FAMILIES",
     "FitResult",
+    "WarmStart",
     "Group",
     "LearnUnavailable",
     "Objective",
@@ -76,6 +78,7 @@ __all__ = [
     "loss_and_gradient",
     "loss_value",
     "make_objective",
+    "warm_start",
     "network_groups",
     "run_network",
 ]
@@ -91,6 +94,17 @@ START_AMOUNTS = (-6.0, -4.0, -2.0, 0.0, 2.0)
 AMOUNT_CLIP = 30.0
 #: How far (in e-folds) a learned lambda may move from the automatic one.
 LAMBDA_RANGE = 5.0
+#: The fixed families a warm start chooses from, as ``(label, form, name, tau)``
+#: (tau None: the sign-stable default), the automatic modes of the commands.
+FIXED_FAMILIES = (
+    ("diffuse", "diffusivity", "perona-malik", None),
+    ("shrink", "shrinkage", "soft", 0.25),
+    ("regularise", "regulariser", "charbonnier", None),
+    ("resnet", "activation", "tanh", None),
+    ("shrink garrote", "shrinkage", "garrote", 0.25),
+)
+#: Where the warm start fits the bumps to the fixed family's g: x = |r|/lambda.
+WARM_GRID = np.concatenate([np.linspace(0.0, 4.0, 161), np.geomspace(4.05, 64.0, 60)])
 #: What installs the optimiser.
 INSTALL_HINT = "pip install 'resdenoise[learn]' (SciPy)"
 
@@ -232,6 +246,122 @@ def initial_parameters(arch: Architecture, seed: int = 0, amount: float = 0.0) -
     p[:, 0] = amount
     p[:, 1:-1] = 0.5 * rng.standard_normal((arch.groups, arch.bumps))
     return p.ravel()
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """A start where the best fixed family in automatic mode already is.
+
+    Attributes
+    ----------
+    arch : Architecture
+        The network's shape with ``blocks`` set so that ``groups x blocks``
+        covers the family's chosen block count.
+    params : ndarray
+        The parameters (every group alike).
+    family : str
+        The label of the fixed family (:data:`FIXED_FAMILIES`) it copies.
+    steps : int
+        The family's block count (median over the training signals).
+    fit_error : float
+        ``max |g_fit - g_target| / max g_target`` on :data:`WARM_GRID`.
+    scores : dict
+        Per family: the mean squared error to the clean signals (supervised)
+        or the family's own SURE (otherwise) it was chosen by.
+    """
+
+    arch: Architecture
+    params: np.ndarray
+    family: str
+    steps: int
+    fit_error: float
+    scores: dict
+
+    def as_dict(self) -> dict:
+        return {
+            "warm_start_family": self.family,
+            "warm_start_steps": self.steps,
+            "warm_start_fit_error": self.fit_error,
+            "warm_start_scores": dict(self.scores),
+        }
+
+
+def warm_start(
+    noisy: Sequence[np.ndarray],
+    arch: Architecture,
+    clean: Sequence[np.ndarray] | None = None,
+    families: Sequence[tuple] = FIXED_FAMILIES,
+) -> WarmStart:
+    """The network that reproduces the best fixed family's automatic choice.
+
+    Each family of ``families`` chooses lambda and its block count on every
+    training signal (:func:`resdenoise.autoparams.choose_parameters`); the
+    family of least error (against ``clean`` when given, else by its own
+    SURE) is copied: its block count ``S`` (the median) spread over the
+    groups, ``blocks = ceil(S / groups)``, and its diffusivity ``g_f`` at its
+    lambda fitted by non-negative least squares,
+    ``tau_L g(x) ~ tau_f g_f(x) S / (groups x blocks)`` on :data:`WARM_GRID`,
+    so that each learned block takes the family's step.  The lambda scale is
+    the geometric mean of the family's lambda over the automatic one.
+    Sum c <= g_max holds by the family's own step bound, and the bumps are
+    what every parameter vector gives, so the start is as stable as any.
+    """
+    try:
+        from scipy.optimize import nnls
+    except ImportError:
+        raise LearnUnavailable(f"learning needs SciPy: {INSTALL_HINT}") from None
+    h = arch.h
+    fs = [_two_d(f, f"signal {i + 1}") for i, f in enumerate(noisy)]
+    cs = (
+        None if clean is None else [_two_d(c, f"clean signal {i + 1}") for i, c in enumerate(clean)]
+    )
+    total = sum(f.size for f in fs)
+    scores, chosen = {}, {}
+    for label, form, name, tau in families:
+        choices = [choose_parameters(f, name, form, tau=tau, h=h) for f in fs]
+        if cs is not None:
+            outs = [
+                run_blocks(f, c.nl.phi, c.tau, c.steps, h) for f, c in zip(fs, choices, strict=True)
+            ]
+            score = sum(float(np.sum((u - c) ** 2)) for u, c in zip(outs, cs, strict=True)) / total
+        else:
+            score = float(np.mean([c.stopping.best for c in choices]))
+        scores[label], chosen[label] = score, choices
+    family = min(scores, key=scores.get)
+    choices = chosen[family]
+    steps = int(round(float(np.median([c.steps for c in choices]))))
+    fine = [arch.stride(i) == 1 for i in range(arch.groups)]  # the family's differences
+    blocks = max(1, -(-steps // sum(fine)))
+    shaped = Architecture(
+        arch.groups, blocks, arch.bumps, arch.g_max, h, arch.learn_lambda, arch.scales
+    )
+    autos = [auto_lambda(f, h)[0] for f in fs]
+    ratio = math.exp(
+        float(np.mean([math.log(c.nl.lam / a) for c, a in zip(choices, autos, strict=True)]))
+    )
+    ratio = min(max(ratio, math.exp(-LAMBDA_RANGE)), math.exp(LAMBDA_RANGE))
+    ell = math.log(ratio) if arch.learn_lambda else 0.0
+    first = choices[0]
+    # x in units of the learned lambda (auto x e^ell), r on the first signal's scale
+    r = np.maximum(WARM_GRID, 1e-9) * autos[0] * math.exp(ell)
+    target = first.nl.phi(r) / r * (first.tau * steps / (shaped.tau * sum(fine) * blocks))
+    basis = bump_basis(WARM_GRID, arch.bumps).T
+    # relative error: across an edge (large x) a small g is what keeps it, for many blocks
+    weight = 1.0 / np.maximum(target, 1e-6 * max(float(target.max()), 1e-300))
+    c = nnls(basis * weight[:, None], target * weight)[0] if steps > 0 else np.zeros(arch.bumps)
+    if c.sum() >= arch.g_max:  # only by rounding: the family's step bound gives <= g_max
+        c *= arch.g_max * (1.0 - 1e-9) / c.sum()
+    error = float(np.max(np.abs(basis @ c - target)) / max(np.max(np.abs(target)), 1e-300))
+    p = np.empty(arch.per_group)
+    amount = max(c.sum() / arch.g_max, 1e-300)
+    p[0] = min(max(math.log(amount) - math.log1p(-amount), -PARAMETER_BOUND), PARAMETER_BOUND)
+    with np.errstate(divide="ignore"):
+        theta = np.log(c / c.max()) + PARAMETER_BOUND if c.max() > 0 else np.zeros(arch.bumps)
+    p[1:-1] = np.clip(theta, -PARAMETER_BOUND, PARAMETER_BOUND)
+    p[-1] = ell
+    params = np.tile(p, (arch.groups, 1))
+    params[np.logical_not(fine), 0] = -PARAMETER_BOUND  # coarse groups start (nearly) off
+    return WarmStart(shaped, params.ravel(), family, steps, error, scores)
 
 
 # --------------------------------------------------------------------------
@@ -536,6 +666,7 @@ def fit(
     seed: int = 0,
     max_iterations: int = 50,
     progress: Callable[[int, float], object] | None = None,
+    start: np.ndarray | None = None,
 ) -> FitResult:
     """Minimise ``objective`` over the network's parameters with L-BFGS-B.
 
@@ -550,6 +681,9 @@ def fit(
         L-BFGS-B iterations at most.
     progress : callable, optional
         ``progress(iteration, loss)`` after each iteration.
+    start : ndarray, optional
+        The starting parameters (:attr:`WarmStart.params`); default the
+        amount of least loss among :data:`START_AMOUNTS` with seeded shapes.
 
     Raises
     ------
@@ -568,9 +702,14 @@ def fit(
         raise ParameterError(f"max_iterations must be an integer >= 0, got {max_iterations!r}")
     # the start: the amount of least loss among START_AMOUNTS (a network that
     # smooths far too much has gradients that lead to filtering nothing)
-    starts = [initial_parameters(arch, seed, a) for a in START_AMOUNTS]
-    values = [loss_value(x, arch, objective) for x in starts]
-    x0 = starts[int(np.argmin(values))]
+    if start is not None:
+        x0 = np.array(start, dtype=float)
+        if x0.shape != (arch.size,) or not np.all(np.isfinite(x0)):
+            raise ParameterError(f"start needs {arch.size} finite parameters, got shape {x0.shape}")
+    else:
+        starts = [initial_parameters(arch, seed, a) for a in START_AMOUNTS]
+        values = [loss_value(x, arch, objective) for x in starts]
+        x0 = starts[int(np.argmin(values))]
     first, _ = loss_and_gradient(x0, arch, objective)
     scale = abs(first) if first != 0.0 and math.isfinite(first) else 1.0
     seen: dict = {}
