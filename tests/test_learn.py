@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from resdenoise import learn
+from resdenoise.errors import ParameterError
 from resdenoise.network import NetworkError, build_network, format_network, parse_network
 from resdenoise.nonlinearities import get_parametrised
 from resdenoise.stability import check_tau, sign_changes
@@ -285,3 +286,72 @@ def test_without_scipy_the_error_says_what_to_install(rng, monkeypatch):
 def test_objective_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         learn.make_objective([np.ones(12)], **kwargs)
+
+
+# --------------------------------------------------------------------------
+# Warm start: the network begins where the best fixed family is
+# --------------------------------------------------------------------------
+
+#: Relative distance of the warm start's output from the family's, per family:
+#: Perona-Malik (a Gaussian) and Charbonnier (the tail) are bumps exactly.
+WARM_TOLERANCE = {"diffuse": 1e-3, "regularise": 1e-3, "resnet": 0.03}
+
+
+def _warm_signal(rng, n=400):
+    t = np.linspace(0.0, 1.0, n)
+    clean = np.sign(np.sin(2 * np.pi * 2 * t)) + 0.4 * np.sin(2 * np.pi * 5 * t)
+    return clean, clean + 0.3 * rng.standard_normal(n)
+
+
+@pytest.mark.parametrize("family", learn.FIXED_FAMILIES, ids=lambda f: f[0])
+@pytest.mark.parametrize("groups", [1, 3])
+def test_warm_start_reproduces_the_fixed_family(rng, family, groups):
+    from resdenoise.autoparams import choose_parameters
+    from resdenoise.engine import run_blocks
+
+    clean, noisy = _warm_signal(rng)
+    label, form, name, tau = family
+    choice = choose_parameters(noisy, name, form, tau=tau)
+    assert choice.steps > 1  # else the comparison says nothing
+    ref = run_blocks(noisy, choice.nl.phi, choice.tau, choice.steps)
+    start = learn.warm_start([noisy], learn.Architecture(groups=groups), [clean], [family])
+    assert start.family == label and start.steps == choice.steps
+    assert start.arch.blocks == -(-choice.steps // groups)
+    out = learn.run_network(noisy, learn.network_groups(start.params, start.arch))
+    distance = np.linalg.norm(out - ref) / np.linalg.norm(ref - noisy)
+    assert distance <= WARM_TOLERANCE.get(label, 0.06)
+
+
+def test_warm_start_takes_the_best_family_and_stays_stable(rng):
+    clean, noisy = _warm_signal(rng)
+    arch = learn.Architecture(groups=4, scales=2)
+    start = learn.warm_start([noisy], arch, [clean])
+    assert start.scores[start.family] == min(start.scores.values())
+    again = learn.warm_start([noisy], arch, [clean])
+    assert np.array_equal(start.params, again.params)
+    groups = learn.network_groups(start.params, start.arch)
+    assert [g.scale for g in groups] == [2, 2, 1, 1]
+    for g in groups:  # inside the parametrisation: sum c < g_max, tau sign stable
+        assert 0.0 < math.fsum(g.coefficients) < start.arch.g_max
+        assert g.tau == start.arch.tau
+    # the coarse groups start nearly off: the network is the stride-1 copy
+    assert max(math.fsum(g.coefficients) for g in groups[:2]) < 1e-3
+    out = learn.run_network(noisy, groups)
+    assert out.max() <= noisy.max() and out.min() >= noisy.min()
+    assert sign_changes(out - out.mean()) <= sign_changes(noisy - out.mean())
+
+
+def test_training_from_the_warm_start_improves_on_it(rng):
+    clean, noisy = _warm_signal(rng)
+    arch = learn.Architecture(groups=2)
+    start = learn.warm_start([noisy], arch, [clean])
+    objective = learn.make_objective([noisy], [clean])
+    result = learn.fit(objective, start.arch, max_iterations=8, start=start.params)
+    assert result.initial_loss == pytest.approx(
+        learn.loss_value(start.params, start.arch, objective)
+    )
+    assert result.loss < result.initial_loss
+    again = learn.fit(objective, start.arch, max_iterations=8, start=start.params)
+    assert np.array_equal(result.params, again.params)
+    with pytest.raises(ParameterError, match="start needs"):
+        learn.fit(objective, start.arch, max_iterations=1, start=start.params[:-1])
