@@ -291,6 +291,7 @@ def warm_start(
     arch: Architecture,
     clean: Sequence[np.ndarray] | None = None,
     families: Sequence[tuple] = FIXED_FAMILIES,
+    max_blocks: int | None = None,
 ) -> WarmStart:
     """The network that reproduces the best fixed family's automatic choice.
 
@@ -305,6 +306,9 @@ def warm_start(
     the geometric mean of the family's lambda over the automatic one.
     Sum c <= g_max holds by the family's own step bound, and the bumps are
     what every parameter vector gives, so the start is as stable as any.
+    With ``max_blocks`` only families whose block count is at most that
+    compete (training time grows with the blocks; the shallowest family when
+    none fits).
     """
     try:
         from scipy.optimize import nnls
@@ -327,9 +331,10 @@ def warm_start(
         else:
             score = float(np.mean([c.stopping.best for c in choices]))
         scores[label], chosen[label] = score, choices
-    family = min(scores, key=scores.get)
-    choices = chosen[family]
-    steps = int(round(float(np.median([c.steps for c in choices]))))
+    depth = {k: int(round(float(np.median([c.steps for c in v])))) for k, v in chosen.items()}
+    fits = [k for k in scores if max_blocks is None or depth[k] <= max_blocks]
+    family = min(fits, key=scores.get) if fits else min(depth, key=depth.get)
+    choices, steps = chosen[family], depth[family]
     fine = [arch.stride(i) == 1 for i in range(arch.groups)]  # the family's differences
     blocks = max(1, -(-steps // sum(fine)))
     shaped = Architecture(
