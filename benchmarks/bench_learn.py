@@ -71,8 +71,8 @@ def _mse(u, clean) -> float:
 def _learn(noisy, clean, arch, iterations, max_blocks):
     """Warm start, then training: (warm groups, trained groups, family, blocks, seconds)."""
     start_time = time.perf_counter()
-    start = learn.warm_start(noisy, arch, clean, max_blocks=max_blocks)
-    objective = learn.make_objective(noisy, clean, None if clean else "sure")
+    objective = learn.make_objective(noisy, clean)  # supervised with clean, else SURE
+    start = learn.warm_start(noisy, arch, max_blocks=max_blocks, objective=objective)
     result = learn.fit(objective, start.arch, max_iterations=iterations, start=start.params)
     seconds = time.perf_counter() - start_time
     warm = learn.network_groups(start.params, start.arch)
@@ -123,7 +123,8 @@ def main() -> None:
                 f"{per_file * 1e4:8.3f}  {verdict}"
             )
         print(
-            f"{'':42s} warm start: {start.family}, {start.steps} blocks "
+            f"{'':42s} warm start: {start.family} (of its choice on one training signal), "
+            f"{start.steps} blocks "
             f"-> {start.arch.groups} x {start.arch.blocks}, g fit error {start.fit_error:.3g}; "
             f"training {seconds:.1f} s"
         )

@@ -262,12 +262,11 @@ class WarmStart:
     family : str
         The label of the fixed family (:data:`FIXED_FAMILIES`) it copies.
     steps : int
-        The family's block count (median over the training signals).
+        The copied choice's block count.
     fit_error : float
         ``max |g_fit - g_target| / max g_target`` on :data:`WARM_GRID`.
     scores : dict
-        Per family: the mean squared error to the clean signals (supervised)
-        or the family's own SURE (otherwise) it was chosen by.
+        Per family: the objective over all training signals of its best copy.
     """
 
     arch: Architecture
@@ -292,64 +291,63 @@ def warm_start(
     clean: Sequence[np.ndarray] | None = None,
     families: Sequence[tuple] = FIXED_FAMILIES,
     max_blocks: int | None = None,
+    objective: Objective | None = None,
 ) -> WarmStart:
     """The network that reproduces the best fixed family's automatic choice.
 
-    Each family of ``families`` chooses lambda and its block count on every
-    training signal (:func:`resdenoise.autoparams.choose_parameters`); the
-    family of least error (against ``clean`` when given, else by its own
-    SURE) is copied: its block count ``S`` (the median) spread over the
-    groups, ``blocks = ceil(S / groups)``, and its diffusivity ``g_f`` at its
-    lambda fitted by non-negative least squares,
+    Each family of ``families`` chooses lambda and its block count on each
+    training signal (:func:`resdenoise.autoparams.choose_parameters`), and
+    each such choice is copied into a network: its block count ``S`` spread
+    over the stride-1 groups, ``blocks = ceil(S / groups)``, its lambda as the
+    lambda scale (over that signal's automatic lambda), and its diffusivity
+    ``g_f`` fitted by non-negative least squares in relative error,
     ``tau_L g(x) ~ tau_f g_f(x) S / (groups x blocks)`` on :data:`WARM_GRID`,
-    so that each learned block takes the family's step.  The lambda scale is
-    the geometric mean of the family's lambda over the automatic one.
-    Sum c <= g_max holds by the family's own step bound, and the bumps are
-    what every parameter vector gives, so the start is as stable as any.
-    With ``max_blocks`` only families whose block count is at most that
-    compete (training time grows with the blocks; the shallowest family when
-    none fits).
+    so that each learned block takes the family's step.  The copy of least
+    ``objective`` over all training signals is the start (default: the
+    supervised error with ``clean``, else SURE).  Sum c <= g_max holds by the
+    family's own step bound, and the bumps are what every parameter vector
+    gives, so the start is as stable as any.  With ``scales > 1`` the coarse
+    groups start nearly off (amount ``-PARAMETER_BOUND``).  With
+    ``max_blocks`` only choices of at most that many blocks compete
+    (training time grows with the blocks; the shallowest when none fits).
     """
     try:
         from scipy.optimize import nnls
     except ImportError:
         raise LearnUnavailable(f"learning needs SciPy: {INSTALL_HINT}") from None
-    h = arch.h
+    if objective is None:
+        objective = make_objective(noisy, clean, h=arch.h)
     fs = [_two_d(f, f"signal {i + 1}") for i, f in enumerate(noisy)]
-    cs = (
-        None if clean is None else [_two_d(c, f"clean signal {i + 1}") for i, c in enumerate(clean)]
-    )
-    total = sum(f.size for f in fs)
-    scores, chosen = {}, {}
-    for label, form, name, tau in families:
-        choices = [choose_parameters(f, name, form, tau=tau, h=h) for f in fs]
-        if cs is not None:
-            outs = [
-                run_blocks(f, c.nl.phi, c.tau, c.steps, h) for f, c in zip(fs, choices, strict=True)
-            ]
-            score = sum(float(np.sum((u - c) ** 2)) for u, c in zip(outs, cs, strict=True)) / total
-        else:
-            score = float(np.mean([c.stopping.best for c in choices]))
-        scores[label], chosen[label] = score, choices
-    depth = {k: int(round(float(np.median([c.steps for c in v])))) for k, v in chosen.items()}
-    fits = [k for k in scores if max_blocks is None or depth[k] <= max_blocks]
-    family = min(fits, key=scores.get) if fits else min(depth, key=depth.get)
-    choices, steps = chosen[family], depth[family]
+    choices = [
+        (label, choose_parameters(f, name, form, tau=tau, h=arch.h), auto)
+        for label, form, name, tau in families
+        for f, auto in zip(fs, objective.lambdas, strict=True)
+    ]
+    fitting = [x for x in choices if max_blocks is None or x[1].steps <= max_blocks]
+    if not fitting:
+        fitting = [min(choices, key=lambda x: x[1].steps)]
+    scores, best = {}, None
+    for label, choice, auto in fitting:
+        shaped, params, error = _copy_choice(choice, auto, arch, nnls)
+        value = loss_value(params, shaped, objective)
+        scores[label] = min(scores.get(label, math.inf), value)
+        if best is None or value < best[0]:
+            best = (value, WarmStart(shaped, params, label, choice.steps, error, scores))
+    return best[1]
+
+
+def _copy_choice(choice, auto: float, arch: Architecture, nnls):
+    """:func:`warm_start`'s copy of one automatic choice: ``(arch, params, fit error)``."""
+    steps = choice.steps
     fine = [arch.stride(i) == 1 for i in range(arch.groups)]  # the family's differences
     blocks = max(1, -(-steps // sum(fine)))
     shaped = Architecture(
-        arch.groups, blocks, arch.bumps, arch.g_max, h, arch.learn_lambda, arch.scales
+        arch.groups, blocks, arch.bumps, arch.g_max, arch.h, arch.learn_lambda, arch.scales
     )
-    autos = [auto_lambda(f, h)[0] for f in fs]
-    ratio = math.exp(
-        float(np.mean([math.log(c.nl.lam / a) for c, a in zip(choices, autos, strict=True)]))
-    )
-    ratio = min(max(ratio, math.exp(-LAMBDA_RANGE)), math.exp(LAMBDA_RANGE))
+    ratio = min(max(choice.nl.lam / auto, math.exp(-LAMBDA_RANGE)), math.exp(LAMBDA_RANGE))
     ell = math.log(ratio) if arch.learn_lambda else 0.0
-    first = choices[0]
-    # x in units of the learned lambda (auto x e^ell), r on the first signal's scale
-    r = np.maximum(WARM_GRID, 1e-9) * autos[0] * math.exp(ell)
-    target = first.nl.phi(r) / r * (first.tau * steps / (shaped.tau * sum(fine) * blocks))
+    r = np.maximum(WARM_GRID, 1e-9) * auto * math.exp(ell)  # x in the learned lambda's units
+    target = choice.nl.phi(r) / r * (choice.tau * steps / (shaped.tau * sum(fine) * blocks))
     basis = bump_basis(WARM_GRID, arch.bumps).T
     # relative error: across an edge (large x) a small g is what keeps it, for many blocks
     weight = 1.0 / np.maximum(target, 1e-6 * max(float(target.max()), 1e-300))
@@ -366,7 +364,7 @@ def warm_start(
     p[-1] = ell
     params = np.tile(p, (arch.groups, 1))
     params[np.logical_not(fine), 0] = -PARAMETER_BOUND  # coarse groups start (nearly) off
-    return WarmStart(shaped, params.ravel(), family, steps, error, scores)
+    return shaped, params.ravel(), error
 
 
 # --------------------------------------------------------------------------
