@@ -15,6 +15,9 @@ L-BFGS-B improves it from there.  Side by side, on the unseen signal:
   its true MSE;
 * ``warm``: the warm start as it is, before training;
 * ``learned``: after supervised training;
+* ``+stop``: the learned network stopped per signal where SURE is least
+  (:func:`resdenoise.learn.run_network_stopped`: its blocks, then its last
+  group repeated on, up to 4x its depth);
 * ``per-file``: self-supervised on the unseen signal alone (warm start by
   the families' SURE, then SURE training), the learned network as an
   automatic mode.
@@ -95,7 +98,7 @@ def main() -> None:
     )
     head = (
         f"{'class':42s} {'level':>5s} {'noisy':>8s} {'best fixed':>23s} {'best peer':>24s} "
-        f"{'warm':>8s} {'learned':>8s} {'per-file':>8s}  target"
+        f"{'warm':>8s} {'learned':>8s} {'+stop':>8s} {'per-file':>8s}  target (learned, +stop)"
     )
     print(head)
     for name, (train, unseen) in _cases().items():
@@ -113,9 +116,12 @@ def main() -> None:
             _, own, _, _ = _learn([f], None, arch, args.iterations, args.max_blocks)
             learned = _mse(learn.run_network(f, trained), unseen)
             per_file = _mse(learn.run_network(f, own), unseen)
-            beats_fixed = learned < fixed[best]
+            stopped = _mse(learn.run_network_stopped(f, trained)[0], unseen)
             needs_peer = name in ("speech", "music") or name.startswith("DJ")
-            verdict = "met" if beats_fixed and (learned < peer[top] or not needs_peer) else "missed"
+            verdict = ", ".join(
+                "met" if x < fixed[best] and (x < peer[top] or not needs_peer) else "missed"
+                for x in (learned, stopped)
+            )
             print(
                 f"{name:42s} {level:5.2f} {_mse(f, unseen) * 1e4:8.3f} "
                 f"{fixed[best] * 1e4:8.3f} ({best:>12s}) {peer[top] * 1e4:8.3f} ({top:>13s}) "

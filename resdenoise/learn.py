@@ -81,6 +81,7 @@ __all__ = [
     "warm_start",
     "network_groups",
     "run_network",
+    "run_network_stopped",
 ]
 
 #: The training objectives.
@@ -583,6 +584,34 @@ def run_network_at(u: np.ndarray, groups: Sequence[Group], auto: float, h: float
     for group in groups:
         u = _run(u, group, group.nonlinearity(auto), group.repeat, h)
     return u
+
+
+def run_network_stopped(
+    u: np.ndarray, groups: Sequence[Group], h: float = 1.0, extend: float = 4.0, seed: int = 0
+) -> tuple[np.ndarray, int]:
+    """Run the network and stop where SURE is least: ``(output, blocks)``.
+
+    The depth follows the signal as the automatic modes' stopping time does:
+    the network runs block by block, its last group repeated on to
+    ``extend`` times its depth, with the seeded SURE probe of the ``sure``
+    objective as extra channels (noise level estimated), and the output is
+    the state of least SURE, zero blocks (the input) included.  Each state
+    is one the network's blocks reach, so stability is kept.
+    """
+    objective = make_objective([u], objective="sure", seed=seed, h=h)
+    stack, auto = objective.inputs[0], objective.lambdas[0]
+    c = stack.shape[1] // 2
+    schedule = [(g, g.nonlinearity(auto)) for g in groups for _ in range(g.repeat)]
+    depth = len(schedule)
+    if groups:
+        schedule += [schedule[-1]] * max(0, math.ceil(extend * depth) - depth)
+    best, out, blocks = objective.loss([stack])[0], stack[:, :c].copy(), 0
+    for k, (group, nl) in enumerate(schedule, start=1):
+        stack = _run(stack, group, nl, 1, h)
+        value = objective.loss([stack])[0]
+        if value < best:
+            best, out, blocks = value, stack[:, :c].copy(), k
+    return out.reshape(np.shape(u)), blocks
 
 
 def _run(u, group: Group, nl, blocks: int, h: float) -> np.ndarray:

@@ -355,3 +355,45 @@ def test_training_from_the_warm_start_improves_on_it(rng):
     assert np.array_equal(result.params, again.params)
     with pytest.raises(ParameterError, match="start needs"):
         learn.fit(objective, start.arch, max_iterations=1, start=start.params[:-1])
+
+
+def _truncated(groups, blocks):
+    """The groups cut to their first ``blocks`` blocks, the last one repeated on."""
+    out, left = [], blocks
+    for g in groups:
+        out.append(learn.Group(g.coefficients, g.lam_scale, g.tau, min(g.repeat, left), g.scale))
+        left -= out[-1].repeat
+    if left > 0:
+        last = groups[-1]
+        out.append(learn.Group(last.coefficients, last.lam_scale, last.tau, left, last.scale))
+    return [g for g in out if g.repeat > 0]
+
+
+def test_stopped_network_is_the_network_cut_where_sure_is_least(rng):
+    clean, noisy = _warm_signal(rng)
+    arch = learn.Architecture(groups=2, blocks=60)  # far too deep at amount 0 (half g_max)
+    groups = learn.network_groups(learn.initial_parameters(arch, seed=3), arch)
+    full = learn.run_network(noisy, groups)
+    out, blocks = learn.run_network_stopped(noisy, groups)
+    assert 0 < blocks < 120
+    np.testing.assert_allclose(
+        out, learn.run_network(noisy, _truncated(groups, blocks)), atol=1e-12
+    )
+    assert np.mean((out - clean) ** 2) < 0.7 * np.mean((full - clean) ** 2)
+    assert out.max() <= noisy.max() and out.min() >= noisy.min()
+    # too shallow: the last group runs on past the network's depth
+    shallow = learn.network_groups(
+        learn.initial_parameters(learn.Architecture(1, 1), 3, 0.0), learn.Architecture(1, 1)
+    )
+    more, k = learn.run_network_stopped(noisy, shallow, extend=30.0)
+    assert 1 < k <= 30
+    np.testing.assert_allclose(more, learn.run_network(noisy, _truncated(shallow, k)), atol=1e-12)
+
+
+def test_stopped_network_does_nothing_to_a_clean_signal():
+    t = np.linspace(0.0, 1.0, 300)
+    clean = np.sin(2 * np.pi * 3 * t)
+    arch = learn.Architecture(groups=2, blocks=10)
+    groups = learn.network_groups(learn.initial_parameters(arch, seed=1), arch)
+    out, blocks = learn.run_network_stopped(clean, groups)
+    assert blocks == 0 and np.array_equal(out, clean)
