@@ -126,7 +126,7 @@ def main() -> None:
                 f"{name:42s} {level:5.2f} {_mse(f, unseen) * 1e4:8.3f} "
                 f"{fixed[best] * 1e4:8.3f} ({best:>12s}) {peer[top] * 1e4:8.3f} ({top:>13s}) "
                 f"{_mse(learn.run_network(f, warm), unseen) * 1e4:8.3f} {learned * 1e4:8.3f} "
-                f"{per_file * 1e4:8.3f}  {verdict}"
+                f"{stopped * 1e4:8.3f} {per_file * 1e4:8.3f}  {verdict}"
             )
         print(
             f"{'':42s} warm start: {start.family} (of its choice on one training signal), "
