@@ -263,7 +263,7 @@ class WarmStart:
     family : str
         The label of the fixed family (:data:`FIXED_FAMILIES`) it copies.
     steps : int
-        The copied choice's block count.
+        The copied choice's block count (at most ``max_blocks``).
     fit_error : float
         ``max |g_fit - g_target| / max g_target`` on :data:`WARM_GRID`.
     scores : dict
@@ -309,8 +309,8 @@ def warm_start(
     family's own step bound, and the bumps are what every parameter vector
     gives, so the start is as stable as any.  With ``scales > 1`` the coarse
     groups start nearly off (amount ``-PARAMETER_BOUND``).  With
-    ``max_blocks`` only choices of at most that many blocks compete
-    (training time grows with the blocks; the shallowest when none fits).
+    ``max_blocks`` a deeper choice is copied cut to its first ``max_blocks``
+    blocks (training time grows with the blocks) and competes as such.
     """
     try:
         from scipy.optimize import nnls
@@ -324,22 +324,20 @@ def warm_start(
         for label, form, name, tau in families
         for f, auto in zip(fs, objective.lambdas, strict=True)
     ]
-    fitting = [x for x in choices if max_blocks is None or x[1].steps <= max_blocks]
-    if not fitting:
-        fitting = [min(choices, key=lambda x: x[1].steps)]
     scores, best = {}, None
-    for label, choice, auto in fitting:
-        shaped, params, error = _copy_choice(choice, auto, arch, nnls)
+    for label, choice, auto in choices:
+        steps = choice.steps if max_blocks is None else min(choice.steps, max_blocks)
+        shaped, params, error = _copy_choice(choice, steps, auto, arch, nnls)
         value = loss_value(params, shaped, objective)
         scores[label] = min(scores.get(label, math.inf), value)
         if best is None or value < best[0]:
-            best = (value, WarmStart(shaped, params, label, choice.steps, error, scores))
+            best = (value, WarmStart(shaped, params, label, steps, error, scores))
     return best[1]
 
 
-def _copy_choice(choice, auto: float, arch: Architecture, nnls):
-    """:func:`warm_start`'s copy of one automatic choice: ``(arch, params, fit error)``."""
-    steps = choice.steps
+def _copy_choice(choice, steps: int, auto: float, arch: Architecture, nnls):
+    """:func:`warm_start`'s copy of one automatic choice, its first ``steps``
+    blocks: ``(arch, params, fit error)``."""
     fine = [arch.stride(i) == 1 for i in range(arch.groups)]  # the family's differences
     blocks = max(1, -(-steps // sum(fine)))
     shaped = Architecture(

@@ -294,6 +294,8 @@ def test_objective_errors(kwargs, message):
 
 #: Relative distance of the warm start's output from the family's, per family:
 #: Perona-Malik (a Gaussian) and Charbonnier (the tail) are bumps exactly.
+#: The quicker families (regularise searches longest): for the tests of the choice.
+QUICK_FAMILIES = [f for f in learn.FIXED_FAMILIES if f[0] in ("diffuse", "shrink", "resnet")]
 WARM_TOLERANCE = {"diffuse": 1e-3, "regularise": 1e-3, "resnet": 0.03}
 
 
@@ -325,9 +327,10 @@ def test_warm_start_reproduces_the_fixed_family(rng, family, groups):
 def test_warm_start_takes_the_best_family_and_stays_stable(rng):
     clean, noisy = _warm_signal(rng)
     arch = learn.Architecture(groups=4, scales=2)
-    start = learn.warm_start([noisy], arch, [clean])
+    start = learn.warm_start([noisy], arch, [clean], QUICK_FAMILIES)
     assert start.scores[start.family] == min(start.scores.values())
-    again = learn.warm_start([noisy], arch, [clean])
+    assert set(start.scores) == {x[0] for x in QUICK_FAMILIES}
+    again = learn.warm_start([noisy], arch, [clean], QUICK_FAMILIES)
     assert np.array_equal(start.params, again.params)
     groups = learn.network_groups(start.params, start.arch)
     assert [g.scale for g in groups] == [2, 2, 1, 1]
@@ -344,7 +347,7 @@ def test_warm_start_takes_the_best_family_and_stays_stable(rng):
 def test_training_from_the_warm_start_improves_on_it(rng):
     clean, noisy = _warm_signal(rng)
     arch = learn.Architecture(groups=2)
-    start = learn.warm_start([noisy], arch, [clean])
+    start = learn.warm_start([noisy], arch, [clean], QUICK_FAMILIES)
     objective = learn.make_objective([noisy], [clean])
     result = learn.fit(objective, start.arch, max_iterations=8, start=start.params)
     assert result.initial_loss == pytest.approx(
@@ -397,3 +400,15 @@ def test_stopped_network_does_nothing_to_a_clean_signal():
     groups = learn.network_groups(learn.initial_parameters(arch, seed=1), arch)
     out, blocks = learn.run_network_stopped(clean, groups)
     assert blocks == 0 and np.array_equal(out, clean)
+
+
+def test_warm_start_keeps_to_the_block_budget(rng):
+    clean, noisy = _warm_signal(rng)
+    deep = learn.warm_start([noisy], learn.Architecture(groups=2), [clean], QUICK_FAMILIES)
+    assert deep.steps > 12  # else the budget cuts nothing
+    cut = learn.warm_start(
+        [noisy], learn.Architecture(groups=2), [clean], QUICK_FAMILIES, max_blocks=12
+    )
+    assert cut.steps <= 12 and cut.arch.blocks <= 6
+    objective = learn.make_objective([noisy], [clean])
+    assert learn.loss_value(cut.params, cut.arch, objective) >= min(deep.scores.values()) - 1e-12
