@@ -44,6 +44,11 @@ Objectives (each the mean over all values of the training signals):
     The masked J-invariant loss of :mod:`resdenoise.autoparams` (four
     interleaved sample sets, each replaced by its neighbours' mean); needs no sigma.
 
+:func:`warm_start` starts a network where the best fixed family in automatic
+mode already is (its g fitted by the bumps, its block count spread over the
+groups), and :func:`run_network_stopped` stops a learned network per signal
+where SURE is least, as the automatic modes choose their stopping time.
+
 The optimiser is SciPy's L-BFGS-B (the optional extra ``resdenoise[learn]``),
 imported by :func:`fit` only.
 """
