@@ -118,6 +118,15 @@ class FileIndex:
         return self.paths[min(ranks)] if ranks else None
 
 
+def _nested(a, b) -> bool:
+    """Whether one of the paths lies inside the other (a directory such as a Zarr store
+    and a file in it); the same path is not nested."""
+    if a is None or b is None or a == "-" or b == "-":
+        return False
+    ra, rb = _resolved(a), _resolved(b)
+    return ra.startswith(rb + os.sep) or rb.startswith(ra + os.sep)
+
+
 def _inode(path) -> tuple | None:
     try:
         st = os.stat(path)
@@ -198,6 +207,13 @@ def check_paths(
         )
     if _same_file(input_path, report_path):
         raise SignalError(f"{report_path}: the report would overwrite the input file")
+    for name, kind in ((output, "output"), (report_path, "report")):
+        if _nested(input_path, name):
+            raise SignalError(
+                f"{name}: the {kind} and the input {input_path} lie one inside the other "
+                "(a store is a directory: writing one would change or remove the other); "
+                "give it a place outside"
+            )
     for name, kind in ((output, "output"), (report_path, "report")):
         path = None if others is None else others.find(name)
         if path is not None and not _same_file(path, input_path):

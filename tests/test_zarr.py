@@ -290,3 +290,28 @@ def test_pieces_that_do_not_fill_a_chunk_are_held_until_they_do(runner, tmp_path
     args = ["diffuse", f"{tmp_path}/in.zarr", "-o", out, "--chunk-size", "7000", *RUN]
     assert runner.invoke(cli, args).exit_code == 0  # pieces of 7000 rows, chunks of 10000
     np.testing.assert_array_equal(zarr.open_array(out, mode="r")[...], _whole_run(x))
+
+
+def _tree(path) -> list[str]:
+    return sorted(
+        os.path.relpath(os.path.join(d, f), path) for d, _, fs in os.walk(path) for f in fs
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [("in.zarr", "in.zarr/out.zarr"), ("in.zarr", "in.zarr/c/out.csv"), ("box/in.zarr", "box")],
+)
+def test_an_output_inside_the_input_store_or_around_it_is_refused(
+    runner, tmp_path, rng, source, target
+):
+    """A store is a directory: an output inside it would change the input, and an
+    output replacing a directory that holds the input would remove it."""
+    (tmp_path / "box").mkdir()
+    _store(tmp_path / source, np.cumsum(rng.standard_normal(300)), (64,))
+    before = _tree(tmp_path)
+    args = ["diffuse", f"{tmp_path}/{source}", "-o", f"{tmp_path}/{target}", *RUN]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    assert "one inside the other" in result.output and len(result.output.strip().splitlines()) == 1
+    assert _tree(tmp_path) == before
