@@ -90,6 +90,17 @@ EXHAUSTIVE_BUDGET = 1 << 27
 MASK_SETS = 4
 #: The most blocks one search runs (``search_reached_cap`` when it stops there).
 MAX_BLOCKS = 20000
+#: SURE is summed in this many contiguous chunks: the temporaries stay chunk-sized and
+#: the chunks' spread gives SURE's batch-means standard error.
+SE_CHUNKS = 64
+#: ... computed this many rows at a time.
+PIECE = 1 << 16
+#: The plateau rule looks back over blocks ``[k / PLATEAU_SPAN, k]`` (two doublings) ...
+PLATEAU_SPAN = 4.0
+#: ... once at least this many blocks ran ...
+PLATEAU_MIN_BLOCKS = 40
+#: ... and stops when every change of SURE over that range is within this many standard errors.
+PLATEAU_Z = 1.0
 
 
 @dataclass(frozen=True)
@@ -140,6 +151,64 @@ def sure_probe(f: np.ndarray, sigma: np.ndarray, seed: int = PROBE_SEED):
     return b, eps
 
 
+def _chunk_bounds(n: int) -> np.ndarray:
+    """Edges of the contiguous chunks SURE is summed in (16 samples each at least)."""
+    return np.linspace(0, n, min(SE_CHUNKS, max(1, n // 16)) + 1).astype(int)
+
+
+def sure_parts(f2, u, b, eps, sigma, bounds) -> np.ndarray:
+    """SURE of ``u[:, :c]`` (probe run in ``u[:, c:]``) as per-chunk contributions.
+
+    ``parts.sum()`` is SURE summed over channels; the temporaries are one chunk in
+    size.  ``-sigma^2`` is shared among the chunks in proportion to their samples.
+    """
+    n, c = f2.shape
+    w = 2.0 * sigma**2 / eps
+    parts = np.empty(len(bounds) - 1)
+    first = 0
+    while first < len(parts):  # whole chunks, about PIECE rows at a time
+        last = first + 1
+        while last < len(parts) and bounds[last + 1] - bounds[first] <= PIECE:
+            last += 1
+        lo, hi = bounds[first], bounds[last]
+        uf = u[lo:hi, :c]
+        r = f2[lo:hi] - uf
+        d = u[lo:hi, c:] - uf  # the probe's change
+        d *= b[lo:hi]
+        d *= w
+        r *= r
+        r += d
+        rows = r[:, 0] if c == 1 else r.sum(axis=1)
+        parts[first:last] = np.add.reduceat(rows, bounds[first:last] - lo)
+        first = last
+    return (parts - np.sum(sigma**2) * np.diff(bounds)) / n
+
+
+def on_plateau(blocks, parts, span: float | None = None, z: float | None = None) -> bool:
+    """True when SURE is flat within its noise over blocks ``[k / span, k]``, k = blocks[-1].
+
+    ``parts[i]`` are the per-chunk contributions (:func:`sure_parts`) at ``blocks[i]``.
+    Flat means: for every checkpoint i in the range, the change ``SURE(k) - SURE(i)``
+    is within ``z`` batch-means standard errors of that change (the chunks' spread of
+    the paired differences, ``sqrt(B) std_j(d_j)``).  Only flatness stops the search:
+    a rise, however clear, is not a plateau, so a local minimum followed by a deeper
+    one is searched through.
+    """
+    span = PLATEAU_SPAN if span is None else span
+    z = PLATEAU_Z if z is None else z
+    k = blocks[-1]
+    if k < PLATEAU_MIN_BLOCKS or blocks[0] > k / span:
+        return False
+    start = next(i for i in range(len(blocks) - 1, -1, -1) if blocks[i] <= k / span)
+    d = np.asarray(parts[-1])[None, :] - np.asarray(parts[start:-1])
+    chunks = d.shape[1]
+    if chunks < 2:
+        return False
+    change = d.sum(axis=1)
+    se = np.sqrt(chunks * d.var(axis=1, ddof=1))
+    return bool(np.all(np.abs(change) <= z * se))
+
+
 def masked_copy(f: np.ndarray, offset: int, sets: int) -> np.ndarray:
     """f with samples ``offset, offset + sets, ...`` replaced by their neighbours' mean."""
     g = f.copy()
@@ -161,7 +230,7 @@ def choose_steps(
     max_blocks: int | None = None,
     sigma: np.ndarray | None = None,
     patience: int = 20,
-    horizon: float = 8.0,
+    horizon: float = 4.0,
     progress=None,
 ) -> StoppingChoice:
     """Choose the number of blocks ``m >= 0`` by a data-driven stopping rule.
@@ -227,12 +296,13 @@ def choose_steps(
     else:
         stack = f2
 
+    bounds = _chunk_bounds(n)
+    parts: list[np.ndarray] = []  # SURE's per-chunk contributions at each checkpoint
+
     def criterion(u: np.ndarray) -> float:
         if rule == "sure":
-            uf, up = u[:, :c], u[:, c:]
-            div = np.sum(b * (up - uf), axis=0) / eps
-            risk = np.sum((f2 - uf) ** 2, axis=0) / n - sigma**2 + 2 * sigma**2 * div / n
-            return float(np.sum(risk))
+            parts.append(sure_parts(f2, u, b, eps, sigma, bounds))
+            return float(np.sum(parts[-1]))
         if rule == "noise2self":
             loss = 0.0
             for j in range(sets):
@@ -255,8 +325,10 @@ def choose_steps(
     best_k, best = (0, values[0]) if values else (1, math.inf)
     u, done = stack, 0
     budget = EXHAUSTIVE_BUDGET if backend_for(phi) == "compiled" else EXHAUSTIVE_BUDGET >> 4
-    if stack.size * int(max_blocks) <= budget:
+    exhaustive = stack.size * int(max_blocks) <= budget
+    if exhaustive:
         horizon = math.inf  # cheap enough: the whole curve, every minimum seen
+    flat = False
     for k in _checkpoints(int(max_blocks)).tolist():
         # the engine from one checkpoint to the next: the blocks only, no callback;
         # after the first, in place (stack itself is kept for the criteria)
@@ -267,12 +339,13 @@ def choose_steps(
         values.append(value)
         if value < best:
             best, best_k = value, k
-        stops = k >= horizon * best_k + patience
+        flat = rule == "sure" and not exhaustive and on_plateau(blocks, parts)
+        stops = flat or k >= horizon * best_k + patience
         if progress is not None:  # of at most max_blocks; done where it stops
             progress(k, k if stops else int(max_blocks))
         if stops:
             break
-    reached = done >= int(max_blocks) and horizon * best_k + patience > done
+    reached = done >= int(max_blocks) and horizon * best_k + patience > done and not flat
     if rule == "sure" and best_k and best > values[0] * (1.0 - MIN_IMPROVEMENT):
         best_k = 0  # within the estimate's noise of doing nothing: do nothing
     return StoppingChoice(
@@ -292,6 +365,8 @@ LAMBDA_FACTORS = tuple(2.0 ** (-k / 2) for k in range(17))
 MIN_GAIN_DB = 0.5
 #: The lambda search ends after this many candidates in a row that did not improve.
 LAMBDA_PATIENCE = 2
+#: All lambda candidates together run at most this many times ``max_blocks`` blocks.
+SEARCH_BUDGET = 2
 
 
 @dataclass(frozen=True)
@@ -437,15 +512,27 @@ def choose_parameters(
     best: AutoChoice | None = None
     candidates = []
     worse = 0
+    cap = MAX_BLOCKS if max_blocks is None else int(max_blocks)
+    left = SEARCH_BUDGET * cap  # blocks all candidates may still run together
     for i, value in enumerate(lams):
+        if left < 1:
+            break
         nl = get_nonlinearity(name, form, value)
         step = tau if tau is not None else stability.default_tau(nl, h)
         report = None
         if progress is not None:
             phase = "search" if len(lams) == 1 else f"search {i + 1}/{len(lams)}"
             report = lambda k, end, phase=phase: progress(phase, k, end)  # noqa: E731
-        choice = choose_steps(f, nl.phi, step, h, rule, max_blocks, sigma, progress=report)
-        candidates.append({"lambda": nl.lam, "steps": choice.steps, "criterion": choice.best})
+        choice = choose_steps(f, nl.phi, step, h, rule, min(cap, left), sigma, progress=report)
+        left -= choice.blocks[-1]
+        candidates.append(
+            {
+                "lambda": nl.lam,
+                "steps": choice.steps,
+                "criterion": choice.best,
+                "blocks_searched": choice.blocks[-1],
+            }
+        )
         if best is None or choice.best < best.stopping.best:
             best, worse = AutoChoice(nl, step, choice, lambda_rule, ()), 0
         else:
