@@ -44,9 +44,18 @@ under-smooths coloured noise (the finest-scale MAD sees only part of it) and
 is unreliable for impulsive or signal-dependent noise; a signal with strong
 content at the finest scale inflates the MAD estimate and is over-smoothed.
 One stopping time serves all channels (the criterion is summed).  Signals of
-fewer than a few hundred samples give noisy estimates.  The search costs up to
-``8 m + 20`` blocks per lambda candidate on twice the channels; it stops at
-``max_blocks`` and says so (``search_reached_cap``).
+fewer than a few hundred samples give noisy estimates.
+
+What the search costs
+---------------------
+A search runs twice the channels (signal and probe).  It stops at the first of:
+``4 m + 20`` blocks (``m`` the best so far); a plateau, where SURE over blocks
+``[k/4, k]`` changes by less than one standard error of the change (batch
+means over :data:`SE_CHUNKS` contiguous chunks: only flatness within SURE's
+noise stops it, never a rise, so a local minimum followed by a deeper one is
+searched through); ``max_blocks`` (``search_reached_cap``).  All lambda
+candidates together run at most :data:`SEARCH_BUDGET` ``x max_blocks`` blocks
+(no limit where every search is exhaustive).  A search of at most :data:`EXHAUSTIVE_BUDGET` sample-blocks runs to its cap.
 """
 
 from __future__ import annotations
@@ -133,10 +142,10 @@ class StoppingChoice:
         }
 
 
-def _checkpoints(max_blocks: int, ratio: float = 1.02) -> np.ndarray:
-    """Every block up to 50, then a geometric grid (2 % apart) up to max_blocks."""
-    ks = set(range(1, min(max_blocks, 50) + 1))
-    k = 50.0
+def _checkpoints(max_blocks: int, ratio: float = 1.02, dense: int = 50) -> np.ndarray:
+    """Every block up to ``dense``, then a geometric grid (2 % apart) up to max_blocks."""
+    ks = set(range(1, min(max_blocks, dense) + 1))
+    k = float(dense)
     while k < max_blocks:
         k *= ratio
         ks.add(min(max_blocks, int(round(k))))
@@ -249,13 +258,14 @@ def choose_steps(
         Noise level per channel; default estimated (:func:`resdenoise.noise.resolve_sigma`).
     patience, horizon
         The search ends at block k once ``k >= horizon * best + patience``
-        (``best`` the best block count so far), or at ``max_blocks``.  The
+        (``best`` the best block count so far), on a plateau of SURE
+        (:func:`on_plateau`), or at ``max_blocks``.  The
         criterion can have a local minimum followed by a deeper one (SURE of
-        Perona-Malik or hard shrinkage at small lambda), so the horizon is
-        wide, and a search that costs at most :data:`EXHAUSTIVE_BUDGET`
+        Perona-Malik or hard shrinkage at small lambda), so a rise never
+        stops the search before the horizon, and a search that costs at most :data:`EXHAUSTIVE_BUDGET`
         sample-blocks (``samples x channels x 2 x max_blocks``; 1/16 of it
         for a nonlinearity without a compiled loop) runs to ``max_blocks``
-        whatever the curve does.
+        whatever the curve does (no plateau rule either).
     progress : callable, optional
         ``progress(k, end)`` at each evaluation: k blocks run of at most
         ``end`` = ``max_blocks``; ``end`` is k when the search stops there.
@@ -272,7 +282,8 @@ def choose_steps(
     checkpoint on the signal and its probe (``sure``) or masked copies
     (``noise2self``) stacked as channels, evaluating the criterion at zero
     blocks (``sure``: the identity, doing nothing, is a candidate), after every block
-    up to 50 and on a 2 % geometric grid beyond.  The probe has a fixed
+    up to 50 and on a 2 % geometric grid beyond (beyond 20 on a 4 % grid when the
+    search is not exhaustive).  The probe has a fixed
     seed, so the choice is deterministic.
     """
     if rule not in RULES:
@@ -329,7 +340,9 @@ def choose_steps(
     if exhaustive:
         horizon = math.inf  # cheap enough: the whole curve, every minimum seen
     flat = False
-    for k in _checkpoints(int(max_blocks)).tolist():
+    # SURE where the search is cheap on the fine grid, else less often (4 % apart beyond 20)
+    grid = _checkpoints(int(max_blocks)) if exhaustive else _checkpoints(int(max_blocks), 1.04, 20)
+    for k in grid.tolist():
         # the engine from one checkpoint to the next: the blocks only, no callback;
         # after the first, in place (stack itself is kept for the criteria)
         u = run_blocks(u, phi, tau, k - done, h, out=None if done == 0 else u)
@@ -478,7 +491,9 @@ def choose_parameters(
     rule : {'sure', 'decorrelation', 'noise2self'}
         The stopping rule of :func:`choose_steps`.
     max_blocks : int, optional
-        Upper limit of each search (default :data:`MAX_BLOCKS`).
+        Upper limit of each search (default :data:`MAX_BLOCKS`); all candidates
+        together run at most :data:`SEARCH_BUDGET` times as many blocks, and a
+        candidate that finds the budget spent is not searched.
     sigma : float, array or NoiseLevel, optional
         The noise level (per channel) when known, or already resolved by
         :func:`resdenoise.noise.resolve_sigma`; default estimated.
@@ -514,6 +529,8 @@ def choose_parameters(
     worse = 0
     cap = MAX_BLOCKS if max_blocks is None else int(max_blocks)
     left = SEARCH_BUDGET * cap  # blocks all candidates may still run together
+    if 2 * f.size * cap <= EXHAUSTIVE_BUDGET:
+        left = math.inf  # every search cheap and exhaustive: all candidates, as before
     for i, value in enumerate(lams):
         if left < 1:
             break
