@@ -44,9 +44,18 @@ under-smooths coloured noise (the finest-scale MAD sees only part of it) and
 is unreliable for impulsive or signal-dependent noise; a signal with strong
 content at the finest scale inflates the MAD estimate and is over-smoothed.
 One stopping time serves all channels (the criterion is summed).  Signals of
-fewer than a few hundred samples give noisy estimates.  The search costs up to
-``8 m + 20`` blocks per lambda candidate on twice the channels; it stops at
-``max_blocks`` and says so (``search_reached_cap``).
+fewer than a few hundred samples give noisy estimates.
+
+What the search costs
+---------------------
+A search runs twice the channels (signal and probe).  It stops at the first of:
+``4 m + 20`` blocks (``m`` the best so far); a plateau, where SURE over blocks
+``[k/4, k]`` changes by less than one standard error of the change (batch
+means over :data:`SE_CHUNKS` contiguous chunks: only flatness within SURE's
+noise stops it, never a rise, so a local minimum followed by a deeper one is
+searched through); ``max_blocks`` (``search_reached_cap``).  All lambda
+candidates together run at most :data:`SEARCH_BUDGET` ``x max_blocks`` blocks
+(no limit where every search is exhaustive).  A search of at most :data:`EXHAUSTIVE_BUDGET` sample-blocks runs to its cap.
 """
 
 from __future__ import annotations
@@ -90,6 +99,17 @@ EXHAUSTIVE_BUDGET = 1 << 27
 MASK_SETS = 4
 #: The most blocks one search runs (``search_reached_cap`` when it stops there).
 MAX_BLOCKS = 20000
+#: SURE is summed in this many contiguous chunks: the temporaries stay chunk-sized and
+#: the chunks' spread gives SURE's batch-means standard error.
+SE_CHUNKS = 64
+#: ... computed this many rows at a time.
+PIECE = 1 << 16
+#: The plateau rule looks back over blocks ``[k / PLATEAU_SPAN, k]`` (two doublings) ...
+PLATEAU_SPAN = 4.0
+#: ... once at least this many blocks ran ...
+PLATEAU_MIN_BLOCKS = 40
+#: ... and stops when every change of SURE over that range is within this many standard errors.
+PLATEAU_Z = 1.0
 
 
 @dataclass(frozen=True)
@@ -122,10 +142,10 @@ class StoppingChoice:
         }
 
 
-def _checkpoints(max_blocks: int, ratio: float = 1.02) -> np.ndarray:
-    """Every block up to 50, then a geometric grid (2 % apart) up to max_blocks."""
-    ks = set(range(1, min(max_blocks, 50) + 1))
-    k = 50.0
+def _checkpoints(max_blocks: int, ratio: float = 1.02, dense: int = 50) -> np.ndarray:
+    """Every block up to ``dense``, then a geometric grid (2 % apart) up to max_blocks."""
+    ks = set(range(1, min(max_blocks, dense) + 1))
+    k = float(dense)
     while k < max_blocks:
         k *= ratio
         ks.add(min(max_blocks, int(round(k))))
@@ -138,6 +158,64 @@ def sure_probe(f: np.ndarray, sigma: np.ndarray, seed: int = PROBE_SEED):
     b = np.random.default_rng(seed).standard_normal(f.shape)
     eps = PROBE_EPS * np.where(sigma > 0, sigma, 1.0)
     return b, eps
+
+
+def _chunk_bounds(n: int) -> np.ndarray:
+    """Edges of the contiguous chunks SURE is summed in (16 samples each at least)."""
+    return np.linspace(0, n, min(SE_CHUNKS, max(1, n // 16)) + 1).astype(int)
+
+
+def sure_parts(f2, u, b, eps, sigma, bounds) -> np.ndarray:
+    """SURE of ``u[:, :c]`` (probe run in ``u[:, c:]``) as per-chunk contributions.
+
+    ``parts.sum()`` is SURE summed over channels; the temporaries are one chunk in
+    size.  ``-sigma^2`` is shared among the chunks in proportion to their samples.
+    """
+    n, c = f2.shape
+    w = 2.0 * sigma**2 / eps
+    parts = np.empty(len(bounds) - 1)
+    first = 0
+    while first < len(parts):  # whole chunks, about PIECE rows at a time
+        last = first + 1
+        while last < len(parts) and bounds[last + 1] - bounds[first] <= PIECE:
+            last += 1
+        lo, hi = bounds[first], bounds[last]
+        uf = u[lo:hi, :c]
+        r = f2[lo:hi] - uf
+        d = u[lo:hi, c:] - uf  # the probe's change
+        d *= b[lo:hi]
+        d *= w
+        r *= r
+        r += d
+        rows = r[:, 0] if c == 1 else r.sum(axis=1)
+        parts[first:last] = np.add.reduceat(rows, bounds[first:last] - lo)
+        first = last
+    return (parts - np.sum(sigma**2) * np.diff(bounds)) / n
+
+
+def on_plateau(blocks, parts, span: float | None = None, z: float | None = None) -> bool:
+    """True when SURE is flat within its noise over blocks ``[k / span, k]``, k = blocks[-1].
+
+    ``parts[i]`` are the per-chunk contributions (:func:`sure_parts`) at ``blocks[i]``.
+    Flat means: for every checkpoint i in the range, the change ``SURE(k) - SURE(i)``
+    is within ``z`` batch-means standard errors of that change (the chunks' spread of
+    the paired differences, ``sqrt(B) std_j(d_j)``).  Only flatness stops the search:
+    a rise, however clear, is not a plateau, so a local minimum followed by a deeper
+    one is searched through.
+    """
+    span = PLATEAU_SPAN if span is None else span
+    z = PLATEAU_Z if z is None else z
+    k = blocks[-1]
+    if k < PLATEAU_MIN_BLOCKS or blocks[0] > k / span:
+        return False
+    start = next(i for i in range(len(blocks) - 1, -1, -1) if blocks[i] <= k / span)
+    d = np.asarray(parts[-1])[None, :] - np.asarray(parts[start:-1])
+    chunks = d.shape[1]
+    if chunks < 2:
+        return False
+    change = d.sum(axis=1)
+    se = np.sqrt(chunks * d.var(axis=1, ddof=1))
+    return bool(np.all(np.abs(change) <= z * se))
 
 
 def masked_copy(f: np.ndarray, offset: int, sets: int) -> np.ndarray:
@@ -161,7 +239,7 @@ def choose_steps(
     max_blocks: int | None = None,
     sigma: np.ndarray | None = None,
     patience: int = 20,
-    horizon: float = 8.0,
+    horizon: float = 4.0,
     progress=None,
 ) -> StoppingChoice:
     """Choose the number of blocks ``m >= 0`` by a data-driven stopping rule.
@@ -180,13 +258,14 @@ def choose_steps(
         Noise level per channel; default estimated (:func:`resdenoise.noise.resolve_sigma`).
     patience, horizon
         The search ends at block k once ``k >= horizon * best + patience``
-        (``best`` the best block count so far), or at ``max_blocks``.  The
+        (``best`` the best block count so far), on a plateau of SURE
+        (:func:`on_plateau`), or at ``max_blocks``.  The
         criterion can have a local minimum followed by a deeper one (SURE of
-        Perona-Malik or hard shrinkage at small lambda), so the horizon is
-        wide, and a search that costs at most :data:`EXHAUSTIVE_BUDGET`
+        Perona-Malik or hard shrinkage at small lambda), so a rise never
+        stops the search before the horizon, and a search that costs at most :data:`EXHAUSTIVE_BUDGET`
         sample-blocks (``samples x channels x 2 x max_blocks``; 1/16 of it
         for a nonlinearity without a compiled loop) runs to ``max_blocks``
-        whatever the curve does.
+        whatever the curve does (no plateau rule either).
     progress : callable, optional
         ``progress(k, end)`` at each evaluation: k blocks run of at most
         ``end`` = ``max_blocks``; ``end`` is k when the search stops there.
@@ -203,7 +282,8 @@ def choose_steps(
     checkpoint on the signal and its probe (``sure``) or masked copies
     (``noise2self``) stacked as channels, evaluating the criterion at zero
     blocks (``sure``: the identity, doing nothing, is a candidate), after every block
-    up to 50 and on a 2 % geometric grid beyond.  The probe has a fixed
+    up to 50 and on a 2 % geometric grid beyond (beyond 20 on a 4 % grid when the
+    search is not exhaustive).  The probe has a fixed
     seed, so the choice is deterministic.
     """
     if rule not in RULES:
@@ -227,12 +307,13 @@ def choose_steps(
     else:
         stack = f2
 
+    bounds = _chunk_bounds(n)
+    parts: list[np.ndarray] = []  # SURE's per-chunk contributions at each checkpoint
+
     def criterion(u: np.ndarray) -> float:
         if rule == "sure":
-            uf, up = u[:, :c], u[:, c:]
-            div = np.sum(b * (up - uf), axis=0) / eps
-            risk = np.sum((f2 - uf) ** 2, axis=0) / n - sigma**2 + 2 * sigma**2 * div / n
-            return float(np.sum(risk))
+            parts.append(sure_parts(f2, u, b, eps, sigma, bounds))
+            return float(np.sum(parts[-1]))
         if rule == "noise2self":
             loss = 0.0
             for j in range(sets):
@@ -255,9 +336,13 @@ def choose_steps(
     best_k, best = (0, values[0]) if values else (1, math.inf)
     u, done = stack, 0
     budget = EXHAUSTIVE_BUDGET if backend_for(phi) == "compiled" else EXHAUSTIVE_BUDGET >> 4
-    if stack.size * int(max_blocks) <= budget:
+    exhaustive = stack.size * int(max_blocks) <= budget
+    if exhaustive:
         horizon = math.inf  # cheap enough: the whole curve, every minimum seen
-    for k in _checkpoints(int(max_blocks)).tolist():
+    flat = False
+    # SURE where the search is cheap on the fine grid, else less often (4 % apart beyond 20)
+    grid = _checkpoints(int(max_blocks)) if exhaustive else _checkpoints(int(max_blocks), 1.04, 20)
+    for k in grid.tolist():
         # the engine from one checkpoint to the next: the blocks only, no callback;
         # after the first, in place (stack itself is kept for the criteria)
         u = run_blocks(u, phi, tau, k - done, h, out=None if done == 0 else u)
@@ -267,12 +352,13 @@ def choose_steps(
         values.append(value)
         if value < best:
             best, best_k = value, k
-        stops = k >= horizon * best_k + patience
+        flat = rule == "sure" and not exhaustive and on_plateau(blocks, parts)
+        stops = flat or k >= horizon * best_k + patience
         if progress is not None:  # of at most max_blocks; done where it stops
             progress(k, k if stops else int(max_blocks))
         if stops:
             break
-    reached = done >= int(max_blocks) and horizon * best_k + patience > done
+    reached = done >= int(max_blocks) and horizon * best_k + patience > done and not flat
     if rule == "sure" and best_k and best > values[0] * (1.0 - MIN_IMPROVEMENT):
         best_k = 0  # within the estimate's noise of doing nothing: do nothing
     return StoppingChoice(
@@ -292,6 +378,8 @@ LAMBDA_FACTORS = tuple(2.0 ** (-k / 2) for k in range(17))
 MIN_GAIN_DB = 0.5
 #: The lambda search ends after this many candidates in a row that did not improve.
 LAMBDA_PATIENCE = 2
+#: All lambda candidates together run at most this many times ``max_blocks`` blocks.
+SEARCH_BUDGET = 2
 
 
 @dataclass(frozen=True)
@@ -403,7 +491,9 @@ def choose_parameters(
     rule : {'sure', 'decorrelation', 'noise2self'}
         The stopping rule of :func:`choose_steps`.
     max_blocks : int, optional
-        Upper limit of each search (default :data:`MAX_BLOCKS`).
+        Upper limit of each search (default :data:`MAX_BLOCKS`); all candidates
+        together run at most :data:`SEARCH_BUDGET` times as many blocks, and a
+        candidate that finds the budget spent is not searched.
     sigma : float, array or NoiseLevel, optional
         The noise level (per channel) when known, or already resolved by
         :func:`resdenoise.noise.resolve_sigma`; default estimated.
@@ -437,15 +527,29 @@ def choose_parameters(
     best: AutoChoice | None = None
     candidates = []
     worse = 0
+    cap = MAX_BLOCKS if max_blocks is None else int(max_blocks)
+    left = SEARCH_BUDGET * cap  # blocks all candidates may still run together
+    if 2 * f.size * cap <= EXHAUSTIVE_BUDGET:
+        left = math.inf  # every search cheap and exhaustive: all candidates, as before
     for i, value in enumerate(lams):
+        if left < 1:
+            break
         nl = get_nonlinearity(name, form, value)
         step = tau if tau is not None else stability.default_tau(nl, h)
         report = None
         if progress is not None:
             phase = "search" if len(lams) == 1 else f"search {i + 1}/{len(lams)}"
             report = lambda k, end, phase=phase: progress(phase, k, end)  # noqa: E731
-        choice = choose_steps(f, nl.phi, step, h, rule, max_blocks, sigma, progress=report)
-        candidates.append({"lambda": nl.lam, "steps": choice.steps, "criterion": choice.best})
+        choice = choose_steps(f, nl.phi, step, h, rule, min(cap, left), sigma, progress=report)
+        left -= choice.blocks[-1]
+        candidates.append(
+            {
+                "lambda": nl.lam,
+                "steps": choice.steps,
+                "criterion": choice.best,
+                "blocks_searched": choice.blocks[-1],
+            }
+        )
         if best is None or choice.best < best.stopping.best:
             best, worse = AutoChoice(nl, step, choice, lambda_rule, ()), 0
         else:

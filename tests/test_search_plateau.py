@@ -1,0 +1,124 @@
+"""The automatic search's plateau rule, SURE by chunks and the budget over lambda candidates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from resdenoise import autoparams
+from resdenoise.autoparams import (
+    _checkpoints,
+    _chunk_bounds,
+    choose_parameters,
+    choose_steps,
+    on_plateau,
+    sure_parts,
+)
+from resdenoise.nonlinearities import get_nonlinearity
+
+CHUNKS = 32
+
+
+def _curve(level, noise: float, seed: int = 1):
+    """Checkpoints 0..8000 and per-chunk SURE contributions: ``level(k)`` plus paired
+    chunk noise whose batch-means standard error is about ``noise``."""
+    blocks = [0, *_checkpoints(8000).tolist()]
+    rng = np.random.default_rng(seed)
+    # one fixed noise pattern per chunk that drifts slowly: changes between checkpoints
+    # are noisy as SURE's differences are, not independent draws
+    base = rng.standard_normal(CHUNKS)
+    parts = []
+    for k in blocks:
+        jitter = base * np.log1p(k) / np.log1p(8000) + 0.3 * rng.standard_normal(CHUNKS)
+        jitter -= jitter.mean()
+        parts.append(level(k) / CHUNKS + noise / np.sqrt(CHUNKS) * jitter)
+    return blocks, parts
+
+
+def _first_stop(blocks, parts):
+    for i in range(1, len(blocks) + 1):
+        if on_plateau(blocks[:i], parts[:i]):
+            return blocks[i - 1]
+    return None
+
+
+def test_a_flat_curve_is_a_plateau():
+    # falls to 1.0 by 30 blocks, then flat: the rule stops at 4 x 30 = 120 or soon after
+    blocks, parts = _curve(lambda k: 1.0 + 5.0 * max(0.0, 1.0 - k / 30.0), noise=0.01)
+    stop = _first_stop(blocks, parts)
+    assert stop is not None and 120 <= stop <= 200
+
+
+def test_a_steady_fall_larger_than_the_noise_is_no_plateau():
+    # falls like 1/sqrt(k), 30 % per doubling, far above the noise: never flat
+    blocks, parts = _curve(lambda k: 1.0 / np.sqrt(1.0 + k), noise=1e-4)
+    assert _first_stop(blocks, parts) is None
+
+
+def test_a_local_minimum_followed_by_a_deeper_one_is_searched_through():
+    # a minimum at 100, a rise of 0.5 (50 standard errors) by 300, a deeper minimum
+    # at 1000, then flat: the first stop comes after the deeper minimum
+    def level(k):
+        first = 1.0 + ((k - 100) / 100.0) ** 2 if k < 300 else 0.0
+        second = 5.0 - 4.5 * min(1.0, (k - 300) / 700.0) if k >= 300 else 0.0
+        return min(first, 5.0) if k < 300 else second
+
+    blocks, parts = _curve(level, noise=0.01)
+    values = [float(np.sum(p)) for p in parts]
+    early = [v for k, v in zip(blocks, values, strict=True) if k < 300]
+    assert min(early) > min(values) + 0.4  # the constructed curve
+    stop = _first_stop(blocks, parts)
+    assert stop is not None and stop >= 4 * 1000
+
+
+def test_sure_parts_sum_to_sure(rng):
+    """Against SURE written out in full (Ramani, Blu and Unser's Monte-Carlo divergence)."""
+    n, c = 1000, 2
+    f2 = rng.standard_normal((n, c))
+    u = rng.standard_normal((n, 2 * c))
+    b = rng.standard_normal((n, c))
+    sigma, eps = np.array([0.3, 0.7]), np.array([0.15, 0.35])
+    div = np.sum(b * (u[:, c:] - u[:, :c]), axis=0) / eps
+    sure = np.sum(np.sum((f2 - u[:, :c]) ** 2, axis=0) / n - sigma**2 + 2 * sigma**2 * div / n)
+    parts = sure_parts(f2, u, b, eps, sigma, _chunk_bounds(n))
+    assert len(parts) == min(autoparams.SE_CHUNKS, n // 16)
+    assert np.sum(parts) == pytest.approx(sure, rel=1e-12, abs=1e-14)
+
+
+def test_sure_by_pieces_equals_sure_in_one_piece(monkeypatch, rng):
+    f2 = rng.standard_normal((5000, 1))
+    u, b = rng.standard_normal((5000, 2)), rng.standard_normal((5000, 1))
+    args = (f2, u, b, np.array([0.2]), np.array([0.4]), _chunk_bounds(5000))
+    whole = sure_parts(*args)
+    monkeypatch.setattr(autoparams, "PIECE", 300)
+    np.testing.assert_allclose(sure_parts(*args), whole, rtol=1e-12, atol=1e-15)
+
+
+def test_the_search_stops_on_a_flat_sure_curve_before_its_cap(monkeypatch, rng):
+    """A filter that changes nothing: SURE is flat, the search stops at the rule's
+    first chance (blocks >= PLATEAU_MIN_BLOCKS), not at its cap nor its horizon."""
+    monkeypatch.setattr(autoparams, "EXHAUSTIVE_BUDGET", 0)
+    f = np.repeat([0.0, 1.0], 400) + rng.normal(0.0, 0.3, 800)
+    choice = choose_steps(f, lambda r: 0.0 * r, 0.25, max_blocks=5000, horizon=float("inf"))
+    assert choice.blocks[-2] < autoparams.PLATEAU_MIN_BLOCKS <= choice.blocks[-1]
+    assert not choice.reached_cap and choice.steps == 0
+
+
+def test_a_falling_sure_curve_is_searched_to_its_cap(monkeypatch, rng):
+    """Perona-Malik on a noisy step: SURE falls steadily, beyond its noise, up to the cap."""
+    monkeypatch.setattr(autoparams, "EXHAUSTIVE_BUDGET", 0)
+    f = np.repeat([0.0, 1.0], 400) + rng.normal(0.0, 0.3, 800)
+    nl = get_nonlinearity("perona-malik", "diffusivity", 0.5)
+    choice = choose_steps(f, nl.phi, 0.25, max_blocks=2000, horizon=float("inf"))
+    assert choice.blocks[-1] == 2000 and choice.reached_cap
+
+
+@pytest.mark.parametrize("share", [1, 2])
+def test_lambda_candidates_share_one_block_budget(monkeypatch, rng, share):
+    monkeypatch.setattr(autoparams, "EXHAUSTIVE_BUDGET", 0)
+    monkeypatch.setattr(autoparams, "SEARCH_BUDGET", share)
+    f = np.repeat([0.0, 1.0, -0.5], 200) + rng.normal(0.0, 0.2, 600)
+    choice = choose_parameters(f, "perona-malik", "diffusivity", max_blocks=300)
+    spent = [c["blocks_searched"] for c in choice.candidates]
+    assert sum(spent) <= share * 300
+    assert all(k <= 300 for k in spent)
