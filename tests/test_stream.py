@@ -41,7 +41,7 @@ from resdenoise.cli import cli
 from resdenoise.errors import ParameterError, ResdenoiseError, SignalError
 from resdenoise.filters import auto_lambda, plan_regularise, plan_resnet, run_plan
 from resdenoise.io import ReadOptions
-from resdenoise.median import MedianSelect
+from resdenoise.median import MedianSelect, quantile_from, quantile_ranks
 from resdenoise.network import build_network, parse_network
 from resdenoise.noise import estimate_noise
 from resdenoise.nonlinearities import NONLINEARITIES, get_nonlinearity
@@ -188,6 +188,58 @@ def test_median_select_refines_all_four_digits():
     sel = streamed_median(x, 0)
     assert sel.passes == 4
     assert sel.median == np.median(x)
+
+
+def kept_selection(values: np.ndarray, keep: int, quantile: bool, pieces: int) -> MedianSelect:
+    sel = MedianSelect(limit=2, quantile=quantile, keep=keep)
+    while not sel.done:
+        for part in np.array_split(values, pieces):
+            sel.feed(part)
+        sel.end_pass()
+    return sel
+
+
+@settings(deadline=None, max_examples=150)
+@given(
+    values=st.one_of(
+        st.lists(st.floats(0, 1e300, allow_nan=False), min_size=1, max_size=300),
+        st.lists(st.integers(0, 5).map(lambda k: k / 32768.0), min_size=1, max_size=300),
+        # a level that moves: the kept band of the first pieces misses the final ranks
+        st.lists(st.floats(0, 1, allow_nan=False), min_size=1, max_size=300).map(
+            lambda v: sorted(v, reverse=True)
+        ),
+    ),
+    keep=st.sampled_from([1, 2, 5, 16, 10**6]),
+    quantile=st.booleans(),
+    pieces=st.integers(1, 9),
+)
+def test_a_selection_keeping_values_is_still_np_median_and_np_quantile(
+    values, keep, quantile, pieces
+):
+    """Keeping a band of values in the first pass (narrowed as it fills, dropped when the
+    ranks leave it) gives np.median, and the quantile of the sorted values, bit for bit,
+    whatever happens."""
+    x = np.array(values, dtype=np.float64)
+    sel = kept_selection(x, keep, quantile, pieces)
+    if quantile:
+        lo, hi, weight = quantile_ranks(x.size)
+        ordered = np.sort(x)
+        got, expected = sel.quantile, quantile_from(ordered[lo], ordered[hi], weight)
+    else:
+        got, expected = sel.median, np.median(x)
+    assert_same_bits(np.array(got), np.array(expected))
+
+
+def test_a_selection_keeping_values_settles_in_the_first_pass(rng):
+    """Window energies of a stationary signal, 200,000 values fed in pieces, at most 20,000
+    kept: the first pass settles the quantile (without the band it takes two or more)."""
+    x = rng.chisquare(32, 200_000) / 32
+    kept = kept_selection(x, 20_000, True, 50)
+    assert kept.passes == 1
+    lo, hi, weight = quantile_ranks(x.size)
+    ordered = np.sort(x)
+    assert kept.quantile == quantile_from(ordered[lo], ordered[hi], weight)
+    assert kept_selection(x, 0, True, 50).passes >= 2
 
 
 @pytest.mark.parametrize("dtype", [None, "float32"])
