@@ -730,8 +730,8 @@ class StreamedRun:
                 ref_rows.drop(c.stop)
             chunks += 1
             self.progress("filter", c.stop, stream.frames)
+        self.passes += 1  # the filtering pass, whether or not it fed the noise selection
         if merged:
-            self.passes += 1
             self._end_noise_pass()
         while not all(s.done for s in self._noise):
             self._noise_pass()
