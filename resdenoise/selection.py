@@ -83,9 +83,7 @@ class NoiseSelect:
         self.estimator, self.length = estimator, length
         quiet = estimator == "quiet-windows"
         # the first pass keeps the values near the wanted rank: usually it settles them
-        self.select = [
-            MedianSelect(quantile=quiet, keep=SELECT_LIMIT) for _ in range(self.columns)
-        ]
+        self.select = [MedianSelect(quantile=quiet, keep=SELECT_LIMIT) for _ in range(self.columns)]
         self._carry: np.ndarray | None = None
 
     def resize(self, frames: int) -> bool:
