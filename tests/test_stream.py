@@ -154,8 +154,10 @@ def test_filter_chunks_rejects_a_short_or_long_stream(rng):
 # --------------------------------------------------------------------------
 
 
-def streamed_median(values: np.ndarray, limit: int, pieces: int = 3) -> MedianSelect:
-    sel = MedianSelect(limit=limit)
+def streamed_median(
+    values: np.ndarray, limit: int, pieces: int = 3, quantile: bool = False, keep: int = 0
+) -> MedianSelect:
+    sel = MedianSelect(limit=limit, quantile=quantile, keep=keep)
     while not sel.done:
         for part in np.array_split(values, pieces):
             sel.feed(part)
@@ -190,15 +192,6 @@ def test_median_select_refines_all_four_digits():
     assert sel.median == np.median(x)
 
 
-def kept_selection(values: np.ndarray, keep: int, quantile: bool, pieces: int) -> MedianSelect:
-    sel = MedianSelect(limit=2, quantile=quantile, keep=keep)
-    while not sel.done:
-        for part in np.array_split(values, pieces):
-            sel.feed(part)
-        sel.end_pass()
-    return sel
-
-
 @settings(deadline=None, max_examples=150)
 @given(
     values=st.one_of(
@@ -220,7 +213,7 @@ def test_a_selection_keeping_values_is_still_np_median_and_np_quantile(
     ranks leave it) gives np.median, and the quantile of the sorted values, bit for bit,
     whatever happens."""
     x = np.array(values, dtype=np.float64)
-    sel = kept_selection(x, keep, quantile, pieces)
+    sel = streamed_median(x, 2, pieces, quantile, keep)
     if quantile:
         lo, hi, weight = quantile_ranks(x.size)
         ordered = np.sort(x)
@@ -234,12 +227,12 @@ def test_a_selection_keeping_values_settles_in_the_first_pass(rng):
     """Window energies of a stationary signal, 200,000 values fed in pieces, at most 20,000
     kept: the first pass settles the quantile (without the band it takes two or more)."""
     x = rng.chisquare(32, 200_000) / 32
-    kept = kept_selection(x, 20_000, True, 50)
+    kept = streamed_median(x, 2, 50, True, 20_000)
     assert kept.passes == 1
     lo, hi, weight = quantile_ranks(x.size)
     ordered = np.sort(x)
     assert kept.quantile == quantile_from(ordered[lo], ordered[hi], weight)
-    assert kept_selection(x, 0, True, 50).passes >= 2
+    assert streamed_median(x, 2, 50, True).passes >= 2
 
 
 @pytest.mark.parametrize("dtype", [None, "float32"])
