@@ -9,7 +9,9 @@ Estimators
     windows of ``L`` samples (32, fewer for short signals so that there are
     at least 16 windows), and the 20 % quantile of those window energies,
     divided by its expected value for pure white noise with the same ``L``
-    and number of windows (computed once per pair, by a seeded simulation).  The signal's fine-scale content
+    and number of windows (by a seeded simulation, computed once per pair; read
+    from a committed table, ``python -m resdenoise.noise --table``, for every
+    signal of up to 524,322 samples).  The signal's fine-scale content
     (speech formants, music harmonics, jumps) is loud only in some windows;
     the quietest fifth of the windows sees the noise alone.
 ``mad-haar``
@@ -138,8 +140,8 @@ def sigma_from_energy(energy: float, length: int, windows: int, order: int = 3) 
 def calibration(length: int, windows: int, order: int = 3) -> float:
     """The expected sample ``QUANTILE`` of ``windows`` window energies of unit white
     noise: :func:`simulate_calibration`'s number, read from the committed table
-    :data:`CALIBRATION_TABLE` when it holds the pair (every signal of up to
-    ``order + 32 * TABLE_WINDOWS[order]`` samples), else simulated (or taken from
+    :data:`CALIBRATION_TABLE` when it holds the pair (every signal of fewer than
+    ``order + 32 * (TABLE_WINDOWS[order] + 1)`` samples), else simulated (or taken from
     the simulation :func:`calibration_soon` started)."""
     key = (length, windows, order)
     found = _from_table(*key)
@@ -220,7 +222,7 @@ def _table_key(length: int, windows: int, order: int) -> int:
 
 def table_pairs() -> list[tuple[int, int, int]]:
     """The ``(length, windows, order)`` the table holds: every pair :func:`window_for`
-    gives a signal of up to ``order + WINDOW * TABLE_WINDOWS[order]`` samples."""
+    gives a signal of fewer than ``order + WINDOW * (TABLE_WINDOWS[order] + 1)`` samples."""
     pairs = set()
     for order, most in TABLE_WINDOWS.items():
         for m in range(MIN_WINDOWS * MIN_WINDOW, MIN_WINDOWS * WINDOW):

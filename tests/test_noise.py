@@ -234,3 +234,23 @@ def test_a_calibration_started_ahead_is_the_simulation():
     assert key in noise._soon
     assert noise.calibration(*key) == noise.simulate_calibration(*key)
     assert key not in noise._soon
+
+
+def test_the_committed_table_holds_the_simulations(monkeypatch):
+    """The table (python -m resdenoise.noise --table) holds exactly table_pairs(), each the
+    simulation's number bit for bit (a sample: every length and order, both ends of the
+    windows); calibration reads it without simulating, and simulates the others."""
+    keys, values = noise._table()
+    pairs = noise.table_pairs()
+    assert keys.tolist() == [noise._table_key(*p) for p in pairs]
+    picked = {0, len(pairs) - 1, *np.random.default_rng(19).choice(len(pairs), 6).tolist()}
+    for order in noise.TABLE_WINDOWS:
+        ends = [i for i, p in enumerate(pairs) if p[2] == order and p[0] == noise.WINDOW]
+        picked |= {ends[0], ends[-1], min(i for i, p in enumerate(pairs) if p[2] == order)}
+    for i in sorted(picked):
+        assert values[i] == noise.simulate_calibration(*pairs[i]), pairs[i]
+    noise.calibration.cache_clear()
+    monkeypatch.setattr(noise, "simulate_calibration", lambda *pair: -1.0)
+    assert noise.calibration(*pairs[5]) == values[5]
+    assert noise.calibration(32, noise.TABLE_WINDOWS[3] + 1) == -1.0
+    noise.calibration.cache_clear()
