@@ -1,13 +1,30 @@
-"""Learned networks against the best fixed family in automatic mode (issue 16).
+"""Learned networks against the best fixed family and the best automatic peer (issue 16).
 
-Per class: supervised training on signal A (one noise realisation), evaluated
-on signal B (another signal of the class, fresh noise) that training never
-saw; the self-supervised per-file mode (SURE on B alone) on the same cases;
-and the fixed families of bench_quality.py with automatic lambda and
-stopping time (SURE), the best of them per case.  MSE side by side, and the
-training time against signal length and blocks.
+Per class: supervised training on several signals of the class at several
+noise levels, evaluated on a signal of the class that training never saw
+(fresh noise, two levels).  The network starts where the best fixed family
+in automatic mode is on the training signals (:func:`resdenoise.learn.warm_start`:
+its g fitted by the bumps, its block count spread over the groups) and
+L-BFGS-B improves it from there.  Side by side, on the unseen signal:
 
-    python benchmarks/bench_learn.py [--iterations 40] [--blocks 32] [--scales 1] [--no-timing]
+* ``best fixed``: the fixed families of bench_quality.py in automatic mode
+  (lambda and stopping time by SURE on that signal), the best of them by
+  its true MSE (an oracle choice among the families);
+* ``best peer``: the automatic peers of bench_classes.py (SWT SureShrink,
+  scikit-image BayesShrink / VisuShrink, calibrated denoisers), the best by
+  its true MSE;
+* ``warm``: the warm start as it is, before training;
+* ``learned``: after supervised training;
+* ``+stop``: the learned network stopped per signal where SURE is least
+  (:func:`resdenoise.learn.run_network_stopped`: its blocks, then its last
+  group repeated on, up to 4x its depth);
+* ``per-file``: self-supervised on the unseen signal alone (warm start by
+  the families' SURE, then SURE training), the learned network as an
+  automatic mode.
+
+Then the training time against signal length and blocks.
+
+    python benchmarks/bench_learn.py [--iterations 20] [--groups 4] [--max-blocks 1024] [--no-timing]
 """
 
 from __future__ import annotations
@@ -16,78 +33,130 @@ import argparse
 import time
 
 import numpy as np
+from bench_classes import peers
 from bench_quality import RESDENOISE, _resdenoise
 from signals import music, sensor, speech
 
 from resdenoise import learn
 
-NOISE = 0.25  # sigma relative to the clean signal's standard deviation
+#: Noise sigma relative to the clean signal's std: training signals, one each.
+TRAIN_NOISE = (0.1, 0.25, 0.4)
+#: ... and the unseen signal's.
+EVAL_NOISE = (0.1, 0.25)
 
 
 def _cases():
+    """Per class: (training signals, the unseen signal)."""
     import pywt
 
     def dj(name):
         return np.asarray(pywt.data.demo_signal(name, 2048), float)
 
     return {
-        "speech": (speech(seed=1), speech(seed=4)),
-        "music": (music(seed=2), music(seed=5)),
-        "sensor": (sensor(seed=3), sensor(seed=6)),
-        "Blocks -> HeaviSine": (dj("Blocks"), dj("HeaviSine")),
+        "speech": ([speech(seed=s) for s in (1, 2, 3)], speech(seed=4)),
+        "music": ([music(seed=s) for s in (1, 2, 3)], music(seed=5)),
+        "sensor": ([sensor(seed=s) for s in (1, 2, 3)], sensor(seed=6)),
+        "DJ (Blocks, Bumps, Doppler -> HeaviSine)": (
+            [dj(s) for s in ("Blocks", "Bumps", "Doppler")],
+            dj("HeaviSine"),
+        ),
     }
 
 
-def _train(noisy, clean, objective, iterations, arch):
-    obj = learn.make_objective([noisy], None if clean is None else [clean], objective)
-    start = time.perf_counter()
-    result = learn.fit(obj, arch, max_iterations=iterations)
-    return result, time.perf_counter() - start
+def _noisy(clean, level, rng):
+    return clean + level * clean.std() * rng.standard_normal(clean.size)
+
+
+def _mse(u, clean) -> float:
+    return float(np.mean((u - clean) ** 2))
+
+
+def _learn(noisy, clean, arch, iterations, max_blocks):
+    """Warm start, then training: (warm groups, trained groups, family, blocks, seconds)."""
+    start_time = time.perf_counter()
+    objective = learn.make_objective(noisy, clean)  # supervised with clean, else SURE
+    start = learn.warm_start(noisy, arch, max_blocks=max_blocks, objective=objective)
+    result = learn.fit(objective, start.arch, max_iterations=iterations, start=start.params)
+    seconds = time.perf_counter() - start_time
+    warm = learn.network_groups(start.params, start.arch)
+    return warm, result.groups, start, seconds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--iterations", type=int, default=40)
-    parser.add_argument("--blocks", type=int, default=32, help="blocks per group (4 groups)")
+    parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--groups", type=int, default=4)
     parser.add_argument("--scales", type=int, default=1, help="strides 2^(K-1) .. 1")
+    parser.add_argument("--max-blocks", type=int, default=1024, help="warm-start depth budget")
     parser.add_argument("--no-timing", action="store_true", help="skip the training-time table")
     args = parser.parse_args()
-    arch = learn.Architecture(blocks=args.blocks, scales=args.scales)
+    arch = learn.Architecture(groups=args.groups, scales=args.scales)
     rng = np.random.default_rng(20200207)
-    print(f"MSE x 1e4 (sigma = {NOISE} x std of the clean signal); B never seen in training")
-    header = f"{'class':22s} {'noisy':>8s} {'best fixed':>22s} {'learned':>8s} {'per-file':>8s} {'train s':>8s}"
-    print(header)
-    for name, (a, b) in _cases().items():
-        noisy_a = a + NOISE * a.std() * rng.standard_normal(a.size)
-        noisy_b = b + NOISE * b.std() * rng.standard_normal(b.size)
-        result, seconds = _train(noisy_a, a, "supervised", args.iterations, arch)
-        learned = np.mean((learn.run_network(noisy_b, result.groups) - b) ** 2)
-        own, _ = _train(noisy_b, None, "sure", args.iterations, arch)
-        per_file = np.mean((learn.run_network(noisy_b, own.groups) - b) ** 2)
-        fixed = {
-            label: np.mean((_resdenoise(noisy_b, form, family, tau) - b) ** 2)
-            for label, form, family, tau in RESDENOISE
-        }
-        best = min(fixed, key=fixed.get)
-        noisy_mse = np.mean((noisy_b - b) ** 2)
+    print(
+        f"MSE x 1e4 on the unseen signal (sigma = level x std of its clean signal); "
+        f"training: 3 other signals at {TRAIN_NOISE}"
+    )
+    head = (
+        f"{'class':42s} {'level':>5s} {'noisy':>8s} {'best fixed':>23s} {'best peer':>24s} "
+        f"{'warm':>8s} {'learned':>8s} {'+stop':>8s} {'per-file':>8s}  target (learned, +stop)"
+    )
+    print(head)
+    for name, (train, unseen) in _cases().items():
+        noisy = [_noisy(c, level, rng) for c, level in zip(train, TRAIN_NOISE, strict=True)]
+        warm, trained, start, seconds = _learn(noisy, train, arch, args.iterations, args.max_blocks)
+        for level in EVAL_NOISE:
+            f = _noisy(unseen, level, rng)
+            fixed = {
+                label: _mse(_resdenoise(f, form, family, tau), unseen)
+                for label, form, family, tau in RESDENOISE
+            }
+            best = min(fixed, key=fixed.get)
+            peer = {k: _mse(v, unseen) for k, v in peers(f).items()}
+            top = min(peer, key=peer.get)
+            _, own, _, _ = _learn([f], None, arch, args.iterations, args.max_blocks)
+            learned = _mse(learn.run_network(f, trained), unseen)
+            per_file = _mse(learn.run_network(f, own), unseen)
+            stopped = _mse(learn.run_network_stopped(f, trained)[0], unseen)
+            needs_peer = name in ("speech", "music") or name.startswith("DJ")
+            verdict = ", ".join(
+                "met" if x < fixed[best] and (x < peer[top] or not needs_peer) else "missed"
+                for x in (learned, stopped)
+            )
+            print(
+                f"{name:42s} {level:5.2f} {_mse(f, unseen) * 1e4:8.3f} "
+                f"{fixed[best] * 1e4:8.3f} ({best:>12s}) {peer[top] * 1e4:8.3f} ({top:>13s}) "
+                f"{_mse(learn.run_network(f, warm), unseen) * 1e4:8.3f} {learned * 1e4:8.3f} "
+                f"{stopped * 1e4:8.3f} {per_file * 1e4:8.3f}  {verdict}"
+            )
         print(
-            f"{name:22s} {noisy_mse * 1e4:8.3f} {fixed[best] * 1e4:8.3f} ({best:>12s}) "
-            f"{learned * 1e4:8.3f} {per_file * 1e4:8.3f} {seconds:8.1f}"
+            f"{'':42s} warm start: {start.family} (of its choice on one training signal), "
+            f"{start.steps} blocks "
+            f"-> {start.arch.groups} x {start.arch.blocks}, g fit error {start.fit_error:.3g}; "
+            f"training {seconds:.1f} s"
         )
     print(
-        f"network: {arch.groups} groups x {arch.blocks} blocks, {arch.bumps} bumps each, "
-        f"{arch.scales} scales"
+        f"network: {arch.groups} groups, {arch.bumps} bumps each, {arch.scales} scales, "
+        f"{args.iterations} L-BFGS-B iterations, depth budget {args.max_blocks} blocks"
     )
-    if args.no_timing:
-        return
-    print("training time against length and blocks (supervised, 10 iterations):")
+    print("target: learned < best fixed on every class, and < best peer on audio and oscillatory")
+    if not args.no_timing:
+        _timing(rng)
+
+
+def _timing(rng) -> None:
+    """Seconds per loss-and-gradient evaluation against length and blocks."""
+    print("training time against length and blocks (supervised, 4 groups, per evaluation):")
+    print(f"  {'n':>6s} {'blocks':>6s} {'s/eval':>8s} {'us/(n x blocks)':>16s}")
     for n in (1024, 4096, 16384):
-        for blocks in (4, 16):
-            clean = speech(n=n, seed=1)
-            noisy = clean + NOISE * clean.std() * rng.standard_normal(n)
-            small = learn.Architecture(groups=4, blocks=blocks)
-            _, seconds = _train(noisy, clean, "supervised", 10, small)
-            print(f"  n = {n:6d}, 4 x {blocks:2d} blocks: {seconds:6.2f} s")
+        clean = speech(n=n, seed=1)
+        objective = learn.make_objective([_noisy(clean, 0.25, rng)], [clean])
+        for blocks in (16, 64, 256):
+            arch = learn.Architecture(groups=4, blocks=blocks // 4)
+            params = learn.initial_parameters(arch)
+            start = time.perf_counter()
+            learn.loss_and_gradient(params, arch, objective)
+            seconds = time.perf_counter() - start
+            print(f"  {n:6d} {blocks:6d} {seconds:8.3f} {seconds / (n * blocks) * 1e6:16.3f}")
 
 
 if __name__ == "__main__":

@@ -34,19 +34,14 @@ import numpy as np
 
 from resdenoise.autoparams import choose_parameters
 from resdenoise.engine import run_blocks
+from resdenoise.learn import FIXED_FAMILIES
 
 SIGNALS = ("Blocks", "Bumps", "HeaviSine", "Doppler")
 SNRS = (3.0, 5.0, 7.0)
 N = 2048
 
 #: (label, form, name, tau): tau None = the sign-stable bound, as the CLI does
-RESDENOISE = (
-    ("diffuse", "diffusivity", "perona-malik", None),
-    ("shrink", "shrinkage", "soft", 0.25),
-    ("regularise", "regulariser", "charbonnier", None),
-    ("resnet", "activation", "tanh", None),
-    ("shrink garrote", "shrinkage", "garrote", 0.25),
-)
+RESDENOISE = FIXED_FAMILIES
 PEERS_AUTO = ("VisuShrink", "BayesShrink", "SWT-1 universal")
 #: Shown for information, not part of the target: BayesShrink with a smooth wavelet
 #: (a user who knows the signal is smooth would pick it).

@@ -44,6 +44,11 @@ Objectives (each the mean over all values of the training signals):
     The masked J-invariant loss of :mod:`resdenoise.autoparams` (four
     interleaved sample sets, each replaced by its neighbours' mean); needs no sigma.
 
+:func:`warm_start` starts a network where the best fixed family in automatic
+mode already is (its g fitted by the bumps, its block count spread over the
+groups), and :func:`run_network_stopped` stops a learned network per signal
+where SURE is least, as the automatic modes choose their stopping time.
+
 The optimiser is SciPy's L-BFGS-B (the optional extra ``resdenoise[learn]``),
 imported by :func:`fit` only.
 """
@@ -57,7 +62,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._families import bump_basis
-from .autoparams import MASK_SETS, masked_copy, sure_probe
+from .autoparams import MASK_SETS, choose_parameters, masked_copy, sure_probe
 from .engine import backward_difference, forward_difference, run_blocks, run_strided
 from .errors import ParameterError, ResdenoiseError
 from .filters import auto_lambda
@@ -67,7 +72,9 @@ from .nonlinearities import Nonlinearity, get_parametrised
 __all__ = [
     "OBJECTIVES",
     "Architecture",
+    "FIXED_FAMILIES",
     "FitResult",
+    "WarmStart",
     "Group",
     "LearnUnavailable",
     "Objective",
@@ -76,8 +83,10 @@ __all__ = [
     "loss_and_gradient",
     "loss_value",
     "make_objective",
+    "warm_start",
     "network_groups",
     "run_network",
+    "run_network_stopped",
 ]
 
 #: The training objectives.
@@ -91,6 +100,17 @@ START_AMOUNTS = (-6.0, -4.0, -2.0, 0.0, 2.0)
 AMOUNT_CLIP = 30.0
 #: How far (in e-folds) a learned lambda may move from the automatic one.
 LAMBDA_RANGE = 5.0
+#: The fixed families a warm start chooses from, as ``(label, form, name, tau)``
+#: (tau None: the sign-stable default), the automatic modes of the commands.
+FIXED_FAMILIES = (
+    ("diffuse", "diffusivity", "perona-malik", None),
+    ("shrink", "shrinkage", "soft", 0.25),
+    ("regularise", "regulariser", "charbonnier", None),
+    ("resnet", "activation", "tanh", None),
+    ("shrink garrote", "shrinkage", "garrote", 0.25),
+)
+#: Where the warm start fits the bumps to the fixed family's g: x = |r|/lambda.
+WARM_GRID = np.concatenate([np.linspace(0.0, 4.0, 161), np.geomspace(4.05, 64.0, 60)])
 #: What installs the optimiser.
 INSTALL_HINT = "pip install 'resdenoise[learn]' (SciPy)"
 
@@ -232,6 +252,123 @@ def initial_parameters(arch: Architecture, seed: int = 0, amount: float = 0.0) -
     p[:, 0] = amount
     p[:, 1:-1] = 0.5 * rng.standard_normal((arch.groups, arch.bumps))
     return p.ravel()
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """A start where the best fixed family in automatic mode already is.
+
+    Attributes
+    ----------
+    arch : Architecture
+        The network's shape with ``blocks`` set so that ``groups x blocks``
+        covers the family's chosen block count.
+    params : ndarray
+        The parameters (every group alike).
+    family : str
+        The label of the fixed family (:data:`FIXED_FAMILIES`) it copies.
+    steps : int
+        The copied choice's block count (at most ``max_blocks``).
+    fit_error : float
+        ``max |g_fit - g_target| / max g_target`` on :data:`WARM_GRID`.
+    scores : dict
+        Per family: the objective over all training signals of its best copy.
+    """
+
+    arch: Architecture
+    params: np.ndarray
+    family: str
+    steps: int
+    fit_error: float
+    scores: dict
+
+    def as_dict(self) -> dict:
+        return {
+            "warm_start_family": self.family,
+            "warm_start_steps": self.steps,
+            "warm_start_fit_error": self.fit_error,
+            "warm_start_scores": dict(self.scores),
+        }
+
+
+def warm_start(
+    noisy: Sequence[np.ndarray],
+    arch: Architecture,
+    clean: Sequence[np.ndarray] | None = None,
+    families: Sequence[tuple] = FIXED_FAMILIES,
+    max_blocks: int | None = None,
+    objective: Objective | None = None,
+) -> WarmStart:
+    """The network that reproduces the best fixed family's automatic choice.
+
+    Each family of ``families`` chooses lambda and its block count on each
+    training signal (:func:`resdenoise.autoparams.choose_parameters`), and
+    each such choice is copied into a network: its block count ``S`` spread
+    over the stride-1 groups, ``blocks = ceil(S / groups)``, its lambda as the
+    lambda scale (over that signal's automatic lambda), and its diffusivity
+    ``g_f`` fitted by non-negative least squares in relative error,
+    ``tau_L g(x) ~ tau_f g_f(x) S / (groups x blocks)`` on :data:`WARM_GRID`,
+    so that each learned block takes the family's step.  The copy of least
+    ``objective`` over all training signals is the start (default: the
+    supervised error with ``clean``, else SURE).  Sum c <= g_max holds by the
+    family's own step bound, and the bumps are what every parameter vector
+    gives, so the start is as stable as any.  With ``scales > 1`` the coarse
+    groups start nearly off (amount ``-PARAMETER_BOUND``).  With
+    ``max_blocks`` a deeper choice is copied cut to its first ``max_blocks``
+    blocks (training time grows with the blocks) and competes as such.
+    """
+    try:
+        from scipy.optimize import nnls
+    except ImportError:
+        raise LearnUnavailable(f"learning needs SciPy: {INSTALL_HINT}") from None
+    if objective is None:
+        objective = make_objective(noisy, clean, h=arch.h)
+    fs = [_two_d(f, f"signal {i + 1}") for i, f in enumerate(noisy)]
+    choices = [
+        (label, choose_parameters(f, name, form, tau=tau, h=arch.h), auto)
+        for label, form, name, tau in families
+        for f, auto in zip(fs, objective.lambdas, strict=True)
+    ]
+    scores, best = {}, None
+    for label, choice, auto in choices:
+        steps = choice.steps if max_blocks is None else min(choice.steps, max_blocks)
+        shaped, params, error = _copy_choice(choice, steps, auto, arch, nnls)
+        value = loss_value(params, shaped, objective)
+        scores[label] = min(scores.get(label, math.inf), value)
+        if best is None or value < best[0]:
+            best = (value, WarmStart(shaped, params, label, steps, error, scores))
+    return best[1]
+
+
+def _copy_choice(choice, steps: int, auto: float, arch: Architecture, nnls):
+    """:func:`warm_start`'s copy of one automatic choice, its first ``steps``
+    blocks: ``(arch, params, fit error)``."""
+    fine = [arch.stride(i) == 1 for i in range(arch.groups)]  # the family's differences
+    blocks = max(1, -(-steps // sum(fine)))
+    shaped = Architecture(
+        arch.groups, blocks, arch.bumps, arch.g_max, arch.h, arch.learn_lambda, arch.scales
+    )
+    ratio = min(max(choice.nl.lam / auto, math.exp(-LAMBDA_RANGE)), math.exp(LAMBDA_RANGE))
+    ell = math.log(ratio) if arch.learn_lambda else 0.0
+    r = np.maximum(WARM_GRID, 1e-9) * auto * math.exp(ell)  # x in the learned lambda's units
+    target = choice.nl.phi(r) / r * (choice.tau * steps / (shaped.tau * sum(fine) * blocks))
+    basis = bump_basis(WARM_GRID, arch.bumps).T
+    # relative error: across an edge (large x) a small g is what keeps it, for many blocks
+    weight = 1.0 / np.maximum(target, 1e-6 * max(float(target.max()), 1e-300))
+    c = nnls(basis * weight[:, None], target * weight)[0] if steps > 0 else np.zeros(arch.bumps)
+    if c.sum() >= arch.g_max:  # only by rounding: the family's step bound gives <= g_max
+        c *= arch.g_max * (1.0 - 1e-9) / c.sum()
+    error = float(np.max(np.abs(basis @ c - target)) / max(np.max(np.abs(target)), 1e-300))
+    p = np.empty(arch.per_group)
+    amount = max(c.sum() / arch.g_max, 1e-300)
+    p[0] = min(max(math.log(amount) - math.log1p(-amount), -PARAMETER_BOUND), PARAMETER_BOUND)
+    with np.errstate(divide="ignore"):
+        theta = np.log(c / c.max()) + PARAMETER_BOUND if c.max() > 0 else np.zeros(arch.bumps)
+    p[1:-1] = np.clip(theta, -PARAMETER_BOUND, PARAMETER_BOUND)
+    p[-1] = ell
+    params = np.tile(p, (arch.groups, 1))
+    params[np.logical_not(fine), 0] = -PARAMETER_BOUND  # coarse groups start (nearly) off
+    return shaped, params.ravel(), error
 
 
 # --------------------------------------------------------------------------
@@ -452,6 +589,34 @@ def run_network_at(u: np.ndarray, groups: Sequence[Group], auto: float, h: float
     return u
 
 
+def run_network_stopped(
+    u: np.ndarray, groups: Sequence[Group], h: float = 1.0, extend: float = 4.0, seed: int = 0
+) -> tuple[np.ndarray, int]:
+    """Run the network and stop where SURE is least: ``(output, blocks)``.
+
+    The depth follows the signal as the automatic modes' stopping time does:
+    the network runs block by block, its last group repeated on to
+    ``extend`` times its depth, with the seeded SURE probe of the ``sure``
+    objective as extra channels (noise level estimated), and the output is
+    the state of least SURE, zero blocks (the input) included.  Each state
+    is one the network's blocks reach, so stability is kept.
+    """
+    objective = make_objective([u], objective="sure", seed=seed, h=h)
+    stack, auto = objective.inputs[0], objective.lambdas[0]
+    c = stack.shape[1] // 2
+    schedule = [(g, g.nonlinearity(auto)) for g in groups for _ in range(g.repeat)]
+    depth = len(schedule)
+    if groups:
+        schedule += [schedule[-1]] * max(0, math.ceil(extend * depth) - depth)
+    best, out, blocks = objective.loss([stack])[0], stack[:, :c].copy(), 0
+    for k, (group, nl) in enumerate(schedule, start=1):
+        stack = _run(stack, group, nl, 1, h)
+        value = objective.loss([stack])[0]
+        if value < best:
+            best, out, blocks = value, stack[:, :c].copy(), k
+    return out.reshape(np.shape(u)), blocks
+
+
 def _run(u, group: Group, nl, blocks: int, h: float) -> np.ndarray:
     """``blocks`` blocks of the group, as ``resnet --network`` runs them."""
     if group.scale > 1:  # the s subsequences as the engine's channels
@@ -536,6 +701,7 @@ def fit(
     seed: int = 0,
     max_iterations: int = 50,
     progress: Callable[[int, float], object] | None = None,
+    start: np.ndarray | None = None,
 ) -> FitResult:
     """Minimise ``objective`` over the network's parameters with L-BFGS-B.
 
@@ -550,6 +716,9 @@ def fit(
         L-BFGS-B iterations at most.
     progress : callable, optional
         ``progress(iteration, loss)`` after each iteration.
+    start : ndarray, optional
+        The starting parameters (:attr:`WarmStart.params`); default the
+        amount of least loss among :data:`START_AMOUNTS` with seeded shapes.
 
     Raises
     ------
@@ -568,9 +737,14 @@ def fit(
         raise ParameterError(f"max_iterations must be an integer >= 0, got {max_iterations!r}")
     # the start: the amount of least loss among START_AMOUNTS (a network that
     # smooths far too much has gradients that lead to filtering nothing)
-    starts = [initial_parameters(arch, seed, a) for a in START_AMOUNTS]
-    values = [loss_value(x, arch, objective) for x in starts]
-    x0 = starts[int(np.argmin(values))]
+    if start is not None:
+        x0 = np.array(start, dtype=float)
+        if x0.shape != (arch.size,) or not np.all(np.isfinite(x0)):
+            raise ParameterError(f"start needs {arch.size} finite parameters, got shape {x0.shape}")
+    else:
+        starts = [initial_parameters(arch, seed, a) for a in START_AMOUNTS]
+        values = [loss_value(x, arch, objective) for x in starts]
+        x0 = starts[int(np.argmin(values))]
     first, _ = loss_and_gradient(x0, arch, objective)
     scale = abs(first) if first != 0.0 and math.isfinite(first) else 1.0
     seen: dict = {}

@@ -109,7 +109,7 @@ from .autoparams import sure_probe
 from .engine import run_strided
 from .errors import ParameterError
 from .filters import Plan
-from .noise import estimate_noise, resolve_sigma
+from .noise import NoiseLevel, estimate_noise, resolve_sigma
 from .nonlinearities import SQRT2, get_nonlinearity
 from .wavelet import MAD_FACTOR, multilevel_shrink
 
@@ -117,6 +117,8 @@ __all__ = [
     "LevelChoice",
     "MultilevelPlan",
     "choose_levels",
+    "frame_coefficients",
+    "frame_sure_terms",
     "level_details",
     "max_scales",
     "multilevel_block",
@@ -472,10 +474,12 @@ def choose_levels(
     if scales is not None and int(scales) < 1:
         raise ParameterError(f"scales must be >= 1, got {scales!r}")
     k = max_scales(n) if scales is None else min(int(scales), max_scales(n))
+    # an estimate resolved by the caller still gets the noise rule per level
+    estimated = sigma is None or (isinstance(sigma, NoiseLevel) and sigma.estimator != "given")
     state, risk, sig, estimator = sure_state(f2, sigma)
     universal = math.sqrt(2.0 * math.log(max(n, 2)))
     thetas, sigmas, level_risks = [], [], []
-    per_level, rule = level_sigmas(f2, k, "one" if sigma is not None else noise, sig)
+    per_level, rule = level_sigmas(f2, k, noise if estimated else "one", sig)
     for j in range(1, k + 1):
         d = level_details(f2, j)
         sj = per_level[j - 1]
@@ -502,7 +506,66 @@ def choose_levels(
         tuple(risks),
         identity,
         tuple(map(float, sig)),
-        estimator if sigma is None else "given",
-        rule if sigma is None else "given, at every level",
+        estimator if estimated else "given",
+        rule if estimated else "given, at every level",
     )
     return plan, choice
+
+
+def frame_coefficients(x, k: int) -> list[np.ndarray]:
+    """The Parseval undecimated Haar frame of ``x`` (samples x channels) on its
+    2N-periodic mirror: ``W_j y = (D+_s P_j y) / 2`` (s = 2^(j-1), j = 1..k; up to
+    sign) and the approximation ``W_(k+1) y = P_(k+1) y`` (box of 2^k), each of
+    2N positions.  ``sum_j ||W_j y||^2 = ||y||^2 = 2 ||x||^2``."""
+    x2 = np.asarray(x, dtype=float).reshape(np.shape(x)[0], -1)
+    n2 = 2 * x2.shape[0]
+    out = []
+    for j in range(1, k + 1):
+        s = 2 ** (j - 1)
+        v = _box(_mirrored(x2, 0, n2 + 2 * s - 1), s)  # P_j y at 0 .. 2N+s-1
+        out.append(0.5 * (v[s:] - v[:-s]))
+    out.append(_box(_mirrored(x2, 0, n2 + 2**k - 1), 2**k))
+    return out
+
+
+def frame_sure_terms(f2, uf, up, b, eps, sigmas) -> np.ndarray:
+    r"""Per frame position (2N of them, channels summed), SURE of the output ``uf``
+    minus SURE of the input under noise of level ``sigmas[j]`` (per channel, in
+    PyWavelets' units, as :func:`level_sigmas`) at level j + 1; the
+    approximation band takes the last level's.  ``up``: the output of
+    ``f2 + eps b`` (:func:`resdenoise.autoparams.sure_probe`).  Their sum / (2N)
+    is the gain per sample (negative: the output is expected better).
+
+    Why.  The frame is Parseval, so the squared error splits over the levels,
+    ``||u - x||^2 = sum_j ||W_j (u - x)||^2``, and each level gets Stein's
+    estimate with its own noise: ``||W_j (u - f)||^2 - E||W_j n||^2 +
+    2 E<W_j n, W_j u>``.  With the noise white inside each level (variance
+    ``sigma_j^2 2^-j`` per coefficient of ``W_j``; ``2^-k`` for the
+    approximation), ``E||W_j n||^2 = sigma_j^2 tr(W_j^T W_j)`` and the cross
+    term is taken as ``sigma_j^2 E tr(W_j^T W_j J_u)``, estimated by the probe:
+    ``sigma_j^2 <W_j b, W_j (up - uf)> / eps``.  For white noise (every
+    sigma_j the same) the levels sum to the plain SURE of
+    :mod:`resdenoise.autoparams` exactly (``sum W_j^T W_j = I``); for
+    coloured noise the cross term neglects the overlap of neighbouring
+    levels' bands (Haar's are wide), an approximation.  The doing-nothing
+    SURE is ``sum_j sigma_j^2 tr(W_j^T W_j) / N`` per sample, exact.
+    """
+    k = len(sigmas)
+    var = [np.asarray(sj, dtype=float) ** 2 for sj in sigmas]
+    var.append(var[-1])
+    weights = [2.0**-j for j in range(1, k + 1)] + [2.0**-k]
+    wr = frame_coefficients(f2 - uf, k)
+    wb = frame_coefficients(b, k)
+    wd = frame_coefficients((up - uf) / eps, k)
+    terms = np.zeros(wr[0].shape[0])
+    for r, bb, d, v, w in zip(wr, wb, wd, var, weights, strict=True):
+        terms += np.sum(r**2 - 2.0 * v * w + 2.0 * v * bb * d, axis=1)
+    return terms
+
+
+def frame_identity_sure(sigmas, channels: int) -> float:
+    """SURE per sample of doing nothing under the level noise of :func:`frame_sure_terms`."""
+    k = len(sigmas)
+    var = [np.broadcast_to(np.asarray(sj, dtype=float) ** 2, (channels,)) for sj in sigmas]
+    total = sum(float(np.sum(v)) * 2.0**-j for j, v in enumerate(var, start=1))
+    return total + float(np.sum(var[-1])) * 2.0**-k

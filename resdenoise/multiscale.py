@@ -59,7 +59,6 @@ from .wavelet import universal_threshold
 __all__ = [
     "MultiscalePlan",
     "choose_cascade",
-    "choose_scales",
     "max_scales",
     "plan_cascade",
     "plan_scales",
@@ -254,9 +253,6 @@ def choose_cascade(f, name: str, scales: int | None = None, sigma=None, blocks: 
     return plan, choice
 
 
-#: The cascade's shrinkage search under the name :mod:`resdenoise.automatic` calls.
-choose_scales = choose_cascade
-
 #: The most blocks of one diffusion scale the search tries.
 MAX_SCALE_BLOCKS = 2000
 
@@ -334,7 +330,7 @@ def plan_scales(u, name, lam, settings: dict, rule=None, sigma=None, command="sh
         plan, choice = choose_levels(u, name, int(scales), sigma, int(iterations))
         return plan, choice.as_dict()
     from .autoparams import choose_parameters
-    from .filters import plan_shrink
+    from .filters import as_identity, plan_shrink
 
     single = choose_parameters(u, name, "shrinkage", tau=0.25, sigma=sigma)
     plan, choice = choose_levels(u, name, None, sigma)
@@ -345,7 +341,7 @@ def plan_scales(u, name, lam, settings: dict, rule=None, sigma=None, command="sh
     reason = f"SURE {single.stopping.best:.6g} (one scale) <= {multi:.6g} (scales)"
     one = plan_shrink(single.nl, max(single.steps, 1))
     if single.steps == 0:  # nothing helps: the input itself
-        one = replace(one, steps=0, parameters={**one.parameters, "iterations": 0})
+        one = as_identity(one)
     return one, {**single.as_dict(), "scales_choice": reason}
 
 
@@ -356,7 +352,7 @@ def _diffuse_scales(u, name, lam, scales, sigma):
     if scales != AUTO:
         return plan, extra
     from .autoparams import choose_parameters
-    from .filters import plan_diffuse
+    from .filters import as_identity, plan_diffuse
 
     single = choose_parameters(u, name, "diffusivity", lam, sigma=sigma)
     multi = choice.risks[-1] if choice.risks else math.inf
@@ -366,5 +362,5 @@ def _diffuse_scales(u, name, lam, scales, sigma):
     reason = f"SURE {single.stopping.best:.6g} (one scale) <= {multi:.6g} (scales)"
     one = plan_diffuse(single.nl, steps=max(single.steps, 1), tau=single.tau)
     if single.steps == 0:
-        one = replace(one, steps=0)
+        one = as_identity(one)
     return one, {**single.as_dict(), "scales_choice": reason}

@@ -69,9 +69,14 @@ class Planner:
         if s.get("scales") is not None:
             from .multiscale import plan_scales
 
-            return plan_scales(
+            plan, extra = plan_scales(
                 u, self.nonlinearity, self.lam, s, self.rule, self.sigma, self.command
             )
+            if self.lam is not None:  # thresholds given: nothing was chosen from the data
+                return plan, extra
+            from .noise import resolve_sigma
+
+            return _no_harm(plan, extra, u, resolve_sigma(u, self.sigma, search=True))
         if not self.auto:
             from .filters import bind_nonlinearity
 
@@ -113,11 +118,29 @@ class Planner:
             from .filters import as_identity
 
             plan = as_identity(plan)
+        plan, extra = _no_harm(plan, choice.as_dict(), u, level)
         if stage.active:
             from dataclasses import replace
 
             plan = replace(plan, prestage=stage)
-        return plan, {**choice.as_dict(), **stage.as_dict()}
+        return plan, {**extra, **stage.as_dict()}
+
+
+def _no_harm(plan, extra: dict, u, level):
+    """The automatic search's plan under the do-no-harm rules of ``resdenoise denoise``
+    (:func:`resdenoise.automatic.do_no_harm`: the 25 %-share rule and the
+    significance test, white-noise SURE with the search's level), and the report's
+    entries (the gain and, when the input is kept, why)."""
+    import numpy as np
+
+    from .automatic import do_no_harm
+
+    plan, refused, note, tested = do_no_harm(plan, np.asarray(u), level)
+    extra = {**extra, **tested}
+    if refused is not None:
+        extra["do_no_harm"] = refused
+        extra["warnings"] = [note]
+    return plan, extra
 
 
 def _plan(command: str, nl, s: dict, h: float):

@@ -171,3 +171,27 @@ def test_sigma_is_for_sure_only(runner, tmp_path, pair):
     ]
     result = runner.invoke(cli, args)
     assert result.exit_code == 2 and "--sigma is for --objective sure" in result.stderr
+
+
+def test_fixed_start_begins_at_the_best_family_and_runs_bit_for_bit(runner, tmp_path, pair):
+    noisy, clean = pair
+    net, out = tmp_path / "net.toml", tmp_path / "out.csv"
+    args = ["learn", str(noisy), "--clean", str(clean), "-o", str(net), "--start", "fixed"]
+    result = runner.invoke(
+        cli, [*args, "--groups", "2", "--blocks", "10", "--iterations", "3", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    f = read_signal(str(noisy)).data
+    scores = report["warm_start_scores"]
+    assert report["start"] == "fixed" and set(scores) == {x[0] for x in learn.FIXED_FAMILIES}
+    assert report["initial_loss"] == scores[report["warm_start_family"]] == min(scores.values())
+    assert report["warm_start_steps"] <= 20 and report["blocks_per_group"] <= 10
+    assert report["loss"] <= report["initial_loss"]
+    run = runner.invoke(cli, ["resnet", str(noisy), "--network", str(net), "-o", str(out), "-q"])
+    assert run.exit_code == 0, run.output
+    groups = [
+        learn.Group(tuple(g["coefficients"]), g["lambda_scale"], g["tau"], g["repeat"], g["scale"])
+        for g in report["learned_groups"]
+    ]
+    np.testing.assert_array_equal(read_signal(str(out)).data, learn.run_network(f, groups))

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from resdenoise import learn
+from resdenoise.errors import ParameterError
 from resdenoise.network import NetworkError, build_network, format_network, parse_network
 from resdenoise.nonlinearities import get_parametrised
 from resdenoise.stability import check_tau, sign_changes
@@ -285,3 +286,129 @@ def test_without_scipy_the_error_says_what_to_install(rng, monkeypatch):
 def test_objective_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         learn.make_objective([np.ones(12)], **kwargs)
+
+
+# --------------------------------------------------------------------------
+# Warm start: the network begins where the best fixed family is
+# --------------------------------------------------------------------------
+
+#: Relative distance of the warm start's output from the family's, per family:
+#: Perona-Malik (a Gaussian) and Charbonnier (the tail) are bumps exactly.
+#: The quicker families (regularise searches longest): for the tests of the choice.
+QUICK_FAMILIES = [f for f in learn.FIXED_FAMILIES if f[0] in ("diffuse", "shrink", "resnet")]
+WARM_TOLERANCE = {"diffuse": 1e-3, "regularise": 1e-3, "resnet": 0.03}
+
+
+def _warm_signal(rng, n=400):
+    t = np.linspace(0.0, 1.0, n)
+    clean = np.sign(np.sin(2 * np.pi * 2 * t)) + 0.4 * np.sin(2 * np.pi * 5 * t)
+    return clean, clean + 0.3 * rng.standard_normal(n)
+
+
+@pytest.mark.parametrize("family", learn.FIXED_FAMILIES, ids=lambda f: f[0])
+@pytest.mark.parametrize("groups", [1, 3])
+def test_warm_start_reproduces_the_fixed_family(rng, family, groups):
+    from resdenoise.autoparams import choose_parameters
+    from resdenoise.engine import run_blocks
+
+    clean, noisy = _warm_signal(rng)
+    label, form, name, tau = family
+    choice = choose_parameters(noisy, name, form, tau=tau)
+    assert choice.steps > 1  # else the comparison says nothing
+    ref = run_blocks(noisy, choice.nl.phi, choice.tau, choice.steps)
+    start = learn.warm_start([noisy], learn.Architecture(groups=groups), [clean], [family])
+    assert start.family == label and start.steps == choice.steps
+    assert start.arch.blocks == -(-choice.steps // groups)
+    out = learn.run_network(noisy, learn.network_groups(start.params, start.arch))
+    distance = np.linalg.norm(out - ref) / np.linalg.norm(ref - noisy)
+    assert distance <= WARM_TOLERANCE.get(label, 0.06)
+
+
+def test_warm_start_takes_the_best_family_and_stays_stable(rng):
+    clean, noisy = _warm_signal(rng)
+    arch = learn.Architecture(groups=4, scales=2)
+    start = learn.warm_start([noisy], arch, [clean], QUICK_FAMILIES)
+    assert start.scores[start.family] == min(start.scores.values())
+    assert set(start.scores) == {x[0] for x in QUICK_FAMILIES}
+    again = learn.warm_start([noisy], arch, [clean], QUICK_FAMILIES)
+    assert np.array_equal(start.params, again.params)
+    groups = learn.network_groups(start.params, start.arch)
+    assert [g.scale for g in groups] == [2, 2, 1, 1]
+    for g in groups:  # inside the parametrisation: sum c < g_max, tau sign stable
+        assert 0.0 < math.fsum(g.coefficients) < start.arch.g_max
+        assert g.tau == start.arch.tau
+    # the coarse groups start nearly off: the network is the stride-1 copy
+    assert max(math.fsum(g.coefficients) for g in groups[:2]) < 1e-3
+    out = learn.run_network(noisy, groups)
+    assert out.max() <= noisy.max() and out.min() >= noisy.min()
+    assert sign_changes(out - out.mean()) <= sign_changes(noisy - out.mean())
+
+
+def test_training_from_the_warm_start_improves_on_it(rng):
+    clean, noisy = _warm_signal(rng)
+    arch = learn.Architecture(groups=2)
+    start = learn.warm_start([noisy], arch, [clean], QUICK_FAMILIES)
+    objective = learn.make_objective([noisy], [clean])
+    result = learn.fit(objective, start.arch, max_iterations=8, start=start.params)
+    assert result.initial_loss == pytest.approx(
+        learn.loss_value(start.params, start.arch, objective)
+    )
+    assert result.loss < result.initial_loss
+    again = learn.fit(objective, start.arch, max_iterations=8, start=start.params)
+    assert np.array_equal(result.params, again.params)
+    with pytest.raises(ParameterError, match="start needs"):
+        learn.fit(objective, start.arch, max_iterations=1, start=start.params[:-1])
+
+
+def _truncated(groups, blocks):
+    """The groups cut to their first ``blocks`` blocks, the last one repeated on."""
+    out, left = [], blocks
+    for g in groups:
+        out.append(learn.Group(g.coefficients, g.lam_scale, g.tau, min(g.repeat, left), g.scale))
+        left -= out[-1].repeat
+    if left > 0:
+        last = groups[-1]
+        out.append(learn.Group(last.coefficients, last.lam_scale, last.tau, left, last.scale))
+    return [g for g in out if g.repeat > 0]
+
+
+def test_stopped_network_is_the_network_cut_where_sure_is_least(rng):
+    clean, noisy = _warm_signal(rng)
+    arch = learn.Architecture(groups=2, blocks=60)  # far too deep at amount 0 (half g_max)
+    groups = learn.network_groups(learn.initial_parameters(arch, seed=3), arch)
+    full = learn.run_network(noisy, groups)
+    out, blocks = learn.run_network_stopped(noisy, groups)
+    assert 0 < blocks < 120
+    np.testing.assert_allclose(
+        out, learn.run_network(noisy, _truncated(groups, blocks)), atol=1e-12
+    )
+    assert np.mean((out - clean) ** 2) < 0.7 * np.mean((full - clean) ** 2)
+    assert out.max() <= noisy.max() and out.min() >= noisy.min()
+    # too shallow: the last group runs on past the network's depth
+    shallow = learn.network_groups(
+        learn.initial_parameters(learn.Architecture(1, 1), 3, 0.0), learn.Architecture(1, 1)
+    )
+    more, k = learn.run_network_stopped(noisy, shallow, extend=30.0)
+    assert 1 < k <= 30
+    np.testing.assert_allclose(more, learn.run_network(noisy, _truncated(shallow, k)), atol=1e-12)
+
+
+def test_stopped_network_does_nothing_to_a_clean_signal():
+    t = np.linspace(0.0, 1.0, 300)
+    clean = np.sin(2 * np.pi * 3 * t)
+    arch = learn.Architecture(groups=2, blocks=10)
+    groups = learn.network_groups(learn.initial_parameters(arch, seed=1), arch)
+    out, blocks = learn.run_network_stopped(clean, groups)
+    assert blocks == 0 and np.array_equal(out, clean)
+
+
+def test_warm_start_keeps_to_the_block_budget(rng):
+    clean, noisy = _warm_signal(rng)
+    deep = learn.warm_start([noisy], learn.Architecture(groups=2), [clean], QUICK_FAMILIES)
+    assert deep.steps > 12  # else the budget cuts nothing
+    cut = learn.warm_start(
+        [noisy], learn.Architecture(groups=2), [clean], QUICK_FAMILIES, max_blocks=12
+    )
+    assert cut.steps <= 12 and cut.arch.blocks <= 6
+    objective = learn.make_objective([noisy], [clean])
+    assert learn.loss_value(cut.params, cut.arch, objective) >= min(deep.scores.values()) - 1e-12

@@ -74,6 +74,15 @@ __all__ = ["learn"]
     help="L-BFGS-B iterations at most.",
 )
 @click.option(
+    "--start",
+    type=click.Choice(["random", "fixed"]),
+    default="random",
+    show_default=True,
+    help="random: seeded shapes; fixed: the best fixed family in automatic mode on the "
+    "training files, its g fitted by the bumps and its block count spread over the groups "
+    "(--blocks is then the most per group), so training starts at that family's quality.",
+)
+@click.option(
     "--seed", type=int, default=0, show_default=True, help="Seed of the start (and the SURE probe)."
 )
 @click.option(
@@ -116,6 +125,7 @@ def learn(noisy_paths, clean_paths, output, **settings):
         resdenoise learn noisy.csv --clean clean.csv -o net.toml
         resdenoise resnet other_noisy.csv --network net.toml -o denoised.csv
         resdenoise learn noisy.wav --objective noise2self -o net.toml
+        resdenoise learn noisy.csv --clean clean.csv --start fixed --blocks 64 -o net.toml
         resdenoise learn --per-file noisy.wav -o denoised.wav --network-out net.toml
     """
     if settings["quiet"] and settings["verbose"]:
@@ -246,6 +256,12 @@ def _learn(noisy_paths, clean_paths, output, settings) -> None:
     )
     sigma = None if settings["sigma"] is None else [settings["sigma"]] * len(noisy)
     objective = lib.make_objective(noisy, clean, settings["objective"], sigma, settings["seed"])
+    warm = None
+    if settings["start"] == "fixed":
+        warm = lib.warm_start(
+            noisy, arch, max_blocks=arch.groups * arch.blocks, objective=objective
+        )
+        arch = warm.arch
     with render.loss_progress(settings["quiet"], settings["iterations"]) as sink:
         result = lib.fit(
             objective,
@@ -253,6 +269,7 @@ def _learn(noisy_paths, clean_paths, output, settings) -> None:
             seed=settings["seed"],
             max_iterations=settings["iterations"],
             progress=sink,
+            start=None if warm is None else warm.params,
         )
     network = settings["network_out"] if settings["per_file"] else output
     blocks = [g.as_block(i + 1) for i, g in enumerate(result.groups)]
@@ -278,6 +295,8 @@ def _learn(noisy_paths, clean_paths, output, settings) -> None:
         "seed": settings["seed"],
         "automatic_lambdas": list(objective.lambdas),
         "samples": sum(int(f.size) for f in noisy),
+        "start": settings["start"],
+        **(warm.as_dict() if warm is not None else {}),
         **result.as_dict(),
         "stability": verdict.as_dict(),
     }
