@@ -78,10 +78,20 @@ class MedianSelect:
     value; each middle rank's bin is then collected (when it holds at most
     ``limit`` values) or counted by its next 16 bits in another pass.  After
     four digits a bin holds one distinct value, so at most four passes.
+
+    With ``keep`` (a number of values), the first pass also keeps the values
+    of a band of top digits around where the wanted ranks lie so far (all
+    values while there are at most ``keep``; the band narrows to stay within
+    ``keep``): when the ranks' bins turn out to be inside the band, the first
+    pass settles them, exactly (the band holds every value of its bins).  A
+    signal whose quiet part moves far from its start gets the passes above.
     """
 
-    def __init__(self, limit: int = SELECT_LIMIT, quantile: bool = False):
+    def __init__(self, limit: int = SELECT_LIMIT, quantile: bool = False, keep: int = 0):
         self.limit = int(limit)
+        # the first pass's kept values: [keys arrays, kept count, band (lo, hi) or None]
+        self._kept: list | None = [[], 0, None] if keep > 0 else None
+        self.keep = int(keep)
         self.is_quantile = bool(quantile)
         self._ranks: tuple = ()
         self.count = 0
@@ -108,9 +118,74 @@ class MedianSelect:
             # the top digits (< 2**16) as bincount's intp: a view on 64-bit platforms
             top = shifted.view(np.int64).astype(np.intp, copy=False)
             self._hist += np.bincount(top, minlength=_BINS)
+            if self._kept is not None:
+                self._keep(keys, top)
             return
         for bucket in self._buckets.values():
             bucket.feed(keys, shifted)
+
+    def _wanted(self, count: int) -> list[int]:
+        if self.is_quantile:
+            return sorted(set(quantile_ranks(count)[:2]))
+        return sorted({(count - 1) // 2, count // 2})
+
+    def _keep(self, keys: np.ndarray, top: np.ndarray) -> None:
+        """The first pass: keep the values of the band (see the class notes)."""
+        kept = self._kept
+        band = kept[2]
+        if band is None:
+            kept[0].append(keys.copy())
+        else:
+            inside = (top >= band[0]) & (top <= band[1])
+            kept[0].append(keys[inside])
+        kept[1] += kept[0][-1].size
+        if kept[1] <= self.keep:
+            return
+        # too many: the band of bins around the ranks so far, holding at most keep / 2
+        cum = np.cumsum(self._hist)
+        bins = np.searchsorted(cum, self._wanted(self.count), side="right")
+        a, b = int(bins[0]), int(bins[-1])
+        lo, hi = (0, _BINS - 1) if band is None else band
+        if a < lo or b > hi:  # the ranks left the band: its values are not all there
+            self._kept = None
+            return
+        held = int(cum[b] - (cum[a - 1] if a else 0))
+        while True:  # widen by one bin on each side while the band holds at most keep / 2
+            grow_a = a > lo and held + int(self._hist[a - 1]) <= self.keep // 2
+            if grow_a:
+                a -= 1
+                held += int(self._hist[a])
+            grow_b = b < hi and held + int(self._hist[b + 1]) <= self.keep // 2
+            if grow_b:
+                b += 1
+                held += int(self._hist[b])
+            if not (grow_a or grow_b):
+                break
+        if held > self.keep:  # the ranks' own bins are too full to keep
+            self._kept = None
+            return
+        values = np.concatenate(kept[0])
+        digits = values >> np.uint64(64 - _DIGIT_BITS)
+        values = values[(digits >= np.uint64(a)) & (digits <= np.uint64(b))]
+        self._kept = [[values], values.size, (a, b)]
+
+    def _settle_kept(self) -> bool:
+        """After the first pass: settle every target from the kept band, if it holds them."""
+        kept, self._kept = self._kept, None
+        if kept is None:
+            return False
+        a, b = (0, _BINS - 1) if kept[2] is None else kept[2]
+        cum = np.cumsum(self._hist)
+        bins = np.searchsorted(cum, [t[0] for t in self._targets], side="right")
+        if bins.min() < a or bins.max() > b:
+            return False
+        below = int(cum[a - 1]) if a else 0
+        values = np.concatenate(kept[0]) if kept[0] else np.zeros(0, np.uint64)
+        ranks = [t[0] - below for t in self._targets]
+        part = np.partition(values, ranks)
+        for t, r in zip(self._targets, ranks, strict=True):
+            t[4] = _key_value(int(part[r]))
+        return True
 
     def end_pass(self) -> None:
         """Close a pass: narrow every middle rank down, or settle it."""
@@ -120,10 +195,10 @@ class MedianSelect:
                 raise ValueError("no values: the median of nothing")
             if self.is_quantile:
                 self._ranks = quantile_ranks(self.count)
-                ranks = sorted(set(self._ranks[:2]))
-            else:
-                ranks = sorted({(self.count - 1) // 2, self.count // 2})
-            self._targets = [[r, 0, 0, False, None] for r in ranks]
+            self._targets = [[r, 0, 0, False, None] for r in self._wanted(self.count)]
+            if self._settle_kept():
+                self._hist = None
+                return
             hist, self._hist = self._hist, None
             for t in self._targets:
                 self._narrow(t, hist)
@@ -167,6 +242,7 @@ class MedianSelect:
         if self._targets is None:
             self.count += part.count
             self._hist += part._hist
+            self._kept = None  # values this selection did not see: no band to settle from
             return
         for key, bucket in part._buckets.items():
             mine = self._buckets[key]

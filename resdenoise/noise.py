@@ -9,7 +9,9 @@ Estimators
     windows of ``L`` samples (32, fewer for short signals so that there are
     at least 16 windows), and the 20 % quantile of those window energies,
     divided by its expected value for pure white noise with the same ``L``
-    and number of windows (computed once per pair, by a seeded simulation).  The signal's fine-scale content
+    and number of windows (by a seeded simulation, computed once per pair; read
+    from a committed table, ``python -m resdenoise.noise --table``, for every
+    signal of up to 524,322 samples).  The signal's fine-scale content
     (speech formants, music harmonics, jumps) is loud only in some windows;
     the quietest fifth of the windows sees the noise alone.
 ``mad-haar``
@@ -48,7 +50,9 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -135,17 +139,123 @@ def sigma_from_energy(energy: float, length: int, windows: int, order: int = 3) 
 @functools.lru_cache(maxsize=256)
 def calibration(length: int, windows: int, order: int = 3) -> float:
     """The expected sample ``QUANTILE`` of ``windows`` window energies of unit white
-    noise, by a seeded simulation (so the estimate is unbiased for short signals too)."""
+    noise: :func:`simulate_calibration`'s number, read from the committed table
+    :data:`CALIBRATION_TABLE` when it holds the pair (every signal of fewer than
+    ``order + 32 * (TABLE_WINDOWS[order] + 1)`` samples), else simulated (or taken from
+    the simulation :func:`calibration_soon` started)."""
+    key = (length, windows, order)
+    found = _from_table(*key)
+    if found is not None:
+        return found
+    started = _soon.pop(key, None)
+    if started is not None:
+        started[0].join()
+        if started[1]:
+            return started[1][0]
+    return simulate_calibration(length, windows, order)
+
+
+#: Simulations started ahead: (length, windows, order) -> (thread, [result] once done).
+_soon: dict[tuple[int, int, int], tuple[threading.Thread, list[float]]] = {}
+
+
+def calibration_soon(length: int, windows: int, order: int = 3) -> None:
+    """Start simulating :func:`calibration` of a pair the table does not hold, in a
+    thread (NumPy draws the normals without the GIL), for a run that knows its
+    signal's length before it needs the noise level (a long file, while its
+    checking pass reads it); :func:`calibration` then waits for it."""
+    key = (length, windows, order)
+    if key in _soon or _from_table(*key) is not None:
+        return
+    result: list[float] = []
+    thread = threading.Thread(
+        target=lambda: result.append(simulate_calibration(*key)),
+        name="resdenoise-calibration",
+        daemon=True,
+    )
+    _soon[key] = (thread, result)
+    thread.start()
+
+
+#: Windows of simulated noise drawn at a time (their normals: 1 MiB for WINDOW).
+CALIBRATION_PIECE = 4096
+
+
+def simulate_calibration(length: int, windows: int, order: int = 3) -> float:
+    """:func:`calibration` by its seeded simulation (so the estimate is unbiased for
+    short signals too): the mean over ``CALIBRATION_WINDOWS // windows``
+    repetitions of the sample quantile of white noise's window energies.
+
+    Each repetition's ``windows * length + order`` normals are drawn in pieces of
+    :data:`CALIBRATION_PIECE` windows (the generator gives the same numbers
+    however the draws are cut, and the energies of a window do not depend on
+    the others): the numbers of drawing them at once, in memory of a piece.
+    """
     reps = max(1, CALIBRATION_WINDOWS // windows)
     rng = np.random.default_rng(CALIBRATION_SEED)
     values = np.empty(reps)
+    energies = np.empty(windows)
     lo, hi, weight = quantile_ranks(windows)
     for r in range(reps):
-        noise = rng.standard_normal(windows * length + order)
-        energies = window_energies(noise, length, order)
+        noise = rng.standard_normal(min(windows, CALIBRATION_PIECE) * length + order)
+        for a in range(0, windows, CALIBRATION_PIECE):
+            b = min(a + CALIBRATION_PIECE, windows)
+            if a:  # the last samples of the piece before: its last window's differences
+                more = rng.standard_normal((b - a) * length)
+                noise = np.concatenate([noise[noise.size - order :], more])
+            energies[a:b] = window_energies(noise, length, order)
         part = np.partition(energies, (lo, hi))
         values[r] = quantile_from(part[lo], part[hi], weight)
     return float(np.mean(values))
+
+
+#: The committed calibrations (``python -m resdenoise.noise --table`` writes it):
+#: a structured array of sorted keys (:func:`_table_key`) and their numbers.
+CALIBRATION_TABLE = Path(__file__).with_name("noise_calibration.npy")
+#: The table holds window length ``WINDOW`` with up to this many windows, per order.
+TABLE_WINDOWS = {3: 16384, 8: 4096}
+
+
+def _table_key(length: int, windows: int, order: int) -> int:
+    return ((order * 64 + length) << 32) + windows
+
+
+def table_pairs() -> list[tuple[int, int, int]]:
+    """The ``(length, windows, order)`` the table holds: every pair :func:`window_for`
+    gives a signal of fewer than ``order + WINDOW * (TABLE_WINDOWS[order] + 1)`` samples."""
+    pairs = set()
+    for order, most in TABLE_WINDOWS.items():
+        for m in range(MIN_WINDOWS * MIN_WINDOW, MIN_WINDOWS * WINDOW):
+            length = window_for(m + order, order)
+            pairs.add((length, m // length, order))
+        pairs.update((WINDOW, w, order) for w in range(MIN_WINDOWS, most + 1))
+    return sorted(pairs, key=lambda p: _table_key(*p))
+
+
+def _from_table(length: int, windows: int, order: int) -> float | None:
+    keys, values = _table()
+    key = _table_key(length, windows, order)
+    i = int(np.searchsorted(keys, key))
+    return float(values[i]) if i < keys.size and int(keys[i]) == key else None
+
+
+@functools.lru_cache(maxsize=1)
+def _table() -> tuple[np.ndarray, np.ndarray]:
+    try:
+        table = np.load(CALIBRATION_TABLE)
+    except OSError:  # not installed with the package: every pair is simulated
+        return np.zeros(0, np.int64), np.zeros(0)
+    return table["key"], table["value"]
+
+
+def write_table(path: Path = CALIBRATION_TABLE) -> int:
+    """Simulate every pair of :func:`table_pairs` and save them to ``path``; the count."""
+    pairs = table_pairs()
+    table = np.empty(len(pairs), dtype=[("key", "<i8"), ("value", "<f8")])
+    for i, pair in enumerate(pairs):
+        table[i] = _table_key(*pair), simulate_calibration(*pair)
+    np.save(path, table)
+    return len(pairs)
 
 
 def quiet_window_noise(u: np.ndarray, order: int = 3) -> np.ndarray:
@@ -308,3 +418,11 @@ def search_noise(u) -> NoiseLevel:
         return NoiseLevel(plain, name)
     names = tuple(EXTRAPOLATED if o else name for o in off)
     return NoiseLevel(np.where(off, plain / ratio**2, plain), EXTRAPOLATED, names)
+
+
+if __name__ == "__main__":  # python -m resdenoise.noise --table: rewrite CALIBRATION_TABLE
+    import sys
+
+    if sys.argv[1:] != ["--table"]:
+        sys.exit("usage: python -m resdenoise.noise --table")
+    print(f"{write_table()} calibrations written to {CALIBRATION_TABLE}")

@@ -6,7 +6,6 @@ tables on a terminal are drawn by :mod:`resdenoise.cli.render`.
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -40,6 +39,8 @@ def _clean(x):
 
 def to_json(report: dict) -> str:
     """The report as JSON text; infinite numbers become ``null``."""
+    import json  # not at start-up: a run without --json/--report writes none
+
     return json.dumps(_clean(report), indent=2, allow_nan=False) + "\n"
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from . import noise
-from .median import MedianSelect
+from .median import SELECT_LIMIT, MedianSelect
 from .wavelet import MAD_FACTOR, haar_details
 
 __all__ = ["NoiseSelect", "Scratch"]
@@ -82,7 +82,8 @@ class NoiseSelect:
     def _start(self, estimator: str, length: int | None) -> None:
         self.estimator, self.length = estimator, length
         quiet = estimator == "quiet-windows"
-        self.select = [MedianSelect(quantile=quiet) for _ in range(self.columns)]
+        # the first pass keeps the values near the wanted rank: usually it settles them
+        self.select = [MedianSelect(quantile=quiet, keep=SELECT_LIMIT) for _ in range(self.columns)]
         self._carry: np.ndarray | None = None
 
     def resize(self, frames: int) -> bool:

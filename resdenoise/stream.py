@@ -33,17 +33,20 @@ without holding the values (:mod:`resdenoise.selection` feeding
 :class:`resdenoise.median.MedianSelect`): a radix selection
 on the bit patterns of the non-negative values (which sort like their bit
 patterns as unsigned integers).  The first pass counts the top 16 bits of
-every value (65,536 bins); the bins holding the wanted ranks are then
-either collected or refined by the
-next 16 bits, in further passes over the file.  Typically two passes, at
-most four (five for a signal so short that its window length differs from
-the one fed in the first pass); when the plan's lambda is given, the second
-pass is the filtering pass itself.
+every value (65,536 bins) and keeps the values of a band of bins around the
+wanted rank (at most :data:`resdenoise.median.SELECT_LIMIT` per channel);
+when the rank's bin is in the band, as for any signal whose quiet windows do
+not move far in level along the file, the checking pass settles it.
+Otherwise the bins holding the wanted ranks are either collected or refined
+by the next 16 bits, in further passes over the file: at most four (five for
+a signal so short that its window length differs from the one fed in the
+first pass); when the plan's lambda is given, the second pass is the
+filtering pass itself.
 
-A streamed run reads the input at least twice: once to check the whole file
-(and to learn what :func:`resdenoise.io.read_signal` learns from it: length,
-CSV time column and dialect) and to count the noise histogram, and once to
-filter; plus the selection passes it needs.  :class:`StreamedRun` drives
+A streamed run reads the input twice: once to check the whole file (and to
+learn what :func:`resdenoise.io.read_signal` learns from it: length, CSV
+time column and dialect) and to select the noise quantile, and once to
+filter; plus the selection passes it needs when the first did not settle it.  :class:`StreamedRun` drives
 those passes over any :class:`BlockSource`; this module knows blocks, not
 files (:func:`resdenoise.pipeline.run_file` opens them).
 """
@@ -59,7 +62,7 @@ from typing import Protocol
 
 import numpy as np
 
-from . import stability
+from . import noise, stability
 from .errors import ParameterError, SignalError
 from .filters import Summary, run_plan
 from .median import LEVELS
@@ -647,6 +650,15 @@ class StreamedRun:
         self._checked += block.shape[0]
         self.progress("check", self._checked, None)
 
+    def expect(self, frames: int) -> None:
+        """The signal's length, known before the checking pass (an audio file's
+        header): the noise calibration of that length, when the committed table
+        does not hold it (a long signal: a simulation of its size), starts in a
+        thread alongside the pass (:func:`resdenoise.noise.calibration_soon`)."""
+        length = noise.window_for(frames)
+        if length is not None:
+            noise.calibration_soon(length, (frames - 3) // length)
+
     def start(self, stream: BlockSource) -> SignalSummary:
         """The summary of the checked signal, for the plan maker."""
         self.stream = stream
@@ -727,8 +739,8 @@ class StreamedRun:
                 ref_rows.drop(c.stop)
             chunks += 1
             self.progress("filter", c.stop, stream.frames)
+        self.passes += 1  # the filtering pass, whether or not it fed the noise selection
         if merged:
-            self.passes += 1
             self._end_noise_pass()
         while not all(s.done for s in self._noise):
             self._noise_pass()

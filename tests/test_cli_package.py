@@ -14,6 +14,7 @@ from pathlib import Path
 import resdenoise
 
 PACKAGE = Path(resdenoise.__file__).parent
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_signals"
 
 
 def test_no_command_module_imports_the_group():
@@ -59,3 +60,25 @@ def test_help_loads_neither_the_pipeline_nor_rich():
     )
     for name in ("resdenoise.pipeline", "resdenoise.io", "resdenoise.engine") + heavy + drawn:
         assert name not in loaded, loaded
+
+
+def test_a_quiet_run_of_a_small_file_loads_only_what_it_uses(tmp_path):
+    """One small file with ``-q`` (a Makefile calling the tool once per file): no rich
+    (nothing is drawn), no numpy.random (the noise calibration comes from the committed
+    table, not a simulation), no json (no report is written), no other command's module."""
+    out = tmp_path / "out.wav"
+    code = (
+        "import sys; from resdenoise.cli import cli\n"
+        "try:\n"
+        f"    cli(['diffuse', {str(SAMPLES / 'noisy_mono.wav')!r}, '--steps', '10', '-q',"
+        f" '-o', {str(out)!r}])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "print(' '.join(sorted(sys.modules)))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert "resdenoise.pipeline" in loaded and out.stat().st_size > 0
+    for name in ("rich", "numpy.random", "json", "resdenoise.learn", "resdenoise.automatic"):
+        assert name not in loaded, name

@@ -9,6 +9,7 @@ import pytest
 
 from resdenoise import noise
 from resdenoise.errors import ParameterError
+from resdenoise.median import quantile_from, quantile_ranks
 from resdenoise.noise import estimate_noise, estimator_for
 
 
@@ -193,3 +194,63 @@ def test_cli_sigma_with_a_network_is_refused(tmp_path):
     args = ["resnet", str(tmp_path / "in.csv"), "--network", str(net), "--sigma", "0.1"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2 and "--sigma" in result.output
+
+
+def simulation_at_once(length: int, windows: int, order: int) -> float:
+    """The calibration simulation written out: each repetition's normals drawn at once."""
+    reps = max(1, noise.CALIBRATION_WINDOWS // windows)
+    rng = np.random.default_rng(noise.CALIBRATION_SEED)
+    lo, hi, weight = quantile_ranks(windows)
+    values = np.empty(reps)
+    for r in range(reps):
+        x = rng.standard_normal(windows * length + order)
+        if order == 3:  # window_energies' formula for third differences
+            d = ((x[3:] - x[:-3]) + 3.0 * (x[1:-2] - x[2:-1])) / math.sqrt(20.0)
+        else:
+            d = np.diff(x, order) / math.sqrt(math.comb(2 * order, order))
+        energies = np.sort(np.mean(d.reshape(windows, length) ** 2, axis=1))
+        values[r] = quantile_from(energies[lo], energies[hi], weight)
+    return float(np.mean(values))
+
+
+@pytest.mark.parametrize("length, windows, order", [(32, 50, 3), (5, 17, 3), (32, 700, 8)])
+def test_the_simulation_in_pieces_draws_the_numbers_drawn_at_once(
+    length, windows, order, monkeypatch
+):
+    """The normals are drawn a piece of windows at a time (bounded memory): the same
+    calibration, bit for bit, as drawing each repetition's normals at once."""
+    monkeypatch.setattr(noise, "CALIBRATION_PIECE", 7)  # many pieces, a partial last one
+    assert noise.simulate_calibration(length, windows, order) == simulation_at_once(
+        length, windows, order
+    )
+
+
+def test_a_calibration_started_ahead_is_the_simulation():
+    """calibration_soon simulates in a thread; calibration then takes its number."""
+    key = (32, noise.TABLE_WINDOWS[3] + 123, 3)  # a pair the table does not hold
+    assert noise._from_table(*key) is None
+    noise.calibration.cache_clear()
+    noise.calibration_soon(*key)
+    assert key in noise._soon
+    assert noise.calibration(*key) == noise.simulate_calibration(*key)
+    assert key not in noise._soon
+
+
+def test_the_committed_table_holds_the_simulations(monkeypatch):
+    """The table (python -m resdenoise.noise --table) holds exactly table_pairs(), each the
+    simulation's number bit for bit (a sample: every length and order, both ends of the
+    windows); calibration reads it without simulating, and simulates the others."""
+    keys, values = noise._table()
+    pairs = noise.table_pairs()
+    assert keys.tolist() == [noise._table_key(*p) for p in pairs]
+    picked = {0, len(pairs) - 1, *np.random.default_rng(19).choice(len(pairs), 6).tolist()}
+    for order in noise.TABLE_WINDOWS:
+        ends = [i for i, p in enumerate(pairs) if p[2] == order and p[0] == noise.WINDOW]
+        picked |= {ends[0], ends[-1], min(i for i, p in enumerate(pairs) if p[2] == order)}
+    for i in sorted(picked):
+        assert values[i] == noise.simulate_calibration(*pairs[i]), pairs[i]
+    noise.calibration.cache_clear()
+    monkeypatch.setattr(noise, "simulate_calibration", lambda *pair: -1.0)
+    assert noise.calibration(*pairs[5]) == values[5]
+    assert noise.calibration(32, noise.TABLE_WINDOWS[3] + 1) == -1.0
+    noise.calibration.cache_clear()

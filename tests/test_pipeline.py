@@ -107,6 +107,29 @@ def test_streamed_run_writes_the_same_file_and_reports_its_phases(tmp_path, sign
     assert {"check", "filter"} <= set(phases) and "blocks" not in phases
 
 
+@pytest.mark.parametrize("lam", [AUTO, 0.8])
+def test_a_streamed_run_reads_the_file_twice(tmp_path, rng, lam):
+    """The checking pass settles the exact noise quantile (its first pass keeps the
+    values near the wanted rank): with lambda 'auto' no noise pass between it and the
+    filtering pass; the same file and report numbers as read whole."""
+    src = tmp_path / "in.csv"
+    t = np.linspace(0.0, 1.0, 5000)
+    write_csv(src, np.sign(np.sin(9.0 * t)) + 0.1 * rng.standard_normal(t.size), time=False)
+    make_plan = planner("resnet", "tanh", lam=lam, blocks=3)
+    whole = run_file(make_plan, str(src), str(tmp_path / "w.csv"), run=RunOptions(chunk_size=0))
+    phases = []
+    chunked = run_file(
+        make_plan,
+        str(src),
+        str(tmp_path / "c.csv"),
+        run=RunOptions(chunk_size=400),
+        progress=lambda phase, done, total: phases.append(phase),
+    )
+    assert (tmp_path / "w.csv").read_bytes() == (tmp_path / "c.csv").read_bytes()
+    assert chunked["noise_sigma"] == whole["noise_sigma"]
+    assert chunked["streaming"]["passes"] == 2 and "noise" not in phases
+
+
 def test_planners_match_the_convenience_functions(tmp_path, signal):
     from resdenoise import api
 

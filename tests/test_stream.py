@@ -41,7 +41,7 @@ from resdenoise.cli import cli
 from resdenoise.errors import ParameterError, ResdenoiseError, SignalError
 from resdenoise.filters import auto_lambda, plan_regularise, plan_resnet, run_plan
 from resdenoise.io import ReadOptions
-from resdenoise.median import MedianSelect
+from resdenoise.median import MedianSelect, quantile_from, quantile_ranks
 from resdenoise.network import build_network, parse_network
 from resdenoise.noise import estimate_noise
 from resdenoise.nonlinearities import NONLINEARITIES, get_nonlinearity
@@ -154,8 +154,10 @@ def test_filter_chunks_rejects_a_short_or_long_stream(rng):
 # --------------------------------------------------------------------------
 
 
-def streamed_median(values: np.ndarray, limit: int, pieces: int = 3) -> MedianSelect:
-    sel = MedianSelect(limit=limit)
+def streamed_median(
+    values: np.ndarray, limit: int, pieces: int = 3, quantile: bool = False, keep: int = 0
+) -> MedianSelect:
+    sel = MedianSelect(limit=limit, quantile=quantile, keep=keep)
     while not sel.done:
         for part in np.array_split(values, pieces):
             sel.feed(part)
@@ -188,6 +190,49 @@ def test_median_select_refines_all_four_digits():
     sel = streamed_median(x, 0)
     assert sel.passes == 4
     assert sel.median == np.median(x)
+
+
+@settings(deadline=None, max_examples=150)
+@given(
+    values=st.one_of(
+        st.lists(st.floats(0, 1e300, allow_nan=False), min_size=1, max_size=300),
+        st.lists(st.integers(0, 5).map(lambda k: k / 32768.0), min_size=1, max_size=300),
+        # a level that moves: the kept band of the first pieces misses the final ranks
+        st.lists(st.floats(0, 1, allow_nan=False), min_size=1, max_size=300).map(
+            lambda v: sorted(v, reverse=True)
+        ),
+    ),
+    keep=st.sampled_from([1, 2, 5, 16, 10**6]),
+    quantile=st.booleans(),
+    pieces=st.integers(1, 9),
+)
+def test_a_selection_keeping_values_is_still_np_median_and_np_quantile(
+    values, keep, quantile, pieces
+):
+    """Keeping a band of values in the first pass (narrowed as it fills, dropped when the
+    ranks leave it) gives np.median, and the quantile of the sorted values, bit for bit,
+    whatever happens."""
+    x = np.array(values, dtype=np.float64)
+    sel = streamed_median(x, 2, pieces, quantile, keep)
+    if quantile:
+        lo, hi, weight = quantile_ranks(x.size)
+        ordered = np.sort(x)
+        got, expected = sel.quantile, quantile_from(ordered[lo], ordered[hi], weight)
+    else:
+        got, expected = sel.median, np.median(x)
+    assert_same_bits(np.array(got), np.array(expected))
+
+
+def test_a_selection_keeping_values_settles_in_the_first_pass(rng):
+    """Window energies of a stationary signal, 200,000 values fed in pieces, at most 20,000
+    kept: the first pass settles the quantile (without the band it takes two or more)."""
+    x = rng.chisquare(32, 200_000) / 32
+    kept = streamed_median(x, 2, 50, True, 20_000)
+    assert kept.passes == 1
+    lo, hi, weight = quantile_ranks(x.size)
+    ordered = np.sort(x)
+    assert kept.quantile == quantile_from(ordered[lo], ordered[hi], weight)
+    assert streamed_median(x, 2, 50, True).passes >= 2
 
 
 @pytest.mark.parametrize("dtype", [None, "float32"])
@@ -829,3 +874,29 @@ def test_cli_streamed_short_file_auto_lambda_same_noise_estimate(tmp_path, rng, 
     src.write_text("\n".join(map(repr, noisy(rng, n).tolist())) + "\n")
     w_out, s_out = run_both(tmp_path, "diffuse", src, chunk="16")
     assert s_out.read_bytes() == w_out.read_bytes()
+
+
+def test_an_audio_stream_gives_its_length_before_the_pass(tmp_path, rng, monkeypatch):
+    """An audio file's header says how many frames it holds: expect(frames) comes before
+    the first block, and a streamed run starts the noise calibration of that length then
+    (alongside the checking pass); the run's noise level is the whole signal's."""
+    from resdenoise import noise
+
+    path = tmp_path / "x.wav"
+    u = noisy(rng, 1000, 2) * 0.1
+    soundfile.write(path, u, 8000, subtype="DOUBLE")
+    calls = []
+    rio.open_signal_stream(
+        path, visit=lambda b: calls.append(("visit", len(b))), expect=lambda n: calls.append(n)
+    )
+    assert calls[0] == 1000 and all(c[0] == "visit" for c in calls[1:]) and len(calls) > 1
+    started = []
+    monkeypatch.setattr(noise, "calibration_soon", lambda *pair: started.append(pair))
+    report = pipeline.run_file(
+        pipeline.planner("resnet", "tanh", blocks=2),
+        str(path),
+        str(tmp_path / "o.wav"),
+        run=pipeline.RunOptions(chunk_size=100),
+    )
+    assert started == [(32, (1000 - 3) // 32)]
+    assert report["noise_sigma"] == estimate_noise(soundfile.read(path)[0]).tolist()

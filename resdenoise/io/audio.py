@@ -121,8 +121,9 @@ class AudioReader:
             return out
         return block
 
-    def check(self, visit=None, keep=None) -> SignalStream:
-        """Read every frame once: ``visit(block)`` gets them as floats, ``keep(block)`` as read."""
+    def check(self, visit=None, keep=None, expect=None) -> SignalStream:
+        """Read every frame once: ``visit(block)`` gets them as floats, ``keep(block)`` as read,
+        after ``expect(frames)`` with the frames the header promises."""
         source = self.source
         try:
             with self._raw() as fh:
@@ -139,6 +140,8 @@ class AudioReader:
             self.subtype, fmt, rate, channels = f.subtype, f.format, f.samplerate, f.channels
             frames = f.frames
             self.dtype = "int32" if self.subtype in PCM_BITS else "float64"
+            if expect is not None:
+                expect(frames)
             total = 0
             while total < frames:
                 block = self._read(f, self.dtype)
@@ -218,6 +221,9 @@ def read_audio(raw: bytes, source: str, options: ReadOptions) -> Signal:
     return reader.gather(stream, kept)
 
 
-def open_audio(path: str, source: str, options: ReadOptions, visit=None) -> SignalStream:
-    """The blocks door: an audio file checked in one pass, then read in blocks on demand."""
-    return AudioReader(source, lambda: path, options).check(visit=visit)
+def open_audio(
+    path: str, source: str, options: ReadOptions, visit=None, expect=None
+) -> SignalStream:
+    """The blocks door: an audio file checked in one pass, then read in blocks on demand
+    (``expect(frames)`` first, with the frames its header promises)."""
+    return AudioReader(source, lambda: path, options).check(visit=visit, expect=expect)

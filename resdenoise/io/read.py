@@ -243,6 +243,7 @@ def open_signal_stream(
     *,
     visit=None,
     source: str | None = None,
+    expect=None,
 ) -> SignalStream:
     """Check a CSV or audio file (or a Zarr store) in one pass, in bounded memory, for
     reading in blocks.
@@ -268,6 +269,10 @@ def open_signal_stream(
     source : str, optional
         The file's name in messages (default: ``path``), e.g. ``"<stdin>"``
         for a spooled stream.
+    expect : callable, optional
+        Called as ``expect(frames)`` before the pass when the file says how
+        many rows it holds (an audio file's header); a file that holds fewer
+        is refused after the pass.
 
     Returns
     -------
@@ -292,6 +297,9 @@ def open_signal_stream(
     if st.st_size == 0 and stat.S_ISREG(st.st_mode):
         raise SignalError(f"{source}: file is empty (0 bytes)")
     fmt = guess_format(path, fmt)
-    stream = (open_csv if fmt == "CSV" else open_audio)(path, source, options, visit)
+    if fmt == "CSV":
+        stream = open_csv(path, source, options, visit)
+    else:
+        stream = open_audio(path, source, options, visit, expect)
     stream.watch(path, st)  # each later pass checks that it reads this same file
     return stream
