@@ -780,7 +780,13 @@ def fit(
             callback=callback,
             options={"maxiter": max_iterations},
         )
-        x, message, evaluations = result.x, str(result.message), int(result.nfev)
+        x, evaluations = result.x, int(result.nfev)
+        if result.nit >= max_iterations:
+            message = f"stopped at the iteration limit ({max_iterations})"
+        elif result.success:
+            message = "converged"
+        else:  # the optimiser's own words (for example an abnormal line search)
+            message = "stopped: " + " ".join(str(result.message).lower().split())
     loss = fun(x)[0] * scale
     return FitResult(
         groups=network_groups(x, arch),

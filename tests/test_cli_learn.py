@@ -38,6 +38,9 @@ def test_learned_file_runs_through_resnet_bit_for_bit(runner, tmp_path, pair, sc
     assert report["objective"] == "supervised" and report["loss"] < report["initial_loss"]
     assert report["stability"]["sign_stable"]
     assert "sign stable by construction" in result.stderr
+    assert "2 groups x 3 blocks" in result.stderr
+    assert report["optimiser_message"] in ("converged", "stopped at the iteration limit (4)")
+    assert report["optimiser_message"] in result.stderr
     out = tmp_path / "out.csv"
     run = runner.invoke(cli, ["resnet", str(noisy), "--network", str(net), "-o", str(out), "-q"])
     assert run.exit_code == 0, run.output

@@ -599,7 +599,8 @@ def render_learning(report: dict, console, verbose: bool = False) -> None:
     )
     files = len(report["inputs"])
     console.print(
-        f"  {report['groups']} groups x {report['blocks_per_group']} blocks of tau = "
+        f"  {report['groups']} group{'' if report['groups'] == 1 else 's'} x "
+        f"{report['blocks_per_group']} blocks of tau = "
         f"{num(st['tau'])}, {report['bumps']} bumps each; {report['iterations']} iterations "
         f"({report['evaluations']} evaluations) on {files} file{'' if files == 1 else 's'} "
         f"({report['samples']} values); {report['optimiser_message']}",
