@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 
 __all__ = [
     "did_you_mean",
+    "one_line",
     "GuaranteeError",
     "Interrupted",
     "ParameterError",
@@ -140,3 +141,8 @@ class Interrupted(BaseException):
         super().__init__(signum)
         self.signum = signum
         self.exit_code = 128 + signum
+
+
+def one_line(text) -> str:
+    """``text`` (an exception's message, a cell) on one line, runs of white space as one space."""
+    return " ".join(str(text).split())

@@ -27,6 +27,7 @@ import sys
 import click
 
 from .. import __version__
+from ..errors import one_line
 from .denoise import denoise, diffuse, regularise, resnet, shrink
 from .dictionary import dictionary, translate
 from .learn import learn
@@ -107,11 +108,6 @@ def cli():
                 several INPUTs: the largest code among the files that failed;
                 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM).
     """
-
-
-def one_line(exc: BaseException) -> str:
-    """An exception's message on one line."""
-    return " ".join(str(exc).split())
 
 
 def main() -> None:

@@ -21,10 +21,10 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..errors import SignalError
+from ..errors import SignalError, one_line
 from . import signals
 from .options import WriteOptions
-from .signal import STDIO, ZARR, _check_subtype, _one_line, guess_format
+from .signal import STDIO, ZARR, _check_subtype, guess_format
 
 #: Bytes copied at a time (stdin spooled, a staged output written through).
 COPY_BYTES = 1 << 20
@@ -162,7 +162,7 @@ def _set_owner(tmp: str, uid: int, gid: int) -> None:
 
 def _write_error(name: str, exc: BaseException) -> SignalError:
     """``NAME: cannot write: REASON`` (an OSError, or a ValueError of a closed stream)."""
-    return SignalError(f"{name}: cannot write: {_one_line(getattr(exc, 'strerror', None) or exc)}")
+    return SignalError(f"{name}: cannot write: {one_line(getattr(exc, 'strerror', None) or exc)}")
 
 
 def _mkstemp(prefix: str, directory) -> tuple[int, str]:
@@ -190,7 +190,7 @@ def temp_dir_beside(path: str, target: Path) -> str:
     except OSError as exc:
         raise SignalError(
             f"{path}: cannot create a directory in {str(target.parent)!r}: "
-            f"{_one_line(exc.strerror or exc)}"
+            f"{one_line(exc.strerror or exc)}"
         ) from None
     return tmp
 
@@ -220,7 +220,7 @@ def _temp_beside(path: str, target: Path) -> tuple[int, str]:
         return _mkstemp(f".{target.name}.", parent)
     except OSError as exc:
         raise SignalError(
-            f"{path}: cannot create a file in {str(parent)!r}: {_one_line(exc.strerror or exc)}"
+            f"{path}: cannot create a file in {str(parent)!r}: {one_line(exc.strerror or exc)}"
         ) from None
 
 
@@ -390,7 +390,7 @@ def spool_stdin(
         remove_temporary(path)
         if isinstance(exc, SignalError):
             raise
-        raise SignalError(f"{name}: cannot read: {_one_line(exc)}") from None
+        raise SignalError(f"{name}: cannot read: {one_line(exc)}") from None
     except BaseException:
         remove_temporary(path)
         raise

@@ -16,9 +16,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..errors import SignalError
+from ..errors import SignalError, one_line
 from .options import ReadOptions
-from .signal import PCM_BITS, Signal, SignalStream, _one_line
+from .signal import PCM_BITS, Signal, SignalStream
 
 
 def _walk_chunks(read_at, total: int, source: str) -> None:
@@ -58,7 +58,7 @@ _AUDIO_ERRORS = (RuntimeError, TypeError, ValueError, OverflowError, MemoryError
 def _audio_error(exc: Exception, head: bytes, source: str) -> SignalError:
     """The error for an audio file soundfile cannot read (``head``: its first bytes)."""
     msg = getattr(exc, "error_string", None) or str(exc)
-    msg = re.sub(r"^Error opening (<[^>]*>|'[^']*'): ", "", _one_line(msg)).rstrip(".")
+    msg = re.sub(r"^Error opening (<[^>]*>|'[^']*'): ", "", one_line(msg)).rstrip(".")
     hint, named = "", []
     if b"\x00" not in head[:4096]:
         try:
@@ -135,7 +135,7 @@ class AudioReader:
 
                 _walk_chunks(read_at, size, source)
         except OSError as exc:
-            raise SignalError(f"{source}: cannot read: {_one_line(exc.strerror or exc)}") from None
+            raise SignalError(f"{source}: cannot read: {one_line(exc.strerror or exc)}") from None
         with self._open() as f:
             self.subtype, fmt, rate, channels = f.subtype, f.format, f.samplerate, f.channels
             frames = f.frames

@@ -40,14 +40,13 @@ from itertools import repeat
 
 import numpy as np
 
-from ..errors import ParameterError, SignalError
+from ..errors import ParameterError, SignalError, one_line
 from .options import ReadOptions
 from .signal import (
     CsvLayout,
     Signal,
     SignalStream,
     _column_name,
-    _one_line,
     _show,
     csv_rate,
     rate_in,
@@ -273,7 +272,7 @@ def _file_chunks(path: str, source: str):
     try:
         fh = open(path, "rb")
     except OSError as exc:
-        raise SignalError(f"{source}: cannot read: {_one_line(exc.strerror or exc)}") from None
+        raise SignalError(f"{source}: cannot read: {one_line(exc.strerror or exc)}") from None
     with fh:
         size = max(READ_BYTES, 4)  # enough for any byte-order mark
         while True:
@@ -281,7 +280,7 @@ def _file_chunks(path: str, source: str):
                 raw = fh.read(size)
             except OSError as exc:
                 raise SignalError(
-                    f"{source}: cannot read: {_one_line(exc.strerror or exc)}"
+                    f"{source}: cannot read: {one_line(exc.strerror or exc)}"
                 ) from None
             if not raw:
                 return

@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 
-from ..errors import ParameterError, SignalError
+from ..errors import ParameterError, SignalError, one_line
 from .atomic import remove_temporary, spool_stdin
 from .audio import open_audio, read_audio
 from .csv import open_csv, read_csv
@@ -20,7 +20,6 @@ from .signal import (
     ZARR,
     Signal,
     SignalStream,
-    _one_line,
     _stat_input,
     guess_format,
     looks_like_audio,
@@ -65,7 +64,7 @@ def read_signal(
         try:
             raw = sys.stdin.buffer.read()
         except (OSError, AttributeError, ValueError) as exc:
-            raise SignalError(f"<stdin>: cannot read: {_one_line(exc)}") from None
+            raise SignalError(f"<stdin>: cannot read: {one_line(exc)}") from None
         if fmt is None and looks_like_audio(raw):
             fmt = "AUDIO"
     elif guess_format(path, fmt) == ZARR:
@@ -117,7 +116,7 @@ class PipeInput:
             try:
                 self.source = self.fh = open(self.path, "rb")
             except OSError as exc:
-                raise SignalError(f"{self.name}: cannot read: {_one_line(exc)}") from None
+                raise SignalError(f"{self.name}: cannot read: {one_line(exc)}") from None
         try:
             self.head = self._read(PIPE_HEAD_BYTES + 1)
             size = len(self.head)
@@ -150,7 +149,7 @@ class PipeInput:
         try:
             data = self.source.read(size)
         except (OSError, ValueError) as exc:
-            raise SignalError(f"{self.name}: cannot read: {_one_line(exc)}") from None
+            raise SignalError(f"{self.name}: cannot read: {one_line(exc)}") from None
         return data if isinstance(data, bytes) else data.encode("utf-8")
 
     def format(self, fmt: str | None) -> str:
@@ -192,7 +191,7 @@ def _read_bytes(path: str) -> bytes:
     except PermissionError:
         raise SignalError(f"{path}: permission denied; cannot read the file") from None
     except OSError as exc:
-        raise SignalError(f"{path}: cannot read: {_one_line(exc.strerror or exc)}") from None
+        raise SignalError(f"{path}: cannot read: {one_line(exc.strerror or exc)}") from None
 
 
 def parse_signal(

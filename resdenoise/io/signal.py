@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ParameterError, SignalError, did_you_mean
+from ..errors import ParameterError, SignalError, did_you_mean, one_line
 
 #: The path that means stdin (reading) or stdout (writing).
 STDIO = "-"
@@ -191,10 +191,6 @@ def _column_name(header, p: int) -> str:
     return str(p + 1)
 
 
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
 def _show(cell: str, limit: int = 40) -> str:
     return repr(cell if len(cell) <= limit else cell[:limit] + "...")
 
@@ -262,7 +258,7 @@ def _stat_input(path: str) -> os.stat_result:
     except NotADirectoryError:
         raise SignalError(f"{path}: no such file (a part of the path is not a directory)") from None
     except OSError as exc:
-        raise SignalError(f"{path}: cannot read: {_one_line(exc.strerror or exc)}") from None
+        raise SignalError(f"{path}: cannot read: {one_line(exc.strerror or exc)}") from None
     if stat.S_ISDIR(st.st_mode):
         raise SignalError(f"{path}: is a directory, not a signal file")
     if not (stat.S_ISREG(st.st_mode) or stat.S_ISFIFO(st.st_mode)):

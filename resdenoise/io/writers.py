@@ -18,7 +18,7 @@ import tempfile
 
 import numpy as np
 
-from ..errors import ParameterError, SignalError
+from ..errors import ParameterError, SignalError, one_line
 from .atomic import (
     COPY_BYTES,
     _set_mode,
@@ -41,7 +41,6 @@ from .signal import (
     CsvLayout,
     Signal,
     _check_subtype,
-    _one_line,
     csv_rate,
     guess_format,
 )
@@ -271,7 +270,7 @@ def _audio_frames(
 
 
 def _encode_error(name: str, fmt: str, subtype: str | None, exc: BaseException) -> SignalError:
-    msg = _one_line(getattr(exc, "error_string", None) or exc)
+    msg = one_line(getattr(exc, "error_string", None) or exc)
     return SignalError(f"{name}: cannot encode as {fmt}/{subtype}: {msg}")
 
 

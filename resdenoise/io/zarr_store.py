@@ -20,10 +20,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..errors import ParameterError, SignalError
+from ..errors import ParameterError, SignalError, one_line
 from . import signals
 from .options import ReadOptions
-from .signal import ZARR, Signal, SignalStream, _one_line
+from .signal import ZARR, Signal, SignalStream
 
 #: Attributes that give a store's sample rate in Hz (the first is written).
 RATE_ATTRIBUTES = ("samplerate", "sample_rate")
@@ -67,7 +67,7 @@ class ZarrReader:
             array = zarr.open_array(self.path, mode="r")
         except (OSError, ValueError, TypeError, KeyError) as exc:
             raise SignalError(
-                f"{self.source}: not a readable Zarr array ({_one_line(exc)}); give a store "
+                f"{self.source}: not a readable Zarr array ({one_line(exc)}); give a store "
                 "that holds one array (samples,) or (samples, channels)"
             ) from None
         if array.ndim not in (1, 2):
@@ -98,7 +98,7 @@ class ZarrReader:
             block = np.asarray(self.array[a:b], dtype=np.float64)
         except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
             raise SignalError(
-                f"{self.source}: cannot read samples {a + 1}..{b}: {_one_line(exc)}"
+                f"{self.source}: cannot read samples {a + 1}..{b}: {one_line(exc)}"
             ) from None
         block = block.reshape(b - a, -1)
         bad = ~np.isfinite(block)
@@ -206,7 +206,7 @@ class ZarrRows:
                     store=path, shape=shape, chunks=chunks, dtype="float64", attributes=attributes
                 )
         except (OSError, ValueError) as exc:
-            raise SignalError(f"{name}: cannot write: {_one_line(exc)}") from None
+            raise SignalError(f"{name}: cannot write: {one_line(exc)}") from None
         self.n = 0
         self._held: list[np.ndarray] = []
         self._count = 0
@@ -243,7 +243,7 @@ class ZarrRows:
                 self.array.resize((b,) + self.array.shape[1:])
                 self.array[a:b] = rows
         except (OSError, ValueError) as exc:
-            raise SignalError(f"{self.name}: cannot write: {_one_line(exc)}") from None
+            raise SignalError(f"{self.name}: cannot write: {one_line(exc)}") from None
         self.n = b
 
     def close(self) -> None:
