@@ -127,6 +127,10 @@ class StoppingChoice:
     blocks: tuple[int, ...]
     criterion: tuple[float, ...]
     reached_cap: bool
+    #: why the search ended: "plateau" (SURE flat within its noise), "horizon" (no
+    #: better block count for long enough), "cap" (max_blocks), "whole curve" (a search
+    #: cheap enough to see every block count up to max_blocks)
+    stopped_by: str = "horizon"
 
     @property
     def best(self) -> float:
@@ -139,6 +143,7 @@ class StoppingChoice:
             "stopping_criterion": self.best,
             "blocks_searched": self.blocks[-1],
             "search_reached_cap": self.reached_cap,
+            "search_stopped_by": self.stopped_by,
         }
 
 
@@ -359,6 +364,12 @@ def choose_steps(
         if stops:
             break
     reached = done >= int(max_blocks) and horizon * best_k + patience > done and not flat
+    if flat:
+        stopped_by = "plateau"
+    elif exhaustive and done >= int(max_blocks):
+        stopped_by = "whole curve"
+    else:
+        stopped_by = "cap" if reached else "horizon"
     if rule == "sure" and best_k and best > values[0] * (1.0 - MIN_IMPROVEMENT):
         best_k = 0  # within the estimate's noise of doing nothing: do nothing
     return StoppingChoice(
@@ -368,6 +379,7 @@ def choose_steps(
         blocks=tuple(blocks),
         criterion=tuple(values),
         reached_cap=bool(reached),
+        stopped_by=stopped_by,
     )
 
 

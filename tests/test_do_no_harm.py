@@ -151,7 +151,7 @@ def test_search_beyond_its_budget_stops_at_the_horizon(monkeypatch, rng):
     choice = choose_steps(f, nl.phi, 0.25, max_blocks=5000)
     last = choice.blocks[-1]
     assert last >= 4 * choice.steps + 20 > choice.blocks[-2]
-    assert not choice.reached_cap
+    assert not choice.reached_cap and choice.stopped_by == "horizon"
 
 
 def test_expected_gain_is_sures_ratio_to_the_identity(rng):

@@ -102,6 +102,7 @@ def test_the_search_stops_on_a_flat_sure_curve_before_its_cap(monkeypatch, rng):
     choice = choose_steps(f, lambda r: 0.0 * r, 0.25, max_blocks=5000, horizon=float("inf"))
     assert choice.blocks[-2] < autoparams.PLATEAU_MIN_BLOCKS <= choice.blocks[-1]
     assert not choice.reached_cap and choice.steps == 0
+    assert choice.as_dict()["search_stopped_by"] == "plateau"
 
 
 def test_a_falling_sure_curve_is_searched_to_its_cap(monkeypatch, rng):
@@ -111,6 +112,10 @@ def test_a_falling_sure_curve_is_searched_to_its_cap(monkeypatch, rng):
     nl = get_nonlinearity("perona-malik", "diffusivity", 0.5)
     choice = choose_steps(f, nl.phi, 0.25, max_blocks=2000, horizon=float("inf"))
     assert choice.blocks[-1] == 2000 and choice.reached_cap
+    assert choice.stopped_by == "cap"
+    monkeypatch.setattr(autoparams, "EXHAUSTIVE_BUDGET", 10**9)  # cheap: every block count
+    whole = choose_steps(f[:200], nl.phi, 0.25, max_blocks=60)
+    assert whole.stopped_by == "whole curve" and whole.blocks[-1] == 60
 
 
 @pytest.mark.parametrize("share", [1, 2])
