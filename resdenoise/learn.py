@@ -66,7 +66,7 @@ from .autoparams import MASK_SETS, choose_parameters, masked_copy, sure_probe
 from .engine import backward_difference, forward_difference, run_blocks, run_strided
 from .errors import ParameterError, ResdenoiseError
 from .filters import auto_lambda
-from .noise import estimate_noise
+from .noise import resolve_sigma
 from .nonlinearities import Nonlinearity, get_parametrised
 
 __all__ = [
@@ -420,7 +420,7 @@ def make_objective(
         Default ``supervised`` with ``clean``, else ``sure``.
     sigma : sequence, optional
         ``sure``: the noise level per signal (a number or one per channel);
-        default :func:`resdenoise.noise.estimate_noise`.
+        default estimated (:func:`resdenoise.noise.resolve_sigma`).
     seed : int
         Seed of the SURE probe.
     h : float
@@ -433,7 +433,8 @@ def make_objective(
     if objective not in OBJECTIVES:
         raise ParameterError(f"unknown objective {objective!r}; choose one of {list(OBJECTIVES)}")
     total = sum(f.size for f in fs)
-    lambdas = tuple(auto_lambda(f, h)[0] for f in fs)
+    levels = [resolve_sigma(f) for f in fs]  # estimated once: lambda's and SURE's
+    lambdas = tuple(auto_lambda(f, h, level)[0] for f, level in zip(fs, levels, strict=True))
     if objective == "supervised":
         if clean is None or len(clean) != len(fs):
             raise ParameterError("supervised learning needs one clean signal per noisy signal")
@@ -453,7 +454,7 @@ def make_objective(
     if clean is not None:
         raise ParameterError(f"{objective} learns from noisy signals alone; drop the clean ones")
     if objective == "sure":
-        return _sure(fs, sigma, seed, total, (lambdas, h))
+        return _sure(fs, levels if sigma is None else sigma, seed, total, (lambdas, h))
     sets = MASK_SETS
     stacks = tuple(np.concatenate([masked_copy(f, j, sets) for j in range(sets)], 1) for f in fs)
 
@@ -474,15 +475,9 @@ def make_objective(
 
 def _sure(fs, sigma, seed: int, total: int, lambdas) -> Objective:
     """SURE over the signals: ``|f - u|^2 - sigma^2 + 2 sigma^2 b.(u_p - u)/eps`` per value."""
-    if sigma is None:
-        sigmas = [estimate_noise(f) for f in fs]
-    else:
-        if len(sigma) != len(fs):
-            raise ParameterError(f"give one sigma per signal ({len(fs)}), got {len(sigma)}")
-        sigmas = [
-            np.broadcast_to(np.asarray(s, dtype=float), (f.shape[1],))
-            for s, f in zip(sigma, fs, strict=True)
-        ]
+    if len(sigma) != len(fs):
+        raise ParameterError(f"give one sigma per signal ({len(fs)}), got {len(sigma)}")
+    sigmas = [resolve_sigma(f, s).sigma for s, f in zip(sigma, fs, strict=True)]
     probes = [
         sure_probe(f, s, seed=seed + i) for i, (f, s) in enumerate(zip(fs, sigmas, strict=True))
     ]
