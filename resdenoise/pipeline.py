@@ -78,24 +78,17 @@ def _resolved(path: str) -> str:
 
 def _same_file(a, b) -> bool:
     """Whether paths ``a`` and ``b`` name one file: the same inode (links followed),
-    or the same place once their directories are resolved."""
-    if a is None or b is None or a == "-" or b == "-":
-        return False
-    try:
-        if os.path.samefile(a, b):
-            return True
-    except OSError:
-        pass
-    return _resolved(a) == _resolved(b)
+    or the same place once their directories are resolved (:class:`FileIndex`'s rule)."""
+    return FileIndex([a]).find(b) is not None
 
 
 class FileIndex:
     """Files found by identity in constant time: a batch's inputs, indexed once
     (not compared one by one with each file's output and report).
 
-    :meth:`find` answers as :func:`_same_file` would against each indexed path,
-    in their order: the same inode (links followed), or the same place once
-    the directories are resolved.
+    :meth:`find` names the first indexed path that is the same file: the same
+    inode (links followed), or the same place once the directories are resolved
+    (:func:`_same_file` is this rule for two paths).
     """
 
     def __init__(self, paths: Sequence[str] = ()):
