@@ -146,15 +146,15 @@ def gain_test(plan, f, level, z: float = SIGNIFICANCE, per_level=None) -> tuple[
     the gain is their sum over the mirrored period / 2N, the batches those of
     the first N positions.
     """
-    from .autoparams import sure_probe
+    from .autoparams import sure_stack
     from .multilevel import frame_sure_terms
 
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
     n, c = f2.shape
     sigma = level.sigma
-    b, eps = sure_probe(f2, sigma)
+    b, eps, stack = sure_stack(f2, sigma)
     blocks = replace(plan, prestage=None) if plan.prestage is not None else plan
-    u = np.asarray(blocks.run(np.concatenate([f2, f2 + eps * b], axis=1))).reshape(n, 2 * c)
+    u = np.asarray(blocks.run(stack)).reshape(n, 2 * c)
     uf, up = u[:, :c], u[:, c:]
     if per_level is None:
         terms = np.sum((f2 - uf) ** 2 - 2 * sigma**2 + 2 * sigma**2 * b * (up - uf) / eps, axis=1)

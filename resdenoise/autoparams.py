@@ -83,6 +83,7 @@ __all__ = [
     "choose_steps",
     "masked_copy",
     "sure_probe",
+    "sure_stack",
 ]
 
 
@@ -163,6 +164,14 @@ def sure_probe(f: np.ndarray, sigma: np.ndarray, seed: int = PROBE_SEED):
     b = np.random.default_rng(seed).standard_normal(f.shape)
     eps = PROBE_EPS * np.where(sigma > 0, sigma, 1.0)
     return b, eps
+
+
+def sure_stack(f2: np.ndarray, sigma: np.ndarray, seed: int = PROBE_SEED):
+    """``(b, eps, stack)``: the probe of :func:`sure_probe` and the signal with its probed
+    copy as more channels, ``[f2, f2 + eps b]``, run together so SURE's divergence
+    term compares the two outputs."""
+    b, eps = sure_probe(f2, sigma, seed)
+    return b, eps, np.concatenate([f2, f2 + eps * b], axis=1)
 
 
 def _chunk_bounds(n: int) -> np.ndarray:
@@ -304,8 +313,7 @@ def choose_steps(
     sigma = resolve_sigma(f2, sigma, search=True).sigma
 
     if rule == "sure":
-        b, eps = sure_probe(f2, sigma)
-        stack = np.concatenate([f2, f2 + eps * b], axis=1)
+        b, eps, stack = sure_stack(f2, sigma)
     elif rule == "noise2self":
         sets = min(MASK_SETS, n)
         stack = np.concatenate([masked_copy(f2, j, sets) for j in range(sets)], axis=1)

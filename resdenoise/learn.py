@@ -62,7 +62,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._families import bump_basis
-from .autoparams import MASK_SETS, choose_parameters, masked_copy, sure_probe
+from .autoparams import MASK_SETS, choose_parameters, masked_copy, sure_stack
 from .engine import backward_difference, forward_difference, run_blocks, run_strided
 from .errors import ParameterError, ResdenoiseError
 from .filters import auto_lambda
@@ -478,12 +478,9 @@ def _sure(fs, sigma, seed: int, total: int, lambdas) -> Objective:
     if len(sigma) != len(fs):
         raise ParameterError(f"give one sigma per signal ({len(fs)}), got {len(sigma)}")
     sigmas = [resolve_sigma(f, s).sigma for s, f in zip(sigma, fs, strict=True)]
-    probes = [
-        sure_probe(f, s, seed=seed + i) for i, (f, s) in enumerate(zip(fs, sigmas, strict=True))
-    ]
-    stacks = tuple(
-        np.concatenate([f, f + eps * b], axis=1) for f, (b, eps) in zip(fs, probes, strict=True)
-    )
+    made = [sure_stack(f, s, seed + i) for i, (f, s) in enumerate(zip(fs, sigmas, strict=True))]
+    probes = [(b, eps) for b, eps, _ in made]
+    stacks = tuple(stack for _, _, stack in made)
 
     def sure(outputs):
         value, grads = 0.0, []

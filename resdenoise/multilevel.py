@@ -105,7 +105,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import stability
-from .autoparams import sure_probe
+from .autoparams import sure_stack
 from .engine import run_strided
 from .errors import ParameterError
 from .filters import Plan
@@ -367,8 +367,7 @@ def sure_state(f2, sigma):
     n, c = f2.shape
     level = resolve_sigma(f2, sigma, search=True)
     sig, estimator = level.sigma, level.estimator
-    b, eps = sure_probe(f2, sig)
-    state = np.concatenate([f2, f2 + eps * b], axis=1)
+    b, eps, state = sure_stack(f2, sig)
 
     def risk(u):
         uf, up = u[:, :c], u[:, c:]
