@@ -65,7 +65,9 @@ from ._families import bump_basis
 from .autoparams import MASK_SETS, choose_parameters, masked_copy, sure_stack
 from .engine import backward_difference, forward_difference, run_blocks, run_strided
 from .errors import ParameterError, ResdenoiseError
-from .filters import auto_lambda
+from .filters import auto_lambda, run_plan
+from .network import build_network, format_network, parse_network
+from .network_stop import stopped_plan
 from .noise import resolve_sigma
 from .nonlinearities import Nonlinearity, get_parametrised
 
@@ -83,6 +85,9 @@ __all__ = [
     "loss_and_gradient",
     "loss_value",
     "make_objective",
+    "decide_stop",
+    "StopDecision",
+    "network_text",
     "warm_start",
     "network_groups",
     "run_network",
@@ -581,32 +586,111 @@ def run_network_at(u: np.ndarray, groups: Sequence[Group], auto: float, h: float
     return u
 
 
+def network_text(
+    groups: Sequence[Group],
+    h: float = 1.0,
+    comment: str = "",
+    stop: str | None = None,
+    max_blocks: int | None = None,
+) -> str:
+    """The network file of ``groups`` (:func:`resdenoise.network.format_network`),
+    with ``stop``/``max_blocks`` when its depth is chosen per signal."""
+    blocks = [g.as_block(i + 1) for i, g in enumerate(groups)]
+    return format_network(blocks, h, "learned network", comment, stop, max_blocks)
+
+
 def run_network_stopped(
-    u: np.ndarray, groups: Sequence[Group], h: float = 1.0, extend: float = 4.0, seed: int = 0
+    u: np.ndarray,
+    groups: Sequence[Group],
+    h: float = 1.0,
+    extend: float = 4.0,
+    max_blocks: int | None = None,
 ) -> tuple[np.ndarray, int]:
     """Run the network and stop where SURE is least: ``(output, blocks)``.
 
     The depth follows the signal as the automatic modes' stopping time does:
-    the network runs block by block, its last group repeated on to
-    ``extend`` times its depth, with the seeded SURE probe of the ``sure``
-    objective as extra channels (noise level estimated), and the output is
-    the state of least SURE, zero blocks (the input) included.  Each state
-    is one the network's blocks reach, so stability is kept.
+    the network's blocks, then its last group repeated on, up to
+    ``max_blocks`` (default ``extend`` times its depth), and the output is
+    the state of least SURE, zero blocks (the input) included.  This is the
+    network file with ``stop = "sure"`` (:func:`network_text`) as
+    ``resnet --network`` runs it (:func:`resdenoise.network_stop.stopped_plan`),
+    bit for bit.  Each state is one the network's blocks reach, so stability
+    is kept.
     """
-    objective = make_objective([u], objective="sure", seed=seed, h=h)
-    stack, auto = objective.inputs[0], objective.lambdas[0]
-    c = stack.shape[1] // 2
-    schedule = [(g, g.nonlinearity(auto)) for g in groups for _ in range(g.repeat)]
-    depth = len(schedule)
-    if groups:
-        schedule += [schedule[-1]] * max(0, math.ceil(extend * depth) - depth)
-    best, out, blocks = objective.loss([stack])[0], stack[:, :c].copy(), 0
-    for k, (group, nl) in enumerate(schedule, start=1):
-        stack = _run(stack, group, nl, 1, h)
-        value = objective.loss([stack])[0]
-        if value < best:
-            best, out, blocks = value, stack[:, :c].copy(), k
-    return out.reshape(np.shape(u)), blocks
+    depth = sum(g.repeat for g in groups)
+    cap = max(1, math.ceil(extend * depth)) if max_blocks is None else max_blocks
+    out, extra = _stopped(u, groups, h, cap)
+    return out, extra["blocks_chosen"]
+
+
+def _stopped(u, groups: Sequence[Group], h: float, cap: int) -> tuple[np.ndarray, dict]:
+    """The network file with ``stop = "sure"`` run on u: ``(output, the depth's report)``."""
+    spec = parse_network(network_text(groups, h, stop="sure", max_blocks=cap))
+    plan, extra = stopped_plan(build_network(spec, u, h=h), u, spec.max_blocks)
+    return run_plan(plan, np.asarray(u, dtype=float)), extra
+
+
+@dataclass(frozen=True)
+class StopDecision:
+    """Whether a learned network is better stopped per signal by SURE (``stop = "sure"``
+    in its file) than run at its trained depth, judged on the training signals.
+
+    ``loss_trained`` and ``loss_stopped``: the supervised error against the clean
+    signals, else SURE (mean per value over all training signals; ``loss_trained``
+    None when a search ended before the trained depth, SURE having risen for long).
+    """
+
+    stop: bool
+    max_blocks: int
+    depth: int
+    chosen: tuple[int, ...]
+    loss_trained: float | None
+    loss_stopped: float
+    measure: str
+
+    def as_dict(self) -> dict:
+        return {
+            "stop": "sure" if self.stop else None,
+            "stop_max_blocks": self.max_blocks,
+            "stop_blocks_chosen": list(self.chosen),
+            "stop_measure": self.measure,
+            "loss_at_trained_depth": self.loss_trained,
+            "loss_stopped_by_sure": self.loss_stopped,
+        }
+
+
+def decide_stop(
+    noisy: Sequence[np.ndarray],
+    groups: Sequence[Group],
+    clean: Sequence[np.ndarray] | None = None,
+    h: float = 1.0,
+    max_blocks: int | None = None,
+) -> StopDecision:
+    """Run the learned network on each training signal at its depth and stopped by
+    SURE (up to ``max_blocks``, default 4x its depth) and keep the stop when it
+    gives the smaller loss (:class:`StopDecision`)."""
+    depth = sum(g.repeat for g in groups)
+    cap = max(1, 4 * depth) if max_blocks is None else max_blocks
+    total, trained, stopped, chosen = 0, 0.0, 0.0, []
+    for i, f in enumerate(noisy):
+        f = np.asarray(f, dtype=float)
+        out, extra = _stopped(f, groups, h, cap)
+        chosen.append(extra["blocks_chosen"])
+        total += f.size
+        if clean is not None:
+            stopped += float(np.sum((out - clean[i]) ** 2))
+            trained += float(np.sum((run_network(f, groups, h) - clean[i]) ** 2))
+        else:
+            stopped += extra["stopping_criterion"] * f.shape[0]
+            at_depth = extra["sure_at_network_depth"]
+            trained = (
+                None if trained is None or at_depth is None else trained + at_depth * f.shape[0]
+            )
+    trained = None if trained is None else trained / total
+    stopped /= total
+    better = trained is None or stopped < trained
+    measure = "supervised" if clean is not None else "sure"
+    return StopDecision(better, cap, depth, tuple(chosen), trained, stopped, measure)
 
 
 def _run(u, group: Group, nl, blocks: int, h: float) -> np.ndarray:

@@ -29,7 +29,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
         "expr dictionary report",
         "filters plot",
         "autoparams network",
-        "multilevel",
+        "multilevel network_stop",
         "multiscale learn",
         "automatic",
         "stream",
@@ -44,7 +44,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
 COMPUTE = frozenset(
     "engine stability filters report stream network autoparams expr dictionary quality "
     "wavelet median noise selection impulses multilevel multiscale automatic nonlinearities _families "
-    "_translations _flux_kernels dask learn".split()
+    "_translations _flux_kernels dask learn network_stop".split()
 )
 FILE_SIDE = frozenset({"io", "pipeline", "batch", "cli"})
 #: Third-party packages only the command line may import.
