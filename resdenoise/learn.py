@@ -85,9 +85,8 @@ __all__ = [
     "loss_and_gradient",
     "loss_value",
     "make_objective",
-    "decide_stop",
-    "StopDecision",
     "network_text",
+    "stopped_run",
     "warm_start",
     "network_groups",
     "run_network",
@@ -569,14 +568,44 @@ def _backward(v: np.ndarray, groups, checkpoints, h: float, every: int):
     return grads[::-1]
 
 
-def loss_value(params: np.ndarray, arch: Architecture, objective: Objective) -> float:
-    """The objective at ``params`` (forward passes only)."""
-    groups = network_groups(params, arch)
+def loss_value(params: np.ndarray, arch: Architecture, objective: Objective, depths=None) -> float:
+    """The objective at ``params`` (forward passes only); ``depths`` as for
+    :func:`loss_and_gradient`."""
+    plans = _schedules(network_groups(params, arch), len(objective.inputs), depths)
     outputs = [
-        run_network_at(x, groups, auto, arch.h)
-        for x, auto in zip(objective.inputs, objective.lambdas, strict=True)
+        run_network_at(x, [g for _, g in plan], auto, arch.h)
+        for x, auto, plan in zip(objective.inputs, objective.lambdas, plans, strict=True)
     ]
     return objective.loss(outputs)[0]
+
+
+def _schedules(groups, inputs: int, depths) -> list[list[tuple[int, Group]]]:
+    """Per input ``(index of the group whose parameters it uses, group)``: all groups,
+    or with ``depths`` each input's first ``depths[i]`` blocks (the groups cut, then
+    the last one repeated on, as :func:`resdenoise.network_stop.cut_network`)."""
+    if depths is None:
+        return [list(enumerate(groups))] * inputs
+    if len(depths) != inputs:
+        raise ParameterError(f"give one depth per training signal ({inputs}), got {len(depths)}")
+    out = []
+    for depth in depths:
+        plan, left = [], int(depth)
+        for i, g in enumerate(groups):
+            if left > 0:
+                plan.append(
+                    (i, Group(g.coefficients, g.lam_scale, g.tau, min(g.repeat, left), g.scale))
+                )
+                left -= plan[-1][1].repeat
+        if left > 0:
+            last = groups[-1]
+            plan.append(
+                (
+                    len(groups) - 1,
+                    Group(last.coefficients, last.lam_scale, last.tau, left, last.scale),
+                )
+            )
+        out.append(plan)
+    return out
 
 
 def run_network_at(u: np.ndarray, groups: Sequence[Group], auto: float, h: float = 1.0):
@@ -619,78 +648,15 @@ def run_network_stopped(
     """
     depth = sum(g.repeat for g in groups)
     cap = max(1, math.ceil(extend * depth)) if max_blocks is None else max_blocks
-    out, extra = _stopped(u, groups, h, cap)
+    out, extra = stopped_run(u, groups, h, cap)
     return out, extra["blocks_chosen"]
 
 
-def _stopped(u, groups: Sequence[Group], h: float, cap: int) -> tuple[np.ndarray, dict]:
+def stopped_run(u, groups: Sequence[Group], h: float, cap: int) -> tuple[np.ndarray, dict]:
     """The network file with ``stop = "sure"`` run on u: ``(output, the depth's report)``."""
     spec = parse_network(network_text(groups, h, stop="sure", max_blocks=cap))
     plan, extra = stopped_plan(build_network(spec, u, h=h), u, spec.max_blocks)
     return run_plan(plan, np.asarray(u, dtype=float)), extra
-
-
-@dataclass(frozen=True)
-class StopDecision:
-    """Whether a learned network is better stopped per signal by SURE (``stop = "sure"``
-    in its file) than run at its trained depth, judged on the training signals.
-
-    ``loss_trained`` and ``loss_stopped``: the supervised error against the clean
-    signals, else SURE (mean per value over all training signals; ``loss_trained``
-    None when a search ended before the trained depth, SURE having risen for long).
-    """
-
-    stop: bool
-    max_blocks: int
-    depth: int
-    chosen: tuple[int, ...]
-    loss_trained: float | None
-    loss_stopped: float
-    measure: str
-
-    def as_dict(self) -> dict:
-        return {
-            "stop": "sure" if self.stop else None,
-            "stop_max_blocks": self.max_blocks,
-            "stop_blocks_chosen": list(self.chosen),
-            "stop_measure": self.measure,
-            "loss_at_trained_depth": self.loss_trained,
-            "loss_stopped_by_sure": self.loss_stopped,
-        }
-
-
-def decide_stop(
-    noisy: Sequence[np.ndarray],
-    groups: Sequence[Group],
-    clean: Sequence[np.ndarray] | None = None,
-    h: float = 1.0,
-    max_blocks: int | None = None,
-) -> StopDecision:
-    """Run the learned network on each training signal at its depth and stopped by
-    SURE (up to ``max_blocks``, default 4x its depth) and keep the stop when it
-    gives the smaller loss (:class:`StopDecision`)."""
-    depth = sum(g.repeat for g in groups)
-    cap = max(1, 4 * depth) if max_blocks is None else max_blocks
-    total, trained, stopped, chosen = 0, 0.0, 0.0, []
-    for i, f in enumerate(noisy):
-        f = np.asarray(f, dtype=float)
-        out, extra = _stopped(f, groups, h, cap)
-        chosen.append(extra["blocks_chosen"])
-        total += f.size
-        if clean is not None:
-            stopped += float(np.sum((out - clean[i]) ** 2))
-            trained += float(np.sum((run_network(f, groups, h) - clean[i]) ** 2))
-        else:
-            stopped += extra["stopping_criterion"] * f.shape[0]
-            at_depth = extra["sure_at_network_depth"]
-            trained = (
-                None if trained is None or at_depth is None else trained + at_depth * f.shape[0]
-            )
-    trained = None if trained is None else trained / total
-    stopped /= total
-    better = trained is None or stopped < trained
-    measure = "supervised" if clean is not None else "sure"
-    return StopDecision(better, cap, depth, tuple(chosen), trained, stopped, measure)
 
 
 def _run(u, group: Group, nl, blocks: int, h: float) -> np.ndarray:
@@ -701,23 +667,27 @@ def _run(u, group: Group, nl, blocks: int, h: float) -> np.ndarray:
 
 
 def loss_and_gradient(
-    params: np.ndarray, arch: Architecture, objective: Objective
+    params: np.ndarray, arch: Architecture, objective: Objective, depths=None
 ) -> tuple[float, np.ndarray]:
-    """The objective at ``params`` and its exact gradient."""
+    """The objective at ``params`` and its exact gradient; with ``depths`` each
+    training input runs its own number of blocks (the groups cut, or the last one
+    repeated on: the depth a SURE stop chose for it)."""
     unpacked = _unpack(params, arch)
     groups = network_groups(params, arch)
     every = max(1, math.isqrt(arch.groups * arch.blocks))
     if objective.h != arch.h:
         raise ParameterError(f"the objective's h = {objective.h!r} is not the network's {arch.h!r}")
+    plans = _schedules(groups, len(objective.inputs), depths)
     runs = [
-        _forward(x, groups, auto, arch.h, every)
-        for x, auto in zip(objective.inputs, objective.lambdas, strict=True)
+        _forward(x, [g for _, g in plan], auto, arch.h, every)
+        for x, auto, plan in zip(objective.inputs, objective.lambdas, plans, strict=True)
     ]
     value, seeds = objective.loss([u for u, _ in runs])
     grad = np.zeros((arch.groups, arch.per_group))
-    for (_, checkpoints), seed in zip(runs, seeds, strict=True):
-        per_group = _backward(seed, groups, checkpoints, arch.h, every)
-        for i, ((gc, gl), (c, _, s, m)) in enumerate(zip(per_group, unpacked, strict=True)):
+    for (_, checkpoints), seed, plan in zip(runs, seeds, plans, strict=True):
+        per_group = _backward(seed, [g for _, g in plan], checkpoints, arch.h, every)
+        for (i, _), (gc, gl) in zip(plan, per_group, strict=True):
+            c, _, s, m = unpacked[i]
             grad[i, 0] += float(gc @ c) * (1.0 - s)  # c = g_max s(a) m(theta)
             grad[i, 1:-1] += c * (gc - float(gc @ m))
             grad[i, -1] += gl if arch.learn_lambda else 0.0
@@ -778,6 +748,8 @@ def fit(
     max_iterations: int = 50,
     progress: Callable[[int, float], object] | None = None,
     start: np.ndarray | None = None,
+    depths: Sequence[int] | None = None,
+    anchor: float = 0.0,
 ) -> FitResult:
     """Minimise ``objective`` over the network's parameters with L-BFGS-B.
 
@@ -795,6 +767,12 @@ def fit(
     start : ndarray, optional
         The starting parameters (:attr:`WarmStart.params`); default the
         amount of least loss among :data:`START_AMOUNTS` with seeded shapes.
+    depths : sequence of int, optional
+        Each training input's number of blocks (:func:`loss_and_gradient`).
+    anchor : float
+        Weight of ``anchor |p - p_0|^2 / size`` added to the loss (in units of
+        the starting loss): training stays near the start (the warm start's
+        family) unless the data says otherwise.
 
     Raises
     ------
@@ -819,9 +797,11 @@ def fit(
             raise ParameterError(f"start needs {arch.size} finite parameters, got shape {x0.shape}")
     else:
         starts = [initial_parameters(arch, seed, a) for a in START_AMOUNTS]
-        values = [loss_value(x, arch, objective) for x in starts]
+        values = [loss_value(x, arch, objective, depths) for x in starts]
         x0 = starts[int(np.argmin(values))]
-    first, _ = loss_and_gradient(x0, arch, objective)
+    if not (math.isfinite(anchor) and anchor >= 0.0):
+        raise ParameterError(f"anchor must be a finite number >= 0, got {anchor!r}")
+    first, _ = loss_and_gradient(x0, arch, objective, depths)
     scale = abs(first) if first != 0.0 and math.isfinite(first) else 1.0
     seen: dict = {}
 
@@ -829,14 +809,19 @@ def fit(
         key = x.tobytes()
         if key not in seen:
             seen.clear()
-            seen[key] = loss_and_gradient(x, arch, objective)
+            seen[key] = loss_and_gradient(x, arch, objective, depths)
         value, grad = seen[key]
-        return value / scale, grad / scale
+        d = x - x0
+        return value / scale + anchor * (d @ d) / d.size, grad / scale + 2.0 * anchor * d / d.size
+
+    def pure(x) -> float:  # the objective alone, without the anchor
+        fun(x)
+        return seen[x.tobytes()][0]
 
     history = [first]
 
     def callback(xk):
-        history.append(fun(xk)[0] * scale)
+        history.append(pure(xk))
         if progress is not None:
             progress(len(history) - 1, history[-1])
 
@@ -863,7 +848,7 @@ def fit(
             message = "converged"
         else:  # the optimiser's own words (for example an abnormal line search)
             message = "stopped: " + " ".join(str(result.message).lower().split())
-    loss = fun(x)[0] * scale
+    loss = pure(x)
     return FitResult(
         groups=network_groups(x, arch),
         params=np.array(x),

@@ -314,6 +314,7 @@ def _per_file(input_path: str, output: str, settings: dict) -> None:
 def _train(noisy, clean, noisy_paths, clean_paths, network, settings):
     """Learn, decide the stop, write the text and re-read it: ``(report, text, spec)``."""
     from .. import learn as lib
+    from .. import learn_stop
     from ..network import build_network, parse_network
     from . import render  # not at start-up: --help draws nothing
 
@@ -343,7 +344,7 @@ def _train(noisy, clean, noisy_paths, clean_paths, network, settings):
         )
     stop = None
     if settings["stop"] != "none":
-        stop = lib.decide_stop(noisy, result.groups, clean, arch.h, settings["max_blocks"])
+        stop = learn_stop.decide_stop(noisy, result.groups, clean, arch.h, settings["max_blocks"])
     use_stop = stop is not None and (settings["stop"] == "sure" or stop.stop)
     comment = (
         f"learned by resdenoise learn ({result.objective}, {len(noisy)} file"
