@@ -78,7 +78,7 @@ def _mse(u, clean) -> float:
     return float(np.mean((u - clean) ** 2))
 
 
-def _learn(noisy, clean, arch, args):
+def _learn(noisy, clean, arch, args, rounds=None):
     """Warm start, training at the trained depth, and training for the SURE stop
     (:func:`resdenoise.learn_stop.fit_stopped`), each with learn's stop decision:
     a dict of networks ``(groups, stop?)`` and the warm start, and the seconds."""
@@ -94,9 +94,10 @@ def _learn(noisy, clean, arch, args):
         "stopped": (result.groups, True),
         "written": (result.groups, learn_stop.decide_stop(noisy, result.groups, clean).stop),
     }
-    if args.rounds:
+    rounds = args.rounds if rounds is None else rounds
+    if rounds:
         again = learn_stop.fit_stopped(
-            objective, start.arch, noisy, rounds=args.rounds, start=start.params, **options
+            objective, start.arch, noisy, rounds=rounds, start=start.params, **options
         )
         decision = learn_stop.decide_stop(noisy, again.groups, clean)
         nets["stop-trained"] = (again.groups, decision.stop)
@@ -150,7 +151,7 @@ def main() -> None:
             top = min(peer, key=peer.get)
             mse = {c: _mse(_run(f, net), unseen) for c, net in nets.items()}
             if not args.no_per_file:
-                own, _, _ = _learn([f], None, arch, args)
+                own, _, _ = _learn([f], None, arch, args, rounds=0)  # as learn --per-file
                 mse["per-file"] = _mse(_run(f, own["written"]), unseen)
             needs_peer = name in ("speech", "music") or name.startswith("DJ")
             met = [
