@@ -66,8 +66,8 @@ from .autoparams import MASK_SETS, choose_parameters, masked_copy, sure_stack
 from .engine import backward_difference, forward_difference, run_blocks, run_strided
 from .errors import ParameterError, ResdenoiseError
 from .filters import auto_lambda, run_plan
-from .network import build_network, format_network, parse_network
-from .network_stop import stopped_plan
+from .network import format_network, parse_network
+from .network_stop import stopped_network
 from .noise import resolve_sigma
 from .nonlinearities import Nonlinearity, get_parametrised
 
@@ -621,11 +621,13 @@ def network_text(
     comment: str = "",
     stop: str | None = None,
     max_blocks: int | None = None,
+    lambda_factors: Sequence[float] | None = None,
 ) -> str:
     """The network file of ``groups`` (:func:`resdenoise.network.format_network`),
-    with ``stop``/``max_blocks`` when its depth is chosen per signal."""
+    with ``stop``, ``max_blocks`` and ``lambda_factors`` when its depth (and a
+    common lambda factor) is chosen per signal."""
     blocks = [g.as_block(i + 1) for i, g in enumerate(groups)]
-    return format_network(blocks, h, "learned network", comment, stop, max_blocks)
+    return format_network(blocks, h, "learned network", comment, stop, max_blocks, lambda_factors)
 
 
 def run_network_stopped(
@@ -634,13 +636,15 @@ def run_network_stopped(
     h: float = 1.0,
     extend: float = 4.0,
     max_blocks: int | None = None,
+    lambda_factors: Sequence[float] | None = None,
 ) -> tuple[np.ndarray, int]:
     """Run the network and stop where SURE is least: ``(output, blocks)``.
 
     The depth follows the signal as the automatic modes' stopping time does:
     the network's blocks, then its last group repeated on, up to
     ``max_blocks`` (default ``extend`` times its depth), and the output is
-    the state of least SURE, zero blocks (the input) included.  This is the
+    the state of least SURE, zero blocks (the input) included (with
+    ``lambda_factors``, every lambda's common factor chosen among them too).  This is the
     network file with ``stop = "sure"`` (:func:`network_text`) as
     ``resnet --network`` runs it (:func:`resdenoise.network_stop.stopped_plan`),
     bit for bit.  Each state is one the network's blocks reach, so stability
@@ -648,14 +652,18 @@ def run_network_stopped(
     """
     depth = sum(g.repeat for g in groups)
     cap = max(1, math.ceil(extend * depth)) if max_blocks is None else max_blocks
-    out, extra = stopped_run(u, groups, h, cap)
+    out, extra = stopped_run(u, groups, h, cap, lambda_factors)
     return out, extra["blocks_chosen"]
 
 
-def stopped_run(u, groups: Sequence[Group], h: float, cap: int) -> tuple[np.ndarray, dict]:
-    """The network file with ``stop = "sure"`` run on u: ``(output, the depth's report)``."""
-    spec = parse_network(network_text(groups, h, stop="sure", max_blocks=cap))
-    plan, extra = stopped_plan(build_network(spec, u, h=h), u, spec.max_blocks)
+def stopped_run(
+    u, groups: Sequence[Group], h: float, cap: int, lambda_factors=None
+) -> tuple[np.ndarray, dict]:
+    """The network file with ``stop = "sure"`` (``max-blocks = cap``, and
+    ``lambda-factors`` when given) run on u as ``resnet --network`` runs it:
+    ``(output, the depth's report)``."""
+    text = network_text(groups, h, stop="sure", max_blocks=cap, lambda_factors=lambda_factors)
+    plan, extra = stopped_network(parse_network(text), u, h=h)
     return run_plan(plan, np.asarray(u, dtype=float)), extra
 
 

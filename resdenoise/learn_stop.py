@@ -31,6 +31,7 @@ from .learn import (
 )
 
 __all__ = [
+    "LAMBDA_FACTORS",
     "StopDecision",
     "decide_stop",
     "default_cap",
@@ -39,30 +40,53 @@ __all__ = [
 ]
 
 
+#: The common lambda factors a stop may choose among (``lambda-factors``): 1/4 to 4 in
+#: half-octaves, as the automatic modes search lambda in half-octaves.
+LAMBDA_FACTORS = tuple(2.0 ** (k / 2) for k in range(-4, 5))
+
+
 @dataclass(frozen=True)
 class StopDecision:
-    """Whether a learned network is better stopped per signal by SURE (``stop = "sure"``
-    in its file) than run at its trained depth, judged on the training signals.
+    """How a learned network is best run, judged on the training signals: at its
+    trained depth, stopped per signal by SURE (``stop = "sure"``), or stopped with a
+    common lambda factor chosen by SURE too (``lambda-factors``).
 
-    ``loss_trained`` and ``loss_stopped``: the supervised error against the clean
-    signals, else SURE (mean per value over all training signals; ``loss_trained``
-    None when a search ended before the trained depth, SURE having risen for long).
+    ``losses``: per way (``trained``, ``stopped``, ``stopped_lambda``) the
+    supervised error against the clean signals, else SURE (mean per value over
+    all training signals; ``trained`` None when a search ended before the trained
+    depth, SURE having risen for long).  ``chosen``/``factors``: the depth and
+    lambda factor the winning stop chose per training signal.
     """
 
     stop: bool
     max_blocks: int
     depth: int
     chosen: tuple[int, ...]
-    loss_trained: float | None
-    loss_stopped: float
+    losses: dict
     measure: str
+    lambda_factors: tuple[float, ...] | None = None
+    factors: tuple[float, ...] = ()
+
+    @property
+    def loss_trained(self) -> float | None:
+        return self.losses["trained"]
+
+    @property
+    def loss_stopped(self) -> float:
+        """The loss of the better stop."""
+        return self.losses["stopped_lambda" if self.lambda_factors else "stopped"]
 
     def as_dict(self) -> dict:
         return {
             "stop": "sure" if self.stop else None,
             "stop_max_blocks": self.max_blocks,
+            "stop_lambda_factors": None
+            if self.lambda_factors is None
+            else list(self.lambda_factors),
             "stop_blocks_chosen": list(self.chosen),
+            "stop_lambda_factor_chosen": list(self.factors),
             "stop_measure": self.measure,
+            "stop_losses": dict(self.losses),
             "loss_at_trained_depth": self.loss_trained,
             "loss_stopped_by_sure": self.loss_stopped,
         }
@@ -74,32 +98,54 @@ def decide_stop(
     clean: Sequence[np.ndarray] | None = None,
     h: float = 1.0,
     max_blocks: int | None = None,
+    lambda_factors: Sequence[float] | None = LAMBDA_FACTORS,
 ) -> StopDecision:
-    """Run the learned network on each training signal at its depth and stopped by
-    SURE (up to ``max_blocks``, default 4x its depth) and keep the stop when it
-    gives the smaller loss (:class:`StopDecision`)."""
+    """Run the learned network on each training signal at its depth, stopped by
+    SURE (up to ``max_blocks``, default 4x its depth), and stopped with a common
+    lambda factor of ``lambda_factors`` chosen by SURE (None: not tried); the
+    stop is kept when one of the stops gives a smaller loss than the trained
+    depth, the better of the two stops (:class:`StopDecision`)."""
     depth = sum(g.repeat for g in groups)
     cap = default_cap(groups) if max_blocks is None else max_blocks
-    total, trained, stopped, chosen = 0, 0.0, 0.0, []
-    for i, f in enumerate(noisy):
-        f = np.asarray(f, dtype=float)
-        out, extra = stopped_run(f, groups, h, cap)
-        chosen.append(extra["blocks_chosen"])
-        total += f.size
-        if clean is not None:
-            stopped += float(np.sum((out - clean[i]) ** 2))
-            trained += float(np.sum((run_network(f, groups, h) - clean[i]) ** 2))
-        else:
-            stopped += extra["stopping_criterion"] * f.shape[0]
-            at_depth = extra["sure_at_network_depth"]
-            trained = (
-                None if trained is None or at_depth is None else trained + at_depth * f.shape[0]
-            )
-    trained = None if trained is None else trained / total
-    stopped /= total
-    better = trained is None or stopped < trained
+    ways = (
+        {"stopped": None}
+        if lambda_factors is None
+        else {
+            "stopped": None,
+            "stopped_lambda": tuple(float(a) for a in lambda_factors),
+        }
+    )
+    total = sum(np.asarray(f).size for f in noisy)
+    losses: dict = {"trained": 0.0}
+    picks: dict = {}
+    for way, factors in ways.items():
+        losses[way], picks[way] = 0.0, []
+        for i, f in enumerate(noisy):
+            f = np.asarray(f, dtype=float)
+            out, extra = stopped_run(f, groups, h, cap, factors)
+            picks[way].append((extra["blocks_chosen"], extra.get("lambda_factor", 1.0)))
+            if clean is not None:
+                losses[way] += float(np.sum((out - clean[i]) ** 2)) / total
+            else:
+                losses[way] += extra["stopping_criterion"] * f.shape[0] / total
+            if way != "stopped":
+                continue
+            if clean is not None:
+                losses["trained"] += float(np.sum((run_network(f, groups, h) - clean[i]) ** 2))
+            else:
+                at_depth = extra["sure_at_network_depth"]
+                if losses["trained"] is not None:
+                    losses["trained"] = (
+                        None if at_depth is None else (losses["trained"] + at_depth * f.shape[0])
+                    )
+    if losses["trained"] is not None:
+        losses["trained"] /= total
+    best = min(ways, key=lambda w: losses[w])  # the first of equals: the plain stop
+    better = losses["trained"] is None or losses[best] < losses["trained"]
     measure = "supervised" if clean is not None else "sure"
-    return StopDecision(better, cap, depth, tuple(chosen), trained, stopped, measure)
+    chosen = tuple(k for k, _ in picks[best])
+    factors = tuple(a for _, a in picks[best])
+    return StopDecision(better, cap, depth, chosen, losses, measure, ways[best], factors)
 
 
 def default_cap(groups: Sequence[Group]) -> int:

@@ -5,7 +5,8 @@ not always run all its blocks: its blocks, then its last group repeated on,
 up to ``max-blocks`` blocks in all, are candidates, and the depth of least
 SURE is the one run, zero blocks (the input) included.  It is the automatic
 modes' stopping time (:func:`resdenoise.autoparams.choose_steps`) for a
-network whose blocks differ, with the same pieces: the noise level of the
+network whose blocks differ (with ``lambda-factors``, also one common factor of
+every lambda, as the automatic modes search lambda), with the same pieces: the noise level of the
 automatic search (:func:`resdenoise.noise.resolve_sigma`), the seeded probe
 run as more channels (:func:`resdenoise.autoparams.sure_stack`), SURE summed
 by :func:`resdenoise.autoparams.sure_parts`, the same end of the search
@@ -32,7 +33,7 @@ from .autoparams import MIN_IMPROVEMENT, _chunk_bounds, sure_parts, sure_stack
 from .engine import run_blocks, run_strided
 from .errors import ParameterError
 from .filters import as_identity
-from .network import NetworkPlan
+from .network import NetworkPlan, build_network
 from .noise import resolve_sigma
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "choose_depth",
     "cut_network",
     "default_cap",
+    "stopped_network",
     "stopped_plan",
 ]
 
@@ -184,8 +186,40 @@ def default_cap(plan: NetworkPlan) -> int:
     return max(1, 4 * sum(spec.repeat for spec, _, _ in plan.groups))
 
 
-def stopped_plan(plan: NetworkPlan, u, cap: int | None = None, sigma=None):
-    """``(plan cut to the chosen depth, the report's entries)`` for ``u``."""
+def stopped_plan(plan: NetworkPlan, u, cap: int | None = None, sigma=None, variants=None):
+    """``(plan cut to the chosen depth, the report's entries)`` for ``u``.
+
+    ``variants``: ``[(lambda factor, plan with every lambda times it), ...]``
+    (the file's ``lambda-factors``), each searched as :func:`choose_depth`
+    searches ``plan``; the pair of least SURE at its chosen depth wins (the
+    first of equals).  Default: ``plan`` alone.
+    """
     cap = default_cap(plan) if cap is None else cap
-    choice = choose_depth(plan, u, cap, sigma)
-    return cut_network(plan, choice.blocks), choice.as_dict()
+    variants = [(1.0, plan)] if variants is None else list(variants)
+    f2 = np.asarray(u, dtype=float)
+    level = resolve_sigma(f2.reshape(f2.shape[0], -1), sigma, search=True)  # once for all
+    best = None
+    for factor, candidate in variants:
+        choice = choose_depth(candidate, u, cap, level)
+        score = choice.criterion[choice.blocks]
+        if best is None or score < best[0]:
+            best = (score, factor, candidate, choice)
+    _, factor, chosen, choice = best
+    extra = choice.as_dict()
+    if len(variants) > 1:
+        extra["lambda_factor"] = factor
+        extra["lambda_factors"] = [a for a, _ in variants]
+        extra["depth_reason"] += f"; every lambda x {factor:.4g}, of {len(variants)} factors"
+    return cut_network(chosen, choice.blocks), extra
+
+
+def stopped_network(spec, u, lam=None, tau=None, h: float = 1.0):
+    """A network file with ``stop`` bound to ``u`` at its chosen depth (and lambda
+    factor): ``(plan, the report's entries)``, as ``resnet --network`` runs it
+    (``lam``, ``tau``, ``h``: :func:`resdenoise.network.build_network`'s defaults)."""
+    plan = build_network(spec, u, lam=lam, tau=tau, h=h)
+    variants = [
+        (a, plan if a == 1.0 else build_network(spec, u, lam=lam, tau=tau, h=h, lam_factor=a))
+        for a in spec.lambda_factors
+    ]
+    return stopped_plan(plan, u, spec.max_blocks, variants=variants)

@@ -356,12 +356,11 @@ def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> Callable:
     lam = None if lam == AUTO else lam
 
     def make_plan(u):
-        plan = build_network(spec, u, lam=lam, tau=tau, h=h)
         if spec.stop is None:
-            return plan, {}
-        from .network_stop import stopped_plan  # stop = "sure": the depth for this signal
+            return build_network(spec, u, lam=lam, tau=tau, h=h), {}
+        from .network_stop import stopped_network  # stop = "sure": the depth for this signal
 
-        return stopped_plan(plan, u, spec.max_blocks)
+        return stopped_network(spec, u, lam=lam, tau=tau, h=h)
 
     if spec.source != "<network>":
         make_plan.reads = {spec.source: "network"}  # protected from the run's outputs

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from resdenoise import learn
+from resdenoise import learn, learn_stop
 from resdenoise.cli import cli
 from resdenoise.io import read_signal
 
@@ -219,11 +219,16 @@ def test_stop_sure_file_runs_through_resnet_bit_for_bit(runner, tmp_path, pair, 
     report = json.loads(result.stdout)
     assert report["stop"] == "sure" and report["stop_max_blocks"] == 40
     assert 'stop = "sure"\nmax-blocks = 40\n' in net.read_text()
-    assert 'depth per signal by SURE (stop = "sure", up to 40 blocks; as asked)' in result.stderr
+    assert "depth per signal by SURE" in result.stderr
+    assert 'stop = "sure", up to 40 blocks; as asked)' in result.stderr
+    factors = report["stop_lambda_factors"]  # when the common lambda factor did better
+    assert (factors is not None) == ("lambda-factors = [" in net.read_text())
     run = runner.invoke(cli, ["resnet", str(noisy), "--network", str(net), "-o", str(out)])
     assert run.exit_code == 0, run.output
     f = read_signal(str(noisy)).data
-    expected, blocks = learn.run_network_stopped(f, _groups(report), max_blocks=40)
+    expected, blocks = learn.run_network_stopped(
+        f, _groups(report), max_blocks=40, lambda_factors=factors
+    )
     np.testing.assert_array_equal(read_signal(str(out)).data, expected)
     assert [blocks] == report["stop_blocks_chosen"]
     assert f"{blocks} blocks chosen by sure" in run.stderr
@@ -246,14 +251,23 @@ def test_stop_auto_keeps_the_smaller_training_loss(runner, tmp_path, pair):
     report = json.loads(runner.invoke(cli, args).stdout)
     assert report["stop_asked"] == "auto"
     f, c = read_signal(str(noisy)).data, read_signal(str(clean)).data
-    stopped, blocks = learn.run_network_stopped(f, _groups(report))
+    stopped, _ = learn.run_network_stopped(f, _groups(report))
+    factored, _ = learn.run_network_stopped(
+        f, _groups(report), lambda_factors=learn_stop.LAMBDA_FACTORS
+    )
     trained = learn.run_network(f, _groups(report))
-    assert report["loss_stopped_by_sure"] == pytest.approx(np.mean((stopped - c) ** 2), rel=1e-12)
-    assert report["loss_at_trained_depth"] == pytest.approx(np.mean((trained - c) ** 2), rel=1e-12)
+    losses = report["stop_losses"]
+    assert losses["stopped"] == pytest.approx(np.mean((stopped - c) ** 2), rel=1e-12)
+    assert losses["stopped_lambda"] == pytest.approx(np.mean((factored - c) ** 2), rel=1e-12)
+    assert losses["trained"] == pytest.approx(np.mean((trained - c) ** 2), rel=1e-12)
+    assert report["loss_stopped_by_sure"] == min(losses["stopped"], losses["stopped_lambda"])
     better = report["loss_stopped_by_sure"] < report["loss_at_trained_depth"]
     assert report["stop"] == ("sure" if better else None)
     assert ('stop = "sure"' in net.read_text()) == better
-    assert report["stop_blocks_chosen"] == [blocks]
+    with_factors = losses["stopped_lambda"] < losses["stopped"]
+    assert report["stop_lambda_factors"] == (
+        list(learn_stop.LAMBDA_FACTORS) if with_factors else None
+    )
 
 
 def test_same_seed_same_stopped_file_and_output(runner, tmp_path, pair):

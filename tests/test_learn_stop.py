@@ -102,7 +102,7 @@ def test_decide_stop_writes_the_stop_only_when_it_helps(rng):
     noisy, clean = [n for _, n in pairs], [c for c, _ in pairs]
     arch = learn.Architecture(groups=1, blocks=12, bumps=4)
     groups = learn.network_groups(learn.initial_parameters(arch, seed=1), arch)
-    decision = learn_stop.decide_stop(noisy, groups, clean)
+    decision = learn_stop.decide_stop(noisy, groups, clean, lambda_factors=None)
     outs = [learn.run_network_stopped(f, groups)[0] for f in noisy]
     fulls = [learn.run_network(f, groups) for f in noisy]
     stopped = sum(np.sum((o - c) ** 2) for o, c in zip(outs, clean, strict=True)) / 400
@@ -118,3 +118,26 @@ def test_decide_stop_writes_the_stop_only_when_it_helps(rng):
     plan, extra = stopped_plan(build_network(spec, noisy[1]), noisy[1], spec.max_blocks)
     np.testing.assert_array_equal(plan.run(noisy[1]), outs[1])
     assert extra["blocks_chosen"] == decision.chosen[1]
+
+
+def test_lambda_factors_choose_the_least_sure_of_the_scaled_networks(rng):
+    clean, noisy = _signal(rng, 240, 0.3)
+    arch = learn.Architecture(groups=2, blocks=4, bumps=4)
+    groups = learn.network_groups(learn.initial_parameters(arch, seed=4), arch)
+    factors = (0.5, 1.0, 2.0)
+    out, extra = learn.stopped_run(noisy, groups, 1.0, 32, factors)
+    scores = {}
+    for a in factors:  # the network with every lambda scale times a, stopped alone
+        scaled = [learn.Group(g.coefficients, g.lam_scale * a, g.tau, g.repeat) for g in groups]
+        u, e = learn.stopped_run(noisy, scaled, 1.0, 32)
+        scores[a] = (e["stopping_criterion"], u, e["blocks_chosen"])
+    best = min(factors, key=lambda a: scores[a][0])
+    assert extra["lambda_factor"] == best and extra["lambda_factors"] == list(factors)
+    assert extra["blocks_chosen"] == scores[best][2]
+    np.testing.assert_allclose(out, scores[best][1], rtol=0, atol=1e-12)
+    assert f"every lambda x {best:.4g}, of 3 factors" in extra["depth_reason"]
+    decision = learn_stop.decide_stop([noisy], groups, [clean], lambda_factors=factors)
+    assert set(decision.losses) == {"trained", "stopped", "stopped_lambda"}
+    assert decision.loss_stopped == min(
+        decision.losses["stopped"], decision.losses["stopped_lambda"]
+    )

@@ -165,3 +165,24 @@ def test_stop_refuses_a_file_in_chunks(runner, tmp_path, noisy):
     result = runner.invoke(cli, args)
     assert result.exit_code == 2 and "needs the whole signal" in result.stderr
     assert result.stderr.count("\n") == 1 and not out.exists()
+
+
+def test_lambda_factors_in_the_file_choose_a_common_factor(runner, tmp_path, noisy):
+    text = STOPPED.replace("max-blocks = 45\n", "max-blocks = 45\nlambda-factors = [0.5, 1, 2]\n")
+    src, net, out = _write(tmp_path / "in.csv", noisy), tmp_path / "s.toml", tmp_path / "o.csv"
+    net.write_text(text)
+    result = runner.invoke(cli, ["resnet", str(src), "--network", str(net), "-o", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    params = json.loads(result.stdout)["parameters"]
+    f = read_signal(str(src)).data
+    spec = parse_network(text, str(net))
+    assert spec.lambda_factors == (0.5, 1.0, 2.0)
+    sure = {}
+    for a in spec.lambda_factors:  # each factor searched alone, lambdas scaled by hand
+        scaled = [replace(b, lam_scale=a) for b in spec.blocks]  # auto lambda x a
+        plan = build_network(replace(spec, blocks=tuple(scaled)), f)
+        choice = choose_depth(plan, f, 45)
+        sure[a] = (choice.criterion[choice.blocks], cut_network(plan, choice.blocks))
+    best = min(spec.lambda_factors, key=lambda a: sure[a][0])
+    assert params["lambda_factor"] == best and params["lambda_factors"] == [0.5, 1.0, 2.0]
+    np.testing.assert_array_equal(read_signal(str(out)).data, sure[best][1].run(f))

@@ -357,6 +357,7 @@ def _train(noisy, clean, noisy_paths, clean_paths, network, settings):
         comment,
         "sure" if use_stop else None,
         stop.max_blocks if use_stop else None,
+        stop.lambda_factors if use_stop else None,
     )
     spec = parse_network(text, network or "<learned network>")  # as resnet --network reads it
     verdict = build_network(spec, noisy[0]).verdict()  # lambda-scale: a signal for lambda

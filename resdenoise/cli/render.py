@@ -642,9 +642,18 @@ def _stop_line(report: dict) -> str:
     )
     if report["stop"] == "sure":
         why = "as asked" if report["stop_asked"] == "sure" else "the smaller loss"
+        factors = report.get("stop_lambda_factors")
+        with_factor = (
+            f" and a lambda factor of {len(factors)} (chose "
+            + ", ".join(num(a) for a in report["stop_lambda_factor_chosen"])
+            + ")"
+            if factors
+            else ""
+        )
         return (
-            f'  depth per signal by SURE (stop = "sure", up to {report["stop_max_blocks"]} '
-            f"blocks; {why}): {chosen} blocks on the training files; {losses}"
+            f'  depth per signal by SURE{with_factor} (stop = "sure", up to '
+            f"{report['stop_max_blocks']} blocks; {why}): {chosen} blocks on the training "
+            f"files; {losses}"
         )
     return (
         f"  every block runs: the SURE stop (chose {chosen} blocks on the training files) "
