@@ -171,7 +171,9 @@ def test_lambda_factors_in_the_file_choose_a_common_factor(runner, tmp_path, noi
     text = STOPPED.replace("max-blocks = 45\n", "max-blocks = 45\nlambda-factors = [0.5, 1, 2]\n")
     src, net, out = _write(tmp_path / "in.csv", noisy), tmp_path / "s.toml", tmp_path / "o.csv"
     net.write_text(text)
-    result = runner.invoke(cli, ["resnet", str(src), "--network", str(net), "-o", str(out), "--json"])
+    result = runner.invoke(
+        cli, ["resnet", str(src), "--network", str(net), "-o", str(out), "--json"]
+    )
     assert result.exit_code == 0, result.output
     params = json.loads(result.stdout)["parameters"]
     f = read_signal(str(src)).data
