@@ -18,15 +18,15 @@ L-BFGS-B improves it from there.  Side by side, on the unseen signal:
 * ``stopped``: the trained network stopped per signal where SURE is least
   (its file with ``stop = "sure"``, :func:`resdenoise.learn.run_network_stopped`:
   its blocks, then its last group repeated on, up to 4x its depth);
-* ``written``: what ``resdenoise learn`` writes: trained or stopped, whichever
-  had the smaller loss on the training signals
-  (:func:`resdenoise.learn_stop.decide_stop`);
+* ``written``: what ``resdenoise learn`` writes by default (``--stop sure``):
+  stopped per signal by SURE, with one common lambda factor of 1/4 to 4
+  chosen by SURE too (``lambda-factors``);
 * ``stop-trained``: trained for the SURE stop (each training signal at the
   depth the stop chooses for it, ``--rounds`` rounds,
-  :func:`resdenoise.learn_stop.fit_stopped`), then written as learn decides;
+  :func:`resdenoise.learn_stop.fit_stopped`), then run as ``written``;
 * ``per-file``: self-supervised on the unseen signal alone (warm start by
-  the families' SURE, then SURE training, then learn's stop decision), the
-  learned network as an automatic mode.
+  the families' SURE, then SURE training), run as ``written``: what
+  ``resdenoise learn --per-file`` does, the learned network as an automatic mode.
 
 Then the training time against signal length and blocks.
 
@@ -88,25 +88,29 @@ def _learn(noisy, clean, arch, args, rounds=None):
     options = {"max_iterations": args.iterations, "anchor": args.anchor}
     result = learn.fit(objective, start.arch, start=start.params, **options)
     seconds = time.perf_counter() - start_time
+    factors = learn_stop.LAMBDA_FACTORS
     nets = {
         "warm": (learn.network_groups(start.params, start.arch), False),
         "trained": (result.groups, False),
-        "stopped": (result.groups, True),
-        "written": (result.groups, learn_stop.decide_stop(noisy, result.groups, clean).stop),
+        "stopped": (result.groups, None),
+        "written": (result.groups, factors),  # learn's default, --stop sure
     }
     rounds = args.rounds if rounds is None else rounds
     if rounds:
         again = learn_stop.fit_stopped(
             objective, start.arch, noisy, rounds=rounds, start=start.params, **options
         )
-        decision = learn_stop.decide_stop(noisy, again.groups, clean)
-        nets["stop-trained"] = (again.groups, decision.stop)
+        nets["stop-trained"] = (again.groups, factors)
     return nets, start, seconds
 
 
 def _run(f, net) -> np.ndarray:
-    groups, stop = net
-    return learn.run_network_stopped(f, groups)[0] if stop else learn.run_network(f, groups)
+    """``net``: (groups, False) at the trained depth, else stopped by SURE with these
+    lambda factors (None: the depth alone)."""
+    groups, factors = net
+    if factors is False:
+        return learn.run_network(f, groups)
+    return learn.run_network_stopped(f, groups, lambda_factors=factors)[0]
 
 
 COLUMNS = ("warm", "trained", "stopped", "written", "stop-trained", "per-file")
@@ -171,8 +175,7 @@ def main() -> None:
         print(
             f"{'':24s} warm start: {start.family}, {start.steps} blocks "
             f"-> {start.arch.groups} x {start.arch.blocks}, g fit error {start.fit_error:.3g}; "
-            f"training {seconds:.1f} s; written with stop: {nets['written'][1]}"
-            + (f", stop-trained: {nets['stop-trained'][1]}" if "stop-trained" in nets else "")
+            f"training {seconds:.1f} s"
         )
     print(
         f"network: {arch.groups} groups, {arch.bumps} bumps each, {arch.scales} scales, "

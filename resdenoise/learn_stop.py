@@ -15,7 +15,7 @@ writes ``stop = "sure"`` when the stop does.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -35,6 +35,7 @@ __all__ = [
     "StopDecision",
     "decide_stop",
     "default_cap",
+    "forced",
     "fit_stopped",
     "stop_depths",
 ]
@@ -66,6 +67,10 @@ class StopDecision:
     measure: str
     lambda_factors: tuple[float, ...] | None = None
     factors: tuple[float, ...] = ()
+    #: per way: (depths, lambda factors) chosen on the training signals
+    picks: dict = field(default_factory=dict)
+    #: the lambda factors tried (None: not tried)
+    tried: tuple[float, ...] | None = None
 
     @property
     def loss_trained(self) -> float | None:
@@ -145,7 +150,25 @@ def decide_stop(
     measure = "supervised" if clean is not None else "sure"
     chosen = tuple(k for k, _ in picks[best])
     factors = tuple(a for _, a in picks[best])
-    return StopDecision(better, cap, depth, chosen, losses, measure, ways[best], factors)
+    every = {w: (tuple(k for k, _ in p), tuple(a for _, a in p)) for w, p in picks.items()}
+    decision = StopDecision(better, cap, depth, chosen, losses, measure, ways[best], factors)
+    return replace(decision, picks=every, tried=ways.get("stopped_lambda"))
+
+
+def forced(decision: StopDecision) -> StopDecision:
+    """The decision with the stop and its lambda factors whatever the training loss
+    said (``learn --stop sure``): on a signal it was not trained on, SURE's choice of
+    depth and factor per signal measured better than the trained depth and lambda
+    (benchmarks/bench_learn.py)."""
+    if decision.lambda_factors is not None or "stopped_lambda" not in decision.losses:
+        return replace(decision, stop=True)
+    return replace(
+        decision,
+        stop=True,
+        lambda_factors=decision.tried,
+        chosen=decision.picks["stopped_lambda"][0],
+        factors=decision.picks["stopped_lambda"][1],
+    )
 
 
 def default_cap(groups: Sequence[Group]) -> int:

@@ -220,9 +220,11 @@ def test_stop_sure_file_runs_through_resnet_bit_for_bit(runner, tmp_path, pair, 
     assert report["stop"] == "sure" and report["stop_max_blocks"] == 40
     assert 'stop = "sure"\nmax-blocks = 40\n' in net.read_text()
     assert "depth per signal by SURE" in result.stderr
-    assert 'stop = "sure", up to 40 blocks; as asked)' in result.stderr
-    factors = report["stop_lambda_factors"]  # when the common lambda factor did better
-    assert (factors is not None) == ("lambda-factors = [" in net.read_text())
+    assert 'stop = "sure", up to 40 blocks; --stop sure)' in result.stderr
+    factors = report["stop_lambda_factors"]  # --stop sure: SURE chooses a common factor too
+    assert factors == list(learn_stop.LAMBDA_FACTORS)
+    assert "lambda-factors = [0.25, 0.3535533905932738, 0.5, " in net.read_text()
+    assert "and a lambda factor of 9 (chose " in result.stderr
     run = runner.invoke(cli, ["resnet", str(noisy), "--network", str(net), "-o", str(out)])
     assert run.exit_code == 0, run.output
     f = read_signal(str(noisy)).data
@@ -248,7 +250,7 @@ def test_stop_auto_keeps_the_smaller_training_loss(runner, tmp_path, pair):
     noisy, clean = pair
     net = tmp_path / "net.toml"
     args = ["learn", str(noisy), "--clean", str(clean), "-o", str(net), "--json", *FAST]
-    report = json.loads(runner.invoke(cli, args).stdout)
+    report = json.loads(runner.invoke(cli, [*args, "--stop", "auto"]).stdout)
     assert report["stop_asked"] == "auto"
     f, c = read_signal(str(noisy)).data, read_signal(str(clean)).data
     stopped, _ = learn.run_network_stopped(f, _groups(report))

@@ -91,12 +91,14 @@ __all__ = ["learn"]
 )
 @click.option(
     "--stop",
-    type=click.Choice(["auto", "sure", "none"]),
-    default="auto",
+    type=click.Choice(["sure", "auto", "none"]),
+    default="sure",
     show_default=True,
-    help='The network file\'s depth: sure = chosen per signal by SURE (stop = "sure": '
-    "the blocks, then the last group repeated on, up to --max-blocks); none = every "
-    "block; auto = sure when it gives the smaller loss on the training files.",
+    help="The network file's depth: sure = chosen per signal by SURE, with one common "
+    'lambda factor of 1/4 to 4 (stop = "sure", lambda-factors: the blocks, then the last '
+    "group repeated on, up to --max-blocks); auto = the trained depth, the stop or the stop "
+    "with the factor, whichever gave the smallest loss on the training files; none = every "
+    "block at its trained lambda.",
 )
 @click.option(
     "--max-blocks",
@@ -148,7 +150,7 @@ def learn(noisy_paths, clean_paths, output, **settings):
         resdenoise learn noisy.csv --clean clean.csv -o net.toml
         resdenoise resnet other_noisy.csv --network net.toml -o denoised.csv
         resdenoise learn noisy.wav --objective noise2self -o net.toml
-        resdenoise learn noisy.csv --clean clean.csv --stop sure --blocks 64 -o net.toml
+        resdenoise learn noisy.csv --clean clean.csv --stop none --blocks 64 -o net.toml
         resdenoise learn --per-file noisy.wav -o denoised.wav --network-out net.toml
         cat noisy.csv | resdenoise learn - --delimiter ';' --columns 2 -o net.toml
     """
@@ -345,7 +347,9 @@ def _train(noisy, clean, noisy_paths, clean_paths, network, settings):
     stop = None
     if settings["stop"] != "none":
         stop = learn_stop.decide_stop(noisy, result.groups, clean, arch.h, settings["max_blocks"])
-    use_stop = stop is not None and (settings["stop"] == "sure" or stop.stop)
+        if settings["stop"] == "sure":  # SURE chooses the depth and factor per signal
+            stop = learn_stop.forced(stop)
+    use_stop = stop is not None and stop.stop
     comment = (
         f"learned by resdenoise learn ({result.objective}, {len(noisy)} file"
         f"{'' if len(noisy) == 1 else 's'}, seed {settings['seed']}): loss "

@@ -641,7 +641,7 @@ def _stop_line(report: dict) -> str:
         f"{num(stopped)} stopped"
     )
     if report["stop"] == "sure":
-        why = "as asked" if report["stop_asked"] == "sure" else "the smaller loss"
+        why = "--stop sure" if report["stop_asked"] == "sure" else "the smallest training loss"
         factors = report.get("stop_lambda_factors")
         with_factor = (
             f" and a lambda factor of {len(factors)} (chose "
