@@ -120,6 +120,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--groups", type=int, default=4)
+    parser.add_argument("--bumps", type=int, default=8)
     parser.add_argument("--scales", type=int, default=1, help="strides 2^(K-1) .. 1")
     parser.add_argument("--max-blocks", type=int, default=1024, help="warm-start depth budget")
     parser.add_argument("--anchor", type=float, default=0.0, help="weight towards the start")
@@ -128,7 +129,7 @@ def main() -> None:
     parser.add_argument("--no-per-file", action="store_true", help="skip the per-file column")
     parser.add_argument("--no-timing", action="store_true", help="skip the training-time table")
     args = parser.parse_args()
-    arch = learn.Architecture(groups=args.groups, scales=args.scales)
+    arch = learn.Architecture(groups=args.groups, bumps=args.bumps, scales=args.scales)
     rng = np.random.default_rng(20200207)
     print(
         f"MSE x 1e4 on the unseen signal (sigma = level x std of its clean signal); "
