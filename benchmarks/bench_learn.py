@@ -31,7 +31,7 @@ L-BFGS-B improves it from there.  Side by side, on the unseen signal:
 Then the training time against signal length and blocks.
 
     python benchmarks/bench_learn.py [--iterations 20] [--groups 4] [--max-blocks 1024]
-        [--anchor 0] [--rounds 2] [--scales 1] [--classes speech,music] [--no-per-file] [--no-timing]
+        [--anchor 0] [--rounds 0] [--scales 1] [--classes speech,music] [--no-per-file] [--no-timing]
 """
 
 from __future__ import annotations
@@ -124,7 +124,9 @@ def main() -> None:
     parser.add_argument("--scales", type=int, default=1, help="strides 2^(K-1) .. 1")
     parser.add_argument("--max-blocks", type=int, default=1024, help="warm-start depth budget")
     parser.add_argument("--anchor", type=float, default=0.0, help="weight towards the start")
-    parser.add_argument("--rounds", type=int, default=2, help="stop-trained rounds (0: none)")
+    parser.add_argument(
+        "--rounds", type=int, default=0, help="stop-trained rounds (0: no such column; 2 measured)"
+    )
     parser.add_argument("--classes", default=None, help="comma-separated class prefixes")
     parser.add_argument("--no-per-file", action="store_true", help="skip the per-file column")
     parser.add_argument("--no-timing", action="store_true", help="skip the training-time table")
