@@ -62,7 +62,7 @@ from typing import Protocol
 
 import numpy as np
 
-from . import noise, stability
+from . import stability
 from .errors import ParameterError, SignalError
 from .filters import Summary, run_plan
 from .median import LEVELS
@@ -649,15 +649,6 @@ class StreamedRun:
         self.scan.visit(block)
         self._checked += block.shape[0]
         self.progress("check", self._checked, None)
-
-    def expect(self, frames: int) -> None:
-        """The signal's length, known before the checking pass (an audio file's
-        header): the noise calibration of that length, when the committed table
-        does not hold it (a long signal: a simulation of its size), starts in a
-        thread alongside the pass (:func:`resdenoise.noise.calibration_soon`)."""
-        length = noise.window_for(frames)
-        if length is not None:
-            noise.calibration_soon(length, (frames - 3) // length)
 
     def start(self, stream: BlockSource) -> SignalSummary:
         """The summary of the checked signal, for the plan maker."""
