@@ -618,3 +618,29 @@ def test_option_values_are_checked_against_the_file(tmp_path):
 def test_options_given_in_place_of_the_format():
     with pytest.raises(TypeError, match=r"options="):
         read_signal("x.csv", ReadOptions())  # type: ignore[arg-type]
+
+
+def test_an_audio_output_is_fsynced_once_after_its_header(tmp_path, rng, monkeypatch):
+    """soundfile's close would fsync (sf_write_sync) before libsndfile rewrites the
+    header; the writer skips that one and fsyncs once after the header: the file is
+    complete, soundfile's flush is never called, os.fsync once for the output."""
+    from resdenoise.io import SignalWriter, read_signal, write_files_atomic
+
+    src = tmp_path / "in.wav"
+    u = rng.standard_normal((5000, 2)) * 0.1
+    soundfile.write(src, u, 8000, subtype="FLOAT")
+    template = read_signal(src)
+    flushes, fsyncs = [], []
+    monkeypatch.setattr(soundfile.SoundFile, "flush", lambda self: flushes.append(self))
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (fsyncs.append(fd), real_fsync(fd))[1])
+    out = tmp_path / "out.wav"
+    with SignalWriter(out, template) as writer:
+        writer.write(template.data[:3000], {})
+        writer.write(template.data[3000:], {})
+        writer.close()
+        assert flushes == [] and len(fsyncs) == 1
+        write_files_atomic([writer])
+    assert flushes == []
+    back, rate = soundfile.read(out)
+    assert rate == 8000 and np.array_equal(back, u.astype(np.float32))

@@ -274,6 +274,27 @@ def _encode_error(name: str, fmt: str, subtype: str | None, exc: BaseException) 
     return SignalError(f"{name}: cannot encode as {fmt}/{subtype}: {msg}")
 
 
+def _close_unsynced(sf) -> None:
+    """Close a ``soundfile.SoundFile`` opened for writing without its fsync.
+
+    ``SoundFile.close`` calls libsndfile's ``sf_write_sync`` (an fsync of the
+    file) and then ``sf_close``, which rewrites the header (the data size)
+    after that fsync; the caller fsyncs the file once more anyway, after the
+    header.  One fsync, after ``sf_close``, makes the whole file durable;
+    this skips the first.  (Through soundfile's own handle: where a soundfile
+    version lacks it, the ordinary close.)
+    """
+    import soundfile
+
+    snd, handle = getattr(soundfile, "_snd", None), getattr(sf, "_file", None)
+    check = getattr(soundfile, "_error_check", None)
+    if snd is None or handle is None or check is None:
+        sf.close()
+        return
+    sf._file = None  # closed from here on, as SoundFile.close leaves it
+    check(snd.sf_close(handle))
+
+
 class SignalWriter(_TempOutput):
     """A signal written block by block: first to a temporary file, then renamed.
 
@@ -440,7 +461,7 @@ class SignalWriter(_TempOutput):
         try:
             if self._sf is not None:
                 try:
-                    self._sf.close()
+                    _close_unsynced(self._sf)
                 except _AUDIO_ERRORS as exc:
                     raise _encode_error(self.name, self.fmt, self.subtype, exc) from None
             else:
