@@ -107,14 +107,30 @@ def window_energies(x: np.ndarray, length: int, order: int = 3) -> np.ndarray:
     in ``x`` (a stream fed in blocks gets the same numbers).  Third differences are computed in
     pieces of :data:`ENERGY_ROWS` windows in two scratch arrays that stay in
     the cache (not five temporaries of the signal's size), by the same
-    operations in the same order: the same numbers.
+    operations in the same order: the same numbers.  Windows of
+    :data:`WINDOW` samples go through the compiled loop where it is built
+    (:func:`column_energies`; the same bits again).
     """
     if order != 3:  # unit variance for unit white noise: divided by sqrt(binom(2 order, order))
         d = np.diff(x, order) / math.sqrt(math.comb(2 * order, order))
         k = d.size // length
         return np.mean(d[: k * length].reshape(k, length) ** 2, axis=1)
-    k = max(x.size - 3, 0) // length
+    return column_energies(x.reshape(-1, 1), 0, length)
+
+
+def column_energies(block: np.ndarray, column: int, length: int) -> np.ndarray:
+    """:func:`window_energies` (third differences) of column ``column`` of ``block``
+    (float64, shape ``(rows, columns)``, C-contiguous), without copying the column
+    out where the compiled loop takes it (windows of :data:`WINDOW` samples)."""
+    k = max(block.shape[0] - 3, 0) // length
     out = np.empty(k)
+    compiled = _compiled()
+    fits = block.dtype == np.float64 and block.flags.c_contiguous
+    if compiled is not None and length == WINDOW and fits:
+        if k:
+            compiled.window_energies32(block, block.shape[1], column, out)
+        return out
+    x = np.ascontiguousarray(block[:, column])
     rows = max(1, min(k, ENERGY_ROWS * WINDOW // length))
     d, t = np.empty(rows * length), np.empty(rows * length)
     for a in range(0, k, rows):
@@ -129,6 +145,16 @@ def window_energies(x: np.ndarray, length: int, order: int = 3) -> np.ndarray:
         np.multiply(dd, dd, out=dd)
         np.add.reduce(dd.reshape(b - a, length), axis=1, out=out[a:b])
     return np.true_divide(out, length, out=out)
+
+
+@functools.cache
+def _compiled():
+    """The compiled module (its ``window_energies32``), or None where it was not built."""
+    try:
+        from . import _kernels
+    except ImportError:
+        return None
+    return _kernels if hasattr(_kernels, "window_energies32") else None
 
 
 def sigma_from_energy(energy: float, length: int, windows: int, order: int = 3) -> float:

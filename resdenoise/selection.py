@@ -132,10 +132,11 @@ class NoiseSelect:
         if not k:
             return
         used = block[: k * self.length + 3]
+        if used.dtype != np.float64:
+            used = used.astype(np.float64)
         for c, s in enumerate(self.select):
             if not s.done:
-                column = np.ascontiguousarray(used[:, c], dtype=np.float64)
-                s.feed(noise.window_energies(column, self.length))
+                s.feed(noise.column_energies(used, c, self.length))
 
     def end_pass(self) -> None:
         self._carry = None
