@@ -1267,32 +1267,50 @@ typedef struct {
     int seen, pos, first;
 } Walk;
 
+#if defined(__GNUC__)
+/* Four doubles (and their bit patterns) as one vector: comparisons give all-ones
+   masks, and a < b ? a : b is a blend of bits (GCC vectorises the scalar form of
+   it only with -ffinite-math-only). */
+typedef double v4d __attribute__((vector_size(32)));
+typedef int64_t v4i __attribute__((vector_size(32)));
+static RD_INLINE inline v4d pick(v4i take_a, v4d a, v4d b)
+{
+    return (v4d)((take_a & (v4i)a) | (~take_a & (v4i)b));
+}
+#endif
+
 /* The extremes, smallest magnitude and sign changes of n >= 1 consecutive values
    (after those visited before), contiguous in v; a NaN shows in the sum instead. */
 static RD_INLINE inline void visit(Walk *w, const double *v, Py_ssize_t n)
 {
     const double tol = w->tol;
-    double lo[8], hi[8], small[8]; /* eight lanes: the extremes are exact in any order */
+    Py_ssize_t j = 0;
+#if defined(__GNUC__)
+    /* eight lanes in two vectors of four: the extremes are exact in any order */
+    v4d lo[2], hi[2], small[2];
+    const v4i magnitude = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
     memcpy(lo, w->lo, sizeof lo);
     memcpy(hi, w->hi, sizeof hi);
     memcpy(small, w->small, sizeof small);
-    Py_ssize_t j = 0;
     for (; j + 8 <= n; j += 8)
-        for (int q = 0; q < 8; q++) {
-            double a = v[j + q], m = fabs(a);
-            lo[q] = a < lo[q] ? a : lo[q];
-            hi[q] = a > hi[q] ? a : hi[q];
-            small[q] = m < small[q] ? m : small[q];
+        for (int q = 0; q < 2; q++) {
+            v4d a, m;
+            memcpy(&a, v + j + 4 * q, sizeof a);
+            m = (v4d)((v4i)a & magnitude); /* |a| */
+            lo[q] = pick(a < lo[q], a, lo[q]);
+            hi[q] = pick(a > hi[q], a, hi[q]);
+            small[q] = pick(m < small[q], m, small[q]);
         }
-    for (; j < n; j++) {
-        double a = v[j], m = fabs(a);
-        lo[0] = a < lo[0] ? a : lo[0];
-        hi[0] = a > hi[0] ? a : hi[0];
-        small[0] = m < small[0] ? m : small[0];
-    }
     memcpy(w->lo, lo, sizeof lo);
     memcpy(w->hi, hi, sizeof hi);
     memcpy(w->small, small, sizeof small);
+#endif
+    for (; j < n; j++) {
+        double a = v[j], m = fabs(a);
+        w->lo[0] = a < w->lo[0] ? a : w->lo[0];
+        w->hi[0] = a > w->hi[0] ? a : w->hi[0];
+        w->small[0] = m < w->small[0] ? m : w->small[0];
+    }
     int64_t changes = 0;
     for (j = 1; j < n; j++)
         changes += (v[j] > tol) != (v[j - 1] > tol);
