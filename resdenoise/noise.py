@@ -157,6 +157,27 @@ def _compiled():
     return _kernels if hasattr(_kernels, "window_energies32") else None
 
 
+#: Largest sample magnitude whose window energies cannot overflow (differences of order
+#: up to 8 and their squares, summed over a window, stay far below the float64 maximum).
+ENERGY_TOP = 2.0**500
+
+
+def energy_shift(amplitude: float) -> int:
+    """The power of two ``k`` to divide the samples by (``np.ldexp(x, -k)``) before taking
+    window energies, for samples up to ``amplitude``: 0 up to :data:`ENERGY_TOP`, else
+    the least ``k`` that brings them under it.  Dividing by a power of two is exact, and
+    every step of the estimate scales exactly with it, so the estimate times ``2**k`` is
+    the unscaled one bit for bit wherever that one does not overflow (then it was inf or
+    NaN; with the shift it is the level), unless the signal also holds values so small
+    (below ``2**(k - 1074)``) that the division makes them subnormal.  Streamed and whole
+    runs take the same ``k`` of the same amplitude."""
+    if not amplitude > ENERGY_TOP:  # NaN too: nothing to scale
+        return 0
+    if math.isinf(amplitude):
+        return 0
+    return math.frexp(amplitude)[1] - math.frexp(ENERGY_TOP)[1] + 1
+
+
 def sigma_from_energy(energy: float, length: int, windows: int, order: int = 3) -> float:
     """``quiet-windows``' sigma from the quantile of ``windows`` window energies."""
     return math.sqrt(energy / calibration(length, windows, order))
@@ -288,6 +309,9 @@ def quiet_window_noise(u: np.ndarray, order: int = 3) -> np.ndarray:
     length = window_for(u2.shape[0], order)
     if length is None:
         return mad_haar_noise(u2)
+    shift = energy_shift(float(np.max(np.abs(u2)))) if u2.size else 0
+    if shift:  # samples beyond ENERGY_TOP: energies of the samples / 2**shift
+        u2 = np.ldexp(u2, -shift)
     out = np.empty(u2.shape[1])
     for c in range(u2.shape[1]):
         energies = window_energies(np.ascontiguousarray(u2[:, c]), length, order)
@@ -295,7 +319,7 @@ def quiet_window_noise(u: np.ndarray, order: int = 3) -> np.ndarray:
         part = np.partition(energies, (lo, hi))
         energy = quantile_from(part[lo], part[hi], weight)
         out[c] = sigma_from_energy(energy, length, energies.size, order)
-    return out
+    return np.ldexp(out, shift) if shift else out
 
 
 #: name: estimator(u) -> sigma per channel

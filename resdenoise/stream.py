@@ -301,6 +301,14 @@ class _Scan:
             self.noise_run.feed(block)
 
 
+def _settle(select: _NoiseSelect, frames: int, amplitude: float) -> bool:
+    """Settle a selection fed in the checking pass for the signal's length (a short
+    signal's window) and range (samples beyond ``noise.ENERGY_TOP`` are scaled
+    down); True when it starts afresh and needs a whole pass."""
+    fresh = select.resize(frames)
+    return select.rescale(amplitude) or fresh
+
+
 class SignalSummary(Summary):
     """A streamed signal as :func:`resdenoise.filters.auto_lambda` needs it.
 
@@ -334,7 +342,7 @@ class SignalSummary(Summary):
         self.amplitude = float(max(np.abs(lo).max(), np.abs(hi).max()))
         self._noise = scan.noise64
         self._noise.keep(pos)
-        if not self._noise.resize(self.frames):  # a short signal starts afresh
+        if not _settle(self._noise, self.frames, self.amplitude):
             self._noise.end_pass()
         self._passes = passes
 
@@ -705,7 +713,7 @@ class StreamedRun:
         run_noise = self.scan.noise_run
         if run_noise is not None:
             run_noise.keep(pos)
-            if not run_noise.resize(stream.frames):
+            if not _settle(run_noise, stream.frames, self.summary.amplitude):
                 run_noise.end_pass()
         self._noise = [s for s in (self.summary._noise, run_noise) if s is not None]
         return self.summary
