@@ -644,3 +644,19 @@ def test_an_audio_output_is_fsynced_once_after_its_header(tmp_path, rng, monkeyp
     assert flushes == []
     back, rate = soundfile.read(out)
     assert rate == 8000 and np.array_equal(back, u.astype(np.float32))
+
+
+def test_a_float_wav_is_read_as_libsndfile_reads_it_as_float64(tmp_path, rng):
+    """32-bit float audio is read as stored and converted by NumPy: the float64 values
+    soundfile gives (whole and in blocks), extremes and subnormals too."""
+    from resdenoise.io import open_signal_stream, read_signal
+
+    u = (rng.standard_normal((70_000, 2)) * 0.3).astype(np.float32)
+    u[:4, 0] = [np.float32(3.4e38), np.float32(-1e-45), np.float32(1e-40), -0.0]
+    path = tmp_path / "f.wav"
+    soundfile.write(path, u, 8000, subtype="FLOAT")
+    want, _ = soundfile.read(path, dtype="float64")
+    got = read_signal(path).data
+    assert got.dtype == np.float64 and got.tobytes() == want.tobytes()
+    blocks = np.concatenate([b for b, _ in open_signal_stream(path).blocks()])
+    assert blocks.dtype == np.float64 and blocks.tobytes() == want.tobytes()
