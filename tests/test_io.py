@@ -660,3 +660,22 @@ def test_a_float_wav_is_read_as_libsndfile_reads_it_as_float64(tmp_path, rng):
     assert got.dtype == np.float64 and got.tobytes() == want.tobytes()
     blocks = np.concatenate([b for b, _ in open_signal_stream(path).blocks()])
     assert blocks.dtype == np.float64 and blocks.tobytes() == want.tobytes()
+
+
+def test_a_float_wav_is_written_as_libsndfile_casts_float64(tmp_path, rng):
+    """The writer casts float64 to 32-bit float with NumPy: the bytes soundfile writes
+    from the float64 samples (rounding, subnormals, -0.0, beyond float32: inf)."""
+    from resdenoise.io import SignalWriter, read_signal, write_files_atomic
+
+    src = tmp_path / "in.wav"
+    soundfile.write(src, np.zeros((10, 2)), 8000, subtype="FLOAT")
+    template = read_signal(src)
+    u = rng.standard_normal((5000, 2)) * 0.3
+    u[:5, 0] = [1e-46, 1e-40, -0.0, 3.5e38, 1.0 + 2.0**-30]
+    out, ref = tmp_path / "out.wav", tmp_path / "ref.wav"
+    with SignalWriter(out, template) as writer:
+        writer.write(u, {})
+        write_files_atomic([writer])
+    soundfile.write(ref, u, 8000, subtype="FLOAT")
+    got, want = soundfile.read(out, dtype="float32")[0], soundfile.read(ref, dtype="float32")[0]
+    assert got.tobytes() == want.tobytes() and np.isinf(got[3, 0])

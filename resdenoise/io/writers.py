@@ -260,6 +260,9 @@ def _audio_frames(
         clipped = int(np.count_nonzero(over))
         q = np.clip(q, -top, top - 1)
         out = (q.astype(np.int64) << (32 - bits)).astype(np.int32)
+    elif subtype == "FLOAT":  # cast by NumPy as libsndfile casts (the same bytes, faster)
+        with np.errstate(over="ignore"):  # beyond float32: inf, as libsndfile writes it
+            out = chans.astype(np.float32)
     elif subtype in FLOAT_SUBTYPES:
         out = chans
     else:
