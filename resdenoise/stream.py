@@ -136,9 +136,17 @@ class _Rows:
             if lo < hi:
                 yield lo - s, hi - s, data, carried
 
-    def data(self, a: int, b: int) -> np.ndarray:
+    def data(self, a: int, b: int, scratch: _Scratch | None = None) -> np.ndarray:
+        """Rows ``a .. b`` (joined in ``scratch``'s kept array, when given: valid
+        until the next call)."""
         parts = [data[i:j] for i, j, data, _ in self._parts(a, b)]
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        if len(parts) == 1:
+            return parts[0]
+        if scratch is None:
+            return np.concatenate(parts)
+        first = parts[0]
+        out = scratch.get("rows", (b - a, *first.shape[1:]), first.dtype)
+        return np.concatenate(parts, out=out)
 
     def carried(self, a: int, b: int) -> dict:
         out: dict = {}
@@ -231,7 +239,9 @@ def filter_chunks(
     ------
     Chunk
         Consecutive chunks; their cores together are exactly
-        ``run_plan(plan, whole_signal)``.
+        ``run_plan(plan, whole_signal)``.  A chunk's ``raw`` (and ``x``, where
+        no cast was needed) may be an array the next chunk reuses: copy what
+        must outlive the step.
     """
     if plan.prestage is not None:
         raise ParameterError(
@@ -245,12 +255,13 @@ def filter_chunks(
     if frames < 2:
         raise ValueError(f"a signal needs at least 2 samples, got {frames}")
     rows = _Rows(blocks, source)
+    kept = _Scratch()  # the extended chunk, joined in one array reused chunk after chunk
     start = 0
     while start < frames:
         stop = min(start + chunk, frames)
         lo, hi = max(start - m, 0), min(stop + m, frames)
         rows.fill(hi)
-        raw = rows.data(lo, hi)
+        raw = rows.data(lo, hi, kept)
         x = raw if dtype is None else raw.astype(dtype, copy=False)
         y = run_plan(plan, x, threads=threads)
         yield Chunk(start, stop, lo, hi, raw, x, y, rows.carried(start, stop))

@@ -679,3 +679,30 @@ def test_a_float_wav_is_written_as_libsndfile_casts_float64(tmp_path, rng):
     soundfile.write(ref, u, 8000, subtype="FLOAT")
     got, want = soundfile.read(out, dtype="float32")[0], soundfile.read(ref, dtype="float32")[0]
     assert got.tobytes() == want.tobytes() and np.isinf(got[3, 0])
+
+
+def test_the_writer_counts_non_finite_samples_not_huge_ones(tmp_path):
+    """Finite samples whose sum overflows are written; NaN and inf are counted and the
+    output refused (nothing written)."""
+    from resdenoise.io import SignalWriter, read_signal, write_files_atomic
+
+    src = tmp_path / "in.wav"
+    soundfile.write(src, np.zeros((10, 2)), 8000, subtype="DOUBLE")
+    template = read_signal(src)
+    huge = np.full((100, 2), 1.7e308)
+    out = tmp_path / "huge.wav"
+    with SignalWriter(out, template) as writer:
+        writer.write(huge, {})
+        assert writer.nonfinite == 0
+        write_files_atomic([writer])
+    assert np.array_equal(soundfile.read(out)[0], huge)
+    bad = np.zeros((100, 2))
+    bad[[3, 50], [0, 1]] = [np.nan, np.inf]
+    with SignalWriter(tmp_path / "bad.wav", template) as writer:
+        writer.write(np.zeros((5, 2)), {})
+        writer.write(bad, {})
+        writer.write(np.array([[np.nan, 0.0]]), {})
+        assert writer.nonfinite == 3
+        with pytest.raises(SignalError, match="3"):
+            writer.close()
+    assert not (tmp_path / "bad.wav").exists()

@@ -409,10 +409,13 @@ class SignalWriter(_TempOutput):
         given = data
         data = np.asarray(data, dtype=np.float64)
         carried = {} if carried is None else carried
-        bad = ~np.isfinite(data)
-        if bad.any() or self.nonfinite:
-            self.nonfinite += int(bad.sum())
-            return given
+        # all finite when their sum is (one pass, no temporary); else counted
+        with np.errstate(over="ignore", invalid="ignore"):  # a sum of huge samples: counted
+            finite = bool(np.isfinite(np.sum(data)))
+        if self.nonfinite or not finite:
+            self.nonfinite += int(data.size - np.count_nonzero(np.isfinite(data)))
+            if self.nonfinite:
+                return given
         if self._store is not None:
             self._store.write(data, carried)
             return given
