@@ -56,7 +56,6 @@ files (:func:`resdenoise.pipeline.run_file` opens them).
 
 from __future__ import annotations
 
-import functools
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -67,6 +66,7 @@ from typing import Protocol
 import numpy as np
 
 from . import stability
+from .engine import _kernels
 from .errors import ParameterError, SignalError
 from .filters import Summary, run_plan
 from .median import LEVELS
@@ -824,13 +824,10 @@ def _stats_kernel(f: np.ndarray, u: np.ndarray, tol: float):
     return _compiled_stats()
 
 
-@functools.cache
 def _compiled_stats():
-    try:
-        from . import _kernels
-    except ImportError:
-        return None
-    return _kernels if hasattr(_kernels, "column_stats") else None
+    """The compiled module where it is built with ``column_stats``, else None."""
+    module = _kernels()
+    return module if hasattr(module, "column_stats") else None
 
 
 def _fsum(values) -> float:
