@@ -118,7 +118,7 @@ class Planner:
             from .filters import as_identity
 
             plan = as_identity(plan)
-        plan, extra = _no_harm(plan, choice.as_dict(), u, level)
+        plan, extra = _no_harm(plan, choice.as_dict(), u, level, choice.tested)
         if stage.active:
             from dataclasses import replace
 
@@ -126,16 +126,17 @@ class Planner:
         return plan, {**extra, **stage.as_dict()}
 
 
-def _no_harm(plan, extra: dict, u, level):
+def _no_harm(plan, extra: dict, u, level, tested=None):
     """The automatic search's plan under the do-no-harm rules of ``resdenoise denoise``
     (:func:`resdenoise.automatic.do_no_harm`: the 25 %-share rule and the
     significance test, white-noise SURE with the search's level), and the report's
-    entries (the gain and, when the input is kept, why)."""
+    entries (the gain and, when the input is kept, why).  ``tested``: the gain
+    test's ``(gain, se)`` when the search measured it on the whole signal."""
     import numpy as np
 
     from .automatic import do_no_harm
 
-    plan, refused, note, tested = do_no_harm(plan, np.asarray(u), level)
+    plan, refused, note, tested = do_no_harm(plan, np.asarray(u), level, tested=tested)
     extra = {**extra, **tested}
     if refused is not None:
         extra["do_no_harm"] = refused

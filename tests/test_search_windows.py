@@ -1,0 +1,138 @@
+"""The windowed search of long signals: windows of the signal as channels, SURE on
+their cores, a shorter horizon and ties by the paired standard error."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from resdenoise import autoparams, stability
+from resdenoise.autoparams import choose_parameters, choose_steps, sample_windows, sure_stack
+from resdenoise.engine import run_blocks
+from resdenoise.nonlinearities import get_nonlinearity
+
+N = 6000
+SIGMA = 0.2
+CAP = 800
+
+
+def _signal(kind: str) -> np.ndarray:
+    rng = np.random.default_rng({"steps": 1, "sensor": 2, "smooth": 3}[kind])
+    t = np.arange(N)
+    if kind == "steps":
+        clean = np.sign(np.sin(2 * np.pi * t / 1100.0))
+    elif kind == "sensor":  # a level that jumps by random amounts at random times
+        clean = np.cumsum(np.where(rng.random(N) < 1 / 150, rng.uniform(-2, 2, N), 0.0))
+    else:
+        clean = np.sin(2 * np.pi * 3 * t / N) + 0.5 * np.sin(2 * np.pi * 20 * (t / N) ** 2)
+    return clean + SIGMA * rng.standard_normal(N)
+
+
+@pytest.fixture
+def windowed(monkeypatch):
+    """Windows on a short signal: 6 cores of 256 samples, halos of 4 sqrt(800) = 114."""
+    monkeypatch.setattr(autoparams, "WINDOW_CORE", 256)
+    monkeypatch.setattr(autoparams, "WINDOW_SAMPLES", 1536)
+    monkeypatch.setattr(autoparams, "EXHAUSTIVE_BUDGET", 0)  # the rules of a long signal
+
+
+def _oracle(f: np.ndarray):
+    """Every lambda candidate and block count 0..CAP, by SURE on the whole signal written
+    out here (its own probe): ``(table[lambda][k], its standard error at the best)``."""
+    lam_u = math.sqrt(2.0) * SIGMA * math.sqrt(2.0 * math.log(N))
+    b = np.random.default_rng(99).standard_normal(N)
+    eps = SIGMA / 2
+    stack = np.stack([f, f + eps * b], axis=1)
+    table, terms = {}, {}
+    for j in range(17):
+        lam = lam_u * 2.0 ** (-j / 2)
+        nl = get_nonlinearity("perona-malik", "diffusivity", lam)
+        rows = [(f - f) ** 2 - SIGMA**2 + 2 * SIGMA**2 * b * b]
+
+        def keep(k, u, rows=rows):
+            rows.append((f - u[:, 0]) ** 2 - SIGMA**2 + 2 * SIGMA**2 * b * (u[:, 1] - u[:, 0]) / eps)
+
+        run_blocks(stack, nl, stability.default_tau(nl, 1.0), CAP, callback=keep)
+        table[lam] = np.array([r.mean() for r in rows])
+        terms[lam] = rows
+    lam, k = min(((lam, int(np.argmin(v))) for lam, v in table.items()), key=lambda p: table[p[0]][p[1]])
+    means = np.array([m.mean() for m in np.array_split(terms[lam][k], 32)])
+    return table, float(np.std(means, ddof=1) / math.sqrt(32))
+
+
+@pytest.mark.parametrize("kind", ["steps", "sensor", "smooth"])
+def test_the_windowed_choice_is_within_one_standard_error_of_the_exhaustive_one(windowed, kind):
+    f = _signal(kind)
+    assert sample_windows(N, CAP) is not None  # the search below is windowed
+    choice = choose_parameters(f, "perona-malik", "diffusivity", max_blocks=CAP, sigma=SIGMA)
+    assert choice.stopping.samples == 6 * 256
+    table, se = _oracle(f)
+    best = min(float(v.min()) for v in table.values())
+    lam = min(table, key=lambda x: abs(x - choice.nl.lam))
+    assert lam == pytest.approx(choice.nl.lam, rel=1e-12)
+    assert table[lam][choice.steps] <= best + se
+
+
+def test_windowed_sure_is_the_whole_signals_sure_on_the_cores(windowed):
+    """Up to halo blocks the cores see nothing of the windows' ends: the windowed
+    criterion is SURE of the whole signal's run on the cores (probe equal there)."""
+    f = _signal("steps")
+    starts, length, halo = sample_windows(N, CAP)
+    wins = np.stack([f[s : s + length] for s in starts], axis=1)
+    sigma = np.full(len(starts), SIGMA)
+    b, eps, _ = sure_stack(wins, sigma)
+    nl = get_nonlinearity("perona-malik", "diffusivity", 0.4)
+    choice = choose_steps(
+        wins, nl.phi, 0.25, max_blocks=halo, sigma=sigma, horizon=math.inf,
+        core=(halo, length - halo), windows=len(starts),
+    )  # fmt: skip
+    probe = np.zeros(N)
+    for w, s in enumerate(starts):
+        probe[s : s + length] = b[:, w]
+    for k in (0, 1, 7, halo):
+        u = run_blocks(np.stack([f, f + eps[0] * probe], axis=1), nl, 0.25, k)
+        total = 0.0
+        for s in starts:
+            core = slice(s + halo, s + length - halo)
+            d = u[core, 1] - u[core, 0]
+            total += np.sum((f[core] - u[core, 0]) ** 2 - SIGMA**2 + 2 * SIGMA**2 * probe[core] * d / eps[0])
+        expected = total / (len(starts) * (length - 2 * halo))
+        assert choice.criterion[choice.blocks.index(k)] == pytest.approx(expected, rel=1e-11, abs=1e-15)
+
+
+def test_the_windowed_search_is_deterministic_and_reports_the_signals_noise(windowed):
+    f = np.stack([_signal("steps"), 2.0 * _signal("sensor")], axis=1)
+    one = choose_parameters(f, "perona-malik", "diffusivity", max_blocks=CAP)
+    two = choose_parameters(f, "perona-malik", "diffusivity", max_blocks=CAP)
+    assert (one.nl.lam, one.steps, one.candidates) == (two.nl.lam, two.steps, two.candidates)
+    assert len(one.stopping.sigma) == 2  # per channel of the signal, not per window
+    assert one.as_dict()["search_samples"] == 6 * 256
+    whole = choose_parameters(f[:1000], "perona-malik", "diffusivity", max_blocks=CAP)
+    assert whole.as_dict()["search_samples"] == 1000  # too short for windows
+
+
+def test_sample_windows_lie_one_in_each_stratum_of_the_signal():
+    starts, length, halo = sample_windows(10**6, 20000)
+    assert halo == math.ceil(autoparams.WINDOW_HALO * math.sqrt(20000))
+    assert length == autoparams.WINDOW_CORE + 2 * halo
+    strata = np.linspace(0, 10**6, len(starts) + 1).astype(int)
+    assert np.all(starts >= strata[:-1]) and np.all(starts + length <= strata[1:])
+    assert len(set(np.diff(starts).tolist())) > 1  # not a regular grid
+    assert np.array_equal(starts, sample_windows(10**6, 20000)[0])  # seeded
+    scored = len(starts) * autoparams.WINDOW_CORE
+    assert 10**6 // autoparams.WINDOW_SHARE <= scored < 10**6 // autoparams.WINDOW_SHARE + 2048
+    assert sample_windows(20000, 20000) is None  # the windows would take most of it
+
+
+def test_a_lower_sure_within_its_paired_noise_is_a_tie(rng):
+    parts = rng.standard_normal(64)
+    base = autoparams.StoppingChoice(1, "sure", (1.0,), (0, 1), (0.0, 1.0), False)
+    old = autoparams.replace(base, criterion=(0.0, float(parts.sum())), best_parts=parts)
+    noise = 0.01 * rng.standard_normal(64)
+    slightly = parts - 1e-4 + noise  # lower by 64e-4 in total, its SE about 0.08
+    clearly = parts - 0.01 + noise  # lower by 0.64
+    for new, expected in ((slightly, False), (clearly, True)):
+        choice = autoparams.replace(base, criterion=(0.0, float(new.sum())), best_parts=new)
+        assert autoparams._clearly(choice, old) is expected
