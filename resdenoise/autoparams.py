@@ -319,8 +319,8 @@ def choose_steps(
         sample summed over the signal's channels.
     checkpoints : sequence of int, optional
         Evaluate the criterion at these block counts (increasing, after zero
-        for ``sure``) and nowhere else, with no horizon nor plateau: the
-        whole signal's SURE around a windowed search's choice.
+        for ``sure``) and nowhere else, up to the horizon and with no plateau
+        rule: the whole signal's SURE around a windowed search's choice.
 
     Returns
     -------
@@ -388,6 +388,7 @@ def choose_steps(
     values: list[float] = [criterion(stack)] if rule == "sure" else []
     best_k, best = (0, values[0]) if values else (1, math.inf)
     u, done = stack, 0
+    asked = horizon
     budget = EXHAUSTIVE_BUDGET if backend_for(phi) == "compiled" else EXHAUSTIVE_BUDGET >> 4
     exhaustive = stack.size * int(max_blocks) <= budget
     if exhaustive:
@@ -395,8 +396,8 @@ def choose_steps(
     flat = False
     # SURE where the search is cheap on the fine grid, else less often (4 % apart beyond 20)
     grid = _checkpoints(int(max_blocks)) if exhaustive else _checkpoints(int(max_blocks), 1.04, 20)
-    if checkpoints is not None:
-        grid, horizon, exhaustive = np.asarray(checkpoints, dtype=int), math.inf, True
+    if checkpoints is not None:  # these, with the horizon asked for and no plateau rule
+        grid, horizon, exhaustive = np.asarray(checkpoints, dtype=int), asked, True
     for k in grid.tolist():
         # the engine from one checkpoint to the next: the blocks only, no callback;
         # after the first, in place (stack itself is kept for the criteria)
@@ -689,18 +690,24 @@ def choose_parameters(
     )
 
 
-#: A windowed search's block count m is settled on the whole signal, by SURE at
-#: m x REFINE_RATIO^j for j = -6..2 (m/2 .. 1.25 m): the windows are a sample of it.
+#: A windowed search's block count m is settled on the whole signal (the windows are
+#: a sample of it), by SURE at m x REFINE_RATIO^j from j = -12 (m / 3.9) on, until
+#: REFINE_HORIZON x the best so far: the plan's blocks, and a quarter more.
 REFINE_RATIO = 1.12
+REFINE_HORIZON = 1.25
 
 
 def _refine(f, best: AutoChoice, h: float, sigma: np.ndarray, cap: int):
     """``(stopping, (gain, se))``: SURE of the whole signal around the windowed search's
     choice (:data:`REFINE_RATIO`), its best block count, and the gain test of it."""
-    m = best.steps
-    grid = sorted({min(cap, max(1, round(m * REFINE_RATIO**j))) for j in range(-6, 3)} | {m})
+    m, ratio = best.steps, REFINE_RATIO
+    top = math.ceil(math.log(cap / m) / math.log(ratio))  # up to the cap
+    grid = sorted({min(cap, max(1, round(m * ratio**j))) for j in range(-12, top + 1)})
     s = best.stopping
-    exact = choose_steps(f, best.nl.phi, best.tau, h, "sure", grid[-1], sigma, checkpoints=grid)
+    exact = choose_steps(
+        f, best.nl.phi, best.tau, h, "sure", grid[-1], sigma, patience=1,
+        horizon=REFINE_HORIZON, checkpoints=grid,
+    )  # fmt: skip
     stopping = replace(
         exact, stopped_by=s.stopped_by, reached_cap=s.reached_cap, samples=s.samples,
         searched=s.blocks_searched,
