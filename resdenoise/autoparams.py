@@ -141,6 +141,9 @@ class StoppingChoice:
     #: the blocks the search ran, where the curve is not the search's own (a windowed
     #: search's curve is the whole signal's around the windows' choice)
     searched: int | None = None
+    #: the filtered signal at the chosen block count (n, channels), where the search
+    #: was asked to keep it (a windowed search's exact run on the whole signal)
+    output: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def blocks_searched(self) -> int:
@@ -284,6 +287,7 @@ def choose_steps(
     core: tuple[int, int] | None = None,
     windows: int = 1,
     checkpoints=None,
+    keep: bool = False,
 ) -> StoppingChoice:
     """Choose the number of blocks ``m >= 0`` by a data-driven stopping rule.
 
@@ -321,6 +325,8 @@ def choose_steps(
         Evaluate the criterion at these block counts (increasing, after zero
         for ``sure``) and nowhere else, up to the horizon and with no plateau
         rule: the whole signal's SURE around a windowed search's choice.
+    keep : bool
+        Keep the filtered signal at the best block count (``output``).
 
     Returns
     -------
@@ -388,7 +394,7 @@ def choose_steps(
     values: list[float] = [criterion(stack)] if rule == "sure" else []
     best_k, best = (0, values[0]) if values else (1, math.inf)
     u, done = stack, 0
-    asked = horizon
+    asked, kept = horizon, None
     budget = EXHAUSTIVE_BUDGET if backend_for(phi) == "compiled" else EXHAUSTIVE_BUDGET >> 4
     exhaustive = stack.size * int(max_blocks) <= budget
     if exhaustive:
@@ -408,6 +414,9 @@ def choose_steps(
         values.append(value)
         if value < best:
             best, best_k = value, k
+            if keep:  # the output at the best so far
+                kept = np.empty((n, c)) if kept is None else kept
+                np.copyto(kept, u[:, :c])
         flat = rule == "sure" and not exhaustive and on_plateau(blocks, parts)
         stops = flat or k >= horizon * best_k + patience
         if progress is not None:  # of at most max_blocks; done where it stops
@@ -434,6 +443,7 @@ def choose_steps(
         stopped_by=stopped_by,
         samples=int(hi - lo) * windows,
         best_parts=parts[blocks.index(best_k)] if parts else None,
+        output=kept if best_k else None,
     )
 
 
@@ -706,7 +716,7 @@ def _refine(f, best: AutoChoice, h: float, sigma: np.ndarray, cap: int):
     s = best.stopping
     exact = choose_steps(
         f, best.nl.phi, best.tau, h, "sure", grid[-1], sigma, patience=1,
-        horizon=REFINE_HORIZON, checkpoints=grid,
+        horizon=REFINE_HORIZON, checkpoints=grid, keep=True,
     )  # fmt: skip
     stopping = replace(
         exact, stopped_by=s.stopped_by, reached_cap=s.reached_cap, samples=s.samples,

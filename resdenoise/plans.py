@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from .errors import ParameterError
@@ -88,6 +88,7 @@ class Planner:
         from .impulses import hampel_stage
         from .noise import resolve_sigma
 
+        source = u
         level = resolve_sigma(u, self.sigma, search=True)
         stage = hampel_stage(u, level.sigma)  # impulses: a robust pre-stage, when found
         if stage.active:
@@ -120,9 +121,15 @@ class Planner:
             plan = as_identity(plan)
         plan, extra = _no_harm(plan, choice.as_dict(), u, level, choice.tested)
         if stage.active:
-            from dataclasses import replace
-
             plan = replace(plan, prestage=stage)
+        output = choice.stopping.output
+        if output is not None and plan.steps == choice.steps and plan.tau == choice.tau:
+            import numpy as np
+
+            # the search's exact run of these blocks on the whole signal is the output
+            source = np.array(source, dtype=float)
+            key = (plan.steps, plan.tau, plan.nl.lam, plan.h)
+            plan = replace(plan, computed=(source, output.reshape(np.shape(u)), key))
         return plan, {**extra, **stage.as_dict()}
 
 

@@ -136,3 +136,42 @@ def test_a_lower_sure_within_its_paired_noise_is_a_tie(rng):
     for new, expected in ((slightly, False), (clearly, True)):
         choice = autoparams.replace(base, criterion=(0.0, float(new.sum())), best_parts=new)
         assert autoparams._clearly(choice, old) is expected
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_the_plan_reuses_the_searchs_run_with_the_same_bits(windowed, monkeypatch, channels):
+    """The windowed search's exact run on the whole signal is the plan's output: the
+    same numbers as running the plan (channels run apart), and only for that input."""
+    from dataclasses import replace
+
+    from resdenoise.filters import as_identity
+    from resdenoise.pipeline import planner
+
+    monkeypatch.setattr(autoparams, "MAX_BLOCKS", CAP)
+    f = _signal("sensor") if channels == 1 else np.stack([_signal("sensor"), _signal("steps")], 1)
+    plan, extra = planner("diffuse", "perona-malik", lam="auto", time="auto")(f)
+    assert plan.computed is not None and extra["search_samples"] == 6 * 256
+    fresh = replace(plan, computed=None).run(f)
+    seen = []
+    out = plan.run(f, callback=lambda k, u: seen.append(k))
+    assert out.shape == f.shape and np.array_equal(out, fresh)
+    assert seen == [plan.steps]
+    other = f.copy()
+    other[100] += 1.0  # not the signal it was planned for: run
+    np.testing.assert_array_equal(plan.run(other), replace(plan, computed=None).run(other))
+    assert not np.array_equal(plan.run(other), out)
+    assert plan.run(f.astype(np.float32)).dtype == np.float32  # another precision: run
+    assert as_identity(plan).computed is None
+
+
+def test_the_reused_run_keeps_the_impulse_prestage(windowed, monkeypatch):
+    from dataclasses import replace
+
+    from resdenoise.pipeline import planner
+
+    monkeypatch.setattr(autoparams, "MAX_BLOCKS", CAP)
+    f = _signal("steps")
+    f[np.arange(37, N, 401)] += 25.0  # isolated spikes: the pre-stage comes on
+    plan, extra = planner("diffuse", "perona-malik", lam="auto", time="auto")(f)
+    assert plan.prestage is not None and plan.computed is not None
+    assert np.array_equal(plan.run(f), replace(plan, computed=None).run(f))
