@@ -58,7 +58,9 @@ def measure(kind: str, n: int, rounds: int) -> dict:
     f = make(kind, n)
     auto = planner("diffuse", "perona-malik", lam="auto", time="auto")
     plan, extra = auto(f)
-    fixed = planner("diffuse", "perona-malik", lam=plan.nl.lam, steps=max(plan.steps, 1), tau=plan.tau)
+    fixed = planner(
+        "diffuse", "perona-malik", lam=plan.nl.lam, steps=max(plan.steps, 1), tau=plan.tau
+    )
     times: dict = {"auto": [], "fixed": []}
     for r in range(rounds):
         for name in ("auto", "fixed") if r % 2 == 0 else ("fixed", "auto"):
@@ -79,7 +81,9 @@ def before(kind: str, n: int, rounds: int) -> dict:
     """The same case on the checkout RESDENOISE_BEFORE, in a subprocess."""
     here = os.path.dirname(os.path.abspath(__file__))
     env = {**os.environ, "PYTHONPATH": f"{BEFORE}{os.pathsep}{here}"}
-    code = f"import json, bench_auto; print(json.dumps(bench_auto.measure({kind!r}, {n}, {rounds})))"
+    code = (
+        f"import json, bench_auto; print(json.dumps(bench_auto.measure({kind!r}, {n}, {rounds})))"
+    )
     out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
     return json.loads(out.stdout.decode().strip().splitlines()[-1])
 

@@ -459,7 +459,7 @@ SEARCH_BUDGET = 2
 #: A longer signal is searched on windows (:func:`sample_windows`): SURE is summed over
 #: samples / WINDOW_SHARE of its samples, at least WINDOW_SAMPLES, at most WINDOW_MAX ...
 WINDOW_SHARE = 32
-WINDOW_SAMPLES = 1 << 14
+WINDOW_SAMPLES = 1 << 13
 WINDOW_MAX = 1 << 16
 #: ... in windows of this many scored samples (the core) ...
 WINDOW_CORE = 2048
@@ -471,7 +471,7 @@ WINDOW_HALO = 4.0
 #: ... and only where the windows take at most this share of the signal.
 WINDOW_MAX_SHARE = 0.5
 #: A windowed search's horizon: it ends at ``WINDOW_HORIZON x best + 20`` blocks.
-WINDOW_HORIZON = 2.0
+WINDOW_HORIZON = 1.5
 
 
 def sample_windows(n: int, max_blocks: int) -> tuple[np.ndarray, int, int] | None:
@@ -701,9 +701,10 @@ def choose_parameters(
 
 
 #: A windowed search's block count m is settled on the whole signal (the windows are
-#: a sample of it), by SURE at m x REFINE_RATIO^j from j = -12 (m / 3.9) on, until
-#: REFINE_HORIZON x the best so far: the plan's blocks, and a quarter more.
-REFINE_RATIO = 1.12
+#: a sample of it), by SURE at m x REFINE_RATIO^j from j = -7 (m / 3.6) on, and at
+#: halvings below, until REFINE_HORIZON x the best so far: the run costs the plan's
+#: blocks and a quarter more (twice: the probe).
+REFINE_RATIO = 1.2
 REFINE_HORIZON = 1.25
 
 
@@ -712,7 +713,9 @@ def _refine(f, best: AutoChoice, h: float, sigma: np.ndarray, cap: int):
     choice (:data:`REFINE_RATIO`), its best block count, and the gain test of it."""
     m, ratio = best.steps, REFINE_RATIO
     top = math.ceil(math.log(cap / m) / math.log(ratio))  # up to the cap
-    grid = sorted({min(cap, max(1, round(m * ratio**j))) for j in range(-12, top + 1)})
+    low = m * ratio**-7
+    below = {max(1, round(low / 2**i)) for i in range(1, int(math.log2(max(low, 1.0))) + 2)}
+    grid = sorted({min(cap, max(1, round(m * ratio**j))) for j in range(-7, top + 1)} | below)
     s = best.stopping
     exact = choose_steps(
         f, best.nl.phi, best.tau, h, "sure", grid[-1], sigma, patience=1,

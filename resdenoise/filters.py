@@ -110,7 +110,6 @@ class Plan:
             callback_every=None,
         )
 
-
     def _computed(self, u) -> np.ndarray | None:
         """A copy of :attr:`computed`'s output where it is this plan's on ``u``, else None."""
         if self.computed is None:

@@ -52,12 +52,16 @@ def _oracle(f: np.ndarray):
         rows = [(f - f) ** 2 - SIGMA**2 + 2 * SIGMA**2 * b * b]
 
         def keep(k, u, rows=rows):
-            rows.append((f - u[:, 0]) ** 2 - SIGMA**2 + 2 * SIGMA**2 * b * (u[:, 1] - u[:, 0]) / eps)
+            rows.append(
+                (f - u[:, 0]) ** 2 - SIGMA**2 + 2 * SIGMA**2 * b * (u[:, 1] - u[:, 0]) / eps
+            )
 
         run_blocks(stack, nl, stability.default_tau(nl, 1.0), CAP, callback=keep)
         table[lam] = np.array([r.mean() for r in rows])
         terms[lam] = rows
-    lam, k = min(((lam, int(np.argmin(v))) for lam, v in table.items()), key=lambda p: table[p[0]][p[1]])
+    lam, k = min(
+        ((lam, int(np.argmin(v))) for lam, v in table.items()), key=lambda p: table[p[0]][p[1]]
+    )
     means = np.array([m.mean() for m in np.array_split(terms[lam][k], 32)])
     return table, float(np.std(means, ddof=1) / math.sqrt(32))
 
@@ -97,9 +101,13 @@ def test_windowed_sure_is_the_whole_signals_sure_on_the_cores(windowed):
         for s in starts:
             core = slice(s + halo, s + length - halo)
             d = u[core, 1] - u[core, 0]
-            total += np.sum((f[core] - u[core, 0]) ** 2 - SIGMA**2 + 2 * SIGMA**2 * probe[core] * d / eps[0])
+            total += np.sum(
+                (f[core] - u[core, 0]) ** 2 - SIGMA**2 + 2 * SIGMA**2 * probe[core] * d / eps[0]
+            )
         expected = total / (len(starts) * (length - 2 * halo))
-        assert choice.criterion[choice.blocks.index(k)] == pytest.approx(expected, rel=1e-11, abs=1e-15)
+        assert choice.criterion[choice.blocks.index(k)] == pytest.approx(
+            expected, rel=1e-11, abs=1e-15
+        )
 
 
 def test_the_windowed_search_is_deterministic_and_reports_the_signals_noise(windowed):
