@@ -56,6 +56,15 @@ noise stops it, never a rise, so a local minimum followed by a deeper one is
 searched through); ``max_blocks`` (``search_reached_cap``).  All lambda
 candidates together run at most :data:`SEARCH_BUDGET` ``x max_blocks`` blocks
 (no limit where every search is exhaustive).  A search of at most :data:`EXHAUSTIVE_BUDGET` sample-blocks runs to its cap.
+
+A long signal's lambda search (:func:`choose_parameters` with ``sure``) runs on
+windows of it (:func:`sample_windows`: seeded, one per stratum, halos run but
+not scored) side by side as channels of one engine call, with a horizon of
+:data:`WINDOW_HORIZON` ``m + 20`` and a lower SURE within one paired standard
+error counted as a tie; the chosen lambda's block count is then settled on the
+whole signal by exact SURE (:data:`REFINE_RATIO`, :data:`REFINE_HORIZON`),
+whose run at that count is also the plan's output (``StoppingChoice.output``)
+and whose gain over doing nothing is the do-no-harm test's (``AutoChoice.tested``).
 """
 
 from __future__ import annotations
