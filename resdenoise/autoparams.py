@@ -58,8 +58,8 @@ candidates together run at most :data:`SEARCH_BUDGET` ``x max_blocks`` blocks
 (no limit where every search is exhaustive).  A search of at most :data:`EXHAUSTIVE_BUDGET` sample-blocks runs to its cap.
 
 A long signal's lambda search (:func:`choose_parameters` with ``sure``) runs on
-windows of it (:func:`sample_windows`: seeded, one per stratum, halos run but
-not scored) side by side as channels of one engine call, with a horizon of
+windows of it (:func:`sample_windows`: seeded, stratified by activity, weighted,
+halos run but not scored) side by side as channels of one engine call, with a horizon of
 :data:`WINDOW_HORIZON` ``m + 20`` and a lower SURE within one paired standard
 error counted as a tie; the chosen lambda's block count is then settled on the
 whole signal by exact SURE (:data:`REFINE_RATIO`, :data:`REFINE_HORIZON`),
@@ -294,7 +294,7 @@ def choose_steps(
     progress=None,
     *,
     core: tuple[int, int] | None = None,
-    windows: int = 1,
+    weights=None,
     checkpoints=None,
     keep: bool = False,
 ) -> StoppingChoice:
@@ -325,11 +325,12 @@ def choose_steps(
     progress : callable, optional
         ``progress(k, end)`` at each evaluation: k blocks run of at most
         ``end`` = ``max_blocks``; ``end`` is k when the search stops there.
-    core, windows
-        ``sure`` only: score the rows ``core[0]:core[1]`` alone, and divide
-        by ``windows``: f holds that many windows of the signal side by side
-        as channels (:func:`sample_windows`), so the criterion stays SURE per
-        sample summed over the signal's channels.
+    core, weights
+        ``sure`` only: score the rows ``core[0]:core[1]`` alone; f holds
+        ``len(weights)`` windows of the signal side by side as channels
+        (:func:`sample_windows`), whose SURE per sample are summed with these
+        weights (summing to 1: the criterion stays SURE per sample summed over
+        the signal's channels).
     checkpoints : sequence of int, optional
         Evaluate the criterion at these block counts (increasing, after zero
         for ``sure``) and nowhere else, up to the horizon and with no plateau
@@ -374,13 +375,16 @@ def choose_steps(
         stack = f2
 
     lo, hi = (0, n) if core is None or rule != "sure" else core
+    windows = 1 if weights is None else len(weights)
     bounds = lo + _chunk_bounds(hi - lo, max(2, SE_CHUNKS // windows))
     parts: list[np.ndarray] = []  # SURE's per-chunk contributions at each checkpoint
 
     def criterion(u: np.ndarray) -> float:
         if rule == "sure":
             part = sure_parts(f2, u, b, eps, sigma, bounds, windows)
-            parts.append(part if windows == 1 else part / windows)
+            if windows > 1:  # each window's parts by its weight
+                part = (part.reshape(windows, -1) * np.asarray(weights)[:, None]).ravel()
+            parts.append(part)
             return float(np.sum(parts[-1]))
         if rule == "noise2self":
             loss = 0.0
@@ -411,6 +415,8 @@ def choose_steps(
     flat = False
     # SURE where the search is cheap on the fine grid, else less often (4 % apart beyond 20)
     grid = _checkpoints(int(max_blocks)) if exhaustive else _checkpoints(int(max_blocks), 1.04, 20)
+    if windows > 1 and not exhaustive:  # windows rank lambda (the refine settles m): 8 % apart
+        grid = _checkpoints(int(max_blocks), 1.08, 8)
     if checkpoints is not None:  # these, with the horizon asked for and no plateau rule
         grid, horizon, exhaustive = np.asarray(checkpoints, dtype=int), asked, True
     for k in grid.tolist():
@@ -478,33 +484,53 @@ WINDOW_CORE = 2048
 #: samples (a linear diffusion's; exactly m for the explicit scheme's stencil).
 WINDOW_HALO = 4.0
 #: ... and only where the windows take at most this share of the signal.
-WINDOW_MAX_SHARE = 0.5
+WINDOW_MAX_SHARE = 0.25
 #: A windowed search's horizon: it ends at ``WINDOW_HORIZON x best + 20`` blocks.
 WINDOW_HORIZON = 1.5
 
 
-def sample_windows(n: int, max_blocks: int) -> tuple[np.ndarray, int, int] | None:
-    """``(starts, length, halo)`` of the windows a long signal's search runs on, or None
-    (the whole signal) where they would not save enough.
+def sample_windows(f2: np.ndarray, sigma: np.ndarray, max_blocks: int):
+    """``(starts, length, halo, weights)`` of the windows a long signal's search runs on,
+    or None (the whole signal) where they would not save enough.
 
-    The signal is cut into as many equal strata as windows, and each window of
-    ``length = WINDOW_CORE + 2 halo`` samples lies at a random place (seeded:
-    the same every time) in its stratum: windows on a regular grid alias with
-    a periodic signal (a square wave whose edges all fall between the
-    windows), random ones make SURE over the cores an unbiased estimate of
-    SURE over the signal.  The cores, ``[halo, length - halo)``, agree with
-    the whole signal's run up to the ends' influence beyond WINDOW_HALO spreads.
+    The cores, ``[halo, length - halo)`` of windows of ``length = WINDOW_CORE +
+    2 halo`` samples, are drawn from the segments of WINDOW_CORE samples that
+    tile the signal (but for its first and last ``halo`` samples).  A segment
+    is *active* where the variance of its means over 16 samples exceeds 4x
+    what the noise alone gives (``sigma^2 / 16``; an edge, a peak, an
+    oscillation), else quiet.  The two are sampled apart (stratified), the
+    active ones by at least half the windows where there are enough of them
+    (a few edges in a long signal decide lambda, and a plain sample misses
+    them), each stratum in equal runs of segments with one drawn at random
+    (seeded) from each run, so the windows spread over the signal without a
+    regular grid (which aliases with a periodic one).  ``weights``: each
+    window's share of the estimate, its stratum's segments over those drawn
+    from it (summing to 1), so that SURE over the cores is an unbiased
+    estimate of SURE over the signal.
     """
+    n = f2.shape[0]
     halo = int(math.ceil(WINDOW_HALO * math.sqrt(max_blocks)))
     scored = min(max(n // WINDOW_SHARE, WINDOW_SAMPLES), WINDOW_MAX)
     count = -(-scored // WINDOW_CORE)
     length = WINDOW_CORE + 2 * halo
     if count * length > WINDOW_MAX_SHARE * n:
         return None
-    strata = np.linspace(0, n, count + 1).astype(np.intp)
-    room = strata[1:] - strata[:-1] - length + 1  # >= length + 1: at most half is windows
-    starts = strata[:-1] + np.random.default_rng(PROBE_SEED).integers(0, room)
-    return starts, length, halo
+    segs = (n - 2 * halo) // WINDOW_CORE
+    cores = f2[halo : halo + segs * WINDOW_CORE].reshape(segs, WINDOW_CORE // 16, 16, -1)
+    spread = cores.mean(axis=2).var(axis=1, ddof=1)  # (segments, channels)
+    active = np.any(spread > 4.0 * np.asarray(sigma) ** 2 / 16, axis=1)
+    strata = [np.flatnonzero(active), np.flatnonzero(~active)]
+    take = min(len(strata[0]), max(count // 2, round(count * len(strata[0]) / segs)))
+    take = max(take, count - len(strata[1]))
+    rng = np.random.default_rng(PROBE_SEED)
+    chosen, weights = [], []
+    for stratum, k in zip(strata, (take, count - take), strict=True):
+        for run in np.array_split(stratum, k) if k else ():
+            chosen.append(int(run[rng.integers(len(run))]))
+            weights.append(len(stratum) / (k * segs))
+    order = np.argsort(chosen)
+    starts = np.array(chosen, dtype=np.intp)[order] * WINDOW_CORE
+    return starts, length, halo, np.array(weights)[order]
 
 
 @dataclass(frozen=True)
@@ -661,12 +687,12 @@ def choose_parameters(
     if 2 * f.size * cap <= EXHAUSTIVE_BUDGET:
         left = math.inf  # every search cheap and exhaustive: all candidates, as before
     searched, extra = f, {}
-    windows = sample_windows(f.shape[0], cap) if rule == "sure" and f.ndim in (1, 2) else None
+    f2 = f.reshape(f.shape[0], -1) if f.ndim in (1, 2) else f
+    windows = sample_windows(f2, sigma, cap) if rule == "sure" and f.ndim in (1, 2) else None
     if windows is not None:  # a long signal: the windows side by side as channels
-        starts, length, halo = windows
-        f2 = f.reshape(f.shape[0], -1)
+        starts, length, halo, weights = windows
         searched = np.concatenate([f2[s : s + length] for s in starts.tolist()], axis=1)
-        extra = {"core": (halo, length - halo), "windows": len(starts)}
+        extra = {"core": (halo, length - halo), "weights": weights}
         extra["horizon"] = WINDOW_HORIZON
         sigma = np.tile(sigma, len(starts))
     for i, value in enumerate(lams):

@@ -35,6 +35,7 @@ def windowed(monkeypatch):
     """Windows on a short signal: 6 cores of 256 samples, halos of 4 sqrt(800) = 114."""
     monkeypatch.setattr(autoparams, "WINDOW_CORE", 256)
     monkeypatch.setattr(autoparams, "WINDOW_SAMPLES", 1536)
+    monkeypatch.setattr(autoparams, "WINDOW_MAX_SHARE", 0.5)
     monkeypatch.setattr(autoparams, "EXHAUSTIVE_BUDGET", 0)  # the rules of a long signal
 
 
@@ -69,7 +70,7 @@ def _oracle(f: np.ndarray):
 @pytest.mark.parametrize("kind", ["steps", "sensor", "smooth"])
 def test_the_windowed_choice_is_within_one_standard_error_of_the_exhaustive_one(windowed, kind):
     f = _signal(kind)
-    assert sample_windows(N, CAP) is not None  # the search below is windowed
+    assert sample_windows(f[:, None], np.array([SIGMA]), CAP) is not None  # windowed
     choice = choose_parameters(f, "perona-malik", "diffusivity", max_blocks=CAP, sigma=SIGMA)
     assert choice.stopping.samples == 6 * 256
     table, se = _oracle(f)
@@ -81,33 +82,31 @@ def test_the_windowed_choice_is_within_one_standard_error_of_the_exhaustive_one(
 
 def test_windowed_sure_is_the_whole_signals_sure_on_the_cores(windowed):
     """Up to halo blocks the cores see nothing of the windows' ends: the windowed
-    criterion is SURE of the whole signal's run on the cores (probe equal there)."""
+    criterion is the weighted sum of SURE of the whole signal's run on each core
+    (the probe equal there)."""
     f = _signal("steps")
-    starts, length, halo = sample_windows(N, CAP)
+    starts, length, halo, weights = sample_windows(f[:, None], np.array([SIGMA]), CAP)
+    assert weights.sum() == pytest.approx(1.0, rel=1e-12)
     wins = np.stack([f[s : s + length] for s in starts], axis=1)
     sigma = np.full(len(starts), SIGMA)
     b, eps, _ = sure_stack(wins, sigma)
     nl = get_nonlinearity("perona-malik", "diffusivity", 0.4)
     choice = choose_steps(
         wins, nl.phi, 0.25, max_blocks=halo, sigma=sigma, horizon=math.inf,
-        core=(halo, length - halo), windows=len(starts),
+        core=(halo, length - halo), weights=weights,
     )  # fmt: skip
-    probe = np.zeros(N)
-    for w, s in enumerate(starts):
-        probe[s : s + length] = b[:, w]
     for k in (0, 1, 7, halo):
-        u = run_blocks(np.stack([f, f + eps[0] * probe], axis=1), nl, 0.25, k)
-        total = 0.0
-        for s in starts:
+        expected = 0.0
+        for w, (s, weight) in enumerate(zip(starts, weights, strict=True)):
+            probe = np.zeros(N)  # the window's probe in place (windows may overlap)
+            probe[s : s + length] = b[:, w]
+            u = run_blocks(np.stack([f, f + eps[0] * probe], axis=1), nl, 0.25, k)
             core = slice(s + halo, s + length - halo)
             d = u[core, 1] - u[core, 0]
-            total += np.sum(
-                (f[core] - u[core, 0]) ** 2 - SIGMA**2 + 2 * SIGMA**2 * probe[core] * d / eps[0]
-            )
-        expected = total / (len(starts) * (length - 2 * halo))
-        assert choice.criterion[choice.blocks.index(k)] == pytest.approx(
-            expected, rel=1e-11, abs=1e-15
-        )
+            terms = (f[core] - u[core, 0]) ** 2 - SIGMA**2 + 2 * SIGMA**2 * probe[core] * d / eps[0]
+            expected += weight * terms.mean()
+        got = choice.criterion[choice.blocks.index(k)]
+        assert got == pytest.approx(expected, rel=1e-11, abs=1e-15)
 
 
 def test_the_windowed_search_is_deterministic_and_reports_the_signals_noise(windowed):
@@ -121,17 +120,31 @@ def test_the_windowed_search_is_deterministic_and_reports_the_signals_noise(wind
     assert whole.as_dict()["search_samples"] == 1000  # too short for windows
 
 
-def test_sample_windows_lie_one_in_each_stratum_of_the_signal():
-    starts, length, halo = sample_windows(10**6, 20000)
+def test_sample_windows_oversample_the_rare_active_segments():
+    """14 edges in 1e6 samples: a plain sample of 16 cores (3 %) would see about one
+    half of an edge; the active segments (those with an edge) get half the windows,
+    weighted by their share, and the windows are seeded, inside the signal."""
+    n, period = 10**6, 10**6 // 7
+    clean = np.where(np.sin(2 * np.pi * np.arange(n) / period) >= 0, 1.0, -1.0)
+    f = clean + 0.1 * np.random.default_rng(5).standard_normal(n)
+    starts, length, halo, weights = sample_windows(f[:, None], np.array([0.1]), 20000)
     assert halo == math.ceil(autoparams.WINDOW_HALO * math.sqrt(20000))
     assert length == autoparams.WINDOW_CORE + 2 * halo
-    strata = np.linspace(0, 10**6, len(starts) + 1).astype(int)
-    assert np.all(starts >= strata[:-1]) and np.all(starts + length <= strata[1:])
-    assert len(set(np.diff(starts).tolist())) > 1  # not a regular grid
-    assert np.array_equal(starts, sample_windows(10**6, 20000)[0])  # seeded
-    scored = len(starts) * autoparams.WINDOW_CORE
-    assert 10**6 // autoparams.WINDOW_SHARE <= scored < 10**6 // autoparams.WINDOW_SHARE + 2048
-    assert sample_windows(20000, 20000) is None  # the windows would take most of it
+    assert np.all(starts >= 0) and np.all(starts + length <= n)
+    assert np.all(np.diff(starts) >= autoparams.WINDOW_CORE)  # distinct segments
+    edges = np.flatnonzero(np.diff(clean))
+    seen = [np.any((edges >= s + halo) & (edges < s + length - halo)) for s in starts]
+    assert sum(seen) == len(starts) // 2
+    core = autoparams.WINDOW_CORE
+    segments = (n - 2 * halo) // core
+    with_edge = len({(e - halo) // core for e in edges if halo <= e < halo + segments * core})
+    drawn = len(starts) // 2
+    active = {round(w * drawn * segments) for w, e in zip(weights, seen, strict=True) if e}
+    assert active == {with_edge}
+    assert weights.sum() == pytest.approx(1.0, rel=1e-12)
+    again = sample_windows(f[:, None], np.array([0.1]), 20000)
+    assert np.array_equal(starts, again[0]) and np.array_equal(weights, again[3])
+    assert sample_windows(f[:20000, None], np.array([0.1]), 20000) is None  # too short
 
 
 def test_a_lower_sure_within_its_paired_noise_is_a_tie(rng):
