@@ -622,6 +622,7 @@ def choose_parameters(
     max_blocks: int | None = None,
     sigma=None,
     progress=None,
+    keep: bool = False,
 ) -> AutoChoice:
     """Choose the number of blocks, and lambda too when it is not given.
 
@@ -656,6 +657,10 @@ def choose_parameters(
         ``progress(phase, k, end)`` as the search runs: ``phase`` names the
         lambda candidate (``"search"``, or ``"search 2/17"``), ``k`` the
         blocks run and ``end`` the most it may run (k when it stopped).
+    keep : bool
+        Keep the output at the chosen blocks where a windowed search's exact
+        run on the whole signal made it (``stopping.output``), for the plan to
+        return instead of running again.
 
     Returns
     -------
@@ -729,7 +734,7 @@ def choose_parameters(
         return AutoChoice(
             best.nl, best.tau, best.stopping, lambda_rule, tuple(candidates), estimator
         )
-    stopping, tested = _refine(f, best, h, level.sigma, cap)
+    stopping, tested = _refine(f, best, h, level.sigma, cap, keep)
     return AutoChoice(
         best.nl, best.tau, stopping, lambda_rule, tuple(candidates), estimator, tested
     )
@@ -743,7 +748,7 @@ REFINE_RATIO = 1.2
 REFINE_HORIZON = 1.25
 
 
-def _refine(f, best: AutoChoice, h: float, sigma: np.ndarray, cap: int):
+def _refine(f, best: AutoChoice, h: float, sigma: np.ndarray, cap: int, keep: bool):
     """``(stopping, (gain, se))``: SURE of the whole signal around the windowed search's
     choice (:data:`REFINE_RATIO`), its best block count, and the gain test of it."""
     m, ratio = best.steps, REFINE_RATIO
@@ -754,7 +759,7 @@ def _refine(f, best: AutoChoice, h: float, sigma: np.ndarray, cap: int):
     s = best.stopping
     exact = choose_steps(
         f, best.nl.phi, best.tau, h, "sure", grid[-1], sigma, patience=1,
-        horizon=REFINE_HORIZON, checkpoints=grid, keep=True,
+        horizon=REFINE_HORIZON, checkpoints=grid, keep=keep,
     )  # fmt: skip
     stopping = replace(
         exact, stopped_by=s.stopped_by, reached_cap=s.reached_cap, samples=s.samples,

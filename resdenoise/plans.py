@@ -106,6 +106,7 @@ class Planner:
             rule,
             sigma=level,
             progress=progress,
+            keep=True,
         )
         m, tau = max(choice.steps, 1), choice.tau
         chosen = {

@@ -115,6 +115,9 @@ def test_the_windowed_search_is_deterministic_and_reports_the_signals_noise(wind
     two = choose_parameters(f, "perona-malik", "diffusivity", max_blocks=CAP)
     assert (one.nl.lam, one.steps, one.candidates) == (two.nl.lam, two.steps, two.candidates)
     assert len(one.stopping.sigma) == 2  # per channel of the signal, not per window
+    assert one.stopping.output is None  # kept only when asked (the planner's plan)
+    kept = choose_parameters(f, "perona-malik", "diffusivity", max_blocks=CAP, keep=True)
+    assert kept.stopping.output.shape == f.shape and kept.steps == one.steps
     assert one.as_dict()["search_samples"] == 6 * 256
     whole = choose_parameters(f[:1000], "perona-malik", "diffusivity", max_blocks=CAP)
     assert whole.as_dict()["search_samples"] == 1000  # too short for windows
