@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: all install test test-install lint format demo samples bench bench-quality bench-memory bench-dask bench-learn bench-e2e clean
+.PHONY: all install test test-install lint format demo samples bench bench-quality bench-memory bench-dask bench-learn bench-e2e bench-auto clean
 
 all: test
 
@@ -75,6 +75,12 @@ bench-memory: install
 # RESDENOISE_E2E_MIB=64 RESDENOISE_E2E_FILES=50 RESDENOISE_E2E_ROUNDS=3 make bench-e2e
 bench-e2e: install
 	cd benchmarks && ../$(BIN)/python -u bench_e2e.py
+
+# --time auto --lambda auto against the fixed run it picks, steps, sensor and smooth signals
+# of 1e5, 1e6 and 1e7 samples (issue 19); against main in the same run:
+# git archive main | tar -x -C /tmp/main; RESDENOISE_BEFORE=/tmp/main make bench-auto
+bench-auto: install
+	cd benchmarks && ../$(BIN)/python -u bench_auto.py
 
 # the engine on one machine against a local Dask cluster of 1 and 2 workers: a long Zarr
 # signal and 200 small files

@@ -56,12 +56,21 @@ noise stops it, never a rise, so a local minimum followed by a deeper one is
 searched through); ``max_blocks`` (``search_reached_cap``).  All lambda
 candidates together run at most :data:`SEARCH_BUDGET` ``x max_blocks`` blocks
 (no limit where every search is exhaustive).  A search of at most :data:`EXHAUSTIVE_BUDGET` sample-blocks runs to its cap.
+
+A long signal's lambda search (:func:`choose_parameters` with ``sure``) runs on
+windows of it (:func:`sample_windows`: seeded, stratified by activity, weighted,
+halos run but not scored) side by side as channels of one engine call, with a horizon of
+:data:`WINDOW_HORIZON` ``m + 20`` and a lower SURE within one paired standard
+error counted as a tie; the chosen lambda's block count is then settled on the
+whole signal by exact SURE (:data:`REFINE_RATIO`, :data:`REFINE_HORIZON`),
+whose run at that count is also the plan's output (``StoppingChoice.output``)
+and whose gain over doing nothing is the do-no-harm test's (``AutoChoice.tested``).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -132,6 +141,23 @@ class StoppingChoice:
     #: better block count for long enough), "cap" (max_blocks), "whole curve" (a search
     #: cheap enough to see every block count up to max_blocks)
     stopped_by: str = "horizon"
+    #: samples per channel SURE was summed over: the signal's length, or the cores of
+    #: the windows of a windowed search (:func:`sample_windows`)
+    samples: int = 0
+    #: SURE's per-chunk contributions at the chosen block count (``sure`` only): the
+    #: lambda search compares candidates by their paired chunk differences
+    best_parts: np.ndarray | None = field(default=None, repr=False, compare=False)
+    #: the blocks the search ran, where the curve is not the search's own (a windowed
+    #: search's curve is the whole signal's around the windows' choice)
+    searched: int | None = None
+    #: the filtered signal at the chosen block count (n, channels), where the search
+    #: was asked to keep it (a windowed search's exact run on the whole signal)
+    output: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def blocks_searched(self) -> int:
+        """How far the search ran (blocks)."""
+        return self.blocks[-1] if self.searched is None else self.searched
 
     @property
     def best(self) -> float:
@@ -142,9 +168,10 @@ class StoppingChoice:
         return {
             "stopping_rule": self.rule,
             "stopping_criterion": self.best,
-            "blocks_searched": self.blocks[-1],
+            "blocks_searched": self.blocks_searched,
             "search_reached_cap": self.reached_cap,
             "search_stopped_by": self.stopped_by,
+            "search_samples": self.samples,
         }
 
 
@@ -174,20 +201,24 @@ def sure_stack(f2: np.ndarray, sigma: np.ndarray, seed: int = PROBE_SEED):
     return b, eps, np.concatenate([f2, f2 + eps * b], axis=1)
 
 
-def _chunk_bounds(n: int) -> np.ndarray:
+def _chunk_bounds(n: int, chunks: int = SE_CHUNKS) -> np.ndarray:
     """Edges of the contiguous chunks SURE is summed in (16 samples each at least)."""
-    return np.linspace(0, n, min(SE_CHUNKS, max(1, n // 16)) + 1).astype(int)
+    return np.linspace(0, n, min(chunks, max(1, n // 16)) + 1).astype(int)
 
 
-def sure_parts(f2, u, b, eps, sigma, bounds) -> np.ndarray:
+def sure_parts(f2, u, b, eps, sigma, bounds, groups: int = 1) -> np.ndarray:
     """SURE of ``u[:, :c]`` (probe run in ``u[:, c:]``) as per-chunk contributions.
 
-    ``parts.sum()`` is SURE summed over channels; the temporaries are one chunk in
-    size.  ``-sigma^2`` is shared among the chunks in proportion to their samples.
+    ``parts.sum()`` is SURE summed over channels, per sample of the rows
+    ``bounds[0]:bounds[-1]`` (all of them but for a windowed search); the
+    temporaries are one chunk in size.  ``-sigma^2`` is shared among the chunks
+    in proportion to their samples.  ``groups``: the channels are that many
+    groups side by side (the windows of a windowed search), each summed apart,
+    so that there are ``groups x chunks`` parts (the chunks of group 0 first).
     """
-    n, c = f2.shape
+    c = f2.shape[1]
     w = 2.0 * sigma**2 / eps
-    parts = np.empty(len(bounds) - 1)
+    parts = np.empty((len(bounds) - 1, groups) if groups > 1 else len(bounds) - 1)
     first = 0
     while first < len(parts):  # whole chunks, about PIECE rows at a time
         last = first + 1
@@ -201,10 +232,16 @@ def sure_parts(f2, u, b, eps, sigma, bounds) -> np.ndarray:
         d *= w
         r *= r
         r += d
-        rows = r[:, 0] if c == 1 else r.sum(axis=1)
-        parts[first:last] = np.add.reduceat(rows, bounds[first:last] - lo)
+        if groups > 1:
+            rows = r.reshape(len(r), groups, -1).sum(axis=2)
+        else:
+            rows = r[:, 0] if c == 1 else r.sum(axis=1)
+        parts[first:last] = np.add.reduceat(rows, bounds[first:last] - lo, axis=0)
         first = last
-    return (parts - np.sum(sigma**2) * np.diff(bounds)) / n
+    if groups > 1:
+        share = np.sum(sigma**2) / groups * np.diff(bounds)
+        return ((parts - share[:, None]) / (bounds[-1] - bounds[0])).T.ravel()
+    return (parts - np.sum(sigma**2) * np.diff(bounds)) / (bounds[-1] - bounds[0])
 
 
 def on_plateau(blocks, parts, span: float | None = None, z: float | None = None) -> bool:
@@ -255,6 +292,11 @@ def choose_steps(
     patience: int = 20,
     horizon: float = 4.0,
     progress=None,
+    *,
+    core: tuple[int, int] | None = None,
+    weights=None,
+    checkpoints=None,
+    keep: bool = False,
 ) -> StoppingChoice:
     """Choose the number of blocks ``m >= 0`` by a data-driven stopping rule.
 
@@ -283,6 +325,18 @@ def choose_steps(
     progress : callable, optional
         ``progress(k, end)`` at each evaluation: k blocks run of at most
         ``end`` = ``max_blocks``; ``end`` is k when the search stops there.
+    core, weights
+        ``sure`` only: score the rows ``core[0]:core[1]`` alone; f holds
+        ``len(weights)`` windows of the signal side by side as channels
+        (:func:`sample_windows`), whose SURE per sample are summed with these
+        weights (summing to 1: the criterion stays SURE per sample summed over
+        the signal's channels).
+    checkpoints : sequence of int, optional
+        Evaluate the criterion at these block counts (increasing, after zero
+        for ``sure``) and nowhere else, up to the horizon and with no plateau
+        rule: the whole signal's SURE around a windowed search's choice.
+    keep : bool
+        Keep the filtered signal at the best block count (``output``).
 
     Returns
     -------
@@ -320,12 +374,17 @@ def choose_steps(
     else:
         stack = f2
 
-    bounds = _chunk_bounds(n)
+    lo, hi = (0, n) if core is None or rule != "sure" else core
+    windows = 1 if weights is None else len(weights)
+    bounds = lo + _chunk_bounds(hi - lo, max(2, SE_CHUNKS // windows))
     parts: list[np.ndarray] = []  # SURE's per-chunk contributions at each checkpoint
 
     def criterion(u: np.ndarray) -> float:
         if rule == "sure":
-            parts.append(sure_parts(f2, u, b, eps, sigma, bounds))
+            part = sure_parts(f2, u, b, eps, sigma, bounds, windows)
+            if windows > 1:  # each window's parts by its weight
+                part = (part.reshape(windows, -1) * np.asarray(weights)[:, None]).ravel()
+            parts.append(part)
             return float(np.sum(parts[-1]))
         if rule == "noise2self":
             loss = 0.0
@@ -348,6 +407,7 @@ def choose_steps(
     values: list[float] = [criterion(stack)] if rule == "sure" else []
     best_k, best = (0, values[0]) if values else (1, math.inf)
     u, done = stack, 0
+    asked, kept = horizon, None
     budget = EXHAUSTIVE_BUDGET if backend_for(phi) == "compiled" else EXHAUSTIVE_BUDGET >> 4
     exhaustive = stack.size * int(max_blocks) <= budget
     if exhaustive:
@@ -355,6 +415,10 @@ def choose_steps(
     flat = False
     # SURE where the search is cheap on the fine grid, else less often (4 % apart beyond 20)
     grid = _checkpoints(int(max_blocks)) if exhaustive else _checkpoints(int(max_blocks), 1.04, 20)
+    if windows > 1 and not exhaustive:  # windows rank lambda (the refine settles m): 8 % apart
+        grid = _checkpoints(int(max_blocks), 1.08, 8)
+    if checkpoints is not None:  # these, with the horizon asked for and no plateau rule
+        grid, horizon, exhaustive = np.asarray(checkpoints, dtype=int), asked, True
     for k in grid.tolist():
         # the engine from one checkpoint to the next: the blocks only, no callback;
         # after the first, in place (stack itself is kept for the criteria)
@@ -365,6 +429,9 @@ def choose_steps(
         values.append(value)
         if value < best:
             best, best_k = value, k
+            if keep:  # the output at the best so far
+                kept = np.empty((n, c)) if kept is None else kept
+                np.copyto(kept, u[:, :c])
         flat = rule == "sure" and not exhaustive and on_plateau(blocks, parts)
         stops = flat or k >= horizon * best_k + patience
         if progress is not None:  # of at most max_blocks; done where it stops
@@ -380,14 +447,18 @@ def choose_steps(
         stopped_by = "cap" if reached else "horizon"
     if rule == "sure" and best_k and best > values[0] * (1.0 - MIN_IMPROVEMENT):
         best_k = 0  # within the estimate's noise of doing nothing: do nothing
+    scored = sigma if windows == 1 else sigma.reshape(windows, -1)[0]
     return StoppingChoice(
         steps=int(best_k),
         rule=rule,
-        sigma=tuple(float(s) for s in sigma),
+        sigma=tuple(float(s) for s in scored),
         blocks=tuple(blocks),
         criterion=tuple(values),
         reached_cap=bool(reached),
         stopped_by=stopped_by,
+        samples=int(hi - lo) * windows,
+        best_parts=parts[blocks.index(best_k)] if parts else None,
+        output=kept if best_k else None,
     )
 
 
@@ -400,6 +471,66 @@ MIN_GAIN_DB = 0.5
 LAMBDA_PATIENCE = 2
 #: All lambda candidates together run at most this many times ``max_blocks`` blocks.
 SEARCH_BUDGET = 2
+#: A longer signal is searched on windows (:func:`sample_windows`): SURE is summed over
+#: samples / WINDOW_SHARE of its samples, at least WINDOW_SAMPLES, at most WINDOW_MAX ...
+WINDOW_SHARE = 32
+WINDOW_SAMPLES = 1 << 13
+WINDOW_MAX = 1 << 16
+#: ... in windows of this many scored samples (the core) ...
+WINDOW_CORE = 2048
+#: ... each with a halo of WINDOW_HALO x sqrt(max_blocks) samples per side, which is
+#: not scored: a stable block moves at most a diffusivity tau g <= h^2 / 2 across a
+#: sample, so after m blocks the ends' influence has a spread of at most sqrt(m)
+#: samples (a linear diffusion's; exactly m for the explicit scheme's stencil).
+WINDOW_HALO = 4.0
+#: ... and only where the windows take at most this share of the signal.
+WINDOW_MAX_SHARE = 0.25
+#: A windowed search's horizon: it ends at ``WINDOW_HORIZON x best + 20`` blocks.
+WINDOW_HORIZON = 1.5
+
+
+def sample_windows(f2: np.ndarray, sigma: np.ndarray, max_blocks: int):
+    """``(starts, length, halo, weights)`` of the windows a long signal's search runs on,
+    or None (the whole signal) where they would not save enough.
+
+    The cores, ``[halo, length - halo)`` of windows of ``length = WINDOW_CORE +
+    2 halo`` samples, are drawn from the segments of WINDOW_CORE samples that
+    tile the signal (but for its first and last ``halo`` samples).  A segment
+    is *active* where the variance of its means over 16 samples exceeds 4x
+    what the noise alone gives (``sigma^2 / 16``; an edge, a peak, an
+    oscillation), else quiet.  The two are sampled apart (stratified), the
+    active ones by at least half the windows where there are enough of them
+    (a few edges in a long signal decide lambda, and a plain sample misses
+    them), each stratum in equal runs of segments with one drawn at random
+    (seeded) from each run, so the windows spread over the signal without a
+    regular grid (which aliases with a periodic one).  ``weights``: each
+    window's share of the estimate, its stratum's segments over those drawn
+    from it (summing to 1), so that SURE over the cores is an unbiased
+    estimate of SURE over the signal.
+    """
+    n = f2.shape[0]
+    halo = int(math.ceil(WINDOW_HALO * math.sqrt(max_blocks)))
+    scored = min(max(n // WINDOW_SHARE, WINDOW_SAMPLES), WINDOW_MAX)
+    count = -(-scored // WINDOW_CORE)
+    length = WINDOW_CORE + 2 * halo
+    if count * length > WINDOW_MAX_SHARE * n:
+        return None
+    segs = (n - 2 * halo) // WINDOW_CORE
+    cores = f2[halo : halo + segs * WINDOW_CORE].reshape(segs, WINDOW_CORE // 16, 16, -1)
+    spread = cores.mean(axis=2).var(axis=1, ddof=1)  # (segments, channels)
+    active = np.any(spread > 4.0 * np.asarray(sigma) ** 2 / 16, axis=1)
+    strata = [np.flatnonzero(active), np.flatnonzero(~active)]
+    take = min(len(strata[0]), max(count // 2, round(count * len(strata[0]) / segs)))
+    take = max(take, count - len(strata[1]))
+    rng = np.random.default_rng(PROBE_SEED)
+    chosen, weights = [], []
+    for stratum, k in zip(strata, (take, count - take), strict=True):
+        for run in np.array_split(stratum, k) if k else ():
+            chosen.append(int(run[rng.integers(len(run))]))
+            weights.append(len(stratum) / (k * segs))
+    order = np.argsort(chosen)
+    starts = np.array(chosen, dtype=np.intp)[order] * WINDOW_CORE
+    return starts, length, halo, np.array(weights)[order]
 
 
 @dataclass(frozen=True)
@@ -412,6 +543,10 @@ class AutoChoice:
     lambda_rule: str
     candidates: tuple[dict, ...]
     noise_estimator: str = "quiet-windows"
+    #: ``(gain, se)`` of the chosen plan, SURE on the whole signal minus that of doing
+    #: nothing and its batch-means standard error, where a windowed search measured it
+    #: (:func:`resdenoise.automatic.do_no_harm` then need not run the plan again)
+    tested: tuple[float, float] | None = None
 
     @property
     def steps(self) -> int:
@@ -439,9 +574,9 @@ class AutoChoice:
         """What a user should hear: the search found nothing better than the input,
         or stopped at its cap with its best in the last half (it may fall further)."""
         s = self.stopping
-        if s.reached_cap and 2 * s.steps > s.blocks[-1]:
+        if s.reached_cap and 2 * s.steps > s.blocks_searched:
             return [
-                f"the automatic search stopped at its cap of {s.blocks[-1]} blocks with its best "
+                f"the automatic search stopped at its cap of {s.blocks_searched} blocks with its best "
                 f"at {s.steps}, in the last half: the criterion may still fall beyond the cap, "
                 "so the output may be smoothed too little (give the number of blocks to go "
                 "further)"
@@ -487,6 +622,7 @@ def choose_parameters(
     max_blocks: int | None = None,
     sigma=None,
     progress=None,
+    keep: bool = False,
 ) -> AutoChoice:
     """Choose the number of blocks, and lambda too when it is not given.
 
@@ -521,6 +657,10 @@ def choose_parameters(
         ``progress(phase, k, end)`` as the search runs: ``phase`` names the
         lambda candidate (``"search"``, or ``"search 2/17"``), ``k`` the
         blocks run and ``end`` the most it may run (k when it stopped).
+    keep : bool
+        Keep the output at the chosen blocks where a windowed search's exact
+        run on the whole signal made it (``stopping.output``), for the plan to
+        return instead of running again.
 
     Returns
     -------
@@ -551,6 +691,15 @@ def choose_parameters(
     left = SEARCH_BUDGET * cap  # blocks all candidates may still run together
     if 2 * f.size * cap <= EXHAUSTIVE_BUDGET:
         left = math.inf  # every search cheap and exhaustive: all candidates, as before
+    searched, extra = f, {}
+    f2 = f.reshape(f.shape[0], -1) if f.ndim in (1, 2) else f
+    windows = sample_windows(f2, sigma, cap) if rule == "sure" and f.ndim in (1, 2) else None
+    if windows is not None:  # a long signal: the windows side by side as channels
+        starts, length, halo, weights = windows
+        searched = np.concatenate([f2[s : s + length] for s in starts.tolist()], axis=1)
+        extra = {"core": (halo, length - halo), "weights": weights}
+        extra["horizon"] = WINDOW_HORIZON
+        sigma = np.tile(sigma, len(starts))
     for i, value in enumerate(lams):
         if left < 1:
             break
@@ -560,7 +709,9 @@ def choose_parameters(
         if progress is not None:
             phase = "search" if len(lams) == 1 else f"search {i + 1}/{len(lams)}"
             report = lambda k, end, phase=phase: progress(phase, k, end)  # noqa: E731
-        choice = choose_steps(f, nl.phi, step, h, rule, min(cap, left), sigma, progress=report)
+        choice = choose_steps(
+            searched, nl.phi, step, h, rule, min(cap, left), sigma, progress=report, **extra
+        )
         left -= choice.blocks[-1]
         candidates.append(
             {
@@ -570,10 +721,63 @@ def choose_parameters(
                 "blocks_searched": choice.blocks[-1],
             }
         )
-        if best is None or choice.best < best.stopping.best:
-            best, worse = AutoChoice(nl, step, choice, lambda_rule, ()), 0
-        else:
-            worse += 1
-            if worse >= LAMBDA_PATIENCE:
-                break
-    return AutoChoice(best.nl, best.tau, best.stopping, lambda_rule, tuple(candidates), estimator)
+        better = best is None or choice.best < best.stopping.best
+        # beyond the exhaustive searches, a lower SURE within one paired standard error
+        # is a tie: it does not reset the patience
+        clear = better and (left == math.inf or best is None or _clearly(choice, best.stopping))
+        if better:
+            best = AutoChoice(nl, step, choice, lambda_rule, ())
+        worse = 0 if clear else worse + 1
+        if worse >= LAMBDA_PATIENCE:
+            break
+    if windows is None or not best.steps:
+        return AutoChoice(
+            best.nl, best.tau, best.stopping, lambda_rule, tuple(candidates), estimator
+        )
+    stopping, tested = _refine(f, best, h, level.sigma, cap, keep)
+    return AutoChoice(
+        best.nl, best.tau, stopping, lambda_rule, tuple(candidates), estimator, tested
+    )
+
+
+#: A windowed search's block count m is settled on the whole signal (the windows are
+#: a sample of it), by SURE at m x REFINE_RATIO^j from j = -7 (m / 3.6) on, and at
+#: halvings below, until REFINE_HORIZON x the best so far: the run costs the plan's
+#: blocks and a quarter more (twice: the probe).
+REFINE_RATIO = 1.2
+REFINE_HORIZON = 1.25
+
+
+def _refine(f, best: AutoChoice, h: float, sigma: np.ndarray, cap: int, keep: bool):
+    """``(stopping, (gain, se))``: SURE of the whole signal around the windowed search's
+    choice (:data:`REFINE_RATIO`), its best block count, and the gain test of it."""
+    m, ratio = best.steps, REFINE_RATIO
+    top = math.ceil(math.log(cap / m) / math.log(ratio))  # up to the cap
+    low = m * ratio**-7
+    below = {max(1, round(low / 2**i)) for i in range(1, int(math.log2(max(low, 1.0))) + 2)}
+    grid = sorted({min(cap, max(1, round(m * ratio**j))) for j in range(-7, top + 1)} | below)
+    s = best.stopping
+    exact = choose_steps(
+        f, best.nl.phi, best.tau, h, "sure", grid[-1], sigma, patience=1,
+        horizon=REFINE_HORIZON, checkpoints=grid, keep=keep,
+    )  # fmt: skip
+    stopping = replace(
+        exact, stopped_by=s.stopped_by, reached_cap=s.reached_cap, samples=s.samples,
+        searched=s.blocks_searched,
+    )  # fmt: skip
+    n = np.shape(f)[0]
+    bounds = _chunk_bounds(n)
+    total = float(np.sum(np.square(sigma)))
+    means = exact.best_parts * n / np.diff(bounds) - total
+    gain = float(np.sum(exact.best_parts)) - total
+    return stopping, (gain, float(np.std(means, ddof=1) / math.sqrt(len(means))))
+
+
+def _clearly(new: StoppingChoice, old: StoppingChoice) -> bool:
+    """True when SURE of ``new`` lies below that of ``old`` by more than one batch-means
+    standard error of their paired per-chunk difference (same probe, same chunks)."""
+    if new.best_parts is None or old.best_parts is None or len(new.best_parts) < 2:
+        return new.best < old.best
+    d = np.asarray(new.best_parts) - np.asarray(old.best_parts)
+    se = math.sqrt(len(d) * float(np.var(d, ddof=1)))
+    return float(np.sum(d)) < -se

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from .errors import ParameterError
@@ -88,6 +88,7 @@ class Planner:
         from .impulses import hampel_stage
         from .noise import resolve_sigma
 
+        source = u
         level = resolve_sigma(u, self.sigma, search=True)
         stage = hampel_stage(u, level.sigma)  # impulses: a robust pre-stage, when found
         if stage.active:
@@ -105,6 +106,7 @@ class Planner:
             rule,
             sigma=level,
             progress=progress,
+            keep=True,
         )
         m, tau = max(choice.steps, 1), choice.tau
         chosen = {
@@ -118,24 +120,31 @@ class Planner:
             from .filters import as_identity
 
             plan = as_identity(plan)
-        plan, extra = _no_harm(plan, choice.as_dict(), u, level)
+        plan, extra = _no_harm(plan, choice.as_dict(), u, level, choice.tested)
         if stage.active:
-            from dataclasses import replace
-
             plan = replace(plan, prestage=stage)
+        output = choice.stopping.output
+        if output is not None and plan.steps == choice.steps and plan.tau == choice.tau:
+            import numpy as np
+
+            # the search's exact run of these blocks on the whole signal is the output
+            source = np.array(source, dtype=float)
+            key = (plan.steps, plan.tau, plan.nl.lam, plan.h)
+            plan = replace(plan, computed=(source, output.reshape(np.shape(u)), key))
         return plan, {**extra, **stage.as_dict()}
 
 
-def _no_harm(plan, extra: dict, u, level):
+def _no_harm(plan, extra: dict, u, level, tested=None):
     """The automatic search's plan under the do-no-harm rules of ``resdenoise denoise``
     (:func:`resdenoise.automatic.do_no_harm`: the 25 %-share rule and the
     significance test, white-noise SURE with the search's level), and the report's
-    entries (the gain and, when the input is kept, why)."""
+    entries (the gain and, when the input is kept, why).  ``tested``: the gain
+    test's ``(gain, se)`` when the search measured it on the whole signal."""
     import numpy as np
 
     from .automatic import do_no_harm
 
-    plan, refused, note, tested = do_no_harm(plan, np.asarray(u), level)
+    plan, refused, note, tested = do_no_harm(plan, np.asarray(u), level, tested=tested)
     extra = {**extra, **tested}
     if refused is not None:
         extra["do_no_harm"] = refused

@@ -34,6 +34,26 @@ def test_running_median_equals_a_loop(rng, n):
     np.testing.assert_array_equal(running_median(two)[:, 1], median_loop(-2 * x, 3))
 
 
+@settings(max_examples=60)
+@given(
+    n=st.integers(1, 60),
+    half=st.integers(1, 9),
+    values=st.lists(st.integers(-3, 3), min_size=60, max_size=60),
+)
+def test_the_selection_network_median_equals_a_loop_with_ties(n, half, values):
+    """Every window width 3..19, short signals (the half width clipped), many ties."""
+    x = np.array(values[:n], dtype=float) * 0.5
+    np.testing.assert_array_equal(running_median(x, half), median_loop(x, min(half, n - 1)))
+
+
+def test_the_running_median_is_the_same_across_its_row_blocks(monkeypatch, rng):
+    x = rng.standard_normal((1000, 2))
+    whole = running_median(x, 8)
+    monkeypatch.setattr(impulses, "MEDIAN_ROWS", 37)
+    np.testing.assert_array_equal(running_median(x, 8), whole)
+    np.testing.assert_array_equal(whole[:, 0], median_loop(x[:, 0], 8))
+
+
 def spiky(rng, n=4000, rate=0.01, sigma=0.05):
     t = np.arange(n) / n
     clean = np.sin(6 * np.pi * t) + (t > 0.5)

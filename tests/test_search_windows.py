@@ -1,0 +1,201 @@
+"""The windowed search of long signals: windows of the signal as channels, SURE on
+their cores, a shorter horizon and ties by the paired standard error."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from resdenoise import autoparams, stability
+from resdenoise.autoparams import choose_parameters, choose_steps, sample_windows, sure_stack
+from resdenoise.engine import run_blocks
+from resdenoise.nonlinearities import get_nonlinearity
+
+N = 6000
+SIGMA = 0.2
+CAP = 800
+
+
+def _signal(kind: str) -> np.ndarray:
+    rng = np.random.default_rng({"steps": 1, "sensor": 2, "smooth": 3}[kind])
+    t = np.arange(N)
+    if kind == "steps":
+        clean = np.sign(np.sin(2 * np.pi * t / 1100.0))
+    elif kind == "sensor":  # a level that jumps by random amounts at random times
+        clean = np.cumsum(np.where(rng.random(N) < 1 / 150, rng.uniform(-2, 2, N), 0.0))
+    else:
+        clean = np.sin(2 * np.pi * 3 * t / N) + 0.5 * np.sin(2 * np.pi * 20 * (t / N) ** 2)
+    return clean + SIGMA * rng.standard_normal(N)
+
+
+@pytest.fixture
+def windowed(monkeypatch):
+    """Windows on a short signal: 6 cores of 256 samples, halos of 4 sqrt(800) = 114."""
+    monkeypatch.setattr(autoparams, "WINDOW_CORE", 256)
+    monkeypatch.setattr(autoparams, "WINDOW_SAMPLES", 1536)
+    monkeypatch.setattr(autoparams, "WINDOW_MAX_SHARE", 0.5)
+    monkeypatch.setattr(autoparams, "EXHAUSTIVE_BUDGET", 0)  # the rules of a long signal
+
+
+def _oracle(f: np.ndarray):
+    """Every lambda candidate and block count 0..CAP, by SURE on the whole signal written
+    out here (its own probe): ``(table[lambda][k], its standard error at the best)``."""
+    lam_u = math.sqrt(2.0) * SIGMA * math.sqrt(2.0 * math.log(N))
+    b = np.random.default_rng(99).standard_normal(N)
+    eps = SIGMA / 2
+    stack = np.stack([f, f + eps * b], axis=1)
+    table, terms = {}, {}
+    for j in range(17):
+        lam = lam_u * 2.0 ** (-j / 2)
+        nl = get_nonlinearity("perona-malik", "diffusivity", lam)
+        rows = [(f - f) ** 2 - SIGMA**2 + 2 * SIGMA**2 * b * b]
+
+        def keep(k, u, rows=rows):
+            rows.append(
+                (f - u[:, 0]) ** 2 - SIGMA**2 + 2 * SIGMA**2 * b * (u[:, 1] - u[:, 0]) / eps
+            )
+
+        run_blocks(stack, nl, stability.default_tau(nl, 1.0), CAP, callback=keep)
+        table[lam] = np.array([r.mean() for r in rows])
+        terms[lam] = rows
+    lam, k = min(
+        ((lam, int(np.argmin(v))) for lam, v in table.items()), key=lambda p: table[p[0]][p[1]]
+    )
+    means = np.array([m.mean() for m in np.array_split(terms[lam][k], 32)])
+    return table, float(np.std(means, ddof=1) / math.sqrt(32))
+
+
+@pytest.mark.parametrize("kind", ["steps", "sensor", "smooth"])
+def test_the_windowed_choice_is_within_one_standard_error_of_the_exhaustive_one(windowed, kind):
+    f = _signal(kind)
+    assert sample_windows(f[:, None], np.array([SIGMA]), CAP) is not None  # windowed
+    choice = choose_parameters(f, "perona-malik", "diffusivity", max_blocks=CAP, sigma=SIGMA)
+    assert choice.stopping.samples == 6 * 256
+    table, se = _oracle(f)
+    best = min(float(v.min()) for v in table.values())
+    lam = min(table, key=lambda x: abs(x - choice.nl.lam))
+    assert lam == pytest.approx(choice.nl.lam, rel=1e-12)
+    assert table[lam][choice.steps] <= best + se
+
+
+def test_windowed_sure_is_the_whole_signals_sure_on_the_cores(windowed):
+    """Up to halo blocks the cores see nothing of the windows' ends: the windowed
+    criterion is the weighted sum of SURE of the whole signal's run on each core
+    (the probe equal there)."""
+    f = _signal("steps")
+    starts, length, halo, weights = sample_windows(f[:, None], np.array([SIGMA]), CAP)
+    assert weights.sum() == pytest.approx(1.0, rel=1e-12)
+    wins = np.stack([f[s : s + length] for s in starts], axis=1)
+    sigma = np.full(len(starts), SIGMA)
+    b, eps, _ = sure_stack(wins, sigma)
+    nl = get_nonlinearity("perona-malik", "diffusivity", 0.4)
+    choice = choose_steps(
+        wins, nl.phi, 0.25, max_blocks=halo, sigma=sigma, horizon=math.inf,
+        core=(halo, length - halo), weights=weights,
+    )  # fmt: skip
+    for k in (0, 1, 7, halo):
+        expected = 0.0
+        for w, (s, weight) in enumerate(zip(starts, weights, strict=True)):
+            probe = np.zeros(N)  # the window's probe in place (windows may overlap)
+            probe[s : s + length] = b[:, w]
+            u = run_blocks(np.stack([f, f + eps[0] * probe], axis=1), nl, 0.25, k)
+            core = slice(s + halo, s + length - halo)
+            d = u[core, 1] - u[core, 0]
+            terms = (f[core] - u[core, 0]) ** 2 - SIGMA**2 + 2 * SIGMA**2 * probe[core] * d / eps[0]
+            expected += weight * terms.mean()
+        got = choice.criterion[choice.blocks.index(k)]
+        assert got == pytest.approx(expected, rel=1e-11, abs=1e-15)
+
+
+def test_the_windowed_search_is_deterministic_and_reports_the_signals_noise(windowed):
+    f = np.stack([_signal("steps"), 2.0 * _signal("sensor")], axis=1)
+    one = choose_parameters(f, "perona-malik", "diffusivity", max_blocks=CAP)
+    two = choose_parameters(f, "perona-malik", "diffusivity", max_blocks=CAP)
+    assert (one.nl.lam, one.steps, one.candidates) == (two.nl.lam, two.steps, two.candidates)
+    assert len(one.stopping.sigma) == 2  # per channel of the signal, not per window
+    assert one.stopping.output is None  # kept only when asked (the planner's plan)
+    kept = choose_parameters(f, "perona-malik", "diffusivity", max_blocks=CAP, keep=True)
+    assert kept.stopping.output.shape == f.shape and kept.steps == one.steps
+    assert one.as_dict()["search_samples"] == 6 * 256
+    whole = choose_parameters(f[:1000], "perona-malik", "diffusivity", max_blocks=CAP)
+    assert whole.as_dict()["search_samples"] == 1000  # too short for windows
+
+
+def test_sample_windows_oversample_the_rare_active_segments():
+    """14 edges in 1e6 samples: a plain sample of 16 cores (3 %) would see about one
+    half of an edge; the active segments (those with an edge) get half the windows,
+    weighted by their share, and the windows are seeded, inside the signal."""
+    n, period = 10**6, 10**6 // 7
+    clean = np.where(np.sin(2 * np.pi * np.arange(n) / period) >= 0, 1.0, -1.0)
+    f = clean + 0.1 * np.random.default_rng(5).standard_normal(n)
+    starts, length, halo, weights = sample_windows(f[:, None], np.array([0.1]), 20000)
+    assert halo == math.ceil(autoparams.WINDOW_HALO * math.sqrt(20000))
+    assert length == autoparams.WINDOW_CORE + 2 * halo
+    assert np.all(starts >= 0) and np.all(starts + length <= n)
+    assert np.all(np.diff(starts) >= autoparams.WINDOW_CORE)  # distinct segments
+    edges = np.flatnonzero(np.diff(clean))
+    seen = [np.any((edges >= s + halo) & (edges < s + length - halo)) for s in starts]
+    assert sum(seen) == len(starts) // 2
+    core = autoparams.WINDOW_CORE
+    segments = (n - 2 * halo) // core
+    with_edge = len({(e - halo) // core for e in edges if halo <= e < halo + segments * core})
+    drawn = len(starts) // 2
+    active = {round(w * drawn * segments) for w, e in zip(weights, seen, strict=True) if e}
+    assert active == {with_edge}
+    assert weights.sum() == pytest.approx(1.0, rel=1e-12)
+    again = sample_windows(f[:, None], np.array([0.1]), 20000)
+    assert np.array_equal(starts, again[0]) and np.array_equal(weights, again[3])
+    assert sample_windows(f[:20000, None], np.array([0.1]), 20000) is None  # too short
+
+
+def test_a_lower_sure_within_its_paired_noise_is_a_tie(rng):
+    parts = rng.standard_normal(64)
+    base = autoparams.StoppingChoice(1, "sure", (1.0,), (0, 1), (0.0, 1.0), False)
+    old = autoparams.replace(base, criterion=(0.0, float(parts.sum())), best_parts=parts)
+    noise = 0.01 * rng.standard_normal(64)
+    slightly = parts - 1e-4 + noise  # lower by 64e-4 in total, its SE about 0.08
+    clearly = parts - 0.01 + noise  # lower by 0.64
+    for new, expected in ((slightly, False), (clearly, True)):
+        choice = autoparams.replace(base, criterion=(0.0, float(new.sum())), best_parts=new)
+        assert autoparams._clearly(choice, old) is expected
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_the_plan_reuses_the_searchs_run_with_the_same_bits(windowed, monkeypatch, channels):
+    """The windowed search's exact run on the whole signal is the plan's output: the
+    same numbers as running the plan (channels run apart), and only for that input."""
+    from dataclasses import replace
+
+    from resdenoise.filters import as_identity
+    from resdenoise.pipeline import planner
+
+    monkeypatch.setattr(autoparams, "MAX_BLOCKS", CAP)
+    f = _signal("sensor") if channels == 1 else np.stack([_signal("sensor"), _signal("steps")], 1)
+    plan, extra = planner("diffuse", "perona-malik", lam="auto", time="auto")(f)
+    assert plan.computed is not None and extra["search_samples"] == 6 * 256
+    fresh = replace(plan, computed=None).run(f)
+    seen = []
+    out = plan.run(f, callback=lambda k, u: seen.append(k))
+    assert out.shape == f.shape and np.array_equal(out, fresh)
+    assert seen == [plan.steps]
+    other = f.copy()
+    other[100] += 1.0  # not the signal it was planned for: run
+    np.testing.assert_array_equal(plan.run(other), replace(plan, computed=None).run(other))
+    assert not np.array_equal(plan.run(other), out)
+    assert plan.run(f.astype(np.float32)).dtype == np.float32  # another precision: run
+    assert as_identity(plan).computed is None
+
+
+def test_the_reused_run_keeps_the_impulse_prestage(windowed, monkeypatch):
+    from dataclasses import replace
+
+    from resdenoise.pipeline import planner
+
+    monkeypatch.setattr(autoparams, "MAX_BLOCKS", CAP)
+    f = _signal("steps")
+    f[np.arange(37, N, 401)] += 25.0  # isolated spikes: the pre-stage comes on
+    plan, extra = planner("diffuse", "perona-malik", lam="auto", time="auto")(f)
+    assert plan.prestage is not None and plan.computed is not None
+    assert np.array_equal(plan.run(f), replace(plan, computed=None).run(f))
