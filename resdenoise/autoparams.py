@@ -109,6 +109,9 @@ EXHAUSTIVE_BUDGET = 1 << 27
 MASK_SETS = 4
 #: The most blocks one search runs (``search_reached_cap`` when it stops there).
 MAX_BLOCKS = 20000
+#: A stopping search ends at block k once ``k >= HORIZON x best + PATIENCE``.
+HORIZON = 4.0
+PATIENCE = 20
 #: SURE is summed in this many contiguous chunks: the temporaries stay chunk-sized and
 #: the chunks' spread gives SURE's batch-means standard error.
 SE_CHUNKS = 64
@@ -201,7 +204,7 @@ def sure_stack(f2: np.ndarray, sigma: np.ndarray, seed: int = PROBE_SEED):
     return b, eps, np.concatenate([f2, f2 + eps * b], axis=1)
 
 
-def _chunk_bounds(n: int, chunks: int = SE_CHUNKS) -> np.ndarray:
+def chunk_bounds(n: int, chunks: int = SE_CHUNKS) -> np.ndarray:
     """Edges of the contiguous chunks SURE is summed in (16 samples each at least)."""
     return np.linspace(0, n, min(chunks, max(1, n // 16)) + 1).astype(int)
 
@@ -289,8 +292,8 @@ def choose_steps(
     rule: str = DEFAULT_RULE,
     max_blocks: int | None = None,
     sigma: np.ndarray | None = None,
-    patience: int = 20,
-    horizon: float = 4.0,
+    patience: int = PATIENCE,
+    horizon: float = HORIZON,
     progress=None,
     *,
     core: tuple[int, int] | None = None,
@@ -376,7 +379,7 @@ def choose_steps(
 
     lo, hi = (0, n) if core is None or rule != "sure" else core
     windows = 1 if weights is None else len(weights)
-    bounds = lo + _chunk_bounds(hi - lo, max(2, SE_CHUNKS // windows))
+    bounds = lo + chunk_bounds(hi - lo, max(2, SE_CHUNKS // windows))
     parts: list[np.ndarray] = []  # SURE's per-chunk contributions at each checkpoint
 
     def criterion(u: np.ndarray) -> float:
@@ -766,7 +769,7 @@ def _refine(f, best: AutoChoice, h: float, sigma: np.ndarray, cap: int, keep: bo
         searched=s.blocks_searched,
     )  # fmt: skip
     n = np.shape(f)[0]
-    bounds = _chunk_bounds(n)
+    bounds = chunk_bounds(n)
     total = float(np.sum(np.square(sigma)))
     means = exact.best_parts * n / np.diff(bounds) - total
     gain = float(np.sum(exact.best_parts)) - total

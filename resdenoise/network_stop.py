@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .autoparams import MIN_IMPROVEMENT, _chunk_bounds, sure_parts, sure_stack
+from .autoparams import HORIZON, MIN_IMPROVEMENT, PATIENCE, chunk_bounds, sure_parts, sure_stack
 from .engine import run_blocks, run_strided
 from .errors import ParameterError
 from .filters import as_identity
@@ -45,10 +45,6 @@ __all__ = [
     "stopped_network",
     "stopped_plan",
 ]
-
-#: The search ends at block k once ``k >= HORIZON x best + PATIENCE`` (as choose_steps).
-HORIZON = 4.0
-PATIENCE = 20
 
 
 @dataclass(frozen=True)
@@ -158,7 +154,7 @@ def choose_depth(plan: NetworkPlan, u, cap: int, sigma=None) -> DepthChoice:
     f2 = f2.reshape(f2.shape[0], -1)
     sigma = resolve_sigma(f2, sigma, search=True).sigma
     b, eps, stack = sure_stack(f2, sigma)
-    bounds = _chunk_bounds(f2.shape[0])  # SURE summed as choose_steps sums it
+    bounds = chunk_bounds(f2.shape[0])  # SURE summed as choose_steps sums it
 
     def sure(state) -> float:
         return float(np.sum(sure_parts(f2, state, b, eps, sigma, bounds)))

@@ -8,9 +8,9 @@ import pytest
 from resdenoise import autoparams
 from resdenoise.autoparams import (
     _checkpoints,
-    _chunk_bounds,
     choose_parameters,
     choose_steps,
+    chunk_bounds,
     on_plateau,
     sure_parts,
 )
@@ -80,7 +80,7 @@ def test_sure_parts_sum_to_sure(rng):
     sigma, eps = np.array([0.3, 0.7]), np.array([0.15, 0.35])
     div = np.sum(b * (u[:, c:] - u[:, :c]), axis=0) / eps
     sure = np.sum(np.sum((f2 - u[:, :c]) ** 2, axis=0) / n - sigma**2 + 2 * sigma**2 * div / n)
-    parts = sure_parts(f2, u, b, eps, sigma, _chunk_bounds(n))
+    parts = sure_parts(f2, u, b, eps, sigma, chunk_bounds(n))
     assert len(parts) == min(autoparams.SE_CHUNKS, n // 16)
     assert np.sum(parts) == pytest.approx(sure, rel=1e-12, abs=1e-14)
 
@@ -88,7 +88,7 @@ def test_sure_parts_sum_to_sure(rng):
 def test_sure_by_pieces_equals_sure_in_one_piece(monkeypatch, rng):
     f2 = rng.standard_normal((5000, 1))
     u, b = rng.standard_normal((5000, 2)), rng.standard_normal((5000, 1))
-    args = (f2, u, b, np.array([0.2]), np.array([0.4]), _chunk_bounds(5000))
+    args = (f2, u, b, np.array([0.2]), np.array([0.4]), chunk_bounds(5000))
     whole = sure_parts(*args)
     monkeypatch.setattr(autoparams, "PIECE", 300)
     np.testing.assert_allclose(sure_parts(*args), whole, rtol=1e-12, atol=1e-15)
