@@ -7,8 +7,8 @@ sample for all (same noise level, same Monte-Carlo probe):
 
 * ``diffuse`` Perona-Malik, ``regularise`` Charbonnier (lambda and time);
 * ``shrink`` soft and garrote at one scale (threshold and iterations);
-* ``shrink`` soft over several scales: the exact multilevel shift-invariant
-  Haar shrinkage, a noise level and a SURE threshold per level
+* ``shrink`` soft and garrote over several scales: the exact multilevel
+  shift-invariant Haar shrinkage, a noise level and a SURE threshold per level
   (:func:`resdenoise.multilevel.choose_levels`), and ``diffuse`` Perona-Malik
   over several scales (lambda and blocks per scale, the cascade of
   :mod:`resdenoise.multiscale`).
@@ -97,6 +97,7 @@ CANDIDATES = (
     ("shrink garrote", "shrink", "shrinkage", "garrote"),
     ("shrink soft, scales", "shrink", "shrinkage", "soft"),
     ("diffuse perona-malik, scales", "diffuse", "diffusivity", "perona-malik"),
+    ("shrink garrote, scales", "shrink", "shrinkage", "garrote"),
 )
 
 #: ``--diffusivity auto`` and ``--shrinkage auto``: the families (and scales) one
@@ -112,6 +113,7 @@ COMMAND_CANDIDATES = {
         CANDIDATES[3],
         ("shrink hard", "shrink", "shrinkage", "hard"),
         CANDIDATES[4],
+        CANDIDATES[6],
     ),
 }
 
@@ -139,7 +141,7 @@ def noise_per_level(f, level):
     if level.estimator == "given":
         return None, "given, at every level"
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
-    sigmas, rule = level_sigmas(f2, max_scales(f2.shape[0]), "auto", level.sigma)
+    sigmas, rule = level_sigmas(f2, max_scales(f2.shape[0]), "auto", level.sigma, level.estimator)
     return (sigmas if rule.startswith("boxes") else None), rule
 
 
