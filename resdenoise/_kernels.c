@@ -26,6 +26,10 @@
  * and Perona-Malik has its own AVX2 code (the same operations, the same
  * bits).  Tiled runs go through run_sweeps, whose threads share the tiles
  * without the GIL.
+ *
+ * Also two loops of a streamed run's passes, for speed only, each giving the
+ * numbers of the NumPy code it stands for bit for bit: window_energies32
+ * (resdenoise/noise.py) and column_stats (resdenoise/stream.py).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -1153,6 +1157,297 @@ static PyObject *py_exp(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* ---- The noise estimate's window energies (resdenoise/noise.py) ---------------------- */
+
+PyDoc_STRVAR(energies_doc,
+"window_energies32(x, channels, column, out)\n"
+"\n"
+"Mean squares of the normalised third differences\n"
+"((x[i+3] - x[i]) + 3 (x[i+1] - x[i+2])) / sqrt(20) of column `column` of the\n"
+"C-contiguous float64 buffer x (rows x channels) in consecutive windows of 32\n"
+"samples, into the float64 buffer out (one per window: len(out) windows).\n"
+"The operations of noise.window_energies in its order, the 32 squares summed\n"
+"as NumPy's pairwise sum adds 32 contiguous values (eight running sums, then\n"
+"a tree): the same bits.  Releases the GIL.");
+
+#define EW 32 /* noise.WINDOW */
+
+/* A buffer format of native float64 ("d", or spelt with this machine's byte order). */
+static int is_f64(const char *f)
+{
+    const uint16_t one = 1;
+    const char native = *(const char *)&one ? '<' : '>';
+    if (f[0] == '@' || f[0] == '=' || f[0] == native)
+        f++;
+    return strcmp(f, "d") == 0;
+}
+
+static RD_CLONES void energies32(const double *x, Py_ssize_t C, Py_ssize_t k, double *out)
+{
+    const double s20 = sqrt(20.0);
+    for (Py_ssize_t w = 0; w < k; w++) {
+        const double *p = x + w * EW * C;
+        double d[EW], r[8];
+        for (int j = 0; j < EW; j++) {
+            double a = p[(j + 3) * C] - p[j * C];
+            double t = p[(j + 1) * C] - p[(j + 2) * C];
+            t = 3.0 * t;
+            a = a + t;
+            a = a / s20;
+            d[j] = a * a;
+        }
+        for (int j = 0; j < 8; j++)
+            r[j] = d[j];
+        for (int i = 8; i < EW; i += 8)
+            for (int j = 0; j < 8; j++)
+                r[j] += d[i + j];
+        out[w] = (((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))) / EW;
+    }
+}
+
+static PyObject *py_energies(PyObject *self, PyObject *args)
+{
+    PyObject *xo, *oo;
+    Py_ssize_t C, c;
+    Py_buffer x, o;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OnnO", &xo, &C, &c, &oo))
+        return NULL;
+    if (PyObject_GetBuffer(xo, &x, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0)
+        return NULL;
+    if (PyObject_GetBuffer(oo, &o, PyBUF_WRITABLE | PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) {
+        PyBuffer_Release(&x);
+        return NULL;
+    }
+    Py_ssize_t rows = C > 0 ? x.len / 8 / C : 0, k = o.len / 8;
+    if (!is_f64(x.format) || !is_f64(o.format)) {
+        PyErr_SetString(PyExc_TypeError, "x and out must hold float64");
+    } else if (C < 1 || c < 0 || c >= C || x.len != rows * C * 8) {
+        PyErr_SetString(PyExc_ValueError, "column must be in [0, channels) of x's rows");
+    } else if (k > 0 && (rows < 3 || k > (rows - 3) / EW)) {
+        PyErr_SetString(PyExc_ValueError, "x holds fewer than len(out) windows");
+    } else {
+        Py_BEGIN_ALLOW_THREADS
+        energies32((const double *)x.buf + c, C, k, o.buf);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&o);
+    PyBuffer_Release(&x);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* ---- A streamed run's per-chunk measurements (resdenoise/stream.py) ----------------- */
+
+PyDoc_STRVAR(stats_doc,
+"column_stats(x, channels, column, has_last, last, tol)\n"
+"    -> (minimum, maximum, nan, inside, changes, first, last_positive, total, variation)\n"
+"\n"
+"One pass over column `column` of the C-contiguous float64 buffer x (k >= 1 rows\n"
+"x channels), as StreamMeasure.add measures a core with NumPy:\n"
+"  minimum, maximum: its extremes (meaningless when nan: the sum is NaN);\n"
+"  inside: whether a value lies in the band |v| <= tol;\n"
+"  changes, first, last_positive: sign changes between consecutive values\n"
+"    and the first and last sign (v > tol), meaningful when inside == 0;\n"
+"  total: NumPy's sum of the column, bit for bit (its pairwise summation:\n"
+"    blocks of at most 128 values in eight running sums, halves above);\n"
+"  variation: NumPy's sum of |differences|, from `last` when has_last.\n"
+"Releases the GIL.");
+
+#define PW_BLOCK 128 /* NumPy's PW_BLOCKSIZE */
+
+typedef struct {
+    const double *x;
+    Py_ssize_t C;
+    int has_last;
+    double last, tol;
+    double lo[8], hi[8], small[8]; /* eight lanes of running extremes and smallest |v| */
+    int64_t changes;
+    int seen, pos, first;
+} Walk;
+
+#if defined(__GNUC__)
+/* Four doubles (and their bit patterns) as one vector: comparisons give all-ones
+   masks, and a < b ? a : b is a blend of bits (GCC vectorises the scalar form of
+   it only with -ffinite-math-only). */
+typedef double v4d __attribute__((vector_size(32)));
+typedef int64_t v4i __attribute__((vector_size(32)));
+static RD_INLINE inline v4d pick(v4i take_a, v4d a, v4d b)
+{
+    return (v4d)((take_a & (v4i)a) | (~take_a & (v4i)b));
+}
+#endif
+
+/* The extremes, smallest magnitude and sign changes of n >= 1 consecutive values
+   (after those visited before), contiguous in v; a NaN shows in the sum instead. */
+static RD_INLINE inline void visit(Walk *w, const double *v, Py_ssize_t n)
+{
+    const double tol = w->tol;
+    Py_ssize_t j = 0;
+#if defined(__GNUC__)
+    /* eight lanes in two vectors of four: the extremes are exact in any order */
+    v4d lo[2], hi[2], small[2];
+    const v4i magnitude = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
+    memcpy(lo, w->lo, sizeof lo);
+    memcpy(hi, w->hi, sizeof hi);
+    memcpy(small, w->small, sizeof small);
+    for (; j + 8 <= n; j += 8)
+        for (int q = 0; q < 2; q++) {
+            v4d a, m;
+            memcpy(&a, v + j + 4 * q, sizeof a);
+            m = (v4d)((v4i)a & magnitude); /* |a| */
+            lo[q] = pick(a < lo[q], a, lo[q]);
+            hi[q] = pick(a > hi[q], a, hi[q]);
+            small[q] = pick(m < small[q], m, small[q]);
+        }
+    memcpy(w->lo, lo, sizeof lo);
+    memcpy(w->hi, hi, sizeof hi);
+    memcpy(w->small, small, sizeof small);
+#endif
+    for (; j < n; j++) {
+        double a = v[j], m = fabs(a);
+        w->lo[0] = a < w->lo[0] ? a : w->lo[0];
+        w->hi[0] = a > w->hi[0] ? a : w->hi[0];
+        w->small[0] = m < w->small[0] ? m : w->small[0];
+    }
+    int64_t changes = 0;
+    for (j = 1; j < n; j++)
+        changes += (v[j] > tol) != (v[j - 1] > tol);
+    int first = v[0] > tol;
+    if (w->seen)
+        changes += first != w->pos;
+    else
+        w->first = first;
+    w->seen = 1;
+    w->changes += changes;
+    w->pos = v[n - 1] > tol;
+}
+
+/* NumPy's pairwise sum of the n values from row i on, visiting each block in order */
+static double sum_values(Walk *w, Py_ssize_t i, Py_ssize_t n)
+{
+    const double *x = w->x + i * w->C;
+    const Py_ssize_t C = w->C;
+    double v[PW_BLOCK]; /* the block's values, contiguous */
+    if (n < 8) {
+        double res = 0.;
+        for (Py_ssize_t j = 0; j < n; j++)
+            res += (v[j] = x[j * C]);
+        if (n)
+            visit(w, v, n);
+        return res;
+    }
+    if (n <= PW_BLOCK) {
+        double r[8];
+        Py_ssize_t j;
+        for (j = 0; j < n; j++)
+            v[j] = x[j * C];
+        for (j = 0; j < 8; j++)
+            r[j] = v[j];
+        for (; j < n - (n % 8); j += 8)
+            for (int q = 0; q < 8; q++)
+                r[q] += v[j + q];
+        double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for (; j < n; j++)
+            res += v[j];
+        visit(w, v, n);
+        return res;
+    }
+    Py_ssize_t n2 = n / 2;
+    n2 -= n2 % 8;
+    double left = sum_values(w, i, n2); /* the left half first: values in order */
+    double right = sum_values(w, i + n2, n - n2);
+    return left + right;
+}
+
+/* difference j: |x_j - x_{j-1}| (x_{-1} = last) with has_last, else |x_{j+1} - x_j| */
+static RD_INLINE inline double step(const Walk *w, Py_ssize_t j)
+{
+    const double *x = w->x;
+    const Py_ssize_t C = w->C;
+    if (!w->has_last)
+        return fabs(x[(j + 1) * C] - x[j * C]);
+    return fabs(x[j * C] - (j ? x[(j - 1) * C] : w->last));
+}
+
+/* NumPy's pairwise sum of the n differences from difference i on */
+static double sum_steps(const Walk *w, Py_ssize_t i, Py_ssize_t n)
+{
+    if (n < 8) {
+        double res = 0.;
+        for (Py_ssize_t j = 0; j < n; j++)
+            res += step(w, i + j);
+        return res;
+    }
+    if (n <= PW_BLOCK) {
+        double r[8];
+        Py_ssize_t j;
+        for (j = 0; j < 8; j++)
+            r[j] = step(w, i + j);
+        for (; j < n - (n % 8); j += 8)
+            for (int q = 0; q < 8; q++)
+                r[q] += step(w, i + j + q);
+        double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for (; j < n; j++)
+            res += step(w, i + j);
+        return res;
+    }
+    Py_ssize_t n2 = n / 2;
+    n2 -= n2 % 8;
+    double left = sum_steps(w, i, n2);
+    double right = sum_steps(w, i + n2, n - n2);
+    return left + right;
+}
+
+static PyObject *py_stats(PyObject *self, PyObject *args)
+{
+    PyObject *xo;
+    Py_ssize_t C, c;
+    int has_last;
+    double last, tol, total = 0.0, variation = 0.0;
+    Py_buffer x;
+    Walk w;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Onnpdd", &xo, &C, &c, &has_last, &last, &tol))
+        return NULL;
+    if (PyObject_GetBuffer(xo, &x, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0)
+        return NULL;
+    Py_ssize_t k = C > 0 ? x.len / 8 / C : 0;
+    if (!is_f64(x.format)) {
+        PyErr_SetString(PyExc_TypeError, "x must hold float64");
+    } else if (C < 1 || c < 0 || c >= C || k < 1 || x.len != k * C * 8) {
+        PyErr_SetString(PyExc_ValueError, "column must be in [0, channels) of x's rows (>= 1)");
+    } else if (!(tol >= 0.0)) {
+        PyErr_SetString(PyExc_ValueError, "tol must be >= 0");
+    } else {
+        w = (Walk){.x = (const double *)x.buf + c, .C = C, .has_last = has_last, .last = last,
+                   .tol = tol};
+        for (int q = 0; q < 8; q++) {
+            w.lo[q] = w.small[q] = INFINITY;
+            w.hi[q] = -INFINITY;
+        }
+        Py_BEGIN_ALLOW_THREADS
+        /* a reduction starts from NumPy's identity: 0.0 + the pairwise sum */
+        total = 0.0 + sum_values(&w, 0, k);
+        variation = 0.0 + sum_steps(&w, 0, has_last ? k : k - 1);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&x);
+    if (PyErr_Occurred())
+        return NULL;
+    double lo = INFINITY, hi = -INFINITY, small = INFINITY;
+    for (int q = 0; q < 8; q++) {
+        lo = w.lo[q] < lo ? w.lo[q] : lo;
+        hi = w.hi[q] > hi ? w.hi[q] : hi;
+        small = w.small[q] < small ? w.small[q] : small;
+    }
+    /* a NaN anywhere makes the sum NaN (so may inf - inf: NumPy's path then too) */
+    return Py_BuildValue("ddNNLiidd", lo, hi, PyBool_FromLong(total != total),
+                         PyBool_FromLong(small <= tol), (long long)w.changes, w.first, w.pos,
+                         total, variation);
+}
+
 static PyObject *py_simd(PyObject *self, PyObject *noargs)
 {
     (void)self;
@@ -1169,6 +1464,8 @@ static PyMethodDef methods[] = {
     {"run", py_run, METH_VARARGS, run_doc},
     {"run_sweeps", py_run_sweeps, METH_VARARGS, run_sweeps_doc},
     {"exp2_nonpositive", py_exp, METH_VARARGS, exp_doc},
+    {"window_energies32", py_energies, METH_VARARGS, energies_doc},
+    {"column_stats", py_stats, METH_VARARGS, stats_doc},
     {"simd", py_simd, METH_NOARGS, "The instruction set the step loops run with."},
     {NULL, NULL, 0, NULL},
 };

@@ -526,9 +526,7 @@ class _Streamed:
             path = job.pipe.spool()  # removed when the pipe is closed
             source, fmt = job.pipe.name, job.pipe.format(fmt)
         self.run = StreamedRun(job.run.dtype, job.progress)
-        stream = open_signal_stream(
-            path, fmt, job.read, visit=self.run.visit, source=source, expect=self.run.expect
-        )
+        stream = open_signal_stream(path, fmt, job.read, visit=self.run.visit, source=source)
         self.name, self.template = stream.source, stream.template
         self.carried = stream.template.carried_names if stream.template.carried else []
         self.ref = None

@@ -76,6 +76,7 @@ class NoiseSelect:
     def __init__(self, columns: int, dtype=None, estimator: str = noise.DEFAULT_ESTIMATOR):
         self.dtype = None if dtype is None or np.dtype(dtype) == np.float64 else np.dtype(dtype)
         self.columns = columns
+        self.shift = 0  # quiet-windows: energies of the samples / 2**shift
         self._start(estimator, noise.WINDOW)
         self._scratch = Scratch()
 
@@ -94,6 +95,18 @@ class NoiseSelect:
         if (estimator, length) == (self.estimator, self.length):
             return False
         self._start(estimator, length)
+        return True
+
+    def rescale(self, amplitude: float) -> bool:
+        """Settle the power of two the samples are divided by
+        (:func:`resdenoise.noise.energy_shift` of the signal's largest ``|sample|``,
+        as the whole signal's estimate takes it); True when that starts the
+        selection afresh (it then needs a whole pass before :meth:`end_pass`)."""
+        shift = noise.energy_shift(amplitude) if self.estimator == "quiet-windows" else 0
+        if shift == self.shift:
+            return False
+        self.shift = shift
+        self._start(self.estimator, self.length)
         return True
 
     @property
@@ -132,10 +145,13 @@ class NoiseSelect:
         if not k:
             return
         used = block[: k * self.length + 3]
+        if used.dtype != np.float64:
+            used = used.astype(np.float64)
+        if self.shift:
+            used = np.ldexp(used, -self.shift)
         for c, s in enumerate(self.select):
             if not s.done:
-                column = np.ascontiguousarray(used[:, c], dtype=np.float64)
-                s.feed(noise.window_energies(column, self.length))
+                s.feed(noise.column_energies(used, c, self.length))
 
     def end_pass(self) -> None:
         self._carry = None
@@ -148,9 +164,10 @@ class NoiseSelect:
         picked = range(len(self.select)) if columns is None else columns
         if self.estimator == "quiet-windows":
             selects = [self.select[c] for c in picked]
-            return np.array(
+            sigma = np.array(
                 [noise.sigma_from_energy(s.quantile, self.length, s.count) for s in selects]
             )
+            return np.ldexp(sigma, self.shift) if self.shift else sigma
         medians = np.array([self.select[c].median for c in picked])
         return medians / MAD_FACTOR
 

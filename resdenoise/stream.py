@@ -23,7 +23,10 @@ Euler-Lagrange residual of ``regularise`` exactly (the residual of a chunk's
 last sample waits for the next chunk); sums (total variation, means,
 energies, MSE) are summed per chunk and the chunk sums added with
 ``math.fsum``, so they may differ from the whole-signal sums in the last
-bits.
+bits.  Where the compiled module is built, a float64 core's extremes, sign
+changes, sums and total variation are taken in one compiled pass per column
+(``_kernels.column_stats``: NumPy's pairwise sums of the same values, the
+same bits) instead of a transposed copy and eight NumPy passes.
 
 The noise level (:func:`resdenoise.noise.estimate_noise`: the 20 % quantile
 of the window energies of third differences, ``quiet-windows``; the MAD of
@@ -62,7 +65,8 @@ from typing import Protocol
 
 import numpy as np
 
-from . import noise, stability
+from . import stability
+from .engine import _kernels
 from .errors import ParameterError, SignalError
 from .filters import Summary, run_plan
 from .median import LEVELS
@@ -132,9 +136,17 @@ class _Rows:
             if lo < hi:
                 yield lo - s, hi - s, data, carried
 
-    def data(self, a: int, b: int) -> np.ndarray:
+    def data(self, a: int, b: int, scratch: _Scratch | None = None) -> np.ndarray:
+        """Rows ``a .. b`` (joined in ``scratch``'s kept array, when given: valid
+        until the next call)."""
         parts = [data[i:j] for i, j, data, _ in self._parts(a, b)]
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        if len(parts) == 1:
+            return parts[0]
+        if scratch is None:
+            return np.concatenate(parts)
+        first = parts[0]
+        out = scratch.get("rows", (b - a, *first.shape[1:]), first.dtype)
+        return np.concatenate(parts, out=out)
 
     def carried(self, a: int, b: int) -> dict:
         out: dict = {}
@@ -227,7 +239,9 @@ def filter_chunks(
     ------
     Chunk
         Consecutive chunks; their cores together are exactly
-        ``run_plan(plan, whole_signal)``.
+        ``run_plan(plan, whole_signal)``.  A chunk's ``raw`` (and ``x``, where
+        no cast was needed) may be an array the next chunk reuses: copy what
+        must outlive the step.
     """
     if plan.prestage is not None:
         raise ParameterError(
@@ -241,12 +255,13 @@ def filter_chunks(
     if frames < 2:
         raise ValueError(f"a signal needs at least 2 samples, got {frames}")
     rows = _Rows(blocks, source)
+    kept = _Scratch()  # the extended chunk, joined in one array reused chunk after chunk
     start = 0
     while start < frames:
         stop = min(start + chunk, frames)
         lo, hi = max(start - m, 0), min(stop + m, frames)
         rows.fill(hi)
-        raw = rows.data(lo, hi)
+        raw = rows.data(lo, hi, kept)
         x = raw if dtype is None else raw.astype(dtype, copy=False)
         y = run_plan(plan, x, threads=threads)
         yield Chunk(start, stop, lo, hi, raw, x, y, rows.carried(start, stop))
@@ -297,6 +312,14 @@ class _Scan:
             self.noise_run.feed(block)
 
 
+def _settle(select: _NoiseSelect, frames: int, amplitude: float) -> bool:
+    """Settle a selection fed in the checking pass for the signal's length (a short
+    signal's window) and range (samples beyond ``noise.ENERGY_TOP`` are scaled
+    down); True when it starts afresh and needs a whole pass."""
+    fresh = select.resize(frames)
+    return select.rescale(amplitude) or fresh
+
+
 class SignalSummary(Summary):
     """A streamed signal as :func:`resdenoise.filters.auto_lambda` needs it.
 
@@ -330,7 +353,7 @@ class SignalSummary(Summary):
         self.amplitude = float(max(np.abs(lo).max(), np.abs(hi).max()))
         self._noise = scan.noise64
         self._noise.keep(pos)
-        if not self._noise.resize(self.frames):  # a short signal starts afresh
+        if not _settle(self._noise, self.frames, self.amplitude):
             self._noise.end_pass()
         self._passes = passes
 
@@ -446,7 +469,14 @@ class StreamMeasure:
 
     def add(self, f: np.ndarray, u: np.ndarray, chunk: Chunk | None = None) -> None:
         """The next core: ``f`` input, ``u`` output (working dtype, same shape)."""
-        k = f.shape[0]
+        if self.regularise or self.scale != 1.0 or not self._add_compiled(f, u):
+            self._add_numpy(f, u)
+        self.n += f.shape[0]
+        if self.check_wavelet and chunk is not None:
+            ref = cycle_spin_shrink(chunk.x, self.plan.nl.shrinkage, self.plan.steps)[chunk.core]
+            self.wavelet_max = max(self.wavelet_max, float(np.max(np.abs(ref - u))))
+
+    def _add_numpy(self, f: np.ndarray, u: np.ndarray) -> None:
         # one contiguous row per channel: reductions along rows are fast
         scratch = self._scratch
         fr, ur = scratch.rows("f", f), scratch.rows("u", u)
@@ -476,10 +506,46 @@ class StreamMeasure:
         if self.regularise:
             self._add_residual(f64, u64)
         self.last_in, self.last_out = f64[:, -1].copy(), u64[:, -1].copy()
-        self.n += k
-        if self.check_wavelet and chunk is not None:
-            ref = cycle_spin_shrink(chunk.x, self.plan.nl.shrinkage, self.plan.steps)[chunk.core]
-            self.wavelet_max = max(self.wavelet_max, float(np.max(np.abs(ref - u))))
+
+    def _add_compiled(self, f: np.ndarray, u: np.ndarray) -> bool:
+        """:meth:`add`'s measurements by the compiled loop, one pass per column of
+        input and output, the same numbers (its sums are NumPy's pairwise sums of
+        the same values); False (nothing done) where it does not apply."""
+        tol = float(self.tol["range"])
+        kernel = _stats_kernel(f, u, tol)
+        if kernel is None:
+            return False
+        k = f.shape[0]
+        f2, u2 = f.reshape(k, -1).view(np.float64), u.reshape(k, -1).view(np.float64)
+        for c in range(self.channels):
+            for x, side, last in ((f2, 0, self.last_in), (u2, 1, self.last_out)):
+                held = 0.0 if last is None else float(last[c])
+                got = kernel.column_stats(x, self.channels, c, last is not None, held, tol)
+                self._take(got, x, c, side)
+        self.last_in, self.last_out = f2[-1].astype(np.float64), u2[-1].astype(np.float64)
+        return True
+
+    def _take(self, got: tuple, x: np.ndarray, c: int, side: int) -> None:
+        """One column's compiled measurements into the running ones (``side`` 0 input,
+        1 output).  A column holding a NaN or a value in the sign band gets
+        NumPy's sign count, and an extreme of zero NumPy's reduction (which of
+        0.0 and -0.0 it gives is NumPy's choice): the numbers of the NumPy path."""
+        lo, hi, nan, inside, changes, first, last, total, variation = got
+        signs = (self.signs_in, self.signs_out)[side][c]
+        los, his = (self.lo_in, self.lo_out)[side], (self.hi_in, self.hi_out)[side]
+        if nan or inside or lo == 0.0 or hi == 0.0:
+            column = np.ascontiguousarray(x[:, c])
+            lo, hi = column.min(), column.max()
+            signs.add(column)
+        else:
+            piece = stability.SignCount(signs.tol)
+            piece.count = changes
+            piece.first, piece.last = (1.0 if first else -1.0), (1.0 if last else -1.0)
+            signs.merge(piece)
+        los[c] = min(los[c], lo)
+        his[c] = max(his[c], hi)
+        (self.tv_in, self.tv_out)[side][c].append(variation)
+        (self.sum_in, self.sum_out)[side][c].append(total)
 
     def after(self, f: np.ndarray, u: np.ndarray) -> None:
         """This measure's piece starts after rows ``f``, ``u`` (the one or two rows
@@ -650,15 +716,6 @@ class StreamedRun:
         self._checked += block.shape[0]
         self.progress("check", self._checked, None)
 
-    def expect(self, frames: int) -> None:
-        """The signal's length, known before the checking pass (an audio file's
-        header): the noise calibration of that length, when the committed table
-        does not hold it (a long signal: a simulation of its size), starts in a
-        thread alongside the pass (:func:`resdenoise.noise.calibration_soon`)."""
-        length = noise.window_for(frames)
-        if length is not None:
-            noise.calibration_soon(length, (frames - 3) // length)
-
     def start(self, stream: BlockSource) -> SignalSummary:
         """The summary of the checked signal, for the plan maker."""
         self.stream = stream
@@ -667,7 +724,7 @@ class StreamedRun:
         run_noise = self.scan.noise_run
         if run_noise is not None:
             run_noise.keep(pos)
-            if not run_noise.resize(stream.frames):
+            if not _settle(run_noise, stream.frames, self.summary.amplitude):
                 run_noise.end_pass()
         self._noise = [s for s in (self.summary._noise, run_noise) if s is not None]
         return self.summary
@@ -755,6 +812,22 @@ class StreamedRun:
         if quality is not None:
             quality = {"reference": reference.source, **quality.result()}
         return report, quality, streaming
+
+
+def _stats_kernel(f: np.ndarray, u: np.ndarray, tol: float):
+    """The compiled module for :meth:`StreamMeasure.add` on these cores (float64,
+    C-contiguous, a band ``tol >= 0``), or None: the NumPy path."""
+    if not (tol >= 0 and f.shape[0] and f.dtype == np.float64 and u.dtype == np.float64):
+        return None
+    if not (f.flags.c_contiguous and u.flags.c_contiguous):
+        return None
+    return _compiled_stats()
+
+
+def _compiled_stats():
+    """The compiled module where it is built with ``column_stats``, else None."""
+    module = _kernels()
+    return module if hasattr(module, "column_stats") else None
 
 
 def _fsum(values) -> float:

@@ -618,3 +618,91 @@ def test_option_values_are_checked_against_the_file(tmp_path):
 def test_options_given_in_place_of_the_format():
     with pytest.raises(TypeError, match=r"options="):
         read_signal("x.csv", ReadOptions())  # type: ignore[arg-type]
+
+
+def test_an_audio_output_is_fsynced_once_after_its_header(tmp_path, rng, monkeypatch):
+    """soundfile's close would fsync (sf_write_sync) before libsndfile rewrites the
+    header; the writer skips that one and fsyncs once after the header: the file is
+    complete, soundfile's flush is never called, os.fsync once for the output."""
+    from resdenoise.io import SignalWriter, read_signal, write_files_atomic
+
+    src = tmp_path / "in.wav"
+    u = rng.standard_normal((5000, 2)) * 0.1
+    soundfile.write(src, u, 8000, subtype="FLOAT")
+    template = read_signal(src)
+    flushes, fsyncs = [], []
+    monkeypatch.setattr(soundfile.SoundFile, "flush", lambda self: flushes.append(self))
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (fsyncs.append(fd), real_fsync(fd))[1])
+    out = tmp_path / "out.wav"
+    with SignalWriter(out, template) as writer:
+        writer.write(template.data[:3000], {})
+        writer.write(template.data[3000:], {})
+        writer.close()
+        assert flushes == [] and len(fsyncs) == 1
+        write_files_atomic([writer])
+    assert flushes == []
+    back, rate = soundfile.read(out)
+    assert rate == 8000 and np.array_equal(back, u.astype(np.float32))
+
+
+def test_a_float_wav_is_read_as_libsndfile_reads_it_as_float64(tmp_path, rng):
+    """32-bit float audio is read as stored and converted by NumPy: the float64 values
+    soundfile gives (whole and in blocks), extremes and subnormals too."""
+    from resdenoise.io import open_signal_stream, read_signal
+
+    u = (rng.standard_normal((70_000, 2)) * 0.3).astype(np.float32)
+    u[:4, 0] = [np.float32(3.4e38), np.float32(-1e-45), np.float32(1e-40), -0.0]
+    path = tmp_path / "f.wav"
+    soundfile.write(path, u, 8000, subtype="FLOAT")
+    want, _ = soundfile.read(path, dtype="float64")
+    got = read_signal(path).data
+    assert got.dtype == np.float64 and got.tobytes() == want.tobytes()
+    blocks = np.concatenate([b for b, _ in open_signal_stream(path).blocks()])
+    assert blocks.dtype == np.float64 and blocks.tobytes() == want.tobytes()
+
+
+def test_a_float_wav_is_written_as_libsndfile_casts_float64(tmp_path, rng):
+    """The writer casts float64 to 32-bit float with NumPy: the bytes soundfile writes
+    from the float64 samples (rounding, subnormals, -0.0, beyond float32: inf)."""
+    from resdenoise.io import SignalWriter, read_signal, write_files_atomic
+
+    src = tmp_path / "in.wav"
+    soundfile.write(src, np.zeros((10, 2)), 8000, subtype="FLOAT")
+    template = read_signal(src)
+    u = rng.standard_normal((5000, 2)) * 0.3
+    u[:5, 0] = [1e-46, 1e-40, -0.0, 3.5e38, 1.0 + 2.0**-30]
+    out, ref = tmp_path / "out.wav", tmp_path / "ref.wav"
+    with SignalWriter(out, template) as writer:
+        writer.write(u, {})
+        write_files_atomic([writer])
+    soundfile.write(ref, u, 8000, subtype="FLOAT")
+    got, want = soundfile.read(out, dtype="float32")[0], soundfile.read(ref, dtype="float32")[0]
+    assert got.tobytes() == want.tobytes() and np.isinf(got[3, 0])
+
+
+def test_the_writer_counts_non_finite_samples_not_huge_ones(tmp_path):
+    """Finite samples whose sum overflows are written; NaN and inf are counted and the
+    output refused (nothing written)."""
+    from resdenoise.io import SignalWriter, read_signal, write_files_atomic
+
+    src = tmp_path / "in.wav"
+    soundfile.write(src, np.zeros((10, 2)), 8000, subtype="DOUBLE")
+    template = read_signal(src)
+    huge = np.full((100, 2), 1.7e308)
+    out = tmp_path / "huge.wav"
+    with SignalWriter(out, template) as writer:
+        writer.write(huge, {})
+        assert writer.nonfinite == 0
+        write_files_atomic([writer])
+    assert np.array_equal(soundfile.read(out)[0], huge)
+    bad = np.zeros((100, 2))
+    bad[[3, 50], [0, 1]] = [np.nan, np.inf]
+    with SignalWriter(tmp_path / "bad.wav", template) as writer:
+        writer.write(np.zeros((5, 2)), {})
+        writer.write(bad, {})
+        writer.write(np.array([[np.nan, 0.0]]), {})
+        assert writer.nonfinite == 3
+        with pytest.raises(SignalError, match="3"):
+            writer.close()
+    assert not (tmp_path / "bad.wav").exists()

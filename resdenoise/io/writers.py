@@ -260,6 +260,9 @@ def _audio_frames(
         clipped = int(np.count_nonzero(over))
         q = np.clip(q, -top, top - 1)
         out = (q.astype(np.int64) << (32 - bits)).astype(np.int32)
+    elif subtype == "FLOAT":  # cast by NumPy as libsndfile casts (the same bytes, faster)
+        with np.errstate(over="ignore"):  # beyond float32: inf, as libsndfile writes it
+            out = chans.astype(np.float32)
     elif subtype in FLOAT_SUBTYPES:
         out = chans
     else:
@@ -272,6 +275,27 @@ def _audio_frames(
 def _encode_error(name: str, fmt: str, subtype: str | None, exc: BaseException) -> SignalError:
     msg = one_line(getattr(exc, "error_string", None) or exc)
     return SignalError(f"{name}: cannot encode as {fmt}/{subtype}: {msg}")
+
+
+def _close_unsynced(sf) -> None:
+    """Close a ``soundfile.SoundFile`` opened for writing without its fsync.
+
+    ``SoundFile.close`` calls libsndfile's ``sf_write_sync`` (an fsync of the
+    file) and then ``sf_close``, which rewrites the header (the data size)
+    after that fsync; the caller fsyncs the file once more anyway, after the
+    header.  One fsync, after ``sf_close``, makes the whole file durable;
+    this skips the first.  (Through soundfile's own handle: where a soundfile
+    version lacks it, the ordinary close.)
+    """
+    import soundfile
+
+    snd, handle = getattr(soundfile, "_snd", None), getattr(sf, "_file", None)
+    check = getattr(soundfile, "_error_check", None)
+    if snd is None or handle is None or check is None:
+        sf.close()
+        return
+    sf._file = None  # closed from here on, as SoundFile.close leaves it
+    check(snd.sf_close(handle))
 
 
 class SignalWriter(_TempOutput):
@@ -385,10 +409,13 @@ class SignalWriter(_TempOutput):
         given = data
         data = np.asarray(data, dtype=np.float64)
         carried = {} if carried is None else carried
-        bad = ~np.isfinite(data)
-        if bad.any() or self.nonfinite:
-            self.nonfinite += int(bad.sum())
-            return given
+        # all finite when their sum is (one pass, no temporary); else counted
+        with np.errstate(over="ignore", invalid="ignore"):  # a sum of huge samples: counted
+            finite = bool(np.isfinite(np.sum(data)))
+        if self.nonfinite or not finite:
+            self.nonfinite += int(data.size - np.count_nonzero(np.isfinite(data)))
+            if self.nonfinite:
+                return given
         if self._store is not None:
             self._store.write(data, carried)
             return given
@@ -440,7 +467,7 @@ class SignalWriter(_TempOutput):
         try:
             if self._sf is not None:
                 try:
-                    self._sf.close()
+                    _close_unsynced(self._sf)
                 except _AUDIO_ERRORS as exc:
                     raise _encode_error(self.name, self.fmt, self.subtype, exc) from None
             else:

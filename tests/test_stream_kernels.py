@@ -1,0 +1,166 @@
+"""The compiled loops of a streamed run's passes give NumPy's numbers, bit for bit.
+
+``_kernels.window_energies32`` (the noise estimate's window energies) and
+``_kernels.column_stats`` (a core's extremes, sign changes, sum and total
+variation) against NumPy written out here, and the measures and noise
+selections they feed against the same code with the compiled loops switched off.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from resdenoise import noise, stability, stream
+from resdenoise.filters import plan_diffuse
+from resdenoise.nonlinearities import get_nonlinearity
+from resdenoise.selection import NoiseSelect
+
+kernels = pytest.importorskip("resdenoise._kernels")
+
+
+def same_bits(a, b) -> bool:
+    return np.asarray(a, np.float64).tobytes() == np.asarray(b, np.float64).tobytes()
+
+
+def energies_reference(x: np.ndarray, length: int) -> np.ndarray:
+    d = ((x[3:] - x[:-3]) + 3.0 * (x[1:-2] - x[2:-1])) / math.sqrt(20.0)
+    k = d.size // length
+    return np.mean(d[: k * length].reshape(k, length) ** 2, axis=1)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-6, 1.0, 1e100, 1e160])
+@pytest.mark.parametrize("channels", [1, 2, 3])
+def test_window_energies_compiled_are_numpys(scale, channels, rng):
+    """Every column of a block, in place (no copy of the column), as NumPy computes
+    the windows of the contiguous column; overflow to inf included."""
+    x = rng.standard_normal((32 * 97 + 5, channels)) * scale + scale * 3.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for c in range(channels):
+            want = energies_reference(np.ascontiguousarray(x[:, c]), 32)
+            got = noise.column_energies(x, c, 32)
+            assert same_bits(got, want), (scale, c)
+            assert same_bits(noise.window_energies(np.ascontiguousarray(x[:, c]), 32), want)
+
+
+def test_window_energies_other_lengths_and_short_inputs(rng):
+    for n in (0, 1, 3, 34, 35, 36, 100):
+        x = rng.standard_normal(n)
+        for length in (4, 7, 32):
+            assert same_bits(noise.window_energies(x, length), energies_reference(x, length))
+
+
+def test_window_energies_refuses_what_it_cannot_read():
+    out = np.empty(2)
+    with pytest.raises(ValueError, match="fewer than len"):
+        kernels.window_energies32(np.zeros((60, 1)), 1, 0, out)
+    with pytest.raises(ValueError, match="column"):
+        kernels.window_energies32(np.zeros((100, 2)), 2, 2, out)
+    with pytest.raises(TypeError, match="float64"):
+        kernels.window_energies32(np.zeros((100, 1), np.float32), 1, 0, out)
+
+
+def stats_reference(x, c, has_last, last, tol):
+    col = np.ascontiguousarray(x.reshape(x.shape[0], -1)[:, c])
+    d = np.diff(np.concatenate([[last], col])) if has_last else np.diff(col)
+    signs = stability.SignCount(tol)
+    signs.add(col)
+    return col.min(), col.max(), col.sum(), np.abs(d).sum(), signs
+
+
+LENGTHS = [*range(1, 140), 255, 256, 257, 1000, 4097, 70_001]
+
+
+@pytest.mark.parametrize("n", LENGTHS)
+def test_column_stats_are_numpys(n):
+    """Sums (NumPy's pairwise summation: blocks of <= 128 in eight running sums, halves
+    above), total variation from the last sample before, extremes and sign changes."""
+    rng = np.random.default_rng(n)
+    channels = 1 + n % 3
+    x = rng.standard_normal((n, channels)) * 10.0 ** rng.uniform(-3, 3) + rng.uniform(-1, 1)
+    c, has_last, last = n % channels, bool(n % 2), float(rng.standard_normal())
+    lo, hi, nan, inside, changes, first, end, total, tv = kernels.column_stats(
+        x, channels, c, has_last, last, 0.0
+    )
+    r_lo, r_hi, r_total, r_tv, signs = stats_reference(x, c, has_last, last, 0.0)
+    assert same_bits(total, r_total) and same_bits(tv, r_tv)
+    assert (lo, hi, nan, inside) == (r_lo, r_hi, False, False)
+    assert changes == signs.count
+    assert (1.0 if first else -1.0) == signs.first and (1.0 if end else -1.0) == signs.last
+
+
+def test_column_stats_flags_what_numpy_must_redo(rng):
+    """A value in the band (inside), a NaN (nan: through the sum)."""
+    x = rng.standard_normal((500, 2))
+    x[17, 1] = 1e-9
+    assert kernels.column_stats(x, 2, 1, False, 0.0, 1e-6)[3] is True
+    assert kernels.column_stats(x, 2, 0, False, 0.0, 1e-6)[3] is False
+    x[3, 0] = np.nan
+    assert kernels.column_stats(x, 2, 0, False, 0.0, 1e-6)[2] is True
+    with pytest.raises(ValueError, match="tol"):
+        kernels.column_stats(x, 2, 0, False, 0.0, -1.0)
+    with pytest.raises(ValueError, match="rows"):
+        kernels.column_stats(np.zeros((0, 2)), 2, 0, False, 0.0, 0.0)
+
+
+def measures(f, u, pieces, monkeypatch, compiled: bool):
+    plan = plan_diffuse(get_nonlinearity("perona-malik", "diffusivity", 0.3), steps=2)
+    channels = f.reshape(f.shape[0], -1).shape[1]
+    amplitude = float(np.nanmax(np.abs(f)))
+    calls = []
+    if compiled:  # count the compiled passes: the path is taken
+        real = kernels.column_stats
+        monkeypatch.setattr(kernels, "column_stats", lambda *a: calls.append(1) or real(*a))
+    else:
+        monkeypatch.setattr(stream, "_compiled_stats", lambda: None)
+    m = stream.StreamMeasure(plan, channels, amplitude, None)
+    for a, b in zip(np.array_split(f, pieces), np.array_split(u, pieces), strict=True):
+        if a.shape[0]:
+            m.add(a, b)
+    monkeypatch.undo()
+    assert len(calls) == (2 * channels * pieces if compiled else 0)
+    return m
+
+
+def state(m) -> dict:
+    out = {k: m.__dict__[k] for k in ("n", "tv_in", "tv_out", "sum_in", "sum_out")}
+    for k in ("lo_in", "hi_in", "lo_out", "hi_out", "last_in", "last_out"):
+        out[k] = np.asarray(m.__dict__[k]).tobytes()
+    out["signs"] = [(s.count, s.first, s.last) for s in m.signs_in + m.signs_out]
+    return out
+
+
+@pytest.mark.parametrize("case", ["noise", "zeros", "band", "nan", "mono", "constant"])
+def test_a_measure_is_the_same_with_or_without_the_compiled_loop(case, rng, monkeypatch):
+    """Every number a StreamMeasure keeps, the compiled loop's against NumPy's,
+    including the cases it hands back to NumPy (a NaN, a value in the sign band,
+    an extreme of zero, whose sign NumPy's reduction picks)."""
+    f = rng.standard_normal((3001, 2))
+    if case == "zeros":
+        f = np.abs(f)
+        f[[5, 900, 2000], 0] = [0.0, -0.0, 0.0]
+    elif case == "band":
+        f[100:140, 1] = 0.0
+    elif case == "nan":
+        f[1500, 0] = np.nan
+    elif case == "mono":
+        f = f[:, 0].copy()
+    elif case == "constant":
+        f[:] = 0.25
+    u = f * 0.5 + 0.1
+    with np.errstate(invalid="ignore"):
+        a = state(measures(f, u, 7, monkeypatch, compiled=True))
+        b = state(measures(f, u, 7, monkeypatch, compiled=False))
+    assert repr(a) == repr(b)
+
+
+def test_noise_selection_fed_in_blocks_is_the_whole_estimate(rng):
+    """NoiseSelect over stereo blocks (windows of 32, compiled) settles the estimate
+    of the whole signal bit for bit."""
+    u = rng.standard_normal((40_000, 2)) * 0.2
+    sel = NoiseSelect(2)
+    for a in range(0, u.shape[0], 6_007):
+        sel.feed(u[a : a + 6_007])
+    sel.end_pass()
+    assert sel.done
+    assert same_bits(sel.sigma(), noise.estimate_noise(u))
