@@ -60,7 +60,8 @@ bench-learn: install
 
 # the noise estimators on every signal class, the multilevel shrinkage's noise rules against
 # the cascade and the SWT peers, its threshold rules against oracle thresholds, then the
-# automatic choice against the automatic wavelet peers per class (bench_quality.py: every command on Donoho-Johnstone)
+# automatic choice against the automatic wavelet peers per class (bench_quality.py: every
+# command on Donoho-Johnstone)
 bench-quality: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/bench_noise.py
