@@ -14,17 +14,24 @@ L-BFGS-B improves it from there.  Side by side, on the unseen signal:
   scikit-image BayesShrink / VisuShrink, calibrated denoisers), the best by
   its true MSE;
 * ``warm``: the warm start as it is, before training;
-* ``learned``: after supervised training;
-* ``+stop``: the learned network stopped per signal where SURE is least
-  (:func:`resdenoise.learn.run_network_stopped`: its blocks, then its last
-  group repeated on, up to 4x its depth);
+* ``trained``: after supervised training, at its trained depth;
+* ``stopped``: the trained network stopped per signal where SURE is least
+  (its file with ``stop = "sure"``, :func:`resdenoise.learn.run_network_stopped`:
+  its blocks, then its last group repeated on, up to 4x its depth);
+* ``written``: what ``resdenoise learn`` writes by default (``--stop sure``):
+  stopped per signal by SURE, with one common lambda factor of 1/4 to 4
+  chosen by SURE too (``lambda-factors``);
+* ``stop-trained``: trained for the SURE stop (each training signal at the
+  depth the stop chooses for it, ``--rounds`` rounds,
+  :func:`resdenoise.learn_stop.fit_stopped`), then run as ``written``;
 * ``per-file``: self-supervised on the unseen signal alone (warm start by
-  the families' SURE, then SURE training), the learned network as an
-  automatic mode.
+  the families' SURE, then SURE training), run as ``written``: what
+  ``resdenoise learn --per-file`` does, the learned network as an automatic mode.
 
 Then the training time against signal length and blocks.
 
-    python benchmarks/bench_learn.py [--iterations 20] [--groups 4] [--max-blocks 1024] [--no-timing]
+    python benchmarks/bench_learn.py [--iterations 20] [--groups 4] [--max-blocks 1024]
+        [--anchor 0] [--rounds 0] [--scales 1] [--classes speech,music] [--no-per-file] [--no-timing]
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ from bench_classes import peers
 from bench_quality import RESDENOISE, _resdenoise
 from signals import music, sensor, speech
 
-from resdenoise import learn
+from resdenoise import learn, learn_stop
 
 #: Noise sigma relative to the clean signal's std: training signals, one each.
 TRAIN_NOISE = (0.1, 0.25, 0.4)
@@ -71,39 +78,77 @@ def _mse(u, clean) -> float:
     return float(np.mean((u - clean) ** 2))
 
 
-def _learn(noisy, clean, arch, iterations, max_blocks):
-    """Warm start, then training: (warm groups, trained groups, family, blocks, seconds)."""
+def _learn(noisy, clean, arch, args, rounds=None):
+    """Warm start, training at the trained depth, and training for the SURE stop
+    (:func:`resdenoise.learn_stop.fit_stopped`), each with learn's stop decision:
+    a dict of networks ``(groups, stop?)`` and the warm start, and the seconds."""
     start_time = time.perf_counter()
     objective = learn.make_objective(noisy, clean)  # supervised with clean, else SURE
-    start = learn.warm_start(noisy, arch, max_blocks=max_blocks, objective=objective)
-    result = learn.fit(objective, start.arch, max_iterations=iterations, start=start.params)
+    start = learn.warm_start(noisy, arch, max_blocks=args.max_blocks, objective=objective)
+    options = {"max_iterations": args.iterations, "anchor": args.anchor}
+    result = learn.fit(objective, start.arch, start=start.params, **options)
     seconds = time.perf_counter() - start_time
-    warm = learn.network_groups(start.params, start.arch)
-    return warm, result.groups, start, seconds
+    factors = learn_stop.LAMBDA_FACTORS
+    nets = {
+        "warm": (learn.network_groups(start.params, start.arch), False),
+        "trained": (result.groups, False),
+        "stopped": (result.groups, None),
+        "written": (result.groups, factors),  # learn's default, --stop sure
+    }
+    rounds = args.rounds if rounds is None else rounds
+    if rounds:
+        again = learn_stop.fit_stopped(
+            objective, start.arch, noisy, rounds=rounds, start=start.params, **options
+        )
+        nets["stop-trained"] = (again.groups, factors)
+    return nets, start, seconds
+
+
+def _run(f, net) -> np.ndarray:
+    """``net``: (groups, False) at the trained depth, else stopped by SURE with these
+    lambda factors (None: the depth alone)."""
+    groups, factors = net
+    if factors is False:
+        return learn.run_network(f, groups)
+    return learn.run_network_stopped(f, groups, lambda_factors=factors)[0]
+
+
+COLUMNS = ("warm", "trained", "stopped", "written", "stop-trained", "per-file")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--groups", type=int, default=4)
+    parser.add_argument("--bumps", type=int, default=8)
     parser.add_argument("--scales", type=int, default=1, help="strides 2^(K-1) .. 1")
     parser.add_argument("--max-blocks", type=int, default=1024, help="warm-start depth budget")
+    parser.add_argument("--anchor", type=float, default=0.0, help="weight towards the start")
+    parser.add_argument(
+        "--rounds", type=int, default=0, help="stop-trained rounds (0: no such column; 2 measured)"
+    )
+    parser.add_argument("--classes", default=None, help="comma-separated class prefixes")
+    parser.add_argument("--no-per-file", action="store_true", help="skip the per-file column")
     parser.add_argument("--no-timing", action="store_true", help="skip the training-time table")
     args = parser.parse_args()
-    arch = learn.Architecture(groups=args.groups, scales=args.scales)
+    arch = learn.Architecture(groups=args.groups, bumps=args.bumps, scales=args.scales)
     rng = np.random.default_rng(20200207)
     print(
         f"MSE x 1e4 on the unseen signal (sigma = level x std of its clean signal); "
         f"training: 3 other signals at {TRAIN_NOISE}"
     )
-    head = (
-        f"{'class':42s} {'level':>5s} {'noisy':>8s} {'best fixed':>23s} {'best peer':>24s} "
-        f"{'warm':>8s} {'learned':>8s} {'+stop':>8s} {'per-file':>8s}  target (learned, +stop)"
-    )
+    head = f"{'class':24s} {'level':>5s} {'noisy':>8s} {'best fixed':>23s} {'best peer':>24s} "
+    head += " ".join(f"{c:>12s}" for c in COLUMNS) + "  target met by"
     print(head)
+    wins = {c: 0 for c in COLUMNS}
+    cases = 0
     for name, (train, unseen) in _cases().items():
         noisy = [_noisy(c, level, rng) for c, level in zip(train, TRAIN_NOISE, strict=True)]
-        warm, trained, start, seconds = _learn(noisy, train, arch, args.iterations, args.max_blocks)
+        if args.classes and not name.startswith(tuple(args.classes.split(","))):
+            for level in EVAL_NOISE:  # the same noise as a run of every class
+                _noisy(unseen, level, rng)
+            continue
+        nets, start, seconds = _learn(noisy, train, arch, args)
         for level in EVAL_NOISE:
             f = _noisy(unseen, level, rng)
             fixed = {
@@ -113,32 +158,37 @@ def main() -> None:
             best = min(fixed, key=fixed.get)
             peer = {k: _mse(v, unseen) for k, v in peers(f).items()}
             top = min(peer, key=peer.get)
-            _, own, _, _ = _learn([f], None, arch, args.iterations, args.max_blocks)
-            learned = _mse(learn.run_network(f, trained), unseen)
-            per_file = _mse(learn.run_network(f, own), unseen)
-            stopped = _mse(learn.run_network_stopped(f, trained)[0], unseen)
+            mse = {c: _mse(_run(f, net), unseen) for c, net in nets.items()}
+            if not args.no_per_file:
+                own, _, _ = _learn([f], None, arch, args, rounds=0)  # as learn --per-file
+                mse["per-file"] = _mse(_run(f, own["written"]), unseen)
             needs_peer = name in ("speech", "music") or name.startswith("DJ")
-            verdict = ", ".join(
-                "met" if x < fixed[best] and (x < peer[top] or not needs_peer) else "missed"
-                for x in (learned, stopped)
+            met = [
+                c for c, x in mse.items() if x < fixed[best] and (x < peer[top] or not needs_peer)
+            ]
+            cases += 1
+            for c in met:
+                wins[c] += 1
+            cells = " ".join(
+                f"{mse[c] * 1e4:12.3f}" if c in mse else f"{'-':>12s}" for c in COLUMNS
             )
             print(
-                f"{name:42s} {level:5.2f} {_mse(f, unseen) * 1e4:8.3f} "
+                f"{name[:24]:24s} {level:5.2f} {_mse(f, unseen) * 1e4:8.3f} "
                 f"{fixed[best] * 1e4:8.3f} ({best:>12s}) {peer[top] * 1e4:8.3f} ({top:>13s}) "
-                f"{_mse(learn.run_network(f, warm), unseen) * 1e4:8.3f} {learned * 1e4:8.3f} "
-                f"{stopped * 1e4:8.3f} {per_file * 1e4:8.3f}  {verdict}"
+                f"{cells}  {', '.join(met) or '-'}"
             )
         print(
-            f"{'':42s} warm start: {start.family} (of its choice on one training signal), "
-            f"{start.steps} blocks "
+            f"{'':24s} warm start: {start.family}, {start.steps} blocks "
             f"-> {start.arch.groups} x {start.arch.blocks}, g fit error {start.fit_error:.3g}; "
             f"training {seconds:.1f} s"
         )
     print(
         f"network: {arch.groups} groups, {arch.bumps} bumps each, {arch.scales} scales, "
-        f"{args.iterations} L-BFGS-B iterations, depth budget {args.max_blocks} blocks"
+        f"{args.iterations} L-BFGS-B iterations, depth budget {args.max_blocks} blocks, "
+        f"anchor {args.anchor}, stop-trained rounds {args.rounds}"
     )
-    print("target: learned < best fixed on every class, and < best peer on audio and oscillatory")
+    print("target: < best fixed on every class, and < best peer on audio and oscillatory")
+    print("cases met: " + ", ".join(f"{c} {wins[c]}/{cases}" for c in COLUMNS))
     if not args.no_timing:
         _timing(rng)
 

@@ -65,7 +65,9 @@ from ._families import bump_basis
 from .autoparams import MASK_SETS, choose_parameters, masked_copy, sure_stack
 from .engine import backward_difference, forward_difference, run_blocks, run_strided
 from .errors import ParameterError, ResdenoiseError
-from .filters import auto_lambda
+from .filters import auto_lambda, run_plan
+from .network import format_network, parse_network
+from .network_stop import stopped_network
 from .noise import resolve_sigma
 from .nonlinearities import Nonlinearity, get_parametrised
 
@@ -83,6 +85,8 @@ __all__ = [
     "loss_and_gradient",
     "loss_value",
     "make_objective",
+    "network_text",
+    "stopped_run",
     "warm_start",
     "network_groups",
     "run_network",
@@ -564,14 +568,44 @@ def _backward(v: np.ndarray, groups, checkpoints, h: float, every: int):
     return grads[::-1]
 
 
-def loss_value(params: np.ndarray, arch: Architecture, objective: Objective) -> float:
-    """The objective at ``params`` (forward passes only)."""
-    groups = network_groups(params, arch)
+def loss_value(params: np.ndarray, arch: Architecture, objective: Objective, depths=None) -> float:
+    """The objective at ``params`` (forward passes only); ``depths`` as for
+    :func:`loss_and_gradient`."""
+    plans = _schedules(network_groups(params, arch), len(objective.inputs), depths)
     outputs = [
-        run_network_at(x, groups, auto, arch.h)
-        for x, auto in zip(objective.inputs, objective.lambdas, strict=True)
+        run_network_at(x, [g for _, g in plan], auto, arch.h)
+        for x, auto, plan in zip(objective.inputs, objective.lambdas, plans, strict=True)
     ]
     return objective.loss(outputs)[0]
+
+
+def _schedules(groups, inputs: int, depths) -> list[list[tuple[int, Group]]]:
+    """Per input ``(index of the group whose parameters it uses, group)``: all groups,
+    or with ``depths`` each input's first ``depths[i]`` blocks (the groups cut, then
+    the last one repeated on, as :func:`resdenoise.network_stop.cut_network`)."""
+    if depths is None:
+        return [list(enumerate(groups))] * inputs
+    if len(depths) != inputs:
+        raise ParameterError(f"give one depth per training signal ({inputs}), got {len(depths)}")
+    out = []
+    for depth in depths:
+        plan, left = [], int(depth)
+        for i, g in enumerate(groups):
+            if left > 0:
+                plan.append(
+                    (i, Group(g.coefficients, g.lam_scale, g.tau, min(g.repeat, left), g.scale))
+                )
+                left -= plan[-1][1].repeat
+        if left > 0:
+            last = groups[-1]
+            plan.append(
+                (
+                    len(groups) - 1,
+                    Group(last.coefficients, last.lam_scale, last.tau, left, last.scale),
+                )
+            )
+        out.append(plan)
+    return out
 
 
 def run_network_at(u: np.ndarray, groups: Sequence[Group], auto: float, h: float = 1.0):
@@ -581,32 +615,56 @@ def run_network_at(u: np.ndarray, groups: Sequence[Group], auto: float, h: float
     return u
 
 
+def network_text(
+    groups: Sequence[Group],
+    h: float = 1.0,
+    comment: str = "",
+    stop: str | None = None,
+    max_blocks: int | None = None,
+    lambda_factors: Sequence[float] | None = None,
+) -> str:
+    """The network file of ``groups`` (:func:`resdenoise.network.format_network`),
+    with ``stop``, ``max_blocks`` and ``lambda_factors`` when its depth (and a
+    common lambda factor) is chosen per signal."""
+    blocks = [g.as_block(i + 1) for i, g in enumerate(groups)]
+    return format_network(blocks, h, "learned network", comment, stop, max_blocks, lambda_factors)
+
+
 def run_network_stopped(
-    u: np.ndarray, groups: Sequence[Group], h: float = 1.0, extend: float = 4.0, seed: int = 0
+    u: np.ndarray,
+    groups: Sequence[Group],
+    h: float = 1.0,
+    extend: float = 4.0,
+    max_blocks: int | None = None,
+    lambda_factors: Sequence[float] | None = None,
 ) -> tuple[np.ndarray, int]:
     """Run the network and stop where SURE is least: ``(output, blocks)``.
 
     The depth follows the signal as the automatic modes' stopping time does:
-    the network runs block by block, its last group repeated on to
-    ``extend`` times its depth, with the seeded SURE probe of the ``sure``
-    objective as extra channels (noise level estimated), and the output is
-    the state of least SURE, zero blocks (the input) included.  Each state
-    is one the network's blocks reach, so stability is kept.
+    the network's blocks, then its last group repeated on, up to
+    ``max_blocks`` (default ``extend`` times its depth), and the output is
+    the state of least SURE, zero blocks (the input) included (with
+    ``lambda_factors``, every lambda's common factor chosen among them too).  This is the
+    network file with ``stop = "sure"`` (:func:`network_text`) as
+    ``resnet --network`` runs it (:func:`resdenoise.network_stop.stopped_plan`),
+    bit for bit.  Each state is one the network's blocks reach, so stability
+    is kept.
     """
-    objective = make_objective([u], objective="sure", seed=seed, h=h)
-    stack, auto = objective.inputs[0], objective.lambdas[0]
-    c = stack.shape[1] // 2
-    schedule = [(g, g.nonlinearity(auto)) for g in groups for _ in range(g.repeat)]
-    depth = len(schedule)
-    if groups:
-        schedule += [schedule[-1]] * max(0, math.ceil(extend * depth) - depth)
-    best, out, blocks = objective.loss([stack])[0], stack[:, :c].copy(), 0
-    for k, (group, nl) in enumerate(schedule, start=1):
-        stack = _run(stack, group, nl, 1, h)
-        value = objective.loss([stack])[0]
-        if value < best:
-            best, out, blocks = value, stack[:, :c].copy(), k
-    return out.reshape(np.shape(u)), blocks
+    depth = sum(g.repeat for g in groups)
+    cap = max(1, math.ceil(extend * depth)) if max_blocks is None else max_blocks
+    out, extra = stopped_run(u, groups, h, cap, lambda_factors)
+    return out, extra["blocks_chosen"]
+
+
+def stopped_run(
+    u, groups: Sequence[Group], h: float, cap: int, lambda_factors=None
+) -> tuple[np.ndarray, dict]:
+    """The network file with ``stop = "sure"`` (``max-blocks = cap``, and
+    ``lambda-factors`` when given) run on u as ``resnet --network`` runs it:
+    ``(output, the depth's report)``."""
+    text = network_text(groups, h, stop="sure", max_blocks=cap, lambda_factors=lambda_factors)
+    plan, extra = stopped_network(parse_network(text), u, h=h)
+    return run_plan(plan, np.asarray(u, dtype=float)), extra
 
 
 def _run(u, group: Group, nl, blocks: int, h: float) -> np.ndarray:
@@ -617,23 +675,27 @@ def _run(u, group: Group, nl, blocks: int, h: float) -> np.ndarray:
 
 
 def loss_and_gradient(
-    params: np.ndarray, arch: Architecture, objective: Objective
+    params: np.ndarray, arch: Architecture, objective: Objective, depths=None
 ) -> tuple[float, np.ndarray]:
-    """The objective at ``params`` and its exact gradient."""
+    """The objective at ``params`` and its exact gradient; with ``depths`` each
+    training input runs its own number of blocks (the groups cut, or the last one
+    repeated on: the depth a SURE stop chose for it)."""
     unpacked = _unpack(params, arch)
     groups = network_groups(params, arch)
     every = max(1, math.isqrt(arch.groups * arch.blocks))
     if objective.h != arch.h:
         raise ParameterError(f"the objective's h = {objective.h!r} is not the network's {arch.h!r}")
+    plans = _schedules(groups, len(objective.inputs), depths)
     runs = [
-        _forward(x, groups, auto, arch.h, every)
-        for x, auto in zip(objective.inputs, objective.lambdas, strict=True)
+        _forward(x, [g for _, g in plan], auto, arch.h, every)
+        for x, auto, plan in zip(objective.inputs, objective.lambdas, plans, strict=True)
     ]
     value, seeds = objective.loss([u for u, _ in runs])
     grad = np.zeros((arch.groups, arch.per_group))
-    for (_, checkpoints), seed in zip(runs, seeds, strict=True):
-        per_group = _backward(seed, groups, checkpoints, arch.h, every)
-        for i, ((gc, gl), (c, _, s, m)) in enumerate(zip(per_group, unpacked, strict=True)):
+    for (_, checkpoints), seed, plan in zip(runs, seeds, plans, strict=True):
+        per_group = _backward(seed, [g for _, g in plan], checkpoints, arch.h, every)
+        for (i, _), (gc, gl) in zip(plan, per_group, strict=True):
+            c, _, s, m = unpacked[i]
             grad[i, 0] += float(gc @ c) * (1.0 - s)  # c = g_max s(a) m(theta)
             grad[i, 1:-1] += c * (gc - float(gc @ m))
             grad[i, -1] += gl if arch.learn_lambda else 0.0
@@ -694,6 +756,8 @@ def fit(
     max_iterations: int = 50,
     progress: Callable[[int, float], object] | None = None,
     start: np.ndarray | None = None,
+    depths: Sequence[int] | None = None,
+    anchor: float = 0.0,
 ) -> FitResult:
     """Minimise ``objective`` over the network's parameters with L-BFGS-B.
 
@@ -711,6 +775,12 @@ def fit(
     start : ndarray, optional
         The starting parameters (:attr:`WarmStart.params`); default the
         amount of least loss among :data:`START_AMOUNTS` with seeded shapes.
+    depths : sequence of int, optional
+        Each training input's number of blocks (:func:`loss_and_gradient`).
+    anchor : float
+        Weight of ``anchor |p - p_0|^2 / size`` added to the loss (in units of
+        the starting loss): training stays near the start (the warm start's
+        family) unless the data says otherwise.
 
     Raises
     ------
@@ -735,9 +805,11 @@ def fit(
             raise ParameterError(f"start needs {arch.size} finite parameters, got shape {x0.shape}")
     else:
         starts = [initial_parameters(arch, seed, a) for a in START_AMOUNTS]
-        values = [loss_value(x, arch, objective) for x in starts]
+        values = [loss_value(x, arch, objective, depths) for x in starts]
         x0 = starts[int(np.argmin(values))]
-    first, _ = loss_and_gradient(x0, arch, objective)
+    if not (math.isfinite(anchor) and anchor >= 0.0):
+        raise ParameterError(f"anchor must be a finite number >= 0, got {anchor!r}")
+    first, _ = loss_and_gradient(x0, arch, objective, depths)
     scale = abs(first) if first != 0.0 and math.isfinite(first) else 1.0
     seen: dict = {}
 
@@ -745,14 +817,19 @@ def fit(
         key = x.tobytes()
         if key not in seen:
             seen.clear()
-            seen[key] = loss_and_gradient(x, arch, objective)
+            seen[key] = loss_and_gradient(x, arch, objective, depths)
         value, grad = seen[key]
-        return value / scale, grad / scale
+        d = x - x0
+        return value / scale + anchor * (d @ d) / d.size, grad / scale + 2.0 * anchor * d / d.size
+
+    def pure(x) -> float:  # the objective alone, without the anchor
+        fun(x)
+        return seen[x.tobytes()][0]
 
     history = [first]
 
     def callback(xk):
-        history.append(fun(xk)[0] * scale)
+        history.append(pure(xk))
         if progress is not None:
             progress(len(history) - 1, history[-1])
 
@@ -779,7 +856,7 @@ def fit(
             message = "converged"
         else:  # the optimiser's own words (for example an abnormal line search)
             message = "stopped: " + " ".join(str(result.message).lower().split())
-    loss = fun(x)[0] * scale
+    loss = pure(x)
     return FitResult(
         groups=network_groups(x, arch),
         params=np.array(x),

@@ -33,6 +33,13 @@ The file lists groups of blocks, run one after another, each group being
     diffusivity = "perona-malik"
     scale = 4                       # differences of stride 4 [default: 1]
 
+With ``stop = "sure"`` at the top (before the first ``[[block]]``) the depth
+is chosen per signal: the blocks in order, then the last group repeated on,
+up to ``max-blocks`` blocks in all [default: 4 x the file's blocks], and the
+depth of least SURE runs, zero blocks included; with ``lambda-factors = [...]``
+every lambda's common factor is chosen among them too
+(:mod:`resdenoise.network_stop`; ``resdenoise learn`` writes these).
+
 A group with ``scale = s`` (an integer from 1 to 2^20; any, not only
 powers of two) runs the dilated block ``u_i += tau (Phi((u_{i+s} - u_i)/h)
 - Phi((u_i - u_{i-s})/h))/h``, zero flux where ``i +- s`` leaves the signal:
@@ -110,7 +117,11 @@ BLOCK_KEYS: Final = (
     "coefficients",
 )
 #: Keys at the top of the file.
-TOP_KEYS: Final = ("block", "h", "description")
+TOP_KEYS: Final = ("block", "h", "description", "stop", "max-blocks", "lambda-factors")
+#: Values of ``stop``: how the depth is chosen per signal (:mod:`resdenoise.network_stop`).
+STOP_RULES: Final = ("sure",)
+#: The most ``lambda-factors`` (each is one search of the depth).
+MAX_LAMBDA_FACTORS: Final = 32
 #: Largest repeat count of one group, and largest total number of blocks.
 MAX_REPEAT: Final = 10_000_000
 #: Largest stride of a block group's differences.
@@ -164,6 +175,12 @@ class NetworkSpec:
     blocks: tuple[BlockSpec, ...]
     h: float | None = None
     description: str = ""
+    #: ``stop``: the depth chosen per signal by this rule (None: every block runs).
+    stop: str | None = None
+    #: ``max-blocks``: the most blocks the stop searches (None: its default).
+    max_blocks: int | None = None
+    #: ``lambda-factors``: the stop also chooses every lambda's factor among these.
+    lambda_factors: tuple[float, ...] = (1.0,)
 
 
 #: The largest network file read (a network is a short list of block groups).
@@ -241,6 +258,7 @@ def parse_network(text: str, source: str = "<network>") -> NetworkSpec:
     blocks = tuple(_block(t, i + 1, lines[i], source) for i, t in enumerate(tables))
     if sum(b.repeat for b in blocks) > MAX_REPEAT:
         raise NetworkError(f"{source}: more than {MAX_REPEAT} blocks in all")
+    stop, max_blocks, factors = _stop(doc, text, source)
     formulas = len({(b.expr, b.form) for b in blocks if b.expr is not None})
     if formulas > MAX_FORMULAS:
         raise NetworkError(
@@ -248,7 +266,50 @@ def parse_network(text: str, source: str = "<network>") -> NetworkSpec:
             f"for stability before filtering starts: about {formulas * FORMULA_SECONDS:.0f} s "
             "here); give a repeated block once with repeat = N"
         )
-    return NetworkSpec(source=source, blocks=blocks, h=h, description=description)
+    return NetworkSpec(source, blocks, h, description, stop, max_blocks, factors)
+
+
+def _stop(doc: dict, text: str, source: str):
+    """The top-level ``stop``, ``max-blocks`` and ``lambda-factors``, checked."""
+
+    def where(key: str) -> str:
+        pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+        line = next((i + 1 for i, ln in enumerate(text.splitlines()) if pattern.match(ln)), None)
+        return f"{source}: {key}" + (f" (line {line})" if line else "")
+
+    stop = doc.get("stop")
+    if stop is not None and stop not in STOP_RULES:
+        raise NetworkError(
+            f"{where('stop')}: unknown stop {stop!r}; allowed: "
+            f"{', '.join(repr(r) for r in STOP_RULES)} (the depth per signal by SURE), "
+            "or no stop key to run every block"
+        )
+    for key in ("max-blocks", "lambda-factors"):
+        if key in doc and stop is None:
+            raise NetworkError(
+                f'{where(key)}: {key} is for the search of stop = "sure"; '
+                f'add stop = "sure" or drop {key}'
+            )
+    cap = doc.get("max-blocks")
+    if cap is not None and (
+        isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= MAX_REPEAT
+    ):
+        raise NetworkError(
+            f"{where('max-blocks')}: max-blocks must be an integer from 1 to {MAX_REPEAT}, "
+            f"got {cap!r}"
+        )
+    factors = doc.get("lambda-factors", [1.0])
+    if (
+        not isinstance(factors, list)
+        or not 1 <= len(factors) <= MAX_LAMBDA_FACTORS
+        or any(isinstance(a, bool) or not isinstance(a, (int, float)) for a in factors)
+        or not all(math.isfinite(a) and a > 0 for a in factors)
+    ):
+        raise NetworkError(
+            f"{where('lambda-factors')}: lambda-factors must be a list of 1 to "
+            f"{MAX_LAMBDA_FACTORS} finite numbers > 0, got {factors!r}"
+        )
+    return stop, cap, tuple(float(a) for a in factors)
 
 
 _BLOCK_HEADER = re.compile(r"^\s*\[\[\s*block\s*\]\]\s*(#.*)?$")
@@ -380,8 +441,18 @@ def _toml_value(value) -> str:
     return repr(value)  # float repr reads back as the same float
 
 
-def format_network(blocks, h: float | None = None, description: str = "", comment: str = "") -> str:
-    """The TOML text of a network: ``blocks`` a sequence of dicts of block keys.
+def format_network(
+    blocks,
+    h: float | None = None,
+    description: str = "",
+    comment: str = "",
+    stop: str | None = None,
+    max_blocks: int | None = None,
+    lambda_factors=None,
+) -> str:
+    """The TOML text of a network: ``blocks`` a sequence of dicts of block keys;
+    ``stop``, ``max_blocks`` and ``lambda_factors`` the top-level ``stop``,
+    ``max-blocks`` and ``lambda-factors``.
 
     Floats are written so that they read back bit for bit (``repr``), so
     :func:`parse_network` of the text binds the very same activations.
@@ -392,6 +463,12 @@ def format_network(blocks, h: float | None = None, description: str = "", commen
         lines.append(f"description = {_toml_value(description)}")
     if h is not None:
         lines.append(f"h = {_toml_value(float(h))}")
+    if stop is not None:
+        lines.append(f"stop = {_toml_value(stop)}")
+    if max_blocks is not None:
+        lines.append(f"max-blocks = {_toml_value(int(max_blocks))}")
+    if lambda_factors is not None:
+        lines.append(f"lambda-factors = {_toml_value([float(a) for a in lambda_factors])}")
     for block in blocks:
         lines += ["", "[[block]]"]
         for key, value in block.items():
@@ -514,6 +591,7 @@ def build_network(
     lam: float | None = None,
     tau: float | None = None,
     h: float = 1.0,
+    lam_factor: float = 1.0,
 ) -> NetworkPlan:
     """Bind every block of ``spec``: lambda, tau, and the nonlinearity.
 
@@ -529,6 +607,9 @@ def build_network(
         group's sign-stable bound ``h^2/(4 g_max)``.
     h : float
         Grid size, unless the file sets ``h``.
+    lam_factor : float
+        Every block's lambda times this (the ``lambda-factors`` a ``stop``
+        chooses from).
 
     Raises
     ------
@@ -551,6 +632,7 @@ def build_network(
             if auto is None:
                 auto = auto_lambda(u, h)[0]
             value = auto if b.lam_scale is None else auto * b.lam_scale
+        value = value * lam_factor if lam_factor != 1.0 else value
         key = (b.expr, b.name, b.form, value, b.coefficients)
         if key not in built:
             if b.expr is not None:

@@ -336,7 +336,11 @@ def _auto_family(command: str, lam, rule, sigma, settings: dict) -> Callable:
 
 
 def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> Callable:
-    """``make_plan(u) -> (plan, {})`` of a network file (a path or a loaded spec).
+    """``make_plan(u) -> (plan, extra)`` of a network file (a path or a loaded spec).
+
+    A file with ``stop = "sure"`` gets the depth of least SURE on ``u``
+    (:func:`resdenoise.network_stop.stopped_plan`; ``extra`` says which and
+    why), else every block runs (``extra`` empty).
 
     ``lam``, ``tau`` and ``h`` are the defaults of blocks that do not set
     their own (see :func:`resdenoise.network.build_network`).
@@ -352,7 +356,11 @@ def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> Callable:
     lam = None if lam == AUTO else lam
 
     def make_plan(u):
-        return build_network(spec, u, lam=lam, tau=tau, h=h), {}
+        if spec.stop is None:
+            return build_network(spec, u, lam=lam, tau=tau, h=h), {}
+        from .network_stop import stopped_network  # stop = "sure": the depth for this signal
+
+        return stopped_network(spec, u, lam=lam, tau=tau, h=h)
 
     if spec.source != "<network>":
         make_plan.reads = {spec.source: "network"}  # protected from the run's outputs

@@ -29,9 +29,9 @@ LAYERS: tuple[frozenset, ...] = tuple(
         "expr dictionary report",
         "filters plot",
         "autoparams network",
-        "multilevel",
+        "multilevel network_stop",
         "multiscale learn",
-        "automatic",
+        "automatic learn_stop",
         "stream",
         "dask plans",
         "pipeline",
@@ -44,7 +44,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
 COMPUTE = frozenset(
     "engine stability filters report stream network autoparams expr dictionary quality "
     "wavelet median noise selection impulses multilevel multiscale automatic nonlinearities _families "
-    "_translations _flux_kernels dask learn".split()
+    "_translations _flux_kernels dask learn network_stop learn_stop".split()
 )
 FILE_SIDE = frozenset({"io", "pipeline", "batch", "cli"})
 #: Third-party packages only the command line may import.

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from resdenoise import learn
+from resdenoise import learn, learn_stop
 from resdenoise.cli import cli
 from resdenoise.io import read_signal
 
-FAST = ["--groups", "2", "--blocks", "3", "--bumps", "4", "--iterations", "4"]
+FAST = ["--groups", "2", "--blocks", "3", "--bumps", "4", "--iterations", "4", "--start", "random"]
 
 
 def _write(path, data):
@@ -27,12 +27,19 @@ def pair(tmp_path, rng):
     return _write(tmp_path / "noisy.csv", noisy), _write(tmp_path / "clean.csv", clean)
 
 
+def _groups(report):
+    return [
+        learn.Group(tuple(g["coefficients"]), g["lambda_scale"], g["tau"], g["repeat"], g["scale"])
+        for g in report["learned_groups"]
+    ]
+
+
 @pytest.mark.parametrize("scales", ["1", "2"])
 def test_learned_file_runs_through_resnet_bit_for_bit(runner, tmp_path, pair, scales):
     noisy, clean = pair
     net = tmp_path / "net.toml"
     args = ["learn", str(noisy), "--clean", str(clean), "-o", str(net), "--scales", scales]
-    result = runner.invoke(cli, [*args, "--json", *FAST])
+    result = runner.invoke(cli, [*args, "--json", "--stop", "none", *FAST])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["objective"] == "supervised" and report["loss"] < report["initial_loss"]
@@ -121,7 +128,9 @@ def test_directories_of_pairs(runner, tmp_path, rng):
             1,
             "differs from that of its noisy file",
         ),
-        (["-", "-o", "{dir}/n.toml"], 2, "not stdin"),
+        (["-", "-", "-o", "{dir}/n.toml"], 2, "stdin ('-') can be read once"),
+        (["{noisy}", "--stop", "none", "--max-blocks", "9", "-o", "{dir}/n.toml"], 2, "caps"),
+        (["{noisy}", "--delimiter", "x", "-o", "{dir}/n.toml"], 2, "delimiter"),
         (["{noisy}", "--scales", "3", "-o", "{dir}/n.toml"], 2, "must not exceed groups"),
     ],
 )
@@ -179,8 +188,8 @@ def test_sigma_is_for_sure_only(runner, tmp_path, pair):
 def test_fixed_start_begins_at_the_best_family_and_runs_bit_for_bit(runner, tmp_path, pair):
     noisy, clean = pair
     net, out = tmp_path / "net.toml", tmp_path / "out.csv"
-    args = ["learn", str(noisy), "--clean", str(clean), "-o", str(net), "--start", "fixed"]
-    result = runner.invoke(
+    args = ["learn", str(noisy), "--clean", str(clean), "-o", str(net), "--stop", "none"]
+    result = runner.invoke(  # the fixed start is the default
         cli, [*args, "--groups", "2", "--blocks", "10", "--iterations", "3", "--json"]
     )
     assert result.exit_code == 0, result.output
@@ -198,3 +207,119 @@ def test_fixed_start_begins_at_the_best_family_and_runs_bit_for_bit(runner, tmp_
         for g in report["learned_groups"]
     ]
     np.testing.assert_array_equal(read_signal(str(out)).data, learn.run_network(f, groups))
+
+
+@pytest.mark.parametrize("scales", ["1", "2"])
+def test_stop_sure_file_runs_through_resnet_bit_for_bit(runner, tmp_path, pair, scales):
+    noisy, clean = pair
+    net, out = tmp_path / "net.toml", tmp_path / "out.csv"
+    args = ["learn", str(noisy), "--clean", str(clean), "-o", str(net), "--scales", scales]
+    result = runner.invoke(cli, [*args, "--stop", "sure", "--max-blocks", "40", "--json", *FAST])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["stop"] == "sure" and report["stop_max_blocks"] == 40
+    assert 'stop = "sure"\nmax-blocks = 40\n' in net.read_text()
+    assert "depth per signal by SURE" in result.stderr
+    assert 'stop = "sure", up to 40 blocks; --stop sure)' in result.stderr
+    factors = report["stop_lambda_factors"]  # --stop sure: SURE chooses a common factor too
+    assert factors == list(learn_stop.LAMBDA_FACTORS)
+    assert "lambda-factors = [0.25, 0.3535533905932738, 0.5, " in net.read_text()
+    assert "and a lambda factor of 9 (chose " in result.stderr
+    run = runner.invoke(cli, ["resnet", str(noisy), "--network", str(net), "-o", str(out)])
+    assert run.exit_code == 0, run.output
+    f = read_signal(str(noisy)).data
+    expected, blocks = learn.run_network_stopped(
+        f, _groups(report), max_blocks=40, lambda_factors=factors
+    )
+    np.testing.assert_array_equal(read_signal(str(out)).data, expected)
+    assert [blocks] == report["stop_blocks_chosen"]
+    assert f"{blocks} blocks chosen by sure" in run.stderr
+    # the trained network itself is something else unless SURE chose its depth
+    if blocks != 6:
+        assert not np.array_equal(expected, learn.run_network(f, _groups(report)))
+    report_run = runner.invoke(
+        cli, ["resnet", str(noisy), "--network", str(net), "-o", str(out), "--json", "-q"]
+    )
+    params = json.loads(report_run.stdout)["parameters"]
+    assert params["blocks_chosen"] == blocks and params["network_depth"] == 6
+    assert params["max_blocks"] == 40 and params["stopping_rule"] == "sure"
+    assert params["depth_reason"].startswith(("SURE least at", "no depth beat"))
+
+
+def test_stop_auto_keeps_the_smaller_training_loss(runner, tmp_path, pair):
+    noisy, clean = pair
+    net = tmp_path / "net.toml"
+    args = ["learn", str(noisy), "--clean", str(clean), "-o", str(net), "--json", *FAST]
+    report = json.loads(runner.invoke(cli, [*args, "--stop", "auto"]).stdout)
+    assert report["stop_asked"] == "auto"
+    f, c = read_signal(str(noisy)).data, read_signal(str(clean)).data
+    stopped, _ = learn.run_network_stopped(f, _groups(report))
+    factored, _ = learn.run_network_stopped(
+        f, _groups(report), lambda_factors=learn_stop.LAMBDA_FACTORS
+    )
+    trained = learn.run_network(f, _groups(report))
+    losses = report["stop_losses"]
+    assert losses["stopped"] == pytest.approx(np.mean((stopped - c) ** 2), rel=1e-12)
+    assert losses["stopped_lambda"] == pytest.approx(np.mean((factored - c) ** 2), rel=1e-12)
+    assert losses["trained"] == pytest.approx(np.mean((trained - c) ** 2), rel=1e-12)
+    assert report["loss_stopped_by_sure"] == min(losses["stopped"], losses["stopped_lambda"])
+    better = report["loss_stopped_by_sure"] < report["loss_at_trained_depth"]
+    assert report["stop"] == ("sure" if better else None)
+    assert ('stop = "sure"' in net.read_text()) == better
+    with_factors = losses["stopped_lambda"] < losses["stopped"]
+    assert report["stop_lambda_factors"] == (
+        list(learn_stop.LAMBDA_FACTORS) if with_factors else None
+    )
+
+
+def test_same_seed_same_stopped_file_and_output(runner, tmp_path, pair):
+    noisy, _ = pair
+    outs = []
+    for name in ("a", "b"):
+        net, out = tmp_path / f"{name}.toml", tmp_path / f"{name}.csv"
+        args = ["learn", "--per-file", str(noisy), "-o", str(out), "--network-out", str(net)]
+        result = runner.invoke(cli, [*args, "--stop", "sure", "--seed", "3", *FAST])
+        assert result.exit_code == 0, result.output
+        outs.append((net.read_text(), out.read_bytes()))
+    assert outs[0] == outs[1] and 'stop = "sure"' in outs[0][0]
+
+
+def test_learn_reads_stdin_with_the_shared_read_options(runner, tmp_path, pair):
+    noisy, _ = pair
+    values = read_signal(str(noisy)).data
+    text = "".join(f"{i};{float(v)!r}\n" for i, v in enumerate(values))
+    semi = tmp_path / "semi.csv"
+    semi.write_text(text)
+    nets = []
+    for source, stdin in ((str(semi), None), ("-", text)):
+        net = tmp_path / f"n{len(nets)}.toml"
+        args = [
+            "learn",
+            source,
+            "--delimiter",
+            ";",
+            "--columns",
+            "2",
+            "--no-header",
+            "-o",
+            str(net),
+        ]
+        result = runner.invoke(cli, [*args, "--seed", "1", *FAST], input=stdin)
+        assert result.exit_code == 0, result.output
+        nets.append(net.read_text().split("\n", 1)[1])  # after the comment naming the input
+    plain = tmp_path / "plain.toml"
+    result = runner.invoke(cli, ["learn", str(noisy), "-o", str(plain), "--seed", "1", *FAST])
+    assert result.exit_code == 0, result.output
+    assert nets[0] == nets[1] == plain.read_text().split("\n", 1)[1]
+
+
+def test_per_file_from_stdin_filters_as_resnet_network(runner, tmp_path, pair):
+    noisy, _ = pair
+    out, net, again = tmp_path / "out.csv", tmp_path / "net.toml", tmp_path / "again.csv"
+    args = ["learn", "--per-file", "-", "-o", str(out), "--network-out", str(net), *FAST]
+    result = runner.invoke(cli, args, input=noisy.read_text())
+    assert result.exit_code == 0, result.output
+    assert "<stdin> -> " in result.stderr
+    run = runner.invoke(cli, ["resnet", str(noisy), "--network", str(net), "-o", str(again), "-q"])
+    assert run.exit_code == 0, run.output
+    np.testing.assert_array_equal(read_signal(str(out)).data, read_signal(str(again)).data)

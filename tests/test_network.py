@@ -212,6 +212,23 @@ def test_report_of_a_network_run(noisy):
         ("[[block]]\nactivation = 'tanh'\nscale = true\n", ["scale must be an integer"]),
         ("[[block]]\nactivation = 'tanh'\nscale = '4'\n", ["scale must be an integer"]),
         ("[[block]]\nactivation = 'tanh'\nscale = 2097152\n", ["from 1 to 1048576"]),
+        ("stop = 'sur'\n[[block]]\nactivation = 'tanh'\n", ["stop (line 1)", "unknown stop"]),
+        ("stop = true\n[[block]]\nactivation = 'tanh'\n", ["stop (line 1)", "'sure'"]),
+        ("max-blocks = 3\n[[block]]\nactivation = 'tanh'\n", ["max-blocks (line 1)", "add stop"]),
+        (
+            "stop = 'sure'\nmax-blocks = 0\n[[block]]\nactivation = 'tanh'\n",
+            ["max-blocks (line 2)", "integer from 1 to"],
+        ),
+        ("stop = 'sure'\nmax-blocks = 2.5\n[[block]]\nactivation = 'tanh'\n", ["max-blocks"]),
+        (
+            "lambda-factors = [1.0]\n[[block]]\nactivation = 'tanh'\n",
+            ["lambda-factors (line 1)", "add stop"],
+        ),
+        (
+            "stop = 'sure'\nlambda-factors = [1.0, -2]\n[[block]]\nactivation = 'tanh'\n",
+            ["lambda-factors (line 2)", "finite numbers > 0"],
+        ),
+        ("stop = 'sure'\nlambda-factors = []\n[[block]]\nactivation = 'tanh'\n", ["1 to 32"]),
     ],
 )
 def test_malformed_network_files_are_refused_with_place_and_key(text, words):

@@ -33,6 +33,7 @@ from .options import (
     name_option,
     names_directory,
     on_command_line,
+    read_settings,
     sigma_option,
     stopping_rule_option,
     tau_option,
@@ -275,18 +276,18 @@ def _run(
     ``options`` the run's settings and the other files (``reference``,
     ``in_place``), made into :func:`resdenoise.pipeline.run_file`'s keywords here.
     """
-    from ..io import ReadOptions, WriteOptions  # not at start-up: --help reads no file
+    from ..io import WriteOptions  # not at start-up: --help reads no file
     from ..pipeline import RunOptions
 
-    read = dict(read)
+    fmt, read_options = read_settings(read)
     files = {
-        "input_format": read.pop("input_format"),
+        "input_format": fmt,
         "write": WriteOptions(write["output_format"], write["subtype"]),
         "reference": options.pop("reference"),
         "in_place": options.pop("in_place"),
+        "read": read_options,
     }
     with library_errors(usage=True):
-        files["read"] = ReadOptions(**read)
         files["run"] = RunOptions(**options)
     if len(input_paths) == 1 and not names_directory(output):
         if on_command_line(click.get_current_context(), "scheduler"):

@@ -1,9 +1,13 @@
 """``resdenoise learn``: a provably stable network learned from files (:mod:`resdenoise.learn`).
 
-Reads the training files with :func:`resdenoise.io.read_signal`, learns,
-re-checks the network it wrote by parsing its text as ``resnet --network``
-does, and writes the network file atomically.  ``--per-file`` learns on one
-input alone and filters it through the same pipeline as ``resnet --network``.
+Reads the training files with :func:`resdenoise.io.read_signal` (the read
+options of the filtering commands; ``-`` is stdin), learns, decides whether
+the network is better stopped per signal by SURE (``stop = "sure"`` in its
+file), re-checks the network it wrote by parsing its text as ``resnet
+--network`` does, and writes the network file atomically.  ``--per-file``
+learns on one input alone inside the plan maker of
+:func:`resdenoise.pipeline.run_file`, so the input is read once (stdin too)
+and filtered by the same plan as ``resnet --network``.
 """
 
 from __future__ import annotations
@@ -16,9 +20,12 @@ from ..errors import ParameterError, ResdenoiseError, SignalError
 from .options import (
     CONTEXT_SETTINGS,
     COUNT,
+    READ_KEYS,
     CliError,
     error_message,
     library_errors,
+    read_options,
+    read_settings,
 )
 
 __all__ = ["learn"]
@@ -75,12 +82,29 @@ __all__ = ["learn"]
 )
 @click.option(
     "--start",
-    type=click.Choice(["random", "fixed"]),
-    default="random",
+    type=click.Choice(["fixed", "random"]),
+    default="fixed",
     show_default=True,
-    help="random: seeded shapes; fixed: the best fixed family in automatic mode on the "
-    "training files, its g fitted by the bumps and its block count spread over the groups "
-    "(--blocks is then the most per group), so training starts at that family's quality.",
+    help="fixed: the best fixed family in automatic mode on the training files, its g "
+    "fitted by the bumps and its block count spread over the groups (--blocks is then the "
+    "most per group), so training starts at that family's quality; random: seeded shapes.",
+)
+@click.option(
+    "--stop",
+    type=click.Choice(["sure", "auto", "none"]),
+    default="sure",
+    show_default=True,
+    help="The network file's depth: sure = chosen per signal by SURE, with one common "
+    'lambda factor of 1/4 to 4 (stop = "sure", lambda-factors: the blocks, then the last '
+    "group repeated on, up to --max-blocks); auto = the trained depth, the stop or the stop "
+    "with the factor, whichever gave the smallest loss on the training files; none = every "
+    "block at its trained lambda.",
+)
+@click.option(
+    "--max-blocks",
+    type=click.IntRange(1, 10_000_000),
+    default=None,
+    help="With the SURE stop: the most blocks searched [default: 4 x the network's depth].",
 )
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Seed of the start (and the SURE probe)."
@@ -111,6 +135,7 @@ __all__ = ["learn"]
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 @click.option("-v", "--verbose", is_flag=True, help="Also the learned groups, one row each.")
 @click.option("--json", "as_json", is_flag=True, help="The learning report on stdout (JSON).")
+@read_options
 def learn(noisy_paths, clean_paths, output, **settings):
     """Learn a provably stable network of diffusion blocks from data.
 
@@ -125,8 +150,9 @@ def learn(noisy_paths, clean_paths, output, **settings):
         resdenoise learn noisy.csv --clean clean.csv -o net.toml
         resdenoise resnet other_noisy.csv --network net.toml -o denoised.csv
         resdenoise learn noisy.wav --objective noise2self -o net.toml
-        resdenoise learn noisy.csv --clean clean.csv --start fixed --blocks 64 -o net.toml
+        resdenoise learn noisy.csv --clean clean.csv --stop none --blocks 64 -o net.toml
         resdenoise learn --per-file noisy.wav -o denoised.wav --network-out net.toml
+        cat noisy.csv | resdenoise learn - --delimiter ';' --columns 2 -o net.toml
     """
     if settings["quiet"] and settings["verbose"]:
         raise click.UsageError("give -q (errors only) or -v (the table), not both")
@@ -140,10 +166,18 @@ def learn(noisy_paths, clean_paths, output, **settings):
         raise click.UsageError("--objective supervised needs --clean files")
     if settings["sigma"] is not None and (clean_paths or settings["objective"] == "noise2self"):
         raise click.UsageError("--sigma is for --objective sure")
+    if settings["max_blocks"] is not None and settings["stop"] == "none":
+        raise click.UsageError("--max-blocks caps the SURE stop; drop it or --stop none")
+    if [*noisy_paths, *clean_paths].count("-") > 1:
+        raise click.UsageError("stdin ('-') can be read once; give the other files by name")
+    settings["read"] = read_settings({key: settings.pop(key) for key in READ_KEYS})
     with library_errors():
         noisy, clean = _pairs(noisy_paths, clean_paths)
-        _check_outputs(output, settings, noisy + clean)
-        _learn(noisy, clean, output, settings)
+        _check_outputs(output, settings, [p for p in noisy + clean if p != "-"])
+        if settings["per_file"]:
+            _per_file(noisy[0], output, settings)
+        else:
+            _learn(noisy, clean, output, settings)
 
 
 def _check_per_file(noisy_paths, clean_paths, settings) -> None:
@@ -179,8 +213,6 @@ def _pairs(noisy_paths, clean_paths) -> tuple[list[str], list[str]]:
     """The noisy files (directories listed) and their clean partners, in order."""
     noisy = []
     for path in noisy_paths:
-        if path == "-":
-            raise ParameterError("learn reads files, not stdin: give NOISY file names")
         noisy += _listing(path) if os.path.isdir(path) else [path]
     if not clean_paths:
         return noisy, []
@@ -219,10 +251,11 @@ def _check_outputs(output: str, settings: dict, inputs: list[str]) -> None:
             raise ParameterError("-o and --network-out name the same file")
 
 
-def _read(paths: list[str]) -> list:
+def _read(paths: list[str], settings: dict) -> list:
     from ..io import read_signal
 
-    return [read_signal(path).data for path in paths]
+    fmt, options = settings["read"]
+    return [read_signal(path, fmt, options).data for path in paths]
 
 
 # --------------------------------------------------------------------------
@@ -231,22 +264,62 @@ def _read(paths: list[str]) -> list:
 
 
 def _learn(noisy_paths, clean_paths, output, settings) -> None:
-    import sys
-
-    from .. import learn as lib
-    from ..io import write_bytes_atomic
-    from ..network import build_network, format_network, parse_network
-    from ..report import to_json
-    from . import render
-
-    noisy = _read(noisy_paths)
-    clean = _read(clean_paths) if clean_paths else None
+    """Learn from the files and write the network file -o."""
+    noisy = _read(noisy_paths, settings)
+    clean = _read(clean_paths, settings) if clean_paths else None
     for i, (f, c) in enumerate(zip(noisy, clean or noisy, strict=True)):
         if c.shape != f.shape:
             raise SignalError(
                 f"{clean_paths[i]}: shape {c.shape} differs from that of its noisy file "
                 f"{noisy_paths[i]}, {f.shape}"
             )
+    report, text, _ = _train(noisy, clean, noisy_paths, clean_paths, output, settings)
+    from ..io import write_bytes_atomic
+
+    write_bytes_atomic(output, text.encode("utf-8"))
+    _show(report, None, [], settings)
+
+
+def _per_file(input_path: str, output: str, settings: dict) -> None:
+    """--per-file: learn on the input's samples in the plan maker, filter them with the
+    learned network as ``resnet --network`` does, then write --network-out."""
+    import numpy as np
+
+    from ..io import write_bytes_atomic
+    from ..pipeline import run_file
+    from ..plans import network_planner
+
+    learned: dict = {}
+    network = settings["network_out"]
+
+    def make_plan(u):
+        noisy = [np.asarray(u, dtype=float)]
+        learned["report"], learned["text"], spec = _train(
+            noisy, None, [input_path], [], network, settings
+        )
+        return network_planner(spec)(u)
+
+    warned: list = []  # the output first; a failed run leaves no network file
+    fmt, options = settings["read"]
+    try:
+        run = run_file(
+            make_plan, input_path, output, read=options, input_format=fmt, on_warning=warned.append
+        )
+    except ResdenoiseError as exc:
+        raise CliError(error_message(exc), exc.exit_code) from None
+    if network is not None:
+        write_bytes_atomic(network, learned["text"].encode("utf-8"))
+    learned["report"]["run"] = run
+    _show(learned["report"], run, warned, settings)
+
+
+def _train(noisy, clean, noisy_paths, clean_paths, network, settings):
+    """Learn, decide the stop, write the text and re-read it: ``(report, text, spec)``."""
+    from .. import learn as lib
+    from .. import learn_stop
+    from ..network import build_network, parse_network
+    from . import render  # not at start-up: --help draws nothing
+
     arch = lib.Architecture(
         groups=settings["groups"],
         blocks=settings["blocks"],
@@ -271,16 +344,26 @@ def _learn(noisy_paths, clean_paths, output, settings) -> None:
             progress=sink,
             start=None if warm is None else warm.params,
         )
-    network = settings["network_out"] if settings["per_file"] else output
-    blocks = [g.as_block(i + 1) for i, g in enumerate(result.groups)]
+    stop = None
+    if settings["stop"] != "none":
+        stop = learn_stop.decide_stop(noisy, result.groups, clean, arch.h, settings["max_blocks"])
+        if settings["stop"] == "sure":  # SURE chooses the depth and factor per signal
+            stop = learn_stop.forced(stop)
+    use_stop = stop is not None and stop.stop
     comment = (
         f"learned by resdenoise learn ({result.objective}, {len(noisy)} file"
         f"{'' if len(noisy) == 1 else 's'}, seed {settings['seed']}): loss "
         f"{result.initial_loss:.6g} -> {result.loss:.6g}"
     )
-    text = format_network(blocks, h=arch.h, description="learned network", comment=comment)
-    source = network or "<learned network>"
-    spec = parse_network(text, source)  # re-read and re-checked as resnet --network does
+    text = lib.network_text(
+        result.groups,
+        arch.h,
+        comment,
+        "sure" if use_stop else None,
+        stop.max_blocks if use_stop else None,
+        stop.lambda_factors if use_stop else None,
+    )
+    spec = parse_network(text, network or "<learned network>")  # as resnet --network reads it
     verdict = build_network(spec, noisy[0]).verdict()  # lambda-scale: a signal for lambda
     if not verdict.linf_stable:  # cannot happen by construction; never write one that is not
         raise ResdenoiseError(f"the learned network is not stable: {verdict.reason}")
@@ -298,14 +381,20 @@ def _learn(noisy_paths, clean_paths, output, settings) -> None:
         "start": settings["start"],
         **(warm.as_dict() if warm is not None else {}),
         **result.as_dict(),
+        "stop_asked": settings["stop"],
+        **(stop.as_dict() if stop is not None else {"stop": None}),
+        "stop": "sure" if use_stop else None,
         "stability": verdict.as_dict(),
     }
-    warned: list = []  # --per-file: the output first; a failed run leaves no network file
-    run = _filter(spec, noisy_paths[0], output, warned.append) if settings["per_file"] else None
-    if network is not None:
-        write_bytes_atomic(network, text.encode("utf-8"))
-    if run is not None:
-        report["run"] = run
+    return report, text, spec
+
+
+def _show(report: dict, run: dict | None, warned: list, settings: dict) -> None:
+    import sys
+
+    from ..report import to_json
+    from . import render
+
     console = None if settings["quiet"] else render.stderr_console()
     if console is not None:
         render.render_learning(report, console, settings["verbose"])
@@ -315,14 +404,3 @@ def _learn(noisy_paths, clean_paths, output, settings) -> None:
             render.warning(console, message)
     if settings["as_json"]:
         sys.stdout.write(to_json(report))
-
-
-def _filter(spec, input_path: str, output: str, on_warning) -> dict:
-    """--per-file: run the learned network on the input, as ``resnet --network`` does."""
-    from ..pipeline import run_file
-    from ..plans import network_planner
-
-    try:
-        return run_file(network_planner(spec), input_path, output, on_warning=on_warning)
-    except ResdenoiseError as exc:
-        raise CliError(error_message(exc), exc.exit_code) from None

@@ -254,6 +254,70 @@ READ_KEYS = (
 WRITE_KEYS = ("output_format", "subtype")
 
 
+# How INPUT is read (files_options) and learn's files: one definition each.
+INPUT_FORMAT = click.option(
+    "--input-format",
+    default=None,
+    help="Format of INPUT when the name does not tell (csv, wav, flac, ...).",
+)
+DELIMITER = click.option(
+    "--delimiter",
+    default=None,
+    metavar="CHAR",
+    help="CSV delimiter: ',', ';', tab, space (runs of blanks) or '|' [default: sniffed].",
+)
+DECIMAL = click.option(
+    "--decimal",
+    type=click.Choice([".", ","]),
+    default=None,
+    help="CSV decimal mark [default: '.', or ',' when the file uses it].",
+)
+HEADER = click.option(
+    "--header/--no-header",
+    default=None,
+    help="The first CSV row is (is not) a header [default: detected].",
+)
+TIME_COLUMN = click.option(
+    "--time-column",
+    default=None,
+    metavar="NAME|N|none",
+    help="CSV column (name or number) carried through unfiltered [default: a "
+    "monotone first column named time/t/index/sample...]; 'none': no time column.",
+)
+COLUMNS = click.option(
+    "--columns",
+    default=None,
+    metavar="A,B",
+    help="Columns (names or numbers; audio: channel numbers) to filter; the others "
+    "are carried through unchanged [default: all but the time column].",
+)
+RATE = click.option(
+    "--rate",
+    "samplerate",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="HZ",
+    help="Sample rate of a CSV INPUT that does not carry one ('# samplerate: HZ', as "
+    "resdenoise writes it); needed for audio output from CSV.",
+)
+
+
+def read_options(func):
+    """The read options alone (learn): collected by :func:`read_settings`."""
+    return bundle(INPUT_FORMAT, DELIMITER, DECIMAL, HEADER, TIME_COLUMN, COLUMNS, RATE)(func)
+
+
+def read_settings(read: dict):
+    """``(input format, resdenoise.io.ReadOptions)`` of the read options (a dict of
+    :data:`READ_KEYS`); options that do not go together are a usage error."""
+    from ..io import ReadOptions  # not at start-up: --help reads no file
+
+    read = dict(read)
+    fmt = read.pop("input_format")
+    with library_errors(usage=True):
+        return fmt, ReadOptions(**read)
+
+
 def files_options(func):
     """Options shared by the four filtering commands: files, checks, report, speed.
 
@@ -274,57 +338,19 @@ def files_options(func):
         "several INPUTs: a directory (existing, or a name ending in /) that receives "
         "one output per input under the input's name.",
     )
-    @click.option(
-        "--input-format",
-        default=None,
-        help="Format of INPUT when the name does not tell (csv, wav, flac, ...).",
-    )
+    @INPUT_FORMAT
     @click.option(
         "--output-format",
         default=None,
         help="Format of OUTPUT when the name does not tell [default: the extension; "
         "stdout: the input's format].",
     )
-    @click.option(
-        "--delimiter",
-        default=None,
-        metavar="CHAR",
-        help="CSV delimiter: ',', ';', tab, space (runs of blanks) or '|' [default: sniffed].",
-    )
-    @click.option(
-        "--decimal",
-        type=click.Choice([".", ","]),
-        default=None,
-        help="CSV decimal mark [default: '.', or ',' when the file uses it].",
-    )
-    @click.option(
-        "--header/--no-header",
-        default=None,
-        help="The first CSV row is (is not) a header [default: detected].",
-    )
-    @click.option(
-        "--time-column",
-        default=None,
-        metavar="NAME|N|none",
-        help="CSV column (name or number) carried through unfiltered [default: a "
-        "monotone first column named time/t/index/sample...]; 'none': no time column.",
-    )
-    @click.option(
-        "--columns",
-        default=None,
-        metavar="A,B",
-        help="Columns (names or numbers; audio: channel numbers) to filter; the others "
-        "are carried through unchanged [default: all but the time column].",
-    )
-    @click.option(
-        "--rate",
-        "samplerate",
-        type=click.IntRange(min=1),
-        default=None,
-        metavar="HZ",
-        help="Sample rate of a CSV INPUT that does not carry one ('# samplerate: HZ', as "
-        "resdenoise writes it); needed for audio output from CSV.",
-    )
+    @DELIMITER
+    @DECIMAL
+    @HEADER
+    @TIME_COLUMN
+    @COLUMNS
+    @RATE
     @click.option(
         "--subtype",
         default=None,

@@ -607,6 +607,9 @@ def render_learning(report: dict, console, verbose: bool = False) -> None:
         markup=False,
         soft_wrap=True,
     )
+    stop = _stop_line(report)
+    if stop:
+        console.print(stop, markup=False, soft_wrap=True)
     if not verbose:
         return
     from rich.table import Table
@@ -626,3 +629,33 @@ def render_learning(report: dict, console, verbose: bool = False) -> None:
             " ".join(f"{c:.3g}" for c in group["coefficients"]),
         )
     console.print(table)
+
+
+def _stop_line(report: dict) -> str:
+    """How deep the learned network runs, and why (the SURE stop or its trained depth)."""
+    if "stop_blocks_chosen" not in report:
+        return ""
+    chosen = ", ".join(str(k) for k in report["stop_blocks_chosen"])
+    trained, stopped = report["loss_at_trained_depth"], report["loss_stopped_by_sure"]
+    losses = f"{report['stop_measure']} loss {num(trained, 'n/a')} at the trained depth, " + (
+        f"{num(stopped)} stopped"
+    )
+    if report["stop"] == "sure":
+        why = "--stop sure" if report["stop_asked"] == "sure" else "the smallest training loss"
+        factors = report.get("stop_lambda_factors")
+        with_factor = (
+            f" and a lambda factor of {len(factors)} (chose "
+            + ", ".join(num(a) for a in report["stop_lambda_factor_chosen"])
+            + ")"
+            if factors
+            else ""
+        )
+        return (
+            f'  depth per signal by SURE{with_factor} (stop = "sure", up to '
+            f"{report['stop_max_blocks']} blocks; {why}): {chosen} blocks on the training "
+            f"files; {losses}"
+        )
+    return (
+        f"  every block runs: the SURE stop (chose {chosen} blocks on the training files) "
+        f"gave no smaller loss; {losses}"
+    )

@@ -1,0 +1,225 @@
+"""A network file's depth chosen per signal by SURE (``stop = "sure"``).
+
+A network file with ``stop = "sure"`` (see :mod:`resdenoise.network`) does
+not always run all its blocks: its blocks, then its last group repeated on,
+up to ``max-blocks`` blocks in all, are candidates, and the depth of least
+SURE is the one run, zero blocks (the input) included.  It is the automatic
+modes' stopping time (:func:`resdenoise.autoparams.choose_steps`) for a
+network whose blocks differ (with ``lambda-factors``, also one common factor of
+every lambda, as the automatic modes search lambda), with the same pieces: the noise level of the
+automatic search (:func:`resdenoise.noise.resolve_sigma`), the seeded probe
+run as more channels (:func:`resdenoise.autoparams.sure_stack`), SURE summed
+by :func:`resdenoise.autoparams.sure_parts`, the same end of the search
+(``horizon x best + patience`` blocks, or the cap) and the same rule for
+doing nothing (SURE must beat the input's by
+:data:`resdenoise.autoparams.MIN_IMPROVEMENT`).
+
+The chosen depth is a plan of the file's own groups cut (or its last group
+repeated on), so every state it can reach is one the file's blocks reach and
+the network's stability verdict holds for it.  ``resdenoise resnet
+--network``, ``resdenoise learn --per-file`` and
+:func:`resdenoise.learn.run_network_stopped` all call :func:`stopped_plan`,
+so their outputs agree bit for bit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from .autoparams import MIN_IMPROVEMENT, _chunk_bounds, sure_parts, sure_stack
+from .engine import run_blocks, run_strided
+from .errors import ParameterError
+from .filters import as_identity
+from .network import NetworkPlan, build_network
+from .noise import resolve_sigma
+
+__all__ = [
+    "DepthChoice",
+    "block_schedule",
+    "choose_depth",
+    "cut_network",
+    "default_cap",
+    "stopped_network",
+    "stopped_plan",
+]
+
+#: The search ends at block k once ``k >= HORIZON x best + PATIENCE`` (as choose_steps).
+HORIZON = 4.0
+PATIENCE = 20
+
+
+@dataclass(frozen=True)
+class DepthChoice:
+    """The depth SURE chose for one signal, and the curve that chose it.
+
+    ``criterion[k]`` is SURE (mean squared error per value, summed over
+    channels) after ``k`` blocks, ``k = 0 .. searched``.
+    """
+
+    blocks: int
+    listed: int
+    cap: int
+    criterion: tuple[float, ...]
+    stopped_by: str
+    kept_input: bool = False
+
+    @property
+    def searched(self) -> int:
+        return len(self.criterion) - 1
+
+    def reason(self) -> str:
+        """Why this depth, in words (the report's ``depth_reason``)."""
+        at = self.criterion
+        listed = (
+            f"; at the file's {self.listed} blocks {at[self.listed]:.4g}"
+            if self.listed <= self.searched and self.listed != self.blocks
+            else ""
+        )
+        if self.kept_input:
+            return (
+                f"no depth beat the input's SURE {at[0]:.4g} by {MIN_IMPROVEMENT:.0%} "
+                f"(least {min(at):.4g}); the input is kept"
+            )
+        if self.blocks == 0:
+            return (
+                f"no depth of {self.searched} searched had a smaller SURE than the input's "
+                f"{at[0]:.4g}; the input is kept"
+            )
+        return (
+            f"SURE least at {self.blocks} of {self.searched} blocks searched "
+            f"({at[self.blocks]:.4g}, the input {at[0]:.4g}{listed}); search ended by "
+            f"{self.stopped_by}"
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            "stopping_rule": "sure",
+            "network_depth": self.listed,
+            "blocks_chosen": self.blocks,
+            "max_blocks": self.cap,
+            "blocks_searched": self.searched,
+            "stopping_criterion": self.criterion[self.blocks],
+            "sure_of_input": self.criterion[0],
+            "sure_at_network_depth": (
+                self.criterion[self.listed] if self.listed <= self.searched else None
+            ),
+            "search_stopped_by": self.stopped_by,
+            "depth_reason": self.reason(),
+        }
+
+
+def block_schedule(plan: NetworkPlan, cap: int) -> list:
+    """The first ``cap`` blocks, one ``(spec, nonlinearity, tau)`` each: the plan's
+    blocks in order, then its last group repeated on."""
+    schedule = [group for group in plan.groups for _ in range(group[0].repeat)][:cap]
+    if plan.groups:
+        schedule += [plan.groups[-1]] * (cap - len(schedule))
+    return schedule
+
+
+def cut_network(plan: NetworkPlan, blocks: int) -> NetworkPlan:
+    """The plan of the first ``blocks`` blocks of :func:`block_schedule` (groups cut,
+    or the last one repeated on); zero blocks: the identity."""
+    if blocks == 0:
+        return as_identity(plan)
+    groups, left = [], blocks
+    for spec, nl, tau in plan.groups:
+        if left == 0:
+            break
+        take = min(spec.repeat, left)
+        groups.append((dataclasses.replace(spec, repeat=take), nl, tau))
+        left -= take
+    if left:
+        spec, nl, tau = groups[-1]
+        groups[-1] = (dataclasses.replace(spec, repeat=spec.repeat + left), nl, tau)
+    return dataclasses.replace(plan, groups=tuple(groups), steps=blocks)
+
+
+def choose_depth(plan: NetworkPlan, u, cap: int, sigma=None) -> DepthChoice:
+    """The depth (0 to ``cap`` blocks of :func:`block_schedule`) of least SURE on ``u``.
+
+    Parameters
+    ----------
+    plan : NetworkPlan
+        The network bound to ``u`` (:func:`resdenoise.network.build_network`).
+    u : ndarray, shape (n,) or (n, channels)
+        The noisy signal (a streamed file's summary is refused: SURE needs the samples).
+    cap : int
+        The most blocks searched.
+    sigma : optional
+        The noise level (default the automatic search's estimate).
+    """
+    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+        raise ParameterError(f"max_blocks must be an integer >= 1, got {cap!r}")
+    f2 = np.asarray(u, dtype=float)
+    f2 = f2.reshape(f2.shape[0], -1)
+    sigma = resolve_sigma(f2, sigma, search=True).sigma
+    b, eps, stack = sure_stack(f2, sigma)
+    bounds = _chunk_bounds(f2.shape[0])  # SURE summed as choose_steps sums it
+
+    def sure(state) -> float:
+        return float(np.sum(sure_parts(f2, state, b, eps, sigma, bounds)))
+
+    values = [sure(stack)]
+    best_k, stopped_by = 0, "cap"
+    for k, (spec, nl, tau) in enumerate(block_schedule(plan, cap), start=1):
+        if spec.scale > 1:
+            stack = run_strided(stack, nl, tau, 1, spec.scale, plan.h)
+        else:
+            stack = run_blocks(stack, nl, tau, 1, plan.h, out=None if k == 1 else stack)
+        values.append(sure(stack))
+        if values[-1] < values[best_k]:
+            best_k = k
+        if k >= HORIZON * best_k + PATIENCE and k < cap:
+            stopped_by = "horizon"
+            break
+    kept = best_k > 0 and values[best_k] > values[0] * (1.0 - MIN_IMPROVEMENT)
+    listed = sum(spec.repeat for spec, _, _ in plan.groups)
+    return DepthChoice(0 if kept else best_k, listed, cap, tuple(values), stopped_by, kept)
+
+
+def default_cap(plan: NetworkPlan) -> int:
+    """``max-blocks`` when the file gives none: four times the file's depth."""
+    return max(1, 4 * sum(spec.repeat for spec, _, _ in plan.groups))
+
+
+def stopped_plan(plan: NetworkPlan, u, cap: int | None = None, sigma=None, variants=None):
+    """``(plan cut to the chosen depth, the report's entries)`` for ``u``.
+
+    ``variants``: ``[(lambda factor, plan with every lambda times it), ...]``
+    (the file's ``lambda-factors``), each searched as :func:`choose_depth`
+    searches ``plan``; the pair of least SURE at its chosen depth wins (the
+    first of equals).  Default: ``plan`` alone.
+    """
+    cap = default_cap(plan) if cap is None else cap
+    variants = [(1.0, plan)] if variants is None else list(variants)
+    f2 = np.asarray(u, dtype=float)
+    level = resolve_sigma(f2.reshape(f2.shape[0], -1), sigma, search=True)  # once for all
+    best = None
+    for factor, candidate in variants:
+        choice = choose_depth(candidate, u, cap, level)
+        score = choice.criterion[choice.blocks]
+        if best is None or score < best[0]:
+            best = (score, factor, candidate, choice)
+    _, factor, chosen, choice = best
+    extra = choice.as_dict()
+    if len(variants) > 1:
+        extra["lambda_factor"] = factor
+        extra["lambda_factors"] = [a for a, _ in variants]
+        extra["depth_reason"] += f"; every lambda x {factor:.4g}, of {len(variants)} factors"
+    return cut_network(chosen, choice.blocks), extra
+
+
+def stopped_network(spec, u, lam=None, tau=None, h: float = 1.0):
+    """A network file with ``stop`` bound to ``u`` at its chosen depth (and lambda
+    factor): ``(plan, the report's entries)``, as ``resnet --network`` runs it
+    (``lam``, ``tau``, ``h``: :func:`resdenoise.network.build_network`'s defaults)."""
+    plan = build_network(spec, u, lam=lam, tau=tau, h=h)
+    variants = [
+        (a, plan if a == 1.0 else build_network(spec, u, lam=lam, tau=tau, h=h, lam_factor=a))
+        for a in spec.lambda_factors
+    ]
+    return stopped_plan(plan, u, spec.max_blocks, variants=variants)

@@ -1,0 +1,190 @@
+"""A network file's depth chosen per signal by SURE (``stop = "sure"``, issue 16)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from resdenoise.cli import cli
+from resdenoise.engine import run_blocks, run_strided
+from resdenoise.io import read_signal
+from resdenoise.network import build_network, format_network, parse_network
+from resdenoise.network_stop import choose_depth, cut_network, stopped_plan
+from resdenoise.noise import resolve_sigma
+
+STOPPED = """
+stop = "sure"
+max-blocks = 45
+
+[[block]]
+diffusivity = "perona-malik"
+repeat = 3
+
+[[block]]
+activation = "tanh"
+scale = 2
+repeat = 2
+"""
+
+PROBE_SEED = 20200207  # the seed of autoparams' probe, as the automatic modes use it
+
+
+@pytest.fixture
+def noisy(rng):
+    t = np.linspace(0.0, 1.0, 300)
+    return np.where(t < 0.4, 0.0, 1.0) + np.sin(6 * t) + 0.2 * rng.standard_normal(t.size)
+
+
+def _oracle_sure_curve(f, spec, cap):
+    """SURE after k = 0..cap blocks, written out: the groups one block at a time with
+    the engine, the divergence from the seeded probe as in Ramani, Blu and Unser."""
+    sigma = resolve_sigma(f[:, None], None, search=True).sigma[0]
+    b = np.random.default_rng(PROBE_SEED).standard_normal((f.size, 1))[:, 0]
+    eps = 0.5 * sigma
+    plan = build_network(spec, f)
+    schedule = [g for g in plan.groups for _ in range(g[0].repeat)]
+    schedule += [plan.groups[-1]] * (cap - len(schedule))
+    u, up, curve = f.copy(), f + eps * b, []
+    for k in range(cap + 1):
+        risk = np.mean((f - u) ** 2) - sigma**2 + 2 * sigma**2 * np.mean(b * (up - u)) / eps
+        curve.append(risk)
+        if k == cap:
+            break
+        g, nl, tau = schedule[k]
+        if g.scale > 1:
+            u, up = (run_strided(x, nl, tau, 1, g.scale) for x in (u, up))
+        else:
+            u, up = (run_blocks(x, nl, tau, 1) for x in (u, up))
+    return np.array(curve)
+
+
+def test_depth_is_the_least_sure_of_the_blocks_then_the_last_group_repeated(noisy):
+    spec = parse_network(STOPPED, "s.toml")
+    assert (spec.stop, spec.max_blocks) == ("sure", 45)
+    plan = build_network(spec, noisy)
+    choice = choose_depth(plan, noisy, 45)
+    curve = _oracle_sure_curve(noisy, spec, choice.searched)
+    np.testing.assert_allclose(choice.criterion, curve, rtol=1e-9, atol=1e-12)
+    best = int(np.argmin(curve))
+    assert choice.blocks == (0 if curve[best] > curve[0] * 0.99 else best)
+    assert 0 < choice.blocks and choice.listed == 5
+    # the plan cut there is the file's blocks (then the last group) written out
+    cut, extra = stopped_plan(plan, noisy, 45)
+    assert extra["blocks_chosen"] == choice.blocks == cut.steps
+    u = noisy.copy()
+    for g, nl, tau in [x for x in plan.groups for _ in range(x[0].repeat)][: choice.blocks]:
+        u = run_strided(u, nl, tau, 1, g.scale) if g.scale > 1 else run_blocks(u, nl, tau, 1)
+    for _ in range(max(0, choice.blocks - 5)):
+        g, nl, tau = plan.groups[-1]
+        u = run_strided(u, nl, tau, 1, g.scale)
+    np.testing.assert_allclose(cut.run(noisy), u, rtol=0, atol=1e-13)
+    assert cut.verdict().sign_stable
+
+
+def test_cut_network_shortens_and_extends_the_groups(noisy):
+    plan = build_network(parse_network(STOPPED, "s.toml"), noisy)
+    assert [g[0].repeat for g in cut_network(plan, 2).groups] == [2]
+    assert [g[0].repeat for g in cut_network(plan, 4).groups] == [3, 1]
+    assert [g[0].repeat for g in cut_network(plan, 9).groups] == [3, 6]
+    empty = cut_network(plan, 0)
+    assert empty.steps == 0 and np.array_equal(empty.run(noisy), noisy)
+
+
+def test_a_clean_signal_keeps_its_input():
+    t = np.linspace(0.0, 1.0, 400)
+    clean = np.sin(2 * np.pi * 3 * t)
+    plan, extra = stopped_plan(build_network(parse_network(STOPPED), clean), clean, 45)
+    assert extra["blocks_chosen"] == 0 and np.array_equal(plan.run(clean), clean)
+    assert extra["depth_reason"].endswith("the input is kept")
+
+
+def test_stop_keys_round_trip_through_the_file_bit_for_bit(noisy):
+    spec = parse_network(STOPPED, "s.toml")
+    blocks = [
+        {"diffusivity": "perona-malik", "repeat": 3},
+        {"activation": "tanh", "scale": 2, "repeat": 2},
+    ]
+    text = format_network(blocks, stop="sure", max_blocks=45)
+    again = parse_network(text, "s.toml")
+    assert (again.stop, again.max_blocks) == (spec.stop, 45)
+    assert [replace(b, line=None) for b in again.blocks] == [
+        replace(b, line=None) for b in spec.blocks
+    ]
+    a, _ = stopped_plan(build_network(spec, noisy), noisy, spec.max_blocks)
+    b, _ = stopped_plan(build_network(again, noisy), noisy, again.max_blocks)
+    assert np.array_equal(a.run(noisy), b.run(noisy))
+    default = parse_network(STOPPED.replace("max-blocks = 45\n", ""))
+    _, extra = stopped_plan(build_network(default, noisy), noisy, default.max_blocks)
+    assert extra["max_blocks"] == 20  # 4 x the file's 5 blocks
+
+
+def _write(path, data):
+    path.write_text("\n".join(repr(float(x)) for x in data) + "\n")
+    return path
+
+
+def test_resnet_network_with_the_stop_reports_depth_and_why(runner, tmp_path, noisy):
+    src, net, out = _write(tmp_path / "in.csv", noisy), tmp_path / "s.toml", tmp_path / "o.csv"
+    net.write_text(STOPPED)
+    result = runner.invoke(
+        cli, ["resnet", str(src), "--network", str(net), "-o", str(out), "--json", "-v"]
+    )
+    assert result.exit_code == 0, result.output
+    params = json.loads(result.stdout)["parameters"]
+    f = read_signal(str(src)).data
+    spec = parse_network(STOPPED, str(net))
+    plan, extra = stopped_plan(build_network(spec, f), f, 45)
+    np.testing.assert_array_equal(read_signal(str(out)).data, plan.run(f))
+    assert {k: params[k] for k in extra} == extra
+    assert f"{extra['blocks_chosen']} blocks chosen by sure" in result.stderr
+    table = " ".join(result.stderr.replace("│", " ").split())  # the -v table, unwrapped
+    assert "depth_reason = SURE least at" in table and "network_depth = 5" in table
+    again = tmp_path / "again.csv"
+    runner.invoke(cli, ["resnet", str(src), "--network", str(net), "-o", str(again), "-q"])
+    assert again.read_bytes() == out.read_bytes()  # deterministic: the probe is seeded
+
+
+def test_bad_stop_key_is_one_line_naming_file_and_field(runner, tmp_path, noisy):
+    src, net, out = _write(tmp_path / "in.csv", noisy), tmp_path / "bad.toml", tmp_path / "o.csv"
+    net.write_text(STOPPED.replace('stop = "sure"', 'stop = "early"'))
+    before = src.read_bytes()
+    result = runner.invoke(cli, ["resnet", str(src), "--network", str(net), "-o", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert f"{net}: stop (line 2): unknown stop 'early'" in result.stderr
+    assert not out.exists() and src.read_bytes() == before
+
+
+def test_stop_refuses_a_file_in_chunks(runner, tmp_path, noisy):
+    src, net, out = _write(tmp_path / "in.csv", noisy), tmp_path / "s.toml", tmp_path / "o.csv"
+    net.write_text(STOPPED)
+    args = ["resnet", str(src), "--network", str(net), "-o", str(out), "--chunk-size", "100"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2 and "needs the whole signal" in result.stderr
+    assert result.stderr.count("\n") == 1 and not out.exists()
+
+
+def test_lambda_factors_in_the_file_choose_a_common_factor(runner, tmp_path, noisy):
+    text = STOPPED.replace("max-blocks = 45\n", "max-blocks = 45\nlambda-factors = [0.5, 1, 2]\n")
+    src, net, out = _write(tmp_path / "in.csv", noisy), tmp_path / "s.toml", tmp_path / "o.csv"
+    net.write_text(text)
+    result = runner.invoke(
+        cli, ["resnet", str(src), "--network", str(net), "-o", str(out), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    params = json.loads(result.stdout)["parameters"]
+    f = read_signal(str(src)).data
+    spec = parse_network(text, str(net))
+    assert spec.lambda_factors == (0.5, 1.0, 2.0)
+    sure = {}
+    for a in spec.lambda_factors:  # each factor searched alone, lambdas scaled by hand
+        scaled = [replace(b, lam_scale=a) for b in spec.blocks]  # auto lambda x a
+        plan = build_network(replace(spec, blocks=tuple(scaled)), f)
+        choice = choose_depth(plan, f, 45)
+        sure[a] = (choice.criterion[choice.blocks], cut_network(plan, choice.blocks))
+    best = min(spec.lambda_factors, key=lambda a: sure[a][0])
+    assert params["lambda_factor"] == best and params["lambda_factors"] == [0.5, 1.0, 2.0]
+    np.testing.assert_array_equal(read_signal(str(out)).data, sure[best][1].run(f))
