@@ -59,12 +59,14 @@ bench-learn: install
 	cd benchmarks && ../$(BIN)/python bench_learn.py
 
 # the noise estimators on every signal class, the multilevel shrinkage's noise rules against
-# the cascade and the SWT peers, then the automatic choice against the automatic wavelet
-# peers per class (bench_quality.py: every command on Donoho-Johnstone)
+# the cascade and the SWT peers, its threshold rules against oracle thresholds, then the
+# automatic choice against the automatic wavelet peers per class (bench_quality.py: every
+# command on Donoho-Johnstone)
 bench-quality: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/bench_noise.py
 	$(BIN)/python benchmarks/bench_scales.py
+	$(BIN)/python benchmarks/bench_thresholds.py
 	$(BIN)/python benchmarks/bench_classes.py
 
 # peak memory of the command line on float WAVs of 16 MiB .. 2 GiB: flat when streamed
