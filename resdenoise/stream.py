@@ -49,7 +49,11 @@ filtering pass itself.
 A streamed run reads the input twice: once to check the whole file (and to
 learn what :func:`resdenoise.io.read_signal` learns from it: length, CSV
 time column and dialect) and to select the noise quantile, and once to
-filter; plus the selection passes it needs when the first did not settle it.  :class:`StreamedRun` drives
+filter; plus the selection passes it needs when the first did not settle it.
+In the filtering pass each chunk's output is written and measured by a thread
+of its own (:class:`resdenoise.sink.Behind`, in order) while the engine filters
+the next chunk: the same numbers, the write and the statistics off the
+engine's core.  :class:`StreamedRun` drives
 those passes over any :class:`BlockSource`; this module knows blocks, not
 files (:func:`resdenoise.pipeline.run_file` opens them).
 """
@@ -74,6 +78,7 @@ from .quality import QualitySums
 from .report import build_report
 from .selection import NoiseSelect as _NoiseSelect
 from .selection import Scratch as _Scratch
+from .sink import Behind as _Behind
 from .wavelet import cycle_spin_shrink
 
 __all__ = [
@@ -210,6 +215,7 @@ def filter_chunks(
     dtype=None,
     source: str = "<stream>",
     threads: int | None = None,
+    buffers: int = 1,
 ) -> Iterator[Chunk]:
     """Run ``plan`` on a signal given as consecutive blocks, one chunk at a time.
 
@@ -234,14 +240,17 @@ def filter_chunks(
         The signal's name in messages.
     threads : int, optional
         Engine threads, as ``run_plan``.
+    buffers : int
+        Arrays the extended chunks are joined in, in turn: a chunk's ``raw``
+        (and ``x``) stays valid while the next ``buffers - 1`` chunks are made.
 
     Yields
     ------
     Chunk
         Consecutive chunks; their cores together are exactly
         ``run_plan(plan, whole_signal)``.  A chunk's ``raw`` (and ``x``, where
-        no cast was needed) may be an array the next chunk reuses: copy what
-        must outlive the step.
+        no cast was needed) may be an array the ``buffers``-th next chunk
+        reuses: copy what must outlive that.
     """
     if plan.prestage is not None:
         raise ParameterError(
@@ -255,13 +264,15 @@ def filter_chunks(
     if frames < 2:
         raise ValueError(f"a signal needs at least 2 samples, got {frames}")
     rows = _Rows(blocks, source)
-    kept = _Scratch()  # the extended chunk, joined in one array reused chunk after chunk
-    start = 0
+    # the extended chunk, joined in one of ``buffers`` arrays reused in turn
+    kept = [_Scratch() for _ in range(max(1, buffers))]
+    start = turn = 0
     while start < frames:
         stop = min(start + chunk, frames)
         lo, hi = max(start - m, 0), min(stop + m, frames)
         rows.fill(hi)
-        raw = rows.data(lo, hi, kept)
+        raw = rows.data(lo, hi, kept[turn % len(kept)])
+        turn += 1
         x = raw if dtype is None else raw.astype(dtype, copy=False)
         y = run_plan(plan, x, threads=threads)
         yield Chunk(start, stop, lo, hi, raw, x, y, rows.carried(start, stop))
@@ -782,11 +793,9 @@ class StreamedRun:
             ref_rows = _Rows(reference.blocks(), reference.source)
         merged = not all(s.done for s in self._noise)
         blocks = self._blocks_feeding_noise() if merged else stream.blocks()
-        chunks = 0
-        for c in filter_chunks(plan, blocks, stream.frames, chunk, dtype, name, threads):
-            if c.f.dtype == np.float32:  # a nonzero sample float32 makes 0: refused
-                lost = c.raw[c.core][(c.f == 0) & (c.raw[c.core] != 0)]
-                check_float32(name, 0.0, float(np.abs(lost).min()) if lost.size else None)
+
+        def finish(c: Chunk) -> None:
+            """Write a chunk's output and measure it (in the sink's thread, in order)."""
             held = write(c.u, c.carried)  # the samples as the file holds them
             u = c.u if held is None else held
             measure.add(c.raw[c.core], u, c)  # against the file's values
@@ -794,8 +803,24 @@ class StreamedRun:
                 ref_rows.fill(c.stop)
                 quality.add(c.raw[c.core], u, ref_rows.data(c.start, c.stop))
                 ref_rows.drop(c.stop)
-            chunks += 1
-            self.progress("filter", c.stop, stream.frames)
+
+        chunks = 0
+        sink = _Behind(finish, SINK_DEPTH)
+        try:
+            # a chunk's arrays live while it waits in the sink or is finished there
+            cut = filter_chunks(
+                plan, blocks, stream.frames, chunk, dtype, name, threads, SINK_DEPTH + 2
+            )
+            for c in cut:
+                if c.f.dtype == np.float32:  # a nonzero sample float32 makes 0: refused
+                    lost = c.raw[c.core][(c.f == 0) & (c.raw[c.core] != 0)]
+                    check_float32(name, 0.0, float(np.abs(lost).min()) if lost.size else None)
+                sink.put(c)
+                chunks += 1
+                self.progress("filter", c.stop, stream.frames)
+            sink.join()
+        finally:
+            sink.stop()
         self.passes += 1  # the filtering pass, whether or not it fed the noise selection
         if merged:
             self._end_noise_pass()
@@ -812,6 +837,11 @@ class StreamedRun:
         if quality is not None:
             quality = {"reference": reference.source, **quality.result()}
         return report, quality, streaming
+
+
+#: Chunks that wait for the sink's thread (written and measured) while the next
+#: are filtered: each holds a chunk's arrays (4 MiB for 2^18 stereo samples).
+SINK_DEPTH = 2
 
 
 def _stats_kernel(f: np.ndarray, u: np.ndarray, tol: float):

@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "resdenoise"
 LAYERS: tuple[frozenset, ...] = tuple(
     frozenset(names.split())
     for names in (
-        "errors wavelet impulses stopping_rules median _kernels _families _translations",
+        "errors wavelet impulses stopping_rules median _kernels _families _translations sink",
         "_flux_kernels",  # the closed forms' conditions for their scaled forms
         "nonlinearities noise",
         "engine quality io selection",
@@ -44,7 +44,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
 COMPUTE = frozenset(
     "engine stability filters report stream network autoparams expr dictionary quality "
     "wavelet median noise selection impulses multilevel multiscale automatic nonlinearities _families "
-    "_translations _flux_kernels dask learn network_stop learn_stop".split()
+    "_translations _flux_kernels dask learn network_stop learn_stop sink".split()
 )
 FILE_SIDE = frozenset({"io", "pipeline", "batch", "cli"})
 #: Third-party packages only the command line may import.

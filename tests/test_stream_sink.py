@@ -1,0 +1,138 @@
+"""The streamed run's sink thread (resdenoise.stream._Behind): chunks written and
+measured in order in a thread of their own while the next are filtered; errors
+raised in the caller; nothing written after the caller stops."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+import soundfile
+from click.testing import CliRunner
+
+from resdenoise import stream
+from resdenoise.cli import cli
+from resdenoise.errors import SignalError
+from resdenoise.filters import plan_resnet, run_plan
+from resdenoise.nonlinearities import get_nonlinearity
+from resdenoise.sink import Behind as _Behind
+from resdenoise.stream import filter_chunks
+
+
+def sink_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "resdenoise-sink"]
+
+
+@pytest.mark.parametrize("depth", [1, 3])
+def test_every_item_finished_in_order_in_the_thread(depth):
+    done, where = [], set()
+
+    def finish(item):
+        where.add(threading.current_thread().name)
+        done.append(item)
+
+    sink = _Behind(finish, depth)
+    for i in range(40):
+        sink.put(i)
+    sink.join()
+    sink.stop()
+    assert done == list(range(40)) and where == {"resdenoise-sink"}
+    assert sink_threads() == []
+
+
+def test_an_error_is_raised_in_the_caller_and_nothing_after_it_is_finished():
+    done = []
+
+    def finish(item):
+        if item == 3:
+            raise SignalError("cannot write item 3")
+        done.append(item)
+
+    sink = _Behind(finish, 1)
+    with pytest.raises(SignalError, match="cannot write item 3"):
+        try:
+            for i in range(1000):
+                sink.put(i)
+                time.sleep(0.001)
+            sink.join()
+        finally:
+            sink.stop()
+    assert done == [0, 1, 2]
+    assert sink_threads() == []
+
+
+def test_an_error_of_the_last_item_is_raised_by_join():
+    sink = _Behind(lambda item: 1 / item, 2)
+    sink.put(1)
+    sink.put(0)
+    with pytest.raises(ZeroDivisionError):
+        sink.join()
+    sink.stop()
+    assert sink_threads() == []
+
+
+def test_stop_drops_what_waits_and_lets_the_item_in_hand_end():
+    started, release, done = threading.Event(), threading.Event(), []
+
+    def finish(item):
+        started.set()
+        release.wait(5)
+        done.append(item)
+
+    sink = _Behind(finish, 2)
+    sink.put(0)
+    started.wait(5)
+    sink.put(1)
+    sink.put(2)  # both wait in the queue
+    threading.Timer(0.05, release.set).start()
+    sink.stop()  # returns only once item 0 is finished; 1 and 2 are dropped
+    assert done == [0]
+    assert sink_threads() == []
+    sink.stop()  # idempotent
+
+
+def test_chunks_outlive_the_next_buffers_minus_one(rng):
+    """A chunk's raw and x stay as made while the next ``buffers - 1`` chunks are
+    made (what the sink's depth relies on); cores still the whole run's."""
+    u = rng.standard_normal((300, 2))
+    plan = plan_resnet(get_nonlinearity("perona-malik", "activation", 0.5), 5)
+    blocks = [(u[i : i + 7], {}) for i in range(0, 300, 7)]  # joined in the kept arrays
+    held, out = [], []
+    for c in filter_chunks(plan, blocks, 300, chunk=20, buffers=4):
+        held.append((c, c.raw.copy(), c.x.copy()))
+        out.append(c.u)
+        for old, raw, x in held[-4:]:
+            assert np.array_equal(old.raw, raw) and np.array_equal(old.x, x)
+    np.testing.assert_array_equal(np.concatenate(out), run_plan(plan, u))
+
+
+def wav(path, rng, n=6000, level=0.3):
+    data = level * np.sin(np.arange(n) / 50.0)[:, None] + 0.05 * rng.standard_normal((n, 2))
+    soundfile.write(path, data.astype(np.float32), 8000, subtype="FLOAT")
+
+
+def test_a_write_error_in_the_sink_leaves_nothing(tmp_path, rng, monkeypatch):
+    """A PCM output that would clip, found in the sink's thread: the CLI's one-line
+    refusal, no output file, no sink thread left."""
+    src = tmp_path / "in.wav"
+    wav(src, rng, level=3.0)
+    monkeypatch.setattr(stream, "SINK_DEPTH", 1)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "diffuse",
+            str(src),
+            "--steps",
+            "3",
+            "--chunk-size",
+            "500",
+            "--subtype",
+            "PCM_16",
+            "-o",
+            str(tmp_path / "o.wav"),
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    assert "would be clipped" in result.stderr and "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
+    assert sink_threads() == []
