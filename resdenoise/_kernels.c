@@ -1448,6 +1448,140 @@ static PyObject *py_stats(PyObject *self, PyObject *args)
                          total, variation);
 }
 
+/* ---- Every column at once, after a previous row ------------------------------------- */
+
+#define ALL_MAX_C 16 /* wider rows: column by column (column_stats) */
+
+/* NumPy's pairwise sum of the n contiguous values of a leaf (n <= PW_BLOCK): the
+   sums of sum_values and sum_steps, term for term */
+static RD_INLINE inline double leaf_sum(const double *v, Py_ssize_t n)
+{
+    if (n < 8) {
+        double res = 0.;
+        for (Py_ssize_t j = 0; j < n; j++)
+            res += v[j];
+        return res;
+    }
+    double r[8];
+    Py_ssize_t j;
+    for (j = 0; j < 8; j++)
+        r[j] = v[j];
+    for (; j < n - (n % 8); j += 8)
+        for (int q = 0; q < 8; q++)
+            r[q] += v[j + q];
+    double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for (; j < n; j++)
+        res += v[j];
+    return res;
+}
+
+/* The n rows from row i of every column: values and |differences| from the row
+   before (w[c].last before row 0) summed as sum_values and sum_steps sum them, when
+   both have the same halves (has_last: k differences of k values); one walk over
+   the rows instead of two per column */
+static void walk_all(Walk *w, Py_ssize_t C, Py_ssize_t i, Py_ssize_t n, double *tot, double *var)
+{
+    if (n <= PW_BLOCK) {
+        double v[PW_BLOCK], d[PW_BLOCK];
+        for (Py_ssize_t c = 0; c < C; c++) {
+            const double *x = w[c].x;
+            for (Py_ssize_t j = 0; j < n; j++)
+                v[j] = x[(i + j) * C];
+            double before = i ? x[(i - 1) * C] : w[c].last;
+            d[0] = fabs(v[0] - before);
+            for (Py_ssize_t j = 1; j < n; j++)
+                d[j] = fabs(v[j] - v[j - 1]);
+            tot[c] = leaf_sum(v, n);
+            var[c] = leaf_sum(d, n);
+            if (n)
+                visit(&w[c], v, n);
+        }
+        return;
+    }
+    Py_ssize_t n2 = n / 2;
+    n2 -= n2 % 8;
+    double rt[ALL_MAX_C], rv[ALL_MAX_C];
+    walk_all(w, C, i, n2, tot, var); /* the left half first: values in order */
+    walk_all(w, C, i + n2, n - n2, rt, rv);
+    for (Py_ssize_t c = 0; c < C; c++) {
+        tot[c] = tot[c] + rt[c];
+        var[c] = var[c] + rv[c];
+    }
+}
+
+PyDoc_STRVAR(stats_all_doc,
+"columns_stats(x, lasts, tol) -> tuple of column_stats(x, C, c, True, lasts[c], tol)\n"
+"\n"
+"Every column c of x (k >= 1 rows x C channels, C <= 16, float64, C-contiguous),\n"
+"lasts: C float64 values (the rows' predecessors), the same numbers as column_stats\n"
+"column by column, in one walk over the rows.  Releases the GIL.");
+
+static PyObject *py_stats_all(PyObject *self, PyObject *args)
+{
+    PyObject *xo, *lo_;
+    double tol;
+    Py_buffer x, l;
+    Walk w[ALL_MAX_C];
+    double tot[ALL_MAX_C], var[ALL_MAX_C];
+    Py_ssize_t C = 0, k = 0;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOd", &xo, &lo_, &tol))
+        return NULL;
+    if (PyObject_GetBuffer(xo, &x, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0)
+        return NULL;
+    if (PyObject_GetBuffer(lo_, &l, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) {
+        PyBuffer_Release(&x);
+        return NULL;
+    }
+    C = l.len / 8;
+    k = C > 0 ? x.len / 8 / C : 0;
+    if (!is_f64(x.format) || !is_f64(l.format)) {
+        PyErr_SetString(PyExc_TypeError, "x and lasts must hold float64");
+    } else if (C < 1 || C > ALL_MAX_C || k < 1 || x.len != k * C * 8) {
+        PyErr_SetString(PyExc_ValueError, "x must hold k >= 1 rows of len(lasts) <= 16 values");
+    } else if (!(tol >= 0.0)) {
+        PyErr_SetString(PyExc_ValueError, "tol must be >= 0");
+    } else {
+        for (Py_ssize_t c = 0; c < C; c++) {
+            w[c] = (Walk){.x = (const double *)x.buf + c, .C = C, .has_last = 1,
+                          .last = ((const double *)l.buf)[c], .tol = tol};
+            for (int q = 0; q < 8; q++) {
+                w[c].lo[q] = w[c].small[q] = INFINITY;
+                w[c].hi[q] = -INFINITY;
+            }
+        }
+        Py_BEGIN_ALLOW_THREADS
+        walk_all(w, C, 0, k, tot, var);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&l);
+    PyBuffer_Release(&x);
+    if (PyErr_Occurred())
+        return NULL;
+    PyObject *out = PyTuple_New(C);
+    if (out == NULL)
+        return NULL;
+    for (Py_ssize_t c = 0; c < C; c++) {
+        double lo = INFINITY, hi = -INFINITY, small = INFINITY;
+        for (int q = 0; q < 8; q++) {
+            lo = w[c].lo[q] < lo ? w[c].lo[q] : lo;
+            hi = w[c].hi[q] > hi ? w[c].hi[q] : hi;
+            small = w[c].small[q] < small ? w[c].small[q] : small;
+        }
+        /* a reduction starts from NumPy's identity: 0.0 + the pairwise sum */
+        double total = 0.0 + tot[c], variation = 0.0 + var[c];
+        PyObject *one = Py_BuildValue("ddNNLiidd", lo, hi, PyBool_FromLong(total != total),
+                                      PyBool_FromLong(small <= tol), (long long)w[c].changes,
+                                      w[c].first, w[c].pos, total, variation);
+        if (one == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(out, c, one);
+    }
+    return out;
+}
+
 static PyObject *py_simd(PyObject *self, PyObject *noargs)
 {
     (void)self;
@@ -1466,6 +1600,7 @@ static PyMethodDef methods[] = {
     {"exp2_nonpositive", py_exp, METH_VARARGS, exp_doc},
     {"window_energies32", py_energies, METH_VARARGS, energies_doc},
     {"column_stats", py_stats, METH_VARARGS, stats_doc},
+    {"columns_stats", py_stats_all, METH_VARARGS, stats_all_doc},
     {"simd", py_simd, METH_NOARGS, "The instruction set the step loops run with."},
     {NULL, NULL, 0, NULL},
 };

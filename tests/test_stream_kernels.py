@@ -103,14 +103,53 @@ def test_column_stats_flags_what_numpy_must_redo(rng):
         kernels.column_stats(np.zeros((0, 2)), 2, 0, False, 0.0, 0.0)
 
 
+@pytest.mark.parametrize("n", [*range(1, 20), 127, 128, 129, 136, 255, 256, 257, 1000, 4097])
+@pytest.mark.parametrize("case", ["noise", "nan", "band", "zero"])
+def test_every_column_at_once_is_column_by_column(n, case):
+    """columns_stats: column_stats of each column after its last row, bit for bit
+    (the same pairwise halves for the values and the k differences), also where a
+    NaN, a value in the band or a zero extreme hands the column to NumPy."""
+    rng = np.random.default_rng(n)
+    for channels in (1, 2, 3, 5):
+        x = rng.standard_normal((n, channels)) * 10.0 ** rng.uniform(-3, 3)
+        if case == "nan":
+            x[n // 2, channels - 1] = np.nan
+        elif case == "band":
+            x[n // 3, 0] = 1e-9
+        elif case == "zero":
+            x = np.abs(x)
+            x[n // 2, 0] = 0.0
+        lasts = rng.standard_normal(channels)
+        tol = 1e-6
+        every = kernels.columns_stats(x, lasts, tol)
+        one = tuple(
+            kernels.column_stats(x, channels, c, True, float(lasts[c]), tol)
+            for c in range(channels)
+        )
+        assert repr(every) == repr(one)
+        for got, want in zip(every, one, strict=True):  # the sums' bits too (-0.0, nan)
+            assert same_bits(got[7:], want[7:])
+    with pytest.raises(ValueError, match="rows"):
+        kernels.columns_stats(np.zeros((4, 17)), np.zeros(17), 0.0)
+    with pytest.raises(TypeError, match="float64"):
+        kernels.columns_stats(np.zeros((4, 2), np.float32), np.zeros(2), 0.0)
+
+
 def measures(f, u, pieces, monkeypatch, compiled: bool):
     plan = plan_diffuse(get_nonlinearity("perona-malik", "diffusivity", 0.3), steps=2)
     channels = f.reshape(f.shape[0], -1).shape[1]
     amplitude = float(np.nanmax(np.abs(f)))
     calls = []
-    if compiled:  # count the compiled passes: the path is taken
-        real = kernels.column_stats
-        monkeypatch.setattr(kernels, "column_stats", lambda *a: calls.append(1) or real(*a))
+    if compiled:  # count the columns measured by the compiled passes: the path is taken
+        one, every = kernels.column_stats, kernels.columns_stats
+        monkeypatch.setattr(kernels, "column_stats", lambda *a: calls.append(1) or one(*a))
+
+        def columns(*a):
+            got = every(*a)
+            calls.extend([1] * len(got))
+            return got
+
+        monkeypatch.setattr(kernels, "columns_stats", columns)
     else:
         monkeypatch.setattr(stream, "_compiled_stats", lambda: None)
     m = stream.StreamMeasure(plan, channels, amplitude, None)
