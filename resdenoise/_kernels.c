@@ -29,7 +29,7 @@
  *
  * Also two loops of a streamed run's passes, for speed only, each giving the
  * numbers of the NumPy code it stands for bit for bit: window_energies32
- * (resdenoise/noise.py) and column_stats (resdenoise/stream.py).
+ * (resdenoise/noise.py) and column_stats / columns_stats (resdenoise/stream.py).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

@@ -26,7 +26,8 @@ energies, MSE) are summed per chunk and the chunk sums added with
 bits.  Where the compiled module is built, a float64 core's extremes, sign
 changes, sums and total variation are taken in one compiled pass per column
 (``_kernels.column_stats``: NumPy's pairwise sums of the same values, the
-same bits) instead of a transposed copy and eight NumPy passes.
+same bits; after the first core ``_kernels.columns_stats``, every column in
+one walk over the rows) instead of a transposed copy and eight NumPy passes.
 
 The noise level (:func:`resdenoise.noise.estimate_noise`: the 20 % quantile
 of the window energies of third differences, ``quiet-windows``; the MAD of
