@@ -29,6 +29,7 @@ class Behind:
     :meth:`join`, and nothing after it is finished; :meth:`stop` (in a
     ``finally``: an error or a signal in the caller) drops what waits, lets the
     item in hand end and joins the thread, so that nothing writes after it.
+    ``depth`` 0: no thread, :meth:`put` finishes the item itself.
     """
 
     _END = object()
@@ -37,8 +38,10 @@ class Behind:
         self._finish = finish
         self._waiting: queue.Queue = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._work, name="resdenoise-sink", daemon=True)
-        self._thread.start()
+        self._thread = None
+        if depth > 0:
+            self._thread = threading.Thread(target=self._work, name="resdenoise-sink", daemon=True)
+            self._thread.start()
 
     def _work(self) -> None:
         while True:
@@ -57,18 +60,21 @@ class Behind:
 
     def put(self, item) -> None:
         self._raise()
+        if self._thread is None:
+            self._finish(item)
+            return
         self._waiting.put(item)
 
     def join(self) -> None:
         """Wait until every item is finished; raise the thread's error."""
-        if self._thread.is_alive():
+        if self._thread is not None and self._thread.is_alive():
             self._waiting.put(self._END)
             self._thread.join()
         self._raise()
 
     def stop(self) -> None:
         """Drop the waiting items and join the thread (idempotent)."""
-        while self._thread.is_alive():
+        while self._thread is not None and self._thread.is_alive():
             try:
                 while True:
                     self._waiting.get_nowait()

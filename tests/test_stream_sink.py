@@ -23,6 +23,17 @@ def sink_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "resdenoise-sink"]
 
 
+def test_depth_zero_finishes_in_the_caller():
+    done = []
+    sink = _Behind(lambda item: done.append((item, threading.current_thread().name)), 0)
+    for i in range(5):
+        sink.put(i)
+    sink.join()
+    sink.stop()
+    assert done == [(i, threading.current_thread().name) for i in range(5)]
+    assert sink_threads() == []
+
+
 @pytest.mark.parametrize("depth", [1, 3])
 def test_every_item_finished_in_order_in_the_thread(depth):
     done, where = [], set()
