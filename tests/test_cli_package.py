@@ -18,7 +18,8 @@ SAMPLES = Path(__file__).resolve().parents[1] / "sample_signals"
 
 
 def test_no_command_module_imports_the_group():
-    """The group module imports the command modules and adds their commands; not back.
+    """The group module imports the command modules (on demand) and adds their commands;
+    not back.
 
     A command module imports its siblings (``from . import render``), never a
     name of the package's ``__init__`` (the group).
@@ -82,3 +83,52 @@ def test_a_quiet_run_of_a_small_file_loads_only_what_it_uses(tmp_path):
     assert "resdenoise.pipeline" in loaded and out.stat().st_size > 0
     for name in ("rich", "numpy.random", "json", "resdenoise.learn", "resdenoise.automatic"):
         assert name not in loaded, name
+
+
+def test_a_quiet_wav_run_loads_no_other_command_nor_the_csv_reader(tmp_path):
+    """``diffuse -q`` on a WAV imports its own command's module only: not the modules of
+    learn, dictionary and translate (nor what they compute with: expressions, learning,
+    dask), not the CSV reader and writer (nor the stdlib ``csv``)."""
+    out = tmp_path / "out.wav"
+    code = (
+        "import sys; from resdenoise.cli import main\n"
+        f"sys.argv = ['resdenoise', 'diffuse', {str(SAMPLES / 'noisy_mono.wav')!r}, "
+        f"'--steps', '10', '-q', '-o', {str(out)!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "print(' '.join(sorted(sys.modules)))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert "resdenoise.cli.denoise" in loaded and out.stat().st_size > 0
+    unused = (
+        "resdenoise.cli.learn",
+        "resdenoise.cli.dictionary",
+        "resdenoise.learn",
+        "resdenoise.expr",
+        "resdenoise.dictionary",
+        "resdenoise.dask",
+        "resdenoise.plot",
+        "resdenoise.io.csv",
+        "csv",
+        "rich",
+    )
+    assert [name for name in unused if name in loaded] == []
+
+
+def test_help_lists_every_command_with_its_short_help():
+    """The commands are loaded on demand, and ``--help`` still lists each one with the
+    first line of its own docstring (read from the command, not a copy)."""
+    from click.testing import CliRunner
+
+    from resdenoise.cli import COMMAND_MODULES, cli
+
+    listing = CliRunner().invoke(cli, ["--help"], terminal_width=200).output
+    for name in COMMAND_MODULES:
+        command = cli.get_command(None, name)
+        assert command is not None and command.name == name
+        line = next(line for line in listing.splitlines() if line.split()[:1] == [name])
+        assert command.get_short_help_str(200) in line, (name, line)
