@@ -88,7 +88,8 @@ def test_a_quiet_run_of_a_small_file_loads_only_what_it_uses(tmp_path):
 def test_a_quiet_wav_run_loads_no_other_command_nor_the_csv_reader(tmp_path):
     """``diffuse -q`` on a WAV imports its own command's module only: not the modules of
     learn, dictionary and translate (nor what they compute with: expressions, learning,
-    dask), not the CSV reader and writer (nor the stdlib ``csv``)."""
+    dask), not the CSV reader and writer (nor the stdlib ``csv``), not the read-ahead
+    thread's module (a small file is read whole)."""
     out = tmp_path / "out.wav"
     code = (
         "import sys; from resdenoise.cli import main\n"
@@ -114,6 +115,7 @@ def test_a_quiet_wav_run_loads_no_other_command_nor_the_csv_reader(tmp_path):
         "resdenoise.plot",
         "resdenoise.io.csv",
         "csv",
+        "resdenoise.io.prefetch",
         "rich",
     )
     assert [name for name in unused if name in loaded] == []

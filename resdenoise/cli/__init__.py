@@ -23,7 +23,6 @@ inputs, the largest code among the files that failed.
 
 from __future__ import annotations
 
-import importlib
 import os
 import signal
 import sys
@@ -85,7 +84,8 @@ class _Group(click.Group):
     def get_command(self, ctx, cmd_name):
         cmd_name = COMMAND_SPELLINGS.get(cmd_name, cmd_name)
         if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
-            module = importlib.import_module(f".{COMMAND_MODULES[cmd_name]}", __name__)
+            # __import__, not importlib.import_module: -X importtime lists it
+            module = __import__(f"{__name__}.{COMMAND_MODULES[cmd_name]}", fromlist=["_"])
             self.add_command(getattr(module, cmd_name))
         return super().get_command(ctx, cmd_name)
 
