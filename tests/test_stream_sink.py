@@ -122,12 +122,22 @@ def wav(path, rng, n=6000, level=0.3):
     soundfile.write(path, data.astype(np.float32), 8000, subtype="FLOAT")
 
 
-def test_a_write_error_in_the_sink_leaves_nothing(tmp_path, rng, monkeypatch):
+@pytest.mark.parametrize(
+    ("load", "cores", "depth"), [(0.3, 2, 2), (1.2, 2, 2), (1.6, 2, 0), (0.3, 1, 0)]
+)
+def test_the_sink_thread_only_where_a_core_is_idle(monkeypatch, load, cores, depth):
+    monkeypatch.setattr(stream.os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(stream, "usable_cores", lambda: cores)
+    assert stream.sink_depth() == depth
+
+
+@pytest.mark.parametrize("idle", [True, False])
+def test_a_write_error_in_the_sink_leaves_nothing(tmp_path, rng, monkeypatch, idle):
     """A PCM output that would clip, found in the sink's thread: the CLI's one-line
     refusal, no output file, no sink thread left."""
     src = tmp_path / "in.wav"
     wav(src, rng, level=3.0)
-    monkeypatch.setattr(stream, "SINK_DEPTH", 1)
+    monkeypatch.setattr(stream, "sink_depth", lambda: 1 if idle else 0)
     result = CliRunner().invoke(
         cli,
         [
