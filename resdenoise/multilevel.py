@@ -548,11 +548,12 @@ def power_law_noise(f2: np.ndarray, sig: np.ndarray) -> tuple[bool, np.ndarray]:
     walk) rises by about 2, beyond the band: it is the signal's kind of
     content (measured series), never confidently noise.  Signals of under 4
     levels are never confident.
-    Measured over 6 seeds of white noise at 5, 10, 30 % on every class of
-    ``benchmarks/bench_classes.py`` and two chirps (288 cases): none
-    confident; pink noise at 10 and 30 %: every seed of speech, 8-12 of 12 on
-    sensor traces, co2 and the Donoho-Johnstone signals, none on music and the
-    short yearly or monthly series (the signal's coarse content dominates).
+    Measured (``benchmarks/bench_power_law.py``, 6 seeds): white noise at 5,
+    10, 30 % on every class of ``benchmarks/bench_classes.py``, a chirp and
+    random walks: none confident (without the bend: 1 of 72 on the walks);
+    pink noise at 10 / 30 %: speech 10 / 12 of 12 (12 / 12 without), sensor
+    traces 11 / 9, Donoho-Johnstone 19 / 24 of 24, walks 16 / 22 of 24 (17 /
+    23), measured series 0 / 6 of 24 (2 / 6), music and chirp none.
     """
     k = min(max_scales(f2.shape[0]), 5)
     if k < 4:
