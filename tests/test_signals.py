@@ -218,3 +218,29 @@ def test_jobs_are_capped_at_the_usable_cores(tmp_path, monkeypatch):
     make_plan = planner("diffuse", "linear", lam=1.0, steps=1)
     batch.run_batch(make_plan, inputs, str(tmp_path / "out"), jobs=10000)
     assert seen["jobs"] == 2
+
+
+def test_a_signal_while_the_temporary_directory_is_probed_leaves_nothing(tmp_path, monkeypatch):
+    """The first ``tempfile.gettempdir()`` writes and removes a probe file in
+    TMPDIR; a signal that arrived during its ``open`` left it there (a stdin run)."""
+    import io
+    import tempfile
+
+    from resdenoise.io.atomic import spool_stdin
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # not probed yet in this process
+    real_open, opened = os.open, []
+
+    def open_then_signal(path, *args, **kwargs):
+        fd = real_open(path, *args, **kwargs)
+        if not opened and os.path.dirname(path) == str(tmp_path):
+            opened.append(path)
+            signal.raise_signal(signal.SIGHUP)  # arrived while the file was opened
+        return fd
+
+    monkeypatch.setattr(os, "open", open_then_signal)
+    with pytest.raises(Interrupted):
+        with handle_signals():
+            spool_stdin(source=io.BytesIO(b"v\n1.0\n2.0\n"))
+    assert opened and sorted(p.name for p in tmp_path.iterdir()) == []
