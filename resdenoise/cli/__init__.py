@@ -13,6 +13,9 @@ click and rich:
 - :mod:`~resdenoise.cli.learn`: learn (a stable network from data);
 - :mod:`~resdenoise.cli.render`: every table and progress bar (rich).
 
+A command's module is imported when the command is run (or when ``--help``
+lists it): a ``diffuse`` run loads neither ``learn`` nor ``dictionary``.
+
 Exit codes: 0 success, 1 input or output problem, 2 usage, 3 refused as
 unstable, 4 a measured guarantee failed under ``--strict``; with several
 inputs, the largest code among the files that failed.
@@ -28,9 +31,6 @@ import click
 
 from .. import __version__
 from ..errors import one_line
-from .denoise import denoise, diffuse, regularise, resnet, shrink
-from .dictionary import dictionary, translate
-from .learn import learn
 from .options import CONTEXT_SETTINGS, CliError, error_message
 
 __all__ = ["cli", "error_message", "main"]
@@ -38,6 +38,19 @@ __all__ = ["cli", "error_message", "main"]
 
 #: other spellings of the commands (US English), accepted but not listed
 COMMAND_SPELLINGS = {"regularize": "regularise"}
+
+#: every command and the module (of this package) that defines it, imported on
+#: first use: a run pays for its own command's module only
+COMMAND_MODULES = {
+    "denoise": "denoise",
+    "diffuse": "denoise",
+    "shrink": "denoise",
+    "regularise": "denoise",
+    "resnet": "denoise",
+    "dictionary": "dictionary",
+    "translate": "dictionary",
+    "learn": "learn",
+}
 
 
 class _Group(click.Group):
@@ -65,8 +78,16 @@ class _Group(click.Group):
                 1,
             ) from None
 
+    def list_commands(self, ctx):
+        return sorted(set(COMMAND_MODULES) | set(self.commands))
+
     def get_command(self, ctx, cmd_name):
-        return super().get_command(ctx, COMMAND_SPELLINGS.get(cmd_name, cmd_name))
+        cmd_name = COMMAND_SPELLINGS.get(cmd_name, cmd_name)
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            # __import__, not importlib.import_module: -X importtime lists it
+            module = __import__(f"{__name__}.{COMMAND_MODULES[cmd_name]}", fromlist=["_"])
+            self.add_command(getattr(module, cmd_name))
+        return super().get_command(ctx, cmd_name)
 
     def resolve_command(self, ctx, args):
         if args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:
@@ -114,7 +135,3 @@ def main() -> None:
     """The ``resdenoise`` program: :data:`cli`, in a process that ends with it."""
     cli.process = True
     cli(prog_name="resdenoise")
-
-
-for _command in (denoise, diffuse, shrink, regularise, resnet, dictionary, translate, learn):
-    cli.add_command(_command)

@@ -18,7 +18,6 @@ import numpy as np
 
 from ..errors import SignalError, one_line
 from .options import ReadOptions
-from .prefetch import prefetched
 from .signal import PCM_BITS, Signal, SignalStream
 
 
@@ -151,11 +150,12 @@ class AudioReader:
                 expect(frames)
             total = 0
             # read ahead by a thread while the visitor works on the block before
-            blocks = (
-                self._frames(f, frames)
-                if visit is None
-                else prefetched(self._frames(f, frames, floats=True))
-            )
+            if visit is None:
+                blocks = self._frames(f, frames)
+            else:  # read ahead by a thread (not imported for a file read whole)
+                from .prefetch import prefetched
+
+                blocks = prefetched(self._frames(f, frames, floats=True))
             for block, floats in blocks:
                 total += block.shape[0]
                 if visit is not None:
@@ -221,6 +221,8 @@ class AudioReader:
     def blocks(self, stream: SignalStream):
         """Read the file again: ``(data, carried)`` block by block (read ahead by a
         thread while the caller works on the block before)."""
+        from .prefetch import prefetched
+
         return prefetched(self._blocks())
 
     def _blocks(self):

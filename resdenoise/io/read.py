@@ -13,7 +13,6 @@ import numpy as np
 from ..errors import ParameterError, SignalError, one_line
 from .atomic import remove_temporary, spool_stdin
 from .audio import open_audio, read_audio
-from .csv import open_csv, read_csv
 from .options import ReadOptions
 from .signal import (
     STDIO,
@@ -214,7 +213,12 @@ def parse_signal(
     if not raw:
         raise SignalError(f"{source}: file is empty (0 bytes)")
     options = ReadOptions() if options is None else options
-    sig = (read_csv if fmt == "CSV" else read_audio)(raw, source, options)
+    if fmt == "CSV":
+        from .csv import read_csv  # not at start-up: an audio run needs no CSV reader
+
+        sig = read_csv(raw, source, options)
+    else:
+        sig = read_audio(raw, source, options)
     _check_samples(sig)
     return sig
 
@@ -297,6 +301,8 @@ def open_signal_stream(
         raise SignalError(f"{source}: file is empty (0 bytes)")
     fmt = guess_format(path, fmt)
     if fmt == "CSV":
+        from .csv import open_csv  # not at start-up: an audio run needs no CSV reader
+
         stream = open_csv(path, source, options, visit)
     else:
         stream = open_audio(path, source, options, visit, expect)

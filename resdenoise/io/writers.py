@@ -11,7 +11,6 @@ integer PCM quantised and clipped (and counted) rather than wrapped.
 from __future__ import annotations
 
 import codecs
-import csv
 import io
 import os
 import tempfile
@@ -191,6 +190,8 @@ def _csv_row_lines(sig: Signal, data: np.ndarray, carried: dict):
 
 
 def _join_quoted(cells, delim: str, quote_all: bool) -> str:
+    import csv  # not at start-up: only quoted CSV cells need it
+
     buf = io.StringIO()
     quoting = csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
     csv.writer(buf, delimiter=delim, lineterminator="", quoting=quoting).writerow(cells)
