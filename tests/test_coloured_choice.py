@@ -3,6 +3,8 @@ levels (coloured noise), and the planner's do-no-harm rules."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import pywt
@@ -17,8 +19,10 @@ from resdenoise.multilevel import (
     frame_identity_sure,
     frame_sure_terms,
     level_sigmas,
+    log_sigma_error,
     max_scales,
     power_law_noise,
+    rises_bend,
 )
 from resdenoise.noise import NoiseLevel, search_noise
 from resdenoise.nonlinearities import get_nonlinearity
@@ -246,3 +250,87 @@ def test_confident_pink_noise_ranks_by_scales_without_the_white_confirmation(see
     assert "confident" in extra["noise_rule_per_scale"]
     assert "coloured noise" in extra["automatic_reason"]
     assert np.mean((plan.run(f) - clean) ** 2) < 0.55 * np.mean((f - clean) ** 2)
+
+
+# --- one power law means equal rises (multilevel.rises_bend) ------------------------------
+
+
+def _power_law(n: int, seed: int, alpha: float) -> np.ndarray:
+    spec = np.fft.rfft(np.random.default_rng(seed).standard_normal(n))
+    freq = np.fft.rfftfreq(n)
+    freq[0] = freq[1]
+    x = np.fft.irfft(spec / freq ** (alpha / 2), n)
+    return x / np.std(x)
+
+
+def _walk_plus_white(n: int, step: float, level: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(100 + seed)
+    walk = np.cumsum(step * rng.standard_normal(n))
+    return walk + level * np.std(walk) * rng.standard_normal(n)
+
+
+@pytest.mark.parametrize(
+    ("n", "seed"),
+    [(1024, 1), (1024, 4), (4096, 8), (4096, 9)],  # the old rule called each of these coloured
+)
+@pytest.mark.parametrize("step", [0.01, 1.0, 30.0])
+def test_white_noise_on_a_random_walk_is_not_one_power_law(n, seed, step):
+    """White noise at 5 % on a random walk: the box estimates rise from about 1 (the
+    white noise) towards 2 (the walk's f^-2), e.g. 1.33, 1.38, 1.73, 2.83: every
+    rise of levels 2-4 inside the old band, but growing, not equal."""
+    confident, rises = _decide(_walk_plus_white(n, step, 0.05, seed))
+    assert not confident
+    lo, hi = POWER_LAW_RISES
+    assert np.all((rises[:3] >= lo) & (rises[:3] <= hi))  # the band alone does not tell
+    assert float(rises_bend(rises, n)[0]) > 3.0
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("level", [0.05, 0.1, 0.3])
+@pytest.mark.parametrize("n", [1024, 2048, 4096])
+def test_white_noise_on_random_walks_is_never_confidently_coloured(n, level, seed):
+    assert not _decide(_walk_plus_white(n, 1.0, level, seed))[0]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_pink_noise_bends_less_than_three_standard_errors(seed):
+    for n in (1024, 2048, 4096):
+        confident, rises = _decide(_pink(n, 50 + seed))
+        assert confident
+        assert abs(float(rises_bend(rises, n)[0])) < 3.0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_red_noise_is_taken_for_signal_not_for_coloured_noise(seed):
+    """Brownian noise (alpha = 2) as the noise itself is a random walk: nothing
+    tells it from a walking signal, so it is not confidently noise (rises near 2,
+    beyond the band); alpha = 1 (pink) is."""
+    for noise in (
+        _power_law(2048, seed, 2.0),
+        np.cumsum(np.random.default_rng(seed).standard_normal(2048)),
+    ):
+        confident, rises = _decide(noise)
+        assert not confident
+        assert float(np.max(rises[:3])) > POWER_LAW_RISES[1]  # a rise beyond the band
+    assert _decide(_power_law(2048, seed, 1.0))[0]
+
+
+def test_log_sigma_error_is_the_spread_of_one_phase_estimate():
+    """The error model against a simulation: the quiet-windows estimate of white
+    noise, one phase (the signal itself), over many draws."""
+    from resdenoise.noise import estimate_noise
+
+    for m in (127, 255, 1023):
+        logs = [
+            np.log(estimate_noise(np.random.default_rng(s).standard_normal(m))[0])
+            for s in range(400)
+        ]
+        assert float(np.std(logs)) == pytest.approx(log_sigma_error(m), rel=0.2)
+    assert log_sigma_error(20) == pytest.approx(1.166 / math.sqrt(10))  # mad-haar
+
+
+def test_rises_bend_is_zero_on_a_straight_line_and_signed():
+    straight = np.full((4, 1), 1.4)
+    assert float(rises_bend(straight, 2048)[0]) == pytest.approx(0.0, abs=1e-9)
+    growing = np.array([[1.1], [1.3], [1.6], [2.0]])
+    assert float(rises_bend(growing, 2048)[0]) > 0 > float(rises_bend(growing[::-1], 2048)[0])

@@ -1,0 +1,83 @@
+"""How often :func:`resdenoise.multilevel.power_law_noise` calls the noise confidently
+one power law, per signal class of ``bench_classes.py`` plus a chirp and random walks
+(1024-8192 samples): white noise at 5, 10 and 30 % (should be never) and pink noise
+at 10 and 30 % (should be often) of the clean signal's std, 6 seeds each; then
+the SNR of :func:`resdenoise.automatic.choose_denoiser` on white noise over random
+walks (cases the rule without the bend test called coloured).
+
+``python benchmarks/bench_power_law.py`` with the ``bench`` extra; run it on two
+checkouts (``PYTHONPATH=...``) to compare rules.  Not a timed test.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import signals
+from bench_classes import pink
+
+from resdenoise.automatic import choose_denoiser
+from resdenoise.multilevel import power_law_noise
+from resdenoise.noise import search_noise
+
+SEEDS = 6
+WHITE = (0.05, 0.10, 0.30)
+PINK = (0.10, 0.30)
+
+
+def confident(f: np.ndarray) -> bool:
+    f2 = np.asarray(f, dtype=float).reshape(len(f), -1)
+    return power_law_noise(f2, search_noise(f2).sigma)[0]
+
+
+def classes() -> dict:
+    out = signals.signals()
+    t = np.linspace(0.0, 1.0, 2048)
+    out["chirp"] = [("chirp", np.sin(2 * np.pi * (5 * t + 240 * t**2)))]
+    out["random walk"] = [
+        (f"walk {n}", np.cumsum(np.random.default_rng(n).standard_normal(n)))
+        for n in (1024, 2048, 4096, 8192)
+    ]
+    return out
+
+
+def main() -> None:
+    print("confident calls (of cases): white 5/10/30 %, pink 10/30 %")
+    for cls, items in classes().items():
+        counts: dict[str, list[bool]] = {}
+        for _, clean in items:
+            sd = float(np.std(clean))
+            for seed in range(SEEDS):
+                rng = np.random.default_rng(1000 + seed)
+                for level in WHITE:
+                    noisy = clean + level * sd * rng.standard_normal(clean.size)
+                    counts.setdefault(f"white {level:.0%}", []).append(confident(noisy))
+                for level in PINK:
+                    noisy = clean + level * sd * pink(clean.size, rng)
+                    counts.setdefault(f"pink {level:.0%}", []).append(confident(noisy))
+        cells = "  ".join(f"{k} {sum(v):2d}/{len(v)}" for k, v in counts.items())
+        print(f"  {cls:26s} {cells}", flush=True)
+
+    print("white noise on a random walk: SNR in -> out of the automatic choice (confident?)")
+    for n, seed, level in [
+        (1024, 1, 0.05),
+        (1024, 4, 0.05),
+        (4096, 8, 0.05),
+        (4096, 9, 0.05),
+        (2048, 1, 0.02),
+    ]:
+        rng = np.random.default_rng(100 + seed)
+        walk = np.cumsum(rng.standard_normal(n))
+        noise = level * np.std(walk) * rng.standard_normal(n)
+        f = walk + noise
+        plan, _ = choose_denoiser(f)
+        err = plan.run(f) - walk
+        before = 10.0 * np.log10(np.sum(walk**2) / np.sum(noise**2))
+        after = 10.0 * np.log10(np.sum(walk**2) / np.sum(err**2))
+        print(
+            f"  {n:5d} samples, seed {seed}, {level:.0%}: {before:6.2f} -> {after:6.2f} dB ({confident(f)})",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
