@@ -21,6 +21,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from resdenoise.errors import Interrupted
+from resdenoise.io.signals import handle_signals
+
 EXE = str(Path(sys.executable).parent / "resdenoise")
 RUN = ["diffuse", "--steps", "300", "--lambda", "0.5", "--chunk-size", "30000", "-q"]
 SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
@@ -100,20 +103,53 @@ def _trials(big, complete, tmp_path, count: int, seed: int, at_once: int = 6) ->
     seen = {"finished": 0, "interrupted": 0}
     for start in range(0, count, at_once):
         started = []
-        for k in range(start, min(count, start + at_once)):
-            sig = SIGNALS[k % len(SIGNALS)]
-            delay = rng.uniform(0.0, 1.0)
-            started.append(_trial(big, tmp_path / f"t{k}", sig, delay, stdin=k % 2 == 1))
-        for proc, *_ in started:
-            _wait_ready(proc)
-        t0 = time.monotonic()
-        for proc, sig, delay, _ in sorted(started, key=lambda t: t[2]):
-            time.sleep(max(0.0, t0 + delay - time.monotonic()))
-            if proc.poll() is None:
-                proc.send_signal(sig)
-        for proc, sig, _, work in started:
-            seen[_check(proc, sig, work, complete, big_bytes, big)] += 1
+        try:
+            for k in range(start, min(count, start + at_once)):
+                sig = SIGNALS[k % len(SIGNALS)]
+                delay = rng.uniform(0.0, 1.0)
+                started.append(_trial(big, tmp_path / f"t{k}", sig, delay, stdin=k % 2 == 1))
+            for proc, *_ in started:
+                _wait_ready(proc)
+            t0 = time.monotonic()
+            for proc, sig, delay, _ in sorted(started, key=lambda t: t[2]):
+                time.sleep(max(0.0, t0 + delay - time.monotonic()))
+                if proc.poll() is None:
+                    proc.send_signal(sig)
+            for proc, sig, _, work in started:
+                seen[_check(proc, sig, work, complete, big_bytes, big)] += 1
+        finally:
+            _reap(started)
     return seen
+
+
+def _reap(started) -> None:
+    """Kill and wait for the runs a failed check left behind: a Popen freed while its
+    process runs warns (an error here), and pytest would pin that on a later test."""
+    for proc, *_ in started:
+        if proc.returncode is None:
+            proc.kill()
+            proc.communicate()
+
+
+class _FreedWhileASignalArrives:
+    """Its finaliser is where Python runs the signal's handler (as the import
+    system's module-lock callback was, in a run that then ignored SIGHUP)."""
+
+    def __del__(self):
+        signal.raise_signal(signal.SIGTERM)  # the handler runs here, at this call's end
+        self.done = True
+
+
+def test_a_signal_handled_inside_a_finaliser_still_interrupts(capfd):
+    reached = []
+    with pytest.raises(Interrupted) as got:
+        with handle_signals():
+            _FreedWhileASignalArrives()  # freed at once
+            for _ in range(300):
+                time.sleep(0.01)  # the run goes on: the signal must stop it here
+            reached.append("the end")
+    assert got.value.signum == signal.SIGTERM and reached == []
+    assert "Exception ignored" not in capfd.readouterr().err
 
 
 def test_signals_at_random_moments_leave_nothing_behind(big, complete, tmp_path):
@@ -182,3 +218,29 @@ def test_jobs_are_capped_at_the_usable_cores(tmp_path, monkeypatch):
     make_plan = planner("diffuse", "linear", lam=1.0, steps=1)
     batch.run_batch(make_plan, inputs, str(tmp_path / "out"), jobs=10000)
     assert seen["jobs"] == 2
+
+
+def test_a_signal_while_the_temporary_directory_is_probed_leaves_nothing(tmp_path, monkeypatch):
+    """The first ``tempfile.gettempdir()`` writes and removes a probe file in
+    TMPDIR; a signal that arrived during its ``open`` left it there (a stdin run)."""
+    import io
+    import tempfile
+
+    from resdenoise.io.atomic import spool_stdin
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # not probed yet in this process
+    real_open, opened = os.open, []
+
+    def open_then_signal(path, *args, **kwargs):
+        fd = real_open(path, *args, **kwargs)
+        if not opened and os.path.dirname(path) == str(tmp_path):
+            opened.append(path)
+            signal.raise_signal(signal.SIGHUP)  # arrived while the file was opened
+        return fd
+
+    monkeypatch.setattr(os, "open", open_then_signal)
+    with pytest.raises(Interrupted):
+        with handle_signals():
+            spool_stdin(source=io.BytesIO(b"v\n1.0\n2.0\n"))
+    assert opened and sorted(p.name for p in tmp_path.iterdir()) == []

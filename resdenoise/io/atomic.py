@@ -369,7 +369,10 @@ def spool_stdin(
     SignalError
         The stream cannot be read, or it does not fit.
     """
-    directory = tempfile.gettempdir() if directory is None else directory
+    if directory is None:
+        # the first call makes and removes a probe file in the directory: not split by a signal
+        with signals.deferred():
+            directory = tempfile.gettempdir()
     fd, path = _mkstemp(".resdenoise-stdin.", directory)
     if source is None:
         source = getattr(sys.stdin, "buffer", None) or sys.stdin

@@ -7,14 +7,24 @@ its temporary file; whatever is still registered (:func:`track`) is removed
 when the run ends with it.  The steps that must not be split (a temporary
 made and registered, temporaries renamed into place) run inside
 :func:`deferred`: a signal then takes effect when the step is done.
+
+Python runs a signal handler wherever the main thread is, also inside a
+finaliser (``__del__``, a weakref callback such as the import system's
+module-lock cleanup) that ran because an object was freed; an exception
+raised there is printed as "Exception ignored in ..." and dropped.  Within
+:func:`handle_signals` such a dropped :class:`Interrupted` is not lost: it
+is taken back (nothing printed) and raised again a millisecond later, in
+the code the finaliser interrupted (SIGALRM, one of the handled signals).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import signal
+import sys
 import threading
 
 from ..errors import Interrupted
@@ -38,7 +48,7 @@ SIGNALS = tuple(
     if hasattr(signal, name)
 )
 
-_state = {"deferred": 0, "pending": None, "raised": False}
+_state = {"deferred": 0, "pending": None, "raised": False, "retry": False}
 #: temporary files made by this process and not yet renamed or removed
 _live: set[str] = set()
 
@@ -76,6 +86,18 @@ def _raise_pending() -> None:
         raise Interrupted(signum)
 
 
+def _dropped(unraisable, previous) -> None:
+    """``sys.unraisablehook`` within :func:`handle_signals`: an :class:`Interrupted`
+    raised in a finaliser (and so dropped) is raised again soon after it, elsewhere."""
+    if not isinstance(unraisable.exc_value, Interrupted) or _state["pending"] is None:
+        previous(unraisable)
+        return
+    _state["raised"] = False
+    if hasattr(signal, "setitimer"):  # SIGALRM, when the finaliser has returned
+        _state["retry"] = True
+        signal.setitimer(signal.ITIMER_REAL, 0.001)
+
+
 def _handler(signum, _frame) -> None:
     if _state["pending"] is None:
         _state["pending"] = signum
@@ -108,9 +130,11 @@ def handle_signals(ignore_after: bool = False):
         yield
         return
     previous = {s: signal.getsignal(s) for s in SIGNALS}
-    _state.update(deferred=0, pending=None, raised=False)
+    _state.update(deferred=0, pending=None, raised=False, retry=False)
     for s in SIGNALS:
         signal.signal(s, _handler)
+    hook = sys.unraisablehook
+    sys.unraisablehook = functools.partial(_dropped, previous=hook)
     try:
         yield
         _raise_pending()  # a signal in the last deferred step
@@ -123,8 +147,11 @@ def handle_signals(ignore_after: bool = False):
             raise Interrupted(_state["pending"]) from None
         raise
     finally:
+        if _state["retry"]:  # a retry not yet needed: no SIGALRM after the handlers
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        sys.unraisablehook = hook
         for s, handler in previous.items():
             if ignore_after:
                 handler = signal.SIG_IGN
             signal.signal(s, handler if handler is not None else signal.SIG_DFL)
-        _state.update(deferred=0, pending=None, raised=False)
+        _state.update(deferred=0, pending=None, raised=False, retry=False)

@@ -43,6 +43,7 @@ from .signal import (
     csv_rate,
     guess_format,
 )
+from .signals import deferred
 
 
 def write_signal(path: str | os.PathLike, sig: Signal, options: WriteOptions | None = None) -> dict:
@@ -344,7 +345,8 @@ class SignalWriter(_TempOutput):
         self.target, self.direct = check_output_path(self.path, signal=False)
         try:
             if self.direct:
-                self._fh = tempfile.TemporaryFile()
+                with deferred():  # a first gettempdir() makes and removes a probe file
+                    self._fh = tempfile.TemporaryFile()
             else:
                 fd, self.tmp = _temp_beside(self.path, self.target)
                 self._fh = os.fdopen(fd, "w+b")
