@@ -148,6 +148,11 @@ def noise_sigma(array, dtype=None, estimator: str = DEFAULT_ESTIMATOR) -> np.nda
         if len(cut) > 1 and cut[-1] < length + 3:  # a last chunk of no whole window
             cut = cut[:-2] + (cut[-2] + cut[-1],)
         two = two.rechunk({0: cut, 1: -1})
+        # samples beyond noise.ENERGY_TOP: the energies of the samples / 2**shift, as in
+        # memory (one more reduction, the largest |sample| of every channel)
+        shift = noise.energy_shift(float(abs(two).max().compute())) if two.size else 0
+        if shift:
+            two = two.map_blocks(np.ldexp, -shift, dtype=two.dtype)
         counts = tuple((k if i < len(cut) - 1 else k - 3) // length for i, k in enumerate(cut))
         values = [
             two[:, c].map_overlap(
@@ -179,7 +184,7 @@ def noise_sigma(array, dtype=None, estimator: str = DEFAULT_ESTIMATOR) -> np.nda
                 select.merge(part)
             select.end_pass()
         if name == "quiet-windows":
-            sigma[c] = noise.sigma_from_energy(select.quantile, length, windows)
+            sigma[c] = np.ldexp(noise.sigma_from_energy(select.quantile, length, windows), shift)
         else:
             sigma[c] = select.median / MAD_FACTOR
     return sigma

@@ -56,3 +56,16 @@ def test_streamed_and_whole_runs_read_the_same_level_of_huge_samples(tmp_path, r
     assert streamed["parameters"]["lambda"] == whole["parameters"]["lambda"]
     assert outputs[0] == outputs[1]
     assert streamed["streaming"]["passes"] == (3 if amplitude > 2.0**500 else 2)
+
+
+@pytest.mark.parametrize("k", [0, 520, 1000])
+def test_the_dask_estimate_of_huge_samples_is_the_in_memory_one(k, rng):
+    """resdenoise.dask.noise_sigma scales samples beyond 2^500 as the in-memory estimate
+    does: the same finite level, bit for bit (it was NaN from about 2^512 on)."""
+    da = pytest.importorskip("dask.array")
+    from resdenoise.dask import noise_sigma
+
+    x = np.ldexp(rng.standard_normal((5000, 2)) + np.sin(np.arange(5000) / 80.0)[:, None], k)
+    got = noise_sigma(da.from_array(x, chunks=(700, 2)))
+    assert np.all(np.isfinite(got))
+    assert got.tobytes() == estimate_noise(x).tobytes()
