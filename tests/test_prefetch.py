@@ -86,6 +86,28 @@ def test_an_error_of_the_caller_stops_the_thread():
     assert src.closed_in == "resdenoise-reader" and reader_threads() == []
 
 
+def test_a_signal_during_the_join_still_joins_the_thread(monkeypatch):
+    """A signal's exception that arrives while the caller waits for the reader thread
+    (in the join) goes on to the caller only after the thread has been joined."""
+    joins = []
+
+    class Interrupting(threading.Thread):
+        def join(self, timeout=None):
+            joins.append(self.is_alive())
+            if len(joins) == 1:
+                raise KeyboardInterrupt  # the handler's exception, raised in the wait
+            super().join(timeout)
+
+    monkeypatch.setattr("resdenoise.io.prefetch.threading.Thread", Interrupting)
+    src = Source(10**6)
+    items = prefetched(iter(src), 2)
+    assert [next(items) for _ in range(3)] == [0, 1, 2]
+    with pytest.raises(KeyboardInterrupt):
+        items.close()  # the caller stops; the signal arrives in the join
+    assert len(joins) == 2 and reader_threads() == []
+    assert src.closed_in == "resdenoise-reader"
+
+
 def test_depth_must_be_positive():
     with pytest.raises(ValueError, match="depth must be >= 1, got 0"):
         prefetched(iter([1]), 0)

@@ -102,4 +102,18 @@ def _consume(waiting: queue.Queue, stop: threading.Event, thread: threading.Thre
             yield item
     finally:
         stop.set()
-        thread.join()
+        _join(thread)
+
+
+def _join(thread: threading.Thread) -> None:
+    """Join ``thread`` also when an exception (a signal's, raised in the main thread
+    by its handler) arrives during the wait: the join is finished, then it goes on."""
+    interrupted = None
+    while True:
+        try:
+            thread.join()
+            break
+        except BaseException as exc:  # noqa: BLE001 - raised again once joined
+            interrupted = interrupted or exc
+    if interrupted is not None:
+        raise interrupted
