@@ -29,12 +29,12 @@ from .learn import (
     run_network,
     stopped_run,
 )
+from .network_stop import default_cap
 
 __all__ = [
     "LAMBDA_FACTORS",
     "StopDecision",
     "decide_stop",
-    "default_cap",
     "forced",
     "fit_stopped",
     "stop_depths",
@@ -111,7 +111,7 @@ def decide_stop(
     stop is kept when one of the stops gives a smaller loss than the trained
     depth, the better of the two stops (:class:`StopDecision`)."""
     depth = sum(g.repeat for g in groups)
-    cap = default_cap(groups) if max_blocks is None else max_blocks
+    cap = _cap(groups, max_blocks)
     ways = (
         {"stopped": None}
         if lambda_factors is None
@@ -171,16 +171,16 @@ def forced(decision: StopDecision) -> StopDecision:
     )
 
 
-def default_cap(groups: Sequence[Group]) -> int:
-    """The stop's ``max-blocks`` when none is given: four times the network's depth."""
-    return max(1, 4 * sum(g.repeat for g in groups))
+def _cap(groups: Sequence[Group], max_blocks: int | None) -> int:
+    """``max_blocks``, or the stop's default for these groups, as a network file's."""
+    return default_cap(sum(g.repeat for g in groups)) if max_blocks is None else max_blocks
 
 
 def stop_depths(
     noisy: Sequence[np.ndarray], groups: Sequence[Group], h: float = 1.0, max_blocks=None
 ) -> list[int]:
     """The depth the SURE stop chooses for each signal (as ``resnet --network`` would)."""
-    cap = default_cap(groups) if max_blocks is None else max_blocks
+    cap = _cap(groups, max_blocks)
     return [stopped_run(f, groups, h, cap)[1]["blocks_chosen"] for f in noisy]
 
 
@@ -202,7 +202,7 @@ def fit_stopped(
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
         raise ValueError(f"rounds must be an integer >= 1, got {rounds!r}")
     params = np.asarray(start, dtype=float)
-    cap = default_cap(network_groups(params, arch)) if max_blocks is None else max_blocks
+    cap = _cap(network_groups(params, arch), max_blocks)
     iterations, evaluations, history, chosen, first = 0, 0, [], [], None
     result = None
     for _ in range(rounds):

@@ -173,13 +173,12 @@ def choose_depth(plan: NetworkPlan, u, cap: int, sigma=None) -> DepthChoice:
             stopped_by = "horizon"
             break
     kept = best_k > 0 and values[best_k] > values[0] * (1.0 - MIN_IMPROVEMENT)
-    listed = sum(spec.repeat for spec, _, _ in plan.groups)
-    return DepthChoice(0 if kept else best_k, listed, cap, tuple(values), stopped_by, kept)
+    return DepthChoice(0 if kept else best_k, plan.steps, cap, tuple(values), stopped_by, kept)
 
 
-def default_cap(plan: NetworkPlan) -> int:
-    """``max-blocks`` when the file gives none: four times the file's depth."""
-    return max(1, 4 * sum(spec.repeat for spec, _, _ in plan.groups))
+def default_cap(depth: int) -> int:
+    """``max-blocks`` when the file gives none: four times the file's depth (its blocks)."""
+    return max(1, 4 * depth)
 
 
 def stopped_plan(plan: NetworkPlan, u, cap: int | None = None, sigma=None, variants=None):
@@ -190,7 +189,7 @@ def stopped_plan(plan: NetworkPlan, u, cap: int | None = None, sigma=None, varia
     searches ``plan``; the pair of least SURE at its chosen depth wins (the
     first of equals).  Default: ``plan`` alone.
     """
-    cap = default_cap(plan) if cap is None else cap
+    cap = default_cap(plan.steps) if cap is None else cap
     variants = [(1.0, plan)] if variants is None else list(variants)
     f2 = np.asarray(u, dtype=float)
     level = resolve_sigma(f2.reshape(f2.shape[0], -1), sigma, search=True)  # once for all

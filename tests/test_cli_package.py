@@ -38,6 +38,13 @@ def test_no_command_module_imports_the_group():
                 assert "resdenoise.cli" not in {a.name for a in node.names}, path.name
 
 
+def _printed(code: str) -> list[str]:
+    """The words ``code`` prints, run in a fresh interpreter (its own ``sys.modules``)."""
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+
+
 def test_help_loads_neither_the_pipeline_nor_rich():
     """``resdenoise --help`` stays cheap: files, engine and the rendering come with a run."""
     code = (
@@ -45,9 +52,7 @@ def test_help_loads_neither_the_pipeline_nor_rich():
         "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('resdenoise', 'rich', 'soundfile', 'dask', 'distributed', 'zarr', 'scipy'))))"
     )
-    loaded = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout.split()
+    loaded = _printed(code)
     assert "resdenoise.cli" in loaded
     drawn = ("resdenoise.cli.render", "rich")
     heavy = (
@@ -81,9 +86,7 @@ def test_a_quiet_run_of_a_small_file_loads_only_what_it_uses(tmp_path):
         "    assert not exc.code, exc.code\n"
         "print(' '.join(sorted(sys.modules)))"
     )
-    loaded = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout.split()
+    loaded = _printed(code)
     assert "resdenoise.pipeline" in loaded and out.stat().st_size > 0
     unused = (
         "rich",

@@ -83,19 +83,26 @@ def test_one_file_end_to_end(tmp_path, signal):
     assert {phase for phase, _, _ in seen} == {"blocks"}
 
 
-def test_streamed_run_writes_the_same_file_and_reports_its_phases(tmp_path, signal):
-    src = tmp_path / "in.csv"
-    write_csv(src, signal, time=False)
-    make_plan = planner("resnet", "tanh", lam=0.8, blocks=7)
+def _whole_and_chunked(make_plan, src, tmp_path, chunk_size: int):
+    """``src`` run read whole (into whole.csv) and streamed in chunks of ``chunk_size``
+    (into chunked.csv): the two reports and the streamed run's progress phases."""
     whole = run_file(make_plan, str(src), str(tmp_path / "whole.csv"), run=RunOptions(chunk_size=0))
     phases = []
     chunked = run_file(
         make_plan,
         str(src),
         str(tmp_path / "chunked.csv"),
-        run=RunOptions(chunk_size=40),
+        run=RunOptions(chunk_size=chunk_size),
         progress=lambda phase, done, total: phases.append(phase),
     )
+    return whole, chunked, phases
+
+
+def test_streamed_run_writes_the_same_file_and_reports_its_phases(tmp_path, signal):
+    src = tmp_path / "in.csv"
+    write_csv(src, signal, time=False)
+    make_plan = planner("resnet", "tanh", lam=0.8, blocks=7)
+    whole, chunked, phases = _whole_and_chunked(make_plan, src, tmp_path, 40)
     assert (tmp_path / "whole.csv").read_bytes() == (tmp_path / "chunked.csv").read_bytes()
     (a,), (b,) = whole["channels"], chunked["channels"]  # sums: the same up to rounding
     for key in ("input_min", "input_max", "output_min", "output_max", "sign_changes_out"):
@@ -116,16 +123,8 @@ def test_a_streamed_run_reads_the_file_twice(tmp_path, rng, lam):
     t = np.linspace(0.0, 1.0, 5000)
     write_csv(src, np.sign(np.sin(9.0 * t)) + 0.1 * rng.standard_normal(t.size), time=False)
     make_plan = planner("resnet", "tanh", lam=lam, blocks=3)
-    whole = run_file(make_plan, str(src), str(tmp_path / "w.csv"), run=RunOptions(chunk_size=0))
-    phases = []
-    chunked = run_file(
-        make_plan,
-        str(src),
-        str(tmp_path / "c.csv"),
-        run=RunOptions(chunk_size=400),
-        progress=lambda phase, done, total: phases.append(phase),
-    )
-    assert (tmp_path / "w.csv").read_bytes() == (tmp_path / "c.csv").read_bytes()
+    whole, chunked, phases = _whole_and_chunked(make_plan, src, tmp_path, 400)
+    assert (tmp_path / "whole.csv").read_bytes() == (tmp_path / "chunked.csv").read_bytes()
     assert chunked["noise_sigma"] == whole["noise_sigma"]
     assert chunked["streaming"]["passes"] == 2 and "noise" not in phases
 
