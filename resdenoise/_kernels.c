@@ -1475,12 +1475,117 @@ static RD_INLINE inline double leaf_sum(const double *v, Py_ssize_t n)
     return res;
 }
 
+#if defined(__GNUC__)
+/* A leaf of walk_all (8 <= n <= PW_BLOCK rows from row i, C columns interleaved), walked
+   as the rows lie in memory: a group of 8 rows is 8C contiguous values, so element e of
+   a group belongs to column e % C, running sum e / C of leaf_sum (lane q of the eight),
+   and every group adds its e-th value to the same running sum, in the same order as
+   leaf_sum adds them column by column: the same bits, in vectors of 4 over all columns
+   at once.  The extremes and sign changes take every value once (their order does not
+   matter; a change is counted between consecutive rows of a column).  The rows past the
+   last whole group of 8 are added one by one after, as leaf_sum adds them. */
+static RD_CLONES void leaf_all(Walk *w, Py_ssize_t C, Py_ssize_t i, Py_ssize_t n, double *tot,
+                               double *var)
+{
+    const double *p = w[0].x + i * C; /* row i, column 0 */
+    const Py_ssize_t m = n - n % 8, L = 8 * C, V = 2 * C; /* V vectors of 4 per group */
+    const double tol = w[0].tol;
+    const v4d tolv = {tol, tol, tol, tol};
+    const v4i magnitude = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
+    const v4d inf = {INFINITY, INFINITY, INFINITY, INFINITY};
+    v4d sum[2 * ALL_MAX_C], dif[2 * ALL_MAX_C], lo[2 * ALL_MAX_C], hi[2 * ALL_MAX_C],
+        sm[2 * ALL_MAX_C];
+    v4i ch[2 * ALL_MAX_C];
+    /* the first group's predecessors: the row before (differences) and, for the sign
+       changes, the row before only when a row of this walk precedes (else itself: no
+       change) */
+    double before[8 * ALL_MAX_C], signs[8 * ALL_MAX_C];
+    for (Py_ssize_t c = 0; c < C; c++) {
+        before[c] = i ? p[c - C] : w[c].last;
+        signs[c] = w[c].seen ? p[c - C] : p[c];
+    }
+    memcpy(before + C, p, (size_t)(L - C) * sizeof(double));
+    memcpy(signs + C, p, (size_t)(L - C) * sizeof(double));
+    for (Py_ssize_t k = 0; k < V; k++) {
+        v4d a, b, s;
+        memcpy(&a, p + 4 * k, sizeof a);
+        memcpy(&b, before + 4 * k, sizeof b);
+        memcpy(&s, signs + 4 * k, sizeof s);
+        sum[k] = a;
+        dif[k] = (v4d)((v4i)(a - b) & magnitude);
+        lo[k] = pick(a < inf, a, inf); /* a NaN is skipped, as in visit */
+        hi[k] = pick(a > -inf, a, -inf);
+        sm[k] = pick((v4d)((v4i)a & magnitude) < inf, (v4d)((v4i)a & magnitude), inf);
+        ch[k] = (v4i)(a > tolv) ^ (v4i)(s > tolv); /* -1 where the sign changed */
+    }
+    for (Py_ssize_t g = L; g < m * C; g += L)
+        for (Py_ssize_t k = 0; k < V; k++) {
+            v4d a, b, mag;
+            memcpy(&a, p + g + 4 * k, sizeof a);
+            memcpy(&b, p + g + 4 * k - C, sizeof b);
+            sum[k] = sum[k] + a;
+            dif[k] = dif[k] + (v4d)((v4i)(a - b) & magnitude);
+            lo[k] = pick(a < lo[k], a, lo[k]);
+            hi[k] = pick(a > hi[k], a, hi[k]);
+            mag = (v4d)((v4i)a & magnitude);
+            sm[k] = pick(mag < sm[k], mag, sm[k]);
+            ch[k] = ch[k] + ((v4i)(a > tolv) ^ (v4i)(b > tolv));
+        }
+    double r[8 * ALL_MAX_C], d[8 * ALL_MAX_C], l[8 * ALL_MAX_C], h[8 * ALL_MAX_C],
+        s[8 * ALL_MAX_C];
+    int64_t changes[8 * ALL_MAX_C];
+    memcpy(r, sum, (size_t)L * sizeof(double));
+    memcpy(d, dif, (size_t)L * sizeof(double));
+    memcpy(l, lo, (size_t)L * sizeof(double));
+    memcpy(h, hi, (size_t)L * sizeof(double));
+    memcpy(s, sm, (size_t)L * sizeof(double));
+    memcpy(changes, ch, (size_t)L * sizeof(int64_t));
+    for (Py_ssize_t c = 0; c < C; c++) {
+        Walk *wc = &w[c];
+        double rt = ((r[c] + r[C + c]) + (r[2 * C + c] + r[3 * C + c])) +
+                    ((r[4 * C + c] + r[5 * C + c]) + (r[6 * C + c] + r[7 * C + c]));
+        double rv = ((d[c] + d[C + c]) + (d[2 * C + c] + d[3 * C + c])) +
+                    ((d[4 * C + c] + d[5 * C + c]) + (d[6 * C + c] + d[7 * C + c]));
+        int64_t count = 0;
+        for (int q = 0; q < 8; q++) {
+            double a = l[q * C + c], b = h[q * C + c], e = s[q * C + c];
+            wc->lo[0] = a < wc->lo[0] ? a : wc->lo[0];
+            wc->hi[0] = b > wc->hi[0] ? b : wc->hi[0];
+            wc->small[0] = e < wc->small[0] ? e : wc->small[0];
+            count -= changes[q * C + c];
+        }
+        for (Py_ssize_t j = m; j < n; j++) { /* the rows after the last whole group */
+            double a = p[j * C + c], b = p[(j - 1) * C + c], e = fabs(a);
+            rt += a;
+            rv += fabs(a - b);
+            wc->lo[0] = a < wc->lo[0] ? a : wc->lo[0];
+            wc->hi[0] = a > wc->hi[0] ? a : wc->hi[0];
+            wc->small[0] = e < wc->small[0] ? e : wc->small[0];
+            count += (a > tol) != (b > tol);
+        }
+        if (!wc->seen)
+            wc->first = p[c] > tol;
+        wc->seen = 1;
+        wc->changes += count;
+        wc->pos = p[(n - 1) * C + c] > tol;
+        tot[c] = rt;
+        var[c] = rv;
+    }
+}
+#endif
+
 /* The n rows from row i of every column: values and |differences| from the row
    before (w[c].last before row 0) summed as sum_values and sum_steps sum them, when
    both have the same halves (has_last: k differences of k values); one walk over
    the rows instead of two per column */
 static void walk_all(Walk *w, Py_ssize_t C, Py_ssize_t i, Py_ssize_t n, double *tot, double *var)
 {
+#if defined(__GNUC__)
+    if (n >= 8 && n <= PW_BLOCK) {
+        leaf_all(w, C, i, n, tot, var);
+        return;
+    }
+#endif
     if (n <= PW_BLOCK) {
         double v[PW_BLOCK], d[PW_BLOCK];
         for (Py_ssize_t c = 0; c < C; c++) {

@@ -103,14 +103,16 @@ def test_column_stats_flags_what_numpy_must_redo(rng):
         kernels.column_stats(np.zeros((0, 2)), 2, 0, False, 0.0, 0.0)
 
 
-@pytest.mark.parametrize("n", [*range(1, 20), 127, 128, 129, 136, 255, 256, 257, 1000, 4097])
-@pytest.mark.parametrize("case", ["noise", "nan", "band", "zero"])
+@pytest.mark.parametrize(
+    "n", [*range(1, 20), 127, 128, 129, 136, 255, 256, 257, 1000, 4097, 70_001]
+)
+@pytest.mark.parametrize("case", ["noise", "nan", "band", "zero", "signs"])
 def test_every_column_at_once_is_column_by_column(n, case):
     """columns_stats: column_stats of each column after its last row, bit for bit
     (the same pairwise halves for the values and the k differences), also where a
     NaN, a value in the band or a zero extreme hands the column to NumPy."""
     rng = np.random.default_rng(n)
-    for channels in (1, 2, 3, 5):
+    for channels in (1, 2, 3, 5, 16):  # the vectors of 4 hold parts of rows: any width
         x = rng.standard_normal((n, channels)) * 10.0 ** rng.uniform(-3, 3)
         if case == "nan":
             x[n // 2, channels - 1] = np.nan
@@ -119,6 +121,8 @@ def test_every_column_at_once_is_column_by_column(n, case):
         elif case == "zero":
             x = np.abs(x)
             x[n // 2, 0] = 0.0
+        elif case == "signs":  # runs of one sign: changes at every place in a group of 8
+            x = np.where(rng.random((n, channels)) < 0.2, -x, np.abs(x))
         lasts = rng.standard_normal(channels)
         tol = 1e-6
         every = kernels.columns_stats(x, lasts, tol)
