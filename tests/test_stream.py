@@ -183,6 +183,21 @@ def test_median_select_is_np_median(values, limit, pieces):
     assert sel.passes <= 4
 
 
+def test_median_select_counts_every_top_digit_once(rng):
+    """The first pass's histogram of top 16 bits: np.bincount's, for values spread over
+    every bin from 0 (tiny floats) to 65,535 (NaN patterns) and for one bin alone."""
+    from resdenoise.median import _BINS
+
+    keys = rng.integers(0, 2**64, 5000, dtype=np.uint64, endpoint=False)
+    keys[:2] = [0, 2**64 - 1]
+    for values in (keys.view(np.float64), np.full(7, 0.25)):
+        sel = MedianSelect()
+        for part in np.array_split(values, 3):
+            sel.feed(part)
+        digits = (values.view(np.uint64) >> np.uint64(48)).astype(np.intp)
+        assert np.array_equal(sel._hist, np.bincount(digits, minlength=_BINS))
+
+
 def test_median_select_refines_all_four_digits():
     """Values that agree in their top 48 bits need the last digit (four passes, limit 0)."""
     base = np.array([1.0]).view(np.uint64)[0]

@@ -207,3 +207,42 @@ def test_noise_selection_fed_in_blocks_is_the_whole_estimate(rng):
     sel.end_pass()
     assert sel.done
     assert same_bits(sel.sigma(), noise.estimate_noise(u))
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 8, 16, 17])
+def test_the_checking_pass_range_is_numpys(width, rng, monkeypatch):
+    """The checking pass's extremes per column by the compiled walk over the rows: the
+    same bits as NumPy's reductions of the transposed block, also with NaN, inf, zeros of
+    both signs and blocks of 1 to 9 rows (NumPy decides where a NaN or a zero extreme is)."""
+    blocks = []
+    for k in (1, 5, 8, 9, 1000, 4099):
+        x = rng.standard_normal((k, width)) * 10.0 ** rng.uniform(-3, 3)
+        blocks.append(x)
+    odd = rng.standard_normal((300, width))
+    odd[7, 0], odd[100, width - 1] = np.nan, -np.inf
+    zeros = np.abs(rng.standard_normal((50, width)))
+    zeros[3, 0], zeros[9, 0] = -0.0, 0.0
+    plain = stream._Scan("float64")  # compiled, against the extremes of the whole
+    for b in blocks:
+        plain.visit(b)
+    want = np.concatenate(blocks)
+    assert same_bits(plain.lo, want.min(axis=0)) and same_bits(plain.hi, want.max(axis=0))
+    blocks += [odd, zeros, -zeros]
+    scans = []
+    for compiled in (True, False):
+        if not compiled:
+            monkeypatch.delattr(kernels, "columns_range")
+        scan = stream._Scan("float64")
+        for b in blocks:
+            scan.visit(b)
+        scans.append(scan)
+    assert same_bits(scans[0].lo, scans[1].lo) and same_bits(scans[0].hi, scans[1].hi)
+
+
+def test_columns_range_refuses_what_it_cannot_read():
+    with pytest.raises(ValueError, match="rows"):
+        kernels.columns_range(np.zeros((0, 2)))
+    with pytest.raises(ValueError, match="rows"):
+        kernels.columns_range(np.zeros((4, 17)))
+    with pytest.raises(TypeError, match="float64"):
+        kernels.columns_range(np.zeros((4, 2), np.float32))
