@@ -121,12 +121,12 @@ class NoiseSelect:
             cast = self._scratch.get("block", block.shape, self.dtype)
             np.copyto(cast, block)
             block = cast
-        if self._carry is not None:
-            block = np.concatenate([self._carry, block])
-            self._carry = None
         if self.estimator == "quiet-windows":
             self._feed_windows(block)
             return
+        if self._carry is not None:
+            block = np.concatenate([self._carry, block])
+            self._carry = None
         if block.shape[0] % 2:
             self._carry = block[-1:].copy()
             block = block[:-1]
@@ -140,18 +140,36 @@ class NoiseSelect:
                 s.feed(np.abs(w, out=w))
 
     def _feed_windows(self, block: np.ndarray) -> None:
-        k = max(0, (block.shape[0] - 3) // self.length)
-        self._carry = np.array(block[k * self.length :], dtype=block.dtype)
+        """The energies of the windows completed by ``block`` after the rows carried from
+        the block before: the windows that start in the carried rows from a short join
+        of those with the block's first rows, the others from the block itself (no copy
+        of the block); the rows that do not complete a window (and the three that the
+        next window's differences need) are carried to the next block."""
+        length, carry, self._carry = self.length, self._carry, None
+        r = 0 if carry is None else carry.shape[0]
+        k = max(0, (r + block.shape[0] - 3) // length)  # windows of the joined rows
+        if k * length < r:  # the carry holds the next window's start: joined rows wait
+            self._carry = np.concatenate([carry[k * length :], block]).astype(block.dtype)
+        else:
+            self._carry = np.array(block[k * length - r :], dtype=block.dtype)
         if not k:
             return
-        used = block[: k * self.length + 3]
-        if used.dtype != np.float64:
-            used = used.astype(np.float64)
-        if self.shift:
-            used = np.ldexp(used, -self.shift)
+        head = min(k, -(-r // length))  # windows starting in the carried rows
+        parts = []
+        if head:  # their rows: the carried ones and the block's first
+            parts.append(np.concatenate([carry, block[: head * length + 3 - r]]))
+        if k > head:  # the others, rows of the block itself
+            parts.append(block[head * length - r : k * length + 3 - r])
+        for i, used in enumerate(parts):
+            if used.dtype != np.float64:
+                used = used.astype(np.float64)
+            if self.shift:
+                used = np.ldexp(used, -self.shift)
+            parts[i] = used
         for c, s in enumerate(self.select):
             if not s.done:
-                s.feed(noise.column_energies(used, c, self.length))
+                got = [noise.column_energies(used, c, length) for used in parts]
+                s.feed(got[0] if len(got) == 1 else np.concatenate(got))
 
     def end_pass(self) -> None:
         self._carry = None

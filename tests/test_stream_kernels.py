@@ -209,6 +209,33 @@ def test_noise_selection_fed_in_blocks_is_the_whole_estimate(rng):
     assert same_bits(sel.sigma(), noise.estimate_noise(u))
 
 
+@pytest.mark.parametrize("shift", [False, True])
+def test_window_energies_fed_across_any_block_cut_are_the_whole_signals(rng, shift):
+    """Blocks of 1 to 1000 rows, cut anywhere in a window or its three extra rows: every
+    window's energy is fed once, in order, as those of the whole signal (the windows
+    that start in the rows carried from the block before joined with the block's first
+    rows, the others taken from the block in place)."""
+    u = rng.standard_normal((12_000, 2)) * (2.0**600 if shift else 0.2)
+    sel = NoiseSelect(2)
+    if shift:
+        assert sel.rescale(float(np.abs(u).max()))
+    fed = [[], []]
+    for c, s in enumerate(sel.select):
+        s.feed = fed[c].append
+    sizes, a = [1, 2, 3, 31, 32, 33, 34, 35, 64, 67, 1000, 5], 0
+    for i in range(10_000):
+        b = min(a + sizes[i % len(sizes)], u.shape[0])
+        sel.feed(u[a:b])
+        a = b
+        if a == u.shape[0]:
+            break
+    scaled = np.ldexp(u, -sel.shift)
+    for c in range(2):
+        want = noise.window_energies(np.ascontiguousarray(scaled[:, c]), noise.WINDOW)
+        assert same_bits(np.concatenate(fed[c]), want)
+        assert all(len(f) for f in fed[c])  # one feed per block that completes a window
+
+
 @pytest.mark.parametrize("width", [1, 2, 3, 8, 16, 17])
 def test_the_checking_pass_range_is_numpys(width, rng, monkeypatch):
     """The checking pass's extremes per column by the compiled walk over the rows: the
