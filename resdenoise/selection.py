@@ -4,7 +4,9 @@
 quantile) of a stream of non-negative floats by a radix selection on their
 bit patterns; :class:`NoiseSelect` feeds it what :func:`resdenoise.noise.estimate_noise`
 takes the median or quantile of, so that a file read in chunks gets the
-noise estimate of the whole signal, bit for bit.  NumPy only; used by
+noise estimate of the whole signal, bit for bit; :class:`Scan` is a
+streamed run's checking pass (each column's range and noise selections).
+NumPy, and the compiled loops where they are built; used by
 :mod:`resdenoise.stream`.
 """
 
@@ -18,7 +20,7 @@ from . import noise
 from .median import SELECT_LIMIT, MedianSelect
 from .wavelet import MAD_FACTOR, haar_details
 
-__all__ = ["NoiseSelect", "Scratch"]
+__all__ = ["NoiseSelect", "Scan", "Scratch"]
 
 
 class Scratch:
@@ -193,3 +195,53 @@ class NoiseSelect:
         """Forget every column but these (in this order)."""
         self.select = [self.select[c] for c in columns]
         self.columns = len(self.select)
+
+
+# --------------------------------------------------------------------------
+# A checking pass
+# --------------------------------------------------------------------------
+
+
+class Scan:
+    """The checking pass's statistics of every column: range and noise histograms."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+        self.rows = 0
+        self.lo = self.hi = None
+        self.noise64: NoiseSelect | None = None
+        self.noise_run: NoiseSelect | None = None
+        self._scratch = Scratch()
+
+    def visit(self, block: np.ndarray) -> None:
+        if self.noise64 is None:
+            width = block.shape[1]
+            self.lo = np.full(width, np.inf)
+            self.hi = np.full(width, -np.inf)
+            self.noise64 = NoiseSelect(width)
+            if np.dtype(self.dtype) != np.float64:
+                self.noise_run = NoiseSelect(width, self.dtype)
+        self.rows += block.shape[0]
+        if block.shape[0] and not self._range_compiled(block):
+            rows = self._scratch.rows("rows", block)  # reductions along contiguous rows
+            self.lo = np.fmin(self.lo, rows.min(axis=1))
+            self.hi = np.fmax(self.hi, rows.max(axis=1))
+        self.noise64.feed(block)
+        if self.noise_run is not None:
+            self.noise_run.feed(block)
+
+    def _range_compiled(self, block: np.ndarray) -> bool:
+        """The block's extremes by the compiled walk over its rows (no transposed copy);
+        False (nothing done) where it does not apply, or where NumPy's reduction must
+        decide: a NaN (the block's extreme is NaN, which fmin skips) or a zero extreme
+        (which of 0.0 and -0.0 it gives is NumPy's choice)."""
+        module = noise._compiled()  # the compiled module, where it is built
+        fits = block.ndim == 2 and block.dtype == np.float64 and block.flags.c_contiguous
+        if not (fits and 1 <= block.shape[1] <= 16 and hasattr(module, "columns_range")):
+            return False
+        got = module.columns_range(block)
+        if any(nan or lo == 0.0 or hi == 0.0 for lo, hi, nan in got):
+            return False
+        np.fmin(self.lo, [lo for lo, _, _ in got], out=self.lo)
+        np.fmax(self.hi, [hi for _, hi, _ in got], out=self.hi)
+        return True

@@ -79,6 +79,7 @@ from .median import LEVELS
 from .quality import QualitySums
 from .report import build_report
 from .selection import NoiseSelect as _NoiseSelect
+from .selection import Scan as _Scan
 from .selection import Scratch as _Scratch
 from .sink import Behind as _Behind
 from .wavelet import cycle_spin_shrink
@@ -294,51 +295,6 @@ def filter_in_chunks(plan, u: np.ndarray, chunk: int | None = None, dtype=None) 
 # --------------------------------------------------------------------------
 # What the plan needs to know about the whole signal
 # --------------------------------------------------------------------------
-
-
-class _Scan:
-    """The checking pass's statistics of every column: range and noise histograms."""
-
-    def __init__(self, dtype):
-        self.dtype = dtype
-        self.rows = 0
-        self.lo = self.hi = None
-        self.noise64: _NoiseSelect | None = None
-        self.noise_run: _NoiseSelect | None = None
-        self._scratch = _Scratch()
-
-    def visit(self, block: np.ndarray) -> None:
-        if self.noise64 is None:
-            width = block.shape[1]
-            self.lo = np.full(width, np.inf)
-            self.hi = np.full(width, -np.inf)
-            self.noise64 = _NoiseSelect(width)
-            if np.dtype(self.dtype) != np.float64:
-                self.noise_run = _NoiseSelect(width, self.dtype)
-        self.rows += block.shape[0]
-        if block.shape[0] and not self._range_compiled(block):
-            rows = self._scratch.rows("rows", block)  # reductions along contiguous rows
-            self.lo = np.fmin(self.lo, rows.min(axis=1))
-            self.hi = np.fmax(self.hi, rows.max(axis=1))
-        self.noise64.feed(block)
-        if self.noise_run is not None:
-            self.noise_run.feed(block)
-
-    def _range_compiled(self, block: np.ndarray) -> bool:
-        """The block's extremes by the compiled walk over its rows (no transposed copy);
-        False (nothing done) where it does not apply, or where NumPy's reduction must
-        decide: a NaN (the block's extreme is NaN, which fmin skips) or a zero extreme
-        (which of 0.0 and -0.0 it gives is NumPy's choice)."""
-        module = _kernels()
-        fits = block.ndim == 2 and block.dtype == np.float64 and block.flags.c_contiguous
-        if not (fits and 1 <= block.shape[1] <= 16 and hasattr(module, "columns_range")):
-            return False
-        got = module.columns_range(block)
-        if any(nan or lo == 0.0 or hi == 0.0 for lo, hi, nan in got):
-            return False
-        np.fmin(self.lo, [lo for lo, _, _ in got], out=self.lo)
-        np.fmax(self.hi, [hi for _, hi, _ in got], out=self.hi)
-        return True
 
 
 def _settle(select: _NoiseSelect, frames: int, amplitude: float) -> bool:

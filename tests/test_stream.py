@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 import resdenoise.io as rio
 import resdenoise.io.audio as rio_audio
 import resdenoise.io.csv as rio_csv
-from resdenoise import pipeline, stream
+from resdenoise import pipeline, selection, stream
 from resdenoise.cli import cli
 from resdenoise.errors import ParameterError, ResdenoiseError, SignalError
 from resdenoise.filters import auto_lambda, plan_regularise, plan_resnet, run_plan
@@ -728,7 +728,7 @@ def test_cli_streamed_errors_leave_nothing(tmp_path, rng):
 
 def test_summary_refuses_to_be_an_array(tmp_path):
     (tmp_path / "a.csv").write_text("1\n2\n4\n")
-    scan = stream._Scan("float64")
+    scan = selection.Scan("float64")
     st_ = rio.open_signal_stream(tmp_path / "a.csv", visit=scan.visit)
 
     def one_more_pass():

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from resdenoise import noise, stability, stream
+from resdenoise import noise, selection, stability, stream
 from resdenoise.filters import plan_diffuse
 from resdenoise.nonlinearities import get_nonlinearity
 from resdenoise.selection import NoiseSelect
@@ -249,7 +249,7 @@ def test_the_checking_pass_range_is_numpys(width, rng, monkeypatch):
     odd[7, 0], odd[100, width - 1] = np.nan, -np.inf
     zeros = np.abs(rng.standard_normal((50, width)))
     zeros[3, 0], zeros[9, 0] = -0.0, 0.0
-    plain = stream._Scan("float64")  # compiled, against the extremes of the whole
+    plain = selection.Scan("float64")  # compiled, against the extremes of the whole
     for b in blocks:
         plain.visit(b)
     want = np.concatenate(blocks)
@@ -258,8 +258,8 @@ def test_the_checking_pass_range_is_numpys(width, rng, monkeypatch):
     scans = []
     for compiled in (True, False):
         if not compiled:
-            monkeypatch.delattr(kernels, "columns_range")
-        scan = stream._Scan("float64")
+            monkeypatch.delattr(kernels, "columns_range")  # the NumPy path
+        scan = selection.Scan("float64")
         for b in blocks:
             scan.visit(b)
         scans.append(scan)
