@@ -72,7 +72,7 @@ from typing import Protocol
 import numpy as np
 
 from . import stability
-from .engine import _kernels, usable_cores
+from .engine import _kernels, running_now, usable_cores
 from .errors import ParameterError, SignalError
 from .filters import Summary, run_plan
 from .median import LEVELS
@@ -827,14 +827,19 @@ SINK_DEPTH = 2
 
 
 def sink_depth() -> int:
-    """:data:`SINK_DEPTH` where a second core is idle (the 1-minute load below the
-    usable cores less a half), else 0: the chunks written and measured in the caller.
-    With every core busy the sink's thread only takes turns with the engine on
-    one core and evicts its caches: measured on 2 cores at a load of 2, a 128 MiB
-    WAV with 10 blocks took 1.10x the wall and 1.08x the CPU with the thread."""
+    """:data:`SINK_DEPTH` where a second core is idle (the tasks running now, this
+    thread included, :func:`resdenoise.engine.running_now`, or else the 1-minute
+    load, below the usable cores less a half), else 0: the chunks written and
+    measured in the caller.  With every core busy the sink's thread only takes
+    turns with the engine on one core and evicts its caches: measured on 2 cores at
+    a load of 2, a 128 MiB WAV with 10 blocks took 1.10x the wall and 1.08x the CPU
+    with the thread.  The load now, not the 1-minute average: a run started after
+    another (a benchmark's rounds, a script's files) would see the other's load."""
     try:
         cores = usable_cores()
-        idle = cores > 1 and os.getloadavg()[0] < cores - 0.5
+        load = running_now()
+        load = os.getloadavg()[0] if load is None else load
+        idle = cores > 1 and load < cores - 0.5
     except (AttributeError, OSError):  # pragma: no cover - no load average
         idle = False
     return SINK_DEPTH if idle else 0
