@@ -50,6 +50,15 @@ from resdenoise.stream import filter_chunks, filter_in_chunks
 KEYS = sorted(NONLINEARITIES)
 
 
+def untimed(wav: bytes) -> bytes:
+    """A WAV file's bytes with its PEAK chunk's time stamp (the second libsndfile wrote
+    the header in) zeroed: two writes a second apart are otherwise the same bytes."""
+    at = wav.find(b"PEAK", 12)
+    if wav[:4] != b"RIFF" or at < 0:
+        return wav
+    return wav[: at + 12] + bytes(4) + wav[at + 16 :]
+
+
 def assert_same_bits(got: np.ndarray, expected: np.ndarray) -> None:
     assert got.dtype == expected.dtype and got.shape == expected.shape
     width = {4: np.uint32, 8: np.uint64}[got.dtype.itemsize]
@@ -354,7 +363,7 @@ def compare_stream(tmp_path, raw: bytes, fmt: str = "csv", **options):
             for data_block, carried in blocks:
                 writer.write(data_block, carried)
             rio.write_files_atomic([writer])
-        assert out.read_bytes() == rio.encode_signal(out, sig)[0]
+        assert untimed(out.read_bytes()) == untimed(rio.encode_signal(out, sig)[0])
     return None
 
 
