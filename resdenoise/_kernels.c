@@ -1696,14 +1696,19 @@ PyDoc_STRVAR(range_doc,
 "C-contiguous) in one walk over the rows as they lie in memory; nan: the column\n"
 "holds a NaN (its extremes are then those of the other values).  Releases the GIL.");
 
-#if defined(__GNUC__)
 static RD_CLONES void range_all(const double *x, Py_ssize_t k, Py_ssize_t C, double *lo,
                                 double *hi, int *nan)
 {
-    const Py_ssize_t L = 8 * C, V = 2 * C, m = k - k % 8;
+    const Py_ssize_t L = 8 * C; /* lanes: element e of a group of 8 rows is column e % C */
+    double ls[8 * ALL_MAX_C], hs[8 * ALL_MAX_C];
+    int64_t bs[8 * ALL_MAX_C];
+    Py_ssize_t m = 0; /* the rows before m are in the lanes */
+#if defined(__GNUC__)
+    const Py_ssize_t V = 2 * C;
     const v4d inf = {INFINITY, INFINITY, INFINITY, INFINITY};
     v4d l[2 * ALL_MAX_C], h[2 * ALL_MAX_C];
     v4i bad[2 * ALL_MAX_C];
+    m = k - k % 8;
     for (Py_ssize_t v = 0; v < V; v++) {
         l[v] = inf;
         h[v] = -inf;
@@ -1717,11 +1722,16 @@ static RD_CLONES void range_all(const double *x, Py_ssize_t k, Py_ssize_t C, dou
             h[v] = pick(a > h[v], a, h[v]);
             bad[v] |= (v4i)(a != a);
         }
-    double ls[8 * ALL_MAX_C], hs[8 * ALL_MAX_C];
-    int64_t bs[8 * ALL_MAX_C];
     memcpy(ls, l, (size_t)L * sizeof(double));
     memcpy(hs, h, (size_t)L * sizeof(double));
     memcpy(bs, bad, (size_t)L * sizeof(int64_t));
+#else
+    for (Py_ssize_t e = 0; e < L; e++) {
+        ls[e] = INFINITY;
+        hs[e] = -INFINITY;
+        bs[e] = 0;
+    }
+#endif
     for (Py_ssize_t c = 0; c < C; c++) {
         double a = INFINITY, b = -INFINITY;
         int n = 0;
@@ -1741,25 +1751,6 @@ static RD_CLONES void range_all(const double *x, Py_ssize_t k, Py_ssize_t C, dou
         nan[c] = n;
     }
 }
-#else
-static void range_all(const double *x, Py_ssize_t k, Py_ssize_t C, double *lo, double *hi,
-                      int *nan)
-{
-    for (Py_ssize_t c = 0; c < C; c++) {
-        double a = INFINITY, b = -INFINITY;
-        int n = 0;
-        for (Py_ssize_t j = 0; j < k; j++) {
-            double v = x[j * C + c];
-            a = v < a ? v : a;
-            b = v > b ? v : b;
-            n |= v != v;
-        }
-        lo[c] = a;
-        hi[c] = b;
-        nan[c] = n;
-    }
-}
-#endif
 
 static PyObject *py_range(PyObject *self, PyObject *args)
 {

@@ -3,6 +3,8 @@
 Integer PCM is read exactly (as int32, scaled by 2**-31).  A truncated
 RIFF/FORM data chunk is an error (libsndfile would shorten the file
 silently), and so is a header that promises more frames than the file holds.
+A streamed run reads a plain WAV file (:mod:`.wav`) by plain reads of its
+data chunk, with the values libsndfile gives.
 """
 
 from __future__ import annotations
