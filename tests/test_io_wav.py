@@ -104,6 +104,24 @@ def test_hand_built_headers_read_as_libsndfile_reads_them(tmp_path, rng, extensi
     stream, reader, checked, data = streamed(path)
     assert reader.plain == found
     assert checked.tobytes() == want.tobytes() and data.tobytes() == want.tobytes()
+    assert read_signal(path).data.tobytes() == want.tobytes()  # read whole, from its bytes
+
+
+def test_a_file_read_whole_takes_its_samples_from_the_bytes_in_hand(rng, monkeypatch):
+    """Read whole: the samples straight from the file's bytes (no block reads by
+    libsndfile after its check of the first frames), the values soundfile gives."""
+    from resdenoise.io.audio import read_audio
+
+    x = samples(rng, 9001, 2, "PCM_16")
+    raw = build(x, "PCM_16", before=[(b"LIST", b"odd")])
+    want = soundfile.read(io.BytesIO(raw), dtype="float64", always_2d=True)[0]
+    reads = []
+    real = AudioReader._read
+    monkeypatch.setattr(
+        AudioReader, "_read", lambda self, f, d: reads.append(1) or real(self, f, d)
+    )
+    got = read_audio(raw, "x.wav", ReadOptions())
+    assert got.data.tobytes() == want.tobytes() and reads == []
 
 
 def test_a_header_that_claims_more_than_the_file_holds_is_refused(tmp_path, rng):

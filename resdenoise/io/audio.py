@@ -88,9 +88,10 @@ class AudioReader:
     check kept) or :meth:`blocks` (the file read again) give the samples.
     """
 
-    def __init__(self, source: str, opener, options: ReadOptions):
+    def __init__(self, source: str, opener, options: ReadOptions, raw: bytes | None = None):
         options.check_audio(source)
         self.source, self.opener, self.options = source, opener, options
+        self.raw = raw  # the file's bytes, where it is read whole
         self.plain: PlainWav | None = None  # read by plain reads (:mod:`.wav`) where set
 
     def _head(self) -> bytes:
@@ -142,7 +143,8 @@ class AudioReader:
                 _walk_chunks(read_at, size, source)
                 # a file on disk in a plain WAV layout: read by plain reads, once
                 # libsndfile agrees on it (below)
-                plain = plain_wav(read_at, size) if isinstance(self.opener(), str) else None
+                whole = self.raw is not None or isinstance(self.opener(), str)
+                plain = plain_wav(read_at, size) if whole else None
         except OSError as exc:
             raise SignalError(f"{source}: cannot read: {one_line(exc.strerror or exc)}") from None
         with self._open() as f:
@@ -159,7 +161,9 @@ class AudioReader:
                 expect(frames)
             total = 0
             # read ahead by a thread while the visitor works on the block before
-            if visit is None:
+            if visit is None and self.raw is not None and self.plain is not None:
+                blocks = [(self._plain_whole(), None)]  # the bytes in hand, as read
+            elif visit is None:
                 blocks = self._frames(f, frames)
             else:  # read ahead by a thread (not imported for a file read whole)
                 from .prefetch import prefetched
@@ -227,7 +231,7 @@ class AudioReader:
         try:
             theirs = f.read(k, dtype=self.dtype, always_2d=True)
             f.seek(0)
-            with open(self.opener(), "rb") as fh:
+            with self._raw() as fh:
                 buffer = np.empty((k, plain.channels), plain.dtype)
                 ours = self._as_read(read_frames(fh, plain, 0, buffer), plain)
         except (*_AUDIO_ERRORS, OSError):
@@ -245,13 +249,21 @@ class AudioReader:
             out <<= 16
         return out
 
+    def _plain_whole(self) -> np.ndarray:
+        """All frames of a plain WAV read whole, as libsndfile reads them, from the
+        bytes in hand (no reads, no copy of 32-bit floats before their conversion)."""
+        plain = self.plain
+        count = plain.frames * plain.channels
+        view = np.frombuffer(self.raw, plain.dtype, count, plain.offset)
+        return self._as_read(view.reshape(plain.frames, plain.channels), plain)
+
     def _plain_frames(self):
         """``(None, block as floats)`` of a plain WAV, by plain reads into one kept
         buffer (the floats are new arrays), until its frames or the end of the file."""
         plain = self.plain
         buffer = np.empty((READ_FRAMES, plain.channels), plain.dtype)
         start = 0
-        with open(self.opener(), "rb") as fh:
+        with self._raw() as fh:
             while start < plain.frames:
                 view = read_frames(fh, plain, start, buffer)
                 if not view.shape[0]:
@@ -308,7 +320,7 @@ class AudioReader:
 
 def read_audio(raw: bytes, source: str, options: ReadOptions) -> Signal:
     """The whole door: an audio file's bytes, checked and gathered in one pass."""
-    reader = AudioReader(source, lambda: io.BytesIO(raw), options)
+    reader = AudioReader(source, lambda: io.BytesIO(raw), options, raw)
     kept: list = []
     stream = reader.check(keep=kept.append)
     return reader.gather(stream, kept)

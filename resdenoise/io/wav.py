@@ -8,7 +8,9 @@ reads (a fresh array per block and a call through cffi for every block;
 measured on a 128 MiB float32 stereo WAV with 10 blocks: 4 % of the run's
 CPU time).  Plain reads, not a memory map: a file cut short while it is read
 gives a short read, refused with a message, where a map would kill the
-process (SIGBUS) and leave its temporary output behind.
+process (SIGBUS) and leave its temporary output behind.  A file read whole
+takes its samples from the bytes in hand (a view, converted once), not from
+libsndfile's block reads and their concatenation.
 
 :func:`plain_wav` reads the header itself and checks every field (RIFF/WAVE,
 chunk sizes within the file, odd sizes padded, the format chunk's rate,
