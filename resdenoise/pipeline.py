@@ -41,6 +41,7 @@ import os
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import GuaranteeError, ParameterError, SignalError
 
@@ -426,9 +427,9 @@ def run_file(
     return report
 
 
-@dataclass(frozen=True)
-class _FileJob:
-    """One input as :func:`run_file` runs it, in memory or streamed."""
+class _FileJob(NamedTuple):
+    """One input as :func:`run_file` runs it, in memory or streamed (a named tuple:
+    a tenth of a frozen dataclass's cost to define, at every start of the tool)."""
 
     make_plan: Callable
     input_path: str
@@ -642,7 +643,6 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
     """
     from .filters import emit_warning
     from .io import SignalWriter, write_files_atomic
-    from .report import finish_report, to_json
 
     source = (_Streamed if streamed else _Whole)(job)
     if job.progress is not None and isinstance(job.make_plan, Planner):
@@ -669,6 +669,8 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
         if not job.measure:
             write_files_atomic([writer])
             return None
+        from .report import finish_report, to_json  # not at start-up: no report under -q
+
         finish_report(
             report,
             extra=extra,
