@@ -165,3 +165,33 @@ def test_the_filtering_commands_parse_as_click_does(args):
     ours, clicks = parsed(type(command).make_parser), parsed(click.Command.make_parser)
     assert ours == clicks
     assert type(command).make_parser is not click.Command.make_parser
+
+
+def test_the_program_makes_its_start_up_with_the_collector_off_then_frozen():
+    """``python -m resdenoise`` and the installed ``resdenoise`` (one entry point)
+    import numpy, click and the command line with the cyclic garbage collector off,
+    freeze what that made (it lives as long as the process) and run with the
+    collector on; importing the command line from Python leaves the collector alone."""
+    from importlib.metadata import entry_points
+
+    (script,) = entry_points(group="console_scripts", name="resdenoise")
+    assert script.value == "resdenoise.__main__:main"
+    assert _printed("import gc, resdenoise.cli; print(gc.isenabled(), gc.get_freeze_count())") == [
+        "True",
+        "0",
+    ]
+    code = (
+        "import gc, sys\n"
+        "import resdenoise.__main__ as program\n"
+        "assert 'numpy' not in sys.modules and 'resdenoise.cli' not in sys.modules\n"
+        "during = []\n"
+        "gc.callbacks.append(lambda phase, info: during.append('resdenoise.cli' in sys.modules))\n"
+        "sys.argv = ['resdenoise', '--version']\n"
+        "try:\n"
+        "    program.main()\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "gc.collect()\n"
+        "print(gc.isenabled(), gc.get_freeze_count() > 10000, all(during), bool(during))"
+    )
+    assert _printed(code)[-4:] == ["True", "True", "True", "True"]
