@@ -85,11 +85,12 @@ class Plan:
         """The nonlinearities the blocks run with (one for a plain plan)."""
         return (self.nl,)
 
-    def run(self, u: np.ndarray, callback=None, threads: int | None = None) -> np.ndarray:
+    def run(self, u: np.ndarray, callback=None, threads: int | None = None, out=None) -> np.ndarray:
         """The plan's blocks on ``u`` with :func:`~resdenoise.engine.run_blocks`.
 
         The callback (a progress bar) is called after each of the engine's
-        sweeps, not necessarily after every block.
+        sweeps, not necessarily after every block.  ``out`` as run_blocks takes
+        it (``u`` itself: in place); without a pre-stage or a computed output only.
         """
         done = self._computed(u)
         if done is not None:
@@ -97,7 +98,7 @@ class Plan:
                 callback(self.steps, done)
             return done
         if self.prestage is not None:
-            u = self.prestage.apply(u)
+            u, out = self.prestage.apply(u), None
         return run_blocks(
             u,
             self.nl,
@@ -107,6 +108,7 @@ class Plan:
             callback=callback,
             threads=threads,
             callback_every=None,
+            out=out,
         )
 
     def _computed(self, u) -> np.ndarray | None:
@@ -390,16 +392,23 @@ def plan_resnet(nl, blocks, tau=None, h=1.0) -> Plan:
     return Plan("resnet", "activation", nl, tau, h, int(blocks), {"lambda": nl.lam})
 
 
-def run_plan(plan: Plan, u: np.ndarray, callback=None, dtype=None, threads=None) -> np.ndarray:
+def run_plan(
+    plan: Plan, u: np.ndarray, callback=None, dtype=None, threads=None, out=None
+) -> np.ndarray:
     """Run the plan's blocks on ``u`` (shape (n,) or (n, channels)).
 
     ``dtype`` ('float64' or 'float32'; default: float32 input stays float32)
     and ``threads`` go to :func:`~resdenoise.engine.run_blocks`.  The callback
     (a progress bar) is called after each of the engine's sweeps, not
-    necessarily after every block.
+    necessarily after every block.  ``out``: where a plain :class:`Plan`
+    (not a network's or several scales') may write its result, as
+    run_blocks takes it (``u`` itself: in place, ``u`` is then overwritten);
+    elsewhere ignored.
     """
     if dtype is not None:
         u = np.asarray(u, dtype=dtype)
+    if out is not None and type(plan) is Plan:
+        return plan.run(u, callback, threads=threads, out=out)
     return plan.run(u, callback, threads=threads)
 
 

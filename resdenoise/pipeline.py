@@ -512,8 +512,13 @@ class _Whole:
         callback = None
         if job.progress is not None:
             callback = lambda k, _u: job.progress("blocks", k, plan.steps)  # noqa: E731
-        out = run_plan(plan, data, callback, threads=job.run.threads)
-        out = write(out, self.sig.carried)  # the samples as the file holds them
+        # nobody reads the input after a run that is not measured: the blocks run in it
+        # (no second signal-sized array; the same numbers, see run_blocks' out)
+        in_place = not job.measure and data.flags.writeable and data.flags.c_contiguous
+        out = run_plan(
+            plan, data, callback, threads=job.run.threads, out=data if in_place else None
+        )
+        out = _write_rows(write, out, self.sig.carried)  # the samples as the file holds them
         if not job.measure:
             return None, None, None  # nobody reads the report: nothing measured
         # measured against the file's values (not the float32-rounded input)
@@ -527,6 +532,26 @@ class _Whole:
                 **compare(self.sig.data, out, self.clean.data),
             }
         return report, quality, None
+
+
+#: Rows per write of a signal read whole: each piece is converted to the file's sample
+#: type on its own (no converted copy of the whole output; the same bytes).
+WRITE_ROWS = 1 << 16
+
+
+def _write_rows(write: Callable, out, carried: dict):
+    """``write(rows, carried rows)`` over ``out`` in pieces of :data:`WRITE_ROWS` rows;
+    the samples as the file holds them (``out`` itself unless the subtype clipped)."""
+    import numpy as np
+
+    held, same = [], True
+    for a in range(0, out.shape[0], WRITE_ROWS):
+        b = a + WRITE_ROWS
+        piece = out[a:b]
+        got = write(piece, {p: col[a:b] for p, col in carried.items()})
+        same = same and got is piece
+        held.append(got)
+    return out if same else np.concatenate(held)
 
 
 class _Streamed:

@@ -434,7 +434,7 @@ class ChannelCheck:
         return d
 
 
-def tolerances(f: np.ndarray, n_blocks: int, dtype=None) -> dict[str, float]:
+def tolerances(f: np.ndarray, n_blocks: int, dtype=None, amplitude=None) -> dict[str, float]:
     """Comparison tolerances, in units of the signal's range.
 
     ``range``: 8 ulp of ``max |f|`` per sqrt(block) (at least 8 ulp), for the
@@ -442,11 +442,14 @@ def tolerances(f: np.ndarray, n_blocks: int, dtype=None) -> dict[str, float]:
     zero band of sign counting.  ``mean``: 1e-12 of ``max |f|``.  The ulp are
     those of ``dtype``, the run's working precision (default f's): a float32
     run is measured against the file's values (float64) in float32 ulp.
+    ``amplitude``: ``max |f|`` where the caller has it.
     """
     f = np.asarray(f)
     float32 = np.dtype(f.dtype if dtype is None else dtype) == np.float32
     # max |f| without a temporary |f| (NaN as np.max(np.abs(f)) gives it; abs: -0.0 -> 0.0)
-    amp = abs(float(np.maximum(-f.min(), f.max()))) if f.size else 0.0
+    amp = amplitude
+    if amp is None:
+        amp = abs(float(np.maximum(-f.min(), f.max()))) if f.size else 0.0
     ulp = float(np.spacing(np.asarray(amp, dtype=np.float32 if float32 else float)))
     rng = 8.0 * ulp * max(1.0, math.sqrt(max(n_blocks, 1)))
     mean = max(1e-12 * amp, rng) if float32 else 1e-12 * amp
@@ -463,14 +466,24 @@ def measure_channels(
     """
     f2 = np.asarray(f).reshape(f.shape[0], -1)
     u2 = np.asarray(u).reshape(u.shape[0], -1)
-    tol = tolerances(f, n_blocks, np.float32 if np.float32 in (f2.dtype, u2.dtype) else None)
-    sc_in = sign_changes(f2, tol["range"])
-    sc_out = sign_changes(u2, tol["range"])
+    float32 = np.float32 if np.float32 in (f2.dtype, u2.dtype) else None
+    ranges = _compiled_ranges(f2, u2)
+    if ranges is not None:  # max |f| and max |u| from one compiled walk over each
+        amp_f, amp_u = (_amplitude_of(lo, hi) for lo, hi in ranges)
+        tol = tolerances(f, n_blocks, float32, amplitude=amp_f)
+    else:
+        tol = tolerances(f, n_blocks, float32)
+        amp_f, amp_u = _amplitude(f2), _amplitude(u2)
     # Sums of samples near the float64 maximum overflow: then they are taken of
     # the samples times a power of two (exact), so that no sum can overflow.
-    scale = sum_scale(max(_amplitude(f2), _amplitude(u2)), f2.shape[0])
+    scale = sum_scale(max(amp_f, amp_u), f2.shape[0])
     tv_in = total_variation(f2 if scale == 1.0 else f2 * scale)
     tv_out = total_variation(u2 if scale == 1.0 else u2 * scale)
+    stats = None if scale != 1.0 else _compiled_stats(f2, u2, tol["range"])
+    if stats is not None:
+        return _checks_of(stats, f2, u2, tv_in, tv_out, tol), tol
+    sc_in = sign_changes(f2, tol["range"])
+    sc_out = sign_changes(u2, tol["range"])
     checks = []
     col = np.empty(f2.shape[0])  # one channel in float64, contiguous: f's, then u's
     for c in range(f2.shape[1]):
@@ -500,6 +513,79 @@ def measure_channels(
 
 def _amplitude(a: np.ndarray) -> float:
     return abs(float(np.maximum(-a.min(), a.max()))) if a.size else 0.0
+
+
+def _amplitude_of(lo: float, hi: float) -> float:
+    """:func:`_amplitude` from the extremes (no NaN among the values)."""
+    return abs(float(np.maximum(-lo, hi)))
+
+
+#: Widest rows the compiled measurements take in one walk (``_kernels.columns_stats``).
+COMPILED_COLUMNS = 16
+
+
+def _compiled_module(f2: np.ndarray, u2: np.ndarray):
+    """The compiled module for :func:`measure_channels` on ``f2`` and ``u2`` (float64,
+    C-contiguous, at most :data:`COMPILED_COLUMNS` columns, rows), else None."""
+    for a in (f2, u2):
+        if not (a.dtype == np.float64 and a.flags.c_contiguous and a.shape[0]):
+            return None
+    if not 1 <= f2.shape[1] <= COMPILED_COLUMNS:
+        return None
+    from .engine import _kernels
+
+    module = _kernels()
+    return module if hasattr(module, "columns_stats") else None
+
+
+def _compiled_ranges(f2: np.ndarray, u2: np.ndarray):
+    """``((lo, hi) of f2, (lo, hi) of u2)`` over all values by the compiled walk
+    (``columns_range``), or None: a NaN, or no compiled loop (then NumPy's)."""
+    module = _compiled_module(f2, u2)
+    if module is None:
+        return None
+    out = []
+    for a in (f2, u2):
+        got = module.columns_range(a)
+        if any(nan for _, _, nan in got):
+            return None
+        out.append((min(lo for lo, _, _ in got), max(hi for _, hi, _ in got)))
+    return out
+
+
+def _compiled_stats(f2: np.ndarray, u2: np.ndarray, tol: float):
+    """Per column of ``f2`` and of ``u2``: ``(lo, hi, sign changes, sum)`` as NumPy
+    gives them on the contiguous column (the sum its pairwise sum, bit for bit),
+    by one compiled walk over each; None where the loop does not apply (a NaN,
+    a value in the sign band ``|v| <= tol``, an extreme of zero: NumPy's numbers
+    then, whose choice between 0.0 and -0.0 is its own)."""
+    module = None if not tol >= 0 else _compiled_module(f2, u2)
+    if module is None:
+        return None
+    out = []
+    for a in (f2, u2):
+        firsts = np.ascontiguousarray(a[0])  # each column's "row before": no change, no step
+        got = module.columns_stats(a, firsts, float(tol))
+        for lo, hi, nan, inside, _, _, _, _, _ in got:
+            if nan or inside or lo == 0.0 or hi == 0.0:
+                return None
+        out.append([(lo, hi, changes, total) for lo, hi, _, _, changes, _, _, total, _ in got])
+    return out
+
+
+def _checks_of(stats, f2, u2, tv_in, tv_out, tol) -> list[ChannelCheck]:
+    """:func:`measure_channels`' checks from :func:`_compiled_stats` (sums unscaled)."""
+    n = f2.shape[0]
+    checks = []
+    pairs = zip(*stats, strict=True)
+    for c, ((lo, hi, sc_in, sum_in), (olo, ohi, sc_out, sum_out)) in enumerate(pairs):
+        # np.mean: the pairwise sum divided by the count, in float64
+        drift = float(np.float64(sum_out) / n - np.float64(sum_in) / n)
+        check = channel_check(
+            lo, hi, olo, ohi, sc_in, sc_out, tv_in[c], tv_out[c], drift, n, tol, 1.0
+        )
+        checks.append(check)
+    return checks
 
 
 def sum_scale(amp: float, n: int) -> float:

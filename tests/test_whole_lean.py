@@ -1,0 +1,204 @@
+"""The whole-file path made lean keeps its numbers: the measured guarantees, the output.
+
+``measure_channels`` takes its extremes, sign changes and means from the
+compiled walks where they apply; here every number is compared, with ``==``,
+against the formulas it used before, written out in the test (a contiguous
+copy of each column, NumPy's min, max and mean, the sign sequence).  The
+whole-file run writes its output in pieces and, when nothing is measured,
+runs the blocks in the input: the output file and the report are the same
+bytes as the run that keeps both and writes at once.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from resdenoise import filters, pipeline, stability
+from resdenoise.engine import _kernels
+from resdenoise.pipeline import RunOptions, planner, run_file
+
+COMPILED = _kernels() is not None and hasattr(_kernels(), "columns_stats")
+
+
+def old_measure(f, u, n_blocks):
+    """The per-channel numbers as measure_channels took them before, with NumPy."""
+    f2, u2 = f.reshape(f.shape[0], -1), u.reshape(u.shape[0], -1)
+    amp = abs(float(np.maximum(-f2.min(), f2.max())))
+    ulp = float(np.spacing(np.asarray(amp, dtype=float)))
+    band = 8.0 * ulp * max(1.0, math.sqrt(max(n_blocks, 1)))
+    rows = []
+    for c in range(f2.shape[1]):
+        per = []
+        for x in (f2, u2):
+            col = np.array(x[:, c], dtype=np.float64)  # contiguous, as before
+            s = np.sign(col)
+            s[np.abs(col) <= band] = 0
+            s = s[s != 0]
+            changes = int(np.count_nonzero(s[1:] != s[:-1]))
+            per.append((float(col.min()), float(col.max()), changes, col.mean()))
+        (lo, hi, sc_in, m_in), (olo, ohi, sc_out, m_out) = per
+        rows.append((lo, hi, olo, ohi, sc_in, sc_out, float(m_out - m_in)))
+    return rows, {"range": band, "mean": 1e-12 * amp, "ulp": ulp}
+
+
+def new_rows(checks):
+    return [
+        (
+            c.input_min,
+            c.input_max,
+            c.output_min,
+            c.output_max,
+            c.sign_changes_in,
+            c.sign_changes_out,
+            c.mean_drift,
+        )
+        for c in checks
+    ]
+
+
+@pytest.mark.parametrize("n", [2, 9, 130, 8193, 40_000, 300_001])
+@pytest.mark.parametrize("channels", [1, 2, 3])
+def test_measured_numbers_are_the_old_ones(rng, n, channels):
+    f = 3.0 * rng.standard_normal((n, channels)) + 0.1
+    u = f + 1e-3 * rng.standard_normal((n, channels))
+    checks, tol = stability.measure_channels(f, u, 10)
+    rows, old_tol = old_measure(f, u, 10)
+    assert tol == old_tol
+    assert new_rows(checks) == rows  # bit for bit: == on every float
+
+
+def test_the_compiled_walk_is_taken_and_agrees(rng, monkeypatch):
+    if not COMPILED:
+        pytest.skip("compiled module not built")
+    f = rng.standard_normal((50_000, 2))
+    u = 0.5 * f
+    tol = stability.tolerances(f, 4)["range"]
+    assert stability._compiled_stats(f, u, tol) is not None  # the fast path applies
+    fast, _ = stability.measure_channels(f, u, 4)
+    monkeypatch.setattr(stability, "_compiled_module", lambda *a: None)
+    slow, _ = stability.measure_channels(f, u, 4)
+    assert [c.as_dict() for c in fast] == [c.as_dict() for c in slow]
+
+
+@pytest.mark.parametrize("case", ["zeros", "band", "nan", "negzero", "float32", "huge"])
+def test_cases_the_walk_leaves_to_numpy(rng, monkeypatch, case):
+    """Zeros, values in the sign band, NaN, -0.0, float32 output and sums near the
+    float64 maximum: the same report numbers as NumPy's path alone."""
+    f = rng.standard_normal((20_000, 2))
+    u = 0.9 * f
+    if case == "zeros":
+        f[::7] = 0.0
+    elif case == "band":
+        u[100:200] = 1e-300
+    elif case == "nan":
+        u[5, 1] = np.nan
+    elif case == "negzero":
+        f[:, 0] = np.abs(f[:, 0])
+        f[10, 0] = -0.0
+    elif case == "float32":
+        u = u.astype(np.float32)
+    elif case == "huge":
+        f *= 1e300
+        u *= 1e300
+    with np.errstate(all="ignore"):
+        fast, tol = stability.measure_channels(f, u, 3)
+        monkeypatch.setattr(stability, "_compiled_module", lambda *a: None)
+        slow, tol_slow = stability.measure_channels(f, u, 3)
+    assert tol == tol_slow
+    a, b = [c.as_dict() for c in fast], [c.as_dict() for c in slow]
+    assert json.dumps(a) == json.dumps(b)  # NaN and -0.0 spelt the same
+
+
+def run_pair(tmp_path, monkeypatch, name, data, report: bool):
+    """The whole-file run of ``data`` as it is, and as before: one write, no in-place
+    run, NumPy's measurements."""
+    import soundfile
+
+    src = tmp_path / f"{name}.wav"
+    soundfile.write(src, data, 8000, subtype="FLOAT")
+    make = planner("diffuse", "perona-malik", steps=7)
+    outs = []
+    for lean in (True, False):
+        if not lean:  # as before: one write, a fresh result, NumPy's measures
+            monkeypatch.setattr(pipeline, "WRITE_ROWS", 1 << 40)
+            monkeypatch.setattr(filters, "run_plan", _no_out(filters.run_plan))
+            monkeypatch.setattr(stability, "_compiled_module", lambda *a: None)
+        out = tmp_path / f"{name}-{lean}.wav"
+        rep = tmp_path / f"{name}-{lean}.json" if report else None
+        got = run_file(
+            make,
+            str(src),
+            str(out),
+            run=RunOptions(chunk_size=0),
+            report_path=None if rep is None else str(rep),
+            measure=report,
+        )
+        outs.append((out.read_bytes(), None if rep is None else rep.read_bytes(), got))
+    monkeypatch.undo()
+    return outs
+
+
+def _no_out(run_plan):
+    def run(plan, u, callback=None, dtype=None, threads=None, out=None):
+        return run_plan(plan, u, callback, dtype, threads)
+
+    return run
+
+
+@pytest.mark.parametrize("report", [True, False])
+def test_whole_run_writes_the_same_bytes(tmp_path, monkeypatch, rng, report):
+    n = 3 * (1 << 16) + 123  # several pieces of WRITE_ROWS and a short last one
+    data = (0.3 * rng.standard_normal((n, 2))).astype(np.float32)
+    (lean_out, lean_rep, lean), (old_out, old_rep, old) = run_pair(
+        tmp_path, monkeypatch, "s", data, report
+    )
+    assert lean_out == old_out
+    if report:  # the same text but for the output's name
+        assert lean_rep.replace(b"s-True.wav", b"s-False.wav") == old_rep
+        assert {**lean, "output": None} == {**old, "output": None}
+    else:
+        assert lean is None and old is None
+
+
+def test_whole_run_in_place_leaves_the_file_alone(tmp_path, rng):
+    """Under measure=False the blocks run in the read samples, never in the file."""
+    import soundfile
+
+    data = (0.3 * rng.standard_normal((5000, 2))).astype(np.float32)
+    src = tmp_path / "in.wav"
+    soundfile.write(src, data, 8000, subtype="FLOAT")
+    before = src.read_bytes()
+    make = planner("diffuse", "perona-malik", steps=5)
+    run_file(make, str(src), str(tmp_path / "o.wav"), run=RunOptions(chunk_size=0), measure=False)
+    assert src.read_bytes() == before
+    out, _ = soundfile.read(tmp_path / "o.wav", dtype="float32")
+    assert not np.array_equal(out, data)  # filtered
+
+
+def test_clipped_pieces_are_joined(tmp_path, rng):
+    """An allowed unstable run whose PCM output clips: the measured output is every
+    piece as the file holds it (clipped), in order."""
+    import soundfile
+
+    from resdenoise.io import WriteOptions
+
+    n = (1 << 16) + 50
+    data = np.clip(0.5 * rng.standard_normal((n, 1)), -0.99, 0.99)
+    data[-10:] = 0.999
+    src = tmp_path / "in.wav"
+    soundfile.write(src, data, 8000, subtype="FLOAT")
+    make = planner("diffuse", "perona-malik", lam=0.01, steps=3, tau=5.0)
+    report = run_file(
+        make,
+        str(src),
+        str(tmp_path / "o.wav"),
+        write=WriteOptions(subtype="PCM_16"),
+        run=RunOptions(chunk_size=0, allow_unstable=True),
+    )
+    assert report["clipped"] > 0
+    ch = report["channels"][0]
+    assert -1.0 <= ch["output_min"] and ch["output_max"] <= 32767 / 32768
