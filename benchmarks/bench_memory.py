@@ -10,6 +10,10 @@ peak resident memory (``ru_maxrss`` from ``os.wait4``).  Three ways:
 * ``whole``    : ``--chunk-size 0`` (the whole file in memory), up to 256 MiB;
 * ``stdin``    : ``cat FILE | resdenoise diffuse -`` (a pipe: spooled, then as a file).
 
+First (``--threshold ROUNDS``, 0 skips it) the two sides of the streaming
+threshold side by side: a 63 MiB file read whole and a 65 MiB file streamed,
+CPU seconds and peak MiB, and their ratio per MiB (1: no step).
+
 Streamed, the peak must not grow with the file: the script prints the
 ratio of the largest to the smallest streamed peak.  The files are deleted
 afterwards (``--keep`` keeps them).
@@ -57,6 +61,12 @@ def write_wav(path: str, mib: int, seed: int = 0) -> int:
 def peak_of(args: list[str], stdin_from: str | None = None) -> tuple[float, float, int]:
     """Run ``python -m resdenoise ARGS`` (``stdin_from``: ``cat FILE |`` into it);
     (peak resident MiB of it and its children, seconds, exit status)."""
+    peak, seconds, _, code = usage_of(args, stdin_from)
+    return peak, seconds, code
+
+
+def usage_of(args: list[str], stdin_from: str | None = None) -> tuple[float, float, float, int]:
+    """:func:`peak_of` plus the CPU seconds (user + system) of the run."""
     start = time.perf_counter()
     pid = os.fork()
     if pid == 0:  # the child: become the command line
@@ -72,7 +82,41 @@ def peak_of(args: list[str], stdin_from: str | None = None) -> tuple[float, floa
             os._exit(127)
     _, status, usage = os.wait4(pid, 0)
     seconds = time.perf_counter() - start
-    return usage.ru_maxrss / 1024.0, seconds, os.waitstatus_to_exitcode(status)
+    cpu = usage.ru_utime + usage.ru_stime
+    return usage.ru_maxrss / 1024.0, seconds, cpu, os.waitstatus_to_exitcode(status)
+
+
+def threshold_step(work: str, rounds: int) -> None:
+    """The two sides of the streaming threshold (64 MiB), side by side in interleaved
+    rounds: a 63 MiB file read whole against a 65 MiB file streamed, by default
+    (``-q``) and with a JSON report; CPU seconds (user + system) and peak MiB,
+    medians, and their ratios per MiB of input (1: no step at the threshold)."""
+    sizes = {"63 MiB whole": 63, "65 MiB streamed": 65}
+    files = {}
+    for name, mib in sizes.items():
+        files[name] = os.path.join(work, f"in_{mib}.wav")
+        write_wav(files[name], mib)
+    out = os.path.join(work, "out.wav")
+    modes = {"-q": [], "--report": ["--report", os.path.join(work, "r.json")]}
+    got: dict = {(n, m): [] for n in sizes for m in modes}
+    for _ in range(rounds):
+        for mode, extra in modes.items():
+            for name in sizes:
+                peak, _, cpu, code = usage_of([*FILTER, files[name], "-o", out, *extra])
+                if code != 0:
+                    raise SystemExit(f"{name} {mode}: exit {code}")
+                got[name, mode].append((cpu, peak))
+    print(f"streaming threshold, {' '.join(FILTER)}, medians of {rounds} interleaved rounds")
+    print(f"{'':>16} {'mode':>9} | {'CPU s':>6} {'peak MiB':>9}")
+    for mode in modes:
+        per = {}
+        for name, mib in sizes.items():
+            cpu = float(np.median([c for c, _ in got[name, mode]]))
+            peak = float(np.median([p for _, p in got[name, mode]]))
+            per[name] = (cpu / mib, peak)
+            print(f"{name:>16} {mode:>9} | {cpu:6.2f} {peak:9.0f}")
+        (c63, p63), (c65, p65) = per.values()
+        print(f"{'63/65 per MiB':>16} {mode:>9} | {c63 / c65:6.2f} {p63 / p65:9.2f}")
 
 
 def main() -> None:
@@ -80,9 +124,22 @@ def main() -> None:
     parser.add_argument("--sizes", default="16,64,256,2048", help="file sizes in MiB")
     parser.add_argument("--dir", default=tempfile.gettempdir(), help="where to write the files")
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
+    parser.add_argument(
+        "--threshold",
+        type=int,
+        default=3,
+        metavar="ROUNDS",
+        help="rounds of the 63 MiB (whole) against 65 MiB (streamed) comparison; 0: none",
+    )
     opts = parser.parse_args()
     sizes = [int(s) for s in opts.sizes.split(",")]
     work = tempfile.mkdtemp(prefix="resdenoise-bench-memory.", dir=opts.dir)
+    if opts.threshold:
+        try:
+            threshold_step(work, opts.threshold)
+        finally:
+            for name in os.listdir(work):
+                os.unlink(os.path.join(work, name))
     print(f"resdenoise {' '.join(FILTER)} on float32 stereo WAV, {RATE} Hz; files in {work}")
     modes = ("default", "streamed", "whole", "stdin")
     print(f"{'file MiB':>9} {'frames':>11} | " + " | ".join(f"{m:>17}" for m in modes))
