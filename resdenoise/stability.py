@@ -396,10 +396,18 @@ def total_variation(u: np.ndarray) -> np.ndarray:
     """``sum_i |u_{i+1} - u_i|`` per channel, in float64.
 
     Long signals are summed in pieces of ``TV_ROWS`` differences, in one
-    scratch array (no temporary of the signal's size).
+    scratch array (no temporary of the signal's size); by the compiled loop
+    ``columns_variation`` where it applies (float64, 2 to 16 channels): the
+    same sums in the same order, without the scratch array.
     """
     u = np.asarray(u)
     u2 = u.reshape(u.shape[0], -1)
+    module = None
+    if u2.dtype == np.float64 and u2.flags.c_contiguous and u2.shape[0]:
+        module = _compiled_module(u2, u2) if u2.shape[1] >= 2 else None
+    if module is not None and hasattr(module, "columns_variation"):
+        # the same sums, in the same order, without the pieces' arrays
+        return np.array(module.columns_variation(u2, TV_ROWS))
     total = np.zeros(u2.shape[1])
     d = np.empty((min(max(u2.shape[0] - 1, 0), TV_ROWS), u2.shape[1]))
     for a in range(0, u2.shape[0] - 1, TV_ROWS):

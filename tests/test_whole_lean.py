@@ -202,3 +202,47 @@ def test_clipped_pieces_are_joined(tmp_path, rng):
     assert report["clipped"] > 0
     ch = report["channels"][0]
     assert -1.0 <= ch["output_min"] and ch["output_max"] <= 32767 / 32768
+
+
+def old_total_variation(u, rows):
+    """total_variation as NumPy summed it: pieces of ``rows`` differences, each summed
+    along axis 0, the pieces' sums added."""
+    u2 = u.reshape(u.shape[0], -1)
+    total = np.zeros(u2.shape[1])
+    for a in range(0, u2.shape[0] - 1, rows):
+        b = min(a + rows, u2.shape[0] - 1)
+        total += np.abs(np.subtract(u2[a + 1 : b + 1], u2[a:b], dtype=float)).sum(axis=0)
+    return total
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 7, 16, 17])
+@pytest.mark.parametrize("n", [1, 2, 1000, 2 * 1000 + 1, 2 * 1000 + 2])
+def test_total_variation_is_numpys(rng, monkeypatch, channels, n):
+    """The compiled variation (2 to 16 channels) against NumPy's pieces, with == (small
+    pieces here, so that a signal spans several, and a short last one)."""
+    monkeypatch.setattr(stability, "TV_ROWS", 1000)
+    u = rng.standard_normal((n, channels)) * np.exp(8 * rng.standard_normal((n, channels)))
+    got = stability.total_variation(u)
+    assert got.dtype == np.float64 and got.shape == (channels,)
+    assert got.tolist() == old_total_variation(u, 1000).tolist()
+
+
+def test_total_variation_takes_the_compiled_loop(rng, monkeypatch):
+    if not (COMPILED and hasattr(_kernels(), "columns_variation")):
+        pytest.skip("compiled module not built")
+    u = rng.standard_normal((300_000, 2))
+    calls = []
+    module = _kernels()
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(module, name)
+
+        def columns_variation(self, x, rows):
+            calls.append(rows)
+            return module.columns_variation(x, rows)
+
+    monkeypatch.setattr(stability, "_compiled_module", lambda *a: Spy())
+    got = stability.total_variation(u)
+    assert calls == [stability.TV_ROWS]
+    assert got.tolist() == old_total_variation(u, stability.TV_ROWS).tolist()
