@@ -418,12 +418,21 @@ def analyse_run(
     u: np.ndarray,
     verdict: stability.StabilityVerdict | None = None,
     check_wavelet: bool = False,
+    *,
+    measured: stability.InputMeasure | None = None,
+    level=None,
 ) -> dict:
     """Everything measured about a run, as the JSON report's dictionary.
 
     With an impulse pre-stage the blocks' guarantees are measured from the
     pre-staged signal (which is within the input's range, with no more total
     variation or sign changes).
+
+    ``measured`` (:func:`resdenoise.stability.measure_input`) and ``level``
+    (:func:`resdenoise.noise.resolve_sigma`): the input's numbers taken before
+    the run, for a plain plan (no pre-stage, not ``regularise``, no scales)
+    without ``check_wavelet``; ``f`` is then not read (the run may have
+    overwritten it).
 
     Keys: ``command``, ``family``, ``form``, ``name``, ``class``,
     ``parameters``, ``tau``, ``h``, ``steps``, ``stopping_time``,
@@ -436,7 +445,12 @@ def analyse_run(
         # the blocks' guarantees hold for what the blocks got: the pre-staged signal
         # (the pre-stage itself keeps the max-min principle, TV and sign changes)
         f = plan.prestage.apply(f)
-    checks, tol = stability.measure_channels(f, u, plan.steps)
+    if measured is not None:
+        if plan.prestage is not None or plan.command == "regularise" or check_wavelet:
+            raise ValueError("measured: for a plain plan without check_wavelet only")
+        if hasattr(plan, "scale_checks") or level is None:
+            raise ValueError("measured: for a plan of one scale, with the level")
+    checks, tol = stability.measure_channels(f, u, plan.steps, measured)
     if plan.command == "regularise":
         e_in = stability.energy(plan.nl, f, f, plan.alpha, plan.h)
         e_out = stability.energy(plan.nl, u, f, plan.alpha, plan.h)
@@ -447,7 +461,8 @@ def analyse_run(
             )
     from .report import build_report  # not at start-up: a run under -q builds no report
 
-    level = resolve_sigma(f)  # per channel, for every run (see resdenoise.noise)
+    if level is None:
+        level = resolve_sigma(f)  # per channel, for every run (see resdenoise.noise)
     report = build_report(
         plan, verdict, checks, tol, level.sigma, dtype=u.dtype, estimator=level.estimator
     )

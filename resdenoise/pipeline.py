@@ -512,9 +512,12 @@ class _Whole:
         callback = None
         if job.progress is not None:
             callback = lambda k, _u: job.progress("blocks", k, plan.steps)  # noqa: E731
-        # nobody reads the input after a run that is not measured: the blocks run in it
-        # (no second signal-sized array; the same numbers, see run_blocks' out)
-        in_place = not job.measure and data.flags.writeable and data.flags.c_contiguous
+        # The input measured before the run where that gives the report's numbers:
+        # nobody reads it after the run, which then runs the blocks in it (no second
+        # signal-sized array; the same numbers, see run_blocks' out).
+        measured, level = self._measure_before(plan, verdict, data)
+        in_place = (not job.measure or measured is not None) and data.flags.writeable
+        in_place = in_place and data.flags.c_contiguous
         out = run_plan(
             plan, data, callback, threads=job.run.threads, out=data if in_place else None
         )
@@ -522,7 +525,15 @@ class _Whole:
         if not job.measure:
             return None, None, None  # nobody reads the report: nothing measured
         # measured against the file's values (not the float32-rounded input)
-        report = analyse_run(plan, self.sig.data, out, verdict, check_wavelet=job.run.check_wavelet)
+        report = analyse_run(
+            plan,
+            None if measured is not None else self.sig.data,
+            out,
+            verdict,
+            check_wavelet=job.run.check_wavelet,
+            measured=measured,
+            level=level,
+        )
         quality = None
         if self.clean is not None:
             from .quality import compare
@@ -532,6 +543,29 @@ class _Whole:
                 **compare(self.sig.data, out, self.clean.data),
             }
         return report, quality, None
+
+    def _measure_before(self, plan, verdict, data) -> tuple:
+        """``(measured, level)`` of the input before the run (analyse_run's), or
+        ``(None, None)``: where the run would overwrite the file's values and the
+        report takes nothing else of them (a plain plan without pre-stage,
+        reference or wavelet check, not ``regularise``), and where its sums
+        surely need no scaling (L-infinity stable: the output stays within the
+        input's range, far below four times it)."""
+        from .filters import Plan
+        from .noise import resolve_sigma
+        from .stability import measure_input, sum_scale
+
+        job = self.job
+        if not job.measure or data is not self.sig.data or not verdict.linf_stable:
+            return None, None
+        if type(plan) is not Plan or plan.prestage is not None or plan.command == "regularise":
+            return None, None
+        if job.run.check_wavelet or self.clean is not None or plan.computed is not None:
+            return None, None
+        measured = measure_input(data, plan.steps, data.dtype)
+        if sum_scale(4.0 * measured.amplitude, data.shape[0]) != 1.0:
+            return None, None
+        return measured, resolve_sigma(data)
 
 
 #: Rows per write of a signal read whole: each piece is converted to the file's sample

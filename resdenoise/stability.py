@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -404,7 +405,7 @@ def total_variation(u: np.ndarray) -> np.ndarray:
     u2 = u.reshape(u.shape[0], -1)
     module = None
     if u2.dtype == np.float64 and u2.flags.c_contiguous and u2.shape[0]:
-        module = _compiled_module(u2, u2) if u2.shape[1] >= 2 else None
+        module = _compiled_module(u2) if u2.shape[1] >= 2 else None
     if module is not None and hasattr(module, "columns_variation"):
         # the same sums, in the same order, without the pieces' arrays
         return np.array(module.columns_variation(u2, TV_ROWS))
@@ -464,81 +465,105 @@ def tolerances(f: np.ndarray, n_blocks: int, dtype=None, amplitude=None) -> dict
     return {"range": rng, "mean": mean, "ulp": ulp}
 
 
+class InputMeasure(NamedTuple):
+    """What :func:`measure_channels` measures of the input alone, taken before its
+    run (:func:`measure_input`): the run may then overwrite the input."""
+
+    tol: dict
+    amplitude: float  # max |f|
+    side: list  # per column (min, max, sign changes, mean, total variation), unscaled
+
+
+def measure_input(f: np.ndarray, n_blocks: int, dtype) -> InputMeasure:
+    """The input's share of :func:`measure_channels` (``dtype``: the output's), for
+    a run whose sums need no scaling (:func:`sum_scale` 1; else measure_channels
+    raises ValueError)."""
+    f2 = np.asarray(f).reshape(f.shape[0], -1)
+    float32 = np.float32 if np.float32 in (f2.dtype, np.dtype(dtype)) else None
+    amp = _range_amplitude(f2)
+    tol = tolerances(f, n_blocks, float32, amplitude=amp)
+    return InputMeasure(tol, amp, _measure_side(f2, tol["range"], 1.0))
+
+
 def measure_channels(
-    f: np.ndarray, u: np.ndarray, n_blocks: int
+    f: np.ndarray | None, u: np.ndarray, n_blocks: int, measured: InputMeasure | None = None
 ) -> tuple[list[ChannelCheck], dict]:
     """Per-channel min/max, sign changes, total variation and mean drift.
 
     ``f`` is the input as the file holds it, ``u`` the output in the working
-    precision; tolerances in the ulp of the coarser of the two.
+    precision; tolerances in the ulp of the coarser of the two.  With
+    ``measured`` (:func:`measure_input` of the input, before the run) ``f``
+    is not read (it may be None).
     """
-    f2 = np.asarray(f).reshape(f.shape[0], -1)
     u2 = np.asarray(u).reshape(u.shape[0], -1)
-    float32 = np.float32 if np.float32 in (f2.dtype, u2.dtype) else None
-    ranges = _compiled_ranges(f2, u2)
-    if ranges is not None:  # max |f| and max |u| from one compiled walk over each
-        amp_f, amp_u = (_amplitude_of(lo, hi) for lo, hi in ranges)
+    if measured is None:
+        f2 = np.asarray(f).reshape(f.shape[0], -1)
+        float32 = np.float32 if np.float32 in (f2.dtype, u2.dtype) else None
+        amp_f = _range_amplitude(f2)
         tol = tolerances(f, n_blocks, float32, amplitude=amp_f)
     else:
-        tol = tolerances(f, n_blocks, float32)
-        amp_f, amp_u = _amplitude(f2), _amplitude(u2)
+        tol, amp_f = measured.tol, measured.amplitude
+    n = u2.shape[0]
     # Sums of samples near the float64 maximum overflow: then they are taken of
     # the samples times a power of two (exact), so that no sum can overflow.
-    scale = sum_scale(max(amp_f, amp_u), f2.shape[0])
-    tv_in = total_variation(f2 if scale == 1.0 else f2 * scale)
-    tv_out = total_variation(u2 if scale == 1.0 else u2 * scale)
-    stats = None if scale != 1.0 else _compiled_stats(f2, u2, tol["range"])
-    if stats is not None:
-        return _checks_of(stats, f2, u2, tv_in, tv_out, tol), tol
-    sc_in = sign_changes(f2, tol["range"])
-    sc_out = sign_changes(u2, tol["range"])
+    scale = sum_scale(max(amp_f, _range_amplitude(u2)), n)
+    if measured is None:
+        side_in = _measure_side(f2, tol["range"], scale)
+    elif scale == 1.0:
+        side_in = measured.side
+    else:
+        raise ValueError("the input was measured before the run unscaled; its sums need scaling")
+    side_out = _measure_side(u2, tol["range"], scale)
     checks = []
-    col = np.empty(f2.shape[0])  # one channel in float64, contiguous: f's, then u's
-    for c in range(f2.shape[1]):
-        np.copyto(col, f2[:, c])
-        lo, hi, mean_in = float(col.min()), float(col.max()), _mean(col, scale)
-        np.copyto(col, u2[:, c])
-        olo, ohi = float(col.min()), float(col.max())
-        drift = float(_mean(col, scale) - mean_in)
+    for (lo, hi, sc_in, mean_in, tv_in), (olo, ohi, sc_out, mean_out, tv_out) in zip(
+        side_in, side_out, strict=True
+    ):
+        drift = float(mean_out - mean_in)
         checks.append(
-            channel_check(
-                lo,
-                hi,
-                olo,
-                ohi,
-                sc_in[c],
-                sc_out[c],
-                tv_in[c],
-                tv_out[c],
-                drift,
-                col.size,
-                tol,
-                scale,
-            )
+            channel_check(lo, hi, olo, ohi, sc_in, sc_out, tv_in, tv_out, drift, n, tol, scale)
         )
     return checks, tol
+
+
+def _measure_side(x2: np.ndarray, band: float, scale: float) -> list[tuple]:
+    """Per column of ``x2`` (rows x columns): min, max, sign changes outside
+    ``|v| <= band``, mean (of the samples times ``scale``, unscaled) and total
+    variation (of the samples times ``scale``).  By the compiled walks where
+    they apply (the same numbers: NumPy's pairwise sum of each contiguous
+    column), else NumPy on a contiguous copy of the column."""
+    n = x2.shape[0]
+    tv = total_variation(x2 if scale == 1.0 else x2 * scale)
+    got = _compiled_side(x2, band) if scale == 1.0 else None
+    out = []
+    col = None
+    for c in range(x2.shape[1]):
+        if got is not None and got[c] is not None:
+            lo, hi, changes, total = got[c]
+            mean = np.float64(total) / n  # np.mean: the pairwise sum / the count
+        else:
+            if col is None:
+                col = np.empty(n)  # one channel in float64, contiguous
+            np.copyto(col, x2[:, c])
+            lo, hi, mean = float(col.min()), float(col.max()), _mean(col, scale)
+            changes = sign_changes(x2[:, c], band)[0]  # in the column's own dtype
+        out.append((lo, hi, changes, mean, tv[c]))
+    return out
 
 
 def _amplitude(a: np.ndarray) -> float:
     return abs(float(np.maximum(-a.min(), a.max()))) if a.size else 0.0
 
 
-def _amplitude_of(lo: float, hi: float) -> float:
-    """:func:`_amplitude` from the extremes (no NaN among the values)."""
-    return abs(float(np.maximum(-lo, hi)))
-
-
 #: Widest rows the compiled measurements take in one walk (``_kernels.columns_stats``).
 COMPILED_COLUMNS = 16
 
 
-def _compiled_module(f2: np.ndarray, u2: np.ndarray):
-    """The compiled module for :func:`measure_channels` on ``f2`` and ``u2`` (float64,
-    C-contiguous, at most :data:`COMPILED_COLUMNS` columns, rows), else None."""
-    for a in (f2, u2):
-        if not (a.dtype == np.float64 and a.flags.c_contiguous and a.shape[0]):
-            return None
-    if not 1 <= f2.shape[1] <= COMPILED_COLUMNS:
+def _compiled_module(x2: np.ndarray):
+    """The compiled module for the measurements of ``x2`` (float64, C-contiguous,
+    rows of at most :data:`COMPILED_COLUMNS` columns), else None."""
+    if not (x2.dtype == np.float64 and x2.flags.c_contiguous and x2.shape[0]):
+        return None
+    if not 1 <= x2.shape[1] <= COMPILED_COLUMNS:
         return None
     from .engine import _kernels
 
@@ -546,54 +571,34 @@ def _compiled_module(f2: np.ndarray, u2: np.ndarray):
     return module if hasattr(module, "columns_stats") else None
 
 
-def _compiled_ranges(f2: np.ndarray, u2: np.ndarray):
-    """``((lo, hi) of f2, (lo, hi) of u2)`` over all values by the compiled walk
-    (``columns_range``), or None: a NaN, or no compiled loop (then NumPy's)."""
-    module = _compiled_module(f2, u2)
+def _range_amplitude(x2: np.ndarray) -> float:
+    """:func:`_amplitude` (max |x|; NaN where x holds one), by one compiled walk
+    (``columns_range``) where it applies."""
+    module = _compiled_module(x2)
+    if module is None:
+        return _amplitude(x2)
+    got = module.columns_range(x2)
+    if any(nan for _, _, nan in got):
+        return _amplitude(x2)
+    lo, hi = min(lo for lo, _, _ in got), max(hi for _, hi, _ in got)
+    return abs(float(np.maximum(-lo, hi)))  # as _amplitude: -0.0 -> 0.0
+
+
+def _compiled_side(x2: np.ndarray, band: float) -> list | None:
+    """Per column of ``x2``: ``(lo, hi, sign changes, sum)`` as NumPy gives them on
+    the contiguous column (the sum its pairwise sum, bit for bit), by one
+    compiled walk; None for a column it does not settle (a NaN, a value in the
+    sign band ``|v| <= band``, an extreme of zero: NumPy's numbers then, whose
+    choice between 0.0 and -0.0 is its own), None where it does not apply."""
+    module = _compiled_module(x2) if band >= 0 else None
     if module is None:
         return None
+    firsts = np.ascontiguousarray(x2[0])  # each column's "row before": no change
     out = []
-    for a in (f2, u2):
-        got = module.columns_range(a)
-        if any(nan for _, _, nan in got):
-            return None
-        out.append((min(lo for lo, _, _ in got), max(hi for _, hi, _ in got)))
+    for lo, hi, nan, inside, changes, _, _, total, _ in module.columns_stats(x2, firsts, band):
+        settled = not (nan or inside or lo == 0.0 or hi == 0.0)
+        out.append((lo, hi, changes, total) if settled else None)
     return out
-
-
-def _compiled_stats(f2: np.ndarray, u2: np.ndarray, tol: float):
-    """Per column of ``f2`` and of ``u2``: ``(lo, hi, sign changes, sum)`` as NumPy
-    gives them on the contiguous column (the sum its pairwise sum, bit for bit),
-    by one compiled walk over each; None where the loop does not apply (a NaN,
-    a value in the sign band ``|v| <= tol``, an extreme of zero: NumPy's numbers
-    then, whose choice between 0.0 and -0.0 is its own)."""
-    module = None if not tol >= 0 else _compiled_module(f2, u2)
-    if module is None:
-        return None
-    out = []
-    for a in (f2, u2):
-        firsts = np.ascontiguousarray(a[0])  # each column's "row before": no change, no step
-        got = module.columns_stats(a, firsts, float(tol))
-        for lo, hi, nan, inside, _, _, _, _, _ in got:
-            if nan or inside or lo == 0.0 or hi == 0.0:
-                return None
-        out.append([(lo, hi, changes, total) for lo, hi, _, _, changes, _, _, total, _ in got])
-    return out
-
-
-def _checks_of(stats, f2, u2, tv_in, tv_out, tol) -> list[ChannelCheck]:
-    """:func:`measure_channels`' checks from :func:`_compiled_stats` (sums unscaled)."""
-    n = f2.shape[0]
-    checks = []
-    pairs = zip(*stats, strict=True)
-    for c, ((lo, hi, sc_in, sum_in), (olo, ohi, sc_out, sum_out)) in enumerate(pairs):
-        # np.mean: the pairwise sum divided by the count, in float64
-        drift = float(np.float64(sum_out) / n - np.float64(sum_in) / n)
-        check = channel_check(
-            lo, hi, olo, ohi, sc_in, sc_out, tv_in[c], tv_out[c], drift, n, tol, 1.0
-        )
-        checks.append(check)
-    return checks
 
 
 def sum_scale(amp: float, n: int) -> float:

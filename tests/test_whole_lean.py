@@ -77,9 +77,11 @@ def test_the_compiled_walk_is_taken_and_agrees(rng, monkeypatch):
     f = rng.standard_normal((50_000, 2))
     u = 0.5 * f
     tol = stability.tolerances(f, 4)["range"]
-    assert stability._compiled_stats(f, u, tol) is not None  # the fast path applies
+    for x in (f, u):  # the fast path applies, and settles every column
+        got = stability._compiled_side(x, tol)
+        assert got is not None and None not in got
     fast, _ = stability.measure_channels(f, u, 4)
-    monkeypatch.setattr(stability, "_compiled_module", lambda *a: None)
+    monkeypatch.setattr(stability, "_compiled_module", lambda x2: None)
     slow, _ = stability.measure_channels(f, u, 4)
     assert [c.as_dict() for c in fast] == [c.as_dict() for c in slow]
 
@@ -106,7 +108,7 @@ def test_cases_the_walk_leaves_to_numpy(rng, monkeypatch, case):
         u *= 1e300
     with np.errstate(all="ignore"):
         fast, tol = stability.measure_channels(f, u, 3)
-        monkeypatch.setattr(stability, "_compiled_module", lambda *a: None)
+        monkeypatch.setattr(stability, "_compiled_module", lambda x2: None)
         slow, tol_slow = stability.measure_channels(f, u, 3)
     assert tol == tol_slow
     a, b = [c.as_dict() for c in fast], [c.as_dict() for c in slow]
@@ -126,7 +128,8 @@ def run_pair(tmp_path, monkeypatch, name, data, report: bool):
         if not lean:  # as before: one write, a fresh result, NumPy's measures
             monkeypatch.setattr(pipeline, "WRITE_ROWS", 1 << 40)
             monkeypatch.setattr(filters, "run_plan", _no_out(filters.run_plan))
-            monkeypatch.setattr(stability, "_compiled_module", lambda *a: None)
+            monkeypatch.setattr(stability, "_compiled_module", lambda x2: None)
+            monkeypatch.setattr(pipeline._Whole, "_measure_before", lambda *a: (None, None))
         out = tmp_path / f"{name}-{lean}.wav"
         rep = tmp_path / f"{name}-{lean}.json" if report else None
         got = run_file(
@@ -242,7 +245,51 @@ def test_total_variation_takes_the_compiled_loop(rng, monkeypatch):
             calls.append(rows)
             return module.columns_variation(x, rows)
 
-    monkeypatch.setattr(stability, "_compiled_module", lambda *a: Spy())
+    monkeypatch.setattr(stability, "_compiled_module", lambda x2: Spy())
     got = stability.total_variation(u)
     assert calls == [stability.TV_ROWS]
     assert got.tolist() == old_total_variation(u, stability.TV_ROWS).tolist()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_input_measured_before_gives_the_same_checks(rng, dtype):
+    f = rng.standard_normal((30_000, 2))
+    f[::50, 1] = 0.0  # a column NumPy measures
+    u = (0.7 * f).astype(dtype)
+    measured = stability.measure_input(f, 6, u.dtype)
+    f_copy = f.copy()
+    f[:] = np.nan  # overwritten by the run: not read again
+    got, tol = stability.measure_channels(None, u, 6, measured)
+    want, want_tol = stability.measure_channels(f_copy, u, 6)
+    assert tol == want_tol
+    assert [c.as_dict() for c in got] == [c.as_dict() for c in want]
+
+
+def test_input_measured_before_refuses_scaled_sums(rng):
+    f = 1e300 * rng.standard_normal((1000, 2))
+    measured = stability.measure_input(f, 3, np.float64)
+    with pytest.raises(ValueError, match="scaling"):
+        stability.measure_channels(None, f, 3, measured)
+
+
+def test_whole_run_measures_before_and_runs_in_place(tmp_path, rng, monkeypatch):
+    """A measured whole-file run of a plain plan runs its blocks in the read samples
+    (one signal-sized float64 array, not two) and reports the numbers of the run
+    that keeps its input (test_whole_run_writes_the_same_bytes)."""
+    import soundfile
+
+    data = (0.3 * rng.standard_normal((4000, 2))).astype(np.float32)
+    src = tmp_path / "in.wav"
+    soundfile.write(src, data, 8000, subtype="FLOAT")
+    seen = []
+    real = filters.run_plan
+
+    def spy(plan, u, callback=None, dtype=None, threads=None, out=None):
+        seen.append(out is u)
+        return real(plan, u, callback, dtype, threads, out)
+
+    monkeypatch.setattr(filters, "run_plan", spy)
+    make = planner("diffuse", "perona-malik", steps=4)
+    report = run_file(make, str(src), str(tmp_path / "o.wav"), run=RunOptions(chunk_size=0))
+    assert seen == [True]
+    assert report["guarantees_held"]
