@@ -293,3 +293,48 @@ def test_whole_run_measures_before_and_runs_in_place(tmp_path, rng, monkeypatch)
     report = run_file(make, str(src), str(tmp_path / "o.wav"), run=RunOptions(chunk_size=0))
     assert seen == [True]
     assert report["guarantees_held"]
+
+
+@pytest.mark.parametrize(
+    "subtype, fmt, ext",
+    [
+        ("FLOAT", "WAV", "wav"),
+        ("PCM_16", "WAV", "wav"),
+        ("PCM_24", "WAV", "wav"),
+        ("PCM_32", "WAV", "wav"),
+        ("DOUBLE", "WAV", "wav"),
+        ("PCM_16", "FLAC", "flac"),
+        ("FLOAT", "AIFF", "aiff"),
+    ],
+)
+@pytest.mark.parametrize("columns", [None, [1], [3, 1]])
+def test_audio_file_read_whole_without_its_bytes(
+    tmp_path, rng, monkeypatch, subtype, fmt, ext, columns
+):
+    """An audio file on disk is read into its float64 samples block by block (never
+    all its bytes at once): the Signal parse_signal gives for the file's bytes."""
+    import soundfile
+
+    from resdenoise.io import ReadOptions, read_signal
+    from resdenoise.io import read as read_module
+
+    n = 2 * (1 << 16) + 77  # several read blocks and a short last one
+    x = np.clip(0.4 * rng.standard_normal((n, 3)), -1, 1)
+    path = tmp_path / f"a.{ext}"
+    soundfile.write(path, x, 8000, subtype=subtype, format=fmt)
+    options = ReadOptions(columns=columns)
+    want = read_module.parse_signal(path.read_bytes(), "AUDIO", str(path), options)
+
+    def no_bytes(_path):
+        raise AssertionError("the file's bytes were read whole")
+
+    monkeypatch.setattr(read_module, "_read_bytes", no_bytes)
+    got = read_signal(path, None, options)
+    assert got.data.dtype == want.data.dtype == np.float64
+    assert got.data.shape == want.data.shape and got.data.flags.c_contiguous
+    assert got.data.tobytes() == want.data.tobytes()
+    assert got.carried.keys() == want.carried.keys()
+    for k in got.carried:
+        assert got.carried[k].tobytes() == want.carried[k].tobytes()
+    same = ("format", "subtype", "samplerate", "positions", "source")
+    assert [getattr(got, a) for a in same] == [getattr(want, a) for a in same]

@@ -163,6 +163,8 @@ class AudioReader:
             # read ahead by a thread while the visitor works on the block before
             if visit is None and self.raw is not None and self.plain is not None:
                 blocks = [(self._plain_whole(), None)]  # the bytes in hand, as read
+            elif visit is None and keep is not None and self.plain is not None:
+                blocks = self._plain_read()  # a file read whole: kept (copied) block by block
             elif visit is None:
                 blocks = self._frames(f, frames)
             else:  # read ahead by a thread (not imported for a file read whole)
@@ -257,6 +259,20 @@ class AudioReader:
         view = np.frombuffer(self.raw, plain.dtype, count, plain.offset)
         return self._as_read(view.reshape(plain.frames, plain.channels), plain)
 
+    def _plain_read(self):
+        """``(block as read, None)`` of a plain WAV, by plain reads into one reused
+        buffer (each block is valid until the next), until its frames or the end."""
+        plain = self.plain
+        buffer = np.empty((READ_FRAMES, plain.channels), plain.dtype)
+        start = 0
+        with self._raw() as fh:
+            while start < plain.frames:
+                view = read_frames(fh, plain, start, buffer)
+                if not view.shape[0]:
+                    return
+                start += view.shape[0]
+                yield self._as_read(view, plain), None
+
     def _plain_frames(self):
         """``(None, block as floats)`` of a plain WAV, by plain reads into one kept
         buffer (the floats are new arrays), until its frames or the end of the file."""
@@ -324,6 +340,45 @@ def read_audio(raw: bytes, source: str, options: ReadOptions) -> Signal:
     kept: list = []
     stream = reader.check(keep=kept.append)
     return reader.gather(stream, kept)
+
+
+class _Filled:
+    """The blocks of an audio file read whole, converted into one float64 array as
+    they come (``gather``'s floats, without the blocks as read held together)."""
+
+    def __init__(self, reader: AudioReader):
+        self.reader, self.frames, self.data, self.at = reader, 0, None, 0
+
+    def expect(self, frames: int) -> None:
+        self.frames = frames
+
+    def add(self, block: np.ndarray) -> None:
+        k = block.shape[0]
+        if self.data is None:
+            self.data = np.empty((max(self.frames, k), block.shape[1]))
+        if self.at + k > self.data.shape[0]:  # more frames than the header said
+            grown = np.empty((self.at + k, block.shape[1]))
+            grown[: self.at] = self.data[: self.at]
+            self.data = grown
+        into = self.data[self.at : self.at + k]
+        np.copyto(into, block)  # exact: float32, int32 and float64 in float64
+        if self.reader.dtype == "int32":
+            into *= 2.0**-31  # as gather's floats: the same floats as / 2**31
+        self.at += k
+
+    def signal(self, stream: SignalStream) -> Signal:
+        data, carried = self.reader._split(self.data[: self.at])
+        return replace(stream.template, data=data, carried=carried)
+
+
+def read_audio_file(path: str, source: str, options: ReadOptions) -> Signal:
+    """The whole door for an audio file on disk (a regular file): checked and read
+    in one pass, block by block into one float64 array, without the file's bytes
+    in memory; the Signal :func:`read_audio` gives for its bytes."""
+    reader = AudioReader(source, lambda: path, options)
+    filled = _Filled(reader)
+    stream = reader.check(keep=filled.add, expect=filled.expect)
+    return filled.signal(stream)
 
 
 def open_audio(

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import ParameterError, SignalError, one_line
 from .atomic import remove_temporary, spool_stdin
-from .audio import open_audio, read_audio
+from .audio import open_audio, read_audio, read_audio_file
 from .options import ReadOptions
 from .signal import (
     STDIO,
@@ -71,8 +71,32 @@ def read_signal(
 
         return read_zarr(path, source, ReadOptions() if options is None else options)
     else:
+        if guess_format(path, fmt) != "CSV":
+            sig = _read_audio_file(path, source, options)
+            if sig is not None:
+                return sig
         raw = _read_bytes(path)
     return parse_signal(raw, guess_format(path, fmt), source, options)
+
+
+def _read_audio_file(path: str, source: str, options: ReadOptions | None) -> Signal | None:
+    """An audio file that is a regular, non-empty file, read whole without holding its
+    bytes (:func:`.audio.read_audio_file`: the same Signal, the same errors); None
+    for anything else (read as bytes then, with their messages)."""
+    _stat_input(path)
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        with open(path, "rb") as fh:  # the errors of _read_bytes
+            if not fh.read(1):
+                return None  # empty: parse_signal says so
+    except PermissionError:
+        raise SignalError(f"{path}: permission denied; cannot read the file") from None
+    except OSError as exc:
+        raise SignalError(f"{path}: cannot read: {one_line(exc.strerror or exc)}") from None
+    sig = read_audio_file(path, source, ReadOptions() if options is None else options)
+    _check_samples(sig)
+    return sig
 
 
 def is_pipe(path: str | os.PathLike) -> bool:
