@@ -553,7 +553,7 @@ class _Whole:
         input's range, far below four times it)."""
         from .filters import Plan
         from .noise import resolve_sigma
-        from .stability import measure_input, sum_scale
+        from .stability import measure_input
 
         job = self.job
         if not job.measure or data is not self.sig.data or not verdict.linf_stable:
@@ -563,7 +563,9 @@ class _Whole:
         if job.run.check_wavelet or self.clean is not None or plan.computed is not None:
             return None, None
         measured = measure_input(data, plan.steps, data.dtype)
-        if sum_scale(4.0 * measured.amplitude, data.shape[0]) != 1.0:
+        # sum_scale is 1 up to four times the input's amplitude (4 x 4 n amp < 1e300;
+        # written so, since 4 amp itself may overflow to inf, which sum_scale lets be)
+        if not 16.0 * data.shape[0] * measured.amplitude < 1e300:
             return None, None
         return measured, resolve_sigma(data)
 
