@@ -276,16 +276,8 @@ class AudioReader:
     def _plain_frames(self):
         """``(None, block as floats)`` of a plain WAV, by plain reads into one kept
         buffer (the floats are new arrays), until its frames or the end of the file."""
-        plain = self.plain
-        buffer = np.empty((READ_FRAMES, plain.channels), plain.dtype)
-        start = 0
-        with self._raw() as fh:
-            while start < plain.frames:
-                view = read_frames(fh, plain, start, buffer)
-                if not view.shape[0]:
-                    return
-                start += view.shape[0]
-                yield None, self._floats(self._as_read(view, plain))
+        for block, _ in self._plain_read():
+            yield None, self._floats(block)
 
     def _split(self, block: np.ndarray) -> tuple[np.ndarray, dict]:
         """The filtered channels of ``block`` (contiguous) and the carried ones."""
