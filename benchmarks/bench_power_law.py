@@ -92,15 +92,7 @@ def main() -> None:
     for phi, seed, level in [(0.9, 0, 0.3), (0.9, 1, 0.3), (0.99, 0, 0.05), (0.99, 1, 0.1)]:
         rng = np.random.default_rng(200 + seed)
         clean = ar1(8192, phi, seed)
-        noise = level * np.std(clean) * rng.standard_normal(clean.size)
-        f = clean + noise
-        plan, _ = choose_denoiser(f)
-        err = plan.run(f) - clean
-        before = 10.0 * np.log10(np.sum(clean**2) / np.sum(noise**2))
-        after = 10.0 * np.log10(np.sum(clean**2) / np.sum(err**2))
-        print(
-            f"  phi {phi}, seed {seed}, {level:.0%}: {before:6.2f} -> {after:6.2f} dB ({confident(f)})"
-        )
+        snr_row(f"phi {phi}, seed {seed}", clean, level, rng)
     print("white noise on a random walk: SNR in -> out of the automatic choice (confident?)")
     for n, seed, level in [
         (1024, 1, 0.05),
@@ -110,17 +102,19 @@ def main() -> None:
         (2048, 1, 0.02),
     ]:
         rng = np.random.default_rng(100 + seed)
-        walk = np.cumsum(rng.standard_normal(n))
-        noise = level * np.std(walk) * rng.standard_normal(n)
-        f = walk + noise
-        plan, _ = choose_denoiser(f)
-        err = plan.run(f) - walk
-        before = 10.0 * np.log10(np.sum(walk**2) / np.sum(noise**2))
-        after = 10.0 * np.log10(np.sum(walk**2) / np.sum(err**2))
-        print(
-            f"  {n:5d} samples, seed {seed}, {level:.0%}: {before:6.2f} -> {after:6.2f} dB ({confident(f)})",
-            flush=True,
-        )
+        snr_row(f"{n:5d} samples, seed {seed}", np.cumsum(rng.standard_normal(n)), level, rng)
+
+
+def snr_row(label: str, clean: np.ndarray, level: float, rng) -> None:
+    """One line: the SNR of ``clean`` in white noise of ``level`` x its std, before and
+    after the automatic choice, and whether the noise was called one power law."""
+    noise = level * np.std(clean) * rng.standard_normal(clean.size)
+    f = clean + noise
+    plan, _ = choose_denoiser(f)
+    err = plan.run(f) - clean
+    before = 10.0 * np.log10(np.sum(clean**2) / np.sum(noise**2))
+    after = 10.0 * np.log10(np.sum(clean**2) / np.sum(err**2))
+    print(f"  {label}, {level:.0%}: {before:6.2f} -> {after:6.2f} dB ({confident(f)})", flush=True)
 
 
 if __name__ == "__main__":
