@@ -27,13 +27,21 @@ removed at the end.  Python's bytecode is cached (in a temporary
 ``PYTHONPYCACHEPREFIX``) as for an installed tool, also where the shell sets
 ``PYTHONDONTWRITEBYTECODE``.
 
+``RESDENOISE_E2E_PARTS`` picks the parts (default ``1,2,3,4``); with
+``RESDENOISE_BEFORE=/path/to/another/checkout`` part 1 also runs that
+checkout's ``resdenoise`` (its compiled module built in place) in the same
+rounds: before and after side by side.  Each command's median CPU time (user
++ system) is printed beside its wall time.
+
     python benchmarks/bench_e2e.py            # make bench-e2e
     RESDENOISE_E2E_MIB=64 RESDENOISE_E2E_ROUNDS=3 python benchmarks/bench_e2e.py
+    RESDENOISE_E2E_PARTS=1 RESDENOISE_BEFORE=/tmp/main python benchmarks/bench_e2e.py
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -49,7 +57,11 @@ ROUNDS = int(os.environ.get("RESDENOISE_E2E_ROUNDS", "3"))
 FILES = int(os.environ.get("RESDENOISE_E2E_FILES", "200"))
 AUTO_LIMIT = float(os.environ.get("RESDENOISE_E2E_AUTO_LIMIT", "300"))
 AUTO_SIZES = [int(float(s)) for s in os.environ.get("RESDENOISE_E2E_AUTO", "1e5,1e6").split(",")]
+PARTS = os.environ.get("RESDENOISE_E2E_PARTS", "1,2,3,4").split(",")
+BEFORE = os.environ.get("RESDENOISE_BEFORE")
 RATE = 48_000
+#: Median CPU seconds (user + system, of the command and its children) by command name.
+CPU: dict = {}
 PM = ["diffuse", "--diffusivity", "perona-malik", "-q"]
 RESDENOISE = [sys.executable, "-m", "resdenoise"]
 TIME = "/usr/bin/time"
@@ -63,7 +75,7 @@ with soundfile.SoundFile(sys.argv[1]) as src, soundfile.SoundFile(
 """
 
 
-def run(command, shell: bool = False) -> tuple[float, float]:
+def run(command, shell: bool = False, env=None) -> tuple[float, float]:
     """(seconds, peak resident MiB of the command; NaN without GNU time); raises on failure.
 
     The peak is read by ``/usr/bin/time``: a child forked from this (large)
@@ -76,7 +88,7 @@ def run(command, shell: bool = False) -> tuple[float, float]:
         if os.path.exists(TIME):
             command = [TIME, "-f", "%M", "-o", out.name, *command]
         start = time.perf_counter()
-        code = subprocess.run(command, stdout=subprocess.DEVNULL).returncode
+        code = subprocess.run(command, stdout=subprocess.DEVNULL, env=env).returncode
         seconds = time.perf_counter() - start
         if code != 0:
             raise RuntimeError(f"{command!r} failed with exit code {code}")
@@ -87,17 +99,23 @@ def run(command, shell: bool = False) -> tuple[float, float]:
 
 
 def side_by_side(commands: dict, rounds: int, before=None) -> dict:
-    """Each command once per round, in turn; {name: (median seconds, max peak MiB)}."""
+    """Each command once per round, in turn; {name: (median seconds, max peak MiB)}
+    (and the median CPU seconds in :data:`CPU`)."""
     times: dict = {name: [] for name in commands}
+    cpu: dict = {name: [] for name in commands}
     peaks: dict = {name: float("nan") for name in commands}
     for r in range(rounds):
         order = list(commands) if r % 2 == 0 else list(reversed(commands))
         for name in order:
             if before is not None:
                 before(name)
+            used = resource.getrusage(resource.RUSAGE_CHILDREN)
             seconds, peak = commands[name]()
+            now = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu[name].append(now.ru_utime - used.ru_utime + now.ru_stime - used.ru_stime)
             times[name].append(seconds)
             peaks[name] = peak if not peaks[name] >= peak else peaks[name]
+    CPU.update({name: statistics.median(v) for name, v in cpu.items()})
     return {name: (statistics.median(times[name]), peaks[name]) for name in commands}
 
 
@@ -120,8 +138,12 @@ def verdict(ratio: float, target: float) -> str:
 
 def table(results: dict, base: str) -> None:
     b = results[base][0]
+    print(f"  {'':<34} {'wall':>10}  {'':<17} {'peak':>11}  {'CPU':>7}")
     for name, (seconds, peak) in results.items():
-        print(f"  {name:<34} {seconds:8.2f} s  {seconds / b:6.2f}x {base:<10} {peak:7.0f} MiB")
+        print(
+            f"  {name:<34} {seconds:8.2f} s  {seconds / b:6.2f}x {base:<10} {peak:7.0f} MiB"
+            f"  {CPU.get(name, float('nan')):5.2f} s"
+        )
 
 
 def engine_alone(path: str, blocks: int) -> float:
@@ -160,6 +182,12 @@ def large_file(work: str, sox_missing: str | None) -> None:
         commands[f"resdenoise perona-malik {m} steps"] = lambda m=m: run(
             [*RESDENOISE, *PM, "--steps", str(m), src, "-o", out]
         )
+    if BEFORE:  # the same command on another checkout, in the same rounds
+        env = {**os.environ, "PYTHONPATH": BEFORE}
+        for m in (10, 100):
+            commands[f"before: perona-malik {m} steps"] = lambda m=m: run(
+                [*RESDENOISE, *PM, "--steps", str(m), src, "-o", out], env=env
+            )
 
     def clean(_name=None) -> None:
         if os.path.exists(out):
@@ -180,6 +208,11 @@ def large_file(work: str, sox_missing: str | None) -> None:
             print(
                 f"    vs sox lowpass 3000:              {verdict(ours / results['sox lowpass 3000'][0], 1.5)}"
             )  # noqa: E501
+        if BEFORE:
+            was = results[f"before: perona-malik {m} steps"][0]
+            print(f"    before ({BEFORE}): vs soundfile copy + engine alone "
+                  f"{was / (copy + engine[m]):.2f}x; after / before: wall {ours / was:.2f}x, "
+                  f"CPU {CPU[f'resdenoise perona-malik {m} steps'] / CPU[f'before: perona-malik {m} steps']:.2f}x")  # fmt: skip
     os.unlink(src)
 
 
@@ -265,10 +298,19 @@ def one_small_file(work: str) -> None:
         ),
         "resdenoise (one file)": lambda: run([*RESDENOISE, *PM, "--steps", "10", path, "-o", out]),
     }
+    # what a Makefile calls: the installed program, beside this Python
+    script = os.path.join(os.path.dirname(sys.executable), "resdenoise")
+    if os.path.exists(script):
+        commands["installed resdenoise"] = lambda: run(
+            [script, *PM, "--steps", "10", path, "-o", out]
+        )
     results = side_by_side(commands, rounds)
-    table(results, 'python -c "import numpy, soundfile"')
-    ratio = results["resdenoise (one file)"][0] / results['python -c "import numpy, soundfile"'][0]
-    print(f"  one file / import numpy, soundfile: {verdict(ratio, 1.3)}")
+    baseline = 'python -c "import numpy, soundfile"'
+    table(results, baseline)
+    for name in ("resdenoise (one file)", "installed resdenoise"):
+        if name in results:
+            ratio = results[name][0] / results[baseline][0]
+            print(f"  {name} / import numpy, soundfile: {verdict(ratio, 1.3)}")
 
 
 def automatic_search() -> None:
@@ -333,10 +375,14 @@ def main() -> None:
     for command in ([*RESDENOISE, "--help"], [sys.executable, "-c", "import numpy, soundfile"]):
         subprocess.run(command, stdout=subprocess.DEVNULL, check=True)
     try:
-        large_file(work, sox_missing)
-        small_files(work, sox_missing)
-        one_small_file(work)
-        automatic_search()
+        parts = {
+            "1": lambda: large_file(work, sox_missing),
+            "2": lambda: small_files(work, sox_missing),
+            "3": lambda: one_small_file(work),
+            "4": automatic_search,
+        }
+        for part in PARTS:
+            parts[part.strip()]()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end")

@@ -1475,12 +1475,117 @@ static RD_INLINE inline double leaf_sum(const double *v, Py_ssize_t n)
     return res;
 }
 
+#if defined(__GNUC__)
+/* A leaf of walk_all (8 <= n <= PW_BLOCK rows from row i, C columns interleaved), walked
+   as the rows lie in memory: a group of 8 rows is 8C contiguous values, so element e of
+   a group belongs to column e % C, running sum e / C of leaf_sum (lane q of the eight),
+   and every group adds its e-th value to the same running sum, in the same order as
+   leaf_sum adds them column by column: the same bits, in vectors of 4 over all columns
+   at once.  The extremes and sign changes take every value once (their order does not
+   matter; a change is counted between consecutive rows of a column).  The rows past the
+   last whole group of 8 are added one by one after, as leaf_sum adds them. */
+static RD_CLONES void leaf_all(Walk *w, Py_ssize_t C, Py_ssize_t i, Py_ssize_t n, double *tot,
+                               double *var)
+{
+    const double *p = w[0].x + i * C; /* row i, column 0 */
+    const Py_ssize_t m = n - n % 8, L = 8 * C, V = 2 * C; /* V vectors of 4 per group */
+    const double tol = w[0].tol;
+    const v4d tolv = {tol, tol, tol, tol};
+    const v4i magnitude = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
+    const v4d inf = {INFINITY, INFINITY, INFINITY, INFINITY};
+    v4d sum[2 * ALL_MAX_C], dif[2 * ALL_MAX_C], lo[2 * ALL_MAX_C], hi[2 * ALL_MAX_C],
+        sm[2 * ALL_MAX_C];
+    v4i ch[2 * ALL_MAX_C];
+    /* the first group's predecessors: the row before (differences) and, for the sign
+       changes, the row before only when a row of this walk precedes (else itself: no
+       change) */
+    double before[8 * ALL_MAX_C], signs[8 * ALL_MAX_C];
+    for (Py_ssize_t c = 0; c < C; c++) {
+        before[c] = i ? p[c - C] : w[c].last;
+        signs[c] = w[c].seen ? p[c - C] : p[c];
+    }
+    memcpy(before + C, p, (size_t)(L - C) * sizeof(double));
+    memcpy(signs + C, p, (size_t)(L - C) * sizeof(double));
+    for (Py_ssize_t k = 0; k < V; k++) {
+        v4d a, b, s;
+        memcpy(&a, p + 4 * k, sizeof a);
+        memcpy(&b, before + 4 * k, sizeof b);
+        memcpy(&s, signs + 4 * k, sizeof s);
+        sum[k] = a;
+        dif[k] = (v4d)((v4i)(a - b) & magnitude);
+        lo[k] = pick(a < inf, a, inf); /* a NaN is skipped, as in visit */
+        hi[k] = pick(a > -inf, a, -inf);
+        sm[k] = pick((v4d)((v4i)a & magnitude) < inf, (v4d)((v4i)a & magnitude), inf);
+        ch[k] = (v4i)(a > tolv) ^ (v4i)(s > tolv); /* -1 where the sign changed */
+    }
+    for (Py_ssize_t g = L; g < m * C; g += L)
+        for (Py_ssize_t k = 0; k < V; k++) {
+            v4d a, b, mag;
+            memcpy(&a, p + g + 4 * k, sizeof a);
+            memcpy(&b, p + g + 4 * k - C, sizeof b);
+            sum[k] = sum[k] + a;
+            dif[k] = dif[k] + (v4d)((v4i)(a - b) & magnitude);
+            lo[k] = pick(a < lo[k], a, lo[k]);
+            hi[k] = pick(a > hi[k], a, hi[k]);
+            mag = (v4d)((v4i)a & magnitude);
+            sm[k] = pick(mag < sm[k], mag, sm[k]);
+            ch[k] = ch[k] + ((v4i)(a > tolv) ^ (v4i)(b > tolv));
+        }
+    double r[8 * ALL_MAX_C], d[8 * ALL_MAX_C], l[8 * ALL_MAX_C], h[8 * ALL_MAX_C],
+        s[8 * ALL_MAX_C];
+    int64_t changes[8 * ALL_MAX_C];
+    memcpy(r, sum, (size_t)L * sizeof(double));
+    memcpy(d, dif, (size_t)L * sizeof(double));
+    memcpy(l, lo, (size_t)L * sizeof(double));
+    memcpy(h, hi, (size_t)L * sizeof(double));
+    memcpy(s, sm, (size_t)L * sizeof(double));
+    memcpy(changes, ch, (size_t)L * sizeof(int64_t));
+    for (Py_ssize_t c = 0; c < C; c++) {
+        Walk *wc = &w[c];
+        double rt = ((r[c] + r[C + c]) + (r[2 * C + c] + r[3 * C + c])) +
+                    ((r[4 * C + c] + r[5 * C + c]) + (r[6 * C + c] + r[7 * C + c]));
+        double rv = ((d[c] + d[C + c]) + (d[2 * C + c] + d[3 * C + c])) +
+                    ((d[4 * C + c] + d[5 * C + c]) + (d[6 * C + c] + d[7 * C + c]));
+        int64_t count = 0;
+        for (int q = 0; q < 8; q++) {
+            double a = l[q * C + c], b = h[q * C + c], e = s[q * C + c];
+            wc->lo[0] = a < wc->lo[0] ? a : wc->lo[0];
+            wc->hi[0] = b > wc->hi[0] ? b : wc->hi[0];
+            wc->small[0] = e < wc->small[0] ? e : wc->small[0];
+            count -= changes[q * C + c];
+        }
+        for (Py_ssize_t j = m; j < n; j++) { /* the rows after the last whole group */
+            double a = p[j * C + c], b = p[(j - 1) * C + c], e = fabs(a);
+            rt += a;
+            rv += fabs(a - b);
+            wc->lo[0] = a < wc->lo[0] ? a : wc->lo[0];
+            wc->hi[0] = a > wc->hi[0] ? a : wc->hi[0];
+            wc->small[0] = e < wc->small[0] ? e : wc->small[0];
+            count += (a > tol) != (b > tol);
+        }
+        if (!wc->seen)
+            wc->first = p[c] > tol;
+        wc->seen = 1;
+        wc->changes += count;
+        wc->pos = p[(n - 1) * C + c] > tol;
+        tot[c] = rt;
+        var[c] = rv;
+    }
+}
+#endif
+
 /* The n rows from row i of every column: values and |differences| from the row
    before (w[c].last before row 0) summed as sum_values and sum_steps sum them, when
    both have the same halves (has_last: k differences of k values); one walk over
    the rows instead of two per column */
 static void walk_all(Walk *w, Py_ssize_t C, Py_ssize_t i, Py_ssize_t n, double *tot, double *var)
 {
+#if defined(__GNUC__)
+    if (n >= 8 && n <= PW_BLOCK) {
+        leaf_all(w, C, i, n, tot, var);
+        return;
+    }
+#endif
     if (n <= PW_BLOCK) {
         double v[PW_BLOCK], d[PW_BLOCK];
         for (Py_ssize_t c = 0; c < C; c++) {
@@ -1691,6 +1796,109 @@ static PyObject *py_sure(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* ---- A checking pass's range of every column ----------------------------------------- */
+
+PyDoc_STRVAR(range_doc,
+"columns_range(x) -> tuple of (minimum, maximum, nan) per column\n"
+"\n"
+"The extremes of every column of x (k >= 1 rows x C <= 16 channels, float64,\n"
+"C-contiguous) in one walk over the rows as they lie in memory; nan: the column\n"
+"holds a NaN (its extremes are then those of the other values).  Releases the GIL.");
+
+static RD_CLONES void range_all(const double *x, Py_ssize_t k, Py_ssize_t C, double *lo,
+                                double *hi, int *nan)
+{
+    const Py_ssize_t L = 8 * C; /* lanes: element e of a group of 8 rows is column e % C */
+    double ls[8 * ALL_MAX_C], hs[8 * ALL_MAX_C];
+    int64_t bs[8 * ALL_MAX_C];
+    Py_ssize_t m = 0; /* the rows before m are in the lanes */
+#if defined(__GNUC__)
+    const Py_ssize_t V = 2 * C;
+    const v4d inf = {INFINITY, INFINITY, INFINITY, INFINITY};
+    v4d l[2 * ALL_MAX_C], h[2 * ALL_MAX_C];
+    v4i bad[2 * ALL_MAX_C];
+    m = k - k % 8;
+    for (Py_ssize_t v = 0; v < V; v++) {
+        l[v] = inf;
+        h[v] = -inf;
+        bad[v] = (v4i){0, 0, 0, 0};
+    }
+    for (Py_ssize_t g = 0; g < m * C; g += L)
+        for (Py_ssize_t v = 0; v < V; v++) {
+            v4d a;
+            memcpy(&a, x + g + 4 * v, sizeof a);
+            l[v] = pick(a < l[v], a, l[v]);
+            h[v] = pick(a > h[v], a, h[v]);
+            bad[v] |= (v4i)(a != a);
+        }
+    memcpy(ls, l, (size_t)L * sizeof(double));
+    memcpy(hs, h, (size_t)L * sizeof(double));
+    memcpy(bs, bad, (size_t)L * sizeof(int64_t));
+#else
+    for (Py_ssize_t e = 0; e < L; e++) {
+        ls[e] = INFINITY;
+        hs[e] = -INFINITY;
+        bs[e] = 0;
+    }
+#endif
+    for (Py_ssize_t c = 0; c < C; c++) {
+        double a = INFINITY, b = -INFINITY;
+        int n = 0;
+        for (Py_ssize_t e = c; e < L; e += C) {
+            a = ls[e] < a ? ls[e] : a;
+            b = hs[e] > b ? hs[e] : b;
+            n |= bs[e] != 0;
+        }
+        for (Py_ssize_t j = m; j < k; j++) {
+            double v = x[j * C + c];
+            a = v < a ? v : a;
+            b = v > b ? v : b;
+            n |= v != v;
+        }
+        lo[c] = a;
+        hi[c] = b;
+        nan[c] = n;
+    }
+}
+
+static PyObject *py_range(PyObject *self, PyObject *args)
+{
+    PyObject *xo;
+    Py_buffer x;
+    double lo[ALL_MAX_C], hi[ALL_MAX_C];
+    int nan[ALL_MAX_C];
+    (void)self;
+    if (!PyArg_ParseTuple(args, "O", &xo))
+        return NULL;
+    if (PyObject_GetBuffer(xo, &x, PyBUF_FORMAT | PyBUF_ND | PyBUF_C_CONTIGUOUS) < 0)
+        return NULL;
+    Py_ssize_t C = x.ndim == 2 ? x.shape[1] : 0, k = x.ndim == 2 ? x.shape[0] : 0;
+    if (!is_f64(x.format)) {
+        PyErr_SetString(PyExc_TypeError, "x must hold float64");
+    } else if (C < 1 || C > ALL_MAX_C || k < 1) {
+        PyErr_SetString(PyExc_ValueError, "x must hold k >= 1 rows of 1 to 16 values");
+    } else {
+        Py_BEGIN_ALLOW_THREADS
+        range_all(x.buf, k, C, lo, hi, nan);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&x);
+    if (PyErr_Occurred())
+        return NULL;
+    PyObject *out = PyTuple_New(C);
+    if (out == NULL)
+        return NULL;
+    for (Py_ssize_t c = 0; c < C; c++) {
+        PyObject *one = Py_BuildValue("ddN", lo[c], hi[c], PyBool_FromLong(nan[c]));
+        if (one == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(out, c, one);
+    }
+    return out;
+}
+
 static PyObject *py_simd(PyObject *self, PyObject *noargs)
 {
     (void)self;
@@ -1711,6 +1919,7 @@ static PyMethodDef methods[] = {
     {"column_stats", py_stats, METH_VARARGS, stats_doc},
     {"columns_stats", py_stats_all, METH_VARARGS, stats_all_doc},
     {"sure_sums", py_sure, METH_VARARGS, sure_doc},
+    {"columns_range", py_range, METH_VARARGS, range_doc},
     {"simd", py_simd, METH_NOARGS, "The instruction set the step loops run with."},
     {NULL, NULL, 0, NULL},
 };

@@ -41,6 +41,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -347,6 +348,27 @@ def usable_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
+
+
+#: Where Linux tells how many tasks run or wait for a core now (its fourth field).
+LOADAVG = "/proc/loadavg"
+
+
+def running_now(looks: int = 5) -> float | None:
+    """The tasks running or waiting for a core on the machine now, this thread
+    included: the median of ``looks`` readings of :data:`LOADAVG` a millisecond apart
+    (the 1-minute load average lags by a minute: a run started right after another
+    sees the other's load).  None where the system does not tell."""
+    counts = []
+    for k in range(looks):
+        try:
+            with open(LOADAVG, "rb") as fh:
+                counts.append(int(fh.read().split()[3].split(b"/")[0]))
+        except (OSError, ValueError, IndexError):
+            return None
+        if k + 1 < looks:
+            time.sleep(0.001)
+    return float(np.median(counts))
 
 
 def _tiling(

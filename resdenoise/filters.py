@@ -30,7 +30,6 @@ from .engine import run_blocks
 from .errors import ParameterError, UnstableError
 from .noise import resolve_sigma
 from .nonlinearities import SQRT2, Nonlinearity, get_nonlinearity
-from .report import build_report
 from .wavelet import cycle_spin_shrink, universal_threshold
 
 __all__ = [
@@ -437,6 +436,8 @@ def analyse_run(
             ch.extra.update(
                 energy_in=float(e_in[c]), energy_out=float(e_out[c]), el_residual=float(res[c])
             )
+    from .report import build_report  # not at start-up: a run under -q builds no report
+
     level = resolve_sigma(f)  # per channel, for every run (see resdenoise.noise)
     report = build_report(
         plan, verdict, checks, tol, level.sigma, dtype=u.dtype, estimator=level.estimator

@@ -309,12 +309,18 @@ def quiet_window_noise(u: np.ndarray, order: int = 3) -> np.ndarray:
     length = window_for(u2.shape[0], order)
     if length is None:
         return mad_haar_noise(u2)
-    shift = energy_shift(float(np.max(np.abs(u2)))) if u2.size else 0
+    # the largest |sample| without an array of them (NaN stays NaN: no shift)
+    shift = energy_shift(float(max(-u2.min(), u2.max()))) if u2.size else 0
     if shift:  # samples beyond ENERGY_TOP: energies of the samples / 2**shift
         u2 = np.ldexp(u2, -shift)
+    if order == 3:  # each column in place (the compiled loop), not copied out first
+        u2 = np.ascontiguousarray(u2)
     out = np.empty(u2.shape[1])
     for c in range(u2.shape[1]):
-        energies = window_energies(np.ascontiguousarray(u2[:, c]), length, order)
+        if order == 3:
+            energies = column_energies(u2, c, length)
+        else:
+            energies = window_energies(np.ascontiguousarray(u2[:, c]), length, order)
         lo, hi, weight = quantile_ranks(energies.size)
         part = np.partition(energies, (lo, hi))
         energy = quantile_from(part[lo], part[hi], weight)

@@ -41,6 +41,7 @@ import os
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import GuaranteeError, ParameterError, SignalError
 
@@ -294,7 +295,8 @@ def run_file(
     progress: Progress | None = None,
     on_warning: Callable[[str], object] | None = None,
     protect: Sequence[str] | FileIndex = (),
-) -> dict:
+    measure: bool = True,
+) -> dict | None:
     """Filter one input file into ``output`` and return the report.
 
     Reads the file whole, or in chunks of ``run.chunk_size`` samples (plus a
@@ -339,13 +341,19 @@ def run_file(
         More files that neither ``output`` nor ``report_path`` may be (the
         other inputs of a batch; indexed once by the batch).  The input, ``reference`` and a network
         file (``make_plan.reads``) are protected anyway.
+    measure : bool
+        False when nothing reads the report (the command line under ``-q``
+        without ``--report``, ``--json`` or ``--strict``): a file read whole
+        is not measured after its run, and None is returned.  The output is
+        the same.  Not with ``report_path`` or ``run.strict``, which need
+        the report (ParameterError).
 
     Returns
     -------
-    dict
+    dict or None
         The report of :func:`resdenoise.filters.analyse_run`, plus ``input``,
         ``output``, ``clipped`` and, where they apply, ``quality``,
-        ``carried_columns`` and ``streaming``.
+        ``carried_columns`` and ``streaming``; None when ``measure`` is False.
 
     Raises
     ------
@@ -374,6 +382,11 @@ def run_file(
         output = input_path
         _check_in_place_format(input_path, input_format, write.format)
     run = RunOptions() if run is None else run
+    if not measure and (report_path is not None or run.strict):
+        raise ParameterError(
+            "measure=False builds no report: not with report_path or strict",
+            parameters=["measure"],
+        )
     streamed = should_stream(input_path, run.chunk_size)
     # An allowed unstable run may overflow: that is reported as a clean error
     # (non-finite output, nothing written), not as NumPy warnings.
@@ -403,6 +416,7 @@ def run_file(
                 progress=progress,
                 pipe=pipe,
                 on_warning=on_warning,
+                measure=measure,
             ),
             streamed,
         )
@@ -413,9 +427,9 @@ def run_file(
     return report
 
 
-@dataclass(frozen=True)
-class _FileJob:
-    """One input as :func:`run_file` runs it, in memory or streamed."""
+class _FileJob(NamedTuple):
+    """One input as :func:`run_file` runs it, in memory or streamed (a named tuple:
+    a tenth of a frozen dataclass's cost to define, at every start of the tool)."""
 
     make_plan: Callable
     input_path: str
@@ -430,6 +444,7 @@ class _FileJob:
     progress: Progress | None
     on_warning: Callable[[str], object] | None = None
     pipe: object = None  # resdenoise.io.PipeInput: stdin or a FIFO, read once
+    measure: bool = True  # False: nobody reads the report (run_file returns None)
 
 
 def should_stream(path: str, chunk: int | None, threshold: int | None = None) -> bool:
@@ -489,7 +504,7 @@ class _Whole:
 
             check_float32(sig.source, float(a.max()), tiniest)
 
-    def filter(self, plan, verdict, write) -> tuple[dict, dict | None, None]:
+    def filter(self, plan, verdict, write) -> tuple[dict | None, dict | None, None]:
         from .filters import analyse_run, run_plan
 
         job = self.job
@@ -499,6 +514,8 @@ class _Whole:
             callback = lambda k, _u: job.progress("blocks", k, plan.steps)  # noqa: E731
         out = run_plan(plan, data, callback, threads=job.run.threads)
         out = write(out, self.sig.carried)  # the samples as the file holds them
+        if not job.measure:
+            return None, None, None  # nobody reads the report: nothing measured
         # measured against the file's values (not the float32-rounded input)
         report = analyse_run(plan, self.sig.data, out, verdict, check_wavelet=job.run.check_wavelet)
         quality = None
@@ -617,15 +634,15 @@ def _input_info(template, frames: int) -> dict:
     }
 
 
-def _run(job: _FileJob, streamed: bool) -> dict:
+def _run(job: _FileJob, streamed: bool) -> dict | None:
     """Read, plan, check, run and measure, then write output and report at once.
 
     The same steps whether the input is read whole or in chunks; the output
     and the report are written all or nothing (temporary files, then renames).
+    Without ``job.measure``, nothing reads the report: None.
     """
     from .filters import emit_warning
     from .io import SignalWriter, write_files_atomic
-    from .report import finish_report, to_json
 
     source = (_Streamed if streamed else _Whole)(job)
     if job.progress is not None and isinstance(job.make_plan, Planner):
@@ -649,6 +666,11 @@ def _run(job: _FileJob, streamed: bool) -> dict:
             return held
 
         report, quality, streaming = source.filter(plan, verdict, write)
+        if not job.measure:
+            write_files_atomic([writer])
+            return None
+        from .report import finish_report, to_json  # not at start-up: no report under -q
+
         finish_report(
             report,
             extra=extra,

@@ -4,7 +4,9 @@
 quantile) of a stream of non-negative floats by a radix selection on their
 bit patterns; :class:`NoiseSelect` feeds it what :func:`resdenoise.noise.estimate_noise`
 takes the median or quantile of, so that a file read in chunks gets the
-noise estimate of the whole signal, bit for bit.  NumPy only; used by
+noise estimate of the whole signal, bit for bit; :class:`Scan` is a
+streamed run's checking pass (each column's range and noise selections).
+NumPy, and the compiled loops where they are built; used by
 :mod:`resdenoise.stream`.
 """
 
@@ -18,7 +20,7 @@ from . import noise
 from .median import SELECT_LIMIT, MedianSelect
 from .wavelet import MAD_FACTOR, haar_details
 
-__all__ = ["NoiseSelect", "Scratch"]
+__all__ = ["NoiseSelect", "Scan", "Scratch"]
 
 
 class Scratch:
@@ -121,12 +123,12 @@ class NoiseSelect:
             cast = self._scratch.get("block", block.shape, self.dtype)
             np.copyto(cast, block)
             block = cast
-        if self._carry is not None:
-            block = np.concatenate([self._carry, block])
-            self._carry = None
         if self.estimator == "quiet-windows":
             self._feed_windows(block)
             return
+        if self._carry is not None:
+            block = np.concatenate([self._carry, block])
+            self._carry = None
         if block.shape[0] % 2:
             self._carry = block[-1:].copy()
             block = block[:-1]
@@ -140,18 +142,36 @@ class NoiseSelect:
                 s.feed(np.abs(w, out=w))
 
     def _feed_windows(self, block: np.ndarray) -> None:
-        k = max(0, (block.shape[0] - 3) // self.length)
-        self._carry = np.array(block[k * self.length :], dtype=block.dtype)
+        """The energies of the windows completed by ``block`` after the rows carried from
+        the block before: the windows that start in the carried rows from a short join
+        of those with the block's first rows, the others from the block itself (no copy
+        of the block); the rows that do not complete a window (and the three that the
+        next window's differences need) are carried to the next block."""
+        length, carry, self._carry = self.length, self._carry, None
+        r = 0 if carry is None else carry.shape[0]
+        k = max(0, (r + block.shape[0] - 3) // length)  # windows of the joined rows
+        if k * length < r:  # the carry holds the next window's start: joined rows wait
+            self._carry = np.concatenate([carry[k * length :], block]).astype(block.dtype)
+        else:
+            self._carry = np.array(block[k * length - r :], dtype=block.dtype)
         if not k:
             return
-        used = block[: k * self.length + 3]
-        if used.dtype != np.float64:
-            used = used.astype(np.float64)
-        if self.shift:
-            used = np.ldexp(used, -self.shift)
+        head = min(k, -(-r // length))  # windows starting in the carried rows
+        parts = []
+        if head:  # their rows: the carried ones and the block's first
+            parts.append(np.concatenate([carry, block[: head * length + 3 - r]]))
+        if k > head:  # the others, rows of the block itself
+            parts.append(block[head * length - r : k * length + 3 - r])
+        for i, used in enumerate(parts):
+            if used.dtype != np.float64:
+                used = used.astype(np.float64)
+            if self.shift:
+                used = np.ldexp(used, -self.shift)
+            parts[i] = used
         for c, s in enumerate(self.select):
             if not s.done:
-                s.feed(noise.column_energies(used, c, self.length))
+                got = [noise.column_energies(used, c, length) for used in parts]
+                s.feed(got[0] if len(got) == 1 else np.concatenate(got))
 
     def end_pass(self) -> None:
         self._carry = None
@@ -175,3 +195,53 @@ class NoiseSelect:
         """Forget every column but these (in this order)."""
         self.select = [self.select[c] for c in columns]
         self.columns = len(self.select)
+
+
+# --------------------------------------------------------------------------
+# A checking pass
+# --------------------------------------------------------------------------
+
+
+class Scan:
+    """The checking pass's statistics of every column: range and noise histograms."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+        self.rows = 0
+        self.lo = self.hi = None
+        self.noise64: NoiseSelect | None = None
+        self.noise_run: NoiseSelect | None = None
+        self._scratch = Scratch()
+
+    def visit(self, block: np.ndarray) -> None:
+        if self.noise64 is None:
+            width = block.shape[1]
+            self.lo = np.full(width, np.inf)
+            self.hi = np.full(width, -np.inf)
+            self.noise64 = NoiseSelect(width)
+            if np.dtype(self.dtype) != np.float64:
+                self.noise_run = NoiseSelect(width, self.dtype)
+        self.rows += block.shape[0]
+        if block.shape[0] and not self._range_compiled(block):
+            rows = self._scratch.rows("rows", block)  # reductions along contiguous rows
+            self.lo = np.fmin(self.lo, rows.min(axis=1))
+            self.hi = np.fmax(self.hi, rows.max(axis=1))
+        self.noise64.feed(block)
+        if self.noise_run is not None:
+            self.noise_run.feed(block)
+
+    def _range_compiled(self, block: np.ndarray) -> bool:
+        """The block's extremes by the compiled walk over its rows (no transposed copy);
+        False (nothing done) where it does not apply, or where NumPy's reduction must
+        decide: a NaN (the block's extreme is NaN, which fmin skips) or a zero extreme
+        (which of 0.0 and -0.0 it gives is NumPy's choice)."""
+        module = noise._compiled()  # the compiled module, where it is built
+        fits = block.ndim == 2 and block.dtype == np.float64 and block.flags.c_contiguous
+        if not (fits and 1 <= block.shape[1] <= 16 and hasattr(module, "columns_range")):
+            return False
+        got = module.columns_range(block)
+        if any(nan or lo == 0.0 or hi == 0.0 for lo, hi, nan in got):
+            return False
+        np.fmin(self.lo, [lo for lo, _, _ in got], out=self.lo)
+        np.fmax(self.hi, [hi for _, hi, _ in got], out=self.hi)
+        return True

@@ -72,13 +72,14 @@ from typing import Protocol
 import numpy as np
 
 from . import stability
-from .engine import _kernels, usable_cores
+from .engine import _kernels, running_now, usable_cores
 from .errors import ParameterError, SignalError
 from .filters import Summary, run_plan
 from .median import LEVELS
 from .quality import QualitySums
 from .report import build_report
 from .selection import NoiseSelect as _NoiseSelect
+from .selection import Scan as _Scan
 from .selection import Scratch as _Scratch
 from .sink import Behind as _Behind
 from .wavelet import cycle_spin_shrink
@@ -294,35 +295,6 @@ def filter_in_chunks(plan, u: np.ndarray, chunk: int | None = None, dtype=None) 
 # --------------------------------------------------------------------------
 # What the plan needs to know about the whole signal
 # --------------------------------------------------------------------------
-
-
-class _Scan:
-    """The checking pass's statistics of every column: range and noise histograms."""
-
-    def __init__(self, dtype):
-        self.dtype = dtype
-        self.rows = 0
-        self.lo = self.hi = None
-        self.noise64: _NoiseSelect | None = None
-        self.noise_run: _NoiseSelect | None = None
-        self._scratch = _Scratch()
-
-    def visit(self, block: np.ndarray) -> None:
-        if self.noise64 is None:
-            width = block.shape[1]
-            self.lo = np.full(width, np.inf)
-            self.hi = np.full(width, -np.inf)
-            self.noise64 = _NoiseSelect(width)
-            if np.dtype(self.dtype) != np.float64:
-                self.noise_run = _NoiseSelect(width, self.dtype)
-        self.rows += block.shape[0]
-        if block.shape[0]:
-            rows = self._scratch.rows("rows", block)  # reductions along contiguous rows
-            self.lo = np.fmin(self.lo, rows.min(axis=1))
-            self.hi = np.fmax(self.hi, rows.max(axis=1))
-        self.noise64.feed(block)
-        if self.noise_run is not None:
-            self.noise_run.feed(block)
 
 
 def _settle(select: _NoiseSelect, frames: int, amplitude: float) -> bool:
@@ -855,14 +827,19 @@ SINK_DEPTH = 2
 
 
 def sink_depth() -> int:
-    """:data:`SINK_DEPTH` where a second core is idle (the 1-minute load below the
-    usable cores less a half), else 0: the chunks written and measured in the caller.
-    With every core busy the sink's thread only takes turns with the engine on
-    one core and evicts its caches: measured on 2 cores at a load of 2, a 128 MiB
-    WAV with 10 blocks took 1.10x the wall and 1.08x the CPU with the thread."""
+    """:data:`SINK_DEPTH` where a second core is idle (the tasks running now, this
+    thread included, :func:`resdenoise.engine.running_now`, or else the 1-minute
+    load, below the usable cores less a half), else 0: the chunks written and
+    measured in the caller.  With every core busy the sink's thread only takes
+    turns with the engine on one core and evicts its caches: measured on 2 cores at
+    a load of 2, a 128 MiB WAV with 10 blocks took 1.10x the wall and 1.08x the CPU
+    with the thread.  The load now, not the 1-minute average: a run started after
+    another (a benchmark's rounds, a script's files) would see the other's load."""
     try:
         cores = usable_cores()
-        idle = cores > 1 and os.getloadavg()[0] < cores - 0.5
+        load = running_now()
+        load = os.getloadavg()[0] if load is None else load
+        idle = cores > 1 and load < cores - 0.5
     except (AttributeError, OSError):  # pragma: no cover - no load average
         idle = False
     return SINK_DEPTH if idle else 0

@@ -257,6 +257,30 @@ def test_allowed_unstable_run_fails_strict_with_output_written(runner, tmp_path,
     assert json.loads(rep.read_text())["guarantees_held"] is False
 
 
+def test_quiet_measures_only_what_is_written_or_judged(runner, tmp_path, signal):
+    """-q builds the report only when it is written (--report, --json) or judged
+    (--strict): the report written under -q is byte for byte the one written without
+    it, --json prints the same bytes, and -q --strict without a report still exits 4
+    on a failed guarantee (-q alone: 0, the same output)."""
+    src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
+    loud, quiet = tmp_path / "loud.json", tmp_path / "quiet.json"
+    write_csv(src, signal)
+    args = ["resnet", str(src), "--activation", "linear", "--blocks", "5", "--tau", "1.0"]
+    args += ["--allow-unstable", "-o", str(dst)]  # unstable: a guarantee fails
+    assert runner.invoke(cli, [*args, "--report", str(loud)]).exit_code == 0
+    written = dst.read_bytes()
+    assert runner.invoke(cli, [*args, "--report", str(quiet), "-q"]).exit_code == 0
+    assert quiet.read_bytes() == loud.read_bytes()
+    assert json.loads(loud.read_text())["guarantees_held"] is False
+    printed = runner.invoke(cli, [*args, "--json", "-q"])
+    assert printed.exit_code == 0 and printed.stdout == loud.read_text()
+    strict = runner.invoke(cli, [*args, "--strict", "-q"])
+    assert strict.exit_code == 4 and "--strict" in strict.stderr
+    dst.unlink()
+    alone = runner.invoke(cli, [*args, "-q"])
+    assert (alone.exit_code, alone.stderr) == (0, "") and dst.read_bytes() == written
+
+
 def test_unknown_name_lists_the_valid_ones(runner, tmp_path, signal):
     src = tmp_path / "in.csv"
     write_csv(src, signal)

@@ -646,6 +646,43 @@ def test_an_audio_output_is_fsynced_once_after_its_header(tmp_path, rng, monkeyp
     assert rate == 8000 and np.array_equal(back, u.astype(np.float32))
 
 
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="no posix_fadvise here")
+def test_the_writer_starts_the_writeback_of_what_it_wrote_as_it_goes(tmp_path, rng, monkeypatch):
+    """Every WRITEBACK_BYTES the writer hints the kernel to write the bytes written since
+    to the disk: consecutive ranges of the temporary file from its start, the file's
+    bytes those of soundfile's own write; never for a file read back (stdout)."""
+    from resdenoise.io import SignalWriter, read_signal, write_files_atomic, writers
+
+    src = tmp_path / "in.wav"
+    u = (rng.standard_normal((6000, 2)) * 0.1).astype(np.float32)
+    soundfile.write(src, u, 8000, subtype="FLOAT")
+    template = read_signal(src)
+    hints, real = [], os.posix_fadvise
+    monkeypatch.setattr(writers, "WRITEBACK_BYTES", 10_000)
+    monkeypatch.setattr(
+        os, "posix_fadvise", lambda fd, a, n, how: (hints.append((a, n, how)), real(fd, a, n, how))
+    )
+    out, ref = tmp_path / "out.wav", tmp_path / "ref.wav"
+    with SignalWriter(out, template) as writer:
+        for a in range(0, 6000, 1000):
+            writer.write(template.data[a : a + 1000], {})
+        write_files_atomic([writer])
+    soundfile.write(ref, u, 8000, subtype="FLOAT")
+    assert len(hints) == 3 and all(h[2] == os.POSIX_FADV_DONTNEED for h in hints)
+    assert hints[0][0] == 0 and all(
+        a + n == b for (a, n, _), (b, _, _) in zip(hints[:-1], hints[1:], strict=True)
+    )
+    assert all(n >= 10_000 for _, n, _ in hints)
+    assert sum(n for _, n, _ in hints) <= os.path.getsize(out)
+    assert soundfile.read(out)[0].tobytes() == soundfile.read(ref)[0].tobytes()
+    hints.clear()
+    with SignalWriter("-", template) as writer:
+        writer.write(template.data, {})
+        writer.close()
+        writer.discard()
+    assert hints == []
+
+
 def test_a_float_wav_is_read_as_libsndfile_reads_it_as_float64(tmp_path, rng):
     """32-bit float audio is read as stored and converted by NumPy: the float64 values
     soundfile gives (whole and in blocks), extremes and subnormals too."""

@@ -83,6 +83,35 @@ def test_one_file_end_to_end(tmp_path, signal):
     assert {phase for phase, _, _ in seen} == {"blocks"}
 
 
+def test_an_unmeasured_run_writes_the_same_output_and_measures_nothing(
+    tmp_path, signal, monkeypatch
+):
+    """``measure=False`` (the command line under -q): the same output bytes, whole or
+    in chunks, None for the report, and the run is not measured afterwards; not with
+    a report to write or judge (nothing written)."""
+    import resdenoise.filters
+
+    src = tmp_path / "in.csv"
+    write_csv(src, signal)
+    make_plan = planner("diffuse", "perona-malik", lam=0.5, time=3.0)
+    assert run_file(make_plan, str(src), str(tmp_path / "measured.csv")) is not None
+
+    def measured(*args, **kwargs):
+        raise AssertionError("an unmeasured run was measured")
+
+    monkeypatch.setattr(resdenoise.filters, "analyse_run", measured)
+    for name, chunk in (("whole.csv", 0), ("chunked.csv", 64)):
+        out = tmp_path / name
+        run = RunOptions(chunk_size=chunk)
+        assert run_file(make_plan, str(src), str(out), run=run, measure=False) is None
+        assert out.read_bytes() == (tmp_path / "measured.csv").read_bytes(), name
+    out = tmp_path / "refused.csv"
+    for refused in ({"report_path": str(tmp_path / "r.json")}, {"run": RunOptions(strict=True)}):
+        with pytest.raises(ParameterError, match="measure=False"):
+            run_file(make_plan, str(src), str(out), measure=False, **refused)
+    assert not out.exists() and not (tmp_path / "r.json").exists()
+
+
 def _whole_and_chunked(make_plan, src, tmp_path, chunk_size: int):
     """``src`` run read whole (into whole.csv) and streamed in chunks of ``chunk_size``
     (into chunked.csv): the two reports and the streamed run's progress phases."""

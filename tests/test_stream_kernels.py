@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from resdenoise import noise, stability, stream
+from resdenoise import noise, selection, stability, stream
 from resdenoise.filters import plan_diffuse
 from resdenoise.nonlinearities import get_nonlinearity
 from resdenoise.selection import NoiseSelect
@@ -103,14 +103,16 @@ def test_column_stats_flags_what_numpy_must_redo(rng):
         kernels.column_stats(np.zeros((0, 2)), 2, 0, False, 0.0, 0.0)
 
 
-@pytest.mark.parametrize("n", [*range(1, 20), 127, 128, 129, 136, 255, 256, 257, 1000, 4097])
-@pytest.mark.parametrize("case", ["noise", "nan", "band", "zero"])
+@pytest.mark.parametrize(
+    "n", [*range(1, 20), 127, 128, 129, 136, 255, 256, 257, 1000, 4097, 70_001]
+)
+@pytest.mark.parametrize("case", ["noise", "nan", "band", "zero", "signs"])
 def test_every_column_at_once_is_column_by_column(n, case):
     """columns_stats: column_stats of each column after its last row, bit for bit
     (the same pairwise halves for the values and the k differences), also where a
     NaN, a value in the band or a zero extreme hands the column to NumPy."""
     rng = np.random.default_rng(n)
-    for channels in (1, 2, 3, 5):
+    for channels in (1, 2, 3, 5, 16):  # the vectors of 4 hold parts of rows: any width
         x = rng.standard_normal((n, channels)) * 10.0 ** rng.uniform(-3, 3)
         if case == "nan":
             x[n // 2, channels - 1] = np.nan
@@ -119,6 +121,8 @@ def test_every_column_at_once_is_column_by_column(n, case):
         elif case == "zero":
             x = np.abs(x)
             x[n // 2, 0] = 0.0
+        elif case == "signs":  # runs of one sign: changes at every place in a group of 8
+            x = np.where(rng.random((n, channels)) < 0.2, -x, np.abs(x))
         lasts = rng.standard_normal(channels)
         tol = 1e-6
         every = kernels.columns_stats(x, lasts, tol)
@@ -203,3 +207,69 @@ def test_noise_selection_fed_in_blocks_is_the_whole_estimate(rng):
     sel.end_pass()
     assert sel.done
     assert same_bits(sel.sigma(), noise.estimate_noise(u))
+
+
+@pytest.mark.parametrize("shift", [False, True])
+def test_window_energies_fed_across_any_block_cut_are_the_whole_signals(rng, shift):
+    """Blocks of 1 to 1000 rows, cut anywhere in a window or its three extra rows: every
+    window's energy is fed once, in order, as those of the whole signal (the windows
+    that start in the rows carried from the block before joined with the block's first
+    rows, the others taken from the block in place)."""
+    u = rng.standard_normal((12_000, 2)) * (2.0**600 if shift else 0.2)
+    sel = NoiseSelect(2)
+    if shift:
+        assert sel.rescale(float(np.abs(u).max()))
+    fed = [[], []]
+    for c, s in enumerate(sel.select):
+        s.feed = fed[c].append
+    sizes, a = [1, 2, 3, 31, 32, 33, 34, 35, 64, 67, 1000, 5], 0
+    for i in range(10_000):
+        b = min(a + sizes[i % len(sizes)], u.shape[0])
+        sel.feed(u[a:b])
+        a = b
+        if a == u.shape[0]:
+            break
+    scaled = np.ldexp(u, -sel.shift)
+    for c in range(2):
+        want = noise.window_energies(np.ascontiguousarray(scaled[:, c]), noise.WINDOW)
+        assert same_bits(np.concatenate(fed[c]), want)
+        assert all(len(f) for f in fed[c])  # one feed per block that completes a window
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 8, 16, 17])
+def test_the_checking_pass_range_is_numpys(width, rng, monkeypatch):
+    """The checking pass's extremes per column by the compiled walk over the rows: the
+    same bits as NumPy's reductions of the transposed block, also with NaN, inf, zeros of
+    both signs and blocks of 1 to 9 rows (NumPy decides where a NaN or a zero extreme is)."""
+    blocks = []
+    for k in (1, 5, 8, 9, 1000, 4099):
+        x = rng.standard_normal((k, width)) * 10.0 ** rng.uniform(-3, 3)
+        blocks.append(x)
+    odd = rng.standard_normal((300, width))
+    odd[7, 0], odd[100, width - 1] = np.nan, -np.inf
+    zeros = np.abs(rng.standard_normal((50, width)))
+    zeros[3, 0], zeros[9, 0] = -0.0, 0.0
+    plain = selection.Scan("float64")  # compiled, against the extremes of the whole
+    for b in blocks:
+        plain.visit(b)
+    want = np.concatenate(blocks)
+    assert same_bits(plain.lo, want.min(axis=0)) and same_bits(plain.hi, want.max(axis=0))
+    blocks += [odd, zeros, -zeros]
+    scans = []
+    for compiled in (True, False):
+        if not compiled:
+            monkeypatch.delattr(kernels, "columns_range")  # the NumPy path
+        scan = selection.Scan("float64")
+        for b in blocks:
+            scan.visit(b)
+        scans.append(scan)
+    assert same_bits(scans[0].lo, scans[1].lo) and same_bits(scans[0].hi, scans[1].hi)
+
+
+def test_columns_range_refuses_what_it_cannot_read():
+    with pytest.raises(ValueError, match="rows"):
+        kernels.columns_range(np.zeros((0, 2)))
+    with pytest.raises(ValueError, match="rows"):
+        kernels.columns_range(np.zeros((4, 17)))
+    with pytest.raises(TypeError, match="float64"):
+        kernels.columns_range(np.zeros((4, 2), np.float32))

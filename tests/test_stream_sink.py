@@ -126,9 +126,39 @@ def wav(path, rng, n=6000, level=0.3):
     ("load", "cores", "depth"), [(0.3, 2, 2), (1.2, 2, 2), (1.6, 2, 0), (0.3, 1, 0)]
 )
 def test_the_sink_thread_only_where_a_core_is_idle(monkeypatch, load, cores, depth):
-    monkeypatch.setattr(stream.os, "getloadavg", lambda: (load, load, load))
+    """By the tasks running now, or the 1-minute load where the system does not tell."""
     monkeypatch.setattr(stream, "usable_cores", lambda: cores)
+    monkeypatch.setattr(stream, "running_now", lambda: load)
+    monkeypatch.setattr(stream.os, "getloadavg", lambda: (9.0, 9.0, 9.0))
     assert stream.sink_depth() == depth
+    monkeypatch.setattr(stream, "running_now", lambda: None)
+    monkeypatch.setattr(stream.os, "getloadavg", lambda: (load, load, load))
+    assert stream.sink_depth() == depth
+
+
+def test_the_tasks_running_now_are_read_from_the_system(tmp_path, monkeypatch):
+    """The median of a few readings of the running tasks (the fourth field's first
+    number); None where the file is missing or not of that form."""
+    from resdenoise import engine
+
+    path = tmp_path / "loadavg"
+    readings = iter(["9.9 9.9 9.9 3/120 42\n", "9.9 9.9 9.9 1/120 42\n"] * 3)
+    real_open = open
+
+    def fake_open(name, mode="r", *args, **kwargs):
+        if name == str(path):
+            path.write_text(next(readings))
+        return real_open(name, mode, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "LOADAVG", str(path))
+    monkeypatch.setattr("builtins.open", fake_open)
+    assert engine.running_now(looks=3) == 3.0  # 3, 1, 3
+    assert engine.running_now(looks=2) == 2.0  # 1, 3
+    path.write_text("0.00 0.01 0.05\n")
+    monkeypatch.setattr("builtins.open", real_open)
+    assert engine.running_now() is None
+    monkeypatch.setattr(engine, "LOADAVG", str(tmp_path / "missing"))
+    assert engine.running_now() is None
 
 
 @pytest.mark.parametrize("idle", [True, False])

@@ -307,7 +307,6 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
     then the warnings (or, when the run fails, the warnings and the error), the tables
     with verbose; exit 4 under a failed --strict."""
     from ..pipeline import check_paths, run_file
-    from . import render  # not at start-up: --help draws nothing
 
     if names_directory(report_path):  # --report DIR/: DIR/INPUT-NAME.json, as for several
         from ..batch import make_directory, report_target
@@ -320,7 +319,13 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
     quiet, verbose = volume
     if output == "-" and not options.get("in_place"):
         _refuse_audio_on_a_terminal(input_path, options["input_format"], options["write"].format)
-    console = None if quiet else render.stderr_console()
+    if quiet:  # errors only: nothing drawn, and the report built only when written or judged
+        console, bar = None, contextlib.nullcontext()
+    else:
+        from . import render  # not at start-up: --help (and -q) draws nothing
+
+        console = render.stderr_console()
+        bar = render.progress_sink(False, os.path.basename(input_path))
     warned: list = []
 
     def warnings_then(report=None) -> None:
@@ -330,7 +335,7 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
             render.warning(console, message)
 
     try:
-        with render.progress_sink(quiet, os.path.basename(input_path)) as sink:
+        with bar as sink:
             report = run_file(
                 make_plan,
                 input_path,
@@ -338,6 +343,7 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
                 report_path=report_path,
                 progress=sink,
                 on_warning=warned.append,
+                measure=not quiet or report_path is not None or options["run"].strict,
                 **options,
             )
     except GuaranteeError as exc:  # written; the summary, then the failure

@@ -3,6 +3,8 @@
 Integer PCM is read exactly (as int32, scaled by 2**-31).  A truncated
 RIFF/FORM data chunk is an error (libsndfile would shorten the file
 silently), and so is a header that promises more frames than the file holds.
+A streamed run reads a plain WAV file (:mod:`.wav`) by plain reads of its
+data chunk, with the values libsndfile gives.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 from ..errors import SignalError, one_line
 from .options import ReadOptions
 from .signal import PCM_BITS, Signal, SignalStream
+from .wav import PlainWav, plain_wav, read_frames
 
 
 def _walk_chunks(read_at, total: int, source: str) -> None:
@@ -85,9 +88,11 @@ class AudioReader:
     check kept) or :meth:`blocks` (the file read again) give the samples.
     """
 
-    def __init__(self, source: str, opener, options: ReadOptions):
+    def __init__(self, source: str, opener, options: ReadOptions, raw: bytes | None = None):
         options.check_audio(source)
         self.source, self.opener, self.options = source, opener, options
+        self.raw = raw  # the file's bytes, where it is read whole
+        self.plain: PlainWav | None = None  # read by plain reads (:mod:`.wav`) where set
 
     def _head(self) -> bytes:
         try:
@@ -136,6 +141,10 @@ class AudioReader:
                     return fh.read(k)
 
                 _walk_chunks(read_at, size, source)
+                # a file on disk in a plain WAV layout: read by plain reads, once
+                # libsndfile agrees on it (below)
+                whole = self.raw is not None or isinstance(self.opener(), str)
+                plain = plain_wav(read_at, size) if whole else None
         except OSError as exc:
             raise SignalError(f"{source}: cannot read: {one_line(exc.strerror or exc)}") from None
         with self._open() as f:
@@ -146,18 +155,25 @@ class AudioReader:
             self.dtype = "int32" if self.subtype in PCM_BITS else "float64"
             if self.subtype == "FLOAT":
                 self.dtype = "float32"
+            if plain is not None and self._agree(f, plain):
+                self.plain = plain
             if expect is not None:
                 expect(frames)
             total = 0
             # read ahead by a thread while the visitor works on the block before
-            if visit is None:
+            if visit is None and self.raw is not None and self.plain is not None:
+                blocks = [(self._plain_whole(), None)]  # the bytes in hand, as read
+            elif visit is None:
                 blocks = self._frames(f, frames)
             else:  # read ahead by a thread (not imported for a file read whole)
                 from .prefetch import prefetched
 
-                blocks = prefetched(self._frames(f, frames, floats=True))
+                if self.plain is not None and keep is None:
+                    blocks = prefetched(self._plain_frames())
+                else:
+                    blocks = prefetched(self._frames(f, frames, floats=True))
             for block, floats in blocks:
-                total += block.shape[0]
+                total += (floats if block is None else block).shape[0]
                 if visit is not None:
                     visit(floats)
                 if keep is not None:
@@ -200,6 +216,61 @@ class AudioReader:
             total += block.shape[0]
             yield block, (self._floats(block) if floats else None)
 
+    def _agree(self, f, plain: PlainWav) -> bool:
+        """Whether libsndfile (``f``, just opened) sees ``plain`` as :mod:`.wav` does:
+        format, subtype, channels, rate and frames, and the first frames' values."""
+        seen = (f.format, f.subtype, f.channels, f.samplerate, f.frames)
+        if seen[0] not in ("WAV", "WAVEX") or seen[1:] != (
+            plain.subtype,
+            plain.channels,
+            plain.samplerate,
+            plain.frames,
+        ):
+            return False
+        k = min(plain.frames, 64)
+        try:
+            theirs = f.read(k, dtype=self.dtype, always_2d=True)
+            f.seek(0)
+            with self._raw() as fh:
+                buffer = np.empty((k, plain.channels), plain.dtype)
+                ours = self._as_read(read_frames(fh, plain, 0, buffer), plain)
+        except (*_AUDIO_ERRORS, OSError):
+            return False
+        return ours.dtype == theirs.dtype and ours.tobytes() == theirs.tobytes()
+
+    @staticmethod
+    def _as_read(view: np.ndarray, plain: PlainWav) -> np.ndarray:
+        """Frames of a plain WAV as libsndfile reads them: 32-bit floats as stored,
+        integers as int32 (16-bit ones shifted up by 16 bits, as libsndfile does)."""
+        if plain.subtype == "FLOAT":
+            return view.astype(np.float32, copy=False)
+        out = view.astype(np.int32)
+        if plain.subtype == "PCM_16":
+            out <<= 16
+        return out
+
+    def _plain_whole(self) -> np.ndarray:
+        """All frames of a plain WAV read whole, as libsndfile reads them, from the
+        bytes in hand (no reads, no copy of 32-bit floats before their conversion)."""
+        plain = self.plain
+        count = plain.frames * plain.channels
+        view = np.frombuffer(self.raw, plain.dtype, count, plain.offset)
+        return self._as_read(view.reshape(plain.frames, plain.channels), plain)
+
+    def _plain_frames(self):
+        """``(None, block as floats)`` of a plain WAV, by plain reads into one kept
+        buffer (the floats are new arrays), until its frames or the end of the file."""
+        plain = self.plain
+        buffer = np.empty((READ_FRAMES, plain.channels), plain.dtype)
+        start = 0
+        with self._raw() as fh:
+            while start < plain.frames:
+                view = read_frames(fh, plain, start, buffer)
+                if not view.shape[0]:
+                    return
+                start += view.shape[0]
+                yield None, self._floats(self._as_read(view, plain))
+
     def _split(self, block: np.ndarray) -> tuple[np.ndarray, dict]:
         """The filtered channels of ``block`` (contiguous) and the carried ones."""
         picked = list(self.positions)
@@ -227,6 +298,14 @@ class AudioReader:
 
     def _blocks(self):
         total = 0
+        if self.plain is not None:
+            for _, floats in self._plain_frames():
+                floats = floats[: self.frames - total]
+                total += floats.shape[0]
+                yield self._split(floats)
+            if total != self.frames:
+                raise SignalError(f"{self.source}: the file changed while it was read")
+            return
         with self._open() as f:
             while total < self.frames:
                 block = self._read(f, self.dtype)
@@ -241,7 +320,7 @@ class AudioReader:
 
 def read_audio(raw: bytes, source: str, options: ReadOptions) -> Signal:
     """The whole door: an audio file's bytes, checked and gathered in one pass."""
-    reader = AudioReader(source, lambda: io.BytesIO(raw), options)
+    reader = AudioReader(source, lambda: io.BytesIO(raw), options, raw)
     kept: list = []
     stream = reader.check(keep=kept.append)
     return reader.gather(stream, kept)

@@ -58,12 +58,13 @@ FLOAT_SUBTYPES = {"FLOAT", "DOUBLE"}
 #: by :func:`resdenoise.io.read_signal`; other CSV readers skip it as a comment.
 RATE_LINE = "# samplerate: {rate}"
 
-_RATE_PATTERN = re.compile(r"\s*#\s*sample\s*-?\s*rate\s*[:=]\s*([0-9]{1,10})\s*(?:hz)?\s*", re.I)
+#: (compiled on first use, and kept by re's cache: an audio run reads no rate line)
+_RATE_PATTERN = r"\s*#\s*sample\s*-?\s*rate\s*[:=]\s*([0-9]{1,10})\s*(?:hz)?\s*"
 
 
 def rate_in(line: str) -> int | None:
     """The rate of a :data:`RATE_LINE` (``# samplerate: 8000``, ``# sample rate = 8000 Hz``)."""
-    m = _RATE_PATTERN.fullmatch(line)
+    m = re.fullmatch(_RATE_PATTERN, line, re.I)
     return int(m.group(1)) if m and int(m.group(1)) > 0 else None
 
 
