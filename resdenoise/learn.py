@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -72,6 +72,7 @@ from .noise import resolve_sigma
 from .nonlinearities import Nonlinearity, get_parametrised
 
 __all__ = [
+    "COARSE_AMOUNTS",
     "OBJECTIVES",
     "Architecture",
     "FIXED_FAMILIES",
@@ -98,6 +99,8 @@ OBJECTIVES = ("supervised", "sure", "noise2self")
 #: Bounds of the amount a and the shape theta: sigma(-8) = 3e-4 still has a gradient
 #: (a search that reaches "filter nothing" at a bound far out cannot come back).
 PARAMETER_BOUND = 8.0
+#: The coarse groups' starting amounts a warm start chooses among (``scales > 1``).
+COARSE_AMOUNTS = (-PARAMETER_BOUND, -4.0, -2.0, 0.0)
 #: Starting amounts a tried (the same in every group); the one of least loss is the start.
 START_AMOUNTS = (-6.0, -4.0, -2.0, 0.0, 2.0)
 #: |a| beyond this counts as this: sigma(-30) = 9e-14 keeps sum c > 0 for every vector.
@@ -277,6 +280,8 @@ class WarmStart:
         ``max |g_fit - g_target| / max g_target`` on :data:`WARM_GRID`.
     scores : dict
         Per family: the objective over all training signals of its best copy.
+    coarse_amount : float or None
+        The coarse groups' starting amount (``scales > 1``), else None.
     """
 
     arch: Architecture
@@ -285,9 +290,12 @@ class WarmStart:
     steps: int
     fit_error: float
     scores: dict
+    #: the coarse groups' starting amount a (None: one scale, no coarse group)
+    coarse_amount: float | None = None
 
     def as_dict(self) -> dict:
         return {
+            "warm_start_coarse_amount": self.coarse_amount,
             "warm_start_family": self.family,
             "warm_start_steps": self.steps,
             "warm_start_fit_error": self.fit_error,
@@ -302,6 +310,7 @@ def warm_start(
     families: Sequence[tuple] = FIXED_FAMILIES,
     max_blocks: int | None = None,
     objective: Objective | None = None,
+    coarse_iterations: int = 5,
 ) -> WarmStart:
     """The network that reproduces the best fixed family's automatic choice.
 
@@ -317,7 +326,12 @@ def warm_start(
     supervised error with ``clean``, else SURE).  Sum c <= g_max holds by the
     family's own step bound, and the bumps are what every parameter vector
     gives, so the start is as stable as any.  With ``scales > 1`` the coarse
-    groups start nearly off (amount ``-PARAMETER_BOUND``).  With
+    groups copy the family's shape and lambda, and their common starting amount
+    ``a`` is chosen among :data:`COARSE_AMOUNTS` (the first nearly off: the
+    fine groups alone, the family's copy) by the loss after
+    ``coarse_iterations`` L-BFGS-B iterations from each (the first of equals):
+    a coarse group started nearly off has ``sigma'(a) ~ 3e-4`` and training
+    does not turn it on, while its starting loss is the least.  With
     ``max_blocks`` a deeper choice is copied cut to its first ``max_blocks``
     blocks (training time grows with the blocks) and competes as such.
     """
@@ -341,7 +355,19 @@ def warm_start(
         scores[label] = min(scores.get(label, math.inf), value)
         if best is None or value < best[0]:
             best = (value, WarmStart(shaped, params, label, steps, error, scores))
-    return best[1]
+    start = best[1]
+    coarse = [start.arch.stride(i) > 1 for i in range(start.arch.groups)]
+    if not any(coarse):
+        return start
+    tried = []  # the first of equals: nearly off, the family's copy as it is
+    for amount in COARSE_AMOUNTS:
+        params = start.params.reshape(start.arch.groups, start.arch.per_group).copy()
+        params[coarse, 0] = amount
+        params = params.ravel()
+        short = fit(objective, start.arch, start=params, max_iterations=coarse_iterations)
+        tried.append((short.loss, amount, params))
+    _, amount, params = min(tried, key=lambda t: t[0])
+    return replace(start, params=params, coarse_amount=amount)
 
 
 def _copy_choice(choice, steps: int, auto: float, arch: Architecture, nnls):

@@ -199,6 +199,7 @@ def test_fixed_start_begins_at_the_best_family_and_runs_bit_for_bit(runner, tmp_
     assert report["start"] == "fixed" and set(scores) == {x[0] for x in learn.FIXED_FAMILIES}
     assert report["initial_loss"] == scores[report["warm_start_family"]] == min(scores.values())
     assert report["warm_start_steps"] <= 20 and report["blocks_per_group"] <= 10
+    assert report["warm_start_coarse_amount"] is None  # one scale: no coarse group
     assert report["loss"] <= report["initial_loss"]
     run = runner.invoke(cli, ["resnet", str(noisy), "--network", str(net), "-o", str(out), "-q"])
     assert run.exit_code == 0, run.output

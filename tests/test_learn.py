@@ -337,11 +337,40 @@ def test_warm_start_takes_the_best_family_and_stays_stable(rng):
     for g in groups:  # inside the parametrisation: sum c < g_max, tau sign stable
         assert 0.0 < math.fsum(g.coefficients) < start.arch.g_max
         assert g.tau == start.arch.tau
-    # the coarse groups start nearly off: the network is the stride-1 copy
-    assert max(math.fsum(g.coefficients) for g in groups[:2]) < 1e-3
+    # the coarse groups start at the chosen amount, the fine ones are the family's copy
+    assert start.coarse_amount in learn.COARSE_AMOUNTS
+    amounts = start.params.reshape(start.arch.groups, -1)[:, 0]
+    assert np.all(amounts[:2] == start.coarse_amount)
     out = learn.run_network(noisy, groups)
     assert out.max() <= noisy.max() and out.min() >= noisy.min()
     assert sign_changes(out - out.mean()) <= sign_changes(noisy - out.mean())
+
+
+def test_warm_start_chooses_the_coarse_amount_by_a_short_training(rng):
+    """Each amount of COARSE_AMOUNTS in the coarse groups, trained a few iterations:
+    the least loss is the start (the first of equals); one scale has no coarse group."""
+    clean, noisy = _warm_signal(rng, n=200)
+    arch = learn.Architecture(groups=2, bumps=4, scales=2)
+    objective = learn.make_objective([noisy], [clean])
+    start = learn.warm_start([noisy], arch, [clean], QUICK_FAMILIES, coarse_iterations=3)
+    losses = []
+    for amount in learn.COARSE_AMOUNTS:
+        p = start.params.reshape(start.arch.groups, -1).copy()
+        p[0, 0] = amount  # group 0 is the coarse one (stride 2)
+        fitted = learn.fit(objective, start.arch, start=p.ravel(), max_iterations=3)
+        losses.append(fitted.loss)
+    assert start.coarse_amount == learn.COARSE_AMOUNTS[int(np.argmin(losses))]
+    assert len(set(losses)) > 1  # else the choice says nothing
+    # no iterations: the starting losses choose (the coarse group nearly off is the copy)
+    cold = learn.warm_start([noisy], arch, [clean], QUICK_FAMILIES, coarse_iterations=0)
+    values = []
+    for amount in learn.COARSE_AMOUNTS:
+        p = cold.params.reshape(cold.arch.groups, -1).copy()
+        p[0, 0] = amount
+        values.append(learn.loss_value(p.ravel(), cold.arch, objective))
+    assert cold.coarse_amount == learn.COARSE_AMOUNTS[int(np.argmin(values))]
+    one = learn.warm_start([noisy], learn.Architecture(groups=2, bumps=4), [clean], QUICK_FAMILIES)
+    assert one.coarse_amount is None and one.as_dict()["warm_start_coarse_amount"] is None
 
 
 def test_training_from_the_warm_start_improves_on_it(rng):
