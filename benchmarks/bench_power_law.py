@@ -1,9 +1,10 @@
-"""How often :func:`resdenoise.multilevel.power_law_noise` calls the noise confidently
-one power law, per signal class of ``bench_classes.py`` plus a chirp and random walks
-(1024-8192 samples): white noise at 5, 10 and 30 % (should be never) and pink noise
-at 10 and 30 % (should be often) of the clean signal's std, 6 seeds each; then
+"""How often :func:`resdenoise.noise_colour.power_law_noise` calls the noise confidently
+one power law, per signal class of ``bench_classes.py`` plus signals it does not use
+(a chirp, random walks of 1024-8192 samples, AR(1) processes, tones in bursts with
+pauses, a seasonal series): white noise at 5, 10 and 30 % (should be never) and pink
+noise at 10 and 30 % (should be often) of the clean signal's std, 6 seeds each; then
 the SNR of :func:`resdenoise.automatic.choose_denoiser` on white noise over random
-walks (cases the rule without the bend test called coloured).
+walks and AR(1) processes (cases a looser rule called coloured).
 
 ``python benchmarks/bench_power_law.py`` with the ``bench`` extra; run it on two
 checkouts (``PYTHONPATH=...``) to compare rules.  Not a timed test.
@@ -37,6 +38,36 @@ def classes() -> dict:
         (f"walk {n}", np.cumsum(np.random.default_rng(n).standard_normal(n)))
         for n in (1024, 2048, 4096, 8192)
     ]
+    out["AR(1)"] = [(f"phi {phi}", ar1(8192, phi, 7)) for phi in (0.9, 0.99)]
+    out["tones in bursts"] = [(f"bursts {seed}", bursts(8192, seed)) for seed in (1, 2)]
+    x = np.arange(4096)
+    seasonal = np.sin(2 * np.pi * x / 52) + 0.002 * x + 0.3 * ar1(4096, 0.8, 3)
+    out["seasonal"] = [("weekly-like", seasonal)]
+    return out
+
+
+def ar1(n: int, phi: float, seed: int) -> np.ndarray:
+    """An AR(1) process of unit innovations (made here)."""
+    from scipy.signal import lfilter
+
+    return lfilter([1.0], [1.0, -phi], np.random.default_rng(seed).standard_normal(n))
+
+
+def bursts(n: int, seed: int) -> np.ndarray:
+    """Three tones under a Hann envelope, in bursts with pauses (speech-like, made here)."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros(n)
+    pos = 300
+    while pos < n:
+        m = min(int(rng.uniform(800, 1600)), n - pos)
+        t = np.arange(m)
+        bands = ((0.01, 0.05, 1.0), (0.06, 0.15, 0.5), (0.15, 0.3, 0.25))
+        y = sum(
+            a * np.sin(2 * np.pi * rng.uniform(lo, hi) * t + rng.uniform(0, 6))
+            for lo, hi, a in bands
+        )
+        out[pos : pos + m] = y * np.hanning(m)
+        pos += m + int(rng.uniform(300, 900))
     return out
 
 
@@ -57,6 +88,11 @@ def main() -> None:
         cells = "  ".join(f"{k} {sum(v):2d}/{len(v)}" for k, v in counts.items())
         print(f"  {cls:26s} {cells}", flush=True)
 
+    print("white noise on AR(1): SNR in -> out of the automatic choice (confident?)")
+    for phi, seed, level in [(0.9, 0, 0.3), (0.9, 1, 0.3), (0.99, 0, 0.05), (0.99, 1, 0.1)]:
+        rng = np.random.default_rng(200 + seed)
+        clean = ar1(8192, phi, seed)
+        snr_row(f"phi {phi}, seed {seed}", clean, level, rng)
     print("white noise on a random walk: SNR in -> out of the automatic choice (confident?)")
     for n, seed, level in [
         (1024, 1, 0.05),
@@ -66,17 +102,19 @@ def main() -> None:
         (2048, 1, 0.02),
     ]:
         rng = np.random.default_rng(100 + seed)
-        walk = np.cumsum(rng.standard_normal(n))
-        noise = level * np.std(walk) * rng.standard_normal(n)
-        f = walk + noise
-        plan, _ = choose_denoiser(f)
-        err = plan.run(f) - walk
-        before = 10.0 * np.log10(np.sum(walk**2) / np.sum(noise**2))
-        after = 10.0 * np.log10(np.sum(walk**2) / np.sum(err**2))
-        print(
-            f"  {n:5d} samples, seed {seed}, {level:.0%}: {before:6.2f} -> {after:6.2f} dB ({confident(f)})",
-            flush=True,
-        )
+        snr_row(f"{n:5d} samples, seed {seed}", np.cumsum(rng.standard_normal(n)), level, rng)
+
+
+def snr_row(label: str, clean: np.ndarray, level: float, rng) -> None:
+    """One line: the SNR of ``clean`` in white noise of ``level`` x its std, before and
+    after the automatic choice, and whether the noise was called one power law."""
+    noise = level * np.std(clean) * rng.standard_normal(clean.size)
+    f = clean + noise
+    plan, _ = choose_denoiser(f)
+    err = plan.run(f) - clean
+    before = 10.0 * np.log10(np.sum(clean**2) / np.sum(noise**2))
+    after = 10.0 * np.log10(np.sum(clean**2) / np.sum(err**2))
+    print(f"  {label}, {level:.0%}: {before:6.2f} -> {after:6.2f} dB ({confident(f)})", flush=True)
 
 
 if __name__ == "__main__":

@@ -114,7 +114,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from statistics import NormalDist
 
 import numpy as np
 
@@ -123,8 +122,19 @@ from .autoparams import sure_stack
 from .engine import run_strided
 from .errors import ParameterError
 from .filters import Plan
-from .median import QUANTILE
-from .noise import RATIO_Z, NoiseLevel, estimate_noise, resolve_sigma, window_for
+from .noise import NoiseLevel, resolve_sigma
+from .noise_colour import (
+    box_average,
+    box_rises,
+    box_sigma,
+    level_details,
+    log_sigma_error,
+    max_scales,
+    power_law_calibrated,
+    power_law_factor,
+    power_law_noise,
+    rises_bend,
+)
 from .nonlinearities import SQRT2, get_nonlinearity
 from .wavelet import MAD_FACTOR, multilevel_shrink
 
@@ -147,10 +157,6 @@ __all__ = [
     "signal_thresholds",
 ]
 
-#: The coarsest level's box has at most N/8 samples.
-MIN_PER_SUBSEQUENCE = 8
-#: At most this many levels.
-MAX_SCALES = 8
 #: Multiples of the universal threshold tried at each level, largest first.
 FACTORS = tuple(2.0 ** (-k / 2) for k in range(21))
 #: How :func:`choose_levels` picks each level's threshold: ``signal`` (SURE of the
@@ -164,37 +170,11 @@ SWEEPS = 2
 NEAR = 2
 
 
-def max_scales(n: int) -> int:
-    """The most scales a signal of n samples gets: every subsequence >= 8 samples."""
-    k = 1
-    while k < MAX_SCALES and n // (2**k) >= MIN_PER_SUBSEQUENCE:
-        k += 1
-    return k
-
-
 def _mirrored(u2: np.ndarray, first: int, stop: int) -> np.ndarray:
     """Samples ``first .. stop-1`` of the 2N-periodic mirror ``[u, u reversed, ...]``."""
     n = u2.shape[0]
     k = np.mod(np.arange(first, stop), 2 * n)
     return u2[np.where(k < n, k, 2 * n - 1 - k)]
-
-
-def _box(v: np.ndarray, s: int) -> np.ndarray:
-    """Means of s consecutive samples (s a power of two), by halving pairs as swt does."""
-    t = 1
-    while t < s:
-        v = 0.5 * (v[:-t] + v[t:])
-        t *= 2
-    return v
-
-
-def level_details(u, level: int) -> np.ndarray:
-    """Level-``level`` (1-based) undecimated Haar details in PyWavelets' units, up to
-    sign: ``2^((j-2)/2) (P_j u)_{i+s} - (P_j u)_i``, for i = 0..N-2s (no ends)."""
-    u2 = np.asarray(u, dtype=float).reshape(np.shape(u)[0], -1)
-    s = 2 ** (level - 1)
-    v = _box(u2, s)
-    return 2.0 ** ((level - 2) / 2) * (v[s:] - v[:-s])
 
 
 def level_lambda(theta: float, level: int) -> float:
@@ -207,10 +187,10 @@ def level_correction(u2: np.ndarray, nl, level: int) -> np.ndarray:
     n = u2.shape[0]
     s = 2 ** (level - 1)
     pad = 2 * s - 1
-    v = _box(_mirrored(u2, -pad, n + pad), s)  # P y at i = -pad .. n+s-1
+    v = box_average(_mirrored(u2, -pad, n + pad), s)  # P y at i = -pad .. n+s-1
     z = run_strided(v, nl, 0.25, 1, s)  # the engine: one block, stride s
     z -= v  # (1/4) D-_s Phi(D+_s v), exact for i >= -s+1
-    return _box(z[s : n + 2 * s - 1], s)  # P^T z at 0 .. n-1
+    return box_average(z[s : n + 2 * s - 1], s)  # P^T z at 0 .. n-1
 
 
 def multilevel_block(u, nls) -> np.ndarray:
@@ -432,17 +412,6 @@ def level_sure(d: np.ndarray, nl, sigma: np.ndarray) -> float:
     return float(np.sum(err + 2.0 * s2 * np.sum(_derivative(nl, d), axis=0) - m * s2))
 
 
-def box_sigma(f2: np.ndarray, level: int) -> np.ndarray:
-    """The noise of level ``level``'s details, from the box-averaged signal decimated by s."""
-    s = 2 ** (level - 1)
-    v = _box(f2, s)
-    m = v.shape[0] // s
-    phases = v[: m * s].reshape(m, s, -1)  # phase r: v[r::s]
-    c = f2.shape[1]
-    est = estimate_noise(phases.reshape(m, s * c)).reshape(s, c)
-    return np.median(est, axis=0) * math.sqrt(s)
-
-
 def level_sigma(d: np.ndarray) -> np.ndarray:
     """MAD / 0.6745 of each channel's details."""
     return np.median(np.abs(d), axis=0) / MAD_FACTOR
@@ -454,184 +423,6 @@ DEFAULT_NOISE_RULE = "auto"
 #: ``auto`` takes the noise for coloured when the box estimates of levels 2 and 3
 #: both rise by at least this factor (white: about 1; pink 1/f: sqrt2).
 COLOURED_RATIO = 1.25
-
-
-#: :func:`power_law_noise`: the box estimates of levels 2, 3 and 4 each rise by a factor
-#: in this range over the level below (noise of spectrum f^-alpha, 0.64 <= alpha <= 1.7) ...
-POWER_LAW_RISES = (1.25, 1.8)
-#: ... and level 5's (when the signal has it) by at least this (noise does not fall).
-POWER_LAW_LAST_RISE = 1.0
-
-
-def box_rises(f2: np.ndarray, sig: np.ndarray, k: int) -> np.ndarray:
-    """``(k - 1, channels)``: the factor by which the uncapped box estimate of each level
-    2..k (:func:`box_sigma`; level 1: ``sig``) exceeds the level below's."""
-    est = [np.asarray(sig, dtype=float)] + [box_sigma(f2, j) for j in range(2, k + 1)]
-    return np.array([b / np.maximum(a, 1e-300) for a, b in zip(est[:-1], est[1:], strict=True)])
-
-
-#: Kish's design effect of the normalised third differences of white noise
-#: (``1 + 2 sum rho_k^2``, rho = -15/20, 6/20, -1/20): a window of L of them has
-#: the energy's variance of ``L / 2.31`` independent squares.
-_THIRD_DIFFERENCE_EFFECT = 2.31
-
-
-def log_sigma_error(m: int) -> float:
-    """The standard error of ``log`` of the ``quiet-windows`` estimate of white noise
-    from ``m`` samples (``mad-haar``'s, ``1.166 / sqrt(m / 2)``, where too short).
-
-    The estimate is the :data:`~resdenoise.median.QUANTILE` of ``W`` window energies
-    of ``L`` samples (:func:`resdenoise.noise.window_for`), each ``chi^2_nu / nu``
-    with ``nu = L / 2.31``; by Wilson and Hilferty its cube root is normal
-    (mean ``1 - 2 / 9 nu``, sd ``tau = sqrt(2 / 9 nu)``), and a sample quantile
-    of W normals has the sd ``sqrt(q (1 - q) / W) tau / phi(z_q)``.  For one
-    phase; :func:`box_sigma`'s median over s phases varies less (measured on
-    white noise of 2048 samples: 0.66, 0.53, 0.50, 0.38 of this at levels 2-5),
-    so tests built on it are lenient.
-    """
-    length = window_for(m, 3)
-    if length is None:
-        return 1.166 / math.sqrt(max(m // 2, 1))
-    windows = (m - 3) // length
-    nu = length / _THIRD_DIFFERENCE_EFFECT
-    tau = math.sqrt(2.0 / (9.0 * nu))
-    normal = NormalDist()
-    z = normal.inv_cdf(QUANTILE)
-    root = 1.0 - 2.0 / (9.0 * nu) + z * tau
-    spread = math.sqrt(QUANTILE * (1.0 - QUANTILE) / windows) * tau / normal.pdf(z)
-    return 1.5 * spread / root  # log sigma = 3/2 log(cube root of the energy)
-
-
-def rises_bend(rises: np.ndarray, n: int) -> np.ndarray:
-    """Per channel: how far the log level sigmas (level 1 and the ``rises`` of
-    :func:`box_rises` of an ``n``-sample signal) bend away from one straight line,
-    in standard errors: the quadratic coefficient of their weighted least-squares
-    fit in the level (weights ``1 / log_sigma_error^2`` of each level's samples)
-    over its standard error.  One power law: about 0 (every rise the same);
-    white noise under a random walk or under steps: positive (the rises grow
-    from 1 towards the walk's 2)."""
-    k = rises.shape[0] + 1
-    errors = [log_sigma_error(n)] + [
-        log_sigma_error((n - 2 ** (j - 1) + 1) // 2 ** (j - 1)) for j in range(2, k + 1)
-    ]
-    logs = np.concatenate(
-        [np.zeros((1, rises.shape[1])), np.cumsum(np.log(np.maximum(rises, 1e-300)), axis=0)]
-    )
-    j = np.arange(1, k + 1, dtype=float)
-    x = np.stack([np.ones(k), j, j * j], axis=1)
-    w = 1.0 / np.square(errors)
-    cov = np.linalg.inv(x.T @ (x * w[:, None]))
-    quadratic = (cov @ (x.T @ (w[:, None] * logs)))[2]
-    return quadratic / math.sqrt(cov[2, 2])
-
-
-def power_law_noise(f2: np.ndarray, sig: np.ndarray) -> tuple[bool, np.ndarray]:
-    """``(confident, rises)``: whether the noise of ``f2`` (samples x channels; ``sig``
-    the finest level's per channel) is confidently coloured, and the rises of
-    :func:`box_rises` over levels 2..5 (fewer for short signals).
-
-    Why.  Stationary noise of a power spectrum ``f^-alpha`` has level sigmas on
-    one straight line, ``sigma_j ~ 2^(alpha j / 2)``: the same rise at every
-    level, ``sqrt2`` for pink noise.  A rough signal's own coarse content (music,
-    a chirp, yearly series) also makes the box estimates rise, but not as one
-    power law: its rises exceed any noise-like slope at some level (2-6 per
-    level on music and measured series) or fall where its band ends (0.7-0.8
-    on chirps).  Confident: on every channel, levels 2, 3 and 4 each rise within
-    :data:`POWER_LAW_RISES` and level 5 (when there is one) by at least
-    :data:`POWER_LAW_LAST_RISE`, and the rises are equal: the log level sigmas
-    bend from one straight line by at most :data:`resdenoise.noise.RATIO_Z`
-    standard errors (:func:`rises_bend`, errors from each level's window
-    count).  White noise on a random walk rises from 1 towards 2 (1.33, 1.38,
-    1.73, 2.83) and passed the band alone: bends 3.2-4.8; pink noise alone
-    -1.5-1.5, pink on steps up to 2.6 at 2048 samples (4.0 at 4096: the steps'
-    coarse content, then not confident).  Red noise (alpha = 2, a random
-    walk) rises by about 2, beyond the band: it is the signal's kind of
-    content (measured series), never confidently noise.  Signals of under 4
-    levels are never confident.
-    Measured (``benchmarks/bench_power_law.py``, 6 seeds): white noise at 5,
-    10, 30 % on every class of ``benchmarks/bench_classes.py``, a chirp and
-    random walks: none confident (without the bend: 1 of 72 on the walks);
-    pink noise at 10 / 30 %: speech 10 / 12 of 12 (12 / 12 without), sensor
-    traces 11 / 9, Donoho-Johnstone 19 / 24 of 24, walks 16 / 22 of 24 (17 /
-    23), measured series 0 / 6 of 24 (2 / 6), music and chirp none.  The false
-    calls cost: white 5 % on walks, automatic output 4-5 dB below the input, now
-    -0.9 to +1.0 dB; the lost speech calls: pink speech 0.84 -> 1.07 of the peer.
-    """
-    k = min(max_scales(f2.shape[0]), 5)
-    if k < 4:
-        return False, np.zeros((0, f2.shape[1]))
-    rises = box_rises(f2, sig, k)
-    lo, hi = POWER_LAW_RISES
-    confident = bool(np.all((rises[:3] >= lo) & (rises[:3] <= hi)))
-    confident = confident and bool(np.all(rises[3:] >= POWER_LAW_LAST_RISE))
-    confident = confident and bool(np.all(np.abs(rises_bend(rises, f2.shape[0])) <= RATIO_Z))
-    return confident, rises
-
-
-#: :func:`power_law_factor`: midpoints of this many frequencies on (0, pi).
-CALIBRATION_POINTS = 4096
-
-
-def power_law_factor(alpha: float, level: int, order: int = 3) -> float:
-    r"""How much a level's white-calibrated estimate under-reads noise of power
-    spectrum ``omega^-alpha``: ``sqrt(Var d_j / E est_j)``, 1 for white noise.
-
-    ``d_j``: the level's details (:func:`level_details`, filter
-    ``2^((j-2)/2) (e^{i omega s} - 1) B_s``, ``B_s`` the box of s samples);
-    ``est_j``: the estimate of :func:`box_sigma` (level 1: of the signal), whose
-    differences of ``order`` on the box signal decimated by s are calibrated for
-    white noise (``sum_k binom(order, k)^2 = binom(2 order, order)``).  Both are
-    linear filters of the noise, so their expected squares are integrals of the
-    spectrum against the filters' squared responses:
-
-    .. math::
-
-        \frac{\int 2^{j-2} |e^{i\omega s} - 1|^2 |B_s|^2 \omega^{-\alpha}}
-             {s \int |e^{i\omega s} - 1|^{2\,\mathrm{order}} |B_s|^2
-              \omega^{-\alpha} / \binom{2\,\mathrm{order}}{\mathrm{order}}}.
-
-    Higher differences weigh the top of the band, where ``omega^-alpha`` is
-    smallest: for pink noise (alpha = 1) and order 3 the factor is 1.130 at
-    level 1 and 1.135-1.156 at levels 2-5 (an estimate 0.87-0.885 of the
-    level's noise; measured on the Donoho-Johnstone signals in the pink noise
-    of ``benchmarks/bench_classes.py``: 0.88-0.94 at levels 1-4).  Order 1 (the
-    ``mad-haar`` estimate of short signals) reads the level's own details: 1.
-    """
-    w = (np.arange(CALIBRATION_POINTS) + 0.5) * (math.pi / CALIBRATION_POINTS)
-    s = 2 ** (level - 1)
-    box = (np.sin(w * s / 2) / (s * np.sin(w / 2))) ** 2
-    diff = (2.0 * np.sin(w * s / 2)) ** 2
-    spectrum = box * w ** -float(alpha)
-    detail = 2.0 ** (level - 2) * np.sum(diff * spectrum)
-    estimate = s * np.sum(diff**order * spectrum) / math.comb(2 * order, order)
-    return math.sqrt(float(detail / estimate))
-
-
-def power_law_calibrated(f2: np.ndarray, sigmas: list, rises: np.ndarray, first: bool) -> list:
-    """``sigmas`` (levels 1..k, :func:`level_sigmas`' ``boxes``) times
-    :func:`power_law_factor` for each channel's exponent, ``alpha = 2 log2`` of
-    the geometric mean of its rises over levels 2-4 (:func:`power_law_noise`);
-    level 1 only when ``first`` (its estimate was the order-3 quiet windows).
-
-    Measured (``benchmarks/bench_thresholds.py``, pink noise at 10 %): the
-    corrected estimates are 1.00-1.04 of the level noise on Doppler and
-    HeaviSine, 1.04-1.18 on Blocks, Bumps, sensor traces and speech (their own
-    coarse content in the box estimates); ``benchmarks/bench_classes.py``,
-    pink: Donoho-Johnstone 0.890 -> 0.884, sensor 0.776 -> 0.744, speech 0.841
-    -> 0.843 of the best peer's MSE.
-    """
-    alpha = np.clip(2.0 * np.mean(np.log2(np.maximum(rises[:3], 1e-300)), axis=0), 0.0, 2.0)
-    out = []
-    for j, sj in enumerate(sigmas, start=1):
-        if j == 1 and not first:
-            out.append(sj)
-            continue
-        s = 2 ** (j - 1)
-        m = (f2.shape[0] - s + 1) // s  # the decimated phases' length (box_sigma)
-        order = 3 if j == 1 or window_for(m, 3) is not None else 1
-        factors = np.array([power_law_factor(a, j, order) for a in alpha])
-        out.append(np.asarray(sj, dtype=float) * factors)
-    return out
 
 
 def level_sigmas(
@@ -841,9 +632,9 @@ def frame_coefficients(x, k: int) -> list[np.ndarray]:
     out = []
     for j in range(1, k + 1):
         s = 2 ** (j - 1)
-        v = _box(_mirrored(x2, 0, n2 + 2 * s - 1), s)  # P_j y at 0 .. 2N+s-1
+        v = box_average(_mirrored(x2, 0, n2 + 2 * s - 1), s)  # P_j y at 0 .. 2N+s-1
         out.append(0.5 * (v[s:] - v[:-s]))
-    out.append(_box(_mirrored(x2, 0, n2 + 2**k - 1), 2**k))
+    out.append(box_average(_mirrored(x2, 0, n2 + 2**k - 1), 2**k))
     return out
 
 

@@ -24,7 +24,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
         "errors wavelet impulses stopping_rules median _kernels _families _translations sink",
         "_flux_kernels",  # the closed forms' conditions for their scaled forms
         "nonlinearities noise",
-        "engine quality io selection",
+        "engine quality io selection noise_colour",
         "stability",
         "expr dictionary report",
         "filters plot",
@@ -43,7 +43,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
 #: Modules that compute, and the file side and command line they never import.
 COMPUTE = frozenset(
     "engine stability filters report stream network autoparams expr dictionary quality "
-    "wavelet median noise selection impulses multilevel multiscale automatic nonlinearities _families "
+    "wavelet median noise noise_colour selection impulses multilevel multiscale automatic nonlinearities _families "
     "_translations _flux_kernels dask learn network_stop learn_stop sink".split()
 )
 FILE_SIDE = frozenset({"io", "pipeline", "batch", "cli"})

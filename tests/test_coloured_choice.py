@@ -13,18 +13,20 @@ from resdenoise.automatic import choose_denoiser, gain_test
 from resdenoise.autoparams import sure_probe
 from resdenoise.filters import plan_shrink
 from resdenoise.multilevel import (
-    POWER_LAW_RISES,
     MultilevelPlan,
     frame_coefficients,
     frame_identity_sure,
     frame_sure_terms,
     level_sigmas,
+)
+from resdenoise.noise import NoiseLevel, search_noise
+from resdenoise.noise_colour import (
+    POWER_LAW_RISES,
     log_sigma_error,
     max_scales,
     power_law_noise,
     rises_bend,
 )
-from resdenoise.noise import NoiseLevel, search_noise
 from resdenoise.nonlinearities import get_nonlinearity
 from resdenoise.plans import planner
 

@@ -10,15 +10,13 @@ import numpy as np
 import pytest
 
 from resdenoise.multilevel import (
-    box_sigma,
     choose_levels,
-    level_details,
     level_sigmas,
     plan_levels,
-    power_law_factor,
     signal_thresholds,
 )
 from resdenoise.noise import resolve_sigma
+from resdenoise.noise_colour import box_sigma, level_details, power_law_factor
 
 
 def pink(n: int, seed: int, alpha: float = 1.0) -> np.ndarray:
