@@ -1687,6 +1687,115 @@ static PyObject *py_stats_all(PyObject *self, PyObject *args)
     return out;
 }
 
+/* ---- SURE's per-chunk sums (resdenoise/autoparams.py) ------------------------------- */
+
+PyDoc_STRVAR(sure_doc,
+"sure_sums(f, u, b, w, bounds, groups, out)\n"
+"\n"
+"SURE's per-chunk sums of autoparams.sure_parts, bit for bit: for the rows i of\n"
+"the C-contiguous float64 buffers f and b (rows x c) and u (rows x 2c: the\n"
+"signal's run, then its probe's), the row value of channel j is\n"
+"(f - u_j)^2 + ((u_{c+j} - u_j) b) w_j, computed in that order (NumPy's\n"
+"r = f - u; d = u' - u; d *= b; d *= w; r *= r; r += d); the c channels are\n"
+"`groups` groups of c / groups < 8 channels side by side, each group's row\n"
+"values summed left to right from 0.0 (NumPy's sum over a short axis); the\n"
+"rows bounds[k]:bounds[k+1] of each group are summed as np.add.reduceat sums\n"
+"them (the first value plus NumPy's pairwise sum of the others) into\n"
+"out[k, group] (chunks x groups).  Releases the GIL.");
+
+/* NumPy's pairwise sum of the n contiguous values from v on */
+static double pairwise_sum(const double *v, Py_ssize_t n)
+{
+    if (n <= PW_BLOCK)
+        return leaf_sum(v, n);
+    Py_ssize_t n2 = n / 2;
+    n2 -= n2 % 8;
+    return pairwise_sum(v, n2) + pairwise_sum(v + n2, n - n2);
+}
+
+static void sure_sums(const double *f, const double *u, const double *b, const double *w,
+                      const int64_t *bounds, Py_ssize_t chunks, Py_ssize_t c, Py_ssize_t groups,
+                      double *row, double *out)
+{
+    const Py_ssize_t per = c / groups, U = 2 * c;
+    for (Py_ssize_t k = 0; k < chunks; k++) {
+        const Py_ssize_t lo = (Py_ssize_t)bounds[k], n = (Py_ssize_t)bounds[k + 1] - lo;
+        for (Py_ssize_t g = 0; g < groups; g++) {
+            for (Py_ssize_t i = 0; i < n; i++) {
+                const Py_ssize_t at = lo + i;
+                double sum = 0.0;
+                for (Py_ssize_t q = 0; q < per; q++) {
+                    const Py_ssize_t j = g * per + q;
+                    const double uf = u[at * U + j];
+                    double r = f[at * c + j] - uf;
+                    double d = u[at * U + c + j] - uf;
+                    d = d * b[at * c + j];
+                    d = d * w[j];
+                    r = r * r;
+                    r = r + d;
+                    sum = per == 1 ? r : sum + r;
+                }
+                row[i] = sum;
+            }
+            out[k * groups + g] = row[0] + pairwise_sum(row + 1, n - 1);
+        }
+    }
+}
+
+static PyObject *py_sure(PyObject *self, PyObject *args)
+{
+    PyObject *objs[6];
+    Py_ssize_t groups;
+    Py_buffer buf[6];
+    int got = 0;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOOOOnO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
+                          &groups, &objs[5]))
+        return NULL;
+    for (; got < 6; got++) {
+        int flags = PyBUF_FORMAT | PyBUF_C_CONTIGUOUS | (got == 5 ? PyBUF_WRITABLE : 0);
+        if (PyObject_GetBuffer(objs[got], &buf[got], flags) < 0)
+            break;
+    }
+    if (got == 6) {
+        const Py_ssize_t c = buf[3].len / 8, chunks = buf[4].len / 8 - 1;
+        const Py_ssize_t rows = c > 0 ? buf[0].len / 8 / c : 0;
+        const int64_t *bounds = buf[4].buf;
+        int ok = buf[4].itemsize == 8 && (buf[4].format[0] == 'q' || buf[4].format[0] == 'l');
+        for (int q = 0; q < 6; q++)
+            ok = ok && (q == 4 || is_f64(buf[q].format));
+        Py_ssize_t longest = 0;
+        for (Py_ssize_t k = 0; ok && k < chunks; k++) {
+            ok = bounds[k] >= 0 && bounds[k] < bounds[k + 1] && bounds[k + 1] <= rows;
+            longest = bounds[k + 1] - bounds[k] > longest ? bounds[k + 1] - bounds[k] : longest;
+        }
+        if (!ok || c < 1 || groups < 1 || c % groups || c / groups >= 8 || chunks < 1 ||
+            buf[0].len != rows * c * 8 || buf[2].len != buf[0].len ||
+            buf[1].len != 2 * buf[0].len || buf[5].len != chunks * groups * 8) {
+            PyErr_SetString(PyExc_ValueError,
+                            "sure_sums needs float64 f, b (rows x c), u (rows x 2c), w (c), "
+                            "increasing int64 bounds inside the rows, c / groups < 8 and out "
+                            "(chunks x groups)");
+        } else {
+            double *row = PyMem_RawMalloc((size_t)longest * sizeof(double));
+            if (row == NULL) {
+                PyErr_NoMemory();
+            } else {
+                Py_BEGIN_ALLOW_THREADS
+                sure_sums(buf[0].buf, buf[1].buf, buf[2].buf, buf[3].buf, bounds, chunks, c,
+                          groups, row, buf[5].buf);
+                Py_END_ALLOW_THREADS
+                PyMem_RawFree(row);
+            }
+        }
+    }
+    for (int q = 0; q < got; q++)
+        PyBuffer_Release(&buf[q]);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 /* ---- A checking pass's range of every column ----------------------------------------- */
 
 PyDoc_STRVAR(range_doc,
@@ -1880,6 +1989,7 @@ static PyMethodDef methods[] = {
     {"window_energies32", py_energies, METH_VARARGS, energies_doc},
     {"column_stats", py_stats, METH_VARARGS, stats_doc},
     {"columns_stats", py_stats_all, METH_VARARGS, stats_all_doc},
+    {"sure_sums", py_sure, METH_VARARGS, sure_doc},
     {"columns_range", py_range, METH_VARARGS, range_doc},
     {"columns_variation", py_variation, METH_VARARGS, variation_doc},
     {"simd", py_simd, METH_NOARGS, "The instruction set the step loops run with."},

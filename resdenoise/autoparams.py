@@ -75,7 +75,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from . import stability
-from .engine import backend_for, run_blocks
+from .engine import _kernels, backend_for, run_blocks
 from .errors import ParameterError
 from .noise import resolve_sigma
 from .nonlinearities import Nonlinearity, get_nonlinearity
@@ -223,6 +223,11 @@ def sure_parts(f2, u, b, eps, sigma, bounds, groups: int = 1) -> np.ndarray:
     w = 2.0 * sigma**2 / eps
     parts = np.empty((len(bounds) - 1, groups) if groups > 1 else len(bounds) - 1)
     first = 0
+    kernels = _compiled_sums(f2, u, b, w, groups)
+    if kernels is not None:  # the same numbers in one pass, without temporaries
+        edges = np.ascontiguousarray(bounds, dtype=np.int64)
+        kernels.sure_sums(f2, u, b, np.ascontiguousarray(w, dtype=float), edges, groups, parts)
+        first = len(parts)
     while first < len(parts):  # whole chunks, about PIECE rows at a time
         last = first + 1
         while last < len(parts) and bounds[last + 1] - bounds[first] <= PIECE:
@@ -245,6 +250,24 @@ def sure_parts(f2, u, b, eps, sigma, bounds, groups: int = 1) -> np.ndarray:
         share = np.sum(sigma**2) / groups * np.diff(bounds)
         return ((parts - share[:, None]) / (bounds[-1] - bounds[0])).T.ravel()
     return (parts - np.sum(sigma**2) * np.diff(bounds)) / (bounds[-1] - bounds[0])
+
+
+def _compiled_sums(f2, u, b, w, groups: int):
+    """The compiled module when its ``sure_sums`` takes these arrays (C-contiguous
+    float64, fewer than 8 channels per group), else None: NumPy's loop below."""
+    kernels = _kernels()
+    c = f2.shape[1]
+    fits = (
+        kernels is not None
+        and hasattr(kernels, "sure_sums")
+        and c % groups == 0
+        and c // groups < 8
+        and np.shape(w) == (c,)
+        and u.shape == (f2.shape[0], 2 * c)
+        and b.shape == f2.shape
+        and all(a.dtype == np.float64 and a.flags.c_contiguous for a in (f2, u, b))
+    )
+    return kernels if fits else None
 
 
 def on_plateau(blocks, parts, span: float | None = None, z: float | None = None) -> bool:
@@ -745,10 +768,12 @@ def choose_parameters(
 
 #: A windowed search's block count m is settled on the whole signal (the windows are
 #: a sample of it), by SURE at m x REFINE_RATIO^j from j = -7 (m / 3.6) on, and at
-#: halvings below, until REFINE_HORIZON x the best so far: the run costs the plan's
-#: blocks and a quarter more (twice: the probe).
+#: halvings below, until the first of them at REFINE_HORIZON x the best so far or
+#: beyond, that is the next one past the best (the grid's rounded points are at least
+#: 1.2 b - 1.1 after b, and 1.15 b <= 1.2 b - 1.1 from b = 22 on; below, one or two
+#: more): the run costs the plan's blocks and a fifth more (twice: the probe).
 REFINE_RATIO = 1.2
-REFINE_HORIZON = 1.25
+REFINE_HORIZON = 1.15
 
 
 def _refine(f, best: AutoChoice, h: float, sigma: np.ndarray, cap: int, keep: bool):
@@ -761,7 +786,7 @@ def _refine(f, best: AutoChoice, h: float, sigma: np.ndarray, cap: int, keep: bo
     grid = sorted({min(cap, max(1, round(m * ratio**j))) for j in range(-7, top + 1)} | below)
     s = best.stopping
     exact = choose_steps(
-        f, best.nl.phi, best.tau, h, "sure", grid[-1], sigma, patience=1,
+        f, best.nl.phi, best.tau, h, "sure", grid[-1], sigma, patience=0,
         horizon=REFINE_HORIZON, checkpoints=grid, keep=keep,
     )  # fmt: skip
     stopping = replace(

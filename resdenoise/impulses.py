@@ -143,6 +143,38 @@ def impulse_scores(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return score, left & right
 
 
+def _impulse_masks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(impulses at THRESHOLD, impulses at STRONG)`` of a 1D signal: those of
+    :func:`impulse_scores`, the same masks, with the local scale computed only where a
+    score can reach :data:`NEIGHBOUR` (the thresholds are above it).  The scale is at
+    least ``M = median|r|``, so a score is at most ``r / M`` (rounding is monotone):
+    elsewhere it is quiet and no impulse, and there the local median is not needed."""
+    x = np.asarray(x, dtype=float)
+    n = x.shape[0]
+    none = np.zeros(n, dtype=bool)
+    if n < 2 * HALF + 1:
+        return none, none
+    r = np.abs(x - running_median(x))
+    whole = np.median(r)
+    if not whole > 0.0:
+        return none, none
+    maybe = np.flatnonzero(r / whole >= NEIGHBOUR)
+    half = min(LOCAL, n - 1)
+    idx = np.abs(maybe[:, None] + np.arange(-half, half + 1))  # reflecting ends, as
+    idx = np.where(idx > n - 1, 2 * (n - 1) - idx, idx)  # running_median pads
+    local = np.median(r[idx], axis=1) if maybe.size else np.zeros(0)
+    score = r[maybe] / np.maximum(whole, local)
+    loud = np.zeros(n, dtype=bool)  # not quiet (a NaN score is not quiet either)
+    loud[maybe[~(score < NEIGHBOUR)]] = True
+    isolated = ~np.concatenate([[False], loud[:-1]]) & ~np.concatenate([loud[1:], [False]])
+    masks = []
+    for threshold in (THRESHOLD, STRONG):
+        mask = none.copy()
+        mask[maybe[score > threshold]] = True
+        masks.append(mask & isolated)
+    return masks[0], masks[1]
+
+
 def impulses_from(scores: tuple[np.ndarray, np.ndarray], threshold: float = THRESHOLD):
     """The impulse mask at ``threshold`` from :func:`impulse_scores`."""
     score, isolated = scores
@@ -224,7 +256,8 @@ class ImpulseStage:
 def hampel_stage(u: np.ndarray, sigma=None) -> ImpulseStage:
     """Detect impulses per channel: the pre-stage to use (inactive when none is impulsive).
 
-    Each channel's scores are computed once (:func:`impulse_scores`); the
+    Each channel's scores are computed once (those of :func:`impulse_scores`, the
+    local scale only where a score can reach :data:`NEIGHBOUR`); the
     impulses at :data:`THRESHOLD` and the strong ones at :data:`STRONG` both
     come from them.  With ``sigma`` (the white noise level per channel) a
     channel is impulsive only when the median size of the replacements of
@@ -240,9 +273,7 @@ def hampel_stage(u: np.ndarray, sigma=None) -> ImpulseStage:
     n = u2.shape[0]
     counts, channels, positions = [], [], []
     for c in range(u2.shape[1]):
-        scores = impulse_scores(u2[:, c])
-        found = np.flatnonzero(impulses_from(scores))
-        strong = np.flatnonzero(impulses_from(scores, STRONG))
+        found, strong = (np.flatnonzero(mask) for mask in _impulse_masks(u2[:, c]))
         on = strong.size >= MIN_IMPULSES and strong.size > MIN_RATE * n
         if on and sigma is not None:
             x = u2[:, c]

@@ -130,8 +130,8 @@ def test_detection_runs_once_per_channel(monkeypatch, rng):
     the positions (they detected again, 4-5 times per channel, before)."""
     clean, f, _ = spiky(rng)
     calls = []
-    real = impulses.impulse_scores
-    monkeypatch.setattr(impulses, "impulse_scores", lambda x: calls.append(1) or real(x))
+    real = impulses._impulse_masks
+    monkeypatch.setattr(impulses, "_impulse_masks", lambda x: calls.append(1) or real(x))
     plan, _ = planner("shrink", "soft", iterations="auto")(f)
     assert plan.prestage.active and len(calls) == 1
     from resdenoise.filters import analyse_run
@@ -139,6 +139,30 @@ def test_detection_runs_once_per_channel(monkeypatch, rng):
     u = plan.run(f)
     analyse_run(plan, f, u)
     assert len(calls) == 1
+
+
+def _signals(rng):
+    t = np.arange(3000) / 3000
+    yield spiky(rng)[1]
+    yield spiky(rng, rate=0.05, sigma=0.001)[1]
+    yield np.sign(np.sin(40 * np.pi * t)) + 0.01 * rng.standard_normal(3000)  # edges
+    yield np.where(rng.random(3000) < 0.02, 50.0, 0.0) + rng.standard_normal(3000)
+    yield rng.standard_cauchy(3000)  # heavy tails: many loud samples
+    for n in (6, 7, 8, 12, 17, 30):  # short: a window wider than the signal
+        yield np.concatenate([rng.standard_normal(n - 1), [40.0]])
+    yield np.concatenate([rng.standard_normal(50), [np.inf], rng.standard_normal(50)])
+    yield np.concatenate([rng.standard_normal(50), [np.nan], rng.standard_normal(50)])
+    yield np.ones(100)
+
+
+def test_the_masks_of_the_stage_are_those_of_the_scores(rng):
+    """hampel_stage's masks (the local scale only where a score can reach NEIGHBOUR)
+    are those of impulse_scores at both thresholds, sample for sample."""
+    for x in _signals(rng):
+        scores = impulses.impulse_scores(x)
+        found, strong = impulses._impulse_masks(x)
+        np.testing.assert_array_equal(found, impulses.impulses_from(scores))
+        np.testing.assert_array_equal(strong, impulses.impulses_from(scores, impulses.STRONG))
 
 
 def test_replacement_at_positions_uses_the_running_median(rng):

@@ -89,9 +89,43 @@ def test_sure_by_pieces_equals_sure_in_one_piece(monkeypatch, rng):
     f2 = rng.standard_normal((5000, 1))
     u, b = rng.standard_normal((5000, 2)), rng.standard_normal((5000, 1))
     args = (f2, u, b, np.array([0.2]), np.array([0.4]), chunk_bounds(5000))
+    monkeypatch.setattr(autoparams, "_kernels", lambda: None)  # NumPy's loop by pieces
     whole = sure_parts(*args)
     monkeypatch.setattr(autoparams, "PIECE", 300)
     np.testing.assert_allclose(sure_parts(*args), whole, rtol=1e-12, atol=1e-15)
+
+
+def _reference_parts(f2, u, b, eps, sigma, bounds, groups):
+    """sure_parts written out with NumPy: row values in the documented order, channels
+    of a group summed, chunks summed by np.add.reduceat."""
+    c = f2.shape[1]
+    lo, hi = bounds[0], bounds[-1]
+    r = (f2[lo:hi] - u[lo:hi, :c]) ** 2 + (u[lo:hi, c:] - u[lo:hi, :c]) * b[lo:hi] * (
+        2.0 * sigma**2 / eps
+    )
+    rows = r.reshape(len(r), groups, -1).sum(axis=2)
+    sums = np.add.reduceat(rows, bounds[:-1] - lo, axis=0)
+    share = np.sum(sigma**2) / groups * np.diff(bounds)
+    return ((sums - share[:, None]) / (hi - lo)).T.ravel()
+
+
+@pytest.mark.parametrize("groups, per", [(1, 1), (1, 3), (4, 1), (3, 2)])
+def test_compiled_sure_sums_are_numpys_bit_for_bit(monkeypatch, rng, groups, per):
+    """The compiled per-chunk sums give NumPy's numbers exactly (its pairwise sums of
+    chunks over 128 rows, a core inside the rows), and NumPy's own loop does too."""
+    from resdenoise.engine import _kernels
+
+    c, n = groups * per, 7001
+    f2, b = rng.standard_normal((n, c)), rng.standard_normal((n, c))
+    u = f2[:, list(range(c)) * 2] + 0.1 * rng.standard_normal((n, 2 * c))
+    sigma = rng.uniform(0.1, 2.0, c)
+    eps = 0.5 * sigma
+    bounds = 123 + chunk_bounds(n - 500, 37)
+    want = _reference_parts(f2, u, b, eps, sigma, bounds, groups)
+    assert _kernels() is not None and autoparams._compiled_sums(f2, u, b, eps, groups)
+    np.testing.assert_array_equal(sure_parts(f2, u, b, eps, sigma, bounds, groups), want)
+    monkeypatch.setattr(autoparams, "_kernels", lambda: None)
+    np.testing.assert_array_equal(sure_parts(f2, u, b, eps, sigma, bounds, groups), want)
 
 
 def test_the_search_stops_on_a_flat_sure_curve_before_its_cap(monkeypatch, rng):

@@ -199,3 +199,14 @@ def test_the_reused_run_keeps_the_impulse_prestage(windowed, monkeypatch):
     plan, extra = planner("diffuse", "perona-malik", lam="auto", time="auto")(f)
     assert plan.prestage is not None and plan.computed is not None
     assert np.array_equal(plan.run(f), replace(plan, computed=None).run(f))
+
+
+@pytest.mark.parametrize("kind", ["sensor", "smooth"])
+def test_the_refine_stops_at_the_first_checkpoint_past_its_best(windowed, kind):
+    """The whole-signal refine looks one checkpoint (20 %) past its best, no further:
+    its run costs the plan's blocks and a fifth more, twice (signal and probe)."""
+    choice = choose_parameters(_signal(kind), "perona-malik", "diffusivity", max_blocks=CAP)
+    s = choice.stopping
+    assert s.steps >= 22  # where the rounded grid is 20 % apart
+    past = s.blocks[s.blocks.index(s.steps) + 1]
+    assert s.blocks[-1] == past and past == pytest.approx(autoparams.REFINE_RATIO * s.steps, abs=2)
