@@ -748,9 +748,11 @@ def choose_parameters(
             }
         )
         better = best is None or choice.best < best.stopping.best
-        # beyond the exhaustive searches, a lower SURE within one paired standard error
-        # is a tie: it does not reset the patience
-        clear = better and (left == math.inf or best is None or _clearly(choice, best.stopping))
+        # on a windowed search, a lower SURE within one paired standard error is a tie:
+        # it does not reset the patience (a search of the whole signal goes on while
+        # SURE falls: on a plateau that then falls steeply, a tie rule stops too early)
+        tie_rule = windows is not None and left != math.inf and best is not None
+        clear = better and (not tie_rule or _clearly(choice, best.stopping))
         if better:
             best = AutoChoice(nl, step, choice, lambda_rule, ())
         worse = 0 if clear else worse + 1

@@ -210,3 +210,31 @@ def test_the_refine_stops_at_the_first_checkpoint_past_its_best(windowed, kind):
     assert s.steps >= 22  # where the rounded grid is 20 % apart
     past = s.blocks[s.blocks.index(s.steps) + 1]
     assert s.blocks[-1] == past and past == pytest.approx(autoparams.REFINE_RATIO * s.steps, abs=2)
+
+
+def test_a_whole_signal_search_goes_on_while_sure_falls():
+    """Below the windows' length the tie rule does not apply: the lambda search stops
+    only after LAMBDA_PATIENCE candidates in a row with no lower SURE (or at the end
+    of the grid or the budget).  On a noisy piecewise-constant trace with tanh, SURE
+    is nearly flat over the first lambdas (all but linear) and then falls steeply; a
+    tie rule stopped after three candidates with an error 1.8x the one found here."""
+    rng = np.random.default_rng(6)
+    n, levels, clean = 4096, [20.0], np.empty(4096)
+    pos = 0
+    while pos < n:  # levels held for random times
+        dwell = int(rng.geometric(1 / 200))
+        clean[pos : pos + dwell] = levels[-1]
+        levels.append(round(levels[-1] + rng.choice([-1, 1]) * rng.uniform(0.5, 3.0), 1))
+        pos += dwell
+    f = clean + 0.25 * clean.std() * np.random.default_rng(0).standard_normal(n)
+    assert sample_windows(f[:, None], np.array([1.0]), autoparams.MAX_BLOCKS) is None
+    choice = choose_parameters(f, "tanh", "activation")
+    criteria = [c["criterion"] for c in choice.candidates]
+    spent = sum(c["blocks_searched"] for c in choice.candidates)
+    grid_ended = len(criteria) == len(autoparams.LAMBDA_FACTORS)
+    budget_spent = spent >= autoparams.SEARCH_BUDGET * autoparams.MAX_BLOCKS
+    patience = autoparams.LAMBDA_PATIENCE
+    assert len(criteria) > patience
+    if not (grid_ended or budget_spent):
+        assert min(criteria[-patience:]) >= min(criteria[:-patience])
+    assert choice.stopping.best == min(criteria)
