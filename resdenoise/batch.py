@@ -302,7 +302,8 @@ def _forked_loop(jobs_list, jobs: int, finished, progress, placeholders, running
     while queue or running:
         while queue and len(running) < jobs:
             ours, theirs = ctx.Pipe()
-            proc = ctx.Process(target=_worker, args=(jobs_list, theirs, parent), daemon=True)
+            args = (jobs_list, theirs, parent, progress is not None)
+            proc = ctx.Process(target=_worker, args=args, daemon=True)
             proc.start()
             theirs.close()
             running[ours] = [proc, None]
@@ -348,8 +349,10 @@ def _die_with(parent: int) -> None:  # pragma: no cover - runs in a forked child
         os._exit(128 + signal.SIGTERM)
 
 
-def _worker(jobs_list, conn, parent: int) -> None:  # pragma: no cover - a forked child
-    """Run the files the parent sends (indices into ``jobs_list``) until it sends None."""
+def _worker(jobs_list, conn, parent: int, shown: bool) -> None:  # pragma: no cover - a child
+    """Run the files the parent sends (indices into ``jobs_list``) until it sends None;
+    their progress goes to the parent only where it is ``shown`` (else, as with one
+    job, the runs get no progress callback and send nothing but their results)."""
     import time
 
     from .errors import Interrupted
@@ -367,7 +370,7 @@ def _worker(jobs_list, conn, parent: int) -> None:  # pragma: no cover - a forke
     try:
         while (i := conn.recv()) is not None:
             try:
-                result = jobs_list[i](progress)
+                result = jobs_list[i](progress if shown else None)
                 conn.send(("done", result))
             except Interrupted:
                 raise

@@ -217,6 +217,37 @@ def test_workers_start_once_and_take_many_files(tmp_path):
         assert (tmp_path / "o2" / name).read_bytes() == (tmp_path / "o1" / name).read_bytes()
 
 
+@pytest.mark.parametrize("shown", [False, True])
+def test_workers_report_progress_only_where_it_is_shown(tmp_path, monkeypatch, shown):
+    """--jobs 2 with no progress shown (a pipe, CI): the workers' runs get no progress
+    callback and send nothing but results, as --jobs 1's runs; shown, they report it."""
+    from resdenoise import batch
+    from resdenoise.pipeline import planner
+
+    seen = tmp_path / "seen"
+    seen.mkdir()
+    real = batch.run_file
+
+    def run_file(*args, progress=None, **kwargs):
+        (seen / f"{os.getpid()}-{progress is not None}").touch()
+        return real(*args, progress=progress, **kwargs)
+
+    monkeypatch.setattr(batch, "run_file", run_file)  # the forked workers inherit it
+    rng = np.random.default_rng(4)
+    files = []
+    for k in range(4):
+        files.append(str(tmp_path / f"in{k}.csv"))
+        np.savetxt(files[-1], rng.standard_normal(50))
+    calls = []
+    progress = (lambda *a: calls.append(a)) if shown else None
+    base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
+    results = batch.run_batch(base, files, str(tmp_path / "o"), jobs=2, progress=progress)
+    assert [r.exit_code for r in results] == [0] * 4
+    flags = {p.name.split("-")[1] for p in seen.iterdir()}
+    assert flags == {str(shown)}
+    assert bool(calls) is shown
+
+
 def _same_file(a, b) -> bool:
     """Two paths name one file, written out here: the same inode, or the same place
     once their directories are resolved (a link at the last name not followed)."""
