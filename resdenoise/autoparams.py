@@ -793,7 +793,7 @@ def _refine(f, best: AutoChoice, h: float, sigma: np.ndarray, cap: int, keep: bo
     )  # fmt: skip
     stopping = replace(
         exact, stopped_by=s.stopped_by, reached_cap=s.reached_cap, samples=s.samples,
-        searched=s.blocks_searched,
+        searched=max(s.blocks_searched, exact.blocks[-1]),  # the windows may stop short
     )  # fmt: skip
     n = np.shape(f)[0]
     bounds = chunk_bounds(n)

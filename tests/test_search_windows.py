@@ -238,3 +238,22 @@ def test_a_whole_signal_search_goes_on_while_sure_falls():
     if not (grid_ended or budget_spent):
         assert min(criteria[-patience:]) >= min(criteria[:-patience])
     assert choice.stopping.best == min(criteria)
+
+
+def test_a_window_search_cut_short_reports_how_far_the_refine_ran():
+    """The windows' search of the last lambda may be cut short by the budget (here at
+    700 of a cap of 800); the refine on the whole signal then runs on to the cap, and
+    the cap warning names how far the search went, not the windows' shorter count
+    (before: "stopped at its cap of 700 blocks with its best at 800")."""
+    f = _signal("steps")
+    nl = get_nonlinearity("perona-malik", "diffusivity", 0.5)
+    tau = stability.default_tau(nl, 1.0)
+    cut = autoparams.StoppingChoice(
+        690, "sure", (SIGMA,), (0, 690, 700), (1.0, 0.5, 0.51), True, stopped_by="cap"
+    )
+    best = autoparams.AutoChoice(nl, tau, cut, "given", ())
+    stopping, _ = autoparams._refine(f, best, 1.0, np.array([SIGMA]), CAP, False)
+    assert stopping.blocks[-1] == CAP and stopping.steps > cut.blocks[-1]
+    assert stopping.blocks_searched == CAP
+    (warning,) = autoparams.replace(best, stopping=stopping).warnings()
+    assert f"cap of {CAP} blocks with its best at {stopping.steps}" in warning
