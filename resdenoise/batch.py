@@ -270,10 +270,10 @@ def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
     try:
         _forked_loop(jobs_list, jobs, finished, progress, placeholders, running)
     finally:
-        for proc, _ in running.values():
+        for proc, *_ in running.values():
             if proc.is_alive():
                 proc.terminate()  # the worker cleans up as the parent does: SIGTERM
-        for conn, (proc, _) in running.items():
+        for conn, (proc, *_) in running.items():
             proc.join(WORKER_GRACE)
             if proc.is_alive():  # pragma: no cover - a worker deaf to SIGTERM
                 proc.kill()
@@ -285,8 +285,17 @@ def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
 WORKER_GRACE = 30.0
 
 
+#: Files sent to a worker ahead of the one it runs: it takes its next file from its pipe
+#: as soon as it is done, without waiting for the parent to be scheduled.
+AHEAD = 1
+
+
 def _forked_loop(jobs_list, jobs: int, finished, progress, placeholders, running) -> None:
-    """``running``: {connection: [worker process, index of its file or None]}."""
+    """``running``: {connection: [worker process, indices of its files in order, stopped]}.
+
+    A worker is sent its file and :data:`AHEAD` more; each result it sends back is
+    answered by the next file (or None, once: stop).  A worker that dies fails the file
+    it was running; the files it had not started go back to the queue."""
     import multiprocessing as mp
     from collections import deque
     from multiprocessing.connection import wait
@@ -295,9 +304,19 @@ def _forked_loop(jobs_list, jobs: int, finished, progress, placeholders, running
     queue = deque(range(len(jobs_list)))
     parent = os.getpid()
 
-    def feed(conn) -> None:  # the worker's next file, or None: stop
-        running[conn][1] = queue.popleft() if queue else None
-        conn.send(running[conn][1])
+    def feed(conn) -> None:  # the worker's next file, or None once none is left: stop
+        entry = running[conn]
+        if queue:
+            entry[1].append(queue.popleft())
+            message = entry[1][-1]
+        elif not entry[2]:
+            entry[2], message = True, None
+        else:
+            return
+        try:
+            conn.send(message)
+        except OSError:  # the worker died meanwhile: its end is read below (EOF)
+            pass
 
     while queue or running:
         while queue and len(running) < jobs:
@@ -306,27 +325,32 @@ def _forked_loop(jobs_list, jobs: int, finished, progress, placeholders, running
             proc = ctx.Process(target=_worker, args=args, daemon=True)
             proc.start()
             theirs.close()
-            running[ours] = [proc, None]
-            feed(ours)
+            running[ours] = [proc, deque(), False]
+            for _ in range(1 + AHEAD):
+                feed(ours)
         for conn in wait(list(running)):
-            proc, i = running[conn]
+            proc, files, _ = running[conn]
             try:
                 kind, payload = conn.recv()
             except (EOFError, OSError):  # the worker ended: stopped, or died
                 del running[conn]
                 conn.close()
                 proc.join()
-                if i is not None:
+                if files:
+                    i = files.popleft()
+                    queue.extendleft(reversed(files))  # not started: another worker's
                     result = placeholders[i]
                     result.error = ResdenoiseError(
                         f"the worker process died (exit code {proc.exitcode})"
                     )
                     finished(i, result)
                 continue
+            i = files[0]
             if kind == "progress":
                 if progress is not None:
                     progress(i, *payload)
                 continue
+            files.popleft()
             if not isinstance(payload, FileResult):  # the worker's last words on the file
                 result, result.error = placeholders[i], ResdenoiseError(payload)
                 payload = result

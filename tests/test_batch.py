@@ -188,6 +188,30 @@ def test_a_worker_that_dies_is_reported(inputs, tmp_path):
     assert names(out) == ["a.wav", "c.csv"]
 
 
+def test_a_dying_worker_gives_back_the_files_it_had_not_started(tmp_path):
+    """Workers are sent a file ahead; one that dies fails only the file it was running,
+    and the file it held but had not started is run by a new worker."""
+    from resdenoise.batch import run_batch
+    from resdenoise.pipeline import planner
+
+    base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
+
+    def make_plan(u):
+        if u.shape == (41,):  # in0: its worker (which holds in2 too) is killed
+            os._exit(9)
+        return base(u)
+
+    rng = np.random.default_rng(5)
+    files = []
+    for k in range(4):
+        files.append(str(tmp_path / f"in{k}.csv"))
+        np.savetxt(files[-1], rng.standard_normal(41 if k == 0 else 50))
+    results = run_batch(make_plan, files, str(tmp_path / "o"), jobs=2)
+    assert [r.exit_code for r in results] == [1, 0, 0, 0]
+    assert str(results[0].error) == "the worker process died (exit code 9)"
+    assert names(tmp_path / "o") == ["in1.csv", "in2.csv", "in3.csv"]
+
+
 def test_workers_start_once_and_take_many_files(tmp_path):
     """--jobs 2 over six files: two worker processes, each fed several files
     (not a process per file), and the files as --jobs 1 writes them."""
