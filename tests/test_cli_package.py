@@ -11,8 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import resdenoise
 
 PACKAGE = Path(resdenoise.__file__).parent
@@ -73,7 +71,7 @@ def test_help_loads_neither_the_pipeline_nor_rich():
 def test_a_quiet_run_of_a_small_file_loads_only_what_it_uses(tmp_path):
     """One small file with ``-q`` (a Makefile calling the tool once per file): no rich
     nor the module that draws with it (nothing is drawn), no report module (no report
-    is built), no difflib (no "did you mean" list for a short option), no numpy.random (the noise calibration comes from the committed
+    is built), no numpy.random (the noise calibration comes from the committed
     table, not a simulation), no json (no report is written), no other command's module
     (the group loads a command's module on demand: not learn's, dictionary's and
     translate's, nor what they compute with: expressions, learning, dask), no CSV reader
@@ -95,7 +93,6 @@ def test_a_quiet_run_of_a_small_file_loads_only_what_it_uses(tmp_path):
         "rich",
         "resdenoise.cli.render",
         "resdenoise.report",
-        "difflib",
         "numpy.random",
         "json",
         "resdenoise.learn",
@@ -126,45 +123,6 @@ def test_help_lists_every_command_with_its_short_help():
         assert command is not None and command.name == name
         line = next(line for line in listing.splitlines() if line.split()[:1] == [name])
         assert command.get_short_help_str(200) in line, (name, line)
-
-
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["in.wav", "-q", "-o", "out.wav"],
-        ["-qv", "in.wav", "-oout.wav"],
-        ["-o=out.wav", "-j", "2", "in.wav"],
-        ["--quiet", "--output=out.wav", "--steps", "3", "in.wav"],
-        ["in.wav", "-q", "--", "-o"],
-        ["in.wav", "-x"],
-        ["in.wav", "-qx"],
-        ["in.wav", "-5"],
-        ["in.wav", "--nope"],
-        ["in.wav", "--ouput", "x"],
-        ["in.wav", "-o"],
-    ],
-)
-def test_the_filtering_commands_parse_as_click_does(args):
-    """The filtering commands' parser takes a short option at once (no failed long
-    lookup with its "did you mean" list): the same options, arguments and order, or
-    the same error, as click's own parser."""
-    import click
-
-    from resdenoise.cli import cli
-
-    command = cli.get_command(None, "diffuse")
-
-    def parsed(make_parser):
-        parser = make_parser(command, click.Context(command, info_name="diffuse"))
-        try:
-            opts, largs, order = parser.parse_args(list(args))
-        except click.UsageError as exc:
-            return type(exc).__name__, exc.format_message()
-        return opts, largs, [param.name for param in order]
-
-    ours, clicks = parsed(type(command).make_parser), parsed(click.Command.make_parser)
-    assert ours == clicks
-    assert type(command).make_parser is not click.Command.make_parser
 
 
 def test_the_program_makes_its_start_up_with_the_collector_off_then_frozen():

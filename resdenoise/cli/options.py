@@ -69,37 +69,6 @@ class SectionedCommand(click.Command):
     help library: --help imports nothing more and looks as before.
     """
 
-    def make_parser(self, ctx):
-        """Click's parser, except that a short option (``-q``, ``-o FILE``) is looked up
-        as one at once.
-
-        Click looks every option up as a long one first.  For a short one, that
-        lookup fails with an exception that carries the "did you mean" list of the
-        long options (difflib, and gettext's catalogue search for its message),
-        only to be thrown away: about 2.5 ms of every run, a tenth of a small
-        file's.  The shortcut takes only the arguments for which click's own
-        lookup falls over to the short options, so the parse and its errors are
-        the same; where the parser has not the parts it needs (another click),
-        click's own path.
-        """
-        parser = super().make_parser(ctx)
-        long_opts = getattr(parser, "_long_opt", None)
-        prefixes = getattr(parser, "_opt_prefixes", None)
-        long_first = getattr(parser, "_process_opts", None)
-        short = getattr(parser, "_match_short_opt", None)
-        parts = (long_opts, prefixes, long_first, short)
-        if None in parts or ctx.token_normalize_func is not None:
-            return parser
-
-        def process_opts(arg: str, state) -> None:
-            if arg[:2] not in prefixes and "=" not in arg and arg not in long_opts:
-                short(arg, state)  # what click does after its long lookup failed
-            else:
-                long_first(arg, state)
-
-        parser._process_opts = process_opts
-        return parser
-
     def format_options(self, ctx, formatter):
         groups: dict = {title: [] for title in SECTIONS}
         for param in self.get_params(ctx):
