@@ -455,10 +455,7 @@ def tolerances(f: np.ndarray, n_blocks: int, dtype=None, amplitude=None) -> dict
     """
     f = np.asarray(f)
     float32 = np.dtype(f.dtype if dtype is None else dtype) == np.float32
-    # max |f| without a temporary |f| (NaN as np.max(np.abs(f)) gives it; abs: -0.0 -> 0.0)
-    amp = amplitude
-    if amp is None:
-        amp = abs(float(np.maximum(-f.min(), f.max()))) if f.size else 0.0
+    amp = _amplitude(f) if amplitude is None else amplitude
     ulp = float(np.spacing(np.asarray(amp, dtype=np.float32 if float32 else float)))
     rng = 8.0 * ulp * max(1.0, math.sqrt(max(n_blocks, 1)))
     mean = max(1e-12 * amp, rng) if float32 else 1e-12 * amp
@@ -479,10 +476,16 @@ def measure_input(f: np.ndarray, n_blocks: int, dtype) -> InputMeasure:
     a run whose sums need no scaling (:func:`sum_scale` 1; else measure_channels
     raises ValueError)."""
     f2 = np.asarray(f).reshape(f.shape[0], -1)
+    tol, amp = _input_tolerances(f, f2, n_blocks, dtype)
+    return InputMeasure(tol, amp, _measure_side(f2, tol["range"], 1.0))
+
+
+def _input_tolerances(f: np.ndarray, f2: np.ndarray, n_blocks: int, dtype) -> tuple[dict, float]:
+    """:func:`tolerances` of input ``f`` (``f2``: rows x columns) for an output of
+    ``dtype`` (float32 ulp where either is float32), and ``max |f|``."""
     float32 = np.float32 if np.float32 in (f2.dtype, np.dtype(dtype)) else None
     amp = _range_amplitude(f2)
-    tol = tolerances(f, n_blocks, float32, amplitude=amp)
-    return InputMeasure(tol, amp, _measure_side(f2, tol["range"], 1.0))
+    return tolerances(f, n_blocks, float32, amplitude=amp), amp
 
 
 def measure_channels(
@@ -498,9 +501,7 @@ def measure_channels(
     u2 = np.asarray(u).reshape(u.shape[0], -1)
     if measured is None:
         f2 = np.asarray(f).reshape(f.shape[0], -1)
-        float32 = np.float32 if np.float32 in (f2.dtype, u2.dtype) else None
-        amp_f = _range_amplitude(f2)
-        tol = tolerances(f, n_blocks, float32, amplitude=amp_f)
+        tol, amp_f = _input_tolerances(f, f2, n_blocks, u2.dtype)
     else:
         tol, amp_f = measured.tol, measured.amplitude
     n = u2.shape[0]

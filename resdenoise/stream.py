@@ -502,19 +502,22 @@ class StreamMeasure:
             return False
         k = f.shape[0]
         f2, u2 = f.reshape(k, -1).view(np.float64), u.reshape(k, -1).view(np.float64)
-        if self.last_in is not None and hasattr(kernel, "columns_stats") and self.channels <= 16:
+        if (
+            self.last_in is not None
+            and hasattr(kernel, "columns_stats")
+            and self.channels <= stability.COMPILED_COLUMNS
+        ):
             # after a core: every column in one walk over the rows (the same numbers)
             for x, side, last in ((f2, 0, self.last_in), (u2, 1, self.last_out)):
                 lasts = np.ascontiguousarray(last, dtype=np.float64)
                 for c, got in enumerate(kernel.columns_stats(x, lasts, tol)):
                     self._take(got, x, c, side)
-            self.last_in, self.last_out = f2[-1].astype(np.float64), u2[-1].astype(np.float64)
-            return True
-        for c in range(self.channels):
-            for x, side, last in ((f2, 0, self.last_in), (u2, 1, self.last_out)):
-                held = 0.0 if last is None else float(last[c])
-                got = kernel.column_stats(x, self.channels, c, last is not None, held, tol)
-                self._take(got, x, c, side)
+        else:
+            for c in range(self.channels):
+                for x, side, last in ((f2, 0, self.last_in), (u2, 1, self.last_out)):
+                    held = 0.0 if last is None else float(last[c])
+                    got = kernel.column_stats(x, self.channels, c, last is not None, held, tol)
+                    self._take(got, x, c, side)
         self.last_in, self.last_out = f2[-1].astype(np.float64), u2[-1].astype(np.float64)
         return True
 
