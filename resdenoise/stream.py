@@ -790,12 +790,13 @@ class StreamedRun:
                 ref_rows.drop(c.stop)
 
         chunks = 0
-        sink = _Behind(finish, sink_depth())
+        depth = sink_depth()
+        sink = _Behind(finish, depth)
         try:
-            # a chunk's arrays live while it waits in the sink or is finished there
-            cut = filter_chunks(
-                plan, blocks, stream.frames, chunk, dtype, name, threads, SINK_DEPTH + 2
-            )
+            # a chunk's arrays live while it waits in the sink or is finished there (in
+            # the caller, within put, without a sink's thread: one array then)
+            buffers = depth + 2 if depth else 1
+            cut = filter_chunks(plan, blocks, stream.frames, chunk, dtype, name, threads, buffers)
             for c in cut:
                 if c.f.dtype == np.float32:  # a nonzero sample float32 makes 0: refused
                     lost = c.raw[c.core][(c.f == 0) & (c.raw[c.core] != 0)]
