@@ -218,6 +218,11 @@ class AudioReader:
             total += block.shape[0]
             yield block, (self._floats(block) if floats else None)
 
+    def _opened_frames(self):
+        """``(block as read, block as floats)`` by libsndfile, the file opened again."""
+        with self._open() as f:
+            yield from self._frames(f, self.frames, floats=True)
+
     def _agree(self, f, plain: PlainWav) -> bool:
         """Whether libsndfile (``f``, just opened) sees ``plain`` as :mod:`.wav` does:
         format, subtype, channels, rate and frames, and the first frames' values."""
@@ -306,22 +311,11 @@ class AudioReader:
 
     def _blocks(self):
         total = 0
-        if self.plain is not None:
-            for _, floats in self._plain_frames():
-                floats = floats[: self.frames - total]
-                total += floats.shape[0]
-                yield self._split(floats)
-            if total != self.frames:
-                raise SignalError(f"{self.source}: the file changed while it was read")
-            return
-        with self._open() as f:
-            while total < self.frames:
-                block = self._read(f, self.dtype)
-                if block.shape[0] == 0:
-                    break
-                block = block[: self.frames - total]
-                total += block.shape[0]
-                yield self._split(self._floats(block))
+        read = self._plain_frames() if self.plain is not None else self._opened_frames()
+        for _, floats in read:
+            floats = floats[: self.frames - total]
+            total += floats.shape[0]
+            yield self._split(floats)
         if total != self.frames:
             raise SignalError(f"{self.source}: the file changed while it was read")
 
