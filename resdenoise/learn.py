@@ -87,6 +87,7 @@ __all__ = [
     "loss_value",
     "make_objective",
     "network_text",
+    "stopped_choice",
     "stopped_run",
     "warm_start",
     "network_groups",
@@ -688,9 +689,15 @@ def stopped_run(
     """The network file with ``stop = "sure"`` (``max-blocks = cap``, and
     ``lambda-factors`` when given) run on u as ``resnet --network`` runs it:
     ``(output, the depth's report)``."""
-    text = network_text(groups, h, stop="sure", max_blocks=cap, lambda_factors=lambda_factors)
-    plan, extra = stopped_network(parse_network(text), u, h=h)
+    plan, extra = stopped_choice(u, groups, h, cap, lambda_factors)
     return run_plan(plan, np.asarray(u, dtype=float)), extra
+
+
+def stopped_choice(u, groups: Sequence[Group], h: float, cap: int, lambda_factors=None):
+    """What :func:`stopped_run` runs, without running it: ``(the plan cut to the depth
+    chosen on u, the depth's report)``."""
+    text = network_text(groups, h, stop="sure", max_blocks=cap, lambda_factors=lambda_factors)
+    return stopped_network(parse_network(text), u, h=h)
 
 
 def _run(u, group: Group, nl, blocks: int, h: float) -> np.ndarray:

@@ -27,6 +27,7 @@ from .learn import (
     fit,
     network_groups,
     run_network,
+    stopped_choice,
     stopped_run,
 )
 from .network_stop import default_cap
@@ -181,7 +182,7 @@ def stop_depths(
 ) -> list[int]:
     """The depth the SURE stop chooses for each signal (as ``resnet --network`` would)."""
     cap = _cap(groups, max_blocks)
-    return [stopped_run(f, groups, h, cap)[1]["blocks_chosen"] for f in noisy]
+    return [stopped_choice(f, groups, h, cap)[1]["blocks_chosen"] for f in noisy]
 
 
 def fit_stopped(
