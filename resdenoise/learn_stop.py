@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .filters import run_plan
 from .learn import (
     Architecture,
     FitResult,
@@ -28,7 +29,6 @@ from .learn import (
     network_groups,
     run_network,
     stopped_choice,
-    stopped_run,
 )
 from .network_stop import default_cap
 
@@ -128,10 +128,10 @@ def decide_stop(
         losses[way], picks[way] = 0.0, []
         for i, f in enumerate(noisy):
             f = np.asarray(f, dtype=float)
-            out, extra = stopped_run(f, groups, h, cap, factors)
+            plan, extra = stopped_choice(f, groups, h, cap, factors)
             picks[way].append((extra["blocks_chosen"], extra.get("lambda_factor", 1.0)))
-            if clean is not None:
-                losses[way] += float(np.sum((out - clean[i]) ** 2)) / total
+            if clean is not None:  # the output of stopped_run, run only where it is measured
+                losses[way] += float(np.sum((run_plan(plan, f) - clean[i]) ** 2)) / total
             else:
                 losses[way] += extra["stopping_criterion"] * f.shape[0] / total
             if way != "stopped":
