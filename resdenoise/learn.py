@@ -619,18 +619,10 @@ def _schedules(groups, inputs: int, depths) -> list[list[tuple[int, Group]]]:
         plan, left = [], int(depth)
         for i, g in enumerate(groups):
             if left > 0:
-                plan.append(
-                    (i, Group(g.coefficients, g.lam_scale, g.tau, min(g.repeat, left), g.scale))
-                )
+                plan.append((i, replace(g, repeat=min(g.repeat, left))))
                 left -= plan[-1][1].repeat
         if left > 0:
-            last = groups[-1]
-            plan.append(
-                (
-                    len(groups) - 1,
-                    Group(last.coefficients, last.lam_scale, last.tau, left, last.scale),
-                )
-            )
+            plan.append((len(groups) - 1, replace(groups[-1], repeat=left)))
         out.append(plan)
     return out
 
