@@ -563,6 +563,12 @@ static int get_buffer(PyObject *obj, Py_buffer *view, const char *what)
     return 0;
 }
 
+/* A buffer of int64 values (format "q", or "l" where a long has 8 bytes) */
+static int is_int64(const Py_buffer *b)
+{
+    return b->itemsize == 8 && (strcmp(b->format, "q") == 0 || strcmp(b->format, "l") == 0);
+}
+
 /* Two writable float buffers of one dtype, or -1 with an exception set and nothing held. */
 static int get_pair(PyObject *a, Py_buffer *va, const char *what_a, PyObject *b, Py_buffer *vb,
                     const char *what_b)
@@ -739,7 +745,7 @@ static int sweep_views(Views *v, PyObject *const objs[6], Py_ssize_t C, long swe
     const char *problem = NULL;
     Py_ssize_t item = v->u.itemsize, n = C > 0 ? v->u.len / item / C : 0;
     Py_ssize_t nb = v->bounds.len / 8;
-    if (v->bounds.itemsize != 8 || (strcmp(v->bounds.format, "q") && strcmp(v->bounds.format, "l")))
+    if (!is_int64(&v->bounds))
         problem = "bounds must be int64";
     else if (strcmp(v->u.format, v->strips.format) || strcmp(v->u.format, v->bufs.format) ||
              strcmp(v->u.format, v->works.format) || strcmp(v->u.format, v->src.format))
@@ -1182,12 +1188,50 @@ static int is_f64(const char *f)
     return strcmp(f, "d") == 0;
 }
 
+/* A C-contiguous buffer of native float64 (shape included), or -1 with an exception
+   set ("<what> must hold float64" for another format) and nothing held. */
+static int get_f64(PyObject *obj, Py_buffer *view, const char *what)
+{
+    if (PyObject_GetBuffer(obj, view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0)
+        return -1;
+    if (!is_f64(view->format)) {
+        PyErr_Format(PyExc_TypeError, "%s must hold float64", what);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+/* NumPy's pairwise sum of the n contiguous values of a leaf (n <= 128, PW_BLOCK
+   below): eight running sums, then a tree; the sums of window_energies32 and
+   sum_values, and that of sum_steps term for term */
+static RD_INLINE inline double leaf_sum(const double *v, Py_ssize_t n)
+{
+    if (n < 8) {
+        double res = 0.;
+        for (Py_ssize_t j = 0; j < n; j++)
+            res += v[j];
+        return res;
+    }
+    double r[8];
+    Py_ssize_t j;
+    for (j = 0; j < 8; j++)
+        r[j] = v[j];
+    for (; j < n - (n % 8); j += 8)
+        for (int q = 0; q < 8; q++)
+            r[q] += v[j + q];
+    double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for (; j < n; j++)
+        res += v[j];
+    return res;
+}
+
 static RD_CLONES void energies32(const double *x, Py_ssize_t C, Py_ssize_t k, double *out)
 {
     const double s20 = sqrt(20.0);
     for (Py_ssize_t w = 0; w < k; w++) {
         const double *p = x + w * EW * C;
-        double d[EW], r[8];
+        double d[EW];
         for (int j = 0; j < EW; j++) {
             double a = p[(j + 3) * C] - p[j * C];
             double t = p[(j + 1) * C] - p[(j + 2) * C];
@@ -1196,12 +1240,7 @@ static RD_CLONES void energies32(const double *x, Py_ssize_t C, Py_ssize_t k, do
             a = a / s20;
             d[j] = a * a;
         }
-        for (int j = 0; j < 8; j++)
-            r[j] = d[j];
-        for (int i = 8; i < EW; i += 8)
-            for (int j = 0; j < 8; j++)
-                r[j] += d[i + j];
-        out[w] = (((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))) / EW;
+        out[w] = leaf_sum(d, EW) / EW;
     }
 }
 
@@ -1256,6 +1295,13 @@ PyDoc_STRVAR(stats_doc,
 "Releases the GIL.");
 
 #define PW_BLOCK 128 /* NumPy's PW_BLOCKSIZE */
+
+/* Where NumPy's pairwise sum splits n > PW_BLOCK values: the left half's length */
+static Py_ssize_t pw_half(Py_ssize_t n)
+{
+    Py_ssize_t n2 = n / 2;
+    return n2 - n2 % 8;
+}
 
 typedef struct {
     const double *x;
@@ -1327,35 +1373,17 @@ static RD_INLINE inline void visit(Walk *w, const double *v, Py_ssize_t n)
 /* NumPy's pairwise sum of the n values from row i on, visiting each block in order */
 static double sum_values(Walk *w, Py_ssize_t i, Py_ssize_t n)
 {
-    const double *x = w->x + i * w->C;
-    const Py_ssize_t C = w->C;
-    double v[PW_BLOCK]; /* the block's values, contiguous */
-    if (n < 8) {
-        double res = 0.;
+    if (n <= PW_BLOCK) {
+        const double *x = w->x + i * w->C;
+        const Py_ssize_t C = w->C;
+        double v[PW_BLOCK]; /* the block's values, contiguous */
         for (Py_ssize_t j = 0; j < n; j++)
-            res += (v[j] = x[j * C]);
+            v[j] = x[j * C];
         if (n)
             visit(w, v, n);
-        return res;
+        return leaf_sum(v, n);
     }
-    if (n <= PW_BLOCK) {
-        double r[8];
-        Py_ssize_t j;
-        for (j = 0; j < n; j++)
-            v[j] = x[j * C];
-        for (j = 0; j < 8; j++)
-            r[j] = v[j];
-        for (; j < n - (n % 8); j += 8)
-            for (int q = 0; q < 8; q++)
-                r[q] += v[j + q];
-        double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for (; j < n; j++)
-            res += v[j];
-        visit(w, v, n);
-        return res;
-    }
-    Py_ssize_t n2 = n / 2;
-    n2 -= n2 % 8;
+    Py_ssize_t n2 = pw_half(n);
     double left = sum_values(w, i, n2); /* the left half first: values in order */
     double right = sum_values(w, i + n2, n - n2);
     return left + right;
@@ -1393,11 +1421,54 @@ static double sum_steps(const Walk *w, Py_ssize_t i, Py_ssize_t n)
             res += step(w, i + j);
         return res;
     }
-    Py_ssize_t n2 = n / 2;
-    n2 -= n2 % 8;
+    Py_ssize_t n2 = pw_half(n);
     double left = sum_steps(w, i, n2);
     double right = sum_steps(w, i + n2, n - n2);
     return left + right;
+}
+
+/* A walk of column x (every C-th value) from no values visited */
+static Walk walk_start(const double *x, Py_ssize_t C, int has_last, double last, double tol)
+{
+    Walk w = {.x = x, .C = C, .has_last = has_last, .last = last, .tol = tol};
+    for (int q = 0; q < 8; q++) {
+        w.lo[q] = w.small[q] = INFINITY;
+        w.hi[q] = -INFINITY;
+    }
+    return w;
+}
+
+/* column_stats' tuple of a finished walk with its column's total and variation */
+static PyObject *walk_result(const Walk *w, double total, double variation)
+{
+    double lo = INFINITY, hi = -INFINITY, small = INFINITY;
+    for (int q = 0; q < 8; q++) {
+        lo = w->lo[q] < lo ? w->lo[q] : lo;
+        hi = w->hi[q] > hi ? w->hi[q] : hi;
+        small = w->small[q] < small ? w->small[q] : small;
+    }
+    /* a NaN anywhere makes the sum NaN (so may inf - inf: NumPy's path then too) */
+    return Py_BuildValue("ddNNLiidd", lo, hi, PyBool_FromLong(total != total),
+                         PyBool_FromLong(small <= w->tol), (long long)w->changes, w->first,
+                         w->pos, total, variation);
+}
+
+/* A tuple of item(ctx, c) for the C columns c, or NULL with an exception set */
+static PyObject *per_column(Py_ssize_t C, PyObject *(*item)(const void *, Py_ssize_t),
+                            const void *ctx)
+{
+    PyObject *out = PyTuple_New(C);
+    if (out == NULL)
+        return NULL;
+    for (Py_ssize_t c = 0; c < C; c++) {
+        PyObject *one = item(ctx, c);
+        if (one == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(out, c, one);
+    }
+    return out;
 }
 
 static PyObject *py_stats(PyObject *self, PyObject *args)
@@ -1411,22 +1482,15 @@ static PyObject *py_stats(PyObject *self, PyObject *args)
     (void)self;
     if (!PyArg_ParseTuple(args, "Onnpdd", &xo, &C, &c, &has_last, &last, &tol))
         return NULL;
-    if (PyObject_GetBuffer(xo, &x, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0)
+    if (get_f64(xo, &x, "x") < 0)
         return NULL;
     Py_ssize_t k = C > 0 ? x.len / 8 / C : 0;
-    if (!is_f64(x.format)) {
-        PyErr_SetString(PyExc_TypeError, "x must hold float64");
-    } else if (C < 1 || c < 0 || c >= C || k < 1 || x.len != k * C * 8) {
+    if (C < 1 || c < 0 || c >= C || k < 1 || x.len != k * C * 8) {
         PyErr_SetString(PyExc_ValueError, "column must be in [0, channels) of x's rows (>= 1)");
     } else if (!(tol >= 0.0)) {
         PyErr_SetString(PyExc_ValueError, "tol must be >= 0");
     } else {
-        w = (Walk){.x = (const double *)x.buf + c, .C = C, .has_last = has_last, .last = last,
-                   .tol = tol};
-        for (int q = 0; q < 8; q++) {
-            w.lo[q] = w.small[q] = INFINITY;
-            w.hi[q] = -INFINITY;
-        }
+        w = walk_start((const double *)x.buf + c, C, has_last, last, tol);
         Py_BEGIN_ALLOW_THREADS
         /* a reduction starts from NumPy's identity: 0.0 + the pairwise sum */
         total = 0.0 + sum_values(&w, 0, k);
@@ -1436,44 +1500,12 @@ static PyObject *py_stats(PyObject *self, PyObject *args)
     PyBuffer_Release(&x);
     if (PyErr_Occurred())
         return NULL;
-    double lo = INFINITY, hi = -INFINITY, small = INFINITY;
-    for (int q = 0; q < 8; q++) {
-        lo = w.lo[q] < lo ? w.lo[q] : lo;
-        hi = w.hi[q] > hi ? w.hi[q] : hi;
-        small = w.small[q] < small ? w.small[q] : small;
-    }
-    /* a NaN anywhere makes the sum NaN (so may inf - inf: NumPy's path then too) */
-    return Py_BuildValue("ddNNLiidd", lo, hi, PyBool_FromLong(total != total),
-                         PyBool_FromLong(small <= tol), (long long)w.changes, w.first, w.pos,
-                         total, variation);
+    return walk_result(&w, total, variation);
 }
 
 /* ---- Every column at once, after a previous row ------------------------------------- */
 
 #define ALL_MAX_C 16 /* wider rows: column by column (column_stats) */
-
-/* NumPy's pairwise sum of the n contiguous values of a leaf (n <= PW_BLOCK): the
-   sums of sum_values and sum_steps, term for term */
-static RD_INLINE inline double leaf_sum(const double *v, Py_ssize_t n)
-{
-    if (n < 8) {
-        double res = 0.;
-        for (Py_ssize_t j = 0; j < n; j++)
-            res += v[j];
-        return res;
-    }
-    double r[8];
-    Py_ssize_t j;
-    for (j = 0; j < 8; j++)
-        r[j] = v[j];
-    for (; j < n - (n % 8); j += 8)
-        for (int q = 0; q < 8; q++)
-            r[q] += v[j + q];
-    double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-    for (; j < n; j++)
-        res += v[j];
-    return res;
-}
 
 #if defined(__GNUC__)
 /* A leaf of walk_all (8 <= n <= PW_BLOCK rows from row i, C columns interleaved), walked
@@ -1603,8 +1635,7 @@ static void walk_all(Walk *w, Py_ssize_t C, Py_ssize_t i, Py_ssize_t n, double *
         }
         return;
     }
-    Py_ssize_t n2 = n / 2;
-    n2 -= n2 % 8;
+    Py_ssize_t n2 = pw_half(n);
     double rt[ALL_MAX_C], rv[ALL_MAX_C];
     walk_all(w, C, i, n2, tot, var); /* the left half first: values in order */
     walk_all(w, C, i + n2, n - n2, rt, rv);
@@ -1620,6 +1651,18 @@ PyDoc_STRVAR(stats_all_doc,
 "Every column c of x (k >= 1 rows x C channels, C <= 16, float64, C-contiguous),\n"
 "lasts: C float64 values (the rows' predecessors), the same numbers as column_stats\n"
 "column by column, in one walk over the rows.  Releases the GIL.");
+
+typedef struct {
+    const Walk *w;
+    const double *tot, *var;
+} Walks;
+
+static PyObject *walks_item(const void *ctx, Py_ssize_t c)
+{
+    const Walks *a = ctx;
+    /* a reduction starts from NumPy's identity: 0.0 + the pairwise sum */
+    return walk_result(&a->w[c], 0.0 + a->tot[c], 0.0 + a->var[c]);
+}
 
 static PyObject *py_stats_all(PyObject *self, PyObject *args)
 {
@@ -1647,14 +1690,8 @@ static PyObject *py_stats_all(PyObject *self, PyObject *args)
     } else if (!(tol >= 0.0)) {
         PyErr_SetString(PyExc_ValueError, "tol must be >= 0");
     } else {
-        for (Py_ssize_t c = 0; c < C; c++) {
-            w[c] = (Walk){.x = (const double *)x.buf + c, .C = C, .has_last = 1,
-                          .last = ((const double *)l.buf)[c], .tol = tol};
-            for (int q = 0; q < 8; q++) {
-                w[c].lo[q] = w[c].small[q] = INFINITY;
-                w[c].hi[q] = -INFINITY;
-            }
-        }
+        for (Py_ssize_t c = 0; c < C; c++)
+            w[c] = walk_start((const double *)x.buf + c, C, 1, ((const double *)l.buf)[c], tol);
         Py_BEGIN_ALLOW_THREADS
         walk_all(w, C, 0, k, tot, var);
         Py_END_ALLOW_THREADS
@@ -1663,28 +1700,7 @@ static PyObject *py_stats_all(PyObject *self, PyObject *args)
     PyBuffer_Release(&x);
     if (PyErr_Occurred())
         return NULL;
-    PyObject *out = PyTuple_New(C);
-    if (out == NULL)
-        return NULL;
-    for (Py_ssize_t c = 0; c < C; c++) {
-        double lo = INFINITY, hi = -INFINITY, small = INFINITY;
-        for (int q = 0; q < 8; q++) {
-            lo = w[c].lo[q] < lo ? w[c].lo[q] : lo;
-            hi = w[c].hi[q] > hi ? w[c].hi[q] : hi;
-            small = w[c].small[q] < small ? w[c].small[q] : small;
-        }
-        /* a reduction starts from NumPy's identity: 0.0 + the pairwise sum */
-        double total = 0.0 + tot[c], variation = 0.0 + var[c];
-        PyObject *one = Py_BuildValue("ddNNLiidd", lo, hi, PyBool_FromLong(total != total),
-                                      PyBool_FromLong(small <= tol), (long long)w[c].changes,
-                                      w[c].first, w[c].pos, total, variation);
-        if (one == NULL) {
-            Py_DECREF(out);
-            return NULL;
-        }
-        PyTuple_SET_ITEM(out, c, one);
-    }
-    return out;
+    return per_column(C, walks_item, &(Walks){.w = w, .tot = tot, .var = var});
 }
 
 /* ---- SURE's per-chunk sums (resdenoise/autoparams.py) ------------------------------- */
@@ -1708,8 +1724,7 @@ static double pairwise_sum(const double *v, Py_ssize_t n)
 {
     if (n <= PW_BLOCK)
         return leaf_sum(v, n);
-    Py_ssize_t n2 = n / 2;
-    n2 -= n2 % 8;
+    Py_ssize_t n2 = pw_half(n);
     return pairwise_sum(v, n2) + pairwise_sum(v + n2, n - n2);
 }
 
@@ -1761,7 +1776,7 @@ static PyObject *py_sure(PyObject *self, PyObject *args)
         const Py_ssize_t c = buf[3].len / 8, chunks = buf[4].len / 8 - 1;
         const Py_ssize_t rows = c > 0 ? buf[0].len / 8 / c : 0;
         const int64_t *bounds = buf[4].buf;
-        int ok = buf[4].itemsize == 8 && (buf[4].format[0] == 'q' || buf[4].format[0] == 'l');
+        int ok = is_int64(&buf[4]);
         for (int q = 0; q < 6; q++)
             ok = ok && (q == 4 || is_f64(buf[q].format));
         Py_ssize_t longest = 0;
@@ -1861,42 +1876,39 @@ static RD_CLONES void range_all(const double *x, Py_ssize_t k, Py_ssize_t C, dou
     }
 }
 
+typedef struct {
+    double lo[ALL_MAX_C], hi[ALL_MAX_C];
+    int nan[ALL_MAX_C];
+} Ranges;
+
+static PyObject *range_item(const void *ctx, Py_ssize_t c)
+{
+    const Ranges *r = ctx;
+    return Py_BuildValue("ddN", r->lo[c], r->hi[c], PyBool_FromLong(r->nan[c]));
+}
+
 static PyObject *py_range(PyObject *self, PyObject *args)
 {
     PyObject *xo;
     Py_buffer x;
-    double lo[ALL_MAX_C], hi[ALL_MAX_C];
-    int nan[ALL_MAX_C];
+    Ranges r;
     (void)self;
     if (!PyArg_ParseTuple(args, "O", &xo))
         return NULL;
-    if (PyObject_GetBuffer(xo, &x, PyBUF_FORMAT | PyBUF_ND | PyBUF_C_CONTIGUOUS) < 0)
+    if (get_f64(xo, &x, "x") < 0)
         return NULL;
     Py_ssize_t C = x.ndim == 2 ? x.shape[1] : 0, k = x.ndim == 2 ? x.shape[0] : 0;
-    if (!is_f64(x.format)) {
-        PyErr_SetString(PyExc_TypeError, "x must hold float64");
-    } else if (C < 1 || C > ALL_MAX_C || k < 1) {
+    if (C < 1 || C > ALL_MAX_C || k < 1) {
         PyErr_SetString(PyExc_ValueError, "x must hold k >= 1 rows of 1 to 16 values");
     } else {
         Py_BEGIN_ALLOW_THREADS
-        range_all(x.buf, k, C, lo, hi, nan);
+        range_all(x.buf, k, C, r.lo, r.hi, r.nan);
         Py_END_ALLOW_THREADS
     }
     PyBuffer_Release(&x);
     if (PyErr_Occurred())
         return NULL;
-    PyObject *out = PyTuple_New(C);
-    if (out == NULL)
-        return NULL;
-    for (Py_ssize_t c = 0; c < C; c++) {
-        PyObject *one = Py_BuildValue("ddN", lo[c], hi[c], PyBool_FromLong(nan[c]));
-        if (one == NULL) {
-            Py_DECREF(out);
-            return NULL;
-        }
-        PyTuple_SET_ITEM(out, c, one);
-    }
-    return out;
+    return per_column(C, range_item, &r);
 }
 
 /* ---- A whole signal's total variation, in NumPy's order ----------------------------- */
@@ -1930,6 +1942,11 @@ static RD_CLONES void variation_all(const double *x, Py_ssize_t k, Py_ssize_t C,
     }
 }
 
+static PyObject *float_item(const void *ctx, Py_ssize_t c)
+{
+    return PyFloat_FromDouble(((const double *)ctx)[c]);
+}
+
 static PyObject *py_variation(PyObject *self, PyObject *args)
 {
     PyObject *xo;
@@ -1939,12 +1956,10 @@ static PyObject *py_variation(PyObject *self, PyObject *args)
     (void)self;
     if (!PyArg_ParseTuple(args, "On", &xo, &piece))
         return NULL;
-    if (PyObject_GetBuffer(xo, &x, PyBUF_FORMAT | PyBUF_ND | PyBUF_C_CONTIGUOUS) < 0)
+    if (get_f64(xo, &x, "x") < 0)
         return NULL;
     Py_ssize_t C = x.ndim == 2 ? x.shape[1] : 0, k = x.ndim == 2 ? x.shape[0] : 0;
-    if (!is_f64(x.format)) {
-        PyErr_SetString(PyExc_TypeError, "x must hold float64");
-    } else if (C < 2 || C > ALL_MAX_C || k < 1) {
+    if (C < 2 || C > ALL_MAX_C || k < 1) {
         PyErr_SetString(PyExc_ValueError, "x must hold k >= 1 rows of 2 to 16 values");
     } else if (piece < 1) {
         PyErr_SetString(PyExc_ValueError, "piece must be >= 1");
@@ -1956,18 +1971,7 @@ static PyObject *py_variation(PyObject *self, PyObject *args)
     PyBuffer_Release(&x);
     if (PyErr_Occurred())
         return NULL;
-    PyObject *out = PyTuple_New(C);
-    if (out == NULL)
-        return NULL;
-    for (Py_ssize_t c = 0; c < C; c++) {
-        PyObject *one = PyFloat_FromDouble(total[c]);
-        if (one == NULL) {
-            Py_DECREF(out);
-            return NULL;
-        }
-        PyTuple_SET_ITEM(out, c, one);
-    }
-    return out;
+    return per_column(C, float_item, total);
 }
 
 static PyObject *py_simd(PyObject *self, PyObject *noargs)
