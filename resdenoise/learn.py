@@ -87,6 +87,7 @@ __all__ = [
     "loss_value",
     "make_objective",
     "network_text",
+    "stopped_choice",
     "stopped_run",
     "warm_start",
     "network_groups",
@@ -618,18 +619,10 @@ def _schedules(groups, inputs: int, depths) -> list[list[tuple[int, Group]]]:
         plan, left = [], int(depth)
         for i, g in enumerate(groups):
             if left > 0:
-                plan.append(
-                    (i, Group(g.coefficients, g.lam_scale, g.tau, min(g.repeat, left), g.scale))
-                )
+                plan.append((i, replace(g, repeat=min(g.repeat, left))))
                 left -= plan[-1][1].repeat
         if left > 0:
-            last = groups[-1]
-            plan.append(
-                (
-                    len(groups) - 1,
-                    Group(last.coefficients, last.lam_scale, last.tau, left, last.scale),
-                )
-            )
+            plan.append((len(groups) - 1, replace(groups[-1], repeat=left)))
         out.append(plan)
     return out
 
@@ -688,9 +681,15 @@ def stopped_run(
     """The network file with ``stop = "sure"`` (``max-blocks = cap``, and
     ``lambda-factors`` when given) run on u as ``resnet --network`` runs it:
     ``(output, the depth's report)``."""
-    text = network_text(groups, h, stop="sure", max_blocks=cap, lambda_factors=lambda_factors)
-    plan, extra = stopped_network(parse_network(text), u, h=h)
+    plan, extra = stopped_choice(u, groups, h, cap, lambda_factors)
     return run_plan(plan, np.asarray(u, dtype=float)), extra
+
+
+def stopped_choice(u, groups: Sequence[Group], h: float, cap: int, lambda_factors=None):
+    """What :func:`stopped_run` runs, without running it: ``(the plan cut to the depth
+    chosen on u, the depth's report)``."""
+    text = network_text(groups, h, stop="sure", max_blocks=cap, lambda_factors=lambda_factors)
+    return stopped_network(parse_network(text), u, h=h)
 
 
 def _run(u, group: Group, nl, blocks: int, h: float) -> np.ndarray:

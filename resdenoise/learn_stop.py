@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .filters import run_plan
 from .learn import (
     Architecture,
     FitResult,
@@ -27,7 +28,7 @@ from .learn import (
     fit,
     network_groups,
     run_network,
-    stopped_run,
+    stopped_choice,
 )
 from .network_stop import default_cap
 
@@ -127,10 +128,10 @@ def decide_stop(
         losses[way], picks[way] = 0.0, []
         for i, f in enumerate(noisy):
             f = np.asarray(f, dtype=float)
-            out, extra = stopped_run(f, groups, h, cap, factors)
+            plan, extra = stopped_choice(f, groups, h, cap, factors)
             picks[way].append((extra["blocks_chosen"], extra.get("lambda_factor", 1.0)))
-            if clean is not None:
-                losses[way] += float(np.sum((out - clean[i]) ** 2)) / total
+            if clean is not None:  # the output of stopped_run, run only where it is measured
+                losses[way] += float(np.sum((run_plan(plan, f) - clean[i]) ** 2)) / total
             else:
                 losses[way] += extra["stopping_criterion"] * f.shape[0] / total
             if way != "stopped":
@@ -181,7 +182,7 @@ def stop_depths(
 ) -> list[int]:
     """The depth the SURE stop chooses for each signal (as ``resnet --network`` would)."""
     cap = _cap(groups, max_blocks)
-    return [stopped_run(f, groups, h, cap)[1]["blocks_chosen"] for f in noisy]
+    return [stopped_choice(f, groups, h, cap)[1]["blocks_chosen"] for f in noisy]
 
 
 def fit_stopped(

@@ -443,10 +443,18 @@ def level_sigmas(
     bias under that spectrum (:func:`power_law_calibrated`; level 1 when
     ``estimator`` says ``sig`` is the order-3 ``quiet-windows`` estimate).
     """
+    return _level_sigmas(f2, k, rule, sig, estimator)[:2]
+
+
+def _level_sigmas(
+    f2: np.ndarray, k: int, rule: str, sig: np.ndarray, estimator: str | None
+) -> tuple[list, str, bool | None]:
+    """:func:`level_sigmas`, and whether :func:`power_law_noise` found the noise one
+    power law (None: not tested), for :func:`choose_levels` not to test it again."""
     if rule not in NOISE_RULES:
         raise ParameterError(f"noise rule must be one of {', '.join(NOISE_RULES)}, got {rule!r}")
     if rule == "one":
-        return [np.asarray(sig, dtype=float)] * k, rule
+        return [np.asarray(sig, dtype=float)] * k, rule, None
     if rule == "auto":
         boxes, _ = level_sigmas(f2, max(k, min(3, max_scales(f2.shape[0]))), "boxes", sig)
         rises = [b / np.maximum(a, 1e-300) for a, b in zip(boxes, boxes[1:3], strict=False)]
@@ -454,16 +462,17 @@ def level_sigmas(
             said = "boxes (auto: coloured noise, levels 2 and 3 rise)"
             confident, law = power_law_noise(f2, sig)
             if not confident:
-                return boxes[:k], said
+                return boxes[:k], said, False
             first = estimator == "quiet-windows"
             calibrated = power_law_calibrated(f2, boxes[:k], law, first)
             alpha = 2.0 * math.log2(float(np.exp(np.mean(np.log(law[:3])))))
-            return calibrated, (
-                f"{said}; one power law, f^-{alpha:.2f}: each level's estimate "
+            said += (
+                f"; one power law, f^-{alpha:.2f}: each level's estimate "
                 f"x {float(np.max(calibrated[-1] / np.maximum(boxes[k - 1], 1e-300))):.3f} for its bias "
                 f"under that spectrum" + (" (level 1 too)" if first else "")
             )
-        return [np.asarray(sig, dtype=float)] * k, "one (auto: white noise)"
+            return calibrated, said, True
+        return [np.asarray(sig, dtype=float)] * k, "one (auto: white noise)", None
     out = []
     for j in range(1, k + 1):
         if rule == "boxes":
@@ -473,7 +482,7 @@ def level_sigmas(
         if rule in ("capped", "boxes") and out:
             sj = np.minimum(sj, SQRT2 * out[-1])
         out.append(sj)
-    return out, rule
+    return out, rule, None
 
 
 def _level_candidates(sj: np.ndarray, n: int) -> list:
@@ -578,7 +587,7 @@ def choose_levels(
     state, risk, sig, estimator = sure_state(f2, sigma)
     universal = math.sqrt(2.0 * math.log(max(n, 2)))
     thetas, sigmas, level_risks = [], [], []
-    per_level, rule = level_sigmas(f2, k, noise if estimated else "one", sig, estimator)
+    per_level, rule, power_law = _level_sigmas(f2, k, noise if estimated else "one", sig, estimator)
     for j in range(1, k + 1):
         d = level_details(f2, j)
         sj = per_level[j - 1]
@@ -591,11 +600,14 @@ def choose_levels(
                 best, best_theta = value, base * factor
         thetas.append(best_theta)
         sigmas.append(float(np.max(sj)))
-    if thresholds == "signal" and rule.startswith("boxes") and not power_law_noise(f2, sig)[0]:
-        # the box estimates rise, but not as one power law: a rough signal's own coarse
-        # content may be in them (a random walk in white noise: the output's SURE under
-        # those levels chose thresholds 3.4x the input's MSE, the levels' own 1.9x)
-        thresholds = "coefficients (the level noise is not one power law)"
+    if thresholds == "signal" and rule.startswith("boxes"):
+        if power_law is None:  # rule "boxes": not tested by _level_sigmas
+            power_law = power_law_noise(f2, sig)[0]
+        if not power_law:
+            # the box estimates rise, but not as one power law: a rough signal's own coarse
+            # content may be in them (a random walk in white noise: the output's SURE under
+            # those levels chose thresholds 3.4x the input's MSE, the levels' own 1.9x)
+            thresholds = "coefficients (the level noise is not one power law)"
     if thresholds == "signal":
         thetas, _ = signal_thresholds(f2, name, per_level, thetas)
     for j, theta in enumerate(thetas, start=1):  # the report: each level's own SURE

@@ -21,8 +21,6 @@ from .options import (
     CONTEXT_SETTINGS,
     COUNT,
     READ_KEYS,
-    CliError,
-    error_message,
     library_errors,
     read_options,
     read_settings,
@@ -301,12 +299,9 @@ def _per_file(input_path: str, output: str, settings: dict) -> None:
 
     warned: list = []  # the output first; a failed run leaves no network file
     fmt, options = settings["read"]
-    try:
-        run = run_file(
-            make_plan, input_path, output, read=options, input_format=fmt, on_warning=warned.append
-        )
-    except ResdenoiseError as exc:
-        raise CliError(error_message(exc), exc.exit_code) from None
+    run = run_file(  # its errors: learn's library_errors
+        make_plan, input_path, output, read=options, input_format=fmt, on_warning=warned.append
+    )
     if network is not None:
         write_bytes_atomic(network, learned["text"].encode("utf-8"))
     learned["report"]["run"] = run
@@ -383,7 +378,6 @@ def _train(noisy, clean, noisy_paths, clean_paths, network, settings):
         **result.as_dict(),
         "stop_asked": settings["stop"],
         **(stop.as_dict() if stop is not None else {"stop": None}),
-        "stop": "sure" if use_stop else None,
         "stability": verdict.as_dict(),
     }
     return report, text, spec
