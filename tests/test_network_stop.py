@@ -30,6 +30,7 @@ repeat = 2
 """
 
 PROBE_SEED = 20200207  # the seed of autoparams' probe, as the automatic modes use it
+PROBES = 4  # the divergence averaged over the probes of seeds PROBE_SEED, PROBE_SEED + 1, ...
 
 
 @pytest.fixture
@@ -38,26 +39,30 @@ def noisy(rng):
     return np.where(t < 0.4, 0.0, 1.0) + np.sin(6 * t) + 0.2 * rng.standard_normal(t.size)
 
 
-def _oracle_sure_curve(f, spec, cap):
+def _oracle_sure_curve(f, spec, cap, probes=PROBES):
     """SURE after k = 0..cap blocks, written out: the groups one block at a time with
-    the engine, the divergence from the seeded probe as in Ramani, Blu and Unser."""
+    the engine, the divergence from seeded probes as in Ramani, Blu and Unser, averaged
+    over ``probes`` of them (each probed copy run on its own)."""
     sigma = resolve_sigma(f[:, None], None, search=True).sigma[0]
-    b = np.random.default_rng(PROBE_SEED).standard_normal((f.size, 1))[:, 0]
+    bs = [
+        np.random.default_rng(PROBE_SEED + i).standard_normal((f.size, 1))[:, 0]
+        for i in range(probes)
+    ]
     eps = 0.5 * sigma
     plan = build_network(spec, f)
     schedule = [g for g in plan.groups for _ in range(g[0].repeat)]
     schedule += [plan.groups[-1]] * (cap - len(schedule))
-    u, up, curve = f.copy(), f + eps * b, []
+    u, ups, curve = f.copy(), [f + eps * b for b in bs], []
     for k in range(cap + 1):
-        risk = np.mean((f - u) ** 2) - sigma**2 + 2 * sigma**2 * np.mean(b * (up - u)) / eps
-        curve.append(risk)
+        div = np.mean([np.mean(b * (up - u)) / eps for b, up in zip(bs, ups, strict=True)])
+        curve.append(np.mean((f - u) ** 2) - sigma**2 + 2 * sigma**2 * div)
         if k == cap:
             break
         g, nl, tau = schedule[k]
         if g.scale > 1:
-            u, up = (run_strided(x, nl, tau, 1, g.scale) for x in (u, up))
+            u, *ups = (run_strided(x, nl, tau, 1, g.scale) for x in (u, *ups))
         else:
-            u, up = (run_blocks(x, nl, tau, 1) for x in (u, up))
+            u, *ups = (run_blocks(x, nl, tau, 1) for x in (u, *ups))
     return np.array(curve)
 
 
@@ -68,6 +73,9 @@ def test_depth_is_the_least_sure_of_the_blocks_then_the_last_group_repeated(nois
     choice = choose_depth(plan, noisy, 45)
     curve = _oracle_sure_curve(noisy, spec, choice.searched)
     np.testing.assert_allclose(choice.criterion, curve, rtol=1e-9, atol=1e-12)
+    # the average of the probes, not the first probe's SURE alone
+    one = _oracle_sure_curve(noisy, spec, choice.searched, probes=1)
+    assert np.max(np.abs(one[1:] - curve[1:])) > 1e-3 * np.max(np.abs(curve))
     best = int(np.argmin(curve))
     assert choice.blocks == (0 if curve[best] > curve[0] * 0.99 else best)
     assert 0 < choice.blocks and choice.listed == 5
