@@ -344,8 +344,9 @@ def run_file(
     measure : bool
         False when nothing reads the report (the command line under ``-q``
         without ``--report``, ``--json`` or ``--strict``): a file read whole
-        is not measured after its run, and None is returned.  The output is
-        the same.  Not with ``report_path`` or ``run.strict``, which need
+        is not measured after its run, a streamed one not chunk by chunk
+        (nor read again for the report's noise level), and None is returned.
+        The output is the same.  Not with ``report_path`` or ``run.strict``, which need
         the report (ParameterError).
 
     Returns
@@ -628,6 +629,7 @@ class _Streamed:
             threads=job.run.threads,
             check_wavelet=job.run.check_wavelet,
             reference=self.ref,
+            measure=self.job.measure,
         )
 
 

@@ -760,30 +760,34 @@ class StreamedRun:
         threads: int | None = None,
         check_wavelet: bool = False,
         reference: BlockSource | None = None,
-    ) -> tuple[dict, dict | None, dict]:
+        measure: bool = True,
+    ) -> tuple[dict | None, dict | None, dict]:
         """Run ``plan``; ``(report, quality, streaming)`` of the run.
 
         ``quality`` compares with ``reference`` (None without one);
         ``streaming`` says how the run was cut (chunk size, halo, chunks,
-        passes over the input).
+        passes over the input).  ``measure`` False (nobody reads the report):
+        the chunks are only written, and ``report`` and ``quality`` are None.
         """
         stream, dtype, name = self.stream, self.dtype, self.stream.source
         channels = len(stream.positions)
         chunk = chunk_for(plan.halo, chunk)
         amplitude = self.summary.amplitude  # of the file's values, as measured
-        measure = StreamMeasure(plan, channels, amplitude, dtype, check_wavelet, stream.frames)
+        measurer = StreamMeasure(plan, channels, amplitude, dtype, check_wavelet, stream.frames)
         quality = ref_rows = None
-        if reference is not None:
+        if reference is not None and measure:
             quality = QualitySums(channels)
             ref_rows = _Rows(reference.blocks(), reference.source)
-        merged = not all(s.done for s in self._noise)
+        merged = measure and not all(s.done for s in self._noise)  # the report's level
         blocks = self._blocks_feeding_noise() if merged else stream.blocks()
 
         def finish(c: Chunk) -> None:
             """Write a chunk's output and measure it (in the sink's thread, in order)."""
             held = write(c.u, c.carried)  # the samples as the file holds them
+            if not measure:
+                return
             u = c.u if held is None else held
-            measure.add(c.raw[c.core], u, c)  # against the file's values
+            measurer.add(c.raw[c.core], u, c)  # against the file's values
             if quality is not None:
                 ref_rows.fill(c.stop)
                 quality.add(c.raw[c.core], u, ref_rows.data(c.start, c.stop))
@@ -810,16 +814,19 @@ class StreamedRun:
         self.passes += 1  # the filtering pass, whether or not it fed the noise selection
         if merged:
             self._end_noise_pass()
-        while not all(s.done for s in self._noise):
-            self._noise_pass()
-        select = self.scan.noise_run or self.summary._noise
-        report = measure.report(verdict, select.sigma(), select.estimator)
         streaming = {
             "chunk_size": chunk,
             "halo": plan.halo,
             "chunks": chunks,
             "passes": self.passes,
         }
+        if not measure:  # no report: no passes for its noise level either
+            return None, None, streaming
+        while not all(s.done for s in self._noise):
+            self._noise_pass()
+        select = self.scan.noise_run or self.summary._noise
+        report = measurer.report(verdict, select.sigma(), select.estimator)
+        streaming["passes"] = self.passes
         if quality is not None:
             quality = {"reference": reference.source, **quality.result()}
         return report, quality, streaming
