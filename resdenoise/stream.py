@@ -144,16 +144,20 @@ class _Rows:
             if lo < hi:
                 yield lo - s, hi - s, data, carried
 
-    def data(self, a: int, b: int, scratch: _Scratch | None = None) -> np.ndarray:
-        """Rows ``a .. b`` (joined in ``scratch``'s kept array, when given: valid
-        until the next call)."""
+    def data(self, a: int, b: int, scratch: _Scratch | None = None, copy=False) -> np.ndarray:
+        """Rows ``a .. b`` as float64 (joined, or widened from the float32 blocks of
+        ``SignalStream.blocks(stored=True)`` in the same copy, in ``scratch``'s kept
+        array when given: valid until the next call); ``copy``: always a copy, never
+        a view of the blocks."""
         parts = [data[i:j] for i, j, data, _ in self._parts(a, b)]
-        if len(parts) == 1:
-            return parts[0]
-        if scratch is None:
-            return np.concatenate(parts)
         first = parts[0]
-        out = scratch.get("rows", (b - a, *first.shape[1:]), first.dtype)
+        if len(parts) == 1 and first.dtype == np.float64 and not copy:
+            return first
+        shape = (b - a, *first.shape[1:])
+        out = np.empty(shape) if scratch is None else scratch.get("rows", shape, np.float64)
+        if len(parts) == 1:
+            np.copyto(out, first)
+            return out
         return np.concatenate(parts, out=out)
 
     def carried(self, a: int, b: int) -> dict:
@@ -219,6 +223,7 @@ def filter_chunks(
     source: str = "<stream>",
     threads: int | None = None,
     buffers: int = 1,
+    in_place: bool = False,
 ) -> Iterator[Chunk]:
     """Run ``plan`` on a signal given as consecutive blocks, one chunk at a time.
 
@@ -246,6 +251,10 @@ def filter_chunks(
     buffers : int
         Arrays the extended chunks are joined in, in turn: a chunk's ``raw``
         (and ``x``) stays valid while the next ``buffers - 1`` chunks are made.
+    in_place : bool
+        Where the working dtype is float64, run the blocks in the joined array
+        itself (``y`` is then ``x`` and ``raw``: the input is not kept); the same
+        numbers, without the engine's copy of the input.
 
     Yields
     ------
@@ -274,10 +283,10 @@ def filter_chunks(
         stop = min(start + chunk, frames)
         lo, hi = max(start - m, 0), min(stop + m, frames)
         rows.fill(hi)
-        raw = rows.data(lo, hi, kept[turn % len(kept)])
+        raw = rows.data(lo, hi, kept[turn % len(kept)], copy=in_place)
         turn += 1
         x = raw if dtype is None else raw.astype(dtype, copy=False)
-        y = run_plan(plan, x, threads=threads)
+        y = run_plan(plan, x, threads=threads, out=x if in_place and x is raw else None)
         yield Chunk(start, stop, lo, hi, raw, x, y, rows.carried(start, stop))
         rows.drop(stop - m)
         start = stop
@@ -682,7 +691,7 @@ class BlockSource(Protocol):
     @property
     def shape(self) -> tuple[int, ...]: ...
 
-    def blocks(self) -> Iterator[tuple[np.ndarray, dict]]: ...
+    def blocks(self, stored: bool = False) -> Iterator[tuple[np.ndarray, dict]]: ...
 
 
 class StreamedRun:
@@ -779,7 +788,8 @@ class StreamedRun:
             quality = QualitySums(channels)
             ref_rows = _Rows(reference.blocks(), reference.source)
         merged = measure and not all(s.done for s in self._noise)  # the report's level
-        blocks = self._blocks_feeding_noise() if merged else stream.blocks()
+        # float32 samples widened where they are joined into chunks (one copy, not two)
+        blocks = self._blocks_feeding_noise() if merged else stream.blocks(stored=True)
 
         def finish(c: Chunk) -> None:
             """Write a chunk's output and measure it (in the sink's thread, in order)."""
@@ -800,7 +810,10 @@ class StreamedRun:
             # a chunk's arrays live while it waits in the sink or is finished there (in
             # the caller, within put, without a sink's thread: one array then)
             buffers = depth + 2 if depth else 1
-            cut = filter_chunks(plan, blocks, stream.frames, chunk, dtype, name, threads, buffers)
+            # nothing reads a chunk's input after its run where nothing is measured
+            cut = filter_chunks(
+                plan, blocks, stream.frames, chunk, dtype, name, threads, buffers, not measure
+            )
             for c in cut:
                 if c.f.dtype == np.float32:  # a nonzero sample float32 makes 0: refused
                     lost = c.raw[c.core][(c.f == 0) & (c.raw[c.core] != 0)]
