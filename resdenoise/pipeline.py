@@ -501,7 +501,7 @@ class _Whole:
             a = np.abs(sig.data)
             nonzero = a[a > 0]
             tiniest = float(nonzero.min()) if nonzero.size else None
-            from .stream import check_float32
+            from .stability import check_float32
 
             check_float32(sig.source, float(a.max()), tiniest)
 
@@ -615,11 +615,15 @@ class _Streamed:
         self.subject = self.run.start(stream)
         self.frames = stream.frames
         if job.run.dtype == "float32":
-            from .stream import check_float32  # (the smallest in the run's chunks)
+            from .stability import check_float32  # (the smallest in the run's chunks)
 
             check_float32(stream.source, self.subject.amplitude, None)
 
     def filter(self, plan, verdict, write) -> tuple[dict, dict | None, dict]:
+        from functools import partial
+
+        from .io.prefetch import prefetched
+
         job = self.job
         return self.run.filter(
             plan,
@@ -630,6 +634,7 @@ class _Streamed:
             check_wavelet=job.run.check_wavelet,
             reference=self.ref,
             measure=self.job.measure,
+            ahead=partial(prefetched, depth=1),  # chunks joined while the engine runs
         )
 
 

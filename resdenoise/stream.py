@@ -82,6 +82,7 @@ from .selection import NoiseSelect as _NoiseSelect
 from .selection import Scan as _Scan
 from .selection import Scratch as _Scratch
 from .sink import Behind as _Behind
+from .stability import check_float32
 from .wavelet import cycle_spin_shrink
 
 __all__ = [
@@ -224,6 +225,7 @@ def filter_chunks(
     threads: int | None = None,
     buffers: int = 1,
     in_place: bool = False,
+    ahead: Callable[[Iterator], Iterator] | None = None,
 ) -> Iterator[Chunk]:
     """Run ``plan`` on a signal given as consecutive blocks, one chunk at a time.
 
@@ -255,6 +257,11 @@ def filter_chunks(
         Where the working dtype is float64, run the blocks in the joined array
         itself (``y`` is then ``x`` and ``raw``: the input is not kept); the same
         numbers, without the engine's copy of the input.
+    ahead : callable, optional
+        ``ahead(items)`` gives the same items, made ahead of the caller (by a
+        thread: :func:`resdenoise.io.prefetch.prefetched`): the chunks are then
+        joined while the engine runs the one before.  Each item made ahead
+        holds one of the ``buffers``: count them in.
 
     Yields
     ------
@@ -276,22 +283,29 @@ def filter_chunks(
     if frames < 2:
         raise ValueError(f"a signal needs at least 2 samples, got {frames}")
     rows = _Rows(blocks, source)
-    # the extended chunk, joined in one of ``buffers`` arrays reused in turn
-    kept = [_Scratch() for _ in range(max(1, buffers))]
+    joined = _joined(rows, frames, m, chunk, max(1, buffers), in_place)
+    for start, stop, lo, hi, raw, carried in joined if ahead is None else ahead(joined):
+        x = raw if dtype is None else raw.astype(dtype, copy=False)
+        y = run_plan(plan, x, threads=threads, out=x if in_place and x is raw else None)
+        yield Chunk(start, stop, lo, hi, raw, x, y, carried)
+
+
+def _joined(rows: _Rows, frames: int, m: int, chunk: int, buffers: int, in_place: bool):
+    """``(start, stop, lo, hi, raw, carried)`` of each extended chunk in turn, ``raw``
+    joined in one of ``buffers`` arrays reused in turn (always, where ``in_place``)."""
+    kept = [_Scratch() for _ in range(buffers)]
     start = turn = 0
     while start < frames:
         stop = min(start + chunk, frames)
         lo, hi = max(start - m, 0), min(stop + m, frames)
         rows.fill(hi)
-        raw = rows.data(lo, hi, kept[turn % len(kept)], copy=in_place)
+        raw = rows.data(lo, hi, kept[turn % buffers], copy=in_place)
         turn += 1
-        x = raw if dtype is None else raw.astype(dtype, copy=False)
-        y = run_plan(plan, x, threads=threads, out=x if in_place and x is raw else None)
-        yield Chunk(start, stop, lo, hi, raw, x, y, rows.carried(start, stop))
+        yield start, stop, lo, hi, raw, rows.carried(start, stop)
         rows.drop(stop - m)
         start = stop
     if not rows.exhausted():
-        raise SignalError(f"{source}: more than the {frames} samples expected")
+        raise SignalError(f"{rows.source}: more than the {frames} samples expected")
 
 
 def filter_in_chunks(plan, u: np.ndarray, chunk: int | None = None, dtype=None) -> np.ndarray:
@@ -392,24 +406,6 @@ def _diff_after(x: np.ndarray, last, scratch: _Scratch, name: str) -> np.ndarray
     d[0] = x[0] - last
     np.subtract(x[1:], x[:-1], out=d[1:])
     return d
-
-
-def check_float32(name: str, amplitude: float, tiniest: float | None) -> None:
-    """Refuse samples that float32 would turn into inf (or a nonzero one into 0):
-    ``amplitude`` the largest ``|sample|``, ``tiniest`` the smallest nonzero one."""
-    info = np.finfo(np.float32)
-    if amplitude > float(info.max):
-        raise SignalError(
-            f"{name}: samples up to {amplitude:g} are beyond the range of float32 "
-            f"(largest {float(info.max):g}); use dtype='float64'",
-            parameters=[("dtype", "float64")],
-        )
-    if tiniest is not None and tiniest < float(info.smallest_subnormal) / 2:
-        raise SignalError(
-            f"{name}: a sample of {tiniest:g} would be 0 in float32 (smallest "
-            f"{float(info.smallest_subnormal):g}); use dtype='float64'",
-            parameters=[("dtype", "float64")],
-        )
 
 
 class StreamMeasure:
@@ -770,6 +766,7 @@ class StreamedRun:
         check_wavelet: bool = False,
         reference: BlockSource | None = None,
         measure: bool = True,
+        ahead: Callable[[Iterator], Iterator] | None = None,
     ) -> tuple[dict | None, dict | None, dict]:
         """Run ``plan``; ``(report, quality, streaming)`` of the run.
 
@@ -777,6 +774,8 @@ class StreamedRun:
         ``streaming`` says how the run was cut (chunk size, halo, chunks,
         passes over the input).  ``measure`` False (nobody reads the report):
         the chunks are only written, and ``report`` and ``quality`` are None.
+        ``ahead``: as :func:`filter_chunks` takes it, holding one item (used
+        where a second core is idle, as the sink's thread).
         """
         stream, dtype, name = self.stream, self.dtype, self.stream.source
         channels = len(stream.positions)
@@ -808,12 +807,15 @@ class StreamedRun:
         sink = _Behind(finish, depth)
         try:
             # a chunk's arrays live while it waits in the sink or is finished there (in
-            # the caller, within put, without a sink's thread: one array then)
-            buffers = depth + 2 if depth else 1
+            # the caller, within put, without a sink's thread: one array then), and
+            # while it is joined ahead or waits to be run (one waits)
+            ahead = ahead if depth else None  # where the sink's thread is
+            buffers = depth + 2 + (0 if ahead is None else 2) if depth else 1
             # nothing reads a chunk's input after its run where nothing is measured
             cut = filter_chunks(
-                plan, blocks, stream.frames, chunk, dtype, name, threads, buffers, not measure
-            )
+                plan, blocks, stream.frames, chunk, dtype, name, threads, buffers, not measure,
+                ahead,
+            )  # fmt: skip
             for c in cut:
                 if c.f.dtype == np.float32:  # a nonzero sample float32 makes 0: refused
                     lost = c.raw[c.core][(c.f == 0) & (c.raw[c.core] != 0)]
@@ -827,19 +829,14 @@ class StreamedRun:
         self.passes += 1  # the filtering pass, whether or not it fed the noise selection
         if merged:
             self._end_noise_pass()
-        streaming = {
-            "chunk_size": chunk,
-            "halo": plan.halo,
-            "chunks": chunks,
-            "passes": self.passes,
-        }
+        streaming = {"chunk_size": chunk, "halo": plan.halo, "chunks": chunks}
         if not measure:  # no report: no passes for its noise level either
-            return None, None, streaming
+            return None, None, {**streaming, "passes": self.passes}
         while not all(s.done for s in self._noise):
             self._noise_pass()
         select = self.scan.noise_run or self.summary._noise
         report = measurer.report(verdict, select.sigma(), select.estimator)
-        streaming["passes"] = self.passes
+        streaming["passes"] = self.passes  # (and those for the noise level)
         if quality is not None:
             quality = {"reference": reference.source, **quality.result()}
         return report, quality, streaming

@@ -187,3 +187,38 @@ def test_a_write_error_in_the_sink_leaves_nothing(tmp_path, rng, monkeypatch, id
     assert "would be clipped" in result.stderr and "Traceback" not in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
     assert sink_threads() == []
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_chunks_joined_ahead_by_a_thread_give_the_same_file_and_report(
+    tmp_path, rng, monkeypatch, quiet
+):
+    """With the sink's thread on, the chunks are joined by a thread of their own one
+    ahead of the engine (run in the joined arrays under -q): a slow writer lets the
+    reader and the engine run ahead, and the bytes and the report are still those of
+    the run without threads."""
+    from resdenoise.io import writers
+
+    src = tmp_path / "in.wav"
+    wav(src, rng, n=20_000)
+    real = writers.SignalWriter.write
+
+    def slow(self, data, carried=None):
+        time.sleep(0.002)
+        return real(self, data, carried)
+
+    monkeypatch.setattr(writers.SignalWriter, "write", slow)
+    outputs = {}
+    for depth in (0, 1, 2):
+        monkeypatch.setattr(stream, "sink_depth", lambda depth=depth: depth)
+        out, report = tmp_path / f"o{depth}.wav", tmp_path / f"r{depth}.json"
+        args = ["diffuse", str(src), "--steps", "7", "--chunk-size", "300", "-o", str(out)]
+        args += ["-q"] if quiet else ["--report", str(report)]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        outputs[depth] = (
+            soundfile.read(out, dtype="float32")[0].tobytes(),
+            None if quiet else report.read_text().replace(str(out), "OUT"),
+        )
+        assert not [t for t in threading.enumerate() if t.name.startswith("resdenoise-")]
+    assert outputs[1] == outputs[0] and outputs[2] == outputs[0]
