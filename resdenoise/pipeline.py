@@ -605,7 +605,11 @@ class _Streamed:
             path = job.pipe.spool()  # removed when the pipe is closed
             source, fmt = job.pipe.name, job.pipe.format(fmt)
         self.run = StreamedRun(job.run.dtype, job.progress)
-        stream = open_signal_stream(path, fmt, job.read, visit=self.run.visit, source=source)
+        try:
+            stream = open_signal_stream(path, fmt, job.read, visit=self.run.visit, source=source)
+        except BaseException:  # the pass's thread ends with it (else waited for by start)
+            self.run.stop_checking()
+            raise
         self.name, self.template = stream.source, stream.template
         self.carried = stream.template.carried_names if stream.template.carried else []
         self.ref = None

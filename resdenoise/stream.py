@@ -51,12 +51,12 @@ A streamed run reads the input twice: once to check the whole file (and to
 learn what :func:`resdenoise.io.read_signal` learns from it: length, CSV
 time column and dialect) and to select the noise quantile, and once to
 filter; plus the selection passes it needs when the first did not settle it.
-In the filtering pass, where a second core is idle (:func:`sink_depth`), each
-chunk's output is written and measured by a thread of its own (:class:`resdenoise.sink.Behind`, in order) while the engine filters
-the next chunk: the same numbers, the write and the statistics off the
-engine's core.  :class:`StreamedRun` drives
-those passes over any :class:`BlockSource`; this module knows blocks, not
-files (:func:`resdenoise.pipeline.run_file` opens them).
+Where a second core is idle (:func:`sink_depth`), threads of their own
+(:class:`resdenoise.sink.Behind`, in order) take the blocks' extremes in the
+checking pass, and in the filtering pass join the next chunk and write and
+measure the last while the engine runs: the same numbers.  :class:`StreamedRun`
+drives the passes over any :class:`BlockSource`; this module knows blocks,
+not files (:func:`resdenoise.pipeline.run_file` opens them).
 """
 
 from __future__ import annotations
@@ -710,15 +710,27 @@ class StreamedRun:
         self.scan = _Scan(dtype)
         self.passes = 1
         self._checked = 0
+        self._ranges: _Behind | None = None
 
     def visit(self, block: np.ndarray) -> None:
-        """The checking pass: every block of every column, as read."""
-        self.scan.visit(block)
+        """The checking pass: every block of every column, as read (a new array each);
+        where a core is idle (:func:`sink_depth`), their extremes taken by a thread
+        (in order) while the caller selects the noise level, until :meth:`start`."""
+        if self._ranges is None:
+            self._ranges = _Behind(self.scan.visit_range, sink_depth())
+        self.scan.visit(block, self._ranges)
         self._checked += block.shape[0]
         self.progress("check", self._checked, None)
 
+    def stop_checking(self) -> None:
+        """End the checking pass's thread where the pass failed (idempotent)."""
+        if self._ranges is not None:
+            self._ranges.stop()
+
     def start(self, stream: BlockSource) -> SignalSummary:
         """The summary of the checked signal, for the plan maker."""
+        if self._ranges is not None:
+            self._ranges.join()  # its thread ends, also where it raises
         self.stream = stream
         pos = list(stream.positions)
         self.summary = SignalSummary(stream, self.scan, self._noise_pass)
@@ -812,11 +824,8 @@ class StreamedRun:
             ahead = ahead if depth else None  # where the sink's thread is
             buffers = depth + 2 + (0 if ahead is None else 2) if depth else 1
             # nothing reads a chunk's input after its run where nothing is measured
-            cut = filter_chunks(
-                plan, blocks, stream.frames, chunk, dtype, name, threads, buffers, not measure,
-                ahead,
-            )  # fmt: skip
-            for c in cut:
+            cut = (plan, blocks, stream.frames, chunk, dtype, name, threads, buffers)
+            for c in filter_chunks(*cut, in_place=not measure, ahead=ahead):
                 if c.f.dtype == np.float32:  # a nonzero sample float32 makes 0: refused
                     lost = c.raw[c.core][(c.f == 0) & (c.raw[c.core] != 0)]
                     check_float32(name, 0.0, float(np.abs(lost).min()) if lost.size else None)
@@ -829,14 +838,14 @@ class StreamedRun:
         self.passes += 1  # the filtering pass, whether or not it fed the noise selection
         if merged:
             self._end_noise_pass()
-        streaming = {"chunk_size": chunk, "halo": plan.halo, "chunks": chunks}
-        if not measure:  # no report: no passes for its noise level either
-            return None, None, {**streaming, "passes": self.passes}
-        while not all(s.done for s in self._noise):
+        while measure and not all(s.done for s in self._noise):  # (for the report only)
             self._noise_pass()
+        streaming = {"chunk_size": chunk, "halo": plan.halo, "chunks": chunks}
+        streaming["passes"] = self.passes
+        if not measure:
+            return None, None, streaming
         select = self.scan.noise_run or self.summary._noise
         report = measurer.report(verdict, select.sigma(), select.estimator)
-        streaming["passes"] = self.passes  # (and those for the noise level)
         if quality is not None:
             quality = {"reference": reference.source, **quality.result()}
         return report, quality, streaming
