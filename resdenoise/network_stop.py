@@ -12,22 +12,18 @@ run as more channels (:func:`resdenoise.autoparams.sure_probe`), SURE summed
 by :func:`resdenoise.autoparams.sure_parts`, the same end of the search
 (``horizon x best + patience`` blocks, or the cap) and the same rule for
 doing nothing (SURE must beat the input's by
-:data:`resdenoise.autoparams.MIN_IMPROVEMENT`).  One difference: the
-divergence is averaged over :data:`PROBES` seeded probes (the automatic
-modes' probe and the next seeds), not taken from one.  A network's hundreds
-of blocks spread its Jacobian wide, and one probe's estimate of the
-divergence then varies by much more than the depths and lambda factors
-differ by: on the Donoho-Johnstone HeaviSine at noise 0.25 x its std, four
-probes put one network's SURE at 127, 201, 261 and 180 (x 1e-4, true error
-152), and the first alone had chosen a lambda factor whose true error was
-175 against 152.
-
-The chosen depth is a plan of the file's own groups cut (or its last group
-repeated on), so every state it can reach is one the file's blocks reach and
-the network's stability verdict holds for it.  ``resdenoise resnet
---network``, ``resdenoise learn --per-file`` and
-:func:`resdenoise.learn.run_network_stopped` all call :func:`stopped_plan`,
-so their outputs agree bit for bit.
+:data:`resdenoise.autoparams.MIN_IMPROVEMENT`).  One addition, for ``lambda-factors``:
+each factor's depth is chosen as above, by the automatic modes' one probe,
+but the factors are compared by SURE with its divergence averaged over
+:data:`PROBES` seeded probes (that probe and the next seeds), run as more
+channels beside it.  Along one network's depths a probe's error changes
+slowly and mostly cancels; between factors, at depths hundreds of blocks
+apart, it does not: on the Donoho-Johnstone HeaviSine at noise 0.25 x its
+std, four probes put the trained network's SURE at factor 1 at 127, 201,
+261 and 180 (x 1e-4, true error 152), and the first probe alone chose
+factor 2.83 (true error 175; with the four, factor 2 and 148).  Averaging
+the probes for the depth too measured worse on a piecewise-constant sensor
+trace (344 against 336) and no better on held-out signals.
 """
 
 from __future__ import annotations
@@ -63,8 +59,8 @@ __all__ = [
     "stopped_plan",
 ]
 
-#: SURE's divergence is the mean of this many seeded probes' estimates (seeds
-#: PROBE_SEED, PROBE_SEED + 1, ...), each run as more channels beside the signal.
+#: With ``lambda-factors``, the factors are compared by SURE with its divergence the
+#: mean of this many seeded probes' estimates (seeds PROBE_SEED, PROBE_SEED + 1, ...).
 PROBES = 4
 
 
@@ -82,6 +78,8 @@ class DepthChoice:
     criterion: tuple[float, ...]
     stopped_by: str
     kept_input: bool = False
+    #: SURE with the divergence averaged over ``probes`` probes, per depth (``probes > 1``)
+    averaged: tuple[float, ...] | None = None
 
     @property
     def searched(self) -> int:
@@ -155,7 +153,7 @@ def cut_network(plan: NetworkPlan, blocks: int) -> NetworkPlan:
     return dataclasses.replace(plan, groups=tuple(groups), steps=blocks)
 
 
-def choose_depth(plan: NetworkPlan, u, cap: int, sigma=None) -> DepthChoice:
+def choose_depth(plan: NetworkPlan, u, cap: int, sigma=None, probes: int = 1) -> DepthChoice:
     """The depth (0 to ``cap`` blocks of :func:`block_schedule`) of least SURE on ``u``.
 
     Parameters
@@ -168,28 +166,32 @@ def choose_depth(plan: NetworkPlan, u, cap: int, sigma=None) -> DepthChoice:
         The most blocks searched.
     sigma : optional
         The noise level (default the automatic search's estimate).
+    probes : int
+        The depth is chosen by the first probe's SURE (the automatic modes'); with
+        more, the choice's ``averaged`` is SURE with the divergence averaged over
+        them (seeds ``PROBE_SEED``, ``PROBE_SEED + 1``, ...), run as more channels.
     """
     if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
         raise ParameterError(f"max_blocks must be an integer >= 1, got {cap!r}")
     f2 = np.asarray(u, dtype=float)
     f2 = f2.reshape(f2.shape[0], -1)
     sigma = resolve_sigma(f2, sigma, search=True).sigma
-    probes = [sure_probe(f2, sigma, PROBE_SEED + i)[0] for i in range(PROBES)]
+    bs = [sure_probe(f2, sigma, PROBE_SEED + i)[0] for i in range(probes)]
     eps = sure_probe(f2, sigma)[1]  # one step for every probe
-    stack = np.concatenate([f2] + [f2 + eps * b for b in probes], axis=1)
+    stack = np.concatenate([f2] + [f2 + eps * b for b in bs], axis=1)
     bounds = chunk_bounds(f2.shape[0])  # SURE summed as choose_steps sums it
     c = f2.shape[1]
-    columns = [np.r_[0:c, c * (i + 1) : c * (i + 2)] for i in range(PROBES)]
+    columns = [np.r_[0:c, c * (i + 1) : c * (i + 2)] for i in range(probes)]
+    averaged = []
 
-    def sure(state) -> float:  # the signal's output with each probe's, SURE averaged
-        return float(
-            np.mean(
-                [
-                    np.sum(sure_parts(f2, state[:, cols], b, eps, sigma, bounds))
-                    for b, cols in zip(probes, columns, strict=True)
-                ]
-            )
-        )
+    def sure(state) -> float:  # the first probe's SURE; the average of all kept aside
+        each = [np.sum(sure_parts(f2, state[:, : 2 * c], bs[0], eps, sigma, bounds))]
+        each += [
+            np.sum(sure_parts(f2, state[:, cols], b, eps, sigma, bounds))
+            for b, cols in zip(bs[1:], columns[1:], strict=True)
+        ]
+        averaged.append(float(np.mean(each)))
+        return float(each[0])
 
     values = [sure(stack)]
     best_k, stopped_by = 0, "cap"
@@ -205,7 +207,15 @@ def choose_depth(plan: NetworkPlan, u, cap: int, sigma=None) -> DepthChoice:
             stopped_by = "horizon"
             break
     kept = best_k > 0 and values[best_k] > values[0] * (1.0 - MIN_IMPROVEMENT)
-    return DepthChoice(0 if kept else best_k, plan.steps, cap, tuple(values), stopped_by, kept)
+    return DepthChoice(
+        0 if kept else best_k,
+        plan.steps,
+        cap,
+        tuple(values),
+        stopped_by,
+        kept,
+        tuple(averaged) if probes > 1 else None,
+    )
 
 
 def default_cap(depth: int) -> int:
@@ -219,16 +229,18 @@ def stopped_plan(plan: NetworkPlan, u, cap: int | None = None, sigma=None, varia
     ``variants``: ``[(lambda factor, plan with every lambda times it), ...]``
     (the file's ``lambda-factors``), each searched as :func:`choose_depth`
     searches ``plan``; the pair of least SURE at its chosen depth wins (the
-    first of equals).  Default: ``plan`` alone.
+    first of equals), SURE there with its divergence averaged over
+    :data:`PROBES` probes when there are several variants.  Default: ``plan`` alone.
     """
     cap = default_cap(plan.steps) if cap is None else cap
     variants = [(1.0, plan)] if variants is None else list(variants)
     f2 = np.asarray(u, dtype=float)
     level = resolve_sigma(f2.reshape(f2.shape[0], -1), sigma, search=True)  # once for all
     best = None
+    probes = PROBES if len(variants) > 1 else 1
     for factor, candidate in variants:
-        choice = choose_depth(candidate, u, cap, level)
-        score = choice.criterion[choice.blocks]
+        choice = choose_depth(candidate, u, cap, level, probes)
+        score = (choice.averaged or choice.criterion)[choice.blocks]
         if best is None or score < best[0]:
             best = (score, factor, candidate, choice)
     _, factor, chosen, choice = best
@@ -236,7 +248,11 @@ def stopped_plan(plan: NetworkPlan, u, cap: int | None = None, sigma=None, varia
     if len(variants) > 1:
         extra["lambda_factor"] = factor
         extra["lambda_factors"] = [a for a, _ in variants]
-        extra["depth_reason"] += f"; every lambda x {factor:.4g}, of {len(variants)} factors"
+        extra["lambda_factor_sure"] = best[0]
+        extra["depth_reason"] += (
+            f"; every lambda x {factor:.4g}, of {len(variants)} factors by SURE averaged "
+            f"over {probes} probes ({best[0]:.4g})"
+        )
     return cut_network(chosen, choice.blocks), extra
 
 

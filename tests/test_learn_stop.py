@@ -10,6 +10,7 @@ import pytest
 
 from resdenoise import learn, learn_stop
 from resdenoise.network import build_network, parse_network
+from resdenoise.network_stop import PROBES, choose_depth
 
 
 def _signal(rng, n, level):
@@ -130,7 +131,10 @@ def test_lambda_factors_choose_the_least_sure_of_the_scaled_networks(rng):
     for a in factors:  # the network with every lambda scale times a, stopped alone
         scaled = [learn.Group(g.coefficients, g.lam_scale * a, g.tau, g.repeat) for g in groups]
         u, e = learn.stopped_run(noisy, scaled, 1.0, 32)
-        scores[a] = (e["stopping_criterion"], u, e["blocks_chosen"])
+        plan = build_network(parse_network(learn.network_text(scaled)), noisy)
+        depth = choose_depth(plan, noisy, 32, probes=PROBES)  # the factors' SURE: averaged
+        assert depth.blocks == e["blocks_chosen"]
+        scores[a] = (depth.averaged[depth.blocks], u, e["blocks_chosen"])
     best = min(factors, key=lambda a: scores[a][0])
     assert extra["lambda_factor"] == best and extra["lambda_factors"] == list(factors)
     assert extra["blocks_chosen"] == scores[best][2]

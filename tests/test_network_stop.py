@@ -30,7 +30,7 @@ repeat = 2
 """
 
 PROBE_SEED = 20200207  # the seed of autoparams' probe, as the automatic modes use it
-PROBES = 4  # the divergence averaged over the probes of seeds PROBE_SEED, PROBE_SEED + 1, ...
+PROBES = 4  # lambda factors: the divergence averaged over seeds PROBE_SEED, PROBE_SEED + 1, ...
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def noisy(rng):
     return np.where(t < 0.4, 0.0, 1.0) + np.sin(6 * t) + 0.2 * rng.standard_normal(t.size)
 
 
-def _oracle_sure_curve(f, spec, cap, probes=PROBES):
+def _oracle_sure_curve(f, spec, cap, probes=1):
     """SURE after k = 0..cap blocks, written out: the groups one block at a time with
     the engine, the divergence from seeded probes as in Ramani, Blu and Unser, averaged
     over ``probes`` of them (each probed copy run on its own)."""
@@ -73,9 +73,13 @@ def test_depth_is_the_least_sure_of_the_blocks_then_the_last_group_repeated(nois
     choice = choose_depth(plan, noisy, 45)
     curve = _oracle_sure_curve(noisy, spec, choice.searched)
     np.testing.assert_allclose(choice.criterion, curve, rtol=1e-9, atol=1e-12)
-    # the average of the probes, not the first probe's SURE alone
-    one = _oracle_sure_curve(noisy, spec, choice.searched, probes=1)
-    assert np.max(np.abs(one[1:] - curve[1:])) > 1e-3 * np.max(np.abs(curve))
+    assert choice.averaged is None
+    # with more probes: the same depth (the first probe's), and SURE averaged over them
+    more = choose_depth(plan, noisy, 45, probes=PROBES)
+    assert more.criterion == choice.criterion and more.blocks == choice.blocks
+    averaged = _oracle_sure_curve(noisy, spec, choice.searched, probes=PROBES)
+    np.testing.assert_allclose(more.averaged, averaged, rtol=1e-9, atol=1e-12)
+    assert np.max(np.abs(averaged[1:] - curve[1:])) > 1e-3 * np.max(np.abs(curve))
     best = int(np.argmin(curve))
     assert choice.blocks == (0 if curve[best] > curve[0] * 0.99 else best)
     assert 0 < choice.blocks and choice.listed == 5
@@ -191,8 +195,11 @@ def test_lambda_factors_in_the_file_choose_a_common_factor(runner, tmp_path, noi
     for a in spec.lambda_factors:  # each factor searched alone, lambdas scaled by hand
         scaled = [replace(b, lam_scale=a) for b in spec.blocks]  # auto lambda x a
         plan = build_network(replace(spec, blocks=tuple(scaled)), f)
-        choice = choose_depth(plan, f, 45)
-        sure[a] = (choice.criterion[choice.blocks], cut_network(plan, choice.blocks))
+        choice = choose_depth(plan, f, 45, probes=PROBES)  # each factor's depth ...
+        averaged = choice.averaged[choice.blocks]  # ... compared by the averaged SURE
+        sure[a] = (averaged, cut_network(plan, choice.blocks), choice.criterion[choice.blocks])
     best = min(spec.lambda_factors, key=lambda a: sure[a][0])
     assert params["lambda_factor"] == best and params["lambda_factors"] == [0.5, 1.0, 2.0]
+    assert params["lambda_factor_sure"] == sure[best][0]
+    assert params["stopping_criterion"] == sure[best][2]
     np.testing.assert_array_equal(read_signal(str(out)).data, sure[best][1].run(f))
