@@ -21,7 +21,7 @@ slowly and mostly cancels; between factors, at depths hundreds of blocks
 apart, it does not: on the Donoho-Johnstone HeaviSine at noise 0.25 x its
 std, four probes put the trained network's SURE at factor 1 at 127, 201,
 261 and 180 (x 1e-4, true error 152), and the first probe alone chose
-factor 2.83 (true error 175; with the four, factor 2 and 148).  Averaging
+factor 2.83 (true error 175; with the four, factor 2 and 147.5).  Averaging
 the probes for the depth too measured worse on a piecewise-constant sensor
 trace (344 against 336) and no better on held-out signals.
 """
