@@ -266,9 +266,10 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES):
     """
     from .autoparams import choose_parameters
     from .impulses import hampel_stage
-    from .multilevel import choose_levels, frame_identity_sure, power_law_noise
+    from .multilevel import choose_levels, frame_identity_sure
     from .multiscale import choose_diffusion_scales
     from .noise import resolve_sigma
+    from .noise_colour import colour_evidence
 
     f = np.asarray(f, dtype=float)
     if f.ndim not in (1, 2) or f.shape[0] < 2:
@@ -307,9 +308,9 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES):
         # ... kept only where the white model also expects a significant gain (a rough
         # signal's own coarse content reads as coloured noise: a chirp at 10 % white
         # noise, its choice 1.2 dB below the input); else the white ranking
-        confident, rises = power_law_noise(g.reshape(g.shape[0], -1), level.sigma)
+        confident, rises, evidence = colour_evidence(g.reshape(g.shape[0], -1), level.sigma)
         if confident:  # the level sigmas follow one power law: no white confirmation
-            rule += "; levels 2-5 rise as one power law (" + _rises(rises) + "): confident"
+            rule += f"; levels 2-5 rise as one power law ({_rises(rises)}): confident, by {evidence}"
         if confident or (first[2].steps and _significant(gain_test(first[2], g, level))):
             results, scored = rescored, "smallest SURE over scales (coloured noise)"
         else:

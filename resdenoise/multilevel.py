@@ -127,6 +127,7 @@ from .noise_colour import (
     box_average,
     box_rises,
     box_sigma,
+    colour_evidence,
     level_details,
     log_sigma_error,
     max_scales,
@@ -460,14 +461,14 @@ def _level_sigmas(
         rises = [b / np.maximum(a, 1e-300) for a, b in zip(boxes, boxes[1:3], strict=False)]
         if len(rises) == 2 and all(np.all(r >= COLOURED_RATIO) for r in rises):
             said = "boxes (auto: coloured noise, levels 2 and 3 rise)"
-            confident, law = power_law_noise(f2, sig)
+            confident, law, evidence = colour_evidence(f2, sig)
             if not confident:
                 return boxes[:k], said, False
             first = estimator == "quiet-windows"
             calibrated = power_law_calibrated(f2, boxes[:k], law, first)
             alpha = 2.0 * math.log2(float(np.exp(np.mean(np.log(law[:3])))))
             said += (
-                f"; one power law, f^-{alpha:.2f}: each level's estimate "
+                f"; one power law by {evidence}, f^-{alpha:.2f}: each level's estimate "
                 f"x {float(np.max(calibrated[-1] / np.maximum(boxes[k - 1], 1e-300))):.3f} for its bias "
                 f"under that spectrum" + (" (level 1 too)" if first else "")
             )
