@@ -310,7 +310,9 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES):
         # noise, its choice 1.2 dB below the input); else the white ranking
         confident, rises, evidence = colour_evidence(g.reshape(g.shape[0], -1), level.sigma)
         if confident:  # the level sigmas follow one power law: no white confirmation
-            rule += f"; levels 2-5 rise as one power law ({_rises(rises)}): confident, by {evidence}"
+            rule += (
+                f"; levels 2-5 rise as one power law ({_rises(rises)}): confident, by {evidence}"
+            )
         if confident or (first[2].steps and _significant(gain_test(first[2], g, level))):
             results, scored = rescored, "smallest SURE over scales (coloured noise)"
         else:
