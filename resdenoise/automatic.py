@@ -30,7 +30,10 @@ multilevel choice 1.2 dB below the input), so the coloured ranking stands
   2-4 each rise by 1.25-1.8, level 5 does not fall; a rough signal's rise by
   2-6 at some level, or fall where its band ends), or, where the signal
   pauses, the level sigmas of its quietest windows do
-  (:func:`resdenoise.noise_colour.quiet_power_law`); else
+  (:func:`resdenoise.noise_colour.quiet_power_law`), or, where the signal is
+  tonal and never pauses (music), the spectral floor between its peaks does
+  (:func:`resdenoise.noise_colour.tonal_power_law`); the report names the
+  evidence; else
 * only where the white SURE also expects a significant gain of its first
   choice; else the white ranking stands.
 
@@ -50,7 +53,10 @@ The bend test (white noise on random walks was called coloured) lost pink
 speech (0.843 -> 1.073: speech's coarse content bends the box rises); the
 quiet windows, read where speech pauses, call it again (1.073 -> 0.837)
 without calling white noise on walks, AR(1) processes or any benchmark
-class coloured.
+class coloured.  Music never pauses: the floor between its harmonics calls
+pink music coloured, and the multilevel shrinkage then takes each level's
+threshold by the output's SURE (music in pink noise against the best peer
+MUSIC_NUMBERS).
 
 Every search includes doing nothing, so the choice is never expected to be
 worse than the input.  The extra dictionary says what was chosen, every
@@ -310,9 +316,9 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES):
         # noise, its choice 1.2 dB below the input); else the white ranking
         confident, rises, evidence = colour_evidence(g.reshape(g.shape[0], -1), level.sigma)
         if confident:  # the level sigmas follow one power law: no white confirmation
-            rule += (
-                f"; levels 2-5 rise as one power law ({_rises(rises)}): confident, by {evidence}"
-            )
+            rule += f"; levels 2-5 rise as one power law ({_rises(rises)}): confident"
+            if evidence not in rule:  # the level rule names it already where it was confident
+                rule += f", by {evidence}"
         if confident or (first[2].steps and _significant(gain_test(first[2], g, level))):
             results, scored = rescored, "smallest SURE over scales (coloured noise)"
         else:

@@ -379,10 +379,22 @@ def tonal_power_law(f2: np.ndarray, rises: np.ndarray) -> tuple[bool, np.ndarray
     by at most its last.  A smooth spectrum (white noise on a random walk or
     an AR process, whose floor may rise like pink noise's) is never tonal;
     white noise under a tonal signal has a flat top (rise -0.3-0.3 on the
-    benchmark's music, sums of sinusoids, harmonic tones).  Not separable: a
-    tonal signal over a smooth red background of its own (an AR(1) process)
-    in white noise, whose floor is the background's (see
-    ``benchmarks/bench_power_law.py``).
+    benchmark's music, sums of sinusoids, harmonic tones).
+
+    Measured (white and pink noise at 5, 10, 30 %, 6 seeds other than those
+    the bounds were read on): white noise called on none of 738 cases (every
+    class of ``benchmarks/bench_classes.py``, chirps, walks, AR(1) and AR(2)
+    processes, tones in bursts, a seasonal series, music of 8192-32768
+    samples, harmonic tones with and without vibrato, sums of 3-200
+    sinusoids); pink noise on music of 8192-16384 samples 14-18 of 18 (32768
+    samples: 4), harmonic tones 15 and 10 (vibrato), 10 sinusoids 18; the
+    benchmark's pink music at seeds 100-103, 8 of 8.  Not separable from
+    the spectrum: a tonal signal over a smooth red background of its own (an
+    AR(1) process) in white noise, whose floor between the peaks is that
+    background's: called on 5 of 162 with backgrounds of 10-50 % of the
+    tones' std at 5-30 % noise and 17 of 324 with 3-30 % at 1-10 % noise;
+    where called, the automatic output fell 3.2-4.3 dB (the background taken
+    for noise).
     """
     found = octave_floors(f2)
     if found is None:
