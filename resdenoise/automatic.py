@@ -220,7 +220,8 @@ def do_no_harm(plan, f, level, per_level=None, tested=None, name: str = "the bes
     and ``note`` is the warning for the user, else both None) when
 
     * the estimate is over :data:`resdenoise.noise.MAX_NOISE_SHARE` of a
-      channel's variance (the level is not identified), or
+      channel's variance, or a channel's level is
+      :data:`resdenoise.noise.UNIDENTIFIED` (the level is not identified), or
     * the plan's SURE gain over doing nothing is within :data:`SIGNIFICANCE`
       standard errors (:func:`gain_test`, with ``per_level`` under coloured
       noise; ``tested``: its result when already computed).
@@ -230,9 +231,17 @@ def do_no_harm(plan, f, level, per_level=None, tested=None, name: str = "the bes
     (:class:`resdenoise.plans.Planner`), so both follow the same rules.
     """
     from .filters import as_identity
-    from .noise import MAX_NOISE_SHARE, noise_share
+    from .noise import MAX_NOISE_SHARE, UNIDENTIFIED, noise_share
 
     share = float(np.max(noise_share(f, level.sigma)))
+    if UNIDENTIFIED in level.per_channel():
+        reason = (
+            "the noise level is not identified: quiet-windows reads more than the "
+            "variogram's nugget allows, and the nugget itself is within 2 standard errors "
+            "of zero (a rough signal whose own fine-scale content exceeds the noise)"
+        )
+        note = f"nothing done: {reason}; give --sigma if you know the noise level"
+        return as_identity(plan), reason, note, {}
     if level.estimator != "given" and share > MAX_NOISE_SHARE:
         reason = (
             f"the estimated noise ({level.estimator}) is {share:.0%} of the "
