@@ -39,7 +39,11 @@ agree on white noise, and where they do not the level is extrapolated down
 (measured, ``benchmarks/bench_noise.py``: sunspots at 5 % noise 3.39x ->
 2.09x, elnino 2.34x -> 2.12x; speech, sensor, Donoho-Johnstone unchanged;
 music 1.03x -> 1.05x, worst 0.87x; pure white noise unchanged at n >= 300).
-The run's report and a streamed file keep the plain estimate.
+A rough signal (random walk, AR process) reads as noise in differences of
+every order; there the searches' level is capped by the variogram's nugget
+(:mod:`resdenoise.nugget`, :func:`_checked_by_nugget`), or called not
+identified when the nugget is itself uncertain (the searches then keep the
+input).  The run's report and a streamed file keep the plain estimate.
 
 Errors on pure white noise (relative standard deviation, measured over 400
 seeds): ``quiet-windows`` 0.17, 0.13, 0.10, 0.054 at n = 100, 160, 300,
