@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from resdenoise import noise, nugget
-from resdenoise.automatic import NOTHING, choose_denoiser
+from resdenoise.automatic import CANDIDATES, NOTHING, choose_denoiser
 from resdenoise.noise import search_noise
 from resdenoise.nugget import nugget_noise
 
@@ -136,6 +136,11 @@ def test_search_noise_on_white_noise_is_unchanged():
         assert noise.UNIDENTIFIED not in level.per_channel()
 
 
+def candidate(label: str) -> tuple:
+    """One of the automatic search's candidates, by its label (a faster search)."""
+    return tuple(c for c in CANDIDATES if c[0] == label)
+
+
 def snr(u, clean) -> float:
     return 10.0 * math.log10(float(np.sum(clean**2) / np.sum((u - clean) ** 2)))
 
@@ -144,11 +149,12 @@ def test_do_no_harm_on_ar1_with_white_noise():
     """AR(1) phi = 0.9 with white noise of 5 % of its std: quiet-windows read 5x the
     level and the automatic output was 12 dB below the input.  The variogram cannot
     identify the level (its nugget within 2 standard errors of 0): the input is kept,
-    and said so."""
+    and said so.  (Soft shrinkage alone, the candidate the search chose before: 26.1 ->
+    14.0 dB.)"""
     clean = ar1(4096, 0.9, 7)
     f = clean + np.random.default_rng(100).normal(0.0, 0.05 * np.std(clean), clean.size)
     assert noise.estimate_noise(f)[0] > 3 * 0.05 * np.std(clean)
-    plan, extra = choose_denoiser(f)
+    plan, extra = choose_denoiser(f, candidates=candidate("shrink soft"))
     assert extra["noise_estimators"] == [noise.UNIDENTIFIED]
     assert extra["automatic_choice"] == NOTHING
     assert "not identified" in extra["warnings"][0]
@@ -159,6 +165,6 @@ def test_a_resolved_nugget_denoises_a_rough_signal():
     """AR(1) phi = 0.99 at 10 %: the nugget identifies the level and the output gains."""
     clean = ar1(4096, 0.99, 7)
     f = clean + np.random.default_rng(100).normal(0.0, 0.10 * np.std(clean), clean.size)
-    plan, extra = choose_denoiser(f)
+    plan, extra = choose_denoiser(f, candidates=candidate("shrink garrote"))
     assert extra["noise_estimators"] == [noise.NUGGET]
     assert snr(plan.run(f), clean) > snr(f, clean)
