@@ -101,6 +101,7 @@ __all__ = [
     "choose_denoiser",
     "do_no_harm",
     "gain_test",
+    "white_nugget",
     "noise_per_level",
 ]
 
@@ -263,6 +264,26 @@ def do_no_harm(plan, f, level, per_level=None, tested=None, name: str = "the bes
     return plan, None, None, extra
 
 
+def white_nugget(f, level):
+    """``level`` (the search's, :func:`resdenoise.noise.search_noise`), or the level without
+    the variogram's nugget check where that check lowered it but the noise is confidently
+    coloured (:func:`resdenoise.noise_colour.power_law_noise` on the unchecked level).
+
+    The nugget is the white part of the noise: pink noise's variogram grows with the lag
+    like a rough signal's, and its nugget read 0.6-0.8x the finest level that the scales'
+    noise (:func:`noise_per_level`) starts from (sensor trace at 10 % pink noise: 0.40x
+    -> 0.33x of the pink level, -0.41 dB).
+    """
+    from .noise import NUGGET, UNIDENTIFIED, search_noise
+    from .noise_colour import power_law_noise
+
+    if not {NUGGET, UNIDENTIFIED} & set(level.per_channel()):
+        return level
+    plain = search_noise(f, nugget=False)
+    f2 = np.asarray(f, dtype=float).reshape(len(f), -1)
+    return plain if power_law_noise(f2, plain.sigma)[0] else level
+
+
 def choose_denoiser(f, sigma=None, candidates=CANDIDATES):
     """``(plan, extra)``: the candidate with the smallest SURE (see the module docstring).
 
@@ -282,12 +303,12 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES):
     f = np.asarray(f, dtype=float)
     if f.ndim not in (1, 2) or f.shape[0] < 2:
         raise ParameterError(f"signal must have shape (n,) or (n, channels), n >= 2; got {f.shape}")
-    level = resolve_sigma(f, sigma, search=True)  # once for every candidate ...
+    level = white_nugget(f, resolve_sigma(f, sigma, search=True))  # once for every candidate ...
     stage = hampel_stage(f, level.sigma)
     g = f
     if stage.active:  # ... of the signal the candidates see
         g = stage.apply(f)
-        level = resolve_sigma(g, sigma, search=True)
+        level = white_nugget(g, resolve_sigma(g, sigma, search=True))
     results = []
     for label, command, form, name in candidates:
         if label.endswith("scales"):
