@@ -29,12 +29,15 @@ each ``V(h)``.  The model does not hold for a smooth or oscillating signal
 (``g`` convex near 0, a sum of tones): there the fit is poor or its nugget
 is negative, and :func:`resdenoise.noise.search_noise` does not use it.
 
-Measured (``benchmarks/bench_nugget.py``, white noise of 2-30 % of the
-signal's std, seeds 100 and 101): the nugget is within 20 % of the true
-level on random walks of 4096 samples, AR(1) ``phi`` 0.9 and 0.99 at
-10-30 %, a seasonal series at 5-30 %, piecewise-constant traces; its
-standard error is what limits it at 2-5 % on AR(1) and short walks (the
-signal's own increments are 10-100x the noise's variance there).
+Measured (the fit alone, white noise of 2-30 % of the signal's std, seeds
+100 and 101): within 20 % of the true level on AR(1) ``phi = 0.9`` at 10-30 %
+and ``phi = 0.99`` at 5-30 %, a seasonal series with a rough part at 5-30 %,
+random walks of 1024 samples at 5-30 % and of 4096 at 2-30 %,
+piecewise-constant traces; at 2-5 % on AR(1) and on short walks its
+standard error is as large as the level (the signal's own increments have
+10-100x the noise's variance) and it is not used alone (see
+:func:`resdenoise.noise.search_noise`).  ``benchmarks/bench_nugget.py``
+measures the search's level and its output.
 """
 
 from __future__ import annotations
