@@ -502,14 +502,15 @@ def _checked_by_nugget(u2: np.ndarray, sigma: np.ndarray, names: list[str]) -> n
 
     A channel is lowered where the variogram fits a rough signal plus white
     noise (misfit at most :data:`NUGGET_MISFIT`), its nugget is positive and
-    ``sigma`` exceeds the square root of the nugget's upper bound (``nugget + 2
-    standard errors``) by :data:`NUGGET_Z` of its own standard deviations.  The lowered level is :data:`NUGGET` when the nugget is at
-    least :data:`NUGGET_T` standard errors (the level is identified), else
+    ``sigma`` exceeds the square root of the nugget's upper bound (``nugget +
+    2 standard errors``) by :data:`NUGGET_Z` of its own standard deviations.
+    The lowered level is :data:`NUGGET` when the nugget is at least
+    :data:`NUGGET_T` standard errors (the level is identified), else
     :data:`UNIDENTIFIED`: both estimators are then doubtful and the searches
     keep the input (:func:`resdenoise.automatic.do_no_harm`).  Over-reading
     the level costs much (the searches smooth away the signal: AR(1)
-    ``phi = 0.9`` at 5 % white noise went from 26.1 to 13.9 dB), reading it
-    low little (they smooth less).
+    ``phi = 0.9`` at 5 % white noise went from 26.1 to 14.0 dB); reading it
+    low costs less, but not nothing (hence the margin :data:`NUGGET_Z`).
     """
     nug = nugget_noise(u2)
     with np.errstate(invalid="ignore"):  # a short signal: NaN, never used
