@@ -163,6 +163,8 @@ def noise_per_level(f, level):
 
     if level.estimator == "given":
         return None, "given, at every level"
+    if level.white_by_nugget():
+        return None, "white: the variogram's nugget, at every level"
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
     sigmas, rule = level_sigmas(f2, max_scales(f2.shape[0]), "auto", level.sigma, level.estimator)
     return (sigmas if rule.startswith("boxes") else None), rule
@@ -274,10 +276,10 @@ def white_nugget(f, level):
     noise (:func:`noise_per_level`) starts from (sensor trace at 10 % pink noise: 0.40x
     -> 0.33x of the pink level, -0.41 dB).
     """
-    from .noise import NUGGET, UNIDENTIFIED, search_noise
+    from .noise import search_noise
     from .noise_colour import power_law_noise
 
-    if not {NUGGET, UNIDENTIFIED} & set(level.per_channel()):
+    if not level.white_by_nugget():
         return level
     plain = search_noise(f, nugget=False)
     f2 = np.asarray(f, dtype=float).reshape(len(f), -1)

@@ -122,7 +122,7 @@ from .autoparams import sure_stack
 from .engine import run_strided
 from .errors import ParameterError
 from .filters import Plan
-from .noise import NoiseLevel, resolve_sigma
+from .noise import NUGGET, UNIDENTIFIED, NoiseLevel, resolve_sigma
 from .noise_colour import (
     box_average,
     box_rises,
@@ -585,6 +585,8 @@ def choose_levels(
     # an estimate resolved by the caller still gets the noise rule per level
     estimated = sigma is None or (isinstance(sigma, NoiseLevel) and sigma.estimator != "given")
     state, risk, sig, estimator = sure_state(f2, sigma)
+    if estimator in (NUGGET, UNIDENTIFIED):  # white at every level (NoiseLevel.white_by_nugget)
+        estimated = False
     universal = math.sqrt(2.0 * math.log(max(n, 2)))
     thetas, sigmas, level_risks = [], [], []
     per_level, rule, power_law = _level_sigmas(f2, k, noise if estimated else "one", sig, estimator)

@@ -376,6 +376,12 @@ class NoiseLevel:
         """The estimator of each channel."""
         return list(self.estimators) or [self.estimator] * int(np.size(self.sigma))
 
+    def white_by_nugget(self) -> bool:
+        """Whether the variogram's nugget set a channel's level (:func:`search_noise`):
+        the noise is then taken as white at every scale (a rough signal's coarse content
+        makes the levels rise like coloured noise's over a level read that low)."""
+        return bool({NUGGET, UNIDENTIFIED} & set(self.per_channel()))
+
 
 def resolve_sigma(
     u, sigma=None, channels: int | None = None, *, search: bool = False
