@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from resdenoise import noise, nugget
-from resdenoise.automatic import CANDIDATES, NOTHING, choose_denoiser, white_nugget
+from resdenoise.automatic import (
+    CANDIDATES,
+    NOTHING,
+    choose_denoiser,
+    noise_per_level,
+    white_nugget,
+)
 from resdenoise.noise import search_noise
 from resdenoise.nugget import nugget_noise
 
@@ -195,3 +201,16 @@ def test_white_nugget_leaves_coloured_noise_to_the_scales(seed):
     rough = ar1(4096, 0.99, seed)
     g = rough + np.random.default_rng(100 + seed).normal(0.0, 0.1 * np.std(rough), 4096)
     assert white_nugget(g, search_noise(g)).per_channel() == [noise.NUGGET]
+
+
+def test_a_nugget_level_is_white_at_every_scale():
+    """Over a level the nugget set, an AR(1)'s coarse content rose like coloured noise's
+    (AR(1) phi = 0.9 at 30 %: -4.6 dB where the plain level gave +1.0); the scales take
+    that level as white."""
+    clean = ar1(4096, 0.9, 7)
+    f = clean + np.random.default_rng(100).normal(0.0, 0.3 * np.std(clean), clean.size)
+    level = search_noise(f)
+    assert level.per_channel() == [noise.NUGGET] and level.white_by_nugget()
+    assert not search_noise(f, nugget=False).white_by_nugget()
+    per_level, rule = noise_per_level(f, level)
+    assert per_level is None and rule.startswith("white")
