@@ -101,7 +101,6 @@ __all__ = [
     "choose_denoiser",
     "do_no_harm",
     "gain_test",
-    "white_nugget",
     "noise_per_level",
 ]
 
@@ -266,26 +265,6 @@ def do_no_harm(plan, f, level, per_level=None, tested=None, name: str = "the bes
     return plan, None, None, extra
 
 
-def white_nugget(f, level):
-    """``level`` (the search's, :func:`resdenoise.noise.search_noise`), or the level without
-    the variogram's nugget check where that check lowered it but the noise is confidently
-    coloured (:func:`resdenoise.noise_colour.power_law_noise` on the unchecked level).
-
-    The nugget is the white part of the noise: pink noise's variogram grows with the lag
-    like a rough signal's, and its nugget read 0.6-0.8x the finest level that the scales'
-    noise (:func:`noise_per_level`) starts from (sensor trace at 10 % pink noise: 0.40x
-    -> 0.33x of the pink level, -0.41 dB).
-    """
-    from .noise import search_noise
-    from .noise_colour import power_law_noise
-
-    if not level.white_by_nugget():
-        return level
-    plain = search_noise(f, nugget=False)
-    f2 = np.asarray(f, dtype=float).reshape(len(f), -1)
-    return plain if power_law_noise(f2, plain.sigma)[0] else level
-
-
 def choose_denoiser(f, sigma=None, candidates=CANDIDATES):
     """``(plan, extra)``: the candidate with the smallest SURE (see the module docstring).
 
@@ -298,7 +277,7 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES):
     """
     from .autoparams import choose_parameters
     from .impulses import hampel_stage
-    from .multilevel import choose_levels, frame_identity_sure, power_law_noise
+    from .multilevel import choose_levels, frame_identity_sure, power_law_noise, white_nugget
     from .multiscale import choose_diffusion_scales
     from .noise import resolve_sigma
 

@@ -9,13 +9,8 @@ import numpy as np
 import pytest
 
 from resdenoise import noise, nugget
-from resdenoise.automatic import (
-    CANDIDATES,
-    NOTHING,
-    choose_denoiser,
-    noise_per_level,
-    white_nugget,
-)
+from resdenoise.automatic import CANDIDATES, NOTHING, choose_denoiser, noise_per_level
+from resdenoise.multilevel import white_nugget
 from resdenoise.noise import search_noise
 from resdenoise.nugget import nugget_noise
 
