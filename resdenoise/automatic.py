@@ -169,6 +169,8 @@ def noise_per_level(f, level):
 
     if level.estimator == "given":
         return None, "given, at every level"
+    if level.white_by_nugget():
+        return None, "white: the variogram's nugget, at every level"
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
     sigmas, rule = level_sigmas(f2, max_scales(f2.shape[0]), "auto", level.sigma, level.estimator)
     return (sigmas if rule.startswith("boxes") else None), rule
@@ -227,7 +229,8 @@ def do_no_harm(plan, f, level, per_level=None, tested=None, name: str = "the bes
     and ``note`` is the warning for the user, else both None) when
 
     * the estimate is over :data:`resdenoise.noise.MAX_NOISE_SHARE` of a
-      channel's variance (the level is not identified), or
+      channel's variance, or a channel's level is
+      :data:`resdenoise.noise.UNIDENTIFIED` (the level is not identified), or
     * the plan's SURE gain over doing nothing is within :data:`SIGNIFICANCE`
       standard errors (:func:`gain_test`, with ``per_level`` under coloured
       noise; ``tested``: its result when already computed).
@@ -237,9 +240,17 @@ def do_no_harm(plan, f, level, per_level=None, tested=None, name: str = "the bes
     (:class:`resdenoise.plans.Planner`), so both follow the same rules.
     """
     from .filters import as_identity
-    from .noise import MAX_NOISE_SHARE, noise_share
+    from .noise import MAX_NOISE_SHARE, UNIDENTIFIED, noise_share
 
     share = float(np.max(noise_share(f, level.sigma)))
+    if UNIDENTIFIED in level.per_channel():
+        reason = (
+            "the noise level is not identified: quiet-windows reads more than the "
+            "variogram's nugget allows, and the nugget itself is within 2 standard errors "
+            "of zero (a rough signal whose own fine-scale content exceeds the noise)"
+        )
+        note = f"nothing done: {reason}; give --sigma if you know the noise level"
+        return as_identity(plan), reason, note, {}
     if level.estimator != "given" and share > MAX_NOISE_SHARE:
         reason = (
             f"the estimated noise ({level.estimator}) is {share:.0%} of the "
@@ -273,7 +284,7 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES):
     """
     from .autoparams import choose_parameters
     from .impulses import hampel_stage
-    from .multilevel import choose_levels, frame_identity_sure
+    from .multilevel import choose_levels, frame_identity_sure, white_nugget
     from .multiscale import choose_diffusion_scales
     from .noise import resolve_sigma
     from .noise_colour import colour_evidence
@@ -281,12 +292,12 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES):
     f = np.asarray(f, dtype=float)
     if f.ndim not in (1, 2) or f.shape[0] < 2:
         raise ParameterError(f"signal must have shape (n,) or (n, channels), n >= 2; got {f.shape}")
-    level = resolve_sigma(f, sigma, search=True)  # once for every candidate ...
+    level = white_nugget(f, resolve_sigma(f, sigma, search=True))  # once for every candidate ...
     stage = hampel_stage(f, level.sigma)
     g = f
     if stage.active:  # ... of the signal the candidates see
         g = stage.apply(f)
-        level = resolve_sigma(g, sigma, search=True)
+        level = white_nugget(g, resolve_sigma(g, sigma, search=True))
     results = []
     for label, command, form, name in candidates:
         if label.endswith("scales"):
