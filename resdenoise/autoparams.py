@@ -69,6 +69,7 @@ and whose gain over doing nothing is the do-no-harm test's (``AutoChoice.tested`
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field, replace
 
@@ -285,7 +286,7 @@ def on_plateau(blocks, parts, span: float | None = None, z: float | None = None)
     k = blocks[-1]
     if k < PLATEAU_MIN_BLOCKS or blocks[0] > k / span:
         return False
-    start = next(i for i in range(len(blocks) - 1, -1, -1) if blocks[i] <= k / span)
+    start = bisect.bisect_right(blocks, k / span) - 1  # the last checkpoint <= k / span
     d = np.asarray(parts[-1])[None, :] - np.asarray(parts[start:-1])
     chunks = d.shape[1]
     if chunks < 2:
@@ -468,7 +469,7 @@ def choose_steps(
     exhaustive = stack.size * int(max_blocks) <= budget
     if exhaustive:
         horizon = math.inf  # cheap enough: the whole curve, every minimum seen
-    flat = False
+    flat, table = False, None
     # SURE where the search is cheap on the fine grid, else less often (4 % apart beyond 20)
     grid = _checkpoints(int(max_blocks)) if exhaustive else _checkpoints(int(max_blocks), 1.04, 20)
     if windows > 1 and not exhaustive:  # windows rank lambda (the refine settles m): 8 % apart
@@ -487,7 +488,12 @@ def choose_steps(
             if keep:  # the output at the best so far
                 kept = np.empty((n, c)) if kept is None else kept
                 np.copyto(kept, u[:, :c])
-        flat = rule == "sure" and not exhaustive and on_plateau(blocks, parts)
+        if rule == "sure" and not exhaustive:  # the parts as rows of one array, kept
+            if table is None:
+                table = np.empty((len(grid) + 1, len(parts[0])))
+                table[0] = parts[0]
+            table[len(parts) - 1] = parts[-1]
+            flat = on_plateau(blocks, table[: len(parts)])
         stops = flat or k >= horizon * best_k + patience
         if progress is not None:  # of at most max_blocks; done where it stops
             progress(k, k if stops else int(max_blocks))
