@@ -299,29 +299,34 @@ def on_plateau(blocks, parts, span: float | None = None, z: float | None = None)
 #: A search runs its stack in groups of at most this many channels where the engine's
 #: loop is compiled: its Perona-Malik loop has its own AVX2 code for up to 4 float64
 #: channels, and the other loops keep a narrower stack in cache (a windowed search's
-#: 8 to 64 channels ran 10-40 % slower as one array, the same numbers).
+#: 8 to 64 channels ran 10-40 % slower per block as one array, the same numbers) ...
 CHANNEL_GROUP = 4
+#: ... from one checkpoint to the next this many blocks apart or more: a shorter run
+#: does not repay the groups' copies and the engine's set-up of each group's call.
+GROUP_BLOCKS = 16
 
 
 class _Stack:
     """The search's stack (n, channels) advanced by the engine from checkpoint to
-    checkpoint: in place, and in groups of :data:`CHANNEL_GROUP` channels where that
-    is faster (:meth:`advance` then joins them into one array for the criteria).
-    The channels do not interact, so the numbers are those of one run of the whole
-    stack; ``stack`` itself is not modified."""
+    checkpoint, in place: in groups of :data:`CHANNEL_GROUP` channels where that is
+    faster (:data:`GROUP_BLOCKS`), copied out of the stack and back.  The channels
+    do not interact, so the numbers are those of one run of the whole stack;
+    ``stack`` itself is not modified."""
 
     def __init__(self, stack: np.ndarray, phi, tau: float, h: float):
         self.phi, self.tau, self.h = phi, tau, h
-        wide = stack.shape[1] > CHANNEL_GROUP and backend_for(phi) == "compiled"
-        cuts = range(0, stack.shape[1], CHANNEL_GROUP) if wide else ()
-        self.groups = [np.array(stack[:, i : i + CHANNEL_GROUP]) for i in cuts]
-        self.u = np.empty_like(stack) if wide else np.array(stack)
+        self.u = np.array(stack)
+        c = stack.shape[1]
+        wide = c > CHANNEL_GROUP and backend_for(phi) == "compiled"
+        self.cuts = list(range(0, c, CHANNEL_GROUP)) if wide else []
+        self.groups = [np.empty((len(stack), min(CHANNEL_GROUP, c - i))) for i in self.cuts]
 
     def advance(self, blocks: int) -> np.ndarray:
         """Run ``blocks`` more blocks; the whole stack after them."""
-        if not self.groups:
+        if not self.groups or blocks < GROUP_BLOCKS:
             return run_blocks(self.u, self.phi, self.tau, blocks, self.h, out=self.u)
-        for g in self.groups:
+        for i, g in zip(self.cuts, self.groups, strict=True):
+            np.copyto(g, self.u[:, i : i + g.shape[1]])
             run_blocks(g, self.phi, self.tau, blocks, self.h, out=g)
         return np.concatenate(self.groups, axis=1, out=self.u)
 

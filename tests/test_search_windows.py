@@ -262,8 +262,9 @@ def test_a_window_search_cut_short_reports_how_far_the_refine_ran():
 @pytest.mark.parametrize("name", ["perona-malik", "charbonnier", "tanh"])
 def test_a_wide_stack_runs_in_channel_groups_with_the_same_bits(rng, name):
     """_Stack runs more than CHANNEL_GROUP channels in groups where the engine is
-    compiled (Perona-Malik's AVX2 loop takes at most 4): the numbers of one run of the
-    whole stack, bit for bit, advance after advance; the stack itself is left alone."""
+    compiled (Perona-Malik's AVX2 loop takes at most 4) and the advance is long enough
+    (GROUP_BLOCKS): the numbers of one run of the whole stack, bit for bit, advance
+    after advance, grouped or not; the stack itself is left alone."""
     stack = rng.standard_normal((700, 10))
     before = stack.copy()
     nl = get_nonlinearity(name, "diffusivity", 0.7)
@@ -271,7 +272,7 @@ def test_a_wide_stack_runs_in_channel_groups_with_the_same_bits(rng, name):
     compiled = autoparams.backend_for(nl.phi) == "compiled"
     assert len(running.groups) == (3 if compiled else 0)
     whole, done = stack, 0
-    for k in (1, 3, 40):
+    for k in (1, 3, 3 + autoparams.GROUP_BLOCKS, 4 + autoparams.GROUP_BLOCKS):
         got = running.advance(k - done)
         whole = run_blocks(whole, nl, 0.2, k - done)
         done = k
