@@ -88,7 +88,11 @@ def run(command, shell: bool = False, env=None) -> tuple[float, float]:
         if os.path.exists(TIME):
             command = [TIME, "-f", "%M", "-o", out.name, *command]
         start = time.perf_counter()
-        code = subprocess.run(command, stdout=subprocess.DEVNULL, env=env).returncode
+        # not from a checkout: ``python -m`` puts the working directory first on the
+        # path, where it would shadow RESDENOISE_BEFORE's PYTHONPATH
+        code = subprocess.run(
+            command, stdout=subprocess.DEVNULL, env=env, cwd=tempfile.gettempdir()
+        ).returncode
         seconds = time.perf_counter() - start
         if code != 0:
             raise RuntimeError(f"{command!r} failed with exit code {code}")

@@ -344,8 +344,9 @@ def run_file(
     measure : bool
         False when nothing reads the report (the command line under ``-q``
         without ``--report``, ``--json`` or ``--strict``): a file read whole
-        is not measured after its run, and None is returned.  The output is
-        the same.  Not with ``report_path`` or ``run.strict``, which need
+        is not measured after its run, a streamed one not chunk by chunk
+        (nor read again for the report's noise level), and None is returned.
+        The output is the same.  Not with ``report_path`` or ``run.strict``, which need
         the report (ParameterError).
 
     Returns
@@ -500,7 +501,7 @@ class _Whole:
             a = np.abs(sig.data)
             nonzero = a[a > 0]
             tiniest = float(nonzero.min()) if nonzero.size else None
-            from .stream import check_float32
+            from .stability import check_float32
 
             check_float32(sig.source, float(a.max()), tiniest)
 
@@ -604,7 +605,11 @@ class _Streamed:
             path = job.pipe.spool()  # removed when the pipe is closed
             source, fmt = job.pipe.name, job.pipe.format(fmt)
         self.run = StreamedRun(job.run.dtype, job.progress)
-        stream = open_signal_stream(path, fmt, job.read, visit=self.run.visit, source=source)
+        try:
+            stream = open_signal_stream(path, fmt, job.read, visit=self.run.visit, source=source)
+        except BaseException:  # the pass's thread ends with it (else waited for by start)
+            self.run.stop_checking()
+            raise
         self.name, self.template = stream.source, stream.template
         self.carried = stream.template.carried_names if stream.template.carried else []
         self.ref = None
@@ -614,11 +619,15 @@ class _Streamed:
         self.subject = self.run.start(stream)
         self.frames = stream.frames
         if job.run.dtype == "float32":
-            from .stream import check_float32  # (the smallest in the run's chunks)
+            from .stability import check_float32  # (the smallest in the run's chunks)
 
             check_float32(stream.source, self.subject.amplitude, None)
 
     def filter(self, plan, verdict, write) -> tuple[dict, dict | None, dict]:
+        from functools import partial
+
+        from .io.prefetch import prefetched
+
         job = self.job
         return self.run.filter(
             plan,
@@ -628,6 +637,8 @@ class _Streamed:
             threads=job.run.threads,
             check_wavelet=job.run.check_wavelet,
             reference=self.ref,
+            measure=self.job.measure,
+            ahead=partial(prefetched, depth=1),  # chunks joined while the engine runs
         )
 
 

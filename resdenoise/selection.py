@@ -213,7 +213,9 @@ class Scan:
         self.noise_run: NoiseSelect | None = None
         self._scratch = Scratch()
 
-    def visit(self, block: np.ndarray) -> None:
+    def visit(self, block: np.ndarray, ranges=None) -> None:
+        """The next block; ``ranges`` (a :class:`resdenoise.sink.Behind` of
+        :meth:`visit_range`): its extremes are taken there, in order."""
         if self.noise64 is None:
             width = block.shape[1]
             self.lo = np.full(width, np.inf)
@@ -222,13 +224,20 @@ class Scan:
             if np.dtype(self.dtype) != np.float64:
                 self.noise_run = NoiseSelect(width, self.dtype)
         self.rows += block.shape[0]
+        if ranges is None:
+            self.visit_range(block)
+        else:
+            ranges.put(block)
+        self.noise64.feed(block)
+        if self.noise_run is not None:
+            self.noise_run.feed(block)
+
+    def visit_range(self, block: np.ndarray) -> None:
+        """The extremes of the next block (after :meth:`visit` has seen the first)."""
         if block.shape[0] and not self._range_compiled(block):
             rows = self._scratch.rows("rows", block)  # reductions along contiguous rows
             self.lo = np.fmin(self.lo, rows.min(axis=1))
             self.hi = np.fmax(self.hi, rows.max(axis=1))
-        self.noise64.feed(block)
-        if self.noise_run is not None:
-            self.noise_run.feed(block)
 
     def _range_compiled(self, block: np.ndarray) -> bool:
         """The block's extremes by the compiled walk over its rows (no transposed copy);

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .errors import ParameterError, UnstableError
+from .errors import ParameterError, SignalError, UnstableError
 from .nonlinearities import Nonlinearity
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "channel_check",
     "SignCount",
     "check_tau",
+    "check_float32",
     "measure_channels",
     "sign_changes",
     "total_variation",
@@ -685,3 +686,21 @@ def guarantees_failed(checks: list[ChannelCheck], verdict: StabilityVerdict) -> 
                 f"channel {i}: sign changes increased ({c.sign_changes_in} -> {c.sign_changes_out})"
             )
     return failed
+
+
+def check_float32(name: str, amplitude: float, tiniest: float | None) -> None:
+    """Refuse samples that float32 would turn into inf (or a nonzero one into 0):
+    ``amplitude`` the largest ``|sample|``, ``tiniest`` the smallest nonzero one."""
+    info = np.finfo(np.float32)
+    if amplitude > float(info.max):
+        raise SignalError(
+            f"{name}: samples up to {amplitude:g} are beyond the range of float32 "
+            f"(largest {float(info.max):g}); use dtype='float64'",
+            parameters=[("dtype", "float64")],
+        )
+    if tiniest is not None and tiniest < float(info.smallest_subnormal) / 2:
+        raise SignalError(
+            f"{name}: a sample of {tiniest:g} would be 0 in float32 (smallest "
+            f"{float(info.smallest_subnormal):g}); use dtype='float64'",
+            parameters=[("dtype", "float64")],
+        )

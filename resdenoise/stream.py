@@ -51,12 +51,12 @@ A streamed run reads the input twice: once to check the whole file (and to
 learn what :func:`resdenoise.io.read_signal` learns from it: length, CSV
 time column and dialect) and to select the noise quantile, and once to
 filter; plus the selection passes it needs when the first did not settle it.
-In the filtering pass, where a second core is idle (:func:`sink_depth`), each
-chunk's output is written and measured by a thread of its own (:class:`resdenoise.sink.Behind`, in order) while the engine filters
-the next chunk: the same numbers, the write and the statistics off the
-engine's core.  :class:`StreamedRun` drives
-those passes over any :class:`BlockSource`; this module knows blocks, not
-files (:func:`resdenoise.pipeline.run_file` opens them).
+Where a second core is idle (:func:`sink_depth`), threads of their own
+(:class:`resdenoise.sink.Behind`, in order) take the blocks' extremes in the
+checking pass, and in the filtering pass join the next chunk and write and
+measure the last while the engine runs: the same numbers.  :class:`StreamedRun`
+drives the passes over any :class:`BlockSource`; this module knows blocks,
+not files (:func:`resdenoise.pipeline.run_file` opens them).
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ from .selection import NoiseSelect as _NoiseSelect
 from .selection import Scan as _Scan
 from .selection import Scratch as _Scratch
 from .sink import Behind as _Behind
+from .stability import check_float32
 from .wavelet import cycle_spin_shrink
 
 __all__ = [
@@ -144,16 +145,20 @@ class _Rows:
             if lo < hi:
                 yield lo - s, hi - s, data, carried
 
-    def data(self, a: int, b: int, scratch: _Scratch | None = None) -> np.ndarray:
-        """Rows ``a .. b`` (joined in ``scratch``'s kept array, when given: valid
-        until the next call)."""
+    def data(self, a: int, b: int, scratch: _Scratch | None = None, copy=False) -> np.ndarray:
+        """Rows ``a .. b`` as float64 (joined, or widened from the float32 blocks of
+        ``SignalStream.blocks(stored=True)`` in the same copy, in ``scratch``'s kept
+        array when given: valid until the next call); ``copy``: always a copy, never
+        a view of the blocks."""
         parts = [data[i:j] for i, j, data, _ in self._parts(a, b)]
-        if len(parts) == 1:
-            return parts[0]
-        if scratch is None:
-            return np.concatenate(parts)
         first = parts[0]
-        out = scratch.get("rows", (b - a, *first.shape[1:]), first.dtype)
+        if len(parts) == 1 and first.dtype == np.float64 and not copy:
+            return first
+        shape = (b - a, *first.shape[1:])
+        out = np.empty(shape) if scratch is None else scratch.get("rows", shape, np.float64)
+        if len(parts) == 1:
+            np.copyto(out, first)
+            return out
         return np.concatenate(parts, out=out)
 
     def carried(self, a: int, b: int) -> dict:
@@ -219,6 +224,8 @@ def filter_chunks(
     source: str = "<stream>",
     threads: int | None = None,
     buffers: int = 1,
+    in_place: bool = False,
+    ahead: Callable[[Iterator], Iterator] | None = None,
 ) -> Iterator[Chunk]:
     """Run ``plan`` on a signal given as consecutive blocks, one chunk at a time.
 
@@ -246,6 +253,15 @@ def filter_chunks(
     buffers : int
         Arrays the extended chunks are joined in, in turn: a chunk's ``raw``
         (and ``x``) stays valid while the next ``buffers - 1`` chunks are made.
+    in_place : bool
+        Where the working dtype is float64, run the blocks in the joined array
+        itself (``y`` is then ``x`` and ``raw``: the input is not kept); the same
+        numbers, without the engine's copy of the input.
+    ahead : callable, optional
+        ``ahead(items)`` gives the same items, made ahead of the caller (by a
+        thread: :func:`resdenoise.io.prefetch.prefetched`): the chunks are then
+        joined while the engine runs the one before.  Each item made ahead
+        holds one of the ``buffers``: count them in.
 
     Yields
     ------
@@ -267,22 +283,29 @@ def filter_chunks(
     if frames < 2:
         raise ValueError(f"a signal needs at least 2 samples, got {frames}")
     rows = _Rows(blocks, source)
-    # the extended chunk, joined in one of ``buffers`` arrays reused in turn
-    kept = [_Scratch() for _ in range(max(1, buffers))]
+    joined = _joined(rows, frames, m, chunk, max(1, buffers), in_place)
+    for start, stop, lo, hi, raw, carried in joined if ahead is None else ahead(joined):
+        x = raw if dtype is None else raw.astype(dtype, copy=False)
+        y = run_plan(plan, x, threads=threads, out=x if in_place and x is raw else None)
+        yield Chunk(start, stop, lo, hi, raw, x, y, carried)
+
+
+def _joined(rows: _Rows, frames: int, m: int, chunk: int, buffers: int, in_place: bool):
+    """``(start, stop, lo, hi, raw, carried)`` of each extended chunk in turn, ``raw``
+    joined in one of ``buffers`` arrays reused in turn (always, where ``in_place``)."""
+    kept = [_Scratch() for _ in range(buffers)]
     start = turn = 0
     while start < frames:
         stop = min(start + chunk, frames)
         lo, hi = max(start - m, 0), min(stop + m, frames)
         rows.fill(hi)
-        raw = rows.data(lo, hi, kept[turn % len(kept)])
+        raw = rows.data(lo, hi, kept[turn % buffers], copy=in_place)
         turn += 1
-        x = raw if dtype is None else raw.astype(dtype, copy=False)
-        y = run_plan(plan, x, threads=threads)
-        yield Chunk(start, stop, lo, hi, raw, x, y, rows.carried(start, stop))
+        yield start, stop, lo, hi, raw, rows.carried(start, stop)
         rows.drop(stop - m)
         start = stop
     if not rows.exhausted():
-        raise SignalError(f"{source}: more than the {frames} samples expected")
+        raise SignalError(f"{rows.source}: more than the {frames} samples expected")
 
 
 def filter_in_chunks(plan, u: np.ndarray, chunk: int | None = None, dtype=None) -> np.ndarray:
@@ -383,24 +406,6 @@ def _diff_after(x: np.ndarray, last, scratch: _Scratch, name: str) -> np.ndarray
     d[0] = x[0] - last
     np.subtract(x[1:], x[:-1], out=d[1:])
     return d
-
-
-def check_float32(name: str, amplitude: float, tiniest: float | None) -> None:
-    """Refuse samples that float32 would turn into inf (or a nonzero one into 0):
-    ``amplitude`` the largest ``|sample|``, ``tiniest`` the smallest nonzero one."""
-    info = np.finfo(np.float32)
-    if amplitude > float(info.max):
-        raise SignalError(
-            f"{name}: samples up to {amplitude:g} are beyond the range of float32 "
-            f"(largest {float(info.max):g}); use dtype='float64'",
-            parameters=[("dtype", "float64")],
-        )
-    if tiniest is not None and tiniest < float(info.smallest_subnormal) / 2:
-        raise SignalError(
-            f"{name}: a sample of {tiniest:g} would be 0 in float32 (smallest "
-            f"{float(info.smallest_subnormal):g}); use dtype='float64'",
-            parameters=[("dtype", "float64")],
-        )
 
 
 class StreamMeasure:
@@ -682,7 +687,7 @@ class BlockSource(Protocol):
     @property
     def shape(self) -> tuple[int, ...]: ...
 
-    def blocks(self) -> Iterator[tuple[np.ndarray, dict]]: ...
+    def blocks(self, stored: bool = False) -> Iterator[tuple[np.ndarray, dict]]: ...
 
 
 class StreamedRun:
@@ -705,15 +710,27 @@ class StreamedRun:
         self.scan = _Scan(dtype)
         self.passes = 1
         self._checked = 0
+        self._ranges: _Behind | None = None
 
     def visit(self, block: np.ndarray) -> None:
-        """The checking pass: every block of every column, as read."""
-        self.scan.visit(block)
+        """The checking pass: every block of every column, as read (a new array each);
+        where a core is idle (:func:`sink_depth`), their extremes taken by a thread
+        (in order) while the caller selects the noise level, until :meth:`start`."""
+        if self._ranges is None:
+            self._ranges = _Behind(self.scan.visit_range, sink_depth())
+        self.scan.visit(block, self._ranges)
         self._checked += block.shape[0]
         self.progress("check", self._checked, None)
 
+    def stop_checking(self) -> None:
+        """End the checking pass's thread where the pass failed (idempotent)."""
+        if self._ranges is not None:
+            self._ranges.stop()
+
     def start(self, stream: BlockSource) -> SignalSummary:
         """The summary of the checked signal, for the plan maker."""
+        if self._ranges is not None:
+            self._ranges.join()  # its thread ends, also where it raises
         self.stream = stream
         pos = list(stream.positions)
         self.summary = SignalSummary(stream, self.scan, self._noise_pass)
@@ -760,30 +777,38 @@ class StreamedRun:
         threads: int | None = None,
         check_wavelet: bool = False,
         reference: BlockSource | None = None,
-    ) -> tuple[dict, dict | None, dict]:
+        measure: bool = True,
+        ahead: Callable[[Iterator], Iterator] | None = None,
+    ) -> tuple[dict | None, dict | None, dict]:
         """Run ``plan``; ``(report, quality, streaming)`` of the run.
 
         ``quality`` compares with ``reference`` (None without one);
         ``streaming`` says how the run was cut (chunk size, halo, chunks,
-        passes over the input).
+        passes over the input).  ``measure`` False (nobody reads the report):
+        the chunks are only written, and ``report`` and ``quality`` are None.
+        ``ahead``: as :func:`filter_chunks` takes it, holding one item (used
+        where a second core is idle, as the sink's thread).
         """
         stream, dtype, name = self.stream, self.dtype, self.stream.source
         channels = len(stream.positions)
         chunk = chunk_for(plan.halo, chunk)
         amplitude = self.summary.amplitude  # of the file's values, as measured
-        measure = StreamMeasure(plan, channels, amplitude, dtype, check_wavelet, stream.frames)
+        measurer = StreamMeasure(plan, channels, amplitude, dtype, check_wavelet, stream.frames)
         quality = ref_rows = None
-        if reference is not None:
+        if reference is not None and measure:
             quality = QualitySums(channels)
             ref_rows = _Rows(reference.blocks(), reference.source)
-        merged = not all(s.done for s in self._noise)
-        blocks = self._blocks_feeding_noise() if merged else stream.blocks()
+        merged = measure and not all(s.done for s in self._noise)  # the report's level
+        # float32 samples widened where they are joined into chunks (one copy, not two)
+        blocks = self._blocks_feeding_noise() if merged else stream.blocks(stored=True)
 
         def finish(c: Chunk) -> None:
             """Write a chunk's output and measure it (in the sink's thread, in order)."""
             held = write(c.u, c.carried)  # the samples as the file holds them
+            if not measure:
+                return
             u = c.u if held is None else held
-            measure.add(c.raw[c.core], u, c)  # against the file's values
+            measurer.add(c.raw[c.core], u, c)  # against the file's values
             if quality is not None:
                 ref_rows.fill(c.stop)
                 quality.add(c.raw[c.core], u, ref_rows.data(c.start, c.stop))
@@ -794,10 +819,13 @@ class StreamedRun:
         sink = _Behind(finish, depth)
         try:
             # a chunk's arrays live while it waits in the sink or is finished there (in
-            # the caller, within put, without a sink's thread: one array then)
-            buffers = depth + 2 if depth else 1
-            cut = filter_chunks(plan, blocks, stream.frames, chunk, dtype, name, threads, buffers)
-            for c in cut:
+            # the caller, within put, without a sink's thread: one array then), and
+            # while it is joined ahead or waits to be run (one waits)
+            ahead = ahead if depth else None  # where the sink's thread is
+            buffers = depth + 2 + (0 if ahead is None else 2) if depth else 1
+            # nothing reads a chunk's input after its run where nothing is measured
+            cut = (plan, blocks, stream.frames, chunk, dtype, name, threads, buffers)
+            for c in filter_chunks(*cut, in_place=not measure, ahead=ahead):
                 if c.f.dtype == np.float32:  # a nonzero sample float32 makes 0: refused
                     lost = c.raw[c.core][(c.f == 0) & (c.raw[c.core] != 0)]
                     check_float32(name, 0.0, float(np.abs(lost).min()) if lost.size else None)
@@ -810,16 +838,14 @@ class StreamedRun:
         self.passes += 1  # the filtering pass, whether or not it fed the noise selection
         if merged:
             self._end_noise_pass()
-        while not all(s.done for s in self._noise):
+        while measure and not all(s.done for s in self._noise):  # (for the report only)
             self._noise_pass()
+        streaming = {"chunk_size": chunk, "halo": plan.halo, "chunks": chunks}
+        streaming["passes"] = self.passes
+        if not measure:
+            return None, None, streaming
         select = self.scan.noise_run or self.summary._noise
-        report = measure.report(verdict, select.sigma(), select.estimator)
-        streaming = {
-            "chunk_size": chunk,
-            "halo": plan.halo,
-            "chunks": chunks,
-            "passes": self.passes,
-        }
+        report = measurer.report(verdict, select.sigma(), select.estimator)
         if quality is not None:
             quality = {"reference": reference.source, **quality.result()}
         return report, quality, streaming

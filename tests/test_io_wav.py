@@ -87,6 +87,25 @@ def test_libsndfile_files_are_read_plainly_with_its_values(tmp_path, rng, subtyp
     assert read_signal(path).data.reshape(want.shape).tobytes() == want.tobytes()
 
 
+@pytest.mark.parametrize("subtype", ["FLOAT", "PCM_16"])
+def test_stored_blocks_are_the_float32_values_in_new_arrays(tmp_path, rng, subtype):
+    """``blocks(stored=True)``: a float WAV's samples as float32, the values of the
+    float64 blocks, each block a new array (all held at once, none overwritten),
+    the carried channel too; other subtypes float64 as before."""
+    x = samples(rng, 200_001, 3, subtype)
+    path = tmp_path / "x.wav"
+    soundfile.write(path, x, 8000, subtype=subtype)
+    stream = open_signal_stream(path, options=ReadOptions(columns=[1, 3]))
+    wide = list(stream.blocks())
+    held = list(stream.blocks(stored=True))
+    assert len(held) > 2
+    kind = np.float32 if subtype == "FLOAT" else np.float64
+    for (data, carried), (want, want_carried) in zip(held, wide, strict=True):
+        assert data.dtype == kind and data.flags.c_contiguous
+        assert data.astype(np.float64).tobytes() == want.tobytes()
+        assert carried[1].astype(np.float64).tobytes() == want_carried[1].tobytes()
+
+
 @pytest.mark.parametrize("extensible", [False, True])
 @pytest.mark.parametrize("subtype", ["FLOAT", "PCM_16"])
 def test_hand_built_headers_read_as_libsndfile_reads_them(tmp_path, rng, extensible, subtype):

@@ -87,24 +87,31 @@ def test_an_unmeasured_run_writes_the_same_output_and_measures_nothing(
     tmp_path, signal, monkeypatch
 ):
     """``measure=False`` (the command line under -q): the same output bytes, whole or
-    in chunks, None for the report, and the run is not measured afterwards; not with
-    a report to write or judge (nothing written)."""
+    in chunks (a given and an automatic lambda), None for the report, and the run is
+    not measured, afterwards or chunk by chunk; not with a report to write or judge
+    (nothing written)."""
     import resdenoise.filters
+    import resdenoise.stream
 
     src = tmp_path / "in.csv"
     write_csv(src, signal)
-    make_plan = planner("diffuse", "perona-malik", lam=0.5, time=3.0)
-    assert run_file(make_plan, str(src), str(tmp_path / "measured.csv")) is not None
+    plans = {"given": planner("diffuse", "perona-malik", lam=0.5, time=3.0)}
+    plans["auto"] = planner("diffuse", "perona-malik", time=3.0)
+    for lam, make_plan in plans.items():
+        assert run_file(make_plan, str(src), str(tmp_path / f"{lam}.csv")) is not None
 
     def measured(*args, **kwargs):
         raise AssertionError("an unmeasured run was measured")
 
     monkeypatch.setattr(resdenoise.filters, "analyse_run", measured)
-    for name, chunk in (("whole.csv", 0), ("chunked.csv", 64)):
-        out = tmp_path / name
-        run = RunOptions(chunk_size=chunk)
-        assert run_file(make_plan, str(src), str(out), run=run, measure=False) is None
-        assert out.read_bytes() == (tmp_path / "measured.csv").read_bytes(), name
+    monkeypatch.setattr(resdenoise.stream.StreamMeasure, "add", measured)
+    for lam, make_plan in plans.items():
+        for name, chunk in (("whole.csv", 0), ("chunked.csv", 64)):
+            out = tmp_path / name
+            run = RunOptions(chunk_size=chunk)
+            assert run_file(make_plan, str(src), str(out), run=run, measure=False) is None
+            assert out.read_bytes() == (tmp_path / f"{lam}.csv").read_bytes(), (lam, name)
+    make_plan = plans["given"]
     out = tmp_path / "refused.csv"
     for refused in ({"report_path": str(tmp_path / "r.json")}, {"run": RunOptions(strict=True)}):
         with pytest.raises(ParameterError, match="measure=False"):

@@ -103,12 +103,21 @@ def test_every_family_chunked_equals_whole(key, channels, rng):
     channels=st.integers(1, 3),
     pieces=st.lists(st.integers(1, 50), min_size=1, max_size=8),
     float32=st.booleans(),
+    stored=st.booleans(),
+    in_place=st.booleans(),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_chunk_boundaries_anywhere(key, n, m, chunk, channels, pieces, float32, seed):
-    """Any chunk size (also below the halo m), input in blocks of any sizes, both dtypes."""
+def test_chunk_boundaries_anywhere(
+    key, n, m, chunk, channels, pieces, float32, stored, in_place, seed
+):
+    """Any chunk size (also below the halo m), input in blocks of any sizes, both dtypes;
+    float64 blocks or float32 ones (``blocks(stored=True)`` of a float WAV: widened
+    where they are joined), run in the joined arrays or not: the same bits, the
+    caller's blocks untouched."""
     rng = np.random.default_rng(seed)
     u = noisy(rng, n, channels)
+    given = u.astype(np.float32) if stored else u.copy()
+    u = given.astype(np.float64)  # the values the blocks hold
     dtype = np.float32 if float32 else None
     plan = sign_stable_plan(key, m)
     whole = run_plan(plan, u.astype(dtype) if dtype else u)
@@ -116,10 +125,14 @@ def test_chunk_boundaries_anywhere(key, n, m, chunk, channels, pieces, float32, 
     blocks, start, i = [], 0, 0
     while start < n:
         k = pieces[i % len(pieces)]
-        blocks.append((u[start : start + k], {}))
+        blocks.append((given[start : start + k], {}))
         start, i = start + k, i + 1
-    cores = [c.u for c in filter_chunks(plan, blocks, n, chunk, dtype)]
+    cores = []
+    for c in filter_chunks(plan, blocks, n, chunk, dtype, in_place=in_place):
+        assert c.raw.dtype == np.float64
+        cores.append(c.u.copy())  # in place: the joined array, reused by the next chunk
     assert_same_bits(np.concatenate(cores), whole)
+    assert_same_bits(given.astype(np.float64), u)
 
 
 def test_network_of_differing_blocks_chunked_equals_whole(rng):

@@ -187,3 +187,97 @@ def test_a_write_error_in_the_sink_leaves_nothing(tmp_path, rng, monkeypatch, id
     assert "would be clipped" in result.stderr and "Traceback" not in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
     assert sink_threads() == []
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_chunks_joined_ahead_by_a_thread_give_the_same_file_and_report(
+    tmp_path, rng, monkeypatch, quiet
+):
+    """With the sink's thread on, the chunks are joined by a thread of their own one
+    ahead of the engine (run in the joined arrays under -q): a slow writer lets the
+    reader and the engine run ahead, and the bytes and the report are still those of
+    the run without threads."""
+    from resdenoise.io import writers
+
+    src = tmp_path / "in.wav"
+    wav(src, rng, n=20_000)
+    real = writers.SignalWriter.write
+
+    def slow(self, data, carried=None):
+        time.sleep(0.002)
+        return real(self, data, carried)
+
+    monkeypatch.setattr(writers.SignalWriter, "write", slow)
+    outputs = {}
+    for depth in (0, 1, 2):
+        monkeypatch.setattr(stream, "sink_depth", lambda depth=depth: depth)
+        out, report = tmp_path / f"o{depth}.wav", tmp_path / f"r{depth}.json"
+        args = ["diffuse", str(src), "--steps", "7", "--chunk-size", "300", "-o", str(out)]
+        args += ["-q"] if quiet else ["--report", str(report)]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        outputs[depth] = (
+            soundfile.read(out, dtype="float32")[0].tobytes(),
+            None if quiet else report.read_text().replace(str(out), "OUT"),
+        )
+        assert not [t for t in threading.enumerate() if t.name.startswith("resdenoise-")]
+    assert outputs[1] == outputs[0] and outputs[2] == outputs[0]
+
+
+def checked(path, depth, monkeypatch, options=None):
+    """The checking pass of ``path`` with the extremes' thread at ``depth``: the scan."""
+    from resdenoise.io import open_signal_stream
+
+    monkeypatch.setattr(stream, "sink_depth", lambda: depth)
+    run = stream.StreamedRun()
+    s = open_signal_stream(str(path), options=options, visit=run.visit)
+    summary = run.start(s)
+    return run.scan, summary
+
+
+def test_the_checking_pass_takes_the_extremes_in_a_thread_with_the_same_numbers(
+    tmp_path, rng, monkeypatch
+):
+    """Blocks whose extremes the compiled walk leaves to NumPy (zeros of either sign,
+    a column of NaN where a cell is not a number) and plain ones: the extremes, the
+    summary and the noise level are those of the pass without the thread."""
+    n = 5000
+    x = rng.standard_normal((n, 3))
+    x[:1000, 0] = -0.0  # a zero extreme
+    x[2000:, 1] = np.abs(x[2000:, 1]) + 0.0  # all positive, then a zero below
+    x[3000, 1] = 0.0
+    rows = [f"{float(a)!r},{float(b)!r},{float(c)!r},k{i % 7}" for i, (a, b, c) in enumerate(x)]
+    path = tmp_path / "x.csv"  # a column of text: NaN in the blocks, carried
+    path.write_text("a,b,c,label\n" + "\n".join(rows) + "\n")
+    src = tmp_path / "in.wav"
+    wav(src, rng, n=200_000)
+    from resdenoise.io import ReadOptions
+
+    for p, options in ((path, ReadOptions(columns=[1, 2, 3])), (src, None)):
+        scan0, summary0 = checked(p, 0, monkeypatch, options)
+        scan2, summary2 = checked(p, 2, monkeypatch, options)
+        assert scan2.lo.tobytes() == scan0.lo.tobytes()
+        assert scan2.hi.tobytes() == scan0.hi.tobytes()
+        assert (summary2.span, summary2.amplitude) == (summary0.span, summary0.amplitude)
+        assert summary2.noise_sigma.tobytes() == summary0.noise_sigma.tobytes()
+        assert not [t for t in threading.enumerate() if t.name.startswith("resdenoise-")]
+
+
+def test_a_checking_pass_that_fails_leaves_no_thread(tmp_path, rng, monkeypatch):
+    """A checking pass stopped half way (an interrupt, here from the progress
+    callback): the extremes' thread ends with it, nothing is written."""
+    from resdenoise.pipeline import RunOptions, planner, run_file
+
+    monkeypatch.setattr(stream, "sink_depth", lambda: 2)
+    path = tmp_path / "x.wav"
+    wav(path, rng, n=400_000)
+
+    def progress(phase, done, total):
+        if phase == "check" and done > 200_000:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_file(planner("diffuse", "perona-malik", steps=3), str(path), str(tmp_path / "o.wav"),
+                 run=RunOptions(chunk_size=5000), progress=progress)  # fmt: skip
+    assert not [t for t in threading.enumerate() if t.name.startswith("resdenoise-")]
+    assert not (tmp_path / "o.wav").exists()

@@ -264,14 +264,17 @@ class AudioReader:
         view = np.frombuffer(self.raw, plain.dtype, count, plain.offset)
         return self._as_read(view.reshape(plain.frames, plain.channels), plain)
 
-    def _plain_read(self):
+    def _plain_read(self, fresh: bool = False):
         """``(block as read, None)`` of a plain WAV, by plain reads into one reused
-        buffer (each block is valid until the next), until its frames or the end."""
+        buffer (each block is valid until the next; ``fresh``: a new buffer per
+        block, which stays valid), until its frames or the end."""
         plain = self.plain
         buffer = np.empty((READ_FRAMES, plain.channels), plain.dtype)
         start = 0
         with self._raw() as fh:
             while start < plain.frames:
+                if fresh and start:
+                    buffer = np.empty_like(buffer)
                 view = read_frames(fh, plain, start, buffer)
                 if not view.shape[0]:
                     return
@@ -302,16 +305,22 @@ class AudioReader:
         data, carried = self._split(self._floats(block))
         return replace(stream.template, data=data, carried=carried)
 
-    def blocks(self, stream: SignalStream):
+    def blocks(self, stream: SignalStream, stored: bool = False):
         """Read the file again: ``(data, carried)`` block by block (read ahead by a
-        thread while the caller works on the block before)."""
+        thread while the caller works on the block before); ``stored``: a plain
+        WAV of 32-bit floats as float32, as stored (see :meth:`SignalStream.blocks`)."""
         from .prefetch import prefetched
 
-        return prefetched(self._blocks())
+        return prefetched(self._blocks(stored))
 
-    def _blocks(self):
+    def _blocks(self, stored: bool = False):
         total = 0
-        read = self._plain_frames() if self.plain is not None else self._opened_frames()
+        if self.plain is not None and stored and self.dtype == "float32":
+            read = ((None, block) for block, _ in self._plain_read(fresh=True))
+        elif self.plain is not None:
+            read = self._plain_frames()
+        else:
+            read = self._opened_frames()
         for _, floats in read:
             floats = floats[: self.frames - total]
             total += floats.shape[0]

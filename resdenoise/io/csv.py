@@ -688,8 +688,9 @@ class CsvReader:
         }
         return replace(stream.template, data=data, carried=carried)
 
-    def blocks(self, stream: SignalStream):
-        """Read the file again: ``(data, carried)`` batch by batch."""
+    def blocks(self, stream: SignalStream, stored: bool = False):
+        """Read the file again: ``(data, carried)`` batch by batch (float64: text has
+        no stored floats, ``stored`` changes nothing)."""
         seen: dict = {}
         skip = len(self.preamble) + (1 if self.has_header else 0)
         rows = 0

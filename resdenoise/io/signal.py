@@ -326,18 +326,22 @@ class SignalStream:
         """The shape ``read_signal(...).data`` would have."""
         return (self.frames,) + self.template.data.shape[1:]
 
-    def blocks(self):
+    def blocks(self, stored: bool = False):
         """Yield ``(data, carried)`` for consecutive blocks of samples, from the start.
 
         ``data`` is float64 shaped ``(k,)`` or ``(k, channels)`` exactly as
         :func:`read_signal` would give those rows; ``carried`` maps each carried
         column to its ``k`` cells (CSV: list of str; audio: float array).
+        ``stored``: where a file stores 32-bit floats that are read by plain
+        reads (a plain WAV), ``data`` and the carried cells are those float32
+        values as stored, not widened (the same values: widen them where they
+        are copied anyway), each block a new array.
         Each call reads the file again from the beginning; SignalError where
         the file is not the one that was checked any more (replaced, or
         written to, even with the same size), before the pass and after it.
         """
         self._check_same()
-        yield from self._reader.blocks(self)
+        yield from self._reader.blocks(self, stored)
         self._check_same()
 
     def watch(self, path: str, st: os.stat_result) -> None:

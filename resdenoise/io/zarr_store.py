@@ -155,8 +155,9 @@ class ZarrReader:
         data = block[:, picked[0]] if len(picked) == 1 else block[:, picked]
         return np.ascontiguousarray(data), carried
 
-    def blocks(self, stream: SignalStream):
-        """Read the store again: ``(data, carried)`` chunk by chunk."""
+    def blocks(self, stream: SignalStream, stored: bool = False):
+        """Read the store again: ``(data, carried)`` chunk by chunk (float64 whatever
+        ``stored``)."""
         if self.array.shape[0] != self.frames:
             raise SignalError(f"{self.source}: the store changed while it was read")
         for a in range(0, self.frames, self.rows):
