@@ -1,7 +1,9 @@
 """How often :func:`resdenoise.noise_colour.power_law_noise` calls the noise confidently
 one power law, per signal class of ``bench_classes.py`` plus signals it does not use
 (a chirp, random walks of 1024-8192 samples, AR(1) processes, tones in bursts with
-pauses, a seasonal series): white noise at 5, 10 and 30 % (should be never) and pink
+pauses, a seasonal series, tonal signals that never pause: sums of sinusoids, harmonic
+tones with vibrato, and the benchmark's music over a red background of its own, an
+AR(1) process, where the floor between its peaks rises like pink noise's): white noise at 5, 10 and 30 % (should be never) and pink
 noise at 10 and 30 % (should be often) of the clean signal's std, 6 seeds each; then
 the SNR of :func:`resdenoise.automatic.choose_denoiser` on white noise over random
 walks and AR(1) processes (cases a looser rule called coloured).
@@ -43,6 +45,39 @@ def classes() -> dict:
     x = np.arange(4096)
     seasonal = np.sin(2 * np.pi * x / 52) + 0.002 * x + 0.3 * ar1(4096, 0.8, 3)
     out["seasonal"] = [("weekly-like", seasonal)]
+    out["sums of sinusoids"] = [(f"{k} sines", sines(8192, k, k)) for k in (10, 200)]
+    out["harmonic, vibrato"] = [(f"vibrato {seed}", vibrato(8192, seed)) for seed in (1, 2)]
+    music = out["music (synthetic)"][0][1]
+    out["music over AR(1)"] = [
+        (f"phi {phi}, {share:.0%}", _unit(music) + share * _unit(ar1(8192, phi, 3)))
+        for phi, share in ((0.8, 0.3), (0.9, 0.5))
+    ]
+    return out
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.std(x)
+
+
+def sines(n: int, k: int, seed: int) -> np.ndarray:
+    """k sinusoids of random frequencies (up to 0.45 cycles per sample) and amplitudes."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    freqs, amps, phases = rng.uniform(0.001, 0.45, k), rng.uniform(0.2, 1, k), rng.uniform(0, 6, k)
+    return np.sum(amps[:, None] * np.sin(2 * np.pi * freqs[:, None] * t + phases[:, None]), axis=0)
+
+
+def vibrato(n: int, seed: int) -> np.ndarray:
+    """Three harmonic tones (up to 0.45 cycles per sample), their pitch wavering by 1 %."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    out = np.zeros(n)
+    for _ in range(3):
+        f0 = rng.uniform(0.005, 0.02)
+        phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.01 * np.sin(2 * np.pi * t / 3000)))
+        for h in range(1, 15):
+            if h * f0 < 0.45:
+                out += np.sin(h * phase + rng.uniform(0, 6)) / h
     return out
 
 

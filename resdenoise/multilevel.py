@@ -122,11 +122,12 @@ from .autoparams import sure_stack
 from .engine import run_strided
 from .errors import ParameterError
 from .filters import Plan
-from .noise import NoiseLevel, resolve_sigma
+from .noise import NoiseLevel, resolve_sigma, search_noise
 from .noise_colour import (
     box_average,
     box_rises,
     box_sigma,
+    colour_evidence,
     level_details,
     log_sigma_error,
     max_scales,
@@ -154,6 +155,7 @@ __all__ = [
     "power_law_calibrated",
     "power_law_factor",
     "power_law_noise",
+    "white_nugget",
     "signal_thresholds",
 ]
 
@@ -460,14 +462,14 @@ def _level_sigmas(
         rises = [b / np.maximum(a, 1e-300) for a, b in zip(boxes, boxes[1:3], strict=False)]
         if len(rises) == 2 and all(np.all(r >= COLOURED_RATIO) for r in rises):
             said = "boxes (auto: coloured noise, levels 2 and 3 rise)"
-            confident, law = power_law_noise(f2, sig)
+            confident, law, evidence = colour_evidence(f2, sig)
             if not confident:
                 return boxes[:k], said, False
             first = estimator == "quiet-windows"
             calibrated = power_law_calibrated(f2, boxes[:k], law, first)
             alpha = 2.0 * math.log2(float(np.exp(np.mean(np.log(law[:3])))))
             said += (
-                f"; one power law, f^-{alpha:.2f}: each level's estimate "
+                f"; one power law by {evidence}, f^-{alpha:.2f}: each level's estimate "
                 f"x {float(np.max(calibrated[-1] / np.maximum(boxes[k - 1], 1e-300))):.3f} for its bias "
                 f"under that spectrum" + (" (level 1 too)" if first else "")
             )
@@ -554,6 +556,23 @@ def signal_thresholds(f2: np.ndarray, name: str, per_level, thetas) -> tuple[lis
     return thetas, best / n
 
 
+def white_nugget(f, level):
+    """``level`` (the search's, :func:`resdenoise.noise.search_noise`), or the level without
+    the variogram's nugget check where that check lowered it but the noise is confidently
+    coloured (:func:`resdenoise.noise_colour.power_law_noise` on the unchecked level).
+
+    The nugget is the white part of the noise: pink noise's variogram grows with the lag
+    like a rough signal's, and its nugget read 0.6-0.8x the finest level that the scales'
+    noise (:func:`resdenoise.automatic.noise_per_level`) starts from (sensor trace at 10 % pink noise: 0.40x
+    -> 0.33x of the pink level, -0.41 dB).
+    """
+    if not level.white_by_nugget():
+        return level
+    plain = search_noise(f, nugget=False)
+    f2 = np.asarray(f, dtype=float).reshape(len(f), -1)
+    return plain if power_law_noise(f2, plain.sigma)[0] else level
+
+
 def choose_levels(
     f,
     name: str,
@@ -584,6 +603,9 @@ def choose_levels(
         )
     # an estimate resolved by the caller still gets the noise rule per level
     estimated = sigma is None or (isinstance(sigma, NoiseLevel) and sigma.estimator != "given")
+    if estimated:
+        sigma = white_nugget(f2, resolve_sigma(f2, sigma, search=True))
+        estimated = not sigma.white_by_nugget()  # else white at every level
     state, risk, sig, estimator = sure_state(f2, sigma)
     universal = math.sqrt(2.0 * math.log(max(n, 2)))
     thetas, sigmas, level_risks = [], [], []

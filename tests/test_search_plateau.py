@@ -161,3 +161,14 @@ def test_lambda_candidates_share_one_block_budget(monkeypatch, rng, share):
     spent = [c["blocks_searched"] for c in choice.candidates]
     assert sum(spent) <= share * 300
     assert all(k <= 300 for k in spent)
+
+
+@pytest.mark.parametrize("noise", [0.003, 0.01, 0.03])
+def test_the_plateau_rule_reads_parts_as_a_list_or_as_rows_alike(noise):
+    """choose_steps keeps the parts as rows of one array: every decision along a curve
+    (a fall, then flat) is the one the list of parts gives."""
+    blocks, parts = _curve(lambda k: 1.0 + 5.0 * max(0.0, 1.0 - k / 30.0), noise)
+    rows = np.array(parts)
+    seen = [on_plateau(blocks[:i], parts[:i]) for i in range(1, len(blocks) + 1)]
+    assert seen == [on_plateau(blocks[:i], rows[:i]) for i in range(1, len(blocks) + 1)]
+    assert any(seen) and not all(seen)  # the curve has both answers to compare

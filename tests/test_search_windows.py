@@ -257,3 +257,41 @@ def test_a_window_search_cut_short_reports_how_far_the_refine_ran():
     assert stopping.blocks_searched == CAP
     (warning,) = autoparams.replace(best, stopping=stopping).warnings()
     assert f"cap of {CAP} blocks with its best at {stopping.steps}" in warning
+
+
+@pytest.mark.parametrize("name", ["perona-malik", "charbonnier", "tanh"])
+def test_a_wide_stack_runs_in_channel_groups_with_the_same_bits(rng, name):
+    """_Stack runs more than CHANNEL_GROUP channels in groups where the engine is
+    compiled (Perona-Malik's AVX2 loop takes at most 4) and the advance is long enough
+    (GROUP_BLOCKS): the numbers of one run of the whole stack, bit for bit, advance
+    after advance, grouped or not; the stack itself is left alone."""
+    stack = rng.standard_normal((700, 10))
+    before = stack.copy()
+    nl = get_nonlinearity(name, "diffusivity", 0.7)
+    running = autoparams._Stack(stack, nl.phi, 0.2, 1.0)
+    compiled = autoparams.backend_for(nl.phi) == "compiled"
+    assert len(running.groups) == (3 if compiled else 0)
+    whole, done = stack, 0
+    for k in (1, 3, 3 + autoparams.GROUP_BLOCKS, 4 + autoparams.GROUP_BLOCKS):
+        got = running.advance(k - done)
+        whole = run_blocks(whole, nl, 0.2, k - done)
+        done = k
+        np.testing.assert_array_equal(got, whole)
+    np.testing.assert_array_equal(stack, before)
+
+
+def test_the_windowed_search_chooses_the_same_in_channel_groups(windowed, monkeypatch):
+    """6 windows and their probes are 12 channels: grouped by 4, or run as one array,
+    the search sees the same SURE at every checkpoint and makes the same choice."""
+    f = _signal("sensor")
+    grouped = choose_parameters(f, "perona-malik", "diffusivity", max_blocks=CAP, keep=True)
+    monkeypatch.setattr(autoparams, "CHANNEL_GROUP", 1 << 20)
+    whole = choose_parameters(f, "perona-malik", "diffusivity", max_blocks=CAP, keep=True)
+    assert grouped.candidates == whole.candidates  # every candidate's windowed search
+    assert (grouped.nl.lam, grouped.steps, grouped.tested) == (
+        whole.nl.lam,
+        whole.steps,
+        whole.tested,
+    )
+    assert grouped.stopping.criterion == whole.stopping.criterion
+    np.testing.assert_array_equal(grouped.stopping.output, whole.stopping.output)
