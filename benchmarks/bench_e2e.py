@@ -28,7 +28,7 @@ removed at the end.  Python's bytecode is cached (in a temporary
 ``PYTHONDONTWRITEBYTECODE``.
 
 ``RESDENOISE_E2E_PARTS`` picks the parts (default ``1,2,3,4``); with
-``RESDENOISE_BEFORE=/path/to/another/checkout`` part 1 also runs that
+``RESDENOISE_BEFORE=/path/to/another/checkout`` parts 1 and 2 also run that
 checkout's ``resdenoise`` (its compiled module built in place) in the same
 rounds: before and after side by side.  Each command's median CPU time (user
 + system) is printed beside its wall time.
@@ -62,6 +62,8 @@ BEFORE = os.environ.get("RESDENOISE_BEFORE")
 RATE = 48_000
 #: Median CPU seconds (user + system, of the command and its children) by command name.
 CPU: dict = {}
+#: Each round's seconds by command name (the last :func:`side_by_side`).
+ROUNDS_SECONDS: dict = {}
 PM = ["diffuse", "--diffusivity", "perona-malik", "-q"]
 RESDENOISE = [sys.executable, "-m", "resdenoise"]
 TIME = "/usr/bin/time"
@@ -120,6 +122,7 @@ def side_by_side(commands: dict, rounds: int, before=None) -> dict:
             times[name].append(seconds)
             peaks[name] = peak if not peaks[name] >= peak else peaks[name]
     CPU.update({name: statistics.median(v) for name, v in cpu.items()})
+    ROUNDS_SECONDS.update(times)
     return {name: (statistics.median(times[name]), peaks[name]) for name in commands}
 
 
@@ -231,34 +234,23 @@ def small_files(work: str, sox_missing: str | None) -> None:
         x = np.clip(0.3 * rng.standard_normal((RATE, 2)), -1, 1).astype(np.float32)
         soundfile.write(os.path.join(src, f"f{k:04d}.wav"), x, RATE, subtype="FLOAT")
     inputs = sorted(os.path.join(src, n) for n in os.listdir(src))
-    outs = {
-        name: os.path.join(work, key)
-        for name, key in (
-            ("resdenoise --jobs 1", "j1"),
-            ("resdenoise --jobs 2", "j2"),
-            ("make -j2 over sox", "sox"),
-        )
-    }
+    mine = {f"resdenoise --jobs {j}": (f"j{j}", None) for j in (1, 2)}
+    if BEFORE:  # the same commands on another checkout, in the same rounds
+        env = {**os.environ, "PYTHONPATH": BEFORE}
+        mine.update({f"before: --jobs {j}": (f"b{j}", env) for j in (1, 2)})
+    outs = {name: os.path.join(work, key) for name, (key, _) in mine.items()}
+    outs["make -j2 over sox"] = os.path.join(work, "sox")
     with open(os.path.join(work, "Makefile"), "w") as fh:
         fh.write(
             f"all: $(patsubst {src}/%,{outs['make -j2 over sox']}/%,$(wildcard {src}/*.wav))\n"
         )
         fh.write(f"{outs['make -j2 over sox']}/%.wav: {src}/%.wav\n\tsox -V1 $< $@ lowpass 3000\n")
     commands = {
-        f"resdenoise --jobs {j}": lambda j=j: run(
-            [
-                *RESDENOISE,
-                *PM,
-                "--steps",
-                "10",
-                *inputs,
-                "-o",
-                outs[f"resdenoise --jobs {j}"] + "/",
-                "-j",
-                str(j),
-            ]
+        name: lambda name=name, env=env: run(
+            [*RESDENOISE, *PM, "--steps", "10", *inputs, "-o", outs[name] + "/", "-j", name[-1]],
+            env=env,
         )
-        for j in (1, 2)
+        for name, (_, env) in mine.items()
     }
     if sox_missing is None:
         make = ["make", "-s", "-j2", "-f", os.path.join(work, "Makefile"), "-C", work]
@@ -274,6 +266,17 @@ def small_files(work: str, sox_missing: str | None) -> None:
     speedup = one / two
     print(f"  --jobs 2 speed-up over --jobs 1: {speedup:.2f}x  (target >= 1.6x: "
           f"{'met' if speedup >= 1.6 else 'MISSED'}; a busy machine lowers it)")  # fmt: skip
+    for one_name, two_name in (("resdenoise --jobs 1", "resdenoise --jobs 2"),) + (
+        (("before: --jobs 1", "before: --jobs 2"),) if BEFORE else ()
+    ):
+        rounds = [
+            a / b for a, b in zip(ROUNDS_SECONDS[one_name], ROUNDS_SECONDS[two_name], strict=True)
+        ]
+        print(
+            f"  {two_name} over {one_name}: {results[one_name][0] / results[two_name][0]:.2f}x;"
+            f" each round: {' '.join(f'{r:.2f}x' for r in rounds)}"
+        )
+    print(f"  load average now {os.getloadavg()[0]:.1f}")
     if sox_missing is None:
         print(f"  --jobs 2 / make -j2 over sox: {two / results['make -j2 over sox'][0]:.2f}x")
     else:
