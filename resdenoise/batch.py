@@ -265,6 +265,9 @@ def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
     remain; a result that does not pickle fails only its file.  Workers end
     with the parent: when this returns by an exception (a signal), they are
     stopped and waited for; a worker whose parent died gets SIGTERM (Linux).
+    A signal ends a worker at once, its temporaries removed
+    (:func:`resdenoise.io.signals.exit_on_signal`), whether or not the
+    parent handles signals.
     """
     running: dict = {}
     try:
@@ -379,9 +382,9 @@ def _worker(jobs_list, conn, parent: int, shown: bool) -> None:  # pragma: no co
     job, the runs get no progress callback and send nothing but their results)."""
     import time
 
-    from .errors import Interrupted
-    from .io.signals import remove_temporaries
+    from .io.signals import exit_on_signal
 
+    exit_on_signal()  # a signal: its temporaries removed, it ends at once (no unwinding)
     _die_with(parent)
     last = [0.0]
 
@@ -396,13 +399,8 @@ def _worker(jobs_list, conn, parent: int, shown: bool) -> None:  # pragma: no co
             try:
                 result = jobs_list[i](progress if shown else None)
                 conn.send(("done", result))
-            except Interrupted:
-                raise
             except Exception as exc:  # noqa: BLE001 - also a result that does not pickle
                 conn.send(("done", f"internal error: {type(exc).__name__}: {exc}"))
-    except Interrupted as exc:  # a signal: its temporaries removed, end as the parent does
-        remove_temporaries()
-        os._exit(exc.exit_code)
     except EOFError:  # the parent closed the pipe: it is gone
         pass
     conn.close()

@@ -203,6 +203,51 @@ def test_batch_workers_die_with_their_parent(big, tmp_path):
     assert leftovers == []
 
 
+def _stuck_on_the_way_out(self) -> None:
+    """``SignalWriter.close`` in a worker, its temporary written: SIGTERM arrives, and
+    the code it interrupts holds a lock its own cleanup waits for (as CPython 3.11
+    can raise a handler's exception between a ``queue.Queue``'s ``acquire`` and its
+    ``with``: the queue's mutex stays held, draining it or joining its thread waits
+    for ever).  After 2 s the worker is killed, as the parent kills a worker that
+    outlives its grace period."""
+    import threading
+
+    threading.Timer(2.0, os.kill, (os.getpid(), signal.SIGKILL)).start()
+    held = threading.Lock()
+    held.acquire()
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)  # handled at this call's end
+    finally:
+        held.acquire()  # a cleanup that cannot finish
+
+
+@pytest.mark.parametrize("handled", [True, False], ids=["parent-handles", "library-caller"])
+def test_a_worker_stopped_by_a_signal_leaves_no_temporary(tmp_path, monkeypatch, handled):
+    """A signal ends a worker without unwinding through the code it interrupted:
+    its temporary is removed even where that code could not finish, and also
+    where the parent (a library caller) installed no handlers."""
+    import contextlib
+
+    import resdenoise.batch as batch
+    from resdenoise.io.writers import SignalWriter
+    from resdenoise.pipeline import planner
+
+    inputs = []
+    for k in range(2):
+        p = tmp_path / f"in{k}.csv"
+        p.write_bytes(b"v\n1.0\n2.0\n1.5\n0.5\n")
+        inputs.append(str(p))
+    out = tmp_path / "out"
+    monkeypatch.setattr(batch, "max_jobs", lambda: 2)
+    monkeypatch.setattr(SignalWriter, "close", _stuck_on_the_way_out)
+    make_plan = planner("diffuse", "linear", lam=1.0, steps=1)
+    with handle_signals() if handled else contextlib.nullcontext():
+        results = batch.run_batch(make_plan, inputs, str(out), jobs=2)
+    assert sorted(p.name for p in out.iterdir()) == []  # no temporary, no output
+    for result in results:
+        assert f"exit code {128 + signal.SIGTERM}" in str(result.error), result.error
+
+
 def test_jobs_are_capped_at_the_usable_cores(tmp_path, monkeypatch):
     import resdenoise.batch as batch
     from resdenoise.pipeline import planner

@@ -15,6 +15,15 @@ raised there is printed as "Exception ignored in ..." and dropped.  Within
 :func:`handle_signals` such a dropped :class:`Interrupted` is not lost: it
 is taken back (nothing printed) and raised again a millisecond later, in
 the code the finaliser interrupted (SIGALRM, one of the handled signals).
+
+A worker process (:func:`exit_on_signal`) does not unwind at all: a signal
+removes its registered temporaries and ends it at once (after the deferred
+step in progress).  An exception raised by a handler can leave a lock held
+(CPython 3.11 raises it between a ``queue.Queue``'s ``acquire`` and its
+``with``; then the cleanup that drains the queue or joins its thread waits
+for ever) or be replaced by another one (``RuntimeError: release unlocked
+lock``, which a batch took for the file's failure and went on): the worker
+was killed after its grace period, its temporary left behind.
 """
 
 from __future__ import annotations
@@ -48,7 +57,7 @@ SIGNALS = tuple(
     if hasattr(signal, name)
 )
 
-_state = {"deferred": 0, "pending": None, "raised": False, "retry": False}
+_state = {"deferred": 0, "pending": None, "raised": False, "retry": False, "exit": False}
 #: temporary files made by this process and not yet renamed or removed
 _live: set[str] = set()
 
@@ -83,6 +92,9 @@ def _raise_pending() -> None:
     signum = _state["pending"]
     if signum is not None and not _state["raised"]:
         _state["raised"] = True
+        if _state["exit"]:  # a worker process: nothing to unwind
+            remove_temporaries()
+            os._exit(128 + signum)
         raise Interrupted(signum)
 
 
@@ -117,6 +129,18 @@ def deferred():
         _raise_pending()
 
 
+def exit_on_signal() -> None:
+    """In a worker process (its main thread, first thing): a catchable signal
+    (one not ignored) removes the registered temporaries and ends the process
+    at once with 128+N, when the deferred step in progress (:func:`deferred`)
+    is done; nothing is raised, so nothing can stop the cleanup on the way out.
+    """
+    _state.update(deferred=0, pending=None, raised=False, retry=False, exit=True)
+    for s in SIGNALS:
+        if signal.getsignal(s) is not signal.SIG_IGN:
+            signal.signal(s, _handler)
+
+
 @contextlib.contextmanager
 def handle_signals(ignore_after: bool = False):
     """Within: a catchable signal raises :class:`Interrupted` (once; later ones
@@ -130,7 +154,7 @@ def handle_signals(ignore_after: bool = False):
         yield
         return
     previous = {s: signal.getsignal(s) for s in SIGNALS}
-    _state.update(deferred=0, pending=None, raised=False, retry=False)
+    _state.update(deferred=0, pending=None, raised=False, retry=False, exit=False)
     for s in SIGNALS:
         signal.signal(s, _handler)
     hook = sys.unraisablehook
