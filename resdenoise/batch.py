@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
-from .errors import GuaranteeError, ParameterError, ResdenoiseError, SignalError
+from .errors import GuaranteeError, Interrupted, ParameterError, ResdenoiseError, SignalError
+from .io.signals import stopping
 from .pipeline import FileIndex, RunOptions, run_file
 
 __all__ = ["FileResult", "batch_target", "run_batch"]
@@ -195,12 +196,16 @@ def run_batch(
                 on_warning=result.warnings.append,
                 protect=protect,
             )
-        except GuaranteeError as exc:
-            result.report, result.error = exc.report, exc
-        except ResdenoiseError as exc:
-            result.error = exc
         except Exception as exc:  # noqa: BLE001 - one file's bug must not stop the others
-            result.error = ResdenoiseError(f"internal error: {type(exc).__name__}: {exc}")
+            signum = stopping()
+            if signum is not None:  # raised on the way out of a signal: the run ends
+                raise Interrupted(signum) from None
+            if isinstance(exc, GuaranteeError):
+                result.report, result.error = exc.report, exc
+            elif isinstance(exc, ResdenoiseError):
+                result.error = exc
+            else:
+                result.error = ResdenoiseError(f"internal error: {type(exc).__name__}: {exc}")
         return result
 
     def finished(i: int, result: FileResult) -> None:

@@ -248,6 +248,36 @@ def test_a_worker_stopped_by_a_signal_leaves_no_temporary(tmp_path, monkeypatch,
         assert f"exit code {128 + signal.SIGTERM}" in str(result.error), result.error
 
 
+def test_an_exception_on_the_way_out_of_a_signal_ends_a_batch(tmp_path, monkeypatch):
+    """One process: an exception that replaces the signal's on its way out (CPython
+    3.11's ``RuntimeError: release unlocked lock`` of a queue's ``with``) is the
+    signal's, not a failed file after which the batch goes on, the signal ignored."""
+    import resdenoise.batch as batch
+    from resdenoise.io.writers import SignalWriter
+    from resdenoise.pipeline import planner
+
+    def replaced(self) -> None:
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+        except Interrupted:
+            raise RuntimeError("release unlocked lock") from None
+
+    inputs = []
+    for k in range(2):
+        p = tmp_path / f"in{k}.csv"
+        p.write_bytes(b"v\n1.0\n2.0\n1.5\n0.5\n")
+        inputs.append(str(p))
+    out = tmp_path / "out"
+    done = []
+    monkeypatch.setattr(SignalWriter, "close", replaced)
+    make_plan = planner("diffuse", "linear", lam=1.0, steps=1)
+    with pytest.raises(Interrupted) as got:
+        with handle_signals():
+            batch.run_batch(make_plan, inputs, str(out), jobs=1, on_done=lambda *a: done.append(a))
+    assert got.value.signum == signal.SIGTERM and done == []
+    assert sorted(p.name for p in out.iterdir()) == []
+
+
 def test_jobs_are_capped_at_the_usable_cores(tmp_path, monkeypatch):
     import resdenoise.batch as batch
     from resdenoise.pipeline import planner

@@ -88,6 +88,12 @@ def remove(path: str) -> None:
             os.unlink(path)
 
 
+def stopping() -> int | None:
+    """The signal ending the run (within :func:`handle_signals`), else None: an
+    exception raised on its way out is the signal's, not a failure of its own."""
+    return _state["pending"]
+
+
 def _raise_pending() -> None:
     signum = _state["pending"]
     if signum is not None and not _state["raised"]:
