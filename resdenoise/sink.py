@@ -6,7 +6,10 @@ next chunk on the other core.  :class:`Behind` keeps that simple and safe:
 bounded, in order, errors raised in the caller, and nothing finished after
 the caller stops (an error or a signal turned into an exception in the main
 thread).  It is :func:`resdenoise.io.prefetch.prefetched` turned around (that
-one makes items ahead of the caller; this one finishes them behind it).
+one makes items ahead of the caller; this one finishes them behind it), and
+like it the caller's side uses only ``queue.SimpleQueue`` (one C call each,
+which a signal's exception cannot split, where ``queue.Queue``'s lock could
+stay held and the shutdown wait for ever), bounded by tokens.
 """
 
 from __future__ import annotations
@@ -36,7 +39,10 @@ class Behind:
 
     def __init__(self, finish: Callable, depth: int):
         self._finish = finish
-        self._waiting: queue.Queue = queue.Queue(maxsize=depth)
+        self._waiting: queue.SimpleQueue = queue.SimpleQueue()
+        self._room: queue.SimpleQueue = queue.SimpleQueue()  # a token per free place
+        for _ in range(depth):
+            self._room.put(None)
         self._error: BaseException | None = None
         self._thread = None
         if depth > 0:
@@ -46,6 +52,7 @@ class Behind:
     def _work(self) -> None:
         while True:
             item = self._waiting.get()
+            self._room.put(None)
             if item is self._END:
                 return
             if self._error is None:
@@ -63,6 +70,7 @@ class Behind:
         if self._thread is None:
             self._finish(item)
             return
+        self._room.get()  # a place: at most depth items wait
         self._waiting.put(item)
 
     def join(self) -> None:
@@ -74,14 +82,11 @@ class Behind:
 
     def stop(self) -> None:
         """Drop the waiting items and join the thread (idempotent)."""
-        while self._thread is not None and self._thread.is_alive():
+        if self._thread is not None and self._thread.is_alive():
             try:
                 while True:
                     self._waiting.get_nowait()
             except queue.Empty:
                 pass
-            try:
-                self._waiting.put_nowait(self._END)
-            except queue.Full:
-                continue
+            self._waiting.put(self._END)
             self._thread.join()

@@ -319,3 +319,58 @@ def test_a_signal_while_the_temporary_directory_is_probed_leaves_nothing(tmp_pat
         with handle_signals():
             spool_stdin(source=io.BytesIO(b"v\n1.0\n2.0\n"))
     assert opened and sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+#: A caller taking items from a reader thread (prefetched) or handing them to a
+#: writer thread (Behind) while signals arrive at every moment: each must end as
+#: Interrupted, its thread joined.  With ``queue.Queue`` on the caller's side one of
+#: about 10-60 such signals was raised between the queue's lock being taken and the
+#: ``with`` that releases it, and the shutdown waited for ever (the watchdog's exit 3).
+_STORM = """
+import signal, sys, threading, os
+from resdenoise.errors import Interrupted
+from resdenoise.io.prefetch import prefetched
+from resdenoise.io.signals import handle_signals
+from resdenoise.sink import Behind
+
+def forever():
+    while True:
+        yield 1
+
+def take(trial):
+    for _ in prefetched(forever(), depth=1):
+        pass
+
+def hand(trial):
+    behind = Behind(lambda item: None, 1)
+    try:
+        while True:
+            behind.put(1)
+    finally:
+        behind.stop()
+
+for run in (take, hand):
+    for trial in range(TRIALS):
+        done = threading.Event()
+        def watchdog():
+            if not done.wait(5.0):
+                print(run.__name__, "hung at trial", trial, flush=True)
+                os._exit(3)
+        threading.Thread(target=watchdog, daemon=True).start()
+        try:
+            with handle_signals():
+                signal.setitimer(signal.ITIMER_REAL, 0.0002 + (trial % 40) * 0.0001)
+                run(trial)
+        except Interrupted:
+            pass
+        done.set()
+print("ok")
+"""
+
+
+def test_a_signal_at_any_moment_of_a_thread_handoff_ends_the_run():
+    script = _STORM.replace("TRIALS", "250")
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stdout + done.stderr

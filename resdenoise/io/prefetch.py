@@ -19,6 +19,15 @@ second core.  :func:`prefetched` keeps that simple and safe:
   is told to stop, the iterator is closed *in the thread* (its ``finally``
   and ``with`` blocks run there, so a file it opened is closed) and joined
   before the caller goes on: no thread outlives the loop.
+
+The caller's side uses only ``queue.SimpleQueue`` (one C call each, which a
+signal's exception cannot split): ``queue.Queue`` is Python code around a
+lock, and CPython 3.11 can raise a signal's exception between its ``acquire``
+and the ``with`` that releases it; the lock then stays held and the shutdown
+waits for ever (measured: 1 hang in about 60 signals timed into a caller
+taking items).  Bounded by tokens: the thread takes one before it queues an
+item, the caller gives it back as it takes the item (``depth`` waiting at
+most, as a ``Queue(maxsize=depth)``).
 """
 
 from __future__ import annotations
@@ -60,17 +69,21 @@ def prefetched(items: Iterator[T], depth: int = DEPTH) -> Iterator[T]:
     """
     if depth < 1:
         raise ValueError(f"depth must be >= 1, got {depth!r}")
-    waiting: queue.Queue = queue.Queue(maxsize=depth)
+    waiting: queue.SimpleQueue = queue.SimpleQueue()
+    room: queue.SimpleQueue = queue.SimpleQueue()  # a token per free place
+    for _ in range(depth):
+        room.put(None)
     stop = threading.Event()
 
     def put(item) -> bool:
         """Queue ``item``; False when the caller stopped meanwhile."""
         while not stop.is_set():
             try:
-                waiting.put(item, timeout=_POLL)
-                return True
-            except queue.Full:
+                room.get(timeout=_POLL)
+            except queue.Empty:
                 continue
+            waiting.put(item)
+            return True
         return False
 
     def produce() -> None:
@@ -87,14 +100,15 @@ def prefetched(items: Iterator[T], depth: int = DEPTH) -> Iterator[T]:
                 close()
 
     thread = threading.Thread(target=produce, name="resdenoise-reader", daemon=True)
-    return _consume(waiting, stop, thread)
+    return _consume(waiting, room, stop, thread)
 
 
-def _consume(waiting: queue.Queue, stop: threading.Event, thread: threading.Thread):
+def _consume(waiting, room, stop: threading.Event, thread: threading.Thread):
     thread.start()
     try:
         while True:
             item = waiting.get()
+            room.put(None)
             if item is _END:
                 return
             if isinstance(item, _Failed):
@@ -102,6 +116,7 @@ def _consume(waiting: queue.Queue, stop: threading.Event, thread: threading.Thre
             yield item
     finally:
         stop.set()
+        room.put(None)  # a thread waiting for a place sees the stop at once
         _join(thread)
 
 
