@@ -221,6 +221,16 @@ def _stuck_on_the_way_out(self) -> None:
         held.acquire()  # a cleanup that cannot finish
 
 
+def _two_csv_inputs(tmp_path) -> list[str]:
+    """Two small CSV files in ``tmp_path``: a batch's inputs."""
+    inputs = []
+    for k in range(2):
+        p = tmp_path / f"in{k}.csv"
+        p.write_bytes(b"v\n1.0\n2.0\n1.5\n0.5\n")
+        inputs.append(str(p))
+    return inputs
+
+
 @pytest.mark.parametrize("handled", [True, False], ids=["parent-handles", "library-caller"])
 def test_a_worker_stopped_by_a_signal_leaves_no_temporary(tmp_path, monkeypatch, handled):
     """A signal ends a worker without unwinding through the code it interrupted:
@@ -232,11 +242,7 @@ def test_a_worker_stopped_by_a_signal_leaves_no_temporary(tmp_path, monkeypatch,
     from resdenoise.io.writers import SignalWriter
     from resdenoise.pipeline import planner
 
-    inputs = []
-    for k in range(2):
-        p = tmp_path / f"in{k}.csv"
-        p.write_bytes(b"v\n1.0\n2.0\n1.5\n0.5\n")
-        inputs.append(str(p))
+    inputs = _two_csv_inputs(tmp_path)
     out = tmp_path / "out"
     monkeypatch.setattr(batch, "max_jobs", lambda: 2)
     monkeypatch.setattr(SignalWriter, "close", _stuck_on_the_way_out)
@@ -262,11 +268,7 @@ def test_an_exception_on_the_way_out_of_a_signal_ends_a_batch(tmp_path, monkeypa
         except Interrupted:
             raise RuntimeError("release unlocked lock") from None
 
-    inputs = []
-    for k in range(2):
-        p = tmp_path / f"in{k}.csv"
-        p.write_bytes(b"v\n1.0\n2.0\n1.5\n0.5\n")
-        inputs.append(str(p))
+    inputs = _two_csv_inputs(tmp_path)
     out = tmp_path / "out"
     done = []
     monkeypatch.setattr(SignalWriter, "close", replaced)
