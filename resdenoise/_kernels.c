@@ -1507,6 +1507,24 @@ static PyObject *py_stats(PyObject *self, PyObject *args)
 
 #define ALL_MAX_C 16 /* wider rows: column by column (column_stats) */
 
+/* get_f64 of a C-contiguous (k >= 1 rows) x (min_c <= C <= ALL_MAX_C) array, with its
+   k and C; on a bad shape: ValueError, the buffer released, -1 */
+static int get_rows(PyObject *obj, Py_buffer *view, Py_ssize_t min_c, Py_ssize_t *k,
+                    Py_ssize_t *C)
+{
+    if (get_f64(obj, view, "x") < 0)
+        return -1;
+    *C = view->ndim == 2 ? view->shape[1] : 0;
+    *k = view->ndim == 2 ? view->shape[0] : 0;
+    if (*C < min_c || *C > ALL_MAX_C || *k < 1) {
+        PyErr_Format(PyExc_ValueError, "x must hold k >= 1 rows of %zd to %d values", min_c,
+                     ALL_MAX_C);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
 #if defined(__GNUC__)
 /* A leaf of walk_all (8 <= n <= PW_BLOCK rows from row i, C columns interleaved), walked
    as the rows lie in memory: a group of 8 rows is 8C contiguous values, so element e of
@@ -1893,21 +1911,13 @@ static PyObject *py_range(PyObject *self, PyObject *args)
     Py_buffer x;
     Ranges r;
     (void)self;
-    if (!PyArg_ParseTuple(args, "O", &xo))
+    Py_ssize_t k, C;
+    if (!PyArg_ParseTuple(args, "O", &xo) || get_rows(xo, &x, 1, &k, &C) < 0)
         return NULL;
-    if (get_f64(xo, &x, "x") < 0)
-        return NULL;
-    Py_ssize_t C = x.ndim == 2 ? x.shape[1] : 0, k = x.ndim == 2 ? x.shape[0] : 0;
-    if (C < 1 || C > ALL_MAX_C || k < 1) {
-        PyErr_SetString(PyExc_ValueError, "x must hold k >= 1 rows of 1 to 16 values");
-    } else {
-        Py_BEGIN_ALLOW_THREADS
-        range_all(x.buf, k, C, r.lo, r.hi, r.nan);
-        Py_END_ALLOW_THREADS
-    }
+    Py_BEGIN_ALLOW_THREADS
+    range_all(x.buf, k, C, r.lo, r.hi, r.nan);
+    Py_END_ALLOW_THREADS
     PyBuffer_Release(&x);
-    if (PyErr_Occurred())
-        return NULL;
     return per_column(C, range_item, &r);
 }
 
@@ -1954,14 +1964,10 @@ static PyObject *py_variation(PyObject *self, PyObject *args)
     Py_buffer x;
     double total[ALL_MAX_C];
     (void)self;
-    if (!PyArg_ParseTuple(args, "On", &xo, &piece))
+    Py_ssize_t k, C;
+    if (!PyArg_ParseTuple(args, "On", &xo, &piece) || get_rows(xo, &x, 2, &k, &C) < 0)
         return NULL;
-    if (get_f64(xo, &x, "x") < 0)
-        return NULL;
-    Py_ssize_t C = x.ndim == 2 ? x.shape[1] : 0, k = x.ndim == 2 ? x.shape[0] : 0;
-    if (C < 2 || C > ALL_MAX_C || k < 1) {
-        PyErr_SetString(PyExc_ValueError, "x must hold k >= 1 rows of 2 to 16 values");
-    } else if (piece < 1) {
+    if (piece < 1) {
         PyErr_SetString(PyExc_ValueError, "piece must be >= 1");
     } else {
         Py_BEGIN_ALLOW_THREADS
