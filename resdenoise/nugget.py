@@ -42,6 +42,7 @@ measures the search's level and its output.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -102,6 +103,14 @@ def _basis(rho: float, lags: int) -> np.ndarray:
     return h if rho == 1.0 else (1.0 - rho**h) / (1.0 - rho)
 
 
+@functools.cache
+def _fits() -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """Per rho of :data:`RHOS`: the design ``a`` (intercept, basis) and its pseudo-inverse
+    (the least-squares coefficients' weights), the same for every signal: made once."""
+    designs = [np.column_stack([np.ones(LAGS), _basis(rho, LAGS)]) for rho in RHOS]
+    return tuple((a, np.linalg.pinv(a)) for a in designs)
+
+
 def nugget_noise(u) -> Nugget:
     """The variogram's nugget of each channel of ``u`` (shape ``(n,)`` or ``(n, channels)``).
 
@@ -126,9 +135,7 @@ def nugget_noise(u) -> Nugget:
     best = np.full(channels, np.inf)
     weights = np.zeros((channels, LAGS))
     fitted = np.zeros((LAGS, channels))
-    for rho in RHOS:
-        a = np.column_stack([np.ones(LAGS), _basis(rho, LAGS)])
-        p = np.linalg.pinv(a)  # (2, lags): the least-squares coefficients' weights
+    for a, p in _fits():  # p (2, lags): the least-squares coefficients' weights
         coef = p @ v
         fit = a @ coef
         resid = np.sum((fit - v) ** 2, axis=0)
