@@ -39,6 +39,9 @@ agree on white noise, and where they do not the level is extrapolated down
 (measured, ``benchmarks/bench_noise.py``: sunspots at 5 % noise 3.39x ->
 2.09x, elnino 2.34x -> 2.12x; speech, sensor, Donoho-Johnstone unchanged;
 music 1.03x -> 1.05x, worst 0.87x; pure white noise unchanged at n >= 300).
+The searches' level is an interval (:attr:`NoiseLevel.low`, the
+extrapolation one order step further down), and a choice must show a gain at
+its low end as well (:func:`resdenoise.automatic.do_no_harm`).
 A rough signal (random walk, AR process) reads as noise in differences of
 every order; there the searches' level is capped by the variogram's nugget
 (:mod:`resdenoise.nugget`, :func:`_checked_by_nugget`), or called not
@@ -55,7 +58,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -371,6 +374,15 @@ class NoiseLevel:
     estimator: str
     #: The estimator of each channel (empty: ``estimator`` for all).
     estimators: tuple[str, ...] = ()
+    #: The low end of the level's interval per channel (:func:`search_noise`), or None
+    #: where the level is a point (given, or a signal too short to check).
+    low: np.ndarray | None = None
+
+    def at_low(self) -> NoiseLevel:
+        """The level at the low end of its interval (itself where it is a point)."""
+        if self.low is None:
+            return self
+        return replace(self, sigma=np.minimum(self.low, self.sigma), low=None)
 
     def per_channel(self) -> list[str]:
         """The estimator of each channel."""
@@ -445,6 +457,9 @@ RATIO_SPREAD = 1.7
 RATIO_Z = 3.0
 #: The estimator's name when the check corrected a channel.
 EXTRAPOLATED = "quiet-windows, extrapolated over difference orders 3 and 8"
+#: The low end of the level's interval: ``s3 / r^LOW_ORDER_STEPS`` (``r = s3 / s8``), the
+#: extrapolation over difference orders one step beyond the level's ``s3 / r^2``.
+LOW_ORDER_STEPS = 3
 
 
 def search_noise(u, nugget: bool = True) -> NoiseLevel:
@@ -462,6 +477,17 @@ def search_noise(u, nugget: bool = True) -> NoiseLevel:
     scales: it is extrapolated one step further in the same proportion,
     ``s3 / r^2``, never above ``s3`` (it leans toward smoothing less).
     Channels where the orders agree keep ``s3``.
+
+    The level is an interval, not a point: :attr:`NoiseLevel.low` is its low
+    end, ``s3 / r^3`` (:data:`LOW_ORDER_STEPS`; the level itself where
+    ``r <= 1``), or, where the variogram's nugget set the level (its upper
+    bound), the nugget itself.  The searches choose with the level and
+    require a gain at the low end too
+    (:func:`resdenoise.automatic.do_no_harm`).  Measured on white noise
+    (level / true sigma, ``benchmarks/bench_classes.py``): sunspots at 5 %
+    noise 1.46x and 3.02x with low ends 0.89x and 2.43x, El Nino 2.55x and
+    1.59x with 1.81x and 1.17x; speech, music, sensor and Donoho-Johnstone
+    low ends 0.89-1.21x.
     """
     u2 = np.asarray(u, dtype=float)
     u2 = u2.reshape(u2.shape[0], -1)
@@ -476,12 +502,13 @@ def search_noise(u, nugget: bool = True) -> NoiseLevel:
     off = ratio > 1.0 + RATIO_Z * RATIO_SPREAD / math.sqrt(n)
     sigma = np.where(off, plain / ratio**2, plain)
     names = [EXTRAPOLATED if o else name for o in off]
+    low = np.minimum(sigma, plain / np.maximum(ratio, 1.0) ** LOW_ORDER_STEPS)
     if nugget:
-        sigma = _checked_by_nugget(u2, sigma, names)
+        sigma, low = _checked_by_nugget(u2, sigma, names, low)
     if names == [name] * len(names):
-        return NoiseLevel(sigma, name)
+        return NoiseLevel(sigma, name, low=low)
     summary = next(e for e in (UNIDENTIFIED, NUGGET, EXTRAPOLATED) if e in names)
-    return NoiseLevel(sigma, summary, tuple(names))
+    return NoiseLevel(sigma, summary, tuple(names), low)
 
 
 #: A fit of the variogram with a misfit above this (:class:`resdenoise.nugget.Nugget`) is
@@ -502,9 +529,10 @@ NUGGET = "variogram nugget (quiet-windows read a rough signal as noise)"
 UNIDENTIFIED = "not identified (quiet-windows above the variogram's nugget, itself uncertain)"
 
 
-def _checked_by_nugget(u2: np.ndarray, sigma: np.ndarray, names: list[str]) -> np.ndarray:
-    """``sigma`` with each channel the variogram's nugget (:mod:`resdenoise.nugget`) says
-    is over-read lowered to the nugget's upper bound; ``names`` updated in place.
+def _checked_by_nugget(u2: np.ndarray, sigma: np.ndarray, names: list[str], low: np.ndarray):
+    """``(sigma, low)`` with each channel the variogram's nugget (:mod:`resdenoise.nugget`)
+    says is over-read lowered to the nugget's upper bound, and its interval's low end
+    ``low`` to the nugget itself (never below 0); ``names`` updated in place.
 
     A channel is lowered where the variogram fits a rough signal plus white
     noise (misfit at most :data:`NUGGET_MISFIT`), its nugget is positive and
@@ -525,7 +553,9 @@ def _checked_by_nugget(u2: np.ndarray, sigma: np.ndarray, names: list[str]) -> n
         resolved = nug.variance >= NUGGET_T * nug.standard_error
     for c in np.flatnonzero(act):
         names[c] = NUGGET if resolved[c] else UNIDENTIFIED
-    return np.where(act, np.sqrt(np.where(act, nug.upper, 0.0)), sigma)
+    point = np.sqrt(np.maximum(np.where(act, nug.variance, 0.0), 0.0))
+    upper = np.sqrt(np.where(act, nug.upper, 0.0))
+    return np.where(act, upper, sigma), np.where(act, point, low)
 
 
 if __name__ == "__main__":  # python -m resdenoise.noise --table: rewrite CALIBRATION_TABLE

@@ -76,7 +76,13 @@ class Planner:
                 return plan, extra
             from .noise import resolve_sigma
 
-            return _no_harm(plan, extra, u, resolve_sigma(u, self.sigma, search=True))
+            def at_low(low):  # the same search with the level's low end
+                args = (u, self.nonlinearity, self.lam, s, self.rule, low, self.command)
+                plan, details = plan_scales(*args)
+                return plan, "the search at the noise level's low end", details
+
+            level = resolve_sigma(u, self.sigma, search=True)
+            return _no_harm(plan, extra, u, level, at_low=at_low)
         if not self.auto:
             from .filters import bind_nonlinearity
 
@@ -96,35 +102,51 @@ class Planner:
             level = resolve_sigma(u, self.sigma, search=True)
         tau = 0.25 if self.command == "shrink" else s.get("tau")
         rule = self.rule or DEFAULT_RULE
-        choice = choose_parameters(
-            u,
-            self.nonlinearity,
-            self.form,
-            self.lam,
-            tau,
-            h,
-            rule,
-            sigma=level,
-            progress=progress,
-            keep=True,
-        )
-        m, tau = max(choice.steps, 1), choice.tau
-        chosen = {
-            "diffuse": {"steps": m, "tau": tau},
-            "shrink": {"iterations": m},
-            "regularise": {"alpha": m * tau, "steps": m},
-            "resnet": {"blocks": m, "tau": tau},
-        }[self.command]
-        plan = _plan(self.command, choice.nl, chosen, h)
-        if choice.steps == 0:  # the search found nothing better than the input itself
-            from .filters import as_identity
 
-            plan = as_identity(plan)
-        plan, extra = _no_harm(plan, choice.as_dict(), u, level, choice.tested)
+        def search(sigma, keep):
+            choice = choose_parameters(
+                u,
+                self.nonlinearity,
+                self.form,
+                self.lam,
+                tau,
+                h,
+                rule,
+                sigma=sigma,
+                progress=progress,
+                keep=keep,
+            )
+            m = max(choice.steps, 1)
+            chosen = {
+                "diffuse": {"steps": m, "tau": choice.tau},
+                "shrink": {"iterations": m},
+                "regularise": {"alpha": m * choice.tau, "steps": m},
+                "resnet": {"blocks": m, "tau": choice.tau},
+            }[self.command]
+            plan = _plan(self.command, choice.nl, chosen, h)
+            if choice.steps == 0:  # the search found nothing better than the input itself
+                from .filters import as_identity
+
+                plan = as_identity(plan)
+            return plan, choice
+
+        plan, choice = search(level, True)
+
+        def at_low(low):  # the same search with the level's low end
+            plan, choice = search(low, False)
+            return plan, "the search at the noise level's low end", choice.as_dict()
+
+        plan, extra = _no_harm(plan, choice.as_dict(), u, level, choice.tested, at_low)
         if stage.active:
             plan = replace(plan, prestage=stage)
         output = choice.stopping.output
-        if output is not None and plan.steps == choice.steps and plan.tau == choice.tau:
+        backed = "backed_off_to" in extra
+        if (
+            output is not None
+            and not backed
+            and plan.steps == choice.steps
+            and plan.tau == choice.tau
+        ):
             import numpy as np
 
             # the search's exact run of these blocks on the whole signal is the output
@@ -134,7 +156,7 @@ class Planner:
         return plan, {**extra, **stage.as_dict()}
 
 
-def _no_harm(plan, extra: dict, u, level, tested=None):
+def _no_harm(plan, extra: dict, u, level, tested=None, at_low=None):
     """The automatic search's plan under the do-no-harm rules of ``resdenoise denoise``
     (:func:`resdenoise.automatic.do_no_harm`: the 25 %-share rule and the
     significance test, white-noise SURE with the search's level), and the report's
@@ -144,11 +166,16 @@ def _no_harm(plan, extra: dict, u, level, tested=None):
 
     from .automatic import do_no_harm
 
-    plan, refused, note, tested = do_no_harm(plan, np.asarray(u), level, tested=tested)
+    plan, refused, note, tested = do_no_harm(
+        plan, np.asarray(u), level, tested=tested, at_low=at_low
+    )
     extra = {**extra, **tested}
     if refused is not None:
         extra["do_no_harm"] = refused
         extra["warnings"] = [note]
+    elif "backed_off_to" in tested:
+        extra["do_no_harm"] = tested["low_end"]
+        extra["warnings"] = [f"{tested['low_end']}; {tested['backed_off_to']} is used"]
     return plan, extra
 
 

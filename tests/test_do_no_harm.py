@@ -268,3 +268,119 @@ def test_denoise_estimates_the_noise_once(monkeypatch):
     clean = np.repeat([0.0, 1.0], 100)
     automatic.choose_denoiser(clean + np.random.default_rng(0).normal(0.0, 0.1, 200))
     assert len(calls) == 1
+
+
+def _red_tones(n: int = 1024, seed: int = 3) -> np.ndarray:
+    """Four harmonics over an AR(1) background (phi 0.9) of half their std: a rough
+    component whose content reaches the sampling rate under a tonal signal."""
+    rng = np.random.default_rng(seed)
+    k = np.arange(n)
+    periods = (23.0, 11.5, 7.67, 5.75)
+    x = sum(np.sin(2 * np.pi * k / p + rng.uniform(0, 6)) / (j + 1) for j, p in enumerate(periods))
+    e = rng.standard_normal(n)
+    red = np.empty(n)
+    acc = 0.0
+    for t in range(n):
+        acc = e[t] + 0.9 * acc
+        red[t] = acc
+    return x + 0.5 * np.std(x) * red / np.std(red)
+
+
+def test_a_choice_must_gain_at_the_low_end_of_the_level():
+    """Tones over a red background in 5 % white noise: the level is read 1.5-2x and
+    the choice at that level passed the significance test, 3.4 dB below the input
+    before; at the low end of the level's interval it shows no gain, nor does the
+    search run there, so the input is kept and the report says why."""
+    from resdenoise.automatic import NOTHING, choose_denoiser
+
+    clean = _red_tones()
+    f = clean + np.random.default_rng(7).normal(0.0, 0.05 * np.std(clean), clean.size)
+    plan, extra = choose_denoiser(f)
+    assert _snr_change(clean, f, plan.run(f)) >= -1e-9
+    assert extra["automatic_choice"] == NOTHING and plan.steps == 0
+    assert "low end" in extra["automatic_reason"]
+    assert extra["warnings"] == [
+        f"nothing done: {extra['automatic_reason']}; the output is the input"
+    ]
+    assert extra["noise_low_end"][0] < float(search_noise_sigma(f))
+    again, extra2 = choose_denoiser(f.copy())
+    assert extra2 == extra
+
+
+def search_noise_sigma(f) -> float:
+    from resdenoise.noise import search_noise
+
+    return float(search_noise(f).sigma[0])
+
+
+def _steps(n: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    clean = np.repeat([0.0, 1.0, -0.5, 0.5], n // 4)
+    return clean, clean + np.random.default_rng(3).normal(0.0, 0.2, n)
+
+
+def test_the_low_end_rule_keeps_the_input_or_backs_off():
+    """do_no_harm with a level read 3x (0.6 for 0.2) whose interval reaches the true
+    level: the filter chosen at 0.6 gains significantly at 0.6 but not at 0.2 (its MSE
+    0.036, the input's 0.04); without a search at the low end the input is kept, with
+    one its choice (MSE 0.0005, a significant gain at 0.2) is used; a point level
+    (given) is judged by its gain alone."""
+    from dataclasses import replace
+
+    from resdenoise.automatic import do_no_harm, gain_test
+    from resdenoise.noise import resolve_sigma
+
+    clean, f = _steps()
+    high, true = resolve_sigma(f, 0.6), resolve_sigma(f, 0.2)
+    plan = autoparams_plan(choose_parameters(f, "perona-malik", "diffusivity", sigma=high))
+    weak = autoparams_plan(choose_parameters(f, "perona-malik", "diffusivity", sigma=true))
+    assert _significant(gain_test(plan, f, high)) and not _significant(gain_test(plan, f, true))
+    assert _significant(gain_test(weak, f, true))
+    interval = replace(high, low=np.array([0.2]))
+    kept, reason, note, extra = do_no_harm(plan, f, interval)
+    assert kept.steps == 0 and "low end (0.2, against 0.6)" in reason
+    assert note == f"nothing done: {reason}; the output is the input"
+    assert extra["noise_low_end"] == [0.2]
+    assert (extra["gain_at_low_end"], extra["gain_at_low_end_standard_error"]) == gain_test(
+        plan, f, true
+    )
+    assert do_no_harm(plan, f, interval)[1:] == (reason, note, extra)  # deterministic
+    backed, reason, note, extra = do_no_harm(
+        plan, f, interval, at_low=lambda low: (weak, "weak", {"chosen": "at low"})
+    )
+    assert backed is weak and reason is None and note is None
+    assert extra["backed_off_to"] == "weak" and extra["chosen"] == "at low"
+    assert "low end" in extra["low_end"]
+    assert np.mean((weak.run(f) - clean) ** 2) < 0.1 * np.mean((plan.run(f) - clean) ** 2)
+    # a given level is a point: no interval, the gain test alone
+    assert high.at_low() is high
+    assert do_no_harm(plan, f, high)[0] is plan
+
+
+def _significant(test) -> bool:
+    from resdenoise.automatic import SIGNIFICANCE
+
+    gain, se = test
+    return gain < -SIGNIFICANCE * se
+
+
+def autoparams_plan(choice):
+    from resdenoise.filters import plan_diffuse
+
+    return plan_diffuse(choice.nl, steps=max(choice.steps, 1), tau=choice.tau)
+
+
+def test_the_level_of_the_search_is_an_interval(rng):
+    """White noise: the low end is at most the level and close to it (the orders
+    agree); a rough signal over-read by the third differences: clearly below it."""
+    from resdenoise.noise import LOW_ORDER_STEPS, quiet_window_noise, search_noise
+
+    x = rng.normal(0.0, 0.5, 4096)
+    level = search_noise(x)
+    assert level.low[0] <= level.sigma[0] and level.low[0] > 0.85 * level.sigma[0]
+    f = _red_tones(4096) + rng.normal(0.0, 0.02, 4096)
+    level = search_noise(f)
+    s3, s8 = quiet_window_noise(f)[0], quiet_window_noise(f, 8)[0]
+    assert s3 > s8
+    assert level.low[0] == pytest.approx(min(level.sigma[0], s3 / (s3 / s8) ** LOW_ORDER_STEPS))
+    assert level.at_low().sigma[0] == level.low[0] < level.sigma[0]
+    assert level.at_low().low is None
