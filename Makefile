@@ -69,6 +69,7 @@ bench-quality: install
 	$(BIN)/python benchmarks/bench_thresholds.py
 	$(BIN)/python benchmarks/bench_classes.py
 	$(BIN)/python benchmarks/bench_power_law.py
+	$(BIN)/python benchmarks/bench_harm.py
 
 # peak memory of the command line on float WAVs of 16 MiB .. 2 GiB: flat when streamed
 bench-memory: install

@@ -384,3 +384,23 @@ def test_the_level_of_the_search_is_an_interval(rng):
     assert level.low[0] == pytest.approx(min(level.sigma[0], s3 / (s3 / s8) ** LOW_ORDER_STEPS))
     assert level.at_low().sigma[0] == level.low[0] < level.sigma[0]
     assert level.at_low().low is None
+
+
+@pytest.mark.parametrize(
+    "command, name, settings",
+    [
+        ("regularise", "charbonnier", {"alpha": "auto"}),
+        ("shrink", "soft", {"iterations": "auto"}),
+    ],
+)
+def test_one_commands_search_gains_at_the_low_end_too(command, name, settings):
+    """The single-command searches follow the same rule (3.4 and 2.1 dB below the
+    input before on these tones over a red background)."""
+    from resdenoise.plans import planner
+
+    clean = _red_tones()
+    f = clean + np.random.default_rng(7).normal(0.0, 0.05 * np.std(clean), clean.size)
+    plan, extra = planner(command, name, **settings)(f)
+    assert plan.steps == 0 and _snr_change(clean, f, plan.run(f)) >= -1e-9
+    assert extra["do_no_harm"].startswith("at the noise level's low end")
+    assert extra["warnings"] == [f"nothing done: {extra['do_no_harm']}; the output is the input"]
