@@ -386,6 +386,25 @@ def test_the_level_of_the_search_is_an_interval(rng):
     assert level.at_low().low is None
 
 
+def test_an_identified_nugget_bounds_the_low_end():
+    """A piecewise-constant trace of 300 samples: third over eighth differences 1.27
+    by chance, so the order extrapolation alone put the low end at 0.49x and the search
+    kept the input where smoothing cut the MSE 40x; the variogram's nugget, identified
+    there, bounds it below."""
+    from resdenoise.automatic import NOTHING, choose_denoiser
+    from resdenoise.noise import quiet_window_noise, search_noise
+
+    clean = np.repeat([0.0, 1.0, -0.5], 100)
+    f = clean + np.random.default_rng(20200207).normal(0.0, 0.2, clean.size)
+    s3, s8 = quiet_window_noise(f)[0], quiet_window_noise(f, 8)[0]
+    level = search_noise(f)
+    assert s3 / (s3 / s8) ** 3 < 0.5 * level.sigma[0]
+    assert 0.8 * level.sigma[0] < level.low[0] <= level.sigma[0]
+    plan, extra = choose_denoiser(f)
+    assert extra["automatic_choice"] != NOTHING
+    assert np.mean((plan.run(f) - clean) ** 2) < 0.05 * np.mean((f - clean) ** 2)
+
+
 @pytest.mark.parametrize(
     "command, name, settings",
     [
