@@ -1170,9 +1170,10 @@ PyDoc_STRVAR(energies_doc,
 "\n"
 "Mean squares of the normalised third differences\n"
 "((x[i+3] - x[i]) + 3 (x[i+1] - x[i+2])) / sqrt(20) of column `column` of the\n"
-"C-contiguous float64 buffer x (rows x channels) in consecutive windows of 32\n"
-"samples, into the float64 buffer out (one per window: len(out) windows).\n"
-"The operations of noise.window_energies in its order, the 32 squares summed\n"
+"C-contiguous float64 or float32 buffer x (rows x channels) in consecutive\n"
+"windows of 32 samples, into the float64 buffer out (one per window: len(out)\n"
+"windows).  The operations of noise.window_energies in its order, in float64\n"
+"(float32 values widened, exactly, as they are read), the 32 squares summed\n"
 "as NumPy's pairwise sum adds 32 contiguous values (eight running sums, then\n"
 "a tree): the same bits.  Releases the GIL.");
 
@@ -1186,6 +1187,16 @@ static int is_f64(const char *f)
     if (f[0] == '@' || f[0] == '=' || f[0] == native)
         f++;
     return strcmp(f, "d") == 0;
+}
+
+/* A buffer format of native float32 ("f", or spelt with this machine's byte order). */
+static int is_f32(const char *f)
+{
+    const uint16_t one = 1;
+    const char native = *(const char *)&one ? '<' : '>';
+    if (f[0] == '@' || f[0] == '=' || f[0] == native)
+        f++;
+    return strcmp(f, "f") == 0;
 }
 
 /* A C-contiguous buffer of native float64 (shape included), or -1 with an exception
@@ -1226,15 +1237,23 @@ static RD_INLINE inline double leaf_sum(const double *v, Py_ssize_t n)
     return res;
 }
 
-static RD_CLONES void energies32(const double *x, Py_ssize_t C, Py_ssize_t k, double *out)
+/* x holds float32 values where f32 (widened as read: the float64 arithmetic of their
+   widened copy); inlined into the two loops below with f32 a constant */
+static RD_INLINE inline void energies_of(const void *x, int f32, Py_ssize_t C, Py_ssize_t k,
+                                         double *out)
 {
     const double s20 = sqrt(20.0);
     for (Py_ssize_t w = 0; w < k; w++) {
-        const double *p = x + w * EW * C;
+        const Py_ssize_t at = w * EW * C;
         double d[EW];
         for (int j = 0; j < EW; j++) {
-            double a = p[(j + 3) * C] - p[j * C];
-            double t = p[(j + 1) * C] - p[(j + 2) * C];
+            double v[4];
+            for (int q = 0; q < 4; q++) {
+                Py_ssize_t i = at + (j + q) * C;
+                v[q] = f32 ? (double)((const float *)x)[i] : ((const double *)x)[i];
+            }
+            double a = v[3] - v[0];
+            double t = v[1] - v[2];
             t = 3.0 * t;
             a = a + t;
             a = a / s20;
@@ -1242,6 +1261,16 @@ static RD_CLONES void energies32(const double *x, Py_ssize_t C, Py_ssize_t k, do
         }
         out[w] = leaf_sum(d, EW) / EW;
     }
+}
+
+static RD_CLONES void energies32(const double *x, Py_ssize_t C, Py_ssize_t k, double *out)
+{
+    energies_of(x, 0, C, k, out);
+}
+
+static RD_CLONES void energies32f(const float *x, Py_ssize_t C, Py_ssize_t k, double *out)
+{
+    energies_of(x, 1, C, k, out);
 }
 
 static PyObject *py_energies(PyObject *self, PyObject *args)
@@ -1258,13 +1287,19 @@ static PyObject *py_energies(PyObject *self, PyObject *args)
         PyBuffer_Release(&x);
         return NULL;
     }
-    Py_ssize_t rows = C > 0 ? x.len / 8 / C : 0, k = o.len / 8;
-    if (!is_f64(x.format) || !is_f64(o.format)) {
-        PyErr_SetString(PyExc_TypeError, "x and out must hold float64");
-    } else if (C < 1 || c < 0 || c >= C || x.len != rows * C * 8) {
+    const int f32 = is_f32(x.format);
+    const Py_ssize_t size = f32 ? 4 : 8;
+    Py_ssize_t rows = C > 0 ? x.len / size / C : 0, k = o.len / 8;
+    if (!(f32 || is_f64(x.format)) || !is_f64(o.format)) {
+        PyErr_SetString(PyExc_TypeError, "x must hold float64 or float32, out float64");
+    } else if (C < 1 || c < 0 || c >= C || x.len != rows * C * size) {
         PyErr_SetString(PyExc_ValueError, "column must be in [0, channels) of x's rows");
     } else if (k > 0 && (rows < 3 || k > (rows - 3) / EW)) {
         PyErr_SetString(PyExc_ValueError, "x holds fewer than len(out) windows");
+    } else if (f32) {
+        Py_BEGIN_ALLOW_THREADS
+        energies32f((const float *)x.buf + c, C, k, o.buf);
+        Py_END_ALLOW_THREADS
     } else {
         Py_BEGIN_ALLOW_THREADS
         energies32((const double *)x.buf + c, C, k, o.buf);
@@ -1319,6 +1354,7 @@ typedef struct {
    it only with -ffinite-math-only). */
 typedef double v4d __attribute__((vector_size(32)));
 typedef int64_t v4i __attribute__((vector_size(32)));
+typedef float v4f __attribute__((vector_size(16)));
 static RD_INLINE inline v4d pick(v4i take_a, v4d a, v4d b)
 {
     return (v4d)((take_a & (v4i)a) | (~take_a & (v4i)b));
@@ -1507,6 +1543,8 @@ static PyObject *py_stats(PyObject *self, PyObject *args)
 
 #define ALL_MAX_C 16 /* wider rows: column by column (column_stats) */
 
+static int check_rows(Py_buffer *view, Py_ssize_t min_c, Py_ssize_t *k, Py_ssize_t *C);
+
 /* get_f64 of a C-contiguous (k >= 1 rows) x (min_c <= C <= ALL_MAX_C) array, with its
    k and C; on a bad shape: ValueError, the buffer released, -1 */
 static int get_rows(PyObject *obj, Py_buffer *view, Py_ssize_t min_c, Py_ssize_t *k,
@@ -1514,6 +1552,27 @@ static int get_rows(PyObject *obj, Py_buffer *view, Py_ssize_t min_c, Py_ssize_t
 {
     if (get_f64(obj, view, "x") < 0)
         return -1;
+    return check_rows(view, min_c, k, C);
+}
+
+/* get_rows of float64 or float32 values (*f32 set for float32). */
+static int get_rows_either(PyObject *obj, Py_buffer *view, Py_ssize_t *k, Py_ssize_t *C,
+                           int *f32)
+{
+    if (PyObject_GetBuffer(obj, view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0)
+        return -1;
+    *f32 = is_f32(view->format);
+    if (!*f32 && !is_f64(view->format)) {
+        PyErr_SetString(PyExc_TypeError, "x must hold float64 or float32");
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return check_rows(view, 1, k, C);
+}
+
+/* The rows x columns shape of get_rows (the buffer released where it does not fit). */
+static int check_rows(Py_buffer *view, Py_ssize_t min_c, Py_ssize_t *k, Py_ssize_t *C)
+{
     *C = view->ndim == 2 ? view->shape[1] : 0;
     *k = view->ndim == 2 ? view->shape[0] : 0;
     if (*C < min_c || *C > ALL_MAX_C || *k < 1) {
@@ -1834,12 +1893,15 @@ static PyObject *py_sure(PyObject *self, PyObject *args)
 PyDoc_STRVAR(range_doc,
 "columns_range(x) -> tuple of (minimum, maximum, nan) per column\n"
 "\n"
-"The extremes of every column of x (k >= 1 rows x C <= 16 channels, float64,\n"
-"C-contiguous) in one walk over the rows as they lie in memory; nan: the column\n"
-"holds a NaN (its extremes are then those of the other values).  Releases the GIL.");
+"The extremes of every column of x (k >= 1 rows x C <= 16 channels, float64\n"
+"or float32, C-contiguous; as float64) in one walk over the rows as they lie\n"
+"in memory; nan: the column holds a NaN (its extremes are then those of the\n"
+"other values).  Releases the GIL.");
 
-static RD_CLONES void range_all(const double *x, Py_ssize_t k, Py_ssize_t C, double *lo,
-                                double *hi, int *nan)
+/* x holds float32 values where f32 (widened as read: the extremes are the same values);
+   inlined into the two loops below with f32 a constant */
+static RD_INLINE inline void range_of(const void *x, int f32, Py_ssize_t k, Py_ssize_t C,
+                                      double *lo, double *hi, int *nan)
 {
     const Py_ssize_t L = 8 * C; /* lanes: element e of a group of 8 rows is column e % C */
     double ls[8 * ALL_MAX_C], hs[8 * ALL_MAX_C];
@@ -1859,7 +1921,13 @@ static RD_CLONES void range_all(const double *x, Py_ssize_t k, Py_ssize_t C, dou
     for (Py_ssize_t g = 0; g < m * C; g += L)
         for (Py_ssize_t v = 0; v < V; v++) {
             v4d a;
-            memcpy(&a, x + g + 4 * v, sizeof a);
+            if (f32) {
+                v4f a4;
+                memcpy(&a4, (const float *)x + g + 4 * v, sizeof a4);
+                a = __builtin_convertvector(a4, v4d);
+            } else {
+                memcpy(&a, (const double *)x + g + 4 * v, sizeof a);
+            }
             l[v] = pick(a < l[v], a, l[v]);
             h[v] = pick(a > h[v], a, h[v]);
             bad[v] |= (v4i)(a != a);
@@ -1883,7 +1951,7 @@ static RD_CLONES void range_all(const double *x, Py_ssize_t k, Py_ssize_t C, dou
             n |= bs[e] != 0;
         }
         for (Py_ssize_t j = m; j < k; j++) {
-            double v = x[j * C + c];
+            double v = f32 ? (double)((const float *)x)[j * C + c] : ((const double *)x)[j * C + c];
             a = v < a ? v : a;
             b = v > b ? v : b;
             n |= v != v;
@@ -1892,6 +1960,18 @@ static RD_CLONES void range_all(const double *x, Py_ssize_t k, Py_ssize_t C, dou
         hi[c] = b;
         nan[c] = n;
     }
+}
+
+static RD_CLONES void range_all(const double *x, Py_ssize_t k, Py_ssize_t C, double *lo,
+                                double *hi, int *nan)
+{
+    range_of(x, 0, k, C, lo, hi, nan);
+}
+
+static RD_CLONES void range_all32(const float *x, Py_ssize_t k, Py_ssize_t C, double *lo,
+                                  double *hi, int *nan)
+{
+    range_of(x, 1, k, C, lo, hi, nan);
 }
 
 typedef struct {
@@ -1912,10 +1992,14 @@ static PyObject *py_range(PyObject *self, PyObject *args)
     Ranges r;
     (void)self;
     Py_ssize_t k, C;
-    if (!PyArg_ParseTuple(args, "O", &xo) || get_rows(xo, &x, 1, &k, &C) < 0)
+    int f32;
+    if (!PyArg_ParseTuple(args, "O", &xo) || get_rows_either(xo, &x, &k, &C, &f32) < 0)
         return NULL;
     Py_BEGIN_ALLOW_THREADS
-    range_all(x.buf, k, C, r.lo, r.hi, r.nan);
+    if (f32)
+        range_all32(x.buf, k, C, r.lo, r.hi, r.nan);
+    else
+        range_all(x.buf, k, C, r.lo, r.hi, r.nan);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&x);
     return per_column(C, range_item, &r);

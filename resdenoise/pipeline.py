@@ -604,9 +604,12 @@ class _Streamed:
         if job.pipe is not None:  # stdin or a FIFO: spooled, for the passes
             path = job.pipe.spool()  # removed when the pipe is closed
             source, fmt = job.pipe.name, job.pipe.format(fmt)
-        self.run = StreamedRun(job.run.dtype, job.progress)
+        self.run = StreamedRun(job.run.dtype, job.progress, report=job.measure)
         try:
-            stream = open_signal_stream(path, fmt, job.read, visit=self.run.visit, source=source)
+            # a plain WAV's 32-bit floats visited as stored (the same values, not widened)
+            stream = open_signal_stream(
+                path, fmt, job.read, visit=self.run.visit, source=source, stored=True
+            )
         except BaseException:  # the pass's thread ends with it (else waited for by start)
             self.run.stop_checking()
             raise

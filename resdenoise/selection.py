@@ -111,21 +111,30 @@ class NoiseSelect:
         self._start(self.estimator, self.length)
         return True
 
+    def settle(self, frames: int, amplitude: float) -> bool:
+        """Settle a selection fed in the checking pass for the signal's length (a short
+        signal's window, :meth:`resize`) and largest ``|sample|`` (:meth:`rescale`);
+        True when it starts afresh and needs a whole pass."""
+        fresh = self.resize(frames)
+        return self.rescale(amplitude) or fresh
+
     @property
     def done(self) -> bool:
         return all(s.done for s in self.select)
 
     def feed(self, block: np.ndarray) -> None:
+        """The next rows (float64, or float32: the values widened, exactly)."""
         if self.done:
             return
         block = block.reshape(block.shape[0], -1)
-        if self.dtype is not None:
+        if self.dtype is not None and block.dtype != self.dtype:
             cast = self._scratch.get("block", block.shape, self.dtype)
             np.copyto(cast, block)
             block = cast
         if self.estimator == "quiet-windows":
             self._feed_windows(block)
             return
+        block = block.astype(np.float64, copy=False)
         if self._carry is not None:
             block = np.concatenate([self._carry, block])
             self._carry = None
@@ -163,10 +172,8 @@ class NoiseSelect:
         if k > head:  # the others, rows of the block itself
             parts.append(block[head * length - r : k * length + 3 - r])
         for i, used in enumerate(parts):
-            if used.dtype != np.float64:
-                used = used.astype(np.float64)
-            if self.shift:
-                used = np.ldexp(used, -self.shift)
+            if self.shift:  # (float32 rows widened first: the compiled loop widens them)
+                used = np.ldexp(used.astype(np.float64, copy=False), -self.shift)
             parts[i] = used
         for c, s in enumerate(self.select):
             if not s.done:
@@ -203,10 +210,17 @@ class NoiseSelect:
 
 
 class Scan:
-    """The checking pass's statistics of every column: range and noise histograms."""
+    """The checking pass's statistics of every column: range and noise histograms.
 
-    def __init__(self, dtype):
+    ``noise64`` selects the noise level of the values (float64); ``noise_run``
+    that of the values rounded to the working ``dtype`` (float32), where
+    ``report`` asks for it (the report's level of a float32 run) and the two
+    can differ: not for blocks of float32 values, which it holds already.
+    """
+
+    def __init__(self, dtype, report: bool = True):
         self.dtype = dtype
+        self.report = report
         self.rows = 0
         self.lo = self.hi = None
         self.noise64: NoiseSelect | None = None
@@ -221,7 +235,8 @@ class Scan:
             self.lo = np.full(width, np.inf)
             self.hi = np.full(width, -np.inf)
             self.noise64 = NoiseSelect(width)
-            if np.dtype(self.dtype) != np.float64:
+            rounded = np.dtype(self.dtype) != np.float64 and block.dtype != self.dtype
+            if rounded and self.report:
                 self.noise_run = NoiseSelect(width, self.dtype)
         self.rows += block.shape[0]
         if ranges is None:
@@ -235,7 +250,8 @@ class Scan:
     def visit_range(self, block: np.ndarray) -> None:
         """The extremes of the next block (after :meth:`visit` has seen the first)."""
         if block.shape[0] and not self._range_compiled(block):
-            rows = self._scratch.rows("rows", block)  # reductions along contiguous rows
+            # reductions along contiguous rows, of the values as float64
+            rows = self._scratch.rows("rows", block, np.float64)
             self.lo = np.fmin(self.lo, rows.min(axis=1))
             self.hi = np.fmax(self.hi, rows.max(axis=1))
 
@@ -245,7 +261,8 @@ class Scan:
         decide: a NaN (the block's extreme is NaN, which fmin skips) or a zero extreme
         (which of 0.0 and -0.0 it gives is NumPy's choice)."""
         module = noise._compiled()  # the compiled module, where it is built
-        fits = block.ndim == 2 and block.dtype == np.float64 and block.flags.c_contiguous
+        fits = block.ndim == 2 and block.dtype in (np.float64, np.float32)
+        fits = fits and block.flags.c_contiguous
         if not (fits and 1 <= block.shape[1] <= 16 and hasattr(module, "columns_range")):
             return False
         got = module.columns_range(block)

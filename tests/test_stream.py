@@ -45,6 +45,7 @@ from resdenoise.median import MedianSelect, quantile_from, quantile_ranks
 from resdenoise.network import build_network, parse_network
 from resdenoise.noise import estimate_noise
 from resdenoise.nonlinearities import NONLINEARITIES, get_nonlinearity
+from resdenoise.selection import NoiseSelect
 from resdenoise.stream import filter_chunks, filter_in_chunks
 
 KEYS = sorted(NONLINEARITIES)
@@ -112,8 +113,8 @@ def test_chunk_boundaries_anywhere(
 ):
     """Any chunk size (also below the halo m), input in blocks of any sizes, both dtypes;
     float64 blocks or float32 ones (``blocks(stored=True)`` of a float WAV: widened
-    where they are joined), run in the joined arrays or not: the same bits, the
-    caller's blocks untouched."""
+    where they are joined, unless a float32 run is run in the joined arrays), run in
+    the joined arrays or not: the same bits, the caller's blocks untouched."""
     rng = np.random.default_rng(seed)
     u = noisy(rng, n, channels)
     given = u.astype(np.float32) if stored else u.copy()
@@ -129,7 +130,10 @@ def test_chunk_boundaries_anywhere(
         start, i = start + k, i + 1
     cores = []
     for c in filter_chunks(plan, blocks, n, chunk, dtype, in_place=in_place):
-        assert c.raw.dtype == np.float64
+        # float32 blocks of a float32 run in place: joined as stored, run in that array
+        as_stored = stored and float32 and in_place
+        assert c.raw.dtype == (np.float32 if as_stored else np.float64)
+        assert c.y is c.raw or not as_stored
         cores.append(c.u.copy())  # in place: the joined array, reused by the next chunk
     assert_same_bits(np.concatenate(cores), whole)
     assert_same_bits(given.astype(np.float64), u)
@@ -272,14 +276,17 @@ def test_a_selection_keeping_values_settles_in_the_first_pass(rng):
     assert streamed_median(x, 2, 50, True).passes >= 2
 
 
-@pytest.mark.parametrize("dtype", [None, "float32"])
+@pytest.mark.parametrize("dtype", [None, "float32", "stored"])
 @pytest.mark.parametrize("estimator", ["quiet-windows", "mad-haar"])
 @pytest.mark.parametrize("n", [1001, 100, 20])
 def test_noise_estimate_streamed_in_odd_blocks(rng, dtype, estimator, n):
-    """Any estimator, long or short signals (another window length, or MAD for 20)."""
+    """Any estimator, long or short signals (another window length, or MAD for 20);
+    float64 blocks, or float32 ones ("stored": a float WAV's blocks as stored)."""
     u = noisy(rng, n, 2) * 1e-3
+    if dtype == "stored":
+        u, dtype = u.astype(np.float32), "float32"
     expected = estimate_noise(u if dtype is None else u.astype(dtype), estimator)
-    sel = stream._NoiseSelect(2, dtype, estimator)
+    sel = NoiseSelect(2, dtype, estimator)
     fed = False
     while not sel.done:
         for part in np.array_split(u, 7):  # odd block lengths: pairs straddle blocks
@@ -615,6 +622,28 @@ def test_cli_streamed_float_wav(tmp_path, rng, dtype):
     # the samples are bit-identical (libsndfile's PEAK chunk holds a time stamp)
     w, s = soundfile.read(w_out, dtype="float32")[0], soundfile.read(s_out, dtype="float32")[0]
     assert_same_bits(s, w)
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_cli_float32_run_of_a_float_wav_without_a_report(tmp_path, rng, channels):
+    """``--dtype float32 -q`` without a report: a float WAV's values go as stored into
+    the chunks, are run in place in float32 and written without widening (one
+    noise selection, the plan's): the samples of the whole run and of a measured one."""
+    src = tmp_path / "in.wav"
+    write_wav(src, np.clip(0.3 * noisy(rng, 1000, channels), -1, 1).astype(np.float32), "FLOAT")
+    runs = []
+    for size, report in (("0", False), ("37", False), ("37", True)):
+        out = tmp_path / f"out_{size}_{report}.wav"
+        args = ["diffuse", str(src), "-q", "-o", str(out), "--chunk-size", size]
+        args += ["--dtype", "float32", *COMMANDS["diffuse"]]
+        if report:
+            args += ["--report", str(tmp_path / "report.json")]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        runs.append(soundfile.read(out, dtype="float32")[0])
+    assert_same_bits(runs[1], runs[0])
+    assert_same_bits(runs[2], runs[0])
+    assert not np.array_equal(runs[0], soundfile.read(src, dtype="float32")[0])
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))

@@ -273,6 +273,7 @@ def open_signal_stream(
     visit=None,
     source: str | None = None,
     expect=None,
+    stored: bool = False,
 ) -> SignalStream:
     """Check a CSV or audio file (or a Zarr store) in one pass, in bounded memory, for
     reading in blocks.
@@ -295,6 +296,11 @@ def open_signal_stream(
         in order: a float64 array ``(k, width)`` of *all* the file's columns
         (audio: channels), NaN where a cell is not a finite number.  The
         columns that are filtered are ``stream.positions`` once it returns.
+        Each block is a new array.
+    stored : bool
+        Where a file stores 32-bit floats that are read by plain reads (a
+        plain WAV), ``visit`` gets them as stored, float32 (the same values),
+        as :meth:`SignalStream.blocks` gives them with ``stored``.
     source : str, optional
         The file's name in messages (default: ``path``), e.g. ``"<stdin>"``
         for a spooled stream.
@@ -331,6 +337,6 @@ def open_signal_stream(
 
         stream = open_csv(path, source, options, visit)
     else:
-        stream = open_audio(path, source, options, visit, expect)
+        stream = open_audio(path, source, options, visit, expect, stored)
     stream.watch(path, st)  # each later pass checks that it reads this same file
     return stream

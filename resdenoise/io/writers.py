@@ -264,7 +264,7 @@ def _audio_frames(
         out = (q.astype(np.int64) << (32 - bits)).astype(np.int32)
     elif subtype == "FLOAT":  # cast by NumPy as libsndfile casts (the same bytes, faster)
         with np.errstate(over="ignore"):  # beyond float32: inf, as libsndfile writes it
-            out = chans.astype(np.float32)
+            out = np.ascontiguousarray(chans, dtype=np.float32)
     elif subtype in FLOAT_SUBTYPES:
         out = chans
     else:
@@ -416,7 +416,9 @@ class SignalWriter(_TempOutput):
         ``data`` itself).
         """
         given = data
-        data = np.asarray(data, dtype=np.float64)
+        data = np.asarray(data)
+        if not (data.dtype == np.float32 and self.subtype == "FLOAT"):
+            data = data.astype(np.float64, copy=False)  # (float32 into float32: as it is)
         carried = {} if carried is None else carried
         # all finite when their sum is (one pass, no temporary); else counted
         with np.errstate(over="ignore", invalid="ignore"):  # a sum of huge samples: counted
