@@ -718,6 +718,32 @@ def test_a_float_wav_is_written_as_libsndfile_casts_float64(tmp_path, rng):
     assert got.tobytes() == want.tobytes() and np.isinf(got[3, 0])
 
 
+@pytest.mark.parametrize("subtype", ["FLOAT", "DOUBLE"])
+@pytest.mark.parametrize("ext", ["wav", "aiff", "caf"])
+def test_float_files_are_written_without_a_peak_chunk(tmp_path, rng, ext, subtype):
+    """Float WAV, AIFF and CAF files get no PEAK chunk (libsndfile's upkeep of it walks
+    every written sample; its time stamp made two writes of the same samples differ):
+    the writer's bytes are encode_signal's, the samples as given; float32 samples
+    are handed over as they are, the bytes of their float64 values."""
+    from resdenoise.io import SignalWriter, encode_signal, read_signal, write_files_atomic
+
+    src = tmp_path / f"in.{ext}"
+    u = (rng.standard_normal((3000, 2)) * 0.3).astype(np.float32)
+    soundfile.write(src, u, 8000, subtype=subtype)
+    assert b"PEAK" in src.read_bytes()[:200] or b"peak" in src.read_bytes()[:200]
+    sig = read_signal(src)
+    outs = []
+    for data in (sig.data, sig.data.astype(np.float32)):
+        out = tmp_path / f"out{len(outs)}.{ext}"
+        with SignalWriter(out, sig) as writer:
+            assert writer.write(data, {}) is data
+            write_files_atomic([writer])
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1] == encode_signal(tmp_path / f"x.{ext}", sig)[0]
+    assert b"PEAK" not in outs[0][:200] and b"peak" not in outs[0][:200]
+    assert np.array_equal(soundfile.read(tmp_path / f"out0.{ext}", dtype="float32")[0], u)
+
+
 def test_the_writer_counts_non_finite_samples_not_huge_ones(tmp_path):
     """Finite samples whose sum overflows are written; NaN and inf are counted and the
     output refused (nothing written)."""

@@ -207,7 +207,9 @@ def _audio_bytes(
     out, clipped = _audio_frames(sig, data, sig.carried, subtype)
     buf = io.BytesIO()
     try:
-        soundfile.write(buf, out, sig.samplerate, subtype=subtype, format=fmt)
+        with soundfile.SoundFile(buf, "w", sig.samplerate, out.shape[1], subtype, format=fmt) as f:
+            _without_peak(f, fmt, subtype)  # as SignalWriter writes it
+            f.write(out)
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise _encode_error(target, fmt, subtype, exc) from None
     return buf.getvalue(), {"clipped": clipped, "format": fmt, "subtype": subtype}
@@ -277,6 +279,33 @@ def _audio_frames(
 def _encode_error(name: str, fmt: str, subtype: str | None, exc: BaseException) -> SignalError:
     msg = one_line(getattr(exc, "error_string", None) or exc)
     return SignalError(f"{name}: cannot encode as {fmt}/{subtype}: {msg}")
+
+
+#: libsndfile's ``SFC_SET_ADD_PEAK_CHUNK`` command (sndfile.h; soundfile does not name it).
+_SET_ADD_PEAK_CHUNK = 0x1050
+#: The formats whose float files libsndfile gives a PEAK chunk by default (the command
+#: would add one to others: RF64).
+_PEAK_FORMATS = frozenset({"WAV", "WAVEX", "AIFF", "CAF"})
+
+
+def _without_peak(sf, fmt: str, subtype: str) -> None:
+    """Have libsndfile write a float file (just opened for writing) without a PEAK chunk.
+
+    The PEAK chunk (each channel's largest ``|sample|`` and where it is, with
+    a time stamp) is optional metadata that libsndfile adds to float WAV, AIFF
+    and CAF files by default; keeping it up to date makes libsndfile walk every
+    written sample, a channel at a time: 0.25-1.1 s of CPU for 512 MiB, against
+    0.12 s for the write itself.  The samples are the same.  Through
+    soundfile's own handle: where a soundfile version lacks it, the chunk stays.
+    """
+    if subtype not in FLOAT_SUBTYPES or fmt not in _PEAK_FORMATS:
+        return
+    import soundfile
+
+    snd, handle = getattr(soundfile, "_snd", None), getattr(sf, "_file", None)
+    null = getattr(getattr(soundfile, "_ffi", None), "NULL", None)
+    if snd is not None and handle is not None and null is not None:
+        snd.sf_command(handle, _SET_ADD_PEAK_CHUNK, null, snd.SF_FALSE)
 
 
 def _close_unsynced(sf) -> None:
@@ -401,6 +430,7 @@ class SignalWriter(_TempOutput):
             )
         except _AUDIO_ERRORS as exc:
             raise _encode_error(self.name, self.fmt, self.subtype, exc) from None
+        _without_peak(self._sf, self.fmt, self.subtype)
 
     def _put(self, text: str, final: bool = False) -> None:
         try:
