@@ -1178,6 +1178,7 @@ PyDoc_STRVAR(energies_doc,
 "a tree): the same bits.  Releases the GIL.");
 
 #define EW 32 /* noise.WINDOW */
+#define EW_ROWS_C 16 /* energies32f widens whole rows of up to this many columns */
 
 /* A buffer format of native float64 ("d", or spelt with this machine's byte order). */
 static int is_f64(const char *f)
@@ -1237,40 +1238,49 @@ static RD_INLINE inline double leaf_sum(const double *v, Py_ssize_t n)
     return res;
 }
 
-/* x holds float32 values where f32 (widened as read: the float64 arithmetic of their
-   widened copy); inlined into the two loops below with f32 a constant */
-static RD_INLINE inline void energies_of(const void *x, int f32, Py_ssize_t C, Py_ssize_t k,
-                                         double *out)
+static RD_INLINE inline double window_energy(const double *p, Py_ssize_t C, double s20)
 {
-    const double s20 = sqrt(20.0);
-    for (Py_ssize_t w = 0; w < k; w++) {
-        const Py_ssize_t at = w * EW * C;
-        double d[EW];
-        for (int j = 0; j < EW; j++) {
-            double v[4];
-            for (int q = 0; q < 4; q++) {
-                Py_ssize_t i = at + (j + q) * C;
-                v[q] = f32 ? (double)((const float *)x)[i] : ((const double *)x)[i];
-            }
-            double a = v[3] - v[0];
-            double t = v[1] - v[2];
-            t = 3.0 * t;
-            a = a + t;
-            a = a / s20;
-            d[j] = a * a;
-        }
-        out[w] = leaf_sum(d, EW) / EW;
+    double d[EW];
+    for (int j = 0; j < EW; j++) {
+        double a = p[(j + 3) * C] - p[j * C];
+        double t = p[(j + 1) * C] - p[(j + 2) * C];
+        t = 3.0 * t;
+        a = a + t;
+        a = a / s20;
+        d[j] = a * a;
     }
+    return leaf_sum(d, EW) / EW;
 }
 
 static RD_CLONES void energies32(const double *x, Py_ssize_t C, Py_ssize_t k, double *out)
 {
-    energies_of(x, 0, C, k, out);
+    const double s20 = sqrt(20.0);
+    for (Py_ssize_t w = 0; w < k; w++)
+        out[w] = window_energy(x + w * EW * C, C, s20);
 }
 
-static RD_CLONES void energies32f(const float *x, Py_ssize_t C, Py_ssize_t k, double *out)
+/* energies32 of float32 values (x: column c of C): each window's rows widened first (in
+   one contiguous conversion, in the cache), then the float64 arithmetic of their
+   widened copy: the same bits */
+static RD_CLONES void energies32f(const float *x, Py_ssize_t C, Py_ssize_t c, Py_ssize_t k,
+                                  double *out)
 {
-    energies_of(x, 1, C, k, out);
+    const double s20 = sqrt(20.0);
+    double v[(EW + 3) * EW_ROWS_C];
+    if (C > EW_ROWS_C) { /* wide rows: the column's values only */
+        for (Py_ssize_t w = 0; w < k; w++) {
+            for (int j = 0; j < EW + 3; j++)
+                v[j] = x[(w * EW + j) * C + c];
+            out[w] = window_energy(v, 1, s20);
+        }
+        return;
+    }
+    for (Py_ssize_t w = 0; w < k; w++) {
+        const float *p = x + w * EW * C;
+        for (Py_ssize_t i = 0; i < (EW + 3) * C; i++)
+            v[i] = p[i];
+        out[w] = window_energy(v + c, C, s20);
+    }
 }
 
 static PyObject *py_energies(PyObject *self, PyObject *args)
@@ -1298,7 +1308,7 @@ static PyObject *py_energies(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "x holds fewer than len(out) windows");
     } else if (f32) {
         Py_BEGIN_ALLOW_THREADS
-        energies32f((const float *)x.buf + c, C, k, o.buf);
+        energies32f((const float *)x.buf, C, c, k, o.buf);
         Py_END_ALLOW_THREADS
     } else {
         Py_BEGIN_ALLOW_THREADS
@@ -1354,10 +1364,15 @@ typedef struct {
    it only with -ffinite-math-only). */
 typedef double v4d __attribute__((vector_size(32)));
 typedef int64_t v4i __attribute__((vector_size(32)));
-typedef float v4f __attribute__((vector_size(16)));
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8s __attribute__((vector_size(32)));
 static RD_INLINE inline v4d pick(v4i take_a, v4d a, v4d b)
 {
     return (v4d)((take_a & (v4i)a) | (~take_a & (v4i)b));
+}
+static RD_INLINE inline v8f pick8(v8s take_a, v8f a, v8f b)
+{
+    return (v8f)((take_a & (v8s)a) | (~take_a & (v8s)b));
 }
 #endif
 
@@ -1898,50 +1913,14 @@ PyDoc_STRVAR(range_doc,
 "in memory; nan: the column holds a NaN (its extremes are then those of the\n"
 "other values).  Releases the GIL.");
 
-/* x holds float32 values where f32 (widened as read: the extremes are the same values);
-   inlined into the two loops below with f32 a constant */
-static RD_INLINE inline void range_of(const void *x, int f32, Py_ssize_t k, Py_ssize_t C,
-                                      double *lo, double *hi, int *nan)
+/* The end of a walk of columns_range: each column's extremes and NaN flag from the
+   L = 8C lanes (element e of a group of 8 rows is column e % C) and the rows from m on
+   (x float32 where f32, widened as read: the same values); inlined with f32 a constant */
+static RD_INLINE inline void range_end(const void *x, int f32, Py_ssize_t m, Py_ssize_t k,
+                                       Py_ssize_t C, const double *ls, const double *hs,
+                                       const int64_t *bs, double *lo, double *hi, int *nan)
 {
-    const Py_ssize_t L = 8 * C; /* lanes: element e of a group of 8 rows is column e % C */
-    double ls[8 * ALL_MAX_C], hs[8 * ALL_MAX_C];
-    int64_t bs[8 * ALL_MAX_C];
-    Py_ssize_t m = 0; /* the rows before m are in the lanes */
-#if defined(__GNUC__)
-    const Py_ssize_t V = 2 * C;
-    const v4d inf = {INFINITY, INFINITY, INFINITY, INFINITY};
-    v4d l[2 * ALL_MAX_C], h[2 * ALL_MAX_C];
-    v4i bad[2 * ALL_MAX_C];
-    m = k - k % 8;
-    for (Py_ssize_t v = 0; v < V; v++) {
-        l[v] = inf;
-        h[v] = -inf;
-        bad[v] = (v4i){0, 0, 0, 0};
-    }
-    for (Py_ssize_t g = 0; g < m * C; g += L)
-        for (Py_ssize_t v = 0; v < V; v++) {
-            v4d a;
-            if (f32) {
-                v4f a4;
-                memcpy(&a4, (const float *)x + g + 4 * v, sizeof a4);
-                a = __builtin_convertvector(a4, v4d);
-            } else {
-                memcpy(&a, (const double *)x + g + 4 * v, sizeof a);
-            }
-            l[v] = pick(a < l[v], a, l[v]);
-            h[v] = pick(a > h[v], a, h[v]);
-            bad[v] |= (v4i)(a != a);
-        }
-    memcpy(ls, l, (size_t)L * sizeof(double));
-    memcpy(hs, h, (size_t)L * sizeof(double));
-    memcpy(bs, bad, (size_t)L * sizeof(int64_t));
-#else
-    for (Py_ssize_t e = 0; e < L; e++) {
-        ls[e] = INFINITY;
-        hs[e] = -INFINITY;
-        bs[e] = 0;
-    }
-#endif
+    const Py_ssize_t L = 8 * C;
     for (Py_ssize_t c = 0; c < C; c++) {
         double a = INFINITY, b = -INFINITY;
         int n = 0;
@@ -1965,13 +1944,88 @@ static RD_INLINE inline void range_of(const void *x, int f32, Py_ssize_t k, Py_s
 static RD_CLONES void range_all(const double *x, Py_ssize_t k, Py_ssize_t C, double *lo,
                                 double *hi, int *nan)
 {
-    range_of(x, 0, k, C, lo, hi, nan);
+    const Py_ssize_t L = 8 * C; /* lanes: element e of a group of 8 rows is column e % C */
+    double ls[8 * ALL_MAX_C], hs[8 * ALL_MAX_C];
+    int64_t bs[8 * ALL_MAX_C];
+    Py_ssize_t m = 0; /* the rows before m are in the lanes */
+#if defined(__GNUC__)
+    const Py_ssize_t V = 2 * C;
+    const v4d inf = {INFINITY, INFINITY, INFINITY, INFINITY};
+    v4d l[2 * ALL_MAX_C], h[2 * ALL_MAX_C];
+    v4i bad[2 * ALL_MAX_C];
+    m = k - k % 8;
+    for (Py_ssize_t v = 0; v < V; v++) {
+        l[v] = inf;
+        h[v] = -inf;
+        bad[v] = (v4i){0, 0, 0, 0};
+    }
+    for (Py_ssize_t g = 0; g < m * C; g += L)
+        for (Py_ssize_t v = 0; v < V; v++) {
+            v4d a;
+            memcpy(&a, x + g + 4 * v, sizeof a);
+            l[v] = pick(a < l[v], a, l[v]);
+            h[v] = pick(a > h[v], a, h[v]);
+            bad[v] |= (v4i)(a != a);
+        }
+    memcpy(ls, l, (size_t)L * sizeof(double));
+    memcpy(hs, h, (size_t)L * sizeof(double));
+    memcpy(bs, bad, (size_t)L * sizeof(int64_t));
+#else
+    for (Py_ssize_t e = 0; e < L; e++) {
+        ls[e] = INFINITY;
+        hs[e] = -INFINITY;
+        bs[e] = 0;
+    }
+#endif
+    range_end(x, 0, m, k, C, ls, hs, bs, lo, hi, nan);
 }
 
+/* range_all of float32 values: the lanes in float32 (an extreme of the values is the
+   same value widened or not), widened at the end */
 static RD_CLONES void range_all32(const float *x, Py_ssize_t k, Py_ssize_t C, double *lo,
                                   double *hi, int *nan)
 {
-    range_of(x, 1, k, C, lo, hi, nan);
+    const Py_ssize_t L = 8 * C;
+    double ls[8 * ALL_MAX_C], hs[8 * ALL_MAX_C];
+    int64_t bs[8 * ALL_MAX_C];
+    Py_ssize_t m = 0;
+#if defined(__GNUC__)
+    float lf[8 * ALL_MAX_C], hf[8 * ALL_MAX_C];
+    int32_t bf[8 * ALL_MAX_C];
+    const v8f inf = {INFINITY, INFINITY, INFINITY, INFINITY, INFINITY, INFINITY, INFINITY,
+                     INFINITY};
+    v8f l[ALL_MAX_C], h[ALL_MAX_C];
+    v8s bad[ALL_MAX_C];
+    m = k - k % 8;
+    for (Py_ssize_t v = 0; v < C; v++) {
+        l[v] = inf;
+        h[v] = -inf;
+        bad[v] = (v8s){0, 0, 0, 0, 0, 0, 0, 0};
+    }
+    for (Py_ssize_t g = 0; g < m * C; g += L)
+        for (Py_ssize_t v = 0; v < C; v++) {
+            v8f a;
+            memcpy(&a, x + g + 8 * v, sizeof a);
+            l[v] = pick8(a < l[v], a, l[v]);
+            h[v] = pick8(a > h[v], a, h[v]);
+            bad[v] |= (v8s)(a != a);
+        }
+    memcpy(lf, l, (size_t)L * sizeof(float));
+    memcpy(hf, h, (size_t)L * sizeof(float));
+    memcpy(bf, bad, (size_t)L * sizeof(int32_t));
+    for (Py_ssize_t e = 0; e < L; e++) {
+        ls[e] = lf[e];
+        hs[e] = hf[e];
+        bs[e] = bf[e];
+    }
+#else
+    for (Py_ssize_t e = 0; e < L; e++) {
+        ls[e] = INFINITY;
+        hs[e] = -INFINITY;
+        bs[e] = 0;
+    }
+#endif
+    range_end(x, 1, m, k, C, ls, hs, bs, lo, hi, nan);
 }
 
 typedef struct {
