@@ -496,14 +496,9 @@ class _Whole:
         self.subject = sig.data
         self.frames = sig.data.shape[0]
         if job.run.dtype == "float32":
-            import numpy as np
-
-            a = np.abs(sig.data)
-            nonzero = a[a > 0]
-            tiniest = float(nonzero.min()) if nonzero.size else None
             from .stability import check_float32
 
-            check_float32(sig.source, float(a.max()), tiniest)
+            check_float32(sig.source, *_extremes(sig.data))
 
     def filter(self, plan, verdict, write) -> tuple[dict | None, dict | None, None]:
         from .filters import analyse_run, run_plan
@@ -569,6 +564,22 @@ class _Whole:
         if not 16.0 * data.shape[0] * measured.amplitude < 1e300:
             return None, None
         return measured, resolve_sigma(data)
+
+
+def _extremes(data) -> tuple[float, float | None]:
+    """The largest ``|sample|`` and the smallest nonzero one (None: all zero), taken
+    :data:`WRITE_ROWS` rows at a time (no temporaries of the signal's size)."""
+    import numpy as np
+
+    top, tiniest = 0.0, None
+    for a in range(0, data.shape[0], WRITE_ROWS):
+        piece = np.abs(data[a : a + WRITE_ROWS])
+        top = max(top, float(piece.max()))
+        nonzero = piece[piece > 0]
+        if nonzero.size:
+            least = float(nonzero.min())
+            tiniest = least if tiniest is None else min(tiniest, least)
+    return top, tiniest
 
 
 #: Rows per write of a signal read whole: each piece is converted to the file's sample
