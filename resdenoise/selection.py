@@ -12,7 +12,8 @@ NumPy, and the compiled loops where they are built; used by
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 
 import numpy as np
 
@@ -122,18 +123,29 @@ class NoiseSelect:
     def done(self) -> bool:
         return all(s.done for s in self.select)
 
-    def feed(self, block: np.ndarray) -> None:
-        """The next rows (float64, or float32: the values widened, exactly)."""
+    def feed(self, block: np.ndarray, elsewhere: Callable | None = None) -> None:
+        """The next rows (float64, or float32: the values widened, exactly).
+
+        ``elsewhere(job)``, where given, is called once per feed with the work of
+        the columns after the first (a callable, or None where there is none)
+        before this thread does the first column's: run each job in turn in one
+        other thread (every column is then fed in one thread, in order) and wait
+        for the last before :meth:`end_pass`; ``block`` must stay unchanged."""
+        elsewhere = _inline if elsewhere is None else elsewhere
         if self.done:
+            elsewhere(None)
             return
         block = block.reshape(block.shape[0], -1)
         if self.dtype is not None and block.dtype != self.dtype:
+            elsewhere(None)  # (the cast is kept for the next block: nothing shared)
+            elsewhere = _inline
             cast = self._scratch.get("block", block.shape, self.dtype)
             np.copyto(cast, block)
             block = cast
         if self.estimator == "quiet-windows":
-            self._feed_windows(block)
+            self._feed_windows(block, elsewhere)
             return
+        elsewhere(None)
         block = block.astype(np.float64, copy=False)
         if self._carry is not None:
             block = np.concatenate([self._carry, block])
@@ -150,7 +162,7 @@ class NoiseSelect:
                 haar_details(block[:, c], out=w)
                 s.feed(np.abs(w, out=w))
 
-    def _feed_windows(self, block: np.ndarray) -> None:
+    def _feed_windows(self, block: np.ndarray, elsewhere: Callable) -> None:
         """The energies of the windows completed by ``block`` after the rows carried from
         the block before: the windows that start in the carried rows from a short join
         of those with the block's first rows, the others from the block itself (no copy
@@ -164,6 +176,7 @@ class NoiseSelect:
         else:
             self._carry = np.array(block[k * length - r :], dtype=block.dtype)
         if not k:
+            elsewhere(None)
             return
         head = min(k, -(-r // length))  # windows starting in the carried rows
         parts = []
@@ -175,10 +188,16 @@ class NoiseSelect:
             if self.shift:  # (float32 rows widened first: the compiled loop widens them)
                 used = np.ldexp(used.astype(np.float64, copy=False), -self.shift)
             parts[i] = used
-        for c, s in enumerate(self.select):
-            if not s.done:
-                got = [noise.column_energies(used, c, length) for used in parts]
-                s.feed(got[0] if len(got) == 1 else np.concatenate(got))
+        columns = [c for c, s in enumerate(self.select) if not s.done]
+        elsewhere(partial(self._feed_columns, parts, columns[1:]) if columns[1:] else None)
+        self._feed_columns(parts, columns[:1])
+
+    def _feed_columns(self, parts: list, columns: list) -> None:
+        """Feed the window energies of ``parts`` (rows, see :meth:`_feed_windows`) of
+        these columns to their selections."""
+        for c in columns:
+            got = [noise.column_energies(used, c, self.length) for used in parts]
+            self.select[c].feed(got[0] if len(got) == 1 else np.concatenate(got))
 
     def end_pass(self) -> None:
         self._carry = None
@@ -209,6 +228,12 @@ class NoiseSelect:
 # --------------------------------------------------------------------------
 
 
+def _inline(job: Callable | None) -> None:
+    """:meth:`NoiseSelect.feed`'s ``elsewhere`` by default: the job done at once."""
+    if job is not None:
+        job()
+
+
 class Scan:
     """The checking pass's statistics of every column: range and noise histograms.
 
@@ -227,9 +252,11 @@ class Scan:
         self.noise_run: NoiseSelect | None = None
         self._scratch = Scratch()
 
-    def visit(self, block: np.ndarray, ranges=None) -> None:
-        """The next block; ``ranges`` (a :class:`resdenoise.sink.Behind` of
-        :meth:`visit_range`): its extremes are taken there, in order."""
+    def visit(self, block: np.ndarray, behind=None) -> None:
+        """The next block (unchanged until the pass ends); ``behind`` (a
+        :class:`resdenoise.sink.Behind` of :meth:`finish`): its extremes and the
+        selection of the columns after the first are taken there, in order, while
+        the caller selects the first's."""
         if self.noise64 is None:
             width = block.shape[1]
             self.lo = np.full(width, np.inf)
@@ -239,13 +266,21 @@ class Scan:
             if rounded and self.report:
                 self.noise_run = NoiseSelect(width, self.dtype)
         self.rows += block.shape[0]
-        if ranges is None:
+        if behind is None:
             self.visit_range(block)
+            self.noise64.feed(block)
         else:
-            ranges.put(block)
-        self.noise64.feed(block)
+            self.noise64.feed(block, lambda job: behind.put((block, job)))
         if self.noise_run is not None:
             self.noise_run.feed(block)
+
+    def finish(self, item: tuple) -> None:
+        """``(block, job)`` handed to ``behind`` by :meth:`visit`: the block's extremes,
+        then the job (the later columns' selection, or None)."""
+        block, job = item
+        self.visit_range(block)
+        if job is not None:
+            job()
 
     def visit_range(self, block: np.ndarray) -> None:
         """The extremes of the next block (after :meth:`visit` has seen the first)."""

@@ -711,10 +711,11 @@ class StreamedRun:
 
     def visit(self, block: np.ndarray) -> None:
         """The checking pass: every block of every column, as read (a new array each);
-        where a core is idle (:func:`sink_depth`), their extremes taken by a thread
-        (in order) while the caller selects the noise level, until :meth:`start`."""
+        where a core is idle (:func:`sink_depth`), their extremes and the noise level
+        of the columns after the first taken by a thread (in order) while the caller
+        selects the first's, until :meth:`start`."""
         if self._ranges is None:
-            self._ranges = _Behind(self.scan.visit_range, sink_depth())
+            self._ranges = _Behind(self.scan.finish, sink_depth())
         self.scan.visit(block, self._ranges)
         self._checked += block.shape[0]
         self.progress("check", self._checked, None)
