@@ -744,21 +744,26 @@ def test_float_files_are_written_without_a_peak_chunk(tmp_path, rng, ext, subtyp
     assert np.array_equal(soundfile.read(tmp_path / f"out0.{ext}", dtype="float32")[0], u)
 
 
-def test_the_writer_counts_non_finite_samples_not_huge_ones(tmp_path):
-    """Finite samples whose sum overflows are written; NaN and inf are counted and the
-    output refused (nothing written)."""
+@pytest.mark.parametrize("subtype", ["DOUBLE", "FLOAT"])
+def test_the_writer_counts_non_finite_samples_not_huge_ones(tmp_path, subtype):
+    """Finite samples whose sum overflows are written (in a float file beyond its range:
+    inf, as libsndfile writes them); NaN and inf are counted and the output refused
+    (nothing written)."""
     from resdenoise.io import SignalWriter, read_signal, write_files_atomic
 
     src = tmp_path / "in.wav"
-    soundfile.write(src, np.zeros((10, 2)), 8000, subtype="DOUBLE")
+    soundfile.write(src, np.zeros((10, 2)), 8000, subtype=subtype)
     template = read_signal(src)
     huge = np.full((100, 2), 1.7e308)
+    huge[:50] = 3e38  # (float32: finite, but their float32 sum overflows)
     out = tmp_path / "huge.wav"
     with SignalWriter(out, template) as writer:
         writer.write(huge, {})
         assert writer.nonfinite == 0
         write_files_atomic([writer])
-    assert np.array_equal(soundfile.read(out)[0], huge)
+    with np.errstate(over="ignore"):
+        want = huge if subtype == "DOUBLE" else huge.astype(np.float32).astype(np.float64)
+    assert np.array_equal(soundfile.read(out)[0], want)
     bad = np.zeros((100, 2))
     bad[[3, 50], [0, 1]] = [np.nan, np.inf]
     with SignalWriter(tmp_path / "bad.wav", template) as writer:

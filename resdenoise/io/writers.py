@@ -450,9 +450,12 @@ class SignalWriter(_TempOutput):
         if not (data.dtype == np.float32 and self.subtype == "FLOAT"):
             data = data.astype(np.float64, copy=False)  # (float32 into float32: as it is)
         carried = {} if carried is None else carried
+        out = None  # a float file's frames first: their float32 sum (half float64's bytes)
+        if self.subtype == "FLOAT" and self._sf is not None:  # keeps a NaN or inf one
+            out, clipped = _audio_frames(self.template, data, carried, self.subtype)
         # all finite when their sum is (one pass, no temporary); else counted
         with np.errstate(over="ignore", invalid="ignore"):  # a sum of huge samples: counted
-            finite = bool(np.isfinite(np.sum(data)))
+            finite = bool(np.isfinite(np.sum(data if out is None else out)))
         if self.nonfinite or not finite:
             self.nonfinite += int(data.size - np.count_nonzero(np.isfinite(data)))
             if self.nonfinite:
@@ -465,7 +468,8 @@ class SignalWriter(_TempOutput):
                 rows = _csv_row_lines(self.template, data, carried)
                 self._put(self._nl.join(rows) + self._nl)
             return given
-        out, clipped = _audio_frames(self.template, data, carried, self.subtype)
+        if out is None:
+            out, clipped = _audio_frames(self.template, data, carried, self.subtype)
         self.clipped += clipped
         try:
             self._sf.write(out)
