@@ -1180,25 +1180,20 @@ PyDoc_STRVAR(energies_doc,
 #define EW 32 /* noise.WINDOW */
 #define EW_ROWS_C 16 /* energies32f widens whole rows of up to this many columns */
 
-/* A buffer format of native float64 ("d", or spelt with this machine's byte order). */
-static int is_f64(const char *f)
+/* A buffer format of the native type `code` ("d", "f"; or spelt with this machine's
+   byte order). */
+static int is_native(const char *f, const char *code)
 {
     const uint16_t one = 1;
     const char native = *(const char *)&one ? '<' : '>';
     if (f[0] == '@' || f[0] == '=' || f[0] == native)
         f++;
-    return strcmp(f, "d") == 0;
+    return strcmp(f, code) == 0;
 }
 
-/* A buffer format of native float32 ("f", or spelt with this machine's byte order). */
-static int is_f32(const char *f)
-{
-    const uint16_t one = 1;
-    const char native = *(const char *)&one ? '<' : '>';
-    if (f[0] == '@' || f[0] == '=' || f[0] == native)
-        f++;
-    return strcmp(f, "f") == 0;
-}
+static int is_f64(const char *f) { return is_native(f, "d"); }
+
+static int is_f32(const char *f) { return is_native(f, "f"); }
 
 /* A C-contiguous buffer of native float64 (shape included), or -1 with an exception
    set ("<what> must hold float64" for another format) and nothing held. */
@@ -1913,6 +1908,39 @@ PyDoc_STRVAR(range_doc,
 "in memory; nan: the column holds a NaN (its extremes are then those of the\n"
 "other values).  Releases the GIL.");
 
+#if defined(__GNUC__)
+/* The lanes of a walk of columns_range over the first m rows of x (L = 8C values per
+   group of 8 rows, in vectors VT of W values, VI their masks): running extremes l, h
+   and NaN flags bad, per lane */
+#define RANGE_LANES(VT, VI, W, PICK)                                                       \
+    do {                                                                                   \
+        const Py_ssize_t V_ = L / (W);                                                     \
+        for (Py_ssize_t v = 0; v < V_; v++) {                                              \
+            l[v] = (VT){0} + INFINITY;                                                     \
+            h[v] = (VT){0} - INFINITY;                                                     \
+            bad[v] = (VI){0};                                                              \
+        }                                                                                  \
+        for (Py_ssize_t g = 0; g < m * C; g += L)                                          \
+            for (Py_ssize_t v = 0; v < V_; v++) {                                          \
+                VT a;                                                                      \
+                memcpy(&a, x + g + (W) * v, sizeof a);                                     \
+                l[v] = PICK(a < l[v], a, l[v]);                                            \
+                h[v] = PICK(a > h[v], a, h[v]);                                            \
+                bad[v] |= (VI)(a != a);                                                    \
+            }                                                                              \
+    } while (0)
+#endif
+
+/* Lanes of a walk of columns_range that holds no rows yet (without vectors). */
+static inline void lanes_empty(Py_ssize_t L, double *ls, double *hs, int64_t *bs)
+{
+    for (Py_ssize_t e = 0; e < L; e++) {
+        ls[e] = INFINITY;
+        hs[e] = -INFINITY;
+        bs[e] = 0;
+    }
+}
+
 /* The end of a walk of columns_range: each column's extremes and NaN flag from the
    L = 8C lanes (element e of a group of 8 rows is column e % C) and the rows from m on
    (x float32 where f32, widened as read: the same values); inlined with f32 a constant */
@@ -1949,33 +1977,15 @@ static RD_CLONES void range_all(const double *x, Py_ssize_t k, Py_ssize_t C, dou
     int64_t bs[8 * ALL_MAX_C];
     Py_ssize_t m = 0; /* the rows before m are in the lanes */
 #if defined(__GNUC__)
-    const Py_ssize_t V = 2 * C;
-    const v4d inf = {INFINITY, INFINITY, INFINITY, INFINITY};
     v4d l[2 * ALL_MAX_C], h[2 * ALL_MAX_C];
     v4i bad[2 * ALL_MAX_C];
     m = k - k % 8;
-    for (Py_ssize_t v = 0; v < V; v++) {
-        l[v] = inf;
-        h[v] = -inf;
-        bad[v] = (v4i){0, 0, 0, 0};
-    }
-    for (Py_ssize_t g = 0; g < m * C; g += L)
-        for (Py_ssize_t v = 0; v < V; v++) {
-            v4d a;
-            memcpy(&a, x + g + 4 * v, sizeof a);
-            l[v] = pick(a < l[v], a, l[v]);
-            h[v] = pick(a > h[v], a, h[v]);
-            bad[v] |= (v4i)(a != a);
-        }
+    RANGE_LANES(v4d, v4i, 4, pick);
     memcpy(ls, l, (size_t)L * sizeof(double));
     memcpy(hs, h, (size_t)L * sizeof(double));
     memcpy(bs, bad, (size_t)L * sizeof(int64_t));
 #else
-    for (Py_ssize_t e = 0; e < L; e++) {
-        ls[e] = INFINITY;
-        hs[e] = -INFINITY;
-        bs[e] = 0;
-    }
+    lanes_empty(L, ls, hs, bs);
 #endif
     range_end(x, 0, m, k, C, ls, hs, bs, lo, hi, nan);
 }
@@ -1992,24 +2002,10 @@ static RD_CLONES void range_all32(const float *x, Py_ssize_t k, Py_ssize_t C, do
 #if defined(__GNUC__)
     float lf[8 * ALL_MAX_C], hf[8 * ALL_MAX_C];
     int32_t bf[8 * ALL_MAX_C];
-    const v8f inf = {INFINITY, INFINITY, INFINITY, INFINITY, INFINITY, INFINITY, INFINITY,
-                     INFINITY};
     v8f l[ALL_MAX_C], h[ALL_MAX_C];
     v8s bad[ALL_MAX_C];
     m = k - k % 8;
-    for (Py_ssize_t v = 0; v < C; v++) {
-        l[v] = inf;
-        h[v] = -inf;
-        bad[v] = (v8s){0, 0, 0, 0, 0, 0, 0, 0};
-    }
-    for (Py_ssize_t g = 0; g < m * C; g += L)
-        for (Py_ssize_t v = 0; v < C; v++) {
-            v8f a;
-            memcpy(&a, x + g + 8 * v, sizeof a);
-            l[v] = pick8(a < l[v], a, l[v]);
-            h[v] = pick8(a > h[v], a, h[v]);
-            bad[v] |= (v8s)(a != a);
-        }
+    RANGE_LANES(v8f, v8s, 8, pick8);
     memcpy(lf, l, (size_t)L * sizeof(float));
     memcpy(hf, h, (size_t)L * sizeof(float));
     memcpy(bf, bad, (size_t)L * sizeof(int32_t));
@@ -2019,11 +2015,7 @@ static RD_CLONES void range_all32(const float *x, Py_ssize_t k, Py_ssize_t C, do
         bs[e] = bf[e];
     }
 #else
-    for (Py_ssize_t e = 0; e < L; e++) {
-        ls[e] = INFINITY;
-        hs[e] = -INFINITY;
-        bs[e] = 0;
-    }
+    lanes_empty(L, ls, hs, bs);
 #endif
     range_end(x, 1, m, k, C, ls, hs, bs, lo, hi, nan);
 }
