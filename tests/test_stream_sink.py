@@ -283,3 +283,24 @@ def test_a_checking_pass_that_fails_leaves_no_thread(tmp_path, rng, monkeypatch)
                  run=RunOptions(chunk_size=5000), progress=progress)  # fmt: skip
     assert not [t for t in threading.enumerate() if t.name.startswith("resdenoise-")]
     assert not (tmp_path / "o.wav").exists()
+
+
+def test_a_run_checked_without_the_report_s_selection_is_not_measured(tmp_path, rng):
+    """A float32 run of 16-bit samples checked for no report (StreamedRun(report=False):
+    no selection of the float32-rounded samples' noise level) refuses to be measured,
+    whose report would need that level; unmeasured, it runs."""
+    from resdenoise.io import open_signal_stream
+
+    path = tmp_path / "x.wav"
+    soundfile.write(path, 0.3 * np.sin(np.arange(3000) / 9.0), 8000, subtype="PCM_16")
+    plan = plan_resnet(get_nonlinearity("perona-malik", "activation", 0.5), 5)
+    for report in (True, False):
+        run = stream.StreamedRun("float32", report=report)
+        run.start(open_signal_stream(str(path), visit=run.visit))
+        assert (run.scan.noise_run is None) == (not report)
+        if not report:
+            with pytest.raises(ValueError, match="measure=False"):
+                run.filter(plan, plan.verdict(), lambda u, c: None)
+        written: list = []
+        run.filter(plan, plan.verdict(), lambda u, c, w=written: w.append(len(u)), measure=False)
+        assert sum(written) == 3000
