@@ -238,9 +238,10 @@ class Scan:
     """The checking pass's statistics of every column: range and noise histograms.
 
     ``noise64`` selects the noise level of the values (float64); ``noise_run``
-    that of the values rounded to the working ``dtype`` (float32), where
-    ``report`` asks for it (the report's level of a float32 run) and the two
-    can differ: not for blocks of float32 values, which it holds already.
+    that of the values rounded to the working ``dtype`` (float32: the report's
+    level of a float32 run), kept only where ``report`` asks for it and the
+    blocks are not float32 already (then both would select the same values:
+    ``noise64`` serves).
     """
 
     def __init__(self, dtype, report: bool = True):
