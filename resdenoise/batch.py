@@ -32,7 +32,8 @@ __all__ = ["FileResult", "batch_target", "run_batch"]
 class FileResult:
     """What became of one input of :func:`run_batch`.
 
-    ``report`` is the run's report (None when it failed before writing);
+    ``report`` is the run's report (None when it failed before writing, or
+    when :func:`run_batch` was told that nobody reads it, ``measure=False``);
     ``error`` the exception that failed it (None on success), with the
     exit code it maps to; ``warnings`` what :func:`run_file` warned about.
     """
@@ -106,6 +107,7 @@ def run_batch(
     scheduler: str | None = None,
     progress: Callable[[int, str, int, int | None], object] | None = None,
     on_done: Callable[[int, FileResult], object] | None = None,
+    measure: bool = True,
 ) -> list[FileResult]:
     """Filter each input into ``output_dir`` under its own name, as :func:`run_file` would.
 
@@ -138,6 +140,12 @@ def run_batch(
         of input ``index``.
     on_done : callable, optional
         ``on_done(index, result)`` as each file finishes (in that order).
+    measure : bool
+        False when nobody reads the reports (the command line under ``-q``
+        without ``--report`` or ``--strict``): the files are not measured
+        after their runs (as :func:`run_file` with ``measure=False``) and
+        every :attr:`FileResult.report` is None; the outputs are the same.
+        Not with ``report_dir`` or ``run.strict`` (ParameterError).
     read, write, input_format, reference, in_place
         As :func:`run_file` takes them, for every input.
     scheduler : str, optional
@@ -155,8 +163,8 @@ def run_batch(
     Raises
     ------
     ParameterError
-        Stdin among the inputs, or two inputs that would be written to the
-        same file; nothing is run.
+        Stdin among the inputs, two inputs that would be written to the
+        same file, or ``measure=False`` with a report asked for; nothing is run.
     SignalError
         A directory cannot be created.
     """
@@ -164,6 +172,11 @@ def run_batch(
     if "-" in inputs:
         raise ParameterError("stdin ('-') cannot be one of several inputs; give file names")
     tasks, seen = [], {}
+    if not measure and (report_dir is not None or (run is not None and run.strict)):
+        raise ParameterError(
+            "measure=False builds no report: not with report_dir or strict",
+            parameters=["measure"],
+        )
     if output_dir is None and not in_place:
         raise ParameterError("output_dir=None needs in_place=True (each input replaced)")
     fmt = write.format if write is not None else None
@@ -202,6 +215,7 @@ def run_batch(
                 progress=file_progress,
                 on_warning=result.warnings.append,
                 protect=protect,
+                measure=measure,
             )
         except Exception as exc:  # noqa: BLE001 - one file's bug must not stop the others
             signum = stopping()
