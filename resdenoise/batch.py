@@ -297,8 +297,10 @@ def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
 
     The workers are plain ``os.fork`` children talking over two pipes each
     (:class:`_Worker`), not :mod:`multiprocessing` processes: importing and
-    starting that was serial time before the first file (about 10 ms of a
-    0.6 s batch of 200 small files).
+    starting those was serial time before the first file (its CPU 0.113 ->
+    0.096 s in a batch of 200 one-second files), and their per-file messages
+    cost the parent more (its CPU while the workers run 0.049 -> 0.020 s,
+    also for the reports a quiet batch no longer makes).
     """
     running: dict = {}
     try:
@@ -328,7 +330,12 @@ class _Worker:
     def __init__(self, jobs_list, parent: int, shown: bool, others) -> None:
         files_r, files_w = os.pipe()
         back_r, back_w = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except BaseException:  # no process (EAGAIN, ENOMEM): no pipes left open either
+            for fd in (files_r, files_w, back_r, back_w):
+                os.close(fd)
+            raise
         if pid == 0:  # pragma: no cover - the child: never returns
             code = 1
             try:

@@ -372,3 +372,26 @@ def test_run_batch_measure_false_gives_the_same_files_and_no_reports(inputs, tmp
         with pytest.raises(ParameterError, match="measure=False builds no report"):
             run_batch(base, files, str(tmp_path / "x"), measure=False, **kwargs)
     assert not (tmp_path / "x").exists() and not (tmp_path / "r").exists()
+
+
+def test_a_result_that_does_not_pickle_fails_only_its_file(inputs, tmp_path, monkeypatch):
+    """A worker sends each result back pickled: one that cannot be (a bug) fails its
+    file with one internal-error line; the worker goes on with the other files."""
+    from resdenoise import batch
+    from resdenoise.pipeline import planner
+
+    real = batch.run_file
+
+    def run_file(make_plan, path, *args, **kwargs):
+        report = real(make_plan, path, *args, **kwargs)
+        return {**report, "bug": lambda: None} if path.endswith("b.flac") else report
+
+    monkeypatch.setattr(batch, "run_file", run_file)  # the forked workers inherit it
+    monkeypatch.setattr(batch, "max_jobs", lambda: 2)
+    base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
+    files = [str(inputs / n) for n in ("a.wav", "b.flac", "c.csv")]
+    results = batch.run_batch(base, files, str(tmp_path / "o"), jobs=2)
+    assert [r.exit_code for r in results] == [0, 1, 0], [str(r.error) for r in results]
+    assert str(results[1].error).startswith("internal error: ")
+    assert "pickle" in str(results[1].error)
+    assert results[0].report["guarantees_held"] and results[2].report["guarantees_held"]
