@@ -43,7 +43,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .errors import GuaranteeError, ParameterError, SignalError
+from .errors import GuaranteeError, ParameterError, SignalError, WholeSignalNeeded
 
 # the plan makers live in resdenoise.plans; named here too for run_file's callers
 from .plans import AUTO, Planner, Progress, automatic_planner, network_planner, planner
@@ -52,6 +52,7 @@ __all__ = [
     "AUTO",
     "FileIndex",
     "Planner",
+    "QUIET_STREAM_THRESHOLD",
     "STREAM_THRESHOLD",
     "RunOptions",
     "automatic_planner",
@@ -64,6 +65,15 @@ __all__ = [
 
 #: Input files larger than this (bytes) are streamed by :func:`run_file`.
 STREAM_THRESHOLD = 64 << 20
+
+#: Input files larger than this (bytes) are streamed by :func:`run_file` when nobody
+#: reads the report (``measure=False``): its output is the same bit for bit, and from
+#: about this size (a float32 WAV; its float64 samples are twice its bytes) a file read
+#: whole takes more memory than a streamed one (``benchmarks/bench_memory.py``).
+#: A plan that needs the samples (an automatic stopping rule) still gets a file of up
+#: to :data:`STREAM_THRESHOLD` whole.  With a report the threshold stays
+#: :data:`STREAM_THRESHOLD`: a streamed report's sums may differ in the last bits.
+QUIET_STREAM_THRESHOLD = 8 << 20
 
 # --------------------------------------------------------------------------
 # One file
@@ -388,7 +398,8 @@ def run_file(
             "measure=False builds no report: not with report_path or strict",
             parameters=["measure"],
         )
-    streamed = should_stream(input_path, run.chunk_size)
+    limit = STREAM_THRESHOLD if measure else QUIET_STREAM_THRESHOLD
+    streamed = should_stream(input_path, run.chunk_size, limit)
     # An allowed unstable run may overflow: that is reported as a clean error
     # (non-finite output, nothing written), not as NumPy warnings.
     with np.errstate(over="ignore", invalid="ignore"), contextlib.ExitStack() as stack:
@@ -397,30 +408,33 @@ def run_file(
             check_output_path(report_path, signal=False)
         pipe = None
         if run.chunk_size != 0 and is_pipe(input_path):  # read once: streamed when long
-            pipe = PipeInput(input_path, STREAM_THRESHOLD, input_format)
+            pipe = PipeInput(input_path, limit, input_format)
             stack.callback(pipe.close)
             streamed = streamed or pipe.more
-        report = _run(
-            _FileJob(
-                make_plan,
-                input_path,
-                output,
-                input_format=input_format,
-                report_path=report_path,
-                read=read,
-                write=write,
-                run=run,
-                reference=reference,
-                on_plan=lambda plan, verdict: check_verdict(
-                    plan, verdict, run.allow_unstable, on_warning
-                ),
-                progress=progress,
-                pipe=pipe,
-                on_warning=on_warning,
-                measure=measure,
+        job = _FileJob(
+            make_plan,
+            input_path,
+            output,
+            input_format=input_format,
+            report_path=report_path,
+            read=read,
+            write=write,
+            run=run,
+            reference=reference,
+            on_plan=lambda plan, verdict: check_verdict(
+                plan, verdict, run.allow_unstable, on_warning
             ),
-            streamed,
+            progress=progress,
+            pipe=pipe,
+            on_warning=on_warning,
+            measure=measure,
         )
+        try:
+            report = _run(job, streamed)
+        except WholeSignalNeeded:
+            if not streamed or not _lean(input_path, run.chunk_size, pipe):
+                raise
+            report = _run(job, False)  # streamed only to save memory: read it whole
     if run.strict and not report["guarantees_held"]:
         raise GuaranteeError(
             "guarantees failed: " + "; ".join(report["failed_checks"]), report=report
@@ -464,6 +478,18 @@ def should_stream(path: str, chunk: int | None, threshold: int | None = None) ->
         return True  # a Zarr store: chunk by chunk, never gathered
     limit = STREAM_THRESHOLD if threshold is None else threshold
     return stat.S_ISREG(st.st_mode) and st.st_size > limit
+
+
+def _lean(path: str, chunk: int | None, pipe) -> bool:
+    """Whether :func:`run_file` streams ``path`` only because nobody reads the report
+    (a file or stream over :data:`QUIET_STREAM_THRESHOLD`, not over
+    :data:`STREAM_THRESHOLD`, no chunk size given): a plan that needs the samples
+    then gets them whole, as before."""
+    if chunk is not None:
+        return False
+    if pipe is not None:
+        return pipe.size <= STREAM_THRESHOLD
+    return not should_stream(path, None)
 
 
 def _check_reference(reference: str, shape: tuple, name: str, shape_in: tuple) -> None:

@@ -71,7 +71,7 @@ import numpy as np
 
 from . import stability
 from .engine import _kernels, running_now, usable_cores
-from .errors import ParameterError, SignalError
+from .errors import ParameterError, SignalError, WholeSignalNeeded
 from .filters import Summary, run_plan
 from .median import LEVELS
 from .quality import QualitySums
@@ -332,7 +332,8 @@ class SignalSummary(Summary):
     computed on demand, by further passes over the file when the median is
     not settled yet.  Anything that needs the samples themselves (turning
     the summary into an array, e.g. an automatic stopping rule) raises a
-    :class:`~resdenoise.errors.ParameterError` that says so.
+    :class:`~resdenoise.errors.WholeSignalNeeded` (a ParameterError) that
+    says so.
 
     Its noise estimate is :func:`resdenoise.noise.estimate_noise` of the
     whole signal, bit for bit (:class:`resdenoise.selection.NoiseSelect`).
@@ -376,7 +377,7 @@ class SignalSummary(Summary):
         raise RuntimeError("the noise estimate did not settle: the passes fed no values")
 
     def __array__(self, dtype=None, copy=None):
-        raise ParameterError(
+        raise WholeSignalNeeded(
             f"{self.source}: this needs the whole signal in memory (an automatic stopping rule "
             "does), but the file is filtered in chunks (larger than the streaming threshold, "
             "or a chunk size given); give the number of steps, or pass chunk_size=0 to load "

@@ -45,6 +45,7 @@ from resdenoise.median import MedianSelect, quantile_from, quantile_ranks
 from resdenoise.network import build_network, parse_network
 from resdenoise.noise import estimate_noise
 from resdenoise.nonlinearities import NONLINEARITIES, get_nonlinearity
+from resdenoise.pipeline import RunOptions, planner, run_file
 from resdenoise.selection import NoiseSelect
 from resdenoise.stream import filter_chunks, filter_in_chunks
 
@@ -961,3 +962,74 @@ def test_an_audio_stream_gives_its_length_before_the_pass(tmp_path, rng):
         run=pipeline.RunOptions(chunk_size=100),
     )
     assert report["noise_sigma"] == estimate_noise(soundfile.read(path)[0]).tolist()
+
+
+def _spy_streamed(monkeypatch) -> list:
+    """Records each run_file that streams its input (the _Streamed source made)."""
+    seen: list = []
+    real = pipeline._Streamed
+
+    def spy(job):
+        seen.append(job.input_path)
+        return real(job)
+
+    monkeypatch.setattr(pipeline, "_Streamed", spy)
+    return seen
+
+
+def test_a_quiet_run_streams_from_the_quiet_threshold_with_the_same_output(
+    tmp_path, rng, monkeypatch
+):
+    """Nobody reads the report (measure=False, the command line's -q): a file over
+    QUIET_STREAM_THRESHOLD is streamed, the output bit for bit the file read whole;
+    with a report it is read whole up to STREAM_THRESHOLD, as before (its sums
+    in NumPy's order)."""
+    src = tmp_path / "in.wav"
+    soundfile.write(src, np.clip(0.3 * rng.standard_normal((3000, 2)), -1, 1), 8000, "FLOAT")
+    size = src.stat().st_size
+    seen = _spy_streamed(monkeypatch)
+    plan = planner("diffuse", "perona-malik", steps=4)
+    whole = tmp_path / "whole.wav"
+    run_file(plan, str(src), str(whole), run=RunOptions(chunk_size=0), measure=False)
+    assert seen == []
+    monkeypatch.setattr(pipeline, "QUIET_STREAM_THRESHOLD", size - 1)
+    quiet = tmp_path / "quiet.wav"
+    run_file(plan, str(src), str(quiet), measure=False)
+    assert seen == [str(src)]
+    assert np.array_equal(soundfile.read(quiet)[0], soundfile.read(whole)[0])
+    report = run_file(plan, str(src), str(tmp_path / "r.wav"))
+    assert seen == [str(src)] and "streaming" not in report
+    monkeypatch.setattr(pipeline, "QUIET_STREAM_THRESHOLD", size)
+    run_file(plan, str(src), str(quiet), measure=False)
+    assert seen == [str(src)]
+
+
+def test_a_plan_that_needs_the_samples_gets_a_quietly_streamed_file_whole(
+    tmp_path, rng, monkeypatch
+):
+    """An automatic stopping time under -q on a file over QUIET_STREAM_THRESHOLD (and
+    not over STREAM_THRESHOLD, nor a chunk size given) runs on the file read whole,
+    as before; over STREAM_THRESHOLD, or with a chunk size, it is refused as before.
+    The same for stdin."""
+    src = tmp_path / "in.csv"
+    x = np.repeat([0.0, 1.0, 0.0], 100) + 0.1 * rng.standard_normal(300)
+    src.write_text("".join(f"{v!r}\n" for v in x.tolist()))
+    plan = planner("diffuse", "charbonnier", time="auto")
+    want = tmp_path / "want.csv"
+    run_file(plan, str(src), str(want), run=RunOptions(chunk_size=0), measure=False)
+    seen = _spy_streamed(monkeypatch)
+    monkeypatch.setattr(pipeline, "QUIET_STREAM_THRESHOLD", 100)
+    got = tmp_path / "got.csv"
+    assert run_file(plan, str(src), str(got), measure=False) is None
+    assert seen == [str(src)]  # tried streamed, then read whole
+    assert got.read_bytes() == want.read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(src.read_bytes())))
+    piped = tmp_path / "piped.csv"
+    run_file(plan, "-", str(piped), measure=False)
+    assert piped.read_bytes() == want.read_bytes()
+    with pytest.raises(ParameterError, match="needs the whole signal in memory"):
+        run_file(plan, str(src), str(tmp_path / "x.csv"), run=RunOptions(chunk_size=50))
+    monkeypatch.setattr(pipeline, "STREAM_THRESHOLD", 1000)
+    with pytest.raises(ParameterError, match="needs the whole signal in memory"):
+        run_file(plan, str(src), str(tmp_path / "x.csv"), measure=False)
+    assert not (tmp_path / "x.csv").exists()

@@ -123,7 +123,8 @@ class PipeInput:
     Up to :data:`PIPE_HEAD_BYTES` stay in memory (``head``); a longer
     stream is copied to a spool file (``spooled``, see :func:`spool_stdin`)
     in blocks, so that it takes the memory of a file of its size.  ``more``:
-    it is longer than ``limit`` bytes (then stream it from the spool file).
+    it is longer than ``limit`` bytes (then stream it from the spool file);
+    ``size``: its length in bytes.
     Close it to remove the spool file.
     """
 
@@ -151,6 +152,7 @@ class PipeInput:
         except BaseException:
             self.close()
             raise
+        self.size = size  # bytes
         self.more = size > limit
 
     def _refuse_binary(self) -> None:
