@@ -332,8 +332,7 @@ class SignalSummary(Summary):
     computed on demand, by further passes over the file when the median is
     not settled yet.  Anything that needs the samples themselves (turning
     the summary into an array, e.g. an automatic stopping rule) raises a
-    :class:`~resdenoise.errors.WholeSignalNeeded` (a ParameterError) that
-    says so.
+    :class:`~resdenoise.errors.WholeSignalNeeded` (a ParameterError) saying so.
 
     Its noise estimate is :func:`resdenoise.noise.estimate_noise` of the
     whole signal, bit for bit (:class:`resdenoise.selection.NoiseSelect`).
