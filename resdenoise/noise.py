@@ -65,7 +65,7 @@ import numpy as np
 
 from .errors import ParameterError
 from .median import quantile_from, quantile_ranks
-from .nugget import Z, nugget_noise
+from .nugget import MIN_SAMPLES, Z, nugget_noise
 from .wavelet import estimate_noise as mad_haar_noise
 
 __all__ = [
@@ -458,6 +458,8 @@ RATIO_SPREAD = 1.7
 RATIO_Z = 3.0
 #: The estimator's name when the check corrected a channel.
 EXTRAPOLATED = "quiet-windows, extrapolated over difference orders 3 and 8"
+#: Fewest samples with an interval (the variogram's nugget reads them: it can bound it).
+NUGGET_SAMPLES = MIN_SAMPLES
 #: The low end of the level's interval: ``s3 / r^LOW_ORDER_STEPS`` (``r = s3 / s8``), the
 #: extrapolation over difference orders one step beyond the level's ``s3 / r^2``.
 LOW_ORDER_STEPS = 3
@@ -481,8 +483,13 @@ def search_noise(u, nugget: bool = True) -> NoiseLevel:
 
     The level is an interval, not a point: :attr:`NoiseLevel.low` is its low
     end, ``s3 / r^3`` (:data:`LOW_ORDER_STEPS`; the level itself where
-    ``r <= 1``), or, where the variogram's nugget set the level (its upper
-    bound), the nugget itself.  The searches choose with the level and
+    ``r <= 1``), at least the nugget's lower bound where the nugget is
+    identified, or, where the variogram's nugget set the level (its upper
+    bound), the nugget itself.  Under :data:`NUGGET_SAMPLES` samples (no
+    nugget to bound it) the level is a point: the ratio's own noise
+    (``RATIO_SPREAD / sqrt(n)``, 0.13 at 160 samples) put the low end of a
+    piecewise-constant trace at 0.73x the true level, and the search kept
+    the input where smoothing cut the MSE 10x.  The searches choose with the level and
     require a gain at the low end too
     (:func:`resdenoise.automatic.do_no_harm`).  Measured on white noise
     (level / true sigma, ``benchmarks/bench_classes.py``): sunspots at 5 %
@@ -503,8 +510,10 @@ def search_noise(u, nugget: bool = True) -> NoiseLevel:
     off = ratio > 1.0 + RATIO_Z * RATIO_SPREAD / math.sqrt(n)
     sigma = np.where(off, plain / ratio**2, plain)
     names = [EXTRAPOLATED if o else name for o in off]
-    low = np.minimum(sigma, plain / np.maximum(ratio, 1.0) ** LOW_ORDER_STEPS)
+    low = sigma
     if nugget:
+        if n >= NUGGET_SAMPLES:  # where an identified nugget can bound it (a point else)
+            low = np.minimum(sigma, plain / np.maximum(ratio, 1.0) ** LOW_ORDER_STEPS)
         sigma, low = _checked_by_nugget(u2, sigma, names, low)
     if names == [name] * len(names):
         return NoiseLevel(sigma, name, low=low)
