@@ -108,8 +108,9 @@ choice that gained is kept back where the low end reads below the truth
 (``bench_classes``: sunspots at 30 % +1.9 dB -> the input, El Nino at 30 %
 -0.3 dB, HeaviSine and co2 in pink noise -0.8 and -0.3 dB; fresh: quarterly
 unemployment at 30 % +4.7 dB -> the input, two walks at 30 % -0.8 and -1.8 dB);
-speech, music, sensor and Donoho-Johnstone fresh cases unchanged.  Not caught: a rough component whose content at the sampling rate
-is itself white-like (music over an AR(1) background; a series white at its
+speech, music, sensor and Donoho-Johnstone fresh cases unchanged.  Not
+caught: a rough component whose content at the sampling rate is itself
+white-like (music over an AR(1) background; a series white at its
 sampling rate such as quarterly inflation): every difference order reads it
 as noise, so the interval does not reach down to the true level.
 """
