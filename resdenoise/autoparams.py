@@ -76,7 +76,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from . import stability
-from .engine import _kernels, backend_for, run_blocks
+from .engine import (
+    COMPILED_TILE_VALUES,
+    MIN_WORK_PER_THREAD,
+    InPlaceRun,
+    _kernels,
+    backend_for,
+    run_blocks,
+)
 from .errors import ParameterError
 from .noise import resolve_sigma
 from .nonlinearities import Nonlinearity, get_nonlinearity
@@ -306,28 +313,52 @@ CHANNEL_GROUP = 4
 GROUP_BLOCKS = 16
 
 
+#: A stack of at most this many values runs as one tile (the engine would cut a
+#: compiled run of more than 16384 values into tiles with halos, for the cache and the
+#: threads; a search's short runs of a few windows fit the cache and get one thread).
+UNTILED_VALUES = 1 << 16
+
+
 class _Stack:
     """The search's stack (n, channels) advanced by the engine from checkpoint to
     checkpoint, in place: in groups of :data:`CHANNEL_GROUP` channels where that is
     faster (:data:`GROUP_BLOCKS`), copied out of the stack and back.  The channels
     do not interact, so the numbers are those of one run of the whole stack;
-    ``stack`` itself is not modified."""
+    ``stack`` itself is not modified unless ``own`` (the caller's to give away).
 
-    def __init__(self, stack: np.ndarray, phi, tau: float, h: float):
+    An array of at most :data:`COMPILED_TILE_VALUES` (one tile of the engine's
+    own), or of at most :data:`UNTILED_VALUES` with a run too short for a second
+    thread, runs through one :class:`~resdenoise.engine.InPlaceRun` kept for the
+    search: one tile, one thread, no set-up per checkpoint (the same numbers)."""
+
+    def __init__(self, stack: np.ndarray, phi, tau: float, h: float, own: bool = False):
         self.phi, self.tau, self.h = phi, tau, h
-        self.u = np.array(stack)
+        own = own and stack.dtype == np.float64 and stack.flags.c_contiguous
+        self.u = stack if own and stack.flags.writeable else np.array(stack, dtype=float)
         c = stack.shape[1]
         wide = c > CHANNEL_GROUP and backend_for(phi) == "compiled"
         self.cuts = list(range(0, c, CHANNEL_GROUP)) if wide else []
         self.groups = [np.empty((len(stack), min(CHANNEL_GROUP, c - i))) for i in self.cuts]
+        self.runs: dict = {}  # InPlaceRun by shape, made when first needed
+
+    def _run(self, u: np.ndarray, blocks: int) -> None:
+        small = u.size <= COMPILED_TILE_VALUES
+        if small or (u.size <= UNTILED_VALUES and u.size * blocks < MIN_WORK_PER_THREAD):
+            run = self.runs.get(u.shape)
+            if run is None:
+                run = self.runs[u.shape] = InPlaceRun(self.phi, self.tau, self.h, u.shape)
+            run(u, blocks)
+        else:
+            run_blocks(u, self.phi, self.tau, blocks, self.h, out=u)
 
     def advance(self, blocks: int) -> np.ndarray:
         """Run ``blocks`` more blocks; the whole stack after them."""
         if not self.groups or blocks < GROUP_BLOCKS:
-            return run_blocks(self.u, self.phi, self.tau, blocks, self.h, out=self.u)
+            self._run(self.u, blocks)
+            return self.u
         for i, g in zip(self.cuts, self.groups, strict=True):
             np.copyto(g, self.u[:, i : i + g.shape[1]])
-            run_blocks(g, self.phi, self.tau, blocks, self.h, out=g)
+            self._run(g, blocks)
         return np.concatenate(self.groups, axis=1, out=self.u)
 
 
@@ -359,6 +390,7 @@ def choose_steps(
     weights=None,
     checkpoints=None,
     keep: bool = False,
+    probe: tuple | None = None,
 ) -> StoppingChoice:
     """Choose the number of blocks ``m >= 0`` by a data-driven stopping rule.
 
@@ -399,6 +431,10 @@ def choose_steps(
         rule: the whole signal's SURE around a windowed search's choice.
     keep : bool
         Keep the filtered signal at the best block count (``output``).
+    probe : tuple, optional
+        ``sure`` only: ``(b, eps, stack)`` of :func:`sure_stack` for ``f`` and
+        ``sigma``, where the caller made it already (the candidates of a lambda
+        search share one); it is not modified.
 
     Returns
     -------
@@ -428,8 +464,9 @@ def choose_steps(
     n, c = f2.shape
     sigma = resolve_sigma(f2, sigma, search=True).sigma
 
+    own = probe is None  # a stack made here is the search's to run in place
     if rule == "sure":
-        b, eps, stack = sure_stack(f2, sigma)
+        b, eps, stack = sure_stack(f2, sigma) if own else probe
     elif rule == "noise2self":
         sets = min(MASK_SETS, n)
         stack = np.concatenate([masked_copy(f2, j, sets) for j in range(sets)], axis=1)
@@ -468,7 +505,7 @@ def choose_steps(
     blocks: list[int] = [0] if rule == "sure" else []
     values: list[float] = [criterion(stack)] if rule == "sure" else []
     best_k, best = (0, values[0]) if values else (1, math.inf)
-    running, done = _Stack(stack, phi, tau, h), 0
+    running, done = _Stack(stack, phi, tau, h, own=own and stack is not f2), 0
     asked, kept = horizon, None
     budget = EXHAUSTIVE_BUDGET if backend_for(phi) == "compiled" else EXHAUSTIVE_BUDGET >> 4
     exhaustive = stack.size * int(max_blocks) <= budget
@@ -766,6 +803,12 @@ def choose_parameters(
         extra = {"core": (halo, length - halo), "weights": weights}
         extra["horizon"] = WINDOW_HORIZON
         sigma = np.tile(sigma, len(starts))
+    probe = None
+    if rule == "sure" and len(lams) > 1:  # every candidate's probe is the same: made once
+        s2 = np.asarray(searched, dtype=float)
+        s2 = s2.reshape(s2.shape[0], -1)
+        sigma = resolve_sigma(s2, sigma).sigma
+        probe = sure_stack(s2, sigma)
     for i, value in enumerate(lams):
         if left < 1:
             break
@@ -776,8 +819,9 @@ def choose_parameters(
             phase = "search" if len(lams) == 1 else f"search {i + 1}/{len(lams)}"
             report = lambda k, end, phase=phase: progress(phase, k, end)  # noqa: E731
         choice = choose_steps(
-            searched, nl.phi, step, h, rule, min(cap, left), sigma, progress=report, **extra
-        )
+            searched, nl.phi, step, h, rule, min(cap, left), sigma, progress=report,
+            probe=probe, **extra,
+        )  # fmt: skip
         left -= choice.blocks[-1]
         candidates.append(
             {

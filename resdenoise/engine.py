@@ -52,6 +52,7 @@ __all__ = [
     "diffusion_block",
     "run_blocks",
     "run_strided",
+    "InPlaceRun",
     "backend_for",
     "compiled_instruction_set",
     "BACKENDS",
@@ -237,6 +238,40 @@ def run_blocks(
         sweep = min(sweep, int(np.diff(bounds).min()))
         _run_tiled(u, step, n_blocks, bounds, sweep, threads, callback, every, f, fresh)
     return u
+
+
+class InPlaceRun:
+    """``run(u, blocks)``: diffusion blocks on ``u`` in place, as one tile on one thread.
+
+    The numbers of :func:`run_blocks` (which do not depend on its tiles or
+    threads), without its checks and set-up on every call: for a search's many
+    short runs of one small float64 array of ``shape`` between its checkpoints
+    (:mod:`resdenoise.autoparams`), where that set-up costs as much as a few blocks.
+    """
+
+    def __init__(self, phi, tau: float, h: float, shape: tuple):
+        if not (tau > 0 and h > 0):
+            raise ValueError(f"tau and h must be > 0, got tau={tau!r}, h={h!r}")
+        self.shape = tuple(shape)
+        if len(self.shape) not in (1, 2) or self.shape[0] < 2:
+            raise ValueError(f"shape must be (n,) or (n, channels), n >= 2; got {self.shape}")
+        self.step = _Stepper(phi, np.dtype(np.float64), tau, h)
+        self.ws = self.step.workspace(self.shape[0], self.shape[1:])
+
+    def __call__(self, u: np.ndarray, blocks: int) -> np.ndarray:
+        if not (
+            isinstance(u, np.ndarray)
+            and u.shape == self.shape
+            and u.dtype == np.float64
+            and u.flags.c_contiguous
+            and u.flags.writeable
+        ):
+            raise ValueError(
+                f"u must be a writeable C-contiguous float64 array of shape {self.shape}"
+            )
+        if blocks > 0:
+            self.step.run(u, int(blocks), self.ws)
+        return u
 
 
 def run_strided(
