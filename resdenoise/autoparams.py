@@ -227,42 +227,69 @@ def sure_parts(f2, u, b, eps, sigma, bounds, groups: int = 1) -> np.ndarray:
     groups side by side (the windows of a windowed search), each summed apart,
     so that there are ``groups x chunks`` parts (the chunks of group 0 first).
     """
-    c = f2.shape[1]
-    w = 2.0 * sigma**2 / eps
-    parts = np.empty((len(bounds) - 1, groups) if groups > 1 else len(bounds) - 1)
-    first = 0
-    kernels = _compiled_sums(f2, u, b, w, groups)
-    if kernels is not None:  # the same numbers in one pass, without temporaries
-        edges = np.ascontiguousarray(bounds, dtype=np.int64)
-        kernels.sure_sums(f2, u, b, np.ascontiguousarray(w, dtype=float), edges, groups, parts)
-        first = len(parts)
-    while first < len(parts):  # whole chunks, about PIECE rows at a time
-        last = first + 1
-        while last < len(parts) and bounds[last + 1] - bounds[first] <= PIECE:
-            last += 1
-        lo, hi = bounds[first], bounds[last]
-        uf = u[lo:hi, :c]
-        r = f2[lo:hi] - uf
-        d = u[lo:hi, c:] - uf  # the probe's change
-        d *= b[lo:hi]
-        d *= w
-        r *= r
-        r += d
+    return _SureParts(f2, b, eps, sigma, bounds, groups)(u)
+
+
+class _SureParts:
+    """:func:`sure_parts` of one search: its constants (the probe's weights, the
+    chunks' edges and shares of ``-sigma^2``, whether the compiled sums take the
+    arrays) made once, then ``parts(u)`` at each checkpoint; the same numbers."""
+
+    def __init__(self, f2, b, eps, sigma, bounds, groups: int = 1):
+        self.f2, self.b, self.bounds, self.groups = f2, b, bounds, groups
+        self.w = 2.0 * sigma**2 / eps
+        self.shape = (len(bounds) - 1, groups) if groups > 1 else len(bounds) - 1
+        self.kernels = _compiled_sums(f2, None, b, self.w, groups)
+        if self.kernels is not None:
+            self.edges = np.ascontiguousarray(bounds, dtype=np.int64)
+            self.wc = np.ascontiguousarray(self.w, dtype=float)
+        self.span = bounds[-1] - bounds[0]
         if groups > 1:
-            rows = r.reshape(len(r), groups, -1).sum(axis=2)
+            self.share = (np.sum(sigma**2) / groups * np.diff(bounds))[:, None]
         else:
-            rows = r[:, 0] if c == 1 else r.sum(axis=1)
-        parts[first:last] = np.add.reduceat(rows, bounds[first:last] - lo, axis=0)
-        first = last
-    if groups > 1:
-        share = np.sum(sigma**2) / groups * np.diff(bounds)
-        return ((parts - share[:, None]) / (bounds[-1] - bounds[0])).T.ravel()
-    return (parts - np.sum(sigma**2) * np.diff(bounds)) / (bounds[-1] - bounds[0])
+            self.share = np.sum(sigma**2) * np.diff(bounds)
+
+    def __call__(self, u) -> np.ndarray:
+        f2, b, w, bounds, groups = self.f2, self.b, self.w, self.bounds, self.groups
+        c = f2.shape[1]
+        parts = np.empty(self.shape)
+        first = 0
+        compiled = (
+            self.kernels is not None
+            and u.shape == (f2.shape[0], 2 * c)
+            and u.dtype == np.float64
+            and u.flags.c_contiguous
+        )
+        if compiled:  # the same numbers in one pass, without temporaries
+            self.kernels.sure_sums(f2, u, b, self.wc, self.edges, groups, parts)
+            first = len(parts)
+        while first < len(parts):  # whole chunks, about PIECE rows at a time
+            last = first + 1
+            while last < len(parts) and bounds[last + 1] - bounds[first] <= PIECE:
+                last += 1
+            lo, hi = bounds[first], bounds[last]
+            uf = u[lo:hi, :c]
+            r = f2[lo:hi] - uf
+            d = u[lo:hi, c:] - uf  # the probe's change
+            d *= b[lo:hi]
+            d *= w
+            r *= r
+            r += d
+            if groups > 1:
+                rows = r.reshape(len(r), groups, -1).sum(axis=2)
+            else:
+                rows = r[:, 0] if c == 1 else r.sum(axis=1)
+            parts[first:last] = np.add.reduceat(rows, bounds[first:last] - lo, axis=0)
+            first = last
+        if groups > 1:
+            return ((parts - self.share) / self.span).T.ravel()
+        return (parts - self.share) / self.span
 
 
 def _compiled_sums(f2, u, b, w, groups: int):
     """The compiled module when its ``sure_sums`` takes these arrays (C-contiguous
-    float64, fewer than 8 channels per group), else None: NumPy's loop below."""
+    float64, fewer than 8 channels per group; ``u`` None: checked at each call),
+    else None: NumPy's loop of :class:`_SureParts`."""
     kernels = _kernels()
     c = f2.shape[1]
     fits = (
@@ -271,9 +298,10 @@ def _compiled_sums(f2, u, b, w, groups: int):
         and c % groups == 0
         and c // groups < 8
         and np.shape(w) == (c,)
-        and u.shape == (f2.shape[0], 2 * c)
+        and (u is None or u.shape == (f2.shape[0], 2 * c))
         and b.shape == f2.shape
-        and all(a.dtype == np.float64 and a.flags.c_contiguous for a in (f2, u, b))
+        and all(a.dtype == np.float64 and a.flags.c_contiguous for a in (f2, b))
+        and (u is None or (u.dtype == np.float64 and u.flags.c_contiguous))
     )
     return kernels if fits else None
 
@@ -478,11 +506,15 @@ def choose_steps(
     bounds = lo + chunk_bounds(hi - lo, max(2, SE_CHUNKS // windows))
     parts: list[np.ndarray] = []  # SURE's per-chunk contributions at each checkpoint
 
+    if rule == "sure":
+        sums = _SureParts(f2, b, eps, sigma, bounds, windows)
+        weighted = None if windows == 1 else np.asarray(weights)[:, None]
+
     def criterion(u: np.ndarray) -> float:
         if rule == "sure":
-            part = sure_parts(f2, u, b, eps, sigma, bounds, windows)
-            if windows > 1:  # each window's parts by its weight
-                part = (part.reshape(windows, -1) * np.asarray(weights)[:, None]).ravel()
+            part = sums(u)
+            if weighted is not None:  # each window's parts by its weight
+                part = (part.reshape(windows, -1) * weighted).ravel()
             parts.append(part)
             return float(np.sum(parts[-1]))
         if rule == "noise2self":
