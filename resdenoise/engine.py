@@ -259,13 +259,7 @@ class InPlaceRun:
         self.ws = self.step.workspace(self.shape[0], self.shape[1:])
 
     def __call__(self, u: np.ndarray, blocks: int) -> np.ndarray:
-        if not (
-            isinstance(u, np.ndarray)
-            and u.shape == self.shape
-            and u.dtype == np.float64
-            and u.flags.c_contiguous
-            and u.flags.writeable
-        ):
+        if not _writeable_like(u, self.shape, np.float64):
             raise ValueError(
                 f"u must be a writeable C-contiguous float64 array of shape {self.shape}"
             )
@@ -307,15 +301,20 @@ def run_strided(
     return out.reshape(shape)
 
 
+def _writeable_like(a, shape: tuple, dtype) -> bool:
+    """True when ``a`` is a writeable C-contiguous array of this shape and dtype."""
+    return (
+        isinstance(a, np.ndarray)
+        and a.shape == shape
+        and a.dtype == dtype
+        and a.flags.c_contiguous
+        and a.flags.writeable
+    )
+
+
 def _checked_out(out, f: np.ndarray) -> np.ndarray:
     """``out`` if it can take the result for f, else ValueError."""
-    if not (
-        isinstance(out, np.ndarray)
-        and out.shape == f.shape
-        and out.dtype == f.dtype
-        and out.flags.c_contiguous
-        and out.flags.writeable
-    ):
+    if not _writeable_like(out, f.shape, f.dtype):
         raise ValueError(
             f"out must be a writeable C-contiguous {f.dtype} array of shape {f.shape}, got "
             + (f"{out.dtype} {out.shape}" if isinstance(out, np.ndarray) else type(out).__name__)
