@@ -5,7 +5,8 @@ median of the rounds is printed), so that a busy machine slows all of them
 alike: read the ratios, not the seconds.
 
 1. **A large file**: a float32 stereo WAV (``RESDENOISE_E2E_MIB``, default 512 MiB)
-   filtered with 10 and 100 Perona-Malik blocks, against ``cat`` (a copy),
+   filtered with 10 and 100 Perona-Malik blocks (and 10 with ``--dtype float32``, the
+   fast path for float32 audio), against ``cat`` (a copy),
    a soundfile read-write copy in Python (blocks of 2^18 frames) and
    ``sox IN OUT lowpass 3000``; also the engine alone on it (timed on a
    slice, scaled to the file), and every command's peak memory.
@@ -153,9 +154,10 @@ def table(results: dict, base: str) -> None:
         )
 
 
-def engine_alone(path: str, blocks: int) -> float:
-    """Seconds of the engine alone on the whole file, as the command runs it (float64,
-    default threads, lambda from the noise): timed on a slice of 2^21 frames, scaled."""
+def engine_alone(path: str, blocks: int, dtype: str = "float64") -> float:
+    """Seconds of the engine alone on the whole file, as the command runs it (in
+    ``dtype``, default threads, lambda from the noise): timed on a slice of 2^21
+    frames, scaled."""
     import soundfile
 
     from resdenoise.pipeline import planner
@@ -164,6 +166,7 @@ def engine_alone(path: str, blocks: int) -> float:
     frames = min(info.frames, 1 << 21)
     u, _ = soundfile.read(path, frames=frames, dtype="float64")
     plan, _ = planner("diffuse", "perona-malik", steps=blocks)(u)
+    u = u.astype(dtype)
     plan.run(u)  # warm
     start = time.perf_counter()
     plan.run(u)
@@ -185,15 +188,16 @@ def large_file(work: str, sox_missing: str | None) -> None:
     }
     if sox_missing is None:
         commands["sox lowpass 3000"] = lambda: run(["sox", "-V1", src, out, "lowpass", "3000"])
-    for m in (10, 100):
-        commands[f"resdenoise perona-malik {m} steps"] = lambda m=m: run(
-            [*RESDENOISE, *PM, "--steps", str(m), src, "-o", out]
-        )
-    if BEFORE:  # the same command on another checkout, in the same rounds
+    f32 = ["--dtype", "float32"]  # the fast path a user of float32 audio chooses
+    runs = {f"perona-malik {m} steps": [*PM, "--steps", str(m)] for m in (10, 100)}
+    runs["perona-malik 10 steps float32"] = [*PM, "--steps", "10", *f32]
+    for name, args in runs.items():
+        commands[f"resdenoise {name}"] = lambda args=args: run([*RESDENOISE, *args, src, "-o", out])
+    if BEFORE:  # the same commands on another checkout, in the same rounds
         env = {**os.environ, "PYTHONPATH": BEFORE}
-        for m in (10, 100):
-            commands[f"before: perona-malik {m} steps"] = lambda m=m: run(
-                [*RESDENOISE, *PM, "--steps", str(m), src, "-o", out], env=env
+        for name, args in runs.items():
+            commands[f"before: {name}"] = lambda args=args: run(
+                [*RESDENOISE, *args, src, "-o", out], env=env
             )
 
     def clean(_name=None) -> None:
@@ -205,21 +209,25 @@ def large_file(work: str, sox_missing: str | None) -> None:
     table(results, "cat")
     if sox_missing is not None:
         print(f"  sox skipped: {sox_missing}")
-    engine = {m: engine_alone(src, m) for m in (10, 100)}
+    engine = {
+        "perona-malik 10 steps": engine_alone(src, 10),
+        "perona-malik 100 steps": engine_alone(src, 100),
+        "perona-malik 10 steps float32": engine_alone(src, 10, "float32"),
+    }
     copy = results["soundfile copy (Python)"][0]
-    for m in (10, 100):
-        ours = results[f"resdenoise perona-malik {m} steps"][0]
-        print(f"  {m} steps: engine alone (scaled from a slice) {engine[m]:.2f} s")
-        print(f"    vs soundfile copy + engine alone: {verdict(ours / (copy + engine[m]), 1.3)}")
-        if sox_missing is None and m == 10:
-            print(
-                f"    vs sox lowpass 3000:              {verdict(ours / results['sox lowpass 3000'][0], 1.5)}"
-            )  # noqa: E501
+    for name, alone in engine.items():
+        ours = results[f"resdenoise {name}"][0]
+        print(f"  {name}: engine alone (scaled from a slice) {alone:.2f} s")
+        print(f"    vs soundfile copy + engine alone: {verdict(ours / (copy + alone), 1.3)}")
+        if sox_missing is None and "10 steps" in name:
+            sox = results["sox lowpass 3000"][0]
+            print(f"    vs sox lowpass 3000:              {verdict(ours / sox, 1.5)}")
         if BEFORE:
-            was = results[f"before: perona-malik {m} steps"][0]
+            was = results[f"before: {name}"][0]
+            cpu = CPU[f"resdenoise {name}"] / CPU[f"before: {name}"]
             print(f"    before ({BEFORE}): vs soundfile copy + engine alone "
-                  f"{was / (copy + engine[m]):.2f}x; after / before: wall {ours / was:.2f}x, "
-                  f"CPU {CPU[f'resdenoise perona-malik {m} steps'] / CPU[f'before: perona-malik {m} steps']:.2f}x")  # fmt: skip
+                  f"{was / (copy + alone):.2f}x; after / before: wall {ours / was:.2f}x, "
+                  f"CPU {cpu:.2f}x")  # fmt: skip
     os.unlink(src)
 
 

@@ -5,14 +5,16 @@ Writes float32 stereo WAV files of growing size (default 16, 64, 256 and
 each with ``resdenoise diffuse`` in a child process and reads the child's
 peak resident memory (``ru_maxrss`` from ``os.wait4``).  Three ways:
 
-* ``default``  : the command line as it is (files over 64 MiB are streamed);
+* ``default``  : the command line as it is (``-q``: files over 8 MiB are streamed);
 * ``streamed`` : ``--chunk-size 262144`` forced at every size;
 * ``whole``    : ``--chunk-size 0`` (the whole file in memory), up to 256 MiB;
 * ``stdin``    : ``cat FILE | resdenoise diffuse -`` (a pipe: spooled, then as a file).
 
 First (``--threshold ROUNDS``, 0 skips it) the two sides of the streaming
-threshold side by side: a 63 MiB file read whole and a 65 MiB file streamed,
-CPU seconds and peak MiB, and their ratio per MiB (1: no step).
+thresholds side by side: under ``-q`` (no report) a 7 MiB file read whole and
+a 9 MiB file streamed (and 4 and 16 MiB beside them), with ``--report`` 63 MiB
+whole and 65 MiB streamed; CPU seconds and peak MiB, and the ratios per MiB
+(1: no step).
 
 Streamed, the peak must not grow with the file: the script prints the
 ratio of the largest to the smallest streamed peak.  The files are deleted
@@ -87,36 +89,50 @@ def usage_of(args: list[str], stdin_from: str | None = None) -> tuple[float, flo
 
 
 def threshold_step(work: str, rounds: int) -> None:
-    """The two sides of the streaming threshold (64 MiB), side by side in interleaved
-    rounds: a 63 MiB file read whole against a 65 MiB file streamed, by default
-    (``-q``) and with a JSON report; CPU seconds (user + system) and peak MiB,
-    medians, and their ratios (CPU per MiB of input; 1: no step at the threshold)."""
-    sizes = {"63 MiB whole": 63, "65 MiB streamed": 65}
+    """The two sides of each streaming threshold, side by side in interleaved rounds:
+    under ``-q`` (nothing reads the report) files over 8 MiB are streamed, with a
+    report files over 64 MiB; a file 1 MiB under the threshold (read whole) against
+    one 1 MiB over it (streamed), and beside them a few sizes around the ``-q``
+    threshold.  CPU seconds (user + system) and peak MiB, medians, and the ratios
+    across each threshold (CPU per MiB of input; 1: no step)."""
+    from resdenoise.pipeline import QUIET_STREAM_THRESHOLD, STREAM_THRESHOLD
+
+    quiet, loud = QUIET_STREAM_THRESHOLD >> 20, STREAM_THRESHOLD >> 20
+    report = ["--report", os.path.join(work, "r.json")]
+    modes = {
+        "-q": ([], (quiet - 4, quiet - 1, quiet + 1, quiet + 8)),
+        "--report": (report, (loud - 1, loud + 1)),
+    }
     files = {}
-    for name, mib in sizes.items():
-        files[name] = os.path.join(work, f"in_{mib}.wav")
-        write_wav(files[name], mib)
+    for _, sizes in modes.values():
+        for mib in sizes:
+            files[mib] = os.path.join(work, f"in_{mib}.wav")
+            write_wav(files[mib], mib)
     out = os.path.join(work, "out.wav")
-    modes = {"-q": [], "--report": ["--report", os.path.join(work, "r.json")]}
-    got: dict = {(n, m): [] for n in sizes for m in modes}
+    got: dict = {(mode, mib): [] for mode, (_, sizes) in modes.items() for mib in sizes}
     for _ in range(rounds):
-        for mode, extra in modes.items():
-            for name in sizes:
-                peak, _, cpu, code = usage_of([*FILTER, files[name], "-o", out, *extra])
+        for mode, (extra, sizes) in modes.items():
+            for mib in sizes:
+                peak, _, cpu, code = usage_of([*FILTER, files[mib], "-o", out, *extra])
                 if code != 0:
-                    raise SystemExit(f"{name} {mode}: exit {code}")
-                got[name, mode].append((cpu, peak))
-    print(f"streaming threshold, {' '.join(FILTER)}, medians of {rounds} interleaved rounds")
-    print(f"{'':>16} {'mode':>9} | {'CPU s':>6} {'peak MiB':>9}")
-    for mode in modes:
+                    raise SystemExit(f"{mib} MiB {mode}: exit {code}")
+                got[mode, mib].append((cpu, peak))
+    print(f"streaming thresholds, {' '.join(FILTER)}, medians of {rounds} interleaved rounds")
+    print(f"  under -q: files over {quiet} MiB are streamed; with --report: over {loud} MiB")
+    print(f"{'file':>18} {'mode':>9} | {'CPU s':>6} {'s/MiB':>6} {'peak MiB':>9}")
+    for mode, (_, sizes) in modes.items():
+        limit = quiet if mode == "-q" else loud
         per = {}
-        for name, mib in sizes.items():
-            cpu = float(np.median([c for c, _ in got[name, mode]]))
-            peak = float(np.median([p for _, p in got[name, mode]]))
-            per[name] = (cpu / mib, peak)
-            print(f"{name:>16} {mode:>9} | {cpu:6.2f} {peak:9.0f}")
-        (c63, p63), (c65, p65) = per.values()
-        print(f"{'ratio 63 / 65':>16} {mode:>9} | {c63 / c65:6.2f} {p63 / p65:9.2f}")
+        for mib in sizes:
+            cpu = float(np.median([c for c, _ in got[mode, mib]]))
+            peak = float(np.median([p for _, p in got[mode, mib]]))
+            per[mib] = (cpu / mib, peak)
+            name = f"{mib} MiB {'streamed' if mib > limit else 'whole'}"
+            print(f"{name:>18} {mode:>9} | {cpu:6.3f} {cpu / mib:6.3f} {peak:9.0f}")
+        (c0, p0), (c1, p1) = per[limit - 1], per[limit + 1]
+        print(
+            f"{f'ratio {limit - 1} / {limit + 1}':>18} {mode:>9} | {'':>6} {c0 / c1:6.2f} {p0 / p1:9.2f}"
+        )
 
 
 def main() -> None:
@@ -129,7 +145,7 @@ def main() -> None:
         type=int,
         default=3,
         metavar="ROUNDS",
-        help="rounds of the 63 MiB (whole) against 65 MiB (streamed) comparison; 0: none",
+        help="rounds of the comparisons across the streaming thresholds; 0: none",
     )
     opts = parser.parse_args()
     sizes = [int(s) for s in opts.sizes.split(",")]

@@ -1170,23 +1170,30 @@ PyDoc_STRVAR(energies_doc,
 "\n"
 "Mean squares of the normalised third differences\n"
 "((x[i+3] - x[i]) + 3 (x[i+1] - x[i+2])) / sqrt(20) of column `column` of the\n"
-"C-contiguous float64 buffer x (rows x channels) in consecutive windows of 32\n"
-"samples, into the float64 buffer out (one per window: len(out) windows).\n"
-"The operations of noise.window_energies in its order, the 32 squares summed\n"
+"C-contiguous float64 or float32 buffer x (rows x channels) in consecutive\n"
+"windows of 32 samples, into the float64 buffer out (one per window: len(out)\n"
+"windows).  The operations of noise.window_energies in its order, in float64\n"
+"(float32 values widened, exactly, as they are read), the 32 squares summed\n"
 "as NumPy's pairwise sum adds 32 contiguous values (eight running sums, then\n"
 "a tree): the same bits.  Releases the GIL.");
 
 #define EW 32 /* noise.WINDOW */
+#define EW_ROWS_C 16 /* energies32f widens whole rows of up to this many columns */
 
-/* A buffer format of native float64 ("d", or spelt with this machine's byte order). */
-static int is_f64(const char *f)
+/* A buffer format of the native type `code` ("d", "f"; or spelt with this machine's
+   byte order). */
+static int is_native(const char *f, const char *code)
 {
     const uint16_t one = 1;
     const char native = *(const char *)&one ? '<' : '>';
     if (f[0] == '@' || f[0] == '=' || f[0] == native)
         f++;
-    return strcmp(f, "d") == 0;
+    return strcmp(f, code) == 0;
 }
+
+static int is_f64(const char *f) { return is_native(f, "d"); }
+
+static int is_f32(const char *f) { return is_native(f, "f"); }
 
 /* A C-contiguous buffer of native float64 (shape included), or -1 with an exception
    set ("<what> must hold float64" for another format) and nothing held. */
@@ -1226,21 +1233,48 @@ static RD_INLINE inline double leaf_sum(const double *v, Py_ssize_t n)
     return res;
 }
 
+static RD_INLINE inline double window_energy(const double *p, Py_ssize_t C, double s20)
+{
+    double d[EW];
+    for (int j = 0; j < EW; j++) {
+        double a = p[(j + 3) * C] - p[j * C];
+        double t = p[(j + 1) * C] - p[(j + 2) * C];
+        t = 3.0 * t;
+        a = a + t;
+        a = a / s20;
+        d[j] = a * a;
+    }
+    return leaf_sum(d, EW) / EW;
+}
+
 static RD_CLONES void energies32(const double *x, Py_ssize_t C, Py_ssize_t k, double *out)
 {
     const double s20 = sqrt(20.0);
-    for (Py_ssize_t w = 0; w < k; w++) {
-        const double *p = x + w * EW * C;
-        double d[EW];
-        for (int j = 0; j < EW; j++) {
-            double a = p[(j + 3) * C] - p[j * C];
-            double t = p[(j + 1) * C] - p[(j + 2) * C];
-            t = 3.0 * t;
-            a = a + t;
-            a = a / s20;
-            d[j] = a * a;
+    for (Py_ssize_t w = 0; w < k; w++)
+        out[w] = window_energy(x + w * EW * C, C, s20);
+}
+
+/* energies32 of float32 values (x: column c of C): each window's rows widened first (in
+   one contiguous conversion, in the cache), then the float64 arithmetic of their
+   widened copy: the same bits */
+static RD_CLONES void energies32f(const float *x, Py_ssize_t C, Py_ssize_t c, Py_ssize_t k,
+                                  double *out)
+{
+    const double s20 = sqrt(20.0);
+    double v[(EW + 3) * EW_ROWS_C];
+    if (C > EW_ROWS_C) { /* wide rows: the column's values only */
+        for (Py_ssize_t w = 0; w < k; w++) {
+            for (int j = 0; j < EW + 3; j++)
+                v[j] = x[(w * EW + j) * C + c];
+            out[w] = window_energy(v, 1, s20);
         }
-        out[w] = leaf_sum(d, EW) / EW;
+        return;
+    }
+    for (Py_ssize_t w = 0; w < k; w++) {
+        const float *p = x + w * EW * C;
+        for (Py_ssize_t i = 0; i < (EW + 3) * C; i++)
+            v[i] = p[i];
+        out[w] = window_energy(v + c, C, s20);
     }
 }
 
@@ -1258,13 +1292,19 @@ static PyObject *py_energies(PyObject *self, PyObject *args)
         PyBuffer_Release(&x);
         return NULL;
     }
-    Py_ssize_t rows = C > 0 ? x.len / 8 / C : 0, k = o.len / 8;
-    if (!is_f64(x.format) || !is_f64(o.format)) {
-        PyErr_SetString(PyExc_TypeError, "x and out must hold float64");
-    } else if (C < 1 || c < 0 || c >= C || x.len != rows * C * 8) {
+    const int f32 = is_f32(x.format);
+    const Py_ssize_t size = f32 ? 4 : 8;
+    Py_ssize_t rows = C > 0 ? x.len / size / C : 0, k = o.len / 8;
+    if (!(f32 || is_f64(x.format)) || !is_f64(o.format)) {
+        PyErr_SetString(PyExc_TypeError, "x must hold float64 or float32, out float64");
+    } else if (C < 1 || c < 0 || c >= C || x.len != rows * C * size) {
         PyErr_SetString(PyExc_ValueError, "column must be in [0, channels) of x's rows");
     } else if (k > 0 && (rows < 3 || k > (rows - 3) / EW)) {
         PyErr_SetString(PyExc_ValueError, "x holds fewer than len(out) windows");
+    } else if (f32) {
+        Py_BEGIN_ALLOW_THREADS
+        energies32f((const float *)x.buf, C, c, k, o.buf);
+        Py_END_ALLOW_THREADS
     } else {
         Py_BEGIN_ALLOW_THREADS
         energies32((const double *)x.buf + c, C, k, o.buf);
@@ -1319,9 +1359,15 @@ typedef struct {
    it only with -ffinite-math-only). */
 typedef double v4d __attribute__((vector_size(32)));
 typedef int64_t v4i __attribute__((vector_size(32)));
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8s __attribute__((vector_size(32)));
 static RD_INLINE inline v4d pick(v4i take_a, v4d a, v4d b)
 {
     return (v4d)((take_a & (v4i)a) | (~take_a & (v4i)b));
+}
+static RD_INLINE inline v8f pick8(v8s take_a, v8f a, v8f b)
+{
+    return (v8f)((take_a & (v8s)a) | (~take_a & (v8s)b));
 }
 #endif
 
@@ -1507,6 +1553,8 @@ static PyObject *py_stats(PyObject *self, PyObject *args)
 
 #define ALL_MAX_C 16 /* wider rows: column by column (column_stats) */
 
+static int check_rows(Py_buffer *view, Py_ssize_t min_c, Py_ssize_t *k, Py_ssize_t *C);
+
 /* get_f64 of a C-contiguous (k >= 1 rows) x (min_c <= C <= ALL_MAX_C) array, with its
    k and C; on a bad shape: ValueError, the buffer released, -1 */
 static int get_rows(PyObject *obj, Py_buffer *view, Py_ssize_t min_c, Py_ssize_t *k,
@@ -1514,6 +1562,27 @@ static int get_rows(PyObject *obj, Py_buffer *view, Py_ssize_t min_c, Py_ssize_t
 {
     if (get_f64(obj, view, "x") < 0)
         return -1;
+    return check_rows(view, min_c, k, C);
+}
+
+/* get_rows of float64 or float32 values (*f32 set for float32). */
+static int get_rows_either(PyObject *obj, Py_buffer *view, Py_ssize_t *k, Py_ssize_t *C,
+                           int *f32)
+{
+    if (PyObject_GetBuffer(obj, view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0)
+        return -1;
+    *f32 = is_f32(view->format);
+    if (!*f32 && !is_f64(view->format)) {
+        PyErr_SetString(PyExc_TypeError, "x must hold float64 or float32");
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return check_rows(view, 1, k, C);
+}
+
+/* The rows x columns shape of get_rows (the buffer released where it does not fit). */
+static int check_rows(Py_buffer *view, Py_ssize_t min_c, Py_ssize_t *k, Py_ssize_t *C)
+{
     *C = view->ndim == 2 ? view->shape[1] : 0;
     *k = view->ndim == 2 ? view->shape[0] : 0;
     if (*C < min_c || *C > ALL_MAX_C || *k < 1) {
@@ -1834,46 +1903,52 @@ static PyObject *py_sure(PyObject *self, PyObject *args)
 PyDoc_STRVAR(range_doc,
 "columns_range(x) -> tuple of (minimum, maximum, nan) per column\n"
 "\n"
-"The extremes of every column of x (k >= 1 rows x C <= 16 channels, float64,\n"
-"C-contiguous) in one walk over the rows as they lie in memory; nan: the column\n"
-"holds a NaN (its extremes are then those of the other values).  Releases the GIL.");
+"The extremes of every column of x (k >= 1 rows x C <= 16 channels, float64\n"
+"or float32, C-contiguous; as float64) in one walk over the rows as they lie\n"
+"in memory; nan: the column holds a NaN (its extremes are then those of the\n"
+"other values).  Releases the GIL.");
 
-static RD_CLONES void range_all(const double *x, Py_ssize_t k, Py_ssize_t C, double *lo,
-                                double *hi, int *nan)
-{
-    const Py_ssize_t L = 8 * C; /* lanes: element e of a group of 8 rows is column e % C */
-    double ls[8 * ALL_MAX_C], hs[8 * ALL_MAX_C];
-    int64_t bs[8 * ALL_MAX_C];
-    Py_ssize_t m = 0; /* the rows before m are in the lanes */
 #if defined(__GNUC__)
-    const Py_ssize_t V = 2 * C;
-    const v4d inf = {INFINITY, INFINITY, INFINITY, INFINITY};
-    v4d l[2 * ALL_MAX_C], h[2 * ALL_MAX_C];
-    v4i bad[2 * ALL_MAX_C];
-    m = k - k % 8;
-    for (Py_ssize_t v = 0; v < V; v++) {
-        l[v] = inf;
-        h[v] = -inf;
-        bad[v] = (v4i){0, 0, 0, 0};
-    }
-    for (Py_ssize_t g = 0; g < m * C; g += L)
-        for (Py_ssize_t v = 0; v < V; v++) {
-            v4d a;
-            memcpy(&a, x + g + 4 * v, sizeof a);
-            l[v] = pick(a < l[v], a, l[v]);
-            h[v] = pick(a > h[v], a, h[v]);
-            bad[v] |= (v4i)(a != a);
-        }
-    memcpy(ls, l, (size_t)L * sizeof(double));
-    memcpy(hs, h, (size_t)L * sizeof(double));
-    memcpy(bs, bad, (size_t)L * sizeof(int64_t));
-#else
+/* The lanes of a walk of columns_range over the first m rows of x (L = 8C values per
+   group of 8 rows, in vectors VT of W values, VI their masks): running extremes l, h
+   and NaN flags bad, per lane */
+#define RANGE_LANES(VT, VI, W, PICK)                                                       \
+    do {                                                                                   \
+        const Py_ssize_t V_ = L / (W);                                                     \
+        for (Py_ssize_t v = 0; v < V_; v++) {                                              \
+            l[v] = (VT){0} + INFINITY;                                                     \
+            h[v] = (VT){0} - INFINITY;                                                     \
+            bad[v] = (VI){0};                                                              \
+        }                                                                                  \
+        for (Py_ssize_t g = 0; g < m * C; g += L)                                          \
+            for (Py_ssize_t v = 0; v < V_; v++) {                                          \
+                VT a;                                                                      \
+                memcpy(&a, x + g + (W) * v, sizeof a);                                     \
+                l[v] = PICK(a < l[v], a, l[v]);                                            \
+                h[v] = PICK(a > h[v], a, h[v]);                                            \
+                bad[v] |= (VI)(a != a);                                                    \
+            }                                                                              \
+    } while (0)
+#endif
+
+/* Lanes of a walk of columns_range that holds no rows yet (without vectors). */
+static inline void lanes_empty(Py_ssize_t L, double *ls, double *hs, int64_t *bs)
+{
     for (Py_ssize_t e = 0; e < L; e++) {
         ls[e] = INFINITY;
         hs[e] = -INFINITY;
         bs[e] = 0;
     }
-#endif
+}
+
+/* The end of a walk of columns_range: each column's extremes and NaN flag from the
+   L = 8C lanes (element e of a group of 8 rows is column e % C) and the rows from m on
+   (x float32 where f32, widened as read: the same values); inlined with f32 a constant */
+static RD_INLINE inline void range_end(const void *x, int f32, Py_ssize_t m, Py_ssize_t k,
+                                       Py_ssize_t C, const double *ls, const double *hs,
+                                       const int64_t *bs, double *lo, double *hi, int *nan)
+{
+    const Py_ssize_t L = 8 * C;
     for (Py_ssize_t c = 0; c < C; c++) {
         double a = INFINITY, b = -INFINITY;
         int n = 0;
@@ -1883,7 +1958,7 @@ static RD_CLONES void range_all(const double *x, Py_ssize_t k, Py_ssize_t C, dou
             n |= bs[e] != 0;
         }
         for (Py_ssize_t j = m; j < k; j++) {
-            double v = x[j * C + c];
+            double v = f32 ? (double)((const float *)x)[j * C + c] : ((const double *)x)[j * C + c];
             a = v < a ? v : a;
             b = v > b ? v : b;
             n |= v != v;
@@ -1892,6 +1967,57 @@ static RD_CLONES void range_all(const double *x, Py_ssize_t k, Py_ssize_t C, dou
         hi[c] = b;
         nan[c] = n;
     }
+}
+
+static RD_CLONES void range_all(const double *x, Py_ssize_t k, Py_ssize_t C, double *lo,
+                                double *hi, int *nan)
+{
+    const Py_ssize_t L = 8 * C; /* lanes: element e of a group of 8 rows is column e % C */
+    double ls[8 * ALL_MAX_C], hs[8 * ALL_MAX_C];
+    int64_t bs[8 * ALL_MAX_C];
+    Py_ssize_t m = 0; /* the rows before m are in the lanes */
+#if defined(__GNUC__)
+    v4d l[2 * ALL_MAX_C], h[2 * ALL_MAX_C];
+    v4i bad[2 * ALL_MAX_C];
+    m = k - k % 8;
+    RANGE_LANES(v4d, v4i, 4, pick);
+    memcpy(ls, l, (size_t)L * sizeof(double));
+    memcpy(hs, h, (size_t)L * sizeof(double));
+    memcpy(bs, bad, (size_t)L * sizeof(int64_t));
+#else
+    lanes_empty(L, ls, hs, bs);
+#endif
+    range_end(x, 0, m, k, C, ls, hs, bs, lo, hi, nan);
+}
+
+/* range_all of float32 values: the lanes in float32 (an extreme of the values is the
+   same value widened or not), widened at the end */
+static RD_CLONES void range_all32(const float *x, Py_ssize_t k, Py_ssize_t C, double *lo,
+                                  double *hi, int *nan)
+{
+    const Py_ssize_t L = 8 * C;
+    double ls[8 * ALL_MAX_C], hs[8 * ALL_MAX_C];
+    int64_t bs[8 * ALL_MAX_C];
+    Py_ssize_t m = 0;
+#if defined(__GNUC__)
+    float lf[8 * ALL_MAX_C], hf[8 * ALL_MAX_C];
+    int32_t bf[8 * ALL_MAX_C];
+    v8f l[ALL_MAX_C], h[ALL_MAX_C];
+    v8s bad[ALL_MAX_C];
+    m = k - k % 8;
+    RANGE_LANES(v8f, v8s, 8, pick8);
+    memcpy(lf, l, (size_t)L * sizeof(float));
+    memcpy(hf, h, (size_t)L * sizeof(float));
+    memcpy(bf, bad, (size_t)L * sizeof(int32_t));
+    for (Py_ssize_t e = 0; e < L; e++) {
+        ls[e] = lf[e];
+        hs[e] = hf[e];
+        bs[e] = bf[e];
+    }
+#else
+    lanes_empty(L, ls, hs, bs);
+#endif
+    range_end(x, 1, m, k, C, ls, hs, bs, lo, hi, nan);
 }
 
 typedef struct {
@@ -1912,10 +2038,14 @@ static PyObject *py_range(PyObject *self, PyObject *args)
     Ranges r;
     (void)self;
     Py_ssize_t k, C;
-    if (!PyArg_ParseTuple(args, "O", &xo) || get_rows(xo, &x, 1, &k, &C) < 0)
+    int f32;
+    if (!PyArg_ParseTuple(args, "O", &xo) || get_rows_either(xo, &x, &k, &C, &f32) < 0)
         return NULL;
     Py_BEGIN_ALLOW_THREADS
-    range_all(x.buf, k, C, r.lo, r.hi, r.nan);
+    if (f32)
+        range_all32(x.buf, k, C, r.lo, r.hi, r.nan);
+    else
+        range_all(x.buf, k, C, r.lo, r.hi, r.nan);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&x);
     return per_column(C, range_item, &r);

@@ -20,6 +20,7 @@ __all__ = [
     "ResdenoiseError",
     "SignalError",
     "UnstableError",
+    "WholeSignalNeeded",
     "spell",
 ]
 
@@ -108,6 +109,12 @@ class ParameterError(ResdenoiseError, ValueError):
     """A parameter is out of range or inconsistent with others."""
 
     exit_code = 2
+
+
+class WholeSignalNeeded(ParameterError):
+    """A plan maker needed the samples of a streamed signal (an automatic stopping
+    rule does); :func:`resdenoise.pipeline.run_file` then reads a file it streamed
+    only to save memory whole instead."""
 
 
 class UnstableError(ResdenoiseError):

@@ -125,17 +125,18 @@ def window_energies(x: np.ndarray, length: int, order: int = 3) -> np.ndarray:
 
 def column_energies(block: np.ndarray, column: int, length: int) -> np.ndarray:
     """:func:`window_energies` (third differences) of column ``column`` of ``block``
-    (float64, shape ``(rows, columns)``, C-contiguous), without copying the column
-    out where the compiled loop takes it (windows of :data:`WINDOW` samples)."""
+    (float64, or float32: of the values widened; shape ``(rows, columns)``,
+    C-contiguous), without copying the column out where the compiled loop takes
+    it (windows of :data:`WINDOW` samples)."""
     k = max(block.shape[0] - 3, 0) // length
     out = np.empty(k)
     compiled = _compiled()
-    fits = block.dtype == np.float64 and block.flags.c_contiguous
+    fits = block.dtype in (np.float64, np.float32) and block.flags.c_contiguous
     if compiled is not None and length == WINDOW and fits:
         if k:
             compiled.window_energies32(block, block.shape[1], column, out)
         return out
-    x = np.ascontiguousarray(block[:, column])
+    x = np.ascontiguousarray(block[:, column], dtype=np.float64)
     rows = max(1, min(k, ENERGY_ROWS * WINDOW // length))
     d, t = np.empty(rows * length), np.empty(rows * length)
     for a in range(0, k, rows):

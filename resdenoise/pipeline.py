@@ -43,7 +43,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .errors import GuaranteeError, ParameterError, SignalError
+from .errors import GuaranteeError, ParameterError, SignalError, WholeSignalNeeded
 
 # the plan makers live in resdenoise.plans; named here too for run_file's callers
 from .plans import AUTO, Planner, Progress, automatic_planner, network_planner, planner
@@ -52,6 +52,7 @@ __all__ = [
     "AUTO",
     "FileIndex",
     "Planner",
+    "QUIET_STREAM_THRESHOLD",
     "STREAM_THRESHOLD",
     "RunOptions",
     "automatic_planner",
@@ -64,6 +65,15 @@ __all__ = [
 
 #: Input files larger than this (bytes) are streamed by :func:`run_file`.
 STREAM_THRESHOLD = 64 << 20
+
+#: Input files larger than this (bytes) are streamed by :func:`run_file` when nobody
+#: reads the report (``measure=False``): its output is the same bit for bit, and from
+#: about this size (a float32 WAV; its float64 samples are twice its bytes) a file read
+#: whole takes more memory than a streamed one (``benchmarks/bench_memory.py``).
+#: A plan that needs the samples (an automatic stopping rule) still gets a file of up
+#: to :data:`STREAM_THRESHOLD` whole.  With a report the threshold stays
+#: :data:`STREAM_THRESHOLD`: a streamed report's sums may differ in the last bits.
+QUIET_STREAM_THRESHOLD = 8 << 20
 
 # --------------------------------------------------------------------------
 # One file
@@ -388,7 +398,8 @@ def run_file(
             "measure=False builds no report: not with report_path or strict",
             parameters=["measure"],
         )
-    streamed = should_stream(input_path, run.chunk_size)
+    limit = STREAM_THRESHOLD if measure else QUIET_STREAM_THRESHOLD
+    streamed = should_stream(input_path, run.chunk_size, limit)
     # An allowed unstable run may overflow: that is reported as a clean error
     # (non-finite output, nothing written), not as NumPy warnings.
     with np.errstate(over="ignore", invalid="ignore"), contextlib.ExitStack() as stack:
@@ -397,30 +408,33 @@ def run_file(
             check_output_path(report_path, signal=False)
         pipe = None
         if run.chunk_size != 0 and is_pipe(input_path):  # read once: streamed when long
-            pipe = PipeInput(input_path, STREAM_THRESHOLD, input_format)
+            pipe = PipeInput(input_path, limit, input_format)
             stack.callback(pipe.close)
             streamed = streamed or pipe.more
-        report = _run(
-            _FileJob(
-                make_plan,
-                input_path,
-                output,
-                input_format=input_format,
-                report_path=report_path,
-                read=read,
-                write=write,
-                run=run,
-                reference=reference,
-                on_plan=lambda plan, verdict: check_verdict(
-                    plan, verdict, run.allow_unstable, on_warning
-                ),
-                progress=progress,
-                pipe=pipe,
-                on_warning=on_warning,
-                measure=measure,
+        job = _FileJob(
+            make_plan,
+            input_path,
+            output,
+            input_format=input_format,
+            report_path=report_path,
+            read=read,
+            write=write,
+            run=run,
+            reference=reference,
+            on_plan=lambda plan, verdict: check_verdict(
+                plan, verdict, run.allow_unstable, on_warning
             ),
-            streamed,
+            progress=progress,
+            pipe=pipe,
+            on_warning=on_warning,
+            measure=measure,
         )
+        try:
+            report = _run(job, streamed)
+        except WholeSignalNeeded:
+            if not streamed or not _lean(input_path, run.chunk_size, pipe):
+                raise
+            report = _run(job, False)  # streamed only to save memory: read it whole
     if run.strict and not report["guarantees_held"]:
         raise GuaranteeError(
             "guarantees failed: " + "; ".join(report["failed_checks"]), report=report
@@ -466,6 +480,18 @@ def should_stream(path: str, chunk: int | None, threshold: int | None = None) ->
     return stat.S_ISREG(st.st_mode) and st.st_size > limit
 
 
+def _lean(path: str, chunk: int | None, pipe) -> bool:
+    """Whether :func:`run_file` streams ``path`` only because nobody reads the report
+    (a file or stream over :data:`QUIET_STREAM_THRESHOLD`, not over
+    :data:`STREAM_THRESHOLD`, no chunk size given): a plan that needs the samples
+    then gets them whole, as before."""
+    if chunk is not None:
+        return False
+    if pipe is not None:
+        return pipe.size <= STREAM_THRESHOLD
+    return not should_stream(path, None)
+
+
 def _check_reference(reference: str, shape: tuple, name: str, shape_in: tuple) -> None:
     if shape != shape_in:
         raise SignalError(
@@ -496,14 +522,9 @@ class _Whole:
         self.subject = sig.data
         self.frames = sig.data.shape[0]
         if job.run.dtype == "float32":
-            import numpy as np
-
-            a = np.abs(sig.data)
-            nonzero = a[a > 0]
-            tiniest = float(nonzero.min()) if nonzero.size else None
             from .stability import check_float32
 
-            check_float32(sig.source, float(a.max()), tiniest)
+            check_float32(sig.source, *_extremes(sig.data))
 
     def filter(self, plan, verdict, write) -> tuple[dict | None, dict | None, None]:
         from .filters import analyse_run, run_plan
@@ -571,6 +592,22 @@ class _Whole:
         return measured, resolve_sigma(data)
 
 
+def _extremes(data) -> tuple[float, float | None]:
+    """The largest ``|sample|`` and the smallest nonzero one (None: all zero), taken
+    :data:`WRITE_ROWS` rows at a time (no temporaries of the signal's size)."""
+    import numpy as np
+
+    top, tiniest = 0.0, None
+    for a in range(0, data.shape[0], WRITE_ROWS):
+        piece = np.abs(data[a : a + WRITE_ROWS])
+        top = max(top, float(piece.max()))
+        nonzero = piece[piece > 0]
+        if nonzero.size:
+            least = float(nonzero.min())
+            tiniest = least if tiniest is None else min(tiniest, least)
+    return top, tiniest
+
+
 #: Rows per write of a signal read whole: each piece is converted to the file's sample
 #: type on its own (no converted copy of the whole output; the same bytes).
 WRITE_ROWS = 1 << 16
@@ -604,9 +641,12 @@ class _Streamed:
         if job.pipe is not None:  # stdin or a FIFO: spooled, for the passes
             path = job.pipe.spool()  # removed when the pipe is closed
             source, fmt = job.pipe.name, job.pipe.format(fmt)
-        self.run = StreamedRun(job.run.dtype, job.progress)
+        self.run = StreamedRun(job.run.dtype, job.progress, report=job.measure)
         try:
-            stream = open_signal_stream(path, fmt, job.read, visit=self.run.visit, source=source)
+            # a plain WAV's 32-bit floats visited as stored (the same values, not widened)
+            stream = open_signal_stream(
+                path, fmt, job.read, visit=self.run.visit, source=source, stored=True
+            )
         except BaseException:  # the pass's thread ends with it (else waited for by start)
             self.run.stop_checking()
             raise

@@ -12,7 +12,8 @@ NumPy, and the compiled loops where they are built; used by
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 
 import numpy as np
 
@@ -111,21 +112,41 @@ class NoiseSelect:
         self._start(self.estimator, self.length)
         return True
 
+    def settle(self, frames: int, amplitude: float) -> bool:
+        """Settle a selection fed in the checking pass for the signal's length (a short
+        signal's window, :meth:`resize`) and largest ``|sample|`` (:meth:`rescale`);
+        True when it starts afresh and needs a whole pass."""
+        fresh = self.resize(frames)
+        return self.rescale(amplitude) or fresh
+
     @property
     def done(self) -> bool:
         return all(s.done for s in self.select)
 
-    def feed(self, block: np.ndarray) -> None:
+    def feed(self, block: np.ndarray, elsewhere: Callable | None = None) -> None:
+        """The next rows (float64, or float32: the values widened, exactly).
+
+        ``elsewhere(job)``, where given, is called once per feed with the work of
+        the columns after the first (a callable, or None where there is none)
+        before this thread does the first column's: run each job in turn in one
+        other thread (every column is then fed in one thread, in order) and wait
+        for the last before :meth:`end_pass`; ``block`` must stay unchanged."""
+        elsewhere = _inline if elsewhere is None else elsewhere
         if self.done:
+            elsewhere(None)
             return
         block = block.reshape(block.shape[0], -1)
-        if self.dtype is not None:
+        if self.dtype is not None and block.dtype != self.dtype:
+            elsewhere(None)  # (the cast is kept for the next block: nothing shared)
+            elsewhere = _inline
             cast = self._scratch.get("block", block.shape, self.dtype)
             np.copyto(cast, block)
             block = cast
         if self.estimator == "quiet-windows":
-            self._feed_windows(block)
+            self._feed_windows(block, elsewhere)
             return
+        elsewhere(None)
+        block = block.astype(np.float64, copy=False)
         if self._carry is not None:
             block = np.concatenate([self._carry, block])
             self._carry = None
@@ -141,7 +162,7 @@ class NoiseSelect:
                 haar_details(block[:, c], out=w)
                 s.feed(np.abs(w, out=w))
 
-    def _feed_windows(self, block: np.ndarray) -> None:
+    def _feed_windows(self, block: np.ndarray, elsewhere: Callable) -> None:
         """The energies of the windows completed by ``block`` after the rows carried from
         the block before: the windows that start in the carried rows from a short join
         of those with the block's first rows, the others from the block itself (no copy
@@ -155,6 +176,7 @@ class NoiseSelect:
         else:
             self._carry = np.array(block[k * length - r :], dtype=block.dtype)
         if not k:
+            elsewhere(None)
             return
         head = min(k, -(-r // length))  # windows starting in the carried rows
         parts = []
@@ -163,15 +185,19 @@ class NoiseSelect:
         if k > head:  # the others, rows of the block itself
             parts.append(block[head * length - r : k * length + 3 - r])
         for i, used in enumerate(parts):
-            if used.dtype != np.float64:
-                used = used.astype(np.float64)
-            if self.shift:
-                used = np.ldexp(used, -self.shift)
+            if self.shift:  # (float32 rows widened first: the compiled loop widens them)
+                used = np.ldexp(used.astype(np.float64, copy=False), -self.shift)
             parts[i] = used
-        for c, s in enumerate(self.select):
-            if not s.done:
-                got = [noise.column_energies(used, c, length) for used in parts]
-                s.feed(got[0] if len(got) == 1 else np.concatenate(got))
+        columns = [c for c, s in enumerate(self.select) if not s.done]
+        elsewhere(partial(self._feed_columns, parts, columns[1:]) if columns[1:] else None)
+        self._feed_columns(parts, columns[:1])
+
+    def _feed_columns(self, parts: list, columns: list) -> None:
+        """Feed the window energies of ``parts`` (rows, see :meth:`_feed_windows`) of
+        these columns to their selections."""
+        for c in columns:
+            got = [noise.column_energies(used, c, self.length) for used in parts]
+            self.select[c].feed(got[0] if len(got) == 1 else np.concatenate(got))
 
     def end_pass(self) -> None:
         self._carry = None
@@ -202,40 +228,66 @@ class NoiseSelect:
 # --------------------------------------------------------------------------
 
 
-class Scan:
-    """The checking pass's statistics of every column: range and noise histograms."""
+def _inline(job: Callable | None) -> None:
+    """:meth:`NoiseSelect.feed`'s ``elsewhere`` by default: the job done at once."""
+    if job is not None:
+        job()
 
-    def __init__(self, dtype):
+
+class Scan:
+    """The checking pass's statistics of every column: range and noise histograms.
+
+    ``noise64`` selects the noise level of the values (float64); ``noise_run``
+    that of the values rounded to the working ``dtype`` (float32: the report's
+    level of a float32 run), kept only where ``report`` asks for it and the
+    blocks are not float32 already (then both would select the same values:
+    ``noise64`` serves).
+    """
+
+    def __init__(self, dtype, report: bool = True):
         self.dtype = dtype
+        self.report = report
         self.rows = 0
         self.lo = self.hi = None
         self.noise64: NoiseSelect | None = None
         self.noise_run: NoiseSelect | None = None
         self._scratch = Scratch()
 
-    def visit(self, block: np.ndarray, ranges=None) -> None:
-        """The next block; ``ranges`` (a :class:`resdenoise.sink.Behind` of
-        :meth:`visit_range`): its extremes are taken there, in order."""
+    def visit(self, block: np.ndarray, behind=None) -> None:
+        """The next block (unchanged until the pass ends); ``behind`` (a
+        :class:`resdenoise.sink.Behind` of :meth:`finish`): its extremes and the
+        selection of the columns after the first are taken there, in order, while
+        the caller selects the first's."""
         if self.noise64 is None:
             width = block.shape[1]
             self.lo = np.full(width, np.inf)
             self.hi = np.full(width, -np.inf)
             self.noise64 = NoiseSelect(width)
-            if np.dtype(self.dtype) != np.float64:
+            rounded = np.dtype(self.dtype) != np.float64 and block.dtype != self.dtype
+            if rounded and self.report:
                 self.noise_run = NoiseSelect(width, self.dtype)
         self.rows += block.shape[0]
-        if ranges is None:
+        if behind is None:
             self.visit_range(block)
+            self.noise64.feed(block)
         else:
-            ranges.put(block)
-        self.noise64.feed(block)
+            self.noise64.feed(block, lambda job: behind.put((block, job)))
         if self.noise_run is not None:
             self.noise_run.feed(block)
+
+    def finish(self, item: tuple) -> None:
+        """``(block, job)`` handed to ``behind`` by :meth:`visit`: the block's extremes,
+        then the job (the later columns' selection, or None)."""
+        block, job = item
+        self.visit_range(block)
+        if job is not None:
+            job()
 
     def visit_range(self, block: np.ndarray) -> None:
         """The extremes of the next block (after :meth:`visit` has seen the first)."""
         if block.shape[0] and not self._range_compiled(block):
-            rows = self._scratch.rows("rows", block)  # reductions along contiguous rows
+            # reductions along contiguous rows, of the values as float64
+            rows = self._scratch.rows("rows", block, np.float64)
             self.lo = np.fmin(self.lo, rows.min(axis=1))
             self.hi = np.fmax(self.hi, rows.max(axis=1))
 
@@ -245,7 +297,8 @@ class Scan:
         decide: a NaN (the block's extreme is NaN, which fmin skips) or a zero extreme
         (which of 0.0 and -0.0 it gives is NumPy's choice)."""
         module = noise._compiled()  # the compiled module, where it is built
-        fits = block.ndim == 2 and block.dtype == np.float64 and block.flags.c_contiguous
+        fits = block.ndim == 2 and block.dtype in (np.float64, np.float32)
+        fits = fits and block.flags.c_contiguous
         if not (fits and 1 <= block.shape[1] <= 16 and hasattr(module, "columns_range")):
             return False
         got = module.columns_range(block)

@@ -34,17 +34,12 @@ of the window energies of third differences, ``quiet-windows``; the MAD of
 the finest Haar details for signals too short for it; needed by the
 automatic lambda and by every report) is the *exact* quantile, found
 without holding the values (:mod:`resdenoise.selection` feeding
-:class:`resdenoise.median.MedianSelect`): a radix selection
-on the bit patterns of the non-negative values (which sort like their bit
-patterns as unsigned integers).  The first pass counts the top 16 bits of
-every value (65,536 bins) and keeps the values of a band of bins around the
-wanted rank (at most :data:`resdenoise.median.SELECT_LIMIT` per channel);
-when the rank's bin is in the band, as for any signal whose quiet windows do
-not move far in level along the file, the checking pass settles it.
-Otherwise the bins holding the wanted ranks are either collected or refined
-by the next 16 bits, in further passes over the file: at most four (five for
-a signal so short that its window length differs from the one fed in the
-first pass); when the plan's lambda is given, the second pass is the
+:class:`resdenoise.median.MedianSelect`, a radix selection on the values' bit
+patterns whose first pass keeps a band of values around the wanted rank):
+the checking pass settles it for any signal whose quiet windows do not move
+far in level along the file; else further passes over the file, at most four
+(five for a signal so short that its window length differs from the one fed
+in the first pass); when the plan's lambda is given, the second pass is the
 filtering pass itself.
 
 A streamed run reads the input twice: once to check the whole file (and to
@@ -54,7 +49,10 @@ filter; plus the selection passes it needs when the first did not settle it.
 Where a second core is idle (:func:`sink_depth`), threads of their own
 (:class:`resdenoise.sink.Behind`, in order) take the blocks' extremes in the
 checking pass, and in the filtering pass join the next chunk and write and
-measure the last while the engine runs: the same numbers.  :class:`StreamedRun`
+measure the last while the engine runs: the same numbers.  A float WAV's
+32-bit values are read as stored (one noise selection serves a float32 run,
+whose values they are); a float32 run that measures nothing joins them into
+its chunks as they are and runs in place.  :class:`StreamedRun`
 drives the passes over any :class:`BlockSource`; this module knows blocks,
 not files (:func:`resdenoise.pipeline.run_file` opens them).
 """
@@ -73,12 +71,11 @@ import numpy as np
 
 from . import stability
 from .engine import _kernels, running_now, usable_cores
-from .errors import ParameterError, SignalError
+from .errors import ParameterError, SignalError, WholeSignalNeeded
 from .filters import Summary, run_plan
 from .median import LEVELS
 from .quality import QualitySums
 from .report import build_report
-from .selection import NoiseSelect as _NoiseSelect
 from .selection import Scan as _Scan
 from .selection import Scratch as _Scratch
 from .sink import Behind as _Behind
@@ -145,17 +142,21 @@ class _Rows:
             if lo < hi:
                 yield lo - s, hi - s, data, carried
 
-    def data(self, a: int, b: int, scratch: _Scratch | None = None, copy=False) -> np.ndarray:
+    def data(self, a: int, b: int, scratch=None, copy=False, stored=None) -> np.ndarray:
         """Rows ``a .. b`` as float64 (joined, or widened from the float32 blocks of
         ``SignalStream.blocks(stored=True)`` in the same copy, in ``scratch``'s kept
         array when given: valid until the next call); ``copy``: always a copy, never
-        a view of the blocks."""
+        a view of the blocks; ``stored`` (a dtype): in that dtype, not widened, where
+        every block holds it."""
         parts = [data[i:j] for i, j, data, _ in self._parts(a, b)]
         first = parts[0]
-        if len(parts) == 1 and first.dtype == np.float64 and not copy:
+        dtype = np.dtype(np.float64)
+        if stored is not None and all(p.dtype == stored for p in parts):
+            dtype = first.dtype
+        if len(parts) == 1 and first.dtype == dtype and not copy:
             return first
         shape = (b - a, *first.shape[1:])
-        out = np.empty(shape) if scratch is None else scratch.get("rows", shape, np.float64)
+        out = np.empty(shape, dtype) if scratch is None else scratch.get("rows", shape, dtype)
         if len(parts) == 1:
             np.copyto(out, first)
             return out
@@ -188,7 +189,8 @@ class Chunk:
     ``x`` and ``y`` are the extended chunk (rows ``lo .. hi`` of the signal)
     before and after the blocks, in the working dtype; the core is rows
     ``start .. stop``, ``x[start - lo : stop - lo]``.  ``raw`` is the
-    extended input as read (float64), ``carried`` the carried cells of the core.
+    extended input as read (float64; or the float32 values as stored, where the
+    run is float32 and in place), ``carried`` the carried cells of the core.
     """
 
     start: int
@@ -254,8 +256,9 @@ def filter_chunks(
         Arrays the extended chunks are joined in, in turn: a chunk's ``raw``
         (and ``x``) stays valid while the next ``buffers - 1`` chunks are made.
     in_place : bool
-        Where the working dtype is float64, run the blocks in the joined array
-        itself (``y`` is then ``x`` and ``raw``: the input is not kept); the same
+        Where the working dtype is float64 (or float32 and the blocks hold
+        float32: joined as they are), run the blocks in the joined array itself
+        (``y`` is then ``x`` and ``raw``: the input is not kept); the same
         numbers, without the engine's copy of the input.
     ahead : callable, optional
         ``ahead(items)`` gives the same items, made ahead of the caller (by a
@@ -283,23 +286,25 @@ def filter_chunks(
     if frames < 2:
         raise ValueError(f"a signal needs at least 2 samples, got {frames}")
     rows = _Rows(blocks, source)
-    joined = _joined(rows, frames, m, chunk, max(1, buffers), in_place)
+    stored = np.dtype(dtype) if in_place and dtype is not None else None
+    joined = _joined(rows, frames, m, chunk, max(1, buffers), in_place, stored)
     for start, stop, lo, hi, raw, carried in joined if ahead is None else ahead(joined):
         x = raw if dtype is None else raw.astype(dtype, copy=False)
         y = run_plan(plan, x, threads=threads, out=x if in_place and x is raw else None)
         yield Chunk(start, stop, lo, hi, raw, x, y, carried)
 
 
-def _joined(rows: _Rows, frames: int, m: int, chunk: int, buffers: int, in_place: bool):
+def _joined(rows: _Rows, frames: int, m: int, chunk: int, buffers: int, in_place: bool, stored):
     """``(start, stop, lo, hi, raw, carried)`` of each extended chunk in turn, ``raw``
-    joined in one of ``buffers`` arrays reused in turn (always, where ``in_place``)."""
+    joined in one of ``buffers`` arrays reused in turn (always, where ``in_place``;
+    ``stored``: as :meth:`_Rows.data`)."""
     kept = [_Scratch() for _ in range(buffers)]
     start = turn = 0
     while start < frames:
         stop = min(start + chunk, frames)
         lo, hi = max(start - m, 0), min(stop + m, frames)
         rows.fill(hi)
-        raw = rows.data(lo, hi, kept[turn % buffers], copy=in_place)
+        raw = rows.data(lo, hi, kept[turn % buffers], copy=in_place, stored=stored)
         turn += 1
         yield start, stop, lo, hi, raw, rows.carried(start, stop)
         rows.drop(stop - m)
@@ -320,14 +325,6 @@ def filter_in_chunks(plan, u: np.ndarray, chunk: int | None = None, dtype=None) 
 # --------------------------------------------------------------------------
 
 
-def _settle(select: _NoiseSelect, frames: int, amplitude: float) -> bool:
-    """Settle a selection fed in the checking pass for the signal's length (a short
-    signal's window) and range (samples beyond ``noise.ENERGY_TOP`` are scaled
-    down); True when it starts afresh and needs a whole pass."""
-    fresh = select.resize(frames)
-    return select.rescale(amplitude) or fresh
-
-
 class SignalSummary(Summary):
     """A streamed signal as :func:`resdenoise.filters.auto_lambda` needs it.
 
@@ -335,7 +332,7 @@ class SignalSummary(Summary):
     computed on demand, by further passes over the file when the median is
     not settled yet.  Anything that needs the samples themselves (turning
     the summary into an array, e.g. an automatic stopping rule) raises a
-    :class:`~resdenoise.errors.ParameterError` that says so.
+    :class:`~resdenoise.errors.WholeSignalNeeded` (a ParameterError) saying so.
 
     Its noise estimate is :func:`resdenoise.noise.estimate_noise` of the
     whole signal, bit for bit (:class:`resdenoise.selection.NoiseSelect`).
@@ -361,7 +358,7 @@ class SignalSummary(Summary):
         self.amplitude = float(max(np.abs(lo).max(), np.abs(hi).max()))
         self._noise = scan.noise64
         self._noise.keep(pos)
-        if not _settle(self._noise, self.frames, self.amplitude):
+        if not self._noise.settle(self.frames, self.amplitude):
             self._noise.end_pass()
         self._passes = passes
 
@@ -379,7 +376,7 @@ class SignalSummary(Summary):
         raise RuntimeError("the noise estimate did not settle: the passes fed no values")
 
     def __array__(self, dtype=None, copy=None):
-        raise ParameterError(
+        raise WholeSignalNeeded(
             f"{self.source}: this needs the whole signal in memory (an automatic stopping rule "
             "does), but the file is filtered in chunks (larger than the streaming threshold, "
             "or a chunk size given); give the number of steps, or pass chunk_size=0 to load "
@@ -704,20 +701,21 @@ class StreamedRun:
     ``"filter"``; ``total`` is None while unknown.
     """
 
-    def __init__(self, dtype: str = "float64", progress: Callable | None = None):
+    def __init__(self, dtype: str = "float64", progress: Callable | None = None, report=True):
         self.dtype = dtype
         self.progress = progress or (lambda phase, done, total: None)
-        self.scan = _Scan(dtype)
+        self.scan = _Scan(dtype, report)  # report False: filter(measure=False) only
         self.passes = 1
         self._checked = 0
         self._ranges: _Behind | None = None
 
     def visit(self, block: np.ndarray) -> None:
         """The checking pass: every block of every column, as read (a new array each);
-        where a core is idle (:func:`sink_depth`), their extremes taken by a thread
-        (in order) while the caller selects the noise level, until :meth:`start`."""
+        where a core is idle (:func:`sink_depth`), their extremes and the noise level
+        of the columns after the first taken by a thread (in order) while the caller
+        selects the first's, until :meth:`start`."""
         if self._ranges is None:
-            self._ranges = _Behind(self.scan.visit_range, sink_depth())
+            self._ranges = _Behind(self.scan.finish, sink_depth())
         self.scan.visit(block, self._ranges)
         self._checked += block.shape[0]
         self.progress("check", self._checked, None)
@@ -737,7 +735,7 @@ class StreamedRun:
         run_noise = self.scan.noise_run
         if run_noise is not None:
             run_noise.keep(pos)
-            if not _settle(run_noise, stream.frames, self.summary.amplitude):
+            if not run_noise.settle(stream.frames, self.summary.amplitude):
                 run_noise.end_pass()
         self._noise = [s for s in (self.summary._noise, run_noise) if s is not None]
         return self.summary
@@ -790,6 +788,8 @@ class StreamedRun:
         where a second core is idle, as the sink's thread).
         """
         stream, dtype, name = self.stream, self.dtype, self.stream.source
+        if measure and not self.scan.report:
+            raise ValueError("a run made with report=False is filtered with measure=False")
         channels = len(stream.positions)
         chunk = chunk_for(plan.halo, chunk)
         amplitude = self.summary.amplitude  # of the file's values, as measured
@@ -826,7 +826,8 @@ class StreamedRun:
             # nothing reads a chunk's input after its run where nothing is measured
             cut = (plan, blocks, stream.frames, chunk, dtype, name, threads, buffers)
             for c in filter_chunks(*cut, in_place=not measure, ahead=ahead):
-                if c.f.dtype == np.float32:  # a nonzero sample float32 makes 0: refused
+                if c.f.dtype == np.float32 and c.raw.dtype == np.float64:  # (float32 values:
+                    # none lost) a nonzero sample float32 makes 0: refused
                     lost = c.raw[c.core][(c.f == 0) & (c.raw[c.core] != 0)]
                     check_float32(name, 0.0, float(np.abs(lost).min()) if lost.size else None)
                 sink.put(c)

@@ -321,3 +321,77 @@ def test_file_index_finds_what_same_file_finds(tmp_path):
         assert index.find(path) == expected, path
     assert index.find(str(tmp_path / "d" / "hard.csv")) == indexed[1]
     assert FileIndex().find(indexed[0]) is None
+
+
+def test_quiet_batch_does_not_measure_what_nobody_reads(runner, inputs, tmp_path, monkeypatch):
+    """-q without --report or --strict: the files are run as a quiet single file is
+    (not measured after the run, ``measure=False``), the same bits written; with
+    --report DIR/ or without -q they are measured, as their reports need."""
+    from resdenoise import batch
+
+    seen = []
+    real = batch.run_file
+
+    def run_file(*args, measure=True, **kwargs):
+        seen.append(measure)
+        return real(*args, measure=measure, **kwargs)
+
+    monkeypatch.setattr(batch, "run_file", run_file)
+    files = [str(inputs / n) for n in ("a.wav", "b.flac", "c.csv")]
+    out = {}
+    for key, extra in {
+        "quiet": ["-q"],
+        "report": ["-q", "--report", f"{tmp_path}/reports/"],
+        "strict": ["-q", "--strict"],
+        "loud": [],
+    }.items():
+        seen.clear()
+        result = runner.invoke(cli, [*ARGS, *files, "-o", f"{tmp_path}/{key}/", *extra])
+        assert result.exit_code == 0, result.output
+        assert seen == [key != "quiet"] * 3, key
+        out[key] = {n: (tmp_path / key / n).read_bytes() for n in names(tmp_path / key)}
+    assert out["quiet"] == out["report"] == out["strict"] == out["loud"]
+    assert names(tmp_path / "reports") == ["a.wav.json", "b.flac.json", "c.csv.json"]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_run_batch_measure_false_gives_the_same_files_and_no_reports(inputs, tmp_path, jobs):
+    from resdenoise.batch import run_batch
+    from resdenoise.errors import ParameterError
+    from resdenoise.pipeline import RunOptions, planner
+
+    base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
+    files = [str(inputs / n) for n in ("a.wav", "b.flac", "c.csv")]
+    measured = run_batch(base, files, str(tmp_path / "m"), jobs=jobs)
+    quiet = run_batch(base, files, str(tmp_path / "q"), jobs=jobs, measure=False)
+    assert all(r.report["guarantees_held"] for r in measured)
+    assert [(r.exit_code, r.report) for r in quiet] == [(0, None)] * 3
+    for name in ("a.wav", "b.flac", "c.csv"):
+        assert (tmp_path / "q" / name).read_bytes() == (tmp_path / "m" / name).read_bytes()
+    for kwargs in ({"report_dir": str(tmp_path / "r")}, {"run": RunOptions(strict=True)}):
+        with pytest.raises(ParameterError, match="measure=False builds no report"):
+            run_batch(base, files, str(tmp_path / "x"), measure=False, **kwargs)
+    assert not (tmp_path / "x").exists() and not (tmp_path / "r").exists()
+
+
+def test_a_result_that_does_not_pickle_fails_only_its_file(inputs, tmp_path, monkeypatch):
+    """A worker sends each result back pickled: one that cannot be (a bug) fails its
+    file with one internal-error line; the worker goes on with the other files."""
+    from resdenoise import batch
+    from resdenoise.pipeline import planner
+
+    real = batch.run_file
+
+    def run_file(make_plan, path, *args, **kwargs):
+        report = real(make_plan, path, *args, **kwargs)
+        return {**report, "bug": lambda: None} if path.endswith("b.flac") else report
+
+    monkeypatch.setattr(batch, "run_file", run_file)  # the forked workers inherit it
+    monkeypatch.setattr(batch, "max_jobs", lambda: 2)
+    base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
+    files = [str(inputs / n) for n in ("a.wav", "b.flac", "c.csv")]
+    results = batch.run_batch(base, files, str(tmp_path / "o"), jobs=2)
+    assert [r.exit_code for r in results] == [0, 1, 0], [str(r.error) for r in results]
+    assert str(results[1].error).startswith("internal error: ")
+    assert "pickle" in str(results[1].error)
+    assert results[0].report["guarantees_held"] and results[2].report["guarantees_held"]

@@ -320,3 +320,65 @@ def test_python_dash_m_runs(tmp_path, signal):
     )
     assert proc.returncode == 0, proc.stderr
     assert len(proc.stdout.split()) == signal.size
+
+
+_PROGRAM = """
+import atexit, os, sys, threading, time
+
+real_exit = os._exit
+
+
+def _exit(code):
+    os.write(2, b"os._exit %d\\n" % code)
+    real_exit(code)
+
+
+os._exit = _exit  # the program's fast end, seen
+atexit.register(lambda: sys.stderr.write("atexit ran\\n"))
+mode, marker = sys.argv[1:3]
+if mode == "thread":  # a thread still running when the command is done
+
+    def late():  # runs until the main thread has ended, then leaves a mark
+        while threading.main_thread().is_alive():
+            time.sleep(0.005)
+        open(marker, "w").close()
+
+    threading.Thread(target=late).start()
+sys.argv = ["resdenoise", *sys.argv[3:]]
+from resdenoise.cli import main
+
+main()
+"""
+
+
+@pytest.mark.parametrize("thread", [False, True], ids=["alone", "thread-running"])
+def test_the_program_ends_without_the_teardown_of_its_modules(tmp_path, signal, thread):
+    """The program (resdenoise.cli.main) ends by os._exit once its command is done:
+    atexit handlers run and stdout is complete (the JSON report), its exit code as
+    the command gave it; Python's teardown is skipped (about 10 ms of a small
+    run), except while a thread other than daemons is still running."""
+    import subprocess
+    import sys
+
+    src = tmp_path / "in.csv"
+    src.write_text("\n".join(map(repr, signal.tolist())))
+    marker = tmp_path / "late"
+    args = ["thread" if thread else "alone", str(marker)]
+    run = ["diffuse", "--diffusivity", "linear", "--steps", "2", str(src), "--json"]
+    done = subprocess.run(
+        [sys.executable, "-c", _PROGRAM, *args, *run, "-o", str(tmp_path / "o.csv")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["steps"] == 2
+    assert "atexit ran" in done.stderr
+    assert ("os._exit 0" in done.stderr) is not thread
+    assert marker.exists() is thread
+    bad = subprocess.run(
+        [sys.executable, "-c", _PROGRAM, *args, *run[:-1], "--steps", "-1"],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "atexit ran" in bad.stderr, bad.stderr
+    assert ("os._exit 2" in bad.stderr) is not thread

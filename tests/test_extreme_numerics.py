@@ -287,6 +287,33 @@ def test_a_lambda_float32_cannot_hold_is_refused(runner, tmp_path, lam):
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    "value, message",
+    [(1e39, r"samples up to 1e\+39 are beyond the range of float32"), (1e-46, r"1e-46 would be 0")],
+)
+@pytest.mark.parametrize("chunk", ["0", "5"])
+def test_samples_float32_cannot_hold_are_refused(
+    runner, tmp_path, monkeypatch, value, message, chunk
+):
+    """A sample float32 makes inf, or a nonzero one it makes 0, is refused with its value,
+    whole (the file's extremes taken a few rows at a time) or streamed; nothing written."""
+    from resdenoise import pipeline
+    from resdenoise.cli import cli
+
+    monkeypatch.setattr(pipeline, "WRITE_ROWS", 4)  # the extreme is in a later piece
+    values = [0.0, *STEPS, *STEPS]
+    values[13] = value
+    src = tmp_path / "in.csv"
+    src.write_text("v\n" + "\n".join(map(repr, values)) + "\n")
+    out = tmp_path / "out.csv"
+    args = ["diffuse", str(src), "--dtype", "float32", "--steps", "2", "-q", "-o", str(out)]
+    result = runner.invoke(cli, [*args, "--chunk-size", chunk])
+    assert result.exit_code != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and re.search(message, lines[0]) and "float64" in lines[0], lines
+    assert not out.exists()
+
+
 def test_the_engine_refuses_a_lambda_the_dtype_cannot_hold():
     nl = get_nonlinearity("charbonnier", lam=1e-50)
     f = np.array(STEPS, dtype=np.float32)

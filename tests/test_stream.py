@@ -45,6 +45,8 @@ from resdenoise.median import MedianSelect, quantile_from, quantile_ranks
 from resdenoise.network import build_network, parse_network
 from resdenoise.noise import estimate_noise
 from resdenoise.nonlinearities import NONLINEARITIES, get_nonlinearity
+from resdenoise.pipeline import RunOptions, planner, run_file
+from resdenoise.selection import NoiseSelect
 from resdenoise.stream import filter_chunks, filter_in_chunks
 
 KEYS = sorted(NONLINEARITIES)
@@ -112,8 +114,8 @@ def test_chunk_boundaries_anywhere(
 ):
     """Any chunk size (also below the halo m), input in blocks of any sizes, both dtypes;
     float64 blocks or float32 ones (``blocks(stored=True)`` of a float WAV: widened
-    where they are joined), run in the joined arrays or not: the same bits, the
-    caller's blocks untouched."""
+    where they are joined, unless a float32 run is run in the joined arrays), run in
+    the joined arrays or not: the same bits, the caller's blocks untouched."""
     rng = np.random.default_rng(seed)
     u = noisy(rng, n, channels)
     given = u.astype(np.float32) if stored else u.copy()
@@ -129,7 +131,10 @@ def test_chunk_boundaries_anywhere(
         start, i = start + k, i + 1
     cores = []
     for c in filter_chunks(plan, blocks, n, chunk, dtype, in_place=in_place):
-        assert c.raw.dtype == np.float64
+        # float32 blocks of a float32 run in place: joined as stored, run in that array
+        as_stored = stored and float32 and in_place
+        assert c.raw.dtype == (np.float32 if as_stored else np.float64)
+        assert c.y is c.raw or not as_stored
         cores.append(c.u.copy())  # in place: the joined array, reused by the next chunk
     assert_same_bits(np.concatenate(cores), whole)
     assert_same_bits(given.astype(np.float64), u)
@@ -272,14 +277,17 @@ def test_a_selection_keeping_values_settles_in_the_first_pass(rng):
     assert streamed_median(x, 2, 50, True).passes >= 2
 
 
-@pytest.mark.parametrize("dtype", [None, "float32"])
+@pytest.mark.parametrize("dtype", [None, "float32", "stored"])
 @pytest.mark.parametrize("estimator", ["quiet-windows", "mad-haar"])
 @pytest.mark.parametrize("n", [1001, 100, 20])
 def test_noise_estimate_streamed_in_odd_blocks(rng, dtype, estimator, n):
-    """Any estimator, long or short signals (another window length, or MAD for 20)."""
+    """Any estimator, long or short signals (another window length, or MAD for 20);
+    float64 blocks, or float32 ones ("stored": a float WAV's blocks as stored)."""
     u = noisy(rng, n, 2) * 1e-3
+    if dtype == "stored":
+        u, dtype = u.astype(np.float32), "float32"
     expected = estimate_noise(u if dtype is None else u.astype(dtype), estimator)
-    sel = stream._NoiseSelect(2, dtype, estimator)
+    sel = NoiseSelect(2, dtype, estimator)
     fed = False
     while not sel.done:
         for part in np.array_split(u, 7):  # odd block lengths: pairs straddle blocks
@@ -612,9 +620,32 @@ def test_cli_streamed_float_wav(tmp_path, rng, dtype):
     src = tmp_path / "in.wav"
     write_wav(src, np.clip(0.3 * noisy(rng, 1000), -1, 1).astype(np.float32), "FLOAT")
     w_out, s_out = run_both(tmp_path, "diffuse", src, ["--dtype", dtype])
-    # the samples are bit-identical (libsndfile's PEAK chunk holds a time stamp)
+    # the same bytes (no PEAK chunk, whose time stamp made two writes differ)
+    assert s_out.read_bytes() == w_out.read_bytes()
     w, s = soundfile.read(w_out, dtype="float32")[0], soundfile.read(s_out, dtype="float32")[0]
     assert_same_bits(s, w)
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_cli_float32_run_of_a_float_wav_without_a_report(tmp_path, rng, channels):
+    """``--dtype float32 -q`` without a report: a float WAV's values go as stored into
+    the chunks, are run in place in float32 and written without widening (one
+    noise selection, the plan's): the samples of the whole run and of a measured one."""
+    src = tmp_path / "in.wav"
+    write_wav(src, np.clip(0.3 * noisy(rng, 1000, channels), -1, 1).astype(np.float32), "FLOAT")
+    runs = []
+    for size, report in (("0", False), ("37", False), ("37", True)):
+        out = tmp_path / f"out_{size}_{report}.wav"
+        args = ["diffuse", str(src), "-q", "-o", str(out), "--chunk-size", size]
+        args += ["--dtype", "float32", *COMMANDS["diffuse"]]
+        if report:
+            args += ["--report", str(tmp_path / "report.json")]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        runs.append(soundfile.read(out, dtype="float32")[0])
+    assert_same_bits(runs[1], runs[0])
+    assert_same_bits(runs[2], runs[0])
+    assert not np.array_equal(runs[0], soundfile.read(src, dtype="float32")[0])
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
@@ -931,3 +962,74 @@ def test_an_audio_stream_gives_its_length_before_the_pass(tmp_path, rng):
         run=pipeline.RunOptions(chunk_size=100),
     )
     assert report["noise_sigma"] == estimate_noise(soundfile.read(path)[0]).tolist()
+
+
+def _spy_streamed(monkeypatch) -> list:
+    """Records each run_file that streams its input (the _Streamed source made)."""
+    seen: list = []
+    real = pipeline._Streamed
+
+    def spy(job):
+        seen.append(job.input_path)
+        return real(job)
+
+    monkeypatch.setattr(pipeline, "_Streamed", spy)
+    return seen
+
+
+def test_a_quiet_run_streams_from_the_quiet_threshold_with_the_same_output(
+    tmp_path, rng, monkeypatch
+):
+    """Nobody reads the report (measure=False, the command line's -q): a file over
+    QUIET_STREAM_THRESHOLD is streamed, the output bit for bit the file read whole;
+    with a report it is read whole up to STREAM_THRESHOLD, as before (its sums
+    in NumPy's order)."""
+    src = tmp_path / "in.wav"
+    soundfile.write(src, np.clip(0.3 * rng.standard_normal((3000, 2)), -1, 1), 8000, "FLOAT")
+    size = src.stat().st_size
+    seen = _spy_streamed(monkeypatch)
+    plan = planner("diffuse", "perona-malik", steps=4)
+    whole = tmp_path / "whole.wav"
+    run_file(plan, str(src), str(whole), run=RunOptions(chunk_size=0), measure=False)
+    assert seen == []
+    monkeypatch.setattr(pipeline, "QUIET_STREAM_THRESHOLD", size - 1)
+    quiet = tmp_path / "quiet.wav"
+    run_file(plan, str(src), str(quiet), measure=False)
+    assert seen == [str(src)]
+    assert np.array_equal(soundfile.read(quiet)[0], soundfile.read(whole)[0])
+    report = run_file(plan, str(src), str(tmp_path / "r.wav"))
+    assert seen == [str(src)] and "streaming" not in report
+    monkeypatch.setattr(pipeline, "QUIET_STREAM_THRESHOLD", size)
+    run_file(plan, str(src), str(quiet), measure=False)
+    assert seen == [str(src)]
+
+
+def test_a_plan_that_needs_the_samples_gets_a_quietly_streamed_file_whole(
+    tmp_path, rng, monkeypatch
+):
+    """An automatic stopping time under -q on a file over QUIET_STREAM_THRESHOLD (and
+    not over STREAM_THRESHOLD, nor a chunk size given) runs on the file read whole,
+    as before; over STREAM_THRESHOLD, or with a chunk size, it is refused as before.
+    The same for stdin."""
+    src = tmp_path / "in.csv"
+    x = np.repeat([0.0, 1.0, 0.0], 100) + 0.1 * rng.standard_normal(300)
+    src.write_text("".join(f"{v!r}\n" for v in x.tolist()))
+    plan = planner("diffuse", "charbonnier", time="auto")
+    want = tmp_path / "want.csv"
+    run_file(plan, str(src), str(want), run=RunOptions(chunk_size=0), measure=False)
+    seen = _spy_streamed(monkeypatch)
+    monkeypatch.setattr(pipeline, "QUIET_STREAM_THRESHOLD", 100)
+    got = tmp_path / "got.csv"
+    assert run_file(plan, str(src), str(got), measure=False) is None
+    assert seen == [str(src)]  # tried streamed, then read whole
+    assert got.read_bytes() == want.read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(src.read_bytes())))
+    piped = tmp_path / "piped.csv"
+    run_file(plan, "-", str(piped), measure=False)
+    assert piped.read_bytes() == want.read_bytes()
+    with pytest.raises(ParameterError, match="needs the whole signal in memory"):
+        run_file(plan, str(src), str(tmp_path / "x.csv"), run=RunOptions(chunk_size=50))
+    monkeypatch.setattr(pipeline, "STREAM_THRESHOLD", 1000)
+    with pytest.raises(ParameterError, match="needs the whole signal in memory"):
+        run_file(plan, str(src), str(tmp_path / "x.csv"), measure=False)
+    assert not (tmp_path / "x.csv").exists()

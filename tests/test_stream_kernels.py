@@ -56,8 +56,28 @@ def test_window_energies_refuses_what_it_cannot_read():
         kernels.window_energies32(np.zeros((60, 1)), 1, 0, out)
     with pytest.raises(ValueError, match="column"):
         kernels.window_energies32(np.zeros((100, 2)), 2, 2, out)
-    with pytest.raises(TypeError, match="float64"):
-        kernels.window_energies32(np.zeros((100, 1), np.float32), 1, 0, out)
+    with pytest.raises(TypeError, match="float64 or float32"):
+        kernels.window_energies32(np.zeros((100, 1), np.float16), 1, 0, out)
+    with pytest.raises(TypeError, match="out float64"):
+        kernels.window_energies32(np.zeros((100, 1)), 1, 0, np.empty(2, np.float32))
+    with pytest.raises(ValueError, match="fewer than len"):  # rows counted as float32
+        kernels.window_energies32(np.zeros((60, 1), np.float32), 1, 0, out)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3])
+def test_window_energies_of_float32_are_those_of_the_widened_values(channels, rng):
+    """float32 rows (a float WAV's blocks as stored) give the energies of their float64
+    copy, bit for bit: widened as they are read, the arithmetic in float64."""
+    x = (rng.standard_normal((32 * 97 + 5, channels)) * 1e-3).astype(np.float32)
+    x[5, 0], x[40, 0] = 3e38, np.float32(1e-45)  # near the float32 limits: exact in float64
+    for c in range(channels):
+        got, want = np.empty(97), np.empty(97)
+        kernels.window_energies32(x, channels, c, got)
+        kernels.window_energies32(x.astype(np.float64), channels, c, want)
+        assert same_bits(got, want), c
+        assert same_bits(noise.column_energies(x, c, 32), want)
+        wide = np.ascontiguousarray(x[:, c], np.float64)
+        assert same_bits(noise.column_energies(x, c, 7), energies_reference(wide, 7))
 
 
 def stats_reference(x, c, has_last, last, tol):
@@ -271,5 +291,42 @@ def test_columns_range_refuses_what_it_cannot_read():
         kernels.columns_range(np.zeros((0, 2)))
     with pytest.raises(ValueError, match="rows"):
         kernels.columns_range(np.zeros((4, 17)))
-    with pytest.raises(TypeError, match="float64"):
-        kernels.columns_range(np.zeros((4, 2), np.float32))
+    with pytest.raises(TypeError, match="float64 or float32"):
+        kernels.columns_range(np.zeros((4, 2), np.int32))
+    with pytest.raises(ValueError, match="rows"):
+        kernels.columns_range(np.zeros((4, 17), np.float32))
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 16])
+def test_the_checking_pass_of_float32_blocks_is_that_of_their_values(width, rng, monkeypatch):
+    """Blocks of float32 values (a float WAV's, as stored) give the checking pass the
+    extremes and noise selection of the same values as float64, bit for bit, with the
+    compiled loops and without; and one selection serves a float32 run (its values are
+    float32 already), where float64 blocks get a second one for the report's level."""
+    blocks = [(rng.standard_normal((k, width)) * 0.3).astype(np.float32) for k in (9, 4099, 700)]
+    odd = blocks[-1]
+    odd[7, 0], odd[100, width - 1] = np.nan, -np.inf
+    zeros = np.abs(blocks[0])
+    zeros[3, 0], zeros[5, 0] = -0.0, 0.0
+    blocks += [zeros, -zeros]
+    scans = []
+    for compiled in (True, False):
+        if not compiled:
+            monkeypatch.delattr(kernels, "columns_range")
+            monkeypatch.setattr(noise, "_compiled", lambda: None)
+        for dtype in (np.float32, np.float64):
+            scan = selection.Scan("float32")
+            for b in blocks:
+                scan.visit(b.astype(dtype))
+            assert (scan.noise_run is None) == (dtype == np.float32)
+            scans.append(scan)
+    for scan in scans:
+        for a, b in ((scan.lo, scans[1].lo), (scan.hi, scans[1].hi)):
+            assert same_bits(a, b)
+        for select in (scan.noise64, scans[1].noise_run):
+            want, got = scans[1].noise64.select, select.select
+            assert [s.count for s in got] == [s.count for s in want]
+            assert all(np.array_equal(s._hist, t._hist) for s, t in zip(got, want, strict=True))
+    quiet = selection.Scan("float32", report=False)  # no report: no second selection
+    quiet.visit(blocks[0].astype(np.float64))
+    assert quiet.noise_run is None and quiet.noise64 is not None

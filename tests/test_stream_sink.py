@@ -224,13 +224,13 @@ def test_chunks_joined_ahead_by_a_thread_give_the_same_file_and_report(
     assert outputs[1] == outputs[0] and outputs[2] == outputs[0]
 
 
-def checked(path, depth, monkeypatch, options=None):
+def checked(path, depth, monkeypatch, options=None, stored=False):
     """The checking pass of ``path`` with the extremes' thread at ``depth``: the scan."""
     from resdenoise.io import open_signal_stream
 
     monkeypatch.setattr(stream, "sink_depth", lambda: depth)
     run = stream.StreamedRun()
-    s = open_signal_stream(str(path), options=options, visit=run.visit)
+    s = open_signal_stream(str(path), options=options, visit=run.visit, stored=stored)
     summary = run.start(s)
     return run.scan, summary
 
@@ -239,8 +239,10 @@ def test_the_checking_pass_takes_the_extremes_in_a_thread_with_the_same_numbers(
     tmp_path, rng, monkeypatch
 ):
     """Blocks whose extremes the compiled walk leaves to NumPy (zeros of either sign,
-    a column of NaN where a cell is not a number) and plain ones: the extremes, the
-    summary and the noise level are those of the pass without the thread."""
+    a column of NaN where a cell is not a number) and plain ones, float64 or a float
+    WAV's float32 values as stored: the extremes, the summary and the noise level
+    (the columns after the first selected in the thread) are those of the pass
+    without the thread."""
     n = 5000
     x = rng.standard_normal((n, 3))
     x[:1000, 0] = -0.0  # a zero extreme
@@ -253,9 +255,9 @@ def test_the_checking_pass_takes_the_extremes_in_a_thread_with_the_same_numbers(
     wav(src, rng, n=200_000)
     from resdenoise.io import ReadOptions
 
-    for p, options in ((path, ReadOptions(columns=[1, 2, 3])), (src, None)):
+    for p, options, stored in ((path, ReadOptions(columns=[1, 2, 3]), False), (src, None, True)):
         scan0, summary0 = checked(p, 0, monkeypatch, options)
-        scan2, summary2 = checked(p, 2, monkeypatch, options)
+        scan2, summary2 = checked(p, 2, monkeypatch, options, stored)
         assert scan2.lo.tobytes() == scan0.lo.tobytes()
         assert scan2.hi.tobytes() == scan0.hi.tobytes()
         assert (summary2.span, summary2.amplitude) == (summary0.span, summary0.amplitude)
@@ -281,3 +283,24 @@ def test_a_checking_pass_that_fails_leaves_no_thread(tmp_path, rng, monkeypatch)
                  run=RunOptions(chunk_size=5000), progress=progress)  # fmt: skip
     assert not [t for t in threading.enumerate() if t.name.startswith("resdenoise-")]
     assert not (tmp_path / "o.wav").exists()
+
+
+def test_a_run_checked_without_the_report_s_selection_is_not_measured(tmp_path, rng):
+    """A float32 run of 16-bit samples checked for no report (StreamedRun(report=False):
+    no selection of the float32-rounded samples' noise level) refuses to be measured,
+    whose report would need that level; unmeasured, it runs."""
+    from resdenoise.io import open_signal_stream
+
+    path = tmp_path / "x.wav"
+    soundfile.write(path, 0.3 * np.sin(np.arange(3000) / 9.0), 8000, subtype="PCM_16")
+    plan = plan_resnet(get_nonlinearity("perona-malik", "activation", 0.5), 5)
+    for report in (True, False):
+        run = stream.StreamedRun("float32", report=report)
+        run.start(open_signal_stream(str(path), visit=run.visit))
+        assert (run.scan.noise_run is None) == (not report)
+        if not report:
+            with pytest.raises(ValueError, match="measure=False"):
+                run.filter(plan, plan.verdict(), lambda u, c: None)
+        written: list = []
+        run.filter(plan, plan.verdict(), lambda u, c, w=written: w.append(len(u)), measure=False)
+        assert sum(written) == 3000

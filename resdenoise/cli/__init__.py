@@ -132,6 +132,42 @@ def cli():
 
 
 def main() -> None:
-    """The ``resdenoise`` program: :data:`cli`, in a process that ends with it."""
+    """The ``resdenoise`` program: :data:`cli`, in a process that ends with it.
+
+    It ends without Python's teardown of its modules and objects (about 10 ms of
+    the 0.15 s of CPU of a run on a one-second file; serial time of every
+    ``--jobs`` batch, too): the command has written and closed its
+    outputs, the ``atexit`` handlers run, stdout and stderr are flushed (a
+    failed flush exits 120, as Python's own exit does), then :func:`os._exit`.
+    Where a thread other than daemons is still running, Python ends as usual.
+    """
     cli.process = True
-    cli(prog_name="resdenoise")
+    try:
+        cli(prog_name="resdenoise")
+    except SystemExit as exc:
+        code = exc.code
+    else:  # pragma: no cover - click's standalone mode always exits
+        code = 0
+    import threading
+
+    if any(
+        t.is_alive() and not t.daemon
+        for t in threading.enumerate()
+        if t is not threading.main_thread()
+    ):
+        sys.exit(code)
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    import atexit
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            code = code or 120
+    os._exit(code)

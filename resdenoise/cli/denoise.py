@@ -483,6 +483,7 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
             jobs=jobs,
             progress=progress if bars is not None else None,
             on_done=finished,
+            measure=not quiet or report_dir is not None or options["run"].strict,
             **options,
         )
     failed = [r.exit_code for r in results if r.exit_code]

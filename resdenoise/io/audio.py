@@ -128,9 +128,10 @@ class AudioReader:
             return block.astype(np.float64)  # exact
         return block
 
-    def check(self, visit=None, keep=None, expect=None) -> SignalStream:
-        """Read every frame once: ``visit(block)`` gets them as floats, ``keep(block)`` as read,
-        after ``expect(frames)`` with the frames the header promises."""
+    def check(self, visit=None, keep=None, expect=None, stored=False) -> SignalStream:
+        """Read every frame once: ``visit(block)`` gets them as floats (``stored``: a plain
+        WAV's 32-bit floats as stored), ``keep(block)`` as read, after ``expect(frames)``
+        with the frames the header promises."""
         source = self.source
         try:
             with self._raw() as fh:
@@ -170,7 +171,9 @@ class AudioReader:
             else:  # read ahead by a thread (not imported for a file read whole)
                 from .prefetch import prefetched
 
-                if self.plain is not None and keep is None:
+                if self.plain is not None and keep is None and stored:
+                    blocks = prefetched(self._plain_stored())
+                elif self.plain is not None and keep is None:
                     blocks = prefetched(self._plain_frames())
                 else:
                     blocks = prefetched(self._frames(f, frames, floats=True))
@@ -281,6 +284,15 @@ class AudioReader:
                 start += view.shape[0]
                 yield self._as_read(view, plain), None
 
+    def _plain_stored(self):
+        """``(None, block)`` of a plain WAV, 32-bit floats as stored (each a new array;
+        :meth:`_plain_frames` for other subtypes)."""
+        if self.dtype != "float32":
+            yield from self._plain_frames()
+            return
+        for block, _ in self._plain_read(fresh=True):
+            yield None, block
+
     def _plain_frames(self):
         """``(None, block as floats)`` of a plain WAV, by plain reads into one kept
         buffer (the floats are new arrays), until its frames or the end of the file."""
@@ -315,8 +327,8 @@ class AudioReader:
 
     def _blocks(self, stored: bool = False):
         total = 0
-        if self.plain is not None and stored and self.dtype == "float32":
-            read = ((None, block) for block, _ in self._plain_read(fresh=True))
+        if self.plain is not None and stored:
+            read = self._plain_stored()
         elif self.plain is not None:
             read = self._plain_frames()
         else:
@@ -377,8 +389,10 @@ def read_audio_file(path: str, source: str, options: ReadOptions) -> Signal:
 
 
 def open_audio(
-    path: str, source: str, options: ReadOptions, visit=None, expect=None
+    path: str, source: str, options: ReadOptions, visit=None, expect=None, stored=False
 ) -> SignalStream:
     """The blocks door: an audio file checked in one pass, then read in blocks on demand
-    (``expect(frames)`` first, with the frames its header promises)."""
-    return AudioReader(source, lambda: path, options).check(visit=visit, expect=expect)
+    (``expect(frames)`` first, with the frames its header promises; ``stored``: see
+    :meth:`AudioReader.check`)."""
+    reader = AudioReader(source, lambda: path, options)
+    return reader.check(visit=visit, expect=expect, stored=stored)

@@ -123,7 +123,8 @@ class PipeInput:
     Up to :data:`PIPE_HEAD_BYTES` stay in memory (``head``); a longer
     stream is copied to a spool file (``spooled``, see :func:`spool_stdin`)
     in blocks, so that it takes the memory of a file of its size.  ``more``:
-    it is longer than ``limit`` bytes (then stream it from the spool file).
+    it is longer than ``limit`` bytes (then stream it from the spool file);
+    ``size``: its length in bytes.
     Close it to remove the spool file.
     """
 
@@ -151,6 +152,7 @@ class PipeInput:
         except BaseException:
             self.close()
             raise
+        self.size = size  # bytes
         self.more = size > limit
 
     def _refuse_binary(self) -> None:
@@ -273,6 +275,7 @@ def open_signal_stream(
     visit=None,
     source: str | None = None,
     expect=None,
+    stored: bool = False,
 ) -> SignalStream:
     """Check a CSV or audio file (or a Zarr store) in one pass, in bounded memory, for
     reading in blocks.
@@ -295,6 +298,11 @@ def open_signal_stream(
         in order: a float64 array ``(k, width)`` of *all* the file's columns
         (audio: channels), NaN where a cell is not a finite number.  The
         columns that are filtered are ``stream.positions`` once it returns.
+        Each block is a new array.
+    stored : bool
+        Where a file stores 32-bit floats that are read by plain reads (a
+        plain WAV), ``visit`` gets them as stored, float32 (the same values),
+        as :meth:`SignalStream.blocks` gives them with ``stored``.
     source : str, optional
         The file's name in messages (default: ``path``), e.g. ``"<stdin>"``
         for a spooled stream.
@@ -331,6 +339,6 @@ def open_signal_stream(
 
         stream = open_csv(path, source, options, visit)
     else:
-        stream = open_audio(path, source, options, visit, expect)
+        stream = open_audio(path, source, options, visit, expect, stored)
     stream.watch(path, st)  # each later pass checks that it reads this same file
     return stream
