@@ -52,6 +52,8 @@ __all__ = [
     "diffusion_block",
     "run_blocks",
     "run_strided",
+    "InPlaceRun",
+    "StackRun",
     "backend_for",
     "compiled_instruction_set",
     "BACKENDS",
@@ -239,6 +241,93 @@ def run_blocks(
     return u
 
 
+class InPlaceRun:
+    """``run(u, blocks)``: diffusion blocks on ``u`` in place, as one tile on one thread.
+
+    The numbers of :func:`run_blocks` (which do not depend on its tiles or
+    threads), without its checks and set-up on every call: for a search's many
+    short runs of one small float64 array of ``shape`` between its checkpoints
+    (:mod:`resdenoise.autoparams`), where that set-up costs as much as a few blocks.
+    """
+
+    def __init__(self, phi, tau: float, h: float, shape: tuple):
+        if not (tau > 0 and h > 0):
+            raise ValueError(f"tau and h must be > 0, got tau={tau!r}, h={h!r}")
+        self.shape = tuple(shape)
+        if len(self.shape) not in (1, 2) or self.shape[0] < 2:
+            raise ValueError(f"shape must be (n,) or (n, channels), n >= 2; got {self.shape}")
+        self.step = _Stepper(phi, np.dtype(np.float64), tau, h)
+        self.ws = self.step.workspace(self.shape[0], self.shape[1:])
+
+    def __call__(self, u: np.ndarray, blocks: int) -> np.ndarray:
+        if not _writeable_like(u, self.shape, np.float64):
+            raise ValueError(
+                f"u must be a writeable C-contiguous float64 array of shape {self.shape}"
+            )
+        if blocks > 0:
+            self.step.run(u, int(blocks), self.ws)
+        return u
+
+
+#: A search runs its stack in groups of at most this many channels where the engine's
+#: loop is compiled: its Perona-Malik loop has its own AVX2 code for up to 4 float64
+#: channels, and the other loops keep a narrower stack in cache (a windowed search's
+#: 8 to 64 channels ran 10-40 % slower per block as one array, the same numbers) ...
+CHANNEL_GROUP = 4
+#: ... from one checkpoint to the next this many blocks apart or more: a shorter run
+#: does not repay the groups' copies and the engine's set-up of each group's call.
+GROUP_BLOCKS = 16
+
+
+#: A stack of at most this many values runs as one tile (the engine would cut a
+#: compiled run of more than 16384 values into tiles with halos, for the cache and the
+#: threads; a search's short runs of a few windows fit the cache and get one thread).
+UNTILED_VALUES = 1 << 16
+
+
+class StackRun:
+    """A search's stack (n, channels) advanced from checkpoint to checkpoint, in
+    place (:mod:`resdenoise.autoparams`): in groups of :data:`CHANNEL_GROUP` channels where that is
+    faster (:data:`GROUP_BLOCKS`), copied out of the stack and back.  The channels
+    do not interact, so the numbers are those of one run of the whole stack;
+    ``stack`` itself is not modified unless ``own`` (the caller's to give away).
+
+    An array of at most :data:`COMPILED_TILE_VALUES` (one tile of the engine's
+    own), or of at most :data:`UNTILED_VALUES` with a run too short for a second
+    thread, runs through one :class:`InPlaceRun` kept for the
+    search: one tile, one thread, no set-up per checkpoint (the same numbers)."""
+
+    def __init__(self, stack: np.ndarray, phi, tau: float, h: float, own: bool = False):
+        self.phi, self.tau, self.h = phi, tau, h
+        own = own and stack.dtype == np.float64 and stack.flags.c_contiguous
+        self.u = stack if own and stack.flags.writeable else np.array(stack, dtype=float)
+        c = stack.shape[1]
+        wide = c > CHANNEL_GROUP and backend_for(phi) == "compiled"
+        self.cuts = list(range(0, c, CHANNEL_GROUP)) if wide else []
+        self.groups = [np.empty((len(stack), min(CHANNEL_GROUP, c - i))) for i in self.cuts]
+        self.runs: dict = {}  # InPlaceRun by shape, made when first needed
+
+    def _run(self, u: np.ndarray, blocks: int) -> None:
+        small = u.size <= COMPILED_TILE_VALUES
+        if small or (u.size <= UNTILED_VALUES and u.size * blocks < MIN_WORK_PER_THREAD):
+            run = self.runs.get(u.shape)
+            if run is None:
+                run = self.runs[u.shape] = InPlaceRun(self.phi, self.tau, self.h, u.shape)
+            run(u, blocks)
+        else:
+            run_blocks(u, self.phi, self.tau, blocks, self.h, out=u)
+
+    def advance(self, blocks: int) -> np.ndarray:
+        """Run ``blocks`` more blocks; the whole stack after them."""
+        if not self.groups or blocks < GROUP_BLOCKS:
+            self._run(self.u, blocks)
+            return self.u
+        for i, g in zip(self.cuts, self.groups, strict=True):
+            np.copyto(g, self.u[:, i : i + g.shape[1]])
+            self._run(g, blocks)
+        return np.concatenate(self.groups, axis=1, out=self.u)
+
+
 def run_strided(
     u: np.ndarray, nl, tau: float, blocks: int, stride: int, h: float = 1.0
 ) -> np.ndarray:
@@ -272,15 +361,20 @@ def run_strided(
     return out.reshape(shape)
 
 
+def _writeable_like(a, shape: tuple, dtype) -> bool:
+    """True when ``a`` is a writeable C-contiguous array of this shape and dtype."""
+    return (
+        isinstance(a, np.ndarray)
+        and a.shape == shape
+        and a.dtype == dtype
+        and a.flags.c_contiguous
+        and a.flags.writeable
+    )
+
+
 def _checked_out(out, f: np.ndarray) -> np.ndarray:
     """``out`` if it can take the result for f, else ValueError."""
-    if not (
-        isinstance(out, np.ndarray)
-        and out.shape == f.shape
-        and out.dtype == f.dtype
-        and out.flags.c_contiguous
-        and out.flags.writeable
-    ):
+    if not _writeable_like(out, f.shape, f.dtype):
         raise ValueError(
             f"out must be a writeable C-contiguous {f.dtype} array of shape {f.shape}, got "
             + (f"{out.dtype} {out.shape}" if isinstance(out, np.ndarray) else type(out).__name__)

@@ -300,3 +300,24 @@ def test_shrink_threshold_scales_with_lambda(rng):
     # theta -> 0: nothing is shrunk, the signal is reproduced
     kept = api.shrink(f, "hard", theta=1e-9, iterations=3)
     np.testing.assert_allclose(kept, f, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", ["perona-malik", "charbonnier", "tanh"])
+@pytest.mark.parametrize("shape", [(300,), (300, 3)])
+def test_in_place_run_gives_run_blocks_bits(rng, name, shape):
+    """InPlaceRun (one tile, one thread, set up once): run_blocks' numbers bit for bit,
+    run after run in place, for the compiled loops and NumPy's."""
+    from resdenoise.engine import InPlaceRun
+
+    nl = get_nonlinearity(name, "diffusivity", 0.6)
+    u = rng.standard_normal(shape)
+    run = InPlaceRun(nl, 0.2, 1.5, shape)
+    got, done = u.copy(), 0
+    for k in (1, 4, 70, 200):
+        assert run(got, k - done) is got
+        done = k
+        np.testing.assert_array_equal(got, run_blocks(u, nl, 0.2, k, 1.5))
+    with pytest.raises(ValueError, match="C-contiguous float64 array of shape"):
+        run(got.astype(np.float32), 1)
+    with pytest.raises(ValueError, match="tau and h must be > 0"):
+        InPlaceRun(nl, 0.0, 1.0, shape)

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from resdenoise import autoparams, stability
+from resdenoise import autoparams, engine, stability
 from resdenoise.autoparams import choose_parameters, choose_steps, sample_windows, sure_stack
 from resdenoise.engine import run_blocks
 from resdenoise.nonlinearities import get_nonlinearity
@@ -260,24 +260,57 @@ def test_a_window_search_cut_short_reports_how_far_the_refine_ran():
 
 
 @pytest.mark.parametrize("name", ["perona-malik", "charbonnier", "tanh"])
-def test_a_wide_stack_runs_in_channel_groups_with_the_same_bits(rng, name):
-    """_Stack runs more than CHANNEL_GROUP channels in groups where the engine is
+@pytest.mark.parametrize("rows", [700, 3000, 8000])
+def test_a_wide_stack_runs_in_channel_groups_with_the_same_bits(rng, name, rows):
+    """StackRun runs more than CHANNEL_GROUP channels in groups where the engine is
     compiled (Perona-Malik's AVX2 loop takes at most 4) and the advance is long enough
     (GROUP_BLOCKS): the numbers of one run of the whole stack, bit for bit, advance
-    after advance, grouped or not; the stack itself is left alone."""
-    stack = rng.standard_normal((700, 10))
+    after advance, grouped or not; the stack itself is left alone.  700 x 10 and
+    3000 x 10 values run the whole stack through a kept InPlaceRun (one tile: at most
+    COMPILED_TILE_VALUES, or UNTILED_VALUES with a short run), 8000 x 10 through
+    run_blocks' tiles."""
+    stack = rng.standard_normal((rows, 10))
     before = stack.copy()
     nl = get_nonlinearity(name, "diffusivity", 0.7)
-    running = autoparams._Stack(stack, nl.phi, 0.2, 1.0)
+    running = engine.StackRun(stack, nl.phi, 0.2, 1.0)
     compiled = autoparams.backend_for(nl.phi) == "compiled"
     assert len(running.groups) == (3 if compiled else 0)
     whole, done = stack, 0
-    for k in (1, 3, 3 + autoparams.GROUP_BLOCKS, 4 + autoparams.GROUP_BLOCKS):
+    for k in (1, 3, 3 + engine.GROUP_BLOCKS, 4 + engine.GROUP_BLOCKS, 90):
         got = running.advance(k - done)
         whole = run_blocks(whole, nl, 0.2, k - done)
         done = k
         np.testing.assert_array_equal(got, whole)
     np.testing.assert_array_equal(stack, before)
+    assert (stack.shape in running.runs) == (rows * 10 <= engine.UNTILED_VALUES)
+
+
+def test_a_stack_given_away_runs_in_place(rng):
+    """``own``: the search's fresh stack is run where it is, not copied first."""
+    stack = rng.standard_normal((500, 2))
+    nl = get_nonlinearity("perona-malik", "diffusivity", 0.7)
+    expected = run_blocks(stack, nl, 0.2, 7)
+    running = engine.StackRun(stack, nl.phi, 0.2, 1.0, own=True)
+    assert running.advance(7) is stack
+    np.testing.assert_array_equal(stack, expected)
+
+
+@pytest.mark.parametrize("rule", ["sure", "noise2self", "decorrelation"])
+def test_a_shared_probe_gives_the_same_search(rule):
+    """A lambda search makes the probe once for all its candidates (``probe``): the
+    same choice, curve and output as each search making its own, and the shared
+    stack is not changed by the searches."""
+    f = _signal("sensor")[:2000].reshape(-1, 1)
+    sigma = np.array([SIGMA])
+    nl = get_nonlinearity("perona-malik", "diffusivity", 0.5)
+    own = choose_steps(f, nl.phi, 0.2, 1.0, rule, 300, sigma, keep=True)
+    probe = sure_stack(f, sigma) if rule == "sure" else None
+    kept = None if probe is None else probe[2].copy()
+    shared = choose_steps(f, nl.phi, 0.2, 1.0, rule, 300, sigma, keep=True, probe=probe)
+    assert (shared.steps, shared.blocks, shared.criterion) == (own.steps, own.blocks, own.criterion)
+    np.testing.assert_array_equal(shared.output, own.output)
+    if probe is not None:
+        np.testing.assert_array_equal(probe[2], kept)
 
 
 def test_the_windowed_search_chooses_the_same_in_channel_groups(windowed, monkeypatch):
@@ -285,7 +318,7 @@ def test_the_windowed_search_chooses_the_same_in_channel_groups(windowed, monkey
     the search sees the same SURE at every checkpoint and makes the same choice."""
     f = _signal("sensor")
     grouped = choose_parameters(f, "perona-malik", "diffusivity", max_blocks=CAP, keep=True)
-    monkeypatch.setattr(autoparams, "CHANNEL_GROUP", 1 << 20)
+    monkeypatch.setattr(engine, "CHANNEL_GROUP", 1 << 20)
     whole = choose_parameters(f, "perona-malik", "diffusivity", max_blocks=CAP, keep=True)
     assert grouped.candidates == whole.candidates  # every candidate's windowed search
     assert (grouped.nl.lam, grouped.steps, grouped.tested) == (
