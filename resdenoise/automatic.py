@@ -138,8 +138,6 @@ __all__ = [
 NOTHING = "none (the input)"
 #: The best candidate must lower SURE by this many standard errors to be used.
 SIGNIFICANCE = 2.0
-#: Batches of consecutive samples whose means give the gain's standard error.
-BATCHES = 32
 
 #: (label, command, form, name)
 CANDIDATES = (
@@ -199,39 +197,56 @@ def noise_per_level(f, level):
     return (sigmas if rule.startswith("boxes") else None), rule
 
 
-def gain_test(plan, f, level, z: float = SIGNIFICANCE, per_level=None) -> tuple[float, float]:
+def gain_test(
+    plan, f, level, z: float = SIGNIFICANCE, per_level=None, sums=None
+) -> tuple[float, float]:
     """``(gain, se)``: SURE of ``plan`` on ``f`` minus SURE of doing nothing (per
     sample, negative when the plan is expected to help) and its standard error.
 
     The per-sample terms ``(f - u)^2 - 2 sigma^2 + 2 sigma^2 div_i`` (the
     divergence by the search's Monte-Carlo probe) are averaged in
-    :data:`BATCHES` consecutive batches (neighbouring terms are correlated),
-    and the standard error is that of the batch means.  ``per_level`` (the
+    :data:`resdenoise.autoparams.GAIN_BATCHES` consecutive batches (neighbouring terms are correlated),
+    and the standard error is that of the batch means.  ``sums``: the
+    :func:`resdenoise.autoparams.gain_sums` of a run of the plan made already
+    (with any level's probe), so that it is not run again.  ``per_level`` (the
     noise per scale, :func:`noise_per_level`): the terms of
     :func:`resdenoise.multilevel.frame_sure_terms` instead, SURE split over the
     scales of the Parseval Haar frame with each scale's noise (coloured noise);
     the gain is their sum over the mirrored period / 2N, the batches those of
     the first N positions.
     """
-    from .autoparams import sure_stack
+    from .autoparams import GAIN_BATCHES, gain_from_sums
     from .multilevel import frame_sure_terms
+
+    n = np.shape(f)[0]
+    if per_level is None:
+        return gain_from_sums(probed_sums(plan, f, level) if sums is None else sums, level.sigma, n)
+    f2, uf, up, b, eps = _probed_run(plan, f, level)
+    full = frame_sure_terms(f2, uf, up, b, eps, per_level)
+    gain, terms = float(np.sum(full)) / (2 * n), full[:n]
+    k = max(2, min(GAIN_BATCHES, n // 4))
+    means = np.array([np.mean(t) for t in np.array_split(terms, k)])
+    return gain, float(np.std(means, ddof=1) / math.sqrt(k))
+
+
+def _probed_run(plan, f, level):
+    """``(f2, uf, up, b, eps)``: the plan's blocks run on ``f`` and on its probed copy."""
+    from .autoparams import sure_stack
 
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
     n, c = f2.shape
-    sigma = level.sigma
-    b, eps, stack = sure_stack(f2, sigma)
+    b, eps, stack = sure_stack(f2, level.sigma)
     blocks = replace(plan, prestage=None) if plan.prestage is not None else plan
     u = np.asarray(blocks.run(stack)).reshape(n, 2 * c)
-    uf, up = u[:, :c], u[:, c:]
-    if per_level is None:
-        terms = np.sum((f2 - uf) ** 2 - 2 * sigma**2 + 2 * sigma**2 * b * (up - uf) / eps, axis=1)
-        gain = float(np.mean(terms))
-    else:
-        full = frame_sure_terms(f2, uf, up, b, eps, per_level)
-        gain, terms = float(np.sum(full)) / (2 * n), full[:n]
-    k = max(2, min(BATCHES, n // 4))
-    means = np.array([np.mean(t) for t in np.array_split(terms, k)])
-    return gain, float(np.std(means, ddof=1) / math.sqrt(k))
+    return f2, u[:, :c], u[:, c:], b, eps
+
+
+def probed_sums(plan, f, level) -> np.ndarray:
+    """:func:`resdenoise.autoparams.gain_sums` of one run of ``plan`` on ``f`` (with the
+    probe of ``level``): its gain test at any level without running it again."""
+    from .autoparams import gain_sums
+
+    return gain_sums(*_probed_run(plan, f, level))
 
 
 def _rises(rises) -> str:
@@ -248,10 +263,11 @@ def _significant(test) -> bool:
 def _confirmed(plan, f, level) -> bool:
     """Whether the white SURE expects a significant gain of ``plan`` at the level and at
     the low end of its interval (:meth:`resdenoise.noise.NoiseLevel.at_low`)."""
-    if not _significant(gain_test(plan, f, level)):
+    sums = probed_sums(plan, f, level)
+    if not _significant(gain_test(plan, f, level, sums=sums)):
         return False
     low = level.at_low()
-    return low is level or _significant(gain_test(plan, f, low))
+    return low is level or _significant(gain_test(plan, f, low, sums=sums))
 
 
 def _levels(sigma) -> str:
@@ -259,7 +275,7 @@ def _levels(sigma) -> str:
 
 
 def do_no_harm(
-    plan, f, level, per_level=None, tested=None, name: str = "the best candidate", at_low=None
+    plan, f, level, per_level=None, tested=None, name="the best candidate", at_low=None, sums=None
 ):
     """``(plan, reason, note, extra)``: the rules every automatic search applies to its
     choice ``plan`` for ``f`` (noise ``level``, the search's).  The input itself
@@ -280,8 +296,11 @@ def do_no_harm(
       returned, ``extra['backed_off_to']`` names it and ``extra['low_end']``
       says why (with ``details``, the search's report entries).
 
-    ``extra``: the gain and its standard error when tested (and at the low
-    end: ``noise_low_end``, ``gain_at_low_end`` and its standard error).  Used by
+    ``sums``: :func:`resdenoise.autoparams.gain_sums` of a run of ``plan`` made
+    already (the search's): the tests at the level (unless ``tested``) and at
+    its low end come from them, not from another run.  ``extra``: the gain
+    and its standard error when tested (and at the low end:
+    ``noise_low_end``, ``gain_at_low_end`` and its standard error).  Used by
     :func:`choose_denoiser` and by the single-command planner
     (:class:`resdenoise.plans.Planner`), so both follow the same rules.
     """
@@ -307,7 +326,11 @@ def do_no_harm(
         return as_identity(plan), reason, note, {}
     if not plan.steps:
         return plan, None, None, {}
-    gain, se = tested if tested is not None else gain_test(plan, f, level, per_level=per_level)
+    if per_level is None and sums is None and tested is None:  # one run for both tests
+        sums = probed_sums(plan, f, level)
+    if tested is None:
+        tested = gain_test(plan, f, level, per_level=per_level, sums=sums)
+    gain, se = tested
     extra = {"expected_gain_per_sample": gain, "gain_standard_error": se}
     if not _significant((gain, se)):
         reason = (
@@ -318,7 +341,7 @@ def do_no_harm(
     low = level.at_low()
     if per_level is not None or low is level or np.array_equal(low.sigma, level.sigma):
         return plan, None, None, extra
-    lo_gain, lo_se = gain_test(plan, f, low)
+    lo_gain, lo_se = gain_test(plan, f, low, sums=sums)
     extra["noise_low_end"] = [float(x) for x in low.sigma]
     extra["gain_at_low_end"] = lo_gain
     extra["gain_at_low_end_standard_error"] = lo_se

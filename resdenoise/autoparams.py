@@ -157,6 +157,8 @@ class StoppingChoice:
     #: the filtered signal at the chosen block count (n, channels), where the search
     #: was asked to keep it (a windowed search's exact run on the whole signal)
     output: np.ndarray | None = field(default=None, repr=False, compare=False)
+    #: :func:`gain_sums` of that run (``sure`` only): the gain test at any noise level
+    gain_sums: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def blocks_searched(self) -> int:
@@ -203,6 +205,33 @@ def sure_stack(f2: np.ndarray, sigma: np.ndarray, seed: int = PROBE_SEED):
     term compares the two outputs."""
     b, eps = sure_probe(f2, sigma, seed)
     return b, eps, np.concatenate([f2, f2 + eps * b], axis=1)
+
+
+#: Batches of consecutive samples whose means give a gain test's standard error.
+GAIN_BATCHES = 32
+
+
+def gain_sums(f2: np.ndarray, uf: np.ndarray, up: np.ndarray, b, eps) -> np.ndarray:
+    """A gain test's sums, for any noise level, from one run of a plan on ``f2`` (``uf``)
+    and its probed copy (``up``; :func:`sure_stack`'s ``b``, ``eps``): per batch of rows
+    (:data:`GAIN_BATCHES`, as ``np.array_split`` cuts them) and channel, of ``(f2 -
+    uf)^2`` and of the divergence ``b (up - uf) / eps``; shape ``(2, batches, c)``."""
+    n = f2.shape[0]
+    k = max(2, min(GAIN_BATCHES, n // 4))
+    starts = np.cumsum([0] + [len(r) for r in np.array_split(np.arange(n), k)][:-1])
+    residual = np.add.reduceat(np.square(f2 - uf), starts, axis=0)
+    divergence = np.add.reduceat(b * (up - uf) / eps, starts, axis=0)
+    return np.stack([residual, divergence])
+
+
+def gain_from_sums(sums: np.ndarray, sigma: np.ndarray, n: int) -> tuple[float, float]:
+    """``(gain, se)`` with noise ``sigma`` (per channel) from :func:`gain_sums` over ``n``
+    rows: SURE minus doing nothing's, per sample, and its batch means' standard error."""
+    k = sums.shape[1]
+    counts = np.array([len(r) for r in np.array_split(np.arange(n), k)], dtype=float)
+    s2 = np.square(np.asarray(sigma, dtype=float))
+    terms = np.sum(sums[0] - 2 * s2 * counts[:, None] + 2 * s2 * sums[1], axis=1)
+    return float(np.sum(terms) / n), float(np.std(terms / counts, ddof=1) / math.sqrt(k))
 
 
 def chunk_bounds(n: int, chunks: int = SE_CHUNKS) -> np.ndarray:
@@ -472,7 +501,7 @@ def choose_steps(
     values: list[float] = [criterion(stack)] if rule == "sure" else []
     best_k, best = (0, values[0]) if values else (1, math.inf)
     running, done = StackRun(stack, phi, tau, h, own=own and stack is not f2), 0
-    asked, kept = horizon, None
+    asked, kept, kept_sums = horizon, None, None
     budget = EXHAUSTIVE_BUDGET if backend_for(phi) == "compiled" else EXHAUSTIVE_BUDGET >> 4
     exhaustive = stack.size * int(max_blocks) <= budget
     if exhaustive:
@@ -493,9 +522,11 @@ def choose_steps(
         values.append(value)
         if value < best:
             best, best_k = value, k
-            if keep:  # the output at the best so far
+            if keep:  # the output at the best so far (and its gain test's sums)
                 kept = np.empty((n, c)) if kept is None else kept
                 np.copyto(kept, u[:, :c])
+                if rule == "sure" and windows == 1:
+                    kept_sums = gain_sums(f2, kept, u[:, c : 2 * c], b, eps)
         if rule == "sure" and not exhaustive:  # the parts as rows of one array, kept
             if table is None:
                 table = np.empty((len(grid) + 1, len(parts[0])))
@@ -528,6 +559,7 @@ def choose_steps(
         samples=int(hi - lo) * windows,
         best_parts=parts[blocks.index(best_k)] if parts else None,
         output=kept if best_k else None,
+        gain_sums=kept_sums if best_k else None,
     )
 
 

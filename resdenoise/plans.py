@@ -136,7 +136,8 @@ class Planner:
             plan, choice = search(low, False)
             return plan, "the search at the noise level's low end", choice.as_dict()
 
-        plan, extra = _no_harm(plan, choice.as_dict(), u, level, choice.tested, at_low)
+        sums = choice.stopping.gain_sums if plan.steps == choice.steps else None
+        plan, extra = _no_harm(plan, choice.as_dict(), u, level, choice.tested, at_low, sums)
         if stage.active:
             plan = replace(plan, prestage=stage)
         output = choice.stopping.output
@@ -156,18 +157,19 @@ class Planner:
         return plan, {**extra, **stage.as_dict()}
 
 
-def _no_harm(plan, extra: dict, u, level, tested=None, at_low=None):
+def _no_harm(plan, extra: dict, u, level, tested=None, at_low=None, sums=None):
     """The automatic search's plan under the do-no-harm rules of ``resdenoise denoise``
     (:func:`resdenoise.automatic.do_no_harm`: the 25 %-share rule and the
     significance test, white-noise SURE with the search's level), and the report's
     entries (the gain and, when the input is kept, why).  ``tested``: the gain
-    test's ``(gain, se)`` when the search measured it on the whole signal."""
+    test's ``(gain, se)`` when the search measured it on the whole signal, and
+    ``sums`` its run's :func:`resdenoise.autoparams.gain_sums`."""
     import numpy as np
 
     from .automatic import do_no_harm
 
     plan, refused, note, tested = do_no_harm(
-        plan, np.asarray(u), level, tested=tested, at_low=at_low
+        plan, np.asarray(u), level, tested=tested, at_low=at_low, sums=sums
     )
     extra = {**extra, **tested}
     if refused is not None:

@@ -118,6 +118,27 @@ def test_the_windowed_search_is_deterministic_and_reports_the_signals_noise(wind
     assert one.stopping.output is None  # kept only when asked (the planner's plan)
     kept = choose_parameters(f, "perona-malik", "diffusivity", max_blocks=CAP, keep=True)
     assert kept.stopping.output.shape == f.shape and kept.steps == one.steps
+    # the kept run's gain sums: the gain test written out (the kept output, its probe
+    # run again here), and the search's own gain at its level
+    from resdenoise.automatic import gain_test
+    from resdenoise.autoparams import gain_from_sums
+    from resdenoise.filters import plan_diffuse
+    from resdenoise.noise import resolve_sigma
+
+    sums, sigma = kept.stopping.gain_sums, np.array(kept.stopping.sigma)
+    b, eps = autoparams.sure_probe(f, sigma)
+    plan = plan_diffuse(kept.nl, steps=kept.steps, tau=kept.tau)
+    up = plan.run(f + eps * b)
+    terms = np.sum((f - kept.stopping.output) ** 2 - 2 * sigma**2, axis=1) + np.sum(
+        2 * sigma**2 * b * (up - kept.stopping.output) / eps, axis=1
+    )
+    k = sums.shape[1]
+    means = [t.mean() for t in np.array_split(terms, k)]
+    written = (terms.mean(), np.std(means, ddof=1) / math.sqrt(k))
+    assert gain_from_sums(sums, sigma, len(f)) == pytest.approx(written, rel=1e-9)
+    assert gain_from_sums(sums, sigma, len(f))[0] == pytest.approx(kept.tested[0], rel=1e-12)
+    level = resolve_sigma(f, sigma)
+    assert gain_test(plan, f, level) == pytest.approx(written, rel=1e-9)  # a run of its own
     assert one.as_dict()["search_samples"] == 6 * 256
     whole = choose_parameters(f[:1000], "perona-malik", "diffusivity", max_blocks=CAP)
     assert whole.as_dict()["search_samples"] == 1000  # too short for windows
