@@ -67,6 +67,19 @@ BACKENDS = ("compiled", "numpy")
 TILE_VALUES = 131072
 #: Blocks per sweep when tiling: the halo is this many samples per side.
 SWEEP_BLOCKS = 32
+#: Values x blocks of one call of the compiled loop at the most (about 0.1-0.3 s of
+#: one core): a longer run is several calls, so that a signal (which Python handles
+#: between calls, in the main thread) ends a long run within a fraction of a second
+#: instead of after all its blocks; the numbers are those of one call.
+CALL_WORK = 1 << 27
+
+
+def call_blocks(values: int, blocks: int, unit: int = 1) -> int:
+    """Blocks of one compiled call on ``values`` values: at most :data:`CALL_WORK`
+    of work, a multiple of ``unit`` (the sweep), at least ``unit``, at most ``blocks``."""
+    return min(blocks, max(unit, CALL_WORK // max(values, 1) // unit * unit))
+
+
 #: Less data than this per thread is not worth a thread: every ufunc call
 #: takes the GIL to start, and on short arrays the hand-overs cost more than
 #: the second core gives (measured: float64 gains from 16k values a thread,
@@ -572,10 +585,11 @@ class _Stepper:
     def run(self, u: np.ndarray, blocks: int, ws: tuple[np.ndarray, ...]) -> None:
         """``blocks`` blocks on u in place (u's ends are reflecting)."""
         if self.family is not None:
-            channels = u.size // u.shape[0]
-            _kernels().run(
-                u, ws[0], channels, self.family, self.lam, self.tau_h, self.h_inv, blocks
-            )
+            channels, kernels = u.size // u.shape[0], _kernels()
+            while blocks > 0:  # in calls of bounded work (CALL_WORK): signals between them
+                k = call_blocks(u.size, blocks)
+                kernels.run(u, ws[0], channels, self.family, self.lam, self.tau_h, self.h_inv, k)
+                blocks -= k
             return
         rows = u.shape[0] - 1
         d, f, tmp, bits = (a[:rows] for a in ws)
@@ -730,7 +744,8 @@ def _run_tiled_compiled(
     move its boundaries after their speeds).
 
     One call runs every sweep up to the next callback (all m blocks when
-    there is none), so Python is not between the sweeps.
+    there is none), so Python is not between the sweeps, but at most
+    :data:`CALL_WORK` of work (a signal is handled between calls).
     """
     channels = u.size // u.shape[0]
     part = (int(np.diff(bounds).max()) + 2 * sweep) * channels
@@ -751,6 +766,7 @@ def _run_tiled_compiled(
             k = min(sweep, m - done)
         else:
             k = min(m - done, every - done % every)
+        k = call_blocks(u.size, k, sweep)  # bounded work per call (CALL_WORK)
         kernels.run_sweeps(
             src, u, strips, bufs, works, bounds, threads, channels, step.family, step.lam,
             step.tau_h, step.h_inv, k, sweep, fresh and done == 0,

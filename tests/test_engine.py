@@ -321,3 +321,41 @@ def test_in_place_run_gives_run_blocks_bits(rng, name, shape):
         run(got.astype(np.float32), 1)
     with pytest.raises(ValueError, match="tau and h must be > 0"):
         InPlaceRun(nl, 0.0, 1.0, shape)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("shape", [(3000,), (40000, 2)])
+def test_a_long_compiled_run_is_calls_of_bounded_work_with_the_same_bits(
+    rng, monkeypatch, shape, threads
+):
+    """Python handles a signal between calls of the compiled loop, not inside one: a
+    run is several calls of at most CALL_WORK values x blocks (at least one sweep),
+    and its numbers are those of one call (tiled or one tile, one thread or two)."""
+    from resdenoise import engine
+
+    if engine.backend_for(get_nonlinearity("perona-malik", "diffusivity", 0.6)) != "compiled":
+        pytest.skip("the compiled loop is not built")
+    nl = get_nonlinearity("perona-malik", "diffusivity", 0.6)
+    u = rng.standard_normal(shape)
+    one = run_blocks(u, nl, 0.2, 300, threads=threads)  # CALL_WORK: one call for all
+    calls = []
+    real = engine._kernels()
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def run(self, a, ws, channels, family, lam, tau_h, h_inv, blocks):
+            calls.append(a.size * blocks)
+            return real.run(a, ws, channels, family, lam, tau_h, h_inv, blocks)
+
+        def run_sweeps(self, src, a, *rest):
+            calls.append(a.size * rest[-3])  # its blocks
+            return real.run_sweeps(src, a, *rest)
+
+    monkeypatch.setattr(engine, "_kernels", lambda: Counting())
+    monkeypatch.setattr(engine, "CALL_WORK", u.size * 100)
+    split = run_blocks(u, nl, 0.2, 300, threads=threads)
+    np.testing.assert_array_equal(split, one)
+    sweep = engine.COMPILED_SWEEP_BLOCKS
+    assert len(calls) >= 3 and max(calls) <= u.size * max(100, sweep)
