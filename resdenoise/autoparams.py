@@ -216,9 +216,8 @@ def gain_sums(f2: np.ndarray, uf: np.ndarray, up: np.ndarray, b, eps) -> np.ndar
     and its probed copy (``up``; :func:`sure_stack`'s ``b``, ``eps``): per batch of rows
     (:data:`GAIN_BATCHES`, as ``np.array_split`` cuts them) and channel, of ``(f2 -
     uf)^2`` and of the divergence ``b (up - uf) / eps``; shape ``(2, batches, c)``."""
-    n = f2.shape[0]
-    k = max(2, min(GAIN_BATCHES, n // 4))
-    starts = np.cumsum([0] + [len(r) for r in np.array_split(np.arange(n), k)][:-1])
+    k = max(2, min(GAIN_BATCHES, f2.shape[0] // 4))
+    starts = np.cumsum([0] + [len(r) for r in np.array_split(np.arange(f2.shape[0]), k)][:-1])
     residual = np.add.reduceat(np.square(f2 - uf), starts, axis=0)
     divergence = np.add.reduceat(b * (up - uf) / eps, starts, axis=0)
     return np.stack([residual, divergence])
@@ -501,7 +500,7 @@ def choose_steps(
     values: list[float] = [criterion(stack)] if rule == "sure" else []
     best_k, best = (0, values[0]) if values else (1, math.inf)
     running, done = StackRun(stack, phi, tau, h, own=own and stack is not f2), 0
-    asked, kept, kept_sums = horizon, None, None
+    asked, kept, probed = horizon, None, None
     budget = EXHAUSTIVE_BUDGET if backend_for(phi) == "compiled" else EXHAUSTIVE_BUDGET >> 4
     exhaustive = stack.size * int(max_blocks) <= budget
     if exhaustive:
@@ -522,11 +521,12 @@ def choose_steps(
         values.append(value)
         if value < best:
             best, best_k = value, k
-            if keep:  # the output at the best so far (and its gain test's sums)
+            if keep:  # the output at the best so far (and the probe's, for the gain test)
                 kept = np.empty((n, c)) if kept is None else kept
                 np.copyto(kept, u[:, :c])
                 if rule == "sure" and windows == 1:
-                    kept_sums = gain_sums(f2, kept, u[:, c : 2 * c], b, eps)
+                    probed = np.empty((n, c)) if probed is None else probed
+                    np.copyto(probed, u[:, c : 2 * c])
         if rule == "sure" and not exhaustive:  # the parts as rows of one array, kept
             if table is None:
                 table = np.empty((len(grid) + 1, len(parts[0])))
@@ -559,7 +559,7 @@ def choose_steps(
         samples=int(hi - lo) * windows,
         best_parts=parts[blocks.index(best_k)] if parts else None,
         output=kept if best_k else None,
-        gain_sums=kept_sums if best_k else None,
+        gain_sums=gain_sums(f2, kept, probed, b, eps) if best_k and probed is not None else None,
     )
 
 
