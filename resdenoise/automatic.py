@@ -197,16 +197,14 @@ def noise_per_level(f, level):
     return (sigmas if rule.startswith("boxes") else None), rule
 
 
-def gain_test(
-    plan, f, level, z: float = SIGNIFICANCE, per_level=None, sums=None
-) -> tuple[float, float]:
+def gain_test(plan, f, level, per_level=None, sums=None) -> tuple[float, float]:
     """``(gain, se)``: SURE of ``plan`` on ``f`` minus SURE of doing nothing (per
     sample, negative when the plan is expected to help) and its standard error.
 
     The per-sample terms ``(f - u)^2 - 2 sigma^2 + 2 sigma^2 div_i`` (the
     divergence by the search's Monte-Carlo probe) are averaged in
-    :data:`resdenoise.autoparams.GAIN_BATCHES` consecutive batches (neighbouring terms are correlated),
-    and the standard error is that of the batch means.  ``sums``: the
+    :data:`resdenoise.autoparams.GAIN_BATCHES` consecutive batches (neighbouring
+    terms are correlated), and the standard error is that of the batch means.  ``sums``: the
     :func:`resdenoise.autoparams.gain_sums` of a run of the plan made already
     (with any level's probe), so that it is not run again.  ``per_level`` (the
     noise per scale, :func:`noise_per_level`): the terms of

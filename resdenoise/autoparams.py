@@ -212,12 +212,12 @@ GAIN_BATCHES = 32
 
 
 def gain_sums(f2: np.ndarray, uf: np.ndarray, up: np.ndarray, b, eps) -> np.ndarray:
-    """A gain test's sums, for any noise level, from one run of a plan on ``f2`` (``uf``)
-    and its probed copy (``up``; :func:`sure_stack`'s ``b``, ``eps``): per batch of rows
-    (:data:`GAIN_BATCHES`, as ``np.array_split`` cuts them) and channel, of ``(f2 -
-    uf)^2`` and of the divergence ``b (up - uf) / eps``; shape ``(2, batches, c)``."""
-    k = max(2, min(GAIN_BATCHES, f2.shape[0] // 4))
-    starts = np.cumsum([0] + [len(r) for r in np.array_split(np.arange(f2.shape[0]), k)][:-1])
+    """A gain test's sums at any noise level from one run of a plan on ``f2`` (``uf``) and
+    its probed copy (``up``; :func:`sure_stack`'s ``b``, ``eps``): per batch of rows and
+    channel, of ``(f2 - uf)^2`` and of ``b (up - uf) / eps``; shape ``(2, batches, c)``."""
+    k = max(2, min(GAIN_BATCHES, f2.shape[0] // 4))  # batches as np.array_split cuts them:
+    sizes = f2.shape[0] // k + (np.arange(k) < f2.shape[0] % k)  # the first n % k longer
+    starts = np.cumsum(sizes) - sizes
     residual = np.add.reduceat(np.square(f2 - uf), starts, axis=0)
     divergence = np.add.reduceat(b * (up - uf) / eps, starts, axis=0)
     return np.stack([residual, divergence])
@@ -227,7 +227,7 @@ def gain_from_sums(sums: np.ndarray, sigma: np.ndarray, n: int) -> tuple[float, 
     """``(gain, se)`` with noise ``sigma`` (per channel) from :func:`gain_sums` over ``n``
     rows: SURE minus doing nothing's, per sample, and its batch means' standard error."""
     k = sums.shape[1]
-    counts = np.array([len(r) for r in np.array_split(np.arange(n), k)], dtype=float)
+    counts = (n // k + (np.arange(k) < n % k)).astype(float)  # gain_sums' batches
     s2 = np.square(np.asarray(sigma, dtype=float))
     terms = np.sum(sums[0] - 2 * s2 * counts[:, None] + 2 * s2 * sums[1], axis=1)
     return float(np.sum(terms) / n), float(np.std(terms / counts, ddof=1) / math.sqrt(k))
