@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "resdenoise"
 LAYERS: tuple[frozenset, ...] = tuple(
     frozenset(names.split())
     for names in (
-        "errors wavelet impulses stopping_rules median nugget _kernels _families _translations sink",
+        "errors wavelet impulses stopping_rules median nugget spectral_floor _kernels _families _translations sink",
         "_flux_kernels",  # the closed forms' conditions for their scaled forms
         "nonlinearities noise",
         "engine quality io selection noise_colour",
@@ -43,7 +43,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
 #: Modules that compute, and the file side and command line they never import.
 COMPUTE = frozenset(
     "engine stability filters report stream network autoparams expr dictionary quality "
-    "wavelet median nugget noise noise_colour selection impulses multilevel multiscale automatic nonlinearities _families "
+    "wavelet median nugget spectral_floor noise noise_colour selection impulses multilevel multiscale automatic nonlinearities _families "
     "_translations _flux_kernels dask learn network_stop learn_stop sink".split()
 )
 FILE_SIDE = frozenset({"io", "pipeline", "batch", "cli"})
