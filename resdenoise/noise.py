@@ -46,7 +46,11 @@ A rough signal (random walk, AR process) reads as noise in differences of
 every order; there the searches' level is capped by the variogram's nugget
 (:mod:`resdenoise.nugget`, :func:`_checked_by_nugget`), or called not
 identified when the nugget is itself uncertain (the searches then keep the
-input).  The run's report and a streamed file keep the plain estimate.
+input).  A rough part under content the variogram does not fit (music over a red
+background) is read by the spectral floor (:mod:`resdenoise.spectral_floor`, Whittle's fit of
+white plus an AR(1)-shaped part near Nyquist), whose upper bound caps the level where the
+fine-scale energy is dense (:func:`_checked_by_floor`).  The run's report and a streamed file
+keep the plain estimate.
 
 Errors on pure white noise (relative standard deviation, measured over 400
 seeds): ``quiet-windows`` 0.17, 0.13, 0.10, 0.054 at n = 100, 160, 300,
@@ -486,7 +490,9 @@ def search_noise(u, nugget: bool = True) -> NoiseLevel:
     end, ``s3 / r^3`` (:data:`LOW_ORDER_STEPS`; the level itself where
     ``r <= 1``), at least the nugget's lower bound where the nugget is
     identified, or, where the variogram's nugget set the level (its upper
-    bound), the nugget itself.  Under :data:`NUGGET_SAMPLES` samples (no
+    bound), the nugget itself, or where the spectral floor set the level
+    (:func:`_checked_by_floor`), at most the floor's bound at one standard error.  Under
+    :data:`NUGGET_SAMPLES` samples (no
     nugget to bound it) the level is a point: the ratio's own noise
     (``RATIO_SPREAD / sqrt(n)``, 0.13 at 160 samples) put the low end of a
     piecewise-constant trace at 0.73x the true level, and the search kept
@@ -579,23 +585,34 @@ def _checked_by_nugget(u2: np.ndarray, sigma: np.ndarray, names: list[str], low:
     return np.where(act, upper, sigma), np.where(act, point, low)
 
 
-#: The quiet windows' level over the mean window energy (both 1 for white noise) at which
-#: a channel's fine-scale content counts as dense (stationary), so that the spectral floor
-#: applies: speech, jumps and bumps are under 0.55 at 5-10 % noise, rough backgrounds,
-#: walks and smooth signals in noise 0.8-1.3 (``benchmarks/bench_harm.py``).
+#: The quiet windows' level squared over the mean window energy (both 1 for white noise) at
+#: which a channel's fine-scale content counts as dense (stationary), so that the spectral
+#: floor applies.  Measured at 5-30 % white noise (``bench_classes`` and ``bench_harm``
+#: signals): speech 0.01-0.39, Blocks and Bumps 0.16-0.52 at 5 % noise (0.66-0.88 at 10 %),
+#: music over AR(1) backgrounds 0.97-1.08, random walks 0.76-1.37, smooth signals in noise
+#: 0.84-1.11.
 DENSE = 0.8
 #: The level must exceed the floor's bound by this many of quiet-windows' standard
-#: deviations to be lowered (on white noise: 0 of 100 seeds at n = 200 and 300, 3 and 1
-#: at n = 1000 and 4096, each then within 8 % of the true level).
+#: deviations (:data:`QUIET_SPREAD`) to be lowered.
 FLOOR_Z = 3.0
 #: The estimator's name when the spectral floor lowered a channel's level.
 FLOOR = "spectral floor (quiet-windows read a dense rough part as noise)"
 
 
 def _checked_by_floor(u2, plain, sigma, names, low):
-    """``(sigma, low)`` capped by the spectral floor's upper bound
-    (:func:`resdenoise.spectral_floor.spectral_floor`) where a channel's fine-scale energy
-    is dense (:data:`DENSE`) and the bound is below the level; ``names`` updated."""
+    """``(sigma, low)`` with each channel whose fine-scale energy is dense (:data:`DENSE`:
+    ``plain``, quiet-windows, squared over the mean window energy) and whose level exceeds
+    the spectral floor's upper bound (:func:`resdenoise.spectral_floor.spectral_floor`,
+    searched below the level) by :data:`FLOOR_Z` of quiet-windows' standard deviations
+    lowered to that bound, and its low end to at most the bound at one standard error
+    (:attr:`resdenoise.spectral_floor.Floor.likely`); ``names`` updated in place
+    (:data:`FLOOR`, unless the nugget named the channel).
+
+    The floor reads a rough part under content the variogram does not fit (music over an
+    AR(1) background: quiet-windows 1.5-2.4x the true level at 5 % noise, the nugget's fit
+    rejected); on sparse content (speech, jumps) its model does not hold and the quiet
+    windows see the noise alone, hence the density gate.  On white noise (200 seeds each
+    at n = 200, 300, 1000, 4096) it lowered the level once (n = 1000, to 0.68x)."""
     length = window_for(u2.shape[0])
     dense = np.zeros(u2.shape[1], dtype=bool)
     block = np.ascontiguousarray(u2)

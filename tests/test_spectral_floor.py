@@ -15,14 +15,11 @@ from resdenoise.spectral_floor import periodogram
 
 
 def ar1(n: int, phi: float, seed: int) -> np.ndarray:
-    """AR(1) of unit innovations, by its recursion, scaled to unit std."""
-    e = np.random.default_rng(seed).standard_normal(n)
-    out = np.empty(n)
-    acc = 0.0
-    for i in range(n):
-        acc = phi * acc + e[i]
-        out[i] = acc
-    return out / np.std(out)
+    """AR(1) by its recursion over seeded innovations, scaled to unit std."""
+    x = np.random.default_rng(seed).standard_normal(n)
+    for i in range(1, n):
+        x[i] += phi * x[i - 1]
+    return x / np.std(x)
 
 
 def notes(n: int) -> np.ndarray:
