@@ -286,12 +286,18 @@ def _red_tones(n: int = 1024, seed: int = 3) -> np.ndarray:
     return x + 0.5 * np.std(x) * red / np.std(red)
 
 
-def test_a_choice_must_gain_at_the_low_end_of_the_level():
+def test_a_choice_must_gain_at_the_low_end_of_the_level(monkeypatch):
     """Tones over a red background in 5 % white noise: the level is read 1.5-2x and
     the choice at that level passed the significance test, 3.4 dB below the input
     before; at the low end of the level's interval it shows no gain, nor does the
-    search run there, so the input is kept and the report says why."""
+    search run there, so the input is kept and the report says why.  (The spectral
+    floor, which reads this background, is switched off here to test the low-end rule
+    alone; with it the choice fails the test at the level itself and the input is kept
+    too: tests/test_spectral_floor.py.)"""
+    from resdenoise import noise
     from resdenoise.automatic import NOTHING, choose_denoiser
+
+    monkeypatch.setattr(noise, "FLOOR_Z", math.inf)
 
     clean = _red_tones()
     f = clean + np.random.default_rng(7).normal(0.0, 0.05 * np.std(clean), clean.size)
@@ -370,10 +376,36 @@ def autoparams_plan(choice):
     return plan_diffuse(choice.nl, steps=max(choice.steps, 1), tau=choice.tau)
 
 
-def test_the_level_of_the_search_is_an_interval(rng):
+@pytest.mark.parametrize("command", ["regularise", "shrink", None])
+def test_with_the_spectral_floor_red_tones_keep_the_input(command):
+    """The same tones over a red background with the spectral floor on: the level is
+    the floor's bound, the choice shows no significant gain at the level itself, and
+    the input is kept (by choose_denoiser and by the single-command searches)."""
+    from resdenoise import noise
+    from resdenoise.automatic import choose_denoiser
+    from resdenoise.plans import planner
+
+    clean = _red_tones()
+    f = clean + np.random.default_rng(7).normal(0.0, 0.05 * np.std(clean), clean.size)
+    if command is None:
+        plan, extra = choose_denoiser(f)
+        assert noise.FLOOR in extra["noise_estimators"]
+    else:
+        settings = {"alpha": "auto"} if command == "regularise" else {"iterations": "auto"}
+        name = "charbonnier" if command == "regularise" else "soft"
+        plan, extra = planner(command, name, **settings)(f)
+    assert plan.steps == 0 and np.array_equal(plan.run(f), f)
+
+
+def test_the_level_of_the_search_is_an_interval(rng, monkeypatch):
     """White noise: the low end is at most the level and close to it (the orders
-    agree); a rough signal over-read by the third differences: clearly below it."""
+    agree); a rough signal over-read by the third differences: clearly below it (the
+    order extrapolation alone: the spectral floor, which reads this red background, is
+    switched off)."""
+    from resdenoise import noise
     from resdenoise.noise import LOW_ORDER_STEPS, quiet_window_noise, search_noise
+
+    monkeypatch.setattr(noise, "FLOOR_Z", math.inf)
 
     x = rng.normal(0.0, 0.5, 4096)
     level = search_noise(x)
@@ -413,10 +445,14 @@ def test_an_identified_nugget_bounds_the_low_end():
         ("shrink", "soft", {"iterations": "auto"}),
     ],
 )
-def test_one_commands_search_gains_at_the_low_end_too(command, name, settings):
+def test_one_commands_search_gains_at_the_low_end_too(command, name, settings, monkeypatch):
     """The single-command searches follow the same rule (3.4 and 2.1 dB below the
-    input before on these tones over a red background)."""
+    input before on these tones over a red background; the spectral floor, which reads
+    the background, switched off to test the rule alone)."""
+    from resdenoise import noise
     from resdenoise.plans import planner
+
+    monkeypatch.setattr(noise, "FLOOR_Z", math.inf)
 
     clean = _red_tones()
     f = clean + np.random.default_rng(7).normal(0.0, 0.05 * np.std(clean), clean.size)
