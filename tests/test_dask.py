@@ -25,10 +25,10 @@ from resdenoise.filters import (  # noqa: E402
     plan_resnet,
     run_plan,
 )
+from resdenoise.measure import StreamMeasure  # noqa: E402
 from resdenoise.network import build_network, parse_network  # noqa: E402
 from resdenoise.noise import estimate_noise  # noqa: E402
 from resdenoise.nonlinearities import PAPER_FAMILIES, get_nonlinearity  # noqa: E402
-from resdenoise.stream import StreamMeasure  # noqa: E402
 
 NETWORK = """
 [[block]]

@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 import resdenoise.io as rio
 import resdenoise.io.audio as rio_audio
 import resdenoise.io.csv as rio_csv
-from resdenoise import pipeline, selection, stream
+from resdenoise import measure, pipeline, selection, stream
 from resdenoise.cli import cli
 from resdenoise.errors import ParameterError, ResdenoiseError, SignalError
 from resdenoise.filters import auto_lambda, plan_regularise, plan_resnet, run_plan
@@ -806,7 +806,7 @@ def test_streamed_regularise_measures_on_the_fly(rng):
     out = run_plan(plan, u)
     whole = analyse_run(plan, u, out)
     for pieces in (1, 2, 7, 333):
-        m = stream.StreamMeasure(plan, 2, float(np.abs(u).max()), None)
+        m = measure.StreamMeasure(plan, 2, float(np.abs(u).max()), None)
         for f, y in zip(np.array_split(u, pieces), np.array_split(out, pieces), strict=True):
             m.add(f, y)
         report = m.report(plan.verdict(), estimate_noise(u))
@@ -867,7 +867,7 @@ def test_stream_measure_sums_per_core(n, channels, pieces, float32, regularise, 
     dtype = "float32" if float32 else None
     f = u.astype(dtype) if dtype else u
     out = run_plan(plan, f)
-    m = stream.StreamMeasure(plan, channels, float(np.abs(f).max()), dtype)
+    m = measure.StreamMeasure(plan, channels, float(np.abs(f).max()), dtype)
     parts = list(zip(np.array_split(f, pieces), np.array_split(out, pieces), strict=True))
     parts = [(a, b) for a, b in parts if a.shape[0]]
     for a, b in parts:
