@@ -249,7 +249,7 @@ def _measure_part(plan, signal: tuple, f, u, f_before, u_before) -> StreamMeasur
     """One chunk's measure (``signal``: channels, amplitude, dtype, frames of the
     whole; ``f_before``, ``u_before``: the rows before the chunk, or None)."""
     channels, amplitude, dtype, frames = signal
-    m = StreamMeasure(plan, channels, amplitude, dtype, frames=frames)
+    m = StreamMeasure(plan, channels, amplitude, dtype, frames=frames, per_add=True)
     if f_before is not None:
         m.after(f_before, u_before)
     m.add(f, u)

@@ -558,11 +558,11 @@ class _Whole:
         )
         quality = None
         if self.clean is not None:
-            from .quality import compare
+            from .measure import compare_whole  # summed as a streamed run sums it
 
             quality = {
                 "reference": self.clean.source,
-                **compare(self.sig.data, out, self.clean.data),
+                **compare_whole(self.sig.data, out, self.clean.data),
             }
         return report, quality, None
 
@@ -574,8 +574,8 @@ class _Whole:
         surely need no scaling (L-infinity stable: the output stays within the
         input's range, far below four times it)."""
         from .filters import Plan
+        from .measure import measure_input
         from .noise import resolve_sigma
-        from .stability import measure_input
 
         job = self.job
         if not job.measure or data is not self.sig.data or not verdict.linf_stable:
@@ -584,7 +584,7 @@ class _Whole:
             return None, None
         if job.run.check_wavelet or self.clean is not None or plan.computed is not None:
             return None, None
-        measured = measure_input(data, plan.steps, data.dtype)
+        measured = measure_input(plan, data, data.dtype)
         # sum_scale is 1 up to four times the input's amplitude (4 x 4 n amp < 1e300;
         # written so, since 4 amp itself may overflow to inf, which sum_scale lets be)
         if not 16.0 * data.shape[0] * measured.amplitude < 1e300:

@@ -61,7 +61,7 @@ import numpy as np
 from .engine import running_now, usable_cores
 from .errors import ParameterError, SignalError, WholeSignalNeeded
 from .filters import Summary, run_plan
-from .measure import StreamMeasure
+from .measure import Grid, StreamMeasure
 from .median import LEVELS
 from .quality import QualitySums
 from .selection import Scan as _Scan
@@ -79,7 +79,8 @@ __all__ = [
     "filter_in_chunks",
 ]
 
-#: Samples per chunk (the core, without the halos) by default.
+#: Samples per chunk (the core, without the halos) by default (a multiple of the
+#: measurements' :data:`resdenoise.measure.GRID_ROWS`: no rows held over for them).
 DEFAULT_CHUNK = 1 << 18
 
 
@@ -508,6 +509,7 @@ class StreamedRun:
         quality = ref_rows = None
         if reference is not None and measure:
             quality = QualitySums(channels)
+            quality_grid = Grid()
             ref_rows = _Rows(reference.blocks(), reference.source)
         merged = measure and not all(s.done for s in self._noise)  # the report's level
         # float32 samples widened where they are joined into chunks (one copy, not two)
@@ -522,7 +524,8 @@ class StreamedRun:
             measurer.add(c.raw[c.core], u, c)  # against the file's values
             if quality is not None:
                 ref_rows.fill(c.stop)
-                quality.add(c.raw[c.core], u, ref_rows.data(c.start, c.stop))
+                for piece in quality_grid.pieces(c.raw[c.core], u, ref_rows.data(c.start, c.stop)):
+                    quality.add(*piece)  # on the grid the whole report sums on
                 ref_rows.drop(c.stop)
 
         chunks = 0
@@ -559,6 +562,8 @@ class StreamedRun:
         select = self.scan.noise_run or self.summary._noise
         report = measurer.report(verdict, select.sigma(), select.estimator)
         if quality is not None:
+            for piece in quality_grid.rest():
+                quality.add(*piece)
             quality = {"reference": reference.source, **quality.result()}
         return report, quality, streaming
 

@@ -176,7 +176,7 @@ def measures(f, u, pieces, monkeypatch, compiled: bool):
         monkeypatch.setattr(kernels, "columns_stats", columns)
     else:
         monkeypatch.setattr(measure, "_compiled_stats", lambda: None)
-    m = measure.StreamMeasure(plan, channels, amplitude, None)
+    m = measure.StreamMeasure(plan, channels, amplitude, None, per_add=True)
     for a, b in zip(np.array_split(f, pieces), np.array_split(u, pieces), strict=True):
         if a.shape[0]:
             m.add(a, b)
