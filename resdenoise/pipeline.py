@@ -52,8 +52,8 @@ __all__ = [
     "AUTO",
     "FileIndex",
     "Planner",
-    "QUIET_STREAM_THRESHOLD",
     "STREAM_THRESHOLD",
+    "WHOLE_SIGNAL_LIMIT",
     "RunOptions",
     "automatic_planner",
     "check_paths",
@@ -63,17 +63,16 @@ __all__ = [
     "should_stream",
 ]
 
-#: Input files larger than this (bytes) are streamed by :func:`run_file`.
-STREAM_THRESHOLD = 64 << 20
+#: Input files larger than this (bytes) are streamed by :func:`run_file`: the output
+#: and the report are the same bit for bit (the report's sums are taken in the pieces
+#: of one grid either way, :mod:`resdenoise.measure`), and from about this size (a
+#: float32 WAV; its float64 samples are twice its bytes) a file read whole takes more
+#: memory than a streamed one (``benchmarks/bench_memory.py``).
+STREAM_THRESHOLD = 8 << 20
 
-#: Input files larger than this (bytes) are streamed by :func:`run_file` when nobody
-#: reads the report (``measure=False``): its output is the same bit for bit, and from
-#: about this size (a float32 WAV; its float64 samples are twice its bytes) a file read
-#: whole takes more memory than a streamed one (``benchmarks/bench_memory.py``).
-#: A plan that needs the samples (an automatic stopping rule) still gets a file of up
-#: to :data:`STREAM_THRESHOLD` whole.  With a report the threshold stays
-#: :data:`STREAM_THRESHOLD`: a streamed report's sums may differ in the last bits.
-QUIET_STREAM_THRESHOLD = 8 << 20
+#: A plan that needs the samples (an automatic stopping rule) still gets an input of
+#: up to this size (bytes) whole, where it was streamed only by its size.
+WHOLE_SIGNAL_LIMIT = 64 << 20
 
 # --------------------------------------------------------------------------
 # One file
@@ -398,8 +397,7 @@ def run_file(
             "measure=False builds no report: not with report_path or strict",
             parameters=["measure"],
         )
-    limit = STREAM_THRESHOLD if measure else QUIET_STREAM_THRESHOLD
-    streamed = should_stream(input_path, run.chunk_size, limit)
+    streamed = should_stream(input_path, run.chunk_size)
     # An allowed unstable run may overflow: that is reported as a clean error
     # (non-finite output, nothing written), not as NumPy warnings.
     with np.errstate(over="ignore", invalid="ignore"), contextlib.ExitStack() as stack:
@@ -408,7 +406,7 @@ def run_file(
             check_output_path(report_path, signal=False)
         pipe = None
         if run.chunk_size != 0 and is_pipe(input_path):  # read once: streamed when long
-            pipe = PipeInput(input_path, limit, input_format)
+            pipe = PipeInput(input_path, STREAM_THRESHOLD, input_format)
             stack.callback(pipe.close)
             streamed = streamed or pipe.more
         job = _FileJob(
@@ -481,15 +479,14 @@ def should_stream(path: str, chunk: int | None, threshold: int | None = None) ->
 
 
 def _lean(path: str, chunk: int | None, pipe) -> bool:
-    """Whether :func:`run_file` streams ``path`` only because nobody reads the report
-    (a file or stream over :data:`QUIET_STREAM_THRESHOLD`, not over
-    :data:`STREAM_THRESHOLD`, no chunk size given): a plan that needs the samples
-    then gets them whole, as before."""
+    """Whether :func:`run_file` streams ``path`` only by its size (a file or stream
+    over :data:`STREAM_THRESHOLD`, not over :data:`WHOLE_SIGNAL_LIMIT`, no chunk
+    size given): a plan that needs the samples then gets them whole."""
     if chunk is not None:
         return False
     if pipe is not None:
-        return pipe.size <= STREAM_THRESHOLD
-    return not should_stream(path, None)
+        return pipe.size <= WHOLE_SIGNAL_LIMIT
+    return not should_stream(path, None, WHOLE_SIGNAL_LIMIT)
 
 
 def _check_reference(reference: str, shape: tuple, name: str, shape_in: tuple) -> None:
