@@ -160,6 +160,7 @@ class StreamMeasure:
         reach = amplitude if reach is None else reach
         self.scale = 1.0 if frames is None else stability.sum_scale(reach, frames)
         self.grid = None if per_add else Grid()
+        self._side_grids = (Grid(), Grid())  # of add_input and add_output
         tol = self.tol["range"]
         self.n = 0
         self.lo_in = np.full(channels, np.inf)
@@ -183,6 +184,7 @@ class StreamMeasure:
         self.check_wavelet = check_wavelet
         self.wavelet_max = 0.0
         self._scratch = _Scratch()
+        self._side_scratch = (_Scratch(), _Scratch())  # one side alone: a thread each
 
     def add(self, f: np.ndarray, u: np.ndarray, chunk=None) -> None:
         """The next core: ``f`` input, ``u`` output (working dtype, same shape);
@@ -206,11 +208,30 @@ class StreamMeasure:
         for fp, up in grid_pieces(f, u):
             self._add_piece(fp, up)
 
+    def add_input(self, f: np.ndarray) -> None:
+        """The next core's input alone (its output by :meth:`add_output`, in the same
+        cores, whenever: the two sides keep apart, a thread each may feed one; not
+        for ``regularise``, whose energies need both, nor ``check_wavelet``)."""
+        self._add_side(0, f)
+
+    def add_output(self, u: np.ndarray) -> None:
+        """The next core's output alone (see :meth:`add_input`)."""
+        self._add_side(1, u)
+
+    def _add_side(self, side: int, x: np.ndarray) -> None:
+        if self.regularise or self.check_wavelet or self.grid is None or self.grid.held:
+            raise ValueError("one side alone: on the grid, not with add(), regularise or wavelets")
+        for (piece,) in self._side_grids[side].pieces(x):
+            self._add_piece(*((piece, None) if side == 0 else (None, piece)))
+
     def _flush(self) -> None:
         """Measure the rows held for the grid's last piece."""
         if self.grid is not None:
             for fp, up in self.grid.rest():
                 self._add_piece(fp, up)
+        for side, grid in enumerate(self._side_grids):
+            for (piece,) in grid.rest():
+                self._add_piece(*((piece, None) if side == 0 else (None, piece)))
 
     def _add_piece(self, f: np.ndarray | None, u: np.ndarray | None) -> None:
         """One piece's measurements (a side given as None: not measured)."""
@@ -226,6 +247,8 @@ class StreamMeasure:
     def _add_numpy(self, f: np.ndarray | None, u: np.ndarray | None) -> None:
         # one contiguous row per channel: reductions along rows are fast
         scratch = self._scratch
+        if f is None or u is None:  # one side alone (maybe in a thread of its own)
+            scratch = self._side_scratch[0 if u is None else 1]
         rows = {}
         for side, x in self._sides(f, u):
             xr = scratch.rows(("f", "u")[side], x)
@@ -333,11 +356,12 @@ class StreamMeasure:
     def __getstate__(self) -> dict:
         """Without the scratch arrays (a chunk's size each): a measure sent between
         processes carries only what it measured."""
-        return {**self.__dict__, "_scratch": _Scratch()}
+        return {**self.__dict__, "_scratch": _Scratch(), "_side_scratch": (_Scratch(), _Scratch())}
 
     def merge(self, later: StreamMeasure) -> None:
         """Take in the measure of the piece right after this one's (see :meth:`after`)."""
-        if any(m.grid is not None and m.grid.held for m in (self, later)):
+        grids = [g for m in (self, later) for g in (m.grid, *m._side_grids) if g is not None]
+        if any(g.held for g in grids):
             raise ValueError("a measure holding rows for its grid's next piece cannot merge")
         self.n += later.n
         for a, b in ((self.lo_in, later.lo_in), (self.lo_out, later.lo_out)):

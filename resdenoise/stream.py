@@ -215,6 +215,7 @@ def filter_chunks(
     buffers: int = 1,
     in_place: bool = False,
     ahead: Callable[[Iterator], Iterator] | None = None,
+    before: Callable[[np.ndarray], object] | None = None,
 ) -> Iterator[Chunk]:
     """Run ``plan`` on a signal given as consecutive blocks, one chunk at a time.
 
@@ -252,6 +253,9 @@ def filter_chunks(
         thread: :func:`resdenoise.io.prefetch.prefetched`): the chunks are then
         joined while the engine runs the one before.  Each item made ahead
         holds one of the ``buffers``: count them in.
+    before : callable, optional
+        ``before(core)``: each chunk's core of the input as joined, before its
+        blocks run (in the caller's thread; e.g. measured before a run in place).
 
     Yields
     ------
@@ -276,6 +280,8 @@ def filter_chunks(
     stored = np.dtype(dtype) if in_place and dtype is not None else None
     joined = _joined(rows, frames, m, chunk, max(1, buffers), in_place, stored)
     for start, stop, lo, hi, raw, carried in joined if ahead is None else ahead(joined):
+        if before is not None:
+            before(raw[start - lo : stop - lo])
         x = raw if dtype is None else raw.astype(dtype, copy=False)
         y = run_plan(plan, x, threads=threads, out=x if in_place and x is raw else None)
         yield Chunk(start, stop, lo, hi, raw, x, y, carried)
@@ -511,6 +517,11 @@ class StreamedRun:
             quality = QualitySums(channels)
             quality_grid = Grid()
             ref_rows = _Rows(reference.blocks(), reference.source)
+        # Measured, a plain float64 run keeps no input after its run: each core's input
+        # is measured before (:meth:`StreamMeasure.add_input`), then run in place (no
+        # chunk-sized output array beside it: the memory of a run measuring nothing).
+        early = measure and dtype == "float64" and quality is None and not check_wavelet
+        early = early and not measurer.regularise  # (its energies need input and output)
         merged = measure and not all(s.done for s in self._noise)  # the report's level
         # float32 samples widened where they are joined into chunks (one copy, not two)
         blocks = self._blocks_feeding_noise() if merged else stream.blocks(stored=True)
@@ -521,7 +532,10 @@ class StreamedRun:
             if not measure:
                 return
             u = c.u if held is None else held
-            measurer.add(c.raw[c.core], u, c)  # against the file's values
+            if early:  # its input was measured before the run in place
+                measurer.add_output(u)
+            else:
+                measurer.add(c.raw[c.core], u, c)  # against the file's values
             if quality is not None:
                 ref_rows.fill(c.stop)
                 for piece in quality_grid.pieces(c.raw[c.core], u, ref_rows.data(c.start, c.stop)):
@@ -537,9 +551,12 @@ class StreamedRun:
             # while it is joined ahead or waits to be run (one waits)
             ahead = ahead if depth else None  # where the sink's thread is
             buffers = depth + 2 + (0 if ahead is None else 2) if depth else 1
-            # nothing reads a chunk's input after its run where nothing is measured
+            # nothing reads a chunk's input after its run where nothing is measured, or
+            # where it was measured before
             cut = (plan, blocks, stream.frames, chunk, dtype, name, threads, buffers)
-            for c in filter_chunks(*cut, in_place=not measure, ahead=ahead):
+            in_place = not measure or early
+            before = measurer.add_input if early else None
+            for c in filter_chunks(*cut, in_place=in_place, ahead=ahead, before=before):
                 if c.f.dtype == np.float32 and c.raw.dtype == np.float64:  # (float32 values:
                     # none lost) a nonzero sample float32 makes 0: refused
                     lost = c.raw[c.core][(c.f == 0) & (c.raw[c.core] != 0)]

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_stream import COMMANDS, assert_same_report
 
-from resdenoise import measure
+from resdenoise import measure, stream
 from resdenoise.cli import cli
 from resdenoise.quality import compare
 
@@ -39,11 +39,21 @@ def _reports(tmp_path, src, command, sizes, extra=()) -> list[dict]:
 
 @pytest.mark.parametrize("channels", [1, 2])
 @pytest.mark.parametrize("tail", [0, 37])  # frames past the last whole piece of the grid
-@pytest.mark.parametrize("command", ["diffuse", "regularise"])
+@pytest.mark.parametrize(
+    "command, reference, depth",
+    [
+        ("diffuse", True, 0),
+        ("diffuse", False, 0),  # the input measured before the run, run in place
+        ("diffuse", False, stream.SINK_DEPTH),  # ... its output measured in the sink's thread
+        ("regularise", True, 0),
+        ("regularise", False, stream.SINK_DEPTH),
+    ],
+)
 def test_streamed_report_is_the_whole_report_on_a_small_grid(
-    tmp_path, rng, monkeypatch, channels, tail, command
+    tmp_path, rng, monkeypatch, channels, tail, command, reference, depth
 ):
     monkeypatch.setattr(measure, "GRID_ROWS", 256)  # many pieces, chunks across them
+    monkeypatch.setattr(stream, "sink_depth", lambda: depth)
     frames = 8 * 256 + tail
     clean = np.repeat(rng.uniform(-0.4, 0.4, (frames // 100 + 1, channels)), 100, axis=0)
     clean = clean[:frames]
@@ -52,8 +62,15 @@ def test_streamed_report_is_the_whole_report_on_a_small_grid(
     soundfile.write(ref, clean, 8000, subtype="DOUBLE")
     # chunks shorter than a piece, across pieces, a multiple of a piece, over the signal
     sizes = ("37", "255", "256", "700", "1024", str(frames + 5))
-    whole, *streamed = _reports(tmp_path, src, command, sizes, ["--reference", str(ref)])
-    assert whole["quality"]["output"]["mse"]  # the reference's sums are compared too
+    extra = ["--reference", str(ref)] if reference else []
+    early = []  # the cores whose input was measured before their run
+    add_input = measure.StreamMeasure.add_input
+    monkeypatch.setattr(
+        measure.StreamMeasure, "add_input", lambda m, f: early.append(1) or add_input(m, f)
+    )
+    whole, *streamed = _reports(tmp_path, src, command, sizes, extra)
+    assert bool(early) == (command == "diffuse" and not reference)
+    assert bool(whole.get("quality")) == reference  # the reference's sums are compared too
     for size, rep in zip(sizes, streamed, strict=True):
         assert rep["streaming"]["chunk_size"] == int(size)
         assert_same_report(whole, rep)
