@@ -269,7 +269,9 @@ class StreamMeasure:
                 xc = x64[c]
                 los[c] = min(los[c], xc.min())
                 his[c] = max(his[c], xc.max())
-                signs[c].add(xr[c])
+                # the output's signs in its own dtype; the input's as the file's values
+                # (float64, also where a float32 file's values come as stored)
+                signs[c].add(xr[c] if side else xc)
                 # the differences from the previous core's last sample on, made in place
                 # into their absolute values
                 d = _diff_after(xc, None if last is None else last[c], scratch, "d")

@@ -517,10 +517,12 @@ class StreamedRun:
             quality = QualitySums(channels)
             quality_grid = Grid()
             ref_rows = _Rows(reference.blocks(), reference.source)
-        # Measured, a plain float64 run keeps no input after its run: each core's input
-        # is measured before (:meth:`StreamMeasure.add_input`), then run in place (no
-        # chunk-sized output array beside it: the memory of a run measuring nothing).
-        early = measure and dtype == "float64" and quality is None and not check_wavelet
+        # Measured, a plain run keeps no input after its run: each core's input is
+        # measured before (:meth:`StreamMeasure.add_input`), then run in place where its
+        # working dtype allows (float64; float32 of a file storing float32: joined as
+        # stored), with no chunk-sized output array beside it (the memory of a run
+        # measuring nothing).
+        early = measure and quality is None and not check_wavelet
         early = early and not measurer.regularise  # (its energies need input and output)
         merged = measure and not all(s.done for s in self._noise)  # the report's level
         # float32 samples widened where they are joined into chunks (one copy, not two)

@@ -77,8 +77,18 @@ def test_streamed_report_is_the_whole_report_on_a_small_grid(
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_streamed_report_is_the_whole_report_on_the_default_grid(tmp_path, rng, dtype):
-    """Several pieces of the default grid and an odd tail, stereo float WAV."""
+@pytest.mark.parametrize("depth", [0, stream.SINK_DEPTH])
+def test_streamed_report_is_the_whole_report_on_the_default_grid(
+    tmp_path, rng, monkeypatch, dtype, depth
+):
+    """Several pieces of the default grid and an odd tail, stereo float WAV (float32:
+    its values joined as stored and run in place, the input measured before)."""
+    monkeypatch.setattr(stream, "sink_depth", lambda: depth)
+    joined = []  # the dtypes of the chunks as run
+    run_plan = stream.run_plan
+    monkeypatch.setattr(
+        stream, "run_plan", lambda plan, x, **kw: joined.append(x.dtype) or run_plan(plan, x, **kw)
+    )
     frames = 2 * measure.GRID_ROWS + 1001
     data = np.cumsum(0.01 * rng.standard_normal((frames, 2)), axis=0)
     src = tmp_path / "in.wav"
@@ -86,6 +96,7 @@ def test_streamed_report_is_the_whole_report_on_the_default_grid(tmp_path, rng, 
     sizes = ("50000", str(measure.GRID_ROWS))
     extra = ["--time", "2", "--dtype", dtype]
     whole, *streamed = _reports(tmp_path, src, "diffuse", sizes, extra)
+    assert set(joined) == {np.dtype(dtype)}
     for rep in streamed:
         assert_same_report(whole, rep)
 
