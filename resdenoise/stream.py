@@ -41,8 +41,9 @@ Where a second core is idle (:func:`sink_depth`), threads of their own
 checking pass, and in the filtering pass join the next chunk and write and
 measure the last while the engine runs: the same numbers.  A float WAV's
 32-bit values are read as stored (one noise selection serves a float32 run,
-whose values they are); a float32 run that measures nothing joins them into
-its chunks as they are and runs in place.  :class:`StreamedRun`
+whose values they are); a float32 run joins them into its chunks as they are
+and runs in place (a measured run, whose report needs no input after the run,
+measures each chunk's input first).  :class:`StreamedRun`
 drives the passes over any :class:`BlockSource`; this module knows blocks,
 not files (:func:`resdenoise.pipeline.run_file` opens them).
 """
