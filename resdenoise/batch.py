@@ -281,11 +281,14 @@ def max_jobs() -> int:
 
 def _preload(inputs: Sequence[str], input_format: str | None) -> None:
     """Import, before the workers are forked, what each one's first run would
-    import again: the filters and, for audio, soundfile.  The workers share those
+    import again: the filters, the compiled loops and, for audio, soundfile.  The workers share those
     pages then instead of each paying for them (200 one-second WAVs: a worker's
     first file 26 -> 10 ms of CPU, a worker 2500 -> 1500 page faults)."""
     from . import filters  # noqa: F401
     from .io import AUDIO_EXTENSIONS
+
+    with contextlib.suppress(ImportError):  # the compiled loops, where they were built
+        from . import _kernels  # noqa: F401
 
     fmt = (input_format or "").strip().lower().lstrip(".")
     if (fmt and fmt not in ("csv", "tsv", "txt", "dat", "tab", "zarr")) or any(

@@ -307,6 +307,56 @@ def test_a_worker_that_dies_before_it_says_which_file_it_took(tmp_path, monkeypa
     assert names(tmp_path / "o") == [f"in{k}.csv" for k in range(1, 5)]
 
 
+WORKER_FIRST_RUN = """
+import os, sys
+from resdenoise import batch
+from resdenoise.pipeline import planner
+
+real, out = batch.run_file, sys.argv[1]
+
+def run_file(*args, **kwargs):
+    before = set(sys.modules)
+    report = real(*args, **kwargs)
+    new = sorted(set(sys.modules) - before)
+    with open(os.path.join(out, str(os.getpid())), "a") as fh:
+        fh.write(" ".join(new) + "\\n")
+    return report
+
+batch.run_file = run_file
+base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
+results = batch.run_batch(base, sys.argv[2:], os.path.join(out, "o"), jobs=2)
+assert [r.exit_code for r in results] == [0] * len(results)
+"""
+
+
+def test_workers_inherit_what_a_run_imports(tmp_path):
+    """The parent imports what a file's run imports (the filters, the compiled loops,
+    soundfile for audio) before it forks the workers, in a fresh process: the workers
+    share it, and their first runs import none of it again."""
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(7)
+    files = []
+    for k in range(4):
+        files.append(str(tmp_path / f"in{k}.wav"))
+        soundfile.write(files[-1], 0.3 * rng.standard_normal((300, 2)), 8000, subtype="FLOAT")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", WORKER_FIRST_RUN, str(logs), *files],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    workers = [p for p in logs.iterdir() if p.is_file()]
+    assert workers
+    for log in workers:
+        first = log.read_text().splitlines()[0].split()
+        assert not {"soundfile", "resdenoise.filters", "resdenoise._kernels"} & set(first), first
+
+
 @pytest.mark.parametrize("shown", [False, True])
 def test_workers_report_progress_only_where_it_is_shown(tmp_path, monkeypatch, shown):
     """--jobs 2 with no progress shown (a pipe, CI): the workers' runs get no progress
