@@ -307,6 +307,37 @@ def test_a_worker_that_dies_before_it_says_which_file_it_took(tmp_path, monkeypa
     assert names(tmp_path / "o") == [f"in{k}.csv" for k in range(1, 5)]
 
 
+def test_the_queue_gives_every_index_once_in_order_also_beyond_a_full_pipe():
+    """More files than the pipe holds: the parent writes what fits, then the rest as the
+    workers take indices (whole indices, never split); then the workers read its end."""
+    import fcntl
+
+    from resdenoise import batch
+
+    queue = batch._Queue(3000)
+    try:
+        try:
+            fcntl.fcntl(queue.write_fd, 1031, 4096)  # F_SETPIPE_SZ: one page, 1024 indices
+        except OSError:
+            pytest.skip("a pipe's size is set only on Linux")
+        queue.fill()
+        assert queue.write_fd is not None  # not all written yet
+        taken = []
+        while True:
+            try:
+                i = batch._next(queue.fd)
+            except BlockingIOError:  # the pipe is empty: the parent writes more
+                queue.fill()
+                continue
+            if i is None:
+                break
+            taken.append(i)
+        assert queue.write_fd is None
+        assert taken == list(range(3000))
+    finally:
+        queue.close()
+
+
 WORKER_FIRST_RUN = """
 import os, sys
 from resdenoise import batch
