@@ -359,7 +359,7 @@ class _Queue:
         self.fd, self._w = os.pipe()
         os.set_blocking(self.fd, False)  # the workers read it: they never block in a read
         os.set_blocking(self._w, False)  # the parent writes what fits and goes on
-        self._pending = struct.pack(f"!{count}i", *range(count))
+        self._pending = memoryview(struct.pack(f"!{count}i", *range(count)))
 
     @property
     def write_fd(self) -> int | None:
@@ -374,7 +374,7 @@ class _Queue:
                 done = os.write(self._w, self._pending[:step])
             except BlockingIOError:  # full: the workers take some first
                 return
-            self._pending = self._pending[done:]  # all of a chunk (<= PIPE_BUF)
+            self._pending = self._pending[done:]  # all of a chunk (<= PIPE_BUF), no copy
         self._close_write()
 
     def _close_write(self) -> None:
