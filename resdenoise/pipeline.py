@@ -530,8 +530,9 @@ class _Whole:
             _check_reference(job.reference, self.clean.data.shape, sig.source, sig.data.shape)
         self.subject = sig.data
         self.frames = sig.data.shape[0]
-        self.dtype = job.run.working_dtype(sig.subtype == "FLOAT")
-        if self.dtype == "float32":
+        stored32 = sig.subtype == "FLOAT"  # float32 values already: nothing to check
+        self.dtype = job.run.working_dtype(stored32)
+        if self.dtype == "float32" and not stored32:
             from .stability import check_float32
 
             check_float32(sig.source, *_extremes(sig.data))
