@@ -29,7 +29,6 @@ import numpy as np
 from . import stability
 from .engine import _kernels
 from .quality import QualitySums
-from .report import build_report
 from .selection import Scratch as _Scratch
 from .wavelet import cycle_spin_shrink
 
@@ -462,6 +461,8 @@ class StreamMeasure:
     def report(self, verdict, sigma: np.ndarray, estimator: str = "quiet-windows") -> dict:
         """``analyse_run``'s dictionary (``sigma``: the noise estimate of the input,
         by ``estimator``)."""
+        from .report import build_report  # not with the module: the whole path builds its own
+
         report = build_report(
             self.plan, verdict, self.checks(), self.tol, sigma, self.dtype, estimator
         )

@@ -588,12 +588,13 @@ class _Whole:
         surely need no scaling (L-infinity stable: the output stays within the
         input's range, far below four times it)."""
         from .filters import Plan
-        from .measure import measure_input
-        from .noise import resolve_sigma
 
         job = self.job
         if not job.measure or data is not self.sig.data or not verdict.linf_stable:
             return None, None
+        from .measure import measure_input  # not at start-up: a run under -q measures nothing
+        from .noise import resolve_sigma
+
         if type(plan) is not Plan or plan.prestage is not None or plan.command == "regularise":
             return None, None
         if job.run.check_wavelet or self.clean is not None or plan.computed is not None:
