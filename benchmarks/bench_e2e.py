@@ -5,14 +5,15 @@ median of the rounds is printed), so that a busy machine slows all of them
 alike: read the ratios, not the seconds.
 
 1. **A large file**: a float32 stereo WAV (``RESDENOISE_E2E_MIB``, default 512 MiB)
-   filtered with 10 and 100 Perona-Malik blocks (and 10 with ``--dtype float32``, the
-   fast path for float32 audio), against ``cat`` (a copy),
+   filtered with 10 and 100 Perona-Malik blocks (by default in float32, the file's own
+   precision; and 10 with ``--dtype float64``, the reference), against ``cat`` (a copy),
    a soundfile read-write copy in Python (blocks of 2^18 frames) and
    ``sox IN OUT lowpass 3000``; also the engine alone on it (timed on a
    slice, scaled to the file), and every command's peak memory.
 2. **Many small files**: ``RESDENOISE_E2E_FILES`` (default 200) one-second
    stereo WAVs in one call with ``--jobs 1`` and ``--jobs 2``, against
-   ``make -j2`` over ``sox``.
+   ``make -j2`` over ``sox``; also each mode on one file per job, which splits
+   its time into a fixed part and a cost per further file.
 3. **One small file**: one call against ``python -c "import numpy, soundfile"``.
 4. **The automatic search**: ``--time auto --lambda auto`` against the fixed
    run it picks (same lambda, tau and blocks), in the process (planning
@@ -188,14 +189,19 @@ def large_file(work: str, sox_missing: str | None) -> None:
     }
     if sox_missing is None:
         commands["sox lowpass 3000"] = lambda: run(["sox", "-V1", src, out, "lowpass", "3000"])
-    f32 = ["--dtype", "float32"]  # the fast path a user of float32 audio chooses
-    runs = {f"perona-malik {m} steps": [*PM, "--steps", str(m)] for m in (10, 100)}
-    runs["perona-malik 10 steps float32"] = [*PM, "--steps", "10", *f32]
-    for name, args in runs.items():
+    # name: (blocks, --dtype); None: the default, float32 for this file (its precision)
+    runs = {
+        "perona-malik 10 steps": (10, None),
+        "perona-malik 100 steps": (100, None),
+        "perona-malik 10 steps float64": (10, "float64"),
+    }
+    for name, (m, dtype) in runs.items():
+        args = [*PM, "--steps", str(m), *(["--dtype", dtype] if dtype else [])]
         commands[f"resdenoise {name}"] = lambda args=args: run([*RESDENOISE, *args, src, "-o", out])
-    if BEFORE:  # the same commands on another checkout, in the same rounds
+    if BEFORE:  # the same computations on another checkout (its dtype given), in the same rounds
         env = {**os.environ, "PYTHONPATH": BEFORE}
-        for name, args in runs.items():
+        for name, (m, dtype) in runs.items():
+            args = [*PM, "--steps", str(m), "--dtype", dtype or "float32"]
             commands[f"before: {name}"] = lambda args=args: run(
                 [*RESDENOISE, *args, src, "-o", out], env=env
             )
@@ -209,11 +215,7 @@ def large_file(work: str, sox_missing: str | None) -> None:
     table(results, "cat")
     if sox_missing is not None:
         print(f"  sox skipped: {sox_missing}")
-    engine = {
-        "perona-malik 10 steps": engine_alone(src, 10),
-        "perona-malik 100 steps": engine_alone(src, 100),
-        "perona-malik 10 steps float32": engine_alone(src, 10, "float32"),
-    }
+    engine = {name: engine_alone(src, m, dtype or "float32") for name, (m, dtype) in runs.items()}
     copy = results["soundfile copy (Python)"][0]
     for name, alone in engine.items():
         ours = results[f"resdenoise {name}"][0]
@@ -260,6 +262,28 @@ def small_files(work: str, sox_missing: str | None) -> None:
         )
         for name, (_, env) in mine.items()
     }
+    # the same batches of one file per job: their fixed cost (start-up, workers), so that
+    # the rest is the cost per file
+    few = {f"--jobs {j}, {j} file(s)": j for j in (1, 2)}
+    outs.update({name: os.path.join(work, f"few{j}") for name, j in few.items()})
+    commands.update(
+        {
+            name: lambda name=name, j=j: run(
+                [
+                    *RESDENOISE,
+                    *PM,
+                    "--steps",
+                    "10",
+                    *inputs[:j],
+                    "-o",
+                    outs[name] + "/",
+                    "-j",
+                    str(j),
+                ]
+            )
+            for name, j in few.items()
+        }
+    )
     if sox_missing is None:
         make = ["make", "-s", "-j2", "-f", os.path.join(work, "Makefile"), "-C", work]
         commands["make -j2 over sox"] = lambda: run(make)
@@ -284,6 +308,15 @@ def small_files(work: str, sox_missing: str | None) -> None:
             f"  {two_name} over {one_name}: {results[one_name][0] / results[two_name][0]:.2f}x;"
             f" each round: {' '.join(f'{r:.2f}x' for r in rounds)}"
         )
+    per_file = {}
+    for j, name in ((1, "resdenoise --jobs 1"), (2, "resdenoise --jobs 2")):
+        fixed = results[f"--jobs {j}, {j} file(s)"][0]
+        per_file[j] = (results[name][0] - fixed) / (FILES - j)
+        print(
+            f"  --jobs {j}: fixed {fixed:.3f} s (a batch of {j} file(s)), then "
+            f"{per_file[j] * 1e3:.2f} ms per further file"
+        )
+    print(f"  per further file, --jobs 2 over --jobs 1: {per_file[1] / per_file[2]:.2f}x")
     print(f"  load average now {os.getloadavg()[0]:.1f}")
     if sox_missing is None:
         print(f"  --jobs 2 / make -j2 over sox: {two / results['make -j2 over sox'][0]:.2f}x")

@@ -52,8 +52,8 @@ __all__ = [
     "AUTO",
     "FileIndex",
     "Planner",
-    "QUIET_STREAM_THRESHOLD",
     "STREAM_THRESHOLD",
+    "WHOLE_SIGNAL_LIMIT",
     "RunOptions",
     "automatic_planner",
     "check_paths",
@@ -63,17 +63,16 @@ __all__ = [
     "should_stream",
 ]
 
-#: Input files larger than this (bytes) are streamed by :func:`run_file`.
-STREAM_THRESHOLD = 64 << 20
+#: Input files larger than this (bytes) are streamed by :func:`run_file`: the output
+#: and the report are the same bit for bit (the report's sums are taken in the pieces
+#: of one grid either way, :mod:`resdenoise.measure`), and from about this size (a
+#: float32 WAV; its float64 samples are twice its bytes) a file read whole takes more
+#: memory than a streamed one (``benchmarks/bench_memory.py``).
+STREAM_THRESHOLD = 8 << 20
 
-#: Input files larger than this (bytes) are streamed by :func:`run_file` when nobody
-#: reads the report (``measure=False``): its output is the same bit for bit, and from
-#: about this size (a float32 WAV; its float64 samples are twice its bytes) a file read
-#: whole takes more memory than a streamed one (``benchmarks/bench_memory.py``).
-#: A plan that needs the samples (an automatic stopping rule) still gets a file of up
-#: to :data:`STREAM_THRESHOLD` whole.  With a report the threshold stays
-#: :data:`STREAM_THRESHOLD`: a streamed report's sums may differ in the last bits.
-QUIET_STREAM_THRESHOLD = 8 << 20
+#: A plan that needs the samples (an automatic stopping rule) still gets an input of
+#: up to this size (bytes) whole, where it was streamed only by its size.
+WHOLE_SIGNAL_LIMIT = 64 << 20
 
 # --------------------------------------------------------------------------
 # One file
@@ -262,8 +261,11 @@ class RunOptions:
         guarantee failed.
     check_wavelet : bool
         Also compare with an actual cycle-spun Haar shrinkage (``shrink``).
-    dtype : {"float64", "float32"}
-        Working precision.
+    dtype : {"auto", "float64", "float32"}
+        Working precision; ``"auto"``: float32 for an input stored as 32-bit
+        floats (a sound file of subtype ``FLOAT``: the file's own precision;
+        the output differs from float64's by a few float32 rounding units,
+        see :meth:`working_dtype`), float64 for every other input.
     chunk_size : int, optional
         Samples per chunk; 0: always read the file whole; default: chunks
         for input files over :data:`STREAM_THRESHOLD` bytes.
@@ -274,13 +276,15 @@ class RunOptions:
     allow_unstable: bool = False
     strict: bool = False
     check_wavelet: bool = False
-    dtype: str = "float64"
+    dtype: str = "auto"
     chunk_size: int | None = None
     threads: int | None = None
 
     def __post_init__(self):
-        if self.dtype not in ("float64", "float32"):
-            raise ParameterError(f"dtype must be 'float64' or 'float32', not {self.dtype!r}")
+        if self.dtype not in ("auto", "float64", "float32"):
+            raise ParameterError(
+                f"dtype must be 'auto', 'float64' or 'float32', not {self.dtype!r}"
+            )
         for name in ("chunk_size", "threads"):
             value = getattr(self, name)
             low = 0 if name == "chunk_size" else 1
@@ -288,6 +292,13 @@ class RunOptions:
                 isinstance(value, bool) or not isinstance(value, int) or value < low
             ):
                 raise ParameterError(f"{name} must be an integer >= {low} or None, not {value!r}")
+
+    def working_dtype(self, stored_float32: bool) -> str:
+        """The precision a file is run in: ``dtype``, or under ``"auto"`` float32 when
+        the file stores 32-bit floats (``stored_float32``), else float64."""
+        if self.dtype != "auto":
+            return self.dtype
+        return "float32" if stored_float32 else "float64"
 
 
 def run_file(
@@ -398,8 +409,7 @@ def run_file(
             "measure=False builds no report: not with report_path or strict",
             parameters=["measure"],
         )
-    limit = STREAM_THRESHOLD if measure else QUIET_STREAM_THRESHOLD
-    streamed = should_stream(input_path, run.chunk_size, limit)
+    streamed = should_stream(input_path, run.chunk_size)
     # An allowed unstable run may overflow: that is reported as a clean error
     # (non-finite output, nothing written), not as NumPy warnings.
     with np.errstate(over="ignore", invalid="ignore"), contextlib.ExitStack() as stack:
@@ -408,7 +418,7 @@ def run_file(
             check_output_path(report_path, signal=False)
         pipe = None
         if run.chunk_size != 0 and is_pipe(input_path):  # read once: streamed when long
-            pipe = PipeInput(input_path, limit, input_format)
+            pipe = PipeInput(input_path, STREAM_THRESHOLD, input_format)
             stack.callback(pipe.close)
             streamed = streamed or pipe.more
         job = _FileJob(
@@ -481,15 +491,14 @@ def should_stream(path: str, chunk: int | None, threshold: int | None = None) ->
 
 
 def _lean(path: str, chunk: int | None, pipe) -> bool:
-    """Whether :func:`run_file` streams ``path`` only because nobody reads the report
-    (a file or stream over :data:`QUIET_STREAM_THRESHOLD`, not over
-    :data:`STREAM_THRESHOLD`, no chunk size given): a plan that needs the samples
-    then gets them whole, as before."""
+    """Whether :func:`run_file` streams ``path`` only by its size (a file or stream
+    over :data:`STREAM_THRESHOLD`, not over :data:`WHOLE_SIGNAL_LIMIT`, no chunk
+    size given): a plan that needs the samples then gets them whole."""
     if chunk is not None:
         return False
     if pipe is not None:
-        return pipe.size <= STREAM_THRESHOLD
-    return not should_stream(path, None)
+        return pipe.size <= WHOLE_SIGNAL_LIMIT
+    return not should_stream(path, None, WHOLE_SIGNAL_LIMIT)
 
 
 def _check_reference(reference: str, shape: tuple, name: str, shape_in: tuple) -> None:
@@ -521,7 +530,9 @@ class _Whole:
             _check_reference(job.reference, self.clean.data.shape, sig.source, sig.data.shape)
         self.subject = sig.data
         self.frames = sig.data.shape[0]
-        if job.run.dtype == "float32":
+        stored32 = sig.subtype == "FLOAT"  # float32 values already: nothing to check
+        self.dtype = job.run.working_dtype(stored32)
+        if self.dtype == "float32" and not stored32:
             from .stability import check_float32
 
             check_float32(sig.source, *_extremes(sig.data))
@@ -530,7 +541,7 @@ class _Whole:
         from .filters import analyse_run, run_plan
 
         job = self.job
-        data = self.sig.data.astype(job.run.dtype, copy=False)  # run and measure in this precision
+        data = self.sig.data.astype(self.dtype, copy=False)  # run and measure in this precision
         callback = None
         if job.progress is not None:
             callback = lambda k, _u: job.progress("blocks", k, plan.steps)  # noqa: E731
@@ -538,7 +549,10 @@ class _Whole:
         # nobody reads it after the run, which then runs the blocks in it (no second
         # signal-sized array; the same numbers, see run_blocks' out).
         measured, level = self._measure_before(plan, verdict, data)
-        in_place = (not job.measure or measured is not None) and data.flags.writeable
+        # (a working copy in another precision is the run's own: the report measures
+        # the file's values)
+        fresh = data is not self.sig.data
+        in_place = (fresh or not job.measure or measured is not None) and data.flags.writeable
         in_place = in_place and data.flags.c_contiguous
         out = run_plan(
             plan, data, callback, threads=job.run.threads, out=data if in_place else None
@@ -558,11 +572,11 @@ class _Whole:
         )
         quality = None
         if self.clean is not None:
-            from .quality import compare
+            from .measure import compare_whole  # summed as a streamed run sums it
 
             quality = {
                 "reference": self.clean.source,
-                **compare(self.sig.data, out, self.clean.data),
+                **compare_whole(self.sig.data, out, self.clean.data),
             }
         return report, quality, None
 
@@ -574,17 +588,18 @@ class _Whole:
         surely need no scaling (L-infinity stable: the output stays within the
         input's range, far below four times it)."""
         from .filters import Plan
-        from .noise import resolve_sigma
-        from .stability import measure_input
 
         job = self.job
         if not job.measure or data is not self.sig.data or not verdict.linf_stable:
             return None, None
+        from .measure import measure_input  # not at start-up: a run under -q measures nothing
+        from .noise import resolve_sigma
+
         if type(plan) is not Plan or plan.prestage is not None or plan.command == "regularise":
             return None, None
         if job.run.check_wavelet or self.clean is not None or plan.computed is not None:
             return None, None
-        measured = measure_input(data, plan.steps, data.dtype)
+        measured = measure_input(plan, data, data.dtype)
         # sum_scale is 1 up to four times the input's amplitude (4 x 4 n amp < 1e300;
         # written so, since 4 amp itself may overflow to inf, which sum_scale lets be)
         if not 16.0 * data.shape[0] * measured.amplitude < 1e300:
@@ -633,7 +648,7 @@ class _Streamed:
     sees a summary; stdin is spooled to a file first, for the passes."""
 
     def __init__(self, job: _FileJob):
-        from .io import open_signal_stream
+        from .io import open_signal_stream, stores_float32
         from .stream import StreamedRun
 
         self.job = job
@@ -641,7 +656,8 @@ class _Streamed:
         if job.pipe is not None:  # stdin or a FIFO: spooled, for the passes
             path = job.pipe.spool()  # removed when the pipe is closed
             source, fmt = job.pipe.name, job.pipe.format(fmt)
-        self.run = StreamedRun(job.run.dtype, job.progress, report=job.measure)
+        self.dtype = job.run.working_dtype(job.run.dtype == "auto" and stores_float32(path, fmt))
+        self.run = StreamedRun(self.dtype, job.progress, report=job.measure)
         try:
             # a plain WAV's 32-bit floats visited as stored (the same values, not widened)
             stream = open_signal_stream(
@@ -658,7 +674,7 @@ class _Streamed:
             _check_reference(job.reference, self.ref.shape, stream.source, stream.shape)
         self.subject = self.run.start(stream)
         self.frames = stream.frames
-        if job.run.dtype == "float32":
+        if self.dtype == "float32":
             from .stability import check_float32  # (the smallest in the run's chunks)
 
             check_float32(stream.source, self.subject.amplitude, None)
@@ -766,9 +782,9 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
         emit_warning(message, job.on_warning)
     verdict = plan.verdict()
     job.on_plan(plan, verdict)
-    _check_lams(plan, job.run.dtype)
+    _check_lams(plan, source.dtype)
     if not job.run.allow_unstable:
-        _probe_flux(plan, source.subject, job.run.dtype)
+        _probe_flux(plan, source.subject, source.dtype)
     with SignalWriter(job.output, source.template, job.write) as writer:
 
         def write(data, carried):
