@@ -155,8 +155,8 @@ def spectral_floor(u, top) -> Floor:
     >>> red = np.zeros(8192)
     >>> for i in range(1, red.size):
     ...     red[i] = 0.9 * red[i - 1] + rng.standard_normal()
-    >>> floor = spectral_floor(red + rng.normal(0.0, 0.3, red.size), 2.0)
-    >>> bool(0.3**2 <= floor.upper[0] < 1.3 * 0.3**2)
+    >>> floor = spectral_floor(red + rng.normal(0.0, 1.0, red.size), 1.5)
+    >>> bool(0.9 < np.sqrt(floor.variance[0]) < 1.1 <= np.sqrt(floor.upper[0]))
     True
     """
     u2 = np.asarray(u, dtype=float)
