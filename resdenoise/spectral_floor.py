@@ -53,11 +53,14 @@ MIN_SAMPLES = 129
 #: The rough part's AR(1) coefficients: 0.5 ... 1 (a random walk).
 RHOS = np.concatenate([np.linspace(0.5, 0.95, 10), 1.0 - np.geomspace(0.04, 1e-3, 6), [1.0]])
 #: Points of the profile over ``nu`` in ``[0, top]``.
-GRID = 101
+GRID = 51
+#: The band's ordinates are averaged in at most about this many bins (their shapes too):
+#: the fit's cost does not grow with the segment.
+BINS = 32
 #: The likelihood interval's width in standard errors.
 Z = 2.0
 #: Newton steps for the rough part's scale ``c`` at each ``(nu, rho)``.
-NEWTON_STEPS = 30
+NEWTON_STEPS = 20
 
 
 @dataclass(frozen=True)
@@ -124,24 +127,23 @@ def _shapes(length: int) -> np.ndarray:
 def _profile(spec: np.ndarray, g: np.ndarray, nus: np.ndarray) -> np.ndarray:
     """The Whittle criterion ``sum(log S + I / S)`` minimised over ``c >= 0`` and rho, for
     each ``nu`` of ``nus``: shape ``(nus,)``.  ``c`` by safeguarded Newton steps from the
-    moment estimate (the criterion is convex in ``c`` near its minimum)."""
-    mean = float(np.mean(spec))
-    best = np.full(nus.size, np.inf)
-    for shape in g:  # (ordinates,)
-        c = np.maximum(mean - nus, 0.0)  # per nu; shape has mean 1
+    moment estimate (the criterion is convex in ``c`` near its minimum), every rho of
+    ``g`` (shape ``(rhos, ordinates)``) at once."""
+    shape = g[:, None, :]  # (rhos, 1, ordinates)
+    nu = nus[None, :, None]
+    c = np.broadcast_to(np.maximum(float(np.mean(spec)) - nus, 0.0), (g.shape[0], nus.size))
+    c = c / np.mean(g, axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
         for _ in range(NEWTON_STEPS):
-            s = nus[:, None] + c[:, None] * shape
-            with np.errstate(divide="ignore", invalid="ignore"):
-                grad = np.sum(shape * (s - spec) / s**2, axis=1)
-                curv = np.sum(shape**2 * (2.0 * spec - s) / s**3, axis=1)
-                step = np.where(curv > 0, grad / np.where(curv > 0, curv, 1.0), 0.0)
+            s = nu + c[:, :, None] * shape
+            grad = np.sum(shape * (s - spec) / s**2, axis=2)
+            curv = np.sum(shape**2 * (2.0 * spec - s) / s**3, axis=2)
+            step = np.where(curv > 0, grad / np.where(curv > 0, curv, 1.0), 0.0)
             new = np.maximum(c - step, 0.0)
             c = np.where(np.isfinite(new), new, c)
-        s = nus[:, None] + c[:, None] * shape
-        with np.errstate(divide="ignore", invalid="ignore"):
-            crit = np.sum(np.log(s) + spec / s, axis=1)
-        best = np.minimum(best, np.where(np.isfinite(crit), crit, np.inf))
-    return best
+        s = nu + c[:, :, None] * shape
+        crit = np.sum(np.log(s) + spec / s, axis=2)
+    return np.min(np.where(np.isfinite(crit), crit, np.inf), axis=0)
 
 
 def spectral_floor(u, top) -> Floor:
@@ -170,10 +172,14 @@ def spectral_floor(u, top) -> Floor:
     for ch in range(channels):
         if not top[ch] > 0 or not np.all(np.isfinite(u2[:, ch])):
             continue
-        omega, spec, k = periodogram(u2[:, ch])
+        _omega, spec, k = periodogram(u2[:, ch])
         length = segment_length(u2.shape[0])
+        b = max(1, spec.size // BINS)  # neighbouring ordinates averaged: b times the dof
+        m = spec.size // b * b
+        shapes = _shapes(length)[:, :m].reshape(RHOS.size, -1, b).mean(axis=2)
+        spec = spec[:m].reshape(-1, b).mean(axis=1)
         nus = top[ch] * np.linspace(0.0, 1.0, GRID)
-        crit = k / _taper_inflation(length) * _profile(spec, _shapes(length), nus)
+        crit = k * b / _taper_inflation(length) * _profile(spec, shapes, nus)
         i = int(np.argmin(crit))
         inside = np.flatnonzero(crit - crit[i] <= 0.5 * Z**2)
         variance[ch], upper[ch], lower[ch] = nus[i], nus[inside[-1]], nus[inside[0]]
