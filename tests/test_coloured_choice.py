@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import pywt
 
-from resdenoise import noise as noise_module
 from resdenoise.automatic import choose_denoiser, gain_test
 from resdenoise.autoparams import sure_probe
 from resdenoise.filters import plan_shrink
@@ -119,12 +118,9 @@ def _pink(n: int, seed: int) -> np.ndarray:
     return x / np.std(x)
 
 
-def test_pink_noise_ranks_every_candidate_by_sure_over_scales(monkeypatch):
+def test_pink_noise_ranks_every_candidate_by_sure_over_scales():
     """Doppler in pink noise: the coloured ranking stands (the white SURE confirms
-    its choice), every candidate scored by it, and the output beats the input.  The
-    spectral floor is switched off: it reads this pink noise as a rough part over a
-    white floor, and the input is kept (test_pink_noise_read_by_the_spectral_floor)."""
-    monkeypatch.setattr(noise_module, "FLOOR_Z", math.inf)
+    its choice), every candidate scored by it, and the output beats the input."""
     t = np.arange(1, 1025) / 1024
     clean = np.sqrt(t * (1 - t)) * np.sin(2.1 * np.pi / (t + 0.05))
     f = clean + 0.1 * np.std(clean) * _pink(t.size, 0)
@@ -134,19 +130,6 @@ def test_pink_noise_ranks_every_candidate_by_sure_over_scales(monkeypatch):
     scores = extra["automatic_candidates"]
     assert scores[extra["automatic_choice"]] == min(scores.values())
     assert np.mean((plan.run(f) - clean) ** 2) < 0.95 * np.mean((f - clean) ** 2)
-
-
-def test_pink_noise_read_by_the_spectral_floor():
-    """The same case with the spectral floor: pink noise falls toward Nyquist like a
-    rough signal's content, the floor lowers the level, the noise is taken as white and
-    nothing gains significantly: the input is kept (a known cost of the floor; the
-    benchmark's pink cases moved by at most 3 %, ``bench_classes.py``)."""
-    t = np.arange(1, 1025) / 1024
-    clean = np.sqrt(t * (1 - t)) * np.sin(2.1 * np.pi / (t + 0.05))
-    f = clean + 0.1 * np.std(clean) * _pink(t.size, 0)
-    plan, extra = choose_denoiser(f)
-    assert noise_module.FLOOR in extra["noise_estimators"]
-    assert plan.steps == 0 and np.array_equal(plan.run(f), f)
 
 
 def test_a_chirp_in_white_noise_taken_for_coloured_is_ranked_as_white():
