@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from resdenoise import autoparams, engine, stability
-from resdenoise.autoparams import choose_parameters, choose_steps, sample_windows, sure_stack
+from resdenoise.autoparams import choose_parameters, choose_steps, sample_windows
 from resdenoise.engine import run_blocks
 from resdenoise.nonlinearities import get_nonlinearity
+from resdenoise.sure import gain_from_sums, sure_probe, sure_stack
 
 N = 6000
 SIGMA = 0.2
@@ -121,12 +122,11 @@ def test_the_windowed_search_is_deterministic_and_reports_the_signals_noise(wind
     # the kept run's gain sums: the gain test written out (the kept output, its probe
     # run again here), and the search's own gain at its level
     from resdenoise.automatic import gain_test
-    from resdenoise.autoparams import gain_from_sums
     from resdenoise.filters import plan_diffuse
     from resdenoise.noise import resolve_sigma
 
     sums, sigma = kept.stopping.gain_sums, np.array(kept.stopping.sigma)
-    b, eps = autoparams.sure_probe(f, sigma)
+    b, eps = sure_probe(f, sigma)
     plan = plan_diffuse(kept.nl, steps=kept.steps, tau=kept.tau)
     up = plan.run(f + eps * b)
     terms = np.sum((f - kept.stopping.output) ** 2 - 2 * sigma**2, axis=1) + np.sum(
