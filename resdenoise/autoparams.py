@@ -70,6 +70,7 @@ and whose gain over doing nothing is the do-no-harm test's (``AutoChoice.tested`
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from dataclasses import dataclass, field, replace
 
@@ -171,15 +172,19 @@ class StoppingChoice:
         }
 
 
+@functools.lru_cache(maxsize=32)
 def _checkpoints(max_blocks: int, ratio: float = 1.02, dense: int = 50) -> np.ndarray:
-    """Every block up to ``dense``, then a geometric grid (2 % apart) up to max_blocks."""
+    """Every block up to ``dense``, then a geometric grid (2 % apart) up to max_blocks
+    (read-only: made once per arguments, for every search that asks)."""
     ks = set(range(1, min(max_blocks, dense) + 1))
     k = float(dense)
     while k < max_blocks:
         k *= ratio
         ks.add(min(max_blocks, int(round(k))))
     ks.add(max_blocks)
-    return np.array(sorted(ks))
+    grid = np.array(sorted(ks))
+    grid.flags.writeable = False
+    return grid
 
 
 def on_plateau(blocks, parts, span: float | None = None, z: float | None = None) -> bool:
@@ -355,21 +360,25 @@ def choose_steps(
     values: list[float] = [criterion(stack)] if rule == "sure" else []
     best_k, best = (0, values[0]) if values else (1, math.inf)
     running, done = StackRun(stack, phi, tau, h, own=own and stack is not f2), 0
-    asked, kept, probed = horizon, None, None
+    asked, held = horizon, None  # held: the stack at the best block count, where kept
     budget = EXHAUSTIVE_BUDGET if backend_for(phi) == "compiled" else EXHAUSTIVE_BUDGET >> 4
     exhaustive = stack.size * int(max_blocks) <= budget
     if exhaustive:
         horizon = math.inf  # cheap enough: the whole curve, every minimum seen
     flat, table = False, None
     # SURE where the search is cheap on the fine grid, else less often (4 % apart beyond 20)
-    grid = _checkpoints(int(max_blocks)) if exhaustive else _checkpoints(int(max_blocks), 1.04, 20)
-    if windows > 1 and not exhaustive:  # windows rank lambda (the refine settles m): 8 % apart
+    if exhaustive:
+        grid = _checkpoints(int(max_blocks))
+    elif windows > 1:  # windows rank lambda (the refine settles m): 8 % apart
         grid = _checkpoints(int(max_blocks), 1.08, 8)
+    else:
+        grid = _checkpoints(int(max_blocks), 1.04, 20)
     if checkpoints is not None:  # these, with the horizon asked for and no plateau rule
         grid, horizon, exhaustive = np.asarray(checkpoints, dtype=int), asked, True
     for k in grid.tolist():
-        # the engine from one checkpoint to the next: the blocks only, no callback
-        u = running.advance(k - done)
+        # the engine from one checkpoint to the next: the blocks only, no callback (where
+        # the stack is the best so far and is kept, the run leaves it as it is)
+        u = running.advance(k - done, keep=held is not None and best_k == done)
         done = k
         value = criterion(u)
         blocks.append(k)
@@ -377,11 +386,7 @@ def choose_steps(
         if value < best:
             best, best_k = value, k
             if keep:  # the output at the best so far (and the probe's, for the gain test)
-                kept = np.empty((n, c)) if kept is None else kept
-                np.copyto(kept, u[:, :c])
-                if rule == "sure" and windows == 1:
-                    probed = np.empty((n, c)) if probed is None else probed
-                    np.copyto(probed, u[:, c : 2 * c])
+                held = u
         if rule == "sure" and not exhaustive:  # the parts as rows of one array, kept
             if table is None:
                 table = np.empty((len(grid) + 1, len(parts[0])))
@@ -403,6 +408,8 @@ def choose_steps(
     if rule == "sure" and best_k and best > values[0] * (1.0 - MIN_IMPROVEMENT):
         best_k = 0  # within the estimate's noise of doing nothing: do nothing
     scored = sigma if windows == 1 else sigma.reshape(windows, -1)[0]
+    kept = None if held is None or not best_k else np.array(held[:, :c])
+    probed = held[:, c : 2 * c] if kept is not None and rule == "sure" and windows == 1 else None
     return StoppingChoice(
         steps=int(best_k),
         rule=rule,
@@ -413,8 +420,8 @@ def choose_steps(
         stopped_by=stopped_by,
         samples=int(hi - lo) * windows,
         best_parts=parts[blocks.index(best_k)] if parts else None,
-        output=kept if best_k else None,
-        gain_sums=gain_sums(f2, kept, probed, b, eps) if best_k and probed is not None else None,
+        output=kept,
+        gain_sums=None if probed is None else gain_sums(f2, kept, probed, b, eps),
     )
 
 

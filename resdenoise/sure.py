@@ -61,7 +61,13 @@ def sure_stack(f2: np.ndarray, sigma: np.ndarray, seed: int = PROBE_SEED):
     copy as more channels, ``[f2, f2 + eps b]``, run together so SURE's divergence
     term compares the two outputs."""
     b, eps = sure_probe(f2, sigma, seed)
-    return b, eps, np.concatenate([f2, f2 + eps * b], axis=1)
+    n, c = f2.shape
+    stack = np.empty((n, 2 * c), dtype=np.result_type(f2, b))
+    stack[:, :c] = f2
+    probed = stack[:, c:]
+    np.multiply(eps, b, out=probed)
+    probed += f2  # f2 + eps b, without the temporaries
+    return b, eps, stack
 
 
 #: Batches of consecutive samples whose means give a gain test's standard error.

@@ -306,6 +306,29 @@ def test_a_wide_stack_runs_in_channel_groups_with_the_same_bits(rng, name, rows)
     assert (stack.shape in running.runs) == (rows * 10 <= engine.UNTILED_VALUES)
 
 
+@pytest.mark.parametrize("rows, channels", [(700, 2), (8000, 2), (3000, 10), (8000, 10)])
+def test_an_advance_that_keeps_leaves_the_stack_before_it(rng, rows, channels):
+    """``advance(keep=True)`` (a search holding its best checkpoint) writes its blocks
+    into a second buffer: the stack before it is unchanged until the next advance that
+    keeps, also across advances that do not, and every advance gives the numbers of
+    one run, bit for bit (one tile, run_blocks' tiles, channel groups)."""
+    stack = rng.standard_normal((rows, channels))
+    nl = get_nonlinearity("perona-malik", "diffusivity", 0.7)
+    running = engine.StackRun(stack, nl.phi, 0.2, 1.0)
+    whole, done, got = stack, 0, None
+    held = want = None
+    for k, keep in ((3, False), (5, True), (9, False), (40, False), (41, True), (80, True)):
+        if keep:
+            held, want = got, got.copy()
+        got = running.advance(k - done, keep=keep)
+        whole = run_blocks(whole, nl, 0.2, k - done)
+        done = k
+        np.testing.assert_array_equal(got, whole)
+        if held is not None:
+            assert got is not held
+            np.testing.assert_array_equal(held, want)
+
+
 def test_a_stack_given_away_runs_in_place(rng):
     """``own``: the search's fresh stack is run where it is, not copied first."""
     stack = rng.standard_normal((500, 2))
