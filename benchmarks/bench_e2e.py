@@ -5,8 +5,8 @@ median of the rounds is printed), so that a busy machine slows all of them
 alike: read the ratios, not the seconds.
 
 1. **A large file**: a float32 stereo WAV (``RESDENOISE_E2E_MIB``, default 512 MiB)
-   filtered with 10 and 100 Perona-Malik blocks (and 10 with ``--dtype float32``, the
-   fast path for float32 audio), against ``cat`` (a copy),
+   filtered with 10 and 100 Perona-Malik blocks (by default in float32, the file's own
+   precision; and 10 with ``--dtype float64``, the reference), against ``cat`` (a copy),
    a soundfile read-write copy in Python (blocks of 2^18 frames) and
    ``sox IN OUT lowpass 3000``; also the engine alone on it (timed on a
    slice, scaled to the file), and every command's peak memory.
@@ -188,14 +188,19 @@ def large_file(work: str, sox_missing: str | None) -> None:
     }
     if sox_missing is None:
         commands["sox lowpass 3000"] = lambda: run(["sox", "-V1", src, out, "lowpass", "3000"])
-    f32 = ["--dtype", "float32"]  # the fast path a user of float32 audio chooses
-    runs = {f"perona-malik {m} steps": [*PM, "--steps", str(m)] for m in (10, 100)}
-    runs["perona-malik 10 steps float32"] = [*PM, "--steps", "10", *f32]
-    for name, args in runs.items():
+    # name: (blocks, --dtype); None: the default, float32 for this file (its precision)
+    runs = {
+        "perona-malik 10 steps": (10, None),
+        "perona-malik 100 steps": (100, None),
+        "perona-malik 10 steps float64": (10, "float64"),
+    }
+    for name, (m, dtype) in runs.items():
+        args = [*PM, "--steps", str(m), *(["--dtype", dtype] if dtype else [])]
         commands[f"resdenoise {name}"] = lambda args=args: run([*RESDENOISE, *args, src, "-o", out])
-    if BEFORE:  # the same commands on another checkout, in the same rounds
+    if BEFORE:  # the same computations on another checkout (its dtype given), in the same rounds
         env = {**os.environ, "PYTHONPATH": BEFORE}
-        for name, args in runs.items():
+        for name, (m, dtype) in runs.items():
+            args = [*PM, "--steps", str(m), "--dtype", dtype or "float32"]
             commands[f"before: {name}"] = lambda args=args: run(
                 [*RESDENOISE, *args, src, "-o", out], env=env
             )
@@ -209,11 +214,7 @@ def large_file(work: str, sox_missing: str | None) -> None:
     table(results, "cat")
     if sox_missing is not None:
         print(f"  sox skipped: {sox_missing}")
-    engine = {
-        "perona-malik 10 steps": engine_alone(src, 10),
-        "perona-malik 100 steps": engine_alone(src, 100),
-        "perona-malik 10 steps float32": engine_alone(src, 10, "float32"),
-    }
+    engine = {name: engine_alone(src, m, dtype or "float32") for name, (m, dtype) in runs.items()}
     copy = results["soundfile copy (Python)"][0]
     for name, alone in engine.items():
         ours = results[f"resdenoise {name}"][0]

@@ -262,8 +262,11 @@ class RunOptions:
         guarantee failed.
     check_wavelet : bool
         Also compare with an actual cycle-spun Haar shrinkage (``shrink``).
-    dtype : {"float64", "float32"}
-        Working precision.
+    dtype : {"auto", "float64", "float32"}
+        Working precision; ``"auto"``: float32 for an input stored as 32-bit
+        floats (a sound file of subtype ``FLOAT``: the file's own precision;
+        the output differs from float64's by a few float32 rounding units,
+        see :meth:`working_dtype`), float64 for every other input.
     chunk_size : int, optional
         Samples per chunk; 0: always read the file whole; default: chunks
         for input files over :data:`STREAM_THRESHOLD` bytes.
@@ -274,13 +277,15 @@ class RunOptions:
     allow_unstable: bool = False
     strict: bool = False
     check_wavelet: bool = False
-    dtype: str = "float64"
+    dtype: str = "auto"
     chunk_size: int | None = None
     threads: int | None = None
 
     def __post_init__(self):
-        if self.dtype not in ("float64", "float32"):
-            raise ParameterError(f"dtype must be 'float64' or 'float32', not {self.dtype!r}")
+        if self.dtype not in ("auto", "float64", "float32"):
+            raise ParameterError(
+                f"dtype must be 'auto', 'float64' or 'float32', not {self.dtype!r}"
+            )
         for name in ("chunk_size", "threads"):
             value = getattr(self, name)
             low = 0 if name == "chunk_size" else 1
@@ -288,6 +293,13 @@ class RunOptions:
                 isinstance(value, bool) or not isinstance(value, int) or value < low
             ):
                 raise ParameterError(f"{name} must be an integer >= {low} or None, not {value!r}")
+
+    def working_dtype(self, stored_float32: bool) -> str:
+        """The precision a file is run in: ``dtype``, or under ``"auto"`` float32 when
+        the file stores 32-bit floats (``stored_float32``), else float64."""
+        if self.dtype != "auto":
+            return self.dtype
+        return "float32" if stored_float32 else "float64"
 
 
 def run_file(
@@ -521,7 +533,8 @@ class _Whole:
             _check_reference(job.reference, self.clean.data.shape, sig.source, sig.data.shape)
         self.subject = sig.data
         self.frames = sig.data.shape[0]
-        if job.run.dtype == "float32":
+        self.dtype = job.run.working_dtype(sig.subtype == "FLOAT")
+        if self.dtype == "float32":
             from .stability import check_float32
 
             check_float32(sig.source, *_extremes(sig.data))
@@ -530,7 +543,7 @@ class _Whole:
         from .filters import analyse_run, run_plan
 
         job = self.job
-        data = self.sig.data.astype(job.run.dtype, copy=False)  # run and measure in this precision
+        data = self.sig.data.astype(self.dtype, copy=False)  # run and measure in this precision
         callback = None
         if job.progress is not None:
             callback = lambda k, _u: job.progress("blocks", k, plan.steps)  # noqa: E731
@@ -538,7 +551,10 @@ class _Whole:
         # nobody reads it after the run, which then runs the blocks in it (no second
         # signal-sized array; the same numbers, see run_blocks' out).
         measured, level = self._measure_before(plan, verdict, data)
-        in_place = (not job.measure or measured is not None) and data.flags.writeable
+        # (a working copy in another precision is the run's own: the report measures
+        # the file's values)
+        fresh = data is not self.sig.data
+        in_place = (fresh or not job.measure or measured is not None) and data.flags.writeable
         in_place = in_place and data.flags.c_contiguous
         out = run_plan(
             plan, data, callback, threads=job.run.threads, out=data if in_place else None
@@ -633,7 +649,7 @@ class _Streamed:
     sees a summary; stdin is spooled to a file first, for the passes."""
 
     def __init__(self, job: _FileJob):
-        from .io import open_signal_stream
+        from .io import open_signal_stream, stores_float32
         from .stream import StreamedRun
 
         self.job = job
@@ -641,7 +657,8 @@ class _Streamed:
         if job.pipe is not None:  # stdin or a FIFO: spooled, for the passes
             path = job.pipe.spool()  # removed when the pipe is closed
             source, fmt = job.pipe.name, job.pipe.format(fmt)
-        self.run = StreamedRun(job.run.dtype, job.progress, report=job.measure)
+        self.dtype = job.run.working_dtype(job.run.dtype == "auto" and stores_float32(path, fmt))
+        self.run = StreamedRun(self.dtype, job.progress, report=job.measure)
         try:
             # a plain WAV's 32-bit floats visited as stored (the same values, not widened)
             stream = open_signal_stream(
@@ -658,7 +675,7 @@ class _Streamed:
             _check_reference(job.reference, self.ref.shape, stream.source, stream.shape)
         self.subject = self.run.start(stream)
         self.frames = stream.frames
-        if job.run.dtype == "float32":
+        if self.dtype == "float32":
             from .stability import check_float32  # (the smallest in the run's chunks)
 
             check_float32(stream.source, self.subject.amplitude, None)
@@ -766,9 +783,9 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
         emit_warning(message, job.on_warning)
     verdict = plan.verdict()
     job.on_plan(plan, verdict)
-    _check_lams(plan, job.run.dtype)
+    _check_lams(plan, source.dtype)
     if not job.run.allow_unstable:
-        _probe_flux(plan, source.subject, job.run.dtype)
+        _probe_flux(plan, source.subject, source.dtype)
     with SignalWriter(job.output, source.template, job.write) as writer:
 
         def write(data, carried):

@@ -774,3 +774,33 @@ def test_the_writer_counts_non_finite_samples_not_huge_ones(tmp_path, subtype):
         with pytest.raises(SignalError, match="3"):
             writer.close()
     assert not (tmp_path / "bad.wav").exists()
+
+
+@pytest.mark.parametrize(
+    "name, subtype, expected",
+    [
+        ("f.wav", "FLOAT", True),
+        ("f.aiff", "FLOAT", True),
+        ("d.wav", "DOUBLE", False),
+        ("p.wav", "PCM_16", False),
+        ("p.flac", "PCM_24", False),
+    ],
+)
+def test_stores_float32_reads_the_header(tmp_path, name, subtype, expected):
+    from resdenoise.io import stores_float32
+
+    path = tmp_path / name
+    soundfile.write(path, np.zeros((8, 2)), 8000, subtype=subtype)
+    assert stores_float32(path) is expected
+    assert stores_float32(path, "csv") is False  # the format given wins
+
+
+def test_stores_float32_is_false_for_what_is_not_a_float_sound_file(tmp_path):
+    from resdenoise.io import stores_float32
+
+    (tmp_path / "a.csv").write_text("1\n2\n")
+    (tmp_path / "bad.wav").write_bytes(b"RIFF....not a wav")
+    assert not stores_float32(tmp_path / "a.csv")
+    assert not stores_float32(tmp_path / "bad.wav")  # the reader gives the error
+    assert not stores_float32(tmp_path / "missing.wav")
+    assert not stores_float32("-")

@@ -626,6 +626,31 @@ def test_cli_streamed_float_wav(tmp_path, rng, dtype):
     assert_same_bits(s, w)
 
 
+@pytest.mark.parametrize("subtype, precision", [("FLOAT", "float32"), ("PCM_16", "float64")])
+def test_cli_default_precision_is_the_files(tmp_path, rng, subtype, precision):
+    """Without --dtype a file stored as 32-bit floats runs in float32 (its own
+    precision), any other in float64: the bytes of the explicit run, whole and
+    streamed, and the report says which."""
+    src = tmp_path / "in.wav"
+    write_wav(src, np.clip(0.3 * noisy(rng, 1000, 2), -1, 1).astype(np.float32), subtype)
+    runs = {}
+    for name, extra in (("auto", []), ("given", ["--dtype", precision])):
+        for size in ("0", "64"):
+            out, rep = tmp_path / f"{name}{size}.wav", tmp_path / f"{name}{size}.json"
+            args = ["diffuse", str(src), "-q", "-o", str(out), "--chunk-size", size, *extra]
+            args += [*COMMANDS["diffuse"], "--report", str(rep)]
+            result = CliRunner().invoke(cli, args)
+            assert result.exit_code == 0, result.output
+            assert json.loads(rep.read_text())["engine"]["dtype"] == precision
+            runs[name, size] = out.read_bytes()
+    assert len(set(runs.values())) == 1
+    other = "float64" if precision == "float32" else "float32"
+    out = tmp_path / "other.wav"
+    args = ["diffuse", str(src), "-q", "-o", str(out), "--dtype", other, *COMMANDS["diffuse"]]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    assert out.read_bytes() != runs["auto", "0"]  # (the precision is the run's)
+
+
 @pytest.mark.parametrize("channels", [1, 2])
 def test_cli_float32_run_of_a_float_wav_without_a_report(tmp_path, rng, channels):
     """``--dtype float32 -q`` without a report: a float WAV's values go as stored into

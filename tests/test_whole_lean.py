@@ -292,9 +292,17 @@ def test_whole_run_measures_before_and_runs_in_place(tmp_path, rng, monkeypatch)
 
     monkeypatch.setattr(filters, "run_plan", spy)
     make = planner("diffuse", "perona-malik", steps=4)
-    report = run_file(make, str(src), str(tmp_path / "o.wav"), run=RunOptions(chunk_size=0))
+    run = RunOptions(chunk_size=0, dtype="float64")
+    report = run_file(make, str(src), str(tmp_path / "o.wav"), run=run)
     assert seen == [True]
     assert report["guarantees_held"]
+    # the file's own precision (float32, the default for it): the blocks run in the
+    # float32 working copy, the report measures the file's values
+    seen.clear()
+    auto = run_file(make, str(src), str(tmp_path / "a.wav"), run=RunOptions(chunk_size=0))
+    assert seen == [True] and auto["engine"]["dtype"] == "float32"
+    for key in ("input_min", "input_max", "sign_changes_in", "tv_in"):
+        assert [c[key] for c in auto["channels"]] == [c[key] for c in report["channels"]]
 
 
 @pytest.mark.parametrize(

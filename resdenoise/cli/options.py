@@ -401,11 +401,12 @@ def files_options(func):
     )
     @click.option(
         "--dtype",
-        type=click.Choice(["float64", "float32"]),
-        default="float64",
+        type=click.Choice(["auto", "float64", "float32"]),
+        default="auto",
         show_default=True,
-        help="Working precision: float32 halves the memory traffic "
-        "(audio); float64 is the reference.",
+        help="Working precision. auto: float32 for a sound file stored as 32-bit floats "
+        "(its own precision; half the memory traffic), float64 for every other input; "
+        "float64 is the reference.",
     )
     @click.option(
         "--chunk-size",

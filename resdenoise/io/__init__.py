@@ -38,7 +38,14 @@ from .atomic import (
     write_files_atomic,
 )
 from .options import ReadOptions, WriteOptions
-from .read import PipeInput, is_pipe, open_signal_stream, parse_signal, read_signal
+from .read import (
+    PipeInput,
+    is_pipe,
+    open_signal_stream,
+    parse_signal,
+    read_signal,
+    stores_float32,
+)
 from .signal import (
     AUDIO_EXTENSIONS,
     CSV_EXTENSIONS,
@@ -80,6 +87,7 @@ __all__ = [
     "read_signal",
     "remove_temporary",
     "spool_stdin",
+    "stores_float32",
     "write_bytes_atomic",
     "write_files_atomic",
     "write_signal",

@@ -267,6 +267,22 @@ def _check_samples(sig: Signal) -> None:
         )
 
 
+def stores_float32(path: str | os.PathLike, fmt: str | None = None) -> bool:
+    """Whether ``path`` is a sound file whose samples are stored as 32-bit floats
+    (subtype ``FLOAT``), from its header alone: values float32 holds exactly.
+    False for CSV, a Zarr store and any other subtype; also for a file soundfile
+    cannot open (reading it says why)."""
+    path = os.fspath(path)
+    try:
+        if path == STDIO or guess_format(path, fmt) in ("CSV", ZARR):
+            return False
+        import soundfile
+
+        return soundfile.info(path).subtype == "FLOAT"
+    except Exception:  # noqa: BLE001 - the reader reports a bad file, with its name
+        return False
+
+
 def open_signal_stream(
     path: str | os.PathLike,
     fmt: str | None = None,
