@@ -12,7 +12,8 @@ alike: read the ratios, not the seconds.
    slice, scaled to the file), and every command's peak memory.
 2. **Many small files**: ``RESDENOISE_E2E_FILES`` (default 200) one-second
    stereo WAVs in one call with ``--jobs 1`` and ``--jobs 2``, against
-   ``make -j2`` over ``sox``.
+   ``make -j2`` over ``sox``; also each mode on one file per job, which splits
+   its time into a fixed part and a cost per further file.
 3. **One small file**: one call against ``python -c "import numpy, soundfile"``.
 4. **The automatic search**: ``--time auto --lambda auto`` against the fixed
    run it picks (same lambda, tau and blocks), in the process (planning
@@ -261,6 +262,28 @@ def small_files(work: str, sox_missing: str | None) -> None:
         )
         for name, (_, env) in mine.items()
     }
+    # the same batches of one file per job: their fixed cost (start-up, workers), so that
+    # the rest is the cost per file
+    few = {f"--jobs {j}, {j} file(s)": j for j in (1, 2)}
+    outs.update({name: os.path.join(work, f"few{j}") for name, j in few.items()})
+    commands.update(
+        {
+            name: lambda name=name, j=j: run(
+                [
+                    *RESDENOISE,
+                    *PM,
+                    "--steps",
+                    "10",
+                    *inputs[:j],
+                    "-o",
+                    outs[name] + "/",
+                    "-j",
+                    str(j),
+                ]
+            )
+            for name, j in few.items()
+        }
+    )
     if sox_missing is None:
         make = ["make", "-s", "-j2", "-f", os.path.join(work, "Makefile"), "-C", work]
         commands["make -j2 over sox"] = lambda: run(make)
@@ -285,6 +308,15 @@ def small_files(work: str, sox_missing: str | None) -> None:
             f"  {two_name} over {one_name}: {results[one_name][0] / results[two_name][0]:.2f}x;"
             f" each round: {' '.join(f'{r:.2f}x' for r in rounds)}"
         )
+    per_file = {}
+    for j, name in ((1, "resdenoise --jobs 1"), (2, "resdenoise --jobs 2")):
+        fixed = results[f"--jobs {j}, {j} file(s)"][0]
+        per_file[j] = (results[name][0] - fixed) / (FILES - j)
+        print(
+            f"  --jobs {j}: fixed {fixed:.3f} s (a batch of {j} file(s)), then "
+            f"{per_file[j] * 1e3:.2f} ms per further file"
+        )
+    print(f"  per further file, --jobs 2 over --jobs 1: {per_file[1] / per_file[2]:.2f}x")
     print(f"  load average now {os.getloadavg()[0]:.1f}")
     if sox_missing is None:
         print(f"  --jobs 2 / make -j2 over sox: {two / results['make -j2 over sox'][0]:.2f}x")

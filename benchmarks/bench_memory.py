@@ -5,16 +5,16 @@ Writes float32 stereo WAV files of growing size (default 16, 64, 256 and
 each with ``resdenoise diffuse`` in a child process and reads the child's
 peak resident memory (``ru_maxrss`` from ``os.wait4``).  Three ways:
 
-* ``default``  : the command line as it is (``-q``: files over 8 MiB are streamed);
+* ``default``  : the command line as it is (files over 8 MiB are streamed);
 * ``streamed`` : ``--chunk-size 262144`` forced at every size;
 * ``whole``    : ``--chunk-size 0`` (the whole file in memory), up to 256 MiB;
 * ``stdin``    : ``cat FILE | resdenoise diffuse -`` (a pipe: spooled, then as a file).
 
 First (``--threshold ROUNDS``, 0 skips it) the two sides of the streaming
-thresholds side by side: under ``-q`` (no report) a 7 MiB file read whole and
-a 9 MiB file streamed (and 4 and 16 MiB beside them), with ``--report`` 63 MiB
-whole and 65 MiB streamed; CPU seconds and peak MiB, and the ratios per MiB
-(1: no step).
+threshold side by side (:func:`threshold_step`): a 7 MiB file read whole and a
+9 MiB file streamed (and 4 and 16 MiB beside them), under ``-q`` and with
+``--report`` alike, and an automatic stopping time at 7 and 9 MiB; CPU seconds
+and peak MiB, and the ratios per MiB (1: no step).
 
 Streamed, the peak must not grow with the file: the script prints the
 ratio of the largest to the smallest streamed peak.  The files are deleted
@@ -88,46 +88,58 @@ def usage_of(args: list[str], stdin_from: str | None = None) -> tuple[float, flo
     return usage.ru_maxrss / 1024.0, seconds, cpu, os.waitstatus_to_exitcode(status)
 
 
-def threshold_step(work: str, rounds: int) -> None:
-    """The two sides of each streaming threshold, side by side in interleaved rounds:
-    under ``-q`` (nothing reads the report) files over 8 MiB are streamed, with a
-    report files over 64 MiB; a file 1 MiB under the threshold (read whole) against
-    one 1 MiB over it (streamed), and beside them a few sizes around the ``-q``
-    threshold.  CPU seconds (user + system) and peak MiB, medians, and the ratios
-    across each threshold (CPU per MiB of input; 1: no step)."""
-    from resdenoise.pipeline import QUIET_STREAM_THRESHOLD, STREAM_THRESHOLD
+#: An automatic stopping time in place of FILTER's fixed steps (the plan needs the
+#: samples: a file over the threshold is streamed, then read whole up to 64 MiB).
+AUTO = ["diffuse", "--diffusivity", "perona-malik", "--time", "auto", "-q"]
 
-    quiet, loud = QUIET_STREAM_THRESHOLD >> 20, STREAM_THRESHOLD >> 20
+
+def threshold_step(work: str, rounds: int) -> None:
+    """The two sides of the streaming threshold, side by side in interleaved rounds:
+    files over 8 MiB are streamed, with or without a report (``-q``: nothing reads
+    it; ``--report``); a file 1 MiB under the threshold (read whole) against one
+    1 MiB over it (streamed), a few sizes beside them, and with a report a 63 MiB
+    file (read whole before the report's sums took the stream's grid).  ``auto``:
+    an automatic stopping time, which needs the samples: over the threshold the
+    checking pass finds that and the file is read whole (up to 64 MiB).  CPU
+    seconds (user + system) and peak MiB, medians, and the ratios across the
+    threshold (CPU per MiB of input; 1: no step)."""
+    from resdenoise.pipeline import STREAM_THRESHOLD, WHOLE_SIGNAL_LIMIT
+
+    limit, whole_limit = STREAM_THRESHOLD >> 20, WHOLE_SIGNAL_LIMIT >> 20
     report = ["--report", os.path.join(work, "r.json")]
+    around = (limit - 4, limit - 1, limit + 1, limit + 8)
     modes = {
-        "-q": ([], (quiet - 4, quiet - 1, quiet + 1, quiet + 8)),
-        "--report": (report, (loud - 1, loud + 1)),
+        "-q": (FILTER, around),
+        "--report": ([*FILTER, *report], (*around, whole_limit - 1)),
+        "auto": ([*AUTO, *report], (limit - 1, limit + 1)),
     }
     files = {}
     for _, sizes in modes.values():
         for mib in sizes:
             files[mib] = os.path.join(work, f"in_{mib}.wav")
-            write_wav(files[mib], mib)
+            if not os.path.exists(files[mib]):
+                write_wav(files[mib], mib)
     out = os.path.join(work, "out.wav")
     got: dict = {(mode, mib): [] for mode, (_, sizes) in modes.items() for mib in sizes}
     for _ in range(rounds):
-        for mode, (extra, sizes) in modes.items():
+        for mode, (args, sizes) in modes.items():
             for mib in sizes:
-                peak, _, cpu, code = usage_of([*FILTER, files[mib], "-o", out, *extra])
+                peak, _, cpu, code = usage_of([*args, files[mib], "-o", out])
                 if code != 0:
                     raise SystemExit(f"{mib} MiB {mode}: exit {code}")
                 got[mode, mib].append((cpu, peak))
-    print(f"streaming thresholds, {' '.join(FILTER)}, medians of {rounds} interleaved rounds")
-    print(f"  under -q: files over {quiet} MiB are streamed; with --report: over {loud} MiB")
+    print(f"streaming threshold, {' '.join(FILTER)}, medians of {rounds} interleaved rounds")
+    print(f"  files over {limit} MiB are streamed, with or without a report;")
+    print(f"  auto ({' '.join(AUTO[3:5])}): read whole up to {whole_limit} MiB")
     print(f"{'file':>18} {'mode':>9} | {'CPU s':>6} {'s/MiB':>6} {'peak MiB':>9}")
     for mode, (_, sizes) in modes.items():
-        limit = quiet if mode == "-q" else loud
         per = {}
         for mib in sizes:
             cpu = float(np.median([c for c, _ in got[mode, mib]]))
             peak = float(np.median([p for _, p in got[mode, mib]]))
             per[mib] = (cpu / mib, peak)
-            name = f"{mib} MiB {'streamed' if mib > limit else 'whole'}"
+            how = "whole" if mib <= limit or (mode == "auto" and mib <= whole_limit) else "streamed"
+            name = f"{mib} MiB {how}"
             print(f"{name:>18} {mode:>9} | {cpu:6.3f} {cpu / mib:6.3f} {peak:9.0f}")
         (c0, p0), (c1, p1) = per[limit - 1], per[limit + 1]
         print(

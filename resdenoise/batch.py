@@ -16,7 +16,6 @@ import select
 import signal
 import struct
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -261,6 +260,7 @@ def run_batch(
 
             finished(i, one(i, file_progress))
     else:
+        _preload(inputs, input_format)
         _run_forked(
             [lambda p, i=i: one(i, p) for i in range(len(tasks))],
             jobs,
@@ -279,71 +279,138 @@ def max_jobs() -> int:
     return usable_cores()
 
 
+def _preload(inputs: Sequence[str], input_format: str | None) -> None:
+    """Import, before the workers are forked, what each one's first run would
+    import again: the filters, the compiled loops and, for audio, soundfile.
+    The workers share those pages then instead of each paying for them (200
+    one-second WAVs: a worker's first file 26 -> 10 ms of CPU and 2980 -> 1850
+    page faults).  The parent's start-up grows by about what one worker saves."""
+    from . import filters  # noqa: F401
+    from .io import AUDIO_EXTENSIONS
+
+    with contextlib.suppress(ImportError):  # the compiled loops, where they were built
+        from . import _kernels  # noqa: F401
+
+    fmt = (input_format or "").strip().lower().lstrip(".")
+    if (fmt and fmt not in ("csv", "tsv", "txt", "dat", "tab", "zarr")) or any(
+        os.path.splitext(p)[1].lower() in AUDIO_EXTENSIONS for p in inputs
+    ):
+        import soundfile  # noqa: F401
+
+
 def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
     """Run ``job(progress)`` callables in ``jobs`` forked worker processes.
 
-    The workers start once and are fed file after file (an index into
-    ``jobs_list``, which they inherit), so a file costs its run, not a
-    process: its imports, caches and page faults are paid once per worker.
-    Each worker sends its progress and its :class:`FileResult` through a
-    pipe; a worker that dies without one (killed, out of memory) fails its
-    file (``placeholders[i]``) with exit code 1 and is replaced while files
-    remain; a result that does not pickle fails only its file.  Workers end
-    with the parent: when this returns by an exception (a signal), they are
-    stopped and waited for; a worker whose parent died gets SIGTERM (Linux).
-    A signal ends a worker at once, its temporaries removed
-    (:func:`resdenoise.io.signals.exit_on_signal`), whether or not the
-    parent handles signals.
+    The workers start once and take file after file (an index into
+    ``jobs_list``, which they inherit) from one queue they share, each as
+    it comes free, so a file costs its run, not a process: its imports,
+    caches and page faults are paid once per worker, and no worker waits for
+    the parent or holds files that another could run.  Each worker tells
+    which file it starts and sends its progress and its :class:`FileResult`
+    through a pipe of its own; a worker that dies without one (killed, out
+    of memory) fails its file (``placeholders[i]``) with exit code 1 and is
+    replaced while files remain; a result that does not pickle fails only
+    its file.  Workers end with the parent: when this returns by an
+    exception (a signal), they are stopped and waited for; a worker whose
+    parent died gets SIGTERM (Linux).  A signal ends a worker at once, its
+    temporaries removed (:func:`resdenoise.io.signals.exit_on_signal`),
+    whether or not the parent handles signals.
 
-    The workers are plain ``os.fork`` children talking over two pipes each
-    (:class:`_Worker`), not :mod:`multiprocessing` processes: importing and
-    starting those was serial time before the first file (its CPU 0.113 ->
-    0.096 s in a batch of 200 one-second files), and their per-file messages
-    cost the parent more (its CPU while the workers run 0.049 -> 0.020 s,
-    also for the reports a quiet batch no longer makes).
+    The workers are plain ``os.fork`` children talking over pipes
+    (:class:`_Queue`, :class:`_Worker`), not :mod:`multiprocessing` processes:
+    importing and starting those was serial time before the first file (its
+    CPU 0.113 -> 0.096 s in a batch of 200 one-second files), and their
+    per-file messages cost the parent more (its CPU while the workers run
+    0.049 -> 0.020 s, also for the reports a quiet batch no longer makes).
     """
     running: dict = {}
+    queue = _Queue(len(jobs_list))
     try:
-        _forked_loop(jobs_list, jobs, finished, progress, placeholders, running)
+        _forked_loop(jobs_list, jobs, finished, progress, placeholders, running, queue)
     finally:
         for worker in running.values():
             worker.stop()  # the worker cleans up as the parent does: SIGTERM
         for worker in running.values():
             worker.wait(WORKER_GRACE)
+        queue.close()
 
 
 #: Seconds a stopped worker has to remove its temporary file before it is killed.
 WORKER_GRACE = 30.0
 
+#: A word on a pipe: in the queue a file's index; from a worker, the length of the pickled
+#: message that follows it, or (negative, -1 - i) "file i starts now".
+_HEADER = struct.Struct("!i")
 
-#: Files sent to a worker ahead of the one it runs: it takes its next file from its pipe
-#: as soon as it is done, without waiting for the parent to be scheduled.
-AHEAD = 1
 
-_HEADER = struct.Struct("!i")  # a file index (-1: stop), or the length of a message
+class _Queue:
+    """The files' indices in one pipe that every worker reads (``fd``), each taking the
+    next index as it comes free; the parent writes them (as the pipe takes them) and then
+    closes its end, so that a worker reads end-of-file once none is left.
+
+    Every write is a whole number of indices of at most ``PIPE_BUF`` bytes, which the
+    system writes at once or not at all, and every read asks for one index, so no two
+    workers ever share one.  The read end does not block (a worker waits in ``select``)."""
+
+    #: indices per write: at most PIPE_BUF bytes (POSIX: at least 512)
+    CHUNK = getattr(select, "PIPE_BUF", 512) // _HEADER.size
+
+    def __init__(self, count: int) -> None:
+        self.fd, self._w = os.pipe()
+        os.set_blocking(self.fd, False)  # the workers read it: they never block in a read
+        os.set_blocking(self._w, False)  # the parent writes what fits and goes on
+        self._pending = memoryview(struct.pack(f"!{count}i", *range(count)))
+
+    @property
+    def write_fd(self) -> int | None:
+        """The parent's end while indices remain to be written (a forked worker closes it)."""
+        return self._w
+
+    def fill(self) -> None:
+        """Write the indices the pipe takes now; close the write end after the last."""
+        step = self.CHUNK * _HEADER.size
+        while self._pending:
+            try:
+                done = os.write(self._w, self._pending[:step])
+            except BlockingIOError:  # full: the workers take some first
+                return
+            self._pending = self._pending[done:]  # all of a chunk (<= PIPE_BUF), no copy
+        self._close_write()
+
+    def _close_write(self) -> None:
+        if self._w is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._w)
+            self._w = None
+
+    def close(self) -> None:
+        self._close_write()
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
 
 
 class _Worker:
-    """The parent's side of one forked worker: its pid, the pipe it reads files from
-    (``send``) and the pipe its messages come back on (``fd``, read by :meth:`take`)."""
+    """The parent's side of one forked worker: its pid and the pipe its messages come
+    back on (``fd``, read by :meth:`take`); ``current``: the file it runs (None between
+    files), ``started``: how many it has started."""
 
-    def __init__(self, jobs_list, parent: int, shown: bool, others) -> None:
-        files_r, files_w = os.pipe()
+    def __init__(self, jobs_list, queue: _Queue, parent: int, shown: bool, others) -> None:
         back_r, back_w = os.pipe()
         try:
             pid = os.fork()
         except BaseException:  # no process (EAGAIN, ENOMEM): no pipes left open either
-            for fd in (files_r, files_w, back_r, back_w):
+            for fd in (back_r, back_w):
                 os.close(fd)
             raise
         if pid == 0:  # pragma: no cover - the child: never returns
             code = 1
             try:
-                os.close(files_w)
                 os.close(back_r)
+                if queue.write_fd is not None:  # else the queue's end would never come
+                    os.close(queue.write_fd)
                 for other in others:  # the other workers' pipes are not this one's
                     other.close()
-                _worker(jobs_list, files_r, back_w, parent, shown)
+                _worker(jobs_list, queue.fd, back_w, parent, shown)
                 code = 0
             except Interrupted as exc:  # the parent's handler, before the worker's was set
                 code = 128 + exc.signum
@@ -354,23 +421,16 @@ class _Worker:
                     traceback.print_exc()
             finally:
                 os._exit(code)
-        os.close(files_r)
         os.close(back_w)
-        self.pid, self.fd, self._files_w = pid, back_r, files_w
-        self.files: deque = deque()  # the indices sent, in order; [0] is running
-        self.stopped = False  # sent its stop
+        self.pid, self.fd = pid, back_r
+        self.current: int | None = None
+        self.started = 0
         self.exitcode: int | None = None
         self._buffer = bytearray()
 
-    def send(self, index: int) -> None:
-        """A file's index (-1: stop); a worker that died meanwhile: its EOF is read later."""
-        try:
-            os.write(self._files_w, _HEADER.pack(index))
-        except OSError:
-            pass
-
     def take(self) -> list | None:
-        """The complete messages now readable; None at EOF (the worker ended)."""
+        """The complete messages now readable, as ``(kind, payload)`` (``("start", i)``
+        for a file's start); None at EOF (the worker ended)."""
         data = os.read(self.fd, 1 << 16)
         if not data:
             return None
@@ -379,6 +439,10 @@ class _Worker:
         messages = []
         while len(buffer) >= _HEADER.size:
             size = _HEADER.unpack_from(buffer)[0]
+            if size < 0:
+                messages.append(("start", -1 - size))
+                del buffer[: _HEADER.size]
+                continue
             if len(buffer) < _HEADER.size + size:
                 break
             messages.append(pickle.loads(buffer[_HEADER.size : _HEADER.size + size]))
@@ -386,9 +450,8 @@ class _Worker:
         return messages
 
     def close(self) -> None:
-        for fd in (self.fd, self._files_w):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
 
     def stop(self) -> None:
         """SIGTERM, unless it has ended."""
@@ -398,7 +461,7 @@ class _Worker:
 
     def wait(self, grace: float | None = None) -> int:
         """Its exit code (-N: killed by signal N), once ended; after ``grace`` seconds
-        it is killed (SIGKILL).  Its pipes are closed."""
+        it is killed (SIGKILL).  Its pipe is closed."""
         deadline = None if grace is None else time.monotonic() + grace
         while self.exitcode is None and not self._reap(0 if deadline is None else os.WNOHANG):
             if time.monotonic() > deadline:  # pragma: no cover - a worker deaf to SIGTERM
@@ -421,57 +484,77 @@ class _Worker:
         return True
 
 
-def _forked_loop(jobs_list, jobs: int, finished, progress, placeholders, running) -> None:
-    """``running``: {read end of a worker's pipe: :class:`_Worker`}.
+def _forked_loop(jobs_list, jobs: int, finished, progress, placeholders, running, queue) -> None:
+    """``running``: {read end of a worker's pipe: :class:`_Worker`}; ``queue``: the
+    :class:`_Queue` of every file.
 
-    A worker is sent its file and :data:`AHEAD` more; each result it sends back is
-    answered by the next file (or a stop, once).  A worker that dies fails the file
-    it was running; the files it had not started go back to the queue."""
-    queue = deque(range(len(jobs_list)))
+    A worker that dies fails the file it had started.  It is replaced while files
+    remain, if it had started one (a worker that dies before starting any is not, so
+    that the batch ends).  A file that no worker reported as started (its worker died
+    between taking it and saying so), nor ran, fails as its worker's."""
     parent = os.getpid()
     poller = select.poll()
+    left = set(range(len(jobs_list)))  # no result yet
+    shown = progress is not None
+    death = None  # the last unexpected exit code
 
-    def feed(worker) -> None:  # the worker's next file, or a stop once none is left
-        if queue:
-            worker.files.append(queue.popleft())
-            worker.send(worker.files[-1])
-        elif not worker.stopped:
-            worker.stopped = True
-            worker.send(-1)
+    def start() -> None:
+        worker = _Worker(jobs_list, queue, parent, shown, running.values())
+        running[worker.fd] = worker
+        poller.register(worker.fd, select.POLLIN)
 
-    while queue or running:
-        while queue and len(running) < jobs:
-            worker = _Worker(jobs_list, parent, progress is not None, running.values())
-            running[worker.fd] = worker
-            poller.register(worker.fd, select.POLLIN)
-            for _ in range(1 + AHEAD):
-                feed(worker)
+    def fail(i: int, code) -> None:
+        left.discard(i)
+        result = placeholders[i]
+        result.error = ResdenoiseError(f"the worker process died (exit code {code})")
+        finished(i, result)
+
+    queue.fill()
+    for _ in range(jobs):
+        start()
+    if queue.write_fd is not None:  # more indices than the pipe holds: written as it empties
+        poller.register(queue.write_fd, select.POLLOUT)
+    while running:
         for fd, _ in poller.poll():
-            worker = running[fd]
+            if fd == queue.write_fd:
+                queue.fill()
+                if queue.write_fd is None:
+                    poller.unregister(fd)
+                continue
+            worker = running.get(fd)
+            if worker is None:  # the queue's end, closed in this round
+                continue
             messages = worker.take()
-            if messages is None:  # the worker ended: stopped, or died
+            if messages is None:  # the worker ended: at the queue's end, or it died
                 poller.unregister(fd)
                 del running[fd]
                 code = worker.wait()
-                if worker.files:
-                    i = worker.files.popleft()
-                    queue.extendleft(reversed(worker.files))  # not started: another's
-                    result = placeholders[i]
-                    result.error = ResdenoiseError(f"the worker process died (exit code {code})")
-                    finished(i, result)
+                if code != 0:
+                    death = code
+                if worker.current is not None:
+                    fail(worker.current, code)
+                busy = {w.current for w in running.values()}
+                if code != 0 and worker.started and left - busy:
+                    start()
                 continue
             for kind, payload in messages:
-                i = worker.files[0]
+                if kind == "start":
+                    worker.current = payload
+                    worker.started += 1
+                    continue
+                i = worker.current
                 if kind == "progress":
-                    if progress is not None:
+                    if shown:
                         progress(i, *payload)
                     continue
-                worker.files.popleft()
+                worker.current = None
+                left.discard(i)
                 if not isinstance(payload, FileResult):  # the worker's last words on the file
                     result, result.error = placeholders[i], ResdenoiseError(payload)
                     payload = result
-                feed(worker)
                 finished(i, payload)
+    for i in sorted(left):  # taken by a worker that died before it said so
+        fail(i, death)
 
 
 def _die_with(parent: int) -> None:  # pragma: no cover - runs in a forked child
@@ -487,21 +570,40 @@ def _die_with(parent: int) -> None:  # pragma: no cover - runs in a forked child
         os._exit(128 + signal.SIGTERM)
 
 
-def _send(fd: int, message) -> None:  # pragma: no cover - runs in a forked child
-    _write(fd, pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+def _message(message) -> bytes:  # pragma: no cover - runs in a forked child
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return _HEADER.pack(len(data)) + data
+
+
+def _started(i: int) -> bytes:  # pragma: no cover - runs in a forked child
+    """The message "file ``i`` starts now"."""
+    return _HEADER.pack(-1 - i)
 
 
 def _write(fd: int, data: bytes) -> None:  # pragma: no cover - runs in a forked child
-    view = memoryview(_HEADER.pack(len(data)) + data)
+    view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
 
 
-def _worker(jobs_list, files: int, back: int, parent: int, shown: bool) -> None:  # pragma: no cover
-    """Run the files the parent sends (indices into ``jobs_list``, read from the pipe
-    ``files``) until it sends -1 or closes it; each result goes back on the pipe
-    ``back``, and the runs' progress only where it is ``shown`` (else, as with one
-    job, the runs get no progress callback and send nothing but their results)."""
+def _next(queue: int) -> int | None:  # pragma: no cover - runs in a forked child
+    """The next file's index from the queue, None at its end; BlockingIOError: none
+    there now (the parent has not written more yet)."""
+    data = os.read(queue, _HEADER.size)
+    if not data:
+        return None
+    while len(data) < _HEADER.size:  # never split by the writes; read whole all the same
+        select.select([queue], [], [])
+        data += os.read(queue, _HEADER.size - len(data))
+    return _HEADER.unpack(data)[0]
+
+
+def _worker(jobs_list, queue: int, back: int, parent: int, shown: bool) -> None:  # pragma: no cover
+    """Run the files taken from the shared ``queue`` (indices into ``jobs_list``)
+    until its end; say on the pipe ``back`` which file starts, then send its result,
+    and the runs' progress only where it is ``shown`` (else, as with one job, the runs
+    get no progress callback and send nothing but their results).  The result of a
+    file goes in one write with the start of the next, when there is one at once."""
     from .io.signals import exit_on_signal
 
     exit_on_signal()  # a signal: its temporaries removed, it ends at once (no unwinding)
@@ -512,21 +614,25 @@ def _worker(jobs_list, files: int, back: int, parent: int, shown: bool) -> None:
         now = time.monotonic()
         if now - last[0] > 0.1 or (total is not None and done >= total):
             last[0] = now
-            _send(back, ("progress", (phase, done, total)))
+            _write(back, _message(("progress", (phase, done, total))))
 
+    out = b""  # the last file's result, not yet sent
     while True:
-        header = b""
-        while len(header) < _HEADER.size:
-            data = os.read(files, _HEADER.size - len(header))
-            if not data:  # the parent closed the pipe: it is gone
-                return
-            header += data
-        i = _HEADER.unpack(header)[0]
-        if i < 0:
+        try:
+            i = _next(queue)
+        except BlockingIOError:
+            if out:
+                _write(back, out)
+                out = b""
+            select.select([queue], [], [])
+            continue
+        if i is None:
+            if out:
+                _write(back, out)
             return
+        _write(back, out + _started(i))
         try:
             result = jobs_list[i](progress if shown else None)
-            data = pickle.dumps(("done", result), protocol=pickle.HIGHEST_PROTOCOL)
+            out = _message(("done", result))
         except Exception as exc:  # noqa: BLE001 - also a result that does not pickle
-            data = pickle.dumps(("done", f"internal error: {type(exc).__name__}: {exc}"))
-        _write(back, data)
+            out = _message(("done", f"internal error: {type(exc).__name__}: {exc}"))

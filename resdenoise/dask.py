@@ -15,7 +15,7 @@ reductions (per-chunk histograms of the values' bit patterns, summed),
 never by gathering the signal: the exact quantile or median of
 :class:`resdenoise.median.MedianSelect`, in its passes.  :func:`measure_array`
 is the report of a run (:func:`resdenoise.filters.analyse_run`'s
-dictionary) the same way: one :class:`resdenoise.stream.StreamMeasure` per
+dictionary) the same way: one :class:`resdenoise.measure.StreamMeasure` per
 chunk, told the two samples before its chunk, merged in order.
 
 Only this module imports dask; the base install and ``--help`` never do.
@@ -30,9 +30,9 @@ import numpy as np
 from . import noise
 from .errors import ParameterError, SignalError
 from .filters import run_plan
+from .measure import StreamMeasure
 from .median import MedianSelect
 from .noise import DEFAULT_ESTIMATOR
-from .stream import StreamMeasure
 from .wavelet import MAD_FACTOR, haar_details
 
 __all__ = ["filter_array", "measure_array", "noise_sigma", "run_tasks"]
@@ -198,7 +198,7 @@ def measure_array(f, u, plan, verdict=None) -> dict:
     a regularisation's energies and Euler-Lagrange residual, the noise
     estimate; ``verdict`` default ``plan.verdict()``) without gathering the
     signal: each chunk is measured by its own
-    :class:`resdenoise.stream.StreamMeasure`, given the two samples before it
+    :class:`resdenoise.measure.StreamMeasure`, given the two samples before it
     (the difference, flux and residual across the cut are the chunk's), and
     the measures are merged in order.  Minima, maxima, sign changes, the
     residual and the verdicts equal the in-memory report exactly; sums (total
@@ -249,7 +249,7 @@ def _measure_part(plan, signal: tuple, f, u, f_before, u_before) -> StreamMeasur
     """One chunk's measure (``signal``: channels, amplitude, dtype, frames of the
     whole; ``f_before``, ``u_before``: the rows before the chunk, or None)."""
     channels, amplitude, dtype, frames = signal
-    m = StreamMeasure(plan, channels, amplitude, dtype, frames=frames)
+    m = StreamMeasure(plan, channels, amplitude, dtype, frames=frames, per_add=True)
     if f_before is not None:
         m.after(f_before, u_before)
     m.add(f, u)

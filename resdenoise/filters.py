@@ -419,7 +419,7 @@ def analyse_run(
     verdict: stability.StabilityVerdict | None = None,
     check_wavelet: bool = False,
     *,
-    measured: stability.InputMeasure | None = None,
+    measured=None,
     level=None,
 ) -> dict:
     """Everything measured about a run, as the JSON report's dictionary.
@@ -428,7 +428,11 @@ def analyse_run(
     pre-staged signal (which is within the input's range, with no more total
     variation or sign changes).
 
-    ``measured`` (:func:`resdenoise.stability.measure_input`) and ``level``
+    The per-channel numbers are measured as a streamed run measures them
+    (:func:`resdenoise.measure.measure_run`: sums in the pieces of a fixed
+    grid of rows), so that a streamed report is this one, bit for bit.
+
+    ``measured`` (:func:`resdenoise.measure.measure_input`) and ``level``
     (:func:`resdenoise.noise.resolve_sigma`): the input's numbers taken before
     the run, for a plain plan (no pre-stage, not ``regularise``, no scales)
     without ``check_wavelet``; ``f`` is then not read (the run may have
@@ -450,15 +454,9 @@ def analyse_run(
             raise ValueError("measured: for a plain plan without check_wavelet only")
         if hasattr(plan, "scale_checks") or level is None:
             raise ValueError("measured: for a plan of one scale, with the level")
-    checks, tol = stability.measure_channels(f, u, plan.steps, measured)
-    if plan.command == "regularise":
-        e_in = stability.energy(plan.nl, f, f, plan.alpha, plan.h)
-        e_out = stability.energy(plan.nl, u, f, plan.alpha, plan.h)
-        res = stability.euler_lagrange_residual(plan.nl, u, f, plan.alpha, plan.h)
-        for c, ch in enumerate(checks):
-            ch.extra.update(
-                energy_in=float(e_in[c]), energy_out=float(e_out[c]), el_residual=float(res[c])
-            )
+    from .measure import measure_run  # not at start-up: a run under -q measures nothing
+
+    checks, tol = measure_run(plan, f, u, measured)
     from .report import build_report  # not at start-up: a run under -q builds no report
 
     if level is None:

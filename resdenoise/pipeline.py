@@ -52,8 +52,8 @@ __all__ = [
     "AUTO",
     "FileIndex",
     "Planner",
-    "QUIET_STREAM_THRESHOLD",
     "STREAM_THRESHOLD",
+    "WHOLE_SIGNAL_LIMIT",
     "RunOptions",
     "automatic_planner",
     "check_paths",
@@ -63,17 +63,16 @@ __all__ = [
     "should_stream",
 ]
 
-#: Input files larger than this (bytes) are streamed by :func:`run_file`.
-STREAM_THRESHOLD = 64 << 20
+#: Input files larger than this (bytes) are streamed by :func:`run_file`: the output
+#: and the report are the same bit for bit (the report's sums are taken in the pieces
+#: of one grid either way, :mod:`resdenoise.measure`), and from about this size (a
+#: float32 WAV; its float64 samples are twice its bytes) a file read whole takes more
+#: memory than a streamed one (``benchmarks/bench_memory.py``).
+STREAM_THRESHOLD = 8 << 20
 
-#: Input files larger than this (bytes) are streamed by :func:`run_file` when nobody
-#: reads the report (``measure=False``): its output is the same bit for bit, and from
-#: about this size (a float32 WAV; its float64 samples are twice its bytes) a file read
-#: whole takes more memory than a streamed one (``benchmarks/bench_memory.py``).
-#: A plan that needs the samples (an automatic stopping rule) still gets a file of up
-#: to :data:`STREAM_THRESHOLD` whole.  With a report the threshold stays
-#: :data:`STREAM_THRESHOLD`: a streamed report's sums may differ in the last bits.
-QUIET_STREAM_THRESHOLD = 8 << 20
+#: A plan that needs the samples (an automatic stopping rule) still gets an input of
+#: up to this size (bytes) whole, where it was streamed only by its size.
+WHOLE_SIGNAL_LIMIT = 64 << 20
 
 # --------------------------------------------------------------------------
 # One file
@@ -410,8 +409,7 @@ def run_file(
             "measure=False builds no report: not with report_path or strict",
             parameters=["measure"],
         )
-    limit = STREAM_THRESHOLD if measure else QUIET_STREAM_THRESHOLD
-    streamed = should_stream(input_path, run.chunk_size, limit)
+    streamed = should_stream(input_path, run.chunk_size)
     # An allowed unstable run may overflow: that is reported as a clean error
     # (non-finite output, nothing written), not as NumPy warnings.
     with np.errstate(over="ignore", invalid="ignore"), contextlib.ExitStack() as stack:
@@ -420,7 +418,7 @@ def run_file(
             check_output_path(report_path, signal=False)
         pipe = None
         if run.chunk_size != 0 and is_pipe(input_path):  # read once: streamed when long
-            pipe = PipeInput(input_path, limit, input_format)
+            pipe = PipeInput(input_path, STREAM_THRESHOLD, input_format)
             stack.callback(pipe.close)
             streamed = streamed or pipe.more
         job = _FileJob(
@@ -493,15 +491,14 @@ def should_stream(path: str, chunk: int | None, threshold: int | None = None) ->
 
 
 def _lean(path: str, chunk: int | None, pipe) -> bool:
-    """Whether :func:`run_file` streams ``path`` only because nobody reads the report
-    (a file or stream over :data:`QUIET_STREAM_THRESHOLD`, not over
-    :data:`STREAM_THRESHOLD`, no chunk size given): a plan that needs the samples
-    then gets them whole, as before."""
+    """Whether :func:`run_file` streams ``path`` only by its size (a file or stream
+    over :data:`STREAM_THRESHOLD`, not over :data:`WHOLE_SIGNAL_LIMIT`, no chunk
+    size given): a plan that needs the samples then gets them whole."""
     if chunk is not None:
         return False
     if pipe is not None:
-        return pipe.size <= STREAM_THRESHOLD
-    return not should_stream(path, None)
+        return pipe.size <= WHOLE_SIGNAL_LIMIT
+    return not should_stream(path, None, WHOLE_SIGNAL_LIMIT)
 
 
 def _check_reference(reference: str, shape: tuple, name: str, shape_in: tuple) -> None:
@@ -533,8 +530,9 @@ class _Whole:
             _check_reference(job.reference, self.clean.data.shape, sig.source, sig.data.shape)
         self.subject = sig.data
         self.frames = sig.data.shape[0]
-        self.dtype = job.run.working_dtype(sig.subtype == "FLOAT")
-        if self.dtype == "float32":
+        stored32 = sig.subtype == "FLOAT"  # float32 values already: nothing to check
+        self.dtype = job.run.working_dtype(stored32)
+        if self.dtype == "float32" and not stored32:
             from .stability import check_float32
 
             check_float32(sig.source, *_extremes(sig.data))
@@ -574,11 +572,11 @@ class _Whole:
         )
         quality = None
         if self.clean is not None:
-            from .quality import compare
+            from .measure import compare_whole  # summed as a streamed run sums it
 
             quality = {
                 "reference": self.clean.source,
-                **compare(self.sig.data, out, self.clean.data),
+                **compare_whole(self.sig.data, out, self.clean.data),
             }
         return report, quality, None
 
@@ -590,17 +588,18 @@ class _Whole:
         surely need no scaling (L-infinity stable: the output stays within the
         input's range, far below four times it)."""
         from .filters import Plan
-        from .noise import resolve_sigma
-        from .stability import measure_input
 
         job = self.job
         if not job.measure or data is not self.sig.data or not verdict.linf_stable:
             return None, None
+        from .measure import measure_input  # not at start-up: a run under -q measures nothing
+        from .noise import resolve_sigma
+
         if type(plan) is not Plan or plan.prestage is not None or plan.command == "regularise":
             return None, None
         if job.run.check_wavelet or self.clean is not None or plan.computed is not None:
             return None, None
-        measured = measure_input(data, plan.steps, data.dtype)
+        measured = measure_input(plan, data, data.dtype)
         # sum_scale is 1 up to four times the input's amplitude (4 x 4 n amp < 1e300;
         # written so, since 4 amp itself may overflow to inf, which sum_scale lets be)
         if not 16.0 * data.shape[0] * measured.amplitude < 1e300:

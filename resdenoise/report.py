@@ -55,7 +55,7 @@ def build_report(
     """The report dictionary of a run of ``plan`` (a :class:`resdenoise.filters.Plan`).
 
     Built from the measurements of :func:`resdenoise.filters.analyse_run`
-    (whole signal) or :class:`resdenoise.stream.StreamMeasure` (chunks):
+    (whole signal) or :class:`resdenoise.measure.StreamMeasure` (chunks):
     ``checks`` and ``tol`` as :func:`stability.measure_channels` returns
     them, ``sigma`` the input's noise estimate per channel (also used by
     :mod:`resdenoise.stream`, which measures chunk by chunk), ``dtype`` the

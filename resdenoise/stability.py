@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import asdict, dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 
@@ -34,6 +33,7 @@ __all__ = [
     "check_tau",
     "check_float32",
     "measure_channels",
+    "range_amplitude",
     "sign_changes",
     "total_variation",
 ]
@@ -463,58 +463,33 @@ def tolerances(f: np.ndarray, n_blocks: int, dtype=None, amplitude=None) -> dict
     return {"range": rng, "mean": mean, "ulp": ulp}
 
 
-class InputMeasure(NamedTuple):
-    """What :func:`measure_channels` measures of the input alone, taken before its
-    run (:func:`measure_input`): the run may then overwrite the input."""
-
-    tol: dict
-    amplitude: float  # max |f|
-    side: list  # per column (min, max, sign changes, mean, total variation), unscaled
-
-
-def measure_input(f: np.ndarray, n_blocks: int, dtype) -> InputMeasure:
-    """The input's share of :func:`measure_channels` (``dtype``: the output's), for
-    a run whose sums need no scaling (:func:`sum_scale` 1; else measure_channels
-    raises ValueError)."""
-    f2 = np.asarray(f).reshape(f.shape[0], -1)
-    tol, amp = _input_tolerances(f, f2, n_blocks, dtype)
-    return InputMeasure(tol, amp, _measure_side(f2, tol["range"], 1.0))
-
-
 def _input_tolerances(f: np.ndarray, f2: np.ndarray, n_blocks: int, dtype) -> tuple[dict, float]:
     """:func:`tolerances` of input ``f`` (``f2``: rows x columns) for an output of
     ``dtype`` (float32 ulp where either is float32), and ``max |f|``."""
     float32 = np.float32 if np.float32 in (f2.dtype, np.dtype(dtype)) else None
-    amp = _range_amplitude(f2)
+    amp = range_amplitude(f2)
     return tolerances(f, n_blocks, float32, amplitude=amp), amp
 
 
 def measure_channels(
-    f: np.ndarray | None, u: np.ndarray, n_blocks: int, measured: InputMeasure | None = None
+    f: np.ndarray, u: np.ndarray, n_blocks: int
 ) -> tuple[list[ChannelCheck], dict]:
     """Per-channel min/max, sign changes, total variation and mean drift.
 
     ``f`` is the input as the file holds it, ``u`` the output in the working
-    precision; tolerances in the ulp of the coarser of the two.  With
-    ``measured`` (:func:`measure_input` of the input, before the run) ``f``
-    is not read (it may be None).
+    precision; tolerances in the ulp of the coarser of the two.  (A run's
+    report measures in the pieces of :class:`resdenoise.measure.StreamMeasure`,
+    whole or streamed alike; this is the plain whole-signal form, for the
+    checks of a multiscale plan's scales.)
     """
     u2 = np.asarray(u).reshape(u.shape[0], -1)
-    if measured is None:
-        f2 = np.asarray(f).reshape(f.shape[0], -1)
-        tol, amp_f = _input_tolerances(f, f2, n_blocks, u2.dtype)
-    else:
-        tol, amp_f = measured.tol, measured.amplitude
+    f2 = np.asarray(f).reshape(f.shape[0], -1)
+    tol, amp_f = _input_tolerances(f, f2, n_blocks, u2.dtype)
     n = u2.shape[0]
     # Sums of samples near the float64 maximum overflow: then they are taken of
     # the samples times a power of two (exact), so that no sum can overflow.
-    scale = sum_scale(max(amp_f, _range_amplitude(u2)), n)
-    if measured is None:
-        side_in = _measure_side(f2, tol["range"], scale)
-    elif scale == 1.0:
-        side_in = measured.side
-    else:
-        raise ValueError("the input was measured before the run unscaled; its sums need scaling")
+    scale = sum_scale(max(amp_f, range_amplitude(u2)), n)
+    side_in = _measure_side(f2, tol["range"], scale)
     side_out = _measure_side(u2, tol["range"], scale)
     checks = []
     for (lo, hi, sc_in, mean_in, tv_in), (olo, ohi, sc_out, mean_out, tv_out) in zip(
@@ -573,7 +548,7 @@ def _compiled_module(x2: np.ndarray):
     return module if hasattr(module, "columns_stats") else None
 
 
-def _range_amplitude(x2: np.ndarray) -> float:
+def range_amplitude(x2: np.ndarray) -> float:
     """:func:`_amplitude` (max |x|; NaN where x holds one), by one compiled walk
     (``columns_range``) where it applies."""
     module = _compiled_module(x2)

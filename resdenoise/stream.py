@@ -17,17 +17,7 @@ Memory is bounded by the chunk and the halo, not by the file: about
 Measurements
 ------------
 What :func:`resdenoise.filters.analyse_run` measures on the whole signal
-is accumulated chunk by chunk (:class:`StreamMeasure`): minima, maxima and
-sign changes exactly (the last sign of a chunk is carried to the next), the
-Euler-Lagrange residual of ``regularise`` exactly (the residual of a chunk's
-last sample waits for the next chunk); sums (total variation, means,
-energies, MSE) are summed per chunk and the chunk sums added with
-``math.fsum``, so they may differ from the whole-signal sums in the last
-bits.  Where the compiled module is built, a float64 core's extremes, sign
-changes, sums and total variation are taken in one compiled pass per column
-(``_kernels.column_stats``: NumPy's pairwise sums of the same values, the
-same bits; after the first core ``_kernels.columns_stats``, every column in
-one walk over the rows) instead of a transposed copy and eight NumPy passes.
+is accumulated chunk by chunk by :class:`resdenoise.measure.StreamMeasure`.
 
 The noise level (:func:`resdenoise.noise.estimate_noise`: the 20 % quantile
 of the window energies of third differences, ``quiet-windows``; the MAD of
@@ -51,15 +41,15 @@ Where a second core is idle (:func:`sink_depth`), threads of their own
 checking pass, and in the filtering pass join the next chunk and write and
 measure the last while the engine runs: the same numbers.  A float WAV's
 32-bit values are read as stored (one noise selection serves a float32 run,
-whose values they are); a float32 run that measures nothing joins them into
-its chunks as they are and runs in place.  :class:`StreamedRun`
+whose values they are); a float32 run joins them into its chunks as they are
+and runs in place (a measured run, whose report needs no input after the run,
+measures each chunk's input first).  :class:`StreamedRun`
 drives the passes over any :class:`BlockSource`; this module knows blocks,
 not files (:func:`resdenoise.pipeline.run_file` opens them).
 """
 
 from __future__ import annotations
 
-import math
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -69,23 +59,20 @@ from typing import Protocol
 
 import numpy as np
 
-from . import stability
-from .engine import _kernels, running_now, usable_cores
+from .engine import running_now, usable_cores
 from .errors import ParameterError, SignalError, WholeSignalNeeded
 from .filters import Summary, run_plan
+from .measure import Grid, StreamMeasure
 from .median import LEVELS
 from .quality import QualitySums
-from .report import build_report
 from .selection import Scan as _Scan
 from .selection import Scratch as _Scratch
 from .sink import Behind as _Behind
 from .stability import check_float32
-from .wavelet import cycle_spin_shrink
 
 __all__ = [
     "DEFAULT_CHUNK",
     "SignalSummary",
-    "StreamMeasure",
     "chunk_for",
     "BlockSource",
     "StreamedRun",
@@ -93,7 +80,8 @@ __all__ = [
     "filter_in_chunks",
 ]
 
-#: Samples per chunk (the core, without the halos) by default.
+#: Samples per chunk (the core, without the halos) by default (a multiple of the
+#: measurements' :data:`resdenoise.measure.GRID_ROWS`: no rows held over for them).
 DEFAULT_CHUNK = 1 << 18
 
 
@@ -228,6 +216,7 @@ def filter_chunks(
     buffers: int = 1,
     in_place: bool = False,
     ahead: Callable[[Iterator], Iterator] | None = None,
+    before: Callable[[np.ndarray], object] | None = None,
 ) -> Iterator[Chunk]:
     """Run ``plan`` on a signal given as consecutive blocks, one chunk at a time.
 
@@ -265,6 +254,9 @@ def filter_chunks(
         thread: :func:`resdenoise.io.prefetch.prefetched`): the chunks are then
         joined while the engine runs the one before.  Each item made ahead
         holds one of the ``buffers``: count them in.
+    before : callable, optional
+        ``before(core)``: each chunk's core of the input as joined, before its
+        blocks run (in the caller's thread; e.g. measured before a run in place).
 
     Yields
     ------
@@ -289,6 +281,8 @@ def filter_chunks(
     stored = np.dtype(dtype) if in_place and dtype is not None else None
     joined = _joined(rows, frames, m, chunk, max(1, buffers), in_place, stored)
     for start, stop, lo, hi, raw, carried in joined if ahead is None else ahead(joined):
+        if before is not None:
+            before(raw[start - lo : stop - lo])
         x = raw if dtype is None else raw.astype(dtype, copy=False)
         y = run_plan(plan, x, threads=threads, out=x if in_place and x is raw else None)
         yield Chunk(start, stop, lo, hi, raw, x, y, carried)
@@ -386,281 +380,6 @@ class SignalSummary(Summary):
 
     def __len__(self) -> int:
         return self.frames
-
-
-# --------------------------------------------------------------------------
-# Measurements, chunk by chunk
-# --------------------------------------------------------------------------
-
-
-def _diff_after(x: np.ndarray, last, scratch: _Scratch, name: str) -> np.ndarray:
-    """``np.diff`` of the 1D ``x`` preceded by ``last`` (a scalar; None: nothing precedes
-    it), the same differences without joining the two first, in ``scratch``'s array."""
-    k = x.shape[0]
-    if last is None:
-        return np.subtract(x[1:], x[:-1], out=scratch.get(name, (max(k - 1, 0),), x.dtype))
-    d = scratch.get(name, (k,), x.dtype)
-    d[0] = x[0] - last
-    np.subtract(x[1:], x[:-1], out=d[1:])
-    return d
-
-
-class StreamMeasure:
-    """:func:`resdenoise.filters.analyse_run`'s measurements, one chunk core at a time.
-
-    Feed the cores in order with :meth:`add` (the input as the file holds it,
-    the output in the working dtype), then :meth:`report` gives the same
-    dictionary as ``analyse_run`` on the whole signal (see the module notes on
-    exactness).  ``frames``: the signal's length, where known: near the float64
-    maximum the sums are then taken of the samples times the power of two
-    ``stability.measure_channels`` takes, so that none can overflow.
-
-    Or measure pieces apart (in parallel, :func:`resdenoise.dask.measure_array`):
-    one measure per piece, told the two rows before it with :meth:`after`,
-    then :meth:`merge` each into the one before, in order: the same numbers
-    as one measure fed the pieces in turn.
-    """
-
-    def __init__(
-        self, plan, channels: int, amplitude: float, dtype, check_wavelet=False, frames=None
-    ):
-        self.plan = plan
-        self.channels = channels
-        dtype = np.dtype(np.float64 if dtype is None else dtype)
-        self.dtype = dtype
-        self.tol = stability.tolerances(np.array([amplitude]), plan.steps, dtype)
-        self.scale = 1.0 if frames is None else stability.sum_scale(amplitude, frames)
-        tol = self.tol["range"]
-        self.n = 0
-        self.lo_in = np.full(channels, np.inf)
-        self.hi_in = np.full(channels, -np.inf)
-        self.lo_out = np.full(channels, np.inf)
-        self.hi_out = np.full(channels, -np.inf)
-        self.signs_in = [stability.SignCount(tol) for _ in range(channels)]
-        self.signs_out = [stability.SignCount(tol) for _ in range(channels)]
-        self.tv_in: list[list[float]] = [[] for _ in range(channels)]
-        self.tv_out: list[list[float]] = [[] for _ in range(channels)]
-        self.sum_in: list[list[float]] = [[] for _ in range(channels)]
-        self.sum_out: list[list[float]] = [[] for _ in range(channels)]
-        self.last_in = self.last_out = None  # previous core's last row (float64), per channel
-        self.regularise = plan.command == "regularise"
-        if self.regularise:
-            self.sq: list[list[float]] = [[] for _ in range(channels)]
-            self.psi_in: list[list[float]] = [[] for _ in range(channels)]
-            self.psi_out: list[list[float]] = [[] for _ in range(channels)]
-            self.residual = np.zeros(channels)
-            self._pending = None  # (u row, f row, flux left of it) of the last sample
-        self.check_wavelet = check_wavelet
-        self.wavelet_max = 0.0
-        self._scratch = _Scratch()
-
-    def add(self, f: np.ndarray, u: np.ndarray, chunk: Chunk | None = None) -> None:
-        """The next core: ``f`` input, ``u`` output (working dtype, same shape)."""
-        if self.regularise or self.scale != 1.0 or not self._add_compiled(f, u):
-            self._add_numpy(f, u)
-        self.n += f.shape[0]
-        if self.check_wavelet and chunk is not None:
-            ref = cycle_spin_shrink(chunk.x, self.plan.nl.shrinkage, self.plan.steps)[chunk.core]
-            self.wavelet_max = max(self.wavelet_max, float(np.max(np.abs(ref - u))))
-
-    def _add_numpy(self, f: np.ndarray, u: np.ndarray) -> None:
-        # one contiguous row per channel: reductions along rows are fast
-        scratch = self._scratch
-        fr, ur = scratch.rows("f", f), scratch.rows("u", u)
-        f64 = fr if fr.dtype == np.float64 else scratch.rows("f64", f, np.float64)
-        u64 = ur if ur.dtype == np.float64 else scratch.rows("u64", u, np.float64)
-        for c in range(self.channels):
-            fc, uc = f64[c], u64[c]
-            self.lo_in[c] = min(self.lo_in[c], fc.min())
-            self.hi_in[c] = max(self.hi_in[c], fc.max())
-            self.lo_out[c] = min(self.lo_out[c], uc.min())
-            self.hi_out[c] = max(self.hi_out[c], uc.max())
-            self.signs_in[c].add(fr[c])
-            self.signs_out[c].add(ur[c])
-            # the differences from the previous core's last sample on, made in place
-            # into their absolute values once used
-            df = _diff_after(fc, None if self.last_in is None else self.last_in[c], scratch, "df")
-            du = _diff_after(uc, None if self.last_out is None else self.last_out[c], scratch, "du")
-            if self.regularise:
-                self._add_energies(c, fc, uc, df, du)
-            if self.scale != 1.0:  # near the float64 maximum: sums of scaled samples
-                fc, uc = fc * self.scale, uc * self.scale
-                np.multiply(df, self.scale, out=df), np.multiply(du, self.scale, out=du)
-            self.tv_in[c].append(float(np.abs(df, out=df).sum()))
-            self.tv_out[c].append(float(np.abs(du, out=du).sum()))
-            self.sum_in[c].append(float(fc.sum()))
-            self.sum_out[c].append(float(uc.sum()))
-        if self.regularise:
-            self._add_residual(f64, u64)
-        self.last_in, self.last_out = f64[:, -1].copy(), u64[:, -1].copy()
-
-    def _add_compiled(self, f: np.ndarray, u: np.ndarray) -> bool:
-        """:meth:`add`'s measurements by the compiled loop, one pass per column of
-        input and output, the same numbers (its sums are NumPy's pairwise sums of
-        the same values); False (nothing done) where it does not apply."""
-        tol = float(self.tol["range"])
-        kernel = _stats_kernel(f, u, tol)
-        if kernel is None:
-            return False
-        k = f.shape[0]
-        f2, u2 = f.reshape(k, -1).view(np.float64), u.reshape(k, -1).view(np.float64)
-        if (
-            self.last_in is not None
-            and hasattr(kernel, "columns_stats")
-            and self.channels <= stability.COMPILED_COLUMNS
-        ):
-            # after a core: every column in one walk over the rows (the same numbers)
-            for x, side, last in ((f2, 0, self.last_in), (u2, 1, self.last_out)):
-                lasts = np.ascontiguousarray(last, dtype=np.float64)
-                for c, got in enumerate(kernel.columns_stats(x, lasts, tol)):
-                    self._take(got, x, c, side)
-        else:
-            for c in range(self.channels):
-                for x, side, last in ((f2, 0, self.last_in), (u2, 1, self.last_out)):
-                    held = 0.0 if last is None else float(last[c])
-                    got = kernel.column_stats(x, self.channels, c, last is not None, held, tol)
-                    self._take(got, x, c, side)
-        self.last_in, self.last_out = f2[-1].astype(np.float64), u2[-1].astype(np.float64)
-        return True
-
-    def _take(self, got: tuple, x: np.ndarray, c: int, side: int) -> None:
-        """One column's compiled measurements into the running ones (``side`` 0 input,
-        1 output).  A column holding a NaN or a value in the sign band gets
-        NumPy's sign count, and an extreme of zero NumPy's reduction (which of
-        0.0 and -0.0 it gives is NumPy's choice): the numbers of the NumPy path."""
-        lo, hi, nan, inside, changes, first, last, total, variation = got
-        signs = (self.signs_in, self.signs_out)[side][c]
-        los, his = (self.lo_in, self.lo_out)[side], (self.hi_in, self.hi_out)[side]
-        if nan or inside or lo == 0.0 or hi == 0.0:
-            column = np.ascontiguousarray(x[:, c])
-            lo, hi = column.min(), column.max()
-            signs.add(column)
-        else:
-            piece = stability.SignCount(signs.tol)
-            piece.count = changes
-            piece.first, piece.last = (1.0 if first else -1.0), (1.0 if last else -1.0)
-            signs.merge(piece)
-        los[c] = min(los[c], lo)
-        his[c] = max(his[c], hi)
-        (self.tv_in, self.tv_out)[side][c].append(variation)
-        (self.sum_in, self.sum_out)[side][c].append(total)
-
-    def after(self, f: np.ndarray, u: np.ndarray) -> None:
-        """This measure's piece starts after rows ``f``, ``u`` (the one or two rows
-        before it, working dtype): the differences across the cut are its own."""
-        f64 = np.asarray(f, dtype=np.float64).reshape(f.shape[0], -1).T
-        u64 = np.asarray(u, dtype=np.float64).reshape(u.shape[0], -1).T
-        self.last_in, self.last_out = f64[:, -1].copy(), u64[:, -1].copy()
-        if self.regularise:  # the residual of the row before waits for this piece
-            left = np.zeros((self.channels, 1))  # zero flux before the first sample
-            if u64.shape[1] > 1:
-                left = self.plan.nl.phi(np.diff(u64[:, -2:], axis=1) / self.plan.h)
-            self._pending = (u64[:, -1:].copy(), f64[:, -1:].copy(), left)
-
-    def __getstate__(self) -> dict:
-        """Without the scratch arrays (a chunk's size each): a measure sent between
-        processes carries only what it measured."""
-        return {**self.__dict__, "_scratch": _Scratch()}
-
-    def merge(self, later: StreamMeasure) -> None:
-        """Take in the measure of the piece right after this one's (see :meth:`after`)."""
-        self.n += later.n
-        for a, b in ((self.lo_in, later.lo_in), (self.lo_out, later.lo_out)):
-            np.fmin(a, b, out=a)
-        for a, b in ((self.hi_in, later.hi_in), (self.hi_out, later.hi_out)):
-            np.fmax(a, b, out=a)
-        sums = ["tv_in", "tv_out", "sum_in", "sum_out"]
-        if self.regularise:
-            sums += ["sq", "psi_in", "psi_out"]
-            self.residual = np.maximum(self.residual, later.residual)
-            self._pending = later._pending
-        for name in sums:
-            for mine, theirs in zip(getattr(self, name), getattr(later, name), strict=True):
-                mine.extend(theirs)
-        pairs = zip(self.signs_in + self.signs_out, later.signs_in + later.signs_out, strict=True)
-        for mine, theirs in pairs:
-            mine.merge(theirs)
-        self.last_in, self.last_out = later.last_in, later.last_out
-        self.wavelet_max = max(self.wavelet_max, later.wavelet_max)
-
-    def _add_energies(self, c: int, fc, uc, df, du) -> None:
-        """Channel c's energy terms: ``df``/``du`` are the differences of input and
-        output from the previous core's last sample on."""
-        nl, h = self.plan.nl, self.plan.h
-        self.sq[c].append(float(((uc - fc) ** 2).sum()))
-        self.psi_in[c].append(float(nl.psi(df / h).sum()))
-        self.psi_out[c].append(float(nl.psi(du / h).sum()))
-
-    def _add_residual(self, f64, u64) -> None:
-        """The Euler-Lagrange residual; arrays are (channels, samples)."""
-        nl, alpha, h = self.plan.nl, self.plan.alpha, self.plan.h
-        # Residual u - f - alpha D-(Phi(D+ u)) of each sample once its right neighbour is
-        # known; elementwise the operations of stability.euler_lagrange_residual.
-        if self._pending is None:
-            uu, ff = u64, f64
-            left = np.zeros((self.channels, 1))  # zero flux before the first sample
-        else:
-            pu, pf, left = self._pending
-            uu, ff = np.concatenate([pu, u64], axis=1), np.concatenate([pf, f64], axis=1)
-        flux = nl.phi(np.diff(uu, axis=1) / h)  # between consecutive samples of uu
-        if flux.shape[1]:
-            fluxes = np.concatenate([left, flux], axis=1)  # left and right flux of uu[:, :-1]
-            res = uu[:, :-1] - ff[:, :-1] - alpha * (np.diff(fluxes, axis=1) / h)
-            self.residual = np.maximum(self.residual, np.abs(res).max(axis=1))
-            left = flux[:, -1:]
-        self._pending = (uu[:, -1:].copy(), ff[:, -1:].copy(), left)  # uu may be scratch
-
-    def _finish_regularise(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        alpha, h = self.plan.alpha, self.plan.h
-        pu, pf, left = self._pending
-        fluxes = np.concatenate([left, np.zeros((self.channels, 1))], axis=1)  # zero flux after
-        res = pu - pf - alpha * (np.diff(fluxes, axis=1) / h)
-        residual = np.maximum(self.residual, np.abs(res).max(axis=1))
-        e_in = np.array([alpha * _fsum(v) for v in self.psi_in])
-        e_out = np.array(
-            [_fsum(self.sq[c]) + alpha * _fsum(self.psi_out[c]) for c in range(self.channels)]
-        )
-        return e_in, e_out, residual
-
-    def checks(self) -> list[stability.ChannelCheck]:
-        """The per-channel checks, as ``stability.measure_channels`` gives them."""
-        out = []
-        for c in range(self.channels):
-            mean_out = _fsum(self.sum_out[c]) / self.n / self.scale
-            drift = mean_out - _fsum(self.sum_in[c]) / self.n / self.scale
-            out.append(
-                stability.channel_check(
-                    float(self.lo_in[c]),
-                    float(self.hi_in[c]),
-                    float(self.lo_out[c]),
-                    float(self.hi_out[c]),
-                    self.signs_in[c].count,
-                    self.signs_out[c].count,
-                    _fsum(self.tv_in[c]),
-                    _fsum(self.tv_out[c]),
-                    drift,
-                    self.n,
-                    self.tol,
-                    self.scale,
-                )
-            )
-        if self.regularise:
-            e_in, e_out, res = self._finish_regularise()
-            for c, ch in enumerate(out):
-                ch.extra.update(
-                    energy_in=float(e_in[c]), energy_out=float(e_out[c]), el_residual=float(res[c])
-                )
-        return out
-
-    def report(self, verdict, sigma: np.ndarray, estimator: str = "quiet-windows") -> dict:
-        """``analyse_run``'s dictionary (``sigma``: the noise estimate of the input,
-        by ``estimator``)."""
-        report = build_report(
-            self.plan, verdict, self.checks(), self.tol, sigma, self.dtype, estimator
-        )
-        if self.check_wavelet:
-            report["wavelet_check"] = {"max_abs_difference": self.wavelet_max}
-        return report
 
 
 # --------------------------------------------------------------------------
@@ -797,7 +516,15 @@ class StreamedRun:
         quality = ref_rows = None
         if reference is not None and measure:
             quality = QualitySums(channels)
+            quality_grid = Grid()
             ref_rows = _Rows(reference.blocks(), reference.source)
+        # Measured, a plain run keeps no input after its run: each core's input is
+        # measured before (:meth:`StreamMeasure.add_input`), then run in place where its
+        # working dtype allows (float64; float32 of a file storing float32: joined as
+        # stored), with no chunk-sized output array beside it (the memory of a run
+        # measuring nothing).
+        early = measure and quality is None and not check_wavelet
+        early = early and not measurer.regularise  # (its energies need input and output)
         merged = measure and not all(s.done for s in self._noise)  # the report's level
         # float32 samples widened where they are joined into chunks (one copy, not two)
         blocks = self._blocks_feeding_noise() if merged else stream.blocks(stored=True)
@@ -808,10 +535,14 @@ class StreamedRun:
             if not measure:
                 return
             u = c.u if held is None else held
-            measurer.add(c.raw[c.core], u, c)  # against the file's values
+            if early:  # its input was measured before the run in place
+                measurer.add_output(u)
+            else:
+                measurer.add(c.raw[c.core], u, c)  # against the file's values
             if quality is not None:
                 ref_rows.fill(c.stop)
-                quality.add(c.raw[c.core], u, ref_rows.data(c.start, c.stop))
+                for piece in quality_grid.pieces(c.raw[c.core], u, ref_rows.data(c.start, c.stop)):
+                    quality.add(*piece)  # on the grid the whole report sums on
                 ref_rows.drop(c.stop)
 
         chunks = 0
@@ -823,9 +554,12 @@ class StreamedRun:
             # while it is joined ahead or waits to be run (one waits)
             ahead = ahead if depth else None  # where the sink's thread is
             buffers = depth + 2 + (0 if ahead is None else 2) if depth else 1
-            # nothing reads a chunk's input after its run where nothing is measured
+            # nothing reads a chunk's input after its run where nothing is measured, or
+            # where it was measured before
             cut = (plan, blocks, stream.frames, chunk, dtype, name, threads, buffers)
-            for c in filter_chunks(*cut, in_place=not measure, ahead=ahead):
+            in_place = not measure or early
+            before = measurer.add_input if early else None
+            for c in filter_chunks(*cut, in_place=in_place, ahead=ahead, before=before):
                 if c.f.dtype == np.float32 and c.raw.dtype == np.float64:  # (float32 values:
                     # none lost) a nonzero sample float32 makes 0: refused
                     lost = c.raw[c.core][(c.f == 0) & (c.raw[c.core] != 0)]
@@ -848,6 +582,8 @@ class StreamedRun:
         select = self.scan.noise_run or self.summary._noise
         report = measurer.report(verdict, select.sigma(), select.estimator)
         if quality is not None:
+            for piece in quality_grid.rest():
+                quality.add(*piece)
             quality = {"reference": reference.source, **quality.result()}
         return report, quality, streaming
 
@@ -874,27 +610,3 @@ def sink_depth() -> int:
     except (AttributeError, OSError):  # pragma: no cover - no load average
         idle = False
     return SINK_DEPTH if idle else 0
-
-
-def _stats_kernel(f: np.ndarray, u: np.ndarray, tol: float):
-    """The compiled module for :meth:`StreamMeasure.add` on these cores (float64,
-    C-contiguous, a band ``tol >= 0``), or None: the NumPy path."""
-    if not (tol >= 0 and f.shape[0] and f.dtype == np.float64 and u.dtype == np.float64):
-        return None
-    if not (f.flags.c_contiguous and u.flags.c_contiguous):
-        return None
-    return _compiled_stats()
-
-
-def _compiled_stats():
-    """The compiled module where it is built with ``column_stats``, else None."""
-    module = _kernels()
-    return module if hasattr(module, "column_stats") else None
-
-
-def _fsum(values) -> float:
-    """``math.fsum``, or the plain sum (infinite) where the exact sum overflows."""
-    try:
-        return math.fsum(values)
-    except OverflowError:
-        return float(np.sum(np.asarray(values, dtype=float)))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 
 import numpy as np
 import pytest
@@ -189,8 +190,8 @@ def test_a_worker_that_dies_is_reported(inputs, tmp_path):
 
 
 def test_a_dying_worker_gives_back_the_files_it_had_not_started(tmp_path):
-    """Workers are sent a file ahead; one that dies fails only the file it was running,
-    and the file it held but had not started is run by a new worker."""
+    """A worker that dies fails only the file it was running; the files after it are
+    run by the other worker and by a new one."""
     from resdenoise.batch import run_batch
     from resdenoise.pipeline import planner
 
@@ -222,8 +223,11 @@ def test_workers_start_once_and_take_many_files(tmp_path):
     seen = tmp_path / "pids"
     seen.mkdir()
 
-    def make_plan(u):
+    def make_plan(u):  # the first file waits until the other worker has taken one
         (seen / str(os.getpid())).touch()
+        deadline = time.monotonic() + 20
+        while len(list(seen.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
         return base(u)
 
     rng = np.random.default_rng(3)
@@ -239,6 +243,149 @@ def test_workers_start_once_and_take_many_files(tmp_path):
     for k in range(6):
         name = f"in{k}.csv"
         assert (tmp_path / "o2" / name).read_bytes() == (tmp_path / "o1" / name).read_bytes()
+
+
+def _csv_inputs(tmp_path, lengths) -> list[str]:
+    rng = np.random.default_rng(6)
+    files = []
+    for k, n in enumerate(lengths):
+        files.append(str(tmp_path / f"in{k}.csv"))
+        np.savetxt(files[-1], rng.standard_normal(n))
+    return files
+
+
+def test_a_slow_file_holds_up_no_other(tmp_path):
+    """The workers take the files from one queue as they come free: while one runs a
+    slow file, the other runs every other file (none is held behind the slow one, as
+    a file sent ahead to the slow worker was)."""
+    from resdenoise.batch import run_batch
+    from resdenoise.pipeline import planner
+
+    base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
+    files = _csv_inputs(tmp_path, [41] + [50] * 5)
+    out = tmp_path / "o"
+    others = [out / f"in{k}.csv" for k in range(1, 6)]
+
+    def make_plan(u):
+        if u.shape == (41,):  # in0 finishes only once all the others are written
+            deadline = time.monotonic() + 10
+            while not all(p.exists() for p in others):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the other files waited for this one")
+                time.sleep(0.01)
+        return base(u)
+
+    results = run_batch(make_plan, files, str(out), jobs=2)
+    assert [r.exit_code for r in results] == [0] * 6, [str(r.error) for r in results]
+    assert names(out) == [f"in{k}.csv" for k in range(6)]
+
+
+def test_a_worker_that_dies_before_it_says_which_file_it_took(tmp_path, monkeypatch):
+    """A worker killed between taking a file from the queue and saying so: that file
+    fails as its worker's (nothing is lost or run twice); the other worker runs the rest."""
+    from resdenoise import batch
+    from resdenoise.pipeline import planner
+
+    real = batch._started
+
+    def started(i):  # the worker that takes in0 (its first file) dies before saying so
+        if i == 0:
+            os._exit(9)
+        return real(i)
+
+    monkeypatch.setattr(batch, "_started", started)  # the forked workers inherit it
+    monkeypatch.setattr(batch, "max_jobs", lambda: 2)
+    base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
+    files = _csv_inputs(tmp_path, [50] * 5)
+    done = []
+    results = batch.run_batch(
+        base, files, str(tmp_path / "o"), jobs=2, on_done=lambda i, r: done.append(i)
+    )
+    assert [r.exit_code for r in results] == [1, 0, 0, 0, 0]
+    assert str(results[0].error) == "the worker process died (exit code 9)"
+    assert sorted(done) == list(range(5))  # each file reported once
+    assert names(tmp_path / "o") == [f"in{k}.csv" for k in range(1, 5)]
+
+
+def test_the_queue_gives_every_index_once_in_order_also_beyond_a_full_pipe():
+    """More files than the pipe holds: the parent writes what fits, then the rest as the
+    workers take indices (whole indices, never split); then the workers read its end."""
+    import fcntl
+
+    from resdenoise import batch
+
+    queue = batch._Queue(3000)
+    try:
+        try:
+            fcntl.fcntl(queue.write_fd, 1031, 4096)  # F_SETPIPE_SZ: one page, 1024 indices
+        except OSError:
+            pytest.skip("a pipe's size is set only on Linux")
+        queue.fill()
+        assert queue.write_fd is not None  # not all written yet
+        taken = []
+        while True:
+            try:
+                i = batch._next(queue.fd)
+            except BlockingIOError:  # the pipe is empty: the parent writes more
+                queue.fill()
+                continue
+            if i is None:
+                break
+            taken.append(i)
+        assert queue.write_fd is None
+        assert taken == list(range(3000))
+    finally:
+        queue.close()
+
+
+WORKER_FIRST_RUN = """
+import os, sys
+from resdenoise import batch
+from resdenoise.pipeline import planner
+
+real, out = batch.run_file, sys.argv[1]
+
+def run_file(*args, **kwargs):
+    before = set(sys.modules)
+    report = real(*args, **kwargs)
+    new = sorted(set(sys.modules) - before)
+    with open(os.path.join(out, str(os.getpid())), "a") as fh:
+        fh.write(" ".join(new) + "\\n")
+    return report
+
+batch.run_file = run_file
+base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
+results = batch.run_batch(base, sys.argv[2:], os.path.join(out, "o"), jobs=2)
+assert [r.exit_code for r in results] == [0] * len(results)
+"""
+
+
+def test_workers_inherit_what_a_run_imports(tmp_path):
+    """The parent imports what a file's run imports (the filters, the compiled loops,
+    soundfile for audio) before it forks the workers, in a fresh process: the workers
+    share it, and their first runs import none of it again."""
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(7)
+    files = []
+    for k in range(4):
+        files.append(str(tmp_path / f"in{k}.wav"))
+        soundfile.write(files[-1], 0.3 * rng.standard_normal((300, 2)), 8000, subtype="FLOAT")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", WORKER_FIRST_RUN, str(logs), *files],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    workers = [p for p in logs.iterdir() if p.is_file()]
+    assert workers
+    for log in workers:
+        first = log.read_text().splitlines()[0].split()
+        assert not {"soundfile", "resdenoise.filters", "resdenoise._kernels"} & set(first), first
 
 
 @pytest.mark.parametrize("shown", [False, True])

@@ -25,10 +25,10 @@ from resdenoise.filters import (  # noqa: E402
     plan_resnet,
     run_plan,
 )
+from resdenoise.measure import StreamMeasure  # noqa: E402
 from resdenoise.network import build_network, parse_network  # noqa: E402
 from resdenoise.noise import estimate_noise  # noqa: E402
 from resdenoise.nonlinearities import PAPER_FAMILIES, get_nonlinearity  # noqa: E402
-from resdenoise.stream import StreamMeasure  # noqa: E402
 
 NETWORK = """
 [[block]]
@@ -161,7 +161,7 @@ def test_the_report_as_dask_reductions_is_the_in_memory_report(case, which, dtyp
     _equal_reports(got, analyse_run(plan, x, u), float(np.abs(x).max()) + 1.0)
     # and exactly the numbers of one measure fed the same chunks in turn
     channels, amplitude = 1 if x.ndim == 1 else x.shape[1], float(np.abs(x).max())
-    one = StreamMeasure(plan, channels, amplitude, u.dtype, frames=x.shape[0])
+    one = StreamMeasure(plan, channels, amplitude, u.dtype, frames=x.shape[0], per_add=True)
     for a, b in zip(np.cumsum((0, *chunks))[:-1], np.cumsum(chunks), strict=True):
         one.add(x[a:b], u[a:b])
     assert got == one.report(plan.verdict(), got["noise_sigma"], got["noise_estimator"])
@@ -172,7 +172,7 @@ def test_a_measure_travels_without_its_scratch_arrays():
 
     plan = plan_diffuse(get_nonlinearity("perona-malik", "diffusivity", 0.5), steps=3)
     x = np.random.default_rng(3).standard_normal((50_000, 2))
-    m = StreamMeasure(plan, 2, float(np.abs(x).max()), np.float64)
+    m = StreamMeasure(plan, 2, float(np.abs(x).max()), np.float64, per_add=True)
     m.add(x, run_plan(plan, x))
     sent = pickle.dumps(m)
     assert len(sent) < 20_000  # not the chunk's 2 x 800 kB of scratch

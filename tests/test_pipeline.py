@@ -91,7 +91,7 @@ def test_an_unmeasured_run_writes_the_same_output_and_measures_nothing(
     not measured, afterwards or chunk by chunk; not with a report to write or judge
     (nothing written)."""
     import resdenoise.filters
-    import resdenoise.stream
+    import resdenoise.measure
 
     src = tmp_path / "in.csv"
     write_csv(src, signal)
@@ -104,7 +104,7 @@ def test_an_unmeasured_run_writes_the_same_output_and_measures_nothing(
         raise AssertionError("an unmeasured run was measured")
 
     monkeypatch.setattr(resdenoise.filters, "analyse_run", measured)
-    monkeypatch.setattr(resdenoise.stream.StreamMeasure, "add", measured)
+    monkeypatch.setattr(resdenoise.measure.StreamMeasure, "add", measured)
     for lam, make_plan in plans.items():
         for name, chunk in (("whole.csv", 0), ("chunked.csv", 64)):
             out = tmp_path / name

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from resdenoise import noise, selection, stability, stream
+from resdenoise import measure, noise, selection, stability
 from resdenoise.filters import plan_diffuse
 from resdenoise.nonlinearities import get_nonlinearity
 from resdenoise.selection import NoiseSelect
@@ -175,8 +175,8 @@ def measures(f, u, pieces, monkeypatch, compiled: bool):
 
         monkeypatch.setattr(kernels, "columns_stats", columns)
     else:
-        monkeypatch.setattr(stream, "_compiled_stats", lambda: None)
-    m = stream.StreamMeasure(plan, channels, amplitude, None)
+        monkeypatch.setattr(measure, "_compiled_stats", lambda: None)
+    m = measure.StreamMeasure(plan, channels, amplitude, None, per_add=True)
     for a, b in zip(np.array_split(f, pieces), np.array_split(u, pieces), strict=True):
         if a.shape[0]:
             m.add(a, b)

@@ -17,8 +17,10 @@ import math
 import numpy as np
 import pytest
 
-from resdenoise import filters, pipeline, stability
+from resdenoise import filters, measure, pipeline, stability
 from resdenoise.engine import _kernels
+from resdenoise.filters import plan_diffuse
+from resdenoise.nonlinearities import get_nonlinearity
 from resdenoise.pipeline import RunOptions, planner, run_file
 
 COMPILED = _kernels() is not None and hasattr(_kernels(), "columns_stats")
@@ -254,24 +256,27 @@ def test_total_variation_takes_the_compiled_loop(rng, monkeypatch):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_input_measured_before_gives_the_same_checks(rng, dtype):
+def test_input_measured_before_gives_the_same_checks(rng, dtype, monkeypatch):
+    monkeypatch.setattr(measure, "GRID_ROWS", 4096)  # several pieces of the grid
     f = rng.standard_normal((30_000, 2))
     f[::50, 1] = 0.0  # a column NumPy measures
     u = (0.7 * f).astype(dtype)
-    measured = stability.measure_input(f, 6, u.dtype)
+    plan = plan_diffuse(get_nonlinearity("perona-malik", "diffusivity", 0.5), steps=6)
+    measured = measure.measure_input(plan, f, u.dtype)
     f_copy = f.copy()
     f[:] = np.nan  # overwritten by the run: not read again
-    got, tol = stability.measure_channels(None, u, 6, measured)
-    want, want_tol = stability.measure_channels(f_copy, u, 6)
+    got, tol = measure.measure_run(plan, None, u, measured)
+    want, want_tol = measure.measure_run(plan, f_copy, u)
     assert tol == want_tol
     assert [c.as_dict() for c in got] == [c.as_dict() for c in want]
 
 
 def test_input_measured_before_refuses_scaled_sums(rng):
     f = 1e300 * rng.standard_normal((1000, 2))
-    measured = stability.measure_input(f, 3, np.float64)
+    plan = plan_diffuse(get_nonlinearity("perona-malik", "diffusivity", 0.5), steps=3)
+    measured = measure.measure_input(plan, 1e-3 * f, np.float64)
     with pytest.raises(ValueError, match="scaling"):
-        stability.measure_channels(None, f, 3, measured)
+        measure.measure_run(plan, None, f, measured)
 
 
 def test_whole_run_measures_before_and_runs_in_place(tmp_path, rng, monkeypatch):

@@ -415,8 +415,7 @@ def files_options(func):
         metavar="N",
         help="Filter in chunks of N samples (plus a halo of m samples each side) in "
         "memory that does not grow with the file, with the same numbers; 0: always "
-        "load the file whole [default: chunks for input files over 8 MiB under -q "
-        "(no report), over 64 MiB with a report].",
+        "load the file whole [default: chunks for input files over 8 MiB].",
     )
     @click.option(
         "-j",

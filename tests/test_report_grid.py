@@ -1,0 +1,148 @@
+"""A streamed run's report is the whole-file report, bit for bit.
+
+Both measure in the pieces of one grid of rows (resdenoise.measure.GRID_ROWS from
+the first row; NumPy's pairwise sums within a piece, ``math.fsum`` across them),
+however the chunks are cut: every field of the report equals, total variation,
+mean drift, energies and the reference's MSE too (they differed in their last
+bits while a streamed run summed per chunk).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_stream import COMMANDS, assert_same_report
+
+from resdenoise import measure, stream
+from resdenoise.cli import cli
+from resdenoise.quality import compare
+
+
+def _reports(tmp_path, src, command, sizes, extra=()) -> list[dict]:
+    """The report of a whole read (--chunk-size 0) and of each chunk size, streamed."""
+    out = []
+    for size in ("0", *sizes):
+        rep = tmp_path / f"r{size}.json"
+        args = [command, str(src), "-q", "-o", str(tmp_path / f"o{size}.wav")]
+        args += ["--report", str(rep), "--chunk-size", size, *COMMANDS[command], *extra]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        out.append(json.loads(rep.read_text()))
+    return out
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+@pytest.mark.parametrize("tail", [0, 37])  # frames past the last whole piece of the grid
+@pytest.mark.parametrize(
+    "command, reference, depth",
+    [
+        ("diffuse", True, 0),
+        ("diffuse", False, 0),  # the input measured before the run, run in place
+        ("diffuse", False, stream.SINK_DEPTH),  # ... its output measured in the sink's thread
+        ("regularise", True, 0),
+        ("regularise", False, stream.SINK_DEPTH),
+    ],
+)
+def test_streamed_report_is_the_whole_report_on_a_small_grid(
+    tmp_path, rng, monkeypatch, channels, tail, command, reference, depth
+):
+    monkeypatch.setattr(measure, "GRID_ROWS", 256)  # many pieces, chunks across them
+    monkeypatch.setattr(stream, "sink_depth", lambda: depth)
+    frames = 8 * 256 + tail
+    clean = np.repeat(rng.uniform(-0.4, 0.4, (frames // 100 + 1, channels)), 100, axis=0)
+    clean = clean[:frames]
+    src, ref = tmp_path / "in.wav", tmp_path / "clean.wav"
+    soundfile.write(src, clean + 0.05 * rng.standard_normal(clean.shape), 8000, subtype="DOUBLE")
+    soundfile.write(ref, clean, 8000, subtype="DOUBLE")
+    # chunks shorter than a piece, across pieces, a multiple of a piece, over the signal
+    sizes = ("37", "255", "256", "700", "1024", str(frames + 5))
+    extra = ["--reference", str(ref)] if reference else []
+    early = []  # the cores whose input was measured before their run
+    add_input = measure.StreamMeasure.add_input
+    monkeypatch.setattr(
+        measure.StreamMeasure, "add_input", lambda m, f: early.append(1) or add_input(m, f)
+    )
+    whole, *streamed = _reports(tmp_path, src, command, sizes, extra)
+    assert bool(early) == (command == "diffuse" and not reference)
+    assert bool(whole.get("quality")) == reference  # the reference's sums are compared too
+    for size, rep in zip(sizes, streamed, strict=True):
+        assert rep["streaming"]["chunk_size"] == int(size)
+        assert_same_report(whole, rep)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("depth", [0, stream.SINK_DEPTH])
+def test_streamed_report_is_the_whole_report_on_the_default_grid(
+    tmp_path, rng, monkeypatch, dtype, depth
+):
+    """Several pieces of the default grid and an odd tail, stereo float WAV (float32:
+    its values joined as stored and run in place, the input measured before)."""
+    monkeypatch.setattr(stream, "sink_depth", lambda: depth)
+    joined = []  # the dtypes of the chunks as run
+    run_plan = stream.run_plan
+    monkeypatch.setattr(
+        stream, "run_plan", lambda plan, x, **kw: joined.append(x.dtype) or run_plan(plan, x, **kw)
+    )
+    frames = 2 * measure.GRID_ROWS + 1001
+    data = np.cumsum(0.01 * rng.standard_normal((frames, 2)), axis=0)
+    src = tmp_path / "in.wav"
+    soundfile.write(src, np.clip(data, -1, 1).astype(np.float32), 8000, subtype="FLOAT")
+    sizes = ("50000", str(measure.GRID_ROWS))
+    extra = ["--time", "2", "--dtype", dtype]
+    whole, *streamed = _reports(tmp_path, src, "diffuse", sizes, extra)
+    assert set(joined) == {np.dtype(dtype)}
+    for rep in streamed:
+        assert_same_report(whole, rep)
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    rows=st.integers(1, 9),
+    lengths=st.lists(st.integers(0, 20), min_size=1, max_size=8),
+    channels=st.integers(1, 2),
+)
+def test_a_grid_cuts_any_arrays_into_the_same_pieces(rows, lengths, channels):
+    """Grid fed arrays of any lengths (empty ones too) yields the pieces of
+    grid_pieces of the whole, in order, each joined from the rows it spans."""
+    n = sum(lengths)
+    x = np.arange(n * channels, dtype=float).reshape(n, channels)
+    y = -x
+    grid = measure.Grid(rows)
+    got, a = [], 0
+    for k in lengths:
+        got += list(grid.pieces(x[a : a + k], y[a : a + k]))
+        a += k
+    got += list(grid.rest())
+    assert grid.held == 0
+    want = [(x[i : i + rows], y[i : i + rows]) for i in range(0, n, rows)]
+    assert len(got) == len(want)
+    for (gx, gy), (wx, wy) in zip(got, want, strict=True):
+        assert np.array_equal(gx, wx) and np.array_equal(gy, wy)
+
+
+def test_held_rows_are_copies(rng):
+    """The rows a grid holds over outlive the array they came from (a chunk's buffer
+    is reused for the next)."""
+    grid = measure.Grid(10)
+    buf = rng.standard_normal(7)
+    first = buf.copy()
+    assert list(grid.pieces(buf)) == []
+    buf[:] = 0.0  # reused
+    (piece,) = grid.pieces(np.ones(3))
+    assert np.array_equal(piece[0], np.concatenate([first, np.ones(3)]))
+
+
+def test_the_whole_reference_comparison_is_compare_to_rounding(rng):
+    """compare_whole sums on the grid; quality.compare (one sum) agrees to rounding."""
+    clean = rng.standard_normal((200_000, 2))
+    noisy, out = clean + rng.standard_normal(clean.shape), clean + 0.1
+    got, want = measure.compare_whole(noisy, out, clean), compare(noisy, out, clean)
+    for side in ("input", "output"):
+        for key in ("mse", "snr_db", "psnr_db"):
+            np.testing.assert_allclose(got[side][key], want[side][key], rtol=1e-12, atol=1e-9)
