@@ -1790,12 +1790,12 @@ static PyObject *py_stats_all(PyObject *self, PyObject *args)
     return per_column(C, walks_item, &(Walks){.w = w, .tot = tot, .var = var});
 }
 
-/* ---- SURE's per-chunk sums (resdenoise/autoparams.py) ------------------------------- */
+/* ---- SURE's per-chunk sums (resdenoise/sure.py) ------------------------------- */
 
 PyDoc_STRVAR(sure_doc,
 "sure_sums(f, u, b, w, bounds, groups, out)\n"
 "\n"
-"SURE's per-chunk sums of autoparams.sure_parts, bit for bit: for the rows i of\n"
+"SURE's per-chunk sums of sure.sure_parts, bit for bit: for the rows i of\n"
 "the C-contiguous float64 buffers f and b (rows x c) and u (rows x 2c: the\n"
 "signal's run, then its probe's), the row value of channel j is\n"
 "(f - u_j)^2 + ((u_{c+j} - u_j) b) w_j, computed in that order (NumPy's\n"

@@ -208,9 +208,9 @@ def gain_test(plan, f, level, per_level=None, sums=None) -> tuple[float, float]:
 
     The per-sample terms ``(f - u)^2 - 2 sigma^2 + 2 sigma^2 div_i`` (the
     divergence by the search's Monte-Carlo probe) are averaged in
-    :data:`resdenoise.autoparams.GAIN_BATCHES` consecutive batches (neighbouring
+    :data:`resdenoise.sure.GAIN_BATCHES` consecutive batches (neighbouring
     terms are correlated), and the standard error is that of the batch means.  ``sums``: the
-    :func:`resdenoise.autoparams.gain_sums` of a run of the plan made already
+    :func:`resdenoise.sure.gain_sums` of a run of the plan made already
     (with any level's probe), so that it is not run again.  ``per_level`` (the
     noise per scale, :func:`noise_per_level`): the terms of
     :func:`resdenoise.multilevel.frame_sure_terms` instead, SURE split over the
@@ -218,8 +218,8 @@ def gain_test(plan, f, level, per_level=None, sums=None) -> tuple[float, float]:
     the gain is their sum over the mirrored period / 2N, the batches those of
     the first N positions.
     """
-    from .autoparams import GAIN_BATCHES, gain_from_sums
     from .multilevel import frame_sure_terms
+    from .sure import GAIN_BATCHES, gain_from_sums
 
     n = np.shape(f)[0]
     if per_level is None:
@@ -234,7 +234,7 @@ def gain_test(plan, f, level, per_level=None, sums=None) -> tuple[float, float]:
 
 def _probed_run(plan, f, level):
     """``(f2, uf, up, b, eps)``: the plan's blocks run on ``f`` and on its probed copy."""
-    from .autoparams import sure_stack
+    from .sure import sure_stack
 
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
     n, c = f2.shape
@@ -245,9 +245,9 @@ def _probed_run(plan, f, level):
 
 
 def probed_sums(plan, f, level) -> np.ndarray:
-    """:func:`resdenoise.autoparams.gain_sums` of one run of ``plan`` on ``f`` (with the
+    """:func:`resdenoise.sure.gain_sums` of one run of ``plan`` on ``f`` (with the
     probe of ``level``): its gain test at any level without running it again."""
-    from .autoparams import gain_sums
+    from .sure import gain_sums
 
     return gain_sums(*_probed_run(plan, f, level))
 
@@ -299,7 +299,7 @@ def do_no_harm(
       returned, ``extra['backed_off_to']`` names it and ``extra['low_end']``
       says why (with ``details``, the search's report entries).
 
-    ``sums``: :func:`resdenoise.autoparams.gain_sums` of a run of ``plan`` made
+    ``sums``: :func:`resdenoise.sure.gain_sums` of a run of ``plan`` made
     already (the search's): the tests at the level (unless ``tested``) and at
     its low end come from them, not from another run.  ``extra``: the gain
     and its standard error when tested (and at the low end:

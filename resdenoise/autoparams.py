@@ -51,7 +51,7 @@ What the search costs
 A search runs twice the channels (signal and probe).  It stops at the first of:
 ``4 m + 20`` blocks (``m`` the best so far); a plateau, where SURE over blocks
 ``[k/4, k]`` changes by less than one standard error of the change (batch
-means over :data:`SE_CHUNKS` contiguous chunks: only flatness within SURE's
+means over :data:`resdenoise.sure.SE_CHUNKS` contiguous chunks: only flatness within SURE's
 noise stops it, never a rise, so a local minimum followed by a deeper one is
 searched through); ``max_blocks`` (``search_reached_cap``).  All lambda
 candidates together run at most :data:`SEARCH_BUDGET` ``x max_blocks`` blocks
@@ -70,17 +70,19 @@ and whose gain over doing nothing is the do-no-harm test's (``AutoChoice.tested`
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from . import stability
-from .engine import StackRun, _kernels, backend_for
+from .engine import StackRun, backend_for
 from .errors import ParameterError
 from .noise import resolve_sigma
 from .nonlinearities import Nonlinearity, get_nonlinearity
 from .stopping_rules import DEFAULT_RULE, RULES
+from .sure import PROBE_SEED, SE_CHUNKS, SureParts, chunk_bounds, gain_sums, sure_stack
 
 __all__ = [
     "DEFAULT_RULE",
@@ -92,15 +94,9 @@ __all__ = [
     "choose_parameters",
     "choose_steps",
     "masked_copy",
-    "sure_probe",
-    "sure_stack",
 ]
 
 
-#: Seed of the Monte-Carlo probe: the automatic choice is deterministic.
-PROBE_SEED = 20200207
-#: Finite-difference step of the Monte-Carlo divergence, relative to sigma.
-PROBE_EPS = 0.5
 #: SURE must fall this much (relative) below doing nothing for a filter to be chosen:
 #: the Monte-Carlo estimate has noise of its own.
 MIN_IMPROVEMENT = 0.01
@@ -113,11 +109,6 @@ MAX_BLOCKS = 20000
 #: A stopping search ends at block k once ``k >= HORIZON x best + PATIENCE``.
 HORIZON = 4.0
 PATIENCE = 20
-#: SURE is summed in this many contiguous chunks: the temporaries stay chunk-sized and
-#: the chunks' spread gives SURE's batch-means standard error.
-SE_CHUNKS = 64
-#: ... computed this many rows at a time.
-PIECE = 1 << 16
 #: The plateau rule looks back over blocks ``[k / PLATEAU_SPAN, k]`` (two doublings) ...
 PLATEAU_SPAN = 4.0
 #: ... once at least this many blocks ran ...
@@ -157,7 +148,7 @@ class StoppingChoice:
     #: the filtered signal at the chosen block count (n, channels), where the search
     #: was asked to keep it (a windowed search's exact run on the whole signal)
     output: np.ndarray | None = field(default=None, repr=False, compare=False)
-    #: :func:`gain_sums` of that run (``sure`` only): the gain test at any noise level
+    #: :func:`resdenoise.sure.gain_sums` of that run (``sure`` only): the gain test at any noise level
     gain_sums: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -181,156 +172,25 @@ class StoppingChoice:
         }
 
 
+@functools.lru_cache(maxsize=32)
 def _checkpoints(max_blocks: int, ratio: float = 1.02, dense: int = 50) -> np.ndarray:
-    """Every block up to ``dense``, then a geometric grid (2 % apart) up to max_blocks."""
+    """Every block up to ``dense``, then a geometric grid (2 % apart) up to max_blocks
+    (read-only: made once per arguments, for every search that asks)."""
     ks = set(range(1, min(max_blocks, dense) + 1))
     k = float(dense)
     while k < max_blocks:
         k *= ratio
         ks.add(min(max_blocks, int(round(k))))
     ks.add(max_blocks)
-    return np.array(sorted(ks))
-
-
-def sure_probe(f: np.ndarray, sigma: np.ndarray, seed: int = PROBE_SEED):
-    """The Monte-Carlo probe ``b`` and step ``eps`` (per channel) of the SURE rule."""
-    b = np.random.default_rng(seed).standard_normal(f.shape)
-    eps = PROBE_EPS * np.where(sigma > 0, sigma, 1.0)
-    return b, eps
-
-
-def sure_stack(f2: np.ndarray, sigma: np.ndarray, seed: int = PROBE_SEED):
-    """``(b, eps, stack)``: the probe of :func:`sure_probe` and the signal with its probed
-    copy as more channels, ``[f2, f2 + eps b]``, run together so SURE's divergence
-    term compares the two outputs."""
-    b, eps = sure_probe(f2, sigma, seed)
-    return b, eps, np.concatenate([f2, f2 + eps * b], axis=1)
-
-
-#: Batches of consecutive samples whose means give a gain test's standard error.
-GAIN_BATCHES = 32
-
-
-def gain_sums(f2: np.ndarray, uf: np.ndarray, up: np.ndarray, b, eps) -> np.ndarray:
-    """A gain test's sums at any noise level from one run of a plan on ``f2`` (``uf``) and
-    its probed copy (``up``; :func:`sure_stack`'s ``b``, ``eps``): per batch of rows and
-    channel, of ``(f2 - uf)^2`` and of ``b (up - uf) / eps``; shape ``(2, batches, c)``."""
-    k = max(2, min(GAIN_BATCHES, f2.shape[0] // 4))  # batches as np.array_split cuts them:
-    sizes = f2.shape[0] // k + (np.arange(k) < f2.shape[0] % k)  # the first n % k longer
-    starts = np.cumsum(sizes) - sizes
-    residual = np.add.reduceat(np.square(f2 - uf), starts, axis=0)
-    divergence = np.add.reduceat(b * (up - uf) / eps, starts, axis=0)
-    return np.stack([residual, divergence])
-
-
-def gain_from_sums(sums: np.ndarray, sigma: np.ndarray, n: int) -> tuple[float, float]:
-    """``(gain, se)`` with noise ``sigma`` (per channel) from :func:`gain_sums` over ``n``
-    rows: SURE minus doing nothing's, per sample, and its batch means' standard error."""
-    k = sums.shape[1]
-    counts = (n // k + (np.arange(k) < n % k)).astype(float)  # gain_sums' batches
-    s2 = np.square(np.asarray(sigma, dtype=float))
-    terms = np.sum(sums[0] - 2 * s2 * counts[:, None] + 2 * s2 * sums[1], axis=1)
-    return float(np.sum(terms) / n), float(np.std(terms / counts, ddof=1) / math.sqrt(k))
-
-
-def chunk_bounds(n: int, chunks: int = SE_CHUNKS) -> np.ndarray:
-    """Edges of the contiguous chunks SURE is summed in (16 samples each at least)."""
-    return np.linspace(0, n, min(chunks, max(1, n // 16)) + 1).astype(int)
-
-
-def sure_parts(f2, u, b, eps, sigma, bounds, groups: int = 1) -> np.ndarray:
-    """SURE of ``u[:, :c]`` (probe run in ``u[:, c:]``) as per-chunk contributions.
-
-    ``parts.sum()`` is SURE summed over channels, per sample of the rows
-    ``bounds[0]:bounds[-1]`` (all of them but for a windowed search); the
-    temporaries are one chunk in size.  ``-sigma^2`` is shared among the chunks
-    in proportion to their samples.  ``groups``: the channels are that many
-    groups side by side (the windows of a windowed search), each summed apart,
-    so that there are ``groups x chunks`` parts (the chunks of group 0 first).
-    """
-    return _SureParts(f2, b, eps, sigma, bounds, groups)(u)
-
-
-class _SureParts:
-    """:func:`sure_parts` of one search: its constants (the probe's weights, the
-    chunks' edges and shares of ``-sigma^2``, whether the compiled sums take the
-    arrays) made once, then ``parts(u)`` at each checkpoint; the same numbers."""
-
-    def __init__(self, f2, b, eps, sigma, bounds, groups: int = 1):
-        self.f2, self.b, self.bounds, self.groups = f2, b, bounds, groups
-        self.w = 2.0 * sigma**2 / eps
-        self.shape = (len(bounds) - 1, groups) if groups > 1 else len(bounds) - 1
-        self.kernels = _compiled_sums(f2, None, b, self.w, groups)
-        if self.kernels is not None:
-            self.edges = np.ascontiguousarray(bounds, dtype=np.int64)
-            self.wc = np.ascontiguousarray(self.w, dtype=float)
-        self.span = bounds[-1] - bounds[0]
-        if groups > 1:
-            self.share = (np.sum(sigma**2) / groups * np.diff(bounds))[:, None]
-        else:
-            self.share = np.sum(sigma**2) * np.diff(bounds)
-
-    def __call__(self, u) -> np.ndarray:
-        f2, b, w, bounds, groups = self.f2, self.b, self.w, self.bounds, self.groups
-        c = f2.shape[1]
-        parts = np.empty(self.shape)
-        first = 0
-        compiled = (
-            self.kernels is not None
-            and u.shape == (f2.shape[0], 2 * c)
-            and u.dtype == np.float64
-            and u.flags.c_contiguous
-        )
-        if compiled:  # the same numbers in one pass, without temporaries
-            self.kernels.sure_sums(f2, u, b, self.wc, self.edges, groups, parts)
-            first = len(parts)
-        while first < len(parts):  # whole chunks, about PIECE rows at a time
-            last = first + 1
-            while last < len(parts) and bounds[last + 1] - bounds[first] <= PIECE:
-                last += 1
-            lo, hi = bounds[first], bounds[last]
-            uf = u[lo:hi, :c]
-            r = f2[lo:hi] - uf
-            d = u[lo:hi, c:] - uf  # the probe's change
-            d *= b[lo:hi]
-            d *= w
-            r *= r
-            r += d
-            if groups > 1:
-                rows = r.reshape(len(r), groups, -1).sum(axis=2)
-            else:
-                rows = r[:, 0] if c == 1 else r.sum(axis=1)
-            parts[first:last] = np.add.reduceat(rows, bounds[first:last] - lo, axis=0)
-            first = last
-        if groups > 1:
-            return ((parts - self.share) / self.span).T.ravel()
-        return (parts - self.share) / self.span
-
-
-def _compiled_sums(f2, u, b, w, groups: int):
-    """The compiled module when its ``sure_sums`` takes these arrays (C-contiguous
-    float64, fewer than 8 channels per group; ``u`` None: checked at each call),
-    else None: NumPy's loop of :class:`_SureParts`."""
-    kernels = _kernels()
-    c = f2.shape[1]
-    fits = (
-        kernels is not None
-        and hasattr(kernels, "sure_sums")
-        and c % groups == 0
-        and c // groups < 8
-        and np.shape(w) == (c,)
-        and (u is None or u.shape == (f2.shape[0], 2 * c))
-        and b.shape == f2.shape
-        and all(a.dtype == np.float64 and a.flags.c_contiguous for a in (f2, b))
-        and (u is None or (u.dtype == np.float64 and u.flags.c_contiguous))
-    )
-    return kernels if fits else None
+    grid = np.array(sorted(ks))
+    grid.flags.writeable = False
+    return grid
 
 
 def on_plateau(blocks, parts, span: float | None = None, z: float | None = None) -> bool:
     """True when SURE is flat within its noise over blocks ``[k / span, k]``, k = blocks[-1].
 
-    ``parts[i]`` are the per-chunk contributions (:func:`sure_parts`) at ``blocks[i]``.
+    ``parts[i]`` are the per-chunk contributions (:func:`resdenoise.sure.sure_parts`) at ``blocks[i]``.
     Flat means: for every checkpoint i in the range, the change ``SURE(k) - SURE(i)``
     is within ``z`` batch-means standard errors of that change (the chunks' spread of
     the paired differences, ``sqrt(B) std_j(d_j)``).  Only flatness stops the search:
@@ -422,7 +282,7 @@ def choose_steps(
     keep : bool
         Keep the filtered signal at the best block count (``output``).
     probe : tuple, optional
-        ``sure`` only: ``(b, eps, stack)`` of :func:`sure_stack` for ``f`` and
+        ``sure`` only: ``(b, eps, stack)`` of :func:`resdenoise.sure.sure_stack` for ``f`` and
         ``sigma``, where the caller made it already (the candidates of a lambda
         search share one); it is not modified.
 
@@ -469,7 +329,7 @@ def choose_steps(
     parts: list[np.ndarray] = []  # SURE's per-chunk contributions at each checkpoint
 
     if rule == "sure":
-        sums = _SureParts(f2, b, eps, sigma, bounds, windows)
+        sums = SureParts(f2, b, eps, sigma, bounds, windows)
         weighted = None if windows == 1 else np.asarray(weights)[:, None]
 
     def criterion(u: np.ndarray) -> float:
@@ -500,21 +360,25 @@ def choose_steps(
     values: list[float] = [criterion(stack)] if rule == "sure" else []
     best_k, best = (0, values[0]) if values else (1, math.inf)
     running, done = StackRun(stack, phi, tau, h, own=own and stack is not f2), 0
-    asked, kept, probed = horizon, None, None
+    asked, held = horizon, None  # held: the stack at the best block count, where kept
     budget = EXHAUSTIVE_BUDGET if backend_for(phi) == "compiled" else EXHAUSTIVE_BUDGET >> 4
     exhaustive = stack.size * int(max_blocks) <= budget
     if exhaustive:
         horizon = math.inf  # cheap enough: the whole curve, every minimum seen
     flat, table = False, None
     # SURE where the search is cheap on the fine grid, else less often (4 % apart beyond 20)
-    grid = _checkpoints(int(max_blocks)) if exhaustive else _checkpoints(int(max_blocks), 1.04, 20)
-    if windows > 1 and not exhaustive:  # windows rank lambda (the refine settles m): 8 % apart
+    if exhaustive:
+        grid = _checkpoints(int(max_blocks))
+    elif windows > 1:  # windows rank lambda (the refine settles m): 8 % apart
         grid = _checkpoints(int(max_blocks), 1.08, 8)
+    else:
+        grid = _checkpoints(int(max_blocks), 1.04, 20)
     if checkpoints is not None:  # these, with the horizon asked for and no plateau rule
         grid, horizon, exhaustive = np.asarray(checkpoints, dtype=int), asked, True
     for k in grid.tolist():
-        # the engine from one checkpoint to the next: the blocks only, no callback
-        u = running.advance(k - done)
+        # the engine from one checkpoint to the next: the blocks only, no callback (where
+        # the stack is the best so far and is kept, the run leaves it as it is)
+        u = running.advance(k - done, keep=held is not None and best_k == done)
         done = k
         value = criterion(u)
         blocks.append(k)
@@ -522,11 +386,7 @@ def choose_steps(
         if value < best:
             best, best_k = value, k
             if keep:  # the output at the best so far (and the probe's, for the gain test)
-                kept = np.empty((n, c)) if kept is None else kept
-                np.copyto(kept, u[:, :c])
-                if rule == "sure" and windows == 1:
-                    probed = np.empty((n, c)) if probed is None else probed
-                    np.copyto(probed, u[:, c : 2 * c])
+                held = u
         if rule == "sure" and not exhaustive:  # the parts as rows of one array, kept
             if table is None:
                 table = np.empty((len(grid) + 1, len(parts[0])))
@@ -548,6 +408,8 @@ def choose_steps(
     if rule == "sure" and best_k and best > values[0] * (1.0 - MIN_IMPROVEMENT):
         best_k = 0  # within the estimate's noise of doing nothing: do nothing
     scored = sigma if windows == 1 else sigma.reshape(windows, -1)[0]
+    kept = None if held is None or not best_k else np.array(held[:, :c])
+    probed = held[:, c : 2 * c] if kept is not None and rule == "sure" and windows == 1 else None
     return StoppingChoice(
         steps=int(best_k),
         rule=rule,
@@ -558,8 +420,8 @@ def choose_steps(
         stopped_by=stopped_by,
         samples=int(hi - lo) * windows,
         best_parts=parts[blocks.index(best_k)] if parts else None,
-        output=kept if best_k else None,
-        gain_sums=gain_sums(f2, kept, probed, b, eps) if best_k and probed is not None else None,
+        output=kept,
+        gain_sums=None if probed is None else gain_sums(f2, kept, probed, b, eps),
     )
 
 

@@ -319,24 +319,40 @@ class StackRun:
         self.cuts = list(range(0, c, CHANNEL_GROUP)) if wide else []
         self.groups = [np.empty((len(stack), min(CHANNEL_GROUP, c - i))) for i in self.cuts]
         self.runs: dict = {}  # InPlaceRun by shape, made when first needed
+        self.spare: np.ndarray | None = None  # the other buffer of an advance that keeps
 
-    def _run(self, u: np.ndarray, blocks: int) -> None:
+    def _run(self, u: np.ndarray, blocks: int, src: np.ndarray | None = None) -> None:
+        """``blocks`` blocks of ``src`` (default u itself) written into u."""
+        src = u if src is None else src
         small = u.size <= COMPILED_TILE_VALUES
         if small or (u.size <= UNTILED_VALUES and u.size * blocks < MIN_WORK_PER_THREAD):
             run = self.runs.get(u.shape)
             if run is None:
                 run = self.runs[u.shape] = InPlaceRun(self.phi, self.tau, self.h, u.shape)
+            if src is not u:
+                np.copyto(u, src)
             run(u, blocks)
-        else:
-            run_blocks(u, self.phi, self.tau, blocks, self.h, out=u)
+        else:  # out of place where src is not u: the first sweep reads src
+            run_blocks(src, self.phi, self.tau, blocks, self.h, out=u)
 
-    def advance(self, blocks: int) -> np.ndarray:
-        """Run ``blocks`` more blocks; the whole stack after them."""
+    def advance(self, blocks: int, keep: bool = False) -> np.ndarray:
+        """Run ``blocks`` more blocks; the whole stack after them.
+
+        ``keep``: the stack before them (the array the last advance returned)
+        stays as it is until the next advance that keeps: the blocks are
+        written into a second buffer (the two take turns), so that a search
+        holds its best checkpoint without copying it (the same numbers).
+        """
+        src = self.u
+        if keep:
+            if self.spare is None:
+                self.spare = np.empty_like(src)
+            self.u, self.spare = self.spare, src
         if not self.groups or blocks < GROUP_BLOCKS:
-            self._run(self.u, blocks)
+            self._run(self.u, blocks, src)
             return self.u
         for i, g in zip(self.cuts, self.groups, strict=True):
-            np.copyto(g, self.u[:, i : i + g.shape[1]])
+            np.copyto(g, src[:, i : i + g.shape[1]])
             self._run(g, blocks)
         return np.concatenate(self.groups, axis=1, out=self.u)
 

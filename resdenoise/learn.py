@@ -62,7 +62,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ._families import bump_basis
-from .autoparams import MASK_SETS, choose_parameters, masked_copy, sure_stack
+from .autoparams import MASK_SETS, choose_parameters, masked_copy
 from .engine import backward_difference, forward_difference, run_blocks, run_strided
 from .errors import ParameterError, ResdenoiseError
 from .filters import auto_lambda, run_plan
@@ -70,6 +70,7 @@ from .network import format_network, parse_network
 from .network_stop import stopped_network
 from .noise import resolve_sigma
 from .nonlinearities import Nonlinearity, get_parametrised
+from .sure import sure_stack
 
 __all__ = [
     "COARSE_AMOUNTS",

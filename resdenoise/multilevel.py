@@ -118,7 +118,6 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import stability
-from .autoparams import sure_stack
 from .engine import run_strided
 from .errors import ParameterError
 from .filters import Plan
@@ -137,6 +136,7 @@ from .noise_colour import (
     rises_bend,
 )
 from .nonlinearities import SQRT2, get_nonlinearity
+from .sure import sure_stack
 from .wavelet import MAD_FACTOR, multilevel_shrink
 
 __all__ = [
@@ -677,7 +677,7 @@ def frame_sure_terms(f2, uf, up, b, eps, sigmas) -> np.ndarray:
     minus SURE of the input under noise of level ``sigmas[j]`` (per channel, in
     PyWavelets' units, as :func:`level_sigmas`) at level j + 1; the
     approximation band takes the last level's.  ``up``: the output of
-    ``f2 + eps b`` (:func:`resdenoise.autoparams.sure_probe`).  Their sum / (2N)
+    ``f2 + eps b`` (:func:`resdenoise.sure.sure_probe`).  Their sum / (2N)
     is the gain per sample (negative: the output is expected better).
 
     Why.  The frame is Parseval, so the squared error splits over the levels,

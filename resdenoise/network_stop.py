@@ -8,8 +8,8 @@ modes' stopping time (:func:`resdenoise.autoparams.choose_steps`) for a
 network whose blocks differ (with ``lambda-factors``, also one common factor of
 every lambda, as the automatic modes search lambda), with the same pieces: the noise level of the
 automatic search (:func:`resdenoise.noise.resolve_sigma`), the seeded probe
-run as more channels (:func:`resdenoise.autoparams.sure_probe`), SURE summed
-by :func:`resdenoise.autoparams.sure_parts`, the same end of the search
+run as more channels (:func:`resdenoise.sure.sure_probe`), SURE summed
+by :func:`resdenoise.sure.sure_parts`, the same end of the search
 (``horizon x best + patience`` blocks, or the cap) and the same rule for
 doing nothing (SURE must beat the input's by
 :data:`resdenoise.autoparams.MIN_IMPROVEMENT`).  One addition, for ``lambda-factors``:
@@ -33,20 +33,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .autoparams import (
-    HORIZON,
-    MIN_IMPROVEMENT,
-    PATIENCE,
-    PROBE_SEED,
-    chunk_bounds,
-    sure_parts,
-    sure_probe,
-)
+from .autoparams import HORIZON, MIN_IMPROVEMENT, PATIENCE
 from .engine import run_blocks, run_strided
 from .errors import ParameterError
 from .filters import as_identity
 from .network import NetworkPlan, build_network
 from .noise import resolve_sigma
+from .sure import PROBE_SEED, chunk_bounds, sure_parts, sure_probe
 
 __all__ = [
     "PROBES",

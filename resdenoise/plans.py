@@ -163,7 +163,7 @@ def _no_harm(plan, extra: dict, u, level, tested=None, at_low=None, sums=None):
     significance test, white-noise SURE with the search's level), and the report's
     entries (the gain and, when the input is kept, why).  ``tested``: the gain
     test's ``(gain, se)`` when the search measured it on the whole signal, and
-    ``sums`` its run's :func:`resdenoise.autoparams.gain_sums`."""
+    ``sums`` its run's :func:`resdenoise.sure.gain_sums`."""
     import numpy as np
 
     from .automatic import do_no_harm

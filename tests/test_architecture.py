@@ -25,7 +25,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
         "_flux_kernels",  # the closed forms' conditions for their scaled forms
         "nonlinearities noise",
         "engine quality io selection noise_colour",
-        "stability",
+        "stability sure",
         "expr dictionary report",
         "measure",
         "filters plot",
@@ -45,7 +45,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
 COMPUTE = frozenset(
     "engine stability filters report measure stream network autoparams expr dictionary quality "
     "wavelet median nugget spectral_floor noise noise_colour selection impulses multilevel multiscale automatic nonlinearities _families "
-    "_translations _flux_kernels dask learn network_stop learn_stop sink".split()
+    "_translations _flux_kernels dask learn network_stop learn_stop sink sure".split()
 )
 FILE_SIDE = frozenset({"io", "pipeline", "batch", "cli"})
 #: Third-party packages only the command line may import.

@@ -10,13 +10,14 @@ import pytest
 from click.testing import CliRunner
 
 from resdenoise import autoparams
-from resdenoise.autoparams import choose_parameters, choose_steps, sure_probe
+from resdenoise.autoparams import choose_parameters, choose_steps
 from resdenoise.cli import cli
 from resdenoise.engine import run_blocks
 from resdenoise.errors import ParameterError
 from resdenoise.filters import auto_lambda
 from resdenoise.noise import estimate_noise
 from resdenoise.nonlinearities import get_nonlinearity
+from resdenoise.sure import sure_probe
 from resdenoise.wavelet import estimate_noise as mad_haar_noise
 from resdenoise.wavelet import universal_threshold
 

@@ -10,7 +10,6 @@ import pytest
 import pywt
 
 from resdenoise.automatic import choose_denoiser, gain_test
-from resdenoise.autoparams import sure_probe
 from resdenoise.filters import plan_shrink
 from resdenoise.multilevel import (
     MultilevelPlan,
@@ -29,6 +28,7 @@ from resdenoise.noise_colour import (
 )
 from resdenoise.nonlinearities import get_nonlinearity
 from resdenoise.plans import planner
+from resdenoise.sure import sure_probe
 
 
 @pytest.mark.parametrize("n, k", [(37, 1), (64, 3), (50, 5)])

@@ -5,16 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from resdenoise import autoparams
-from resdenoise.autoparams import (
-    _checkpoints,
-    choose_parameters,
-    choose_steps,
-    chunk_bounds,
-    on_plateau,
-    sure_parts,
-)
+from resdenoise import autoparams, sure
+from resdenoise.autoparams import _checkpoints, choose_parameters, choose_steps, on_plateau
 from resdenoise.nonlinearities import get_nonlinearity
+from resdenoise.sure import chunk_bounds, sure_parts
 
 CHUNKS = 32
 
@@ -79,19 +73,19 @@ def test_sure_parts_sum_to_sure(rng):
     b = rng.standard_normal((n, c))
     sigma, eps = np.array([0.3, 0.7]), np.array([0.15, 0.35])
     div = np.sum(b * (u[:, c:] - u[:, :c]), axis=0) / eps
-    sure = np.sum(np.sum((f2 - u[:, :c]) ** 2, axis=0) / n - sigma**2 + 2 * sigma**2 * div / n)
+    want = np.sum(np.sum((f2 - u[:, :c]) ** 2, axis=0) / n - sigma**2 + 2 * sigma**2 * div / n)
     parts = sure_parts(f2, u, b, eps, sigma, chunk_bounds(n))
-    assert len(parts) == min(autoparams.SE_CHUNKS, n // 16)
-    assert np.sum(parts) == pytest.approx(sure, rel=1e-12, abs=1e-14)
+    assert len(parts) == min(sure.SE_CHUNKS, n // 16)
+    assert np.sum(parts) == pytest.approx(want, rel=1e-12, abs=1e-14)
 
 
 def test_sure_by_pieces_equals_sure_in_one_piece(monkeypatch, rng):
     f2 = rng.standard_normal((5000, 1))
     u, b = rng.standard_normal((5000, 2)), rng.standard_normal((5000, 1))
     args = (f2, u, b, np.array([0.2]), np.array([0.4]), chunk_bounds(5000))
-    monkeypatch.setattr(autoparams, "_kernels", lambda: None)  # NumPy's loop by pieces
+    monkeypatch.setattr(sure, "_kernels", lambda: None)  # NumPy's loop by pieces
     whole = sure_parts(*args)
-    monkeypatch.setattr(autoparams, "PIECE", 300)
+    monkeypatch.setattr(sure, "PIECE", 300)
     np.testing.assert_allclose(sure_parts(*args), whole, rtol=1e-12, atol=1e-15)
 
 
@@ -122,9 +116,9 @@ def test_compiled_sure_sums_are_numpys_bit_for_bit(monkeypatch, rng, groups, per
     eps = 0.5 * sigma
     bounds = 123 + chunk_bounds(n - 500, 37)
     want = _reference_parts(f2, u, b, eps, sigma, bounds, groups)
-    assert _kernels() is not None and autoparams._compiled_sums(f2, u, b, eps, groups)
+    assert _kernels() is not None and sure._compiled_sums(f2, u, b, eps, groups)
     np.testing.assert_array_equal(sure_parts(f2, u, b, eps, sigma, bounds, groups), want)
-    monkeypatch.setattr(autoparams, "_kernels", lambda: None)
+    monkeypatch.setattr(sure, "_kernels", lambda: None)
     np.testing.assert_array_equal(sure_parts(f2, u, b, eps, sigma, bounds, groups), want)
 
 

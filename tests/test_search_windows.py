@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from resdenoise import autoparams, engine, stability
-from resdenoise.autoparams import choose_parameters, choose_steps, sample_windows, sure_stack
+from resdenoise.autoparams import choose_parameters, choose_steps, sample_windows
 from resdenoise.engine import run_blocks
 from resdenoise.nonlinearities import get_nonlinearity
+from resdenoise.sure import gain_from_sums, sure_probe, sure_stack
 
 N = 6000
 SIGMA = 0.2
@@ -121,12 +122,11 @@ def test_the_windowed_search_is_deterministic_and_reports_the_signals_noise(wind
     # the kept run's gain sums: the gain test written out (the kept output, its probe
     # run again here), and the search's own gain at its level
     from resdenoise.automatic import gain_test
-    from resdenoise.autoparams import gain_from_sums
     from resdenoise.filters import plan_diffuse
     from resdenoise.noise import resolve_sigma
 
     sums, sigma = kept.stopping.gain_sums, np.array(kept.stopping.sigma)
-    b, eps = autoparams.sure_probe(f, sigma)
+    b, eps = sure_probe(f, sigma)
     plan = plan_diffuse(kept.nl, steps=kept.steps, tau=kept.tau)
     up = plan.run(f + eps * b)
     terms = np.sum((f - kept.stopping.output) ** 2 - 2 * sigma**2, axis=1) + np.sum(
@@ -304,6 +304,29 @@ def test_a_wide_stack_runs_in_channel_groups_with_the_same_bits(rng, name, rows)
         np.testing.assert_array_equal(got, whole)
     np.testing.assert_array_equal(stack, before)
     assert (stack.shape in running.runs) == (rows * 10 <= engine.UNTILED_VALUES)
+
+
+@pytest.mark.parametrize("rows, channels", [(700, 2), (8000, 2), (3000, 10), (8000, 10)])
+def test_an_advance_that_keeps_leaves_the_stack_before_it(rng, rows, channels):
+    """``advance(keep=True)`` (a search holding its best checkpoint) writes its blocks
+    into a second buffer: the stack before it is unchanged until the next advance that
+    keeps, also across advances that do not, and every advance gives the numbers of
+    one run, bit for bit (one tile, run_blocks' tiles, channel groups)."""
+    stack = rng.standard_normal((rows, channels))
+    nl = get_nonlinearity("perona-malik", "diffusivity", 0.7)
+    running = engine.StackRun(stack, nl.phi, 0.2, 1.0)
+    whole, done, got = stack, 0, None
+    held = want = None
+    for k, keep in ((3, False), (5, True), (9, False), (40, False), (41, True), (80, True)):
+        if keep:
+            held, want = got, got.copy()
+        got = running.advance(k - done, keep=keep)
+        whole = run_blocks(whole, nl, 0.2, k - done)
+        done = k
+        np.testing.assert_array_equal(got, whole)
+        if held is not None:
+            assert got is not held
+            np.testing.assert_array_equal(held, want)
 
 
 def test_a_stack_given_away_runs_in_place(rng):
