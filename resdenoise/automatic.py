@@ -112,9 +112,8 @@ speech, music, sensor and Donoho-Johnstone fresh cases unchanged.  A rough
 component whose content at the sampling rate is white-like reads as noise in
 every difference order; under music (an AR(1) background) the spectral floor
 lowers the level (:mod:`resdenoise.spectral_floor`): fresh cases below the input
-45 -> 33 (music over AR(1) backgrounds 15 -> 3, worst -4.6 -> -0.5 dB, mean
-+1.5 -> +2.2 dB; nothing else lower but sunspots by half-years at 5 %, +0.2 dB ->
-the input).  Not caught: a series white at its sampling rate (quarterly
+45 -> 32 (music over AR(1) backgrounds 15 -> 2, worst -4.6 -> -0.5 dB, mean
++1.5 -> +2.2 dB; no other fresh case changed).  Not caught: a series white at its sampling rate (quarterly
 inflation, El Nino by month: no estimator tells it from a smooth signal in
 heavy noise) and 256-sample random walks at 5-10 % noise (the nugget's and the
 floor's intervals both reach 0).
