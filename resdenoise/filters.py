@@ -228,7 +228,12 @@ def as_identity(plan):
 
 def span_of(u) -> float:
     """``max - min`` over all samples and channels of ``u`` (samples or a :class:`Summary`)."""
-    return float(u.span) if isinstance(u, Summary) else float(np.ptp(np.asarray(u, dtype=float)))
+    if isinstance(u, Summary):
+        return float(u.span)
+    x = np.asarray(u)
+    if x.dtype != np.float32:  # float32 values: their float64 span, without a widened copy
+        x = x.astype(float, copy=False)
+    return float(x.max()) - float(x.min())
 
 
 def emit_warning(message: str, on_warning=None) -> None:

@@ -318,7 +318,9 @@ def quiet_window_noise(u: np.ndarray, order: int = 3) -> np.ndarray:
     Returns shape ``(channels,)``; channels too short for it (fewer than
     ``order + MIN_WINDOWS * MIN_WINDOW`` samples) get the ``mad-haar`` estimate.
     """
-    u2 = np.asarray(u, dtype=float)
+    u2 = np.asarray(u)
+    if not (u2.dtype == np.float32 and order == 3):  # float32: widened per column
+        u2 = u2.astype(float, copy=False)  # (column_energies; no shift below 2**128)
     u2 = u2.reshape(u2.shape[0], -1)
     length = window_for(u2.shape[0], order)
     if length is None:

@@ -520,7 +520,13 @@ class _Whole:
         if job.pipe is not None:
             sig = job.pipe.read_whole(job.input_format, job.read)
         else:
-            sig = read_signal(job.input_path, job.input_format, job.read)
+            # a float32 run of a plan that takes only the noise level and span of the
+            # samples: a file of 32-bit floats as stored (float32, the same values;
+            # the run's input, no widened copy)
+            stored = job.run.working_dtype(True) == "float32"
+            stored = stored and getattr(job.make_plan, "level_only", False)
+            stored = stored and not job.run.check_wavelet  # its reference: of float64
+            sig = read_signal(job.input_path, job.input_format, job.read, stored=stored)
         self.sig = sig
         self.name, self.template = sig.source, sig
         self.carried = sig.carried_names if sig.carried else []

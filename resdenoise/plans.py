@@ -61,6 +61,12 @@ class Planner:
     def auto(self) -> bool:
         return self.settings.get(_COMMANDS[self.command][1]) == AUTO
 
+    @property
+    def level_only(self) -> bool:
+        """Whether the plan takes of the samples only their noise level and span (no
+        search, no scales): float32 samples give the numbers of their float64 widening."""
+        return not self.auto and self.settings.get("scales") is None
+
     def __call__(self, u, progress: Progress | None = None):
         """The plan for ``u`` and what the data decided; ``progress(phase, done,
         total)`` follows an automatic search (phase ``"search"``...)."""

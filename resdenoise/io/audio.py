@@ -351,20 +351,23 @@ def read_audio(raw: bytes, source: str, options: ReadOptions) -> Signal:
 
 class _Filled:
     """The blocks of an audio file read whole, converted into one float64 array as
-    they come (``gather``'s floats, without the blocks as read held together)."""
+    they come (``gather``'s floats, without the blocks as read held together);
+    ``stored``: a file of 32-bit floats into one float32 array (the same values)."""
 
-    def __init__(self, reader: AudioReader):
+    def __init__(self, reader: AudioReader, stored: bool = False):
         self.reader, self.frames, self.data, self.at = reader, 0, None, 0
+        self.stored = stored
 
     def expect(self, frames: int) -> None:
         self.frames = frames
 
     def add(self, block: np.ndarray) -> None:
         k = block.shape[0]
+        dtype = np.float32 if self.stored and self.reader.dtype == "float32" else np.float64
         if self.data is None:
-            self.data = np.empty((max(self.frames, k), block.shape[1]))
+            self.data = np.empty((max(self.frames, k), block.shape[1]), dtype)
         if self.at + k > self.data.shape[0]:  # more frames than the header said
-            grown = np.empty((self.at + k, block.shape[1]))
+            grown = np.empty((self.at + k, block.shape[1]), dtype)
             grown[: self.at] = self.data[: self.at]
             self.data = grown
         into = self.data[self.at : self.at + k]
@@ -378,12 +381,13 @@ class _Filled:
         return replace(stream.template, data=data, carried=carried)
 
 
-def read_audio_file(path: str, source: str, options: ReadOptions) -> Signal:
+def read_audio_file(path: str, source: str, options: ReadOptions, stored: bool = False) -> Signal:
     """The whole door for an audio file on disk (a regular file): checked and read
     in one pass, block by block into one float64 array, without the file's bytes
-    in memory; the Signal :func:`read_audio` gives for its bytes."""
+    in memory; the Signal :func:`read_audio` gives for its bytes (``stored``: the
+    samples of a file of 32-bit floats as float32, as stored: the same values)."""
     reader = AudioReader(source, lambda: path, options)
-    filled = _Filled(reader)
+    filled = _Filled(reader, stored)
     stream = reader.check(keep=filled.add, expect=filled.expect)
     return filled.signal(stream)
 

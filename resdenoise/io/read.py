@@ -29,6 +29,8 @@ def read_signal(
     path: str | os.PathLike,
     fmt: str | None = None,
     options: ReadOptions | None = None,
+    *,
+    stored: bool = False,
 ) -> Signal:
     """Read a signal from a CSV or audio file, a Zarr store, or ``-`` (stdin).
 
@@ -42,6 +44,10 @@ def read_signal(
     options : ReadOptions, optional
         Delimiter, decimal mark, header, time column and columns (audio:
         channels) to filter; by default all are found out.
+    stored : bool
+        A sound file on disk that stores 32-bit floats (subtype ``FLOAT``)
+        gives its samples as float32, as stored (the same values, half the
+        memory); every other input, and stdin, float64 as without it.
 
     Returns
     -------
@@ -72,14 +78,16 @@ def read_signal(
         return read_zarr(path, source, ReadOptions() if options is None else options)
     else:
         if guess_format(path, fmt) != "CSV":
-            sig = _read_audio_file(path, source, options)
+            sig = _read_audio_file(path, source, options, stored)
             if sig is not None:
                 return sig
         raw = _read_bytes(path)
     return parse_signal(raw, guess_format(path, fmt), source, options)
 
 
-def _read_audio_file(path: str, source: str, options: ReadOptions | None) -> Signal | None:
+def _read_audio_file(
+    path: str, source: str, options: ReadOptions | None, stored: bool = False
+) -> Signal | None:
     """An audio file that is a regular, non-empty file, read whole without holding its
     bytes (:func:`.audio.read_audio_file`: the same Signal, the same errors); None
     for anything else (read as bytes then, with their messages)."""
@@ -94,7 +102,7 @@ def _read_audio_file(path: str, source: str, options: ReadOptions | None) -> Sig
         raise SignalError(f"{path}: permission denied; cannot read the file") from None
     except OSError as exc:
         raise SignalError(f"{path}: cannot read: {one_line(exc.strerror or exc)}") from None
-    sig = read_audio_file(path, source, ReadOptions() if options is None else options)
+    sig = read_audio_file(path, source, ReadOptions() if options is None else options, stored)
     _check_samples(sig)
     return sig
 

@@ -113,7 +113,10 @@ class Signal:
     ----------
     data : ndarray, shape (n,) or (n, channels)
         The channels to filter, as float64.  Audio is scaled to [-1, 1) as
-        soundfile does.
+        soundfile does.  A sound file that stores 32-bit floats, read with
+        ``stored=True`` (:func:`resdenoise.io.read_signal`), gives float32:
+        the values as stored, which widen exactly to the float64 ones (so do
+        its carried channels).
     source : str
         File name for messages (``"<stdin>"`` for ``-``).
     format : str
