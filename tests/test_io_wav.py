@@ -106,6 +106,25 @@ def test_stored_blocks_are_the_float32_values_in_new_arrays(tmp_path, rng, subty
         assert carried[1].astype(np.float64).tobytes() == want_carried[1].tobytes()
 
 
+@pytest.mark.parametrize("fmt", ["WAV", "AIFF"])
+@pytest.mark.parametrize("subtype", ["FLOAT", "PCM_16"])
+def test_a_whole_read_as_stored_gives_the_float32_values(tmp_path, rng, fmt, subtype):
+    """``read_signal(stored=True)``: a file of 32-bit floats (WAV or AIFF) gives its
+    samples as float32, the values of the float64 read, the carried channel too,
+    more frames than one read block; other subtypes float64 as without it."""
+    x = samples(rng, 70_001, 3, subtype)
+    path = tmp_path / f"x.{fmt.lower()}"
+    soundfile.write(path, x, 8000, subtype=subtype, format=fmt)
+    options = ReadOptions(columns=[3, 1])
+    wide, held = read_signal(path, options=options), read_signal(path, options=options, stored=True)
+    kind = np.float32 if subtype == "FLOAT" else np.float64
+    assert held.data.dtype == kind and held.data.flags.c_contiguous
+    assert held.data.astype(np.float64).tobytes() == wide.data.tobytes()
+    assert held.carried[1].dtype == kind
+    assert held.carried[1].astype(np.float64).tobytes() == wide.carried[1].tobytes()
+    assert (held.subtype, held.positions) == (wide.subtype, wide.positions)
+
+
 @pytest.mark.parametrize("extensible", [False, True])
 @pytest.mark.parametrize("subtype", ["FLOAT", "PCM_16"])
 def test_hand_built_headers_read_as_libsndfile_reads_them(tmp_path, rng, extensible, subtype):

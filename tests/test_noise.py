@@ -281,3 +281,22 @@ def test_the_committed_table_holds_the_simulations(monkeypatch):
     assert noise.calibration(*pairs[5]) == values[5]
     assert noise.calibration(6, 16, 5) == -1.0  # not in the table: simulated
     noise.calibration.cache_clear()
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("frames", [40, 5000, 70_003])  # mad-haar, short and long windows
+def test_float32_samples_give_the_estimate_and_span_of_their_widening(
+    rng, monkeypatch, compiled, frames
+):
+    """A float WAV read as stored: the noise level (window energies of the values
+    widened column by column, no widened copy) and the span are those of the
+    float64 samples, bit for bit, compiled loop or not."""
+    from resdenoise.filters import span_of
+
+    if not compiled:
+        monkeypatch.setattr(noise, "_compiled", lambda: None)
+    x = (rng.standard_normal((frames, 2)) * [0.3, 1e-3] + [0.0, 0.5]).astype(np.float32)
+    wide = x.astype(np.float64)
+    assert estimate_noise(x).tobytes() == estimate_noise(wide).tobytes()
+    assert estimate_noise(x[:, 1]).tobytes() == estimate_noise(wide[:, 1]).tobytes()
+    assert span_of(x) == float(np.ptp(wide)) and span_of(x[:, 0]) == float(np.ptp(wide[:, 0]))

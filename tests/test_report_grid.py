@@ -146,3 +146,68 @@ def test_the_whole_reference_comparison_is_compare_to_rounding(rng):
     for side in ("input", "output"):
         for key in ("mse", "snr_db", "psnr_db"):
             np.testing.assert_allclose(got[side][key], want[side][key], rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "command, extra, early",
+    [
+        ("diffuse", [], True),  # measured before, run in the stored samples in place
+        ("diffuse", ["--dtype", "float32", "--columns", "1,3"], True),  # a carried channel
+        ("diffuse", ["--reference", "REF"], False),
+        ("regularise", [], False),
+        ("resnet", ["--tau", "0.9", "--allow-unstable"], False),  # not L-infinity stable
+        ("diffuse", ["--diffusivity-expr", "1/(1+r^2/lam^2)", "--time", "4"], True),  # span
+    ],
+)
+@pytest.mark.parametrize("quiet", [False, True])
+def test_a_float_wav_read_whole_as_stored_gives_the_widened_reads_run(
+    tmp_path, rng, monkeypatch, command, extra, early, quiet
+):
+    """A float32 run of a float WAV read whole takes its samples as stored (float32,
+    no widened copy; run in place where the input is measured before): the output
+    bytes and every report number are those of the run that read them widened to
+    float64 (main's before), and of the streamed run."""
+    from resdenoise import io as rio
+
+    frames = 3 * measure.GRID_ROWS // 2 + 77
+    data = np.cumsum(0.01 * rng.standard_normal((frames, 3)), axis=0)
+    src, ref = tmp_path / "in.wav", tmp_path / "ref.wav"
+    soundfile.write(src, np.clip(data, -1, 1).astype(np.float32), 8000, subtype="FLOAT")
+    soundfile.write(ref, np.clip(data, -1, 1), 8000, subtype="DOUBLE")
+    extra = [str(ref) if a == "REF" else a for a in extra]
+    read_signal, seen = rio.read_signal, []
+
+    def read(*args, stored=False, widen=False):
+        sig = read_signal(*args, stored=stored and not widen)
+        seen.append(sig.data.dtype)
+        return sig
+
+    runs = stream.run_plan, []  # (x is out: in place) of the whole runs
+    monkeypatch.setattr(
+        "resdenoise.filters.run_plan",
+        lambda plan, x, cb=None, **kw: (
+            runs[1].append(kw.get("out") is x) or runs[0](plan, x, cb, **kw)
+        ),
+    )
+    got = {}
+    for name, widen, size in (
+        ("stored", False, "0"),
+        ("widened", True, "0"),
+        ("streamed", False, "5000"),
+    ):
+        monkeypatch.setattr(
+            rio, "read_signal", lambda *a, stored=False, w=widen: read(*a, stored=stored, widen=w)
+        )
+        out, rep = tmp_path / f"{name}.wav", tmp_path / f"{name}.json"
+        base = [] if "--diffusivity-expr" in extra else COMMANDS[command]  # a formula's reach
+        args = [command, str(src), "-q", "-o", str(out), "--chunk-size", size, *base, *extra]
+        args += [] if quiet else ["--report", str(rep)]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        got[name] = (out.read_bytes(), None if quiet else json.loads(rep.read_text()))
+    assert seen[0] == np.float32 and seen[-1] == np.float64  # read as stored, then widened
+    assert runs[1][0] == (early or quiet)  # in place where nothing reads the input after
+    for name in ("widened", "streamed"):
+        assert got[name][0] == got["stored"][0], name
+        if not quiet:
+            assert_same_report(got["stored"][1], got[name][1])
