@@ -205,7 +205,7 @@ class StreamMeasure:
         if self.n or self.grid is None or self.grid.held:
             raise ValueError("add_whole measures a whole signal on the grid, from its start")
         for fp, up in grid_pieces(f, u):
-            self._add_piece(fp, up)
+            self._add_piece(fp, up, shared=True)
 
     def add_input(self, f: np.ndarray) -> None:
         """The next core's input alone (its output by :meth:`add_output`, in the same
@@ -232,10 +232,11 @@ class StreamMeasure:
             for (piece,) in grid.rest():
                 self._add_piece(*((piece, None) if side == 0 else (None, piece)))
 
-    def _add_piece(self, f: np.ndarray | None, u: np.ndarray | None) -> None:
-        """One piece's measurements (a side given as None: not measured)."""
+    def _add_piece(self, f: np.ndarray | None, u: np.ndarray | None, shared=False) -> None:
+        """One piece's measurements (a side given as None: not measured; ``shared``:
+        in the scratch of both sides, the sides measured one after the other)."""
         if self.regularise or self.scale != 1.0 or not self._add_compiled(f, u):
-            self._add_numpy(f, u)
+            self._add_numpy(f, u, shared)
         if u is not None:
             self.n += u.shape[0]
 
@@ -243,17 +244,18 @@ class StreamMeasure:
         """``(side, x)`` of the sides given (0 input, 1 output)."""
         return [(side, x) for side, x in ((0, f), (1, u)) if x is not None]
 
-    def _add_numpy(self, f: np.ndarray | None, u: np.ndarray | None) -> None:
+    def _add_numpy(self, f: np.ndarray | None, u: np.ndarray | None, shared=False) -> None:
         # one contiguous row per channel: reductions along rows are fast
         scratch = self._scratch
-        if f is None or u is None:  # one side alone (maybe in a thread of its own)
+        if (f is None or u is None) and not shared:  # one side alone (maybe in a thread)
             scratch = self._side_scratch[0 if u is None else 1]
         rows = {}
         for side, x in self._sides(f, u):
-            xr = scratch.rows(("f", "u")[side], x)
-            x64 = (
-                xr if xr.dtype == np.float64 else scratch.rows(("f64", "u64")[side], x, np.float64)
-            )
+            if side == 0:  # the input: measured as the file's values only (float64)
+                xr = x64 = scratch.rows("f", x, np.float64)
+            else:
+                xr = scratch.rows("u", x)
+                x64 = xr if xr.dtype == np.float64 else scratch.rows("u64", x, np.float64)
             rows[side] = (xr, x64)
         if self.regularise:
             if len(rows) < 2:
