@@ -211,3 +211,26 @@ def test_a_float_wav_read_whole_as_stored_gives_the_widened_reads_run(
         assert got[name][0] == got["stored"][0], name
         if not quiet:
             assert_same_report(got["stored"][1], got[name][1])
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [["--time", "auto"], ["--scales", "2"], ["--time", "4", "--dtype", "float64"]],
+)
+def test_a_plan_that_searches_the_samples_reads_them_widened(tmp_path, rng, monkeypatch, extra):
+    """Only a float32 run of a plan that takes the samples' noise level and span reads a
+    float WAV as stored: an automatic search, several scales and a float64 run get
+    the float64 samples as before."""
+    from resdenoise import io as rio
+
+    src = tmp_path / "in.wav"
+    x = np.repeat(rng.uniform(-0.4, 0.4, 20), 100) + 0.05 * rng.standard_normal(2000)
+    soundfile.write(src, x.astype(np.float32), 8000, subtype="FLOAT")
+    read_signal, seen = rio.read_signal, []
+    monkeypatch.setattr(
+        rio, "read_signal", lambda *a, **kw: seen.append(kw) or read_signal(*a, **kw)
+    )
+    args = ["diffuse", str(src), "-q", "-o", str(tmp_path / "o.wav"), *extra]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert seen == [{"stored": False}]
