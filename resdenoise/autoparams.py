@@ -62,9 +62,12 @@ windows of it (:func:`sample_windows`: seeded, stratified by activity, weighted,
 halos run but not scored) side by side as channels of one engine call, with a horizon of
 :data:`WINDOW_HORIZON` ``m + 20`` and a lower SURE within one paired standard
 error counted as a tie; the chosen lambda's block count is then settled on the
-whole signal by exact SURE (:data:`REFINE_RATIO`, :data:`REFINE_HORIZON`),
-whose run at that count is also the plan's output (``StoppingChoice.output``)
-and whose gain over doing nothing is the do-no-harm test's (``AutoChoice.tested``).
+whole signal by SURE (:data:`REFINE_RATIO`, :data:`REFINE_HORIZON`): its
+residual term from the run of the whole signal, whose run at that count is also
+the plan's output (``StoppingChoice.output``), its divergence term from a probe
+run on about a quarter of the samples (:class:`resdenoise.sure.ProbeWindows`,
+:data:`REFINE_REACH`); its gain over doing nothing is the do-no-harm test's
+(``AutoChoice.tested``).
 """
 
 from __future__ import annotations
@@ -82,7 +85,18 @@ from .errors import ParameterError
 from .noise import resolve_sigma
 from .nonlinearities import Nonlinearity, get_nonlinearity
 from .stopping_rules import DEFAULT_RULE, RULES
-from .sure import PROBE_SEED, SE_CHUNKS, SureParts, chunk_bounds, gain_sums, sure_stack
+from .sure import (
+    PROBE_SEED,
+    SE_CHUNKS,
+    ProbeWindows,
+    SureParts,
+    batch_residuals,
+    batches,
+    chunk_bounds,
+    gain_from_sums,
+    gain_sums,
+    sure_stack,
+)
 
 __all__ = [
     "DEFAULT_RULE",
@@ -722,9 +736,18 @@ def choose_parameters(
 #: halvings below, until the first of them at REFINE_HORIZON x the best so far or
 #: beyond, that is the next one past the best (the grid's rounded points are at least
 #: 1.2 b - 1.1 after b, and 1.15 b <= 1.2 b - 1.1 from b = 22 on; below, one or two
-#: more): the run costs the plan's blocks and a fifth more (twice: the probe).
+#: more): the run costs the plan's blocks and a fifth more.
 REFINE_RATIO = 1.2
 REFINE_HORIZON = 1.15
+#: The refine's divergence term comes from a probe run on windows only
+#: (:class:`resdenoise.sure.ProbeWindows`), exact for REFINE_REACH x m blocks (a best
+#: up to 1.2^2 m and the checkpoint past it), and REFINE_GROWTH x as many each time it
+#: runs further (wider windows, the same probe where they overlap the old, run again);
+#: where the windows would run more than REFINE_WINDOWS_COST of the signal, the
+#: refine runs the probe on the whole signal (from the start).
+REFINE_REACH = 1.75
+REFINE_WINDOWS_COST = 0.75
+REFINE_GROWTH = 1.5
 
 
 def _refine(f, best: AutoChoice, h: float, sigma: np.ndarray, cap: int, keep: bool):
@@ -736,20 +759,80 @@ def _refine(f, best: AutoChoice, h: float, sigma: np.ndarray, cap: int, keep: bo
     below = {max(1, round(low / 2**i)) for i in range(1, int(math.log2(max(low, 1.0))) + 2)}
     grid = sorted({min(cap, max(1, round(m * ratio**j))) for j in range(-7, top + 1)} | below)
     s = best.stopping
-    exact = choose_steps(
-        f, best.nl.phi, best.tau, h, "sure", grid[-1], sigma, patience=0,
-        horizon=REFINE_HORIZON, checkpoints=grid, keep=keep,
-    )  # fmt: skip
+    f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
+    n = f2.shape[0]
+    exact = _refine_on_windows(f2, best, h, sigma, grid, keep)
+    if exact is None:  # the whole signal's probe
+        exact = choose_steps(
+            f, best.nl.phi, best.tau, h, "sure", grid[-1], sigma, patience=0,
+            horizon=REFINE_HORIZON, checkpoints=grid, keep=keep,
+        )  # fmt: skip
+        bounds = chunk_bounds(n)
+        total = float(np.sum(np.square(sigma)))
+        means = exact.best_parts * n / np.diff(bounds) - total
+        gain = float(np.sum(exact.best_parts)) - total
+        tested = (gain, float(np.std(means, ddof=1) / math.sqrt(len(means))))
+    else:
+        exact, tested = exact
     stopping = replace(
         exact, stopped_by=s.stopped_by, reached_cap=s.reached_cap, samples=s.samples,
         searched=max(s.blocks_searched, exact.blocks[-1]),  # the windows may stop short
     )  # fmt: skip
-    n = np.shape(f)[0]
-    bounds = chunk_bounds(n)
+    return stopping, tested
+
+
+def _refine_on_windows(f2, best: AutoChoice, h: float, sigma, grid, keep: bool):
+    """:func:`_refine`'s search with the divergence from a probe on windows
+    (:data:`REFINE_REACH`): ``(StoppingChoice, (gain, se))``, or None where the windows
+    would not save enough or the search runs past their reach.  The rule of
+    :func:`choose_steps` with these checkpoints: SURE at zero blocks and at each
+    checkpoint, until the first at :data:`REFINE_HORIZON` x the best or beyond."""
+    n, c = f2.shape
+    phi, tau = best.nl.phi, best.tau
+    reach = max(grid[0], math.ceil(REFINE_REACH * best.steps))
+    windows = ProbeWindows(f2, sigma, phi, tau, h, reach)
+    if windows.cost > REFINE_WINDOWS_COST:
+        return None
+    s2 = 2.0 * np.square(sigma)
     total = float(np.sum(np.square(sigma)))
-    means = exact.best_parts * n / np.diff(bounds) - total
-    gain = float(np.sum(exact.best_parts)) - total
-    return stopping, (gain, float(np.std(means, ddof=1) / math.sqrt(len(means))))
+
+    def measure(u, residual):  # the gain test's sums and SURE per sample
+        sums = np.stack([residual, windows.divergence(u)])
+        return sums, (float(np.sum(sums[0]) + np.sum(s2 * sums[1].sum(axis=0)))) / n - total
+
+    sums, value = measure(f2, np.zeros((len(batches(n)[0]), c)))
+    blocks, values = [0], [value]
+    best_k, best_value, best_sums = 0, value, sums
+    running, done, held = StackRun(f2, phi, tau, h), 0, None
+    for k in grid:
+        if k > windows.reach:  # past the windows' exact reach: wider ones
+            windows.grow(max(k, math.ceil(REFINE_GROWTH * windows.reach)), done)
+            if windows.cost > REFINE_WINDOWS_COST:
+                return None
+        u = running.advance(k - done, keep=held is not None and best_k == done)
+        windows.advance(k - done)
+        done = k
+        sums, value = measure(u, batch_residuals(f2, u))
+        blocks.append(k)
+        values.append(value)
+        if value < best_value:
+            best_k, best_value, best_sums = k, value, sums
+            if keep:
+                held = u
+        if k >= REFINE_HORIZON * best_k:
+            break
+    if best_k and best_value > values[0] * (1.0 - MIN_IMPROVEMENT):
+        best_k = 0  # within the estimate's noise of doing nothing: do nothing
+    starts, sizes = batches(n)
+    parts = (np.sum(best_sums[0], axis=1) + s2 @ best_sums[1].T - total * sizes) / n
+    choice = StoppingChoice(
+        steps=int(best_k), rule="sure", sigma=tuple(float(x) for x in sigma),
+        blocks=tuple(blocks), criterion=tuple(values), reached_cap=False,
+        samples=n, best_parts=parts,
+        output=None if held is None or not best_k else held,  # the run's own buffer
+        gain_sums=best_sums if best_k else None,
+    )  # fmt: skip
+    return choice, gain_from_sums(best_sums, sigma, n)
 
 
 def _clearly(new: StoppingChoice, old: StoppingChoice) -> bool:

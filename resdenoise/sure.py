@@ -8,7 +8,9 @@ Monte-Carlo probe of the divergence and the signal stacked with its probed copy
 whose spread gives its batch-means standard error (:func:`chunk_bounds`,
 :func:`sure_parts`, in one compiled pass where the kernels take the arrays);
 and a gain test's sums at any noise level from one run (:func:`gain_sums`,
-:func:`gain_from_sums`).  NumPy only.
+:func:`gain_from_sums`); the divergence term from a probe run on windows of a
+long signal only (:class:`ProbeWindows`), with the residual term per batch of
+the whole run (:func:`batch_residuals`).  NumPy only.
 
 ``SURE(u) = |f - u|^2/N - sigma^2 + 2 sigma^2 div(u)/N`` with
 ``div ~ b . (u(f + eps b) - u(f)) / eps`` (Ramani, Blu and Unser 2008); see
@@ -21,15 +23,19 @@ import math
 
 import numpy as np
 
-from .engine import _kernels
+from .engine import StackRun, _kernels
 
 __all__ = [
     "GAIN_BATCHES",
     "PIECE",
     "PROBE_EPS",
     "PROBE_SEED",
+    "PROBE_SHARE",
     "SE_CHUNKS",
+    "ProbeWindows",
     "SureParts",
+    "batch_residuals",
+    "batches",
     "chunk_bounds",
     "gain_from_sums",
     "gain_sums",
@@ -74,13 +80,20 @@ def sure_stack(f2: np.ndarray, sigma: np.ndarray, seed: int = PROBE_SEED):
 GAIN_BATCHES = 32
 
 
+def batches(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(starts, sizes)`` of a gain test's batches of ``n`` rows: :data:`GAIN_BATCHES`
+    (fewer for a short signal), cut as ``np.array_split`` cuts them, the first
+    ``n % k`` one row longer."""
+    k = max(2, min(GAIN_BATCHES, n // 4))
+    sizes = n // k + (np.arange(k) < n % k)
+    return np.cumsum(sizes) - sizes, sizes
+
+
 def gain_sums(f2: np.ndarray, uf: np.ndarray, up: np.ndarray, b, eps) -> np.ndarray:
     """A gain test's sums at any noise level from one run of a plan on ``f2`` (``uf``) and
     its probed copy (``up``; :func:`sure_stack`'s ``b``, ``eps``): per batch of rows and
     channel, of ``(f2 - uf)^2`` and of ``b (up - uf) / eps``; shape ``(2, batches, c)``."""
-    k = max(2, min(GAIN_BATCHES, f2.shape[0] // 4))  # batches as np.array_split cuts them:
-    sizes = f2.shape[0] // k + (np.arange(k) < f2.shape[0] % k)  # the first n % k longer
-    starts = np.cumsum(sizes) - sizes
+    starts, _ = batches(f2.shape[0])
     residual = np.add.reduceat(np.square(f2 - uf), starts, axis=0)
     divergence = np.add.reduceat(b * (up - uf) / eps, starts, axis=0)
     return np.stack([residual, divergence])
@@ -188,3 +201,115 @@ def _compiled_sums(f2, u, b, w, groups: int):
         and (u is None or (u.dtype == np.float64 and u.flags.c_contiguous))
     )
     return kernels if fits else None
+
+
+def batch_residuals(f2: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """``sum (f2 - u)^2`` per gain batch (:func:`batches`) and channel, shape ``(k, c)``:
+    :func:`gain_sums`' first half, with temporaries of about :data:`PIECE` rows (or one
+    batch)."""
+    starts, sizes = batches(f2.shape[0])
+    ends = starts + sizes
+    out = np.empty((len(starts), f2.shape[1]))
+    first = 0
+    while first < len(starts):
+        last = first + 1
+        while last < len(starts) and ends[last] - starts[first] <= PIECE:
+            last += 1
+        lo, hi = starts[first], ends[last - 1]
+        r = f2[lo:hi] - u[lo:hi]
+        r *= r
+        out[first:last] = np.add.reduceat(r, starts[first:last] - lo, axis=0)
+        first = last
+    return out
+
+
+#: A probe on windows (:class:`ProbeWindows`) scores about this share of each batch ...
+PROBE_SHARE = 0.25
+#: ... with halos of at most PROBE_HALO x sqrt(blocks) rows per side (blocks rows where
+#: that is fewer: the stencil's reach).  A stable block moves at most a diffusivity
+#: ``tau g <= h^2 / 2`` across a sample, so the ends' influence on the cores has a
+#: spread of at most sqrt(blocks) samples: 8 of them leave it far below rounding.
+PROBE_HALO = 8.0
+
+
+class ProbeWindows:
+    """SURE's divergence term of a run on a long signal ``f2`` from its probe run on
+    windows of it only: per gain batch (:func:`batches`) one core of ``core =
+    ceil(share x n / k)`` rows, with ``reach`` rows more on each side (clipped at the
+    signal's ends), side by side as channels of one stack.
+
+    A block changes a sample from its two neighbours only, so for at most ``reach``
+    blocks a core's rows run exactly as in a probe run of the whole signal with
+    the same ``b`` there: ``b (up - uf) / eps`` on them is that run's divergence,
+    and ``uf`` comes from the run of the whole signal that is kept anyway.  A
+    core starts at a seeded offset drawn uniformly from ``[-core + 1, size)`` of
+    its batch and counts only its rows inside the batch: every row of the batch is
+    counted with the same probability ``core / (size + core - 1)``, so the
+    batch's sum scaled by the inverse is unbiased for the whole probe's, and the
+    batches' spread (their means' standard error, :func:`gain_from_sums`)
+    includes the sampling's noise.  ``cost``: the rows run, over ``n``.
+    """
+
+    def __init__(self, f2, sigma, phi, tau: float, h: float, reach: int, share=PROBE_SHARE):
+        n, c = f2.shape
+        starts, sizes = batches(n)
+        k = len(starts)
+        self.core = core = max(1, math.ceil(share * int(sizes.min())))
+        self.rng = rng = np.random.default_rng(PROBE_SEED)
+        self.first = first = starts + rng.integers(-core + 1, sizes)  # each core's first row
+        rows = first[None, :] + np.arange(core)[:, None]  # (core, k): the cores' rows
+        inside = (rows >= starts) & (rows < starts + sizes)
+        self.rows = np.clip(rows, 0, n - 1)
+        self.cols = np.arange(k)[None, :]
+        # flat indices of the cores' values in the whole run (n, c)
+        self.flat = (self.rows[:, :, None] * c + np.arange(c)).ravel()
+        self.eps = PROBE_EPS * np.where(sigma > 0, sigma, 1.0)
+        # the probe's weights on the counted rows, over eps, times the batch's scale
+        self.weight = (inside * (sizes + core - 1) / core)[:, :, None] / self.eps
+        self.f2, self.phi, self.tau, self.h = f2, phi, tau, h
+        self.b, self.window = None, None
+        self._place(int(reach), 0)
+
+    def _place(self, reach: int, blocks: int) -> None:
+        """Windows of ``reach`` rows more per side than the cores (the probe on the
+        rows they had kept), run from the start for ``blocks`` blocks."""
+        f2, core, (n, c) = self.f2, self.core, self.f2.shape
+        k = len(self.first)
+        halo = min(reach, math.ceil(PROBE_HALO * math.sqrt(reach)))
+        length = min(n, core + 2 * halo)
+        window = np.clip(self.first - halo, 0, n - length)  # each window's first row
+        b = self.rng.standard_normal((length, k, c))  # new rows: fresh probe values
+        if self.b is not None:  # the old windows' rows (inside the new ones) keep theirs
+            old = self.window[None, :] - window[None, :] + np.arange(len(self.b))[:, None]
+            b[old, self.cols] = self.b
+        self.b, self.window = b, window
+        self.at = np.clip(self.rows - window, 0, length - 1)  # the cores in the windows
+        self.w = (b[self.at, self.cols] * self.weight).ravel()
+        # flat indices of the same values in the windows' stack (length, k c)
+        self.flat_at = ((self.at * k + self.cols)[:, :, None] * c + np.arange(c)).ravel()
+        stack = f2[window[None, :] + np.arange(length)[:, None]]  # (length, k, c)
+        stack += self.eps * b
+        self.shape = (length, k, c)
+        self.reach, self.cost = reach, length * k / n
+        self.run = StackRun(stack.reshape(length, k * c), self.phi, self.tau, self.h, own=True)
+        self.up = self.run.u
+        self.advance(blocks)
+
+    def grow(self, reach: int, blocks: int) -> None:
+        """Reach ``reach`` blocks: wider windows, the same probe on the rows they
+        share with the old ones (so the cores' numbers so far are unchanged), run
+        again to ``blocks``."""
+        self._place(int(reach), blocks)
+
+    def advance(self, blocks: int) -> None:
+        """Run the windows ``blocks`` more blocks."""
+        if blocks:
+            self.up = self.run.advance(blocks)
+
+    def divergence(self, u: np.ndarray) -> np.ndarray:
+        """Per batch and channel (``(k, c)``), the scaled sum of ``b (up - uf) / eps``
+        over the cores, with ``u`` the whole signal's run at the windows' block count."""
+        d = np.take(self.up, self.flat_at)
+        d -= np.take(u, self.flat)
+        d *= self.w
+        return d.reshape(len(self.at), -1).sum(axis=0).reshape(self.shape[1:])

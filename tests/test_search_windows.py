@@ -183,16 +183,19 @@ def test_a_lower_sure_within_its_paired_noise_is_a_tie(rng):
         assert autoparams._clearly(choice, old) is expected
 
 
+@pytest.mark.parametrize("probe", ["whole", "windows"])
 @pytest.mark.parametrize("channels", [1, 2])
-def test_the_plan_reuses_the_searchs_run_with_the_same_bits(windowed, monkeypatch, channels):
+def test_the_plan_reuses_the_searchs_run_with_the_same_bits(windowed, monkeypatch, channels, probe):
     """The windowed search's exact run on the whole signal is the plan's output: the
-    same numbers as running the plan (channels run apart), and only for that input."""
+    same numbers as running the plan (channels run apart), and only for that input;
+    with the refine's probe on the whole signal or on windows of it."""
     from dataclasses import replace
 
     from resdenoise.filters import as_identity
     from resdenoise.pipeline import planner
 
     monkeypatch.setattr(autoparams, "MAX_BLOCKS", CAP)
+    monkeypatch.setattr(autoparams, "REFINE_WINDOWS_COST", math.inf if probe == "windows" else 0)
     f = _signal("sensor") if channels == 1 else np.stack([_signal("sensor"), _signal("steps")], 1)
     plan, extra = planner("diffuse", "perona-malik", lam="auto", time="auto")(f)
     assert plan.computed is not None and extra["search_samples"] == 6 * 256
