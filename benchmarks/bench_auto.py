@@ -94,7 +94,11 @@ def before(kind: str, n: int, rounds: int) -> dict:
     code = (
         f"import json, bench_auto; print(json.dumps(bench_auto.measure({kind!r}, {n}, {rounds})))"
     )
-    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
+    # run in that checkout: "python -c" puts the working directory first on the path, so
+    # from another checkout's root its own resdenoise would be measured as "before"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, check=True, capture_output=True, cwd=BEFORE
+    )
     return json.loads(out.stdout.decode().strip().splitlines()[-1])
 
 
