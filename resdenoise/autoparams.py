@@ -65,7 +65,7 @@ error counted as a tie; the chosen lambda's block count is then settled on the
 whole signal by SURE (:data:`REFINE_RATIO`, :data:`REFINE_HORIZON`): its
 residual term from the run of the whole signal, whose run at that count is also
 the plan's output (``StoppingChoice.output``), its divergence term from a probe
-run on about a quarter of the samples (:class:`resdenoise.sure.ProbeWindows`,
+run on about half of the samples (:class:`resdenoise.sure.ProbeWindows`,
 :data:`REFINE_REACH`); its gain over doing nothing is the do-no-harm test's
 (``AutoChoice.tested``).
 """
