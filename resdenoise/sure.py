@@ -238,8 +238,9 @@ PROBE_HALO = 8.0
 class ProbeWindows:
     """SURE's divergence term of a run on a long signal ``f2`` from its probe run on
     windows of it only: per gain batch (:func:`batches`) one core of ``core =
-    ceil(share x n / k)`` rows, with ``reach`` rows more on each side (clipped at the
-    signal's ends), side by side as channels of one stack.
+    ceil(share x n / k)`` rows, with halos of ``min(reach, PROBE_HALO sqrt(reach))``
+    rows on each side (clipped at the signal's ends), one after the other in one
+    stack (where a signal's end would lie between two of them, ``cost`` is infinite).
 
     A block changes a sample from its two neighbours only, so for at most ``reach``
     blocks a core's rows run exactly as in a probe run of the whole signal with
@@ -289,13 +290,21 @@ class ProbeWindows:
         self.b, self.window = b, window
         self.at = np.clip(self.rows - window, 0, length - 1)  # the cores in the windows
         self.w = (b[self.at, self.cols] * self.weight).ravel()
-        # flat indices of the same values in the windows' stack (length, k c)
-        self.flat_at = ((self.at * k + self.cols)[:, :, None] * c + np.arange(c)).ravel()
-        stack = f2[window[None, :] + np.arange(length)[:, None]]  # (length, k, c)
-        stack += self.eps * b
+        # the windows one after the other in one stack (k length, c): a core is as far
+        # from the next window as from its own window's end; flat indices of its values
+        self.flat_at = (((self.at + self.cols * length) * c)[:, :, None] + np.arange(c)).ravel()
+        stack = f2[window[:, None] + np.arange(length)]  # (k, length, c)
+        stack += self.eps * b.transpose(1, 0, 2)
         self.shape = (length, k, c)
         self.reach, self.cost = reach, length * k / n
-        self.run = StackRun(stack.reshape(length, k * c), self.phi, self.tau, self.h, own=True)
+        inner = window[1:-1]
+        if (
+            window[-1] == 0
+            or window[0] + length == n
+            or np.any((inner == 0) | (inner + length == n))
+        ):
+            self.cost = math.inf  # a signal's end between two windows: not these windows
+        self.run = StackRun(stack.reshape(k * length, c), self.phi, self.tau, self.h, own=True)
         self.up = self.run.u
         self.advance(blocks)
 
@@ -313,7 +322,7 @@ class ProbeWindows:
     def divergence(self, u: np.ndarray) -> np.ndarray:
         """Per batch and channel (``(k, c)``), the scaled sum of ``b (up - uf) / eps``
         over the cores, with ``u`` the whole signal's run at the windows' block count."""
-        d = np.take(self.up, self.flat_at)
+        d = np.take(self.up, self.flat_at)  # the windows' stack, (k length, c)
         d -= np.take(u, self.flat)
         d *= self.w
         return d.reshape(len(self.at), -1).sum(axis=0).reshape(self.shape[1:])
