@@ -806,7 +806,10 @@ def _refine_on_windows(f2, best: AutoChoice, h: float, sigma, grid, keep: bool):
     running, done, held = StackRun(f2, phi, tau, h), 0, None
     for k in grid:
         if k > windows.reach:  # past the windows' exact reach: wider ones
-            windows.grow(max(k, math.ceil(REFINE_GROWTH * windows.reach)), done)
+            wider = max(k, math.ceil(REFINE_GROWTH * windows.reach))
+            if windows.cost_for(wider) > REFINE_WINDOWS_COST:
+                return None
+            windows.grow(wider, done)
             if windows.cost > REFINE_WINDOWS_COST:
                 return None
         u = running.advance(k - done, keep=held is not None and best_k == done)

@@ -281,7 +281,7 @@ class ProbeWindows:
         f2, core, (n, c) = self.f2, self.core, self.f2.shape
         k = len(self.first)
         halo = min(reach, math.ceil(PROBE_HALO * math.sqrt(reach)))
-        length = min(n, core + 2 * halo)
+        length = min(n, core + 2 * halo)  # as cost_for
         window = np.clip(self.first - halo, 0, n - length)  # each window's first row
         b = self.rng.standard_normal((length, k, c))  # new rows: fresh probe values
         if self.b is not None:  # the old windows' rows (inside the new ones) keep theirs
@@ -307,6 +307,12 @@ class ProbeWindows:
         self.run = StackRun(stack.reshape(k * length, c), self.phi, self.tau, self.h, own=True)
         self.up = self.run.u
         self.advance(blocks)
+
+    def cost_for(self, reach: int) -> float:
+        """The rows windows of reach ``reach`` would run, over ``n``."""
+        n = self.f2.shape[0]
+        halo = min(reach, math.ceil(PROBE_HALO * math.sqrt(reach)))
+        return min(n, self.core + 2 * halo) * len(self.first) / n
 
     def grow(self, reach: int, blocks: int) -> None:
         """Reach ``reach`` blocks: wider windows, the same probe on the rows they

@@ -110,6 +110,20 @@ def test_wider_windows_keep_the_probe_and_the_cores_numbers():
     np.testing.assert_array_equal(w.divergence(u), before)
 
 
+def test_windows_with_a_signals_end_between_two_of_them_refuse():
+    """One after the other in one stack, a window clipped at the signal's start must
+    come first (and one clipped at its end last); else their cost is infinite, and
+    cost_for tells the cost of a reach before the windows are made."""
+    f2 = _signal(20000)
+    phi, tau = _plan()
+    w = ProbeWindows(f2, np.array([SIGMA]), phi, tau, 1.0, 100)  # halos of 80 rows
+    assert w.cost < 1 and w.cost == pytest.approx(w.cost_for(100))
+    assert np.all(w.window[1:-1] > 0) and w.cost_for(20000) > w.cost_for(100)
+    far = ProbeWindows(f2, np.array([SIGMA]), phi, tau, 1.0, 20000)  # halos of 1132 rows
+    assert far.cost_for(20000) < math.inf
+    assert np.sum(far.window == 0) > 1 and far.cost == math.inf
+
+
 @pytest.mark.parametrize(("n", "piece"), [(1000, 100), (1000, 1 << 16), (37, 5), (10, 100)])
 def test_batch_residuals_are_the_gain_tests_residual_sums(monkeypatch, n, piece):
     monkeypatch.setattr(sure, "PIECE", piece)
