@@ -228,7 +228,8 @@ def test_the_reused_run_keeps_the_impulse_prestage(windowed, monkeypatch):
 @pytest.mark.parametrize("kind", ["sensor", "smooth"])
 def test_the_refine_stops_at_the_first_checkpoint_past_its_best(windowed, kind):
     """The whole-signal refine looks one checkpoint (20 %) past its best, no further:
-    its run costs the plan's blocks and a fifth more, twice (signal and probe)."""
+    its run costs the plan's blocks and a fifth more (the signal, and its probe on
+    windows of about half of it, or on all of it where windows would cost more)."""
     choice = choose_parameters(_signal(kind), "perona-malik", "diffusivity", max_blocks=CAP)
     s = choice.stopping
     assert s.steps >= 22  # where the rounded grid is 20 % apart
