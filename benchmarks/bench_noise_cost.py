@@ -31,6 +31,8 @@ import numpy as np
 SIZES = [int(float(s)) for s in os.environ.get("RESDENOISE_NOISE_SIZES", "1e4,1e5,1e6").split(",")]
 ROUNDS = int(os.environ.get("RESDENOISE_NOISE_ROUNDS", "3"))
 BEFORE = os.environ.get("RESDENOISE_BEFORE")
+#: The automatic plan is measured up to this many samples (seconds each above).
+PLAN_SIZE = 100_000
 PARTS = (
     "search level",
     "quiet windows 3",
@@ -92,7 +94,11 @@ def measure(n: int, channels: int) -> dict:
     repeats = max(3, int(2e6 // n))
     out = {}
     for name in PARTS:
+        if name == "automatic plan" and n > PLAN_SIZE:  # bench_auto.py measures those
+            out[name] = float("nan")
+            continue
         out[name] = _cpu(calls[name], repeats if name != "automatic plan" else max(3, repeats // 4))
+    out["resdenoise"] = os.path.dirname(os.path.abspath(sys.modules["resdenoise"].__file__))
     return out
 
 
@@ -101,7 +107,14 @@ def before(n: int, channels: int) -> dict:
     here = os.path.dirname(os.path.abspath(__file__))
     env = {**os.environ, "PYTHONPATH": f"{BEFORE}{os.pathsep}{here}"}
     code = f"import json, bench_noise_cost as b; print(json.dumps(b.measure({n}, {channels})))"
-    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
+    return _run(code, env)
+
+
+def _run(code: str, env: dict) -> dict:
+    """``code``'s last line of output, read as JSON; run with ``-P`` (the current directory
+    is not put first on the path, where it would shadow ``PYTHONPATH``'s checkout)."""
+    args = [sys.executable, "-P", "-c", code]
+    out = subprocess.run(args, env=env, check=True, capture_output=True)
     return json.loads(out.stdout.decode().strip().splitlines()[-1])
 
 
@@ -110,13 +123,13 @@ def here(n: int, channels: int) -> dict:
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{os.path.dirname(__file__)}"}
     code = f"import json, bench_noise_cost as b; print(json.dumps(b.measure({n}, {channels})))"
-    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
-    return json.loads(out.stdout.decode().strip().splitlines()[-1])
+    return _run(code, env)
 
 
 def main() -> None:
     print(f"bench-noise-cost on {os.cpu_count()} cores; load {os.getloadavg()[0]:.1f} at start")
     print("CPU ms per call, medians over repetitions, then over interleaved rounds")
+    seen: dict = {}
     for n in SIZES:
         for channels in (1, 2):
             now: dict = {p: [] for p in PARTS}
@@ -127,6 +140,7 @@ def main() -> None:
                     if which is before and not BEFORE:
                         continue
                     got = which(n, channels)
+                    seen.setdefault(which.__name__, got.pop("resdenoise"))
                     for p in PARTS:
                         (now if which is here else old)[p].append(got[p])
             print(f"  sensor {n:.0e}, {channels} channel(s)")
@@ -137,7 +151,7 @@ def main() -> None:
                     b = statistics.median(old[p]) * 1e3
                     line += f"   before {b:9.2f}   after / before {a / b:5.2f}"
                 print(line, flush=True)
-    print(f"load {os.getloadavg()[0]:.1f} at the end")
+    print(f"load {os.getloadavg()[0]:.1f} at the end; measured: {seen}")
 
 
 if __name__ == "__main__":
