@@ -27,9 +27,10 @@
  * bits).  Tiled runs go through run_sweeps, whose threads share the tiles
  * without the GIL.
  *
- * Also two loops of a streamed run's passes, for speed only, each giving the
- * numbers of the NumPy code it stands for bit for bit: window_energies32
- * (resdenoise/noise.py) and column_stats / columns_stats (resdenoise/stream.py).
+ * Also loops for speed only, each giving the numbers of the NumPy code it
+ * stands for bit for bit: window_energies32 and diff_energies32 (the noise
+ * level, resdenoise/noise.py) and column_stats / columns_stats (a streamed
+ * run's passes, resdenoise/stream.py).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -1317,6 +1318,72 @@ static PyObject *py_energies(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(diff_energies_doc,
+"diff_energies32(x, order, scale, out)\n"
+"\n"
+"Mean squares of the differences of `order` (1 to 16) of the C-contiguous float64\n"
+"buffer x, each divided by `scale`, in consecutive windows of 32 differences, into\n"
+"the float64 buffer out (one per window: len(out) windows).  The operations of\n"
+"noise.window_energies for an order other than 3 in their order: np.diff's\n"
+"repeated first differences (d[j] = d[j+1] - d[j], order times), the division,\n"
+"the square, the 32 squares summed as NumPy's pairwise sum (eight running sums,\n"
+"then a tree) and divided by 32: the same bits.  Releases the GIL.");
+
+#define DIFF_MAX_ORDER 16
+
+static RD_CLONES void diff_energies32(const double *x, int order, double scale, Py_ssize_t k,
+                                      double *out)
+{
+    double v[EW + DIFF_MAX_ORDER];
+    for (Py_ssize_t w = 0; w < k; w++) {
+        const double *p = x + w * EW;
+        for (int j = 0; j < EW + order; j++)
+            v[j] = p[j];
+        for (int level = 1; level <= order; level++)
+            for (int j = 0; j < EW + order - level; j++)
+                v[j] = v[j + 1] - v[j];
+        for (int j = 0; j < EW; j++) {
+            double a = v[j] / scale;
+            v[j] = a * a;
+        }
+        out[w] = leaf_sum(v, EW) / EW;
+    }
+}
+
+static PyObject *py_diff_energies(PyObject *self, PyObject *args)
+{
+    PyObject *xo, *oo;
+    int order;
+    double scale;
+    Py_buffer x, o;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OidO", &xo, &order, &scale, &oo))
+        return NULL;
+    if (get_f64(xo, &x, "x") < 0)
+        return NULL;
+    if (PyObject_GetBuffer(oo, &o, PyBUF_WRITABLE | PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) {
+        PyBuffer_Release(&x);
+        return NULL;
+    }
+    Py_ssize_t n = x.len / 8, k = o.len / 8;
+    if (!is_f64(o.format)) {
+        PyErr_SetString(PyExc_TypeError, "out must hold float64");
+    } else if (order < 1 || order > DIFF_MAX_ORDER) {
+        PyErr_Format(PyExc_ValueError, "order must be in [1, %d], got %d", DIFF_MAX_ORDER, order);
+    } else if (k > 0 && (n < order || k > (n - order) / EW)) {
+        PyErr_SetString(PyExc_ValueError, "x holds fewer than len(out) windows");
+    } else {
+        Py_BEGIN_ALLOW_THREADS
+        diff_energies32((const double *)x.buf, order, scale, k, o.buf);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&o);
+    PyBuffer_Release(&x);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 /* ---- A streamed run's per-chunk measurements (resdenoise/stream.py) ----------------- */
 
 PyDoc_STRVAR(stats_doc,
@@ -2127,6 +2194,7 @@ static PyMethodDef methods[] = {
     {"run_sweeps", py_run_sweeps, METH_VARARGS, run_sweeps_doc},
     {"exp2_nonpositive", py_exp, METH_VARARGS, exp_doc},
     {"window_energies32", py_energies, METH_VARARGS, energies_doc},
+    {"diff_energies32", py_diff_energies, METH_VARARGS, diff_energies_doc},
     {"column_stats", py_stats, METH_VARARGS, stats_doc},
     {"columns_stats", py_stats_all, METH_VARARGS, stats_all_doc},
     {"sure_sums", py_sure, METH_VARARGS, sure_doc},
