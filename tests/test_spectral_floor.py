@@ -207,3 +207,26 @@ def test_periodogram_differences_only_its_segments_with_the_same_bits():
     ref = ref.mean(axis=0)[band] / (4.0 * np.sin(omega[band] / 2.0) ** 2)
     assert k == spectral_floor.MAX_SEGMENTS
     np.testing.assert_array_equal(spec, ref)
+
+
+def test_the_density_check_reuses_the_quiet_windows_energies_with_the_same_result():
+    """search_noise hands the floor's density check the mean window energies that the
+    quiet windows read: the levels, low ends and names of computing them again."""
+    rng = np.random.default_rng(11)
+    n = 4096
+    x = np.column_stack(
+        [ar1(n, 0.9, 1) + rng.normal(0.0, 0.3, n), notes(n) + rng.normal(0.0, 0.05, n)]
+    )
+    for u2 in (x, x[:, :1], np.cumsum(rng.standard_normal((n, 1)), axis=0)):
+        plain, means = noise._quiet_windows(u2)
+        np.testing.assert_array_equal(plain, noise.quiet_window_noise(u2))
+        for c in range(u2.shape[1]):
+            energies = noise.column_energies(np.ascontiguousarray(u2), c, noise.window_for(n))
+            assert means[c] == np.mean(energies)
+        got_names, old_names = ["quiet-windows"] * u2.shape[1], ["quiet-windows"] * u2.shape[1]
+        low = 0.5 * plain
+        got = noise._checked_by_floor(u2, plain, plain, got_names, low, means)
+        old = noise._checked_by_floor(u2, plain, plain, old_names, low)
+        np.testing.assert_array_equal(got, old)
+        assert got_names == old_names
+    assert noise._quiet_windows(x * 2.0**600)[1] is None  # scaled energies: not the samples'
