@@ -42,6 +42,7 @@ __all__ = [
     "hampel_stage",
     "impulse_scores",
     "impulses_from",
+    "median_of",
     "median_residual",
     "running_median",
 ]
@@ -151,6 +152,24 @@ def median_residual(x: np.ndarray, half: int = HALF) -> np.ndarray:
     return np.abs(x - running_median(x, half))
 
 
+def median_of(r: np.ndarray) -> np.floating:
+    """``np.median(r)`` of a 1D array, bit for bit, 10-20x faster: a partition at the middle
+    rank alone, and for an even count the largest value below it, their mean as
+    ``np.median`` takes it (``np.median`` partitions at both middle ranks and at the last,
+    to find a NaN, which is several times slower).  With a NaN: ``np.median`` itself."""
+    r = np.asarray(r, dtype=float)
+    n = r.shape[0]
+    if n == 0:
+        return np.median(r)
+    k = n // 2
+    part = np.partition(r, k)
+    if np.isnan(part[k:]).any():  # NaN sorts last: any is at or after the middle rank
+        return np.median(r)
+    if n % 2:
+        return part[k]
+    return np.mean(np.array([part[:k].max(), part[k]]))
+
+
 def impulse_scores(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(score, isolated)`` of a 1D signal: each sample's residual from the running
     median in robust scales, and whether both its neighbours' stay below
@@ -161,9 +180,10 @@ def impulse_scores(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if n < 2 * HALF + 1:
         return np.zeros(n), np.zeros(n, dtype=bool)
     r = median_residual(x)
-    if not np.median(r) > 0.0:
+    whole = median_of(r)
+    if not whole > 0.0:
         return np.zeros(n), np.zeros(n, dtype=bool)
-    score = r / np.maximum(np.median(r), running_median(r, LOCAL))
+    score = r / np.maximum(whole, running_median(r, LOCAL))
     quiet = score < NEIGHBOUR
     left = np.concatenate([[True], quiet[:-1]])
     right = np.concatenate([quiet[1:], [True]])
@@ -182,7 +202,7 @@ def _impulse_masks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if n < 2 * HALF + 1:
         return none, none
     r = median_residual(x)
-    whole = np.median(r)
+    whole = median_of(r)
     if not whole > 0.0:
         return none, none
     maybe = np.flatnonzero(r / whole >= NEIGHBOUR)

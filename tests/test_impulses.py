@@ -92,6 +92,22 @@ def test_the_median_residual_leaves_nan_to_numpy(rng):
         loop(x, 3, net, np.empty(5))
 
 
+@settings(max_examples=60)
+@given(
+    n=st.integers(1, 300),
+    values=st.lists(st.integers(0, 5), min_size=300, max_size=300),
+    special=st.sampled_from([None, np.inf, np.nan]),
+)
+def test_the_median_is_numpys_bit_for_bit(n, values, special):
+    """median_of against np.median: odd and even counts, many ties, infinities, NaN."""
+    r = np.array(values[:n], dtype=float) * 0.1 + np.arange(n) % 3 * 1e-17
+    if special is not None:
+        r[n // 3] = special
+    want, got = np.median(r), impulses.median_of(r)
+    assert type(got) is type(want)
+    np.testing.assert_array_equal(np.array(got).view(np.int64), np.array(want).view(np.int64))
+
+
 def spiky(rng, n=4000, rate=0.01, sigma=0.05):
     t = np.arange(n) / n
     clean = np.sin(6 * np.pi * t) + (t > 0.5)
