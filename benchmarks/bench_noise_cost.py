@@ -6,8 +6,10 @@ repetitions) of each part of the level an automatic search reads: the
 search's level as a whole (:func:`resdenoise.noise.resolve_sigma` with
 ``search=True``), its parts (quiet windows of orders 3 and 8, the variogram's
 nugget, the spectral floor), the impulse pre-stage's detection and the
-coloured-noise evidence of ``denoise``; and the automatic plan of
-``diffuse --diffusivity perona-malik --lambda auto --time auto`` as a whole.
+coloured-noise evidence of ``denoise`` (computed each time: the samples differ
+a little at each call, as it keeps its answers for the same samples); and the
+automatic plan of ``diffuse --diffusivity perona-malik --lambda auto --time auto``
+as a whole (up to 1e5 samples; ``bench_auto.py`` measures longer ones).
 
 ``RESDENOISE_BEFORE=/path/to/another/checkout`` measures that checkout too, in
 a subprocess per round, the rounds interleaved with this one's (CPU time: the
@@ -81,6 +83,14 @@ def measure(n: int, channels: int) -> dict:
     f2 = f.reshape(n, -1)
     sigma = resolve_sigma(f, search=True).sigma
     auto = planner("diffuse", "perona-malik", lam="auto", time="auto")
+    seen = [0]
+
+    def fresh():  # the samples changed a little every call: the evidence computed, not kept
+        seen[0] += 1
+        out = f2.copy()
+        out[0, 0] += seen[0] * 1e-9
+        return out
+
     calls = {
         "search level": lambda: resolve_sigma(f, search=True),
         "quiet windows 3": lambda: quiet_window_noise(f2, 3),
@@ -88,7 +98,7 @@ def measure(n: int, channels: int) -> dict:
         "nugget": lambda: nugget_noise(f2),
         "spectral floor": lambda: spectral_floor(f2, sigma**2),
         "impulses": lambda: hampel_stage(f, sigma),
-        "colour evidence": lambda: colour_evidence(f2, sigma),
+        "colour evidence": lambda: colour_evidence(fresh(), sigma),
         "automatic plan": lambda: auto(f),
     }
     repeats = max(3, int(2e6 // n))
@@ -97,7 +107,9 @@ def measure(n: int, channels: int) -> dict:
         if name == "automatic plan" and n > PLAN_SIZE:  # bench_auto.py measures those
             out[name] = float("nan")
             continue
-        out[name] = _cpu(calls[name], repeats if name != "automatic plan" else max(3, repeats // 4))
+        out[name] = _cpu(
+            calls[name], repeats if name != "automatic plan" else max(3, repeats // 40)
+        )
     out["resdenoise"] = os.path.dirname(os.path.abspath(sys.modules["resdenoise"].__file__))
     return out
 
