@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: all install test test-install lint format demo samples bench bench-quality bench-memory bench-dask bench-learn bench-e2e bench-auto clean
+.PHONY: all install test test-install lint format demo samples bench bench-quality bench-memory bench-dask bench-learn bench-e2e bench-auto bench-noise-cost clean
 
 all: test
 
@@ -85,6 +85,12 @@ bench-e2e: install
 # git archive main | tar -x -C /tmp/main; RESDENOISE_BEFORE=/tmp/main make bench-auto
 bench-auto: install
 	cd benchmarks && ../$(BIN)/python -u bench_auto.py
+
+# the CPU time of the automatic searches' noise level, part by part, at 1e4-1e6 samples
+# (a checkout built with make install to compare against, side by side):
+# RESDENOISE_BEFORE=/tmp/main make bench-noise-cost
+bench-noise-cost: install
+	cd benchmarks && ../$(BIN)/python -u bench_noise_cost.py
 
 # the engine on one machine against a local Dask cluster of 1 and 2 workers: a long Zarr
 # signal and 200 small files

@@ -6,13 +6,23 @@ cyclic garbage collector off and then frozen (:func:`gc.freeze`), so that the
 collector, on again for the run, does not walk them again and again: on a
 one-second file, about 15 ms of the run's 130 ms of CPU.  Importing
 :mod:`resdenoise.cli` (from Python, a test) leaves the collector alone.
+
+The program multiplies no large matrices (its BLAS calls are products of a
+few columns), so it asks OpenBLAS, NumPy's BLAS, for one thread unless the
+environment says otherwise (``OPENBLAS_NUM_THREADS``): the threads it would
+start, and spin, as NumPy is imported cost a one-second file's run about
+60 ms of CPU, and as much time on a busy machine.
 """
 
 import gc
+import os
+import sys
 
 
 def main() -> None:
     """The ``resdenoise`` program: :func:`resdenoise.cli.main`, after a frozen start-up."""
+    if "numpy" not in sys.modules:  # read by OpenBLAS as NumPy loads it, not after
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -27,9 +27,10 @@
  * bits).  Tiled runs go through run_sweeps, whose threads share the tiles
  * without the GIL.
  *
- * Also two loops of a streamed run's passes, for speed only, each giving the
- * numbers of the NumPy code it stands for bit for bit: window_energies32
- * (resdenoise/noise.py) and column_stats / columns_stats (resdenoise/stream.py).
+ * Also loops for speed only, each giving the numbers of the NumPy code it
+ * stands for bit for bit: window_energies32 and diff_energies32 (the noise
+ * level, resdenoise/noise.py), median_residual (resdenoise/impulses.py) and column_stats / columns_stats (a streamed
+ * run's passes, resdenoise/stream.py).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -1317,6 +1318,171 @@ static PyObject *py_energies(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(diff_energies_doc,
+"diff_energies32(x, order, scale, out)\n"
+"\n"
+"Mean squares of the differences of `order` (1 to 16) of the C-contiguous float64\n"
+"buffer x, each divided by `scale`, in consecutive windows of 32 differences, into\n"
+"the float64 buffer out (one per window: len(out) windows).  The operations of\n"
+"noise.window_energies for an order other than 3 in their order: np.diff's\n"
+"repeated first differences (d[j] = d[j+1] - d[j], order times), the division,\n"
+"the square, the 32 squares summed as NumPy's pairwise sum (eight running sums,\n"
+"then a tree) and divided by 32: the same bits.  Releases the GIL.");
+
+#define DIFF_MAX_ORDER 16
+
+static RD_CLONES void diff_energies32(const double *x, int order, double scale, Py_ssize_t k,
+                                      double *out)
+{
+    double v[EW + DIFF_MAX_ORDER];
+    for (Py_ssize_t w = 0; w < k; w++) {
+        const double *p = x + w * EW;
+        for (int j = 0; j < EW + order; j++)
+            v[j] = p[j];
+        for (int level = 1; level <= order; level++)
+            for (int j = 0; j < EW + order - level; j++)
+                v[j] = v[j + 1] - v[j];
+        for (int j = 0; j < EW; j++) {
+            double a = v[j] / scale;
+            v[j] = a * a;
+        }
+        out[w] = leaf_sum(v, EW) / EW;
+    }
+}
+
+static PyObject *py_diff_energies(PyObject *self, PyObject *args)
+{
+    PyObject *xo, *oo;
+    int order;
+    double scale;
+    Py_buffer x, o;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OidO", &xo, &order, &scale, &oo))
+        return NULL;
+    if (get_f64(xo, &x, "x") < 0)
+        return NULL;
+    if (PyObject_GetBuffer(oo, &o, PyBUF_WRITABLE | PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) {
+        PyBuffer_Release(&x);
+        return NULL;
+    }
+    Py_ssize_t n = x.len / 8, k = o.len / 8;
+    if (!is_f64(o.format)) {
+        PyErr_SetString(PyExc_TypeError, "out must hold float64");
+    } else if (order < 1 || order > DIFF_MAX_ORDER) {
+        PyErr_Format(PyExc_ValueError, "order must be in [1, %d], got %d", DIFF_MAX_ORDER, order);
+    } else if (k > 0 && (n < order || k > (n - order) / EW)) {
+        PyErr_SetString(PyExc_ValueError, "x holds fewer than len(out) windows");
+    } else {
+        Py_BEGIN_ALLOW_THREADS
+        diff_energies32((const double *)x.buf, order, scale, k, o.buf);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&o);
+    PyBuffer_Release(&x);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(median_residual_doc,
+"median_residual(x, half, net, out) -> bool\n"
+"\n"
+"|x[i] - m[i]| into the float64 buffer out, m[i] the median of the 2 half + 1\n"
+"values x[i - half : i + half + 1] of the C-contiguous float64 buffer x, its ends\n"
+"reflected (np.pad's 'reflect'; 1 <= half <= len(x) - 1, half <= 8): the residual of\n"
+"impulses.running_median by the same selection network `net` (int32 pairs (a, b),\n"
+"the smaller value to a; impulses._median_network), the same numbers.  False, with\n"
+"out unspecified, where x holds a NaN (NumPy's minimum and maximum propagate it\n"
+"as C's comparisons do not).  Releases the GIL.");
+
+#define MEDIAN_MAX_HALF 8
+#define MEDIAN_BLOCK 256
+
+/* net: `pairs` compare-exchanges (a, b), a < b, after which position `half` of the
+   2 half + 1 values holds their median (impulses._median_network); applied to
+   MEDIAN_BLOCK samples at once, lane by lane (branch-free minima and maxima) */
+static RD_CLONES int median_residual(const double *x, Py_ssize_t n, int half, const int *net,
+                                     int pairs, double *out)
+{
+    const int width = 2 * half + 1;
+    double cols[2 * MEDIAN_MAX_HALF + 1][MEDIAN_BLOCK];
+    int nan = 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        nan |= x[i] != x[i];
+    if (nan)
+        return 0;
+    for (Py_ssize_t lo = 0; lo < n; lo += MEDIAN_BLOCK) {
+        const Py_ssize_t m = n - lo < MEDIAN_BLOCK ? n - lo : MEDIAN_BLOCK;
+        for (int j = 0; j < width; j++) {
+            const Py_ssize_t a = lo + j - half;
+            if (a >= 0 && a + m <= n) {
+                memcpy(cols[j], x + a, (size_t)m * sizeof(double));
+                continue;
+            }
+            for (Py_ssize_t t = 0; t < m; t++) { /* np.pad's 'reflect' at the ends */
+                Py_ssize_t k = a + t;
+                k = k < 0 ? -k : k;
+                cols[j][t] = x[k > n - 1 ? 2 * (n - 1) - k : k];
+            }
+        }
+        for (int p = 0; p < pairs; p++) {
+            double *restrict u = cols[net[2 * p]], *restrict v = cols[net[2 * p + 1]];
+            for (Py_ssize_t t = 0; t < m; t++) {
+                const double a = u[t], b = v[t];
+                u[t] = a < b ? a : b;
+                v[t] = a < b ? b : a;
+            }
+        }
+        for (Py_ssize_t t = 0; t < m; t++)
+            out[lo + t] = fabs(x[lo + t] - cols[half][t]);
+    }
+    return 1;
+}
+
+static PyObject *py_median_residual(PyObject *self, PyObject *args)
+{
+    PyObject *xo, *oo, *no;
+    int half, ok = 0;
+    Py_buffer x, o, net;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OiOO", &xo, &half, &no, &oo))
+        return NULL;
+    if (get_f64(xo, &x, "x") < 0)
+        return NULL;
+    if (PyObject_GetBuffer(no, &net, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) {
+        PyBuffer_Release(&x);
+        return NULL;
+    }
+    if (PyObject_GetBuffer(oo, &o, PyBUF_WRITABLE | PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) {
+        PyBuffer_Release(&net);
+        PyBuffer_Release(&x);
+        return NULL;
+    }
+    Py_ssize_t n = x.len / 8, pairs = net.len / (Py_ssize_t)(2 * sizeof(int));
+    const int *pairs_at = net.buf;
+    int bad_net = !is_native(net.format, "i") || net.len % (Py_ssize_t)(2 * sizeof(int));
+    for (Py_ssize_t p = 0; !bad_net && p < 2 * pairs; p++)
+        bad_net = pairs_at[p] < 0 || pairs_at[p] > 2 * half || (p % 2 && pairs_at[p - 1] >= pairs_at[p]);
+    if (!is_f64(o.format) || o.len != x.len) {
+        PyErr_SetString(PyExc_TypeError, "out must hold float64, as many as x");
+    } else if (half < 1 || half > MEDIAN_MAX_HALF || half > n - 1) {
+        PyErr_Format(PyExc_ValueError, "half must be in [1, min(%d, len(x) - 1)], got %d",
+                     MEDIAN_MAX_HALF, half);
+    } else if (bad_net) {
+        PyErr_SetString(PyExc_ValueError, "net must hold int32 pairs (a, b), 0 <= a < b <= 2 half");
+    } else {
+        Py_BEGIN_ALLOW_THREADS
+        ok = median_residual((const double *)x.buf, n, half, pairs_at, (int)pairs, o.buf);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&o);
+    PyBuffer_Release(&net);
+    PyBuffer_Release(&x);
+    if (PyErr_Occurred())
+        return NULL;
+    return PyBool_FromLong(ok);
+}
+
 /* ---- A streamed run's per-chunk measurements (resdenoise/stream.py) ----------------- */
 
 PyDoc_STRVAR(stats_doc,
@@ -2127,6 +2293,8 @@ static PyMethodDef methods[] = {
     {"run_sweeps", py_run_sweeps, METH_VARARGS, run_sweeps_doc},
     {"exp2_nonpositive", py_exp, METH_VARARGS, exp_doc},
     {"window_energies32", py_energies, METH_VARARGS, energies_doc},
+    {"diff_energies32", py_diff_energies, METH_VARARGS, diff_energies_doc},
+    {"median_residual", py_median_residual, METH_VARARGS, median_residual_doc},
     {"column_stats", py_stats, METH_VARARGS, stats_doc},
     {"columns_stats", py_stats_all, METH_VARARGS, stats_all_doc},
     {"sure_sums", py_sure, METH_VARARGS, sure_doc},

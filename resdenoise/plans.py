@@ -74,20 +74,33 @@ class Planner:
         h = 1.0 if self.command == "shrink" else s.get("h", 1.0)
         if s.get("scales") is not None:
             from .multiscale import plan_scales
+            from .noise import resolve_sigma
 
+            level = None
+            searched = self.lam is None or self.command == "diffuse"
+            if searched and isinstance(self.nonlinearity, str) and self.rule in (None, "sure"):
+                # the search's level once, for every search plan_scales makes (each would
+                # estimate it again) and the do-no-harm rule (plan_scales' own checks pass)
+                level = resolve_sigma(u, self.sigma, search=True)
             plan, extra = plan_scales(
-                u, self.nonlinearity, self.lam, s, self.rule, self.sigma, self.command
+                u,
+                self.nonlinearity,
+                self.lam,
+                s,
+                self.rule,
+                self.sigma if level is None else level,
+                self.command,
             )
             if self.lam is not None:  # thresholds given: nothing was chosen from the data
                 return plan, extra
-            from .noise import resolve_sigma
 
             def at_low(low):  # the same search with the level's low end
                 args = (u, self.nonlinearity, self.lam, s, self.rule, low, self.command)
                 plan, details = plan_scales(*args)
                 return plan, "the search at the noise level's low end", details
 
-            level = resolve_sigma(u, self.sigma, search=True)
+            if level is None:
+                level = resolve_sigma(u, self.sigma, search=True)
             return _no_harm(plan, extra, u, level, at_low=at_low)
         if not self.auto:
             from .filters import bind_nonlinearity

@@ -90,11 +90,13 @@ def periodogram(x: np.ndarray, segment: int = SEGMENT) -> tuple[np.ndarray, np.n
     differences of ``x`` (1D), at the angular frequencies ``w`` of the upper half band
     ``[pi/2, pi)``, divided by the differences' response ``4 sin^2(w/2)``: an estimate of
     ``S_x(w)`` with white noise of variance ``v`` giving ``v``."""
-    y = np.diff(np.asarray(x, dtype=float))
-    length = segment_length(y.size + 1, segment)
-    k = y.size // length
-    starts = np.linspace(0, y.size - length, min(k, MAX_SEGMENTS)).astype(int)
-    segs = np.stack([y[s : s + length] for s in starts])
+    x = np.asarray(x, dtype=float)
+    size = x.size - 1  # of the differences
+    length = segment_length(x.size, segment)
+    k = size // length
+    starts = np.linspace(0, size - length, min(k, MAX_SEGMENTS)).astype(int)
+    # the differences of the segments only (at most MAX_SEGMENTS of them), not the signal's
+    segs = np.stack([np.subtract(x[s + 1 : s + length + 1], x[s : s + length]) for s in starts])
     segs -= segs.mean(axis=1, keepdims=True)
     w = np.hanning(length + 2)[1:-1]
     spec = np.abs(np.fft.rfft(segs * w, axis=1)) ** 2 / np.sum(w**2)
@@ -128,21 +130,45 @@ def _profile(spec: np.ndarray, g: np.ndarray, nus: np.ndarray) -> np.ndarray:
     """The Whittle criterion ``sum(log S + I / S)`` minimised over ``c >= 0`` and rho, for
     each ``nu`` of ``nus``: shape ``(nus,)``.  ``c`` by safeguarded Newton steps from the
     moment estimate (the criterion is convex in ``c`` near its minimum), every rho of
-    ``g`` (shape ``(rhos, ordinates)``) at once."""
-    shape = g[:, None, :]  # (rhos, 1, ordinates)
-    nu = nus[None, :, None]
+    ``g`` (shape ``(rhos, ordinates)``) at once.
+
+    A step is a function of its pair ``(rho, nu)``'s ``c`` alone (elementwise arithmetic and
+    a sum along the pair's own row), so once a pair's ``c`` comes back to a value it had
+    ``p`` steps before, it repeats those ``p`` values to the end (``p = 1``: it stopped
+    moving; rounding makes the last movers cycle through 2-4 values): the pair is not
+    stepped again but set to the value of that cycle the last step would leave.  The same
+    operations on the same numbers: the criterion of stepping every pair every time, bit
+    for bit, for about a third of the work (after 6 of the :data:`NEWTON_STEPS` no pair
+    moves on the automatic plans' signals)."""
+    rows = g.shape[0] * nus.size
+    shape = np.repeat(g, nus.size, axis=0)  # (rhos * nus, ordinates): row rho * nus + nu
+    square = shape**2
+    nu = np.tile(nus, g.shape[0])[:, None]
     c = np.broadcast_to(np.maximum(float(np.mean(spec)) - nus, 0.0), (g.shape[0], nus.size))
-    c = c / np.mean(g, axis=1, keepdims=True)
+    c = (c / np.mean(g, axis=1, keepdims=True)).reshape(rows)
+    history = np.empty((NEWTON_STEPS + 1, rows))  # each pair's c after each step
+    history[0] = c
+    moving = np.arange(rows)
     with np.errstate(divide="ignore", invalid="ignore"):
-        for _ in range(NEWTON_STEPS):
-            s = nu + c[:, :, None] * shape
-            grad = np.sum(shape * (s - spec) / s**2, axis=2)
-            curv = np.sum(shape**2 * (2.0 * spec - s) / s**3, axis=2)
+        for k in range(NEWTON_STEPS):
+            if not moving.size:
+                break
+            sh, was = shape[moving], c[moving]
+            s = nu[moving] + was[:, None] * sh
+            grad = np.sum(sh * (s - spec) / s**2, axis=1)
+            curv = np.sum(square[moving] * (2.0 * spec - s) / s**3, axis=1)
             step = np.where(curv > 0, grad / np.where(curv > 0, curv, 1.0), 0.0)
-            new = np.maximum(c - step, 0.0)
-            c = np.where(np.isfinite(new), new, c)
-        s = nu + c[:, :, None] * shape
-        crit = np.sum(np.log(s) + spec / s, axis=2)
+            new = np.maximum(was - step, 0.0)
+            new = np.where(np.isfinite(new), new, was)
+            history[k + 1, moving] = new
+            seen = history[: k + 1, moving] == new  # the c of an earlier step again ...
+            cycle = seen.any(axis=0)
+            start = k - np.argmax(seen[::-1], axis=0)  # ... the latest: a cycle from there
+            last = start + (NEWTON_STEPS - start) % (k + 1 - start)  # where step N leaves it
+            c[moving] = np.where(cycle, history[last, moving], new)
+            moving = moving[~cycle]
+        s = nu + c[:, None] * shape
+        crit = np.sum(np.log(s) + spec / s, axis=1).reshape(g.shape[0], nus.size)
     return np.min(np.where(np.isfinite(crit), crit, np.inf), axis=0)
 
 

@@ -21,8 +21,10 @@ PACKAGE = Path(__file__).resolve().parent.parent / "resdenoise"
 LAYERS: tuple[frozenset, ...] = tuple(
     frozenset(names.split())
     for names in (
-        "errors wavelet impulses stopping_rules median nugget spectral_floor _kernels _families _translations sink",
-        "_flux_kernels",  # the closed forms' conditions for their scaled forms
+        "errors wavelet stopping_rules median nugget spectral_floor _kernels _families _translations sink",
+        # the closed forms' conditions for their scaled forms; the impulse pre-stage (its
+        # running median's residual in the compiled loop, _kernels)
+        "_flux_kernels impulses",
         "nonlinearities noise",
         "engine quality io selection noise_colour",
         "stability sure",

@@ -7,6 +7,7 @@ checked in test_architecture.py.
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -38,10 +39,16 @@ def test_no_command_module_imports_the_group():
                 assert "resdenoise.cli" not in {a.name for a in node.names}, path.name
 
 
-def _printed(code: str) -> list[str]:
-    """The words ``code`` prints, run in a fresh interpreter (its own ``sys.modules``)."""
+def _printed(code: str, **env: str | None) -> list[str]:
+    """The words ``code`` prints, run in a fresh interpreter (its own ``sys.modules``),
+    with the environment's variables ``env`` set (None: removed)."""
+    environ = dict(os.environ)
+    for name, value in env.items():
+        environ.pop(name, None)
+        if value is not None:
+            environ[name] = value
     return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=environ
     ).stdout.split()
 
 
@@ -153,3 +160,21 @@ def test_the_program_makes_its_start_up_with_the_collector_off_then_frozen():
         "program.main()"
     )
     assert _printed(code)[-4:] == ["True", "True", "True", "True"]
+
+
+def test_the_program_asks_openblas_for_one_thread_unless_told():
+    """The program (not the library) sets ``OPENBLAS_NUM_THREADS=1`` before NumPy
+    loads OpenBLAS, where the environment does not name a number; a number given
+    is kept, and importing the library or the command line from Python changes
+    nothing."""
+    code = (
+        "import os, sys, atexit\n"
+        "import resdenoise.__main__ as program\n"
+        "atexit.register(lambda: print(os.environ.get('OPENBLAS_NUM_THREADS')))\n"
+        "sys.argv = ['resdenoise', '--version']\n"
+        "program.main()"
+    )
+    assert _printed(code, OPENBLAS_NUM_THREADS=None)[-1] == "1"
+    assert _printed(code, OPENBLAS_NUM_THREADS="3")[-1] == "3"
+    library = "import os, resdenoise.cli, numpy; print(os.environ.get('OPENBLAS_NUM_THREADS'))"
+    assert _printed(library, OPENBLAS_NUM_THREADS=None) == ["None"]

@@ -259,12 +259,14 @@ def test_a_gain_within_the_estimates_noise_does_nothing(monkeypatch):
 
 
 def test_denoise_estimates_the_noise_once(monkeypatch):
-    """One estimate for all six candidates (each estimated its own before)."""
+    """One estimate of the search's level for all six candidates (each estimated its own
+    before); counted at search_noise (the level per scale estimates box signals with
+    estimate_noise, and search_noise reads the quiet windows without it)."""
     from resdenoise import automatic, noise
 
     calls = []
-    real = noise.estimate_noise
-    monkeypatch.setattr(noise, "estimate_noise", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = noise.search_noise
+    monkeypatch.setattr(noise, "search_noise", lambda *a, **k: calls.append(1) or real(*a, **k))
     clean = np.repeat([0.0, 1.0], 100)
     automatic.choose_denoiser(clean + np.random.default_rng(0).normal(0.0, 0.1, 200))
     assert len(calls) == 1

@@ -54,6 +54,60 @@ def test_the_running_median_is_the_same_across_its_row_blocks(monkeypatch, rng):
     np.testing.assert_array_equal(whole[:, 0], median_loop(x[:, 0], 8))
 
 
+@settings(max_examples=40)
+@given(
+    n=st.integers(1, 600),
+    half=st.integers(1, 8),
+    values=st.lists(st.integers(-3, 3), min_size=600, max_size=600),
+    zeros=st.booleans(),
+)
+def test_the_median_residual_is_numpys_bit_for_bit(n, half, values, zeros):
+    """The compiled residual (where built) against NumPy's: every width 3..17, short
+    signals, the ends and the loop's 256-row blocks, many ties and signed zeros."""
+    x = np.array(values[:n], dtype=float) * 0.5
+    if zeros:
+        x[::3] = -0.0
+    want = np.abs(x - running_median(x, half))
+    got = impulses.median_residual(x, half)
+    np.testing.assert_array_equal(got.view(np.int64), want.view(np.int64))
+    np.testing.assert_array_equal(got, np.abs(x - median_loop(x, min(half, n - 1))))
+
+
+def test_the_median_residual_leaves_nan_to_numpy(rng):
+    x = rng.standard_normal(1000)
+    x[[0, 500, 501]] = np.nan
+    want = np.abs(x - running_median(x))
+    np.testing.assert_array_equal(impulses.median_residual(x), want)  # NaN where NumPy's are
+    loop = impulses._compiled()
+    if loop is None:
+        pytest.skip("the compiled loop is not built")
+    net = np.array(impulses._median_network(7), dtype=np.intc).reshape(-1)
+    assert loop(x, 3, net, np.empty_like(x)) is False
+    assert loop(np.nan_to_num(x), 3, net, np.empty_like(x)) is True
+    with pytest.raises(ValueError, match="half"):
+        loop(x, 9, net, np.empty_like(x))
+    with pytest.raises(ValueError, match="net"):
+        loop(x, 3, net[::-1].copy(), np.empty_like(x))
+    with pytest.raises(TypeError, match="out"):
+        loop(x, 3, net, np.empty(5))
+
+
+@settings(max_examples=60)
+@given(
+    n=st.integers(1, 300),
+    values=st.lists(st.integers(0, 5), min_size=300, max_size=300),
+    special=st.sampled_from([None, np.inf, np.nan]),
+)
+def test_the_median_is_numpys_bit_for_bit(n, values, special):
+    """median_of against np.median: odd and even counts, many ties, infinities, NaN."""
+    r = np.array(values[:n], dtype=float) * 0.1 + np.arange(n) % 3 * 1e-17
+    if special is not None:
+        r[n // 3] = special
+    want, got = np.median(r), impulses.median_of(r)
+    assert type(got) is type(want)
+    np.testing.assert_array_equal(np.array(got).view(np.int64), np.array(want).view(np.int64))
+
+
 def spiky(rng, n=4000, rate=0.01, sigma=0.05):
     t = np.arange(n) / n
     clean = np.sin(6 * np.pi * t) + (t > 0.5)

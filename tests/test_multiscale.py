@@ -228,3 +228,42 @@ def test_an_impulse_prestage_is_not_filtered_in_chunks():
     plan = replace(plan_resnet(get_nonlinearity("tanh", "activation", 1.0), 2), prestage=object())
     with pytest.raises(ParameterError, match="needs the whole signal"):
         filter_in_chunks(plan, np.zeros(50), chunk=10)
+
+
+@pytest.mark.parametrize(
+    ("command", "name", "settings"),
+    [
+        ("diffuse", "perona-malik", {"time": "auto", "scales": "auto"}),
+        ("shrink", "soft", {"scales": "auto"}),
+        ("shrink", "soft", {"scales": 2}),
+    ],
+)
+def test_a_scales_plan_estimates_the_search_level_once(monkeypatch, rng, command, name, settings):
+    """The planner resolves the search's level once and passes it to every search of
+    plan_scales and to the do-no-harm rule: the plan and report of resolving it in each
+    (as before: three estimates for diffuse), with one estimate."""
+    from resdenoise import noise
+    from resdenoise.multiscale import plan_scales
+    from resdenoise.plans import _no_harm, planner
+
+    t = np.arange(600) / 600
+    f = np.where(t < 0.5, 0.0, 1.0) + np.sin(2 * np.pi * 3 * t) + rng.normal(0.0, 0.1, t.size)
+    search = noise.search_noise
+    calls = []
+    monkeypatch.setattr(noise, "search_noise", lambda *a, **k: calls.append(1) or search(*a, **k))
+    plan, extra = planner(command, name, lam="auto", **settings)(f)
+    assert len(calls) == 1
+    s = {k: v for k, v in settings.items()}
+
+    def at_low(low):
+        p, details = plan_scales(f, name, None, s, None, low, command)
+        return p, "the search at the noise level's low end", details
+
+    old_plan, old_extra = plan_scales(f, name, None, s, None, None, command)
+    level = noise.resolve_sigma(f, None, search=True)
+    old_plan, old_extra = _no_harm(old_plan, old_extra, f, level, at_low=at_low)
+    assert len(calls) > 2 if command == "diffuse" else len(calls) > 1  # each estimated it
+    assert json.dumps(extra, sort_keys=True, default=str) == json.dumps(
+        old_extra, sort_keys=True, default=str
+    )
+    np.testing.assert_array_equal(plan.run(f), old_plan.run(f))

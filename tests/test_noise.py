@@ -46,6 +46,44 @@ def test_window_energies_in_pieces_are_the_whole_array_formula_exactly(rng, leng
         assert got.shape == expected.shape and np.array_equal(got, expected), n
 
 
+@pytest.mark.parametrize("order", [1, 2, 4, 8, 16])
+def test_higher_order_energies_compiled_are_np_diffs_bit_for_bit(rng, order):
+    """Differences of other orders than 3 in windows of 32 (the compiled loop where built):
+    the numbers of ``np.diff``, the division, the square and ``np.mean`` per window, also
+    with a partial last window, huge and tiny magnitudes, infinities and NaN."""
+    if noise._compiled() is None:
+        pytest.skip("the compiled loop is not built")
+    for n in (order, order + 31, order + 32, 1000, 5000 + 17):
+        x = rng.standard_normal(n) * 10.0 ** rng.uniform(-200, 200, n)
+        if n > 900:
+            x[[5, 300, 301]] = [np.inf, -np.inf, np.nan]
+        d = np.diff(x, order) / math.sqrt(math.comb(2 * order, order))
+        k = d.size // 32
+        with np.errstate(invalid="ignore", over="ignore"):
+            expected = np.mean(d[: k * 32].reshape(k, 32) ** 2, axis=1)
+            got = noise.window_energies(x, 32, order)
+        assert got.shape == expected.shape
+        np.testing.assert_array_equal(
+            got.view(np.int64)[np.isfinite(expected)],
+            expected.view(np.int64)[np.isfinite(expected)],
+        )
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+        np.testing.assert_array_equal(got[np.isinf(expected)], expected[np.isinf(expected)])
+
+
+def test_higher_order_energies_refuse_bad_arguments():
+    compiled = noise._compiled()
+    if compiled is None:
+        pytest.skip("the compiled loop is not built")
+    x = np.zeros(100)
+    with pytest.raises(ValueError, match="order"):
+        compiled.diff_energies32(x, 17, 1.0, np.empty(1))
+    with pytest.raises(ValueError, match="fewer"):
+        compiled.diff_energies32(x, 8, 1.0, np.empty(3))
+    with pytest.raises(TypeError, match="float64"):
+        compiled.diff_energies32(x.astype(np.float32), 8, 1.0, np.empty(1))
+
+
 @pytest.mark.parametrize("length, windows", [(32, 5000), (32, 16), (6, 16)])
 def test_calibration_is_the_expected_quantile_of_white_noise(length, windows):
     """An independent simulation (another generator seed, np.quantile)."""

@@ -292,3 +292,38 @@ def test_the_automatic_choice_ranks_pink_noise_under_notes_over_scales():
     assert "by the spectral floor between tonal peaks" in extra["noise_rule_per_scale"]
     error = np.mean((plan.run(f) - clean) ** 2) / np.mean((f - clean) ** 2)
     assert error < 0.9
+
+
+def test_kept_evidence_is_the_computed_evidence_and_follows_the_samples(monkeypatch):
+    """colour_evidence keeps recent answers keyed by the samples' and level's bytes: the
+    answer computed afresh, computed once per pair, not for a signal one sample apart,
+    another level or shape, and a caller changing its copy does not change the kept one."""
+    from resdenoise import noise_colour
+
+    calls = []
+    computed = noise_colour._colour_evidence
+    monkeypatch.setattr(noise_colour, "_kept", noise_colour.OrderedDict())
+    monkeypatch.setattr(
+        noise_colour, "_colour_evidence", lambda f2, sig: calls.append(1) or computed(f2, sig)
+    )
+    clean = syllables(8192, 4)
+    f2 = (clean + 0.1 * np.std(clean) * pink(8192, 101))[:, None]
+    sig = search_noise(f2).sigma
+    first = colour_evidence(f2, sig)
+    want = computed(f2, sig)
+    assert first[0] == want[0] and first[2] == want[2] and first[0]
+    np.testing.assert_array_equal(first[1], want[1])
+    first[1][:] = 0.0  # the caller's copy
+    again = colour_evidence(f2.copy(), sig.copy())
+    np.testing.assert_array_equal(again[1], want[1])
+    assert len(calls) == 1
+    moved = f2.copy()
+    moved[100, 0] += 1e-9
+    colour_evidence(moved, sig)
+    colour_evidence(f2, sig * 1.5)
+    colour_evidence(f2.reshape(-1, 2), np.repeat(sig, 2))
+    assert len(calls) == 4
+    for _ in range(noise_colour.EVIDENCE_KEPT):  # older pairs make way for new ones
+        colour_evidence(f2[: 4096 + len(calls)], sig)
+    colour_evidence(f2, sig)
+    assert len(calls) == 4 + noise_colour.EVIDENCE_KEPT + 1

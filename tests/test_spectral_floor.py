@@ -150,3 +150,83 @@ def test_do_no_harm_with_the_floor_on_music_over_a_rough_background(monkeypatch)
     without = _snr(plan.run(f), clean) - _snr(f, clean)
     assert noise.FLOOR not in extra["noise_estimators"]
     assert without < -4.0 and with_floor > -2.0
+
+
+def _profile_every_pair_every_step(spec, g, nus):
+    """The criterion with every (rho, nu) pair stepped every time (the loop before it
+    stepped only the pairs that moved), written out here."""
+    shape, nu = g[:, None, :], nus[None, :, None]
+    c = np.broadcast_to(np.maximum(float(np.mean(spec)) - nus, 0.0), (g.shape[0], nus.size))
+    c = c / np.mean(g, axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for _ in range(spectral_floor.NEWTON_STEPS):
+            s = nu + c[:, :, None] * shape
+            grad = np.sum(shape * (s - spec) / s**2, axis=2)
+            curv = np.sum(shape**2 * (2.0 * spec - s) / s**3, axis=2)
+            step = np.where(curv > 0, grad / np.where(curv > 0, curv, 1.0), 0.0)
+            new = np.maximum(c - step, 0.0)
+            c = np.where(np.isfinite(new), new, c)
+        s = nu + c[:, :, None] * shape
+        crit = np.sum(np.log(s) + spec / s, axis=2)
+    return np.min(np.where(np.isfinite(crit), crit, np.inf), axis=0)
+
+
+@pytest.mark.parametrize("length", [128, 300, 512, 1023])
+def test_profile_steps_only_moving_pairs_with_the_same_bits(length):
+    """Stepping only the pairs whose ``c`` moved gives the criterion of stepping all,
+    bit for bit: rough, white, zero-floored and all-zero nu grids."""
+    rng = np.random.default_rng(length)
+    g = spectral_floor._shapes(length)
+    b = max(1, g.shape[1] // spectral_floor.BINS)
+    g = g[:, : g.shape[1] // b * b].reshape(g.shape[0], -1, b).mean(axis=2)
+    for trial in range(6):
+        spec = rng.uniform(0.1, 3.0) * rng.standard_normal(g.shape[1]) ** 2
+        spec += rng.uniform(0.0, 5.0) * g[trial % g.shape[0]]
+        if trial == 4:
+            spec[:3] = 0.0
+        top = 0.0 if trial == 5 else rng.uniform(0.1, 3.0)
+        nus = top * np.linspace(0.0, 1.0, spectral_floor.GRID)
+        want = _profile_every_pair_every_step(spec, g, nus)
+        got = spectral_floor._profile(spec, g, nus)
+        np.testing.assert_array_equal(got.view(np.int64), want.view(np.int64))
+
+
+def test_periodogram_differences_only_its_segments_with_the_same_bits():
+    """The segments' differences taken alone are those of ``np.diff`` of the signal."""
+    x = np.cumsum(np.random.default_rng(3).standard_normal(70001))
+    _omega, spec, k = periodogram(x)
+    y = np.diff(x)
+    length = spectral_floor.segment_length(x.size)
+    starts = np.linspace(0, y.size - length, spectral_floor.MAX_SEGMENTS).astype(int)
+    segs = np.stack([y[s : s + length] for s in starts])
+    segs -= segs.mean(axis=1, keepdims=True)
+    w = np.hanning(length + 2)[1:-1]
+    ref = np.abs(np.fft.rfft(segs * w, axis=1)) ** 2 / np.sum(w**2)
+    omega = 2.0 * np.pi * np.fft.rfftfreq(length)
+    band = (omega >= 0.5 * np.pi) & (omega < np.pi * (1.0 - 1.0 / length))
+    ref = ref.mean(axis=0)[band] / (4.0 * np.sin(omega[band] / 2.0) ** 2)
+    assert k == spectral_floor.MAX_SEGMENTS
+    np.testing.assert_array_equal(spec, ref)
+
+
+def test_the_density_check_reuses_the_quiet_windows_energies_with_the_same_result():
+    """search_noise hands the floor's density check the mean window energies that the
+    quiet windows read: the levels, low ends and names of computing them again."""
+    rng = np.random.default_rng(11)
+    n = 4096
+    x = np.column_stack(
+        [ar1(n, 0.9, 1) + rng.normal(0.0, 0.3, n), notes(n) + rng.normal(0.0, 0.05, n)]
+    )
+    for u2 in (x, x[:, :1], np.cumsum(rng.standard_normal((n, 1)), axis=0)):
+        plain, means = noise._quiet_windows(u2)
+        np.testing.assert_array_equal(plain, noise.quiet_window_noise(u2))
+        for c in range(u2.shape[1]):
+            energies = noise.column_energies(np.ascontiguousarray(u2), c, noise.window_for(n))
+            assert means[c] == np.mean(energies)
+        got_names, old_names = ["quiet-windows"] * u2.shape[1], ["quiet-windows"] * u2.shape[1]
+        low = 0.5 * plain
+        got = noise._checked_by_floor(u2, plain, plain, got_names, low, means)
+        old = noise._checked_by_floor(u2, plain, plain, old_names, low)
+        np.testing.assert_array_equal(got, old)
+        assert got_names == old_names
+    assert noise._quiet_windows(x * 2.0**600)[1] is None  # scaled energies: not the samples'
