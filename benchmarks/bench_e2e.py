@@ -264,11 +264,15 @@ def small_files(work: str, sox_missing: str | None) -> None:
     }
     # the same batches of one file per job: their fixed cost (start-up, workers), so that
     # the rest is the cost per file
-    few = {f"--jobs {j}, {j} file(s)": j for j in (1, 2)}
-    outs.update({name: os.path.join(work, f"few{j}") for name, j in few.items()})
+    few = {f"--jobs {j}, {j} file(s)": (j, None) for j in (1, 2)}
+    if BEFORE:
+        few.update(
+            {f"before: --jobs {j}, {j} file(s)": (j, mine["before: --jobs 1"][1]) for j in (1, 2)}
+        )
+    outs.update({name: os.path.join(work, f"few{k}") for k, name in enumerate(few)})
     commands.update(
         {
-            name: lambda name=name, j=j: run(
+            name: lambda name=name, j=j, env=env: run(
                 [
                     *RESDENOISE,
                     *PM,
@@ -279,9 +283,10 @@ def small_files(work: str, sox_missing: str | None) -> None:
                     outs[name] + "/",
                     "-j",
                     str(j),
-                ]
+                ],
+                env=env,
             )
-            for name, j in few.items()
+            for name, (j, env) in few.items()
         }
     )
     if sox_missing is None:
@@ -308,15 +313,20 @@ def small_files(work: str, sox_missing: str | None) -> None:
             f"  {two_name} over {one_name}: {results[one_name][0] / results[two_name][0]:.2f}x;"
             f" each round: {' '.join(f'{r:.2f}x' for r in rounds)}"
         )
-    per_file = {}
-    for j, name in ((1, "resdenoise --jobs 1"), (2, "resdenoise --jobs 2")):
-        fixed = results[f"--jobs {j}, {j} file(s)"][0]
-        per_file[j] = (results[name][0] - fixed) / (FILES - j)
-        print(
-            f"  --jobs {j}: fixed {fixed:.3f} s (a batch of {j} file(s)), then "
-            f"{per_file[j] * 1e3:.2f} ms per further file"
-        )
-    print(f"  per further file, --jobs 2 over --jobs 1: {per_file[1] / per_file[2]:.2f}x")
+    for side, prefix in (("", ""),) + ((("before: ", "before: "),) if BEFORE else ()):
+        per_file = {}
+        for j in (1, 2):
+            name = f"{prefix or 'resdenoise '}--jobs {j}"
+            few_name = f"{prefix}--jobs {j}, {j} file(s)"
+            fixed, fixed_cpu = results[few_name][0], CPU[few_name]
+            per_file[j] = (results[name][0] - fixed) / (FILES - j)
+            cpu = (CPU[name] - fixed_cpu) / (FILES - j)
+            print(
+                f"  {side}--jobs {j}: fixed {fixed:.3f} s (a batch of {j} file(s)), then "
+                f"{per_file[j] * 1e3:.2f} ms per further file; CPU: fixed {fixed_cpu:.3f} s, "
+                f"then {cpu * 1e3:.2f} ms per further file"
+            )
+        print(f"  {side}per further file, --jobs 2 over --jobs 1: {per_file[1] / per_file[2]:.2f}x")
     print(f"  load average now {os.getloadavg()[0]:.1f}")
     if sox_missing is None:
         print(f"  --jobs 2 / make -j2 over sox: {two / results['make -j2 over sox'][0]:.2f}x")
