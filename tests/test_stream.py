@@ -1049,3 +1049,24 @@ def test_a_plan_that_needs_the_samples_gets_a_quietly_streamed_file_whole(
         with pytest.raises(ParameterError, match="needs the whole signal in memory"):
             run_file(plan, str(src), str(tmp_path / "x.csv"), measure=measure_it)
     assert not (tmp_path / "x.csv").exists()
+
+
+@settings(max_examples=60, deadline=None)
+@given(frames=st.integers(2, 1 << 24), steps=st.integers(0, 1 << 17))
+def test_default_chunks_shrink_for_a_signal_near_the_threshold(frames, steps):
+    """The default chunk is DEFAULT_CHUNK halved (down to the report's grid rows) until
+    the signal holds MIN_CHUNKS of them, and never under 4 halos: a file just over the
+    streaming threshold is cut into small chunks (its buffers about a whole read's
+    memory), a long one into DEFAULT_CHUNK; a chunk asked for is used as asked."""
+    chunk = stream.chunk_for(steps, None, frames)
+    assert chunk >= 4 * steps
+    size = stream.chunk_for(0, None, frames)
+    assert size in (measure.GRID_ROWS, 2 * measure.GRID_ROWS, stream.DEFAULT_CHUNK)
+    assert stream.DEFAULT_CHUNK % size == 0
+    assert chunk == max(size, 4 * steps)
+    if size < stream.DEFAULT_CHUNK:
+        assert frames < stream.MIN_CHUNKS * 2 * size
+    if size > measure.GRID_ROWS:
+        assert frames >= stream.MIN_CHUNKS * size
+    assert stream.chunk_for(steps) == max(stream.DEFAULT_CHUNK, 4 * steps)
+    assert stream.chunk_for(steps, 12345, frames) == 12345
