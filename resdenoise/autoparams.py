@@ -790,7 +790,7 @@ def _refine_on_windows(f2, best: AutoChoice, h: float, sigma, grid, keep: bool):
     n, c = f2.shape
     phi, tau = best.nl.phi, best.tau
     reach = max(grid[0], math.ceil(REFINE_REACH * best.steps))
-    windows = ProbeWindows(f2, sigma, phi, tau, h, reach)
+    windows = ProbeWindows(f2, sigma, phi, tau, h, reach, limit=REFINE_WINDOWS_COST)
     if windows.cost > REFINE_WINDOWS_COST:
         return None
     s2 = 2.0 * np.square(sigma)

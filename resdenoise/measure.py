@@ -185,6 +185,13 @@ class StreamMeasure:
         self._scratch = _Scratch()
         self._side_scratch = (_Scratch(), _Scratch())  # one side alone: a thread each
 
+    @property
+    def sides_apart(self) -> bool:
+        """Whether a core's input and output may be measured apart (:meth:`add_input`,
+        :meth:`add_output`): not for ``regularise``, whose energies need both, nor with
+        ``check_wavelet``, which compares the output with the chunk's run."""
+        return not (self.regularise or self.check_wavelet)
+
     def add(self, f: np.ndarray, u: np.ndarray, chunk=None) -> None:
         """The next core: ``f`` input, ``u`` output (working dtype, same shape);
         ``chunk``: its :class:`resdenoise.stream.Chunk` (for ``check_wavelet``)."""
@@ -218,7 +225,7 @@ class StreamMeasure:
         self._add_side(1, u)
 
     def _add_side(self, side: int, x: np.ndarray) -> None:
-        if self.regularise or self.check_wavelet or self.grid is None or self.grid.held:
+        if not self.sides_apart or self.grid is None or self.grid.held:
             raise ValueError("one side alone: on the grid, not with add(), regularise or wavelets")
         for (piece,) in self._side_grids[side].pieces(x):
             self._add_piece(*((piece, None) if side == 0 else (None, piece)))

@@ -80,7 +80,9 @@ class Planner:
             searched = self.lam is None or self.command == "diffuse"
             if searched and isinstance(self.nonlinearity, str) and self.rule in (None, "sure"):
                 # the search's level once, for every search plan_scales makes (each would
-                # estimate it again) and the do-no-harm rule (plan_scales' own checks pass)
+                # estimate it again) and the do-no-harm rule; the conditions are
+                # plan_scales' own, so that what it refuses is refused before this estimate
+                # (thresholds searched, plan_scales returned: level is set)
                 level = resolve_sigma(u, self.sigma, search=True)
             plan, extra = plan_scales(
                 u,
@@ -99,8 +101,6 @@ class Planner:
                 plan, details = plan_scales(*args)
                 return plan, "the search at the noise level's low end", details
 
-            if level is None:
-                level = resolve_sigma(u, self.sigma, search=True)
             return _no_harm(plan, extra, u, level, at_low=at_low)
         if not self.auto:
             from .filters import bind_nonlinearity

@@ -537,8 +537,7 @@ class StreamedRun:
         # working dtype allows (float64; float32 of a file storing float32: joined as
         # stored), with no chunk-sized output array beside it (the memory of a run
         # measuring nothing).
-        early = measure and quality is None and not check_wavelet
-        early = early and not measurer.regularise  # (its energies need input and output)
+        early = measure and quality is None and measurer.sides_apart
         merged = measure and not all(s.done for s in self._noise)  # the report's level
         # float32 samples widened where they are joined into chunks (one copy, not two)
         blocks = self._blocks_feeding_noise() if merged else stream.blocks(stored=True)

@@ -102,8 +102,8 @@ def gain_sums(f2: np.ndarray, uf: np.ndarray, up: np.ndarray, b, eps) -> np.ndar
 def gain_from_sums(sums: np.ndarray, sigma: np.ndarray, n: int) -> tuple[float, float]:
     """``(gain, se)`` with noise ``sigma`` (per channel) from :func:`gain_sums` over ``n``
     rows: SURE minus doing nothing's, per sample, and its batch means' standard error."""
-    k = sums.shape[1]
-    counts = (n // k + (np.arange(k) < n % k)).astype(float)  # gain_sums' batches
+    counts = batches(n)[1].astype(float)  # gain_sums' batches
+    k = len(counts)
     s2 = np.square(np.asarray(sigma, dtype=float))
     terms = np.sum(sums[0] - 2 * s2 * counts[:, None] + 2 * s2 * sums[1], axis=1)
     return float(np.sum(terms) / n), float(np.std(terms / counts, ddof=1) / math.sqrt(k))
@@ -251,11 +251,14 @@ class ProbeWindows:
     counted with the same probability ``core / (size + core - 1)``, so the
     batch's sum scaled by the inverse is unbiased for the whole probe's, and the
     batches' spread (their means' standard error, :func:`gain_from_sums`)
-    includes the sampling's noise.  ``cost``: the rows run, over ``n``.
+    includes the sampling's noise.  ``cost``: the rows run, over ``n``; windows
+    whose cost exceeds ``limit`` are neither drawn nor run (the caller, seeing
+    ``cost``, takes the whole probe).
     """
 
-    def __init__(self, f2, sigma, phi, tau: float, h: float, reach: int, share=None):
+    def __init__(self, f2, sigma, phi, tau: float, h: float, reach: int, share=None, limit=None):
         share = PROBE_SHARE if share is None else share
+        self.limit = math.inf if limit is None else limit  # a cost over it: nothing is run
         n, c = f2.shape
         starts, sizes = batches(n)
         k = len(starts)
@@ -280,9 +283,19 @@ class ProbeWindows:
         rows they had kept), run from the start for ``blocks`` blocks."""
         f2, core, (n, c) = self.f2, self.core, self.f2.shape
         k = len(self.first)
-        halo = min(reach, math.ceil(PROBE_HALO * math.sqrt(reach)))
-        length = min(n, core + 2 * halo)  # as cost_for
+        length = self._length(reach)
+        halo = (length - core) // 2
         window = np.clip(self.first - halo, 0, n - length)  # each window's first row
+        self.reach, self.cost = reach, length * k / n
+        inner = window[1:-1]
+        if (
+            window[-1] == 0
+            or window[0] + length == n
+            or np.any((inner == 0) | (inner + length == n))
+        ):
+            self.cost = math.inf  # a signal's end between two windows: not these windows
+        if self.cost > self.limit:  # too dear: the caller takes the whole probe instead
+            return
         b = self.rng.standard_normal((length, k, c))  # new rows: fresh probe values
         if self.b is not None:  # the old windows' rows (inside the new ones) keep theirs
             old = self.window[None, :] - window[None, :] + np.arange(len(self.b))[:, None]
@@ -296,23 +309,18 @@ class ProbeWindows:
         stack = f2[window[:, None] + np.arange(length)]  # (k, length, c)
         stack += self.eps * b.transpose(1, 0, 2)
         self.shape = (length, k, c)
-        self.reach, self.cost = reach, length * k / n
-        inner = window[1:-1]
-        if (
-            window[-1] == 0
-            or window[0] + length == n
-            or np.any((inner == 0) | (inner + length == n))
-        ):
-            self.cost = math.inf  # a signal's end between two windows: not these windows
         self.run = StackRun(stack.reshape(k * length, c), self.phi, self.tau, self.h, own=True)
         self.up = self.run.u
         self.advance(blocks)
 
+    def _length(self, reach: int) -> int:
+        """Rows of a window of reach ``reach``: its core and two halos, at most ``n``."""
+        halo = min(reach, math.ceil(PROBE_HALO * math.sqrt(reach)))
+        return min(self.f2.shape[0], self.core + 2 * halo)
+
     def cost_for(self, reach: int) -> float:
         """The rows windows of reach ``reach`` would run, over ``n``."""
-        n = self.f2.shape[0]
-        halo = min(reach, math.ceil(PROBE_HALO * math.sqrt(reach)))
-        return min(n, self.core + 2 * halo) * len(self.first) / n
+        return self._length(reach) * len(self.first) / self.f2.shape[0]
 
     def grow(self, reach: int, blocks: int) -> None:
         """Reach ``reach`` blocks: wider windows, the same probe on the rows they
