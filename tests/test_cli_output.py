@@ -97,3 +97,12 @@ def test_one_block_is_one_block(runner, src, tmp_path):
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert " 1 block of tau = 0.25 " in result.stderr.splitlines()[1]
+
+
+def test_an_unknown_parameter_is_not_shown_as_infinite():
+    """SURE of the chosen output can fall below zero; the expected gain is then unknown
+    (None in the report), not an infinite gain (the table showed ``inf``)."""
+    from resdenoise.cli.render import parameter_line
+
+    line = parameter_line({"lambda": 0.5, "expected_gain_db": None, "candidates": [{}]})
+    assert line == "lambda = 0.5, expected_gain_db = -"

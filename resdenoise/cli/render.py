@@ -147,6 +147,14 @@ def render_summary(report: dict, console, verbose: bool = False) -> None:
         render_table(report, console)
 
 
+def parameter_line(parameters: dict) -> str:
+    """The report's scalar parameters as one line, ``name = value, ...``; a parameter
+    left None is unknown (an expected gain SURE cannot tell), shown as ``-``."""
+    return ", ".join(
+        f"{_text(k)} = {_fmt(v)}" for k, v in parameters.items() if not isinstance(v, (list, dict))
+    )
+
+
 def render_table(report: dict, console) -> None:
     """Print the report as two rich tables (run, channels) on ``console``; the
     verdict is :func:`verdict_line`'s, printed before them."""
@@ -160,12 +168,7 @@ def render_table(report: dict, console) -> None:
         "nonlinearity",
         _text(f"{report['name']} ({report['family']}, {report['form']}, {report['class']})"),
     )
-    params = ", ".join(
-        f"{_text(k)} = {num(v)}"
-        for k, v in report["parameters"].items()
-        if not isinstance(v, (list, dict))
-    )
-    run.add_row("parameters", params)
+    run.add_row("parameters", parameter_line(report["parameters"]))
     noise = report.get("noise_sigma")
     if noise is not None:
         estimator = report.get("noise_estimator", "mad-haar")
