@@ -534,11 +534,14 @@ def measure_run(
 
 
 class QualitySums:
-    """:func:`resdenoise.quality.compare`'s dictionary against a clean reference, summed in
-    the pieces of a :class:`Grid` of :data:`GRID_ROWS` rows (the pieces' sums added by
-    ``math.fsum``), as :class:`StreamMeasure` sums: :meth:`add` consecutive parts of the
-    signal in any cuts (a streamed run's cores), or :meth:`add_whole` the whole signal;
-    :meth:`result` is the same dictionary, bit for bit."""
+    """The MSE, SNR and PSNR per channel of the input and of the output against a clean
+    reference (:mod:`resdenoise.quality`'s formulas), summed in the pieces of a
+    :class:`Grid` of :data:`GRID_ROWS` rows (the pieces' sums added by ``math.fsum``), as
+    :class:`StreamMeasure` sums: :meth:`add` consecutive parts of the signal in any cuts
+    (a streamed run's cores), or :meth:`add_whole` the whole signal; :meth:`result` is the
+    same dictionary either way, bit for bit: ``{"input": {"mse": [...], "snr_db": [...],
+    "psnr_db": [...]}, "output": {...}}``, one number per channel (infinite values stay
+    ``inf``; the JSON writer turns them into ``null``)."""
 
     def __init__(self, channels: int):
         self.n = 0
@@ -593,8 +596,15 @@ class QualitySums:
 
 
 def compare_whole(noisy: np.ndarray, output: np.ndarray, clean: np.ndarray) -> dict:
-    """:func:`resdenoise.quality.compare`'s dictionary, summed as a streamed run sums
-    it (:class:`QualitySums`): the same numbers, bit for bit."""
+    """:class:`QualitySums`' dictionary of the whole signal, summed as a streamed run sums
+    it: the same numbers, bit for bit.
+
+    Examples
+    --------
+    >>> q = compare_whole(np.array([1.0, 2.0]), np.array([1.0, 3.0]), np.array([1.0, 3.0]))
+    >>> q["input"]["mse"], q["output"]["mse"]
+    ([0.5], [0.0])
+    """
     sums = QualitySums(1 if clean.ndim == 1 else clean.shape[1])
     sums.add_whole(noisy, output, clean)
     return sums.result()

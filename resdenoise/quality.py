@@ -1,7 +1,7 @@
 """Quality of a signal against a clean reference: MSE, SNR and PSNR per channel.
 
-NumPy only.  Used by ``benchmarks/bench_quality.py``; ``--reference CLEAN``'s report sums
-the same numbers in the pieces of the report's grid (:class:`resdenoise.measure.QualitySums`).
+NumPy only.  Used by the benchmarks; ``--reference CLEAN``'s report sums the same
+numbers in the pieces of the report's grid (:class:`resdenoise.measure.QualitySums`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import ParameterError
 
-__all__ = ["compare", "mse", "psnr_db", "snr_db"]
+__all__ = ["mse", "psnr_db", "snr_db"]
 
 
 def _pair(x: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -58,26 +58,3 @@ def psnr_db(x: np.ndarray, reference: np.ndarray) -> np.ndarray:
     x, ref = _pair(x, reference)
     span = np.max(ref, axis=0) - np.min(ref, axis=0)
     return _db(span**2, np.mean((x - ref) ** 2, axis=0))
-
-
-def compare(noisy: np.ndarray, output: np.ndarray, reference: np.ndarray) -> dict:
-    """MSE, SNR and PSNR of the input and of the output, per channel.
-
-    Returns ``{"input": {"mse": [...], "snr_db": [...], "psnr_db": [...]},
-    "output": {...}}`` with one number per channel (infinite values stay
-    ``inf``; the JSON writer turns them into ``null``).
-
-    Examples
-    --------
-    >>> q = compare([1.0, 2.0], [1.0, 3.0], [1.0, 3.0])
-    >>> q["input"]["mse"], q["output"]["mse"]
-    ([0.5], [0.0])
-    """
-    result = {}
-    for key, x in (("input", noisy), ("output", output)):
-        result[key] = {
-            "mse": [float(v) for v in mse(x, reference)],
-            "snr_db": [float(v) for v in snr_db(x, reference)],
-            "psnr_db": [float(v) for v in psnr_db(x, reference)],
-        }
-    return result

@@ -17,11 +17,11 @@ import soundfile
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_quality import compare
 from test_stream import COMMANDS, assert_same_report
 
 from resdenoise import measure, stream
 from resdenoise.cli import cli
-from resdenoise.quality import compare
 
 
 def _reports(tmp_path, src, command, sizes, extra=()) -> list[dict]:
@@ -175,7 +175,8 @@ def test_quality_sums_add_a_whole_signal_only_from_its_start(rng):
 
 
 def test_the_whole_reference_comparison_is_compare_to_rounding(rng):
-    """compare_whole sums on the grid; quality.compare (one sum) agrees to rounding."""
+    """compare_whole sums on the grid; the plain form (one sum, test_quality.compare)
+    agrees to rounding."""
     clean = rng.standard_normal((200_000, 2))
     noisy, out = clean + rng.standard_normal(clean.shape), clean + 0.1
     got, want = measure.compare_whole(noisy, out, clean), compare(noisy, out, clean)
