@@ -378,14 +378,16 @@ def _ranked(g, level, candidates, evidence=None) -> list:
     ``g`` at ``level`` (:func:`resdenoise.multilevel._white_nugget`'s) when read already;
     else the first multiscale candidate reads it for the others."""
     from .autoparams import choose_parameters
-    from .multilevel import _choose_levels
+    from .multilevel import DEFAULT_NOISE_RULE, DEFAULT_THRESHOLD_RULE, _choose_levels
     from .multiscale import choose_diffusion_scales
 
     results = []
+    # choose_levels(g, name, None, level)'s arguments, all given
+    levels = (None, level, 1, DEFAULT_NOISE_RULE, DEFAULT_THRESHOLD_RULE)
     for label, command, form, name in candidates:
         if label.endswith("scales"):
             if command == "shrink":
-                plan, choice, evidence = _choose_levels(g, name, None, level, evidence=evidence)
+                plan, choice, evidence = _choose_levels(g, name, *levels, evidence)
             else:
                 plan, choice = choose_diffusion_scales(g, name, None, level)
             risk = choice.risks[-1] if choice.risks else choice.identity_risk

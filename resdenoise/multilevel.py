@@ -606,16 +606,7 @@ def choose_levels(
     return _choose_levels(f, name, scales, sigma, iterations, noise, thresholds)[:2]
 
 
-def _choose_levels(
-    f,
-    name: str,
-    scales: int | None = None,
-    sigma=None,
-    iterations: int = 1,
-    noise: str = DEFAULT_NOISE_RULE,
-    thresholds: str = DEFAULT_THRESHOLD_RULE,
-    evidence=None,
-):
+def _choose_levels(f, name, scales, sigma, iterations, noise, thresholds, evidence=None):
     """:func:`choose_levels`, and the colour evidence of ``f`` at the level (as
     :func:`_white_nugget`'s; ``evidence``: that, read already, the level ``sigma`` then
     :func:`_white_nugget`'s), for an automatic choice's other candidates."""
