@@ -14,13 +14,16 @@ First (``--threshold ROUNDS``, 0 skips it) the two sides of the streaming
 threshold side by side (:func:`threshold_step`): a 7 MiB file read whole and a
 9 MiB file streamed (and 4 and 16 MiB beside them), under ``-q`` and with
 ``--report`` alike, and an automatic stopping time at 7 and 9 MiB; CPU seconds
-and peak MiB, and the ratios per MiB (1: no step).
+and peak MiB, and the ratios per MiB (1: no step).  The automatic rows take
+most of that step's time (7 of its 8 minutes at 3 rounds); ``--no-auto``
+leaves them out.
 
 Streamed, the peak must not grow with the file: the script prints the
 ratio of the largest to the smallest streamed peak.  The files are deleted
 afterwards (``--keep`` keeps them).
 
     python benchmarks/bench_memory.py [--sizes 16,64,256,2048] [--dir /tmp]
+        [--threshold ROUNDS] [--no-auto] [--keep]
 """
 
 from __future__ import annotations
@@ -93,7 +96,7 @@ def usage_of(args: list[str], stdin_from: str | None = None) -> tuple[float, flo
 AUTO = ["diffuse", "--diffusivity", "perona-malik", "--time", "auto", "-q"]
 
 
-def threshold_step(work: str, rounds: int) -> None:
+def threshold_step(work: str, rounds: int, auto: bool = True) -> None:
     """The two sides of the streaming threshold, side by side in interleaved rounds:
     files over 8 MiB are streamed, with or without a report (``-q``: nothing reads
     it; ``--report``); a file 1 MiB under the threshold (read whole) against one
@@ -102,7 +105,8 @@ def threshold_step(work: str, rounds: int) -> None:
     an automatic stopping time, which needs the samples: over the threshold the
     checking pass finds that and the file is read whole (up to 64 MiB).  CPU
     seconds (user + system) and peak MiB, medians, and the ratios across the
-    threshold (CPU per MiB of input; 1: no step)."""
+    threshold (CPU per MiB of input; 1: no step).  ``auto`` False: without the
+    ``auto`` rows (``--no-auto``)."""
     from resdenoise.pipeline import STREAM_THRESHOLD, WHOLE_SIGNAL_LIMIT
 
     limit, whole_limit = STREAM_THRESHOLD >> 20, WHOLE_SIGNAL_LIMIT >> 20
@@ -113,6 +117,8 @@ def threshold_step(work: str, rounds: int) -> None:
         "--report": ([*FILTER, *report], (*around, whole_limit - 1)),
         "auto": ([*AUTO, *report], (limit - 1, limit + 1)),
     }
+    if not auto:
+        del modes["auto"]
     files = {}
     for _, sizes in modes.values():
         for mib in sizes:
@@ -130,7 +136,8 @@ def threshold_step(work: str, rounds: int) -> None:
                 got[mode, mib].append((cpu, peak))
     print(f"streaming threshold, {' '.join(FILTER)}, medians of {rounds} interleaved rounds")
     print(f"  files over {limit} MiB are streamed, with or without a report;")
-    print(f"  auto ({' '.join(AUTO[3:5])}): read whole up to {whole_limit} MiB")
+    if auto:
+        print(f"  auto ({' '.join(AUTO[3:5])}): read whole up to {whole_limit} MiB")
     print(f"{'file':>18} {'mode':>9} | {'CPU s':>6} {'s/MiB':>6} {'peak MiB':>9}")
     for mode, (_, sizes) in modes.items():
         per = {}
@@ -147,7 +154,8 @@ def threshold_step(work: str, rounds: int) -> None:
         )
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
+    """The command line's options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="16,64,256,2048", help="file sizes in MiB")
     parser.add_argument("--dir", default=tempfile.gettempdir(), help="where to write the files")
@@ -159,12 +167,22 @@ def main() -> None:
         metavar="ROUNDS",
         help="rounds of the comparisons across the streaming thresholds; 0: none",
     )
-    opts = parser.parse_args()
+    parser.add_argument(
+        "--no-auto",
+        action="store_true",
+        help="leave the automatic stopping time's rows out of the threshold comparisons "
+        "(most of their time)",
+    )
+    return parser
+
+
+def main() -> None:
+    opts = parser().parse_args()
     sizes = [int(s) for s in opts.sizes.split(",")]
     work = tempfile.mkdtemp(prefix="resdenoise-bench-memory.", dir=opts.dir)
     if opts.threshold:
         try:
-            threshold_step(work, opts.threshold)
+            threshold_step(work, opts.threshold, auto=not opts.no_auto)
         finally:
             for name in os.listdir(work):
                 os.unlink(os.path.join(work, name))

@@ -85,7 +85,8 @@ def measure(n: int, channels: int) -> dict:
     auto = planner("diffuse", "perona-malik", lam="auto", time="auto")
     seen = [0]
 
-    def fresh():  # the samples changed a little every call: the evidence computed, not kept
+    def fresh():  # the samples changed a little every call: computed afresh also by a
+        # checkout that kept the evidence of recent samples (before: a cache in noise_colour)
         seen[0] += 1
         out = f2.copy()
         out[0, 0] += seen[0] * 1e-9

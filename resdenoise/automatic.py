@@ -190,15 +190,22 @@ def noise_per_level(f, level):
     :func:`resdenoise.multilevel.level_sigmas` with rule ``auto``) when the noise is
     judged coloured, else None (white, or a given level, which is used at every
     scale)."""
-    from .multilevel import level_sigmas, max_scales
+    return _noise_per_level(f, level)[:2]
+
+
+def _noise_per_level(f, level, evidence=None):
+    """:func:`noise_per_level`, and the colour evidence of ``f`` at ``level`` (as
+    :func:`resdenoise.multilevel._white_nugget`'s; ``evidence``: that, read already)."""
+    from .multilevel import _level_sigmas, max_scales
 
     if level.estimator == "given":
-        return None, "given, at every level"
+        return None, "given, at every level", evidence
     if level.white_by_nugget():
-        return None, "white: the variogram's nugget, at every level"
+        return None, "white: the variogram's nugget, at every level", evidence
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
-    sigmas, rule = level_sigmas(f2, max_scales(f2.shape[0]), "auto", level.sigma, level.estimator)
-    return (sigmas if rule.startswith("boxes") else None), rule
+    k = max_scales(f2.shape[0])
+    sigmas, rule, evidence = _level_sigmas(f2, k, "auto", level.sigma, level.estimator, evidence)
+    return (sigmas if rule.startswith("boxes") else None), rule, evidence
 
 
 def gain_test(plan, f, level, per_level=None, sums=None) -> tuple[float, float]:
@@ -365,18 +372,22 @@ def do_no_harm(
     return as_identity(plan), why, f"nothing done: {why}; the output is the input", extra
 
 
-def _ranked(g, level, candidates) -> list:
+def _ranked(g, level, candidates, evidence=None) -> list:
     """Every candidate's ``(SURE, label, plan, extra)`` on ``g`` with noise ``level`` (the
-    white SURE of its own search), smallest first."""
+    white SURE of its own search), smallest first.  ``evidence``: the colour evidence of
+    ``g`` at ``level`` (:func:`resdenoise.multilevel._white_nugget`'s) when read already;
+    else the first multiscale candidate reads it for the others."""
     from .autoparams import choose_parameters
-    from .multilevel import choose_levels
+    from .multilevel import DEFAULT_NOISE_RULE, DEFAULT_THRESHOLD_RULE, _choose_levels
     from .multiscale import choose_diffusion_scales
 
     results = []
+    # choose_levels(g, name, None, level)'s arguments, all given
+    levels = (None, level, 1, DEFAULT_NOISE_RULE, DEFAULT_THRESHOLD_RULE)
     for label, command, form, name in candidates:
         if label.endswith("scales"):
             if command == "shrink":
-                plan, choice = choose_levels(g, name, None, level)
+                plan, choice, evidence = _choose_levels(g, name, *levels, evidence)
             else:
                 plan, choice = choose_diffusion_scales(g, name, None, level)
             risk = choice.risks[-1] if choice.risks else choice.identity_risk
@@ -399,21 +410,21 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES):
     chosen, and said so, by :func:`do_no_harm`.
     """
     from .impulses import hampel_stage
-    from .multilevel import frame_identity_sure, white_nugget
+    from .multilevel import _white_nugget, frame_identity_sure
     from .noise import resolve_sigma
-    from .noise_colour import colour_evidence
 
     f = np.asarray(f, dtype=float)
     if f.ndim not in (1, 2) or f.shape[0] < 2:
         raise ParameterError(f"signal must have shape (n,) or (n, channels), n >= 2; got {f.shape}")
-    level = white_nugget(f, resolve_sigma(f, sigma, search=True))  # once for every candidate ...
+    # the level, and its colour evidence, once for every candidate ...
+    level, evidence = _white_nugget(f, resolve_sigma(f, sigma, search=True))
     stage = hampel_stage(f, level.sigma)
     g = f
     if stage.active:  # ... of the signal the candidates see
         g = stage.apply(f)
-        level = white_nugget(g, resolve_sigma(g, sigma, search=True))
-    per_level, rule = noise_per_level(g, level)
-    white = _ranked(g, level, candidates)
+        level, evidence = _white_nugget(g, resolve_sigma(g, sigma, search=True))
+    per_level, rule, evidence = _noise_per_level(g, level, evidence)
+    white = _ranked(g, level, candidates, evidence)
     results, tests, scored = white, {}, "smallest SURE"
     if per_level is not None:  # coloured: every candidate by SURE split over scales ...
         nothing = frame_identity_sure(per_level, g.reshape(g.shape[0], -1).shape[1])
@@ -427,11 +438,11 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES):
         # ... kept only where the white model also expects a significant gain (a rough
         # signal's own coarse content reads as coloured noise: a chirp at 10 % white
         # noise, its choice 1.2 dB below the input); else the white ranking
-        confident, rises, evidence = colour_evidence(g.reshape(g.shape[0], -1), level.sigma)
+        confident, rises, by = evidence  # read by _noise_per_level (the boxes rise)
         if confident:  # the level sigmas follow one power law: no white confirmation
             rule += f"; levels 2-5 rise as one power law ({_rises(rises)}): confident"
-            if evidence not in rule:  # the level rule names it already where it was confident
-                rule += f", by {evidence}"
+            if by not in rule:  # the level rule names it already where it was confident
+                rule += f", by {by}"
         if confident or (first[2].steps and _confirmed(first[2], g, level)):
             results, scored = rescored, "smallest SURE over scales (coloured noise)"
         else:
@@ -444,8 +455,9 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES):
         reason += f"; next: {runner_up[1]} ({runner_up[0]:.6g})"
     notes = list(extra.get("warnings", []))
 
-    def at_low(low):  # the search again with the level's low end (white ranking)
-        first = _ranked(g, low, candidates)[0]
+    def at_low(low):  # the search again with the level's low end (white ranking); where
+        # the nugget set the level, its evidence is the level's without the nugget: the same
+        first = _ranked(g, low, candidates, evidence if low.white_by_nugget() else None)[0]
         return first[2], first[1], first[3]
 
     plan, refused, note, tested = do_no_harm(

@@ -28,13 +28,14 @@ import numpy as np
 
 from . import stability
 from .engine import _kernels
-from .quality import QualitySums
+from .quality import _db
 from .selection import Scratch as _Scratch
 from .wavelet import cycle_spin_shrink
 
 __all__ = [
     "GRID_ROWS",
     "Grid",
+    "QualitySums",
     "StreamMeasure",
     "compare_whole",
     "grid_pieces",
@@ -532,13 +533,80 @@ def measure_run(
     return m.checks(), m.tol
 
 
+class QualitySums:
+    """The MSE, SNR and PSNR per channel of the input and of the output against a clean
+    reference (:mod:`resdenoise.quality`'s formulas), summed in the pieces of a
+    :class:`Grid` of :data:`GRID_ROWS` rows (the pieces' sums added by ``math.fsum``), as
+    :class:`StreamMeasure` sums: :meth:`add` consecutive parts of the signal in any cuts
+    (a streamed run's cores), or :meth:`add_whole` the whole signal; :meth:`result` is the
+    same dictionary either way, bit for bit: ``{"input": {"mse": [...], "snr_db": [...],
+    "psnr_db": [...]}, "output": {...}}``, one number per channel (infinite values stay
+    ``inf``; the JSON writer turns them into ``null``)."""
+
+    def __init__(self, channels: int):
+        self.n = 0
+        self.err = {"input": [[] for _ in range(channels)], "output": [[] for _ in range(channels)]}
+        self.power = [[] for _ in range(channels)]
+        self.lo = np.full(channels, np.inf)
+        self.hi = np.full(channels, -np.inf)
+        self.grid = Grid()
+
+    def add(self, noisy, output, clean) -> None:
+        """The next rows of the input, the output and the reference (the same rows)."""
+        for piece in self.grid.pieces(noisy, output, clean):
+            self._add_piece(*piece)
+
+    def add_whole(self, noisy, output, clean) -> None:
+        """The whole signal at once, in the grid's pieces: the numbers of :meth:`add`."""
+        if self.n or self.grid.held:
+            raise ValueError("add_whole measures a whole signal on the grid, from its start")
+        for piece in grid_pieces(noisy, output, clean):
+            self._add_piece(*piece)
+
+    def _add_piece(self, noisy, output, clean) -> None:
+        k = clean.shape[0]
+        ref = np.asarray(clean, dtype=float).reshape(k, -1)
+        self.n += k
+        self.lo = np.minimum(self.lo, ref.min(axis=0))
+        self.hi = np.maximum(self.hi, ref.max(axis=0))
+        power = (ref**2).sum(axis=0)
+        for key, x in (("input", noisy), ("output", output)):
+            err = ((np.asarray(x, dtype=float).reshape(k, -1) - ref) ** 2).sum(axis=0)
+            for c, v in enumerate(err):
+                self.err[key][c].append(float(v))
+        for c, v in enumerate(power):
+            self.power[c].append(float(v))
+
+    def result(self) -> dict:
+        """The dictionary (the rows held for the grid's last piece measured first)."""
+        for piece in self.grid.rest():
+            self._add_piece(*piece)
+        power = np.array([math.fsum(v) for v in self.power])
+        span = self.hi - self.lo
+        out = {}
+        for key in ("input", "output"):
+            err = np.array([math.fsum(v) for v in self.err[key]])
+            mse = err / self.n
+            out[key] = {
+                "mse": [float(v) for v in mse],
+                "snr_db": [float(v) for v in _db(power, err)],
+                "psnr_db": [float(v) for v in _db(span**2, mse)],
+            }
+        return out
+
+
 def compare_whole(noisy: np.ndarray, output: np.ndarray, clean: np.ndarray) -> dict:
-    """:func:`resdenoise.quality.compare`'s dictionary, summed as a streamed run sums
-    it (:class:`resdenoise.quality.QualitySums` over the pieces of the grid): the
-    same numbers, bit for bit."""
+    """:class:`QualitySums`' dictionary of the whole signal, summed as a streamed run sums
+    it: the same numbers, bit for bit.
+
+    Examples
+    --------
+    >>> q = compare_whole(np.array([1.0, 2.0]), np.array([1.0, 3.0]), np.array([1.0, 3.0]))
+    >>> q["input"]["mse"], q["output"]["mse"]
+    ([0.5], [0.0])
+    """
     sums = QualitySums(1 if clean.ndim == 1 else clean.shape[1])
-    for piece in grid_pieces(noisy, output, clean):
-        sums.add(*piece)
+    sums.add_whole(noisy, output, clean)
     return sums.result()
 
 

@@ -449,32 +449,35 @@ def level_sigmas(
 
 
 def _level_sigmas(
-    f2: np.ndarray, k: int, rule: str, sig: np.ndarray, estimator: str | None
-) -> tuple[list, str, bool | None]:
-    """:func:`level_sigmas`, and whether :func:`power_law_noise` found the noise one
-    power law (None: not tested), for :func:`choose_levels` not to test it again."""
+    f2: np.ndarray, k: int, rule: str, sig: np.ndarray, estimator: str | None, evidence=None
+) -> tuple[list, str, tuple | None]:
+    """:func:`level_sigmas`, and the colour evidence of ``f2`` at ``sig``
+    (:func:`colour_evidence`; ``evidence``: that, when read already; None: not read), for
+    the callers not to read it again."""
     if rule not in NOISE_RULES:
         raise ParameterError(f"noise rule must be one of {', '.join(NOISE_RULES)}, got {rule!r}")
     if rule == "one":
-        return [np.asarray(sig, dtype=float)] * k, rule, None
+        return [np.asarray(sig, dtype=float)] * k, rule, evidence
     if rule == "auto":
         boxes, _ = level_sigmas(f2, max(k, min(3, max_scales(f2.shape[0]))), "boxes", sig)
         rises = [b / np.maximum(a, 1e-300) for a, b in zip(boxes, boxes[1:3], strict=False)]
         if len(rises) == 2 and all(np.all(r >= COLOURED_RATIO) for r in rises):
             said = "boxes (auto: coloured noise, levels 2 and 3 rise)"
-            confident, law, evidence = colour_evidence(f2, sig)
+            if evidence is None:
+                evidence = colour_evidence(f2, sig)
+            confident, law, by = evidence
             if not confident:
-                return boxes[:k], said, False
+                return boxes[:k], said, evidence
             first = estimator == "quiet-windows"
             calibrated = power_law_calibrated(f2, boxes[:k], law, first)
             alpha = 2.0 * math.log2(float(np.exp(np.mean(np.log(law[:3])))))
             said += (
-                f"; one power law by {evidence}, f^-{alpha:.2f}: each level's estimate "
+                f"; one power law by {by}, f^-{alpha:.2f}: each level's estimate "
                 f"x {float(np.max(calibrated[-1] / np.maximum(boxes[k - 1], 1e-300))):.3f} for its bias "
                 f"under that spectrum" + (" (level 1 too)" if first else "")
             )
-            return calibrated, said, True
-        return [np.asarray(sig, dtype=float)] * k, "one (auto: white noise)", None
+            return calibrated, said, evidence
+        return [np.asarray(sig, dtype=float)] * k, "one (auto: white noise)", evidence
     out = []
     for j in range(1, k + 1):
         if rule == "boxes":
@@ -484,7 +487,7 @@ def _level_sigmas(
         if rule in ("capped", "boxes") and out:
             sj = np.minimum(sj, SQRT2 * out[-1])
         out.append(sj)
-    return out, rule, None
+    return out, rule, evidence
 
 
 def _level_candidates(sj: np.ndarray, n: int) -> list:
@@ -566,11 +569,19 @@ def white_nugget(f, level):
     noise (:func:`resdenoise.automatic.noise_per_level`) starts from (sensor trace at 10 % pink noise: 0.40x
     -> 0.33x of the pink level, -0.41 dB).
     """
-    if not level.white_by_nugget():
-        return level
+    return _white_nugget(f, level)[0]
+
+
+def _white_nugget(f, level, evidence=None) -> tuple[NoiseLevel, tuple | None]:
+    """:func:`white_nugget`, and the colour evidence (:func:`colour_evidence`) of ``f`` at
+    the level returned, or where that is the nugget's, at the level without it (what the
+    check read: the noise then is white at every scale); None where not read.
+    ``evidence``: that, read already (of a level this function returned)."""
+    if not level.white_by_nugget() or evidence is not None:
+        return level, evidence
     plain = search_noise(f, nugget=False)
-    f2 = np.asarray(f, dtype=float).reshape(len(f), -1)
-    return plain if power_law_noise(f2, plain.sigma)[0] else level
+    evidence = colour_evidence(np.asarray(f, dtype=float).reshape(len(f), -1), plain.sigma)
+    return (plain if evidence[0] else level), evidence
 
 
 def choose_levels(
@@ -592,6 +603,13 @@ def choose_levels(
     SURE per sample (:mod:`resdenoise.autoparams`' Monte-Carlo probe, global
     sigma) after levels 1..j, comparable with the other automatic modes.
     """
+    return _choose_levels(f, name, scales, sigma, iterations, noise, thresholds)[:2]
+
+
+def _choose_levels(f, name, scales, sigma, iterations, noise, thresholds, evidence=None):
+    """:func:`choose_levels`, and the colour evidence of ``f`` at the level (as
+    :func:`_white_nugget`'s; ``evidence``: that, read already, the level ``sigma`` then
+    :func:`_white_nugget`'s), for an automatic choice's other candidates."""
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
     n = f2.shape[0]
     if scales is not None and int(scales) < 1:
@@ -604,12 +622,13 @@ def choose_levels(
     # an estimate resolved by the caller still gets the noise rule per level
     estimated = sigma is None or (isinstance(sigma, NoiseLevel) and sigma.estimator != "given")
     if estimated:
-        sigma = white_nugget(f2, resolve_sigma(f2, sigma, search=True))
+        sigma, evidence = _white_nugget(f2, resolve_sigma(f2, sigma, search=True), evidence)
         estimated = not sigma.white_by_nugget()  # else white at every level
     state, risk, sig, estimator = sure_state(f2, sigma)
     universal = math.sqrt(2.0 * math.log(max(n, 2)))
     thetas, sigmas, level_risks = [], [], []
-    per_level, rule, power_law = _level_sigmas(f2, k, noise if estimated else "one", sig, estimator)
+    rule = noise if estimated else "one"
+    per_level, rule, evidence = _level_sigmas(f2, k, rule, sig, estimator, evidence)
     for j in range(1, k + 1):
         d = level_details(f2, j)
         sj = per_level[j - 1]
@@ -623,9 +642,9 @@ def choose_levels(
         thetas.append(best_theta)
         sigmas.append(float(np.max(sj)))
     if thresholds == "signal" and rule.startswith("boxes"):
-        if power_law is None:  # rule "boxes": not tested by _level_sigmas
-            power_law = power_law_noise(f2, sig)[0]
-        if not power_law:
+        if evidence is None:  # rule "boxes": not read by _level_sigmas
+            evidence = colour_evidence(f2, sig)
+        if not evidence[0]:
             # the box estimates rise, but not as one power law: a rough signal's own coarse
             # content may be in them (a random walk in white noise: the output's SURE under
             # those levels chose thresholds 3.4x the input's MSE, the levels' own 1.9x)
@@ -653,7 +672,7 @@ def choose_levels(
         rule if estimated else "given, at every level",
         thresholds,
     )
-    return plan, choice
+    return plan, choice, evidence
 
 
 def frame_coefficients(x, k: int) -> list[np.ndarray]:

@@ -14,10 +14,7 @@ estimator's bias under such a spectrum (:func:`power_law_factor`,
 
 from __future__ import annotations
 
-import hashlib
 import math
-import threading
-from collections import OrderedDict
 from statistics import NormalDist
 
 import numpy as np
@@ -197,41 +194,17 @@ def power_law_noise(f2: np.ndarray, sig: np.ndarray) -> tuple[bool, np.ndarray]:
     return colour_evidence(f2, sig)[:2]
 
 
-#: :func:`colour_evidence` keeps the evidence of this many recent (signal, level) pairs.
-EVIDENCE_KEPT = 4
-_kept: OrderedDict = OrderedDict()
-_kept_lock = threading.Lock()
-
-
 def colour_evidence(f2: np.ndarray, sig: np.ndarray) -> tuple[bool, np.ndarray, str]:
     """:func:`power_law_noise`'s ``(confident, rises)`` and which evidence made it
     confident, for the report: ``"box estimates"``, ``"quiet windows"``, the
     tonal floor's numbers (:func:`tonal_power_law`), or ``""`` (not confident).
 
-    The evidence of the last :data:`EVIDENCE_KEPT` pairs of samples and level is kept,
-    keyed by their bytes (a digest of the samples): ``resdenoise denoise`` asks for it up
-    to four times per signal (the level per scale of the search and of each multiscale
-    candidate, and the choice), and gets the first answer, a copy, again."""
+    Read once per signal and level: the callers pass it on
+    (:func:`resdenoise.multilevel.white_nugget`, the level per scale of
+    :func:`resdenoise.multilevel.level_sigmas`, the automatic choice and its
+    multiscale candidates)."""
     f2 = np.asarray(f2)
     sig = np.asarray(sig, dtype=float)
-    digest = hashlib.blake2b(np.ascontiguousarray(f2).view(np.uint8), digest_size=16)
-    key = (f2.shape, f2.dtype.str, sig.shape, sig.tobytes(), digest.digest())
-    with _kept_lock:
-        found = _kept.get(key)
-        if found is not None:
-            _kept.move_to_end(key)
-    if found is None:
-        found = _colour_evidence(f2, sig)
-        with _kept_lock:
-            _kept[key] = found
-            while len(_kept) > EVIDENCE_KEPT:
-                _kept.popitem(last=False)
-    confident, rises, evidence = found
-    return confident, rises.copy(), evidence
-
-
-def _colour_evidence(f2: np.ndarray, sig: np.ndarray) -> tuple[bool, np.ndarray, str]:
-    """:func:`colour_evidence` computed."""
     k = min(max_scales(f2.shape[0]), 5)
     if k < 4:
         return False, np.zeros((0, f2.shape[1])), ""

@@ -1,6 +1,7 @@
 """Quality of a signal against a clean reference: MSE, SNR and PSNR per channel.
 
-NumPy only.  Used by ``--reference CLEAN`` and by ``benchmarks/bench_quality.py``.
+NumPy only.  Used by the benchmarks; ``--reference CLEAN``'s report sums the same
+numbers in the pieces of the report's grid (:class:`resdenoise.measure.QualitySums`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import numpy as np
 
 from .errors import ParameterError
 
-__all__ = ["QualitySums", "compare", "mse", "psnr_db", "snr_db"]
+__all__ = ["mse", "psnr_db", "snr_db"]
 
 
 def _pair(x: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -57,68 +58,3 @@ def psnr_db(x: np.ndarray, reference: np.ndarray) -> np.ndarray:
     x, ref = _pair(x, reference)
     span = np.max(ref, axis=0) - np.min(ref, axis=0)
     return _db(span**2, np.mean((x - ref) ** 2, axis=0))
-
-
-def compare(noisy: np.ndarray, output: np.ndarray, reference: np.ndarray) -> dict:
-    """MSE, SNR and PSNR of the input and of the output, per channel.
-
-    Returns ``{"input": {"mse": [...], "snr_db": [...], "psnr_db": [...]},
-    "output": {...}}`` with one number per channel (infinite values stay
-    ``inf``; the JSON writer turns them into ``null``).
-
-    Examples
-    --------
-    >>> q = compare([1.0, 2.0], [1.0, 3.0], [1.0, 3.0])
-    >>> q["input"]["mse"], q["output"]["mse"]
-    ([0.5], [0.0])
-    """
-    result = {}
-    for key, x in (("input", noisy), ("output", output)):
-        result[key] = {
-            "mse": [float(v) for v in mse(x, reference)],
-            "snr_db": [float(v) for v in snr_db(x, reference)],
-            "psnr_db": [float(v) for v in psnr_db(x, reference)],
-        }
-    return result
-
-
-class QualitySums:
-    """:func:`compare` accumulated over consecutive parts of a signal (sums via fsum).
-
-    :meth:`add` the parts in order; :meth:`result` is ``compare``'s dictionary.
-    """
-
-    def __init__(self, channels: int):
-        self.n = 0
-        self.err = {"input": [[] for _ in range(channels)], "output": [[] for _ in range(channels)]}
-        self.power = [[] for _ in range(channels)]
-        self.lo = np.full(channels, np.inf)
-        self.hi = np.full(channels, -np.inf)
-
-    def add(self, noisy, output, clean) -> None:
-        k = clean.shape[0]
-        ref = np.asarray(clean, dtype=float).reshape(k, -1)
-        self.n += k
-        self.lo = np.minimum(self.lo, ref.min(axis=0))
-        self.hi = np.maximum(self.hi, ref.max(axis=0))
-        power = (ref**2).sum(axis=0)
-        for key, x in (("input", noisy), ("output", output)):
-            err = ((np.asarray(x, dtype=float).reshape(k, -1) - ref) ** 2).sum(axis=0)
-            for c, v in enumerate(err):
-                self.err[key][c].append(float(v))
-        for c, v in enumerate(power):
-            self.power[c].append(float(v))
-
-    def result(self) -> dict:
-        power = np.array([math.fsum(v) for v in self.power])
-        span = self.hi - self.lo
-        out = {}
-        for key in ("input", "output"):
-            err = np.array([math.fsum(v) for v in self.err[key]])
-            mse = err / self.n
-            out[key] = {
-                "mse": [float(v) for v in mse],
-                "snr_db": [float(v) for v in _db(power, err)],
-                "psnr_db": [float(v) for v in _db(span**2, mse)],
-            }
-        return out

@@ -100,10 +100,20 @@ def periodogram(x: np.ndarray, segment: int = SEGMENT) -> tuple[np.ndarray, np.n
     segs -= segs.mean(axis=1, keepdims=True)
     w = np.hanning(length + 2)[1:-1]
     spec = np.abs(np.fft.rfft(segs * w, axis=1)) ** 2 / np.sum(w**2)
+    band, omega = _band(length)
+    return omega, spec.mean(axis=0)[band] / (4.0 * np.sin(omega / 2.0) ** 2), starts.size
+
+
+@functools.lru_cache(maxsize=8)
+def _band(length: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(mask, w)``: the ordinates of a periodogram of segments of ``length`` in the upper
+    half band ``[pi/2, pi)`` (the last below pi left out) and their angular frequencies,
+    for :func:`periodogram` and :func:`_shapes` alike (read-only: shared)."""
     omega = 2.0 * np.pi * np.fft.rfftfreq(length)
     band = (omega >= 0.5 * np.pi) & (omega < np.pi * (1.0 - 1.0 / length))
     omega = omega[band]
-    return omega, spec.mean(axis=0)[band] / (4.0 * np.sin(omega / 2.0) ** 2), starts.size
+    band.flags.writeable = omega.flags.writeable = False
+    return band, omega
 
 
 @functools.lru_cache(maxsize=8)
@@ -120,8 +130,7 @@ def _taper_inflation(length: int) -> float:
 def _shapes(length: int) -> np.ndarray:
     """``g_rho`` of every rho of :data:`RHOS` at the band's frequencies for ``length``,
     each scaled to mean 1: shape ``(rhos, ordinates)``."""
-    omega = 2.0 * np.pi * np.fft.rfftfreq(length)
-    omega = omega[(omega >= 0.5 * np.pi) & (omega < np.pi * (1.0 - 1.0 / length))]
+    omega = _band(length)[1]
     g = 1.0 / (1.0 + RHOS[:, None] ** 2 - 2.0 * RHOS[:, None] * np.cos(omega))
     return g / g.mean(axis=1, keepdims=True)
 

@@ -62,9 +62,8 @@ import numpy as np
 from .engine import running_now, usable_cores
 from .errors import ParameterError, SignalError, WholeSignalNeeded
 from .filters import Summary, run_plan
-from .measure import GRID_ROWS, Grid, StreamMeasure
+from .measure import GRID_ROWS, QualitySums, StreamMeasure
 from .median import LEVELS
-from .quality import QualitySums
 from .selection import Scan as _Scan
 from .selection import Scratch as _Scratch
 from .sink import Behind as _Behind
@@ -530,7 +529,6 @@ class StreamedRun:
         quality = ref_rows = None
         if reference is not None and measure:
             quality = QualitySums(channels)
-            quality_grid = Grid()
             ref_rows = _Rows(reference.blocks(), reference.source)
         # Measured, a plain run keeps no input after its run: each core's input is
         # measured before (:meth:`StreamMeasure.add_input`), then run in place where its
@@ -554,8 +552,7 @@ class StreamedRun:
                 measurer.add(c.raw[c.core], u, c)  # against the file's values
             if quality is not None:
                 ref_rows.fill(c.stop)
-                for piece in quality_grid.pieces(c.raw[c.core], u, ref_rows.data(c.start, c.stop)):
-                    quality.add(*piece)  # on the grid the whole report sums on
+                quality.add(c.raw[c.core], u, ref_rows.data(c.start, c.stop))
                 ref_rows.drop(c.stop)
 
         chunks = 0
@@ -595,8 +592,6 @@ class StreamedRun:
         select = self.scan.noise_run or self.summary._noise
         report = measurer.report(verdict, select.sigma(), select.estimator)
         if quality is not None:
-            for piece in quality_grid.rest():
-                quality.add(*piece)
             quality = {"reference": reference.source, **quality.result()}
         return report, quality, streaming
 

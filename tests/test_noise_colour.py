@@ -294,36 +294,63 @@ def test_the_automatic_choice_ranks_pink_noise_under_notes_over_scales():
     assert error < 0.9
 
 
-def test_kept_evidence_is_the_computed_evidence_and_follows_the_samples(monkeypatch):
-    """colour_evidence keeps recent answers keyed by the samples' and level's bytes: the
-    answer computed afresh, computed once per pair, not for a signal one sample apart,
-    another level or shape, and a caller changing its copy does not change the kept one."""
-    from resdenoise import noise_colour
+def _asked(monkeypatch) -> tuple[list, list]:
+    """Every reading of the colour evidence (its samples and level) and of the level
+    without the nugget, wherever the package asks for them."""
+    from resdenoise import multilevel, noise_colour
 
-    calls = []
-    computed = noise_colour._colour_evidence
-    monkeypatch.setattr(noise_colour, "_kept", noise_colour.OrderedDict())
-    monkeypatch.setattr(
-        noise_colour, "_colour_evidence", lambda f2, sig: calls.append(1) or computed(f2, sig)
-    )
-    clean = syllables(8192, 4)
-    f2 = (clean + 0.1 * np.std(clean) * pink(8192, 101))[:, None]
-    sig = search_noise(f2).sigma
-    first = colour_evidence(f2, sig)
-    want = computed(f2, sig)
-    assert first[0] == want[0] and first[2] == want[2] and first[0]
-    np.testing.assert_array_equal(first[1], want[1])
-    first[1][:] = 0.0  # the caller's copy
-    again = colour_evidence(f2.copy(), sig.copy())
-    np.testing.assert_array_equal(again[1], want[1])
-    assert len(calls) == 1
-    moved = f2.copy()
-    moved[100, 0] += 1e-9
-    colour_evidence(moved, sig)
-    colour_evidence(f2, sig * 1.5)
-    colour_evidence(f2.reshape(-1, 2), np.repeat(sig, 2))
-    assert len(calls) == 4
-    for _ in range(noise_colour.EVIDENCE_KEPT):  # older pairs make way for new ones
-        colour_evidence(f2[: 4096 + len(calls)], sig)
-    colour_evidence(f2, sig)
-    assert len(calls) == 4 + noise_colour.EVIDENCE_KEPT + 1
+    evidence, plain = [], []
+    read, search = noise_colour.colour_evidence, multilevel.search_noise
+
+    def reading(f2, sig):
+        evidence.append((np.asarray(f2).copy(), np.asarray(sig, dtype=float).copy()))
+        return read(f2, sig)
+
+    def searching(f, nugget=True):
+        plain.append(nugget)
+        return search(f, nugget=nugget)
+
+    for module in (multilevel, noise_colour):
+        monkeypatch.setattr(module, "colour_evidence", reading)
+    monkeypatch.setattr(multilevel, "search_noise", searching)
+    return evidence, plain
+
+
+def test_one_automatic_choice_reads_the_colour_evidence_once(monkeypatch):
+    """Pink noise on steps: the nugget lowered the level, the evidence at the level without
+    it restores it (white_nugget), and the level per scale, both multiscale candidates and
+    the choice use that evidence, read once (before: five readings of the same samples and
+    level, four of them answered by a cache keyed by a digest of the samples)."""
+    from resdenoise.automatic import choose_denoiser
+
+    rng = np.random.default_rng(0)
+    clean = np.repeat(np.round(rng.normal(0.0, 1.0, 4), 1), 1024)
+    f = clean + 0.1 * np.std(clean) * pink(clean.size, 3)
+    evidence, plain = _asked(monkeypatch)
+    _, extra = choose_denoiser(f)
+    assert len(evidence) == 1 and plain == [False]
+    np.testing.assert_array_equal(evidence[0][0], f[:, None])
+    np.testing.assert_array_equal(evidence[0][1], search_noise(f, nugget=False).sigma)
+    confident, rises, by = colour_evidence(*evidence[0])
+    assert confident and by == "box estimates"
+    rule = extra["noise_rule_per_scale"]
+    assert f"one power law by {by}" in rule
+    assert ", ".join(f"{float(np.max(r)):.2f}" for r in rises) in rule
+    assert extra["automatic_choice"].endswith("scales")
+
+
+def test_a_kept_nugget_level_is_checked_once_for_every_candidate(monkeypatch):
+    """White noise on an AR(1): the nugget's level stays (the evidence at the level without
+    it is not confident), and the multiscale candidates, also those of the search again at
+    the level's low end, take it as checked (before: the level without the nugget searched,
+    and its evidence asked for, five times)."""
+    from resdenoise.automatic import choose_denoiser
+
+    rough = ar1(2048, 0.99, 1)
+    f = rough + np.random.default_rng(101).normal(0.0, 0.05 * np.std(rough), rough.size)
+    evidence, plain = _asked(monkeypatch)
+    _, extra = choose_denoiser(f)
+    assert extra["noise_rule_per_scale"].startswith("white: the variogram's nugget")
+    assert "low_end" in extra  # the candidates searched again at the low end
+    assert len(evidence) == 1 and plain == [False]
+    assert not colour_evidence(*evidence[0])[0]

@@ -14,7 +14,23 @@ from hypothesis.extra.numpy import arrays
 
 from resdenoise.cli import cli
 from resdenoise.errors import ParameterError
-from resdenoise.quality import compare, mse, psnr_db, snr_db
+from resdenoise.measure import GRID_ROWS, compare_whole
+from resdenoise.quality import mse, psnr_db, snr_db
+
+
+def compare(noisy, output, reference) -> dict:
+    """The report's quality dictionary in its plain form, each number one sum over the
+    whole signal (resdenoise.quality's formulas): the independent reference of
+    resdenoise.measure.compare_whole, which sums in the pieces of the report's grid
+    (the two differ in the last bits beyond measure.GRID_ROWS rows)."""
+    result = {}
+    for key, x in (("input", noisy), ("output", output)):
+        result[key] = {
+            "mse": [float(v) for v in mse(x, reference)],
+            "snr_db": [float(v) for v in snr_db(x, reference)],
+            "psnr_db": [float(v) for v in psnr_db(x, reference)],
+        }
+    return result
 
 
 def reference_metrics(x, ref):
@@ -58,12 +74,20 @@ def test_metrics_match_the_formulas(ref, seed):
     np.testing.assert_allclose(psnr_db(x, ref), [e[2] for e in expected], rtol=1e-9, atol=1e-9)
 
 
-def test_perfect_output_is_infinite_db():
+@pytest.mark.parametrize("form", [compare, compare_whole])
+def test_perfect_output_is_infinite_db(form):
     ref = np.array([0.0, 1.0, 3.0])
-    q = compare(ref + 0.5, ref, ref)
+    q = form(ref + 0.5, ref, ref)
     assert q["output"]["mse"] == [0.0]
     assert q["output"]["snr_db"] == [math.inf] and q["output"]["psnr_db"] == [math.inf]
     assert q["input"]["mse"] == [0.25]
+
+
+def test_under_a_grid_piece_the_report_is_the_plain_form_bit_for_bit(rng):
+    """Up to measure.GRID_ROWS rows the report's sums are one piece: the plain form's."""
+    clean = rng.standard_normal((GRID_ROWS, 2))
+    noisy, out = clean + rng.standard_normal(clean.shape), clean + 0.1
+    assert json.dumps(compare_whole(noisy, out, clean)) == json.dumps(compare(noisy, out, clean))
 
 
 def test_shape_mismatch_is_a_clear_error():

@@ -17,11 +17,11 @@ import soundfile
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_quality import compare
 from test_stream import COMMANDS, assert_same_report
 
 from resdenoise import measure, stream
 from resdenoise.cli import cli
-from resdenoise.quality import compare
 
 
 def _reports(tmp_path, src, command, sizes, extra=()) -> list[dict]:
@@ -138,8 +138,45 @@ def test_held_rows_are_copies(rng):
     assert np.array_equal(piece[0], np.concatenate([first, np.ones(3)]))
 
 
+@settings(deadline=None, max_examples=30)
+@given(
+    lengths=st.lists(st.integers(0, 700), min_size=1, max_size=8),
+    channels=st.integers(1, 2),
+    seed=st.integers(0, 2**16),
+)
+def test_quality_sums_cut_on_their_own_grid(lengths, channels, seed):
+    """QualitySums fed parts of any lengths (a streamed run's cores, empty ones too)
+    cuts them on its own grid: compare_whole's numbers, bit for bit (before, each
+    caller cut the parts on a grid of its own, and a part given as it came was summed
+    as a piece)."""
+    n = sum(lengths)
+    if n == 0:
+        return
+    rng = np.random.default_rng(seed)
+    shape = (n,) if channels == 1 else (n, channels)
+    clean = rng.standard_normal(shape)
+    noisy, out = clean + rng.standard_normal(shape), clean + 0.1 * rng.standard_normal(shape)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(measure, "GRID_ROWS", 256)  # pieces across the parts
+        sums, a = measure.QualitySums(channels), 0
+        for k in lengths:
+            sums.add(noisy[a : a + k], out[a : a + k], clean[a : a + k])
+            a += k
+        got, want = sums.result(), measure.compare_whole(noisy, out, clean)
+    assert json.dumps(got) == json.dumps(want)
+    assert sums.grid.held == 0
+
+
+def test_quality_sums_add_a_whole_signal_only_from_its_start(rng):
+    sums = measure.QualitySums(1)
+    sums.add(np.ones(3), np.ones(3), np.zeros(3))  # held for the grid's piece
+    with pytest.raises(ValueError, match="from its start"):
+        sums.add_whole(np.ones(3), np.ones(3), np.zeros(3))
+
+
 def test_the_whole_reference_comparison_is_compare_to_rounding(rng):
-    """compare_whole sums on the grid; quality.compare (one sum) agrees to rounding."""
+    """compare_whole sums on the grid; the plain form (one sum, test_quality.compare)
+    agrees to rounding."""
     clean = rng.standard_normal((200_000, 2))
     noisy, out = clean + rng.standard_normal(clean.shape), clean + 0.1
     got, want = measure.compare_whole(noisy, out, clean), compare(noisy, out, clean)

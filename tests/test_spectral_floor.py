@@ -230,3 +230,25 @@ def test_the_density_check_reuses_the_quiet_windows_energies_with_the_same_resul
         np.testing.assert_array_equal(got, old)
         assert got_names == old_names
     assert noise._quiet_windows(x * 2.0**600)[1] is None  # scaled energies: not the samples'
+
+
+def test_the_band_is_found_once_for_the_periodogram_and_the_shapes():
+    """The upper half band's ordinates, one definition read by the periodogram and by the
+    rough part's shapes (before: the mask written and computed in both), once per segment
+    length over every channel and call, and shared read-only."""
+    x = np.cumsum(np.random.default_rng(5).standard_normal((3000, 3)), axis=0)
+    spectral_floor._band.cache_clear()
+    spectral_floor._shapes.cache_clear()
+    spectral_floor.spectral_floor(x, 1.0)
+    spectral_floor.spectral_floor(x[:, 0], 1.0)
+    length = spectral_floor.segment_length(x.shape[0])
+    info = spectral_floor._band.cache_info()
+    assert (info.misses, info.hits) == (1, 4)  # 4 periodograms and one shapes' table
+    band, omega = spectral_floor._band(length)
+    assert periodogram(x[:, 0])[0] is omega
+    assert spectral_floor._shapes(length).shape == (spectral_floor.RHOS.size, omega.size)
+    full = 2.0 * np.pi * np.fft.rfftfreq(length)
+    np.testing.assert_array_equal(
+        omega, full[(full >= 0.5 * np.pi) & (full < np.pi * (1.0 - 1.0 / length))]
+    )
+    assert band.sum() == omega.size and not omega.flags.writeable and not band.flags.writeable
