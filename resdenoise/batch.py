@@ -302,22 +302,26 @@ def _preload(inputs: Sequence[str], input_format: str | None) -> None:
 
 
 def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
-    """Run ``job(progress)`` callables in ``jobs`` forked worker processes.
+    """Run ``job(progress)`` callables in this process and ``jobs - 1`` forked workers.
 
     The workers start once and take file after file (an index into
-    ``jobs_list``, which they inherit) from one queue they share, each as
-    it comes free, so a file costs its run, not a process: its imports,
-    caches and page faults are paid once per worker, and no worker waits for
-    the parent or holds files that another could run.  Each worker tells
-    which file it starts and sends its progress and its :class:`FileResult`
-    through a pipe of its own; a worker that dies without one (killed, out
-    of memory) fails its file (``placeholders[i]``) with exit code 1 and is
-    replaced while files remain; a result that does not pickle fails only
-    its file.  Workers end with the parent: when this returns by an
-    exception (a signal), they are stopped and waited for; a worker whose
-    parent died gets SIGTERM (Linux).  A signal ends a worker at once, its
-    temporaries removed (:func:`resdenoise.io.signals.exit_on_signal`),
-    whether or not the parent handles signals.
+    ``jobs_list``, which they inherit) from one queue they share with this
+    process, each as it comes free, so a file costs its run, not a process:
+    its imports, caches and page faults are paid once per worker, and no
+    worker waits for the parent or holds files that another could run.  This
+    process is one of the ``jobs``: it takes files from the same queue and
+    runs them itself, and between two of its files it reads what the workers
+    sent back (:class:`_Pool`).  Each worker tells which file it starts and
+    sends its progress and its :class:`FileResult` through a pipe of its
+    own; a worker that dies without one (killed, out of memory) fails its
+    file (``placeholders[i]``) with exit code 1 and is replaced while files
+    remain; a result that does not pickle fails only its file.  Workers end
+    with the parent: when this returns by an exception (a signal, also in
+    the middle of one of this process's files), they are stopped and waited
+    for; a worker whose parent died gets SIGTERM (Linux).  A signal ends a
+    worker at once, its temporaries removed
+    (:func:`resdenoise.io.signals.exit_on_signal`), whether or not the
+    parent handles signals.
 
     The workers are plain ``os.fork`` children talking over pipes
     (:class:`_Queue`, :class:`_Worker`), not :mod:`multiprocessing` processes:
@@ -326,16 +330,11 @@ def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
     per-file messages cost the parent more (its CPU while the workers run
     0.049 -> 0.020 s, also for the reports a quiet batch no longer makes).
     """
-    running: dict = {}
-    queue = _Queue(len(jobs_list))
+    pool = _Pool(jobs_list, finished, progress, placeholders)
     try:
-        _forked_loop(jobs_list, jobs, finished, progress, placeholders, running, queue)
+        pool.run(jobs)
     finally:
-        for worker in running.values():
-            worker.stop()  # the worker cleans up as the parent does: SIGTERM
-        for worker in running.values():
-            worker.wait(WORKER_GRACE)
-        queue.close()
+        pool.close()
 
 
 #: Seconds a stopped worker has to remove its temporary file before it is killed.
@@ -487,77 +486,154 @@ class _Worker:
         return True
 
 
-def _forked_loop(jobs_list, jobs: int, finished, progress, placeholders, running, queue) -> None:
-    """``running``: {read end of a worker's pipe: :class:`_Worker`}; ``queue``: the
-    :class:`_Queue` of every file.
+class _Pool:
+    """This process and its forked workers over one :class:`_Queue` of every file.
 
-    A worker that dies fails the file it had started.  It is replaced while files
-    remain, if it had started one (a worker that dies before starting any is not, so
-    that the batch ends).  A file that no worker reported as started (its worker died
-    between taking it and saying so), nor ran, fails as its worker's."""
-    parent = os.getpid()
-    poller = select.poll()
-    left = set(range(len(jobs_list)))  # no result yet
-    shown = progress is not None
-    death = None  # the last unexpected exit code
+    :meth:`run` forks ``jobs - 1`` workers, then takes files from the queue and runs
+    them here until its end, reading what the workers sent (:meth:`serve`, without
+    waiting) before each; then it waits for the workers.  The workers' results go to
+    ``finished`` between this process's files, never from inside one of its runs
+    (where an exception of ``finished`` would fail that file); their progress, where
+    it is shown, also from inside one (every :attr:`LOOK` seconds of this process's
+    progress), so that their bars move while this process runs a long file.
 
-    def start() -> None:
-        worker = _Worker(jobs_list, queue, parent, shown, running.values())
-        running[worker.fd] = worker
-        poller.register(worker.fd, select.POLLIN)
+    A worker that dies fails the file it had started.  It is replaced (between this
+    process's files) while files remain, if it had started one (a worker that dies
+    before starting any is not).  A file that no worker reported as started (its
+    worker died between taking it and saying so), nor ran, fails as its worker's."""
 
-    def fail(i: int, code) -> None:
-        left.discard(i)
-        result = placeholders[i]
-        result.error = ResdenoiseError(f"the worker process died (exit code {code})")
-        finished(i, result)
+    #: Seconds between two looks at the workers' pipes from inside a run of this process
+    LOOK = 0.05
 
-    queue.fill()
-    for _ in range(jobs):
-        start()
-    if queue.write_fd is not None:  # more indices than the pipe holds: written as it empties
-        poller.register(queue.write_fd, select.POLLOUT)
-    while running:
-        for fd, _ in poller.poll():
-            if fd == queue.write_fd:
-                queue.fill()
-                if queue.write_fd is None:
-                    poller.unregister(fd)
-                continue
-            worker = running.get(fd)
-            if worker is None:  # the queue's end, closed in this round
-                continue
+    def __init__(self, jobs_list, finished, progress, placeholders) -> None:
+        self.jobs_list, self.finished, self.progress = jobs_list, finished, progress
+        self.placeholders = placeholders
+        self.queue = _Queue(len(jobs_list))
+        self.running: dict = {}  # {read end of a worker's pipe: _Worker}
+        self.poller = select.poll()
+        self.left = set(range(len(jobs_list)))  # no result yet
+        self.done: list = []  # (index, FileResult) not yet given to finished
+        self.parent = os.getpid()
+        self.death = None  # the last unexpected exit code
+        self.replace = 0  # workers that died, to be replaced between this process's files
+        self.here: int | None = None  # the file this process runs
+
+    def run(self, jobs: int) -> None:
+        self.queue.fill()
+        for _ in range(jobs - 1):
+            self.start()
+        while (i := self.take()) is not None:
+            self.run_here(i)
+            self.serve(0)
+        while self.running:
+            self.serve(None)
+        for i in sorted(self.left):  # taken by a worker that died before it said so
+            self.fail(i, self.death)
+        self.report()
+
+    def start(self) -> None:
+        worker = _Worker(self.jobs_list, self.queue, self.parent, self.progress is not None,
+                         self.running.values())  # fmt: skip
+        self.running[worker.fd] = worker
+        self.poller.register(worker.fd, select.POLLIN)
+
+    def take(self) -> int | None:
+        """The next file's index from the queue (written further first, where it is
+        not whole), None at its end."""
+        while True:
+            if self.queue.write_fd is not None:
+                self.queue.fill()
+            with contextlib.suppress(BlockingIOError):  # emptied by the workers: fill it
+                return _next(self.queue.fd)
+
+    def run_here(self, i: int) -> None:
+        """Run file ``i`` in this process."""
+        file_progress = None
+        if self.progress is not None:
+            last = [time.monotonic()]
+
+            def file_progress(phase, done, total):
+                self.progress(i, phase, done, total)
+                now = time.monotonic()
+                if now - last[0] >= self.LOOK:
+                    last[0] = now
+                    self.serve(0)
+
+        self.here = i
+        result = self.jobs_list[i](file_progress)
+        self.here = None
+        self.result(i, result)
+
+    def serve(self, timeout: float | None) -> None:
+        """Take in what the workers sent (waiting up to ``timeout`` ms for it, None: until
+        something comes); between this process's files, hand the results to ``finished``
+        and replace the workers that died."""
+        for fd, _ in self.poller.poll(timeout):
+            worker = self.running[fd]
             messages = worker.take()
             if messages is None:  # the worker ended: at the queue's end, or it died
-                poller.unregister(fd)
-                del running[fd]
-                code = worker.wait()
-                if code != 0:
-                    death = code
-                if worker.current is not None:
-                    fail(worker.current, code)
-                busy = {w.current for w in running.values()}
-                if code != 0 and worker.started and left - busy:
-                    start()
+                self.ended(worker)
                 continue
             for kind, payload in messages:
-                if kind == "start":
-                    worker.current = payload
-                    worker.started += 1
-                    continue
-                i = worker.current
-                if kind == "progress":
-                    if shown:
-                        progress(i, *payload)
-                    continue
-                worker.current = None
-                left.discard(i)
-                if not isinstance(payload, FileResult):  # the worker's last words on the file
-                    result, result.error = placeholders[i], ResdenoiseError(payload)
-                    payload = result
-                finished(i, payload)
-    for i in sorted(left):  # taken by a worker that died before it said so
-        fail(i, death)
+                self.message(worker, kind, payload)
+        if self.here is None:
+            self.report()
+            busy = {w.current for w in self.running.values()}
+            while self.replace:
+                self.replace -= 1
+                if self.left - busy:
+                    self.start()
+
+    def message(self, worker: _Worker, kind: str, payload) -> None:
+        if kind == "start":
+            worker.current = payload
+            worker.started += 1
+            return
+        i = worker.current
+        if kind == "progress":
+            if self.progress is not None:
+                self.progress(i, *payload)
+            return
+        worker.current = None
+        if not isinstance(payload, FileResult):  # the worker's last words on the file
+            result, result.error = self.placeholders[i], ResdenoiseError(payload)
+            payload = result
+        self.result(i, payload)
+
+    def ended(self, worker: _Worker) -> None:
+        self.poller.unregister(worker.fd)
+        del self.running[worker.fd]
+        code = worker.wait()
+        if code != 0:
+            self.death = code
+        if worker.current is not None:
+            self.fail(worker.current, code)
+        if code != 0 and worker.started:
+            self.replace += 1
+
+    def result(self, i: int, result: FileResult) -> None:
+        self.left.discard(i)
+        self.done.append((i, result))
+
+    def fail(self, i: int, code) -> None:
+        result = self.placeholders[i]
+        result.error = ResdenoiseError(f"the worker process died (exit code {code})")
+        self.result(i, result)
+
+    def report(self) -> None:
+        """Hand the results come in to ``finished``, in the order they came."""
+        done, self.done = self.done, []
+        for i, result in done:
+            self.finished(i, result)
+
+    def close(self) -> None:
+        """Stop the workers still running (they clean up as the parent does, on SIGTERM)
+        and wait for them."""
+        for worker in self.running.values():
+            worker.stop()
+        for worker in self.running.values():
+            worker.wait(WORKER_GRACE)
+        self.queue.close()
 
 
 def _die_with(parent: int) -> None:  # pragma: no cover - runs in a forked child
