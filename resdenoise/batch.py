@@ -1,7 +1,7 @@
 """Many files in one call: each filtered as :func:`resdenoise.pipeline.run_file` does.
 
 :func:`run_batch` filters every input into one directory under its own
-name, in up to ``jobs`` forked worker processes (one engine thread each),
+name, up to ``jobs`` at once (this process and forked workers, one engine thread each),
 and reports every file (:class:`FileResult`) without stopping at the first
 failure.  Nothing here prints; progress and results go to callbacks.
 """
@@ -111,9 +111,9 @@ def run_batch(
     """Filter each input into ``output_dir`` under its own name, as :func:`run_file` would.
 
     One file's failure does not stop the others.  With ``jobs`` > 1 (and
-    where the system forks) up to that many files run at once in worker
-    processes, each with one engine thread; the files and reports are the
-    same as with ``jobs=1``.
+    where the system forks) up to that many files run at once, in this
+    process and ``jobs - 1`` forked workers, each with one engine thread;
+    the files and reports are the same as with ``jobs=1``.
 
     Parameters
     ----------
@@ -138,7 +138,9 @@ def run_batch(
         ``progress(index, phase, done, total)``: :func:`run_file`'s progress
         of input ``index``.
     on_done : callable, optional
-        ``on_done(index, result)`` as each file finishes (in that order).
+        ``on_done(index, result)`` as each file finishes (in that order; a
+        worker's file, with ``jobs`` > 1, once this process is between two
+        files of its own).
     measure : bool
         False when nobody reads the reports (the command line under ``-q``
         without ``--report`` or ``--strict``): the files are not measured
@@ -345,6 +347,20 @@ WORKER_GRACE = 30.0
 _HEADER = struct.Struct("!i")
 
 
+#: Bytes a pipe holds where the system lets it grow (Linux: 64 KiB by default, and up to
+#: /proc/sys/fs/pipe-max-size, 1 MiB by default, unprivileged): about 700 results with
+#: reports, 5000 without, or 260000 files' indices in the queue.
+PIPE_BYTES = 1 << 20
+
+
+def _widen(fd: int) -> None:
+    """Let the pipe of ``fd`` hold :data:`PIPE_BYTES` where the system allows it."""
+    import fcntl
+
+    with contextlib.suppress(OSError, AttributeError):  # not Linux, or over a limit
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+
+
 class _Queue:
     """The files' indices in one pipe that every worker reads (``fd``), each taking the
     next index as it comes free; the parent writes them (as the pipe takes them) and then
@@ -359,6 +375,7 @@ class _Queue:
 
     def __init__(self, count: int) -> None:
         self.fd, self._w = os.pipe()
+        _widen(self._w)  # more indices at once: the parent writes them between its files
         os.set_blocking(self.fd, False)  # the workers read it: they never block in a read
         os.set_blocking(self._w, False)  # the parent writes what fits and goes on
         self._pending = memoryview(struct.pack(f"!{count}i", *range(count)))
@@ -398,6 +415,7 @@ class _Worker:
 
     def __init__(self, jobs_list, queue: _Queue, parent: int, shown: bool, others) -> None:
         back_r, back_w = os.pipe()
+        _widen(back_w)  # the results of many files wait there while the parent runs one
         try:
             pid = os.fork()
         except BaseException:  # no process (EAGAIN, ENOMEM): no pipes left open either
@@ -496,6 +514,9 @@ class _Pool:
     (where an exception of ``finished`` would fail that file); their progress, where
     it is shown, also from inside one (every :attr:`LOOK` seconds of this process's
     progress), so that their bars move while this process runs a long file.
+
+    While this process runs a file, a worker goes on as long as its pipe holds its
+    results (:data:`PIPE_BYTES`) and the queue has indices.
 
     A worker that dies fails the file it had started.  It is replaced (between this
     process's files) while files remain, if it had started one (a worker that dies

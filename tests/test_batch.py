@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import re
 import time
 
@@ -636,3 +637,33 @@ def test_the_workers_progress_moves_while_this_process_runs_a_file(
     theirs = [k for k, e in enumerate(events) if e == ("progress", 0)]
     assert any(mine[0] < k < mine[-1] for k in theirs), events
     assert events.index(("done", 0)) > mine[-1], events
+
+
+def test_the_worker_goes_on_while_this_process_runs_a_long_file(
+    tmp_path, monkeypatch, worker_takes_first
+):
+    """While this process runs one file (in1, until every other output is written), the
+    worker runs all the others: their results, more than a pipe holds by default
+    (64 KiB), wait in its pipe without stopping it."""
+    from resdenoise import batch
+    from resdenoise.pipeline import planner
+
+    if not hasattr(__import__("fcntl"), "F_SETPIPE_SZ"):
+        pytest.skip("a pipe's size is set only on Linux")
+    base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
+    files = _csv_inputs(tmp_path, [50, 41] + [50] * 58)
+    out = tmp_path / "o"
+    others = [out / f"in{k}.csv" for k in range(len(files)) if k != 1]
+
+    def make_plan(u):
+        if u.shape == (41,):  # in1, this process's: done once all the others are written
+            deadline = time.monotonic() + 60
+            while not all(p.exists() for p in others):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the worker stopped")
+                time.sleep(0.01)
+        return base(u)
+
+    results = batch.run_batch(make_plan, files, str(out), jobs=2)
+    assert [r.exit_code for r in results] == [0] * len(files), [str(r.error) for r in results]
+    assert sum(len(pickle.dumps(("done", r))) for r in results[2:]) > 1 << 16

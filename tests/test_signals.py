@@ -178,7 +178,9 @@ def _children(pid: int) -> list[int]:
     return kids
 
 
-def test_batch_workers_die_with_their_parent(big, tmp_path):
+def _batch_of_four(big: Path, tmp_path: Path):
+    """``--jobs 2`` over four copies of ``big`` into ``tmp_path/out/``, started: (process,
+    the output directory)."""
     inputs = []
     for k in range(4):
         p = tmp_path / f"in{k}.csv"
@@ -188,6 +190,11 @@ def test_batch_workers_die_with_their_parent(big, tmp_path):
     proc = subprocess.Popen(
         [EXE, *RUN, *inputs, "-o", str(out) + "/", "--jobs", "2"], stderr=subprocess.PIPE
     )
+    return proc, out
+
+
+def test_batch_workers_die_with_their_parent(big, tmp_path):
+    proc, out = _batch_of_four(big, tmp_path)
     workers: list = []
     deadline = time.monotonic() + 30
     while len(workers) < 1 and time.monotonic() < deadline and proc.poll() is None:
@@ -221,15 +228,7 @@ def test_a_signal_while_the_parent_runs_a_file_of_its_own(big, complete, tmp_pat
     """--jobs 2: the parent is one of the two processes running files.  SIGINT while
     it and its worker both write a file: exit 130, both temporaries removed, the
     worker ended, and every output there complete."""
-    inputs = []
-    for k in range(4):
-        p = tmp_path / f"in{k}.csv"
-        p.write_bytes(big.read_bytes())
-        inputs.append(str(p))
-    out = tmp_path / "out"
-    proc = subprocess.Popen(
-        [EXE, *RUN, *inputs, "-o", str(out) + "/", "--jobs", "2"], stderr=subprocess.PIPE
-    )
+    proc, out = _batch_of_four(big, tmp_path)
     try:
         workers: list = []
         deadline = time.monotonic() + 60
