@@ -509,7 +509,7 @@ class _Pool:
 
     :meth:`run` forks ``jobs - 1`` workers, then takes files from the queue and runs
     them here until its end, reading what the workers sent (:meth:`serve`, without
-    waiting) before each; then it waits for the workers.  The workers' results go to
+    waiting) after each; then it waits for the workers.  The workers' results go to
     ``finished`` between this process's files, never from inside one of its runs
     (where an exception of ``finished`` would fail that file); their progress, where
     it is shown, also from inside one (every :attr:`LOOK` seconds of this process's
@@ -559,8 +559,8 @@ class _Pool:
         self.poller.register(worker.fd, select.POLLIN)
 
     def take(self) -> int | None:
-        """The next file's index from the queue (written further first, where it is
-        not whole), None at its end."""
+        """The next file's index from the queue, None at its end (the indices not yet
+        in the queue's pipe are written first, as far as it takes them)."""
         while True:
             if self.queue.write_fd is not None:
                 self.queue.fill()
@@ -642,7 +642,7 @@ class _Pool:
         self.result(i, result)
 
     def report(self) -> None:
-        """Hand the results come in to ``finished``, in the order they came."""
+        """Hand the results that came in to ``finished``, in the order they came."""
         done, self.done = self.done, []
         for i, result in done:
             self.finished(i, result)

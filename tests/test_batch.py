@@ -265,9 +265,9 @@ def _csv_inputs(tmp_path, lengths) -> list[str]:
 
 
 def test_a_slow_file_holds_up_no_other(tmp_path):
-    """The workers take the files from one queue as they come free: while one runs a
-    slow file, the other runs every other file (none is held behind the slow one, as
-    a file sent ahead to the slow worker was)."""
+    """This process and its worker take the files from one queue as they come free:
+    while one runs a slow file, the other runs every other file (none is held behind
+    the slow one, as a file sent ahead to a slow worker was)."""
     from resdenoise.batch import run_batch
     from resdenoise.pipeline import planner
 
