@@ -264,27 +264,36 @@ def _csv_inputs(tmp_path, lengths) -> list[str]:
     return files
 
 
+def _waiting_for_the_others(files, out, seconds: float, why: str):
+    """A plan maker whose run of the input of 41 samples finishes only once every other
+    input's output is in ``out`` (RuntimeError ``why`` after ``seconds``)."""
+    from resdenoise.pipeline import planner
+
+    base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
+    slow = next(k for k, f in enumerate(files) if len(np.loadtxt(f)) == 41)
+    others = [out / os.path.basename(f) for k, f in enumerate(files) if k != slow]
+
+    def make_plan(u):
+        if u.shape == (41,):
+            deadline = time.monotonic() + seconds
+            while not all(p.exists() for p in others):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(why)
+                time.sleep(0.01)
+        return base(u)
+
+    return make_plan
+
+
 def test_a_slow_file_holds_up_no_other(tmp_path):
     """This process and its worker take the files from one queue as they come free:
     while one runs a slow file, the other runs every other file (none is held behind
     the slow one, as a file sent ahead to a slow worker was)."""
     from resdenoise.batch import run_batch
-    from resdenoise.pipeline import planner
 
-    base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
     files = _csv_inputs(tmp_path, [41] + [50] * 5)
     out = tmp_path / "o"
-    others = [out / f"in{k}.csv" for k in range(1, 6)]
-
-    def make_plan(u):
-        if u.shape == (41,):  # in0 finishes only once all the others are written
-            deadline = time.monotonic() + 10
-            while not all(p.exists() for p in others):
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the other files waited for this one")
-                time.sleep(0.01)
-        return base(u)
-
+    make_plan = _waiting_for_the_others(files, out, 10, "the other files waited for this one")
     results = run_batch(make_plan, files, str(out), jobs=2)
     assert [r.exit_code for r in results] == [0] * 6, [str(r.error) for r in results]
     assert names(out) == [f"in{k}.csv" for k in range(6)]
@@ -646,24 +655,12 @@ def test_the_worker_goes_on_while_this_process_runs_a_long_file(
     worker runs all the others: their results, more than a pipe holds by default
     (64 KiB), wait in its pipe without stopping it."""
     from resdenoise import batch
-    from resdenoise.pipeline import planner
 
     if not hasattr(__import__("fcntl"), "F_SETPIPE_SZ"):
         pytest.skip("a pipe's size is set only on Linux")
-    base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
-    files = _csv_inputs(tmp_path, [50, 41] + [50] * 58)
+    files = _csv_inputs(tmp_path, [50, 41] + [50] * 58)  # in1 (41): this process's
     out = tmp_path / "o"
-    others = [out / f"in{k}.csv" for k in range(len(files)) if k != 1]
-
-    def make_plan(u):
-        if u.shape == (41,):  # in1, this process's: done once all the others are written
-            deadline = time.monotonic() + 60
-            while not all(p.exists() for p in others):
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the worker stopped")
-                time.sleep(0.01)
-        return base(u)
-
+    make_plan = _waiting_for_the_others(files, out, 60, "the worker stopped")
     results = batch.run_batch(make_plan, files, str(out), jobs=2)
     assert [r.exit_code for r in results] == [0] * len(files), [str(r.error) for r in results]
     assert sum(len(pickle.dumps(("done", r))) for r in results[2:]) > 1 << 16
