@@ -1,7 +1,7 @@
 """Many files in one call: each filtered as :func:`resdenoise.pipeline.run_file` does.
 
 :func:`run_batch` filters every input into one directory under its own
-name, in up to ``jobs`` forked worker processes (one engine thread each),
+name, up to ``jobs`` at once (this process and forked workers, one engine thread each),
 and reports every file (:class:`FileResult`) without stopping at the first
 failure.  Nothing here prints; progress and results go to callbacks.
 """
@@ -111,9 +111,9 @@ def run_batch(
     """Filter each input into ``output_dir`` under its own name, as :func:`run_file` would.
 
     One file's failure does not stop the others.  With ``jobs`` > 1 (and
-    where the system forks) up to that many files run at once in worker
-    processes, each with one engine thread; the files and reports are the
-    same as with ``jobs=1``.
+    where the system forks) up to that many files run at once, in this
+    process and ``jobs - 1`` forked workers, each with one engine thread;
+    the files and reports are the same as with ``jobs=1``.
 
     Parameters
     ----------
@@ -138,7 +138,9 @@ def run_batch(
         ``progress(index, phase, done, total)``: :func:`run_file`'s progress
         of input ``index``.
     on_done : callable, optional
-        ``on_done(index, result)`` as each file finishes (in that order).
+        ``on_done(index, result)`` as each file finishes (in that order; a
+        worker's file, with ``jobs`` > 1, once this process is between two
+        files of its own).
     measure : bool
         False when nobody reads the reports (the command line under ``-q``
         without ``--report`` or ``--strict``): the files are not measured
@@ -302,22 +304,26 @@ def _preload(inputs: Sequence[str], input_format: str | None) -> None:
 
 
 def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
-    """Run ``job(progress)`` callables in ``jobs`` forked worker processes.
+    """Run ``job(progress)`` callables in this process and ``jobs - 1`` forked workers.
 
     The workers start once and take file after file (an index into
-    ``jobs_list``, which they inherit) from one queue they share, each as
-    it comes free, so a file costs its run, not a process: its imports,
-    caches and page faults are paid once per worker, and no worker waits for
-    the parent or holds files that another could run.  Each worker tells
-    which file it starts and sends its progress and its :class:`FileResult`
-    through a pipe of its own; a worker that dies without one (killed, out
-    of memory) fails its file (``placeholders[i]``) with exit code 1 and is
-    replaced while files remain; a result that does not pickle fails only
-    its file.  Workers end with the parent: when this returns by an
-    exception (a signal), they are stopped and waited for; a worker whose
-    parent died gets SIGTERM (Linux).  A signal ends a worker at once, its
-    temporaries removed (:func:`resdenoise.io.signals.exit_on_signal`),
-    whether or not the parent handles signals.
+    ``jobs_list``, which they inherit) from one queue they share with this
+    process, each as it comes free, so a file costs its run, not a process:
+    its imports, caches and page faults are paid once per worker, and no
+    worker waits for the parent or holds files that another could run.  This
+    process is one of the ``jobs``: it takes files from the same queue and
+    runs them itself, and between two of its files it reads what the workers
+    sent back (:class:`_Pool`).  Each worker tells which file it starts and
+    sends its progress and its :class:`FileResult` through a pipe of its
+    own; a worker that dies without one (killed, out of memory) fails its
+    file (``placeholders[i]``) with exit code 1 and is replaced while files
+    remain; a result that does not pickle fails only its file.  Workers end
+    with the parent: when this returns by an exception (a signal, also in
+    the middle of one of this process's files), they are stopped and waited
+    for; a worker whose parent died gets SIGTERM (Linux).  A signal ends a
+    worker at once, its temporaries removed
+    (:func:`resdenoise.io.signals.exit_on_signal`), whether or not the
+    parent handles signals.
 
     The workers are plain ``os.fork`` children talking over pipes
     (:class:`_Queue`, :class:`_Worker`), not :mod:`multiprocessing` processes:
@@ -326,16 +332,11 @@ def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
     per-file messages cost the parent more (its CPU while the workers run
     0.049 -> 0.020 s, also for the reports a quiet batch no longer makes).
     """
-    running: dict = {}
-    queue = _Queue(len(jobs_list))
+    pool = _Pool(jobs_list, finished, progress, placeholders)
     try:
-        _forked_loop(jobs_list, jobs, finished, progress, placeholders, running, queue)
+        pool.run(jobs)
     finally:
-        for worker in running.values():
-            worker.stop()  # the worker cleans up as the parent does: SIGTERM
-        for worker in running.values():
-            worker.wait(WORKER_GRACE)
-        queue.close()
+        pool.close()
 
 
 #: Seconds a stopped worker has to remove its temporary file before it is killed.
@@ -344,6 +345,20 @@ WORKER_GRACE = 30.0
 #: A word on a pipe: in the queue a file's index; from a worker, the length of the pickled
 #: message that follows it, or (negative, -1 - i) "file i starts now".
 _HEADER = struct.Struct("!i")
+
+
+#: Bytes a pipe holds where the system lets it grow (Linux: 64 KiB by default, and up to
+#: /proc/sys/fs/pipe-max-size, 1 MiB by default, unprivileged): about 700 results with
+#: reports, 5000 without, or 260000 files' indices in the queue.
+PIPE_BYTES = 1 << 20
+
+
+def _widen(fd: int) -> None:
+    """Let the pipe of ``fd`` hold :data:`PIPE_BYTES` where the system allows it."""
+    import fcntl
+
+    with contextlib.suppress(OSError, AttributeError):  # not Linux, or over a limit
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
 class _Queue:
@@ -360,6 +375,7 @@ class _Queue:
 
     def __init__(self, count: int) -> None:
         self.fd, self._w = os.pipe()
+        _widen(self._w)  # more indices at once: the parent writes them between its files
         os.set_blocking(self.fd, False)  # the workers read it: they never block in a read
         os.set_blocking(self._w, False)  # the parent writes what fits and goes on
         self._pending = memoryview(struct.pack(f"!{count}i", *range(count)))
@@ -399,6 +415,7 @@ class _Worker:
 
     def __init__(self, jobs_list, queue: _Queue, parent: int, shown: bool, others) -> None:
         back_r, back_w = os.pipe()
+        _widen(back_w)  # the results of many files wait there while the parent runs one
         try:
             pid = os.fork()
         except BaseException:  # no process (EAGAIN, ENOMEM): no pipes left open either
@@ -487,77 +504,157 @@ class _Worker:
         return True
 
 
-def _forked_loop(jobs_list, jobs: int, finished, progress, placeholders, running, queue) -> None:
-    """``running``: {read end of a worker's pipe: :class:`_Worker`}; ``queue``: the
-    :class:`_Queue` of every file.
+class _Pool:
+    """This process and its forked workers over one :class:`_Queue` of every file.
 
-    A worker that dies fails the file it had started.  It is replaced while files
-    remain, if it had started one (a worker that dies before starting any is not, so
-    that the batch ends).  A file that no worker reported as started (its worker died
-    between taking it and saying so), nor ran, fails as its worker's."""
-    parent = os.getpid()
-    poller = select.poll()
-    left = set(range(len(jobs_list)))  # no result yet
-    shown = progress is not None
-    death = None  # the last unexpected exit code
+    :meth:`run` forks ``jobs - 1`` workers, then takes files from the queue and runs
+    them here until its end, reading what the workers sent (:meth:`serve`, without
+    waiting) after each; then it waits for the workers.  The workers' results go to
+    ``finished`` between this process's files, never from inside one of its runs
+    (where an exception of ``finished`` would fail that file); their progress, where
+    it is shown, also from inside one (every :attr:`LOOK` seconds of this process's
+    progress), so that their bars move while this process runs a long file.
 
-    def start() -> None:
-        worker = _Worker(jobs_list, queue, parent, shown, running.values())
-        running[worker.fd] = worker
-        poller.register(worker.fd, select.POLLIN)
+    While this process runs a file, a worker goes on as long as its pipe holds its
+    results (:data:`PIPE_BYTES`) and the queue has indices.
 
-    def fail(i: int, code) -> None:
-        left.discard(i)
-        result = placeholders[i]
-        result.error = ResdenoiseError(f"the worker process died (exit code {code})")
-        finished(i, result)
+    A worker that dies fails the file it had started.  It is replaced (between this
+    process's files) while files remain, if it had started one (a worker that dies
+    before starting any is not).  A file that no worker reported as started (its
+    worker died between taking it and saying so), nor ran, fails as its worker's."""
 
-    queue.fill()
-    for _ in range(jobs):
-        start()
-    if queue.write_fd is not None:  # more indices than the pipe holds: written as it empties
-        poller.register(queue.write_fd, select.POLLOUT)
-    while running:
-        for fd, _ in poller.poll():
-            if fd == queue.write_fd:
-                queue.fill()
-                if queue.write_fd is None:
-                    poller.unregister(fd)
-                continue
-            worker = running.get(fd)
-            if worker is None:  # the queue's end, closed in this round
-                continue
+    #: Seconds between two looks at the workers' pipes from inside a run of this process
+    LOOK = 0.05
+
+    def __init__(self, jobs_list, finished, progress, placeholders) -> None:
+        self.jobs_list, self.finished, self.progress = jobs_list, finished, progress
+        self.placeholders = placeholders
+        self.queue = _Queue(len(jobs_list))
+        self.running: dict = {}  # {read end of a worker's pipe: _Worker}
+        self.poller = select.poll()
+        self.left = set(range(len(jobs_list)))  # no result yet
+        self.done: list = []  # (index, FileResult) not yet given to finished
+        self.parent = os.getpid()
+        self.death = None  # the last unexpected exit code
+        self.replace = 0  # workers that died, to be replaced between this process's files
+        self.here: int | None = None  # the file this process runs
+
+    def run(self, jobs: int) -> None:
+        self.queue.fill()
+        for _ in range(jobs - 1):
+            self.start()
+        while (i := self.take()) is not None:
+            self.run_here(i)
+            self.serve(0)
+        while self.running:
+            self.serve(None)
+        for i in sorted(self.left):  # taken by a worker that died before it said so
+            self.fail(i, self.death)
+        self.report()
+
+    def start(self) -> None:
+        worker = _Worker(self.jobs_list, self.queue, self.parent, self.progress is not None,
+                         self.running.values())  # fmt: skip
+        self.running[worker.fd] = worker
+        self.poller.register(worker.fd, select.POLLIN)
+
+    def take(self) -> int | None:
+        """The next file's index from the queue, None at its end (the indices not yet
+        in the queue's pipe are written first, as far as it takes them)."""
+        while True:
+            if self.queue.write_fd is not None:
+                self.queue.fill()
+            with contextlib.suppress(BlockingIOError):  # emptied by the workers: fill it
+                return _next(self.queue.fd)
+
+    def run_here(self, i: int) -> None:
+        """Run file ``i`` in this process."""
+        file_progress = None
+        if self.progress is not None:
+            last = [time.monotonic()]
+
+            def file_progress(phase, done, total):
+                self.progress(i, phase, done, total)
+                now = time.monotonic()
+                if now - last[0] >= self.LOOK:
+                    last[0] = now
+                    self.serve(0)
+
+        self.here = i
+        result = self.jobs_list[i](file_progress)
+        self.here = None
+        self.result(i, result)
+
+    def serve(self, timeout: float | None) -> None:
+        """Take in what the workers sent (waiting up to ``timeout`` ms for it, None: until
+        something comes); between this process's files, hand the results to ``finished``
+        and replace the workers that died."""
+        for fd, _ in self.poller.poll(timeout):
+            worker = self.running[fd]
             messages = worker.take()
             if messages is None:  # the worker ended: at the queue's end, or it died
-                poller.unregister(fd)
-                del running[fd]
-                code = worker.wait()
-                if code != 0:
-                    death = code
-                if worker.current is not None:
-                    fail(worker.current, code)
-                busy = {w.current for w in running.values()}
-                if code != 0 and worker.started and left - busy:
-                    start()
+                self.ended(worker)
                 continue
             for kind, payload in messages:
-                if kind == "start":
-                    worker.current = payload
-                    worker.started += 1
-                    continue
-                i = worker.current
-                if kind == "progress":
-                    if shown:
-                        progress(i, *payload)
-                    continue
-                worker.current = None
-                left.discard(i)
-                if not isinstance(payload, FileResult):  # the worker's last words on the file
-                    result, result.error = placeholders[i], ResdenoiseError(payload)
-                    payload = result
-                finished(i, payload)
-    for i in sorted(left):  # taken by a worker that died before it said so
-        fail(i, death)
+                self.message(worker, kind, payload)
+        if self.here is None:
+            self.report()
+            busy = {w.current for w in self.running.values()}
+            while self.replace:
+                self.replace -= 1
+                if self.left - busy:
+                    self.start()
+
+    def message(self, worker: _Worker, kind: str, payload) -> None:
+        if kind == "start":
+            worker.current = payload
+            worker.started += 1
+            return
+        i = worker.current
+        if kind == "progress":
+            if self.progress is not None:
+                self.progress(i, *payload)
+            return
+        worker.current = None
+        if not isinstance(payload, FileResult):  # the worker's last words on the file
+            result, result.error = self.placeholders[i], ResdenoiseError(payload)
+            payload = result
+        self.result(i, payload)
+
+    def ended(self, worker: _Worker) -> None:
+        self.poller.unregister(worker.fd)
+        del self.running[worker.fd]
+        code = worker.wait()
+        if code != 0:
+            self.death = code
+        if worker.current is not None:
+            self.fail(worker.current, code)
+        if code != 0 and worker.started:
+            self.replace += 1
+
+    def result(self, i: int, result: FileResult) -> None:
+        self.left.discard(i)
+        self.done.append((i, result))
+
+    def fail(self, i: int, code) -> None:
+        result = self.placeholders[i]
+        result.error = ResdenoiseError(f"the worker process died (exit code {code})")
+        self.result(i, result)
+
+    def report(self) -> None:
+        """Hand the results that came in to ``finished``, in the order they came."""
+        done, self.done = self.done, []
+        for i, result in done:
+            self.finished(i, result)
+
+    def close(self) -> None:
+        """Stop the workers still running (they clean up as the parent does, on SIGTERM)
+        and wait for them."""
+        for worker in self.running.values():
+            worker.stop()
+        for worker in self.running.values():
+            worker.wait(WORKER_GRACE)
+        self.queue.close()
 
 
 def _die_with(parent: int) -> None:  # pragma: no cover - runs in a forked child

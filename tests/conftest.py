@@ -73,3 +73,42 @@ def stereo_signal(rng) -> np.ndarray:
     left = np.sin(6.0 * t) + 0.3 * rng.standard_normal(41)
     right = 50.0 * np.sign(t - 0.4) + 5.0 * rng.standard_normal(41)
     return np.column_stack([left, right])
+
+
+@pytest.fixture
+def worker_takes_first(tmp_path, monkeypatch):
+    """A batch with ``jobs=2`` shares its files between this process and one forked
+    worker as they come free; with this fixture the worker takes the first file (index
+    0) and this process the second (1), the others as they come.  Gives this process's
+    pid (the worker's share: ``os.getpid() != parent``)."""
+    import time
+
+    from resdenoise import batch
+
+    real = batch._next
+    parent = os.getpid()
+    marks = tmp_path / "taken-by"
+    marks.mkdir()
+    calls = [0]  # in each process its own count (a worker forked before its first)
+
+    def wait_for(name: str) -> None:
+        deadline = time.monotonic() + 60
+        while not (marks / name).exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the {name} never took a file")
+            time.sleep(0.002)
+
+    def take(fd):
+        me = "parent" if os.getpid() == parent else "worker"
+        calls[0] += 1
+        if calls[0] == 1 and me == "parent":
+            wait_for("worker")
+        elif calls[0] == 2 and me == "worker":
+            wait_for("parent")
+        i = real(fd)
+        (marks / me).touch()
+        return i
+
+    monkeypatch.setattr(batch, "_next", take)  # the forked workers inherit it
+    monkeypatch.setattr(batch, "max_jobs", lambda: 2)
+    return parent

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import re
 import time
 
@@ -168,54 +169,54 @@ def test_output_format_renames_and_in_place_needs_the_flag(runner, inputs, tmp_p
     assert not [n for n in os.listdir(inputs) if n.endswith(".tmp")]
 
 
-def test_a_worker_that_dies_is_reported(inputs, tmp_path):
+def test_a_worker_that_dies_is_reported(inputs, tmp_path, worker_takes_first):
     from resdenoise.batch import run_batch
     from resdenoise.pipeline import planner
 
     base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
 
     def make_plan(u):
-        if u.shape == (400,):  # b.flac, the mono one: its worker is killed
+        if u.shape == (400,) and os.getpid() != worker_takes_first:  # b.flac: its worker killed
             os._exit(9)
         return base(u)
 
     out = tmp_path / "out"
-    files = [str(inputs / n) for n in ("a.wav", "b.flac", "c.csv")]
+    files = [str(inputs / n) for n in ("b.flac", "a.wav", "c.csv")]
     results = run_batch(make_plan, files, str(out), jobs=2)
-    assert [r.exit_code for r in results] == [0, 1, 0]
-    assert str(results[1].error) == "the worker process died (exit code 9)"
-    assert results[1].report is None and results[1].input == files[1]
-    assert results[0].report["guarantees_held"] and results[2].report["guarantees_held"]
+    assert [r.exit_code for r in results] == [1, 0, 0]
+    assert str(results[0].error) == "the worker process died (exit code 9)"
+    assert results[0].report is None and results[0].input == files[0]
+    assert results[1].report["guarantees_held"] and results[2].report["guarantees_held"]
     assert names(out) == ["a.wav", "c.csv"]
 
 
-def test_a_dying_worker_gives_back_the_files_it_had_not_started(tmp_path):
+def test_a_dying_worker_gives_back_the_files_it_had_not_started(tmp_path, worker_takes_first):
     """A worker that dies fails only the file it was running; the files after it are
-    run by the other worker and by a new one."""
+    run by this process and by a new worker."""
     from resdenoise.batch import run_batch
     from resdenoise.pipeline import planner
 
     base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
 
     def make_plan(u):
-        if u.shape == (41,):  # in0: its worker (which holds in2 too) is killed
+        if u.shape == (41,) and os.getpid() != worker_takes_first:  # in0: its worker killed
             os._exit(9)
         return base(u)
 
     rng = np.random.default_rng(5)
     files = []
-    for k in range(4):
+    for k in range(6):
         files.append(str(tmp_path / f"in{k}.csv"))
         np.savetxt(files[-1], rng.standard_normal(41 if k == 0 else 50))
     results = run_batch(make_plan, files, str(tmp_path / "o"), jobs=2)
-    assert [r.exit_code for r in results] == [1, 0, 0, 0]
+    assert [r.exit_code for r in results] == [1, 0, 0, 0, 0, 0]
     assert str(results[0].error) == "the worker process died (exit code 9)"
-    assert names(tmp_path / "o") == ["in1.csv", "in2.csv", "in3.csv"]
+    assert names(tmp_path / "o") == [f"in{k}.csv" for k in range(1, 6)]
 
 
-def test_workers_start_once_and_take_many_files(tmp_path):
-    """--jobs 2 over six files: two worker processes, each fed several files
-    (not a process per file), and the files as --jobs 1 writes them."""
+def test_workers_start_once_and_take_many_files(tmp_path, monkeypatch):
+    """--jobs 2 over six files: this process and one worker forked once, each running
+    several files (not a process per file), and the files as --jobs 1 writes them."""
     from resdenoise.batch import run_batch
     from resdenoise.pipeline import planner
 
@@ -235,9 +236,18 @@ def test_workers_start_once_and_take_many_files(tmp_path):
     for k in range(6):
         files.append(str(tmp_path / f"in{k}.csv"))
         np.savetxt(files[-1], rng.standard_normal(50))
+    forks = []
+    real_fork = os.fork
+
+    def fork():
+        forks.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", fork)
     two = run_batch(make_plan, files, str(tmp_path / "o2"), jobs=2)
     pids = {int(p.name) for p in seen.iterdir()}
-    assert len(pids) == 2 and os.getpid() not in pids
+    assert len(pids) == 2 and os.getpid() in pids
+    assert forks == [1]
     one = run_batch(base, files, str(tmp_path / "o1"), jobs=1)
     assert [r.exit_code for r in two] == [r.exit_code for r in one] == [0] * 6
     for k in range(6):
@@ -254,33 +264,44 @@ def _csv_inputs(tmp_path, lengths) -> list[str]:
     return files
 
 
-def test_a_slow_file_holds_up_no_other(tmp_path):
-    """The workers take the files from one queue as they come free: while one runs a
-    slow file, the other runs every other file (none is held behind the slow one, as
-    a file sent ahead to the slow worker was)."""
-    from resdenoise.batch import run_batch
+def _waiting_for_the_others(files, out, seconds: float, why: str):
+    """A plan maker whose run of the input of 41 samples finishes only once every other
+    input's output is in ``out`` (RuntimeError ``why`` after ``seconds``)."""
     from resdenoise.pipeline import planner
 
     base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
-    files = _csv_inputs(tmp_path, [41] + [50] * 5)
-    out = tmp_path / "o"
-    others = [out / f"in{k}.csv" for k in range(1, 6)]
+    slow = next(k for k, f in enumerate(files) if len(np.loadtxt(f)) == 41)
+    others = [out / os.path.basename(f) for k, f in enumerate(files) if k != slow]
 
     def make_plan(u):
-        if u.shape == (41,):  # in0 finishes only once all the others are written
-            deadline = time.monotonic() + 10
+        if u.shape == (41,):
+            deadline = time.monotonic() + seconds
             while not all(p.exists() for p in others):
                 if time.monotonic() > deadline:
-                    raise RuntimeError("the other files waited for this one")
+                    raise RuntimeError(why)
                 time.sleep(0.01)
         return base(u)
 
+    return make_plan
+
+
+def test_a_slow_file_holds_up_no_other(tmp_path):
+    """This process and its worker take the files from one queue as they come free:
+    while one runs a slow file, the other runs every other file (none is held behind
+    the slow one, as a file sent ahead to a slow worker was)."""
+    from resdenoise.batch import run_batch
+
+    files = _csv_inputs(tmp_path, [41] + [50] * 5)
+    out = tmp_path / "o"
+    make_plan = _waiting_for_the_others(files, out, 10, "the other files waited for this one")
     results = run_batch(make_plan, files, str(out), jobs=2)
     assert [r.exit_code for r in results] == [0] * 6, [str(r.error) for r in results]
     assert names(out) == [f"in{k}.csv" for k in range(6)]
 
 
-def test_a_worker_that_dies_before_it_says_which_file_it_took(tmp_path, monkeypatch):
+def test_a_worker_that_dies_before_it_says_which_file_it_took(
+    tmp_path, monkeypatch, worker_takes_first
+):
     """A worker killed between taking a file from the queue and saying so: that file
     fails as its worker's (nothing is lost or run twice); the other worker runs the rest."""
     from resdenoise import batch
@@ -294,7 +315,6 @@ def test_a_worker_that_dies_before_it_says_which_file_it_took(tmp_path, monkeypa
         return real(i)
 
     monkeypatch.setattr(batch, "_started", started)  # the forked workers inherit it
-    monkeypatch.setattr(batch, "max_jobs", lambda: 2)
     base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
     files = _csv_inputs(tmp_path, [50] * 5)
     done = []
@@ -521,7 +541,9 @@ def test_run_batch_measure_false_gives_the_same_files_and_no_reports(inputs, tmp
     assert not (tmp_path / "x").exists() and not (tmp_path / "r").exists()
 
 
-def test_a_result_that_does_not_pickle_fails_only_its_file(inputs, tmp_path, monkeypatch):
+def test_a_result_that_does_not_pickle_fails_only_its_file(
+    inputs, tmp_path, monkeypatch, worker_takes_first
+):
     """A worker sends each result back pickled: one that cannot be (a bug) fails its
     file with one internal-error line; the worker goes on with the other files."""
     from resdenoise import batch
@@ -534,11 +556,111 @@ def test_a_result_that_does_not_pickle_fails_only_its_file(inputs, tmp_path, mon
         return {**report, "bug": lambda: None} if path.endswith("b.flac") else report
 
     monkeypatch.setattr(batch, "run_file", run_file)  # the forked workers inherit it
-    monkeypatch.setattr(batch, "max_jobs", lambda: 2)
     base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
-    files = [str(inputs / n) for n in ("a.wav", "b.flac", "c.csv")]
+    files = [str(inputs / n) for n in ("b.flac", "a.wav", "c.csv")]  # b.flac: the worker's
     results = batch.run_batch(base, files, str(tmp_path / "o"), jobs=2)
-    assert [r.exit_code for r in results] == [0, 1, 0], [str(r.error) for r in results]
-    assert str(results[1].error).startswith("internal error: ")
-    assert "pickle" in str(results[1].error)
-    assert results[0].report["guarantees_held"] and results[2].report["guarantees_held"]
+    assert [r.exit_code for r in results] == [1, 0, 0], [str(r.error) for r in results]
+    assert str(results[0].error).startswith("internal error: ")
+    assert "pickle" in str(results[0].error)
+    assert results[1].report["guarantees_held"] and results[2].report["guarantees_held"]
+
+
+def test_a_failing_file_in_either_share_is_reported_as_with_one_job(
+    runner, inputs, tmp_path, worker_takes_first
+):
+    """--jobs 2: this process runs files of its own besides its worker's; a bad file
+    in the worker's share (bad.csv, the first) and one in this process's (worse.csv,
+    the second) fail each with its own line and exit code, the others written, as
+    with --jobs 1."""
+    (inputs / "worse.csv").write_text("v\n1.0\nnope\n2.0\n")
+    files = [str(inputs / n) for n in ("bad.csv", "worse.csv", "a.wav", "b.flac", "c.csv")]
+    seen = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out{jobs}"
+        result = runner.invoke(cli, [*ARGS, *files, "-o", f"{out}/", "-j", jobs])
+        assert result.exit_code == 1, result.output
+        lines = sorted(result.stderr.replace(str(out), "OUT").splitlines())
+        seen[jobs] = (lines, {n: (out / n).read_bytes() for n in names(out)})
+    assert seen["1"] == seen["2"]
+    lines, written = seen["2"]
+    assert [line for line in lines if line.startswith("Error:")] == [
+        f"Error: {inputs / 'bad.csv'}: line 4, column 1 ('v'): 'oops' is not a number",
+        f"Error: {inputs / 'worse.csv'}: line 3, column 1 ('v'): 'nope' is not a number",
+    ]
+    assert "5 files: 3 written, 2 failed" in lines
+    assert sorted(written) == ["a.wav", "b.flac", "c.csv"]
+
+
+def test_one_file_with_two_jobs_forks_nothing(inputs, tmp_path, monkeypatch):
+    """--jobs 2 over one file runs it in this process, as --jobs 1 does."""
+    from resdenoise.batch import run_batch
+    from resdenoise.pipeline import planner
+
+    base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
+    one = run_batch(base, [str(inputs / "a.wav")], str(tmp_path / "o1"), jobs=1)
+
+    def fork():
+        raise AssertionError("forked")
+
+    monkeypatch.setattr(os, "fork", fork)
+    two = run_batch(base, [str(inputs / "a.wav")], str(tmp_path / "o2"), jobs=2)
+    assert [r.exit_code for r in two] == [0]
+    assert {**two[0].report, "output": ""} == {**one[0].report, "output": ""}
+    assert (tmp_path / "o2" / "a.wav").read_bytes() == (tmp_path / "o1" / "a.wav").read_bytes()
+
+
+def test_the_workers_progress_moves_while_this_process_runs_a_file(
+    tmp_path, monkeypatch, worker_takes_first
+):
+    """Shown progress: while this process runs a file of its own (in1), the worker's
+    progress on in0 reaches the callback (read between two of this process's
+    progress steps), and in0's result is handed over only after in1 (never from
+    inside this process's run, where an exception would fail in1)."""
+    from resdenoise import batch
+    from resdenoise.pipeline import planner
+
+    monkeypatch.setattr(batch._Pool, "LOOK", 0.0)  # look at every progress step
+    base = planner("diffuse", "charbonnier", lam=0.3, steps=200)  # progress every 64
+    files = _csv_inputs(tmp_path, [50, 60])
+    out = tmp_path / "o"
+
+    def make_plan(u):  # in1 (this process's) starts once in0's output is written
+        deadline = time.monotonic() + 30
+        while u.shape == (60,) and not (out / "in0.csv").exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError("in0 was never written")
+            time.sleep(0.005)
+        return base(u)
+
+    events = []
+    results = batch.run_batch(
+        make_plan,
+        files,
+        str(out),
+        jobs=2,
+        progress=lambda i, *a: events.append(("progress", i)),
+        on_done=lambda i, r: events.append(("done", i)),
+    )
+    assert [r.exit_code for r in results] == [0, 0]
+    mine = [k for k, e in enumerate(events) if e == ("progress", 1)]
+    theirs = [k for k, e in enumerate(events) if e == ("progress", 0)]
+    assert any(mine[0] < k < mine[-1] for k in theirs), events
+    assert events.index(("done", 0)) > mine[-1], events
+
+
+def test_the_worker_goes_on_while_this_process_runs_a_long_file(
+    tmp_path, monkeypatch, worker_takes_first
+):
+    """While this process runs one file (in1, until every other output is written), the
+    worker runs all the others: their results, more than a pipe holds by default
+    (64 KiB), wait in its pipe without stopping it."""
+    from resdenoise import batch
+
+    if not hasattr(__import__("fcntl"), "F_SETPIPE_SZ"):
+        pytest.skip("a pipe's size is set only on Linux")
+    files = _csv_inputs(tmp_path, [50, 41] + [50] * 58)  # in1 (41): this process's
+    out = tmp_path / "o"
+    make_plan = _waiting_for_the_others(files, out, 60, "the worker stopped")
+    results = batch.run_batch(make_plan, files, str(out), jobs=2)
+    assert [r.exit_code for r in results] == [0] * len(files), [str(r.error) for r in results]
+    assert sum(len(pickle.dumps(("done", r))) for r in results[2:]) > 1 << 16

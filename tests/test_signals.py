@@ -10,6 +10,7 @@ time; the long variant is marked ``slow``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -177,7 +178,9 @@ def _children(pid: int) -> list[int]:
     return kids
 
 
-def test_batch_workers_die_with_their_parent(big, tmp_path):
+def _batch_of_four(big: Path, tmp_path: Path):
+    """``--jobs 2`` over four copies of ``big`` into ``tmp_path/out/``, started: (process,
+    the output directory)."""
     inputs = []
     for k in range(4):
         p = tmp_path / f"in{k}.csv"
@@ -187,12 +190,17 @@ def test_batch_workers_die_with_their_parent(big, tmp_path):
     proc = subprocess.Popen(
         [EXE, *RUN, *inputs, "-o", str(out) + "/", "--jobs", "2"], stderr=subprocess.PIPE
     )
+    return proc, out
+
+
+def test_batch_workers_die_with_their_parent(big, tmp_path):
+    proc, out = _batch_of_four(big, tmp_path)
     workers: list = []
     deadline = time.monotonic() + 30
-    while len(workers) < 2 and time.monotonic() < deadline and proc.poll() is None:
+    while len(workers) < 1 and time.monotonic() < deadline and proc.poll() is None:
         workers = _children(proc.pid)
         time.sleep(0.02)
-    assert len(workers) >= 2, "the workers never started"
+    assert len(workers) >= 1, "the worker never started"
     time.sleep(0.3)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
@@ -201,6 +209,49 @@ def test_batch_workers_die_with_their_parent(big, tmp_path):
     assert alive == [], alive
     leftovers = [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
+
+
+def _writing(pid: int, directory: Path) -> bool:
+    """The process holds a file open in ``directory`` (the temporary it writes)."""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/{pid}/fd/{fd}").startswith(str(directory) + os.sep):
+                return True
+    return False
+
+
+def test_a_signal_while_the_parent_runs_a_file_of_its_own(big, complete, tmp_path):
+    """--jobs 2: the parent is one of the two processes running files.  SIGINT while
+    it and its worker both write a file: exit 130, both temporaries removed, the
+    worker ended, and every output there complete."""
+    proc, out = _batch_of_four(big, tmp_path)
+    try:
+        workers: list = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            workers = _children(proc.pid)
+            if workers and _writing(proc.pid, out) and _writing(workers[0], out):
+                break
+            time.sleep(0.01)
+        assert workers and _writing(proc.pid, out), "the parent never wrote a file"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 128 + signal.SIGINT, err.decode()
+    assert b"Traceback" not in err, err.decode()
+    assert [pid for pid in workers if os.path.exists(f"/proc/{pid}")] == []
+    written = sorted(out.iterdir())
+    assert [p.name for p in written if not p.name.endswith(".csv")] == []
+    assert len(written) < 4
+    for p in written:
+        assert p.read_bytes() == complete, p.name
 
 
 def _stuck_on_the_way_out(self) -> None:
@@ -232,26 +283,70 @@ def _two_csv_inputs(tmp_path) -> list[str]:
 
 
 @pytest.mark.parametrize("handled", [True, False], ids=["parent-handles", "library-caller"])
-def test_a_worker_stopped_by_a_signal_leaves_no_temporary(tmp_path, monkeypatch, handled):
+def test_a_worker_stopped_by_a_signal_leaves_no_temporary(
+    tmp_path, monkeypatch, handled, worker_takes_first
+):
     """A signal ends a worker without unwinding through the code it interrupted:
     its temporary is removed even where that code could not finish, and also
-    where the parent (a library caller) installed no handlers."""
-    import contextlib
-
+    where the parent (a library caller) installed no handlers.  The file the
+    parent runs itself is written."""
     import resdenoise.batch as batch
     from resdenoise.io.writers import SignalWriter
     from resdenoise.pipeline import planner
 
     inputs = _two_csv_inputs(tmp_path)
     out = tmp_path / "out"
-    monkeypatch.setattr(batch, "max_jobs", lambda: 2)
-    monkeypatch.setattr(SignalWriter, "close", _stuck_on_the_way_out)
+    real = SignalWriter.close
+
+    def close(self) -> None:  # stuck in the worker only (in0, its share)
+        if os.getpid() == worker_takes_first:
+            return real(self)
+        _stuck_on_the_way_out(self)
+
+    monkeypatch.setattr(SignalWriter, "close", close)
     make_plan = planner("diffuse", "linear", lam=1.0, steps=1)
     with handle_signals() if handled else contextlib.nullcontext():
         results = batch.run_batch(make_plan, inputs, str(out), jobs=2)
-    assert sorted(p.name for p in out.iterdir()) == []  # no temporary, no output
-    for result in results:
-        assert f"exit code {128 + signal.SIGTERM}" in str(result.error), result.error
+    assert sorted(p.name for p in out.iterdir()) == ["in1.csv"]  # no temporary
+    assert f"exit code {128 + signal.SIGTERM}" in str(results[0].error), results[0].error
+    assert results[1].exit_code == 0
+
+
+def test_a_signal_in_the_parents_own_file_stops_the_worker_and_leaves_nothing(
+    tmp_path, monkeypatch, worker_takes_first
+):
+    """--jobs 2, in the process: SIGINT while the parent writes its own file and the
+    worker writes another: Interrupted, both temporaries removed, the worker ended
+    and waited for, no file reported."""
+    import resdenoise.batch as batch
+    from resdenoise.io.writers import SignalWriter
+    from resdenoise.pipeline import planner
+
+    inputs = _two_csv_inputs(tmp_path)
+    out = tmp_path / "out"
+    marks = tmp_path / "marks"
+    marks.mkdir()
+
+    def close(self) -> None:  # each with its temporary written, not yet renamed
+        if os.getpid() != worker_takes_first:  # the worker: in0, until it is stopped
+            (marks / str(os.getpid())).touch()
+            time.sleep(60)
+        deadline = time.monotonic() + 60
+        while not list(marks.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        os.kill(os.getpid(), signal.SIGINT)  # the parent, in1: handled at this call's end
+
+    monkeypatch.setattr(SignalWriter, "close", close)
+    make_plan = planner("diffuse", "linear", lam=1.0, steps=1)
+    done = []
+    with pytest.raises(Interrupted) as got:
+        with handle_signals():
+            batch.run_batch(make_plan, inputs, str(out), jobs=2, on_done=lambda *a: done.append(a))
+    assert got.value.signum == signal.SIGINT and done == []
+    assert sorted(p.name for p in out.iterdir()) == []
+    (worker,) = [int(p.name) for p in marks.iterdir()]
+    with pytest.raises(ProcessLookupError):  # ended and reaped (a zombie would answer)
+        os.kill(worker, 0)
 
 
 def test_an_exception_on_the_way_out_of_a_signal_ends_a_batch(tmp_path, monkeypatch):
