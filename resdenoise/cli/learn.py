@@ -20,6 +20,7 @@ from ..errors import ParameterError, ResdenoiseError, SignalError
 from .options import (
     CONTEXT_SETTINGS,
     COUNT,
+    POSITIVE,
     READ_KEYS,
     library_errors,
     read_options,
@@ -114,7 +115,7 @@ __all__ = ["learn"]
 )
 @click.option(
     "--sigma",
-    type=click.FloatRange(min=0.0, min_open=True),
+    type=POSITIVE,
     default=None,
     help="--objective sure: the noise level, when known, instead of the estimate (lambda "
     "still follows the estimate, as resnet --network will compute it).",

@@ -218,7 +218,24 @@ class PlotSize(click.ParamType):
         return w, h
 
 
-POSITIVE = click.FloatRange(min=0.0, min_open=True, max=1e300)
+class Positive(click.FloatRange):
+    """A finite number > 0 (up to 1e300): click's FloatRange lets 'nan' through,
+    which then failed later under another name (``--h nan`` as a bad automatic
+    lambda, ``translate --tau nan --check`` as unstable)."""
+
+    def __init__(self):
+        super().__init__(min=0.0, min_open=True, max=1e300)
+
+    def convert(self, value, param, ctx):
+        x = super().convert(value, param, ctx)
+        if math.isnan(x):
+            self.fail(
+                f"{value!r} is not a number in the range {self._describe_range()}", param, ctx
+            )
+        return x
+
+
+POSITIVE = Positive()
 COUNT = click.IntRange(min=1)
 NUMBER_OR_AUTO = PositiveOrAuto()
 COUNT_OR_AUTO = PositiveOrAuto(integer=True)
@@ -526,7 +543,7 @@ def stopping_rule_option():
 def sigma_option():
     return click.option(
         "--sigma",
-        type=click.FloatRange(min=0.0, min_open=True),
+        type=POSITIVE,
         default=None,
         help="The noise level, when known: used by the automatic lambda and stopping time "
         "instead of the estimate (default: estimated per channel, see the report's "
