@@ -44,3 +44,52 @@ def test_nan_and_inf_options_are_usage_errors_naming_the_option(runner, tmp_path
     assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
     assert f"'{flag}'" in lines[0], lines[0]
     assert not (tmp_path / "OUT.toml").exists()
+
+
+def test_a_file_name_on_a_progress_bar_is_not_markup(monkeypatch):
+    """The bars' description column was rich markup: a file named '[red]in.csv'
+    showed as a red 'in.csv'."""
+    import io
+
+    from rich.console import Console
+
+    from resdenoise.cli import render
+
+    monkeypatch.setenv("TERM", "xterm")
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=160)
+    with render.Bars(console=console) as bars:
+        bars.update(0, "[red]in.csv", "blocks", 10, 100)
+        bars.progress.refresh()
+    assert "[red]in.csv blocks" in out.getvalue()
+
+
+ESC = "\x1b]0;T\x07"  # a window title (click strips colours off a terminal, not this)
+
+
+def test_control_characters_from_files_never_reach_the_terminal(runner, tmp_path):
+    """Text from a file or its name was written raw: an ESC in a network's
+    description or label, or in a file name, coloured (or moved the cursor of,
+    or retitled) the user's terminal, in the verdict, the tables and errors."""
+    src = tmp_path / f"in{ESC}.csv"
+    src.write_text(SIGNAL)
+    net = tmp_path / "net.toml"
+    net.write_text(
+        'description = "D\\u001b[31mRED"\n[[block]]\nactivation = "tanh"\nrepeat = 2\n'
+        'label = "L\\u001b]0;TITLE\\u0007"\n'
+    )
+    args = ["resnet", str(src), "--network", str(net), "-v", "-o", str(tmp_path / "o.csv")]
+    result = runner.invoke(cli, args, env={"COLUMNS": "400"})
+    assert result.exit_code == 0, result.stderr
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr, repr(result.stderr)
+    assert "in\\x1b]0;T\\x07.csv ->" in result.stderr
+    assert "network D\\x1b[31mRED" in result.stderr and "L\\x1b]0;TITLE\\x07" in result.stderr
+    missing = tmp_path / f"no{ESC}.csv"
+    result = runner.invoke(cli, ["diffuse", str(missing), "--steps", "1", "-q"])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {tmp_path}/no\\x1b]0;T\\x07.csv: no such file\n"
+    two = ["diffuse", str(src), str(missing), "--steps", "1", "-o", str(tmp_path / "out") + "/"]
+    result = runner.invoke(cli, two)
+    assert result.exit_code == 1 and "\x1b" not in result.stderr, repr(result.stderr)
+    assert "in\\x1b]0;T\\x07.csv -> " in result.stderr
+    assert f"Error: {tmp_path}/no\\x1b]0;T\\x07.csv: no such file\n" in result.stderr

@@ -33,6 +33,7 @@ from .options import (
     name_option,
     names_directory,
     on_command_line,
+    printable,
     read_settings,
     sigma_option,
     stopping_rule_option,
@@ -451,8 +452,7 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
 
     def finished(i: int, result) -> None:
         if result.error is not None:
-            message = error_message(result.error)
-            path = result.input
+            message, path = error_message(result.error), printable(result.input)  # as shown
             text = "Error: " + (message if message.startswith(path) else f"{path}: {message}")
         elif quiet:
             text = None
@@ -463,7 +463,7 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
         lines = [text] if text is not None else []
         if not quiet:  # warnings always, each naming its file
             lines += [f"warning: {result.input}: {w}" for w in result.warnings]
-        for line in lines:
+        for line in map(printable, lines):
             if bars is not None:
                 bars.print(line)
             else:

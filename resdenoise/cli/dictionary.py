@@ -28,6 +28,7 @@ from .options import (
     grid_option,
     library_errors,
     plot_options,
+    printable,
 )
 
 __all__ = ["dictionary", "translate"]
@@ -98,7 +99,7 @@ def dictionary(as_json, families, lam, plot_path, plot_size):
 
     render.render_dictionary(rows)
     if plot_path is not None:
-        click.echo(f"plot written to {plot_path}", err=True)
+        click.echo(f"plot written to {printable(plot_path)}", err=True)
 
 
 # --------------------------------------------------------------------------
@@ -216,6 +217,6 @@ def translate(lam, theta, tau, h, as_json, check, plot_path, plot_size, **given)
 
         render.render_translation(result)
         if plot_path is not None:
-            click.echo(f"plot written to {plot_path}", err=True)
+            click.echo(f"plot written to {printable(plot_path)}", err=True)
     if check and not (result["theorem_applies"] and result["linf_stable"] is not False):
         sys.exit(UnstableError.exit_code)

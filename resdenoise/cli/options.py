@@ -11,6 +11,7 @@ import contextlib
 import functools
 import math
 import os
+import re
 
 import click
 
@@ -88,6 +89,9 @@ class CliError(click.ClickException):
         super().__init__(message)
         self.exit_code = exit_code
 
+    def format_message(self) -> str:
+        return printable(self.message)
+
 
 def flag(name: str, value=...) -> str:
     """The command line's spelling of a library parameter: ``--name``, ``--name VALUE``."""
@@ -95,11 +99,22 @@ def flag(name: str, value=...) -> str:
     return text if value is ... or value is True else f"{text} {value}"
 
 
+#: control characters (ESC, BEL, ...; C0 but tab and newline, DEL, C1)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` (a file name, a label from a file) as a terminal should show it:
+    control characters written as escapes (``\\x1b``), never sent to the terminal,
+    where an ESC starts a colour, a cursor move or a window title."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def error_message(exc: ResdenoiseError) -> str:
-    """A library error's message with its parameters named as flags."""
+    """A library error's message with its parameters named as flags (printable)."""
     if isinstance(exc, GuaranteeError) and exc.report is not None:
-        return "--strict: " + "; ".join(exc.report["failed_checks"])
-    return exc.restate(flag)
+        return printable("--strict: " + "; ".join(exc.report["failed_checks"]))
+    return printable(exc.restate(flag))
 
 
 @contextlib.contextmanager
