@@ -93,3 +93,52 @@ def test_control_characters_from_files_never_reach_the_terminal(runner, tmp_path
     assert result.exit_code == 1 and "\x1b" not in result.stderr, repr(result.stderr)
     assert "in\\x1b]0;T\\x07.csv -> " in result.stderr
     assert f"Error: {tmp_path}/no\\x1b]0;T\\x07.csv: no such file\n" in result.stderr
+
+
+def _help(runner, *command) -> str:
+    result = runner.invoke(cli, [*command, "--help"], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())
+
+
+def test_the_help_says_what_stdout_carries(runner):
+    """'CSV on stdout unless -o is given': stdout keeps the input's format (WAV
+    stays WAV in a pipe)."""
+    text = _help(runner)
+    assert "CSV on stdout" not in text
+    assert "on stdout in the input's format" in text
+
+
+def test_denoise_help_names_every_candidate_over_scales(runner):
+    """denoise --help left out garrote shrinkage over scales, which it tries."""
+    from resdenoise.automatic import CANDIDATES
+
+    over_scales = {name for label, _, _, name in CANDIDATES if label.endswith("scales")}
+    assert over_scales == {"soft", "garrote", "perona-malik"}
+    text = _help(runner, "denoise")
+    assert "soft and garrote shrinkage and Perona-Malik diffusion over several scales" in text
+
+
+def test_translate_help_is_accurate(runner):
+    """'A activation', and 'Phi = Psi'/2 by differences' (it is the formula's exact
+    derivative, resdenoise.expr)."""
+    text = _help(runner, "translate")
+    assert "A activation" not in text and "An activation of the registry" in text
+    assert "Psi'/2 by differences" not in text
+    assert "Phi = Psi'/2 by exact differentiation of the formula" in text
+
+
+def test_install_hints_name_the_checkout_not_pypi(runner, tmp_path, monkeypatch):
+    """resdenoise is not on PyPI: "pip install 'resdenoise[dask]'" (README, the Zarr
+    error) and 'resdenoise[learn]' (learn --help) would fetch someone else's package."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert "install 'resdenoise[" not in readme
+    assert "resdenoise[" not in _help(runner, "learn")
+    monkeypatch.setitem(__import__("sys").modules, "zarr", None)  # not installed
+    src = tmp_path / "in.zarr"
+    src.mkdir()
+    result = runner.invoke(cli, ["diffuse", str(src), "--steps", "1", "-q"])
+    assert result.exit_code == 2, result.stderr
+    assert "pip install '.[dask]' in the resdenoise checkout" in result.stderr, result.stderr

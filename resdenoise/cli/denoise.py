@@ -204,10 +204,10 @@ def denoise(sigma, **io):
     """Everything automatic: family, scales, lambda and stopping time chosen by SURE.
 
     Tries Perona-Malik diffusion, Charbonnier regularisation, soft and garrote
-    shrinkage at one scale, soft shrinkage and Perona-Malik diffusion over
-    several scales (after an
-    impulse pre-stage when impulses are found), keeps the one with the
-    smallest risk estimate and reports the choice and why.
+    shrinkage at one scale, soft and garrote shrinkage and Perona-Malik
+    diffusion over several scales (after an impulse pre-stage when impulses
+    are found), keeps the one with the smallest risk estimate and reports the
+    choice and why.
 
     \b
     Example:

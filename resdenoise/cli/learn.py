@@ -142,7 +142,7 @@ def learn(noisy_paths, clean_paths, output, **settings):
     g(r) = sum_k c_k b_k(|r|/lambda), c_k >= 0 and sum c <= g_max by
     construction, so every network met during training is sign stable at
     tau = h^2/(4 g_max). Gradients are exact (backward through the blocks);
-    the optimiser is SciPy's L-BFGS-B: pip install 'resdenoise[learn]'.
+    the optimiser is SciPy's L-BFGS-B: pip install '.[learn]' in the checkout.
 
     \b
     Example:

@@ -38,7 +38,7 @@ def _zarr(name: str):
         import zarr
     except ImportError:
         raise ParameterError(
-            f"{name}: Zarr stores need zarr: pip install 'resdenoise[dask]'"
+            f"{name}: Zarr stores need zarr: pip install '.[dask]' in the resdenoise checkout"
         ) from None
     return zarr
 
