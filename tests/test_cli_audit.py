@@ -142,3 +142,34 @@ def test_install_hints_name_the_checkout_not_pypi(runner, tmp_path, monkeypatch)
     result = runner.invoke(cli, ["diffuse", str(src), "--steps", "1", "-q"])
     assert result.exit_code == 2, result.stderr
     assert "pip install '.[dask]' in the resdenoise checkout" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "a,b\n1,2\n3,x\n5,6\n",
+            "line 3, column 2 ('b'): 'x' is not a number; correct it or delete line 3",
+        ),
+        (
+            "a,b\n1,2\n3,nan\n5,6\n",
+            "line 3, column 2 ('b'): 'nan' is not a finite number; "
+            "replace it with one or delete line 3",
+        ),
+        (
+            "a,b\n1,2\n3,\n5,6\n",
+            "line 3, column 2 ('b'): empty cell; every sample needs a "
+            "number: fill it in or delete line 3",
+        ),
+        ("a,b\n1,2\n3\n5,6\n", "line 3 has 1 field, expected 2"),
+    ],
+)
+def test_a_bad_csv_cell_says_what_to_do(runner, tmp_path, text, message):
+    """The file, line and field and what is wrong were named, but not what to do
+    ('x' is not a number); and 'line 3 has 1 fields'."""
+    src = tmp_path / "in.csv"
+    src.write_text(text)
+    result = runner.invoke(cli, ["diffuse", str(src), "--steps", "1", "-o", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {src}: {message}"), result.stderr
+    assert src.read_text() == text and not (tmp_path / "o").exists()
