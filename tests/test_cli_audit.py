@@ -173,3 +173,12 @@ def test_a_bad_csv_cell_says_what_to_do(runner, tmp_path, text, message):
     assert result.exit_code == 1
     assert result.stderr.startswith(f"Error: {src}: {message}"), result.stderr
     assert src.read_text() == text and not (tmp_path / "o").exists()
+
+
+def test_a_batch_of_one_counts_one_file(runner, tmp_path):
+    """-o DIR/ with one INPUT ended with '1 files: 1 written'."""
+    src = tmp_path / "in.csv"
+    src.write_text(SIGNAL)
+    result = runner.invoke(cli, ["diffuse", str(src), "--steps", "1", "-o", f"{tmp_path}/out/"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines()[-1] == "1 file: 1 written"

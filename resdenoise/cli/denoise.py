@@ -489,8 +489,8 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
     failed = [r.exit_code for r in results if r.exit_code]
     if not quiet:
         click.echo(
-            f"{len(results)} files: {len(results) - len(failed)} written"
-            + (f", {len(failed)} failed" if failed else ""),
+            f"{len(results)} file{'' if len(results) == 1 else 's'}: "
+            f"{len(results) - len(failed)} written" + (f", {len(failed)} failed" if failed else ""),
             err=True,
         )
     if failed:

@@ -649,7 +649,7 @@ def _stop_line(report: dict) -> str:
         why = "--stop sure" if report["stop_asked"] == "sure" else "the smallest training loss"
         factors = report.get("stop_lambda_factors")
         with_factor = (
-            f" and a lambda factor of {len(factors)} (chose "
+            f" and one of {len(factors)} lambda factors (chose "
             + ", ".join(num(a) for a in report["stop_lambda_factor_chosen"])
             + ")"
             if factors
