@@ -182,3 +182,19 @@ def test_a_batch_of_one_counts_one_file(runner, tmp_path):
     result = runner.invoke(cli, ["diffuse", str(src), "--steps", "1", "-o", f"{tmp_path}/out/"])
     assert result.exit_code == 0, result.stderr
     assert result.stderr.splitlines()[-1] == "1 file: 1 written"
+
+
+@pytest.mark.parametrize("chunks", [[], ["--chunk-size", "3"]])
+def test_the_report_holds_the_warning_printed(runner, tmp_path, chunks):
+    """A run above the sign-stable bound warned on stderr, but its JSON report had
+    no ``warnings`` (a pipeline reading --json never saw it)."""
+    import json
+
+    src = tmp_path / "in.csv"
+    src.write_text(SIGNAL)
+    args = ["diffuse", str(src), "--steps", "2", "--tau", "0.4", "-o", str(tmp_path / "o.csv")]
+    result = runner.invoke(cli, [*args, "--json", *chunks])
+    assert result.exit_code == 0, result.stderr
+    printed = [line[len("warning: ") :] for line in result.stderr.splitlines() if "warning" in line]
+    assert len(printed) == 1 and "above the sign-stable bound" in printed[0], result.stderr
+    assert json.loads(result.stdout)["warnings"] == printed
