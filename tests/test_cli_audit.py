@@ -222,3 +222,45 @@ def test_an_unsearchable_directory_is_the_one_named(runner, tmp_path, monkeypatc
     result = runner.invoke(cli, args)
     assert result.exit_code == 1
     assert result.stderr.endswith(f": cannot look into '{locked}' (permission denied)\n")
+
+
+@pytest.mark.parametrize("subtype", ["FLOAT", "DOUBLE"])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+@pytest.mark.parametrize("dtype", ["auto", "float64"])
+def test_a_streamed_audio_file_names_its_non_finite_sample(runner, tmp_path, subtype, bad, dtype):
+    """Read in chunks, a float WAV with a NaN or an infinity was refused as "samples up
+    to inf are beyond the range of float32; use --dtype float64", or as "output values
+    are not finite (the run diverged)"; read whole it named the sample."""
+    import numpy as np
+    import soundfile
+
+    x = np.zeros((40, 2))
+    x[5, 1] = bad
+    src = tmp_path / "in.wav"
+    soundfile.write(src, x, 8000, subtype=subtype)
+    out = tmp_path / "o.wav"
+    expected = f"Error: {src}: sample 6, channel 2 is {bad!r}, not a finite number\n"
+    for chunks in ([], ["--chunk-size", "10"]):
+        args = ["diffuse", str(src), "--steps", "1", "--dtype", dtype, "-o", str(out), *chunks]
+        result = runner.invoke(cli, args)
+        assert (result.exit_code, result.stderr) == (1, expected), chunks
+        assert not out.exists()
+
+
+def test_a_non_finite_sample_is_named_by_its_channel_in_the_file(runner, tmp_path):
+    """With --columns 2 a NaN in the file's channel 2 was 'channel 1' (the first filtered),
+    read whole; a NaN in a channel carried through is no error, whole or in chunks."""
+    import numpy as np
+    import soundfile
+
+    x = np.zeros((40, 2))
+    x[5, 1] = np.nan
+    src = tmp_path / "in.wav"
+    soundfile.write(src, x, 8000, subtype="FLOAT")
+    out = str(tmp_path / "o.wav")
+    for chunks in ([], ["--chunk-size", "10"]):
+        args = ["diffuse", str(src), "--steps", "1", "-q", "-o", out, *chunks]
+        result = runner.invoke(cli, [*args, "--columns", "2"])
+        assert result.exit_code == 1
+        assert result.stderr == f"Error: {src}: sample 6, channel 2 is nan, not a finite number\n"
+        assert runner.invoke(cli, [*args, "--columns", "1"]).exit_code == 0
