@@ -200,30 +200,6 @@ def test_the_report_holds_the_warning_printed(runner, tmp_path, chunks):
     assert json.loads(result.stdout)["warnings"] == printed
 
 
-def test_an_unsearchable_directory_is_the_one_named(runner, tmp_path, monkeypatch):
-    """-o locked/sub/o.csv with 'locked' unsearchable named 'locked/sub' (which
-    cannot even be seen) as the directory it could not look into."""
-    import os
-
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    real_stat = os.stat
-
-    def stat(path, *args, **kwargs):  # what the kernel says to anyone but root
-        if str(path).startswith(str(locked) + os.sep):
-            raise PermissionError(13, "Permission denied", str(path))
-        return real_stat(path, *args, **kwargs)
-
-    monkeypatch.setattr(os, "stat", stat)
-    monkeypatch.setattr(os, "access", lambda path, mode, **kw: str(path) != str(locked))
-    src = tmp_path / "in.csv"
-    src.write_text(SIGNAL)
-    args = ["diffuse", str(src), "--steps", "2", "-q", "-o", str(locked / "sub" / "o.csv")]
-    result = runner.invoke(cli, args)
-    assert result.exit_code == 1
-    assert result.stderr.endswith(f": cannot look into '{locked}' (permission denied)\n")
-
-
 @pytest.mark.parametrize("subtype", ["FLOAT", "DOUBLE"])
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
 @pytest.mark.parametrize("dtype", ["auto", "float64"])
