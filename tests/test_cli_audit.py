@@ -240,3 +240,16 @@ def test_a_non_finite_sample_is_named_by_its_channel_in_the_file(runner, tmp_pat
         assert result.exit_code == 1
         assert result.stderr == f"Error: {src}: sample 6, channel 2 is nan, not a finite number\n"
         assert runner.invoke(cli, [*args, "--columns", "1"]).exit_code == 0
+
+
+def test_learn_counts_in_the_singular(runner, tmp_path):
+    """'1 iterations' in learn's summary, '1 noisy files and 2 --clean files' in its error."""
+    src = tmp_path / "in.csv"
+    src.write_text("v\n" + "\n".join(str((i % 7) * 0.1) for i in range(64)) + "\n")
+    args = ["learn", str(src), "--iterations", "1", "--blocks", "2", "--groups", "1"]
+    result = runner.invoke(cli, [*args, "--stop", "none", "-o", str(tmp_path / "n.toml")])
+    assert result.exit_code == 0, result.stderr
+    assert "; 1 iteration (" in result.stderr, result.stderr
+    result = runner.invoke(cli, [*args, "--clean", str(src), "--clean", str(src), "-o", "x.toml"])
+    assert result.exit_code == 2
+    assert "Error: 1 noisy file and 2 --clean files: give one" in result.stderr, result.stderr

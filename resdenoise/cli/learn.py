@@ -223,7 +223,8 @@ def _pairs(noisy_paths, clean_paths) -> tuple[list[str], list[str]]:
         return noisy, clean
     if len(clean_paths) != len(noisy):
         raise ParameterError(
-            f"{len(noisy)} noisy files and {len(clean_paths)} --clean files: give one clean "
+            f"{len(noisy)} noisy file{'' if len(noisy) == 1 else 's'} and {len(clean_paths)} "
+            f"--clean file{'' if len(clean_paths) == 1 else 's'}: give one clean "
             "file per noisy file, in the same order (or one directory of same-named files)"
         )
     return noisy, list(clean_paths)

@@ -602,11 +602,12 @@ def render_learning(report: dict, console, verbose: bool = False) -> None:
         markup=False,
         soft_wrap=True,
     )
-    files = len(report["inputs"])
+    files, rounds = len(report["inputs"]), report["iterations"]
     console.print(
         f"  {report['groups']} group{'' if report['groups'] == 1 else 's'} x "
         f"{report['blocks_per_group']} blocks of tau = "
-        f"{num(st['tau'])}, {report['bumps']} bumps each; {report['iterations']} iterations "
+        f"{num(st['tau'])}, {report['bumps']} bumps each; {rounds} iteration"
+        f"{'' if rounds == 1 else 's'} "
         f"({report['evaluations']} evaluations) on {files} file{'' if files == 1 else 's'} "
         f"({report['samples']} values); {report['optimiser_message']}",
         markup=False,
