@@ -253,3 +253,26 @@ def test_learn_counts_in_the_singular(runner, tmp_path):
     result = runner.invoke(cli, [*args, "--clean", str(src), "--clean", str(src), "-o", "x.toml"])
     assert result.exit_code == 2
     assert "Error: 1 noisy file and 2 --clean files: give one" in result.stderr, result.stderr
+
+
+def test_the_readme_and_the_help_name_the_same_options():
+    """Every option of every command is in the README, and every option the README
+    names exists (dictionary --family was in the help only)."""
+    import re
+    from pathlib import Path
+
+    import click
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    ctx = click.Context(cli)
+    options = {
+        name
+        for command in cli.list_commands(ctx)
+        for param in cli.get_command(ctx, command).params
+        for name in [*param.opts, *param.secondary_opts]
+        if name.startswith("--")
+    }
+    in_readme = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", readme))
+    assert options - in_readme == set()
+    # --help, --version: click's; --table: python -m resdenoise.noise --table
+    assert in_readme - options == {"--help", "--version", "--table"}
