@@ -397,6 +397,11 @@ def run_file(
     others = protect if isinstance(protect, FileIndex) else FileIndex(protect)
     reads = {} if reference is None else {reference: "reference"}
     reads.update(getattr(make_plan, "reads", {}))
+    if input_path == "-" and "-" in reads:  # read once: it cannot be both
+        raise ParameterError(
+            f"the input and the {reads['-']} are both stdin ('-'), which is read once; give "
+            f"the {reads['-']} a file name"
+        )
     check_paths(input_path, output, report_path, in_place, reads, others)
     read = ReadOptions() if read is None else read
     write = WriteOptions() if write is None else write

@@ -276,3 +276,16 @@ def test_the_readme_and_the_help_name_the_same_options():
     assert options - in_readme == set()
     # --help, --version: click's; --table: python -m resdenoise.noise --table
     assert in_readme - options == {"--help", "--version", "--table"}
+
+
+def test_stdin_cannot_be_the_input_and_the_reference(runner, tmp_path):
+    """``- --reference -`` read stdin twice: "<stdin>: file is empty (0 bytes)"."""
+    out = tmp_path / "o.csv"
+    args = ["diffuse", "-", "--reference", "-", "--steps", "1", "-o", str(out)]
+    result = runner.invoke(cli, args, input=SIGNAL)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: the input and the reference are both stdin ('-'), which is read once; give "
+        "the reference a file name\n"
+    )
+    assert not out.exists()
