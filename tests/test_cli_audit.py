@@ -289,3 +289,12 @@ def test_stdin_cannot_be_the_input_and_the_reference(runner, tmp_path):
         "the reference a file name\n"
     )
     assert not out.exists()
+
+
+def test_a_newline_in_a_file_name_keeps_the_error_on_one_line(runner, tmp_path):
+    """An error or verdict naming a file 'a<newline>b.csv' took two lines (a log
+    reader takes the second for another message)."""
+    missing = tmp_path / "a\nb.csv"
+    result = runner.invoke(cli, ["diffuse", str(missing), "--steps", "1", "-q"])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {tmp_path}/a\\x0ab.csv: no such file\n"

@@ -99,14 +99,14 @@ def flag(name: str, value=...) -> str:
     return text if value is ... or value is True else f"{text} {value}"
 
 
-#: control characters (ESC, BEL, ...; C0 but tab and newline, DEL, C1)
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: control characters (ESC, BEL, newline, ...; C0 but tab, DEL, C1)
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 
 def printable(text: str) -> str:
-    """``text`` (a file name, a label from a file) as a terminal should show it:
-    control characters written as escapes (``\\x1b``), never sent to the terminal,
-    where an ESC starts a colour, a cursor move or a window title."""
+    """``text`` (a file name, a label from a file) as a terminal should show it, on one
+    line: control characters written as escapes (``\\x1b``, ``\\x0a``), never sent to
+    the terminal, where an ESC starts a colour, a cursor move or a window title."""
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
