@@ -397,6 +397,11 @@ def run_file(
     others = protect if isinstance(protect, FileIndex) else FileIndex(protect)
     reads = {} if reference is None else {reference: "reference"}
     reads.update(getattr(make_plan, "reads", {}))
+    if input_path == "-" and "-" in reads:  # read once: it cannot be both
+        raise ParameterError(
+            f"the input and the {reads['-']} are both stdin ('-'), which is read once; give "
+            f"the {reads['-']} a file name"
+        )
     check_paths(input_path, output, report_path, in_place, reads, others)
     read = ReadOptions() if read is None else read
     write = WriteOptions() if write is None else write
@@ -431,8 +436,8 @@ def run_file(
             write=write,
             run=run,
             reference=reference,
-            on_plan=lambda plan, verdict: check_verdict(
-                plan, verdict, run.allow_unstable, on_warning
+            on_plan=lambda plan, verdict, warn: check_verdict(
+                plan, verdict, run.allow_unstable, warn
             ),
             progress=progress,
             pipe=pipe,
@@ -783,11 +788,16 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
         plan, extra = job.make_plan(source.subject, progress=job.progress)
     else:
         plan, extra = job.make_plan(source.subject)
-    notes = extra.pop("warnings", [])  # what the automatic search has to say
+    notes = list(extra.pop("warnings", []))  # what the automatic search has to say
     for message in notes:
         emit_warning(message, job.on_warning)
+
+    def warn(message: str) -> None:  # a run not sign stable: said, and in the report
+        notes.append(message)
+        emit_warning(message, job.on_warning)
+
     verdict = plan.verdict()
-    job.on_plan(plan, verdict)
+    job.on_plan(plan, verdict, warn)
     _check_lams(plan, source.dtype)
     if not job.run.allow_unstable:
         _probe_flux(plan, source.subject, source.dtype)

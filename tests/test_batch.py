@@ -50,7 +50,7 @@ def test_each_input_as_if_alone_and_a_bad_file_reported(runner, inputs, tmp_path
     assert names(out) == ["a.wav", "b.flac", "c.csv"]  # made for the trailing /; no leftovers
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert errors == [
-        f"Error: {inputs / 'bad.csv'}: line 4, column 1 ('v'): 'oops' is not a number"
+        f"Error: {inputs / 'bad.csv'}: line 4, column 1 ('v'): 'oops' is not a number; correct it or delete line 4"
     ]
     assert "4 files: 3 written, 1 failed" in result.stderr
     assert result.stdout == ""

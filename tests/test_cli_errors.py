@@ -122,9 +122,9 @@ BAD_INPUTS = {
         b"a;b\n1;2\n3;four\n",
         [],
         1,
-        r"text\.csv: line 3, column 2 \('b'\): 'four' is not a number$",
+        r"text\.csv: line 3, column 2 \('b'\): 'four' is not a number; correct it or delete line 3$",
     ),
-    "ragged rows": ("r.csv", b"1,2\n3,4\n5\n", [], 1, r"r\.csv: line 3 has 1 fields, expected 2"),
+    "ragged rows": ("r.csv", b"1,2\n3,4\n5\n", [], 1, r"r\.csv: line 3 has 1 field, expected 2"),
     "binary garbage as CSV": (
         "g.csv",
         _GARBAGE,

@@ -191,7 +191,9 @@ def test_header_declared_or_denied():
     with_header = parse_signal(raw, "CSV", "x", ReadOptions(header=True))
     assert with_header.header == ["1", "2"]
     np.testing.assert_array_equal(with_header.data, [[3.0, 4.0], [5.0, 6.0]])
-    with pytest.raises(SignalError, match=r"x: line 1, column 1: 'a' is not a number"):
+    with pytest.raises(
+        SignalError, match=r"x: line 1, column 1: 'a' is not a number; correct it or delete line 1"
+    ):
         parse_signal(b"a,b\n1,2\n", "CSV", "x", ReadOptions(header=False))
 
 
@@ -219,11 +221,19 @@ def test_decimal_comma_declared_for_one_column():
 @pytest.mark.parametrize(
     "raw, kwargs, message",
     [
-        (b"a,b\n1,2\n3,x\n", {}, r"x: line 3, column 2 \('b'\): 'x' is not a number$"),
+        (
+            b"a,b\n1,2\n3,x\n",
+            {},
+            r"x: line 3, column 2 \('b'\): 'x' is not a number; correct it or delete line 3$",
+        ),
         (b"a,b\n1,2\n3,\n", {}, r"x: line 3, column 2 \('b'\): empty cell"),
         (b"# c\n\n1,2\n3,4,5\n", {}, r"x: line 4 has 3 fields, expected 2 as on line 3"),
-        (b"a,b\n1,2\n3\n", {}, r"line 3 has 1 fields, expected 2 as on the header on line 1"),
-        (b"v\n1\ninf\n", {}, r"x: line 3, column 1 \('v'\): 'inf' is not a finite number"),
+        (b"a,b\n1,2\n3\n", {}, r"line 3 has 1 field, expected 2 as on the header on line 1"),
+        (
+            b"v\n1\ninf\n",
+            {},
+            r"x: line 3, column 1 \('v'\): 'inf' is not a finite number; replace it with one or delete line 3",
+        ),
         (b"1;2\n3,5;4\n", {"decimal": "."}, r"'3,5' is not a number \(a decimal comma\?"),
         (b"1;2\n3;4\n", {"delimiter": "\t"}, r"is the delimiter ';'\?"),
         (b"t,1\n2,3\n", {}, r"line 1, column 1: 't' is not a number \(if line 1 is a header"),

@@ -46,35 +46,35 @@ CSV_CASES = [
         b"a,b\n1,2\n3,y\nx,4\n",
         {},
         SignalError,
-        "in.csv: line 4, column 1 ('a'): 'x' is not a number",
+        "in.csv: line 4, column 1 ('a'): 'x' is not a number; correct it or delete line 4",
     ),
     (
         "a bad cell before an earlier inf in its column",
         b"v\ninf\nx\n",
         {},
         SignalError,
-        "in.csv: line 3, column 1 ('v'): 'x' is not a number",
+        "in.csv: line 3, column 1 ('v'): 'x' is not a number; correct it or delete line 3",
     ),
     (
         "inf in column 1 before a bad cell in column 2",
         b"x,y\n1,inf\n2,zz\n",
         {},
         SignalError,
-        "in.csv: line 3, column 2 ('y'): 'zz' is not a number",
+        "in.csv: line 3, column 2 ('y'): 'zz' is not a number; correct it or delete line 3",
     ),
     (
         "a bad cell before too few samples",
         b"v\nx\n",
         {},
         SignalError,
-        "in.csv: line 2, column 1 ('v'): 'x' is not a number",
+        "in.csv: line 2, column 1 ('v'): 'x' is not a number; correct it or delete line 2",
     ),
     (
         "inf before too few samples",
         b"v\ninf\n",
         {},
         SignalError,
-        "in.csv: line 2, column 1 ('v'): 'inf' is not a finite number",
+        "in.csv: line 2, column 1 ('v'): 'inf' is not a finite number; replace it with one or delete line 2",
     ),
     (
         "unknown column before bad cells",
@@ -116,7 +116,7 @@ CSV_CASES = [
         b"a,b\n1,2\n3\n",
         {"columns": "zz"},
         SignalError,
-        f"in.csv: line 3 has 1 fields, expected 2 as on the header on line 1 (delimiter ','; {RAGGED}",
+        f"in.csv: line 3 has 1 field, expected 2 as on the header on line 1 (delimiter ','; {RAGGED}",
     ),
     (
         "undecodable byte before an earlier ragged row",
@@ -154,7 +154,7 @@ CSV_CASES = [
 LATE_BYTE = b"a,b\n1,2\n3\n" + b"4,5\n" * 70 + b"6,\xff\n"
 LATE_BYTE_WHOLE = f"in.csv: line 74: not a text file (byte 293 is not UTF-8); {NOT_TEXT}"
 LATE_BYTE_BLOCKS = (
-    f"in.csv: line 3 has 1 fields, expected 2 as on the header on line 1 (delimiter ','; {RAGGED}"
+    f"in.csv: line 3 has 1 field, expected 2 as on the header on line 1 (delimiter ','; {RAGGED}"
 )
 
 

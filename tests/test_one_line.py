@@ -141,7 +141,10 @@ def test_markup_in_a_network_file_is_text(runner, tmp_path):
     assert out.exists()
 
 
-def test_output_directory_without_search_permission(runner, tmp_path, monkeypatch):
+@pytest.mark.parametrize("below", ["o.csv", "sub/o.csv"])
+def test_output_directory_without_search_permission(runner, tmp_path, monkeypatch, below):
+    """The directory that cannot be searched is the one named (for locked/sub/o.csv
+    the message named 'locked/sub', which cannot even be seen, until 2026-12-05)."""
     locked = tmp_path / "locked"
     locked.mkdir()
     real_stat = os.stat
@@ -154,8 +157,9 @@ def test_output_directory_without_search_permission(runner, tmp_path, monkeypatc
     monkeypatch.setattr(os, "stat", stat)
     monkeypatch.setattr(os, "access", lambda path, mode, **kw: str(path) != str(locked))
     args = ["diffuse", _file(tmp_path, "in.csv", SIGNAL), "--steps", "2", "-q"]
-    result = runner.invoke(cli, [*args, "-o", str(locked / "o.csv")])
-    _one_line(result, 1, r"locked/o\.csv: .*permission denied")
+    result = runner.invoke(cli, [*args, "-o", str(locked / below)])
+    _one_line(result, 1, r"locked/(sub/)?o\.csv: .*permission denied")
+    assert result.stderr.endswith(f": cannot look into '{locked}' (permission denied)\n")
 
 
 def test_stdout_closed(tmp_path):

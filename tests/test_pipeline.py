@@ -372,7 +372,10 @@ def test_batch_with_one_bad_file_among_good_ones(tmp_path, batch_inputs, jobs):
     assert [r.exit_code for r in results] == [0, 1, 0, 0]
     bad = results[1]
     assert isinstance(bad.error, SignalError) and bad.report is None
-    assert str(bad.error) == f"{batch_inputs[1]}: line 4, column 1 ('v'): 'oops' is not a number"
+    assert (
+        str(bad.error)
+        == f"{batch_inputs[1]}: line 4, column 1 ('v'): 'oops' is not a number; correct it or delete line 4"
+    )
     assert sorted(done) == [0, 1, 2, 3]
     assert {i for i, _ in progress} <= {0, 2, 3} and {phase for _, phase in progress} == {"blocks"}
     assert listing(out) == ["a.wav", "b.csv", "c.csv"]  # made for us; nothing of bad.csv

@@ -707,7 +707,10 @@ def test_cli_stdin_streamed_when_chunk_size_given(tmp_path, rng):
     assert list(tmp_path.iterdir()) == [tmp_path / "r"]
     bad = runner.invoke(cli, args + ["--chunk-size", "10"], input="v\n1\nx\n")
     assert bad.exit_code == 1 and bad.stdout == ""
-    assert bad.stderr == "Error: <stdin>: line 3, column 1 ('v'): 'x' is not a number\n"
+    assert (
+        bad.stderr
+        == "Error: <stdin>: line 3, column 1 ('v'): 'x' is not a number; correct it or delete line 3\n"
+    )
     audio = io.BytesIO()
     soundfile.write(audio, 0.1 * noisy(rng, 300), 8000, subtype="PCM_16", format="WAV")
     wav_args = [*args, "--chunk-size", "10", "-o", str(tmp_path / "o.wav")]
@@ -750,7 +753,10 @@ def test_cli_streamed_errors_leave_nothing(tmp_path, rng):
         ["diffuse", str(bad), "--steps", "3", "--chunk-size", "8", "-o", str(tmp_path / "o.csv")],
     )
     assert result.exit_code == 1
-    assert result.stderr == f"Error: {bad}: line 102, column 1 ('v'): 'x' is not a number\n"
+    assert (
+        result.stderr
+        == f"Error: {bad}: line 102, column 1 ('v'): 'x' is not a number; correct it or delete line 102\n"
+    )
     good = tmp_path / "good.csv"
     good.write_text("\n".join(map(repr, noisy(rng, 100).tolist())))
     result = runner.invoke(

@@ -118,10 +118,10 @@ def cli():
 
     Four descriptions of one filter (Alt, Weickert and Peter 2020), one
     engine: u <- u + tau * D- Phi(D+ u). Each command reads a CSV or audio
-    file (or - for stdin), writes the filtered signal (CSV on stdout unless
-    -o is given) and prints on stderr the verdict (did the stability
-    guarantees hold), one line of what ran and any warning; -v adds the
-    tables, -q prints errors only, --json the report on stdout.
+    file (or - for stdin), writes the filtered signal (to -o FILE, or on
+    stdout in the input's format) and prints on stderr the verdict (did the
+    stability guarantees hold), one line of what ran and any warning; -v adds
+    the tables, -q prints errors only, --json the report on stdout.
 
     \b
     Exit codes: 0 success, 1 input/output problem, 2 usage,

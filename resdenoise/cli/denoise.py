@@ -33,6 +33,7 @@ from .options import (
     name_option,
     names_directory,
     on_command_line,
+    printable,
     read_settings,
     sigma_option,
     stopping_rule_option,
@@ -203,10 +204,10 @@ def denoise(sigma, **io):
     """Everything automatic: family, scales, lambda and stopping time chosen by SURE.
 
     Tries Perona-Malik diffusion, Charbonnier regularisation, soft and garrote
-    shrinkage at one scale, soft shrinkage and Perona-Malik diffusion over
-    several scales (after an
-    impulse pre-stage when impulses are found), keeps the one with the
-    smallest risk estimate and reports the choice and why.
+    shrinkage at one scale, soft and garrote shrinkage and Perona-Malik
+    diffusion over several scales (after an impulse pre-stage when impulses
+    are found), keeps the one with the smallest risk estimate and reports the
+    choice and why.
 
     \b
     Example:
@@ -451,8 +452,7 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
 
     def finished(i: int, result) -> None:
         if result.error is not None:
-            message = error_message(result.error)
-            path = result.input
+            message, path = error_message(result.error), printable(result.input)  # as shown
             text = "Error: " + (message if message.startswith(path) else f"{path}: {message}")
         elif quiet:
             text = None
@@ -463,7 +463,7 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
         lines = [text] if text is not None else []
         if not quiet:  # warnings always, each naming its file
             lines += [f"warning: {result.input}: {w}" for w in result.warnings]
-        for line in lines:
+        for line in map(printable, lines):
             if bars is not None:
                 bars.print(line)
             else:
@@ -489,8 +489,8 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
     failed = [r.exit_code for r in results if r.exit_code]
     if not quiet:
         click.echo(
-            f"{len(results)} files: {len(results) - len(failed)} written"
-            + (f", {len(failed)} failed" if failed else ""),
+            f"{len(results)} file{'' if len(results) == 1 else 's'}: "
+            f"{len(results) - len(failed)} written" + (f", {len(failed)} failed" if failed else ""),
             err=True,
         )
     if failed:

@@ -28,6 +28,7 @@ from .options import (
     grid_option,
     library_errors,
     plot_options,
+    printable,
 )
 
 __all__ = ["dictionary", "translate"]
@@ -98,7 +99,7 @@ def dictionary(as_json, families, lam, plot_path, plot_size):
 
     render.render_dictionary(rows)
     if plot_path is not None:
-        click.echo(f"plot written to {plot_path}", err=True)
+        click.echo(f"plot written to {printable(plot_path)}", err=True)
 
 
 # --------------------------------------------------------------------------
@@ -120,7 +121,7 @@ def _form_options(func):
             form,
             default=None,
             type=NameChoice(form),
-            help=f"A {form} of the registry, by key or alias.",
+            help=f"{'An' if form[0] in 'aeiou' else 'A'} {form} of the registry, by key or alias.",
         )(func)
     return func
 
@@ -167,8 +168,8 @@ def translate(lam, theta, tau, h, as_json, check, plot_path, plot_size, **given)
     comparisons, 'a if c else b', and exp, log, sqrt, abs, sign, tanh,
     arctan, minimum, maximum, where, clip, cosh, sinh, log1p, expm1, erf.
     The other forms are translated numerically: Psi = 2 int_0^r Phi by
-    adaptive quadrature, Phi = Psi'/2 by differences, S(s) = s -
-    Phi(sqrt2 s)/sqrt2 (one Haar step, tau = 1/4, h = 1).
+    adaptive quadrature, Phi = Psi'/2 by exact differentiation of the formula,
+    S(s) = s - Phi(sqrt2 s)/sqrt2 (one Haar step, tau = 1/4, h = 1).
 
     \b
     Example:
@@ -216,6 +217,6 @@ def translate(lam, theta, tau, h, as_json, check, plot_path, plot_size, **given)
 
         render.render_translation(result)
         if plot_path is not None:
-            click.echo(f"plot written to {plot_path}", err=True)
+            click.echo(f"plot written to {printable(plot_path)}", err=True)
     if check and not (result["theorem_applies"] and result["linf_stable"] is not False):
         sys.exit(UnstableError.exit_code)

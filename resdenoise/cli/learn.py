@@ -20,6 +20,7 @@ from ..errors import ParameterError, ResdenoiseError, SignalError
 from .options import (
     CONTEXT_SETTINGS,
     COUNT,
+    POSITIVE,
     READ_KEYS,
     library_errors,
     read_options,
@@ -114,7 +115,7 @@ __all__ = ["learn"]
 )
 @click.option(
     "--sigma",
-    type=click.FloatRange(min=0.0, min_open=True),
+    type=POSITIVE,
     default=None,
     help="--objective sure: the noise level, when known, instead of the estimate (lambda "
     "still follows the estimate, as resnet --network will compute it).",
@@ -141,7 +142,7 @@ def learn(noisy_paths, clean_paths, output, **settings):
     g(r) = sum_k c_k b_k(|r|/lambda), c_k >= 0 and sum c <= g_max by
     construction, so every network met during training is sign stable at
     tau = h^2/(4 g_max). Gradients are exact (backward through the blocks);
-    the optimiser is SciPy's L-BFGS-B: pip install 'resdenoise[learn]'.
+    the optimiser is SciPy's L-BFGS-B: pip install '.[learn]' in the checkout.
 
     \b
     Example:
@@ -222,7 +223,8 @@ def _pairs(noisy_paths, clean_paths) -> tuple[list[str], list[str]]:
         return noisy, clean
     if len(clean_paths) != len(noisy):
         raise ParameterError(
-            f"{len(noisy)} noisy files and {len(clean_paths)} --clean files: give one clean "
+            f"{len(noisy)} noisy file{'' if len(noisy) == 1 else 's'} and {len(clean_paths)} "
+            f"--clean file{'' if len(clean_paths) == 1 else 's'}: give one clean "
             "file per noisy file, in the same order (or one directory of same-named files)"
         )
     return noisy, list(clean_paths)

@@ -11,6 +11,7 @@ import contextlib
 import functools
 import math
 import os
+import re
 
 import click
 
@@ -88,6 +89,9 @@ class CliError(click.ClickException):
         super().__init__(message)
         self.exit_code = exit_code
 
+    def format_message(self) -> str:
+        return printable(self.message)
+
 
 def flag(name: str, value=...) -> str:
     """The command line's spelling of a library parameter: ``--name``, ``--name VALUE``."""
@@ -95,11 +99,22 @@ def flag(name: str, value=...) -> str:
     return text if value is ... or value is True else f"{text} {value}"
 
 
+#: control characters (ESC, BEL, newline, ...; C0 but tab, DEL, C1)
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` (a file name, a label from a file) as a terminal should show it, on one
+    line: control characters written as escapes (``\\x1b``, ``\\x0a``), never sent to
+    the terminal, where an ESC starts a colour, a cursor move or a window title."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def error_message(exc: ResdenoiseError) -> str:
-    """A library error's message with its parameters named as flags."""
+    """A library error's message with its parameters named as flags (printable)."""
     if isinstance(exc, GuaranteeError) and exc.report is not None:
-        return "--strict: " + "; ".join(exc.report["failed_checks"])
-    return exc.restate(flag)
+        return printable("--strict: " + "; ".join(exc.report["failed_checks"]))
+    return printable(exc.restate(flag))
 
 
 @contextlib.contextmanager
@@ -218,7 +233,24 @@ class PlotSize(click.ParamType):
         return w, h
 
 
-POSITIVE = click.FloatRange(min=0.0, min_open=True, max=1e300)
+class Positive(click.FloatRange):
+    """A finite number > 0 (up to 1e300): click's FloatRange lets 'nan' through,
+    which then failed later under another name (``--h nan`` as a bad automatic
+    lambda, ``translate --tau nan --check`` as unstable)."""
+
+    def __init__(self):
+        super().__init__(min=0.0, min_open=True, max=1e300)
+
+    def convert(self, value, param, ctx):
+        x = super().convert(value, param, ctx)
+        if math.isnan(x):
+            self.fail(
+                f"{value!r} is not a number in the range {self._describe_range()}", param, ctx
+            )
+        return x
+
+
+POSITIVE = Positive()
 COUNT = click.IntRange(min=1)
 NUMBER_OR_AUTO = PositiveOrAuto()
 COUNT_OR_AUTO = PositiveOrAuto(integer=True)
@@ -526,7 +558,7 @@ def stopping_rule_option():
 def sigma_option():
     return click.option(
         "--sigma",
-        type=click.FloatRange(min=0.0, min_open=True),
+        type=POSITIVE,
         default=None,
         help="The noise level, when known: used by the automatic lambda and stopping time "
         "instead of the estimate (default: estimated per channel, see the report's "

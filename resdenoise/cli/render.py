@@ -15,6 +15,7 @@ import math
 import sys
 
 from ..nonlinearities import FORMS
+from .options import printable
 
 #: an in-memory run of fewer blocks gets no progress bar
 BAR_MIN_BLOCKS = 50
@@ -38,7 +39,7 @@ def warning(console, message: str) -> None:
     """``warning: MESSAGE`` on ``console`` (the message is printed as it is, no markup)."""
     from rich.markup import escape
 
-    console.print("[yellow]warning:[/] " + escape(message), soft_wrap=True)
+    console.print("[yellow]warning:[/] " + escape(printable(message)), soft_wrap=True)
 
 
 def num(x, none: str = "inf") -> str:
@@ -66,10 +67,11 @@ _fmt = functools.partial(num, none="-")
 
 def _text(value) -> str:
     """Text from a file or the user (a label, a formula, a reason) as rich shows it:
-    never markup (``[blink]`` stays the seven characters it is)."""
+    never markup (``[blink]`` stays the seven characters it is), never a terminal's
+    control sequence (:func:`printable`)."""
     from rich.markup import escape
 
-    return escape(str(value))
+    return escape(printable(str(value)))
 
 
 def yes(ok: bool) -> str:
@@ -141,8 +143,8 @@ def summary_line(report: dict) -> str:
 def render_summary(report: dict, console, verbose: bool = False) -> None:
     """The verdict line and one line of what ran; with ``verbose`` the tables too."""
     style = "green" if report["guarantees_held"] else "red"
-    console.print(verdict_line(report), style=style, markup=False, soft_wrap=True)
-    console.print(summary_line(report), markup=False, soft_wrap=True)
+    console.print(printable(verdict_line(report)), style=style, markup=False, soft_wrap=True)
+    console.print(printable(summary_line(report)), markup=False, soft_wrap=True)
     if verbose:
         render_table(report, console)
 
@@ -454,7 +456,7 @@ class Bars:
         )
 
         self.progress = Progress(
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),  # file names are not markup
             BarColumn(),
             TaskProgressColumn(),
             MofNCompleteColumn(),
@@ -479,7 +481,7 @@ class Bars:
         self.progress.stop()
 
     def print(self, text: str) -> None:
-        self.progress.console.print(text, highlight=False, markup=False, soft_wrap=True)
+        self.progress.console.print(printable(text), highlight=False, markup=False, soft_wrap=True)
 
     def describe(self, phase: str) -> tuple[str, str]:
         """What a phase is called on its bar, and what it counts."""
@@ -491,7 +493,7 @@ class Bars:
 
     def update(self, key, label: str, phase: str, done: int, total) -> None:
         words, unit = self.describe(phase)
-        description = f"{label} {words}"
+        description = printable(f"{label} {words}")
         if key not in self.tasks:
             task = self.progress.add_task(description, total=total, unit=unit)
             self.tasks[key] = (task, phase)
@@ -590,7 +592,7 @@ def render_learning(report: dict, console, verbose: bool = False) -> None:
         if st["linf_stable"]
         else "NOT stable"
     )
-    where = report["network"] or "learned network"
+    where = printable(report["network"] or "learned network")
     ratio = report["loss_ratio"]
     change = f" ({num(ratio)}x)" if ratio is not None else ""
     console.print(
@@ -600,11 +602,12 @@ def render_learning(report: dict, console, verbose: bool = False) -> None:
         markup=False,
         soft_wrap=True,
     )
-    files = len(report["inputs"])
+    files, rounds = len(report["inputs"]), report["iterations"]
     console.print(
         f"  {report['groups']} group{'' if report['groups'] == 1 else 's'} x "
         f"{report['blocks_per_group']} blocks of tau = "
-        f"{num(st['tau'])}, {report['bumps']} bumps each; {report['iterations']} iterations "
+        f"{num(st['tau'])}, {report['bumps']} bumps each; {rounds} iteration"
+        f"{'' if rounds == 1 else 's'} "
         f"({report['evaluations']} evaluations) on {files} file{'' if files == 1 else 's'} "
         f"({report['samples']} values); {report['optimiser_message']}",
         markup=False,
@@ -647,7 +650,7 @@ def _stop_line(report: dict) -> str:
         why = "--stop sure" if report["stop_asked"] == "sure" else "the smallest training loss"
         factors = report.get("stop_lambda_factors")
         with_factor = (
-            f" and a lambda factor of {len(factors)} (chose "
+            f" and one of {len(factors)} lambda factors (chose "
             + ", ".join(num(a) for a in report["stop_lambda_factor_chosen"])
             + ")"
             if factors

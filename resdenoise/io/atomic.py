@@ -65,9 +65,11 @@ def check_output_path(
     try:
         is_dir = stat.S_ISDIR(os.stat(target).st_mode)
     except PermissionError:
-        raise SignalError(
-            f"{path}: cannot look into {str(target.parent)!r} (permission denied)"
-        ) from None
+        closed = next(
+            (p for p in reversed(target.parents) if os.path.isdir(p) and not os.access(p, os.X_OK)),
+            target.parent,
+        )  # the directory that cannot be searched, not the one below it (unseen)
+        raise SignalError(f"{path}: cannot look into {str(closed)!r} (permission denied)") from None
     except OSError:
         is_dir = False
     if is_dir:

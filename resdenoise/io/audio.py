@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import SignalError, one_line
 from .options import ReadOptions
-from .signal import PCM_BITS, Signal, SignalStream
+from .signal import PCM_BITS, Signal, SignalStream, non_finite, refuse_non_finite
 from .wav import PlainWav, plain_wav, read_frames
 
 
@@ -177,8 +177,12 @@ class AudioReader:
                     blocks = prefetched(self._plain_frames())
                 else:
                     blocks = prefetched(self._frames(f, frames, floats=True))
+            bad: dict = {}  # the first sample that is not finite, per channel
             for block, floats in blocks:
-                total += (floats if block is None else block).shape[0]
+                read = floats if block is None else block
+                if keep is None and len(bad) < channels:  # read whole: read_signal looks
+                    bad = {**non_finite(read, total), **bad}
+                total += read.shape[0]
                 if visit is not None:
                     visit(floats)
                 if keep is not None:
@@ -198,6 +202,7 @@ class AudioReader:
                 f"{source}: {total} sample{'' if total == 1 else 's'}; "
                 "a signal needs at least 2 samples"
             )
+        refuse_non_finite(source, bad, positions)  # as read_signal does, once it is read
         self.frames, self.positions, self.carried_at = total, positions, carried_at
         shape = (0,) if len(positions) == 1 else (0, len(positions))
         template = Signal(

@@ -202,7 +202,9 @@ def _bad_cell_at(
     name = f" ({header[col]!r})" if header else ""
     where = f"{source}: line {lineno}, column {col + 1}{name}"
     if not cell:
-        return SignalError(f"{where}: empty cell; every sample needs a number")
+        return SignalError(
+            f"{where}: empty cell; every sample needs a number: fill it in or delete line {lineno}"
+        )
     hint, named = "", []
     if decimal == "." and _DECIMAL_COMMA.match(cell):
         hint, named = " (a decimal comma? declare it with decimal=',')", [("decimal", ",")]
@@ -211,6 +213,8 @@ def _bad_cell_at(
     elif first_row and first_row_header_hint:
         hint = f" (if line {lineno} is a header, declare it with header=True)"
         named = [("header", True)]
+    else:
+        hint = f"; correct it or delete line {lineno}"
     return SignalError(f"{where}: {_show(cell)} is not a number{hint}", parameters=named)
 
 
@@ -567,7 +571,8 @@ class CsvReader:
         if isinstance(cols, tuple):  # ragged: (row, number of fields)
             r, got = cols
             raise SignalError(
-                f"{self.source}: line {linenos[r]} has {got} fields, expected {self.width} as "
+                f"{self.source}: line {linenos[r]} has {got} field{'' if got == 1 else 's'}, "
+                f"expected {self.width} as "
                 f"on {self.ref} (delimiter {self.out_delim!r}; every row needs the same number "
                 "of columns)"
             )
@@ -631,7 +636,7 @@ class CsvReader:
                 lineno, cell = sc.nonfinite
                 raise SignalError(
                     f"{source}: line {lineno}, column {p + 1}{name}: {_show(cell.strip())} "
-                    "is not a finite number"
+                    f"is not a finite number; replace it with one or delete line {lineno}"
                 )
         if rows < 2:
             raise SignalError(

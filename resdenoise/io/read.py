@@ -8,8 +8,6 @@ import os
 import stat
 import sys
 
-import numpy as np
-
 from ..errors import ParameterError, SignalError, one_line
 from .atomic import remove_temporary, spool_stdin
 from .audio import open_audio, read_audio, read_audio_file
@@ -22,6 +20,8 @@ from .signal import (
     _stat_input,
     guess_format,
     looks_like_audio,
+    non_finite,
+    refuse_non_finite,
 )
 
 
@@ -264,15 +264,8 @@ def _check_samples(sig: Signal) -> None:
         raise SignalError(
             f"{sig.source}: {n} {what}{'' if n == 1 else 's'}; a signal needs at least 2 samples"
         )
-    with np.errstate(over="ignore", invalid="ignore"):  # a sum of huge samples: looked at
-        finite = bool(np.isfinite(np.sum(sig.data)))  # one pass, no array of flags
-    if not finite and not np.all(np.isfinite(sig.data)):
-        idx = np.argwhere(~np.isfinite(sig.data.reshape(n, -1)))[0]
-        value = float(sig.data.reshape(n, -1)[idx[0], idx[1]])
-        raise SignalError(
-            f"{sig.source}: sample {idx[0] + 1}, channel {idx[1] + 1} is {value!r}, "
-            "not a finite number"
-        )
+    found = non_finite(sig.data)  # by the data's column: named by the file's channel
+    refuse_non_finite(sig.source, {sig.channel_positions[c]: v for c, v in found.items()})
 
 
 def stores_float32(path: str | os.PathLike, fmt: str | None = None) -> bool:

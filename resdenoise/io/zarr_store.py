@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import ParameterError, SignalError, one_line
 from . import signals
 from .options import ReadOptions
-from .signal import ZARR, Signal, SignalStream
+from .signal import ZARR, Signal, SignalStream, non_finite, refuse_non_finite
 
 #: Attributes that give a store's sample rate in Hz (the first is written).
 RATE_ATTRIBUTES = ("samplerate", "sample_rate")
@@ -38,7 +38,7 @@ def _zarr(name: str):
         import zarr
     except ImportError:
         raise ParameterError(
-            f"{name}: Zarr stores need zarr: pip install 'resdenoise[dask]'"
+            f"{name}: Zarr stores need zarr: pip install '.[dask]' in the resdenoise checkout"
         ) from None
     return zarr
 
@@ -101,13 +101,7 @@ class ZarrReader:
                 f"{self.source}: cannot read samples {a + 1}..{b}: {one_line(exc)}"
             ) from None
         block = block.reshape(b - a, -1)
-        bad = ~np.isfinite(block)
-        if bad.any():
-            i, c = np.argwhere(bad)[0]
-            raise SignalError(
-                f"{self.source}: sample {a + i + 1}, channel {c + 1} is {float(block[i, c])!r}, "
-                "not a finite number"
-            )
+        refuse_non_finite(self.source, non_finite(block, a))
         return block
 
     def check(self, visit=None, keep=None) -> SignalStream:
