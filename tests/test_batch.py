@@ -584,8 +584,9 @@ def test_a_failing_file_in_either_share_is_reported_as_with_one_job(
     assert seen["1"] == seen["2"]
     lines, written = seen["2"]
     assert [line for line in lines if line.startswith("Error:")] == [
-        f"Error: {inputs / 'bad.csv'}: line 4, column 1 ('v'): 'oops' is not a number",
-        f"Error: {inputs / 'worse.csv'}: line 3, column 1 ('v'): 'nope' is not a number",
+        f"Error: {inputs / 'bad.csv'}: line 4, column 1 ('v'): 'oops' is not a number; correct it or delete line 4",
+        f"Error: {inputs / 'worse.csv'}: line 3, column 1 ('v'): 'nope' is not a number; "
+        "correct it or delete line 3",
     ]
     assert "5 files: 3 written, 2 failed" in lines
     assert sorted(written) == ["a.wav", "b.flac", "c.csv"]
