@@ -80,7 +80,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from . import stability
-from .engine import StackRun, backend_for
+from .engine import StackRun, backend_for, in_parallel
 from .errors import ParameterError
 from .noise import resolve_sigma
 from .nonlinearities import Nonlinearity, get_nonlinearity
@@ -812,8 +812,12 @@ def _refine_on_windows(f2, best: AutoChoice, h: float, sigma, grid, keep: bool):
             windows.grow(wider, done)
             if windows.cost > REFINE_WINDOWS_COST:
                 return None
-        u = running.advance(k - done, keep=held is not None and best_k == done)
-        windows.advance(k - done)
+        # the whole signal here and the windows' probe on the helper thread meanwhile
+        u, _ = in_parallel(
+            functools.partial(running.advance, k - done, keep=held is not None and best_k == done),
+            functools.partial(windows.advance, k - done),
+            windows.values * (k - done),
+        )
         done = k
         sums, value = measure(u, batch_residuals(f2, u))
         blocks.append(k)

@@ -309,6 +309,7 @@ class ProbeWindows:
         stack = f2[window[:, None] + np.arange(length)]  # (k, length, c)
         stack += self.eps * b.transpose(1, 0, 2)
         self.shape = (length, k, c)
+        self.values = length * k * c  # the probe's values run by each block
         self.run = StackRun(stack.reshape(k * length, c), self.phi, self.tau, self.h, own=True)
         self.up = self.run.u
         self.advance(blocks)
