@@ -88,11 +88,14 @@ from .stopping_rules import DEFAULT_RULE, RULES
 from .sure import (
     PROBE_SEED,
     SE_CHUNKS,
+    PastReach,
     ProbeWindows,
+    ScoredWindows,
     SureParts,
     batch_residuals,
     batches,
     chunk_bounds,
+    clearly_lower,
     gain_from_sums,
     gain_sums,
     sure_stack,
@@ -250,8 +253,7 @@ def choose_steps(
     horizon: float = HORIZON,
     progress=None,
     *,
-    core: tuple[int, int] | None = None,
-    weights=None,
+    windows: ScoredWindows | None = None,
     checkpoints=None,
     keep: bool = False,
     probe: tuple | None = None,
@@ -283,12 +285,13 @@ def choose_steps(
     progress : callable, optional
         ``progress(k, end)`` at each evaluation: k blocks run of at most
         ``end`` = ``max_blocks``; ``end`` is k when the search stops there.
-    core, weights
-        ``sure`` only: score the rows ``core[0]:core[1]`` alone; f holds
-        ``len(weights)`` windows of the signal side by side as channels
+    windows : ScoredWindows, optional
+        ``sure`` only: score the rows ``windows.core[0]:windows.core[1]`` alone; f
+        holds ``len(windows.weights)`` windows of the signal side by side as channels
         (:func:`sample_windows`), whose SURE per sample are summed with these
         weights (summing to 1: the criterion stays SURE per sample summed over
-        the signal's channels).
+        the signal's channels); a search that would run past ``windows.reach``
+        blocks raises :class:`resdenoise.sure.PastReach`.
     checkpoints : sequence of int, optional
         Evaluate the criterion at these block counts (increasing, after zero
         for ``sure``) and nowhere else, up to the horizon and with no plateau
@@ -337,14 +340,15 @@ def choose_steps(
     else:
         stack = f2
 
-    lo, hi = (0, n) if core is None or rule != "sure" else core
-    windows = 1 if weights is None else len(weights)
+    scored_windows, windows = windows, 1 if windows is None else len(windows.weights)
+    lo, hi = (0, n) if scored_windows is None or rule != "sure" else scored_windows.core
+    reach = math.inf if scored_windows is None else scored_windows.reach
     bounds = lo + chunk_bounds(hi - lo, max(2, SE_CHUNKS // windows))
     parts: list[np.ndarray] = []  # SURE's per-chunk contributions at each checkpoint
 
     if rule == "sure":
         sums = SureParts(f2, b, eps, sigma, bounds, windows)
-        weighted = None if windows == 1 else np.asarray(weights)[:, None]
+        weighted = None if windows == 1 else np.asarray(scored_windows.weights)[:, None]
 
     def criterion(u: np.ndarray) -> float:
         if rule == "sure":
@@ -390,6 +394,8 @@ def choose_steps(
     if checkpoints is not None:  # these, with the horizon asked for and no plateau rule
         grid, horizon, exhaustive = np.asarray(checkpoints, dtype=int), asked, True
     for k in grid.tolist():
+        if k > reach:  # the windows' halos are not wide enough for k blocks
+            raise PastReach(k)
         # the engine from one checkpoint to the next: the blocks only, no callback (where
         # the stack is the best so far and is kept, the run leaves it as it is)
         u = running.advance(k - done, keep=held is not None and best_k == done)
@@ -460,6 +466,10 @@ WINDOW_CORE = 2048
 #: sample, so after m blocks the ends' influence has a spread of at most sqrt(m)
 #: samples (a linear diffusion's; exactly m for the explicit scheme's stencil).
 WINDOW_HALO = 4.0
+#: ... (halos of WINDOW_HALO x sqrt(WINDOW_REACH) at first: a candidate whose search
+#: runs past WINDOW_REACH blocks is searched again on the windows for max_blocks, and
+#: so are those after it) ...
+WINDOW_REACH = 512
 #: ... and only where the windows take at most this share of the signal.
 WINDOW_MAX_SHARE = 0.25
 #: A windowed search's horizon: it ends at ``WINDOW_HORIZON x best + 20`` blocks (the
@@ -679,28 +689,71 @@ def choose_parameters(
     if windows is not None:  # a long signal: the windows side by side as channels
         starts, length, halo, weights = windows
         searched = np.concatenate([f2[s : s + length] for s in starts.tolist()], axis=1)
-        extra = {"core": (halo, length - halo), "weights": weights}
-        extra["horizon"] = WINDOW_HORIZON
+        extra = {"horizon": WINDOW_HORIZON}
         sigma = np.tile(sigma, len(starts))
     probe = None
-    if rule == "sure" and len(lams) > 1:  # every candidate's probe is the same: made once
+    if rule == "sure" and (len(lams) > 1 or windows is not None):  # the same for all: once
         s2 = np.asarray(searched, dtype=float)
         s2 = s2.reshape(s2.shape[0], -1)
         sigma = resolve_sigma(s2, sigma).sigma
         probe = sure_stack(s2, sigma)
-    for i, value in enumerate(lams):
-        if left < 1:
-            break
-        nl = get_nonlinearity(name, form, value)
+
+    def view(reach: float):
+        """The search's stack, probe and windows with halos for ``reach`` blocks: the
+        windows' rows trimmed at both ends (the same probe values on the rows kept)."""
+        if windows is None:
+            return searched, probe, None
+        trim = max(0, halo - math.ceil(WINDOW_HALO * math.sqrt(reach)))
+        rows, (b, eps, stack) = slice(trim, length - trim), probe
+        core = ScoredWindows((halo - trim, length - halo - trim), weights, reach if trim else cap)
+        return searched[rows], (b[rows], eps, stack[rows]), core
+
+    def search(i: int, limit: int, reach: float, calls: list | None = None):
+        """Candidate i's search from windows for ``reach`` blocks, on wider ones for the
+        cap where it runs further; its progress into ``calls`` where given (to replay)."""
+        nl = get_nonlinearity(name, form, lams[i])
         step = tau if tau is not None else stability.default_tau(nl, h)
         report = None
         if progress is not None:
             phase = "search" if len(lams) == 1 else f"search {i + 1}/{len(lams)}"
-            report = lambda k, end, phase=phase: progress(phase, k, end)  # noqa: E731
-        choice = choose_steps(
-            searched, nl.phi, step, h, rule, min(cap, left), sigma, progress=report,
-            probe=probe, **extra,
-        )  # fmt: skip
+            tell = progress if calls is None else lambda *a: calls.append(a)
+            report = lambda k, end, phase=phase: tell(phase, k, end)  # noqa: E731
+        for wide in (reach, cap):
+            stack, shared, scored = view(wide)
+            try:
+                choice = choose_steps(
+                    stack, nl.phi, step, h, rule, limit, sigma, progress=report, probe=shared,
+                    windows=scored, **extra,
+                )  # fmt: skip
+                return nl, step, choice, wide
+            except PastReach:
+                continue
+        raise AssertionError("windows for the cap reach it")  # pragma: no cover
+
+    ahead = None  # the next candidate's search, run beside this one's, and its progress
+    reach = WINDOW_REACH  # the windows' halos, until a candidate runs further
+    for i in range(len(lams)):
+        if left < 1:
+            break
+        limit = min(cap, left)
+        if ahead is not None:
+            (nl, step, choice, wide), calls = ahead
+            ahead = None
+            for call in calls:
+                progress(*call)
+        elif i + 1 < len(lams) and worse + 1 < LAMBDA_PATIENCE and left - limit >= cap:
+            # whatever this candidate finds, the next one is searched, with the cap:
+            # the two at once, the next on the engine's helper thread (the same numbers)
+            calls: list = []
+            now, later = in_parallel(
+                functools.partial(search, i, limit, reach),
+                functools.partial(search, i + 1, cap, reach, calls),
+                2 * searched.size * PATIENCE,
+            )
+            (nl, step, choice, wide), ahead = now, (later, calls)
+        else:
+            nl, step, choice, wide = search(i, limit, reach)
+        reach = max(reach, wide)
         left -= choice.blocks[-1]
         candidates.append(
             {
@@ -715,7 +768,7 @@ def choose_parameters(
         # it does not reset the patience (a search of the whole signal goes on while
         # SURE falls: on a plateau that then falls steeply, a tie rule stops too early)
         tie_rule = windows is not None and left != math.inf and best is not None
-        clear = better and (not tie_rule or _clearly(choice, best.stopping))
+        clear = better and (not tie_rule or clearly_lower(choice, best.stopping))
         if better:
             best = AutoChoice(nl, step, choice, lambda_rule, ())
         worse = 0 if clear else worse + 1
@@ -840,13 +893,3 @@ def _refine_on_windows(f2, best: AutoChoice, h: float, sigma, grid, keep: bool):
         gain_sums=best_sums if best_k else None,
     )  # fmt: skip
     return choice, gain_from_sums(best_sums, sigma, n)
-
-
-def _clearly(new: StoppingChoice, old: StoppingChoice) -> bool:
-    """True when SURE of ``new`` lies below that of ``old`` by more than one batch-means
-    standard error of their paired per-chunk difference (same probe, same chunks)."""
-    if new.best_parts is None or old.best_parts is None or len(new.best_parts) < 2:
-        return new.best < old.best
-    d = np.asarray(new.best_parts) - np.asarray(old.best_parts)
-    se = math.sqrt(len(d) * float(np.var(d, ddof=1)))
-    return float(np.sum(d)) < -se
