@@ -59,7 +59,8 @@ candidates together run at most :data:`SEARCH_BUDGET` ``x max_blocks`` blocks
 
 A long signal's lambda search (:func:`choose_parameters` with ``sure``) runs on
 windows of it (:func:`sample_windows`: seeded, stratified by activity, weighted,
-halos run but not scored) side by side as channels of one engine call, with a horizon of
+halos run but not scored, for :data:`WINDOW_REACH` blocks or the cap) side by side as
+channels of one engine call (the first two candidates at once, on two threads), with a horizon of
 :data:`WINDOW_HORIZON` ``m + 20`` and a lower SURE within one paired standard
 error counted as a tie; the chosen lambda's block count is then settled on the
 whole signal by SURE (:data:`REFINE_RATIO`, :data:`REFINE_HORIZON`): its
