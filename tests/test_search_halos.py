@@ -120,7 +120,7 @@ def test_the_first_two_candidates_at_once_give_the_search_one_after_the_other(
     for name, least in (("alone", math.inf), ("paired", 0)):
         monkeypatch.setattr(engine, "PAIR_WORK", least)
         calls = []
-        tell = (lambda *a: calls.append(a)) if shown else None
+        tell = (lambda *a, calls=calls: calls.append(a)) if shown else None
         choice = choose_parameters(
             f, "perona-malik", "diffusivity", max_blocks=CAP, sigma=SIGMA, progress=tell,
             keep=True,
