@@ -16,6 +16,19 @@ from resdenoise.engine import in_parallel, run_blocks
 from resdenoise.nonlinearities import get_nonlinearity
 
 
+def spy_pairs(monkeypatch, module) -> list:
+    """Whether each pair ``module`` asks for goes to the helper (its work enough)."""
+    helped = []
+    real = engine.in_parallel
+
+    def spy(first, second, work=engine.PAIR_WORK):
+        helped.append(work >= engine.PAIR_WORK)
+        return real(first, second, work)
+
+    monkeypatch.setattr(module, "in_parallel", spy)
+    return helped
+
+
 @pytest.fixture
 def pairs(monkeypatch):
     """Every pair goes to the helper (no work too small), on two cores at least."""
@@ -93,14 +106,7 @@ def test_the_refine_with_its_probe_windows_on_the_helper_gives_the_same_choice(m
     tau = stability.default_tau(nl, 1.0)
     short = autoparams.StoppingChoice(60, "sure", (sigma,), (0, 60, 70), (1.0, 0.5, 0.51), False)
     best = autoparams.AutoChoice(nl, tau, short, "given", ())
-    helped = []
-    real = engine.in_parallel
-
-    def spy(first, second, work=engine.PAIR_WORK):
-        helped.append(work >= engine.PAIR_WORK)
-        return real(first, second, work)
-
-    monkeypatch.setattr(autoparams, "in_parallel", spy)
+    helped = spy_pairs(monkeypatch, autoparams)
     runs = {}
     for name, least in (("alone", math.inf), ("paired", 0)):
         monkeypatch.setattr(engine, "PAIR_WORK", least)

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from test_pairs import spy_pairs
 
 from resdenoise import autoparams, engine
 from resdenoise.autoparams import choose_parameters, choose_steps, sample_windows
@@ -108,14 +109,7 @@ def test_the_first_two_candidates_at_once_give_the_search_one_after_the_other(
     progress, in the same order, as one after the other."""
     f = _sensor()
     monkeypatch.setenv("RESDENOISE_THREADS", "2")
-    helped = []
-    real = engine.in_parallel
-
-    def spy(first, second, work=engine.PAIR_WORK):
-        helped.append(work >= engine.PAIR_WORK)
-        return real(first, second, work)
-
-    monkeypatch.setattr(autoparams, "in_parallel", spy)
+    helped = spy_pairs(monkeypatch, autoparams)
     runs = {}
     for name, least in (("alone", math.inf), ("paired", 0)):
         monkeypatch.setattr(engine, "PAIR_WORK", least)
