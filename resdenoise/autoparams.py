@@ -76,15 +76,17 @@ from __future__ import annotations
 import bisect
 import functools
 import math
-from dataclasses import dataclass, field, replace
+import threading
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from . import stability
-from .engine import StackRun, backend_for, in_parallel
+from .engine import StackRun, backend_for, helping, in_parallel
 from .errors import ParameterError
 from .noise import resolve_sigma
 from .nonlinearities import Nonlinearity, get_nonlinearity
+from .stopping import StoppingChoice
 from .stopping_rules import DEFAULT_RULE, RULES
 from .sure import (
     PROBE_SEED,
@@ -133,61 +135,6 @@ PLATEAU_SPAN = 4.0
 PLATEAU_MIN_BLOCKS = 40
 #: ... and stops when every change of SURE over that range is within this many standard errors.
 PLATEAU_Z = 1.0
-
-
-@dataclass(frozen=True)
-class StoppingChoice:
-    """The chosen number of blocks and the criterion curve that chose it.
-
-    ``blocks[i]`` is a block count at which the criterion was evaluated and
-    ``criterion[i]`` its value there (total over channels; for ``sure`` and
-    ``noise2self`` an estimate of the mean squared error per sample).
-    """
-
-    steps: int
-    rule: str
-    sigma: tuple[float, ...]
-    blocks: tuple[int, ...]
-    criterion: tuple[float, ...]
-    reached_cap: bool
-    #: why the search ended: "plateau" (SURE flat within its noise), "horizon" (no
-    #: better block count for long enough), "cap" (max_blocks), "whole curve" (a search
-    #: cheap enough to see every block count up to max_blocks)
-    stopped_by: str = "horizon"
-    #: samples per channel SURE was summed over: the signal's length, or the cores of
-    #: the windows of a windowed search (:func:`sample_windows`)
-    samples: int = 0
-    #: SURE's per-chunk contributions at the chosen block count (``sure`` only): the
-    #: lambda search compares candidates by their paired chunk differences
-    best_parts: np.ndarray | None = field(default=None, repr=False, compare=False)
-    #: the blocks the search ran, where the curve is not the search's own (a windowed
-    #: search's curve is the whole signal's around the windows' choice)
-    searched: int | None = None
-    #: the filtered signal at the chosen block count (n, channels), where the search
-    #: was asked to keep it (a windowed search's exact run on the whole signal)
-    output: np.ndarray | None = field(default=None, repr=False, compare=False)
-    #: :func:`resdenoise.sure.gain_sums` of that run (``sure`` only): the gain test at any noise level
-    gain_sums: np.ndarray | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def blocks_searched(self) -> int:
-        """How far the search ran (blocks)."""
-        return self.blocks[-1] if self.searched is None else self.searched
-
-    @property
-    def best(self) -> float:
-        """The criterion at the chosen block count."""
-        return self.criterion[self.blocks.index(self.steps)]
-
-    def as_dict(self) -> dict:
-        return {
-            "stopping_rule": self.rule,
-            "stopping_criterion": self.best,
-            "blocks_searched": self.blocks_searched,
-            "search_reached_cap": self.reached_cap,
-            "search_stopped_by": self.stopped_by,
-            "search_samples": self.samples,
-        }
 
 
 @functools.lru_cache(maxsize=32)
@@ -604,6 +551,22 @@ class AutoChoice:
         return out
 
 
+class _Stopped(Exception):
+    """A search beside another one that failed: it ends too."""
+
+
+def _report(progress, phase: str, calls: list | None, stop, k: int, end: int) -> None:
+    """A lambda candidate's progress: told, or kept in ``calls`` (a search on the helper
+    thread, whose progress is told after the one beside it); it ends once ``stop`` is set."""
+    if calls is None:
+        progress(phase, k, end)
+        return
+    if stop.is_set():
+        raise _Stopped
+    calls.append((phase, k, end))
+
+
+@helping  # the pairs below on a second thread, ended with the search
 def choose_parameters(
     f: np.ndarray,
     name: str,
@@ -715,10 +678,9 @@ def choose_parameters(
         nl = get_nonlinearity(name, form, lams[i])
         step = tau if tau is not None else stability.default_tau(nl, h)
         report = None
-        if progress is not None:
+        if progress is not None or calls is not None:
             phase = "search" if len(lams) == 1 else f"search {i + 1}/{len(lams)}"
-            tell = progress if calls is None else lambda *a: calls.append(a)
-            report = lambda k, end, phase=phase: tell(phase, k, end)  # noqa: E731
+            report = functools.partial(_report, progress, phase, calls, stop)
         for wide in (reach, cap):
             stack, shared, scored = view(wide)
             try:
@@ -732,6 +694,7 @@ def choose_parameters(
         raise AssertionError("windows for the cap reach it")  # pragma: no cover
 
     ahead = None  # the next candidate's search, run beside this one's, and its progress
+    stop = threading.Event()  # set where this one's search fails: the next one's ends
     reach = WINDOW_REACH  # the windows' halos, until a candidate runs further
     for i in range(len(lams)):
         if left < 1:
@@ -740,7 +703,7 @@ def choose_parameters(
         if ahead is not None:
             (nl, step, choice, wide), calls = ahead
             ahead = None
-            for call in calls:
+            for call in calls if progress is not None else ():
                 progress(*call)
         elif i + 1 < len(lams) and worse + 1 < LAMBDA_PATIENCE and left - limit >= cap:
             # whatever this candidate finds, the next one is searched, with the cap:
@@ -750,6 +713,7 @@ def choose_parameters(
                 functools.partial(search, i, limit, reach),
                 functools.partial(search, i + 1, cap, reach, calls),
                 2 * searched.size * PATIENCE,
+                stop,
             )
             (nl, step, choice, wide), ahead = now, (later, calls)
         else:

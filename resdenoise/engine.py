@@ -54,6 +54,7 @@ __all__ = [
     "run_strided",
     "InPlaceRun",
     "StackRun",
+    "helping",
     "in_parallel",
     "backend_for",
     "compiled_instruction_set",
@@ -381,51 +382,90 @@ PAIR_WORK = 1 << 18
 
 
 class _Helper:
-    """One daemon thread that runs a callable handed to it (:func:`in_parallel`)."""
+    """A second thread for :func:`in_parallel` within one :func:`helping` scope: it runs
+    the callables handed to it, one at a time, until the scope ends."""
 
     def __init__(self):
         import queue
         import threading
 
-        self.pid = os.getpid()  # a forked child has no such thread: it makes its own
-        self.lock = threading.Lock()  # held while a caller's pair runs
+        self.busy = False  # a pair of the scope's thread runs
         self.tasks, self.done = queue.SimpleQueue(), queue.SimpleQueue()
-        threading.Thread(target=self._serve, name="resdenoise-helper", daemon=True).start()
+        self.thread = threading.Thread(target=self._serve, name="resdenoise-helper")
+        self.thread.start()
 
     def _serve(self) -> None:
-        while True:
-            task = self.tasks.get()
+        while (task := self.tasks.get()) is not None:
             try:
                 self.done.put((True, task()))
             except BaseException as exc:  # handed back to the caller, raised there
                 self.done.put((False, exc))
 
+    def close(self) -> None:
+        self.tasks.put(None)
+        self.thread.join()
 
-_helpers: dict[int, _Helper] = {}
+
+_scope = None  # the thread-local scopes of helping(), made at its first use
 
 
-def in_parallel(first: Callable, second: Callable, work: int = PAIR_WORK):
-    """``(first(), second())``, ``second`` on the engine's helper thread meanwhile where
-    it is worth it: ``work`` (its values x blocks) at least :data:`PAIR_WORK`, more
-    than one usable core (:func:`_cpu_count`) and the helper free (else one after the
-    other, here).  The two must not touch the same arrays: each result is then the
-    same, bit for bit, either way.  An exception of either is raised here (the first's
-    where both fail), once both ended."""
-    if work < PAIR_WORK or _cpu_count() < 2:
+def helping(fn: Callable) -> Callable:
+    """``fn`` with a scope for :func:`in_parallel` in the calling thread: a helper thread
+    is started at the first pair worth it and ended (joined) when ``fn`` returns or
+    raises; calls nested in the scope share it, and pairs outside any scope run one
+    after the other."""
+    import threading
+
+    global _scope
+    if _scope is None:
+        _scope = threading.local()
+    local = _scope
+
+    @functools.wraps(fn)
+    def scoped(*args, **kwargs):
+        if hasattr(local, "helper"):  # nested: the outer scope's
+            return fn(*args, **kwargs)
+        local.helper = None
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            helper = local.helper
+            del local.helper
+            if helper is not None:
+                helper.close()
+
+    return scoped
+
+
+def in_parallel(first: Callable, second: Callable, work: int = PAIR_WORK, stop=None):
+    """``(first(), second())``, ``second`` on the scope's helper thread (:func:`helping`)
+    meanwhile where it is worth it: ``work`` (its values x blocks) at least
+    :data:`PAIR_WORK`, more than one usable core (:func:`_cpu_count`), in a scope, the
+    helper not running a pair already (else one after the other, here).  The two must
+    not touch the same arrays: each result is then the same, bit for bit, either way.
+    An exception of either is raised here (the first's where both fail), once both
+    ended; ``stop`` (an Event the second watches, where it runs long) is set when the
+    first fails, so that the second ends soon."""
+    helper = getattr(_scope, "helper", False)  # False: no scope in this thread
+    if work < PAIR_WORK or _cpu_count() < 2 or helper is False:
         return first(), second()
-    helper = _helpers.get(os.getpid())
     if helper is None:
-        helper = _helpers.setdefault(os.getpid(), _Helper())
-    if not helper.lock.acquire(blocking=False):  # another caller's pair runs: in turn
+        helper = _scope.helper = _Helper()
+    if helper.busy:  # a pair inside a pair: in turn
         return first(), second()
+    helper.busy = True
     helper.tasks.put(second)
+    done = False
     try:
         a = first()
-    finally:
-        # the lock is released once the helper handed its result back: a wait broken
-        # by a signal leaves it held, and the helper unused from then on
         ok, b = helper.done.get()
-        helper.lock.release()
+        done = True
+    finally:
+        if not done:  # the first failed (or a signal came): the second ends soon
+            if stop is not None:
+                stop.set()
+            helper.done.get()
+        helper.busy = False
     if not ok:
         raise b
     return a, b

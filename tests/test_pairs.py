@@ -21,9 +21,9 @@ def spy_pairs(monkeypatch, module) -> list:
     helped = []
     real = engine.in_parallel
 
-    def spy(first, second, work=engine.PAIR_WORK):
+    def spy(first, second, work=engine.PAIR_WORK, *rest):
         helped.append(work >= engine.PAIR_WORK)
-        return real(first, second, work)
+        return real(first, second, work, *rest)
 
     monkeypatch.setattr(module, "in_parallel", spy)
     return helped
@@ -36,31 +36,54 @@ def pairs(monkeypatch):
     monkeypatch.setenv("RESDENOISE_THREADS", "2")
 
 
-def test_the_second_runs_on_the_helper_thread_and_both_results_come_back(pairs):
+def _helpers() -> list:
+    return [t for t in threading.enumerate() if t.name == "resdenoise-helper"]
+
+
+def test_the_second_runs_on_the_scopes_helper_thread_ended_with_the_scope(pairs):
     here = threading.get_ident()
-    a, b = in_parallel(lambda: threading.get_ident(), lambda: threading.get_ident())
-    assert a == here and b != here
+    inside = []
+
+    @engine.helping
+    def scope():
+        pair = in_parallel(threading.get_ident, threading.get_ident)
+        inside.append(len(_helpers()))
+        return pair, in_parallel(threading.get_ident, threading.get_ident)
+
+    (a, b), (c, d) = scope()
+    assert a == c == here and b == d != here  # one helper for the scope's pairs
+    assert inside == [1] and not _helpers()
 
 
-def test_too_little_work_or_one_core_runs_both_here(monkeypatch):
+def test_outside_a_scope_too_little_work_or_one_core_runs_both_here(monkeypatch):
     here = threading.get_ident()
     monkeypatch.setenv("RESDENOISE_THREADS", "2")
-    assert in_parallel(threading.get_ident, threading.get_ident, 10) == (here, here)
+    monkeypatch.setattr(engine, "PAIR_WORK", 0)
+    assert in_parallel(threading.get_ident, threading.get_ident) == (here, here)  # no scope
+    monkeypatch.setattr(engine, "PAIR_WORK", 100)
+    pair = engine.helping(lambda: in_parallel(threading.get_ident, threading.get_ident, 10))
+    assert pair() == (here, here)
     monkeypatch.setattr(engine, "PAIR_WORK", 0)
     monkeypatch.setenv("RESDENOISE_THREADS", "1")
-    assert in_parallel(threading.get_ident, threading.get_ident) == (here, here)
+    assert engine.helping(lambda: in_parallel(threading.get_ident, threading.get_ident))() == (
+        here, here,
+    )  # fmt: skip
+    assert not _helpers()
 
 
-def test_a_pair_inside_a_pair_runs_in_turn(pairs):
-    """The helper is busy with the outer pair's second: the inner pair runs here."""
-    inner = lambda: in_parallel(threading.get_ident, threading.get_ident)  # noqa: E731
-    a, b = in_parallel(inner, lambda: 1)
+def test_a_pair_inside_a_pair_and_a_scope_inside_a_scope_run_in_turn(pairs):
+    """The helper runs the outer pair's second: the inner pair runs here; a nested
+    scope is the outer one's."""
+    inner = engine.helping(lambda: in_parallel(threading.get_ident, threading.get_ident))
+    a, b = engine.helping(lambda: in_parallel(inner, lambda: 1))()
     assert a == (threading.get_ident(), threading.get_ident()) and b == 1
 
 
 @pytest.mark.parametrize("which", ["first", "second", "both"])
 def test_an_exception_is_raised_here_once_both_ended(pairs, which):
-    ended = []
+    """The first's where both fail; ``stop`` is set where the first fails, and the
+    helper is ended with the scope either way."""
+    ended, stop = [], threading.Event()
 
     def first():
         ended.append("first")
@@ -68,14 +91,15 @@ def test_an_exception_is_raised_here_once_both_ended(pairs, which):
             raise ValueError("first")
 
     def second():
+        if which != "second":
+            assert stop.wait(5)  # told to end: the first failed
         ended.append("second")
         if which in ("second", "both"):
             raise KeyError("second")
 
     with pytest.raises(KeyError if which == "second" else ValueError):
-        in_parallel(first, second)
-    assert sorted(ended) == ["first", "second"]
-    assert in_parallel(lambda: 1, lambda: 2) == (1, 2)  # the helper serves on
+        engine.helping(lambda: in_parallel(first, second, stop=stop))()
+    assert sorted(ended) == ["first", "second"] and not _helpers()
 
 
 @pytest.mark.parametrize("rows", [700, 3000])
@@ -84,13 +108,20 @@ def test_a_stacks_channel_groups_on_two_threads_give_the_same_bits(pairs, rows):
     stack = np.random.default_rng(5).standard_normal((rows, 10))
     nl = get_nonlinearity("perona-malik", "diffusivity", 0.7)
     running = engine.StackRun(stack, nl.phi, 0.2, 1.0)
-    whole, done = stack, 0
-    for k in (3, 3 + engine.GROUP_BLOCKS, 90, 200):
-        got = running.advance(k - done, keep=k == 90)
-        whole = run_blocks(whole, nl, 0.2, k - done)
-        done = k
-        np.testing.assert_array_equal(got, whole)
-    assert {side for _, side in running.runs} == {0, 1}
+    helpers = []
+
+    @engine.helping
+    def search():
+        whole, done = stack, 0
+        for k in (3, 3 + engine.GROUP_BLOCKS, 90, 200):
+            got = running.advance(k - done, keep=k == 90)
+            helpers.append(len(_helpers()))
+            whole = run_blocks(whole, nl, 0.2, k - done)
+            done = k
+            np.testing.assert_array_equal(got, whole)
+
+    search()
+    assert helpers == [0, 1, 1, 1] and {side for _, side in running.runs} == {0, 1}
 
 
 def test_the_refine_with_its_probe_windows_on_the_helper_gives_the_same_choice(monkeypatch):
@@ -110,7 +141,8 @@ def test_the_refine_with_its_probe_windows_on_the_helper_gives_the_same_choice(m
     runs = {}
     for name, least in (("alone", math.inf), ("paired", 0)):
         monkeypatch.setattr(engine, "PAIR_WORK", least)
-        runs[name] = autoparams._refine(f, best, 1.0, np.array([sigma]), 800, True)
+        refine = engine.helping(autoparams._refine)
+        runs[name] = refine(f, best, 1.0, np.array([sigma]), 800, True)
     assert any(helped) and not all(helped[: len(helped) // 2])
     (a, a_test), (b, b_test) = runs["alone"], runs["paired"]
     assert (a.steps, a.blocks, a.criterion, a_test) == (b.steps, b.blocks, b.criterion, b_test)

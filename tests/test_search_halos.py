@@ -128,3 +128,29 @@ def test_the_first_two_candidates_at_once_give_the_search_one_after_the_other(
     assert a_calls == b_calls and (
         not shown or {c[0] for c in a_calls} >= {"search 1/17", "search 2/17"}
     )
+
+
+def test_a_failing_candidate_stops_the_one_beside_it(windowed, monkeypatch):
+    """Candidate 0 fails here: candidate 1's search on the helper ends at its next
+    checkpoint (it watches ``stop``), the failure is raised, and no helper is left."""
+    import threading
+
+    monkeypatch.setenv("RESDENOISE_THREADS", "2")
+    monkeypatch.setattr(engine, "PAIR_WORK", 0)
+    real, main = autoparams.choose_steps, threading.get_ident()
+    beside = []
+
+    def spy(f, *args, **kwargs):
+        if threading.get_ident() == main:
+            raise RuntimeError("candidate 0 fails")
+        try:
+            return real(f, *args, **kwargs)
+        except BaseException as exc:
+            beside.append(type(exc).__name__)
+            raise
+
+    monkeypatch.setattr(autoparams, "choose_steps", spy)
+    with pytest.raises(RuntimeError, match="candidate 0 fails"):
+        choose_parameters(_sensor(), "perona-malik", "diffusivity", max_blocks=CAP, sigma=SIGMA)
+    assert beside == ["_Stopped"]
+    assert not [t for t in threading.enumerate() if t.name == "resdenoise-helper"]
