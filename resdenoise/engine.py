@@ -41,6 +41,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import threading
 import time
 from collections.abc import Callable
 
@@ -382,12 +383,10 @@ PAIR_WORK = 1 << 18
 
 
 class _Helper:
-    """A second thread for :func:`in_parallel` within one :func:`helping` scope: it runs
-    the callables handed to it, one at a time, until the scope ends."""
+    """The thread of one :func:`helping` scope: runs what it is handed, in turn."""
 
     def __init__(self):
         import queue
-        import threading
 
         self.busy = False  # a pair of the scope's thread runs
         self.tasks, self.done = queue.SimpleQueue(), queue.SimpleQueue()
@@ -406,7 +405,7 @@ class _Helper:
         self.thread.join()
 
 
-_scope = None  # the thread-local scopes of helping(), made at its first use
+_scope = threading.local()  # a thread's helping() scope: its helper, None before the first
 
 
 def helping(fn: Callable) -> Callable:
@@ -414,11 +413,6 @@ def helping(fn: Callable) -> Callable:
     is started at the first pair worth it and ended (joined) when ``fn`` returns or
     raises; calls nested in the scope share it, and pairs outside any scope run one
     after the other."""
-    import threading
-
-    global _scope
-    if _scope is None:
-        _scope = threading.local()
     local = _scope
 
     @functools.wraps(fn)
