@@ -390,7 +390,7 @@ class _Helper:
 
         self.busy = False  # a pair of the scope's thread runs
         self.tasks, self.done = queue.SimpleQueue(), queue.SimpleQueue()
-        self.thread = threading.Thread(target=self._serve, name="resdenoise-helper")
+        self.thread = threading.Thread(target=self._serve, name="resdenoise-helper", daemon=True)
         self.thread.start()
 
     def _serve(self) -> None:
