@@ -82,7 +82,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import stability
-from .engine import StackRun, backend_for, helping, in_parallel
+from .engine import MIN_WORK_PER_THREAD, StackRun, backend_for, helping, in_parallel
 from .errors import ParameterError
 from .noise import resolve_sigma
 from .nonlinearities import Nonlinearity, get_nonlinearity
@@ -830,11 +830,13 @@ def _refine_on_windows(f2, best: AutoChoice, h: float, sigma, grid, keep: bool):
             windows.grow(wider, done)
             if windows.cost > REFINE_WINDOWS_COST:
                 return None
-        # the whole signal here and the windows' probe on the helper thread meanwhile
+        # the whole signal here and the windows' probe on the helper thread meanwhile,
+        # where neither run takes the engine's threads (more threads than cores spin)
+        alone = max(f2.size, windows.values) * (k - done) < 2 * MIN_WORK_PER_THREAD
         u, _ = in_parallel(
             functools.partial(running.advance, k - done, keep=held is not None and best_k == done),
             functools.partial(windows.advance, k - done),
-            windows.values * (k - done),
+            windows.values * (k - done) if alone else 0,
         )
         done = k
         sums, value = measure(u, batch_residuals(f2, u))
