@@ -59,7 +59,8 @@ candidates together run at most :data:`SEARCH_BUDGET` ``x max_blocks`` blocks
 
 A long signal's lambda search (:func:`choose_parameters` with ``sure``) runs on
 windows of it (:func:`sample_windows`: seeded, stratified by activity, weighted,
-halos run but not scored) side by side as channels of one engine call, with a horizon of
+halos run but not scored, for :data:`WINDOW_REACH` blocks or the cap) side by side as
+channels of one engine call (the first two candidates at once, on two threads), with a horizon of
 :data:`WINDOW_HORIZON` ``m + 20`` and a lower SURE within one paired standard
 error counted as a tie; the chosen lambda's block count is then settled on the
 whole signal by SURE (:data:`REFINE_RATIO`, :data:`REFINE_HORIZON`): its
@@ -75,24 +76,29 @@ from __future__ import annotations
 import bisect
 import functools
 import math
-from dataclasses import dataclass, field, replace
+import threading
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from . import stability
-from .engine import StackRun, backend_for
+from .engine import MIN_WORK_PER_THREAD, StackRun, backend_for, helping, in_parallel
 from .errors import ParameterError
 from .noise import resolve_sigma
 from .nonlinearities import Nonlinearity, get_nonlinearity
+from .stopping import StoppingChoice
 from .stopping_rules import DEFAULT_RULE, RULES
 from .sure import (
     PROBE_SEED,
     SE_CHUNKS,
+    PastReach,
     ProbeWindows,
+    ScoredWindows,
     SureParts,
     batch_residuals,
     batches,
     chunk_bounds,
+    clearly_lower,
     gain_from_sums,
     gain_sums,
     sure_stack,
@@ -129,61 +135,6 @@ PLATEAU_SPAN = 4.0
 PLATEAU_MIN_BLOCKS = 40
 #: ... and stops when every change of SURE over that range is within this many standard errors.
 PLATEAU_Z = 1.0
-
-
-@dataclass(frozen=True)
-class StoppingChoice:
-    """The chosen number of blocks and the criterion curve that chose it.
-
-    ``blocks[i]`` is a block count at which the criterion was evaluated and
-    ``criterion[i]`` its value there (total over channels; for ``sure`` and
-    ``noise2self`` an estimate of the mean squared error per sample).
-    """
-
-    steps: int
-    rule: str
-    sigma: tuple[float, ...]
-    blocks: tuple[int, ...]
-    criterion: tuple[float, ...]
-    reached_cap: bool
-    #: why the search ended: "plateau" (SURE flat within its noise), "horizon" (no
-    #: better block count for long enough), "cap" (max_blocks), "whole curve" (a search
-    #: cheap enough to see every block count up to max_blocks)
-    stopped_by: str = "horizon"
-    #: samples per channel SURE was summed over: the signal's length, or the cores of
-    #: the windows of a windowed search (:func:`sample_windows`)
-    samples: int = 0
-    #: SURE's per-chunk contributions at the chosen block count (``sure`` only): the
-    #: lambda search compares candidates by their paired chunk differences
-    best_parts: np.ndarray | None = field(default=None, repr=False, compare=False)
-    #: the blocks the search ran, where the curve is not the search's own (a windowed
-    #: search's curve is the whole signal's around the windows' choice)
-    searched: int | None = None
-    #: the filtered signal at the chosen block count (n, channels), where the search
-    #: was asked to keep it (a windowed search's exact run on the whole signal)
-    output: np.ndarray | None = field(default=None, repr=False, compare=False)
-    #: :func:`resdenoise.sure.gain_sums` of that run (``sure`` only): the gain test at any noise level
-    gain_sums: np.ndarray | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def blocks_searched(self) -> int:
-        """How far the search ran (blocks)."""
-        return self.blocks[-1] if self.searched is None else self.searched
-
-    @property
-    def best(self) -> float:
-        """The criterion at the chosen block count."""
-        return self.criterion[self.blocks.index(self.steps)]
-
-    def as_dict(self) -> dict:
-        return {
-            "stopping_rule": self.rule,
-            "stopping_criterion": self.best,
-            "blocks_searched": self.blocks_searched,
-            "search_reached_cap": self.reached_cap,
-            "search_stopped_by": self.stopped_by,
-            "search_samples": self.samples,
-        }
 
 
 @functools.lru_cache(maxsize=32)
@@ -250,8 +201,7 @@ def choose_steps(
     horizon: float = HORIZON,
     progress=None,
     *,
-    core: tuple[int, int] | None = None,
-    weights=None,
+    windows: ScoredWindows | None = None,
     checkpoints=None,
     keep: bool = False,
     probe: tuple | None = None,
@@ -283,12 +233,13 @@ def choose_steps(
     progress : callable, optional
         ``progress(k, end)`` at each evaluation: k blocks run of at most
         ``end`` = ``max_blocks``; ``end`` is k when the search stops there.
-    core, weights
-        ``sure`` only: score the rows ``core[0]:core[1]`` alone; f holds
-        ``len(weights)`` windows of the signal side by side as channels
+    windows : ScoredWindows, optional
+        ``sure`` only: score the rows ``windows.core[0]:windows.core[1]`` alone; f
+        holds ``len(windows.weights)`` windows of the signal side by side as channels
         (:func:`sample_windows`), whose SURE per sample are summed with these
         weights (summing to 1: the criterion stays SURE per sample summed over
-        the signal's channels).
+        the signal's channels); a search that would run past ``windows.reach``
+        blocks raises :class:`resdenoise.sure.PastReach`.
     checkpoints : sequence of int, optional
         Evaluate the criterion at these block counts (increasing, after zero
         for ``sure``) and nowhere else, up to the horizon and with no plateau
@@ -337,14 +288,15 @@ def choose_steps(
     else:
         stack = f2
 
-    lo, hi = (0, n) if core is None or rule != "sure" else core
-    windows = 1 if weights is None else len(weights)
+    scored_windows, windows = windows, 1 if windows is None else len(windows.weights)
+    lo, hi = (0, n) if scored_windows is None or rule != "sure" else scored_windows.core
+    reach = math.inf if scored_windows is None else scored_windows.reach
     bounds = lo + chunk_bounds(hi - lo, max(2, SE_CHUNKS // windows))
     parts: list[np.ndarray] = []  # SURE's per-chunk contributions at each checkpoint
 
     if rule == "sure":
         sums = SureParts(f2, b, eps, sigma, bounds, windows)
-        weighted = None if windows == 1 else np.asarray(weights)[:, None]
+        weighted = None if windows == 1 else np.asarray(scored_windows.weights)[:, None]
 
     def criterion(u: np.ndarray) -> float:
         if rule == "sure":
@@ -390,6 +342,8 @@ def choose_steps(
     if checkpoints is not None:  # these, with the horizon asked for and no plateau rule
         grid, horizon, exhaustive = np.asarray(checkpoints, dtype=int), asked, True
     for k in grid.tolist():
+        if k > reach:  # the windows' halos are not wide enough for k blocks
+            raise PastReach(k)
         # the engine from one checkpoint to the next: the blocks only, no callback (where
         # the stack is the best so far and is kept, the run leaves it as it is)
         u = running.advance(k - done, keep=held is not None and best_k == done)
@@ -460,6 +414,10 @@ WINDOW_CORE = 2048
 #: sample, so after m blocks the ends' influence has a spread of at most sqrt(m)
 #: samples (a linear diffusion's; exactly m for the explicit scheme's stencil).
 WINDOW_HALO = 4.0
+#: ... (halos of WINDOW_HALO x sqrt(WINDOW_REACH) at first: a candidate whose search
+#: runs past WINDOW_REACH blocks is searched again on the windows for max_blocks, and
+#: so are those after it) ...
+WINDOW_REACH = 512
 #: ... and only where the windows take at most this share of the signal.
 WINDOW_MAX_SHARE = 0.25
 #: A windowed search's horizon: it ends at ``WINDOW_HORIZON x best + 20`` blocks (the
@@ -593,6 +551,22 @@ class AutoChoice:
         return out
 
 
+class _Stopped(Exception):
+    """A search beside another one that failed: it ends too."""
+
+
+def _report(progress, phase: str, calls: list | None, stop, k: int, end: int) -> None:
+    """A lambda candidate's progress: told, or kept in ``calls`` (a search on the helper
+    thread, whose progress is told after the one beside it); it ends once ``stop`` is set."""
+    if calls is None:
+        progress(phase, k, end)
+        return
+    if stop.is_set():
+        raise _Stopped
+    calls.append((phase, k, end))
+
+
+@helping  # the pairs below on a second thread, ended with the search
 def choose_parameters(
     f: np.ndarray,
     name: str,
@@ -679,28 +653,72 @@ def choose_parameters(
     if windows is not None:  # a long signal: the windows side by side as channels
         starts, length, halo, weights = windows
         searched = np.concatenate([f2[s : s + length] for s in starts.tolist()], axis=1)
-        extra = {"core": (halo, length - halo), "weights": weights}
-        extra["horizon"] = WINDOW_HORIZON
+        extra = {"horizon": WINDOW_HORIZON}
         sigma = np.tile(sigma, len(starts))
     probe = None
-    if rule == "sure" and len(lams) > 1:  # every candidate's probe is the same: made once
+    if rule == "sure" and (len(lams) > 1 or windows is not None):  # the same for all: once
         s2 = np.asarray(searched, dtype=float)
         s2 = s2.reshape(s2.shape[0], -1)
         sigma = resolve_sigma(s2, sigma).sigma
         probe = sure_stack(s2, sigma)
-    for i, value in enumerate(lams):
-        if left < 1:
-            break
-        nl = get_nonlinearity(name, form, value)
+
+    def view(reach: float):
+        """The search's stack, probe and windows with halos for ``reach`` blocks: the
+        windows' rows trimmed at both ends (the same probe values on the rows kept)."""
+        if windows is None:
+            return searched, probe, None
+        trim = max(0, halo - math.ceil(WINDOW_HALO * math.sqrt(reach)))
+        rows, (b, eps, stack) = slice(trim, length - trim), probe
+        core = ScoredWindows((halo - trim, length - halo - trim), weights, reach if trim else cap)
+        return searched[rows], (b[rows], eps, stack[rows]), core
+
+    def search(i: int, limit: int, reach: float, calls: list | None = None):
+        """Candidate i's search from windows for ``reach`` blocks, on wider ones for the
+        cap where it runs further; its progress into ``calls`` where given (to replay)."""
+        nl = get_nonlinearity(name, form, lams[i])
         step = tau if tau is not None else stability.default_tau(nl, h)
         report = None
-        if progress is not None:
+        if progress is not None or calls is not None:
             phase = "search" if len(lams) == 1 else f"search {i + 1}/{len(lams)}"
-            report = lambda k, end, phase=phase: progress(phase, k, end)  # noqa: E731
-        choice = choose_steps(
-            searched, nl.phi, step, h, rule, min(cap, left), sigma, progress=report,
-            probe=probe, **extra,
-        )  # fmt: skip
+            report = functools.partial(_report, progress, phase, calls, stop)
+        for wide in (reach, cap):
+            stack, shared, scored = view(wide)
+            try:
+                choice = choose_steps(
+                    stack, nl.phi, step, h, rule, limit, sigma, progress=report, probe=shared,
+                    windows=scored, **extra,
+                )  # fmt: skip
+                return nl, step, choice, wide
+            except PastReach:
+                continue
+        raise AssertionError("windows for the cap reach it")  # pragma: no cover
+
+    ahead = None  # the next candidate's search, run beside this one's, and its progress
+    stop = threading.Event()  # set where this one's search fails: the next one's ends
+    reach = WINDOW_REACH  # the windows' halos, until a candidate runs further
+    for i in range(len(lams)):
+        if left < 1:
+            break
+        limit = min(cap, left)
+        if ahead is not None:
+            (nl, step, choice, wide), calls = ahead
+            ahead = None
+            for call in calls if progress is not None else ():
+                progress(*call)
+        elif i + 1 < len(lams) and worse + 1 < LAMBDA_PATIENCE and left - limit >= cap:
+            # whatever this candidate finds, the next one is searched, with the cap:
+            # the two at once, the next on the engine's helper thread (the same numbers)
+            calls: list = []
+            now, later = in_parallel(
+                functools.partial(search, i, limit, reach),
+                functools.partial(search, i + 1, cap, reach, calls),
+                2 * searched.size * PATIENCE,
+                stop,
+            )
+            (nl, step, choice, wide), ahead = now, (later, calls)
+        else:
+            nl, step, choice, wide = search(i, limit, reach)
+        reach = max(reach, wide)
         left -= choice.blocks[-1]
         candidates.append(
             {
@@ -715,7 +733,7 @@ def choose_parameters(
         # it does not reset the patience (a search of the whole signal goes on while
         # SURE falls: on a plateau that then falls steeply, a tie rule stops too early)
         tie_rule = windows is not None and left != math.inf and best is not None
-        clear = better and (not tie_rule or _clearly(choice, best.stopping))
+        clear = better and (not tie_rule or clearly_lower(choice, best.stopping))
         if better:
             best = AutoChoice(nl, step, choice, lambda_rule, ())
         worse = 0 if clear else worse + 1
@@ -812,8 +830,14 @@ def _refine_on_windows(f2, best: AutoChoice, h: float, sigma, grid, keep: bool):
             windows.grow(wider, done)
             if windows.cost > REFINE_WINDOWS_COST:
                 return None
-        u = running.advance(k - done, keep=held is not None and best_k == done)
-        windows.advance(k - done)
+        # the whole signal here and the windows' probe on the helper thread meanwhile,
+        # where neither run takes the engine's threads (more threads than cores spin)
+        alone = max(f2.size, windows.values) * (k - done) < 2 * MIN_WORK_PER_THREAD
+        u, _ = in_parallel(
+            functools.partial(running.advance, k - done, keep=held is not None and best_k == done),
+            functools.partial(windows.advance, k - done),
+            windows.values * (k - done) if alone else 0,
+        )
         done = k
         sums, value = measure(u, batch_residuals(f2, u))
         blocks.append(k)
@@ -836,13 +860,3 @@ def _refine_on_windows(f2, best: AutoChoice, h: float, sigma, grid, keep: bool):
         gain_sums=best_sums if best_k else None,
     )  # fmt: skip
     return choice, gain_from_sums(best_sums, sigma, n)
-
-
-def _clearly(new: StoppingChoice, old: StoppingChoice) -> bool:
-    """True when SURE of ``new`` lies below that of ``old`` by more than one batch-means
-    standard error of their paired per-chunk difference (same probe, same chunks)."""
-    if new.best_parts is None or old.best_parts is None or len(new.best_parts) < 2:
-        return new.best < old.best
-    d = np.asarray(new.best_parts) - np.asarray(old.best_parts)
-    se = math.sqrt(len(d) * float(np.var(d, ddof=1)))
-    return float(np.sum(d)) < -se

@@ -20,6 +20,7 @@ the whole run (:func:`batch_residuals`).  NumPy only.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -32,11 +33,14 @@ __all__ = [
     "PROBE_SEED",
     "PROBE_SHARE",
     "SE_CHUNKS",
+    "PastReach",
     "ProbeWindows",
+    "ScoredWindows",
     "SureParts",
     "batch_residuals",
     "batches",
     "chunk_bounds",
+    "clearly_lower",
     "gain_from_sums",
     "gain_sums",
     "sure_parts",
@@ -235,6 +239,21 @@ PROBE_SHARE = 0.5
 PROBE_HALO = 8.0
 
 
+@dataclass(frozen=True)
+class ScoredWindows:
+    """A windowed search's windows, side by side as channels
+    (:func:`resdenoise.autoparams.sample_windows`): SURE on the rows ``core[0]:core[1]``
+    of each, summed with ``weights``; their halos serve up to ``reach`` blocks."""
+
+    core: tuple[int, int]
+    weights: np.ndarray
+    reach: float = math.inf
+
+
+class PastReach(Exception):
+    """A windowed search would run past its windows' reach (:class:`ScoredWindows`)."""
+
+
 class ProbeWindows:
     """SURE's divergence term of a run on a long signal ``f2`` from its probe run on
     windows of it only: per gain batch (:func:`batches`) one core of ``core =
@@ -309,6 +328,7 @@ class ProbeWindows:
         stack = f2[window[:, None] + np.arange(length)]  # (k, length, c)
         stack += self.eps * b.transpose(1, 0, 2)
         self.shape = (length, k, c)
+        self.values = length * k * c  # the probe's values run by each block
         self.run = StackRun(stack.reshape(k * length, c), self.phi, self.tau, self.h, own=True)
         self.up = self.run.u
         self.advance(blocks)
@@ -340,3 +360,14 @@ class ProbeWindows:
         d -= np.take(u, self.flat)
         d *= self.w
         return d.reshape(len(self.at), -1).sum(axis=0).reshape(self.shape[1:])
+
+
+def clearly_lower(new, old) -> bool:
+    """True when SURE of the search ``new`` lies below that of ``old`` (each with ``best``
+    and its per-chunk ``best_parts``) by more than one batch-means standard error of
+    their paired per-chunk difference (same probe, same chunks)."""
+    if new.best_parts is None or old.best_parts is None or len(new.best_parts) < 2:
+        return new.best < old.best
+    d = np.asarray(new.best_parts) - np.asarray(old.best_parts)
+    se = math.sqrt(len(d) * float(np.var(d, ddof=1)))
+    return float(np.sum(d)) < -se

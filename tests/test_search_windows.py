@@ -12,7 +12,7 @@ from resdenoise import autoparams, engine, stability
 from resdenoise.autoparams import choose_parameters, choose_steps, sample_windows
 from resdenoise.engine import run_blocks
 from resdenoise.nonlinearities import get_nonlinearity
-from resdenoise.sure import gain_from_sums, sure_probe, sure_stack
+from resdenoise.sure import ScoredWindows, gain_from_sums, sure_probe, sure_stack
 
 N = 6000
 SIGMA = 0.2
@@ -94,7 +94,7 @@ def test_windowed_sure_is_the_whole_signals_sure_on_the_cores(windowed):
     nl = get_nonlinearity("perona-malik", "diffusivity", 0.4)
     choice = choose_steps(
         wins, nl.phi, 0.25, max_blocks=halo, sigma=sigma, horizon=math.inf,
-        core=(halo, length - halo), weights=weights,
+        windows=ScoredWindows((halo, length - halo), weights),
     )  # fmt: skip
     for k in (0, 1, 7, halo):
         expected = 0.0
@@ -180,7 +180,7 @@ def test_a_lower_sure_within_its_paired_noise_is_a_tie(rng):
     clearly = parts - 0.01 + noise  # lower by 0.64
     for new, expected in ((slightly, False), (clearly, True)):
         choice = autoparams.replace(base, criterion=(0.0, float(new.sum())), best_parts=new)
-        assert autoparams._clearly(choice, old) is expected
+        assert autoparams.clearly_lower(choice, old) is expected
 
 
 @pytest.mark.parametrize("probe", ["whole", "windows"])
@@ -307,7 +307,7 @@ def test_a_wide_stack_runs_in_channel_groups_with_the_same_bits(rng, name, rows)
         done = k
         np.testing.assert_array_equal(got, whole)
     np.testing.assert_array_equal(stack, before)
-    assert (stack.shape in running.runs) == (rows * 10 <= engine.UNTILED_VALUES)
+    assert ((stack.shape, 0) in running.runs) == (rows * 10 <= engine.UNTILED_VALUES)
 
 
 @pytest.mark.parametrize("rows, channels", [(700, 2), (8000, 2), (3000, 10), (8000, 10)])

@@ -1,0 +1,150 @@
+"""Two independent runs of a search on the engine's helper thread at once
+(:func:`resdenoise.engine.in_parallel`): the numbers of the runs one after the other,
+bit for bit, in a stack's channel groups and in the refine's whole-signal run with its
+probe windows."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+import pytest
+
+from resdenoise import autoparams, engine, stability
+from resdenoise.engine import in_parallel, run_blocks
+from resdenoise.nonlinearities import get_nonlinearity
+
+
+def spy_pairs(monkeypatch, module) -> list:
+    """Whether each pair ``module`` asks for goes to the helper (its work enough)."""
+    helped = []
+    real = engine.in_parallel
+
+    def spy(first, second, work=engine.PAIR_WORK, *rest):
+        helped.append(work >= engine.PAIR_WORK)
+        return real(first, second, work, *rest)
+
+    monkeypatch.setattr(module, "in_parallel", spy)
+    return helped
+
+
+@pytest.fixture
+def pairs(monkeypatch):
+    """Every pair goes to the helper (no work too small), on two cores at least."""
+    monkeypatch.setattr(engine, "PAIR_WORK", 0)
+    monkeypatch.setenv("RESDENOISE_THREADS", "2")
+
+
+def _helpers() -> list:
+    return [t for t in threading.enumerate() if t.name == "resdenoise-helper"]
+
+
+def test_the_second_runs_on_the_scopes_helper_thread_ended_with_the_scope(pairs):
+    here = threading.get_ident()
+    inside = []
+
+    @engine.helping
+    def scope():
+        pair = in_parallel(threading.get_ident, threading.get_ident)
+        inside.append(len(_helpers()))
+        return pair, in_parallel(threading.get_ident, threading.get_ident)
+
+    (a, b), (c, d) = scope()
+    assert a == c == here and b == d != here  # one helper for the scope's pairs
+    assert inside == [1] and not _helpers()
+
+
+def test_outside_a_scope_too_little_work_or_one_core_runs_both_here(monkeypatch):
+    here = threading.get_ident()
+    monkeypatch.setenv("RESDENOISE_THREADS", "2")
+    monkeypatch.setattr(engine, "PAIR_WORK", 0)
+    assert in_parallel(threading.get_ident, threading.get_ident) == (here, here)  # no scope
+    monkeypatch.setattr(engine, "PAIR_WORK", 100)
+    pair = engine.helping(lambda: in_parallel(threading.get_ident, threading.get_ident, 10))
+    assert pair() == (here, here)
+    monkeypatch.setattr(engine, "PAIR_WORK", 0)
+    monkeypatch.setenv("RESDENOISE_THREADS", "1")
+    assert engine.helping(lambda: in_parallel(threading.get_ident, threading.get_ident))() == (
+        here, here,
+    )  # fmt: skip
+    assert not _helpers()
+
+
+def test_a_pair_inside_a_pair_and_a_scope_inside_a_scope_run_in_turn(pairs):
+    """The helper runs the outer pair's second: the inner pair runs here; a nested
+    scope is the outer one's."""
+    inner = engine.helping(lambda: in_parallel(threading.get_ident, threading.get_ident))
+    a, b = engine.helping(lambda: in_parallel(inner, lambda: 1))()
+    assert a == (threading.get_ident(), threading.get_ident()) and b == 1
+
+
+@pytest.mark.parametrize("which", ["first", "second", "both"])
+def test_an_exception_is_raised_here_once_both_ended(pairs, which):
+    """The first's where both fail; ``stop`` is set where the first fails, and the
+    helper is ended with the scope either way."""
+    ended, stop = [], threading.Event()
+
+    def first():
+        ended.append("first")
+        if which in ("first", "both"):
+            raise ValueError("first")
+
+    def second():
+        if which != "second":
+            assert stop.wait(5)  # told to end: the first failed
+        ended.append("second")
+        if which in ("second", "both"):
+            raise KeyError("second")
+
+    with pytest.raises(KeyError if which == "second" else ValueError):
+        engine.helping(lambda: in_parallel(first, second, stop=stop))()
+    assert sorted(ended) == ["first", "second"] and not _helpers()
+
+
+@pytest.mark.parametrize("rows", [700, 3000])
+def test_a_stacks_channel_groups_on_two_threads_give_the_same_bits(pairs, rows):
+    """Half of the groups (one tile each) run on the helper, with runs of their own."""
+    stack = np.random.default_rng(5).standard_normal((rows, 10))
+    nl = get_nonlinearity("perona-malik", "diffusivity", 0.7)
+    running = engine.StackRun(stack, nl.phi, 0.2, 1.0)
+    helpers = []
+
+    @engine.helping
+    def search():
+        whole, done = stack, 0
+        for k in (3, 3 + engine.GROUP_BLOCKS, 90, 200):
+            got = running.advance(k - done, keep=k == 90)
+            helpers.append(len(_helpers()))
+            whole = run_blocks(whole, nl, 0.2, k - done)
+            done = k
+            np.testing.assert_array_equal(got, whole)
+
+    search()
+    assert helpers == [0, 1, 1, 1] and {side for _, side in running.runs} == {0, 1}
+
+
+def test_the_refine_with_its_probe_windows_on_the_helper_gives_the_same_choice(monkeypatch):
+    """The whole signal's run here and the probe windows' run on the helper: the same
+    curve, choice, output and gain sums as one after the other."""
+    n, sigma = 6000, 0.2
+    rng = np.random.default_rng(2)
+    clean = np.cumsum(np.where(rng.random(n) < 1 / 150, rng.uniform(-2, 2, n), 0.0))
+    f = clean + sigma * rng.standard_normal(n)
+    monkeypatch.setattr(autoparams, "REFINE_WINDOWS_COST", math.inf)
+    monkeypatch.setenv("RESDENOISE_THREADS", "2")
+    nl = get_nonlinearity("perona-malik", "diffusivity", 0.6)
+    tau = stability.default_tau(nl, 1.0)
+    short = autoparams.StoppingChoice(60, "sure", (sigma,), (0, 60, 70), (1.0, 0.5, 0.51), False)
+    best = autoparams.AutoChoice(nl, tau, short, "given", ())
+    helped = spy_pairs(monkeypatch, autoparams)
+    runs = {}
+    for name, least in (("alone", math.inf), ("paired", 0)):
+        monkeypatch.setattr(engine, "PAIR_WORK", least)
+        refine = engine.helping(autoparams._refine)
+        runs[name] = refine(f, best, 1.0, np.array([sigma]), 800, True)
+    assert any(helped) and not all(helped[: len(helped) // 2])
+    (a, a_test), (b, b_test) = runs["alone"], runs["paired"]
+    assert (a.steps, a.blocks, a.criterion, a_test) == (b.steps, b.blocks, b.criterion, b_test)
+    np.testing.assert_array_equal(a.output, b.output)
+    np.testing.assert_array_equal(a.gain_sums, b.gain_sums)
