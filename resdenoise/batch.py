@@ -164,7 +164,8 @@ def run_batch(
     Raises
     ------
     ParameterError
-        Stdin among the inputs, two inputs that would be written to the
+        Stdin among the inputs, a ``reference`` that is a pipe (stdin or a
+        FIFO: read once) with several inputs, two inputs that would be written to the
         same file, or ``measure=False`` with a report asked for; nothing is run.
     SignalError
         A directory cannot be created.
@@ -173,6 +174,15 @@ def run_batch(
     if "-" in inputs:
         raise ParameterError("stdin ('-') cannot be one of several inputs; give file names")
     tasks, seen = [], {}
+    if reference is not None and len(inputs) > 1:
+        from .io import is_pipe
+
+        if is_pipe(reference):  # each file reads it: the first would empty it
+            name = "stdin ('-')" if reference == "-" else f"the pipe {reference}"
+            raise ParameterError(
+                f"{name} is read once, and each file of a batch reads its reference; "
+                "give the reference a file name"
+            )
     if not measure and (report_dir is not None or (run is not None and run.strict)):
         raise ParameterError(
             "measure=False builds no report: not with report_dir or strict",

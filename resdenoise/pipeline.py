@@ -138,6 +138,23 @@ def _inode(path) -> tuple | None:
     return st.st_dev, st.st_ino
 
 
+def _same_pipe(a, b) -> bool:
+    """Whether ``a`` and ``b`` read one pipe: both ``-``, or the same FIFO (``-`` is
+    stdin, also under another name such as ``/dev/stdin``)."""
+    if a == b == "-":
+        return True
+
+    def key(path):
+        try:
+            st = os.fstat(0) if path == "-" else os.stat(path)
+        except (OSError, ValueError):
+            return None
+        return (st.st_dev, st.st_ino) if stat.S_ISFIFO(st.st_mode) else None
+
+    first = key(a)
+    return first is not None and first == key(b)
+
+
 def _is_stdout(path) -> bool:
     """``-``, or a path that opens the file stdout is (``/dev/stdout``, ``/dev/fd/1``)."""
     if path == "-":
@@ -397,11 +414,13 @@ def run_file(
     others = protect if isinstance(protect, FileIndex) else FileIndex(protect)
     reads = {} if reference is None else {reference: "reference"}
     reads.update(getattr(make_plan, "reads", {}))
-    if input_path == "-" and "-" in reads:  # read once: it cannot be both
-        raise ParameterError(
-            f"the input and the {reads['-']} are both stdin ('-'), which is read once; give "
-            f"the {reads['-']} a file name"
-        )
+    for path, what in reads.items():  # a pipe is read once: it cannot be both
+        if is_pipe(input_path) and _same_pipe(input_path, path):
+            name = "stdin ('-')" if "-" in (input_path, path) else f"the pipe {path}"
+            raise ParameterError(
+                f"the input and the {what} are both {name}, which is read once; give "
+                f"the {what} a file name"
+            )
     check_paths(input_path, output, report_path, in_place, reads, others)
     read = ReadOptions() if read is None else read
     write = WriteOptions() if write is None else write

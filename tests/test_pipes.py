@@ -107,3 +107,53 @@ def test_named_fifo_with_chunk_size_is_read_once(tmp_path):
     writer.join(5)
     assert proc.returncode == 0, proc.stderr
     assert out.read_bytes() == expected.read_bytes()
+
+
+def test_stdin_under_another_name_cannot_be_the_input_and_the_reference(tmp_path):
+    """``- --reference /dev/stdin`` read the pipe twice: the reference was empty
+    ('file is empty'); only the literal ``-`` twice was refused."""
+    out = tmp_path / "o.csv"
+    args = [EXE, "diffuse", "-", "--reference", "/dev/stdin", "--steps", "1", "-o", str(out)]
+    done = subprocess.run(args, input=_csv(50), capture_output=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.decode().splitlines()[-1] == (
+        "Error: the input and the reference are both stdin ('-'), which is read once; give "
+        "the reference a file name"
+    )
+    assert not out.exists()
+
+
+def test_a_batch_refuses_stdin_as_the_reference_of_every_file(tmp_path):
+    """``a.csv b.csv -o out/ --reference -`` read stdin once per file: every file after
+    the first failed with '<stdin>: file is empty'."""
+    for name in ("a.csv", "b.csv"):
+        (tmp_path / name).write_bytes(_csv(50))
+    out = tmp_path / "out"
+    args = [EXE, "diffuse", str(tmp_path / "a.csv"), str(tmp_path / "b.csv"), "-o", f"{out}/"]
+    done = subprocess.run(
+        [*args, "--reference", "-", "--steps", "1"], input=_csv(50), capture_output=True,
+        timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.decode().splitlines()[-1] == (
+        "Error: stdin ('-') is read once, and each file of a batch reads its reference; "
+        "give the reference a file name (see 'resdenoise diffuse --help')"
+    )
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_a_batch_refuses_a_fifo_as_the_reference_of_every_file(tmp_path):
+    """A named FIFO as the reference of a batch: the second file waited forever for a
+    writer (the first had read it)."""
+    fifo = tmp_path / "ref"
+    os.mkfifo(fifo)
+    for name in ("a.csv", "b.csv"):
+        (tmp_path / name).write_bytes(_csv(50))
+    args = [EXE, "diffuse", str(tmp_path / "a.csv"), str(tmp_path / "b.csv")]
+    args += ["-o", f"{tmp_path}/out/", "--reference", str(fifo), "--steps", "1"]
+    done = subprocess.run(args, capture_output=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.decode().splitlines()[-1] == (
+        f"Error: the pipe {fifo} is read once, and each file of a batch reads its reference; "
+        "give the reference a file name (see 'resdenoise diffuse --help')"
+    )
