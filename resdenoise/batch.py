@@ -138,9 +138,11 @@ def run_batch(
         ``progress(index, phase, done, total)``: :func:`run_file`'s progress
         of input ``index``.
     on_done : callable, optional
-        ``on_done(index, result)`` as each file finishes (in that order; a
-        worker's file, with ``jobs`` > 1, once this process is between two
-        files of its own).
+        ``on_done(index, result)`` as each file finishes; with ``jobs`` > 1, a
+        worker's file once this process is between two files of its own, in the
+        order this process read the results: one of its own files goes before a
+        worker's result still unread in the worker's pipe, even one that finished
+        earlier.
     measure : bool
         False when nobody reads the reports (the command line under ``-q``
         without ``--report`` or ``--strict``): the files are not measured
@@ -320,10 +322,12 @@ def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
     ``jobs_list``, which they inherit) from one queue they share with this
     process, each as it comes free, so a file costs its run, not a process:
     its imports, caches and page faults are paid once per worker, and no
-    worker waits for the parent or holds files that another could run.  This
-    process is one of the ``jobs``: it takes files from the same queue and
-    runs them itself, and between two of its files it reads what the workers
-    sent back (:class:`_Pool`).  Each worker tells which file it starts and
+    worker holds files that another could run.  This process is one of the
+    ``jobs``: it takes files from the same queue and runs them itself, reading
+    what the workers sent back between two of its files and, during one, every
+    :attr:`_Pool.LOOK` seconds of its progress (:class:`_Pool`); a worker
+    whose pipe is full waits for that, so where a run of this process calls
+    its progress seldom (a long read or measurement), its workers may wait.  Each worker tells which file it starts and
     sends its progress and its :class:`FileResult` through a pipe of its
     own; a worker that dies without one (killed, out of memory) fails its
     file (``placeholders[i]``) with exit code 1 and is replaced while files
@@ -372,13 +376,14 @@ def _widen(fd: int) -> None:
 
 
 class _Queue:
-    """The files' indices in one pipe that every worker reads (``fd``), each taking the
-    next index as it comes free; the parent writes them (as the pipe takes them) and then
+    """The files' indices in one pipe that every worker and the parent read (``fd``),
+    each taking the next index as it comes free; the parent writes them (as the pipe takes them) and then
     closes its end, so that a worker reads end-of-file once none is left.
 
     Every write is a whole number of indices of at most ``PIPE_BUF`` bytes, which the
     system writes at once or not at all, and every read asks for one index, so no two
-    workers ever share one.  The read end does not block (a worker waits in ``select``)."""
+    readers ever share one.  The read end does not block (a worker waits in ``select``,
+    the parent refills the pipe and reads again)."""
 
     #: indices per write: at most PIPE_BUF bytes (POSIX: at least 512)
     CHUNK = getattr(select, "PIPE_BUF", 512) // _HEADER.size
@@ -386,7 +391,7 @@ class _Queue:
     def __init__(self, count: int) -> None:
         self.fd, self._w = os.pipe()
         _widen(self._w)  # more indices at once: the parent writes them between its files
-        os.set_blocking(self.fd, False)  # the workers read it: they never block in a read
+        os.set_blocking(self.fd, False)  # its readers never block in a read
         os.set_blocking(self._w, False)  # the parent writes what fits and goes on
         self._pending = memoryview(struct.pack(f"!{count}i", *range(count)))
 
@@ -521,12 +526,12 @@ class _Pool:
     them here until its end, reading what the workers sent (:meth:`serve`, without
     waiting) after each; then it waits for the workers.  The workers' results go to
     ``finished`` between this process's files, never from inside one of its runs
-    (where an exception of ``finished`` would fail that file); their progress, where
-    it is shown, also from inside one (every :attr:`LOOK` seconds of this process's
-    progress), so that their bars move while this process runs a long file.
-
-    While this process runs a file, a worker goes on as long as its pipe holds its
-    results (:data:`PIPE_BYTES`) and the queue has indices.
+    (where an exception of ``finished`` would fail that file).  Inside one, every
+    :attr:`LOOK` seconds of this process's progress (shown or not), the workers'
+    pipes are read and the queue refilled: their progress, where it is shown, moves
+    their bars, and their results wait in memory, so that a worker goes on while this
+    process runs a long file.  Between two such looks a worker goes on as long as its
+    pipe holds its results (:data:`PIPE_BYTES`) and the queue has indices.
 
     A worker that dies fails the file it had started.  It is replaced (between this
     process's files) while files remain, if it had started one (a worker that dies
@@ -578,17 +583,19 @@ class _Pool:
                 return _next(self.queue.fd)
 
     def run_here(self, i: int) -> None:
-        """Run file ``i`` in this process."""
-        file_progress = None
-        if self.progress is not None:
-            last = [time.monotonic()]
+        """Run file ``i`` in this process, reading the workers' pipes (and refilling the
+        queue) every :attr:`LOOK` seconds of its progress, shown or not: a worker whose
+        pipe is full waits until it is read."""
+        last = [time.monotonic()]
+        shown = self.progress
 
-            def file_progress(phase, done, total):
-                self.progress(i, phase, done, total)
-                now = time.monotonic()
-                if now - last[0] >= self.LOOK:
-                    last[0] = now
-                    self.serve(0)
+        def file_progress(phase, done, total):
+            if shown is not None:
+                shown(i, phase, done, total)
+            now = time.monotonic()
+            if now - last[0] >= self.LOOK:
+                last[0] = now
+                self.serve(0)
 
         self.here = i
         result = self.jobs_list[i](file_progress)
@@ -599,6 +606,8 @@ class _Pool:
         """Take in what the workers sent (waiting up to ``timeout`` ms for it, None: until
         something comes); between this process's files, hand the results to ``finished``
         and replace the workers that died."""
+        if self.queue.write_fd is not None:  # the indices the workers made room for
+            self.queue.fill()
         for fd, _ in self.poller.poll(timeout):
             worker = self.running[fd]
             messages = worker.take()
@@ -652,7 +661,8 @@ class _Pool:
         self.result(i, result)
 
     def report(self) -> None:
-        """Hand the results that came in to ``finished``, in the order they came."""
+        """Hand the results read so far to ``finished``, in the order this process read
+        them (its own file's at its end, before what is still in the workers' pipes)."""
         done, self.done = self.done, []
         for i, result in done:
             self.finished(i, result)
@@ -696,7 +706,7 @@ def _write(fd: int, data: bytes) -> None:  # pragma: no cover - runs in a forked
         view = view[os.write(fd, view) :]
 
 
-def _next(queue: int) -> int | None:  # pragma: no cover - runs in a forked child
+def _next(queue: int) -> int | None:
     """The next file's index from the queue, None at its end; BlockingIOError: none
     there now (the parent has not written more yet)."""
     data = os.read(queue, _HEADER.size)

@@ -303,7 +303,8 @@ def test_a_worker_that_dies_before_it_says_which_file_it_took(
     tmp_path, monkeypatch, worker_takes_first
 ):
     """A worker killed between taking a file from the queue and saying so: that file
-    fails as its worker's (nothing is lost or run twice); the other worker runs the rest."""
+    fails as its worker's (nothing is lost or run twice); this process runs the rest (a
+    worker that dies before starting a file is not replaced)."""
     from resdenoise import batch
     from resdenoise.pipeline import planner
 
@@ -663,5 +664,42 @@ def test_the_worker_goes_on_while_this_process_runs_a_long_file(
     out = tmp_path / "o"
     make_plan = _waiting_for_the_others(files, out, 60, "the worker stopped")
     results = batch.run_batch(make_plan, files, str(out), jobs=2)
+    assert [r.exit_code for r in results] == [0] * len(files), [str(r.error) for r in results]
+    assert sum(len(pickle.dumps(("done", r))) for r in results[2:]) > 1 << 16
+
+
+def test_the_worker_goes_on_while_this_process_runs_a_long_file_quietly(
+    tmp_path, monkeypatch, worker_takes_first
+):
+    """Progress not shown (no terminal, -q): this process read the worker's pipe only
+    through the shown progress, so a worker whose pipe (64 KiB here) was full of results
+    waited until this process's long file ended.  Its run's progress hook now reads
+    the pipes every LOOK seconds, shown or not."""
+    import dataclasses
+
+    from resdenoise import batch
+    from resdenoise.pipeline import planner
+    from resdenoise.plans import Planner
+
+    monkeypatch.setattr(batch, "_widen", lambda fd: None)  # the default 64 KiB pipes
+    files = _csv_inputs(tmp_path, [50, 41] + [50] * 58)  # in1 (41): this process's
+    out = tmp_path / "o"
+    others = [out / os.path.basename(f) for k, f in enumerate(files) if k != 1]
+
+    @dataclasses.dataclass(frozen=True)
+    class Slow(Planner):  # in1's automatic search calls its progress until the rest is done
+        def __call__(self, u, progress=None):
+            deadline = time.monotonic() + 60
+            while u.shape == (41,) and not all(p.exists() for p in others):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the worker stopped")
+                if progress is not None:
+                    progress("search", 0, None)
+                time.sleep(0.01)
+            return super().__call__(u)
+
+    base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
+    slow = Slow(**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)})
+    results = batch.run_batch(slow, files, str(out), jobs=2)
     assert [r.exit_code for r in results] == [0] * len(files), [str(r.error) for r in results]
     assert sum(len(pickle.dumps(("done", r))) for r in results[2:]) > 1 << 16
