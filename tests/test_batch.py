@@ -412,7 +412,8 @@ def test_workers_inherit_what_a_run_imports(tmp_path):
 @pytest.mark.parametrize("shown", [False, True])
 def test_workers_report_progress_only_where_it_is_shown(tmp_path, monkeypatch, shown):
     """--jobs 2 with no progress shown (a pipe, CI): the workers' runs get no progress
-    callback and send nothing but results, as --jobs 1's runs; shown, they report it."""
+    callback and send nothing but results, as --jobs 1's runs; shown, they report it.
+    This process's runs get a hook either way (it reads the workers' pipes from it)."""
     from resdenoise import batch
     from resdenoise.pipeline import planner
 
@@ -435,8 +436,10 @@ def test_workers_report_progress_only_where_it_is_shown(tmp_path, monkeypatch, s
     base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
     results = batch.run_batch(base, files, str(tmp_path / "o"), jobs=2, progress=progress)
     assert [r.exit_code for r in results] == [0] * 4
-    flags = {p.name.split("-")[1] for p in seen.iterdir()}
+    parent = str(os.getpid())
+    flags = {p.name.split("-")[1] for p in seen.iterdir() if p.name.split("-")[0] != parent}
     assert flags == {str(shown)}
+    assert {p.name for p in seen.iterdir() if p.name.startswith(parent + "-")} <= {f"{parent}-True"}
     assert bool(calls) is shown
 
 
