@@ -568,8 +568,13 @@ class _Pool:
         self.report()
 
     def start(self) -> None:
-        worker = _Worker(self.jobs_list, self.queue, self.parent, self.progress is not None,
-                         self.running.values())  # fmt: skip
+        """Fork a worker; where the system cannot (EAGAIN, ENOMEM, no pipe left), this
+        process goes on with the workers it has (with none, it runs every file itself)."""
+        try:
+            worker = _Worker(self.jobs_list, self.queue, self.parent, self.progress is not None,
+                             self.running.values())  # fmt: skip
+        except OSError:
+            return
         self.running[worker.fd] = worker
         self.poller.register(worker.fd, select.POLLIN)
 

@@ -706,3 +706,31 @@ def test_the_worker_goes_on_while_this_process_runs_a_long_file_quietly(
     results = batch.run_batch(slow, files, str(out), jobs=2)
     assert [r.exit_code for r in results] == [0] * len(files), [str(r.error) for r in results]
     assert sum(len(pickle.dumps(("done", r))) for r in results[2:]) > 1 << 16
+
+
+@pytest.mark.parametrize("forks", [0, 1])
+def test_a_fork_that_fails_leaves_the_files_to_the_others(tmp_path, monkeypatch, forks):
+    """os.fork raising (EAGAIN, ENOMEM) ended the batch as 'internal error ... (a bug)'
+    and lost its results: this process now goes on with the workers it could fork
+    (``forks`` of the two asked for), with none running every file itself."""
+    import errno
+
+    from resdenoise import batch
+    from resdenoise.pipeline import planner
+
+    real, calls = os.fork, [0]
+
+    def fork():
+        calls[0] += 1
+        if calls[0] > forks:
+            raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+        return real()
+
+    monkeypatch.setattr(os, "fork", fork)
+    monkeypatch.setattr(batch, "max_jobs", lambda: 3)
+    base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
+    files = _csv_inputs(tmp_path, [50] * 5)
+    results = batch.run_batch(base, files, str(tmp_path / "o"), jobs=3)
+    assert [r.exit_code for r in results] == [0] * 5, [str(r.error) for r in results]
+    assert names(tmp_path / "o") == [f"in{k}.csv" for k in range(5)]
+    assert calls[0] == 2
