@@ -346,7 +346,7 @@ def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
     per-file messages cost the parent more (its CPU while the workers run
     0.049 -> 0.020 s, also for the reports a quiet batch no longer makes).
     """
-    pool = _Pool(jobs_list, finished, progress, placeholders)
+    pool = _Pool(jobs_list, finished, progress, placeholders, pipe_bytes(jobs))
     try:
         pool.run(jobs)
     finally:
@@ -366,13 +366,29 @@ _HEADER = struct.Struct("!i")
 #: reports, 5000 without, or 260000 files' indices in the queue.
 PIPE_BYTES = 1 << 20
 
+#: Bytes all the widened pipes of one batch hold together: a quarter of Linux's per-user
+#: soft limit (16384 pages, /proc/sys/fs/pipe-user-pages-soft), past which every new pipe
+#: of the user, in any program, gets 2 pages.  Each pipe's share is at least the default.
+PIPE_BUDGET = 1 << 24
 
-def _widen(fd: int) -> None:
-    """Let the pipe of ``fd`` hold :data:`PIPE_BYTES` where the system allows it."""
+#: A pipe's default size on Linux: a pipe is never asked to be smaller.
+PIPE_DEFAULT = 1 << 16
+
+
+def pipe_bytes(pipes: int) -> int:
+    """The size of each of ``pipes`` widened pipes: :data:`PIPE_BYTES`, or a power of two
+    (as the system rounds up to) that keeps them within :data:`PIPE_BUDGET`, and at
+    least :data:`PIPE_DEFAULT`."""
+    share = PIPE_BUDGET // max(1, pipes)
+    return max(PIPE_DEFAULT, min(PIPE_BYTES, 1 << (share.bit_length() - 1)))
+
+
+def _widen(fd: int, size: int = PIPE_BYTES) -> None:
+    """Let the pipe of ``fd`` hold ``size`` bytes where the system allows it."""
     import fcntl
 
     with contextlib.suppress(OSError, AttributeError):  # not Linux, or over a limit
-        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, size)
 
 
 class _Queue:
@@ -388,9 +404,9 @@ class _Queue:
     #: indices per write: at most PIPE_BUF bytes (POSIX: at least 512)
     CHUNK = getattr(select, "PIPE_BUF", 512) // _HEADER.size
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, size: int = PIPE_BYTES) -> None:
         self.fd, self._w = os.pipe()
-        _widen(self._w)  # more indices at once: the parent writes them between its files
+        _widen(self._w, size)  # more indices at once: the parent writes them between its files
         os.set_blocking(self.fd, False)  # its readers never block in a read
         os.set_blocking(self._w, False)  # the parent writes what fits and goes on
         self._pending = memoryview(struct.pack(f"!{count}i", *range(count)))
@@ -428,9 +444,10 @@ class _Worker:
     back on (``fd``, read by :meth:`take`); ``current``: the file it runs (None between
     files), ``started``: how many it has started."""
 
-    def __init__(self, jobs_list, queue: _Queue, parent: int, shown: bool, others) -> None:
+    def __init__(self, jobs_list, queue: _Queue, parent: int, shown: bool, others,
+                 size: int = PIPE_BYTES) -> None:  # fmt: skip
         back_r, back_w = os.pipe()
-        _widen(back_w)  # the results of many files wait there while the parent runs one
+        _widen(back_w, size)  # the results of many files wait there while the parent runs one
         try:
             pid = os.fork()
         except BaseException:  # no process (EAGAIN, ENOMEM): no pipes left open either
@@ -531,7 +548,7 @@ class _Pool:
     pipes are read and the queue refilled: their progress, where it is shown, moves
     their bars, and their results wait in memory, so that a worker goes on while this
     process runs a long file.  Between two such looks a worker goes on as long as its
-    pipe holds its results (:data:`PIPE_BYTES`) and the queue has indices.
+    pipe holds its results (:func:`pipe_bytes`) and the queue has indices.
 
     A worker that dies fails the file it had started.  It is replaced (between this
     process's files) while files remain, if it had started one (a worker that dies
@@ -541,10 +558,10 @@ class _Pool:
     #: Seconds between two looks at the workers' pipes from inside a run of this process
     LOOK = 0.05
 
-    def __init__(self, jobs_list, finished, progress, placeholders) -> None:
+    def __init__(self, jobs_list, finished, progress, placeholders, size=PIPE_BYTES) -> None:
         self.jobs_list, self.finished, self.progress = jobs_list, finished, progress
-        self.placeholders = placeholders
-        self.queue = _Queue(len(jobs_list))
+        self.placeholders, self.size = placeholders, size  # each pipe's (pipe_bytes)
+        self.queue = _Queue(len(jobs_list), size)
         self.running: dict = {}  # {read end of a worker's pipe: _Worker}
         self.poller = select.poll()
         self.left = set(range(len(jobs_list)))  # no result yet
@@ -572,7 +589,7 @@ class _Pool:
         process goes on with the workers it has (with none, it runs every file itself)."""
         try:
             worker = _Worker(self.jobs_list, self.queue, self.parent, self.progress is not None,
-                             self.running.values())  # fmt: skip
+                             self.running.values(), self.size)  # fmt: skip
         except OSError:
             return
         self.running[worker.fd] = worker

@@ -684,7 +684,7 @@ def test_the_worker_goes_on_while_this_process_runs_a_long_file_quietly(
     from resdenoise.pipeline import planner
     from resdenoise.plans import Planner
 
-    monkeypatch.setattr(batch, "_widen", lambda fd: None)  # the default 64 KiB pipes
+    monkeypatch.setattr(batch, "_widen", lambda fd, size: None)  # the default 64 KiB pipes
     files = _csv_inputs(tmp_path, [50, 41] + [50] * 58)  # in1 (41): this process's
     out = tmp_path / "o"
     others = [out / os.path.basename(f) for k, f in enumerate(files) if k != 1]
@@ -734,3 +734,40 @@ def test_a_fork_that_fails_leaves_the_files_to_the_others(tmp_path, monkeypatch,
     assert [r.exit_code for r in results] == [0] * 5, [str(r.error) for r in results]
     assert names(tmp_path / "o") == [f"in{k}.csv" for k in range(5)]
     assert calls[0] == 2
+
+
+def test_the_pipes_of_many_jobs_stay_within_a_budget(tmp_path, monkeypatch):
+    """Each pipe was widened to 1 MiB: --jobs 64 took the user's whole pipe budget
+    (Linux: 16384 pages), after which every new pipe of the user got 2 pages.  Now
+    they share PIPE_BUDGET, each at least the default 64 KiB."""
+    import errno
+    import fcntl
+
+    from resdenoise import batch
+    from resdenoise.pipeline import planner
+
+    sizes, real = [], fcntl.fcntl
+
+    def record(fd, cmd, arg=0):
+        if cmd == getattr(fcntl, "F_SETPIPE_SZ", None):
+            sizes.append(arg)
+        return real(fd, cmd, arg)
+
+    def fork():  # no worker: this process runs every file (the pipes are made first)
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(fcntl, "fcntl", record)
+    monkeypatch.setattr(os, "fork", fork)
+    monkeypatch.setattr(batch, "max_jobs", lambda: 64)
+    files = _csv_inputs(tmp_path, [20] * 64)
+    base = planner("diffuse", "charbonnier", lam=0.3, steps=1)
+    results = batch.run_batch(base, files, str(tmp_path / "o"), jobs=64)
+    assert [r.exit_code for r in results] == [0] * 64
+    if not hasattr(fcntl, "F_SETPIPE_SZ"):
+        pytest.skip("a pipe's size is set only on Linux")
+    assert len(sizes) == 64  # the queue and 63 workers' pipes
+    assert sum(sizes) <= batch.PIPE_BUDGET
+    assert min(sizes) >= batch.PIPE_DEFAULT
+    assert [batch.pipe_bytes(n) for n in (1, 2, 16, 20, 64, 4096)] == [
+        1 << 20, 1 << 20, 1 << 20, 1 << 19, 1 << 18, 1 << 16,
+    ]  # fmt: skip
