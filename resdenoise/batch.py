@@ -113,7 +113,10 @@ def run_batch(
     One file's failure does not stop the others.  With ``jobs`` > 1 (and
     where the system forks) up to that many files run at once, in this
     process and ``jobs - 1`` forked workers, each with one engine thread;
-    the files and reports are the same as with ``jobs=1``.
+    the files and reports are the same as with ``jobs=1``.  A worker killed
+    (out of memory, a crash) fails its file alone; a file that kills this
+    process (as with ``jobs=1``) ends the whole batch, its workers with it,
+    with no result for the files still running or left.
 
     Parameters
     ----------
@@ -553,7 +556,13 @@ class _Pool:
     A worker that dies fails the file it had started.  It is replaced (between this
     process's files) while files remain, if it had started one (a worker that dies
     before starting any is not).  A file that no worker reported as started (its
-    worker died between taking it and saying so), nor ran, fails as its worker's."""
+    worker died between taking it and saying so), nor ran, fails as its worker's.
+
+    This process's own file has no such shelter: if it kills this process (out of
+    memory, a crash), the batch ends, the workers with it (their parent's death sends
+    them SIGTERM), and every result not yet handed to ``finished`` is lost; the outputs
+    already written stay.  That is the price of running files here too (one process
+    fewer to fork and feed)."""
 
     #: Seconds between two looks at the workers' pipes from inside a run of this process
     LOOK = 0.05
