@@ -57,11 +57,9 @@ def as_signal(u: npt.ArrayLike) -> np.ndarray:
         raise SignalError(f"the signal must have shape (n,) or (n, channels), not {a.shape}")
     if a.shape[0] < 2 or a.size == 0:
         raise SignalError(f"a signal needs at least 2 samples; this one has shape {a.shape}")
-    bad = ~np.isfinite(a)
-    if bad.any():
-        index = np.argwhere(bad)[0]
-        where = f"sample {index[0]}" + (f" of channel {index[1]}" if a.ndim == 2 else "")
-        raise SignalError(f"{where} is {float(a[tuple(index)])}: not a finite number")
+    from .io.signal import non_finite, refuse_non_finite  # the command line's rule
+
+    refuse_non_finite("the signal", non_finite(a))  # sample and channel counted from 1
     return a
 
 

@@ -68,9 +68,17 @@ def test_lam_auto_is_the_default(noisy):
 def test_nan_is_refused_as_the_command_line_refuses_it(tmp_path):
     data = np.array(STEP)
     data[5] = np.nan
-    with pytest.raises(SignalError, match=r"sample 5 is nan: not a finite number") as info:
+    with pytest.raises(SignalError) as info:
         resdenoise.diffuse(data, steps=1)
     assert info.value.exit_code == 1
+    # numbered from 1 and worded as the command line's check of a store or audio file
+    # (it said 'sample 5 is nan: not a finite number', counting from 0)
+    assert str(info.value) == "the signal: sample 6, channel 1 is nan, not a finite number"
+    two = np.stack([np.array(STEP), data], axis=1)
+    two[9, 0] = -np.inf
+    with pytest.raises(SignalError) as info:
+        resdenoise.diffuse(two, steps=1)
+    assert str(info.value) == "the signal: sample 6, channel 2 is nan, not a finite number"
     src = tmp_path / "in.csv"
     src.write_text("\n".join(repr(float(x)) for x in data) + "\n")
     result = CliRunner().invoke(cli, ["diffuse", str(src), "--steps", "1"])

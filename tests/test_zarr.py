@@ -315,3 +315,23 @@ def test_an_output_inside_the_input_store_or_around_it_is_refused(
     assert result.exit_code == 1, result.output
     assert "one inside the other" in result.output and len(result.output.strip().splitlines()) == 1
     assert _tree(tmp_path) == before
+
+
+def test_a_nan_in_a_carried_channel_is_carried_as_audio_carries_it(runner, tmp_path, rng):
+    """A NaN in a channel --columns leaves out was refused in a store ('sample 5, channel
+    2 is nan') and carried through in audio: the one rule now, the filtered channels
+    finite."""
+    x = np.cumsum(rng.standard_normal((300, 3)), axis=0)
+    x[4, 1] = np.nan
+    _store(tmp_path / "in.zarr", x, (64, 3))
+    out = f"{tmp_path}/out.zarr"
+    args = ["diffuse", f"{tmp_path}/in.zarr", "--columns", "1,3", "-o", out, *RUN]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.stderr
+    got = zarr.open_array(out, mode="r")[...]
+    np.testing.assert_array_equal(got[:, [0, 2]], _whole_run(x[:, [0, 2]]))
+    np.testing.assert_array_equal(got[:, 1], x[:, 1])  # NaN included
+    x[6, 2] = np.inf  # in a filtered channel: refused, as in audio
+    _store(tmp_path / "bad.zarr", x, (64, 3))
+    args[1] = f"{tmp_path}/bad.zarr"
+    _refused(runner, args, "sample 7, channel 3 is inf, not a finite number")

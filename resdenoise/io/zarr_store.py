@@ -101,7 +101,7 @@ class ZarrReader:
                 f"{self.source}: cannot read samples {a + 1}..{b}: {one_line(exc)}"
             ) from None
         block = block.reshape(b - a, -1)
-        refuse_non_finite(self.source, non_finite(block, a))
+        refuse_non_finite(self.source, non_finite(block, a), self.positions)  # as audio
         return block
 
     def check(self, visit=None, keep=None) -> SignalStream:
@@ -112,12 +112,6 @@ class ZarrReader:
             raise SignalError(
                 f"{self.source}: {n} sample{'' if n == 1 else 's'}; a signal needs at least 2 samples"
             )
-        for a in range(0, n, self.rows):
-            block = self._read(a, min(a + self.rows, n))
-            if visit is not None:
-                visit(block)
-            if keep is not None:
-                keep(block)
         positions = tuple(range(width))
         carried_at: list[int] = []
         picked = self.options.picked(None, width, self.source, "channels")
@@ -125,6 +119,12 @@ class ZarrReader:
             carried_at = [p for p in range(width) if p not in picked]
             positions = tuple(picked)
         self.frames, self.positions, self.carried_at = n, positions, carried_at
+        for a in range(0, n, self.rows):  # a channel not filtered (carried) may hold NaN
+            block = self._read(a, min(a + self.rows, n))
+            if visit is not None:
+                visit(block)
+            if keep is not None:
+                keep(block)
         attrs = dict(self.array.attrs)
         found = next((attrs[k] for k in RATE_ATTRIBUTES if k in attrs), None)
         if found is not None and not (isinstance(found, int) and found > 0):
