@@ -176,8 +176,7 @@ def run_batch(
         A directory cannot be created.
     """
     inputs = [os.fspath(p) for p in input_paths]
-    if "-" in inputs:
-        raise ParameterError("stdin ('-') cannot be one of several inputs; give file names")
+    refuse_stdin(inputs)
     tasks, seen = [], {}
     if reference is not None and len(inputs) > 1:
         from .io import is_pipe
@@ -286,6 +285,12 @@ def run_batch(
             [FileResult(*t) for t in tasks],
         )
     return results
+
+
+def refuse_stdin(inputs: Sequence[str]) -> None:
+    """ParameterError when stdin (``-``) is among a batch's inputs (files only)."""
+    if "-" in inputs:
+        raise ParameterError("stdin ('-') cannot be one of several inputs; give file names")
 
 
 def max_jobs() -> int:

@@ -121,7 +121,7 @@ def test_a_file_that_would_clip_is_refused_the_others_written(runner, tmp_path):
     [
         (["A", "B"], r"several INPUTs need -o DIR/"),
         (["A", "B", "-o", "TMP/x.csv"], r"need -o to name a directory .*'TMP/x.csv' is not one"),
-        (["A", "-", "-o", "TMP/"], r"stdin \('-'\) cannot be one of several INPUTs"),
+        (["A", "-", "-o", "TMP/"], r"stdin \('-'\) cannot be one of several inputs"),
         (["A", "B", "-o", "TMP/", "--report", "-"], r"--report names a directory"),
         (["A", "B", "-o", "TMP/", "--report", "TMP/r.json"], r"need --report to name a directory"),
         (["A", "TMP/in2/a.csv", "-o", "TMP/"], r"would both be written to TMP/a.csv"),

@@ -298,3 +298,29 @@ def test_a_newline_in_a_file_name_keeps_the_error_on_one_line(runner, tmp_path):
     result = runner.invoke(cli, ["diffuse", str(missing), "--steps", "1", "-q"])
     assert result.exit_code == 1
     assert result.stderr == f"Error: {tmp_path}/a\\x0ab.csv: no such file\n"
+
+
+@pytest.mark.parametrize("char, escape", [("\u202e", "\\u202e"), ("\u2028", "\\u2028")])
+@pytest.mark.parametrize("batch", [False, True])
+def test_bidi_overrides_and_line_separators_in_a_file_name_are_escaped(
+    runner, tmp_path, char, escape, batch
+):
+    """A file name with U+202E (shows the rest of the line reversed) or U+2028 (a line
+    break to many terminals and log readers) reached stderr as it was."""
+    missing = tmp_path / f"a{char}b.csv"
+    args = ["diffuse", str(missing), "--steps", "1", "-q"]
+    if batch:
+        good = tmp_path / "good.csv"
+        good.write_text(SIGNAL)
+        args += [str(good), "-o", f"{tmp_path}/out/"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {tmp_path}/a{escape}b.csv: no such file\n"
+
+
+def test_printable_escapes_once():
+    from resdenoise.cli.options import printable
+
+    text = "a\x1bb\u2029c\u2066d\u202ae\tf"
+    assert printable(text) == "a\\x1bb\\u2029c\\u2066d\\u202ae\tf"
+    assert printable(printable(text)) == printable(text)

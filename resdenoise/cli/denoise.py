@@ -349,7 +349,7 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
             )
     except GuaranteeError as exc:  # written; the summary, then the failure
         warnings_then(exc.report)
-        click.echo("Error: " + error_message(exc), err=True)
+        click.echo(printable("Error: " + error_message(exc)), err=True)
         sys.exit(EXIT_STRICT)
     except ResdenoiseError as exc:
         warnings_then()
@@ -423,7 +423,7 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
     Exit code: 0 when every file succeeded, else the largest exit code among the failed
     files (1 input/output, 2 usage, 3 unstable, 4 guarantee failed under --strict).
     """
-    from ..batch import run_batch
+    from ..batch import refuse_stdin, run_batch
     from . import render
 
     output, report_path = outputs
@@ -434,8 +434,8 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
             "several INPUTs need -o DIR/: a directory (existing, or a name ending in /) "
             "for one output per input"
         )
-    if "-" in inputs:
-        raise click.UsageError("stdin ('-') cannot be one of several INPUTs; give file names")
+    with library_errors(usage=True):
+        refuse_stdin(inputs)
     if report_path == "-":
         raise click.UsageError(
             "with several INPUTs --report names a directory (one JSON per input), not '-'"
@@ -452,7 +452,7 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
 
     def finished(i: int, result) -> None:
         if result.error is not None:
-            message, path = error_message(result.error), printable(result.input)  # as shown
+            message, path = error_message(result.error), result.input
             text = "Error: " + (message if message.startswith(path) else f"{path}: {message}")
         elif quiet:
             text = None
@@ -463,11 +463,11 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
         lines = [text] if text is not None else []
         if not quiet:  # warnings always, each naming its file
             lines += [f"warning: {result.input}: {w}" for w in result.warnings]
-        for line in map(printable, lines):
+        for line in lines:
             if bars is not None:
-                bars.print(line)
+                bars.print(line)  # printable there
             else:
-                click.echo(line, err=True)
+                click.echo(printable(line), err=True)
         if verbose and result.error is None:
             console = bars.progress.console if bars is not None else render.stderr_console()
             render.render_table(result.report, console)

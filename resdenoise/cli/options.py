@@ -99,22 +99,32 @@ def flag(name: str, value=...) -> str:
     return text if value is ... or value is True else f"{text} {value}"
 
 
-#: control characters (ESC, BEL, newline, ...; C0 but tab, DEL, C1)
-_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+#: control characters (ESC, BEL, newline, ...; C0 but tab, DEL, C1), Unicode's line and
+#: paragraph separators (U+2028/9) and its bidirectional embeddings, overrides and
+#: isolates (U+202A-E, U+2066-9), which reorder the rest of a line as it is shown
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069]")
+
+
+def _escape(match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def printable(text: str) -> str:
     """``text`` (a file name, a label from a file) as a terminal should show it, on one
-    line: control characters written as escapes (``\\x1b``, ``\\x0a``), never sent to
-    the terminal, where an ESC starts a colour, a cursor move or a window title."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    line: control characters written as escapes (``\\x1b``, ``\\x0a``, ``\\u202e``),
+    never sent to the terminal, where an ESC starts a colour, a cursor move or a window
+    title, and a bidi override shows a name reversed.  Applied once, where a line is
+    written."""
+    return _CONTROL.sub(_escape, text)
 
 
 def error_message(exc: ResdenoiseError) -> str:
-    """A library error's message with its parameters named as flags (printable)."""
+    """A library error's message with its parameters named as flags (as it is: the
+    writer makes it :func:`printable`)."""
     if isinstance(exc, GuaranteeError) and exc.report is not None:
-        return printable("--strict: " + "; ".join(exc.report["failed_checks"]))
-    return printable(exc.restate(flag))
+        return "--strict: " + "; ".join(exc.report["failed_checks"])
+    return exc.restate(flag)
 
 
 @contextlib.contextmanager
@@ -128,7 +138,7 @@ def library_errors(usage: bool = False):
         yield
     except ParameterError as exc:
         if usage:
-            raise click.UsageError(error_message(exc)) from None
+            raise click.UsageError(printable(error_message(exc))) from None
         raise CliError(error_message(exc), exc.exit_code) from None
     except ResdenoiseError as exc:
         raise CliError(error_message(exc), exc.exit_code) from None
