@@ -597,7 +597,8 @@ def test_a_failing_file_in_either_share_is_reported_as_with_one_job(
 
 
 def test_one_file_with_two_jobs_forks_nothing(inputs, tmp_path, monkeypatch):
-    """--jobs 2 over one file runs it in this process, as --jobs 1 does."""
+    """--jobs 2 over one file runs it in this process, as --jobs 1 does: run_batch
+    takes no more jobs than files, so _Pool is never reached (nothing to fork)."""
     from resdenoise.batch import run_batch
     from resdenoise.pipeline import planner
 
@@ -614,32 +615,59 @@ def test_one_file_with_two_jobs_forks_nothing(inputs, tmp_path, monkeypatch):
     assert (tmp_path / "o2" / "a.wav").read_bytes() == (tmp_path / "o1" / "a.wav").read_bytes()
 
 
+def _waiting_planner(wait, **settings):
+    """A :class:`Planner` (the kind run_file hands its progress to, as to an automatic
+    search) whose call first runs ``wait(u, progress)``."""
+    import dataclasses
+
+    from resdenoise.pipeline import planner
+    from resdenoise.plans import Planner
+
+    @dataclasses.dataclass(frozen=True)
+    class Waiting(Planner):
+        def __call__(self, u, progress=None):
+            wait(u, progress)
+            return super().__call__(u)
+
+    base = planner("diffuse", "charbonnier", lam=0.3, **settings)
+    return Waiting(**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)})
+
+
+def _until(done, seconds: float, why: str, step=None) -> None:
+    deadline = time.monotonic() + seconds
+    while not done():
+        if time.monotonic() > deadline:
+            raise RuntimeError(why)
+        if step is not None:
+            step()
+        time.sleep(0.005)
+
+
 def test_the_workers_progress_moves_while_this_process_runs_a_file(
     tmp_path, monkeypatch, worker_takes_first
 ):
-    """Shown progress: while this process runs a file of its own (in1), the worker's
-    progress on in0 reaches the callback (read between two of this process's
-    progress steps), and in0's result is handed over only after in1 (never from
-    inside this process's run, where an exception would fail in1)."""
+    """Shown progress: the worker's progress on in0, made only once this process runs
+    its own file in1 (in0 waits for that), reaches the callback while in1 runs (read
+    between two of in1's progress steps: live, not buffered before in1), and in0's
+    result is handed over only after in1 (never from inside this process's run, where
+    an exception would fail in1)."""
     from resdenoise import batch
-    from resdenoise.pipeline import planner
 
     monkeypatch.setattr(batch._Pool, "LOOK", 0.0)  # look at every progress step
-    base = planner("diffuse", "charbonnier", lam=0.3, steps=200)  # progress every 64
     files = _csv_inputs(tmp_path, [50, 60])
-    out = tmp_path / "o"
+    out, running = tmp_path / "o", tmp_path / "in1-runs"
 
-    def make_plan(u):  # in1 (this process's) starts once in0's output is written
-        deadline = time.monotonic() + 30
-        while u.shape == (60,) and not (out / "in0.csv").exists():
-            if time.monotonic() > deadline:
-                raise RuntimeError("in0 was never written")
-            time.sleep(0.005)
-        return base(u)
+    def wait(u, progress):
+        if u.shape == (50,):  # in0, the worker's: starts once in1 runs
+            _until(running.exists, 30, "in1 never ran")
+        else:  # in1, this process's: searches (progress) until in0 is written
+            running.touch()
+            _until((out / "in0.csv").exists, 30, "in0 was never written",
+                   lambda: progress("search", 0, None))  # fmt: skip
 
     events = []
     results = batch.run_batch(
-        make_plan,
+        _waiting_planner(wait, steps=200),
         files,
         str(out),
         jobs=2,
@@ -649,7 +677,7 @@ def test_the_workers_progress_moves_while_this_process_runs_a_file(
     assert [r.exit_code for r in results] == [0, 0]
     mine = [k for k, e in enumerate(events) if e == ("progress", 1)]
     theirs = [k for k, e in enumerate(events) if e == ("progress", 0)]
-    assert any(mine[0] < k < mine[-1] for k in theirs), events
+    assert theirs and all(mine[0] < k < mine[-1] for k in theirs), events
     assert events.index(("done", 0)) > mine[-1], events
 
 
@@ -661,8 +689,7 @@ def test_the_worker_goes_on_while_this_process_runs_a_long_file(
     (64 KiB), wait in its pipe without stopping it."""
     from resdenoise import batch
 
-    if not hasattr(__import__("fcntl"), "F_SETPIPE_SZ"):
-        pytest.skip("a pipe's size is set only on Linux")
+    _skip_unless_pipes_widen(batch.pipe_bytes(2))
     files = _csv_inputs(tmp_path, [50, 41] + [50] * 58)  # in1 (41): this process's
     out = tmp_path / "o"
     make_plan = _waiting_for_the_others(files, out, 60, "the worker stopped")
@@ -678,32 +705,19 @@ def test_the_worker_goes_on_while_this_process_runs_a_long_file_quietly(
     through the shown progress, so a worker whose pipe (64 KiB here) was full of results
     waited until this process's long file ended.  Its run's progress hook now reads
     the pipes every LOOK seconds, shown or not."""
-    import dataclasses
-
     from resdenoise import batch
-    from resdenoise.pipeline import planner
-    from resdenoise.plans import Planner
 
     monkeypatch.setattr(batch, "_widen", lambda fd, size: None)  # the default 64 KiB pipes
     files = _csv_inputs(tmp_path, [50, 41] + [50] * 58)  # in1 (41): this process's
     out = tmp_path / "o"
     others = [out / os.path.basename(f) for k, f in enumerate(files) if k != 1]
 
-    @dataclasses.dataclass(frozen=True)
-    class Slow(Planner):  # in1's automatic search calls its progress until the rest is done
-        def __call__(self, u, progress=None):
-            deadline = time.monotonic() + 60
-            while u.shape == (41,) and not all(p.exists() for p in others):
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the worker stopped")
-                if progress is not None:
-                    progress("search", 0, None)
-                time.sleep(0.01)
-            return super().__call__(u)
+    def wait(u, progress):  # in1's search calls its progress until the rest is written
+        if u.shape == (41,):
+            step = None if progress is None else (lambda: progress("search", 0, None))
+            _until(lambda: all(p.exists() for p in others), 60, "the worker stopped", step)
 
-    base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
-    slow = Slow(**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)})
-    results = batch.run_batch(slow, files, str(out), jobs=2)
+    results = batch.run_batch(_waiting_planner(wait, time=3.0), files, str(out), jobs=2)
     assert [r.exit_code for r in results] == [0] * len(files), [str(r.error) for r in results]
     assert sum(len(pickle.dumps(("done", r))) for r in results[2:]) > 1 << 16
 
@@ -771,3 +785,20 @@ def test_the_pipes_of_many_jobs_stay_within_a_budget(tmp_path, monkeypatch):
     assert [batch.pipe_bytes(n) for n in (1, 2, 16, 20, 64, 4096)] == [
         1 << 20, 1 << 20, 1 << 20, 1 << 19, 1 << 18, 1 << 16,
     ]  # fmt: skip
+
+
+def _skip_unless_pipes_widen(size: int) -> None:
+    """Skip where a pipe cannot be made to hold ``size`` bytes (not Linux, or a
+    lower /proc/sys/fs/pipe-max-size or pipe budget)."""
+    import fcntl
+
+    if not hasattr(fcntl, "F_SETPIPE_SZ"):
+        pytest.skip("a pipe's size is set only on Linux")
+    r, w = os.pipe()
+    try:
+        fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, size)
+    except OSError as exc:
+        pytest.skip(f"this system refuses pipes of {size} bytes: {exc}")
+    finally:
+        os.close(r)
+        os.close(w)
