@@ -703,8 +703,11 @@ def choose_parameters(
         if ahead is not None:
             (nl, step, choice, wide), calls = ahead
             ahead = None
-            for call in calls if progress is not None else ():
-                progress(*call)
+            if wide < reach:  # the one before widened the windows: on those, as in turn
+                nl, step, choice, wide = search(i, limit, reach)
+            else:
+                for call in calls if progress is not None else ():
+                    progress(*call)
         elif i + 1 < len(lams) and worse + 1 < LAMBDA_PATIENCE and left - limit >= cap:
             # whatever this candidate finds, the next one is searched, with the cap:
             # the two at once, the next on the engine's helper thread (the same numbers)
