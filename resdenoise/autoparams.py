@@ -82,10 +82,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import stability
-from .engine import MIN_WORK_PER_THREAD, StackRun, backend_for, helping, in_parallel
+from .engine import MIN_WORK_PER_THREAD, StackRun, backend_for
 from .errors import ParameterError
 from .noise import resolve_sigma
 from .nonlinearities import Nonlinearity, get_nonlinearity
+from .pairs import helping, in_parallel
 from .stopping import StoppingChoice
 from .stopping_rules import DEFAULT_RULE, RULES
 from .sure import (
@@ -710,7 +711,7 @@ def choose_parameters(
                     progress(*call)
         elif i + 1 < len(lams) and worse + 1 < LAMBDA_PATIENCE and left - limit >= cap:
             # whatever this candidate finds, the next one is searched, with the cap:
-            # the two at once, the next on the engine's helper thread (the same numbers)
+            # the two at once, the next on the helper thread (resdenoise.pairs) (the same numbers)
             calls: list = []
             now, later = in_parallel(
                 functools.partial(search, i, limit, reach),

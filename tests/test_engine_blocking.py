@@ -27,7 +27,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from resdenoise import engine
+from resdenoise import engine, pairs
 from resdenoise.engine import run_blocks
 from resdenoise.nonlinearities import NONLINEARITIES, from_function, get_nonlinearity
 
@@ -180,7 +180,7 @@ def test_default_threads_follow_the_work(rng, monkeypatch):
         return tiling(n, channels, tile, threads, *rest)
 
     monkeypatch.setattr(engine, "_tiling", spy)
-    monkeypatch.setattr(engine, "usable_cores", lambda: 2)
+    monkeypatch.setattr(pairs, "usable_cores", lambda: 2)
     monkeypatch.delenv("RESDENOISE_THREADS", raising=False)
     nl = get_nonlinearity("perona-malik", lam=1.0)
     f = rng.standard_normal((48000, 2))

@@ -1,5 +1,5 @@
 """Two independent runs of a search on the engine's helper thread at once
-(:func:`resdenoise.engine.in_parallel`): the numbers of the runs one after the other,
+(:func:`resdenoise.pairs.in_parallel`): the numbers of the runs one after the other,
 bit for bit, in a stack's channel groups and in the refine's whole-signal run with its
 probe windows."""
 
@@ -12,17 +12,19 @@ import numpy as np
 import pytest
 
 from resdenoise import autoparams, engine, stability
-from resdenoise.engine import in_parallel, run_blocks
+from resdenoise import pairs as threads
+from resdenoise.engine import run_blocks
 from resdenoise.nonlinearities import get_nonlinearity
+from resdenoise.pairs import in_parallel
 
 
 def spy_pairs(monkeypatch, module) -> list:
     """Whether each pair ``module`` asks for goes to the helper (its work enough)."""
     helped = []
-    real = engine.in_parallel
+    real = threads.in_parallel
 
-    def spy(first, second, work=engine.PAIR_WORK, *rest):
-        helped.append(work >= engine.PAIR_WORK)
+    def spy(first, second, work=threads.PAIR_WORK, *rest):
+        helped.append(work >= threads.PAIR_WORK)
         return real(first, second, work, *rest)
 
     monkeypatch.setattr(module, "in_parallel", spy)
@@ -32,7 +34,7 @@ def spy_pairs(monkeypatch, module) -> list:
 @pytest.fixture
 def pairs(monkeypatch):
     """Every pair goes to the helper (no work too small), on two cores at least."""
-    monkeypatch.setattr(engine, "PAIR_WORK", 0)
+    monkeypatch.setattr(threads, "PAIR_WORK", 0)
     monkeypatch.setenv("RESDENOISE_THREADS", "2")
 
 
@@ -44,7 +46,7 @@ def test_the_second_runs_on_the_scopes_helper_thread_ended_with_the_scope(pairs)
     here = threading.get_ident()
     inside = []
 
-    @engine.helping
+    @threads.helping
     def scope():
         pair = in_parallel(threading.get_ident, threading.get_ident)
         inside.append(len(_helpers()))
@@ -58,14 +60,14 @@ def test_the_second_runs_on_the_scopes_helper_thread_ended_with_the_scope(pairs)
 def test_outside_a_scope_too_little_work_or_one_core_runs_both_here(monkeypatch):
     here = threading.get_ident()
     monkeypatch.setenv("RESDENOISE_THREADS", "2")
-    monkeypatch.setattr(engine, "PAIR_WORK", 0)
+    monkeypatch.setattr(threads, "PAIR_WORK", 0)
     assert in_parallel(threading.get_ident, threading.get_ident) == (here, here)  # no scope
-    monkeypatch.setattr(engine, "PAIR_WORK", 100)
-    pair = engine.helping(lambda: in_parallel(threading.get_ident, threading.get_ident, 10))
+    monkeypatch.setattr(threads, "PAIR_WORK", 100)
+    pair = threads.helping(lambda: in_parallel(threading.get_ident, threading.get_ident, 10))
     assert pair() == (here, here)
-    monkeypatch.setattr(engine, "PAIR_WORK", 0)
+    monkeypatch.setattr(threads, "PAIR_WORK", 0)
     monkeypatch.setenv("RESDENOISE_THREADS", "1")
-    assert engine.helping(lambda: in_parallel(threading.get_ident, threading.get_ident))() == (
+    assert threads.helping(lambda: in_parallel(threading.get_ident, threading.get_ident))() == (
         here, here,
     )  # fmt: skip
     assert not _helpers()
@@ -74,8 +76,8 @@ def test_outside_a_scope_too_little_work_or_one_core_runs_both_here(monkeypatch)
 def test_a_pair_inside_a_pair_and_a_scope_inside_a_scope_run_in_turn(pairs):
     """The helper runs the outer pair's second: the inner pair runs here; a nested
     scope is the outer one's."""
-    inner = engine.helping(lambda: in_parallel(threading.get_ident, threading.get_ident))
-    a, b = engine.helping(lambda: in_parallel(inner, lambda: 1))()
+    inner = threads.helping(lambda: in_parallel(threading.get_ident, threading.get_ident))
+    a, b = threads.helping(lambda: in_parallel(inner, lambda: 1))()
     assert a == (threading.get_ident(), threading.get_ident()) and b == 1
 
 
@@ -98,7 +100,7 @@ def test_an_exception_is_raised_here_once_both_ended(pairs, which):
             raise KeyError("second")
 
     with pytest.raises(KeyError if which == "second" else ValueError):
-        engine.helping(lambda: in_parallel(first, second, stop=stop))()
+        threads.helping(lambda: in_parallel(first, second, stop=stop))()
     assert sorted(ended) == ["first", "second"] and not _helpers()
 
 
@@ -110,7 +112,7 @@ def test_a_stacks_channel_groups_on_two_threads_give_the_same_bits(pairs, rows):
     running = engine.StackRun(stack, nl.phi, 0.2, 1.0)
     helpers = []
 
-    @engine.helping
+    @threads.helping
     def search():
         whole, done = stack, 0
         for k in (3, 3 + engine.GROUP_BLOCKS, 90, 200):
@@ -140,8 +142,8 @@ def test_the_refine_with_its_probe_windows_on_the_helper_gives_the_same_choice(m
     helped = spy_pairs(monkeypatch, autoparams)
     runs = {}
     for name, least in (("alone", math.inf), ("paired", 0)):
-        monkeypatch.setattr(engine, "PAIR_WORK", least)
-        refine = engine.helping(autoparams._refine)
+        monkeypatch.setattr(threads, "PAIR_WORK", least)
+        refine = threads.helping(autoparams._refine)
         runs[name] = refine(f, best, 1.0, np.array([sigma]), 800, True)
     assert any(helped) and not all(helped[: len(helped) // 2])
     (a, a_test), (b, b_test) = runs["alone"], runs["paired"]

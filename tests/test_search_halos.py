@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from test_pairs import spy_pairs
 
-from resdenoise import autoparams, engine
+from resdenoise import autoparams, pairs
 from resdenoise.autoparams import choose_parameters, choose_steps, sample_windows
 from resdenoise.nonlinearities import get_nonlinearity
 from resdenoise.sure import PastReach, ScoredWindows
@@ -112,7 +112,7 @@ def test_the_first_two_candidates_at_once_give_the_search_one_after_the_other(
     helped = spy_pairs(monkeypatch, autoparams)
     runs = {}
     for name, least in (("alone", math.inf), ("paired", 0)):
-        monkeypatch.setattr(engine, "PAIR_WORK", least)
+        monkeypatch.setattr(pairs, "PAIR_WORK", least)
         calls = []
         tell = (lambda *a, calls=calls: calls.append(a)) if shown else None
         choice = choose_parameters(
@@ -136,7 +136,7 @@ def test_a_failing_candidate_stops_the_one_beside_it(windowed, monkeypatch):
     import threading
 
     monkeypatch.setenv("RESDENOISE_THREADS", "2")
-    monkeypatch.setattr(engine, "PAIR_WORK", 0)
+    monkeypatch.setattr(pairs, "PAIR_WORK", 0)
     real, main = autoparams.choose_steps, threading.get_ident()
     beside = []
 
@@ -171,7 +171,7 @@ def test_the_candidate_searched_beside_a_widening_one_is_searched_on_the_wide_wi
     real, main = autoparams.choose_steps, threading.get_ident()
     runs = {}
     for name, least in (("alone", math.inf), ("paired", 0)):
-        monkeypatch.setattr(engine, "PAIR_WORK", least)
+        monkeypatch.setattr(pairs, "PAIR_WORK", least)
         seen, first = [], []
 
         def spy(g, *args, seen=seen, first=first, **kwargs):
