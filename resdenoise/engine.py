@@ -47,9 +47,9 @@ from collections.abc import Callable
 import numpy as np
 
 from .pairs import (
-    _cpu_count,
     _threads_from_environment,
     in_parallel,
+    thread_budget,
     usable_cores,  # noqa: F401 - re-exported (batch, stream)
 )
 
@@ -237,8 +237,8 @@ def run_blocks(
     step = _Stepper(phi, dtype, tau, h, backend)
     if threads is None and not _threads_from_environment():
         # a thread only where it has enough work to repay its hand-overs
-        threads = max(1, min(_cpu_count(), f.size * n_blocks // MIN_WORK_PER_THREAD))
-    threads = _positive_int("threads", threads, default=None) or _cpu_count()
+        threads = max(1, min(thread_budget(), f.size * n_blocks // MIN_WORK_PER_THREAD))
+    threads = _positive_int("threads", threads, default=None) or thread_budget()
     tile = _positive_int("tile", tile, default=None)
     sweep = _positive_int("sweep", sweep, default=step.sweep)
     every = _positive_int("callback_every", callback_every, default=None)

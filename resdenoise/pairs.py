@@ -7,6 +7,7 @@ automatic search (:mod:`resdenoise.autoparams`) hand their pairs to it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
@@ -67,27 +68,60 @@ def helping(fn: Callable) -> Callable:
     return scoped
 
 
+_limit = threading.local()  # this thread's limit_threads(), None outside any
+
+
+def thread_budget() -> int:
+    """The engine threads a run in this thread may take: the innermost
+    :func:`limit_threads` of the thread (a batch's one engine thread per file, or one
+    side of a pair), else :func:`_cpu_count`."""
+    return getattr(_limit, "threads", None) or _cpu_count()
+
+
+@contextlib.contextmanager
+def limit_threads(threads: int | None):
+    """A scope in the calling thread whose engine runs (``run_blocks`` by default) and
+    pairs (:func:`in_parallel`) take at most ``threads`` threads (None: no limit), e.g.
+    a run's ``threads`` setting around its automatic search."""
+    if threads is None:
+        yield
+        return
+    outer = getattr(_limit, "threads", None)
+    _limit.threads = max(1, int(threads))
+    try:
+        yield
+    finally:
+        _limit.threads = outer
+
+
+def _on_one_thread(fn: Callable):
+    """``fn()`` with one engine thread: each side of a pair takes one core."""
+    with limit_threads(1):
+        return fn()
+
+
 def in_parallel(first: Callable, second: Callable, work: int = PAIR_WORK, stop=None):
     """``(first(), second())``, ``second`` on the scope's helper thread (:func:`helping`)
     meanwhile where it is worth it: ``work`` (its values x blocks) at least
-    :data:`PAIR_WORK`, more than one usable core (:func:`_cpu_count`), in a scope, the
-    helper not running a pair already (else one after the other, here).  The two must
+    :data:`PAIR_WORK`, a budget of two threads or more (:func:`thread_budget`), in a
+    scope, the helper not running a pair already (else one after the other, here); the
+    two sides then run with one engine thread each (:func:`limit_threads`).  The two must
     not touch the same arrays: each result is then the same, bit for bit, either way.
     An exception of either is raised here (the first's where both fail), once both
     ended; ``stop`` (an Event the second watches, where it runs long) is set when the
     first fails, so that the second ends soon."""
     helper = getattr(_scope, "helper", False)  # False: no scope in this thread
-    if work < PAIR_WORK or _cpu_count() < 2 or helper is False:
+    if work < PAIR_WORK or thread_budget() < 2 or helper is False:
         return first(), second()
     if helper is None:
         helper = _scope.helper = _Helper()
     if helper.busy:  # a pair inside a pair: in turn
         return first(), second()
     helper.busy = True
-    helper.tasks.put(second)
+    helper.tasks.put(functools.partial(_on_one_thread, second))
     done = False
     try:
-        a = first()
+        a = _on_one_thread(first)
         ok, b = helper.done.get()
         done = True
     finally:

@@ -154,7 +154,7 @@ def test_tiles_with_a_plain_callable(dtype, n, tile, sweep, seed):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_default_tiling_of_a_long_signal(dtype, channels, backend, rng, monkeypatch):
     """A signal of several default tiles, split over two threads by default."""
-    monkeypatch.setattr(engine, "_cpu_count", lambda: 2)
+    monkeypatch.setattr(pairs, "_cpu_count", lambda: 2)
     monkeypatch.setattr(engine, "MIN_WORK_PER_THREAD", 1)  # every run worth two threads
     nl = get_nonlinearity("perona-malik", lam=1.0)
     step = engine._Stepper(nl, np.dtype(dtype), 0.25, 1.0, backend)

@@ -150,3 +150,50 @@ def test_the_refine_with_its_probe_windows_on_the_helper_gives_the_same_choice(m
     assert (a.steps, a.blocks, a.criterion, a_test) == (b.steps, b.blocks, b.criterion, b_test)
     np.testing.assert_array_equal(a.output, b.output)
     np.testing.assert_array_equal(a.gain_sums, b.gain_sums)
+
+
+def test_a_budget_of_one_thread_makes_no_pair_and_a_pair_takes_one_thread_a_side(
+    pairs, monkeypatch
+):
+    """Under limit_threads(1) (a batch's one engine thread per file) a search asks for
+    its pairs but none goes to a helper, with the same choice; inside a pair each
+    side's engine runs take one thread (two sides on two cores, not four threads)."""
+    from resdenoise.autoparams import choose_parameters
+
+    started = []
+    real_helper = threads._Helper
+
+    def helper():
+        started.append(1)
+        return real_helper()
+
+    monkeypatch.setattr(threads, "_Helper", helper)
+    rng = np.random.default_rng(3)
+    f = np.cumsum(rng.standard_normal(3000)) * 0.05 + 0.2 * rng.standard_normal(3000)
+
+    def search():
+        return choose_parameters(f, "perona-malik", "diffusivity", max_blocks=200, sigma=0.2)
+
+    with threads.limit_threads(1):
+        one = search()
+    assert not started
+    two = search()
+    assert started  # the same search with two threads pairs
+    assert (one.candidates, one.nl.lam, one.steps) == (two.candidates, two.nl.lam, two.steps)
+
+    seen = []
+    tiling = engine._tiling
+
+    def spy(n, channels, tile, count, *rest):
+        seen.append(count)
+        return tiling(n, channels, tile, count, *rest)
+
+    monkeypatch.setattr(engine, "_tiling", spy)
+    monkeypatch.setattr(engine, "MIN_WORK_PER_THREAD", 1)
+    g = rng.standard_normal(200_000)
+    nl = get_nonlinearity("perona-malik", lam=1.0)
+    run = lambda: run_blocks(g, nl, 0.25, 2)  # noqa: E731
+    threads.helping(lambda: in_parallel(run, run))()
+    assert seen == [1, 1]
+    run()
+    assert seen[-1] == 2
