@@ -59,6 +59,8 @@ __all__ = [
     "diffusion_block",
     "run_blocks",
     "run_strided",
+    "default_threads",
+    "takes_threads",
     "InPlaceRun",
     "StackRun",
     "backend_for",
@@ -235,10 +237,9 @@ def run_blocks(
     if not (tau > 0 and h > 0):
         raise ValueError(f"tau and h must be > 0, got tau={tau!r}, h={h!r}")
     step = _Stepper(phi, dtype, tau, h, backend)
-    if threads is None and not _threads_from_environment():
-        # a thread only where it has enough work to repay its hand-overs
-        threads = max(1, min(thread_budget(), f.size * n_blocks // MIN_WORK_PER_THREAD))
-    threads = _positive_int("threads", threads, default=None) or thread_budget()
+    if threads is None:
+        threads = default_threads(f.size, n_blocks)
+    threads = _positive_int("threads", threads, default=None)
     tile = _positive_int("tile", tile, default=None)
     sweep = _positive_int("sweep", sweep, default=step.sweep)
     every = _positive_int("callback_every", callback_every, default=None)
@@ -259,6 +260,29 @@ def run_blocks(
         sweep = min(sweep, int(np.diff(bounds).min()))
         _run_tiled(u, step, n_blocks, bounds, sweep, threads, callback, every, f, fresh)
     return u
+
+
+def default_threads(values: int, blocks: int) -> int:
+    """The threads :func:`run_blocks` takes by default for ``blocks`` blocks of
+    ``values`` values (before its tiling, which may take fewer): as many as given by
+    ``$RESDENOISE_THREADS``, else one per :data:`MIN_WORK_PER_THREAD` values x blocks
+    (a thread only where it has the work to repay its hand-overs), at most the
+    thread budget (:func:`resdenoise.pairs.thread_budget`)."""
+    if _threads_from_environment():
+        return thread_budget()
+    return _work_threads(values, blocks)
+
+
+def _work_threads(values: int, blocks: int) -> int:
+    return max(1, min(thread_budget(), values * blocks // MIN_WORK_PER_THREAD))
+
+
+def takes_threads(values: int, blocks: int) -> bool:
+    """Whether ``blocks`` blocks of ``values`` values have the work for more than one
+    of :func:`run_blocks`' threads (:func:`default_threads` but for
+    ``$RESDENOISE_THREADS``): the one rule of the callers that keep a run on one thread
+    (:class:`StackRun`) or pair two runs (the refine, :mod:`resdenoise.autoparams`)."""
+    return _work_threads(values, blocks) > 1
 
 
 class InPlaceRun:
@@ -332,7 +356,7 @@ class StackRun:
     def _one_tile(values: int, blocks: int) -> bool:
         """Whether a run of ``values`` values goes through one kept InPlaceRun (one thread)."""
         small = values <= COMPILED_TILE_VALUES
-        return small or (values <= UNTILED_VALUES and values * blocks < MIN_WORK_PER_THREAD)
+        return small or (values <= UNTILED_VALUES and not takes_threads(values, blocks))
 
     def _run(self, u: np.ndarray, blocks: int, src: np.ndarray | None = None, side=0) -> None:
         """``blocks`` blocks of ``src`` (default u itself) written into u; ``side``: the

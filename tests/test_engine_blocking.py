@@ -424,3 +424,36 @@ def test_bad_options(kw, match):
 def test_phi_must_be_callable():
     with pytest.raises(TypeError, match="callable"):
         run_blocks(np.zeros(8), 3.0, 0.25, 2)
+
+
+def test_a_search_stack_runs_on_one_kept_thread_exactly_where_the_engine_takes_one(
+    rng, monkeypatch
+):
+    """StackRun keeps a run of at most UNTILED_VALUES on one InPlaceRun where run_blocks
+    would take one thread (takes_threads, the one rule), and hands it to run_blocks
+    where that takes two: 1.5 and 2.5 x MIN_WORK_PER_THREAD values x blocks."""
+    monkeypatch.delenv("RESDENOISE_THREADS", raising=False)
+    monkeypatch.setattr(pairs, "_cpu_count", lambda: 2)
+    seen = []
+    tiling = engine._tiling
+
+    def spy(n, channels, tile, threads, *rest):
+        seen.append(threads)
+        return tiling(n, channels, tile, threads, *rest)
+
+    monkeypatch.setattr(engine, "_tiling", spy)
+    nl = get_nonlinearity("perona-malik", lam=1.0)
+    rows = 40000
+    assert engine.COMPILED_TILE_VALUES < rows <= engine.UNTILED_VALUES
+    stack = rng.standard_normal((rows, 1))
+    for share, kept in ((1.5, True), (2.5, False)):
+        blocks = int(share * engine.MIN_WORK_PER_THREAD / rows)
+        running = engine.StackRun(stack, nl, 0.25, 1.0)
+        seen.clear()
+        got = running.advance(blocks)
+        assert engine.takes_threads(rows, blocks) is not kept
+        assert bool(running.runs) is kept and seen == ([] if kept else [2])
+        seen.clear()
+        expected = run_blocks(stack, nl, 0.25, blocks)
+        assert seen == [1 if kept else 2]
+        assert_same_bits(got, expected)
