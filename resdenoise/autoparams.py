@@ -845,7 +845,7 @@ def _refine_on_windows(f2, best: AutoChoice, h: float, sigma, grid, keep: bool):
         u, _ = in_parallel(
             functools.partial(running.advance, k - done, keep=held is not None and best_k == done),
             functools.partial(windows.advance, k - done),
-            windows.values * (k - done) if alone else 0,
+            windows.values * (k - done) if alone else None,
         )
         done = k
         sums, value = measure(u, batch_residuals(f2, u))

@@ -399,7 +399,7 @@ class StackRun:
         half = len(groups) // 2
         # groups of one thread each (one tile): half of them on the helper thread
         paired = half and all(self._one_tile(g.size, blocks) for _, g in groups)
-        work = sum(g.size for _, g in groups[half:]) * blocks if paired else 0
+        work = sum(g.size for _, g in groups[half:]) * blocks if paired else None
         in_parallel(lambda: run(groups[:half], 0), lambda: run(groups[half:], 1), work)
         return np.concatenate(self.groups, axis=1, out=self.u)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import os
 import threading
 from collections.abc import Callable
@@ -100,9 +101,10 @@ def _on_one_thread(fn: Callable):
         return fn()
 
 
-def in_parallel(first: Callable, second: Callable, work: int = PAIR_WORK, stop=None):
+def in_parallel(first: Callable, second: Callable, work: float | None = math.inf, stop=None):
     """``(first(), second())``, ``second`` on the scope's helper thread (:func:`helping`)
-    meanwhile where it is worth it: ``work`` (its values x blocks) at least
+    meanwhile where it is worth it: ``work`` (its values x blocks; None where the caller
+    finds a pair not worth it, whatever :data:`PAIR_WORK`) at least
     :data:`PAIR_WORK`, a budget of two threads or more (:func:`thread_budget`), in a
     scope, the helper not running a pair already (else one after the other, here); the
     two sides then run with one engine thread each (:func:`limit_threads`).  The two must
@@ -111,7 +113,7 @@ def in_parallel(first: Callable, second: Callable, work: int = PAIR_WORK, stop=N
     ended; ``stop`` (an Event the second watches, where it runs long) is set when the
     first fails, so that the second ends soon."""
     helper = getattr(_scope, "helper", False)  # False: no scope in this thread
-    if work < PAIR_WORK or thread_budget() < 2 or helper is False:
+    if work is None or work < PAIR_WORK or thread_budget() < 2 or helper is False:
         return first(), second()
     if helper is None:
         helper = _scope.helper = _Helper()

@@ -19,13 +19,22 @@ from resdenoise.pairs import in_parallel
 
 
 def spy_pairs(monkeypatch, module) -> list:
-    """Whether each pair ``module`` asks for goes to the helper (its work enough)."""
+    """Whether each pair ``module`` asks for went to the helper: its second ran on
+    another thread than the caller's."""
     helped = []
     real = threads.in_parallel
 
-    def spy(first, second, work=threads.PAIR_WORK, *rest):
-        helped.append(work >= threads.PAIR_WORK)
-        return real(first, second, work, *rest)
+    def spy(first, second, *rest):
+        here, ran = threading.get_ident(), []
+
+        def watched():
+            ran.append(threading.get_ident() != here)
+            return second()
+
+        try:
+            return real(first, watched, *rest)
+        finally:
+            helped.append(bool(ran) and ran[0])
 
     monkeypatch.setattr(module, "in_parallel", spy)
     return helped
@@ -140,12 +149,17 @@ def test_the_refine_with_its_probe_windows_on_the_helper_gives_the_same_choice(m
     short = autoparams.StoppingChoice(60, "sure", (sigma,), (0, 60, 70), (1.0, 0.5, 0.51), False)
     best = autoparams.AutoChoice(nl, tau, short, "given", ())
     helped = spy_pairs(monkeypatch, autoparams)
-    runs = {}
-    for name, least in (("alone", math.inf), ("paired", 0)):
+    runs, told = {}, {}
+    for name, least in (("alone", math.inf), ("paired", 0), ("threaded", 0)):
         monkeypatch.setattr(threads, "PAIR_WORK", least)
+        if name == "threaded":  # every run takes the engine's two threads: no pair
+            monkeypatch.setattr(engine, "MIN_WORK_PER_THREAD", 1)
         refine = threads.helping(autoparams._refine)
         runs[name] = refine(f, best, 1.0, np.array([sigma]), 800, True)
-    assert any(helped) and not all(helped[: len(helped) // 2])
+        told[name], helped[:] = list(helped), []
+    assert told["alone"] and not any(told["alone"])
+    assert told["threaded"] and not any(told["threaded"])
+    assert told["paired"] and all(told["paired"])
     (a, a_test), (b, b_test) = runs["alone"], runs["paired"]
     assert (a.steps, a.blocks, a.criterion, a_test) == (b.steps, b.blocks, b.criterion, b_test)
     np.testing.assert_array_equal(a.output, b.output)
