@@ -121,16 +121,16 @@ def in_parallel(first: Callable, second: Callable, work: float | None = math.inf
         return first(), second()
     helper.busy = True
     helper.tasks.put(functools.partial(_on_one_thread, second))
-    done = False
     try:
         a = _on_one_thread(first)
-        ok, b = helper.done.get()
-        done = True
+    except BaseException:  # the first failed (or a signal came): the second ends soon
+        if stop is not None:
+            stop.set()
+        raise
     finally:
-        if not done:  # the first failed (or a signal came): the second ends soon
-            if stop is not None:
-                stop.set()
-            helper.done.get()
+        # exactly once, whatever came (a second wait would hang: one result per pair);
+        # where a signal breaks the wait, the helper stays busy: later pairs in turn
+        ok, b = helper.done.get()
         helper.busy = False
     if not ok:
         raise b

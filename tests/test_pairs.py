@@ -211,3 +211,30 @@ def test_a_budget_of_one_thread_makes_no_pair_and_a_pair_takes_one_thread_a_side
     assert seen == [1, 1]
     run()
     assert seen[-1] == 2
+
+
+def test_a_signal_right_after_the_second_is_back_does_not_wait_again(pairs, monkeypatch):
+    """Ctrl-C between the helper's result coming back and its use: raised at once (a
+    second wait for the one result would hang), the helper ended with the scope."""
+    real_helper = threads._Helper
+    gets = []
+
+    class Interrupted:
+        def __init__(self, queue):
+            self.queue, self.put = queue, queue.put
+
+        def get(self):
+            gets.append(1)
+            assert len(gets) == 1, "waited twice for one result"
+            self.queue.get()
+            raise KeyboardInterrupt  # as if the signal came just after get returned
+
+    def helper():
+        made = real_helper()
+        made.done = Interrupted(made.done)
+        return made
+
+    monkeypatch.setattr(threads, "_Helper", helper)
+    with pytest.raises(KeyboardInterrupt):
+        threads.helping(lambda: in_parallel(lambda: 1, lambda: 2))()
+    assert gets == [1] and not _helpers()
