@@ -349,7 +349,7 @@ class StackRun:
         wide = c > CHANNEL_GROUP and backend_for(phi) == "compiled"
         self.cuts = list(range(0, c, CHANNEL_GROUP)) if wide else []
         self.groups = [np.empty((len(stack), min(CHANNEL_GROUP, c - i))) for i in self.cuts]
-        self.runs: dict = {}  # InPlaceRun by shape, made when first needed
+        self.runs: dict = {}  # InPlaceRun by (shape, side), made when first needed
         self.spare: np.ndarray | None = None  # the other buffer of an advance that keeps
 
     @staticmethod
