@@ -168,10 +168,8 @@ def test_default_tiling_of_a_long_signal(dtype, channels, backend, rng, monkeypa
     assert_same_bits(run_blocks(f, nl, 0.25, 40, backend=backend), expected)
 
 
-def test_default_threads_follow_the_work(rng, monkeypatch):
-    """threads=None: one thread for a run of less than MIN_WORK_PER_THREAD values x
-    blocks per thread (its hand-overs would cost more than it gives), the cores for a
-    longer one; given threads (or $RESDENOISE_THREADS) are used as given."""
+def spy_threads(monkeypatch) -> list:
+    """The threads each run_blocks call hands to its tiling, in order."""
     seen = []
     tiling = engine._tiling
 
@@ -180,6 +178,14 @@ def test_default_threads_follow_the_work(rng, monkeypatch):
         return tiling(n, channels, tile, threads, *rest)
 
     monkeypatch.setattr(engine, "_tiling", spy)
+    return seen
+
+
+def test_default_threads_follow_the_work(rng, monkeypatch):
+    """threads=None: one thread for a run of less than MIN_WORK_PER_THREAD values x
+    blocks per thread (its hand-overs would cost more than it gives), the cores for a
+    longer one; given threads (or $RESDENOISE_THREADS) are used as given."""
+    seen = spy_threads(monkeypatch)
     monkeypatch.setattr(pairs, "usable_cores", lambda: 2)
     monkeypatch.delenv("RESDENOISE_THREADS", raising=False)
     nl = get_nonlinearity("perona-malik", lam=1.0)
@@ -434,14 +440,7 @@ def test_a_search_stack_runs_on_one_kept_thread_exactly_where_the_engine_takes_o
     where that takes two: 1.5 and 2.5 x MIN_WORK_PER_THREAD values x blocks."""
     monkeypatch.delenv("RESDENOISE_THREADS", raising=False)
     monkeypatch.setattr(pairs, "_cpu_count", lambda: 2)
-    seen = []
-    tiling = engine._tiling
-
-    def spy(n, channels, tile, threads, *rest):
-        seen.append(threads)
-        return tiling(n, channels, tile, threads, *rest)
-
-    monkeypatch.setattr(engine, "_tiling", spy)
+    seen = spy_threads(monkeypatch)
     nl = get_nonlinearity("perona-malik", lam=1.0)
     rows = 40000
     assert engine.COMPILED_TILE_VALUES < rows <= engine.UNTILED_VALUES

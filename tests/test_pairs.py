@@ -10,6 +10,7 @@ import threading
 
 import numpy as np
 import pytest
+from test_engine_blocking import spy_threads
 
 from resdenoise import autoparams, engine, stability
 from resdenoise import pairs as threads
@@ -195,14 +196,7 @@ def test_a_budget_of_one_thread_makes_no_pair_and_a_pair_takes_one_thread_a_side
     assert started  # the same search with two threads pairs
     assert (one.candidates, one.nl.lam, one.steps) == (two.candidates, two.nl.lam, two.steps)
 
-    seen = []
-    tiling = engine._tiling
-
-    def spy(n, channels, tile, count, *rest):
-        seen.append(count)
-        return tiling(n, channels, tile, count, *rest)
-
-    monkeypatch.setattr(engine, "_tiling", spy)
+    seen = spy_threads(monkeypatch)
     monkeypatch.setattr(engine, "MIN_WORK_PER_THREAD", 1)
     g = rng.standard_normal(200_000)
     nl = get_nonlinearity("perona-malik", lam=1.0)
