@@ -19,8 +19,8 @@ import signals
 from bench_classes import pink
 
 from resdenoise.automatic import choose_denoiser
-from resdenoise.multilevel import power_law_noise
 from resdenoise.noise import search_noise
+from resdenoise.noise_colour import power_law_noise
 
 SEEDS = 6
 WHITE = (0.05, 0.10, 0.30)

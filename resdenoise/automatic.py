@@ -26,7 +26,7 @@ box estimates rise (a chirp in 10 % white noise was taken for coloured, its
 multilevel choice 1.2 dB below the input), so the coloured ranking stands
 
 * where the noise is confidently coloured: the uncapped level estimates lie
-  on one power law (:func:`resdenoise.noise_colour.power_law_noise`: levels
+  on one power law (:func:`resdenoise.noise_colour.colour_evidence`: levels
   2-4 each rise by 1.25-1.8, level 5 does not fall; a rough signal's rise by
   2-6 at some level, or fall where its band ends), or, where the signal
   pauses, the level sigmas of its quietest windows do
@@ -259,7 +259,7 @@ def probed_sums(plan, f, level) -> np.ndarray:
 
 
 def _rises(rises) -> str:
-    """The level rises of :func:`resdenoise.noise_colour.power_law_noise`, the largest channel's."""
+    """The level rises of :func:`resdenoise.noise_colour.colour_evidence`, the largest channel's."""
     return ", ".join(f"{float(np.max(r)):.2f}" for r in rises)
 
 
@@ -378,16 +378,14 @@ def _ranked(g, level, candidates, evidence=None) -> list:
     ``g`` at ``level`` (:func:`resdenoise.multilevel._white_nugget`'s) when read already;
     else the first multiscale candidate reads it for the others."""
     from .autoparams import choose_parameters
-    from .multilevel import DEFAULT_NOISE_RULE, DEFAULT_THRESHOLD_RULE, _choose_levels
+    from .multilevel import _choose_levels
     from .multiscale import choose_diffusion_scales
 
     results = []
-    # choose_levels(g, name, None, level)'s arguments, all given
-    levels = (None, level, 1, DEFAULT_NOISE_RULE, DEFAULT_THRESHOLD_RULE)
     for label, command, form, name in candidates:
         if label.endswith("scales"):
             if command == "shrink":
-                plan, choice, evidence = _choose_levels(g, name, *levels, evidence)
+                plan, choice, evidence = _choose_levels(g, name, sigma=level, evidence=evidence)
             else:
                 plan, choice = choose_diffusion_scales(g, name, None, level)
             risk = choice.risks[-1] if choice.risks else choice.identity_risk

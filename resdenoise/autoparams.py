@@ -82,10 +82,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import stability
-from .engine import MIN_WORK_PER_THREAD, StackRun, backend_for, helping, in_parallel
+from .engine import StackRun, backend_for, takes_threads
 from .errors import ParameterError
 from .noise import resolve_sigma
 from .nonlinearities import Nonlinearity, get_nonlinearity
+from .pairs import helping, in_parallel
 from .stopping import StoppingChoice
 from .stopping_rules import DEFAULT_RULE, RULES
 from .sure import (
@@ -429,6 +430,11 @@ WINDOW_MAX_SHARE = 0.25
 WINDOW_HORIZON = 1.25
 
 
+def _halo(blocks: float) -> int:
+    """A window's halo (samples per side) for a search of ``blocks`` blocks."""
+    return int(math.ceil(WINDOW_HALO * math.sqrt(blocks)))
+
+
 def sample_windows(f2: np.ndarray, sigma: np.ndarray, max_blocks: int):
     """``(starts, length, halo, weights)`` of the windows a long signal's search runs on,
     or None (the whole signal) where they would not save enough.
@@ -449,7 +455,7 @@ def sample_windows(f2: np.ndarray, sigma: np.ndarray, max_blocks: int):
     estimate of SURE over the signal.
     """
     n = f2.shape[0]
-    halo = int(math.ceil(WINDOW_HALO * math.sqrt(max_blocks)))
+    halo = _halo(max_blocks)
     scored = min(max(n // WINDOW_SHARE, WINDOW_SAMPLES), WINDOW_MAX)
     count = -(-scored // WINDOW_CORE)
     length = WINDOW_CORE + 2 * halo
@@ -667,7 +673,7 @@ def choose_parameters(
         windows' rows trimmed at both ends (the same probe values on the rows kept)."""
         if windows is None:
             return searched, probe, None
-        trim = max(0, halo - math.ceil(WINDOW_HALO * math.sqrt(reach)))
+        trim = max(0, halo - _halo(reach))
         rows, (b, eps, stack) = slice(trim, length - trim), probe
         core = ScoredWindows((halo - trim, length - halo - trim), weights, reach if trim else cap)
         return searched[rows], (b[rows], eps, stack[rows]), core
@@ -703,11 +709,14 @@ def choose_parameters(
         if ahead is not None:
             (nl, step, choice, wide), calls = ahead
             ahead = None
-            for call in calls if progress is not None else ():
-                progress(*call)
+            if wide < reach:  # the one before widened the windows: on those, as in turn
+                nl, step, choice, wide = search(i, limit, reach)
+            else:
+                for call in calls if progress is not None else ():
+                    progress(*call)
         elif i + 1 < len(lams) and worse + 1 < LAMBDA_PATIENCE and left - limit >= cap:
             # whatever this candidate finds, the next one is searched, with the cap:
-            # the two at once, the next on the engine's helper thread (the same numbers)
+            # the two at once, the next on the helper thread (resdenoise.pairs) (the same numbers)
             calls: list = []
             now, later = in_parallel(
                 functools.partial(search, i, limit, reach),
@@ -832,11 +841,11 @@ def _refine_on_windows(f2, best: AutoChoice, h: float, sigma, grid, keep: bool):
                 return None
         # the whole signal here and the windows' probe on the helper thread meanwhile,
         # where neither run takes the engine's threads (more threads than cores spin)
-        alone = max(f2.size, windows.values) * (k - done) < 2 * MIN_WORK_PER_THREAD
+        alone = not takes_threads(max(f2.size, windows.values), k - done)
         u, _ = in_parallel(
             functools.partial(running.advance, k - done, keep=held is not None and best_k == done),
             functools.partial(windows.advance, k - done),
-            windows.values * (k - done) if alone else 0,
+            windows.values * (k - done) if alone else None,
         )
         done = k
         sums, value = measure(u, batch_residuals(f2, u))

@@ -41,11 +41,17 @@ from __future__ import annotations
 import functools
 import math
 import os
-import threading
 import time
 from collections.abc import Callable
 
 import numpy as np
+
+from .pairs import (
+    _threads_from_environment,
+    in_parallel,
+    thread_budget,
+    usable_cores,  # noqa: F401 - re-exported (batch, stream)
+)
 
 __all__ = [
     "forward_difference",
@@ -53,10 +59,10 @@ __all__ = [
     "diffusion_block",
     "run_blocks",
     "run_strided",
+    "default_threads",
+    "takes_threads",
     "InPlaceRun",
     "StackRun",
-    "helping",
-    "in_parallel",
     "backend_for",
     "compiled_instruction_set",
     "BACKENDS",
@@ -231,10 +237,9 @@ def run_blocks(
     if not (tau > 0 and h > 0):
         raise ValueError(f"tau and h must be > 0, got tau={tau!r}, h={h!r}")
     step = _Stepper(phi, dtype, tau, h, backend)
-    if threads is None and not _threads_from_environment():
-        # a thread only where it has enough work to repay its hand-overs
-        threads = max(1, min(_cpu_count(), f.size * n_blocks // MIN_WORK_PER_THREAD))
-    threads = _positive_int("threads", threads, default=None) or _cpu_count()
+    if threads is None:
+        threads = default_threads(f.size, n_blocks)
+    threads = _positive_int("threads", threads, default=None)
     tile = _positive_int("tile", tile, default=None)
     sweep = _positive_int("sweep", sweep, default=step.sweep)
     every = _positive_int("callback_every", callback_every, default=None)
@@ -255,6 +260,29 @@ def run_blocks(
         sweep = min(sweep, int(np.diff(bounds).min()))
         _run_tiled(u, step, n_blocks, bounds, sweep, threads, callback, every, f, fresh)
     return u
+
+
+def default_threads(values: int, blocks: int) -> int:
+    """The threads :func:`run_blocks` takes by default for ``blocks`` blocks of
+    ``values`` values (before its tiling, which may take fewer): as many as given by
+    ``$RESDENOISE_THREADS``, else one per :data:`MIN_WORK_PER_THREAD` values x blocks
+    (a thread only where it has the work to repay its hand-overs), at most the
+    thread budget (:func:`resdenoise.pairs.thread_budget`)."""
+    if _threads_from_environment():
+        return thread_budget()
+    return _work_threads(values, blocks)
+
+
+def _work_threads(values: int, blocks: int) -> int:
+    return max(1, min(thread_budget(), values * blocks // MIN_WORK_PER_THREAD))
+
+
+def takes_threads(values: int, blocks: int) -> bool:
+    """Whether ``blocks`` blocks of ``values`` values have the work for more than one
+    of :func:`run_blocks`' threads (:func:`default_threads` but for
+    ``$RESDENOISE_THREADS``): the one rule of the callers that keep a run on one thread
+    (:class:`StackRun`) or pair two runs (the refine, :mod:`resdenoise.autoparams`)."""
+    return _work_threads(values, blocks) > 1
 
 
 class InPlaceRun:
@@ -321,14 +349,14 @@ class StackRun:
         wide = c > CHANNEL_GROUP and backend_for(phi) == "compiled"
         self.cuts = list(range(0, c, CHANNEL_GROUP)) if wide else []
         self.groups = [np.empty((len(stack), min(CHANNEL_GROUP, c - i))) for i in self.cuts]
-        self.runs: dict = {}  # InPlaceRun by shape, made when first needed
+        self.runs: dict = {}  # InPlaceRun by (shape, side), made when first needed
         self.spare: np.ndarray | None = None  # the other buffer of an advance that keeps
 
     @staticmethod
     def _one_tile(values: int, blocks: int) -> bool:
         """Whether a run of ``values`` values goes through one kept InPlaceRun (one thread)."""
         small = values <= COMPILED_TILE_VALUES
-        return small or (values <= UNTILED_VALUES and values * blocks < MIN_WORK_PER_THREAD)
+        return small or (values <= UNTILED_VALUES and not takes_threads(values, blocks))
 
     def _run(self, u: np.ndarray, blocks: int, src: np.ndarray | None = None, side=0) -> None:
         """``blocks`` blocks of ``src`` (default u itself) written into u; ``side``: the
@@ -371,98 +399,9 @@ class StackRun:
         half = len(groups) // 2
         # groups of one thread each (one tile): half of them on the helper thread
         paired = half and all(self._one_tile(g.size, blocks) for _, g in groups)
-        work = sum(g.size for _, g in groups[half:]) * blocks if paired else 0
+        work = sum(g.size for _, g in groups[half:]) * blocks if paired else None
         in_parallel(lambda: run(groups[:half], 0), lambda: run(groups[half:], 1), work)
         return np.concatenate(self.groups, axis=1, out=self.u)
-
-
-#: Values x blocks the second of two independent runs needs before it goes to the
-#: engine's helper thread (:func:`in_parallel`): about half a millisecond of compiled
-#: blocks, against some 30 microseconds of hand-over on an idle machine.
-PAIR_WORK = 1 << 18
-
-
-class _Helper:
-    """The thread of one :func:`helping` scope: runs what it is handed, in turn."""
-
-    def __init__(self):
-        import queue
-
-        self.busy = False  # a pair of the scope's thread runs
-        self.tasks, self.done = queue.SimpleQueue(), queue.SimpleQueue()
-        self.thread = threading.Thread(target=self._serve, name="resdenoise-helper", daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while (task := self.tasks.get()) is not None:
-            try:
-                self.done.put((True, task()))
-            except BaseException as exc:  # handed back to the caller, raised there
-                self.done.put((False, exc))
-
-    def close(self) -> None:
-        self.tasks.put(None)
-        self.thread.join()
-
-
-_scope = threading.local()  # a thread's helping() scope: its helper, None before the first
-
-
-def helping(fn: Callable) -> Callable:
-    """``fn`` with a scope for :func:`in_parallel` in the calling thread: a helper thread
-    is started at the first pair worth it and ended (joined) when ``fn`` returns or
-    raises; calls nested in the scope share it, and pairs outside any scope run one
-    after the other."""
-    local = _scope
-
-    @functools.wraps(fn)
-    def scoped(*args, **kwargs):
-        if hasattr(local, "helper"):  # nested: the outer scope's
-            return fn(*args, **kwargs)
-        local.helper = None
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            helper = local.helper
-            del local.helper
-            if helper is not None:
-                helper.close()
-
-    return scoped
-
-
-def in_parallel(first: Callable, second: Callable, work: int = PAIR_WORK, stop=None):
-    """``(first(), second())``, ``second`` on the scope's helper thread (:func:`helping`)
-    meanwhile where it is worth it: ``work`` (its values x blocks) at least
-    :data:`PAIR_WORK`, more than one usable core (:func:`_cpu_count`), in a scope, the
-    helper not running a pair already (else one after the other, here).  The two must
-    not touch the same arrays: each result is then the same, bit for bit, either way.
-    An exception of either is raised here (the first's where both fail), once both
-    ended; ``stop`` (an Event the second watches, where it runs long) is set when the
-    first fails, so that the second ends soon."""
-    helper = getattr(_scope, "helper", False)  # False: no scope in this thread
-    if work < PAIR_WORK or _cpu_count() < 2 or helper is False:
-        return first(), second()
-    if helper is None:
-        helper = _scope.helper = _Helper()
-    if helper.busy:  # a pair inside a pair: in turn
-        return first(), second()
-    helper.busy = True
-    helper.tasks.put(second)
-    done = False
-    try:
-        a = first()
-        ok, b = helper.done.get()
-        done = True
-    finally:
-        if not done:  # the first failed (or a signal came): the second ends soon
-            if stop is not None:
-                stop.set()
-            helper.done.get()
-        helper.busy = False
-    if not ok:
-        raise b
-    return a, b
 
 
 def run_strided(
@@ -560,25 +499,6 @@ def _positive_int(name: str, value, default):
     if isinstance(value, bool) or int(value) != value or value < 1:
         raise ValueError(f"{name} must be an integer >= 1 or None, got {value!r}")
     return int(value)
-
-
-def _threads_from_environment() -> int | None:
-    """``$RESDENOISE_THREADS`` when it is a count >= 1."""
-    env = os.environ.get("RESDENOISE_THREADS", "")
-    return int(env) if env.isdigit() and int(env) > 0 else None
-
-
-def _cpu_count() -> int:
-    """Default thread count: ``$RESDENOISE_THREADS``, else the cores this process may use."""
-    return _threads_from_environment() or usable_cores()
-
-
-def usable_cores() -> int:
-    """The cores this process may use (its CPU affinity), at least 1."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 #: Where Linux tells how many tasks run or wait for a core now (its fourth field).

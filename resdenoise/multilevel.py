@@ -89,7 +89,7 @@ white noise, 7x on pink); the box estimate at every level gives 0.95x
 ``auto`` 0.87x and 0.93x (it takes rough signals such as music or the
 sunspot series for coloured noise).  A given sigma is used at every level.
 Where the box estimates also lie on one power law ``f^-alpha``
-(:func:`power_law_noise`), each is divided by the estimator's known bias
+(:func:`colour_evidence`), each is divided by the estimator's known bias
 under that spectrum (:func:`power_law_factor`: third differences weigh the
 top of a level's band, where such noise is weakest; pink noise is read
 0.87-0.885 of its level, measured 0.88-0.94 on the Donoho-Johnstone cases).
@@ -132,7 +132,6 @@ from .noise_colour import (
     max_scales,
     power_law_calibrated,
     power_law_factor,
-    power_law_noise,
     rises_bend,
 )
 from .nonlinearities import SQRT2, get_nonlinearity
@@ -154,7 +153,6 @@ __all__ = [
     "plan_levels",
     "power_law_calibrated",
     "power_law_factor",
-    "power_law_noise",
     "white_nugget",
     "signal_thresholds",
 ]
@@ -441,7 +439,7 @@ def level_sigmas(
     ``auto``: ``boxes`` where its levels 2 and 3 each rise by
     :data:`COLOURED_RATIO` or more over the level below (coloured noise),
     else ``one``; where the noise is also confidently one power law
-    (:func:`power_law_noise`), the estimates are corrected for the estimator's
+    (:func:`colour_evidence`), the estimates are corrected for the estimator's
     bias under that spectrum (:func:`power_law_calibrated`; level 1 when
     ``estimator`` says ``sig`` is the order-3 ``quiet-windows`` estimate).
     """
@@ -562,7 +560,7 @@ def signal_thresholds(f2: np.ndarray, name: str, per_level, thetas) -> tuple[lis
 def white_nugget(f, level):
     """``level`` (the search's, :func:`resdenoise.noise.search_noise`), or the level without
     the variogram's nugget check where that check lowered it but the noise is confidently
-    coloured (:func:`resdenoise.noise_colour.power_law_noise` on the unchecked level).
+    coloured (:func:`resdenoise.noise_colour.colour_evidence` on the unchecked level).
 
     The nugget is the white part of the noise: pink noise's variogram grows with the lag
     like a rough signal's, and its nugget read 0.6-0.8x the finest level that the scales'
@@ -606,7 +604,17 @@ def choose_levels(
     return _choose_levels(f, name, scales, sigma, iterations, noise, thresholds)[:2]
 
 
-def _choose_levels(f, name, scales, sigma, iterations, noise, thresholds, evidence=None):
+def _choose_levels(
+    f,
+    name: str,
+    scales: int | None = None,
+    sigma=None,
+    iterations: int = 1,
+    noise: str = DEFAULT_NOISE_RULE,
+    thresholds: str = DEFAULT_THRESHOLD_RULE,
+    *,
+    evidence=None,
+):
     """:func:`choose_levels`, and the colour evidence of ``f`` at the level (as
     :func:`_white_nugget`'s; ``evidence``: that, read already, the level ``sigma`` then
     :func:`_white_nugget`'s), for an automatic choice's other candidates."""

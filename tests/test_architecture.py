@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "resdenoise"
 LAYERS: tuple[frozenset, ...] = tuple(
     frozenset(names.split())
     for names in (
-        "errors wavelet stopping_rules stopping median nugget spectral_floor _kernels _families _translations sink",
+        "errors wavelet stopping_rules stopping median nugget spectral_floor _kernels _families _translations sink pairs",
         # the closed forms' conditions for their scaled forms; the impulse pre-stage (its
         # running median's residual in the compiled loop, _kernels)
         "_flux_kernels impulses",
@@ -47,7 +47,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
 COMPUTE = frozenset(
     "engine stability filters report measure stream network autoparams expr dictionary quality "
     "wavelet median nugget spectral_floor noise noise_colour selection impulses multilevel multiscale automatic nonlinearities _families "
-    "_translations _flux_kernels dask learn network_stop learn_stop sink sure stopping".split()
+    "_translations _flux_kernels dask learn network_stop learn_stop sink sure stopping pairs".split()
 )
 FILE_SIDE = frozenset({"io", "pipeline", "batch", "cli"})
 #: Third-party packages only the command line may import.

@@ -143,7 +143,7 @@ def test_a_chirp_in_white_noise_taken_for_coloured_is_ranked_as_white():
     assert np.mean((plan.run(f) - clean) ** 2) <= np.mean((f - clean) ** 2)
 
 
-# --- the coloured-vs-rough decision (multilevel.power_law_noise) -------------------------
+# --- the coloured-vs-rough decision (noise_colour.power_law_noise) -------------------------
 
 
 def _steps(n: int, seed: int) -> np.ndarray:

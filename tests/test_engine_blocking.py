@@ -27,7 +27,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from resdenoise import engine
+from resdenoise import engine, pairs
 from resdenoise.engine import run_blocks
 from resdenoise.nonlinearities import NONLINEARITIES, from_function, get_nonlinearity
 
@@ -154,7 +154,7 @@ def test_tiles_with_a_plain_callable(dtype, n, tile, sweep, seed):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_default_tiling_of_a_long_signal(dtype, channels, backend, rng, monkeypatch):
     """A signal of several default tiles, split over two threads by default."""
-    monkeypatch.setattr(engine, "_cpu_count", lambda: 2)
+    monkeypatch.setattr(pairs, "_cpu_count", lambda: 2)
     monkeypatch.setattr(engine, "MIN_WORK_PER_THREAD", 1)  # every run worth two threads
     nl = get_nonlinearity("perona-malik", lam=1.0)
     step = engine._Stepper(nl, np.dtype(dtype), 0.25, 1.0, backend)
@@ -168,10 +168,8 @@ def test_default_tiling_of_a_long_signal(dtype, channels, backend, rng, monkeypa
     assert_same_bits(run_blocks(f, nl, 0.25, 40, backend=backend), expected)
 
 
-def test_default_threads_follow_the_work(rng, monkeypatch):
-    """threads=None: one thread for a run of less than MIN_WORK_PER_THREAD values x
-    blocks per thread (its hand-overs would cost more than it gives), the cores for a
-    longer one; given threads (or $RESDENOISE_THREADS) are used as given."""
+def spy_threads(monkeypatch) -> list:
+    """The threads each run_blocks call hands to its tiling, in order."""
     seen = []
     tiling = engine._tiling
 
@@ -180,7 +178,15 @@ def test_default_threads_follow_the_work(rng, monkeypatch):
         return tiling(n, channels, tile, threads, *rest)
 
     monkeypatch.setattr(engine, "_tiling", spy)
-    monkeypatch.setattr(engine, "usable_cores", lambda: 2)
+    return seen
+
+
+def test_default_threads_follow_the_work(rng, monkeypatch):
+    """threads=None: one thread for a run of less than MIN_WORK_PER_THREAD values x
+    blocks per thread (its hand-overs would cost more than it gives), the cores for a
+    longer one; given threads (or $RESDENOISE_THREADS) are used as given."""
+    seen = spy_threads(monkeypatch)
+    monkeypatch.setattr(pairs, "usable_cores", lambda: 2)
     monkeypatch.delenv("RESDENOISE_THREADS", raising=False)
     nl = get_nonlinearity("perona-malik", lam=1.0)
     f = rng.standard_normal((48000, 2))
@@ -424,3 +430,29 @@ def test_bad_options(kw, match):
 def test_phi_must_be_callable():
     with pytest.raises(TypeError, match="callable"):
         run_blocks(np.zeros(8), 3.0, 0.25, 2)
+
+
+def test_a_search_stack_runs_on_one_kept_thread_exactly_where_the_engine_takes_one(
+    rng, monkeypatch
+):
+    """StackRun keeps a run of at most UNTILED_VALUES on one InPlaceRun where run_blocks
+    would take one thread (takes_threads, the one rule), and hands it to run_blocks
+    where that takes two: 1.5 and 2.5 x MIN_WORK_PER_THREAD values x blocks."""
+    monkeypatch.delenv("RESDENOISE_THREADS", raising=False)
+    monkeypatch.setattr(pairs, "_cpu_count", lambda: 2)
+    seen = spy_threads(monkeypatch)
+    nl = get_nonlinearity("perona-malik", lam=1.0)
+    rows = 40000
+    assert engine.COMPILED_TILE_VALUES < rows <= engine.UNTILED_VALUES
+    stack = rng.standard_normal((rows, 1))
+    for share, kept in ((1.5, True), (2.5, False)):
+        blocks = int(share * engine.MIN_WORK_PER_THREAD / rows)
+        running = engine.StackRun(stack, nl, 0.25, 1.0)
+        seen.clear()
+        got = running.advance(blocks)
+        assert engine.takes_threads(rows, blocks) is not kept
+        assert bool(running.runs) is kept and seen == ([] if kept else [2])
+        seen.clear()
+        expected = run_blocks(stack, nl, 0.25, blocks)
+        assert seen == [1 if kept else 2]
+        assert_same_bits(got, expected)

@@ -323,3 +323,17 @@ def test_cli_given_threshold_at_every_level_and_check_wavelet(tmp_path, rng):
     assert report["wavelet_check"]["max_abs_difference"] < 1e-12
     expected = pywt_multilevel(f, [0.5, 0.5, 0.5], "soft", 2)
     np.testing.assert_allclose(np.loadtxt(out), expected, rtol=1e-12, atol=1e-9)
+
+
+def test_the_automatic_choices_levels_call_takes_choose_levels_defaults():
+    """_choose_levels has choose_levels' defaults (the automatic choice passes only the
+    level and the evidence, by keyword): the same plan and choice; the colour check
+    named is colour_evidence, and power_law_noise is not re-exported here."""
+    from resdenoise import multilevel
+
+    rng = np.random.default_rng(4)
+    f = np.repeat(rng.standard_normal(16), 64) + 0.3 * rng.standard_normal(1024)
+    plan, choice = multilevel.choose_levels(f, "soft", None, 0.3)
+    plan2, choice2, _ = multilevel._choose_levels(f, "soft", sigma=0.3, evidence=None)
+    assert choice2 == choice and plan2.levels == plan.levels
+    assert not hasattr(multilevel, "power_law_noise")

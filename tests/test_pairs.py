@@ -1,5 +1,5 @@
 """Two independent runs of a search on the engine's helper thread at once
-(:func:`resdenoise.engine.in_parallel`): the numbers of the runs one after the other,
+(:func:`resdenoise.pairs.in_parallel`): the numbers of the runs one after the other,
 bit for bit, in a stack's channel groups and in the refine's whole-signal run with its
 probe windows."""
 
@@ -10,20 +10,32 @@ import threading
 
 import numpy as np
 import pytest
+from test_engine_blocking import spy_threads
 
 from resdenoise import autoparams, engine, stability
-from resdenoise.engine import in_parallel, run_blocks
+from resdenoise import pairs as threads
+from resdenoise.engine import run_blocks
 from resdenoise.nonlinearities import get_nonlinearity
+from resdenoise.pairs import in_parallel
 
 
 def spy_pairs(monkeypatch, module) -> list:
-    """Whether each pair ``module`` asks for goes to the helper (its work enough)."""
+    """Whether each pair ``module`` asks for went to the helper: its second ran on
+    another thread than the caller's."""
     helped = []
-    real = engine.in_parallel
+    real = threads.in_parallel
 
-    def spy(first, second, work=engine.PAIR_WORK, *rest):
-        helped.append(work >= engine.PAIR_WORK)
-        return real(first, second, work, *rest)
+    def spy(first, second, *rest):
+        here, ran = threading.get_ident(), []
+
+        def watched():
+            ran.append(threading.get_ident() != here)
+            return second()
+
+        try:
+            return real(first, watched, *rest)
+        finally:
+            helped.append(bool(ran) and ran[0])
 
     monkeypatch.setattr(module, "in_parallel", spy)
     return helped
@@ -32,7 +44,7 @@ def spy_pairs(monkeypatch, module) -> list:
 @pytest.fixture
 def pairs(monkeypatch):
     """Every pair goes to the helper (no work too small), on two cores at least."""
-    monkeypatch.setattr(engine, "PAIR_WORK", 0)
+    monkeypatch.setattr(threads, "PAIR_WORK", 0)
     monkeypatch.setenv("RESDENOISE_THREADS", "2")
 
 
@@ -44,7 +56,7 @@ def test_the_second_runs_on_the_scopes_helper_thread_ended_with_the_scope(pairs)
     here = threading.get_ident()
     inside = []
 
-    @engine.helping
+    @threads.helping
     def scope():
         pair = in_parallel(threading.get_ident, threading.get_ident)
         inside.append(len(_helpers()))
@@ -58,14 +70,14 @@ def test_the_second_runs_on_the_scopes_helper_thread_ended_with_the_scope(pairs)
 def test_outside_a_scope_too_little_work_or_one_core_runs_both_here(monkeypatch):
     here = threading.get_ident()
     monkeypatch.setenv("RESDENOISE_THREADS", "2")
-    monkeypatch.setattr(engine, "PAIR_WORK", 0)
+    monkeypatch.setattr(threads, "PAIR_WORK", 0)
     assert in_parallel(threading.get_ident, threading.get_ident) == (here, here)  # no scope
-    monkeypatch.setattr(engine, "PAIR_WORK", 100)
-    pair = engine.helping(lambda: in_parallel(threading.get_ident, threading.get_ident, 10))
+    monkeypatch.setattr(threads, "PAIR_WORK", 100)
+    pair = threads.helping(lambda: in_parallel(threading.get_ident, threading.get_ident, 10))
     assert pair() == (here, here)
-    monkeypatch.setattr(engine, "PAIR_WORK", 0)
+    monkeypatch.setattr(threads, "PAIR_WORK", 0)
     monkeypatch.setenv("RESDENOISE_THREADS", "1")
-    assert engine.helping(lambda: in_parallel(threading.get_ident, threading.get_ident))() == (
+    assert threads.helping(lambda: in_parallel(threading.get_ident, threading.get_ident))() == (
         here, here,
     )  # fmt: skip
     assert not _helpers()
@@ -74,8 +86,8 @@ def test_outside_a_scope_too_little_work_or_one_core_runs_both_here(monkeypatch)
 def test_a_pair_inside_a_pair_and_a_scope_inside_a_scope_run_in_turn(pairs):
     """The helper runs the outer pair's second: the inner pair runs here; a nested
     scope is the outer one's."""
-    inner = engine.helping(lambda: in_parallel(threading.get_ident, threading.get_ident))
-    a, b = engine.helping(lambda: in_parallel(inner, lambda: 1))()
+    inner = threads.helping(lambda: in_parallel(threading.get_ident, threading.get_ident))
+    a, b = threads.helping(lambda: in_parallel(inner, lambda: 1))()
     assert a == (threading.get_ident(), threading.get_ident()) and b == 1
 
 
@@ -98,7 +110,7 @@ def test_an_exception_is_raised_here_once_both_ended(pairs, which):
             raise KeyError("second")
 
     with pytest.raises(KeyError if which == "second" else ValueError):
-        engine.helping(lambda: in_parallel(first, second, stop=stop))()
+        threads.helping(lambda: in_parallel(first, second, stop=stop))()
     assert sorted(ended) == ["first", "second"] and not _helpers()
 
 
@@ -110,7 +122,7 @@ def test_a_stacks_channel_groups_on_two_threads_give_the_same_bits(pairs, rows):
     running = engine.StackRun(stack, nl.phi, 0.2, 1.0)
     helpers = []
 
-    @engine.helping
+    @threads.helping
     def search():
         whole, done = stack, 0
         for k in (3, 3 + engine.GROUP_BLOCKS, 90, 200):
@@ -138,13 +150,85 @@ def test_the_refine_with_its_probe_windows_on_the_helper_gives_the_same_choice(m
     short = autoparams.StoppingChoice(60, "sure", (sigma,), (0, 60, 70), (1.0, 0.5, 0.51), False)
     best = autoparams.AutoChoice(nl, tau, short, "given", ())
     helped = spy_pairs(monkeypatch, autoparams)
-    runs = {}
-    for name, least in (("alone", math.inf), ("paired", 0)):
-        monkeypatch.setattr(engine, "PAIR_WORK", least)
-        refine = engine.helping(autoparams._refine)
+    runs, told = {}, {}
+    for name, least in (("alone", math.inf), ("paired", 0), ("threaded", 0)):
+        monkeypatch.setattr(threads, "PAIR_WORK", least)
+        if name == "threaded":  # every run takes the engine's two threads: no pair
+            monkeypatch.setattr(engine, "MIN_WORK_PER_THREAD", 1)
+        refine = threads.helping(autoparams._refine)
         runs[name] = refine(f, best, 1.0, np.array([sigma]), 800, True)
-    assert any(helped) and not all(helped[: len(helped) // 2])
+        told[name], helped[:] = list(helped), []
+    assert told["alone"] and not any(told["alone"])
+    assert told["threaded"] and not any(told["threaded"])
+    assert told["paired"] and all(told["paired"])
     (a, a_test), (b, b_test) = runs["alone"], runs["paired"]
     assert (a.steps, a.blocks, a.criterion, a_test) == (b.steps, b.blocks, b.criterion, b_test)
     np.testing.assert_array_equal(a.output, b.output)
     np.testing.assert_array_equal(a.gain_sums, b.gain_sums)
+
+
+def test_a_budget_of_one_thread_makes_no_pair_and_a_pair_takes_one_thread_a_side(
+    pairs, monkeypatch
+):
+    """Under limit_threads(1) (a batch's one engine thread per file) a search asks for
+    its pairs but none goes to a helper, with the same choice; inside a pair each
+    side's engine runs take one thread (two sides on two cores, not four threads)."""
+    from resdenoise.autoparams import choose_parameters
+
+    started = []
+    real_helper = threads._Helper
+
+    def helper():
+        started.append(1)
+        return real_helper()
+
+    monkeypatch.setattr(threads, "_Helper", helper)
+    rng = np.random.default_rng(3)
+    f = np.cumsum(rng.standard_normal(3000)) * 0.05 + 0.2 * rng.standard_normal(3000)
+
+    def search():
+        return choose_parameters(f, "perona-malik", "diffusivity", max_blocks=200, sigma=0.2)
+
+    with threads.limit_threads(1):
+        one = search()
+    assert not started
+    two = search()
+    assert started  # the same search with two threads pairs
+    assert (one.candidates, one.nl.lam, one.steps) == (two.candidates, two.nl.lam, two.steps)
+
+    seen = spy_threads(monkeypatch)
+    monkeypatch.setattr(engine, "MIN_WORK_PER_THREAD", 1)
+    g = rng.standard_normal(200_000)
+    nl = get_nonlinearity("perona-malik", lam=1.0)
+    run = lambda: run_blocks(g, nl, 0.25, 2)  # noqa: E731
+    threads.helping(lambda: in_parallel(run, run))()
+    assert seen == [1, 1]
+    run()
+    assert seen[-1] == 2
+
+
+def test_a_signal_right_after_the_second_is_back_does_not_wait_again(pairs, monkeypatch):
+    """Ctrl-C between the helper's result coming back and its use: raised at once (a
+    second wait for the one result would hang), the helper ended with the scope."""
+    real_helper = threads._Helper
+    gets = []
+
+    class Interrupted:
+        def __init__(self, queue):
+            self.queue, self.put = queue, queue.put
+
+        def get(self):
+            gets.append(1)
+            assert len(gets) == 1, "waited twice for one result"
+            self.queue.get()
+            raise KeyboardInterrupt  # as if the signal came just after get returned
+
+    def helper():
+        made = real_helper()
+        made.done = Interrupted(made.done)
+        return made
+
+    monkeypatch.setattr(threads, "_Helper", helper)
+    with pytest.raises(KeyboardInterrupt):
+        threads.helping(lambda: in_parallel(lambda: 1, lambda: 2))()
+    assert gets == [1] and not _helpers()

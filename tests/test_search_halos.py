@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from test_pairs import spy_pairs
 
-from resdenoise import autoparams, engine
+from resdenoise import autoparams, pairs
 from resdenoise.autoparams import choose_parameters, choose_steps, sample_windows
 from resdenoise.nonlinearities import get_nonlinearity
 from resdenoise.sure import PastReach, ScoredWindows
@@ -112,7 +112,7 @@ def test_the_first_two_candidates_at_once_give_the_search_one_after_the_other(
     helped = spy_pairs(monkeypatch, autoparams)
     runs = {}
     for name, least in (("alone", math.inf), ("paired", 0)):
-        monkeypatch.setattr(engine, "PAIR_WORK", least)
+        monkeypatch.setattr(pairs, "PAIR_WORK", least)
         calls = []
         tell = (lambda *a, calls=calls: calls.append(a)) if shown else None
         choice = choose_parameters(
@@ -136,7 +136,7 @@ def test_a_failing_candidate_stops_the_one_beside_it(windowed, monkeypatch):
     import threading
 
     monkeypatch.setenv("RESDENOISE_THREADS", "2")
-    monkeypatch.setattr(engine, "PAIR_WORK", 0)
+    monkeypatch.setattr(pairs, "PAIR_WORK", 0)
     real, main = autoparams.choose_steps, threading.get_ident()
     beside = []
 
@@ -154,3 +154,47 @@ def test_a_failing_candidate_stops_the_one_beside_it(windowed, monkeypatch):
         choose_parameters(_sensor(), "perona-malik", "diffusivity", max_blocks=CAP, sigma=SIGMA)
     assert beside == ["_Stopped"]
     assert not [t for t in threading.enumerate() if t.name == "resdenoise-helper"]
+
+
+@pytest.mark.parametrize("seed", [2, 5])
+def test_the_candidate_searched_beside_a_widening_one_is_searched_on_the_wide_windows(
+    windowed, monkeypatch, seed
+):
+    """Candidate 0 runs past the reach (made to, on its narrow windows): candidate 1,
+    searched beside it on the narrow windows, is searched again on the cap's, as one
+    after the other does: the same candidates bit for bit, each kept from windows of the
+    same rows (here the narrow windows' SURE of candidate 1 happens to equal the wide's)."""
+    import threading
+
+    monkeypatch.setenv("RESDENOISE_THREADS", "2")
+    f = _sensor(seed)
+    real, main = autoparams.choose_steps, threading.get_ident()
+    runs = {}
+    for name, least in (("alone", math.inf), ("paired", 0)):
+        monkeypatch.setattr(pairs, "PAIR_WORK", least)
+        seen, first = [], []
+
+        def spy(g, *args, seen=seen, first=first, **kwargs):
+            if kwargs.get("windows") is None:
+                return real(g, *args, **kwargs)
+            if not first and threading.get_ident() == main:  # candidate 0's narrow search
+                first.append(g.shape[0])
+                raise PastReach
+            out = real(g, *args, **kwargs)
+            seen.append((out.best, out.blocks[-1], g.shape[0]))
+            return out
+
+        monkeypatch.setattr(autoparams, "choose_steps", spy)
+        choice = choose_parameters(f, "perona-malik", "diffusivity", max_blocks=CAP, sigma=SIGMA)
+        rows = [  # of each candidate's last search (the one it kept)
+            [r for best, blocks, r in seen if (best, blocks) == (c["criterion"],
+             c["blocks_searched"])][-1]
+            for c in choice.candidates
+        ]  # fmt: skip
+        runs[name] = (choice, rows, first)
+    (a, a_rows, a_first), (b, b_rows, b_first) = runs["alone"], runs["paired"]
+    wide = a_first[0] + 2 * (114 - 32)
+    assert a_first == b_first and len(a.candidates) >= 2
+    assert a.candidates == b.candidates
+    assert (a.nl.lam, a.steps, a.stopping.criterion) == (b.nl.lam, b.steps, b.stopping.criterion)
+    assert a_rows == b_rows == [wide] * len(a.candidates)

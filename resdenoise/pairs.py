@@ -1,0 +1,156 @@
+"""Two independent runs at once: the engine's helper thread (:func:`in_parallel` in a
+:func:`helping` scope), and the thread counts the engine and the pairs go by.
+
+NumPy-free and knows nothing of the engine: the engine's :class:`StackRun` and the
+automatic search (:mod:`resdenoise.autoparams`) hand their pairs to it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import os
+import threading
+from collections.abc import Callable
+
+#: Values x blocks the second of two independent runs needs before it goes to the
+#: engine's helper thread (:func:`in_parallel`): about half a millisecond of compiled
+#: blocks, against some 30 microseconds of hand-over on an idle machine.
+PAIR_WORK = 1 << 18
+
+
+class _Helper:
+    """The thread of one :func:`helping` scope: runs what it is handed, in turn."""
+
+    def __init__(self):
+        import queue
+
+        self.busy = False  # a pair of the scope's thread runs
+        self.tasks, self.done = queue.SimpleQueue(), queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._serve, name="resdenoise-helper", daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while (task := self.tasks.get()) is not None:
+            try:
+                self.done.put((True, task()))
+            except BaseException as exc:  # handed back to the caller, raised there
+                self.done.put((False, exc))
+
+    def close(self) -> None:
+        self.tasks.put(None)
+        self.thread.join()
+
+
+_scope = threading.local()  # a thread's helping() scope: its helper, None before the first
+
+
+def helping(fn: Callable) -> Callable:
+    """``fn`` with a scope for :func:`in_parallel` in the calling thread: a helper thread
+    is started at the first pair worth it and ended (joined) when ``fn`` returns or
+    raises; calls nested in the scope share it, and pairs outside any scope run one
+    after the other."""
+    local = _scope
+
+    @functools.wraps(fn)
+    def scoped(*args, **kwargs):
+        if hasattr(local, "helper"):  # nested: the outer scope's
+            return fn(*args, **kwargs)
+        local.helper = None
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            helper = local.helper
+            del local.helper
+            if helper is not None:
+                helper.close()
+
+    return scoped
+
+
+_limit = threading.local()  # this thread's limit_threads(), None outside any
+
+
+def thread_budget() -> int:
+    """The engine threads a run in this thread may take: the innermost
+    :func:`limit_threads` of the thread (a batch's one engine thread per file, or one
+    side of a pair), else :func:`_cpu_count`."""
+    return getattr(_limit, "threads", None) or _cpu_count()
+
+
+@contextlib.contextmanager
+def limit_threads(threads: int | None):
+    """A scope in the calling thread whose engine runs (``run_blocks`` by default) and
+    pairs (:func:`in_parallel`) take at most ``threads`` threads (None: no limit), e.g.
+    a run's ``threads`` setting around its automatic search."""
+    if threads is None:
+        yield
+        return
+    outer = getattr(_limit, "threads", None)
+    _limit.threads = max(1, int(threads))
+    try:
+        yield
+    finally:
+        _limit.threads = outer
+
+
+def _on_one_thread(fn: Callable):
+    """``fn()`` with one engine thread: each side of a pair takes one core."""
+    with limit_threads(1):
+        return fn()
+
+
+def in_parallel(first: Callable, second: Callable, work: float | None = math.inf, stop=None):
+    """``(first(), second())``, ``second`` on the scope's helper thread (:func:`helping`)
+    meanwhile where it is worth it: ``work`` (its values x blocks; None where the caller
+    finds a pair not worth it, whatever :data:`PAIR_WORK`) at least
+    :data:`PAIR_WORK`, a budget of two threads or more (:func:`thread_budget`), in a
+    scope, the helper not running a pair already (else one after the other, here); the
+    two sides then run with one engine thread each (:func:`limit_threads`).  The two must
+    not touch the same arrays: each result is then the same, bit for bit, either way.
+    An exception of either is raised here (the first's where both fail), once both
+    ended; ``stop`` (an Event the second watches, where it runs long) is set when the
+    first fails, so that the second ends soon."""
+    helper = getattr(_scope, "helper", False)  # False: no scope in this thread
+    if work is None or work < PAIR_WORK or thread_budget() < 2 or helper is False:
+        return first(), second()
+    if helper is None:
+        helper = _scope.helper = _Helper()
+    if helper.busy:  # a pair inside a pair: in turn
+        return first(), second()
+    helper.busy = True
+    helper.tasks.put(functools.partial(_on_one_thread, second))
+    try:
+        a = _on_one_thread(first)
+    except BaseException:  # the first failed (or a signal came): the second ends soon
+        if stop is not None:
+            stop.set()
+        raise
+    finally:
+        # exactly once, whatever came (a second wait would hang: one result per pair);
+        # where a signal breaks the wait, the helper stays busy: later pairs in turn
+        ok, b = helper.done.get()
+        helper.busy = False
+    if not ok:
+        raise b
+    return a, b
+
+
+def _threads_from_environment() -> int | None:
+    """``$RESDENOISE_THREADS`` when it is a count >= 1."""
+    env = os.environ.get("RESDENOISE_THREADS", "")
+    return int(env) if env.isdigit() and int(env) > 0 else None
+
+
+def _cpu_count() -> int:
+    """Default thread count: ``$RESDENOISE_THREADS``, else the cores this process may use."""
+    return _threads_from_environment() or usable_cores()
+
+
+def usable_cores() -> int:
+    """The cores this process may use (its CPU affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
