@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from .errors import GuaranteeError, ParameterError, SignalError, WholeSignalNeeded
+from .pairs import limit_threads
 
 # the plan makers live in resdenoise.plans; named here too for run_file's callers
 from .plans import AUTO, Planner, Progress, automatic_planner, network_planner, planner
@@ -803,10 +804,12 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
     from .io import SignalWriter, write_files_atomic
 
     source = (_Streamed if streamed else _Whole)(job)
-    if job.progress is not None and isinstance(job.make_plan, Planner):
-        plan, extra = job.make_plan(source.subject, progress=job.progress)
-    else:
-        plan, extra = job.make_plan(source.subject)
+    # the run's threads bound its automatic search too (a batch's one engine thread a file)
+    with limit_threads(job.run.threads):
+        if job.progress is not None and isinstance(job.make_plan, Planner):
+            plan, extra = job.make_plan(source.subject, progress=job.progress)
+        else:
+            plan, extra = job.make_plan(source.subject)
     notes = list(extra.pop("warnings", []))  # what the automatic search has to say
     for message in notes:
         emit_warning(message, job.on_warning)

@@ -232,3 +232,30 @@ def test_a_signal_right_after_the_second_is_back_does_not_wait_again(pairs, monk
     with pytest.raises(KeyboardInterrupt):
         threads.helping(lambda: in_parallel(lambda: 1, lambda: 2))()
     assert gets == [1] and not _helpers()
+
+
+def test_a_files_threads_bound_its_automatic_search(pairs, monkeypatch, tmp_path):
+    """run_file's threads setting (a batch's one engine thread per file) reaches the
+    automatic search: with threads=1 it starts no helper thread, the same output."""
+    from resdenoise.pipeline import RunOptions, planner, run_file
+
+    started = []
+    real_helper = threads._Helper
+
+    def helper():
+        started.append(1)
+        return real_helper()
+
+    monkeypatch.setattr(threads, "_Helper", helper)
+    rng = np.random.default_rng(5)
+    f = np.repeat(rng.standard_normal(30), 100) + 0.2 * rng.standard_normal(3000)
+    src = tmp_path / "in.csv"
+    src.write_text("".join(f"{v!r}\n" for v in f.tolist()))
+    make_plan = planner("diffuse", "perona-malik", lam="auto", time="auto")
+    outputs = []
+    for run in (RunOptions(threads=1), RunOptions()):
+        out = tmp_path / f"out{len(outputs)}.csv"
+        run_file(make_plan, str(src), str(out), run=run)
+        outputs.append(out.read_bytes())
+        assert bool(started) == (run.threads is None)
+    assert outputs[0] == outputs[1]
