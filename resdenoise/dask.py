@@ -49,7 +49,7 @@ def _dask_array():
         import dask.array as da
     except ImportError:  # pragma: no cover - the extra is installed with the tests
         raise ParameterError(
-            "filtering dask arrays needs dask: pip install 'resdenoise[dask]'"
+            "filtering dask arrays needs dask: pip install '.[dask]' in the resdenoise checkout"
         ) from None
     return da
 
@@ -301,7 +301,7 @@ def run_tasks(address: str, tasks: list):
         from distributed import Client, as_completed
     except ImportError:  # pragma: no cover - the extra is installed with the tests
         raise ParameterError(
-            "--scheduler needs dask.distributed: pip install 'resdenoise[dask]'"
+            "--scheduler needs dask.distributed: pip install '.[dask]' in the resdenoise checkout"
         ) from None
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)

@@ -121,7 +121,7 @@ FIXED_FAMILIES = (
 #: Where the warm start fits the bumps to the fixed family's g: x = |r|/lambda.
 WARM_GRID = np.concatenate([np.linspace(0.0, 4.0, 161), np.geomspace(4.05, 64.0, 60)])
 #: What installs the optimiser.
-INSTALL_HINT = "pip install 'resdenoise[learn]' (SciPy)"
+INSTALL_HINT = "pip install '.[learn]' in the resdenoise checkout (SciPy)"
 
 
 class LearnUnavailable(ResdenoiseError):

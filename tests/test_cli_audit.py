@@ -144,6 +144,23 @@ def test_install_hints_name_the_checkout_not_pypi(runner, tmp_path, monkeypatch)
     assert "pip install '.[dask]' in the resdenoise checkout" in result.stderr, result.stderr
 
 
+def test_no_message_of_the_package_sends_a_user_to_pypi():
+    """The hints in the library's own errors (dask arrays, --scheduler, learn) name the
+    checkout too, as the command line's do."""
+    from pathlib import Path
+
+    import resdenoise
+
+    root = Path(resdenoise.__file__).parent
+    found = [
+        f"{p.relative_to(root)}:{n}"
+        for p in sorted(root.rglob("*.py"))
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if "install 'resdenoise[" in line or "Needs resdenoise[" in line
+    ]
+    assert found == []
+
+
 @pytest.mark.parametrize(
     "text, message",
     [

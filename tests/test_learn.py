@@ -270,7 +270,9 @@ def test_written_network_runs_bit_for_bit(rng, scales):
 def test_without_scipy_the_error_says_what_to_install(rng, monkeypatch):
     monkeypatch.setitem(sys.modules, "scipy.optimize", None)
     clean, noisy = _signal(rng, 32)
-    with pytest.raises(learn.LearnUnavailable, match=r"resdenoise\[learn\]"):
+    with pytest.raises(
+        learn.LearnUnavailable, match=r"pip install '\.\[learn\]' in the resdenoise checkout"
+    ):
         _fit(noisy, clean)
 
 

@@ -475,7 +475,7 @@ def files_options(func):
         show_envvar=True,
         help="With several INPUTs: run the files on the Dask cluster of this scheduler "
         "(tcp://host:8786) instead of local processes; the workers must see the same "
-        "paths. Needs resdenoise[dask].",
+        "paths. Needs the dask extra: pip install '.[dask]' in the checkout.",
     )
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
