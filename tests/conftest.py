@@ -43,6 +43,24 @@ def rng() -> np.random.Generator:
 
 
 @pytest.fixture
+def count_calls(monkeypatch):
+    """``count_calls(owner, name) -> list``: ``owner.name`` replaced (for the test) by
+    itself with a 1 appended to the returned list at each call."""
+
+    def count(owner, name: str) -> list:
+        calls, real = [], getattr(owner, name)
+
+        def counted(*args, **kwargs):
+            calls.append(1)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, counted)
+        return calls
+
+    return count
+
+
+@pytest.fixture
 def runner():
     """click's runner for the command line (stderr apart from stdout)."""
     from click.testing import CliRunner

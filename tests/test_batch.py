@@ -214,7 +214,7 @@ def test_a_dying_worker_gives_back_the_files_it_had_not_started(tmp_path, worker
     assert names(tmp_path / "o") == [f"in{k}.csv" for k in range(1, 6)]
 
 
-def test_workers_start_once_and_take_many_files(tmp_path, monkeypatch):
+def test_workers_start_once_and_take_many_files(tmp_path, monkeypatch, count_calls):
     """--jobs 2 over six files: this process and one worker forked once, each running
     several files (not a process per file), and the files as --jobs 1 writes them."""
     from resdenoise.batch import run_batch
@@ -236,14 +236,7 @@ def test_workers_start_once_and_take_many_files(tmp_path, monkeypatch):
     for k in range(6):
         files.append(str(tmp_path / f"in{k}.csv"))
         np.savetxt(files[-1], rng.standard_normal(50))
-    forks = []
-    real_fork = os.fork
-
-    def fork():
-        forks.append(1)
-        return real_fork()
-
-    monkeypatch.setattr(os, "fork", fork)
+    forks = count_calls(os, "fork")
     two = run_batch(make_plan, files, str(tmp_path / "o2"), jobs=2)
     pids = {int(p.name) for p in seen.iterdir()}
     assert len(pids) == 2 and os.getpid() in pids

@@ -168,21 +168,14 @@ def test_the_refine_with_its_probe_windows_on_the_helper_gives_the_same_choice(m
 
 
 def test_a_budget_of_one_thread_makes_no_pair_and_a_pair_takes_one_thread_a_side(
-    pairs, monkeypatch
+    pairs, monkeypatch, count_calls
 ):
     """Under limit_threads(1) (a batch's one engine thread per file) a search asks for
     its pairs but none goes to a helper, with the same choice; inside a pair each
     side's engine runs take one thread (two sides on two cores, not four threads)."""
     from resdenoise.autoparams import choose_parameters
 
-    started = []
-    real_helper = threads._Helper
-
-    def helper():
-        started.append(1)
-        return real_helper()
-
-    monkeypatch.setattr(threads, "_Helper", helper)
+    started = count_calls(threads, "_Helper")
     rng = np.random.default_rng(3)
     f = np.cumsum(rng.standard_normal(3000)) * 0.05 + 0.2 * rng.standard_normal(3000)
 
@@ -234,19 +227,12 @@ def test_a_signal_right_after_the_second_is_back_does_not_wait_again(pairs, monk
     assert gets == [1] and not _helpers()
 
 
-def test_a_files_threads_bound_its_automatic_search(pairs, monkeypatch, tmp_path):
+def test_a_files_threads_bound_its_automatic_search(pairs, tmp_path, count_calls):
     """run_file's threads setting (a batch's one engine thread per file) reaches the
     automatic search: with threads=1 it starts no helper thread, the same output."""
     from resdenoise.pipeline import RunOptions, planner, run_file
 
-    started = []
-    real_helper = threads._Helper
-
-    def helper():
-        started.append(1)
-        return real_helper()
-
-    monkeypatch.setattr(threads, "_Helper", helper)
+    started = count_calls(threads, "_Helper")
     rng = np.random.default_rng(5)
     f = np.repeat(rng.standard_normal(30), 100) + 0.2 * rng.standard_normal(3000)
     src = tmp_path / "in.csv"
