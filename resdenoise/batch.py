@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import os
 import pickle
 import select
@@ -24,7 +25,7 @@ from .errors import GuaranteeError, Interrupted, ParameterError, ResdenoiseError
 from .io.signals import stopping
 from .pipeline import FileIndex, RunOptions, run_file
 
-__all__ = ["FileResult", "batch_target", "run_batch"]
+__all__ = ["FileResult", "NewDirectories", "batch_target", "run_batch"]
 
 
 @dataclass
@@ -81,13 +82,61 @@ def batch_target(directory: str, input_path: str, output_format: str | None = No
     return os.path.join(directory, name)
 
 
-def make_directory(path: str, what: str) -> None:
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError as exc:
-        raise SignalError(
-            f"{path}: cannot create the {what} directory: {exc.strerror or exc}"
-        ) from None
+class NewDirectories:
+    """The directories ``(path, what)`` of a run's outputs, made with their missing
+    parents (SignalError where one cannot be), and removed again when the run ends
+    (``with``) while still empty: a run that wrote nothing into them leaves nothing.
+
+    Only the directories this made are removed, never one that existed, nor one that
+    another process made at the same moment (``os.mkdir`` tells which: it fails on a
+    directory that exists); a directory that holds an output (or a temporary being
+    written) stays (``os.rmdir`` removes an empty directory only, at once).  The
+    workers of a batch are forked after this and ended before it removes anything.
+    Another run writing into the same new directory at the same time may find it
+    removed between two of its files if this one ends first having written nothing:
+    give concurrent runs a directory that exists."""
+
+    def __init__(self, *named: tuple[str | None, str]) -> None:
+        self.made: list[str] = []  # outermost first
+        try:
+            for path, what in named:
+                if path is not None:
+                    self._make(path, what)
+        except BaseException:
+            self.remove_empty()
+            raise
+
+    def _make(self, path: str, what: str) -> None:
+        missing, head = [], path.rstrip("/" + os.sep) or path
+        while head and not os.path.exists(head):  # as os.makedirs walks up
+            missing.append(head)
+            head = os.path.dirname(head)
+        try:
+            for directory in reversed(missing):
+                try:
+                    os.mkdir(directory)
+                except FileExistsError:  # made by another process just now: not ours
+                    continue
+                self.made.append(directory)
+            if not os.path.isdir(path):  # a file, or a dangling link
+                raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST))
+        except OSError as exc:
+            raise SignalError(
+                f"{path}: cannot create the {what} directory: {exc.strerror or exc}"
+            ) from None
+
+    def remove_empty(self) -> None:
+        """Remove the directories this made that are still empty (innermost first)."""
+        for directory in reversed(self.made):
+            with contextlib.suppress(OSError):  # not empty: an output is there
+                os.rmdir(directory)
+        self.made = []
+
+    def __enter__(self) -> NewDirectories:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove_empty()
 
 
 def run_batch(
@@ -126,9 +175,10 @@ def run_batch(
         Input files (not stdin).
     output_dir : str or None
         Receives one output per input (see :func:`batch_target`); made if
-        missing.  None with ``in_place``: each input is replaced.
+        missing, and removed again if no output was written into it
+        (:class:`NewDirectories`).  None with ``in_place``: each input is replaced.
     report_dir : str, optional
-        Receives ``INPUT-NAME.json`` for each input; made if missing.
+        Receives ``INPUT-NAME.json`` for each input; made (and removed) as ``output_dir``.
     jobs : int
         Files filtered at once.
     run : RunOptions, optional
@@ -205,86 +255,84 @@ def run_batch(
         seen[target] = path
         report = None if report_dir is None else report_target(report_dir, path)
         tasks.append((path, target, report))
-    if output_dir is not None:
-        make_directory(output_dir, "output")
-    if report_dir is not None:
-        make_directory(report_dir, "report")
-    results: list = [None] * len(tasks)
-    protect = FileIndex(inputs)  # once: each file's output checked against all in O(1)
+    # a directory made here goes again if the batch writes nothing into it
+    with NewDirectories((output_dir, "output"), (report_dir, "report")):
+        results: list = [None] * len(tasks)
+        protect = FileIndex(inputs)  # once: each file's output checked against all in O(1)
 
-    def one(i: int, file_progress) -> FileResult:
-        path, target, report = tasks[i]
-        result = FileResult(path, target, report)
-        try:
-            result.report = run_file(
-                make_plan,
-                path,
-                target,
-                report_path=report,
-                run=run,
-                read=read,
-                write=write,
-                input_format=input_format,
-                reference=reference,
-                in_place=in_place,
-                progress=file_progress,
-                on_warning=result.warnings.append,
-                protect=protect,
-                measure=measure,
-            )
-        except Exception as exc:  # noqa: BLE001 - one file's bug must not stop the others
-            signum = stopping()
-            if signum is not None:  # raised on the way out of a signal: the run ends
-                raise Interrupted(signum) from None
-            if isinstance(exc, GuaranteeError):
-                result.report, result.error = exc.report, exc
-            elif isinstance(exc, ResdenoiseError):
-                result.error = exc
-            else:
-                result.error = ResdenoiseError(f"internal error: {type(exc).__name__}: {exc}")
-        return result
-
-    def finished(i: int, result: FileResult) -> None:
-        results[i] = result
-        if on_done is not None:
-            on_done(i, result)
-
-    jobs = max(1, min(int(jobs), len(tasks), max_jobs()))
-    run = RunOptions() if run is None else run
-    if run.threads is None and (jobs > 1 or scheduler is not None):
-        run = dataclasses.replace(run, threads=1)
-    if scheduler is not None:
-        from .dask import run_tasks
-
-        placeholders = [FileResult(*t) for t in tasks]
-        for i, result in run_tasks(scheduler, [partial(one, i, None) for i in range(len(tasks))]):
-            if isinstance(result, BaseException):
-                result, placeholders[i].error = (
-                    placeholders[i],
-                    ResdenoiseError(
-                        f"the cluster could not run this file: {type(result).__name__}: {result}"
-                    ),
+        def one(i: int, file_progress) -> FileResult:
+            path, target, report = tasks[i]
+            result = FileResult(path, target, report)
+            try:
+                result.report = run_file(
+                    make_plan,
+                    path,
+                    target,
+                    report_path=report,
+                    run=run,
+                    read=read,
+                    write=write,
+                    input_format=input_format,
+                    reference=reference,
+                    in_place=in_place,
+                    progress=file_progress,
+                    on_warning=result.warnings.append,
+                    protect=protect,
+                    measure=measure,
                 )
-            finished(i, result)
-    elif jobs == 1 or not hasattr(os, "fork"):
-        for i in range(len(tasks)):
-            file_progress = None
-            if progress is not None:
+            except Exception as exc:  # noqa: BLE001 - one file's bug must not stop the others
+                signum = stopping()
+                if signum is not None:  # raised on the way out of a signal: the run ends
+                    raise Interrupted(signum) from None
+                if isinstance(exc, GuaranteeError):
+                    result.report, result.error = exc.report, exc
+                elif isinstance(exc, ResdenoiseError):
+                    result.error = exc
+                else:
+                    result.error = ResdenoiseError(f"internal error: {type(exc).__name__}: {exc}")
+            return result
 
-                def file_progress(phase, done, total, i=i):
-                    progress(i, phase, done, total)
+        def finished(i: int, result: FileResult) -> None:
+            results[i] = result
+            if on_done is not None:
+                on_done(i, result)
 
-            finished(i, one(i, file_progress))
-    else:
-        _preload(inputs, input_format)
-        _run_forked(
-            [lambda p, i=i: one(i, p) for i in range(len(tasks))],
-            jobs,
-            finished,
-            progress,
-            [FileResult(*t) for t in tasks],
-        )
-    return results
+        jobs = max(1, min(int(jobs), len(tasks), max_jobs()))
+        run = RunOptions() if run is None else run
+        if run.threads is None and (jobs > 1 or scheduler is not None):
+            run = dataclasses.replace(run, threads=1)
+        if scheduler is not None:
+            from .dask import run_tasks
+
+            placeholders = [FileResult(*t) for t in tasks]
+            for i, result in run_tasks(scheduler, [partial(one, i, None) for i in range(len(tasks))]):
+                if isinstance(result, BaseException):
+                    result, placeholders[i].error = (
+                        placeholders[i],
+                        ResdenoiseError(
+                            f"the cluster could not run this file: {type(result).__name__}: {result}"
+                        ),
+                    )
+                finished(i, result)
+        elif jobs == 1 or not hasattr(os, "fork"):
+            for i in range(len(tasks)):
+                file_progress = None
+                if progress is not None:
+
+                    def file_progress(phase, done, total, i=i):
+                        progress(i, phase, done, total)
+
+                finished(i, one(i, file_progress))
+        else:
+            _preload(inputs, input_format)
+            _run_forked(
+                [lambda p, i=i: one(i, p) for i in range(len(tasks))],
+                jobs,
+                finished,
+                progress,
+                [FileResult(*t) for t in tasks],
+            )
+        return results
 
 
 def refuse_stdin(inputs: Sequence[str]) -> None:

@@ -795,3 +795,76 @@ def _skip_unless_pipes_widen(size: int) -> None:
     finally:
         os.close(r)
         os.close(w)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_batch_that_writes_nothing_leaves_no_directory(runner, inputs, tmp_path, jobs):
+    """-o NEW/ and --report NEW/ (with missing parents) were made and left empty when every
+    file failed; now made for the run and removed again, while a directory that was there
+    before, empty or not, stays."""
+    bad = str(inputs / "bad.csv")
+    (inputs / "bad2.csv").write_bytes((inputs / "bad.csv").read_bytes())
+    files = [bad, str(inputs / "bad2.csv")]
+    out, rep = tmp_path / "new" / "out", tmp_path / "rep"
+    for batch in (files, files[:1]):  # one input into a directory is a batch too
+        args = [*ARGS, *batch, "-q", "-j", jobs, "-o", f"{out}/", "--report", f"{rep}/"]
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 1, result.output
+        assert names(tmp_path) == ["in"]  # neither new/, new/out/ nor rep/
+    (tmp_path / "empty").mkdir()
+    result = runner.invoke(cli, [*ARGS, *files, "-q", "-j", jobs, "-o", str(tmp_path / "empty")])
+    assert result.exit_code == 1 and names(tmp_path / "empty") == []  # there before: kept
+    files.append(str(inputs / "c.csv"))
+    result = runner.invoke(cli, [*ARGS, *files, "-q", "-j", jobs, "-o", f"{out}/"])
+    assert result.exit_code == 1 and names(out) == ["c.csv"]  # written into: kept
+
+
+def test_a_report_directory_of_one_run_that_fails_is_removed(runner, inputs, tmp_path):
+    """``--report DIR/`` of one INPUT: made, and removed again when the run writes nothing."""
+    args = [*ARGS, "-q", "-o", str(tmp_path / "o.csv"), "--report", f"{tmp_path / 'r'}/"]
+    assert runner.invoke(cli, [*args[:-4], str(inputs / "bad.csv"), *args[-4:]]).exit_code == 1
+    assert names(tmp_path) == ["in"]
+    assert runner.invoke(cli, [*args[:-4], str(inputs / "c.csv"), *args[-4:]]).exit_code == 0
+    assert names(tmp_path / "r") == ["c.csv.json"]
+
+
+def test_new_directories_removes_only_what_it_made(tmp_path, monkeypatch):
+    """Two runs making one directory at once: the one whose mkdir lost (the other made it
+    between its look and its mkdir) neither fails nor removes it; the one that made it
+    removes it only while empty, and never a directory that was there."""
+    from resdenoise.batch import NewDirectories
+
+    real = os.mkdir
+    other = tmp_path / "a" / "b"
+
+    def raced(path, *args, **kwargs):  # the other run makes a/b first
+        if os.fspath(path) == str(other) and not other.exists():
+            real(other)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "mkdir", raced)
+    with NewDirectories((f"{other}/c/", "output")) as made:
+        assert made.made == [str(tmp_path / "a"), str(other / "c")]  # not a/b
+        assert (other / "c").is_dir()
+    assert names(tmp_path) == ["a"] and names(tmp_path / "a") == ["b"]  # a/b: the other run's
+    monkeypatch.setattr(os, "mkdir", real)
+    with NewDirectories((str(tmp_path / "x" / "y"), "output"), (str(tmp_path / "x"), "report")):
+        (tmp_path / "x" / "kept").write_text("")
+    assert names(tmp_path / "x") == ["kept"]  # y removed, x holds a file
+    with NewDirectories((str(tmp_path / "a"), "output")) as made:  # there before
+        assert made.made == []
+    assert (tmp_path / "a" / "b").is_dir()
+
+
+def test_a_signal_in_a_batch_removes_the_directory_it_made(inputs, tmp_path):
+    from resdenoise.batch import run_batch
+    from resdenoise.errors import Interrupted
+
+    def make_plan(u):
+        raise Interrupted(15)
+
+    files = [str(inputs / "c.csv"), str(inputs / "a.wav")]
+    for jobs in (1, 2):
+        with pytest.raises(Interrupted):
+            run_batch(make_plan, files, str(tmp_path / "o"), jobs=jobs)
+        assert names(tmp_path) == ["in"]
