@@ -16,7 +16,7 @@ import sys
 
 import click
 
-from ..errors import GuaranteeError, ResdenoiseError
+from ..errors import GuaranteeError, PipeClosed, ResdenoiseError
 from .options import (
     CONTEXT_SETTINGS,
     COUNT,
@@ -33,6 +33,7 @@ from .options import (
     name_option,
     names_directory,
     on_command_line,
+    pipe_closed,
     printable,
     read_settings,
     sigma_option,
@@ -359,6 +360,8 @@ def _run_file(make_plan, input_path, output, report_path, volume, options) -> No
         warnings_then(exc.report)
         click.echo(printable("Error: " + error_message(exc)), err=True)
         sys.exit(EXIT_STRICT)
+    except PipeClosed:  # stdout's reader is gone: nothing more to say
+        raise pipe_closed() from None
     except ResdenoiseError as exc:
         warnings_then()
         raise CliError(error_message(exc), exc.exit_code) from None

@@ -15,24 +15,34 @@ import math
 import sys
 
 from ..nonlinearities import FORMS
-from .options import printable
+from .options import pipe_closed, printable
 
 #: an in-memory run of fewer blocks gets no progress bar
 BAR_MIN_BLOCKS = 50
 
 
-def stderr_console():
-    """The console of diagnostics, warnings and progress bars."""
+@functools.cache
+def _console_class():
+    """rich's Console, but a closed pipe (``| head``) ends the run as an output's does
+    (:func:`~resdenoise.cli.options.pipe_closed`), where rich's own exits 1."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    class PipedConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise pipe_closed()
+
+    return PipedConsole
+
+
+def stderr_console():
+    """The console of diagnostics, warnings and progress bars."""
+    return _console_class()(stderr=True, highlight=False)
 
 
 def stdout_console():
     """The console of the dictionary and translate tables (their output is the table)."""
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=False)
+    return _console_class()(highlight=False, soft_wrap=False)
 
 
 def warning(console, message: str) -> None:

@@ -13,6 +13,7 @@ a file so that it can be read more than once).
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import stat
@@ -21,7 +22,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..errors import SignalError, one_line
+from ..errors import PipeClosed, SignalError, one_line
 from . import signals
 from .options import WriteOptions
 from .signal import STDIO, ZARR, _check_subtype, guess_format
@@ -226,8 +227,22 @@ def _temp_beside(path: str, target: Path) -> tuple[int, str]:
         ) from None
 
 
+def _write_all(stream, block: bytes) -> None:
+    """Write all of ``block``: a buffered write that a signal interrupts (the reader of a
+    pipe gone, SIGPIPE, which Python ignores) returns the bytes written so far, and the
+    rest would be dropped without an error (CPython 3.11: 64 KiB of 768 written, exit 0);
+    writing the rest then fails as it should (EPIPE)."""
+    view = memoryview(block)
+    while view:
+        done = stream.write(view)
+        if not done:  # a blocking stream that took nothing: no progress to wait for
+            raise OSError(errno.EIO, "nothing written")
+        view = view[done:]
+
+
 def _write_through(path: str, target: Path | None, name: str, blocks) -> None:
-    """Write byte ``blocks`` to stdout (``path`` ``"-"``) or straight to a device or pipe."""
+    """Write byte ``blocks`` to stdout (``path`` ``"-"``) or straight to a device or pipe
+    (:class:`~resdenoise.errors.PipeClosed`: its reader closed it)."""
     if path == STDIO and sys.stdout is None:  # started with stdout closed (>&-)
         raise SignalError(f"{name}: cannot write: stdout is closed")
     try:
@@ -238,13 +253,15 @@ def _write_through(path: str, target: Path | None, name: str, blocks) -> None:
                 if out is None:  # a text-only stream (some test harnesses)
                     sys.stdout.write(block.decode("utf-8", "replace"))
                 else:
-                    out.write(block)
+                    _write_all(out, block)
             (out or sys.stdout).flush()
         else:
             with open(target, "wb") as dev:
                 for block in blocks:
-                    dev.write(block)
+                    _write_all(dev, block)
                 dev.flush()
+    except BrokenPipeError:
+        raise PipeClosed(f"{name}: cannot write: the reader closed the pipe") from None
     except (OSError, ValueError) as exc:
         raise _write_error(name, exc) from None
 
