@@ -208,8 +208,8 @@ def render_table(report: dict, console) -> None:
     if channels:
         ch = Table(title="measured per channel", title_justify="left")
         ch.add_column("quantity", style="bold")
-        for i in range(len(channels)):
-            ch.add_column(f"ch {i}", justify="right")
+        for i in range(len(channels)):  # counted from 1, as every message counts them
+            ch.add_column(f"ch {i + 1}", justify="right")
         rows = [
             ("input min / max", lambda c: f"{num(c['input_min'])} / {num(c['input_max'])}"),
             ("output min / max", lambda c: f"{num(c['output_min'])} / {num(c['output_max'])}"),
