@@ -260,7 +260,7 @@ def run_batch(
         results: list = [None] * len(tasks)
         protect = FileIndex(inputs)  # once: each file's output checked against all in O(1)
 
-        def one(i: int, file_progress) -> FileResult:
+        def one(i: int, file_progress, on_commit=None) -> FileResult:
             path, target, report = tasks[i]
             result = FileResult(path, target, report)
             try:
@@ -279,6 +279,7 @@ def run_batch(
                     on_warning=result.warnings.append,
                     protect=protect,
                     measure=measure,
+                    on_commit=on_commit,
                 )
             except Exception as exc:  # noqa: BLE001 - one file's bug must not stop the others
                 signum = stopping()
@@ -305,7 +306,9 @@ def run_batch(
             from .dask import run_tasks
 
             placeholders = [FileResult(*t) for t in tasks]
-            for i, result in run_tasks(scheduler, [partial(one, i, None) for i in range(len(tasks))]):
+            for i, result in run_tasks(
+                scheduler, [partial(one, i, None) for i in range(len(tasks))]
+            ):
                 if isinstance(result, BaseException):
                     result, placeholders[i].error = (
                         placeholders[i],
@@ -326,7 +329,7 @@ def run_batch(
         else:
             _preload(inputs, input_format)
             _run_forked(
-                [lambda p, i=i: one(i, p) for i in range(len(tasks))],
+                [lambda p, c=None, i=i: one(i, p, c) for i in range(len(tasks))],
                 jobs,
                 finished,
                 progress,
@@ -387,7 +390,8 @@ def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
     sends its progress and its :class:`FileResult` through a pipe of its
     own; a worker that dies without one (killed, out of memory) fails its
     file (``placeholders[i]``) with exit code 1 and is replaced while files
-    remain; a result that does not pickle fails only its file.  Workers end
+    remain (a worker says when it starts renaming a file's outputs into place:
+    dying after that, the failure says they may have been written, and names them); a result that does not pickle fails only its file.  Workers end
     with the parent: when this returns by an exception (a signal, also in
     the middle of one of this process's files), they are stopped and waited
     for; a worker whose parent died gets SIGTERM (Linux).  A signal ends a
@@ -413,8 +417,12 @@ def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
 WORKER_GRACE = 30.0
 
 #: A word on a pipe: in the queue a file's index; from a worker, the length of the pickled
-#: message that follows it, or (negative, -1 - i) "file i starts now".
+#: message that follows it, or (negative, -1 - i) "file i starts now", or (0) "the file's
+#: outputs are being renamed into place now" (no pickle is empty).
 _HEADER = struct.Struct("!i")
+
+#: The worker's word "its output and report are being renamed into place now".
+_COMMIT = _HEADER.pack(0)
 
 
 #: Bytes a pipe holds where the system lets it grow (Linux: 64 KiB by default, and up to
@@ -532,6 +540,7 @@ class _Worker:
         os.close(back_w)
         self.pid, self.fd = pid, back_r
         self.current: int | None = None
+        self.committing = False  # it said it renames the current file's outputs
         self.started = 0
         self.exitcode: int | None = None
         self._buffer = bytearray()
@@ -547,8 +556,8 @@ class _Worker:
         messages = []
         while len(buffer) >= _HEADER.size:
             size = _HEADER.unpack_from(buffer)[0]
-            if size < 0:
-                messages.append(("start", -1 - size))
+            if size <= 0:
+                messages.append(("start", -1 - size) if size else ("commit", None))
                 del buffer[: _HEADER.size]
                 continue
             if len(buffer) < _HEADER.size + size:
@@ -710,8 +719,11 @@ class _Pool:
 
     def message(self, worker: _Worker, kind: str, payload) -> None:
         if kind == "start":
-            worker.current = payload
+            worker.current, worker.committing = payload, False
             worker.started += 1
+            return
+        if kind == "commit":
+            worker.committing = True
             return
         i = worker.current
         if kind == "progress":
@@ -731,7 +743,7 @@ class _Pool:
         if code != 0:
             self.death = code
         if worker.current is not None:
-            self.fail(worker.current, code)
+            self.fail(worker.current, code, worker.committing)
         if code != 0 and worker.started:
             self.replace += 1
 
@@ -739,9 +751,16 @@ class _Pool:
         self.left.discard(i)
         self.done.append((i, result))
 
-    def fail(self, i: int, code) -> None:
+    def fail(self, i: int, code, committing: bool = False) -> None:
+        """File ``i`` failed with its worker; one that had said it was renaming its
+        outputs into place may have them there: the message names them."""
         result = self.placeholders[i]
-        result.error = ResdenoiseError(f"the worker process died (exit code {code})")
+        message = f"the worker process died (exit code {code})"
+        if committing:
+            names = result.output + ("" if result.report_path is None else " and its report "
+                                     + result.report_path)  # fmt: skip
+            message += f" while putting its output in place: {names} may have been written"
+        result.error = ResdenoiseError(message)
         self.result(i, result)
 
     def report(self) -> None:
@@ -820,6 +839,9 @@ def _worker(jobs_list, queue: int, back: int, parent: int, shown: bool) -> None:
             last[0] = now
             _write(back, _message(("progress", (phase, done, total))))
 
+    def committing():  # said before the renames: a death after them is not a plain failure
+        _write(back, _COMMIT)
+
     out = b""  # the last file's result, not yet sent
     while True:
         try:
@@ -836,7 +858,7 @@ def _worker(jobs_list, queue: int, back: int, parent: int, shown: bool) -> None:
             return
         _write(back, out + _started(i))
         try:
-            result = jobs_list[i](progress if shown else None)
+            result = jobs_list[i](progress if shown else None, committing)
             out = _message(("done", result))
         except Exception as exc:  # noqa: BLE001 - also a result that does not pickle
             out = _message(("done", f"internal error: {type(exc).__name__}: {exc}"))

@@ -868,3 +868,33 @@ def test_a_signal_in_a_batch_removes_the_directory_it_made(inputs, tmp_path):
         with pytest.raises(Interrupted):
             run_batch(make_plan, files, str(tmp_path / "o"), jobs=jobs)
         assert names(tmp_path) == ["in"]
+
+
+def test_a_worker_killed_after_its_rename_says_the_output_may_be_there(
+    inputs, tmp_path, worker_takes_first, monkeypatch
+):
+    """A worker killed between renaming b.flac's output into place and sending its
+    result: the file was reported as a plain failure ('the worker process died') though
+    its output was there; the worker now says before the renames that it makes them, and
+    the failure says the output (and report) may have been written, naming them."""
+    from resdenoise import batch
+    from resdenoise.pipeline import planner
+
+    real = batch._message
+
+    def message(payload):
+        if os.getpid() != worker_takes_first and payload[0] == "done":  # b.flac's result
+            os._exit(9)
+        return real(payload)
+
+    monkeypatch.setattr(batch, "_message", message)
+    out, rep = tmp_path / "out", tmp_path / "rep"
+    files = [str(inputs / n) for n in ("b.flac", "a.wav", "c.csv")]
+    make_plan = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
+    results = batch.run_batch(make_plan, files, str(out), report_dir=str(rep), jobs=2)
+    assert [r.exit_code for r in results] == [1, 0, 0]
+    assert str(results[0].error) == (
+        f"the worker process died (exit code 9) while putting its output in place: "
+        f"{out / 'b.flac'} and its report {rep / 'b.flac.json'} may have been written"
+    )
+    assert names(out) == ["a.wav", "b.flac", "c.csv"]  # it was, indeed

@@ -7,7 +7,6 @@ import json
 import re
 
 import numpy as np
-
 import pytest
 
 from resdenoise.cli import cli

@@ -19,7 +19,7 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..errors import PipeClosed, SignalError, one_line
@@ -320,7 +320,10 @@ class _Staged(_TempOutput):
         _write_through(self.path, self.target, name, [self.payload])
 
 
-def write_files_atomic(items: Sequence[tuple[str | os.PathLike, bytes] | _TempOutput]) -> None:
+def write_files_atomic(
+    items: Sequence[tuple[str | os.PathLike, bytes] | _TempOutput],
+    before_rename: Callable[[], object] | None = None,
+) -> None:
     """Write several outputs all or (as far as the system allows) nothing.
 
     Each file is first written in full to a temporary file beside it (an
@@ -328,7 +331,9 @@ def write_files_atomic(items: Sequence[tuple[str | os.PathLike, bytes] | _TempOu
     its temporary file already); then stdout and devices are written; only
     when all that worked are the temporary files renamed into place
     (``os.replace``).  On any failure the temporary files are removed and no
-    target is touched.  ``"-"`` means stdout.
+    target is touched.  ``"-"`` means stdout.  ``before_rename()`` is called just
+    before the first rename (when there is one): from then on a target may be
+    replaced.
 
     Raises
     ------
@@ -346,6 +351,8 @@ def write_files_atomic(items: Sequence[tuple[str | os.PathLike, bytes] | _TempOu
         for st in staged:
             if st.direct:
                 st.write_direct()
+        if before_rename is not None and not all(st.direct for st in staged):
+            before_rename()  # not deferred: a signal while it waits ends the run at once
         with signals.deferred():  # all the renames, or a signal before them
             for st in staged:
                 if not st.direct:
