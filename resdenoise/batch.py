@@ -391,7 +391,8 @@ def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
     own; a worker that dies without one (killed, out of memory) fails its
     file (``placeholders[i]``) with exit code 1 and is replaced while files
     remain (a worker says when it starts renaming a file's outputs into place:
-    dying after that, the failure says they may have been written, and names them); a result that does not pickle fails only its file.  Workers end
+    dying after that, the failure says they may have been written, and names
+    them); a result that does not pickle fails only its file.  Workers end
     with the parent: when this returns by an exception (a signal, also in
     the middle of one of this process's files), they are stopped and waited
     for; a worker whose parent died gets SIGTERM (Linux).  A signal ends a
