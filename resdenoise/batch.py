@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import errno
 import os
 import pickle
 import select
@@ -25,7 +24,7 @@ from .errors import GuaranteeError, Interrupted, ParameterError, ResdenoiseError
 from .io.signals import stopping
 from .pipeline import FileIndex, RunOptions, run_file
 
-__all__ = ["FileResult", "NewDirectories", "batch_target", "run_batch"]
+__all__ = ["FileResult", "batch_target", "run_batch"]
 
 
 @dataclass
@@ -82,61 +81,23 @@ def batch_target(directory: str, input_path: str, output_format: str | None = No
     return os.path.join(directory, name)
 
 
-class NewDirectories:
-    """The directories ``(path, what)`` of a run's outputs, made with their missing
-    parents (SignalError where one cannot be), and removed again when the run ends
-    (``with``) while still empty: a run that wrote nothing into them leaves nothing.
-
-    Only the directories this made are removed, never one that existed, nor one that
-    another process made at the same moment (``os.mkdir`` tells which: it fails on a
-    directory that exists); a directory that holds an output (or a temporary being
-    written) stays (``os.rmdir`` removes an empty directory only, at once).  The
-    workers of a batch are forked after this and ended before it removes anything.
-    Another run writing into the same new directory at the same time may find it
-    removed between two of its files if this one ends first having written nothing:
-    give concurrent runs a directory that exists."""
-
-    def __init__(self, *named: tuple[str | None, str]) -> None:
-        self.made: list[str] = []  # outermost first
-        try:
-            for path, what in named:
-                if path is not None:
-                    self._make(path, what)
-        except BaseException:
-            self.remove_empty()
-            raise
-
-    def _make(self, path: str, what: str) -> None:
-        missing, head = [], path.rstrip("/" + os.sep) or path
-        while head and not os.path.exists(head):  # as os.makedirs walks up
-            missing.append(head)
-            head = os.path.dirname(head)
-        try:
-            for directory in reversed(missing):
-                try:
-                    os.mkdir(directory)
-                except FileExistsError:  # made by another process just now: not ours
-                    continue
-                self.made.append(directory)
-            if not os.path.isdir(path):  # a file, or a dangling link
-                raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST))
-        except OSError as exc:
-            raise SignalError(
-                f"{path}: cannot create the {what} directory: {exc.strerror or exc}"
-            ) from None
-
-    def remove_empty(self) -> None:
-        """Remove the directories this made that are still empty (innermost first)."""
-        for directory in reversed(self.made):
-            with contextlib.suppress(OSError):  # not empty: an output is there
-                os.rmdir(directory)
-        self.made = []
-
-    def __enter__(self) -> NewDirectories:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.remove_empty()
+def check_directory(path: str, what: str) -> None:
+    """SignalError now if the directory ``path`` is not one and cannot be made (a file
+    in its place or in the way above it, or the nearest directory above closed).
+    Nothing is made here: the outputs make it as they are put in place
+    (``WriteOptions.parents``), so that a run that writes nothing leaves nothing, and
+    two runs (or workers) making it at once both succeed."""
+    head, below = path.rstrip("/" + os.sep) or path, None
+    while head and not os.path.lexists(head):  # as os.makedirs walks up
+        below, head = head, os.path.dirname(head)
+    head = head or os.curdir
+    reason = None
+    if not os.path.isdir(head):  # a file, or a dangling link
+        reason = "File exists" if below is None else "Not a directory"
+    elif below is not None and not os.access(head, os.W_OK | os.X_OK):
+        reason = "Permission denied"
+    if reason is not None:
+        raise SignalError(f"{path}: cannot create the {what} directory: {reason}")
 
 
 def run_batch(
@@ -174,11 +135,12 @@ def run_batch(
     input_paths : sequence of str
         Input files (not stdin).
     output_dir : str or None
-        Receives one output per input (see :func:`batch_target`); made if
-        missing, and removed again if no output was written into it
-        (:class:`NewDirectories`).  None with ``in_place``: each input is replaced.
+        Receives one output per input (see :func:`batch_target`); made, with
+        its missing parents, by the first output put in place there (never if
+        none is: :func:`check_directory`).  None with ``in_place``: each input
+        is replaced.
     report_dir : str, optional
-        Receives ``INPUT-NAME.json`` for each input; made (and removed) as ``output_dir``.
+        Receives ``INPUT-NAME.json`` for each input; made as ``output_dir``.
     jobs : int
         Files filtered at once.
     run : RunOptions, optional
@@ -223,7 +185,7 @@ def run_batch(
         FIFO: read once) with several inputs, two inputs that would be written to the
         same file, or ``measure=False`` with a report asked for; nothing is run.
     SignalError
-        A directory cannot be created.
+        A directory cannot be created (a file in the way, a closed directory above).
     """
     inputs = [os.fspath(p) for p in input_paths]
     refuse_stdin(inputs)
@@ -255,87 +217,90 @@ def run_batch(
         seen[target] = path
         report = None if report_dir is None else report_target(report_dir, path)
         tasks.append((path, target, report))
-    # a directory made here goes again if the batch writes nothing into it
-    with NewDirectories((output_dir, "output"), (report_dir, "report")):
-        results: list = [None] * len(tasks)
-        protect = FileIndex(inputs)  # once: each file's output checked against all in O(1)
+    for directory, what in ((output_dir, "output"), (report_dir, "report")):
+        if directory is not None:  # made by the first output put in it, not before
+            check_directory(directory, what)
+    if output_dir is not None or report_dir is not None:
+        from .io import WriteOptions
 
-        def one(i: int, file_progress, on_commit=None) -> FileResult:
-            path, target, report = tasks[i]
-            result = FileResult(path, target, report)
-            try:
-                result.report = run_file(
-                    make_plan,
-                    path,
-                    target,
-                    report_path=report,
-                    run=run,
-                    read=read,
-                    write=write,
-                    input_format=input_format,
-                    reference=reference,
-                    in_place=in_place,
-                    progress=file_progress,
-                    on_warning=result.warnings.append,
-                    protect=protect,
-                    measure=measure,
-                    on_commit=on_commit,
-                )
-            except Exception as exc:  # noqa: BLE001 - one file's bug must not stop the others
-                signum = stopping()
-                if signum is not None:  # raised on the way out of a signal: the run ends
-                    raise Interrupted(signum) from None
-                if isinstance(exc, GuaranteeError):
-                    result.report, result.error = exc.report, exc
-                elif isinstance(exc, ResdenoiseError):
-                    result.error = exc
-                else:
-                    result.error = ResdenoiseError(f"internal error: {type(exc).__name__}: {exc}")
-            return result
+        write = dataclasses.replace(write or WriteOptions(), parents=True)
+    results: list = [None] * len(tasks)
+    protect = FileIndex(inputs)  # once: each file's output checked against all in O(1)
 
-        def finished(i: int, result: FileResult) -> None:
-            results[i] = result
-            if on_done is not None:
-                on_done(i, result)
-
-        jobs = max(1, min(int(jobs), len(tasks), max_jobs()))
-        run = RunOptions() if run is None else run
-        if run.threads is None and (jobs > 1 or scheduler is not None):
-            run = dataclasses.replace(run, threads=1)
-        if scheduler is not None:
-            from .dask import run_tasks
-
-            placeholders = [FileResult(*t) for t in tasks]
-            for i, result in run_tasks(
-                scheduler, [partial(one, i, None) for i in range(len(tasks))]
-            ):
-                if isinstance(result, BaseException):
-                    result, placeholders[i].error = (
-                        placeholders[i],
-                        ResdenoiseError(
-                            f"the cluster could not run this file: {type(result).__name__}: {result}"
-                        ),
-                    )
-                finished(i, result)
-        elif jobs == 1 or not hasattr(os, "fork"):
-            for i in range(len(tasks)):
-                file_progress = None
-                if progress is not None:
-
-                    def file_progress(phase, done, total, i=i):
-                        progress(i, phase, done, total)
-
-                finished(i, one(i, file_progress))
-        else:
-            _preload(inputs, input_format)
-            _run_forked(
-                [lambda p, c=None, i=i: one(i, p, c) for i in range(len(tasks))],
-                jobs,
-                finished,
-                progress,
-                [FileResult(*t) for t in tasks],
+    def one(i: int, file_progress, on_commit=None) -> FileResult:
+        path, target, report = tasks[i]
+        result = FileResult(path, target, report)
+        try:
+            result.report = run_file(
+                make_plan,
+                path,
+                target,
+                report_path=report,
+                run=run,
+                read=read,
+                write=write,
+                input_format=input_format,
+                reference=reference,
+                in_place=in_place,
+                progress=file_progress,
+                on_warning=result.warnings.append,
+                protect=protect,
+                measure=measure,
+                on_commit=on_commit,
             )
-        return results
+        except Exception as exc:  # noqa: BLE001 - one file's bug must not stop the others
+            signum = stopping()
+            if signum is not None:  # raised on the way out of a signal: the run ends
+                raise Interrupted(signum) from None
+            if isinstance(exc, GuaranteeError):
+                result.report, result.error = exc.report, exc
+            elif isinstance(exc, ResdenoiseError):
+                result.error = exc
+            else:
+                result.error = ResdenoiseError(f"internal error: {type(exc).__name__}: {exc}")
+        return result
+
+    def finished(i: int, result: FileResult) -> None:
+        results[i] = result
+        if on_done is not None:
+            on_done(i, result)
+
+    jobs = max(1, min(int(jobs), len(tasks), max_jobs()))
+    run = RunOptions() if run is None else run
+    if run.threads is None and (jobs > 1 or scheduler is not None):
+        run = dataclasses.replace(run, threads=1)
+    if scheduler is not None:
+        from .dask import run_tasks
+
+        placeholders = [FileResult(*t) for t in tasks]
+        for i, result in run_tasks(scheduler, [partial(one, i, None) for i in range(len(tasks))]):
+            if isinstance(result, BaseException):
+                result, placeholders[i].error = (
+                    placeholders[i],
+                    ResdenoiseError(
+                        f"the cluster could not run this file: {type(result).__name__}: {result}"
+                    ),
+                )
+            finished(i, result)
+    elif jobs == 1 or not hasattr(os, "fork"):
+        for i in range(len(tasks)):
+            file_progress = None
+            if progress is not None:
+
+                def file_progress(phase, done, total, i=i):
+                    progress(i, phase, done, total)
+
+            finished(i, one(i, file_progress))
+    else:
+        _preload(inputs, input_format)
+        _run_forked(
+            [lambda p, c=None, i=i: one(i, p, c) for i in range(len(tasks))],
+            jobs,
+            finished,
+            progress,
+            [FileResult(*t) for t in tasks],
+        )
+    return results
 
 
 def refuse_stdin(inputs: Sequence[str]) -> None:

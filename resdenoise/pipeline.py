@@ -357,7 +357,9 @@ def run_file(
         Delimiter, decimal mark, header, time column, columns (also for
         ``reference``); by default all are found out.
     write : resdenoise.io.WriteOptions, optional
-        Output format and subtype; by default from the name and the input.
+        Output format and subtype; by default from the name and the input.  Its
+        ``parents`` makes the missing directories of the output and of the report
+        as they are put in place (none if the run fails).
     run : RunOptions, optional
         Stability refusal, strictness, precision, chunks, threads.
     input_format : str, optional
@@ -444,8 +446,8 @@ def run_file(
     # (non-finite output, nothing written), not as NumPy warnings.
     with np.errstate(over="ignore", invalid="ignore"), contextlib.ExitStack() as stack:
         check_output_path(output, write)
-        if report_path is not None:
-            check_output_path(report_path, signal=False)
+        if report_path is not None:  # its directory made (write.parents) as the output's
+            check_output_path(report_path, write, signal=False)
         pipe = None
         if run.chunk_size != 0 and is_pipe(input_path):  # read once: streamed when long
             pipe = PipeInput(input_path, STREAM_THRESHOLD, input_format)
@@ -859,5 +861,5 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
         outputs: list = [writer]
         if job.report_path is not None:
             outputs.append((job.report_path, to_json(report).encode()))
-        write_files_atomic(outputs, job.on_commit)
+        write_files_atomic(outputs, job.on_commit, job.write.parents)
     return report

@@ -20,6 +20,7 @@ import pytest
 import soundfile
 
 from resdenoise.cli import cli
+from resdenoise.errors import SignalError
 
 ARGS = ["diffuse", "--diffusivity", "charbonnier", "--lambda", "0.3", "--time", "3"]
 
@@ -800,8 +801,8 @@ def _skip_unless_pipes_widen(size: int) -> None:
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_batch_that_writes_nothing_leaves_no_directory(runner, inputs, tmp_path, jobs):
     """-o NEW/ and --report NEW/ (with missing parents) were made and left empty when every
-    file failed; now made for the run and removed again, while a directory that was there
-    before, empty or not, stays."""
+    file failed; now made by the first output put in place there (by either process
+    with -j 2), so never by a batch that writes nothing, and never removed."""
     bad = str(inputs / "bad.csv")
     (inputs / "bad2.csv").write_bytes((inputs / "bad.csv").read_bytes())
     files = [bad, str(inputs / "bad2.csv")]
@@ -814,49 +815,52 @@ def test_a_batch_that_writes_nothing_leaves_no_directory(runner, inputs, tmp_pat
     (tmp_path / "empty").mkdir()
     result = runner.invoke(cli, [*ARGS, *files, "-q", "-j", jobs, "-o", str(tmp_path / "empty")])
     assert result.exit_code == 1 and names(tmp_path / "empty") == []  # there before: kept
-    files.append(str(inputs / "c.csv"))
+    files += [str(inputs / "c.csv"), str(inputs / "a.wav")]
     result = runner.invoke(cli, [*ARGS, *files, "-q", "-j", jobs, "-o", f"{out}/"])
-    assert result.exit_code == 1 and names(out) == ["c.csv"]  # written into: kept
+    assert result.exit_code == 1 and names(out) == ["a.wav", "c.csv"]
+    assert names(tmp_path) == ["empty", "in", "new"]  # no temporary left beside new/
 
 
-def test_a_report_directory_of_one_run_that_fails_is_removed(runner, inputs, tmp_path):
-    """``--report DIR/`` of one INPUT: made, and removed again when the run writes nothing."""
+def test_a_report_directory_of_one_run_that_fails_is_not_made(runner, inputs, tmp_path):
+    """``--report DIR/`` of one INPUT: made as the report is written, not for a run that
+    fails; -o's own directory is still never made."""
     args = [*ARGS, "-q", "-o", str(tmp_path / "o.csv"), "--report", f"{tmp_path / 'r'}/"]
     assert runner.invoke(cli, [*args[:-4], str(inputs / "bad.csv"), *args[-4:]]).exit_code == 1
     assert names(tmp_path) == ["in"]
     assert runner.invoke(cli, [*args[:-4], str(inputs / "c.csv"), *args[-4:]]).exit_code == 0
     assert names(tmp_path / "r") == ["c.csv.json"]
+    args[args.index("-o") + 1] = str(tmp_path / "missing" / "o.csv")
+    result = runner.invoke(cli, [*args[:-4], str(inputs / "c.csv"), *args[-4:]])
+    assert result.exit_code == 1 and "output directory" in result.stderr
+    assert names(tmp_path) == ["in", "o.csv", "r"]
 
 
-def test_new_directories_removes_only_what_it_made(tmp_path, monkeypatch):
-    """Two runs making one directory at once: the one whose mkdir lost (the other made it
-    between its look and its mkdir) neither fails nor removes it; the one that made it
-    removes it only while empty, and never a directory that was there."""
-    from resdenoise.batch import NewDirectories
+def test_an_output_makes_its_directories_only_as_it_is_put_in_place(tmp_path):
+    """``WriteOptions.parents``: the temporary waits in the nearest directory that exists;
+    the directories are made at the rename, also where another process (a worker, a
+    second run) made them a moment before; a write that fails makes none."""
+    from resdenoise.io import write_files_atomic
 
-    real = os.mkdir
-    other = tmp_path / "a" / "b"
+    new = tmp_path / "a" / "b"
+    seen = []
 
-    def raced(path, *args, **kwargs):  # the other run makes a/b first
-        if os.fspath(path) == str(other) and not other.exists():
-            real(other)
-        return real(path, *args, **kwargs)
+    def other_run():  # called just before the renames: nothing made yet
+        seen.append(sorted(p.name for p in tmp_path.iterdir()))
+        new.mkdir(parents=True)  # another process makes it first
 
-    monkeypatch.setattr(os, "mkdir", raced)
-    with NewDirectories((f"{other}/c/", "output")) as made:
-        assert made.made == [str(tmp_path / "a"), str(other / "c")]  # not a/b
-        assert (other / "c").is_dir()
-    assert names(tmp_path) == ["a"] and names(tmp_path / "a") == ["b"]  # a/b: the other run's
-    monkeypatch.setattr(os, "mkdir", real)
-    with NewDirectories((str(tmp_path / "x" / "y"), "output"), (str(tmp_path / "x"), "report")):
-        (tmp_path / "x" / "kept").write_text("")
-    assert names(tmp_path / "x") == ["kept"]  # y removed, x holds a file
-    with NewDirectories((str(tmp_path / "a"), "output")) as made:  # there before
-        assert made.made == []
-    assert (tmp_path / "a" / "b").is_dir()
+    write_files_atomic([(new / "x.csv", b"1\n"), (new / "y.json", b"{}")], other_run, True)
+    assert len(seen[0]) == 2 and all(n.endswith(".tmp") for n in seen[0])  # no a/
+    assert sorted(p.name for p in new.iterdir()) == ["x.csv", "y.json"]
+    assert names(tmp_path) == ["a"]  # the temporaries renamed away
+    with pytest.raises(SignalError, match=r"c' does not exist$"):
+        write_files_atomic([(tmp_path / "c" / "x", b"1")])  # parents=False: refused
+    (tmp_path / "f").write_text("")
+    with pytest.raises(SignalError, match="cannot create the directory .*: Not a directory"):
+        write_files_atomic([(tmp_path / "d" / "x", b"1"), (tmp_path / "f" / "y", b"")], None, True)
+    assert names(tmp_path) == ["a", "f"]  # neither c/ nor d/, no temporary
 
 
-def test_a_signal_in_a_batch_removes_the_directory_it_made(inputs, tmp_path):
+def test_a_signal_in_a_batch_makes_no_directory(inputs, tmp_path):
     from resdenoise.batch import run_batch
     from resdenoise.errors import Interrupted
 

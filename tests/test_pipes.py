@@ -201,7 +201,7 @@ def test_a_reader_that_closes_the_pipe_ends_the_run_quietly_with_141(tmp_path, a
     (tmp_path / "spool").mkdir()
     x = np.sin(np.arange(40000) / 30.0)
     (tmp_path / "big.csv").write_text("v\n" + "".join(f"{v!r}\n" for v in x.tolist()))
-    soundfile.write(tmp_path / "big.wav", 0.5 * x, 8000, subtype="PCM_16")
+    soundfile.write(tmp_path / "big.wav", 0.5 * np.column_stack([x, x]), 8000, subtype="PCM_16")
     code, err = _closed_pipe_run(args, tmp_path, read)
     assert (code, err.decode()) == (141, "")
     assert sorted(os.listdir(tmp_path)) == ["big.csv", "big.wav", "spool"]

@@ -187,15 +187,11 @@ def _batch_of_four(big: Path, tmp_path: Path):
         p.write_bytes(big.read_bytes())
         inputs.append(str(p))
     out = tmp_path / "out"
+    out.mkdir()  # there: the temporaries are written in it from the first file
     proc = subprocess.Popen(
         [EXE, *RUN, *inputs, "-o", str(out) + "/", "--jobs", "2"], stderr=subprocess.PIPE
     )
     return proc, out
-
-
-def _files(directory: Path) -> list[Path]:
-    """What a batch left in its output directory (none: removed, nothing written)."""
-    return list(directory.iterdir()) if directory.exists() else []
 
 
 def test_batch_workers_die_with_their_parent(big, tmp_path):
@@ -212,7 +208,7 @@ def test_batch_workers_die_with_their_parent(big, tmp_path):
     assert proc.returncode == 128 + signal.SIGTERM, err.decode()
     alive = [pid for pid in workers if os.path.exists(f"/proc/{pid}")]
     assert alive == [], alive
-    leftovers = [p.name for p in _files(out) if p.name.endswith(".tmp")]
+    leftovers = [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
 
 
@@ -254,7 +250,7 @@ def test_a_signal_while_the_parent_runs_a_file_of_its_own(big, complete, tmp_pat
     assert proc.returncode == 128 + signal.SIGINT, err.decode()
     assert b"Traceback" not in err, err.decode()
     assert [pid for pid in workers if os.path.exists(f"/proc/{pid}")] == []
-    written = sorted(_files(out))
+    written = sorted(out.iterdir())
     assert [p.name for p in written if not p.name.endswith(".csv")] == []
     assert len(written) < 4
     for p in written:
@@ -350,7 +346,8 @@ def test_a_signal_in_the_parents_own_file_stops_the_worker_and_leaves_nothing(
         with handle_signals():
             batch.run_batch(make_plan, inputs, str(out), jobs=2, on_done=lambda *a: done.append(a))
     assert got.value.signum == signal.SIGINT and done == []
-    assert not out.exists()  # no file: the directory made for them is gone too
+    assert not out.exists()  # no file: no directory made for them either
+    assert sorted(tmp_path.glob("*.tmp")) == []  # their temporaries waited here: removed
     (worker,) = [int(p.name) for p in marks.iterdir()]
     with pytest.raises(ProcessLookupError):  # ended and reaped (a zombie would answer)
         os.kill(worker, 0)
@@ -379,7 +376,8 @@ def test_an_exception_on_the_way_out_of_a_signal_ends_a_batch(tmp_path, monkeypa
         with handle_signals():
             batch.run_batch(make_plan, inputs, str(out), jobs=1, on_done=lambda *a: done.append(a))
     assert got.value.signum == signal.SIGTERM and done == []
-    assert not out.exists()  # no file: the directory made for them is gone too
+    assert not out.exists()  # no file: no directory made for them either
+    assert sorted(tmp_path.glob("*.tmp")) == []  # their temporaries waited here: removed
 
 
 def test_jobs_are_capped_at_the_usable_cores(tmp_path, monkeypatch):

@@ -308,22 +308,20 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
     """Filter one INPUT into OUTPUT; on stderr (``volume``: quiet, verbose) the verdict,
     then the warnings (or, when the run fails, the warnings and the error), the tables
     with verbose; exit 4 under a failed --strict."""
-    if not names_directory(report_path):
-        _run_file(make_plan, input_path, output, report_path, volume, options)
-        return
-    from ..batch import NewDirectories, report_target  # --report DIR/: DIR/INPUT-NAME.json
-
-    with library_errors():
-        made = NewDirectories((report_path, "report"))
-    with made:  # and removed again if the report was not written
-        report = report_target(report_path, input_path)
-        _run_file(make_plan, input_path, output, report, volume, options)
-
-
-def _run_file(make_plan, input_path, output, report_path, volume, options) -> None:
-    """:func:`_run_one` with ``report_path`` a file (or None)."""
     from ..pipeline import check_paths, run_file
 
+    if names_directory(report_path):  # --report DIR/: DIR/INPUT-NAME.json, as for several
+        from dataclasses import replace
+
+        from ..batch import check_directory, report_target
+        from ..io import check_output_path
+
+        with library_errors():
+            check_directory(report_path, "report")  # made as the report is written
+            if output != "-" and not options.get("in_place"):  # -o's directory: not made
+                check_output_path(output, options["write"])
+        report_path = report_target(report_path, input_path)
+        options = {**options, "write": replace(options["write"], parents=True)}
     with library_errors(usage=True):
         check_paths(input_path, output, report_path, options.get("in_place", False))
     quiet, verbose = volume
