@@ -81,13 +81,23 @@ def batch_target(directory: str, input_path: str, output_format: str | None = No
     return os.path.join(directory, name)
 
 
-def make_directory(path: str, what: str) -> None:
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError as exc:
-        raise SignalError(
-            f"{path}: cannot create the {what} directory: {exc.strerror or exc}"
-        ) from None
+def check_directory(path: str, what: str) -> None:
+    """SignalError now if the directory ``path`` is not one and cannot be made (a file
+    in its place or in the way above it, or the nearest directory above closed).
+    Nothing is made here: the outputs make it as they are put in place
+    (``WriteOptions.parents``), so that a run that writes nothing leaves nothing, and
+    two runs (or workers) making it at once both succeed."""
+    head, below = path.rstrip("/" + os.sep) or path, None
+    while head and not os.path.lexists(head):  # as os.makedirs walks up
+        below, head = head, os.path.dirname(head)
+    head = head or os.curdir
+    reason = None
+    if not os.path.isdir(head):  # a file, or a dangling link
+        reason = "File exists" if below is None else "Not a directory"
+    elif below is not None and not os.access(head, os.W_OK | os.X_OK):
+        reason = "Permission denied"
+    if reason is not None:
+        raise SignalError(f"{path}: cannot create the {what} directory: {reason}")
 
 
 def run_batch(
@@ -125,10 +135,12 @@ def run_batch(
     input_paths : sequence of str
         Input files (not stdin).
     output_dir : str or None
-        Receives one output per input (see :func:`batch_target`); made if
-        missing.  None with ``in_place``: each input is replaced.
+        Receives one output per input (see :func:`batch_target`); made, with
+        its missing parents, by the first output put in place there (never if
+        none is: :func:`check_directory`).  None with ``in_place``: each input
+        is replaced.
     report_dir : str, optional
-        Receives ``INPUT-NAME.json`` for each input; made if missing.
+        Receives ``INPUT-NAME.json`` for each input; made as ``output_dir``.
     jobs : int
         Files filtered at once.
     run : RunOptions, optional
@@ -173,7 +185,7 @@ def run_batch(
         FIFO: read once) with several inputs, two inputs that would be written to the
         same file, or ``measure=False`` with a report asked for; nothing is run.
     SignalError
-        A directory cannot be created.
+        A directory cannot be created (a file in the way, a closed directory above).
     """
     inputs = [os.fspath(p) for p in input_paths]
     refuse_stdin(inputs)
@@ -205,14 +217,17 @@ def run_batch(
         seen[target] = path
         report = None if report_dir is None else report_target(report_dir, path)
         tasks.append((path, target, report))
-    if output_dir is not None:
-        make_directory(output_dir, "output")
-    if report_dir is not None:
-        make_directory(report_dir, "report")
+    for directory, what in ((output_dir, "output"), (report_dir, "report")):
+        if directory is not None:  # made by the first output put in it, not before
+            check_directory(directory, what)
+    if output_dir is not None or report_dir is not None:
+        from .io import WriteOptions
+
+        write = dataclasses.replace(write or WriteOptions(), parents=True)
     results: list = [None] * len(tasks)
     protect = FileIndex(inputs)  # once: each file's output checked against all in O(1)
 
-    def one(i: int, file_progress) -> FileResult:
+    def one(i: int, file_progress, on_commit=None) -> FileResult:
         path, target, report = tasks[i]
         result = FileResult(path, target, report)
         try:
@@ -231,6 +246,7 @@ def run_batch(
                 on_warning=result.warnings.append,
                 protect=protect,
                 measure=measure,
+                on_commit=on_commit,
             )
         except Exception as exc:  # noqa: BLE001 - one file's bug must not stop the others
             signum = stopping()
@@ -278,7 +294,7 @@ def run_batch(
     else:
         _preload(inputs, input_format)
         _run_forked(
-            [lambda p, i=i: one(i, p) for i in range(len(tasks))],
+            [lambda p, c=None, i=i: one(i, p, c) for i in range(len(tasks))],
             jobs,
             finished,
             progress,
@@ -339,7 +355,9 @@ def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
     sends its progress and its :class:`FileResult` through a pipe of its
     own; a worker that dies without one (killed, out of memory) fails its
     file (``placeholders[i]``) with exit code 1 and is replaced while files
-    remain; a result that does not pickle fails only its file.  Workers end
+    remain (a worker says when it starts renaming a file's outputs into place:
+    dying after that, the failure says they may have been written, and names
+    them); a result that does not pickle fails only its file.  Workers end
     with the parent: when this returns by an exception (a signal, also in
     the middle of one of this process's files), they are stopped and waited
     for; a worker whose parent died gets SIGTERM (Linux).  A signal ends a
@@ -365,8 +383,12 @@ def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
 WORKER_GRACE = 30.0
 
 #: A word on a pipe: in the queue a file's index; from a worker, the length of the pickled
-#: message that follows it, or (negative, -1 - i) "file i starts now".
+#: message that follows it, or (negative, -1 - i) "file i starts now", or (0) "the file's
+#: outputs are being renamed into place now" (no pickle is empty).
 _HEADER = struct.Struct("!i")
+
+#: The worker's word "its output and report are being renamed into place now".
+_COMMIT = _HEADER.pack(0)
 
 
 #: Bytes a pipe holds where the system lets it grow (Linux: 64 KiB by default, and up to
@@ -484,6 +506,7 @@ class _Worker:
         os.close(back_w)
         self.pid, self.fd = pid, back_r
         self.current: int | None = None
+        self.committing = False  # it said it renames the current file's outputs
         self.started = 0
         self.exitcode: int | None = None
         self._buffer = bytearray()
@@ -499,8 +522,8 @@ class _Worker:
         messages = []
         while len(buffer) >= _HEADER.size:
             size = _HEADER.unpack_from(buffer)[0]
-            if size < 0:
-                messages.append(("start", -1 - size))
+            if size <= 0:
+                messages.append(("start", -1 - size) if size else ("commit", None))
                 del buffer[: _HEADER.size]
                 continue
             if len(buffer) < _HEADER.size + size:
@@ -662,8 +685,11 @@ class _Pool:
 
     def message(self, worker: _Worker, kind: str, payload) -> None:
         if kind == "start":
-            worker.current = payload
+            worker.current, worker.committing = payload, False
             worker.started += 1
+            return
+        if kind == "commit":
+            worker.committing = True
             return
         i = worker.current
         if kind == "progress":
@@ -683,7 +709,7 @@ class _Pool:
         if code != 0:
             self.death = code
         if worker.current is not None:
-            self.fail(worker.current, code)
+            self.fail(worker.current, code, worker.committing)
         if code != 0 and worker.started:
             self.replace += 1
 
@@ -691,9 +717,16 @@ class _Pool:
         self.left.discard(i)
         self.done.append((i, result))
 
-    def fail(self, i: int, code) -> None:
+    def fail(self, i: int, code, committing: bool = False) -> None:
+        """File ``i`` failed with its worker; one that had said it was renaming its
+        outputs into place may have them there: the message names them."""
         result = self.placeholders[i]
-        result.error = ResdenoiseError(f"the worker process died (exit code {code})")
+        message = f"the worker process died (exit code {code})"
+        if committing:
+            names = result.output + ("" if result.report_path is None else " and its report "
+                                     + result.report_path)  # fmt: skip
+            message += f" while putting its output in place: {names} may have been written"
+        result.error = ResdenoiseError(message)
         self.result(i, result)
 
     def report(self) -> None:
@@ -772,6 +805,9 @@ def _worker(jobs_list, queue: int, back: int, parent: int, shown: bool) -> None:
             last[0] = now
             _write(back, _message(("progress", (phase, done, total))))
 
+    def committing():  # said before the renames: a death after them is not a plain failure
+        _write(back, _COMMIT)
+
     out = b""  # the last file's result, not yet sent
     while True:
         try:
@@ -788,7 +824,7 @@ def _worker(jobs_list, queue: int, back: int, parent: int, shown: bool) -> None:
             return
         _write(back, out + _started(i))
         try:
-            result = jobs_list[i](progress if shown else None)
+            result = jobs_list[i](progress if shown else None, committing)
             out = _message(("done", result))
         except Exception as exc:  # noqa: BLE001 - also a result that does not pickle
             out = _message(("done", f"internal error: {type(exc).__name__}: {exc}"))

@@ -17,6 +17,7 @@ __all__ = [
     "GuaranteeError",
     "Interrupted",
     "ParameterError",
+    "PipeClosed",
     "ResdenoiseError",
     "SignalError",
     "UnstableError",
@@ -103,6 +104,14 @@ class SignalError(ResdenoiseError, ValueError):
     """A signal file cannot be read or written (names the file, line, field)."""
 
     exit_code = 1
+
+
+class PipeClosed(SignalError):
+    """An output went to a pipe (stdout, a FIFO) whose reader closed it (``| head``):
+    nothing more can be written.  Not the user's error to read: the command line exits
+    quietly with 141, as a program killed by SIGPIPE does (128 + 13)."""
+
+    exit_code = 141
 
 
 class ParameterError(ResdenoiseError, ValueError):

@@ -335,6 +335,7 @@ def run_file(
     on_warning: Callable[[str], object] | None = None,
     protect: Sequence[str] | FileIndex = (),
     measure: bool = True,
+    on_commit: Callable[[], object] | None = None,
 ) -> dict | None:
     """Filter one input file into ``output`` and return the report.
 
@@ -356,7 +357,9 @@ def run_file(
         Delimiter, decimal mark, header, time column, columns (also for
         ``reference``); by default all are found out.
     write : resdenoise.io.WriteOptions, optional
-        Output format and subtype; by default from the name and the input.
+        Output format and subtype; by default from the name and the input.  Its
+        ``parents`` makes the missing directories of the output and of the report
+        as they are put in place (none if the run fails).
     run : RunOptions, optional
         Stability refusal, strictness, precision, chunks, threads.
     input_format : str, optional
@@ -387,6 +390,10 @@ def run_file(
         (nor read again for the report's noise level), and None is returned.
         The output is the same.  Not with ``report_path`` or ``run.strict``, which need
         the report (ParameterError).
+    on_commit : callable, optional
+        ``on_commit()`` once everything is ready, just before the output and the report
+        are renamed into place (from then on they may exist): a batch's worker says so
+        to its parent before it does that.
 
     Returns
     -------
@@ -439,8 +446,8 @@ def run_file(
     # (non-finite output, nothing written), not as NumPy warnings.
     with np.errstate(over="ignore", invalid="ignore"), contextlib.ExitStack() as stack:
         check_output_path(output, write)
-        if report_path is not None:
-            check_output_path(report_path, signal=False)
+        if report_path is not None:  # its directory made (write.parents) as the output's
+            check_output_path(report_path, write, signal=False)
         pipe = None
         if run.chunk_size != 0 and is_pipe(input_path):  # read once: streamed when long
             pipe = PipeInput(input_path, STREAM_THRESHOLD, input_format)
@@ -463,6 +470,7 @@ def run_file(
             pipe=pipe,
             on_warning=on_warning,
             measure=measure,
+            on_commit=on_commit,
         )
         try:
             report = _run(job, streamed)
@@ -495,6 +503,7 @@ class _FileJob(NamedTuple):
     on_warning: Callable[[str], object] | None = None
     pipe: object = None  # resdenoise.io.PipeInput: stdin or a FIFO, read once
     measure: bool = True  # False: nobody reads the report (run_file returns None)
+    on_commit: Callable | None = None  # called before the renames (run_file's)
 
 
 def should_stream(path: str, chunk: int | None, threshold: int | None = None) -> bool:
@@ -833,7 +842,7 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
 
         report, quality, streaming = source.filter(plan, verdict, write)
         if not job.measure:
-            write_files_atomic([writer])
+            write_files_atomic([writer], job.on_commit)
             return None
         from .report import finish_report, to_json  # not at start-up: no report under -q
 
@@ -852,5 +861,5 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
         outputs: list = [writer]
         if job.report_path is not None:
             outputs.append((job.report_path, to_json(report).encode()))
-        write_files_atomic(outputs)
+        write_files_atomic(outputs, job.on_commit, job.write.parents)
     return report

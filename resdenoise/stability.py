@@ -642,9 +642,10 @@ def euler_lagrange_residual(
 
 
 def guarantees_failed(checks: list[ChannelCheck], verdict: StabilityVerdict) -> list[str]:
-    """The measured checks that failed, as short sentences (empty: all held)."""
+    """The measured checks that failed, as short sentences (empty: all held); a
+    sentence names its channel as people count, ``channel 1`` for ``checks[0]``."""
     failed = []
-    for i, c in enumerate(checks):
+    for i, c in enumerate(checks, 1):
         if verdict.max_min_guaranteed and not c.max_min_principle:
             failed.append(
                 f"channel {i}: output [{c.output_min:.17g}, {c.output_max:.17g}] "

@@ -20,6 +20,7 @@ import pytest
 import soundfile
 
 from resdenoise.cli import cli
+from resdenoise.errors import SignalError
 
 ARGS = ["diffuse", "--diffusivity", "charbonnier", "--lambda", "0.3", "--time", "3"]
 
@@ -795,3 +796,109 @@ def _skip_unless_pipes_widen(size: int) -> None:
     finally:
         os.close(r)
         os.close(w)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_batch_that_writes_nothing_leaves_no_directory(runner, inputs, tmp_path, jobs):
+    """-o NEW/ and --report NEW/ (with missing parents) were made and left empty when every
+    file failed; now made by the first output put in place there (by either process
+    with -j 2), so never by a batch that writes nothing, and never removed."""
+    bad = str(inputs / "bad.csv")
+    (inputs / "bad2.csv").write_bytes((inputs / "bad.csv").read_bytes())
+    files = [bad, str(inputs / "bad2.csv")]
+    out, rep = tmp_path / "new" / "out", tmp_path / "rep"
+    for batch in (files, files[:1]):  # one input into a directory is a batch too
+        args = [*ARGS, *batch, "-q", "-j", jobs, "-o", f"{out}/", "--report", f"{rep}/"]
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 1, result.output
+        assert names(tmp_path) == ["in"]  # neither new/, new/out/ nor rep/
+    (tmp_path / "empty").mkdir()
+    result = runner.invoke(cli, [*ARGS, *files, "-q", "-j", jobs, "-o", str(tmp_path / "empty")])
+    assert result.exit_code == 1 and names(tmp_path / "empty") == []  # there before: kept
+    files += [str(inputs / "c.csv"), str(inputs / "a.wav")]
+    result = runner.invoke(cli, [*ARGS, *files, "-q", "-j", jobs, "-o", f"{out}/"])
+    assert result.exit_code == 1 and names(out) == ["a.wav", "c.csv"]
+    assert names(tmp_path) == ["empty", "in", "new"]  # no temporary left beside new/
+
+
+def test_a_report_directory_of_one_run_that_fails_is_not_made(runner, inputs, tmp_path):
+    """``--report DIR/`` of one INPUT: made as the report is written, not for a run that
+    fails; -o's own directory is still never made."""
+    args = [*ARGS, "-q", "-o", str(tmp_path / "o.csv"), "--report", f"{tmp_path / 'r'}/"]
+    assert runner.invoke(cli, [*args[:-4], str(inputs / "bad.csv"), *args[-4:]]).exit_code == 1
+    assert names(tmp_path) == ["in"]
+    assert runner.invoke(cli, [*args[:-4], str(inputs / "c.csv"), *args[-4:]]).exit_code == 0
+    assert names(tmp_path / "r") == ["c.csv.json"]
+    args[args.index("-o") + 1] = str(tmp_path / "missing" / "o.csv")
+    result = runner.invoke(cli, [*args[:-4], str(inputs / "c.csv"), *args[-4:]])
+    assert result.exit_code == 1 and "output directory" in result.stderr
+    assert names(tmp_path) == ["in", "o.csv", "r"]
+
+
+def test_an_output_makes_its_directories_only_as_it_is_put_in_place(tmp_path):
+    """``WriteOptions.parents``: the temporary waits in the nearest directory that exists;
+    the directories are made at the rename, also where another process (a worker, a
+    second run) made them a moment before; a write that fails makes none."""
+    from resdenoise.io import write_files_atomic
+
+    new = tmp_path / "a" / "b"
+    seen = []
+
+    def other_run():  # called just before the renames: nothing made yet
+        seen.append(sorted(p.name for p in tmp_path.iterdir()))
+        new.mkdir(parents=True)  # another process makes it first
+
+    write_files_atomic([(new / "x.csv", b"1\n"), (new / "y.json", b"{}")], other_run, True)
+    assert len(seen[0]) == 2 and all(n.endswith(".tmp") for n in seen[0])  # no a/
+    assert sorted(p.name for p in new.iterdir()) == ["x.csv", "y.json"]
+    assert names(tmp_path) == ["a"]  # the temporaries renamed away
+    with pytest.raises(SignalError, match=r"c' does not exist$"):
+        write_files_atomic([(tmp_path / "c" / "x", b"1")])  # parents=False: refused
+    (tmp_path / "f").write_text("")
+    with pytest.raises(SignalError, match="cannot create the directory .*: Not a directory"):
+        write_files_atomic([(tmp_path / "d" / "x", b"1"), (tmp_path / "f" / "y", b"")], None, True)
+    assert names(tmp_path) == ["a", "f"]  # neither c/ nor d/, no temporary
+
+
+def test_a_signal_in_a_batch_makes_no_directory(inputs, tmp_path):
+    from resdenoise.batch import run_batch
+    from resdenoise.errors import Interrupted
+
+    def make_plan(u):
+        raise Interrupted(15)
+
+    files = [str(inputs / "c.csv"), str(inputs / "a.wav")]
+    for jobs in (1, 2):
+        with pytest.raises(Interrupted):
+            run_batch(make_plan, files, str(tmp_path / "o"), jobs=jobs)
+        assert names(tmp_path) == ["in"]
+
+
+def test_a_worker_killed_after_its_rename_says_the_output_may_be_there(
+    inputs, tmp_path, worker_takes_first, monkeypatch
+):
+    """A worker killed between renaming b.flac's output into place and sending its
+    result: the file was reported as a plain failure ('the worker process died') though
+    its output was there; the worker now says before the renames that it makes them, and
+    the failure says the output (and report) may have been written, naming them."""
+    from resdenoise import batch
+    from resdenoise.pipeline import planner
+
+    real = batch._message
+
+    def message(payload):
+        if os.getpid() != worker_takes_first and payload[0] == "done":  # b.flac's result
+            os._exit(9)
+        return real(payload)
+
+    monkeypatch.setattr(batch, "_message", message)
+    out, rep = tmp_path / "out", tmp_path / "rep"
+    files = [str(inputs / n) for n in ("b.flac", "a.wav", "c.csv")]
+    make_plan = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
+    results = batch.run_batch(make_plan, files, str(out), report_dir=str(rep), jobs=2)
+    assert [r.exit_code for r in results] == [1, 0, 0]
+    assert str(results[0].error) == (
+        f"the worker process died (exit code 9) while putting its output in place: "
+        f"{out / 'b.flac'} and its report {rep / 'b.flac.json'} may have been written"
+    )
+    assert names(out) == ["a.wav", "b.flac", "c.csv"]  # it was, indeed

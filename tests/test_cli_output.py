@@ -4,7 +4,9 @@ warnings always, nothing but errors with -q (issue 14, item 7)."""
 from __future__ import annotations
 
 import json
+import re
 
+import numpy as np
 import pytest
 
 from resdenoise.cli import cli
@@ -106,3 +108,26 @@ def test_an_unknown_parameter_is_not_shown_as_infinite():
 
     line = parameter_line({"lambda": 0.5, "expected_gain_db": None, "candidates": [{}]})
     assert line == "lambda = 0.5, expected_gain_db = -"
+
+
+def test_every_message_counts_channels_from_1(runner, tmp_path):
+    """The second channel is 'channel 2' everywhere: in a failed check (was 'channel 1',
+    counted from 0 as the report's list is), in -v's table ('ch 2', was 'ch 1') and, as
+    before, in a read error."""
+    import soundfile
+
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    src.write_text("a,b\n" + "".join(f"0.5,{(-1) ** i * (1 + i % 3)}\n" for i in range(40)))
+    args = ["resnet", str(src), "--activation", "linear", "--blocks", "5", "--tau", "1.0"]
+    result = runner.invoke(cli, [*args, "--allow-unstable", "--strict", "-o", str(out), "-v"])
+    assert result.exit_code == 4
+    error = result.stderr.splitlines()[-1]
+    assert error.endswith("; channel 2: output [-486, 486] leaves input range [-3, 3]; "
+                          "channel 2: total variation increased (156 -> 35911)")  # fmt: skip
+    header = next(line for line in result.stderr.splitlines() if "quantity" in line)
+    assert re.findall(r"\bch \d+", header) == ["ch 1", "ch 2"]
+    x = np.zeros((40, 2))
+    x[5, 1] = np.nan
+    soundfile.write(tmp_path / "nan.wav", x, 8000, subtype="FLOAT")
+    result = runner.invoke(cli, ["diffuse", str(tmp_path / "nan.wav"), "--steps", "1", "-o", "-"])
+    assert result.stderr.endswith("nan.wav: sample 6, channel 2 is nan, not a finite number\n")

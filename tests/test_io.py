@@ -562,6 +562,23 @@ def test_all_or_nothing_when_a_later_target_fails(tmp_path):
     assert _leftovers(tmp_path) == []
 
 
+def test_before_rename_is_called_once_just_before_the_renames(tmp_path):
+    """``before_rename``: after every temporary and device is written, before any target
+    is replaced; never for a write that fails first, nor where nothing is renamed."""
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    seen = []
+
+    def before():
+        seen.append((a.exists(), b.exists(), len(_leftovers(tmp_path))))
+
+    write_files_atomic([(a, b"1\n"), (b, b"2\n")], before)
+    assert seen == [(False, False, 2)] and a.read_bytes() == b"1\n"
+    with pytest.raises(SignalError):
+        write_files_atomic([(a, b"3\n"), (tmp_path / "no" / "c", b"3")], before)
+    write_files_atomic([(os.devnull, b"x")], before)  # written through: no rename
+    assert len(seen) == 1
+
+
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
 def test_a_device_failing_mid_write_discards_the_files(tmp_path):
     first = tmp_path / "a.csv"

@@ -157,3 +157,84 @@ def test_a_batch_refuses_a_fifo_as_the_reference_of_every_file(tmp_path):
         f"Error: the pipe {fifo} is read once, and each file of a batch reads its reference; "
         "give the reference a file name (see 'resdenoise diffuse --help')"
     )
+
+
+def _closed_pipe_run(args, cwd, read: int | None):
+    """Run the program with stdout into a pipe whose reader takes ``read`` bytes and
+    closes it (None: closed before the program writes anything); stderr kept apart."""
+    env = {**os.environ, "TMPDIR": str(cwd / "spool")}
+    r, w = os.pipe()
+    if read is None:
+        os.close(r)
+    try:
+        proc = subprocess.Popen([EXE, *args], cwd=cwd, stdout=w, stderr=subprocess.PIPE, env=env)
+    finally:
+        os.close(w)
+    if read is not None:
+        got = b""
+        while len(got) < read:
+            block = os.read(r, read - len(got))
+            assert block, "the program ended before writing what was read"
+            got += block
+        os.close(r)
+    _, err = proc.communicate(timeout=120)
+    return proc.returncode, err
+
+
+@pytest.mark.parametrize(
+    "args, read",
+    [
+        (["diffuse", "big.csv", "--steps", "1"], 100),  # as | head -c 100
+        (["diffuse", "big.wav", "--steps", "1", "-o", "-"], 100),
+        (["diffuse", "big.csv", "--steps", "1", "--chunk-size", "5000", "-o", "-"], 100),
+        (["diffuse", "big.csv", "--steps", "1", "-o", "out.csv", "--report", "-"], None),
+        (["diffuse", "big.csv", "--steps", "1", "-o", "out.csv", "--json"], None),
+        (["dictionary"], None),
+    ],
+)
+def test_a_reader_that_closes_the_pipe_ends_the_run_quietly_with_141(tmp_path, args, read):
+    """``resdenoise ... | head``: was 'Error: <stdout>: cannot write: Broken pipe', exit 1;
+    now no word at all and 141 (128 + SIGPIPE, as the shell shows for ``yes | head``),
+    no temporary left and, all or nothing, no other output either."""
+    import soundfile
+
+    (tmp_path / "spool").mkdir()
+    x = np.sin(np.arange(40000) / 30.0)
+    (tmp_path / "big.csv").write_text("v\n" + "".join(f"{v!r}\n" for v in x.tolist()))
+    soundfile.write(tmp_path / "big.wav", 0.5 * np.column_stack([x, x]), 8000, subtype="PCM_16")
+    code, err = _closed_pipe_run(args, tmp_path, read)
+    assert (code, err.decode()) == (141, "")
+    assert sorted(os.listdir(tmp_path)) == ["big.csv", "big.wav", "spool"]
+    assert os.listdir(tmp_path / "spool") == []
+
+
+def test_a_closed_stderr_ends_the_run_with_141(tmp_path):
+    """The verdict and tables to a stderr whose reader is gone: 141, not rich's exit 1."""
+    (tmp_path / "in.csv").write_bytes(_csv(200))
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        args = [EXE, "diffuse", "in.csv", "--steps", "1", "-o", "out.csv", "-v"]
+        proc = subprocess.run(args, cwd=tmp_path, stderr=w, timeout=120)
+    finally:
+        os.close(w)
+    assert proc.returncode == 141
+    assert (tmp_path / "out.csv").exists()  # written before the verdict was shown
+
+
+def test_a_closed_pipe_under_a_runner_without_descriptors(runner, tmp_path, monkeypatch):
+    """The same quiet 141 where stdout and stderr have no file descriptor (a harness);
+    the library says what happened: PipeClosed, a SignalError with that exit code."""
+    from resdenoise.cli import cli
+    from resdenoise.errors import PipeClosed
+
+    def closed(stream, block):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(atomic, "_write_all", closed)
+    (tmp_path / "in.csv").write_bytes(_csv(50))
+    result = runner.invoke(cli, ["diffuse", str(tmp_path / "in.csv"), "--steps", "1"])
+    assert (result.exit_code, result.stderr, result.stdout) == (141, "", "")
+    with pytest.raises(PipeClosed, match=r"^<stdout>: cannot write: the reader closed the pipe$"):
+        run_file(MAKE_PLAN, str(tmp_path / "in.csv"), "-")
+    assert issubclass(PipeClosed, SignalError) and PipeClosed.exit_code == 141

@@ -187,6 +187,7 @@ def _batch_of_four(big: Path, tmp_path: Path):
         p.write_bytes(big.read_bytes())
         inputs.append(str(p))
     out = tmp_path / "out"
+    out.mkdir()  # there: the temporaries are written in it from the first file
     proc = subprocess.Popen(
         [EXE, *RUN, *inputs, "-o", str(out) + "/", "--jobs", "2"], stderr=subprocess.PIPE
     )
@@ -345,7 +346,8 @@ def test_a_signal_in_the_parents_own_file_stops_the_worker_and_leaves_nothing(
         with handle_signals():
             batch.run_batch(make_plan, inputs, str(out), jobs=2, on_done=lambda *a: done.append(a))
     assert got.value.signum == signal.SIGINT and done == []
-    assert sorted(p.name for p in out.iterdir()) == []
+    assert not out.exists()  # no file: no directory made for them either
+    assert sorted(tmp_path.glob("*.tmp")) == []  # their temporaries waited here: removed
     (worker,) = [int(p.name) for p in marks.iterdir()]
     with pytest.raises(ProcessLookupError):  # ended and reaped (a zombie would answer)
         os.kill(worker, 0)
@@ -374,7 +376,8 @@ def test_an_exception_on_the_way_out_of_a_signal_ends_a_batch(tmp_path, monkeypa
         with handle_signals():
             batch.run_batch(make_plan, inputs, str(out), jobs=1, on_done=lambda *a: done.append(a))
     assert got.value.signum == signal.SIGTERM and done == []
-    assert sorted(p.name for p in out.iterdir()) == []
+    assert not out.exists()  # no file: no directory made for them either
+    assert sorted(tmp_path.glob("*.tmp")) == []  # their temporaries waited here: removed
 
 
 def test_jobs_are_capped_at_the_usable_cores(tmp_path, monkeypatch):

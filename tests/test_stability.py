@@ -317,7 +317,7 @@ def test_guarantees_failed_names_each_failure():
     sign_stable = check_tau(get_nonlinearity("soft"), 0.25)
     failed = guarantees_failed(checks, sign_stable)
     assert len(failed) == 3
-    assert failed[0].startswith("channel 0: output [-2, 2] leaves input range [-1, 1]")
+    assert failed[0].startswith("channel 1: output [-2, 2] leaves input range [-1, 1]")
     assert "total variation increased" in failed[1]
     assert "mean drifted" in failed[2]
     more_signs = _check(np.array([1.0, 1.0, -1.0, -1.0]), [1.0, -1.0, 1.0, -1.0])

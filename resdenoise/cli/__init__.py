@@ -18,7 +18,8 @@ lists it): a ``diffuse`` run loads neither ``learn`` nor ``dictionary``.
 
 Exit codes: 0 success, 1 input or output problem, 2 usage, 3 refused as
 unstable, 4 a measured guarantee failed under ``--strict``; with several
-inputs, the largest code among the files that failed.
+inputs, the largest code among the files that failed; 141 (quietly) when the
+reader of stdout closed it (``| head``); 128+N stopped by signal N.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import click
 
 from .. import __version__
 from ..errors import one_line
-from .options import CONTEXT_SETTINGS, CliError, error_message
+from .options import CONTEXT_SETTINGS, CliError, error_message, pipe_closed
 
 __all__ = ["cli", "error_message", "main"]
 
@@ -69,6 +70,8 @@ class _Group(click.Group):
             raise CliError(f"{exc.format_message()} (see '{where} --help')", 2) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:  # stdout's reader is gone (a table, JSON): exit 141
+            raise pipe_closed() from None
         except Exception as exc:
             if os.environ.get("RESDENOISE_TRACEBACK") == "1":
                 raise
@@ -77,6 +80,13 @@ class _Group(click.Group):
                 "RESDENOISE_TRACEBACK=1 shows where)",
                 1,
             ) from None
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        """As click's, but ``--help`` or ``--version`` to a closed pipe ends as a run does."""
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except BrokenPipeError:
+            raise pipe_closed() from None
 
     def list_commands(self, ctx):
         return sorted(set(COMMAND_MODULES) | set(self.commands))
@@ -127,7 +137,8 @@ def cli():
     Exit codes: 0 success, 1 input/output problem, 2 usage,
                 3 refused as unstable, 4 a guarantee failed under --strict;
                 several INPUTs: the largest code among the files that failed;
-                128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM).
+                128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM);
+                141, quietly, when stdout's reader closed it (| head).
     """
 
 

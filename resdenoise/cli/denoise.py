@@ -16,7 +16,7 @@ import sys
 
 import click
 
-from ..errors import GuaranteeError, ResdenoiseError
+from ..errors import GuaranteeError, PipeClosed, ResdenoiseError
 from .options import (
     CONTEXT_SETTINGS,
     COUNT,
@@ -33,6 +33,7 @@ from .options import (
     name_option,
     names_directory,
     on_command_line,
+    pipe_closed,
     printable,
     read_settings,
     sigma_option,
@@ -310,11 +311,17 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
     from ..pipeline import check_paths, run_file
 
     if names_directory(report_path):  # --report DIR/: DIR/INPUT-NAME.json, as for several
-        from ..batch import make_directory, report_target
+        from dataclasses import replace
+
+        from ..batch import check_directory, report_target
+        from ..io import check_output_path
 
         with library_errors():
-            make_directory(report_path, "report")
+            check_directory(report_path, "report")  # made as the report is written
+            if output != "-" and not options.get("in_place"):  # -o's directory: not made
+                check_output_path(output, options["write"])
         report_path = report_target(report_path, input_path)
+        options = {**options, "write": replace(options["write"], parents=True)}
     with library_errors(usage=True):
         check_paths(input_path, output, report_path, options.get("in_place", False))
     quiet, verbose = volume
@@ -351,6 +358,8 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
         warnings_then(exc.report)
         click.echo(printable("Error: " + error_message(exc)), err=True)
         sys.exit(EXIT_STRICT)
+    except PipeClosed:  # stdout's reader is gone: nothing more to say
+        raise pipe_closed() from None
     except ResdenoiseError as exc:
         warnings_then()
         raise CliError(error_message(exc), exc.exit_code) from None

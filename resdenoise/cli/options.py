@@ -12,10 +12,11 @@ import functools
 import math
 import os
 import re
+import sys
 
 import click
 
-from ..errors import GuaranteeError, ParameterError, ResdenoiseError
+from ..errors import GuaranteeError, ParameterError, PipeClosed, ResdenoiseError
 from ..nonlinearities import (
     FORM_SPELLINGS,
     NONLINEARITIES,
@@ -82,6 +83,21 @@ class SectionedCommand(click.Command):
                     formatter.write_dl(records)
 
 
+def pipe_closed() -> click.exceptions.Exit:
+    """The end of a run whose output's reader closed the pipe (``| head``): no message
+    (it is not the user's error, as with GNU tools), exit code 141 as a program killed
+    by SIGPIPE.  Stdout and stderr are pointed at /dev/null first, as Python's note on
+    SIGPIPE advises, so that nothing flushed on the way out fails again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(AttributeError, OSError, ValueError):  # no descriptor
+                os.dup2(devnull, stream.fileno())
+    finally:
+        os.close(devnull)
+    return click.exceptions.Exit(PipeClosed.exit_code)
+
+
 class CliError(click.ClickException):
     """One ``Error: ...`` line on stderr with the library error's exit code."""
 
@@ -129,13 +145,16 @@ def error_message(exc: ResdenoiseError) -> str:
 
 @contextlib.contextmanager
 def library_errors(usage: bool = False):
-    """Library errors as one ``Error:`` line and their exit code.
+    """Library errors as one ``Error:`` line and their exit code (a closed pipe:
+    :func:`pipe_closed`).
 
     With ``usage``, a :class:`ParameterError` (raised before any input is
     read) is a click usage error instead: the usage line, then the error.
     """
     try:
         yield
+    except PipeClosed:
+        raise pipe_closed() from None
     except ParameterError as exc:
         if usage:
             raise click.UsageError(printable(error_message(exc))) from None

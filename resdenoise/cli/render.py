@@ -15,24 +15,34 @@ import math
 import sys
 
 from ..nonlinearities import FORMS
-from .options import printable
+from .options import pipe_closed, printable
 
 #: an in-memory run of fewer blocks gets no progress bar
 BAR_MIN_BLOCKS = 50
 
 
-def stderr_console():
-    """The console of diagnostics, warnings and progress bars."""
+@functools.cache
+def _console_class():
+    """rich's Console, but a closed pipe (``| head``) ends the run as an output's does
+    (:func:`~resdenoise.cli.options.pipe_closed`), where rich's own exits 1."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    class PipedConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise pipe_closed()
+
+    return PipedConsole
+
+
+def stderr_console():
+    """The console of diagnostics, warnings and progress bars."""
+    return _console_class()(stderr=True, highlight=False)
 
 
 def stdout_console():
     """The console of the dictionary and translate tables (their output is the table)."""
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=False)
+    return _console_class()(highlight=False, soft_wrap=False)
 
 
 def warning(console, message: str) -> None:
@@ -198,8 +208,8 @@ def render_table(report: dict, console) -> None:
     if channels:
         ch = Table(title="measured per channel", title_justify="left")
         ch.add_column("quantity", style="bold")
-        for i in range(len(channels)):
-            ch.add_column(f"ch {i}", justify="right")
+        for i in range(len(channels)):  # counted from 1, as every message counts them
+            ch.add_column(f"ch {i + 1}", justify="right")
         rows = [
             ("input min / max", lambda c: f"{num(c['input_min'])} / {num(c['input_max'])}"),
             ("output min / max", lambda c: f"{num(c['output_min'])} / {num(c['output_max'])}"),

@@ -13,15 +13,16 @@ a file so that it can be read more than once).
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ..errors import SignalError, one_line
+from ..errors import PipeClosed, SignalError, one_line
 from . import signals
 from .options import WriteOptions
 from .signal import STDIO, ZARR, _check_subtype, guess_format
@@ -36,10 +37,11 @@ def check_output_path(
     """Raise now if ``path`` clearly cannot be written (with ``options``); else
     return its :func:`output_target` ``(target, direct)`` (``(None, True)`` for stdout).
 
-    Catches a missing directory, a directory given as the file and, for a
-    signal (``signal=True``; not for a report), an unknown format and a
-    subtype the format cannot hold, before any work is done; write errors
-    later are still reported.
+    Catches a missing directory (one that ``options.parents`` would make: a
+    file in its way, or a closed directory above it), a directory given as the
+    file and, for a signal (``signal=True``; not for a report), an unknown
+    format and a subtype the format cannot hold, before any work is done;
+    write errors later are still reported.
 
     Raises
     ------
@@ -47,8 +49,8 @@ def check_output_path(
     """
     path = os.fspath(path)
     store = False
+    options = WriteOptions() if options is None else options
     if signal:
-        options = WriteOptions() if options is None else options
         fmt = "AUDIO" if path == STDIO and options.format is None else None  # the input's
         fmt = fmt or guess_format(path, options.format)
         _check_subtype(path, "CSV" if fmt == ZARR else fmt, options.subtype)  # no subtypes
@@ -59,7 +61,7 @@ def check_output_path(
         return None, True
     target, direct = output_target(path)
     if store:
-        return _check_store_target(path, target, direct), False
+        return _check_store_target(path, target, direct, options.parents), False
     if direct:
         return target, direct  # a device or pipe: written through
     try:
@@ -74,16 +76,33 @@ def check_output_path(
         is_dir = False
     if is_dir:
         raise SignalError(f"{path}: is a directory; give an output file name")
-    parent = target.parent
-    if not os.path.isdir(parent):
-        shown = os.path.dirname(path) or "."
-        raise SignalError(f"{path}: output directory {shown!r} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise SignalError(f"{path}: cannot create files in {str(parent)!r} (permission denied)")
+    _check_parent(path, target, options.parents)
     return target, direct
 
 
-def _check_store_target(path: str, target: Path, direct: bool) -> Path:
+def staging_dir(target: Path, parents: bool) -> Path:
+    """Where the temporary file of ``target`` is written: beside it, or, with ``parents``
+    where its directory is yet to be made, in the nearest directory above that exists
+    (on the file system the new one will be on, so that the rename works)."""
+    parent = target.parent
+    while parents and not os.path.lexists(parent) and parent != parent.parent:
+        parent = parent.parent
+    return parent
+
+
+def _check_parent(path: str, target: Path, parents: bool) -> None:
+    """Refuse a target whose directory is missing (unless ``parents`` make it) or closed."""
+    parent = staging_dir(target, parents)
+    if not os.path.isdir(parent):
+        shown = os.path.dirname(path) or "."
+        if parents:  # a file (or a dangling link) where a directory would be made
+            raise SignalError(f"{path}: cannot create the directory {shown!r}: Not a directory")
+        raise SignalError(f"{path}: output directory {shown!r} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise SignalError(f"{path}: cannot create files in {str(parent)!r} (permission denied)")
+
+
+def _check_store_target(path: str, target: Path, direct: bool, parents: bool) -> Path:
     """Refuse a target a new Zarr store cannot replace: a device, a directory that
     is not a store (its files would be lost), a missing or closed parent."""
     from .zarr_store import is_store
@@ -96,13 +115,7 @@ def _check_store_target(path: str, target: Path, direct: bool) -> Path:
                 f"{path}: is a directory but not a Zarr store; give a new name (its files "
                 "would be replaced)"
             )
-    parent = target.parent
-    if not os.path.isdir(parent):
-        raise SignalError(
-            f"{path}: output directory {os.path.dirname(path) or '.'!r} does not exist"
-        )
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise SignalError(f"{path}: cannot create files in {str(parent)!r} (permission denied)")
+    _check_parent(path, target, parents)
     return target
 
 
@@ -183,16 +196,17 @@ def remove_temporary(path: str | None) -> None:
     signals.untrack(path)
 
 
-def temp_dir_beside(path: str, target: Path) -> str:
-    """A new temporary directory ``.NAME.*.tmp`` beside ``target`` (for a Zarr store)."""
+def temp_dir_beside(path: str, target: Path, parents: bool = False) -> str:
+    """A new temporary directory ``.NAME.*.tmp`` beside ``target`` (for a Zarr store;
+    :func:`staging_dir`)."""
+    parent = staging_dir(target, parents)
     try:
         with signals.deferred():
-            tmp = tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            tmp = tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
             signals.track(tmp)
     except OSError as exc:
         raise SignalError(
-            f"{path}: cannot create a directory in {str(target.parent)!r}: "
-            f"{one_line(exc.strerror or exc)}"
+            f"{path}: cannot create a directory in {str(parent)!r}: {one_line(exc.strerror or exc)}"
         ) from None
     return tmp
 
@@ -215,9 +229,10 @@ def _replace_tree(tmp: str, target: Path) -> None:
     remove_temporary(aside)
 
 
-def _temp_beside(path: str, target: Path) -> tuple[int, str]:
-    """A new temporary file ``.NAME.*.tmp`` beside ``target``: ``(fd, its path)``."""
-    parent = target.parent
+def _temp_beside(path: str, target: Path, parents: bool = False) -> tuple[int, str]:
+    """A new temporary file ``.NAME.*.tmp`` beside ``target`` (:func:`staging_dir`):
+    ``(fd, its path)``."""
+    parent = staging_dir(target, parents)
     try:
         return _mkstemp(f".{target.name}.", parent)
     except OSError as exc:
@@ -226,8 +241,22 @@ def _temp_beside(path: str, target: Path) -> tuple[int, str]:
         ) from None
 
 
+def _write_all(stream, block: bytes) -> None:
+    """Write all of ``block``: a buffered write that a signal interrupts (the reader of a
+    pipe gone, SIGPIPE, which Python ignores) returns the bytes written so far, and the
+    rest would be dropped without an error (CPython 3.11: 64 KiB of 768 written, exit 0);
+    writing the rest then fails as it should (EPIPE)."""
+    view = memoryview(block)
+    while view:
+        done = stream.write(view)
+        if not done:  # a blocking stream that took nothing: no progress to wait for
+            raise OSError(errno.EIO, "nothing written")
+        view = view[done:]
+
+
 def _write_through(path: str, target: Path | None, name: str, blocks) -> None:
-    """Write byte ``blocks`` to stdout (``path`` ``"-"``) or straight to a device or pipe."""
+    """Write byte ``blocks`` to stdout (``path`` ``"-"``) or straight to a device or pipe
+    (:class:`~resdenoise.errors.PipeClosed`: its reader closed it)."""
     if path == STDIO and sys.stdout is None:  # started with stdout closed (>&-)
         raise SignalError(f"{name}: cannot write: stdout is closed")
     try:
@@ -238,13 +267,15 @@ def _write_through(path: str, target: Path | None, name: str, blocks) -> None:
                 if out is None:  # a text-only stream (some test harnesses)
                     sys.stdout.write(block.decode("utf-8", "replace"))
                 else:
-                    out.write(block)
+                    _write_all(out, block)
             (out or sys.stdout).flush()
         else:
             with open(target, "wb") as dev:
                 for block in blocks:
-                    dev.write(block)
+                    _write_all(dev, block)
                 dev.flush()
+    except BrokenPipeError:
+        raise PipeClosed(f"{name}: cannot write: the reader closed the pipe") from None
     except (OSError, ValueError) as exc:
         raise _write_error(name, exc) from None
 
@@ -255,10 +286,13 @@ class _TempOutput:
     path: str
     target: Path
     tmp: str | None = None
+    parents = False  # make the target's missing directories as it is put in place
 
     def rename(self) -> None:
         try:
             with signals.deferred():
+                if self.parents:  # only now: a run that writes nothing makes none
+                    os.makedirs(self.target.parent, exist_ok=True)  # another at once: fine
                 if os.path.isdir(self.tmp):  # a Zarr store
                     _replace_tree(self.tmp, self.target)
                 else:
@@ -277,14 +311,16 @@ class _TempOutput:
 class _Staged(_TempOutput):
     """One output: a temporary file waiting to be renamed, or a direct write."""
 
-    def __init__(self, path: str, payload: bytes):
+    def __init__(self, path: str, payload: bytes, parents: bool = False):
         self.path = path
         self.payload = payload
         self.tmp: str | None = None
-        self.target, self.direct = check_output_path(path, signal=False)
+        self.parents = parents
+        options = WriteOptions(parents=parents)
+        self.target, self.direct = check_output_path(path, options, signal=False)
         if self.direct:  # stdout, /dev/stdout, /dev/full, a FIFO
             return
-        fd, self.tmp = _temp_beside(path, self.target)
+        fd, self.tmp = _temp_beside(path, self.target, parents)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(payload)
@@ -303,7 +339,11 @@ class _Staged(_TempOutput):
         _write_through(self.path, self.target, name, [self.payload])
 
 
-def write_files_atomic(items: Sequence[tuple[str | os.PathLike, bytes] | _TempOutput]) -> None:
+def write_files_atomic(
+    items: Sequence[tuple[str | os.PathLike, bytes] | _TempOutput],
+    before_rename: Callable[[], object] | None = None,
+    parents: bool = False,
+) -> None:
     """Write several outputs all or (as far as the system allows) nothing.
 
     Each file is first written in full to a temporary file beside it (an
@@ -311,7 +351,10 @@ def write_files_atomic(items: Sequence[tuple[str | os.PathLike, bytes] | _TempOu
     its temporary file already); then stdout and devices are written; only
     when all that worked are the temporary files renamed into place
     (``os.replace``).  On any failure the temporary files are removed and no
-    target is touched.  ``"-"`` means stdout.
+    target is touched.  ``"-"`` means stdout.  ``before_rename()`` is called just
+    before the first rename (when there is one): from then on a target may be
+    replaced.  ``parents``: the missing directories of the ``(path, payload)``
+    items are made at their renames (``WriteOptions.parents``).
 
     Raises
     ------
@@ -325,10 +368,12 @@ def write_files_atomic(items: Sequence[tuple[str | os.PathLike, bytes] | _TempOu
                 item.close()
             else:
                 path, payload = item
-                staged.append(_Staged(os.fspath(path), payload))
+                staged.append(_Staged(os.fspath(path), payload, parents))
         for st in staged:
             if st.direct:
                 st.write_direct()
+        if before_rename is not None and not all(st.direct for st in staged):
+            before_rename()  # not deferred: a signal while it waits ends the run at once
         with signals.deferred():  # all the renames, or a signal before them
             for st in staged:
                 if not st.direct:

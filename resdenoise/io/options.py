@@ -161,14 +161,21 @@ class WriteOptions:
     subtype : str, optional
         Audio subtype such as ``"PCM_16"`` or ``"FLOAT"``; default the input's
         when the format can hold it.
+    parents : bool
+        Make the output's missing directories (as ``mkdir -p``), and only as it
+        is put in place: a run that writes nothing makes none (its temporary
+        file waits in the nearest directory that exists, on the same file
+        system).  Default False: a missing directory is an error.
     """
 
     format: str | None = None
     subtype: str | None = None
+    parents: bool = False
 
     def __post_init__(self):
         _check_type("format", self.format, (str,))
         _check_type("subtype", self.subtype, (str,))
+        _check_type("parents", self.parents, (bool,))
 
 
 def _resolve_column(token, header, width: int, source: str, what: str) -> int:

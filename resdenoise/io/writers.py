@@ -356,6 +356,7 @@ class SignalWriter(_TempOutput):
     ):
         options = WriteOptions() if options is None else options
         subtype = options.subtype
+        self.parents = options.parents
         self.path = os.fspath(path)
         self.name = "<stdout>" if self.path == STDIO else self.path
         self.template = template
@@ -377,13 +378,13 @@ class SignalWriter(_TempOutput):
             _check_subtype(self.name, self.fmt, subtype)
         else:
             self.fmt, self.subtype = _audio_target(template, self.fmt, subtype, self.name)
-        self.target, self.direct = check_output_path(self.path, signal=False)
+        self.target, self.direct = check_output_path(self.path, options, signal=False)
         try:
             if self.direct:
                 with deferred():  # a first gettempdir() makes and removes a probe file
                     self._fh = tempfile.TemporaryFile()
             else:
-                fd, self.tmp = _temp_beside(self.path, self.target)
+                fd, self.tmp = _temp_beside(self.path, self.target, self.parents)
                 self._fh = os.fdopen(fd, "w+b")
             self._start()
         except BaseException:
@@ -394,9 +395,10 @@ class SignalWriter(_TempOutput):
         """A Zarr store: written chunk by chunk into a temporary directory."""
         from .zarr_store import ZarrRows
 
-        options = WriteOptions(format=ZARR, subtype=subtype)  # a subtype is refused
+        # a subtype is refused
+        options = WriteOptions(format=ZARR, subtype=subtype, parents=self.parents)
         self.target, self.direct = check_output_path(self.path, options)
-        self.tmp = temp_dir_beside(self.path, self.target)
+        self.tmp = temp_dir_beside(self.path, self.target, self.parents)
         try:
             self._store = ZarrRows(self.tmp, self.name, self.template)
         except BaseException:
