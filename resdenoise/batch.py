@@ -337,7 +337,8 @@ def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
     whose pipe is full waits for that, so where a run of this process calls
     its progress seldom (a long read or measurement), its workers may wait.  Each worker tells which file it starts and
     sends its progress and its :class:`FileResult` through a pipe of its
-    own; a worker that dies without one (killed, out of memory) fails its
+    own (pickled, or as one word where it equals the file's placeholder: a quiet
+    batch's success); a worker that dies without one (killed, out of memory) fails its
     file (``placeholders[i]``) with exit code 1 and is replaced while files
     remain; a result that does not pickle fails only its file.  Workers end
     with the parent: when this returns by an exception (a signal, also in
