@@ -146,6 +146,9 @@ def show(title: str, stats: str) -> dict:
     total = {"cpu": 0.0, "sleep": 0.0, "files": 0}
     for r in records:
         files = r["files"]
+        if not files:  # a worker that got no file
+            print(f"  {r['role']:<6} no file")
+            continue
         rest = files[2:] or files
         cpu = statistics.median(c for c, _, _ in rest)
         mean = statistics.mean(c for c, _, _ in rest)
