@@ -13,7 +13,11 @@ alike: read the ratios, not the seconds.
 2. **Many small files**: ``RESDENOISE_E2E_FILES`` (default 200) one-second
    stereo WAVs in one call with ``--jobs 1`` and ``--jobs 2``, against
    ``make -j2`` over ``sox``; also each mode on one file per job, which splits
-   its time into a fixed part and a cost per further file.
+   its time into a fixed part and a cost per further file; and the machine's
+   ceiling for ``--jobs 2``: two independent ``--jobs 1`` processes started
+   together, each over half of the files into the same directory (no pipes, no
+   queue: what two processes of this work get from two cores, their fixed part
+   paid once each at the same time).
 3. **One small file**: one call against ``python -c "import numpy, soundfile"``.
 4. **The automatic search**: ``--time auto --lambda auto`` against the fixed
    run it picks (same lambda, tau and blocks), in the process (planning
@@ -44,6 +48,7 @@ from __future__ import annotations
 
 import os
 import resource
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -289,6 +294,26 @@ def small_files(work: str, sox_missing: str | None) -> None:
             for name, (j, env) in few.items()
         }
     )
+    # the ceiling: two independent --jobs 1 processes at once, half of the files each
+    # (and one file each, their fixed part), into one directory as a batch writes
+    halves = {"two --jobs 1 at once, half each": 2, "two --jobs 1 at once, 1 file each": 1}
+    outs.update({name: os.path.join(work, f"half{k}") for k, name in enumerate(halves)})
+    commands.update(
+        {
+            name: lambda name=name, k=k: run(
+                _both(
+                    [*RESDENOISE, *PM, "--steps", "10", *part, "-o", outs[name] + "/", "-j", "1"]
+                    for part in (
+                        (inputs[: FILES // 2], inputs[FILES // 2 :])
+                        if k == 2
+                        else (inputs[:1], inputs[1:2])
+                    )
+                ),
+                shell=True,
+            )
+            for name, k in halves.items()
+        }
+    )
     if sox_missing is None:
         make = ["make", "-s", "-j2", "-f", os.path.join(work, "Makefile"), "-C", work]
         commands["make -j2 over sox"] = lambda: run(make)
@@ -327,6 +352,14 @@ def small_files(work: str, sox_missing: str | None) -> None:
                 f"then {cpu * 1e3:.2f} ms per further file"
             )
         print(f"  {side}per further file, --jobs 2 over --jobs 1: {per_file[1] / per_file[2]:.2f}x")
+    both, both_one = (results[name][0] for name in halves)
+    both_file = (both - both_one) / (FILES - 2)
+    one_file = (one - results["--jobs 1, 1 file(s)"][0]) / (FILES - 1)
+    print(
+        f"  the machine's ceiling, two independent --jobs 1 processes over half the files each:"
+        f" {both:.3f} s, {one / both:.2f}x --jobs 1 (per further file {both_file * 1e3:.2f} ms,"
+        f" {one_file / both_file:.2f}x); --jobs 2 takes {two / both:.2f}x its time"
+    )
     print(f"  load average now {os.getloadavg()[0]:.1f}")
     if sox_missing is None:
         print(f"  --jobs 2 / make -j2 over sox: {two / results['make -j2 over sox'][0]:.2f}x")
@@ -340,6 +373,12 @@ def small_files(work: str, sox_missing: str | None) -> None:
         for name in os.listdir(src)
     )
     print(f"  --jobs 1 and --jobs 2 wrote the same samples: {same}")
+
+
+def _both(commands) -> str:
+    """A shell command that runs two commands at once and fails if either fails."""
+    first, second = (shlex.join(c) for c in commands)
+    return f"{first} & a=$!; {second}; b=$?; wait $a && exit $b"
 
 
 def one_small_file(work: str) -> None:

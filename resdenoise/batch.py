@@ -353,7 +353,8 @@ def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
     whose pipe is full waits for that, so where a run of this process calls
     its progress seldom (a long read or measurement), its workers may wait.  Each worker tells which file it starts and
     sends its progress and its :class:`FileResult` through a pipe of its
-    own; a worker that dies without one (killed, out of memory) fails its
+    own (pickled, or as one word where it equals the file's placeholder: a quiet
+    batch's success); a worker that dies without one (killed, out of memory) fails its
     file (``placeholders[i]``) with exit code 1 and is replaced while files
     remain (a worker says when it starts renaming a file's outputs into place:
     dying after that, the failure says they may have been written, and names
@@ -383,8 +384,9 @@ def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
 WORKER_GRACE = 30.0
 
 #: A word on a pipe: in the queue a file's index; from a worker, the length of the pickled
-#: message that follows it, or (negative, -1 - i) "file i starts now", or (0) "the file's
-#: outputs are being renamed into place now" (no pickle is empty).
+#: message that follows it, or one of three words: 0 "the file's outputs are being renamed
+#: into place now" (:data:`_COMMIT`; no pickle is empty), -1 "the file started last is done,
+#: its result is its placeholder" (:data:`_PLAIN`), -2 - i "file i starts now" (:func:`_started`).
 _HEADER = struct.Struct("!i")
 
 #: The worker's word "its output and report are being renamed into place now".
@@ -475,7 +477,7 @@ class _Worker:
     files), ``started``: how many it has started."""
 
     def __init__(self, jobs_list, queue: _Queue, parent: int, shown: bool, others,
-                 size: int = PIPE_BYTES) -> None:  # fmt: skip
+                 size: int = PIPE_BYTES, plain: Sequence = ()) -> None:  # fmt: skip
         back_r, back_w = os.pipe()
         _widen(back_w, size)  # the results of many files wait there while the parent runs one
         try:
@@ -492,7 +494,7 @@ class _Worker:
                     os.close(queue.write_fd)
                 for other in others:  # the other workers' pipes are not this one's
                     other.close()
-                _worker(jobs_list, queue.fd, back_w, parent, shown)
+                _worker(jobs_list, queue.fd, back_w, parent, shown, plain)
                 code = 0
             except Interrupted as exc:  # the parent's handler, before the worker's was set
                 code = 128 + exc.signum
@@ -513,7 +515,8 @@ class _Worker:
 
     def take(self) -> list | None:
         """The complete messages now readable, as ``(kind, payload)`` (``("start", i)``
-        for a file's start); None at EOF (the worker ended)."""
+        for a file's start, ``("plain", None)`` for a result equal to its placeholder);
+        None at EOF (the worker ended)."""
         data = os.read(self.fd, 1 << 16)
         if not data:
             return None
@@ -523,7 +526,8 @@ class _Worker:
         while len(buffer) >= _HEADER.size:
             size = _HEADER.unpack_from(buffer)[0]
             if size <= 0:
-                messages.append(("start", -1 - size) if size else ("commit", None))
+                kind = ("commit", None) if size == 0 else ("plain", None) if size == -1 else None
+                messages.append(kind or ("start", -2 - size))
                 del buffer[: _HEADER.size]
                 continue
             if len(buffer) < _HEADER.size + size:
@@ -626,7 +630,7 @@ class _Pool:
         process goes on with the workers it has (with none, it runs every file itself)."""
         try:
             worker = _Worker(self.jobs_list, self.queue, self.parent, self.progress is not None,
-                             self.running.values(), self.size)  # fmt: skip
+                             self.running.values(), self.size, self.placeholders)  # fmt: skip
         except OSError:
             return
         self.running[worker.fd] = worker
@@ -697,7 +701,9 @@ class _Pool:
                 self.progress(i, *payload)
             return
         worker.current = None
-        if not isinstance(payload, FileResult):  # the worker's last words on the file
+        if kind == "plain":  # as the worker's result compared: nothing to unpickle
+            payload = self.placeholders[i]
+        elif not isinstance(payload, FileResult):  # the worker's last words on the file
             result, result.error = self.placeholders[i], ResdenoiseError(payload)
             payload = result
         self.result(i, payload)
@@ -759,6 +765,30 @@ def _die_with(parent: int) -> None:  # pragma: no cover - runs in a forked child
         os._exit(128 + signal.SIGTERM)
 
 
+#: A worker's message "the file I started last is done, with its placeholder's result":
+#: a success with no report (nobody reads it) and nothing to warn about, the most common
+#: result of a quiet batch, sent without pickling it (nor the parent unpickling it).
+_PLAIN = _HEADER.pack(-1)
+
+
+def _is_plain(result, plain: Sequence, i: int) -> bool:
+    """Whether ``result`` is what the parent holds as file ``i``'s placeholder,
+    ``plain[i]``: the same paths, no report, no error, no warning."""
+    if i >= len(plain) or not isinstance(result, FileResult):
+        return False
+    other = plain[i]
+    return (
+        result.report is None
+        and result.error is None
+        and not result.warnings
+        and (result.input, result.output, result.report_path)
+        == (other.input, other.output, other.report_path)
+        and other.report is None
+        and other.error is None
+        and not other.warnings
+    )
+
+
 def _message(message) -> bytes:  # pragma: no cover - runs in a forked child
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     return _HEADER.pack(len(data)) + data
@@ -766,7 +796,7 @@ def _message(message) -> bytes:  # pragma: no cover - runs in a forked child
 
 def _started(i: int) -> bytes:  # pragma: no cover - runs in a forked child
     """The message "file ``i`` starts now"."""
-    return _HEADER.pack(-1 - i)
+    return _HEADER.pack(-2 - i)
 
 
 def _write(fd: int, data: bytes) -> None:  # pragma: no cover - runs in a forked child
@@ -787,9 +817,11 @@ def _next(queue: int) -> int | None:
     return _HEADER.unpack(data)[0]
 
 
-def _worker(jobs_list, queue: int, back: int, parent: int, shown: bool) -> None:  # pragma: no cover
+def _worker(jobs_list, queue: int, back: int, parent: int, shown: bool,
+            plain: Sequence = ()) -> None:  # pragma: no cover  # fmt: skip
     """Run the files taken from the shared ``queue`` (indices into ``jobs_list``)
-    until its end; say on the pipe ``back`` which file starts, then send its result,
+    until its end; say on the pipe ``back`` which file starts, then send its result
+    (:data:`_PLAIN` where it equals ``plain[i]``, the parent's placeholder of it),
     and the runs' progress only where it is ``shown`` (else, as with one job, the runs
     get no progress callback and send nothing but their results).  The result of a
     file goes in one write with the start of the next, when there is one at once."""
@@ -825,6 +857,6 @@ def _worker(jobs_list, queue: int, back: int, parent: int, shown: bool) -> None:
         _write(back, out + _started(i))
         try:
             result = jobs_list[i](progress if shown else None, committing)
-            out = _message(("done", result))
+            out = _PLAIN if _is_plain(result, plain, i) else _message(("done", result))
         except Exception as exc:  # noqa: BLE001 - also a result that does not pickle
             out = _message(("done", f"internal error: {type(exc).__name__}: {exc}"))

@@ -902,3 +902,55 @@ def test_a_worker_killed_after_its_rename_says_the_output_may_be_there(
         f"{out / 'b.flac'} and its report {rep / 'b.flac.json'} may have been written"
     )
     assert names(out) == ["a.wav", "b.flac", "c.csv"]  # it was, indeed
+
+
+def test_a_plain_success_comes_back_as_one_word(tmp_path, count_calls, worker_takes_first):
+    """A quiet batch (measure=False): a worker's file that succeeded with nothing to
+    report or warn about comes back as one word, its result this process's placeholder
+    of it, not pickled there and unpickled here; the results are those of --jobs 1.  A
+    measured batch's results still come pickled, with their reports."""
+    from resdenoise import batch
+    from resdenoise.pipeline import planner
+
+    base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
+    files = _csv_inputs(tmp_path, [50] * 4)  # the first is the worker's
+    loads = count_calls(batch.pickle, "loads")
+    two = batch.run_batch(base, files, str(tmp_path / "o2"), jobs=2, measure=False)
+    assert loads == []
+    one = batch.run_batch(base, files, str(tmp_path / "o1"), jobs=1, measure=False)
+
+    def seen(results, out):
+        return [(r.input, os.path.relpath(r.output, out), r.report, r.error, r.warnings)
+                for r in results]  # fmt: skip
+
+    assert seen(two, tmp_path / "o2") == seen(one, tmp_path / "o1")
+    assert [r.exit_code for r in two] == [0] * 4
+    measured = batch.run_batch(base, files, str(tmp_path / "m"), jobs=2)
+    assert loads and all(r.report["guarantees_held"] for r in measured)
+
+
+@pytest.mark.parametrize(
+    "change, plain",
+    [
+        ({}, True),
+        ({"warnings": ["a warning"]}, False),
+        ({"report": {"steps": 1}}, False),
+        ({"error": ValueError("no")}, False),
+        ({"output": "elsewhere.csv"}, False),
+        ({"report_path": "r.json"}, False),
+    ],
+)
+def test_only_a_result_equal_to_its_placeholder_is_plain(change, plain):
+    """What a worker sends as one word: a result with its placeholder's paths and no
+    report, error or warning; anything else is pickled whole (and an index past the
+    placeholders, or not a FileResult, is never plain)."""
+    import dataclasses
+
+    from resdenoise.batch import FileResult, _is_plain
+
+    placeholders = [FileResult("a.csv", "out/a.csv"), FileResult("b.csv", "out/b.csv")]
+    result = dataclasses.replace(FileResult("b.csv", "out/b.csv"), **change)
+    assert _is_plain(result, placeholders, 1) is plain
+    assert not _is_plain(result, placeholders, 2)
+    assert not _is_plain(result, placeholders, 0)
+    assert not _is_plain(("done", result), placeholders, 1)
