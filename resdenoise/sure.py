@@ -27,6 +27,7 @@ import numpy as np
 from .engine import StackRun, _kernels
 
 __all__ = [
+    "BatchResiduals",
     "GAIN_BATCHES",
     "PIECE",
     "PROBE_EPS",
@@ -37,7 +38,6 @@ __all__ = [
     "ProbeWindows",
     "ScoredWindows",
     "SureParts",
-    "BatchResiduals",
     "batch_residuals",
     "batches",
     "chunk_bounds",
