@@ -92,11 +92,11 @@ from .stopping_rules import DEFAULT_RULE, RULES
 from .sure import (
     PROBE_SEED,
     SE_CHUNKS,
+    BatchResiduals,
     PastReach,
     ProbeWindows,
     ScoredWindows,
     SureParts,
-    batch_residuals,
     batches,
     chunk_bounds,
     clearly_lower,
@@ -831,6 +831,7 @@ def _refine_on_windows(f2, best: AutoChoice, h: float, sigma, grid, keep: bool):
     blocks, values = [0], [value]
     best_k, best_value, best_sums = 0, value, sums
     running, done, held = StackRun(f2, phi, tau, h), 0, None
+    residuals = BatchResiduals(f2)
     for k in grid:
         if k > windows.reach:  # past the windows' exact reach: wider ones
             wider = max(k, math.ceil(REFINE_GROWTH * windows.reach))
@@ -848,7 +849,7 @@ def _refine_on_windows(f2, best: AutoChoice, h: float, sigma, grid, keep: bool):
             windows.values * (k - done) if alone else None,
         )
         done = k
-        sums, value = measure(u, batch_residuals(f2, u))
+        sums, value = measure(u, residuals(u))
         blocks.append(k)
         values.append(value)
         if value < best_value:

@@ -274,7 +274,10 @@ def default_threads(values: int, blocks: int) -> int:
 
 
 def _work_threads(values: int, blocks: int) -> int:
-    return max(1, min(thread_budget(), values * blocks // MIN_WORK_PER_THREAD))
+    work = values * blocks // MIN_WORK_PER_THREAD
+    # one thread without asking for the budget (>= 1; it reads the environment and the
+    # process's cores): a search asks at each of its many short runs
+    return 1 if work < 2 else min(thread_budget(), work)
 
 
 def takes_threads(values: int, blocks: int) -> bool:

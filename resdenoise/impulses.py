@@ -32,19 +32,24 @@ whole run, pre-stage included).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from .pairs import in_parallel
+
 __all__ = [
     "ImpulseStage",
     "detect_impulses",
+    "find_impulses",
     "hampel_stage",
     "impulse_scores",
     "impulses_from",
     "median_of",
     "median_residual",
     "running_median",
+    "with_impulses",
 ]
 
 #: Half width of the running median (window 2 * HALF + 1).
@@ -300,7 +305,32 @@ class ImpulseStage:
         }
 
 
-def hampel_stage(u: np.ndarray, sigma=None) -> ImpulseStage:
+def find_impulses(u: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per channel of ``u`` (shape ``(n,)`` or ``(n, channels)``), the positions of its
+    impulses at :data:`THRESHOLD` and of those at :data:`STRONG`: what
+    :func:`hampel_stage` decides from (it needs no noise level)."""
+    u2 = np.asarray(u, dtype=float)
+    u2 = u2.reshape(u2.shape[0], -1)
+    return [
+        tuple(np.flatnonzero(mask) for mask in _impulse_masks(u2[:, c])) for c in range(u2.shape[1])
+    ]
+
+
+#: The impulse check's cost per sample in the engine's blocks (about 20 compiled blocks:
+#: the running median's residual, its median and the local scales), for
+#: :func:`with_impulses`' hand-over to the helper thread.
+CHECK_BLOCKS = 20
+
+
+def with_impulses(first: Callable, u: np.ndarray):
+    """``(first(), find_impulses(u))``: the impulse check on the helper thread of a
+    :func:`resdenoise.pairs.helping` scope while ``first`` (the noise level, which
+    :func:`hampel_stage` decides with) runs here, where it is worth it
+    (:func:`resdenoise.pairs.in_parallel`); the same results either way."""
+    return in_parallel(first, functools.partial(find_impulses, u), CHECK_BLOCKS * np.size(u))
+
+
+def hampel_stage(u: np.ndarray, sigma=None, checked=None) -> ImpulseStage:
     """Detect impulses per channel: the pre-stage to use (inactive when none is impulsive).
 
     Each channel's scores are computed once (those of :func:`impulse_scores`, the
@@ -314,13 +344,14 @@ def hampel_stage(u: np.ndarray, sigma=None) -> ImpulseStage:
     white or pink noise cases where the pre-stage came on (a signal's own
     sharp peaks: plucked notes, monthly El Nino temperatures at 5-10 %
     noise) 1.6-2.1, and the pre-stage alone cost up to 1 dB there.
+
+    ``checked``: :func:`find_impulses` of ``u``, where it was computed already.
     """
     u2 = np.asarray(u, dtype=float)
     u2 = u2.reshape(u2.shape[0], -1)
     n = u2.shape[0]
     counts, channels, positions = [], [], []
-    for c in range(u2.shape[1]):
-        found, strong = (np.flatnonzero(mask) for mask in _impulse_masks(u2[:, c]))
+    for c, (found, strong) in enumerate(find_impulses(u2) if checked is None else checked):
         on = strong.size >= MIN_IMPULSES and strong.size > MIN_RATE * n
         if on and sigma is not None:
             x = u2[:, c]

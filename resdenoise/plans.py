@@ -16,9 +16,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Final
 
 from .errors import ParameterError
+from .pairs import helping
 
 __all__ = ["AUTO", "Planner", "Progress", "automatic_planner", "network_planner", "planner"]
 
@@ -109,13 +111,20 @@ class Planner:
                 self.nonlinearity, self.form, self.lam, u, h, sigma=self.sigma
             )
             return _plan(self.command, nl, s, h), extra
+        return self._searched(u, h, progress)
+
+    @helping  # one helper thread for the whole search (the impulse check, the searches)
+    def _searched(self, u, h: float, progress: Progress | None):
+        """The automatic search's plan for ``u`` (:meth:`__call__`)."""
         from .autoparams import DEFAULT_RULE, choose_parameters
-        from .impulses import hampel_stage
+        from .impulses import hampel_stage, with_impulses
         from .noise import resolve_sigma
 
+        s = self.settings
         source = u
-        level = resolve_sigma(u, self.sigma, search=True)
-        stage = hampel_stage(u, level.sigma)  # impulses: a robust pre-stage, when found
+        # the level here, the impulses meanwhile on the helper thread (independent)
+        level, checked = with_impulses(partial(resolve_sigma, u, self.sigma, search=True), u)
+        stage = hampel_stage(u, level.sigma, checked)  # a robust pre-stage, when found
         if stage.active:
             u = stage.apply(u)
             level = resolve_sigma(u, self.sigma, search=True)

@@ -27,6 +27,7 @@ import numpy as np
 from .engine import StackRun, _kernels
 
 __all__ = [
+    "BatchResiduals",
     "GAIN_BATCHES",
     "PIECE",
     "PROBE_EPS",
@@ -211,20 +212,40 @@ def batch_residuals(f2: np.ndarray, u: np.ndarray) -> np.ndarray:
     """``sum (f2 - u)^2`` per gain batch (:func:`batches`) and channel, shape ``(k, c)``:
     :func:`gain_sums`' first half, with temporaries of about :data:`PIECE` rows (or one
     batch)."""
-    starts, sizes = batches(f2.shape[0])
-    ends = starts + sizes
-    out = np.empty((len(starts), f2.shape[1]))
-    first = 0
-    while first < len(starts):
-        last = first + 1
-        while last < len(starts) and ends[last] - starts[first] <= PIECE:
-            last += 1
-        lo, hi = starts[first], ends[last - 1]
-        r = f2[lo:hi] - u[lo:hi]
-        r *= r
-        out[first:last] = np.add.reduceat(r, starts[first:last] - lo, axis=0)
-        first = last
-    return out
+    return BatchResiduals(f2)(u)
+
+
+class BatchResiduals:
+    """:func:`batch_residuals` of one ``f2`` at many ``u`` (a refine's checkpoints): its
+    pieces of batches cut once, and one scratch of a piece's rows for all calls (new
+    memory of the whole signal's size at every call cost more than the sums on some
+    virtual machines); the same numbers."""
+
+    def __init__(self, f2: np.ndarray):
+        self.f2 = f2
+        starts, sizes = batches(f2.shape[0])
+        ends = starts + sizes
+        self.pieces, first = [], 0  # (first batch, last batch + 1, first row, last row + 1)
+        while first < len(starts):
+            last = first + 1
+            while last < len(starts) and ends[last] - starts[first] <= PIECE:
+                last += 1
+            self.pieces.append((first, last, int(starts[first]), int(ends[last - 1])))
+            first = last
+        self.starts, self.scratch = starts, None
+
+    def __call__(self, u: np.ndarray) -> np.ndarray:
+        f2 = self.f2
+        out = np.empty((len(self.starts), f2.shape[1]))
+        dtype = np.result_type(f2, u)
+        if self.scratch is None or self.scratch.dtype != dtype:
+            rows = max(hi - lo for _, _, lo, hi in self.pieces)
+            self.scratch = np.empty((rows,) + f2.shape[1:], dtype)
+        for first, last, lo, hi in self.pieces:
+            r = np.subtract(f2[lo:hi], u[lo:hi], out=self.scratch[: hi - lo])
+            r *= r
+            out[first:last] = np.add.reduceat(r, self.starts[first:last] - lo, axis=0)
+        return out
 
 
 #: A probe on windows (:class:`ProbeWindows`) scores about this share of each batch
@@ -252,6 +273,12 @@ class ScoredWindows:
 
 class PastReach(Exception):
     """A windowed search would run past its windows' reach (:class:`ScoredWindows`)."""
+
+
+def _flat(rows: np.ndarray, c: int) -> np.ndarray:
+    """Flat indices into an array of ``c`` channels of the values of ``rows`` (any shape),
+    each row's ``c`` values in turn: ``rows`` itself, raveled, for one channel."""
+    return rows.ravel() if c == 1 else (rows[..., None] * c + np.arange(c)).ravel()
 
 
 class ProbeWindows:
@@ -286,13 +313,16 @@ class ProbeWindows:
         self.first = first = starts + rng.integers(-core + 1, sizes)  # each core's first row
         rows = first[None, :] + np.arange(core)[:, None]  # (core, k): the cores' rows
         inside = (rows >= starts) & (rows < starts + sizes)
-        self.rows = np.clip(rows, 0, n - 1)
+        # (the arrays of (core, k) in place where they can be: memory touched for the
+        # first time costs more than the arithmetic on some virtual machines)
+        self.rows = np.clip(rows, 0, n - 1, out=rows)
         self.cols = np.arange(k)[None, :]
         # flat indices of the cores' values in the whole run (n, c)
-        self.flat = (self.rows[:, :, None] * c + np.arange(c)).ravel()
+        self.flat = _flat(self.rows, c)
         self.eps = PROBE_EPS * np.where(sigma > 0, sigma, 1.0)
         # the probe's weights on the counted rows, over eps, times the batch's scale
-        self.weight = (inside * (sizes + core - 1) / core)[:, :, None] / self.eps
+        weight = np.true_divide(inside * (sizes + core - 1), core)[:, :, None]
+        self.weight = np.divide(weight, self.eps, out=weight if c == 1 else None)
         self.f2, self.phi, self.tau, self.h = f2, phi, tau, h
         self.b, self.window = None, None
         self._place(int(reach), 0)
@@ -320,13 +350,19 @@ class ProbeWindows:
             old = self.window[None, :] - window[None, :] + np.arange(len(self.b))[:, None]
             b[old, self.cols] = self.b
         self.b, self.window = b, window
-        self.at = np.clip(self.rows - window, 0, length - 1)  # the cores in the windows
-        self.w = (b[self.at, self.cols] * self.weight).ravel()
+        at = self.rows - window
+        at = np.clip(at, 0, length - 1, out=at)  # the cores' rows in their windows
+        w = b[at, self.cols]
+        w *= self.weight
+        self.w = w.ravel()
         # the windows one after the other in one stack (k length, c): a core is as far
         # from the next window as from its own window's end; flat indices of its values
-        self.flat_at = (((self.at + self.cols * length) * c)[:, :, None] + np.arange(c)).ravel()
-        stack = f2[window[:, None] + np.arange(length)]  # (k, length, c)
-        stack += self.eps * b.transpose(1, 0, 2)
+        at += self.cols * length  # (at is not needed any more)
+        self.flat_at = _flat(at, c)
+        stack = np.empty((k, length, c), f2.dtype)
+        for j, start in enumerate(window.tolist()):  # f2[window[j] + arange(length)]
+            stack[j] = f2[start : start + length]
+            stack[j] += self.eps * b[:, j]
         self.shape = (length, k, c)
         self.values = length * k * c  # the probe's values run by each block
         self.run = StackRun(stack.reshape(k * length, c), self.phi, self.tau, self.h, own=True)
@@ -359,7 +395,7 @@ class ProbeWindows:
         d = np.take(self.up, self.flat_at)  # the windows' stack, (k length, c)
         d -= np.take(u, self.flat)
         d *= self.w
-        return d.reshape(len(self.at), -1).sum(axis=0).reshape(self.shape[1:])
+        return d.reshape(self.core, -1).sum(axis=0).reshape(self.shape[1:])
 
 
 def clearly_lower(new, old) -> bool:

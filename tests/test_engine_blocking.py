@@ -201,6 +201,22 @@ def test_default_threads_follow_the_work(rng, monkeypatch):
     assert_same_bits(short, given_two)
 
 
+def test_a_run_short_of_work_for_two_threads_takes_one_without_asking_the_budget(
+    monkeypatch, count_calls
+):
+    """A search's many short runs ask whether they take threads: under two threads'
+    work (MIN_WORK_PER_THREAD values x blocks each) the answer is one thread whatever
+    the budget, which (the environment, the process's cores) is then not read."""
+    monkeypatch.setattr(pairs, "usable_cores", lambda: 2)
+    monkeypatch.delenv("RESDENOISE_THREADS", raising=False)
+    asked = count_calls(engine, "thread_budget")
+    work = engine.MIN_WORK_PER_THREAD
+    assert not engine.takes_threads(work, 1) and engine._work_threads(2 * work - 1, 1) == 1
+    assert asked == []
+    assert engine.takes_threads(work, 2) and engine._work_threads(work, 5) == 2
+    assert len(asked) == 2
+
+
 @settings(max_examples=40)
 @given(
     key=st.sampled_from(KEYS),

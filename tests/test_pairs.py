@@ -245,3 +245,31 @@ def test_a_files_threads_bound_its_automatic_search(pairs, tmp_path, count_calls
         outputs.append(out.read_bytes())
         assert bool(started) == (run.threads is None)
     assert outputs[0] == outputs[1]
+
+
+def test_the_impulse_check_beside_the_noise_level_gives_the_same_plan(monkeypatch):
+    """An automatic plan checks for impulses on the helper thread while the noise level
+    is read here (the check needs no level: hampel_stage decides with it after), with
+    the plan of the two in turn: its stage (impulses found and replaced), blocks,
+    lambda and output, bit for bit."""
+    from resdenoise import impulses
+    from resdenoise.filters import run_plan
+    from resdenoise.pipeline import planner
+
+    helped = spy_pairs(monkeypatch, impulses)
+    rng = np.random.default_rng(5)
+    f = np.repeat(rng.uniform(-1, 1, 40), 100) + 0.05 * rng.standard_normal(4000)
+    f[rng.choice(4000, 12, replace=False)] += 3.0  # impulses: the pre-stage comes on
+    runs, told = {}, {}
+    for name, least in (("in turn", math.inf), ("paired", 0)):
+        monkeypatch.setattr(threads, "PAIR_WORK", least)
+        monkeypatch.setenv("RESDENOISE_THREADS", "2")
+        plan, extra = planner("diffuse", "perona-malik", lam="auto", time="auto")(f)
+        runs[name] = plan, extra, np.asarray(run_plan(plan, f))
+        told[name], helped[:] = list(helped), []
+    assert told["in turn"] == [False] and told["paired"] == [True]
+    (a, a_extra, a_out), (b, b_extra, b_out) = runs["in turn"], runs["paired"]
+    assert a.prestage is not None and a.prestage.active and a_extra == b_extra
+    assert a.prestage.positions == b.prestage.positions
+    assert (a.steps, a.nl.lam, a.tau) == (b.steps, b.nl.lam, b.tau)
+    np.testing.assert_array_equal(a_out, b_out)

@@ -13,7 +13,13 @@ from resdenoise import autoparams, stability, sure
 from resdenoise.autoparams import choose_parameters
 from resdenoise.engine import run_blocks
 from resdenoise.nonlinearities import get_nonlinearity
-from resdenoise.sure import ProbeWindows, batch_residuals, batches, gain_from_sums
+from resdenoise.sure import (
+    BatchResiduals,
+    ProbeWindows,
+    batch_residuals,
+    batches,
+    gain_from_sums,
+)
 
 N = 3000
 SIGMA = 0.2
@@ -133,6 +139,37 @@ def test_batch_residuals_are_the_gain_tests_residual_sums(monkeypatch, n, piece)
         np.array_split(f2, len(batches(n)[0])), np.array_split(u, len(batches(n)[0])), strict=True
     )])  # fmt: skip
     np.testing.assert_allclose(batch_residuals(f2, u), want, rtol=1e-13)
+
+
+def test_batch_residuals_of_one_signal_at_many_runs_share_one_scratch(monkeypatch):
+    """A refine's BatchResiduals: the numbers of batch_residuals at each call, its
+    pieces' differences in one scratch of the longest piece's rows made at the first
+    call (not new memory of the signal's size at every checkpoint)."""
+    monkeypatch.setattr(sure, "PIECE", 300)
+    rng = np.random.default_rng(3)
+    f2, u, v = rng.standard_normal((3, 1000, 2))
+    sums = BatchResiduals(f2)
+    for run in (u, v, u):
+        np.testing.assert_array_equal(sums(run), batch_residuals(f2, run))
+        assert sums.scratch.shape == (max(hi - lo for *_, lo, hi in sums.pieces), 2)
+        kept = sums.scratch
+    sums(v)
+    assert sums.scratch is kept and len(sums.pieces) > 1
+
+
+def test_the_windows_index_arrays_share_memory_where_they_can():
+    """The cores' rows, clipped in place, are the flat indices of one channel; the
+    cores' indices in the windows' stack too are made in place: the same divergence."""
+    f2 = _signal()
+    phi, tau = _plan()
+    w = ProbeWindows(f2, np.array([SIGMA]), phi, tau, 1.0, 30)
+    assert np.shares_memory(w.flat, w.rows) and w.rows.min() >= 0
+    rows = np.clip(w.first[None, :] + np.arange(w.core)[:, None], 0, N - 1)
+    np.testing.assert_array_equal(w.rows, rows)
+    at = np.clip(rows - w.window, 0, w.shape[0] - 1)
+    np.testing.assert_array_equal(w.flat_at, (at + w.cols * w.shape[0]).ravel())
+    two = ProbeWindows(_signal(channels=2), np.array([SIGMA, SIGMA]), phi, tau, 1.0, 30)
+    np.testing.assert_array_equal(two.flat, (two.rows[:, :, None] * 2 + [0, 1]).ravel())
 
 
 @pytest.fixture
