@@ -320,8 +320,9 @@ def do_no_harm(
     if UNIDENTIFIED in level.per_channel():
         reason = (
             "the noise level is not identified: quiet-windows reads more than the "
-            "variogram's nugget allows, and the nugget itself is within 2 standard errors "
-            "of zero (a rough signal whose own fine-scale content exceeds the noise)"
+            "variogram's nugget or the lag-one covariance of differences allows, or the "
+            "signal is rough and the lag-one covariance is within 2 standard errors of zero "
+            "(a rough signal whose own fine-scale content exceeds the noise)"
         )
         note = f"nothing done: {reason}; give --sigma if you know the noise level"
         return as_identity(plan), reason, note, {}
@@ -362,7 +363,7 @@ def do_no_harm(
         f"{SIGNIFICANCE:g} standard errors ({lo_se:.6g})"
     )
     extra["low_end"] = why
-    if at_low is not None:
+    if at_low is not None and np.all(low.sigma > 0):  # at 0 nothing gains: the input
         backed, backed_name, details = at_low(low)
         if backed.steps:
             b_gain, b_se = gain_test(backed, f, low)
