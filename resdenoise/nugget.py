@@ -120,6 +120,17 @@ def _fits() -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     return tuple((a, np.linalg.pinv(a)) for a in designs)
 
 
+def _columns(u, fields: int) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]:
+    """``(u2, short)``: ``u`` as float64 columns ``(n, channels)``, and for a signal too
+    short to read (under :data:`MIN_SAMPLES` samples) ``fields`` arrays of NaN per channel
+    (else None)."""
+    u2 = np.asarray(u, dtype=float)
+    u2 = u2.reshape(u2.shape[0], -1)
+    if u2.shape[0] >= MIN_SAMPLES:
+        return u2, None
+    return u2, tuple(np.full(u2.shape[1], np.nan) for _ in range(fields))
+
+
 def nugget_noise(u) -> Nugget:
     """The variogram's nugget of each channel of ``u`` (shape ``(n,)`` or ``(n, channels)``).
 
@@ -131,12 +142,10 @@ def nugget_noise(u) -> Nugget:
     >>> bool(abs(math.sqrt(nug.variance[0]) - 0.5) < 0.1)
     True
     """
-    u2 = np.asarray(u, dtype=float)
-    u2 = u2.reshape(u2.shape[0], -1)
+    u2, short = _columns(u, 3)
+    if short is not None:
+        return Nugget(*short)
     channels = u2.shape[1]
-    if u2.shape[0] < MIN_SAMPLES:
-        nan = np.full(channels, np.nan)
-        return Nugget(nan, nan.copy(), nan.copy())
     vb = variograms(u2)  # (blocks, lags, channels)
     v = vb.mean(axis=0)  # blocks of (nearly) equal size: the whole signal's V(h)
     with np.errstate(invalid="ignore"):
@@ -219,12 +228,9 @@ def lag_one_noise(u) -> LagOne:
     >>> bool(abs(math.sqrt(one.variance[0]) - 0.5) < 0.1)
     True
     """
-    u2 = np.asarray(u, dtype=float)
-    u2 = u2.reshape(u2.shape[0], -1)
-    channels = u2.shape[1]
-    if u2.shape[0] < MIN_SAMPLES:
-        nan = np.full(channels, np.nan)
-        return LagOne(nan, nan.copy(), nan.copy())
+    u2, short = _columns(u, 3)
+    if short is not None:
+        return LagOne(*short)
     d = np.diff(u2, axis=0)
     products = -(d[1:] * d[:-1])
     k = max(2, min(LAG_ONE_BATCHES, products.shape[0] // LAG_ONE_BATCH))
