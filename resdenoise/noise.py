@@ -619,7 +619,7 @@ def _checked_by_nugget(
 
 #: quiet-windows must exceed the lag-one bound by this many of its own standard deviations
 #: (:data:`QUIET_SPREAD`) to be lowered (:func:`_checked_by_lag_one`).
-LAG_ONE_Z = 2.0
+LAG_ONE_Z = 1.0
 #: The lag-one estimate may lie this many of its standard errors below zero and still be
 #: read as a rough signal's (below that the signal is convex: smooth or oscillating, and
 #: the lag-one covariance is no bound of the noise).
@@ -680,7 +680,7 @@ def _checked_by_lag_one(u2, sigma, names, low, nug, dense):
     for c in np.flatnonzero(unread):
         names[c] = UNIDENTIFIED
     upper = np.sqrt(np.where(act, one.upper, 0.0))
-    point = np.sqrt(np.maximum(np.where(act, one.variance, 0.0), 0.0))
+    point = np.sqrt(np.maximum(np.where(act, one.variance - Z * one.standard_error, 0.0), 0.0))
     return np.where(act, upper, sigma), np.where(act, np.minimum(point, low), low)
 
 

@@ -77,7 +77,7 @@ def test_search_noise_on_a_short_walk_is_not_the_over_read_level():
     difference orders 3 and 8 agreeing (no extrapolation) and the variogram's nugget too
     uncertain to contradict it (the level stood on all 10 seeds before).  The lag-one
     covariance lowers it (LAG_ONE) or, within its error of zero, calls it not
-    identified, on 7 of the 10."""
+    identified, on 8 of the 10."""
     checked = 0
     for seed in WALK_SEEDS:
         _, f, sigma = walk(seed)
@@ -88,7 +88,7 @@ def test_search_noise_on_a_short_walk_is_not_the_over_read_level():
         checked += name in (noise.LAG_ONE, noise.UNIDENTIFIED)
         if name == noise.LAG_ONE:
             assert level.sigma[0] < plain and level.low[0] < level.sigma[0]
-    assert checked >= 7
+    assert checked >= 8
 
 
 def test_the_lag_one_check_leaves_white_noise_and_smooth_signals():
@@ -112,9 +112,9 @@ def test_the_lag_one_check_leaves_white_noise_and_smooth_signals():
 def test_short_walks_in_small_noise_are_kept_where_the_level_is_read_rough():
     """The automatic choice on 256-sample walks at 5 % noise: kept or improved on every
     seed whose level the lag-one covariance lowered or called not identified, and below
-    the input on at most 3 of the 10 seeds (before the lag-one check: 8 of 10, worst
-    -14.8 dB; left: seeds 0, 1 and 7, where the lag-one bound does not contradict the
-    level, -1.7 to -5.9 dB)."""
+    the input on at most 2 of the 10 seeds (before the lag-one check: 8 of 10, worst
+    -14.8 dB; left: seeds 1 and 7, -3.1 and -1.7 dB, where the lag-one estimate is
+    identified and its bound does not contradict the level, 1.2-1.3x the true one)."""
     below = 0
     for seed in WALK_SEEDS:
         clean, f, _ = walk(seed)
@@ -123,7 +123,25 @@ def test_short_walks_in_small_noise_are_kept_where_the_level_is_read_rough():
         below += change < -1e-9
         if extra["noise_estimators"][0] in (noise.LAG_ONE, noise.UNIDENTIFIED):
             assert change >= -1e-9, (seed, extra["automatic_choice"])
-    assert below <= 3
+    assert below <= 2
+
+
+def test_a_chirps_few_convex_batches_do_not_unidentify_its_level():
+    """A chirp (Doppler-like, 1024 samples) in 10 % noise: its fast start is convex at
+    lags 1-2 in a few batches, which spread the batch means (plain standard error 0.4
+    of sigma^2, the estimate 0.5-0.9: within 2 of zero) but not their median absolute
+    deviation (0.1-0.13); the level stands (quiet-windows reads it right, 1.1x)."""
+    t = (np.arange(1024) + 0.5) / 1024
+    clean = np.sqrt(t * (1 - t)) * np.sin(2 * np.pi * 1.05 / (t + 0.05))
+    sigma = 0.1 * np.std(clean)
+    within = 0
+    for seed in range(6):
+        f = clean + np.random.default_rng(seed).normal(0.0, sigma, t.size)
+        one = lag_one_noise(f)
+        within += one.variance[0] < 2 * one.standard_error[0]
+        assert one.variance[0] >= 2 * one.robust_error[0]
+        assert search_noise(f).per_channel() == ["quiet-windows"]
+    assert within >= 3
 
 
 def test_an_interval_reaching_zero_keeps_the_input_without_a_search():
