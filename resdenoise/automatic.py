@@ -113,10 +113,23 @@ component whose content at the sampling rate is white-like reads as noise in
 every difference order; under music (an AR(1) background) the spectral floor
 lowers the level (:mod:`resdenoise.spectral_floor`): fresh cases below the input
 45 -> 32 (music over AR(1) backgrounds 15 -> 2, worst -4.6 -> -0.5 dB, mean
-+1.5 -> +2.2 dB; no other fresh case changed).  Not caught: a series white at its sampling rate (quarterly
-inflation, El Nino by month: no estimator tells it from a smooth signal in
-heavy noise) and 256-sample random walks at 5-10 % noise (the nugget's and the
-floor's intervals both reach 0).
++1.5 -> +2.2 dB; no other fresh case changed).  A short rough signal in small noise
+(256-sample random walks at 5-10 %: the nugget's and the floor's intervals both reach 0)
+is read by the lag-one covariance of its first differences, exact for a random walk
+(:func:`resdenoise.noise._checked_by_lag_one`): it lowers the level, or calls it not
+identified where the estimate is within its error of zero, and its interval's lower end
+is the level's low end (a low end of 0: the input, no search there).  Fresh cases below
+the input 32 -> 16 (256-sample walks 17 -> 1, mean -0.15 -> +1.19 dB, worst -8.2 ->
+-0.3 dB, one gain lost: +0.6 dB; no other class changed); ``bench_classes`` white
+unchanged (1 of 84 below, every ratio the same), pink 0.610 -> 0.607; rough signals no
+benchmark holds (walks of 256 and 512 samples, AR(1) phi 0.95 and 0.99 of 256 samples,
+8 seeds, 5-30 %) 43 -> 8 of 96 below the input.  Not caught: a series white at its
+sampling rate (quarterly inflation, El Nino by month: no estimator tells it from a
+smooth signal in heavy noise); a coarsely sampled cycle (sunspots: convex at lags 1-2,
+so the lag-one covariance bounds nothing); short rough signals whose lag-one estimate is
+identified but 1.2-1.5x the true level by chance (of the 8 held-out cases left: 256-sample
+walks at 10 %, 3 of 8, worst -3.1 dB; AR(1) phi 0.99 at 5-10 %, 3 of 16; one 512-sample
+walk and one AR(1) phi 0.95, -1.4 and -0.7 dB).
 """
 
 from __future__ import annotations
