@@ -121,7 +121,7 @@ from . import stability
 from .engine import run_strided
 from .errors import ParameterError
 from .filters import Plan
-from .noise import NoiseLevel, resolve_sigma, search_noise
+from .noise import UNIDENTIFIED, NoiseLevel, resolve_sigma, search_noise
 from .noise_colour import (
     box_average,
     box_rises,
@@ -574,9 +574,15 @@ def _white_nugget(f, level, evidence=None) -> tuple[NoiseLevel, tuple | None]:
     """:func:`white_nugget`, and the colour evidence (:func:`colour_evidence`) of ``f`` at
     the level returned, or where that is the nugget's, at the level without it (what the
     check read: the noise then is white at every scale); None where not read.
-    ``evidence``: that, read already (of a level this function returned)."""
+    ``evidence``: that, read already (of a level this function returned).  A level not
+    identified (:data:`resdenoise.noise.UNIDENTIFIED`) is kept, without evidence: a rough
+    signal's own coarse content rises like coloured noise (a 600-sample random walk in
+    white noise: levels 2-4 rising by 1.5-1.7, "confident", and the coloured ranking's
+    choice 4.8 dB below the input where the searches keep the input)."""
     if not level.white_by_nugget() or evidence is not None:
         return level, evidence
+    if UNIDENTIFIED in level.per_channel():  # the levels' rise may be the rough signal's
+        return level, None
     plain = search_noise(f, nugget=False)
     evidence = colour_evidence(np.asarray(f, dtype=float).reshape(len(f), -1), plain.sigma)
     return (plain if evidence[0] else level), evidence

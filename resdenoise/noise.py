@@ -46,7 +46,10 @@ A rough signal (random walk, AR process) reads as noise in differences of
 every order; there the searches' level is capped by the variogram's nugget
 (:mod:`resdenoise.nugget`, :func:`_checked_by_nugget`), or called not
 identified when the nugget is itself uncertain (the searches then keep the
-input).  A rough part under content the variogram does not fit (music over a red
+input); on a short rough signal, whose nugget is too uncertain to contradict the
+level, by the lag-one covariance of its first differences, exact for a random walk
+(:func:`resdenoise.nugget.lag_one_noise`, :func:`_checked_by_lag_one`), which also calls
+the level not identified where it is within its error of zero.  A rough part under content the variogram does not fit (music over a red
 background) is read by the spectral floor (:mod:`resdenoise.spectral_floor`, Whittle's fit of
 white plus an AR(1)-shaped part near Nyquist), whose upper bound caps the level where the
 fine-scale energy is dense (:func:`_checked_by_floor`).  The run's report and a streamed file
@@ -69,7 +72,7 @@ import numpy as np
 
 from .errors import ParameterError
 from .median import quantile_from, quantile_ranks
-from .nugget import MIN_SAMPLES, Z, nugget_noise
+from .nugget import MIN_SAMPLES, Z, lag_one_noise, nugget_noise
 from .spectral_floor import spectral_floor
 from .wavelet import estimate_noise as mad_haar_noise
 
@@ -419,7 +422,7 @@ class NoiseLevel:
         """Whether the variogram's nugget set a channel's level (:func:`search_noise`):
         the noise is then taken as white at every scale (a rough signal's coarse content
         makes the levels rise like coloured noise's over a level read that low)."""
-        return bool({NUGGET, UNIDENTIFIED, FLOOR} & set(self.per_channel()))
+        return bool({NUGGET, LAG_ONE, UNIDENTIFIED, FLOOR} & set(self.per_channel()))
 
 
 def resolve_sigma(
@@ -542,11 +545,14 @@ def search_noise(u, nugget: bool = True) -> NoiseLevel:
     if nugget:
         if n >= NUGGET_SAMPLES:  # where an identified nugget can bound it (a point else)
             low = np.minimum(sigma, plain / np.maximum(ratio, 1.0) ** LOW_ORDER_STEPS)
-        sigma, low = _checked_by_nugget(u2, sigma, names, low)
+        nug = nugget_noise(u2)
+        sigma, low = _checked_by_nugget(u2, sigma, names, low, nug)
+        dense = _dense(u2, plain, means)
+        sigma, low = _checked_by_lag_one(u2, sigma, names, low, nug, dense)
         sigma, low = _checked_by_floor(u2, plain, sigma, names, low, means)
     if names == [name] * len(names):
         return NoiseLevel(sigma, name, low=low)
-    summary = next(e for e in (UNIDENTIFIED, NUGGET, FLOOR, EXTRAPOLATED) if e in names)
+    summary = next(e for e in (UNIDENTIFIED, NUGGET, LAG_ONE, FLOOR, EXTRAPOLATED) if e in names)
     return NoiseLevel(sigma, summary, tuple(names), low)
 
 
@@ -565,10 +571,15 @@ NUGGET_T = 2.0
 NUGGET = "variogram nugget (quiet-windows read a rough signal as noise)"
 #: The estimator's name when the variogram contradicts quiet-windows but its nugget does
 #: not identify the level either: the automatic searches do nothing (do no harm).
-UNIDENTIFIED = "not identified (quiet-windows above the variogram's nugget, itself uncertain)"
+UNIDENTIFIED = (
+    "not identified (a rough signal: quiet-windows above the variogram's nugget or lag-one "
+    "bound, itself uncertain, or the lag-one covariance within its error of zero)"
+)
 
 
-def _checked_by_nugget(u2: np.ndarray, sigma: np.ndarray, names: list[str], low: np.ndarray):
+def _checked_by_nugget(
+    u2: np.ndarray, sigma: np.ndarray, names: list[str], low: np.ndarray, nug=None
+):
     """``(sigma, low)`` with each channel the variogram's nugget (:mod:`resdenoise.nugget`)
     says is over-read lowered to the nugget's upper bound, and its interval's low end
     ``low`` to the nugget itself (never below 0); elsewhere ``low`` raised to the
@@ -590,7 +601,7 @@ def _checked_by_nugget(u2: np.ndarray, sigma: np.ndarray, names: list[str], low:
     ``phi = 0.9`` at 5 % white noise went from 26.1 to 14.0 dB); reading it
     low costs less, but not nothing (hence the margin :data:`NUGGET_Z`).
     """
-    nug = nugget_noise(u2)
+    nug = nugget_noise(u2) if nug is None else nug
     with np.errstate(invalid="ignore"):  # a short signal: NaN, never used
         bound = np.sqrt(nug.upper) * (1.0 + NUGGET_Z * QUIET_SPREAD / math.sqrt(u2.shape[0]))
         act = (nug.misfit <= NUGGET_MISFIT) & (nug.variance > 0) & (sigma > bound)
@@ -604,6 +615,79 @@ def _checked_by_nugget(u2: np.ndarray, sigma: np.ndarray, names: list[str], low:
         floor = np.sqrt(np.where(fits, np.maximum(nug.variance - Z * nug.standard_error, 0.0), 0.0))
     low = np.maximum(low, np.minimum(floor, sigma))  # an identified nugget bounds it below
     return np.where(act, upper, sigma), np.where(act, point, low)
+
+
+#: quiet-windows must exceed the lag-one bound by this many of its own standard deviations
+#: (:data:`QUIET_SPREAD`) to be lowered (:func:`_checked_by_lag_one`).
+LAG_ONE_Z = 1.0
+#: The lag-one estimate may lie this many of its standard errors below zero and still be
+#: read as a rough signal's (below that the signal is convex: smooth or oscillating, and
+#: the lag-one covariance is no bound of the noise).
+LAG_ONE_CONVEX = 1.0
+#: The estimator's name when the lag-one covariance of differences lowered a channel's level.
+LAG_ONE = "lag-one covariance of differences (quiet-windows read a rough signal as noise)"
+
+
+def _checked_by_lag_one(u2, sigma, names, low, nug, dense):
+    """``(sigma, low)`` with each channel that the lag-one covariance of its first
+    differences (:func:`resdenoise.nugget.lag_one_noise`) says is over-read lowered to
+    that estimate's upper bound (estimate + 2 standard errors) and its interval's low
+    end to the estimate (never below 0); ``names`` updated in place (:data:`LAG_ONE`
+    where the estimate is at least :data:`NUGGET_T` standard errors, else
+    :data:`UNIDENTIFIED`: the searches keep the input).  A channel whose fine-scale
+    energy is dense (``dense``, :data:`DENSE`), read as a rough signal, with a positive
+    lag-one estimate within :data:`NUGGET_T` of its robust standard errors of zero is
+    :data:`UNIDENTIFIED` too, whatever its level: the signal's increments there dwarf the
+    noise, and no estimator here tells the noise's level.
+
+    A short random walk in small white noise (256 samples, 5-10 %): its increments are
+    white, so every difference order reads them as noise alike (quiet-windows 1.5-3.5x
+    the true level, third over eighth differences near 1: no extrapolation), and the
+    variogram's nugget over :data:`resdenoise.nugget.LAGS` lags has a standard error of
+    1.3-5.6x ``sigma^2``: its bound does not contradict the level, and the output was up
+    to 8 dB below the input (``benchmarks/bench_harm.py``).  The first two lags alone
+    are exact for a random walk and 2-6x less noisy.  A channel is checked where the
+    variogram fits a rough signal (misfit at most :data:`NUGGET_MISFIT`: the same model)
+    and the nugget did not set its level, and the lag-one estimate is not below zero by
+    more than :data:`LAG_ONE_CONVEX` standard errors (convex content: a sum of tones,
+    sunspots' cycle, reads far below the noise there); it is lowered where ``sigma``
+    exceeds the square root of the bound by :data:`LAG_ONE_Z` of its own standard
+    deviations.  The "not identified" rule asks for a positive estimate (sunspots at 30 %
+    noise read -0.2 to -0.7 ``sigma^2``: convex, and their level is right to 1.2-1.4x)
+    and for dense fine-scale energy (speech's formants are concave too, their estimate
+    40-90 ``sigma^2`` and uncertain, but its quiet windows see the noise alone); its
+    robust error is not inflated by a few convex batches (Doppler at 10 %: 0.07-0.15
+    against 0.4-0.7 ``sigma^2`` by the plain spread, the estimate 0.7-0.9).  The low end
+    where it lowers the level is the estimate less 2 standard errors (with the estimate
+    itself one fresh 256-sample walk at 5 % was 0.9 dB below the input).  Measured
+    (``benchmarks/bench_harm.py``, white noise at 5-30 %, two seeds): it acts on the
+    256-sample walks and on quarterly unemployment at 30 % (kept as the input before
+    too), on no other fresh signal; ``bench_classes``: on two pink-noise
+    cases (co2, HeaviSine: +0.1 and +0.6 dB), no white one; pure white noise (200 seeds
+    each at 256, 300, 1000, 4096 samples): once, at 4096 (to 1.03x).  A margin of 2
+    standard deviations instead of :data:`LAG_ONE_Z` (before the not-identified rule):
+    11 fresh walk cases below the input instead of 3.  ``nug``: the variogram's nugget of ``u2``
+    (:func:`resdenoise.nugget.nugget_noise`).
+    """
+    one = lag_one_noise(u2)
+    n = u2.shape[0]
+    with np.errstate(invalid="ignore"):  # a short signal: NaN, never used
+        bound = np.sqrt(one.upper) * (1.0 + LAG_ONE_Z * QUIET_SPREAD / math.sqrt(n))
+        free = np.array([x not in (NUGGET, UNIDENTIFIED) for x in names])
+        rough = (nug.misfit <= NUGGET_MISFIT) & (
+            one.variance >= -LAG_ONE_CONVEX * one.standard_error
+        )
+        act = free & rough & (sigma > bound)
+        resolved = one.variance >= NUGGET_T * one.standard_error
+        unread = free & ~act & dense & (nug.misfit <= NUGGET_MISFIT) & (one.variance > 0)
+        unread &= one.variance < NUGGET_T * one.robust_error
+    for c in np.flatnonzero(act):
+        names[c] = LAG_ONE if resolved[c] else UNIDENTIFIED
+    for c in np.flatnonzero(unread):
+        names[c] = UNIDENTIFIED
+    upper = np.sqrt(np.where(act, one.upper, 0.0))
+    point = np.sqrt(np.maximum(np.where(act, one.variance - Z * one.standard_error, 0.0), 0.0))
+    return np.where(act, upper, sigma), np.where(act, np.minimum(point, low), low)
 
 
 #: The quiet windows' level squared over the mean window energy (both 1 for white noise) at
@@ -638,6 +722,24 @@ def _checked_by_floor(u2, plain, sigma, names, low, means=None):
 
     ``means``: the mean window energies ``plain`` read (:func:`_quiet_windows`), else
     computed here again."""
+    dense = _dense(u2, plain, means)
+    if not dense.any():
+        return sigma, low
+    floor = spectral_floor(u2, np.where(dense, sigma**2, 0.0))
+    with np.errstate(invalid="ignore"):  # a short channel: NaN, never a cap
+        cap = np.sqrt(floor.upper)
+        act = dense & (sigma > cap * (1.0 + FLOOR_Z * QUIET_SPREAD / math.sqrt(u2.shape[0])))
+    for c in np.flatnonzero(act):
+        if names[c] not in (NUGGET, LAG_ONE, UNIDENTIFIED):
+            names[c] = FLOOR
+    near = np.sqrt(floor.likely)
+    return np.where(act, cap, sigma), np.where(act, np.minimum(low, near), low)
+
+
+def _dense(u2: np.ndarray, plain: np.ndarray, means=None) -> np.ndarray:
+    """Per channel, whether its fine-scale energy is dense (:data:`DENSE`): ``plain``,
+    quiet-windows, squared over the mean window energy (``means``, as
+    :func:`_quiet_windows` read them, else computed here again)."""
     length = window_for(u2.shape[0])
     dense = np.zeros(u2.shape[1], dtype=bool)
     block = np.ascontiguousarray(u2)
@@ -647,17 +749,7 @@ def _checked_by_floor(u2, plain, sigma, names, low, means=None):
         else:
             mean = float(means[c])
         dense[c] = mean > 0 and plain[c] ** 2 >= DENSE * mean
-    if not dense.any():
-        return sigma, low
-    floor = spectral_floor(u2, np.where(dense, sigma**2, 0.0))
-    with np.errstate(invalid="ignore"):  # a short channel: NaN, never a cap
-        cap = np.sqrt(floor.upper)
-        act = dense & (sigma > cap * (1.0 + FLOOR_Z * QUIET_SPREAD / math.sqrt(u2.shape[0])))
-    for c in np.flatnonzero(act):
-        if names[c] not in (NUGGET, UNIDENTIFIED):
-            names[c] = FLOOR
-    near = np.sqrt(floor.likely)
-    return np.where(act, cap, sigma), np.where(act, np.minimum(low, near), low)
+    return dense
 
 
 if __name__ == "__main__":  # python -m resdenoise.noise --table: rewrite CALIBRATION_TABLE
