@@ -831,3 +831,12 @@ def test_stores_float32_is_false_for_what_is_not_a_float_sound_file(tmp_path):
     assert not stores_float32(tmp_path / "bad.wav")  # the reader gives the error
     assert not stores_float32(tmp_path / "missing.wav")
     assert not stores_float32("-")
+
+
+def test_float_output_counts_samples_beyond_float32_as_clipped():
+    """A float64 sample beyond float32's range became inf in a FLOAT file, uncounted."""
+    sig = parse_signal(_audio(np.zeros(4), "WAV", "FLOAT"), "WAV", "in")
+    payload, stats = encode_signal("o.wav", sig.with_data(np.array([1e39, -1e39, 0.5, 3e38])))
+    assert stats["clipped"] == 2
+    back, _ = soundfile.read(io.BytesIO(payload), dtype="float32")
+    np.testing.assert_array_equal(back, np.float32([np.inf, -np.inf, 0.5, 3e38]))

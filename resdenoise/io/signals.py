@@ -61,7 +61,9 @@ SIGNALS = tuple(
 #: an inherited disposition cannot be told apart) and SIGALRM (the retry's timer,
 #: :func:`_dropped`).  Every other signal ignored on entry stays ignored (``nohup``,
 #: ``trap '' TERM``, a background job's SIGINT), as a worker's (:func:`exit_on_signal`).
-_ALWAYS = frozenset(getattr(signal, name) for name in ("SIGXFSZ", "SIGALRM") if hasattr(signal, name))
+_ALWAYS = frozenset(
+    getattr(signal, name) for name in ("SIGXFSZ", "SIGALRM") if hasattr(signal, name)
+)
 
 _state = {"deferred": 0, "pending": None, "raised": False, "retry": False, "exit": False}
 #: temporary files made by this process and not yet renamed or removed

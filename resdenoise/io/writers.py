@@ -205,6 +205,8 @@ def _audio_bytes(
 
     fmt, subtype = _audio_target(sig, fmt, subtype, target)
     out, clipped = _audio_frames(sig, data, sig.carried, subtype)
+    if subtype == "FLOAT":  # finite samples (checked) beyond float32's range: inf
+        clipped = _overflowed(out)
     buf = io.BytesIO()
     try:
         with soundfile.SoundFile(buf, "w", sig.samplerate, out.shape[1], subtype, format=fmt) as f:
@@ -274,6 +276,12 @@ def _audio_frames(
         clipped = int(np.count_nonzero(over))
         out = np.clip(chans, -1.0, 1.0)
     return out, clipped
+
+
+def _overflowed(out: np.ndarray) -> int:
+    """The samples of float32 frames ``out`` (cast from finite samples) that are not
+    finite: beyond float32's range, cast to inf."""
+    return int(out.size - np.count_nonzero(np.isfinite(out)))
 
 
 def _encode_error(name: str, fmt: str, subtype: str | None, exc: BaseException) -> SignalError:
@@ -462,6 +470,8 @@ class SignalWriter(_TempOutput):
             self.nonfinite += int(data.size - np.count_nonzero(np.isfinite(data)))
             if self.nonfinite:
                 return given
+            if out is not None:  # finite samples beyond float32's range: inf
+                clipped = _overflowed(out)
         if self._store is not None:
             self._store.write(data, carried)
             return given
@@ -480,7 +490,7 @@ class SignalWriter(_TempOutput):
         except OSError as exc:
             raise _write_error(self.name, exc) from None
         self._start_writeback()
-        if not clipped:
+        if not clipped or self.subtype == "FLOAT":  # (a FLOAT file holds inf: counted)
             return given
         top = 2.0 ** (PCM_BITS[self.subtype] - 1) if self.subtype in PCM_BITS else 1.0
         return np.clip(given, -1.0, (top - 1) / top if top > 1 else 1.0)
@@ -508,14 +518,17 @@ class SignalWriter(_TempOutput):
         """The refusal of an output that the subtype clipped (raise it before the rename)."""
         import soundfile
 
-        fix = "subtype='FLOAT'"
-        if not soundfile.check_format(self.fmt, "FLOAT"):
+        wider, span, outcome = "FLOAT", "-1 to 1", "clipped"
+        if self.subtype == "FLOAT":
+            wider, span, outcome = "DOUBLE", f"float32: +-{np.finfo(np.float32).max:.6g}", "inf"
+        fix = f"subtype={wider!r}"
+        if not soundfile.check_format(self.fmt, wider):
             fix += " with a format that holds floats (wav, caf, ...)"
         return SignalError(
             f"{self.name}: {self.clipped} output samples lie outside the range of "
-            f"{self.subtype} (-1 to 1) and would be clipped; nothing written; give {fix}, or "
+            f"{self.subtype} ({span}) and would be {outcome}; nothing written; give {fix}, or "
             "lower the input's level",
-            parameters=[("subtype", "FLOAT")],
+            parameters=[("subtype", wider)],
         )
 
     def close(self) -> None:
