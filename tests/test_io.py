@@ -840,3 +840,31 @@ def test_float_output_counts_samples_beyond_float32_as_clipped():
     assert stats["clipped"] == 2
     back, _ = soundfile.read(io.BytesIO(payload), dtype="float32")
     np.testing.assert_array_equal(back, np.float32([np.inf, -np.inf, 0.5, 3e38]))
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs RLIMIT_FSIZE and SIGXFSZ")
+def test_a_full_disk_under_an_audio_writer_says_so(tmp_path, rng):
+    """A write that fails in libsndfile (a full disk; here a file-size limit, SIGXFSZ
+    ignored as Python ignores it) said 'cannot encode as WAV/PCM_16: System error.';
+    now the system's reason, and the temporary file is gone."""
+    import resource
+    import signal
+
+    from resdenoise.io import SignalWriter, read_signal
+
+    src = tmp_path / "in.wav"
+    soundfile.write(src, rng.standard_normal((4000, 2)) * 0.1, 8000, subtype="PCM_16")
+    template = read_signal(src)
+    block = np.tile(template.data, (40, 1))  # 640 KB a write
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, hard))
+    try:
+        with pytest.raises(SignalError, match=r"out.wav: cannot write: File too large$"):
+            with SignalWriter(tmp_path / "out.wav", template) as writer:
+                for _ in range(3):
+                    writer.write(block, {})
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]

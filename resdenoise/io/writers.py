@@ -284,6 +284,27 @@ def _overflowed(out: np.ndarray) -> int:
     return int(out.size - np.count_nonzero(np.isfinite(out)))
 
 
+#: libsndfile's ``SFE_SYSTEM``: a system call failed (its reason in ``sf_strerror``).
+_SFE_SYSTEM = 2
+
+
+def _system_error(sf, exc: BaseException) -> str | None:
+    """The system's reason (``No space left on device``) when libsndfile's error ``exc``
+    on the open file ``sf`` is a failed system call, else None.  libsndfile's own
+    message is only "System error."; the reason is in ``sf_strerror`` of the file."""
+    if getattr(exc, "code", None) != _SFE_SYSTEM:
+        return None
+    import soundfile
+
+    snd, ffi = getattr(soundfile, "_snd", None), getattr(soundfile, "_ffi", None)
+    handle = getattr(sf, "_file", None)
+    if snd is None or ffi is None or handle is None:
+        return None
+    text = ffi.string(snd.sf_strerror(handle)).decode("utf-8", "replace")
+    _, sep, reason = text.partition(" : ")
+    return one_line(reason.strip().rstrip(".")) if sep and reason.strip() else None
+
+
 def _encode_error(name: str, fmt: str, subtype: str | None, exc: BaseException) -> SignalError:
     msg = one_line(getattr(exc, "error_string", None) or exc)
     return SignalError(f"{name}: cannot encode as {fmt}/{subtype}: {msg}")
@@ -486,6 +507,9 @@ class SignalWriter(_TempOutput):
         try:
             self._sf.write(out)
         except _AUDIO_ERRORS as exc:
+            reason = _system_error(self._sf, exc)
+            if reason is not None:  # a full disk, a file too large: no encoding problem
+                raise SignalError(f"{self.name}: cannot write: {reason}") from None
             raise _encode_error(self.name, self.fmt, self.subtype, exc) from None
         except OSError as exc:
             raise _write_error(self.name, exc) from None
