@@ -205,8 +205,8 @@ def _audio_bytes(
 
     fmt, subtype = _audio_target(sig, fmt, subtype, target)
     out, clipped = _audio_frames(sig, data, sig.carried, subtype)
-    if subtype == "FLOAT":  # finite samples (checked) beyond float32's range: inf
-        clipped = _overflowed(out)
+    if subtype == "FLOAT":  # finite samples beyond float32's range: inf
+        clipped = _overflowed(out, sig, data, sig.carried)
     buf = io.BytesIO()
     try:
         with soundfile.SoundFile(buf, "w", sig.samplerate, out.shape[1], subtype, format=fmt) as f:
@@ -248,15 +248,7 @@ def _audio_frames(
     sig: Signal, data: np.ndarray, carried: dict, subtype: str
 ) -> tuple[np.ndarray, int]:
     """The frames to hand to soundfile for ``data`` (and carried channels), and the clip count."""
-    n = data.shape[0]
-    chans = data.reshape(n, -1)
-    if sig.format != "CSV" and carried:
-        full = np.empty((n, len(sig.channel_positions) + len(carried)))
-        for k, p in enumerate(sig.channel_positions):
-            full[:, p] = chans[:, k]
-        for p, col in carried.items():
-            full[:, p] = col
-        chans = full
+    chans = _channels(sig, data, carried)
     clipped = 0
     if subtype in PCM_BITS:
         bits = PCM_BITS[subtype]
@@ -278,10 +270,28 @@ def _audio_frames(
     return out, clipped
 
 
-def _overflowed(out: np.ndarray) -> int:
-    """The samples of float32 frames ``out`` (cast from finite samples) that are not
-    finite: beyond float32's range, cast to inf."""
-    return int(out.size - np.count_nonzero(np.isfinite(out)))
+def _channels(sig: Signal, data: np.ndarray, carried: dict) -> np.ndarray:
+    """``data`` as rows of the file's channels: an audio input's carried ones beside."""
+    n = data.shape[0]
+    chans = data.reshape(n, -1)
+    if sig.format != "CSV" and carried:
+        full = np.empty((n, len(sig.channel_positions) + len(carried)))
+        for k, p in enumerate(sig.channel_positions):
+            full[:, p] = chans[:, k]
+        for p, col in carried.items():
+            full[:, p] = col
+        chans = full
+    return chans
+
+
+def _overflowed(out: np.ndarray, sig: Signal, data: np.ndarray, carried: dict) -> int:
+    """The samples of the float32 frames ``out`` of ``data`` (and ``carried``) that are
+    not finite where the samples were: beyond float32's range, cast to inf (a channel
+    carried through keeps its own NaN or inf)."""
+    bad = ~np.isfinite(out)
+    if not bad.any():
+        return 0
+    return int(np.count_nonzero(bad & np.isfinite(_channels(sig, data, carried))))
 
 
 #: libsndfile's ``SFE_SYSTEM``: a system call failed (its reason in ``sf_strerror``).
@@ -492,7 +502,7 @@ class SignalWriter(_TempOutput):
             if self.nonfinite:
                 return given
             if out is not None:  # finite samples beyond float32's range: inf
-                clipped = _overflowed(out)
+                clipped = _overflowed(out, self.template, data, carried)
         if self._store is not None:
             self._store.write(data, carried)
             return given
