@@ -146,8 +146,7 @@ def _inode(path) -> tuple | None:
 
 
 def _stdout_inode(fd: int = 1) -> tuple | None:
-    """The identity of the regular file stdout (``fd``) is (a shell's ``>> FILE``,
-    ``1<> FILE``), else None (a pipe, a terminal, a device: never a file the run reads)."""
+    """The identity of the regular file stdout (``fd``) is (``>> FILE``), else None."""
     try:
         st = os.fstat(fd)
     except (OSError, ValueError):
@@ -273,13 +272,10 @@ def _refuse_stdout_read(kind: str, input_path, reads: dict | None, others) -> No
     """Refuse stdout as the ``kind`` (output, report) when it is a file the run reads:
     the shell opened it (``>> INPUT``, ``1<> INPUT``), and writing would change it."""
     key = _stdout_inode()
-    if key is None:
-        return
-    index = FileIndex([input_path, *(reads or {})])
-    path = index.find("-") or (None if others is None else others.find("-"))
-    if path is None and input_path == "-" and _stdout_inode(0) == key:
+    path = FileIndex([input_path, *(reads or {})]).find("-") or (others and others.find("-"))
+    if not path and key is not None and input_path == "-" and _stdout_inode(0) == key:
         path = "<stdin>"  # the shell's < FILE >> FILE
-    if path is not None:
+    if path:
         what = "input" if path == input_path else (reads or {}).get(path, "input")
         raise SignalError(
             f"<stdout>: is the {what} file {path} (opened by the shell: >> or 1<>), and the "
