@@ -4,7 +4,7 @@
 :class:`SignalWriter` writes the same bytes block by block.  A CSV keeps the
 input's preamble, header, delimiter, decimal mark, line ends, encoding and
 column order, with numbers written by ``repr`` (float64 round-trips exactly);
-audio keeps samplerate, channels, format and subtype unless told otherwise,
+audio keeps samplerate, channels, format, subtype (unless told otherwise) and text metadata,
 integer PCM quantised and clipped (and counted) rather than wrapped.
 """
 
@@ -211,6 +211,7 @@ def _audio_bytes(
     try:
         with soundfile.SoundFile(buf, "w", sig.samplerate, out.shape[1], subtype, format=fmt) as f:
             _without_peak(f, fmt, subtype)  # as SignalWriter writes it
+            _keep_tags(f, sig)
             f.write(out)
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise _encode_error(target, fmt, subtype, exc) from None
@@ -347,6 +348,16 @@ def _without_peak(sf, fmt: str, subtype: str) -> None:
         snd.sf_command(handle, _SET_ADD_PEAK_CHUNK, null, snd.SF_FALSE)
 
 
+def _keep_tags(sf, sig: Signal) -> None:
+    """Give an audio file just opened for writing the text metadata of the audio input
+    (title, artist, comment, ...); a format that holds none (or not that one) goes without."""
+    for key, value in sig.tags.items():
+        try:
+            setattr(sf, key, value)
+        except RuntimeError:  # libsndfile: this format cannot hold the string
+            continue
+
+
 def _close_unsynced(sf) -> None:
     """Close a ``soundfile.SoundFile`` opened for writing without its fsync.
 
@@ -472,6 +483,7 @@ class SignalWriter(_TempOutput):
         except _AUDIO_ERRORS as exc:
             raise _encode_error(self.name, self.fmt, self.subtype, exc) from None
         _without_peak(self._sf, self.fmt, self.subtype)
+        _keep_tags(self._sf, sig)
 
     def _put(self, text: str, final: bool = False) -> None:
         try:
