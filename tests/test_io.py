@@ -235,6 +235,12 @@ def test_decimal_comma_declared_for_one_column():
             r"x: line 3, column 1 \('v'\): 'inf' is not a finite number; replace it with one or delete line 3",
         ),
         (b"1;2\n3,5;4\n", {"decimal": "."}, r"'3,5' is not a number \(a decimal comma\?"),
+        (  # 1.234 among decimal commas was read as 1,234: a thousands separator? not guessed
+            b"a;b\n1.234;1\n2,5;2\n3,25;1\n",
+            {},
+            r"x: line 2, column 1 \('a'\): '1.234' is not a number in a file of decimal commas",
+        ),
+        (b"a;b\n2,5;1\n1.5;2\n", {"decimal": ","}, r"line 3, column 1 \('a'\): '1.5' is not a"),
         (b"1;2\n3;4\n", {"delimiter": "\t"}, r"is the delimiter ';'\?"),
         (b"t,1\n2,3\n", {}, r"line 1, column 1: 't' is not a number \(if line 1 is a header"),
         (b"\n# only comments\n\n", {}, r"x: no data \(only blank or comment lines\)"),
