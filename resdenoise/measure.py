@@ -549,6 +549,7 @@ class QualitySums:
         self.power = [[] for _ in range(channels)]
         self.lo = np.full(channels, np.inf)
         self.hi = np.full(channels, -np.inf)
+        self.exps: list[int] = []  # each piece's sums are in units of 2**exp (0: as they are)
         self.grid = Grid()
 
     def add(self, noisy, output, clean) -> None:
@@ -569,9 +570,21 @@ class QualitySums:
         self.n += k
         self.lo = np.minimum(self.lo, ref.min(axis=0))
         self.hi = np.maximum(self.hi, ref.max(axis=0))
-        power = (ref**2).sum(axis=0)
-        for key, x in (("input", noisy), ("output", output)):
-            err = ((np.asarray(x, dtype=float).reshape(k, -1) - ref) ** 2).sum(axis=0)
+        pair = [np.asarray(x, dtype=float).reshape(k, -1) for x in (noisy, output)]
+        with np.errstate(over="ignore", invalid="ignore"):  # too large to square: scaled
+            power = (ref**2).sum(axis=0)
+            errs = [((x - ref) ** 2).sum(axis=0) for x in pair]
+        exp = 0
+        if not all(np.isfinite(v).all() for v in (power, *errs)):
+            # samples beyond 1e154: squared in units of 2**(2 e), e their largest exponent
+            top = max(float(np.abs(a).max(initial=0.0)) for a in (ref, *pair))
+            e = math.frexp(top)[1] if math.isfinite(top) else 0
+            ref = np.ldexp(ref, -e)
+            power = (ref**2).sum(axis=0)
+            errs = [((np.ldexp(x, -e) - ref) ** 2).sum(axis=0) for x in pair]
+            exp = 2 * e
+        self.exps.append(exp)
+        for key, err in zip(("input", "output"), errs, strict=True):
             for c, v in enumerate(err):
                 self.err[key][c].append(float(v))
         for c, v in enumerate(power):
@@ -581,14 +594,23 @@ class QualitySums:
         """The dictionary (the rows held for the grid's last piece measured first)."""
         for piece in self.grid.rest():
             self._add_piece(*piece)
-        power = np.array([math.fsum(v) for v in self.power])
-        span = self.hi - self.lo
+        top = max(self.exps, default=0)  # all sums in units of 2**top (0: as they are)
+
+        def total(values: list) -> float:
+            if not top:
+                return math.fsum(values)
+            return math.fsum(math.ldexp(v, e - top) for v, e in zip(values, self.exps, strict=True))
+
+        power = np.array([total(v) for v in self.power])
+        span = np.ldexp(self.hi, -top // 2) - np.ldexp(self.lo, -top // 2)
         out = {}
         for key in ("input", "output"):
-            err = np.array([math.fsum(v) for v in self.err[key]])
+            err = np.array([total(v) for v in self.err[key]])
             mse = err / self.n
+            with np.errstate(over="ignore"):  # an MSE beyond float64 (1e308): inf
+                shown = np.ldexp(mse, top) if top else mse
             out[key] = {
-                "mse": [float(v) for v in mse],
+                "mse": [float(v) for v in shown],
                 "snr_db": [float(v) for v in _db(power, err)],
                 "psnr_db": [float(v) for v in _db(span**2, mse)],
             }

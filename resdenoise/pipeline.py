@@ -113,11 +113,17 @@ class FileIndex:
             self._places.setdefault(_resolved(path), rank)
 
     def find(self, path) -> str | None:
-        """The first indexed path that names the same file as ``path``, else None."""
-        if path is None or path == "-" or not self.paths:
+        """The first indexed path that names the same file as ``path``, else None
+        (``"-"``, stdout: the file stdout is, when it is a regular file)."""
+        if path is None or not self.paths:
             return None
+        if path == "-":
+            key = _stdout_inode()
+            return None if key is None else self._first(self._inodes.get(key))
         key = _inode(path)
-        ranks = [self._inodes.get(key), self._places.get(_resolved(path))]
+        return self._first(self._inodes.get(key), self._places.get(_resolved(path)))
+
+    def _first(self, *ranks) -> str | None:
         ranks = [r for r in ranks if r is not None]
         return self.paths[min(ranks)] if ranks else None
 
@@ -137,6 +143,15 @@ def _inode(path) -> tuple | None:
     except (OSError, ValueError):
         return None
     return st.st_dev, st.st_ino
+
+
+def _stdout_inode(fd: int = 1) -> tuple | None:
+    """The identity of the regular file stdout (``fd``) is (``>> FILE``), else None."""
+    try:
+        st = os.fstat(fd)
+    except (OSError, ValueError):
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) else None
 
 
 def _same_pipe(a, b) -> bool:
@@ -221,6 +236,9 @@ def check_paths(
             "report_path and output name the same file; give the report its own",
             parameters=["report_path", "output"],
         )
+    for name, kind in ((output, "output"), (report_path, "report")):
+        if name is not None and _is_stdout(name):
+            _refuse_stdout_read(kind, input_path, reads, others)
     if _same_file(input_path, output) and not in_place:
         raise SignalError(
             f"{output}: output is the input file; pass in_place=True to replace it",
@@ -248,6 +266,21 @@ def check_paths(
                     f"{name}: the {kind} would overwrite the {what} file {path}; "
                     "give it another name"
                 )
+
+
+def _refuse_stdout_read(kind: str, input_path, reads: dict | None, others) -> None:
+    """Refuse stdout as the ``kind`` (output, report) when it is a file the run reads:
+    the shell opened it (``>> INPUT``, ``1<> INPUT``), and writing would change it."""
+    key = _stdout_inode()
+    path = FileIndex([input_path, *(reads or {})]).find("-") or (others and others.find("-"))
+    if not path and key is not None and input_path == "-" and _stdout_inode(0) == key:
+        path = "<stdin>"  # the shell's < FILE >> FILE
+    if path:
+        what = "input" if path == input_path else (reads or {}).get(path, "input")
+        raise SignalError(
+            f"<stdout>: is the {what} file {path} (opened by the shell: >> or 1<>), and the "
+            f"{kind} would change it; send stdout elsewhere, or name another file for the {kind}"
+        )
 
 
 def _check_in_place_format(input_path: str, input_format, output_format) -> None:

@@ -235,6 +235,12 @@ def test_decimal_comma_declared_for_one_column():
             r"x: line 3, column 1 \('v'\): 'inf' is not a finite number; replace it with one or delete line 3",
         ),
         (b"1;2\n3,5;4\n", {"decimal": "."}, r"'3,5' is not a number \(a decimal comma\?"),
+        (  # 1.234 among decimal commas was read as 1,234: a thousands separator? not guessed
+            b"a;b\n1.234;1\n2,5;2\n3,25;1\n",
+            {},
+            r"x: line 2, column 1 \('a'\): '1.234' is not a number in a file of decimal commas",
+        ),
+        (b"a;b\n2,5;1\n1.5;2\n", {"decimal": ","}, r"line 3, column 1 \('a'\): '1.5' is not a"),
         (b"1;2\n3;4\n", {"delimiter": "\t"}, r"is the delimiter ';'\?"),
         (b"t,1\n2,3\n", {}, r"line 1, column 1: 't' is not a number \(if line 1 is a header"),
         (b"\n# only comments\n\n", {}, r"x: no data \(only blank or comment lines\)"),
@@ -831,3 +837,40 @@ def test_stores_float32_is_false_for_what_is_not_a_float_sound_file(tmp_path):
     assert not stores_float32(tmp_path / "bad.wav")  # the reader gives the error
     assert not stores_float32(tmp_path / "missing.wav")
     assert not stores_float32("-")
+
+
+def test_float_output_counts_samples_beyond_float32_as_clipped():
+    """A float64 sample beyond float32's range became inf in a FLOAT file, uncounted."""
+    sig = parse_signal(_audio(np.zeros(4), "WAV", "FLOAT"), "WAV", "in")
+    payload, stats = encode_signal("o.wav", sig.with_data(np.array([1e39, -1e39, 0.5, 3e38])))
+    assert stats["clipped"] == 2
+    back, _ = soundfile.read(io.BytesIO(payload), dtype="float32")
+    np.testing.assert_array_equal(back, np.float32([np.inf, -np.inf, 0.5, 3e38]))
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs RLIMIT_FSIZE and SIGXFSZ")
+def test_a_full_disk_under_an_audio_writer_says_so(tmp_path, rng):
+    """A write that fails in libsndfile (a full disk; here a file-size limit, SIGXFSZ
+    ignored as Python ignores it) said 'cannot encode as WAV/PCM_16: System error.';
+    now the system's reason, and the temporary file is gone."""
+    import resource
+    import signal
+
+    from resdenoise.io import SignalWriter, read_signal
+
+    src = tmp_path / "in.wav"
+    soundfile.write(src, rng.standard_normal((4000, 2)) * 0.1, 8000, subtype="PCM_16")
+    template = read_signal(src)
+    block = np.tile(template.data, (40, 1))  # 640 KB a write
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, hard))
+    try:
+        with pytest.raises(SignalError, match=r"out.wav: cannot write: File too large$"):
+            with SignalWriter(tmp_path / "out.wav", template) as writer:
+                for _ in range(3):
+                    writer.write(block, {})
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]

@@ -248,3 +248,29 @@ def test_a_file_cut_short_while_read_is_refused_not_read_past(tmp_path, rng):
         list(reader._blocks())
     with pytest.raises(SignalError, match="the file changed while it was read"):
         list(stream.blocks())
+
+
+@pytest.mark.parametrize("chunks", ["0", "1000"])
+@pytest.mark.parametrize("name", ["in.wav", "in.flac", "in.aiff"])
+def test_an_audio_file_keeps_its_text_metadata(tmp_path, name, chunks):
+    """Title, artist and comment of an audio input were dropped from its output (and
+    from the file itself with --in-place), exit 0; kept now, whole or in chunks."""
+    from click.testing import CliRunner
+
+    from resdenoise.cli import cli
+
+    src = tmp_path / name
+    tags = {"title": "take 3", "artist": "me", "comment": "calibrated: 94 dB SPL"}
+    with soundfile.SoundFile(src, "w", 8000, 1, "PCM_16") as f:
+        for key, value in tags.items():
+            setattr(f, key, value)
+        f.write(np.sin(np.arange(4000) / 30.0) * 0.5)
+    kept = soundfile.SoundFile(src).copy_metadata()  # what the format holds
+    assert kept and set(kept.items()) <= set(tags.items())
+    out = tmp_path / ("out" + src.suffix)
+    run = ["diffuse", "--steps", "2", "-q", "--chunk-size", chunks]
+    for args in ([str(src), "-o", str(out)], [str(src), "--in-place"]):
+        result = CliRunner().invoke(cli, [*run, *args])
+        assert result.exit_code == 0, result.output
+        target = src if "--in-place" in args else out
+        assert soundfile.SoundFile(target).copy_metadata() == kept

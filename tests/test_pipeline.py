@@ -464,3 +464,25 @@ def test_worker_errors_keep_their_class_and_parameters(tmp_path):
         assert isinstance(r.error, UnstableError) and r.exit_code == 3
         assert r.error.parameters == (("allow_unstable", True),)
     assert not (tmp_path / "o").exists()  # made for the batch, removed: nothing written
+
+
+def test_float_output_beyond_float32_refused_not_written_as_inf(tmp_path):
+    """A CSV whose output lies beyond float32 (1e39), written as a FLOAT WAV: was
+    written with inf samples, exit 0; refused now, naming DOUBLE, which holds it."""
+    src = tmp_path / "in.csv"
+    src.write_text("\n".join(["1e39", "-1e39"] * 20) + "\n")
+    stable = planner("resnet", "tanh", lam=1e39, blocks=2)
+    read = ReadOptions(samplerate=8000)
+    out = tmp_path / "o"
+    results = run_batch(stable, [str(src)], str(out), write=WriteOptions("wav"), read=read)
+    assert [r.exit_code for r in results] == [1]
+    message = str(results[0].error)
+    assert "output samples lie outside the range of FLOAT (float32: +-3.40282e+38)" in message
+    assert results[0].error.parameters == (("subtype", "DOUBLE"),)
+    assert not out.exists() or listing(out) == []
+    results = run_batch(
+        stable, [str(src)], str(out), write=WriteOptions("wav", "DOUBLE"), read=read
+    )
+    assert [r.exit_code for r in results] == [0]
+    y, _ = soundfile.read(results[0].output)
+    assert np.isfinite(y).all() and np.abs(y).max() > 1e38

@@ -271,3 +271,29 @@ def test_a_plan_that_searches_the_samples_reads_them_widened(tmp_path, rng, monk
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert seen == [{"stored": False}]
+
+
+def test_quality_of_samples_too_large_to_square_is_finite(rng):
+    """Samples beyond 1e154 (finite, as float64 holds them) squared to inf: SNR and PSNR
+    were nan ('null' in the report) though they do not depend on the scale; now those
+    of the same signals scaled down (a power of two), the MSE inf only where float64
+    cannot hold it; cut in pieces as a streamed run cuts them, the same numbers."""
+    clean = rng.standard_normal((3000, 2))
+    noisy, out = clean + 0.3 * rng.standard_normal(clean.shape), clean + 0.05 * clean[::-1]
+    small = measure.compare_whole(noisy, out, clean)
+    big = [np.ldexp(a, 600) for a in (noisy, out, clean)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(measure, "GRID_ROWS", 256)  # several pieces
+        large = measure.compare_whole(*big)
+        sums = measure.QualitySums(2)
+        for a in range(0, 3000, 700):
+            sums.add(*(x[a : a + 700] for x in big))
+        assert json.dumps(sums.result()) == json.dumps(large)
+    for key in ("input", "output"):
+        for name in ("snr_db", "psnr_db"):
+            np.testing.assert_allclose(large[key][name], small[key][name], rtol=1e-12)
+        assert large[key]["mse"] == [np.inf, np.inf]  # 2**1200 times the MSE
+    medium = measure.compare_whole(*(np.ldexp(a, 500) for a in (noisy, out, clean)))
+    np.testing.assert_allclose(
+        medium["output"]["mse"], np.ldexp(small["output"]["mse"], 1000), rtol=1e-12
+    )

@@ -69,10 +69,10 @@ def _trial(big: Path, work: Path, sig: int, delay: float, stdin: bool):
     return proc, sig, delay, work
 
 
-def _wait_ready(proc) -> None:
-    """Until the process catches SIGTERM (its handlers are in place): a signal
+def _wait_ready(proc, signum: int = signal.SIGTERM) -> None:
+    """Until the process catches ``signum`` (its handlers are in place): a signal
     before the program has started is the interpreter's, not the program's."""
-    bit = 1 << (signal.SIGTERM - 1)
+    bit = 1 << (signum - 1)
     deadline = time.monotonic() + 30
     while proc.poll() is None and time.monotonic() < deadline:
         try:
@@ -476,3 +476,35 @@ def test_a_signal_at_any_moment_of_a_thread_handoff_ends_the_run():
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stdout + done.stderr
+
+
+def test_a_signal_ignored_on_entry_stays_ignored(big, complete, tmp_path):
+    """``nohup resdenoise ...`` (SIGHUP ignored when the program starts) and
+    ``trap '' TERM``: the hangup or SIGTERM must not end the run; it was
+    (exit 129, 'interrupted by SIGHUP; no output written', the output lost)."""
+    out = tmp_path / "out.csv"
+
+    def ignore() -> None:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+    proc = subprocess.Popen(
+        [EXE, *RUN, str(big), "-o", str(out)], stderr=subprocess.PIPE, preexec_fn=ignore
+    )
+    _wait_ready(proc, signal.SIGUSR1)  # its handlers are in place
+    proc.send_signal(signal.SIGHUP)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()
+    assert out.read_bytes() == complete
+
+
+def test_handle_signals_keeps_an_ignored_signal_ignored():
+    before = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with handle_signals():
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+            assert signal.getsignal(signal.SIGXFSZ) is not signal.SIG_IGN  # always handled
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, before)

@@ -195,3 +195,22 @@ def test_output_dev_stdout_into_a_pipe(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == SIGNAL
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+@pytest.mark.parametrize("how", ["input >>", "input 1<>", "reference >>", "< input >>"])
+def test_stdout_that_is_a_file_the_run_reads_is_refused(tmp_path, how):
+    """``resdenoise ... IN >> IN`` (stdout opened by the shell on a file the run reads):
+    the output was appended to the input (or the reference), exit 0."""
+    src, ref = tmp_path / "in.csv", tmp_path / "ref.csv"
+    src.write_bytes(SIGNAL)
+    ref.write_bytes(SIGNAL)
+    target = ref if how.startswith("reference") else src
+    args = [_exe(), *IDENTITY, "-" if how.startswith("<") else str(src)]
+    if target == ref:
+        args += ["--reference", str(ref)]
+    mode = "r+b" if "1<>" in how else "ab"
+    with open(target, mode) as out, open(src, "rb") as stdin:
+        proc = subprocess.run(args, stdin=stdin, stdout=out, stderr=subprocess.PIPE, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert b"<stdout>: is the " in proc.stderr and b"would change it" in proc.stderr
+    assert src.read_bytes() == SIGNAL and ref.read_bytes() == SIGNAL

@@ -150,7 +150,7 @@ class AudioReader:
             raise SignalError(f"{source}: cannot read: {one_line(exc.strerror or exc)}") from None
         with self._open() as f:
             self.subtype, fmt, rate, channels = f.subtype, f.format, f.samplerate, f.channels
-            frames = f.frames
+            frames, tags = f.frames, f.copy_metadata()
             # as stored where that is exact and cheaper: integers, and 32-bit floats
             # (converted by NumPy: half libsndfile's time for the same float64 values)
             self.dtype = "int32" if self.subtype in PCM_BITS else "float64"
@@ -213,6 +213,7 @@ class AudioReader:
             subtype=self.subtype,
             positions=positions,
             carried={p: np.zeros(0) for p in carried_at},
+            tags=tags,
         )
         return SignalStream(template=template, frames=total, width=channels, _reader=self)
 

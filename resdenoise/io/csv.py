@@ -104,6 +104,8 @@ def _is_number(cell: str, decimal: str = ".") -> bool:
     if not _plain(cell.strip()):
         return False
     if decimal == ",":
+        if "." in cell:  # a point among decimal commas: a thousands separator? never guessed
+            return False
         cell = cell.replace(",", ".")
     try:
         float(cell)
@@ -173,6 +175,8 @@ def _plain(text: str) -> bool:
 
 def _to_float(cells: list[str], decimal: str) -> np.ndarray | None:
     if decimal == ",":
+        if any("." in c for c in cells):  # 1.234: a thousands separator, or a decimal point?
+            return None
         cells = [c.replace(",", ".") for c in cells]
     if not _plain("".join(cells)) and not all(_plain(c.strip()) for c in cells):
         return None  # (blanks of any script around a number are blanks)
@@ -186,6 +190,8 @@ def _first_bad(cells, decimal) -> int | None:
     """Index of the first cell that is not a number, or None."""
     for r, cell in enumerate(cells):
         if not _plain(cell.strip()):
+            return r
+        if decimal == "," and "." in cell:  # as _to_float refuses it
             return r
         try:  # as _to_float converts it: float() strips fewer blanks than str.strip
             float(cell.replace(",", ".") if decimal == "," else cell)
@@ -208,6 +214,8 @@ def _bad_cell_at(
     hint, named = "", []
     if decimal == "." and _DECIMAL_COMMA.match(cell):
         hint, named = " (a decimal comma? declare it with decimal=',')", [("decimal", ",")]
+    elif decimal == "," and "." in cell and _is_number(cell):
+        hint = " in a file of decimal commas (a thousands separator? remove it; else write ',')"
     elif other := next((d for d in _SNIFF_ORDER if d in cell and d != decimal), None):
         hint, named = f" (is the delimiter {other!r}? declare it with delimiter)", ["delimiter"]
     elif first_row and first_row_header_hint:

@@ -169,6 +169,9 @@ class Signal:
     chunks : tuple of int or None
         A Zarr store's chunk shape (its length: the array's dimensions);
         an output store is chunked alike.
+    tags : dict
+        An audio file's text metadata (title, artist, comment, ...: soundfile's
+        ``copy_metadata``), written to an audio output that can hold it.
     """
 
     data: np.ndarray
@@ -183,6 +186,7 @@ class Signal:
     time_column: int | None = None
     layout: CsvLayout = field(default_factory=CsvLayout)
     chunks: tuple[int, ...] | None = None
+    tags: dict[str, str] = field(default_factory=dict)
 
     @property
     def channels(self) -> int:

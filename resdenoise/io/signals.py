@@ -57,6 +57,14 @@ SIGNALS = tuple(
     if hasattr(signal, name)
 )
 
+#: Handled even when ignored on entry: SIGXFSZ (Python itself ignores it at start-up, so
+#: an inherited disposition cannot be told apart) and SIGALRM (the retry's timer,
+#: :func:`_dropped`).  Every other signal ignored on entry stays ignored (``nohup``,
+#: ``trap '' TERM``, a background job's SIGINT), as a worker's (:func:`exit_on_signal`).
+_ALWAYS = frozenset(
+    getattr(signal, name) for name in ("SIGXFSZ", "SIGALRM") if hasattr(signal, name)
+)
+
 _state = {"deferred": 0, "pending": None, "raised": False, "retry": False, "exit": False}
 #: temporary files made by this process and not yet renamed or removed
 _live: set[str] = set()
@@ -150,7 +158,8 @@ def exit_on_signal() -> None:
 @contextlib.contextmanager
 def handle_signals(ignore_after: bool = False):
     """Within: a catchable signal raises :class:`Interrupted` (once; later ones
-    only wait), and its temporaries are removed on the way out.
+    only wait), and its temporaries are removed on the way out.  A signal ignored
+    on entry (``nohup``: SIGHUP) stays ignored, but for :data:`_ALWAYS`.
 
     Installs the handlers only in the main thread (elsewhere it does nothing)
     and restores the previous ones afterwards, or, with ``ignore_after`` (a
@@ -162,7 +171,8 @@ def handle_signals(ignore_after: bool = False):
     previous = {s: signal.getsignal(s) for s in SIGNALS}
     _state.update(deferred=0, pending=None, raised=False, retry=False, exit=False)
     for s in SIGNALS:
-        signal.signal(s, _handler)
+        if previous[s] is not signal.SIG_IGN or s in _ALWAYS:
+            signal.signal(s, _handler)
     hook = sys.unraisablehook
     sys.unraisablehook = functools.partial(_dropped, previous=hook)
     try:

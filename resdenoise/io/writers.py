@@ -4,7 +4,7 @@
 :class:`SignalWriter` writes the same bytes block by block.  A CSV keeps the
 input's preamble, header, delimiter, decimal mark, line ends, encoding and
 column order, with numbers written by ``repr`` (float64 round-trips exactly);
-audio keeps samplerate, channels, format and subtype unless told otherwise,
+audio keeps samplerate, channels, format, subtype (unless told otherwise) and text metadata,
 integer PCM quantised and clipped (and counted) rather than wrapped.
 """
 
@@ -205,10 +205,13 @@ def _audio_bytes(
 
     fmt, subtype = _audio_target(sig, fmt, subtype, target)
     out, clipped = _audio_frames(sig, data, sig.carried, subtype)
+    if subtype == "FLOAT":  # finite samples beyond float32's range: inf
+        clipped = _overflowed(out, sig, data, sig.carried)
     buf = io.BytesIO()
     try:
         with soundfile.SoundFile(buf, "w", sig.samplerate, out.shape[1], subtype, format=fmt) as f:
             _without_peak(f, fmt, subtype)  # as SignalWriter writes it
+            _keep_tags(f, sig)
             f.write(out)
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise _encode_error(target, fmt, subtype, exc) from None
@@ -246,15 +249,7 @@ def _audio_frames(
     sig: Signal, data: np.ndarray, carried: dict, subtype: str
 ) -> tuple[np.ndarray, int]:
     """The frames to hand to soundfile for ``data`` (and carried channels), and the clip count."""
-    n = data.shape[0]
-    chans = data.reshape(n, -1)
-    if sig.format != "CSV" and carried:
-        full = np.empty((n, len(sig.channel_positions) + len(carried)))
-        for k, p in enumerate(sig.channel_positions):
-            full[:, p] = chans[:, k]
-        for p, col in carried.items():
-            full[:, p] = col
-        chans = full
+    chans = _channels(sig, data, carried)
     clipped = 0
     if subtype in PCM_BITS:
         bits = PCM_BITS[subtype]
@@ -274,6 +269,51 @@ def _audio_frames(
         clipped = int(np.count_nonzero(over))
         out = np.clip(chans, -1.0, 1.0)
     return out, clipped
+
+
+def _channels(sig: Signal, data: np.ndarray, carried: dict) -> np.ndarray:
+    """``data`` as rows of the file's channels: an audio input's carried ones beside."""
+    n = data.shape[0]
+    chans = data.reshape(n, -1)
+    if sig.format != "CSV" and carried:
+        full = np.empty((n, len(sig.channel_positions) + len(carried)))
+        for k, p in enumerate(sig.channel_positions):
+            full[:, p] = chans[:, k]
+        for p, col in carried.items():
+            full[:, p] = col
+        chans = full
+    return chans
+
+
+def _overflowed(out: np.ndarray, sig: Signal, data: np.ndarray, carried: dict) -> int:
+    """The samples of the float32 frames ``out`` of ``data`` (and ``carried``) that are
+    not finite where the samples were: beyond float32's range, cast to inf (a channel
+    carried through keeps its own NaN or inf)."""
+    bad = ~np.isfinite(out)
+    if not bad.any():
+        return 0
+    return int(np.count_nonzero(bad & np.isfinite(_channels(sig, data, carried))))
+
+
+#: libsndfile's ``SFE_SYSTEM``: a system call failed (its reason in ``sf_strerror``).
+_SFE_SYSTEM = 2
+
+
+def _system_error(sf, exc: BaseException) -> str | None:
+    """The system's reason (``No space left on device``) when libsndfile's error ``exc``
+    on the open file ``sf`` is a failed system call, else None.  libsndfile's own
+    message is only "System error."; the reason is in ``sf_strerror`` of the file."""
+    if getattr(exc, "code", None) != _SFE_SYSTEM:
+        return None
+    import soundfile
+
+    snd, ffi = getattr(soundfile, "_snd", None), getattr(soundfile, "_ffi", None)
+    handle = getattr(sf, "_file", None)
+    if snd is None or ffi is None or handle is None:
+        return None
+    text = ffi.string(snd.sf_strerror(handle)).decode("utf-8", "replace")
+    _, sep, reason = text.partition(" : ")
+    return one_line(reason.strip().rstrip(".")) if sep and reason.strip() else None
 
 
 def _encode_error(name: str, fmt: str, subtype: str | None, exc: BaseException) -> SignalError:
@@ -306,6 +346,16 @@ def _without_peak(sf, fmt: str, subtype: str) -> None:
     null = getattr(getattr(soundfile, "_ffi", None), "NULL", None)
     if snd is not None and handle is not None and null is not None:
         snd.sf_command(handle, _SET_ADD_PEAK_CHUNK, null, snd.SF_FALSE)
+
+
+def _keep_tags(sf, sig: Signal) -> None:
+    """Give an audio file just opened for writing the text metadata of the audio input
+    (title, artist, comment, ...); a format that holds none (or not that one) goes without."""
+    for key, value in sig.tags.items():
+        try:
+            setattr(sf, key, value)
+        except RuntimeError:  # libsndfile: this format cannot hold the string
+            continue
 
 
 def _close_unsynced(sf) -> None:
@@ -433,6 +483,7 @@ class SignalWriter(_TempOutput):
         except _AUDIO_ERRORS as exc:
             raise _encode_error(self.name, self.fmt, self.subtype, exc) from None
         _without_peak(self._sf, self.fmt, self.subtype)
+        _keep_tags(self._sf, sig)
 
     def _put(self, text: str, final: bool = False) -> None:
         try:
@@ -462,6 +513,8 @@ class SignalWriter(_TempOutput):
             self.nonfinite += int(data.size - np.count_nonzero(np.isfinite(data)))
             if self.nonfinite:
                 return given
+            if out is not None:  # finite samples beyond float32's range: inf
+                clipped = _overflowed(out, self.template, data, carried)
         if self._store is not None:
             self._store.write(data, carried)
             return given
@@ -476,11 +529,14 @@ class SignalWriter(_TempOutput):
         try:
             self._sf.write(out)
         except _AUDIO_ERRORS as exc:
+            reason = _system_error(self._sf, exc)
+            if reason is not None:  # a full disk, a file too large: no encoding problem
+                raise SignalError(f"{self.name}: cannot write: {reason}") from None
             raise _encode_error(self.name, self.fmt, self.subtype, exc) from None
         except OSError as exc:
             raise _write_error(self.name, exc) from None
         self._start_writeback()
-        if not clipped:
+        if not clipped or self.subtype == "FLOAT":  # (a FLOAT file holds inf: counted)
             return given
         top = 2.0 ** (PCM_BITS[self.subtype] - 1) if self.subtype in PCM_BITS else 1.0
         return np.clip(given, -1.0, (top - 1) / top if top > 1 else 1.0)
@@ -508,14 +564,17 @@ class SignalWriter(_TempOutput):
         """The refusal of an output that the subtype clipped (raise it before the rename)."""
         import soundfile
 
-        fix = "subtype='FLOAT'"
-        if not soundfile.check_format(self.fmt, "FLOAT"):
+        wider, span, outcome = "FLOAT", "-1 to 1", "clipped"
+        if self.subtype == "FLOAT":
+            wider, span, outcome = "DOUBLE", f"float32: +-{np.finfo(np.float32).max:.6g}", "inf"
+        fix = f"subtype={wider!r}"
+        if not soundfile.check_format(self.fmt, wider):
             fix += " with a format that holds floats (wav, caf, ...)"
         return SignalError(
             f"{self.name}: {self.clipped} output samples lie outside the range of "
-            f"{self.subtype} (-1 to 1) and would be clipped; nothing written; give {fix}, or "
+            f"{self.subtype} ({span}) and would be {outcome}; nothing written; give {fix}, or "
             "lower the input's level",
-            parameters=[("subtype", "FLOAT")],
+            parameters=[("subtype", wider)],
         )
 
     def close(self) -> None:
