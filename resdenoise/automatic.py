@@ -361,10 +361,7 @@ def do_no_harm(
     gain, se = tested
     extra = {"expected_gain_per_sample": gain, "gain_standard_error": se}
     if not _significant((gain, se)):
-        reason = (
-            f"{name} lowers SURE by {-gain:.6g} per sample, "
-            f"not more than {SIGNIFICANCE:g} standard errors ({se:.6g})"
-        )
+        reason = _no_gain(name, gain, se)
         return as_identity(plan), reason, f"nothing done: {reason}; the output is the input", extra
     low = level.at_low()
     if per_level is not None or low is level or np.array_equal(low.sigma, level.sigma):
@@ -377,8 +374,7 @@ def do_no_harm(
         return plan, None, None, extra
     why = (
         f"at the noise level's low end ({_levels(low.sigma)}, against {_levels(level.sigma)}) "
-        f"{name} lowers SURE by {-lo_gain:.6g} per sample, not more than "
-        f"{SIGNIFICANCE:g} standard errors ({lo_se:.6g})"
+        + _no_gain(name, lo_gain, lo_se)
     )
     extra["low_end"] = why
     if at_low is not None and np.all(low.sigma > 0):  # at 0 nothing gains: the input
@@ -389,6 +385,17 @@ def do_no_harm(
             if _significant((b_gain, b_se)):
                 return backed, None, None, {**details, **extra, "backed_off_to": backed_name}
     return as_identity(plan), why, f"nothing done: {why}; the output is the input", extra
+
+
+def _no_gain(name: str, gain: float, se: float) -> str:
+    """Why ``name``'s change of SURE per sample, ``gain`` (negative: lower), with standard
+    error ``se``, is no gain: too small a fall, or a rise."""
+    if gain < 0:
+        return (
+            f"{name} lowers SURE by {-gain:.6g} per sample, not more than "
+            f"{SIGNIFICANCE:g} standard errors ({se:.6g})"
+        )
+    return f"{name} raises SURE by {gain:.6g} per sample (standard error {se:.6g})"
 
 
 def _ranked(g, level, candidates, evidence=None) -> list:

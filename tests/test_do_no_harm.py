@@ -463,3 +463,25 @@ def test_one_commands_search_gains_at_the_low_end_too(command, name, settings, m
     assert plan.steps == 0 and _snr_change(clean, f, plan.run(f)) >= -1e-9
     assert extra["do_no_harm"].startswith("at the noise level's low end")
     assert extra["warnings"] == [f"nothing done: {extra['do_no_harm']}; the output is the input"]
+
+
+def test_a_rise_of_sure_is_called_a_rise(tmp_path):
+    """The reason for keeping the input named a rise of SURE as 'lowers SURE by -0.099'
+    (a random walk of 500 samples in noise of 0.3, whose gain at the level's low end is a
+    rise); a fall too small to count is still called a fall."""
+    rng = np.random.default_rng(1)
+    f = np.cumsum(rng.standard_normal(500)) + 0.3 * np.random.default_rng(2).standard_normal(500)
+    result = CliRunner().invoke(
+        cli,
+        ["denoise", "-", "-o", str(tmp_path / "o.csv"), "-q", "--json"],
+        input="\n".join(map(repr, f.tolist())),
+    )
+    assert result.exit_code == 0, result.output
+    reason = json.loads(result.stdout)["parameters"]["automatic_reason"]
+    assert "raises SURE by 0.0" in reason and "by -" not in reason
+    from resdenoise.automatic import _no_gain
+
+    assert _no_gain("x", -0.01, 0.02) == (
+        "x lowers SURE by 0.01 per sample, not more than 2 standard errors (0.02)"
+    )
+    assert _no_gain("x", 0.01, 0.02) == "x raises SURE by 0.01 per sample (standard error 0.02)"
