@@ -8,6 +8,7 @@ automatic search (:mod:`resdenoise.autoparams`) hand their pairs to it.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import math
 import os
@@ -107,7 +108,8 @@ def in_parallel(first: Callable, second: Callable, work: float | None = math.inf
     finds a pair not worth it, whatever :data:`PAIR_WORK`) at least
     :data:`PAIR_WORK`, a budget of two threads or more (:func:`thread_budget`), in a
     scope, the helper not running a pair already (else one after the other, here); the
-    two sides then run with one engine thread each (:func:`limit_threads`).  The two must
+    two sides then run with one engine thread each (:func:`limit_threads`), the second
+    in a copy of the caller's context (:mod:`contextvars`: NumPy's errstate).  The two must
     not touch the same arrays: each result is then the same, bit for bit, either way.
     An exception of either is raised here (the first's where both fail), once both
     ended; ``stop`` (an Event the second watches, where it runs long) is set when the
@@ -120,7 +122,8 @@ def in_parallel(first: Callable, second: Callable, work: float | None = math.inf
     if helper.busy:  # a pair inside a pair: in turn
         return first(), second()
     helper.busy = True
-    helper.tasks.put(functools.partial(_on_one_thread, second))
+    # in a copy of this thread's context: its context variables (NumPy's errstate) hold there
+    helper.tasks.put(functools.partial(contextvars.copy_context().run, _on_one_thread, second))
     try:
         a = _on_one_thread(first)
     except BaseException:  # the first failed (or a signal came): the second ends soon

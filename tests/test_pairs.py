@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -273,3 +274,60 @@ def test_the_impulse_check_beside_the_noise_level_gives_the_same_plan(monkeypatc
     assert a.prestage.positions == b.prestage.positions
     assert (a.steps, a.nl.lam, a.tau) == (b.steps, b.nl.lam, b.tau)
     np.testing.assert_array_equal(a_out, b_out)
+
+
+def test_the_second_runs_in_the_callers_context_numpys_errstate_too(pairs):
+    """NumPy 2's errstate is a context variable, and a new thread starts with the
+    defaults: an overflow the caller ignores warned on the helper (on stderr)."""
+    seen = []
+
+    def second():
+        seen.append((threading.get_ident(), np.geterr()["over"]))
+        return np.array([1e308]) * 10.0  # overflows
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(over="ignore"):
+            _, b = threads.helping(lambda: in_parallel(lambda: 1, second))()
+        assert np.geterr()["over"] == "warn"  # the caller's own, restored
+    assert seen[0][0] != threading.get_ident() and seen[0][1] == "ignore" and b[0] == np.inf
+
+
+def test_the_impulse_check_on_the_helper_warns_nothing_the_caller_ignores(monkeypatch):
+    """Samples of 1e-322 (subnormal) with a few of 1.0: the check's scores overflow,
+    which the pipeline ignores (np.errstate); on the helper they warned, e.g. for
+    ``diffuse tiny.csv --diffusivity perona-malik --lambda auto --time auto``."""
+    from resdenoise import impulses
+
+    helped = spy_pairs(monkeypatch, impulses)
+    monkeypatch.setenv("RESDENOISE_THREADS", "2")
+    rng = np.random.default_rng(1)
+    u = rng.integers(-50, 50, 20000) * 1e-322
+    u[rng.choice(20000, 100, replace=False)] = 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(over="ignore", invalid="ignore"):
+            one, found = threads.helping(lambda: impulses.with_impulses(lambda: 1, u))()
+            alone = impulses.find_impulses(u)
+    assert one == 1 and helped == [True]
+    assert [[a.tolist() for a in c] for c in found] == [[a.tolist() for a in c] for c in alone]
+
+
+def test_the_command_line_on_subnormal_samples_says_one_line_and_no_warning(
+    runner, tmp_path, monkeypatch
+):
+    """The run of the review: one error line (exit 2), no RuntimeWarning of the helper."""
+    from resdenoise.cli import cli
+
+    monkeypatch.setenv("RESDENOISE_THREADS", "2")
+    rng = np.random.default_rng(0)
+    u = rng.integers(-50, 50, 20000) * 1e-322
+    u[rng.choice(20000, 100, replace=False)] = 1.0
+    (tmp_path / "tiny.csv").write_text("".join(f"{v!r}\n" for v in u.tolist()))
+    args = ["diffuse", str(tmp_path / "tiny.csv"), "--diffusivity", "perona-malik"]
+    args += ["--lambda", "auto", "--time", "auto", "-o", str(tmp_path / "t.csv")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = runner.invoke(cli, args)
+    assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("Error: the automatic lambda is 9.88131e-323")

@@ -463,7 +463,7 @@ def test_worker_errors_keep_their_class_and_parameters(tmp_path):
     for r in results:
         assert isinstance(r.error, UnstableError) and r.exit_code == 3
         assert r.error.parameters == (("allow_unstable", True),)
-    assert not (tmp_path / "o").exists()  # made for the batch, removed: nothing written
+    assert not (tmp_path / "o").exists()  # never made: nothing written
 
 
 def test_float_output_beyond_float32_refused_not_written_as_inf(tmp_path):

@@ -16,7 +16,11 @@ same files with the same messages; how to read is said once, in a frozen
 Writing: :func:`write_signal` (whole) and :class:`SignalWriter` (block by
 block) write the same bytes, as a :class:`WriteOptions` says;
 :func:`write_files_atomic` writes to a temporary file beside each target and
-renames it into place, so a failure never leaves an empty or partial file.
+renames it into place, so a failure never leaves an empty or partial file; with
+``WriteOptions.parents``, where the target's directory is yet to be made, the
+temporary waits in the nearest directory above it that exists, and the missing
+directories are made at the rename (for a device or pipe, written through: just
+before it is opened).
 
 Every problem with a file is a :class:`~resdenoise.errors.SignalError`
 naming the file and, where it applies, the line and column; an option that

@@ -1,7 +1,8 @@
 """Atomic file output: nothing is written to a target until everything is ready.
 
 Each output is first written in full to a temporary file beside its target
-(``.NAME.*.tmp``, given the target's mode), then renamed into place
+(``.NAME.*.tmp``, given the target's mode; with ``WriteOptions.parents``, in the
+nearest directory that exists above a missing one), then renamed into place
 (``os.replace``); stdout and devices are written through.  A Zarr store
 (a directory) is written into a temporary directory beside its target; at
 the rename an existing target (a store, or a link: replaced, not followed)
@@ -90,10 +91,21 @@ def staging_dir(target: Path, parents: bool) -> Path:
     return parent
 
 
+def _first_existing(path: str) -> str:
+    """The nearest of ``path``'s directories that exists, or is a link (dangling too),
+    walking up the path as given, links not followed: where ``os.makedirs`` would start."""
+    head = os.path.dirname(path)
+    while head and not os.path.lexists(head) and head != os.path.dirname(head):
+        head = os.path.dirname(head)
+    return head or os.curdir
+
+
 def _check_parent(path: str, target: Path, parents: bool) -> None:
-    """Refuse a target whose directory is missing (unless ``parents`` make it) or closed."""
+    """Refuse a target whose directory is missing (unless ``parents`` make it) or closed;
+    with ``parents``, also one below a file or a dangling link, as ``mkdir -p`` does
+    (``target``, resolved, would make the link's missing target instead)."""
     parent = staging_dir(target, parents)
-    if not os.path.isdir(parent):
+    if not os.path.isdir(parent) or (parents and not os.path.isdir(_first_existing(path))):
         shown = os.path.dirname(path) or "."
         if parents:  # a file (or a dangling link) where a directory would be made
             raise SignalError(f"{path}: cannot create the directory {shown!r}: Not a directory")
@@ -254,9 +266,11 @@ def _write_all(stream, block: bytes) -> None:
         view = view[done:]
 
 
-def _write_through(path: str, target: Path | None, name: str, blocks) -> None:
+def _write_through(path: str, target: Path | None, name: str, blocks, parents=False) -> None:
     """Write byte ``blocks`` to stdout (``path`` ``"-"``) or straight to a device or pipe
-    (:class:`~resdenoise.errors.PipeClosed`: its reader closed it)."""
+    (:class:`~resdenoise.errors.PipeClosed`: its reader closed it); ``parents``: the
+    target's missing directories are made just before it is opened (a new one under
+    ``/dev/shm``, say, where there is no rename to make them)."""
     if path == STDIO and sys.stdout is None:  # started with stdout closed (>&-)
         raise SignalError(f"{name}: cannot write: stdout is closed")
     try:
@@ -270,6 +284,8 @@ def _write_through(path: str, target: Path | None, name: str, blocks) -> None:
                     _write_all(out, block)
             (out or sys.stdout).flush()
         else:
+            if parents and not os.path.isdir(target.parent):
+                os.makedirs(target.parent, exist_ok=True)  # another at once: fine
             with open(target, "wb") as dev:
                 for block in blocks:
                     _write_all(dev, block)
@@ -336,7 +352,7 @@ class _Staged(_TempOutput):
 
     def write_direct(self) -> None:
         name = "<stdout>" if self.path == STDIO else self.path
-        _write_through(self.path, self.target, name, [self.payload])
+        _write_through(self.path, self.target, name, [self.payload], self.parents)
 
 
 def write_files_atomic(

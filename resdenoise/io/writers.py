@@ -81,7 +81,7 @@ def write_signal(path: str | os.PathLike, sig: Signal, options: WriteOptions | N
             write_files_atomic([writer])
         return {"clipped": 0, "format": ZARR, "subtype": None}
     payload, stats = encode_signal(path, sig, options)
-    write_files_atomic([(path, payload)])
+    write_files_atomic([(path, payload)], None, options is not None and options.parents)
     return stats
 
 
@@ -610,7 +610,7 @@ class SignalWriter(_TempOutput):
     def write_direct(self) -> None:
         self._fh.seek(0)
         blocks = iter(lambda: self._fh.read(COPY_BYTES), b"")
-        _write_through(self.path, self.target, self.name, blocks)
+        _write_through(self.path, self.target, self.name, blocks, self.parents)
 
     def rename(self) -> None:
         self._close_file()
