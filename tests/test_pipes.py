@@ -238,3 +238,46 @@ def test_a_closed_pipe_under_a_runner_without_descriptors(runner, tmp_path, monk
     with pytest.raises(PipeClosed, match=r"^<stdout>: cannot write: the reader closed the pipe$"):
         run_file(MAKE_PLAN, str(tmp_path / "in.csv"), "-")
     assert issubclass(PipeClosed, SignalError) and PipeClosed.exit_code == 141
+
+
+def _closing(*fds):
+    """A child's set-up that closes ``fds`` before the program starts (``2>&-``, ``<&-``)."""
+
+    def close():
+        for fd in fds:
+            os.close(fd)
+
+    return close
+
+
+def test_a_run_started_with_stderr_closed_writes_its_output(tmp_path):
+    """``2>&-``: Python's sys.stderr is None, and the run failed on it ('internal error:
+    AttributeError ... isatty', exit 1, no output); now its messages go nowhere and the
+    output is written, the same bytes as with stderr open.  Also ``2>&- >&-``."""
+    (tmp_path / "in.csv").write_bytes(_csv(500))
+    args = [EXE, "diffuse", "in.csv", "--steps", "3", "-o"]
+    subprocess.run([*args, "open.csv"], cwd=tmp_path, check=True, capture_output=True)
+    for name, fds in (("closed.csv", (2,)), ("both.csv", (1, 2))):
+        done = subprocess.run([*args, name], cwd=tmp_path, preexec_fn=_closing(*fds), timeout=60)
+        assert done.returncode == 0, name
+        assert (tmp_path / name).read_bytes() == (tmp_path / "open.csv").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "both.csv",
+        "closed.csv",
+        "in.csv",
+        "open.csv",
+    ]
+
+
+@pytest.mark.parametrize("extra", [[], ["--input-format", "csv"]])
+def test_stdin_closed_is_one_line_not_a_bug(tmp_path, extra):
+    """``<&-`` with INPUT '-': 'internal error: AttributeError' (the streamed reader) or
+    "cannot read: 'NoneType' object has no attribute 'buffer'"; now one line that says
+    stdin is closed, exit 1, nothing written."""
+    args = [EXE, "diffuse", "-", *extra, "--steps", "3", "-o", "o.csv"]
+    done = subprocess.run(
+        args, cwd=tmp_path, preexec_fn=_closing(0), capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert done.stderr == "Error: <stdin>: cannot read: stdin is closed; give an input file\n"
+    assert list(tmp_path.iterdir()) == []

@@ -138,8 +138,25 @@ def cli():
                 3 refused as unstable, 4 a guarantee failed under --strict;
                 several INPUTs: the largest code among the files that failed;
                 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM);
-                141, quietly, when stdout's reader closed it (| head).
+                141, quietly, when the reader of stdout or stderr closed it (| head).
     """
+
+
+def _stderr_to_devnull_if_closed() -> None:
+    """A program started with stderr closed (``2>&-``): its messages go nowhere, as the
+    user asked, and the run goes on (it failed on ``sys.stderr`` being None); descriptor
+    2 is /dev/null, so that no file this run opens takes its place (where a library's
+    message written to descriptor 2 would land in it)."""
+    if sys.stderr is not None:
+        return
+    try:
+        os.fstat(2)
+    except OSError:  # closed: the lowest free descriptor may be 2 itself
+        null = os.open(os.devnull, os.O_WRONLY)
+        if null != 2:
+            os.dup2(null, 2)
+            os.close(null)
+    sys.stderr = open(2, "w", closefd=False, errors="backslashreplace")  # noqa: SIM115
 
 
 def main() -> None:
@@ -153,6 +170,7 @@ def main() -> None:
     Where a thread other than daemons is still running, Python ends as usual.
     """
     cli.process = True
+    _stderr_to_devnull_if_closed()
     try:
         cli(prog_name="resdenoise")
     except SystemExit as exc:

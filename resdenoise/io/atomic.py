@@ -266,6 +266,14 @@ def _write_all(stream, block: bytes) -> None:
         view = view[done:]
 
 
+def stdin_source():
+    """stdin's byte stream; SignalError where the program started with stdin closed
+    (``<&-``: Python's ``sys.stdin`` is None)."""
+    if sys.stdin is None:
+        raise SignalError("<stdin>: cannot read: stdin is closed; give an input file")
+    return getattr(sys.stdin, "buffer", None) or sys.stdin
+
+
 def _write_through(path: str, target: Path | None, name: str, blocks, parents=False) -> None:
     """Write byte ``blocks`` to stdout (``path`` ``"-"``) or straight to a device or pipe
     (:class:`~resdenoise.errors.PipeClosed`: its reader closed it); ``parents``: the
@@ -438,7 +446,7 @@ def spool_stdin(
             directory = tempfile.gettempdir()
     fd, path = _mkstemp(".resdenoise-stdin.", directory)
     if source is None:
-        source = getattr(sys.stdin, "buffer", None) or sys.stdin
+        source = stdin_source()
     try:
         with os.fdopen(fd, "wb") as out:
             block, written = head or source.read(COPY_BYTES), 0

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import os
 import stat
-import sys
 
 from ..errors import ParameterError, SignalError, one_line
-from .atomic import remove_temporary, spool_stdin
+from .atomic import remove_temporary, spool_stdin, stdin_source
 from .audio import open_audio, read_audio, read_audio_file
 from .options import ReadOptions
 from .signal import (
@@ -67,8 +66,8 @@ def read_signal(
     source = "<stdin>" if path == STDIO else str(path)
     if path == STDIO:
         try:
-            raw = sys.stdin.buffer.read()
-        except (OSError, AttributeError, ValueError) as exc:
+            raw = stdin_source().read()
+        except (OSError, ValueError) as exc:
             raise SignalError(f"<stdin>: cannot read: {one_line(exc)}") from None
         if fmt is None and looks_like_audio(raw):
             fmt = "AUDIO"
@@ -142,7 +141,7 @@ class PipeInput:
         self.name = "<stdin>" if self.path == STDIO else self.path
         self.fh = self.spooled = None
         if self.path == STDIO:
-            self.source = getattr(sys.stdin, "buffer", None) or sys.stdin
+            self.source = stdin_source()
         else:
             _stat_input(self.path)
             try:
