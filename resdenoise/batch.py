@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from .errors import GuaranteeError, Interrupted, ParameterError, ResdenoiseError, SignalError
+from .io.atomic import write_refusal
 from .io.signals import stopping
 from .pipeline import FileIndex, RunOptions, run_file
 
@@ -94,8 +95,8 @@ def check_directory(path: str, what: str) -> None:
     reason = None
     if not os.path.isdir(head):  # a file, or a dangling link
         reason = "File exists" if below is None else "Not a directory"
-    elif below is not None and not os.access(head, os.W_OK | os.X_OK):
-        reason = "Permission denied"
+    elif below is not None:
+        reason = write_refusal(head)
     if reason is not None:
         raise SignalError(f"{path}: cannot create the {what} directory: {reason}")
 

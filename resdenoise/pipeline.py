@@ -226,8 +226,9 @@ def check_paths(
         output = input_path
     if report_path is not None and _is_stdout(report_path) and _is_stdout(output):
         raise ParameterError(
-            "report_path='-' needs output to name a file: stdout already carries the signal",
-            parameters=[("report_path", "-"), "output"],
+            f"report_path={report_path!r} needs output to name a file: stdout already carries "
+            "the signal",
+            parameters=[("report_path", report_path), "output"],
         )
     if report_path not in (None, "-") and (
         report_path == output or _same_file(report_path, output)

@@ -22,6 +22,7 @@ from .options import (
     COUNT,
     POSITIVE,
     READ_KEYS,
+    json_clash,
     library_errors,
     read_options,
     read_settings,
@@ -236,8 +237,9 @@ def _check_outputs(output: str, settings: dict, inputs: list[str]) -> None:
     from ..pipeline import check_paths
 
     network = settings["network_out"] if settings["per_file"] else output
-    if settings["as_json"] and settings["per_file"] and output == "-":
-        raise ParameterError("--json puts the report on stdout; give the signal -o FILE")
+    clash = json_clash(output) if settings["as_json"] and settings["per_file"] else None
+    if clash is not None:
+        raise ParameterError(clash)
     reads = {path: "input" for path in inputs}
     if network is not None:
         if network == "-":

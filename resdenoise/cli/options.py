@@ -523,9 +523,25 @@ def _json_report(kwargs: dict) -> None:
         )
     if kwargs["report_path"] is not None:
         raise click.UsageError("give --json (report on stdout) or --report PATH, not both")
-    if kwargs["output"] == "-":
-        raise click.UsageError("--json puts the report on stdout; give the signal -o FILE")
+    clash = json_clash(kwargs["output"])
+    if clash is not None:
+        raise click.UsageError(clash)
     kwargs["report_path"] = "-"
+
+
+def json_clash(output: str) -> str | None:
+    """Why ``--json`` (the report on stdout) cannot go with the signal's ``-o OUTPUT``
+    (stdout, by its name or another: ``/dev/stdout``), or None if it can."""
+    if output == "-":
+        return "--json puts the report on stdout; give the signal -o FILE"
+    from ..pipeline import _is_stdout  # not at start-up: --help runs no pipeline
+
+    if _is_stdout(output):
+        return (
+            f"--json puts the report on stdout, and -o {output} is stdout too; "
+            "give the signal -o FILE"
+        )
+    return None
 
 
 def name_option(form: str, default: str, auto: bool = False):

@@ -110,8 +110,22 @@ def _check_parent(path: str, target: Path, parents: bool) -> None:
         if parents:  # a file (or a dangling link) where a directory would be made
             raise SignalError(f"{path}: cannot create the directory {shown!r}: Not a directory")
         raise SignalError(f"{path}: output directory {shown!r} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise SignalError(f"{path}: cannot create files in {str(parent)!r} (permission denied)")
+    refusal = write_refusal(parent)
+    if refusal is not None:
+        raise SignalError(f"{path}: cannot create files in {str(parent)!r} ({refusal.lower()})")
+
+
+def write_refusal(directory: str | os.PathLike) -> str | None:
+    """Why no file can be made in ``directory`` (``os.strerror``'s words), or None if one
+    can: ``Read-only file system`` when it is on a read-only mount (where ``os.access``
+    fails too, and a chmod would not help), else ``Permission denied``."""
+    if os.access(directory, os.W_OK | os.X_OK):
+        return None
+    try:
+        read_only = bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    return os.strerror(errno.EROFS if read_only else errno.EACCES)
 
 
 def _check_store_target(path: str, target: Path, direct: bool, parents: bool) -> Path:
