@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from .errors import ParameterError, SignalError
 
-__all__ = ["FileIndex", "check_paths"]
+__all__ = ["FileIndex", "check_paths", "is_stdout"]
 
 
 def _resolved(path: str) -> str:
@@ -92,7 +92,7 @@ def _stdout_inode(fd: int = 1) -> tuple | None:
     return (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) else None
 
 
-def _is_stdout(path) -> bool:
+def is_stdout(path) -> bool:
     """``-``, or a path that opens the file stdout is (``/dev/stdout``, ``/dev/fd/1``)."""
     if path == "-":
         return True
@@ -145,7 +145,7 @@ def check_paths(
                 parameters=[("in_place", True), "output", ("in_place", True)],
             )
         output = input_path
-    if report_path is not None and _is_stdout(report_path) and _is_stdout(output):
+    if report_path is not None and is_stdout(report_path) and is_stdout(output):
         raise ParameterError(
             f"report_path={report_path!r} needs output to name a file: stdout already carries "
             "the signal",
@@ -159,7 +159,7 @@ def check_paths(
             parameters=["report_path", "output"],
         )
     for name, kind in ((output, "output"), (report_path, "report")):
-        if name is not None and _is_stdout(name):
+        if name is not None and is_stdout(name):
             _refuse_stdout_read(kind, input_path, reads, others)
     if _same_file(input_path, output) and not in_place:
         raise SignalError(
