@@ -27,7 +27,8 @@ LAYERS: tuple[frozenset, ...] = tuple(
         "_flux_kernels impulses",
         "nonlinearities noise",
         "engine quality io selection noise_colour",
-        "stability sure",
+        # paths: the file checks of a run (check_paths, FileIndex); they may use io, never the cli
+        "stability sure paths",
         "expr dictionary report",
         "measure",
         "filters plot",
@@ -49,7 +50,7 @@ COMPUTE = frozenset(
     "wavelet median nugget spectral_floor noise noise_colour selection impulses multilevel multiscale automatic nonlinearities _families "
     "_translations _flux_kernels dask learn network_stop learn_stop sink sure stopping pairs".split()
 )
-FILE_SIDE = frozenset({"io", "pipeline", "batch", "cli"})
+FILE_SIDE = frozenset({"io", "paths", "pipeline", "batch", "cli"})
 #: Third-party packages only the command line may import.
 CLI_ONLY = frozenset({"click", "rich"})
 #: What io may import of resdenoise: it knows nothing about diffusion.
@@ -192,6 +193,11 @@ def _tree(tmp_path: Path, files: dict) -> Path:
         ({"io/csv.py": "from resdenoise.stability import check_tau\n"}, "io imports stability"),
         ({"pipeline.py": "from .cli import cli\n"}, "pipeline (layer 14) imports cli"),
         ({"stream.py": "from . import pipeline\n"}, "stream (layer 12) imports pipeline"),
+        (
+            {"stream.py": "from .paths import check_paths\n"},
+            "stream computes and must not import paths",
+        ),
+        ({"paths.py": "def f():\n    from .cli import options\n"}, "paths (layer 4) imports cli"),
         ({"newthing.py": "x = 1\n"}, "in no layer"),
     ],
 )

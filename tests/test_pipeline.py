@@ -256,6 +256,20 @@ def test_a_run_that_is_not_sign_stable_warns(tmp_path, signal):
     assert report["stability"]["linf_stable"] and not report["stability"]["sign_stable"]
 
 
+def test_the_path_checks_are_public_in_paths_and_still_named_by_pipeline(tmp_path):
+    """check_paths and FileIndex live in resdenoise.paths and stay importable from
+    resdenoise.pipeline (its __all__ names them); is_stdout is public there (the
+    command line's --json check uses it)."""
+    from resdenoise import paths, pipeline
+
+    assert pipeline.check_paths is paths.check_paths is check_paths
+    assert pipeline.FileIndex is paths.FileIndex
+    assert {"FileIndex", "check_paths"} <= set(pipeline.__all__)
+    assert set(paths.__all__) == {"FileIndex", "check_paths", "is_stdout"}
+    assert paths.is_stdout("-") and not paths.is_stdout(None)
+    assert not paths.is_stdout(str(tmp_path / "o.csv"))
+
+
 def test_clashing_paths_are_refused_before_reading(tmp_path, signal):
     src = tmp_path / "in.csv"
     write_csv(src, signal)

@@ -534,9 +534,9 @@ def json_clash(output: str) -> str | None:
     (stdout, by its name or another: ``/dev/stdout``), or None if it can."""
     if output == "-":
         return "--json puts the report on stdout; give the signal -o FILE"
-    from ..pipeline import _is_stdout  # not at start-up: --help runs no pipeline
+    from ..paths import is_stdout  # not at start-up: --help checks no paths
 
-    if _is_stdout(output):
+    if is_stdout(output):
         return (
             f"--json puts the report on stdout, and -o {output} is stdout too; "
             "give the signal -o FILE"

@@ -1,0 +1,205 @@
+"""The paths of one run checked before anything is read or written.
+
+:func:`check_paths` refuses an output or report that would overwrite the input
+or another file the run reads, or clash with each other; :class:`FileIndex`
+finds files by identity (a batch's inputs, indexed once).  Paths are compared
+as files: a link, ``..`` or a linked directory on the way does not hide a
+clash, and ``/dev/stdout`` is stdout.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Sequence
+
+from .errors import ParameterError, SignalError
+
+__all__ = ["FileIndex", "check_paths", "is_stdout"]
+
+
+def _resolved(path: str) -> str:
+    """Where a write to ``path`` lands: its directory resolved, the last name kept
+    (a link there is replaced, not followed)."""
+    head, name = os.path.split(os.path.abspath(path))
+    return os.path.join(os.path.realpath(head), name)
+
+
+def _same_file(a, b) -> bool:
+    """Whether paths ``a`` and ``b`` name one file: the same inode (links followed),
+    or the same place once their directories are resolved (:class:`FileIndex`'s rule)."""
+    return FileIndex([a]).find(b) is not None
+
+
+class FileIndex:
+    """Files found by identity in constant time: a batch's inputs, indexed once
+    (not compared one by one with each file's output and report).
+
+    :meth:`find` names the first indexed path that is the same file: the same
+    inode (links followed), or the same place once the directories are resolved
+    (:func:`_same_file` is this rule for two paths).
+    """
+
+    def __init__(self, paths: Sequence[str] = ()):
+        self.paths = [os.fspath(p) for p in paths if p is not None and p != "-"]
+        self._inodes: dict = {}
+        self._places: dict = {}
+        for rank, path in enumerate(self.paths):
+            key = _inode(path)
+            if key is not None:
+                self._inodes.setdefault(key, rank)
+            self._places.setdefault(_resolved(path), rank)
+
+    def find(self, path) -> str | None:
+        """The first indexed path that names the same file as ``path``, else None
+        (``"-"``, stdout: the file stdout is, when it is a regular file)."""
+        if path is None or not self.paths:
+            return None
+        if path == "-":
+            key = _stdout_inode()
+            return None if key is None else self._first(self._inodes.get(key))
+        key = _inode(path)
+        return self._first(self._inodes.get(key), self._places.get(_resolved(path)))
+
+    def _first(self, *ranks) -> str | None:
+        ranks = [r for r in ranks if r is not None]
+        return self.paths[min(ranks)] if ranks else None
+
+
+def _nested(a, b) -> bool:
+    """Whether one of the paths lies inside the other (a directory such as a Zarr store
+    and a file in it); the same path is not nested."""
+    if a is None or b is None or a == "-" or b == "-":
+        return False
+    ra, rb = _resolved(a), _resolved(b)
+    return ra.startswith(rb + os.sep) or rb.startswith(ra + os.sep)
+
+
+def _inode(path) -> tuple | None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _stdout_inode(fd: int = 1) -> tuple | None:
+    """The identity of the regular file stdout (``fd``) is (``>> FILE``), else None."""
+    try:
+        st = os.fstat(fd)
+    except (OSError, ValueError):
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) else None
+
+
+def is_stdout(path) -> bool:
+    """``-``, or a path that opens the file stdout is (``/dev/stdout``, ``/dev/fd/1``)."""
+    if path == "-":
+        return True
+    if path is None:
+        return False
+    try:
+        st, out = os.stat(path), os.fstat(1)
+    except (OSError, ValueError):
+        return False
+    return (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino)
+
+
+def check_paths(
+    input_path,
+    output="-",
+    report_path=None,
+    in_place: bool = False,
+    reads: dict | None = None,
+    others: FileIndex | None = None,
+) -> None:
+    """Refuse an output or report that would clash with a file the run reads or
+    with each other.
+
+    ``reads`` names the other files the run reads, ``{path: what}`` (e.g.
+    ``{"clean.csv": "reference"}``): they are protected as the input is;
+    ``others`` indexes more input files (a batch's), checked before ``reads``.
+    Paths are compared as files: a link, ``..`` or a linked directory on the
+    way does not hide a clash, and ``/dev/stdout`` is stdout.
+
+    Raises
+    ------
+    ParameterError
+        The report on stdout with the signal there too, or the report and
+        the output the same file; ``in_place`` with stdin, or with an output
+        that is not the input (``"-"`` means the input).
+    SignalError
+        The output is the input (without ``in_place``), or the report is, or
+        either is another file the run reads.
+    """
+    if in_place:
+        if input_path == "-":
+            raise ParameterError(
+                "in_place=True replaces an input file, and stdin is none; give a file name",
+                parameters=[("in_place", True)],
+            )
+        if output != "-" and not _same_file(input_path, output):
+            raise ParameterError(
+                f"{output}: not the input {input_path}, and in_place=True replaces the input "
+                "itself; drop output, or drop in_place=True to write another file",
+                parameters=[("in_place", True), "output", ("in_place", True)],
+            )
+        output = input_path
+    if report_path is not None and is_stdout(report_path) and is_stdout(output):
+        raise ParameterError(
+            f"report_path={report_path!r} needs output to name a file: stdout already carries "
+            "the signal",
+            parameters=[("report_path", report_path), "output"],
+        )
+    if report_path not in (None, "-") and (
+        report_path == output or _same_file(report_path, output)
+    ):
+        raise ParameterError(
+            "report_path and output name the same file; give the report its own",
+            parameters=["report_path", "output"],
+        )
+    for name, kind in ((output, "output"), (report_path, "report")):
+        if name is not None and is_stdout(name):
+            _refuse_stdout_read(kind, input_path, reads, others)
+    if _same_file(input_path, output) and not in_place:
+        raise SignalError(
+            f"{output}: output is the input file; pass in_place=True to replace it",
+            parameters=[("in_place", True)],
+        )
+    if _same_file(input_path, report_path):
+        raise SignalError(f"{report_path}: the report would overwrite the input file")
+    for name, kind in ((output, "output"), (report_path, "report")):
+        if _nested(input_path, name):
+            raise SignalError(
+                f"{name}: the {kind} and the input {input_path} lie one inside the other "
+                "(a store is a directory: writing one would change or remove the other); "
+                "give it a place outside"
+            )
+    for name, kind in ((output, "output"), (report_path, "report")):
+        path = None if others is None else others.find(name)
+        if path is not None and not _same_file(path, input_path):
+            raise SignalError(
+                f"{name}: the {kind} would overwrite the input file {path}; give it another name"
+            )
+    for path, what in (reads or {}).items():
+        for name, kind in ((output, "output"), (report_path, "report")):
+            if _same_file(path, name):
+                raise SignalError(
+                    f"{name}: the {kind} would overwrite the {what} file {path}; "
+                    "give it another name"
+                )
+
+
+def _refuse_stdout_read(kind: str, input_path, reads: dict | None, others) -> None:
+    """Refuse stdout as the ``kind`` (output, report) when it is a file the run reads:
+    the shell opened it (``>> INPUT``, ``1<> INPUT``), and writing would change it."""
+    key = _stdout_inode()
+    path = FileIndex([input_path, *(reads or {})]).find("-") or (others and others.find("-"))
+    if not path and key is not None and input_path == "-" and _stdout_inode(0) == key:
+        path = "<stdin>"  # the shell's < FILE >> FILE
+    if path:
+        what = "input" if path == input_path else (reads or {}).get(path, "input")
+        raise SignalError(
+            f"<stdout>: is the {what} file {path} (opened by the shell: >> or 1<>), and the "
+            f"{kind} would change it; send stdout elsewhere, or name another file for the {kind}"
+        )
