@@ -607,23 +607,18 @@ def choose_levels(
     SURE per sample (:mod:`resdenoise.autoparams`' Monte-Carlo probe, global
     sigma) after levels 1..j, comparable with the other automatic modes.
     """
-    return _choose_levels(f, name, scales, sigma, iterations, noise, thresholds)[:2]
+    return _levels(f, name, scales, sigma, iterations, noise, thresholds, None)[:2]
 
 
-def _choose_levels(
-    f,
-    name: str,
-    scales: int | None = None,
-    sigma=None,
-    iterations: int = 1,
-    noise: str = DEFAULT_NOISE_RULE,
-    thresholds: str = DEFAULT_THRESHOLD_RULE,
-    *,
-    evidence=None,
-):
-    """:func:`choose_levels`, and the colour evidence of ``f`` at the level (as
-    :func:`_white_nugget`'s; ``evidence``: that, read already, the level ``sigma`` then
-    :func:`_white_nugget`'s), for an automatic choice's other candidates."""
+def _choose_levels(f, name: str, *, sigma=None, evidence=None):
+    """:func:`choose_levels` with its defaults, and the colour evidence of ``f`` at the
+    level (as :func:`_white_nugget`'s; ``evidence``: that, read already, the level
+    ``sigma`` then :func:`_white_nugget`'s), for an automatic choice's other candidates."""
+    return _levels(f, name, None, sigma, 1, DEFAULT_NOISE_RULE, DEFAULT_THRESHOLD_RULE, evidence)
+
+
+def _levels(f, name, scales, sigma, iterations, noise, thresholds, evidence):
+    """:func:`choose_levels`' work: ``(plan, LevelChoice, colour evidence)``."""
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
     n = f2.shape[0]
     if scales is not None and int(scales) < 1:

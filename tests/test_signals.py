@@ -321,9 +321,7 @@ def test_a_signal_in_the_parents_own_file_stops_the_worker_and_leaves_nothing(
     """--jobs 2, in the process: SIGINT while the parent writes its own file and the
     worker writes another: Interrupted, both temporaries removed, the worker ended
     and waited for, no file reported."""
-    import resdenoise.batch as batch
     from resdenoise.io.writers import SignalWriter
-    from resdenoise.pipeline import planner
 
     inputs = _two_csv_inputs(tmp_path)
     out = tmp_path / "out"
@@ -340,14 +338,7 @@ def test_a_signal_in_the_parents_own_file_stops_the_worker_and_leaves_nothing(
         os.kill(os.getpid(), signal.SIGINT)  # the parent, in1: handled at this call's end
 
     monkeypatch.setattr(SignalWriter, "close", close)
-    make_plan = planner("diffuse", "linear", lam=1.0, steps=1)
-    done = []
-    with pytest.raises(Interrupted) as got:
-        with handle_signals():
-            batch.run_batch(make_plan, inputs, str(out), jobs=2, on_done=lambda *a: done.append(a))
-    assert got.value.signum == signal.SIGINT and done == []
-    assert not out.exists()  # no file: no directory made for them either
-    assert sorted(tmp_path.glob("*.tmp")) == []  # their temporaries waited here: removed
+    _batch_ended_by(signal.SIGINT, inputs, out, jobs=2)
     (worker,) = [int(p.name) for p in marks.iterdir()]
     with pytest.raises(ProcessLookupError):  # ended and reaped (a zombie would answer)
         os.kill(worker, 0)
@@ -357,9 +348,7 @@ def test_an_exception_on_the_way_out_of_a_signal_ends_a_batch(tmp_path, monkeypa
     """One process: an exception that replaces the signal's on its way out (CPython
     3.11's ``RuntimeError: release unlocked lock`` of a queue's ``with``) is the
     signal's, not a failed file after which the batch goes on, the signal ignored."""
-    import resdenoise.batch as batch
     from resdenoise.io.writers import SignalWriter
-    from resdenoise.pipeline import planner
 
     def replaced(self) -> None:
         try:
@@ -368,16 +357,27 @@ def test_an_exception_on_the_way_out_of_a_signal_ends_a_batch(tmp_path, monkeypa
             raise RuntimeError("release unlocked lock") from None
 
     inputs = _two_csv_inputs(tmp_path)
-    out = tmp_path / "out"
-    done = []
     monkeypatch.setattr(SignalWriter, "close", replaced)
+    _batch_ended_by(signal.SIGTERM, inputs, tmp_path / "out", jobs=1)
+
+
+def _batch_ended_by(signum: int, inputs, out, jobs: int) -> None:
+    """A batch of ``inputs`` into the new directory ``out`` that the signal ``signum``
+    ends: Interrupted by it, no file reported, no directory made, and the temporaries
+    (they waited in ``out``'s parent) removed."""
+    import resdenoise.batch as batch
+    from resdenoise.pipeline import planner
+
     make_plan = planner("diffuse", "linear", lam=1.0, steps=1)
+    done = []
     with pytest.raises(Interrupted) as got:
         with handle_signals():
-            batch.run_batch(make_plan, inputs, str(out), jobs=1, on_done=lambda *a: done.append(a))
-    assert got.value.signum == signal.SIGTERM and done == []
+            batch.run_batch(
+                make_plan, inputs, str(out), jobs=jobs, on_done=lambda *a: done.append(a)
+            )
+    assert got.value.signum == signum and done == []
     assert not out.exists()  # no file: no directory made for them either
-    assert sorted(tmp_path.glob("*.tmp")) == []  # their temporaries waited here: removed
+    assert sorted(out.parent.glob("*.tmp")) == []  # their temporaries waited here: removed
 
 
 def test_jobs_are_capped_at_the_usable_cores(tmp_path, monkeypatch):
