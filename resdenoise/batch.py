@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from .errors import GuaranteeError, Interrupted, ParameterError, ResdenoiseError, SignalError
-from .io.atomic import write_refusal
+from .io.atomic import first_existing, write_refusal
 from .io.signals import stopping
 from .pipeline import FileIndex, RunOptions, run_file
 
@@ -88,14 +88,13 @@ def check_directory(path: str, what: str) -> None:
     Nothing is made here: the outputs make it as they are put in place
     (``WriteOptions.parents``), so that a run that writes nothing leaves nothing, and
     two runs (or workers) making it at once both succeed."""
-    head, below = path.rstrip("/" + os.sep) or path, None
-    while head and not os.path.lexists(head):  # as os.makedirs walks up
-        below, head = head, os.path.dirname(head)
-    head = head or os.curdir
+    stripped = path.rstrip("/" + os.sep) or path
+    head = first_existing(os.path.join(stripped, ""))  # as os.makedirs walks up
+    below = head != stripped  # missing: made below head
     reason = None
     if not os.path.isdir(head):  # a file, or a dangling link
-        reason = "File exists" if below is None else "Not a directory"
-    elif below is not None:
+        reason = "Not a directory" if below else "File exists"
+    elif below:
         reason = write_refusal(head)
     if reason is not None:
         raise SignalError(f"{path}: cannot create the {what} directory: {reason}")

@@ -422,7 +422,7 @@ class NoiseLevel:
         """Whether the variogram's nugget set a channel's level (:func:`search_noise`):
         the noise is then taken as white at every scale (a rough signal's coarse content
         makes the levels rise like coloured noise's over a level read that low)."""
-        return bool({NUGGET, LAG_ONE, UNIDENTIFIED, FLOOR} & set(self.per_channel()))
+        return bool({*_ROUGH, FLOOR} & set(self.per_channel()))
 
 
 def resolve_sigma(
@@ -549,7 +549,7 @@ def search_noise(u, nugget: bool = True) -> NoiseLevel:
         sigma, low = _checked_by_nugget(u2, sigma, names, low, nug)
         dense = _dense(u2, plain, means)
         sigma, low = _checked_by_lag_one(u2, sigma, names, low, nug, dense)
-        sigma, low = _checked_by_floor(u2, plain, sigma, names, low, means)
+        sigma, low = _checked_by_floor(u2, plain, sigma, names, low, means, dense)
     if names == [name] * len(names):
         return NoiseLevel(sigma, name, low=low)
     summary = next(e for e in (UNIDENTIFIED, NUGGET, LAG_ONE, FLOOR, EXTRAPOLATED) if e in names)
@@ -578,7 +578,7 @@ UNIDENTIFIED = (
 
 
 def _checked_by_nugget(
-    u2: np.ndarray, sigma: np.ndarray, names: list[str], low: np.ndarray, nug=None
+    u2: np.ndarray, sigma: np.ndarray, names: list[str], low: np.ndarray, nug
 ):
     """``(sigma, low)`` with each channel the variogram's nugget (:mod:`resdenoise.nugget`)
     says is over-read lowered to the nugget's upper bound, and its interval's low end
@@ -601,7 +601,6 @@ def _checked_by_nugget(
     ``phi = 0.9`` at 5 % white noise went from 26.1 to 14.0 dB); reading it
     low costs less, but not nothing (hence the margin :data:`NUGGET_Z`).
     """
-    nug = nugget_noise(u2) if nug is None else nug
     with np.errstate(invalid="ignore"):  # a short signal: NaN, never used
         bound = np.sqrt(nug.upper) * (1.0 + NUGGET_Z * QUIET_SPREAD / math.sqrt(u2.shape[0]))
         act = (nug.misfit <= NUGGET_MISFIT) & (nug.variance > 0) & (sigma > bound)
@@ -626,6 +625,9 @@ LAG_ONE_Z = 1.0
 LAG_ONE_CONVEX = 1.0
 #: The estimator's name when the lag-one covariance of differences lowered a channel's level.
 LAG_ONE = "lag-one covariance of differences (quiet-windows read a rough signal as noise)"
+
+#: The names a roughness check gives a channel's level (the spectral floor's aside).
+_ROUGH = (NUGGET, LAG_ONE, UNIDENTIFIED)
 
 
 def _checked_by_lag_one(u2, sigma, names, low, nug, dense):
@@ -669,17 +671,19 @@ def _checked_by_lag_one(u2, sigma, names, low, nug, dense):
     11 fresh walk cases below the input instead of 3.  ``nug``: the variogram's nugget of ``u2``
     (:func:`resdenoise.nugget.nugget_noise`).
     """
+    free = np.array([x not in _ROUGH for x in names])  # none can be LAG_ONE yet
+    with np.errstate(invalid="ignore"):  # a short signal: NaN, never used
+        fits = free & (nug.misfit <= NUGGET_MISFIT)
+    if not fits.any():  # no channel it could act on: not read (a pass over the signal)
+        return sigma, low
     one = lag_one_noise(u2)
     n = u2.shape[0]
     with np.errstate(invalid="ignore"):  # a short signal: NaN, never used
         bound = np.sqrt(one.upper) * (1.0 + LAG_ONE_Z * QUIET_SPREAD / math.sqrt(n))
-        free = np.array([x not in (NUGGET, UNIDENTIFIED) for x in names])
-        rough = (nug.misfit <= NUGGET_MISFIT) & (
-            one.variance >= -LAG_ONE_CONVEX * one.standard_error
-        )
-        act = free & rough & (sigma > bound)
+        rough = fits & (one.variance >= -LAG_ONE_CONVEX * one.standard_error)
+        act = rough & (sigma > bound)
         resolved = one.variance >= NUGGET_T * one.standard_error
-        unread = free & ~act & dense & (nug.misfit <= NUGGET_MISFIT) & (one.variance > 0)
+        unread = fits & ~act & dense & (one.variance > 0)
         unread &= one.variance < NUGGET_T * one.robust_error
     for c in np.flatnonzero(act):
         names[c] = LAG_ONE if resolved[c] else UNIDENTIFIED
@@ -705,7 +709,7 @@ FLOOR_Z = 3.0
 FLOOR = "spectral floor (quiet-windows read a dense rough part as noise)"
 
 
-def _checked_by_floor(u2, plain, sigma, names, low, means=None):
+def _checked_by_floor(u2, plain, sigma, names, low, means=None, dense=None):
     """``(sigma, low)`` with each channel whose fine-scale energy is dense (:data:`DENSE`:
     ``plain``, quiet-windows, squared over the mean window energy) and whose level exceeds
     the spectral floor's upper bound (:func:`resdenoise.spectral_floor.spectral_floor`,
@@ -721,8 +725,8 @@ def _checked_by_floor(u2, plain, sigma, names, low, means=None):
     at n = 200, 300, 1000, 4096) it lowered the level once (n = 1000, to 0.68x).
 
     ``means``: the mean window energies ``plain`` read (:func:`_quiet_windows`), else
-    computed here again."""
-    dense = _dense(u2, plain, means)
+    computed here again; ``dense``: :func:`_dense`'s answer, read already."""
+    dense = _dense(u2, plain, means) if dense is None else dense
     if not dense.any():
         return sigma, low
     floor = spectral_floor(u2, np.where(dense, sigma**2, 0.0))
@@ -730,7 +734,7 @@ def _checked_by_floor(u2, plain, sigma, names, low, means=None):
         cap = np.sqrt(floor.upper)
         act = dense & (sigma > cap * (1.0 + FLOOR_Z * QUIET_SPREAD / math.sqrt(u2.shape[0])))
     for c in np.flatnonzero(act):
-        if names[c] not in (NUGGET, LAG_ONE, UNIDENTIFIED):
+        if names[c] not in _ROUGH:
             names[c] = FLOOR
     near = np.sqrt(floor.likely)
     return np.where(act, cap, sigma), np.where(act, np.minimum(low, near), low)

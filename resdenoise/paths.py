@@ -145,7 +145,11 @@ def check_paths(
                 parameters=[("in_place", True), "output", ("in_place", True)],
             )
         output = input_path
-    if report_path is not None and is_stdout(report_path) and is_stdout(output):
+    stdout = {  # each stat'ed once: used twice below
+        "output": output is not None and is_stdout(output),
+        "report": report_path is not None and is_stdout(report_path),
+    }
+    if stdout["report"] and stdout["output"]:
         raise ParameterError(
             f"report_path={report_path!r} needs output to name a file: stdout already carries "
             "the signal",
@@ -158,9 +162,8 @@ def check_paths(
             "report_path and output name the same file; give the report its own",
             parameters=["report_path", "output"],
         )
-    for name, kind in ((output, "output"), (report_path, "report")):
-        if name is not None and is_stdout(name):
-            _refuse_stdout_read(kind, input_path, reads, others)
+    for kind in (k for k, to_stdout in stdout.items() if to_stdout):
+        _refuse_stdout_read(kind, input_path, reads, others)
     if _same_file(input_path, output) and not in_place:
         raise SignalError(
             f"{output}: output is the input file; pass in_place=True to replace it",

@@ -270,8 +270,9 @@ def run_file(
     others = protect if isinstance(protect, FileIndex) else FileIndex(protect)
     reads = {} if reference is None else {reference: "reference"}
     reads.update(getattr(make_plan, "reads", {}))
+    input_pipe = is_pipe(input_path)
     for path, what in reads.items():  # a pipe is read once: it cannot be both
-        if is_pipe(input_path) and _same_pipe(input_path, path):
+        if input_pipe and _same_pipe(input_path, path):
             name = "stdin ('-')" if "-" in (input_path, path) else f"the pipe {path}"
             raise ParameterError(
                 f"the input and the {what} are both {name}, which is read once; give "
@@ -297,7 +298,7 @@ def run_file(
         if report_path is not None:  # its directory made (write.parents) as the output's
             check_output_path(report_path, write, signal=False)
         pipe = None
-        if run.chunk_size != 0 and is_pipe(input_path):  # read once: streamed when long
+        if run.chunk_size != 0 and input_pipe:  # read once: streamed when long
             pipe = PipeInput(input_path, STREAM_THRESHOLD, input_format)
             stack.callback(pipe.close)
             streamed = streamed or pipe.more

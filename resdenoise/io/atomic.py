@@ -91,7 +91,7 @@ def staging_dir(target: Path, parents: bool) -> Path:
     return parent
 
 
-def _first_existing(path: str) -> str:
+def first_existing(path: str) -> str:
     """The nearest of ``path``'s directories that exists, or is a link (dangling too),
     walking up the path as given, links not followed: where ``os.makedirs`` would start."""
     head = os.path.dirname(path)
@@ -105,7 +105,7 @@ def _check_parent(path: str, target: Path, parents: bool) -> None:
     with ``parents``, also one below a file or a dangling link, as ``mkdir -p`` does
     (``target``, resolved, would make the link's missing target instead)."""
     parent = staging_dir(target, parents)
-    if not os.path.isdir(parent) or (parents and not os.path.isdir(_first_existing(path))):
+    if not os.path.isdir(parent) or (parents and not os.path.isdir(first_existing(path))):
         shown = os.path.dirname(path) or "."
         if parents:  # a file (or a dangling link) where a directory would be made
             raise SignalError(f"{path}: cannot create the directory {shown!r}: Not a directory")
