@@ -577,9 +577,7 @@ UNIDENTIFIED = (
 )
 
 
-def _checked_by_nugget(
-    u2: np.ndarray, sigma: np.ndarray, names: list[str], low: np.ndarray, nug
-):
+def _checked_by_nugget(u2: np.ndarray, sigma: np.ndarray, names: list[str], low: np.ndarray, nug):
     """``(sigma, low)`` with each channel the variogram's nugget (:mod:`resdenoise.nugget`)
     says is over-read lowered to the nugget's upper bound, and its interval's low end
     ``low`` to the nugget itself (never below 0); elsewhere ``low`` raised to the
