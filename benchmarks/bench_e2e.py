@@ -17,12 +17,17 @@ alike: read the ratios, not the seconds.
    ceiling for ``--jobs 2``: two independent ``--jobs 1`` processes started
    together, each over half of the files into the same directory (no pipes, no
    queue: what two processes of this work get from two cores, their fixed part
-   paid once each at the same time).
+   paid once each at the same time); and the machine's own scaling, the same
+   pure computation (NumPy, no files) in one process and split over two at
+   once, with the most ``--jobs 2`` can gain at that scaling when start-up
+   (``--jobs 1``'s fixed part) is paid once by either mode.
 3. **One small file**: one call against ``python -c "import numpy, soundfile"``.
 4. **The automatic search**: ``--time auto --lambda auto`` against the fixed
    run it picks (same lambda, tau and blocks), in the process (planning
    and engine), on a noisy sensor trace and on noisy steps of 1e5 and 1e6
-   samples (``RESDENOISE_E2E_AUTO=1e5,1e6,1e7`` adds 1e7); a search slower
+   samples (``RESDENOISE_E2E_AUTO=1e5,1e6,1e7`` adds 1e7), and the same as the
+   commands a user types (the signal in a WAV file, start-up and I/O included,
+   outputs compared); a search slower
    than ``RESDENOISE_E2E_AUTO_LIMIT`` seconds (300) is not repeated at the
    larger sizes.
 
@@ -82,6 +87,16 @@ with soundfile.SoundFile(sys.argv[1]) as src, soundfile.SoundFile(
     for block in src.blocks(1 << 18, dtype="float32"):
         dst.write(block)
 """
+
+#: Pure computation for the machine's scaling (part 2): NumPy on a cache-sized array,
+#: argv[1] loops (BUSY_LOOPS: about half a second here, as long as --jobs 1's batch).
+BUSY = """
+import sys, numpy as np
+a = np.random.default_rng(0).random(20000)
+for _ in range(int(sys.argv[1])):
+    a = np.sqrt(a * a + 1e-3)
+"""
+BUSY_LOOPS = 20_000
 
 
 def run(command, shell: bool = False, env=None) -> tuple[float, float]:
@@ -314,13 +329,21 @@ def small_files(work: str, sox_missing: str | None) -> None:
             for name, k in halves.items()
         }
     )
+    # the machine's own scaling: the same pure computation (NumPy on cache-sized arrays,
+    # no files) in one process, and split over two at once
+    busy = [sys.executable, "-c", BUSY]
+    commands["computation, one process"] = lambda: run([*busy, str(BUSY_LOOPS)])
+    commands["computation, two at once"] = lambda: run(
+        _both([*busy, str(BUSY_LOOPS // 2)] for _ in range(2)), shell=True
+    )
     if sox_missing is None:
         make = ["make", "-s", "-j2", "-f", os.path.join(work, "Makefile"), "-C", work]
         commands["make -j2 over sox"] = lambda: run(make)
 
     def clean(name) -> None:
-        shutil.rmtree(outs[name], ignore_errors=True)
-        os.makedirs(outs[name])
+        if name in outs:  # not the computation alone
+            shutil.rmtree(outs[name], ignore_errors=True)
+            os.makedirs(outs[name])
 
     results = side_by_side(commands, ROUNDS, before=clean)
     table(results, "resdenoise --jobs 1")
@@ -359,6 +382,14 @@ def small_files(work: str, sox_missing: str | None) -> None:
         f"  the machine's ceiling, two independent --jobs 1 processes over half the files each:"
         f" {both:.3f} s, {one / both:.2f}x --jobs 1 (per further file {both_file * 1e3:.2f} ms,"
         f" {one_file / both_file:.2f}x); --jobs 2 takes {two / both:.2f}x its time"
+    )
+    alone = results["computation, one process"][0] / results["computation, two at once"][0]
+    fixed = results["--jobs 1, 1 file(s)"][0]
+    bound = one / (fixed + (one - fixed) / alone)
+    print(
+        f"  the machine's scaling of pure computation over two processes: {alone:.2f}x; with"
+        f" --jobs 1's fixed part ({fixed:.3f} s, start-up, paid once by either mode) the most"
+        f" --jobs 2 can gain on these files at that scaling: {bound:.2f}x"
     )
     print(f"  load average now {os.getloadavg()[0]:.1f}")
     if sox_missing is None:
@@ -410,7 +441,7 @@ def one_small_file(work: str) -> None:
             print(f"  {name} / import numpy, soundfile: {verdict(ratio, 1.3)}")
 
 
-def automatic_search() -> None:
+def automatic_search(work: str) -> None:
     from signals import sensor
 
     from resdenoise.filters import run_plan
@@ -458,6 +489,34 @@ def automatic_search() -> None:
                 f"{plan.nl.lam:.4g}, {plan.steps}   (target <= 3x: "
                 f"{'met' if ratio <= 3 else 'MISSED'})"
             )
+            commands(work, label, signal, plan, rounds)
+
+
+def commands(work: str, label: str, signal, plan, rounds: int) -> None:
+    """The same comparison as the commands a user types: the signal in a WAV file
+    (float64, so that it reads back exactly), ``--time auto --lambda auto`` against
+    ``--lambda L --steps m --tau T`` of the plan it picks, start-up and I/O included."""
+    import soundfile
+
+    path = os.path.join(work, "auto_in.wav")
+    soundfile.write(path, signal, RATE, subtype="DOUBLE")
+    outs = {name: os.path.join(work, f"auto_{name}.wav") for name in ("auto", "fixed")}
+    given = {
+        "auto": ["--time", "auto", "--lambda", "auto"],
+        "fixed": ["--lambda", repr(plan.nl.lam), "--steps", str(max(plan.steps, 1)),
+                  "--tau", repr(plan.tau)],
+    }  # fmt: skip
+    res = side_by_side(
+        {name: lambda name=name: run([*RESDENOISE, *PM, *given[name], path, "-o", outs[name]])
+         for name in outs},
+        rounds,
+    )  # fmt: skip
+    ratio = res["auto"][0] / res["fixed"][0]
+    same = np.array_equal(*(soundfile.read(out)[0] for out in outs.values()))
+    print(
+        f"  {'  as commands':<22} {res['auto'][0]:8.2f} {res['fixed'][0]:8.3f} {ratio:6.1f}x  "
+        f"(CPU {CPU['auto'] / CPU['fixed']:.1f}x; the same output: {same})"
+    )
 
 
 def main() -> None:
@@ -476,7 +535,7 @@ def main() -> None:
             "1": lambda: large_file(work, sox_missing),
             "2": lambda: small_files(work, sox_missing),
             "3": lambda: one_small_file(work),
-            "4": automatic_search,
+            "4": lambda: automatic_search(work),
         }
         for part in PARTS:
             parts[part.strip()]()
