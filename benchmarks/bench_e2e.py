@@ -24,7 +24,7 @@ alike: read the ratios, not the seconds.
 3. **One small file**: one call against ``python -c "import numpy, soundfile"``.
 4. **The automatic search**: ``--time auto --lambda auto`` against the fixed
    run it picks (same lambda, tau and blocks), in the process (planning
-   and engine), on a noisy sensor trace and on noisy steps of 1e5 and 1e6
+   and engine), on bench_auto's signals (sensor, steps, smooth) of 1e5 and 1e6
    samples (``RESDENOISE_E2E_AUTO=1e5,1e6,1e7`` adds 1e7), and the same as the
    commands a user types (the signal in a WAV file, start-up and I/O included,
    outputs compared); a search slower
@@ -442,7 +442,7 @@ def one_small_file(work: str) -> None:
 
 
 def automatic_search(work: str) -> None:
-    from signals import sensor
+    from bench_auto import make
 
     from resdenoise.filters import run_plan
     from resdenoise.pipeline import planner
@@ -453,14 +453,8 @@ def automatic_search(work: str) -> None:
     print(f"  {'signal':<22} {'auto s':>8} {'fixed s':>8} {'ratio':>7}  lambda, blocks")
     slow: set = set()
     for n in AUTO_SIZES:
-        rng = np.random.default_rng(3)
-        t = np.arange(n)
-        steps = 0.5 * np.sign(np.sin(2 * np.pi * t / max(n // 7, 16)))
-        clean = sensor(n)
-        for kind, signal in (
-            ("sensor + 10% noise", clean + 0.1 * clean.std() * rng.standard_normal(n)),
-            ("steps + noise", steps + 0.1 * rng.standard_normal(n)),
-        ):
+        for kind in ("sensor", "steps", "smooth"):  # bench_auto's signals
+            signal = make(kind, n)
             label = f"{kind} {n:.0e}"
             if kind in slow:
                 print(f"  {label:<22} skipped (slower than the limit at a smaller size)")
