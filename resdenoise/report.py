@@ -50,7 +50,14 @@ def to_json(report: dict) -> str:
 
 
 def build_report(
-    plan, verdict, checks, tol: dict, sigma, dtype=np.float64, estimator: str = "quiet-windows"
+    plan,
+    verdict,
+    checks,
+    tol: dict,
+    sigma,
+    dtype=np.float64,
+    estimator: str = "quiet-windows",
+    labels=None,
 ) -> dict:
     """The report dictionary of a run of ``plan`` (a :class:`resdenoise.filters.Plan`).
 
@@ -60,9 +67,12 @@ def build_report(
     them, ``sigma`` the input's noise estimate per channel (also used by
     :mod:`resdenoise.stream`, which measures chunk by chunk), ``dtype`` the
     working precision, ``estimator`` the name of the noise estimator
-    (:mod:`resdenoise.noise`) that measured ``sigma``.
+    (:mod:`resdenoise.noise`) that measured ``sigma``, ``labels`` how the
+    messages name each channel (``channel_labels``; default ``channel 1``, ...:
+    :func:`resdenoise.stability.channel_labels`).
     """
-    failed = stability.guarantees_failed(checks, verdict)
+    labels = stability.channel_labels(len(checks), labels)
+    failed = stability.guarantees_failed(checks, verdict, labels)
     if not verdict.linf_stable:
         failed.insert(0, f"run was not L-infinity stable: {verdict.reason}")
     from . import __version__
@@ -85,6 +95,7 @@ def build_report(
         "tolerance": tol,
         "noise_sigma": [float(s) for s in sigma],
         "noise_estimator": estimator,
+        "channel_labels": list(labels),
         "channels": [c.as_dict() for c in checks],
         "failed_checks": failed,
         "guarantees_held": not failed,
