@@ -14,8 +14,10 @@ from . import stability
 from .engine import backend_for, compiled_instruction_set
 
 #: The report's layout; raised when a key changes meaning or goes away
-#: (2: ``tool``, ``schema_version``, ``input_info``; ``noise_sigma`` only at the top).
-SCHEMA_VERSION = 2
+#: (2: ``tool``, ``schema_version``, ``input_info``; ``noise_sigma`` only at the top;
+#: 3: ``failed_checks`` name a channel by its ``channel_labels`` entry, a file's column
+#: where columns were picked, not always ``channel N`` of the report's channels).
+SCHEMA_VERSION = 3
 
 __all__ = [
     "SCHEMA_VERSION",
