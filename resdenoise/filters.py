@@ -426,6 +426,7 @@ def analyse_run(
     *,
     measured=None,
     level=None,
+    labels=None,
 ) -> dict:
     """Everything measured about a run, as the JSON report's dictionary.
 
@@ -441,12 +442,13 @@ def analyse_run(
     (:func:`resdenoise.noise.resolve_sigma`): the input's numbers taken before
     the run, for a plain plan (no pre-stage, not ``regularise``, no scales)
     without ``check_wavelet``; ``f`` is then not read (the run may have
-    overwritten it).
+    overwritten it).  ``labels``: how the messages name each channel (a file's
+    columns, :func:`resdenoise.report.build_report`; default ``channel 1``, ...).
 
     Keys: ``command``, ``family``, ``form``, ``name``, ``class``,
     ``parameters``, ``tau``, ``h``, ``steps``, ``stopping_time``,
     ``tool``, ``schema_version``, ``stability``, ``tolerance``,
-    ``noise_sigma`` (per channel), ``channels``, ``failed_checks``,
+    ``noise_sigma`` (per channel), ``channel_labels``, ``channels``, ``failed_checks``,
     ``guarantees_held`` (and ``wavelet_check`` with ``check_wavelet``).
     """
     verdict = verdict or plan.verdict()
@@ -467,7 +469,14 @@ def analyse_run(
     if level is None:
         level = resolve_sigma(f)  # per channel, for every run (see resdenoise.noise)
     report = build_report(
-        plan, verdict, checks, tol, level.sigma, dtype=u.dtype, estimator=level.estimator
+        plan,
+        verdict,
+        checks,
+        tol,
+        level.sigma,
+        dtype=u.dtype,
+        estimator=level.estimator,
+        labels=labels,
     )
     if hasattr(plan, "scale_checks"):  # a multiscale plan: guarantees per scale
         report["scales"] = plan.scale_checks(f)

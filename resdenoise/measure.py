@@ -468,13 +468,15 @@ class StreamMeasure:
                 )
         return out
 
-    def report(self, verdict, sigma: np.ndarray, estimator: str = "quiet-windows") -> dict:
+    def report(
+        self, verdict, sigma: np.ndarray, estimator: str = "quiet-windows", labels=None
+    ) -> dict:
         """``analyse_run``'s dictionary (``sigma``: the noise estimate of the input,
-        by ``estimator``)."""
+        by ``estimator``; ``labels``: how the messages name each channel)."""
         from .report import build_report  # not with the module: the whole path builds its own
 
         report = build_report(
-            self.plan, verdict, self.checks(), self.tol, sigma, self.dtype, estimator
+            self.plan, verdict, self.checks(), self.tol, sigma, self.dtype, estimator, labels
         )
         if self.check_wavelet:
             report["wavelet_check"] = {"max_abs_difference": self.wavelet_max}

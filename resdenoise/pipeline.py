@@ -458,6 +458,7 @@ class _Whole:
             check_wavelet=job.run.check_wavelet,
             measured=measured,
             level=level,
+            labels=self.template.channel_labels,  # the file's columns, where picked
         )
         quality = None
         if self.clean is not None:
@@ -584,6 +585,7 @@ class _Streamed:
             reference=self.ref,
             measure=self.job.measure,
             ahead=partial(prefetched, depth=1),  # chunks joined while the engine runs
+            labels=self.template.channel_labels,  # the file's columns, where picked
         )
 
 

@@ -14,8 +14,10 @@ from . import stability
 from .engine import backend_for, compiled_instruction_set
 
 #: The report's layout; raised when a key changes meaning or goes away
-#: (2: ``tool``, ``schema_version``, ``input_info``; ``noise_sigma`` only at the top).
-SCHEMA_VERSION = 2
+#: (2: ``tool``, ``schema_version``, ``input_info``; ``noise_sigma`` only at the top;
+#: 3: ``failed_checks`` name a channel by its ``channel_labels`` entry, a file's column
+#: where columns were picked, not always ``channel N`` of the report's channels).
+SCHEMA_VERSION = 3
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -50,7 +52,14 @@ def to_json(report: dict) -> str:
 
 
 def build_report(
-    plan, verdict, checks, tol: dict, sigma, dtype=np.float64, estimator: str = "quiet-windows"
+    plan,
+    verdict,
+    checks,
+    tol: dict,
+    sigma,
+    dtype=np.float64,
+    estimator: str = "quiet-windows",
+    labels=None,
 ) -> dict:
     """The report dictionary of a run of ``plan`` (a :class:`resdenoise.filters.Plan`).
 
@@ -60,9 +69,12 @@ def build_report(
     them, ``sigma`` the input's noise estimate per channel (also used by
     :mod:`resdenoise.stream`, which measures chunk by chunk), ``dtype`` the
     working precision, ``estimator`` the name of the noise estimator
-    (:mod:`resdenoise.noise`) that measured ``sigma``.
+    (:mod:`resdenoise.noise`) that measured ``sigma``, ``labels`` how the
+    messages name each channel (``channel_labels``; default ``channel 1``, ...:
+    :func:`resdenoise.stability.channel_labels`).
     """
-    failed = stability.guarantees_failed(checks, verdict)
+    labels = stability.channel_labels(len(checks), labels)
+    failed = stability.guarantees_failed(checks, verdict, labels)
     if not verdict.linf_stable:
         failed.insert(0, f"run was not L-infinity stable: {verdict.reason}")
     from . import __version__
@@ -85,6 +97,7 @@ def build_report(
         "tolerance": tol,
         "noise_sigma": [float(s) for s in sigma],
         "noise_estimator": estimator,
+        "channel_labels": list(labels),
         "channels": [c.as_dict() for c in checks],
         "failed_checks": failed,
         "guarantees_held": not failed,

@@ -29,6 +29,7 @@ __all__ = [
     "StabilityVerdict",
     "analyse_function",
     "channel_check",
+    "channel_labels",
     "SignCount",
     "check_tau",
     "check_float32",
@@ -641,25 +642,38 @@ def euler_lagrange_residual(
     return np.max(np.abs(res), axis=0)
 
 
-def guarantees_failed(checks: list[ChannelCheck], verdict: StabilityVerdict) -> list[str]:
+def channel_labels(count: int, labels=None) -> tuple[str, ...]:
+    """How the messages name ``count`` channels: ``labels`` (one text a channel, as the
+    caller knows them, e.g. a file's ``column 2 ('b')``), or ``channel 1``, ``channel 2``,
+    ... counted from 1 as people count (ValueError: not one label a channel)."""
+    if labels is None:
+        return tuple(f"channel {i}" for i in range(1, count + 1))
+    labels = tuple(str(label) for label in labels)
+    if len(labels) != count:
+        raise ValueError(f"{len(labels)} channel labels for {count} channels")
+    return labels
+
+
+def guarantees_failed(
+    checks: list[ChannelCheck], verdict: StabilityVerdict, labels=None
+) -> list[str]:
     """The measured checks that failed, as short sentences (empty: all held); a
-    sentence names its channel as people count, ``channel 1`` for ``checks[0]``."""
+    sentence names its channel by its label (:func:`channel_labels`: ``labels``,
+    or ``channel 1`` for ``checks[0]``)."""
     failed = []
-    for i, c in enumerate(checks, 1):
+    for name, c in zip(channel_labels(len(checks), labels), checks, strict=True):
         if verdict.max_min_guaranteed and not c.max_min_principle:
             failed.append(
-                f"channel {i}: output [{c.output_min:.17g}, {c.output_max:.17g}] "
+                f"{name}: output [{c.output_min:.17g}, {c.output_max:.17g}] "
                 f"leaves input range [{c.input_min:.17g}, {c.input_max:.17g}]"
             )
         if verdict.whole_signal and not c.tv_diminished:
-            failed.append(
-                f"channel {i}: total variation increased ({c.tv_in:.6g} -> {c.tv_out:.6g})"
-            )
+            failed.append(f"{name}: total variation increased ({c.tv_in:.6g} -> {c.tv_out:.6g})")
         if not c.mean_preserved:
-            failed.append(f"channel {i}: mean drifted by {c.mean_drift:.3g}")
+            failed.append(f"{name}: mean drifted by {c.mean_drift:.3g}")
         if verdict.whole_signal and verdict.sign_stable and c.sign_changes_out > c.sign_changes_in:
             failed.append(
-                f"channel {i}: sign changes increased ({c.sign_changes_in} -> {c.sign_changes_out})"
+                f"{name}: sign changes increased ({c.sign_changes_in} -> {c.sign_changes_out})"
             )
     return failed
 

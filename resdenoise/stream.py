@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from typing import Protocol
@@ -509,6 +509,7 @@ class StreamedRun:
         reference: BlockSource | None = None,
         measure: bool = True,
         ahead: Callable[[Iterator], Iterator] | None = None,
+        labels: Sequence[str] | None = None,
     ) -> tuple[dict | None, dict | None, dict]:
         """Run ``plan``; ``(report, quality, streaming)`` of the run.
 
@@ -517,7 +518,8 @@ class StreamedRun:
         passes over the input).  ``measure`` False (nobody reads the report):
         the chunks are only written, and ``report`` and ``quality`` are None.
         ``ahead``: as :func:`filter_chunks` takes it, holding one item (used
-        where a second core is idle, as the sink's thread).
+        where a second core is idle, as the sink's thread).  ``labels``: how the
+        report's messages name each channel (default ``channel 1``, ...).
         """
         stream, dtype, name = self.stream, self.dtype, self.stream.source
         if measure and not self.scan.report:
@@ -590,7 +592,7 @@ class StreamedRun:
         if not measure:
             return None, None, streaming
         select = self.scan.noise_run or self.summary._noise
-        report = measurer.report(verdict, select.sigma(), select.estimator)
+        report = measurer.report(verdict, select.sigma(), select.estimator, labels)
         if quality is not None:
             quality = {"reference": reference.source, **quality.result()}
         return report, quality, streaming

@@ -167,6 +167,18 @@ def parameter_line(parameters: dict) -> str:
     )
 
 
+def _channel_heads(report: dict, count: int) -> list[str]:
+    """The channel columns' heads of :func:`render_table`: ``ch 1``, ``ch 2``, ... counted
+    from 1 as the messages count them, or the channels' labels where they are not
+    those (the file's ``column 2 ('b')`` of a pick of columns: text, never markup)."""
+    from ..stability import channel_labels
+
+    labels = report.get("channel_labels")
+    if labels is None or tuple(labels) == channel_labels(count):
+        return [f"ch {i}" for i in range(1, count + 1)]
+    return [_text(label) for label in labels]
+
+
 def render_table(report: dict, console) -> None:
     """Print the report as two rich tables (run, channels) on ``console``; the
     verdict is :func:`verdict_line`'s, printed before them."""
@@ -208,8 +220,8 @@ def render_table(report: dict, console) -> None:
     if channels:
         ch = Table(title="measured per channel", title_justify="left")
         ch.add_column("quantity", style="bold")
-        for i in range(len(channels)):  # counted from 1, as every message counts them
-            ch.add_column(f"ch {i + 1}", justify="right")
+        for head in _channel_heads(report, len(channels)):
+            ch.add_column(head, justify="right")
         rows = [
             ("input min / max", lambda c: f"{num(c['input_min'])} / {num(c['input_max'])}"),
             ("output min / max", lambda c: f"{num(c['output_min'])} / {num(c['output_max'])}"),

@@ -209,6 +209,22 @@ class Signal:
         return [_column_name(self.header, p) for p in self.channel_positions]
 
     @property
+    def channel_labels(self) -> tuple[str, ...] | None:
+        """How messages name each filtered channel where the channels are not the file's
+        own 1, 2, ... (columns picked, a time column): the file's ``column 2 ('b')``
+        (``column 2`` without a header), a sound file's or a Zarr array's ``channel 2``;
+        None where channel i is the file's i-th (the messages' ``channel i``)."""
+        positions = self.channel_positions
+        if positions == tuple(range(len(positions))):
+            return None
+        if self.format != "CSV":
+            return tuple(f"channel {p + 1}" for p in positions)
+        header = self.header or ()
+        return tuple(
+            f"column {p + 1}" + (f" ({header[p]!r})" if p < len(header) else "") for p in positions
+        )
+
+    @property
     def carried_names(self) -> list[str]:
         """Names of the columns written back unchanged (the time column first)."""
         order = sorted(self.carried, key=lambda p: (p != self.time_column, p))

@@ -1,0 +1,155 @@
+"""A filtered channel named as the user knows it: with ``--columns b,c`` (or a time
+column left out) a failed check said ``channel 1`` for the file's column 2.  Now the
+sentences, ``-v``'s table and the report's ``channel_labels`` name the file's column,
+read whole or in chunks, one file or a batch; ``channel N`` where the channels are the
+file's own, as before."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from resdenoise import stability
+from resdenoise.cli import cli
+from resdenoise.io import Signal
+from resdenoise.nonlinearities import get_nonlinearity
+
+#: tau 1 with a linear activation: twice the L-infinity bound, allowed: the range and
+#: the total variation of an alternating channel fail (a constant channel holds)
+UNSTABLE = ["--activation", "linear", "--blocks", "5", "--tau", "1.0", "--allow-unstable"]
+#: what column b (alternating, +-1..3) fails, named
+B_FAILS = (
+    "column 2 ('b'): output [-486, 486] leaves input range [-3, 3]; "
+    "column 2 ('b'): total variation increased (156 -> 35911)"
+)
+
+
+def _alternating(i: int) -> int:
+    return (-1) ** i * (1 + i % 3)
+
+
+@pytest.fixture
+def abc(tmp_path):
+    """Columns a (constant), b (alternating: fails), c (constant)."""
+    src = tmp_path / "abc.csv"
+    src.write_text("a,b,c\n" + "".join(f"0.5,{_alternating(i)},0.25\n" for i in range(40)))
+    return src
+
+
+def test_a_signal_labels_its_channels_by_the_files_columns():
+    data = np.zeros((3, 2))
+    assert Signal(data, header=["a", "b"]).channel_labels is None  # the file's own
+    assert Signal(data, positions=(0, 1)).channel_labels is None
+    picked = Signal(data, header=["t", "a", "b"], positions=(1, 2))
+    assert picked.channel_labels == ("column 2 ('a')", "column 3 ('b')")
+    assert Signal(data, positions=(0, 2)).channel_labels == ("column 1", "column 3")
+    sound = Signal(data, format="WAV", positions=(1, 3))
+    assert sound.channel_labels == ("channel 2", "channel 4")
+
+
+def test_failed_checks_name_a_channel_by_its_label():
+    f = np.array([-1.0, 1.0, -1.0, 1.0])
+    checks, _ = stability.measure_channels(f, np.array([-1.5, 2.0, -1.0, -2.0]), 1)
+    verdict = stability.check_tau(get_nonlinearity("soft"), 0.25)
+    plain = stability.guarantees_failed(checks, verdict)
+    named = stability.guarantees_failed(checks, verdict, ["column 2 ('b')"])
+    assert plain[0].startswith("channel 1: output [-2, 2]")
+    assert named == [s.replace("channel 1", "column 2 ('b')", 1) for s in plain]
+    assert stability.channel_labels(2) == ("channel 1", "channel 2")
+    with pytest.raises(ValueError, match="1 channel labels for 2 channels"):
+        stability.channel_labels(2, ["b"])
+
+
+@pytest.mark.parametrize("chunks", [[], ["--chunk-size", "10"]], ids=["whole", "streamed"])
+def test_picked_columns_are_named_in_messages_table_and_report(runner, abc, tmp_path, chunks):
+    out, rep = tmp_path / "o.csv", tmp_path / "r.json"
+    args = ["resnet", str(abc), "--columns", "b,c", *UNSTABLE, *chunks, "-o", str(out)]
+    result = runner.invoke(cli, [*args, "--strict", "-v", "--report", str(rep)])
+    assert result.exit_code == 4
+    lines = result.stderr.splitlines()
+    assert lines[0].endswith(B_FAILS)  # the verdict on stderr
+    assert lines[-1].endswith(B_FAILS)  # --strict's error
+    assert "channel 1" not in result.stderr
+    header = next(line for line in lines if "quantity" in line)
+    assert re.findall(r"column \d \('\w'\)", header) == ["column 2 ('b')", "column 3 ('c')"]
+    report = json.loads(rep.read_text())
+    assert ("streaming" in report) == bool(chunks)  # the path meant
+    assert report["channel_labels"] == ["column 2 ('b')", "column 3 ('c')"]
+    assert report["failed_checks"][1:] == B_FAILS.split("; ")
+    assert report["schema_version"] == 3
+    shown = runner.invoke(cli, [*args, "-q", "--json"])  # the same report on stdout
+    assert json.loads(shown.stdout)["failed_checks"] == report["failed_checks"]
+
+
+def test_a_batch_names_each_files_columns(runner, abc, tmp_path):
+    other = tmp_path / "abc2.csv"
+    other.write_text(abc.read_text())
+    for jobs in ("1", "2"):
+        out, reports = tmp_path / f"o{jobs}", tmp_path / f"r{jobs}"
+        args = ["resnet", str(abc), str(other), "--columns", "b,c", *UNSTABLE, "-v"]
+        result = runner.invoke(
+            cli, [*args, "-o", f"{out}/", "--report", f"{reports}/", "--jobs", jobs]
+        )
+        assert result.exit_code == 0, result.output
+        verdicts = [line for line in result.stderr.splitlines() if "guarantees failed" in line]
+        assert len(verdicts) == 2 and all(v.endswith(B_FAILS) for v in verdicts)
+        assert result.stderr.count("column 3 ('c')") == 2  # each file's table
+        for name in ("abc.csv", "abc2.csv"):
+            report = json.loads((reports / f"{name}.json").read_text())
+            assert report["channel_labels"] == ["column 2 ('b')", "column 3 ('c')"]
+
+
+def test_a_sound_files_picked_channel_is_its_channel(runner, tmp_path):
+    import soundfile
+
+    x = np.zeros((40, 3))
+    x[:, 1] = [0.25 * _alternating(i) for i in range(40)]
+    src, rep = tmp_path / "in.wav", tmp_path / "r.json"
+    soundfile.write(src, x, 8000, subtype="FLOAT")
+    args = ["resnet", str(src), "--columns", "2,3", *UNSTABLE, "-o", str(tmp_path / "o.wav")]
+    result = runner.invoke(cli, [*args, "--report", str(rep)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(rep.read_text())
+    assert report["channel_labels"] == ["channel 2", "channel 3"]
+    assert report["failed_checks"][1].startswith("channel 2: output [")
+    assert "channel 1" not in result.stderr
+
+
+def test_a_label_from_the_file_is_text_not_markup(runner, tmp_path):
+    """A column named ``[red]x`` (after a time column: the channels are not the file's
+    own) is shown as it is, in the verdict and as the head of -v's table."""
+    src = tmp_path / "in.csv"
+    src.write_text("t,[red]x\n" + "".join(f"{i},{_alternating(i)}\n" for i in range(40)))
+    args = ["resnet", str(src), *UNSTABLE, "-o", str(tmp_path / "o.csv"), "-v"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "column 2 ('[red]x'): output [-486, 486]" in result.stderr.splitlines()[0]
+    header = next(line for line in result.stderr.splitlines() if "quantity" in line)
+    assert "column 2 ('[red]x')" in header
+
+
+def test_without_a_pick_the_channels_are_counted_as_before(runner, tmp_path):
+    src, rep = tmp_path / "in.csv", tmp_path / "r.json"
+    src.write_text("a,b\n" + "".join(f"0.5,{_alternating(i)}\n" for i in range(40)))
+    args = ["resnet", str(src), *UNSTABLE, "-o", str(tmp_path / "o.csv"), "-v"]
+    result = runner.invoke(cli, [*args, "--report", str(rep)])
+    assert result.exit_code == 0, result.output
+    assert "; channel 2: output [-486, 486]" in result.stderr.splitlines()[0]
+    header = next(line for line in result.stderr.splitlines() if "quantity" in line)
+    assert re.findall(r"\bch \d+", header) == ["ch 1", "ch 2"]
+    assert json.loads(rep.read_text())["channel_labels"] == ["channel 1", "channel 2"]
+
+
+def test_stdin_names_the_picked_columns_too(runner, abc):
+    args = ["resnet", "-", "--columns", "b,c", *UNSTABLE, "-o", "-", "-q"]
+    with open(abc) as fh:
+        text = fh.read()
+    report_path = abc.parent / "r.json"
+    result = runner.invoke(cli, [*args, "--report", str(report_path)], input=text)
+    assert result.exit_code == 0, result.output
+    report = json.loads(report_path.read_text())
+    assert report["input"] == "<stdin>"
+    assert report["failed_checks"][1:] == B_FAILS.split("; ")
