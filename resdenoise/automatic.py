@@ -310,7 +310,8 @@ def do_no_harm(
     and ``note`` is the warning for the user, else both None) when
 
     * the estimate is over :data:`resdenoise.noise.MAX_NOISE_SHARE` of a
-      channel's variance, or a channel's level is
+      channel's variance within its error (:func:`resdenoise.noise.share_bound`), or a
+      channel's level is
       :data:`resdenoise.noise.UNIDENTIFIED` (the level is not identified), or
     * the plan's SURE gain over doing nothing is within :data:`SIGNIFICANCE`
       standard errors (:func:`gain_test`, with ``per_level`` under coloured
@@ -332,9 +333,10 @@ def do_no_harm(
     (:class:`resdenoise.plans.Planner`), so both follow the same rules.
     """
     from .filters import as_identity
-    from .noise import MAX_NOISE_SHARE, UNIDENTIFIED, noise_share
+    from .noise import MAX_NOISE_SHARE, UNIDENTIFIED, noise_share, share_bound
 
     share = float(np.max(noise_share(f, level.sigma)))
+    bound = float(np.max(share_bound(f, level.sigma)))
     if UNIDENTIFIED in level.per_channel():
         reason = (
             "the noise level is not identified: quiet-windows reads more than the "
@@ -344,11 +346,12 @@ def do_no_harm(
         )
         note = f"nothing done: {reason}; give --sigma if you know the noise level"
         return as_identity(plan), reason, note, {}
-    if level.estimator != "given" and share > MAX_NOISE_SHARE:
+    if level.estimator != "given" and bound > MAX_NOISE_SHARE:
+        within = "" if share > MAX_NOISE_SHARE else f", up to {bound:.0%} within its error"
         reason = (
             f"the estimated noise ({level.estimator}) is {share:.0%} of the "
-            f"signal's variance (more than {MAX_NOISE_SHARE:.0%}): the level cannot be told "
-            "from the signal's own fine-scale content"
+            f"signal's variance{within} (more than {MAX_NOISE_SHARE:.0%}): the level cannot "
+            "be told from the signal's own fine-scale content"
         )
         note = f"nothing done: {reason}; give --sigma if you know the noise level"
         return as_identity(plan), reason, note, {}
