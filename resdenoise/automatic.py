@@ -310,8 +310,9 @@ def do_no_harm(
     and ``note`` is the warning for the user, else both None) when
 
     * the estimate is over :data:`resdenoise.noise.MAX_NOISE_SHARE` of a
-      channel's variance within its error (:func:`resdenoise.noise.share_bound`), or a
-      channel's level is
+      channel's variance within its error (:func:`resdenoise.noise.share_bound`), or the
+      series' white part by the variogram's nugget is
+      (:attr:`resdenoise.noise.NoiseLevel.white`), or a channel's level is
       :data:`resdenoise.noise.UNIDENTIFIED` (the level is not identified), or
     * the plan's SURE gain over doing nothing is within :data:`SIGNIFICANCE`
       standard errors (:func:`gain_test`, with ``per_level`` under coloured
@@ -337,6 +338,7 @@ def do_no_harm(
 
     share = float(np.max(noise_share(f, level.sigma)))
     bound = float(np.max(share_bound(f, level.sigma)))
+    white = 0.0 if level.white is None else float(np.max(noise_share(f, np.sqrt(level.white))))
     if UNIDENTIFIED in level.per_channel():
         reason = (
             "the noise level is not identified: quiet-windows reads more than the "
@@ -346,8 +348,13 @@ def do_no_harm(
         )
         note = f"nothing done: {reason}; give --sigma if you know the noise level"
         return as_identity(plan), reason, note, {}
-    if level.estimator != "given" and bound > MAX_NOISE_SHARE:
-        within = "" if share > MAX_NOISE_SHARE else f", up to {bound:.0%} within its error"
+    if level.estimator != "given" and max(bound, white) > MAX_NOISE_SHARE:
+        if share > MAX_NOISE_SHARE:
+            within = ""
+        elif bound > MAX_NOISE_SHARE:
+            within = f", up to {bound:.0%} within its error"
+        else:
+            within = f"; its white part by the variogram's nugget up to {white:.0%}"
         reason = (
             f"the estimated noise ({level.estimator}) is {share:.0%} of the "
             f"signal's variance{within} (more than {MAX_NOISE_SHARE:.0%}): the level cannot "
