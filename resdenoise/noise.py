@@ -459,7 +459,8 @@ def resolve_sigma(
     return NoiseLevel(estimate_noise(u), estimator_for(u.shape[0]))
 
 
-#: An estimate above this share of a channel's variance is not told from the signal.
+#: An estimate above this share of a channel's variance is not told from the signal (the
+#: automatic searches ask it of :func:`share_bound` and of :attr:`NoiseLevel.white` too).
 MAX_NOISE_SHARE = 0.25
 
 
