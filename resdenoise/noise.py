@@ -617,7 +617,7 @@ def white_part(nug) -> np.ndarray:
     """
     with np.errstate(invalid="ignore"):  # a short signal: NaN, never used
         fits = (nug.misfit <= NUGGET_MISFIT) & (nug.variance >= NUGGET_T * nug.standard_error)
-    return np.where(fits, nug.upper, 0.0)
+    return np.where(fits, nug.variance, 0.0)
 
 
 #: A fit of the variogram with a misfit above this (:class:`resdenoise.nugget.Nugget`) is
