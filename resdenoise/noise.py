@@ -408,9 +408,9 @@ class NoiseLevel:
     #: The low end of the level's interval per channel (:func:`search_noise`), or None
     #: where the level is a point (given, or a signal too short to check).
     low: np.ndarray | None = None
-    #: The variance of the series' white part per channel by the variogram's nugget, the
-    #: upper end of its interval where the variogram fits and the nugget is identified, 0
-    #: elsewhere (:func:`white_part`); None where not read.
+    #: The variance of the series' white part per channel by the variogram's nugget where
+    #: the variogram fits and the nugget is identified, 0 elsewhere (:func:`white_part`);
+    #: None where not read.
     white: np.ndarray | None = None
 
     def at_low(self) -> NoiseLevel:
@@ -596,10 +596,10 @@ def search_noise(u, nugget: bool = True) -> NoiseLevel:
 
 def white_part(nug) -> np.ndarray:
     """The variance of the series' white part per channel by the variogram's nugget
-    ``nug`` (:func:`resdenoise.nugget.nugget_noise`): the upper end of its interval
-    (``nugget + 2 standard errors``) where the variogram fits a rough signal plus white
-    noise (misfit at most :data:`NUGGET_MISFIT`) and the nugget is identified (at least
-    :data:`NUGGET_T` standard errors), else 0 (no white part read; NaN never).
+    ``nug`` (:func:`resdenoise.nugget.nugget_noise`) where the variogram fits a rough
+    signal plus white noise (misfit at most :data:`NUGGET_MISFIT`) and the nugget is
+    identified (at least :data:`NUGGET_T` standard errors), else 0 (no white part read;
+    NaN never).
 
     What it is for: the share rule (:data:`MAX_NOISE_SHARE`,
     :func:`resdenoise.automatic.do_no_harm`) asks how much of a series' variance is white
@@ -608,12 +608,15 @@ def white_part(nug) -> np.ndarray:
     (the irregular part of an economic or climate series, an aliased rough part) with
     the noise.  Where the signal's white content is stronger in some stretches than in
     others (quarterly inflation: quiet-windows 7.8x the true level at 5 % noise, 15 % of
-    the variance, the nugget 2.2x that again, 32 %) the level passes the share rule and
+    the variance, the nugget 2.2x that again, 31-33 %) the level passes the share rule and
     the searches smoothed the series' own content away (9-17 dB below the input); the
-    nugget's share does not pass it.  As for :func:`share_bound`, the premise is asked
-    to hold at the end of the nugget's interval that would break it.  An unidentified
-    nugget (speech, whose fine-scale content the variogram fits with a nugget of 1 standard
-    error) says nothing of a white part and is not used.
+    nugget's share does not pass it.  The nugget itself, not the upper end of its interval
+    as for :func:`share_bound`: its standard error on a few hundred samples is of the order
+    of the nugget (an identified one is at least :data:`NUGGET_T` of them), so its upper end
+    was at least twice the nugget, and kept the input of a 160-sample step signal in noise
+    of 0.4 whose nugget read the noise.  An unidentified nugget (speech, whose fine-scale
+    content the variogram fits with a nugget of 1 standard error) says nothing of a white
+    part and is not used.
     """
     with np.errstate(invalid="ignore"):  # a short signal: NaN, never used
         fits = (nug.misfit <= NUGGET_MISFIT) & (nug.variance >= NUGGET_T * nug.standard_error)
