@@ -612,9 +612,9 @@ def white_part(nug) -> np.ndarray:
     the searches smoothed the series' own content away (9-17 dB below the input); the
     nugget's share does not pass it.  The nugget itself, not the upper end of its interval
     as for :func:`share_bound`: its standard error on a few hundred samples is of the order
-    of the nugget (an identified one is at least :data:`NUGGET_T` of them), so its upper end
-    was at least twice the nugget, and kept the input of a 160-sample step signal in noise
-    of 0.4 whose nugget read the noise.  An unidentified nugget (speech, whose fine-scale
+    of the nugget (an identified one is at least :data:`NUGGET_T` of them, so its upper end
+    is at least twice it: a rule at half the share limit wherever the nugget reads the
+    noise itself); on the benchmarks the two gave the same cases.  An unidentified nugget (speech, whose fine-scale
     content the variogram fits with a nugget of 1 standard error) says nothing of a white
     part and is not used.
     """
