@@ -31,6 +31,7 @@ white-noise case.  Not a timed test.  ``python benchmarks/bench_classes.py
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 import time
@@ -227,10 +228,13 @@ def summary(rows) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=1, help="noise realisations per case")
+    parser.add_argument("--json", type=Path, help="save the rows here")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     rows = run(args.seeds)
     summary(rows)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
     print(f"{time.perf_counter() - t0:.0f} s")
     return 0
 

@@ -96,9 +96,11 @@ def _snr(u, clean) -> float:
     return snr_db(u, clean).item()  # one channel (+inf for a perfect output)
 
 
-def run() -> list[dict]:
+def run(signals_=None) -> list[dict]:
+    """Every case's row; ``signals_``: the ``(class, name, clean)`` to run (default
+    :func:`cases`)."""
     rows = []
-    for cls, name, clean in cases():
+    for cls, name, clean in cases() if signals_ is None else signals_:
         sd = float(np.std(clean))
         for seed in SEEDS:
             rng = np.random.default_rng(seed)
@@ -136,11 +138,13 @@ def summary(rows: list[dict]) -> None:
     print(f"all: {below} of {len(rows)} cases below the input")
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv=None, signals_=None, doc=None) -> int:
+    """Run, print the summary, save ``--json``; ``signals_`` and ``doc`` as another
+    script's (``bench_fresh.py``)."""
+    parser = argparse.ArgumentParser(description=(doc or __doc__).splitlines()[0])
     parser.add_argument("--json", type=Path, help="save the rows here")
     args = parser.parse_args(argv)
-    rows = run()
+    rows = run(signals_)
     summary(rows)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))

@@ -583,7 +583,7 @@ def _white_nugget(f, level, evidence=None) -> tuple[NoiseLevel, tuple | None]:
         return level, evidence
     if UNIDENTIFIED in level.per_channel():  # the levels' rise may be the rough signal's
         return level, None
-    plain = search_noise(f, nugget=False)
+    plain = replace(search_noise(f, nugget=False), white=level.white)  # the share rule's
     evidence = colour_evidence(np.asarray(f, dtype=float).reshape(len(f), -1), plain.sigma)
     return (plain if evidence[0] else level), evidence
 

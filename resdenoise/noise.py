@@ -87,6 +87,7 @@ __all__ = [
     "quiet_window_noise",
     "resolve_sigma",
     "search_noise",
+    "share_bound",
 ]
 
 #: Window length of ``quiet-windows`` for long signals.
@@ -407,6 +408,10 @@ class NoiseLevel:
     #: The low end of the level's interval per channel (:func:`search_noise`), or None
     #: where the level is a point (given, or a signal too short to check).
     low: np.ndarray | None = None
+    #: The variance of the series' white part per channel by the variogram's nugget where
+    #: the variogram fits and the nugget is identified, 0 elsewhere (:func:`white_part`);
+    #: None where not read.
+    white: np.ndarray | None = None
 
     def at_low(self) -> NoiseLevel:
         """The level at the low end of its interval (itself where it is a point)."""
@@ -454,7 +459,8 @@ def resolve_sigma(
     return NoiseLevel(estimate_noise(u), estimator_for(u.shape[0]))
 
 
-#: An estimate above this share of a channel's variance is not told from the signal.
+#: An estimate above this share of a channel's variance is not told from the signal (the
+#: automatic searches ask it of :func:`share_bound` and of :attr:`NoiseLevel.white` too).
 MAX_NOISE_SHARE = 0.25
 
 
@@ -475,6 +481,35 @@ def noise_share(u, sigma) -> np.ndarray:
     sigma = np.broadcast_to(np.asarray(sigma, dtype=float), var.shape)
     with np.errstate(divide="ignore", invalid="ignore"):  # a constant channel: no share
         return np.where(var > 0, sigma**2 / np.where(var > 0, var, 1.0), 0.0)
+
+
+#: Standard deviations of the level's own error by which :func:`share_bound` raises it.
+SHARE_Z = Z
+
+
+def share_bound(u, sigma) -> np.ndarray:
+    """The upper end of :func:`noise_share`'s interval: the share of ``sigma`` raised by
+    :data:`SHARE_Z` of an estimated level's relative standard deviation,
+    ``QUIET_SPREAD / sqrt(n)`` (``n`` samples; 0.24 at 200 samples, 0.46 at 55), i.e.
+    ``noise_share * (1 + SHARE_Z * QUIET_SPREAD / sqrt(n))^2``.
+
+    The automatic searches keep the input where this bound exceeds
+    :data:`MAX_NOISE_SHARE` (:func:`resdenoise.automatic.do_no_harm`), not only where
+    the share itself does.  The argument: the share rule's premise, that the level
+    leaves at least 3x its variance to the signal, is a statement about the level's
+    true value, and an estimated level is only known to within its own error, which on
+    white noise alone is ``QUIET_SPREAD / sqrt(n)`` (more where the signal leaks into the
+    finest scales, never less); do no harm asks for the premise to hold at the end of
+    the level's interval that would break it, as the searches ask a choice to gain at the
+    level's low end (:attr:`NoiseLevel.low`).  A signal whose own fine-scale content is
+    white at its sampling rate has the statistics of noise, so its share, however read,
+    is the only evidence that the level may be the signal's.  The cost is where the
+    noise itself is near the limit on a short signal (white noise of 30 % of a smooth
+    signal's std is 8 % of the variance: at 55 samples, read 1.2x high, its bound is 25 %).
+    """
+    u = np.asarray(u)
+    n = max(u.shape[0], 1)
+    return noise_share(u, sigma) * (1.0 + SHARE_Z * QUIET_SPREAD / math.sqrt(n)) ** 2
 
 
 #: The high order of :func:`search_noise`'s consistency check.
@@ -546,14 +581,46 @@ def search_noise(u, nugget: bool = True) -> NoiseLevel:
         if n >= NUGGET_SAMPLES:  # where an identified nugget can bound it (a point else)
             low = np.minimum(sigma, plain / np.maximum(ratio, 1.0) ** LOW_ORDER_STEPS)
         nug = nugget_noise(u2)
+        white = white_part(nug)
         sigma, low = _checked_by_nugget(u2, sigma, names, low, nug)
         dense = _dense(u2, plain, means)
         sigma, low = _checked_by_lag_one(u2, sigma, names, low, nug, dense)
         sigma, low = _checked_by_floor(u2, plain, sigma, names, low, means, dense)
+    else:
+        white = None
     if names == [name] * len(names):
-        return NoiseLevel(sigma, name, low=low)
+        return NoiseLevel(sigma, name, low=low, white=white)
     summary = next(e for e in (UNIDENTIFIED, NUGGET, LAG_ONE, FLOOR, EXTRAPOLATED) if e in names)
-    return NoiseLevel(sigma, summary, tuple(names), low)
+    return NoiseLevel(sigma, summary, tuple(names), low, white)
+
+
+def white_part(nug) -> np.ndarray:
+    """The variance of the series' white part per channel by the variogram's nugget
+    ``nug`` (:func:`resdenoise.nugget.nugget_noise`) where the variogram fits a rough
+    signal plus white noise (misfit at most :data:`NUGGET_MISFIT`) and the nugget is
+    identified (at least :data:`NUGGET_T` standard errors), else 0 (no white part read;
+    NaN never).
+
+    What it is for: the share rule (:data:`MAX_NOISE_SHARE`,
+    :func:`resdenoise.automatic.do_no_harm`) asks how much of a series' variance is white
+    at its sampling rate.  quiet-windows reads the white level where the series is
+    quietest; the nugget reads it over the whole series, the signal's own white content
+    (the irregular part of an economic or climate series, an aliased rough part) with
+    the noise.  Where the signal's white content is stronger in some stretches than in
+    others (quarterly inflation: quiet-windows 7.8x the true level at 5 % noise, 15 % of
+    the variance, the nugget 2.2x that again, 31-33 %) the level passes the share rule and
+    the searches smoothed the series' own content away (9-17 dB below the input); the
+    nugget's share does not pass it.  The nugget itself, not the upper end of its interval
+    as for :func:`share_bound`: its standard error on a few hundred samples is of the order
+    of the nugget (an identified one is at least :data:`NUGGET_T` of them, so its upper end
+    is at least twice it: a rule at half the share limit wherever the nugget reads the
+    noise itself); on the benchmarks the two gave the same cases.  An unidentified nugget (speech, whose fine-scale
+    content the variogram fits with a nugget of 1 standard error) says nothing of a white
+    part and is not used.
+    """
+    with np.errstate(invalid="ignore"):  # a short signal: NaN, never used
+        fits = (nug.misfit <= NUGGET_MISFIT) & (nug.variance >= NUGGET_T * nug.standard_error)
+    return np.where(fits, nug.variance, 0.0)
 
 
 #: A fit of the variogram with a misfit above this (:class:`resdenoise.nugget.Nugget`) is

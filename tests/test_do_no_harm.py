@@ -238,6 +238,56 @@ def test_an_unidentified_level_does_nothing_and_says_so():
     assert "gain_standard_error" in extra and "cannot be told" not in extra["automatic_reason"]
 
 
+@pytest.mark.parametrize("seed", [0, 3])
+def test_a_share_near_the_limit_within_the_levels_error_does_nothing(seed):
+    """A short series (200 samples) whose own content is partly white at its sampling
+    rate (a sine plus white of 0.35, 19-24 % of its variance) in white noise of 5 %:
+    the level read is the series' white part, its share under 25 % but not by more
+    than the level's own error (``share_bound``: over 29 %).  The input is kept and the
+    reason says so (before: smoothed, 18-19 dB below the input)."""
+    from resdenoise.automatic import NOTHING, choose_denoiser
+    from resdenoise.noise import MAX_NOISE_SHARE, noise_share, search_noise, share_bound
+
+    n = 200
+    rough = np.random.default_rng(seed)
+    clean = np.sin(2 * np.pi * 3 * np.arange(n) / n) + 0.35 * rough.standard_normal(n)
+    f = clean + np.random.default_rng(100 + seed).normal(0.0, 0.05 * np.std(clean), n)
+    sigma = search_noise(f).sigma
+    share, bound = noise_share(f, sigma)[0], share_bound(f, sigma)[0]
+    assert share < MAX_NOISE_SHARE < bound
+    assert bound == pytest.approx(share * (1 + 2 * 1.7 / math.sqrt(n)) ** 2)
+    plan, extra = choose_denoiser(f)
+    assert extra["automatic_choice"] == NOTHING and plan.steps == 0
+    np.testing.assert_array_equal(plan.run(f), f)
+    assert f"up to {bound:.0%} within its error" in extra["automatic_reason"]
+    assert "--sigma" in extra["warnings"][0]
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_a_white_part_over_the_share_by_the_nugget_does_nothing(seed):
+    """A series whose own white content is stronger in one stretch (a sine plus white of
+    0.9 in 30 % of its 300 samples, 0.25 elsewhere) in white noise of 5 %: quiet-windows
+    reads the quiet stretches' white part, under the share limit within its error; the
+    variogram's nugget reads the white part over the whole series, over it.  The input is
+    kept, and the reason names the nugget (before: smoothed, 15 dB below the input)."""
+    from resdenoise.automatic import NOTHING, choose_denoiser
+    from resdenoise.noise import MAX_NOISE_SHARE, noise_share, search_noise, share_bound
+
+    n = 300
+    t = np.arange(n) / n
+    rough = np.where((t > 0.3) & (t < 0.6), 0.9, 0.25)
+    clean = np.sin(2 * np.pi * 2 * t) + rough * np.random.default_rng(seed).standard_normal(n)
+    f = clean + np.random.default_rng(100 + seed).normal(0.0, 0.05 * np.std(clean), n)
+    level = search_noise(f)
+    assert share_bound(f, level.sigma)[0] < MAX_NOISE_SHARE
+    white = noise_share(f, np.sqrt(level.white))[0]
+    assert white > MAX_NOISE_SHARE
+    plan, extra = choose_denoiser(f)
+    assert extra["automatic_choice"] == NOTHING and plan.steps == 0
+    np.testing.assert_array_equal(plan.run(f), f)
+    assert f"white part by the variogram's nugget {white:.0%}" in extra["automatic_reason"]
+
+
 def test_a_gain_within_the_estimates_noise_does_nothing(monkeypatch):
     """The best candidate must beat doing nothing by SIGNIFICANCE standard errors."""
     from resdenoise import automatic
