@@ -175,7 +175,7 @@ def test_the_plateau_rule_decides_as_numpy_var_and_leaves_its_parts_alone():
     rng = np.random.default_rng(5)
     blocks = [0, *_checkpoints(400).tolist()]
     decided = set()
-    for _ in range(300):
+    for trial in range(300):
         chunks = int(rng.integers(2, 70))
         parts = rng.standard_normal((len(blocks), chunks)) * 10.0 ** rng.integers(-6, 6)
         parts[:, 0] += rng.uniform(-1.0, 1.0) * np.std(parts) * np.sqrt(chunks)
