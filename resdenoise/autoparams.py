@@ -169,17 +169,13 @@ def on_plateau(blocks, parts, span: float | None = None, z: float | None = None)
     if k < PLATEAU_MIN_BLOCKS or blocks[0] > k / span:
         return False
     start = bisect.bisect_right(blocks, k / span) - 1  # the last checkpoint <= k / span
-    d = np.subtract(np.asarray(parts[-1])[None, :], np.asarray(parts[start:-1]))
+    d = np.asarray(parts[-1])[None, :] - np.asarray(parts[start:-1])
     chunks = d.shape[1]
     if chunks < 2:
         return False
-    # the sums and d.var(axis=1, ddof=1) as NumPy's var computes it (the same numbers),
-    # without its wrappers: a search asks at each of its many checkpoints
-    change = np.add.reduce(d, axis=1, keepdims=True)
-    d -= np.true_divide(change, chunks)  # the deviations from each row's mean
-    np.square(d, out=d)
-    var = np.true_divide(np.add.reduce(d, axis=1), chunks - 1)
-    return bool((np.abs(change[:, 0]) <= z * np.sqrt(chunks * var)).all())
+    change = d.sum(axis=1)
+    se = np.sqrt(chunks * d.var(axis=1, ddof=1))
+    return bool(np.all(np.abs(change) <= z * se))
 
 
 def masked_copy(f: np.ndarray, offset: int, sets: int) -> np.ndarray:

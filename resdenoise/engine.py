@@ -326,14 +326,10 @@ CHANNEL_GROUP = 4
 GROUP_BLOCKS = 16
 
 
-#: A stack of at most this many values runs as one tile where its run gets one thread
-#: (the engine would cut a compiled run of more than 16384 values into tiles with halos,
-#: for the cache and the threads; a search's short runs of a few windows, or of a short
-#: signal, are better without their set-up: measured on one thread, Perona-Malik, 20
-#: blocks a run, 0.64-0.66 ns a value and block untiled against 0.68-0.75 tiled from
-#: 1e5 to 4e5 values, 0.75 against 0.70 at 1e6; the refine's whole-signal run of 1e5
-#: samples beside its probe windows, 154 blocks in 14 runs, 9.3 against 10.1 ms).
-UNTILED_VALUES = 1 << 18
+#: A stack of at most this many values runs as one tile (the engine would cut a
+#: compiled run of more than 16384 values into tiles with halos, for the cache and the
+#: threads; a search's short runs of a few windows fit the cache and get one thread).
+UNTILED_VALUES = 1 << 16
 
 
 class StackRun:

@@ -472,21 +472,3 @@ def test_a_search_stack_runs_on_one_kept_thread_exactly_where_the_engine_takes_o
         expected = run_blocks(stack, nl, 0.25, blocks)
         assert seen == [1 if kept else 2]
         assert_same_bits(got, expected)
-
-
-def test_a_short_run_of_a_short_signal_on_one_thread_is_one_kept_tile(rng, monkeypatch):
-    """The refine's whole-signal run of 1e5 samples beside its probe windows (one thread
-    each): a kept InPlaceRun, not run_blocks' tiles and set-up at every checkpoint (up to
-    UNTILED_VALUES, 2^18); the numbers of run_blocks, bit for bit, run after run."""
-    monkeypatch.delenv("RESDENOISE_THREADS", raising=False)
-    seen = spy_threads(monkeypatch)
-    nl = get_nonlinearity("perona-malik", lam=1.0)
-    stack = rng.standard_normal((100000, 1))
-    running, whole = engine.StackRun(stack, nl, 0.25, 1.0), stack
-    with pairs.limit_threads(1):
-        for blocks in (1, 5, 26):
-            got = running.advance(blocks)
-            whole = run_blocks(whole, nl, 0.25, blocks)
-            assert_same_bits(got, whole)
-    assert list(running.runs) == [((100000, 1), 0)]
-    assert seen == [1, 1, 1]  # run_blocks for the reference only
