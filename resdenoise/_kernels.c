@@ -414,7 +414,8 @@ static RD_AVX2 RD_INLINE inline __m256 pm_vpoly_f32(__m256 f, const float *q)
         const V vc0 = _mm256_set1_##X(p->c0), low = _mm256_set1_##X(p->lowest),               \
                 sh = _mm256_set1_##X(SHIFT);                                                   \
         for (long b = 0; b < blocks; b++) {                                                    \
-            V last = _mm256_setzero_##X(), rlast = last; /* zero fluxes left of u */           \
+            /* zero fluxes left of u; rlast2: the r before rlast (C = 2 L only) */              \
+            V last = _mm256_setzero_##X(), rlast = last, rlast2 = last;                        \
             for (Py_ssize_t j = 0; j < (nv < STRIP ? nv : STRIP); j += L)                      \
                 PM_REDUCE(V, X, I, BITS, u, j, dd[0], fr[0], ex[0]);                           \
             for (Py_ssize_t j0 = 0, s = 0; j0 < nv; j0 += STRIP, s ^= 1) {                     \
@@ -442,28 +443,35 @@ static RD_AVX2 RD_INLINE inline __m256 pm_vpoly_f32(__m256 f, const float *q)
                     ROTATE(F, rlast, r, back);                                                 \
                     V v = _mm256_loadu_##X(x + j);                                             \
                     _mm256_storeu_##X(x + j, _mm256_sub_##X(_mm256_add_##X(v, F), back));      \
-                    last = F, rlast = r;                                                       \
+                    last = F, rlast2 = rlast, rlast = r;                                       \
                 }                                                                              \
             }                                                                                  \
-            T fl[2 * L]; /* fl[L + i] = F_{nv + i}, fl[L - 1 - i] = F_{nv - 1 - i} */          \
-            _mm256_storeu_##X(fl, last);                                                       \
+            /* fl[B + i] = F_{nv + i}, fl[B - 1 - i] = F_{nv - 1 - i}: the last C fluxes */    \
+            const Py_ssize_t B = C > L ? 2 * L : L;                                            \
+            T fl[3 * L];                                                                       \
+            if (C > L) /* C = 2 L: the vector before the last too (r is F there) */           \
+                _mm256_storeu_##X(fl, rlast2);                                                 \
+            _mm256_storeu_##X(fl + B - L, last);                                               \
             Py_ssize_t j = nv;                                                                 \
             for (; j < n; j++) {                                                               \
                 T d = u[j + C] - u[j], f;                                                      \
                 U e = pm_reduce_##SUFFIX((d * d) * p->c0, p->lowest, &f);                      \
                 T F = d * pm_scale_##SUFFIX(pm_poly_##SUFFIX(f, p->q), e);                     \
-                fl[L + j - nv] = F;                                                            \
-                u[j] = (u[j] + F) - fl[L + j - nv - C];                                        \
+                fl[B + j - nv] = F;                                                            \
+                u[j] = (u[j] + F) - fl[B + j - nv - C];                                        \
             }                                                                                  \
             for (; j < n + C; j++) /* the last row: no flux to its right */                    \
-                u[j] = u[j] - fl[L + j - nv - C];                                              \
+                u[j] = u[j] - fl[B + j - nv - C];                                              \
         }                                                                                      \
     }
 
-/* r lane i = F lane (i - C) mod 4; back takes lanes i < C from the vector before. */
+/* r lane i = F lane (i - C) mod 4; back takes lanes i < C from the vector before (C = 8:
+ * back is the vector two before, rlast2). */
 #define ROTATE_F64(F, rlast, r, back)                                                          \
     do {                                                                                       \
-        if (C == 4)                                                                            \
+        if (C == 8)                                                                            \
+            r = F, back = rlast2;                                                              \
+        else if (C == 4)                                                                       \
             r = F, back = rlast;                                                               \
         else {                                                                                 \
             r = _mm256_permute4x64_pd(F, C == 1 ? 0x93 : C == 2 ? 0x4E : 0x39);                \
@@ -489,7 +497,8 @@ static RD_AVX2 void pm_avx2_f64(double *u, Py_ssize_t rows, Py_ssize_t C, const 
     case 1: pm_avx2_c_f64(u, rows, 1, p, blocks); break;
     case 2: pm_avx2_c_f64(u, rows, 2, p, blocks); break;
     case 3: pm_avx2_c_f64(u, rows, 3, p, blocks); break;
-    default: pm_avx2_c_f64(u, rows, 4, p, blocks); break;
+    case 4: pm_avx2_c_f64(u, rows, 4, p, blocks); break;
+    default: pm_avx2_c_f64(u, rows, 8, p, blocks); break;
     }
 }
 
@@ -507,10 +516,12 @@ static RD_AVX2 void pm_avx2_f32(float *u, Py_ssize_t rows, Py_ssize_t C, const P
     default: pm_avx2_c_f32(u, rows, 8, p, blocks); break;
     }
 }
-#define PM_LANES_f64 4
-#define PM_LANES_f32 8
+/* float64: up to 4 channels, and 8 (two vectors a row: a windowed search's 4 windows and
+ * their probes, which ran 25 % slower per value in the portable strips) */
+#define PM_CHANNELS_f64(C) ((C) <= 4 || (C) == 8)
+#define PM_CHANNELS_f32(C) ((C) <= 8)
 #define RUN_AVX2(SUFFIX)                                                                       \
-    if (use_avx2 && family == PERONA_MALIK && C <= PM_LANES_##SUFFIX && !p->scaled) {          \
+    if (use_avx2 && family == PERONA_MALIK && PM_CHANNELS_##SUFFIX(C) && !p->scaled) {         \
         pm_avx2_##SUFFIX(u, rows, C, p, blocks);                                               \
         return;                                                                                \
     }

@@ -841,12 +841,15 @@ def _refine_on_windows(f2, best: AutoChoice, h: float, sigma, grid, keep: bool):
             if windows.cost > REFINE_WINDOWS_COST:
                 return None
         # the whole signal here and the windows' probe on the helper thread meanwhile,
-        # where neither run takes the engine's threads (more threads than cores spin)
+        # where neither run takes the engine's threads (more threads than cores spin),
+        # with the whole signal's last rows too: the two threads' rows about equal
         alone = not takes_threads(max(f2.size, windows.values), k - done)
-        u, _ = in_parallel(
-            functools.partial(running.advance, k - done, keep=held is not None and best_k == done),
+        u, _ = running.advance_beside(
+            k - done,
             functools.partial(windows.advance, k - done),
-            windows.values * (k - done) if alone else None,
+            n - (n + windows.values // c) // 2,
+            keep=held is not None and best_k == done,
+            work=windows.values * (k - done) if alone else None,
         )
         done = k
         sums, value = measure(u, residuals(u))

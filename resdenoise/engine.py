@@ -406,6 +406,54 @@ class StackRun:
         in_parallel(lambda: run(groups[:half], 0), lambda: run(groups[half:], 1), work)
         return np.concatenate(self.groups, axis=1, out=self.u)
 
+    def advance_beside(
+        self, blocks: int, other: Callable, rows: int, keep: bool = False, work=math.inf
+    ):
+        """``(advance(blocks, keep), other())``, ``other`` on the helper thread
+        (:func:`resdenoise.pairs.in_parallel`) together with the stack's last ``rows``
+        rows, so that two runs of unequal work (the refine's whole signal and its probe
+        windows) keep both threads busy.  Each part runs with a halo of ``blocks`` rows
+        from the other (a block reaches one row further: the rows kept are exact, as
+        the engine's tiles), the helper's on a copy; the same numbers as
+        :meth:`advance`.  ``work``: :func:`resdenoise.pairs.in_parallel`'s, None where the
+        pair is not worth the helper; then, or where the stack has channel groups or is
+        too short for the cut, the two run as ``in_parallel(advance, other, work)``."""
+        n = len(self.u)
+        cut = n - rows  # the first row of the helper's part
+        whole = self.groups or work is None or blocks < 1
+        if whole or rows < 1 or cut - blocks < 0 or cut + blocks > n:
+            return in_parallel(functools.partial(self.advance, blocks, keep), other, work)
+        src = self.u
+        if keep:
+            if self.spare is None:
+                self.spare = np.empty_like(src)
+            self.u, self.spare = self.spare, src
+        dst = self.u
+        tail = np.array(src[cut - blocks :])  # read before the head's run writes over it
+
+        def head():
+            part = dst[: cut + blocks]
+            if src is not dst:
+                np.copyto(part, src[: cut + blocks])
+            self._slab(part, blocks, 0)
+
+        def rest():
+            result = other()
+            self._slab(tail, blocks, 1)
+            return result
+
+        _, result = in_parallel(head, rest, work)
+        dst[cut:] = tail[blocks:]
+        return dst, result
+
+    def _slab(self, part: np.ndarray, blocks: int, side: int) -> None:
+        """``blocks`` blocks on ``part`` (rows of the stack's shape) in place, one thread:
+        the side's one kept InPlaceRun's loop, whatever the part's length."""
+        run = self.runs.get(("slab", side))
+        if run is None:
+            run = self.runs[("slab", side)] = InPlaceRun(self.phi, self.tau, self.h, self.u.shape)
+        run.step.run(part, blocks, run.ws)
+
 
 def run_strided(
     u: np.ndarray, nl, tau: float, blocks: int, stride: int, h: float = 1.0

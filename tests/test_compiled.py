@@ -496,3 +496,26 @@ def test_exp2_refuses_mismatched_buffers():
         KERNELS.exp2_nonpositive(np.zeros(3), np.zeros(4))
     with pytest.raises(ValueError, match="same dtype"):
         KERNELS.exp2_nonpositive(np.zeros(3), np.zeros(3, np.float32))
+
+
+@needs_kernels
+@pytest.mark.parametrize("n", [2, 3, 5, 64, 129, 1000])
+@pytest.mark.parametrize("lam", [0.05, 0.8, 3.0])
+def test_perona_malik_on_eight_channels_equals_four_and_four(n, lam):
+    """float64 Perona-Malik on 8 channels (a windowed search's 4 windows and their probes)
+    runs in the AVX2 loop, two vectors a row, where the CPU has it: the numbers of each
+    half run alone (the AVX2 loop of 4 channels) and of the portable strips (inside 9
+    channels), bit for bit, over signals short and long and many blocks."""
+    nl = get_nonlinearity("perona-malik", lam=lam)
+    rng = np.random.default_rng(n)
+    f = rng.standard_normal((n, 8)) + np.cumsum(rng.standard_normal((n, 8)), axis=0) * 0.3
+    for m in (1, 7, 40):
+        got = run_blocks(f, nl, 0.2, m, backend="compiled", threads=1)
+        halves = [
+            run_blocks(f[:, i : i + 4], nl, 0.2, m, backend="compiled", threads=1) for i in (0, 4)
+        ]
+        wide = np.zeros((n, 9))
+        wide[:, :8] = f
+        inside = run_blocks(wide, nl, 0.2, m, backend="compiled", threads=1)[:, :8]
+        assert same_bits(got, np.concatenate(halves, axis=1))
+        assert same_bits(got, np.ascontiguousarray(inside))

@@ -138,8 +138,9 @@ def test_a_stacks_channel_groups_on_two_threads_give_the_same_bits(pairs, rows):
 
 
 def test_the_refine_with_its_probe_windows_on_the_helper_gives_the_same_choice(monkeypatch):
-    """The whole signal's run here and the probe windows' run on the helper: the same
-    curve, choice, output and gain sums as one after the other."""
+    """The whole signal's run here and the probe windows' run on the helper (with the
+    whole signal's last rows, StackRun.advance_beside): the same curve, choice, output
+    and gain sums as one after the other."""
     n, sigma = 6000, 0.2
     rng = np.random.default_rng(2)
     clean = np.cumsum(np.where(rng.random(n) < 1 / 150, rng.uniform(-2, 2, n), 0.0))
@@ -150,7 +151,7 @@ def test_the_refine_with_its_probe_windows_on_the_helper_gives_the_same_choice(m
     tau = stability.default_tau(nl, 1.0)
     short = autoparams.StoppingChoice(60, "sure", (sigma,), (0, 60, 70), (1.0, 0.5, 0.51), False)
     best = autoparams.AutoChoice(nl, tau, short, "given", ())
-    helped = spy_pairs(monkeypatch, autoparams)
+    helped = spy_pairs(monkeypatch, engine)  # the refine's pairs: StackRun.advance_beside
     runs, told = {}, {}
     for name, least in (("alone", math.inf), ("paired", 0), ("threaded", 0)):
         monkeypatch.setattr(threads, "PAIR_WORK", least)

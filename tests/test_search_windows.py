@@ -3,12 +3,13 @@ their cores, a shorter horizon and ties by the paired standard error."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 import pytest
 
-from resdenoise import autoparams, engine, stability
+from resdenoise import autoparams, engine, pairs, stability
 from resdenoise.autoparams import choose_parameters, choose_steps, sample_windows
 from resdenoise.engine import run_blocks
 from resdenoise.nonlinearities import get_nonlinearity
@@ -331,6 +332,48 @@ def test_an_advance_that_keeps_leaves_the_stack_before_it(rng, rows, channels):
         if held is not None:
             assert got is not held
             np.testing.assert_array_equal(held, want)
+
+
+@pytest.mark.parametrize("rows, channels", [(3000, 1), (5000, 2), (40, 1)])
+def test_an_advance_beside_another_run_splits_the_rows_with_the_same_bits(
+    rng, monkeypatch, rows, channels
+):
+    """``advance_beside`` (the refine: the whole signal here, its probe windows on the
+    helper thread): the helper runs the last rows too, with a halo, and every advance
+    gives the numbers of one run, bit for bit, keeping or not, the stack before an
+    advance that keeps left alone; ``other``'s result comes back.  Too short a stack
+    for the cut (40 rows, 30 blocks) runs whole beside ``other``."""
+    monkeypatch.setattr(pairs, "_cpu_count", lambda: 2)
+    stack = rng.standard_normal((rows, channels))
+    nl = get_nonlinearity("perona-malik", "diffusivity", 0.7)
+    running = engine.StackRun(stack, nl.phi, 0.2, 1.0)
+    sides = []
+    slab = engine.StackRun._slab
+    monkeypatch.setattr(
+        engine.StackRun,
+        "_slab",
+        lambda self, part, b, side: sides.append(side) or slab(self, part, b, side),
+    )
+
+    @pairs.helping
+    def advances():
+        whole, done, got, held, want = stack, 0, None, None, None
+        for k, keep in ((1, False), (3, True), (9, False), (39, False), (40, True), (70, True)):
+            if keep:
+                held, want = got, got.copy()
+            got, told = running.advance_beside(
+                k - done, functools.partial(int, k), rows // 3, keep, work=1 << 30
+            )
+            whole = run_blocks(whole, nl, 0.2, k - done)
+            done = k
+            assert told == k
+            np.testing.assert_array_equal(got, whole)
+            if held is not None:
+                assert got is not held
+                np.testing.assert_array_equal(held, want)
+
+    advances()
+    assert sides.count(1) == sides.count(0) == (6 if rows > 40 else 4)
 
 
 def test_a_stack_given_away_runs_in_place(rng):
