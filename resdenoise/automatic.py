@@ -74,7 +74,13 @@ with the reason and a warning, when
   channel's variance: the level is not identified (a series white at its
   sampling rate has the statistics of noise; measured on 100 yearly Nile
   flows: the estimate 7-14x the true level, the search's output 8-22 dB
-  below the input);
+  below the input); asked at the end of the share's interval that would break it:
+  the share raised by the level's own error (:func:`resdenoise.noise.share_bound`,
+  x1.54 at 200 samples, x2.13 at 55), and the share of the series' white part read
+  over the whole series by the variogram's identified nugget
+  (:func:`resdenoise.noise.white_part`, :attr:`resdenoise.noise.NoiseLevel.white`),
+  whichever is larger (see the end of this section);
+* a channel's level is :data:`resdenoise.noise.UNIDENTIFIED`;
 * the best candidate's SURE gain over doing nothing is within
   :data:`SIGNIFICANCE` standard errors (:func:`gain_test`): the minimum of
   many noisy risk estimates is optimistic (measured with the true sigma:
@@ -146,19 +152,20 @@ over stretches of the series, their correlation with the series' level, the tail
 differences and the spectral floor's likelihood interval told them from no winning case).
 The only evidence is the share of the variance the white part takes, so the share rule is
 asked to hold at the end of its interval that would break it: the level's own error
-(:func:`resdenoise.noise.share_bound`) and the white part read over the whole series by the
-variogram's identified nugget (:func:`resdenoise.noise.white_part`; quarterly inflation:
-quiet-windows 13-15 % of the variance, the nugget 31-33 %).  Measured,
-white noise at 5, 10 and 30 %, two seeds: ``bench_harm`` 16 -> 8 of 186 cases below the
-input (real series 13 -> 5, worst -19.3 -> -3.6 dB, mean +0.03 -> +1.96 dB; one gain lost,
-sunspots' first 200 years at 30 % +1.9 dB -> the input; no other class changed);
-held-out real series no other benchmark holds (``benchmarks/bench_fresh.py``, 23 series
-of statsmodels and pmdarima, chosen before these rules and not tuned on) 43 -> 32 of 138
+(:func:`resdenoise.noise.share_bound`) and the white part read over the whole series
+by the variogram's identified nugget (:func:`resdenoise.noise.white_part`; quarterly
+inflation: quiet-windows 13-15 % of the variance, the nugget 31-33 %).  Measured, white
+noise at 5, 10 and 30 %, two seeds: ``bench_harm`` 16 -> 8 of 186 cases below the input
+(real series 13 -> 5, worst -19.3 -> -3.6 dB, mean +0.03 -> +1.96 dB; one gain lost,
+sunspots' first 200 years at 30 % +1.9 dB -> the input; no other class changed); held-out
+real series no other benchmark holds (``benchmarks/bench_fresh.py``, 23 series of
+statsmodels and pmdarima, chosen before these rules and not tuned on) 43 -> 32 of 138
 below the input, worst -18.0 -> -10.5 dB, mean +0.82 -> +1.43 dB (five gains lost at 30 %
 noise on series of 55-211 samples, +1.9 to +3.8 dB, where the share's bound is over the
-limit); ``bench_classes`` (two seeds) every case unchanged.  The nugget's upper end
-instead of the nugget gave the same on these three.  Left: coarsely sampled cycles whose white-like part is a small
-share (sunspots, quarterly unemployment: -0.4 to -3.6 dB), and a white part under 25 %.
+limit); ``bench_classes`` (two seeds) every case unchanged.  The nugget's upper end instead
+of the nugget gave the same on these three.  Left: coarsely sampled cycles whose white-like
+part is a small share (sunspots, quarterly unemployment: -0.4 to -3.6 dB), and a white part
+under 25 %.
 """
 
 from __future__ import annotations

@@ -49,8 +49,8 @@ identified when the nugget is itself uncertain (the searches then keep the
 input); on a short rough signal, whose nugget is too uncertain to contradict the
 level, by the lag-one covariance of its first differences, exact for a random walk
 (:func:`resdenoise.nugget.lag_one_noise`, :func:`_checked_by_lag_one`), which also calls
-the level not identified where it is within its error of zero.  A rough part under content the variogram does not fit (music over a red
-background) is read by the spectral floor (:mod:`resdenoise.spectral_floor`, Whittle's fit of
+the level not identified where it is within its error of zero.  A rough part under content
+the variogram does not fit (music over a red background) is read by the spectral floor (:mod:`resdenoise.spectral_floor`, Whittle's fit of
 white plus an AR(1)-shaped part near Nyquist), whose upper bound caps the level where the
 fine-scale energy is dense (:func:`_checked_by_floor`).  The run's report and a streamed file
 keep the plain estimate.
@@ -490,8 +490,10 @@ SHARE_Z = Z
 def share_bound(u, sigma) -> np.ndarray:
     """The upper end of :func:`noise_share`'s interval: the share of ``sigma`` raised by
     :data:`SHARE_Z` of an estimated level's relative standard deviation,
-    ``QUIET_SPREAD / sqrt(n)`` (``n`` samples; 0.24 at 200 samples, 0.46 at 55), i.e.
-    ``noise_share * (1 + SHARE_Z * QUIET_SPREAD / sqrt(n))^2``.
+    ``QUIET_SPREAD / sqrt(n)`` (``n`` samples; 0.120 at 200 samples, 0.229 at 55:
+    ``SHARE_Z`` of it 0.24 and 0.46), i.e.
+    ``noise_share * (1 + SHARE_Z * QUIET_SPREAD / sqrt(n))^2`` (the share x1.54 at 200
+    samples, x2.13 at 55).
 
     The automatic searches keep the input where this bound exceeds
     :data:`MAX_NOISE_SHARE` (:func:`resdenoise.automatic.do_no_harm`), not only where
@@ -614,9 +616,9 @@ def white_part(nug) -> np.ndarray:
     as for :func:`share_bound`: its standard error on a few hundred samples is of the order
     of the nugget (an identified one is at least :data:`NUGGET_T` of them, so its upper end
     is at least twice it: a rule at half the share limit wherever the nugget reads the
-    noise itself); on the benchmarks the two gave the same cases.  An unidentified nugget (speech, whose fine-scale
-    content the variogram fits with a nugget of 1 standard error) says nothing of a white
-    part and is not used.
+    noise itself); on the benchmarks the two gave the same cases.  An unidentified nugget
+    (speech, whose fine-scale content the variogram fits with a nugget of 1 standard
+    error) says nothing of a white part and is not used.
     """
     with np.errstate(invalid="ignore"):  # a short signal: NaN, never used
         fits = (nug.misfit <= NUGGET_MISFIT) & (nug.variance >= NUGGET_T * nug.standard_error)
