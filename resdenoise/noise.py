@@ -50,10 +50,10 @@ input); on a short rough signal, whose nugget is too uncertain to contradict the
 level, by the lag-one covariance of its first differences, exact for a random walk
 (:func:`resdenoise.nugget.lag_one_noise`, :func:`_checked_by_lag_one`), which also calls
 the level not identified where it is within its error of zero.  A rough part under content
-the variogram does not fit (music over a red background) is read by the spectral floor (:mod:`resdenoise.spectral_floor`, Whittle's fit of
-white plus an AR(1)-shaped part near Nyquist), whose upper bound caps the level where the
-fine-scale energy is dense (:func:`_checked_by_floor`).  The run's report and a streamed file
-keep the plain estimate.
+the variogram does not fit (music over a red background) is read by the spectral floor
+(:mod:`resdenoise.spectral_floor`, Whittle's fit of white plus an AR(1)-shaped part near
+Nyquist), whose upper bound caps the level where the fine-scale energy is dense
+(:func:`_checked_by_floor`).  The run's report and a streamed file keep the plain estimate.
 
 Errors on pure white noise (relative standard deviation, measured over 400
 seeds): ``quiet-windows`` 0.17, 0.13, 0.10, 0.054 at n = 100, 160, 300,
