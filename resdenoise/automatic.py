@@ -365,11 +365,14 @@ def do_no_harm(
     (:class:`resdenoise.plans.Planner`), so both follow the same rules.
     """
     from .filters import as_identity
-    from .noise import MAX_NOISE_SHARE, UNIDENTIFIED, noise_share, share_bound
+    from .noise import (
+        MAX_NOISE_SHARE,
+        UNIDENTIFIED,
+        channel_variance,
+        share_factor,
+        variance_share,
+    )
 
-    share = float(np.max(noise_share(f, level.sigma)))
-    bound = float(np.max(share_bound(f, level.sigma)))
-    white = 0.0 if level.white is None else float(np.max(noise_share(f, np.sqrt(level.white))))
     if UNIDENTIFIED in level.per_channel():
         reason = (
             "the noise level is not identified: quiet-windows reads more than the "
@@ -379,7 +382,17 @@ def do_no_harm(
         )
         note = f"nothing done: {reason}; give --sigma if you know the noise level"
         return as_identity(plan), reason, note, {}
-    if level.estimator != "given" and max(bound, white) > MAX_NOISE_SHARE:
+    if level.estimator == "given":
+        share = bound = white = 0.0  # a level given is not asked to be told from the signal
+    else:  # the variance once, for the share, its bound and the white part's share
+        var = channel_variance(f)
+        shares = variance_share(var, level.sigma)
+        share = float(np.max(shares))
+        bound = float(np.max(shares * share_factor(np.shape(f)[0])))
+        white = (
+            0.0 if level.white is None else float(np.max(variance_share(var, np.sqrt(level.white))))
+        )
+    if max(bound, white) > MAX_NOISE_SHARE:
         if share > MAX_NOISE_SHARE:
             within = ""
         elif bound > MAX_NOISE_SHARE:

@@ -476,8 +476,19 @@ def noise_share(u, sigma) -> np.ndarray:
     identified, and the automatic search does less
     (:func:`resdenoise.automatic.choose_denoiser`).
     """
+    return variance_share(channel_variance(u), sigma)
+
+
+def channel_variance(u) -> np.ndarray:
+    """The variance of each channel of ``u`` (samples along axis 0)."""
     u = np.asarray(u, dtype=float)
-    var = np.var(u.reshape(u.shape[0], -1), axis=0)
+    return np.var(u.reshape(u.shape[0], -1), axis=0)
+
+
+def variance_share(var, sigma) -> np.ndarray:
+    """:func:`noise_share` of channels whose variances ``var``
+    (:func:`channel_variance`) are known: ``sigma^2 / var``, 0 where ``var`` is 0."""
+    var = np.asarray(var)
     sigma = np.broadcast_to(np.asarray(sigma, dtype=float), var.shape)
     with np.errstate(divide="ignore", invalid="ignore"):  # a constant channel: no share
         return np.where(var > 0, sigma**2 / np.where(var > 0, var, 1.0), 0.0)
@@ -509,9 +520,13 @@ def share_bound(u, sigma) -> np.ndarray:
     noise itself is near the limit on a short signal (white noise of 30 % of a smooth
     signal's std is 8 % of the variance: at 55 samples, read 1.2x high, its bound is 25 %).
     """
-    u = np.asarray(u)
-    n = max(u.shape[0], 1)
-    return noise_share(u, sigma) * (1.0 + SHARE_Z * QUIET_SPREAD / math.sqrt(n)) ** 2
+    return noise_share(u, sigma) * share_factor(np.shape(u)[0])
+
+
+def share_factor(n: int) -> float:
+    """What :func:`share_bound` multiplies the share of ``n`` samples by:
+    ``(1 + SHARE_Z * QUIET_SPREAD / sqrt(n))^2``."""
+    return (1.0 + SHARE_Z * QUIET_SPREAD / math.sqrt(max(n, 1))) ** 2
 
 
 #: The high order of :func:`search_noise`'s consistency check.
