@@ -74,7 +74,13 @@ with the reason and a warning, when
   channel's variance: the level is not identified (a series white at its
   sampling rate has the statistics of noise; measured on 100 yearly Nile
   flows: the estimate 7-14x the true level, the search's output 8-22 dB
-  below the input);
+  below the input); asked at the end of the share's interval that would break it:
+  the share raised by the level's own error (:func:`resdenoise.noise.share_bound`,
+  x1.54 at 200 samples, x2.13 at 55), and the share of the series' white part read
+  over the whole series by the variogram's identified nugget
+  (:func:`resdenoise.noise.white_part`, :attr:`resdenoise.noise.NoiseLevel.white`),
+  whichever is larger (see the end of this section);
+* a channel's level is :data:`resdenoise.noise.UNIDENTIFIED`;
 * the best candidate's SURE gain over doing nothing is within
   :data:`SIGNIFICANCE` standard errors (:func:`gain_test`): the minimum of
   many noisy risk estimates is optimistic (measured with the true sigma:
@@ -146,19 +152,20 @@ over stretches of the series, their correlation with the series' level, the tail
 differences and the spectral floor's likelihood interval told them from no winning case).
 The only evidence is the share of the variance the white part takes, so the share rule is
 asked to hold at the end of its interval that would break it: the level's own error
-(:func:`resdenoise.noise.share_bound`) and the white part read over the whole series by the
-variogram's identified nugget (:func:`resdenoise.noise.white_part`; quarterly inflation:
-quiet-windows 13-15 % of the variance, the nugget 31-33 %).  Measured,
-white noise at 5, 10 and 30 %, two seeds: ``bench_harm`` 16 -> 8 of 186 cases below the
-input (real series 13 -> 5, worst -19.3 -> -3.6 dB, mean +0.03 -> +1.96 dB; one gain lost,
-sunspots' first 200 years at 30 % +1.9 dB -> the input; no other class changed);
-held-out real series no other benchmark holds (``benchmarks/bench_fresh.py``, 23 series
-of statsmodels and pmdarima, chosen before these rules and not tuned on) 43 -> 32 of 138
+(:func:`resdenoise.noise.share_bound`) and the white part read over the whole series
+by the variogram's identified nugget (:func:`resdenoise.noise.white_part`; quarterly
+inflation: quiet-windows 13-15 % of the variance, the nugget 31-33 %).  Measured, white
+noise at 5, 10 and 30 %, two seeds: ``bench_harm`` 16 -> 8 of 186 cases below the input
+(real series 13 -> 5, worst -19.3 -> -3.6 dB, mean +0.03 -> +1.96 dB; one gain lost,
+sunspots' first 200 years at 30 % +1.9 dB -> the input; no other class changed); held-out
+real series no other benchmark holds (``benchmarks/bench_fresh.py``, 23 series of
+statsmodels and pmdarima, chosen before these rules and not tuned on) 43 -> 32 of 138
 below the input, worst -18.0 -> -10.5 dB, mean +0.82 -> +1.43 dB (five gains lost at 30 %
 noise on series of 55-211 samples, +1.9 to +3.8 dB, where the share's bound is over the
-limit); ``bench_classes`` (two seeds) every case unchanged.  The nugget's upper end
-instead of the nugget gave the same on these three.  Left: coarsely sampled cycles whose white-like part is a small
-share (sunspots, quarterly unemployment: -0.4 to -3.6 dB), and a white part under 25 %.
+limit); ``bench_classes`` (two seeds) every case unchanged.  The nugget's upper end instead
+of the nugget gave the same on these three.  Left: coarsely sampled cycles whose white-like
+part is a small share (sunspots, quarterly unemployment: -0.4 to -3.6 dB), and a white part
+under 25 %.
 """
 
 from __future__ import annotations
@@ -325,8 +332,28 @@ def _levels(sigma) -> str:
     return ", ".join(f"{float(x):.4g}" for x in np.atleast_1d(sigma))
 
 
+def _named(labels, channels, count: int, then: str = ": ") -> str:
+    """``"column 3 ('rough')" + then``, naming the channels a rule stopped on (their
+    labels, :func:`resdenoise.stability.channel_labels`); empty for a lone channel that
+    has no label of its own (the messages as before)."""
+    from .stability import channel_labels
+
+    if labels is None and count == 1:
+        return ""
+    names = channel_labels(count, labels)
+    return ", ".join(names[c] for c in channels) + then
+
+
 def do_no_harm(
-    plan, f, level, per_level=None, tested=None, name="the best candidate", at_low=None, sums=None
+    plan,
+    f,
+    level,
+    per_level=None,
+    tested=None,
+    name="the best candidate",
+    at_low=None,
+    sums=None,
+    labels=None,
 ):
     """``(plan, reason, note, extra)``: the rules every automatic search applies to its
     choice ``plan`` for ``f`` (noise ``level``, the search's).  The input itself
@@ -356,15 +383,27 @@ def do_no_harm(
     ``noise_low_end``, ``gain_at_low_end`` and its standard error).  Used by
     :func:`choose_denoiser` and by the single-command planner
     (:class:`resdenoise.plans.Planner`), so both follow the same rules.
+
+    ``labels``: how the messages name each channel (a file's ``column 3 ('rough')``;
+    default ``channel 1``, ...; a lone channel unnamed): the reason names the channel
+    that stopped the run (the share rules: the first over the limit, with its numbers,
+    and the others over it; not identified: each such channel).  The rules stop the
+    whole signal: one plan runs every channel.
     """
     from .filters import as_identity
-    from .noise import MAX_NOISE_SHARE, UNIDENTIFIED, noise_share, share_bound
+    from .noise import (
+        MAX_NOISE_SHARE,
+        UNIDENTIFIED,
+        channel_variance,
+        share_factor,
+        variance_share,
+    )
 
-    share = float(np.max(noise_share(f, level.sigma)))
-    bound = float(np.max(share_bound(f, level.sigma)))
-    white = 0.0 if level.white is None else float(np.max(noise_share(f, np.sqrt(level.white))))
-    if UNIDENTIFIED in level.per_channel():
-        reason = (
+    count = int(np.size(level.sigma))
+    estimators = level.per_channel()
+    if UNIDENTIFIED in estimators:
+        which = [c for c, e in enumerate(estimators) if e == UNIDENTIFIED]
+        reason = _named(labels, which, count) + (
             "the noise level is not identified: quiet-windows reads more than the "
             "variogram's nugget or the lag-one covariance of differences allows, or the "
             "signal is rough and the lag-one covariance is within 2 standard errors of zero "
@@ -372,20 +411,30 @@ def do_no_harm(
         )
         note = f"nothing done: {reason}; give --sigma if you know the noise level"
         return as_identity(plan), reason, note, {}
-    if level.estimator != "given" and max(bound, white) > MAX_NOISE_SHARE:
-        if share > MAX_NOISE_SHARE:
-            within = ""
-        elif bound > MAX_NOISE_SHARE:
-            within = f", up to {bound:.0%} within its error"
-        else:
-            within = f"; its white part by the variogram's nugget {white:.0%}"
-        reason = (
-            f"the estimated noise ({level.estimator}) is {share:.0%} of the "
-            f"signal's variance{within} (more than {MAX_NOISE_SHARE:.0%}): the level cannot "
-            "be told from the signal's own fine-scale content"
-        )
-        note = f"nothing done: {reason}; give --sigma if you know the noise level"
-        return as_identity(plan), reason, note, {}
+    if level.estimator != "given":  # the variance once: the share, its bound, the white part
+        var = channel_variance(f)
+        shares = variance_share(var, level.sigma)
+        bounds = shares * share_factor(np.shape(f)[0])
+        whites = 0.0 if level.white is None else variance_share(var, np.sqrt(level.white))
+        over = np.flatnonzero(np.maximum(bounds, whites) > MAX_NOISE_SHARE)
+        if over.size:  # named: the first channel over the limit, its numbers
+            c = int(over[0])
+            share, bound = float(shares[c]), float(bounds[c])
+            if share > MAX_NOISE_SHARE:
+                within = ""
+            elif bound > MAX_NOISE_SHARE:
+                within = f", up to {bound:.0%} within its error"
+            else:
+                within = f"; its white part by the variogram's nugget {float(whites[c]):.0%}"
+            reason = _named(labels, [c], count) + (
+                f"the estimated noise ({estimators[c]}) is {share:.0%} of the "
+                f"signal's variance{within} (more than {MAX_NOISE_SHARE:.0%}): the level "
+                "cannot be told from the signal's own fine-scale content"
+            )
+            if over.size > 1:
+                reason += "; over the limit too: " + _named(labels, over[1:], count, "")
+            note = f"nothing done: {reason}; give --sigma if you know the noise level"
+            return as_identity(plan), reason, note, {}
     if not plan.steps:
         return plan, None, None, {}
     if per_level is None and sums is None and tested is None:  # one run for both tests
@@ -457,7 +506,7 @@ def _ranked(g, level, candidates, evidence=None) -> list:
     return sorted(results, key=lambda r: r[0])
 
 
-def choose_denoiser(f, sigma=None, candidates=CANDIDATES):
+def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None):
     """``(plan, extra)``: the candidate with the smallest SURE (see the module docstring).
 
     ``sigma``: the noise level when known.  ``extra['automatic_choice']``
@@ -465,7 +514,8 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES):
     candidate's SURE (a mean squared error estimate per sample; under
     coloured noise, :func:`noise_per_level`, SURE split over scales with each
     scale's noise, :func:`gain_test`, for every candidate).  Doing nothing is
-    chosen, and said so, by :func:`do_no_harm`.
+    chosen, and said so, by :func:`do_no_harm` (``labels``: how its reason names each
+    channel, e.g. a file's ``column 3 ('rough')``).
     """
     from .impulses import hampel_stage
     from .multilevel import _white_nugget, frame_identity_sure
@@ -519,7 +569,14 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES):
         return first[2], first[1], first[3]
 
     plan, refused, note, tested = do_no_harm(
-        plan, g, level, per_level, tests.get(label), f"the best candidate ({label})", at_low
+        plan,
+        g,
+        level,
+        per_level,
+        tests.get(label),
+        f"the best candidate ({label})",
+        at_low,
+        labels=labels,
     )
     extra = {**extra, **tested}
     if refused is not None:

@@ -49,11 +49,11 @@ identified when the nugget is itself uncertain (the searches then keep the
 input); on a short rough signal, whose nugget is too uncertain to contradict the
 level, by the lag-one covariance of its first differences, exact for a random walk
 (:func:`resdenoise.nugget.lag_one_noise`, :func:`_checked_by_lag_one`), which also calls
-the level not identified where it is within its error of zero.  A rough part under content the variogram does not fit (music over a red
-background) is read by the spectral floor (:mod:`resdenoise.spectral_floor`, Whittle's fit of
-white plus an AR(1)-shaped part near Nyquist), whose upper bound caps the level where the
-fine-scale energy is dense (:func:`_checked_by_floor`).  The run's report and a streamed file
-keep the plain estimate.
+the level not identified where it is within its error of zero.  A rough part under content
+the variogram does not fit (music over a red background) is read by the spectral floor
+(:mod:`resdenoise.spectral_floor`, Whittle's fit of white plus an AR(1)-shaped part near
+Nyquist), whose upper bound caps the level where the fine-scale energy is dense
+(:func:`_checked_by_floor`).  The run's report and a streamed file keep the plain estimate.
 
 Errors on pure white noise (relative standard deviation, measured over 400
 seeds): ``quiet-windows`` 0.17, 0.13, 0.10, 0.054 at n = 100, 160, 300,
@@ -476,8 +476,19 @@ def noise_share(u, sigma) -> np.ndarray:
     identified, and the automatic search does less
     (:func:`resdenoise.automatic.choose_denoiser`).
     """
+    return variance_share(channel_variance(u), sigma)
+
+
+def channel_variance(u) -> np.ndarray:
+    """The variance of each channel of ``u`` (samples along axis 0)."""
     u = np.asarray(u, dtype=float)
-    var = np.var(u.reshape(u.shape[0], -1), axis=0)
+    return np.var(u.reshape(u.shape[0], -1), axis=0)
+
+
+def variance_share(var, sigma) -> np.ndarray:
+    """:func:`noise_share` of channels whose variances ``var``
+    (:func:`channel_variance`) are known: ``sigma^2 / var``, 0 where ``var`` is 0."""
+    var = np.asarray(var)
     sigma = np.broadcast_to(np.asarray(sigma, dtype=float), var.shape)
     with np.errstate(divide="ignore", invalid="ignore"):  # a constant channel: no share
         return np.where(var > 0, sigma**2 / np.where(var > 0, var, 1.0), 0.0)
@@ -490,8 +501,10 @@ SHARE_Z = Z
 def share_bound(u, sigma) -> np.ndarray:
     """The upper end of :func:`noise_share`'s interval: the share of ``sigma`` raised by
     :data:`SHARE_Z` of an estimated level's relative standard deviation,
-    ``QUIET_SPREAD / sqrt(n)`` (``n`` samples; 0.24 at 200 samples, 0.46 at 55), i.e.
-    ``noise_share * (1 + SHARE_Z * QUIET_SPREAD / sqrt(n))^2``.
+    ``QUIET_SPREAD / sqrt(n)`` (``n`` samples; 0.120 at 200 samples, 0.229 at 55:
+    ``SHARE_Z`` of it 0.24 and 0.46), i.e.
+    ``noise_share * (1 + SHARE_Z * QUIET_SPREAD / sqrt(n))^2`` (the share x1.54 at 200
+    samples, x2.13 at 55).
 
     The automatic searches keep the input where this bound exceeds
     :data:`MAX_NOISE_SHARE` (:func:`resdenoise.automatic.do_no_harm`), not only where
@@ -507,9 +520,13 @@ def share_bound(u, sigma) -> np.ndarray:
     noise itself is near the limit on a short signal (white noise of 30 % of a smooth
     signal's std is 8 % of the variance: at 55 samples, read 1.2x high, its bound is 25 %).
     """
-    u = np.asarray(u)
-    n = max(u.shape[0], 1)
-    return noise_share(u, sigma) * (1.0 + SHARE_Z * QUIET_SPREAD / math.sqrt(n)) ** 2
+    return noise_share(u, sigma) * share_factor(np.shape(u)[0])
+
+
+def share_factor(n: int) -> float:
+    """What :func:`share_bound` multiplies the share of ``n`` samples by:
+    ``(1 + SHARE_Z * QUIET_SPREAD / sqrt(n))^2``."""
+    return (1.0 + SHARE_Z * QUIET_SPREAD / math.sqrt(max(n, 1))) ** 2
 
 
 #: The high order of :func:`search_noise`'s consistency check.
@@ -614,9 +631,9 @@ def white_part(nug) -> np.ndarray:
     as for :func:`share_bound`: its standard error on a few hundred samples is of the order
     of the nugget (an identified one is at least :data:`NUGGET_T` of them, so its upper end
     is at least twice it: a rule at half the share limit wherever the nugget reads the
-    noise itself); on the benchmarks the two gave the same cases.  An unidentified nugget (speech, whose fine-scale
-    content the variogram fits with a nugget of 1 standard error) says nothing of a white
-    part and is not used.
+    noise itself); on the benchmarks the two gave the same cases.  An unidentified nugget
+    (speech, whose fine-scale content the variogram fits with a nugget of 1 standard
+    error) says nothing of a white part and is not used.
     """
     with np.errstate(invalid="ignore"):  # a short signal: NaN, never used
         fits = (nug.misfit <= NUGGET_MISFIT) & (nug.variance >= NUGGET_T * nug.standard_error)

@@ -666,10 +666,13 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
     source = (_Streamed if streamed else _Whole)(job)
     # the run's threads bound its automatic search too (a batch's one engine thread a file)
     with limit_threads(job.run.threads):
+        # the do-no-harm reasons name a channel as the report does (a file's column)
+        labels = source.template.channel_labels
+        named = {"labels": labels} if labels and getattr(job.make_plan, "takes_labels", 0) else {}
         if job.progress is not None and isinstance(job.make_plan, Planner):
-            plan, extra = job.make_plan(source.subject, progress=job.progress)
+            plan, extra = job.make_plan(source.subject, progress=job.progress, **named)
         else:
-            plan, extra = job.make_plan(source.subject)
+            plan, extra = job.make_plan(source.subject, **named)
     notes = list(extra.pop("warnings", []))  # what the automatic search has to say
     for message in notes:
         emit_warning(message, job.on_warning)

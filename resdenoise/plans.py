@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Final
+from typing import ClassVar, Final
 
 from .errors import ParameterError
 from .pairs import helping
@@ -45,8 +45,13 @@ class Planner:
     """``make_plan(u) -> (plan, extra)`` of one command; build it with :func:`planner`.
 
     ``extra`` holds what the data decided (noise estimate, automatic lambda,
-    the stopping rule's choice) for the report's parameters.
+    the stopping rule's choice) for the report's parameters.  ``make_plan(u,
+    labels=...)``: how its messages name each channel (:attr:`takes_labels`; a
+    file's ``column 3 ('rough')``, :attr:`resdenoise.io.Signal.channel_labels`).
     """
+
+    #: ``make_plan(u, labels=...)`` is understood (the do-no-harm reasons name channels)
+    takes_labels: ClassVar[bool] = True
 
     command: str
     nonlinearity: object
@@ -69,9 +74,10 @@ class Planner:
         search, no scales): float32 samples give the numbers of their float64 widening."""
         return not self.auto and self.settings.get("scales") is None
 
-    def __call__(self, u, progress: Progress | None = None):
+    def __call__(self, u, progress: Progress | None = None, labels=None):
         """The plan for ``u`` and what the data decided; ``progress(phase, done,
-        total)`` follows an automatic search (phase ``"search"``...)."""
+        total)`` follows an automatic search (phase ``"search"``...); ``labels`` name
+        its channels in the do-no-harm reasons (:func:`resdenoise.automatic.do_no_harm`)."""
         s = self.settings
         h = 1.0 if self.command == "shrink" else s.get("h", 1.0)
         if s.get("scales") is not None:
@@ -103,7 +109,7 @@ class Planner:
                 plan, details = plan_scales(*args)
                 return plan, "the search at the noise level's low end", details
 
-            return _no_harm(plan, extra, u, level, at_low=at_low)
+            return _no_harm(plan, extra, u, level, at_low=at_low, labels=labels)
         if not self.auto:
             from .filters import bind_nonlinearity
 
@@ -111,10 +117,10 @@ class Planner:
                 self.nonlinearity, self.form, self.lam, u, h, sigma=self.sigma
             )
             return _plan(self.command, nl, s, h), extra
-        return self._searched(u, h, progress)
+        return self._searched(u, h, progress, labels)
 
     @helping  # one helper thread for the whole search (the impulse check, the searches)
-    def _searched(self, u, h: float, progress: Progress | None):
+    def _searched(self, u, h: float, progress: Progress | None, labels=None):
         """The automatic search's plan for ``u`` (:meth:`__call__`)."""
         from .autoparams import DEFAULT_RULE, choose_parameters
         from .impulses import hampel_stage, with_impulses
@@ -165,7 +171,9 @@ class Planner:
             return plan, "the search at the noise level's low end", choice.as_dict()
 
         sums = choice.stopping.gain_sums if plan.steps == choice.steps else None
-        plan, extra = _no_harm(plan, choice.as_dict(), u, level, choice.tested, at_low, sums)
+        plan, extra = _no_harm(
+            plan, choice.as_dict(), u, level, choice.tested, at_low, sums, labels
+        )
         if stage.active:
             plan = replace(plan, prestage=stage)
         output = choice.stopping.output
@@ -185,19 +193,19 @@ class Planner:
         return plan, {**extra, **stage.as_dict()}
 
 
-def _no_harm(plan, extra: dict, u, level, tested=None, at_low=None, sums=None):
+def _no_harm(plan, extra: dict, u, level, tested=None, at_low=None, sums=None, labels=None):
     """The automatic search's plan under the do-no-harm rules of ``resdenoise denoise``
     (:func:`resdenoise.automatic.do_no_harm`: the 25 %-share rule and the
     significance test, white-noise SURE with the search's level), and the report's
     entries (the gain and, when the input is kept, why).  ``tested``: the gain
     test's ``(gain, se)`` when the search measured it on the whole signal, and
-    ``sums`` its run's :func:`resdenoise.sure.gain_sums`."""
+    ``sums`` its run's :func:`resdenoise.sure.gain_sums`; ``labels`` name the channels."""
     import numpy as np
 
     from .automatic import do_no_harm
 
     plan, refused, note, tested = do_no_harm(
-        plan, np.asarray(u), level, tested=tested, at_low=at_low, sums=sums
+        plan, np.asarray(u), level, tested=tested, at_low=at_low, sums=sums, labels=labels
     )
     extra = {**extra, **tested}
     if refused is not None:
@@ -343,7 +351,8 @@ def automatic_planner(*, sigma: float | None = None, command: str | None = None)
     when known; ``command`` ``"diffuse"`` or ``"shrink"``: only that command's
     families and scales (``--diffusivity auto``, ``--shrinkage auto``;
     :data:`resdenoise.automatic.COMMAND_CANDIDATES`), else every command's.
-    Needs the samples: a file in chunks is refused."""
+    Needs the samples: a file in chunks is refused.  ``make_plan(u, labels=...)``: how
+    the do-no-harm reasons name each channel."""
     from .automatic import CANDIDATES, COMMAND_CANDIDATES
 
     if sigma is not None and not (math.isfinite(sigma) and sigma > 0):
@@ -355,13 +364,14 @@ def automatic_planner(*, sigma: float | None = None, command: str | None = None)
         )
     candidates = CANDIDATES if command is None else COMMAND_CANDIDATES[command]
 
-    def make_plan(u):
+    def make_plan(u, labels=None):
         import numpy as np
 
         from .automatic import choose_denoiser
 
-        return choose_denoiser(np.asarray(u), sigma, candidates)
+        return choose_denoiser(np.asarray(u), sigma, candidates, labels)
 
+    make_plan.takes_labels = True  # the do-no-harm reasons name the channels
     return make_plan
 
 

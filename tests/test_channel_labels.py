@@ -48,6 +48,8 @@ def test_a_signal_labels_its_channels_by_the_files_columns():
     assert Signal(data, positions=(0, 2)).channel_labels == ("column 1", "column 3")
     sound = Signal(data, format="WAV", positions=(1, 3))
     assert sound.channel_labels == ("channel 2", "channel 4")
+    prefix = Signal(data, header=["a", "b", "c"], positions=(0, 1), carried={2: []})
+    assert prefix.channel_labels == ("column 1 ('a')", "column 2 ('b')")
 
 
 def test_failed_checks_name_a_channel_by_its_label():
@@ -85,21 +87,57 @@ def test_picked_columns_are_named_in_messages_table_and_report(runner, abc, tmp_
 
 
 def test_a_batch_names_each_files_columns(runner, abc, tmp_path):
-    other = tmp_path / "abc2.csv"
-    other.write_text(abc.read_text())
+    """Two files of other column names, the same pick by number: each file's verdict,
+    table and report name its own columns (not the first file's)."""
+    other = tmp_path / "pqr.csv"
+    other.write_text(abc.read_text().replace("a,b,c", "p,q,r", 1))
+    q_fails = B_FAILS.replace("('b')", "('q')")
     for jobs in ("1", "2"):
         out, reports = tmp_path / f"o{jobs}", tmp_path / f"r{jobs}"
-        args = ["resnet", str(abc), str(other), "--columns", "b,c", *UNSTABLE, "-v"]
+        args = ["resnet", str(abc), str(other), "--columns", "2,3", *UNSTABLE, "-v"]
         result = runner.invoke(
             cli, [*args, "-o", f"{out}/", "--report", f"{reports}/", "--jobs", jobs]
         )
         assert result.exit_code == 0, result.output
         verdicts = [line for line in result.stderr.splitlines() if "guarantees failed" in line]
-        assert len(verdicts) == 2 and all(v.endswith(B_FAILS) for v in verdicts)
-        assert result.stderr.count("column 3 ('c')") == 2  # each file's table
-        for name in ("abc.csv", "abc2.csv"):
+        assert len(verdicts) == 2
+        assert sum(v.endswith(B_FAILS) for v in verdicts) == 1
+        assert sum(v.endswith(q_fails) for v in verdicts) == 1
+        assert result.stderr.count("column 3 ('c')") == 1  # each file's table
+        assert result.stderr.count("column 3 ('r')") == 1
+        for name, b, c in (("abc.csv", "b", "c"), ("pqr.csv", "q", "r")):
             report = json.loads((reports / f"{name}.json").read_text())
-            assert report["channel_labels"] == ["column 2 ('b')", "column 3 ('c')"]
+            assert report["channel_labels"] == [f"column 2 ('{b}')", f"column 3 ('{c}')"]
+
+
+@pytest.fixture
+def bac(tmp_path):
+    """Columns b (alternating: fails), a and c (constant): a pick of b or b,a is the
+    file's first columns, the others carried."""
+    src = tmp_path / "bac.csv"
+    src.write_text("b,a,c\n" + "".join(f"{_alternating(i)},0.5,0.25\n" for i in range(40)))
+    return src
+
+
+@pytest.mark.parametrize(
+    ("columns", "labels"),
+    [("b,a", ["column 1 ('b')", "column 2 ('a')"]), ("b", ["column 1 ('b')"])],
+)
+def test_a_pick_of_the_first_columns_is_named_by_them(runner, bac, tmp_path, columns, labels):
+    """The channels are the file's first columns but not all of them: labelled as any
+    pick (``channel N`` only where the channels are every column in order)."""
+    args = ["resnet", str(bac), "--columns", columns, *UNSTABLE, "-o", str(tmp_path / "o.csv")]
+    shown = runner.invoke(cli, [*args, "-q", "--json"])
+    assert shown.exit_code == 0, shown.output
+    report = json.loads(shown.stdout)
+    assert report["channel_labels"] == labels
+    assert report["failed_checks"][1].startswith("column 1 ('b'): output [-486, 486]")
+    result = runner.invoke(cli, [*args, "-v"])
+    assert result.exit_code == 0, result.output
+    assert "channel 1" not in result.stderr
+    header = next(line for line in result.stderr.splitlines() if "quantity" in line)
+    assert re.findall(r"column \d \('\w'\)", header) == labels
+    assert not re.search(r"\bch \d", header)
 
 
 def test_a_sound_files_picked_channel_is_its_channel(runner, tmp_path):
@@ -153,3 +191,31 @@ def test_stdin_names_the_picked_columns_too(runner, abc):
     report = json.loads(report_path.read_text())
     assert report["input"] == "<stdin>"
     assert report["failed_checks"][1:] == B_FAILS.split("; ")
+
+
+def test_a_zarr_stores_picked_channel_is_its_channel(runner, tmp_path):
+    """A Zarr array's channels are named as a sound file's: ``channel 2`` of the array
+    where picked (a pick of channel 1 is the array's channel 1: ``ch 1`` in the table),
+    ``channel N`` counted as before without a pick."""
+    zarr = pytest.importorskip("zarr")
+    x = np.zeros((40, 3))
+    x[:, 0] = x[:, 2] = [0.25 * _alternating(i) for i in range(40)]
+    src = tmp_path / "in.zarr"
+    zarr.create_array(store=str(src), shape=x.shape, chunks=(16, 3), dtype=x.dtype)[...] = x
+    runs = {  # --columns: the report's labels, -v's heads (counted where they are those)
+        "2,3": (["channel 2", "channel 3"], ["channel 2", "channel 3"]),
+        "1": (["channel 1"], ["ch 1"]),
+        None: (["channel 1", "channel 2", "channel 3"], ["ch 1", "ch 2", "ch 3"]),
+    }
+    for n, (columns, (labels, heads)) in enumerate(runs.items()):
+        pick = ["--columns", columns] if columns else []
+        rep = tmp_path / f"r{n}.json"
+        args = ["resnet", str(src), *pick, *UNSTABLE, "-o", str(tmp_path / f"o{n}.zarr")]
+        result = runner.invoke(cli, [*args, "--report", str(rep), "-v"])
+        assert result.exit_code == 0, result.output
+        report = json.loads(rep.read_text())
+        assert report["channel_labels"] == labels
+        header = next(line for line in result.stderr.splitlines() if "quantity" in line)
+        assert re.findall(r"\b(?:ch|channel) \d", header) == heads
+        last = f"{report['channel_labels'][-1]}: output ["  # the array's last channel fails
+        assert any(s.startswith(last) for s in report["failed_checks"][1:])

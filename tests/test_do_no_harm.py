@@ -535,3 +535,28 @@ def test_a_rise_of_sure_is_called_a_rise(tmp_path):
         "x lowers SURE by 0.01 per sample, not more than 2 standard errors (0.02)"
     )
     assert _no_gain("x", 0.01, 0.02) == "x raises SURE by 0.01 per sample (standard error 0.02)"
+
+
+def test_the_share_rules_read_the_variance_once_after_the_identity_check(monkeypatch):
+    """do_no_harm's share, its bound and the white part's share come from one pass of
+    np.var over the signal (before: three, noise_share twice and share_bound's own), and
+    none where the level is not identified (returned before); the bound is the share
+    times share_factor (x1.54 at 200 samples, x2.13 at 55)."""
+    from resdenoise import noise
+    from resdenoise.automatic import do_no_harm
+    from resdenoise.filters import plan_diffuse
+
+    f = np.random.default_rng(1).standard_normal((200, 2))  # white: the share is over
+    passes = []
+    real_var = np.var
+    monkeypatch.setattr(np, "var", lambda *a, **k: passes.append(1) or real_var(*a, **k))
+    plan = plan_diffuse(get_nonlinearity("perona-malik", "diffusivity", 0.8), steps=3)
+    level = noise.NoiseLevel(np.array([0.9, 1.0]), "quiet-windows", white=np.array([0.1, 0.2]))
+    kept, reason, _, _ = do_no_harm(plan, f, level)
+    assert kept.steps == 0 and "signal's variance" in reason and len(passes) == 1
+    passes.clear()
+    unidentified = noise.NoiseLevel(level.sigma, noise.UNIDENTIFIED)
+    kept, reason, _, _ = do_no_harm(plan, f, unidentified)
+    assert kept.steps == 0 and "not identified" in reason and not passes
+    assert noise.share_factor(200) == pytest.approx(1.5386, abs=1e-4)
+    assert noise.share_factor(55) == pytest.approx(2.1271, abs=1e-4)

@@ -213,9 +213,11 @@ class Signal:
         """How messages name each filtered channel where the channels are not the file's
         own 1, 2, ... (columns picked, a time column): the file's ``column 2 ('b')``
         (``column 2`` without a header), a sound file's or a Zarr array's ``channel 2``;
-        None where channel i is the file's i-th (the messages' ``channel i``)."""
+        None where the channels are every column of the file in order, none carried (the
+        messages' ``channel i``): a pick of the first columns that leaves others out is
+        labelled too."""
         positions = self.channel_positions
-        if positions == tuple(range(len(positions))):
+        if positions == tuple(range(len(positions))) and not self.carried:
             return None
         if self.format != "CSV":
             return tuple(f"channel {p + 1}" for p in positions)
