@@ -336,15 +336,19 @@ DEFINE_STEPS(double, f64, Params64, uint64_t, fabs, sqrt, copysign)
 DEFINE_STEPS(float, f32, Params32, uint32_t, fabsf, sqrtf, copysignf)
 
 /* ------------------------------------------------------------------------
- * Perona-Malik with AVX2/FMA intrinsics, for up to 4 channels (float: 8),
- * where it is most of the work, in short loops over strips (one long chain
- * of dependent operations per value would fill the out-of-order window).
- * The fluxes F_{j-C} of a vector's lanes are this flux vector and the one
- * before it, rotated by C lanes and blended, so no flux is stored and
- * loaded again.  The operations are those of the loops above, value for
- * value, so the numbers are theirs bit for bit (tests/test_compiled.py
- * compares channel counts that take either path).  The last n mod 4 (8)
- * fluxes and the last row run the same operations on scalars.
+ * Perona-Malik with AVX2/FMA intrinsics, for up to 4 channels and exactly
+ * 8 in double (two vectors a row), up to 8 in float, where it is most of
+ * the work, in short loops over strips (one long chain of dependent
+ * operations per value would fill the out-of-order window).  The fluxes
+ * F_{j-C} of a vector's lanes are, for C smaller than a vector, this flux
+ * vector and the one before it, rotated by C lanes and blended; for C one
+ * vector (double 4, float 8) the flux vector one back, for double C = 8
+ * the one two back; so no flux is stored and loaded again.  The
+ * operations are those of the loops above, value for value, so the
+ * numbers are theirs bit for bit (tests/test_compiled.py compares channel
+ * counts that take either path; pm_loop tells which one a dtype and
+ * channel count take).  The last n mod 4 (8) fluxes and the last row run
+ * the same operations on scalars.
  * ---------------------------------------------------------------------- */
 
 #if RD_HAVE_CLONES
