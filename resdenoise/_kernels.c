@@ -415,10 +415,10 @@ static RD_AVX2 RD_INLINE inline __m256 pm_vpoly_f32(__m256 f, const float *q)
         U ex[2][STRIP] __attribute__((aligned(32)));                                           \
         P local = *p; /* not aliased by u: the compiler may keep it in registers */            \
         p = &local;                                                                            \
-        const V vc0 = _mm256_set1_##X(p->c0), low = _mm256_set1_##X(p->lowest),               \
+        const V vc0 = _mm256_set1_##X(p->c0), low = _mm256_set1_##X(p->lowest),                \
                 sh = _mm256_set1_##X(SHIFT);                                                   \
         for (long b = 0; b < blocks; b++) {                                                    \
-            /* zero fluxes left of u; rlast2: the r before rlast (C = 2 L only) */              \
+            /* zero fluxes left of u; rlast2: the r before rlast (C = 2 L only) */             \
             V last = _mm256_setzero_##X(), rlast = last, rlast2 = last;                        \
             for (Py_ssize_t j = 0; j < (nv < STRIP ? nv : STRIP); j += L)                      \
                 PM_REDUCE(V, X, I, BITS, u, j, dd[0], fr[0], ex[0]);                           \
@@ -444,7 +444,7 @@ static RD_AVX2 RD_INLINE inline __m256 pm_vpoly_f32(__m256 f, const float *q)
                         _mm256_add_epi##I(_mm256_cast##X##_si256(_mm256_load_##X(fs + j)),     \
                                           _mm256_load_si256((const __m256i *)(es + j))));      \
                     V F = _mm256_mul_##X(_mm256_load_##X(ds + j), g), r, back;                 \
-                    ROTATE(F, rlast, r, back);                                                 \
+                    ROTATE(F, rlast, rlast2, r, back);                                         \
                     V v = _mm256_loadu_##X(x + j);                                             \
                     _mm256_storeu_##X(x + j, _mm256_sub_##X(_mm256_add_##X(v, F), back));      \
                     last = F, rlast2 = rlast, rlast = r;                                       \
@@ -453,7 +453,7 @@ static RD_AVX2 RD_INLINE inline __m256 pm_vpoly_f32(__m256 f, const float *q)
             /* fl[B + i] = F_{nv + i}, fl[B - 1 - i] = F_{nv - 1 - i}: the last C fluxes */    \
             const Py_ssize_t B = C > L ? 2 * L : L;                                            \
             T fl[3 * L];                                                                       \
-            if (C > L) /* C = 2 L: the vector before the last too (r is F there) */           \
+            if (C > L) /* C = 2 L: the vector before the last too (r is F there) */            \
                 _mm256_storeu_##X(fl, rlast2);                                                 \
             _mm256_storeu_##X(fl + B - L, last);                                               \
             Py_ssize_t j = nv;                                                                 \
@@ -469,9 +469,9 @@ static RD_AVX2 RD_INLINE inline __m256 pm_vpoly_f32(__m256 f, const float *q)
         }                                                                                      \
     }
 
-/* r lane i = F lane (i - C) mod 4; back takes lanes i < C from the vector before (C = 8:
- * back is the vector two before, rlast2). */
-#define ROTATE_F64(F, rlast, r, back)                                                          \
+/* r lane i = F lane (i - C) mod 4; back takes lanes i < C from the vector before, rlast
+ * (C = 8: back is the vector two before, rlast2). */
+#define ROTATE_F64(F, rlast, rlast2, r, back)                                                  \
     do {                                                                                       \
         if (C == 8)                                                                            \
             r = F, back = rlast2;                                                              \
@@ -483,7 +483,7 @@ static RD_AVX2 RD_INLINE inline __m256 pm_vpoly_f32(__m256 f, const float *q)
         }                                                                                      \
     } while (0)
 
-#define ROTATE_F32(F, rlast, r, back)                                                          \
+#define ROTATE_F32(F, rlast, rlast2, r, back)                                                  \
     do {                                                                                       \
         r = _mm256_permutevar8x32_ps(                                                          \
             F, _mm256_setr_epi32((8 - C) % 8, (9 - C) % 8, (10 - C) % 8, (11 - C) % 8,         \
