@@ -366,13 +366,9 @@ class StackRun:
         thread (0 the caller's, 1 the helper's), each with its own kept runs."""
         src = u if src is None else src
         if self._one_tile(u.size, blocks):
-            run = self.runs.get((u.shape, side))
-            if run is None:
-                run = InPlaceRun(self.phi, self.tau, self.h, u.shape)
-                self.runs[(u.shape, side)] = run
             if src is not u:
                 np.copyto(u, src)
-            run(u, blocks)
+            self._kept_run(u.shape, side)(u, blocks)
         else:  # out of place where src is not u: the first sweep reads src
             run_blocks(src, self.phi, self.tau, blocks, self.h, out=u)
 
@@ -384,11 +380,7 @@ class StackRun:
         written into a second buffer (the two take turns), so that a search
         holds its best checkpoint without copying it (the same numbers).
         """
-        src = self.u
-        if keep:
-            if self.spare is None:
-                self.spare = np.empty_like(src)
-            self.u, self.spare = self.spare, src
+        src = self._turn(keep)
         if not self.groups or blocks < GROUP_BLOCKS:
             self._run(self.u, blocks, src)
             return self.u
@@ -423,11 +415,7 @@ class StackRun:
         whole = self.groups or work is None or blocks < 1
         if whole or rows < 1 or cut - blocks < 0 or cut + blocks > n:
             return in_parallel(functools.partial(self.advance, blocks, keep), other, work)
-        src = self.u
-        if keep:
-            if self.spare is None:
-                self.spare = np.empty_like(src)
-            self.u, self.spare = self.spare, src
+        src = self._turn(keep)
         dst = self.u
         tail = np.array(src[cut - blocks :])  # read before the head's run writes over it
 
@@ -449,10 +437,25 @@ class StackRun:
     def _slab(self, part: np.ndarray, blocks: int, side: int) -> None:
         """``blocks`` blocks on ``part`` (rows of the stack's shape) in place, one thread:
         the side's one kept InPlaceRun's loop, whatever the part's length."""
-        run = self.runs.get(("slab", side))
-        if run is None:
-            run = self.runs[("slab", side)] = InPlaceRun(self.phi, self.tau, self.h, self.u.shape)
+        run = self._kept_run(self.u.shape, side)
         run.step.run(part, blocks, run.ws)
+
+    def _kept_run(self, shape: tuple, side: int) -> InPlaceRun:
+        """The InPlaceRun kept for arrays of ``shape`` on ``side``'s thread (made once)."""
+        run = self.runs.get((shape, side))
+        if run is None:
+            run = self.runs[(shape, side)] = InPlaceRun(self.phi, self.tau, self.h, shape)
+        return run
+
+    def _turn(self, keep: bool) -> np.ndarray:
+        """The stack before a run (returned); with ``keep``, the run's output goes to the
+        spare buffer (the two take turns) and the stack before stays as it is."""
+        src = self.u
+        if keep:
+            if self.spare is None:
+                self.spare = np.empty_like(src)
+            self.u, self.spare = self.spare, src
+        return src
 
 
 def run_strided(

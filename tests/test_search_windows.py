@@ -374,6 +374,9 @@ def test_an_advance_beside_another_run_splits_the_rows_with_the_same_bits(
 
     advances()
     assert sides.count(1) == sides.count(0) == (6 if rows > 40 else 4)
+    # the split parts and a whole advance share one kept run a side (no second full size)
+    running.advance(2)
+    assert set(running.runs) == {(stack.shape, 0), (stack.shape, 1)}
 
 
 def test_a_stack_given_away_runs_in_place(rng):
