@@ -407,9 +407,11 @@ class StackRun:
         windows) keep both threads busy.  Each part runs with a halo of ``blocks`` rows
         from the other (a block reaches one row further: the rows kept are exact, as
         the engine's tiles), the helper's on a copy; the same numbers as
-        :meth:`advance`.  ``work``: :func:`resdenoise.pairs.in_parallel`'s, None where the
-        pair is not worth the helper; then, or where the stack has channel groups or is
-        too short for the cut, the two run as ``in_parallel(advance, other, work)``."""
+        :meth:`advance`.  ``work``: ``other``'s values x blocks (the helper's rows of the
+        stack, where they go with it, are added here for
+        :func:`resdenoise.pairs.in_parallel`), None where the pair is not worth the
+        helper; then, or where the stack has channel groups or is too short for the cut,
+        the two run as ``in_parallel(advance, other, work)``."""
         n = len(self.u)
         cut = n - rows  # the first row of the helper's part
         whole = self.groups or work is None or blocks < 1
@@ -430,7 +432,7 @@ class StackRun:
             self._slab(tail, blocks, 1)
             return result
 
-        _, result = in_parallel(head, rest, work)
+        _, result = in_parallel(head, rest, work + tail.size * blocks)
         dst[cut:] = tail[blocks:]
         return dst, result
 
