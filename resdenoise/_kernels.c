@@ -351,6 +351,8 @@ DEFINE_STEPS(float, f32, Params32, uint32_t, fabsf, sqrtf, copysignf)
  * the same operations on scalars.
  * ---------------------------------------------------------------------- */
 
+static int use_avx2; /* set at import: the CPU has AVX2 and FMA */
+
 #if RD_HAVE_CLONES
 #include <immintrin.h>
 #define RD_AVX2 __attribute__((target("avx2,fma")))
@@ -524,17 +526,17 @@ static RD_AVX2 void pm_avx2_f32(float *u, Py_ssize_t rows, Py_ssize_t C, const P
  * their probes, which ran 25 % slower per value in the portable strips) */
 #define PM_CHANNELS_f64(C) ((C) <= 4 || (C) == 8)
 #define PM_CHANNELS_f32(C) ((C) <= 8)
+#define PM_AVX2_TAKES(SUFFIX, C) (use_avx2 && PM_CHANNELS_##SUFFIX(C))
 #define RUN_AVX2(SUFFIX)                                                                       \
-    if (use_avx2 && family == PERONA_MALIK && PM_CHANNELS_##SUFFIX(C) && !p->scaled) {         \
+    if (family == PERONA_MALIK && PM_AVX2_TAKES(SUFFIX, C) && !p->scaled) {                    \
         pm_avx2_##SUFFIX(u, rows, C, p, blocks);                                               \
         return;                                                                                \
     }
 #else
 static int have_avx2(void) { return 0; }
+#define PM_AVX2_TAKES(SUFFIX, C) 0
 #define RUN_AVX2(SUFFIX)
 #endif
-
-static int use_avx2; /* set at import: the CPU has AVX2 and FMA */
 
 /* The blocks: by the AVX2 loop where it applies, else by strips. */
 #define DEFINE_RUN(T, SUFFIX, P)                                                               \
@@ -2303,6 +2305,21 @@ static PyObject *py_simd(PyObject *self, PyObject *noargs)
     return PyUnicode_FromString("generic");
 }
 
+static PyObject *py_pm_loop(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int single;
+    Py_ssize_t C;
+    if (!PyArg_ParseTuple(args, "pn", &single, &C))
+        return NULL;
+    if (C < 1) {
+        PyErr_SetString(PyExc_ValueError, "channels must be >= 1");
+        return NULL;
+    }
+    int avx2 = single ? PM_AVX2_TAKES(f32, C) : PM_AVX2_TAKES(f64, C);
+    return PyUnicode_FromString(avx2 ? "avx2" : "strips");
+}
+
 static PyMethodDef methods[] = {
     {"run", py_run, METH_VARARGS, run_doc},
     {"run_sweeps", py_run_sweeps, METH_VARARGS, run_sweeps_doc},
@@ -2316,6 +2333,10 @@ static PyMethodDef methods[] = {
     {"columns_range", py_range, METH_VARARGS, range_doc},
     {"columns_variation", py_variation, METH_VARARGS, variation_doc},
     {"simd", py_simd, METH_NOARGS, "The instruction set the step loops run with."},
+    {"pm_loop", py_pm_loop, METH_VARARGS,
+     "pm_loop(float32, channels): the loop Perona-Malik's blocks take for that dtype\n"
+     "(float32 True, float64 False) and channel count, 'avx2' or 'strips' (where c / h^2\n"
+     "is in range: else its scaled form, always in strips)."},
     {NULL, NULL, 0, NULL},
 };
 
