@@ -442,7 +442,7 @@ def one_small_file(work: str) -> None:
 
 
 def automatic_search(work: str) -> None:
-    from bench_auto import make
+    from bench_auto import KEPT, fixed_steps, make
 
     from resdenoise.filters import run_plan
     from resdenoise.pipeline import planner
@@ -465,7 +465,7 @@ def automatic_search(work: str) -> None:
             if time.perf_counter() - start > AUTO_LIMIT:
                 slow.add(kind)
             fixed = planner(
-                "diffuse", "perona-malik", lam=plan.nl.lam, steps=max(plan.steps, 1), tau=plan.tau
+                "diffuse", "perona-malik", lam=plan.nl.lam, steps=fixed_steps(plan), tau=plan.tau
             )
 
             def timed(make_plan, signal=signal) -> tuple[float, float]:
@@ -483,6 +483,8 @@ def automatic_search(work: str) -> None:
                 f"{plan.nl.lam:.4g}, {plan.steps}   (target <= 3x: "
                 f"{'met' if ratio <= 3 else 'MISSED'})"
             )
+            if plan.steps == 0:
+                print(f"  {'':<22} {KEPT}")
             commands(work, label, signal, plan, rounds)
 
 
@@ -491,13 +493,14 @@ def commands(work: str, label: str, signal, plan, rounds: int) -> None:
     (float64, so that it reads back exactly), ``--time auto --lambda auto`` against
     ``--lambda L --steps m --tau T`` of the plan it picks, start-up and I/O included."""
     import soundfile
+    from bench_auto import fixed_steps
 
     path = os.path.join(work, "auto_in.wav")
     soundfile.write(path, signal, RATE, subtype="DOUBLE")
     outs = {name: os.path.join(work, f"auto_{name}.wav") for name in ("auto", "fixed")}
     given = {
         "auto": ["--time", "auto", "--lambda", "auto"],
-        "fixed": ["--lambda", repr(plan.nl.lam), "--steps", str(max(plan.steps, 1)),
+        "fixed": ["--lambda", repr(plan.nl.lam), "--steps", str(fixed_steps(plan)),
                   "--tau", repr(plan.tau)],
     }  # fmt: skip
     res = side_by_side(
@@ -506,7 +509,11 @@ def commands(work: str, label: str, signal, plan, rounds: int) -> None:
         rounds,
     )  # fmt: skip
     ratio = res["auto"][0] / res["fixed"][0]
-    same = np.array_equal(*(soundfile.read(out)[0] for out in outs.values()))
+    same = (  # where the automatic run keeps the input, the fixed run's one block differs
+        np.array_equal(*(soundfile.read(out)[0] for out in outs.values()))
+        if plan.steps
+        else "not compared, 0 blocks kept"
+    )
     print(
         f"  {'  as commands':<22} {res['auto'][0]:8.2f} {res['fixed'][0]:8.3f} {ratio:6.1f}x  "
         f"(CPU {CPU['auto'] / CPU['fixed']:.1f}x; the same output: {same})"

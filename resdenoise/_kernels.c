@@ -336,16 +336,22 @@ DEFINE_STEPS(double, f64, Params64, uint64_t, fabs, sqrt, copysign)
 DEFINE_STEPS(float, f32, Params32, uint32_t, fabsf, sqrtf, copysignf)
 
 /* ------------------------------------------------------------------------
- * Perona-Malik with AVX2/FMA intrinsics, for up to 4 channels (float: 8),
- * where it is most of the work, in short loops over strips (one long chain
- * of dependent operations per value would fill the out-of-order window).
- * The fluxes F_{j-C} of a vector's lanes are this flux vector and the one
- * before it, rotated by C lanes and blended, so no flux is stored and
- * loaded again.  The operations are those of the loops above, value for
- * value, so the numbers are theirs bit for bit (tests/test_compiled.py
- * compares channel counts that take either path).  The last n mod 4 (8)
- * fluxes and the last row run the same operations on scalars.
+ * Perona-Malik with AVX2/FMA intrinsics, for up to 4 channels and exactly
+ * 8 in double (two vectors a row), up to 8 in float, where it is most of
+ * the work, in short loops over strips (one long chain of dependent
+ * operations per value would fill the out-of-order window).  The fluxes
+ * F_{j-C} of a vector's lanes are, for C smaller than a vector, this flux
+ * vector and the one before it, rotated by C lanes and blended; for C one
+ * vector (double 4, float 8) the flux vector one back, for double C = 8
+ * the one two back; so no flux is stored and loaded again.  The
+ * operations are those of the loops above, value for value, so the
+ * numbers are theirs bit for bit (tests/test_compiled.py compares channel
+ * counts that take either path; pm_loop tells which one a dtype and
+ * channel count take).  The last n mod 4 (8) fluxes and the last row run
+ * the same operations on scalars.
  * ---------------------------------------------------------------------- */
+
+static int use_avx2; /* set at import: the CPU has AVX2 and FMA */
 
 #if RD_HAVE_CLONES
 #include <immintrin.h>
@@ -411,10 +417,10 @@ static RD_AVX2 RD_INLINE inline __m256 pm_vpoly_f32(__m256 f, const float *q)
         U ex[2][STRIP] __attribute__((aligned(32)));                                           \
         P local = *p; /* not aliased by u: the compiler may keep it in registers */            \
         p = &local;                                                                            \
-        const V vc0 = _mm256_set1_##X(p->c0), low = _mm256_set1_##X(p->lowest),               \
+        const V vc0 = _mm256_set1_##X(p->c0), low = _mm256_set1_##X(p->lowest),                \
                 sh = _mm256_set1_##X(SHIFT);                                                   \
         for (long b = 0; b < blocks; b++) {                                                    \
-            /* zero fluxes left of u; rlast2: the r before rlast (C = 2 L only) */              \
+            /* zero fluxes left of u; rlast2: the r before rlast (C = 2 L only) */             \
             V last = _mm256_setzero_##X(), rlast = last, rlast2 = last;                        \
             for (Py_ssize_t j = 0; j < (nv < STRIP ? nv : STRIP); j += L)                      \
                 PM_REDUCE(V, X, I, BITS, u, j, dd[0], fr[0], ex[0]);                           \
@@ -440,7 +446,7 @@ static RD_AVX2 RD_INLINE inline __m256 pm_vpoly_f32(__m256 f, const float *q)
                         _mm256_add_epi##I(_mm256_cast##X##_si256(_mm256_load_##X(fs + j)),     \
                                           _mm256_load_si256((const __m256i *)(es + j))));      \
                     V F = _mm256_mul_##X(_mm256_load_##X(ds + j), g), r, back;                 \
-                    ROTATE(F, rlast, r, back);                                                 \
+                    ROTATE(F, rlast, rlast2, r, back);                                         \
                     V v = _mm256_loadu_##X(x + j);                                             \
                     _mm256_storeu_##X(x + j, _mm256_sub_##X(_mm256_add_##X(v, F), back));      \
                     last = F, rlast2 = rlast, rlast = r;                                       \
@@ -449,7 +455,7 @@ static RD_AVX2 RD_INLINE inline __m256 pm_vpoly_f32(__m256 f, const float *q)
             /* fl[B + i] = F_{nv + i}, fl[B - 1 - i] = F_{nv - 1 - i}: the last C fluxes */    \
             const Py_ssize_t B = C > L ? 2 * L : L;                                            \
             T fl[3 * L];                                                                       \
-            if (C > L) /* C = 2 L: the vector before the last too (r is F there) */           \
+            if (C > L) /* C = 2 L: the vector before the last too (r is F there) */            \
                 _mm256_storeu_##X(fl, rlast2);                                                 \
             _mm256_storeu_##X(fl + B - L, last);                                               \
             Py_ssize_t j = nv;                                                                 \
@@ -465,9 +471,9 @@ static RD_AVX2 RD_INLINE inline __m256 pm_vpoly_f32(__m256 f, const float *q)
         }                                                                                      \
     }
 
-/* r lane i = F lane (i - C) mod 4; back takes lanes i < C from the vector before (C = 8:
- * back is the vector two before, rlast2). */
-#define ROTATE_F64(F, rlast, r, back)                                                          \
+/* r lane i = F lane (i - C) mod 4; back takes lanes i < C from the vector before, rlast
+ * (C = 8: back is the vector two before, rlast2). */
+#define ROTATE_F64(F, rlast, rlast2, r, back)                                                  \
     do {                                                                                       \
         if (C == 8)                                                                            \
             r = F, back = rlast2;                                                              \
@@ -479,7 +485,7 @@ static RD_AVX2 RD_INLINE inline __m256 pm_vpoly_f32(__m256 f, const float *q)
         }                                                                                      \
     } while (0)
 
-#define ROTATE_F32(F, rlast, r, back)                                                          \
+#define ROTATE_F32(F, rlast, rlast2, r, back)                                                  \
     do {                                                                                       \
         r = _mm256_permutevar8x32_ps(                                                          \
             F, _mm256_setr_epi32((8 - C) % 8, (9 - C) % 8, (10 - C) % 8, (11 - C) % 8,         \
@@ -520,17 +526,17 @@ static RD_AVX2 void pm_avx2_f32(float *u, Py_ssize_t rows, Py_ssize_t C, const P
  * their probes, which ran 25 % slower per value in the portable strips) */
 #define PM_CHANNELS_f64(C) ((C) <= 4 || (C) == 8)
 #define PM_CHANNELS_f32(C) ((C) <= 8)
+#define PM_AVX2_TAKES(SUFFIX, C) (use_avx2 && PM_CHANNELS_##SUFFIX(C))
 #define RUN_AVX2(SUFFIX)                                                                       \
-    if (use_avx2 && family == PERONA_MALIK && PM_CHANNELS_##SUFFIX(C) && !p->scaled) {         \
+    if (family == PERONA_MALIK && PM_AVX2_TAKES(SUFFIX, C) && !p->scaled) {                    \
         pm_avx2_##SUFFIX(u, rows, C, p, blocks);                                               \
         return;                                                                                \
     }
 #else
 static int have_avx2(void) { return 0; }
+#define PM_AVX2_TAKES(SUFFIX, C) 0
 #define RUN_AVX2(SUFFIX)
 #endif
-
-static int use_avx2; /* set at import: the CPU has AVX2 and FMA */
 
 /* The blocks: by the AVX2 loop where it applies, else by strips. */
 #define DEFINE_RUN(T, SUFFIX, P)                                                               \
@@ -2299,6 +2305,21 @@ static PyObject *py_simd(PyObject *self, PyObject *noargs)
     return PyUnicode_FromString("generic");
 }
 
+static PyObject *py_pm_loop(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int single;
+    Py_ssize_t C;
+    if (!PyArg_ParseTuple(args, "pn", &single, &C))
+        return NULL;
+    if (C < 1) {
+        PyErr_SetString(PyExc_ValueError, "channels must be >= 1");
+        return NULL;
+    }
+    int avx2 = single ? PM_AVX2_TAKES(f32, C) : PM_AVX2_TAKES(f64, C);
+    return PyUnicode_FromString(avx2 ? "avx2" : "strips");
+}
+
 static PyMethodDef methods[] = {
     {"run", py_run, METH_VARARGS, run_doc},
     {"run_sweeps", py_run_sweeps, METH_VARARGS, run_sweeps_doc},
@@ -2312,6 +2333,10 @@ static PyMethodDef methods[] = {
     {"columns_range", py_range, METH_VARARGS, range_doc},
     {"columns_variation", py_variation, METH_VARARGS, variation_doc},
     {"simd", py_simd, METH_NOARGS, "The instruction set the step loops run with."},
+    {"pm_loop", py_pm_loop, METH_VARARGS,
+     "pm_loop(float32, channels): the loop Perona-Malik's blocks take for that dtype\n"
+     "(float32 True, float64 False) and channel count, 'avx2' or 'strips' (where c / h^2\n"
+     "is in range: else its scaled form, always in strips)."},
     {NULL, NULL, 0, NULL},
 };
 

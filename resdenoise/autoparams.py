@@ -842,7 +842,8 @@ def _refine_on_windows(f2, best: AutoChoice, h: float, sigma, grid, keep: bool):
                 return None
         # the whole signal here and the windows' probe on the helper thread meanwhile,
         # where neither run takes the engine's threads (more threads than cores spin),
-        # with the whole signal's last rows too: the two threads' rows about equal
+        # with the whole signal's last rows too: the two threads' rows about equal (work:
+        # the windows', advance_beside adds those rows' where they go to the helper)
         alone = not takes_threads(max(f2.size, windows.values), k - done)
         u, _ = running.advance_beside(
             k - done,

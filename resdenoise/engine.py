@@ -318,7 +318,7 @@ class InPlaceRun:
 
 #: A search runs its stack in groups of at most this many channels where the engine's
 #: loop is compiled: its Perona-Malik loop has its own AVX2 code for up to 4 float64
-#: channels, and the other loops keep a narrower stack in cache (a windowed search's
+#: channels and for exactly 8 (not 5 to 7), and the other loops keep a narrower stack in cache (a windowed search's
 #: 8 to 64 channels ran 10-40 % slower per block as one array, the same numbers) ...
 CHANNEL_GROUP = 4
 #: ... from one checkpoint to the next this many blocks apart or more: a shorter run
@@ -366,13 +366,9 @@ class StackRun:
         thread (0 the caller's, 1 the helper's), each with its own kept runs."""
         src = u if src is None else src
         if self._one_tile(u.size, blocks):
-            run = self.runs.get((u.shape, side))
-            if run is None:
-                run = InPlaceRun(self.phi, self.tau, self.h, u.shape)
-                self.runs[(u.shape, side)] = run
             if src is not u:
                 np.copyto(u, src)
-            run(u, blocks)
+            self._kept_run(u.shape, side)(u, blocks)
         else:  # out of place where src is not u: the first sweep reads src
             run_blocks(src, self.phi, self.tau, blocks, self.h, out=u)
 
@@ -384,11 +380,7 @@ class StackRun:
         written into a second buffer (the two take turns), so that a search
         holds its best checkpoint without copying it (the same numbers).
         """
-        src = self.u
-        if keep:
-            if self.spare is None:
-                self.spare = np.empty_like(src)
-            self.u, self.spare = self.spare, src
+        src = self._turn(keep)
         if not self.groups or blocks < GROUP_BLOCKS:
             self._run(self.u, blocks, src)
             return self.u
@@ -415,19 +407,17 @@ class StackRun:
         windows) keep both threads busy.  Each part runs with a halo of ``blocks`` rows
         from the other (a block reaches one row further: the rows kept are exact, as
         the engine's tiles), the helper's on a copy; the same numbers as
-        :meth:`advance`.  ``work``: :func:`resdenoise.pairs.in_parallel`'s, None where the
-        pair is not worth the helper; then, or where the stack has channel groups or is
-        too short for the cut, the two run as ``in_parallel(advance, other, work)``."""
+        :meth:`advance`.  ``work``: ``other``'s values x blocks (the helper's rows of the
+        stack, where they go with it, are added here for
+        :func:`resdenoise.pairs.in_parallel`), None where the pair is not worth the
+        helper; then, or where the stack has channel groups or is too short for the cut,
+        the two run as ``in_parallel(advance, other, work)``."""
         n = len(self.u)
         cut = n - rows  # the first row of the helper's part
         whole = self.groups or work is None or blocks < 1
         if whole or rows < 1 or cut - blocks < 0 or cut + blocks > n:
             return in_parallel(functools.partial(self.advance, blocks, keep), other, work)
-        src = self.u
-        if keep:
-            if self.spare is None:
-                self.spare = np.empty_like(src)
-            self.u, self.spare = self.spare, src
+        src = self._turn(keep)
         dst = self.u
         tail = np.array(src[cut - blocks :])  # read before the head's run writes over it
 
@@ -442,17 +432,32 @@ class StackRun:
             self._slab(tail, blocks, 1)
             return result
 
-        _, result = in_parallel(head, rest, work)
+        _, result = in_parallel(head, rest, work + tail.size * blocks)
         dst[cut:] = tail[blocks:]
         return dst, result
 
     def _slab(self, part: np.ndarray, blocks: int, side: int) -> None:
         """``blocks`` blocks on ``part`` (rows of the stack's shape) in place, one thread:
         the side's one kept InPlaceRun's loop, whatever the part's length."""
-        run = self.runs.get(("slab", side))
-        if run is None:
-            run = self.runs[("slab", side)] = InPlaceRun(self.phi, self.tau, self.h, self.u.shape)
+        run = self._kept_run(self.u.shape, side)
         run.step.run(part, blocks, run.ws)
+
+    def _kept_run(self, shape: tuple, side: int) -> InPlaceRun:
+        """The InPlaceRun kept for arrays of ``shape`` on ``side``'s thread (made once)."""
+        run = self.runs.get((shape, side))
+        if run is None:
+            run = self.runs[(shape, side)] = InPlaceRun(self.phi, self.tau, self.h, shape)
+        return run
+
+    def _turn(self, keep: bool) -> np.ndarray:
+        """The stack before a run (returned); with ``keep``, the run's output goes to the
+        spare buffer (the two take turns) and the stack before stays as it is."""
+        src = self.u
+        if keep:
+            if self.spare is None:
+                self.spare = np.empty_like(src)
+            self.u, self.spare = self.spare, src
+        return src
 
 
 def run_strided(

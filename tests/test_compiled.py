@@ -519,3 +519,20 @@ def test_perona_malik_on_eight_channels_equals_four_and_four(n, lam):
         inside = run_blocks(wide, nl, 0.2, m, backend="compiled", threads=1)[:, :8]
         assert same_bits(got, np.concatenate(halves, axis=1))
         assert same_bits(got, np.ascontiguousarray(inside))
+
+
+@needs_kernels
+def test_the_perona_malik_loop_each_dtype_and_channel_count_takes():
+    """Which loop Perona-Malik takes (``pm_loop``, the predicate the step loop uses):
+    where the CPU has AVX2, float64 up to 4 channels and exactly 8 (so the equality
+    above compares the AVX2 loop of 8 with that of 4 and the strips of 9), float32 up
+    to 8; elsewhere the strips."""
+    avx2 = KERNELS.pm_loop(False, 1) == "avx2"
+    wants = {(False, c): c <= 4 or c == 8 for c in range(1, 12)}
+    wants.update({(True, c): c <= 8 for c in range(1, 12)})
+    for (single, c), want in wants.items():
+        assert KERNELS.pm_loop(single, c) == ("avx2" if avx2 and want else "strips")
+    if KERNELS.simd().startswith("x86-64-v3"):  # AVX2 and FMA: not skipped here
+        assert avx2
+    with pytest.raises(ValueError, match="channels"):
+        KERNELS.pm_loop(False, 0)

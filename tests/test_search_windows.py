@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 
 import numpy as np
 import pytest
@@ -374,6 +375,9 @@ def test_an_advance_beside_another_run_splits_the_rows_with_the_same_bits(
 
     advances()
     assert sides.count(1) == sides.count(0) == (6 if rows > 40 else 4)
+    # the split parts and a whole advance share one kept run a side (no second full size)
+    running.advance(2)
+    assert set(running.runs) == {(stack.shape, 0), (stack.shape, 1)}
 
 
 def test_a_stack_given_away_runs_in_place(rng):
@@ -419,3 +423,26 @@ def test_the_windowed_search_chooses_the_same_in_channel_groups(windowed, monkey
     )
     assert grouped.stopping.criterion == whole.stopping.criterion
     np.testing.assert_array_equal(grouped.stopping.output, whole.stopping.output)
+
+
+def test_an_advance_beside_counts_the_rows_that_go_to_the_helper(rng, monkeypatch):
+    """The helper runs ``other`` and the stack's last rows (with their halo): the work
+    that decides the pair (:func:`resdenoise.pairs.in_parallel`) counts both, so that a
+    pair whose windows alone are below PAIR_WORK but pay with the rows is not refused;
+    the same numbers either way."""
+    monkeypatch.setattr(pairs, "_cpu_count", lambda: 2)
+    stack = rng.standard_normal((6000, 2))
+    nl = get_nonlinearity("perona-malik", "diffusivity", 0.7)
+    told, real = [], engine.in_parallel
+
+    def spy(first, second, work=math.inf):
+        told.append(work)
+        return real(first, second, work)
+
+    monkeypatch.setattr(engine, "in_parallel", spy)
+    running = engine.StackRun(stack, nl.phi, 0.2, 1.0)
+    windows = pairs.PAIR_WORK // 2
+    got, where = pairs.helping(running.advance_beside)(30, threading.get_ident, 3000, work=windows)
+    assert told == [windows + (3000 + 30) * 2 * 30] and told[0] >= pairs.PAIR_WORK
+    assert where != threading.get_ident()  # on the helper
+    np.testing.assert_array_equal(got, run_blocks(stack, nl, 0.2, 30))
