@@ -275,6 +275,20 @@ def _stuck_on_the_way_out(self) -> None:
         held.acquire()  # a cleanup that cannot finish
 
 
+def _parent_death_signal() -> int | None:
+    """The signal this process gets when its parent dies (Linux), None if none or unknown."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        got = ctypes.c_int(0)
+        if libc.prctl(2, ctypes.byref(got), 0, 0, 0) != 0:  # 2: PR_GET_PDEATHSIG
+            return None
+    except (OSError, AttributeError):
+        return None
+    return got.value or None
+
+
 def _two_csv_inputs(tmp_path) -> list[str]:
     """Two small CSV files in ``tmp_path``: a batch's inputs."""
     inputs = []
@@ -315,12 +329,17 @@ def test_a_worker_stopped_by_a_signal_leaves_no_temporary(
     assert results[1].exit_code == 0
 
 
+@pytest.mark.parametrize("ignored", [False, True], ids=["handled", "others-ignored"])
 def test_a_signal_in_the_parents_own_file_stops_the_worker_and_leaves_nothing(
-    tmp_path, monkeypatch, worker_takes_first
+    tmp_path, monkeypatch, worker_takes_first, ignored
 ):
     """--jobs 2, in the process: SIGINT while the parent writes its own file and the
     worker writes another: Interrupted, both temporaries removed, the worker ended
-    and waited for, no file reported."""
+    and waited for, no file reported.  Also where every other signal was ignored on
+    entry (``trap '' TERM``): the parent stopped its worker with SIGTERM, which the
+    worker kept ignoring; it was killed after its 30 s of grace, its temporary left.
+    The signal a worker gets when its parent dies is one it handles, too."""
+    from resdenoise.io.signals import SIGNALS
     from resdenoise.io.writers import SignalWriter
 
     inputs = _two_csv_inputs(tmp_path)
@@ -330,7 +349,12 @@ def test_a_signal_in_the_parents_own_file_stops_the_worker_and_leaves_nothing(
 
     def close(self) -> None:  # each with its temporary written, not yet renamed
         if os.getpid() != worker_takes_first:  # the worker: in0, until it is stopped
-            (marks / str(os.getpid())).touch()
+            death = _parent_death_signal()
+            handled = death is not None and signal.getsignal(death) not in (
+                signal.SIG_IGN,
+                signal.SIG_DFL,
+            )
+            (marks / str(os.getpid())).write_text(f"{death} {handled}")
             time.sleep(60)
         deadline = time.monotonic() + 60
         while not list(marks.iterdir()) and time.monotonic() < deadline:
@@ -338,10 +362,18 @@ def test_a_signal_in_the_parents_own_file_stops_the_worker_and_leaves_nothing(
         os.kill(os.getpid(), signal.SIGINT)  # the parent, in1: handled at this call's end
 
     monkeypatch.setattr(SignalWriter, "close", close)
-    _batch_ended_by(signal.SIGINT, inputs, out, jobs=2)
-    (worker,) = [int(p.name) for p in marks.iterdir()]
+    others = [s for s in SIGNALS if s != signal.SIGINT] if ignored else []
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in others}
+    try:
+        _batch_ended_by(signal.SIGINT, inputs, out, jobs=2)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    (mark,) = marks.iterdir()
     with pytest.raises(ProcessLookupError):  # ended and reaped (a zombie would answer)
-        os.kill(worker, 0)
+        os.kill(int(mark.name), 0)
+    death, handled = mark.read_text().split()
+    assert death == "None" or handled == "True", death  # None: not Linux
 
 
 def test_an_exception_on_the_way_out_of_a_signal_ends_a_batch(tmp_path, monkeypatch):

@@ -65,6 +65,12 @@ _ALWAYS = frozenset(
     getattr(signal, name) for name in ("SIGXFSZ", "SIGALRM") if hasattr(signal, name)
 )
 
+#: The signal a batch's parent stops its workers with, and the one a worker gets when its
+#: parent dies: one of :data:`_ALWAYS`, so a worker handles it even where it was ignored
+#: on entry.  SIGTERM, which the parent used, a worker kept ignoring under ``trap '' TERM``:
+#: it was killed after its grace period, its temporary left behind.
+STOP = getattr(signal, "SIGALRM", signal.SIGTERM)
+
 _state = {"deferred": 0, "pending": None, "raised": False, "retry": False, "exit": False}
 #: temporary files made by this process and not yet renamed or removed
 _live: set[str] = set()
@@ -145,13 +151,14 @@ def deferred():
 
 def exit_on_signal() -> None:
     """In a worker process (its main thread, first thing): a catchable signal
-    (one not ignored) removes the registered temporaries and ends the process
-    at once with 128+N, when the deferred step in progress (:func:`deferred`)
-    is done; nothing is raised, so nothing can stop the cleanup on the way out.
+    (one not ignored, and :data:`STOP` always) removes the registered temporaries
+    and ends the process at once with 128+N, when the deferred step in progress
+    (:func:`deferred`) is done; nothing is raised, so nothing can stop the cleanup
+    on the way out.
     """
     _state.update(deferred=0, pending=None, raised=False, retry=False, exit=True)
     for s in SIGNALS:
-        if signal.getsignal(s) is not signal.SIG_IGN:
+        if s == STOP or signal.getsignal(s) is not signal.SIG_IGN:
             signal.signal(s, _handler)
 
 
