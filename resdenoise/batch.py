@@ -22,7 +22,7 @@ from functools import partial
 
 from .errors import GuaranteeError, Interrupted, ParameterError, ResdenoiseError, SignalError
 from .io.atomic import first_existing, write_refusal
-from .io.signals import STOP, stopping
+from .io.signals import STOP, held, stopping
 from .pipeline import FileIndex, RunOptions, run_file
 
 __all__ = ["FileResult", "batch_target", "run_batch"]
@@ -629,14 +629,19 @@ class _Pool:
 
     def start(self) -> None:
         """Fork a worker; where the system cannot (EAGAIN, ENOMEM, no pipe left), this
-        process goes on with the workers it has (with none, it runs every file itself)."""
-        try:
-            worker = _Worker(self.jobs_list, self.queue, self.parent, self.progress is not None,
-                             self.running.values(), self.size, self.placeholders)  # fmt: skip
-        except OSError:
-            return
-        self.running[worker.fd] = worker
-        self.poller.register(worker.fd, select.POLLIN)
+        process goes on with the workers it has (with none, it runs every file itself).
+        A signal between the fork and the worker's registering waits for it
+        (:func:`~resdenoise.io.signals.held`): the pool did not know the worker, which
+        ran the batch's files after the parent had stopped, and wrote them."""
+        with held():  # a signal meanwhile: once the worker is known (stopped, waited for)
+            try:
+                worker = _Worker(self.jobs_list, self.queue, self.parent,
+                                 self.progress is not None, self.running.values(), self.size,
+                                 self.placeholders)  # fmt: skip
+            except OSError:
+                return
+            self.running[worker.fd] = worker
+            self.poller.register(worker.fd, select.POLLIN)
 
     def take(self) -> int | None:
         """The next file's index from the queue, None at its end (the indices not yet
