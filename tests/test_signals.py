@@ -356,7 +356,9 @@ def test_a_signal_in_the_parents_own_file_stops_the_worker_and_leaves_nothing(
                 signal.SIG_IGN,
                 signal.SIG_DFL,
             )
-            (marks / str(os.getpid())).write_text(f"{death} {handled}")
+            said = marks.parent / f"{os.getpid()}.said"  # whole when the parent sees it
+            said.write_text(f"{death} {handled}")
+            os.replace(said, marks / str(os.getpid()))
             time.sleep(60)
         deadline = time.monotonic() + 60
         while not list(marks.iterdir()) and time.monotonic() < deadline:
