@@ -595,8 +595,8 @@ class _Pool:
     This process's own file has no such shelter: if it kills this process (out of
     memory, a crash), the batch ends, the workers with it (their parent's death sends
     them :data:`~resdenoise.io.signals.STOP`), and every result not yet handed to
-    ``finished`` is lost; the outputs already written stay.  That is the price of running files here too (one process
-    fewer to fork and feed)."""
+    ``finished`` is lost; the outputs already written stay.  That is the price of
+    running files here too (one process fewer to fork and feed)."""
 
     #: Seconds between two looks at the workers' pipes from inside a run of this process
     LOOK = 0.05
