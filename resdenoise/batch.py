@@ -22,7 +22,7 @@ from functools import partial
 
 from .errors import GuaranteeError, Interrupted, ParameterError, ResdenoiseError, SignalError
 from .io.atomic import first_existing, write_refusal
-from .io.signals import stopping
+from .io.signals import STOP, held, stopping
 from .pipeline import FileIndex, RunOptions, run_file
 
 __all__ = ["FileResult", "batch_target", "run_batch"]
@@ -361,8 +361,9 @@ def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
     them); a result that does not pickle fails only its file.  Workers end
     with the parent: when this returns by an exception (a signal, also in
     the middle of one of this process's files), they are stopped and waited
-    for; a worker whose parent died gets SIGTERM (Linux).  A signal ends a
-    worker at once, its temporaries removed
+    for; a worker whose parent died gets the same signal (Linux,
+    :data:`resdenoise.io.signals.STOP`, which a worker handles even where it was
+    ignored on entry).  A signal ends a worker at once, its temporaries removed
     (:func:`resdenoise.io.signals.exit_on_signal`), whether or not the
     parent handles signals.
 
@@ -541,17 +542,18 @@ class _Worker:
             os.close(self.fd)
 
     def stop(self) -> None:
-        """SIGTERM, unless it has ended."""
+        """:data:`~resdenoise.io.signals.STOP` (handled even where ignored on entry),
+        unless it has ended."""
         if self.exitcode is None and not self._reap(os.WNOHANG):
             with contextlib.suppress(OSError):
-                os.kill(self.pid, signal.SIGTERM)
+                os.kill(self.pid, STOP)
 
     def wait(self, grace: float | None = None) -> int:
         """Its exit code (-N: killed by signal N), once ended; after ``grace`` seconds
         it is killed (SIGKILL).  Its pipe is closed."""
         deadline = None if grace is None else time.monotonic() + grace
         while self.exitcode is None and not self._reap(0 if deadline is None else os.WNOHANG):
-            if time.monotonic() > deadline:  # pragma: no cover - a worker deaf to SIGTERM
+            if time.monotonic() > deadline:  # pragma: no cover - a worker deaf to STOP
                 with contextlib.suppress(OSError):
                     os.kill(self.pid, signal.SIGKILL)
                 deadline = None
@@ -592,9 +594,9 @@ class _Pool:
 
     This process's own file has no such shelter: if it kills this process (out of
     memory, a crash), the batch ends, the workers with it (their parent's death sends
-    them SIGTERM), and every result not yet handed to ``finished`` is lost; the outputs
-    already written stay.  That is the price of running files here too (one process
-    fewer to fork and feed)."""
+    them :data:`~resdenoise.io.signals.STOP`), and every result not yet handed to
+    ``finished`` is lost; the outputs already written stay.  That is the price of
+    running files here too (one process fewer to fork and feed)."""
 
     #: Seconds between two looks at the workers' pipes from inside a run of this process
     LOOK = 0.05
@@ -627,14 +629,19 @@ class _Pool:
 
     def start(self) -> None:
         """Fork a worker; where the system cannot (EAGAIN, ENOMEM, no pipe left), this
-        process goes on with the workers it has (with none, it runs every file itself)."""
-        try:
-            worker = _Worker(self.jobs_list, self.queue, self.parent, self.progress is not None,
-                             self.running.values(), self.size, self.placeholders)  # fmt: skip
-        except OSError:
-            return
-        self.running[worker.fd] = worker
-        self.poller.register(worker.fd, select.POLLIN)
+        process goes on with the workers it has (with none, it runs every file itself).
+        A signal between the fork and the worker's registering waits for it
+        (:func:`~resdenoise.io.signals.held`): the pool did not know the worker, which
+        ran the batch's files after the parent had stopped, and wrote them."""
+        with held():  # a signal meanwhile: once the worker is known (stopped, waited for)
+            try:
+                worker = _Worker(self.jobs_list, self.queue, self.parent,
+                                 self.progress is not None, self.running.values(), self.size,
+                                 self.placeholders)  # fmt: skip
+            except OSError:
+                return
+            self.running[worker.fd] = worker
+            self.poller.register(worker.fd, select.POLLIN)
 
     def take(self) -> int | None:
         """The next file's index from the queue, None at its end (the indices not yet
@@ -743,8 +750,8 @@ class _Pool:
             self.finished(i, result)
 
     def close(self) -> None:
-        """Stop the workers still running (they clean up as the parent does, on SIGTERM)
-        and wait for them."""
+        """Stop the workers still running (they clean up as the parent does, on
+        :data:`~resdenoise.io.signals.STOP`) and wait for them."""
         for worker in self.running.values():
             worker.stop()
         for worker in self.running.values():
@@ -753,16 +760,17 @@ class _Pool:
 
 
 def _die_with(parent: int) -> None:  # pragma: no cover - runs in a forked child
-    """SIGTERM to this process when its parent dies (Linux ``PR_SET_PDEATHSIG``)."""
+    """:data:`~resdenoise.io.signals.STOP` to this process when its parent dies (Linux
+    ``PR_SET_PDEATHSIG``)."""
     try:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+        libc.prctl(1, int(STOP), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
     if os.getppid() != parent:  # the parent died before that
-        os._exit(128 + signal.SIGTERM)
+        os._exit(128 + STOP)
 
 
 #: A worker's message "the file I started last is done, with its placeholder's result":

@@ -13,9 +13,11 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -275,6 +277,20 @@ def _stuck_on_the_way_out(self) -> None:
         held.acquire()  # a cleanup that cannot finish
 
 
+def _parent_death_signal() -> int | None:
+    """The signal this process gets when its parent dies (Linux), None if none or unknown."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        got = ctypes.c_int(0)
+        if libc.prctl(2, ctypes.byref(got), 0, 0, 0) != 0:  # 2: PR_GET_PDEATHSIG
+            return None
+    except (OSError, AttributeError):
+        return None
+    return got.value or None
+
+
 def _two_csv_inputs(tmp_path) -> list[str]:
     """Two small CSV files in ``tmp_path``: a batch's inputs."""
     inputs = []
@@ -315,12 +331,17 @@ def test_a_worker_stopped_by_a_signal_leaves_no_temporary(
     assert results[1].exit_code == 0
 
 
+@pytest.mark.parametrize("ignored", [False, True], ids=["handled", "others-ignored"])
 def test_a_signal_in_the_parents_own_file_stops_the_worker_and_leaves_nothing(
-    tmp_path, monkeypatch, worker_takes_first
+    tmp_path, monkeypatch, worker_takes_first, ignored
 ):
     """--jobs 2, in the process: SIGINT while the parent writes its own file and the
     worker writes another: Interrupted, both temporaries removed, the worker ended
-    and waited for, no file reported."""
+    and waited for, no file reported.  Also where every other signal was ignored on
+    entry (``trap '' TERM``): the parent stopped its worker with SIGTERM, which the
+    worker kept ignoring; it was killed after its 30 s of grace, its temporary left.
+    The signal a worker gets when its parent dies is one it handles, too."""
+    from resdenoise.io.signals import SIGNALS
     from resdenoise.io.writers import SignalWriter
 
     inputs = _two_csv_inputs(tmp_path)
@@ -330,7 +351,14 @@ def test_a_signal_in_the_parents_own_file_stops_the_worker_and_leaves_nothing(
 
     def close(self) -> None:  # each with its temporary written, not yet renamed
         if os.getpid() != worker_takes_first:  # the worker: in0, until it is stopped
-            (marks / str(os.getpid())).touch()
+            death = _parent_death_signal()
+            handled = death is not None and signal.getsignal(death) not in (
+                signal.SIG_IGN,
+                signal.SIG_DFL,
+            )
+            said = marks.parent / f"{os.getpid()}.said"  # whole when the parent sees it
+            said.write_text(f"{death} {handled}")
+            os.replace(said, marks / str(os.getpid()))
             time.sleep(60)
         deadline = time.monotonic() + 60
         while not list(marks.iterdir()) and time.monotonic() < deadline:
@@ -338,10 +366,101 @@ def test_a_signal_in_the_parents_own_file_stops_the_worker_and_leaves_nothing(
         os.kill(os.getpid(), signal.SIGINT)  # the parent, in1: handled at this call's end
 
     monkeypatch.setattr(SignalWriter, "close", close)
-    _batch_ended_by(signal.SIGINT, inputs, out, jobs=2)
-    (worker,) = [int(p.name) for p in marks.iterdir()]
+    others = [s for s in SIGNALS if s != signal.SIGINT] if ignored else []
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in others}
+    try:
+        _batch_ended_by(signal.SIGINT, inputs, out, jobs=2)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    (mark,) = marks.iterdir()
     with pytest.raises(ProcessLookupError):  # ended and reaped (a zombie would answer)
-        os.kill(worker, 0)
+        os.kill(int(mark.name), 0)
+    death, handled = mark.read_text().split()
+    assert death == "None" or handled == "True", death  # None: not Linux
+
+
+@pytest.mark.parametrize(
+    ("handled", "thread"),
+    [(True, False), (True, True), (False, False)],
+    ids=["parent-handles", "parent-handles-another-thread-takes-it", "library-caller"],
+)
+def test_a_signal_just_after_a_worker_is_forked_stops_it_too(
+    tmp_path, monkeypatch, handled, thread
+):
+    """SIGINT in the parent between ``os.fork`` and the pool's taking in the new worker
+    (here: at the parent's first ``os.close`` after the fork): the worker is stopped
+    and waited for as the others are, nothing written.  It was not: the pool did not
+    know it, and it ran the batch's two files and wrote them after the parent had
+    stopped.  The worker gets the parent's stop before its handlers are set (it
+    waits for it at its own first ``os.close``), where a library caller (no
+    handlers: ``KeyboardInterrupt``) had the stop's signal ignored: it ends all the
+    same, once they are set.  With another thread running in the parent, the signal
+    goes to that thread (blocked in this one), its handler runs here at once (the
+    test waits for that thread's C handler, which writes to the wakeup fd)."""
+    import resdenoise.batch as batch
+    from resdenoise.io.signals import STOP
+    from resdenoise.pipeline import planner
+
+    real_fork, real_close, real_kill, forked = os.fork, os.close, os.kill, []
+    parent, stopped = os.getpid(), tmp_path / "stopped"
+    monkeypatch.setattr(batch, "max_jobs", lambda: 2)
+
+    def fork() -> int:
+        pid = real_fork()
+        forked.append(pid)
+        return pid
+
+    def close(fd: int) -> None:
+        real_close(fd)
+        if os.getpid() != parent:  # the worker, not yet with its handlers: stopped now
+            deadline = time.monotonic() + 60
+            while not stopped.exists() and time.monotonic() < deadline:
+                time.sleep(0.005)
+        elif forked and len(forked) == 1:
+            forked.append(None)  # once
+            real_kill(parent, signal.SIGINT)  # handled at this call's end
+            if thread:  # taken by the other thread: its C handler has run, the rest here
+                select.select([woken[0]], [], [], 60)
+
+    def kill(pid: int, signum: int) -> None:
+        real_kill(pid, signum)
+        if signum == STOP:
+            stopped.touch()
+
+    monkeypatch.setattr(os, "fork", fork)
+    monkeypatch.setattr(os, "close", close)
+    monkeypatch.setattr(os, "kill", kill)
+    out, inputs = tmp_path / "out", _two_csv_inputs(tmp_path)
+    before, idle = signal.getsignal(STOP), threading.Event()
+    woken = os.pipe()  # the other thread's C handler writes to it (set_wakeup_fd)
+    os.set_blocking(woken[1], False)
+    if thread:
+        threading.Thread(target=idle.wait, args=(60,)).start()
+        wakeup = signal.set_wakeup_fd(woken[1])
+    try:
+        if handled:
+            _batch_ended_by(signal.SIGINT, inputs, out, jobs=2)
+        else:
+            signal.signal(STOP, signal.SIG_IGN)
+            with pytest.raises(KeyboardInterrupt):
+                batch.run_batch(planner("diffuse", "linear", lam=1.0, steps=1), inputs,
+                                str(out), jobs=2)  # fmt: skip
+    finally:
+        idle.set()
+        if thread:
+            signal.set_wakeup_fd(wakeup)
+        for fd in woken:
+            real_close(fd)
+        signal.signal(STOP, before)
+        unwaited = []
+        for pid in forked[:1]:  # not waited for by the pool: wait for it to end (it writes)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+                unwaited.append(pid)
+    written = sorted(p.name for p in out.iterdir()) if out.exists() else []
+    assert (len(forked), unwaited, written, stopped.exists()) == (2, [], [], True)
+    assert sorted(tmp_path.glob("*.tmp")) == []
 
 
 def test_an_exception_on_the_way_out_of_a_signal_ends_a_batch(tmp_path, monkeypatch):

@@ -65,6 +65,16 @@ _ALWAYS = frozenset(
     getattr(signal, name) for name in ("SIGXFSZ", "SIGALRM") if hasattr(signal, name)
 )
 
+#: The signal a batch's parent stops its workers with, and the one a worker gets when its
+#: parent dies: one of :data:`_ALWAYS`, so a worker handles it even where it was ignored
+#: on entry.  SIGTERM, which the parent used, a worker kept ignoring under ``trap '' TERM``:
+#: it was killed after its grace period, its temporary left behind.
+STOP = getattr(signal, "SIGALRM", signal.SIGTERM)
+
+#: the signal mask before :func:`held` (in a process forked within it, restored by
+#: :func:`exit_on_signal`), None outside it
+_held: list = [None]
+
 _state = {"deferred": 0, "pending": None, "raised": False, "retry": False, "exit": False}
 #: temporary files made by this process and not yet renamed or removed
 _live: set[str] = set()
@@ -143,16 +153,43 @@ def deferred():
         _raise_pending()
 
 
+@contextlib.contextmanager
+def held():
+    """Hold the signals within (a worker's fork and its parent's registering it): one
+    that comes meanwhile takes effect when the block ends, in the parent once the
+    worker is known to it (stopped and waited for if the signal ends the run).  The
+    block is a :func:`deferred` step with :data:`SIGNALS` blocked in this thread: the
+    mask also holds a library caller's handler (``KeyboardInterrupt``), and a process
+    forked within inherits it, so a signal sent to it before :func:`exit_on_signal`
+    has set its handlers waits for them (blocked, it is kept pending even where the
+    parent ignored it, Linux).  The deferred step covers the signals another thread
+    of this process takes (a blocked signal goes to a thread that does not block it,
+    whose handler still runs here).  POSIX only, as ``os.fork``."""
+    with deferred():
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+        _held[0] = previous
+        try:
+            yield
+        finally:
+            _held[0] = None
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def exit_on_signal() -> None:
     """In a worker process (its main thread, first thing): a catchable signal
-    (one not ignored) removes the registered temporaries and ends the process
-    at once with 128+N, when the deferred step in progress (:func:`deferred`)
-    is done; nothing is raised, so nothing can stop the cleanup on the way out.
+    (one not ignored, and :data:`STOP` always) removes the registered temporaries
+    and ends the process at once with 128+N, when the deferred step in progress
+    (:func:`deferred`) is done; nothing is raised, so nothing can stop the cleanup
+    on the way out.  A process forked within :func:`held` gets its signal mask
+    back here (the signals that came since the fork take effect now).
     """
     _state.update(deferred=0, pending=None, raised=False, retry=False, exit=True)
     for s in SIGNALS:
-        if signal.getsignal(s) is not signal.SIG_IGN:
+        if s == STOP or signal.getsignal(s) is not signal.SIG_IGN:
             signal.signal(s, _handler)
+    previous, _held[0] = _held[0], None
+    if previous is not None:  # forked within held(): what came since the fork acts now
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 @contextlib.contextmanager
