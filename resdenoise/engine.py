@@ -318,8 +318,9 @@ class InPlaceRun:
 
 #: A search runs its stack in groups of at most this many channels where the engine's
 #: loop is compiled: its Perona-Malik loop has its own AVX2 code for up to 4 float64
-#: channels and for exactly 8 (not 5 to 7), and the other loops keep a narrower stack in cache (a windowed search's
-#: 8 to 64 channels ran 10-40 % slower per block as one array, the same numbers) ...
+#: channels and for exactly 8 (not 5 to 7), and the other loops keep a narrower stack in
+#: cache (a windowed search's 8 to 64 channels ran 10-40 % slower per block as one array,
+#: the same numbers) ...
 CHANNEL_GROUP = 4
 #: ... from one checkpoint to the next this many blocks apart or more: a shorter run
 #: does not repay the groups' copies and the engine's set-up of each group's call.
