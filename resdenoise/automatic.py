@@ -391,50 +391,11 @@ def do_no_harm(
     whole signal: one plan runs every channel.
     """
     from .filters import as_identity
-    from .noise import (
-        MAX_NOISE_SHARE,
-        UNIDENTIFIED,
-        channel_variance,
-        share_factor,
-        variance_share,
-    )
 
-    count = int(np.size(level.sigma))
-    estimators = level.per_channel()
-    if UNIDENTIFIED in estimators:
-        which = [c for c, e in enumerate(estimators) if e == UNIDENTIFIED]
-        reason = _named(labels, which, count) + (
-            "the noise level is not identified: quiet-windows reads more than the "
-            "variogram's nugget or the lag-one covariance of differences allows, or the "
-            "signal is rough and the lag-one covariance is within 2 standard errors of zero "
-            "(a rough signal whose own fine-scale content exceeds the noise)"
-        )
+    reason = _level_not_trusted(f, level, labels)
+    if reason is not None:
         note = f"nothing done: {reason}; give --sigma if you know the noise level"
         return as_identity(plan), reason, note, {}
-    if level.estimator != "given":  # the variance once: the share, its bound, the white part
-        var = channel_variance(f)
-        shares = variance_share(var, level.sigma)
-        bounds = shares * share_factor(np.shape(f)[0])
-        whites = 0.0 if level.white is None else variance_share(var, np.sqrt(level.white))
-        over = np.flatnonzero(np.maximum(bounds, whites) > MAX_NOISE_SHARE)
-        if over.size:  # named: the first channel over the limit, its numbers
-            c = int(over[0])
-            share, bound = float(shares[c]), float(bounds[c])
-            if share > MAX_NOISE_SHARE:
-                within = ""
-            elif bound > MAX_NOISE_SHARE:
-                within = f", up to {bound:.0%} within its error"
-            else:
-                within = f"; its white part by the variogram's nugget {float(whites[c]):.0%}"
-            reason = _named(labels, [c], count) + (
-                f"the estimated noise ({estimators[c]}) is {share:.0%} of the "
-                f"signal's variance{within} (more than {MAX_NOISE_SHARE:.0%}): the level "
-                "cannot be told from the signal's own fine-scale content"
-            )
-            if over.size > 1:
-                reason += "; over the limit too: " + _named(labels, over[1:], count, "")
-            note = f"nothing done: {reason}; give --sigma if you know the noise level"
-            return as_identity(plan), reason, note, {}
     if not plan.steps:
         return plan, None, None, {}
     if per_level is None and sums is None and tested is None:  # one run for both tests
@@ -468,6 +429,56 @@ def do_no_harm(
             if _significant((b_gain, b_se)):
                 return backed, None, None, {**details, **extra, "backed_off_to": backed_name}
     return as_identity(plan), why, f"nothing done: {why}; the output is the input", extra
+
+
+def _level_not_trusted(f, level, labels) -> str | None:
+    """Why :func:`do_no_harm` cannot trust the noise ``level`` of ``f`` (the first two
+    of its rules: a channel's level not identified; a share of the variance over
+    :data:`resdenoise.noise.MAX_NOISE_SHARE`, within its error or by the white part),
+    naming the channels by ``labels``; None where it can."""
+    from .noise import (
+        MAX_NOISE_SHARE,
+        UNIDENTIFIED,
+        channel_variance,
+        share_factor,
+        variance_share,
+    )
+
+    count = int(np.size(level.sigma))
+    estimators = level.per_channel()
+    if UNIDENTIFIED in estimators:
+        which = [c for c, e in enumerate(estimators) if e == UNIDENTIFIED]
+        return _named(labels, which, count) + (
+            "the noise level is not identified: quiet-windows reads more than the "
+            "variogram's nugget or the lag-one covariance of differences allows, or the "
+            "signal is rough and the lag-one covariance is within 2 standard errors of zero "
+            "(a rough signal whose own fine-scale content exceeds the noise)"
+        )
+    if level.estimator == "given":
+        return None
+    var = channel_variance(f)  # the variance once: the share, its bound, the white part
+    shares = variance_share(var, level.sigma)
+    bounds = shares * share_factor(np.shape(f)[0])
+    whites = 0.0 if level.white is None else variance_share(var, np.sqrt(level.white))
+    over = np.flatnonzero(np.maximum(bounds, whites) > MAX_NOISE_SHARE)
+    if not over.size:
+        return None
+    c = int(over[0])  # named: the first channel over the limit, its numbers
+    share, bound = float(shares[c]), float(bounds[c])
+    if share > MAX_NOISE_SHARE:
+        within = ""
+    elif bound > MAX_NOISE_SHARE:
+        within = f", up to {bound:.0%} within its error"
+    else:
+        within = f"; its white part by the variogram's nugget {float(whites[c]):.0%}"
+    reason = _named(labels, [c], count) + (
+        f"the estimated noise ({estimators[c]}) is {share:.0%} of the "
+        f"signal's variance{within} (more than {MAX_NOISE_SHARE:.0%}): the level "
+        "cannot be told from the signal's own fine-scale content"
+    )
+    if over.size > 1:
+        reason += "; over the limit too: " + _named(labels, over[1:], count, "")
+    return reason
 
 
 def _no_gain(name: str, gain: float, se: float) -> str:

@@ -827,11 +827,11 @@ def _refine_on_windows(f2, best: AutoChoice, h: float, sigma, grid, keep: bool):
         sums = np.stack([residual, windows.divergence(u)])
         return sums, (float(np.sum(sums[0]) + np.sum(s2 * sums[1].sum(axis=0)))) / n - total
 
-    sums, value = measure(f2, np.zeros((len(batches(n)[0]), c)))
+    residuals = BatchResiduals(f2)
+    sums, value = measure(f2, np.zeros((len(residuals.starts), c)))
     blocks, values = [0], [value]
     best_k, best_value, best_sums = 0, value, sums
     running, done, held = StackRun(f2, phi, tau, h), 0, None
-    residuals = BatchResiduals(f2)
     for k in grid:
         if k > windows.reach:  # past the windows' exact reach: wider ones
             wider = max(k, math.ceil(REFINE_GROWTH * windows.reach))
@@ -864,7 +864,7 @@ def _refine_on_windows(f2, best: AutoChoice, h: float, sigma, grid, keep: bool):
             break
     if best_k and best_value > values[0] * (1.0 - MIN_IMPROVEMENT):
         best_k = 0  # within the estimate's noise of doing nothing: do nothing
-    starts, sizes = batches(n)
+    sizes = batches(n)[1]
     parts = (np.sum(best_sums[0], axis=1) + s2 @ best_sums[1].T - total * sizes) / n
     choice = StoppingChoice(
         steps=int(best_k), rule="sure", sigma=tuple(float(x) for x in sigma),

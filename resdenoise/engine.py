@@ -355,6 +355,7 @@ class StackRun:
         self.groups = [np.empty((len(stack), min(CHANNEL_GROUP, c - i))) for i in self.cuts]
         self.runs: dict = {}  # InPlaceRun by (shape, side), made when first needed
         self.spare: np.ndarray | None = None  # the other buffer of an advance that keeps
+        self.tail: np.ndarray | None = None  # advance_beside's copy of the last rows
 
     @staticmethod
     def _one_tile(values: int, blocks: int) -> bool:
@@ -420,7 +421,12 @@ class StackRun:
             return in_parallel(functools.partial(self.advance, blocks, keep), other, work)
         src = self._turn(keep)
         dst = self.u
-        tail = np.array(src[cut - blocks :])  # read before the head's run writes over it
+        # read before the head's run writes over it, into a copy kept for the next call
+        size = n - cut + blocks
+        if self.tail is None or len(self.tail) < size:
+            self.tail = np.empty((size, *src.shape[1:]))
+        tail = self.tail[:size]
+        np.copyto(tail, src[cut - blocks :])
 
         def head():
             part = dst[: cut + blocks]

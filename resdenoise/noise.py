@@ -526,7 +526,13 @@ def share_bound(u, sigma) -> np.ndarray:
 def share_factor(n: int) -> float:
     """What :func:`share_bound` multiplies the share of ``n`` samples by:
     ``(1 + SHARE_Z * QUIET_SPREAD / sqrt(n))^2``."""
-    return (1.0 + SHARE_Z * QUIET_SPREAD / math.sqrt(max(n, 1))) ** 2
+    return _margin(SHARE_Z, n) ** 2
+
+
+def _margin(z: float, n: int) -> float:
+    """``1 + z`` relative standard deviations of a level estimated from ``n`` samples
+    (``QUIET_SPREAD / sqrt(n)``): the margin of :func:`share_factor` and the checks."""
+    return 1.0 + z * QUIET_SPREAD / math.sqrt(max(n, 1))
 
 
 #: The high order of :func:`search_noise`'s consistency check.
@@ -635,9 +641,14 @@ def white_part(nug) -> np.ndarray:
     (speech, whose fine-scale content the variogram fits with a nugget of 1 standard
     error) says nothing of a white part and is not used.
     """
-    with np.errstate(invalid="ignore"):  # a short signal: NaN, never used
-        fits = (nug.misfit <= NUGGET_MISFIT) & (nug.variance >= NUGGET_T * nug.standard_error)
-    return np.where(fits, nug.variance, 0.0)
+    return np.where(_identified(nug), nug.variance, 0.0)
+
+
+def _identified(nug) -> np.ndarray:
+    """Per channel: the variogram fits (misfit at most :data:`NUGGET_MISFIT`) and its
+    nugget is identified (at least :data:`NUGGET_T` standard errors)."""
+    with np.errstate(invalid="ignore"):  # a short signal: NaN, never identified
+        return (nug.misfit <= NUGGET_MISFIT) & (nug.variance >= NUGGET_T * nug.standard_error)
 
 
 #: A fit of the variogram with a misfit above this (:class:`resdenoise.nugget.Nugget`) is
@@ -684,7 +695,7 @@ def _checked_by_nugget(u2: np.ndarray, sigma: np.ndarray, names: list[str], low:
     low costs less, but not nothing (hence the margin :data:`NUGGET_Z`).
     """
     with np.errstate(invalid="ignore"):  # a short signal: NaN, never used
-        bound = np.sqrt(nug.upper) * (1.0 + NUGGET_Z * QUIET_SPREAD / math.sqrt(u2.shape[0]))
+        bound = np.sqrt(nug.upper) * _margin(NUGGET_Z, u2.shape[0])
         act = (nug.misfit <= NUGGET_MISFIT) & (nug.variance > 0) & (sigma > bound)
         resolved = nug.variance >= NUGGET_T * nug.standard_error
     for c in np.flatnonzero(act):
@@ -692,8 +703,9 @@ def _checked_by_nugget(u2: np.ndarray, sigma: np.ndarray, names: list[str], low:
     point = np.sqrt(np.maximum(np.where(act, nug.variance, 0.0), 0.0))
     upper = np.sqrt(np.where(act, nug.upper, 0.0))
     with np.errstate(invalid="ignore"):  # a short signal: NaN, never a bound
-        fits = (nug.misfit <= NUGGET_MISFIT) & resolved
-        floor = np.sqrt(np.where(fits, np.maximum(nug.variance - Z * nug.standard_error, 0.0), 0.0))
+        floor = np.sqrt(
+            np.where(_identified(nug), np.maximum(nug.variance - Z * nug.standard_error, 0.0), 0.0)
+        )
     low = np.maximum(low, np.minimum(floor, sigma))  # an identified nugget bounds it below
     return np.where(act, upper, sigma), np.where(act, point, low)
 
@@ -761,7 +773,7 @@ def _checked_by_lag_one(u2, sigma, names, low, nug, dense):
     one = lag_one_noise(u2)
     n = u2.shape[0]
     with np.errstate(invalid="ignore"):  # a short signal: NaN, never used
-        bound = np.sqrt(one.upper) * (1.0 + LAG_ONE_Z * QUIET_SPREAD / math.sqrt(n))
+        bound = np.sqrt(one.upper) * _margin(LAG_ONE_Z, n)
         rough = fits & (one.variance >= -LAG_ONE_CONVEX * one.standard_error)
         act = rough & (sigma > bound)
         resolved = one.variance >= NUGGET_T * one.standard_error
@@ -814,7 +826,7 @@ def _checked_by_floor(u2, plain, sigma, names, low, means=None, dense=None):
     floor = spectral_floor(u2, np.where(dense, sigma**2, 0.0))
     with np.errstate(invalid="ignore"):  # a short channel: NaN, never a cap
         cap = np.sqrt(floor.upper)
-        act = dense & (sigma > cap * (1.0 + FLOOR_Z * QUIET_SPREAD / math.sqrt(u2.shape[0])))
+        act = dense & (sigma > cap * _margin(FLOOR_Z, u2.shape[0]))
     for c in np.flatnonzero(act):
         if names[c] not in _ROUGH:
             names[c] = FLOOR

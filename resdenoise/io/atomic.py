@@ -85,10 +85,7 @@ def staging_dir(target: Path, parents: bool) -> Path:
     """Where the temporary file of ``target`` is written: beside it, or, with ``parents``
     where its directory is yet to be made, in the nearest directory above that exists
     (on the file system the new one will be on, so that the rename works)."""
-    parent = target.parent
-    while parents and not os.path.lexists(parent) and parent != parent.parent:
-        parent = parent.parent
-    return parent
+    return Path(first_existing(str(target))) if parents else target.parent
 
 
 def first_existing(path: str) -> str:

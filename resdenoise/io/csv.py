@@ -48,6 +48,7 @@ from .signal import (
     SignalStream,
     _column_name,
     _show,
+    column_label,
     csv_rate,
     rate_in,
 )
@@ -175,7 +176,7 @@ def _plain(text: str) -> bool:
 
 def _to_float(cells: list[str], decimal: str) -> np.ndarray | None:
     if decimal == ",":
-        if any("." in c for c in cells):  # 1.234: a thousands separator, or a decimal point?
+        if "." in "".join(cells):  # 1.234: a thousands separator, or a decimal point?
             return None
         cells = [c.replace(",", ".") for c in cells]
     if not _plain("".join(cells)) and not all(_plain(c.strip()) for c in cells):
@@ -205,8 +206,7 @@ def _bad_cell_at(
 ) -> SignalError:
     """The error for one cell that is not a number (``first_row``: the first data row)."""
     cell = cell.strip()
-    name = f" ({header[col]!r})" if header else ""
-    where = f"{source}: line {lineno}, column {col + 1}{name}"
+    where = f"{source}: line {lineno}, {column_label(header, col)}"
     if not cell:
         return SignalError(
             f"{where}: empty cell; every sample needs a number: fill it in or delete line {lineno}"
@@ -635,7 +635,6 @@ class CsvReader:
             raise ParameterError(f"{source}: no column left to filter besides the time column")
         for p in positions:
             sc = scans[p]
-            name = f" ({header[p]!r})" if header else ""
             if sc.bad is not None:
                 r, lineno, cell = sc.bad
                 hint = header is None and self.header_opt is None
@@ -643,7 +642,7 @@ class CsvReader:
             if sc.nonfinite is not None:
                 lineno, cell = sc.nonfinite
                 raise SignalError(
-                    f"{source}: line {lineno}, column {p + 1}{name}: {_show(cell.strip())} "
+                    f"{source}: line {lineno}, {column_label(header, p)}: {_show(cell.strip())} "
                     f"is not a finite number; replace it with one or delete line {lineno}"
                 )
         if rows < 2:

@@ -221,10 +221,7 @@ class Signal:
             return None
         if self.format != "CSV":
             return tuple(f"channel {p + 1}" for p in positions)
-        header = self.header or ()
-        return tuple(
-            f"column {p + 1}" + (f" ({header[p]!r})" if p < len(header) else "") for p in positions
-        )
+        return tuple(column_label(self.header, p) for p in positions)
 
     @property
     def carried_names(self) -> list[str]:
@@ -238,6 +235,13 @@ class Signal:
         if data.shape != self.data.shape:
             raise ValueError(f"data has shape {data.shape}, the signal {self.data.shape}")
         return replace(self, data=data)
+
+
+def column_label(header, p: int) -> str:
+    """How messages name the file's column ``p`` (from 0): ``column 2 ('b')``, or
+    ``column 2`` where the header has no name for it."""
+    name = f" ({header[p]!r})" if header and p < len(header) else ""
+    return f"column {p + 1}{name}"
 
 
 def _column_name(header, p: int) -> str:
