@@ -289,6 +289,9 @@ def _overflowed(out: np.ndarray, sig: Signal, data: np.ndarray, carried: dict) -
     """The samples of the float32 frames ``out`` of ``data`` (and ``carried``) that are
     not finite where the samples were: beyond float32's range, cast to inf (a channel
     carried through keeps its own NaN or inf)."""
+    with np.errstate(over="ignore", invalid="ignore"):  # all finite when their sum is
+        if np.isfinite(np.sum(out)):
+            return 0
     bad = ~np.isfinite(out)
     if not bad.any():
         return 0
