@@ -68,7 +68,10 @@ residual term from the run of the whole signal, whose run at that count is also
 the plan's output (``StoppingChoice.output``), its divergence term from a probe
 run on about half of the samples (:class:`resdenoise.sure.ProbeWindows`,
 :data:`REFINE_REACH`); its gain over doing nothing is the do-no-harm test's
-(``AutoChoice.tested``).
+(``AutoChoice.tested``).  The windows' search, and the refine's probe where it runs
+on the whole signal, run about zero in float32 where the signal's spread fits
+(:func:`resdenoise.sure.float32_fits`: rounding far below SURE's own noise, at 0.35-0.45
+of float64's cost per block); the plan's output is float64.
 """
 
 from __future__ import annotations
@@ -97,9 +100,11 @@ from .sure import (
     ProbeWindows,
     ScoredWindows,
     SureParts,
+    WholeProbe,
     batches,
     chunk_bounds,
     clearly_lower,
+    float32_fits,
     gain_from_sums,
     gain_sums,
     sure_stack,
@@ -667,6 +672,10 @@ def choose_parameters(
         s2 = s2.reshape(s2.shape[0], -1)
         sigma = resolve_sigma(s2, sigma).sigma
         probe = sure_stack(s2, sigma)
+        centred = s2 - s2.mean(axis=0) if windows is not None else s2
+        if centred is not s2 and float32_fits(centred, probe[1]):  # about zero, in float32
+            b, eps, stack = sure_stack(centred, sigma)  # the same probe b
+            searched, probe = centred, (b, eps, stack.astype(np.float32))
 
     def view(reach: float):
         """The search's stack, probe and windows with halos for ``reach`` blocks: the
@@ -771,7 +780,8 @@ REFINE_HORIZON = 1.15
 #: up to 1.2^2 m and the checkpoint past it), and REFINE_GROWTH x as many each time it
 #: runs further (wider windows, the same probe where they overlap the old, run again);
 #: where the windows would run more than REFINE_WINDOWS_COST of the signal, the
-#: refine runs the probe on the whole signal (from the start).
+#: refine runs the probe on the whole signal (from the start; :class:`WholeProbe`, in
+#: float32 where it fits, beside the whole signal's run: one thread each).
 REFINE_REACH = 1.75
 REFINE_WINDOWS_COST = 0.75
 REFINE_GROWTH = 1.5
@@ -787,20 +797,10 @@ def _refine(f, best: AutoChoice, h: float, sigma: np.ndarray, cap: int, keep: bo
     grid = sorted({min(cap, max(1, round(m * ratio**j))) for j in range(-7, top + 1)} | below)
     s = best.stopping
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
-    n = f2.shape[0]
     exact = _refine_on_windows(f2, best, h, sigma, grid, keep)
-    if exact is None:  # the whole signal's probe
-        exact = choose_steps(
-            f, best.nl.phi, best.tau, h, "sure", grid[-1], sigma, patience=0,
-            horizon=REFINE_HORIZON, checkpoints=grid, keep=keep,
-        )  # fmt: skip
-        bounds = chunk_bounds(n)
-        total = float(np.sum(np.square(sigma)))
-        means = exact.best_parts * n / np.diff(bounds) - total
-        gain = float(np.sum(exact.best_parts)) - total
-        tested = (gain, float(np.std(means, ddof=1) / math.sqrt(len(means))))
-    else:
-        exact, tested = exact
+    if exact is None:  # the whole signal's probe (float32 where it may)
+        exact = _refine_on_windows(f2, best, h, sigma, grid, keep, whole=True)
+    exact, tested = exact
     stopping = replace(
         exact, stopped_by=s.stopped_by, reached_cap=s.reached_cap, samples=s.samples,
         searched=max(s.blocks_searched, exact.blocks[-1]),  # the windows may stop short
@@ -808,17 +808,21 @@ def _refine(f, best: AutoChoice, h: float, sigma: np.ndarray, cap: int, keep: bo
     return stopping, tested
 
 
-def _refine_on_windows(f2, best: AutoChoice, h: float, sigma, grid, keep: bool):
+def _refine_on_windows(f2, best: AutoChoice, h: float, sigma, grid, keep: bool, whole=False):
     """:func:`_refine`'s search with the divergence from a probe on windows
     (:data:`REFINE_REACH`): ``(StoppingChoice, (gain, se))``, or None where the windows
-    would not save enough or the search runs past their reach.  The rule of
+    would not save enough or the search runs past their reach; ``whole``: from a probe
+    of the whole signal instead (:class:`resdenoise.sure.WholeProbe`).  The rule of
     :func:`choose_steps` with these checkpoints: SURE at zero blocks and at each
     checkpoint, until the first at :data:`REFINE_HORIZON` x the best or beyond."""
     n, c = f2.shape
     phi, tau = best.nl.phi, best.tau
     reach = max(grid[0], math.ceil(REFINE_REACH * best.steps))
-    windows = ProbeWindows(f2, sigma, phi, tau, h, reach, limit=REFINE_WINDOWS_COST)
-    if windows.cost > REFINE_WINDOWS_COST:
+    if whole:
+        windows = WholeProbe(f2, sigma, phi, tau, h)
+    else:
+        windows = ProbeWindows(f2, sigma, phi, tau, h, reach, limit=REFINE_WINDOWS_COST)
+    if windows.cost > REFINE_WINDOWS_COST and not whole:
         return None
     s2 = 2.0 * np.square(sigma)
     total = float(np.sum(np.square(sigma)))
@@ -841,10 +845,12 @@ def _refine_on_windows(f2, best: AutoChoice, h: float, sigma, grid, keep: bool):
             if windows.cost > REFINE_WINDOWS_COST:
                 return None
         # the whole signal here and the windows' probe on the helper thread meanwhile,
-        # where neither run takes the engine's threads (more threads than cores spin),
+        # where neither run takes the engine's threads (more threads than cores spin) or
+        # the probe is the whole signal's (one thread each: smooth 1e5's refine 0.43 s
+        # of CPU, 0.63 s with the two runs in turn on two threads each),
         # with the whole signal's last rows too: the two threads' rows about equal (work:
         # the windows', advance_beside adds those rows' where they go to the helper)
-        alone = not takes_threads(max(f2.size, windows.values), k - done)
+        alone = whole or not takes_threads(max(f2.size, windows.values), k - done)
         u, _ = running.advance_beside(
             k - done,
             functools.partial(windows.advance, k - done),

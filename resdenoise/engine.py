@@ -293,23 +293,24 @@ class InPlaceRun:
 
     The numbers of :func:`run_blocks` (which do not depend on its tiles or
     threads), without its checks and set-up on every call: for a search's many
-    short runs of one small float64 array of ``shape`` between its checkpoints
+    short runs of one small array of ``shape`` (float64, or ``dtype``) between its checkpoints
     (:mod:`resdenoise.autoparams`), where that set-up costs as much as a few blocks.
     """
 
-    def __init__(self, phi, tau: float, h: float, shape: tuple):
+    def __init__(self, phi, tau: float, h: float, shape: tuple, dtype=np.float64):
         if not (tau > 0 and h > 0):
             raise ValueError(f"tau and h must be > 0, got tau={tau!r}, h={h!r}")
         self.shape = tuple(shape)
         if len(self.shape) not in (1, 2) or self.shape[0] < 2:
             raise ValueError(f"shape must be (n,) or (n, channels), n >= 2; got {self.shape}")
-        self.step = _Stepper(phi, np.dtype(np.float64), tau, h)
+        self.dtype = _working_dtype(None, dtype)
+        self.step = _Stepper(phi, self.dtype, tau, h)
         self.ws = self.step.workspace(self.shape[0], self.shape[1:])
 
     def __call__(self, u: np.ndarray, blocks: int) -> np.ndarray:
-        if not _writeable_like(u, self.shape, np.float64):
+        if not _writeable_like(u, self.shape, self.dtype):
             raise ValueError(
-                f"u must be a writeable C-contiguous float64 array of shape {self.shape}"
+                f"u must be a writeable C-contiguous {self.dtype} array of shape {self.shape}"
             )
         if blocks > 0:
             self.step.run(u, int(blocks), self.ws)
@@ -339,6 +340,8 @@ class StackRun:
     faster (:data:`GROUP_BLOCKS`), copied out of the stack and back.  The channels
     do not interact, so the numbers are those of one run of the whole stack;
     ``stack`` itself is not modified unless ``own`` (the caller's to give away).
+    A float32 stack runs in float32 (a search's estimate, where the caller finds
+    float32's rounding far below its noise), anything else in float64.
 
     An array of at most :data:`COMPILED_TILE_VALUES` (one tile of the engine's
     own), or of at most :data:`UNTILED_VALUES` with a run too short for a second
@@ -347,12 +350,13 @@ class StackRun:
 
     def __init__(self, stack: np.ndarray, phi, tau: float, h: float, own: bool = False):
         self.phi, self.tau, self.h = phi, tau, h
-        own = own and stack.dtype == np.float64 and stack.flags.c_contiguous
-        self.u = stack if own and stack.flags.writeable else np.array(stack, dtype=float)
+        dtype = _working_dtype(stack, None)  # float32 stays float32 (a search's estimate)
+        own = own and stack.dtype == dtype and stack.flags.c_contiguous
+        self.u = stack if own and stack.flags.writeable else np.array(stack, dtype=dtype)
         c = stack.shape[1]
         wide = c > CHANNEL_GROUP and backend_for(phi) == "compiled"
         self.cuts = list(range(0, c, CHANNEL_GROUP)) if wide else []
-        self.groups = [np.empty((len(stack), min(CHANNEL_GROUP, c - i))) for i in self.cuts]
+        self.groups = [np.empty((len(stack), min(CHANNEL_GROUP, c - i)), dtype) for i in self.cuts]
         self.runs: dict = {}  # InPlaceRun by (shape, side), made when first needed
         self.spare: np.ndarray | None = None  # the other buffer of an advance that keeps
         self.tail: np.ndarray | None = None  # advance_beside's copy of the last rows
@@ -424,7 +428,7 @@ class StackRun:
         # read before the head's run writes over it, into a copy kept for the next call
         size = n - cut + blocks
         if self.tail is None or len(self.tail) < size:
-            self.tail = np.empty((size, *src.shape[1:]))
+            self.tail = np.empty((size, *src.shape[1:]), src.dtype)
         tail = self.tail[:size]
         np.copyto(tail, src[cut - blocks :])
 
@@ -453,7 +457,9 @@ class StackRun:
         """The InPlaceRun kept for arrays of ``shape`` on ``side``'s thread (made once)."""
         run = self.runs.get((shape, side))
         if run is None:
-            run = self.runs[(shape, side)] = InPlaceRun(self.phi, self.tau, self.h, shape)
+            run = self.runs[(shape, side)] = InPlaceRun(
+                self.phi, self.tau, self.h, shape, self.u.dtype
+            )
         return run
 
     def _turn(self, keep: bool) -> np.ndarray:

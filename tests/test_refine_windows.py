@@ -211,7 +211,7 @@ def test_the_refine_on_windows_follows_the_whole_probes_curve(windowed, monkeypa
     assert s.best_parts.sum() == pytest.approx(s.best, rel=1e-12)
     monkeypatch.setattr(autoparams, "REFINE_WINDOWS_COST", -1.0)  # the whole probe
     whole = choose_parameters(f, "perona-malik", "diffusivity", max_blocks=800, sigma=SIGMA)
-    assert windowed[-1] is False and whole.nl.lam == choice.nl.lam
+    assert windowed[1:] == [False, True] and whole.nl.lam == choice.nl.lam
     theirs = dict(zip(whole.stopping.blocks, whole.stopping.criterion, strict=True))
     shared = [k for k in s.blocks if k in theirs]
     assert len(shared) >= 5
@@ -226,7 +226,8 @@ def test_a_refine_past_the_windows_reach_grows_them_and_too_costly_falls_back(
 ):
     """A windows' choice far below the whole signal's best: the refine runs on past
     REFINE_REACH x m and grows its windows; with a cost limit they cannot meet, the
-    whole probe refines instead (the old numbers)."""
+    whole probe refines instead (:class:`resdenoise.sure.WholeProbe`), by the same rule
+    with its own gain sums."""
     f = _signal(6000)[:, 0]
     nl = get_nonlinearity("perona-malik", "diffusivity", 0.6)
     tau = stability.default_tau(nl, 1.0)
@@ -239,4 +240,5 @@ def test_a_refine_past_the_windows_reach_grows_them_and_too_costly_falls_back(
     assert windowed == [True] and grown and stopping.steps > autoparams.REFINE_REACH * 4
     monkeypatch.setattr(autoparams, "REFINE_WINDOWS_COST", 0.0)
     old, old_tested = autoparams._refine(f, best, 1.0, np.array([SIGMA]), 800, False)
-    assert windowed[-1] is False and old.blocks[0] == 0 and old.gain_sums is None
+    assert windowed[1:] == [False, True] and old.blocks[0] == 0
+    assert old_tested == gain_from_sums(old.gain_sums, np.array([SIGMA]), len(f))

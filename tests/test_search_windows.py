@@ -137,8 +137,12 @@ def test_the_windowed_search_is_deterministic_and_reports_the_signals_noise(wind
     k = sums.shape[1]
     means = [t.mean() for t in np.array_split(terms, k)]
     written = (terms.mean(), np.std(means, ddof=1) / math.sqrt(k))
-    assert gain_from_sums(sums, sigma, len(f)) == pytest.approx(written, rel=1e-9)
-    assert gain_from_sums(sums, sigma, len(f))[0] == pytest.approx(kept.tested[0], rel=1e-12)
+    # (the refine's probe of the whole signal runs in float32, sure.float32_fits: its
+    # rounding far below the estimate's own noise, the standard error)
+    got = gain_from_sums(sums, sigma, len(f))
+    assert got[0] == pytest.approx(written[0], abs=1e-4 * written[1])
+    assert got[1] == pytest.approx(written[1], rel=1e-4)
+    assert got[0] == pytest.approx(kept.tested[0], rel=1e-12)
     level = resolve_sigma(f, sigma)
     assert gain_test(plan, f, level) == pytest.approx(written, rel=1e-9)  # a run of its own
     assert one.as_dict()["search_samples"] == 6 * 256
