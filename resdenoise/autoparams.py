@@ -70,7 +70,7 @@ run on about half of the samples (:class:`resdenoise.sure.ProbeWindows`,
 :data:`REFINE_REACH`); its gain over doing nothing is the do-no-harm test's
 (``AutoChoice.tested``).  The windows' search, and the refine's probe where it runs
 on the whole signal, run about zero in float32 where the signal's spread fits
-(:func:`resdenoise.sure.float32_fits`: rounding far below SURE's own noise, at 0.35-0.45
+(:func:`resdenoise.sure.float32_shift`: rounding far below SURE's own noise, at 0.35-0.45
 of float64's cost per block); the plan's output is float64.
 """
 
@@ -104,7 +104,7 @@ from .sure import (
     batches,
     chunk_bounds,
     clearly_lower,
-    float32_fits,
+    float32_shift,
     gain_from_sums,
     gain_sums,
     sure_stack,
@@ -672,10 +672,11 @@ def choose_parameters(
         s2 = s2.reshape(s2.shape[0], -1)
         sigma = resolve_sigma(s2, sigma).sigma
         probe = sure_stack(s2, sigma)
-        centred = s2 - s2.mean(axis=0) if windows is not None else s2
-        if centred is not s2 and float32_fits(centred, probe[1]):  # about zero, in float32
-            b, eps, stack = sure_stack(centred, sigma)  # the same probe b
-            searched, probe = centred, (b, eps, stack.astype(np.float32))
+        shift = None if windows is None else float32_shift(s2, probe[1])
+        if shift is not None:  # the windows about zero, in float32
+            searched = s2 - shift
+            b, eps, stack = sure_stack(searched, sigma)  # the same probe b
+            probe = (b, eps, stack.astype(np.float32))
 
     def view(reach: float):
         """The search's stack, probe and windows with halos for ``reach`` blocks: the

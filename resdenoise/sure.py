@@ -37,7 +37,7 @@ __all__ = [
     "PastReach",
     "ProbeWindows",
     "WholeProbe",
-    "float32_fits",
+    "float32_shift",
     "ScoredWindows",
     "SureParts",
     "batch_residuals",
@@ -328,6 +328,7 @@ class ProbeWindows:
         weight = np.true_divide(inside * (sizes + core - 1), core)[:, :, None]
         self.weight = np.divide(weight, self.eps, out=weight if c == 1 else None)
         self.f2, self.phi, self.tau, self.h = f2, phi, tau, h
+        self.shift = float32_shift(f2, self.eps)  # float32 about it where it fits
         self.b, self.window = None, None
         self._place(int(reach), 0)
 
@@ -363,12 +364,17 @@ class ProbeWindows:
         # from the next window as from its own window's end; flat indices of its values
         at += self.cols * length  # (at is not needed any more)
         self.flat_at = _flat(at, c)
-        stack = np.empty((k, length, c), f2.dtype)
+        shift = self.shift
+        stack = np.empty((k, length, c), f2.dtype if shift is None else np.float32)
         for j, start in enumerate(window.tolist()):  # f2[window[j] + arange(length)]
-            stack[j] = f2[start : start + length]
-            stack[j] += self.eps * b[:, j]
+            if shift is None:
+                stack[j] = f2[start : start + length]
+                stack[j] += self.eps * b[:, j]
+            else:  # rounded to float32 once, about the shift
+                stack[j] = f2[start : start + length] - shift + self.eps * b[:, j]
         self.shape = (length, k, c)
-        self.values = length * k * c  # the probe's values run by each block
+        # the probe's values run by each block (in float64's cost)
+        self.values = math.ceil(length * k * c * (1.0 if shift is None else FLOAT32_COST))
         self.run = StackRun(stack.reshape(k * length, c), self.phi, self.tau, self.h, own=True)
         self.up = self.run.u
         self.advance(blocks)
@@ -397,12 +403,15 @@ class ProbeWindows:
         """Per batch and channel (``(k, c)``), the scaled sum of ``b (up - uf) / eps``
         over the cores, with ``u`` the whole signal's run at the windows' block count."""
         d = np.take(self.up, self.flat_at)  # the windows' stack, (k length, c)
+        if self.shift is not None:  # a float32 run about the shift
+            d = d.astype(float)
+            d.reshape(-1, len(self.shift))[:] += self.shift
         d -= np.take(u, self.flat)
         d *= self.w
         return d.reshape(self.core, -1).sum(axis=0).reshape(self.shape[1:])
 
 
-#: A search's probe runs in float32 (:func:`float32_fits`) where the signal's spread
+#: A search's probe runs in float32 (:func:`float32_shift`) where the signal's spread
 #: about its mean is at most this many probe steps eps: float32's rounding (2^-24 of
 #: it) then stays below 1e-4 eps per sample, far below the Monte-Carlo probe's own
 #: noise ...
@@ -412,18 +421,23 @@ FLOAT32_RANGE = 2.0**10
 FLOAT32_COST = 0.45
 
 
-def float32_fits(centred: np.ndarray, eps: np.ndarray) -> bool:
-    """Whether a search's run of ``centred`` (a signal less its mean per channel; eps
-    per channel) and its probe may run in float32 (:data:`FLOAT32_RANGE`).  Shifting a
-    signal by a constant does not change its diffusion (only differences enter), so
-    the run about zero, where float32 has its finest steps, is the same filter."""
-    return centred.size > 0 and float(np.max(np.abs(centred) / eps)) <= FLOAT32_RANGE
+def float32_shift(f2: np.ndarray, eps: np.ndarray) -> np.ndarray | None:
+    """The shift (per channel, the mean) about which a search's run of ``f2`` and its
+    probe (eps per channel) may run in float32 (:data:`FLOAT32_RANGE`), else None.
+    Shifting a signal by a constant does not change its diffusion (only differences
+    enter), so the run of ``f2 - shift``, where float32 has its finest steps, is the
+    same filter."""
+    if not f2.size:
+        return None
+    mean = f2.mean(axis=0)
+    spread = np.maximum(f2.max(axis=0) - mean, mean - f2.min(axis=0))
+    return mean if bool(np.all(spread <= FLOAT32_RANGE * eps)) else None
 
 
 class WholeProbe:
     """SURE's divergence term of a run on ``f2`` from a probe run of the whole signal,
     as :class:`ProbeWindows` gives it from windows (the same methods, per gain batch):
-    the run of ``f2 - mean + eps b`` in float32 where it fits (:func:`float32_fits`;
+    the run of ``f2 - mean + eps b`` in float32 where it fits (:func:`float32_shift`;
     else of ``f2 + eps b`` in float64), the divergence ``b (up - uf) / eps`` with ``uf``
     the whole signal's float64 run.  ``values``: the probe's values per block in
     float64's cost (:data:`FLOAT32_COST`), for the pairing of the two runs."""
@@ -434,15 +448,14 @@ class WholeProbe:
     def __init__(self, f2, sigma, phi, tau: float, h: float):
         n, c = f2.shape
         b, eps = sure_probe(f2, sigma)
-        up = f2 - f2.mean(axis=0)
-        small = float32_fits(up, eps)
-        self.shift = f2.mean(axis=0) if small else np.zeros(c)
-        up = up if small else np.array(f2, dtype=float)
+        shift = float32_shift(f2, eps)
+        self.shift = np.zeros(c) if shift is None else shift
+        up = f2 - self.shift
         up += eps * b
-        self.up = up.astype(np.float32) if small else up
+        self.up = up if shift is None else up.astype(np.float32)
         self.w = np.divide(b, eps, out=b)  # the probe's weights over eps
         self.phi, self.tau, self.h = phi, tau, h
-        self.values = math.ceil(n * c * (FLOAT32_COST if small else 1.0))
+        self.values = math.ceil(n * c * (1.0 if shift is None else FLOAT32_COST))
         self.sums = BatchResiduals(f2)  # its batches cut in pieces, and a scratch
 
     def advance(self, blocks: int) -> None:

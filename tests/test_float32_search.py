@@ -1,6 +1,6 @@
 """A long signal's search in float32: the windowed lambda search's stack and the refine's
 probe of the whole signal (:class:`resdenoise.sure.WholeProbe`) run about zero in
-float32 where the signal's spread fits (:func:`resdenoise.sure.float32_fits`), their
+float32 where the signal's spread fits (:func:`resdenoise.sure.float32_shift`), their
 rounding far below the Monte-Carlo estimate's noise; the plan's output stays float64."""
 
 from __future__ import annotations
@@ -12,7 +12,15 @@ from resdenoise import autoparams, engine, stability, sure
 from resdenoise.autoparams import choose_parameters
 from resdenoise.engine import InPlaceRun, StackRun, run_blocks
 from resdenoise.nonlinearities import get_nonlinearity
-from resdenoise.sure import SureParts, WholeProbe, batches, chunk_bounds, float32_fits, sure_stack
+from resdenoise.sure import (
+    ProbeWindows,
+    SureParts,
+    WholeProbe,
+    batches,
+    chunk_bounds,
+    float32_shift,
+    sure_stack,
+)
 
 N = 6000
 SIGMA = 0.2
@@ -65,12 +73,14 @@ def test_sure_parts_of_a_float32_run_are_those_of_its_float64_copy():
     np.testing.assert_array_equal(parts(u), parts(u.astype(float)))
 
 
-def test_float32_fits_a_spread_of_up_to_its_range_of_probe_steps():
+def test_float32_shift_is_the_mean_where_the_spread_fits_its_range_of_probe_steps():
     eps = np.array([0.5 * SIGMA])
-    centred = _signal()[:, None] - _signal().mean()
-    assert float32_fits(centred, eps)
-    assert not float32_fits(centred * sure.FLOAT32_RANGE, eps)
-    assert not float32_fits(np.zeros((0, 1)), eps)
+    f2 = _signal()[:, None] + 1e6
+    np.testing.assert_array_equal(float32_shift(f2, eps), f2.mean(axis=0))
+    assert float32_shift((f2 - 1e6) * sure.FLOAT32_RANGE, eps) is None
+    assert float32_shift(np.zeros((0, 1)), eps) is None
+    two = np.concatenate([f2, f2 * sure.FLOAT32_RANGE], axis=1)  # one channel too wide
+    assert float32_shift(two, np.array([0.5 * SIGMA] * 2)) is None
 
 
 def _written(f2: np.ndarray, blocks: int) -> np.ndarray:
@@ -96,6 +106,25 @@ def test_the_whole_probe_runs_about_zero_in_float32(offset):
     u = run_blocks(f2 + offset, phi, tau, 80)
     expected = _written(f2, 80)
     np.testing.assert_allclose(probe.divergence(u), expected, rtol=0, atol=1e-3)
+    assert np.max(np.abs(expected)) > 1.0
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e6])
+def test_the_probe_windows_run_about_zero_in_float32(offset, monkeypatch):
+    """The refine's probe windows too: within 1e-3 per batch of their float64 run (the
+    same windows and probe), whatever the offset."""
+    f2 = _signal()[:, None]
+    phi, tau = _plan()
+    fast = ProbeWindows(f2 + offset, np.array([SIGMA]), phi, tau, 1.0, 80)
+    assert fast.up.dtype == np.float32 and fast.values < fast.up.size
+    monkeypatch.setattr(sure, "FLOAT32_RANGE", 0.0)
+    slow = ProbeWindows(f2, np.array([SIGMA]), phi, tau, 1.0, 80)
+    assert slow.up.dtype == np.float64 and slow.values == slow.up.size
+    fast.advance(80)
+    slow.advance(80)
+    got = fast.divergence(run_blocks(f2 + offset, phi, tau, 80))
+    expected = slow.divergence(run_blocks(f2, phi, tau, 80))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-3)
     assert np.max(np.abs(expected)) > 1.0
 
 

@@ -25,6 +25,13 @@ N = 3000
 SIGMA = 0.2
 
 
+@pytest.fixture(autouse=True)
+def float64(monkeypatch):
+    """The windows' numbers in float64, exact on the cores (their float32 runs, within
+    rounding of these: tests/test_float32_search.py)."""
+    monkeypatch.setattr(sure, "FLOAT32_RANGE", 0.0)
+
+
 def _signal(n: int = N, channels: int = 1) -> np.ndarray:
     rng = np.random.default_rng(7)
     t = np.arange(n)[:, None] + 300 * np.arange(channels)

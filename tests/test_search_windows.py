@@ -137,7 +137,7 @@ def test_the_windowed_search_is_deterministic_and_reports_the_signals_noise(wind
     k = sums.shape[1]
     means = [t.mean() for t in np.array_split(terms, k)]
     written = (terms.mean(), np.std(means, ddof=1) / math.sqrt(k))
-    # (the refine's probe of the whole signal runs in float32, sure.float32_fits: its
+    # (the refine's probe of the whole signal runs in float32, sure.float32_shift: its
     # rounding far below the estimate's own noise, the standard error)
     got = gain_from_sums(sums, sigma, len(f))
     assert got[0] == pytest.approx(written[0], abs=1e-4 * written[1])
