@@ -139,18 +139,15 @@ def test_the_whole_probe_of_a_wide_spread_runs_in_float64():
     np.testing.assert_allclose(got, _written(f2, 80), rtol=1e-10, atol=1e-10)
 
 
-@pytest.fixture
-def windowed(monkeypatch):
-    """Windows on a short signal (as tests/test_search_windows.py)."""
-    monkeypatch.setattr(autoparams, "WINDOW_CORE", 256)
-    monkeypatch.setattr(autoparams, "WINDOW_SAMPLES", 1536)
-    monkeypatch.setattr(autoparams, "WINDOW_MAX_SHARE", 0.5)
-    monkeypatch.setattr(autoparams, "EXHAUSTIVE_BUDGET", 0)
+#: Windows on a short signal (as tests/test_search_windows.py's fixture).
+WINDOWED = {"WINDOW_CORE": 256, "WINDOW_SAMPLES": 1536, "WINDOW_MAX_SHARE": 0.5}
 
 
-def test_the_windowed_search_runs_in_float32_and_chooses_as_in_float64(windowed, monkeypatch):
+def test_the_windowed_search_runs_in_float32_and_chooses_as_in_float64(monkeypatch):
     """The windows' stack runs in float32 about zero; the candidates' choices are those
     of the float64 search, their SURE within 1e-6 of it; the output is float64."""
+    for name, value in {**WINDOWED, "EXHAUSTIVE_BUDGET": 0}.items():
+        monkeypatch.setattr(autoparams, name, value)
     dtypes = []
     real = StackRun.__init__
 
