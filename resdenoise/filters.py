@@ -27,7 +27,7 @@ import numpy as np
 
 from . import stability
 from .engine import run_blocks
-from .errors import ParameterError, UnstableError
+from .errors import ParameterError, SignalValuesError, UnstableError
 from .noise import resolve_sigma
 from .nonlinearities import SQRT2, Nonlinearity, get_nonlinearity
 from .wavelet import cycle_spin_shrink, universal_threshold
@@ -174,9 +174,10 @@ def auto_lambda(u, h: float = 1.0, sigma=None) -> tuple[float, dict]:
         rule = "1% of range (noise estimate 0)"
     if not (math.isfinite(lam) and lam >= np.finfo(np.float64).tiny):
         span = span_of(u)
-        raise ParameterError(
-            f"the automatic lambda is {lam:g} for samples of range {span:g} "
-            "(outside what a float64 step can use); give lam",
+        of = f"of range {span:g}" if math.isfinite(span) else "whose range overflows float64"
+        raise SignalValuesError(
+            f"the automatic lambda is {lam:g} for samples {of} (outside what a float64 "
+            "step can use); scale the signal or give lam",
             parameters=["lam"],
         )
     return lam, {

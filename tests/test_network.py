@@ -189,7 +189,7 @@ def test_report_of_a_network_run(noisy):
         ("blocks = 3\n[[block]]\nactivation = 'tanh'\n", ["unknown top-level key 'blocks'"]),
         (
             "[[block]]\nactivation = 'tanh'\ntaus = 0.2\n",
-            ["block 1 (line 1)", "unknown key 'taus'"],
+            ["block 1 (line 3)", "unknown key 'taus'"],  # the key's line
         ),
         ("[[block]]\nrepeat = 2\n", ["exactly one of", "got none"]),
         (
