@@ -53,6 +53,7 @@ from .engine import run_strided
 from .errors import ParameterError
 from .filters import Plan
 from .multilevel import FACTORS, choose_levels, max_scales, plan_levels, sure_state
+from .noise_colour import MAX_SCALES, MIN_PER_SUBSEQUENCE
 from .nonlinearities import SQRT2, get_nonlinearity
 from .wavelet import universal_threshold
 
@@ -317,6 +318,22 @@ def plan_scales(u, name, lam, settings: dict, rule=None, sigma=None, command="sh
         raise ParameterError("scales chooses its thresholds by SURE only", ["scales"])
     u = np.asarray(u)  # a streamed file's summary refuses here
     scales = settings["scales"]
+    plan, extra = _plan_scales(u, name, lam, scales, sigma, command, settings)
+    held = max_scales(u.shape[0])
+    if scales != AUTO and int(scales) > held:  # said, not done silently
+        why = (
+            f"the most there are (strides up to 2^{MAX_SCALES - 1})"
+            if held == MAX_SCALES
+            else f"the most a signal of {u.shape[0]} samples holds (each scale's "
+            f"subsequences at least {MIN_PER_SUBSEQUENCE} samples)"
+        )
+        note = f"{scales} scales asked, at most {held} used: {why}"
+        extra = {**extra, "warnings": [*extra.get("warnings", []), note]}
+    return plan, extra
+
+
+def _plan_scales(u, name, lam, scales, sigma, command: str, settings: dict):
+    """:func:`plan_scales` once its arguments are checked."""
     if command == "diffuse":
         return _diffuse_scales(u, name, lam, scales, sigma)
     iterations = settings.get("iterations", 1)

@@ -385,7 +385,7 @@ def test_cli_bad_network_file(tmp_path, noisy):
     result = CliRunner().invoke(cli, ["resnet", str(src), "--network", str(net)])
     assert result.exit_code == 2
     assert result.stderr == (
-        f"Error: {net}: block 1 (line 1): repeat must be an integer from 1 to 10000000, got 0\n"
+        f"Error: {net}: block 1 (line 3): repeat must be an integer from 1 to 10000000, got 0\n"
     )
     result = CliRunner().invoke(cli, ["resnet", str(src), "--network", str(tmp_path / "no.toml")])
     assert result.exit_code == 1

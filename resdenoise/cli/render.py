@@ -147,7 +147,8 @@ def summary_line(report: dict) -> str:
     scales = report.get("scales")
     if scales:
         strides = [s["stride"] for s in scales]
-        parts.append(f"{counted(len(scales), 'scale')} (strides {', '.join(map(str, strides))})")
+        stride = "stride" if len(strides) == 1 else "strides"
+        parts.append(f"{counted(len(scales), 'scale')} ({stride} {', '.join(map(str, strides))})")
     return "  " + ", ".join(parts)
 
 
