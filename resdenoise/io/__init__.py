@@ -62,6 +62,7 @@ from .signal import (
     SignalStream,
     guess_format,
     looks_like_audio,
+    refuse_empty_name,
 )
 from .signals import handle_signals
 from .writers import SignalWriter, encode_signal, write_signal
@@ -83,6 +84,7 @@ __all__ = [
     "check_output_path",
     "encode_signal",
     "guess_format",
+    "refuse_empty_name",
     "handle_signals",
     "is_pipe",
     "looks_like_audio",

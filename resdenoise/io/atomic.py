@@ -26,7 +26,7 @@ from pathlib import Path
 from ..errors import PipeClosed, SignalError, one_line
 from . import signals
 from .options import WriteOptions
-from .signal import STDIO, ZARR, _check_subtype, guess_format
+from .signal import STDIO, ZARR, _check_subtype, guess_format, refuse_empty_name
 
 #: Bytes copied at a time (stdin spooled, a staged output written through).
 COPY_BYTES = 1 << 20
@@ -49,11 +49,12 @@ def check_output_path(
     SignalError, ParameterError
     """
     path = os.fspath(path)
+    refuse_empty_name(path, "output")
     store = False
     options = WriteOptions() if options is None else options
     if signal:
         fmt = "AUDIO" if path == STDIO and options.format is None else None  # the input's
-        fmt = fmt or guess_format(path, options.format)
+        fmt = fmt or guess_format(path, options.format, output=True)
         _check_subtype(path, "CSV" if fmt == ZARR else fmt, options.subtype)  # no subtypes
         store = fmt == ZARR
     if store and path == STDIO:
@@ -106,6 +107,8 @@ def _check_parent(path: str, target: Path, parents: bool) -> None:
         shown = os.path.dirname(path) or "."
         if parents:  # a file (or a dangling link) where a directory would be made
             raise SignalError(f"{path}: cannot create the directory {shown!r}: Not a directory")
+        if os.path.exists(parent):  # there, but a file (or a device): not a missing one
+            raise SignalError(f"{path}: {shown!r} is a file, not a directory; give another path")
         raise SignalError(f"{path}: output directory {shown!r} does not exist")
     refusal = write_refusal(parent)
     if refusal is not None:
