@@ -240,6 +240,8 @@ def _check_outputs(output: str, settings: dict, inputs: list[str]) -> None:
     clash = json_clash(output) if settings["as_json"] and settings["per_file"] else None
     if clash is not None:
         raise ParameterError(clash)
+    if settings["as_json"]:  # the report's stdout can be written (not closed: >&-)
+        check_output_path("-", signal=False)
     reads = {path: "input" for path in inputs}
     if network is not None:
         if network == "-":

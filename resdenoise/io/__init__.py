@@ -35,6 +35,7 @@ and renames, spooling stdin), ``signals`` (a signal cleans up and ends the run).
 """
 
 from .atomic import (
+    ClosedStdout,
     check_output_path,
     remove_temporary,
     spool_stdin,
@@ -68,6 +69,7 @@ from .signals import handle_signals
 from .writers import SignalWriter, encode_signal, write_signal
 
 __all__ = [
+    "ClosedStdout",
     "AUDIO_EXTENSIONS",
     "CSV_EXTENSIONS",
     "FLOAT_SUBTYPES",

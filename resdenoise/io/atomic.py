@@ -15,6 +15,7 @@ a file so that it can be read more than once).
 from __future__ import annotations
 
 import errno
+import io
 import os
 import shutil
 import stat
@@ -60,6 +61,7 @@ def check_output_path(
     if store and path == STDIO:
         raise SignalError("<stdout>: a Zarr store is a directory; give it a name ending in .zarr")
     if path == STDIO:
+        refuse_closed_stdout("<stdout>")  # before any work, not after it
         return None, True
     target, direct = output_target(path)
     if store:
@@ -288,13 +290,33 @@ def stdin_source():
     return getattr(sys.stdin, "buffer", None) or sys.stdin
 
 
+class ClosedStdout(io.TextIOBase):
+    """``sys.stdout`` of a program started with stdout closed (``>&-``), where Python's
+    is None: a write to it is an error (a SignalError, exit 1), not lost in silence,
+    whoever writes (a table, ``--version``, ``--json``, the signal)."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        refuse_closed_stdout("<stdout>")
+        return 0
+
+
+def refuse_closed_stdout(name: str) -> None:
+    """SignalError where the program started with stdout closed (``>&-``): ``name`` (the
+    output's, as messages show it) cannot be written."""
+    if sys.stdout is None or isinstance(sys.stdout, ClosedStdout):
+        raise SignalError(f"{name}: cannot write: stdout is closed")
+
+
 def _write_through(path: str, target: Path | None, name: str, blocks, parents=False) -> None:
     """Write byte ``blocks`` to stdout (``path`` ``"-"``) or straight to a device or pipe
     (:class:`~resdenoise.errors.PipeClosed`: its reader closed it); ``parents``: the
     target's missing directories are made just before it is opened (a new one under
     ``/dev/shm``, say, where there is no rename to make them)."""
-    if path == STDIO and sys.stdout is None:  # started with stdout closed (>&-)
-        raise SignalError(f"{name}: cannot write: stdout is closed")
+    if path == STDIO:  # started with stdout closed (>&-)?
+        refuse_closed_stdout(name)
     try:
         if path == STDIO:
             sys.stdout.flush()
