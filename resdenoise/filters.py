@@ -273,16 +273,21 @@ def check_verdict(plan, verdict, allow_unstable: bool = False, on_warning=None) 
     """
     if not verdict.linf_stable and not allow_unstable:
         tau_helps = verdict.odd and verdict.g_min >= 0 and math.isfinite(verdict.g_max)
+        underflow = stability.bound_underflows(verdict.tau_linf_bound, verdict.h)
         raise UnstableError(
             f"refused as unstable: {verdict.reason}. "
             + (
-                f"A stable tau is <= {verdict.tau_linf_bound:.6g} (sign-stable <= "
+                f"{underflow[0].upper()}{underflow[1:]}; or pass allow_unstable=True"
+                if tau_helps and underflow
+                else f"A stable tau is <= {verdict.tau_linf_bound:.6g} (sign-stable <= "
                 f"{verdict.tau_sign_bound:.6g}); or pass allow_unstable=True"
                 if tau_helps
                 else "No tau makes it stable; choose another nonlinearity or pass "
                 "allow_unstable=True"
             ),
-            parameters=[("allow_unstable", True)],
+            parameters=["h", ("allow_unstable", True)]
+            if tau_helps and underflow
+            else [("allow_unstable", True)],
         )
     if verdict.linf_stable and not verdict.sign_stable:
         message = (

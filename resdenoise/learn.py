@@ -756,9 +756,7 @@ class FitResult:
             # a ratio of losses means something where both are >= 0 (a SURE loss can be
             # negative: no ratio, the change alone)
             "loss_ratio": (
-                self.loss / self.initial_loss
-                if self.initial_loss > 0 and self.loss >= 0
-                else None
+                self.loss / self.initial_loss if self.initial_loss > 0 and self.loss >= 0 else None
             ),
             "iterations": self.iterations,
             "evaluations": self.evaluations,

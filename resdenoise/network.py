@@ -250,7 +250,9 @@ def parse_network(text: str, source: str = "<network>") -> NetworkSpec:
     tables = doc.get("block")
     example = '[[block]] activation = "tanh" repeat = 10'
     if tables is None or tables == []:
-        raise NetworkError(f"{source}: no blocks; give one or more [[block]] tables, e.g. {example}")
+        raise NetworkError(
+            f"{source}: no blocks; give one or more [[block]] tables, e.g. {example}"
+        )
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
         raise NetworkError(
             f"{_top_where(text, source, 'block')}: must be [[block]] tables, not "

@@ -422,7 +422,10 @@ def render_translation(t: dict) -> None:
         )
         console.print(f"tau = {_fmt(t['tau'])}: {verdict}")
     else:
-        console.print(f"stable for tau <= {_fmt(t['tau_linf_bound'])}")
+        from ..stability import bound_underflows
+
+        underflow = bound_underflows(t["tau_linf_bound"], t["h"], "--h")
+        console.print(underflow or f"stable for tau <= {_fmt(t['tau_linf_bound'])}")
 
 
 # --------------------------------------------------------------------------
