@@ -47,12 +47,18 @@ def as_signal(u: npt.ArrayLike) -> np.ndarray:
     """
     try:
         a = np.asarray(u)
-        if a.dtype != np.float32:
+        complex_ = np.iscomplexobj(a)
+        if a.dtype != np.float32 and not complex_:
             a = a.astype(np.float64)
     except (TypeError, ValueError):
         raise SignalError(
             "the signal must be numbers: an array or a list of shape (n,) or (n, channels)"
         ) from None
+    if complex_:  # not cast: that drops the imaginary part with a mere warning
+        raise SignalError(
+            f"the signal is complex ({a.dtype}); resdenoise filters real signals: pass "
+            "u.real, or filter the real and imaginary parts one after the other"
+        )
     if a.ndim not in (1, 2):
         raise SignalError(f"the signal must have shape (n,) or (n, channels), not {a.shape}")
     if a.shape[0] < 2 or a.size == 0:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import math
+import numbers
 import warnings
 from dataclasses import dataclass, field
 
@@ -325,10 +326,16 @@ def _too_many(blocks: float) -> str:
 def _check_positive(name: str, value, integer: bool = False):
     if value is None:
         return None
-    ok = value >= 1 if integer else (math.isfinite(value) and value > 0)
+    number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    ok = number and (value >= 1 if integer else (math.isfinite(value) and value > 0))
     if not ok:
         what = "an integer >= 1" if integer else "a finite number > 0"
-        raise ParameterError(f"{name} must be {what}, got {value!r}")
+        auto = (
+            "; 'auto' is for time (diffuse) or alpha (regularise)"
+            if isinstance(value, str) and value == "auto"
+            else ""
+        )
+        raise ParameterError(f"{name} must be {what}, got {value!r}{auto}")
     if integer and value > MAX_BLOCKS:
         raise ParameterError(
             f"{value} blocks are {_too_many(value)}; give fewer {name}",
