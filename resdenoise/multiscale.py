@@ -61,6 +61,7 @@ __all__ = [
     "MultiscalePlan",
     "choose_cascade",
     "max_scales",
+    "scales_note",
     "plan_cascade",
     "plan_scales",
     "run_strided",
@@ -318,22 +319,6 @@ def plan_scales(u, name, lam, settings: dict, rule=None, sigma=None, command="sh
         raise ParameterError("scales chooses its thresholds by SURE only", ["scales"])
     u = np.asarray(u)  # a streamed file's summary refuses here
     scales = settings["scales"]
-    plan, extra = _plan_scales(u, name, lam, scales, sigma, command, settings)
-    held = max_scales(u.shape[0])
-    if scales != AUTO and int(scales) > held:  # said, not done silently
-        why = (
-            f"the most there are (strides up to 2^{MAX_SCALES - 1})"
-            if held == MAX_SCALES
-            else f"the most a signal of {u.shape[0]} samples holds (each scale's "
-            f"subsequences at least {MIN_PER_SUBSEQUENCE} samples)"
-        )
-        note = f"{scales} scales asked, at most {held} used: {why}"
-        extra = {**extra, "warnings": [*extra.get("warnings", []), note]}
-    return plan, extra
-
-
-def _plan_scales(u, name, lam, scales, sigma, command: str, settings: dict):
-    """:func:`plan_scales` once its arguments are checked."""
     if command == "diffuse":
         return _diffuse_scales(u, name, lam, scales, sigma)
     iterations = settings.get("iterations", 1)
@@ -360,6 +345,21 @@ def _plan_scales(u, name, lam, scales, sigma, command: str, settings: dict):
     if single.steps == 0:  # nothing helps: the input itself
         one = as_identity(one)
     return one, {**single.as_dict(), "scales_choice": reason}
+
+
+def scales_note(n: int, scales) -> str | None:
+    """What a run says where ``scales`` (a number, or ``"auto"``) asks for more scales than
+    a signal of ``n`` samples holds (fewer are used, not silently); else None."""
+    held = max_scales(n)
+    if scales == AUTO or int(scales) <= held:
+        return None
+    why = (
+        f"the most there are (strides up to 2^{MAX_SCALES - 1})"
+        if held == MAX_SCALES
+        else f"the most a signal of {n} samples holds (each scale's subsequences at least "
+        f"{MIN_PER_SUBSEQUENCE} samples)"
+    )
+    return f"{scales} scales asked, at most {held} used: {why}"
 
 
 def _diffuse_scales(u, name, lam, scales, sigma):
