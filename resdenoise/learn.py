@@ -753,8 +753,7 @@ class FitResult:
             "objective": self.objective,
             "initial_loss": self.initial_loss,
             "loss": self.loss,
-            # a ratio of losses means something where both are >= 0 (a SURE loss can be
-            # negative: no ratio, the change alone)
+            # no ratio of a negative loss (SURE's can be): it would mean nothing
             "loss_ratio": (
                 self.loss / self.initial_loss if self.initial_loss > 0 and self.loss >= 0 else None
             ),
