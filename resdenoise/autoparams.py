@@ -493,9 +493,10 @@ class AutoChoice:
     #: nothing and its batch-means standard error, where a windowed search measured it
     #: (:func:`resdenoise.automatic.do_no_harm` then need not run the plan again)
     tested: tuple[float, float] | None = None
-    #: the most blocks one search may run (``max_blocks``); a search that stopped short
-    #: of it at its limit found the budget of all candidates spent (SEARCH_BUDGET x cap)
-    cap: int = MAX_BLOCKS
+    #: the most blocks one search may run (``max_blocks``; None: not known); a search
+    #: that stopped short of it at its limit found the budget of all candidates spent
+    #: (SEARCH_BUDGET x cap)
+    cap: int | None = None
 
     @property
     def steps(self) -> int:
@@ -526,7 +527,7 @@ class AutoChoice:
         if s.reached_cap and 2 * s.steps > s.blocks_searched:
             limit, beyond = (
                 (f"at its cap of {s.blocks_searched} blocks", "the cap")
-                if s.blocks_searched >= self.cap
+                if self.cap is None or s.blocks_searched >= self.cap
                 else (
                     f"at {s.blocks_searched} blocks, where the budget all lambda candidates "
                     f"share ({SEARCH_BUDGET} x the cap of {self.cap} blocks) ran out",
