@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from .errors import ParameterError, SignalError
+from .errors import ParameterError, SignalError, counted
 from .filters import check_verdict, run_plan
 from .nonlinearities import Nonlinearity, from_function
 from .plans import planner
@@ -47,12 +47,18 @@ def as_signal(u: npt.ArrayLike) -> np.ndarray:
     """
     try:
         a = np.asarray(u)
-        if a.dtype != np.float32:
+        complex_ = np.iscomplexobj(a)
+        if a.dtype != np.float32 and not complex_:
             a = a.astype(np.float64)
     except (TypeError, ValueError):
         raise SignalError(
             "the signal must be numbers: an array or a list of shape (n,) or (n, channels)"
         ) from None
+    if complex_:  # not cast: that drops the imaginary part with a mere warning
+        raise SignalError(
+            f"the signal is complex ({a.dtype}); resdenoise filters real signals: pass "
+            "u.real, or filter the real and imaginary parts one after the other"
+        )
     if a.ndim not in (1, 2):
         raise SignalError(f"the signal must have shape (n,) or (n, channels), not {a.shape}")
     if a.shape[0] < 2 or a.size == 0:
@@ -91,19 +97,21 @@ def _samples_in_rows(u, channel_axis=None):
     if channel_axis is None:
         n, c = a.shape
         if c > 1 and n <= c:
+            question = (  # a square one: the same words either way
+                f"which axis holds the channels is ambiguous ({n} samples of {c} channels "
+                "either way)."
+                if n == c
+                else f"{counted(n, 'sample')} of {c} channels, or {c} samples of "
+                f"{counted(n, 'channel')}?"
+            )
             raise ParameterError(
-                f"u has shape {a.shape}: {_count(n, 'sample')} of {c} channels, or {c} "
-                f"samples of {_count(n, 'channel')}? Say which: channel_axis=0 for channels "
+                f"u has shape {a.shape}: {question} Say which: channel_axis=0 for channels "
                 "in rows (as np.stack([left, right]) makes them), channel_axis=1 for channels "
                 "in columns",
                 parameters=[("channel_axis", 0), ("channel_axis", 1)],
             )
         return a, same
     return np.ascontiguousarray(a.T), lambda out: np.ascontiguousarray(out.T)
-
-
-def _count(k: int, what: str) -> str:
-    return f"{k} {what}{'' if k == 1 else 's'}"
 
 
 def _run(

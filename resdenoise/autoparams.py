@@ -498,6 +498,10 @@ class AutoChoice:
     #: nothing and its batch-means standard error, where a windowed search measured it
     #: (:func:`resdenoise.automatic.do_no_harm` then need not run the plan again)
     tested: tuple[float, float] | None = None
+    #: the most blocks one search may run (``max_blocks``; None: not known); a search
+    #: that stopped short of it at its limit found the budget of all candidates spent
+    #: (SEARCH_BUDGET x cap)
+    cap: int | None = None
 
     @property
     def steps(self) -> int:
@@ -526,11 +530,19 @@ class AutoChoice:
         or stopped at its cap with its best in the last half (it may fall further)."""
         s = self.stopping
         if s.reached_cap and 2 * s.steps > s.blocks_searched:
+            limit, beyond = (
+                (f"at its cap of {s.blocks_searched} blocks", "the cap")
+                if self.cap is None or s.blocks_searched >= self.cap
+                else (
+                    f"at {s.blocks_searched} blocks, where the budget all lambda candidates "
+                    f"share ({SEARCH_BUDGET} x the cap of {self.cap} blocks) ran out",
+                    "them",
+                )
+            )
             return [
-                f"the automatic search stopped at its cap of {s.blocks_searched} blocks with its best "
-                f"at {s.steps}, in the last half: the criterion may still fall beyond the cap, "
-                "so the output may be smoothed too little (give the number of blocks to go "
-                "further)"
+                f"the automatic search stopped {limit} with its best at {s.steps}, in the "
+                f"last half: the criterion may still fall beyond {beyond}, so the output may "
+                "be smoothed too little (give the number of blocks to go further)"
             ]
         if self.steps == 0:
             return [
@@ -760,11 +772,11 @@ def choose_parameters(
             break
     if windows is None or not best.steps:
         return AutoChoice(
-            best.nl, best.tau, best.stopping, lambda_rule, tuple(candidates), estimator
+            best.nl, best.tau, best.stopping, lambda_rule, tuple(candidates), estimator, cap=cap
         )
     stopping, tested = _refine(f, best, h, level.sigma, cap, keep)
     return AutoChoice(
-        best.nl, best.tau, stopping, lambda_rule, tuple(candidates), estimator, tested
+        best.nl, best.tau, stopping, lambda_rule, tuple(candidates), estimator, tested, cap
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 __all__ = [
+    "counted",
     "did_you_mean",
     "one_line",
     "GuaranteeError",
@@ -20,6 +21,7 @@ __all__ = [
     "PipeClosed",
     "ResdenoiseError",
     "SignalError",
+    "SignalValuesError",
     "UnstableError",
     "WholeSignalNeeded",
     "spell",
@@ -106,6 +108,16 @@ class SignalError(ResdenoiseError, ValueError):
     exit_code = 1
 
 
+class SignalValuesError(SignalError):
+    """A signal's values, not an option, are beyond what a run can use (an automatic
+    lambda that overflows): found where the file's name is not known, so the caller
+    names it with :meth:`of`."""
+
+    def of(self, name: str) -> SignalValuesError:
+        """The same error, its message starting with the file's ``name``."""
+        return type(self)(f"{name}: {self}", parameters=self.parameters)
+
+
 class PipeClosed(SignalError):
     """An output went to a pipe (stdout, a FIFO) whose reader closed it (``| head``):
     nothing more can be written.  Not the user's error to read: the command line exits
@@ -157,6 +169,11 @@ class Interrupted(BaseException):
         super().__init__(signum)
         self.signum = signum
         self.exit_code = 128 + signum
+
+
+def counted(k: int, what: str) -> str:
+    """``k`` things, the noun in the plural unless ``k`` is 1: ``1 scale``, ``4 groups``."""
+    return f"{k} {what}{'' if k == 1 else 's'}"
 
 
 def one_line(text) -> str:

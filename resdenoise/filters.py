@@ -20,6 +20,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import math
+import numbers
 import warnings
 from dataclasses import dataclass, field
 
@@ -27,7 +28,7 @@ import numpy as np
 
 from . import stability
 from .engine import run_blocks
-from .errors import ParameterError, UnstableError
+from .errors import ParameterError, SignalValuesError, UnstableError
 from .noise import resolve_sigma
 from .nonlinearities import SQRT2, Nonlinearity, get_nonlinearity
 from .wavelet import cycle_spin_shrink, universal_threshold
@@ -174,9 +175,10 @@ def auto_lambda(u, h: float = 1.0, sigma=None) -> tuple[float, dict]:
         rule = "1% of range (noise estimate 0)"
     if not (math.isfinite(lam) and lam >= np.finfo(np.float64).tiny):
         span = span_of(u)
-        raise ParameterError(
-            f"the automatic lambda is {lam:g} for samples of range {span:g} "
-            "(outside what a float64 step can use); give lam",
+        of = f"of range {span:g}" if math.isfinite(span) else "whose range overflows float64"
+        raise SignalValuesError(
+            f"the automatic lambda is {lam:g} for samples {of} (outside what a float64 "
+            "step can use); scale the signal or give lam",
             parameters=["lam"],
         )
     return lam, {
@@ -272,16 +274,21 @@ def check_verdict(plan, verdict, allow_unstable: bool = False, on_warning=None) 
     """
     if not verdict.linf_stable and not allow_unstable:
         tau_helps = verdict.odd and verdict.g_min >= 0 and math.isfinite(verdict.g_max)
+        underflow = stability.bound_underflows(verdict.tau_linf_bound, verdict.h)
         raise UnstableError(
             f"refused as unstable: {verdict.reason}. "
             + (
-                f"A stable tau is <= {verdict.tau_linf_bound:.6g} (sign-stable <= "
+                f"{underflow[0].upper()}{underflow[1:]}; or pass allow_unstable=True"
+                if tau_helps and underflow
+                else f"A stable tau is <= {verdict.tau_linf_bound:.6g} (sign-stable <= "
                 f"{verdict.tau_sign_bound:.6g}); or pass allow_unstable=True"
                 if tau_helps
                 else "No tau makes it stable; choose another nonlinearity or pass "
                 "allow_unstable=True"
             ),
-            parameters=[("allow_unstable", True)],
+            parameters=["h", ("allow_unstable", True)]
+            if tau_helps and underflow
+            else [("allow_unstable", True)],
         )
     if verdict.linf_stable and not verdict.sign_stable:
         message = (
@@ -319,10 +326,16 @@ def _too_many(blocks: float) -> str:
 def _check_positive(name: str, value, integer: bool = False):
     if value is None:
         return None
-    ok = value >= 1 if integer else (math.isfinite(value) and value > 0)
+    number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    ok = number and (value >= 1 if integer else (math.isfinite(value) and value > 0))
     if not ok:
         what = "an integer >= 1" if integer else "a finite number > 0"
-        raise ParameterError(f"{name} must be {what}, got {value!r}")
+        auto = (
+            "; 'auto' is for time (diffuse) or alpha (regularise)"
+            if isinstance(value, str) and value == "auto"
+            else ""
+        )
+        raise ParameterError(f"{name} must be {what}, got {value!r}{auto}")
     if integer and value > MAX_BLOCKS:
         raise ParameterError(
             f"{value} blocks are {_too_many(value)}; give fewer {name}",

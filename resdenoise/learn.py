@@ -425,9 +425,9 @@ class Objective:
 
 def _two_d(x, what: str) -> np.ndarray:
     x = np.asarray(x, dtype=float)
-    if x.ndim not in (1, 2) or x.shape[0] < 3 or not np.all(np.isfinite(x)):
+    if x.ndim not in (1, 2) or x.shape[0] < 2 or not np.all(np.isfinite(x)):
         raise ParameterError(
-            f"{what}: a signal needs shape (n,) or (n, channels), n >= 3, finite; got {x.shape}"
+            f"{what}: a signal needs shape (n,) or (n, channels), n >= 2, finite; got {x.shape}"
         )
     return x.reshape(x.shape[0], -1)
 
@@ -753,7 +753,10 @@ class FitResult:
             "objective": self.objective,
             "initial_loss": self.initial_loss,
             "loss": self.loss,
-            "loss_ratio": self.loss / self.initial_loss if self.initial_loss else None,
+            # no ratio of a negative loss (SURE's can be): it would mean nothing
+            "loss_ratio": (
+                self.loss / self.initial_loss if self.initial_loss > 0 and self.loss >= 0 else None
+            ),
             "iterations": self.iterations,
             "evaluations": self.evaluations,
             "history": list(self.history),

@@ -53,6 +53,7 @@ from .engine import run_strided
 from .errors import ParameterError
 from .filters import Plan
 from .multilevel import FACTORS, choose_levels, max_scales, plan_levels, sure_state
+from .noise_colour import MAX_SCALES, MIN_PER_SUBSEQUENCE
 from .nonlinearities import SQRT2, get_nonlinearity
 from .wavelet import universal_threshold
 
@@ -60,6 +61,7 @@ __all__ = [
     "MultiscalePlan",
     "choose_cascade",
     "max_scales",
+    "scales_note",
     "plan_cascade",
     "plan_scales",
     "run_strided",
@@ -343,6 +345,21 @@ def plan_scales(u, name, lam, settings: dict, rule=None, sigma=None, command="sh
     if single.steps == 0:  # nothing helps: the input itself
         one = as_identity(one)
     return one, {**single.as_dict(), "scales_choice": reason}
+
+
+def scales_note(n: int, scales) -> str | None:
+    """What a run says where ``scales`` (a number, or ``"auto"``) asks for more scales than
+    a signal of ``n`` samples holds (fewer are used, not silently); else None."""
+    held = max_scales(n)
+    if scales == AUTO or int(scales) <= held:
+        return None
+    why = (
+        f"the most there are (strides up to 2^{MAX_SCALES - 1})"
+        if held == MAX_SCALES
+        else f"the most a signal of {n} samples holds (each scale's subsequences at least "
+        f"{MIN_PER_SUBSEQUENCE} samples)"
+    )
+    return f"{scales} scales asked, at most {held} used: {why}"
 
 
 def _diffuse_scales(u, name, lam, scales, sigma):

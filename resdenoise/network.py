@@ -68,6 +68,7 @@ import os
 import re
 import stat
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -247,15 +248,24 @@ def parse_network(text: str, source: str = "<network>") -> NetworkSpec:
     if not isinstance(description, str):
         raise NetworkError(f"{source}: description must be a string")
     tables = doc.get("block")
-    if not isinstance(tables, list) or not tables or not all(isinstance(t, dict) for t in tables):
+    example = '[[block]] activation = "tanh" repeat = 10'
+    if tables is None or tables == []:
         raise NetworkError(
-            f"{source}: no blocks; give one or more [[block]] tables, e.g. "
-            '[[block]] activation = "tanh" repeat = 10'
+            f"{source}: no blocks; give one or more [[block]] tables, e.g. {example}"
         )
-    lines = [i + 1 for i, ln in enumerate(text.splitlines()) if _BLOCK_HEADER.match(ln)]
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise NetworkError(
+            f"{_top_where(text, source, 'block')}: must be [[block]] tables, not "
+            f"{tables!r}; write each block as a table, e.g. {example}"
+        )
+    text_lines = text.splitlines()
+    lines = [i + 1 for i, ln in enumerate(text_lines) if _BLOCK_HEADER.match(ln)]
     if len(lines) != len(tables):
         lines = [None] * len(tables)
-    blocks = tuple(_block(t, i + 1, lines[i], source) for i, t in enumerate(tables))
+    blocks = tuple(
+        _block(t, i + 1, lines[i], source, _key_lines(text_lines, lines, i))
+        for i, t in enumerate(tables)
+    )
     if sum(b.repeat for b in blocks) > MAX_REPEAT:
         raise NetworkError(f"{source}: more than {MAX_REPEAT} blocks in all")
     stop, max_blocks, factors = _stop(doc, text, source)
@@ -273,9 +283,7 @@ def _stop(doc: dict, text: str, source: str):
     """The top-level ``stop``, ``max-blocks`` and ``lambda-factors``, checked."""
 
     def where(key: str) -> str:
-        pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
-        line = next((i + 1 for i, ln in enumerate(text.splitlines()) if pattern.match(ln)), None)
-        return f"{source}: {key}" + (f" (line {line})" if line else "")
+        return _top_where(text, source, key)
 
     stop = doc.get("stop")
     if stop is not None and stop not in STOP_RULES:
@@ -313,6 +321,30 @@ def _stop(doc: dict, text: str, source: str):
 
 
 _BLOCK_HEADER = re.compile(r"^\s*\[\[\s*block\s*\]\]\s*(#.*)?$")
+_KEY = re.compile(r"""^\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*=""")
+
+
+def _top_where(text: str, source: str, key: str) -> str:
+    """``source: key (line N)``: a top-level key, and the line it is first set on."""
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    line = next((i + 1 for i, ln in enumerate(text.splitlines()) if pattern.match(ln)), None)
+    return f"{source}: {key}" + (f" (line {line})" if line else "")
+
+
+def _key_lines(text_lines: list[str], headers: list, index: int) -> dict:
+    """The line of each key of block ``index`` (from its ``[[block]]`` header to the
+    next), by the registry's spelling of the key; empty where the headers are not known."""
+    start = headers[index]
+    if start is None:
+        return {}
+    end = headers[index + 1] - 1 if index + 1 < len(headers) else len(text_lines)
+    found: dict = {}
+    for number in range(start + 1, end + 1):
+        match = _KEY.match(text_lines[number - 1])
+        if match is not None:
+            key = next(k for k in match.groups() if k is not None)
+            found.setdefault(_spelt(key), number)
+    return found
 
 
 def _positive(value, what: str) -> float:
@@ -330,13 +362,20 @@ def _spelt(key: str) -> str:
     return FORM_SPELLINGS.get(form, form) + dash + rest
 
 
-def _block(table: dict, index: int, line: int | None, source: str) -> BlockSpec:
+def _block(table: dict, index: int, line: int | None, source: str, keys: dict) -> BlockSpec:
+    """One block, checked; a message names the line of the key at fault where ``keys``
+    (key: line) has it, else the block's ``line``."""
     where = f"{source}: block {index}" + (f" (line {line})" if line else "")
+
+    def at(key: str) -> str:
+        return f"{source}: block {index} (line {keys[key]})" if key in keys else where
+
     table = {_spelt(k): v for k, v in table.items()}
     unknown = sorted(set(table) - set(NAME_KEYS) - set(BLOCK_KEYS))
     if unknown:
         raise NetworkError(
-            f"{where}: unknown key {unknown[0]!r}; allowed: {', '.join(NAME_KEYS + BLOCK_KEYS)}"
+            f"{at(unknown[0])}: unknown key {unknown[0]!r}; allowed: "
+            f"{', '.join(NAME_KEYS + BLOCK_KEYS)}"
         )
     named = [k for k in NAME_KEYS if k in table]
     if len(named) != 1:
@@ -348,51 +387,54 @@ def _block(table: dict, index: int, line: int | None, source: str) -> BlockSpec:
     key = named[0]
     value = table[key]
     if not isinstance(value, str):
-        raise NetworkError(f"{where}: {key} must be a string, got {value!r}")
+        raise NetworkError(f"{at(key)}: {key} must be a string, got {value!r}")
     form = key.removesuffix("-expr")
     name = expr = None
     coefficients = None
+    if not key.endswith("-expr") and (
+        "coefficients" in table or normalise_name(value) in PARAMETRISED_FAMILIES
+    ):  # its own messages (coefficients: ...), not under the name's key
+        coefficients = _coefficients(table, value, form, at)
+        name = value
     try:
         if key.endswith("-expr"):
             expr = parse_expression(value, form).text
-        elif "coefficients" in table or normalise_name(value) in PARAMETRISED_FAMILIES:
-            coefficients = _coefficients(table, value, form, where)
-            name = value
-        else:
+        elif coefficients is None:
             resolve_name(value, form)
             name = value
     except ValueError as exc:  # unknown name, or ExpressionError
-        raise NetworkError(f"{where}: {key}: {exc}") from None
+        raise NetworkError(f"{at(key)}: {key}: {exc}") from None
     lam = None
     if "lambda" in table and "threshold" in table:
-        raise NetworkError(f"{where}: give lambda or threshold, not both")
+        raise NetworkError(f"{at('threshold')}: give lambda or threshold, not both")
     for k in ("lambda", "threshold"):
         if k in table and not (isinstance(table[k], str) and table[k].lower() == "auto"):
-            lam = _positive(table[k], f"{where}: {k}")
+            lam = _positive(table[k], f"{at(k)}: {k}")
             if k == "threshold":
                 if form != "shrinkage":
-                    raise NetworkError(f"{where}: threshold is for shrinkage blocks; use lambda")
+                    raise NetworkError(f"{at(k)}: threshold is for shrinkage blocks; use lambda")
                 lam *= SQRT2
     lam_scale = None
     if "lambda-scale" in table:
         if "lambda" in table or "threshold" in table:
             raise NetworkError(
-                f"{where}: lambda-scale multiplies the automatic lambda; drop lambda/threshold"
+                f"{at('lambda-scale')}: lambda-scale multiplies the automatic lambda; drop "
+                "lambda/threshold"
             )
-        lam_scale = _positive(table["lambda-scale"], f"{where}: lambda-scale")
-    tau = _positive(table["tau"], f"{where}: tau") if "tau" in table else None
+        lam_scale = _positive(table["lambda-scale"], f"{at('lambda-scale')}: lambda-scale")
+    tau = _positive(table["tau"], f"{at('tau')}: tau") if "tau" in table else None
     repeat = table.get("repeat", 1)
     if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= MAX_REPEAT:
         raise NetworkError(
-            f"{where}: repeat must be an integer from 1 to {MAX_REPEAT}, got {repeat!r}"
+            f"{at('repeat')}: repeat must be an integer from 1 to {MAX_REPEAT}, got {repeat!r}"
         )
     label = table.get("label", "")
     if not isinstance(label, str):
-        raise NetworkError(f"{where}: label must be a string")
+        raise NetworkError(f"{at('label')}: label must be a string")
     scale = table.get("scale", 1)
     if isinstance(scale, bool) or not isinstance(scale, int) or not 1 <= scale <= MAX_SCALE:
         raise NetworkError(
-            f"{where}: scale must be an integer from 1 to {MAX_SCALE} (the stride of the "
+            f"{at('scale')}: scale must be an integer from 1 to {MAX_SCALE} (the stride of the "
             f"differences), got {scale!r}"
         )
     return BlockSpec(
@@ -411,21 +453,22 @@ def _block(table: dict, index: int, line: int | None, source: str) -> BlockSpec:
     )
 
 
-def _coefficients(table: dict, name: str, form: str, where: str) -> tuple[float, ...]:
-    """A parametrised family's coefficients, checked by binding them once."""
+def _coefficients(table: dict, name: str, form: str, at: Callable) -> tuple[float, ...]:
+    """A parametrised family's coefficients, checked by binding them once; ``at(key)``
+    is where a message says the key is."""
     if normalise_name(name) not in PARAMETRISED_FAMILIES:
         raise NetworkError(
-            f"{where}: coefficients are for a parametrised family "
+            f"{at('coefficients')}: coefficients are for a parametrised family "
             f"({', '.join(sorted(PARAMETRISED_FAMILIES))}), not {name!r}"
         )
     if "coefficients" not in table:
         raise NetworkError(
-            f"{where}: {name!r} is a parametrised family: give its coefficients = [...]"
+            f"{at(form)}: {name!r} is a parametrised family: give its coefficients = [...]"
         )
     try:
         get_parametrised(name, table["coefficients"], form)  # checks them
-    except ParameterError as exc:
-        raise NetworkError(f"{where}: coefficients: {exc}") from None
+    except ValueError as exc:
+        raise NetworkError(f"{at('coefficients')}: coefficients: {exc}") from None
     return tuple(float(c) for c in table["coefficients"])
 
 

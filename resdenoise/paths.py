@@ -125,13 +125,19 @@ def check_paths(
     Raises
     ------
     ParameterError
-        The report on stdout with the signal there too, or the report and
-        the output the same file; ``in_place`` with stdin, or with an output
-        that is not the input (``"-"`` means the input).
+        A name that is empty; the report on stdout with the signal there too,
+        or the report and the output the same file; ``in_place`` with stdin, or
+        with an output that is not the input (``"-"`` means the input).
     SignalError
         The output is the input (without ``in_place``), or the report is, or
-        either is another file the run reads.
+        either is another file the run reads, or lies inside it (a store) or
+        it inside them; the input is a directory but not a store.
     """
+    from .io import refuse_empty_name
+
+    named = [(input_path, "input"), (output, "output"), (report_path, "report")]
+    for path, what in named + list((reads or {}).items()):
+        refuse_empty_name(path, what)
     if in_place:
         if input_path == "-":
             raise ParameterError(
@@ -145,6 +151,12 @@ def check_paths(
                 parameters=[("in_place", True), "output", ("in_place", True)],
             )
         output = input_path
+        if _same_file(input_path, report_path):  # not "the same file as -o": none was given
+            raise SignalError(
+                f"{report_path}: the report would overwrite the input file, which "
+                "in_place=True replaces with the output; give the report its own name",
+                parameters=[("in_place", True)],
+            )
     stdout = {  # each stat'ed once: used twice below
         "output": output is not None and is_stdout(output),
         "report": report_path is not None and is_stdout(report_path),
@@ -173,6 +185,7 @@ def check_paths(
         raise SignalError(f"{report_path}: the report would overwrite the input file")
     for name, kind in ((output, "output"), (report_path, "report")):
         if _nested(input_path, name):
+            _refuse_directory_input(input_path)  # what is wrong first: not a signal
             raise SignalError(
                 f"{name}: the {kind} and the input {input_path} lie one inside the other "
                 "(a store is a directory: writing one would change or remove the other); "
@@ -191,6 +204,14 @@ def check_paths(
                     f"{name}: the {kind} would overwrite the {what} file {path}; "
                     "give it another name"
                 )
+
+
+def _refuse_directory_input(path: str) -> None:
+    """Refuse an input that is a directory but not named as a Zarr store (read as one)."""
+    from .io.signal import ZARR_EXTENSION
+
+    if os.path.isdir(path) and not path.rstrip(os.sep).lower().endswith(ZARR_EXTENSION):
+        raise SignalError(f"{path}: is a directory, not a signal file")
 
 
 def _refuse_stdout_read(kind: str, input_path, reads: dict | None, others) -> None:

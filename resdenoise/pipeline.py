@@ -43,7 +43,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .errors import GuaranteeError, ParameterError, SignalError, WholeSignalNeeded
+from .errors import (
+    GuaranteeError,
+    ParameterError,
+    SignalError,
+    SignalValuesError,
+    WholeSignalNeeded,
+)
 from .pairs import limit_threads
 from .paths import FileIndex, check_paths
 
@@ -589,9 +595,11 @@ class _Streamed:
         )
 
 
-def _check_lams(plan, dtype: str) -> None:
+def _check_lams(plan, dtype: str, name: str, automatic: bool) -> None:
     """Refuse a registry lambda the working dtype holds as 0 or inf (its fluxes
-    divide by it), of every nonlinearity of the plan (a network's groups too)."""
+    divide by it), of every nonlinearity of the plan (a network's groups too), naming
+    the file ``name``: an ``automatic`` lambda (from the samples) is the file's fault
+    (a :class:`SignalValuesError`), a given one the option's."""
     from .engine import check_lam
 
     for nl in plan.nonlinearities():
@@ -599,8 +607,11 @@ def _check_lams(plan, dtype: str) -> None:
             try:
                 check_lam(nl.lam, dtype)
             except ValueError as exc:
-                raise ParameterError(
-                    f"{exc}; give another lam or use dtype='float64'",
+                error, which = (
+                    (SignalValuesError, "the automatic ") if automatic else (ParameterError, "")
+                )
+                raise error(
+                    f"{name}: {which}{exc}; give another lam or use dtype='float64'",
                     parameters=["lam", ("dtype", "float64")],
                 ) from None
 
@@ -670,9 +681,11 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
         labels = source.template.channel_labels
         named = {"labels": labels} if labels and getattr(job.make_plan, "takes_labels", 0) else {}
         if job.progress is not None and isinstance(job.make_plan, Planner):
-            plan, extra = job.make_plan(source.subject, progress=job.progress, **named)
-        else:
+            named["progress"] = job.progress
+        try:
             plan, extra = job.make_plan(source.subject, **named)
+        except SignalValuesError as exc:  # the samples' fault: the file's name says whose
+            raise exc.of(source.name) from None
     notes = list(extra.pop("warnings", []))  # what the automatic search has to say
     for message in notes:
         emit_warning(message, job.on_warning)
@@ -683,7 +696,7 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
 
     verdict = plan.verdict()
     job.on_plan(plan, verdict, warn)
-    _check_lams(plan, source.dtype)
+    _check_lams(plan, source.dtype, source.name, "lambda_rule" in extra)
     if not job.run.allow_unstable:
         _probe_flux(plan, source.subject, source.dtype)
     with SignalWriter(job.output, source.template, job.write) as writer:

@@ -81,35 +81,13 @@ class Planner:
         s = self.settings
         h = 1.0 if self.command == "shrink" else s.get("h", 1.0)
         if s.get("scales") is not None:
-            from .multiscale import plan_scales
-            from .noise import resolve_sigma
+            from .multiscale import scales_note
 
-            level = None
-            searched = self.lam is None or self.command == "diffuse"
-            if searched and isinstance(self.nonlinearity, str) and self.rule in (None, "sure"):
-                # the search's level once, for every search plan_scales makes (each would
-                # estimate it again) and the do-no-harm rule; the conditions are
-                # plan_scales' own, so that what it refuses is refused before this estimate
-                # (thresholds searched, plan_scales returned: level is set)
-                level = resolve_sigma(u, self.sigma, search=True)
-            plan, extra = plan_scales(
-                u,
-                self.nonlinearity,
-                self.lam,
-                s,
-                self.rule,
-                self.sigma if level is None else level,
-                self.command,
-            )
-            if self.lam is not None:  # thresholds given: nothing was chosen from the data
-                return plan, extra
-
-            def at_low(low):  # the same search with the level's low end
-                args = (u, self.nonlinearity, self.lam, s, self.rule, low, self.command)
-                plan, details = plan_scales(*args)
-                return plan, "the search at the noise level's low end", details
-
-            return _no_harm(plan, extra, u, level, at_low=at_low, labels=labels)
+            plan, extra = self._scales(u, labels)
+            note = scales_note(len(u), s["scales"])  # samples (plan_scales refused a summary)
+            if note is not None:  # said, not done silently
+                extra = {**extra, "warnings": [*extra.get("warnings", []), note]}
+            return plan, extra
         if not self.auto:
             from .filters import bind_nonlinearity
 
@@ -118,6 +96,39 @@ class Planner:
             )
             return _plan(self.command, nl, s, h), extra
         return self._searched(u, h, progress, labels)
+
+    def _scales(self, u, labels=None):
+        """The plan of ``scales`` for ``u`` (:meth:`__call__`)."""
+        from .multiscale import plan_scales
+        from .noise import resolve_sigma
+
+        s = self.settings
+        level = None
+        searched = self.lam is None or self.command == "diffuse"
+        if searched and isinstance(self.nonlinearity, str) and self.rule in (None, "sure"):
+            # the search's level once, for every search plan_scales makes (each would
+            # estimate it again) and the do-no-harm rule; the conditions are
+            # plan_scales' own, so that what it refuses is refused before this estimate
+            # (thresholds searched, plan_scales returned: level is set)
+            level = resolve_sigma(u, self.sigma, search=True)
+        plan, extra = plan_scales(
+            u,
+            self.nonlinearity,
+            self.lam,
+            s,
+            self.rule,
+            self.sigma if level is None else level,
+            self.command,
+        )
+        if self.lam is not None:  # thresholds given: nothing was chosen from the data
+            return plan, extra
+
+        def at_low(low):  # the same search with the level's low end
+            args = (u, self.nonlinearity, self.lam, s, self.rule, low, self.command)
+            plan, details = plan_scales(*args)
+            return plan, "the search at the noise level's low end", details
+
+        return _no_harm(plan, extra, u, level, at_low=at_low, labels=labels)
 
     @helping  # one helper thread for the whole search (the impulse check, the searches)
     def _searched(self, u, h: float, progress: Progress | None, labels=None):

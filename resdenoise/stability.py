@@ -219,6 +219,18 @@ def tau_bounds(g_max: float, h: float = 1.0) -> tuple[float, float]:
     return h * h / (2.0 * g_max), h * h / (4.0 * g_max)
 
 
+def bound_underflows(bound: float, h: float, name: str = "h") -> str | None:
+    """Where the stable step ``bound`` (h^2/(2 g_max), g_max finite) is 0 in float64 for
+    a grid size ``h`` > 0, what a message says of it (the grid size's parameter spelt
+    ``name``); else None."""
+    if bound == 0.0 and h > 0.0:
+        return (
+            f"no float64 tau is stable: the bound h^2/(2 g_max) underflows to 0 at h = {h:g}; "
+            f"use a grid size nearer 1 as {name}"
+        )
+    return None
+
+
 def default_tau(
     nl: Nonlinearity, h: float = 1.0, *, remedy: str = "tau", where: str | None = None
 ) -> float:
@@ -262,6 +274,7 @@ def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
     if tau > linf_bound:
         reasons.append(
             f"tau = {tau:.6g} exceeds the L-infinity bound h^2/(2 g_max) = {linf_bound:.6g}"
+            + (" (an underflow)" if bound_underflows(linf_bound, h) else "")
         )
     linf = not reasons
     sign = linf and tau <= sign_bound

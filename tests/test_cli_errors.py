@@ -262,7 +262,7 @@ def _bad_output(tmp_path, args, code, pattern, runner):
         (["-o", "TMP/o.csv", "--report", "TMP/adir"], 1, r"adir: is a directory"),
         (["-o", "TMP/o.csv", "--report", "TMP/in.csv"], 1, r"would overwrite the input file"),
         (["-o", "TMP/o.csv", "--subtype", "PCM_16"], 2, r"o\.csv: a subtype .* audio output only"),
-        (["-o", "TMP/o.unknown"], 1, r"cannot tell the format from the extension '.unknown'"),
+        (["-o", "TMP/o.unknown"], 2, r"cannot tell the format from the extension '.unknown'"),
         (["-o", "TMP/o.wav", "--output-format", "nope"], 2, r"unknown format 'nope'"),
     ],
 )

@@ -333,5 +333,5 @@ def test_a_network_group_lambda_float32_cannot_hold_is_refused(runner, tmp_path,
     args = ["resnet", str(src), "--network", str(net), "--dtype", "float32", "-q", *unstable]
     result = runner.invoke(cli, [*args, "-o", str(tmp_path / "out.csv")])
     assert result.exit_code == 2, (result.stderr, result.exception)
-    assert re.search(r"^Error: lambda 1e-50 is 0 in float32", result.stderr), result.stderr
+    assert result.stderr.startswith(f"Error: {src}: lambda 1e-50 is 0 in float32"), result.stderr
     assert not (tmp_path / "out.csv").exists()

@@ -603,7 +603,8 @@ def test_check_output_path(tmp_path):
         check_output_path(tmp_path)
     with pytest.raises(SignalError, match=r"output directory '.*missing' does not exist"):
         check_output_path(tmp_path / "missing" / "x.csv")
-    with pytest.raises(SignalError, match=r"cannot tell the format from the extension '.xyz'"):
+    # the name given is at fault (exit 2, as --output-format nope), not a file
+    with pytest.raises(ParameterError, match=r"extension '.xyz'; .* \(or output_format\)$"):
         check_output_path(tmp_path / "x.xyz")
     with pytest.raises(ParameterError, match=r"unknown format 'nope'"):
         check_output_path(tmp_path / "x", WriteOptions("nope"))

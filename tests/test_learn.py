@@ -111,7 +111,7 @@ def test_bad_coefficients_are_refused(coefficients, message):
     [
         (
             'activation = "bumps"\ncoefficients = [0.5, -1.0]',
-            r"block 1 \(line 1\): coefficients: coefficient 2",
+            r"block 1 \(line 3\): coefficients: coefficient 2",
         ),
         ('activation = "bumps"', "give its coefficients"),
         ('activation = "perona-malik"\ncoefficients = [1.0, 1.0]', "not 'perona-malik'"),

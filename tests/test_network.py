@@ -189,7 +189,7 @@ def test_report_of_a_network_run(noisy):
         ("blocks = 3\n[[block]]\nactivation = 'tanh'\n", ["unknown top-level key 'blocks'"]),
         (
             "[[block]]\nactivation = 'tanh'\ntaus = 0.2\n",
-            ["block 1 (line 1)", "unknown key 'taus'"],
+            ["block 1 (line 3)", "unknown key 'taus'"],  # the key's line
         ),
         ("[[block]]\nrepeat = 2\n", ["exactly one of", "got none"]),
         (
@@ -385,7 +385,7 @@ def test_cli_bad_network_file(tmp_path, noisy):
     result = CliRunner().invoke(cli, ["resnet", str(src), "--network", str(net)])
     assert result.exit_code == 2
     assert result.stderr == (
-        f"Error: {net}: block 1 (line 1): repeat must be an integer from 1 to 10000000, got 0\n"
+        f"Error: {net}: block 1 (line 3): repeat must be an integer from 1 to 10000000, got 0\n"
     )
     result = CliRunner().invoke(cli, ["resnet", str(src), "--network", str(tmp_path / "no.toml")])
     assert result.exit_code == 1

@@ -317,7 +317,8 @@ def test_the_impulse_check_on_the_helper_warns_nothing_the_caller_ignores(monkey
 def test_the_command_line_on_subnormal_samples_says_one_line_and_no_warning(
     runner, tmp_path, monkeypatch
 ):
-    """The run of the review: one error line (exit 2), no RuntimeWarning of the helper."""
+    """The run of the review: one error line (exit 1, naming the file: the samples' fault),
+    no RuntimeWarning of the helper."""
     from resdenoise.cli import cli
 
     monkeypatch.setenv("RESDENOISE_THREADS", "2")
@@ -330,5 +331,5 @@ def test_the_command_line_on_subnormal_samples_says_one_line_and_no_warning(
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         result = runner.invoke(cli, args)
-    assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1, result.stderr
-    assert result.stderr.startswith("Error: the automatic lambda is 9.88131e-323")
+    assert result.exit_code == 1 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith(f"Error: {tmp_path / 'tiny.csv'}: the automatic lambda is 9.88")

@@ -31,7 +31,7 @@ import sys
 import click
 
 from .. import __version__
-from ..errors import one_line
+from ..errors import ResdenoiseError, one_line
 from .options import CONTEXT_SETTINGS, CliError, error_message, pipe_closed
 
 __all__ = ["cli", "error_message", "main"]
@@ -72,6 +72,8 @@ class _Group(click.Group):
             raise
         except BrokenPipeError:  # stdout's reader is gone (a table, JSON): exit 141
             raise pipe_closed() from None
+        except ResdenoiseError as exc:  # outside a command's own: a closed stdout written
+            raise CliError(error_message(exc), exc.exit_code) from None
         except Exception as exc:
             if os.environ.get("RESDENOISE_TRACEBACK") == "1":
                 raise
@@ -87,6 +89,8 @@ class _Group(click.Group):
             return super().make_context(info_name, args, parent=parent, **extra)
         except BrokenPipeError:
             raise pipe_closed() from None
+        except ResdenoiseError as exc:  # --version or --help to a closed stdout
+            raise CliError(error_message(exc), exc.exit_code) from None
 
     def list_commands(self, ctx):
         return sorted(set(COMMAND_MODULES) | set(self.commands))
@@ -142,21 +146,37 @@ def cli():
     """
 
 
+def _hold_descriptor(fd: int) -> None:
+    """Descriptor ``fd`` (1, 2), where closed, opened on /dev/null, so that no file this
+    run opens takes its place (where a message or table written to it would land)."""
+    try:
+        os.fstat(fd)
+    except OSError:  # closed: the lowest free descriptor may be fd itself
+        null = os.open(os.devnull, os.O_WRONLY)
+        if null != fd:
+            os.dup2(null, fd)
+            os.close(null)
+
+
 def _stderr_to_devnull_if_closed() -> None:
     """A program started with stderr closed (``2>&-``): its messages go nowhere, as the
-    user asked, and the run goes on (it failed on ``sys.stderr`` being None); descriptor
-    2 is /dev/null, so that no file this run opens takes its place (where a library's
-    message written to descriptor 2 would land in it)."""
+    user asked, and the run goes on (it failed on ``sys.stderr`` being None)."""
     if sys.stderr is not None:
         return
-    try:
-        os.fstat(2)
-    except OSError:  # closed: the lowest free descriptor may be 2 itself
-        null = os.open(os.devnull, os.O_WRONLY)
-        if null != 2:
-            os.dup2(null, 2)
-            os.close(null)
+    _hold_descriptor(2)
     sys.stderr = open(2, "w", closefd=False, errors="backslashreplace")  # noqa: SIM115
+
+
+def _stdout_refusing_if_closed() -> None:
+    """A program started with stdout closed (``>&-``): whatever would be written there
+    (a table, ``--version``, JSON, the signal) is an error (exit 1), for every command
+    alike (:class:`~resdenoise.io.ClosedStdout`); a run that writes nothing there runs."""
+    if sys.stdout is not None:
+        return
+    from ..io import ClosedStdout
+
+    _hold_descriptor(1)
+    sys.stdout = ClosedStdout()
 
 
 def main() -> None:
@@ -171,6 +191,7 @@ def main() -> None:
     """
     cli.process = True
     _stderr_to_devnull_if_closed()
+    _stdout_refusing_if_closed()
     try:
         cli(prog_name="resdenoise")
     except SystemExit as exc:

@@ -240,17 +240,31 @@ def _check_outputs(output: str, settings: dict, inputs: list[str]) -> None:
     clash = json_clash(output) if settings["as_json"] and settings["per_file"] else None
     if clash is not None:
         raise ParameterError(clash)
+    if settings["as_json"]:  # the report's stdout can be written (not closed: >&-)
+        check_output_path("-", signal=False)
     reads = {path: "input" for path in inputs}
     if network is not None:
         if network == "-":
             raise ParameterError("give the network file a name (-o NET.toml), not stdout")
         check_output_path(network, signal=False)
         check_paths("-", network, reads=reads)
+        _check_network_name(network, "--network-out" if settings["per_file"] else "-o")
     if settings["per_file"]:
         check_output_path(output)
         check_paths("-", output, reads=reads)
         if network is not None and os.path.abspath(network) == os.path.abspath(output):
             raise ParameterError("-o and --network-out name the same file")
+
+
+def _check_network_name(network: str, option: str) -> None:
+    """A network file is TOML, and its name says so: ``NAME.toml`` (not a signal's name,
+    ``n.csv``, which would hold TOML that no CSV reader reads)."""
+    stem, ext = os.path.splitext(network)
+    if ext.lower() != ".toml":
+        raise ParameterError(
+            f"{network}: a network file is TOML; name it {stem or network}.toml ({option})"
+            + ("; --per-file writes a filtered signal to -o" if option == "-o" else "")
+        )
 
 
 def _read(paths: list[str], settings: dict) -> list:

@@ -14,6 +14,7 @@ import functools
 import math
 import sys
 
+from ..errors import counted
 from ..nonlinearities import FORMS
 from .options import pipe_closed, printable
 
@@ -128,7 +129,7 @@ def summary_line(report: dict) -> str:
         parts.append(f"lambda = {num(params['lambda'])}{auto}")
     if "alpha" in params:
         parts.append(f"alpha = {num(params['alpha'])}")
-    count = f"{report['steps']} block{'' if report['steps'] == 1 else 's'}"
+    count = counted(report["steps"], "block")
     blocks = f"{count} of tau = {num(report['tau'])}"
     if "stopping_rule" in params:
         blocks = f"{count} chosen by {params['stopping_rule']}, tau = {num(report['tau'])}"
@@ -146,7 +147,8 @@ def summary_line(report: dict) -> str:
     scales = report.get("scales")
     if scales:
         strides = [s["stride"] for s in scales]
-        parts.append(f"{len(scales)} scales (strides {', '.join(map(str, strides))})")
+        stride = "stride" if len(strides) == 1 else "strides"
+        parts.append(f"{counted(len(scales), 'scale')} ({stride} {', '.join(map(str, strides))})")
     return "  " + ", ".join(parts)
 
 
@@ -420,7 +422,10 @@ def render_translation(t: dict) -> None:
         )
         console.print(f"tau = {_fmt(t['tau'])}: {verdict}")
     else:
-        console.print(f"stable for tau <= {_fmt(t['tau_linf_bound'])}")
+        from ..stability import bound_underflows
+
+        underflow = bound_underflows(t["tau_linf_bound"], t["h"], "--h")
+        console.print(underflow or f"stable for tau <= {_fmt(t['tau_linf_bound'])}")
 
 
 # --------------------------------------------------------------------------
@@ -616,7 +621,11 @@ def render_learning(report: dict, console, verbose: bool = False) -> None:
     )
     where = printable(report["network"] or "learned network")
     ratio = report["loss_ratio"]
-    change = f" ({num(ratio)}x)" if ratio is not None else ""
+    drop = report["initial_loss"] - report["loss"]
+    if ratio is not None:
+        change = f" ({num(ratio)}x)"
+    else:  # no ratio of a negative loss (SURE's can be): the change
+        change = f" ({'down' if drop >= 0 else 'up'} by {num(abs(drop))})"
     console.print(
         f"{where}: {stable} by construction (every g in [0, g_max], tau <= h^2/(4 g_max)); "
         f"{report['objective']} loss {num(report['initial_loss'])} -> {num(report['loss'])}{change}",
@@ -624,14 +633,13 @@ def render_learning(report: dict, console, verbose: bool = False) -> None:
         markup=False,
         soft_wrap=True,
     )
-    files, rounds = len(report["inputs"]), report["iterations"]
     console.print(
-        f"  {report['groups']} group{'' if report['groups'] == 1 else 's'} x "
-        f"{report['blocks_per_group']} blocks of tau = "
-        f"{num(st['tau'])}, {report['bumps']} bumps each; {rounds} iteration"
-        f"{'' if rounds == 1 else 's'} "
-        f"({report['evaluations']} evaluations) on {files} file{'' if files == 1 else 's'} "
-        f"({report['samples']} values); {report['optimiser_message']}",
+        f"  {counted(report['groups'], 'group')} x {counted(report['blocks_per_group'], 'block')}"
+        f" of tau = {num(st['tau'])}, {counted(report['bumps'], 'bump')} each; "
+        f"{counted(report['iterations'], 'iteration')} "
+        f"({counted(report['evaluations'], 'evaluation')}) on "
+        f"{counted(len(report['inputs']), 'file')} ({counted(report['samples'], 'value')}); "
+        f"{report['optimiser_message']}",
         markup=False,
         soft_wrap=True,
     )

@@ -35,6 +35,7 @@ and renames, spooling stdin), ``signals`` (a signal cleans up and ends the run).
 """
 
 from .atomic import (
+    ClosedStdout,
     check_output_path,
     remove_temporary,
     spool_stdin,
@@ -62,11 +63,13 @@ from .signal import (
     SignalStream,
     guess_format,
     looks_like_audio,
+    refuse_empty_name,
 )
 from .signals import handle_signals
 from .writers import SignalWriter, encode_signal, write_signal
 
 __all__ = [
+    "ClosedStdout",
     "AUDIO_EXTENSIONS",
     "CSV_EXTENSIONS",
     "FLOAT_SUBTYPES",
@@ -83,6 +86,7 @@ __all__ = [
     "check_output_path",
     "encode_signal",
     "guess_format",
+    "refuse_empty_name",
     "handle_signals",
     "is_pipe",
     "looks_like_audio",

@@ -15,6 +15,7 @@ a file so that it can be read more than once).
 from __future__ import annotations
 
 import errno
+import io
 import os
 import shutil
 import stat
@@ -26,7 +27,7 @@ from pathlib import Path
 from ..errors import PipeClosed, SignalError, one_line
 from . import signals
 from .options import WriteOptions
-from .signal import STDIO, ZARR, _check_subtype, guess_format
+from .signal import STDIO, ZARR, _check_subtype, guess_format, refuse_empty_name
 
 #: Bytes copied at a time (stdin spooled, a staged output written through).
 COPY_BYTES = 1 << 20
@@ -49,16 +50,18 @@ def check_output_path(
     SignalError, ParameterError
     """
     path = os.fspath(path)
+    refuse_empty_name(path, "output")
     store = False
     options = WriteOptions() if options is None else options
     if signal:
         fmt = "AUDIO" if path == STDIO and options.format is None else None  # the input's
-        fmt = fmt or guess_format(path, options.format)
+        fmt = fmt or guess_format(path, options.format, output=True)
         _check_subtype(path, "CSV" if fmt == ZARR else fmt, options.subtype)  # no subtypes
         store = fmt == ZARR
     if store and path == STDIO:
         raise SignalError("<stdout>: a Zarr store is a directory; give it a name ending in .zarr")
     if path == STDIO:
+        refuse_closed_stdout("<stdout>")  # before any work, not after it
         return None, True
     target, direct = output_target(path)
     if store:
@@ -106,6 +109,8 @@ def _check_parent(path: str, target: Path, parents: bool) -> None:
         shown = os.path.dirname(path) or "."
         if parents:  # a file (or a dangling link) where a directory would be made
             raise SignalError(f"{path}: cannot create the directory {shown!r}: Not a directory")
+        if os.path.exists(parent):  # there, but a file (or a device): not a missing one
+            raise SignalError(f"{path}: {shown!r} is a file, not a directory; give another path")
         raise SignalError(f"{path}: output directory {shown!r} does not exist")
     refusal = write_refusal(parent)
     if refusal is not None:
@@ -285,13 +290,33 @@ def stdin_source():
     return getattr(sys.stdin, "buffer", None) or sys.stdin
 
 
+class ClosedStdout(io.TextIOBase):
+    """``sys.stdout`` of a program started with stdout closed (``>&-``), where Python's
+    is None: a write to it is an error (a SignalError, exit 1), not lost in silence,
+    whoever writes (a table, ``--version``, ``--json``, the signal)."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        refuse_closed_stdout("<stdout>")
+        return 0
+
+
+def refuse_closed_stdout(name: str) -> None:
+    """SignalError where the program started with stdout closed (``>&-``): ``name`` (the
+    output's, as messages show it) cannot be written."""
+    if sys.stdout is None or isinstance(sys.stdout, ClosedStdout):
+        raise SignalError(f"{name}: cannot write: stdout is closed")
+
+
 def _write_through(path: str, target: Path | None, name: str, blocks, parents=False) -> None:
     """Write byte ``blocks`` to stdout (``path`` ``"-"``) or straight to a device or pipe
     (:class:`~resdenoise.errors.PipeClosed`: its reader closed it); ``parents``: the
     target's missing directories are made just before it is opened (a new one under
     ``/dev/shm``, say, where there is no rename to make them)."""
-    if path == STDIO and sys.stdout is None:  # started with stdout closed (>&-)
-        raise SignalError(f"{name}: cannot write: stdout is closed")
+    if path == STDIO:  # started with stdout closed (>&-)?
+        refuse_closed_stdout(name)
     try:
         if path == STDIO:
             sys.stdout.flush()

@@ -254,15 +254,17 @@ def _show(cell: str, limit: int = 40) -> str:
     return repr(cell if len(cell) <= limit else cell[:limit] + "...")
 
 
-def guess_format(path: str, given: str | None = None) -> str:
-    """``"CSV"`` or a soundfile format name, from ``given`` or the extension.
+def guess_format(path: str, given: str | None = None, output: bool = False) -> str:
+    """``"CSV"`` or a soundfile format name, from ``given`` or the extension (a name
+    without one is CSV, as stdin and stdout are; an unknown one is refused).
 
     Raises
     ------
     ParameterError
-        ``given`` names no format soundfile knows.
+        ``given`` names no format soundfile knows; or the extension of an ``output``
+        tells nothing (the name given is at fault).
     SignalError
-        The extension tells nothing.
+        The extension of an input tells nothing.
     """
     if given:
         g = given.strip().upper().lstrip(".")
@@ -290,10 +292,11 @@ def guess_format(path: str, given: str | None = None) -> str:
         return "CSV"
     if ext[1:].upper() in _soundfile_formats():
         return ext[1:].upper()
-    raise SignalError(
+    option = "output_format" if output else "input_format"
+    raise (ParameterError if output else SignalError)(
         f"{path}: cannot tell the format from the extension {ext!r}; "
-        "use .csv, .wav, .flac, .ogg, .zarr (or input_format/output_format)",
-        parameters=["input_format", "output_format"],
+        f"use .csv, .wav, .flac, .ogg, .zarr (or {option})",
+        parameters=[option],
     )
 
 
@@ -308,8 +311,19 @@ def _soundfile_formats() -> dict:
     return soundfile.available_formats()
 
 
+def refuse_empty_name(path, what: str) -> None:
+    """Refuse ``''`` as the name of the ``what`` file (input, output, report, ...): no file
+    has it, and the messages about it would name nothing."""
+    if path is not None and os.fspath(path) == "":
+        raise ParameterError(
+            f"the {what} file name is empty (''); give a path, or - for "
+            + ("stdin" if what in ("input", "reference") else "stdout")
+        )
+
+
 def _stat_input(path: str) -> os.stat_result:
     """``os.stat`` of an input file, or the SignalError saying why it is not one."""
+    refuse_empty_name(path, "input")
     try:
         st = os.stat(path)
     except FileNotFoundError:

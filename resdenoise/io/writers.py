@@ -110,7 +110,7 @@ def output_format(path: str, options: WriteOptions, sig: Signal) -> str:
     or, on stdout, the input's own (audio stays audio through a pipe)."""
     if path == STDIO and options.format is None:
         return "CSV" if sig.format == ZARR else sig.format  # a store cannot go through a pipe
-    return guess_format(path, options.format)
+    return guess_format(path, options.format, output=True)
 
 
 def _diverged(name: str, count: int) -> SignalError:
