@@ -361,6 +361,8 @@ def _block(table: dict, index: int, line: int | None, source: str) -> BlockSpec:
         else:
             resolve_name(value, form)
             name = value
+    except NetworkError:  # the coefficients': where and field named already
+        raise
     except ValueError as exc:  # unknown name, or ExpressionError
         raise NetworkError(f"{where}: {key}: {exc}") from None
     lam = None

@@ -541,6 +541,15 @@ def bump_coefficients(coefficients) -> tuple[float, ...]:
         out.append(x)
     if not any(out):
         raise ParameterError("the coefficients are all 0: g = 0 filters nothing")
+    try:
+        total = math.fsum(out)  # g(0) = g_max, the stability bound's
+    except OverflowError:
+        total = math.inf
+    if not math.isfinite(total):
+        raise ParameterError(
+            "the coefficients' sum g(0) is beyond float64's maximum "
+            f"{np.finfo(np.float64).max:g}; give smaller coefficients"
+        )
     return tuple(out)
 
 
