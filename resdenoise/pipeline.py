@@ -622,18 +622,16 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
         else:
             plan, extra = job.make_plan(source.subject, **named)
     notes = list(extra.pop("warnings", []))  # what the automatic search has to say
-    for message in notes:
-        emit_warning(message, job.on_warning)
-
-    def warn(message: str) -> None:  # a run not sign stable: said, and in the report
-        notes.append(message)
-        emit_warning(message, job.on_warning)
-
     verdict = plan.verdict()
-    job.on_plan(plan, verdict, warn)
+    held: list[str] = []  # a run not sign stable: said after the search's notes
+    job.on_plan(plan, verdict, held.append)
     check_lams(plan, source.dtype)
     if not job.run.allow_unstable:
         probe_flux(plan, source.subject, source.dtype)
+    # said once the plan is not refused (else the refusal is the one line)
+    notes += held
+    for message in notes:
+        emit_warning(message, job.on_warning)
     with SignalWriter(job.output, source.template, job.write) as writer:
 
         def write(data, carried):
