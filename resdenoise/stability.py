@@ -459,7 +459,8 @@ def tolerances(f: np.ndarray, n_blocks: int, dtype=None, amplitude=None) -> dict
     float32 = np.dtype(f.dtype if dtype is None else dtype) == np.float32
     amp = _amplitude(f) if amplitude is None else amplitude
     top = np.asarray(amp, dtype=np.float32 if float32 else float)
-    ulp = float(np.spacing(top))
+    with np.errstate(over="ignore"):  # the dtype's maximum: inf, taken below it
+        ulp = float(np.spacing(top))
     if math.isinf(ulp) and np.isfinite(top):  # amp the dtype's maximum: the ulp below it
         ulp = float(np.spacing(np.nextafter(top, top.dtype.type(0))))
     rng = 8.0 * ulp * max(1.0, math.sqrt(max(n_blocks, 1)))
