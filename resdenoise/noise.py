@@ -427,8 +427,7 @@ class NoiseLevel:
         return replace(self, sigma=np.minimum(self.low, self.sigma), low=None)
 
     def scaled(self, shift: int) -> NoiseLevel:
-        """The level of the samples times ``2**shift`` (exact): levels and low ends
-        times ``2**shift``, white-part variances times ``4**shift``."""
+        """The level of the samples times ``2**shift`` (white-part variances ``4**shift``)."""
         low = None if self.low is None else np.ldexp(self.low, shift)
         white = None if self.white is None else np.ldexp(self.white, 2 * shift)
         return replace(self, sigma=np.ldexp(self.sigma, shift), low=low, white=white)
@@ -608,11 +607,9 @@ def search_noise(u, nugget: bool = True) -> NoiseLevel:
     return _search_noise(u2, nugget)
 
 
-#: The largest-sample magnitudes between which :func:`search_noise` and the automatic
-#: searches take their squares, sums and variances of the samples as they are; beyond, of
-#: the samples times a power of two (:func:`level_shift`): 4th powers of samples up to
-#: 2**200, summed over any length, stay finite, and those of noise 2**-20 of samples
-#: down to 2**-200 stay normal numbers.
+#: The largest |sample| between which :func:`search_noise` and the automatic searches take
+#: their statistics of the samples as they are, else of the samples times a power of two
+#: (:func:`level_shift`): 4th powers of 2**200 summed stay finite, of 2**-220 normal.
 LEVEL_RANGE = (2.0**-200, 2.0**200)
 
 
