@@ -329,7 +329,8 @@ def _confirmed(plan, f, level) -> bool:
 
 
 def _levels(sigma, shift: int = 0) -> str:
-    return ", ".join(f"{float(np.ldexp(x, shift)):.4g}" for x in np.atleast_1d(sigma))
+    with np.errstate(over="ignore", under="ignore"):  # (of the signal: may be inf or 0)
+        return ", ".join(f"{float(np.ldexp(x, shift)):.4g}" for x in np.atleast_1d(sigma))
 
 
 def _named(labels, channels, count: int, then: str = ": ") -> str:
@@ -489,7 +490,8 @@ def _no_gain(name: str, gain: float, se: float, shift: int = 0) -> str:
     """Why ``name``'s change of SURE per sample, ``gain`` (negative: lower), with standard
     error ``se``, is no gain: too small a fall, or a rise (both of the signal divided by
     ``2**shift``, said of the signal)."""
-    gain, se = float(np.ldexp(gain, 2 * shift)), float(np.ldexp(se, 2 * shift))
+    with np.errstate(over="ignore", under="ignore"):  # (of the signal: may be inf or 0)
+        gain, se = float(np.ldexp(gain, 2 * shift)), float(np.ldexp(se, 2 * shift))
     if gain < 0:
         return (
             f"{name} lowers SURE by {-gain:.6g} per sample, not more than "

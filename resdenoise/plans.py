@@ -252,12 +252,15 @@ def _ldexp(x, shift: int):
         return None
     import numpy as np
 
-    return float(np.ldexp(x, shift)) if np.ndim(x) == 0 else np.ldexp(np.asarray(x, float), shift)
+    with np.errstate(over="ignore", under="ignore"):  # a report's sum of squares: inf, 0
+        return (
+            float(np.ldexp(x, shift)) if np.ndim(x) == 0 else np.ldexp(np.asarray(x, float), shift)
+        )
 
 
 #: The search's report entries in the samples' units (times 2**shift when they were
 #: divided by it), and those in their squares' (SURE, its gains and standard errors).
-_LEVEL_KEYS: Final = ("lambda", "noise_sigma", "noise_low_end")
+_LEVEL_KEYS: Final = ("noise_sigma", "noise_low_end")
 _SQUARE_KEYS: Final = (
     "expected_gain_per_sample",
     "gain_standard_error",
@@ -273,13 +276,9 @@ def _unscaled(extra: dict, shift: int, rule: str | None) -> dict:
     samples' own units (a criterion in squares unless the rule's is a correlation)."""
     out = dict(extra)
     squares = rule != "decorrelation"
-    for key in _LEVEL_KEYS:
+    for key in _LEVEL_KEYS:  # lists, one per channel
         if out.get(key) is not None:
-            out[key] = (
-                _ldexp(out[key], shift).tolist()
-                if isinstance(out[key], list)
-                else _ldexp(out[key], shift)
-            )
+            out[key] = _ldexp(out[key], shift).tolist()
     for key in _SQUARE_KEYS + (("stopping_criterion",) if squares else ()):
         if out.get(key) is not None:
             out[key] = _ldexp(out[key], 2 * shift)

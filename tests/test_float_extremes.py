@@ -226,3 +226,23 @@ def test_bumps_coefficients_whose_sum_overflows(runner, tmp_path):
     assert "sum g(0) is beyond float64's maximum" in lines[0]
     assert lines[0].count("block 1") == 1
     assert not out.exists()
+
+
+def test_the_do_no_harm_reasons_say_the_signals_numbers():
+    """A search on the samples / 2^k says the gain (4^k) and levels (2^k) of the signal."""
+    from resdenoise.automatic import _levels, _no_gain
+
+    assert _no_gain("x", -3.0, 2.0, 100) == _no_gain("x", -3.0 * 4.0**100, 2.0 * 4.0**100)
+    assert _no_gain("x", 3.0, 2.0, -100) == _no_gain("x", 3.0 / 4.0**100, 2.0 / 4.0**100)
+    assert "(inf)" in _no_gain("x", -3.0, 2.0, 600)  # beyond float64: said so
+    assert _levels(np.array([0.5, 0.25]), 10) == "512, 256"
+
+
+def test_a_search_at_1e160_says_what_overflows_without_a_warning():
+    """SURE's numbers of samples at 1e160 exceed float64: None (inf) in the report, no
+    RuntimeWarning from the API (warnings are errors here)."""
+    from resdenoise.plans import planner
+
+    plan, extra = planner("diffuse", "perona-malik", time="auto")(STEPS * 1e160)
+    assert plan.steps > 0 and extra["expected_gain_per_sample"] == -math.inf
+    assert all(math.isfinite(s) for s in extra["noise_sigma"])
