@@ -223,7 +223,7 @@ def test_bumps_coefficients_whose_sum_overflows(runner, tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, lines
     assert lines[0].startswith(f"Error: {net}: block 1 (line 1): coefficients: "), lines
-    assert "sum g(0) is beyond float64's maximum" in lines[0]
+    assert "sum g(0) overflows float64" in lines[0]
     assert lines[0].count("block 1") == 1
     assert not out.exists()
 
