@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import ParameterError, SignalError, counted
-from .filters import check_verdict, run_plan
+from .filters import check_lams, check_verdict, probe_flux, run_plan
 from .nonlinearities import Nonlinearity, from_function
 from .plans import planner
 
@@ -127,6 +127,9 @@ def _run(
     for message in extra.get("warnings", ()):  # what the automatic search has to say
         warnings.warn(message, UserWarning, stacklevel=3)
     check_verdict(plan, plan.verdict(), allow_unstable)
+    check_lams(plan, u.dtype)  # the command line's refusals, the same functions
+    if not allow_unstable:
+        probe_flux(plan, u, u.dtype)
     return back(run_plan(plan, u))
 
 

@@ -328,8 +328,9 @@ def _confirmed(plan, f, level) -> bool:
     return low is level or _significant(gain_test(plan, f, low, sums=sums))
 
 
-def _levels(sigma) -> str:
-    return ", ".join(f"{float(x):.4g}" for x in np.atleast_1d(sigma))
+def _levels(sigma, shift: int = 0) -> str:
+    with np.errstate(over="ignore", under="ignore"):  # (of the signal: may be inf or 0)
+        return ", ".join(f"{float(np.ldexp(x, shift)):.4g}" for x in np.atleast_1d(sigma))
 
 
 def _named(labels, channels, count: int, then: str = ": ") -> str:
@@ -354,6 +355,7 @@ def do_no_harm(
     at_low=None,
     sums=None,
     labels=None,
+    shift: int = 0,
 ):
     """``(plan, reason, note, extra)``: the rules every automatic search applies to its
     choice ``plan`` for ``f`` (noise ``level``, the search's).  The input itself
@@ -384,6 +386,9 @@ def do_no_harm(
     :func:`choose_denoiser` and by the single-command planner
     (:class:`resdenoise.plans.Planner`), so both follow the same rules.
 
+    ``shift``: ``f`` is the signal divided by ``2**shift`` (:func:`resdenoise.noise.level_shift`):
+    the reasons give the levels and gains of the signal itself.
+
     ``labels``: how the messages name each channel (a file's ``column 3 ('rough')``;
     default ``channel 1``, ...; a lone channel unnamed): the reason names the channel
     that stopped the run (the share rules: the first over the limit, with its numbers,
@@ -405,7 +410,7 @@ def do_no_harm(
     gain, se = tested
     extra = {"expected_gain_per_sample": gain, "gain_standard_error": se}
     if not _significant((gain, se)):
-        reason = _no_gain(name, gain, se)
+        reason = _no_gain(name, gain, se, shift)
         return as_identity(plan), reason, f"nothing done: {reason}; the output is the input", extra
     low = level.at_low()
     if per_level is not None or low is level or np.array_equal(low.sigma, level.sigma):
@@ -417,8 +422,8 @@ def do_no_harm(
     if _significant((lo_gain, lo_se)):
         return plan, None, None, extra
     why = (
-        f"at the noise level's low end ({_levels(low.sigma)}, against {_levels(level.sigma)}) "
-        + _no_gain(name, lo_gain, lo_se)
+        f"at the noise level's low end ({_levels(low.sigma, shift)}, against "
+        f"{_levels(level.sigma, shift)}) " + _no_gain(name, lo_gain, lo_se, shift)
     )
     extra["low_end"] = why
     if at_low is not None and np.all(low.sigma > 0):  # at 0 nothing gains: the input
@@ -481,9 +486,12 @@ def _level_not_trusted(f, level, labels) -> str | None:
     return reason
 
 
-def _no_gain(name: str, gain: float, se: float) -> str:
+def _no_gain(name: str, gain: float, se: float, shift: int = 0) -> str:
     """Why ``name``'s change of SURE per sample, ``gain`` (negative: lower), with standard
-    error ``se``, is no gain: too small a fall, or a rise."""
+    error ``se``, is no gain: too small a fall, or a rise (both of the signal divided by
+    ``2**shift``, said of the signal)."""
+    with np.errstate(over="ignore", under="ignore"):  # (of the signal: may be inf or 0)
+        gain, se = float(np.ldexp(gain, 2 * shift)), float(np.ldexp(se, 2 * shift))
     if gain < 0:
         return (
             f"{name} lowers SURE by {-gain:.6g} per sample, not more than "

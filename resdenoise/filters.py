@@ -298,6 +298,60 @@ def check_verdict(plan, verdict, allow_unstable: bool = False, on_warning=None) 
         emit_warning(message, on_warning)
 
 
+def check_lams(plan, dtype: str, name: str | None = None, automatic: bool = False) -> None:
+    """Refuse a registry lambda the working dtype holds as 0 or inf (its fluxes
+    divide by it), of every nonlinearity of the plan (a network's groups too), naming
+    the file ``name`` where given: an ``automatic`` lambda (from the samples) is the
+    file's fault (a :class:`~resdenoise.errors.SignalValuesError`), a given one the
+    option's."""
+    from .engine import check_lam
+    from .errors import SignalValuesError
+
+    for nl in plan.nonlinearities():
+        if nl.entry is not None:
+            try:
+                check_lam(nl.lam, dtype)
+            except ValueError as exc:
+                error, which = (
+                    (SignalValuesError, "the automatic ") if automatic else (ParameterError, "")
+                )
+                where = f"{name}: " if name else ""
+                raise error(
+                    f"{where}{which}{exc}; give another lam or use dtype='float64'",
+                    parameters=["lam", ("dtype", "float64")],
+                ) from None
+
+
+def probe_flux(plan, subject, dtype: str) -> None:
+    """Refuse a plan whose flux is not finite in ``dtype`` for the differences the
+    signal can have (up to its range): one block of the engine on a probe
+    ``0, v, 0, -v`` for v = range x 2^-k.  A stable plan can still overflow or
+    underflow on the way (lambda squared, r^2/lambda^2); this says so before
+    anything runs, instead of a diverged output."""
+    if type(plan) is not Plan:
+        return  # a network or cascade (a Plan subclass): each group its own nonlinearity
+    span = span_of(subject)
+    if not span > 0.0:
+        return
+    top = float(np.finfo(dtype).max)
+    v = min(span, top) * np.exp2(-np.arange(0.0, 64.0, 2.0))
+    probe = np.zeros(4 * v.size + 3)
+    probe[1:-3:4], probe[3:-3:4] = v, -v
+    if span > top:  # differences the dtype cannot hold: +-top, -+top
+        probe[-3:] = top, -top, top
+    with np.errstate(all="ignore"):
+        out = run_blocks(probe.astype(dtype), plan.nl, plan.tau, 1, plan.h, threads=1)
+    if np.isfinite(out).all():
+        return
+    also = ", or use dtype='float64'" if dtype == "float32" else ""
+    raise UnstableError(
+        f"refused: the flux of {plan.nl.name} (lambda {plan.nl.lam:g}) is not finite in "
+        f"{dtype} for differences up to the signal's range {span:g} (an intermediate "
+        f"overflows or underflows); scale the signal or give another lambda{also}",
+        parameters=[("dtype", "float64")] if also else [],
+    )
+
+
 #: The most blocks (steps, iterations) one run may take: beyond, it is refused
 #: before it starts (10^8 blocks of 10^6 samples take hours).
 MAX_BLOCKS = 10**8

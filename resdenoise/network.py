@@ -402,6 +402,8 @@ def _block(table: dict, index: int, line: int | None, source: str, keys: dict) -
         elif coefficients is None:
             resolve_name(value, form)
             name = value
+    except NetworkError:  # the coefficients': where and field named already
+        raise
     except ValueError as exc:  # unknown name, or ExpressionError
         raise NetworkError(f"{at(key)}: {key}: {exc}") from None
     lam = None

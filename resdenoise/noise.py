@@ -188,17 +188,24 @@ def _compiled():
 #: Largest sample magnitude whose window energies cannot overflow (differences of order
 #: up to 8 and their squares, summed over a window, stay far below the float64 maximum).
 ENERGY_TOP = 2.0**500
+#: Smallest largest-sample magnitude whose window energies cannot underflow (the squares
+#: of differences far below the samples stay normal numbers, above 2**-1022).
+ENERGY_BOTTOM = 2.0**-300
 
 
 def energy_shift(amplitude: float) -> int:
     """The power of two ``k`` to divide the samples by (``np.ldexp(x, -k)``) before taking
-    window energies, for samples up to ``amplitude``: 0 up to :data:`ENERGY_TOP`, else
-    the least ``k`` that brings them under it.  Dividing by a power of two is exact, and
-    every step of the estimate scales exactly with it, so the estimate times ``2**k`` is
-    the unscaled one bit for bit wherever that one does not overflow (then it was inf or
-    NaN; with the shift it is the level), unless the signal also holds values so small
-    (below ``2**(k - 1074)``) that the division makes them subnormal.  Streamed and whole
-    runs take the same ``k`` of the same amplitude."""
+    window energies, for samples up to ``amplitude``: 0 from :data:`ENERGY_BOTTOM` up to
+    :data:`ENERGY_TOP`; above, the least ``k`` that brings them under it; below (and
+    above 0), the negative ``k`` that brings them to [1/2, 1) (their squares would be
+    subnormal or 0).  Multiplying by a power of two is exact, and every step of the
+    estimate scales exactly with it, so the estimate times ``2**k`` is the unscaled one
+    bit for bit wherever that one does not overflow or underflow (then it was inf, NaN,
+    0 or off; with the shift it is the level), unless the signal also holds values so
+    small (below ``2**(k - 1074)``) that a division makes them subnormal.  Streamed and
+    whole runs take the same ``k`` of the same amplitude."""
+    if 0.0 < amplitude < ENERGY_BOTTOM:
+        return math.frexp(amplitude)[1]
     if not amplitude > ENERGY_TOP:  # NaN too: nothing to scale
         return 0
     if math.isinf(amplitude):
@@ -419,6 +426,12 @@ class NoiseLevel:
             return self
         return replace(self, sigma=np.minimum(self.low, self.sigma), low=None)
 
+    def scaled(self, shift: int) -> NoiseLevel:
+        """The level of the samples times ``2**shift`` (white-part variances ``4**shift``)."""
+        low = None if self.low is None else np.ldexp(self.low, shift)
+        white = None if self.white is None else np.ldexp(self.white, 2 * shift)
+        return replace(self, sigma=np.ldexp(self.sigma, shift), low=low, white=white)
+
     def per_channel(self) -> list[str]:
         """The estimator of each channel."""
         return list(self.estimators) or [self.estimator] * int(np.size(self.sigma))
@@ -588,6 +601,35 @@ def search_noise(u, nugget: bool = True) -> NoiseLevel:
     """
     u2 = np.asarray(u, dtype=float)
     u2 = u2.reshape(u2.shape[0], -1)
+    shift = level_shift(u2)
+    if shift:  # its squares would over- or underflow: the level of the samples / 2**shift
+        return _search_noise(np.ldexp(u2, -shift), nugget).scaled(shift)
+    return _search_noise(u2, nugget)
+
+
+#: The largest |sample| between which :func:`search_noise` and the automatic searches take
+#: their statistics of the samples as they are, else of the samples times a power of two
+#: (:func:`level_shift`): 4th powers of 2**200 summed stay finite, of 2**-220 normal.
+LEVEL_RANGE = (2.0**-200, 2.0**200)
+
+
+def level_shift(u) -> int:
+    """The power of two ``k`` to divide the samples ``u`` by (``np.ldexp(u, -k)``, exact)
+    before an automatic search's statistics: 0 where the largest ``|sample|`` lies in
+    :data:`LEVEL_RANGE` (or is 0, inf or NaN), else the ``k`` that brings it to [1/2, 1).
+    Every step of the search scales exactly with the samples, so its choice for ``u``
+    is the one for ``u / 2**k``, its level and lambda times ``2**k``."""
+    u = np.asarray(u)
+    if not u.size:
+        return 0
+    amplitude = float(max(-u.min(), u.max()))
+    if LEVEL_RANGE[0] <= amplitude <= LEVEL_RANGE[1] or not 0.0 < amplitude < math.inf:
+        return 0
+    return math.frexp(amplitude)[1]
+
+
+def _search_noise(u2: np.ndarray, nugget: bool) -> NoiseLevel:
+    """:func:`search_noise` of the samples as they are (rows x channels, float64)."""
     n = u2.shape[0]
     name = estimator_for(n)
     plain, means = _quiet_windows(u2) if name == "quiet-windows" else (estimate_noise(u2), None)

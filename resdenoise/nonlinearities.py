@@ -519,8 +519,7 @@ BUMPS_COUNT: Final = (2, 32)
 
 
 def bump_coefficients(coefficients) -> tuple[float, ...]:
-    """The bumps family's coefficients checked (2 to 32 finite numbers >= 0, not all 0),
-    as floats; else a ParameterError naming the first bad one."""
+    """The bumps coefficients as floats: 2 to 32 finite numbers >= 0, of finite sum > 0."""
     low, high = BUMPS_COUNT
     if not isinstance(coefficients, (list, tuple, np.ndarray)):
         raise ParameterError(f"coefficients must be a list of numbers, got {coefficients!r}")
@@ -541,6 +540,8 @@ def bump_coefficients(coefficients) -> tuple[float, ...]:
         out.append(x)
     if not any(out):
         raise ParameterError("the coefficients are all 0: g = 0 filters nothing")
+    if sum(out) == math.inf:  # g(0) = g_max = sum c (math.fsum raises where it overflows)
+        raise ParameterError("the coefficients' sum g(0) overflows float64: give smaller ones")
     return tuple(out)
 
 

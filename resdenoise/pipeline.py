@@ -595,63 +595,6 @@ class _Streamed:
         )
 
 
-def _check_lams(plan, dtype: str, name: str, automatic: bool) -> None:
-    """Refuse a registry lambda the working dtype holds as 0 or inf (its fluxes
-    divide by it), of every nonlinearity of the plan (a network's groups too), naming
-    the file ``name``: an ``automatic`` lambda (from the samples) is the file's fault
-    (a :class:`SignalValuesError`), a given one the option's."""
-    from .engine import check_lam
-
-    for nl in plan.nonlinearities():
-        if nl.entry is not None:
-            try:
-                check_lam(nl.lam, dtype)
-            except ValueError as exc:
-                error, which = (
-                    (SignalValuesError, "the automatic ") if automatic else (ParameterError, "")
-                )
-                raise error(
-                    f"{name}: {which}{exc}; give another lam or use dtype='float64'",
-                    parameters=["lam", ("dtype", "float64")],
-                ) from None
-
-
-def _probe_flux(plan, subject, dtype: str) -> None:
-    """Refuse a plan whose flux is not finite in ``dtype`` for the differences the
-    signal can have (up to its range): one block of the engine on a probe
-    ``0, v, 0, -v`` for v = range x 2^-k.  A stable plan can still overflow or
-    underflow on the way (lambda squared, r^2/lambda^2); this says so before
-    anything runs, instead of a diverged output."""
-    import numpy as np
-
-    from .engine import run_blocks
-    from .errors import UnstableError
-    from .filters import Plan, span_of
-
-    if type(plan) is not Plan:
-        return  # a network or cascade (a Plan subclass): each group its own nonlinearity
-    span = span_of(subject)
-    if not span > 0.0:
-        return
-    top = float(np.finfo(dtype).max)
-    v = min(span, top) * np.exp2(-np.arange(0.0, 64.0, 2.0))
-    probe = np.zeros(4 * v.size + 3)
-    probe[1:-3:4], probe[3:-3:4] = v, -v
-    if span > top:  # differences the dtype cannot hold: +-top, -+top
-        probe[-3:] = top, -top, top
-    with np.errstate(all="ignore"):
-        out = run_blocks(probe.astype(dtype), plan.nl, plan.tau, 1, plan.h, threads=1)
-    if np.isfinite(out).all():
-        return
-    also = ", or use dtype='float64'" if dtype == "float32" else ""
-    raise UnstableError(
-        f"refused: the flux of {plan.nl.name} (lambda {plan.nl.lam:g}) is not finite in "
-        f"{dtype} for differences up to the signal's range {span:g} (an intermediate "
-        f"overflows or underflows); scale the signal or give another lambda{also}",
-        parameters=[("dtype", "float64")] if also else [],
-    )
-
-
 def _input_info(template, frames: int) -> dict:
     """The report's ``input_info``: what the input file is (from its read template)."""
     return {
@@ -671,7 +614,7 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
     and the report are written all or nothing (temporary files, then renames).
     Without ``job.measure``, nothing reads the report: None.
     """
-    from .filters import emit_warning
+    from .filters import check_lams, emit_warning, probe_flux
     from .io import SignalWriter, write_files_atomic
 
     source = (_Streamed if streamed else _Whole)(job)
@@ -687,18 +630,16 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
         except SignalValuesError as exc:  # the samples' fault: the file's name says whose
             raise exc.of(source.name) from None
     notes = list(extra.pop("warnings", []))  # what the automatic search has to say
+    verdict = plan.verdict()
+    held: list[str] = []  # a run not sign stable: said after the search's notes
+    job.on_plan(plan, verdict, held.append)
+    check_lams(plan, source.dtype, source.name, "lambda_rule" in extra)
+    if not job.run.allow_unstable:
+        probe_flux(plan, source.subject, source.dtype)
+    # said once the plan is not refused (else the refusal is the one line)
+    notes += held
     for message in notes:
         emit_warning(message, job.on_warning)
-
-    def warn(message: str) -> None:  # a run not sign stable: said, and in the report
-        notes.append(message)
-        emit_warning(message, job.on_warning)
-
-    verdict = plan.verdict()
-    job.on_plan(plan, verdict, warn)
-    _check_lams(plan, source.dtype, source.name, "lambda_rule" in extra)
-    if not job.run.allow_unstable:
-        _probe_flux(plan, source.subject, source.dtype)
     with SignalWriter(job.output, source.template, job.write) as writer:
 
         def write(data, carried):

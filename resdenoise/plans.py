@@ -130,9 +130,29 @@ class Planner:
 
         return _no_harm(plan, extra, u, level, at_low=at_low, labels=labels)
 
-    @helping  # one helper thread for the whole search (the impulse check, the searches)
     def _searched(self, u, h: float, progress: Progress | None, labels=None):
-        """The automatic search's plan for ``u`` (:meth:`__call__`)."""
+        """The automatic search's plan for ``u`` (:meth:`__call__`).  Samples whose
+        squares (and the search's sums and variances of them) would over- or underflow,
+        of a registry family: the search on the samples divided by a power of two
+        (:func:`resdenoise.noise.level_shift`; exact, lambda and the level with them),
+        its plan and numbers multiplied back: the choice at ``u`` is the one at
+        ``u / 2**k`` bit for bit."""
+        import numpy as np
+
+        from .noise import level_shift
+
+        shift = level_shift(u) if isinstance(self.nonlinearity, str) else 0
+        if not shift:
+            return self._search(u, h, progress, labels)
+        scaled = replace(self, lam=_ldexp(self.lam, -shift), sigma=_ldexp(self.sigma, -shift))
+        u = np.ldexp(np.asarray(u, dtype=float), -shift)
+        plan, extra = scaled._search(u, h, progress, labels, shift)
+        return _unscaled_plan(plan, shift), _unscaled(extra, shift, self.rule)
+
+    @helping  # one helper thread for the whole search (the impulse check, the searches)
+    def _search(self, u, h: float, progress: Progress | None, labels=None, shift: int = 0):
+        """:meth:`_searched` of the samples as they are (``shift``: they are the
+        signal's divided by ``2**shift``, as the do-no-harm reasons say their numbers)."""
         from .autoparams import DEFAULT_RULE, choose_parameters
         from .impulses import hampel_stage, with_impulses
         from .noise import resolve_sigma
@@ -183,7 +203,7 @@ class Planner:
 
         sums = choice.stopping.gain_sums if plan.steps == choice.steps else None
         plan, extra = _no_harm(
-            plan, choice.as_dict(), u, level, choice.tested, at_low, sums, labels
+            plan, choice.as_dict(), u, level, choice.tested, at_low, sums, labels, shift
         )
         if stage.active:
             plan = replace(plan, prestage=stage)
@@ -204,7 +224,9 @@ class Planner:
         return plan, {**extra, **stage.as_dict()}
 
 
-def _no_harm(plan, extra: dict, u, level, tested=None, at_low=None, sums=None, labels=None):
+def _no_harm(
+    plan, extra: dict, u, level, tested=None, at_low=None, sums=None, labels=None, shift=0
+):
     """The automatic search's plan under the do-no-harm rules of ``resdenoise denoise``
     (:func:`resdenoise.automatic.do_no_harm`: the 25 %-share rule and the
     significance test, white-noise SURE with the search's level), and the report's
@@ -216,7 +238,14 @@ def _no_harm(plan, extra: dict, u, level, tested=None, at_low=None, sums=None, l
     from .automatic import do_no_harm
 
     plan, refused, note, tested = do_no_harm(
-        plan, np.asarray(u), level, tested=tested, at_low=at_low, sums=sums, labels=labels
+        plan,
+        np.asarray(u),
+        level,
+        tested=tested,
+        at_low=at_low,
+        sums=sums,
+        labels=labels,
+        shift=shift,
     )
     extra = {**extra, **tested}
     if refused is not None:
@@ -226,6 +255,65 @@ def _no_harm(plan, extra: dict, u, level, tested=None, at_low=None, sums=None, l
         extra["do_no_harm"] = tested["low_end"]
         extra["warnings"] = [f"{tested['low_end']}; {tested['backed_off_to']} is used"]
     return plan, extra
+
+
+def _ldexp(x, shift: int):
+    """``x`` (None, a number or one per channel) times ``2**shift``."""
+    if x is None:
+        return None
+    import numpy as np
+
+    with np.errstate(over="ignore", under="ignore"):  # a report's sum of squares: inf, 0
+        return (
+            float(np.ldexp(x, shift)) if np.ndim(x) == 0 else np.ldexp(np.asarray(x, float), shift)
+        )
+
+
+#: The search's report entries in the samples' units (times 2**shift when they were
+#: divided by it), and those in their squares' (SURE, its gains and standard errors).
+_LEVEL_KEYS: Final = ("noise_sigma", "noise_low_end")
+_SQUARE_KEYS: Final = (
+    "expected_gain_per_sample",
+    "gain_standard_error",
+    "gain_at_low_end",
+    "gain_at_low_end_standard_error",
+    "backed_off_gain",
+    "backed_off_gain_standard_error",
+)
+
+
+def _unscaled(extra: dict, shift: int, rule: str | None) -> dict:
+    """The search's report entries ``extra`` of samples divided by ``2**shift`` in the
+    samples' own units (a criterion in squares unless the rule's is a correlation)."""
+    out = dict(extra)
+    squares = rule != "decorrelation"
+    for key in _LEVEL_KEYS:  # lists, one per channel
+        if out.get(key) is not None:
+            out[key] = _ldexp(out[key], shift).tolist()
+    for key in _SQUARE_KEYS + (("stopping_criterion",) if squares else ()):
+        if out.get(key) is not None:
+            out[key] = _ldexp(out[key], 2 * shift)
+    if "candidates" in out:
+        out["candidates"] = [
+            {
+                **c,
+                "lambda": _ldexp(c["lambda"], shift),
+                "criterion": _ldexp(c["criterion"], 2 * shift) if squares else c["criterion"],
+            }
+            for c in out["candidates"]
+        ]
+    return out
+
+
+def _unscaled_plan(plan, shift: int):
+    """The plan the search chose for samples divided by ``2**shift``, for the samples:
+    lambda times ``2**shift`` (the blocks scale exactly with both)."""
+    nl = replace(plan.nl, lam=_ldexp(plan.nl.lam, shift))
+    params = dict(plan.parameters)
+    params["lambda"] = nl.lam
+    if "threshold" in params:
+        params["threshold"] = nl.theta
+    return replace(plan, nl=nl, parameters=params, computed=None)
 
 
 def _plan(command: str, nl, s: dict, h: float):

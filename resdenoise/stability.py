@@ -471,7 +471,11 @@ def tolerances(f: np.ndarray, n_blocks: int, dtype=None, amplitude=None) -> dict
     f = np.asarray(f)
     float32 = np.dtype(f.dtype if dtype is None else dtype) == np.float32
     amp = _amplitude(f) if amplitude is None else amplitude
-    ulp = float(np.spacing(np.asarray(amp, dtype=np.float32 if float32 else float)))
+    top = np.asarray(amp, dtype=np.float32 if float32 else float)
+    with np.errstate(over="ignore"):  # the dtype's maximum: inf, taken below it
+        ulp = float(np.spacing(top))
+    if math.isinf(ulp) and np.isfinite(top):  # amp the dtype's maximum: the ulp below it
+        ulp = float(np.spacing(np.nextafter(top, top.dtype.type(0))))
     rng = 8.0 * ulp * max(1.0, math.sqrt(max(n_blocks, 1)))
     mean = max(1e-12 * amp, rng) if float32 else 1e-12 * amp
     return {"range": rng, "mean": mean, "ulp": ulp}

@@ -735,7 +735,8 @@ def test_a_float_wav_is_read_as_libsndfile_reads_it_as_float64(tmp_path, rng):
 
 def test_a_float_wav_is_written_as_libsndfile_casts_float64(tmp_path, rng):
     """The writer casts float64 to 32-bit float with NumPy: the bytes soundfile writes
-    from the float64 samples (rounding, subnormals, -0.0, beyond float32: inf)."""
+    from the float64 samples (rounding, subnormals, -0.0), but beyond float32: its
+    maximum (libsndfile writes inf)."""
     from resdenoise.io import SignalWriter, read_signal, write_files_atomic
 
     src = tmp_path / "in.wav"
@@ -749,7 +750,9 @@ def test_a_float_wav_is_written_as_libsndfile_casts_float64(tmp_path, rng):
         write_files_atomic([writer])
     soundfile.write(ref, u, 8000, subtype="FLOAT")
     got, want = soundfile.read(out, dtype="float32")[0], soundfile.read(ref, dtype="float32")[0]
-    assert got.tobytes() == want.tobytes() and np.isinf(got[3, 0])
+    assert np.isinf(want[3, 0])
+    want[3, 0] = np.finfo(np.float32).max
+    assert got.tobytes() == want.tobytes()
 
 
 @pytest.mark.parametrize("subtype", ["FLOAT", "DOUBLE"])
@@ -781,8 +784,8 @@ def test_float_files_are_written_without_a_peak_chunk(tmp_path, rng, ext, subtyp
 @pytest.mark.parametrize("subtype", ["DOUBLE", "FLOAT"])
 def test_the_writer_counts_non_finite_samples_not_huge_ones(tmp_path, subtype):
     """Finite samples whose sum overflows are written (in a float file beyond its range:
-    inf, as libsndfile writes them); NaN and inf are counted and the output refused
-    (nothing written)."""
+    its maximum, where libsndfile writes inf); NaN and inf are counted and the output
+    refused (nothing written)."""
     from resdenoise.io import SignalWriter, read_signal, write_files_atomic
 
     src = tmp_path / "in.wav"
@@ -795,8 +798,8 @@ def test_the_writer_counts_non_finite_samples_not_huge_ones(tmp_path, subtype):
         writer.write(huge, {})
         assert writer.nonfinite == 0
         write_files_atomic([writer])
-    with np.errstate(over="ignore"):
-        want = huge if subtype == "DOUBLE" else huge.astype(np.float32).astype(np.float64)
+    top = float(np.finfo(np.float32).max)
+    want = huge if subtype == "DOUBLE" else np.minimum(huge, top).astype(np.float32)
     assert np.array_equal(soundfile.read(out)[0], want)
     bad = np.zeros((100, 2))
     bad[[3, 50], [0, 1]] = [np.nan, np.inf]
@@ -841,12 +844,14 @@ def test_stores_float32_is_false_for_what_is_not_a_float_sound_file(tmp_path):
 
 
 def test_float_output_counts_samples_beyond_float32_as_clipped():
-    """A float64 sample beyond float32's range became inf in a FLOAT file, uncounted."""
+    """A float64 sample beyond float32's range became inf in a FLOAT file, uncounted;
+    now counted and clipped to +-float32's maximum (it was inf, counted)."""
     sig = parse_signal(_audio(np.zeros(4), "WAV", "FLOAT"), "WAV", "in")
     payload, stats = encode_signal("o.wav", sig.with_data(np.array([1e39, -1e39, 0.5, 3e38])))
     assert stats["clipped"] == 2
     back, _ = soundfile.read(io.BytesIO(payload), dtype="float32")
-    np.testing.assert_array_equal(back, np.float32([np.inf, -np.inf, 0.5, 3e38]))
+    top = np.finfo(np.float32).max
+    np.testing.assert_array_equal(back, np.float32([top, -top, 0.5, 3e38]))
 
 
 @pytest.mark.skipif(os.name != "posix", reason="needs RLIMIT_FSIZE and SIGXFSZ")

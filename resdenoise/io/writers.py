@@ -260,7 +260,7 @@ def _audio_frames(
         q = np.clip(q, -top, top - 1)
         out = (q.astype(np.int64) << (32 - bits)).astype(np.int32)
     elif subtype == "FLOAT":  # cast by NumPy as libsndfile casts (the same bytes, faster)
-        with np.errstate(over="ignore"):  # beyond float32: inf, as libsndfile writes it
+        with np.errstate(over="ignore"):  # beyond float32: inf, clipped by _overflowed
             out = np.ascontiguousarray(chans, dtype=np.float32)
     elif subtype in FLOAT_SUBTYPES:
         out = chans
@@ -285,17 +285,24 @@ def _channels(sig: Signal, data: np.ndarray, carried: dict) -> np.ndarray:
     return chans
 
 
+#: The largest float32: a FLOAT file's samples beyond it are clipped to it.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def _overflowed(out: np.ndarray, sig: Signal, data: np.ndarray, carried: dict) -> int:
-    """The samples of the float32 frames ``out`` of ``data`` (and ``carried``) that are
-    not finite where the samples were: beyond float32's range, cast to inf (a channel
-    carried through keeps its own NaN or inf)."""
+    """Clip, in ``out``, and count the samples of the float32 frames ``out`` of ``data``
+    (and ``carried``) that are not finite where the samples were: beyond float32's
+    range, cast to inf, now +-float32's maximum (a channel carried through keeps its
+    own NaN or inf)."""
     with np.errstate(over="ignore", invalid="ignore"):  # all finite when their sum is
         if np.isfinite(np.sum(out)):
             return 0
     bad = ~np.isfinite(out)
     if not bad.any():
         return 0
-    return int(np.count_nonzero(bad & np.isfinite(_channels(sig, data, carried))))
+    bad &= np.isfinite(_channels(sig, data, carried))
+    out[bad] = np.copysign(np.float32(FLOAT32_MAX), out[bad])
+    return int(np.count_nonzero(bad))
 
 
 #: libsndfile's ``SFE_SYSTEM``: a system call failed (its reason in ``sf_strerror``).
@@ -539,8 +546,10 @@ class SignalWriter(_TempOutput):
         except OSError as exc:
             raise _write_error(self.name, exc) from None
         self._start_writeback()
-        if not clipped or self.subtype == "FLOAT":  # (a FLOAT file holds inf: counted)
+        if not clipped:
             return given
+        if self.subtype == "FLOAT":  # clipped to float32's range (counted)
+            return np.clip(given, -FLOAT32_MAX, FLOAT32_MAX)
         top = 2.0 ** (PCM_BITS[self.subtype] - 1) if self.subtype in PCM_BITS else 1.0
         return np.clip(given, -1.0, (top - 1) / top if top > 1 else 1.0)
 
@@ -567,15 +576,15 @@ class SignalWriter(_TempOutput):
         """The refusal of an output that the subtype clipped (raise it before the rename)."""
         import soundfile
 
-        wider, span, outcome = "FLOAT", "-1 to 1", "clipped"
+        wider, span = "FLOAT", "-1 to 1"
         if self.subtype == "FLOAT":
-            wider, span, outcome = "DOUBLE", f"float32: +-{np.finfo(np.float32).max:.6g}", "inf"
+            wider, span = "DOUBLE", f"float32: +-{FLOAT32_MAX:.6g}"
         fix = f"subtype={wider!r}"
         if not soundfile.check_format(self.fmt, wider):
             fix += " with a format that holds floats (wav, caf, ...)"
         return SignalError(
             f"{self.name}: {self.clipped} output samples lie outside the range of "
-            f"{self.subtype} ({span}) and would be {outcome}; nothing written; give {fix}, or "
+            f"{self.subtype} ({span}) and would be clipped; nothing written; give {fix}, or "
             "lower the input's level",
             parameters=[("subtype", wider)],
         )
