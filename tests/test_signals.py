@@ -382,8 +382,13 @@ def test_a_signal_in_the_parents_own_file_stops_the_worker_and_leaves_nothing(
 
 @pytest.mark.parametrize(
     ("handled", "thread"),
-    [(True, False), (True, True), (False, False)],
-    ids=["parent-handles", "parent-handles-another-thread-takes-it", "library-caller"],
+    [(True, False), (True, True), (False, False), (False, True)],
+    ids=[
+        "parent-handles",
+        "parent-handles-another-thread-takes-it",
+        "library-caller",
+        "library-caller-another-thread-takes-it",
+    ],
 )
 def test_a_signal_just_after_a_worker_is_forked_stops_it_too(
     tmp_path, monkeypatch, handled, thread

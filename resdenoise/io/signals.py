@@ -164,8 +164,9 @@ def held():
     has set its handlers waits for them (blocked, it is kept pending even where the
     parent ignored it, Linux).  The deferred step covers the signals another thread
     of this process takes (a blocked signal goes to a thread that does not block it,
-    whose handler still runs here).  POSIX only, as ``os.fork``."""
-    with deferred():
+    whose handler still runs here); :func:`_callers_held` covers a library caller's
+    handlers there.  POSIX only, as ``os.fork``."""
+    with deferred(), _callers_held():
         previous = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
         _held[0] = previous
         try:
@@ -173,6 +174,35 @@ def held():
         finally:
             _held[0] = None
             signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextlib.contextmanager
+def _callers_held():
+    """Within: a library caller's own Python handlers of :data:`SIGNALS` (Python's
+    ``KeyboardInterrupt`` for SIGINT) wait; the first signal that came meanwhile runs
+    its handler when the block ends.  Another thread of the process that takes a
+    signal blocked in this one runs no Python code for it: the main thread runs the
+    handler at once, which raised ``KeyboardInterrupt`` between a worker's fork and its
+    registering (the worker, unknown to the pool, ran the batch and wrote it).  Only
+    the main thread runs Python handlers and may set them: elsewhere nothing to do."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    came: list = []
+    callers = {}
+    for s in SIGNALS:
+        handler = signal.getsignal(s)
+        if callable(handler) and handler is not _handler:
+            callers[s] = handler
+            signal.signal(s, lambda signum, frame: came.append((signum, frame)))
+    try:
+        yield
+    finally:
+        for s, handler in callers.items():
+            signal.signal(s, handler)
+        if came:  # also where the block failed: the signal is not lost
+            signum, frame = came[0]
+            callers[signum](signum, frame)
 
 
 def exit_on_signal() -> None:
