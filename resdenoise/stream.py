@@ -185,7 +185,7 @@ class _Rows:
 
 class _Read:
     """Rows by position, read straight into each chunk's array by a source's row
-    reader (:meth:`resdenoise.io.SignalStream.rows`): :class:`_Rows`' calls, without
+    reader (:meth:`resdenoise.io.SignalStream.row_reader`): :class:`_Rows`' calls, without
     blocks to hold or to join (the same values: a copy of the rows as stored, widened
     where another dtype is asked for)."""
 
@@ -449,8 +449,8 @@ class BlockSource(Protocol):
     """A signal that can be read again from the start, block by block.
 
     :class:`resdenoise.io.SignalStream` is one; this module knows nothing
-    of files.  It may also have ``rows()``: a reader of rows by position, or None
-    (:meth:`resdenoise.io.SignalStream.rows`), which the filtering pass then reads
+    of files.  It may also have ``row_reader()``: a reader of rows by position, or None
+    (:meth:`resdenoise.io.SignalStream.row_reader`), which the filtering pass then reads
     straight into its chunks.
     """
 
@@ -588,7 +588,7 @@ class StreamedRun:
         merged = measure and not all(s.done for s in self._noise)  # the report's level
         # float32 samples widened where they are joined into chunks (one copy, not two)
         blocks = self._blocks_feeding_noise() if merged else None
-        reader = None if merged else getattr(stream, "rows", lambda: None)()
+        reader = None if merged else getattr(stream, "row_reader", lambda: None)()
         if reader is not None:  # read straight into the chunks: no blocks to join
             blocks = _Read(reader, stream.shape[1:], name)
         elif blocks is None:

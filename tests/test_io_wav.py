@@ -92,7 +92,7 @@ def test_stored_blocks_are_the_float32_values_in_new_arrays(tmp_path, rng, subty
     """``blocks(stored=True)``: a float WAV's samples as float32, the values of the
     float64 blocks, each block a new array (all held at once, none overwritten),
     the carried channel too; other subtypes float64 as before."""
-    x = samples(rng, 200_001, 3, subtype)
+    x = samples(rng, 400_001, 3, subtype)
     path = tmp_path / "x.wav"
     soundfile.write(path, x, 8000, subtype=subtype)
     stream = open_signal_stream(path, options=ReadOptions(columns=[1, 3]))
@@ -278,7 +278,7 @@ def test_an_audio_file_keeps_its_text_metadata(tmp_path, name, chunks):
 
 @pytest.mark.parametrize("channels", [1, 2])
 def test_rows_by_position_are_the_stored_blocks_values(tmp_path, rng, channels):
-    """``SignalStream.rows()`` of a plain WAV of 32-bit floats with every channel
+    """``SignalStream.row_reader()`` of a plain WAV of 32-bit floats with every channel
     filtered: rows from any position read straight into the caller's float32 array
     (shaped as the blocks are: 1-D for one channel), the values ``blocks(stored=True)``
     gives; its file is opened at the first read and closed by ``close``."""
@@ -287,7 +287,7 @@ def test_rows_by_position_are_the_stored_blocks_values(tmp_path, rng, channels):
     soundfile.write(path, x, 8000, subtype="FLOAT")
     stream = open_signal_stream(path, visit=lambda b: None)
     want = np.concatenate([b for b, _ in stream.blocks(stored=True)])
-    rows = stream.rows()
+    rows = stream.row_reader()
     assert rows is not None and rows.dtype == np.float32 and rows._fh is None
     for a, b in ((0, 7), (65_530, 131_080), (199_990, 200_003), (0, 200_003)):
         out = np.empty(want[a:b].shape, np.float32)
@@ -305,16 +305,16 @@ def test_rows_by_position_only_where_the_stored_floats_are_the_signal(tmp_path, 
     every channel."""
     path = tmp_path / "x.wav"
     soundfile.write(path, samples(rng, 5000, 3, "FLOAT"), 8000, subtype="FLOAT")
-    assert open_signal_stream(path, visit=lambda b: None).rows() is not None
+    assert open_signal_stream(path, visit=lambda b: None).row_reader() is not None
     for columns, none in (([1, 2], True), ([2, 3], True), ([3, 1, 2], False)):
         stream = open_signal_stream(path, options=ReadOptions(columns=columns), visit=len)
-        assert (stream.rows() is None) == none
+        assert (stream.row_reader() is None) == none
     pcm = tmp_path / "p.wav"
     soundfile.write(pcm, samples(rng, 5000, 2, "PCM_16"), 8000, subtype="PCM_16")
-    assert open_signal_stream(pcm, visit=lambda b: None).rows() is None
+    assert open_signal_stream(pcm, visit=lambda b: None).row_reader() is None
     aiff = tmp_path / "a.aiff"
     soundfile.write(aiff, samples(rng, 5000, 2, "FLOAT"), 8000, subtype="FLOAT")
-    assert open_signal_stream(aiff, visit=lambda b: None).rows() is None
+    assert open_signal_stream(aiff, visit=lambda b: None).row_reader() is None
 
 
 def test_rows_of_a_file_changed_or_cut_short_are_refused(tmp_path, rng, monkeypatch):
@@ -326,7 +326,7 @@ def test_rows_of_a_file_changed_or_cut_short_are_refused(tmp_path, rng, monkeypa
     soundfile.write(path, x, 8000, subtype="FLOAT")
     size = path.stat().st_size
     stream = open_signal_stream(path, visit=lambda b: None)
-    rows = stream.rows()
+    rows = stream.row_reader()
     rows.read(0, np.empty((10, 2), np.float32))
     with open(path, "r+b") as fh:
         fh.truncate(size // 2)
@@ -336,4 +336,4 @@ def test_rows_of_a_file_changed_or_cut_short_are_refused(tmp_path, rng, monkeypa
         rows.read(50_000, np.empty((100_000, 2), np.float32))  # (checked before its first read)
     rows.close()
     with pytest.raises(SignalError, match="the file changed while it was read"):
-        stream.rows().read(0, np.empty((10, 2), np.float32))
+        stream.row_reader().read(0, np.empty((10, 2), np.float32))

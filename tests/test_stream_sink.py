@@ -228,7 +228,7 @@ def test_chunks_joined_ahead_by_a_thread_give_the_same_file_and_report(
 @pytest.mark.parametrize("extra", [["-q"], ["--report", "R"], ["--dtype", "float64", "-q"]])
 def test_a_float_wav_is_read_straight_into_the_chunks(tmp_path, rng, monkeypatch, depth, extra):
     """The filtering pass of a plain WAV of 32-bit floats reads its rows straight into
-    each chunk (``SignalStream.rows``; by the thread that makes the chunks ahead, where
+    each chunk (``SignalStream.row_reader``; by the thread that makes the chunks ahead, where
     there is one): no blocks are read after the check, and the bytes and the report are
     those of the run that reads and joins blocks."""
     from resdenoise.io import SignalStream
@@ -247,7 +247,7 @@ def test_a_float_wav_is_read_straight_into_the_chunks(tmp_path, rng, monkeypatch
     outputs = []
     for direct in (True, False):
         if not direct:
-            monkeypatch.setattr(SignalStream, "rows", lambda self: None)
+            monkeypatch.setattr(SignalStream, "row_reader", lambda self: None)
         out, report = tmp_path / f"o{direct}.wav", tmp_path / f"r{direct}.json"
         args = ["diffuse", str(src), "--steps", "7", "--chunk-size", "300", "-o", str(out)]
         result = CliRunner().invoke(cli, args + [str(report) if a == "R" else a for a in extra])
