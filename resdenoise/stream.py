@@ -43,7 +43,10 @@ measure the last while the engine runs: the same numbers.  A float WAV's
 32-bit values are read as stored (one noise selection serves a float32 run,
 whose values they are); a float32 run joins them into its chunks as they are
 and runs in place (a measured run, whose report needs no input after the run,
-measures each chunk's input first).  :class:`StreamedRun`
+measures each chunk's input first).  Where the source reads rows by position
+(a plain WAV of 32-bit floats, every channel filtered: ``row_reader``), the
+filtering pass reads each chunk's rows straight into its array, without blocks
+to hold and join (the same values).  :class:`StreamedRun`
 drives the passes over any :class:`BlockSource`; this module knows blocks,
 not files (:func:`resdenoise.pipeline.run_file` opens them).
 """
