@@ -177,9 +177,14 @@ class MedianSelect:
         if held > self.keep:  # the ranks' own bins are too full to keep
             self._kept = None
             return
-        values = np.concatenate(kept[0])
-        digits = values >> np.uint64(64 - _DIGIT_BITS)
-        values = values[(digits >= np.uint64(a)) & (digits <= np.uint64(b))]
+        # the band's values of each piece in turn (those of the pieces joined, in their
+        # order), without a joined copy of all the kept values and its digits beside it
+        shift, lo_bin, hi_bin = np.uint64(64 - _DIGIT_BITS), np.uint64(a), np.uint64(b)
+        pieces = []
+        for piece in kept[0]:
+            digits = piece >> shift
+            pieces.append(piece[(digits >= lo_bin) & (digits <= hi_bin)])
+        values = np.concatenate(pieces)
         self._kept = [[values], values.size, (a, b)]
 
     def _settle_kept(self) -> bool:

@@ -43,7 +43,10 @@ measure the last while the engine runs: the same numbers.  A float WAV's
 32-bit values are read as stored (one noise selection serves a float32 run,
 whose values they are); a float32 run joins them into its chunks as they are
 and runs in place (a measured run, whose report needs no input after the run,
-measures each chunk's input first).  :class:`StreamedRun`
+measures each chunk's input first).  Where the source reads rows by position
+(a plain WAV of 32-bit floats, every channel filtered: ``row_reader``), the
+filtering pass reads each chunk's rows straight into its array, without blocks
+to hold and join (the same values).  :class:`StreamedRun`
 drives the passes over any :class:`BlockSource`; this module knows blocks,
 not files (:func:`resdenoise.pipeline.run_file` opens them).
 """
@@ -183,6 +186,47 @@ class _Rows:
         return True
 
 
+class _Read:
+    """Rows by position, read straight into each chunk's array by a source's row
+    reader (:meth:`resdenoise.io.SignalStream.row_reader`): :class:`_Rows`' calls, without
+    blocks to hold or to join (the same values: a copy of the rows as stored, widened
+    where another dtype is asked for)."""
+
+    def __init__(self, reader, shape: tuple, source: str = "<stream>"):
+        self.reader, self.shape, self.source = reader, shape, source
+
+    def fill(self, end: int) -> None:
+        pass
+
+    def drop(self, start: int) -> None:
+        pass
+
+    def data(self, a: int, b: int, scratch=None, copy=False, stored=None) -> np.ndarray:
+        """Rows ``a .. b`` as :meth:`_Rows.data` gives them (always in ``scratch``'s kept
+        array: valid until its next call)."""
+        scratch = _Scratch() if scratch is None else scratch
+        shape, dtype = (b - a, *self.shape), self.reader.dtype
+        if stored == dtype:
+            out = scratch.get("rows", shape, dtype)
+            self.reader.read(a, out)
+            return out
+        read = scratch.get("read", shape, dtype)
+        self.reader.read(a, read)
+        out = scratch.get("rows", shape, np.float64)
+        np.copyto(out, read)  # widened, exactly
+        return out
+
+    def carried(self, a: int, b: int) -> dict:
+        return {}
+
+    def exhausted(self) -> bool:
+        self.reader.finish()
+        return True
+
+    def close(self) -> None:
+        self.reader.close()
+
+
 @dataclass
 class Chunk:
     """One chunk of a streamed run.
@@ -290,7 +334,7 @@ def filter_chunks(
         raise ValueError(f"chunk must be >= 1, got {chunk}")
     if frames < 2:
         raise ValueError(f"a signal needs at least 2 samples, got {frames}")
-    rows = _Rows(blocks, source)
+    rows = blocks if isinstance(blocks, _Read) else _Rows(blocks, source)
     stored = np.dtype(dtype) if in_place and dtype is not None else None
     joined = _joined(rows, frames, m, chunk, max(1, buffers), in_place, stored)
     for start, stop, lo, hi, raw, carried in joined if ahead is None else ahead(joined):
@@ -307,17 +351,21 @@ def _joined(rows: _Rows, frames: int, m: int, chunk: int, buffers: int, in_place
     ``stored``: as :meth:`_Rows.data`)."""
     kept = [_Scratch() for _ in range(buffers)]
     start = turn = 0
-    while start < frames:
-        stop = min(start + chunk, frames)
-        lo, hi = max(start - m, 0), min(stop + m, frames)
-        rows.fill(hi)
-        raw = rows.data(lo, hi, kept[turn % buffers], copy=in_place, stored=stored)
-        turn += 1
-        yield start, stop, lo, hi, raw, rows.carried(start, stop)
-        rows.drop(stop - m)
-        start = stop
-    if not rows.exhausted():
-        raise SignalError(f"{rows.source}: more than the {frames} samples expected")
+    try:
+        while start < frames:
+            stop = min(start + chunk, frames)
+            lo, hi = max(start - m, 0), min(stop + m, frames)
+            rows.fill(hi)
+            raw = rows.data(lo, hi, kept[turn % buffers], copy=in_place, stored=stored)
+            turn += 1
+            yield start, stop, lo, hi, raw, rows.carried(start, stop)
+            rows.drop(stop - m)
+            start = stop
+        if not rows.exhausted():
+            raise SignalError(f"{rows.source}: more than the {frames} samples expected")
+    finally:  # (in the thread that read, where the chunks are made ahead)
+        if isinstance(rows, _Read):
+            rows.close()
 
 
 def filter_in_chunks(plan, u: np.ndarray, chunk: int | None = None, dtype=None) -> np.ndarray:
@@ -404,7 +452,9 @@ class BlockSource(Protocol):
     """A signal that can be read again from the start, block by block.
 
     :class:`resdenoise.io.SignalStream` is one; this module knows nothing
-    of files.
+    of files.  It may also have ``row_reader()``: a reader of rows by position, or None
+    (:meth:`resdenoise.io.SignalStream.row_reader`), which the filtering pass then reads
+    straight into its chunks.
     """
 
     source: str
@@ -540,7 +590,12 @@ class StreamedRun:
         early = measure and quality is None and measurer.sides_apart
         merged = measure and not all(s.done for s in self._noise)  # the report's level
         # float32 samples widened where they are joined into chunks (one copy, not two)
-        blocks = self._blocks_feeding_noise() if merged else stream.blocks(stored=True)
+        blocks = self._blocks_feeding_noise() if merged else None
+        reader = None if merged else getattr(stream, "row_reader", lambda: None)()
+        if reader is not None:  # read straight into the chunks: no blocks to join
+            blocks = _Read(reader, stream.shape[1:], name)
+        elif blocks is None:
+            blocks = stream.blocks(stored=True)
 
         def finish(c: Chunk) -> None:
             """Write a chunk's output and measure it (in the sink's thread, in order)."""

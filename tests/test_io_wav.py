@@ -92,7 +92,7 @@ def test_stored_blocks_are_the_float32_values_in_new_arrays(tmp_path, rng, subty
     """``blocks(stored=True)``: a float WAV's samples as float32, the values of the
     float64 blocks, each block a new array (all held at once, none overwritten),
     the carried channel too; other subtypes float64 as before."""
-    x = samples(rng, 200_001, 3, subtype)
+    x = samples(rng, 400_001, 3, subtype)
     path = tmp_path / "x.wav"
     soundfile.write(path, x, 8000, subtype=subtype)
     stream = open_signal_stream(path, options=ReadOptions(columns=[1, 3]))
@@ -274,3 +274,66 @@ def test_an_audio_file_keeps_its_text_metadata(tmp_path, name, chunks):
         assert result.exit_code == 0, result.output
         target = src if "--in-place" in args else out
         assert soundfile.SoundFile(target).copy_metadata() == kept
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_rows_by_position_are_the_stored_blocks_values(tmp_path, rng, channels):
+    """``SignalStream.row_reader()`` of a plain WAV of 32-bit floats with every channel
+    filtered: rows from any position read straight into the caller's float32 array
+    (shaped as the blocks are: 1-D for one channel), the values ``blocks(stored=True)``
+    gives; its file is opened at the first read and closed by ``close``."""
+    x = samples(rng, 200_003, channels, "FLOAT")
+    path = tmp_path / "x.wav"
+    soundfile.write(path, x, 8000, subtype="FLOAT")
+    stream = open_signal_stream(path, visit=lambda b: None)
+    want = np.concatenate([b for b, _ in stream.blocks(stored=True)])
+    rows = stream.row_reader()
+    assert rows is not None and rows.dtype == np.float32 and rows._fh is None
+    for a, b in ((0, 7), (65_530, 131_080), (199_990, 200_003), (0, 200_003)):
+        out = np.empty(want[a:b].shape, np.float32)
+        rows.read(a, out)
+        assert out.tobytes() == want[a:b].tobytes()
+    rows.finish()
+    fh = rows._fh
+    rows.close()
+    assert fh.closed and rows._fh is None
+
+
+def test_rows_by_position_only_where_the_stored_floats_are_the_signal(tmp_path, rng):
+    """No rows by position (None: the blocks are read) for integer samples, channels
+    picked (the others carried), or a file libsndfile reads; every channel named is
+    every channel."""
+    path = tmp_path / "x.wav"
+    soundfile.write(path, samples(rng, 5000, 3, "FLOAT"), 8000, subtype="FLOAT")
+    assert open_signal_stream(path, visit=lambda b: None).row_reader() is not None
+    for columns, none in (([1, 2], True), ([2, 3], True), ([3, 1, 2], False)):
+        stream = open_signal_stream(path, options=ReadOptions(columns=columns), visit=len)
+        assert (stream.row_reader() is None) == none
+    pcm = tmp_path / "p.wav"
+    soundfile.write(pcm, samples(rng, 5000, 2, "PCM_16"), 8000, subtype="PCM_16")
+    assert open_signal_stream(pcm, visit=lambda b: None).row_reader() is None
+    aiff = tmp_path / "a.aiff"
+    soundfile.write(aiff, samples(rng, 5000, 2, "FLOAT"), 8000, subtype="FLOAT")
+    assert open_signal_stream(aiff, visit=lambda b: None).row_reader() is None
+
+
+def test_rows_of_a_file_changed_or_cut_short_are_refused(tmp_path, rng, monkeypatch):
+    """Rows by position of a file written to after the check: refused at the first read
+    (and by ``finish`` after the last); a read cut short (the file cut while it is
+    read) is refused with one line, not filled with garbage."""
+    x = samples(rng, 200_000, 2, "FLOAT")
+    path = tmp_path / "x.wav"
+    soundfile.write(path, x, 8000, subtype="FLOAT")
+    size = path.stat().st_size
+    stream = open_signal_stream(path, visit=lambda b: None)
+    rows = stream.row_reader()
+    rows.read(0, np.empty((10, 2), np.float32))
+    with open(path, "r+b") as fh:
+        fh.truncate(size // 2)
+    with pytest.raises(SignalError, match="the file changed while it was read"):
+        rows.finish()
+    with pytest.raises(SignalError, match=r"ended after 99\d\d\d samples, expected 150000"):
+        rows.read(50_000, np.empty((100_000, 2), np.float32))  # (checked before its first read)
+    rows.close()
+    with pytest.raises(SignalError, match="the file changed while it was read"):
+        stream.row_reader().read(0, np.empty((10, 2), np.float32))

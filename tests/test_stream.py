@@ -265,6 +265,35 @@ def test_a_selection_keeping_values_is_still_np_median_and_np_quantile(
     assert_same_bits(np.array(got), np.array(expected))
 
 
+def test_a_band_narrowed_holds_no_copy_of_every_kept_value_beside_them(rng):
+    """The kept values narrowed to the band around the ranks piece by piece: the same
+    values in the same order as those of the pieces joined, and less than one more
+    copy of them in memory meanwhile (joined, with their digits beside: nearly two; a
+    streamed run's peak memory was this moment, in both of its selections at once)."""
+    import tracemalloc
+
+    x = rng.chisquare(32, 1_600_000) / 32
+    keep = 400_000
+    sel = MedianSelect(limit=2, quantile=True, keep=keep)
+    pieces = np.array_split(x, 40)
+    for part in pieces[:10]:  # 400,000 values: all kept
+        sel.feed(part)
+    assert sel._kept[2] is None and sel._kept[1] == keep
+    held = sum(k.nbytes for k in sel._kept[0])
+    tracemalloc.start()
+    try:
+        sel.feed(pieces[10])  # more than keep: narrowed to the band
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    a, b = sel._kept[2]
+    keys = x[: sum(p.size for p in pieces[:11])].view(np.uint64)
+    digits = keys >> np.uint64(48)
+    want = keys[(digits >= np.uint64(a)) & (digits <= np.uint64(b))]
+    assert sel._kept[0][0].tobytes() == want.tobytes()
+    assert peak < 2 * held  # 1.35 times; joined first: 3.1 times
+
+
 def test_a_selection_keeping_values_settles_in_the_first_pass(rng):
     """Window energies of a stationary signal, 200,000 values fed in pieces, at most 20,000
     kept: the first pass settles the quantile (without the band it takes two or more)."""

@@ -224,6 +224,54 @@ def test_chunks_joined_ahead_by_a_thread_give_the_same_file_and_report(
     assert outputs[1] == outputs[0] and outputs[2] == outputs[0]
 
 
+@pytest.mark.parametrize("depth", [0, 2])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["-q"],
+        ["--report", "R"],
+        ["--dtype", "float64", "-q"],
+        ["--report", "R", "--reference", "C"],
+    ],
+)
+def test_a_float_wav_is_read_straight_into_the_chunks(tmp_path, rng, monkeypatch, depth, extra):
+    """The filtering pass of a plain WAV of 32-bit floats reads its rows straight into
+    each chunk (``SignalStream.row_reader``; by the thread that makes the chunks ahead, where
+    there is one): no blocks are read after the check, and the bytes and the report are
+    those of the run that reads and joins blocks."""
+    from resdenoise.io import SignalStream
+    from resdenoise.io.audio import AudioReader
+
+    src, clean = tmp_path / "in.wav", tmp_path / "clean.wav"
+    wav(src, rng, n=20_000)
+    wav(clean, rng, n=20_000, level=0.2)  # a reference: each chunk's input kept after its run
+    monkeypatch.setattr(stream, "sink_depth", lambda: depth)
+    real, passes = AudioReader.blocks, []
+
+    def counted(self, s, stored=False):
+        passes.append(stored)
+        return real(self, s, stored)
+
+    monkeypatch.setattr(AudioReader, "blocks", counted)
+    outputs = []
+    for direct in (True, False):
+        if not direct:
+            monkeypatch.setattr(SignalStream, "row_reader", lambda self: None)
+        out, report = tmp_path / f"o{direct}.wav", tmp_path / f"r{direct}.json"
+        args = ["diffuse", str(src), "--steps", "7", "--chunk-size", "300", "-o", str(out)]
+        named = {"R": str(report), "C": str(clean)}
+        result = CliRunner().invoke(cli, args + [named.get(a, a) for a in extra])
+        assert result.exit_code == 0, result.output
+        reference = [False] if "--reference" in extra else []  # (its own blocks, widened)
+        assert sorted(passes) == reference + ([] if direct else [True])
+        passes.clear()
+        text = report.read_text().replace(str(out), "OUT") if report.exists() else None
+        outputs.append((out.read_bytes(), text))
+        assert not [t for t in threading.enumerate() if t.name.startswith("resdenoise-")]
+    assert outputs[0] == outputs[1]
+    assert (outputs[0][1] is None) == ("-q" in extra)
+
+
 def checked(path, depth, monkeypatch, options=None, stored=False):
     """The checking pass of ``path`` with the extremes' thread at ``depth``: the scan."""
     from resdenoise.io import open_signal_stream

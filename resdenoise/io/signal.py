@@ -416,6 +416,18 @@ class SignalStream:
         yield from self._reader.blocks(self, stored)
         self._check_same()
 
+    def row_reader(self):
+        """A reader of rows by position, or None where the file is not read so: a plain
+        WAV of 32-bit floats whose channels are all filtered, in order
+        (:class:`resdenoise.io.audio.PlainRows`).  Its ``read(start, out)`` fills the
+        float32 array ``out`` (shaped as ``blocks(stored=True)``'s ``data``) with the
+        rows from ``start`` on, as stored (the values of those blocks, without blocks
+        of their own to join: read straight into the caller's array); ``finish()``
+        after the last read checks that the file is still the one that was checked,
+        as :meth:`blocks` does after its pass; ``close()`` closes the file."""
+        rows = getattr(self._reader, "row_reader", None)
+        return None if rows is None else rows(self)
+
     def watch(self, path: str, st: os.stat_result) -> None:
         """Have every pass check that ``path`` is still the file ``st`` describes."""
         self._watched = (path, _identity(st))
