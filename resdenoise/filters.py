@@ -221,6 +221,8 @@ def as_identity(plan):
             params[key] = 0 if key == "iterations" else 0.0
     changes = {"steps": 0, "parameters": params, "alpha": None if plan.alpha is None else 0.0}
     changes["computed"] = None
+    if getattr(plan, "inner", None) is not None:  # channels passed through: none filtered
+        changes["inner"] = as_identity(plan.inner)
     if getattr(plan, "groups", None):
         changes["groups"] = ()
     return dataclasses.replace(plan, **changes)

@@ -610,13 +610,15 @@ def _probe_flux(plan, subject, dtype: str) -> None:
     signal can have (up to its range): one block of the engine on a probe
     ``0, v, 0, -v`` for v = range x 2^-k.  A stable plan can still overflow or
     underflow on the way (lambda squared, r^2/lambda^2); this says so before
-    anything runs, instead of a diverged output."""
+    anything runs, instead of a diverged output.  A plan passing channels through
+    (:mod:`resdenoise.passing`): its inner plan's flux, up to the whole signal's range."""
     import numpy as np
 
     from .engine import run_blocks
     from .errors import UnstableError
     from .filters import Plan, span_of
 
+    plan = getattr(plan, "inner", None) or plan  # channels passed through: the filter's
     if type(plan) is not Plan:
         return  # a network or cascade (a Plan subclass): each group its own nonlinearity
     span = span_of(subject)

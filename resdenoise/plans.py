@@ -92,6 +92,10 @@ class Planner:
                 # plan_scales' own, so that what it refuses is refused before this estimate
                 # (thresholds searched, plan_scales returned: level is set)
                 level = resolve_sigma(u, self.sigma, search=True)
+            if self.lam is None:  # a channel whose level is not trusted: passed through
+                passed = _pass_untrusted(u, level, labels, partial(self, progress=progress))
+                if passed is not None:
+                    return passed
             plan, extra = plan_scales(
                 u,
                 self.nonlinearity,
@@ -134,6 +138,11 @@ class Planner:
         if stage.active:
             u = stage.apply(u)
             level = resolve_sigma(u, self.sigma, search=True)
+        # a channel whose level is not trusted passed through, the others searched alone
+        search_alone = partial(self._searched, h=h, progress=progress)
+        passed = _pass_untrusted(u, level, labels, search_alone, source)
+        if passed is not None:
+            return passed
         tau = 0.25 if self.command == "shrink" else s.get("tau")
         rule = self.rule or DEFAULT_RULE
 
@@ -191,6 +200,18 @@ class Planner:
             key = (plan.steps, plan.tau, plan.nl.lam, plan.h)
             plan = replace(plan, computed=(source, output.reshape(np.shape(u)), key))
         return plan, {**extra, **stage.as_dict()}
+
+
+def _pass_untrusted(u, level, labels, search, source=None):
+    """:func:`resdenoise.automatic.pass_untrusted` with ``search(sub, labels=...)``."""
+    import numpy as np
+
+    from .automatic import pass_untrusted
+
+    def alone(sub, names):
+        return search(sub, labels=names)
+
+    return pass_untrusted(np.asarray(u), level, labels, alone, source)
 
 
 def _no_harm(plan, extra: dict, u, level, tested=None, at_low=None, sums=None, labels=None):
