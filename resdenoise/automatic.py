@@ -456,7 +456,7 @@ def _distrusted(f, level) -> dict[int, str]:
 
     estimators = level.per_channel()
     why = {c: _NOT_IDENTIFIED for c, e in enumerate(estimators) if e == UNIDENTIFIED}
-    if level.estimator == "given":
+    if level.estimator == "given" or len(why) == len(estimators):  # (no variance read)
         return why
     var = channel_variance(f)  # the variance once: the share, its bound, the white part
     shares = variance_share(var, level.sigma)
