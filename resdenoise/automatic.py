@@ -81,6 +81,13 @@ with the reason and a warning, when
   (:func:`resdenoise.noise.white_part`, :attr:`resdenoise.noise.NoiseLevel.white`),
   whichever is larger (see the end of this section);
 * a channel's level is :data:`resdenoise.noise.UNIDENTIFIED`;
+
+(these two rules per channel: where some channels fail them but not all, those channels
+are passed through unchanged, bit for bit, and the whole search, impulse pre-stage and
+level included, runs on the others alone, as on a file of those columns:
+:func:`pass_untrusted`, :mod:`resdenoise.passing`; where every channel fails them, the
+input is kept)
+
 * the best candidate's SURE gain over doing nothing is within
   :data:`SIGNIFICANCE` standard errors (:func:`gain_test`): the minimum of
   many noisy risk estimates is optimistic (measured with the true sigma:
@@ -389,7 +396,10 @@ def do_no_harm(
     default ``channel 1``, ...; a lone channel unnamed): the reason names the channel
     that stopped the run (the share rules: the first over the limit, with its numbers,
     and the others over it; not identified: each such channel).  The rules stop the
-    whole signal: one plan runs every channel.
+    whole signal: one plan runs every channel.  The searches ask the level rules first, per
+    channel (:func:`pass_untrusted`): where only some channels fail them, those are passed
+    through and the search runs on the others alone, so here either every channel fails
+    them or none.
     """
     from .filters import as_identity
 
