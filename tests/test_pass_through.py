@@ -276,3 +276,24 @@ def test_a_plan_passing_channels_streams_with_the_same_output_and_report(tmp_pat
     assert got["channels"] == want["channels"]
     cells = [line.split(",")[2] for line in streamed.read_text().splitlines()]
     assert cells == [line.split(",")[2] for line in Path(src).read_text().splitlines()]
+
+
+def test_the_wavelet_check_compares_the_filtered_channels_only(tmp_path):
+    """shrink's wavelet check of a plan passing channels through: its reference is the
+    inner plan's on the kept channels and the input elsewhere, whole and in chunks alike
+    (before, the chunks' reference shrank every channel: the passed one differed)."""
+    x = _three()
+    src = _csv(tmp_path / "in.csv", x)
+    from resdenoise.filters import plan_shrink
+
+    plan = pass_through(plan_shrink(get_nonlinearity("soft", "shrinkage", 0.3), 3), [0, 2], 3)
+
+    def make_plan(u):
+        return plan, {}
+
+    checks = []
+    for chunk in (0, 41):
+        run = RunOptions(chunk_size=chunk, check_wavelet=True)
+        report = run_file(make_plan, src, str(tmp_path / f"o{chunk}.csv"), run=run)
+        checks.append(report["wavelet_check"]["max_abs_difference"])
+    assert checks[0] == checks[1] and checks[0] < 1e-12
