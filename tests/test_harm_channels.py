@@ -55,7 +55,8 @@ def test_the_warning_and_the_report_name_the_column(runner, white_csv, tmp_path,
     assert "; over the limit too: column 3 ('rough')" in report["parameters"][key]
     assert report["warnings"][0].startswith(f"nothing done: {WHITE}")
     assert report["channel_labels"] == ["column 2 ('white')", "column 3 ('rough')"]
-    assert "passed_through" not in report
+    assert "passed_through" not in report  # every channel over it: the input, as before
+    assert (tmp_path / "o.csv").read_text() == white_csv.read_text()
 
 
 def test_the_library_names_channels_by_number_or_by_label():

@@ -239,9 +239,11 @@ def test_every_path_gives_the_same_bits(three_csv, tmp_path, monkeypatch):
     want = run_file(make_plan, three_csv, str(whole), run=RunOptions(chunk_size=0), **quiet)
     assert want["passed_through"] == ["column 3 ('rough')"]
     monkeypatch.setattr(pipeline, "STREAM_THRESHOLD", 100)
+    tried, real = [], pipeline._Streamed
+    monkeypatch.setattr(pipeline, "_Streamed", lambda job: tried.append(1) or real(job))
     got = tmp_path / "got.csv"
     report = run_file(make_plan, three_csv, str(got), **quiet)
-    assert got.read_bytes() == whole.read_bytes()
+    assert tried and got.read_bytes() == whole.read_bytes()
     assert report["passed_through"] == want["passed_through"]
     assert report["channels"] == want["channels"]
     data = Path(three_csv).read_bytes()
