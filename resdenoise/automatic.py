@@ -81,6 +81,13 @@ with the reason and a warning, when
   (:func:`resdenoise.noise.white_part`, :attr:`resdenoise.noise.NoiseLevel.white`),
   whichever is larger (see the end of this section);
 * a channel's level is :data:`resdenoise.noise.UNIDENTIFIED`;
+
+(these two rules per channel: where some channels fail them but not all, those channels
+are passed through unchanged, bit for bit, and the whole search, impulse pre-stage and
+level included, runs on the others alone, as on a file of those columns:
+:func:`pass_untrusted`, :mod:`resdenoise.passing`; where every channel fails them, the
+input is kept)
+
 * the best candidate's SURE gain over doing nothing is within
   :data:`SIGNIFICANCE` standard errors (:func:`gain_test`): the minimum of
   many noisy risk estimates is optimistic (measured with the true sigma:
@@ -185,6 +192,7 @@ __all__ = [
     "do_no_harm",
     "gain_test",
     "noise_per_level",
+    "pass_untrusted",
 ]
 
 #: The choice's label when the search does nothing.
@@ -393,7 +401,10 @@ def do_no_harm(
     default ``channel 1``, ...; a lone channel unnamed): the reason names the channel
     that stopped the run (the share rules: the first over the limit, with its numbers,
     and the others over it; not identified: each such channel).  The rules stop the
-    whole signal: one plan runs every channel.
+    whole signal: one plan runs every channel.  The searches ask the level rules first, per
+    channel (:func:`pass_untrusted`): where only some channels fail them, those are passed
+    through and the search runs on the others alone, so here either every channel fails
+    them or none.
     """
     from .filters import as_identity
 
@@ -436,11 +447,20 @@ def do_no_harm(
     return as_identity(plan), why, f"nothing done: {why}; the output is the input", extra
 
 
-def _level_not_trusted(f, level, labels) -> str | None:
-    """Why :func:`do_no_harm` cannot trust the noise ``level`` of ``f`` (the first two
-    of its rules: a channel's level not identified; a share of the variance over
-    :data:`resdenoise.noise.MAX_NOISE_SHARE`, within its error or by the white part),
-    naming the channels by ``labels``; None where it can."""
+#: Why a channel whose level is not identified is not trusted (:func:`_distrusted`).
+_NOT_IDENTIFIED = (
+    "the noise level is not identified: quiet-windows reads more than the "
+    "variogram's nugget or the lag-one covariance of differences allows, or the "
+    "signal is rough and the lag-one covariance is within 2 standard errors of zero "
+    "(a rough signal whose own fine-scale content exceeds the noise)"
+)
+
+
+def _distrusted(f, level) -> dict[int, str]:
+    """Why the noise ``level`` of each channel of ``f`` is not trusted, channel by channel
+    (unnamed; in channel order; empty where every one is): :data:`_NOT_IDENTIFIED`, or
+    the share of the variance over :data:`resdenoise.noise.MAX_NOISE_SHARE` (the share,
+    within its error, or the white part by the variogram's nugget)."""
     from .noise import (
         MAX_NOISE_SHARE,
         UNIDENTIFIED,
@@ -449,41 +469,87 @@ def _level_not_trusted(f, level, labels) -> str | None:
         variance_share,
     )
 
-    count = int(np.size(level.sigma))
     estimators = level.per_channel()
-    if UNIDENTIFIED in estimators:
-        which = [c for c, e in enumerate(estimators) if e == UNIDENTIFIED]
-        return _named(labels, which, count) + (
-            "the noise level is not identified: quiet-windows reads more than the "
-            "variogram's nugget or the lag-one covariance of differences allows, or the "
-            "signal is rough and the lag-one covariance is within 2 standard errors of zero "
-            "(a rough signal whose own fine-scale content exceeds the noise)"
-        )
-    if level.estimator == "given":
-        return None
+    why = {c: _NOT_IDENTIFIED for c, e in enumerate(estimators) if e == UNIDENTIFIED}
+    if level.estimator == "given" or len(why) == len(estimators):  # (no variance read)
+        return why
     var = channel_variance(f)  # the variance once: the share, its bound, the white part
     shares = variance_share(var, level.sigma)
     bounds = shares * share_factor(np.shape(f)[0])
     whites = 0.0 if level.white is None else variance_share(var, np.sqrt(level.white))
-    over = np.flatnonzero(np.maximum(bounds, whites) > MAX_NOISE_SHARE)
-    if not over.size:
+    whites = np.broadcast_to(whites, shares.shape)
+    for c in np.flatnonzero(np.maximum(bounds, whites) > MAX_NOISE_SHARE).tolist():
+        share, bound = float(shares[c]), float(bounds[c])
+        if share > MAX_NOISE_SHARE:
+            within = ""
+        elif bound > MAX_NOISE_SHARE:
+            within = f", up to {bound:.0%} within its error"
+        else:
+            within = f"; its white part by the variogram's nugget {float(whites[c]):.0%}"
+        why.setdefault(
+            c,
+            f"the estimated noise ({estimators[c]}) is {share:.0%} of the "
+            f"signal's variance{within} (more than {MAX_NOISE_SHARE:.0%}): the level "
+            "cannot be told from the signal's own fine-scale content",
+        )
+    return dict(sorted(why.items()))
+
+
+def _level_not_trusted(f, level, labels) -> str | None:
+    """Why :func:`do_no_harm` cannot trust the noise ``level`` of ``f`` (the first two
+    of its rules: a channel's level not identified; a share of the variance over
+    :data:`resdenoise.noise.MAX_NOISE_SHARE`, within its error or by the white part),
+    naming the channels by ``labels``; None where it can."""
+    why = _distrusted(f, level)
+    if not why:
         return None
-    c = int(over[0])  # named: the first channel over the limit, its numbers
-    share, bound = float(shares[c]), float(bounds[c])
-    if share > MAX_NOISE_SHARE:
-        within = ""
-    elif bound > MAX_NOISE_SHARE:
-        within = f", up to {bound:.0%} within its error"
-    else:
-        within = f"; its white part by the variogram's nugget {float(whites[c]):.0%}"
-    reason = _named(labels, [c], count) + (
-        f"the estimated noise ({estimators[c]}) is {share:.0%} of the "
-        f"signal's variance{within} (more than {MAX_NOISE_SHARE:.0%}): the level "
-        "cannot be told from the signal's own fine-scale content"
-    )
-    if over.size > 1:
+    count = int(np.size(level.sigma))
+    which = [c for c, reason in why.items() if reason is _NOT_IDENTIFIED]
+    if which:  # named: each channel not identified
+        return _named(labels, which, count) + _NOT_IDENTIFIED
+    over = list(why)  # named: the first channel over the limit, its numbers
+    reason = _named(labels, over[:1], count) + why[over[0]]
+    if len(over) > 1:
         reason += "; over the limit too: " + _named(labels, over[1:], count, "")
     return reason
+
+
+def pass_untrusted(f, level, labels, search, source=None):
+    """``(plan, extra)`` where the noise ``level`` of some but not all channels of ``f``
+    is not trusted (:func:`do_no_harm`'s first two rules): those channels are passed
+    through unchanged (:func:`resdenoise.passing.pass_through`) and ``search(sub,
+    sub_labels) -> (plan, extra)``, the automatic search, runs on the others alone
+    (``source``'s, default ``f``'s: the signal before any pre-stage; one channel as
+    shape ``(n,)``), exactly as on a signal of those channels only.  None where every
+    channel or none is trusted (the rules then apply to the whole signal).
+
+    ``extra`` is the search's, plus ``passed_through_reasons`` (label: why, as
+    :func:`resdenoise.stability.channel_labels` names the channels of ``f`` by
+    ``labels``), ``filtered_channels`` (the labels of the others) and a warning per
+    channel passed through, before the search's own."""
+    from .passing import pass_through, select_channels
+    from .stability import channel_labels
+
+    why = _distrusted(f, level)
+    count = int(np.size(level.sigma))
+    if not why or len(why) == count:
+        return None
+    names = channel_labels(count, labels)
+    keep = [c for c in range(count) if c not in why]
+    plan, extra = search(
+        select_channels(f if source is None else source, keep), [names[c] for c in keep]
+    )
+    notes = [
+        f"{names[c]} passed through unchanged: {reason}; give --sigma if you know the noise level"
+        for c, reason in why.items()
+    ]
+    extra = {
+        **extra,
+        "passed_through_reasons": {names[c]: reason for c, reason in why.items()},
+        "filtered_channels": [names[c] for c in keep],
+        "warnings": [*notes, *extra.get("warnings", [])],
+    }
+    return pass_through(plan, keep, count), extra
 
 
 def _no_gain(name: str, gain: float, se: float, shift: int = 0) -> str:
@@ -550,6 +616,12 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None):
     if stage.active:  # ... of the signal the candidates see
         g = stage.apply(f)
         level, evidence = _white_nugget(g, resolve_sigma(g, sigma, search=True))
+    # a channel whose level is not trusted passed through, the others chosen for alone
+    passed = pass_untrusted(
+        g, level, labels, lambda sub, names: choose_denoiser(sub, sigma, candidates, names), f
+    )
+    if passed is not None:
+        return passed
     per_level, rule, evidence = _noise_per_level(g, level, evidence)
     white = _ranked(g, level, candidates, evidence)
     results, tests, scored = white, {}, "smallest SURE"

@@ -223,6 +223,8 @@ def as_identity(plan):
             params[key] = 0 if key == "iterations" else 0.0
     changes = {"steps": 0, "parameters": params, "alpha": None if plan.alpha is None else 0.0}
     changes["computed"] = None
+    if getattr(plan, "inner", None) is not None:  # channels passed through: none filtered
+        changes["inner"] = as_identity(plan.inner)
     if getattr(plan, "groups", None):
         changes["groups"] = ()
     return dataclasses.replace(plan, **changes)
@@ -327,7 +329,9 @@ def probe_flux(plan, subject, dtype: str) -> None:
     signal can have (up to its range): one block of the engine on a probe
     ``0, v, 0, -v`` for v = range x 2^-k.  A stable plan can still overflow or
     underflow on the way (lambda squared, r^2/lambda^2); this says so before
-    anything runs, instead of a diverged output."""
+    anything runs, instead of a diverged output.  A plan passing channels through
+    (:mod:`resdenoise.passing`): its inner plan's flux, up to the whole signal's range."""
+    plan = getattr(plan, "inner", None) or plan  # channels passed through: the filter's
     if type(plan) is not Plan:
         return  # a network or cascade (a Plan subclass): each group its own nonlinearity
     span = span_of(subject)

@@ -83,7 +83,7 @@ class Planner:
         if s.get("scales") is not None:
             from .multiscale import scales_note
 
-            plan, extra = self._scales(u, labels)
+            plan, extra = self._scales(u, labels, progress)
             note = scales_note(len(u), s["scales"])  # samples (plan_scales refused a summary)
             if note is not None:  # said, not done silently
                 extra = {**extra, "warnings": [*extra.get("warnings", []), note]}
@@ -97,7 +97,7 @@ class Planner:
             return _plan(self.command, nl, s, h), extra
         return self._searched(u, h, progress, labels)
 
-    def _scales(self, u, labels=None):
+    def _scales(self, u, labels=None, progress: Progress | None = None):
         """The plan of ``scales`` for ``u`` (:meth:`__call__`)."""
         from .multiscale import plan_scales
         from .noise import resolve_sigma
@@ -111,6 +111,10 @@ class Planner:
             # plan_scales' own, so that what it refuses is refused before this estimate
             # (thresholds searched, plan_scales returned: level is set)
             level = resolve_sigma(u, self.sigma, search=True)
+        if self.lam is None and level is not None:  # a channel not trusted: passed through
+            passed = _pass_untrusted(u, level, labels, partial(self, progress=progress))
+            if passed is not None:
+                return passed
         plan, extra = plan_scales(
             u,
             self.nonlinearity,
@@ -165,6 +169,11 @@ class Planner:
         if stage.active:
             u = stage.apply(u)
             level = resolve_sigma(u, self.sigma, search=True)
+        # a channel whose level is not trusted passed through, the others searched alone
+        search_alone = partial(self._searched, h=h, progress=progress)
+        passed = _pass_untrusted(u, level, labels, search_alone, source)
+        if passed is not None:
+            return passed
         tau = 0.25 if self.command == "shrink" else s.get("tau")
         rule = self.rule or DEFAULT_RULE
 
@@ -222,6 +231,18 @@ class Planner:
             key = (plan.steps, plan.tau, plan.nl.lam, plan.h)
             plan = replace(plan, computed=(source, output.reshape(np.shape(u)), key))
         return plan, {**extra, **stage.as_dict()}
+
+
+def _pass_untrusted(u, level, labels, search, source=None):
+    """:func:`resdenoise.automatic.pass_untrusted` with ``search(sub, labels=...)``."""
+    import numpy as np
+
+    from .automatic import pass_untrusted
+
+    def alone(sub, names):
+        return search(sub, labels=names)
+
+    return pass_untrusted(np.asarray(u), level, labels, alone, source)
 
 
 def _no_harm(
@@ -307,7 +328,13 @@ def _unscaled(extra: dict, shift: int, rule: str | None) -> dict:
 
 def _unscaled_plan(plan, shift: int):
     """The plan the search chose for samples divided by ``2**shift``, for the samples:
-    lambda times ``2**shift`` (the blocks scale exactly with both)."""
+    lambda times ``2**shift`` (the blocks scale exactly with both); of a plan passing
+    channels through (:mod:`resdenoise.passing`), its inner plan's."""
+    inner = getattr(plan, "inner", None)
+    if inner is not None:
+        from .passing import pass_through
+
+        return pass_through(_unscaled_plan(inner, shift), plan.keep, plan.count)
     nl = replace(plan.nl, lam=_ldexp(plan.nl.lam, shift))
     params = dict(plan.parameters)
     params["lambda"] = nl.lam

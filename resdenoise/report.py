@@ -16,8 +16,10 @@ from .engine import backend_for, compiled_instruction_set
 #: The report's layout; raised when a key changes meaning or goes away
 #: (2: ``tool``, ``schema_version``, ``input_info``; ``noise_sigma`` only at the top;
 #: 3: ``failed_checks`` name a channel by its ``channel_labels`` entry, a file's column
-#: where columns were picked, not always ``channel N`` of the report's channels).
-SCHEMA_VERSION = 3
+#: where columns were picked, not always ``channel N`` of the report's channels;
+#: 4: ``passed_through``, the channels an automatic mode passed through unchanged, by
+#: their labels; ``channels`` still one object per channel, those passed through too).
+SCHEMA_VERSION = 4
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -103,6 +105,9 @@ def build_report(
         "guarantees_held": not failed,
         "engine": engine_entry(plan, dtype),
     }
+    passed = getattr(plan, "passed", ())  # (resdenoise.passing.ChannelsPlan)
+    if passed:  # channels an automatic mode passed through unchanged, by their labels
+        report["passed_through"] = [labels[c] for c in passed]
     return report
 
 

@@ -32,7 +32,8 @@ LAYERS: tuple[frozenset, ...] = tuple(
         "expr dictionary report",
         "measure",
         "filters plot",
-        "autoparams network",
+        # passing: a plan on some channels, the others passed through (automatic's)
+        "autoparams network passing",
         "multilevel network_stop",
         "multiscale learn",
         "automatic learn_stop",
@@ -48,7 +49,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
 COMPUTE = frozenset(
     "engine stability filters report measure stream network autoparams expr dictionary quality "
     "wavelet median nugget spectral_floor noise noise_colour selection impulses multilevel multiscale automatic nonlinearities _families "
-    "_translations _flux_kernels dask learn network_stop learn_stop sink sure stopping pairs".split()
+    "_translations _flux_kernels dask learn network_stop learn_stop sink sure stopping pairs passing".split()
 )
 FILE_SIDE = frozenset({"io", "paths", "pipeline", "batch", "cli"})
 #: Third-party packages only the command line may import.

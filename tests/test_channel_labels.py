@@ -81,7 +81,7 @@ def test_picked_columns_are_named_in_messages_table_and_report(runner, abc, tmp_
     assert ("streaming" in report) == bool(chunks)  # the path meant
     assert report["channel_labels"] == ["column 2 ('b')", "column 3 ('c')"]
     assert report["failed_checks"][1:] == B_FAILS.split("; ")
-    assert report["schema_version"] == 3
+    assert report["schema_version"] == 4  # 4: passed_through (tests/test_pass_through.py)
     shown = runner.invoke(cli, [*args, "-q", "--json"])  # the same report on stdout
     assert json.loads(shown.stdout)["failed_checks"] == report["failed_checks"]
 

@@ -3,7 +3,9 @@ whose rough column is white (the estimated noise over 25 % of its variance) said
 "the estimated noise ... is 110 % of the signal's variance", not which column; now the
 warning and the report's reason name it as the report labels channels
 (``column 3 ('rough')``), the library's ``channel 2`` without a file, and a lone channel
-without a label of its own as before."""
+without a label of its own as before.  Where only some channels are over the limit, those
+are passed through and the others filtered (tests/test_pass_through.py): the reasons named
+here are those of a signal whose every channel is over it."""
 
 from __future__ import annotations
 
@@ -19,22 +21,21 @@ from resdenoise.noise import UNIDENTIFIED, NoiseLevel
 from resdenoise.nonlinearities import get_nonlinearity
 
 N = 300
-ROUGH = "column 3 ('rough'): the estimated noise (quiet-windows) is "
+WHITE = "column 2 ('white'): the estimated noise (quiet-windows) is "
 
 
-def _smooth_and_rough() -> np.ndarray:
+def _white_and_rough() -> np.ndarray:
+    """Two channels, each white (the estimated noise over 25 % of its variance)."""
     r = np.random.default_rng(0)
-    t = np.arange(N)
-    smooth = np.sin(2 * np.pi * 3 * t / N) + 0.05 * r.standard_normal(N)
-    return np.column_stack([smooth, r.standard_normal(N)])
+    return np.column_stack([r.standard_normal(N), 2.0 * r.standard_normal(N)])
 
 
 @pytest.fixture
 def white_csv(tmp_path):
-    x = _smooth_and_rough()
+    x = _white_and_rough()
     src = tmp_path / "white.csv"
     rows = "".join(f"{i},{a!r},{b!r}\n" for i, (a, b) in enumerate(x.tolist()))
-    src.write_text("time,smooth,rough\n" + rows)
+    src.write_text("time,white,rough\n" + rows)
     return src
 
 
@@ -48,19 +49,23 @@ def test_the_warning_and_the_report_name_the_column(runner, white_csv, tmp_path,
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
     warning = next(line for line in result.stderr.splitlines() if "nothing done" in line)
-    assert warning.startswith(f"warning: nothing done: {ROUGH}")
+    assert warning.startswith(f"warning: nothing done: {WHITE}")
     report = json.loads(rep.read_text())
-    assert report["parameters"][key].startswith(ROUGH)
-    assert report["warnings"][0].startswith(f"nothing done: {ROUGH}")
-    assert report["channel_labels"] == ["column 2 ('smooth')", "column 3 ('rough')"]
+    assert report["parameters"][key].startswith(WHITE)
+    assert "; over the limit too: column 3 ('rough')" in report["parameters"][key]
+    assert report["warnings"][0].startswith(f"nothing done: {WHITE}")
+    assert report["channel_labels"] == ["column 2 ('white')", "column 3 ('rough')"]
+    assert "passed_through" not in report  # every channel over it: the input, as before
+    assert (tmp_path / "o.csv").read_text() == white_csv.read_text()
 
 
 def test_the_library_names_channels_by_number_or_by_label():
-    x = _smooth_and_rough()
+    x = _white_and_rough()
     _, extra = choose_denoiser(x)
-    assert extra["automatic_reason"].startswith("channel 2: the estimated noise")
-    _, extra = choose_denoiser(x, labels=["smooth", "rough"])
-    assert extra["automatic_reason"].startswith("rough: the estimated noise")
+    assert extra["automatic_reason"].startswith("channel 1: the estimated noise")
+    assert extra["automatic_reason"].endswith("; over the limit too: channel 2")
+    _, extra = choose_denoiser(x, labels=["white", "rough"])
+    assert extra["automatic_reason"].startswith("white: the estimated noise")
     _, extra = choose_denoiser(x[:, 1])  # a lone channel, no label: as before
     assert extra["automatic_reason"].startswith("the estimated noise (quiet-windows) is")
 

@@ -105,12 +105,16 @@ def _stability_rows(table, s: dict, fmt, g_label: str, lipschitz_label: str) -> 
 
 
 def verdict_line(report: dict) -> str:
-    """``INPUT -> OUTPUT: guarantees held`` (or failed, with the checks that failed)."""
+    """``INPUT -> OUTPUT: guarantees held`` (or failed, with the checks that failed), and
+    the channels an automatic mode passed through unchanged (``passed_through``)."""
     verdict = (
         "guarantees held"
         if report["guarantees_held"]
         else "guarantees failed: " + "; ".join(report["failed_checks"])
     )
+    passed = report.get("passed_through")
+    if passed:
+        verdict += "; passed through unchanged: " + ", ".join(passed)
     return f"{report['input']} -> {report['output']}: {verdict}"
 
 
@@ -212,6 +216,8 @@ def render_table(report: dict, console) -> None:
         run.add_row("engine vs Haar transform", num(report["wavelet_check"]["max_abs_difference"]))
     if report.get("clipped"):
         run.add_row("samples clipped on output", f"[red]{report['clipped']}[/]")
+    for label, why in report["parameters"].get("passed_through_reasons", {}).items():
+        run.add_row("passed through unchanged", _text(f"{label}: {why}"))
     console.print(run)
     if st.get("blocks"):  # a network file (resdenoise.network): one row per block group
         _render_blocks(st["blocks"], console)
