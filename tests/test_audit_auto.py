@@ -73,3 +73,43 @@ def test_diffusion_scales_base_lambda_falls_back_to_a_share_of_the_range():
     lam, extra = auto_lambda(f, 1.0, 0.0)
     assert lam == 0.01 * 199 and extra["lambda_rule"].startswith("1% of range")
     assert plan.tau == stability.default_tau(get_nonlinearity("perona-malik", "diffusivity", lam))
+
+
+NETWORK = 'stop = "sure"\n[[block]]\nactivation = "tanh"\nrepeat = 4\n'
+
+
+def test_a_network_stopped_at_zero_blocks_gives_the_input_and_says_so(runner, tmp_path):
+    """A network file with ``stop = "sure"`` on the clean sample (SURE picks 0 blocks)
+    was "internal error: ValueError: min() arg is an empty sequence", exit 1: the verdict
+    of the cut network took the min over no groups."""
+    src = SAMPLES / "steps_clean.csv"
+    net = tmp_path / "n.toml"
+    net.write_text(NETWORK)
+    out = tmp_path / "out.csv"
+    result = runner.invoke(cli, ["resnet", str(src), "--network", str(net), "-o", str(out)])
+    assert result.exit_code == 0, (result.exit_code, result.stderr)
+    assert np.array_equal(_read_csv(out), _read_csv(src))
+    assert "the output is the input, 0 blocks" in result.stderr, result.stderr
+    args = ["resnet", str(src), "--network", str(net), "-o", str(out), "--json"]
+    report = runner.invoke(cli, args)
+    assert report.exit_code == 0, report.stderr
+    import json
+
+    d = json.loads(report.stdout)
+    assert d["steps"] == 0 and d["parameters"]["blocks_chosen"] == 0
+    assert [b["repeat"] for b in d["stability"]["blocks"]] == [0]
+    assert d["stability"]["linf_stable"] is True
+    assert any("the output is the input" in w for w in d["warnings"])
+
+
+def test_learn_per_file_on_a_clean_signal_gives_the_input(runner, tmp_path):
+    """``learn --per-file`` on the clean sample (its stopped network chose 0 blocks)
+    was "internal error: ValueError: min() arg is an empty sequence", exit 1."""
+    src = SAMPLES / "steps_clean.csv"
+    out = tmp_path / "out.csv"
+    result = runner.invoke(
+        cli, ["learn", "--per-file", str(src), "--iterations", "3", "-o", str(out)]
+    )
+    assert result.exit_code == 0, (result.exit_code, result.stderr)
+    assert np.array_equal(_read_csv(out), _read_csv(src))
+    assert "the output is the input, 0 blocks" in result.stderr, result.stderr
