@@ -133,7 +133,9 @@ def cut_network(plan: NetworkPlan, blocks: int) -> NetworkPlan:
     or the last one repeated on); zero blocks: the identity, its groups kept with
     ``repeat`` 0 (the verdict and the report's blocks are those of the network searched)."""
     if blocks == 0:
-        kept = tuple((dataclasses.replace(spec, repeat=0), nl, tau) for spec, nl, tau in plan.groups)
+        kept = tuple(
+            (dataclasses.replace(spec, repeat=0), nl, tau) for spec, nl, tau in plan.groups
+        )
         return dataclasses.replace(as_identity(plan), groups=kept)
     groups, left = [], blocks
     for spec, nl, tau in plan.groups:

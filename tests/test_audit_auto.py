@@ -5,6 +5,7 @@ below failed on main before its fix, as its docstring says.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -113,3 +114,132 @@ def test_learn_per_file_on_a_clean_signal_gives_the_input(runner, tmp_path):
     assert result.exit_code == 0, (result.exit_code, result.stderr)
     assert np.array_equal(_read_csv(out), _read_csv(src))
     assert "the output is the input, 0 blocks" in result.stderr, result.stderr
+
+
+def _two_inputs(tmp_path) -> list[str]:
+    files = []
+    for k in range(2):
+        p = tmp_path / f"in{k}.csv"
+        p.write_text("v\n1.0\n2.0\n1.5\n0.5\n3.0\n")
+        files.append(str(p))
+    return files
+
+
+def _interrupted_batch(inputs, out, jobs: int):
+    """``(Interrupted, [indices reported])`` of a batch that a signal ends."""
+    from resdenoise.batch import run_batch
+    from resdenoise.errors import Interrupted
+    from resdenoise.io.signals import handle_signals
+    from resdenoise.pipeline import planner
+
+    done = []
+    with pytest.raises(Interrupted) as got:
+        with handle_signals():
+            run_batch(planner("diffuse", "linear", lam=1.0, steps=1), inputs, str(out),
+                      jobs=jobs, on_done=lambda i, r: done.append(i))  # fmt: skip
+    return got.value, done
+
+
+def test_a_signal_in_the_parents_file_still_reports_the_workers_finished_file(
+    tmp_path, monkeypatch, worker_takes_first
+):
+    """--jobs 2: the worker's file (in0) is in place when SIGTERM comes during the
+    parent's own (in1): in0 was not reported (its result unread, or read and held until
+    the parent's file ended) and the run said 'no output written'."""
+    import signal
+    import time
+
+    from resdenoise.io.writers import SignalWriter
+
+    inputs, out = _two_inputs(tmp_path), tmp_path / "out"
+    real = SignalWriter.close
+
+    def close(self) -> None:
+        if os.getpid() != worker_takes_first:  # the worker: in0, written
+            return real(self)
+        deadline = time.monotonic() + 60
+        while not (out / "in0.csv").exists() and time.monotonic() < deadline:
+            time.sleep(0.002)
+        os.kill(os.getpid(), signal.SIGTERM)  # the parent, in1: before its renames
+
+    monkeypatch.setattr(SignalWriter, "close", close)
+    exc, done = _interrupted_batch(inputs, out, jobs=2)
+    assert done == [0]
+    assert exc.written == (str(out / "in0.csv"),)
+    assert sorted(p.name for p in out.iterdir()) == ["in0.csv"]
+
+
+def test_a_worker_stopped_after_its_renames_still_sends_its_result(
+    tmp_path, monkeypatch, worker_takes_first
+):
+    """--jobs 2: a signal while the worker is between renaming in0's output into place
+    and sending its result: the parent stopped it, the worker ended at once, and in0,
+    written, was never reported."""
+    import signal
+    import time
+
+    from resdenoise import batch
+
+    inputs, out = _two_inputs(tmp_path), tmp_path / "out"
+    real = batch._message
+
+    def message(payload):  # in the worker, its result built: the parent gets SIGTERM
+        if os.getpid() != worker_takes_first and payload[0] == "done":
+            os.kill(worker_takes_first, signal.SIGTERM)
+            time.sleep(0.5)  # its stop comes meanwhile
+        return real(payload)
+
+    monkeypatch.setattr(batch, "_message", message)
+    exc, done = _interrupted_batch(inputs, out, jobs=2)
+    assert 0 in done
+    assert str(out / "in0.csv") in exc.written
+    assert sorted(exc.written) == sorted(str(out / f"in{i}.csv") for i in done)
+
+
+def _signal_after_rename(monkeypatch, which: int) -> None:
+    """SIGTERM to this process while the ``which``-th output (from 1) is renamed into
+    place (deferred: raised once the renames are done)."""
+    import signal
+
+    from resdenoise.io import atomic
+
+    real, count = atomic._TempOutput.rename, [0]
+
+    def rename(self) -> None:
+        real(self)
+        count[0] += 1
+        if count[0] == which:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(atomic._TempOutput, "rename", rename)
+
+
+def test_a_single_run_interrupted_after_its_rename_says_it_wrote(runner, tmp_path, monkeypatch):
+    """SIGTERM during the renames of a one-file run: the output was in place, the last
+    line said 'no output written'."""
+    (src,) = _two_inputs(tmp_path)[:1]
+    out = tmp_path / "out.csv"
+    _signal_after_rename(monkeypatch, 1)
+    result = runner.invoke(cli, ["diffuse", src, "--steps", "1", "-o", str(out)])
+    assert result.exit_code == 143, result.stderr
+    assert out.exists()
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: interrupted by SIGTERM; {out} written, nothing else"
+    )
+
+
+def test_a_batch_of_one_job_interrupted_after_a_rename_reports_the_file(
+    runner, tmp_path, monkeypatch
+):
+    """--jobs 1: SIGTERM during the renames of the second file: its output was in place
+    but not reported, and the last line said 'no output written'."""
+    inputs = _two_inputs(tmp_path)
+    out = tmp_path / "out"
+    _signal_after_rename(monkeypatch, 2)
+    result = runner.invoke(cli, ["diffuse", *inputs, "--steps", "1", "-o", f"{out}/", "-j", "1"])
+    assert result.exit_code == 143, result.stderr
+    lines = result.stderr.splitlines()
+    assert [line.split(" -> ")[0] for line in lines[:-1]] == inputs, lines
+    assert lines[-1] == (
+        f"Error: interrupted by SIGTERM; {out / 'in0.csv'}, {out / 'in1.csv'} written, nothing else"
+    )
