@@ -243,3 +243,72 @@ def test_a_batch_of_one_job_interrupted_after_a_rename_reports_the_file(
     assert lines[-1] == (
         f"Error: interrupted by SIGTERM; {out / 'in0.csv'}, {out / 'in1.csv'} written, nothing else"
     )
+
+
+def num_of(x) -> str:
+    """A number as the summary prints it."""
+    from resdenoise.cli.render import num
+
+    return num(x)
+
+
+def _rows(err: str) -> list[str]:
+    """The lines of stderr, a table's borders gone and runs of spaces as one."""
+    return [" ".join(line.replace("│", " ").split()) for line in err.splitlines()]
+
+
+def _summary(runner, args) -> tuple[str, dict]:
+    """``(stderr, report)`` of a run on the sample ``steps.csv`` with its report on stdout."""
+    import json
+
+    src = str(SAMPLES / "steps.csv")
+    args = [*args[:1], src, *args[1:], "-o", os.devnull, "--report", "-"]
+    result = runner.invoke(cli, args, env={"COLUMNS": "200"})  # no row of a table wrapped
+    assert result.exit_code == 0, (result.exit_code, result.stderr)
+    return result.stderr, json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["diffuse", "--time", "auto", "--lambda", "0.3"],
+        ["shrink", "--iterations", "auto", "--threshold", "0.3"],
+        ["resnet", "--blocks", "auto", "--lambda", "0.3"],
+    ],
+    ids=["diffuse", "shrink", "resnet"],
+)
+def test_a_given_lambda_is_not_labelled_auto(runner, args):
+    """``diffuse --time auto --lambda 0.3`` printed 'lambda = 0.3 (auto)' while the
+    report's lambda_rule says "given" (any lambda_rule was taken for automatic)."""
+    err, report = _summary(runner, args)
+    assert report["parameters"]["lambda_rule"] == "given"
+    assert f"lambda = {num_of(report['parameters']['lambda'])}," in err, err
+    assert "(auto)" not in err, err
+
+
+def test_an_automatic_lambda_is_still_labelled_auto(runner):
+    err, report = _summary(runner, ["diffuse", "--steps", "3"])
+    assert report["parameters"]["lambda_rule"] == "universal threshold"
+    assert f"lambda = {num_of(report['parameters']['lambda'])} (auto)" in err, err
+
+
+def test_a_given_sigma_is_the_level_shown(runner):
+    """``diffuse --sigma 0.5 --steps 3 -v`` showed only the estimate ('noise sigma
+    0.098332') in the summary and the table, though the run used 0.5."""
+    err, report = _summary(runner, ["diffuse", "--sigma", "0.5", "--steps", "3", "-v"])
+    assert report["parameters"]["noise_sigma"] == [0.5]
+    assert report["parameters"]["noise_estimator"] == "given"
+    estimate = num_of(report["noise_sigma"][0])
+    assert f"noise sigma 0.5 (given; estimate {estimate})" in err, err
+    rows = _rows(err)
+    assert "noise sigma (given) 0.5" in rows, rows
+    estimator = report["noise_estimator"]
+    assert f"noise sigma estimate ({estimator}) {estimate}" in rows, rows
+
+
+def test_an_estimated_sigma_is_shown_as_before(runner):
+    err, report = _summary(runner, ["diffuse", "--steps", "3", "-v"])
+    assert f"noise sigma {num_of(report['noise_sigma'][0])}\n" in err, err
+    rows = _rows(err)
+    assert f"noise sigma ({report['noise_estimator']}) {num_of(report['noise_sigma'][0])}" in rows
+    assert not any("given" in row for row in rows)
