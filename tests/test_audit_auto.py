@@ -312,3 +312,49 @@ def test_an_estimated_sigma_is_shown_as_before(runner):
     rows = _rows(err)
     assert f"noise sigma ({report['noise_estimator']}) {num_of(report['noise_sigma'][0])}" in rows
     assert not any("given" in row for row in rows)
+
+
+def _can_write_mp3() -> bool:
+    import soundfile
+
+    return "MP3" in soundfile.available_formats() and soundfile.check_format(
+        "MP3", "MPEG_LAYER_III"
+    )
+
+
+@pytest.mark.skipif(not _can_write_mp3(), reason="this libsndfile cannot write MP3")
+def test_mp3_to_wav_without_a_subtype(runner, tmp_path):
+    """``diffuse x.mp3 -o x.wav`` failed 'cannot encode as WAV/MPEG_LAYER_III', exit 1:
+    the input's MP3 codec was kept (libsndfile's format check accepts it in WAV). It
+    gets WAV's default subtype now, as an OGG input does; MP3 to MP3 keeps it."""
+    import soundfile
+
+    src = tmp_path / "x.mp3"
+    soundfile.write(src, 0.5 * np.sin(np.arange(8000) / 10.0), 8000)
+    assert soundfile.info(str(src)).subtype == "MPEG_LAYER_III"
+    for name, subtype in (("y.wav", "PCM_16"), ("y.mp3", "MPEG_LAYER_III")):
+        out = tmp_path / name
+        result = runner.invoke(cli, ["diffuse", str(src), "--steps", "2", "-o", str(out)])
+        assert result.exit_code == 0, (result.exit_code, result.stderr)
+        assert soundfile.info(str(out)).subtype == subtype
+
+
+@pytest.mark.parametrize(
+    ("source_format", "subtype", "target", "expected"),
+    [
+        ("MP3", "MPEG_LAYER_III", "WAV", "PCM_16"),  # was MPEG_LAYER_III: no encoder
+        ("MP3", "MPEG_LAYER_III", "MP3", "MPEG_LAYER_III"),
+        ("OGG", "VORBIS", "WAV", "PCM_16"),  # as before
+        ("OGG", "VORBIS", "OGG", "VORBIS"),
+        ("WAV", "PCM_24", "FLAC", "PCM_24"),  # a plain subtype is kept
+        ("CSV", None, "WAV", "FLOAT"),
+    ],
+)
+def test_the_output_subtype_of_a_compressed_input(source_format, subtype, target, expected):
+    """The choice of :func:`_audio_target` without --subtype: a compressed format's
+    codec only in its own format."""
+    from resdenoise.io.signal import Signal
+    from resdenoise.io.writers import _audio_target
+
+    sig = Signal(np.zeros(4), format=source_format, samplerate=8000, subtype=subtype)
+    assert _audio_target(sig, target, None, "out") == (target, expected)
