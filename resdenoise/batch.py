@@ -8,6 +8,7 @@ failure.  Nothing here prints; progress and results go to callbacks.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import os
@@ -22,7 +23,7 @@ from functools import partial
 
 from .errors import GuaranteeError, Interrupted, ParameterError, ResdenoiseError, SignalError
 from .io.atomic import first_existing, write_refusal
-from .io.signals import STOP, held, stopping
+from .io.signals import STOP, deferred, deferred_from, held, placed, stopping
 from .pipeline import FileIndex, RunOptions, run_file
 
 __all__ = ["FileResult", "batch_target", "run_batch"]
@@ -49,6 +50,11 @@ class FileResult:
     def exit_code(self) -> int:
         """0 on success, else the error's exit code (4: a guarantee failed under strict)."""
         return 0 if self.error is None else (self.error.exit_code or 1)
+
+    @property
+    def written(self) -> bool:
+        """Whether its outputs were put in place (a success, or written under strict)."""
+        return self.error is None or isinstance(self.error, GuaranteeError)
 
 
 def _name(input_path: str) -> str:
@@ -262,6 +268,8 @@ def run_batch(
 
     def finished(i: int, result: FileResult) -> None:
         results[i] = result
+        if result.written:  # a worker's file too: a signal's message names it
+            placed(result.output, result.report_path)
         if on_done is not None:
             on_done(i, result)
 
@@ -290,7 +298,8 @@ def run_batch(
                 def file_progress(phase, done, total, i=i):
                     progress(i, phase, done, total)
 
-            finished(i, one(i, file_progress))
+            with deferred_from() as on_commit:  # renamed: a signal waits until it is reported
+                finished(i, one(i, file_progress, on_commit))
     else:
         _preload(inputs, input_format)
         _run_forked(
@@ -361,7 +370,8 @@ def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
     them); a result that does not pickle fails only its file.  Workers end
     with the parent: when this returns by an exception (a signal, also in
     the middle of one of this process's files), they are stopped and waited
-    for; a worker whose parent died gets the same signal (Linux,
+    for; after a signal each file put in place is still reported (:meth:`_Pool.close`);
+    a worker whose parent died gets the same signal (Linux,
     :data:`resdenoise.io.signals.STOP`, which a worker handles even where it was
     ignored on entry).  A signal ends a worker at once, its temporaries removed
     (:func:`resdenoise.io.signals.exit_on_signal`), whether or not the
@@ -608,7 +618,7 @@ class _Pool:
         self.running: dict = {}  # {read end of a worker's pipe: _Worker}
         self.poller = select.poll()
         self.left = set(range(len(jobs_list)))  # no result yet
-        self.done: list = []  # (index, FileResult) not yet given to finished
+        self.done: collections.deque = collections.deque()  # (i, FileResult) not yet handed on
         self.parent = os.getpid()
         self.death = None  # the last unexpected exit code
         self.replace = 0  # workers that died, to be replaced between this process's files
@@ -668,9 +678,10 @@ class _Pool:
                 self.serve(0)
 
         self.here = i
-        result = self.jobs_list[i](file_progress)
-        self.here = None
-        self.result(i, result)
+        with deferred_from() as on_commit:  # renamed: a signal waits until it is reported
+            result = self.jobs_list[i](file_progress, on_commit)
+            self.here = None
+            self.result(i, result)
 
     def serve(self, timeout: float | None) -> None:
         """Take in what the workers sent (waiting up to ``timeout`` ms for it, None: until
@@ -679,13 +690,7 @@ class _Pool:
         if self.queue.write_fd is not None:  # the indices the workers made room for
             self.queue.fill()
         for fd, _ in self.poller.poll(timeout):
-            worker = self.running[fd]
-            messages = worker.take()
-            if messages is None:  # the worker ended: at the queue's end, or it died
-                self.ended(worker)
-                continue
-            for kind, payload in messages:
-                self.message(worker, kind, payload)
+            self.read(self.running[fd])
         if self.here is None:
             self.report()
             busy = {w.current for w in self.running.values()}
@@ -693,6 +698,15 @@ class _Pool:
                 self.replace -= 1
                 if self.left - busy:
                     self.start()
+
+    def read(self, worker: _Worker, stopped: bool = False) -> None:
+        """Take in what ``worker`` sent (a signal meanwhile waits); ``stopped`` by :meth:`close`."""
+        with deferred():
+            messages = worker.take()
+            for kind, payload in messages or ():
+                self.message(worker, kind, payload)
+            if messages is None:  # the worker ended: at the queue's end, or it died
+                self.ended(worker, stopped)
 
     def message(self, worker: _Worker, kind: str, payload) -> None:
         if kind == "start":
@@ -715,13 +729,14 @@ class _Pool:
             payload = result
         self.result(i, payload)
 
-    def ended(self, worker: _Worker) -> None:
+    def ended(self, worker: _Worker, stopped: bool = False) -> None:
+        """It fails its file, unless stopped by :meth:`close` (then only one put in place)."""
         self.poller.unregister(worker.fd)
         del self.running[worker.fd]
         code = worker.wait()
         if code != 0:
             self.death = code
-        if worker.current is not None:
+        if worker.current is not None and (worker.committing or not stopped):
             self.fail(worker.current, code, worker.committing)
         if code != 0 and worker.started:
             self.replace += 1
@@ -744,19 +759,29 @@ class _Pool:
 
     def report(self) -> None:
         """Hand the results read so far to ``finished``, in the order this process read
-        them (its own file's at its end, before what is still in the workers' pipes)."""
-        done, self.done = self.done, []
-        for i, result in done:
-            self.finished(i, result)
+        them (its own file's at its end, before what is still in the workers' pipes);
+        a signal meanwhile waits until all are handed on."""
+        with deferred():
+            while self.done:
+                self.finished(*self.done.popleft())
 
     def close(self) -> None:
         """Stop the workers still running (they clean up as the parent does, on
-        :data:`~resdenoise.io.signals.STOP`) and wait for them."""
+        :data:`~resdenoise.io.signals.STOP`) and read what they send until they end
+        (a file's result once it is in place; killed after :data:`WORKER_GRACE` s);
+        after a signal, hand on every result read (a file put in place is reported)."""
         for worker in self.running.values():
             worker.stop()
-        for worker in self.running.values():
-            worker.wait(WORKER_GRACE)
+        deadline = time.monotonic() + WORKER_GRACE
+        while self.running and (left := deadline - time.monotonic()) > 0:
+            for fd, _ in self.poller.poll(left * 1000.0):
+                self.read(self.running[fd], stopped=True)
+        for worker in self.running.values():  # pragma: no cover - a worker deaf to STOP
+            worker.wait(0.0)
+        self.running.clear()
         self.queue.close()
+        if stopping() is not None:
+            self.report()
 
 
 def _die_with(parent: int) -> None:  # pragma: no cover - runs in a forked child
@@ -845,7 +870,10 @@ def _worker(jobs_list, queue: int, back: int, parent: int, shown: bool,
             last[0] = now
             _write(back, _message(("progress", (phase, done, total))))
 
+    sending = contextlib.ExitStack()  # from a file's renames until its result is sent
+
     def committing():  # said before the renames: a death after them is not a plain failure
+        sending.enter_context(deferred())  # a signal: once the parent has the result
         _write(back, _COMMIT)
 
     out = b""  # the last file's result, not yet sent
@@ -856,13 +884,15 @@ def _worker(jobs_list, queue: int, back: int, parent: int, shown: bool,
             if out:
                 _write(back, out)
                 out = b""
+            sending.close()
             select.select([queue], [], [])
             continue
         if i is None:
             if out:
                 _write(back, out)
-            return
+            return  # its exit code 0: every file it took reported
         _write(back, out + _started(i))
+        sending.close()
         try:
             result = jobs_list[i](progress if shown else None, committing)
             out = _PLAIN if _is_plain(result, plain, i) else _message(("done", result))

@@ -163,12 +163,15 @@ class Interrupted(BaseException):
     A ``BaseException`` like ``KeyboardInterrupt``, so that no ``except
     Exception`` takes it for a failed file: it runs every cleanup on its way
     out.  ``exit_code`` is 128 + the signal's number (130 for Ctrl-C).
+    ``written``: the outputs put in place before it, within
+    :func:`resdenoise.io.signals.handle_signals` (set on its way out).
     """
 
     def __init__(self, signum: int):
         super().__init__(signum)
         self.signum = signum
         self.exit_code = 128 + signum
+        self.written: tuple[str, ...] = ()
 
 
 def counted(k: int, what: str) -> str:

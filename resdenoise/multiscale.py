@@ -51,7 +51,7 @@ import numpy as np
 from . import stability
 from .engine import run_strided
 from .errors import ParameterError
-from .filters import Plan
+from .filters import Plan, auto_lambda
 from .multilevel import FACTORS, choose_levels, max_scales, plan_levels, sure_state
 from .noise_colour import MAX_SCALES, MIN_PER_SUBSEQUENCE
 from .nonlinearities import SQRT2, get_nonlinearity
@@ -271,7 +271,7 @@ def choose_diffusion_scales(f, name: str, scales: int | None = None, sigma=None,
     n = f2.shape[0]
     k = _scale_count(n, scales)
     state, risk, sig, estimator = sure_state(f2, sigma)
-    base = SQRT2 * universal_threshold(float(np.max(sig)), n)
+    base, _ = auto_lambda(f2, 1.0, sig)  # universal; 1 % of the range for a noise level of 0
     lams = [float(lam)] if lam is not None else [base * c for c in FACTORS[::2]]
     tau = stability.default_tau(get_nonlinearity(name, "diffusivity", lams[0]))
     identity = current = risk(state)
@@ -280,7 +280,7 @@ def choose_diffusion_scales(f, name: str, scales: int | None = None, sigma=None,
     for j in range(k):
         best = current * (1.0 - MIN_IMPROVEMENT)
         pick = (None, 0, state)
-        for value_lam in lams if base > 0 or lam is not None else ():
+        for value_lam in lams:
             nl = get_nonlinearity(name, "diffusivity", value_lam)
             u, done, best_k = state, 0, 0
             for m in checks:

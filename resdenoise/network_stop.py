@@ -130,9 +130,13 @@ def block_schedule(plan: NetworkPlan, cap: int) -> list:
 
 def cut_network(plan: NetworkPlan, blocks: int) -> NetworkPlan:
     """The plan of the first ``blocks`` blocks of :func:`block_schedule` (groups cut,
-    or the last one repeated on); zero blocks: the identity."""
+    or the last one repeated on); zero blocks: the identity, its groups kept with
+    ``repeat`` 0 (the verdict and the report's blocks are those of the network searched)."""
     if blocks == 0:
-        return as_identity(plan)
+        kept = tuple(
+            (dataclasses.replace(spec, repeat=0), nl, tau) for spec, nl, tau in plan.groups
+        )
+        return dataclasses.replace(as_identity(plan), groups=kept)
     groups, left = [], blocks
     for spec, nl, tau in plan.groups:
         if left == 0:
@@ -246,6 +250,10 @@ def stopped_plan(plan: NetworkPlan, u, cap: int | None = None, sigma=None, varia
             f"; every lambda x {factor:.4g}, of {len(variants)} factors by SURE averaged "
             f"over {probes} probes ({best[0]:.4g})"
         )
+    if choice.blocks == 0:  # said, as the automatic modes say it
+        extra["warnings"] = [
+            f'stop = "sure": {extra["depth_reason"]}: the output is the input, 0 blocks'
+        ]
     return cut_network(chosen, choice.blocks), extra
 
 

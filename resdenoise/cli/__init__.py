@@ -121,8 +121,19 @@ class _Group(click.Group):
                 return super().main(*args, **kwargs)
         except Interrupted as exc:
             name = signal.Signals(exc.signum).name
-            click.echo(f"Error: interrupted by {name}; no output written", err=True)
+            click.echo(f"Error: interrupted by {name}; {_written(exc.written)}", err=True)
             sys.exit(exc.exit_code)
+
+
+def _written(paths) -> str:
+    """What an interrupted run had put in place, in words (the other outputs were not
+    written)."""
+    if not paths:
+        return "no output written"
+    names = ["stdout" if p == "-" else p for p in paths]
+    if len(names) > 4:
+        names[3:] = [f"{len(names) - 3} more"]
+    return f"{', '.join(names)} written, nothing else"
 
 
 @click.group(cls=_Group, context_settings=CONTEXT_SETTINGS)

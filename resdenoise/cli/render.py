@@ -129,7 +129,7 @@ def summary_line(report: dict) -> str:
     if "automatic_choice" in params:  # resdenoise denoise, --diffusivity/--shrinkage auto
         parts = [f"chose {params['automatic_choice']}: {what}"]
     if "lambda" in params:
-        auto = " (auto)" if "lambda_rule" in params else ""
+        auto = " (auto)" if params.get("lambda_rule", "given") != "given" else ""
         parts.append(f"lambda = {num(params['lambda'])}{auto}")
     if "alpha" in params:
         parts.append(f"alpha = {num(params['alpha'])}")
@@ -145,15 +145,29 @@ def summary_line(report: dict) -> str:
         if st["linf_stable"]
         else "not stable"
     )
-    noise = report.get("noise_sigma")
-    if noise:
-        parts.append("noise sigma " + ", ".join(num(s) for s in noise))
+    noise, given = report.get("noise_sigma"), _given_sigma(report)
+    if given:  # the level the run used; the estimate beside it
+        estimate = f"; estimate {_nums(noise)}" if noise else ""
+        parts.append(f"noise sigma {_nums(given)} (given{estimate})")
+    elif noise:
+        parts.append("noise sigma " + _nums(noise))
     scales = report.get("scales")
     if scales:
         strides = [s["stride"] for s in scales]
         stride = "stride" if len(strides) == 1 else "strides"
         parts.append(f"{counted(len(scales), 'scale')} ({stride} {', '.join(map(str, strides))})")
     return "  " + ", ".join(parts)
+
+
+def _nums(values) -> str:
+    return ", ".join(num(v) for v in values)
+
+
+def _given_sigma(report: dict) -> list | None:
+    """The noise level the caller gave (``--sigma``) where the run used it, else None
+    (the report's ``noise_sigma`` is then the level the run used, or the estimate)."""
+    params = report["parameters"]
+    return params.get("noise_sigma") if params.get("noise_estimator") == "given" else None
 
 
 def render_summary(report: dict, console, verbose: bool = False) -> None:
@@ -199,10 +213,13 @@ def render_table(report: dict, console) -> None:
         _text(f"{report['name']} ({report['family']}, {report['form']}, {report['class']})"),
     )
     run.add_row("parameters", parameter_line(report["parameters"]))
-    noise = report.get("noise_sigma")
+    noise, given = report.get("noise_sigma"), _given_sigma(report)
+    if given is not None:
+        run.add_row("noise sigma (given)", _nums(given))
     if noise is not None:
         estimator = report.get("noise_estimator", "mad-haar")
-        run.add_row(f"noise sigma ({estimator})", ", ".join(num(s) for s in noise))
+        label = "noise sigma" if given is None else "noise sigma estimate"
+        run.add_row(f"{label} ({estimator})", _nums(noise))
     run.add_row("tau / h / steps", f"{num(report['tau'])} / {num(report['h'])} / {report['steps']}")
     run.add_row("stopping time", num(report["stopping_time"]))
     eng = report.get("engine")

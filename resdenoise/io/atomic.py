@@ -432,12 +432,14 @@ def write_files_atomic(
         for st in staged:
             if st.direct:
                 st.write_direct()
+                signals.placed(st.path)
         if before_rename is not None and not all(st.direct for st in staged):
             before_rename()  # not deferred: a signal while it waits ends the run at once
         with signals.deferred():  # all the renames, or a signal before them
             for st in staged:
                 if not st.direct:
                     st.rename()
+                    signals.placed(st.path)
     finally:
         for st in staged:
             st.discard()

@@ -53,6 +53,15 @@ PCM_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}
 FLOAT_SUBTYPES = {"FLOAT", "DOUBLE"}
 
 
+#: The codecs of the compressed formats (OGG, MP3, CAF's Apple lossless): an output in
+#: another format does not keep the input's, as libsndfile's format check alone would
+#: have MP3's in a WAV, which it cannot encode; it gets that format's default subtype.
+CODEC_SUBTYPES = frozenset(
+    ["VORBIS", "OPUS", "MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III"]
+    + [f"ALAC_{bits}" for bits in (16, 20, 24, 32)]
+)
+
+
 #: The comment line by which a CSV file carries its sample rate, first in its preamble:
 #: written on every CSV output that has a rate (from audio, or ``--rate``), read back
 #: by :func:`resdenoise.io.read_signal`; other CSV readers skip it as a comment.

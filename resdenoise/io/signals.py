@@ -78,6 +78,8 @@ _held: list = [None]
 _state = {"deferred": 0, "pending": None, "raised": False, "retry": False, "exit": False}
 #: temporary files made by this process and not yet renamed or removed
 _live: set[str] = set()
+#: the outputs put in place within :func:`handle_signals` (None outside it, and in a worker)
+_written: list = [None]
 
 
 def track(path: str) -> None:
@@ -88,6 +90,13 @@ def track(path: str) -> None:
 def untrack(path: str | None) -> None:
     """The temporary file ``path`` was renamed or removed."""
     _live.discard(path)
+
+
+def placed(*paths: str | None) -> None:
+    """Outputs now in place (a rename, a direct write, a batch worker's file): an
+    :class:`Interrupted` of this run says they were written (``written``)."""
+    if _written[0] is not None:
+        _written[0].update(dict.fromkeys(p for p in paths if p is not None))
 
 
 def remove_temporaries() -> None:
@@ -154,6 +163,14 @@ def deferred():
 
 
 @contextlib.contextmanager
+def deferred_from():
+    """Within, calling the value starts a :func:`deferred` step lasting to the block's end
+    (a batch's file: from the renames of its outputs until its result is reported)."""
+    with contextlib.ExitStack() as stack:
+        yield lambda: stack.enter_context(deferred())
+
+
+@contextlib.contextmanager
 def held():
     """Hold the signals within (a worker's fork and its parent's registering it): one
     that comes meanwhile takes effect when the block ends, in the parent once the
@@ -214,6 +231,7 @@ def exit_on_signal() -> None:
     back here (the signals that came since the fork take effect now).
     """
     _state.update(deferred=0, pending=None, raised=False, retry=False, exit=True)
+    _written[0] = None  # the parent says what its workers wrote
     for s in SIGNALS:
         if s == STOP or signal.getsignal(s) is not signal.SIG_IGN:
             signal.signal(s, _handler)
@@ -242,18 +260,23 @@ def handle_signals(ignore_after: bool = False):
             signal.signal(s, _handler)
     hook = sys.unraisablehook
     sys.unraisablehook = functools.partial(_dropped, previous=hook)
+    outer, _written[0] = _written[0], {}
     try:
         yield
         _raise_pending()  # a signal in the last deferred step
-    except Interrupted:
+    except Interrupted as exc:
         remove_temporaries()
+        exc.written = tuple(_written[0])
         raise
     except BaseException:
         if _state["pending"] is not None:  # another exception on the way out of a signal
             remove_temporaries()
-            raise Interrupted(_state["pending"]) from None
+            interrupted = Interrupted(_state["pending"])
+            interrupted.written = tuple(_written[0])
+            raise interrupted from None
         raise
     finally:
+        _written[0] = outer
         if _state["retry"]:  # a retry not yet needed: no SIGALRM after the handlers
             signal.setitimer(signal.ITIMER_REAL, 0)
         sys.unraisablehook = hook

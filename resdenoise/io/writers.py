@@ -32,6 +32,7 @@ from .atomic import (
 from .audio import _AUDIO_ERRORS
 from .options import WriteOptions
 from .signal import (
+    CODEC_SUBTYPES,
     FLOAT_SUBTYPES,
     PCM_BITS,
     RATE_LINE,
@@ -234,7 +235,7 @@ def _audio_target(sig: Signal, fmt: str, subtype: str | None, target: str) -> tu
         )
     if subtype is not None:
         subtype = _check_subtype(target, fmt, subtype)
-    elif sig.subtype is not None and soundfile.check_format(fmt, sig.subtype):
+    elif _keeps_subtype(sig, fmt) and soundfile.check_format(fmt, sig.subtype):
         subtype = sig.subtype
     elif sig.format == "CSV" and soundfile.check_format(fmt, "FLOAT"):
         subtype = "FLOAT"  # new audio from numbers: never clipped unless asked
@@ -243,6 +244,12 @@ def _audio_target(sig: Signal, fmt: str, subtype: str | None, target: str) -> tu
         if subtype is None:
             raise ParameterError(f"{target}: cannot write {fmt} audio; choose another format")
     return fmt, subtype
+
+
+def _keeps_subtype(sig: Signal, fmt: str) -> bool:
+    """Whether output format ``fmt`` may take the input's subtype: one it has, and a
+    compressed format's codec (:data:`CODEC_SUBTYPES`) only in that format."""
+    return sig.subtype is not None and (sig.subtype not in CODEC_SUBTYPES or fmt == sig.format)
 
 
 def _audio_frames(
