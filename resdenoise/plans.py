@@ -99,11 +99,14 @@ class Planner:
 
     def _scales(self, u, labels=None, progress: Progress | None = None):
         """The plan of ``scales`` for ``u`` (:meth:`__call__`)."""
+        from .automatic import refuse_unscaled
         from .multiscale import plan_scales
         from .noise import resolve_sigma
 
         s = self.settings
         level = None
+        if self.lam is None:  # a search: of samples it can square
+            refuse_unscaled(u, "the search of several scales (--scales)")
         searched = self.lam is None or self.command == "diffuse"
         if searched and isinstance(self.nonlinearity, str) and self.rule in (None, "sure"):
             # the search's level once, for every search plan_scales makes (each would
@@ -112,7 +115,7 @@ class Planner:
             # (thresholds searched, plan_scales returned: level is set)
             level = resolve_sigma(u, self.sigma, search=True)
         if self.lam is None and level is not None:  # a channel not trusted: passed through
-            passed = _pass_untrusted(u, level, labels, partial(self, progress=progress))
+            passed = _pass_untrusted(u, level, labels, partial(self._scales, progress=progress))
             if passed is not None:
                 return passed
         plan, extra = plan_scales(
@@ -134,24 +137,26 @@ class Planner:
 
         return _no_harm(plan, extra, u, level, at_low=at_low, labels=labels)
 
-    def _searched(self, u, h: float, progress: Progress | None, labels=None):
+    def _searched(self, u, h: float, progress: Progress | None, labels=None, shift: int = 0):
         """The automatic search's plan for ``u`` (:meth:`__call__`).  Samples whose
         squares (and the search's sums and variances of them) would over- or underflow,
         of a registry family: the search on the samples divided by a power of two
         (:func:`resdenoise.noise.level_shift`; exact, lambda and the level with them),
         its plan and numbers multiplied back: the choice at ``u`` is the one at
-        ``u / 2**k`` bit for bit."""
+        ``u / 2**k`` bit for bit.  ``shift``: ``u`` is a signal's divided by
+        ``2**shift`` already (channels of it searched alone), as the do-no-harm
+        reasons say their numbers."""
         import numpy as np
 
         from .noise import level_shift
 
-        shift = level_shift(u) if isinstance(self.nonlinearity, str) else 0
-        if not shift:
-            return self._search(u, h, progress, labels)
-        scaled = replace(self, lam=_ldexp(self.lam, -shift), sigma=_ldexp(self.sigma, -shift))
-        u = np.ldexp(np.asarray(u, dtype=float), -shift)
-        plan, extra = scaled._search(u, h, progress, labels, shift)
-        return _unscaled_plan(plan, shift), _unscaled(extra, shift, self.rule)
+        more = level_shift(u) if isinstance(self.nonlinearity, str) else 0
+        if not more:
+            return self._search(u, h, progress, labels, shift)
+        scaled = replace(self, lam=_ldexp(self.lam, -more), sigma=_ldexp(self.sigma, -more))
+        u = np.ldexp(np.asarray(u, dtype=float), -more)
+        plan, extra = scaled._search(u, h, progress, labels, shift + more)
+        return _unscaled_plan(plan, more), _unscaled(extra, more, self.rule)
 
     @helping  # one helper thread for the whole search (the impulse check, the searches)
     def _search(self, u, h: float, progress: Progress | None, labels=None, shift: int = 0):
@@ -170,7 +175,7 @@ class Planner:
             u = stage.apply(u)
             level = resolve_sigma(u, self.sigma, search=True)
         # a channel whose level is not trusted passed through, the others searched alone
-        search_alone = partial(self._searched, h=h, progress=progress)
+        search_alone = partial(self._searched, h=h, progress=progress, shift=shift)
         passed = _pass_untrusted(u, level, labels, search_alone, source)
         if passed is not None:
             return passed

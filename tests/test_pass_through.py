@@ -316,3 +316,29 @@ def test_a_channel_passed_through_of_huge_samples_runs_the_choice_scaled_back():
     np.testing.assert_array_equal(
         run_plan(huge, np.ldexp(x, 500)), np.ldexp(run_plan(small, x), 500)
     )
+
+
+def test_a_scales_note_is_said_once_where_a_channel_is_passed_through():
+    """The scales note (more scales asked than the signal holds) once: the search of the
+    kept channels said it too (it ran as a whole call of the planner)."""
+    plan, extra = planner("shrink", "soft", scales=9)(_three())
+    assert isinstance(plan, ChannelsPlan)
+    notes = [w for w in extra["warnings"] if w.startswith("9 scales asked")]
+    assert len(notes) == 1, extra["warnings"]
+
+
+def test_the_reasons_of_channels_searched_alone_are_in_the_signals_units():
+    """Channels searched alone of samples divided by a power of two: their do-no-harm
+    reason says the signal's numbers (the search's times 4^k), as a whole search does."""
+    r = np.random.default_rng(0)
+    t = np.arange(80)
+    u = np.column_stack(
+        [np.sin(2 * np.pi * 2 * t / 80) + 0.2 * r.standard_normal(80), r.standard_normal(80)]
+    )
+    make = AUTOMATIC["diffuse time auto"]
+    small, small_extra = make()(u)
+    huge, huge_extra = make()(np.ldexp(u, 300))
+    assert isinstance(huge, ChannelsPlan) and "do_no_harm" in small_extra
+    gain = small_extra["expected_gain_per_sample"]
+    assert huge_extra["expected_gain_per_sample"] == np.ldexp(gain, 600)
+    assert f"{-np.ldexp(gain, 600):.6g}" in huge_extra["do_no_harm"], huge_extra["do_no_harm"]
