@@ -179,6 +179,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 
@@ -337,8 +338,9 @@ def _confirmed(plan, f, level) -> bool:
 
 
 def _levels(sigma, shift: int = 0) -> str:
-    with np.errstate(over="ignore", under="ignore"):  # (of the signal: may be inf or 0)
-        return ", ".join(f"{float(np.ldexp(x, shift)):.4g}" for x in np.atleast_1d(sigma))
+    from .scaling import times_power_of_two
+
+    return ", ".join(f"{x:.4g}" for x in np.atleast_1d(times_power_of_two(sigma, shift)))
 
 
 def _named(labels, channels, count: int, then: str = ": ") -> str:
@@ -394,7 +396,7 @@ def do_no_harm(
     :func:`choose_denoiser` and by the single-command planner
     (:class:`resdenoise.plans.Planner`), so both follow the same rules.
 
-    ``shift``: ``f`` is the signal divided by ``2**shift`` (:func:`resdenoise.noise.level_shift`):
+    ``shift``: ``f`` is the signal divided by ``2**shift`` (:func:`resdenoise.scaling.level_shift`):
     the reasons give the levels and gains of the signal itself.
 
     ``labels``: how the messages name each channel (a file's ``column 3 ('rough')``;
@@ -518,7 +520,7 @@ def pass_untrusted(f, level, labels, search, source=None):
     """``(plan, extra)`` where the noise ``level`` of some but not all channels of ``f``
     is not trusted (:func:`do_no_harm`'s first two rules): those channels are passed
     through unchanged (:func:`resdenoise.passing.pass_through`) and ``search(sub,
-    sub_labels) -> (plan, extra)``, the automatic search, runs on the others alone
+    labels=sub_labels) -> (plan, extra)``, the automatic search, runs on the others alone
     (``source``'s, default ``f``'s: the signal before any pre-stage; one channel as
     shape ``(n,)``), exactly as on a signal of those channels only.  None where every
     channel or none is trusted (the rules then apply to the whole signal).
@@ -530,6 +532,7 @@ def pass_untrusted(f, level, labels, search, source=None):
     from .passing import pass_through, select_channels
     from .stability import channel_labels
 
+    f = np.asarray(f)
     why = _distrusted(f, level)
     count = int(np.size(level.sigma))
     if not why or len(why) == count:
@@ -537,7 +540,7 @@ def pass_untrusted(f, level, labels, search, source=None):
     names = channel_labels(count, labels)
     keep = [c for c in range(count) if c not in why]
     plan, extra = search(
-        select_channels(f if source is None else source, keep), [names[c] for c in keep]
+        select_channels(f if source is None else source, keep), labels=[names[c] for c in keep]
     )
     notes = [
         f"{names[c]} passed through unchanged: {reason}; give --sigma if you know the noise level"
@@ -556,8 +559,9 @@ def _no_gain(name: str, gain: float, se: float, shift: int = 0) -> str:
     """Why ``name``'s change of SURE per sample, ``gain`` (negative: lower), with standard
     error ``se``, is no gain: too small a fall, or a rise (both of the signal divided by
     ``2**shift``, said of the signal)."""
-    with np.errstate(over="ignore", under="ignore"):  # (of the signal: may be inf or 0)
-        gain, se = float(np.ldexp(gain, 2 * shift)), float(np.ldexp(se, 2 * shift))
+    from .scaling import times_power_of_two
+
+    gain, se = times_power_of_two(gain, 2 * shift), times_power_of_two(se, 2 * shift)
     if gain < 0:
         return (
             f"{name} lowers SURE by {-gain:.6g} per sample, not more than "
@@ -593,12 +597,12 @@ def _ranked(g, level, candidates, evidence=None) -> list:
 
 def refuse_unscaled(u, what: str) -> None:
     """Refuse samples whose squares the search ``what`` cannot take: beyond
-    :data:`resdenoise.noise.LEVEL_RANGE`, where the single-family searches run on the
-    samples divided by a power of two (:func:`resdenoise.noise.level_shift`), these do
+    :data:`resdenoise.scaling.LEVEL_RANGE`, where the single-family searches run on the
+    samples divided by a power of two (:func:`resdenoise.scaling.level_shift`), these do
     not (their plans and reports of several scales are not scaled back): every SURE
     was NaN and the input kept as if nothing were better."""
     from .errors import SignalValuesError
-    from .noise import LEVEL_RANGE, level_shift
+    from .scaling import LEVEL_RANGE, level_shift
 
     if level_shift(u):
         amplitude = float(np.max(np.abs(u)))
@@ -637,7 +641,7 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None):
         level, evidence = _white_nugget(g, resolve_sigma(g, sigma, search=True))
     # a channel whose level is not trusted passed through, the others chosen for alone
     passed = pass_untrusted(
-        g, level, labels, lambda sub, names: choose_denoiser(sub, sigma, candidates, names), f
+        g, level, labels, partial(choose_denoiser, sigma=sigma, candidates=candidates), f
     )
     if passed is not None:
         return passed

@@ -73,6 +73,7 @@ import numpy as np
 from .errors import ParameterError
 from .median import quantile_from, quantile_ranks
 from .nugget import MIN_SAMPLES, Z, lag_one_noise, nugget_noise
+from .scaling import level_shift
 from .spectral_floor import spectral_floor
 from .wavelet import estimate_noise as mad_haar_noise
 
@@ -605,27 +606,6 @@ def search_noise(u, nugget: bool = True) -> NoiseLevel:
     if shift:  # its squares would over- or underflow: the level of the samples / 2**shift
         return _search_noise(np.ldexp(u2, -shift), nugget).scaled(shift)
     return _search_noise(u2, nugget)
-
-
-#: The largest |sample| between which :func:`search_noise` and the automatic searches take
-#: their statistics of the samples as they are, else of the samples times a power of two
-#: (:func:`level_shift`): 4th powers of 2**200 summed stay finite, of 2**-220 normal.
-LEVEL_RANGE = (2.0**-200, 2.0**200)
-
-
-def level_shift(u) -> int:
-    """The power of two ``k`` to divide the samples ``u`` by (``np.ldexp(u, -k)``, exact)
-    before an automatic search's statistics: 0 where the largest ``|sample|`` lies in
-    :data:`LEVEL_RANGE` (or is 0, inf or NaN), else the ``k`` that brings it to [1/2, 1).
-    Every step of the search scales exactly with the samples, so its choice for ``u``
-    is the one for ``u / 2**k``, its level and lambda times ``2**k``."""
-    u = np.asarray(u)
-    if not u.size:
-        return 0
-    amplitude = float(max(-u.min(), u.max()))
-    if LEVEL_RANGE[0] <= amplitude <= LEVEL_RANGE[1] or not 0.0 < amplitude < math.inf:
-        return 0
-    return math.frexp(amplitude)[1]
 
 
 def _search_noise(u2: np.ndarray, nugget: bool) -> NoiseLevel:

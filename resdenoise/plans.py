@@ -99,7 +99,7 @@ class Planner:
 
     def _scales(self, u, labels=None, progress: Progress | None = None):
         """The plan of ``scales`` for ``u`` (:meth:`__call__`)."""
-        from .automatic import refuse_unscaled
+        from .automatic import pass_untrusted, refuse_unscaled
         from .multiscale import plan_scales
         from .noise import resolve_sigma
 
@@ -115,7 +115,7 @@ class Planner:
             # (thresholds searched, plan_scales returned: level is set)
             level = resolve_sigma(u, self.sigma, search=True)
         if self.lam is None and level is not None:  # a channel not trusted: passed through
-            passed = _pass_untrusted(u, level, labels, partial(self._scales, progress=progress))
+            passed = pass_untrusted(u, level, labels, partial(self._scales, progress=progress))
             if passed is not None:
                 return passed
         plan, extra = plan_scales(
@@ -141,19 +141,23 @@ class Planner:
         """The automatic search's plan for ``u`` (:meth:`__call__`).  Samples whose
         squares (and the search's sums and variances of them) would over- or underflow,
         of a registry family: the search on the samples divided by a power of two
-        (:func:`resdenoise.noise.level_shift`; exact, lambda and the level with them),
+        (:func:`resdenoise.scaling.level_shift`; exact, lambda and the level with them),
         its plan and numbers multiplied back: the choice at ``u`` is the one at
         ``u / 2**k`` bit for bit.  ``shift``: ``u`` is a signal's divided by
         ``2**shift`` already (channels of it searched alone), as the do-no-harm
         reasons say their numbers."""
         import numpy as np
 
-        from .noise import level_shift
+        from .scaling import level_shift, times_power_of_two
 
         more = level_shift(u) if isinstance(self.nonlinearity, str) else 0
         if not more:
             return self._search(u, h, progress, labels, shift)
-        scaled = replace(self, lam=_ldexp(self.lam, -more), sigma=_ldexp(self.sigma, -more))
+        scaled = replace(
+            self,
+            lam=times_power_of_two(self.lam, -more),
+            sigma=times_power_of_two(self.sigma, -more),
+        )
         u = np.ldexp(np.asarray(u, dtype=float), -more)
         plan, extra = scaled._search(u, h, progress, labels, shift + more)
         return _unscaled_plan(plan, more), _unscaled(extra, more, self.rule)
@@ -162,6 +166,7 @@ class Planner:
     def _search(self, u, h: float, progress: Progress | None, labels=None, shift: int = 0):
         """:meth:`_searched` of the samples as they are (``shift``: they are the
         signal's divided by ``2**shift``, as the do-no-harm reasons say their numbers)."""
+        from .automatic import pass_untrusted
         from .autoparams import DEFAULT_RULE, choose_parameters
         from .impulses import hampel_stage, with_impulses
         from .noise import resolve_sigma
@@ -176,7 +181,7 @@ class Planner:
             level = resolve_sigma(u, self.sigma, search=True)
         # a channel whose level is not trusted passed through, the others searched alone
         search_alone = partial(self._searched, h=h, progress=progress, shift=shift)
-        passed = _pass_untrusted(u, level, labels, search_alone, source)
+        passed = pass_untrusted(u, level, labels, search_alone, source)
         if passed is not None:
             return passed
         tau = 0.25 if self.command == "shrink" else s.get("tau")
@@ -238,18 +243,6 @@ class Planner:
         return plan, {**extra, **stage.as_dict()}
 
 
-def _pass_untrusted(u, level, labels, search, source=None):
-    """:func:`resdenoise.automatic.pass_untrusted` with ``search(sub, labels=...)``."""
-    import numpy as np
-
-    from .automatic import pass_untrusted
-
-    def alone(sub, names):
-        return search(sub, labels=names)
-
-    return pass_untrusted(np.asarray(u), level, labels, alone, source)
-
-
 def _no_harm(
     plan, extra: dict, u, level, tested=None, at_low=None, sums=None, labels=None, shift=0
 ):
@@ -283,18 +276,6 @@ def _no_harm(
     return plan, extra
 
 
-def _ldexp(x, shift: int):
-    """``x`` (None, a number or one per channel) times ``2**shift``."""
-    if x is None:
-        return None
-    import numpy as np
-
-    with np.errstate(over="ignore", under="ignore"):  # a report's sum of squares: inf, 0
-        return (
-            float(np.ldexp(x, shift)) if np.ndim(x) == 0 else np.ldexp(np.asarray(x, float), shift)
-        )
-
-
 #: The search's report entries in the samples' units (times 2**shift when they were
 #: divided by it), and those in their squares' (SURE, its gains and standard errors).
 _LEVEL_KEYS: Final = ("noise_sigma", "noise_low_end")
@@ -311,20 +292,24 @@ _SQUARE_KEYS: Final = (
 def _unscaled(extra: dict, shift: int, rule: str | None) -> dict:
     """The search's report entries ``extra`` of samples divided by ``2**shift`` in the
     samples' own units (a criterion in squares unless the rule's is a correlation)."""
+    from .scaling import times_power_of_two
+
     out = dict(extra)
     squares = rule != "decorrelation"
     for key in _LEVEL_KEYS:  # lists, one per channel
         if out.get(key) is not None:
-            out[key] = _ldexp(out[key], shift).tolist()
+            out[key] = times_power_of_two(out[key], shift).tolist()
     for key in _SQUARE_KEYS + (("stopping_criterion",) if squares else ()):
         if out.get(key) is not None:
-            out[key] = _ldexp(out[key], 2 * shift)
+            out[key] = times_power_of_two(out[key], 2 * shift)
     if "candidates" in out:
         out["candidates"] = [
             {
                 **c,
-                "lambda": _ldexp(c["lambda"], shift),
-                "criterion": _ldexp(c["criterion"], 2 * shift) if squares else c["criterion"],
+                "lambda": times_power_of_two(c["lambda"], shift),
+                "criterion": times_power_of_two(c["criterion"], 2 * shift)
+                if squares
+                else c["criterion"],
             }
             for c in out["candidates"]
         ]
@@ -335,12 +320,14 @@ def _unscaled_plan(plan, shift: int):
     """The plan the search chose for samples divided by ``2**shift``, for the samples:
     lambda times ``2**shift`` (the blocks scale exactly with both); of a plan passing
     channels through (:mod:`resdenoise.passing`), its inner plan's."""
+    from .scaling import times_power_of_two
+
     inner = getattr(plan, "inner", None)
     if inner is not None:
         from .passing import pass_through
 
         return pass_through(_unscaled_plan(inner, shift), plan.keep, plan.count)
-    nl = replace(plan.nl, lam=_ldexp(plan.nl.lam, shift))
+    nl = replace(plan.nl, lam=times_power_of_two(plan.nl.lam, shift))
     params = dict(plan.parameters)
     params["lambda"] = nl.lam
     if "threshold" in params:

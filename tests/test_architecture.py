@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "resdenoise"
 LAYERS: tuple[frozenset, ...] = tuple(
     frozenset(names.split())
     for names in (
-        "errors wavelet stopping_rules stopping median nugget spectral_floor _kernels _families _translations sink pairs",
+        "errors wavelet stopping_rules stopping median nugget spectral_floor _kernels _families _translations sink pairs scaling",
         # the closed forms' conditions for their scaled forms; the impulse pre-stage (its
         # running median's residual in the compiled loop, _kernels)
         "_flux_kernels impulses",
@@ -49,7 +49,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
 COMPUTE = frozenset(
     "engine stability filters report measure stream network autoparams expr dictionary quality "
     "wavelet median nugget spectral_floor noise noise_colour selection impulses multilevel multiscale automatic nonlinearities _families "
-    "_translations _flux_kernels dask learn network_stop learn_stop sink sure stopping pairs passing".split()
+    "_translations _flux_kernels dask learn network_stop learn_stop sink sure stopping pairs passing scaling".split()
 )
 FILE_SIDE = frozenset({"io", "paths", "pipeline", "batch", "cli"})
 #: Third-party packages only the command line may import.

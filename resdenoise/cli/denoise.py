@@ -16,7 +16,7 @@ import sys
 
 import click
 
-from ..errors import GuaranteeError, PipeClosed, ResdenoiseError
+from ..errors import GuaranteeError, PipeClosed, ResdenoiseError, counted
 from .options import (
     CONTEXT_SETTINGS,
     COUNT,
@@ -498,7 +498,7 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
     failed = [r.exit_code for r in results if r.exit_code]
     if not quiet:
         click.echo(
-            f"{len(results)} file{'' if len(results) == 1 else 's'}: "
+            f"{counted(len(results), 'file')}: "
             f"{len(results) - len(failed)} written" + (f", {len(failed)} failed" if failed else ""),
             err=True,
         )

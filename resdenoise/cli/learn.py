@@ -16,7 +16,7 @@ import os
 
 import click
 
-from ..errors import ParameterError, ResdenoiseError, SignalError
+from ..errors import ParameterError, ResdenoiseError, SignalError, counted
 from .options import (
     CONTEXT_SETTINGS,
     COUNT,
@@ -224,8 +224,8 @@ def _pairs(noisy_paths, clean_paths) -> tuple[list[str], list[str]]:
         return noisy, clean
     if len(clean_paths) != len(noisy):
         raise ParameterError(
-            f"{len(noisy)} noisy file{'' if len(noisy) == 1 else 's'} and {len(clean_paths)} "
-            f"--clean file{'' if len(clean_paths) == 1 else 's'}: give one clean "
+            f"{counted(len(noisy), 'noisy file')} and "
+            f"{counted(len(clean_paths), '--clean file')}: give one clean "
             "file per noisy file, in the same order (or one directory of same-named files)"
         )
     return noisy, list(clean_paths)
@@ -364,8 +364,8 @@ def _train(noisy, clean, noisy_paths, clean_paths, network, settings):
             stop = learn_stop.forced(stop)
     use_stop = stop is not None and stop.stop
     comment = (
-        f"learned by resdenoise learn ({result.objective}, {len(noisy)} file"
-        f"{'' if len(noisy) == 1 else 's'}, seed {settings['seed']}): loss "
+        f"learned by resdenoise learn ({result.objective}, {counted(len(noisy), 'file')}, "
+        f"seed {settings['seed']}): loss "
         f"{result.initial_loss:.6g} -> {result.loss:.6g}"
     )
     text = lib.network_text(

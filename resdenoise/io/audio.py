@@ -18,7 +18,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..errors import SignalError, one_line
+from ..errors import SignalError, counted, one_line
 from .options import ReadOptions
 from .signal import PCM_BITS, Signal, SignalStream, non_finite, refuse_non_finite
 from .wav import PlainWav, plain_wav, read_frames
@@ -203,8 +203,7 @@ class AudioReader:
             positions = tuple(picked)
         if total < 2:
             raise SignalError(
-                f"{source}: {total} sample{'' if total == 1 else 's'}; "
-                "a signal needs at least 2 samples"
+                f"{source}: {counted(total, 'sample')}; a signal needs at least 2 samples"
             )
         refuse_non_finite(source, bad, positions)  # as read_signal does, once it is read
         self.frames, self.positions, self.carried_at = total, positions, carried_at

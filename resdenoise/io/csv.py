@@ -40,7 +40,7 @@ from itertools import repeat
 
 import numpy as np
 
-from ..errors import ParameterError, SignalError, one_line
+from ..errors import ParameterError, SignalError, counted, one_line
 from .options import ReadOptions
 from .signal import (
     CsvLayout,
@@ -579,7 +579,7 @@ class CsvReader:
         if isinstance(cols, tuple):  # ragged: (row, number of fields)
             r, got = cols
             raise SignalError(
-                f"{self.source}: line {linenos[r]} has {got} field{'' if got == 1 else 's'}, "
+                f"{self.source}: line {linenos[r]} has {counted(got, 'field')}, "
                 f"expected {self.width} as "
                 f"on {self.ref} (delimiter {self.out_delim!r}; every row needs the same number "
                 "of columns)"
@@ -647,8 +647,7 @@ class CsvReader:
                 )
         if rows < 2:
             raise SignalError(
-                f"{source}: {rows} data row{'' if rows == 1 else 's'}; "
-                "a signal needs at least 2 samples"
+                f"{source}: {counted(rows, 'data row')}; a signal needs at least 2 samples"
             )
         if rows < len(positions) and self.options.columns is None:
             raise SignalError(

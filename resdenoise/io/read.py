@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import stat
 
-from ..errors import ParameterError, SignalError, one_line
+from ..errors import ParameterError, SignalError, counted, one_line
 from .atomic import remove_temporary, spool_stdin, stdin_source
 from .audio import open_audio, read_audio, read_audio_file
 from .options import ReadOptions
@@ -260,9 +260,7 @@ def _check_samples(sig: Signal) -> None:
     n = sig.data.shape[0]
     if n < 2:
         what = "data row" if sig.format == "CSV" else "sample"
-        raise SignalError(
-            f"{sig.source}: {n} {what}{'' if n == 1 else 's'}; a signal needs at least 2 samples"
-        )
+        raise SignalError(f"{sig.source}: {counted(n, what)}; a signal needs at least 2 samples")
     found = non_finite(sig.data)  # by the data's column: named by the file's channel
     refuse_non_finite(sig.source, {sig.channel_positions[c]: v for c, v in found.items()})
 

@@ -20,7 +20,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..errors import ParameterError, SignalError, one_line
+from ..errors import ParameterError, SignalError, counted, one_line
 from . import signals
 from .options import ReadOptions
 from .signal import ZARR, Signal, SignalStream, non_finite, refuse_non_finite
@@ -110,7 +110,7 @@ class ZarrReader:
         width = 1 if self.array.ndim == 1 else int(self.array.shape[1])
         if n < 2:
             raise SignalError(
-                f"{self.source}: {n} sample{'' if n == 1 else 's'}; a signal needs at least 2 samples"
+                f"{self.source}: {counted(n, 'sample')}; a signal needs at least 2 samples"
             )
         positions = tuple(range(width))
         carried_at: list[int] = []
