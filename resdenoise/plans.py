@@ -94,6 +94,8 @@ class Planner:
             nl, extra = bind_nonlinearity(
                 self.nonlinearity, self.form, self.lam, u, h, sigma=self.sigma
             )
+            if self.sigma is not None and self.lam is not None:  # said, not ignored silently
+                extra = {**extra, "warnings": [*extra.get("warnings", []), SIGMA_UNUSED]}
             return _plan(self.command, nl, s, h), extra
         return self._searched(u, h, progress, labels)
 
@@ -333,6 +335,13 @@ def _unscaled_plan(plan, shift: int):
     if "threshold" in params:
         params["threshold"] = nl.theta
     return replace(plan, nl=nl, parameters=params, computed=None)
+
+
+#: A noise level given where nothing is chosen from the data (lambda given, the blocks fixed).
+SIGMA_UNUSED: Final = (
+    "the noise level given (--sigma) is not used: lambda is given and nothing is chosen "
+    "from the data (--sigma sets the automatic lambda and the automatic stopping)"
+)
 
 
 def _plan(command: str, nl, s: dict, h: float):

@@ -306,6 +306,31 @@ def test_a_given_sigma_is_the_level_shown(runner):
     assert f"noise sigma estimate ({estimator}) {estimate}" in rows, rows
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["diffuse", "--sigma", "0.5", "--lambda", "0.3", "--steps", "3"],
+        ["shrink", "--sigma", "0.5", "--threshold", "0.3"],
+    ],
+    ids=["diffuse", "shrink"],
+)
+def test_a_sigma_that_nothing_uses_is_said_unused(runner, args):
+    """``--sigma`` with lambda given and the blocks fixed changed nothing, silently (the
+    summary showed the estimate): a warning says so, on stderr and in the report."""
+    from resdenoise.plans import SIGMA_UNUSED
+
+    err, report = _summary(runner, args)
+    assert f"warning: {SIGMA_UNUSED}" in err, err
+    assert SIGMA_UNUSED in report["warnings"]
+
+
+def test_a_sigma_that_sets_lambda_is_not_said_unused(runner):
+    from resdenoise.plans import SIGMA_UNUSED
+
+    err, report = _summary(runner, ["diffuse", "--sigma", "0.5", "--steps", "3"])
+    assert SIGMA_UNUSED not in err and SIGMA_UNUSED not in report.get("warnings", [])
+
+
 def test_an_estimated_sigma_is_shown_as_before(runner):
     err, report = _summary(runner, ["diffuse", "--steps", "3", "-v"])
     assert f"noise sigma {num_of(report['noise_sigma'][0])}\n" in err, err
