@@ -327,6 +327,19 @@ def test_translate_says_an_underflowing_bound(runner):
     assert "no float64 tau is stable: the bound h^2/(2 g_max) underflows to 0" in result.stdout
 
 
+def test_translate_table_marks_an_underflowed_bound(runner):
+    """The table's bound rows said a bare 0 above the explanation; an unbounded g's 0
+    (no stable tau at any h) is not an underflow and is not marked."""
+    rows = {}
+    for args in (["--activation", "tanh", "--h", "1e-200"], ["--diffusivity-expr", "r*r"]):
+        result = runner.invoke(cli, ["translate", *args], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        rows[args[0]] = [line for line in result.stdout.splitlines() if "tau bound" in line]
+    assert len(rows["--activation"]) == 2
+    assert all("0 (underflows)" in line for line in rows["--activation"]), rows
+    assert not any("underflows" in line for line in rows["--diffusivity-expr"]), rows
+
+
 def test_diffuse_says_an_underflowing_bound(runner, tmp_path, rng):
     src = _csv(tmp_path / "in.csv", rng.standard_normal(40))
     args = ["diffuse", str(src), "--h", "1e-200", "--steps", "1", "--tau", "1e-300"]

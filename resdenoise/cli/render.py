@@ -95,8 +95,13 @@ def _stability_rows(table, s: dict, fmt, g_label: str, lipschitz_label: str) -> 
     table.add_row(g_label + exact, f"[{fmt(s['g_min'])}, {fmt(s['g_max'])}]")
     table.add_row(lipschitz_label, fmt(s["lipschitz"]))
     table.add_row("Phi odd / monotone", f"{fmt(s['odd'])} / {fmt(s['monotone'])}")
-    table.add_row("tau bound L-inf h^2/(2 g_max)", fmt(s["tau_linf_bound"]))
-    table.add_row("tau bound sign h^2/(4 g_max)", fmt(s["tau_sign_bound"]))
+    # a bounded g whose bound is 0: h^2 underflowed (no float64 tau is stable), said here too
+    under = " (underflows)" if 0.0 < float(s["g_max"]) < float("inf") else ""
+    for name, key in (
+        ("L-inf h^2/(2 g_max)", "tau_linf_bound"),
+        ("sign h^2/(4 g_max)", "tau_sign_bound"),
+    ):
+        table.add_row(f"tau bound {name}", fmt(s[key]) + (under if s[key] == 0 else ""))
 
 
 # --------------------------------------------------------------------------
