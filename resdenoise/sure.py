@@ -412,9 +412,11 @@ class ProbeWindows:
 
 
 #: A search's probe runs in float32 (:func:`float32_shift`) where the signal's spread
-#: about its mean is at most this many probe steps eps: float32's rounding (2^-24 of
-#: it) then stays below 1e-4 eps per sample, far below the Monte-Carlo probe's own
-#: noise ...
+#: about its mean is at most this many probe steps eps: one rounding (2^-24 of it)
+#: stays below 1e-4 eps per sample; over many blocks the roundings add up (the tests:
+#: the divergence within 1e-3 of float64's per batch), still far below the Monte-Carlo
+#: probe's own noise, but enough to reorder two lambda candidates whose SURE is a
+#: near-tie (a difference far inside its standard error) ...
 FLOAT32_RANGE = 2.0**10
 #: ... and a float32 block costs about this share of a float64 one (measured with the
 #: compiled Perona-Malik loop on one channel: 0.35 against 0.78 ns per value and block).
