@@ -107,6 +107,7 @@ from .sure import (
     float32_shift,
     gain_from_sums,
     gain_sums,
+    probe_eps,
     sure_stack,
 )
 
@@ -683,11 +684,12 @@ def choose_parameters(
         s2 = np.asarray(searched, dtype=float)
         s2 = s2.reshape(s2.shape[0], -1)
         sigma = resolve_sigma(s2, sigma).sigma
-        probe = sure_stack(s2, sigma)
-        shift = None if windows is None else float32_shift(s2, probe[1])
-        if shift is not None:  # the windows about zero, in float32
+        shift = None if windows is None else float32_shift(s2, probe_eps(sigma))
+        if shift is None:
+            probe = sure_stack(s2, sigma)
+        else:  # the windows about zero, in float32 (the same probe b)
             searched = s2 - shift
-            b, eps, stack = sure_stack(searched, sigma)  # the same probe b
+            b, eps, stack = sure_stack(searched, sigma)
             probe = (b, eps, stack.astype(np.float32))
 
     def view(reach: float):
@@ -830,13 +832,13 @@ def _refine_on_windows(f2, best: AutoChoice, h: float, sigma, grid, keep: bool, 
     checkpoint, until the first at :data:`REFINE_HORIZON` x the best or beyond."""
     n, c = f2.shape
     phi, tau = best.nl.phi, best.tau
-    reach = max(grid[0], math.ceil(REFINE_REACH * best.steps))
     if whole:
         windows = WholeProbe(f2, sigma, phi, tau, h)
     else:
+        reach = max(grid[0], math.ceil(REFINE_REACH * best.steps))
         windows = ProbeWindows(f2, sigma, phi, tau, h, reach, limit=REFINE_WINDOWS_COST)
-    if windows.cost > REFINE_WINDOWS_COST and not whole:
-        return None
+        if windows.cost > REFINE_WINDOWS_COST:
+            return None
     s2 = 2.0 * np.square(sigma)
     total = float(np.sum(np.square(sigma)))
 
@@ -844,7 +846,7 @@ def _refine_on_windows(f2, best: AutoChoice, h: float, sigma, grid, keep: bool, 
         sums = np.stack([residual, windows.divergence(u)])
         return sums, (float(np.sum(sums[0]) + np.sum(s2 * sums[1].sum(axis=0)))) / n - total
 
-    residuals = BatchResiduals(f2)
+    residuals = windows.sums if whole else BatchResiduals(f2)  # (the probe's: the same)
     sums, value = measure(f2, np.zeros((len(residuals.starts), c)))
     blocks, values = [0], [value]
     best_k, best_value, best_sums = 0, value, sums

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import stability
-from .engine import run_blocks
+from .engine import check_lam, run_blocks
 from .errors import ParameterError, SignalValuesError, UnstableError
 from .noise import resolve_sigma
 from .nonlinearities import SQRT2, Nonlinearity, get_nonlinearity
@@ -85,6 +85,12 @@ class Plan:
     def nonlinearities(self) -> tuple[Nonlinearity, ...]:
         """The nonlinearities the blocks run with (one for a plain plan)."""
         return (self.nl,)
+
+    def wavelet_reference(self, f: np.ndarray) -> np.ndarray:
+        """What the blocks equal by the paper (``--check-wavelet``): the cycle-spun Haar
+        shrinkage of ``f``, as many iterations as blocks (a plan of several scales or
+        channels passed through: its own)."""
+        return cycle_spin_shrink(f, self.nl.shrinkage, self.steps)
 
     def run(self, u: np.ndarray, callback=None, threads: int | None = None, out=None) -> np.ndarray:
         """The plan's blocks on ``u`` with :func:`~resdenoise.engine.run_blocks`.
@@ -306,9 +312,6 @@ def check_lams(plan, dtype: str, name: str | None = None, automatic: bool = Fals
     the file ``name`` where given: an ``automatic`` lambda (from the samples) is the
     file's fault (a :class:`~resdenoise.errors.SignalValuesError`), a given one the
     option's."""
-    from .engine import check_lam
-    from .errors import SignalValuesError
-
     for nl in plan.nonlinearities():
         if nl.entry is not None:
             try:
@@ -556,7 +559,6 @@ def analyse_run(
             report["failed_checks"] = [*report["failed_checks"], *failed]
             report["guarantees_held"] = False
     if check_wavelet:
-        reference = getattr(plan, "wavelet_reference", None)  # several scales: their own
-        ref = reference(f) if reference else cycle_spin_shrink(f, plan.nl.shrinkage, plan.steps)
+        ref = plan.wavelet_reference(f)
         report["wavelet_check"] = {"max_abs_difference": float(np.max(np.abs(ref - u)))}
     return report

@@ -30,7 +30,6 @@ from . import stability
 from .engine import _kernels
 from .quality import _db
 from .selection import Scratch as _Scratch
-from .wavelet import cycle_spin_shrink
 
 __all__ = [
     "GRID_ROWS",
@@ -202,14 +201,7 @@ class StreamMeasure:
             for fp, up in self.grid.pieces(f, u):
                 self._add_piece(fp, up)
         if self.check_wavelet and chunk is not None:
-            # a plan's own reference where it has one (as analyse_run's: several scales,
-            # channels passed through), else the cycle-spun Haar shrinkage
-            reference = getattr(self.plan, "wavelet_reference", None)
-            if reference is None:
-                ref = cycle_spin_shrink(chunk.x, self.plan.nl.shrinkage, self.plan.steps)
-            else:
-                ref = reference(chunk.x)
-            ref = ref[chunk.core]
+            ref = self.plan.wavelet_reference(chunk.x)[chunk.core]  # as analyse_run's
             self.wavelet_max = max(self.wavelet_max, float(np.max(np.abs(ref - u))))
 
     def add_whole(self, f: np.ndarray | None, u: np.ndarray | None) -> None:

@@ -62,6 +62,7 @@ per group, so the engine stays the one engine.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -282,9 +283,7 @@ def parse_network(text: str, source: str = "<network>") -> NetworkSpec:
 def _stop(doc: dict, text: str, source: str):
     """The top-level ``stop``, ``max-blocks`` and ``lambda-factors``, checked."""
 
-    def where(key: str) -> str:
-        return _top_where(text, source, key)
-
+    where = functools.partial(_top_where, text, source)  # where(key): "file: line N"
     stop = doc.get("stop")
     if stop is not None and stop not in STOP_RULES:
         raise NetworkError(

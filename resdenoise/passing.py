@@ -23,7 +23,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .filters import Plan
-from .wavelet import cycle_spin_shrink
 
 __all__ = ["ChannelsPlan", "ChannelStage", "on_channels", "pass_through", "select_channels"]
 
@@ -109,15 +108,8 @@ class ChannelsPlan(Plan):
         return lambda f: checks(select_channels(f, self.keep))
 
     def wavelet_reference(self, f: np.ndarray) -> np.ndarray:
-        """The inner plan's wavelet reference (a cycle-spun Haar shrinkage by default) of
-        the kept channels; the others as they are."""
-        inner = self.inner
-        reference = getattr(inner, "wavelet_reference", None)
-        if reference is None:
-            return on_channels(
-                lambda x: cycle_spin_shrink(x, inner.nl.shrinkage, inner.steps), f, self.keep
-            )
-        return on_channels(reference, f, self.keep)
+        """The inner plan's wavelet reference of the kept channels; the others as they are."""
+        return on_channels(self.inner.wavelet_reference, f, self.keep)
 
 
 def pass_through(inner: Plan, keep, count: int) -> ChannelsPlan:

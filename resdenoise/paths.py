@@ -181,7 +181,7 @@ def check_paths(
             f"{output}: output is the input file; pass in_place=True to replace it",
             parameters=[("in_place", True)],
         )
-    if _same_file(input_path, report_path):
+    if not in_place and _same_file(input_path, report_path):  # in place: refused above
         raise SignalError(f"{report_path}: the report would overwrite the input file")
     for name, kind in ((output, "output"), (report_path, "report")):
         if _nested(input_path, name):

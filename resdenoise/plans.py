@@ -83,11 +83,9 @@ class Planner:
         if s.get("scales") is not None:
             from .multiscale import scales_note
 
-            plan, extra = self._scales(u, labels, progress)
-            note = scales_note(len(u), s["scales"])  # samples (plan_scales refused a summary)
-            if note is not None:  # said, not done silently
-                extra = {**extra, "warnings": [*extra.get("warnings", []), note]}
-            return plan, extra
+            plan, extra = self._scales(u, labels)
+            # said, not done silently (of samples: plan_scales refused a summary)
+            return plan, _warned(extra, scales_note(len(u), s["scales"]))
         if not self.auto:
             from .filters import bind_nonlinearity
 
@@ -95,11 +93,11 @@ class Planner:
                 self.nonlinearity, self.form, self.lam, u, h, sigma=self.sigma
             )
             if self.sigma is not None and self.lam is not None:  # said, not ignored silently
-                extra = {**extra, "warnings": [*extra.get("warnings", []), SIGMA_UNUSED]}
+                extra = _warned(extra, SIGMA_UNUSED)
             return _plan(self.command, nl, s, h), extra
         return self._searched(u, h, progress, labels)
 
-    def _scales(self, u, labels=None, progress: Progress | None = None):
+    def _scales(self, u, labels=None):
         """The plan of ``scales`` for ``u`` (:meth:`__call__`)."""
         from .automatic import pass_untrusted, refuse_unscaled
         from .multiscale import plan_scales
@@ -117,7 +115,7 @@ class Planner:
             # (thresholds searched, plan_scales returned: level is set)
             level = resolve_sigma(u, self.sigma, search=True)
         if self.lam is None and level is not None:  # a channel not trusted: passed through
-            passed = pass_untrusted(u, level, labels, partial(self._scales, progress=progress))
+            passed = pass_untrusted(u, level, labels, self._scales)
             if passed is not None:
                 return passed
         plan, extra = plan_scales(
@@ -342,6 +340,13 @@ SIGMA_UNUSED: Final = (
     "the noise level given (--sigma) is not used: lambda is given and nothing is chosen "
     "from the data (--sigma sets the automatic lambda and the automatic stopping)"
 )
+
+
+def _warned(extra: dict, note: str | None) -> dict:
+    """``extra`` with ``note`` added to its warnings (as it is where ``note`` is None)."""
+    if note is None:
+        return extra
+    return {**extra, "warnings": [*extra.get("warnings", []), note]}
 
 
 def _plan(command: str, nl, s: dict, h: float):

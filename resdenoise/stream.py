@@ -176,6 +176,9 @@ class _Rows:
             for p, v in out.items()
         }
 
+    def close(self) -> None:
+        """Nothing held open (the iterator's owner closes it)."""
+
     def exhausted(self) -> bool:
         """True when the iterator has no rows left (reads ahead by one block)."""
         for data, carried in self._it:
@@ -192,8 +195,8 @@ class _Read:
     blocks to hold or to join (the same values: a copy of the rows as stored, widened
     where another dtype is asked for)."""
 
-    def __init__(self, reader, shape: tuple, source: str = "<stream>"):
-        self.reader, self.shape, self.source = reader, shape, source
+    def __init__(self, reader, shape: tuple):
+        self.reader, self.shape = reader, shape
 
     def fill(self, end: int) -> None:
         pass
@@ -364,8 +367,7 @@ def _joined(rows: _Rows, frames: int, m: int, chunk: int, buffers: int, in_place
         if not rows.exhausted():
             raise SignalError(f"{rows.source}: more than the {frames} samples expected")
     finally:  # (in the thread that read, where the chunks are made ahead)
-        if isinstance(rows, _Read):
-            rows.close()
+        rows.close()
 
 
 def filter_in_chunks(plan, u: np.ndarray, chunk: int | None = None, dtype=None) -> np.ndarray:
@@ -590,11 +592,12 @@ class StreamedRun:
         early = measure and quality is None and measurer.sides_apart
         merged = measure and not all(s.done for s in self._noise)  # the report's level
         # float32 samples widened where they are joined into chunks (one copy, not two)
-        blocks = self._blocks_feeding_noise() if merged else None
         reader = None if merged else getattr(stream, "row_reader", lambda: None)()
-        if reader is not None:  # read straight into the chunks: no blocks to join
-            blocks = _Read(reader, stream.shape[1:], name)
-        elif blocks is None:
+        if merged:
+            blocks = self._blocks_feeding_noise()
+        elif reader is not None:  # read straight into the chunks: no blocks to join
+            blocks = _Read(reader, stream.shape[1:])
+        else:
             blocks = stream.blocks(stored=True)
 
         def finish(c: Chunk) -> None:

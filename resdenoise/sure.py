@@ -47,6 +47,7 @@ __all__ = [
     "gain_from_sums",
     "gain_sums",
     "sure_parts",
+    "probe_eps",
     "sure_probe",
     "sure_stack",
 ]
@@ -65,8 +66,12 @@ PIECE = 1 << 16
 def sure_probe(f: np.ndarray, sigma: np.ndarray, seed: int = PROBE_SEED):
     """The Monte-Carlo probe ``b`` and step ``eps`` (per channel) of the SURE rule."""
     b = np.random.default_rng(seed).standard_normal(f.shape)
-    eps = PROBE_EPS * np.where(sigma > 0, sigma, 1.0)
-    return b, eps
+    return b, probe_eps(sigma)
+
+
+def probe_eps(sigma: np.ndarray) -> np.ndarray:
+    """The SURE probe's step per channel (of :func:`sure_probe`), from the noise level."""
+    return PROBE_EPS * np.where(sigma > 0, sigma, 1.0)
 
 
 def sure_stack(f2: np.ndarray, sigma: np.ndarray, seed: int = PROBE_SEED):
@@ -444,21 +449,23 @@ class WholeProbe:
     the whole signal's float64 run.  ``values``: the probe's values per block in
     float64's cost (:data:`FLOAT32_COST`), for the pairing of the two runs."""
 
-    cost = 1.0
-    reach = math.inf
+    reach = math.inf  # exact for any block count: never grown
 
     def __init__(self, f2, sigma, phi, tau: float, h: float):
         n, c = f2.shape
         b, eps = sure_probe(f2, sigma)
-        shift = float32_shift(f2, eps)
-        self.shift = np.zeros(c) if shift is None else shift
-        up = f2 - self.shift
-        up += eps * b
-        self.up = up if shift is None else up.astype(np.float32)
+        self.shift = shift = float32_shift(f2, eps)
+        if shift is None:
+            self.up = f2 + eps * b
+        else:  # about the shift, rounded to float32 once
+            up = f2 - shift
+            up += eps * b
+            self.up = up.astype(np.float32)
         self.w = np.divide(b, eps, out=b)  # the probe's weights over eps
         self.phi, self.tau, self.h = phi, tau, h
         self.values = math.ceil(n * c * (1.0 if shift is None else FLOAT32_COST))
-        self.sums = BatchResiduals(f2)  # its batches cut in pieces, and a scratch
+        # its batches cut in pieces, and a scratch (the refine's residuals use them too)
+        self.sums = BatchResiduals(f2)
 
     def advance(self, blocks: int) -> None:
         """Run the probe ``blocks`` more blocks."""
@@ -476,7 +483,8 @@ class WholeProbe:
         for first, last, lo, hi in sums.pieces:
             d = sums.scratch[: hi - lo]
             np.copyto(d, self.up[lo:hi])  # in float64
-            d += self.shift
+            if self.shift is not None:
+                d += self.shift
             d -= u[lo:hi]
             d *= self.w[lo:hi]
             out[first:last] = np.add.reduceat(d, sums.starts[first:last] - lo, axis=0)

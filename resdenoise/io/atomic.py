@@ -338,6 +338,7 @@ def _write_through(path: str, target: Path | None, name: str, blocks, parents=Fa
         raise PipeClosed(f"{name}: cannot write: the reader closed the pipe") from None
     except (OSError, ValueError) as exc:
         raise _write_error(name, exc) from None
+    signals.placed(path)  # written: a signal's message says so
 
 
 class _TempOutput:
@@ -358,6 +359,7 @@ class _TempOutput:
                 else:
                     os.replace(self.tmp, self.target)
                 signals.untrack(self.tmp)
+                signals.placed(self.path)  # in place: a signal's message says so
                 self.tmp = None
         except OSError as exc:
             self.discard()
@@ -432,14 +434,12 @@ def write_files_atomic(
         for st in staged:
             if st.direct:
                 st.write_direct()
-                signals.placed(st.path)
         if before_rename is not None and not all(st.direct for st in staged):
             before_rename()  # not deferred: a signal while it waits ends the run at once
         with signals.deferred():  # all the renames, or a signal before them
             for st in staged:
                 if not st.direct:
                     st.rename()
-                    signals.placed(st.path)
     finally:
         for st in staged:
             st.discard()

@@ -175,11 +175,12 @@ def _plain(text: str) -> bool:
 
 
 def _to_float(cells: list[str], decimal: str) -> np.ndarray | None:
+    joined = "".join(cells)  # (a comma made a point is as plain as it was)
     if decimal == ",":
-        if "." in "".join(cells):  # 1.234: a thousands separator, or a decimal point?
+        if "." in joined:  # 1.234: a thousands separator, or a decimal point?
             return None
         cells = [c.replace(",", ".") for c in cells]
-    if not _plain("".join(cells)) and not all(_plain(c.strip()) for c in cells):
+    if not _plain(joined) and not all(_plain(c.strip()) for c in cells):
         return None  # (blanks of any script around a number are blanks)
     try:
         return np.fromiter(map(float, cells), dtype=np.float64, count=len(cells))
