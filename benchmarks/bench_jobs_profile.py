@@ -7,8 +7,8 @@ ceiling for ``--jobs 2`` two independent ``--jobs 1`` processes started together
 over half of the files each (no pipes, no queue; the same output directory), and
 reports for each process (a forked worker too):
 
-- its files, and the CPU time of a file (thread CPU: stable on a busy machine),
-  the median over the files after the first two, and the first file's (with its
+- its files, and the CPU time of a file (thread CPU), the median over the files
+  after the first two, and the first file's (with its
   page faults: the copy-on-write pages of a forked worker, and of the parent once
   it has forked, are paid there);
 - the time a file's ``fsync`` sleeps while the disk writes (its core idles then,
@@ -16,11 +16,22 @@ reports for each process (a forked worker too):
   time less its CPU and its run-queue wait (``/proc/self/schedstat``);
 - the CPU of the batch's own messages: the parent reading the workers' pipes
   (``_Pool.serve``) and a worker pickling its results (``_message``);
-- its run-queue wait (time runnable but not running: the load of the machine).
+- its run-queue wait (time runnable but not running: the load of the machine);
+- its threads (the most seen at a file's end), and its CPU over the same span as its
+  wall time (from the batch's start: a parent's start-up CPU is shown apart).
+
+A file's CPU is also split into user time (the program's own work) and system time
+(the kernel's: files, ``fsync``, pipes).  Neither is constant on a busy machine: a
+file's CPU grows with the load of the other processes (at load 9, 2.5-5.6 ms from
+round to round in every mode, against 1.8 ms at load 0.7), so the modes run in
+``RESDENOISE_JOBS_ROUNDS`` (default 3) interleaved rounds, after one unmeasured run
+that fills the bytecode cache (else the first process measured pays for compiling
+every module, and its CPU outgrows its wall time); each figure is the median over
+the rounds (their spread in brackets).  A difference between the modes smaller than
+that spread is not one.
 
 A file of ``--jobs 2`` at best costs (CPU + fsync sleep) / 2 of wall time where
-nothing else runs: read the CPU and the sleep, which do not depend on the load,
-rather than the wall times.
+nothing else runs: read the CPU and the sleep rather than the wall times.
 
     python benchmarks/bench_jobs_profile.py
 """
@@ -37,6 +48,7 @@ import tempfile
 import time
 
 FILES = int(os.environ.get("RESDENOISE_JOBS_FILES", "200"))
+ROUNDS = int(os.environ.get("RESDENOISE_JOBS_ROUNDS", "3"))
 RATE = 48_000
 
 
@@ -66,7 +78,8 @@ def child(jobs: int, inputs: list[str], out: str, stats: str) -> None:
 
     def reset() -> None:
         acc.clear()
-        acc.update(files=[], fsync=[], ipc=0.0, t0=time.perf_counter(), s0=_schedstat())
+        acc.update(files=[], fsync=[], ipc=0.0, threads=0, t0=time.perf_counter())
+        acc.update(s0=_schedstat(), c0=time.process_time())
 
     def counted(owner, name: str, key: str | None = None):
         real = getattr(owner, name)
@@ -90,14 +103,17 @@ def child(jobs: int, inputs: list[str], out: str, stats: str) -> None:
         import resource
 
         f0, c = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, time.thread_time()
-        w, q = time.perf_counter(), _schedstat()[1]
+        t0, w, q = resource.getrusage(resource.RUSAGE_THREAD), time.perf_counter(), _schedstat()[1]
         try:
             return real_run_file(*args, **kwargs)
         finally:
             cpu = time.thread_time() - c
             asleep = time.perf_counter() - w - cpu - (_schedstat()[1] - q)
+            t1 = resource.getrusage(resource.RUSAGE_THREAD)
             faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
-            acc["files"].append((cpu, asleep, faults))
+            user, system = t1.ru_utime - t0.ru_utime, t1.ru_stime - t0.ru_stime
+            acc["files"].append((cpu, asleep, faults, user, system))
+            acc["threads"] = max(acc["threads"], len(os.listdir("/proc/self/task")))
 
     def dump(role: str) -> None:
         run, wait = _schedstat()
@@ -106,8 +122,9 @@ def child(jobs: int, inputs: list[str], out: str, stats: str) -> None:
             "role": role,
             "wall": time.perf_counter() - acc["t0"],
             "cpu": time.process_time() - acc["c0"],
+            "startup": acc["c0"],
             "runqueue": wait - s0[1],
-            **{k: acc[k] for k in ("files", "fsync", "ipc")},
+            **{k: acc[k] for k in ("files", "fsync", "ipc", "threads")},
         }
         with open(os.path.join(stats, f"{os.getpid()}.json"), "w") as fh:
             json.dump(record, fh)
@@ -116,7 +133,6 @@ def child(jobs: int, inputs: list[str], out: str, stats: str) -> None:
 
     def worker(*args, **kwargs):
         reset()
-        acc["c0"] = time.process_time()
         try:
             return real_worker(*args, **kwargs)
         finally:
@@ -127,8 +143,7 @@ def child(jobs: int, inputs: list[str], out: str, stats: str) -> None:
     counted(os, "fsync", "fsync")
     counted(batch._Pool, "serve", "ipc")
     counted(batch, "_message", "ipc")
-    reset()
-    acc["c0"] = 0.0  # the parent's CPU from its start: start-up included
+    reset()  # the parent's start-up CPU (imports) is acc["c0"]: shown apart
     sys.argv = ["resdenoise", "diffuse", "--diffusivity", "perona-malik", "-q", "--steps", "10"]
     sys.argv += [*inputs, "-o", out + "/", "-j", str(jobs)]
     cli.process = True
@@ -139,34 +154,74 @@ def child(jobs: int, inputs: list[str], out: str, stats: str) -> None:
     dump("parent")
 
 
-def show(title: str, stats: str) -> dict:
+def measure(stats: str) -> list[dict]:
+    """The figures of each process of one run (the parent first), a file's in ms."""
     records = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(stats, "*.json")))]
     records.sort(key=lambda r: r["role"] != "parent")
-    print(f"\n{title}:")
-    total = {"cpu": 0.0, "sleep": 0.0, "files": 0}
+    got = []
     for r in records:
-        files = r["files"]
-        if not files:  # a worker that got no file
-            print(f"  {r['role']:<6} no file")
-            continue
-        rest = files[2:] or files
-        cpu = statistics.median(c for c, _, _ in rest)
-        mean = statistics.mean(c for c, _, _ in rest)
-        asleep = statistics.mean(s for _, s, _ in rest)
-        fsync = statistics.mean(r["fsync"][2:] or r["fsync"] or [0.0])
-        first = files[0]
-        print(
-            f"  {r['role']:<6} {len(files)} files; a file: CPU {cpu * 1e3:.2f} ms (median; mean "
-            f"{mean * 1e3:.2f}), asleep {asleep * 1e3:.2f} ms, of which in fsync "
-            f"{fsync * 1e3:.2f} ms (means); the first file {first[0] * 1e3:.1f} ms CPU, "
-            f"{first[2]} page faults (then {statistics.mean(f for _, _, f in rest):.1f}); the "
-            f"batch's messages {r['ipc'] * 1e3 / len(files):.3f} ms CPU a file; the process: "
-            f"wall {r['wall']:.3f} s, CPU {r['cpu']:.3f} s, run queue {r['runqueue']:.3f} s"
+        files, ms = r["files"], 1e3
+        # the first files pay for imports and page faults; a worker may get no file
+        rest = files[2:] or files or [(0.0, 0.0, 0, 0.0, 0.0)]
+        got.append(
+            {
+                "role": r["role"],
+                "files": len(files),
+                "cpu": statistics.median(f[0] for f in rest) * ms,
+                "mean": statistics.mean(f[0] for f in rest) * ms,
+                "user": statistics.mean(f[3] for f in rest) * ms,
+                "system": statistics.mean(f[4] for f in rest) * ms,
+                "asleep": statistics.mean(f[1] for f in rest) * ms,
+                "fsync": statistics.mean(r["fsync"][2:] or r["fsync"] or [0.0]) * ms,
+                "first": (files or rest)[0][0] * ms,
+                "first faults": (files or rest)[0][2],
+                "faults": statistics.mean(f[2] for f in rest),
+                "messages": r["ipc"] * ms / max(1, len(files)),
+                "process cpu": r["cpu"],
+                **{k: r[k] for k in ("wall", "startup", "runqueue", "threads")},
+            }
         )
-        total["cpu"] += mean * len(files)
-        total["sleep"] += asleep * len(files)
-        total["files"] += len(files)
-    return {k: v / total["files"] if k != "files" else v for k, v in total.items()}
+    return got
+
+
+def show(title: str, rounds: list[list[dict]]) -> dict:
+    """Each process's medians over the rounds; returns a file's CPU and sleep (ms),
+    averaged over the processes' files, median over the rounds."""
+
+    def med(values, fmt="{:.2f}", spread=False):
+        values = list(values)
+        text = fmt.format(statistics.median(values))
+        if spread and len(values) > 1:
+            text += f" [{fmt.format(min(values))}-{fmt.format(max(values))}]"
+        return text
+
+    print(f"\n{title}:")
+    for k in range(max(len(r) for r in rounds)):
+        procs = [r[k] for r in rounds if len(r) > k]
+        print(
+            f"  {procs[0]['role']:<6} files {'/'.join(str(p['files']) for p in procs)}; a file: "
+            f"CPU {med((p['cpu'] for p in procs), spread=True)} ms (median; user "
+            f"{med(p['user'] for p in procs)} + system {med(p['system'] for p in procs)} ms, "
+            f"means), asleep {med(p['asleep'] for p in procs)} ms, of which in fsync "
+            f"{med(p['fsync'] for p in procs)} ms; the first file "
+            f"{med((p['first'] for p in procs), '{:.1f}')} ms CPU, "
+            f"{med((p['first faults'] for p in procs), '{:.0f}')} page faults (then "
+            f"{med(p['faults'] for p in procs)}); the batch's messages "
+            f"{med((p['messages'] for p in procs), '{:.3f}')} ms CPU a file"
+        )
+        print(
+            f"         the process: threads {max(p['threads'] for p in procs)}, wall "
+            f"{med((p['wall'] for p in procs), '{:.3f}')} s, CPU "
+            f"{med((p['process cpu'] for p in procs), '{:.3f}')} s over the same span (start-up "
+            f"before it {med((p['startup'] for p in procs), '{:.3f}')} s), run queue "
+            f"{med((p['runqueue'] for p in procs), '{:.3f}')} s"
+        )
+    totals = []
+    for r in rounds:
+        files = sum(p["files"] for p in r) or 1
+        mean = {"cpu": "mean", "sleep": "asleep"}
+        totals.append({k: sum(p[m] * p["files"] for p in r) / files for k, m in mean.items()})
+    return {k: statistics.median(t[k] for t in totals) for k in ("cpu", "sleep")}
 
 
 def main() -> None:
@@ -183,8 +238,10 @@ def main() -> None:
             soundfile.write(inputs[-1], x, RATE, subtype="FLOAT")
         env = {**os.environ, "PYTHONPYCACHEPREFIX": os.path.join(work, "pycache")}
         env.pop("PYTHONDONTWRITEBYTECODE", None)
-        print(f"{FILES} one-second float32 stereo WAVs, 10 steps; load {os.getloadavg()[0]:.1f}")
-        per_file = {}
+        print(
+            f"{FILES} one-second float32 stereo WAVs, 10 steps, {ROUNDS} rounds; "
+            f"load {os.getloadavg()[0]:.1f}"
+        )
         runs = {
             "--jobs 1": [("1", "0", str(FILES))],
             "--jobs 2": [("2", "0", str(FILES))],
@@ -193,7 +250,10 @@ def main() -> None:
                 ("1", str(FILES // 2), str(FILES)),
             ],
         }
-        for k, (title, parts) in enumerate(runs.items()):
+        measured: dict = {title: [] for title in runs}
+        plan = [("warm", [("1", "0", "1")])]  # fills the bytecode cache, not measured
+        plan += [item for _ in range(ROUNDS) for item in runs.items()]
+        for k, (title, parts) in enumerate(plan):
             stats = os.path.join(work, f"stats{k}")
             os.makedirs(stats)
             running = [
@@ -206,14 +266,16 @@ def main() -> None:
             ]
             if any(p.wait() != 0 for p in running):
                 raise RuntimeError(f"{title} failed")
-            per_file[title] = show(title, stats)
-        print(f"\nper file, CPU + asleep (load {os.getloadavg()[0]:.1f}):")
+            if title in measured:
+                measured[title].append(measure(stats))
+        per_file = {title: show(title, rounds) for title, rounds in measured.items()}
+        print(f"\nper file, CPU + asleep, medians of the rounds (load {os.getloadavg()[0]:.1f}):")
         for title, got in per_file.items():
             n = 1 if title == "--jobs 1" else 2
             print(
-                f"  {title:<32} ({got['cpu'] * 1e3:.2f} + {got['sleep'] * 1e3:.2f}) / {n} = "
-                f"{(got['cpu'] + got['sleep']) / n * 1e3:.2f} ms of wall at best; CPU / {n} = "
-                f"{got['cpu'] / n * 1e3:.2f} ms"
+                f"  {title:<32} ({got['cpu']:.2f} + {got['sleep']:.2f}) / {n} = "
+                f"{(got['cpu'] + got['sleep']) / n:.2f} ms of wall at best; CPU / {n} = "
+                f"{got['cpu'] / n:.2f} ms"
             )
     finally:
         import shutil
