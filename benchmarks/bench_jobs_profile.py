@@ -21,7 +21,8 @@ reports for each process (a forked worker too):
   wall time (from the batch's start: a parent's start-up CPU is shown apart).
 
 A file's CPU is also split into user time (the program's own work) and system time
-(the kernel's: files, ``fsync``, pipes).  Neither is constant on a busy machine: a
+(the kernel's: files, ``fsync``, pipes); the kernel splits the two by its clock ticks,
+so only their means over many files say something.  Neither is constant on a busy machine: a
 file's CPU grows with the load of the other processes (at load 9, 2.5-5.6 ms from
 round to round in every mode, against 1.8 ms at load 0.7), so the modes run in
 ``RESDENOISE_JOBS_ROUNDS`` (default 3) interleaved rounds, after one unmeasured run
