@@ -5,12 +5,14 @@ Runs the command line's batch (``diffuse --diffusivity perona-malik -q --steps
 with ``--jobs 1`` and ``--jobs 2``, each in a fresh process, and as the machine's
 ceiling for ``--jobs 2`` two independent ``--jobs 1`` processes started together
 over half of the files each (no pipes, no queue; the same output directory), and
+the same two halves in a process and its copy forked once started (as a ``--jobs
+2`` worker is, without the queue and the pipes: what the fork itself costs), and
 reports for each process (a forked worker too):
 
 - its files, and the CPU time of a file (thread CPU), the median over the files
-  after the first two, and the first file's (with its
-  page faults: the copy-on-write pages of a forked worker, and of the parent once
-  it has forked, are paid there);
+  after the first two, and the first file's (with its page faults: the
+  copy-on-write pages of a forked worker, and of the parent once it has forked, are
+  paid there);
 - the time a file's ``fsync`` sleeps while the disk writes (its core idles then,
   unless another process runs there), and all the time a file sleeps: its wall
   time less its CPU and its run-queue wait (``/proc/self/schedstat``);
@@ -20,16 +22,13 @@ reports for each process (a forked worker too):
 - its threads (the most seen at a file's end), and its CPU over the same span as its
   wall time (from the batch's start: a parent's start-up CPU is shown apart).
 
-A file's CPU is also split into user time (the program's own work) and system time
-(the kernel's: files, ``fsync``, pipes); the kernel splits the two by its clock ticks,
-so only their means over many files say something.  Neither is constant on a busy machine: a
-file's CPU grows with the load of the other processes (at load 9, 2.5-5.6 ms from
-round to round in every mode, against 1.8 ms at load 0.7), so the modes run in
-``RESDENOISE_JOBS_ROUNDS`` (default 3) interleaved rounds, after one unmeasured run
-that fills the bytecode cache (else the first process measured pays for compiling
-every module, and its CPU outgrows its wall time); each figure is the median over
-the rounds (their spread in brackets).  A difference between the modes smaller than
-that spread is not one.
+A file's CPU is not constant on a busy machine: it grows with the load of the other
+processes (at load 9, 2.5-5.6 ms from round to round in every mode, against 1.8 ms
+at load 0.7), so the modes run in ``RESDENOISE_JOBS_ROUNDS`` (default 3) interleaved
+rounds, after one unmeasured run that fills the bytecode cache (else the first
+process measured pays for compiling every module, and its CPU outgrows its wall
+time); each figure is the median over the rounds (their spread in brackets).  A
+difference between the modes smaller than that spread is not one.
 
 A file of ``--jobs 2`` at best costs (CPU + fsync sleep) / 2 of wall time where
 nothing else runs: read the CPU and the sleep rather than the wall times.
@@ -63,9 +62,10 @@ def _schedstat() -> tuple[float, float]:
         return float("nan"), float("nan")
 
 
-def child(jobs: int, inputs: list[str], out: str, stats: str) -> None:
+def child(jobs: int, inputs: list[str], out: str, stats: str, fork: bool = False) -> None:
     """Run the batch in this process, counting as it goes; each process writes
-    ``stats/PID.json``."""
+    ``stats/PID.json``.  ``fork``: once started, fork, and the two processes run
+    half of the inputs each (as two ``--jobs 1`` processes, without a queue)."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as ``python -m resdenoise``
     import gc
 
@@ -104,16 +104,14 @@ def child(jobs: int, inputs: list[str], out: str, stats: str) -> None:
         import resource
 
         f0, c = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, time.thread_time()
-        t0, w, q = resource.getrusage(resource.RUSAGE_THREAD), time.perf_counter(), _schedstat()[1]
+        w, q = time.perf_counter(), _schedstat()[1]
         try:
             return real_run_file(*args, **kwargs)
         finally:
             cpu = time.thread_time() - c
             asleep = time.perf_counter() - w - cpu - (_schedstat()[1] - q)
-            t1 = resource.getrusage(resource.RUSAGE_THREAD)
             faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
-            user, system = t1.ru_utime - t0.ru_utime, t1.ru_stime - t0.ru_stime
-            acc["files"].append((cpu, asleep, faults, user, system))
+            acc["files"].append((cpu, asleep, faults))
             acc["threads"] = max(acc["threads"], len(os.listdir("/proc/self/task")))
 
     def dump(role: str) -> None:
@@ -145,6 +143,11 @@ def child(jobs: int, inputs: list[str], out: str, stats: str) -> None:
     counted(batch._Pool, "serve", "ipc")
     counted(batch, "_message", "ipc")
     reset()  # the parent's start-up CPU (imports) is acc["c0"]: shown apart
+    forked = os.fork() if fork else None
+    if fork:
+        inputs = inputs[len(inputs) // 2 :] if forked == 0 else inputs[: len(inputs) // 2]
+        if forked == 0:
+            reset()
     sys.argv = ["resdenoise", "diffuse", "--diffusivity", "perona-malik", "-q", "--steps", "10"]
     sys.argv += [*inputs, "-o", out + "/", "-j", str(jobs)]
     cli.process = True
@@ -152,7 +155,11 @@ def child(jobs: int, inputs: list[str], out: str, stats: str) -> None:
         cli(prog_name="resdenoise")
     except SystemExit:
         pass
-    dump("parent")
+    dump("forked" if forked == 0 else "parent")
+    if forked == 0:
+        os._exit(0)
+    if forked:
+        os.waitpid(forked, 0)
 
 
 def measure(stats: str) -> list[dict]:
@@ -163,15 +170,13 @@ def measure(stats: str) -> list[dict]:
     for r in records:
         files, ms = r["files"], 1e3
         # the first files pay for imports and page faults; a worker may get no file
-        rest = files[2:] or files or [(0.0, 0.0, 0, 0.0, 0.0)]
+        rest = files[2:] or files or [(0.0, 0.0, 0)]
         got.append(
             {
                 "role": r["role"],
                 "files": len(files),
                 "cpu": statistics.median(f[0] for f in rest) * ms,
                 "mean": statistics.mean(f[0] for f in rest) * ms,
-                "user": statistics.mean(f[3] for f in rest) * ms,
-                "system": statistics.mean(f[4] for f in rest) * ms,
                 "asleep": statistics.mean(f[1] for f in rest) * ms,
                 "fsync": statistics.mean(r["fsync"][2:] or r["fsync"] or [0.0]) * ms,
                 "first": (files or rest)[0][0] * ms,
@@ -201,9 +206,8 @@ def show(title: str, rounds: list[list[dict]]) -> dict:
         procs = [r[k] for r in rounds if len(r) > k]
         print(
             f"  {procs[0]['role']:<6} files {'/'.join(str(p['files']) for p in procs)}; a file: "
-            f"CPU {med((p['cpu'] for p in procs), spread=True)} ms (median; user "
-            f"{med(p['user'] for p in procs)} + system {med(p['system'] for p in procs)} ms, "
-            f"means), asleep {med(p['asleep'] for p in procs)} ms, of which in fsync "
+            f"CPU {med((p['cpu'] for p in procs), spread=True)} ms (median; mean "
+            f"{med(p['mean'] for p in procs)}), asleep {med(p['asleep'] for p in procs)} ms, of which in fsync "
             f"{med(p['fsync'] for p in procs)} ms; the first file "
             f"{med((p['first'] for p in procs), '{:.1f}')} ms CPU, "
             f"{med((p['first faults'] for p in procs), '{:.0f}')} page faults (then "
@@ -250,6 +254,7 @@ def main() -> None:
                 ("1", "0", str(FILES // 2)),
                 ("1", str(FILES // 2), str(FILES)),
             ],
+            "forked once started, half each": [("1f", "0", str(FILES))],
         }
         measured: dict = {title: [] for title in runs}
         plan = [("warm", [("1", "0", "1")])]  # fills the bytecode cache, not measured
@@ -288,6 +293,7 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         jobs, start, stop, work, stats = sys.argv[2:7]
         inputs = sorted(glob.glob(os.path.join(work, "f*.wav")))[int(start) : int(stop)]
-        child(int(jobs), inputs, os.path.join(work, "out" + os.path.basename(stats)), stats)
+        out = os.path.join(work, "out" + os.path.basename(stats))
+        child(int(jobs.rstrip("f")), inputs, out, stats, fork=jobs.endswith("f"))
     else:
         main()
