@@ -516,7 +516,7 @@ def _level_not_trusted(f, level, labels) -> str | None:
     return reason
 
 
-def pass_untrusted(f, level, labels, search, source=None):
+def pass_untrusted(f, level, labels, search, source=None, given=None):
     """``(plan, extra)`` where the noise ``level`` of some but not all channels of ``f``
     is not trusted (:func:`do_no_harm`'s first two rules): those channels are passed
     through unchanged (:func:`resdenoise.passing.pass_through`) and ``search(sub,
@@ -528,7 +528,12 @@ def pass_untrusted(f, level, labels, search, source=None):
     ``extra`` is the search's, plus ``passed_through_reasons`` (label: why, as
     :func:`resdenoise.stability.channel_labels` names the channels of ``f`` by
     ``labels``), ``filtered_channels`` (the labels of the others) and a warning per
-    channel passed through, before the search's own."""
+    channel passed through, before the search's own.
+
+    ``given``: the level the caller was given for ``f``'s channels, where it is a
+    :class:`resdenoise.noise.NoiseLevel` (used as it is, not read): the search gets that of
+    the channels it searches as ``sigma`` (else it reads or takes its own)."""
+    from .noise import NoiseLevel
     from .passing import pass_through, select_channels
     from .stability import channel_labels
 
@@ -539,9 +544,9 @@ def pass_untrusted(f, level, labels, search, source=None):
         return None
     names = channel_labels(count, labels)
     keep = [c for c in range(count) if c not in why]
-    plan, extra = search(
-        select_channels(f if source is None else source, keep), labels=[names[c] for c in keep]
-    )
+    levels = {"sigma": given.of_channels(keep)} if isinstance(given, NoiseLevel) else {}
+    sub = select_channels(f if source is None else source, keep)
+    plan, extra = search(sub, labels=[names[c] for c in keep], **levels)
     notes = [
         f"{names[c]} passed through unchanged: {reason}; give --sigma if you know the noise level"
         for c, reason in why.items()
@@ -640,9 +645,8 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None):
         g = stage.apply(f)
         level, evidence = _white_nugget(g, resolve_sigma(g, sigma, search=True))
     # a channel whose level is not trusted passed through, the others chosen for alone
-    passed = pass_untrusted(
-        g, level, labels, partial(choose_denoiser, sigma=sigma, candidates=candidates), f
-    )
+    search = partial(choose_denoiser, sigma=sigma, candidates=candidates)
+    passed = pass_untrusted(g, level, labels, search, f, given=sigma)
     if passed is not None:
         return passed
     per_level, rule, evidence = _noise_per_level(g, level, evidence)

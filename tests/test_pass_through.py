@@ -25,6 +25,7 @@ from resdenoise import pipeline
 from resdenoise.automatic import choose_denoiser
 from resdenoise.cli import cli
 from resdenoise.filters import analyse_run, as_identity, plan_diffuse
+from resdenoise.noise import search_noise
 from resdenoise.nonlinearities import get_nonlinearity
 from resdenoise.passing import ChannelsPlan, pass_through
 from resdenoise.pipeline import RunOptions, automatic_planner, planner, run_file
@@ -110,6 +111,25 @@ def test_one_channel_left_is_searched_as_a_lone_channel():
     assert plan.passed == (1,) and extra["automatic_choice"] == alone_extra["automatic_choice"]
     y = plan.run(x)
     assert np.array_equal(y[:, 0], alone.run(x[:, 0])) and np.array_equal(y[:, 1], x[:, 1])
+
+
+def test_a_level_given_for_every_channel_is_searched_with_the_kept_channels_levels():
+    """choose_denoiser given a NoiseLevel of all three channels: the search of the two kept
+    gets their two levels (it got all three: a broadcasting error), as a search of those
+    channels alone given theirs."""
+    x = _three()
+    level = search_noise(x)
+    plan, extra = choose_denoiser(x, sigma=level)
+    kept = level.of_channels([0, 2])
+    assert np.array_equal(kept.sigma, level.sigma[[0, 2]]) and kept.per_channel() == [
+        level.per_channel()[c] for c in (0, 2)
+    ]
+    alone, alone_extra = choose_denoiser(x[:, [0, 2]], sigma=kept)
+    assert plan.passed == (1,) and extra["automatic_choice"] == alone_extra["automatic_choice"]
+    assert extra["noise_estimators"] == alone_extra["noise_estimators"]
+    y = plan.run(x)
+    assert np.array_equal(y[:, [0, 2]], alone.run(np.ascontiguousarray(x[:, [0, 2]])))
+    assert np.array_equal(y[:, 1], x[:, 1])
 
 
 def test_every_channel_untrusted_keeps_the_input_as_before():
