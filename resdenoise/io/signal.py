@@ -4,6 +4,8 @@ the formats (:func:`guess_format`, :func:`looks_like_audio`) and their constants
 
 from __future__ import annotations
 
+import functools
+import io
 import os
 import re
 import stat
@@ -348,6 +350,25 @@ def _stat_input(path: str) -> os.stat_result:
     return st
 
 
+@functools.cache
+def can_encode(fmt: str, subtype: str) -> bool:
+    """Whether this libsndfile writes ``subtype`` in ``fmt``: its format check, and for a
+    codec (:data:`CODEC_SUBTYPES`) a file opened for writing in memory (the check passes
+    MP3's layers I and II, which libsndfile decodes but cannot encode)."""
+    import soundfile
+
+    if not soundfile.check_format(fmt, subtype):
+        return False
+    if subtype not in CODEC_SUBTYPES:
+        return True
+    try:
+        with soundfile.SoundFile(io.BytesIO(), "w", 48000, 1, subtype, format=fmt):
+            pass
+    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError):
+        return False
+    return True
+
+
 def _check_subtype(target: str, fmt: str, subtype: str | None) -> str | None:
     if subtype is None:
         return None
@@ -356,6 +377,12 @@ def _check_subtype(target: str, fmt: str, subtype: str | None) -> str | None:
     import soundfile
 
     subtype = subtype.strip().upper()
+    if fmt != "AUDIO" and soundfile.check_format(fmt, subtype) and not can_encode(fmt, subtype):
+        held = ", ".join(s for s in sorted(soundfile.available_subtypes(fmt)) if can_encode(fmt, s))
+        raise ParameterError(
+            f"{target}: {fmt} subtype {subtype!r} can be read but not written (this libsndfile "
+            f"has no encoder for it); it can write {held}"
+        )
     if fmt != "AUDIO" and not soundfile.check_format(fmt, subtype):
         held = sorted(soundfile.available_subtypes(fmt))
         close = did_you_mean(subtype, held)
