@@ -600,24 +600,6 @@ def _ranked(g, level, candidates, evidence=None) -> list:
     return sorted(results, key=lambda r: r[0])
 
 
-def refuse_unscaled(u, what: str) -> None:
-    """Refuse samples whose squares the search ``what`` cannot take: beyond
-    :data:`resdenoise.scaling.LEVEL_RANGE`, where the single-family searches run on the
-    samples divided by a power of two (:func:`resdenoise.scaling.level_shift`), these do
-    not (their plans and reports of several scales are not scaled back): every SURE
-    was NaN and the input kept as if nothing were better."""
-    from .errors import SignalValuesError
-    from .scaling import LEVEL_RANGE, level_shift
-
-    if level_shift(u):
-        amplitude = float(np.max(np.abs(u)))
-        raise SignalValuesError(
-            f"the largest sample's magnitude {amplitude:.6g} is outside {LEVEL_RANGE[0]:g} .. "
-            f"{LEVEL_RANGE[1]:g}, where {what} cannot square the samples; scale the signal "
-            "(by a power of two: exact) or use a single-family search (--time auto)"
-        )
-
-
 def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None):
     """``(plan, extra)``: the candidate with the smallest SURE (see the module docstring).
 
@@ -632,6 +614,7 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None):
     from .impulses import hampel_stage
     from .multilevel import _white_nugget, frame_identity_sure
     from .noise import resolve_sigma
+    from .sure import refuse_unscaled
 
     f = np.asarray(f, dtype=float)
     if f.ndim not in (1, 2) or f.shape[0] < 2:

@@ -99,15 +99,16 @@ class Planner:
 
     def _scales(self, u, labels=None):
         """The plan of ``scales`` for ``u`` (:meth:`__call__`)."""
-        from .automatic import pass_untrusted, refuse_unscaled
+        from .automatic import pass_untrusted
         from .multiscale import plan_scales
         from .noise import resolve_sigma
+        from .sure import refuse_unscaled
 
         s = self.settings
         level = None
-        if self.lam is None:  # a search: of samples it can square
-            refuse_unscaled(u, "the search of several scales (--scales)")
         searched = self.lam is None or self.command == "diffuse"
+        if searched:  # a search (diffuse's blocks, lambda given too): of samples it can square
+            refuse_unscaled(u, "the search of several scales (--scales)")
         if searched and isinstance(self.nonlinearity, str) and self.rule in (None, "sure"):
             # the search's level once, for every search plan_scales makes (each would
             # estimate it again) and the do-no-harm rule; the conditions are
