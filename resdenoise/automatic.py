@@ -366,6 +366,7 @@ def do_no_harm(
     sums=None,
     labels=None,
     shift: int = 0,
+    distrusted=None,
 ):
     """``(plan, reason, note, extra)``: the rules every automatic search applies to its
     choice ``plan`` for ``f`` (noise ``level``, the search's).  The input itself
@@ -406,11 +407,12 @@ def do_no_harm(
     whole signal: one plan runs every channel.  The searches ask the level rules first, per
     channel (:func:`pass_untrusted`): where only some channels fail them, those are passed
     through and the search runs on the others alone, so here either every channel fails
-    them or none.
+    them or none; ``distrusted``: those channels and why, as :func:`pass_untrusted` read
+    them (None: read here).
     """
     from .filters import as_identity
 
-    reason = _level_not_trusted(f, level, labels)
+    reason = _level_not_trusted(f, level, labels, distrusted)
     if reason is not None:
         note = f"nothing done: {reason}; give --sigma if you know the noise level"
         return as_identity(plan), reason, note, {}
@@ -497,12 +499,13 @@ def _distrusted(f, level) -> dict[int, str]:
     return dict(sorted(why.items()))
 
 
-def _level_not_trusted(f, level, labels) -> str | None:
+def _level_not_trusted(f, level, labels, why=None) -> str | None:
     """Why :func:`do_no_harm` cannot trust the noise ``level`` of ``f`` (the first two
     of its rules: a channel's level not identified; a share of the variance over
     :data:`resdenoise.noise.MAX_NOISE_SHARE`, within its error or by the white part),
-    naming the channels by ``labels``; None where it can."""
-    why = _distrusted(f, level)
+    naming the channels by ``labels``; None where it can.  ``why``: :func:`_distrusted`'s
+    answer, read already."""
+    why = _distrusted(f, level) if why is None else why
     if not why:
         return None
     count = int(np.size(level.sigma))
@@ -517,13 +520,15 @@ def _level_not_trusted(f, level, labels) -> str | None:
 
 
 def pass_untrusted(f, level, labels, search, source=None, given=None):
-    """``(plan, extra)`` where the noise ``level`` of some but not all channels of ``f``
-    is not trusted (:func:`do_no_harm`'s first two rules): those channels are passed
+    """``(passed, distrusted)``: ``passed`` is ``(plan, extra)`` where the noise ``level`` of
+    some but not all channels of ``f`` is not trusted (:func:`do_no_harm`'s first two
+    rules), else None (every channel or none trusted: the rules then apply to the whole
+    signal, :func:`do_no_harm` given ``distrusted``, the channels not trusted and why,
+    so that it does not read them again).  Where passed, those channels are passed
     through unchanged (:func:`resdenoise.passing.pass_through`) and ``search(sub,
     labels=sub_labels) -> (plan, extra)``, the automatic search, runs on the others alone
     (``source``'s, default ``f``'s: the signal before any pre-stage; one channel as
-    shape ``(n,)``), exactly as on a signal of those channels only.  None where every
-    channel or none is trusted (the rules then apply to the whole signal).
+    shape ``(n,)``), exactly as on a signal of those channels only.
 
     ``extra`` is the search's, plus ``passed_through_reasons`` (label: why, as
     :func:`resdenoise.stability.channel_labels` names the channels of ``f`` by
@@ -541,7 +546,7 @@ def pass_untrusted(f, level, labels, search, source=None, given=None):
     why = _distrusted(f, level)
     count = int(np.size(level.sigma))
     if not why or len(why) == count:
-        return None
+        return None, why
     names = channel_labels(count, labels)
     keep = [c for c in range(count) if c not in why]
     levels = {"sigma": given.of_channels(keep)} if isinstance(given, NoiseLevel) else {}
@@ -557,7 +562,7 @@ def pass_untrusted(f, level, labels, search, source=None, given=None):
         "filtered_channels": [names[c] for c in keep],
         "warnings": [*notes, *extra.get("warnings", [])],
     }
-    return pass_through(plan, keep, count), extra
+    return (pass_through(plan, keep, count), extra), why
 
 
 def _no_gain(name: str, gain: float, se: float, shift: int = 0) -> str:
@@ -629,7 +634,7 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None):
         level, evidence = _white_nugget(g, resolve_sigma(g, sigma, search=True))
     # a channel whose level is not trusted passed through, the others chosen for alone
     search = partial(choose_denoiser, sigma=sigma, candidates=candidates)
-    passed = pass_untrusted(g, level, labels, search, f, given=sigma)
+    passed, distrusted = pass_untrusted(g, level, labels, search, f, given=sigma)
     if passed is not None:
         return passed
     per_level, rule, evidence = _noise_per_level(g, level, evidence)
@@ -678,6 +683,7 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None):
         f"the best candidate ({label})",
         at_low,
         labels=labels,
+        distrusted=distrusted,
     )
     extra = {**extra, **tested}
     if refused is not None:

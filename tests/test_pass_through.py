@@ -132,6 +132,22 @@ def test_a_level_given_for_every_channel_is_searched_with_the_kept_channels_leve
     assert np.array_equal(y[:, 1], x[:, 1])
 
 
+@pytest.mark.parametrize("mode", sorted(AUTOMATIC))
+def test_the_level_rules_are_read_once_where_no_channel_is_passed_through(monkeypatch, mode):
+    """Where every channel is trusted, the channels' level rules (a variance pass) are
+    read once per search: by the pass-through check, and do_no_harm takes its answer
+    (it read them again)."""
+    from resdenoise import automatic
+
+    calls = []
+    read = automatic._distrusted
+    monkeypatch.setattr(
+        automatic, "_distrusted", lambda f, level: calls.append(1) or read(f, level)
+    )
+    plan, extra = AUTOMATIC[mode]()(_three()[:, [0, 2]])
+    assert type(plan) is not ChannelsPlan and plan.steps > 0 and len(calls) == 1
+
+
 def test_every_channel_untrusted_keeps_the_input_as_before():
     x = np.random.default_rng(1).standard_normal((N, 3))
     plan, extra = choose_denoiser(x)
