@@ -333,20 +333,18 @@ def _unscaled(extra: dict, shift: int, rule: str | None) -> dict:
 def _unscaled_plan(plan, shift: int):
     """The plan the search chose for samples divided by ``2**shift``, for the samples:
     lambda times ``2**shift`` (the blocks scale exactly with both); of a plan passing
-    channels through (:mod:`resdenoise.passing`), its inner plan's."""
+    channels through (:meth:`resdenoise.filters.Plan.map_filter`), its filter's."""
     from .scaling import times_power_of_two
 
-    inner = getattr(plan, "inner", None)
-    if inner is not None:
-        from .passing import pass_through
+    def unscaled(plan):
+        nl = replace(plan.nl, lam=times_power_of_two(plan.nl.lam, shift))
+        params = dict(plan.parameters)
+        params["lambda"] = nl.lam
+        if "threshold" in params:
+            params["threshold"] = nl.theta
+        return replace(plan, nl=nl, parameters=params, computed=None)
 
-        return pass_through(_unscaled_plan(inner, shift), plan.keep, plan.count)
-    nl = replace(plan.nl, lam=times_power_of_two(plan.nl.lam, shift))
-    params = dict(plan.parameters)
-    params["lambda"] = nl.lam
-    if "threshold" in params:
-        params["threshold"] = nl.theta
-    return replace(plan, nl=nl, parameters=params, computed=None)
+    return plan.map_filter(unscaled)
 
 
 #: A noise level given where nothing is chosen from the data (lambda given, the blocks fixed).

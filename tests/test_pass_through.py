@@ -148,6 +148,30 @@ def test_the_level_rules_are_read_once_where_no_channel_is_passed_through(monkey
     assert type(plan) is not ChannelsPlan and plan.steps > 0 and len(calls) == 1
 
 
+def test_a_plan_passing_channels_delegates_to_its_filter_explicitly():
+    """A plan of one scale passing channels through has no checks per scale: None, as
+    any plan of one scale (its scale_checks raised AttributeError, seen through hasattr);
+    one of several scales checks the kept channels.  map_filter changes the filter and
+    passes the same channels; filtering is the inner plan (as_identity, probe_flux and
+    the search's unscaling go through them)."""
+    from resdenoise.multilevel import plan_levels
+
+    x = _three()
+    nl = get_nonlinearity("perona-malik", "diffusivity", 0.2)
+    inner = plan_diffuse(nl, steps=3)
+    plan = pass_through(inner, [0, 2], 3)
+    assert inner.scale_checks is None and plan.scale_checks is None
+    assert inner.passed == () and plan.passed == (1,)
+    assert inner.filtering is inner and plan.filtering is inner
+    assert inner.map_filter(as_identity) == as_identity(inner)
+    mapped = plan.map_filter(as_identity)
+    assert isinstance(mapped, ChannelsPlan) and (mapped.keep, mapped.count) == ((0, 2), 3)
+    assert mapped.inner == as_identity(inner) and mapped.steps == 0
+    levels = plan_levels("soft", [0.3, 0.2])
+    scaled = pass_through(levels, [0, 2], 3)
+    assert scaled.scale_checks(x) == levels.scale_checks(np.ascontiguousarray(x[:, [0, 2]]))
+
+
 def test_every_channel_untrusted_keeps_the_input_as_before():
     x = np.random.default_rng(1).standard_normal((N, 3))
     plan, extra = choose_denoiser(x)
