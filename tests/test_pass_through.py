@@ -275,6 +275,29 @@ def test_a_csv_with_one_rough_column_equals_columns_of_the_others(
     assert "passed through unchanged" in verbose.stderr and "column 3 ('rough'):" in verbose.stderr
 
 
+def test_a_csv_with_a_header_names_the_column_passed_through(runner, tmp_path):
+    """Every column filtered in order (no time column, no --columns): the column passed
+    through is named by the header, 'column 2 ('rough')', in the verdict line, the
+    warning, -v and the report, as with --columns (it was 'channel 2')."""
+    src = tmp_path / "abc.csv"
+    src.write_text(
+        "a,rough,b\n" + "".join(",".join(map(repr, row)) + "\n" for row in _three().tolist())
+    )
+    out, rep = tmp_path / "o.csv", tmp_path / "r.json"
+    result = _run(runner, ["denoise", str(src), "-o", str(out), "--report", str(rep)])
+    name = "column 2 ('rough')"
+    assert result.stderr.splitlines()[0].endswith(
+        f": guarantees held; passed through unchanged: {name}"
+    )
+    assert f"warning: {name} passed through unchanged: {WHY}" in result.stderr
+    report = json.loads(rep.read_text())
+    assert report["passed_through"] == [name]
+    assert list(report["parameters"]["passed_through_reasons"]) == [name]
+    assert report["parameters"]["filtered_channels"] == ["column 1 ('a')", "column 3 ('b')"]
+    verbose = _run(runner, ["denoise", str(src), "-o", str(out), "-v"])
+    assert f"{name}:" in verbose.stderr and "channel 2" not in verbose.stderr
+
+
 def test_a_stereo_wav_with_one_noisy_channel(runner, stereo_wav, tmp_path):
     out, picked = tmp_path / "o.wav", tmp_path / "p.wav"
     result = _run(runner, ["denoise", stereo_wav, "-o", str(out), "--json"])

@@ -221,16 +221,19 @@ class Signal:
 
     @property
     def channel_labels(self) -> tuple[str, ...] | None:
-        """How messages name each filtered channel where the channels are not the file's
-        own 1, 2, ... (columns picked, a time column): the file's ``column 2 ('b')``
-        (``column 2`` without a header), a sound file's or a Zarr array's ``channel 2``;
-        None where the channels are every column of the file in order, none carried (the
-        messages' ``channel i``): a pick of the first columns that leaves others out is
-        labelled too."""
+        """How messages name each filtered channel: a CSV file's with a header by its
+        column, ``column 2 ('b')``, as its read errors do; else where the channels are not
+        the file's own 1, 2, ... (columns picked, a time column), a headerless CSV file's
+        ``column 2``, a sound file's or a Zarr array's ``channel 2``; None where the
+        channels are every column of such a file in order, none carried (the messages'
+        ``channel i``): a pick of the first columns that leaves others out is labelled
+        too."""
         positions = self.channel_positions
-        if positions == tuple(range(len(positions))) and not self.carried:
+        csv = self.format == "CSV"
+        own = positions == tuple(range(len(positions))) and not self.carried
+        if own and not (csv and self.header is not None):
             return None
-        if self.format != "CSV":
+        if not csv:
             return tuple(f"channel {p + 1}" for p in positions)
         return tuple(column_label(self.header, p) for p in positions)
 
