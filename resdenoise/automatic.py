@@ -366,6 +366,7 @@ def do_no_harm(
     sums=None,
     labels=None,
     shift: int = 0,
+    distrusted=None,
 ):
     """``(plan, reason, note, extra)``: the rules every automatic search applies to its
     choice ``plan`` for ``f`` (noise ``level``, the search's).  The input itself
@@ -406,11 +407,12 @@ def do_no_harm(
     whole signal: one plan runs every channel.  The searches ask the level rules first, per
     channel (:func:`pass_untrusted`): where only some channels fail them, those are passed
     through and the search runs on the others alone, so here either every channel fails
-    them or none.
+    them or none; ``distrusted``: those channels and why, as :func:`pass_untrusted` read
+    them (None: read here).
     """
     from .filters import as_identity
 
-    reason = _level_not_trusted(f, level, labels)
+    reason = _level_not_trusted(f, level, labels, distrusted)
     if reason is not None:
         note = f"nothing done: {reason}; give --sigma if you know the noise level"
         return as_identity(plan), reason, note, {}
@@ -497,12 +499,13 @@ def _distrusted(f, level) -> dict[int, str]:
     return dict(sorted(why.items()))
 
 
-def _level_not_trusted(f, level, labels) -> str | None:
+def _level_not_trusted(f, level, labels, why=None) -> str | None:
     """Why :func:`do_no_harm` cannot trust the noise ``level`` of ``f`` (the first two
     of its rules: a channel's level not identified; a share of the variance over
     :data:`resdenoise.noise.MAX_NOISE_SHARE`, within its error or by the white part),
-    naming the channels by ``labels``; None where it can."""
-    why = _distrusted(f, level)
+    naming the channels by ``labels``; None where it can.  ``why``: :func:`_distrusted`'s
+    answer, read already."""
+    why = _distrusted(f, level) if why is None else why
     if not why:
         return None
     count = int(np.size(level.sigma))
@@ -516,19 +519,26 @@ def _level_not_trusted(f, level, labels) -> str | None:
     return reason
 
 
-def pass_untrusted(f, level, labels, search, source=None):
-    """``(plan, extra)`` where the noise ``level`` of some but not all channels of ``f``
-    is not trusted (:func:`do_no_harm`'s first two rules): those channels are passed
+def pass_untrusted(f, level, labels, search, source=None, given=None):
+    """``(passed, distrusted)``: ``passed`` is ``(plan, extra)`` where the noise ``level`` of
+    some but not all channels of ``f`` is not trusted (:func:`do_no_harm`'s first two
+    rules), else None (every channel or none trusted: the rules then apply to the whole
+    signal, :func:`do_no_harm` given ``distrusted``, the channels not trusted and why,
+    so that it does not read them again).  Where passed, those channels are passed
     through unchanged (:func:`resdenoise.passing.pass_through`) and ``search(sub,
     labels=sub_labels) -> (plan, extra)``, the automatic search, runs on the others alone
     (``source``'s, default ``f``'s: the signal before any pre-stage; one channel as
-    shape ``(n,)``), exactly as on a signal of those channels only.  None where every
-    channel or none is trusted (the rules then apply to the whole signal).
+    shape ``(n,)``), exactly as on a signal of those channels only.
 
     ``extra`` is the search's, plus ``passed_through_reasons`` (label: why, as
     :func:`resdenoise.stability.channel_labels` names the channels of ``f`` by
     ``labels``), ``filtered_channels`` (the labels of the others) and a warning per
-    channel passed through, before the search's own."""
+    channel passed through, before the search's own.
+
+    ``given``: the level the caller was given for ``f``'s channels, where it is a
+    :class:`resdenoise.noise.NoiseLevel` (used as it is, not read): the search gets that of
+    the channels it searches as ``sigma`` (else it reads or takes its own)."""
+    from .noise import NoiseLevel
     from .passing import pass_through, select_channels
     from .stability import channel_labels
 
@@ -536,12 +546,12 @@ def pass_untrusted(f, level, labels, search, source=None):
     why = _distrusted(f, level)
     count = int(np.size(level.sigma))
     if not why or len(why) == count:
-        return None
+        return None, why
     names = channel_labels(count, labels)
     keep = [c for c in range(count) if c not in why]
-    plan, extra = search(
-        select_channels(f if source is None else source, keep), labels=[names[c] for c in keep]
-    )
+    levels = {"sigma": given.of_channels(keep)} if isinstance(given, NoiseLevel) else {}
+    sub = select_channels(f if source is None else source, keep)
+    plan, extra = search(sub, labels=[names[c] for c in keep], **levels)
     notes = [
         f"{names[c]} passed through unchanged: {reason}; give --sigma if you know the noise level"
         for c, reason in why.items()
@@ -552,7 +562,7 @@ def pass_untrusted(f, level, labels, search, source=None):
         "filtered_channels": [names[c] for c in keep],
         "warnings": [*notes, *extra.get("warnings", [])],
     }
-    return pass_through(plan, keep, count), extra
+    return (pass_through(plan, keep, count), extra), why
 
 
 def _no_gain(name: str, gain: float, se: float, shift: int = 0) -> str:
@@ -595,24 +605,6 @@ def _ranked(g, level, candidates, evidence=None) -> list:
     return sorted(results, key=lambda r: r[0])
 
 
-def refuse_unscaled(u, what: str) -> None:
-    """Refuse samples whose squares the search ``what`` cannot take: beyond
-    :data:`resdenoise.scaling.LEVEL_RANGE`, where the single-family searches run on the
-    samples divided by a power of two (:func:`resdenoise.scaling.level_shift`), these do
-    not (their plans and reports of several scales are not scaled back): every SURE
-    was NaN and the input kept as if nothing were better."""
-    from .errors import SignalValuesError
-    from .scaling import LEVEL_RANGE, level_shift
-
-    if level_shift(u):
-        amplitude = float(np.max(np.abs(u)))
-        raise SignalValuesError(
-            f"the largest sample's magnitude {amplitude:.6g} is outside {LEVEL_RANGE[0]:g} .. "
-            f"{LEVEL_RANGE[1]:g}, where {what} cannot square the samples; scale the signal "
-            "(by a power of two: exact) or use a single-family search (--time auto)"
-        )
-
-
 def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None):
     """``(plan, extra)``: the candidate with the smallest SURE (see the module docstring).
 
@@ -627,6 +619,7 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None):
     from .impulses import hampel_stage
     from .multilevel import _white_nugget, frame_identity_sure
     from .noise import resolve_sigma
+    from .sure import refuse_unscaled
 
     f = np.asarray(f, dtype=float)
     if f.ndim not in (1, 2) or f.shape[0] < 2:
@@ -640,9 +633,8 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None):
         g = stage.apply(f)
         level, evidence = _white_nugget(g, resolve_sigma(g, sigma, search=True))
     # a channel whose level is not trusted passed through, the others chosen for alone
-    passed = pass_untrusted(
-        g, level, labels, partial(choose_denoiser, sigma=sigma, candidates=candidates), f
-    )
+    search = partial(choose_denoiser, sigma=sigma, candidates=candidates)
+    passed, distrusted = pass_untrusted(g, level, labels, search, f, given=sigma)
     if passed is not None:
         return passed
     per_level, rule, evidence = _noise_per_level(g, level, evidence)
@@ -691,6 +683,7 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None):
         f"the best candidate ({label})",
         at_low,
         labels=labels,
+        distrusted=distrusted,
     )
     extra = {**extra, **tested}
     if refused is not None:

@@ -69,6 +69,23 @@ class Plan:
     #: them again (the same numbers: channels run apart, see :mod:`resdenoise.engine`).
     computed: tuple | None = field(default=None, repr=False, compare=False)
 
+    #: ``scale_checks(f)``: the guarantees per scale of a plan of several scales
+    #: (:mod:`resdenoise.multiscale`, :mod:`resdenoise.multilevel`); None for one scale.
+    scale_checks = None
+    #: The channels passed through unchanged (:mod:`resdenoise.passing`): none.
+    passed = ()
+
+    @property
+    def filtering(self) -> Plan:
+        """The plan that filters: this one (of a plan passing channels through, the plan
+        of the others, :mod:`resdenoise.passing`)."""
+        return self
+
+    def map_filter(self, fn) -> Plan:
+        """This plan with :attr:`filtering` made ``fn(filtering)`` (a plan passing channels
+        through passes the same ones)."""
+        return fn(self)
+
     @property
     def halo(self) -> int:
         """How far (in samples) the blocks move information each way: a chunk
@@ -222,15 +239,19 @@ def bind_nonlinearity(nonlinearity, form: str, lam, u, h: float = 1.0, sigma=Non
 
 def as_identity(plan):
     """The plan with zero blocks (a cascade's groups dropped): the output is its input
-    (after the plan's pre-stage, if any); ``iterations`` and ``alpha`` say 0."""
+    (after the plan's pre-stage, if any); ``iterations`` and ``alpha`` say 0.  A plan
+    passing channels through (:meth:`Plan.map_filter`) passes the same ones."""
+    return plan.map_filter(_without_blocks)
+
+
+def _without_blocks(plan):
+    """:func:`as_identity` of a plan that filters every channel it is given."""
     params = dict(plan.parameters)
     for key in ("iterations", "alpha"):
         if key in params:
             params[key] = 0 if key == "iterations" else 0.0
     changes = {"steps": 0, "parameters": params, "alpha": None if plan.alpha is None else 0.0}
     changes["computed"] = None
-    if getattr(plan, "inner", None) is not None:  # channels passed through: none filtered
-        changes["inner"] = as_identity(plan.inner)
     if getattr(plan, "groups", None):
         changes["groups"] = ()
     return dataclasses.replace(plan, **changes)
@@ -334,7 +355,7 @@ def probe_flux(plan, subject, dtype: str) -> None:
     underflow on the way (lambda squared, r^2/lambda^2); this says so before
     anything runs, instead of a diverged output.  A plan passing channels through
     (:mod:`resdenoise.passing`): its inner plan's flux, up to the whole signal's range."""
-    plan = getattr(plan, "inner", None) or plan  # channels passed through: the filter's
+    plan = plan.filtering  # channels passed through: the filter's
     if type(plan) is not Plan:
         return  # a network or cascade (a Plan subclass): each group its own nonlinearity
     span = span_of(subject)
@@ -533,7 +554,7 @@ def analyse_run(
     if measured is not None:
         if plan.prestage is not None or plan.command == "regularise" or check_wavelet:
             raise ValueError("measured: for a plain plan without check_wavelet only")
-        if hasattr(plan, "scale_checks") or level is None:
+        if plan.scale_checks is not None or level is None:
             raise ValueError("measured: for a plan of one scale, with the level")
     from .measure import measure_run  # not at start-up: a run under -q measures nothing
 
@@ -552,7 +573,7 @@ def analyse_run(
         estimator=level.estimator,
         labels=labels,
     )
-    if hasattr(plan, "scale_checks"):  # a multiscale plan: guarantees per scale
+    if plan.scale_checks is not None:  # a multiscale plan: guarantees per scale
         report["scales"] = plan.scale_checks(f)
         failed = [msg for s in report["scales"] for msg in s.get("failed", ())]
         if failed:

@@ -266,13 +266,18 @@ def choose_diffusion_scales(f, name: str, scales: int | None = None, sigma=None,
     8 best + 20) with the smallest SURE of the cascade; a scale that does not
     lower SURE by MIN_IMPROVEMENT is skipped.  Returns ``(plan, ScaleChoice)``."""
     from .autoparams import MIN_IMPROVEMENT, _checkpoints
+    from .sure import refuse_unscaled
 
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
     n = f2.shape[0]
     k = _scale_count(n, scales)
+    if lam is not None:  # its blocks searched by SURE: of samples it can square
+        refuse_unscaled(f2, "the search of several scales (--scales)")
     state, risk, sig, estimator = sure_state(f2, sigma)
-    base, _ = auto_lambda(f2, 1.0, sig)  # universal; 1 % of the range for a noise level of 0
-    lams = [float(lam)] if lam is not None else [base * c for c in FACTORS[::2]]
+    if lam is None:  # universal; 1 % of the range for a noise level of 0
+        lams = [auto_lambda(f2, 1.0, sig)[0] * c for c in FACTORS[::2]]
+    else:
+        lams = [float(lam)]
     tau = stability.default_tau(get_nonlinearity(name, "diffusivity", lams[0]))
     identity = current = risk(state)
     chosen, blocks, risks = [], [], []

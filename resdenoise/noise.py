@@ -433,6 +433,14 @@ class NoiseLevel:
         white = None if self.white is None else np.ldexp(self.white, 2 * shift)
         return replace(self, sigma=np.ldexp(self.sigma, shift), low=low, white=white)
 
+    def of_channels(self, keep) -> NoiseLevel:
+        """The level of channels ``keep`` (indices, in order) alone, as :func:`search_noise`
+        names a level of those channels (one estimator, or the summary and each's)."""
+        keep = list(keep)
+        names = self.per_channel()
+        low, white = (None if a is None else np.asarray(a)[keep] for a in (self.low, self.white))
+        return _named_level(np.asarray(self.sigma)[keep], [names[c] for c in keep], low, white)
+
     def per_channel(self) -> list[str]:
         """The estimator of each channel."""
         return list(self.estimators) or [self.estimator] * int(np.size(self.sigma))
@@ -633,9 +641,17 @@ def _search_noise(u2: np.ndarray, nugget: bool) -> NoiseLevel:
         sigma, low = _checked_by_floor(u2, plain, sigma, names, low, means, dense)
     else:
         white = None
-    if names == [name] * len(names):
-        return NoiseLevel(sigma, name, low=low, white=white)
-    summary = next(e for e in (UNIDENTIFIED, NUGGET, LAG_ONE, FLOOR, EXTRAPOLATED) if e in names)
+    return _named_level(sigma, names, low, white)
+
+
+def _named_level(sigma, names: list[str], low, white) -> NoiseLevel:
+    """The level of channels whose estimators are ``names``: named by their one estimator,
+    or, where a check changed some, by the first such check and each channel's."""
+    summary = next(
+        (e for e in (UNIDENTIFIED, NUGGET, LAG_ONE, FLOOR, EXTRAPOLATED) if e in names), None
+    )
+    if summary is None:
+        return NoiseLevel(sigma, names[0], low=low, white=white)
     return NoiseLevel(sigma, summary, tuple(names), low, white)
 
 

@@ -101,10 +101,19 @@ class ChannelsPlan(Plan):
         return on_channels(lambda x: self.inner.run(x, callback, threads=threads), u, self.keep)
 
     @property
-    def scale_checks(self) -> Callable[[np.ndarray], list]:
-        """The inner plan's checks per scale, of the kept channels (AttributeError where
-        it has none: a plan of one scale)."""
+    def filtering(self) -> Plan:
+        return self.inner
+
+    def map_filter(self, fn) -> ChannelsPlan:
+        return pass_through(fn(self.inner), self.keep, self.count)
+
+    @property
+    def scale_checks(self) -> Callable[[np.ndarray], list] | None:
+        """The inner plan's checks per scale, of the kept channels (None where it has
+        none: a plan of one scale)."""
         checks = self.inner.scale_checks
+        if checks is None:
+            return None
         return lambda f: checks(select_channels(f, self.keep))
 
     def wavelet_reference(self, f: np.ndarray) -> np.ndarray:

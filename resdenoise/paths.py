@@ -112,6 +112,7 @@ def check_paths(
     in_place: bool = False,
     reads: dict | None = None,
     others: FileIndex | None = None,
+    input_format: str | None = None,
 ) -> None:
     """Refuse an output or report that would clash with a file the run reads or
     with each other.
@@ -119,6 +120,8 @@ def check_paths(
     ``reads`` names the other files the run reads, ``{path: what}`` (e.g.
     ``{"clean.csv": "reference"}``): they are protected as the input is;
     ``others`` indexes more input files (a batch's), checked before ``reads``.
+    ``input_format``: the input's format when given (``"zarr"``: a directory read as a
+    Zarr store whatever its name).
     Paths are compared as files: a link, ``..`` or a linked directory on the
     way does not hide a clash, and ``/dev/stdout`` is stdout.
 
@@ -185,7 +188,7 @@ def check_paths(
         raise SignalError(f"{report_path}: the report would overwrite the input file")
     for name, kind in ((output, "output"), (report_path, "report")):
         if _nested(input_path, name):
-            _refuse_directory_input(input_path)  # what is wrong first: not a signal
+            _refuse_directory_input(input_path, input_format)  # what is wrong first: not a signal
             raise SignalError(
                 f"{name}: the {kind} and the input {input_path} lie one inside the other "
                 "(a store is a directory: writing one would change or remove the other); "
@@ -206,11 +209,14 @@ def check_paths(
                 )
 
 
-def _refuse_directory_input(path: str) -> None:
-    """Refuse an input that is a directory but not named as a Zarr store (read as one)."""
-    from .io.signal import ZARR_EXTENSION
+def _refuse_directory_input(path: str, input_format: str | None = None) -> None:
+    """Refuse an input that is a directory the run does not read as a Zarr store: not named
+    as one (``.zarr``) nor given ``input_format`` zarr."""
+    from .io.signal import ZARR, ZARR_EXTENSION, guess_format
 
-    if os.path.isdir(path) and not path.rstrip(os.sep).lower().endswith(ZARR_EXTENSION):
+    if not os.path.isdir(path) or path.rstrip(os.sep).lower().endswith(ZARR_EXTENSION):
+        return
+    if input_format is None or guess_format(path, input_format) != ZARR:
         raise SignalError(f"{path}: is a directory, not a signal file")
 
 

@@ -284,7 +284,7 @@ def run_file(
                 f"the input and the {what} are both {name}, which is read once; give "
                 f"the {what} a file name"
             )
-    check_paths(input_path, output, report_path, in_place, reads, others)
+    check_paths(input_path, output, report_path, in_place, reads, others, input_format)
     read = ReadOptions() if read is None else read
     write = WriteOptions() if write is None else write
     if in_place:

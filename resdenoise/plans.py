@@ -99,23 +99,25 @@ class Planner:
 
     def _scales(self, u, labels=None):
         """The plan of ``scales`` for ``u`` (:meth:`__call__`)."""
-        from .automatic import pass_untrusted, refuse_unscaled
+        from .automatic import pass_untrusted
         from .multiscale import plan_scales
         from .noise import resolve_sigma
+        from .sure import refuse_unscaled
 
         s = self.settings
         level = None
-        if self.lam is None:  # a search: of samples it can square
-            refuse_unscaled(u, "the search of several scales (--scales)")
         searched = self.lam is None or self.command == "diffuse"
+        if searched:  # a search (diffuse's blocks, lambda given too): of samples it can square
+            refuse_unscaled(u, "the search of several scales (--scales)")
         if searched and isinstance(self.nonlinearity, str) and self.rule in (None, "sure"):
             # the search's level once, for every search plan_scales makes (each would
             # estimate it again) and the do-no-harm rule; the conditions are
             # plan_scales' own, so that what it refuses is refused before this estimate
             # (thresholds searched, plan_scales returned: level is set)
             level = resolve_sigma(u, self.sigma, search=True)
+        distrusted = None
         if self.lam is None and level is not None:  # a channel not trusted: passed through
-            passed = pass_untrusted(u, level, labels, self._scales)
+            passed, distrusted = pass_untrusted(u, level, labels, self._scales)
             if passed is not None:
                 return passed
         plan, extra = plan_scales(
@@ -135,7 +137,7 @@ class Planner:
             plan, details = plan_scales(*args)
             return plan, "the search at the noise level's low end", details
 
-        return _no_harm(plan, extra, u, level, at_low=at_low, labels=labels)
+        return _no_harm(plan, extra, u, level, at_low=at_low, labels=labels, distrusted=distrusted)
 
     def _searched(self, u, h: float, progress: Progress | None, labels=None, shift: int = 0):
         """The automatic search's plan for ``u`` (:meth:`__call__`).  Samples whose
@@ -181,7 +183,7 @@ class Planner:
             level = resolve_sigma(u, self.sigma, search=True)
         # a channel whose level is not trusted passed through, the others searched alone
         search_alone = partial(self._searched, h=h, progress=progress, shift=shift)
-        passed = pass_untrusted(u, level, labels, search_alone, source)
+        passed, distrusted = pass_untrusted(u, level, labels, search_alone, source)
         if passed is not None:
             return passed
         tau = 0.25 if self.command == "shrink" else s.get("tau")
@@ -222,7 +224,7 @@ class Planner:
 
         sums = choice.stopping.gain_sums if plan.steps == choice.steps else None
         plan, extra = _no_harm(
-            plan, choice.as_dict(), u, level, choice.tested, at_low, sums, labels, shift
+            plan, choice.as_dict(), u, level, choice.tested, at_low, sums, labels, shift, distrusted
         )
         if stage.active:
             plan = replace(plan, prestage=stage)
@@ -244,14 +246,25 @@ class Planner:
 
 
 def _no_harm(
-    plan, extra: dict, u, level, tested=None, at_low=None, sums=None, labels=None, shift=0
+    plan,
+    extra: dict,
+    u,
+    level,
+    tested=None,
+    at_low=None,
+    sums=None,
+    labels=None,
+    shift=0,
+    distrusted=None,
 ):
     """The automatic search's plan under the do-no-harm rules of ``resdenoise denoise``
     (:func:`resdenoise.automatic.do_no_harm`: the 25 %-share rule and the
     significance test, white-noise SURE with the search's level), and the report's
     entries (the gain and, when the input is kept, why).  ``tested``: the gain
     test's ``(gain, se)`` when the search measured it on the whole signal, and
-    ``sums`` its run's :func:`resdenoise.sure.gain_sums`; ``labels`` name the channels."""
+    ``sums`` its run's :func:`resdenoise.sure.gain_sums`; ``labels`` name the channels;
+    ``distrusted``: the channels whose level is not trusted, as
+    :func:`resdenoise.automatic.pass_untrusted` read them (None: read here)."""
     import numpy as np
 
     from .automatic import do_no_harm
@@ -265,6 +278,7 @@ def _no_harm(
         sums=sums,
         labels=labels,
         shift=shift,
+        distrusted=distrusted,
     )
     extra = {**extra, **tested}
     if refused is not None:
@@ -319,20 +333,18 @@ def _unscaled(extra: dict, shift: int, rule: str | None) -> dict:
 def _unscaled_plan(plan, shift: int):
     """The plan the search chose for samples divided by ``2**shift``, for the samples:
     lambda times ``2**shift`` (the blocks scale exactly with both); of a plan passing
-    channels through (:mod:`resdenoise.passing`), its inner plan's."""
+    channels through (:meth:`resdenoise.filters.Plan.map_filter`), its filter's."""
     from .scaling import times_power_of_two
 
-    inner = getattr(plan, "inner", None)
-    if inner is not None:
-        from .passing import pass_through
+    def unscaled(plan):
+        nl = replace(plan.nl, lam=times_power_of_two(plan.nl.lam, shift))
+        params = dict(plan.parameters)
+        params["lambda"] = nl.lam
+        if "threshold" in params:
+            params["threshold"] = nl.theta
+        return replace(plan, nl=nl, parameters=params, computed=None)
 
-        return pass_through(_unscaled_plan(inner, shift), plan.keep, plan.count)
-    nl = replace(plan.nl, lam=times_power_of_two(plan.nl.lam, shift))
-    params = dict(plan.parameters)
-    params["lambda"] = nl.lam
-    if "threshold" in params:
-        params["threshold"] = nl.theta
-    return replace(plan, nl=nl, parameters=params, computed=None)
+    return plan.map_filter(unscaled)
 
 
 #: A noise level given where nothing is chosen from the data (lambda given, the blocks fixed).

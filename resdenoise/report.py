@@ -105,9 +105,8 @@ def build_report(
         "guarantees_held": not failed,
         "engine": engine_entry(plan, dtype),
     }
-    passed = getattr(plan, "passed", ())  # (resdenoise.passing.ChannelsPlan)
-    if passed:  # channels an automatic mode passed through unchanged, by their labels
-        report["passed_through"] = [labels[c] for c in passed]
+    if plan.passed:  # channels an automatic mode passed through unchanged, by their labels
+        report["passed_through"] = [labels[c] for c in plan.passed]
     return report
 
 

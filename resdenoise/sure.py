@@ -48,6 +48,7 @@ __all__ = [
     "gain_sums",
     "sure_parts",
     "probe_eps",
+    "refuse_unscaled",
     "sure_probe",
     "sure_stack",
 ]
@@ -500,3 +501,21 @@ def clearly_lower(new, old) -> bool:
     d = np.asarray(new.best_parts) - np.asarray(old.best_parts)
     se = math.sqrt(len(d) * float(np.var(d, ddof=1)))
     return float(np.sum(d)) < -se
+
+
+def refuse_unscaled(u, what: str) -> None:
+    """Refuse samples whose squares the search ``what`` cannot take: beyond
+    :data:`resdenoise.scaling.LEVEL_RANGE`, where the single-family searches run on the
+    samples divided by a power of two (:func:`resdenoise.scaling.level_shift`), these do
+    not (their plans and reports of several scales are not scaled back): every SURE
+    was NaN and the input kept as if nothing were better."""
+    from .errors import SignalValuesError
+    from .scaling import LEVEL_RANGE, level_shift
+
+    if level_shift(u):
+        amplitude = float(np.max(np.abs(u)))
+        raise SignalValuesError(
+            f"the largest sample's magnitude {amplitude:.6g} is outside {LEVEL_RANGE[0]:g} .. "
+            f"{LEVEL_RANGE[1]:g}, where {what} cannot square the samples; scale the signal "
+            "(by a power of two: exact) or use a single-family search (--time auto)"
+        )

@@ -364,11 +364,48 @@ def test_mp3_to_wav_without_a_subtype(runner, tmp_path):
         assert soundfile.info(str(out)).subtype == subtype
 
 
+def _mpeg(path, layer: int) -> str:
+    """An MPEG-1 layer ``layer`` (1 or 2) file of silence, mono at 48 kHz, 128 kbit/s: 60
+    frames of a header and all bit allocations 0 (libsndfile decodes these layers and
+    cannot encode them)."""
+    header, size = {1: (b"\xff\xff\x44\xc0", 128), 2: (b"\xff\xfd\x84\xc0", 384)}[layer]
+    Path(path).write_bytes((header + bytes(size - 4)) * 60)
+    return str(path)
+
+
+@pytest.mark.skipif(not _can_write_mp3(), reason="this libsndfile cannot write MP3")
+@pytest.mark.parametrize("layer", [1, 2])
+def test_an_mpeg_layer_i_or_ii_input_is_written_back_as_layer_iii(runner, tmp_path, layer):
+    """MP3 to MP3 kept the input's codec, MPEG layer I or II, which libsndfile's format
+    check accepts and it cannot encode: the run failed at the end, after the work ('cannot
+    encode as MP3/MPEG_LAYER_II', exit 1). It writes MPEG layer III now; a --subtype of
+    layer I or II is refused before any work, in one line saying what it can write."""
+    import soundfile
+
+    src = _mpeg(tmp_path / "x.mp3", layer)
+    assert soundfile.info(src).subtype == f"MPEG_LAYER_{'I' * layer}"
+    out = tmp_path / "y.mp3"
+    args = ["diffuse", src, "--diffusivity", "perona-malik", "--lambda", "0.1", "--steps", "2"]
+    result = runner.invoke(cli, [*args, "-o", str(out)])
+    assert result.exit_code == 0, (result.exit_code, result.stderr)
+    assert soundfile.info(str(out)).subtype == "MPEG_LAYER_III"
+    refused = tmp_path / "z.mp3"
+    given = soundfile.info(src).subtype
+    result = runner.invoke(cli, [*args, "-o", str(refused), "--subtype", given])
+    assert result.exit_code == 2 and not refused.exists()
+    assert result.stderr == (
+        f"Error: {refused}: MP3 subtype {given!r} can be read but not written (this "
+        "libsndfile has no encoder for it); it can write MPEG_LAYER_III\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("source_format", "subtype", "target", "expected"),
     [
         ("MP3", "MPEG_LAYER_III", "WAV", "PCM_16"),  # was MPEG_LAYER_III: no encoder
         ("MP3", "MPEG_LAYER_III", "MP3", "MPEG_LAYER_III"),
+        ("MP3", "MPEG_LAYER_II", "MP3", "MPEG_LAYER_III"),  # was MPEG_LAYER_II: no encoder
+        ("MP3", "MPEG_LAYER_I", "MP3", "MPEG_LAYER_III"),
         ("OGG", "VORBIS", "WAV", "PCM_16"),  # as before
         ("OGG", "VORBIS", "OGG", "VORBIS"),
         ("WAV", "PCM_24", "FLAC", "PCM_24"),  # a plain subtype is kept

@@ -1,8 +1,9 @@
 """A filtered channel named as the user knows it: with ``--columns b,c`` (or a time
 column left out) a failed check said ``channel 1`` for the file's column 2.  Now the
 sentences, ``-v``'s table and the report's ``channel_labels`` name the file's column,
-read whole or in chunks, one file or a batch; ``channel N`` where the channels are the
-file's own, as before."""
+read whole or in chunks, one file or a batch.  A CSV file with a header names its
+columns so even where every column is filtered in order (as its read errors do; it said
+``channel 2``); ``channel N`` where the channels are a headerless file's own, as before."""
 
 from __future__ import annotations
 
@@ -41,7 +42,9 @@ def abc(tmp_path):
 
 def test_a_signal_labels_its_channels_by_the_files_columns():
     data = np.zeros((3, 2))
-    assert Signal(data, header=["a", "b"]).channel_labels is None  # the file's own
+    assert Signal(data, header=["a", "b"]).channel_labels == ("column 1 ('a')", "column 2 ('b')")
+    assert Signal(data, header=["a"]).channel_labels == ("column 1 ('a')", "column 2")
+    assert Signal(data, format="WAV").channel_labels is None  # the file's own
     assert Signal(data, positions=(0, 1)).channel_labels is None
     picked = Signal(data, header=["t", "a", "b"], positions=(1, 2))
     assert picked.channel_labels == ("column 2 ('a')", "column 3 ('b')")
@@ -169,16 +172,25 @@ def test_a_label_from_the_file_is_text_not_markup(runner, tmp_path):
     assert "column 2 ('[red]x')" in header
 
 
-def test_without_a_pick_the_channels_are_counted_as_before(runner, tmp_path):
+@pytest.mark.parametrize("header", ["a,b\n", ""])
+def test_without_a_pick_a_header_names_the_columns(runner, tmp_path, header):
+    """Every column filtered in order: a file with a header names them by it (it said
+    ``channel 2``), a headerless file counts its channels as before."""
     src, rep = tmp_path / "in.csv", tmp_path / "r.json"
-    src.write_text("a,b\n" + "".join(f"0.5,{_alternating(i)}\n" for i in range(40)))
+    src.write_text(header + "".join(f"0.5,{_alternating(i)}\n" for i in range(40)))
     args = ["resnet", str(src), *UNSTABLE, "-o", str(tmp_path / "o.csv"), "-v"]
     result = runner.invoke(cli, [*args, "--report", str(rep)])
     assert result.exit_code == 0, result.output
-    assert "; channel 2: output [-486, 486]" in result.stderr.splitlines()[0]
-    header = next(line for line in result.stderr.splitlines() if "quantity" in line)
-    assert re.findall(r"\bch \d+", header) == ["ch 1", "ch 2"]
-    assert json.loads(rep.read_text())["channel_labels"] == ["channel 1", "channel 2"]
+    header_line = next(line for line in result.stderr.splitlines() if "quantity" in line)
+    labels = json.loads(rep.read_text())["channel_labels"]
+    if header:
+        assert result.stderr.splitlines()[0].endswith(B_FAILS)
+        assert "column 2 ('b')" in header_line
+        assert labels == ["column 1 ('a')", "column 2 ('b')"]
+    else:
+        assert "; channel 2: output [-486, 486]" in result.stderr.splitlines()[0]
+        assert re.findall(r"\bch \d+", header_line) == ["ch 1", "ch 2"]
+        assert labels == ["channel 1", "channel 2"]
 
 
 def test_stdin_names_the_picked_columns_too(runner, abc):

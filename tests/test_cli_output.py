@@ -117,7 +117,7 @@ def test_every_message_counts_channels_from_1(runner, tmp_path):
     import soundfile
 
     src, out = tmp_path / "in.csv", tmp_path / "out.csv"
-    src.write_text("a,b\n" + "".join(f"0.5,{(-1) ** i * (1 + i % 3)}\n" for i in range(40)))
+    src.write_text("".join(f"0.5,{(-1) ** i * (1 + i % 3)}\n" for i in range(40)))  # no header
     args = ["resnet", str(src), "--activation", "linear", "--blocks", "5", "--tau", "1.0"]
     result = runner.invoke(cli, [*args, "--allow-unstable", "--strict", "-o", str(out), "-v"])
     assert result.exit_code == 4

@@ -203,6 +203,46 @@ def test_cli_diffuse_scales_and_its_refusals(tmp_path, rng):
     assert bad.exit_code == 2 and "scales choose their blocks" in bad.output
 
 
+def test_diffusion_scales_with_lambda_given_compute_no_automatic_lambda(monkeypatch, rng):
+    """lambda given: the automatic lambda is not computed (it was, and thrown away)."""
+    from resdenoise import multiscale
+
+    def unused(*args, **kwargs):
+        raise AssertionError("the automatic lambda computed with lambda given")
+
+    monkeypatch.setattr(multiscale, "auto_lambda", unused)
+    f = np.repeat([0.0, 1.0], 150) + rng.normal(0.0, 0.2, 300)
+    plan, choice = multiscale.choose_diffusion_scales(f, "perona-malik", 2, lam=1.0)
+    assert plan.steps > 0 and {nl.lam for _, nl, _ in plan.groups} == {1.0}
+
+
+@pytest.mark.parametrize("scale", [1e200, 1.7e308, 1e-312])
+def test_diffusion_scales_with_lambda_given_refuse_samples_they_cannot_square(tmp_path, rng, scale):
+    """diffuse --scales K --lambda X still searches the blocks by SURE: samples beyond
+    2^+-200 are refused before any work, in one line, as with lambda searched.  Before,
+    only the automatic lambda computed and thrown away refused some ('the automatic lambda
+    is inf ...; give --lambda', lambda given), and 1e200 kept the input silently (every
+    SURE NaN).  The library's plan_scales refuses them too."""
+    from resdenoise.errors import SignalValuesError
+    from resdenoise.multiscale import plan_scales
+
+    f = np.clip(np.repeat([0.0, 0.8], 150) + rng.normal(0.0, 0.1, 300), -1, 1) * scale
+    src = tmp_path / "in.csv"
+    src.write_text("\n".join(repr(float(v)) for v in f) + "\n")
+    out = tmp_path / "o.csv"
+    args = ["diffuse", str(src), "--scales", "2", "--lambda", "1", "-o", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1 and not out.exists()
+    assert result.stderr.startswith(f"Error: {src}: the largest sample's magnitude ")
+    assert result.stderr.endswith(
+        "where the search of several scales (--scales) cannot square the samples; scale the "
+        "signal (by a power of two: exact) or use a single-family search (--time auto)\n"
+    )
+    assert len(result.stderr.splitlines()) == 1
+    with pytest.raises(SignalValuesError, match="cannot square the samples"):
+        plan_scales(f, "perona-malik", 1.0, {"scales": 2}, command="diffuse")
+
+
 @pytest.mark.parametrize("chunk", [7, 100, 500])
 def test_in_chunks_and_on_dask_a_cascade_is_the_whole_run(chunk):
     """A block of stride s moves information s samples: the halo is sum(s m), not m."""

@@ -25,6 +25,7 @@ from resdenoise import pipeline
 from resdenoise.automatic import choose_denoiser
 from resdenoise.cli import cli
 from resdenoise.filters import analyse_run, as_identity, plan_diffuse
+from resdenoise.noise import search_noise
 from resdenoise.nonlinearities import get_nonlinearity
 from resdenoise.passing import ChannelsPlan, pass_through
 from resdenoise.pipeline import RunOptions, automatic_planner, planner, run_file
@@ -110,6 +111,65 @@ def test_one_channel_left_is_searched_as_a_lone_channel():
     assert plan.passed == (1,) and extra["automatic_choice"] == alone_extra["automatic_choice"]
     y = plan.run(x)
     assert np.array_equal(y[:, 0], alone.run(x[:, 0])) and np.array_equal(y[:, 1], x[:, 1])
+
+
+def test_a_level_given_for_every_channel_is_searched_with_the_kept_channels_levels():
+    """choose_denoiser given a NoiseLevel of all three channels: the search of the two kept
+    gets their two levels (it got all three: a broadcasting error), as a search of those
+    channels alone given theirs."""
+    x = _three()
+    level = search_noise(x)
+    plan, extra = choose_denoiser(x, sigma=level)
+    kept = level.of_channels([0, 2])
+    assert np.array_equal(kept.sigma, level.sigma[[0, 2]]) and kept.per_channel() == [
+        level.per_channel()[c] for c in (0, 2)
+    ]
+    alone, alone_extra = choose_denoiser(x[:, [0, 2]], sigma=kept)
+    assert plan.passed == (1,) and extra["automatic_choice"] == alone_extra["automatic_choice"]
+    assert extra["noise_estimators"] == alone_extra["noise_estimators"]
+    y = plan.run(x)
+    assert np.array_equal(y[:, [0, 2]], alone.run(np.ascontiguousarray(x[:, [0, 2]])))
+    assert np.array_equal(y[:, 1], x[:, 1])
+
+
+@pytest.mark.parametrize("mode", sorted(AUTOMATIC))
+def test_the_level_rules_are_read_once_where_no_channel_is_passed_through(monkeypatch, mode):
+    """Where every channel is trusted, the channels' level rules (a variance pass) are
+    read once per search: by the pass-through check, and do_no_harm takes its answer
+    (it read them again)."""
+    from resdenoise import automatic
+
+    calls = []
+    read = automatic._distrusted
+    monkeypatch.setattr(
+        automatic, "_distrusted", lambda f, level: calls.append(1) or read(f, level)
+    )
+    plan, extra = AUTOMATIC[mode]()(_three()[:, [0, 2]])
+    assert type(plan) is not ChannelsPlan and plan.steps > 0 and len(calls) == 1
+
+
+def test_a_plan_passing_channels_delegates_to_its_filter_explicitly():
+    """A plan of one scale passing channels through has no checks per scale: None, as
+    any plan of one scale (its scale_checks raised AttributeError, seen through hasattr);
+    one of several scales checks the kept channels.  map_filter changes the filter and
+    passes the same channels; filtering is the inner plan (as_identity, probe_flux and
+    the search's unscaling go through them)."""
+    from resdenoise.multilevel import plan_levels
+
+    x = _three()
+    nl = get_nonlinearity("perona-malik", "diffusivity", 0.2)
+    inner = plan_diffuse(nl, steps=3)
+    plan = pass_through(inner, [0, 2], 3)
+    assert inner.scale_checks is None and plan.scale_checks is None
+    assert inner.passed == () and plan.passed == (1,)
+    assert inner.filtering is inner and plan.filtering is inner
+    assert inner.map_filter(as_identity) == as_identity(inner)
+    mapped = plan.map_filter(as_identity)
+    assert isinstance(mapped, ChannelsPlan) and (mapped.keep, mapped.count) == ((0, 2), 3)
+    assert mapped.inner == as_identity(inner) and mapped.steps == 0
+    levels = plan_levels("soft", [0.3, 0.2])
+    scaled = pass_through(levels, [0, 2], 3)
+    assert scaled.scale_checks(x) == levels.scale_checks(np.ascontiguousarray(x[:, [0, 2]]))
 
 
 def test_every_channel_untrusted_keeps_the_input_as_before():
@@ -213,6 +273,29 @@ def test_a_csv_with_one_rough_column_equals_columns_of_the_others(
     )
     verbose = _run(runner, [*command, three_csv, "-o", str(out), "-v"])
     assert "passed through unchanged" in verbose.stderr and "column 3 ('rough'):" in verbose.stderr
+
+
+def test_a_csv_with_a_header_names_the_column_passed_through(runner, tmp_path):
+    """Every column filtered in order (no time column, no --columns): the column passed
+    through is named by the header, 'column 2 ('rough')', in the verdict line, the
+    warning, -v and the report, as with --columns (it was 'channel 2')."""
+    src = tmp_path / "abc.csv"
+    src.write_text(
+        "a,rough,b\n" + "".join(",".join(map(repr, row)) + "\n" for row in _three().tolist())
+    )
+    out, rep = tmp_path / "o.csv", tmp_path / "r.json"
+    result = _run(runner, ["denoise", str(src), "-o", str(out), "--report", str(rep)])
+    name = "column 2 ('rough')"
+    assert result.stderr.splitlines()[0].endswith(
+        f": guarantees held; passed through unchanged: {name}"
+    )
+    assert f"warning: {name} passed through unchanged: {WHY}" in result.stderr
+    report = json.loads(rep.read_text())
+    assert report["passed_through"] == [name]
+    assert list(report["parameters"]["passed_through_reasons"]) == [name]
+    assert report["parameters"]["filtered_channels"] == ["column 1 ('a')", "column 3 ('b')"]
+    verbose = _run(runner, ["denoise", str(src), "-o", str(out), "-v"])
+    assert f"{name}:" in verbose.stderr and "channel 2" not in verbose.stderr
 
 
 def test_a_stereo_wav_with_one_noisy_channel(runner, stereo_wav, tmp_path):

@@ -317,6 +317,28 @@ def test_an_output_inside_the_input_store_or_around_it_is_refused(
     assert _tree(tmp_path) == before
 
 
+def test_a_store_named_without_zarr_and_read_as_one_is_refused_as_a_store(runner, tmp_path, rng):
+    """A store named without .zarr, read with --input-format zarr, and an output or report
+    inside it: refused as a .zarr store is (they lie one inside the other), not 'is a
+    directory, not a signal file' (the store was told by its suffix only, though it is
+    read); without --input-format it is not read, and says so as before."""
+    src = _store(tmp_path / "data", np.cumsum(rng.standard_normal(300)), (64,))
+    before = _tree(tmp_path)
+    for target in (["-o", f"{src}/out.csv"], ["-o", f"{tmp_path}/o.csv", "--report", f"{src}/r"]):
+        kind = "output" if len(target) == 2 else "report"
+        result = runner.invoke(cli, ["diffuse", str(src), "--input-format", "zarr", *target, *RUN])
+        assert result.exit_code == 1 and result.stderr == (
+            f"Error: {target[-1]}: the {kind} and the input {src} lie one inside the other (a "
+            "store is a directory: writing one would change or remove the other); give it a "
+            "place outside\n"
+        )
+        result = runner.invoke(cli, ["diffuse", str(src), *target, *RUN])
+        assert result.stderr == f"Error: {src}: is a directory, not a signal file\n"
+    assert _tree(tmp_path) == before
+    result = runner.invoke(cli, ["diffuse", str(src), "--input-format", "zarr", *RUN])
+    assert result.exit_code == 0, result.stderr  # read as a store
+
+
 def test_a_nan_in_a_carried_channel_is_carried_as_audio_carries_it(runner, tmp_path, rng):
     """A NaN in a channel --columns leaves out was refused in a store ('sample 5, channel
     2 is nan') and carried through in audio: the one rule now, the filtered channels

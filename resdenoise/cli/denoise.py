@@ -323,7 +323,8 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
         report_path = report_target(report_path, input_path)
         options = {**options, "write": replace(options["write"], parents=True)}
     with library_errors(usage=True):
-        check_paths(input_path, output, report_path, options.get("in_place", False))
+        in_place = options.get("in_place", False)
+        check_paths(input_path, output, report_path, in_place, input_format=options["input_format"])
     quiet, verbose = volume
     if output == "-" and not options.get("in_place"):
         _refuse_audio_on_a_terminal(input_path, options["input_format"], options["write"].format)

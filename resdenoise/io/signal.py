@@ -4,6 +4,8 @@ the formats (:func:`guess_format`, :func:`looks_like_audio`) and their constants
 
 from __future__ import annotations
 
+import functools
+import io
 import os
 import re
 import stat
@@ -219,16 +221,19 @@ class Signal:
 
     @property
     def channel_labels(self) -> tuple[str, ...] | None:
-        """How messages name each filtered channel where the channels are not the file's
-        own 1, 2, ... (columns picked, a time column): the file's ``column 2 ('b')``
-        (``column 2`` without a header), a sound file's or a Zarr array's ``channel 2``;
-        None where the channels are every column of the file in order, none carried (the
-        messages' ``channel i``): a pick of the first columns that leaves others out is
-        labelled too."""
+        """How messages name each filtered channel: a CSV file's with a header by its
+        column, ``column 2 ('b')``, as its read errors do; else where the channels are not
+        the file's own 1, 2, ... (columns picked, a time column), a headerless CSV file's
+        ``column 2``, a sound file's or a Zarr array's ``channel 2``; None where the
+        channels are every column of such a file in order, none carried (the messages'
+        ``channel i``): a pick of the first columns that leaves others out is labelled
+        too."""
         positions = self.channel_positions
-        if positions == tuple(range(len(positions))) and not self.carried:
+        csv = self.format == "CSV"
+        own = positions == tuple(range(len(positions))) and not self.carried
+        if own and not (csv and self.header is not None):
             return None
-        if self.format != "CSV":
+        if not csv:
             return tuple(f"channel {p + 1}" for p in positions)
         return tuple(column_label(self.header, p) for p in positions)
 
@@ -348,6 +353,25 @@ def _stat_input(path: str) -> os.stat_result:
     return st
 
 
+@functools.cache
+def can_encode(fmt: str, subtype: str) -> bool:
+    """Whether this libsndfile writes ``subtype`` in ``fmt``: its format check, and for a
+    codec (:data:`CODEC_SUBTYPES`) a file opened for writing in memory (the check passes
+    MP3's layers I and II, which libsndfile decodes but cannot encode)."""
+    import soundfile
+
+    if not soundfile.check_format(fmt, subtype):
+        return False
+    if subtype not in CODEC_SUBTYPES:
+        return True
+    try:
+        with soundfile.SoundFile(io.BytesIO(), "w", 48000, 1, subtype, format=fmt):
+            pass
+    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError):
+        return False
+    return True
+
+
 def _check_subtype(target: str, fmt: str, subtype: str | None) -> str | None:
     if subtype is None:
         return None
@@ -356,6 +380,12 @@ def _check_subtype(target: str, fmt: str, subtype: str | None) -> str | None:
     import soundfile
 
     subtype = subtype.strip().upper()
+    if fmt != "AUDIO" and soundfile.check_format(fmt, subtype) and not can_encode(fmt, subtype):
+        held = ", ".join(s for s in sorted(soundfile.available_subtypes(fmt)) if can_encode(fmt, s))
+        raise ParameterError(
+            f"{target}: {fmt} subtype {subtype!r} can be read but not written (this libsndfile "
+            f"has no encoder for it); it can write {held}"
+        )
     if fmt != "AUDIO" and not soundfile.check_format(fmt, subtype):
         held = sorted(soundfile.available_subtypes(fmt))
         close = did_you_mean(subtype, held)

@@ -41,6 +41,7 @@ from .signal import (
     CsvLayout,
     Signal,
     _check_subtype,
+    can_encode,
     csv_rate,
     guess_format,
 )
@@ -235,7 +236,7 @@ def _audio_target(sig: Signal, fmt: str, subtype: str | None, target: str) -> tu
         )
     if subtype is not None:
         subtype = _check_subtype(target, fmt, subtype)
-    elif _keeps_subtype(sig, fmt) and soundfile.check_format(fmt, sig.subtype):
+    elif _keeps_subtype(sig, fmt):
         subtype = sig.subtype
     elif sig.format == "CSV" and soundfile.check_format(fmt, "FLOAT"):
         subtype = "FLOAT"  # new audio from numbers: never clipped unless asked
@@ -247,9 +248,12 @@ def _audio_target(sig: Signal, fmt: str, subtype: str | None, target: str) -> tu
 
 
 def _keeps_subtype(sig: Signal, fmt: str) -> bool:
-    """Whether output format ``fmt`` may take the input's subtype: one it has, and a
-    compressed format's codec (:data:`CODEC_SUBTYPES`) only in that format."""
-    return sig.subtype is not None and (sig.subtype not in CODEC_SUBTYPES or fmt == sig.format)
+    """Whether output format ``fmt`` may take the input's subtype: one it has that this
+    libsndfile can write (:func:`resdenoise.io.signal.can_encode`: not MP3's layers I and
+    II), and a compressed format's codec (:data:`CODEC_SUBTYPES`) only in that format."""
+    if sig.subtype is None or (sig.subtype in CODEC_SUBTYPES and fmt != sig.format):
+        return False
+    return can_encode(fmt, sig.subtype)
 
 
 def _audio_frames(
