@@ -53,17 +53,18 @@ class FileIndex:
     def find(self, path) -> str | None:
         """The first indexed path that names the same file as ``path``, else None
         (``"-"``, stdout: the file stdout is, when it is a regular file)."""
+        rank = self.rank(path)
+        return None if rank is None else self.paths[rank]
+
+    def rank(self, path) -> int | None:
+        """Where in :attr:`paths` :meth:`find`'s path is, else None."""
         if path is None or not self.paths:
             return None
         if path == "-":
             key = _stdout_inode()
-            return None if key is None else self._first(self._inodes.get(key))
-        key = _inode(path)
-        return self._first(self._inodes.get(key), self._places.get(_resolved(path)))
-
-    def _first(self, *ranks) -> str | None:
-        ranks = [r for r in ranks if r is not None]
-        return self.paths[min(ranks)] if ranks else None
+            return None if key is None else self._inodes.get(key)
+        ranks = (self._inodes.get(_inode(path)), self._places.get(_resolved(path)))
+        return min((r for r in ranks if r is not None), default=None)
 
 
 def _nested(a, b) -> bool:
@@ -204,6 +205,42 @@ def check_paths(
                     f"{name}: the {kind} would overwrite the {what} file {path}; "
                     "give it another name"
                 )
+
+
+def check_batch_paths(tasks: Sequence[tuple], in_place: bool = False) -> None:
+    """Refuse a batch that would filter a file twice or write a place twice, before
+    anything is read.
+
+    ``tasks`` holds each input's ``(input, output, report)`` (report None for
+    none).  Refused: under ``in_place``, two inputs that are one file as
+    :class:`FileIndex` compares them (the same inode, links followed, or the
+    same place): the one replaced first would be read by the other, or not,
+    as the files are shared among the jobs; two outputs that land in one place
+    (directories resolved, the last name kept, as a write lands).
+
+    Raises
+    ------
+    ParameterError
+        Naming both inputs (and the place).
+    """
+    if in_place:
+        index = FileIndex([path for path, _, _ in tasks])
+        for i, (path, _, _) in enumerate(tasks):
+            first = index.rank(path)
+            if first != i:
+                raise ParameterError(
+                    f"{tasks[first][0]} and {path} are one file, and in_place=True "
+                    "would filter it twice; name it once",
+                    parameters=[("in_place", True)],
+                )
+    places: dict = {}  # place -> the rank of the input first written there
+    for i, (path, output, _) in enumerate(tasks):
+        first = places.setdefault(_resolved(output), i)
+        if first != i:
+            raise ParameterError(
+                f"{tasks[first][0]} and {path} would both be written to {output}; "
+                "rename one or filter them into separate directories"
+            )
 
 
 def _refuse_directory_input(path: str) -> None:
