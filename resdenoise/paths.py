@@ -215,8 +215,9 @@ def check_batch_paths(tasks: Sequence[tuple], in_place: bool = False) -> None:
     none).  Refused: under ``in_place``, two inputs that are one file as
     :class:`FileIndex` compares them (the same inode, links followed, or the
     same place): the one replaced first would be read by the other, or not,
-    as the files are shared among the jobs; two outputs that land in one place
-    (directories resolved, the last name kept, as a write lands).
+    as the files are shared among the jobs; two outputs or reports (or an
+    output and a report) that land in one place (directories resolved, the
+    last name kept, as a write lands).
 
     Raises
     ------
@@ -233,14 +234,21 @@ def check_batch_paths(tasks: Sequence[tuple], in_place: bool = False) -> None:
                     "would filter it twice; name it once",
                     parameters=[("in_place", True)],
                 )
-    places: dict = {}  # place -> the rank of the input first written there
-    for i, (path, output, _) in enumerate(tasks):
-        first = places.setdefault(_resolved(output), i)
-        if first != i:
-            raise ParameterError(
-                f"{tasks[first][0]} and {path} would both be written to {output}; "
-                "rename one or filter them into separate directories"
-            )
+    places: dict = {}  # place -> (rank of the input, kind) first written there
+    for i, (path, output, report) in enumerate(tasks):
+        for name, kind in ((output, "output"), (report, "report")):
+            if name is None:
+                continue
+            first, first_kind = places.setdefault(_resolved(name), (i, kind))
+            if (first, first_kind) == (i, kind):
+                continue
+            if first_kind == kind == "output":
+                what = f"{tasks[first][0]} and {path}"
+                remedy = "rename one or filter them into separate directories"
+            else:
+                what = f"the {first_kind} of {tasks[first][0]} and the {kind} of {path}"
+                remedy = "rename one, or run them separately"
+            raise ParameterError(f"{what} would both be written to {name}; {remedy}")
 
 
 def _refuse_directory_input(path: str) -> None:
