@@ -318,6 +318,28 @@ def test_stdlib_csv_writer_files(dialect, quoting, rng):
     assert back.carried == {0: [str(i) for i in range(20)]}
 
 
+@pytest.mark.parametrize("header", [None, "v", 'say "v"'])
+def test_one_quoted_column_as_the_csv_module_writes_it(tmp_path, rng, header):
+    """csv.QUOTE_ALL with one column: every field quoted (the header too), read as with
+    several columns, whole and in blocks, and written back quoted (was: '"1.5"' is
+    not a number)."""
+    from resdenoise.io import open_signal_stream, read_signal
+
+    values = rng.standard_normal(30)
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf, quoting=csv.QUOTE_ALL)
+    writer.writerows(([[header]] if header else []) + [[v] for v in values.tolist()])
+    path = tmp_path / "q.csv"
+    path.write_text(buf.getvalue(), newline="")
+    sig = read_signal(path)
+    np.testing.assert_array_equal(sig.data, values)
+    assert sig.header == ([header] if header else None)
+    blocks = np.concatenate([b for b, _ in open_signal_stream(path).blocks()])
+    np.testing.assert_array_equal(blocks, values)
+    raw = encode_signal("y.csv", sig)[0].decode()
+    assert raw == buf.getvalue()  # quoted as it came
+
+
 _DELIMS = st.sampled_from([",", ";", "\t", " ", "|"])
 
 
