@@ -1,10 +1,12 @@
 """The paths of one run checked before anything is read or written.
 
 :func:`check_paths` refuses an output or report that would overwrite the input
-or another file the run reads, or clash with each other; :class:`FileIndex`
-finds files by identity (a batch's inputs, indexed once).  Paths are compared
-as files: a link, ``..`` or a linked directory on the way does not hide a
-clash, and ``/dev/stdout`` is stdout.
+or another file the run reads, or clash with each other;
+:func:`check_batch_paths` a batch that would filter one file twice (in place)
+or write one place twice; :class:`FileIndex` finds files by identity (a
+batch's inputs, indexed once).  Paths are compared as files: a link, ``..``
+or a linked directory on the way does not hide a clash, and ``/dev/stdout``
+is stdout.
 """
 
 from __future__ import annotations
