@@ -24,6 +24,7 @@ from functools import partial
 from .errors import GuaranteeError, Interrupted, ParameterError, ResdenoiseError, SignalError
 from .io.atomic import first_existing, write_refusal
 from .io.signals import STOP, deferred, deferred_from, held, placed, stopping
+from .paths import check_batch_paths
 from .pipeline import FileIndex, RunOptions, run_file
 
 __all__ = ["FileResult", "batch_target", "run_batch"]
@@ -188,14 +189,14 @@ def run_batch(
     ------
     ParameterError
         Stdin among the inputs, a ``reference`` that is a pipe (stdin or a
-        FIFO: read once) with several inputs, two inputs that would be written to the
-        same file, or ``measure=False`` with a report asked for; nothing is run.
+        FIFO: read once) with several inputs, two inputs whose outputs or reports
+        would be written to the same file, two inputs that are one file under
+        ``in_place``, or ``measure=False`` with a report asked for; nothing is run.
     SignalError
         A directory cannot be created (a file in the way, a closed directory above).
     """
     inputs = [os.fspath(p) for p in input_paths]
     refuse_stdin(inputs)
-    tasks, seen = [], {}
     if reference is not None and len(inputs) > 1:
         from .io import is_pipe
 
@@ -213,16 +214,10 @@ def run_batch(
     if output_dir is None and not in_place:
         raise ParameterError("output_dir=None needs in_place=True (each input replaced)")
     fmt = write.format if write is not None else None
-    for path in inputs:
-        target = path if output_dir is None else batch_target(output_dir, path, fmt)
-        if target in seen:
-            raise ParameterError(
-                f"{seen[target]} and {path} would both be written to {target}; "
-                "rename one or filter them into separate directories"
-            )
-        seen[target] = path
-        report = None if report_dir is None else report_target(report_dir, path)
-        tasks.append((path, target, report))
+    outputs = inputs if output_dir is None else [batch_target(output_dir, p, fmt) for p in inputs]
+    reports = [None if report_dir is None else report_target(report_dir, p) for p in inputs]
+    tasks = list(zip(inputs, outputs, reports, strict=True))
+    check_batch_paths(tasks, in_place)  # each file once, each place written once
     for directory, what in ((output_dir, "output"), (report_dir, "report")):
         if directory is not None:  # made by the first output put in it, not before
             check_directory(directory, what)

@@ -1,10 +1,12 @@
 """The paths of one run checked before anything is read or written.
 
 :func:`check_paths` refuses an output or report that would overwrite the input
-or another file the run reads, or clash with each other; :class:`FileIndex`
-finds files by identity (a batch's inputs, indexed once).  Paths are compared
-as files: a link, ``..`` or a linked directory on the way does not hide a
-clash, and ``/dev/stdout`` is stdout.
+or another file the run reads, or clash with each other;
+:func:`check_batch_paths` a batch that would filter one file twice (in place)
+or write one place twice; :class:`FileIndex` finds files by identity (a
+batch's inputs, indexed once).  Paths are compared as files: a link, ``..``
+or a linked directory on the way does not hide a clash, and ``/dev/stdout``
+is stdout.
 """
 
 from __future__ import annotations
@@ -53,17 +55,18 @@ class FileIndex:
     def find(self, path) -> str | None:
         """The first indexed path that names the same file as ``path``, else None
         (``"-"``, stdout: the file stdout is, when it is a regular file)."""
+        rank = self.rank(path)
+        return None if rank is None else self.paths[rank]
+
+    def rank(self, path) -> int | None:
+        """Where in :attr:`paths` :meth:`find`'s path is, else None."""
         if path is None or not self.paths:
             return None
         if path == "-":
             key = _stdout_inode()
-            return None if key is None else self._first(self._inodes.get(key))
-        key = _inode(path)
-        return self._first(self._inodes.get(key), self._places.get(_resolved(path)))
-
-    def _first(self, *ranks) -> str | None:
-        ranks = [r for r in ranks if r is not None]
-        return self.paths[min(ranks)] if ranks else None
+            return None if key is None else self._inodes.get(key)
+        ranks = (self._inodes.get(_inode(path)), self._places.get(_resolved(path)))
+        return min((r for r in ranks if r is not None), default=None)
 
 
 def _nested(a, b) -> bool:
@@ -207,6 +210,50 @@ def check_paths(
                     f"{name}: the {kind} would overwrite the {what} file {path}; "
                     "give it another name"
                 )
+
+
+def check_batch_paths(tasks: Sequence[tuple], in_place: bool = False) -> None:
+    """Refuse a batch that would filter a file twice or write a place twice, before
+    anything is read.
+
+    ``tasks`` holds each input's ``(input, output, report)`` (report None for
+    none).  Refused: under ``in_place``, two inputs that are one file as
+    :class:`FileIndex` compares them (the same inode, links followed, or the
+    same place): the one replaced first would be read by the other, or not,
+    as the files are shared among the jobs; two outputs or reports (or an
+    output and a report) that land in one place (directories resolved, the
+    last name kept, as a write lands).
+
+    Raises
+    ------
+    ParameterError
+        Naming both inputs (and the place).
+    """
+    if in_place:
+        index = FileIndex([path for path, _, _ in tasks])
+        for i, (path, _, _) in enumerate(tasks):
+            first = index.rank(path)
+            if first != i:
+                raise ParameterError(
+                    f"{tasks[first][0]} and {path} are one file, and in_place=True "
+                    "would filter it twice; name it once",
+                    parameters=[("in_place", True)],
+                )
+    places: dict = {}  # place -> (rank of the input, kind) first written there
+    for i, (path, output, report) in enumerate(tasks):
+        for name, kind in ((output, "output"), (report, "report")):
+            if name is None:
+                continue
+            first, first_kind = places.setdefault(_resolved(name), (i, kind))
+            if (first, first_kind) == (i, kind):
+                continue
+            if first_kind == kind == "output":
+                what = f"{tasks[first][0]} and {path}"
+                remedy = "rename one or filter them into separate directories"
+            else:
+                what = f"the {first_kind} of {tasks[first][0]} and the {kind} of {path}"
+                remedy = "rename one, or run them separately"
+            raise ParameterError(f"{what} would both be written to {name}; {remedy}")
 
 
 def _refuse_directory_input(path: str, input_format: str | None = None) -> None:

@@ -142,6 +142,45 @@ def test_usage_errors(runner, tmp_path, args, message):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.csv", "in2"]
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_two_reports_in_one_place_are_refused_before_running(runner, tmp_path, jobs):
+    """--in-place --report DIR/ with two inputs of one name: both reports would be
+    DIR/x.csv.json (the first one lost); refused as two outputs in one place are."""
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / "x.csv").write_text("1\n2\n3\n")
+    files = [str(tmp_path / "a" / "x.csv"), str(tmp_path / "b" / "x.csv")]
+    reports = f"{tmp_path}/r/"
+    result = runner.invoke(cli, [*ARGS, *files, "--in-place", "--report", reports, "-j", jobs])
+    assert result.exit_code == 2, result.stderr
+    assert (
+        f"Error: the report of {files[0]} and the report of {files[1]} would both be written "
+        f"to {reports}x.csv.json; rename one, or run them separately"
+    ) in result.stderr
+    assert names(tmp_path) == ["a", "b"]
+    assert all((tmp_path / sub / "x.csv").read_text() == "1\n2\n3\n" for sub in "ab")
+
+
+def test_an_output_and_a_report_in_one_place_are_refused(tmp_path):
+    """A report is compared with the outputs too, as places (./DIR/ is DIR/)."""
+    from resdenoise.batch import run_batch
+    from resdenoise.errors import ParameterError
+    from resdenoise.pipeline import planner
+
+    for name in ("x.csv", "x.csv.json"):
+        (tmp_path / name).write_text("1\n2\n3\n")
+    files = [str(tmp_path / "x.csv"), str(tmp_path / "x.csv.json")]
+    with pytest.raises(ParameterError, match=r"the report of .*x\.csv and the output of "):
+        run_batch(
+            planner("resnet", "tanh", blocks=1),
+            files,
+            f"{tmp_path}/o/",
+            report_dir=f"{tmp_path}/./o/",
+            input_format="csv",
+        )
+    assert names(tmp_path) == ["x.csv", "x.csv.json"]
+
+
 def test_single_input_into_a_directory_and_unchanged_without_slash(runner, inputs, tmp_path):
     out = tmp_path / "o"
     out.mkdir()

@@ -157,6 +157,13 @@ BAD_INPUTS = {
         2,
         r"c\.csv: .*no column 'zz'",
     ),
+    "column name of two columns": (
+        "c.csv",
+        b"time,a,a\n0,1,5\n1,2,6\n2,9,7\n",
+        ["--columns", "a"],
+        2,
+        r"/c\.csv: columns: 2 columns are named 'a' \(2 and 3\); name the one meant by its number$",
+    ),
     "bad delimiter": ("c.csv", b"1\n2\n", ["--delimiter", "xx"], 2, r"unknown delimiter 'xx'"),
     "bad --subtype for the output": (
         "c.csv",

@@ -260,16 +260,29 @@ def test_csv_errors_name_line_and_column(raw, kwargs, message):
     [
         ({"columns": "zz"}, r"columns: no column 'zz'; the columns are 't', 'a'"),
         ({"columns": "7"}, r"no column '7'"),
+        ({"columns": "A", "_raw": b"a,A\n1,2\n3,4\n"}, None),  # one exact match: no question
         ({"time_column": "a", "columns": "a"}, r"both the time column and a column to filter"),
         ({"time_column": "a"}, r"no column left to filter"),
         ({"delimiter": "x"}, r"unknown delimiter 'x'"),
         ({"delimiter": ",", "decimal": ","}, r"delimiter and the decimal mark are both ','"),
+        (  # a name two columns have is ambiguous (was: the first of them, silently)
+            {"columns": "a", "_raw": b"t,a,a\n0,1,5\n1,2,6\n"},
+            r"^x: columns: 2 columns are named 'a' \(2 and 3\); name the one meant by its number$",
+        ),
+        (  # as is a name several match apart from case, where none matches exactly
+            {"time_column": "T", "_raw": b"t,a,t,t\n0,1,5,1\n1,2,6,2\n"},
+            r"^x: time column: 3 columns are named 'T' apart from case \(1, 3 and 4\); name the",
+        ),
     ],
 )
 def test_options_that_do_not_fit_the_file(kwargs, message):
-    raw = b"t,a\n0,1.0\n1,2.0\n"
+    kwargs = dict(kwargs)  # (the parameter's own dict stays whole)
+    raw = kwargs.pop("_raw", b"t,a\n0,1.0\n1,2.0\n")
     if kwargs.get("time_column") == "a" and "columns" not in kwargs:
         raw = b"a\n1.0\n2.0\n"
+    if message is None:
+        assert parse_signal(raw, "CSV", "x", ReadOptions(**kwargs)).data.tolist() == [2.0, 4.0]
+        return
     with pytest.raises(ParameterError, match=message):
         parse_signal(raw, "CSV", "x", ReadOptions(**kwargs))
 
@@ -303,6 +316,28 @@ def test_stdlib_csv_writer_files(dialect, quoting, rng):
     back = parse_signal(encode_signal("y.csv", sig.with_data(values))[0], "CSV", "y.csv")
     np.testing.assert_array_equal(back.data, values)
     assert back.carried == {0: [str(i) for i in range(20)]}
+
+
+@pytest.mark.parametrize("header", [None, "v", 'say "v"'])
+def test_one_quoted_column_as_the_csv_module_writes_it(tmp_path, rng, header):
+    """csv.QUOTE_ALL with one column: every field quoted (the header too), read as with
+    several columns, whole and in blocks, and written back quoted (was: '"1.5"' is
+    not a number)."""
+    from resdenoise.io import open_signal_stream, read_signal
+
+    values = rng.standard_normal(30)
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf, quoting=csv.QUOTE_ALL)
+    writer.writerows(([[header]] if header else []) + [[v] for v in values.tolist()])
+    path = tmp_path / "q.csv"
+    path.write_text(buf.getvalue(), newline="")
+    sig = read_signal(path)
+    np.testing.assert_array_equal(sig.data, values)
+    assert sig.header == ([header] if header else None)
+    blocks = np.concatenate([b for b, _ in open_signal_stream(path).blocks()])
+    np.testing.assert_array_equal(blocks, values)
+    raw = encode_signal("y.csv", sig)[0].decode()
+    assert raw == buf.getvalue()  # quoted as it came
 
 
 _DELIMS = st.sampled_from([",", ";", "\t", " ", "|"])

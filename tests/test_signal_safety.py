@@ -308,6 +308,26 @@ def test_in_place_with_several_inputs(runner, tmp_path):
     assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text() != CSV
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+@pytest.mark.parametrize("second", ["./in.csv", "sub/../in.csv", "link.csv", "hard.csv"])
+def test_in_place_refuses_one_file_named_twice(runner, tmp_path, monkeypatch, second, jobs):
+    """Two names of one file, in place: the first replaced would be read by the other
+    under --jobs 1 (filtered twice) but not under --jobs 2; refused before any work."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.csv").write_text(CSV)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "link.csv").symlink_to("in.csv")
+    os.link(tmp_path / "in.csv", tmp_path / "hard.csv")
+    result = runner.invoke(cli, [*DIFFUSE, "in.csv", second, "--in-place", "--jobs", jobs])
+    assert result.exit_code == 2, result.stderr
+    assert (
+        f"Error: in.csv and {second} are one file, and --in-place would filter it twice; "
+        "name it once"
+    ) in result.stderr
+    assert (tmp_path / "in.csv").read_text() == CSV
+    assert _listing(tmp_path) == ["hard.csv", "in.csv", "link.csv", "sub"]
+
+
 def test_in_place_keeps_mode_and_hard_links_keep_the_old_contents(runner, tmp_path):
     src, link = tmp_path / "in.csv", tmp_path / "link.csv"
     src.write_text(CSV)

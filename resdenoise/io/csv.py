@@ -88,7 +88,7 @@ _DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d*,\d+(?:[eE][+-]?\d+)?\s*$")
 def _split(line: str, delim: str) -> list[str]:
     """Split one line into stripped cells (quote-aware when quotes appear)."""
     if delim == "":
-        cells = [line]
+        cells = [_unquoted(line) if '"' in line else line]
     elif '"' in line:
         if delim == " ":
             cells = next(csv.reader([line.strip()], delimiter=" ", skipinitialspace=True))
@@ -99,6 +99,15 @@ def _split(line: str, delim: str) -> list[str]:
     else:
         cells = line.split(delim)
     return [c.strip() for c in cells]
+
+
+def _unquoted(cell: str) -> str:
+    """The one field of a line without delimiters, as the csv module reads a quoted
+    field: ``"1.5"`` is 1.5, and ``""`` within the quotes one ``"``."""
+    cell = cell.strip()
+    if len(cell) >= 2 and cell[0] == cell[-1] == '"':
+        return cell[1:-1].replace('""', '"')
+    return cell
 
 
 def _is_number(cell: str, decimal: str = ".") -> bool:
@@ -234,9 +243,9 @@ def _columns(
 
     ``quoted``: a double quote occurs somewhere (else a plain split is safe).
     """
-    if delim == "":
+    if delim == "" and not quoted:
         return [data_lines]
-    if delim != " " and not quoted:
+    if delim not in ("", " ") and not quoted:
         counts = list(map(str.count, data_lines, repeat(delim, len(data_lines))))
         if min(counts) != width - 1 or max(counts) != width - 1:
             r = next(i for i, c in enumerate(counts) if c != width - 1)

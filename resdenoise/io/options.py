@@ -186,11 +186,17 @@ def _resolve_column(token, header, width: int, source: str, what: str) -> int:
         raise ParameterError(f"{source}: {what}: no column {k}; the file has {width}")
     tok = str(token).strip()
     if header is not None:
-        if tok in header:
-            return header.index(tok)
         folded = [h.strip().casefold() for h in header]
-        if tok.casefold() in folded:
-            return folded.index(tok.casefold())
+        for names, name, how in ((header, tok, ""), (folded, tok.casefold(), " apart from case")):
+            found = [p for p, h in enumerate(names) if h == name]
+            if len(found) > 1:  # which one is meant is not guessed
+                numbers = ", ".join(str(p + 1) for p in found[:-1]) + f" and {found[-1] + 1}"
+                raise ParameterError(
+                    f"{source}: {what}: {len(found)} columns are named {tok!r}{how} ({numbers}); "
+                    "name the one meant by its number"
+                )
+            if found:
+                return found[0]
     if tok.isdigit() and 1 <= int(tok) <= width:
         return int(tok) - 1
     names = ", ".join(repr(h) for h in header) if header else f"numbers 1 to {width}"
