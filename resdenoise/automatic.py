@@ -184,6 +184,7 @@ from functools import partial
 import numpy as np
 
 from .errors import ParameterError
+from .scaling import times_power_of_two
 
 __all__ = [
     "CANDIDATES",
@@ -338,8 +339,6 @@ def _confirmed(plan, f, level) -> bool:
 
 
 def _levels(sigma, shift: int = 0) -> str:
-    from .scaling import times_power_of_two
-
     return ", ".join(f"{x:.4g}" for x in np.atleast_1d(times_power_of_two(sigma, shift)))
 
 
@@ -569,8 +568,6 @@ def _no_gain(name: str, gain: float, se: float, shift: int = 0) -> str:
     """Why ``name``'s change of SURE per sample, ``gain`` (negative: lower), with standard
     error ``se``, is no gain: too small a fall, or a rise (both of the signal divided by
     ``2**shift``, said of the signal)."""
-    from .scaling import times_power_of_two
-
     gain, se = times_power_of_two(gain, 2 * shift), times_power_of_two(se, 2 * shift)
     if gain < 0:
         return (
@@ -615,16 +612,35 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None):
     scale's noise, :func:`gain_test`, for every candidate).  Doing nothing is
     chosen, and said so, by :func:`do_no_harm` (``labels``: how its reason names each
     channel, e.g. a file's ``column 3 ('rough')``).
-    """
-    from .impulses import hampel_stage
-    from .multilevel import _white_nugget, frame_identity_sure
-    from .noise import resolve_sigma
-    from .sure import refuse_unscaled
 
+    Samples whose squares would over- or underflow are searched divided by a power of
+    two, the plan and every number of the report multiplied back
+    (:func:`resdenoise.scaling.scaled_search`): the choice for ``f`` is the one for
+    ``f / 2**k``, bit for bit.
+    """
     f = np.asarray(f, dtype=float)
     if f.ndim not in (1, 2) or f.shape[0] < 2:
         raise ParameterError(f"signal must have shape (n,) or (n, channels), n >= 2; got {f.shape}")
-    refuse_unscaled(f, "the choice across families and scales (denoise, --diffusivity auto)")
+    return _chosen(f, sigma=sigma, candidates=candidates, labels=labels)
+
+
+def _chosen(f, candidates, labels, shift: int = 0, sigma=None):
+    """:func:`choose_denoiser` of ``f``, the signal divided by ``2**shift`` (as the
+    reasons say their numbers), divided further where its squares would over- or
+    underflow."""
+    from .scaling import scaled_search
+
+    search = partial(_choose, candidates=candidates, labels=labels)
+    return scaled_search(search, f, shift, sigma=sigma)
+
+
+def _choose(f, candidates, labels, shift: int, sigma):
+    """:func:`choose_denoiser` of the samples as they are (the signal divided by
+    ``2**shift``)."""
+    from .impulses import hampel_stage
+    from .multilevel import _white_nugget, frame_identity_sure
+    from .noise import resolve_sigma
+
     # the level, and its colour evidence, once for every candidate ...
     level, evidence = _white_nugget(f, resolve_sigma(f, sigma, search=True))
     stage = hampel_stage(f, level.sigma)
@@ -633,7 +649,7 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None):
         g = stage.apply(f)
         level, evidence = _white_nugget(g, resolve_sigma(g, sigma, search=True))
     # a channel whose level is not trusted passed through, the others chosen for alone
-    search = partial(choose_denoiser, sigma=sigma, candidates=candidates)
+    search = partial(_chosen, sigma=sigma, candidates=candidates, shift=shift)
     passed, distrusted = pass_untrusted(g, level, labels, search, f, given=sigma)
     if passed is not None:
         return passed
@@ -664,9 +680,10 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None):
             rule += "; the white-noise SURE did not confirm it: ranked as white"
     risk, label, plan, extra = results[0]
     runner_up = results[1] if len(results) > 1 else None
-    reason = f"{scored} ({risk:.6g} per sample)"
+    said = partial(times_power_of_two, shift=2 * shift)  # SURE of the signal
+    reason = f"{scored} ({said(risk):.6g} per sample)"
     if runner_up is not None:
-        reason += f"; next: {runner_up[1]} ({runner_up[0]:.6g})"
+        reason += f"; next: {runner_up[1]} ({said(runner_up[0]):.6g})"
     notes = list(extra.get("warnings", []))
 
     def at_low(low):  # the search again with the level's low end (white ranking); where
@@ -684,6 +701,7 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None):
         at_low,
         labels=labels,
         distrusted=distrusted,
+        shift=shift,
     )
     extra = {**extra, **tested}
     if refused is not None:

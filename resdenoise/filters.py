@@ -31,6 +31,7 @@ from .engine import check_lam, run_blocks
 from .errors import ParameterError, SignalValuesError, UnstableError
 from .noise import resolve_sigma
 from .nonlinearities import SQRT2, Nonlinearity, get_nonlinearity
+from .scaling import times_power_of_two
 from .wavelet import cycle_spin_shrink, universal_threshold
 
 __all__ = [
@@ -68,6 +69,10 @@ class Plan:
     #: :meth:`run` on an equal input returns a copy of the output instead of running
     #: them again (the same numbers: channels run apart, see :mod:`resdenoise.engine`).
     computed: tuple | None = field(default=None, repr=False, compare=False)
+    #: The blocks run on the samples divided by ``2**run_shift``, the output multiplied
+    #: back (:meth:`scaled`: a plan made by a search of samples divided by it): exact,
+    #: where the engine's squares of the samples themselves would over- or underflow.
+    run_shift: int = 0
 
     #: ``scale_checks(f)``: the guarantees per scale of a plan of several scales
     #: (:mod:`resdenoise.multiscale`, :mod:`resdenoise.multilevel`); None for one scale.
@@ -103,6 +108,21 @@ class Plan:
         """The nonlinearities the blocks run with (one for a plain plan)."""
         return (self.nl,)
 
+    def scaled(self, shift: int):
+        """The plan for the samples times ``2**shift`` (an automatic search's of the samples
+        divided by it, :func:`resdenoise.scaling.scaled_search`): lambda, and the
+        parameters in the samples' units, times ``2**shift``; its blocks still run at the
+        scale the plan was made for (:attr:`run_shift`), so that the output is the
+        search's times ``2**shift``, bit for bit."""
+        nl = scaled_nonlinearity(self.nl, shift)
+        params = dict(self.parameters)
+        for key, value in (("lambda", nl.lam), ("threshold", nl.theta)):
+            if key in params:
+                params[key] = value
+        return dataclasses.replace(
+            self, nl=nl, parameters=params, computed=None, run_shift=self.run_shift + shift
+        )
+
     def wavelet_reference(self, f: np.ndarray) -> np.ndarray:
         """What the blocks equal by the paper (``--check-wavelet``): the cycle-spun Haar
         shrinkage of ``f``, as many iterations as blocks (a plan of several scales or
@@ -116,6 +136,8 @@ class Plan:
         sweeps, not necessarily after every block.  ``out`` as run_blocks takes
         it (``u`` itself: in place); without a pre-stage or a computed output only.
         """
+        if self.run_shift:
+            return self._run_shifted(u, callback, threads)
         done = self._computed(u)
         if done is not None:
             if callback is not None:
@@ -135,6 +157,16 @@ class Plan:
             out=out,
         )
 
+    def _run_shifted(self, u, callback, threads) -> np.ndarray:
+        """:meth:`run` of a plan with :attr:`run_shift`: its blocks at the scale it was made
+        for (without blocks: ``u`` itself, after the pre-stage)."""
+        if not self.steps:
+            return dataclasses.replace(self, run_shift=0).run(u, callback, threads=threads)
+        shift = self.run_shift
+        at = self.scaled(-shift)
+        v = at.run(np.ldexp(np.asarray(u), -shift), callback, threads=threads)
+        return np.ldexp(v, shift)
+
     def _computed(self, u) -> np.ndarray | None:
         """A copy of :attr:`computed`'s output where it is this plan's on ``u``, else None."""
         if self.computed is None:
@@ -149,6 +181,13 @@ class Plan:
         ):
             return None
         return output.copy()
+
+
+def scaled_nonlinearity(nl: Nonlinearity | None, shift: int) -> Nonlinearity | None:
+    """``nl`` with lambda times ``2**shift`` (:meth:`Plan.scaled`; None as it is)."""
+    if nl is None:
+        return None
+    return dataclasses.replace(nl, lam=times_power_of_two(nl.lam, shift))
 
 
 class Summary(abc.ABC):
@@ -257,14 +296,15 @@ def _without_blocks(plan):
     return dataclasses.replace(plan, **changes)
 
 
-def span_of(u) -> float:
-    """``max - min`` over all samples and channels of ``u`` (samples or a :class:`Summary`)."""
+def span_of(u, shift: int = 0) -> float:
+    """``max - min`` over all samples and channels of ``u`` (samples or a :class:`Summary`),
+    of the samples divided by ``2**shift`` (a plan's :attr:`Plan.run_shift`)."""
     if isinstance(u, Summary):
-        return float(u.span)
+        return times_power_of_two(float(u.span), -shift)
     x = np.asarray(u)
     if x.dtype != np.float32:  # float32 values: their float64 span, without a widened copy
         x = x.astype(float, copy=False)
-    return float(x.max()) - float(x.min())
+    return times_power_of_two(float(x.max()), -shift) - times_power_of_two(float(x.min()), -shift)
 
 
 def emit_warning(message: str, on_warning=None) -> None:
@@ -354,13 +394,17 @@ def probe_flux(plan, subject, dtype: str) -> None:
     ``0, v, 0, -v`` for v = range x 2^-k.  A stable plan can still overflow or
     underflow on the way (lambda squared, r^2/lambda^2); this says so before
     anything runs, instead of a diverged output.  A plan passing channels through
-    (:mod:`resdenoise.passing`): its inner plan's flux, up to the whole signal's range."""
-    plan = plan.filtering  # channels passed through: the filter's
+    (:mod:`resdenoise.passing`): its inner plan's flux, up to the whole signal's range.
+    A plan whose blocks run on the samples divided by ``2**run_shift``
+    (:attr:`Plan.run_shift`): its flux there, up to that range."""
+    said = plan = plan.filtering  # channels passed through: the filter's
     if type(plan) is not Plan:
         return  # a network or cascade (a Plan subclass): each group its own nonlinearity
-    span = span_of(subject)
+    shift = plan.run_shift
+    span = span_of(subject, shift)
     if not span > 0.0:
         return
+    plan = plan.scaled(-shift) if shift else plan
     top = float(np.finfo(dtype).max)
     v = min(span, top) * np.exp2(-np.arange(0.0, 64.0, 2.0))
     probe = np.zeros(4 * v.size + 3)
@@ -373,8 +417,8 @@ def probe_flux(plan, subject, dtype: str) -> None:
         return
     also = ", or use dtype='float64'" if dtype == "float32" else ""
     raise UnstableError(
-        f"refused: the flux of {plan.nl.name} (lambda {plan.nl.lam:g}) is not finite in "
-        f"{dtype} for differences up to the signal's range {span:g} (an intermediate "
+        f"refused: the flux of {said.nl.name} (lambda {said.nl.lam:g}) is not finite in "
+        f"{dtype} for differences up to the signal's range {span_of(subject):g} (an intermediate "
         f"overflows or underflows); scale the signal or give another lambda{also}",
         parameters=[("dtype", "float64")] if also else [],
     )

@@ -120,7 +120,7 @@ import numpy as np
 from . import stability
 from .engine import run_strided
 from .errors import ParameterError
-from .filters import Plan
+from .filters import Plan, scaled_nonlinearity
 from .noise import UNIDENTIFIED, NoiseLevel, resolve_sigma, search_noise
 from .noise_colour import (
     box_average,
@@ -135,6 +135,7 @@ from .noise_colour import (
     rises_bend,
 )
 from .nonlinearities import SQRT2, get_nonlinearity
+from .scaling import scaled_values
 from .sure import sure_stack
 from .wavelet import MAD_FACTOR, multilevel_shrink
 
@@ -244,6 +245,8 @@ class MultilevelPlan(Plan):
         return [nl for _, nl, _, _ in self.levels]
 
     def run(self, u: np.ndarray, callback=None, threads: int | None = None) -> np.ndarray:
+        if self.run_shift:
+            return self._run_shifted(u, callback, threads)
         if self.prestage is not None:
             u = self.prestage.apply(u)
         u = np.asarray(u, dtype=float)
@@ -253,6 +256,15 @@ class MultilevelPlan(Plan):
             if callback is not None and callback(k + 1, u) is False:
                 break
         return u
+
+    def scaled(self, shift: int) -> MultilevelPlan:
+        """:meth:`Plan.scaled`: each level's lambda, threshold and noise level too."""
+        levels = tuple(
+            (stride, scaled_nonlinearity(nl, shift), *scaled_values([theta, sigma], shift))
+            for stride, nl, theta, sigma in self.levels
+        )
+        params = {**self.parameters, "thresholds": [lv[2] for lv in levels]}
+        return replace(super().scaled(shift), levels=levels, parameters=params)
 
     def wavelet_reference(self, f: np.ndarray) -> np.ndarray:
         """The same shrinkage computed as a transform (:func:`resdenoise.wavelet.multilevel_shrink`)."""

@@ -51,10 +51,11 @@ import numpy as np
 from . import stability
 from .engine import run_strided
 from .errors import ParameterError
-from .filters import Plan, auto_lambda
+from .filters import Plan, auto_lambda, scaled_nonlinearity
 from .multilevel import FACTORS, choose_levels, max_scales, plan_levels, sure_state
 from .noise_colour import MAX_SCALES, MIN_PER_SUBSEQUENCE
 from .nonlinearities import SQRT2, get_nonlinearity
+from .scaling import scaled_values, times_power_of_two
 from .wavelet import universal_threshold
 
 __all__ = [
@@ -101,6 +102,8 @@ class MultiscalePlan(Plan):
         )
 
     def run(self, u: np.ndarray, callback=None, threads: int | None = None) -> np.ndarray:
+        if self.run_shift:
+            return self._run_shifted(u, callback, threads)
         if self.prestage is not None:
             u = self.prestage.apply(u)
         u = np.asarray(u, dtype=float)
@@ -111,6 +114,15 @@ class MultiscalePlan(Plan):
             if callback is not None:
                 callback(done, u)
         return u
+
+    def scaled(self, shift: int) -> MultiscalePlan:
+        """:meth:`Plan.scaled`: each scale's lambda (threshold) too."""
+        groups = tuple((s, scaled_nonlinearity(nl, shift), m) for s, nl, m in self.groups)
+        params = dict(self.parameters)
+        for key in ("lambdas", "thresholds"):
+            if key in params:
+                params[key] = scaled_values(params[key], shift)
+        return replace(super().scaled(shift), groups=groups, parameters=params)
 
     def scale_checks(self, f: np.ndarray) -> list[dict]:
         """Per scale: the stability verdict and the measured guarantees of its
@@ -307,7 +319,7 @@ def choose_diffusion_scales(f, name: str, scales: int | None = None, sigma=None,
     return plan, choice
 
 
-def plan_scales(u, name, lam, settings: dict, rule=None, sigma=None, command="shrink"):
+def plan_scales(u, name, lam, settings: dict, rule=None, sigma=None, command="shrink", shift=0):
     """``shrink`` with ``scales``: the plan maker's ``(plan, extra)``.
 
     ``shrink``: ``scales`` K: K-level shift-invariant Haar shrinkage
@@ -316,7 +328,9 @@ def plan_scales(u, name, lam, settings: dict, rule=None, sigma=None, command="sh
     automatic shrink (:func:`resdenoise.autoparams.choose_parameters`) and
     every level, whichever SURE expects better.  ``diffuse``: the cascade of
     this module.  Needs the samples (a
-    streamed file is refused by the summary, which says so).
+    streamed file is refused by the summary, which says so).  ``shift``: ``u`` is the
+    signal divided by ``2**shift`` (:func:`resdenoise.scaling.scaled_search`), as the
+    choice's reason says its SURE numbers.
     """
     if not isinstance(name, str):
         raise ParameterError("scales needs a registry shrinkage, not a formula", ["scales"])
@@ -325,7 +339,7 @@ def plan_scales(u, name, lam, settings: dict, rule=None, sigma=None, command="sh
     u = np.asarray(u)  # a streamed file's summary refuses here
     scales = settings["scales"]
     if command == "diffuse":
-        return _diffuse_scales(u, name, lam, scales, sigma)
+        return _diffuse_scales(u, name, lam, scales, sigma, shift)
     iterations = settings.get("iterations", 1)
     if iterations == AUTO:
         iterations = 1
@@ -341,11 +355,9 @@ def plan_scales(u, name, lam, settings: dict, rule=None, sigma=None, command="sh
 
     single = choose_parameters(u, name, "shrinkage", tau=0.25, sigma=sigma)
     plan, choice = choose_levels(u, name, None, sigma)
-    multi = choice.risks[-1] if choice.risks else math.inf
-    if multi < single.stopping.best:
-        reason = f"SURE {multi:.6g} (scales) < {single.stopping.best:.6g} (one scale)"
+    better, reason = _scales_choice(choice, single, shift)
+    if better:
         return plan, {**choice.as_dict(), "scales_choice": reason}
-    reason = f"SURE {single.stopping.best:.6g} (one scale) <= {multi:.6g} (scales)"
     one = plan_shrink(single.nl, max(single.steps, 1))
     if single.steps == 0:  # nothing helps: the input itself
         one = as_identity(one)
@@ -367,7 +379,19 @@ def scales_note(n: int, scales) -> str | None:
     return f"{scales} scales asked, at most {held} used: {why}"
 
 
-def _diffuse_scales(u, name, lam, scales, sigma):
+def _scales_choice(choice, single, shift: int) -> tuple[bool, str]:
+    """Whether the search of several scales (``choice``) expects less than that of one
+    (``single``, :func:`resdenoise.autoparams.choose_parameters`'), and the reason with
+    their SURE numbers (of the signal ``2**shift`` times the samples searched)."""
+    multi = choice.risks[-1] if choice.risks else math.inf
+    best = single.stopping.best
+    said = [f"{times_power_of_two(x, 2 * shift):.6g}" for x in (multi, best)]
+    if multi < best:
+        return True, f"SURE {said[0]} (scales) < {said[1]} (one scale)"
+    return False, f"SURE {said[1]} (one scale) <= {said[0]} (scales)"
+
+
+def _diffuse_scales(u, name, lam, scales, sigma, shift=0):
     """``diffuse`` with ``scales``: K scales, or ``auto``: the cascade or one scale by SURE."""
     plan, choice = choose_diffusion_scales(u, name, None if scales == AUTO else scales, sigma, lam)
     extra = {**choice.as_dict(), "threshold_rule": "SURE per scale: lambda and blocks"}
@@ -377,11 +401,9 @@ def _diffuse_scales(u, name, lam, scales, sigma):
     from .filters import as_identity, plan_diffuse
 
     single = choose_parameters(u, name, "diffusivity", lam, sigma=sigma)
-    multi = choice.risks[-1] if choice.risks else math.inf
-    if multi < single.stopping.best:
-        reason = f"SURE {multi:.6g} (scales) < {single.stopping.best:.6g} (one scale)"
+    better, reason = _scales_choice(choice, single, shift)
+    if better:
         return plan, {**extra, "scales_choice": reason}
-    reason = f"SURE {single.stopping.best:.6g} (one scale) <= {multi:.6g} (scales)"
     one = plan_diffuse(single.nl, steps=max(single.steps, 1), tau=single.tau)
     if single.steps == 0:
         one = as_identity(one)

@@ -116,6 +116,10 @@ class ChannelsPlan(Plan):
             return None
         return lambda f: checks(select_channels(f, self.keep))
 
+    def scaled(self, shift: int) -> ChannelsPlan:
+        """:meth:`Plan.scaled`: the inner plan's, its channels passed through as before."""
+        return pass_through(self.inner.scaled(shift), self.keep, self.count)
+
     def wavelet_reference(self, f: np.ndarray) -> np.ndarray:
         """The inner plan's wavelet reference of the kept channels; the others as they are."""
         return on_channels(self.inner.wavelet_reference, f, self.keep)

@@ -97,18 +97,25 @@ class Planner:
             return _plan(self.command, nl, s, h), extra
         return self._searched(u, h, progress, labels)
 
-    def _scales(self, u, labels=None):
-        """The plan of ``scales`` for ``u`` (:meth:`__call__`)."""
+    def _scales(self, u, labels=None, shift: int = 0):
+        """The plan of ``scales`` for ``u`` (:meth:`__call__`); a search (thresholds, or
+        the blocks of each scale) of a registry family as :meth:`_searched`'s, of the
+        samples divided by a power of two where their squares would over- or underflow
+        (``shift``: ``u`` is a signal's divided by ``2**shift`` already)."""
+        searched = self.lam is None or self.command == "diffuse"
+        if searched and isinstance(self.nonlinearity, str):
+            return self._scaled(Planner._scales_of, u, shift, labels)
+        return self._scales_of(u, labels, shift=shift)
+
+    def _scales_of(self, u, labels=None, shift: int = 0):
+        """:meth:`_scales` of the samples as they are."""
         from .automatic import pass_untrusted
         from .multiscale import plan_scales
         from .noise import resolve_sigma
-        from .sure import refuse_unscaled
 
         s = self.settings
         level = None
         searched = self.lam is None or self.command == "diffuse"
-        if searched:  # a search (diffuse's blocks, lambda given too): of samples it can square
-            refuse_unscaled(u, "the search of several scales (--scales)")
         if searched and isinstance(self.nonlinearity, str) and self.rule in (None, "sure"):
             # the search's level once, for every search plan_scales makes (each would
             # estimate it again) and the do-no-harm rule; the conditions are
@@ -117,27 +124,23 @@ class Planner:
             level = resolve_sigma(u, self.sigma, search=True)
         distrusted = None
         if self.lam is None and level is not None:  # a channel not trusted: passed through
-            passed, distrusted = pass_untrusted(u, level, labels, self._scales)
+            search = partial(self._scales, shift=shift)
+            passed, distrusted = pass_untrusted(u, level, labels, search)
             if passed is not None:
                 return passed
-        plan, extra = plan_scales(
-            u,
-            self.nonlinearity,
-            self.lam,
-            s,
-            self.rule,
-            self.sigma if level is None else level,
-            self.command,
-        )
+        args = (u, self.nonlinearity, self.lam, s, self.rule)
+        sigma = self.sigma if level is None else level
+        plan, extra = plan_scales(*args, sigma, self.command, shift)
         if self.lam is not None:  # thresholds given: nothing was chosen from the data
             return plan, extra
 
         def at_low(low):  # the same search with the level's low end
-            args = (u, self.nonlinearity, self.lam, s, self.rule, low, self.command)
-            plan, details = plan_scales(*args)
+            plan, details = plan_scales(*args, low, self.command, shift)
             return plan, "the search at the noise level's low end", details
 
-        return _no_harm(plan, extra, u, level, at_low=at_low, labels=labels, distrusted=distrusted)
+        return _no_harm(
+            plan, extra, u, level, at_low=at_low, labels=labels, distrusted=distrusted, shift=shift
+        )
 
     def _searched(self, u, h: float, progress: Progress | None, labels=None, shift: int = 0):
         """The automatic search's plan for ``u`` (:meth:`__call__`).  Samples whose
@@ -148,21 +151,22 @@ class Planner:
         ``u / 2**k`` bit for bit.  ``shift``: ``u`` is a signal's divided by
         ``2**shift`` already (channels of it searched alone), as the do-no-harm
         reasons say their numbers."""
-        import numpy as np
-
-        from .scaling import level_shift, times_power_of_two
-
-        more = level_shift(u) if isinstance(self.nonlinearity, str) else 0
-        if not more:
+        if not isinstance(self.nonlinearity, str):  # a formula: as it is
             return self._search(u, h, progress, labels, shift)
-        scaled = replace(
-            self,
-            lam=times_power_of_two(self.lam, -more),
-            sigma=times_power_of_two(self.sigma, -more),
-        )
-        u = np.ldexp(np.asarray(u, dtype=float), -more)
-        plan, extra = scaled._search(u, h, progress, labels, shift + more)
-        return _unscaled_plan(plan, more), _unscaled(extra, more, self.rule)
+        return self._scaled(Planner._search, u, shift, h, progress, labels)
+
+    def _scaled(self, search, u, shift: int, *args):
+        """``search(planner, u, *args, shift=...)`` by
+        :func:`resdenoise.scaling.scaled_search`: of ``u`` divided by a power of two
+        (lambda and the noise level given with it) where its squares would over- or
+        underflow, the plan and report multiplied back."""
+        from .scaling import scaled_search
+
+        def scaled(u, shift, lam, sigma):
+            return search(replace(self, lam=lam, sigma=sigma), u, *args, shift=shift)
+
+        squares = self.rule != "decorrelation"
+        return scaled_search(scaled, u, shift, squares, lam=self.lam, sigma=self.sigma)
 
     @helping  # one helper thread for the whole search (the impulse check, the searches)
     def _search(self, u, h: float, progress: Progress | None, labels=None, shift: int = 0):
@@ -288,63 +292,6 @@ def _no_harm(
         extra["do_no_harm"] = tested["low_end"]
         extra["warnings"] = [f"{tested['low_end']}; {tested['backed_off_to']} is used"]
     return plan, extra
-
-
-#: The search's report entries in the samples' units (times 2**shift when they were
-#: divided by it), and those in their squares' (SURE, its gains and standard errors).
-_LEVEL_KEYS: Final = ("noise_sigma", "noise_low_end")
-_SQUARE_KEYS: Final = (
-    "expected_gain_per_sample",
-    "gain_standard_error",
-    "gain_at_low_end",
-    "gain_at_low_end_standard_error",
-    "backed_off_gain",
-    "backed_off_gain_standard_error",
-)
-
-
-def _unscaled(extra: dict, shift: int, rule: str | None) -> dict:
-    """The search's report entries ``extra`` of samples divided by ``2**shift`` in the
-    samples' own units (a criterion in squares unless the rule's is a correlation)."""
-    from .scaling import times_power_of_two
-
-    out = dict(extra)
-    squares = rule != "decorrelation"
-    for key in _LEVEL_KEYS:  # lists, one per channel
-        if out.get(key) is not None:
-            out[key] = times_power_of_two(out[key], shift).tolist()
-    for key in _SQUARE_KEYS + (("stopping_criterion",) if squares else ()):
-        if out.get(key) is not None:
-            out[key] = times_power_of_two(out[key], 2 * shift)
-    if "candidates" in out:
-        out["candidates"] = [
-            {
-                **c,
-                "lambda": times_power_of_two(c["lambda"], shift),
-                "criterion": times_power_of_two(c["criterion"], 2 * shift)
-                if squares
-                else c["criterion"],
-            }
-            for c in out["candidates"]
-        ]
-    return out
-
-
-def _unscaled_plan(plan, shift: int):
-    """The plan the search chose for samples divided by ``2**shift``, for the samples:
-    lambda times ``2**shift`` (the blocks scale exactly with both); of a plan passing
-    channels through (:meth:`resdenoise.filters.Plan.map_filter`), its filter's."""
-    from .scaling import times_power_of_two
-
-    def unscaled(plan):
-        nl = replace(plan.nl, lam=times_power_of_two(plan.nl.lam, shift))
-        params = dict(plan.parameters)
-        params["lambda"] = nl.lam
-        if "threshold" in params:
-            params["threshold"] = nl.theta
-        return replace(plan, nl=nl, parameters=params, computed=None)
-
-    return plan.map_filter(unscaled)
 
 
 #: A noise level given where nothing is chosen from the data (lambda given, the blocks fixed).

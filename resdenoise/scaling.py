@@ -12,7 +12,14 @@ import math
 
 import numpy as np
 
-__all__ = ["LEVEL_RANGE", "level_shift", "times_power_of_two"]
+__all__ = [
+    "LEVEL_RANGE",
+    "level_shift",
+    "scaled_search",
+    "scaled_values",
+    "times_power_of_two",
+    "unscaled_report",
+]
 
 
 #: The largest |sample| between which :func:`resdenoise.noise.search_noise` and the
@@ -46,3 +53,98 @@ def level_shift(u) -> int:
     if LEVEL_RANGE[0] <= amplitude <= LEVEL_RANGE[1] or not 0.0 < amplitude < math.inf:
         return 0
     return math.frexp(amplitude)[1]
+
+
+#: A search's report entries in the samples' units (times ``2**shift`` where the samples
+#: were divided by it; a number, None, or lists and mappings of them) ...
+LEVEL_KEYS = ("noise_sigma", "noise_low_end", "noise_sigma_per_scale")
+#: ... and those in their squares' (SURE and its gains, standard errors, per scale and
+#: per candidate family).
+SQUARE_KEYS = (
+    "expected_gain_per_sample",
+    "gain_standard_error",
+    "gain_at_low_end",
+    "gain_at_low_end_standard_error",
+    "backed_off_gain",
+    "backed_off_gain_standard_error",
+    "sure_per_scale",
+    "coefficient_sure_per_scale",
+    "automatic_candidates",
+)
+
+
+def scaled_values(value, shift: int):
+    """:func:`times_power_of_two` through None, lists and mappings of numbers."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return {k: scaled_values(v, shift) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [scaled_values(v, shift) for v in value]
+    return times_power_of_two(value, shift)
+
+
+def unscaled_report(extra: dict, shift: int, squares: bool = True) -> dict:
+    """A search's report entries ``extra`` of samples divided by ``2**shift`` in the
+    samples' own units (:data:`LEVEL_KEYS`, :data:`SQUARE_KEYS`; the stopping criterion
+    and each lambda candidate's in squares unless ``squares`` is false: a correlation)."""
+    out = dict(extra)
+    for key in LEVEL_KEYS:
+        if out.get(key) is not None:
+            out[key] = scaled_values(out[key], shift)
+    for key in SQUARE_KEYS + (("stopping_criterion",) if squares else ()):
+        if out.get(key) is not None:
+            out[key] = scaled_values(out[key], 2 * shift)
+    if "candidates" in out:
+        out["candidates"] = [
+            {
+                **c,
+                "lambda": times_power_of_two(c["lambda"], shift),
+                "criterion": scaled_values(c["criterion"], 2 * shift)
+                if squares
+                else c["criterion"],
+            }
+            for c in out["candidates"]
+        ]
+    return out
+
+
+def _in_range(key: str, value, scaled, u) -> None:
+    """Refuse a level given (``key``: ``sigma``, ``lam``) that, divided by the power of two
+    the samples ``u`` are, leaves float64's normal numbers: out of all proportion to the
+    samples, no search can use it."""
+    from .errors import SignalValuesError, spell
+
+    if value is None:
+        return
+    size = np.abs(np.asarray(scaled, dtype=float))
+    if np.all((size >= np.finfo(float).tiny) & (size < math.inf)):
+        return
+    amplitude = float(np.max(np.abs(u)))
+    given = ", ".join(f"{float(x):g}" for x in np.atleast_1d(value))
+    raise SignalValuesError(
+        f"the {spell(key)} given ({given}) and the samples (the largest {amplitude:g}) are "
+        f"too far apart for a search: their ratio leaves float64's range; give a {spell(key)} "
+        "nearer the samples' scale",
+        parameters=[key, key],
+    )
+
+
+def scaled_search(search, u, shift: int = 0, squares: bool = True, **levels):
+    """``search(u, shift=shift, **levels) -> (plan, extra)``, an automatic search, made
+    exact for samples whose squares would over- or underflow: where :func:`level_shift`
+    of ``u`` is ``k``, ``search`` runs on ``u / 2**k`` with ``levels`` (numbers in the
+    samples' units, or None: a noise level, a lambda) divided by ``2**k`` and ``shift + k``
+    (how its reasons say their numbers of the signal), and its plan and report are
+    multiplied back (``plan.scaled(k)``, :func:`unscaled_report`): the choice at ``u`` is
+    the one at ``u / 2**k``, bit for bit.  ``shift``: ``u`` is a signal's divided by
+    ``2**shift`` already (its channels searched alone)."""
+    more = level_shift(u)
+    if not more:
+        return search(u, shift=shift, **levels)
+    scaled = {key: times_power_of_two(value, -more) for key, value in levels.items()}
+    for key, value in levels.items():
+        _in_range(key, value, scaled[key], u)
+    u = np.ldexp(np.asarray(u, dtype=float), -more)
+    plan, extra = search(u, shift=shift + more, **scaled)
+    return plan.scaled(more), unscaled_report(extra, more, squares)

@@ -505,10 +505,10 @@ def clearly_lower(new, old) -> bool:
 
 def refuse_unscaled(u, what: str) -> None:
     """Refuse samples whose squares the search ``what`` cannot take: beyond
-    :data:`resdenoise.scaling.LEVEL_RANGE`, where the single-family searches run on the
-    samples divided by a power of two (:func:`resdenoise.scaling.level_shift`), these do
-    not (their plans and reports of several scales are not scaled back): every SURE
-    was NaN and the input kept as if nothing were better."""
+    :data:`resdenoise.scaling.LEVEL_RANGE` (every SURE would be NaN and the input kept as
+    if nothing were better).  The planners divide such samples by a power of two first
+    (:func:`resdenoise.scaling.scaled_search`); a library caller of the search itself
+    gets this."""
     from .errors import SignalValuesError
     from .scaling import LEVEL_RANGE, level_shift
 
@@ -517,5 +517,5 @@ def refuse_unscaled(u, what: str) -> None:
         raise SignalValuesError(
             f"the largest sample's magnitude {amplitude:.6g} is outside {LEVEL_RANGE[0]:g} .. "
             f"{LEVEL_RANGE[1]:g}, where {what} cannot square the samples; scale the signal "
-            "(by a power of two: exact) or use a single-family search (--time auto)"
+            "by a power of two (exact), as resdenoise.planner does"
         )

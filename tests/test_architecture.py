@@ -21,10 +21,11 @@ PACKAGE = Path(__file__).resolve().parent.parent / "resdenoise"
 LAYERS: tuple[frozenset, ...] = tuple(
     frozenset(names.split())
     for names in (
-        "errors wavelet stopping_rules stopping median nugget spectral_floor _kernels _families _translations sink pairs scaling",
+        "errors wavelet stopping_rules stopping median nugget spectral_floor _kernels _families _translations sink pairs",
         # the closed forms' conditions for their scaled forms; the impulse pre-stage (its
-        # running median's residual in the compiled loop, _kernels)
-        "_flux_kernels impulses",
+        # running median's residual in the compiled loop, _kernels); scaling by powers of
+        # two (its refusal an error)
+        "_flux_kernels impulses scaling",
         "nonlinearities noise",
         "engine quality io selection noise_colour",
         # paths: the file checks of a run (check_paths, FileIndex); they may use io, never the cli

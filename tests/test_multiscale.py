@@ -216,29 +216,38 @@ def test_diffusion_scales_with_lambda_given_compute_no_automatic_lambda(monkeypa
     assert plan.steps > 0 and {nl.lam for _, nl, _ in plan.groups} == {1.0}
 
 
-@pytest.mark.parametrize("scale", [1e200, 1.7e308, 1e-312])
-def test_diffusion_scales_with_lambda_given_refuse_samples_they_cannot_square(tmp_path, rng, scale):
+@pytest.mark.parametrize("k", [600, -600])
+def test_diffusion_scales_with_lambda_given_run_on_samples_divided_by_a_power_of_two(
+    tmp_path, rng, k
+):
     """diffuse --scales K --lambda X still searches the blocks by SURE: samples beyond
-    2^+-200 are refused before any work, in one line, as with lambda searched.  Before,
-    only the automatic lambda computed and thrown away refused some ('the automatic lambda
-    is inf ...; give --lambda', lambda given), and 1e200 kept the input silently (every
-    SURE NaN).  The library's plan_scales refuses them too."""
+    2^+-200 are searched divided by a power of two, so the output at 2^k (lambda with it)
+    is the output at 1 times 2^k, bit for bit.  Before, only the automatic lambda computed
+    and thrown away refused some ('the automatic lambda is inf ...; give --lambda', lambda
+    given), and 1e200 kept the input silently (every SURE NaN)."""
+    f = np.clip(np.repeat([0.0, 0.8], 150) + rng.normal(0.0, 0.1, 300), -1, 1)
+    outputs = []
+    for scale in (1.0, 2.0**k):
+        src = tmp_path / f"in{scale!r}.csv"
+        src.write_text("\n".join(repr(float(v)) for v in f * scale) + "\n")
+        out = tmp_path / f"o{scale!r}.csv"
+        lam = repr(0.25 * scale)
+        args = ["diffuse", str(src), "--scales", "2", "--lambda", lam, "-o", str(out), "-q"]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        outputs.append(np.loadtxt(out))
+    assert not np.array_equal(outputs[0], f)
+    np.testing.assert_array_equal(outputs[1], outputs[0] * 2.0**k)
+
+
+@pytest.mark.parametrize("scale", [1e200, 1.7e308, 1e-312])
+def test_library_diffusion_scales_refuse_samples_they_cannot_square(rng, scale):
+    """plan_scales called directly (no planner dividing the samples first) refuses
+    samples beyond 2^+-200 before any work instead of keeping the input on NaN SUREs."""
     from resdenoise.errors import SignalValuesError
     from resdenoise.multiscale import plan_scales
 
     f = np.clip(np.repeat([0.0, 0.8], 150) + rng.normal(0.0, 0.1, 300), -1, 1) * scale
-    src = tmp_path / "in.csv"
-    src.write_text("\n".join(repr(float(v)) for v in f) + "\n")
-    out = tmp_path / "o.csv"
-    args = ["diffuse", str(src), "--scales", "2", "--lambda", "1", "-o", str(out)]
-    result = CliRunner().invoke(cli, args)
-    assert result.exit_code == 1 and not out.exists()
-    assert result.stderr.startswith(f"Error: {src}: the largest sample's magnitude ")
-    assert result.stderr.endswith(
-        "where the search of several scales (--scales) cannot square the samples; scale the "
-        "signal (by a power of two: exact) or use a single-family search (--time auto)\n"
-    )
-    assert len(result.stderr.splitlines()) == 1
     with pytest.raises(SignalValuesError, match="cannot square the samples"):
         plan_scales(f, "perona-malik", 1.0, {"scales": 2}, command="diffuse")
 
