@@ -1,0 +1,37 @@
+"""Messages a new user's audit (audit9, items 8 and 10 to 15) found wrong: each error one
+line naming the file (and line, key) and what is wrong, with a remedy that applies."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from resdenoise.cli import cli
+
+
+def _csv(path, values):
+    path.write_text("x\n" + "".join(f"{float(v)!r}\n" for v in values))
+    return path
+
+
+def _error(result, code: int) -> str:
+    """The one ``Error:`` line of a failed run with exit ``code``."""
+    assert result.exit_code == code, (result.exit_code, result.stderr)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    return lines[0]
+
+
+# 11. regularise's too many steps names --alpha (it has no --time)
+
+
+def test_regularise_too_many_steps_names_alpha(runner, tmp_path):
+    src = _csv(tmp_path / "e.csv", [0, 0, 1, 1, 0])
+    out = tmp_path / "o.csv"
+    line = _error(runner.invoke(cli, ["regularise", str(src), "--alpha", "1e9", "-o", str(out)]), 2)
+    assert line.startswith("Error: alpha 1e+09 at tau <= "), line
+    assert line.endswith("give a smaller --alpha"), line
+    assert "--time" not in line
+    assert not out.exists()
+    args = ["diffuse", str(src), "--time", "1e9", "-o", str(out)]
+    assert _error(runner.invoke(cli, args), 2).endswith("give a smaller --time")
+
