@@ -35,3 +35,15 @@ def test_regularise_too_many_steps_names_alpha(runner, tmp_path):
     args = ["diffuse", str(src), "--time", "1e9", "-o", str(out)]
     assert _error(runner.invoke(cli, args), 2).endswith("give a smaller --time")
 
+
+# 12. a PCM clipping refusal gives the subtype's real range (PCM_16 tops at 32767/32768)
+
+
+def test_pcm_clipping_refusal_gives_the_real_upper_limit(runner, tmp_path):
+    src = _csv(tmp_path / "pm.csv", np.where(np.arange(64) % 16 < 8, 1.0, -1.0))
+    for subtype, top in (("PCM_16", "0.999969"), ("PCM_U8", "0.9922"), ("PCM_24", "0.99999988")):
+        out = tmp_path / f"{subtype}.wav"
+        args = ["diffuse", str(src), "--steps", "1", "--rate", "8000", "--subtype", subtype]
+        line = _error(runner.invoke(cli, [*args, "-o", str(out)]), 1)
+        assert f"outside the range of {subtype} (-1 to {top}) and would be clipped" in line, line
+        assert not out.exists()
