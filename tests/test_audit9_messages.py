@@ -47,3 +47,22 @@ def test_pcm_clipping_refusal_gives_the_real_upper_limit(runner, tmp_path):
         line = _error(runner.invoke(cli, [*args, "-o", str(out)]), 1)
         assert f"outside the range of {subtype} (-1 to {top}) and would be clipped" in line, line
         assert not out.exists()
+
+
+# 15. an option given without its value points to its command's help
+
+
+def test_a_missing_option_value_points_to_the_commands_help(runner, tmp_path):
+    src = str(_csv(tmp_path / "e.csv", [0, 0, 1, 1, 0]))
+    for args, command in (
+        (["diffuse", src, "--steps"], "diffuse"),
+        (["shrink", src, "--threshold"], "shrink"),
+        (["regularize", src, "--alpha"], "regularize"),
+        (["translate", "--h"], "translate"),
+    ):
+        line = _error(runner.invoke(cli, args, prog_name="resdenoise"), 2)
+        assert line == (
+            f"Error: Option '{args[-1]}' requires an argument. (see 'resdenoise {command} --help')"
+        ), line
+    line = _error(runner.invoke(cli, ["difuse", src], prog_name="resdenoise"), 2)  # the group's own: its help
+    assert line.endswith("(see 'resdenoise --help')"), line
