@@ -281,7 +281,7 @@ def check_verdict(plan, verdict, allow_unstable: bool = False, on_warning=None) 
         one exists.
     """
     if not verdict.linf_stable and not allow_unstable:
-        tau_helps = verdict.odd and verdict.g_min >= 0 and math.isfinite(verdict.g_max)
+        tau_helps = verdict.tau_helps
         underflow = stability.bound_underflows(verdict.tau_linf_bound, verdict.h)
         raise UnstableError(
             f"refused as unstable: {verdict.reason}. "

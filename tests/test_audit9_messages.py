@@ -64,5 +64,35 @@ def test_a_missing_option_value_points_to_the_commands_help(runner, tmp_path):
         assert line == (
             f"Error: Option '{args[-1]}' requires an argument. (see 'resdenoise {command} --help')"
         ), line
-    line = _error(runner.invoke(cli, ["difuse", src], prog_name="resdenoise"), 2)  # the group's own: its help
+    line = _error(
+        runner.invoke(cli, ["difuse", src], prog_name="resdenoise"), 2
+    )  # the group's own: its help
     assert line.endswith("(see 'resdenoise --help')"), line
+
+
+# 13. network refusals name the file, the block and the line of the key at fault
+
+
+def test_network_refusals_name_the_file_block_and_key(runner, tmp_path, rng):
+    src = str(_csv(tmp_path / "f.csv", rng.standard_normal(64)))
+    out = tmp_path / "o.csv"
+
+    def refusal(text: str, code: int, *more: str) -> str:
+        net = tmp_path / "n.toml"
+        net.write_text(text)
+        args = ["resnet", src, "--network", str(net), "-o", str(out), *more]
+        line = _error(runner.invoke(cli, args), code)
+        assert not out.exists()
+        return line.replace(str(net), "n.toml")
+
+    tanh = '[[block]]\nactivation = "tanh"\nrepeat = 2\n'
+    line = refusal(tanh + "tau = 0.6\n", 3)  # the block's own tau: its line
+    assert line.startswith("Error: refused as unstable: n.toml: block 1 (line 4) (tanh): tau = 0.6")
+    line = refusal(tanh, 3, "--tau", "0.9")  # the command's tau: the block
+    assert line.startswith("Error: refused as unstable: n.toml: block 1 (line 1) (tanh): tau = 0.9")
+    unbounded = '[[block]]\nactivation-expr = "r*abs(r)"\nrepeat = 2\ntau = 0.1\n'
+    line = refusal(unbounded, 3)  # no tau is stable: the function's line
+    assert line.startswith("Error: refused as unstable: n.toml: block 1 (line 2) (r*abs(r)): ")
+    tiny = '[[block]]\nactivation = "bumps"\ncoefficients = [1e-320, 1e-320]\nrepeat = 2\n'
+    line = refusal(tiny, 2)
+    assert line.startswith("Error: n.toml: block 1 (line 3): the stable step h^2/(4 g_max) = inf")
