@@ -96,3 +96,32 @@ def test_network_refusals_name_the_file_block_and_key(runner, tmp_path, rng):
     tiny = '[[block]]\nactivation = "bumps"\ncoefficients = [1e-320, 1e-320]\nrepeat = 2\n'
     line = refusal(tiny, 2)
     assert line.startswith("Error: n.toml: block 1 (line 3): the stable step h^2/(4 g_max) = inf")
+
+
+# 14. a column of text gets the columns to filter, not "delete line 2"
+
+
+def test_a_text_column_gets_the_columns_to_filter(runner, tmp_path):
+    out = str(tmp_path / "o.csv")
+    text = tmp_path / "mid.csv"
+    text.write_text("a,label,b\n1,x,2\n2,y,3\n3,z,1\n4,w,2\n")
+    for more in ([], ["--chunk-size", "2"]):  # whole and streamed
+        line = _error(
+            runner.invoke(cli, ["diffuse", str(text), "--steps", "1", "-o", out, *more]), 1
+        )
+        assert line == (
+            f"Error: {text}: line 2, column 2 ('label'): 'x' is not a number; the column holds "
+            "no numbers: name the columns to filter with --columns a,b"
+        ), line
+    typo = tmp_path / "typo.csv"  # a number further down: a typo on line 2
+    typo.write_text("a,label,b\n1,x,2\n2,3,3\n3,z,1\n4,w,2\n")
+    line = _error(runner.invoke(cli, ["diffuse", str(typo), "--steps", "1", "-o", out]), 1)
+    assert line.endswith("'x' is not a number; correct it or delete line 2"), line
+    plain = tmp_path / "plain.csv"  # no header, a time column: by number, the time left out
+    plain.write_text("1,x,2\n2,y,3\n3,z,1\n4,w,2\n")
+    args = ["diffuse", str(plain), "--steps", "1", "--no-header", "-o", out]
+    assert _error(runner.invoke(cli, args), 1).endswith("with --columns 3")
+    result = runner.invoke(
+        cli, ["diffuse", str(text), "--steps", "1", "--columns", "a,b", "-o", out]
+    )
+    assert result.exit_code == 0, result.stderr  # the hint works

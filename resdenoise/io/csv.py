@@ -36,11 +36,12 @@ import itertools
 import math
 import re
 from dataclasses import replace
+from functools import partial
 from itertools import repeat
 
 import numpy as np
 
-from ..errors import ParameterError, SignalError, counted, one_line
+from ..errors import ParameterError, SignalError, counted, one_line, spell
 from .options import ReadOptions
 from .signal import (
     CsvLayout,
@@ -203,9 +204,12 @@ def _first_bad(cells, decimal) -> int | None:
 
 
 def _bad_cell_at(
-    cell, first_row, lineno, col, header, source, decimal, first_row_header_hint
+    cell, first_row, lineno, col, header, source, decimal, first_row_header_hint, text_of=None
 ) -> SignalError:
-    """The error for one cell that is not a number (``first_row``: the first data row)."""
+    """The error for one cell that is not a number (``first_row``: the first data row).
+
+    ``text_of()``: where the column holds no number at all, the columns to filter
+    instead (``columns``' value), else None; asked only of a first row's cell."""
     cell = cell.strip()
     where = f"{source}: line {lineno}, {column_label(header, col)}"
     if not cell:
@@ -222,6 +226,12 @@ def _bad_cell_at(
     elif first_row and first_row_header_hint:
         hint = f" (if line {lineno} is a header, declare it with header=True)"
         named = [("header", True)]
+    elif first_row and text_of is not None and (others := text_of()) is not None:
+        hint = (
+            f"; the column holds no numbers: name the columns to filter with "
+            f"{spell('columns', others)}"
+        )
+        named = [("columns", others)]
     else:
         hint = f"; correct it or delete line {lineno}"
     return SignalError(f"{where}: {_show(cell)} is not a number{hint}", parameters=named)
@@ -639,7 +649,8 @@ class CsvReader:
             if sc.bad is not None:
                 r, lineno, cell = sc.bad
                 hint = header is None and self.header_opt is None
-                raise _bad_cell_at(cell, r == 0, lineno, p, header, source, decimal, hint)
+                text_of = partial(self._instead_of_text, p, scans, tcol, header)
+                raise _bad_cell_at(cell, r == 0, lineno, p, header, source, decimal, hint, text_of)
             if sc.nonfinite is not None:
                 lineno, cell = sc.nonfinite
                 raise SignalError(
@@ -684,6 +695,26 @@ class CsvReader:
             samplerate=self.options.rate(csv_rate(self.preamble), source),
         )
         return SignalStream(template=template, frames=rows, width=width, _reader=self)
+
+    def _instead_of_text(self, p: int, scans, tcol, header) -> str | None:
+        """Where column ``p`` holds no number in any row, the columns to filter instead
+        (every other column of numbers, by name where the names are plain, else by
+        number), as ``columns`` takes them; else None.  On the way to refusing the
+        file only: it is read again."""
+        others = [
+            q
+            for q in range(len(scans))
+            if q not in (p, tcol) and scans[q].bad is None and scans[q].nonfinite is None
+        ]
+        if not others:
+            return None
+        skip = len(self.preamble) + (1 if self.has_header else 0)
+        for _, cols in self._rows(_line_batches(self.chunks(), self.source, {}), skip):
+            if any(_is_number(c, self.decimal) for c in cols[p]):
+                return None
+        names = [header[q] for q in others] if header is not None else []
+        plain = all(n and "," not in n and not n.isdigit() and header.count(n) == 1 for n in names)
+        return ",".join(names if names and plain else [str(q + 1) for q in others])
 
     # ---- the two doors' samples -------------------------------------------
 
