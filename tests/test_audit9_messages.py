@@ -125,3 +125,33 @@ def test_a_text_column_gets_the_columns_to_filter(runner, tmp_path):
         cli, ["diffuse", str(text), "--steps", "1", "--columns", "a,b", "-o", out]
     )
     assert result.exit_code == 0, result.stderr  # the hint works
+
+
+# 8. decimal commas in a comma-separated file: said to be unsupported, not a dead-end hint
+
+
+def test_decimal_commas_between_commas_are_said_unsupported(runner, tmp_path):
+    src = tmp_path / "qd.csv"
+    src.write_text('a,b\n"1,5","2,5"\n"2,5","3,5"\n"3,5","1,0"\n"1,0","2,0"\n')
+    out = str(tmp_path / "o.csv")
+    unsupported = (
+        "which is not supported: write the file with ';' or tab between the columns, or with "
+        "decimal points"
+    )
+    for more, code in (
+        ([], 1),
+        (["--decimal", ","], 1),
+        (["--decimal", ",", "--delimiter", ","], 2),
+    ):
+        line = _error(
+            runner.invoke(cli, ["diffuse", str(src), "--steps", "1", "-o", out, *more]), code
+        )
+        assert "--decimal ," not in line and unsupported in line, line
+    first = _error(runner.invoke(cli, ["diffuse", str(src), "--steps", "1", "-o", out]), 1)
+    assert first.startswith(
+        f"Error: {src}: line 2, column 1 ('a'): '1,5' is not a number (a decimal"
+    )
+    one = tmp_path / "one.csv"  # one column: no comma between cells, the hint is given
+    one.write_text('a\n"1,5"\n"2,5"\n"3,5"\n')
+    line = _error(runner.invoke(cli, ["diffuse", str(one), "--steps", "1", "-o", out]), 1)
+    assert "(a decimal comma? declare it with --decimal ,)" in line, line

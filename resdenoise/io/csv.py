@@ -42,7 +42,7 @@ from itertools import repeat
 import numpy as np
 
 from ..errors import ParameterError, SignalError, counted, one_line, spell
-from .options import ReadOptions
+from .options import COMMA_BOTH, ReadOptions
 from .signal import (
     CsvLayout,
     Signal,
@@ -204,9 +204,15 @@ def _first_bad(cells, decimal) -> int | None:
 
 
 def _bad_cell_at(
-    cell, first_row, lineno, col, header, source, decimal, first_row_header_hint, text_of=None
+    cell, first_row, lineno, col, header, source, decimal, delim, header_hint, text_of=None
 ) -> SignalError:
-    """The error for one cell that is not a number (``first_row``: the first data row).
+    """The error for one cell that is not a number (``first_row``: the first data row;
+    ``delim``: the file's delimiter, ``""`` for one column; ``header_hint``: whether a
+    first row may be an undeclared header).
+
+    A comma between the cells and in them (``"1,5","2,5"``) is refused as such: the
+    delimiter's ``,`` with decimal commas, or a declared decimal comma in one column
+    whose cells ``,`` splits.
 
     ``text_of()``: where the column holds no number at all, the columns to filter
     instead (``columns``' value), else None; asked only of a first row's cell."""
@@ -217,13 +223,17 @@ def _bad_cell_at(
             f"{where}: empty cell; every sample needs a number: fill it in or delete line {lineno}"
         )
     hint, named = "", []
-    if decimal == "." and _DECIMAL_COMMA.match(cell):
+    if (decimal == "." and delim == "," and _DECIMAL_COMMA.match(cell)) or (
+        decimal == "," and delim == "" and len(_split(cell, ",")) > 1
+    ):  # declaring decimal=',' is no way out
+        hint = f" (a decimal comma in a comma-separated file, which is {COMMA_BOTH})"
+    elif decimal == "." and _DECIMAL_COMMA.match(cell):
         hint, named = " (a decimal comma? declare it with decimal=',')", [("decimal", ",")]
     elif decimal == "," and "." in cell and _is_number(cell):
         hint = " in a file of decimal commas (a thousands separator? remove it; else write ',')"
     elif other := next((d for d in _SNIFF_ORDER if d in cell and d != decimal), None):
         hint, named = f" (is the delimiter {other!r}? declare it with delimiter)", ["delimiter"]
-    elif first_row and first_row_header_hint:
+    elif first_row and header_hint:
         hint = f" (if line {lineno} is a header, declare it with header=True)"
         named = [("header", True)]
     elif first_row and text_of is not None and (others := text_of()) is not None:
@@ -650,7 +660,10 @@ class CsvReader:
                 r, lineno, cell = sc.bad
                 hint = header is None and self.header_opt is None
                 text_of = partial(self._instead_of_text, p, scans, tcol, header)
-                raise _bad_cell_at(cell, r == 0, lineno, p, header, source, decimal, hint, text_of)
+                delim = self.delim if width > 1 else ""
+                raise _bad_cell_at(
+                    cell, r == 0, lineno, p, header, source, decimal, delim, hint, text_of
+                )
             if sc.nonfinite is not None:
                 lineno, cell = sc.nonfinite
                 raise SignalError(
