@@ -141,6 +141,7 @@ class Summary(abc.ABC):
     :class:`resdenoise.stream.SignalSummary`.
     """
 
+    source: str
     frames: int
     span: float
 

@@ -155,3 +155,61 @@ def test_decimal_commas_between_commas_are_said_unsupported(runner, tmp_path):
     one.write_text('a\n"1,5"\n"2,5"\n"3,5"\n')
     line = _error(runner.invoke(cli, ["diffuse", str(one), "--steps", "1", "-o", out]), 1)
     assert "(a decimal comma? declare it with --decimal ,)" in line, line
+
+
+# 10. a plan that needs the samples of a file read in chunks names what needs them and why
+# the file is read in chunks, with remedies that apply
+
+
+def test_whole_signal_refusals_name_the_cause_and_a_remedy(runner, tmp_path, rng, monkeypatch):
+    import zarr
+
+    from resdenoise import pipeline
+
+    x = np.sign(np.sin(np.arange(600) / 50)) + 0.1 * rng.standard_normal(600)
+    src = str(_csv(tmp_path / "f.csv", x))
+    out = str(tmp_path / "o.csv")
+    net = tmp_path / "stop.toml"
+    net.write_text('stop = "sure"\n[[block]]\nactivation = "tanh"\nrepeat = 4\n')
+    store = str(tmp_path / "s.zarr")
+    zarr.open(store, mode="w", shape=(600,), chunks=(128,), dtype="f8")[:] = x
+    chunked = "needs the whole signal in memory, but a chunk size is given (--chunk-size 50); "
+    whole = "pass --chunk-size 0 to load it whole"
+    cases = [
+        (
+            ["shrink", src, "--scales", "2", "--iterations", "3", "--threshold", "0.1"],
+            f"{src}: filtering at several scales (--scales 2) {chunked}{whole}",
+        ),
+        (["denoise", src], f"{src}: choosing the filter by SURE {chunked}{whole}"),
+        (
+            ["resnet", src, "--network", str(net)],
+            f'{src}: {net}\'s stop = "sure" (the depth chosen by SURE) {chunked}drop stop '
+            f"from {net} to run every block, or {whole}",
+        ),
+        (
+            ["shrink", src, "--iterations", "auto"],
+            f"{src}: --iterations auto (a stopping rule's choice) {chunked}give --iterations "
+            f"as a number, or {whole}",
+        ),
+    ]
+    for args, message in cases:
+        line = _error(runner.invoke(cli, [*args, "--chunk-size", "50", "-o", out]), 2)
+        assert line == f"Error: {message}", line
+    line = _error(runner.invoke(cli, ["diffuse", store, "--time", "auto", "-o", out]), 2)
+    assert line == (
+        f"Error: {store}: --time auto (a stopping rule's choice) needs the whole signal in "
+        f"memory, but a Zarr store is read in chunks; give --time as a number, or {whole}"
+    ), line
+    assert (
+        runner.invoke(
+            cli, ["diffuse", store, "--time", "auto", "--chunk-size", "0", "-o", out]
+        ).exit_code
+        == 0
+    )
+    monkeypatch.setattr(pipeline, "STREAM_THRESHOLD", 100)  # a large file
+    monkeypatch.setattr(pipeline, "WHOLE_SIGNAL_LIMIT", 1000)
+    line = _error(runner.invoke(cli, ["denoise", src, "-o", out]), 2)
+    assert line == (
+        f"Error: {src}: choosing the filter by SURE needs the whole signal in memory, but the "
+        f"file is larger than {1000 / 2**20:g} MiB, which is read in chunks; {whole} anyway"
+    ), line
