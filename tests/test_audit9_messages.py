@@ -4,22 +4,9 @@ line naming the file (and line, key) and what is wrong, with a remedy that appli
 from __future__ import annotations
 
 import numpy as np
+from test_audit_messages import _csv, _error
 
 from resdenoise.cli import cli
-
-
-def _csv(path, values):
-    path.write_text("x\n" + "".join(f"{float(v)!r}\n" for v in values))
-    return path
-
-
-def _error(result, code: int) -> str:
-    """The one ``Error:`` line of a failed run with exit ``code``."""
-    assert result.exit_code == code, (result.exit_code, result.stderr)
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
-    return lines[0]
-
 
 # 11. regularise's too many steps names --alpha (it has no --time)
 
