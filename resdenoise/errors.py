@@ -135,7 +135,34 @@ class ParameterError(ResdenoiseError, ValueError):
 class WholeSignalNeeded(ParameterError):
     """A plan maker needed the samples of a streamed signal (an automatic stopping
     rule does); :func:`resdenoise.pipeline.run_file` then reads a file it streamed
-    only to save memory whole instead."""
+    only to save memory whole instead, else says why it streamed (:meth:`because`).
+
+    Made by :meth:`of`; the message is ``source: NEEDS needs the whole signal in
+    memory, but WHY; FIX, or FIX``, each part a ``(text, parameters)`` pair.
+    """
+
+    source = ""
+    needs: tuple = ("this", ())
+    fixes: tuple = ()  # (text, parameters) that avoid the need, before WHY's own
+
+    @classmethod
+    def of(cls, source: str, needs: tuple, fixes=(), why=None, remedy=None):
+        """The refusal of ``source``'s summary: ``needs`` and ``fixes`` as the plan
+        maker says them, ``why`` it was read in chunks and the ``remedy`` of that."""
+        why = why or ("the file is filtered in chunks", ())
+        remedy = remedy or ("pass chunk_size=0 to load it whole", [("chunk_size", 0)])
+        parts = [needs, why, *fixes, remedy]
+        text = f"{source}: {needs[0]} needs the whole signal in memory, but {why[0]}; "
+        exc = cls(
+            text + ", or ".join(fix for fix, _ in [*fixes, remedy]),
+            parameters=[p for _, named in parts for p in named],
+        )
+        exc.source, exc.needs, exc.fixes = source, needs, tuple(fixes)
+        return exc
+
+    def because(self, why: tuple, remedy: tuple) -> WholeSignalNeeded:
+        """The same need, with ``why`` the input was read in chunks and its ``remedy``."""
+        return self.of(self.source, self.needs, self.fixes, why, remedy)
 
 
 class UnstableError(ResdenoiseError):

@@ -197,6 +197,7 @@ class Summary(abc.ABC):
     :class:`resdenoise.stream.SignalSummary`.
     """
 
+    source: str
     frames: int
     span: float
 
@@ -342,7 +343,7 @@ def check_verdict(plan, verdict, allow_unstable: bool = False, on_warning=None) 
         one exists.
     """
     if not verdict.linf_stable and not allow_unstable:
-        tau_helps = verdict.odd and verdict.g_min >= 0 and math.isfinite(verdict.g_max)
+        tau_helps = verdict.tau_helps
         underflow = stability.bound_underflows(verdict.tau_linf_bound, verdict.h)
         raise UnstableError(
             f"refused as unstable: {verdict.reason}. "
@@ -470,13 +471,14 @@ def _check_positive(name: str, value, integer: bool = False):
     return value
 
 
-def _blocks_for(total: float, tau_max: float) -> int:
-    """Smallest m with total/m <= tau_max."""
+def _blocks_for(total: float, tau_max: float, name: str = "time") -> int:
+    """Smallest m with total/m <= tau_max; ``name``: the parameter that gave ``total``
+    (``time``, regularisation's ``alpha``), as a refusal names it."""
     if not total / tau_max <= MAX_BLOCKS:
         raise ParameterError(
-            f"time {total:g} at tau <= {tau_max:g} needs {total / tau_max:.3g} steps, "
-            f"{_too_many(total / tau_max)}; give a shorter time",
-            parameters=["time"],
+            f"{name} {total:g} at tau <= {tau_max:g} needs {total / tau_max:.3g} steps, "
+            f"{_too_many(total / tau_max)}; give a smaller {name}",
+            parameters=[name],
         )
     m = max(1, math.ceil(total / tau_max))
     while total / m > tau_max:
@@ -521,7 +523,7 @@ def plan_regularise(nl, alpha, steps=None, h=1.0) -> Plan:
     _check_positive("steps", steps, integer=True)
     _check_positive("h", h)
     if steps is None:
-        steps = _blocks_for(alpha, stability.default_tau(nl, h, remedy="steps"))
+        steps = _blocks_for(alpha, stability.default_tau(nl, h, remedy="steps"), "alpha")
     params = {"lambda": nl.lam, "alpha": alpha}
     return Plan("regularise", "regulariser", nl, alpha / steps, h, int(steps), params, alpha)
 

@@ -70,7 +70,7 @@ import re
 import stat
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
@@ -158,10 +158,25 @@ class BlockSpec:
     coefficients: tuple[float, ...] | None = None
     #: ``lambda-scale``: lambda is this multiple of the signal's automatic lambda.
     lam_scale: float | None = None
+    #: ``(key, line)`` of each key the block sets (the registry's spelling), where known.
+    key_lines: tuple[tuple[str, int], ...] = field(default=(), compare=False)
 
     @property
     def where(self) -> str:
-        return f"block {self.index}" + (f" (line {self.line})" if self.line else "")
+        return self.at()
+
+    def at(self, key: str | None = None) -> str:
+        """``block N (line L)``: the line of ``key`` where the block sets it, else of
+        the block's ``[[block]]`` header."""
+        return _place(self.index, self.line, dict(self.key_lines), key)
+
+    @property
+    def function_key(self) -> str:
+        """The key that sets the block's function (its g): ``coefficients`` of a
+        parametrised family, else the name or formula."""
+        if self.coefficients is not None:
+            return "coefficients"
+        return self.form + ("-expr" if self.expr is not None else "")
 
     @property
     def text(self) -> str:
@@ -361,13 +376,20 @@ def _spelt(key: str) -> str:
     return FORM_SPELLINGS.get(form, form) + dash + rest
 
 
+def _place(index: int, line: int | None, keys: dict, key: str | None = None) -> str:
+    """``block N (line L)``: the line of ``key`` where ``keys`` (key: line) has it, else
+    the block's ``line`` (its header's)."""
+    line = keys.get(key, line)
+    return f"block {index}" + (f" (line {line})" if line else "")
+
+
 def _block(table: dict, index: int, line: int | None, source: str, keys: dict) -> BlockSpec:
     """One block, checked; a message names the line of the key at fault where ``keys``
     (key: line) has it, else the block's ``line``."""
-    where = f"{source}: block {index}" + (f" (line {line})" if line else "")
+    where = f"{source}: {_place(index, line, keys)}"
 
     def at(key: str) -> str:
-        return f"{source}: block {index} (line {keys[key]})" if key in keys else where
+        return f"{source}: {_place(index, line, keys, key)}"
 
     table = {_spelt(k): v for k, v in table.items()}
     unknown = sorted(set(table) - set(NAME_KEYS) - set(BLOCK_KEYS))
@@ -451,6 +473,7 @@ def _block(table: dict, index: int, line: int | None, source: str, keys: dict) -
         scale,
         coefficients=coefficients,
         lam_scale=lam_scale,
+        key_lines=tuple(keys.items()),
     )
 
 
@@ -578,8 +601,13 @@ class NetworkPlan(Plan):
         reasons = []
         for (spec, nl, tau), v in zip(self.groups, verdicts, strict=True):
             blocks.append(block_entry(spec, nl, tau, v))
-            if not v.linf_stable:
-                reasons.append(f"{spec.where} ({spec.label or spec.text}): {v.reason}")
+            if not v.linf_stable:  # at the function's line, or the step's if only it is wrong
+                if not v.tau_helps:
+                    key = spec.function_key
+                else:
+                    key = "tau" if spec.tau is not None else None
+                where = f"{self.parameters['network']}: {spec.at(key)}"
+                reasons.append(f"{where} ({spec.label or spec.text}): {v.reason}")
         return NetworkVerdict(
             g_min=min(v.g_min for v in verdicts),
             g_max=max(v.g_max for v in verdicts),
@@ -688,7 +716,8 @@ def build_network(
         nl = built[key]
         step = b.tau if b.tau is not None else tau
         if step is None:
-            step = stability.default_tau(nl, h, where=f"{spec.source}: {b.where}")
+            where = f"{spec.source}: {b.at(b.function_key)}"
+            step = stability.default_tau(nl, h, where=where)
         groups.append((b, nl, float(step)))
     steps = sum(b.repeat for b in spec.blocks)
     label = spec.description or spec.source

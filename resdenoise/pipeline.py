@@ -49,6 +49,7 @@ from .errors import (
     SignalError,
     SignalValuesError,
     WholeSignalNeeded,
+    spell,
 )
 from .pairs import limit_threads
 from .paths import FileIndex, check_paths
@@ -329,9 +330,9 @@ def run_file(
         )
         try:
             report = _run(job, streamed)
-        except WholeSignalNeeded:
+        except WholeSignalNeeded as exc:
             if not streamed or not _lean(input_path, run.chunk_size, pipe):
-                raise
+                raise exc.because(*_why_streamed(input_path, run.chunk_size)) from None
             report = _run(job, False)  # streamed only to save memory: read it whole
     if run.strict and not report["guarantees_held"]:
         raise GuaranteeError(
@@ -388,6 +389,26 @@ def _lean(path: str, chunk: int | None, pipe) -> bool:
     if pipe is not None:
         return pipe.size <= WHOLE_SIGNAL_LIMIT
     return not should_stream(path, None, WHOLE_SIGNAL_LIMIT)
+
+
+def _why_streamed(path: str, chunk: int | None) -> tuple[tuple, tuple]:
+    """Why :func:`run_file` read ``path`` in chunks (where :func:`_lean` does not read it
+    whole instead), and what loads it whole: ``(text, parameters)`` pairs for
+    :meth:`resdenoise.errors.WholeSignalNeeded.because`."""
+    whole = ("pass chunk_size=0 to load it whole", [("chunk_size", 0)])
+    if chunk is not None:
+        return (
+            f"a chunk size is given ({spell('chunk_size', chunk)})",
+            [("chunk_size", chunk)],
+        ), whole
+    if os.path.isdir(path):
+        return ("a Zarr store is read in chunks", ()), whole
+    what = "the input" if path == "-" or not os.path.isfile(path) else "the file"
+    limit = f"{WHOLE_SIGNAL_LIMIT / 2**20:g} MiB"
+    return (f"{what} is larger than {limit}, which is read in chunks", ()), (
+        "pass chunk_size=0 to load it whole anyway",
+        [("chunk_size", 0)],
+    )
 
 
 def _check_reference(reference: str, shape: tuple, name: str, shape_in: tuple) -> None:

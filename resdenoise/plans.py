@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import ClassVar, Final
 
-from .errors import ParameterError
+from .errors import ParameterError, WholeSignalNeeded, spell
 from .pairs import helping
 
 __all__ = ["AUTO", "Planner", "Progress", "automatic_planner", "network_planner", "planner"]
@@ -83,6 +83,11 @@ class Planner:
         if s.get("scales") is not None:
             from .multiscale import scales_note
 
+            scales = s["scales"]
+            _need_samples(
+                u,
+                (f"filtering at several scales ({spell('scales', scales)})", [("scales", scales)]),
+            )
             plan, extra = self._scales(u, labels)
             # said, not done silently (of samples: plan_scales refused a summary)
             return plan, _warned(extra, scales_note(len(u), s["scales"]))
@@ -95,6 +100,12 @@ class Planner:
             if self.sigma is not None and self.lam is not None:  # said, not ignored silently
                 extra = _warned(extra, SIGMA_UNUSED)
             return _plan(self.command, nl, s, h), extra
+        setting = _COMMANDS[self.command][1]
+        _need_samples(
+            u,
+            (f"{spell(setting, AUTO)} (a stopping rule's choice)", [(setting, AUTO)]),
+            (f"give {spell(setting)} as a number", [setting]),
+        )
         return self._searched(u, h, progress, labels)
 
     def _scales(self, u, labels=None, shift: int = 0):
@@ -301,6 +312,16 @@ SIGMA_UNUSED: Final = (
 )
 
 
+def _need_samples(u, needs: tuple, *fixes: tuple) -> None:
+    """Refuse a streamed file's summary ``u`` (:class:`resdenoise.filters.Summary`)
+    before any pass over the file: ``needs`` says what needs the samples, ``fixes``
+    what avoids that, as ``(text, parameters)`` (:meth:`WholeSignalNeeded.of`)."""
+    from .filters import Summary
+
+    if isinstance(u, Summary):
+        raise WholeSignalNeeded.of(u.source, needs, fixes)
+
+
 def _warned(extra: dict, note: str | None) -> dict:
     """``extra`` with ``note`` added to its warnings (as it is where ``note`` is None)."""
     if note is None:
@@ -460,6 +481,7 @@ def automatic_planner(*, sigma: float | None = None, command: str | None = None)
 
         from .automatic import choose_denoiser
 
+        _need_samples(u, ("choosing the filter by SURE", ()))
         return choose_denoiser(np.asarray(u), sigma, candidates, labels)
 
     make_plan.takes_labels = True  # the do-no-harm reasons name the channels
@@ -527,6 +549,11 @@ def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> Callable:
             return build_network(spec, u, lam=lam, tau=tau, h=h), {}
         from .network_stop import stopped_network  # stop = "sure": the depth for this signal
 
+        _need_samples(
+            u,
+            (f'{spec.source}\'s stop = "{spec.stop}" (the depth chosen by SURE)', ()),
+            (f"drop stop from {spec.source} to run every block", ()),
+        )
         return stopped_network(spec, u, lam=lam, tau=tau, h=h)
 
     if spec.source != "<network>":

@@ -206,6 +206,12 @@ class StabilityVerdict(FunctionProperties):
     #: averages have negative weights (measured per level instead).
     max_min_guaranteed: bool = True
 
+    @property
+    def tau_helps(self) -> bool:
+        """Whether a small enough tau is stable: the function is odd, g >= 0, g_max finite
+        (else no tau is, and only the step's own refusal names the step)."""
+        return self.odd and self.g_min >= 0 and math.isfinite(self.g_max)
+
     def as_dict(self) -> dict:
         d = asdict(self)
         d["lipschitz"] = None if math.isinf(self.lipschitz) else self.lipschitz
@@ -242,6 +248,9 @@ def default_tau(
         g_max is not finite and positive: no step is stable by default.  The
         message starts with ``where`` (default: the nonlinearity's name) and
         asks for ``remedy``, the parameter that replaces the default.
+    ParameterError
+        The step is no usable float64 number (0 or inf at this ``h``); the
+        message starts with ``where`` when given.
     """
     g_max = analyse_function(nl).g_max
     if not (math.isfinite(g_max) and g_max > 0.0):
@@ -253,7 +262,8 @@ def default_tau(
     tau = tau_bounds(g_max, h)[1]
     if not (math.isfinite(tau) and tau > 0.0):
         raise ParameterError(
-            f"the stable step h^2/(4 g_max) = {tau:g} for h = {h:g} and g_max = {g_max:g} "
+            f"{where + ': ' if where else ''}the stable step h^2/(4 g_max) = {tau:g} for "
+            f"h = {h:g} and g_max = {g_max:g} "
             "is no usable float64 number; give tau, or a grid size nearer 1 as h",
             parameters=["h"],
         )

@@ -433,13 +433,7 @@ class SignalSummary(Summary):
         raise RuntimeError("the noise estimate did not settle: the passes fed no values")
 
     def __array__(self, dtype=None, copy=None):
-        raise WholeSignalNeeded(
-            f"{self.source}: this needs the whole signal in memory (an automatic stopping rule "
-            "does), but the file is filtered in chunks (larger than the streaming threshold, "
-            "or a chunk size given); give the number of steps, or pass chunk_size=0 to load "
-            "it whole",
-            parameters=[("chunk_size", 0)],
-        )
+        raise WholeSignalNeeded.of(self.source, ("this", ()))
 
     def __len__(self) -> int:
         return self.frames

@@ -140,7 +140,7 @@ tau = 0.1          # not odd: outside the theorem whatever tau
     assert [x["linf_stable"] for x in s] == [True, True, False]
     assert [x["sign_stable"] for x in s] == [True, False, False]
     assert not v.linf_stable and not v.sign_stable
-    assert "block 3 (line 8) (relu): Phi is not odd" in v.reason
+    assert "net.toml: block 3 (line 9) (relu): Phi is not odd" in v.reason  # its activation
     assert "block 1" not in v.reason and "block 2" not in v.reason
     d = v.as_dict()
     assert [b["tau"] for b in d["blocks"]] == [0.25, 0.4, 0.1]
@@ -330,7 +330,8 @@ def test_cli_network_report_and_refusal(tmp_path, noisy):
     out = tmp_path / "out.csv"
     result = runner.invoke(cli, ["resnet", str(src), "--network", str(net), "-o", str(out)])
     assert result.exit_code == 3
-    assert result.stderr.startswith("Error: refused as unstable: block 2 (line 5) (gelu): ")
+    at = f"Error: refused as unstable: {net}: block 2 (line 6) (gelu): "  # its activation
+    assert result.stderr.startswith(at)
     assert "Phi is not odd" in result.stderr and "No tau makes it stable" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not out.exists()

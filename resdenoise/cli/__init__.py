@@ -66,8 +66,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:
-            where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
-            raise CliError(f"{exc.format_message()} (see '{where} --help')", 2) from None
+            raise CliError(f"{exc.format_message()} (see '{_help_of(exc, ctx)}')", 2) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except BrokenPipeError:  # stdout's reader is gone (a table, JSON): exit 141
@@ -110,7 +109,9 @@ class _Group(click.Group):
             close = did_you_mean(args[0], self.list_commands(ctx))
             if close is not None:
                 ctx.fail(f"No such command {args[0]!r}. Did you mean {close!r}?")
-        return super().resolve_command(ctx, args)
+        name, cmd, rest = super().resolve_command(ctx, args)
+        ctx.meta[_COMMAND_NAME] = name  # the command's help, for its usage errors
+        return name, cmd, rest
 
     def main(self, *args, **kwargs):
         from ..errors import Interrupted
@@ -123,6 +124,19 @@ class _Group(click.Group):
             name = signal.Signals(exc.signum).name
             click.echo(f"Error: interrupted by {name}; {_written(exc.written)}", err=True)
             sys.exit(exc.exit_code)
+
+
+#: ``ctx.meta`` key: the name the command was called by, once the group resolved it
+_COMMAND_NAME = "resdenoise.command"
+
+
+def _help_of(exc: click.UsageError, ctx: click.Context) -> str:
+    """The ``--help`` that a usage error points to: its command's, also where click's
+    parser raised it without the command's context (an option given without its value)."""
+    if exc.ctx is not None:
+        return f"{exc.ctx.command_path} --help"
+    name = ctx.meta.get(_COMMAND_NAME)
+    return f"{ctx.command_path}{'' if name is None else ' ' + name} --help"
 
 
 def _written(paths) -> str:

@@ -36,12 +36,13 @@ import itertools
 import math
 import re
 from dataclasses import replace
+from functools import partial
 from itertools import repeat
 
 import numpy as np
 
-from ..errors import ParameterError, SignalError, counted, one_line
-from .options import ReadOptions
+from ..errors import ParameterError, SignalError, counted, one_line, spell
+from .options import COMMA_BOTH, ReadOptions
 from .signal import (
     CsvLayout,
     Signal,
@@ -212,9 +213,18 @@ def _first_bad(cells, decimal) -> int | None:
 
 
 def _bad_cell_at(
-    cell, first_row, lineno, col, header, source, decimal, first_row_header_hint
+    cell, first_row, lineno, col, header, source, decimal, delim, header_hint, text_of=None
 ) -> SignalError:
-    """The error for one cell that is not a number (``first_row``: the first data row)."""
+    """The error for one cell that is not a number (``first_row``: the first data row;
+    ``delim``: the file's delimiter, ``""`` for one column; ``header_hint``: whether a
+    first row may be an undeclared header).
+
+    A comma between the cells and in them (``"1,5","2,5"``) is refused as such: the
+    delimiter's ``,`` with decimal commas, or a declared decimal comma in one column
+    whose cells ``,`` splits.
+
+    ``text_of()``: where the column holds no number at all, the columns to filter
+    instead (``columns``' value), else None; asked only of a first row's cell."""
     cell = cell.strip()
     where = f"{source}: line {lineno}, {column_label(header, col)}"
     if not cell:
@@ -222,15 +232,25 @@ def _bad_cell_at(
             f"{where}: empty cell; every sample needs a number: fill it in or delete line {lineno}"
         )
     hint, named = "", []
-    if decimal == "." and _DECIMAL_COMMA.match(cell):
+    if (decimal == "." and delim == "," and _DECIMAL_COMMA.match(cell)) or (
+        decimal == "," and delim == "" and len(_split(cell, ",")) > 1
+    ):  # declaring decimal=',' is no way out
+        hint = f" (a decimal comma in a comma-separated file, which is {COMMA_BOTH})"
+    elif decimal == "." and _DECIMAL_COMMA.match(cell):
         hint, named = " (a decimal comma? declare it with decimal=',')", [("decimal", ",")]
     elif decimal == "," and "." in cell and _is_number(cell):
         hint = " in a file of decimal commas (a thousands separator? remove it; else write ',')"
     elif other := next((d for d in _SNIFF_ORDER if d in cell and d != decimal), None):
         hint, named = f" (is the delimiter {other!r}? declare it with delimiter)", ["delimiter"]
-    elif first_row and first_row_header_hint:
+    elif first_row and header_hint:
         hint = f" (if line {lineno} is a header, declare it with header=True)"
         named = [("header", True)]
+    elif first_row and text_of is not None and (others := text_of()) is not None:
+        hint = (
+            f"; the column holds no numbers: name the columns to filter with "
+            f"{spell('columns', others)}"
+        )
+        named = [("columns", others)]
     else:
         hint = f"; correct it or delete line {lineno}"
     return SignalError(f"{where}: {_show(cell)} is not a number{hint}", parameters=named)
@@ -648,7 +668,11 @@ class CsvReader:
             if sc.bad is not None:
                 r, lineno, cell = sc.bad
                 hint = header is None and self.header_opt is None
-                raise _bad_cell_at(cell, r == 0, lineno, p, header, source, decimal, hint)
+                text_of = partial(self._instead_of_text, p, scans, tcol, header)
+                delim = self.delim if width > 1 else ""
+                raise _bad_cell_at(
+                    cell, r == 0, lineno, p, header, source, decimal, delim, hint, text_of
+                )
             if sc.nonfinite is not None:
                 lineno, cell = sc.nonfinite
                 raise SignalError(
@@ -693,6 +717,26 @@ class CsvReader:
             samplerate=self.options.rate(csv_rate(self.preamble), source),
         )
         return SignalStream(template=template, frames=rows, width=width, _reader=self)
+
+    def _instead_of_text(self, p: int, scans, tcol, header) -> str | None:
+        """Where column ``p`` holds no number in any row, the columns to filter instead
+        (every other column of numbers, by name where the names are plain, else by
+        number), as ``columns`` takes them; else None.  On the way to refusing the
+        file only: it is read again."""
+        others = [
+            q
+            for q in range(len(scans))
+            if q not in (p, tcol) and scans[q].bad is None and scans[q].nonfinite is None
+        ]
+        if not others:
+            return None
+        skip = len(self.preamble) + (1 if self.has_header else 0)
+        for _, cols in self._rows(_line_batches(self.chunks(), self.source, {}), skip):
+            if any(_is_number(c, self.decimal) for c in cols[p]):
+                return None
+        names = [header[q] for q in others] if header is not None else []
+        plain = all(n and "," not in n and not n.isdigit() and header.count(n) == 1 for n in names)
+        return ",".join(names if names and plain else [str(q + 1) for q in others])
 
     # ---- the two doors' samples -------------------------------------------
 

@@ -29,6 +29,11 @@ _SPELLINGS = {
 #: Spelling -> delimiter.
 DELIMITERS = {spelling: d for d, spellings in _SPELLINGS.items() for spelling in spellings}
 
+#: A comma both between the cells and as the decimal mark: what the messages say of it.
+COMMA_BOTH = (
+    "not supported: write the file with ';' or tab between the columns, or with decimal points"
+)
+
 
 def _check_type(name: str, value, types: tuple) -> None:
     """TypeError unless ``value`` is None or of ``types`` (a bool only where bool is)."""
@@ -119,7 +124,9 @@ class ReadOptions:
         if self.decimal not in (None, ".", ","):
             raise ParameterError(f"unknown decimal mark {self.decimal!r}; use '.' or ','")
         if delim is not None and delim == self.decimal:
-            raise ParameterError(f"the delimiter and the decimal mark are both {delim!r}")
+            raise ParameterError(
+                f"the delimiter and the decimal mark are both {delim!r}, which is {COMMA_BOTH}"
+            )
         return delim, self.decimal
 
     def time_column_index(self, header, width: int, source: str) -> int | None:

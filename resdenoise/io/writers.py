@@ -282,6 +282,24 @@ def _audio_frames(
     return out, clipped
 
 
+def _largest_sample(subtype: str) -> float:
+    """The largest sample an integer or companded ``subtype`` holds: ``1 - 2**(1 - b)``
+    for ``b``-bit PCM (32767/32768 for PCM_16), else 1; the smallest is -1."""
+    if subtype not in PCM_BITS:
+        return 1.0
+    top = 2.0 ** (PCM_BITS[subtype] - 1)
+    return (top - 1) / top
+
+
+def _shown_top(subtype: str) -> str:
+    """:func:`_largest_sample` as a message shows it: with the digits that tell it from 1
+    (PCM_16's 0.999969, PCM_U8's 0.9922)."""
+    if subtype not in PCM_BITS:
+        return "1"
+    digits = len(str(2 ** (PCM_BITS[subtype] - 1))) + 1
+    return f"{_largest_sample(subtype):.{digits}g}"
+
+
 def _channels(sig: Signal, data: np.ndarray, carried: dict) -> np.ndarray:
     """``data`` as rows of the file's channels: an audio input's carried ones beside."""
     n = data.shape[0]
@@ -561,8 +579,7 @@ class SignalWriter(_TempOutput):
             return given
         if self.subtype == "FLOAT":  # clipped to float32's range (counted)
             return np.clip(given, -FLOAT32_MAX, FLOAT32_MAX)
-        top = 2.0 ** (PCM_BITS[self.subtype] - 1) if self.subtype in PCM_BITS else 1.0
-        return np.clip(given, -1.0, (top - 1) / top if top > 1 else 1.0)
+        return np.clip(given, -1.0, _largest_sample(self.subtype))
 
     def _start_writeback(self) -> None:
         """Every :data:`WRITEBACK_BYTES`, ask the kernel to start writing the bytes
@@ -587,7 +604,7 @@ class SignalWriter(_TempOutput):
         """The refusal of an output that the subtype clipped (raise it before the rename)."""
         import soundfile
 
-        wider, span = "FLOAT", "-1 to 1"
+        wider, span = "FLOAT", f"-1 to {_shown_top(self.subtype)}"
         if self.subtype == "FLOAT":
             wider, span = "DOUBLE", f"float32: +-{FLOAT32_MAX:.6g}"
         fix = f"subtype={wider!r}"
