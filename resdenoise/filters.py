@@ -28,7 +28,7 @@ import numpy as np
 
 from . import stability
 from .engine import check_lam, run_blocks
-from .errors import ParameterError, SignalValuesError, UnstableError
+from .errors import ParameterError, SignalValuesError, UnstableError, is_count
 from .noise import resolve_sigma
 from .nonlinearities import SQRT2, Nonlinearity, get_nonlinearity
 from .wavelet import cycle_spin_shrink, universal_threshold
@@ -409,7 +409,7 @@ def _check_positive(name: str, value, integer: bool = False):
     if value is None:
         return None
     number = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    ok = number and (value >= 1 if integer else (math.isfinite(value) and value > 0))
+    ok = is_count(value) if integer else number and math.isfinite(value) and value > 0
     if not ok:
         what = "an integer >= 1" if integer else "a finite number > 0"
         auto = (

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import ClassVar, Final
 
-from .errors import ParameterError
+from .errors import ParameterError, check_count
 from .pairs import helping
 
 __all__ = ["AUTO", "Planner", "Progress", "automatic_planner", "network_planner", "planner"]
@@ -38,6 +38,9 @@ _COMMANDS: Final = {
     "regularise": ("regulariser", "alpha", ("alpha", "steps", "h")),
     "resnet": ("activation", "blocks", ("blocks", "tau", "h")),
 }
+
+#: The settings that count blocks (steps, iterations) or scales: whole numbers >= 1.
+_COUNTS: Final = frozenset({"steps", "iterations", "blocks", "scales"})
 
 
 @dataclass(frozen=True, eq=False)
@@ -442,6 +445,9 @@ def planner(
     if sigma is not None and not (math.isfinite(sigma) and sigma > 0):
         raise ParameterError(f"sigma must be a finite number > 0, got {sigma!r}")
     settings = {k: v for k, v in settings.items() if v is not None}
+    for key, value in settings.items():  # a fraction refused here, not truncated later
+        if key in _COUNTS and value != AUTO:
+            check_count(key, value)
     lam = None if lam == AUTO else lam
     if "theta" in settings:
         theta = settings.pop("theta")

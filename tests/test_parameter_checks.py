@@ -1,0 +1,77 @@
+"""The Python API's parameter checks: what the command line refuses (exit code 2) the
+library refuses too, with a ParameterError, before any signal is read where it can."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import resdenoise
+from resdenoise import filters
+from resdenoise.engine import run_blocks
+from resdenoise.errors import ParameterError
+from resdenoise.multilevel import choose_levels, plan_levels
+from resdenoise.nonlinearities import get_nonlinearity
+from resdenoise.plans import planner
+
+F = [0.0, 0.0, 1.0, 1.0, 0.0, 1.0]
+
+# --------------------------------------------------------------------------
+# a count (steps, blocks, iterations, scales) with a fraction: refused, not truncated
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call, name, value",
+    [
+        (lambda: resdenoise.diffuse(F, "linear", lam=1.0, steps=2.5), "steps", 2.5),
+        (lambda: resdenoise.diffuse(F, "linear", lam=1.0, steps=1.9999), "steps", 1.9999),
+        (lambda: resdenoise.regularise(F, "huber", lam=1.0, alpha=1.0, steps=2.5), "steps", 2.5),
+        (lambda: resdenoise.resnet(F, "tanh", lam=1.0, blocks=1.5), "blocks", 1.5),
+        (lambda: resdenoise.shrink(F, "soft", theta=0.3, iterations=2.5), "iterations", 2.5),
+        (lambda: planner("regularise", "huber", lam=1.0, alpha=1.0, steps=2.5), "steps", 2.5),
+        (lambda: planner("shrink", "soft", theta=0.3, scales=2.5), "scales", 2.5),
+        (lambda: planner("shrink", "soft", scales=2, iterations=2.5), "iterations", 2.5),
+        (lambda: planner("resnet", "tanh", blocks=np.float64(2.5)), "blocks", 2.5),
+        (lambda: filters.plan_diffuse(get_nonlinearity("linear"), steps=2.5), "steps", 2.5),
+        (lambda: filters.plan_shrink(get_nonlinearity("soft"), 1.5), "iterations", 1.5),
+        (lambda: filters.plan_diffuse(get_nonlinearity("linear"), steps=np.inf), "steps", np.inf),
+        (lambda: plan_levels("soft", [0.3, 0.3], iterations=1.5), "iterations", 1.5),
+        (lambda: choose_levels(np.array(F * 8), "soft", scales=2.5), "scales", 2.5),
+        (lambda: run_blocks(np.array(F), lambda r: r, 0.25, 2.9), "n_blocks", 2.9),
+        (lambda: run_blocks(np.array(F), lambda r: r, 0.25, -1), "n_blocks", -1),
+    ],
+)
+def test_a_count_with_a_fraction_is_refused(call, name, value):
+    with pytest.raises(ParameterError, match=rf"^{name} must be an integer >= [01], got ") as info:
+        call()
+    assert info.value.exit_code == 2
+    assert str(value) in str(info.value)
+
+
+def test_regularise_runs_the_alpha_it_reports(tmp_path):
+    """steps=2.5 ran alpha/2.5 per step over 2 steps: alpha 0.8, reported as 1.0."""
+    from resdenoise.pipeline import run_file
+
+    (tmp_path / "in.csv").write_text("v\n0\n0\n1\n1\n0\n")
+    with pytest.raises(ParameterError, match="steps must be an integer"):
+        run_file(
+            planner("regularise", "huber", lam=1.0, alpha=1.0, steps=2.5),
+            str(tmp_path / "in.csv"),
+            str(tmp_path / "out.csv"),
+        )
+    assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("whole", [2, 2.0, np.int64(2), np.float32(2.0)])
+def test_a_whole_count_of_any_number_type_runs(whole):
+    two = resdenoise.diffuse(F, "linear", lam=1.0, steps=2)
+    assert resdenoise.diffuse(F, "linear", lam=1.0, steps=whole).tolist() == two.tolist()
+    engine = run_blocks(np.array(F), lambda r: r, 0.25, whole)
+    assert engine.tolist() == run_blocks(np.array(F), lambda r: r, 0.25, 2).tolist()
+
+
+@pytest.mark.parametrize("value", [True, "2", None, np.nan])
+def test_a_count_that_is_no_number_is_refused(value):
+    with pytest.raises(ParameterError, match="n_blocks must be an integer >= 0"):
+        run_blocks(np.array(F), lambda r: r, 0.25, value)
