@@ -15,9 +15,11 @@ from collections.abc import Callable, Iterable
 
 __all__ = [
     "check_count",
+    "check_positive",
     "counted",
     "did_you_mean",
     "is_count",
+    "is_positive",
     "one_line",
     "GuaranteeError",
     "Interrupted",
@@ -211,6 +213,28 @@ def is_count(value, minimum: int = 1) -> bool:
     ):
         return False
     return value >= minimum
+
+
+def check_positive(name: str, value) -> float:
+    """``value`` where it is a finite real number > 0 (not a bool), else
+    :class:`ParameterError` naming ``name``.
+
+    Examples
+    --------
+    >>> check_positive("tau", -0.1)
+    Traceback (most recent call last):
+        ...
+    resdenoise.errors.ParameterError: tau must be a finite number > 0, got -0.1
+    """
+    if not is_positive(value):
+        raise ParameterError(f"{name} must be a finite number > 0, got {value!r}")
+    return value
+
+
+def is_positive(value) -> bool:
+    """Whether ``value`` is a finite real number > 0 (see :func:`check_positive`)."""
+    real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    return real and math.isfinite(value) and value > 0
 
 
 def one_line(text) -> str:

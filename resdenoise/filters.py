@@ -20,7 +20,6 @@ from __future__ import annotations
 import abc
 import dataclasses
 import math
-import numbers
 import warnings
 from dataclasses import dataclass, field
 
@@ -28,7 +27,7 @@ import numpy as np
 
 from . import stability
 from .engine import check_lam, run_blocks
-from .errors import ParameterError, SignalValuesError, UnstableError, is_count
+from .errors import ParameterError, SignalValuesError, UnstableError, is_count, is_positive
 from .noise import resolve_sigma
 from .nonlinearities import SQRT2, Nonlinearity, get_nonlinearity
 from .wavelet import cycle_spin_shrink, universal_threshold
@@ -408,9 +407,7 @@ def _too_many(blocks: float) -> str:
 def _check_positive(name: str, value, integer: bool = False):
     if value is None:
         return None
-    number = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    ok = is_count(value) if integer else number and math.isfinite(value) and value > 0
-    if not ok:
+    if not (is_count(value) if integer else is_positive(value)):
         what = "an integer >= 1" if integer else "a finite number > 0"
         auto = (
             "; 'auto' is for time (diffuse) or alpha (regularise)"

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .errors import ParameterError, SignalError, UnstableError
+from .errors import ParameterError, SignalError, UnstableError, check_positive
 from .nonlinearities import Nonlinearity
 
 __all__ = [
@@ -261,7 +261,16 @@ def default_tau(
 
 
 def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
-    """Decide L-infinity and sign stability of ``tau`` for ``nl`` and ``h``."""
+    """Decide L-infinity and sign stability of ``tau`` for ``nl`` and ``h``.
+
+    Raises
+    ------
+    ParameterError
+        ``tau`` or ``h`` is not a finite number > 0 (a negative tau diffuses
+        backwards: no verdict of stability applies to it).
+    """
+    check_positive("tau", tau)
+    check_positive("h", h)
     p = analyse_function(nl)
     linf_bound, sign_bound = tau_bounds(p.g_max, h)
     reasons = []

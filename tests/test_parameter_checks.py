@@ -75,3 +75,34 @@ def test_a_whole_count_of_any_number_type_runs(whole):
 def test_a_count_that_is_no_number_is_refused(value):
     with pytest.raises(ParameterError, match="n_blocks must be an integer >= 0"):
         run_blocks(np.array(F), lambda r: r, 0.25, value)
+
+
+# --------------------------------------------------------------------------
+# check_tau: a tau or h that is not a finite number > 0 has no stability verdict
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "tau, h, name",
+    [
+        (-0.1, 1.0, "tau"),  # backward diffusion: it was called L-infinity and sign stable
+        (0.0, 1.0, "tau"),
+        (np.nan, 1.0, "tau"),
+        (np.inf, 1.0, "tau"),
+        (0.25, np.nan, "h"),
+        (0.25, -1.0, "h"),
+        (0.25, 0.0, "h"),
+        (True, 1.0, "tau"),
+    ],
+)
+def test_check_tau_refuses_a_tau_or_h_that_is_not_a_positive_number(tau, h, name):
+    nl = resdenoise.get_nonlinearity("perona-malik", "diffusivity", lam=1.0)
+    with pytest.raises(ParameterError, match=rf"^{name} must be a finite number > 0, got ") as info:
+        resdenoise.check_tau(nl, tau, h)
+    assert info.value.exit_code == 2
+
+
+def test_check_tau_still_judges_a_positive_tau():
+    nl = resdenoise.get_nonlinearity("perona-malik", "diffusivity", lam=1.0)
+    assert resdenoise.check_tau(nl, np.float64(0.25), 1).sign_stable
+    assert not resdenoise.check_tau(nl, 0.6).linf_stable
