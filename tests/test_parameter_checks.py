@@ -106,3 +106,52 @@ def test_check_tau_still_judges_a_positive_tau():
     nl = resdenoise.get_nonlinearity("perona-malik", "diffusivity", lam=1.0)
     assert resdenoise.check_tau(nl, np.float64(0.25), 1).sign_stable
     assert not resdenoise.check_tau(nl, 0.6).linf_stable
+
+
+# --------------------------------------------------------------------------
+# the pipeline's plan maker: a bad name or number refused when it is built
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args, settings, message",
+    [
+        (("diffuse", "charbonier"), {"steps": 1}, "Unknown diffusivity 'charbonier'. Did you mean"),
+        (("shrink", "huber"), {"theta": 0.3}, "Unknown shrinkage 'huber': 'huber' is a"),
+        (("diffuse", "linear"), {"lam": -1.0, "steps": 1}, "lam must be a finite number > 0"),
+        (("shrink", "soft"), {"theta": -1.0}, "theta must be a finite number > 0"),
+        (("diffuse", "linear"), {"time": np.nan}, "time must be a finite number > 0"),
+        (("diffuse", "linear"), {"steps": 1, "tau": "auto"}, "tau must be a finite .*'auto' is"),
+        (("regularise", "huber"), {"alpha": 1.0, "h": 0.0}, "h must be a finite number > 0"),
+        (("resnet", "tanh"), {"blocks": 0}, "blocks must be an integer >= 1"),
+        (("diffuse", np.tanh), {"steps": 1}, "the diffusivity must be a registry name, a formula"),
+    ],
+)
+def test_planner_refuses_when_it_is_built(args, settings, message):
+    with pytest.raises(ParameterError, match=message) as info:
+        planner(*args, **settings)
+    assert info.value.exit_code == 2
+
+
+def test_an_unknown_name_is_a_parameter_error_where_it_is_looked_up(tmp_path):
+    """Past the planner (a Planner made directly), run_file and run_batch say the
+    registry's ParameterError (exit code 2), not a bare ValueError or an internal error."""
+    from resdenoise.batch import run_batch
+    from resdenoise.nonlinearities import get_parametrised, resolve_name
+    from resdenoise.pipeline import run_file
+    from resdenoise.plans import Planner
+
+    for call in (
+        lambda: resolve_name("charbonier", "diffusivity"),
+        lambda: resolve_name("tanh", "no-such-form"),
+        lambda: get_parametrised("bumpz", [1.0]),
+    ):
+        with pytest.raises(ParameterError):
+            call()
+    (tmp_path / "in.csv").write_text("v\n0\n0\n1\n1\n0\n")
+    make_plan = Planner("diffuse", "charbonier", 1.0, {"steps": 1})
+    with pytest.raises(ParameterError, match="Did you mean 'charbonnier'"):
+        run_file(make_plan, str(tmp_path / "in.csv"), str(tmp_path / "out.csv"))
+    error = run_batch(make_plan, [str(tmp_path / "in.csv")], str(tmp_path / "b") + "/")[0].error
+    assert isinstance(error, ParameterError) and error.exit_code == 2
+    assert "internal error" not in str(error) and "Did you mean 'charbonnier'" in str(error)
