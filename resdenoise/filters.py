@@ -302,7 +302,7 @@ def check_verdict(plan, verdict, allow_unstable: bool = False, on_warning=None) 
     """
     if not verdict.linf_stable and not allow_unstable:
         tau_helps = verdict.odd and verdict.g_min >= 0 and math.isfinite(verdict.g_max)
-        underflow = stability.bound_underflows(verdict.tau_linf_bound, verdict.h)
+        underflow = stability.bound_underflows(verdict.tau_linf_bound, verdict.h, verdict.g_max)
         raise UnstableError(
             f"refused as unstable: {verdict.reason}. "
             + (

@@ -155,3 +155,44 @@ def test_an_unknown_name_is_a_parameter_error_where_it_is_looked_up(tmp_path):
     error = run_batch(make_plan, [str(tmp_path / "in.csv")], str(tmp_path / "b") + "/")[0].error
     assert isinstance(error, ParameterError) and error.exit_code == 2
     assert "internal error" not in str(error) and "Did you mean 'charbonnier'" in str(error)
+
+
+# --------------------------------------------------------------------------
+# an unbounded g: no tau is stable, and its bound 0 is no underflow
+# --------------------------------------------------------------------------
+
+
+def _one_error_line(result, code: int) -> str:
+    assert result.exit_code == code, (result.exit_code, result.stderr)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    return lines[0]
+
+
+def test_an_unbounded_g_says_no_tau_is_stable_and_what_to_do(runner, tmp_path):
+    from resdenoise.cli import cli
+
+    (tmp_path / "e.csv").write_text("v\n0\n0\n1\n1\n0\n")
+    run = ["resnet", str(tmp_path / "e.csv"), "--activation-expr", "r*abs(r)", "--blocks", "2"]
+    out = ["-o", str(tmp_path / "o.csv")]
+    first = _one_error_line(runner.invoke(cli, run + out), 3)
+    assert "g = Phi(r)/r is unbounded" in first and "no tau is stable" in first, first
+    assert first.endswith("choose another nonlinearity, or give --tau with --allow-unstable")
+    given = _one_error_line(runner.invoke(cli, run + ["--tau", "0.25"] + out), 3)
+    assert "underflow" not in given and "No tau makes it stable" in given, given
+    assert not (tmp_path / "o.csv").exists()
+    # the remedy the first message gives works
+    done = runner.invoke(cli, run + ["--tau", "0.25", "--allow-unstable", "-q"] + out)
+    assert done.exit_code == 0, done.stderr
+    assert (tmp_path / "o.csv").exists()
+
+
+def test_bound_underflows_only_of_a_bounded_g():
+    from resdenoise.stability import bound_underflows
+
+    assert bound_underflows(0.0, 1.0, np.inf) is None  # unbounded: no tau at any h
+    assert bound_underflows(0.0, 1e-200, 1.0).startswith("no float64 tau is stable")
+    assert bound_underflows(0.5, 1.0, 1.0) is None
+    nl = resdenoise.nonlinearities.from_function(lambda r: r * np.abs(r))
+    reason = resdenoise.check_tau(nl, 0.25).reason
+    assert "unbounded" in reason and "underflow" not in reason, reason
