@@ -168,9 +168,9 @@ _TAIL = """
     SignalError
         The signal is not numbers, has fewer than 2 samples or a NaN/inf.
     ParameterError
-        Settings that do not go together, or ``"auto"`` with a function.
-    ValueError
-        An unknown name (with the closest one) or lambda <= 0.
+        Settings that do not go together, ``"auto"`` with a function, an
+        unknown name (with the closest one), or a number out of range
+        (lambda <= 0, a count with a fraction such as ``steps=2.5``).
     UnstableError
         The run is not L-infinity stable and ``allow_unstable`` is False."""
 

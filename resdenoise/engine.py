@@ -46,6 +46,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .errors import check_count
 from .pairs import (
     _threads_from_environment,
     in_parallel,
@@ -231,9 +232,7 @@ def run_blocks(
     n = f.shape[0]
     if n < 2:
         raise ValueError(f"signal needs at least 2 samples, got {n}")
-    n_blocks = int(n_blocks)
-    if n_blocks < 0:
-        raise ValueError(f"number of blocks must be >= 0, got {n_blocks}")
+    n_blocks = check_count("n_blocks", n_blocks, minimum=0)
     if not (tau > 0 and h > 0):
         raise ValueError(f"tau and h must be > 0, got tau={tau!r}, h={h!r}")
     step = _Stepper(phi, dtype, tau, h, backend)
@@ -563,11 +562,7 @@ def _working_dtype(u, dtype) -> np.dtype:
 
 
 def _positive_int(name: str, value, default):
-    if value is None:
-        return default
-    if isinstance(value, bool) or int(value) != value or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1 or None, got {value!r}")
-    return int(value)
+    return default if value is None else check_count(name, value)
 
 
 #: Where Linux tells how many tasks run or wait for a core now (its fourth field).

@@ -9,11 +9,17 @@ end can restate them in its own terms (the command line's flags) with
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable, Iterable
 
 __all__ = [
+    "check_count",
+    "check_positive",
     "counted",
     "did_you_mean",
+    "is_count",
+    "is_positive",
     "one_line",
     "GuaranteeError",
     "Interrupted",
@@ -204,6 +210,58 @@ class Interrupted(BaseException):
 def counted(k: int, what: str) -> str:
     """``k`` things, the noun in the plural unless ``k`` is 1: ``1 scale``, ``4 groups``."""
     return f"{k} {what}{'' if k == 1 else 's'}"
+
+
+def check_count(name: str, value, minimum: int = 1) -> int:
+    """``value`` as an ``int`` where it is a whole number >= ``minimum`` (an int, a NumPy
+    integer or a float without a fraction; not a bool), else :class:`ParameterError`
+    naming ``name``.  A fraction is refused, never truncated: 2.5 steps are not 2.
+
+    Examples
+    --------
+    >>> check_count("steps", 3.0), check_count("blocks", 0, minimum=0)
+    (3, 0)
+    >>> check_count("steps", 2.5)
+    Traceback (most recent call last):
+        ...
+    resdenoise.errors.ParameterError: steps must be an integer >= 1, got 2.5
+    """
+    if not is_count(value, minimum):
+        raise ParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def is_count(value, minimum: int = 1) -> bool:
+    """Whether ``value`` is a whole number >= ``minimum`` (see :func:`check_count`)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    if not isinstance(value, numbers.Integral) and not (
+        math.isfinite(value) and value == math.floor(value)
+    ):
+        return False
+    return value >= minimum
+
+
+def check_positive(name: str, value) -> float:
+    """``value`` where it is a finite real number > 0 (not a bool), else
+    :class:`ParameterError` naming ``name``.
+
+    Examples
+    --------
+    >>> check_positive("tau", -0.1)
+    Traceback (most recent call last):
+        ...
+    resdenoise.errors.ParameterError: tau must be a finite number > 0, got -0.1
+    """
+    if not is_positive(value):
+        raise ParameterError(f"{name} must be a finite number > 0, got {value!r}")
+    return value
+
+
+def is_positive(value) -> bool:
+    """Whether ``value`` is a finite real number > 0 (see :func:`check_positive`)."""
+    real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    return real and math.isfinite(value) and value > 0
 
 
 def one_line(text) -> str:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import abc
 import dataclasses
 import math
-import numbers
 import warnings
 from dataclasses import dataclass, field
 
@@ -28,7 +27,7 @@ import numpy as np
 
 from . import stability
 from .engine import check_lam, run_blocks
-from .errors import ParameterError, SignalValuesError, UnstableError
+from .errors import ParameterError, SignalValuesError, UnstableError, is_count, is_positive
 from .noise import resolve_sigma
 from .nonlinearities import SQRT2, Nonlinearity, get_nonlinearity
 from .scaling import times_power_of_two
@@ -344,7 +343,7 @@ def check_verdict(plan, verdict, allow_unstable: bool = False, on_warning=None) 
     """
     if not verdict.linf_stable and not allow_unstable:
         tau_helps = verdict.tau_helps
-        underflow = stability.bound_underflows(verdict.tau_linf_bound, verdict.h)
+        underflow = stability.bound_underflows(verdict.tau_linf_bound, verdict.h, verdict.g_max)
         raise UnstableError(
             f"refused as unstable: {verdict.reason}. "
             + (
@@ -453,9 +452,7 @@ def _too_many(blocks: float) -> str:
 def _check_positive(name: str, value, integer: bool = False):
     if value is None:
         return None
-    number = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    ok = number and (value >= 1 if integer else (math.isfinite(value) and value > 0))
-    if not ok:
+    if not (is_count(value) if integer else is_positive(value)):
         what = "an integer >= 1" if integer else "a finite number > 0"
         auto = (
             "; 'auto' is for time (diffuse) or alpha (regularise)"

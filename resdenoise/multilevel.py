@@ -119,7 +119,7 @@ import numpy as np
 
 from . import stability
 from .engine import run_strided
-from .errors import ParameterError
+from .errors import ParameterError, check_count
 from .filters import Plan, scaled_nonlinearity
 from .noise import UNIDENTIFIED, NoiseLevel, resolve_sigma, search_noise
 from .noise_colour import (
@@ -327,8 +327,7 @@ class MultilevelPlan(Plan):
 
 def plan_levels(name: str, thetas, iterations: int = 1, sigmas=None) -> MultilevelPlan:
     """K-level shrinkage with threshold ``thetas[j]`` at level j + 1 (None: not shrunk)."""
-    if isinstance(iterations, bool) or int(iterations) != iterations or iterations < 1:
-        raise ParameterError(f"iterations must be an integer >= 1, got {iterations!r}")
+    iterations = check_count("iterations", iterations)
     if not len(thetas):
         raise ParameterError("scales must be >= 1")
     sigmas = [None] * len(thetas) if sigmas is None else list(sigmas)
@@ -633,9 +632,7 @@ def _levels(f, name, scales, sigma, iterations, noise, thresholds, evidence):
     """:func:`choose_levels`' work: ``(plan, LevelChoice, colour evidence)``."""
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
     n = f2.shape[0]
-    if scales is not None and int(scales) < 1:
-        raise ParameterError(f"scales must be >= 1, got {scales!r}")
-    k = max_scales(n) if scales is None else min(int(scales), max_scales(n))
+    k = max_scales(n) if scales is None else min(check_count("scales", scales), max_scales(n))
     if thresholds not in THRESHOLD_RULES:
         raise ParameterError(
             f"threshold rule must be one of {', '.join(THRESHOLD_RULES)}, got {thresholds!r}"

@@ -50,7 +50,7 @@ import numpy as np
 
 from . import stability
 from .engine import run_strided
-from .errors import ParameterError
+from .errors import ParameterError, check_count
 from .filters import Plan, auto_lambda, scaled_nonlinearity
 from .multilevel import FACTORS, choose_levels, max_scales, plan_levels, sure_state
 from .noise_colour import MAX_SCALES, MIN_PER_SUBSEQUENCE
@@ -228,9 +228,7 @@ class ScaleChoice:
 
 def _scale_count(n: int, scales: int | None) -> int:
     """The scales to search: as many as :func:`max_scales` allows, or ``scales`` (capped)."""
-    if scales is not None and int(scales) < 1:
-        raise ParameterError(f"scales must be >= 1, got {scales!r}")
-    return max_scales(n) if scales is None else min(int(scales), max_scales(n))
+    return max_scales(n) if scales is None else min(check_count("scales", scales), max_scales(n))
 
 
 def choose_cascade(f, name: str, scales: int | None = None, sigma=None, blocks: int = 1):

@@ -585,8 +585,8 @@ def get_parametrised(
 
     Raises
     ------
-    ValueError
-        An unknown family (a :class:`ParameterError` for bad coefficients or lambda).
+    ParameterError
+        An unknown family, bad coefficients or lambda (a ``ValueError`` too).
 
     Examples
     --------
@@ -598,7 +598,7 @@ def get_parametrised(
     _check_form(form)
     make = PARAMETRISED_FAMILIES.get(normalise_name(name))
     if make is None:
-        raise ValueError(
+        raise ParameterError(
             f"Unknown parametrised family {name!r}. Valid names: "
             + ", ".join(sorted(PARAMETRISED_FAMILIES))
         )
@@ -652,7 +652,7 @@ def available_nonlinearities(paper_only: bool = False) -> list[str]:
 
 def _check_form(form: str) -> None:
     if form not in FORMS:
-        raise ValueError(f"Unknown form {form!r}. Valid forms: {', '.join(FORMS)}")
+        raise ParameterError(f"Unknown form {form!r}. Valid forms: {', '.join(FORMS)}")
 
 
 def resolve_name(name: str, form: str = "activation") -> Entry:
@@ -660,14 +660,14 @@ def resolve_name(name: str, form: str = "activation") -> Entry:
 
     Raises
     ------
-    ValueError
-        For an unknown name, listing the sorted valid names of that form.
+    ParameterError
+        An unknown name (a ``ValueError`` too): where it lives, the closest or the valid names.
     """
     form = canonical_form(form)
     _check_form(form)
     key = _NAMES[form].get(normalise_name(name))
     if key is None:
-        raise ValueError(unknown_name(name, form))
+        raise ParameterError(unknown_name(name, form))
     return NONLINEARITIES[key] if key in NONLINEARITIES else NONSTABLE_ACTIVATIONS[key]
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import ClassVar, Final
 
-from .errors import ParameterError, WholeSignalNeeded, spell
+from .errors import ParameterError, WholeSignalNeeded, check_count, check_positive, spell
 from .pairs import helping
 
 __all__ = ["AUTO", "Planner", "Progress", "automatic_planner", "network_planner", "planner"]
@@ -38,6 +38,9 @@ _COMMANDS: Final = {
     "regularise": ("regulariser", "alpha", ("alpha", "steps", "h")),
     "resnet": ("activation", "blocks", ("blocks", "tau", "h")),
 }
+
+#: The settings that count blocks (steps, iterations) or scales: whole numbers >= 1.
+_COUNTS: Final = frozenset({"steps", "iterations", "blocks", "scales"})
 
 
 @dataclass(frozen=True, eq=False)
@@ -390,8 +393,11 @@ def planner(
     Raises
     ------
     ParameterError
-        Unknown command or setting, or settings that do not go together.
+        Unknown command, name or setting, a number out of range (``lam``
+        <= 0, ``steps=2.5``), or settings that do not go together: what the
+        command line refuses with exit code 2, refused here, before any signal.
     """
+    from .filters import _check_positive
     from .nonlinearities import SQRT2
     from .stopping_rules import RULES
 
@@ -407,10 +413,20 @@ def planner(
         )
     if rule is not None and rule not in RULES:
         raise ParameterError(f"unknown stopping rule {rule!r}; choose one of {sorted(RULES)}")
-    if sigma is not None and not (math.isfinite(sigma) and sigma > 0):
-        raise ParameterError(f"sigma must be a finite number > 0, got {sigma!r}")
-    settings = {k: v for k, v in settings.items() if v is not None}
+    if sigma is not None:
+        check_positive("sigma", sigma)
+    _check_nonlinearity(nonlinearity, form)
     lam = None if lam == AUTO else lam
+    if lam is not None:
+        check_positive("lam", lam)
+    settings = {k: v for k, v in settings.items() if v is not None}
+    for key, value in settings.items():  # the plan functions' checks, before any signal
+        if value == AUTO and key in (auto_key, "theta", "scales"):
+            continue
+        if key == "scales":  # a count of scales, not of blocks (capped to the signal's)
+            check_count(key, value)
+        else:  # a fraction refused here, not truncated later
+            _check_positive(key, value, integer=key in _COUNTS)
     if "theta" in settings:
         theta = settings.pop("theta")
         if lam is not None and theta != AUTO:
@@ -457,6 +473,26 @@ def planner(
     return Planner(command, nonlinearity, lam, settings, rule, sigma)
 
 
+def _check_nonlinearity(nonlinearity, form: str) -> None:
+    """Refuse what :func:`planner` cannot make a ``form`` of: an unknown registry name
+    (with the closest name), or an object that is no name, formula or nonlinearity."""
+    from .nonlinearities import Nonlinearity, resolve_name
+
+    if isinstance(nonlinearity, str):
+        resolve_name(nonlinearity, form)
+        return
+    if isinstance(nonlinearity, Nonlinearity):
+        return
+    from .expr import Expression  # a formula has imported it already
+
+    if not isinstance(nonlinearity, Expression):
+        raise ParameterError(
+            f"the {form} must be a registry name, a formula "
+            "(resdenoise.expr.parse_expression) or a resdenoise Nonlinearity, "
+            f"not {type(nonlinearity).__name__}"
+        )
+
+
 def automatic_planner(*, sigma: float | None = None, command: str | None = None) -> Callable:
     """``make_plan(u) -> (plan, extra)`` that chooses everything by SURE
     (:func:`resdenoise.automatic.choose_denoiser`); ``sigma`` the noise level
@@ -467,8 +503,8 @@ def automatic_planner(*, sigma: float | None = None, command: str | None = None)
     the do-no-harm reasons name each channel."""
     from .automatic import CANDIDATES, COMMAND_CANDIDATES
 
-    if sigma is not None and not (math.isfinite(sigma) and sigma > 0):
-        raise ParameterError(f"sigma must be a finite number > 0, got {sigma!r}")
+    if sigma is not None:
+        check_positive("sigma", sigma)
     if command is not None and command not in COMMAND_CANDIDATES:
         raise ParameterError(
             f"no automatic family choice for {command!r}; "

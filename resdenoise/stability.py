@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .errors import ParameterError, SignalError, UnstableError
+from .errors import ParameterError, SignalError, UnstableError, check_positive
 from .nonlinearities import Nonlinearity
 
 __all__ = [
@@ -225,11 +225,12 @@ def tau_bounds(g_max: float, h: float = 1.0) -> tuple[float, float]:
     return h * h / (2.0 * g_max), h * h / (4.0 * g_max)
 
 
-def bound_underflows(bound: float, h: float, name: str = "h") -> str | None:
-    """Where the stable step ``bound`` (h^2/(2 g_max), g_max finite) is 0 in float64 for
-    a grid size ``h`` > 0, what a message says of it (the grid size's parameter spelt
-    ``name``); else None."""
-    if bound == 0.0 and h > 0.0:
+def bound_underflows(bound: float, h: float, g_max: float, name: str = "h") -> str | None:
+    """Where the stable step ``bound`` (h^2/(2 g_max)) is 0 in float64 for a grid size
+    ``h`` > 0 and a finite ``g_max`` > 0, what a message says of it (the grid size's
+    parameter spelt ``name``); else None.  An unbounded g's bound is 0 too, but no
+    underflow: no tau is stable at any h (:func:`default_tau` says so)."""
+    if bound == 0.0 and h > 0.0 and 0.0 < g_max < math.inf:
         return (
             f"no float64 tau is stable: the bound h^2/(2 g_max) underflows to 0 at h = {h:g}; "
             f"use a grid size nearer 1 as {name}"
@@ -247,12 +248,20 @@ def default_tau(
     UnstableError
         g_max is not finite and positive: no step is stable by default.  The
         message starts with ``where`` (default: the nonlinearity's name) and
-        asks for ``remedy``, the parameter that replaces the default.
+        asks for ``remedy``, the parameter that replaces the default (for an
+        unbounded g, where no step is stable, with ``allow_unstable=True``).
     ParameterError
         The step is no usable float64 number (0 or inf at this ``h``); the
         message starts with ``where`` when given.
     """
     g_max = analyse_function(nl).g_max
+    if g_max == math.inf:
+        raise UnstableError(
+            f"{where or nl.name}: g = Phi(r)/r is unbounded (g_max = inf), so no tau is "
+            f"stable; choose another nonlinearity, or give {remedy} with "
+            "allow_unstable=True",
+            parameters=[remedy, ("allow_unstable", True)],
+        )
     if not (math.isfinite(g_max) and g_max > 0.0):
         raise UnstableError(
             f"{where or nl.name}: g = Phi(r)/r has no finite positive maximum "
@@ -271,7 +280,16 @@ def default_tau(
 
 
 def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
-    """Decide L-infinity and sign stability of ``tau`` for ``nl`` and ``h``."""
+    """Decide L-infinity and sign stability of ``tau`` for ``nl`` and ``h``.
+
+    Raises
+    ------
+    ParameterError
+        ``tau`` or ``h`` is not a finite number > 0 (a negative tau diffuses
+        backwards: no verdict of stability applies to it).
+    """
+    check_positive("tau", tau)
+    check_positive("h", h)
     p = analyse_function(nl)
     linf_bound, sign_bound = tau_bounds(p.g_max, h)
     reasons = []
@@ -284,7 +302,7 @@ def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
     if tau > linf_bound:
         reasons.append(
             f"tau = {tau:.6g} exceeds the L-infinity bound h^2/(2 g_max) = {linf_bound:.6g}"
-            + (" (an underflow)" if bound_underflows(linf_bound, h) else "")
+            + (" (an underflow)" if bound_underflows(linf_bound, h, p.g_max) else "")
         )
     linf = not reasons
     sign = linf and tau <= sign_bound

@@ -113,8 +113,9 @@ def test_auto_with_a_callable_is_refused_clearly(noisy):
 
 
 def test_a_bad_name_is_a_parameter_error(noisy):
-    with pytest.raises(ValueError, match="Did you mean 'charbonnier'"):
+    with pytest.raises(ParameterError, match="Did you mean 'charbonnier'") as info:
         resdenoise.regularise(noisy, "charbonier", alpha=1.0)
+    assert info.value.exit_code == 2
 
 
 @pytest.mark.parametrize("name", sorted(CALLS))

@@ -89,13 +89,15 @@ def test_diffuse_rejects_bad_parameters(kwargs, match):
     assert info.value.exit_code == 2
 
 
-def test_unbounded_g_needs_an_explicit_tau():
+def test_unbounded_g_has_no_stable_tau():
     cubic = from_function(lambda r: r * (1.0 + r * r))
-    with pytest.raises(UnstableError, match="no finite positive maximum .*; give tau explicitly$"):
+    with pytest.raises(
+        UnstableError, match="is unbounded .*no tau is stable; .*give tau with allow_unstable=True$"
+    ):
         filters.plan_diffuse(cubic, steps=2)
-    with pytest.raises(UnstableError, match="; give steps explicitly$") as info:
+    with pytest.raises(UnstableError, match="; .*give steps with allow_unstable=True$") as info:
         filters.plan_regularise(cubic, alpha=1.0)  # regularise's step is alpha/steps
-    assert info.value.parameters == (("steps", ...),)
+    assert info.value.parameters == (("steps", ...), ("allow_unstable", True))
     plan = filters.plan_diffuse(cubic, steps=2, tau=0.1)
     assert not plan.verdict().linf_stable
 

@@ -452,7 +452,7 @@ def render_translation(t: dict) -> None:
     else:
         from ..stability import bound_underflows
 
-        underflow = bound_underflows(t["tau_linf_bound"], t["h"], "--h")
+        underflow = bound_underflows(t["tau_linf_bound"], t["h"], t["g_max"], "--h")
         console.print(underflow or f"stable for tau <= {_fmt(t['tau_linf_bound'])}")
 
 
