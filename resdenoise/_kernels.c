@@ -1980,7 +1980,8 @@ PyDoc_STRVAR(sure_doc,
 "\n"
 "SURE's per-chunk sums of sure.sure_parts, bit for bit: for the rows i of\n"
 "the C-contiguous float64 buffers f and b (rows x c) and u (rows x 2c: the\n"
-"signal's run, then its probe's), the row value of channel j is\n"
+"signal's run, then its probe's; float64, or float32 widened exactly as it is\n"
+"read: the numbers of its float64 copy), the row value of channel j is\n"
 "(f - u_j)^2 + ((u_{c+j} - u_j) b) w_j, computed in that order (NumPy's\n"
 "r = f - u; d = u' - u; d *= b; d *= w; r *= r; r += d); the c channels are\n"
 "`groups` groups of c / groups < 8 channels side by side, each group's row\n"
@@ -1998,34 +1999,39 @@ static double pairwise_sum(const double *v, Py_ssize_t n)
     return pairwise_sum(v, n2) + pairwise_sum(v + n2, n - n2);
 }
 
-static void sure_sums(const double *f, const double *u, const double *b, const double *w,
-                      const int64_t *bounds, Py_ssize_t chunks, Py_ssize_t c, Py_ssize_t groups,
-                      double *row, double *out)
-{
-    const Py_ssize_t per = c / groups, U = 2 * c;
-    for (Py_ssize_t k = 0; k < chunks; k++) {
-        const Py_ssize_t lo = (Py_ssize_t)bounds[k], n = (Py_ssize_t)bounds[k + 1] - lo;
-        for (Py_ssize_t g = 0; g < groups; g++) {
-            for (Py_ssize_t i = 0; i < n; i++) {
-                const Py_ssize_t at = lo + i;
-                double sum = 0.0;
-                for (Py_ssize_t q = 0; q < per; q++) {
-                    const Py_ssize_t j = g * per + q;
-                    const double uf = u[at * U + j];
-                    double r = f[at * c + j] - uf;
-                    double d = u[at * U + c + j] - uf;
-                    d = d * b[at * c + j];
-                    d = d * w[j];
-                    r = r * r;
-                    r = r + d;
-                    sum = per == 1 ? r : sum + r;
-                }
-                row[i] = sum;
-            }
-            out[k * groups + g] = row[0] + pairwise_sum(row + 1, n - 1);
-        }
+/* sure_sums of a float64 run (_double) or of a float32 one (_float: each value widened,
+   exactly, as it is read: the bits of its float64 copy) */
+#define SURE_SUMS(T)                                                                       \
+    static void sure_sums_##T(const double *f, const T *u, const double *b, const double *w, \
+                              const int64_t *bounds, Py_ssize_t chunks, Py_ssize_t c,      \
+                              Py_ssize_t groups, double *row, double *out)                 \
+    {                                                                                      \
+        const Py_ssize_t per = c / groups, U = 2 * c;                                      \
+        for (Py_ssize_t k = 0; k < chunks; k++) {                                          \
+            const Py_ssize_t lo = (Py_ssize_t)bounds[k], n = (Py_ssize_t)bounds[k + 1] - lo; \
+            for (Py_ssize_t g = 0; g < groups; g++) {                                      \
+                for (Py_ssize_t i = 0; i < n; i++) {                                       \
+                    const Py_ssize_t at = lo + i;                                          \
+                    double sum = 0.0;                                                      \
+                    for (Py_ssize_t q = 0; q < per; q++) {                                 \
+                        const Py_ssize_t j = g * per + q;                                  \
+                        const double uf = (double)u[at * U + j];                           \
+                        double r = f[at * c + j] - uf;                                     \
+                        double d = (double)u[at * U + c + j] - uf;                         \
+                        d = d * b[at * c + j];                                             \
+                        d = d * w[j];                                                      \
+                        r = r * r;                                                         \
+                        r = r + d;                                                         \
+                        sum = per == 1 ? r : sum + r;                                      \
+                    }                                                                      \
+                    row[i] = sum;                                                          \
+                }                                                                          \
+                out[k * groups + g] = row[0] + pairwise_sum(row + 1, n - 1);               \
+            }                                                                              \
+        }                                                                                  \
     }
-}
+SURE_SUMS(double)
+SURE_SUMS(float)
 
 static PyObject *py_sure(PyObject *self, PyObject *args)
 {
@@ -2047,8 +2053,9 @@ static PyObject *py_sure(PyObject *self, PyObject *args)
         const Py_ssize_t rows = c > 0 ? buf[0].len / 8 / c : 0;
         const int64_t *bounds = buf[4].buf;
         int ok = is_int64(&buf[4]);
+        const int f32 = is_f32(buf[1].format); /* a float32 run, widened as it is read */
         for (int q = 0; q < 6; q++)
-            ok = ok && (q == 4 || is_f64(buf[q].format));
+            ok = ok && (q == 4 || is_f64(buf[q].format) || (q == 1 && f32));
         Py_ssize_t longest = 0;
         for (Py_ssize_t k = 0; ok && k < chunks; k++) {
             ok = bounds[k] >= 0 && bounds[k] < bounds[k + 1] && bounds[k + 1] <= rows;
@@ -2056,19 +2063,23 @@ static PyObject *py_sure(PyObject *self, PyObject *args)
         }
         if (!ok || c < 1 || groups < 1 || c % groups || c / groups >= 8 || chunks < 1 ||
             buf[0].len != rows * c * 8 || buf[2].len != buf[0].len ||
-            buf[1].len != 2 * buf[0].len || buf[5].len != chunks * groups * 8) {
+            buf[1].len != (f32 ? 1 : 2) * buf[0].len || buf[5].len != chunks * groups * 8) {
             PyErr_SetString(PyExc_ValueError,
-                            "sure_sums needs float64 f, b (rows x c), u (rows x 2c), w (c), "
-                            "increasing int64 bounds inside the rows, c / groups < 8 and out "
-                            "(chunks x groups)");
+                            "sure_sums needs float64 f, b (rows x c), u (rows x 2c, float64 "
+                            "or float32), w (c), increasing int64 bounds inside the rows, "
+                            "c / groups < 8 and out (chunks x groups)");
         } else {
             double *row = PyMem_RawMalloc((size_t)longest * sizeof(double));
             if (row == NULL) {
                 PyErr_NoMemory();
             } else {
                 Py_BEGIN_ALLOW_THREADS
-                sure_sums(buf[0].buf, buf[1].buf, buf[2].buf, buf[3].buf, bounds, chunks, c,
-                          groups, row, buf[5].buf);
+                if (f32)
+                    sure_sums_float(buf[0].buf, buf[1].buf, buf[2].buf, buf[3].buf, bounds,
+                                    chunks, c, groups, row, buf[5].buf);
+                else
+                    sure_sums_double(buf[0].buf, buf[1].buf, buf[2].buf, buf[3].buf, bounds,
+                                     chunks, c, groups, row, buf[5].buf);
                 Py_END_ALLOW_THREADS
                 PyMem_RawFree(row);
             }

@@ -165,12 +165,13 @@ class SureParts:
         parts = np.empty(self.shape)
         first = 0
         shaped = self.kernels is not None and u.shape == (f2.shape[0], 2 * c)
-        if shaped and u.dtype == np.float32:  # a float32 search's run: summed in float64
-            if self.wide is None:
+        if shaped and u.dtype == np.float32 and not u.flags.c_contiguous:
+            if self.wide is None:  # summed in float64, from a copy the kernel reads
                 self.wide = np.empty(u.shape)
             np.copyto(self.wide, u)
             u = self.wide
-        compiled = shaped and u.dtype == np.float64 and u.flags.c_contiguous
+        # (a float32 search's run is read as it is, each value widened: the same numbers)
+        compiled = shaped and u.dtype in (np.float64, np.float32) and u.flags.c_contiguous
         if compiled:  # the same numbers in one pass, without temporaries
             self.kernels.sure_sums(f2, u, b, self.wc, self.edges, groups, parts)
             first = len(parts)
