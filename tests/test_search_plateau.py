@@ -185,3 +185,21 @@ def test_the_plateau_rule_reads_parts_as_a_list_or_as_rows_alike(noise):
     seen = [on_plateau(blocks[:i], parts[:i]) for i in range(1, len(blocks) + 1)]
     assert seen == [on_plateau(blocks[:i], rows[:i]) for i in range(1, len(blocks) + 1)]
     assert any(seen) and not all(seen)  # the curve has both answers to compare
+
+
+def test_the_plateau_rule_decides_as_numpys_variance_does_at_the_edge(rng):
+    """on_plateau's standard errors are NumPy's d.var(ddof=1) bit for bit: at z within a
+    few roundings of the largest |change| / se (the edge, where one rounding flips the
+    rule) it decides as the rule written with np.var does, and both ways occur."""
+    blocks = list(range(10, 200, 10))
+    seen = set()
+    for _ in range(40):
+        parts = rng.standard_normal((len(blocks), 64)) * np.exp(rng.standard_normal())
+        d = parts[-1][None, :] - parts[3:-1]  # from the last block <= k / 4 = 47.5 (40) on
+        change, se = np.abs(d.sum(axis=1)), np.sqrt(64 * d.var(axis=1, ddof=1))
+        edge = float((change / se).max())
+        for z in edge * (1.0 + np.arange(-4, 5) * 2.0**-52):
+            want = bool(np.all(change <= z * se))
+            assert on_plateau(blocks, parts, span=4.0, z=z) == want
+            seen.add(want)
+    assert seen == {True, False}
