@@ -1990,6 +1990,30 @@ PyDoc_STRVAR(sure_doc,
 "them (the first value plus NumPy's pairwise sum of the others) into\n"
 "out[k, group] (chunks x groups).  Releases the GIL.");
 
+/* The first `count` objects' C-contiguous buffers (with their format; the last one
+   writable): how many were got (count, or fewer with an exception set) */
+static int get_buffers(PyObject **objs, Py_buffer *buf, int count)
+{
+    int got = 0;
+    for (; got < count; got++) {
+        const int flags = PyBUF_FORMAT | PyBUF_C_CONTIGUOUS;
+        if (PyObject_GetBuffer(objs[got], &buf[got],
+                               flags | (got == count - 1 ? PyBUF_WRITABLE : 0)) < 0)
+            break;
+    }
+    return got;
+}
+
+/* A call's end: the `got` buffers released; None, or NULL where an exception is set */
+static PyObject *released(Py_buffer *buf, int got)
+{
+    for (int q = 0; q < got; q++)
+        PyBuffer_Release(&buf[q]);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 /* NumPy's pairwise sum of the n contiguous values from v on */
 static double pairwise_sum(const double *v, Py_ssize_t n)
 {
@@ -2043,11 +2067,7 @@ static PyObject *py_sure(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOOOOnO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
                           &groups, &objs[5]))
         return NULL;
-    for (; got < 6; got++) {
-        int flags = PyBUF_FORMAT | PyBUF_C_CONTIGUOUS | (got == 5 ? PyBUF_WRITABLE : 0);
-        if (PyObject_GetBuffer(objs[got], &buf[got], flags) < 0)
-            break;
-    }
+    got = get_buffers(objs, buf, 6);
     if (got == 6) {
         const Py_ssize_t c = buf[3].len / 8, chunks = buf[4].len / 8 - 1;
         const Py_ssize_t rows = c > 0 ? buf[0].len / 8 / c : 0;
@@ -2085,11 +2105,7 @@ static PyObject *py_sure(PyObject *self, PyObject *args)
             }
         }
     }
-    for (int q = 0; q < got; q++)
-        PyBuffer_Release(&buf[q]);
-    if (PyErr_Occurred())
-        return NULL;
-    Py_RETURN_NONE;
+    return released(buf, got);
 }
 
 /* ---- The refine's sums per gain batch (resdenoise/sure.py) -------------------------- */
@@ -2128,11 +2144,7 @@ static PyObject *py_batch_residuals(PyObject *self, PyObject *args)
     (void)self;
     if (!PyArg_ParseTuple(args, "OOOO", &objs[0], &objs[1], &objs[2], &objs[3]))
         return NULL;
-    for (; got < 4; got++) {
-        int flags = PyBUF_FORMAT | PyBUF_ND | PyBUF_C_CONTIGUOUS | (got == 3 ? PyBUF_WRITABLE : 0);
-        if (PyObject_GetBuffer(objs[got], &buf[got], flags) < 0)
-            break;
-    }
+    got = get_buffers(objs, buf, 4);
     if (got == 4) {
         const Py_ssize_t k = buf[2].len / 8;
         const Py_ssize_t rows = buf[0].ndim >= 1 ? buf[0].shape[0] : 0;
@@ -2163,11 +2175,7 @@ static PyObject *py_batch_residuals(PyObject *self, PyObject *args)
             }
         }
     }
-    for (int q = 0; q < got; q++)
-        PyBuffer_Release(&buf[q]);
-    if (PyErr_Occurred())
-        return NULL;
-    Py_RETURN_NONE;
+    return released(buf, got);
 }
 
 PyDoc_STRVAR(probe_divergence_doc,
@@ -2230,11 +2238,7 @@ static PyObject *py_probe_divergence(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOOOOOO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
                           &objs[5], &objs[6]))
         return NULL;
-    for (; got < 7; got++) {
-        int flags = PyBUF_FORMAT | PyBUF_C_CONTIGUOUS | (got == 6 ? PyBUF_WRITABLE : 0);
-        if (PyObject_GetBuffer(objs[got], &buf[got], flags) < 0)
-            break;
-    }
+    got = get_buffers(objs, buf, 7);
     if (got == 7) {
         const int f32 = is_f32(buf[0].format);
         const Py_ssize_t m = buf[1].len / 8, K = buf[6].len / 8, c = buf[5].len / 8;
@@ -2264,11 +2268,7 @@ static PyObject *py_probe_divergence(PyObject *self, PyObject *args)
                 PyErr_SetString(PyExc_IndexError, "probe_divergence: an index out of range");
         }
     }
-    for (int q = 0; q < got; q++)
-        PyBuffer_Release(&buf[q]);
-    if (PyErr_Occurred())
-        return NULL;
-    Py_RETURN_NONE;
+    return released(buf, got);
 }
 
 /* ---- A checking pass's range of every column ----------------------------------------- */

@@ -179,11 +179,9 @@ def on_plateau(blocks, parts, span: float | None = None, z: float | None = None)
     chunks = d.shape[1]
     if chunks < 2:
         return False
-    # d.var(axis=1, ddof=1) as NumPy computes it (its sum is the change): the same numbers
-    # without its Python layers at each of a search's checkpoints
+    # d.var(axis=1, ddof=1) as NumPy computes it, its sum the change (without var's layers)
     change = np.add.reduce(d, axis=1, keepdims=True)
-    x = np.subtract(d, change / chunks)
-    np.square(x, out=x)
+    x = np.square(d - change / chunks)
     se = np.sqrt(chunks * (np.add.reduce(x, axis=1) / (chunks - 1)))
     return bool(np.all(np.abs(change[:, 0]) <= z * se))
 
