@@ -2159,21 +2159,19 @@ static PyObject *py_batch_residuals(PyObject *self, PyObject *args)
             ok = (Py_ssize_t)starts[q] < end && end <= rows;
             longest = ok && end - starts[q] > longest ? end - (Py_ssize_t)starts[q] : longest;
         }
-        if (!ok) {
+        double *row = ok ? PyMem_RawMalloc((size_t)longest * sizeof(double)) : NULL;
+        if (!ok)
             PyErr_SetString(PyExc_ValueError,
                             "batch_residuals needs float64 f, u (rows x c), increasing int64 "
                             "starts from 0 inside the rows and out (batches x c)");
-        } else {
-            double *row = PyMem_RawMalloc((size_t)longest * sizeof(double));
-            if (row == NULL) {
-                PyErr_NoMemory();
-            } else {
-                Py_BEGIN_ALLOW_THREADS
-                batch_residuals(buf[0].buf, buf[1].buf, starts, k, rows, c, row, buf[3].buf);
-                Py_END_ALLOW_THREADS
-                PyMem_RawFree(row);
-            }
+        else if (row == NULL)
+            PyErr_NoMemory();
+        else {
+            Py_BEGIN_ALLOW_THREADS
+            batch_residuals(buf[0].buf, buf[1].buf, starts, k, rows, c, row, buf[3].buf);
+            Py_END_ALLOW_THREADS
         }
+        PyMem_RawFree(row);
     }
     return released(buf, got);
 }
