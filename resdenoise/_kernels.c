@@ -1980,7 +1980,8 @@ PyDoc_STRVAR(sure_doc,
 "\n"
 "SURE's per-chunk sums of sure.sure_parts, bit for bit: for the rows i of\n"
 "the C-contiguous float64 buffers f and b (rows x c) and u (rows x 2c: the\n"
-"signal's run, then its probe's), the row value of channel j is\n"
+"signal's run, then its probe's; float64, or float32 widened exactly as it is\n"
+"read: the numbers of its float64 copy), the row value of channel j is\n"
 "(f - u_j)^2 + ((u_{c+j} - u_j) b) w_j, computed in that order (NumPy's\n"
 "r = f - u; d = u' - u; d *= b; d *= w; r *= r; r += d); the c channels are\n"
 "`groups` groups of c / groups < 8 channels side by side, each group's row\n"
@@ -1988,6 +1989,30 @@ PyDoc_STRVAR(sure_doc,
 "rows bounds[k]:bounds[k+1] of each group are summed as np.add.reduceat sums\n"
 "them (the first value plus NumPy's pairwise sum of the others) into\n"
 "out[k, group] (chunks x groups).  Releases the GIL.");
+
+/* The first `count` objects' C-contiguous buffers (with their format; the last one
+   writable): how many were got (count, or fewer with an exception set) */
+static int get_buffers(PyObject **objs, Py_buffer *buf, int count)
+{
+    int got = 0;
+    for (; got < count; got++) {
+        const int flags = PyBUF_FORMAT | PyBUF_C_CONTIGUOUS;
+        if (PyObject_GetBuffer(objs[got], &buf[got],
+                               flags | (got == count - 1 ? PyBUF_WRITABLE : 0)) < 0)
+            break;
+    }
+    return got;
+}
+
+/* A call's end: the `got` buffers released; None, or NULL where an exception is set */
+static PyObject *released(Py_buffer *buf, int got)
+{
+    for (int q = 0; q < got; q++)
+        PyBuffer_Release(&buf[q]);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+}
 
 /* NumPy's pairwise sum of the n contiguous values from v on */
 static double pairwise_sum(const double *v, Py_ssize_t n)
@@ -1998,34 +2023,39 @@ static double pairwise_sum(const double *v, Py_ssize_t n)
     return pairwise_sum(v, n2) + pairwise_sum(v + n2, n - n2);
 }
 
-static void sure_sums(const double *f, const double *u, const double *b, const double *w,
-                      const int64_t *bounds, Py_ssize_t chunks, Py_ssize_t c, Py_ssize_t groups,
-                      double *row, double *out)
-{
-    const Py_ssize_t per = c / groups, U = 2 * c;
-    for (Py_ssize_t k = 0; k < chunks; k++) {
-        const Py_ssize_t lo = (Py_ssize_t)bounds[k], n = (Py_ssize_t)bounds[k + 1] - lo;
-        for (Py_ssize_t g = 0; g < groups; g++) {
-            for (Py_ssize_t i = 0; i < n; i++) {
-                const Py_ssize_t at = lo + i;
-                double sum = 0.0;
-                for (Py_ssize_t q = 0; q < per; q++) {
-                    const Py_ssize_t j = g * per + q;
-                    const double uf = u[at * U + j];
-                    double r = f[at * c + j] - uf;
-                    double d = u[at * U + c + j] - uf;
-                    d = d * b[at * c + j];
-                    d = d * w[j];
-                    r = r * r;
-                    r = r + d;
-                    sum = per == 1 ? r : sum + r;
-                }
-                row[i] = sum;
-            }
-            out[k * groups + g] = row[0] + pairwise_sum(row + 1, n - 1);
-        }
+/* sure_sums of a float64 run (_double) or of a float32 one (_float: each value widened,
+   exactly, as it is read: the bits of its float64 copy) */
+#define SURE_SUMS(T)                                                                       \
+    static void sure_sums_##T(const double *f, const T *u, const double *b, const double *w, \
+                              const int64_t *bounds, Py_ssize_t chunks, Py_ssize_t c,      \
+                              Py_ssize_t groups, double *row, double *out)                 \
+    {                                                                                      \
+        const Py_ssize_t per = c / groups, U = 2 * c;                                      \
+        for (Py_ssize_t k = 0; k < chunks; k++) {                                          \
+            const Py_ssize_t lo = (Py_ssize_t)bounds[k], n = (Py_ssize_t)bounds[k + 1] - lo; \
+            for (Py_ssize_t g = 0; g < groups; g++) {                                      \
+                for (Py_ssize_t i = 0; i < n; i++) {                                       \
+                    const Py_ssize_t at = lo + i;                                          \
+                    double sum = 0.0;                                                      \
+                    for (Py_ssize_t q = 0; q < per; q++) {                                 \
+                        const Py_ssize_t j = g * per + q;                                  \
+                        const double uf = (double)u[at * U + j];                           \
+                        double r = f[at * c + j] - uf;                                     \
+                        double d = (double)u[at * U + c + j] - uf;                         \
+                        d = d * b[at * c + j];                                             \
+                        d = d * w[j];                                                      \
+                        r = r * r;                                                         \
+                        r = r + d;                                                         \
+                        sum = per == 1 ? r : sum + r;                                      \
+                    }                                                                      \
+                    row[i] = sum;                                                          \
+                }                                                                          \
+                out[k * groups + g] = row[0] + pairwise_sum(row + 1, n - 1);               \
+            }                                                                              \
+        }                                                                                  \
     }
-}
+SURE_SUMS(double)
+SURE_SUMS(float)
 
 static PyObject *py_sure(PyObject *self, PyObject *args)
 {
@@ -2037,18 +2067,15 @@ static PyObject *py_sure(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOOOOnO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
                           &groups, &objs[5]))
         return NULL;
-    for (; got < 6; got++) {
-        int flags = PyBUF_FORMAT | PyBUF_C_CONTIGUOUS | (got == 5 ? PyBUF_WRITABLE : 0);
-        if (PyObject_GetBuffer(objs[got], &buf[got], flags) < 0)
-            break;
-    }
+    got = get_buffers(objs, buf, 6);
     if (got == 6) {
         const Py_ssize_t c = buf[3].len / 8, chunks = buf[4].len / 8 - 1;
         const Py_ssize_t rows = c > 0 ? buf[0].len / 8 / c : 0;
         const int64_t *bounds = buf[4].buf;
         int ok = is_int64(&buf[4]);
+        const int f32 = is_f32(buf[1].format); /* a float32 run, widened as it is read */
         for (int q = 0; q < 6; q++)
-            ok = ok && (q == 4 || is_f64(buf[q].format));
+            ok = ok && (q == 4 || is_f64(buf[q].format) || (q == 1 && f32));
         Py_ssize_t longest = 0;
         for (Py_ssize_t k = 0; ok && k < chunks; k++) {
             ok = bounds[k] >= 0 && bounds[k] < bounds[k + 1] && bounds[k + 1] <= rows;
@@ -2056,29 +2083,190 @@ static PyObject *py_sure(PyObject *self, PyObject *args)
         }
         if (!ok || c < 1 || groups < 1 || c % groups || c / groups >= 8 || chunks < 1 ||
             buf[0].len != rows * c * 8 || buf[2].len != buf[0].len ||
-            buf[1].len != 2 * buf[0].len || buf[5].len != chunks * groups * 8) {
+            buf[1].len != (f32 ? 1 : 2) * buf[0].len || buf[5].len != chunks * groups * 8) {
             PyErr_SetString(PyExc_ValueError,
-                            "sure_sums needs float64 f, b (rows x c), u (rows x 2c), w (c), "
-                            "increasing int64 bounds inside the rows, c / groups < 8 and out "
-                            "(chunks x groups)");
+                            "sure_sums needs float64 f, b (rows x c), u (rows x 2c, float64 "
+                            "or float32), w (c), increasing int64 bounds inside the rows, "
+                            "c / groups < 8 and out (chunks x groups)");
         } else {
             double *row = PyMem_RawMalloc((size_t)longest * sizeof(double));
             if (row == NULL) {
                 PyErr_NoMemory();
             } else {
                 Py_BEGIN_ALLOW_THREADS
-                sure_sums(buf[0].buf, buf[1].buf, buf[2].buf, buf[3].buf, bounds, chunks, c,
-                          groups, row, buf[5].buf);
+                if (f32)
+                    sure_sums_float(buf[0].buf, buf[1].buf, buf[2].buf, buf[3].buf, bounds,
+                                    chunks, c, groups, row, buf[5].buf);
+                else
+                    sure_sums_double(buf[0].buf, buf[1].buf, buf[2].buf, buf[3].buf, bounds,
+                                     chunks, c, groups, row, buf[5].buf);
                 Py_END_ALLOW_THREADS
                 PyMem_RawFree(row);
             }
         }
     }
-    for (int q = 0; q < got; q++)
-        PyBuffer_Release(&buf[q]);
-    if (PyErr_Occurred())
+    return released(buf, got);
+}
+
+/* ---- The refine's sums per gain batch (resdenoise/sure.py) -------------------------- */
+
+PyDoc_STRVAR(batch_residuals_doc,
+"batch_residuals(f, u, starts, out)\n"
+"\n"
+"sure.BatchResiduals' sums, bit for bit: for the C-contiguous float64 buffers f\n"
+"and u (rows x c), per batch k (the rows starts[k]:starts[k + 1], the last one to\n"
+"the end) and channel j, the values (f - u)^2 summed as np.add.reduceat sums a\n"
+"column (its first value plus NumPy's pairwise sum of the others) into out[k, j]\n"
+"(batches x c).  Releases the GIL.");
+
+static void batch_residuals(const double *f, const double *u, const int64_t *starts,
+                            Py_ssize_t k, Py_ssize_t rows, Py_ssize_t c, double *row,
+                            double *out)
+{
+    for (Py_ssize_t q = 0; q < k; q++) {
+        const Py_ssize_t lo = (Py_ssize_t)starts[q];
+        const Py_ssize_t n = (q + 1 < k ? (Py_ssize_t)starts[q + 1] : rows) - lo;
+        for (Py_ssize_t j = 0; j < c; j++) {
+            for (Py_ssize_t i = 0; i < n; i++) {
+                double r = f[(lo + i) * c + j] - u[(lo + i) * c + j];
+                row[i] = r * r;
+            }
+            out[q * c + j] = row[0] + pairwise_sum(row + 1, n - 1);
+        }
+    }
+}
+
+static PyObject *py_batch_residuals(PyObject *self, PyObject *args)
+{
+    PyObject *objs[4];
+    Py_buffer buf[4];
+    int got = 0;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOOO", &objs[0], &objs[1], &objs[2], &objs[3]))
         return NULL;
-    Py_RETURN_NONE;
+    got = get_buffers(objs, buf, 4);
+    if (got == 4) {
+        const Py_ssize_t k = buf[2].len / 8;
+        const Py_ssize_t rows = buf[0].ndim >= 1 ? buf[0].shape[0] : 0;
+        const Py_ssize_t c = rows > 0 ? buf[0].len / 8 / rows : 0;
+        const int64_t *starts = buf[2].buf;
+        int ok = is_int64(&buf[2]) && is_f64(buf[0].format) && is_f64(buf[1].format) &&
+                 is_f64(buf[3].format) && k >= 1 && c >= 1 && buf[1].len == buf[0].len &&
+                 buf[3].len == k * c * 8 && starts[0] == 0;
+        Py_ssize_t longest = 0;
+        for (Py_ssize_t q = 0; ok && q < k; q++) {
+            const Py_ssize_t end = q + 1 < k ? (Py_ssize_t)starts[q + 1] : rows;
+            ok = (Py_ssize_t)starts[q] < end && end <= rows;
+            longest = ok && end - starts[q] > longest ? end - (Py_ssize_t)starts[q] : longest;
+        }
+        double *row = ok ? PyMem_RawMalloc((size_t)longest * sizeof(double)) : NULL;
+        if (!ok)
+            PyErr_SetString(PyExc_ValueError,
+                            "batch_residuals needs float64 f, u (rows x c), increasing int64 "
+                            "starts from 0 inside the rows and out (batches x c)");
+        else if (row == NULL)
+            PyErr_NoMemory();
+        else {
+            Py_BEGIN_ALLOW_THREADS
+            batch_residuals(buf[0].buf, buf[1].buf, starts, k, rows, c, row, buf[3].buf);
+            Py_END_ALLOW_THREADS
+        }
+        PyMem_RawFree(row);
+    }
+    return released(buf, got);
+}
+
+PyDoc_STRVAR(probe_divergence_doc,
+"probe_divergence(up, at, u, flat, w, shift, out)\n"
+"\n"
+"sure.ProbeWindows.divergence's sums, bit for bit: for the m values of the int64\n"
+"indices at (into the C-contiguous buffer up, float32 widened exactly or float64)\n"
+"and flat (into the float64 buffer u) and of the float64 weights w, the value i is\n"
+"d = up[at[i]] + shift[i % c] (c = len(shift); no shift where shift is empty),\n"
+"d = d - u[flat[i]], d = d * w[i], in that order; the values, m / K rows of\n"
+"K = len(out), are summed down the rows from 0.0 (NumPy's sum over axis 0) into\n"
+"out.  Releases the GIL.");
+
+#define PD_ROWS 64 /* probe_divergence's rows at a time: their indices stay in the cache */
+
+/* probe_divergence's loop: the rows in blocks of PD_ROWS, each block column by column (a
+   core's rows in turn; each column's sum in the rows' order all along: the bits of the
+   rows one after the other); the indices checked a block at a time */
+#define PROBE_DIVERGENCE(T)                                                                \
+    static int probe_divergence_##T(const T *up, Py_ssize_t nup, const int64_t *at,        \
+                                    const double *u, Py_ssize_t nu, const int64_t *flat,   \
+                                    const double *w, const double *shift, Py_ssize_t c,    \
+                                    Py_ssize_t m, Py_ssize_t K, double *out)               \
+    {                                                                                      \
+        const Py_ssize_t rows = m / K;                                                     \
+        for (Py_ssize_t j = 0; j < K; j++)                                                 \
+            out[j] = 0.0;                                                                  \
+        for (Py_ssize_t r0 = 0; r0 < rows; r0 += PD_ROWS) {                                \
+            const Py_ssize_t r1 = r0 + PD_ROWS < rows ? r0 + PD_ROWS : rows;               \
+            int bad = 0;                                                                   \
+            for (Py_ssize_t i = r0 * K; i < r1 * K; i++)                                   \
+                bad |= (uint64_t)at[i] >= (uint64_t)nup || (uint64_t)flat[i] >= (uint64_t)nu; \
+            if (bad)                                                                       \
+                return -1;                                                                 \
+            for (Py_ssize_t j = 0; j < K; j++) {                                           \
+                double sum = out[j];                                                       \
+                const double s = c ? shift[j % c] : 0.0;                                   \
+                for (Py_ssize_t i = r0 * K + j; i < r1 * K; i += K) {                      \
+                    double d = (double)up[at[i]];                                          \
+                    if (c)                                                                 \
+                        d = d + s;                                                         \
+                    d = d - u[flat[i]];                                                    \
+                    d = d * w[i];                                                          \
+                    sum = sum + d;                                                         \
+                }                                                                          \
+                out[j] = sum;                                                              \
+            }                                                                              \
+        }                                                                                  \
+        return 0;                                                                          \
+    }
+PROBE_DIVERGENCE(float)
+PROBE_DIVERGENCE(double)
+
+static PyObject *py_probe_divergence(PyObject *self, PyObject *args)
+{
+    PyObject *objs[7];
+    Py_buffer buf[7];
+    int got = 0;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOOOOOO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
+                          &objs[5], &objs[6]))
+        return NULL;
+    got = get_buffers(objs, buf, 7);
+    if (got == 7) {
+        const int f32 = is_f32(buf[0].format);
+        const Py_ssize_t m = buf[1].len / 8, K = buf[6].len / 8, c = buf[5].len / 8;
+        int ok = (f32 || is_f64(buf[0].format)) && is_int64(&buf[1]) && is_f64(buf[2].format) &&
+                 is_int64(&buf[3]) && is_f64(buf[4].format) && is_f64(buf[5].format) &&
+                 is_f64(buf[6].format) && buf[3].len == buf[1].len && buf[4].len == m * 8 &&
+                 K >= 1 && m % K == 0 && (c == 0 || K % c == 0);
+        int bad = 0;
+        if (!ok) {
+            PyErr_SetString(PyExc_ValueError,
+                            "probe_divergence needs float32 or float64 up, int64 at and flat "
+                            "and float64 w of one length, float64 u, shift (c, dividing "
+                            "len(out), or empty) and out (dividing the length)");
+        } else {
+            const Py_ssize_t nup = buf[0].len / (f32 ? 4 : 8), nu = buf[2].len / 8;
+            Py_BEGIN_ALLOW_THREADS
+            if (f32)
+                bad = probe_divergence_float(buf[0].buf, nup, buf[1].buf, buf[2].buf, nu,
+                                             buf[3].buf, buf[4].buf, buf[5].buf, c, m, K,
+                                             buf[6].buf);
+            else
+                bad = probe_divergence_double(buf[0].buf, nup, buf[1].buf, buf[2].buf, nu,
+                                              buf[3].buf, buf[4].buf, buf[5].buf, c, m, K,
+                                              buf[6].buf);
+            Py_END_ALLOW_THREADS
+            if (bad)
+                PyErr_SetString(PyExc_IndexError, "probe_divergence: an index out of range");
+        }
+    }
+    return released(buf, got);
 }
 
 /* ---- A checking pass's range of every column ----------------------------------------- */
@@ -2330,6 +2518,8 @@ static PyMethodDef methods[] = {
     {"column_stats", py_stats, METH_VARARGS, stats_doc},
     {"columns_stats", py_stats_all, METH_VARARGS, stats_all_doc},
     {"sure_sums", py_sure, METH_VARARGS, sure_doc},
+    {"batch_residuals", py_batch_residuals, METH_VARARGS, batch_residuals_doc},
+    {"probe_divergence", py_probe_divergence, METH_VARARGS, probe_divergence_doc},
     {"columns_range", py_range, METH_VARARGS, range_doc},
     {"columns_variation", py_variation, METH_VARARGS, variation_doc},
     {"simd", py_simd, METH_NOARGS, "The instruction set the step loops run with."},

@@ -179,9 +179,11 @@ def on_plateau(blocks, parts, span: float | None = None, z: float | None = None)
     chunks = d.shape[1]
     if chunks < 2:
         return False
-    change = d.sum(axis=1)
-    se = np.sqrt(chunks * d.var(axis=1, ddof=1))
-    return bool(np.all(np.abs(change) <= z * se))
+    # d.var(axis=1, ddof=1) as NumPy computes it, its sum the change (without var's layers)
+    change = np.add.reduce(d, axis=1, keepdims=True)
+    x = np.square(d - change / chunks)
+    se = np.sqrt(chunks * (np.add.reduce(x, axis=1) / (chunks - 1)))
+    return bool(np.all(np.abs(change[:, 0]) <= z * se))
 
 
 def masked_copy(f: np.ndarray, offset: int, sets: int) -> np.ndarray:

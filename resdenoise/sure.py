@@ -166,12 +166,13 @@ class SureParts:
         parts = np.empty(self.shape)
         first = 0
         shaped = self.kernels is not None and u.shape == (f2.shape[0], 2 * c)
-        if shaped and u.dtype == np.float32:  # a float32 search's run: summed in float64
-            if self.wide is None:
+        if shaped and u.dtype == np.float32 and not u.flags.c_contiguous:
+            if self.wide is None:  # summed in float64, from a copy the kernel reads
                 self.wide = np.empty(u.shape)
             np.copyto(self.wide, u)
             u = self.wide
-        compiled = shaped and u.dtype == np.float64 and u.flags.c_contiguous
+        # (a float32 search's run is read as it is, each value widened: the same numbers)
+        compiled = shaped and u.dtype in (np.float64, np.float32) and u.flags.c_contiguous
         if compiled:  # the same numbers in one pass, without temporaries
             self.kernels.sure_sums(f2, u, b, self.wc, self.edges, groups, parts)
             first = len(parts)
@@ -218,6 +219,11 @@ def _compiled_sums(f2, u, b, w, groups: int):
     return kernels if fits else None
 
 
+def _f64(a: np.ndarray) -> bool:
+    """Whether ``a`` is C-contiguous float64 (what the compiled sums read)."""
+    return a.dtype == np.float64 and a.flags.c_contiguous
+
+
 def batch_residuals(f2: np.ndarray, u: np.ndarray) -> np.ndarray:
     """``sum (f2 - u)^2`` per gain batch (:func:`batches`) and channel, shape ``(k, c)``:
     :func:`gain_sums`' first half, with temporaries of about :data:`PIECE` rows (or one
@@ -243,10 +249,17 @@ class BatchResiduals:
             self.pieces.append((first, last, int(starts[first]), int(ends[last - 1])))
             first = last
         self.starts, self.scratch = starts, None
+        # the compiled sums where they take f2 (and u at each call): no scratch, one pass
+        kernels = _kernels()
+        self.kernels = kernels if hasattr(kernels, "batch_residuals") and _f64(f2) else None
+        self.edges = np.ascontiguousarray(starts, dtype=np.int64)
 
     def __call__(self, u: np.ndarray) -> np.ndarray:
         f2 = self.f2
         out = np.empty((len(self.starts), f2.shape[1]))
+        if self.kernels is not None and u.shape == f2.shape and _f64(u):
+            self.kernels.batch_residuals(f2, u, self.edges, out)
+            return out
         dtype = np.result_type(f2, u)
         if self.scratch is None or self.scratch.dtype != dtype:
             rows = max(hi - lo for _, _, lo, hi in self.pieces)
@@ -289,6 +302,9 @@ def _flat(rows: np.ndarray, c: int) -> np.ndarray:
     """Flat indices into an array of ``c`` channels of the values of ``rows`` (any shape),
     each row's ``c`` values in turn: ``rows`` itself, raveled, for one channel."""
     return rows.ravel() if c == 1 else (rows[..., None] * c + np.arange(c)).ravel()
+
+
+_NO_SHIFT = np.empty(0)  # ProbeWindows.divergence's compiled sums: a float64 run, no shift
 
 
 class ProbeWindows:
@@ -407,7 +423,14 @@ class ProbeWindows:
 
     def divergence(self, u: np.ndarray) -> np.ndarray:
         """Per batch and channel (``(k, c)``), the scaled sum of ``b (up - uf) / eps``
-        over the cores, with ``u`` the whole signal's run at the windows' block count."""
+        over the cores, with ``u`` the whole signal's run at the windows' block count
+        (in one compiled pass where the kernels take the arrays: the same numbers)."""
+        kernels = _kernels()
+        if hasattr(kernels, "probe_divergence") and u.shape == self.f2.shape and _f64(u):
+            out = np.empty(self.shape[1:])
+            shift = _NO_SHIFT if self.shift is None else self.shift
+            kernels.probe_divergence(self.up, self.flat_at, u, self.flat, self.w, shift, out)
+            return out
         d = np.take(self.up, self.flat_at)  # the windows' stack, (k length, c)
         if self.shift is not None:  # a float32 run about the shift
             d = d.astype(float)

@@ -151,8 +151,10 @@ def test_batch_residuals_are_the_gain_tests_residual_sums(monkeypatch, n, piece)
 def test_batch_residuals_of_one_signal_at_many_runs_share_one_scratch(monkeypatch):
     """A refine's BatchResiduals: the numbers of batch_residuals at each call, its
     pieces' differences in one scratch of the longest piece's rows made at the first
-    call (not new memory of the signal's size at every checkpoint)."""
+    call (not new memory of the signal's size at every checkpoint); NumPy's loop (the
+    compiled sums need none)."""
     monkeypatch.setattr(sure, "PIECE", 300)
+    monkeypatch.setattr(sure, "_kernels", lambda: None)
     rng = np.random.default_rng(3)
     f2, u, v = rng.standard_normal((3, 1000, 2))
     sums = BatchResiduals(f2)
@@ -177,6 +179,44 @@ def test_the_windows_index_arrays_share_memory_where_they_can():
     np.testing.assert_array_equal(w.flat_at, (at + w.cols * w.shape[0]).ravel())
     two = ProbeWindows(_signal(channels=2), np.array([SIGMA, SIGMA]), phi, tau, 1.0, 30)
     np.testing.assert_array_equal(two.flat, (two.rows[:, :, None] * 2 + [0, 1]).ravel())
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("span", [0.0, 2.0**10])  # the windows in float64, in float32
+def test_compiled_refine_sums_are_numpys_bit_for_bit(monkeypatch, channels, span):
+    """The refine's sums at a checkpoint in one compiled pass each (the residuals per
+    batch, the windows' divergence, of a float32 run about its shift too) give the
+    numbers of NumPy's loops exactly (their pairwise sums, the cores' sum over rows)."""
+    from resdenoise.engine import _kernels
+
+    monkeypatch.setattr(sure, "FLOAT32_RANGE", span)
+    f2 = _signal(20011, channels)
+    phi, tau = _plan()
+    w = ProbeWindows(f2, np.full(channels, SIGMA), phi, tau, 1.0, 40)
+    assert (w.shift is None) == (span == 0.0) and w.cost < 1
+    w.advance(25)
+    u = run_blocks(f2, phi, tau, 25)
+    sums = BatchResiduals(f2)
+    got = w.divergence(u), sums(u)
+    assert hasattr(_kernels(), "probe_divergence") and sums.kernels is not None
+    assert sums.scratch is None  # the compiled sums: no scratch
+    monkeypatch.setattr(sure, "_kernels", lambda: None)
+    want = w.divergence(u), BatchResiduals(f2)(u)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert np.all(want[0] != 0) and np.all(want[1] > 0)
+
+
+def test_the_compiled_divergence_refuses_an_index_outside_the_runs():
+    from resdenoise.engine import _kernels
+
+    f2 = _signal()
+    phi, tau = _plan()
+    w = ProbeWindows(f2, np.array([SIGMA]), phi, tau, 1.0, 30)
+    flat = w.flat.copy()
+    flat[-1] = len(f2)
+    with pytest.raises(IndexError, match="out of range"):
+        _kernels().probe_divergence(w.up, w.flat_at, f2, flat, w.w, np.empty(0), np.empty(32))
 
 
 @pytest.fixture

@@ -122,6 +122,25 @@ def test_compiled_sure_sums_are_numpys_bit_for_bit(monkeypatch, rng, groups, per
     np.testing.assert_array_equal(sure_parts(f2, u, b, eps, sigma, bounds, groups), want)
 
 
+@pytest.mark.parametrize("groups, per", [(1, 1), (4, 2)])
+def test_compiled_sure_sums_of_a_float32_run_are_those_of_its_float64_copy(rng, groups, per):
+    """A float32 search's run is summed as the kernel reads it, each value widened (no
+    float64 copy of the stack at each checkpoint): the numbers of its float64 copy."""
+    from resdenoise.engine import _kernels
+
+    c, n = groups * per, 3001
+    f2, b = rng.standard_normal((n, c)), rng.standard_normal((n, c))
+    u = (f2[:, list(range(c)) * 2] + 0.1 * rng.standard_normal((n, 2 * c))).astype(np.float32)
+    sigma = rng.uniform(0.1, 2.0, c)
+    bounds = chunk_bounds(n, 16)
+    parts = sure.SureParts(f2, b, 0.5 * sigma, sigma, bounds, groups)
+    want = parts(u.astype(float))
+    out = np.empty(parts.shape)
+    _kernels().sure_sums(f2, u, b, parts.wc, parts.edges, groups, out)  # float32 taken
+    np.testing.assert_array_equal(parts(u), want)
+    assert parts.wide is None  # no copy made
+
+
 def test_the_search_stops_on_a_flat_sure_curve_before_its_cap(monkeypatch, rng):
     """A filter that changes nothing: SURE is flat, the search stops at the rule's
     first chance (blocks >= PLATEAU_MIN_BLOCKS), not at its cap nor its horizon."""
@@ -166,3 +185,21 @@ def test_the_plateau_rule_reads_parts_as_a_list_or_as_rows_alike(noise):
     seen = [on_plateau(blocks[:i], parts[:i]) for i in range(1, len(blocks) + 1)]
     assert seen == [on_plateau(blocks[:i], rows[:i]) for i in range(1, len(blocks) + 1)]
     assert any(seen) and not all(seen)  # the curve has both answers to compare
+
+
+def test_the_plateau_rule_decides_as_numpys_variance_does_at_the_edge(rng):
+    """on_plateau's standard errors are NumPy's d.var(ddof=1) bit for bit: at z within a
+    few roundings of the largest |change| / se (the edge, where one rounding flips the
+    rule) it decides as the rule written with np.var does, and both ways occur."""
+    blocks = list(range(10, 200, 10))
+    seen = set()
+    for _ in range(40):
+        parts = rng.standard_normal((len(blocks), 64)) * np.exp(rng.standard_normal())
+        d = parts[-1][None, :] - parts[3:-1]  # from the last block <= k / 4 = 47.5 (40) on
+        change, se = np.abs(d.sum(axis=1)), np.sqrt(64 * d.var(axis=1, ddof=1))
+        edge = float((change / se).max())
+        for z in edge * (1.0 + np.arange(-4, 5) * 2.0**-52):
+            want = bool(np.all(change <= z * se))
+            assert on_plateau(blocks, parts, span=4.0, z=z) == want
+            seen.add(want)
+    assert seen == {True, False}
