@@ -64,7 +64,7 @@ import numpy as np
 from ._families import bump_basis
 from .autoparams import MASK_SETS, choose_parameters, masked_copy
 from .engine import backward_difference, forward_difference, run_blocks, run_strided
-from .errors import ParameterError, ResdenoiseError
+from .errors import ParameterError, ResdenoiseError, check_positive
 from .filters import auto_lambda, run_plan
 from .network import format_network, parse_network
 from .network_stop import stopped_network
@@ -168,9 +168,7 @@ class Architecture:
                     parameters=[name],
                 )
         for name in ("g_max", "h"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ParameterError(f"{name} must be a finite number > 0, got {value!r}")
+            check_positive(name, getattr(self, name))
         if self.scales > self.groups:
             raise ParameterError(
                 f"scales ({self.scales}) must not exceed groups ({self.groups}): one group a scale",
