@@ -46,7 +46,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .errors import check_count
+from .errors import check_count, is_positive
 from .pairs import (
     _threads_from_environment,
     in_parallel,
@@ -233,8 +233,7 @@ def run_blocks(
     if n < 2:
         raise ValueError(f"signal needs at least 2 samples, got {n}")
     n_blocks = check_count("n_blocks", n_blocks, minimum=0)
-    if not (tau > 0 and h > 0):
-        raise ValueError(f"tau and h must be > 0, got tau={tau!r}, h={h!r}")
+    _check_step(tau, h)
     step = _Stepper(phi, dtype, tau, h, backend)
     if threads is None:
         threads = default_threads(f.size, n_blocks)
@@ -297,8 +296,7 @@ class InPlaceRun:
     """
 
     def __init__(self, phi, tau: float, h: float, shape: tuple, dtype=np.float64):
-        if not (tau > 0 and h > 0):
-            raise ValueError(f"tau and h must be > 0, got tau={tau!r}, h={h!r}")
+        _check_step(tau, h)
         self.shape = tuple(shape)
         if len(self.shape) not in (1, 2) or self.shape[0] < 2:
             raise ValueError(f"shape must be (n,) or (n, channels), n >= 2; got {self.shape}")
@@ -559,6 +557,13 @@ def _working_dtype(u, dtype) -> np.dtype:
     if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
     return dt
+
+
+def _check_step(tau, h) -> None:
+    """The rule of :func:`resdenoise.errors.is_positive` for tau and h: an infinite tau
+    would give NaN, not a refusal."""
+    if not (is_positive(tau) and is_positive(h)):
+        raise ValueError(f"tau and h must be finite numbers > 0, got tau={tau!r}, h={h!r}")
 
 
 def _positive_int(name: str, value, default):

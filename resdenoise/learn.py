@@ -64,7 +64,7 @@ import numpy as np
 from ._families import bump_basis
 from .autoparams import MASK_SETS, choose_parameters, masked_copy
 from .engine import backward_difference, forward_difference, run_blocks, run_strided
-from .errors import ParameterError, ResdenoiseError
+from .errors import ParameterError, ResdenoiseError, check_count, check_positive
 from .filters import auto_lambda, run_plan
 from .network import format_network, parse_network
 from .network_stop import stopped_network
@@ -168,9 +168,7 @@ class Architecture:
                     parameters=[name],
                 )
         for name in ("g_max", "h"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ParameterError(f"{name} must be a finite number > 0, got {value!r}")
+            check_positive(name, getattr(self, name))
         if self.scales > self.groups:
             raise ParameterError(
                 f"scales ({self.scales}) must not exceed groups ({self.groups}): one group a scale",
@@ -820,12 +818,7 @@ def fit(
         from scipy.optimize import minimize
     except ImportError:
         raise LearnUnavailable(f"learning needs SciPy: {INSTALL_HINT}") from None
-    if (
-        isinstance(max_iterations, bool)
-        or not isinstance(max_iterations, int)
-        or max_iterations < 0
-    ):
-        raise ParameterError(f"max_iterations must be an integer >= 0, got {max_iterations!r}")
+    max_iterations = check_count("max_iterations", max_iterations, minimum=0)
     # the start: the amount of least loss among START_AMOUNTS (a network that
     # smooths far too much has gradients that lead to filtering nothing)
     if start is not None:

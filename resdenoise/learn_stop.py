@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .errors import check_count
 from .filters import run_plan
 from .learn import (
     Architecture,
@@ -200,8 +201,7 @@ def fit_stopped(
     starting network, default four times its depth), then
     :func:`resdenoise.learn.fit` with those depths (``options``: its keywords).
     The result's ``info`` keeps the depths of each round."""
-    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
-        raise ValueError(f"rounds must be an integer >= 1, got {rounds!r}")
+    rounds = check_count("rounds", rounds)
     params = np.asarray(start, dtype=float)
     cap = _cap(network_groups(params, arch), max_blocks)
     iterations, evaluations, history, chosen, first = 0, 0, [], [], None

@@ -77,7 +77,7 @@ import numpy as np
 
 from . import stability
 from .engine import run_blocks, run_strided
-from .errors import ParameterError, ResdenoiseError
+from .errors import ParameterError, ResdenoiseError, is_positive
 from .expr import expression_nonlinearity, parse_expression
 from .filters import Plan, auto_lambda, with_reach
 from .nonlinearities import (
@@ -324,8 +324,7 @@ def _stop(doc: dict, text: str, source: str):
     if (
         not isinstance(factors, list)
         or not 1 <= len(factors) <= MAX_LAMBDA_FACTORS
-        or any(isinstance(a, bool) or not isinstance(a, (int, float)) for a in factors)
-        or not all(math.isfinite(a) and a > 0 for a in factors)
+        or not all(is_positive(a) for a in factors)
     ):
         raise NetworkError(
             f"{where('lambda-factors')}: lambda-factors must be a list of 1 to "
@@ -362,12 +361,9 @@ def _key_lines(text_lines: list[str], headers: list, index: int) -> dict:
 
 
 def _positive(value, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise NetworkError(f"{what} must be a number > 0, got {value!r}")
-    x = float(value)
-    if not (math.isfinite(x) and x > 0.0):
+    if not is_positive(value):
         raise NetworkError(f"{what} must be a finite number > 0, got {value!r}")
-    return x
+    return float(value)
 
 
 def _spelt(key: str) -> str:

@@ -35,7 +35,7 @@ import numpy as np
 
 from .autoparams import HORIZON, MIN_IMPROVEMENT, PATIENCE
 from .engine import run_blocks, run_strided
-from .errors import ParameterError
+from .errors import check_count
 from .filters import as_identity
 from .network import NetworkPlan, build_network
 from .noise import resolve_sigma
@@ -168,8 +168,7 @@ def choose_depth(plan: NetworkPlan, u, cap: int, sigma=None, probes: int = 1) ->
         more, the choice's ``averaged`` is SURE with the divergence averaged over
         them (seeds ``PROBE_SEED``, ``PROBE_SEED + 1``, ...), run as more channels.
     """
-    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
-        raise ParameterError(f"max_blocks must be an integer >= 1, got {cap!r}")
+    cap = check_count("max_blocks", cap)
     f2 = np.asarray(u, dtype=float)
     f2 = f2.reshape(f2.shape[0], -1)
     sigma = resolve_sigma(f2, sigma, search=True).sigma

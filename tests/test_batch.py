@@ -658,9 +658,9 @@ def _waiting_planner(wait, **settings):
 
     @dataclasses.dataclass(frozen=True)
     class Waiting(Planner):
-        def __call__(self, u, progress=None):
+        def __call__(self, u, progress=None, **named):  # labels: a CSV file's columns
             wait(u, progress)
-            return super().__call__(u)
+            return super().__call__(u, **named)
 
     base = planner("diffuse", "charbonnier", lam=0.3, **settings)
     return Waiting(**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)})

@@ -1,9 +1,10 @@
 """A filtered channel named as the user knows it: with ``--columns b,c`` (or a time
 column left out) a failed check said ``channel 1`` for the file's column 2.  Now the
 sentences, ``-v``'s table and the report's ``channel_labels`` name the file's column,
-read whole or in chunks, one file or a batch.  A CSV file with a header names its
-columns so even where every column is filtered in order (as its read errors do; it said
-``channel 2``); ``channel N`` where the channels are a headerless file's own, as before."""
+read whole or in chunks, one file or a batch.  A CSV file names its columns so even
+where every column is filtered in order (as its read errors do; it said ``channel 2``),
+``column 2`` without a header; ``channel N`` where the channels are a sound file's or a
+Zarr array's own, as before."""
 
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ def test_a_signal_labels_its_channels_by_the_files_columns():
     assert Signal(data, header=["a", "b"]).channel_labels == ("column 1 ('a')", "column 2 ('b')")
     assert Signal(data, header=["a"]).channel_labels == ("column 1 ('a')", "column 2")
     assert Signal(data, format="WAV").channel_labels is None  # the file's own
-    assert Signal(data, positions=(0, 1)).channel_labels is None
+    assert Signal(data, positions=(0, 1)).channel_labels == ("column 1", "column 2")  # CSV
+    assert Signal(data, format="WAV", positions=(0, 1)).channel_labels is None
     picked = Signal(data, header=["t", "a", "b"], positions=(1, 2))
     assert picked.channel_labels == ("column 2 ('a')", "column 3 ('b')")
     assert Signal(data, positions=(0, 2)).channel_labels == ("column 1", "column 3")
@@ -173,9 +175,10 @@ def test_a_label_from_the_file_is_text_not_markup(runner, tmp_path):
 
 
 @pytest.mark.parametrize("header", ["a,b\n", ""])
-def test_without_a_pick_a_header_names_the_columns(runner, tmp_path, header):
+def test_without_a_pick_a_csv_file_names_its_columns(runner, tmp_path, header):
     """Every column filtered in order: a file with a header names them by it (it said
-    ``channel 2``), a headerless file counts its channels as before."""
+    ``channel 2``), a headerless file by their numbers, ``column 2``, as where columns
+    are picked (it said ``channel 2``)."""
     src, rep = tmp_path / "in.csv", tmp_path / "r.json"
     src.write_text(header + "".join(f"0.5,{_alternating(i)}\n" for i in range(40)))
     args = ["resnet", str(src), *UNSTABLE, "-o", str(tmp_path / "o.csv"), "-v"]
@@ -188,9 +191,10 @@ def test_without_a_pick_a_header_names_the_columns(runner, tmp_path, header):
         assert "column 2 ('b')" in header_line
         assert labels == ["column 1 ('a')", "column 2 ('b')"]
     else:
-        assert "; channel 2: output [-486, 486]" in result.stderr.splitlines()[0]
-        assert re.findall(r"\bch \d+", header_line) == ["ch 1", "ch 2"]
-        assert labels == ["channel 1", "channel 2"]
+        assert "; column 2: output [-486, 486]" in result.stderr.splitlines()[0]
+        assert not re.search(r"channel \d", result.stderr)
+        assert re.findall(r"\bcolumn \d+", header_line) == ["column 1", "column 2"]
+        assert labels == ["column 1", "column 2"]
 
 
 def test_stdin_names_the_picked_columns_too(runner, abc):

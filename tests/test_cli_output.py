@@ -111,8 +111,9 @@ def test_an_unknown_parameter_is_not_shown_as_infinite():
 
 
 def test_every_message_counts_channels_from_1(runner, tmp_path):
-    """The second channel is 'channel 2' everywhere: in a failed check (was 'channel 1',
-    counted from 0 as the report's list is), in -v's table ('ch 2', was 'ch 1') and, as
+    """The second channel is 'column 2' of a headerless CSV file everywhere: in a failed
+    check (was 'channel 1', counted from 0 as the report's list is, then 'channel 2'), in
+    -v's table ('column 2', was 'ch 1', then 'ch 2') and 'channel 2' of a sound file, as
     before, in a read error."""
     import soundfile
 
@@ -122,10 +123,10 @@ def test_every_message_counts_channels_from_1(runner, tmp_path):
     result = runner.invoke(cli, [*args, "--allow-unstable", "--strict", "-o", str(out), "-v"])
     assert result.exit_code == 4
     error = result.stderr.splitlines()[-1]
-    assert error.endswith("; channel 2: output [-486, 486] leaves input range [-3, 3]; "
-                          "channel 2: total variation increased (156 -> 35911)")  # fmt: skip
+    assert error.endswith("; column 2: output [-486, 486] leaves input range [-3, 3]; "
+                          "column 2: total variation increased (156 -> 35911)")  # fmt: skip
     header = next(line for line in result.stderr.splitlines() if "quantity" in line)
-    assert re.findall(r"\bch \d+", header) == ["ch 1", "ch 2"]
+    assert re.findall(r"\bcolumn \d+", header) == ["column 1", "column 2"]
     x = np.zeros((40, 2))
     x[5, 1] = np.nan
     soundfile.write(tmp_path / "nan.wav", x, 8000, subtype="FLOAT")

@@ -244,14 +244,17 @@ def test_callback_sees_every_block_and_can_stop():
         ((np.zeros(4), 0.25, -1), ">= 0"),
         ((np.zeros(4), 0.0, 1), "tau and h"),
         ((np.zeros(4), math.nan, 1), "tau and h"),
+        ((np.zeros(4), math.inf, 1), "tau and h"),  # as the API's check_positive: NaN before
+        ((np.zeros(4), True, 1), "tau and h"),
     ],
 )
 def test_run_blocks_rejects_bad_input(args, match):
     u, tau, m = args
     with pytest.raises(ValueError, match=match):
         run_blocks(u, lambda r: r, tau, m)
-    with pytest.raises(ValueError, match="tau and h"):
-        run_blocks(np.zeros(4), lambda r: r, 0.25, 1, h=0.0)
+    for h in (0.0, math.inf):
+        with pytest.raises(ValueError, match="tau and h"):
+            run_blocks(np.zeros(4), lambda r: r, 0.25, 1, h=h)
 
 
 # --------------------------------------------------------------------------
@@ -319,8 +322,9 @@ def test_in_place_run_gives_run_blocks_bits(rng, name, shape):
         np.testing.assert_array_equal(got, run_blocks(u, nl, 0.2, k, 1.5))
     with pytest.raises(ValueError, match="C-contiguous float64 array of shape"):
         run(got.astype(np.float32), 1)
-    with pytest.raises(ValueError, match="tau and h must be > 0"):
-        InPlaceRun(nl, 0.0, 1.0, shape)
+    for tau in (0.0, math.inf):
+        with pytest.raises(ValueError, match="tau and h must be finite numbers > 0"):
+            InPlaceRun(nl, tau, 1.0, shape)
 
 
 @pytest.mark.parametrize("threads", [1, 2])

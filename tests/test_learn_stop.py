@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from resdenoise import learn, learn_stop
+from resdenoise.errors import ParameterError
 from resdenoise.network import build_network, parse_network
 from resdenoise.network_stop import PROBES, choose_depth
 
@@ -90,8 +91,13 @@ def test_fit_stopped_trains_at_the_depths_the_stop_chooses(rng):
     first, second = result.info["stop_training_depths"]
     assert first == learn_stop.stop_depths(noisy, learn.network_groups(start, arch))
     assert result.info["stop_training_cap"] == 24
-    again = learn_stop.fit_stopped(obj, arch, noisy, rounds=2, start=start, max_iterations=3)
-    np.testing.assert_array_equal(result.params, again.params)  # deterministic
+    # deterministic; NumPy integers count as ints (errors.check_count)
+    again = learn_stop.fit_stopped(
+        obj, arch, noisy, rounds=np.int64(2), start=start, max_iterations=np.int64(3)
+    )
+    np.testing.assert_array_equal(result.params, again.params)
+    with pytest.raises(ParameterError, match=r"^rounds must be an integer >= 1, got 1\.5$"):
+        learn_stop.fit_stopped(obj, arch, noisy, rounds=1.5, start=start)
     # the loss it reports is the objective at the second round's depths
     value = learn.loss_value(result.params, arch, obj, second)
     assert result.loss == pytest.approx(value, rel=1e-12)

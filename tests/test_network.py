@@ -199,8 +199,12 @@ def test_report_of_a_network_run(noisy):
         ("[[block]]\nactivation = 'nope'\n", ["Unknown activation 'nope'"]),
         ("[[block]]\nactivation-expr = 'r.x'\n", ["activation-expr", "attribute access"]),
         ("[[block]]\nactivation = 'tanh'\nlambda = -1\n", ["lambda must be a finite number > 0"]),
-        ("[[block]]\nactivation = 'tanh'\nlambda = 'big'\n", ["lambda must be a number"]),
+        (
+            "[[block]]\nactivation = 'tanh'\nlambda = 'big'\n",
+            ["lambda must be a finite number > 0, got 'big'"],
+        ),
         ("[[block]]\nactivation = 'tanh'\ntau = 0\n", ["tau must be a finite number > 0"]),
+        ("[[block]]\nactivation = 'tanh'\ntau = inf\n", ["tau must be a finite number > 0"]),
         ("[[block]]\nactivation = 'tanh'\nrepeat = 0\n", ["repeat must be an integer"]),
         ("[[block]]\nactivation = 'tanh'\nrepeat = 1.5\n", ["repeat must be an integer"]),
         ("[[block]]\nactivation = 'tanh'\nthreshold = 1\n", ["threshold is for shrinkage"]),

@@ -71,6 +71,8 @@ def test_depth_is_the_least_sure_of_the_blocks_then_the_last_group_repeated(nois
     assert (spec.stop, spec.max_blocks) == ("sure", 45)
     plan = build_network(spec, noisy)
     choice = choose_depth(plan, noisy, 45)
+    short = choose_depth(plan, noisy, np.int64(3))  # a NumPy integer counts (check_count)
+    assert short.criterion == choice.criterion[:4] and short.searched == 3
     curve = _oracle_sure_curve(noisy, spec, choice.searched)
     np.testing.assert_allclose(choice.criterion, curve, rtol=1e-9, atol=1e-12)
     assert choice.averaged is None

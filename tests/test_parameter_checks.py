@@ -102,6 +102,16 @@ def test_check_tau_refuses_a_tau_or_h_that_is_not_a_positive_number(tau, h, name
     assert info.value.exit_code == 2
 
 
+@pytest.mark.parametrize("name", ["g_max", "h"])
+@pytest.mark.parametrize("value", [True, 0, np.inf, "1"])
+def test_a_learned_architecture_refuses_a_g_max_or_h_that_is_not_a_positive_number(name, value):
+    from resdenoise.learn import Architecture
+
+    with pytest.raises(ParameterError, match=rf"^{name} must be a finite number > 0, got "):
+        Architecture(**{name: value})
+    assert Architecture(**{name: np.int64(2)}).tau > 0  # a NumPy integer is a number
+
+
 def test_check_tau_still_judges_a_positive_tau():
     nl = resdenoise.get_nonlinearity("perona-malik", "diffusivity", lam=1.0)
     assert resdenoise.check_tau(nl, np.float64(0.25), 1).sign_stable

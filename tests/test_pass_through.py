@@ -275,17 +275,23 @@ def test_a_csv_with_one_rough_column_equals_columns_of_the_others(
     assert "passed through unchanged" in verbose.stderr and "column 3 ('rough'):" in verbose.stderr
 
 
-def test_a_csv_with_a_header_names_the_column_passed_through(runner, tmp_path):
+@pytest.mark.parametrize(
+    ("header", "names"),
+    [
+        ("a,rough,b\n", ["column 1 ('a')", "column 2 ('rough')", "column 3 ('b')"]),
+        ("", ["column 1", "column 2", "column 3"]),
+    ],
+)
+def test_a_csv_file_names_the_column_passed_through(runner, tmp_path, header, names):
     """Every column filtered in order (no time column, no --columns): the column passed
-    through is named by the header, 'column 2 ('rough')', in the verdict line, the
-    warning, -v and the report, as with --columns (it was 'channel 2')."""
+    through is named by its column, 'column 2 ('rough')' ('column 2' without a header), in
+    the verdict line, the warning, -v and the report, as with --columns (it was
+    'channel 2')."""
     src = tmp_path / "abc.csv"
-    src.write_text(
-        "a,rough,b\n" + "".join(",".join(map(repr, row)) + "\n" for row in _three().tolist())
-    )
+    src.write_text(header + "".join(",".join(map(repr, row)) + "\n" for row in _three().tolist()))
     out, rep = tmp_path / "o.csv", tmp_path / "r.json"
     result = _run(runner, ["denoise", str(src), "-o", str(out), "--report", str(rep)])
-    name = "column 2 ('rough')"
+    name = names[1]
     assert result.stderr.splitlines()[0].endswith(
         f": guarantees held; passed through unchanged: {name}"
     )
@@ -293,7 +299,8 @@ def test_a_csv_with_a_header_names_the_column_passed_through(runner, tmp_path):
     report = json.loads(rep.read_text())
     assert report["passed_through"] == [name]
     assert list(report["parameters"]["passed_through_reasons"]) == [name]
-    assert report["parameters"]["filtered_channels"] == ["column 1 ('a')", "column 3 ('b')"]
+    assert report["parameters"]["filtered_channels"] == [names[0], names[2]]
+    assert report["channel_labels"] == names
     verbose = _run(runner, ["denoise", str(src), "-o", str(out), "-v"])
     assert f"{name}:" in verbose.stderr and "channel 2" not in verbose.stderr
 

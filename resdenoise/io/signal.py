@@ -221,21 +221,17 @@ class Signal:
 
     @property
     def channel_labels(self) -> tuple[str, ...] | None:
-        """How messages name each filtered channel: a CSV file's with a header by its
-        column, ``column 2 ('b')``, as its read errors do; else where the channels are not
-        the file's own 1, 2, ... (columns picked, a time column), a headerless CSV file's
-        ``column 2``, a sound file's or a Zarr array's ``channel 2``; None where the
-        channels are every column of such a file in order, none carried (the messages'
-        ``channel i``): a pick of the first columns that leaves others out is labelled
-        too."""
+        """How messages name each filtered channel: a CSV file's always by its column,
+        ``column 2 ('b')`` (``column 2`` without a header), as its read errors do; a sound
+        file's or a Zarr array's ``channel 2`` where the channels are not its own 1, 2, ...
+        (channels picked), else None (the messages' ``channel i``): a pick of the first
+        channels that leaves others out is labelled too."""
         positions = self.channel_positions
-        csv = self.format == "CSV"
-        own = positions == tuple(range(len(positions))) and not self.carried
-        if own and not (csv and self.header is not None):
+        if self.format == "CSV":
+            return tuple(column_label(self.header, p) for p in positions)
+        if positions == tuple(range(len(positions))) and not self.carried:
             return None
-        if not csv:
-            return tuple(f"channel {p + 1}" for p in positions)
-        return tuple(column_label(self.header, p) for p in positions)
+        return tuple(f"channel {p + 1}" for p in positions)
 
     @property
     def carried_names(self) -> list[str]:
