@@ -158,12 +158,14 @@ class Plan:
 
     def _run_shifted(self, u, callback, threads) -> np.ndarray:
         """:meth:`run` of a plan with :attr:`run_shift`: its blocks at the scale it was made
-        for (without blocks: ``u`` itself, after the pre-stage)."""
+        for (without blocks: ``u`` itself, after the pre-stage).  The callback gets the
+        current signal in ``u``'s units (multiplied back: a copy per call)."""
         if not self.steps:
             return dataclasses.replace(self, run_shift=0).run(u, callback, threads=threads)
         shift = self.run_shift
         at = self.scaled(-shift)
-        v = at.run(np.ldexp(np.asarray(u), -shift), callback, threads=threads)
+        told = None if callback is None else (lambda k, v: callback(k, np.ldexp(v, shift)))
+        v = at.run(np.ldexp(np.asarray(u), -shift), told, threads=threads)
         return np.ldexp(v, shift)
 
     def _computed(self, u) -> np.ndarray | None:
