@@ -332,9 +332,11 @@ def plan_scales(u, name, lam, settings: dict, rule=None, sigma=None, command="sh
     the plan and report multiplied back).
     """
     if not isinstance(name, str):
-        raise ParameterError("scales needs a registry shrinkage, not a formula", ["scales"])
+        raise ParameterError(
+            "scales needs a registry shrinkage, not a formula", parameters=["scales"]
+        )
     if rule not in (None, "sure"):
-        raise ParameterError("scales chooses its thresholds by SURE only", ["scales"])
+        raise ParameterError("scales chooses its thresholds by SURE only", parameters=["scales"])
     u = np.asarray(u)  # a streamed file's summary refuses here
     search = partial(_scales_plan, name=name, settings=settings, command=command)
     if lam is not None and command != "diffuse":  # thresholds given: nothing searched

@@ -369,3 +369,21 @@ def test_a_scales_plan_estimates_the_search_level_once(monkeypatch, rng, command
         old_extra, sort_keys=True, default=str
     )
     np.testing.assert_array_equal(plan.run(f), old_plan.run(f))
+
+
+def test_a_scales_refusal_names_the_option_in_one_line(tmp_path):
+    """plan_scales' refusals name ``scales`` as their parameter (passed positionally
+    before: the message printed as a tuple, "Error: ('scales chooses ...', ['scales'])")."""
+    from resdenoise.errors import ParameterError
+    from resdenoise.multiscale import plan_scales
+
+    with pytest.raises(ParameterError) as info:
+        plan_scales(np.zeros(64), np.tanh, None, {"scales": 2})
+    assert str(info.value) == "scales needs a registry shrinkage, not a formula"
+    assert [name for name, _ in info.value.parameters] == ["scales"]
+    src = tmp_path / "x.csv"
+    src.write_text("1\n2\n3\n4\n" * 3)
+    args = ["shrink", "--scales", "2", "--stopping-rule", "decorrelation", str(src)]
+    result = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "o.csv")])
+    assert result.exit_code == 2
+    assert result.stderr == "Error: --scales chooses its thresholds by SURE only\n"
