@@ -413,9 +413,7 @@ def test_a_noise_level_given_with_samples_beyond_the_range_is_scaled_with_them(k
     small, _ = choose_denoiser(x, sigma=level)
     huge, _ = choose_denoiser(np.ldexp(x, k), sigma=level.scaled(k))
     assert huge.passed == small.passed == (1,)
-    np.testing.assert_array_equal(
-        run_plan(huge, np.ldexp(x, k)), np.ldexp(run_plan(small, x), k)
-    )
+    np.testing.assert_array_equal(run_plan(huge, np.ldexp(x, k)), np.ldexp(run_plan(small, x), k))
 
 
 def test_a_scales_note_is_said_once_where_a_channel_is_passed_through():

@@ -256,5 +256,5 @@ def test_a_scaled_plans_callback_gets_the_signal_in_its_own_units(mode):
             plan, np.ldexp(f, k), callback=lambda done, u, seen=seen: seen.append((done, u.copy()))
         )
     assert [done for done, _ in calls[500]] == [done for done, _ in calls[0]] != []
-    for (_, small), (_, huge) in zip(calls[0], calls[500]):
+    for (_, small), (_, huge) in zip(calls[0], calls[500], strict=True):
         assert huge.tobytes() == np.ldexp(small, 500).tobytes()

@@ -16,11 +16,11 @@ from .signal import (
     ZARR,
     Signal,
     SignalStream,
-    stat_input,
     guess_format,
     looks_like_audio,
     non_finite,
     refuse_non_finite,
+    stat_input,
 )
 
 
