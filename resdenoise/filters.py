@@ -27,7 +27,13 @@ import numpy as np
 
 from . import stability
 from .engine import check_lam, run_blocks
-from .errors import ParameterError, SignalValuesError, UnstableError, is_count, is_positive
+from .errors import (
+    ParameterError,
+    SignalValuesError,
+    UnstableError,
+    check_count,
+    check_positive,
+)
 from .noise import resolve_sigma
 from .nonlinearities import SQRT2, Nonlinearity, get_nonlinearity
 from .scaling import times_power_of_two
@@ -38,6 +44,7 @@ __all__ = [
     "Summary",
     "auto_lambda",
     "bind_nonlinearity",
+    "check_setting",
     "check_verdict",
     "analyse_run",
     "plan_diffuse",
@@ -158,12 +165,14 @@ class Plan:
 
     def _run_shifted(self, u, callback, threads) -> np.ndarray:
         """:meth:`run` of a plan with :attr:`run_shift`: its blocks at the scale it was made
-        for (without blocks: ``u`` itself, after the pre-stage)."""
+        for (without blocks: ``u`` itself, after the pre-stage).  The callback gets the
+        current signal in ``u``'s units (multiplied back: a copy per call)."""
         if not self.steps:
             return dataclasses.replace(self, run_shift=0).run(u, callback, threads=threads)
         shift = self.run_shift
         at = self.scaled(-shift)
-        v = at.run(np.ldexp(np.asarray(u), -shift), callback, threads=threads)
+        told = None if callback is None else (lambda k, v: callback(k, np.ldexp(v, shift)))
+        v = at.run(np.ldexp(np.asarray(u), -shift), told, threads=threads)
         return np.ldexp(v, shift)
 
     def _computed(self, u) -> np.ndarray | None:
@@ -449,17 +458,24 @@ def _too_many(blocks: float) -> str:
     )
 
 
-def _check_positive(name: str, value, integer: bool = False):
+#: Where the plan functions' settings take ``"auto"``: the planner's (its own command's,
+#: :func:`check_setting`'s ``auto_for``).
+AUTO_SETTINGS = "time (diffuse) or alpha (regularise)"
+
+
+def check_setting(name: str, value, integer: bool = False, auto_for: str = AUTO_SETTINGS):
+    """A plan's setting ``value`` (None as it is): a count of blocks (``integer``;
+    :func:`resdenoise.errors.check_count`, at most :data:`MAX_BLOCKS`, as an ``int``) or
+    a finite number > 0 (:func:`resdenoise.errors.check_positive`), else
+    :class:`ParameterError`; ``"auto"`` is said to be for ``auto_for``."""
     if value is None:
         return None
-    if not (is_count(value) if integer else is_positive(value)):
-        what = "an integer >= 1" if integer else "a finite number > 0"
-        auto = (
-            "; 'auto' is for time (diffuse) or alpha (regularise)"
-            if isinstance(value, str) and value == "auto"
-            else ""
-        )
-        raise ParameterError(f"{name} must be {what}, got {value!r}{auto}")
+    try:
+        value = check_count(name, value) if integer else check_positive(name, value)
+    except ParameterError as error:
+        if isinstance(value, str) and value == "auto":
+            raise ParameterError(f"{error}; 'auto' is for {auto_for}") from None
+        raise
     if integer and value > MAX_BLOCKS:
         raise ParameterError(
             f"{value} blocks are {_too_many(value)}; give fewer {name}",
@@ -489,10 +505,10 @@ def plan_diffuse(nl, time=None, steps=None, tau=None, h=1.0) -> Plan:
     tau (or tau_max with ``time``) defaults to the sign-stable bound
     ``h^2/(4 g_max)``.
     """
-    _check_positive("h", h)
-    _check_positive("tau", tau)
-    _check_positive("time", time)
-    _check_positive("steps", steps, integer=True)
+    check_setting("h", h)
+    check_setting("tau", tau)
+    check_setting("time", time)
+    check_setting("steps", steps, integer=True)
     if (time is None) == (steps is None):
         raise ParameterError("give exactly one of time or steps", parameters=["time", "steps"])
     tau_max = tau if tau is not None else stability.default_tau(nl, h)
@@ -506,7 +522,7 @@ def plan_diffuse(nl, time=None, steps=None, tau=None, h=1.0) -> Plan:
 
 def plan_shrink(nl, iterations=1) -> Plan:
     """m iterations of cycle-spun Haar shrinkage: m blocks, tau = 1/4, h = 1."""
-    _check_positive("iterations", iterations, integer=True)
+    check_setting("iterations", iterations, integer=True)
     params = {"threshold": nl.theta, "lambda": nl.lam, "iterations": int(iterations)}
     return Plan("shrink", "shrinkage", nl, 0.25, 1.0, int(iterations), params)
 
@@ -516,9 +532,9 @@ def plan_regularise(nl, alpha, steps=None, h=1.0) -> Plan:
 
     m defaults to the smallest count that keeps tau sign-stable.
     """
-    _check_positive("alpha", alpha)
-    _check_positive("steps", steps, integer=True)
-    _check_positive("h", h)
+    check_setting("alpha", alpha)
+    check_setting("steps", steps, integer=True)
+    check_setting("h", h)
     if steps is None:
         steps = _blocks_for(alpha, stability.default_tau(nl, h, remedy="steps"), "alpha")
     params = {"lambda": nl.lam, "alpha": alpha}
@@ -527,9 +543,9 @@ def plan_regularise(nl, alpha, steps=None, h=1.0) -> Plan:
 
 def plan_resnet(nl, blocks, tau=None, h=1.0) -> Plan:
     """A residual network of ``blocks`` diffusion blocks; tau defaults to the sign bound."""
-    _check_positive("blocks", blocks, integer=True)
-    _check_positive("tau", tau)
-    _check_positive("h", h)
+    check_setting("blocks", blocks, integer=True)
+    check_setting("tau", tau)
+    check_setting("h", h)
     if tau is None:
         tau = stability.default_tau(nl, h)
     return Plan("resnet", "activation", nl, tau, h, int(blocks), {"lambda": nl.lam})

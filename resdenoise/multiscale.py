@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 
@@ -55,7 +56,7 @@ from .filters import Plan, auto_lambda, scaled_nonlinearity
 from .multilevel import FACTORS, choose_levels, max_scales, plan_levels, sure_state
 from .noise_colour import MAX_SCALES, MIN_PER_SUBSEQUENCE
 from .nonlinearities import SQRT2, get_nonlinearity
-from .scaling import scaled_values, times_power_of_two
+from .scaling import scaled_search, scaled_values, times_power_of_two
 from .wavelet import universal_threshold
 
 __all__ = [
@@ -276,13 +277,10 @@ def choose_diffusion_scales(f, name: str, scales: int | None = None, sigma=None,
     8 best + 20) with the smallest SURE of the cascade; a scale that does not
     lower SURE by MIN_IMPROVEMENT is skipped.  Returns ``(plan, ScaleChoice)``."""
     from .autoparams import MIN_IMPROVEMENT, _checkpoints
-    from .sure import refuse_unscaled
 
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
     n = f2.shape[0]
     k = _scale_count(n, scales)
-    if lam is not None:  # its blocks searched by SURE: of samples it can square
-        refuse_unscaled(f2, "the search of several scales (--scales)")
     state, risk, sig, estimator = sure_state(f2, sigma)
     if lam is None:  # universal; 1 % of the range for a noise level of 0
         lams = [auto_lambda(f2, 1.0, sig)[0] * c for c in FACTORS[::2]]
@@ -328,13 +326,26 @@ def plan_scales(u, name, lam, settings: dict, rule=None, sigma=None, command="sh
     this module.  Needs the samples (a
     streamed file is refused by the summary, which says so).  ``shift``: ``u`` is the
     signal divided by ``2**shift`` (:func:`resdenoise.scaling.scaled_search`), as the
-    choice's reason says its SURE numbers.
+    choice's reason says its SURE numbers.  A search (thresholds or blocks chosen by
+    SURE) of samples whose squares would over- or underflow runs as the planner's, by
+    :func:`resdenoise.scaling.scaled_search` (``lam`` and ``sigma`` divided with them,
+    the plan and report multiplied back).
     """
     if not isinstance(name, str):
-        raise ParameterError("scales needs a registry shrinkage, not a formula", ["scales"])
+        raise ParameterError(
+            "scales needs a registry shrinkage, not a formula", parameters=["scales"]
+        )
     if rule not in (None, "sure"):
-        raise ParameterError("scales chooses its thresholds by SURE only", ["scales"])
+        raise ParameterError("scales chooses its thresholds by SURE only", parameters=["scales"])
     u = np.asarray(u)  # a streamed file's summary refuses here
+    search = partial(_scales_plan, name=name, settings=settings, command=command)
+    if lam is not None and command != "diffuse":  # thresholds given: nothing searched
+        return search(u, shift=shift, lam=lam, sigma=sigma)
+    return scaled_search(search, u, shift, lam=lam, sigma=sigma)
+
+
+def _scales_plan(u, name, lam, settings: dict, sigma, command: str, shift: int):
+    """:func:`plan_scales` of the samples as they are."""
     scales = settings["scales"]
     if command == "diffuse":
         return _diffuse_scales(u, name, lam, scales, sigma, shift)

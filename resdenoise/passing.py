@@ -118,7 +118,7 @@ class ChannelsPlan(Plan):
 
     def scaled(self, shift: int) -> ChannelsPlan:
         """:meth:`Plan.scaled`: the inner plan's, its channels passed through as before."""
-        return pass_through(self.inner.scaled(shift), self.keep, self.count)
+        return self.map_filter(lambda plan: plan.scaled(shift))
 
     def wavelet_reference(self, f: np.ndarray) -> np.ndarray:
         """The inner plan's wavelet reference of the kept channels; the others as they are."""

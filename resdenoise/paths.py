@@ -16,6 +16,7 @@ import stat
 from collections.abc import Sequence
 
 from .errors import ParameterError, SignalError
+from .io.signal import stat_input
 
 __all__ = ["FileIndex", "check_paths", "is_stdout"]
 
@@ -234,6 +235,7 @@ def check_batch_paths(tasks: Sequence[tuple], in_place: bool = False) -> None:
         for i, (path, _, _) in enumerate(tasks):
             first = index.rank(path)
             if first != i:
+                stat_input(tasks[first][0])  # a missing file is no such file, not two
                 raise ParameterError(
                     f"{tasks[first][0]} and {path} are one file, and in_place=True "
                     "would filter it twice; name it once",

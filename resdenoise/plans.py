@@ -397,7 +397,7 @@ def planner(
         <= 0, ``steps=2.5``), or settings that do not go together: what the
         command line refuses with exit code 2, refused here, before any signal.
     """
-    from .filters import _check_positive
+    from .filters import check_setting
     from .nonlinearities import SQRT2
     from .stopping_rules import RULES
 
@@ -420,13 +420,15 @@ def planner(
     if lam is not None:
         check_positive("lam", lam)
     settings = {k: v for k, v in settings.items() if v is not None}
+    autos = [key for key in (auto_key, "theta", "scales") if key in known]
+    auto_for = f"{' or '.join(autos)} ({command})"
     for key, value in settings.items():  # the plan functions' checks, before any signal
-        if value == AUTO and key in (auto_key, "theta", "scales"):
+        if value == AUTO and key in autos:
             continue
         if key == "scales":  # a count of scales, not of blocks (capped to the signal's)
-            check_count(key, value)
+            settings[key] = check_count(key, value)
         else:  # a fraction refused here, not truncated later
-            _check_positive(key, value, integer=key in _COUNTS)
+            settings[key] = check_setting(key, value, key in _COUNTS, auto_for)
     if "theta" in settings:
         theta = settings.pop("theta")
         if lam is not None and theta != AUTO:

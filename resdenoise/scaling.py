@@ -117,6 +117,7 @@ def _in_range(key: str, value, scaled, u) -> None:
 
     if value is None:
         return
+    value, scaled = (getattr(x, "sigma", x) for x in (value, scaled))
     size = np.abs(np.asarray(scaled, dtype=float))
     if np.all((size >= np.finfo(float).tiny) & (size < math.inf)):
         return
@@ -130,11 +131,22 @@ def _in_range(key: str, value, scaled, u) -> None:
     )
 
 
+def _level_times(level, shift: int):
+    """A level given (None, a number, one per channel, or a
+    :class:`resdenoise.noise.NoiseLevel`, by its own :meth:`~resdenoise.noise.NoiseLevel.scaled`)
+    times ``2**shift``."""
+    if not hasattr(level, "scaled"):
+        return times_power_of_two(level, shift)
+    with np.errstate(over="ignore", under="ignore"):
+        return level.scaled(shift)
+
+
 def scaled_search(search, u, shift: int = 0, squares: bool = True, **levels):
     """``search(u, shift=shift, **levels) -> (plan, extra)``, an automatic search, made
     exact for samples whose squares would over- or underflow: where :func:`level_shift`
     of ``u`` is ``k``, ``search`` runs on ``u / 2**k`` with ``levels`` (numbers in the
-    samples' units, or None: a noise level, a lambda) divided by ``2**k`` and ``shift + k``
+    samples' units, or None: a noise level, a
+    :class:`resdenoise.noise.NoiseLevel`, a lambda) divided by ``2**k`` and ``shift + k``
     (how its reasons say their numbers of the signal), and its plan and report are
     multiplied back (``plan.scaled(k)``, :func:`unscaled_report`): the choice at ``u`` is
     the one at ``u / 2**k``, bit for bit.  ``shift``: ``u`` is a signal's divided by
@@ -142,7 +154,7 @@ def scaled_search(search, u, shift: int = 0, squares: bool = True, **levels):
     more = level_shift(u)
     if not more:
         return search(u, shift=shift, **levels)
-    scaled = {key: times_power_of_two(value, -more) for key, value in levels.items()}
+    scaled = {key: _level_times(value, -more) for key, value in levels.items()}
     for key, value in levels.items():
         _in_range(key, value, scaled[key], u)
     u = np.ldexp(np.asarray(u, dtype=float), -more)

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .errors import ParameterError, SignalError, UnstableError, check_positive
+from .errors import ParameterError, SignalError, UnstableError, check_positive, is_positive
 from .nonlinearities import Nonlinearity
 
 __all__ = [
@@ -230,7 +230,7 @@ def bound_underflows(bound: float, h: float, g_max: float, name: str = "h") -> s
     ``h`` > 0 and a finite ``g_max`` > 0, what a message says of it (the grid size's
     parameter spelt ``name``); else None.  An unbounded g's bound is 0 too, but no
     underflow: no tau is stable at any h (:func:`default_tau` says so)."""
-    if bound == 0.0 and h > 0.0 and 0.0 < g_max < math.inf:
+    if bound == 0.0 and h > 0.0 and is_positive(g_max):
         return (
             f"no float64 tau is stable: the bound h^2/(2 g_max) underflows to 0 at h = {h:g}; "
             f"use a grid size nearer 1 as {name}"
@@ -262,7 +262,7 @@ def default_tau(
             "allow_unstable=True",
             parameters=[remedy, ("allow_unstable", True)],
         )
-    if not (math.isfinite(g_max) and g_max > 0.0):
+    if not is_positive(g_max):
         raise UnstableError(
             f"{where or nl.name}: g = Phi(r)/r has no finite positive maximum "
             f"(g_max = {g_max}); give {remedy} explicitly",

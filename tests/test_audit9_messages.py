@@ -3,6 +3,8 @@ line naming the file (and line, key) and what is wrong, with a remedy that appli
 
 from __future__ import annotations
 
+import shlex
+
 import numpy as np
 from test_audit_messages import _csv, _error
 
@@ -112,6 +114,33 @@ def test_a_text_column_gets_the_columns_to_filter(runner, tmp_path):
         cli, ["diffuse", str(text), "--steps", "1", "--columns", "a,b", "-o", out]
     )
     assert result.exit_code == 0, result.stderr  # the hint works
+
+
+def test_the_text_column_hint_keeps_a_column_with_a_typo_and_quotes_names(runner, tmp_path):
+    """A column of numbers with one typo is no text column: the hint names it (before:
+    '--columns a', b left unfiltered, its typo hidden), and following the hint says the
+    typo.  Names with spaces are quoted so that the value pastes into a shell."""
+    out = str(tmp_path / "o.csv")
+    typo = tmp_path / "t.csv"
+    typo.write_text("time,a,txt,b\n0,1.0,x,2.0\n1,1.5,x,2.5\n2,1.2,x,zz\n3,1.1,x,2.2\n")
+    line = _error(runner.invoke(cli, ["diffuse", str(typo), "--steps", "1", "-o", out]), 1)
+    assert line.endswith(
+        "'x' is not a number; the column holds no numbers: name the columns "
+        "to filter with --columns a,b"
+    ), line
+    args = ["diffuse", str(typo), "--steps", "1", "--columns", "a,b", "-o", out]
+    assert _error(runner.invoke(cli, args), 1).endswith(
+        "line 4, column 4 ('b'): 'zz' is not a number; correct it or delete line 4"
+    )
+    spaced = tmp_path / "sp.csv"
+    spaced.write_text("speed x,load y,note\n1.0,2.0,x\n1.5,2.5,x\n1.2,2.1,x\n")
+    line = _error(runner.invoke(cli, ["diffuse", str(spaced), "--steps", "1", "-o", out]), 1)
+    assert line.endswith("with --columns 'speed x,load y'"), line
+    result = runner.invoke(
+        cli,
+        ["diffuse", str(spaced), "--steps", "1", *shlex.split(line.split("with ")[-1]), "-o", out],
+    )
+    assert result.exit_code == 0, result.stderr  # the hint as a shell splits it works
 
 
 # 8. decimal commas in a comma-separated file: said to be unsupported, not a dead-end hint

@@ -314,6 +314,8 @@ def test_unknown_output_extension_exits_2(runner, tmp_path, rng):
 def test_readme_table_lists_the_output_problems_where_the_code_exits():
     rows = {int(m[0]): m[1] for m in re.findall(r"^\| (\d) \| (.*) \|$", README, re.M)}
     assert "an output or report that would overwrite or lie inside a file the run reads" in rows[1]
+    # scaling.py's refusal (test_scaled_scales: exit 1, "the --sigma given ... too far apart")
+    assert "a `--lambda` or `--sigma` given too far from the samples for a search" in rows[1]
     assert "an output extension that names no format" in rows[2]
 
 

@@ -12,7 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from resdenoise.cli import cli
-from resdenoise.multiscale import choose_cascade, max_scales, plan_cascade, run_strided
+from resdenoise.multilevel import choose_levels
+from resdenoise.multiscale import (
+    choose_cascade,
+    choose_diffusion_scales,
+    max_scales,
+    plan_cascade,
+    run_strided,
+)
 from resdenoise.nonlinearities import get_nonlinearity
 
 S2 = math.sqrt(2.0)
@@ -241,15 +248,58 @@ def test_diffusion_scales_with_lambda_given_run_on_samples_divided_by_a_power_of
 
 
 @pytest.mark.parametrize("scale", [1e200, 1.7e308, 1e-312])
-def test_library_diffusion_scales_refuse_samples_they_cannot_square(rng, scale):
-    """plan_scales called directly (no planner dividing the samples first) refuses
-    samples beyond 2^+-200 before any work instead of keeping the input on NaN SUREs."""
+@pytest.mark.parametrize(
+    "search",
+    [
+        lambda f: choose_cascade(f, "soft"),
+        lambda f: choose_levels(f, "soft"),
+        lambda f: choose_diffusion_scales(f, "perona-malik"),
+        lambda f: choose_diffusion_scales(f, "perona-malik", lam=1.0),
+    ],
+    ids=["cascade", "levels", "diffusion", "diffusion lam"],
+)
+def test_library_scale_searches_refuse_samples_they_cannot_square(rng, scale, search):
+    """The searches of several scales called directly (no planner dividing the samples
+    first) refuse samples beyond 2^+-200, lambda given or not, instead of keeping the
+    input on NaN (or 0) SUREs."""
     from resdenoise.errors import SignalValuesError
-    from resdenoise.multiscale import plan_scales
 
     f = np.clip(np.repeat([0.0, 0.8], 150) + rng.normal(0.0, 0.1, 300), -1, 1) * scale
     with pytest.raises(SignalValuesError, match="cannot square the samples"):
-        plan_scales(f, "perona-malik", 1.0, {"scales": 2}, command="diffuse")
+        search(f)
+
+
+@pytest.mark.parametrize("k", [500, 664, -664])
+@pytest.mark.parametrize(
+    ("command", "name", "lam", "scales"),
+    [
+        ("diffuse", "perona-malik", None, "auto"),
+        ("diffuse", "perona-malik", 0.5, "auto"),
+        ("diffuse", "perona-malik", 0.5, 2),
+        ("shrink", "soft", None, "auto"),
+        ("shrink", "soft", None, 3),
+    ],
+)
+def test_plan_scales_searches_samples_beyond_the_range_as_the_planner_does(
+    rng, k, command, name, lam, scales
+):
+    """plan_scales of samples x 2^k beyond 2^+-200 (lambda given or not) divides them by
+    a power of two as the planner does: the plan runs to the one at 2^0 times 2^k, bit
+    for bit, and its SURE numbers are those times 4^k (were NaN or 0, the input kept;
+    or refused with lambda given)."""
+    from resdenoise.multiscale import plan_scales
+
+    f = np.clip(np.repeat([0.0, 0.8], 150) + rng.normal(0.0, 0.1, 300), -1, 1)
+    given = None if lam is None else np.ldexp(lam, k)
+    small, extra = plan_scales(f, name, lam, {"scales": scales}, command=command)
+    huge, scaled = plan_scales(np.ldexp(f, k), name, given, {"scales": scales}, command=command)
+    out = small.run(f)
+    assert not np.array_equal(out, f)
+    assert huge.run(np.ldexp(f, k)).tobytes() == np.ldexp(out, k).tobytes()
+    for key in ("sure_per_scale", "coefficient_sure_per_scale"):
+        if key in extra:
+            with np.errstate(over="ignore", under="ignore"):  # 4^664 is inf, 4^-664 0
+                assert scaled[key] == [float(np.ldexp(x, 2 * k)) for x in extra[key]], key
 
 
 @pytest.mark.parametrize("chunk", [7, 100, 500])
@@ -319,3 +369,21 @@ def test_a_scales_plan_estimates_the_search_level_once(monkeypatch, rng, command
         old_extra, sort_keys=True, default=str
     )
     np.testing.assert_array_equal(plan.run(f), old_plan.run(f))
+
+
+def test_a_scales_refusal_names_the_option_in_one_line(tmp_path):
+    """plan_scales' refusals name ``scales`` as their parameter (passed positionally
+    before: the message printed as a tuple, "Error: ('scales chooses ...', ['scales'])")."""
+    from resdenoise.errors import ParameterError
+    from resdenoise.multiscale import plan_scales
+
+    with pytest.raises(ParameterError) as info:
+        plan_scales(np.zeros(64), np.tanh, None, {"scales": 2})
+    assert str(info.value) == "scales needs a registry shrinkage, not a formula"
+    assert [name for name, _ in info.value.parameters] == ["scales"]
+    src = tmp_path / "x.csv"
+    src.write_text("1\n2\n3\n4\n" * 3)
+    args = ["shrink", "--scales", "2", "--stopping-rule", "decorrelation", str(src)]
+    result = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "o.csv")])
+    assert result.exit_code == 2
+    assert result.stderr == "Error: --scales chooses its thresholds by SURE only\n"

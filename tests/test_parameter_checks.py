@@ -143,6 +143,38 @@ def test_planner_refuses_when_it_is_built(args, settings, message):
     assert info.value.exit_code == 2
 
 
+@pytest.mark.parametrize(
+    "args, settings, hint",
+    [
+        (("resnet", "tanh"), {"blocks": 3, "tau": "auto"}, "'auto' is for blocks (resnet)"),
+        (
+            ("regularise", "huber"),
+            {"alpha": 1.0, "steps": "auto"},
+            "'auto' is for alpha (regularise)",
+        ),
+        (
+            ("diffuse", "linear"),
+            {"steps": 1, "tau": "auto"},
+            "'auto' is for time or scales (diffuse)",
+        ),
+    ],
+)
+def test_the_planners_auto_hint_names_the_commands_own_settings(args, settings, hint):
+    """'auto' where a command takes none says which of its own settings take it (was
+    "'auto' is for time (diffuse) or alpha (regularise)" for resnet too; shrink takes
+    'auto' for each of its settings)."""
+    with pytest.raises(ParameterError) as info:
+        planner(*args, **settings)
+    assert str(info.value).endswith(f", got 'auto'; {hint}"), str(info.value)
+
+
+def test_the_planner_keeps_the_counts_it_checked_as_ints(tmp_path):
+    """A whole count given as a float (scales=20.0) is the int it was checked as: the
+    note says '20 scales asked', not '20.0'."""
+    plan, extra = planner("shrink", "soft", theta=0.5, scales=20.0)(np.array(F * 20))
+    assert any(w.startswith("20 scales asked, at most") for w in extra["warnings"]), extra
+
+
 def test_an_unknown_name_is_a_parameter_error_where_it_is_looked_up(tmp_path):
     """Past the planner (a Planner made directly), run_file and run_batch say the
     registry's ParameterError (exit code 2), not a bare ValueError or an internal error."""

@@ -408,6 +408,21 @@ def test_a_channel_passed_through_of_huge_samples_runs_the_choice_scaled_back():
     )
 
 
+@pytest.mark.parametrize("k", [500, -500])
+def test_a_noise_level_given_with_samples_beyond_the_range_is_scaled_with_them(k):
+    """choose_denoiser takes a NoiseLevel as ``sigma``; at x * 2^+-500 the search divides
+    it with the samples (NoiseLevel.scaled, not as a number: was a TypeError): the plan
+    runs to the one at x times 2^k, bit for bit."""
+    from resdenoise.filters import run_plan
+
+    x = _three()
+    level = search_noise(x)
+    small, _ = choose_denoiser(x, sigma=level)
+    huge, _ = choose_denoiser(np.ldexp(x, k), sigma=level.scaled(k))
+    assert huge.passed == small.passed == (1,)
+    np.testing.assert_array_equal(run_plan(huge, np.ldexp(x, k)), np.ldexp(run_plan(small, x), k))
+
+
 def test_a_scales_note_is_said_once_where_a_channel_is_passed_through():
     """The scales note (more scales asked than the signal holds) once: the search of the
     kept channels said it too (it ran as a whole call of the planner)."""

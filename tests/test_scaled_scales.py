@@ -187,7 +187,9 @@ def test_inside_the_range_the_samples_are_searched_as_they_are(monkeypatch, ampl
     real = scaling.level_shift
     monkeypatch.setattr(scaling, "level_shift", lambda x: seen.append(real(x)) or seen[-1])
     plan, _ = choose_denoiser(u)
-    assert len(seen) == 2 and not any(seen)  # the signal, and its channels searched alone
+    # the signal, its channels searched alone, and each search of several scales
+    # (plan_scales, which scales library calls as the planner does): none divided
+    assert len(seen) >= 2 and not any(seen)
     base = choose_denoiser(SIGNALS["channels"])[0].run(SIGNALS["channels"])
     assert plan.run(u).tobytes() == np.ldexp(base, amplitude).tobytes()
 
@@ -228,3 +230,31 @@ def test_a_search_at_the_float_maximum_runs_at_its_own_scale(runner, tmp_path):
         assert result.exit_code == 0, (result.stderr, result.exception)
         outputs.append(np.loadtxt(out))
     assert outputs[1].tobytes() == np.ldexp(outputs[0], 1022).tobytes()
+
+
+@pytest.mark.parametrize("mode", ["diffuse --scales auto", "shrink --scales 3", "time auto"])
+def test_a_scaled_plans_callback_gets_the_signal_in_its_own_units(mode):
+    """A plan made by a search of the samples divided by 2^500 runs its blocks there;
+    ``callback(k, u)`` (the engine's "whole current signal") gets u times 2^500 again,
+    the same calls as the plan at 2^0 with each signal times 2^500 (was the divided
+    signal)."""
+    from resdenoise.filters import run_plan
+    from resdenoise.plans import planner
+
+    settings = {"time": "auto"} if mode == "time auto" else {"scales": mode.split()[-1]}
+    settings = {k: int(v) if v.isdigit() else v for k, v in settings.items()}
+    command, name = (
+        ("shrink", "garrote") if mode.startswith("shrink") else ("diffuse", "perona-malik")
+    )
+    f = SIGNALS["steps"][:, 0]
+    calls = {}
+    for k in (0, 500):
+        plan, _ = planner(command, name, **settings)(np.ldexp(f, k))
+        assert plan.run_shift == (k and 501)
+        seen = calls[k] = []
+        run_plan(
+            plan, np.ldexp(f, k), callback=lambda done, u, seen=seen: seen.append((done, u.copy()))
+        )
+    assert [done for done, _ in calls[500]] == [done for done, _ in calls[0]] != []
+    for (_, small), (_, huge) in zip(calls[0], calls[500], strict=True):
+        assert huge.tobytes() == np.ldexp(small, 500).tobytes()

@@ -328,6 +328,16 @@ def test_in_place_refuses_one_file_named_twice(runner, tmp_path, monkeypatch, se
     assert _listing(tmp_path) == ["hard.csv", "in.csv", "link.csv", "sub"]
 
 
+def test_in_place_of_a_missing_file_named_twice_says_no_such_file(runner, tmp_path, monkeypatch):
+    """A missing file named twice is no such file (was "nope.csv and ./nope.csv are one
+    file, and --in-place would filter it twice", exit 2)."""
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, [*DIFFUSE, "nope.csv", "./nope.csv", "--in-place"])
+    assert result.exit_code == 1, result.stderr
+    assert result.stderr == "Error: nope.csv: no such file\n"
+    assert _listing(tmp_path) == []
+
+
 def test_in_place_keeps_mode_and_hard_links_keep_the_old_contents(runner, tmp_path):
     src, link = tmp_path / "in.csv", tmp_path / "link.csv"
     src.write_text(CSV)

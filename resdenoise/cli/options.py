@@ -12,6 +12,7 @@ import functools
 import math
 import os
 import re
+import shlex
 import sys
 
 import click
@@ -110,9 +111,10 @@ class CliError(click.ClickException):
 
 
 def flag(name: str, value=...) -> str:
-    """The command line's spelling of a library parameter: ``--name``, ``--name VALUE``."""
+    """The command line's spelling of a library parameter: ``--name``, ``--name VALUE``
+    (the value quoted for a shell where it needs it: ``--columns 'speed x,load y'``)."""
     text = FLAGS.get(name, "--" + name.replace("_", "-"))
-    return text if value is ... or value is True else f"{text} {value}"
+    return text if value is ... or value is True else f"{text} {shlex.quote(str(value))}"
 
 
 #: control characters (ESC, BEL, newline, ...; C0 but tab, DEL, C1), Unicode's line and

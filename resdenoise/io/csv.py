@@ -720,20 +720,20 @@ class CsvReader:
 
     def _instead_of_text(self, p: int, scans, tcol, header) -> str | None:
         """Where column ``p`` holds no number in any row, the columns to filter instead
-        (every other column of numbers, by name where the names are plain, else by
-        number), as ``columns`` takes them; else None.  On the way to refusing the
-        file only: it is read again."""
-        others = [
-            q
-            for q in range(len(scans))
-            if q not in (p, tcol) and scans[q].bad is None and scans[q].nonfinite is None
-        ]
-        if not others:
-            return None
+        (every other column of numbers, one with a cell that is no number too, whose
+        error a run then says; by name where the names are plain, else by number), as
+        ``columns`` takes them; else None.  On the way to refusing the file only: it is
+        read again."""
+        others = [q for q in range(len(scans)) if q not in (p, tcol) and scans[q].nonfinite is None]
+        unread = {q for q in others if scans[q].bad is not None}  # a number in it?
         skip = len(self.preamble) + (1 if self.has_header else 0)
         for _, cols in self._rows(_line_batches(self.chunks(), self.source, {}), skip):
             if any(_is_number(c, self.decimal) for c in cols[p]):
                 return None
+            unread -= {q for q in unread if any(_is_number(c, self.decimal) for c in cols[q])}
+        others = [q for q in others if q not in unread]
+        if not others:
+            return None
         names = [header[q] for q in others] if header is not None else []
         plain = all(n and "," not in n and not n.isdigit() and header.count(n) == 1 for n in names)
         return ",".join(names if names and plain else [str(q + 1) for q in others])

@@ -16,11 +16,11 @@ from .signal import (
     ZARR,
     Signal,
     SignalStream,
-    _stat_input,
     guess_format,
     looks_like_audio,
     non_finite,
     refuse_non_finite,
+    stat_input,
 )
 
 
@@ -90,7 +90,7 @@ def _read_audio_file(
     """An audio file that is a regular, non-empty file, read whole without holding its
     bytes (:func:`.audio.read_audio_file`: the same Signal, the same errors); None
     for anything else (read as bytes then, with their messages)."""
-    _stat_input(path)
+    stat_input(path)
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
             return None
@@ -143,7 +143,7 @@ class PipeInput:
         if self.path == STDIO:
             self.source = stdin_source()
         else:
-            _stat_input(self.path)
+            stat_input(self.path)
             try:
                 self.source = self.fh = open(self.path, "rb")
             except OSError as exc:
@@ -216,7 +216,7 @@ def _check_fmt(fmt) -> None:
 
 
 def _read_bytes(path: str) -> bytes:
-    _stat_input(path)
+    stat_input(path)
     try:
         with open(path, "rb") as fh:
             return fh.read()
@@ -344,7 +344,7 @@ def open_signal_stream(
         from .zarr_store import open_zarr
 
         return open_zarr(path, source, options, visit)
-    st = _stat_input(path)
+    st = stat_input(path)
     if st.st_size == 0 and stat.S_ISREG(st.st_mode):
         raise SignalError(f"{source}: file is empty (0 bytes)")
     fmt = guess_format(path, fmt)

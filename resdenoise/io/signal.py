@@ -331,7 +331,7 @@ def refuse_empty_name(path, what: str) -> None:
         )
 
 
-def _stat_input(path: str) -> os.stat_result:
+def stat_input(path: str) -> os.stat_result:
     """``os.stat`` of an input file, or the SignalError saying why it is not one."""
     refuse_empty_name(path, "input")
     try:
