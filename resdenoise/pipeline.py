@@ -364,8 +364,10 @@ class _FileJob(NamedTuple):
 
 def should_stream(path: str, chunk: int | None, threshold: int | None = None) -> bool:
     """Whether :func:`run_file` streams: when ``chunk`` > 0 is given, never when
-    it is 0, and by default for a Zarr store (a directory) and a regular
-    input file larger than :data:`STREAM_THRESHOLD`."""
+    it is 0, and by default for a regular input file larger than
+    :data:`STREAM_THRESHOLD` and a Zarr store (a directory) whose array is (its
+    samples in their dtype; one that cannot be opened is streamed, whose reading
+    says why)."""
     if chunk is not None:
         return chunk > 0
     if path == "-":
@@ -374,9 +376,12 @@ def should_stream(path: str, chunk: int | None, threshold: int | None = None) ->
         st = os.stat(path)
     except OSError:
         return False  # reading it whole reports the problem
-    if stat.S_ISDIR(st.st_mode):
-        return True  # a Zarr store: chunk by chunk, never gathered
     limit = STREAM_THRESHOLD if threshold is None else threshold
+    if stat.S_ISDIR(st.st_mode):  # a Zarr store: by its array's bytes, as a file
+        from .io.zarr_store import store_nbytes
+
+        size = store_nbytes(path)
+        return size is None or size > limit
     return stat.S_ISREG(st.st_mode) and st.st_size > limit
 
 
@@ -401,9 +406,8 @@ def _why_streamed(path: str, chunk: int | None) -> tuple[tuple, tuple]:
             f"a chunk size is given ({spell('chunk_size', chunk)})",
             [("chunk_size", chunk)],
         ), whole
-    if os.path.isdir(path):
-        return ("a Zarr store is read in chunks", ()), whole
     what = "the input" if path == "-" or not os.path.isfile(path) else "the file"
+    what = "the store's array" if os.path.isdir(path) else what
     limit = f"{WHOLE_SIGNAL_LIMIT / 2**20:g} MiB"
     return (f"{what} is larger than {limit}, which is read in chunks", ()), (
         "pass chunk_size=0 to load it whole anyway",

@@ -211,11 +211,6 @@ def test_whole_signal_refusals_name_the_cause_and_a_remedy(runner, tmp_path, rng
     for args, message in cases:
         line = _error(runner.invoke(cli, [*args, "--chunk-size", "50", "-o", out]), 2)
         assert line == f"Error: {message}", line
-    line = _error(runner.invoke(cli, ["diffuse", store, "--time", "auto", "-o", out]), 2)
-    assert line == (
-        f"Error: {store}: --time auto (a stopping rule's choice) needs the whole signal in "
-        f"memory, but a Zarr store is read in chunks; give --time as a number, or {whole}"
-    ), line
     assert (
         runner.invoke(
             cli, ["diffuse", store, "--time", "auto", "--chunk-size", "0", "-o", out]
@@ -224,6 +219,12 @@ def test_whole_signal_refusals_name_the_cause_and_a_remedy(runner, tmp_path, rng
     )
     monkeypatch.setattr(pipeline, "STREAM_THRESHOLD", 100)  # a large file
     monkeypatch.setattr(pipeline, "WHOLE_SIGNAL_LIMIT", 1000)
+    line = _error(runner.invoke(cli, ["diffuse", store, "--time", "auto", "-o", out]), 2)
+    assert line == (
+        f"Error: {store}: --time auto (a stopping rule's choice) needs the whole signal in "
+        f"memory, but the store's array is larger than {1000 / 2**20:g} MiB, which is read "
+        f"in chunks; give --time as a number, or {whole} anyway"
+    ), line
     line = _error(runner.invoke(cli, ["denoise", src, "-o", out]), 2)
     assert line == (
         f"Error: {src}: choosing the filter by SURE needs the whole signal in memory, but the "

@@ -47,11 +47,18 @@ def _leftovers(directory) -> list[str]:
     return sorted(n for n in os.listdir(directory) if n.startswith("."))
 
 
+@pytest.mark.parametrize("large", [False, True])
 @pytest.mark.parametrize(
     ("shape", "chunks"),
     [((3000, 3), (700, 3)), ((300, 3), (1, 3)), ((2501,), (9,)), ((4000, 2), (4000, 1))],
 )
-def test_a_store_through_the_command_is_the_in_memory_run(runner, tmp_path, rng, shape, chunks):
+def test_a_store_through_the_command_is_the_in_memory_run(
+    runner, tmp_path, rng, monkeypatch, shape, chunks, large
+):
+    from resdenoise import pipeline
+
+    if large:  # a store over the threshold: chunk by chunk, by default chunks
+        monkeypatch.setattr(pipeline, "STREAM_THRESHOLD", 100)
     x = np.cumsum(rng.standard_normal(shape), axis=0)
     _store(tmp_path / "in.zarr", x, chunks, samplerate=500)
     result = runner.invoke(
@@ -101,6 +108,71 @@ def test_the_report_has_the_measurements_of_the_same_signal_as_csv(runner, tmp_p
                 assert got[key] == pytest.approx(value, rel=1e-12, abs=1e-9), key
             else:
                 assert got[key] == value, key
+
+
+def _run_report(runner, args, report):
+    result = runner.invoke(cli, [*args, "--report", str(report)])
+    assert result.exit_code == 0, result.stderr
+    got = json.loads(report.read_text())
+    return {k: v for k, v in got.items() if k not in ("input", "output")}
+
+
+def test_a_small_store_is_read_whole_as_a_small_file_is(runner, tmp_path, rng):
+    """A store under the threshold is read whole: an automatic stopping rule runs on it
+    (it was refused: "a Zarr store is read in chunks"), and the output and the report
+    are those of ``--chunk-size 0`` (no "streaming" entry) and of the same CSV file."""
+    x = np.sign(np.sin(np.arange(3000) / 80)) + 0.1 * rng.standard_normal(3000)
+    x = np.column_stack([x, np.cumsum(rng.standard_normal(3000))])
+    _store(tmp_path / "in.zarr", x, (700, 2))
+    np.savetxt(tmp_path / "in.csv", x, delimiter=",", fmt="%.17g")
+    auto = ["--time", "auto", "--lambda", "auto"]
+    by_default = _run_report(
+        runner, ["diffuse", f"{tmp_path}/in.zarr", "-o", f"{tmp_path}/a.zarr", *auto], tmp_path / "a"
+    )
+    whole = _run_report(
+        runner,
+        ["diffuse", f"{tmp_path}/in.zarr", "-o", f"{tmp_path}/b.zarr", "--chunk-size", "0", *auto],
+        tmp_path / "b",
+    )
+    csv = _run_report(
+        runner, ["diffuse", f"{tmp_path}/in.csv", "-o", f"{tmp_path}/c.csv", *auto], tmp_path / "c"
+    )
+    assert by_default == whole and "streaming" not in by_default
+    assert by_default["steps"] == csv["steps"] and by_default["channels"] == csv["channels"]
+    a = zarr.open_array(str(tmp_path / "a.zarr"), mode="r")[...]
+    np.testing.assert_array_equal(a, zarr.open_array(str(tmp_path / "b.zarr"), mode="r")[...])
+    np.testing.assert_array_equal(a, read_signal(tmp_path / "c.csv").data)
+    # a chunk size still reads it in chunks, and still refuses the stopping rule
+    args = ["diffuse", f"{tmp_path}/in.zarr", "-o", f"{tmp_path}/d.zarr", "--chunk-size", "500"]
+    assert "streaming" in _run_report(runner, [*args, *RUN], tmp_path / "d")
+    _refused(runner, [*args, *auto], "a chunk size is given (--chunk-size 500)", code=2)
+
+
+def test_a_store_is_streamed_by_its_array_bytes_in_its_dtype(runner, tmp_path, rng, monkeypatch):
+    """The thresholds of a file apply to the bytes of the store's array in its own
+    dtype (float32 here: 4 bytes a sample, not the 8 of the float64 it is run in),
+    whatever its compressed size on the disk."""
+    from resdenoise import pipeline
+
+    x = np.cumsum(rng.standard_normal((1000, 2)), axis=0).astype(np.float32)
+    _store(tmp_path / "in.zarr", x, (300, 2))
+    nbytes = 1000 * 2 * 4
+    args = ["diffuse", f"{tmp_path}/in.zarr", "-o", f"{tmp_path}/out.zarr"]
+    reports = {}
+    for threshold in (nbytes, nbytes - 1):
+        monkeypatch.setattr(pipeline, "STREAM_THRESHOLD", threshold)
+        reports[threshold] = _run_report(runner, [*args, *RUN], tmp_path / "r.json")
+    assert "streaming" not in reports[nbytes] and "streaming" in reports[nbytes - 1]
+    # over the threshold, a plan that needs the samples gets them up to the larger limit
+    auto = [*args, "--time", "auto", "--lambda", "0.8"]
+    monkeypatch.setattr(pipeline, "WHOLE_SIGNAL_LIMIT", nbytes)
+    assert "streaming" not in _run_report(runner, auto, tmp_path / "r.json")
+    monkeypatch.setattr(pipeline, "WHOLE_SIGNAL_LIMIT", nbytes - 1)
+    line = _refused(runner, auto, "needs the whole signal in memory", code=2)
+    assert line.endswith(
+        f"but the store's array is larger than {(nbytes - 1) / 2**20:g} MiB, which is read "
+        "in chunks; give --time as a number, or pass --chunk-size 0 to load it whole anyway"
+    ), line
 
 
 def test_csv_to_a_store_and_a_store_to_csv(runner, tmp_path, rng):

@@ -50,6 +50,20 @@ def is_store(path: str) -> bool:
     )
 
 
+def store_nbytes(path: str) -> int | None:
+    """The bytes of the array in the store ``path`` in its own dtype (samples x
+    channels x item size), what a file's size is to a file, read from its metadata
+    alone; None where zarr is missing or ``path`` holds no readable array (reading it
+    then says why)."""
+    try:
+        import zarr
+
+        array = zarr.open_array(path, mode="r")
+        return int(np.prod(array.shape, dtype=np.int64)) * np.dtype(array.dtype).itemsize
+    except Exception:  # any failure to open: the reader reports it
+        return None
+
+
 class ZarrReader:
     """One store: checked in one pass, then read again in whole chunks."""
 
