@@ -141,7 +141,8 @@ class RunOptions:
         see :meth:`working_dtype`), float64 for every other input.
     chunk_size : int, optional
         Samples per chunk; 0: always read the file whole; default: chunks
-        for input files over :data:`STREAM_THRESHOLD` bytes.
+        for input files over :data:`STREAM_THRESHOLD` bytes (a Zarr store: its
+        array's bytes in its dtype).
     threads : int, optional
         Engine threads (default: see :func:`resdenoise.engine.run_blocks`).
     """

@@ -127,7 +127,9 @@ def test_a_small_store_is_read_whole_as_a_small_file_is(runner, tmp_path, rng):
     np.savetxt(tmp_path / "in.csv", x, delimiter=",", fmt="%.17g")
     auto = ["--time", "auto", "--lambda", "auto"]
     by_default = _run_report(
-        runner, ["diffuse", f"{tmp_path}/in.zarr", "-o", f"{tmp_path}/a.zarr", *auto], tmp_path / "a"
+        runner,
+        ["diffuse", f"{tmp_path}/in.zarr", "-o", f"{tmp_path}/a.zarr", *auto],
+        tmp_path / "a",
     )
     whole = _run_report(
         runner,

@@ -478,7 +478,8 @@ def files_options(func):
         metavar="N",
         help="Filter in chunks of N samples (plus a halo of m samples each side) in "
         "memory that does not grow with the file, with the same numbers; 0: always "
-        "load the file whole [default: chunks for input files over 8 MiB].",
+        "load the file whole [default: chunks for input files over 8 MiB, Zarr stores "
+        "by their array's bytes].",
     )
     @click.option(
         "-j",
