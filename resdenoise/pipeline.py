@@ -366,9 +366,8 @@ class _FileJob(NamedTuple):
 def should_stream(path: str, chunk: int | None, threshold: int | None = None) -> bool:
     """Whether :func:`run_file` streams: when ``chunk`` > 0 is given, never when
     it is 0, and by default for a regular input file larger than
-    :data:`STREAM_THRESHOLD` and a Zarr store (a directory) whose array is (its
-    samples in their dtype; one that cannot be opened is streamed, whose reading
-    says why)."""
+    :data:`STREAM_THRESHOLD` and a Zarr store (a directory) whose array's bytes in
+    its own dtype are (one that cannot be opened is streamed: its reading says why)."""
     if chunk is not None:
         return chunk > 0
     if path == "-":
