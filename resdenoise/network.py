@@ -62,6 +62,7 @@ per group, so the engine stays the one engine.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import math
@@ -79,7 +80,7 @@ from . import stability
 from .engine import run_blocks, run_strided
 from .errors import ParameterError, ResdenoiseError, is_positive
 from .expr import expression_nonlinearity, parse_expression
-from .filters import Plan, auto_lambda, with_reach
+from .filters import Plan, auto_lambda, scaled_nonlinearity, with_reach
 from .nonlinearities import (
     FORM_SPELLINGS,
     FORMS,
@@ -92,6 +93,7 @@ from .nonlinearities import (
     resolve_name,
 )
 from .report import block_entry
+from .scaling import times_power_of_two
 
 __all__ = [
     "BlockSpec",
@@ -625,8 +627,30 @@ class NetworkPlan(Plan):
     def nonlinearities(self) -> tuple[Nonlinearity, ...]:
         return tuple(nl for _, nl, _ in self.groups)
 
+    @property
+    def scalable(self) -> bool:
+        """Whether every block's activation is a registry family's, of lambda alone in the
+        samples' units (:meth:`rescaled` exact); a formula's is bound as it is."""
+        return all(nl.entry is not None for _, nl, _ in self.groups)
+
+    def rescaled(self, shift: int) -> NetworkPlan:
+        """The same network for the samples times ``2**shift``: every lambda times it
+        (exact), tau and the blocks as they are (:attr:`scalable` plans only)."""
+        groups = tuple((spec, scaled_nonlinearity(nl, shift), tau) for spec, nl, tau in self.groups)
+        params = dict(self.parameters)
+        if params.get("lambda_auto") is not None:
+            params["lambda_auto"] = times_power_of_two(params["lambda_auto"], shift)
+        return dataclasses.replace(self, groups=groups, parameters=params, computed=None)
+
+    def scaled(self, shift: int) -> NetworkPlan:
+        """:meth:`resdenoise.filters.Plan.scaled` of a network: :meth:`rescaled`, its
+        blocks run at the scale it was made for (:attr:`run_shift`)."""
+        return dataclasses.replace(self.rescaled(shift), run_shift=self.run_shift + shift)
+
     def run(self, u: np.ndarray, callback=None, threads: int | None = None) -> np.ndarray:
         """Run the groups one after another; ``callback(k, u)`` counts all blocks."""
+        if self.run_shift:
+            return self._run_shifted(u, callback, threads)
         done = 0
         stopped = False
         for spec, nl, tau in self.groups:

@@ -39,6 +39,7 @@ from .errors import check_count
 from .filters import as_identity
 from .network import NetworkPlan, build_network
 from .noise import resolve_sigma
+from .scaling import scaled_search, scaled_values, times_power_of_two
 from .sure import PROBE_SEED, chunk_bounds, sure_parts, sure_probe
 
 __all__ = [
@@ -73,6 +74,14 @@ class DepthChoice:
     kept_input: bool = False
     #: SURE with the divergence averaged over ``probes`` probes, per depth (``probes > 1``)
     averaged: tuple[float, ...] | None = None
+    #: The samples searched were the signal's divided by ``2**shift``
+    #: (:func:`resdenoise.scaling.scaled_search`): SURE is said times ``4**shift``.
+    shift: int = 0
+
+    @property
+    def said(self) -> tuple[float, ...]:
+        """:attr:`criterion` in the signal's units (times ``4**shift``)."""
+        return tuple(scaled_values(list(self.criterion), 2 * self.shift))
 
     @property
     def searched(self) -> int:
@@ -80,7 +89,7 @@ class DepthChoice:
 
     def reason(self) -> str:
         """Why this depth, in words (the report's ``depth_reason``)."""
-        at = self.criterion
+        at = self.said
         listed = (
             f"; at the file's {self.listed} blocks {at[self.listed]:.4g}"
             if self.listed <= self.searched and self.listed != self.blocks
@@ -103,17 +112,16 @@ class DepthChoice:
         )
 
     def as_dict(self) -> dict:
+        at = self.said
         return {
             "stopping_rule": "sure",
             "network_depth": self.listed,
             "blocks_chosen": self.blocks,
             "max_blocks": self.cap,
             "blocks_searched": self.searched,
-            "stopping_criterion": self.criterion[self.blocks],
-            "sure_of_input": self.criterion[0],
-            "sure_at_network_depth": (
-                self.criterion[self.listed] if self.listed <= self.searched else None
-            ),
+            "stopping_criterion": at[self.blocks],
+            "sure_of_input": at[0],
+            "sure_at_network_depth": (at[self.listed] if self.listed <= self.searched else None),
             "search_stopped_by": self.stopped_by,
             "depth_reason": self.reason(),
         }
@@ -150,7 +158,9 @@ def cut_network(plan: NetworkPlan, blocks: int) -> NetworkPlan:
     return dataclasses.replace(plan, groups=tuple(groups), steps=blocks)
 
 
-def choose_depth(plan: NetworkPlan, u, cap: int, sigma=None, probes: int = 1) -> DepthChoice:
+def choose_depth(
+    plan: NetworkPlan, u, cap: int, sigma=None, probes: int = 1, shift: int = 0
+) -> DepthChoice:
     """The depth (0 to ``cap`` blocks of :func:`block_schedule`) of least SURE on ``u``.
 
     Parameters
@@ -167,6 +177,9 @@ def choose_depth(plan: NetworkPlan, u, cap: int, sigma=None, probes: int = 1) ->
         The depth is chosen by the first probe's SURE (the automatic modes'); with
         more, the choice's ``averaged`` is SURE with the divergence averaged over
         them (seeds ``PROBE_SEED``, ``PROBE_SEED + 1``, ...), run as more channels.
+    shift : int
+        ``u`` is the signal divided by ``2**shift`` (the choice's report says SURE
+        in the signal's units).
     """
     cap = check_count("max_blocks", cap)
     f2 = np.asarray(u, dtype=float)
@@ -211,6 +224,7 @@ def choose_depth(plan: NetworkPlan, u, cap: int, sigma=None, probes: int = 1) ->
         stopped_by,
         kept,
         tuple(averaged) if probes > 1 else None,
+        shift,
     )
 
 
@@ -219,7 +233,9 @@ def default_cap(depth: int) -> int:
     return max(1, 4 * depth)
 
 
-def stopped_plan(plan: NetworkPlan, u, cap: int | None = None, sigma=None, variants=None):
+def stopped_plan(
+    plan: NetworkPlan, u, cap: int | None = None, sigma=None, variants=None, shift: int = 0
+):
     """``(plan cut to the chosen depth, the report's entries)`` for ``u``.
 
     ``variants``: ``[(lambda factor, plan with every lambda times it), ...]``
@@ -227,6 +243,8 @@ def stopped_plan(plan: NetworkPlan, u, cap: int | None = None, sigma=None, varia
     searches ``plan``; the pair of least SURE at its chosen depth wins (the
     first of equals), SURE there with its divergence averaged over
     :data:`PROBES` probes when there are several variants.  Default: ``plan`` alone.
+    ``shift``: ``u`` is the signal divided by ``2**shift`` (:func:`stopped_network`);
+    the report says SURE in the signal's units.
     """
     cap = default_cap(plan.steps) if cap is None else cap
     variants = [(1.0, plan)] if variants is None else list(variants)
@@ -235,7 +253,7 @@ def stopped_plan(plan: NetworkPlan, u, cap: int | None = None, sigma=None, varia
     best = None
     probes = PROBES if len(variants) > 1 else 1
     for factor, candidate in variants:
-        choice = choose_depth(candidate, u, cap, level, probes)
+        choice = choose_depth(candidate, u, cap, level, probes, shift)
         score = (choice.averaged or choice.criterion)[choice.blocks]
         if best is None or score < best[0]:
             best = (score, factor, candidate, choice)
@@ -244,10 +262,10 @@ def stopped_plan(plan: NetworkPlan, u, cap: int | None = None, sigma=None, varia
     if len(variants) > 1:
         extra["lambda_factor"] = factor
         extra["lambda_factors"] = [a for a, _ in variants]
-        extra["lambda_factor_sure"] = best[0]
+        extra["lambda_factor_sure"] = times_power_of_two(best[0], 2 * shift)
         extra["depth_reason"] += (
             f"; every lambda x {factor:.4g}, of {len(variants)} factors by SURE averaged "
-            f"over {probes} probes ({best[0]:.4g})"
+            f"over {probes} probes ({extra['lambda_factor_sure']:.4g})"
         )
     if choice.blocks == 0:  # said, as the automatic modes say it
         extra["warnings"] = [
@@ -259,10 +277,23 @@ def stopped_plan(plan: NetworkPlan, u, cap: int | None = None, sigma=None, varia
 def stopped_network(spec, u, lam=None, tau=None, h: float = 1.0):
     """A network file with ``stop`` bound to ``u`` at its chosen depth (and lambda
     factor): ``(plan, the report's entries)``, as ``resnet --network`` runs it
-    (``lam``, ``tau``, ``h``: :func:`resdenoise.network.build_network`'s defaults)."""
+    (``lam``, ``tau``, ``h``: :func:`resdenoise.network.build_network`'s defaults).
+    Samples whose squares would over- or underflow (of a network of registry
+    activations): the search of the samples divided by a power of two, every lambda
+    with them, by :func:`resdenoise.scaling.scaled_search`; the plan runs there and
+    its output is multiplied back, the choice at ``u`` the one at ``u / 2**k``."""
     plan = build_network(spec, u, lam=lam, tau=tau, h=h)
     variants = [
         (a, plan if a == 1.0 else build_network(spec, u, lam=lam, tau=tau, h=h, lam_factor=a))
         for a in spec.lambda_factors
     ]
-    return stopped_plan(plan, u, spec.max_blocks, variants=variants)
+    if not all(p.scalable for _, p in variants):  # a formula's activation: as it is
+        return stopped_plan(plan, u, spec.max_blocks, variants=variants)
+
+    def search(v, shift, lam):  # lam: every block's, refused out of all proportion to u
+        at = [(a, p.rescaled(-shift)) for a, p in variants]
+        return stopped_plan(plan.rescaled(-shift), v, spec.max_blocks, variants=at, shift=shift)
+
+    lams = np.array([nl.lam for _, p in variants for nl in p.nonlinearities()])
+    # SURE said in the signal's units by the choice itself (shift): not scaled again
+    return scaled_search(search, u, squares=False, lam=lams)

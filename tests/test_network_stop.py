@@ -12,7 +12,7 @@ from resdenoise.cli import cli
 from resdenoise.engine import run_blocks, run_strided
 from resdenoise.io import read_signal
 from resdenoise.network import build_network, format_network, parse_network
-from resdenoise.network_stop import choose_depth, cut_network, stopped_plan
+from resdenoise.network_stop import choose_depth, cut_network, stopped_network, stopped_plan
 from resdenoise.noise import resolve_sigma
 
 STOPPED = """
@@ -205,3 +205,36 @@ def test_lambda_factors_in_the_file_choose_a_common_factor(runner, tmp_path, noi
     assert params["lambda_factor_sure"] == sure[best][0]
     assert params["stopping_criterion"] == sure[best][2]
     np.testing.assert_array_equal(read_signal(str(out)).data, sure[best][1].run(f))
+
+
+@pytest.mark.parametrize("k", [600, -600])
+def test_stop_at_extreme_amplitudes_is_the_unscaled_choice_times_2_to_the_k(noisy, k):
+    # u * 2**k with every lambda times 2**k: the depth, factor, output of u, times 2**k;
+    # before, SURE was inf/nan or 0 there and the input was kept
+    def spec(scale):
+        text = 'stop = "sure"\nlambda-factors = [0.5, 1, 2]\n' + STOPPED.replace(
+            'stop = "sure"\n', ""
+        ).replace('"perona-malik"\n', f'"perona-malik"\nlambda = {0.3 * scale!r}\n')
+        return parse_network(text, "s.toml")
+
+    plan, extra = stopped_network(spec(1.0), noisy)
+    big = np.ldexp(noisy, k)
+    plan_k, extra_k = stopped_network(spec(2.0**k), big)
+    assert extra["blocks_chosen"] > 0
+    assert extra_k["blocks_chosen"] == extra["blocks_chosen"]
+    assert extra_k["lambda_factor"] == extra["lambda_factor"]
+    assert np.array_equal(plan_k.run(big), np.ldexp(plan.run(noisy), k))
+
+
+def test_stop_at_extreme_amplitudes_on_the_command_line(runner, tmp_path, noisy):
+    net = tmp_path / "s.toml"
+    net.write_text('stop = "sure"\n[[block]]\nactivation = "tanh"\nrepeat = 4\n')
+    outs = []
+    for k in (0, -600):
+        src, out = tmp_path / f"s{k}.csv", tmp_path / f"o{k}.csv"
+        src.write_text("v\n" + "".join(f"{float(a)!r}\n" for a in np.ldexp(noisy, k)))
+        result = runner.invoke(cli, ["resnet", str(src), "--network", str(net), "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        outs.append(read_signal(str(out)).data)
+    assert np.array_equal(outs[1], np.ldexp(outs[0], -600))
+    assert not np.array_equal(outs[1], np.ldexp(noisy, -600).reshape(outs[1].shape))
