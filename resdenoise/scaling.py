@@ -15,6 +15,7 @@ import numpy as np
 __all__ = [
     "LEVEL_RANGE",
     "level_shift",
+    "refuse_shifted",
     "scaled_search",
     "scaled_values",
     "times_power_of_two",
@@ -160,3 +161,19 @@ def scaled_search(search, u, shift: int = 0, squares: bool = True, **levels):
     u = np.ldexp(np.asarray(u, dtype=float), -more)
     plan, extra = search(u, shift=shift + more, **scaled)
     return plan.scaled(more), unscaled_report(extra, more, squares)
+
+
+def refuse_shifted(u, name: str | None, what: str) -> None:
+    """Refuse the samples ``u`` (of the file ``name``, if given) where :func:`level_shift`
+    would divide them (the largest ``|sample|`` outside :data:`LEVEL_RANGE`) for ``what``,
+    a run that has no exact version on the samples divided by a power of two: its sums
+    of squares would over- or underflow."""
+    from .errors import SignalValuesError
+
+    if level_shift(u):
+        amplitude = float(np.max(np.abs(u)))
+        raise SignalValuesError(
+            f"{name + ': ' if name else ''}the samples (the largest {amplitude:g}) are too "
+            f"{'large' if amplitude > 1 else 'small'} for {what}, whose sums of squares "
+            "over- or underflow beyond 2^+-200: divide them by a power of two first"
+        )

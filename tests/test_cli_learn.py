@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -324,3 +325,35 @@ def test_per_file_from_stdin_filters_as_resnet_network(runner, tmp_path, pair):
     run = runner.invoke(cli, ["resnet", str(noisy), "--network", str(net), "-o", str(again), "-q"])
     assert run.exit_code == 0, run.output
     np.testing.assert_array_equal(read_signal(str(out)).data, read_signal(str(again)).data)
+
+
+@pytest.mark.parametrize(
+    ("k", "args", "named"),
+    [
+        (600, ["--per-file", "{noisy}", "-o", "{out}", "--network-out", "{net}"], "noisy"),
+        (-600, ["{noisy}", "-o", "{net}"], "noisy"),
+        (600, ["{plain}", "--clean", "{clean}", "-o", "{net}"], "clean"),
+    ],
+)
+def test_samples_beyond_2_to_the_200_are_refused_in_one_line(
+    runner, tmp_path, pair, k, args, named
+):
+    # before: exit 2 on a coefficient "nan" with numpy warnings, or a network trained on
+    # a loss of 0 written with exit 0
+    noisy, clean = pair
+    paths = {
+        "noisy": _write(tmp_path / "big.csv", np.ldexp(np.loadtxt(noisy), k)),
+        "clean": _write(tmp_path / "cbig.csv", np.ldexp(np.loadtxt(clean), k)),
+        "plain": noisy,
+        "out": tmp_path / "out.csv",
+        "net": tmp_path / "net.toml",
+    }
+    argv = ["learn", *(a.format(**{key: str(p) for key, p in paths.items()}) for a in args)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = runner.invoke(cli, argv + FAST)
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {paths[named]}: the samples")
+    assert ("too large" if k > 0 else "too small") in lines[0]
+    assert not paths["out"].exists() and not paths["net"].exists()

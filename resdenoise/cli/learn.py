@@ -331,7 +331,11 @@ def _train(noisy, clean, noisy_paths, clean_paths, network, settings):
     from .. import learn as lib
     from .. import learn_stop
     from ..network import build_network, parse_network
+    from ..scaling import refuse_shifted
     from . import render  # not at start-up: --help draws nothing
+
+    for u, name in zip(noisy + (clean or []), noisy_paths + clean_paths, strict=True):
+        refuse_shifted(u, None if settings["per_file"] else name, "learn")  # run_file names it
 
     arch = lib.Architecture(
         groups=settings["groups"],
