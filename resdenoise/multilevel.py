@@ -393,10 +393,10 @@ class LevelChoice:
 
 def sure_state(f2, sigma):
     """The probe, the stacked state (signal, probe) and the cascade's SURE; refused
-    (:func:`resdenoise.sure.refuse_unscaled`) for samples whose squares it cannot take,
+    (:func:`resdenoise.scaling.refuse_unscaled`) for samples whose squares it cannot take,
     whatever the caller (:func:`choose_levels`, the cascades of
     :mod:`resdenoise.multiscale`)."""
-    from .sure import refuse_unscaled
+    from .scaling import refuse_unscaled
 
     refuse_unscaled(f2, "the search of several scales (--scales)")
     n, c = f2.shape

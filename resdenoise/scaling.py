@@ -15,7 +15,7 @@ import numpy as np
 __all__ = [
     "LEVEL_RANGE",
     "level_shift",
-    "refuse_shifted",
+    "refuse_unscaled",
     "scaled_search",
     "scaled_values",
     "times_power_of_two",
@@ -163,17 +163,24 @@ def scaled_search(search, u, shift: int = 0, squares: bool = True, **levels):
     return plan.scaled(more), unscaled_report(extra, more, squares)
 
 
-def refuse_shifted(u, name: str | None, what: str) -> None:
-    """Refuse the samples ``u`` (of the file ``name``, if given) where :func:`level_shift`
-    would divide them (the largest ``|sample|`` outside :data:`LEVEL_RANGE`) for ``what``,
-    a run that has no exact version on the samples divided by a power of two: its sums
-    of squares would over- or underflow."""
+def refuse_unscaled(
+    u,
+    what: str,
+    fix: str = "scale the signal by a power of two (exact), as resdenoise.planner does",
+    name: str | None = None,
+) -> None:
+    """Refuse samples whose squares ``what`` (a search, a run) cannot take: beyond
+    :data:`LEVEL_RANGE` (every SURE would be NaN or 0 and the input kept as if nothing
+    were better).  The planners divide such samples by a power of two first
+    (:func:`scaled_search`); a library caller of the search itself, or a run with no
+    exact version on the samples divided (``learn``), gets this: in one line, ``fix``
+    what to do, of the file ``name`` where given."""
     from .errors import SignalValuesError
 
     if level_shift(u):
         amplitude = float(np.max(np.abs(u)))
         raise SignalValuesError(
-            f"{name + ': ' if name else ''}the samples (the largest {amplitude:g}) are too "
-            f"{'large' if amplitude > 1 else 'small'} for {what}, whose sums of squares "
-            "over- or underflow beyond 2^+-200: divide them by a power of two first"
+            f"{name + ': ' if name else ''}the largest sample's magnitude {amplitude:.6g} is "
+            f"outside {LEVEL_RANGE[0]:g} .. {LEVEL_RANGE[1]:g}, where {what} cannot square "
+            f"the samples; {fix}"
         )

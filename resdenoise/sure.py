@@ -48,7 +48,6 @@ __all__ = [
     "gain_sums",
     "sure_parts",
     "probe_eps",
-    "refuse_unscaled",
     "sure_probe",
     "sure_stack",
 ]
@@ -524,21 +523,3 @@ def clearly_lower(new, old) -> bool:
     d = np.asarray(new.best_parts) - np.asarray(old.best_parts)
     se = math.sqrt(len(d) * float(np.var(d, ddof=1)))
     return float(np.sum(d)) < -se
-
-
-def refuse_unscaled(u, what: str) -> None:
-    """Refuse samples whose squares the search ``what`` cannot take: beyond
-    :data:`resdenoise.scaling.LEVEL_RANGE` (every SURE would be NaN and the input kept as
-    if nothing were better).  The planners divide such samples by a power of two first
-    (:func:`resdenoise.scaling.scaled_search`); a library caller of the search itself
-    gets this."""
-    from .errors import SignalValuesError
-    from .scaling import LEVEL_RANGE, level_shift
-
-    if level_shift(u):
-        amplitude = float(np.max(np.abs(u)))
-        raise SignalValuesError(
-            f"the largest sample's magnitude {amplitude:.6g} is outside {LEVEL_RANGE[0]:g} .. "
-            f"{LEVEL_RANGE[1]:g}, where {what} cannot square the samples; scale the signal "
-            "by a power of two (exact), as resdenoise.planner does"
-        )

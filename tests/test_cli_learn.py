@@ -354,6 +354,6 @@ def test_samples_beyond_2_to_the_200_are_refused_in_one_line(
         result = runner.invoke(cli, argv + FAST)
     assert result.exit_code == 1, result.output
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"Error: {paths[named]}: the samples")
-    assert ("too large" if k > 0 else "too small") in lines[0]
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {paths[named]}: the largest sample")
+    assert "learn cannot square the samples; divide them by a power of two" in lines[0]
     assert not paths["out"].exists() and not paths["net"].exists()

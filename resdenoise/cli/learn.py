@@ -331,11 +331,12 @@ def _train(noisy, clean, noisy_paths, clean_paths, network, settings):
     from .. import learn as lib
     from .. import learn_stop
     from ..network import build_network, parse_network
-    from ..scaling import refuse_shifted
+    from ..scaling import refuse_unscaled
     from . import render  # not at start-up: --help draws nothing
 
     for u, name in zip(noisy + (clean or []), noisy_paths + clean_paths, strict=True):
-        refuse_shifted(u, None if settings["per_file"] else name, "learn")  # run_file names it
+        fix = "divide them by a power of two first"  # run_file names its file
+        refuse_unscaled(u, "learn", fix, None if settings["per_file"] else name)
 
     arch = lib.Architecture(
         groups=settings["groups"],
