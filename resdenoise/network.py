@@ -636,6 +636,8 @@ class NetworkPlan(Plan):
     def rescaled(self, shift: int) -> NetworkPlan:
         """The same network for the samples times ``2**shift``: every lambda times it
         (exact), tau and the blocks as they are (:attr:`scalable` plans only)."""
+        if not shift:
+            return self
         groups = tuple((spec, scaled_nonlinearity(nl, shift), tau) for spec, nl, tau in self.groups)
         params = dict(self.parameters)
         if params.get("lambda_auto") is not None:
