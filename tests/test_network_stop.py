@@ -14,6 +14,7 @@ from resdenoise.io import read_signal
 from resdenoise.network import build_network, format_network, parse_network
 from resdenoise.network_stop import choose_depth, cut_network, stopped_network, stopped_plan
 from resdenoise.noise import resolve_sigma
+from resdenoise.scaling import times_power_of_two
 
 STOPPED = """
 stop = "sure"
@@ -207,7 +208,7 @@ def test_lambda_factors_in_the_file_choose_a_common_factor(runner, tmp_path, noi
     np.testing.assert_array_equal(read_signal(str(out)).data, sure[best][1].run(f))
 
 
-@pytest.mark.parametrize("k", [600, -600])
+@pytest.mark.parametrize("k", [600, -600, 300])
 def test_stop_at_extreme_amplitudes_is_the_unscaled_choice_times_2_to_the_k(noisy, k):
     # u * 2**k with every lambda times 2**k: the depth, factor, output of u, times 2**k;
     # before, SURE was inf/nan or 0 there and the input was kept
@@ -224,6 +225,8 @@ def test_stop_at_extreme_amplitudes_is_the_unscaled_choice_times_2_to_the_k(nois
     assert extra_k["blocks_chosen"] == extra["blocks_chosen"]
     assert extra_k["lambda_factor"] == extra["lambda_factor"]
     assert np.array_equal(plan_k.run(big), np.ldexp(plan.run(noisy), k))
+    for key in ("stopping_criterion", "sure_of_input", "lambda_factor_sure"):  # x 4**k
+        assert extra_k[key] == times_power_of_two(extra[key], 2 * k)  # inf, 0 beyond 2^+-512
 
 
 def test_stop_at_extreme_amplitudes_on_the_command_line(runner, tmp_path, noisy):
