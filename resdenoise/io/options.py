@@ -65,7 +65,8 @@ class ReadOptions:
     columns : str or sequence of str or int, optional
         Names or 1-based numbers of the columns (audio: channels) to filter,
         comma-separated or as a sequence (kept as a tuple); the others are
-        carried through.
+        carried through.  Separated by commas, a name with a comma in it is
+        quoted as CSV quotes it: ``'"a,b",c'`` (as a ``time_column`` may be).
     samplerate : int, optional
         The sample rate in Hz of a CSV file that does not carry one (see
         :data:`resdenoise.io.RATE_LINE`); needed to write audio from CSV.  It must agree
