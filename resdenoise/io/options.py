@@ -11,7 +11,6 @@ missing or empty file is reported first.
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from collections.abc import Sequence
@@ -227,12 +226,18 @@ def _resolve_column(token, header, width: int, source: str, what: str) -> int:
 def _fields(text: str) -> list[str]:
     """``text`` split at its commas as a CSV row is: a field in double quotes may hold
     commas (``'"a,b",c'`` -> ``['a,b', 'c']``), ``""`` in one is a quote."""
+    if '"' not in text:  # as ever (and no csv module loaded for a sound file's run)
+        return text.split(",")
+    import csv
+
     return next(csv.reader([text], skipinitialspace=True), [])
 
 
 def join_columns(names) -> str:
     """``names`` as one ``columns`` value: a name holding a comma or a double quote
     quoted as CSV quotes it (``['a,b', 'c']`` -> ``'"a,b",c'``)."""
+    import csv
+
     out = io.StringIO()
     csv.writer(out, lineterminator="").writerow(names)
     return out.getvalue()
