@@ -352,7 +352,8 @@ COLUMNS = click.option(
     default=None,
     metavar="A,B",
     help="Columns (names or numbers; audio: channel numbers) to filter; the others "
-    "are carried through unchanged [default: all but the time column].",
+    "are carried through unchanged [default: all but the time column]. A name with "
+    """a comma in it in double quotes: '"a,b",c'.""",
 )
 RATE = click.option(
     "--rate",

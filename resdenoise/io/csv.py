@@ -42,7 +42,7 @@ from itertools import repeat
 import numpy as np
 
 from ..errors import ParameterError, SignalError, counted, one_line, spell
-from .options import COMMA_BOTH, ReadOptions
+from .options import COMMA_BOTH, ReadOptions, join_columns
 from .signal import (
     CsvLayout,
     Signal,
@@ -735,8 +735,8 @@ class CsvReader:
         if not others:
             return None
         names = [header[q] for q in others] if header is not None else []
-        plain = all(n and "," not in n and not n.isdigit() and header.count(n) == 1 for n in names)
-        return ",".join(names if names and plain else [str(q + 1) for q in others])
+        plain = all(n.strip() and not n.strip().isdigit() and header.count(n) == 1 for n in names)
+        return join_columns(names if names and plain else [str(q + 1) for q in others])
 
     # ---- the two doors' samples -------------------------------------------
 

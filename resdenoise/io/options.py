@@ -11,12 +11,14 @@ missing or empty file is reported first.
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ParameterError
+from ..errors import ParameterError, spell
 
 #: The delimiters and their spellings accepted from the command line.
 _SPELLINGS = {
@@ -62,7 +64,8 @@ class ReadOptions:
     columns : str or sequence of str or int, optional
         Names or 1-based numbers of the columns (audio: channels) to filter,
         comma-separated or as a sequence (kept as a tuple); the others are
-        carried through.
+        carried through.  Separated by commas, a name with a comma in it is
+        quoted as CSV quotes it: ``'"a,b",c'`` (as a ``time_column`` may be).
     samplerate : int, optional
         The sample rate in Hz of a CSV file that does not carry one (see
         :data:`resdenoise.io.RATE_LINE`); needed to write audio from CSV.  It must agree
@@ -133,7 +136,10 @@ class ReadOptions:
         """The time column named (index from 0), or None (also for ``"none"``)."""
         if self._no_time_column():
             return None
-        return _resolve_column(self.time_column, header, width, source, "time column")
+        t = self.time_column
+        if isinstance(t, str) and t.strip().startswith('"') and len(_fields(t)) == 1:
+            t = _fields(t)[0]  # quoted as CSV quotes it: '"a,b"'
+        return _resolve_column(t, header, width, source, "time column")
 
     def _no_time_column(self) -> bool:
         """No time column named: None, or ``"none"`` (any case, any blanks around)."""
@@ -146,9 +152,16 @@ class ReadOptions:
         """The columns (audio: channels) to filter, sorted, or None for all."""
         if self.columns is None:
             return None
-        return sorted(
-            {_resolve_column(t, header, width, source, what) for t in _split_columns(self.columns)}
-        )
+        tokens = _split_columns(self.columns)
+        picked = set()
+        for i, t in enumerate(tokens):
+            try:
+                picked.add(_resolve_column(t, header, width, source, what))
+            except ParameterError as err:
+                if isinstance(self.columns, str) and header is not None:
+                    _joined_name_hint(tokens, i, header, f"{source}: {what}")
+                raise err from None
+        return sorted(picked)
 
     def check_audio(self, source: str, kind: str = "an audio file") -> None:
         """Raise if an option applies to CSV only (a time column)."""
@@ -210,9 +223,55 @@ def _resolve_column(token, header, width: int, source: str, what: str) -> int:
     raise ParameterError(f"{source}: {what}: no column {tok!r}; the columns are {names}")
 
 
+def _fields(text: str) -> list[str]:
+    """``text`` split at its commas as a CSV row is: a field in double quotes may hold
+    commas (``'"a,b",c'`` -> ``['a,b', 'c']``), ``""`` in one is a quote."""
+    if '"' not in text:  # as ever (and no csv module loaded for a sound file's run)
+        return text.split(",")
+    import csv
+
+    return next(csv.reader([text], skipinitialspace=True), [])
+
+
+def join_columns(names) -> str:
+    """``names`` as one ``columns`` value: a name holding a comma or a double quote
+    quoted as CSV quotes it (``['a,b', 'c']`` -> ``'"a,b",c'``)."""
+    import csv
+
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(names)
+    return out.getvalue()
+
+
+_BLANKS_AT_COMMAS = re.compile(r"\s*,\s*")
+
+
+def _joined_name_hint(tokens: list, i: int, header, where: str) -> None:
+    """Raise where token ``i`` was no column's name but it and its neighbours, joined by
+    commas (blanks around them aside, any case), are one column's: a name with a comma
+    in it, which must be given by number or quoted.  Else return."""
+
+    def norm(name) -> str:
+        return _BLANKS_AT_COMMAS.sub(",", str(name).strip().casefold())
+
+    names = [norm(h) for h in header]
+    for j in range(i + 1):
+        for k in range(max(i + 1, j + 2), len(tokens) + 1):
+            found = [p for p, h in enumerate(names) if h == norm(",".join(tokens[j:k]))]
+            if len(found) == 1:
+                p = found[0]
+                value = join_columns([*tokens[:j], header[p], *tokens[k:]])
+                raise ParameterError(
+                    f"{where}: no column {tokens[i]!r}; {header[p]!r} (column {p + 1}) has a "
+                    f"comma in its name: give its number ({p + 1}) or quote it: "
+                    f"{spell('columns', value)}",
+                    parameters=[("columns", value)],
+                )
+
+
 def _split_columns(columns) -> list:
     if isinstance(columns, str):
-        tokens = [t for t in (s.strip() for s in columns.split(",")) if t]
+        tokens = [t for t in (s.strip() for s in _fields(columns)) if t]
     else:
         tokens = list(columns)
     if not tokens:
