@@ -42,7 +42,7 @@ from itertools import repeat
 import numpy as np
 
 from ..errors import ParameterError, SignalError, counted, one_line, spell
-from .options import COMMA_BOTH, ReadOptions, join_columns
+from .options import COMMA_BOTH, ReadOptions, _fields, join_columns
 from .signal import (
     CsvLayout,
     Signal,
@@ -90,11 +90,10 @@ def _split(line: str, delim: str) -> list[str]:
     """Split one line into stripped cells (quote-aware when quotes appear)."""
     if delim == "":
         cells = [_unquoted(line) if '"' in line else line]
+    elif '"' in line and delim != " ":
+        cells = _fields(line, delim)
     elif '"' in line:
-        if delim == " ":
-            cells = next(csv.reader([line.strip()], delimiter=" ", skipinitialspace=True))
-        else:
-            cells = next(csv.reader([line], delimiter=delim, skipinitialspace=True))
+        cells = next(csv.reader([line.strip()], delimiter=" ", skipinitialspace=True))
     elif delim == " ":
         cells = line.split()
     else:

@@ -223,24 +223,31 @@ def _resolve_column(token, header, width: int, source: str, what: str) -> int:
     raise ParameterError(f"{source}: {what}: no column {tok!r}; the columns are {names}")
 
 
-def _fields(text: str) -> list[str]:
-    """``text`` split at its commas as a CSV row is: a field in double quotes may hold
-    commas (``'"a,b",c'`` -> ``['a,b', 'c']``), ``""`` in one is a quote."""
+def _fields(text: str, delim: str = ",") -> list[str]:
+    """``text`` split at its ``delim`` as a CSV row is: a field in double quotes may hold
+    the delimiter (``'"a,b",c'`` -> ``['a,b', 'c']``), ``""`` in one is a quote."""
     if '"' not in text:  # as ever (and no csv module loaded for a sound file's run)
-        return text.split(",")
+        return text.split(delim)
     import csv
 
-    return next(csv.reader([text], skipinitialspace=True), [])
+    return next(csv.reader([text], delimiter=delim, skipinitialspace=True), [])
+
+
+def join_row(cells, delim: str = ",", quote_all: bool = False) -> str:
+    """``cells`` as one CSV row (no line end): a cell holding ``delim`` or a double quote
+    quoted as CSV quotes it, every cell when ``quote_all``."""
+    import csv  # not at start-up: only quoted CSV cells need it
+
+    out = io.StringIO()
+    quoting = csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
+    csv.writer(out, delimiter=delim, lineterminator="", quoting=quoting).writerow(cells)
+    return out.getvalue()
 
 
 def join_columns(names) -> str:
     """``names`` as one ``columns`` value: a name holding a comma or a double quote
     quoted as CSV quotes it (``['a,b', 'c']`` -> ``'"a,b",c'``)."""
-    import csv
-
-    out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow(names)
-    return out.getvalue()
+    return join_row(names)
 
 
 _BLANKS_AT_COMMAS = re.compile(r"\s*,\s*")

@@ -30,7 +30,7 @@ from .atomic import (
     write_files_atomic,
 )
 from .audio import _AUDIO_ERRORS
-from .options import WriteOptions
+from .options import WriteOptions, join_row
 from .signal import (
     CODEC_SUBTYPES,
     FLOAT_SUBTYPES,
@@ -152,7 +152,7 @@ def _csv_head_lines(sig: Signal) -> list[str]:
     tail = delim if layout.trailing_delimiter else ""
     header = sig.header if sig.format == "CSV" else None
     if header is not None and not layout.header_in_preamble:
-        lines.append(_join_quoted(header, delim, layout.quote_header) + tail)
+        lines.append(join_row(header, delim, layout.quote_header) + tail)
     return lines
 
 
@@ -184,20 +184,9 @@ def _csv_row_lines(sig: Signal, data: np.ndarray, carried: dict):
     )  # each carried text column as one string: does a cell hold the delimiter or a quote?
     needs_quotes = layout.quote_data or any(delim in t or '"' in t for t in texts)
     if needs_quotes:
-        return [
-            _join_quoted(row, delim, layout.quote_data) + tail for row in zip(*cols, strict=True)
-        ]
+        return [join_row(row, delim, layout.quote_data) + tail for row in zip(*cols, strict=True)]
     rows = cols[0] if len(cols) == 1 else map(delim.join, zip(*cols, strict=True))
     return rows if not tail else (row + tail for row in rows)
-
-
-def _join_quoted(cells, delim: str, quote_all: bool) -> str:
-    import csv  # not at start-up: only quoted CSV cells need it
-
-    buf = io.StringIO()
-    quoting = csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
-    csv.writer(buf, delimiter=delim, lineterminator="", quoting=quoting).writerow(cells)
-    return buf.getvalue()
 
 
 def _audio_bytes(
