@@ -137,8 +137,8 @@ class ReadOptions:
         if self._no_time_column():
             return None
         t = self.time_column
-        if isinstance(t, str) and t.strip().startswith('"') and len(_fields(t)) == 1:
-            t = _fields(t)[0]  # quoted as CSV quotes it: '"a,b"'
+        if isinstance(t, str) and t.strip().startswith('"') and len(fields := _fields(t)) == 1:
+            t = fields[0]  # quoted as CSV quotes it: '"a,b"'
         return _resolve_column(t, header, width, source, "time column")
 
     def _no_time_column(self) -> bool:
