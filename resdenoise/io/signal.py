@@ -376,18 +376,20 @@ def _check_subtype(target: str, fmt: str, subtype: str | None) -> str | None:
     import soundfile
 
     subtype = subtype.strip().upper()
-    if fmt != "AUDIO" and soundfile.check_format(fmt, subtype) and not can_encode(fmt, subtype):
-        held = ", ".join(s for s in sorted(soundfile.available_subtypes(fmt)) if can_encode(fmt, s))
-        raise ParameterError(
-            f"{target}: {fmt} subtype {subtype!r} can be read but not written (this libsndfile "
-            f"has no encoder for it); it can write {held}"
-        )
-    if fmt != "AUDIO" and not soundfile.check_format(fmt, subtype):
+    if fmt == "AUDIO":
+        return subtype
+    if not soundfile.check_format(fmt, subtype):
         held = sorted(soundfile.available_subtypes(fmt))
         close = did_you_mean(subtype, held)
         hint = f" Did you mean {close!r}?" if close else ""
         raise ParameterError(
             f"{target}: {fmt} cannot hold subtype {subtype!r}.{hint} It can hold " + ", ".join(held)
+        )
+    if not can_encode(fmt, subtype):
+        held = ", ".join(s for s in sorted(soundfile.available_subtypes(fmt)) if can_encode(fmt, s))
+        raise ParameterError(
+            f"{target}: {fmt} subtype {subtype!r} can be read but not written (this libsndfile "
+            f"has no encoder for it); it can write {held}"
         )
     return subtype
 
