@@ -310,6 +310,7 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
     with verbose; exit 4 under a failed --strict."""
     from ..pipeline import check_paths, run_file
 
+    in_place = options.get("in_place", False)
     if names_directory(report_path):  # --report DIR/: DIR/INPUT-NAME.json, as for several
         from dataclasses import replace
 
@@ -318,15 +319,14 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
 
         with library_errors():
             check_directory(report_path, "report")  # made as the report is written
-            if output != "-" and not options.get("in_place"):  # -o's directory: not made
+            if output != "-" and not in_place:  # -o's directory: not made
                 check_output_path(output, options["write"])
         report_path = report_target(report_path, input_path)
         options = {**options, "write": replace(options["write"], parents=True)}
     with library_errors(usage=True):
-        in_place = options.get("in_place", False)
         check_paths(input_path, output, report_path, in_place, input_format=options["input_format"])
     quiet, verbose = volume
-    if output == "-" and not options.get("in_place"):
+    if output == "-" and not in_place:
         _refuse_audio_on_a_terminal(input_path, options["input_format"], options["write"].format)
     if quiet:  # errors only: nothing drawn, and the report built only when written or judged
         console, bar = None, contextlib.nullcontext()
