@@ -334,8 +334,8 @@ def _train(noisy, clean, noisy_paths, clean_paths, network, settings):
     from ..scaling import refuse_unscaled
     from . import render  # not at start-up: --help draws nothing
 
+    fix = "divide them by a power of two first"  # run_file names its file
     for u, name in zip(noisy + (clean or []), noisy_paths + clean_paths, strict=True):
-        fix = "divide them by a power of two first"  # run_file names its file
         refuse_unscaled(u, "learn", fix, None if settings["per_file"] else name)
 
     arch = lib.Architecture(
