@@ -166,8 +166,9 @@ class WholeSignalNeeded(ParameterError):
         exc.source, exc.needs, exc.fixes = source, needs, tuple(fixes)
         return exc
 
-    def because(self, why: tuple, remedy: tuple) -> WholeSignalNeeded:
-        """The same need, with ``why`` the input was read in chunks and its ``remedy``."""
+    def because(self, why: tuple, remedy: tuple | None) -> WholeSignalNeeded:
+        """The same need, with ``why`` the input was read in chunks and its ``remedy``
+        (None: :meth:`of`'s default)."""
         return self.of(self.source, self.needs, self.fixes, why, remedy)
 
 

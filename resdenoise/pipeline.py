@@ -396,18 +396,22 @@ def _lean(path: str, chunk: int | None, pipe) -> bool:
     return not should_stream(path, None, WHOLE_SIGNAL_LIMIT)
 
 
-def _why_streamed(path: str, chunk: int | None) -> tuple[tuple, tuple]:
+def _why_streamed(path: str, chunk: int | None) -> tuple[tuple, tuple | None]:
     """Why :func:`run_file` read ``path`` in chunks (where :func:`_lean` does not read it
     whole instead), and what loads it whole: ``(text, parameters)`` pairs for
-    :meth:`resdenoise.errors.WholeSignalNeeded.because`."""
-    whole = ("pass chunk_size=0 to load it whole", [("chunk_size", 0)])
+    :meth:`resdenoise.errors.WholeSignalNeeded.because` (None: its default remedy)."""
     if chunk is not None:
         return (
             f"a chunk size is given ({spell('chunk_size', chunk)})",
             [("chunk_size", chunk)],
-        ), whole
-    what = "the input" if path == "-" or not os.path.isfile(path) else "the file"
-    what = "the store's array" if os.path.isdir(path) else what
+        ), None
+    what = (
+        "the store's array"
+        if os.path.isdir(path)
+        else "the file"
+        if path != "-" and os.path.isfile(path)
+        else "the input"
+    )
     limit = f"{WHOLE_SIGNAL_LIMIT / 2**20:g} MiB"
     return (f"{what} is larger than {limit}, which is read in chunks", ()), (
         "pass chunk_size=0 to load it whole anyway",
