@@ -16,7 +16,7 @@ import stat
 from collections.abc import Sequence
 
 from .errors import ParameterError, SignalError
-from .io.signal import stat_input
+from .io.signal import ZARR, ZARR_EXTENSION, guess_format, stat_input
 
 __all__ = ["FileIndex", "check_paths", "is_stdout"]
 
@@ -261,8 +261,6 @@ def check_batch_paths(tasks: Sequence[tuple], in_place: bool = False) -> None:
 def _refuse_directory_input(path: str, input_format: str | None = None) -> None:
     """Refuse an input that is a directory the run does not read as a Zarr store: not named
     as one (``.zarr``) nor given ``input_format`` zarr."""
-    from .io.signal import ZARR, ZARR_EXTENSION, guess_format
-
     if not os.path.isdir(path) or path.rstrip(os.sep).lower().endswith(ZARR_EXTENSION):
         return
     if input_format is None or guess_format(path, input_format) != ZARR:
