@@ -139,8 +139,9 @@ class ParameterError(ResdenoiseError, ValueError):
 
 
 class WholeSignalNeeded(ParameterError):
-    """A plan maker needed the samples of a streamed signal (an automatic stopping
-    rule does); :func:`resdenoise.pipeline.run_file` then reads a file it streamed
+    """A plan maker needed the samples of a streamed signal (a stopping rule, a search
+    of several scales, a choice by SURE: ``plans._need_samples`` names it);
+    :func:`resdenoise.pipeline.run_file` then reads a file it streamed
     only to save memory whole instead, else says why it streamed (:meth:`because`).
 
     Made by :meth:`of`; the message is ``source: NEEDS needs the whole signal in

@@ -79,8 +79,9 @@ __all__ = [
 #: memory than a streamed one (``benchmarks/bench_memory.py``).
 STREAM_THRESHOLD = 8 << 20
 
-#: A plan that needs the samples (an automatic stopping rule) still gets an input of
-#: up to this size (bytes) whole, where it was streamed only by its size.
+#: A plan that needs the samples (a stopping rule, a search of several scales, a choice
+#: by SURE: ``plans._need_samples`` names it) still gets an input of up to this size
+#: (bytes) whole, where it was streamed only by its size.
 WHOLE_SIGNAL_LIMIT = 64 << 20
 
 # --------------------------------------------------------------------------

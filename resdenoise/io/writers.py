@@ -276,8 +276,13 @@ def _largest_sample(subtype: str) -> float:
     for ``b``-bit PCM (32767/32768 for PCM_16), else 1; the smallest is -1."""
     if subtype not in PCM_BITS:
         return 1.0
-    top = 2.0 ** (PCM_BITS[subtype] - 1)
+    top = _pcm_top(subtype)
     return (top - 1) / top
+
+
+def _pcm_top(subtype: str) -> int:
+    """``2**(b - 1)`` for ``b``-bit PCM ``subtype``: one past its largest integer sample."""
+    return 2 ** (PCM_BITS[subtype] - 1)
 
 
 def _shown_top(subtype: str) -> str:
@@ -285,7 +290,7 @@ def _shown_top(subtype: str) -> str:
     (PCM_16's 0.999969, PCM_U8's 0.9922)."""
     if subtype not in PCM_BITS:
         return "1"
-    digits = len(str(2 ** (PCM_BITS[subtype] - 1))) + 1
+    digits = len(str(_pcm_top(subtype))) + 1
     return f"{_largest_sample(subtype):.{digits}g}"
 
 
