@@ -337,7 +337,7 @@ def plan_scales(u, name, lam, settings: dict, rule=None, sigma=None, command="sh
         )
     if rule not in (None, "sure"):
         raise ParameterError("scales chooses its thresholds by SURE only", parameters=["scales"])
-    u = np.asarray(u)  # a streamed file's summary refuses here
+    u = np.asarray(u)  # a library caller's summary refuses here (the planner refused it first)
     search = partial(_scales_plan, name=name, settings=settings, command=command)
     if lam is not None and command != "diffuse":  # thresholds given: nothing searched
         return search(u, shift=shift, lam=lam, sigma=sigma)

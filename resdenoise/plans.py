@@ -92,7 +92,7 @@ class Planner:
                 (f"filtering at several scales ({spell('scales', scales)})", [("scales", scales)]),
             )
             plan, extra = self._scales(u, labels)
-            # said, not done silently (of samples: plan_scales refused a summary)
+            # said, not done silently (of samples: _need_samples refused a summary above)
             return plan, _warned(extra, scales_note(len(u), s["scales"]))
         if not self.auto:
             from .filters import bind_nonlinearity
