@@ -135,7 +135,7 @@ from .noise_colour import (
     rises_bend,
 )
 from .nonlinearities import SQRT2, get_nonlinearity
-from .scaling import scaled_values
+from .scaling import refuse_unscaled, scaled_values
 from .sure import sure_stack
 from .wavelet import MAD_FACTOR, multilevel_shrink
 
@@ -396,8 +396,6 @@ def sure_state(f2, sigma):
     (:func:`resdenoise.scaling.refuse_unscaled`) for samples whose squares it cannot take,
     whatever the caller (:func:`choose_levels`, the cascades of
     :mod:`resdenoise.multiscale`)."""
-    from .scaling import refuse_unscaled
-
     refuse_unscaled(f2, "the search of several scales (--scales)")
     n, c = f2.shape
     level = resolve_sigma(f2, sigma, search=True)
