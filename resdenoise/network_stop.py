@@ -292,7 +292,8 @@ def stopped_network(spec, u, lam=None, tau=None, h: float = 1.0):
 
     def search(v, shift, lam):  # lam: every block's, refused out of all proportion to u
         at = [(a, p.rescaled(-shift)) for a, p in variants]
-        return stopped_plan(plan.rescaled(-shift), v, spec.max_blocks, variants=at, shift=shift)
+        # plan: only its steps (the default cap), which rescaled keeps
+        return stopped_plan(plan, v, spec.max_blocks, variants=at, shift=shift)
 
     lams = np.array([nl.lam for _, p in variants for nl in p.nonlinearities()])
     # SURE said in the signal's units by the choice itself (shift): not scaled again
