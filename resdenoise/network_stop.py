@@ -29,6 +29,7 @@ trace (344 against 336) and no better on held-out signals.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,7 +79,7 @@ class DepthChoice:
     #: (:func:`resdenoise.scaling.scaled_search`): SURE is said times ``4**shift``.
     shift: int = 0
 
-    @property
+    @functools.cached_property  # frozen, no slots: once per choice
     def said(self) -> tuple[float, ...]:
         """:attr:`criterion` in the signal's units (times ``4**shift``)."""
         return tuple(scaled_values(list(self.criterion), 2 * self.shift))
