@@ -184,7 +184,7 @@ from functools import partial
 import numpy as np
 
 from .errors import ParameterError
-from .scaling import times_power_of_two
+from .scaling import scaled_search, times_power_of_two
 
 __all__ = [
     "CANDIDATES",
@@ -628,8 +628,6 @@ def _chosen(f, candidates, labels, shift: int = 0, sigma=None):
     """:func:`choose_denoiser` of ``f``, the signal divided by ``2**shift`` (as the
     reasons say their numbers), divided further where its squares would over- or
     underflow."""
-    from .scaling import scaled_search
-
     search = partial(_choose, candidates=candidates, labels=labels)
     return scaled_search(search, f, shift, sigma=sigma)
 

@@ -508,7 +508,7 @@ def plan_diffuse(nl, time=None, steps=None, tau=None, h=1.0) -> Plan:
     check_setting("h", h)
     check_setting("tau", tau)
     check_setting("time", time)
-    check_setting("steps", steps, integer=True)
+    steps = check_setting("steps", steps, integer=True)
     if (time is None) == (steps is None):
         raise ParameterError("give exactly one of time or steps", parameters=["time", "steps"])
     tau_max = tau if tau is not None else stability.default_tau(nl, h)
@@ -517,14 +517,14 @@ def plan_diffuse(nl, time=None, steps=None, tau=None, h=1.0) -> Plan:
         tau = time / steps
     else:
         tau = tau_max
-    return Plan("diffuse", "diffusivity", nl, tau, h, int(steps), {"lambda": nl.lam})
+    return Plan("diffuse", "diffusivity", nl, tau, h, steps, {"lambda": nl.lam})
 
 
 def plan_shrink(nl, iterations=1) -> Plan:
     """m iterations of cycle-spun Haar shrinkage: m blocks, tau = 1/4, h = 1."""
-    check_setting("iterations", iterations, integer=True)
-    params = {"threshold": nl.theta, "lambda": nl.lam, "iterations": int(iterations)}
-    return Plan("shrink", "shrinkage", nl, 0.25, 1.0, int(iterations), params)
+    iterations = int(check_setting("iterations", iterations, integer=True))  # None: TypeError
+    params = {"threshold": nl.theta, "lambda": nl.lam, "iterations": iterations}
+    return Plan("shrink", "shrinkage", nl, 0.25, 1.0, iterations, params)
 
 
 def plan_regularise(nl, alpha, steps=None, h=1.0) -> Plan:
@@ -533,12 +533,12 @@ def plan_regularise(nl, alpha, steps=None, h=1.0) -> Plan:
     m defaults to the smallest count that keeps tau sign-stable.
     """
     check_setting("alpha", alpha)
-    check_setting("steps", steps, integer=True)
+    steps = check_setting("steps", steps, integer=True)
     check_setting("h", h)
     if steps is None:
         steps = _blocks_for(alpha, stability.default_tau(nl, h, remedy="steps"), "alpha")
     params = {"lambda": nl.lam, "alpha": alpha}
-    return Plan("regularise", "regulariser", nl, alpha / steps, h, int(steps), params, alpha)
+    return Plan("regularise", "regulariser", nl, alpha / steps, h, steps, params, alpha)
 
 
 def plan_resnet(nl, blocks, tau=None, h=1.0) -> Plan:

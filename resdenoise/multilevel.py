@@ -135,7 +135,7 @@ from .noise_colour import (
     rises_bend,
 )
 from .nonlinearities import SQRT2, get_nonlinearity
-from .scaling import scaled_values
+from .scaling import refuse_unscaled, scaled_values
 from .sure import sure_stack
 from .wavelet import MAD_FACTOR, multilevel_shrink
 
@@ -396,8 +396,6 @@ def sure_state(f2, sigma):
     (:func:`resdenoise.scaling.refuse_unscaled`) for samples whose squares it cannot take,
     whatever the caller (:func:`choose_levels`, the cascades of
     :mod:`resdenoise.multiscale`)."""
-    from .scaling import refuse_unscaled
-
     refuse_unscaled(f2, "the search of several scales (--scales)")
     n, c = f2.shape
     level = resolve_sigma(f2, sigma, search=True)
@@ -633,11 +631,16 @@ def _choose_levels(f, name: str, *, sigma=None, evidence=None):
     return _levels(f, name, None, sigma, 1, DEFAULT_NOISE_RULE, DEFAULT_THRESHOLD_RULE, evidence)
 
 
+def scale_count(n: int, scales: int | None) -> int:
+    """The scales to search: as many as :func:`max_scales` allows, or ``scales`` (capped)."""
+    return max_scales(n) if scales is None else min(check_count("scales", scales), max_scales(n))
+
+
 def _levels(f, name, scales, sigma, iterations, noise, thresholds, evidence):
     """:func:`choose_levels`' work: ``(plan, LevelChoice, colour evidence)``."""
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
     n = f2.shape[0]
-    k = max_scales(n) if scales is None else min(check_count("scales", scales), max_scales(n))
+    k = scale_count(n, scales)
     if thresholds not in THRESHOLD_RULES:
         raise ParameterError(
             f"threshold rule must be one of {', '.join(THRESHOLD_RULES)}, got {thresholds!r}"

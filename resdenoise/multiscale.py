@@ -51,9 +51,16 @@ import numpy as np
 
 from . import stability
 from .engine import run_strided
-from .errors import ParameterError, check_count
+from .errors import ParameterError
 from .filters import Plan, auto_lambda, scaled_nonlinearity
-from .multilevel import FACTORS, choose_levels, max_scales, plan_levels, sure_state
+from .multilevel import (
+    FACTORS,
+    choose_levels,
+    max_scales,
+    plan_levels,
+    scale_count,
+    sure_state,
+)
 from .noise_colour import MAX_SCALES, MIN_PER_SUBSEQUENCE
 from .nonlinearities import SQRT2, get_nonlinearity
 from .scaling import scaled_search, scaled_values, times_power_of_two
@@ -227,11 +234,6 @@ class ScaleChoice:
         }
 
 
-def _scale_count(n: int, scales: int | None) -> int:
-    """The scales to search: as many as :func:`max_scales` allows, or ``scales`` (capped)."""
-    return max_scales(n) if scales is None else min(check_count("scales", scales), max_scales(n))
-
-
 def choose_cascade(f, name: str, scales: int | None = None, sigma=None, blocks: int = 1):
     """Thresholds per scale by SURE of the cascade (see the module docstring).
 
@@ -242,7 +244,7 @@ def choose_cascade(f, name: str, scales: int | None = None, sigma=None, blocks: 
 
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
     n = f2.shape[0]
-    k = _scale_count(n, scales)
+    k = scale_count(n, scales)
     state, risk, sig, estimator = sure_state(f2, sigma)
     base = universal_threshold(float(np.max(sig)), n)
     identity = current = risk(state)
@@ -280,7 +282,7 @@ def choose_diffusion_scales(f, name: str, scales: int | None = None, sigma=None,
 
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
     n = f2.shape[0]
-    k = _scale_count(n, scales)
+    k = scale_count(n, scales)
     state, risk, sig, estimator = sure_state(f2, sigma)
     if lam is None:  # universal; 1 % of the range for a noise level of 0
         lams = [auto_lambda(f2, 1.0, sig)[0] * c for c in FACTORS[::2]]
@@ -337,7 +339,7 @@ def plan_scales(u, name, lam, settings: dict, rule=None, sigma=None, command="sh
         )
     if rule not in (None, "sure"):
         raise ParameterError("scales chooses its thresholds by SURE only", parameters=["scales"])
-    u = np.asarray(u)  # a streamed file's summary refuses here
+    u = np.asarray(u)  # a library caller's summary refuses here (the planner refused it first)
     search = partial(_scales_plan, name=name, settings=settings, command=command)
     if lam is not None and command != "diffuse":  # thresholds given: nothing searched
         return search(u, shift=shift, lam=lam, sigma=sigma)

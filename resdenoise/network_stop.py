@@ -29,6 +29,7 @@ trace (344 against 336) and no better on held-out signals.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,7 +79,7 @@ class DepthChoice:
     #: (:func:`resdenoise.scaling.scaled_search`): SURE is said times ``4**shift``.
     shift: int = 0
 
-    @property
+    @functools.cached_property  # frozen, no slots: once per choice
     def said(self) -> tuple[float, ...]:
         """:attr:`criterion` in the signal's units (times ``4**shift``)."""
         return tuple(scaled_values(list(self.criterion), 2 * self.shift))
@@ -292,7 +293,8 @@ def stopped_network(spec, u, lam=None, tau=None, h: float = 1.0):
 
     def search(v, shift, lam):  # lam: every block's, refused out of all proportion to u
         at = [(a, p.rescaled(-shift)) for a, p in variants]
-        return stopped_plan(plan.rescaled(-shift), v, spec.max_blocks, variants=at, shift=shift)
+        # plan: only its steps (the default cap), which rescaled keeps
+        return stopped_plan(plan, v, spec.max_blocks, variants=at, shift=shift)
 
     lams = np.array([nl.lam for _, p in variants for nl in p.nonlinearities()])
     # SURE said in the signal's units by the choice itself (shift): not scaled again

@@ -77,6 +77,14 @@ class Planner:
         search, no scales): float32 samples give the numbers of their float64 widening."""
         return not self.auto and self.settings.get("scales") is None
 
+    @property
+    def _scales_searched(self) -> bool:
+        """Whether ``scales`` searches (thresholds, or diffusion's blocks) of a registry
+        family (:func:`resdenoise.multiscale.plan_scales`' own condition)."""
+        return (self.lam is None or self.command == "diffuse") and isinstance(
+            self.nonlinearity, str
+        )
+
     def __call__(self, u, progress: Progress | None = None, labels=None):
         """The plan for ``u`` and what the data decided; ``progress(phase, done,
         total)`` follows an automatic search (phase ``"search"``...); ``labels`` name
@@ -92,7 +100,7 @@ class Planner:
                 (f"filtering at several scales ({spell('scales', scales)})", [("scales", scales)]),
             )
             plan, extra = self._scales(u, labels)
-            # said, not done silently (of samples: plan_scales refused a summary)
+            # said, not done silently (of samples: _need_samples refused a summary above)
             return plan, _warned(extra, scales_note(len(u), s["scales"]))
         if not self.auto:
             from .filters import bind_nonlinearity
@@ -116,8 +124,7 @@ class Planner:
         the blocks of each scale) of a registry family as :meth:`_searched`'s, of the
         samples divided by a power of two where their squares would over- or underflow
         (``shift``: ``u`` is a signal's divided by ``2**shift`` already)."""
-        searched = self.lam is None or self.command == "diffuse"
-        if searched and isinstance(self.nonlinearity, str):
+        if self._scales_searched:
             return self._scaled(Planner._scales_of, u, shift, labels)
         return self._scales_of(u, labels, shift=shift)
 
@@ -129,8 +136,7 @@ class Planner:
 
         s = self.settings
         level = None
-        searched = self.lam is None or self.command == "diffuse"
-        if searched and isinstance(self.nonlinearity, str) and self.rule in (None, "sure"):
+        if self._scales_searched and self.rule in (None, "sure"):
             # the search's level once, for every search plan_scales makes (each would
             # estimate it again) and the do-no-harm rule; the conditions are
             # plan_scales' own, so that what it refuses is refused before this estimate

@@ -198,6 +198,11 @@ class SureParts:
         return (parts - self.share) / self.span
 
 
+def _f64(a: np.ndarray) -> bool:
+    """Whether ``a`` is C-contiguous float64 (what the compiled sums read)."""
+    return a.dtype == np.float64 and a.flags.c_contiguous
+
+
 def _compiled_sums(f2, u, b, w, groups: int):
     """The compiled module when its ``sure_sums`` takes these arrays (C-contiguous
     float64, fewer than 8 channels per group; ``u`` None: checked at each call),
@@ -212,15 +217,10 @@ def _compiled_sums(f2, u, b, w, groups: int):
         and np.shape(w) == (c,)
         and (u is None or u.shape == (f2.shape[0], 2 * c))
         and b.shape == f2.shape
-        and all(a.dtype == np.float64 and a.flags.c_contiguous for a in (f2, b))
-        and (u is None or (u.dtype == np.float64 and u.flags.c_contiguous))
+        and all(_f64(a) for a in (f2, b))
+        and (u is None or _f64(u))
     )
     return kernels if fits else None
-
-
-def _f64(a: np.ndarray) -> bool:
-    """Whether ``a`` is C-contiguous float64 (what the compiled sums read)."""
-    return a.dtype == np.float64 and a.flags.c_contiguous
 
 
 def batch_residuals(f2: np.ndarray, u: np.ndarray) -> np.ndarray:
