@@ -12,7 +12,6 @@ import functools
 import math
 import os
 import re
-import shlex
 import sys
 
 import click
@@ -114,7 +113,11 @@ def flag(name: str, value=...) -> str:
     """The command line's spelling of a library parameter: ``--name``, ``--name VALUE``
     (the value quoted for a shell where it needs it: ``--columns 'speed x,load y'``)."""
     text = FLAGS.get(name, "--" + name.replace("_", "-"))
-    return text if value is ... or value is True else f"{text} {shlex.quote(str(value))}"
+    if value is ... or value is True:
+        return text
+    import shlex  # not at start-up: only messages spell values
+
+    return f"{text} {shlex.quote(str(value))}"
 
 
 #: control characters (ESC, BEL, newline, ...; C0 but tab, DEL, C1), Unicode's line and
