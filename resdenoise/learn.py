@@ -452,10 +452,11 @@ def make_objective(
         ``sure``: the noise level per signal (a number or one per channel);
         default estimated (:func:`resdenoise.noise.resolve_sigma`).
     seed : int
-        Seed of the SURE probe.
+        Seed of the SURE probe (an integer >= 0).
     h : float
         Grid size (of the automatic lambda).
     """
+    seed = check_count("seed", seed, minimum=0)
     fs = [_two_d(f, f"signal {i + 1}") for i, f in enumerate(noisy)]
     if not fs:
         raise ParameterError("no training signals")
@@ -794,7 +795,7 @@ def fit(
         From :func:`make_objective`.
     arch : Architecture
     seed : int
-        Seed of the starting shapes: the result is deterministic for it.
+        Seed of the starting shapes (an integer >= 0): the result is deterministic for it.
     max_iterations : int
         L-BFGS-B iterations at most.
     progress : callable, optional
@@ -819,6 +820,7 @@ def fit(
     except ImportError:
         raise LearnUnavailable(f"learning needs SciPy: {INSTALL_HINT}") from None
     max_iterations = check_count("max_iterations", max_iterations, minimum=0)
+    seed = check_count("seed", seed, minimum=0)
     # the start: the amount of least loss among START_AMOUNTS (a network that
     # smooths far too much has gradients that lead to filtering nothing)
     if start is not None:
