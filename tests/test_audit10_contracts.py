@@ -4,13 +4,17 @@ message that names what the caller can change; dtypes as documented."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from test_audit_messages import _csv, _error
 
+import resdenoise
 from resdenoise import learn
+from resdenoise.automatic import choose_denoiser
 from resdenoise.cli import cli
-from resdenoise.errors import ParameterError
+from resdenoise.errors import ParameterError, SignalError
 
 # D7. learn --seed -1 was an internal error (numpy's default_rng refuses a negative seed)
 
@@ -34,3 +38,35 @@ def test_library_learn_negative_seed_is_a_parameter_error():
     arch = learn.Architecture(groups=1, blocks=1, bumps=4)
     with pytest.raises(ParameterError, match=r"^seed must be an integer >= 0, got -2$"):
         learn.fit(objective, arch, seed=-2, max_iterations=1)
+
+
+# D13. choose_denoiser ranked its candidates on NaN SURE; D10. no channels is not "too short"
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_choose_denoiser_refuses_a_non_finite_signal_as_diffuse_does(bad):
+    x = np.sin(np.arange(200) / 10.0)
+    x[50] = bad
+    with pytest.raises(SignalError) as diffused:
+        resdenoise.diffuse(x, "auto")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning from a SURE of NaN on the way
+        with pytest.raises(SignalError) as chosen:
+            choose_denoiser(x)
+    assert str(chosen.value) == str(diffused.value)
+    assert str(chosen.value) == f"the signal: sample 51, channel 1 is {bad!r}, not a finite number"
+
+
+def test_choose_denoiser_too_short_is_a_signal_error():
+    with pytest.raises(SignalError, match=r"at least 2 samples; this one has shape \(1,\)"):
+        choose_denoiser(np.array([1.0]))
+
+
+@pytest.mark.parametrize(
+    ("shape", "axis"), [((5, 0), None), ((5, 0), 1), ((0, 5), 0), ((0, 5), -2)]
+)
+def test_samples_without_channels_are_said_to_have_no_channels(shape, axis):
+    with pytest.raises(SignalError, match=r"^the signal has no channels \(shape \(5, 0\)\)$"):
+        resdenoise.diffuse(np.ones(shape), "linear", lam=1, steps=2, channel_axis=axis)
+    with pytest.raises(SignalError, match="at least 2 samples"):
+        resdenoise.diffuse(np.ones((1, 0)), "linear", lam=1, steps=2)
