@@ -17,6 +17,7 @@ __all__ = [
     "check_count",
     "check_positive",
     "check_signal",
+    "check_signal_shape",
     "counted",
     "did_you_mean",
     "is_count",
@@ -280,13 +281,26 @@ def check_signal(a, what: str = "the signal") -> None:
     holds a sample that is NaN or infinite (named as :func:`refuse_non_finite` does).  The
     one check of the library's entries (:func:`resdenoise.api.as_signal`,
     :func:`resdenoise.automatic.choose_denoiser`), the command line's rule for a file."""
-    if a.ndim not in (1, 2):
-        raise SignalError(f"{what} must have shape (n,) or (n, channels), not {a.shape}")
-    if a.shape[0] < 2:
-        raise SignalError(f"a signal needs at least 2 samples; this one has shape {a.shape}")
-    if a.size == 0:
-        raise SignalError(f"{what} has no channels (shape {a.shape})")
+    check_signal_shape(a.shape, what)
     refuse_non_finite(what, non_finite(a))  # sample and channel counted from 1
+
+
+def check_signal_shape(shape: tuple, what: str = "the signal") -> None:
+    """:func:`check_signal` of the shape alone (what the engine's entry checks).
+
+    Examples
+    --------
+    >>> check_signal_shape((5, 0))
+    Traceback (most recent call last):
+        ...
+    resdenoise.errors.SignalError: the signal has no channels (shape (5, 0))
+    """
+    if len(shape) not in (1, 2):
+        raise SignalError(f"{what} must have shape (n,) or (n, channels), not {shape}")
+    if shape[0] < 2:
+        raise SignalError(f"a signal needs at least 2 samples; this one has shape {shape}")
+    if 0 in shape:
+        raise SignalError(f"{what} has no channels (shape {shape})")
 
 
 def non_finite(block, start: int = 0) -> dict[int, tuple[int, float]]:

@@ -286,8 +286,13 @@ def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
     ------
     ParameterError
         ``tau`` or ``h`` is not a finite number > 0 (a negative tau diffuses
-        backwards: no verdict of stability applies to it).
+        backwards: no verdict of stability applies to it), or ``nl`` is not
+        a :class:`~resdenoise.nonlinearities.Nonlinearity`.
     """
+    if not isinstance(nl, Nonlinearity):
+        raise ParameterError(
+            f"nl must be a Nonlinearity (get_nonlinearity / from_function), got {nl!r}"
+        )
     check_positive("tau", tau)
     check_positive("h", h)
     p = analyse_function(nl)

@@ -70,3 +70,23 @@ def test_samples_without_channels_are_said_to_have_no_channels(shape, axis):
         resdenoise.diffuse(np.ones(shape), "linear", lam=1, steps=2, channel_axis=axis)
     with pytest.raises(SignalError, match="at least 2 samples"):
         resdenoise.diffuse(np.ones((1, 0)), "linear", lam=1, steps=2)
+
+
+# D3. run_blocks mixed bare ValueError with ParameterError; check_tau died on a plain function
+
+
+@pytest.mark.parametrize(("tau", "h"), [(0, 1.0), (0.25, 0), (float("nan"), 1.0), (-1.0, 1.0)])
+def test_run_blocks_bad_tau_or_h_is_a_parameter_error(tau, h):
+    with pytest.raises(ParameterError, match=r"^tau and h must be finite numbers > 0"):
+        resdenoise.run_blocks(np.array([0.0, 1, 2]), np.tanh, tau=tau, h=h, n_blocks=1)
+
+
+@pytest.mark.parametrize("shape", [(1,), (0,), (1, 3), (2, 2, 2)])
+def test_run_blocks_short_or_misshapen_signal_is_a_signal_error(shape):
+    with pytest.raises(SignalError):
+        resdenoise.run_blocks(np.zeros(shape), np.tanh, tau=0.25, n_blocks=1)
+
+
+def test_check_tau_of_a_plain_function_names_what_to_pass():
+    with pytest.raises(ParameterError, match=r"^nl must be a Nonlinearity \(get_nonlinearity"):
+        resdenoise.check_tau(np.tanh, 0.25)
