@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 
 __all__ = [
     "check_count",
+    "check_kind",
     "check_positive",
     "check_signal",
     "check_signal_shape",
@@ -261,6 +262,22 @@ def check_positive(name: str, value) -> float:
     """
     if not is_positive(value):
         raise ParameterError(f"{name} must be a finite number > 0, got {value!r}")
+    return value
+
+
+def check_kind(name: str, value, ok: bool, kind: str):
+    """``value`` where ``ok`` (it is of the ``kind`` asked for), else
+    :class:`ParameterError` naming ``name`` and ``kind``.
+
+    Examples
+    --------
+    >>> check_kind("func", 3, callable(3), "callable")
+    Traceback (most recent call last):
+        ...
+    resdenoise.errors.ParameterError: func must be callable, got 3
+    """
+    if not ok:
+        raise ParameterError(f"{name} must be {kind}, got {value!r}")
     return value
 
 

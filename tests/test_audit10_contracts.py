@@ -90,3 +90,19 @@ def test_run_blocks_short_or_misshapen_signal_is_a_signal_error(shape):
 def test_check_tau_of_a_plain_function_names_what_to_pass():
     with pytest.raises(ParameterError, match=r"^nl must be a Nonlinearity \(get_nonlinearity"):
         resdenoise.check_tau(np.tanh, 0.25)
+
+
+# D9. get_nonlinearity / from_function: AttributeError for a name that is no string, a
+# non-callable accepted (and failing wherever it was called later)
+
+
+@pytest.mark.parametrize("name", [None, 3, ["tanh"]])
+def test_get_nonlinearity_of_a_name_that_is_no_string(name):
+    with pytest.raises(ParameterError, match=r"^name must be a string .*, got "):
+        resdenoise.get_nonlinearity(name)
+
+
+@pytest.mark.parametrize("func", [3, "tanh", None])
+def test_from_function_refuses_what_cannot_be_called(func):
+    with pytest.raises(ParameterError, match=r"^func must be callable .*, got "):
+        resdenoise.from_function(func, "activation")
