@@ -124,12 +124,15 @@ def _run(
     check_lams(plan, u.dtype)  # the command line's refusals, the same functions
     if not allow_unstable:
         probe_flux(plan, u, u.dtype)
-    return back(run_plan(plan, u))
+    out = run_plan(plan, u)  # the cascade over scales computes float64, rounded back:
+    return back(out.astype(u.dtype, copy=False))  # float32 stays float32 (as_signal's rule)
 
 
 _SIGNAL = """
     u : array_like, shape (n,) or (n, channels)
-        The signal (a list works too; float32 stays float32).  Channels in
+        The signal (a list works too; float32 stays float32: computed in
+        float32, but for ``"auto"``'s cascade over scales, which computes in
+        float64 and returns its result rounded to float32).  Channels in
         rows, shape (channels, n), need ``channel_axis=0``: an array with no
         more rows than columns is refused without ``channel_axis``, never
         guessed."""
@@ -155,7 +158,7 @@ _TAIL = """
     Returns
     -------
     ndarray
-        The filtered signal, of the shape of ``u``.
+        The filtered signal, of the shape of ``u`` (float32 for float32 ``u``).
 
     Raises
     ------

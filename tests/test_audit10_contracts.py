@@ -5,6 +5,7 @@ message that names what the caller can change; dtypes as documented."""
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +16,8 @@ from resdenoise import learn
 from resdenoise.automatic import choose_denoiser
 from resdenoise.cli import cli
 from resdenoise.errors import ParameterError, SignalError
+from resdenoise.filters import run_plan
+from resdenoise.multiscale import MultiscalePlan
 
 # D7. learn --seed -1 was an internal error (numpy's default_rng refuses a negative seed)
 
@@ -106,3 +109,19 @@ def test_get_nonlinearity_of_a_name_that_is_no_string(name):
 def test_from_function_refuses_what_cannot_be_called(func):
     with pytest.raises(ParameterError, match=r"^func must be callable .*, got "):
         resdenoise.from_function(func, "activation")
+
+
+# D15. diffuse(float32, "auto") returned float64 when it chose the cascade over scales
+
+
+@pytest.mark.parametrize("name", ["steps.csv", "two_channels.csv"])
+def test_auto_cascade_over_scales_keeps_float32(name):
+    path = Path(__file__).resolve().parent.parent / "sample_signals" / name
+    g = np.loadtxt(path, delimiter=",", skiprows=int(name != "steps.csv"), dtype=np.float32)
+    plan, _ = choose_denoiser(g)
+    assert isinstance(plan, MultiscalePlan)  # the case of the defect
+    out = resdenoise.diffuse(g, "auto")
+    assert out.dtype == np.float32
+    # computed in float64 as before, rounded once at the end
+    np.testing.assert_array_equal(out, run_plan(plan, g).astype(np.float32))
+    assert resdenoise.diffuse(g.astype(np.float64), "auto").dtype == np.float64
