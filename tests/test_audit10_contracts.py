@@ -15,7 +15,7 @@ import resdenoise
 from resdenoise import learn
 from resdenoise.automatic import choose_denoiser
 from resdenoise.cli import cli
-from resdenoise.errors import ParameterError, SignalError
+from resdenoise.errors import ParameterError, SignalError, UnstableError
 from resdenoise.filters import run_plan
 from resdenoise.multiscale import MultiscalePlan
 
@@ -124,4 +124,61 @@ def test_auto_cascade_over_scales_keeps_float32(name):
     assert out.dtype == np.float32
     # computed in float64 as before, rounded once at the end
     np.testing.assert_array_equal(out, run_plan(plan, g).astype(np.float32))
-    assert resdenoise.diffuse(g.astype(np.float64), "auto").dtype == np.float64
+
+
+# D2. regularise's refusal named tau, which regularise has no option for (tau = alpha/steps)
+
+
+def test_regularise_refusal_names_steps_that_are_accepted(runner, tmp_path):
+    src = Path(__file__).resolve().parent.parent / "sample_signals" / "steps.csv"
+    out = tmp_path / "o.csv"
+    args = ["regularise", str(src), "--alpha", "4", "-o", str(out)]
+    line = _error(runner.invoke(cli, [*args, "--steps", "3"]), 3)
+    assert line.endswith(
+        "Give --steps 8 or more (tau = alpha/steps <= 0.5; sign-stable: --steps 16 or more), "
+        "leave --steps out (the fewest sign-stable blocks), or pass --allow-unstable"
+    ), line
+    assert "--tau" not in line and not out.exists()
+    assert _error(runner.invoke(cli, [*args, "--steps", "7"]), 3) and not out.exists()
+    for steps, warned in (("8", True), ("16", False)):
+        result = runner.invoke(cli, [*args, "--steps", steps])
+        assert result.exit_code == 0, result.stderr
+        assert ("sign changes may increase" in result.stderr) is warned
+    f = [0, 1, 0, 1, 0, 1.0, 2, 3]
+    with pytest.raises(UnstableError) as refused:
+        resdenoise.regularise(f, "linear", lam=1, alpha=4, steps=3)
+    assert "Give steps=8 or more" in str(refused.value)
+    assert "leave steps out" in str(refused.value)
+    assert str(refused.value).endswith("or pass allow_unstable=True")
+
+
+# D8. bounds printed to 6 digits: "0.5 exceeds 0.5", and a suggested tau that is refused
+
+
+def test_bounds_are_printed_apart_from_tau_and_suggestions_are_accepted(runner, tmp_path):
+    src = Path(__file__).resolve().parent.parent / "sample_signals" / "steps.csv"
+    out = tmp_path / "o.csv"
+    args = ["resnet", str(src), "--activation-expr", "1.0000001*r", "--blocks", "2"]
+    line = _error(runner.invoke(cli, [*args, "--tau", "0.5", "-o", str(out)]), 3)
+    assert "tau = 0.5 exceeds the L-infinity bound h^2/(2 g_max) = 0.49999995." in line, line
+    assert "A stable tau is <= 0.499999 (sign-stable <= 0.249999)" in line, line
+    for tau, stable in (("0.499999", "L-infinity stable"), ("0.249999", "sign stable")):
+        result = runner.invoke(cli, [*args, "--tau", tau, "-o", str(out), "--json"])
+        assert result.exit_code == 0, result.stderr
+        assert f", {stable}," in result.stderr
+    result = runner.invoke(cli, [*args, "--tau", "0.25", "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    warned = "tau = 0.25 is L-infinity stable but above the sign-stable bound 0.24999998:"
+    assert warned in result.stderr, result.stderr
+
+
+def test_a_bound_that_prints_as_its_tau_gets_the_digits_that_differ():
+    from resdenoise.stability import apart, at_most
+
+    lam = 0.5
+    charbonnier = lambda x: 2 * lam**2 * (np.sqrt(1 + x**2 / lam**2) - 1)  # noqa: E731
+    with pytest.warns(UserWarning, match="above the sign-stable bound 0.2499999:"):
+        resdenoise.regularise(np.linspace(-1, 1, 50) ** 3, charbonnier, alpha=1, steps=4)
+    # as before where 6 digits tell them apart, or where they are equal
+    assert apart(0.3, 0.25) == ("0.3", "0.25") and apart(0.5, 0.5) == ("0.5", "0.5")
+    assert at_most(0.5) == "0.5" and float(at_most(2 / 3)) <= 2 / 3
