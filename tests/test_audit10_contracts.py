@@ -182,3 +182,19 @@ def test_a_bound_that_prints_as_its_tau_gets_the_digits_that_differ():
     # as before where 6 digits tell them apart, or where they are equal
     assert apart(0.3, 0.25) == ("0.3", "0.25") and apart(0.5, 0.5) == ("0.5", "0.5")
     assert at_most(0.5) == "0.5" and float(at_most(2 / 3)) <= 2 / 3
+
+
+# D6. the refusal of "auto" with a stopping rule named a parameter "rule" that does not exist
+
+
+@pytest.mark.parametrize("command", ["diffuse", "shrink"])
+def test_auto_with_a_stopping_rule_names_stopping_rule(runner, tmp_path, command):
+    f = np.sin(np.arange(64) / 5.0)
+    with pytest.raises(ParameterError, match=r"; drop stopping_rule or name a ") as refused:
+        getattr(resdenoise, command)(f, "auto", stopping_rule="noise2self")
+    assert ("stopping_rule", ...) in refused.value.parameters
+    src = _csv(tmp_path / "s.csv", f)
+    form = {"diffuse": "--diffusivity", "shrink": "--shrinkage"}[command]
+    args = [command, str(src), form, "auto", "--stopping-rule", "noise2self"]
+    line = _error(runner.invoke(cli, [*args, "-o", str(tmp_path / "o.csv")]), 2)
+    assert "; drop --stopping-rule or name a " in line, line
