@@ -7,14 +7,7 @@ from __future__ import annotations
 import os
 import stat
 
-from ..errors import (
-    ParameterError,
-    SignalError,
-    counted,
-    non_finite,
-    one_line,
-    refuse_non_finite,
-)
+from ..errors import ParameterError, SignalError, counted, non_finite, one_line, refuse_non_finite
 from .atomic import remove_temporary, spool_stdin, stdin_source
 from .audio import open_audio, read_audio, read_audio_file
 from .options import ReadOptions

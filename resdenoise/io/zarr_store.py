@@ -20,14 +20,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..errors import (
-    ParameterError,
-    SignalError,
-    counted,
-    non_finite,
-    one_line,
-    refuse_non_finite,
-)
+from ..errors import ParameterError, SignalError, counted, non_finite, one_line, refuse_non_finite
 from . import signals
 from .options import ReadOptions
 from .signal import ZARR, Signal, SignalStream
