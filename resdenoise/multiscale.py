@@ -51,7 +51,7 @@ import numpy as np
 
 from . import stability
 from .engine import run_strided
-from .errors import ParameterError
+from .errors import ParameterError, check_count
 from .filters import Plan, auto_lambda, scaled_nonlinearity
 from .multilevel import (
     FACTORS,
@@ -171,8 +171,9 @@ class MultiscalePlan(Plan):
 def plan_diffusion_scales(name: str, lams, blocks, tau: float) -> MultiscalePlan:
     """A cascade of diffusion groups: ``lams[j]``, ``blocks[j]`` at stride ``2^j``
     (lambda None or 0 blocks: scale skipped)."""
+    blocks = [check_count("blocks", m, minimum=0) for m in blocks]
     groups = tuple(
-        (2**j, get_nonlinearity(name, "diffusivity", lam), int(m))
+        (2**j, get_nonlinearity(name, "diffusivity", lam), m)
         for j, (lam, m) in enumerate(zip(lams, blocks, strict=True))
         if lam is not None and m > 0
     )
@@ -180,7 +181,7 @@ def plan_diffusion_scales(name: str, lams, blocks, tau: float) -> MultiscalePlan
     params = {
         "scales": len(lams),
         "lambdas": [None if lam is None else float(lam) for lam in lams],
-        "blocks_per_scale": [int(m) for m in blocks],
+        "blocks_per_scale": blocks,
     }
     steps = sum(g[2] for g in groups)
     return MultiscalePlan("diffuse", "diffusivity", first, tau, 1.0, steps, params, groups=groups)
@@ -351,15 +352,14 @@ def _scales_plan(u, name, lam, settings: dict, sigma, command: str, shift: int):
     scales = settings["scales"]
     if command == "diffuse":
         return _diffuse_scales(u, name, lam, scales, sigma, shift)
-    iterations = settings.get("iterations", 1)
-    if iterations == AUTO:
-        iterations = 1
+    iterations = settings.get("iterations", 1)  # counts checked, never truncated (2.5: 2)
+    iterations = 1 if iterations == AUTO else check_count("iterations", iterations)
     if lam is not None:
-        k = max_scales(u.shape[0]) if scales == AUTO else min(int(scales), max_scales(len(u)))
-        plan = plan_levels(name, [lam / SQRT2] * k, int(iterations))
+        k = scale_count(len(u), None if scales == AUTO else scales)
+        plan = plan_levels(name, [lam / SQRT2] * k, iterations)
         return plan, {"threshold_rule": "given, at every level"}
     if scales != AUTO:
-        plan, choice = choose_levels(u, name, int(scales), sigma, int(iterations))
+        plan, choice = choose_levels(u, name, scales, sigma, iterations)
         return plan, choice.as_dict()
     from .autoparams import choose_parameters
     from .filters import as_identity, plan_shrink
@@ -379,7 +379,7 @@ def scales_note(n: int, scales) -> str | None:
     """What a run says where ``scales`` (a number, or ``"auto"``) asks for more scales than
     a signal of ``n`` samples holds (fewer are used, not silently); else None."""
     held = max_scales(n)
-    if scales == AUTO or int(scales) <= held:
+    if scales == AUTO or check_count("scales", scales) <= held:
         return None
     why = (
         f"the most there are (strides up to 2^{MAX_SCALES - 1})"
