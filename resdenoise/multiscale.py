@@ -318,7 +318,18 @@ def choose_diffusion_scales(f, name: str, scales: int | None = None, sigma=None,
     return plan, choice
 
 
-def plan_scales(u, name, lam, settings: dict, rule=None, sigma=None, command="shrink", shift=0):
+def plan_scales(
+    u,
+    name,
+    lam,
+    settings: dict,
+    rule=None,
+    sigma=None,
+    command="shrink",
+    shift=0,
+    *,
+    in_range=False,
+):
     """``shrink`` with ``scales``: the plan maker's ``(plan, extra)``.
 
     ``shrink``: ``scales`` K: K-level shift-invariant Haar shrinkage
@@ -332,7 +343,9 @@ def plan_scales(u, name, lam, settings: dict, rule=None, sigma=None, command="sh
     choice's reason says its SURE numbers.  A search (thresholds or blocks chosen by
     SURE) of samples whose squares would over- or underflow runs as the planner's, by
     :func:`resdenoise.scaling.scaled_search` (``lam`` and ``sigma`` divided with them,
-    the plan and report multiplied back).
+    the plan and report multiplied back); ``in_range``: the samples are in
+    :data:`resdenoise.scaling.LEVEL_RANGE` already (the planner's own ``scaled_search``
+    brought them there), not looked at again.
     """
     if not isinstance(name, str):
         raise ParameterError(
@@ -342,7 +355,7 @@ def plan_scales(u, name, lam, settings: dict, rule=None, sigma=None, command="sh
         raise ParameterError("scales chooses its thresholds by SURE only", parameters=["scales"])
     u = np.asarray(u)  # a library caller's summary refuses here (the planner refused it first)
     search = partial(_scales_plan, name=name, settings=settings, command=command)
-    if lam is not None and command != "diffuse":  # thresholds given: nothing searched
+    if in_range or (lam is not None and command != "diffuse"):  # in range, or nothing searched
         return search(u, shift=shift, lam=lam, sigma=sigma)
     return scaled_search(search, u, shift, lam=lam, sigma=sigma)
 
