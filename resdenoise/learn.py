@@ -70,6 +70,7 @@ from .network import format_network, parse_network
 from .network_stop import stopped_network
 from .noise import resolve_sigma
 from .nonlinearities import Nonlinearity, get_parametrised
+from .scaling import refuse_unscaled_signals
 from .sure import sure_stack
 
 __all__ = [
@@ -437,6 +438,8 @@ def make_objective(
     sigma: Sequence | None = None,
     seed: int = 0,
     h: float = 1.0,
+    *,
+    names: Sequence[str | None] | None = None,
 ) -> Objective:
     """The objective over the training signals.
 
@@ -455,10 +458,13 @@ def make_objective(
         Seed of the SURE probe.
     h : float
         Grid size (of the automatic lambda).
+    names : sequence, optional
+        The noisy, then the clean signals' names (:func:`~.scaling.refuse_unscaled_signals`).
     """
     fs = [_two_d(f, f"signal {i + 1}") for i, f in enumerate(noisy)]
     if not fs:
         raise ParameterError("no training signals")
+    refuse_unscaled_signals(fs, names and names[: len(fs)])
     objective = objective or ("supervised" if clean is not None else "sure")
     if objective not in OBJECTIVES:
         raise ParameterError(f"unknown objective {objective!r}; choose one of {list(OBJECTIVES)}")
@@ -474,6 +480,7 @@ def make_objective(
                 raise ParameterError(
                     f"signal {i + 1}: noisy shape {f.shape} and clean shape {c.shape} differ"
                 )
+        refuse_unscaled_signals(cs, names and names[len(fs) :], "clean signal")
 
         def supervised(outputs):
             diffs = [u - c for u, c in zip(outputs, cs, strict=True)]
