@@ -73,8 +73,7 @@ import numpy as np
 from .errors import ParameterError
 from .median import quantile_from, quantile_ranks
 from .nugget import MIN_SAMPLES, Z, lag_one_noise, nugget_noise
-from .pairs import run_all
-from .scaling import energy_shift, level_shift
+from .scaling import level_shift
 from .spectral_floor import spectral_floor
 from .wavelet import estimate_noise as mad_haar_noise
 
@@ -185,6 +184,34 @@ def _compiled():
     except ImportError:
         return None
     return _kernels if hasattr(_kernels, "window_energies32") else None
+
+
+#: Largest sample magnitude whose window energies cannot overflow (differences of order
+#: up to 8 and their squares, summed over a window, stay far below the float64 maximum).
+ENERGY_TOP = 2.0**500
+#: Smallest largest-sample magnitude whose window energies cannot underflow (the squares
+#: of differences far below the samples stay normal numbers, above 2**-1022).
+ENERGY_BOTTOM = 2.0**-300
+
+
+def energy_shift(amplitude: float) -> int:
+    """The power of two ``k`` to divide the samples by (``np.ldexp(x, -k)``) before taking
+    window energies, for samples up to ``amplitude``: 0 from :data:`ENERGY_BOTTOM` up to
+    :data:`ENERGY_TOP`; above, the least ``k`` that brings them under it; below (and
+    above 0), the negative ``k`` that brings them to [1/2, 1) (their squares would be
+    subnormal or 0).  Multiplying by a power of two is exact, and every step of the
+    estimate scales exactly with it, so the estimate times ``2**k`` is the unscaled one
+    bit for bit wherever that one does not overflow or underflow (then it was inf, NaN,
+    0 or off; with the shift it is the level), unless the signal also holds values so
+    small (below ``2**(k - 1074)``) that a division makes them subnormal.  Streamed and
+    whole runs take the same ``k`` of the same amplitude."""
+    if 0.0 < amplitude < ENERGY_BOTTOM:
+        return math.frexp(amplitude)[1]
+    if not amplitude > ENERGY_TOP:  # NaN too: nothing to scale
+        return 0
+    if math.isinf(amplitude):
+        return 0
+    return math.frexp(amplitude)[1] - math.frexp(ENERGY_TOP)[1] + 1
 
 
 def sigma_from_energy(energy: float, length: int, windows: int, order: int = 3) -> float:
@@ -606,34 +633,15 @@ def _search_noise(u2: np.ndarray, nugget: bool) -> NoiseLevel:
     if nugget:
         if n >= NUGGET_SAMPLES:  # where an identified nugget can bound it (a point else)
             low = np.minimum(sigma, plain / np.maximum(ratio, 1.0) ** LOW_ORDER_STEPS)
-        dense = _dense(u2, plain, means)
-        # the floor under the level the checks leave it on the dense channels (as a rule
-        # unchanged) beside them, on the helper thread (resdenoise.pairs); again where not
-        top = np.where(dense, sigma**2, 0.0)
-        tasks = [functools.partial(_rough_checks, u2, sigma, names, low, dense)]
-        if dense.any():
-            tasks.insert(0, functools.partial(spectral_floor, u2, top))
-        *floor, (nug, sigma, low) = run_all(tasks, CHECKS_BLOCKS * u2.size)
-        floor = floor[0] if floor else None
+        nug = nugget_noise(u2)
         white = white_part(nug)
-        if floor is not None and not np.array_equal(top, np.where(dense, sigma**2, 0.0)):
-            floor = None
-        sigma, low = _checked_by_floor(u2, plain, sigma, names, low, means, dense, floor)
+        sigma, low = _checked_by_nugget(u2, sigma, names, low, nug)
+        dense = _dense(u2, plain, means)
+        sigma, low = _checked_by_lag_one(u2, sigma, names, low, nug, dense)
+        sigma, low = _checked_by_floor(u2, plain, sigma, names, low, means, dense)
     else:
         white = None
     return _named_level(sigma, names, low, white)
-
-
-#: The variogram's and the lag-one checks' cost per sample in the engine's blocks (about
-#: 2 ms on 1e5 samples), for :func:`_search_noise`'s hand-over to the helper thread.
-CHECKS_BLOCKS = 25
-
-
-def _rough_checks(u2, sigma, names, low, dense):
-    """``(nug, sigma, low)``: :func:`_checked_by_nugget`, then :func:`_checked_by_lag_one`."""
-    nug = nugget_noise(u2)
-    sigma, low = _checked_by_nugget(u2, sigma, names, low, nug)
-    return (nug, *_checked_by_lag_one(u2, sigma, names, low, nug, dense))
 
 
 def _named_level(sigma, names: list[str], low, white) -> NoiseLevel:
@@ -833,7 +841,7 @@ FLOOR_Z = 3.0
 FLOOR = "spectral floor (quiet-windows read a dense rough part as noise)"
 
 
-def _checked_by_floor(u2, plain, sigma, names, low, means=None, dense=None, floor=None):
+def _checked_by_floor(u2, plain, sigma, names, low, means=None, dense=None):
     """``(sigma, low)`` with each channel whose fine-scale energy is dense (:data:`DENSE`:
     ``plain``, quiet-windows, squared over the mean window energy) and whose level exceeds
     the spectral floor's upper bound (:func:`resdenoise.spectral_floor.spectral_floor`,
@@ -849,13 +857,11 @@ def _checked_by_floor(u2, plain, sigma, names, low, means=None, dense=None, floo
     at n = 200, 300, 1000, 4096) it lowered the level once (n = 1000, to 0.68x).
 
     ``means``: the mean window energies ``plain`` read (:func:`_quiet_windows`), else
-    computed here again; ``dense``: :func:`_dense`'s answer, read already; ``floor``: the
-    floor under ``sigma`` on the dense channels, computed already."""
+    computed here again; ``dense``: :func:`_dense`'s answer, read already."""
     dense = _dense(u2, plain, means) if dense is None else dense
     if not dense.any():
         return sigma, low
-    if floor is None:
-        floor = spectral_floor(u2, np.where(dense, sigma**2, 0.0))
+    floor = spectral_floor(u2, np.where(dense, sigma**2, 0.0))
     with np.errstate(invalid="ignore"):  # a short channel: NaN, never a cap
         cap = np.sqrt(floor.upper)
         act = dense & (sigma > cap * _margin(FLOOR_Z, u2.shape[0]))

@@ -1,6 +1,5 @@
-"""Independent runs at once: the engine's helper thread (:func:`in_parallel` for two,
-:func:`run_all` for any number, in a :func:`helping` scope), and the thread counts the
-engine and the pairs go by.
+"""Two independent runs at once: the engine's helper thread (:func:`in_parallel` in a
+:func:`helping` scope), and the thread counts the engine and the pairs go by.
 
 NumPy-free and knows nothing of the engine: the engine's :class:`StackRun` and the
 automatic search (:mod:`resdenoise.autoparams`) hand their pairs to it.
@@ -35,9 +34,6 @@ class _Helper:
 
     def _serve(self) -> None:
         while (task := self.tasks.get()) is not None:
-            if isinstance(task, _Shared):  # run_all's tasks: it waits for them itself
-                task.help()
-                continue
             try:
                 self.done.put((True, task()))
             except BaseException as exc:  # handed back to the caller, raised there
@@ -142,91 +138,6 @@ def in_parallel(first: Callable, second: Callable, work: float | None = math.inf
     if not ok:
         raise b
     return a, b
-
-
-class _Shared:
-    """:func:`run_all`'s tasks: the caller takes them from the first on, the helper from
-    the last back, each index once; ``results`` and ``errors`` by index."""
-
-    def __init__(self, tasks: list):
-        self.tasks, self.results, self.errors = tasks, [None] * len(tasks), {}
-        self.next, self.end, self.running = 0, len(tasks), 0  # running: the helper's now
-        self.lock = threading.Condition()
-        # the helper's tasks in a copy of the caller's context (NumPy's errstate)
-        self.context = contextvars.copy_context()
-
-    def take(self, last: bool) -> int | None:
-        """The index of a task not yet taken (the last one for the helper), or None."""
-        with self.lock:
-            if self.next >= self.end:
-                return None
-            if last:
-                self.end -= 1
-                self.running += 1
-                return self.end
-            self.next += 1
-            return self.next - 1
-
-    def run(self, i: int) -> None:
-        try:
-            self.results[i] = _on_one_thread(self.tasks[i])
-        except BaseException as exc:  # raised by run_all, the first task's first
-            self.errors[i] = exc
-
-    def help(self) -> None:
-        """On the helper: tasks from the last back, until none is left."""
-        while (i := self.take(last=True)) is not None:
-            try:
-                self.context.run(self.run, i)
-            finally:
-                with self.lock:
-                    self.running -= 1
-                    self.lock.notify_all()
-
-    def close(self) -> None:
-        """No more tasks taken; back once the helper's task (if any) ended."""
-        with self.lock:
-            self.end = self.next
-            while self.running:
-                self.lock.wait()
-
-
-def run_all(tasks, work: float | None = math.inf) -> list:
-    """``[task() for task in tasks]`` (independent callables, touching no common array),
-    with the scope's helper thread (:func:`helping`) taking tasks from the last back
-    while this thread takes them from the first on, where it is worth it (``work``, the
-    values x blocks the helper would take, at least :data:`PAIR_WORK`; a budget of two
-    threads or more, or a helper started in the scope already; in a scope).  Each task
-    then runs with one engine thread, on the helper in a copy of the caller's context,
-    and pairs inside them run in turn.  Where the helper is busy with a pair's second, it
-    joins in once that ended: this thread never waits for a task the helper has not
-    started.  The results are the same, bit for bit, either way; where tasks fail, the
-    first failing task's exception is raised, once the helper's task ended."""
-    tasks = list(tasks)
-    helper = getattr(_scope, "helper", False)  # False: no scope in this thread
-    # two threads: the budget's, or a helper started in the scope already (by a pair whose
-    # budget was two threads; inside that pair's first side the budget is one thread)
-    two = bool(helper) or thread_budget() > 1
-    if len(tasks) < 2 or work is None or work < PAIR_WORK or not two or helper is False:
-        return [task() for task in tasks]
-    if helper is None:
-        helper = _scope.helper = _Helper()
-    shared, busy = _Shared(tasks), helper.busy
-    helper.busy = True  # pairs inside the tasks: in turn
-    helper.tasks.put(shared)
-    try:
-        while (i := shared.take(last=False)) is not None:
-            shared.run(i)
-            if i in shared.errors:  # no more tasks; raised below
-                break
-    finally:
-        try:
-            shared.close()
-        finally:
-            helper.busy = busy
-    if shared.errors:
-        raise shared.errors[min(shared.errors)]
-    return shared.results
 
 
 def _threads_from_environment() -> int | None:

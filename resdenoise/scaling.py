@@ -13,10 +13,7 @@ import math
 import numpy as np
 
 __all__ = [
-    "ENERGY_BOTTOM",
-    "ENERGY_TOP",
     "LEVEL_RANGE",
-    "energy_shift",
     "level_shift",
     "refuse_unscaled",
     "scaled_search",
@@ -57,35 +54,6 @@ def level_shift(u) -> int:
     if LEVEL_RANGE[0] <= amplitude <= LEVEL_RANGE[1] or not 0.0 < amplitude < math.inf:
         return 0
     return math.frexp(amplitude)[1]
-
-
-#: Largest sample magnitude whose window energies (:mod:`resdenoise.noise`'s quiet windows)
-#: cannot overflow (differences of order up to 8 and their squares, summed over a window,
-#: stay far below the float64 maximum).
-ENERGY_TOP = 2.0**500
-#: Smallest largest-sample magnitude whose window energies cannot underflow (the squares
-#: of differences far below the samples stay normal numbers, above 2**-1022).
-ENERGY_BOTTOM = 2.0**-300
-
-
-def energy_shift(amplitude: float) -> int:
-    """The power of two ``k`` to divide the samples by (``np.ldexp(x, -k)``) before taking
-    window energies, for samples up to ``amplitude``: 0 from :data:`ENERGY_BOTTOM` up to
-    :data:`ENERGY_TOP`; above, the least ``k`` that brings them under it; below (and
-    above 0), the negative ``k`` that brings them to [1/2, 1) (their squares would be
-    subnormal or 0).  Multiplying by a power of two is exact, and every step of the
-    estimate scales exactly with it, so the estimate times ``2**k`` is the unscaled one
-    bit for bit wherever that one does not overflow or underflow (then it was inf, NaN,
-    0 or off; with the shift it is the level), unless the signal also holds values so
-    small (below ``2**(k - 1074)``) that a division makes them subnormal.  Streamed and
-    whole runs take the same ``k`` of the same amplitude."""
-    if 0.0 < amplitude < ENERGY_BOTTOM:
-        return math.frexp(amplitude)[1]
-    if not amplitude > ENERGY_TOP:  # NaN too: nothing to scale
-        return 0
-    if math.isinf(amplitude):
-        return 0
-    return math.frexp(amplitude)[1] - math.frexp(ENERGY_TOP)[1] + 1
 
 
 #: A search's report entries in the samples' units (times ``2**shift`` where the samples
