@@ -86,7 +86,7 @@ import numpy as np
 
 from . import stability
 from .engine import StackRun, backend_for, takes_threads
-from .errors import ParameterError
+from .errors import ParameterError, check_count
 from .noise import resolve_sigma
 from .nonlinearities import Nonlinearity, get_nonlinearity
 from .pairs import helping, in_parallel
@@ -278,9 +278,7 @@ def choose_steps(
     """
     if rule not in RULES:
         raise ParameterError(f"unknown stopping rule {rule!r}; choose one of {sorted(RULES)}")
-    max_blocks = MAX_BLOCKS if max_blocks is None else max_blocks
-    if int(max_blocks) < 1:
-        raise ParameterError(f"max_blocks must be >= 1, got {max_blocks!r}")
+    max_blocks = MAX_BLOCKS if max_blocks is None else check_count("max_blocks", max_blocks)
     f = np.asarray(f, dtype=float)
     if f.ndim not in (1, 2) or f.shape[0] < 2:
         raise ParameterError(f"signal must have shape (n,) or (n, channels), n >= 2; got {f.shape}")
@@ -337,17 +335,17 @@ def choose_steps(
     running, done = StackRun(stack, phi, tau, h, own=own and stack is not f2), 0
     asked, held = horizon, None  # held: the stack at the best block count, where kept
     budget = EXHAUSTIVE_BUDGET if backend_for(phi) == "compiled" else EXHAUSTIVE_BUDGET >> 4
-    exhaustive = stack.size * int(max_blocks) <= budget
+    exhaustive = stack.size * max_blocks <= budget
     if exhaustive:
         horizon = math.inf  # cheap enough: the whole curve, every minimum seen
     flat, table = False, None
     # SURE where the search is cheap on the fine grid, else less often (4 % apart beyond 20)
     if exhaustive:
-        grid = _checkpoints(int(max_blocks))
+        grid = _checkpoints(max_blocks)
     elif windows > 1:  # windows rank lambda (the refine settles m): 8 % apart
-        grid = _checkpoints(int(max_blocks), 1.08, 8)
+        grid = _checkpoints(max_blocks, 1.08, 8)
     else:
-        grid = _checkpoints(int(max_blocks), 1.04, 20)
+        grid = _checkpoints(max_blocks, 1.04, 20)
     if checkpoints is not None:  # these, with the horizon asked for and no plateau rule
         grid, horizon, exhaustive = np.asarray(checkpoints, dtype=int), asked, True
     for k in grid.tolist():
@@ -372,13 +370,13 @@ def choose_steps(
             flat = on_plateau(blocks, table[: len(parts)])
         stops = flat or k >= horizon * best_k + patience
         if progress is not None:  # of at most max_blocks; done where it stops
-            progress(k, k if stops else int(max_blocks))
+            progress(k, k if stops else max_blocks)
         if stops:
             break
-    reached = done >= int(max_blocks) and horizon * best_k + patience > done and not flat
+    reached = done >= max_blocks and horizon * best_k + patience > done and not flat
     if flat:
         stopped_by = "plateau"
-    elif exhaustive and done >= int(max_blocks):
+    elif exhaustive and done >= max_blocks:
         stopped_by = "whole curve"
     else:
         stopped_by = "cap" if reached else "horizon"
@@ -669,7 +667,7 @@ def choose_parameters(
     best: AutoChoice | None = None
     candidates = []
     worse = 0
-    cap = MAX_BLOCKS if max_blocks is None else int(max_blocks)
+    cap = MAX_BLOCKS if max_blocks is None else check_count("max_blocks", max_blocks)
     left = SEARCH_BUDGET * cap  # blocks all candidates may still run together
     if 2 * f.size * cap <= EXHAUSTIVE_BUDGET:
         left = math.inf  # every search cheap and exhaustive: all candidates, as before

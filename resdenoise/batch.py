@@ -217,7 +217,8 @@ def run_batch(
     outputs = inputs if output_dir is None else [batch_target(output_dir, p, fmt) for p in inputs]
     reports = [None if report_dir is None else report_target(report_dir, p) for p in inputs]
     tasks = list(zip(inputs, outputs, reports, strict=True))
-    check_batch_paths(tasks, in_place)  # each file once, each place written once
+    protect = FileIndex(inputs)  # once: each file's output checked against all in O(1)
+    check_batch_paths(tasks, in_place, index=protect)  # each file once, each place once
     for directory, what in ((output_dir, "output"), (report_dir, "report")):
         if directory is not None:  # made by the first output put in it, not before
             check_directory(directory, what)
@@ -226,7 +227,6 @@ def run_batch(
 
         write = dataclasses.replace(write or WriteOptions(), parents=True)
     results: list = [None] * len(tasks)
-    protect = FileIndex(inputs)  # once: each file's output checked against all in O(1)
 
     def one(i: int, file_progress, on_commit=None) -> FileResult:
         path, target, report = tasks[i]

@@ -49,8 +49,7 @@ mode already is (its g fitted by the bumps, its block count spread over the
 groups), and :func:`run_network_stopped` stops a learned network per signal
 where SURE is least, as the automatic modes choose their stopping time.
 
-The optimiser is SciPy's L-BFGS-B (the optional extra ``resdenoise[learn]``),
-imported by :func:`fit` only.
+The optimiser, SciPy's L-BFGS-B (extra ``resdenoise[learn]``), is imported by :func:`fit` only.
 """
 
 from __future__ import annotations
@@ -70,6 +69,7 @@ from .network import format_network, parse_network
 from .network_stop import stopped_network
 from .noise import resolve_sigma
 from .nonlinearities import Nonlinearity, get_parametrised
+from .scaling import refuse_unscaled_signals
 from .sure import sure_stack
 
 __all__ = [
@@ -254,7 +254,7 @@ def run_network(u: np.ndarray, groups: Sequence[Group], h: float = 1.0) -> np.nd
 def initial_parameters(arch: Architecture, seed: int = 0, amount: float = 0.0) -> np.ndarray:
     """Start: the amount a (0: half of g_max), a random shape theta ~ N(0, 1/4)
     from ``seed``, and the automatic lambda (scale 1) in every group."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_count("seed", seed, minimum=0))  # fit's seed
     p = np.zeros((arch.groups, arch.per_group))
     p[:, 0] = amount
     p[:, 1:-1] = 0.5 * rng.standard_normal((arch.groups, arch.bumps))
@@ -437,6 +437,8 @@ def make_objective(
     sigma: Sequence | None = None,
     seed: int = 0,
     h: float = 1.0,
+    *,
+    names: Sequence[str | None] | None = None,
 ) -> Objective:
     """The objective over the training signals.
 
@@ -455,11 +457,14 @@ def make_objective(
         Seed of the SURE probe (an integer >= 0).
     h : float
         Grid size (of the automatic lambda).
+    names : sequence, optional
+        The noisy, then the clean signals' names (:func:`~.scaling.refuse_unscaled_signals`).
     """
     seed = check_count("seed", seed, minimum=0)
     fs = [_two_d(f, f"signal {i + 1}") for i, f in enumerate(noisy)]
     if not fs:
         raise ParameterError("no training signals")
+    refuse_unscaled_signals(fs, names and names[: len(fs)])
     objective = objective or ("supervised" if clean is not None else "sure")
     if objective not in OBJECTIVES:
         raise ParameterError(f"unknown objective {objective!r}; choose one of {list(OBJECTIVES)}")
@@ -475,6 +480,7 @@ def make_objective(
                 raise ParameterError(
                     f"signal {i + 1}: noisy shape {f.shape} and clean shape {c.shape} differ"
                 )
+        refuse_unscaled_signals(cs, names and names[len(fs) :], "clean signal")
 
         def supervised(outputs):
             diffs = [u - c for u, c in zip(outputs, cs, strict=True)]
@@ -820,7 +826,6 @@ def fit(
     except ImportError:
         raise LearnUnavailable(f"learning needs SciPy: {INSTALL_HINT}") from None
     max_iterations = check_count("max_iterations", max_iterations, minimum=0)
-    seed = check_count("seed", seed, minimum=0)
     # the start: the amount of least loss among START_AMOUNTS (a network that
     # smooths far too much has gradients that lead to filtering nothing)
     if start is not None:

@@ -32,6 +32,7 @@ from .learn import (
     stopped_choice,
 )
 from .network_stop import default_cap
+from .scaling import refuse_unscaled_signals
 
 __all__ = [
     "LAMBDA_FACTORS",
@@ -114,6 +115,9 @@ def decide_stop(
     depth, the better of the two stops (:class:`StopDecision`)."""
     depth = sum(g.repeat for g in groups)
     cap = _cap(groups, max_blocks)
+    refuse_unscaled_signals(noisy)
+    if clean is not None:
+        refuse_unscaled_signals(clean, label="clean signal")
     ways = (
         {"stopped": None}
         if lambda_factors is None
@@ -183,6 +187,7 @@ def stop_depths(
 ) -> list[int]:
     """The depth the SURE stop chooses for each signal (as ``resnet --network`` would)."""
     cap = _cap(groups, max_blocks)
+    refuse_unscaled_signals(noisy)
     return [stopped_choice(f, groups, h, cap)[1]["blocks_chosen"] for f in noisy]
 
 

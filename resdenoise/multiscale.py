@@ -51,7 +51,7 @@ import numpy as np
 
 from . import stability
 from .engine import run_strided
-from .errors import ParameterError
+from .errors import ParameterError, check_count
 from .filters import Plan, auto_lambda, scaled_nonlinearity
 from .multilevel import (
     FACTORS,
@@ -171,8 +171,9 @@ class MultiscalePlan(Plan):
 def plan_diffusion_scales(name: str, lams, blocks, tau: float) -> MultiscalePlan:
     """A cascade of diffusion groups: ``lams[j]``, ``blocks[j]`` at stride ``2^j``
     (lambda None or 0 blocks: scale skipped)."""
+    blocks = [check_count("blocks", m, minimum=0) for m in blocks]
     groups = tuple(
-        (2**j, get_nonlinearity(name, "diffusivity", lam), int(m))
+        (2**j, get_nonlinearity(name, "diffusivity", lam), m)
         for j, (lam, m) in enumerate(zip(lams, blocks, strict=True))
         if lam is not None and m > 0
     )
@@ -180,7 +181,7 @@ def plan_diffusion_scales(name: str, lams, blocks, tau: float) -> MultiscalePlan
     params = {
         "scales": len(lams),
         "lambdas": [None if lam is None else float(lam) for lam in lams],
-        "blocks_per_scale": [int(m) for m in blocks],
+        "blocks_per_scale": blocks,
     }
     steps = sum(g[2] for g in groups)
     return MultiscalePlan("diffuse", "diffusivity", first, tau, 1.0, steps, params, groups=groups)
@@ -317,7 +318,18 @@ def choose_diffusion_scales(f, name: str, scales: int | None = None, sigma=None,
     return plan, choice
 
 
-def plan_scales(u, name, lam, settings: dict, rule=None, sigma=None, command="shrink", shift=0):
+def plan_scales(
+    u,
+    name,
+    lam,
+    settings: dict,
+    rule=None,
+    sigma=None,
+    command="shrink",
+    shift=0,
+    *,
+    in_range=False,
+):
     """``shrink`` with ``scales``: the plan maker's ``(plan, extra)``.
 
     ``shrink``: ``scales`` K: K-level shift-invariant Haar shrinkage
@@ -331,7 +343,9 @@ def plan_scales(u, name, lam, settings: dict, rule=None, sigma=None, command="sh
     choice's reason says its SURE numbers.  A search (thresholds or blocks chosen by
     SURE) of samples whose squares would over- or underflow runs as the planner's, by
     :func:`resdenoise.scaling.scaled_search` (``lam`` and ``sigma`` divided with them,
-    the plan and report multiplied back).
+    the plan and report multiplied back); ``in_range``: the samples are in
+    :data:`resdenoise.scaling.LEVEL_RANGE` already (the planner's own ``scaled_search``
+    brought them there), not looked at again.
     """
     if not isinstance(name, str):
         raise ParameterError(
@@ -341,7 +355,7 @@ def plan_scales(u, name, lam, settings: dict, rule=None, sigma=None, command="sh
         raise ParameterError("scales chooses its thresholds by SURE only", parameters=["scales"])
     u = np.asarray(u)  # a library caller's summary refuses here (the planner refused it first)
     search = partial(_scales_plan, name=name, settings=settings, command=command)
-    if lam is not None and command != "diffuse":  # thresholds given: nothing searched
+    if in_range or (lam is not None and command != "diffuse"):  # in range, or nothing searched
         return search(u, shift=shift, lam=lam, sigma=sigma)
     return scaled_search(search, u, shift, lam=lam, sigma=sigma)
 
@@ -351,15 +365,14 @@ def _scales_plan(u, name, lam, settings: dict, sigma, command: str, shift: int):
     scales = settings["scales"]
     if command == "diffuse":
         return _diffuse_scales(u, name, lam, scales, sigma, shift)
-    iterations = settings.get("iterations", 1)
-    if iterations == AUTO:
-        iterations = 1
+    iterations = settings.get("iterations", 1)  # counts checked, never truncated (2.5: 2)
+    iterations = 1 if iterations == AUTO else check_count("iterations", iterations)
     if lam is not None:
-        k = max_scales(u.shape[0]) if scales == AUTO else min(int(scales), max_scales(len(u)))
-        plan = plan_levels(name, [lam / SQRT2] * k, int(iterations))
+        k = scale_count(len(u), None if scales == AUTO else scales)
+        plan = plan_levels(name, [lam / SQRT2] * k, iterations)
         return plan, {"threshold_rule": "given, at every level"}
     if scales != AUTO:
-        plan, choice = choose_levels(u, name, int(scales), sigma, int(iterations))
+        plan, choice = choose_levels(u, name, scales, sigma, iterations)
         return plan, choice.as_dict()
     from .autoparams import choose_parameters
     from .filters import as_identity, plan_shrink
@@ -379,7 +392,7 @@ def scales_note(n: int, scales) -> str | None:
     """What a run says where ``scales`` (a number, or ``"auto"``) asks for more scales than
     a signal of ``n`` samples holds (fewer are used, not silently); else None."""
     held = max_scales(n)
-    if scales == AUTO or int(scales) <= held:
+    if scales == AUTO or check_count("scales", scales) <= held:
         return None
     why = (
         f"the most there are (strides up to 2^{MAX_SCALES - 1})"

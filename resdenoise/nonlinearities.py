@@ -120,7 +120,7 @@ from ._translations import (
     psi_to_phi,
     shrinkage_to_phi,
 )
-from .errors import ParameterError, check_kind, did_you_mean
+from .errors import ParameterError, check_kind, check_positive, did_you_mean
 
 __all__ = [
     "FORM_SPELLINGS",
@@ -832,10 +832,7 @@ def get_nonlinearity(name: str, form: str = "activation", lam: float = 1.0) -> N
 
 
 def _check_lam(lam) -> float:
-    lam = float(lam)
-    if not (math.isfinite(lam) and lam > 0.0):
-        raise ParameterError(f"lambda must be a finite number > 0, got {lam!r}")
-    return lam
+    return float(check_positive("lambda", lam))  # not "2", not True: a number
 
 
 def from_function(

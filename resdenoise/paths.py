@@ -213,7 +213,9 @@ def check_paths(
                 )
 
 
-def check_batch_paths(tasks: Sequence[tuple], in_place: bool = False) -> None:
+def check_batch_paths(
+    tasks: Sequence[tuple], in_place: bool = False, *, index: FileIndex | None = None
+) -> None:
     """Refuse a batch that would filter a file twice or write a place twice, before
     anything is read.
 
@@ -223,7 +225,8 @@ def check_batch_paths(tasks: Sequence[tuple], in_place: bool = False) -> None:
     same place): the one replaced first would be read by the other, or not,
     as the files are shared among the jobs; two outputs or reports (or an
     output and a report) that land in one place (directories resolved, the
-    last name kept, as a write lands).
+    last name kept, as a write lands).  ``index``: the :class:`FileIndex` of the
+    tasks' inputs in order, where the caller has it (built here if None).
 
     Raises
     ------
@@ -231,7 +234,7 @@ def check_batch_paths(tasks: Sequence[tuple], in_place: bool = False) -> None:
         Naming both inputs (and the place).
     """
     if in_place:
-        index = FileIndex([path for path, _, _ in tasks])
+        index = FileIndex([path for path, _, _ in tasks]) if index is None else index
         for i, (path, _, _) in enumerate(tasks):
             first = index.rank(path)
             if first != i:

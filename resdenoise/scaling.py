@@ -16,6 +16,7 @@ __all__ = [
     "LEVEL_RANGE",
     "level_shift",
     "refuse_unscaled",
+    "refuse_unscaled_signals",
     "scaled_search",
     "scaled_values",
     "times_power_of_two",
@@ -184,3 +185,13 @@ def refuse_unscaled(
             f"outside {LEVEL_RANGE[0]:g} .. {LEVEL_RANGE[1]:g}, where {what} cannot square "
             f"the samples; {fix}"
         )
+
+
+def refuse_unscaled_signals(signals, names=None, label: str = "signal") -> None:
+    """:func:`refuse_unscaled` of each of the training ``signals`` of
+    :mod:`resdenoise.learn` (no exact learning of them divided), named by ``names`` (None
+    in it: unnamed, the caller names it, ``SignalValuesError.of``; default ``label 1``,
+    ``label 2``, ...)."""
+    names = names or [f"{label} {i + 1}" for i in range(len(signals))]
+    for u, name in zip(signals, names, strict=True):
+        refuse_unscaled(u, "learn", "divide them by a power of two first", name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -309,3 +310,18 @@ def test_cli_auto_usage_errors(tmp_path, args, message):
     assert result.exit_code == 2
     assert message in result.stderr
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("max_blocks", [2.5, "3", 0, True])
+def test_max_blocks_is_a_whole_count_or_refused(max_blocks):
+    # before: int(max_blocks) searched 2 blocks for 2.5 and 3 for "3" (True: 1)
+    from resdenoise.errors import ParameterError
+    from resdenoise.nonlinearities import get_nonlinearity
+
+    f = np.sin(np.linspace(0.0, 20.0, 256)) + 0.1 * np.random.default_rng(5).standard_normal(256)
+    message = rf"^max_blocks must be an integer >= 1, got {re.escape(repr(max_blocks))}$"
+    with pytest.raises(ParameterError, match=message):
+        choose_steps(f, get_nonlinearity("soft", "shrinkage", 0.5).phi, 0.25, max_blocks=max_blocks)
+    with pytest.raises(ParameterError, match=message):
+        choose_parameters(f, "soft", "shrinkage", tau=0.25, max_blocks=max_blocks)
+    assert choose_parameters(f, "soft", "shrinkage", tau=0.25, max_blocks=3.0).steps <= 3

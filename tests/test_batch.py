@@ -993,3 +993,29 @@ def test_only_a_result_equal_to_its_placeholder_is_plain(change, plain):
     assert not _is_plain(result, placeholders, 2)
     assert not _is_plain(result, placeholders, 0)
     assert not _is_plain(("done", result), placeholders, 1)
+
+
+def test_an_in_place_batch_indexes_its_inputs_once(tmp_path, monkeypatch):
+    """run_batch hands its FileIndex of the inputs to check_batch_paths (index=), which
+    built a second one of the same files before (a stat and a realpath per file)."""
+    from resdenoise import paths
+    from resdenoise.batch import run_batch
+    from resdenoise.pipeline import planner
+
+    files = _csv_inputs(tmp_path, [40, 50, 60])
+    built = []
+    init = paths.FileIndex.__init__
+
+    def counting(self, given=()):
+        given = list(given)
+        built.append(given)
+        init(self, given)
+
+    monkeypatch.setattr(paths.FileIndex, "__init__", counting)
+    results = run_batch(planner("resnet", "tanh", lam=1.0, blocks=1), files, None, in_place=True)
+    assert [r.exit_code for r in results] == [0, 0, 0]
+    assert built.count(files) == 1
+    with pytest.raises(ValueError, match="are one file, and in_place=True would filter it twice"):
+        run_batch(
+            planner("resnet", "tanh", lam=1.0, blocks=1), [*files, files[0]], None, in_place=True
+        )

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from resdenoise import learn
-from resdenoise.errors import ParameterError
+from resdenoise.errors import ParameterError, SignalValuesError
 from resdenoise.network import NetworkError, build_network, format_network, parse_network
 from resdenoise.nonlinearities import get_parametrised
 from resdenoise.stability import check_tau, sign_changes
@@ -443,3 +443,25 @@ def test_warm_start_keeps_to_the_block_budget(rng):
     assert cut.steps <= 12 and cut.arch.blocks <= 6
     objective = learn.make_objective([noisy], [clean])
     assert learn.loss_value(cut.params, cut.arch, objective) >= min(deep.scores.values()) - 1e-12
+
+
+@pytest.mark.parametrize("k", [600, -600])
+@pytest.mark.parametrize("objective", ["supervised", "sure", "noise2self"])
+def test_a_library_call_refuses_samples_beyond_2_to_the_200(rng, k, objective):
+    # before: make_objective took them and fit trained on a loss of inf/NaN (2^600, a
+    # coefficient "nan") or 0 (2^-600, "converged"); the CLI alone refused them
+    clean, noisy = _signal(rng)
+    big = [np.ldexp(noisy, k)]
+    cleans = [np.ldexp(clean, k)] if objective == "supervised" else None
+    with pytest.raises(SignalValuesError, match=r"^signal 1: the largest sample's magnitude"):
+        learn.make_objective(big, cleans, objective)
+    if objective == "supervised":  # the clean signals too, by their own name
+        with pytest.raises(SignalValuesError, match=r"^clean signal 1: the largest sample"):
+            learn.make_objective([noisy], cleans)
+        with pytest.raises(SignalValuesError, match=r"^b\.csv: the largest sample"):
+            learn.make_objective([noisy], cleans, names=["a.csv", "b.csv"])
+    with pytest.raises(SignalValuesError) as unnamed:  # None: for the caller to name
+        learn.make_objective(big, cleans, objective, names=[None, None])
+    assert str(unnamed.value).startswith("the largest sample's magnitude")
+    assert "learn cannot square the samples; divide them by a power of two" in str(unnamed.value)
+    learn.make_objective([np.ldexp(noisy, 199)], None, objective="sure")  # in range: trains

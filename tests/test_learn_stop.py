@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from resdenoise import learn, learn_stop
-from resdenoise.errors import ParameterError
+from resdenoise.errors import ParameterError, SignalValuesError
 from resdenoise.network import build_network, parse_network
 from resdenoise.network_stop import PROBES, choose_depth
 
@@ -151,3 +151,24 @@ def test_lambda_factors_choose_the_least_sure_of_the_scaled_networks(rng):
     assert decision.loss_stopped == min(
         decision.losses["stopped"], decision.losses["stopped_lambda"]
     )
+
+
+@pytest.mark.parametrize("k", [600, -600])
+def test_the_stop_refuses_samples_beyond_2_to_the_200(rng, k):
+    # before: decide_stop chose on SURE losses of inf/-inf (2^600) or 0 (2^-600), and
+    # fit_stopped trained at the depths stop_depths chose of them
+    clean, noisy = _signal(rng, 200, 0.2)
+    arch = learn.Architecture(groups=2, blocks=2, bumps=4)
+    start = learn.initial_parameters(arch, seed=1)
+    groups = learn.network_groups(start, arch)
+    obj = learn.make_objective([noisy], [clean])
+    big = [np.ldexp(noisy, k)]
+    message = r"^signal 1: the largest sample's magnitude .* learn cannot square the samples"
+    with pytest.raises(SignalValuesError, match=message):
+        learn_stop.decide_stop(big, groups)
+    with pytest.raises(SignalValuesError, match="^clean signal 1: the largest sample"):
+        learn_stop.decide_stop([noisy], groups, [np.ldexp(clean, k)])
+    with pytest.raises(SignalValuesError, match=message):
+        learn_stop.stop_depths(big, groups)
+    with pytest.raises(SignalValuesError, match=message):
+        learn_stop.fit_stopped(obj, arch, big, rounds=1, start=start, max_iterations=1)

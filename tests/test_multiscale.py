@@ -387,3 +387,26 @@ def test_a_scales_refusal_names_the_option_in_one_line(tmp_path):
     result = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "o.csv")])
     assert result.exit_code == 2
     assert result.stderr == "Error: --scales chooses its thresholds by SURE only\n"
+
+
+def test_a_library_call_refuses_a_fraction_of_a_count_as_the_planner_does():
+    """A fraction of a count is refused by errors.check_count, never truncated.
+
+    Before: plan_scales ran int(2.5) = 2 scales (and int(1.5) = 1 iteration), and
+    plan_diffusion_scales int(2.5) = 2 blocks, where the planner refuses them."""
+    from resdenoise.errors import ParameterError
+    from resdenoise.multiscale import plan_diffusion_scales, plan_scales, scales_note
+
+    f = np.sin(np.linspace(0.0, 20.0, 512)) + 0.1 * np.random.default_rng(3).standard_normal(512)
+    for lam in (None, 1.0):  # thresholds chosen, or given at every level
+        with pytest.raises(ParameterError, match=r"^scales must be an integer >= 1, got 2\.5$"):
+            plan_scales(f, "soft", lam, {"scales": 2.5})
+        with pytest.raises(ParameterError, match=r"^iterations must be an integer >= 1, got 1\.5"):
+            plan_scales(f, "soft", lam, {"scales": 2, "iterations": 1.5})
+        whole, _ = plan_scales(f, "soft", lam, {"scales": 2.0, "iterations": np.int64(2)})
+        assert whole.parameters["scales"] == 2 and whole.parameters["iterations"] == 2
+    with pytest.raises(ParameterError, match=r"^scales must be an integer >= 1, got 2\.5$"):
+        scales_note(512, 2.5)
+    with pytest.raises(ParameterError, match=r"^blocks must be an integer >= 0, got 2\.5$"):
+        plan_diffusion_scales("perona-malik", [1.0], [2.5], 0.25)
+    assert plan_diffusion_scales("perona-malik", [1.0, 1.0], [2.0, 0], 0.25).steps == 2

@@ -20,6 +20,7 @@ Tolerances are relative to the size of the quantities compared (``|r|`` and
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -33,6 +34,7 @@ from resdenoise.nonlinearities import (
     from_function,
     g_to_phi,
     get_nonlinearity,
+    get_parametrised,
     names_for_form,
     phi_to_g,
     phi_to_psi,
@@ -166,6 +168,26 @@ def test_unknown_form_and_bad_lambda():
     for lam in (0.0, -1.0, math.nan, math.inf):
         with pytest.raises(ValueError, match="lambda must be a finite number > 0"):
             get_nonlinearity("soft", lam=lam)
+
+
+@pytest.mark.parametrize("lam", ["2", True, b"2", None, [2.0]])
+def test_a_lambda_that_is_not_a_number_is_refused_as_a_bad_number(lam):
+    # before: float(lam) took "2" and True (lambda 2.0, 1.0), and None or a list
+    # failed with TypeError; errors.check_positive is the one rule of the planner too
+    from resdenoise.errors import ParameterError
+    from resdenoise.expr import expression_nonlinearity
+
+    message = rf"^lambda must be a finite number > 0, got {re.escape(repr(lam))}$"
+    for make in (
+        lambda: get_nonlinearity("soft", lam=lam),
+        lambda: get_parametrised("bumps", [0.5, 0.5], lam=lam),
+        lambda: expression_nonlinearity("tanh(r/lam)", lam=lam),
+    ):
+        with pytest.raises(ParameterError, match=message):
+            make()
+    for number in (2, 2.0, np.float32(2.0), np.int64(2)):  # numbers still work
+        assert get_nonlinearity("soft", lam=number).lam == 2.0
+        assert expression_nonlinearity("tanh(r/lam)", lam=number).lam == 2.0
 
 
 # --------------------------------------------------------------------------

@@ -337,3 +337,45 @@ def test_the_command_line_on_subnormal_samples_says_one_line_and_no_warning(
     assert result.stderr.startswith(
         f"Error: {tmp_path / 'tiny.csv'}: the automatic lambda is 1.85275e-320"
     )
+
+
+def _held_levels(n: int, seed: int) -> np.ndarray:
+    """A sensor-like trace: random levels held for random times, in white noise."""
+    rng = np.random.default_rng(seed)
+    levels = np.repeat(rng.uniform(-1, 1, n // 200 + 1), rng.integers(50, 350, n // 200 + 1))
+    return np.resize(levels, n) + 0.05 * rng.standard_normal(n)
+
+
+@pytest.mark.parametrize("kind", ["held", "smooth", "stereo"])
+def test_a_threaded_and_a_one_thread_automatic_plan_give_the_same_report_and_output(
+    monkeypatch, count_calls, kind
+):
+    """``--time auto --lambda auto`` with every pair on the helper thread (the impulse
+    check beside the noise level, the lambda candidates two at once, the refine's whole
+    signal beside its probe windows, a stack's channel groups) and with one thread
+    (``RESDENOISE_THREADS=1``): the same report, plan and output, bit for bit; long
+    signals take the windowed search and its refine."""
+    from resdenoise.filters import run_plan
+    from resdenoise.pipeline import planner
+
+    n = 60_000 if kind != "stereo" else 8_000
+    t = np.arange(n) / n
+    smooth = np.sin(2 * np.pi * 5 * t) + 0.5 * np.sin(2 * np.pi * 40 * t * t)
+    f = {
+        "held": _held_levels(n, 3),
+        "smooth": smooth + 0.1 * np.random.default_rng(4).standard_normal(n),
+        "stereo": np.column_stack([_held_levels(n, 5), smooth + 0.05 * _held_levels(n, 6)]),
+    }[kind]
+    started = count_calls(threads, "_Helper")
+    refined = count_calls(autoparams, "_refine")
+    monkeypatch.setattr(threads, "PAIR_WORK", 0)
+    runs = {}
+    for budget in ("1", "2"):
+        monkeypatch.setenv("RESDENOISE_THREADS", budget)
+        plan, extra = planner("diffuse", "perona-malik", lam="auto", time="auto")(f)
+        runs[budget] = plan, extra, np.asarray(run_plan(plan, f)), len(started)
+    (a, a_extra, a_out, one), (b, b_extra, b_out, two) = runs["1"], runs["2"]
+    assert one == 0 and two > 0  # the helper thread with two, none with one
+    assert bool(refined) == (kind != "stereo")  # the windowed search's refine, twice
+    assert a_extra == b_extra and (a.steps, a.nl.lam, a.tau) == (b.steps, b.nl.lam, b.tau)
+    np.testing.assert_array_equal(a_out, b_out)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 
 import numpy as np
 import pytest
@@ -258,3 +259,37 @@ def test_a_scaled_plans_callback_gets_the_signal_in_its_own_units(mode):
     assert [done for done, _ in calls[500]] == [done for done, _ in calls[0]] != []
     for (_, small), (_, huge) in zip(calls[0], calls[500], strict=True):
         assert huge.tobytes() == np.ldexp(small, 500).tobytes()
+
+
+@pytest.mark.parametrize(
+    ("command", "name", "scales"),
+    [("shrink", "garrote", 3), ("shrink", "soft", "auto"), ("diffuse", "perona-malik", 2)],
+)
+def test_the_planner_looks_for_a_power_of_two_once_per_search_of_scales(
+    monkeypatch, command, name, scales
+):
+    """plan_scales, called by the planner on samples its own scaled_search brought in
+    range (in_range=True), does not run level_shift (a max-abs pass) on them again, nor
+    does its search at the level's low end; a library call still does."""
+    from resdenoise import scaling
+    from resdenoise.multiscale import plan_scales
+    from resdenoise.plans import planner
+
+    f = SIGNALS["steps"][:, 0]
+    shifts = []
+    level_shift = scaling.level_shift
+
+    def counted(u):  # of scaled_search (sure_state's refuse_unscaled has its own)
+        shift = level_shift(u)
+        if sys._getframe(1).f_code.co_name == "scaled_search":
+            shifts.append(shift)
+        return shift
+
+    monkeypatch.setattr(scaling, "level_shift", counted)
+    for k in (0, 500):
+        shifts.clear()
+        plan, _ = planner(command, name, scales=scales)(np.ldexp(f, k))
+        assert shifts == [k and 501]  # before: [k and 501, 0] (and 0 more at the low end)
+    shifts.clear()  # a library call of plan_scales looks for itself
+    plan_scales(np.ldexp(f, 500), name, None, {"scales": scales}, command=command)
+    assert shifts == [501]

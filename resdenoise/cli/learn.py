@@ -335,13 +335,13 @@ def _train(noisy, clean, noisy_paths, clean_paths, network, settings):
     from .. import learn as lib
     from .. import learn_stop
     from ..network import build_network, parse_network
-    from ..scaling import refuse_unscaled
     from . import render  # not at start-up: --help draws nothing
 
-    fix = "divide them by a power of two first"  # run_file names its file
-    for u, name in zip(noisy + (clean or []), noisy_paths + clean_paths, strict=True):
-        refuse_unscaled(u, "learn", fix, None if settings["per_file"] else name)
-
+    sigma = None if settings["sigma"] is None else [settings["sigma"]] * len(noisy)
+    names = [None if settings["per_file"] else n for n in noisy_paths + clean_paths]
+    objective = lib.make_objective(  # refuses samples it cannot square; run_file names its file
+        noisy, clean, settings["objective"], sigma, settings["seed"], names=names
+    )
     arch = lib.Architecture(
         groups=settings["groups"],
         blocks=settings["blocks"],
@@ -349,8 +349,6 @@ def _train(noisy, clean, noisy_paths, clean_paths, network, settings):
         learn_lambda=not settings["fixed_lambda"],
         scales=settings["scales"],
     )
-    sigma = None if settings["sigma"] is None else [settings["sigma"]] * len(noisy)
-    objective = lib.make_objective(noisy, clean, settings["objective"], sigma, settings["seed"])
     warm = None
     if settings["start"] == "fixed":
         warm = lib.warm_start(
