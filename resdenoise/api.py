@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from .errors import ParameterError, SignalError, counted
+from .errors import ParameterError, SignalError, check_signal, counted
 from .filters import check_lams, check_verdict, probe_flux, run_plan
 from .nonlinearities import Nonlinearity, from_function
 from .plans import planner
@@ -42,8 +42,8 @@ def as_signal(u: npt.ArrayLike) -> np.ndarray:
     Raises
     ------
     SignalError
-        Not numbers, the wrong number of dimensions, fewer than 2 samples, or
-        a sample that is NaN or infinite (the command line's errors).
+        Not numbers, the wrong number of dimensions, fewer than 2 samples, no
+        channels, or a sample that is NaN or infinite (the command line's errors).
     """
     try:
         a = np.asarray(u)
@@ -59,13 +59,7 @@ def as_signal(u: npt.ArrayLike) -> np.ndarray:
             f"the signal is complex ({a.dtype}); resdenoise filters real signals: pass "
             "u.real, or filter the real and imaginary parts one after the other"
         )
-    if a.ndim not in (1, 2):
-        raise SignalError(f"the signal must have shape (n,) or (n, channels), not {a.shape}")
-    if a.shape[0] < 2 or a.size == 0:
-        raise SignalError(f"a signal needs at least 2 samples; this one has shape {a.shape}")
-    from .io.signal import non_finite, refuse_non_finite  # the command line's rule
-
-    refuse_non_finite("the signal", non_finite(a))  # sample and channel counted from 1
+    check_signal(a)  # the command line's rule, choose_denoiser's check
     return a
 
 
@@ -92,8 +86,8 @@ def _samples_in_rows(u, channel_axis=None):
             f"u has shape {a.shape}, one channel: drop channel_axis",
             parameters=["channel_axis"],
         )
-    if a.ndim != 2 or a.size == 0 or channel_axis in (1, -1):
-        return a, same  # empty: as_signal says so
+    if a.ndim != 2 or channel_axis in (1, -1) or (a.size == 0 and channel_axis is None):
+        return a, same  # empty: as_signal says so (channels in rows: once they are columns)
     if channel_axis is None:
         n, c = a.shape
         if c > 1 and n <= c:
@@ -130,12 +124,15 @@ def _run(
     check_lams(plan, u.dtype)  # the command line's refusals, the same functions
     if not allow_unstable:
         probe_flux(plan, u, u.dtype)
-    return back(run_plan(plan, u))
+    out = run_plan(plan, u)  # the cascade over scales computes float64, rounded back:
+    return back(out.astype(u.dtype, copy=False))  # float32 stays float32 (as_signal's rule)
 
 
 _SIGNAL = """
     u : array_like, shape (n,) or (n, channels)
-        The signal (a list works too; float32 stays float32).  Channels in
+        The signal (a list works too; float32 stays float32: computed in
+        float32, but for ``"auto"``'s cascade over scales, which computes in
+        float64 and returns its result rounded to float32).  Channels in
         rows, shape (channels, n), need ``channel_axis=0``: an array with no
         more rows than columns is refused without ``channel_axis``, never
         guessed."""
@@ -161,7 +158,7 @@ _TAIL = """
     Returns
     -------
     ndarray
-        The filtered signal, of the shape of ``u``.
+        The filtered signal, of the shape of ``u`` (float32 for float32 ``u``).
 
     Raises
     ------

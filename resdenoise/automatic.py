@@ -183,7 +183,7 @@ from functools import partial
 
 import numpy as np
 
-from .errors import ParameterError
+from .errors import check_signal
 from .scaling import scaled_search, times_power_of_two
 
 __all__ = [
@@ -617,10 +617,15 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None):
     two, the plan and every number of the report multiplied back
     (:func:`resdenoise.scaling.scaled_search`): the choice for ``f`` is the one for
     ``f / 2**k``, bit for bit.
+
+    Raises
+    ------
+    SignalError
+        ``f`` is not a signal of 2 or more samples, all finite (as
+        :func:`resdenoise.diffuse` refuses it).
     """
     f = np.asarray(f, dtype=float)
-    if f.ndim not in (1, 2) or f.shape[0] < 2:
-        raise ParameterError(f"signal must have shape (n,) or (n, channels), n >= 2; got {f.shape}")
+    check_signal(f)  # diffuse(f, "auto")'s SignalError: never a choice from NaN SURE
     return _chosen(f, sigma=sigma, candidates=candidates, labels=labels)
 
 

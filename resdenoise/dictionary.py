@@ -209,14 +209,14 @@ def theorem_conditions(
             {
                 "condition": "tau <= h^2/(2 g_max)",
                 "holds": tau <= linf,
-                "detail": f"tau = {tau:.6g}, L-infinity bound {linf:.6g}",
+                "detail": "tau = {}, L-infinity bound {}".format(*stability.apart(tau, linf)),
             }
         )
         out.append(
             {
                 "condition": "tau <= h^2/(4 g_max)",
                 "holds": tau <= sign,
-                "detail": f"tau = {tau:.6g}, sign-stability bound {sign:.6g}",
+                "detail": "tau = {}, sign-stability bound {}".format(*stability.apart(tau, sign)),
             }
         )
     return out

@@ -46,7 +46,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .errors import check_count, is_positive
+from .errors import ParameterError, check_count, check_signal_shape, is_positive
 from .pairs import (
     _threads_from_environment,
     in_parallel,
@@ -179,6 +179,14 @@ def run_blocks(
         The filtered signal, same shape, C-contiguous, of the working dtype:
         ``out`` where it is given.
 
+    Raises
+    ------
+    SignalError
+        ``u`` is not shaped ``(n,)`` or ``(n, channels)`` with n >= 2 and a channel.
+    ParameterError
+        tau or h is not a finite number > 0; n_blocks, threads, tile, sweep or
+        callback_every is not a whole number in range.
+
     Other Parameters
     ----------------
     dtype : {None, 'float64', 'float32'}
@@ -227,11 +235,8 @@ def run_blocks(
     """
     dtype = _working_dtype(u, dtype)
     f = np.ascontiguousarray(u, dtype=dtype)  # the input itself where it already is so
-    if f.ndim not in (1, 2):
-        raise ValueError(f"signal must have shape (n,) or (n, channels), got {f.shape}")
+    check_signal_shape(f.shape)  # SignalError, as the library's other entries
     n = f.shape[0]
-    if n < 2:
-        raise ValueError(f"signal needs at least 2 samples, got {n}")
     n_blocks = check_count("n_blocks", n_blocks, minimum=0)
     _check_step(tau, h)
     step = _Stepper(phi, dtype, tau, h, backend)
@@ -563,7 +568,7 @@ def _check_step(tau, h) -> None:
     """The rule of :func:`resdenoise.errors.is_positive` for tau and h: an infinite tau
     would give NaN, not a refusal."""
     if not (is_positive(tau) and is_positive(h)):
-        raise ValueError(f"tau and h must be finite numbers > 0, got tau={tau!r}, h={h!r}")
+        raise ParameterError(f"tau and h must be finite numbers > 0, got tau={tau!r}, h={h!r}")
 
 
 def _positive_int(name: str, value, default):

@@ -15,12 +15,17 @@ from collections.abc import Callable, Iterable
 
 __all__ = [
     "check_count",
+    "check_kind",
     "check_positive",
+    "check_signal",
+    "check_signal_shape",
     "counted",
     "did_you_mean",
     "is_count",
     "is_positive",
+    "non_finite",
     "one_line",
+    "refuse_non_finite",
     "GuaranteeError",
     "Interrupted",
     "ParameterError",
@@ -260,6 +265,22 @@ def check_positive(name: str, value) -> float:
     return value
 
 
+def check_kind(name: str, value, ok: bool, kind: str):
+    """``value`` where ``ok`` (it is of the ``kind`` asked for), else
+    :class:`ParameterError` naming ``name`` and ``kind``.
+
+    Examples
+    --------
+    >>> check_kind("func", 3, callable(3), "callable")
+    Traceback (most recent call last):
+        ...
+    resdenoise.errors.ParameterError: func must be callable, got 3
+    """
+    if not ok:
+        raise ParameterError(f"{name} must be {kind}, got {value!r}")
+    return value
+
+
 def is_positive(value) -> bool:
     """Whether ``value`` is a finite real number > 0 (see :func:`check_positive`)."""
     real = isinstance(value, numbers.Real) and not isinstance(value, bool)
@@ -269,3 +290,62 @@ def is_positive(value) -> bool:
 def one_line(text) -> str:
     """``text`` (an exception's message, a cell) on one line, runs of white space as one space."""
     return " ".join(str(text).split())
+
+
+def check_signal(a, what: str = "the signal") -> None:
+    """Refuse a float array ``a`` that is not a signal: :class:`SignalError` where it is
+    not shaped ``(n,)`` or ``(n, channels)``, has fewer than 2 samples or no channels, or
+    holds a sample that is NaN or infinite (named as :func:`refuse_non_finite` does).  The
+    one check of the library's entries (:func:`resdenoise.api.as_signal`,
+    :func:`resdenoise.automatic.choose_denoiser`), the command line's rule for a file."""
+    check_signal_shape(a.shape, what)
+    refuse_non_finite(what, non_finite(a))  # sample and channel counted from 1
+
+
+def check_signal_shape(shape: tuple, what: str = "the signal") -> None:
+    """:func:`check_signal` of the shape alone (what the engine's entry checks).
+
+    Examples
+    --------
+    >>> check_signal_shape((5, 0))
+    Traceback (most recent call last):
+        ...
+    resdenoise.errors.SignalError: the signal has no channels (shape (5, 0))
+    """
+    if len(shape) not in (1, 2):
+        raise SignalError(f"{what} must have shape (n,) or (n, channels), not {shape}")
+    if shape[0] < 2:
+        raise SignalError(f"a signal needs at least 2 samples; this one has shape {shape}")
+    if 0 in shape:
+        raise SignalError(f"{what} has no channels (shape {shape})")
+
+
+def non_finite(block, start: int = 0) -> dict[int, tuple[int, float]]:
+    """The first sample that is not finite in each channel (column) of ``block``, whose
+    rows are numbered from ``start``: ``{channel: (row, value)}``, empty when every
+    sample is finite (then one sum over the block)."""
+    import numpy as np  # here: the command line's start-up imports no NumPy for errors
+
+    if block.dtype.kind != "f":
+        return {}
+    with np.errstate(over="ignore", invalid="ignore"):  # a sum of huge samples: looked at
+        if np.isfinite(np.sum(block)):
+            return {}
+    rows = block.reshape(block.shape[0], -1)
+    found = {}
+    for c in range(rows.shape[1]):
+        bad = np.flatnonzero(~np.isfinite(rows[:, c]))
+        if bad.size:
+            found[c] = (start + int(bad[0]), float(rows[bad[0], c]))
+    return found
+
+
+def refuse_non_finite(source: str, found: dict, channels=None) -> None:
+    """Refuse the earliest sample of ``found`` (:func:`non_finite`, keyed by the file's
+    channel) among ``channels`` (default: all): sample and channel counted from 1."""
+    hits = sorted((row, c) for c, (row, _) in found.items() if channels is None or c in channels)
+    if hits:
+        row, c = hits[0]
+        raise SignalError(
+            f"{source}: sample {row + 1}, channel {c + 1} is {found[c][1]!r}, not a finite number"
+        )

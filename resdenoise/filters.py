@@ -33,6 +33,7 @@ from .errors import (
     UnstableError,
     check_count,
     check_positive,
+    spell,
 )
 from .noise import resolve_sigma
 from .nonlinearities import SQRT2, Nonlinearity, get_nonlinearity
@@ -353,27 +354,51 @@ def check_verdict(plan, verdict, allow_unstable: bool = False, on_warning=None) 
     if not verdict.linf_stable and not allow_unstable:
         tau_helps = verdict.tau_helps
         underflow = stability.bound_underflows(verdict.tau_linf_bound, verdict.h, verdict.g_max)
-        raise UnstableError(
-            f"refused as unstable: {verdict.reason}. "
-            + (
-                f"{underflow[0].upper()}{underflow[1:]}; or pass allow_unstable=True"
-                if tau_helps and underflow
-                else f"A stable tau is <= {verdict.tau_linf_bound:.6g} (sign-stable <= "
-                f"{verdict.tau_sign_bound:.6g}); or pass allow_unstable=True"
-                if tau_helps
-                else "No tau makes it stable; choose another nonlinearity or pass "
-                "allow_unstable=True"
-            ),
-            parameters=["h", ("allow_unstable", True)]
+        remedy, parameters = (
+            (f"{underflow[0].upper()}{underflow[1:]}; or", ["h"])
             if tau_helps and underflow
-            else [("allow_unstable", True)],
+            else _stable_steps(plan, verdict)
+            if tau_helps
+            else ("No tau makes it stable; choose another nonlinearity or", [])
+        )
+        raise UnstableError(
+            f"refused as unstable: {verdict.reason}. {remedy} pass allow_unstable=True",
+            parameters=[*parameters, ("allow_unstable", True)],
         )
     if verdict.linf_stable and not verdict.sign_stable:
+        tau, bound = stability.apart(plan.tau, verdict.tau_sign_bound)
         message = (
-            f"tau = {plan.tau:.6g} is L-infinity stable but above the sign-stable bound "
-            f"{verdict.tau_sign_bound:.6g}: sign changes may increase"
+            f"tau = {tau} is L-infinity stable but above the sign-stable bound "
+            f"{bound}: sign changes may increase"
         )
         emit_warning(message, on_warning)
+
+
+def _stable_steps(plan, verdict) -> tuple[str, list]:
+    """What makes ``plan`` stable where a smaller tau does, and the parameters it names:
+    a stable tau (printed as one that is accepted), or for regularisation, whose tau is
+    alpha/steps and no option of its own, the fewest stable steps."""
+    linf, sign = verdict.tau_linf_bound, verdict.tau_sign_bound
+    if plan.command == "regularise" and plan.alpha:
+        try:
+            m_linf, m_sign = _blocks_for(plan.alpha, linf), _blocks_for(plan.alpha, sign)
+        except ParameterError:  # more steps than a run takes
+            return (
+                f"A stable tau = alpha/steps <= {stability.at_most(linf)} needs more steps "
+                "than a run takes; give a smaller alpha, or",
+                ["alpha"],
+            )
+        return (
+            f"Give {spell('steps', m_linf)} or more (tau = alpha/steps <= "
+            f"{stability.at_most(linf)}; sign-stable: {spell('steps', m_sign)} or more), "
+            "leave steps out (the fewest sign-stable blocks), or",
+            [("steps", m_linf), ("steps", m_sign), "steps"],
+        )
+    return (
+        f"A stable tau is <= {stability.at_most(linf)} (sign-stable <= "
+        f"{stability.at_most(sign)}); or",
+        [],
+    )
 
 
 def check_lams(plan, dtype: str, name: str | None = None, automatic: bool = False) -> None:

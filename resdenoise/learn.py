@@ -49,8 +49,7 @@ mode already is (its g fitted by the bumps, its block count spread over the
 groups), and :func:`run_network_stopped` stops a learned network per signal
 where SURE is least, as the automatic modes choose their stopping time.
 
-The optimiser is SciPy's L-BFGS-B (the optional extra ``resdenoise[learn]``),
-imported by :func:`fit` only.
+The optimiser, SciPy's L-BFGS-B (extra ``resdenoise[learn]``), is imported by :func:`fit` only.
 """
 
 from __future__ import annotations
@@ -255,7 +254,7 @@ def run_network(u: np.ndarray, groups: Sequence[Group], h: float = 1.0) -> np.nd
 def initial_parameters(arch: Architecture, seed: int = 0, amount: float = 0.0) -> np.ndarray:
     """Start: the amount a (0: half of g_max), a random shape theta ~ N(0, 1/4)
     from ``seed``, and the automatic lambda (scale 1) in every group."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_count("seed", seed, minimum=0))  # fit's seed
     p = np.zeros((arch.groups, arch.per_group))
     p[:, 0] = amount
     p[:, 1:-1] = 0.5 * rng.standard_normal((arch.groups, arch.bumps))
@@ -455,12 +454,13 @@ def make_objective(
         ``sure``: the noise level per signal (a number or one per channel);
         default estimated (:func:`resdenoise.noise.resolve_sigma`).
     seed : int
-        Seed of the SURE probe.
+        Seed of the SURE probe (an integer >= 0).
     h : float
         Grid size (of the automatic lambda).
     names : sequence, optional
         The noisy, then the clean signals' names (:func:`~.scaling.refuse_unscaled_signals`).
     """
+    seed = check_count("seed", seed, minimum=0)
     fs = [_two_d(f, f"signal {i + 1}") for i, f in enumerate(noisy)]
     if not fs:
         raise ParameterError("no training signals")
@@ -801,7 +801,7 @@ def fit(
         From :func:`make_objective`.
     arch : Architecture
     seed : int
-        Seed of the starting shapes: the result is deterministic for it.
+        Seed of the starting shapes (an integer >= 0): the result is deterministic for it.
     max_iterations : int
         L-BFGS-B iterations at most.
     progress : callable, optional

@@ -120,7 +120,7 @@ from ._translations import (
     psi_to_phi,
     shrinkage_to_phi,
 )
-from .errors import ParameterError, check_positive
+from .errors import ParameterError, check_kind, check_positive, did_you_mean
 
 __all__ = [
     "FORM_SPELLINGS",
@@ -665,6 +665,7 @@ def resolve_name(name: str, form: str = "activation") -> Entry:
     """
     form = canonical_form(form)
     _check_form(form)
+    check_kind("name", name, isinstance(name, str), "a string (a nonlinearity's name)")
     key = _NAMES[form].get(normalise_name(name))
     if key is None:
         raise ParameterError(unknown_name(name, form))
@@ -682,8 +683,6 @@ def unknown_name(name: str, form: str) -> str:
     >>> unknown_name("charbonier", "diffusivity")
     "Unknown diffusivity 'charbonier'. Did you mean 'charbonnier'?"
     """
-    from .errors import did_you_mean
-
     text = f"Unknown {form} {name!r}"
     norm = normalise_name(name)
     elsewhere = [f for f in FORMS if f != form and norm in _NAMES[f]]
@@ -851,6 +850,7 @@ def from_function(
     """
     form = canonical_form(form)
     _check_form(form)
+    check_kind("func", func, callable(func), f"callable (the {form} as a function)")
     lam = float(lam)
     given = {}
     if form == "activation":

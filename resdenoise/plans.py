@@ -558,7 +558,7 @@ def _auto_family(command: str, lam, rule, sigma, settings: dict) -> Callable:
     if lam not in (None, AUTO):
         given["lam"] = lam
     if rule not in (None, "sure"):
-        given["rule"] = rule
+        given["stopping_rule"] = rule  # the library's name (the CLI's --stopping-rule)
     if given:
         key = next(iter(given))
         raise ParameterError(

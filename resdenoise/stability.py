@@ -28,6 +28,8 @@ __all__ = [
     "FunctionProperties",
     "StabilityVerdict",
     "analyse_function",
+    "apart",
+    "at_most",
     "channel_check",
     "channel_labels",
     "SignCount",
@@ -279,6 +281,41 @@ def default_tau(
     return tau
 
 
+def apart(a: float, b: float, digits: int = 6) -> tuple[str, str]:
+    """``a`` and ``b`` printed with ``digits`` significant digits, or with as many more
+    as tell them apart where they differ: a tau just above its bound is not "0.5 exceeds
+    0.5".
+
+    Examples
+    --------
+    >>> apart(0.5, 0.49999995000000497), apart(0.25, 0.25), apart(1 / 3, 0.5)
+    (('0.5', '0.49999995'), ('0.25', '0.25'), ('0.333333', '0.5'))
+    """
+    for d in range(digits, 18):
+        x, y = f"{a:.{d}g}", f"{b:.{d}g}"
+        if x != y or a == b:
+            return x, y
+    return repr(a), repr(b)
+
+
+def at_most(bound: float, digits: int = 6) -> str:
+    """``bound`` printed with ``digits`` significant digits, rounded down where :g
+    would round it up: a value that is itself <= bound, a tau a refusal may suggest.
+
+    Examples
+    --------
+    >>> at_most(0.5), at_most(0.49999995000000497), at_most(2 / 3)
+    ('0.5', '0.499999', '0.666666')
+    """
+    text = f"{bound:.{digits}g}"
+    if not math.isfinite(bound) or float(text) <= bound:
+        return text
+    from decimal import ROUND_FLOOR, Context
+
+    down = Context(prec=digits, rounding=ROUND_FLOOR).create_decimal(bound)
+    return f"{float(down):.{digits}g}"
+
+
 def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
     """Decide L-infinity and sign stability of ``tau`` for ``nl`` and ``h``.
 
@@ -286,8 +323,13 @@ def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
     ------
     ParameterError
         ``tau`` or ``h`` is not a finite number > 0 (a negative tau diffuses
-        backwards: no verdict of stability applies to it).
+        backwards: no verdict of stability applies to it), or ``nl`` is not
+        a :class:`~resdenoise.nonlinearities.Nonlinearity`.
     """
+    if not isinstance(nl, Nonlinearity):
+        raise ParameterError(
+            f"nl must be a Nonlinearity (get_nonlinearity / from_function), got {nl!r}"
+        )
     check_positive("tau", tau)
     check_positive("h", h)
     p = analyse_function(nl)
@@ -301,7 +343,9 @@ def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
         reasons.append(not_odd_reason(nl))
     if tau > linf_bound:
         reasons.append(
-            f"tau = {tau:.6g} exceeds the L-infinity bound h^2/(2 g_max) = {linf_bound:.6g}"
+            "tau = {} exceeds the L-infinity bound h^2/(2 g_max) = {}".format(
+                *apart(tau, linf_bound)
+            )
             + (" (an underflow)" if bound_underflows(linf_bound, h, p.g_max) else "")
         )
     linf = not reasons

@@ -179,7 +179,8 @@ def test_unstable_tau_is_refused_unless_allowed(step_signal):
 
 def test_regularise_and_shrink_refuse_unless_allowed(step_signal):
     # alpha = 3 in one block: tau = 3 > 0.5, the L-infinity bound of g = 1
-    with pytest.raises(UnstableError, match=r"A stable tau is <= 0\.5"):
+    # (its tau is alpha/steps: the refusal names the steps that are stable)
+    with pytest.raises(UnstableError, match=r"Give steps=6 or more .*sign-stable: steps=12"):
         api.regularise(step_signal, "linear", lam=1.0, alpha=3.0, steps=1)
     out = api.regularise(step_signal, "linear", lam=1.0, alpha=3.0, steps=1, allow_unstable=True)
     np.testing.assert_array_equal(out, run_blocks(step_signal, lambda r: r, 3.0, 1))

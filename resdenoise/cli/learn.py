@@ -107,7 +107,11 @@ __all__ = ["learn"]
     help="With the SURE stop: the most blocks searched [default: 4 x the network's depth].",
 )
 @click.option(
-    "--seed", type=int, default=0, show_default=True, help="Seed of the start (and the SURE probe)."
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of the start (and the SURE probe).",
 )
 @click.option(
     "--fixed-lambda",

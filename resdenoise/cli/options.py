@@ -35,7 +35,6 @@ FLAGS = {
     "output": "-o",
     "report_path": "--report",
     "samplerate": "--rate",
-    "rule": "--stopping-rule",
 }
 
 

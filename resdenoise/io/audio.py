@@ -18,9 +18,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..errors import SignalError, counted, one_line
+from ..errors import SignalError, counted, non_finite, one_line, refuse_non_finite
 from .options import ReadOptions
-from .signal import PCM_BITS, Signal, SignalStream, non_finite, refuse_non_finite
+from .signal import PCM_BITS, Signal, SignalStream
 from .wav import PlainWav, plain_wav, read_frames
 
 

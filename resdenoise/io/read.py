@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import stat
 
-from ..errors import ParameterError, SignalError, counted, one_line
+from ..errors import ParameterError, SignalError, counted, non_finite, one_line, refuse_non_finite
 from .atomic import remove_temporary, spool_stdin, stdin_source
 from .audio import open_audio, read_audio, read_audio_file
 from .options import ReadOptions
@@ -18,8 +18,6 @@ from .signal import (
     SignalStream,
     guess_format,
     looks_like_audio,
-    non_finite,
-    refuse_non_finite,
     stat_input,
 )
 

@@ -84,35 +84,6 @@ def csv_rate(preamble) -> int | None:
     return next((r for r in map(rate_in, preamble) if r is not None), None)
 
 
-def non_finite(block: np.ndarray, start: int = 0) -> dict[int, tuple[int, float]]:
-    """The first sample that is not finite in each channel (column) of ``block``, whose
-    rows are numbered from ``start``: ``{channel: (row, value)}``, empty when every
-    sample is finite (then one sum over the block)."""
-    if block.dtype.kind != "f":
-        return {}
-    with np.errstate(over="ignore", invalid="ignore"):  # a sum of huge samples: looked at
-        if np.isfinite(np.sum(block)):
-            return {}
-    rows = block.reshape(block.shape[0], -1)
-    found = {}
-    for c in range(rows.shape[1]):
-        bad = np.flatnonzero(~np.isfinite(rows[:, c]))
-        if bad.size:
-            found[c] = (start + int(bad[0]), float(rows[bad[0], c]))
-    return found
-
-
-def refuse_non_finite(source: str, found: dict, channels=None) -> None:
-    """Refuse the earliest sample of ``found`` (:func:`non_finite`, keyed by the file's
-    channel) among ``channels`` (default: all): sample and channel counted from 1."""
-    hits = sorted((row, c) for c, (row, _) in found.items() if channels is None or c in channels)
-    if hits:
-        row, c = hits[0]
-        raise SignalError(
-            f"{source}: sample {row + 1}, channel {c + 1} is {found[c][1]!r}, not a finite number"
-        )
-
-
 _AUDIO_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"fLaC", b"OggS", b"FORM", b".snd", b"caff", b"ID3")
 
 

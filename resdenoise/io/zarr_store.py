@@ -20,10 +20,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..errors import ParameterError, SignalError, counted, one_line
+from ..errors import ParameterError, SignalError, counted, non_finite, one_line, refuse_non_finite
 from . import signals
 from .options import ReadOptions
-from .signal import ZARR, Signal, SignalStream, non_finite, refuse_non_finite
+from .signal import ZARR, Signal, SignalStream
 
 #: Attributes that give a store's sample rate in Hz (the first is written).
 RATE_ATTRIBUTES = ("samplerate", "sample_rate")
