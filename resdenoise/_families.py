@@ -391,7 +391,7 @@ def bump_basis(x, count: int, derivative: bool = False, rows=None):
     scales = bump_scales(count)
     basis = np.empty((count,) + x.shape)
     top = count - 2
-    compiled = rows is not None and x.size > 0 and x.flags.c_contiguous
+    compiled = rows is not None and x.size > 0 and x.flags.c_contiguous and x.flags.writeable
     with np.errstate(over="ignore", under="ignore"):  # x^2 = inf: exp(-inf) = 0, the limit
         np.multiply(x, x, out=basis[top, ...])
         np.multiply(basis[top, ...], -0.5 / (scales[top] * scales[top]), out=basis[top, ...])

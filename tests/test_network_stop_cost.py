@@ -65,6 +65,10 @@ def test_the_compiled_rows_are_numpys_bumps_bit_for_bit(rng):
             assert np.array_equal(
                 bits(bump_basis(at, count, rows=rows)), bits(bump_basis(at, count))
             )
+    held = x[:999].copy()
+    held.flags.writeable = False  # read-only, or not contiguous: NumPy's rows, the same
+    for at in (held, np.abs(rng.normal(0, 1, (500, 3)))[:, 1]):
+        assert np.array_equal(bits(bump_basis(at, 8, rows=rows)), bits(bump_basis(at, 8)))
     r = rng.normal(0, 2, (3001, 3))
     r[:4, 0] = [np.inf, -np.inf, 1e300, -1e-300]
     c = [0.3, 0.0, 1e-7, 0.2, 0.5]
