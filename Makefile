@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: all install test test-install lint format demo samples bench bench-quality bench-memory bench-dask bench-learn bench-e2e bench-auto bench-noise-cost clean
+.PHONY: all install test test-install lint format demo samples bench bench-quality bench-memory bench-dask bench-learn bench-e2e bench-auto bench-noise-cost bench-network-stop clean
 
 all: test
 
@@ -93,6 +93,11 @@ bench-auto: install
 # RESDENOISE_BEFORE=/tmp/main make bench-noise-cost
 bench-noise-cost: install
 	cd benchmarks && ../$(BIN)/python -u bench_noise_cost.py
+
+# a learned network's stop = "sure": its bumps by NumPy alone and with the compiled rows,
+# beside the planner's SURE stop on the same signal (CPU, interleaved rounds)
+bench-network-stop: install
+	$(BIN)/python -u benchmarks/bench_network_stop.py
 
 # the engine on one machine against a local Dask cluster of 1 and 2 workers: a long Zarr
 # signal and 200 small files

@@ -376,26 +376,34 @@ def bump_scales(count: int) -> np.ndarray:
     return 2.0 ** (np.arange(count - 1) - (count - 2) / 2.0)
 
 
-def bump_basis(x, count: int, derivative: bool = False):
+def bump_basis(x, count: int, derivative: bool = False, rows=None):
     """The K bumps at ``x = |r|/lam >= 0``, stacked on a new first axis; with
     ``derivative`` also their derivatives in x (same shape).
 
     One exponential for the widest Gaussian; each scale below it is half the
     one above, so its bump is the one above to the 4th power (two squarings).
+    ``rows(x, basis)``: from the widest Gaussian's row of ``basis``, the squarings
+    below it and the tail ``1/hypot(1, x)`` of a C-contiguous ``x``, bit for bit as
+    NumPy gives them here (the compiled ones, :func:`resdenoise._flux_kernels.bump_rows`);
+    default NumPy's.
     """
     x = np.asarray(x, dtype=float)
     scales = bump_scales(count)
     basis = np.empty((count,) + x.shape)
     top = count - 2
+    compiled = rows is not None and x.size > 0 and x.flags.c_contiguous and x.flags.writeable
     with np.errstate(over="ignore", under="ignore"):  # x^2 = inf: exp(-inf) = 0, the limit
         np.multiply(x, x, out=basis[top, ...])
         np.multiply(basis[top, ...], -0.5 / (scales[top] * scales[top]), out=basis[top, ...])
         np.exp(basis[top, ...], out=basis[top, ...])
-        for j in range(top - 1, -1, -1):
+        for j in range(top - 1, -1, -1) if not compiled else ():
             np.square(basis[j + 1, ...], out=basis[j, ...])
             np.square(basis[j, ...], out=basis[j, ...])
-    np.hypot(1.0, x, out=basis[-1, ...])
-    np.divide(1.0, basis[-1, ...], out=basis[-1, ...])  # 1/sqrt(1 + x^2), without overflow
+    if compiled:  # the squarings and the tail in one pass
+        rows(x, basis)
+    else:
+        np.hypot(1.0, x, out=basis[-1, ...])
+        np.divide(1.0, basis[-1, ...], out=basis[-1, ...])  # 1/sqrt(1 + x^2), without overflow
     if not derivative:
         return basis
     slope = np.empty_like(basis)
@@ -407,21 +415,22 @@ def bump_basis(x, count: int, derivative: bool = False):
     return basis, slope
 
 
-def bumps_g(r, lam, c):
-    """``g(r) = sum_k c_k b_k(|r|/lam)``."""
+def bumps_g(r, lam, c, rows=None):
+    """``g(r) = sum_k c_k b_k(|r|/lam)`` (``rows``: :func:`bump_basis`')."""
     c = np.asarray(c, dtype=float)
     with np.errstate(over="ignore"):  # |r|/lam = inf: every bump is 0 there
-        basis = bump_basis(np.abs(r) / lam, c.size)
+        basis = bump_basis(np.abs(r) / lam, c.size, rows=rows)
     return np.tensordot(c, basis, axes=1)
 
 
-def bumps_phi(r, lam, c):
+def bumps_phi(r, lam, c, rows=None):
     """``Phi(r) = r g(r)``; where ``|r|/lam`` overflows only the tail is left,
-    ``c_K r/sqrt(1 + x^2) -> c_K lam sign(r)`` (not r times a g of 0)."""
+    ``c_K r/sqrt(1 + x^2) -> c_K lam sign(r)`` (not r times a g of 0).
+    ``rows``: :func:`bump_basis`'."""
     c = np.asarray(c, dtype=float)
     with np.errstate(over="ignore"):
         x = np.abs(r) / lam
-    out = r * np.tensordot(c, bump_basis(x, c.size), axes=1)
+    out = r * np.tensordot(c, bump_basis(x, c.size, rows=rows), axes=1)
     far = np.isinf(x)
     if far.any():
         out = np.where(far, np.copysign(c[-1] * lam, r), out)

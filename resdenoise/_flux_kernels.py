@@ -14,11 +14,13 @@ scaled forms the closed forms switch to (:func:`resdenoise._families.pm_scaled`
 and the others), on the same conditions, so they stay equal to them.
 
 The registry (:mod:`resdenoise.nonlinearities`) attaches them to its entries;
-of resdenoise this module imports only those conditions.
+of resdenoise this module imports only those conditions, and the compiled module
+for the bumps family's tail (:func:`bump_tail`).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -150,3 +152,47 @@ def arctan_phi_into(r, out, lam, work):
     np.arctan(out, out=out)
     np.multiply(out, lam, out=out)
     return out if small is None else _blend(small, r, out, work)  # r where r/lam underflowed
+
+
+def _bump_checks() -> np.ndarray:
+    """Values on which :func:`bump_rows` must give NumPy's bumps: seeded, from 1e-30 to
+    1e30 and about both of Borges' branches (x near 1/sqrt3 and sqrt3), with the edges
+    (0, 2^-54, 2^54, 2^±511, the largest float, inf, nan) and their negatives."""
+    rng = np.random.default_rng(20200207)
+    edges = [0.0, 1.0, 2.0**-54, 2.0**-53, 2.0**54, 2.0**511, 2.0**-511, 5e-324]
+    edges += [3.0**0.5, 3.0**-0.5, 1.7976931348623157e308, np.inf, np.nan]
+    x = np.concatenate(
+        [
+            10.0 ** rng.uniform(-30, 30, 4096),
+            np.abs(rng.normal(0.0, 1.0, 4096)),
+            rng.uniform(0.5, 2.0, 4096),
+            edges,
+        ]
+    )
+    return np.concatenate([x, -x])
+
+
+@functools.cache
+def bump_rows() -> Callable[[np.ndarray, np.ndarray], None] | None:
+    """``rows(x, basis)`` of :func:`resdenoise._families.bump_basis`: the compiled
+    squarings and tail ``1 / hypot(1, x)`` in one pass (NumPy's ``np.hypot`` loop costs
+    about 10 ns a value, 85 % of the bumps family's flux), where they give NumPy's bumps
+    bit for bit on :func:`_bump_checks`' values (the tail follows glibc's hypot, 2.35 and
+    later), else None: NumPy's, so that the bumps' numbers never depend on which runs."""
+    try:
+        from . import _kernels
+    except ImportError:
+        return None
+    compiled = getattr(_kernels, "bump_rows", None)
+    if compiled is None:
+        return None
+    x = _bump_checks()
+    basis = np.empty((4, x.size))
+    basis[2] = np.abs(x) / 4.0  # a widest Gaussian's row: any values, each squared twice
+    expected = basis.copy()
+    compiled(x, basis)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        for j in (1, 0):
+            expected[j] = np.square(np.square(expected[j + 1]))
+        expected[3] = np.divide(1.0, np.hypot(1.0, x))
+    return compiled if np.array_equal(basis.view(np.int64), expected.view(np.int64)) else None

@@ -1181,6 +1181,90 @@ static PyObject *py_exp(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* ---- The bumps family's rows (resdenoise/_families.py) ------------------------------- */
+
+PyDoc_STRVAR(bump_rows_doc,
+"bump_rows(x, basis)\n"
+"\n"
+"The bumps of _families.bump_basis below its widest Gaussian, in one pass: for\n"
+"the C-contiguous float64 buffers x (n values) and basis (K x n, K >= 2) whose\n"
+"row K - 2 holds the widest Gaussian, row j < K - 2 becomes row j + 1 squared\n"
+"twice (NumPy's two np.square, exact) and row K - 1 the tail 1 / hypot(1, x) as\n"
+"np.hypot and a division give it with glibc 2.35 or later, whose hypot\n"
+"(sysdeps/ieee754/dbl-64/e_hypot.c, built without FMA) is this sequence of\n"
+"correctly rounded operations: ax + ay where ay <= ax 2^-54, else Borges'\n"
+"corrected square root (np.hypot's loop costs about 10 ns a value).\n"
+"resdenoise._flux_kernels takes it only where it matches NumPy's on its check\n"
+"values (another C library: NumPy's).  Releases the GIL.");
+
+/* 1 / hypot(1, x), hypot(1, x) as glibc >= 2.35 computes it (hypot(x, y) with x = 1): both
+   of Borges' corrections computed and one kept, so that the loop vectorises; its scaled
+   branches (ax > 2^511, ay < 2^-511) are reached only where ay <= ax 2^-54, which returns
+   ax + ay first (inf too; nan: 1 + nan, as glibc returns it). */
+#define BUMP_LOOP(NAME, ATTR)                                                                  \
+    ATTR static void NAME(const double *xs, double *basis, Py_ssize_t n, Py_ssize_t K)       \
+    {                                                                                          \
+        enum { B = 256 }; /* values a block: its rows stay in the L1 cache */                  \
+        double *tail = basis + (K - 1) * n;                                                    \
+        for (Py_ssize_t lo = 0; lo < n; lo += B) {                                             \
+            const Py_ssize_t m = n - lo < B ? n - lo : B;                                      \
+            for (Py_ssize_t j = K - 3; j >= 0; j--) {                                          \
+                const double *above = basis + (j + 1) * n + lo;                                \
+                double *row = basis + j * n + lo;                                              \
+                for (Py_ssize_t i = 0; i < m; i++) {                                           \
+                    double v = above[i] * above[i];                                            \
+                    row[i] = v * v;                                                            \
+                }                                                                              \
+            }                                                                                  \
+            for (Py_ssize_t i = lo; i < lo + m; i++) {                                         \
+                double x = fabs(xs[i]);                                                        \
+                double ax = 1.0 < x ? x : 1.0, ay = 1.0 < x ? 1.0 : x;                         \
+                double h = sqrt(ax * ax + ay * ay);                                            \
+                int near = h <= 2.0 * ay;                                                      \
+                double delta = h - (near ? ay : ax);                                           \
+                double t1 = near ? ax * (2.0 * delta - ax) : 2.0 * delta * (ax - 2.0 * ay);    \
+                double t2 = near ? (delta - 2.0 * (ax - ay)) * delta                           \
+                                 : (4.0 * delta - ay) * ay + delta * delta;                    \
+                double r = h - (t1 + t2) / (2.0 * h);                                          \
+                r = ay <= ax * 0x1p-54 ? ax + ay : r;                                          \
+                r = x != x ? 1.0 + xs[i] : r;                                                  \
+                tail[i] = 1.0 / r;                                                             \
+            }                                                                                  \
+        }                                                                                      \
+    }
+BUMP_LOOP(bump_rows_any, )
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+BUMP_LOOP(bump_rows_avx2, __attribute__((target("avx2"))))
+#define BUMP_ROWS(x, basis, n, K) (use_avx2 ? bump_rows_avx2 : bump_rows_any)(x, basis, n, K)
+#else
+#define BUMP_ROWS(x, basis, n, K) bump_rows_any(x, basis, n, K)
+#endif
+
+static PyObject *py_bump_rows(PyObject *self, PyObject *args)
+{
+    PyObject *xo, *bo;
+    Py_buffer x, b;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OO", &xo, &bo))
+        return NULL;
+    if (get_pair(xo, &x, "x", bo, &b, "basis") < 0)
+        return NULL;
+    const Py_ssize_t n = x.len / 8, K = n > 0 ? b.len / x.len : 0;
+    if (x.itemsize != 8 || n < 1 || K < 2 || b.len != K * x.len) {
+        PyErr_SetString(PyExc_ValueError,
+                        "bump_rows needs float64 x (n > 0) and basis (K x n, K >= 2)");
+    } else {
+        Py_BEGIN_ALLOW_THREADS
+        BUMP_ROWS(x.buf, b.buf, n, K);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&b);
+    PyBuffer_Release(&x);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 /* ---- The noise estimate's window energies (resdenoise/noise.py) ---------------------- */
 
 PyDoc_STRVAR(energies_doc,
@@ -1976,13 +2060,15 @@ static PyObject *py_stats_all(PyObject *self, PyObject *args)
 /* ---- SURE's per-chunk sums (resdenoise/sure.py) ------------------------------- */
 
 PyDoc_STRVAR(sure_doc,
-"sure_sums(f, u, b, w, bounds, groups, out)\n"
+"sure_sums(f, u, b, w, bounds, groups, out[, probe])\n"
 "\n"
 "SURE's per-chunk sums of sure.sure_parts, bit for bit: for the rows i of\n"
 "the C-contiguous float64 buffers f and b (rows x c) and u (rows x 2c: the\n"
 "signal's run, then its probe's; float64, or float32 widened exactly as it is\n"
-"read: the numbers of its float64 copy), the row value of channel j is\n"
-"(f - u_j)^2 + ((u_{c+j} - u_j) b) w_j, computed in that order (NumPy's\n"
+"read: the numbers of its float64 copy; with `probe`, rows x any width, the\n"
+"probe's run in the columns probe to probe + c - 1, probe >= c), the row value\n"
+"of channel j is (f - u_j)^2 + ((u_{p+j} - u_j) b) w_j (p = probe, default c),\n"
+"computed in that order (NumPy's\n"
 "r = f - u; d = u' - u; d *= b; d *= w; r *= r; r += d); the c channels are\n"
 "`groups` groups of c / groups < 8 channels side by side, each group's row\n"
 "values summed left to right from 0.0 (NumPy's sum over a short axis); the\n"
@@ -2028,9 +2114,10 @@ static double pairwise_sum(const double *v, Py_ssize_t n)
 #define SURE_SUMS(T)                                                                       \
     static void sure_sums_##T(const double *f, const T *u, const double *b, const double *w, \
                               const int64_t *bounds, Py_ssize_t chunks, Py_ssize_t c,      \
-                              Py_ssize_t groups, double *row, double *out)                 \
+                              Py_ssize_t groups, Py_ssize_t U, Py_ssize_t p, double *row,  \
+                              double *out)                                                 \
     {                                                                                      \
-        const Py_ssize_t per = c / groups, U = 2 * c;                                      \
+        const Py_ssize_t per = c / groups;                                                 \
         for (Py_ssize_t k = 0; k < chunks; k++) {                                          \
             const Py_ssize_t lo = (Py_ssize_t)bounds[k], n = (Py_ssize_t)bounds[k + 1] - lo; \
             for (Py_ssize_t g = 0; g < groups; g++) {                                      \
@@ -2041,7 +2128,7 @@ static double pairwise_sum(const double *v, Py_ssize_t n)
                         const Py_ssize_t j = g * per + q;                                  \
                         const double uf = (double)u[at * U + j];                           \
                         double r = f[at * c + j] - uf;                                     \
-                        double d = (double)u[at * U + c + j] - uf;                         \
+                        double d = (double)u[at * U + p + j] - uf;                         \
                         d = d * b[at * c + j];                                             \
                         d = d * w[j];                                                      \
                         r = r * r;                                                         \
@@ -2060,12 +2147,12 @@ SURE_SUMS(float)
 static PyObject *py_sure(PyObject *self, PyObject *args)
 {
     PyObject *objs[6];
-    Py_ssize_t groups;
+    Py_ssize_t groups, probe = -1;
     Py_buffer buf[6];
     int got = 0;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOOOOnO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
-                          &groups, &objs[5]))
+    if (!PyArg_ParseTuple(args, "OOOOOnO|n", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
+                          &groups, &objs[5], &probe))
         return NULL;
     got = get_buffers(objs, buf, 6);
     if (got == 6) {
@@ -2074,6 +2161,9 @@ static PyObject *py_sure(PyObject *self, PyObject *args)
         const int64_t *bounds = buf[4].buf;
         int ok = is_int64(&buf[4]);
         const int f32 = is_f32(buf[1].format); /* a float32 run, widened as it is read */
+        /* u's width: 2c, or with the probe's columns given, any that holds them */
+        const Py_ssize_t U = rows > 0 ? buf[1].len / (f32 ? 4 : 8) / rows : 0;
+        const Py_ssize_t p = probe < 0 ? c : probe;
         for (int q = 0; q < 6; q++)
             ok = ok && (q == 4 || is_f64(buf[q].format) || (q == 1 && f32));
         Py_ssize_t longest = 0;
@@ -2083,11 +2173,13 @@ static PyObject *py_sure(PyObject *self, PyObject *args)
         }
         if (!ok || c < 1 || groups < 1 || c % groups || c / groups >= 8 || chunks < 1 ||
             buf[0].len != rows * c * 8 || buf[2].len != buf[0].len ||
-            buf[1].len != (f32 ? 1 : 2) * buf[0].len || buf[5].len != chunks * groups * 8) {
+            buf[1].len != U * rows * (f32 ? 4 : 8) || buf[5].len != chunks * groups * 8 ||
+            (probe < 0 ? U != 2 * c : probe < c || probe + c > U)) {
             PyErr_SetString(PyExc_ValueError,
-                            "sure_sums needs float64 f, b (rows x c), u (rows x 2c, float64 "
-                            "or float32), w (c), increasing int64 bounds inside the rows, "
-                            "c / groups < 8 and out (chunks x groups)");
+                            "sure_sums needs float64 f, b (rows x c), u (rows x 2c, or with "
+                            "probe >= c at least probe + c columns; float64 or float32), w "
+                            "(c), increasing int64 bounds inside the rows, c / groups < 8 and "
+                            "out (chunks x groups)");
         } else {
             double *row = PyMem_RawMalloc((size_t)longest * sizeof(double));
             if (row == NULL) {
@@ -2096,10 +2188,10 @@ static PyObject *py_sure(PyObject *self, PyObject *args)
                 Py_BEGIN_ALLOW_THREADS
                 if (f32)
                     sure_sums_float(buf[0].buf, buf[1].buf, buf[2].buf, buf[3].buf, bounds,
-                                    chunks, c, groups, row, buf[5].buf);
+                                    chunks, c, groups, U, p, row, buf[5].buf);
                 else
                     sure_sums_double(buf[0].buf, buf[1].buf, buf[2].buf, buf[3].buf, bounds,
-                                     chunks, c, groups, row, buf[5].buf);
+                                     chunks, c, groups, U, p, row, buf[5].buf);
                 Py_END_ALLOW_THREADS
                 PyMem_RawFree(row);
             }
@@ -2512,6 +2604,7 @@ static PyMethodDef methods[] = {
     {"run", py_run, METH_VARARGS, run_doc},
     {"run_sweeps", py_run_sweeps, METH_VARARGS, run_sweeps_doc},
     {"exp2_nonpositive", py_exp, METH_VARARGS, exp_doc},
+    {"bump_rows", py_bump_rows, METH_VARARGS, bump_rows_doc},
     {"window_energies32", py_energies, METH_VARARGS, energies_doc},
     {"diff_energies32", py_diff_energies, METH_VARARGS, diff_energies_doc},
     {"median_residual", py_median_residual, METH_VARARGS, median_residual_doc},

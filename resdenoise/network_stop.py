@@ -41,7 +41,7 @@ from .filters import as_identity
 from .network import NetworkPlan, build_network
 from .noise import resolve_sigma
 from .scaling import scaled_search, scaled_values, times_power_of_two
-from .sure import PROBE_SEED, chunk_bounds, sure_parts, sure_probe
+from .sure import PROBE_SEED, SureParts, chunk_bounds, sure_probe
 
 __all__ = [
     "PROBES",
@@ -160,7 +160,14 @@ def cut_network(plan: NetworkPlan, blocks: int) -> NetworkPlan:
 
 
 def choose_depth(
-    plan: NetworkPlan, u, cap: int, sigma=None, probes: int = 1, shift: int = 0
+    plan: NetworkPlan,
+    u,
+    cap: int,
+    sigma=None,
+    probes: int = 1,
+    shift: int = 0,
+    progress=None,
+    phase: str = "search",
 ) -> DepthChoice:
     """The depth (0 to ``cap`` blocks of :func:`block_schedule`) of least SURE on ``u``.
 
@@ -181,6 +188,10 @@ def choose_depth(
     shift : int
         ``u`` is the signal divided by ``2**shift`` (the choice's report says SURE
         in the signal's units).
+    progress : callable, optional
+        ``progress(phase, k, end)`` after each block, as the automatic modes' search
+        says it (:func:`resdenoise.autoparams.choose_steps`): k blocks of at most
+        ``end`` = ``cap``; ``end`` is k where the search stops.
     """
     cap = check_count("max_blocks", cap)
     f2 = np.asarray(u, dtype=float)
@@ -191,15 +202,12 @@ def choose_depth(
     stack = np.concatenate([f2] + [f2 + eps * b for b in bs], axis=1)
     bounds = chunk_bounds(f2.shape[0])  # SURE summed as choose_steps sums it
     c = f2.shape[1]
-    columns = [np.r_[0:c, c * (i + 1) : c * (i + 2)] for i in range(probes)]
+    # each probe's sums, made once, read from the stack where its columns lie (compiled)
+    sums = [SureParts(f2, b, eps, sigma, bounds, probe=c * (i + 1)) for i, b in enumerate(bs)]
     averaged = []
 
     def sure(state) -> float:  # the first probe's SURE; the average of all kept aside
-        each = [np.sum(sure_parts(f2, state[:, : 2 * c], bs[0], eps, sigma, bounds))]
-        each += [
-            np.sum(sure_parts(f2, state[:, cols], b, eps, sigma, bounds))
-            for b, cols in zip(bs[1:], columns[1:], strict=True)
-        ]
+        each = [np.sum(parts(state)) for parts in sums]
         averaged.append(float(np.mean(each)))
         return float(each[0])
 
@@ -213,7 +221,10 @@ def choose_depth(
         values.append(sure(stack))
         if values[-1] < values[best_k]:
             best_k = k
-        if k >= HORIZON * best_k + PATIENCE and k < cap:
+        horizon = k >= HORIZON * best_k + PATIENCE and k < cap
+        if progress is not None:  # of at most cap blocks; done where it stops
+            progress(phase, k, k if horizon or k == cap else cap)
+        if horizon:
             stopped_by = "horizon"
             break
     kept = best_k > 0 and values[best_k] > values[0] * (1.0 - MIN_IMPROVEMENT)
@@ -235,7 +246,13 @@ def default_cap(depth: int) -> int:
 
 
 def stopped_plan(
-    plan: NetworkPlan, u, cap: int | None = None, sigma=None, variants=None, shift: int = 0
+    plan: NetworkPlan,
+    u,
+    cap: int | None = None,
+    sigma=None,
+    variants=None,
+    shift: int = 0,
+    progress=None,
 ):
     """``(plan cut to the chosen depth, the report's entries)`` for ``u``.
 
@@ -245,7 +262,9 @@ def stopped_plan(
     first of equals), SURE there with its divergence averaged over
     :data:`PROBES` probes when there are several variants.  Default: ``plan`` alone.
     ``shift``: ``u`` is the signal divided by ``2**shift`` (:func:`stopped_network`);
-    the report says SURE in the signal's units.
+    the report says SURE in the signal's units.  ``progress(phase, k, end)``: each
+    search's blocks (:func:`choose_depth`), phase ``"search i/n"`` for the i-th of n
+    variants (``"search"`` for one), as the automatic modes' lambda candidates.
     """
     cap = default_cap(plan.steps) if cap is None else cap
     variants = [(1.0, plan)] if variants is None else list(variants)
@@ -253,8 +272,9 @@ def stopped_plan(
     level = resolve_sigma(f2.reshape(f2.shape[0], -1), sigma, search=True)  # once for all
     best = None
     probes = PROBES if len(variants) > 1 else 1
-    for factor, candidate in variants:
-        choice = choose_depth(candidate, u, cap, level, probes, shift)
+    for i, (factor, candidate) in enumerate(variants, start=1):
+        phase = f"search {i}/{len(variants)}" if len(variants) > 1 else "search"
+        choice = choose_depth(candidate, u, cap, level, probes, shift, progress, phase)
         score = (choice.averaged or choice.criterion)[choice.blocks]
         if best is None or score < best[0]:
             best = (score, factor, candidate, choice)
@@ -275,10 +295,11 @@ def stopped_plan(
     return cut_network(chosen, choice.blocks), extra
 
 
-def stopped_network(spec, u, lam=None, tau=None, h: float = 1.0):
+def stopped_network(spec, u, lam=None, tau=None, h: float = 1.0, progress=None):
     """A network file with ``stop`` bound to ``u`` at its chosen depth (and lambda
     factor): ``(plan, the report's entries)``, as ``resnet --network`` runs it
-    (``lam``, ``tau``, ``h``: :func:`resdenoise.network.build_network`'s defaults).
+    (``lam``, ``tau``, ``h``: :func:`resdenoise.network.build_network`'s defaults;
+    ``progress``: :func:`stopped_plan`'s).
     Samples whose squares would over- or underflow (of a network of registry
     activations): the search of the samples divided by a power of two, every lambda
     with them, by :func:`resdenoise.scaling.scaled_search`; the plan runs there and
@@ -289,12 +310,12 @@ def stopped_network(spec, u, lam=None, tau=None, h: float = 1.0):
         for a in spec.lambda_factors
     ]
     if not all(p.scalable for _, p in variants):  # a formula's activation: as it is
-        return stopped_plan(plan, u, spec.max_blocks, variants=variants)
+        return stopped_plan(plan, u, spec.max_blocks, variants=variants, progress=progress)
 
     def search(v, shift, lam):  # lam: every block's, refused out of all proportion to u
         at = [(a, p.rescaled(-shift)) for a, p in variants]
         # plan: only its steps (the default cap), which rescaled keeps
-        return stopped_plan(plan, v, spec.max_blocks, variants=at, shift=shift)
+        return stopped_plan(plan, v, spec.max_blocks, variants=at, shift=shift, progress=progress)
 
     lams = np.array([nl.lam for _, p in variants for nl in p.nonlinearities()])
     # SURE said in the signal's units by the choice itself (shift): not scaled again

@@ -16,13 +16,12 @@ Closed forms are written with contrast parameter ``lam`` (lambda) for g, Psi
 and Phi and threshold ``theta = lam / sqrt(2)`` for S, at the paper's
 ``tau = 1/4, h = 1`` where the shrinkage relation is tau-dependent.
 
-A name is looked up with :func:`get_nonlinearity`, which binds the contrast
-parameter and returns a :class:`Nonlinearity` offering all four forms.  An
-activation known only through Phi (or a diffusivity, regulariser or shrinkage
-function known only through its own form) is turned into a
-:class:`Nonlinearity` by :func:`from_function`; its other forms come from the
-general translations (:func:`g_to_phi`, :func:`phi_to_g`, :func:`phi_to_psi`,
-:func:`psi_to_phi`, :func:`phi_to_shrinkage`, :func:`shrinkage_to_phi`).
+A name is looked up with :func:`get_nonlinearity`, which binds the contrast parameter and
+returns a :class:`Nonlinearity` offering all four forms.  An activation known only through Phi
+(or a diffusivity, regulariser or shrinkage function known only through its own form) is turned
+into a :class:`Nonlinearity` by :func:`from_function`; its other forms come from the general
+translations (:func:`g_to_phi`, :func:`phi_to_g`, :func:`phi_to_psi`, :func:`psi_to_phi`,
+:func:`phi_to_shrinkage`, :func:`shrinkage_to_phi`).
 
 This module is the registry and the public API.  The closed forms it
 registers live in :mod:`resdenoise._families`, the engine's allocation-free
@@ -101,6 +100,7 @@ from ._families import (
 from ._flux_kernels import (
     FluxKernel,
     arctan_phi_into,
+    bump_rows,
     cha_phi_into,
     gar_phi_into,
     hard_phi_into,
@@ -561,8 +561,8 @@ def _bumps_entry(coefficients) -> Entry:
         "bumps",
         f"bumps ({len(c)} coefficients)",
         bumps_monotone(c),
-        lambda r, lam: bumps_phi(r, lam, c),
-        lambda r, lam: bumps_g(r, lam, c),
+        lambda r, lam: bumps_phi(r, lam, c, bump_rows()),
+        lambda r, lam: bumps_g(r, lam, c, bump_rows()),
         lambda r, lam: bumps_psi(r, lam, c),
         None,
         g_min=0.0,

@@ -653,7 +653,7 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
         # the do-no-harm reasons name a channel as the report does (a file's column)
         labels = source.template.channel_labels
         named = {"labels": labels} if labels and getattr(job.make_plan, "takes_labels", 0) else {}
-        if job.progress is not None and isinstance(job.make_plan, Planner):
+        if job.progress is not None and getattr(job.make_plan, "takes_progress", False):
             named["progress"] = job.progress
         try:
             plan, extra = job.make_plan(source.subject, **named)

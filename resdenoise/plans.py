@@ -55,6 +55,8 @@ class Planner:
 
     #: ``make_plan(u, labels=...)`` is understood (the do-no-harm reasons name channels)
     takes_labels: ClassVar[bool] = True
+    #: ``make_plan(u, progress=...)`` is understood (an automatic search says its blocks)
+    takes_progress: ClassVar[bool] = True
 
     command: str
     nonlinearity: object
@@ -574,7 +576,8 @@ def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> Callable:
 
     A file with ``stop = "sure"`` gets the depth of least SURE on ``u``
     (:func:`resdenoise.network_stop.stopped_plan`; ``extra`` says which and
-    why), else every block runs (``extra`` empty).
+    why; ``make_plan(u, progress=...)`` follows its search as a :class:`Planner`'s),
+    else every block runs (``extra`` empty).
 
     ``lam``, ``tau`` and ``h`` are the defaults of blocks that do not set
     their own (see :func:`resdenoise.network.build_network`).
@@ -589,7 +592,7 @@ def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> Callable:
     spec = network if isinstance(network, NetworkSpec) else load_network(network)
     lam = None if lam == AUTO else lam
 
-    def make_plan(u):
+    def make_plan(u, progress: Progress | None = None):
         if spec.stop is None:
             return build_network(spec, u, lam=lam, tau=tau, h=h), {}
         from .network_stop import stopped_network  # stop = "sure": the depth for this signal
@@ -599,8 +602,9 @@ def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> Callable:
             (f'{spec.source}\'s stop = "{spec.stop}" (the depth chosen by SURE)', ()),
             (f"drop stop from {spec.source} to run every block", ()),
         )
-        return stopped_network(spec, u, lam=lam, tau=tau, h=h)
+        return stopped_network(spec, u, lam=lam, tau=tau, h=h, progress=progress)
 
+    make_plan.takes_progress = spec.stop is not None  # its search says its blocks
     if spec.source != "<network>":
         make_plan.reads = {spec.source: "network"}  # protected from the run's outputs
     return make_plan

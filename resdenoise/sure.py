@@ -142,10 +142,13 @@ def sure_parts(f2, u, b, eps, sigma, bounds, groups: int = 1) -> np.ndarray:
 class SureParts:
     """:func:`sure_parts` of one search: its constants (the probe's weights, the
     chunks' edges and shares of ``-sigma^2``, whether the compiled sums take the
-    arrays) made once, then ``parts(u)`` at each checkpoint; the same numbers."""
+    arrays) made once, then ``parts(u)`` at each checkpoint; the same numbers.
+    ``probe``: ``u`` holds the probe's run in its columns ``probe:probe + c`` (several
+    probes' runs side by side, read where they lie); default ``c``, ``u`` of ``2c``."""
 
-    def __init__(self, f2, b, eps, sigma, bounds, groups: int = 1):
+    def __init__(self, f2, b, eps, sigma, bounds, groups: int = 1, probe: int | None = None):
         self.f2, self.b, self.bounds, self.groups = f2, b, bounds, groups
+        self.probe = probe
         self.w = 2.0 * sigma**2 / eps
         self.shape = (len(bounds) - 1, groups) if groups > 1 else len(bounds) - 1
         self.kernels = _compiled_sums(f2, None, b, self.w, groups)
@@ -162,9 +165,13 @@ class SureParts:
     def __call__(self, u) -> np.ndarray:
         f2, b, w, bounds, groups = self.f2, self.b, self.w, self.bounds, self.groups
         c = f2.shape[1]
+        p = c if self.probe is None else self.probe  # the probe's first column
         parts = np.empty(self.shape)
         first = 0
         shaped = self.kernels is not None and u.shape == (f2.shape[0], 2 * c)
+        if self.probe is not None:  # any width holding the probe's columns (read as they lie)
+            shaped = self.kernels is not None and u.ndim == 2 and u.shape[0] == f2.shape[0]
+            shaped = shaped and c <= p and p + c <= u.shape[1]
         if shaped and u.dtype == np.float32 and not u.flags.c_contiguous:
             if self.wide is None:  # summed in float64, from a copy the kernel reads
                 self.wide = np.empty(u.shape)
@@ -173,7 +180,8 @@ class SureParts:
         # (a float32 search's run is read as it is, each value widened: the same numbers)
         compiled = shaped and u.dtype in (np.float64, np.float32) and u.flags.c_contiguous
         if compiled:  # the same numbers in one pass, without temporaries
-            self.kernels.sure_sums(f2, u, b, self.wc, self.edges, groups, parts)
+            more = () if self.probe is None else (p,)
+            self.kernels.sure_sums(f2, u, b, self.wc, self.edges, groups, parts, *more)
             first = len(parts)
         while first < len(parts):  # whole chunks, about PIECE rows at a time
             last = first + 1
@@ -182,7 +190,7 @@ class SureParts:
             lo, hi = bounds[first], bounds[last]
             uf = u[lo:hi, :c]
             r = f2[lo:hi] - uf
-            d = u[lo:hi, c:] - uf  # the probe's change
+            d = u[lo:hi, p : p + c] - uf  # the probe's change
             d *= b[lo:hi]
             d *= w
             r *= r
