@@ -671,6 +671,9 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
     for message in notes:
         emit_warning(message, job.on_warning)
     with SignalWriter(job.output, source.template, job.write) as writer:
+        if writer.narrowing is not None:  # an output format that holds fewer bits
+            notes.append(writer.narrowing)
+            emit_warning(writer.narrowing, job.on_warning)
 
         def write(data, carried):
             held = writer.write(data, carried)
@@ -692,6 +695,7 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
             carried=source.carried,
             clipped=writer.clipped,
             input_info=_input_info(source.template, source.frames),
+            output_info={"format": writer.fmt, "subtype": writer.subtype},
             quality=quality,
             streaming=streaming,
             warnings=notes,
