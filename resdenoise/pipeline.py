@@ -665,7 +665,10 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
     job.on_plan(plan, verdict, held.append)
     check_lams(plan, source.dtype, source.name, "lambda_rule" in extra)
     if not job.run.allow_unstable:
-        probe_flux(plan, source.subject, source.dtype)
+        try:
+            probe_flux(plan, source.subject, source.dtype)
+        except SignalValuesError as exc:  # samples whose differences overflow: whose
+            raise exc.of(source.name) from None
     # said once the plan is not refused (else the refusal is the one line)
     notes += held
     for message in notes:

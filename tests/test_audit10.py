@@ -98,3 +98,43 @@ def test_the_report_names_the_output_subtype(runner, tmp_path, given, out, subty
     report = json.loads(rep.read_text())
     assert report["output_info"] == dict(zip(("format", "subtype"), expected, strict=True))
     assert "warnings" not in report and "warning: " not in result.stderr
+
+
+def _mixed_csv(path) -> str:
+    rng = np.random.default_rng(0)
+    x = np.sign(np.sin(np.arange(500) / 50)) + 0.1 * rng.standard_normal(500)
+    x[250], x[251] = 1.7e308, -1.7e308  # finite, their difference is not
+    np.savetxt(path, x, fmt="%.17g")
+    return str(path)
+
+
+@pytest.mark.parametrize("lam", ["1e-3", "1", "1e300", "1e308", None])
+@pytest.mark.parametrize("chunk", [[], ["--chunk-size", "100"]], ids=["whole", "chunked"])
+def test_samples_whose_differences_overflow_are_the_inputs_fault(runner, tmp_path, lam, chunk):
+    """Perona-Malik on finite samples near +-1.7e308 was refused as unstable (exit 3),
+    naming the range 'inf' and offering 'another lambda', which none satisfies. Now: the
+    samples' extremes, exit 1 (bad input), scale it or charbonnier."""
+    src = _mixed_csv(tmp_path / "mixed.csv")
+    out = tmp_path / "m.csv"
+    given = [] if lam is None else ["--lambda", lam]
+    args = ["diffuse", "--steps", "5", "-q", src, "-o", str(out), *given, *chunk]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 1, (result.exit_code, result.stderr)
+    assert result.stderr == (
+        f"Error: {src}: the samples' range from -1.7e+308 to 1.7e+308 leaves float64 (their "
+        "differences overflow), and the flux of perona-malik is not finite there for any "
+        "lambda; scale the signal down, or use a family whose flux stays finite there, such "
+        "as charbonnier\n"
+    )
+    assert not out.exists()
+    result = runner.invoke(cli, [*args, "--diffusivity", "charbonnier"])
+    assert result.exit_code == 0, result.stderr
+    assert np.isfinite(np.loadtxt(out)).all()
+
+
+def test_a_range_that_overflows_is_shown_by_the_samples_extremes():
+    """The refusals named the range max - min as computed: 'inf' for finite samples."""
+    from resdenoise.filters import _shown_range
+
+    assert _shown_range(np.array([1.7e308, -1.7e308, 0.0])) == "range from -1.7e+308 to 1.7e+308"
+    assert _shown_range(np.array([3.0, -1.0])) == "range 4"  # as before
