@@ -430,7 +430,10 @@ def probe_flux(plan, subject, dtype: str) -> None:
     anything runs, instead of a diverged output.  A plan passing channels through
     (:mod:`resdenoise.passing`): its inner plan's flux, up to the whole signal's range.
     A plan whose blocks run on the samples divided by ``2**run_shift``
-    (:attr:`Plan.run_shift`): its flux there, up to that range."""
+    (:attr:`Plan.run_shift`): its flux there, up to that range.  Samples whose
+    differences leave ``dtype`` (beyond +-max/2), where only those differences fail:
+    no lambda can help, a :class:`SignalValuesError` (the input's fault) that says to
+    scale them, or charbonnier where its flux stays finite there."""
     said = plan = plan.filtering  # channels passed through: the filter's
     if type(plan) is not Plan:
         return  # a network or cascade (a Plan subclass): each group its own nonlinearity
@@ -445,17 +448,50 @@ def probe_flux(plan, subject, dtype: str) -> None:
     probe[1:-3:4], probe[3:-3:4] = v, -v
     if span > top:  # differences the dtype cannot hold: +-top, -+top
         probe[-3:] = top, -top, top
-    with np.errstate(all="ignore"):
-        out = run_blocks(probe.astype(dtype), plan.nl, plan.tau, 1, plan.h, threads=1)
-    if np.isfinite(out).all():
+    if _finite_flux(probe, plan.nl, plan, dtype):
         return
     also = ", or use dtype='float64'" if dtype == "float32" else ""
+    range_ = _shown_range(subject)
+    if span > top and _finite_flux(probe[:-3], plan.nl, plan, dtype):
+        # only the differences beyond the dtype fail, whatever lambda: the samples' fault
+        bounded = get_nonlinearity("charbonnier", "diffusivity", said.nl.lam)
+        other = ""
+        if _finite_flux(np.array([0.0, top, -top, top, 0.0]), bounded, plan, dtype):
+            other = ", or use a family whose flux stays finite there, such as charbonnier"
+        raise SignalValuesError(
+            f"the samples' {range_} leaves {dtype} (their differences overflow), and the flux "
+            f"of {said.nl.name} is not finite there for any lambda; scale the signal down"
+            f"{other}{also}",
+            parameters=[("dtype", "float64")] if also else [],
+        )
     raise UnstableError(
         f"refused: the flux of {said.nl.name} (lambda {said.nl.lam:g}) is not finite in "
-        f"{dtype} for differences up to the signal's range {span_of(subject):g} (an intermediate "
+        f"{dtype} for differences up to the signal's {range_} (an intermediate "
         f"overflows or underflows); scale the signal or give another lambda{also}",
         parameters=[("dtype", "float64")] if also else [],
     )
+
+
+def _finite_flux(probe: np.ndarray, nl: Nonlinearity, plan, dtype: str) -> bool:
+    """Whether one block of ``plan``'s step with ``nl`` on ``probe`` stays finite."""
+    with np.errstate(all="ignore"):
+        out = run_blocks(probe.astype(dtype), nl, plan.tau, 1, plan.h, threads=1)
+    return bool(np.isfinite(out).all())
+
+
+def _shown_range(u) -> str:
+    """``range R`` of the samples ``u`` (or a :class:`Summary`) for a message; where
+    max - min overflows float64, the samples' extremes instead of ``inf``."""
+    span = span_of(u)
+    if math.isfinite(span):
+        return f"range {span:g}"
+    if isinstance(u, Summary):
+        lo, hi = getattr(u, "minimum", None), getattr(u, "maximum", None)
+        if lo is None or hi is None:
+            return "range"
+    else:
+        lo = hi = np.asarray(u)
+    return f"range from {float(np.min(lo)):g} to {float(np.max(hi)):g}"
 
 
 #: The most blocks (steps, iterations) one run may take: beyond, it is refused

@@ -665,12 +665,18 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
     job.on_plan(plan, verdict, held.append)
     check_lams(plan, source.dtype, source.name, "lambda_rule" in extra)
     if not job.run.allow_unstable:
-        probe_flux(plan, source.subject, source.dtype)
+        try:
+            probe_flux(plan, source.subject, source.dtype)
+        except SignalValuesError as exc:  # samples whose differences overflow: whose
+            raise exc.of(source.name) from None
     # said once the plan is not refused (else the refusal is the one line)
     notes += held
     for message in notes:
         emit_warning(message, job.on_warning)
     with SignalWriter(job.output, source.template, job.write) as writer:
+        if writer.narrowing is not None:  # an output format that holds fewer bits
+            notes.append(writer.narrowing)
+            emit_warning(writer.narrowing, job.on_warning)
 
         def write(data, carried):
             held = writer.write(data, carried)
@@ -692,6 +698,7 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
             carried=source.carried,
             clipped=writer.clipped,
             input_info=_input_info(source.template, source.frames),
+            output_info={"format": writer.fmt, "subtype": writer.subtype},
             quality=quality,
             streaming=streaming,
             warnings=notes,

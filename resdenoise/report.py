@@ -156,6 +156,7 @@ def finish_report(
     carried: list,
     clipped: int,
     input_info: dict | None = None,
+    output_info: dict | None = None,
     quality: dict | None = None,
     streaming: dict | None = None,
     warnings: list | None = None,
@@ -167,7 +168,8 @@ def finish_report(
     (``"-"`` is written ``<stdout>``); ``carried`` lists the columns written
     back unfiltered; ``clipped`` counts the samples clipped on output (a
     failed guarantee when any); ``input_info`` describes the input file
-    (format, subtype, rate, frames, channels, columns); ``quality`` compares
+    (format, subtype, rate, frames, channels, columns), ``output_info`` the
+    output's (format, subtype); ``quality`` compares
     with a reference; ``streaming`` describes a run in chunks; ``warnings``
     are what the automatic search had to say.  The noise
     estimate is the report's ``noise_sigma``, not repeated in ``parameters``;
@@ -184,6 +186,8 @@ def finish_report(
     if input_info is not None:
         report["input_info"] = input_info
     report["output"] = "<stdout>" if output == "-" else output
+    if output_info is not None:
+        report["output_info"] = output_info
     if carried:  # time column and unpicked columns: written back unfiltered
         report["carried_columns"] = carried
     report["clipped"] = clipped

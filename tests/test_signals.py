@@ -34,6 +34,36 @@ SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
 
+#: The disposition of each signal the tests send, as a process started from a terminal
+#: has it (Python's own handler for SIGINT).
+DEFAULTS = {
+    s: signal.default_int_handler if s == signal.SIGINT else signal.SIG_DFL for s in SIGNALS
+}
+
+
+def _default_dispositions() -> None:
+    """In a child the tests start (its ``preexec_fn``): the signals they send not
+    ignored, whatever the test run inherited (bash starts a background job, such as
+    ``make test &`` in a script, with SIGINT ignored, and the program keeps an ignored
+    signal ignored, as it should: the run would finish)."""
+    for s in SIGNALS:
+        signal.signal(s, signal.SIG_DFL)
+
+
+@pytest.fixture(autouse=True)
+def _signals_not_ignored():
+    """The same in this process, for the tests that signal it (and its forked
+    workers), during each test only: the caller's dispositions afterwards."""
+    before = {s: signal.getsignal(s) for s in SIGNALS}
+    for s, handler in before.items():
+        if handler is signal.SIG_IGN:
+            signal.signal(s, DEFAULTS[s])
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+
 
 @pytest.fixture(scope="module")
 def big(tmp_path_factory) -> Path:
@@ -62,11 +92,18 @@ def _trial(big: Path, work: Path, sig: int, delay: float, stdin: bool):
     if stdin:
         with open(big, "rb") as fh:
             proc = subprocess.Popen(
-                [EXE, *RUN, "-", "-o", str(out)], stdin=fh, env=env, stderr=subprocess.PIPE
+                [EXE, *RUN, "-", "-o", str(out)],
+                stdin=fh,
+                env=env,
+                stderr=subprocess.PIPE,
+                preexec_fn=_default_dispositions,
             )
     else:
         proc = subprocess.Popen(
-            [EXE, *RUN, str(big), "-o", str(out)], env=env, stderr=subprocess.PIPE
+            [EXE, *RUN, str(big), "-o", str(out)],
+            env=env,
+            stderr=subprocess.PIPE,
+            preexec_fn=_default_dispositions,
         )
     return proc, sig, delay, work
 
@@ -191,7 +228,9 @@ def _batch_of_four(big: Path, tmp_path: Path):
     out = tmp_path / "out"
     out.mkdir()  # there: the temporaries are written in it from the first file
     proc = subprocess.Popen(
-        [EXE, *RUN, *inputs, "-o", str(out) + "/", "--jobs", "2"], stderr=subprocess.PIPE
+        [EXE, *RUN, *inputs, "-o", str(out) + "/", "--jobs", "2"],
+        stderr=subprocess.PIPE,
+        preexec_fn=_default_dispositions,
     )
     return proc, out
 
@@ -615,6 +654,7 @@ def test_a_signal_ignored_on_entry_stays_ignored(big, complete, tmp_path):
     out = tmp_path / "out.csv"
 
     def ignore() -> None:
+        _default_dispositions()  # SIGINT as from a terminal, whatever the test run's
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
 

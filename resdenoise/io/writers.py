@@ -230,10 +230,59 @@ def _audio_target(sig: Signal, fmt: str, subtype: str | None, target: str) -> tu
     elif sig.format == "CSV" and soundfile.check_format(fmt, "FLOAT"):
         subtype = "FLOAT"  # new audio from numbers: never clipped unless asked
     else:
-        subtype = soundfile.default_subtype(fmt)
+        subtype = _finest_subtype(fmt, sig.subtype)
         if subtype is None:
             raise ParameterError(f"{target}: cannot write {fmt} audio; choose another format")
     return fmt, subtype
+
+
+#: Bits of precision of a plain subtype's samples (a float's significand), to rank them.
+_PRECISION = {**PCM_BITS, "FLOAT": 24, "DOUBLE": 53}
+
+
+def _holds(subtype: str, given: str | None) -> bool:
+    """Whether every sample of plain subtype ``given`` is one of ``subtype`` (True for a
+    codec or no subtype given: nothing to compare)."""
+    if given not in _PRECISION:
+        return True
+    if given == subtype or subtype == "DOUBLE":
+        return True
+    if subtype == "FLOAT":
+        return given in PCM_BITS and PCM_BITS[given] <= 24
+    return subtype in PCM_BITS and given in PCM_BITS and PCM_BITS[given] <= PCM_BITS[subtype]
+
+
+def _finest_subtype(fmt: str, given: str | None) -> str | None:
+    """The subtype of ``fmt`` for samples read as ``given`` that ``fmt`` cannot hold:
+    its default when that holds them all (as before), else the plain one it can write
+    that keeps the most precision (FLAC's PCM_24 for PCM_32, FLOAT or DOUBLE), a float
+    one for float samples at equal precision."""
+    import soundfile
+
+    default = soundfile.default_subtype(fmt)
+    if default is not None and _holds(default, given):
+        return default
+    floats = given in FLOAT_SUBTYPES
+    plain = [s for s in soundfile.available_subtypes(fmt) if s in _PRECISION and can_encode(fmt, s)]
+    if not plain:
+        return default
+    best = max(plain, key=lambda s: (_PRECISION[s], (s in FLOAT_SUBTYPES) == floats))
+    if default in _PRECISION and _PRECISION[default] >= _PRECISION[best]:
+        return default
+    return best
+
+
+def narrowed(fmt: str, subtype: str, given: str | None, target: str) -> str | None:
+    """One line for a reader of ``target`` when the ``subtype`` chosen for it
+    (:func:`_finest_subtype`) does not hold every sample of the input's ``given``;
+    else None."""
+    if _holds(subtype, given):
+        return None
+    what = f"{PCM_BITS[subtype]}-bit integers" if subtype in PCM_BITS else subtype
+    return (
+        f"{target}: {fmt} holds the input's {given} samples at most as {subtype}: they are "
+        f"rounded to {what}; write WAV to keep them all"
+    )
 
 
 def _keeps_subtype(sig: Signal, fmt: str) -> bool:
@@ -445,6 +494,7 @@ class SignalWriter(_TempOutput):
         self.template = template
         self.fmt = output_format(self.path, options, template)
         self.subtype = None
+        self.narrowing: str | None = None  # the chosen subtype holds fewer bits: why
         self.clipped = 0
         self.nonfinite = 0
         self.tmp: str | None = None
@@ -461,6 +511,8 @@ class SignalWriter(_TempOutput):
             _check_subtype(self.name, self.fmt, subtype)
         else:
             self.fmt, self.subtype = _audio_target(template, self.fmt, subtype, self.name)
+            if subtype is None:
+                self.narrowing = narrowed(self.fmt, self.subtype, template.subtype, self.name)
         self.target, self.direct = check_output_path(self.path, options, signal=False)
         try:
             if self.direct:
