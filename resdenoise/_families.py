@@ -76,7 +76,8 @@ def lin_phi(r, lam):
 
 
 def cha_g(r, lam):
-    return 1.0 / np.hypot(1.0, r / lam)  # sqrt(1 + x^2), without overflow
+    with np.errstate(over="ignore"):  # r / lam = +-inf: g = 0, the limit
+        return 1.0 / np.hypot(1.0, r / lam)  # sqrt(1 + x^2), without overflow
 
 
 def cha_psi(r, lam):
@@ -90,7 +91,8 @@ def cha_psi(r, lam):
 
 def cha_s(s, theta):
     # lam = sqrt2 theta, so 2 s^2 / lam^2 = s^2 / theta^2
-    return s * (1.0 - 1.0 / np.hypot(1.0, s / theta))
+    with np.errstate(over="ignore"):  # s / theta = +-inf: S = s, the limit
+        return s * (1.0 - 1.0 / np.hypot(1.0, s / theta))
 
 
 def cha_phi(r, lam):
@@ -137,7 +139,8 @@ def pm_psi(r, lam):
 
 def pm_s(s, theta):
     # lam^2 = 2 theta^2, so s^2 / lam^2 = s^2 / (2 theta^2)
-    return -s * np.expm1(-(s * s) / (2.0 * theta * theta))
+    # -s^2 / (2 theta^2), scaled where 2 theta^2 is not normal (pm_scaled)
+    return -s * np.expm1(pm_exponent(s, theta))
 
 
 def pm_phi(r, lam):
@@ -189,8 +192,9 @@ def hard_phi(r, lam):
 
 
 def tanh_g(r, lam):
-    x = r / lam
-    with np.errstate(divide="ignore", invalid="ignore"):  # x = 0 is set below
+    # x = +-inf where r / lam overflows: tanh(x)/x = 0 there, the limit
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # x = 0 is set below
+        x = r / lam
         out = np.tanh(x) / x
     return np.where(x == 0.0, 1.0, out)
 
@@ -207,11 +211,14 @@ def tanh_psi(r, lam):
 
 def tanh_phi(r, lam):
     # r where r / lam underflows: there Phi(r) = r to the last bit
-    return np.where(np.abs(r) < lam * below_normal(), r, lam * np.tanh(r / lam))
+    # and +-lam where it overflows (tanh(+-inf) = +-1, no overflow to report)
+    with np.errstate(over="ignore"):
+        return np.where(np.abs(r) < lam * below_normal(), r, lam * np.tanh(r / lam))
 
 
 def softsign_g(r, lam):
-    return 1.0 / (1.0 + np.abs(r) / lam)
+    with np.errstate(over="ignore"):  # |r| / lam = inf: g = 0, the limit
+        return 1.0 / (1.0 + np.abs(r) / lam)
 
 
 def softsign_psi(r, lam):
@@ -235,8 +242,9 @@ def softsign_phi(r, lam):
 
 
 def arctan_g(r, lam):
-    x = r / lam
-    with np.errstate(divide="ignore", invalid="ignore"):  # x = 0 is set below
+    # x = +-inf where r / lam overflows: arctan(x)/x = 0 there, the limit
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # x = 0 is set below
+        x = r / lam
         out = np.arctan(x) / x
     return np.where(x == 0.0, 1.0, out)
 
@@ -248,7 +256,9 @@ def arctan_psi(r, lam):
 
 def arctan_phi(r, lam):
     # r where r / lam underflows: there Phi(r) = r to the last bit
-    return np.where(np.abs(r) < lam * below_normal(), r, lam * np.arctan(r / lam))
+    # and +-lam pi/2 where it overflows (arctan(+-inf), no overflow to report)
+    with np.errstate(over="ignore"):
+        return np.where(np.abs(r) < lam * below_normal(), r, lam * np.arctan(r / lam))
 
 
 # Shrinkage of the three odd activations: S(s) = s - Phi(sqrt2 s)/sqrt2 at
@@ -256,16 +266,24 @@ def arctan_phi(r, lam):
 
 
 def tanh_s(s, theta):
-    return s - theta * np.tanh(s / theta)
+    with np.errstate(over="ignore"):  # s / theta = +-inf: tanh = +-1, the limit
+        return s - theta * np.tanh(s / theta)
 
 
 def softsign_s(s, theta):
     a = np.abs(s)
-    return s * a / (theta + a)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = s * a / (theta + a)
+    bad = ~np.isfinite(out)
+    if bad.any():  # s a overflowed (|s| > 1e154): s / (1 + theta / a), without the square
+        out = np.asarray(out)
+        out[bad] = np.asarray(s)[bad] / (1.0 + theta / np.asarray(a)[bad])
+    return out
 
 
 def arctan_s(s, theta):
-    return s - theta * np.arctan(s / theta)
+    with np.errstate(over="ignore"):  # s / theta = +-inf: arctan = +-pi/2, the limit
+        return s - theta * np.arctan(s / theta)
 
 
 # --------------------------------------------------------------------------
