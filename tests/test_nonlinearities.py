@@ -479,3 +479,17 @@ def test_formulas_are_written_for_every_form():
     for entry in NONLINEARITIES.values():
         assert set(entry.formulas) == set(FORMS)
         assert all(entry.formulas.values())
+
+
+@pytest.mark.parametrize(("key", "slope"), [("relu", 0.0), ("leaky-relu", 0.01)])
+def test_a_kinked_diffusivity_says_its_value_at_zero(key, slope):
+    """g(0) = Phi'(0) (the paper); at ReLU's kink the symmetric difference
+    quotient, the mean of the one-sided slopes 1 and ``slope``.  The printed
+    formula, the registry's g, and the general translation of the same Phi
+    (what a formula max(r, 0) gets) give that one value."""
+    at_zero = (1.0 + slope) / 2.0
+    entry = NONSTABLE_ACTIVATIONS[key]
+    assert f"{at_zero:g} at 0" in entry.formulas["diffusivity"].replace("1/2", "0.5")
+    assert float(get_nonlinearity(key).g(np.array([0.0]))[0]) == at_zero
+    mine = from_function(lambda r: np.where(r >= 0, r, slope * r))
+    assert float(mine.g(np.array([0.0]))[0]) == pytest.approx(at_zero, abs=1e-9)
