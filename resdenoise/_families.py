@@ -93,6 +93,18 @@ def _psi_guarded(usual, scaled, r, lam):
     return np.where(fix, safe, out)
 
 
+def _guarded(usual, near, far, far_lam=False):
+    """A Psi of (r, lam): ``usual`` where it is trustworthy, else
+    :func:`_near_far` with ``near`` and ``far`` (see :func:`_psi_guarded`)."""
+
+    def psi(r, lam):
+        return _psi_guarded(
+            usual, lambda a, x, lam: _near_far(a, x, lam, near, far, far_lam), r, lam
+        )
+
+    return psi
+
+
 def _near_far(a, x, lam, near, far, far_lam=False):
     """``a^2 near(x)`` for x < 1, ``lam a far(x)`` (``lam^2 far(x)`` with
     ``far_lam``) beyond; ``near`` and ``far`` see x clipped to [0, 1] and
@@ -140,19 +152,11 @@ def _cha_psi_usual(r, lam):
         return 2.0 * lam * lam * x * np.fmin(x / (np.hypot(1.0, x) + 1.0), 1.0)
 
 
-def cha_psi(r, lam):
-    return _psi_guarded(
-        _cha_psi_usual,
-        lambda a, x, lam: _near_far(
-            a,
-            x,
-            lam,
-            lambda t: 2.0 / (np.hypot(1.0, t) + 1.0),
-            lambda t: 2.0 / (np.hypot(1.0, 1.0 / t) + 1.0 / t),  # 2 t / (sqrt(1 + t^2) + 1)
-        ),
-        r,
-        lam,
-    )
+cha_psi = _guarded(
+    _cha_psi_usual,
+    lambda t: 2.0 / (np.hypot(1.0, t) + 1.0),
+    lambda t: 2.0 / (np.hypot(1.0, 1.0 / t) + 1.0 / t),  # 2 t / (sqrt(1 + t^2) + 1)
+)
 
 
 def cha_s(s, theta):
@@ -219,15 +223,7 @@ def _pm_near(t):
     return np.where(t < 1e-8, 1.0, -2.0 * np.expm1(-0.5 * t2) / np.where(t2 > 0.0, t2, 1.0))
 
 
-def pm_psi(r, lam):
-    return _psi_guarded(
-        _pm_psi_usual,
-        lambda a, x, lam: _near_far(
-            a, x, lam, _pm_near, lambda t: -2.0 * np.expm1(-0.5 * t * t), far_lam=True
-        ),
-        r,
-        lam,
-    )
+pm_psi = _guarded(_pm_psi_usual, _pm_near, lambda t: -2.0 * np.expm1(-0.5 * t * t), far_lam=True)
 
 
 def pm_s(s, theta):
@@ -303,19 +299,8 @@ def tanh_g(r, lam):
     return np.where(x == 0.0, 1.0, out)
 
 
-def tanh_psi(r, lam):
-    return _psi_guarded(
-        _tanh_psi_usual,
-        lambda a, x, lam: _near_far(
-            a,
-            x,
-            lam,
-            _tanh_near,
-            lambda t: 2.0 + 2.0 * (np.log1p(np.exp(-2.0 * t)) - math.log(2.0)) / t,
-        ),
-        r,
-        lam,
-    )
+def _tanh_far(t):
+    return 2.0 + 2.0 * (np.log1p(np.exp(-2.0 * t)) - math.log(2.0)) / t
 
 
 def _tanh_near(t):
@@ -332,6 +317,9 @@ def _tanh_psi_usual(r, lam):
     near = np.log1p(2.0 * np.sinh(0.5 * small) ** 2)
     far = a + np.log1p(np.exp(-2.0 * a)) - math.log(2.0)
     return 2.0 * lam * lam * np.where(a < 1.0, near, far)
+
+
+tanh_psi = _guarded(_tanh_psi_usual, _tanh_near, _tanh_far)
 
 
 def tanh_phi(r, lam):
@@ -370,15 +358,7 @@ def _softsign_near(t):
     )
 
 
-def softsign_psi(r, lam):
-    return _psi_guarded(
-        _softsign_psi_usual,
-        lambda a, x, lam: _near_far(
-            a, x, lam, _softsign_near, lambda t: 2.0 - 2.0 * np.log1p(t) / t
-        ),
-        r,
-        lam,
-    )
+softsign_psi = _guarded(_softsign_psi_usual, _softsign_near, lambda t: 2.0 - 2.0 * np.log1p(t) / t)
 
 
 def softsign_phi(r, lam):
@@ -412,20 +392,12 @@ def _arctan_near(t):
     return np.where(t < 0.1, series, (2.0 * t * np.arctan(t) - np.log1p(t2)) / t2)
 
 
-def arctan_psi(r, lam):
-    # far: 2 arctan t - log1p(t^2) / t, with log1p(t^2) = 2 log t + log1p(1/t^2)
-    return _psi_guarded(
-        _arctan_psi_usual,
-        lambda a, x, lam: _near_far(
-            a,
-            x,
-            lam,
-            _arctan_near,
-            lambda t: 2.0 * np.arctan(t) - (2.0 * np.log(t) + np.log1p(1.0 / (t * t))) / t,
-        ),
-        r,
-        lam,
-    )
+# far: 2 arctan t - log1p(t^2) / t, with log1p(t^2) = 2 log t + log1p(1/t^2)
+arctan_psi = _guarded(
+    _arctan_psi_usual,
+    _arctan_near,
+    lambda t: 2.0 * np.arctan(t) - (2.0 * np.log(t) + np.log1p(1.0 / (t * t))) / t,
+)
 
 
 def arctan_phi(r, lam):
