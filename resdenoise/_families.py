@@ -93,16 +93,10 @@ def _psi_guarded(usual, scaled, r, lam):
     return np.where(fix, safe, out)
 
 
-def _guarded(usual, near, far, far_lam=False):
-    """A Psi of (r, lam): ``usual`` where it is trustworthy, else
-    :func:`_near_far` with ``near`` and ``far`` (see :func:`_psi_guarded`)."""
-
-    def psi(r, lam):
-        return _psi_guarded(
-            usual, lambda a, x, lam: _near_far(a, x, lam, near, far, far_lam), r, lam
-        )
-
-    return psi
+def _guarded(r, lam, usual, near, far, far_lam=False):
+    """Psi(r): ``usual`` where it is trustworthy, else :func:`_near_far` with
+    ``near`` and ``far`` (see :func:`_psi_guarded`)."""
+    return _psi_guarded(usual, lambda a, x, lam: _near_far(a, x, lam, near, far, far_lam), r, lam)
 
 
 def _near_far(a, x, lam, near, far, far_lam=False):
@@ -152,11 +146,14 @@ def _cha_psi_usual(r, lam):
         return 2.0 * lam * lam * x * np.fmin(x / (np.hypot(1.0, x) + 1.0), 1.0)
 
 
-cha_psi = _guarded(
-    _cha_psi_usual,
-    lambda t: 2.0 / (np.hypot(1.0, t) + 1.0),
-    lambda t: 2.0 / (np.hypot(1.0, 1.0 / t) + 1.0 / t),  # 2 t / (sqrt(1 + t^2) + 1)
-)
+def cha_psi(r, lam):
+    return _guarded(
+        r,
+        lam,
+        _cha_psi_usual,
+        lambda t: 2.0 / (np.hypot(1.0, t) + 1.0),
+        lambda t: 2.0 / (np.hypot(1.0, 1.0 / t) + 1.0 / t),  # 2 t / (sqrt(1 + t^2) + 1)
+    )
 
 
 def cha_s(s, theta):
@@ -223,7 +220,12 @@ def _pm_near(t):
     return np.where(t < 1e-8, 1.0, -2.0 * np.expm1(-0.5 * t2) / np.where(t2 > 0.0, t2, 1.0))
 
 
-pm_psi = _guarded(_pm_psi_usual, _pm_near, lambda t: -2.0 * np.expm1(-0.5 * t * t), far_lam=True)
+def pm_psi(r, lam):
+    return _guarded(r, lam, _pm_psi_usual, _pm_near, _pm_far, far_lam=True)
+
+
+def _pm_far(t):
+    return -2.0 * np.expm1(-0.5 * t * t)  # Psi / lam^2
 
 
 def pm_s(s, theta):
@@ -319,7 +321,8 @@ def _tanh_psi_usual(r, lam):
     return 2.0 * lam * lam * np.where(a < 1.0, near, far)
 
 
-tanh_psi = _guarded(_tanh_psi_usual, _tanh_near, _tanh_far)
+def tanh_psi(r, lam):
+    return _guarded(r, lam, _tanh_psi_usual, _tanh_near, _tanh_far)
 
 
 def tanh_phi(r, lam):
@@ -358,7 +361,12 @@ def _softsign_near(t):
     )
 
 
-softsign_psi = _guarded(_softsign_psi_usual, _softsign_near, lambda t: 2.0 - 2.0 * np.log1p(t) / t)
+def softsign_psi(r, lam):
+    return _guarded(r, lam, _softsign_psi_usual, _softsign_near, _softsign_far)
+
+
+def _softsign_far(t):
+    return 2.0 - 2.0 * np.log1p(t) / t
 
 
 def softsign_phi(r, lam):
@@ -393,11 +401,12 @@ def _arctan_near(t):
 
 
 # far: 2 arctan t - log1p(t^2) / t, with log1p(t^2) = 2 log t + log1p(1/t^2)
-arctan_psi = _guarded(
-    _arctan_psi_usual,
-    _arctan_near,
-    lambda t: 2.0 * np.arctan(t) - (2.0 * np.log(t) + np.log1p(1.0 / (t * t))) / t,
-)
+def arctan_psi(r, lam):
+    return _guarded(r, lam, _arctan_psi_usual, _arctan_near, _arctan_far)
+
+
+def _arctan_far(t):
+    return 2.0 * np.arctan(t) - (2.0 * np.log(t) + np.log1p(1.0 / (t * t))) / t
 
 
 def arctan_phi(r, lam):
@@ -618,7 +627,7 @@ def _bumps_terms(t, c):
         gauss = -np.expm1(-0.5 * z2)
         inv = 1.0 / t
         near = np.concatenate(
-            [np.where(z2 > 0.0, 2.0 * gauss / z2, 1.0), (2.0 / (np.hypot(1.0, t) + 1.0))[None]]
+            [np.where(z2 > 1e-20, 2.0 * gauss / z2, 1.0), (2.0 / (np.hypot(1.0, t) + 1.0))[None]]
         )
         far = np.concatenate(
             [2.0 * scales * scales * gauss * inv, (2.0 / (np.hypot(1.0, inv) + inv))[None]]
