@@ -55,6 +55,62 @@ def below_normal(dtype=np.float64) -> float:
 
 
 # --------------------------------------------------------------------------
+# Psi without spurious overflow.  Each Psi = 2 lam^2 F(x), x = |r|/lam, is
+# computed in its usual form (whose numbers stay as they were) unless 2 lam^2
+# is out of the range pm_scaled allows, or the usual form gives inf or nan for
+# a finite r; there the scaled form: r^2 H(x) for x < 1 and lam |r| G(x) (or
+# lam^2 G(x)) beyond, H and G of moderate size, each product formed from
+# mantissas and exponents (frexp/ldexp), so it over- or underflows only where
+# Psi itself does.
+# --------------------------------------------------------------------------
+
+_BIG: Final = float(np.finfo(np.float64).max)
+
+
+def _product(a, b, c):
+    """``a b c`` for non-negative a, b and moderate c: inf only where the value
+    exceeds the float range, subnormal or 0 only where it is below it."""
+    ma, ea = np.frexp(a)
+    mb, eb = np.frexp(b)
+    return np.ldexp(ma * mb * c, ea + eb)
+
+
+def _psi_guarded(usual, scaled, r, lam):
+    """``usual(r, lam)`` where it is trustworthy, else ``scaled(a, x, lam)``
+    (a = |r|, x = a/lam, possibly inf or 0)."""
+    r = np.asarray(r, dtype=float)
+    with np.errstate(all="ignore"):
+        out = np.asarray(usual(r, lam), dtype=float)
+        a = np.abs(r)
+        x = a / lam
+        if pm_scaled(lam):
+            fix = np.isfinite(r)
+        else:  # inf or nan; or x^2 below the normal range, where it loses bits
+            fix = np.isfinite(r) & (~np.isfinite(out) | ((x < 1e-140) & (a > 0.0)))
+        if not fix.any():
+            return out
+        safe = np.asarray(scaled(a, x, lam), dtype=float)
+    return np.where(fix, safe, out)
+
+
+def _guarded(r, lam, usual, near, far, far_lam=False):
+    """Psi(r): ``usual`` where it is trustworthy, else :func:`_near_far` with
+    ``near`` and ``far`` (see :func:`_psi_guarded`)."""
+    return _psi_guarded(usual, lambda a, x, lam: _near_far(a, x, lam, near, far, far_lam), r, lam)
+
+
+def _near_far(a, x, lam, near, far, far_lam=False):
+    """``a^2 near(x)`` for x < 1, ``lam a far(x)`` (``lam^2 far(x)`` with
+    ``far_lam``) beyond; ``near`` and ``far`` see x clipped to [0, 1] and
+    [1, max] (no inf)."""
+    xn = np.minimum(x, 1.0)
+    xf = np.clip(x, 1.0, _BIG)
+    return np.where(
+        x < 1.0, _product(a, a, near(xn)), _product(lam, lam if far_lam else a, far(xf))
+    )
+
+
+# --------------------------------------------------------------------------
 # Closed forms, Table 3.  Each takes (r, lam) (shrinkage: (s, theta)).
 # --------------------------------------------------------------------------
 
@@ -64,7 +120,8 @@ def lin_g(r, lam):
 
 
 def lin_psi(r, lam):
-    return r * r
+    with np.errstate(over="ignore"):  # inf only where r^2 exceeds the range
+        return r * r
 
 
 def lin_s(s, theta):
@@ -76,10 +133,11 @@ def lin_phi(r, lam):
 
 
 def cha_g(r, lam):
-    return 1.0 / np.hypot(1.0, r / lam)  # sqrt(1 + x^2), without overflow
+    with np.errstate(over="ignore"):  # r / lam = +-inf: g = 0, the limit
+        return 1.0 / np.hypot(1.0, r / lam)  # sqrt(1 + x^2), without overflow
 
 
-def cha_psi(r, lam):
+def _cha_psi_usual(r, lam):
     x = np.abs(r / lam)
     # 2 lam^2 (sqrt(1 + x^2) - 1), written without cancellation for small x
     # and without overflow for large x (hypot(1, x) = sqrt(1 + x^2)); the
@@ -88,9 +146,20 @@ def cha_psi(r, lam):
         return 2.0 * lam * lam * x * np.fmin(x / (np.hypot(1.0, x) + 1.0), 1.0)
 
 
+def cha_psi(r, lam):
+    return _guarded(
+        r,
+        lam,
+        _cha_psi_usual,
+        lambda t: 2.0 / (np.hypot(1.0, t) + 1.0),
+        lambda t: 2.0 / (np.hypot(1.0, 1.0 / t) + 1.0 / t),  # 2 t / (sqrt(1 + t^2) + 1)
+    )
+
+
 def cha_s(s, theta):
     # lam = sqrt2 theta, so 2 s^2 / lam^2 = s^2 / theta^2
-    return s * (1.0 - 1.0 / np.hypot(1.0, s / theta))
+    with np.errstate(over="ignore"):  # s / theta = +-inf: S = s, the limit
+        return s * (1.0 - 1.0 / np.hypot(1.0, s / theta))
 
 
 def cha_phi(r, lam):
@@ -105,9 +174,20 @@ def soft_g(r, lam):
         return np.minimum(1.0, lam / a)
 
 
-def soft_psi(r, lam):
+def _soft_psi_usual(r, lam):
     a = np.abs(r)
     return np.where(a <= lam, r * r, 2.0 * lam * a - lam * lam)
+
+
+def soft_psi(r, lam):
+    return _psi_guarded(
+        _soft_psi_usual,
+        lambda a, x, lam: np.where(
+            a <= lam, _product(a, a, 1.0), _product(lam, a, 2.0 - 1.0 / np.maximum(x, 1.0))
+        ),
+        r,
+        lam,
+    )
 
 
 def soft_s(s, theta):
@@ -131,13 +211,27 @@ def pm_g(r, lam):
     return np.exp(pm_exponent(r, lam))
 
 
-def pm_psi(r, lam):
+def _pm_psi_usual(r, lam):
     return -2.0 * lam * lam * np.expm1(-(r * r) / (2.0 * lam * lam))
+
+
+def _pm_near(t):
+    t2 = t * t  # H = 2 (1 - e^(-t^2/2)) / t^2, 1 at 0
+    return np.where(t < 1e-8, 1.0, -2.0 * np.expm1(-0.5 * t2) / np.where(t2 > 0.0, t2, 1.0))
+
+
+def pm_psi(r, lam):
+    return _guarded(r, lam, _pm_psi_usual, _pm_near, _pm_far, far_lam=True)
+
+
+def _pm_far(t):
+    return -2.0 * np.expm1(-0.5 * t * t)  # Psi / lam^2
 
 
 def pm_s(s, theta):
     # lam^2 = 2 theta^2, so s^2 / lam^2 = s^2 / (2 theta^2)
-    return -s * np.expm1(-(s * s) / (2.0 * theta * theta))
+    # -s^2 / (2 theta^2), scaled where 2 theta^2 is not normal (pm_scaled)
+    return -s * np.expm1(pm_exponent(s, theta))
 
 
 def pm_phi(r, lam):
@@ -151,11 +245,21 @@ def gar_g(r, lam):
         return np.minimum(1.0, (lam * lam) / (r * r))
 
 
-def gar_psi(r, lam):
+def _gar_psi_usual(r, lam):
     a = np.abs(r)
     with np.errstate(divide="ignore"):  # log(0) only in the branch not taken
         far = lam * lam * (1.0 + 2.0 * np.log(a / lam))
     return np.where(a <= lam, r * r, far)
+
+
+def _gar_psi_scaled(a, x, lam):
+    # log x = log a - log lam where a / lam overflows
+    log_x = np.where(np.isfinite(x), np.log(np.maximum(x, 1.0)), np.log(a) - math.log(lam))
+    return np.where(a <= lam, _product(a, a, 1.0), _product(lam, lam, 1.0 + 2.0 * log_x))
+
+
+def gar_psi(r, lam):
+    return _psi_guarded(_gar_psi_usual, _gar_psi_scaled, r, lam)
 
 
 def gar_s(s, theta):
@@ -177,7 +281,8 @@ def hard_g(r, lam):
 
 
 def hard_psi(r, lam):
-    return np.minimum(r * r, lam * lam)
+    with np.errstate(over="ignore"):  # min(inf, lam^2): inf only where both exceed
+        return np.minimum(r * r, lam * lam)
 
 
 def hard_s(s, theta):
@@ -189,13 +294,24 @@ def hard_phi(r, lam):
 
 
 def tanh_g(r, lam):
-    x = r / lam
-    with np.errstate(divide="ignore", invalid="ignore"):  # x = 0 is set below
+    # x = +-inf where r / lam overflows: tanh(x)/x = 0 there, the limit
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # x = 0 is set below
+        x = r / lam
         out = np.tanh(x) / x
     return np.where(x == 0.0, 1.0, out)
 
 
-def tanh_psi(r, lam):
+def _tanh_far(t):
+    return 2.0 + 2.0 * (np.log1p(np.exp(-2.0 * t)) - math.log(2.0)) / t
+
+
+def _tanh_near(t):
+    near = np.log1p(2.0 * np.sinh(0.5 * t) ** 2)  # log cosh t, H = 2 log cosh t / t^2
+    t2 = t * t
+    return np.where(t < 1e-8, 1.0, 2.0 * near / np.where(t2 > 0.0, t2, 1.0))
+
+
+def _tanh_psi_usual(r, lam):
     a = np.abs(r / lam)
     # 2 lam^2 log cosh x.  Large a, overflow-free: a + log1p(e^-2a) - log 2;
     # small a, without cancellation: log1p(cosh a - 1) = log1p(2 sinh(a/2)^2).
@@ -205,25 +321,52 @@ def tanh_psi(r, lam):
     return 2.0 * lam * lam * np.where(a < 1.0, near, far)
 
 
+def tanh_psi(r, lam):
+    return _guarded(r, lam, _tanh_psi_usual, _tanh_near, _tanh_far)
+
+
 def tanh_phi(r, lam):
     # r where r / lam underflows: there Phi(r) = r to the last bit
-    return np.where(np.abs(r) < lam * below_normal(), r, lam * np.tanh(r / lam))
+    # and +-lam where it overflows (tanh(+-inf) = +-1, no overflow to report)
+    with np.errstate(over="ignore"):
+        return np.where(np.abs(r) < lam * below_normal(), r, lam * np.tanh(r / lam))
 
 
 def softsign_g(r, lam):
-    return 1.0 / (1.0 + np.abs(r) / lam)
+    with np.errstate(over="ignore"):  # |r| / lam = inf: g = 0, the limit
+        return 1.0 / (1.0 + np.abs(r) / lam)
 
 
-def softsign_psi(r, lam):
-    a = np.abs(r / lam)
-    # a - log1p(a) cancels for small a: there use sum_{k>=2} (-a)^k / k (Horner,
-    # 20 terms: relative error below 1e-16 for a < 0.1)
-    small = np.minimum(a, 0.1)
+def _softsign_series(small):
+    """``(a - log1p(a)) / a^2 = sum_{k>=2} (-a)^(k-2) / k`` (Horner, 20 terms:
+    relative error below 1e-16 for a < 0.1)."""
     series = np.zeros_like(small)
     for k in range(21, 1, -1):
         series = series * small + (-1.0) ** k / k
-    near = series * small * small
+    return series
+
+
+def _softsign_psi_usual(r, lam):
+    a = np.abs(r / lam)
+    # a - log1p(a) cancels for small a: there the series
+    small = np.minimum(a, 0.1)
+    near = _softsign_series(small) * small * small
     return 2.0 * lam * lam * np.where(a < 0.1, near, a - np.log1p(a))
+
+
+def _softsign_near(t):
+    small = np.minimum(t, 0.1)
+    return 2.0 * np.where(
+        t < 0.1, _softsign_series(small), (t - np.log1p(t)) / np.maximum(t * t, 0.01)
+    )
+
+
+def softsign_psi(r, lam):
+    return _guarded(r, lam, _softsign_psi_usual, _softsign_near, _softsign_far)
+
+
+def _softsign_far(t):
+    return 2.0 - 2.0 * np.log1p(t) / t
 
 
 def softsign_phi(r, lam):
@@ -235,20 +378,42 @@ def softsign_phi(r, lam):
 
 
 def arctan_g(r, lam):
-    x = r / lam
-    with np.errstate(divide="ignore", invalid="ignore"):  # x = 0 is set below
+    # x = +-inf where r / lam overflows: arctan(x)/x = 0 there, the limit
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # x = 0 is set below
+        x = r / lam
         out = np.arctan(x) / x
     return np.where(x == 0.0, 1.0, out)
 
 
-def arctan_psi(r, lam):
+def _arctan_psi_usual(r, lam):
     x = r / lam
     return 2.0 * lam * lam * (x * np.arctan(x) - 0.5 * np.log1p(x * x))
 
 
+def _arctan_near(t):
+    # H = 2 (t arctan t - log1p(t^2)/2) / t^2 = sum_k 2 (-t^2)^k / ((2k+1)(2k+2))
+    small = np.minimum(t, 0.1) ** 2
+    series = np.zeros_like(small)
+    for k in range(12, -1, -1):
+        series = series * -small + 2.0 / ((2 * k + 1) * (2 * k + 2))
+    t2 = np.maximum(t * t, 0.01)
+    return np.where(t < 0.1, series, (2.0 * t * np.arctan(t) - np.log1p(t2)) / t2)
+
+
+# far: 2 arctan t - log1p(t^2) / t, with log1p(t^2) = 2 log t + log1p(1/t^2)
+def arctan_psi(r, lam):
+    return _guarded(r, lam, _arctan_psi_usual, _arctan_near, _arctan_far)
+
+
+def _arctan_far(t):
+    return 2.0 * np.arctan(t) - (2.0 * np.log(t) + np.log1p(1.0 / (t * t))) / t
+
+
 def arctan_phi(r, lam):
     # r where r / lam underflows: there Phi(r) = r to the last bit
-    return np.where(np.abs(r) < lam * below_normal(), r, lam * np.arctan(r / lam))
+    # and +-lam pi/2 where it overflows (arctan(+-inf), no overflow to report)
+    with np.errstate(over="ignore"):
+        return np.where(np.abs(r) < lam * below_normal(), r, lam * np.arctan(r / lam))
 
 
 # Shrinkage of the three odd activations: S(s) = s - Phi(sqrt2 s)/sqrt2 at
@@ -256,16 +421,24 @@ def arctan_phi(r, lam):
 
 
 def tanh_s(s, theta):
-    return s - theta * np.tanh(s / theta)
+    with np.errstate(over="ignore"):  # s / theta = +-inf: tanh = +-1, the limit
+        return s - theta * np.tanh(s / theta)
 
 
 def softsign_s(s, theta):
     a = np.abs(s)
-    return s * a / (theta + a)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = s * a / (theta + a)
+    bad = ~np.isfinite(out)
+    if bad.any():  # s a overflowed (|s| > 1e154): s / (1 + theta / a), without the square
+        out = np.asarray(out)
+        out[bad] = np.asarray(s)[bad] / (1.0 + theta / np.asarray(a)[bad])
+    return out
 
 
 def arctan_s(s, theta):
-    return s - theta * np.arctan(s / theta)
+    with np.errstate(over="ignore"):  # s / theta = +-inf: arctan = +-pi/2, the limit
+        return s - theta * np.arctan(s / theta)
 
 
 # --------------------------------------------------------------------------
@@ -441,8 +614,37 @@ def bumps_psi(r, lam, c):
     """``Psi(r) = 2 int_0^r Phi``: Gaussians 2 lam^2 s^2 (1 - exp(-x^2/(2 s^2))),
     the tail 2 lam^2 (sqrt(1 + x^2) - 1).  For x = |r|/lam < 1 written as
     ``r^2 sum c_k q_k(x)`` with ``q_k = Psi_k / r^2`` in [0, 1] (1 at 0), so that
-    neither lam^2 nor x^2 underflows there."""
+    neither lam^2 nor x^2 underflows there; beyond, where lam^2 or x overflows,
+    ``lam |r| sum c_k Psi_k / (lam |r|)``."""
     c = np.asarray(c, dtype=float)
+    return _psi_guarded(
+        lambda r, lam: _bumps_psi_usual(r, lam, c),
+        lambda a, x, lam: _near_far(
+            a, x, lam, lambda t: _bumps_terms(t, c)[0], lambda t: _bumps_terms(t, c)[1]
+        ),
+        r,
+        lam,
+    )
+
+
+def _bumps_terms(t, c):
+    """``sum c_k Psi_k / r^2`` and ``sum c_k Psi_k / (lam |r|)`` at t = |r|/lam
+    (t in [0, 1], and in [1, max])."""
+    scales = bump_scales(c.size).reshape((-1,) + (1,) * t.ndim)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        z2 = (t / scales) ** 2
+        gauss = -np.expm1(-0.5 * z2)
+        inv = 1.0 / t
+        near = np.concatenate(
+            [np.where(z2 > 1e-20, 2.0 * gauss / z2, 1.0), (2.0 / (np.hypot(1.0, t) + 1.0))[None]]
+        )
+        far = np.concatenate(
+            [2.0 * scales * scales * gauss * inv, (2.0 / (np.hypot(1.0, inv) + inv))[None]]
+        )
+    return np.tensordot(c, near, axes=1), np.tensordot(c, far, axes=1)
+
+
+def _bumps_psi_usual(r, lam, c):
     r = np.asarray(r, dtype=float)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # the limits at 0, inf
         x = np.abs(r) / lam

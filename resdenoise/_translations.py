@@ -336,12 +336,14 @@ def phi_to_shrinkage(phi: ArrFunc, tau: float = 0.25) -> ArrFunc:
     """Activation to shrinkage: ``S(s) = s - 2 sqrt2 tau Phi(sqrt2 s)``.
 
     Equivalently ``S(s) = s (1 - 4 tau g(sqrt2 s))`` (Mrazek, Weickert,
-    Steidl 2005); h = 1.
+    Steidl 2005); h = 1.  Computed as ``(x - 4 tau Phi(x)) / sqrt2`` at
+    ``x = sqrt2 s``: where ``4 tau Phi(x) = x`` (tau = 1/4, Phi linear) S is
+    exactly 0, not the rounding of ``s - Phi(sqrt2 s)/sqrt2`` (-2e-16 s).
     """
 
     def shrinkage(s):
-        s = np.asarray(s, dtype=float)
-        return s - 2.0 * SQRT2 * tau * phi(SQRT2 * s)
+        x = SQRT2 * np.asarray(s, dtype=float)
+        return (x - 4.0 * tau * phi(x)) / SQRT2
 
     return shrinkage
 

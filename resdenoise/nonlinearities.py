@@ -416,7 +416,7 @@ NONSTABLE_ACTIVATIONS: Final[dict[str, Entry]] = {
             g_max=1.0,
             lipschitz=1.0,
             formulas={
-                "diffusivity": "1 if r > 0 else 0",
+                "diffusivity": "1 if r > 0, 1/2 at 0, else 0",
                 "regulariser": "max(r, 0)^2",
                 "shrinkage": "s - Phi(sqrt2 s)/sqrt2 (translated)",
                 "activation": "max(r, 0)",
@@ -436,7 +436,7 @@ NONSTABLE_ACTIVATIONS: Final[dict[str, Entry]] = {
             g_max=1.0,
             lipschitz=1.0,
             formulas={
-                "diffusivity": f"1 if r > 0 else {LEAKY_SLOPE:g}",
+                "diffusivity": f"1 if r > 0, {0.5 + LEAKY_SLOPE / 2:g} at 0, else {LEAKY_SLOPE:g}",
                 "regulariser": f"r^2 if r >= 0 else {LEAKY_SLOPE:g} r^2",
                 "shrinkage": "s - Phi(sqrt2 s)/sqrt2 (translated)",
                 "activation": f"r if r >= 0 else {LEAKY_SLOPE:g} r",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -536,3 +537,30 @@ def test_the_perona_malik_loop_each_dtype_and_channel_count_takes():
         assert avx2
     with pytest.raises(ValueError, match="channels"):
         KERNELS.pm_loop(False, 0)
+
+
+@needs_kernels
+@pytest.mark.parametrize(
+    ("dtype", "unit", "amplitudes"),
+    [(np.float64, 2.0**-1020, [1e300, 1e200, 1e40]), (np.float32, 2.0**-124, [1e38, 1e30, 1e20])],
+)
+def test_the_floor_of_the_exponential_is_relative_to_the_difference(dtype, unit, amplitudes):
+    """Beside a step A the exact Perona-Malik flux is A exp(-(A/lam)^2/2), 0 in
+    any float (NumPy's loop: 0); the compiled loop's floor leaves less than
+    A x 2^-1020 (float32 2^-124) a block, the bound the README states, not an
+    absolute 1e-307."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert "|r| x 2^-1020 (float32: |r| x 2^-124" in readme
+    assert "less than 1e-307" not in readme
+    for a in amplitudes:
+        assert math.exp(-0.5 * a * a) == 0.0  # the exact flux underflows
+        f = np.array([0.0, 0.0, a, a], dtype=dtype)
+        for tau in (0.25, 0.5):
+            u = run_blocks(
+                f, get_nonlinearity("perona-malik", lam=1.0), tau, 1, backend="compiled", threads=1
+            )
+            ref = run_blocks(
+                f, get_nonlinearity("perona-malik", lam=1.0), tau, 1, backend="numpy", threads=1
+            )
+            assert ref[1] == 0.0
+            assert 0.0 <= float(u[1]) <= float(dtype(a)) * unit, (a, tau, u)

@@ -286,6 +286,37 @@ def test_shrinkage_to_phi_recovers_phi(key, lam):
         close(shrinkage_to_phi(s_tau, tau)(r), nl.phi(r), np.abs(r) + lam)
 
 
+@pytest.mark.parametrize(
+    "phi",
+    [
+        lambda r: r,  # linear
+        lambda r: np.maximum(r, 0.0),  # ReLU: linear for r > 0
+        lambda r: np.where(np.abs(r) <= 1.5, r, 0.0),  # hard, linear below lam
+        lambda r: np.clip(r, -1.5, 1.5),  # soft, linear below lam
+    ],
+)
+def test_translated_shrinkage_is_exactly_zero_where_phi_is_linear(phi):
+    """S(s) = s - Phi(sqrt2 s)/sqrt2 is 0 where Phi(r) = r; the translation gives
+    0, not its cancellation (-2.2e-16 for s = 1: outside 0 <= S(s) <= s)."""
+    s = np.concatenate([np.geomspace(1e-6, 1.0, 301), [0.25, 0.5, 0.75, 1.0]])
+    s = np.concatenate([-s, s])
+    linear = phi(SQRT2 * s) == SQRT2 * s  # where Phi is the identity, by its own numbers
+    assert linear[s > 0].all()
+    assert np.all(phi_to_shrinkage(phi)(s)[linear] == 0.0)
+
+
+@pytest.mark.parametrize("key", sorted(k for k, e in NONLINEARITIES.items() if e.g_max <= 1.0))
+def test_translated_shrinkage_keeps_the_sign_condition(key):
+    """g <= 1 means |Phi(r)| <= |r|: the translated S(s) is >= 0 for s > 0 exactly
+    (a difference of ordered floats keeps its sign), and <= s to rounding."""
+    nl = get_nonlinearity(key, lam=1.3)
+    s = np.geomspace(1e-4, 100.0, 401)
+    x = SQRT2 * s
+    assert np.all(np.abs(nl.phi(x)) <= x)
+    S = phi_to_shrinkage(nl.phi)(s)
+    assert np.all((S >= 0.0) & (S <= s * (1.0 + 4.0 * EPS)))
+
+
 @pytest.mark.parametrize("key", KEYS)
 def test_from_function_in_every_form_gives_the_same_activation(key):
     lam = 1.7
@@ -470,3 +501,17 @@ def test_formulas_are_written_for_every_form():
     for entry in NONLINEARITIES.values():
         assert set(entry.formulas) == set(FORMS)
         assert all(entry.formulas.values())
+
+
+@pytest.mark.parametrize(("key", "slope"), [("relu", 0.0), ("leaky-relu", 0.01)])
+def test_a_kinked_diffusivity_says_its_value_at_zero(key, slope):
+    """g(0) = Phi'(0) (the paper); at ReLU's kink the symmetric difference
+    quotient, the mean of the one-sided slopes 1 and ``slope``.  The printed
+    formula, the registry's g, and the general translation of the same Phi
+    (what a formula max(r, 0) gets) give that one value."""
+    at_zero = (1.0 + slope) / 2.0
+    entry = NONSTABLE_ACTIVATIONS[key]
+    assert f"{at_zero:g} at 0" in entry.formulas["diffusivity"].replace("1/2", "0.5")
+    assert float(get_nonlinearity(key).g(np.array([0.0]))[0]) == at_zero
+    mine = from_function(lambda r: np.where(r >= 0, r, slope * r))
+    assert float(mine.g(np.array([0.0]))[0]) == pytest.approx(at_zero, abs=1e-9)

@@ -58,6 +58,37 @@ def test_sampling_agrees_with_the_registry(key):
         assert p.lipschitz == pytest.approx(entry.lipschitz, rel=1e-6)
 
 
+@pytest.mark.parametrize("lam", [1e-3, 0.7, 1e5])
+@pytest.mark.parametrize(
+    "key", sorted(k for k, e in NONLINEARITIES.items() if e.shrinkage is not None)
+)
+def test_a_shrinkage_given_as_a_function_has_the_registry_class(key, lam):
+    """Phi translated from S cancels (rounding ~ eps |r| up to 1e6 lam): the
+    monotonicity test forgives that rounding, and no more (the registry's
+    class is the reference: hard, Perona-Malik, garrote stay non-monotone)."""
+    entry = NONLINEARITIES[key]
+    nl = get_nonlinearity(key, lam=lam)
+    p = analyse_function(from_function(nl.shrinkage, "shrinkage", lam=lam))
+    assert p.monotone == entry.convex
+
+
+@pytest.mark.parametrize(
+    ("text", "convex"),
+    [
+        ("sign(s)*maximum(abs(s)-theta,0)", True),  # soft
+        ("s*(1-1/sqrt(1+2*s^2/lam^2))", True),  # Charbonnier, the paper's Table 3
+        ("s - theta*tanh(s/theta)", True),
+        ("where(abs(s) > theta, s, 0)", False),  # hard
+        ("-s*expm1(-s^2/(2*theta^2))", False),  # Perona-Malik
+    ],
+)
+def test_shrinkage_formulas_are_classed_like_their_registry_entries(text, convex):
+    from resdenoise.expr import expression_nonlinearity
+
+    p = analyse_function(expression_nonlinearity(text, "shrinkage", lam=1.3))
+    assert p.monotone is convex
+
+
 def test_tanh_as_a_custom_function():
     p = analyse_function(from_function(np.tanh, name="my-tanh"))
     assert p.g_max == pytest.approx(1.0, rel=1e-12)
