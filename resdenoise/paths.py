@@ -16,6 +16,7 @@ import stat
 from collections.abc import Sequence
 
 from .errors import ParameterError, SignalError
+from .io.atomic import output_target
 from .io.signal import ZARR, ZARR_EXTENSION, guess_format, stat_input
 
 __all__ = ["FileIndex", "check_paths", "is_stdout"]
@@ -133,8 +134,10 @@ def check_paths(
     ------
     ParameterError
         A name that is empty; the report on stdout with the signal there too,
-        or the report and the output the same file; ``in_place`` with stdin, or
-        with an output that is not the input (``"-"`` means the input).
+        or the report and the output the same file; ``in_place`` with stdin or
+        another input that is not a regular file (a FIFO, ``/dev/stdin``: it would
+        be written through, not replaced), or with an output that is not the input
+        (``"-"`` means the input).
     SignalError
         The output is the input (without ``in_place``), or the report is, or
         either is another file the run reads, or lies inside it (a store) or
@@ -151,6 +154,7 @@ def check_paths(
                 "in_place=True replaces an input file, and stdin is none; give a file name",
                 parameters=[("in_place", True)],
             )
+        _refuse_in_place_pipe(input_path)
         if output != "-" and not _same_file(input_path, output):
             raise ParameterError(
                 f"{output}: not the input {input_path}, and in_place=True replaces the input "
@@ -213,6 +217,29 @@ def check_paths(
                 )
 
 
+def _refuse_in_place_pipe(path: str) -> None:
+    """Refuse to replace in place an input that is not a regular file (nor a Zarr store,
+    a directory): a FIFO, ``/dev/stdin``, ``/dev/fd/N`` (also with a file behind it),
+    which a write would go through to (the pipe being read, or the file truncated)
+    instead of a new file renamed over it.  Only stat'ed: nothing is opened."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return  # missing: reading it says so
+    if stat.S_ISDIR(mode) or (stat.S_ISREG(mode) and not output_target(path)[1]):
+        return
+    if stat.S_ISREG(mode):  # /dev/stdin < FILE: a file behind a device's name
+        real = os.path.realpath(path)
+        own = "" if real == os.path.abspath(path) else f" ({real})"
+        what = f"names a file through /dev or /proc, which would be written through; give its own name{own}"
+    else:
+        what = "is a pipe or device, not a regular file; give a file name"
+    raise ParameterError(
+        f"in_place=True replaces an input file, and {path} {what}",
+        parameters=[("in_place", True)],
+    )
+
+
 def check_batch_paths(
     tasks: Sequence[tuple], in_place: bool = False, *, index: FileIndex | None = None
 ) -> None:
@@ -220,7 +247,8 @@ def check_batch_paths(
     anything is read.
 
     ``tasks`` holds each input's ``(input, output, report)`` (report None for
-    none).  Refused: under ``in_place``, two inputs that are one file as
+    none).  Refused: under ``in_place``, an input that is a pipe or device (see
+    :func:`check_paths`), two inputs that are one file as
     :class:`FileIndex` compares them (the same inode, links followed, or the
     same place): the one replaced first would be read by the other, or not,
     as the files are shared among the jobs; two outputs or reports (or an
@@ -231,11 +259,12 @@ def check_batch_paths(
     Raises
     ------
     ParameterError
-        Naming both inputs (and the place).
+        Naming both inputs (and the place); naming an input in place that is a pipe.
     """
     if in_place:
         index = FileIndex([path for path, _, _ in tasks]) if index is None else index
         for i, (path, _, _) in enumerate(tasks):
+            _refuse_in_place_pipe(path)  # each, before any file is filtered
             first = index.rank(path)
             if first != i:
                 stat_input(tasks[first][0])  # a missing file is no such file, not two

@@ -1,0 +1,71 @@
+"""Data safety of names that are pipes, stdin's file or someone else's store
+(audit10a, items 1-5 and 8): refused before anything is read or written."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+EXE = str(Path(sys.executable).parent / "resdenoise")
+DIFFUSE = [EXE, "diffuse", "--steps", "2", "-q"]
+CSV = "".join(f"{v!r}\n" for v in np.sin(np.arange(300) / 20.0).tolist())
+
+
+def _run(args, cwd, stdin=subprocess.DEVNULL, input=None):
+    return subprocess.run(
+        args, cwd=cwd, stdin=stdin, input=input, capture_output=True, text=True, timeout=60
+    )
+
+
+def _listing(directory) -> list[str]:
+    return sorted(os.listdir(directory))
+
+
+# ---- 3. --in-place on a pipe or device -------------------------------------------
+
+
+IN_PLACE_PIPE = "--in-place replaces an input file, and {} is a pipe or device, not a regular file"
+
+
+def test_in_place_on_a_fifo_is_refused_before_it_is_opened(tmp_path):
+    """Before: the FIFO opened for reading (here it has no writer: a hang), the
+    output written into it and lost, exit 0."""
+    os.mkfifo(tmp_path / "ff")
+    result = _run([*DIFFUSE, "--in-place", "ff"], tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert IN_PLACE_PIPE.format("ff") in result.stderr
+    assert _listing(tmp_path) == ["ff"]
+
+
+def test_in_place_on_dev_stdin_from_a_pipe_is_refused(tmp_path):
+    result = _run([*DIFFUSE, "--in-place", "/dev/stdin"], tmp_path, stdin=None, input=CSV)
+    assert result.returncode == 2, result.stderr
+    assert IN_PLACE_PIPE.format("/dev/stdin") in result.stderr
+    assert _listing(tmp_path) == []
+
+
+def test_in_place_on_dev_stdin_with_a_file_behind_it_leaves_the_file(tmp_path):
+    """Before: the file on stdin truncated and written through, not replaced atomically."""
+    (tmp_path / "t.csv").write_text(CSV)
+    for name in ("/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"):
+        with open(tmp_path / "t.csv") as stdin:
+            result = _run([*DIFFUSE, "--in-place", name], tmp_path, stdin=stdin)
+        assert result.returncode == 2, result.stderr
+        assert (
+            f"--in-place replaces an input file, and {name} names a file through /dev or "
+            f"/proc, which would be written through; give its own name ({tmp_path / 't.csv'})"
+        ) in result.stderr
+        assert (tmp_path / "t.csv").read_text() == CSV and _listing(tmp_path) == ["t.csv"]
+
+
+def test_in_place_batch_with_a_fifo_filters_nothing(tmp_path):
+    (tmp_path / "a.csv").write_text(CSV)
+    os.mkfifo(tmp_path / "ff")
+    result = _run([*DIFFUSE, "--in-place", "a.csv", "ff"], tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert IN_PLACE_PIPE.format("ff") in result.stderr
+    assert (tmp_path / "a.csv").read_text() == CSV and _listing(tmp_path) == ["a.csv", "ff"]
