@@ -41,18 +41,21 @@ class FileIndex:
 
     :meth:`find` names the first indexed path that is the same file: the same
     inode (links followed), or the same place once the directories are resolved
-    (:func:`_same_file` is this rule for two paths).
+    (:func:`_same_file` is this rule for two paths).  An indexed ``"-"`` is stdin:
+    the regular file the shell put there (``< FILE``), found as ``/dev/stdin`` or
+    the file's own name, or none.
     """
 
     def __init__(self, paths: Sequence[str] = ()):
-        self.paths = [os.fspath(p) for p in paths if p is not None and p != "-"]
+        self.paths = [os.fspath(p) for p in paths if p is not None]
         self._inodes: dict = {}
         self._places: dict = {}
         for rank, path in enumerate(self.paths):
-            key = _inode(path)
+            key = _stdout_inode(0) if path == "-" else _inode(path)  # "-": stdin's file
             if key is not None:
                 self._inodes.setdefault(key, rank)
-            self._places.setdefault(_resolved(path), rank)
+            if path != "-":
+                self._places.setdefault(_resolved(path), rank)
 
     def find(self, path) -> str | None:
         """The first indexed path that names the same file as ``path``, else None
@@ -89,7 +92,8 @@ def _inode(path) -> tuple | None:
 
 
 def _stdout_inode(fd: int = 1) -> tuple | None:
-    """The identity of the regular file stdout (``fd``) is (``>> FILE``), else None."""
+    """The identity of the regular file stdout (``fd``; 0: stdin) is (``>> FILE``),
+    else None."""
     try:
         st = os.fstat(fd)
     except (OSError, ValueError):
@@ -188,6 +192,11 @@ def check_paths(
     for kind in (k for k, to_stdout in stdout.items() if to_stdout):
         _refuse_stdout_read(kind, input_path, reads, others)
     if _same_file(input_path, output) and not in_place:
+        if input_path == "-":  # /dev/stdin, or the file's name, with < FILE
+            raise SignalError(
+                f"{output}: output is the input file (the one on stdin); name another "
+                "file for the output"
+            )
         raise SignalError(
             f"{output}: output is the input file; pass in_place=True to replace it",
             parameters=[("in_place", True)],
@@ -212,7 +221,7 @@ def check_paths(
         for name, kind in ((output, "output"), (report_path, "report")):
             if _same_file(path, name):
                 raise SignalError(
-                    f"{name}: the {kind} would overwrite the {what} file {path}; "
+                    f"{name}: the {kind} would overwrite the {what} file {_shown(path)}; "
                     "give it another name"
                 )
 
@@ -299,16 +308,18 @@ def _refuse_directory_input(path: str, input_format: str | None = None) -> None:
         raise SignalError(f"{path}: is a directory, not a signal file")
 
 
+def _shown(path: str) -> str:
+    """``path`` as a message names it: ``-`` (the file on stdin) as ``<stdin>``."""
+    return "<stdin>" if path == "-" else path
+
+
 def _refuse_stdout_read(kind: str, input_path, reads: dict | None, others) -> None:
     """Refuse stdout as the ``kind`` (output, report) when it is a file the run reads:
     the shell opened it (``>> INPUT``, ``1<> INPUT``), and writing would change it."""
-    key = _stdout_inode()
     path = FileIndex([input_path, *(reads or {})]).find("-") or (others and others.find("-"))
-    if not path and key is not None and input_path == "-" and _stdout_inode(0) == key:
-        path = "<stdin>"  # the shell's < FILE >> FILE
     if path:
         what = "input" if path == input_path else (reads or {}).get(path, "input")
         raise SignalError(
-            f"<stdout>: is the {what} file {path} (opened by the shell: >> or 1<>), and the "
+            f"<stdout>: is the {what} file {_shown(path)} (opened by the shell: >> or 1<>), and the "
             f"{kind} would change it; send stdout elsewhere, or name another file for the {kind}"
         )

@@ -69,3 +69,52 @@ def test_in_place_batch_with_a_fifo_filters_nothing(tmp_path):
     assert result.returncode == 2, result.stderr
     assert IN_PLACE_PIPE.format("ff") in result.stderr
     assert (tmp_path / "a.csv").read_text() == CSV and _listing(tmp_path) == ["a.csv", "ff"]
+
+
+# ---- 4. an output that is the file on stdin ------------------------------------------
+
+STDIN_FILE = "output is the input file (the one on stdin); name another file for the output"
+
+
+def test_an_output_naming_the_file_on_stdin_is_refused(tmp_path):
+    """Before: ``- -o /dev/stdin < u.csv`` truncated u.csv and wrote the output into it."""
+    (tmp_path / "u.csv").write_text(CSV)
+    for name in ("/dev/stdin", "/dev/fd/0", "/proc/self/fd/0", "u.csv"):
+        with open(tmp_path / "u.csv") as stdin:
+            result = _run([*DIFFUSE, "-", "-o", name], tmp_path, stdin=stdin)
+        assert result.returncode == 1, result.stderr
+        assert result.stderr == f"Error: {name}: {STDIN_FILE}\n"
+        assert (tmp_path / "u.csv").read_text() == CSV and _listing(tmp_path) == ["u.csv"]
+
+
+def test_a_report_or_reference_on_stdin_is_protected_too(tmp_path):
+    (tmp_path / "u.csv").write_text(CSV)
+    (tmp_path / "s.csv").write_text(CSV)
+    with open(tmp_path / "u.csv") as stdin:
+        result = _run([*DIFFUSE, "-", "-o", "o.csv", "--report", "/dev/stdin"], tmp_path, stdin)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == "Error: /dev/stdin: the report would overwrite the input file\n"
+    with open(tmp_path / "u.csv") as stdin:
+        args = [*DIFFUSE, "s.csv", "--reference", "-", "-o", "/dev/fd/0"]
+        result = _run(args, tmp_path, stdin)
+    assert result.returncode == 1, result.stderr
+    assert "/dev/fd/0: the output would overwrite the reference file <stdin>" in result.stderr
+    assert (tmp_path / "u.csv").read_text() == CSV and _listing(tmp_path) == ["s.csv", "u.csv"]
+
+
+def test_learn_per_file_does_not_overwrite_the_file_on_stdin(tmp_path):
+    (tmp_path / "v.csv").write_text(CSV)
+    args = [EXE, "learn", "--per-file", "-", "--iterations", "2", "-q", "-o", "/dev/stdin"]
+    with open(tmp_path / "v.csv") as stdin:
+        result = _run([*args, "--network-out", "nn.toml"], tmp_path, stdin)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == f"Error: /dev/stdin: {STDIN_FILE}\n"
+    assert (tmp_path / "v.csv").read_text() == CSV and _listing(tmp_path) == ["v.csv"]
+
+
+def test_stdin_from_a_file_still_filters(tmp_path):
+    (tmp_path / "u.csv").write_text(CSV)
+    with open(tmp_path / "u.csv") as stdin:
+        assert _run([*DIFFUSE, "-", "-o", "o.csv"], tmp_path, stdin).returncode == 0
+    assert _run([*DIFFUSE, "u.csv", "-o", "p.csv"], tmp_path).returncode == 0
+    assert (tmp_path / "o.csv").read_text() == (tmp_path / "p.csv").read_text()
