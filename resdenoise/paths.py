@@ -308,6 +308,18 @@ def _refuse_directory_input(path: str, input_format: str | None = None) -> None:
         raise SignalError(f"{path}: is a directory, not a signal file")
 
 
+def _truncated_stdout() -> bool:
+    """Whether stdout is an empty file the shell opened write-only, not appending: with
+    ``>``, which truncated it (``>>`` appends, ``1<>`` reads too, and both keep it)."""
+    import fcntl
+
+    try:
+        flags, size = fcntl.fcntl(1, fcntl.F_GETFL), os.fstat(1).st_size
+    except (OSError, ValueError):
+        return False
+    return size == 0 and flags & (os.O_ACCMODE | os.O_APPEND) == os.O_WRONLY
+
+
 def _shown(path: str) -> str:
     """``path`` as a message names it: ``-`` (the file on stdin) as ``<stdin>``."""
     return "<stdin>" if path == "-" else path
@@ -319,6 +331,12 @@ def _refuse_stdout_read(kind: str, input_path, reads: dict | None, others) -> No
     path = FileIndex([input_path, *(reads or {})]).find("-") or (others and others.find("-"))
     if path:
         what = "input" if path == input_path else (reads or {}).get(path, "input")
+        if _truncated_stdout():
+            raise SignalError(
+                f"<stdout>: is the {what} file {_shown(path)}, which the shell emptied (its > "
+                "truncates the file before resdenoise starts): its data is gone, and "
+                f"resdenoise cannot recover it; write the {kind} to another file"
+            )
         raise SignalError(
             f"<stdout>: is the {what} file {_shown(path)} (opened by the shell: >> or 1<>), and the "
             f"{kind} would change it; send stdout elsewhere, or name another file for the {kind}"

@@ -118,3 +118,31 @@ def test_stdin_from_a_file_still_filters(tmp_path):
         assert _run([*DIFFUSE, "-", "-o", "o.csv"], tmp_path, stdin).returncode == 0
     assert _run([*DIFFUSE, "u.csv", "-o", "p.csv"], tmp_path).returncode == 0
     assert (tmp_path / "o.csv").read_text() == (tmp_path / "p.csv").read_text()
+
+
+# ---- 8. > INPUT: the shell emptied the input -----------------------------------------
+
+
+def test_stdout_truncated_onto_the_input_says_the_data_is_gone(tmp_path):
+    (tmp_path / "in.csv").write_text(CSV)
+    with open(tmp_path / "in.csv", "w") as stdout:  # the shell's > in.csv
+        result = subprocess.run(
+            [*DIFFUSE, "in.csv"], cwd=tmp_path, stdout=stdout, stderr=subprocess.PIPE, text=True
+        )
+    assert result.returncode == 1
+    assert result.stderr == (
+        "Error: <stdout>: is the input file in.csv, which the shell emptied (its > truncates "
+        "the file before resdenoise starts): its data is gone, and resdenoise cannot recover "
+        "it; write the output to another file\n"
+    )
+
+
+def test_stdout_appended_onto_the_input_keeps_its_message(tmp_path):
+    (tmp_path / "in.csv").write_text(CSV)
+    with open(tmp_path / "in.csv", "a") as stdout:  # the shell's >> in.csv
+        result = subprocess.run(
+            [*DIFFUSE, "in.csv"], cwd=tmp_path, stdout=stdout, stderr=subprocess.PIPE, text=True
+        )
+    assert result.returncode == 1
+    assert "(opened by the shell: >> or 1<>), and the output would change it" in result.stderr
+    assert (tmp_path / "in.csv").read_text() == CSV
