@@ -19,7 +19,7 @@ from .errors import ParameterError, SignalError
 from .io.atomic import output_target
 from .io.signal import ZARR, ZARR_EXTENSION, guess_format, stat_input
 
-__all__ = ["FileIndex", "check_paths", "is_stdout"]
+__all__ = ["FileIndex", "check_paths", "is_stdout", "pipe_read_twice", "refuse_pipe_twice"]
 
 
 def _resolved(path: str) -> str:
@@ -224,6 +224,45 @@ def check_paths(
                     f"{name}: the {kind} would overwrite the {what} file {_shown(path)}; "
                     "give it another name"
                 )
+
+
+def pipe_read_twice(paths: Sequence[str]) -> tuple[str, str, str] | None:
+    """The first two of ``paths`` that read one pipe, and how a message names it
+    (``"stdin ('-')"``, ``"stdin"``, ``"the pipe NAME"``), else None: ``-`` twice, or
+    one FIFO under two names (stdin's pipe as ``-``, ``/dev/stdin``, ``/dev/fd/0``).
+    The first read would empty it for the second.  Only stat'ed: nothing is opened."""
+    stdin = _pipe_key("-")
+    seen: dict = {}
+    for rank, path in enumerate(paths):
+        key = _pipe_key(path)
+        if key is None:
+            continue
+        if seen.setdefault(key, rank) != rank:
+            first = paths[seen[key]]
+            if "-" in (first, path):
+                return first, path, "stdin ('-')"
+            return first, path, "stdin" if key == stdin else f"the pipe {path}"
+    return None
+
+
+def refuse_pipe_twice(paths: Sequence[str], remedy: str) -> None:
+    """ParameterError naming the first two of ``paths`` that read one pipe
+    (:func:`pipe_read_twice`), then ``remedy``."""
+    twice = pipe_read_twice(paths)
+    if twice is not None:
+        first, second, name = twice
+        raise ParameterError(f"{first} and {second} are both {name}, which is read once; {remedy}")
+
+
+def _pipe_key(path) -> tuple | str | None:
+    """What identifies the pipe ``path`` reads (stdin: ``-``, a pipe or not), else None."""
+    try:
+        st = os.fstat(0) if path == "-" else os.stat(path)
+    except (OSError, ValueError):
+        return "-" if path == "-" else None
+    if stat.S_ISFIFO(st.st_mode):
+        return st.st_dev, st.st_ino
+    return "-" if path == "-" else None
 
 
 def _refuse_in_place_pipe(path: str) -> None:

@@ -146,3 +146,52 @@ def test_stdout_appended_onto_the_input_keeps_its_message(tmp_path):
     assert result.returncode == 1
     assert "(opened by the shell: >> or 1<>), and the output would change it" in result.stderr
     assert (tmp_path / "in.csv").read_text() == CSV
+
+
+# ---- 5. one pipe named twice ---------------------------------------------------------
+
+
+def test_learn_refuses_stdin_named_twice_before_reading(tmp_path):
+    """Before: the second name found the pipe emptied: 'file is empty (0 bytes)'."""
+    learn = [EXE, "learn", "--iterations", "2", "-q", "-o", "n.toml"]
+    for names, said in [
+        (["-", "--clean", "/dev/stdin"], "- and /dev/stdin"),
+        (["/dev/stdin", "--clean", "-"], "/dev/stdin and -"),
+        (["-", "/dev/stdin"], "- and /dev/stdin"),
+    ]:
+        result = _run([*learn, *names], tmp_path, stdin=None, input=CSV)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith(
+            f"Error: {said} are both stdin ('-'), which is read once; give the other files by name"
+        ), result.stderr
+        assert _listing(tmp_path) == []
+
+
+def test_a_batch_refuses_one_pipe_named_twice(tmp_path):
+    args = [*DIFFUSE, "/dev/stdin", "/dev/fd/0", "-o", "out/"]
+    result = _run(args, tmp_path, stdin=None, input=CSV)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(
+        "Error: /dev/stdin and /dev/fd/0 are both stdin, which is read once; give file names"
+    ), result.stderr
+    assert _listing(tmp_path) == []
+
+
+def test_stdin_from_a_file_may_be_named_twice(tmp_path):
+    """A file on stdin is no pipe: ``/dev/stdin`` opens it again from its start."""
+    (tmp_path / "n.csv").write_text(CSV)
+    with open(tmp_path / "n.csv") as stdin:
+        args = [EXE, "learn", "-", "/dev/stdin", "--iterations", "2", "-q", "-o", "n.toml"]
+        result = _run(args, tmp_path, stdin=stdin)
+    assert result.returncode == 0, result.stderr
+
+
+def test_diffuse_names_stdin_under_its_other_names_as_stdin(tmp_path):
+    args = [*DIFFUSE, "/dev/stdin", "--reference", "/dev/fd/0", "-o", "o.csv"]
+    result = _run(args, tmp_path, stdin=None, input=CSV)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == (
+        "Error: the input and the reference are both stdin, which is read once; give the "
+        "reference a file name\n"
+    )
+    assert _listing(tmp_path) == []
