@@ -83,6 +83,12 @@ def _nested(a, b) -> bool:
     return ra.startswith(rb + os.sep) or rb.startswith(ra + os.sep)
 
 
+def _below_a_file(path, file) -> bool:
+    """Whether ``path`` lies inside ``file``, which is no directory: nothing can be
+    written there (the output's check says so, as for any file in the way)."""
+    return not os.path.isdir(file) and _resolved(path).startswith(_resolved(file) + os.sep)
+
+
 def _inode(path) -> tuple | None:
     try:
         st = os.stat(path)
@@ -204,7 +210,7 @@ def check_paths(
     if not in_place and _same_file(input_path, report_path):  # in place: refused above
         raise SignalError(f"{report_path}: the report would overwrite the input file")
     for name, kind in ((output, "output"), (report_path, "report")):
-        if _nested(input_path, name):
+        if _nested(input_path, name) and not _below_a_file(name, input_path):
             _refuse_directory_input(input_path, input_format)  # what is wrong first: not a signal
             raise SignalError(
                 f"{name}: the {kind} and the input {input_path} lie one inside the other "

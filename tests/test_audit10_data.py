@@ -195,3 +195,23 @@ def test_diffuse_names_stdin_under_its_other_names_as_stdin(tmp_path):
         "reference a file name\n"
     )
     assert _listing(tmp_path) == []
+
+
+# ---- 2. an output inside the input file ----------------------------------------------
+
+
+def test_an_output_inside_the_input_file_says_it_is_a_file(tmp_path):
+    """Before: 'the output and the input a.csv lie one inside the other (a store ...)'."""
+    (tmp_path / "a.csv").write_text(CSV)
+    for args, name in [
+        (["-o", "a.csv/o.csv"], "a.csv/o.csv"),
+        (["-o", "a.csv/o.zarr"], "a.csv/o.zarr"),
+        (["-o", "o.csv", "--report", "a.csv/r.json"], "a.csv/r.json"),
+    ]:
+        result = _run([*DIFFUSE, "a.csv", *args], tmp_path)
+        assert result.returncode == 1, result.stderr
+        assert (
+            result.stderr
+            == f"Error: {name}: 'a.csv' is a file, not a directory; give another path\n"
+        )
+        assert _listing(tmp_path) == ["a.csv"]
