@@ -25,7 +25,7 @@ from .errors import GuaranteeError, Interrupted, ParameterError, ResdenoiseError
 from .io.atomic import first_existing, write_refusal
 from .io.signals import STOP, deferred, deferred_from, held, placed, stopping
 from .paths import check_batch_paths
-from .pipeline import FileIndex, RunOptions, run_file
+from .pipeline import FileIndex, RunOptions, refuse_pipe_twice, run_file
 
 __all__ = ["FileResult", "batch_target", "run_batch"]
 
@@ -308,9 +308,11 @@ def run_batch(
 
 
 def refuse_stdin(inputs: Sequence[str]) -> None:
-    """ParameterError when stdin (``-``) is among a batch's inputs (files only)."""
+    """ParameterError when stdin (``-``) is among a batch's inputs (files only), or one
+    pipe is named twice (``/dev/stdin /dev/fd/0``: read once)."""
     if "-" in inputs:
         raise ParameterError("stdin ('-') cannot be one of several inputs; give file names")
+    refuse_pipe_twice(inputs, "give file names")
 
 
 def max_jobs() -> int:

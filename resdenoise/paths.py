@@ -16,9 +16,10 @@ import stat
 from collections.abc import Sequence
 
 from .errors import ParameterError, SignalError
+from .io.atomic import output_target
 from .io.signal import ZARR, ZARR_EXTENSION, guess_format, stat_input
 
-__all__ = ["FileIndex", "check_paths", "is_stdout"]
+__all__ = ["FileIndex", "check_paths", "is_stdout", "pipe_read_twice", "refuse_pipe_twice"]
 
 
 def _resolved(path: str) -> str:
@@ -40,18 +41,21 @@ class FileIndex:
 
     :meth:`find` names the first indexed path that is the same file: the same
     inode (links followed), or the same place once the directories are resolved
-    (:func:`_same_file` is this rule for two paths).
+    (:func:`_same_file` is this rule for two paths).  An indexed ``"-"`` is stdin:
+    the regular file the shell put there (``< FILE``), found as ``/dev/stdin`` or
+    the file's own name, or none.
     """
 
     def __init__(self, paths: Sequence[str] = ()):
-        self.paths = [os.fspath(p) for p in paths if p is not None and p != "-"]
+        self.paths = [os.fspath(p) for p in paths if p is not None]
         self._inodes: dict = {}
         self._places: dict = {}
         for rank, path in enumerate(self.paths):
-            key = _inode(path)
+            key = _stdout_inode(0) if path == "-" else _inode(path)  # "-": stdin's file
             if key is not None:
                 self._inodes.setdefault(key, rank)
-            self._places.setdefault(_resolved(path), rank)
+            if path != "-":
+                self._places.setdefault(_resolved(path), rank)
 
     def find(self, path) -> str | None:
         """The first indexed path that names the same file as ``path``, else None
@@ -79,6 +83,12 @@ def _nested(a, b) -> bool:
     return ra.startswith(rb + os.sep) or rb.startswith(ra + os.sep)
 
 
+def _below_a_file(path, file) -> bool:
+    """Whether ``path`` lies inside ``file``, which is no directory: nothing can be
+    written there (the output's check says so, as for any file in the way)."""
+    return not os.path.isdir(file) and _resolved(path).startswith(_resolved(file) + os.sep)
+
+
 def _inode(path) -> tuple | None:
     try:
         st = os.stat(path)
@@ -88,7 +98,8 @@ def _inode(path) -> tuple | None:
 
 
 def _stdout_inode(fd: int = 1) -> tuple | None:
-    """The identity of the regular file stdout (``fd``) is (``>> FILE``), else None."""
+    """The identity of the regular file stdout (``fd``; 0: stdin) is (``>> FILE``),
+    else None."""
     try:
         st = os.fstat(fd)
     except (OSError, ValueError):
@@ -133,8 +144,10 @@ def check_paths(
     ------
     ParameterError
         A name that is empty; the report on stdout with the signal there too,
-        or the report and the output the same file; ``in_place`` with stdin, or
-        with an output that is not the input (``"-"`` means the input).
+        or the report and the output the same file; ``in_place`` with stdin or
+        another input that is not a regular file (a FIFO, ``/dev/stdin``: it would
+        be written through, not replaced), or with an output that is not the input
+        (``"-"`` means the input).
     SignalError
         The output is the input (without ``in_place``), or the report is, or
         either is another file the run reads, or lies inside it (a store) or
@@ -151,6 +164,7 @@ def check_paths(
                 "in_place=True replaces an input file, and stdin is none; give a file name",
                 parameters=[("in_place", True)],
             )
+        _refuse_in_place_pipe(input_path)
         if output != "-" and not _same_file(input_path, output):
             raise ParameterError(
                 f"{output}: not the input {input_path}, and in_place=True replaces the input "
@@ -184,6 +198,11 @@ def check_paths(
     for kind in (k for k, to_stdout in stdout.items() if to_stdout):
         _refuse_stdout_read(kind, input_path, reads, others)
     if _same_file(input_path, output) and not in_place:
+        if input_path == "-":  # /dev/stdin, or the file's name, with < FILE
+            raise SignalError(
+                f"{output}: output is the input file (the one on stdin); name another "
+                "file for the output"
+            )
         raise SignalError(
             f"{output}: output is the input file; pass in_place=True to replace it",
             parameters=[("in_place", True)],
@@ -191,7 +210,7 @@ def check_paths(
     if not in_place and _same_file(input_path, report_path):  # in place: refused above
         raise SignalError(f"{report_path}: the report would overwrite the input file")
     for name, kind in ((output, "output"), (report_path, "report")):
-        if _nested(input_path, name):
+        if _nested(input_path, name) and not _below_a_file(name, input_path):
             _refuse_directory_input(input_path, input_format)  # what is wrong first: not a signal
             raise SignalError(
                 f"{name}: the {kind} and the input {input_path} lie one inside the other "
@@ -208,9 +227,71 @@ def check_paths(
         for name, kind in ((output, "output"), (report_path, "report")):
             if _same_file(path, name):
                 raise SignalError(
-                    f"{name}: the {kind} would overwrite the {what} file {path}; "
+                    f"{name}: the {kind} would overwrite the {what} file {_shown(path)}; "
                     "give it another name"
                 )
+
+
+def pipe_read_twice(paths: Sequence[str]) -> tuple[str, str, str] | None:
+    """The first two of ``paths`` that read one pipe, and how a message names it
+    (``"stdin ('-')"``, ``"stdin"``, ``"the pipe NAME"``), else None: ``-`` twice, or
+    one FIFO under two names (stdin's pipe as ``-``, ``/dev/stdin``, ``/dev/fd/0``).
+    The first read would empty it for the second.  Only stat'ed: nothing is opened."""
+    stdin = _pipe_key("-")
+    seen: dict = {}
+    for rank, path in enumerate(paths):
+        key = _pipe_key(path)
+        if key is None:
+            continue
+        if seen.setdefault(key, rank) != rank:
+            first = paths[seen[key]]
+            if "-" in (first, path):
+                return first, path, "stdin ('-')"
+            return first, path, "stdin" if key == stdin else f"the pipe {path}"
+    return None
+
+
+def refuse_pipe_twice(paths: Sequence[str], remedy: str) -> None:
+    """ParameterError naming the first two of ``paths`` that read one pipe
+    (:func:`pipe_read_twice`), then ``remedy``."""
+    twice = pipe_read_twice(paths)
+    if twice is not None:
+        first, second, name = twice
+        raise ParameterError(f"{first} and {second} are both {name}, which is read once; {remedy}")
+
+
+def _pipe_key(path) -> tuple | str | None:
+    """What identifies the pipe ``path`` reads (stdin: ``-``, a pipe or not), else None."""
+    try:
+        st = os.fstat(0) if path == "-" else os.stat(path)
+    except (OSError, ValueError):
+        return "-" if path == "-" else None
+    if stat.S_ISFIFO(st.st_mode):
+        return st.st_dev, st.st_ino
+    return "-" if path == "-" else None
+
+
+def _refuse_in_place_pipe(path: str) -> None:
+    """Refuse to replace in place an input that is not a regular file (nor a Zarr store,
+    a directory): a FIFO, ``/dev/stdin``, ``/dev/fd/N`` (also with a file behind it),
+    which a write would go through to (the pipe being read, or the file truncated)
+    instead of a new file renamed over it.  Only stat'ed: nothing is opened."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return  # missing: reading it says so
+    if stat.S_ISDIR(mode) or (stat.S_ISREG(mode) and not output_target(path)[1]):
+        return
+    if stat.S_ISREG(mode):  # /dev/stdin < FILE: a file behind a device's name
+        real = os.path.realpath(path)
+        own = "" if real == os.path.abspath(path) else f" ({real})"
+        what = f"names a file through /dev or /proc, which would be written through; give its own name{own}"
+    else:
+        what = "is a pipe or device, not a regular file; give a file name"
+    raise ParameterError(
+        f"in_place=True replaces an input file, and {path} {what}",
+        parameters=[("in_place", True)],
+    )
 
 
 def check_batch_paths(
@@ -220,7 +301,8 @@ def check_batch_paths(
     anything is read.
 
     ``tasks`` holds each input's ``(input, output, report)`` (report None for
-    none).  Refused: under ``in_place``, two inputs that are one file as
+    none).  Refused: under ``in_place``, an input that is a pipe or device (see
+    :func:`check_paths`), two inputs that are one file as
     :class:`FileIndex` compares them (the same inode, links followed, or the
     same place): the one replaced first would be read by the other, or not,
     as the files are shared among the jobs; two outputs or reports (or an
@@ -231,11 +313,12 @@ def check_batch_paths(
     Raises
     ------
     ParameterError
-        Naming both inputs (and the place).
+        Naming both inputs (and the place); naming an input in place that is a pipe.
     """
     if in_place:
         index = FileIndex([path for path, _, _ in tasks]) if index is None else index
         for i, (path, _, _) in enumerate(tasks):
+            _refuse_in_place_pipe(path)  # each, before any file is filtered
             first = index.rank(path)
             if first != i:
                 stat_input(tasks[first][0])  # a missing file is no such file, not two
@@ -270,16 +353,36 @@ def _refuse_directory_input(path: str, input_format: str | None = None) -> None:
         raise SignalError(f"{path}: is a directory, not a signal file")
 
 
+def _truncated_stdout() -> bool:
+    """Whether stdout is an empty file the shell opened write-only, not appending: with
+    ``>``, which truncated it (``>>`` appends, ``1<>`` reads too, and both keep it)."""
+    import fcntl
+
+    try:
+        flags, size = fcntl.fcntl(1, fcntl.F_GETFL), os.fstat(1).st_size
+    except (OSError, ValueError):
+        return False
+    return size == 0 and flags & (os.O_ACCMODE | os.O_APPEND) == os.O_WRONLY
+
+
+def _shown(path: str) -> str:
+    """``path`` as a message names it: ``-`` (the file on stdin) as ``<stdin>``."""
+    return "<stdin>" if path == "-" else path
+
+
 def _refuse_stdout_read(kind: str, input_path, reads: dict | None, others) -> None:
     """Refuse stdout as the ``kind`` (output, report) when it is a file the run reads:
     the shell opened it (``>> INPUT``, ``1<> INPUT``), and writing would change it."""
-    key = _stdout_inode()
     path = FileIndex([input_path, *(reads or {})]).find("-") or (others and others.find("-"))
-    if not path and key is not None and input_path == "-" and _stdout_inode(0) == key:
-        path = "<stdin>"  # the shell's < FILE >> FILE
     if path:
         what = "input" if path == input_path else (reads or {}).get(path, "input")
+        if _truncated_stdout():
+            raise SignalError(
+                f"<stdout>: is the {what} file {_shown(path)}, which the shell emptied (its > "
+                "truncates the file before resdenoise starts): its data is gone, and "
+                f"resdenoise cannot recover it; write the {kind} to another file"
+            )
         raise SignalError(
-            f"<stdout>: is the {what} file {path} (opened by the shell: >> or 1<>), and the "
+            f"<stdout>: is the {what} file {_shown(path)} (opened by the shell: >> or 1<>), and the "
             f"{kind} would change it; send stdout elsewhere, or name another file for the {kind}"
         )

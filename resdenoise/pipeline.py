@@ -52,7 +52,7 @@ from .errors import (
     spell,
 )
 from .pairs import limit_threads
-from .paths import FileIndex, check_paths
+from .paths import FileIndex, check_paths, pipe_read_twice, refuse_pipe_twice
 
 # the plan makers live in resdenoise.plans; named here too for run_file's callers
 from .plans import AUTO, Planner, Progress, automatic_planner, network_planner, planner
@@ -67,7 +67,9 @@ __all__ = [
     "automatic_planner",
     "check_paths",
     "network_planner",
+    "pipe_read_twice",
     "planner",
+    "refuse_pipe_twice",
     "run_file",
     "should_stream",
 ]
@@ -87,23 +89,6 @@ WHOLE_SIGNAL_LIMIT = 64 << 20
 # --------------------------------------------------------------------------
 # One file
 # --------------------------------------------------------------------------
-
-
-def _same_pipe(a, b) -> bool:
-    """Whether ``a`` and ``b`` read one pipe: both ``-``, or the same FIFO (``-`` is
-    stdin, also under another name such as ``/dev/stdin``)."""
-    if a == b == "-":
-        return True
-
-    def key(path):
-        try:
-            st = os.fstat(0) if path == "-" else os.stat(path)
-        except (OSError, ValueError):
-            return None
-        return (st.st_dev, st.st_ino) if stat.S_ISFIFO(st.st_mode) else None
-
-    first = key(a)
-    return first is not None and first == key(b)
 
 
 def _check_in_place_format(input_path: str, input_format, output_format) -> None:
@@ -281,8 +266,9 @@ def run_file(
     reads.update(getattr(make_plan, "reads", {}))
     input_pipe = is_pipe(input_path)
     for path, what in reads.items():  # a pipe is read once: it cannot be both
-        if input_pipe and _same_pipe(input_path, path):
-            name = "stdin ('-')" if "-" in (input_path, path) else f"the pipe {path}"
+        twice = pipe_read_twice([input_path, path]) if input_pipe else None
+        if twice is not None:
+            name = twice[2]
             raise ParameterError(
                 f"the input and the {what} are both {name}, which is read once; give "
                 f"the {what} a file name"

@@ -259,13 +259,20 @@ def test_a_run_that_is_not_sign_stable_warns(tmp_path, signal):
 def test_the_path_checks_are_public_in_paths_and_still_named_by_pipeline(tmp_path):
     """check_paths and FileIndex live in resdenoise.paths and stay importable from
     resdenoise.pipeline (its __all__ names them); is_stdout is public there (the
-    command line's --json check uses it)."""
+    command line's --json check uses it), and the one check of a pipe named twice
+    (diffuse's --reference, learn, a batch)."""
     from resdenoise import paths, pipeline
 
     assert pipeline.check_paths is paths.check_paths is check_paths
     assert pipeline.FileIndex is paths.FileIndex
     assert {"FileIndex", "check_paths"} <= set(pipeline.__all__)
-    assert set(paths.__all__) == {"FileIndex", "check_paths", "is_stdout"}
+    assert set(paths.__all__) == {
+        "FileIndex",
+        "check_paths",
+        "is_stdout",
+        "pipe_read_twice",
+        "refuse_pipe_twice",
+    }
     assert paths.is_stdout("-") and not paths.is_stdout(None)
     assert not paths.is_stdout(str(tmp_path / "o.csv"))
 

@@ -284,6 +284,66 @@ def test_targets_that_would_lose_data_are_refused(runner, tmp_path, rng, make, t
     np.testing.assert_array_equal(zarr.open_array(str(tmp_path / "in.zarr"))[...], x)
 
 
+def _group(path, zarr_format=3):
+    group = zarr.open_group(str(path), mode="w", zarr_format=zarr_format)
+    group.create_array("temps", shape=(100,), dtype="f8")[:] = np.arange(100.0)
+    group.create_array("press", shape=(50,), dtype="f8")[:] = 1
+    (path / "README.txt").write_text("precious")
+
+
+def _foreign(path):
+    (path / "sub").mkdir(parents=True)
+    (path / "sub" / "f").write_text("x")
+    (path / "zarr.json").write_text('{"zarr_format": 3, "node_type": "group"}')
+
+
+def _array_and_notes(path, zarr_format=3):
+    array = zarr.create_array(
+        str(path), shape=(10,), chunks=(4,), dtype="f8", zarr_format=zarr_format
+    )
+    array[:] = 1
+    (path / "notes.txt").write_text("keep me")
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (_group, "out.zarr: is a Zarr group (README.txt, press/, temps/), not the store of one"),
+        (lambda p: _group(p, 2), "out.zarr: is a Zarr group (README.txt, press/, temps/), not"),
+        (_foreign, "out.zarr: is a Zarr group (sub/), not the store of one array"),
+        (_array_and_notes, "is a Zarr store with files that are not its array's (notes.txt)"),
+        (lambda p: _array_and_notes(p, 2), "files that are not its array's (notes.txt)"),
+    ],
+)
+def test_a_group_or_a_store_with_other_files_is_not_replaced(runner, tmp_path, rng, make, words):
+    """Before: ``-o grp.zarr`` replaced a whole group (its arrays, its other files), exit 0."""
+    _store(tmp_path / "in.zarr", np.cumsum(rng.standard_normal(300)), (64,))
+    make(tmp_path / "out.zarr")
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    line = _refused(
+        runner, ["diffuse", f"{tmp_path}/in.zarr", "-o", f"{tmp_path}/out.zarr", *RUN], words
+    )
+    assert line.endswith("; give a new name, or move it away (all of it would be replaced)")
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_a_store_of_one_array_is_replaced(runner, tmp_path, rng, zarr_format):
+    x = np.cumsum(rng.standard_normal(300))
+    _store(tmp_path / "in.zarr", x, (64,))
+    out = zarr.create_array(
+        str(tmp_path / "out.zarr"),
+        shape=(10, 2),
+        chunks=(4, 1),
+        dtype="f8",
+        zarr_format=zarr_format,
+    )
+    out[:] = 1
+    args = ["diffuse", f"{tmp_path}/in.zarr", "-o", f"{tmp_path}/out.zarr", *RUN]
+    assert runner.invoke(cli, args).exit_code == 0
+    np.testing.assert_array_equal(zarr.open_array(str(tmp_path / "out.zarr"))[...], _whole_run(x))
+
+
 @pytest.mark.parametrize(
     ("data", "words"),
     [

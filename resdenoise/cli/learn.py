@@ -174,6 +174,10 @@ def learn(noisy_paths, clean_paths, output, **settings):
         raise click.UsageError("--max-blocks caps the SURE stop; drop it or --stop none")
     if [*noisy_paths, *clean_paths].count("-") > 1:
         raise click.UsageError("stdin ('-') can be read once; give the other files by name")
+    from ..pipeline import refuse_pipe_twice
+
+    with library_errors(usage=True):  # stdin also as /dev/stdin: the first read empties it
+        refuse_pipe_twice([*noisy_paths, *clean_paths], "give the other files by name")
     settings["read"] = read_settings({key: settings.pop(key) for key in READ_KEYS})
     with library_errors():
         noisy, clean = _pairs(noisy_paths, clean_paths)

@@ -132,8 +132,9 @@ def write_refusal(directory: str | os.PathLike) -> str | None:
 
 def _check_store_target(path: str, target: Path, direct: bool, parents: bool) -> Path:
     """Refuse a target a new Zarr store cannot replace: a device, a directory that
-    is not a store (its files would be lost), a missing or closed parent."""
-    from .zarr_store import is_store
+    is not the store of one array (a group, foreign files: they would be lost), a
+    missing or closed parent."""
+    from .zarr_store import is_store, replace_refusal
 
     if direct and not os.path.islink(target):
         raise SignalError(f"{path}: a Zarr store is a directory; it cannot go to a device or pipe")
@@ -142,6 +143,11 @@ def _check_store_target(path: str, target: Path, direct: bool, parents: bool) ->
             raise SignalError(
                 f"{path}: is a directory but not a Zarr store; give a new name (its files "
                 "would be replaced)"
+            )
+        refusal = replace_refusal(target) if os.listdir(target) else None
+        if refusal is not None:
+            raise SignalError(
+                f"{path}: {refusal}; give a new name, or move it away (all of it would be replaced)"
             )
     _check_parent(path, target, parents)
     return target

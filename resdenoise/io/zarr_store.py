@@ -15,7 +15,9 @@ and ``--help`` never import it.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -48,6 +50,49 @@ def is_store(path: str) -> bool:
     return any(
         os.path.isfile(os.path.join(path, name)) for name in ("zarr.json", ".zarray", ".zgroup")
     )
+
+
+#: The files at the top of a store of one array besides its chunks (v3, v2).
+ARRAY_METADATA = ("zarr.json", ".zarray", ".zattrs")
+#: Names of an array's chunks at the top of its store: ``c`` (v3), ``0``, ``0.1``, ``0/`` (v2).
+_CHUNK_NAME = re.compile(r"c|\d+(\.\d+)*")
+
+
+def _node_type(path: str) -> str | None:
+    """``"array"`` or ``"group"`` as the store's metadata says, else None (unreadable)."""
+    if os.path.isfile(os.path.join(path, "zarr.json")):
+        try:
+            with open(os.path.join(path, "zarr.json"), "rb") as fh:
+                meta = json.load(fh)
+        except (OSError, ValueError):
+            return None
+        kind = meta.get("node_type") if isinstance(meta, dict) else None
+        return kind if kind in ("array", "group") else None
+    if os.path.isfile(os.path.join(path, ".zgroup")):
+        return "group"
+    return "array" if os.path.isfile(os.path.join(path, ".zarray")) else None
+
+
+def replace_refusal(path: str) -> str | None:
+    """Why the store ``path`` (:func:`is_store`) may not be replaced by a new one, else
+    None: only the store of one array (what an output writes) may, with nothing but
+    its metadata and chunks at its top; a group (its arrays), or anything else put
+    in it, would be lost with it."""
+    kind = _node_type(path)
+    names = sorted(os.listdir(path))
+    others = [
+        name + ("/" if os.path.isdir(os.path.join(path, name)) else "")
+        for name in names
+        if not (name in ARRAY_METADATA or (kind == "array" and _CHUNK_NAME.fullmatch(name)))
+        and (kind == "array" or name not in (".zgroup", ".zmetadata"))  # a group's: not shown
+    ]
+    if kind == "array" and not others:
+        return None
+    shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+    if kind == "array":
+        return f"is a Zarr store with files that are not its array's ({shown})"
+    what = "a Zarr group" if kind == "group" else "a directory whose Zarr metadata is no array's"
+    return f"is {what} ({shown or 'nothing else in it'}), not the store of one array"
 
 
 def store_nbytes(path: str) -> int | None:
