@@ -654,7 +654,7 @@ def choose_parameters(
         raise ParameterError(f"unknown stopping rule {rule!r}; choose one of {sorted(RULES)}")
     f = np.asarray(f, dtype=float)
     level = resolve_sigma(f, sigma, search=True)
-    sigma, estimator = level.sigma, level.estimator
+    sigma, estimator = level.sigma, level.name
     if lam is not None:
         lams, lambda_rule = [float(lam)], "given"
     else:

@@ -4,9 +4,14 @@ passed-through channel keeps its text, and refusals give exact numbers."""
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 from test_audit_messages import _csv, _error
 
 from resdenoise.cli import cli
+from resdenoise.multilevel import NUGGET_RULE, choose_levels
+from resdenoise.noise import LOW_END, NUGGET, NoiseLevel
 
 # D4. the block-limit refusal gives the exact step count and time (not 1e+08 against 100,000,000)
 
@@ -19,3 +24,41 @@ def test_block_limit_refusal_gives_exact_integers(runner, tmp_path):
     assert line.startswith("Error: time 25000001 at tau <= 0.25 needs 100000004 steps, "), line
     assert "(at most 100,000,000;" in line, line
     assert not out.exists()
+
+
+# D2. a level the search chose itself is never named "given" (that is --sigma's)
+
+
+def _walk(path):
+    rng = np.random.default_rng(7)
+    n = 8000
+    walk = np.cumsum(rng.standard_normal(n)) * 0.1 + 3 * np.sin(np.arange(n) * 2 * np.pi / 365)
+    np.savetxt(path, walk + 0.01 * rng.standard_normal(n), header="v", comments="")
+    return path
+
+
+def test_the_low_end_chosen_by_denoise_is_named_so_not_given(runner, tmp_path):
+    src, out, rep = _walk(tmp_path / "walk.csv"), tmp_path / "o.csv", tmp_path / "r.json"
+    result = runner.invoke(cli, ["denoise", str(src), "-o", str(out), "--report", str(rep)])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(rep.read_text())
+    params = report["parameters"]
+    assert "backed_off_to" in params  # the case: the search backed off to the low end
+    assert params["noise_estimator"].startswith(f"{LOW_END} ("), params["noise_estimator"]
+    assert params["noise_sigma"] == params["noise_low_end"]
+    assert "(given" not in result.stderr + result.stdout
+    assert f"({LOW_END} (" in result.stderr, result.stderr
+
+
+def test_a_level_set_by_the_nugget_is_not_named_given():
+    f = np.random.default_rng(3).standard_normal(512)[:, None]
+    level = NoiseLevel(np.array([0.5]), NUGGET)
+    _, choice = choose_levels(f, "soft", sigma=level)
+    assert choice.as_dict()["noise_estimator"] == NUGGET
+    assert choice.as_dict()["noise_rule_per_scale"] == NUGGET_RULE
+    low = NoiseLevel(np.array([0.5]), NUGGET, low=np.array([0.2])).at_low()
+    _, choice = choose_levels(f, "soft", sigma=low)
+    assert choice.as_dict()["noise_estimator"] == f"{LOW_END} ({NUGGET})"
+    assert choice.sigma == (0.2,)
+    _, choice = choose_levels(f, "soft", sigma=0.5)  # --sigma: given
+    assert choice.as_dict()["noise_estimator"] == "given"
