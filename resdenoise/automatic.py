@@ -450,6 +450,25 @@ def do_no_harm(
     return as_identity(plan), why, f"nothing done: {why}; the output is the input", extra
 
 
+#: The report entries of a search's choice that describe its output (:func:`kept_input`).
+OUTPUT_ENTRIES = ("expected_gain_db", "stopping_criterion")
+
+
+def kept_input(extra: dict, identity: float | None = None) -> dict:
+    """The report entries ``extra`` of a search whose choice :func:`do_no_harm` refused:
+    those of :data:`OUTPUT_ENTRIES` made the output's, which is the input (the expected
+    gain 0 dB, as :attr:`resdenoise.autoparams.AutoChoice.expected_gain_db` says of zero
+    blocks; the stopping criterion that of zero blocks, ``identity``, None where not
+    known), the refused choice's kept as ``rejected_expected_gain_db`` and
+    ``rejected_stopping_criterion``."""
+    out = dict(extra)
+    for key, value in zip(OUTPUT_ENTRIES, (0.0, identity), strict=True):
+        if key in out:
+            out[f"rejected_{key}"] = out[key]
+            out[key] = value
+    return out
+
+
 #: Why a channel whose level is not identified is not trusted (:func:`_distrusted`).
 _NOT_IDENTIFIED = (
     "the noise level is not identified: quiet-windows reads more than the "
@@ -703,7 +722,7 @@ def _choose(f, candidates, labels, shift: int, sigma):
     )
     extra = {**extra, **tested}
     if refused is not None:
-        label, reason, notes = NOTHING, refused, [note]
+        label, reason, notes, extra = NOTHING, refused, [note], kept_input(extra)
     elif "backed_off_to" in tested:  # the candidate chosen at the low end, its own details
         extra, label, reason = tested, tested["backed_off_to"], tested["low_end"]
         notes = [f"{reason}; {label}, chosen at the low end, is used"]

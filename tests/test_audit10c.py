@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from test_audit_messages import _csv, _error
 
+from resdenoise.autoparams import choose_parameters
 from resdenoise.cli import cli
 from resdenoise.multilevel import NUGGET_RULE, choose_levels
 from resdenoise.noise import LOW_END, NUGGET, NoiseLevel
@@ -62,3 +64,57 @@ def test_a_level_set_by_the_nugget_is_not_named_given():
     assert choice.sigma == (0.2,)
     _, choice = choose_levels(f, "soft", sigma=0.5)  # --sigma: given
     assert choice.as_dict()["noise_estimator"] == "given"
+
+
+# D1. where do-no-harm keeps the input, the report's gain and criterion are the input's
+
+
+def _white(path):
+    np.savetxt(path, np.random.default_rng(3).standard_normal(5000), header="v", comments="")
+    return path
+
+
+def _parameters(runner, args):
+    result = runner.invoke(cli, [*args, "--json"])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["steps"] == 0  # the input is kept
+    return report["parameters"]
+
+
+@pytest.mark.parametrize("maker", [_white, _walk])  # the share rule; the low-end rule
+def test_a_kept_input_reports_no_gain_and_keeps_the_rejected_numbers(runner, tmp_path, maker):
+    src, out = maker(tmp_path / "in.csv"), tmp_path / "o.csv"
+    p = _parameters(runner, ["diffuse", str(src), "--time", "auto", "-o", str(out)])
+    assert "do_no_harm" in p
+    assert p["expected_gain_db"] == 0.0 and p["rejected_expected_gain_db"] > 0.4
+    curve = choose_parameters(np.loadtxt(src, skiprows=1), "perona-malik", "diffusivity")
+    assert p["stopping_criterion"] == curve.stopping.criterion[0]  # that of zero blocks
+    assert p["rejected_stopping_criterion"] == curve.stopping.best
+    result = runner.invoke(cli, ["diffuse", str(src), "--time", "auto", "-o", str(out), "-v"])
+    assert " expected_gain_db = 0," in result.stderr, result.stderr
+
+
+def test_denoise_keeping_the_input_reports_no_gain(runner, tmp_path):
+    src, out = _white(tmp_path / "in.csv"), tmp_path / "o.csv"
+    p = _parameters(runner, ["denoise", str(src), "-o", str(out)])
+    assert p["automatic_choice"] == "none (the input)"
+    assert p["expected_gain_db"] == 0.0 and p["rejected_expected_gain_db"] > 10
+    two = _csv(tmp_path / "two.csv", [1, 3])
+    p = _parameters(runner, ["denoise", str(two), "-o", str(out)])
+    assert p["expected_gain_db"] == 0.0 and p["stopping_criterion"] is None
+    assert p["rejected_stopping_criterion"] > 0
+
+
+def test_a_kept_inputs_rejected_criterion_is_in_the_samples_units(runner, tmp_path):
+    """Samples far out of range are searched divided by 2^k (resdenoise.scaling): the
+    refused choice's criterion is multiplied back as the output's is, in squares."""
+    src = _white(tmp_path / "in.csv")
+    far = tmp_path / "far.csv"
+    np.savetxt(far, np.ldexp(np.loadtxt(src, skiprows=1), 300), header="v", comments="")
+    base, got = (
+        _parameters(runner, ["diffuse", str(s), "--time", "auto", "-o", str(tmp_path / "o.csv")])
+        for s in (src, far)
+    )
+    for key in ("stopping_criterion", "rejected_stopping_criterion"):
+        assert got[key] == np.ldexp(base[key], 600), key
