@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 import pytest
-from test_audit_messages import _csv, _error
+from test_audit_messages import README, _csv, _error
 
 from resdenoise.autoparams import choose_parameters
 from resdenoise.cli import cli
@@ -118,3 +118,32 @@ def test_a_kept_inputs_rejected_criterion_is_in_the_samples_units(runner, tmp_pa
     )
     for key in ("stopping_criterion", "rejected_stopping_criterion"):
         assert got[key] == np.ldexp(base[key], 600), key
+
+
+# D3. a CSV column passed through has the input's values, bit for bit, written as the
+# filtered ones are: the README says so (it promised the same output as --columns, whose
+# carried column keeps its text)
+
+
+def test_a_passed_through_csv_column_is_the_input_in_value_as_the_readme_says(runner, tmp_path):
+    rng = np.random.default_rng(5)
+    n = 4000
+    steps = np.repeat(rng.integers(0, 5, n // 100).astype(float), 100)
+    table = np.stack([np.arange(n) * 0.01, steps + 0.05 * rng.standard_normal(n)], 1)
+    table = np.column_stack([table, rng.standard_normal(n)])
+    src = tmp_path / "mix.csv"
+    np.savetxt(src, table, delimiter=",", header="time,sig,rough", comments="")  # %.18e text
+    whole, picked = tmp_path / "whole.csv", tmp_path / "picked.csv"
+    rep = tmp_path / "r.json"
+    for out, extra in ((whole, ["--report", str(rep)]), (picked, ["--columns", "sig"])):
+        args = ["diffuse", str(src), "--time", "auto", *extra, "-o", str(out), "-q"]
+        assert runner.invoke(cli, args).exit_code == 0
+    assert json.loads(rep.read_text())["passed_through"] == ["column 3 ('rough')"]
+    a, b = (np.loadtxt(p, delimiter=",", skiprows=1) for p in (whole, picked))
+    assert np.array_equal(a, b) and np.array_equal(a[:, 2], table[:, 2])  # the same values
+    rough = [line.split(",")[2] for line in whole.read_text().splitlines()[1:3]]
+    assert rough == [repr(float(x)) for x in table[:2, 2]]  # written as the filtered ones
+    readme = " ".join(README.split())
+    assert "(the same output and choice)" not in readme
+    assert "A CSV file's passed-through column is written as the filtered ones are" in readme
+    assert "not as its text" in readme
