@@ -135,6 +135,7 @@ from .noise_colour import (
     rises_bend,
 )
 from .nonlinearities import SQRT2, get_nonlinearity
+from .report import level_name
 from .scaling import refuse_unscaled, scaled_values
 from .sure import sure_stack
 from .wavelet import MAD_FACTOR, multilevel_shrink
@@ -699,8 +700,12 @@ def _levels(f, name, scales, sigma, iterations, noise, thresholds, evidence):
         tuple(risks),
         identity,
         tuple(map(float, sig)),
-        level.name,  # "given" only for a level given (--sigma), not the nugget's
-        rule if estimated else "given, at every level" if level.name == "given" else NUGGET_RULE,
+        level_name(level),  # "given" only for a level given (--sigma), not the nugget's
+        rule
+        if estimated
+        else "given, at every level"
+        if level.estimator == "given"
+        else NUGGET_RULE,
         thresholds,
     )
     return plan, choice, evidence

@@ -63,6 +63,7 @@ from .multilevel import (
 )
 from .noise_colour import MAX_SCALES, MIN_PER_SUBSEQUENCE
 from .nonlinearities import SQRT2, get_nonlinearity
+from .report import level_name
 from .scaling import scaled_search, scaled_values, times_power_of_two
 from .wavelet import universal_threshold
 
@@ -265,7 +266,9 @@ def choose_cascade(f, name: str, scales: int | None = None, sigma=None, blocks: 
         risks.append(best)
         state, current = best_state, best
     plan = plan_cascade(name, thetas, blocks)
-    choice = ScaleChoice(tuple(thetas), tuple(risks), identity, tuple(map(float, sig)), level.name)
+    choice = ScaleChoice(
+        tuple(thetas), tuple(risks), identity, tuple(map(float, sig)), level_name(level)
+    )
     return plan, choice
 
 
@@ -314,7 +317,9 @@ def choose_diffusion_scales(f, name: str, scales: int | None = None, sigma=None,
         risks.append(best)
         state, current = pick[2], best
     plan = plan_diffusion_scales(name, chosen, blocks, tau)
-    choice = ScaleChoice(tuple(chosen), tuple(risks), identity, tuple(map(float, sig)), level.name)
+    choice = ScaleChoice(
+        tuple(chosen), tuple(risks), identity, tuple(map(float, sig)), level_name(level)
+    )
     return plan, choice
 
 

@@ -404,11 +404,6 @@ def estimate_noise(u: np.ndarray, estimator: str = DEFAULT_ESTIMATOR) -> np.ndar
     return ESTIMATORS[estimator](u.reshape(u.shape[0], -1))
 
 
-#: How a report names a level at the low end of an estimate's interval
-#: (:meth:`NoiseLevel.at_low`), followed by the estimator in parentheses.
-LOW_END = "low end of the estimate"
-
-
 @dataclass(frozen=True)
 class NoiseLevel:
     """A noise level per channel and where it came from: ``"given"`` or the
@@ -425,8 +420,7 @@ class NoiseLevel:
     #: the variogram fits and the nugget is identified, 0 elsewhere (:func:`white_part`);
     #: None where not read.
     white: np.ndarray | None = None
-    #: Whether this is the low end of an estimate's interval (:meth:`at_low`): a level the
-    #: search chose itself, named so in a report (:attr:`name`).
+    #: At the low end of an estimate's interval (:meth:`at_low`; named by report.level_name).
     at_low_end: bool = False
 
     def at_low(self) -> NoiseLevel:
@@ -434,13 +428,6 @@ class NoiseLevel:
         if self.low is None:
             return self
         return replace(self, sigma=np.minimum(self.low, self.sigma), low=None, at_low_end=True)
-
-    @property
-    def name(self) -> str:
-        """The level's ``noise_estimator`` in a report: ``"given"`` (``--sigma``), the
-        estimator, or at the low end of its interval ``"low end of the estimate
-        (ESTIMATOR)"`` (never ``"given"``: the search chose that level itself)."""
-        return f"{LOW_END} ({self.estimator})" if self.at_low_end else self.estimator
 
     def scaled(self, shift: int) -> NoiseLevel:
         """The level of the samples times ``2**shift`` (white-part variances ``4**shift``)."""

@@ -13,7 +13,8 @@ from test_audit_messages import README, _csv, _error
 from resdenoise.autoparams import choose_parameters
 from resdenoise.cli import cli
 from resdenoise.multilevel import NUGGET_RULE, choose_levels
-from resdenoise.noise import LOW_END, NUGGET, NoiseLevel
+from resdenoise.noise import NUGGET, NoiseLevel
+from resdenoise.report import LOW_END
 
 # D4. the block-limit refusal gives the exact step count and time (not 1e+08 against 100,000,000)
 

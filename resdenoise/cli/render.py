@@ -15,8 +15,8 @@ import math
 import sys
 
 from ..errors import counted
-from ..noise import LOW_END
 from ..nonlinearities import FORMS
+from ..report import LOW_END
 from .options import pipe_closed, printable
 
 #: an in-memory run of fewer blocks gets no progress bar
