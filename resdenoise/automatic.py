@@ -255,12 +255,12 @@ def noise_per_level(f, level):
 def _noise_per_level(f, level, evidence=None):
     """:func:`noise_per_level`, and the colour evidence of ``f`` at ``level`` (as
     :func:`resdenoise.multilevel._white_nugget`'s; ``evidence``: that, read already)."""
-    from .multilevel import _level_sigmas, max_scales
+    from .multilevel import NUGGET_RULE, _level_sigmas, max_scales
 
     if level.estimator == "given":
         return None, "given, at every level", evidence
     if level.white_by_nugget():
-        return None, "white: the variogram's nugget, at every level", evidence
+        return None, NUGGET_RULE, evidence
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
     k = max_scales(f2.shape[0])
     sigmas, rule, evidence = _level_sigmas(f2, k, "auto", level.sigma, level.estimator, evidence)
@@ -448,6 +448,25 @@ def do_no_harm(
             if _significant((b_gain, b_se)):
                 return backed, None, None, {**details, **extra, "backed_off_to": backed_name}
     return as_identity(plan), why, f"nothing done: {why}; the output is the input", extra
+
+
+#: The report entries of a search's choice that describe its output (:func:`kept_input`).
+OUTPUT_ENTRIES = ("expected_gain_db", "stopping_criterion")
+
+
+def kept_input(extra: dict, identity: float | None = None) -> dict:
+    """The report entries ``extra`` of a search whose choice :func:`do_no_harm` refused:
+    those of :data:`OUTPUT_ENTRIES` made the output's, which is the input (the expected
+    gain 0 dB, as :attr:`resdenoise.autoparams.AutoChoice.expected_gain_db` says of zero
+    blocks; the stopping criterion that of zero blocks, ``identity``, None where not
+    known), the refused choice's kept as ``rejected_expected_gain_db`` and
+    ``rejected_stopping_criterion``."""
+    out = dict(extra)
+    for key, value in zip(OUTPUT_ENTRIES, (0.0, identity), strict=True):
+        if key in out:
+            out[f"rejected_{key}"] = out[key]
+            out[key] = value
+    return out
 
 
 #: Why a channel whose level is not identified is not trusted (:func:`_distrusted`).
@@ -708,7 +727,7 @@ def _choose(f, candidates, labels, shift: int, sigma):
     )
     extra = {**extra, **tested}
     if refused is not None:
-        label, reason, notes = NOTHING, refused, [note]
+        label, reason, notes, extra = NOTHING, refused, [note], kept_input(extra)
     elif "backed_off_to" in tested:  # the candidate chosen at the low end, its own details
         extra, label, reason = tested, tested["backed_off_to"], tested["low_end"]
         notes = [f"{reason}; {label}, chosen at the low end, is used"]

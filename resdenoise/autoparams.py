@@ -90,6 +90,7 @@ from .errors import ParameterError, check_count
 from .noise import resolve_sigma
 from .nonlinearities import Nonlinearity, get_nonlinearity
 from .pairs import helping, in_parallel
+from .report import level_name
 from .stopping import StoppingChoice
 from .stopping_rules import DEFAULT_RULE, RULES
 from .sure import (
@@ -654,7 +655,7 @@ def choose_parameters(
         raise ParameterError(f"unknown stopping rule {rule!r}; choose one of {sorted(RULES)}")
     f = np.asarray(f, dtype=float)
     level = resolve_sigma(f, sigma, search=True)
-    sigma, estimator = level.sigma, level.estimator
+    sigma, estimator = level.sigma, level_name(level)
     if lam is not None:
         lams, lambda_rule = [float(lam)], "given"
     else:

@@ -545,13 +545,21 @@ def check_setting(name: str, value, integer: bool = False, auto_for: str = AUTO_
     return value
 
 
+def _exact(value: float) -> str:
+    """``value`` as it round-trips (25000001, not 2.5e+07; 0.1, not 0.10000000000000001)."""
+    text = repr(float(value))
+    return text.removesuffix(".0")
+
+
 def _blocks_for(total: float, tau_max: float, name: str = "time") -> int:
     """Smallest m with total/m <= tau_max; ``name``: the parameter that gave ``total``
     (``time``, regularisation's ``alpha``), as a refusal names it."""
     if not total / tau_max <= MAX_BLOCKS:
+        need = total / tau_max  # exact integers, as check_setting's refusal of a count says
+        steps = f"{math.ceil(need)}" if math.isfinite(need) else f"{need:g}"
         raise ParameterError(
-            f"{name} {total:g} at tau <= {tau_max:g} needs {total / tau_max:.3g} steps, "
-            f"{_too_many(total / tau_max)}; give a smaller {name}",
+            f"{name} {_exact(total)} at tau <= {tau_max:g} needs {steps} steps, "
+            f"{_too_many(need)}; give a smaller {name}",
             parameters=[name],
         )
     m = max(1, math.ceil(total / tau_max))

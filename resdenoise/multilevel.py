@@ -135,6 +135,7 @@ from .noise_colour import (
     rises_bend,
 )
 from .nonlinearities import SQRT2, get_nonlinearity
+from .report import level_name
 from .scaling import refuse_unscaled, scaled_values
 from .sure import sure_stack
 from .wavelet import MAD_FACTOR, multilevel_shrink
@@ -392,14 +393,15 @@ class LevelChoice:
 
 
 def sure_state(f2, sigma):
-    """The probe, the stacked state (signal, probe) and the cascade's SURE; refused
+    """The probe, the stacked state (signal, probe), the cascade's SURE, sigma per channel
+    and the :class:`~resdenoise.noise.NoiseLevel` it is of; refused
     (:func:`resdenoise.scaling.refuse_unscaled`) for samples whose squares it cannot take,
     whatever the caller (:func:`choose_levels`, the cascades of
     :mod:`resdenoise.multiscale`)."""
     refuse_unscaled(f2, "the search of several scales (--scales)")
     n, c = f2.shape
     level = resolve_sigma(f2, sigma, search=True)
-    sig, estimator = level.sigma, level.estimator
+    sig = level.sigma
     b, eps, state = sure_stack(f2, sig)
 
     def risk(u):
@@ -407,7 +409,7 @@ def sure_state(f2, sigma):
         div = np.sum(b * (up - uf), axis=0) / eps
         return float(np.sum(np.sum((f2 - uf) ** 2, axis=0) / n - sig**2 + 2 * sig**2 * div / n))
 
-    return state, risk, sig, estimator
+    return state, risk, sig, level
 
 
 def _derivative(nl, d: np.ndarray) -> np.ndarray:
@@ -584,6 +586,10 @@ def white_nugget(f, level):
     return _white_nugget(f, level)[0]
 
 
+#: The noise rule per level where the variogram's nugget set the level (white at every level).
+NUGGET_RULE = "white: the variogram's nugget, at every level"
+
+
 def _white_nugget(f, level, evidence=None) -> tuple[NoiseLevel, tuple | None]:
     """:func:`white_nugget`, and the colour evidence (:func:`colour_evidence`) of ``f`` at
     the level returned, or where that is the nugget's, at the level without it (what the
@@ -650,11 +656,11 @@ def _levels(f, name, scales, sigma, iterations, noise, thresholds, evidence):
     if estimated:
         sigma, evidence = _white_nugget(f2, resolve_sigma(f2, sigma, search=True), evidence)
         estimated = not sigma.white_by_nugget()  # else white at every level
-    state, risk, sig, estimator = sure_state(f2, sigma)
+    state, risk, sig, level = sure_state(f2, sigma)
     universal = math.sqrt(2.0 * math.log(max(n, 2)))
     thetas, sigmas, level_risks = [], [], []
     rule = noise if estimated else "one"
-    per_level, rule, evidence = _level_sigmas(f2, k, rule, sig, estimator, evidence)
+    per_level, rule, evidence = _level_sigmas(f2, k, rule, sig, level.estimator, evidence)
     for j in range(1, k + 1):
         d = level_details(f2, j)
         sj = per_level[j - 1]
@@ -694,8 +700,12 @@ def _levels(f, name, scales, sigma, iterations, noise, thresholds, evidence):
         tuple(risks),
         identity,
         tuple(map(float, sig)),
-        estimator if estimated else "given",
-        rule if estimated else "given, at every level",
+        level_name(level),  # "given" only for a level given (--sigma), not the nugget's
+        rule
+        if estimated
+        else "given, at every level"
+        if level.estimator == "given"
+        else NUGGET_RULE,
         thresholds,
     )
     return plan, choice, evidence

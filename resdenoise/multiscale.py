@@ -63,6 +63,7 @@ from .multilevel import (
 )
 from .noise_colour import MAX_SCALES, MIN_PER_SUBSEQUENCE
 from .nonlinearities import SQRT2, get_nonlinearity
+from .report import level_name
 from .scaling import scaled_search, scaled_values, times_power_of_two
 from .wavelet import universal_threshold
 
@@ -246,7 +247,7 @@ def choose_cascade(f, name: str, scales: int | None = None, sigma=None, blocks: 
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
     n = f2.shape[0]
     k = scale_count(n, scales)
-    state, risk, sig, estimator = sure_state(f2, sigma)
+    state, risk, sig, level = sure_state(f2, sigma)
     base = universal_threshold(float(np.max(sig)), n)
     identity = current = risk(state)
     thetas, risks = [], []
@@ -265,7 +266,9 @@ def choose_cascade(f, name: str, scales: int | None = None, sigma=None, blocks: 
         risks.append(best)
         state, current = best_state, best
     plan = plan_cascade(name, thetas, blocks)
-    choice = ScaleChoice(tuple(thetas), tuple(risks), identity, tuple(map(float, sig)), estimator)
+    choice = ScaleChoice(
+        tuple(thetas), tuple(risks), identity, tuple(map(float, sig)), level_name(level)
+    )
     return plan, choice
 
 
@@ -284,7 +287,7 @@ def choose_diffusion_scales(f, name: str, scales: int | None = None, sigma=None,
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
     n = f2.shape[0]
     k = scale_count(n, scales)
-    state, risk, sig, estimator = sure_state(f2, sigma)
+    state, risk, sig, level = sure_state(f2, sigma)
     if lam is None:  # universal; 1 % of the range for a noise level of 0
         lams = [auto_lambda(f2, 1.0, sig)[0] * c for c in FACTORS[::2]]
     else:
@@ -314,7 +317,9 @@ def choose_diffusion_scales(f, name: str, scales: int | None = None, sigma=None,
         risks.append(best)
         state, current = pick[2], best
     plan = plan_diffusion_scales(name, chosen, blocks, tau)
-    choice = ScaleChoice(tuple(chosen), tuple(risks), identity, tuple(map(float, sig)), estimator)
+    choice = ScaleChoice(
+        tuple(chosen), tuple(risks), identity, tuple(map(float, sig)), level_name(level)
+    )
     return plan, choice
 
 

@@ -420,12 +420,14 @@ class NoiseLevel:
     #: the variogram fits and the nugget is identified, 0 elsewhere (:func:`white_part`);
     #: None where not read.
     white: np.ndarray | None = None
+    #: At the low end of an estimate's interval (:meth:`at_low`; named by report.level_name).
+    at_low_end: bool = False
 
     def at_low(self) -> NoiseLevel:
         """The level at the low end of its interval (itself where it is a point)."""
         if self.low is None:
             return self
-        return replace(self, sigma=np.minimum(self.low, self.sigma), low=None)
+        return replace(self, sigma=np.minimum(self.low, self.sigma), low=None, at_low_end=True)
 
     def scaled(self, shift: int) -> NoiseLevel:
         """The level of the samples times ``2**shift`` (white-part variances ``4**shift``)."""

@@ -250,8 +250,12 @@ class Planner:
             return plan, "the search at the noise level's low end", choice.as_dict()
 
         sums = choice.stopping.gain_sums if plan.steps == choice.steps else None
+        stop = choice.stopping  # its criterion at zero blocks, where it has one
+        identity = stop.criterion[stop.blocks.index(0)] if 0 in stop.blocks else None
         plan, extra = _no_harm(
-            plan, choice.as_dict(), u, level, choice.tested, at_low, sums, labels, shift, distrusted
+            plan,
+            choice.as_dict(),
+            *(u, level, choice.tested, at_low, sums, labels, shift, distrusted, identity),
         )
         if stage.active:
             plan = replace(plan, prestage=stage)
@@ -283,6 +287,7 @@ def _no_harm(
     labels=None,
     shift=0,
     distrusted=None,
+    identity=None,
 ):
     """The automatic search's plan under the do-no-harm rules of ``resdenoise denoise``
     (:func:`resdenoise.automatic.do_no_harm`: the 25 %-share rule and the
@@ -291,10 +296,12 @@ def _no_harm(
     test's ``(gain, se)`` when the search measured it on the whole signal, and
     ``sums`` its run's :func:`resdenoise.sure.gain_sums`; ``labels`` name the channels;
     ``distrusted``: the channels whose level is not trusted, as
-    :func:`resdenoise.automatic.pass_untrusted` read them (None: read here)."""
+    :func:`resdenoise.automatic.pass_untrusted` read them (None: read here); ``identity``:
+    the search's criterion at zero blocks, the output's where the input is kept
+    (:func:`resdenoise.automatic.kept_input`)."""
     import numpy as np
 
-    from .automatic import do_no_harm
+    from .automatic import do_no_harm, kept_input
 
     plan, refused, note, tested = do_no_harm(
         plan,
@@ -309,6 +316,7 @@ def _no_harm(
     )
     extra = {**extra, **tested}
     if refused is not None:
+        extra = kept_input(extra, identity)
         extra["do_no_harm"] = refused
         extra["warnings"] = [note]
     elif "backed_off_to" in tested:

@@ -13,6 +13,18 @@ import numpy as np
 from . import stability
 from .engine import backend_for, compiled_instruction_set
 
+#: How a report names a level at the low end of an estimate's interval
+#: (:meth:`resdenoise.noise.NoiseLevel.at_low`), followed by the estimator in parentheses.
+LOW_END = "low end of the estimate"
+
+
+def level_name(level) -> str:
+    """A :class:`~resdenoise.noise.NoiseLevel`'s ``noise_estimator`` in a report: ``given``
+    (``--sigma``), the estimator, or at its low end ``low end of the estimate (ESTIMATOR)``
+    (never ``given``: the search chose that level itself)."""
+    return f"{LOW_END} ({level.estimator})" if level.at_low_end else level.estimator
+
+
 #: The report's layout; raised when a key changes meaning or goes away
 #: (2: ``tool``, ``schema_version``, ``input_info``; ``noise_sigma`` only at the top;
 #: 3: ``failed_checks`` name a channel by its ``channel_labels`` entry, a file's column

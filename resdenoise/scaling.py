@@ -88,13 +88,15 @@ def scaled_values(value, shift: int):
 
 def unscaled_report(extra: dict, shift: int, squares: bool = True) -> dict:
     """A search's report entries ``extra`` of samples divided by ``2**shift`` in the
-    samples' own units (:data:`LEVEL_KEYS`, :data:`SQUARE_KEYS`; the stopping criterion
-    and each lambda candidate's in squares unless ``squares`` is false: a correlation)."""
+    samples' own units (:data:`LEVEL_KEYS`, :data:`SQUARE_KEYS`; the stopping criterion, a
+    refused choice's, and each lambda candidate's in squares unless ``squares`` is false: a
+    correlation)."""
     out = dict(extra)
     for key in LEVEL_KEYS:
         if out.get(key) is not None:
             out[key] = scaled_values(out[key], shift)
-    for key in SQUARE_KEYS + (("stopping_criterion",) if squares else ()):
+    criteria = ("stopping_criterion", "rejected_stopping_criterion") if squares else ()
+    for key in SQUARE_KEYS + criteria:
         if out.get(key) is not None:
             out[key] = scaled_values(out[key], 2 * shift)
     if "candidates" in out:

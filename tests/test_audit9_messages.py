@@ -17,7 +17,7 @@ def test_regularise_too_many_steps_names_alpha(runner, tmp_path):
     src = _csv(tmp_path / "e.csv", [0, 0, 1, 1, 0])
     out = tmp_path / "o.csv"
     line = _error(runner.invoke(cli, ["regularise", str(src), "--alpha", "1e9", "-o", str(out)]), 2)
-    assert line.startswith("Error: alpha 1e+09 at tau <= "), line
+    assert line.startswith("Error: alpha 1000000000 at tau <= "), line
     assert line.endswith("give a smaller --alpha"), line
     assert "--time" not in line
     assert not out.exists()

@@ -43,12 +43,14 @@ LEVEL = frozenset(
 #: ... in their squares' (times 4^k; and every entry of automatic_candidates) ...
 SQUARE = frozenset(
     "sure_per_scale coefficient_sure_per_scale stopping_criterion criterion "
+    "rejected_stopping_criterion "
     "expected_gain_per_sample gain_standard_error gain_at_low_end "
     "gain_at_low_end_standard_error backed_off_gain backed_off_gain_standard_error".split()
 )
 #: ... without units ...
 PLAIN = frozenset(
     "blocks blocks_per_scale blocks_searched channels clipped columns expected_gain_db frames "
+    "rejected_expected_gain_db "
     "g_max g_min h impulses_detected iterations level lipschitz scales schema_version "
     "search_samples sign_changes_in sign_changes_out steps stopping_time stride tau "
     "tau_linf_bound tau_sign_bound".split()

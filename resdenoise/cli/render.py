@@ -16,6 +16,7 @@ import sys
 
 from ..errors import counted
 from ..nonlinearities import FORMS
+from ..report import LOW_END
 from .options import pipe_closed, printable
 
 #: an in-memory run of fewer blocks gets no progress bar
@@ -150,10 +151,10 @@ def summary_line(report: dict) -> str:
         if st["linf_stable"]
         else "not stable"
     )
-    noise, given = report.get("noise_sigma"), _given_sigma(report)
+    noise, (given, name) = report.get("noise_sigma"), _given_sigma(report)
     if given:  # the level the run used; the estimate beside it
         estimate = f"; estimate {_nums(noise)}" if noise else ""
-        parts.append(f"noise sigma {_nums(given)} (given{estimate})")
+        parts.append(f"noise sigma {_nums(given)} ({name}{estimate})")
     elif noise:
         parts.append("noise sigma " + _nums(noise))
     scales = report.get("scales")
@@ -168,11 +169,15 @@ def _nums(values) -> str:
     return ", ".join(num(v) for v in values)
 
 
-def _given_sigma(report: dict) -> list | None:
-    """The noise level the caller gave (``--sigma``) where the run used it, else None
-    (the report's ``noise_sigma`` is then the level the run used, or the estimate)."""
+def _given_sigma(report: dict) -> tuple[list | None, str]:
+    """The noise level the caller gave (``--sigma``) where the run used it, or the low end
+    of the estimate a search chose itself, and its name (``given``, ``low end of the
+    estimate (...)``); else None (the report's ``noise_sigma`` is then the level the run
+    used, or the estimate)."""
     params = report["parameters"]
-    return params.get("noise_sigma") if params.get("noise_estimator") == "given" else None
+    name = params.get("noise_estimator", "")
+    used = name == "given" or name.startswith(LOW_END)
+    return (params.get("noise_sigma") if used else None), name
 
 
 def render_summary(report: dict, console, verbose: bool = False) -> None:
@@ -218,9 +223,9 @@ def render_table(report: dict, console) -> None:
         _text(f"{report['name']} ({report['family']}, {report['form']}, {report['class']})"),
     )
     run.add_row("parameters", parameter_line(report["parameters"]))
-    noise, given = report.get("noise_sigma"), _given_sigma(report)
+    noise, (given, name) = report.get("noise_sigma"), _given_sigma(report)
     if given is not None:
-        run.add_row("noise sigma (given)", _nums(given))
+        run.add_row(_text(f"noise sigma ({name})"), _nums(given))
     if noise is not None:
         estimator = report.get("noise_estimator", "mad-haar")
         label = "noise sigma" if given is None else "noise sigma estimate"
