@@ -486,7 +486,9 @@ def _distrusted(f, level, source=None) -> dict[int, str]:
         return {c: _NOT_IDENTIFIED for c, e in enumerate(estimators) if e == UNIDENTIFIED}
     x = np.asarray(f if source is None else source)
     x = x.reshape(x.shape[0], -1)
-    why = {c: _CONSTANT for c in np.flatnonzero(np.all(x == x[:1], axis=0)).tolist()}
+    flat = np.flatnonzero(np.all(x[:64] == x[:1], axis=0))  # (most channels end here)
+    flat = flat[np.all(x[:, flat] == x[:1, flat], axis=0)]
+    why = {c: _CONSTANT for c in flat.tolist()}
     for c, e in enumerate(estimators):
         if e == UNIDENTIFIED:
             why.setdefault(c, _NOT_IDENTIFIED)
