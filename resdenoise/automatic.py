@@ -413,7 +413,8 @@ def do_no_harm(
 
     reason = _level_not_trusted(f, level, labels, distrusted)
     if reason is not None:
-        note = f"nothing done: {reason}; give --sigma if you know the noise level"
+        advice = "the output is the input" if reason.endswith(_CONSTANT) else _GIVE
+        note = f"nothing done: {reason}; {advice}"
         return as_identity(plan), reason, note, {}
     if not plan.steps:
         return plan, None, None, {}
@@ -478,11 +479,19 @@ _NOT_IDENTIFIED = (
 )
 
 
-def _distrusted(f, level) -> dict[int, str]:
+#: Why a constant channel (every sample the same, its estimated level 0) is left out of the
+#: search (:func:`_distrusted`): no block changes it, and its own terms of SURE are 0, yet it
+#: changed the others' choice (the Monte-Carlo probe's draws are of the signal's shape).
+_CONSTANT = "constant (every sample the same): nothing to filter"
+
+
+def _distrusted(f, level, source=None) -> dict[int, str]:
     """Why the noise ``level`` of each channel of ``f`` is not trusted, channel by channel
-    (unnamed; in channel order; empty where every one is): :data:`_NOT_IDENTIFIED`, or
-    the share of the variance over :data:`resdenoise.noise.MAX_NOISE_SHARE` (the share,
-    within its error, or the white part by the variogram's nugget)."""
+    (unnamed; in channel order; empty where every one is): :data:`_CONSTANT` (a channel of
+    ``source``, default ``f``, the signal before any pre-stage, constant, its level read,
+    not given), :data:`_NOT_IDENTIFIED`, or the share of the variance over
+    :data:`resdenoise.noise.MAX_NOISE_SHARE` (the share, within its error, or the white
+    part by the variogram's nugget)."""
     from .noise import (
         MAX_NOISE_SHARE,
         UNIDENTIFIED,
@@ -492,9 +501,18 @@ def _distrusted(f, level) -> dict[int, str]:
     )
 
     estimators = level.per_channel()
-    why = {c: _NOT_IDENTIFIED for c, e in enumerate(estimators) if e == UNIDENTIFIED}
-    if level.estimator == "given" or len(why) == len(estimators):  # (no variance read)
-        return why
+    if level.estimator == "given":  # (no variance read)
+        return {c: _NOT_IDENTIFIED for c, e in enumerate(estimators) if e == UNIDENTIFIED}
+    x = np.asarray(f if source is None else source)
+    x = x.reshape(x.shape[0], -1)
+    flat = np.flatnonzero(np.all(x[:64] == x[:1], axis=0))  # (most channels end here)
+    flat = flat[np.all(x[:, flat] == x[:1, flat], axis=0)]
+    why = {c: _CONSTANT for c in flat.tolist()}
+    for c, e in enumerate(estimators):
+        if e == UNIDENTIFIED:
+            why.setdefault(c, _NOT_IDENTIFIED)
+    if len(why) == len(estimators):
+        return dict(sorted(why.items()))
     var = channel_variance(f)  # the variance once: the share, its bound, the white part
     shares = variance_share(var, level.sigma)
     bounds = shares * share_factor(np.shape(f)[0])
@@ -517,6 +535,10 @@ def _distrusted(f, level) -> dict[int, str]:
     return dict(sorted(why.items()))
 
 
+#: What a warning advises where a channel's noise level was not trusted.
+_GIVE = "give --sigma if you know the noise level"
+
+
 def _level_not_trusted(f, level, labels, why=None) -> str | None:
     """Why :func:`do_no_harm` cannot trust the noise ``level`` of ``f`` (the first two
     of its rules: a channel's level not identified; a share of the variance over
@@ -527,6 +549,9 @@ def _level_not_trusted(f, level, labels, why=None) -> str | None:
     if not why:
         return None
     count = int(np.size(level.sigma))
+    if all(reason is _CONSTANT for reason in why.values()):  # every channel: the input
+        return _named(labels, list(why), count) + _CONSTANT
+    why = {c: reason for c, reason in why.items() if reason is not _CONSTANT}
     which = [c for c, reason in why.items() if reason is _NOT_IDENTIFIED]
     if which:  # named: each channel not identified
         return _named(labels, which, count) + _NOT_IDENTIFIED
@@ -561,7 +586,7 @@ def pass_untrusted(f, level, labels, search, source=None, given=None):
     from .stability import channel_labels
 
     f = np.asarray(f)
-    why = _distrusted(f, level)
+    why = _distrusted(f, level, source)
     count = int(np.size(level.sigma))
     if not why or len(why) == count:
         return None, why
@@ -571,7 +596,8 @@ def pass_untrusted(f, level, labels, search, source=None, given=None):
     sub = select_channels(f if source is None else source, keep)
     plan, extra = search(sub, labels=[names[c] for c in keep], **levels)
     notes = [
-        f"{names[c]} passed through unchanged: {reason}; give --sigma if you know the noise level"
+        f"{names[c]} passed through unchanged: {reason}"
+        + ("" if reason is _CONSTANT else f"; {_GIVE}")
         for c, reason in why.items()
     ]
     extra = {

@@ -141,9 +141,7 @@ def test_the_level_rules_are_read_once_where_no_channel_is_passed_through(monkey
 
     calls = []
     read = automatic._distrusted
-    monkeypatch.setattr(
-        automatic, "_distrusted", lambda f, level: calls.append(1) or read(f, level)
-    )
+    monkeypatch.setattr(automatic, "_distrusted", lambda *args: calls.append(1) or read(*args))
     plan, extra = AUTOMATIC[mode]()(_three()[:, [0, 2]])
     assert type(plan) is not ChannelsPlan and plan.steps > 0 and len(calls) == 1
 
