@@ -588,6 +588,13 @@ def white_nugget(f, level):
 
 #: The noise rule per level where the variogram's nugget set the level (white at every level).
 NUGGET_RULE = "white: the variogram's nugget, at every level"
+#: The noise rule per level where the level was given (``--sigma``), used at every level.
+GIVEN_RULE = "given, at every level"
+
+
+def fixed_rule(level) -> str:
+    """The noise rule per level of a ``level`` used at every level: given, or the nugget's."""
+    return GIVEN_RULE if level.estimator == "given" else NUGGET_RULE
 
 
 def _white_nugget(f, level, evidence=None) -> tuple[NoiseLevel, tuple | None]:
@@ -701,11 +708,7 @@ def _levels(f, name, scales, sigma, iterations, noise, thresholds, evidence):
         identity,
         tuple(map(float, sig)),
         level_name(level),  # "given" only for a level given (--sigma), not the nugget's
-        rule
-        if estimated
-        else "given, at every level"
-        if level.estimator == "given"
-        else NUGGET_RULE,
+        rule if estimated else fixed_rule(level),
         thresholds,
     )
     return plan, choice, evidence
