@@ -8,7 +8,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["StoppingChoice"]
+__all__ = ["StoppingChoice", "search_phase"]
+
+
+def search_phase(i: int, n: int) -> str:
+    """The progress phase of candidate ``i`` of ``n`` (from 1) in a search over
+    candidates: ``"search"`` for one, else ``"search i/n"``."""
+    return "search" if n == 1 else f"search {i}/{n}"
 
 
 @dataclass(frozen=True)
