@@ -152,13 +152,13 @@ class Planner:
                 return passed
         args = (u, self.nonlinearity, self.lam, s, self.rule)
         sigma = self.sigma if level is None else level
-        searched = self._scales_searched  # u in range: _scales' scaled_search saw to it
-        plan, extra = plan_scales(*args, sigma, self.command, shift, in_range=searched)
+        # in range: _scales' scaled_search saw to it where plan_scales would search
+        plan, extra = plan_scales(*args, sigma, self.command, shift, in_range=True)
         if self.lam is not None:  # thresholds given: nothing was chosen from the data
             return plan, extra
 
         def at_low(low):  # the same search with the level's low end
-            plan, details = plan_scales(*args, low, self.command, shift, in_range=searched)
+            plan, details = plan_scales(*args, low, self.command, shift, in_range=True)
             return plan, "the search at the noise level's low end", details
 
         return _no_harm(
