@@ -250,12 +250,18 @@ class Planner:
             return plan, "the search at the noise level's low end", choice.as_dict()
 
         sums = choice.stopping.gain_sums if plan.steps == choice.steps else None
-        stop = choice.stopping  # its criterion at zero blocks, where it has one
-        identity = stop.criterion[stop.blocks.index(0)] if 0 in stop.blocks else None
         plan, extra = _no_harm(
             plan,
             choice.as_dict(),
-            *(u, level, choice.tested, at_low, sums, labels, shift, distrusted, identity),
+            u,
+            level,
+            choice.tested,
+            at_low,
+            sums,
+            labels=labels,
+            shift=shift,
+            distrusted=distrusted,
+            identity=choice.stopping.at_zero,
         )
         if stage.active:
             plan = replace(plan, prestage=stage)

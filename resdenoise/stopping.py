@@ -61,6 +61,11 @@ class StoppingChoice:
         """The criterion at the chosen block count."""
         return self.criterion[self.blocks.index(self.steps)]
 
+    @property
+    def at_zero(self) -> float | None:
+        """The criterion at zero blocks (the input itself), where it was evaluated; else None."""
+        return self.criterion[self.blocks.index(0)] if 0 in self.blocks else None
+
     def as_dict(self) -> dict:
         return {
             "stopping_rule": self.rule,
