@@ -393,8 +393,8 @@ class LevelChoice:
 
 
 def sure_state(f2, sigma):
-    """The probe, the stacked state (signal, probe), the cascade's SURE, sigma per channel
-    and the :class:`~resdenoise.noise.NoiseLevel` it is of; refused
+    """The stacked state (signal, probe), the cascade's SURE and the
+    :class:`~resdenoise.noise.NoiseLevel` (sigma per channel: its ``sigma``); refused
     (:func:`resdenoise.scaling.refuse_unscaled`) for samples whose squares it cannot take,
     whatever the caller (:func:`choose_levels`, the cascades of
     :mod:`resdenoise.multiscale`)."""
@@ -409,7 +409,7 @@ def sure_state(f2, sigma):
         div = np.sum(b * (up - uf), axis=0) / eps
         return float(np.sum(np.sum((f2 - uf) ** 2, axis=0) / n - sig**2 + 2 * sig**2 * div / n))
 
-    return state, risk, sig, level
+    return state, risk, level
 
 
 def _derivative(nl, d: np.ndarray) -> np.ndarray:
@@ -663,7 +663,8 @@ def _levels(f, name, scales, sigma, iterations, noise, thresholds, evidence):
     if estimated:
         sigma, evidence = _white_nugget(f2, resolve_sigma(f2, sigma, search=True), evidence)
         estimated = not sigma.white_by_nugget()  # else white at every level
-    state, risk, sig, level = sure_state(f2, sigma)
+    state, risk, level = sure_state(f2, sigma)
+    sig = level.sigma
     universal = math.sqrt(2.0 * math.log(max(n, 2)))
     thetas, sigmas, level_risks = [], [], []
     rule = noise if estimated else "one"
