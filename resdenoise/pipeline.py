@@ -52,7 +52,7 @@ from .errors import (
     spell,
 )
 from .pairs import limit_threads
-from .paths import FileIndex, check_paths, pipe_read_twice, refuse_pipe_twice
+from .paths import FileIndex, check_paths, refuse_pipe_twice
 
 # the plan makers live in resdenoise.plans; named here too for run_file's callers
 from .plans import AUTO, Planner, Progress, automatic_planner, network_planner, planner
@@ -67,9 +67,7 @@ __all__ = [
     "automatic_planner",
     "check_paths",
     "network_planner",
-    "pipe_read_twice",
     "planner",
-    "refuse_pipe_twice",
     "run_file",
     "should_stream",
 ]
