@@ -617,31 +617,35 @@ def bumps_psi(r, lam, c):
     neither lam^2 nor x^2 underflows there; beyond, where lam^2 or x overflows,
     ``lam |r| sum c_k Psi_k / (lam |r|)``."""
     c = np.asarray(c, dtype=float)
-    return _psi_guarded(
-        lambda r, lam: _bumps_psi_usual(r, lam, c),
-        lambda a, x, lam: _near_far(
-            a, x, lam, lambda t: _bumps_terms(t, c)[0], lambda t: _bumps_terms(t, c)[1]
-        ),
+    return _guarded(
         r,
         lam,
+        lambda r, lam: _bumps_psi_usual(r, lam, c),
+        lambda t: _bumps_terms(t, c),
+        lambda t: _bumps_terms(t, c, far=True),
     )
 
 
-def _bumps_terms(t, c):
-    """``sum c_k Psi_k / r^2`` and ``sum c_k Psi_k / (lam |r|)`` at t = |r|/lam
-    (t in [0, 1], and in [1, max])."""
+def _bumps_terms(t, c, far=False):
+    """``sum c_k Psi_k / r^2`` at t = |r|/lam in [0, 1], or with ``far``
+    ``sum c_k Psi_k / (lam |r|)`` at t in [1, max]: only the half asked for."""
     scales = bump_scales(c.size).reshape((-1,) + (1,) * t.ndim)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         z2 = (t / scales) ** 2
         gauss = -np.expm1(-0.5 * z2)
-        inv = 1.0 / t
-        near = np.concatenate(
-            [np.where(z2 > 1e-20, 2.0 * gauss / z2, 1.0), (2.0 / (np.hypot(1.0, t) + 1.0))[None]]
-        )
-        far = np.concatenate(
-            [2.0 * scales * scales * gauss * inv, (2.0 / (np.hypot(1.0, inv) + inv))[None]]
-        )
-    return np.tensordot(c, near, axes=1), np.tensordot(c, far, axes=1)
+        if far:
+            inv = 1.0 / t
+            terms = np.concatenate(
+                [2.0 * scales * scales * gauss * inv, (2.0 / (np.hypot(1.0, inv) + inv))[None]]
+            )
+        else:
+            terms = np.concatenate(
+                [
+                    np.where(z2 > 1e-20, 2.0 * gauss / z2, 1.0),
+                    (2.0 / (np.hypot(1.0, t) + 1.0))[None],
+                ]
+            )
+    return np.tensordot(c, terms, axes=1)
 
 
 def _bumps_psi_usual(r, lam, c):

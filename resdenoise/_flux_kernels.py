@@ -15,7 +15,7 @@ and the others), on the same conditions, so they stay equal to them.
 
 The registry (:mod:`resdenoise.nonlinearities`) attaches them to its entries;
 of resdenoise this module imports only those conditions, and the compiled module
-for the bumps family's tail (:func:`bump_tail`).
+for the bumps family's rows (:func:`bump_rows`: the squarings and the tail).
 """
 
 from __future__ import annotations

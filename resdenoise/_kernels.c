@@ -83,7 +83,7 @@ static const char *FAMILY_NAMES[N_FAMILIES] = {
  * clamp g = 2^t is replaced by 2^lowest: sigma * g is off by less than
  * 2^-1020 * max(1, sigma) (float 2^-124 * max(1, sigma)), so the flux
  * d sigma g by |d| times that (4.5e-8 for d = 1e300: relative to d, not
- * absolute; flushing it to 0 cost 3-9 % of the loop's time).
+ * absolute; flushing it to 0 cost 2-16 % of the loop's time).
  * For every t <= 0 the factor g lies in (0, 1], as 2^t does: it never
  * leaves the range the stability theorems need.  fma() is correctly rounded everywhere (an
  * instruction with AVX2/FMA or on ARM, libm's exact emulation otherwise),

@@ -255,12 +255,10 @@ def noise_per_level(f, level):
 def _noise_per_level(f, level, evidence=None):
     """:func:`noise_per_level`, and the colour evidence of ``f`` at ``level`` (as
     :func:`resdenoise.multilevel._white_nugget`'s; ``evidence``: that, read already)."""
-    from .multilevel import NUGGET_RULE, _level_sigmas, max_scales
+    from .multilevel import _level_sigmas, fixed_rule, max_scales
 
-    if level.estimator == "given":
-        return None, "given, at every level", evidence
-    if level.white_by_nugget():
-        return None, NUGGET_RULE, evidence
+    if level.estimator == "given" or level.white_by_nugget():
+        return None, fixed_rule(level), evidence
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
     k = max_scales(f2.shape[0])
     sigmas, rule, evidence = _level_sigmas(f2, k, "auto", level.sigma, level.estimator, evidence)

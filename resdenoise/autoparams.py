@@ -91,7 +91,7 @@ from .noise import resolve_sigma
 from .nonlinearities import Nonlinearity, get_nonlinearity
 from .pairs import helping, in_parallel
 from .report import level_name
-from .stopping import StoppingChoice
+from .stopping import StoppingChoice, search_phase
 from .stopping_rules import DEFAULT_RULE, RULES
 from .sure import (
     PROBE_SEED,
@@ -710,7 +710,7 @@ def choose_parameters(
         step = tau if tau is not None else stability.default_tau(nl, h)
         report = None
         if progress is not None or calls is not None:
-            phase = "search" if len(lams) == 1 else f"search {i + 1}/{len(lams)}"
+            phase = search_phase(i + 1, len(lams))
             report = functools.partial(_report, progress, phase, calls, stop)
         for wide in (reach, cap):
             stack, shared, scored = view(wide)

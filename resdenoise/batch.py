@@ -24,8 +24,8 @@ from functools import partial
 from .errors import GuaranteeError, Interrupted, ParameterError, ResdenoiseError, SignalError
 from .io.atomic import first_existing, write_refusal
 from .io.signals import STOP, deferred, deferred_from, held, placed, stopping
-from .paths import check_batch_paths
-from .pipeline import FileIndex, RunOptions, refuse_pipe_twice, run_file
+from .paths import check_batch_paths, refuse_pipe_twice
+from .pipeline import FileIndex, RunOptions, run_file
 
 __all__ = ["FileResult", "batch_target", "run_batch"]
 

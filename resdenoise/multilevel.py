@@ -393,8 +393,8 @@ class LevelChoice:
 
 
 def sure_state(f2, sigma):
-    """The probe, the stacked state (signal, probe), the cascade's SURE, sigma per channel
-    and the :class:`~resdenoise.noise.NoiseLevel` it is of; refused
+    """The stacked state (signal, probe), the cascade's SURE and the
+    :class:`~resdenoise.noise.NoiseLevel` (sigma per channel: its ``sigma``); refused
     (:func:`resdenoise.scaling.refuse_unscaled`) for samples whose squares it cannot take,
     whatever the caller (:func:`choose_levels`, the cascades of
     :mod:`resdenoise.multiscale`)."""
@@ -409,7 +409,7 @@ def sure_state(f2, sigma):
         div = np.sum(b * (up - uf), axis=0) / eps
         return float(np.sum(np.sum((f2 - uf) ** 2, axis=0) / n - sig**2 + 2 * sig**2 * div / n))
 
-    return state, risk, sig, level
+    return state, risk, level
 
 
 def _derivative(nl, d: np.ndarray) -> np.ndarray:
@@ -588,6 +588,13 @@ def white_nugget(f, level):
 
 #: The noise rule per level where the variogram's nugget set the level (white at every level).
 NUGGET_RULE = "white: the variogram's nugget, at every level"
+#: The noise rule per level where the level was given (``--sigma``), used at every level.
+GIVEN_RULE = "given, at every level"
+
+
+def fixed_rule(level) -> str:
+    """The noise rule per level of a ``level`` used at every level: given, or the nugget's."""
+    return GIVEN_RULE if level.estimator == "given" else NUGGET_RULE
 
 
 def _white_nugget(f, level, evidence=None) -> tuple[NoiseLevel, tuple | None]:
@@ -656,7 +663,8 @@ def _levels(f, name, scales, sigma, iterations, noise, thresholds, evidence):
     if estimated:
         sigma, evidence = _white_nugget(f2, resolve_sigma(f2, sigma, search=True), evidence)
         estimated = not sigma.white_by_nugget()  # else white at every level
-    state, risk, sig, level = sure_state(f2, sigma)
+    state, risk, level = sure_state(f2, sigma)
+    sig = level.sigma
     universal = math.sqrt(2.0 * math.log(max(n, 2)))
     thetas, sigmas, level_risks = [], [], []
     rule = noise if estimated else "one"
@@ -701,11 +709,7 @@ def _levels(f, name, scales, sigma, iterations, noise, thresholds, evidence):
         identity,
         tuple(map(float, sig)),
         level_name(level),  # "given" only for a level given (--sigma), not the nugget's
-        rule
-        if estimated
-        else "given, at every level"
-        if level.estimator == "given"
-        else NUGGET_RULE,
+        rule if estimated else fixed_rule(level),
         thresholds,
     )
     return plan, choice, evidence

@@ -247,7 +247,8 @@ def choose_cascade(f, name: str, scales: int | None = None, sigma=None, blocks: 
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
     n = f2.shape[0]
     k = scale_count(n, scales)
-    state, risk, sig, level = sure_state(f2, sigma)
+    state, risk, level = sure_state(f2, sigma)
+    sig = level.sigma
     base = universal_threshold(float(np.max(sig)), n)
     identity = current = risk(state)
     thetas, risks = [], []
@@ -287,7 +288,8 @@ def choose_diffusion_scales(f, name: str, scales: int | None = None, sigma=None,
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
     n = f2.shape[0]
     k = scale_count(n, scales)
-    state, risk, sig, level = sure_state(f2, sigma)
+    state, risk, level = sure_state(f2, sigma)
+    sig = level.sigma
     if lam is None:  # universal; 1 % of the range for a noise level of 0
         lams = [auto_lambda(f2, 1.0, sig)[0] * c for c in FACTORS[::2]]
     else:

@@ -41,6 +41,7 @@ from .filters import as_identity
 from .network import NetworkPlan, build_network
 from .noise import resolve_sigma
 from .scaling import scaled_search, scaled_values, times_power_of_two
+from .stopping import search_phase
 from .sure import PROBE_SEED, SureParts, chunk_bounds, sure_probe
 
 __all__ = [
@@ -273,7 +274,7 @@ def stopped_plan(
     best = None
     probes = PROBES if len(variants) > 1 else 1
     for i, (factor, candidate) in enumerate(variants, start=1):
-        phase = f"search {i}/{len(variants)}" if len(variants) > 1 else "search"
+        phase = search_phase(i, len(variants))
         choice = choose_depth(candidate, u, cap, level, probes, shift, progress, phase)
         score = (choice.averaged or choice.criterion)[choice.blocks]
         if best is None or score < best[0]:

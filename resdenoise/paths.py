@@ -251,13 +251,14 @@ def pipe_read_twice(paths: Sequence[str]) -> tuple[str, str, str] | None:
     return None
 
 
-def refuse_pipe_twice(paths: Sequence[str], remedy: str) -> None:
+def refuse_pipe_twice(paths: Sequence[str], remedy: str, said: str | None = None) -> None:
     """ParameterError naming the first two of ``paths`` that read one pipe
-    (:func:`pipe_read_twice`), then ``remedy``."""
+    (:func:`pipe_read_twice`; ``said``: what to call the two instead), then ``remedy``."""
     twice = pipe_read_twice(paths)
     if twice is not None:
         first, second, name = twice
-        raise ParameterError(f"{first} and {second} are both {name}, which is read once; {remedy}")
+        said = f"{first} and {second}" if said is None else said
+        raise ParameterError(f"{said} are both {name}, which is read once; {remedy}")
 
 
 def _pipe_key(path) -> tuple | str | None:

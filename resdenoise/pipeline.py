@@ -52,7 +52,7 @@ from .errors import (
     spell,
 )
 from .pairs import limit_threads
-from .paths import FileIndex, check_paths, pipe_read_twice, refuse_pipe_twice
+from .paths import FileIndex, check_paths, refuse_pipe_twice
 
 # the plan makers live in resdenoise.plans; named here too for run_file's callers
 from .plans import AUTO, Planner, Progress, automatic_planner, network_planner, planner
@@ -67,9 +67,7 @@ __all__ = [
     "automatic_planner",
     "check_paths",
     "network_planner",
-    "pipe_read_twice",
     "planner",
-    "refuse_pipe_twice",
     "run_file",
     "should_stream",
 ]
@@ -265,13 +263,10 @@ def run_file(
     reads = {} if reference is None else {reference: "reference"}
     reads.update(getattr(make_plan, "reads", {}))
     input_pipe = is_pipe(input_path)
-    for path, what in reads.items():  # a pipe is read once: it cannot be both
-        twice = pipe_read_twice([input_path, path]) if input_pipe else None
-        if twice is not None:
-            name = twice[2]
-            raise ParameterError(
-                f"the input and the {what} are both {name}, which is read once; give "
-                f"the {what} a file name"
+    if input_pipe:  # a pipe is read once: it cannot be both
+        for path, what in reads.items():
+            refuse_pipe_twice(
+                [input_path, path], f"give the {what} a file name", f"the input and the {what}"
             )
     check_paths(input_path, output, report_path, in_place, reads, others, input_format)
     read = ReadOptions() if read is None else read

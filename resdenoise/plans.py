@@ -152,13 +152,13 @@ class Planner:
                 return passed
         args = (u, self.nonlinearity, self.lam, s, self.rule)
         sigma = self.sigma if level is None else level
-        searched = self._scales_searched  # u in range: _scales' scaled_search saw to it
-        plan, extra = plan_scales(*args, sigma, self.command, shift, in_range=searched)
+        # in range: _scales' scaled_search saw to it where plan_scales would search
+        plan, extra = plan_scales(*args, sigma, self.command, shift, in_range=True)
         if self.lam is not None:  # thresholds given: nothing was chosen from the data
             return plan, extra
 
         def at_low(low):  # the same search with the level's low end
-            plan, details = plan_scales(*args, low, self.command, shift, in_range=searched)
+            plan, details = plan_scales(*args, low, self.command, shift, in_range=True)
             return plan, "the search at the noise level's low end", details
 
         return _no_harm(
@@ -250,12 +250,18 @@ class Planner:
             return plan, "the search at the noise level's low end", choice.as_dict()
 
         sums = choice.stopping.gain_sums if plan.steps == choice.steps else None
-        stop = choice.stopping  # its criterion at zero blocks, where it has one
-        identity = stop.criterion[stop.blocks.index(0)] if 0 in stop.blocks else None
         plan, extra = _no_harm(
             plan,
             choice.as_dict(),
-            *(u, level, choice.tested, at_low, sums, labels, shift, distrusted, identity),
+            u,
+            level,
+            choice.tested,
+            at_low,
+            sums,
+            labels=labels,
+            shift=shift,
+            distrusted=distrusted,
+            identity=choice.stopping.at_zero,
         )
         if stage.active:
             plan = replace(plan, prestage=stage)

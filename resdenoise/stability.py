@@ -19,7 +19,14 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .errors import ParameterError, SignalError, UnstableError, check_positive, is_positive
+from .errors import (
+    ParameterError,
+    SignalError,
+    UnstableError,
+    check_kind,
+    check_positive,
+    is_positive,
+)
 from .nonlinearities import Nonlinearity
 
 __all__ = [
@@ -343,10 +350,9 @@ def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
         backwards: no verdict of stability applies to it), or ``nl`` is not
         a :class:`~resdenoise.nonlinearities.Nonlinearity`.
     """
-    if not isinstance(nl, Nonlinearity):
-        raise ParameterError(
-            f"nl must be a Nonlinearity (get_nonlinearity / from_function), got {nl!r}"
-        )
+    check_kind(
+        "nl", nl, isinstance(nl, Nonlinearity), "a Nonlinearity (get_nonlinearity / from_function)"
+    )
     check_positive("tau", tau)
     check_positive("h", h)
     p = analyse_function(nl)

@@ -8,7 +8,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["StoppingChoice"]
+__all__ = ["StoppingChoice", "search_phase"]
+
+
+def search_phase(i: int, n: int) -> str:
+    """The progress phase of candidate ``i`` of ``n`` (from 1) in a search over
+    candidates: ``"search"`` for one, else ``"search i/n"``."""
+    return "search" if n == 1 else f"search {i}/{n}"
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,11 @@ class StoppingChoice:
     def best(self) -> float:
         """The criterion at the chosen block count."""
         return self.criterion[self.blocks.index(self.steps)]
+
+    @property
+    def at_zero(self) -> float | None:
+        """The criterion at zero blocks (the input itself), where it was evaluated; else None."""
+        return self.criterion[self.blocks.index(0)] if 0 in self.blocks else None
 
     def as_dict(self) -> dict:
         return {

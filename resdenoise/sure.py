@@ -168,8 +168,9 @@ class SureParts:
         p = c if self.probe is None else self.probe  # the probe's first column
         parts = np.empty(self.shape)
         first = 0
-        shaped = self.kernels is not None and u.shape == (f2.shape[0], 2 * c)
-        if self.probe is not None:  # any width holding the probe's columns (read as they lie)
+        if self.probe is None:
+            shaped = self.kernels is not None and u.shape == (f2.shape[0], 2 * c)
+        else:  # any width holding the probe's columns (read as they lie)
             shaped = self.kernels is not None and u.ndim == 2 and u.shape[0] == f2.shape[0]
             shaped = shaped and c <= p and p + c <= u.shape[1]
         if shaped and u.dtype == np.float32 and not u.flags.c_contiguous:

@@ -174,7 +174,7 @@ def learn(noisy_paths, clean_paths, output, **settings):
         raise click.UsageError("--max-blocks caps the SURE stop; drop it or --stop none")
     if [*noisy_paths, *clean_paths].count("-") > 1:
         raise click.UsageError("stdin ('-') can be read once; give the other files by name")
-    from ..pipeline import refuse_pipe_twice
+    from ..paths import refuse_pipe_twice
 
     with library_errors(usage=True):  # stdin also as /dev/stdin: the first read empties it
         refuse_pipe_twice([*noisy_paths, *clean_paths], "give the other files by name")
