@@ -41,9 +41,10 @@ class FileIndex:
 
     :meth:`find` names the first indexed path that is the same file: the same
     inode (links followed), or the same place once the directories are resolved
-    (:func:`_same_file` is this rule for two paths).  An indexed ``"-"`` is stdin:
-    the regular file the shell put there (``< FILE``), found as ``/dev/stdin`` or
-    the file's own name, or none.
+    (:func:`_same_file` is this rule for two paths).  An indexed ``"-"`` is stdin,
+    whatever it is (:func:`_stdin_key`): the file the shell put there (``< FILE``),
+    found as ``/dev/stdin``, ``/dev/fd/0``, ``/proc/self/fd/0`` or the file's own
+    name, and a pipe, FIFO or terminal found under any name that opens it.
     """
 
     def __init__(self, paths: Sequence[str] = ()):
@@ -51,7 +52,7 @@ class FileIndex:
         self._inodes: dict = {}
         self._places: dict = {}
         for rank, path in enumerate(self.paths):
-            key = _stdout_inode(0) if path == "-" else _inode(path)  # "-": stdin's file
+            key = _stdin_key() if path == "-" else _inode(path)
             if key is not None:
                 self._inodes.setdefault(key, rank)
             if path != "-":
@@ -97,14 +98,33 @@ def _inode(path) -> tuple | None:
     return st.st_dev, st.st_ino
 
 
-def _stdout_inode(fd: int = 1) -> tuple | None:
-    """The identity of the regular file stdout (``fd``; 0: stdin) is (``>> FILE``),
-    else None."""
+def _stdout_inode() -> tuple | None:
+    """The identity of the regular file stdout is (``>> FILE``), else None."""
     try:
-        st = os.fstat(fd)
+        st = os.fstat(1)
     except (OSError, ValueError):
         return None
     return (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) else None
+
+
+def _stdin_key() -> tuple | None:
+    """The identity of what stdin is, whatever it is (a file, pipe, FIFO, terminal):
+    a name that opens it would write into the input being read.  None when closed, or
+    when it is no regular file and stdout is it too (one terminal for both): a name
+    that opens it then writes where ``-`` (stdout) does."""
+    try:
+        st = os.fstat(0)
+    except (OSError, ValueError):
+        return None
+    key = st.st_dev, st.st_ino
+    if not stat.S_ISREG(st.st_mode):
+        try:
+            out = os.fstat(1)
+        except (OSError, ValueError):
+            return key
+        if (out.st_dev, out.st_ino) == key:
+            return None
+    return key
 
 
 def is_stdout(path) -> bool:

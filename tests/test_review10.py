@@ -1,0 +1,110 @@
+"""Findings of the review of 2026-12-06 (review10): each test below failed on main
+before its fix, as its docstring says."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+EXE = str(Path(sys.executable).parent / "resdenoise")
+DIFFUSE = [EXE, "diffuse", "--steps", "2", "-q"]
+CSV = "".join(f"{v!r}\n" for v in np.sin(np.arange(300) / 20.0).tolist())
+BIG = CSV * 30  # above a pipe's buffer: an output written into the pipe would hang
+STDIN = "output is the input file (the one on stdin); name another file for the output"
+
+
+def _run(args, cwd, stdin=subprocess.DEVNULL, input=None):
+    return subprocess.run(
+        args, cwd=cwd, stdin=stdin, input=input, capture_output=True, text=True, timeout=60
+    )
+
+
+# ---- 1. an output or report naming stdin, a pipe -------------------------------------
+
+
+@pytest.mark.parametrize("name", ["/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"])
+@pytest.mark.parametrize("data", [CSV, BIG], ids=["small", "big"])
+def test_an_output_naming_stdin_a_pipe_is_refused(tmp_path, name, data):
+    """Before: the output went into the pipe being read: lost, exit 0 ('guarantees
+    held'), or a hang above the pipe's buffer."""
+    result = _run([*DIFFUSE, "-", "-o", name], tmp_path, stdin=None, input=data)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == f"Error: {name}: {STDIN}\n"
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_report_naming_stdin_a_pipe_is_refused(tmp_path):
+    """Before: the report went into the pipe, lost, exit 0."""
+    args = [*DIFFUSE, "-", "-o", "o.csv", "--report", "/dev/stdin"]
+    result = _run(args, tmp_path, stdin=None, input=CSV)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == "Error: /dev/stdin: the report would overwrite the input file\n"
+    assert os.listdir(tmp_path) == []
+
+
+def test_an_output_naming_a_fifo_on_stdin_is_refused(tmp_path):
+    """``- -o ff < ff``: the FIFO read as stdin, named by its own name."""
+    os.mkfifo(tmp_path / "ff")
+    fd = os.open(tmp_path / "ff", os.O_RDWR | os.O_NONBLOCK)  # a writer: opening never blocks
+    try:
+        with open(tmp_path / "ff") as stdin:
+            result = _run([*DIFFUSE, "-", "-o", "ff"], tmp_path, stdin=stdin)
+    finally:
+        os.close(fd)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == f"Error: ff: {STDIN}\n"
+
+
+def test_an_output_naming_stdin_a_terminal_is_refused(tmp_path):
+    """stdin a terminal, stdout elsewhere: ``-o /dev/stdin`` would write to the terminal
+    being read."""
+    main, side = os.openpty()
+    try:
+        result = _run([*DIFFUSE, "-", "-o", "/dev/stdin"], tmp_path, stdin=side)
+    finally:
+        os.close(main)
+        os.close(side)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == f"Error: /dev/stdin: {STDIN}\n"
+
+
+def test_dev_stdout_on_the_terminal_stdin_is_still_stdout(tmp_path):
+    """One terminal for stdin and stdout: ``-o /dev/stdout`` writes where ``-o -`` does,
+    and is not refused as stdin."""
+    main, side = os.openpty()
+    seen = []
+    reader = threading.Thread(target=_drain, args=(main, seen))
+    reader.start()
+    try:
+        os.write(main, b"1\n2\n3\n4\n5\n6\n7\n8\n\x04")  # ^D: the end of the input
+        proc = subprocess.run(
+            [*DIFFUSE, "-", "-o", "/dev/stdout"],
+            cwd=tmp_path,
+            stdin=side,
+            stdout=side,
+            stderr=subprocess.PIPE,
+            timeout=60,
+        )
+    finally:
+        os.close(side)
+        reader.join(timeout=30)
+        os.close(main)
+    assert proc.returncode == 0, proc.stderr
+    assert len(b"".join(seen).split()) >= 16  # the input echoed, then 8 output lines
+
+
+def _drain(fd, seen):
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            return
+        if not chunk:
+            return
+        seen.append(chunk)
