@@ -295,17 +295,23 @@ def _refuse_in_place_pipe(path: str) -> None:
     """Refuse to replace in place an input that is not a regular file (nor a Zarr store,
     a directory): a FIFO, ``/dev/stdin``, ``/dev/fd/N`` (also with a file behind it),
     which a write would go through to (the pipe being read, or the file truncated)
-    instead of a new file renamed over it.  Only stat'ed: nothing is opened."""
+    instead of a new file renamed over it.  A regular file under ``/dev`` by its own
+    name (``/dev/shm/a.csv``: its real path) is replaced.  Only stat'ed: nothing is
+    opened."""
     try:
         mode = os.stat(path).st_mode
     except (OSError, ValueError):
         return  # missing: reading it says so
-    if stat.S_ISDIR(mode) or (stat.S_ISREG(mode) and not output_target(path)[1]):
+    if stat.S_ISDIR(mode):
         return
     if stat.S_ISREG(mode):  # /dev/stdin < FILE: a file behind a device's name
         real = os.path.realpath(path)
-        own = "" if real == os.path.abspath(path) else f" ({real})"
-        what = f"names a file through /dev or /proc, which would be written through; give its own name{own}"
+        if not output_target(path)[1] or real == os.path.abspath(path):
+            return
+        what = (
+            "names a file through /dev or /proc, which would be written through; give its "
+            f"own name ({real})"
+        )
     else:
         what = "is a pipe or device, not a regular file; give a file name"
     raise ParameterError(

@@ -108,3 +108,44 @@ def _drain(fd, seen):
         if not chunk:
             return
         seen.append(chunk)
+
+
+# ---- 2. --in-place on a regular file under /dev ----------------------------------------
+
+
+@pytest.fixture
+def shm():
+    """A directory of our own on the tmpfs /dev/shm (skipped where there is none)."""
+    import shutil
+    import tempfile
+
+    if not os.access("/dev/shm", os.W_OK):
+        pytest.skip("no writable /dev/shm")
+    path = tempfile.mkdtemp(prefix="resdenoise-review10-", dir="/dev/shm")
+    yield Path(path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_in_place_replaces_a_regular_file_under_dev(tmp_path, shm):
+    """Before: ``--in-place /dev/shm/a.csv`` was refused (exit 2) as 'a file through /dev
+    or /proc ... give its own name', which it is, while ``-o`` the same file said 'pass
+    --in-place'."""
+    (shm / "a.csv").write_text(CSV)
+    (tmp_path / "a.csv").write_text(CSV)
+    assert _run([*DIFFUSE, "a.csv", "-o", "b.csv"], tmp_path).returncode == 0
+    for args in (["--in-place", str(shm / "a.csv")], ["--in-place", str(shm / "a.csv"), "a.csv"]):
+        (shm / "a.csv").write_text(CSV)
+        (tmp_path / "a.csv").write_text(CSV)
+        result = _run([*DIFFUSE, *args], tmp_path)  # one file, and a batch
+        assert result.returncode == 0, result.stderr
+        assert (shm / "a.csv").read_text() == (tmp_path / "b.csv").read_text() != CSV
+    assert sorted(os.listdir(shm)) == ["a.csv"]
+
+
+def test_in_place_on_a_link_under_dev_to_another_file_is_still_refused(tmp_path, shm):
+    (tmp_path / "t.csv").write_text(CSV)
+    os.symlink(tmp_path / "t.csv", shm / "link.csv")
+    result = _run([*DIFFUSE, "--in-place", str(shm / "link.csv")], tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert f"give its own name ({tmp_path / 't.csv'})" in " ".join(result.stderr.split())
+    assert (tmp_path / "t.csv").read_text() == CSV
