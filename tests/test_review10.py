@@ -149,3 +149,33 @@ def test_in_place_on_a_link_under_dev_to_another_file_is_still_refused(tmp_path,
     assert result.returncode == 2, result.stderr
     assert f"give its own name ({tmp_path / 't.csv'})" in " ".join(result.stderr.split())
     assert (tmp_path / "t.csv").read_text() == CSV
+
+
+# ---- 3. no narrowing warning for a lossy codec chosen ---------------------------------
+
+
+@pytest.mark.parametrize("given", ["PCM_16", "DOUBLE"])
+@pytest.mark.parametrize(
+    ("out", "expected"), [("o.ogg", ("OGG", "VORBIS")), ("o.mp3", ("MP3", "MPEG_LAYER_III"))]
+)
+def test_a_lossy_output_says_nothing_of_rounding(tmp_path, given, out, expected):
+    """Before: every OGG or MP3 output warned 'they are rounded to VORBIS; write WAV to
+    keep them all', on stderr and in the report, for a format the user chose."""
+    import json
+
+    import soundfile
+
+    from resdenoise.io.signal import can_encode
+
+    if not can_encode(*expected):
+        pytest.skip(f"this libsndfile cannot write {expected}")
+    x = 0.5 * np.sin(np.arange(40000) / 200)
+    soundfile.write(str(tmp_path / "in.wav"), x, 48000, subtype=given)
+    args = [*DIFFUSE[:-1], "in.wav", "-o", out, "--report", "r.json"]
+    result = _run(args, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "warning" not in result.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert "warnings" not in report
+    assert report["output_info"] == dict(zip(("format", "subtype"), expected, strict=True))
+    assert soundfile.info(str(tmp_path / out)).subtype == expected[1]
