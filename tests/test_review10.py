@@ -179,3 +179,69 @@ def test_a_lossy_output_says_nothing_of_rounding(tmp_path, given, out, expected)
     assert "warnings" not in report
     assert report["output_info"] == dict(zip(("format", "subtype"), expected, strict=True))
     assert soundfile.info(str(tmp_path / out)).subtype == expected[1]
+
+
+# ---- 4. a foreign directory named like a chunk in a store -------------------------------
+
+
+def _zarr_out(tmp_path, **kwargs):
+    zarr = pytest.importorskip("zarr")
+    array = zarr.create_array(str(tmp_path / "out.zarr"), dtype="f8", **kwargs)
+    array[...] = 1.0
+    return tmp_path / "out.zarr"
+
+
+def test_a_foreign_directory_named_like_a_chunk_is_not_replaced(tmp_path):
+    """Before: ``c/notes.txt`` and ``2024/photo.txt`` in the store of one array were
+    deleted with it, exit 0, nothing said."""
+    (tmp_path / "s.csv").write_text(CSV)
+    out = _zarr_out(tmp_path, shape=(300,), chunks=(100,))
+    for where in ("c/notes.txt", "2024/photo.txt"):
+        (out / where).parent.mkdir(exist_ok=True)
+        (out / where).write_text("keep")
+    result = _run([*DIFFUSE, "s.csv", "-o", "out.zarr"], tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == (
+        "Error: out.zarr: is a Zarr store with files that are not its array's (2024/photo.txt, "
+        "c/notes.txt); give a new name, or move it away (all of it would be replaced)\n"
+    )
+    assert (out / "c" / "notes.txt").read_text() == (out / "2024" / "photo.txt").read_text()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"shape": (300, 2), "chunks": (100, 1)},  # v3: c/0/0
+        {"shape": (300,), "chunks": (100,), "zarr_format": 2},  # v2: 0, 1, 2
+        {
+            "shape": (300, 2),
+            "chunks": (100, 1),
+            "zarr_format": 2,
+            "chunk_key_encoding": {"name": "v2", "separator": "/"},
+        },
+        {
+            "shape": (300, 2),
+            "chunks": (100, 1),
+            "chunk_key_encoding": {"name": "v2", "separator": "/"},
+        },
+        {
+            "shape": (300, 2),
+            "chunks": (100, 1),
+            "chunk_key_encoding": {"name": "v2", "separator": "."},
+        },
+        {"shape": (300, 2), "chunks": (50, 1), "shards": (100, 2)},
+    ],
+    ids=["v3", "v2", "v2-slash", "v3-v2-slash", "v3-v2-dot", "sharded"],
+)
+def test_stores_of_one_array_are_still_replaced(tmp_path, kwargs):
+    (tmp_path / "s.csv").write_text(CSV)
+    _zarr_out(tmp_path, **kwargs)
+    result = _run([*DIFFUSE, "s.csv", "-o", "out.zarr"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    expected = _run([*DIFFUSE, "s.csv", "-o", "new.zarr"], tmp_path)
+    assert expected.returncode == 0, expected.stderr
+    zarr = pytest.importorskip("zarr")
+    np.testing.assert_array_equal(
+        zarr.open_array(str(tmp_path / "out.zarr"))[...],
+        zarr.open_array(str(tmp_path / "new.zarr"))[...],
+    )
