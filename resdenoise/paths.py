@@ -223,6 +223,8 @@ def check_paths(
                 f"{output}: output is the input file (the one on stdin); name another "
                 "file for the output"
             )
+        if _in_place_refusal(input_path) == _A_PIPE:  # no in_place either: not offered
+            raise SignalError(f"{output}: output is the input, and {input_path} {_A_PIPE}")
         raise SignalError(
             f"{output}: output is the input file; pass in_place=True to replace it",
             parameters=[("in_place", True)],
@@ -291,33 +293,42 @@ def _pipe_key(path) -> tuple | str | None:
     return "-" if path == "-" else None
 
 
-def _refuse_in_place_pipe(path: str) -> None:
-    """Refuse to replace in place an input that is not a regular file (nor a Zarr store,
-    a directory): a FIFO, ``/dev/stdin``, ``/dev/fd/N`` (also with a file behind it),
-    which a write would go through to (the pipe being read, or the file truncated)
-    instead of a new file renamed over it.  A regular file under ``/dev`` by its own
-    name (``/dev/shm/a.csv``: its real path) is replaced.  Only stat'ed: nothing is
-    opened."""
+#: Why an input that is no regular file (nor a store) cannot be replaced in place.
+_A_PIPE = "is a pipe or device, not a regular file; give a file name"
+
+
+def _in_place_refusal(path: str) -> str | None:
+    """Why ``path`` cannot be replaced in place (a new file renamed over it), else None:
+    no regular file (:data:`_A_PIPE`: a FIFO, ``/dev/stdin`` from a pipe), or a regular
+    file by a name through ``/dev`` or ``/proc`` that is not its own (``/dev/stdin <
+    FILE``, ``/dev/fd/N``), which a write would go through to.  A regular file under
+    ``/dev`` by its own name (``/dev/shm/a.csv``), a directory (a store) or a missing
+    name (reading it says so): None.  Only stat'ed: nothing is opened."""
     try:
         mode = os.stat(path).st_mode
     except (OSError, ValueError):
-        return  # missing: reading it says so
+        return None
     if stat.S_ISDIR(mode):
-        return
-    if stat.S_ISREG(mode):  # /dev/stdin < FILE: a file behind a device's name
-        real = os.path.realpath(path)
-        if not output_target(path)[1] or real == os.path.abspath(path):
-            return
-        what = (
-            "names a file through /dev or /proc, which would be written through; give its "
-            f"own name ({real})"
-        )
-    else:
-        what = "is a pipe or device, not a regular file; give a file name"
-    raise ParameterError(
-        f"in_place=True replaces an input file, and {path} {what}",
-        parameters=[("in_place", True)],
+        return None
+    if not stat.S_ISREG(mode):
+        return _A_PIPE
+    real = os.path.realpath(path)
+    if not output_target(path)[1] or real == os.path.abspath(path):
+        return None
+    return (
+        "names a file through /dev or /proc, which would be written through; give its "
+        f"own name ({real})"
     )
+
+
+def _refuse_in_place_pipe(path: str) -> None:
+    """Refuse to replace in place an input :func:`_in_place_refusal` names a reason for."""
+    what = _in_place_refusal(path)
+    if what is not None:
+        raise ParameterError(
+            f"in_place=True replaces an input file, and {path} {what}",
+            parameters=[("in_place", True)],
+        )
 
 
 def check_batch_paths(

@@ -245,3 +245,20 @@ def test_stores_of_one_array_are_still_replaced(tmp_path, kwargs):
         zarr.open_array(str(tmp_path / "out.zarr"))[...],
         zarr.open_array(str(tmp_path / "new.zarr"))[...],
     )
+
+
+# ---- a pipe as input and output: no remedy that is then refused --------------------
+
+
+def test_a_pipe_as_input_and_output_is_not_sent_to_in_place(tmp_path):
+    """Before: ``ff -o ff`` (a FIFO) said 'pass --in-place to replace it', and
+    ``--in-place ff`` is refused (exit 2): the two refusals sent the user to each other."""
+    os.mkfifo(tmp_path / "ff")
+    result = _run([*DIFFUSE, "ff", "-o", "ff"], tmp_path)
+    assert result.returncode == 1, result.stderr
+    pipe = "is a pipe or device, not a regular file; give a file name"
+    assert result.stderr == f"Error: ff: output is the input, and ff {pipe}\n"
+    result = _run([*DIFFUSE, "/dev/stdin", "-o", "/dev/fd/0"], tmp_path, stdin=None, input=CSV)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == f"Error: /dev/fd/0: output is the input, and /dev/stdin {pipe}\n"
+    assert os.listdir(tmp_path) == ["ff"]
