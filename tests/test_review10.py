@@ -262,3 +262,28 @@ def test_a_pipe_as_input_and_output_is_not_sent_to_in_place(tmp_path):
     assert result.returncode == 1, result.stderr
     assert result.stderr == f"Error: /dev/fd/0: output is the input, and /dev/stdin {pipe}\n"
     assert os.listdir(tmp_path) == ["ff"]
+
+
+# ---- from_function's lambda: the registry's rule ----------------------------------------
+
+
+@pytest.mark.parametrize("lam", [-1.0, 0.0, float("nan"), float("inf"), True, "2", None])
+def test_from_function_refuses_a_lambda_the_registry_refuses(lam):
+    """Before: ``from_function(np.tanh, lam=nan)`` (or -1, True, "2") was accepted
+    (``float(lam)``), where get_nonlinearity refuses them."""
+    from resdenoise.errors import ParameterError
+    from resdenoise.nonlinearities import from_function, get_nonlinearity
+
+    for make in (
+        lambda: from_function(np.tanh, lam=lam),
+        lambda: get_nonlinearity("tanh", lam=lam),
+    ):
+        with pytest.raises(ParameterError, match=r"lambda must be a finite number > 0, got "):
+            make()
+
+
+def test_from_function_keeps_a_lambda_that_is_a_number():
+    from resdenoise.nonlinearities import from_function
+
+    assert from_function(np.tanh, lam=np.float64(0.5)).lam == 0.5
+    assert type(from_function(np.tanh, lam=2).lam) is float
