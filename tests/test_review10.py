@@ -287,3 +287,39 @@ def test_from_function_keeps_a_lambda_that_is_a_number():
 
     assert from_function(np.tanh, lam=np.float64(0.5)).lam == 0.5
     assert type(from_function(np.tanh, lam=2).lam) is float
+
+
+# ---- choose_steps and learn's signals: the library's one signal check -------------------
+
+
+@pytest.mark.parametrize(
+    ("f", "words"),
+    [
+        (np.zeros((5, 0)), "the signal has no channels (shape (5, 0))"),
+        (
+            np.r_[np.zeros(10), np.nan],
+            "the signal: sample 11, channel 1 is nan, not a finite number",
+        ),
+        (np.zeros(1), "a signal needs at least 2 samples; this one has shape (1,)"),
+    ],
+)
+def test_choose_steps_refuses_what_is_no_signal(f, words):
+    """Before: no channels gave a bare ValueError of the compiled kernel ('sure_sums needs
+    float64 f, b ...'), a NaN sample a choice (0 steps), no error."""
+    from resdenoise.autoparams import choose_steps
+    from resdenoise.errors import SignalError
+    from resdenoise.nonlinearities import get_nonlinearity
+
+    nl = get_nonlinearity("perona-malik", "diffusivity", 1.0)
+    with pytest.raises(SignalError) as caught:
+        choose_steps(f, nl, 0.25)
+    assert str(caught.value) == words
+
+
+def test_learn_refuses_a_signal_as_the_library_does():
+    """Before: learn's own rule, a ParameterError naming only the shape (a NaN sample unnamed)."""
+    from resdenoise.errors import SignalError
+    from resdenoise.learn import make_objective
+
+    with pytest.raises(SignalError, match=r"^signal 1: sample 11, channel 1 is inf, not a finite"):
+        make_objective([np.r_[np.zeros(10), np.inf]])
