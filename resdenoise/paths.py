@@ -273,12 +273,16 @@ def pipe_read_twice(paths: Sequence[str]) -> tuple[str, str, str] | None:
     return None
 
 
-def refuse_pipe_twice(paths: Sequence[str], remedy: str) -> None:
+def refuse_pipe_twice(paths: Sequence[str], remedy: str, roles: Sequence[str] = ()) -> None:
     """ParameterError naming the first two of ``paths`` that read one pipe
-    (:func:`pipe_read_twice`), then ``remedy``."""
+    (:func:`pipe_read_twice`), then ``remedy``; by their ``roles`` where given (one
+    for each path: ``"the input"``, ``"the reference"``), else by their names."""
     twice = pipe_read_twice(paths)
     if twice is not None:
         first, second, name = twice
+        if roles:
+            rank = paths.index(first)
+            first, second = roles[rank], roles[paths.index(second, rank + 1)]
         raise ParameterError(f"{first} and {second} are both {name}, which is read once; {remedy}")
 
 

@@ -266,13 +266,9 @@ def run_file(
     reads.update(getattr(make_plan, "reads", {}))
     input_pipe = is_pipe(input_path)
     for path, what in reads.items():  # a pipe is read once: it cannot be both
-        twice = pipe_read_twice([input_path, path]) if input_pipe else None
-        if twice is not None:
-            name = twice[2]
-            raise ParameterError(
-                f"the input and the {what} are both {name}, which is read once; give "
-                f"the {what} a file name"
-            )
+        if input_pipe:
+            roles = ("the input", f"the {what}")
+            refuse_pipe_twice([input_path, path], f"give the {what} a file name", roles)
     check_paths(input_path, output, report_path, in_place, reads, others, input_format)
     read = ReadOptions() if read is None else read
     write = WriteOptions() if write is None else write
