@@ -86,7 +86,7 @@ import numpy as np
 
 from . import stability
 from .engine import StackRun, backend_for, takes_threads
-from .errors import ParameterError, check_count
+from .errors import ParameterError, check_count, check_signal
 from .noise import resolve_sigma
 from .nonlinearities import Nonlinearity, get_nonlinearity
 from .pairs import helping, in_parallel
@@ -281,8 +281,7 @@ def choose_steps(
         raise ParameterError(f"unknown stopping rule {rule!r}; choose one of {sorted(RULES)}")
     max_blocks = MAX_BLOCKS if max_blocks is None else check_count("max_blocks", max_blocks)
     f = np.asarray(f, dtype=float)
-    if f.ndim not in (1, 2) or f.shape[0] < 2:
-        raise ParameterError(f"signal must have shape (n,) or (n, channels), n >= 2; got {f.shape}")
+    check_signal(f)  # the library's one rule: shape, a channel, every sample finite
     f2 = f.reshape(f.shape[0], -1)
     n, c = f2.shape
     sigma = resolve_sigma(f2, sigma, search=True).sigma

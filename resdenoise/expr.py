@@ -49,8 +49,8 @@ from typing import Final
 
 import numpy as np
 
-from .errors import ParameterError, check_positive
-from .nonlinearities import FORMS, Nonlinearity, from_function
+from .errors import ParameterError
+from .nonlinearities import FORMS, Nonlinearity, check_lambda, from_function
 
 __all__ = [
     "FUNCTIONS",
@@ -558,7 +558,7 @@ def expression_nonlinearity(
     (1.213061319425, 'exp(-r**2/(2*lam**2))')
     """
     expr = text if isinstance(text, Expression) else parse_expression(text, form)
-    lam = float(check_positive("lambda", lam))  # the registry's rule: a finite number > 0
+    lam = check_lambda(lam)  # the registry's rule: a finite number > 0
     nl = from_function(expr.bind(lam), form, name=expr.text.strip(), lam=lam)
     if form == "regulariser":  # Phi = Psi'/2 by the rules of calculus, not by differences
         nl = dataclasses.replace(nl, _phi=_flux_of_regulariser(expr, lam, nl._phi))

@@ -63,7 +63,7 @@ import numpy as np
 from ._families import bump_basis
 from .autoparams import MASK_SETS, choose_parameters, masked_copy
 from .engine import backward_difference, forward_difference, run_blocks, run_strided
-from .errors import ParameterError, ResdenoiseError, check_count, check_positive
+from .errors import ParameterError, ResdenoiseError, check_count, check_positive, check_signal
 from .filters import auto_lambda, run_plan
 from .network import format_network, parse_network
 from .network_stop import stopped_network
@@ -423,10 +423,7 @@ class Objective:
 
 def _two_d(x, what: str) -> np.ndarray:
     x = np.asarray(x, dtype=float)
-    if x.ndim not in (1, 2) or x.shape[0] < 2 or not np.all(np.isfinite(x)):
-        raise ParameterError(
-            f"{what}: a signal needs shape (n,) or (n, channels), n >= 2, finite; got {x.shape}"
-        )
+    check_signal(x, what)  # the library's one rule (SignalError)
     return x.reshape(x.shape[0], -1)
 
 

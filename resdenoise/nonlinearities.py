@@ -603,7 +603,7 @@ def get_parametrised(
             + ", ".join(sorted(PARAMETRISED_FAMILIES))
         )
     entry = make(coefficients)
-    return Nonlinearity(name=entry.key, key=entry.key, lam=_check_lam(lam), entry=entry)
+    return Nonlinearity(name=entry.key, key=entry.key, lam=check_lambda(lam), entry=entry)
 
 
 def _build_names() -> dict[str, dict[str, str]]:
@@ -827,12 +827,14 @@ def get_nonlinearity(name: str, form: str = "activation", lam: float = 1.0) -> N
     ('soft', 2.0)
     """
     entry = resolve_name(name, form)
-    lam = _check_lam(lam)
+    lam = check_lambda(lam)
     return Nonlinearity(name=normalise_name(name), key=entry.key, lam=lam, entry=entry)
 
 
-def _check_lam(lam) -> float:
-    return float(check_positive("lambda", lam))  # not "2", not True: a number
+def check_lambda(lam) -> float:
+    """``lam`` as a float where it is a finite number > 0 (not ``"2"``, not True), else
+    :class:`ParameterError`: one rule for every nonlinearity's lambda."""
+    return float(check_positive("lambda", lam))
 
 
 def from_function(
@@ -851,7 +853,7 @@ def from_function(
     form = canonical_form(form)
     _check_form(form)
     check_kind("func", func, callable(func), f"callable (the {form} as a function)")
-    lam = float(lam)
+    lam = check_lambda(lam)  # the registry's rule: a finite number > 0
     given = {}
     if form == "activation":
         phi = func

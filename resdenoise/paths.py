@@ -41,9 +41,10 @@ class FileIndex:
 
     :meth:`find` names the first indexed path that is the same file: the same
     inode (links followed), or the same place once the directories are resolved
-    (:func:`_same_file` is this rule for two paths).  An indexed ``"-"`` is stdin:
-    the regular file the shell put there (``< FILE``), found as ``/dev/stdin`` or
-    the file's own name, or none.
+    (:func:`_same_file` is this rule for two paths).  An indexed ``"-"`` is stdin,
+    whatever it is (:func:`_stdin_key`): the file the shell put there (``< FILE``),
+    found as ``/dev/stdin``, ``/dev/fd/0``, ``/proc/self/fd/0`` or the file's own
+    name, and a pipe, FIFO or terminal found under any name that opens it.
     """
 
     def __init__(self, paths: Sequence[str] = ()):
@@ -51,7 +52,7 @@ class FileIndex:
         self._inodes: dict = {}
         self._places: dict = {}
         for rank, path in enumerate(self.paths):
-            key = _stdout_inode(0) if path == "-" else _inode(path)  # "-": stdin's file
+            key = _stdin_key() if path == "-" else _inode(path)
             if key is not None:
                 self._inodes.setdefault(key, rank)
             if path != "-":
@@ -97,14 +98,33 @@ def _inode(path) -> tuple | None:
     return st.st_dev, st.st_ino
 
 
-def _stdout_inode(fd: int = 1) -> tuple | None:
-    """The identity of the regular file stdout (``fd``; 0: stdin) is (``>> FILE``),
-    else None."""
+def _stdout_inode() -> tuple | None:
+    """The identity of the regular file stdout is (``>> FILE``), else None."""
     try:
-        st = os.fstat(fd)
+        st = os.fstat(1)
     except (OSError, ValueError):
         return None
     return (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) else None
+
+
+def _stdin_key() -> tuple | None:
+    """The identity of what stdin is, whatever it is (a file, pipe, FIFO, terminal):
+    a name that opens it would write into the input being read.  None when closed, or
+    when it is no regular file and stdout is it too (one terminal for both): a name
+    that opens it then writes where ``-`` (stdout) does."""
+    try:
+        st = os.fstat(0)
+    except (OSError, ValueError):
+        return None
+    key = st.st_dev, st.st_ino
+    if not stat.S_ISREG(st.st_mode):
+        try:
+            out = os.fstat(1)
+        except (OSError, ValueError):
+            return key
+        if (out.st_dev, out.st_ino) == key:
+            return None
+    return key
 
 
 def is_stdout(path) -> bool:
@@ -203,6 +223,8 @@ def check_paths(
                 f"{output}: output is the input file (the one on stdin); name another "
                 "file for the output"
             )
+        if _in_place_refusal(input_path) == _A_PIPE:  # no in_place either: not offered
+            raise SignalError(f"{output}: output is the input, and {input_path} {_A_PIPE}")
         raise SignalError(
             f"{output}: output is the input file; pass in_place=True to replace it",
             parameters=[("in_place", True)],
@@ -272,27 +294,42 @@ def _pipe_key(path) -> tuple | str | None:
     return "-" if path == "-" else None
 
 
-def _refuse_in_place_pipe(path: str) -> None:
-    """Refuse to replace in place an input that is not a regular file (nor a Zarr store,
-    a directory): a FIFO, ``/dev/stdin``, ``/dev/fd/N`` (also with a file behind it),
-    which a write would go through to (the pipe being read, or the file truncated)
-    instead of a new file renamed over it.  Only stat'ed: nothing is opened."""
+#: Why an input that is no regular file (nor a store) cannot be replaced in place.
+_A_PIPE = "is a pipe or device, not a regular file; give a file name"
+
+
+def _in_place_refusal(path: str) -> str | None:
+    """Why ``path`` cannot be replaced in place (a new file renamed over it), else None:
+    no regular file (:data:`_A_PIPE`: a FIFO, ``/dev/stdin`` from a pipe), or a regular
+    file by a name through ``/dev`` or ``/proc`` that is not its own (``/dev/stdin <
+    FILE``, ``/dev/fd/N``), which a write would go through to.  A regular file under
+    ``/dev`` by its own name (``/dev/shm/a.csv``), a directory (a store) or a missing
+    name (reading it says so): None.  Only stat'ed: nothing is opened."""
     try:
         mode = os.stat(path).st_mode
     except (OSError, ValueError):
-        return  # missing: reading it says so
-    if stat.S_ISDIR(mode) or (stat.S_ISREG(mode) and not output_target(path)[1]):
-        return
-    if stat.S_ISREG(mode):  # /dev/stdin < FILE: a file behind a device's name
-        real = os.path.realpath(path)
-        own = "" if real == os.path.abspath(path) else f" ({real})"
-        what = f"names a file through /dev or /proc, which would be written through; give its own name{own}"
-    else:
-        what = "is a pipe or device, not a regular file; give a file name"
-    raise ParameterError(
-        f"in_place=True replaces an input file, and {path} {what}",
-        parameters=[("in_place", True)],
+        return None
+    if stat.S_ISDIR(mode):
+        return None
+    if not stat.S_ISREG(mode):
+        return _A_PIPE
+    real = os.path.realpath(path)
+    if not output_target(path)[1] or real == os.path.abspath(path):
+        return None
+    return (
+        "names a file through /dev or /proc, which would be written through; give its "
+        f"own name ({real})"
     )
+
+
+def _refuse_in_place_pipe(path: str) -> None:
+    """Refuse to replace in place an input :func:`_in_place_refusal` names a reason for."""
+    what = _in_place_refusal(path)
+    if what is not None:
+        raise ParameterError(
+            f"in_place=True replaces an input file, and {path} {what}",
+            parameters=[("in_place", True)],
+        )
 
 
 def check_batch_paths(

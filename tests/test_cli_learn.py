@@ -129,7 +129,7 @@ def test_directories_of_pairs(runner, tmp_path, rng):
             1,
             "differs from that of its noisy file",
         ),
-        (["-", "-", "-o", "{dir}/n.toml"], 2, "stdin ('-') can be read once"),
+        (["-", "-", "-o", "{dir}/n.toml"], 2, "- and - are both stdin ('-'), which is read once;"),
         (["{noisy}", "--stop", "none", "--max-blocks", "9", "-o", "{dir}/n.toml"], 2, "caps"),
         (["{noisy}", "--delimiter", "x", "-o", "{dir}/n.toml"], 2, "delimiter"),
         (["{noisy}", "--scales", "3", "-o", "{dir}/n.toml"], 2, "must not exceed groups"),

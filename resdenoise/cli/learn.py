@@ -172,8 +172,6 @@ def learn(noisy_paths, clean_paths, output, **settings):
         raise click.UsageError("--sigma is for --objective sure")
     if settings["max_blocks"] is not None and settings["stop"] == "none":
         raise click.UsageError("--max-blocks caps the SURE stop; drop it or --stop none")
-    if [*noisy_paths, *clean_paths].count("-") > 1:
-        raise click.UsageError("stdin ('-') can be read once; give the other files by name")
     from ..paths import refuse_pipe_twice
 
     with library_errors(usage=True):  # stdin also as /dev/stdin: the first read empties it

@@ -273,10 +273,10 @@ def _finest_subtype(fmt: str, given: str | None) -> str | None:
 
 
 def narrowed(fmt: str, subtype: str, given: str | None, target: str) -> str | None:
-    """One line for a reader of ``target`` when the ``subtype`` chosen for it
+    """One line for a reader of ``target`` when the plain ``subtype`` chosen for it
     (:func:`_finest_subtype`) does not hold every sample of the input's ``given``;
-    else None."""
-    if _holds(subtype, given):
+    else None: also for a codec (VORBIS, MP3's layers), lossy by the format chosen."""
+    if subtype not in _PRECISION or _holds(subtype, given):
         return None
     what = f"{PCM_BITS[subtype]}-bit integers" if subtype in PCM_BITS else subtype
     return (

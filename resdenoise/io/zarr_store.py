@@ -56,6 +56,8 @@ def is_store(path: str) -> bool:
 ARRAY_METADATA = ("zarr.json", ".zarray", ".zattrs")
 #: Names of an array's chunks at the top of its store: ``c`` (v3), ``0``, ``0.1``, ``0/`` (v2).
 _CHUNK_NAME = re.compile(r"c|\d+(\.\d+)*")
+#: Names inside a chunk directory (``c/0/1``, v2's ``0/1``): indices only.
+_CHUNK_INDEX = re.compile(r"\d+")
 
 
 def _node_type(path: str) -> str | None:
@@ -86,6 +88,10 @@ def replace_refusal(path: str) -> str | None:
         if not (name in ARRAY_METADATA or (kind == "array" and _CHUNK_NAME.fullmatch(name)))
         and (kind == "array" or name not in (".zgroup", ".zmetadata"))  # a group's: not shown
     ]
+    if kind == "array":  # a chunk's name at the top, a directory: indices all the way down
+        others += [
+            n for name in names if _CHUNK_NAME.fullmatch(name) for n in _not_chunks(path, name)
+        ]
     if kind == "array" and not others:
         return None
     shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
@@ -93,6 +99,19 @@ def replace_refusal(path: str) -> str | None:
         return f"is a Zarr store with files that are not its array's ({shown})"
     what = "a Zarr group" if kind == "group" else "a directory whose Zarr metadata is no array's"
     return f"is {what} ({shown or 'nothing else in it'}), not the store of one array"
+
+
+def _not_chunks(store: str, top: str) -> list[str]:
+    """What in the directory ``top`` of ``store`` is no chunk (its name not an index),
+    as paths relative to the store; nothing where ``top`` is a file."""
+    found = []
+    for here, dirs, files in os.walk(os.path.join(store, top)):
+        relative = os.path.relpath(here, store)
+        for name in sorted(dirs + files):
+            if not _CHUNK_INDEX.fullmatch(name):
+                found.append(os.path.join(relative, name) + ("/" if name in dirs else ""))
+        dirs[:] = [name for name in dirs if _CHUNK_INDEX.fullmatch(name)]
+    return found
 
 
 def store_nbytes(path: str) -> int | None:
