@@ -138,13 +138,13 @@ def _check_store_target(path: str, target: Path, direct: bool, parents: bool) ->
 
     if direct and not os.path.islink(target):
         raise SignalError(f"{path}: a Zarr store is a directory; it cannot go to a device or pipe")
-    if os.path.isdir(target) and not os.path.islink(target):
-        if os.listdir(target) and not is_store(target):
+    if os.path.isdir(target) and not os.path.islink(target) and os.listdir(target):
+        if not is_store(target):  # (an empty directory: nothing to lose)
             raise SignalError(
                 f"{path}: is a directory but not a Zarr store; give a new name (its files "
                 "would be replaced)"
             )
-        refusal = replace_refusal(target) if os.listdir(target) else None
+        refusal = replace_refusal(target)
         if refusal is not None:
             raise SignalError(
                 f"{path}: {refusal}; give a new name, or move it away (all of it would be replaced)"
