@@ -14,6 +14,7 @@ a file so that it can be read more than once).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import os
@@ -442,13 +443,71 @@ def write_files_atomic(
                 st.write_direct()
         if before_rename is not None and not all(st.direct for st in staged):
             before_rename()  # not deferred: a signal while it waits ends the run at once
-        with signals.deferred():  # all the renames, or a signal before them
+        # the locks waited for undeferred (a signal meanwhile ends the run), then all the
+        # renames, or a signal before them
+        with _renames_locked(staged), signals.deferred():
             for st in staged:
                 if not st.direct:
                     st.rename()
     finally:
         for st in staged:
             st.discard()
+
+
+@contextlib.contextmanager
+def _renames_locked(staged: Sequence[_TempOutput]):
+    """Within: an exclusive ``flock`` held on every directory that two or more of the
+    ``staged`` files are renamed into, so that two runs writing the same targets at once
+    (an output and its report) do not interleave their renames: the one that renames
+    last wins as a whole.  No file is made for it (the directory itself is locked);
+    a single rename is atomic by itself and takes none.  The directories are locked in
+    one order (by device and inode), so that two runs cannot wait for each other.  A
+    directory that cannot be opened or locked (not readable, a file system without
+    ``flock``) is renamed into unlocked, as before.  ``parents``: the missing
+    directories are made first (the renames would make them), a signal not splitting
+    the making.  The waiting is not deferred: a signal meanwhile ends the run."""
+    moving = [st for st in staged if not st.direct]
+    held: dict = {}  # (device, inode) -> descriptor
+    try:
+        if len(moving) > 1:
+            for st in moving:
+                _open_directory(st, held)
+            for key in sorted(held):
+                _lock(held[key])
+        yield
+    finally:
+        for fd in held.values():
+            os.close(fd)  # the lock goes with the descriptor
+
+
+def _open_directory(st: _TempOutput, held: dict) -> None:
+    """Add the directory ``st`` is renamed into to ``held``, opened (once for each)."""
+    directory = st.target.parent
+    try:
+        if st.parents:
+            with signals.deferred():
+                os.makedirs(directory, exist_ok=True)  # another at once: fine
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return  # its rename says what is wrong, if anything
+    info = os.fstat(fd)
+    key = info.st_dev, info.st_ino
+    if key in held:
+        os.close(fd)
+    else:
+        held[key] = fd
+
+
+def _lock(fd: int) -> None:
+    """An exclusive ``flock`` on ``fd``, waited for (none where the system has none)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError:  # a file system without flock (ENOLCK, EOPNOTSUPP): unlocked
+        return
 
 
 def write_bytes_atomic(target: str | os.PathLike, payload: bytes) -> None:
