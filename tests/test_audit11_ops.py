@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from resdenoise.io import atomic, write_files_atomic
 
 # --------------------------------------------------------------------------
@@ -119,3 +121,62 @@ def test_two_runs_racing_leave_one_runs_pair(tmp_path, monkeypatch):
     assert [r.exitcode for r in racers] == [0, 0]
     assert all(o == r for o, r in pairs), pairs
     assert sorted(os.listdir(tmp_path)) == ["o.csv", "r.json"]
+
+
+# --------------------------------------------------------------------------
+# Names of 242 to 255 bytes: legal, and written (the temporary's name cut to fit)
+# --------------------------------------------------------------------------
+
+DIFFUSE = ["diffuse", "--steps", "3", "-q"]
+
+
+@pytest.mark.parametrize("size", [242, 250, 255])
+def test_an_output_name_at_the_length_limit_is_written(runner, noisy_csv, tmp_path, size):
+    """Before: ``.NAME.XXXXXXXX.tmp`` is 14 bytes longer than NAME, so every name of
+    242..255 bytes failed with 'cannot create a file ...: File name too long'."""
+    from resdenoise.cli import cli
+
+    name = "b" * (size - 4) + ".csv"
+    out = tmp_path / name
+    result = runner.invoke(cli, [*DIFFUSE, str(noisy_csv), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_text().count("\n") == 120
+    before = out.read_bytes()
+    result = runner.invoke(cli, [*DIFFUSE, str(out), "--in-place"])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() != before
+    assert sorted(os.listdir(tmp_path)) == sorted(["in.csv", name])  # no temporary left
+
+
+def test_a_long_name_of_wide_characters_gets_a_temporary_that_fits(tmp_path):
+    """The cut keeps whole characters (a 2-byte one is not split) and marks the cut."""
+    name = "é" * 125 + ".csv"  # 254 bytes
+    prefix = atomic._temp_prefix(name, tmp_path)
+    assert prefix.startswith(".éé") and prefix.endswith("~.")
+    assert len(os.fsencode(prefix)) + atomic._TEMP_TAIL <= 255
+    write_files_atomic([(tmp_path / name, b"1\n"), (tmp_path / "r.json", b"{}")])
+    assert sorted(os.listdir(tmp_path)) == sorted([name, "r.json"])
+    assert atomic._temp_prefix("short.csv", tmp_path) == ".short.csv."
+
+
+def test_a_store_name_at_the_length_limit_is_written(runner, noisy_csv, tmp_path):
+    """A Zarr store's temporary directory (and the old store moved aside) fits too."""
+    pytest.importorskip("zarr")
+    from resdenoise.cli import cli
+
+    name = "z" * 250 + ".zarr"
+    for _ in range(2):  # the second replaces the first
+        result = runner.invoke(cli, [*DIFFUSE, str(noisy_csv), "-o", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+    assert sorted(os.listdir(tmp_path)) == sorted(["in.csv", name])
+
+
+def test_a_name_too_long_itself_is_refused_before_the_run(runner, noisy_csv, tmp_path):
+    """256 bytes is no legal name: refused at once, naming the name, as before."""
+    from resdenoise.cli import cli
+
+    out = tmp_path / ("b" * 252 + ".csv")
+    result = runner.invoke(cli, [*DIFFUSE, str(noisy_csv), "-o", str(out)])
+    assert result.exit_code == 1
+    assert "File name too long" in result.output
+    assert sorted(os.listdir(tmp_path)) == ["in.csv"]

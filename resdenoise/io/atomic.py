@@ -223,6 +223,32 @@ def _mkstemp(prefix: str, directory) -> tuple[int, str]:
     return fd, tmp
 
 
+#: What :func:`tempfile.mkstemp` adds to a temporary's prefix: 8 random characters, ``.tmp``.
+_TEMP_TAIL = 8 + len(".tmp")
+
+
+def _temp_prefix(name: str, directory) -> str:
+    """The prefix of a temporary beside the file ``name`` in ``directory``: ``.NAME.``,
+    or, where that name would be longer than the directory's longest (a legal ``name``
+    of 242 to 255 bytes, with ``NAME_MAX`` 255), ``.NAM~.``: ``name`` cut to fit (whole
+    characters), still hidden and recognisable.  A ``name`` too long itself is kept:
+    making the temporary says so, before any work is done."""
+    prefix = f".{name}."
+    size = len(os.fsencode(prefix)) + _TEMP_TAIL
+    if size <= 143:  # the shortest NAME_MAX of a common file system (eCryptfs)
+        return prefix
+    try:
+        longest = os.pathconf(directory, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        longest = 255
+    if size <= longest or len(os.fsencode(name)) > longest:
+        return prefix
+    cut = len(name)
+    while cut > 1 and len(os.fsencode(f".{name[:cut]}~.")) + _TEMP_TAIL > longest:
+        cut -= 1
+    return f".{name[:cut]}~."
+
+
 def remove_temporary(path: str | None) -> None:
     """Remove a temporary file or directory of this module (gone already: nothing to do)."""
     if path is None:
@@ -233,11 +259,12 @@ def remove_temporary(path: str | None) -> None:
 
 def temp_dir_beside(path: str, target: Path, parents: bool = False) -> str:
     """A new temporary directory ``.NAME.*.tmp`` beside ``target`` (for a Zarr store;
-    :func:`staging_dir`)."""
+    :func:`staging_dir`; a long NAME cut: :func:`_temp_prefix`)."""
     parent = staging_dir(target, parents)
     try:
         with signals.deferred():
-            tmp = tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+            prefix = _temp_prefix(target.name, parent)
+            tmp = tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=parent)
             signals.track(tmp)
     except OSError as exc:
         raise SignalError(
@@ -265,11 +292,11 @@ def _replace_tree(tmp: str, target: Path) -> None:
 
 
 def _temp_beside(path: str, target: Path, parents: bool = False) -> tuple[int, str]:
-    """A new temporary file ``.NAME.*.tmp`` beside ``target`` (:func:`staging_dir`):
-    ``(fd, its path)``."""
+    """A new temporary file ``.NAME.*.tmp`` beside ``target`` (:func:`staging_dir`; a long
+    NAME cut: :func:`_temp_prefix`): ``(fd, its path)``."""
     parent = staging_dir(target, parents)
     try:
-        return _mkstemp(f".{target.name}.", parent)
+        return _mkstemp(_temp_prefix(target.name, parent), parent)
     except OSError as exc:
         raise SignalError(
             f"{path}: cannot create a file in {str(parent)!r}: {one_line(exc.strerror or exc)}"
