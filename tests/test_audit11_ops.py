@@ -180,3 +180,59 @@ def test_a_name_too_long_itself_is_refused_before_the_run(runner, noisy_csv, tmp
     assert result.exit_code == 1
     assert "File name too long" in result.output
     assert sorted(os.listdir(tmp_path)) == ["in.csv"]
+
+
+# --------------------------------------------------------------------------
+# A relative name in a removed working directory: one line, exit 1
+# --------------------------------------------------------------------------
+
+GONE = "the current directory no longer exists (it was removed)"
+
+
+@pytest.fixture
+def gone(tmp_path, monkeypatch):
+    """The working directory, removed (the test's is restored after it)."""
+    path = tmp_path / "gone"
+    path.mkdir()
+    monkeypatch.chdir(path)
+    path.rmdir()
+    return path
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["{in}", "-o", "out.csv"], "out.csv"),
+        (["in.csv", "-o", "{out}"], "in.csv"),
+        (["in.csv"], "in.csv"),
+        (["{in}", "-o", "{out}", "--report", "r.json"], "r.json"),
+        (["{in}", "{in}", "-o", "d/"], "d/in.csv"),
+        (["{in}", "-o", "{out}", "--report", "d/"], "d/in.csv.json"),
+        (["in.csv", "--in-place"], "in.csv"),
+        (["{in}", "--reference", "ref.csv", "-o", "{out}"], "ref.csv"),
+    ],
+)
+def test_a_relative_name_in_a_removed_directory_is_one_line(
+    runner, noisy_csv, tmp_path, gone, args, named
+):
+    """Before: 'internal error: FileNotFoundError ... (a bug)' from os.path.abspath (which
+    calls os.getcwd) for every relative name; now the name and why, exit 1 as a file
+    that cannot be found, nothing written."""
+    from resdenoise.cli import cli
+
+    given = [a.format(**{"in": noisy_csv, "out": tmp_path / "o.csv"}) for a in args]
+    result = runner.invoke(cli, [*DIFFUSE, *given])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(f"Error: {named}: {GONE}")
+    assert result.output.count("\n") == 1 and "bug" not in result.output
+    assert sorted(os.listdir(tmp_path)) == ["in.csv"]
+
+
+def test_a_relative_network_file_to_learn_in_a_removed_directory(runner, noisy_csv, gone):
+    pytest.importorskip("scipy")
+    from resdenoise.cli import cli
+
+    args = ["learn", str(noisy_csv), "--clean", str(noisy_csv), "--iterations", "1"]
+    result = runner.invoke(cli, [*args, "--blocks", "2", "-q", "-o", "n.toml"])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: n.toml: {GONE}")

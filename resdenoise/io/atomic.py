@@ -169,7 +169,7 @@ def output_target(path: str) -> tuple[Path, bool]:
     ``/dev`` and ``/proc``): such an output is opened and written through.
     """
     path = os.fspath(path)
-    absolute = os.path.abspath(path)
+    absolute = absolute_path(path)
     head, name = os.path.split(absolute)
     target = Path(os.path.realpath(head)) / name
     if absolute.startswith(_DEVICE_DIRS) or str(target).startswith(_DEVICE_DIRS):
@@ -181,6 +181,19 @@ def output_target(path: str) -> tuple[Path, bool]:
     if stat.S_ISDIR(st.st_mode) and not os.path.islink(target):
         return target, False  # refused by check_output_path
     return target, not (stat.S_ISREG(st.st_mode) or os.path.islink(target))
+
+
+def absolute_path(path: str) -> str:
+    """``os.path.abspath(path)``; a relative ``path`` where the current directory was
+    removed is a SignalError naming it (``os.getcwd`` fails: nothing relative can be
+    found, nor written)."""
+    try:
+        return os.path.abspath(path)
+    except FileNotFoundError:
+        raise SignalError(
+            f"{path}: the current directory no longer exists (it was removed), so a relative "
+            "name cannot be used; cd to a directory that exists, or give an absolute path"
+        ) from None
 
 
 def _set_mode(tmp: str, target: Path) -> None:
