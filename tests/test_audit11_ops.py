@@ -236,3 +236,33 @@ def test_a_relative_network_file_to_learn_in_a_removed_directory(runner, noisy_c
     result = runner.invoke(cli, [*args, "--blocks", "2", "-q", "-o", "n.toml"])
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: n.toml: {GONE}")
+
+
+# --------------------------------------------------------------------------
+# stdin alone with -o DIR/ or --report DIR/: one rule, one true reason
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["-o", "TMP/o/"], "-o TMP/o/"),
+        (["-o", "TMP/o.csv", "--report", "TMP/r/"], "--report TMP/r/"),
+        (["-o", "TMP/o/", "--report", "TMP/r/"], "-o TMP/o/"),
+    ],
+)
+def test_stdin_alone_under_a_directory_is_refused_for_both(runner, tmp_path, args, flag):
+    """Before: -o DIR/ said 'stdin cannot be one of several inputs' (there was one input),
+    while --report DIR/ wrote DIR/stdin.json; now both are refused (exit 2) saying why:
+    stdin has no name to write under a directory."""
+    from resdenoise.cli import cli
+
+    args = [a.replace("TMP", str(tmp_path)) for a in args]
+    result = runner.invoke(cli, [*DIFFUSE, "-", *args], input="v\n1\n2\n3\n4\n5\n")
+    assert result.exit_code == 2, result.output
+    shown = flag.replace("TMP", str(tmp_path))
+    assert f"Error: stdin ('-') has no name to write under {shown} " in result.output
+    assert "several inputs" not in result.output
+    assert os.listdir(tmp_path) == []
+    result = runner.invoke(cli, [*DIFFUSE, "-", "-o", str(tmp_path / "o.csv")], input="v\n1\n2\n")
+    assert result.exit_code == 0 and os.listdir(tmp_path) == ["o.csv"]  # a named output: fine
