@@ -266,3 +266,36 @@ def test_stdin_alone_under_a_directory_is_refused_for_both(runner, tmp_path, arg
     assert os.listdir(tmp_path) == []
     result = runner.invoke(cli, [*DIFFUSE, "-", "-o", str(tmp_path / "o.csv")], input="v\n1\n2\n")
     assert result.exit_code == 0 and os.listdir(tmp_path) == ["o.csv"]  # a named output: fine
+
+
+# --------------------------------------------------------------------------
+# OGG: libsndfile draws the stream's serial number at random; the samples are equal
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("subtype", ["VORBIS", "OPUS"])
+def test_two_ogg_runs_decode_to_the_same_samples(runner, tmp_path, subtype):
+    """The README's exception to 'two runs write the same bytes': an OGG output's page
+    headers carry a random serial (and so checksums) of libsndfile's; decoded, the two
+    runs are equal sample for sample."""
+    import numpy as np
+
+    soundfile = pytest.importorskip("soundfile")
+    if subtype not in soundfile.available_subtypes("OGG"):
+        pytest.skip(f"this libsndfile writes no OGG {subtype}")
+    from resdenoise.cli import cli
+
+    source = tmp_path / "in.wav"
+    soundfile.write(str(source), 0.3 * np.sin(np.arange(20000) / 50.0), 8000, subtype="PCM_16")
+    decoded = []
+    for name in ("a.ogg", "b.ogg"):
+        out = tmp_path / name
+        args = [*DIFFUSE, str(source), "-o", str(out), "--subtype", subtype]
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        decoded.append(soundfile.read(str(out), dtype="float64")[0])
+    assert decoded[0].size >= 20000 and np.abs(decoded[0]).max() > 0.1
+    np.testing.assert_array_equal(decoded[0], decoded[1])
+    readme = os.path.join(os.path.dirname(os.path.dirname(__file__)), "README.md")
+    with open(readme, encoding="utf-8") as fh:
+        assert "except an OGG output (Vorbis, Opus)" in " ".join(fh.read().split())
