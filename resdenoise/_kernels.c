@@ -668,7 +668,7 @@ static PyObject *py_run(PyObject *self, PyObject *args)
 }
 
 /* ------------------------------------------------------------------------
- * Tiled sweeps (see engine._run_tiled), in threads.  A sweep of k blocks:
+ * Tiled sweeps (see stepper._run_tiled), in threads.  A sweep of k blocks:
  * the 2k rows around every inner tile boundary are saved (strips); then
  * each tile runs, halo and core copied into a buffer, k blocks, the core
  * copied back into u.  Plain copies, so the numbers are those of the
