@@ -26,8 +26,8 @@ LAYERS: tuple[frozenset, ...] = tuple(
         # running median's residual in the compiled loop, _kernels); scaling by powers of
         # two (its refusal an error)
         "_flux_kernels impulses scaling",
-        "nonlinearities noise stepper",
-        "engine quality io selection noise_colour",
+        "_entries noise stepper",
+        "engine quality io selection noise_colour nonlinearities",
         # paths: the file checks of a run (check_paths, FileIndex); they may use io, never the cli
         "stability sure paths",
         "expr dictionary report",
@@ -48,7 +48,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
 )
 #: Modules that compute, and the file side and command line they never import.
 COMPUTE = frozenset(
-    "engine stepper stability filters report measure stream network autoparams expr dictionary quality "
+    "engine stepper _entries stability filters report measure stream network autoparams expr dictionary quality "
     "wavelet median nugget spectral_floor noise noise_colour selection impulses multilevel multiscale automatic nonlinearities _families "
     "_translations _flux_kernels dask learn network_stop learn_stop sink sure stopping pairs passing scaling".split()
 )
