@@ -17,7 +17,7 @@ from functools import partial
 
 import numpy as np
 
-from . import noise
+from . import noise, quiet_windows
 from .median import SELECT_LIMIT, MedianSelect
 from .wavelet import MAD_FACTOR, haar_details
 
@@ -296,7 +296,7 @@ class Scan:
         False (nothing done) where it does not apply, or where NumPy's reduction must
         decide: a NaN (the block's extreme is NaN, which fmin skips) or a zero extreme
         (which of 0.0 and -0.0 it gives is NumPy's choice)."""
-        module = noise._compiled()  # the compiled module, where it is built
+        module = quiet_windows._compiled()  # the compiled module, where it is built
         fits = block.ndim == 2 and block.dtype in (np.float64, np.float32)
         fits = fits and block.flags.c_contiguous
         if not (fits and 1 <= block.shape[1] <= 16 and hasattr(module, "columns_range")):

@@ -25,7 +25,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
         # the closed forms' conditions for their scaled forms; the impulse pre-stage (its
         # running median's residual in the compiled loop, _kernels); scaling by powers of
         # two (its refusal an error)
-        "_flux_kernels impulses scaling",
+        "_flux_kernels impulses scaling quiet_windows",
         "_entries noise stepper",
         "engine quality io selection noise_colour nonlinearities",
         # paths: the file checks of a run (check_paths, FileIndex); they may use io, never the cli
@@ -49,7 +49,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
 #: Modules that compute, and the file side and command line they never import.
 COMPUTE = frozenset(
     "engine stepper _entries stability filters report measure stream network autoparams expr dictionary quality "
-    "wavelet median nugget spectral_floor noise noise_colour selection impulses multilevel multiscale automatic nonlinearities _families "
+    "wavelet median nugget spectral_floor noise quiet_windows noise_colour selection impulses multilevel multiscale automatic nonlinearities _families "
     "_translations _flux_kernels dask learn network_stop learn_stop sink sure stopping pairs passing scaling".split()
 )
 FILE_SIDE = frozenset({"io", "paths", "pipeline", "batch", "cli"})
