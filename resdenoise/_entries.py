@@ -95,7 +95,7 @@ class Entry:
     """One row of the dictionary: a filter described in all four forms.
 
     ``g``, ``psi`` and ``shrinkage`` may be None where no closed form is
-    registered; :class:`Nonlinearity` then derives them from ``phi``.
+    registered; :class:`~resdenoise.nonlinearities.Nonlinearity` then derives them from ``phi``.
     ``g_min``, ``g_max`` and ``lipschitz`` are exact for every ``lam > 0``
     (every registered family is scale-invariant in this sense).
     """

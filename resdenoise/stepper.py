@@ -54,7 +54,7 @@ COMPILED_MIN_VALUES_PER_THREAD = 2048
 
 
 def backend_for(phi, backend: str | None = None) -> str:
-    """The step loop :func:`run_blocks` uses for ``phi``: 'compiled' or 'numpy'.
+    """The step loop :func:`~resdenoise.engine.run_blocks` uses for ``phi``: 'compiled' or 'numpy'.
 
     'compiled' where the extension module is built and has the registry
     family of ``phi`` (a :class:`~resdenoise.nonlinearities.Nonlinearity` or

@@ -34,7 +34,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
         "measure",
         "filters plot",
         # passing: a plan on some channels, the others passed through (automatic's)
-        "autoparams network passing",
+        "autoparams network passing learn_model",
         "multilevel network_stop",
         "multiscale learn",
         "automatic learn_stop",
@@ -50,7 +50,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
 COMPUTE = frozenset(
     "engine stepper _entries stability filters report measure stream network autoparams expr dictionary quality "
     "wavelet median nugget spectral_floor noise quiet_windows noise_colour selection impulses multilevel multiscale automatic nonlinearities _families "
-    "_translations _flux_kernels dask learn network_stop learn_stop sink sure stopping pairs passing scaling".split()
+    "_translations _flux_kernels dask learn learn_model network_stop learn_stop sink sure stopping pairs passing scaling".split()
 )
 FILE_SIDE = frozenset({"io", "paths", "pipeline", "batch", "cli"})
 #: Third-party packages only the command line may import.
