@@ -40,7 +40,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
         "automatic learn_stop",
         "stream",
         "dask plans",
-        "pipeline",
+        "pipeline batch_pool",
         "batch api",
         "cli",
         "__main__",
@@ -52,7 +52,7 @@ COMPUTE = frozenset(
     "wavelet median nugget spectral_floor noise quiet_windows noise_colour selection impulses multilevel multiscale automatic nonlinearities _families "
     "_translations _flux_kernels dask learn learn_model network_stop learn_stop sink sure stopping pairs passing scaling".split()
 )
-FILE_SIDE = frozenset({"io", "paths", "pipeline", "batch", "cli"})
+FILE_SIDE = frozenset({"io", "paths", "pipeline", "batch", "batch_pool", "cli"})
 #: Third-party packages only the command line may import.
 CLI_ONLY = frozenset({"click", "rich"})
 #: What io may import of resdenoise: it knows nothing about diffusion.
