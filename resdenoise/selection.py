@@ -66,7 +66,7 @@ class NoiseSelect:
 
     ``mad-haar``: the finest Haar details pair samples 2k and 2k+1 of the
     whole signal, so a block's odd last row waits for the next block.
-    ``quiet-windows``: the window energies of :func:`resdenoise.noise.window_energies`
+    ``quiet-windows``: the window energies of :func:`resdenoise.quiet_windows.window_energies`
     from the start of the signal; a block's rows that do not complete a
     window (plus the three that the next window's differences need) wait
     for the next block.  The window length depends on the signal's length,
@@ -102,7 +102,7 @@ class NoiseSelect:
 
     def rescale(self, amplitude: float) -> bool:
         """Settle the power of two the samples are divided by
-        (:func:`resdenoise.noise.energy_shift` of the signal's largest ``|sample|``,
+        (:func:`resdenoise.quiet_windows.energy_shift` of the signal's largest ``|sample|``,
         as the whole signal's estimate takes it); True when that starts the
         selection afresh (it then needs a whole pass before :meth:`end_pass`)."""
         shift = noise.energy_shift(amplitude) if self.estimator == "quiet-windows" else 0
