@@ -299,3 +299,99 @@ def test_two_ogg_runs_decode_to_the_same_samples(runner, tmp_path, subtype):
     readme = os.path.join(os.path.dirname(os.path.dirname(__file__)), "README.md")
     with open(readme, encoding="utf-8") as fh:
         assert "except an OGG output (Vorbis, Opus)" in " ".join(fh.read().split())
+
+
+# --------------------------------------------------------------------------
+# A full disk on stdout: one line, exit 1, and learn writes none of its files
+# --------------------------------------------------------------------------
+
+FULL = "Error: <stdout>: cannot write: No space left on device\n"
+needs_full = pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+
+
+def _to_full(args, cwd):
+    """Run ``resdenoise ARGS > /dev/full``: ``(exit code, stderr)``."""
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "resdenoise", *args],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=cwd,
+            env={**os.environ, "RESDENOISE_TRACEBACK": "0"},
+        )
+    return done.returncode, done.stderr
+
+
+@needs_full
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["translate", "--activation", "tanh", "--json"],
+        ["translate", "--activation", "tanh"],
+        ["dictionary"],
+        ["dictionary", "--json"],
+    ],
+)
+def test_a_full_stdout_is_one_line_for_the_table_commands(tmp_path, args):
+    """Before: 'internal error: OSError: [Errno 28] No space left on device (a bug; ...)';
+    now the filtering commands' line, exit 1."""
+    assert _to_full(args, tmp_path) == (1, FULL)
+
+
+@needs_full
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["in.csv", "--clean", "in.csv", "-o", "n.toml"],
+        ["--per-file", "in.csv", "-o", "o.csv"],
+        ["--per-file", "in.csv", "-o", "o.csv", "--network-out", "n.toml"],
+    ],
+)
+def test_learn_to_a_full_stdout_writes_no_file(noisy_csv, tmp_path, args):
+    """Before: the network file (and --per-file's signal) were written, then the report
+    failed as an internal error; now the files are put in place only once the report is
+    out: one line, exit 1, nothing written."""
+    pytest.importorskip("scipy")
+    args = ["learn", *args, "--iterations", "1", "--blocks", "2", "-q", "--json"]
+    assert _to_full(args, tmp_path) == (1, FULL)
+    assert sorted(os.listdir(tmp_path)) == ["in.csv"]
+
+
+def test_learn_per_file_json_to_a_device_output(runner, noisy_csv, tmp_path):
+    """Where nothing is renamed (-o a device) the report is still written, with its run."""
+    pytest.importorskip("scipy")
+    import json
+
+    from resdenoise.cli import cli
+
+    args = ["learn", "--per-file", str(noisy_csv), "-o", "/dev/zero", "--iterations", "1"]
+    result = runner.invoke(cli, [*args, "--blocks", "2", "-q", "--json"])  # (stdin: /dev/null)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["run"]["output"] == "/dev/zero" and report["inputs"] == [str(noisy_csv)]
+
+
+def test_on_commit_taking_the_report_gets_the_returned_report(noisy_csv, tmp_path):
+    """run_file's ``on_commit`` with ``takes_report``: called with the report it returns,
+    before the output is in place; its error writes nothing."""
+    from resdenoise.errors import SignalError
+    from resdenoise.pipeline import planner, run_file
+
+    seen = []
+
+    def commit(report):
+        seen.append((report, (tmp_path / "o.csv").exists()))
+
+    commit.takes_report = True
+    make_plan = planner("diffuse", "perona-malik", steps=3)
+    report = run_file(make_plan, str(noisy_csv), str(tmp_path / "o.csv"), on_commit=commit)
+    assert seen == [(report, False)] and (tmp_path / "o.csv").exists()
+
+    def failing(report):
+        raise SignalError("<stdout>: cannot write: No space left on device")
+
+    failing.takes_report = True
+    with pytest.raises(SignalError):
+        run_file(make_plan, str(noisy_csv), str(tmp_path / "p.csv"), on_commit=failing)
+    assert sorted(os.listdir(tmp_path)) == ["in.csv", "o.csv"]

@@ -364,7 +364,7 @@ def _write_through(path: str, target: Path | None, name: str, blocks, parents=Fa
     ``/dev/shm``, say, where there is no rename to make them)."""
     if path == STDIO:  # started with stdout closed (>&-)?
         refuse_closed_stdout(name)
-    try:
+    with write_errors(name, ValueError):  # ValueError: a closed stream
         if path == STDIO:
             sys.stdout.flush()
             out = getattr(sys.stdout, "buffer", None)
@@ -381,11 +381,24 @@ def _write_through(path: str, target: Path | None, name: str, blocks, parents=Fa
                 for block in blocks:
                     _write_all(dev, block)
                 dev.flush()
+    signals.placed(path)  # written: a signal's message says so
+
+
+@contextlib.contextmanager
+def write_errors(name: str, *also: type[Exception]):
+    """Within: an OSError (or one of ``also``) is a failed write of ``name`` (stdout as
+    ``<stdout>``, a device): SignalError ``NAME: cannot write: REASON`` (a full disk: No
+    space left on device), and its reader gone, :class:`~resdenoise.errors.PipeClosed`,
+    as for every output; the program's own errors pass.  Around a table drawn on stdout
+    (by rich, which raises what the stream raised)."""
+    try:
+        yield
+    except SignalError:
+        raise
     except BrokenPipeError:
         raise PipeClosed(f"{name}: cannot write: the reader closed the pipe") from None
-    except (OSError, ValueError) as exc:
+    except (OSError, *also) as exc:
         raise _write_error(name, exc) from None
-    signals.placed(path)  # written: a signal's message says so
 
 
 class _TempOutput:
