@@ -588,12 +588,26 @@ def bump_basis(x, count: int, derivative: bool = False, rows=None):
     return basis, slope
 
 
+def bumps_sum(c, terms):
+    """``sum_k c_k terms[k]`` in the fixed order ``(c_0 t_0 + c_1 t_1) + ...``, value
+    by value, so that each value depends on its own sample only: not on how many there
+    are (tiles), nor on BLAS threads, as ``np.tensordot`` (a BLAS call) does in the last
+    bits.  Overflow gives inf silently, as that did."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.multiply(terms[0], c[0], out=np.empty_like(terms[0]))
+        part = np.empty_like(out)
+        for k in range(1, len(c)):
+            np.multiply(terms[k], c[k], out=part)
+            np.add(out, part, out=out)
+    return out
+
+
 def bumps_g(r, lam, c, rows=None):
     """``g(r) = sum_k c_k b_k(|r|/lam)`` (``rows``: :func:`bump_basis`')."""
     c = np.asarray(c, dtype=float)
     with np.errstate(over="ignore"):  # |r|/lam = inf: every bump is 0 there
         basis = bump_basis(np.abs(r) / lam, c.size, rows=rows)
-    return np.tensordot(c, basis, axes=1)
+    return bumps_sum(c, basis)
 
 
 def bumps_phi(r, lam, c, rows=None):
@@ -603,7 +617,7 @@ def bumps_phi(r, lam, c, rows=None):
     c = np.asarray(c, dtype=float)
     with np.errstate(over="ignore"):
         x = np.abs(r) / lam
-    out = r * np.tensordot(c, bump_basis(x, c.size, rows=rows), axes=1)
+    out = r * bumps_sum(c, bump_basis(x, c.size, rows=rows))
     far = np.isinf(x)
     if far.any():
         out = np.where(far, np.copysign(c[-1] * lam, r), out)
@@ -645,7 +659,7 @@ def _bumps_terms(t, c, far=False):
                     (2.0 / (np.hypot(1.0, t) + 1.0))[None],
                 ]
             )
-    return np.tensordot(c, terms, axes=1)
+    return bumps_sum(c, terms)
 
 
 def _bumps_psi_usual(r, lam, c):
@@ -664,8 +678,8 @@ def _bumps_psi_usual(r, lam, c):
         )
         return np.where(
             x < 1.0,
-            (r * r) * np.tensordot(c, near, axes=1),
-            lam * (lam * np.tensordot(c, far, axes=1)),
+            (r * r) * bumps_sum(c, near),
+            lam * (lam * bumps_sum(c, far)),
         )
 
 
@@ -677,4 +691,4 @@ def bumps_monotone(c) -> bool:
     c = np.asarray(c, dtype=float)
     x = np.linspace(0.0, 10.0 * max(float(bump_scales(c.size).max()), 1.0), 20_001)
     basis, slope = bump_basis(x, c.size, derivative=True)
-    return bool(np.all(np.tensordot(c, basis + x * slope, axes=1) >= -1e-12 * float(c.sum())))
+    return bool(np.all(bumps_sum(c, basis + x * slope) >= -1e-12 * float(c.sum())))

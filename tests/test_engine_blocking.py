@@ -29,7 +29,12 @@ from hypothesis import strategies as st
 
 from resdenoise import engine, pairs
 from resdenoise.engine import run_blocks
-from resdenoise.nonlinearities import NONLINEARITIES, from_function, get_nonlinearity
+from resdenoise.nonlinearities import (
+    NONLINEARITIES,
+    from_function,
+    get_nonlinearity,
+    get_parametrised,
+)
 
 KEYS = sorted(NONLINEARITIES)
 DTYPES = [np.float64, np.float32]
@@ -147,6 +152,21 @@ def test_tiles_with_a_plain_callable(dtype, n, tile, sweep, seed):
         run_blocks(f, np.tanh, 0.25, 20, tile=tile, sweep=sweep, threads=2),
         untiled(f, np.tanh, 0.25, 20, 1.0),
     )
+
+
+@pytest.mark.parametrize("count", [5, 8, 32])
+@pytest.mark.parametrize("channels", [0, 2])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tiles_and_threads_of_a_learned_activation_equal_untiled(count, channels, dtype, rng):
+    """The bumps family (learned networks) sums its K terms sample by sample, so tiles
+    of any length and threads give the one-tile run's numbers (a BLAS sum did not)."""
+    nl = get_parametrised("bumps", list(rng.uniform(0.0, 1.0, count)), lam=0.8)
+    tau = 0.9 / (4.0 * nl.entry.g_max)
+    f = signal(rng, 2001, channels, dtype)
+    expected = untiled(f, nl, tau, 25, 1.0)
+    for tile, sweep, threads in [(17, 5, 2), (333, 7, 1), (999, 25, 2)]:
+        got = run_blocks(f, nl, tau, 25, threads=threads, tile=tile, sweep=sweep)
+        assert_same_bits(got, expected)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
