@@ -652,11 +652,17 @@ def bump_basis(x, count: int, derivative: bool = False, rows=None):
     return basis, slope
 
 
-def bumps_sum(c, terms):
+def bumps_sum(c, terms, summed=None):
     """``sum_k c_k terms[k]`` in the fixed order ``(c_0 t_0 + c_1 t_1) + ...``, value
     by value, so that each value depends on its own sample only: not on how many there
     are (tiles), nor on BLAS threads, as ``np.tensordot`` (a BLAS call) does in the last
-    bits.  Overflow gives inf silently, as that did."""
+    bits.  Overflow gives inf silently, as that did.  ``summed(c, terms, out)``: the
+    same sum of C-contiguous float64 ``terms`` (K x n), bit for bit, in one pass (the
+    compiled one, :func:`resdenoise._flux_kernels.bump_sum`); default NumPy's."""
+    if summed is not None and _one_pass(terms):
+        out = np.empty(terms.shape[1:])
+        summed(np.ascontiguousarray(c, dtype=float), terms, out)
+        return out
     with np.errstate(over="ignore", invalid="ignore"):
         out = np.multiply(terms[0], c[0], out=np.empty_like(terms[0]))
         part = np.empty_like(out)
@@ -666,22 +672,34 @@ def bumps_sum(c, terms):
     return out
 
 
-def bumps_g(r, lam, c, rows=None):
-    """``g(r) = sum_k c_k b_k(|r|/lam)`` (``rows``: :func:`bump_basis`')."""
+def _one_pass(terms) -> bool:
+    """Whether :func:`bumps_sum` may hand ``terms`` to a compiled ``summed``."""
+    return (
+        isinstance(terms, np.ndarray)
+        and terms.ndim > 1
+        and terms.size > 0
+        and terms.dtype == np.float64
+        and terms.flags.c_contiguous
+    )
+
+
+def bumps_g(r, lam, c, rows=None, summed=None):
+    """``g(r) = sum_k c_k b_k(|r|/lam)`` (``rows``: :func:`bump_basis`'; ``summed``:
+    :func:`bumps_sum`')."""
     c = np.asarray(c, dtype=float)
     with np.errstate(over="ignore"):  # |r|/lam = inf: every bump is 0 there
         basis = bump_basis(np.abs(r) / lam, c.size, rows=rows)
-    return bumps_sum(c, basis)
+    return bumps_sum(c, basis, summed)
 
 
-def bumps_phi(r, lam, c, rows=None):
+def bumps_phi(r, lam, c, rows=None, summed=None):
     """``Phi(r) = r g(r)``; where ``|r|/lam`` overflows only the tail is left,
     ``c_K r/sqrt(1 + x^2) -> c_K lam sign(r)`` (not r times a g of 0).
-    ``rows``: :func:`bump_basis`'."""
+    ``rows``: :func:`bump_basis`'; ``summed``: :func:`bumps_sum`'."""
     c = np.asarray(c, dtype=float)
     with np.errstate(over="ignore"):
         x = np.abs(r) / lam
-    out = r * bumps_sum(c, bump_basis(x, c.size, rows=rows))
+    out = r * bumps_sum(c, bump_basis(x, c.size, rows=rows), summed)
     far = np.isinf(x)
     if far.any():
         out = np.where(far, np.copysign(c[-1] * lam, r), out)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from resdenoise import nonlinearities
-from resdenoise._families import bump_basis, bumps_phi
-from resdenoise._flux_kernels import _bump_checks, bump_rows
+from resdenoise._families import bump_basis, bumps_g, bumps_phi, bumps_sum
+from resdenoise._flux_kernels import _bump_checks, bump_rows, bump_sum
 from resdenoise.engine import _kernels, run_blocks, run_strided
 from resdenoise.network import build_network, parse_network
 from resdenoise.network_stop import block_schedule, choose_depth, stopped_network
@@ -92,6 +92,43 @@ def test_rows_that_differ_from_numpys_are_not_taken(monkeypatch):
         monkeypatch.undo()
         bump_rows.cache_clear()
     assert bump_rows() is not None
+
+
+@compiled
+def test_the_compiled_sum_is_numpys_bit_for_bit(rng):
+    summed = bump_sum()
+    assert summed is not None  # built without fused multiply-add, as setup.py asks
+    for count in (1, 2, 3, 8, 32):
+        c = rng.uniform(0.0, 1.0, count)
+        for n in (1, 7, 511, 512, 513, 5000):
+            terms = rng.normal(0.0, 1.0, (count, n))
+            assert np.array_equal(bits(bumps_sum(c, terms, summed)), bits(bumps_sum(c, terms)))
+    r = rng.normal(0, 2, (3001, 3))
+    r[:4, 0] = [np.inf, -np.inf, 1e300, -1e-300]
+    c = [0.3, 0.0, 1e-7, 0.2, 0.5]
+    rows = bump_rows()
+    with np.errstate(invalid="ignore"):
+        for form in (bumps_phi, bumps_g):
+            assert np.array_equal(bits(form(r, 0.7, c, rows, summed)), bits(form(r, 0.7, c)))
+            assert np.array_equal(bits(form(r[5], 0.7, c, rows, summed)), bits(form(r[5], 0.7, c)))
+
+
+@compiled
+def test_a_sum_that_differs_from_numpys_is_not_taken(monkeypatch):
+    real = _kernels().bump_sum
+
+    def off_by_one_ulp(c, terms, out):
+        real(c, terms, out)
+        out[5] = np.nextafter(out[5], np.inf)
+
+    monkeypatch.setattr(_kernels(), "bump_sum", off_by_one_ulp)
+    bump_sum.cache_clear()
+    try:
+        assert bump_sum() is None
+    finally:
+        monkeypatch.undo()
+        bump_sum.cache_clear()
+    assert bump_sum() is not None
 
 
 @compiled
