@@ -114,6 +114,23 @@ def test_the_compiled_sum_is_numpys_bit_for_bit(rng):
 
 
 @compiled
+def test_the_registrys_bumps_take_the_compiled_sum(monkeypatch, rng):
+    real, seen = bump_sum(), []
+
+    def counted(c, terms, out):
+        seen.append(terms.shape)
+        real(c, terms, out)
+
+    monkeypatch.setattr(nonlinearities, "bump_sum", lambda: counted)
+    c = [0.3, 0.2, 0.5]
+    nl = nonlinearities.get_parametrised("bumps", c, lam=0.7)
+    r = rng.normal(0, 1, (1000, 2))
+    assert np.array_equal(bits(nl.phi(r)), bits(bumps_phi(r, 0.7, c)))
+    assert np.array_equal(bits(nl.g(r)), bits(bumps_g(r, 0.7, c)))
+    assert seen == [(3, 1000, 2)] * 2
+
+
+@compiled
 def test_a_sum_that_differs_from_numpys_is_not_taken(monkeypatch):
     real = _kernels().bump_sum
 
