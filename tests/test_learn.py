@@ -229,7 +229,8 @@ def test_the_adjoint_of_a_sample_depends_on_its_neighbours_only(count, rng):
     c = rng.uniform(0.0, 1.0, count)
     u, v = rng.normal(0.0, 2.0, 1001), rng.normal(0.0, 1.0, 1001)
     whole, _, _ = _block_adjoint(u, v, c, 0.8, 0.1, 1.0)
-    for m in (6, 101, 334, 513, 700, 998):  # the prefix's last sample has the boundary: compared below it
+    # the prefix's last sample has the boundary: compared below it
+    for m in (6, 101, 334, 513, 700, 998):
         part, _, _ = _block_adjoint(u[: m + 1], v[: m + 1], c, 0.8, 0.1, 1.0)
         assert np.array_equal(part[:m].view(np.uint64), whole[:m].view(np.uint64))
 
