@@ -75,9 +75,10 @@ def _product(a, b, c):
     return np.ldexp(ma * mb * c, ea + eb)
 
 
-def _psi_guarded(usual, scaled, r, lam):
+def _psi_guarded(usual, scaled, r, lam, below=1e-140):
     """``usual(r, lam)`` where it is trustworthy, else ``scaled(a, x, lam)``
-    (a = |r|, x = a/lam, possibly inf or 0)."""
+    (a = |r|, x = a/lam, possibly inf or 0).  ``below``: the x under which the
+    usual form is not trusted (x^2 below the normal range; where it cancels, more)."""
     r = np.asarray(r, dtype=float)
     with np.errstate(all="ignore"):
         out = np.asarray(usual(r, lam), dtype=float)
@@ -86,7 +87,7 @@ def _psi_guarded(usual, scaled, r, lam):
         if pm_scaled(lam):
             fix = np.isfinite(r)
         else:  # inf or nan; or x^2 below the normal range, where it loses bits
-            fix = np.isfinite(r) & (~np.isfinite(out) | ((x < 1e-140) & (a > 0.0)))
+            fix = np.isfinite(r) & (~np.isfinite(out) | ((x < below) & (a > 0.0)))
         if not fix.any():
             return out
         safe = np.asarray(scaled(a, x, lam), dtype=float)
@@ -462,7 +463,8 @@ def relu_g(r, lam):
 
 
 def relu_psi(r, lam):
-    return np.maximum(r, 0.0) ** 2
+    with np.errstate(over="ignore"):  # inf only where r^2 exceeds the range
+        return np.maximum(r, 0.0) ** 2
 
 
 def leaky_phi(r, lam):
@@ -474,7 +476,8 @@ def leaky_g(r, lam):
 
 
 def leaky_psi(r, lam):
-    return np.where(r >= 0, 1.0, LEAKY_SLOPE) * r * r
+    with np.errstate(over="ignore"):  # inf only where the value exceeds the range
+        return np.where(r >= 0, 1.0, LEAKY_SLOPE) * r * r
 
 
 _ERFC = np.vectorize(math.erfc, otypes=[float])
@@ -492,11 +495,50 @@ def gelu_g(r, lam):
     return _normal_cdf(r / lam)
 
 
-def gelu_psi(r, lam):
+def _gelu_psi_usual(r, lam):
     # 2 int_0^r s Cdf(s/lam) ds = lam^2 ((x^2 - 1) Cdf(x) + x pdf(x) + 1/2), x = r/lam
     x = r / lam
     pdf = np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
     return lam * lam * ((x * x - 1.0) * _normal_cdf(x) + x * pdf + 0.5)
+
+
+def gelu_psi(r, lam):
+    """Not odd: the scaled form by the sign of r (:func:`_signed`); the usual one
+    cancels to x^2/2 below |x| = 0.1 (1e-14 relative there), so the series there."""
+    return _psi_guarded(_gelu_psi_usual, _signed(r, _gelu_scaled), r, lam, below=0.1)
+
+
+#: H(x) = Psi / r^2 of GELU for |x| < 1: 1/2 + sqrt(2/pi) sum_k (-1)^k x^(2k+1) /
+#: (2^k k! (2k+1)(2k+3)), whose terms fall below 1e-17 of the first by k = 13.
+_GELU_SERIES: Final = tuple(
+    (-1) ** k / (2**k * math.factorial(k) * (2 * k + 1) * (2 * k + 3)) for k in range(14)
+)
+
+
+def _gelu_scaled(a, x, lam, negative):
+    """GELU's Psi as ``r^2 H(x)`` for |x| < 1 (the series), ``r^2 G(x)`` for x >= 1,
+    ``G = (1 - 1/x^2) Cdf(x) + pdf(x)/x + 1/(2 x^2)`` (1/2 to 1), and ``lam^2 G(x)``
+    for x <= -1, ``G = 1/2 + (x^2 - 1) Cdf(x) + x pdf(x)`` (0.25 to 1/2)."""
+    xs = np.where(negative, -1.0, 1.0) * np.minimum(x, 1.0)
+    z = xs * xs
+    series = np.zeros_like(z)
+    for c in reversed(_GELU_SERIES):
+        series = series * z + c
+    near = 0.5 + math.sqrt(2.0 / math.pi) * xs * series
+    f = np.clip(x, 1.0, 40.0)  # beyond 40: Cdf(-x) = 0 and pdf = 0 in float64
+    pdf = np.exp(-0.5 * f * f) / math.sqrt(2.0 * math.pi)
+    inv = 1.0 / np.maximum(x, 1.0)  # 0 at inf
+    above = (1.0 - inv * inv) * _normal_cdf(f) + pdf * inv + 0.5 * inv * inv
+    below = np.where(x > 40.0, 0.5, 0.5 + (f * f - 1.0) * _normal_cdf(-f) - f * pdf)
+    far = np.where(negative, _product(lam, lam, below), _product(a, a, above))
+    return np.where(x < 1.0, _product(a, a, near), far)
+
+
+def _signed(r, scaled):
+    """``scaled(a, x, lam, negative)`` as :func:`_psi_guarded`'s ``scaled(a, x, lam)``
+    for a Psi that is not even: ``negative``, where r is (its sign bit)."""
+    negative = np.signbit(np.asarray(r, dtype=float))
+    return lambda a, x, lam: scaled(a, x, lam, negative)
 
 
 def _logistic(x):
@@ -520,9 +562,31 @@ def sigmoid_g(r, lam):
         return lam * _logistic(r / lam) / r
 
 
-def sigmoid_psi(r, lam):
+def _sigmoid_psi_usual(r, lam):
     # 2 int_0^r lam sigma(s/lam) ds = 2 lam^2 (softplus(r/lam) - ln 2)
     return 2.0 * lam * lam * (np.logaddexp(0.0, r / lam) - math.log(2.0))
+
+
+def sigmoid_psi(r, lam):
+    """Not odd, and ``lam r`` near 0 (Phi(0) = lam/2): the scaled form by the sign of r
+    (:func:`_signed`); the usual one cancels below |x| = 0.1 (1e-15 relative there)."""
+    return _psi_guarded(_sigmoid_psi_usual, _signed(r, _sigmoid_scaled), r, lam, below=0.1)
+
+
+def _sigmoid_scaled(a, x, lam, negative):
+    """Sigmoid's Psi = 2 lam^2 D(x), D = softplus - ln 2 = log1p(expm1(x)/2), as
+    ``lam r K(x)`` for |x| < 1, ``K = 2 D(x)/x`` (0.76 to 1.25; 1 + x/4 + ...),
+    ``lam |r| (2 - 2 (ln 2 - log1p(e^-x))/x)`` for x >= 1 (1.24 to 2), and
+    ``lam^2 2 D(x)`` for x <= -1 (-2 ln 2 to -0.76)."""
+    xs = np.where(negative, -1.0, 1.0) * np.minimum(x, 1.0)
+    tiny = x < 1e-20  # K = 1 to the last bit
+    k = np.where(tiny, 1.0, 2.0 * np.log1p(0.5 * np.expm1(xs)) / np.where(tiny, 1.0, xs))
+    f = np.clip(x, 1.0, _BIG)
+    above = 2.0 - 2.0 * (math.log(2.0) - np.log1p(np.exp(-f))) / f
+    below = 2.0 * np.log1p(0.5 * np.expm1(-f))
+    near = _product(lam, a, np.where(negative, -k, k))
+    far = np.where(negative, _product(lam, lam, below), _product(lam, a, above))
+    return np.where(x < 1.0, near, far)
 
 
 #: Lipschitz constants: max Phi' of GELU at x = sqrt2, Cdf(x) + x pdf(x);
@@ -588,22 +652,54 @@ def bump_basis(x, count: int, derivative: bool = False, rows=None):
     return basis, slope
 
 
-def bumps_g(r, lam, c, rows=None):
-    """``g(r) = sum_k c_k b_k(|r|/lam)`` (``rows``: :func:`bump_basis`')."""
+def bumps_sum(c, terms, summed=None):
+    """``sum_k c_k terms[k]`` in the fixed order ``(c_0 t_0 + c_1 t_1) + ...``, value
+    by value, so that each value depends on its own sample only: not on how many there
+    are (tiles), nor on BLAS threads, as ``np.tensordot`` (a BLAS call) does in the last
+    bits.  Overflow gives inf silently, as that did.  ``summed(c, terms, out)``: the
+    same sum of C-contiguous float64 ``terms`` (K x n), bit for bit, in one pass (the
+    compiled one, :func:`resdenoise._flux_kernels.bump_sum`); default NumPy's."""
+    if summed is not None and _one_pass(terms):
+        out = np.empty(terms.shape[1:])
+        summed(np.ascontiguousarray(c, dtype=float), terms, out)
+        return out
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.multiply(terms[0], c[0], out=np.empty_like(terms[0]))
+        part = np.empty_like(out)
+        for k in range(1, len(c)):
+            np.multiply(terms[k], c[k], out=part)
+            np.add(out, part, out=out)
+    return out
+
+
+def _one_pass(terms) -> bool:
+    """Whether :func:`bumps_sum` may hand ``terms`` to a compiled ``summed``."""
+    return (
+        isinstance(terms, np.ndarray)
+        and terms.ndim > 1
+        and terms.size > 0
+        and terms.dtype == np.float64
+        and terms.flags.c_contiguous
+    )
+
+
+def bumps_g(r, lam, c, rows=None, summed=None):
+    """``g(r) = sum_k c_k b_k(|r|/lam)`` (``rows``: :func:`bump_basis`'; ``summed``:
+    :func:`bumps_sum`')."""
     c = np.asarray(c, dtype=float)
     with np.errstate(over="ignore"):  # |r|/lam = inf: every bump is 0 there
         basis = bump_basis(np.abs(r) / lam, c.size, rows=rows)
-    return np.tensordot(c, basis, axes=1)
+    return bumps_sum(c, basis, summed)
 
 
-def bumps_phi(r, lam, c, rows=None):
+def bumps_phi(r, lam, c, rows=None, summed=None):
     """``Phi(r) = r g(r)``; where ``|r|/lam`` overflows only the tail is left,
     ``c_K r/sqrt(1 + x^2) -> c_K lam sign(r)`` (not r times a g of 0).
-    ``rows``: :func:`bump_basis`'."""
+    ``rows``: :func:`bump_basis`'; ``summed``: :func:`bumps_sum`'."""
     c = np.asarray(c, dtype=float)
     with np.errstate(over="ignore"):
         x = np.abs(r) / lam
-    out = r * np.tensordot(c, bump_basis(x, c.size, rows=rows), axes=1)
+    out = r * bumps_sum(c, bump_basis(x, c.size, rows=rows), summed)
     far = np.isinf(x)
     if far.any():
         out = np.where(far, np.copysign(c[-1] * lam, r), out)
@@ -645,7 +741,7 @@ def _bumps_terms(t, c, far=False):
                     (2.0 / (np.hypot(1.0, t) + 1.0))[None],
                 ]
             )
-    return np.tensordot(c, terms, axes=1)
+    return bumps_sum(c, terms)
 
 
 def _bumps_psi_usual(r, lam, c):
@@ -664,8 +760,8 @@ def _bumps_psi_usual(r, lam, c):
         )
         return np.where(
             x < 1.0,
-            (r * r) * np.tensordot(c, near, axes=1),
-            lam * (lam * np.tensordot(c, far, axes=1)),
+            (r * r) * bumps_sum(c, near),
+            lam * (lam * bumps_sum(c, far)),
         )
 
 
@@ -677,4 +773,4 @@ def bumps_monotone(c) -> bool:
     c = np.asarray(c, dtype=float)
     x = np.linspace(0.0, 10.0 * max(float(bump_scales(c.size).max()), 1.0), 20_001)
     basis, slope = bump_basis(x, c.size, derivative=True)
-    return bool(np.all(np.tensordot(c, basis + x * slope, axes=1) >= -1e-12 * float(c.sum())))
+    return bool(np.all(bumps_sum(c, basis + x * slope) >= -1e-12 * float(c.sum())))

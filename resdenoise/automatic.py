@@ -477,19 +477,20 @@ _NOT_IDENTIFIED = (
 )
 
 
-#: Why a constant channel (every sample the same, its estimated level 0) is left out of the
-#: search (:func:`_distrusted`): no block changes it, and its own terms of SURE are 0, yet it
-#: changed the others' choice (the Monte-Carlo probe's draws are of the signal's shape).
+#: Why a constant channel (every sample the same, its estimated level 0, or its level
+#: given) is left out of the search (:func:`_distrusted`): no block changes it, and its own
+#: terms of SURE are 0, yet it changed the others' choice (the Monte-Carlo probe's draws
+#: are of the signal's shape).
 _CONSTANT = "constant (every sample the same): nothing to filter"
 
 
 def _distrusted(f, level, source=None) -> dict[int, str]:
     """Why the noise ``level`` of each channel of ``f`` is not trusted, channel by channel
     (unnamed; in channel order; empty where every one is): :data:`_CONSTANT` (a channel of
-    ``source``, default ``f``, the signal before any pre-stage, constant, its level read,
-    not given), :data:`_NOT_IDENTIFIED`, or the share of the variance over
-    :data:`resdenoise.noise.MAX_NOISE_SHARE` (the share, within its error, or the white
-    part by the variogram's nugget)."""
+    ``source``, default ``f``, the signal before any pre-stage, constant, its level read
+    or given: no level gives it anything to remove), :data:`_NOT_IDENTIFIED`, or the
+    share of the variance over :data:`resdenoise.noise.MAX_NOISE_SHARE` (the share,
+    within its error, or the white part by the variogram's nugget)."""
     from .noise import (
         MAX_NOISE_SHARE,
         UNIDENTIFIED,
@@ -499,17 +500,15 @@ def _distrusted(f, level, source=None) -> dict[int, str]:
     )
 
     estimators = level.per_channel()
-    if level.estimator == "given":  # (no variance read)
-        return {c: _NOT_IDENTIFIED for c, e in enumerate(estimators) if e == UNIDENTIFIED}
     x = np.asarray(f if source is None else source)
     x = x.reshape(x.shape[0], -1)
     flat = np.flatnonzero(np.all(x[:64] == x[:1], axis=0))  # (most channels end here)
     flat = flat[np.all(x[:, flat] == x[:1, flat], axis=0)]
-    why = {c: _CONSTANT for c in flat.tolist()}
+    why = {c: _CONSTANT for c in flat.tolist()}  # whatever the level, given or read
     for c, e in enumerate(estimators):
         if e == UNIDENTIFIED:
             why.setdefault(c, _NOT_IDENTIFIED)
-    if len(why) == len(estimators):
+    if len(why) == len(estimators) or level.estimator == "given":  # (given: no variance read)
         return dict(sorted(why.items()))
     var = channel_variance(f)  # the variance once: the share, its bound, the white part
     shares = variance_share(var, level.sigma)
@@ -577,8 +576,9 @@ def pass_untrusted(f, level, labels, search, source=None, given=None):
     channel passed through, before the search's own.
 
     ``given``: the level the caller was given for ``f``'s channels, where it is a
-    :class:`resdenoise.noise.NoiseLevel` (used as it is, not read): the search gets that of
-    the channels it searches as ``sigma`` (else it reads or takes its own)."""
+    :class:`resdenoise.noise.NoiseLevel` (used as it is, not read) or one number per
+    channel: the search gets that of the channels it searches as ``sigma`` (else it reads
+    or takes its own)."""
     from .noise import NoiseLevel
     from .passing import pass_through, select_channels
     from .stability import channel_labels
@@ -590,7 +590,11 @@ def pass_untrusted(f, level, labels, search, source=None, given=None):
         return None, why
     names = channel_labels(count, labels)
     keep = [c for c in range(count) if c not in why]
-    levels = {"sigma": given.of_channels(keep)} if isinstance(given, NoiseLevel) else {}
+    levels = {}
+    if isinstance(given, NoiseLevel):
+        levels = {"sigma": given.of_channels(keep)}
+    elif np.ndim(given) > 0:  # one number per channel: those of the channels searched
+        levels = {"sigma": np.broadcast_to(np.asarray(given, dtype=float), (count,))[keep]}
     sub = select_channels(f if source is None else source, keep)
     plan, extra = search(sub, labels=[names[c] for c in keep], **levels)
     notes = [

@@ -52,7 +52,7 @@ import numpy as np
 from . import stability
 from .engine import run_strided
 from .errors import ParameterError, check_count
-from .filters import Plan, auto_lambda, scaled_nonlinearity
+from .filters import Plan, auto_lambda, check_setting, scaled_nonlinearity
 from .multilevel import (
     FACTORS,
     choose_levels,
@@ -189,7 +189,13 @@ def plan_diffusion_scales(name: str, lams, blocks, tau: float) -> MultiscalePlan
 
 
 def plan_cascade(name: str, thetas, blocks: int = 1) -> MultiscalePlan:
-    """A cascade with threshold ``thetas[j]`` at stride ``2^j`` (None: scale skipped)."""
+    """A cascade with threshold ``thetas[j]`` at stride ``2^j`` (None: scale skipped),
+    ``blocks`` iterations at each (a whole number, 1 to
+    :data:`resdenoise.filters.MAX_BLOCKS`, else :class:`ParameterError`)."""
+    # (check_setting passes None on: check_count refuses it)
+    blocks = check_setting("blocks", blocks, True, "choose_cascade's thresholds") or check_count(
+        "blocks", blocks
+    )
     groups = []
     for j, theta in enumerate(thetas):
         if theta is not None:

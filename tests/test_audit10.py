@@ -5,6 +5,7 @@ its fix, as its docstring says.
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -75,6 +76,43 @@ def test_a_flac_output_of_finer_samples_says_they_are_rounded(runner, tmp_path, 
     assert report["warnings"] == [said]
     assert report["output_info"] == {"format": "FLAC", "subtype": "PCM_24"}
     assert report["input_info"]["subtype"] == given
+
+
+@pytest.mark.parametrize(
+    ("given", "out", "subtype", "narrowed"),
+    [
+        ("PCM_32", "out.flac", None, True),
+        ("DOUBLE", "out.flac", None, True),
+        ("PCM_16", "out.flac", None, False),  # FLAC holds them all
+        ("PCM_32", "out.flac", "PCM_16", False),  # as asked
+        ("PCM_32", "out.wav", None, False),
+        ("DOUBLE", "out.csv", None, False),
+    ],
+)
+def test_the_library_says_what_the_command_line_warns_of_rounding(
+    tmp_path, given, out, subtype, narrowed
+):
+    """write_signal wrote PCM_32 or DOUBLE audio as FLAC's PCM_24 without saying so (the
+    command line warned); now its result's ``narrowing`` is the line the command line
+    warns with, as SignalWriter's ``narrowing`` (None where nothing is rounded)."""
+    from resdenoise.io import SignalWriter, WriteOptions, read_signal, write_signal
+
+    sig = read_signal(_wav(tmp_path / "in.wav", given))
+    options = WriteOptions(subtype=subtype)
+    path, again = tmp_path / out, tmp_path / f"again{os.path.splitext(out)[1]}"
+
+    def said(target) -> str | None:
+        return (
+            f"{target}: FLAC holds the input's {given} samples at most as PCM_24: they are "
+            "rounded to 24-bit integers; write WAV to keep them all"
+            if narrowed
+            else None
+        )
+
+    assert write_signal(path, sig, options)["narrowing"] == said(path)
+    writer = SignalWriter(again, sig, options)
+    writer.discard()
+    assert writer.narrowing == said(again)
 
 
 @pytest.mark.parametrize(

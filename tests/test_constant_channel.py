@@ -5,7 +5,9 @@ Before, it sat in the search: its own SURE terms are 0 (level 0, no block change
 the Monte-Carlo probe is drawn for the signal's shape, so the other channel's divergence
 estimate took other draws and its choice changed (audit10c D5: a speech WAV, 195 blocks of
 ``diffuse --time auto``, 631 with a silent second channel; ``denoise`` changed family).
-Here (1000 samples, seed 0): 53 blocks alone, 65 with a zero channel beside it.
+Here (1000 samples, seed 0): 53 blocks alone, 65 with a zero channel beside it; with
+the level given (``--sigma 0.1``) 54 alone, 120 beside it, until the rule took a given
+level too.
 """
 
 from __future__ import annotations
@@ -37,12 +39,23 @@ AUTOMATIC = {
 }
 
 
+#: The same with the noise level given (``--sigma``): a constant channel has nothing to
+#: remove whatever the level (before, it stayed in the search: 120 blocks, not 53).
+GIVEN = {
+    "denoise": lambda: automatic_planner(sigma=0.1),
+    "diffuse time auto": lambda: planner("diffuse", "perona-malik", time="auto", sigma=0.1),
+    "shrink scales auto": lambda: planner("shrink", "soft", scales="auto", sigma=0.1),
+}
+
+
 @pytest.mark.parametrize("level", [0.0, -3.25])
-@pytest.mark.parametrize("mode", sorted(AUTOMATIC))
-def test_a_constant_channel_does_not_change_the_others_choice(mode, level):
+@pytest.mark.parametrize(
+    ("mode", "sigma"), [(m, s) for m in sorted(AUTOMATIC) for s in ("estimated", "given")]
+)
+def test_a_constant_channel_does_not_change_the_others_choice(mode, sigma, level):
     x = _tone()
     two = np.column_stack([x, np.full(N, level)])
-    make_plan = AUTOMATIC[mode]()
+    make_plan = (AUTOMATIC if sigma == "estimated" else GIVEN)[mode]()
     plan, extra = make_plan(two)
     alone, alone_extra = make_plan(x, labels=["channel 1"])
     assert isinstance(plan, ChannelsPlan) and plan.keep == (0,) and plan.passed == (1,)
@@ -61,6 +74,16 @@ def test_the_diffusion_search_with_a_zero_channel_stops_as_alone():
     x = _tone()
     plan, _ = planner("diffuse", "perona-malik", time="auto")(np.column_stack([x, 0 * x]))
     assert plan.steps == planner("diffuse", "perona-malik", time="auto")(x)[0].steps == 53
+
+
+def test_a_level_given_per_channel_searches_the_others_with_theirs():
+    x = _tone()
+    three = np.column_stack([x, np.zeros(N), x[::-1]])
+    plan, extra = choose_denoiser(three, sigma=[0.1, 5.0, 0.2])
+    alone, alone_extra = choose_denoiser(three[:, [0, 2]], sigma=[0.1, 0.2])
+    assert isinstance(plan, ChannelsPlan) and plan.keep == (0, 2) and plan.passed == (1,)
+    assert np.array_equal(plan.run(three)[:, [0, 2]], alone.run(three[:, [0, 2]]))
+    assert extra["automatic_choice"] == alone_extra["automatic_choice"]
 
 
 def test_every_channel_constant_gives_the_input_with_one_reason():
@@ -92,13 +115,14 @@ def _csv(path, x) -> str:
     return str(path)
 
 
+@pytest.mark.parametrize("sigma", [[], ["--sigma", "0.1"]])
 @pytest.mark.parametrize("command", [["denoise"], ["diffuse", "--time", "auto"]])
-def test_the_command_line_equals_columns_naming_the_other(runner, tmp_path, command):
+def test_the_command_line_equals_columns_naming_the_other(runner, tmp_path, command, sigma):
     src = _csv(tmp_path / "in.csv", np.column_stack([_tone(), np.zeros(N)]))
     outs = {}
     for name, extra_args in (("all", []), ("picked", ["--columns", "tone"])):
         out, rep = tmp_path / f"{name}.csv", tmp_path / f"{name}.json"
-        args = [*command, src, *extra_args, "-o", str(out), "--report", str(rep)]
+        args = [*command, src, *sigma, *extra_args, "-o", str(out), "--report", str(rep)]
         result = runner.invoke(cli, args)
         assert result.exit_code == 0, result.output
         outs[name] = (np.loadtxt(out, delimiter=",", skiprows=1), json.loads(rep.read_text()))
@@ -113,10 +137,11 @@ def test_the_command_line_equals_columns_naming_the_other(runner, tmp_path, comm
         assert report["parameters"].get(key) == other["parameters"].get(key), key
 
 
-def test_the_command_line_on_a_file_of_constant_channels_writes_the_input(runner, tmp_path):
+@pytest.mark.parametrize("sigma", [[], ["--sigma", "0.1"]])
+def test_the_command_line_on_a_file_of_constant_channels_writes_the_input(runner, tmp_path, sigma):
     src = _csv(tmp_path / "in.csv", np.column_stack([np.zeros(50), np.full(50, 7.0)]))
     out = tmp_path / "out.csv"
-    result = runner.invoke(cli, ["denoise", src, "-o", str(out)])
+    result = runner.invoke(cli, ["denoise", src, *sigma, "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert "nothing to filter; the output is the input" in result.stderr
     read = np.loadtxt(out, delimiter=",", skiprows=1)

@@ -29,7 +29,13 @@ from hypothesis import strategies as st
 
 from resdenoise import engine, pairs
 from resdenoise.engine import run_blocks
-from resdenoise.nonlinearities import NONLINEARITIES, from_function, get_nonlinearity
+from resdenoise.errors import ParameterError
+from resdenoise.nonlinearities import (
+    NONLINEARITIES,
+    from_function,
+    get_nonlinearity,
+    get_parametrised,
+)
 
 KEYS = sorted(NONLINEARITIES)
 DTYPES = [np.float64, np.float32]
@@ -149,6 +155,21 @@ def test_tiles_with_a_plain_callable(dtype, n, tile, sweep, seed):
     )
 
 
+@pytest.mark.parametrize("count", [5, 8, 32])
+@pytest.mark.parametrize("channels", [0, 2])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tiles_and_threads_of_a_learned_activation_equal_untiled(count, channels, dtype, rng):
+    """The bumps family (learned networks) sums its K terms sample by sample, so tiles
+    of any length and threads give the one-tile run's numbers (a BLAS sum did not)."""
+    nl = get_parametrised("bumps", list(rng.uniform(0.0, 1.0, count)), lam=0.8)
+    tau = 0.9 / (4.0 * nl.entry.g_max)
+    f = signal(rng, 2001, channels, dtype)
+    expected = untiled(f, nl, tau, 25, 1.0)
+    for tile, sweep, threads in [(17, 5, 2), (333, 7, 1), (999, 25, 2)]:
+        got = run_blocks(f, nl, tau, 25, threads=threads, tile=tile, sweep=sweep)
+        assert_same_bits(got, expected)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("channels", [0, 2])
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -266,7 +287,7 @@ def test_out_takes_the_same_numbers(
 def test_out_refuses_what_cannot_take_the_result(make_out, match, tile):
     f = np.linspace(0.0, 1.0, 40) ** 2
     before = f.copy()
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ParameterError, match=match):
         run_blocks(f, get_nonlinearity("linear"), 0.25, 5, tile=tile, out=make_out(f))
     assert_same_bits(f, before)
 
@@ -274,7 +295,7 @@ def test_out_refuses_what_cannot_take_the_result(make_out, match, tile):
 def test_out_may_not_overlap_the_input_in_part():
     buf = np.linspace(0.0, 1.0, 41) ** 2
     before = buf.copy()
-    with pytest.raises(ValueError, match="overlaps the input"):
+    with pytest.raises(ParameterError, match="overlaps the input"):
         run_blocks(buf[:40], get_nonlinearity("linear"), 0.25, 5, tile=10, out=buf[1:])
     assert_same_bits(buf, before)
 

@@ -421,7 +421,7 @@ def test_integer_pcm_is_read_exactly_and_written_back_the_same(fmt, subtype, bit
     back = parse_signal(payload, fmt, "out")
     np.testing.assert_array_equal(back.data, sig.data)
     assert (back.format, back.subtype, back.samplerate) == (fmt, subtype, 8000)
-    assert stats == {"clipped": 0, "format": fmt, "subtype": subtype}
+    assert stats == {"clipped": 0, "format": fmt, "subtype": subtype, "narrowing": None}
 
 
 @pytest.mark.parametrize("fmt, subtype", [("WAV", "FLOAT"), ("WAV", "DOUBLE"), ("WAVEX", "FLOAT")])

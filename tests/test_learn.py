@@ -7,6 +7,7 @@ vectors; the written network file against the trained network bit for bit.
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 
@@ -62,6 +63,23 @@ def test_bumps_forms_match_the_closed_forms(rng):
     assert nl.entry.g_max == pytest.approx(float(nl.g(0.0)), rel=1e-15)
     assert nl.entry.g_max == pytest.approx(c.sum(), rel=1e-15)
     assert check_tau(nl, 1.0 / (4.0 * c.sum())).sign_stable
+
+
+@pytest.mark.parametrize("count", [3, 5, 8, 17, 32])
+@pytest.mark.parametrize("channels", [0, 3])
+def test_bumps_of_a_sample_depend_on_that_sample_only(count, channels, rng):
+    """g, Phi and Psi of a signal are those of its pieces put together, bit for bit:
+    the K terms are summed in a fixed order at each sample, not by a BLAS call whose
+    last bits follow the call's length (and OpenBLAS's threads)."""
+    c = rng.uniform(0.0, 1.0, count)
+    nl = get_parametrised("bumps", list(c), lam=0.9)
+    r = rng.normal(0.0, 3.0, (1001, 3) if channels else 1001)
+    cuts = [0, 1, 8, 333, 610, 1001]  # pieces of odd lengths (1, 7, 325, 277, 391)
+    for form in (nl.g, nl.phi, nl.psi):
+        whole = form(r)
+        parts = np.concatenate([form(r[a:b]) for a, b in itertools.pairwise(cuts)])
+        assert np.array_equal(whole.view(np.uint64), parts.view(np.uint64))
+        assert np.array_equal(form(r[5:6])[0].view(np.uint64), whole[5].view(np.uint64))
 
 
 @pytest.mark.parametrize("lam", [1e-300, 1.0, 1e300])
@@ -199,6 +217,22 @@ def test_gradient_matches_central_differences(rng, objective, channels, scales):
     )
     scale = np.max(np.abs(fd))
     assert np.all(np.abs(grad - fd) <= 1e-6 * np.abs(fd) + 1e-9 * scale), (grad, fd)
+
+
+@pytest.mark.parametrize("count", [5, 8, 32])
+def test_the_adjoint_of_a_sample_depends_on_its_neighbours_only(count, rng):
+    """Back through a block, Phi' at each difference is the bumps' fixed-order sum: the
+    adjoint of a prefix of the signal is that of the whole signal there, bit for bit (a
+    BLAS sum's last bits followed the signal's length)."""
+    from resdenoise.learn_model import _block_adjoint
+
+    c = rng.uniform(0.0, 1.0, count)
+    u, v = rng.normal(0.0, 2.0, 1001), rng.normal(0.0, 1.0, 1001)
+    whole, _, _ = _block_adjoint(u, v, c, 0.8, 0.1, 1.0)
+    # the prefix's last sample has the boundary: compared below it
+    for m in (6, 101, 334, 513, 700, 998):
+        part, _, _ = _block_adjoint(u[: m + 1], v[: m + 1], c, 0.8, 0.1, 1.0)
+        assert np.array_equal(part[:m].view(np.uint64), whole[:m].view(np.uint64))
 
 
 def test_gradient_is_the_same_for_any_checkpoint_spacing(rng, monkeypatch):

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from resdenoise import nonlinearities
-from resdenoise._families import bump_basis, bumps_phi
-from resdenoise._flux_kernels import _bump_checks, bump_rows
+from resdenoise._families import bump_basis, bumps_g, bumps_phi, bumps_sum
+from resdenoise._flux_kernels import _bump_checks, bump_rows, bump_sum
 from resdenoise.engine import _kernels, run_blocks, run_strided
 from resdenoise.network import build_network, parse_network
 from resdenoise.network_stop import block_schedule, choose_depth, stopped_network
@@ -77,21 +77,71 @@ def test_the_compiled_rows_are_numpys_bumps_bit_for_bit(rng):
 
 
 @compiled
-def test_rows_that_differ_from_numpys_are_not_taken(monkeypatch):
-    real = _kernels().bump_rows
+def test_the_compiled_sum_is_numpys_bit_for_bit(rng):
+    summed = bump_sum()
+    assert summed is not None  # built without fused multiply-add, as setup.py asks
+    for count in (1, 2, 3, 8, 32):
+        c = rng.uniform(0.0, 1.0, count)
+        for n in (1, 7, 511, 512, 513, 5000):
+            terms = rng.normal(0.0, 1.0, (count, n))
+            assert np.array_equal(bits(bumps_sum(c, terms, summed)), bits(bumps_sum(c, terms)))
+    r = rng.normal(0, 2, (3001, 3))
+    r[:4, 0] = [np.inf, -np.inf, 1e300, -1e-300]
+    c = [0.3, 0.0, 1e-7, 0.2, 0.5]
+    rows = bump_rows()
+    with np.errstate(invalid="ignore"):
+        for form in (bumps_phi, bumps_g):
+            assert np.array_equal(bits(form(r, 0.7, c, rows, summed)), bits(form(r, 0.7, c)))
+            assert np.array_equal(bits(form(r[5], 0.7, c, rows, summed)), bits(form(r[5], 0.7, c)))
 
-    def off_by_one_ulp(x, basis):
+
+@compiled
+def test_the_registrys_bumps_take_the_compiled_sum(monkeypatch, rng):
+    real, seen = bump_sum(), []
+
+    def counted(c, terms, out):
+        seen.append(terms.shape)
+        real(c, terms, out)
+
+    monkeypatch.setattr(nonlinearities, "bump_sum", lambda: counted)
+    c = [0.3, 0.2, 0.5]
+    nl = nonlinearities.get_parametrised("bumps", c, lam=0.7)
+    r = rng.normal(0, 1, (1000, 2))
+    assert np.array_equal(bits(nl.phi(r)), bits(bumps_phi(r, 0.7, c)))
+    assert np.array_equal(bits(nl.g(r)), bits(bumps_g(r, 0.7, c)))
+    assert seen == [(3, 1000, 2)] * 2
+
+
+def _rows_one_ulp_off(real):
+    def off(x, basis):
         real(x, basis)
         basis[-1, 5] = np.nextafter(basis[-1, 5], 2.0)
 
-    monkeypatch.setattr(_kernels(), "bump_rows", off_by_one_ulp)
-    bump_rows.cache_clear()
+    return off
+
+
+def _sum_one_ulp_off(real):
+    def off(c, terms, out):
+        real(c, terms, out)
+        out[5] = np.nextafter(out[5], np.inf)
+
+    return off
+
+
+@compiled
+@pytest.mark.parametrize(
+    ("name", "maker", "off"),
+    [("bump_rows", bump_rows, _rows_one_ulp_off), ("bump_sum", bump_sum, _sum_one_ulp_off)],
+)
+def test_compiled_bumps_that_differ_from_numpys_are_not_taken(monkeypatch, name, maker, off):
+    monkeypatch.setattr(_kernels(), name, off(getattr(_kernels(), name)))
+    maker.cache_clear()
     try:
-        assert bump_rows() is None
+        assert maker() is None
     finally:
         monkeypatch.undo()
-        bump_rows.cache_clear()
-    assert bump_rows() is not None
+        maker.cache_clear()
+    assert maker() is not None
 
 
 @compiled

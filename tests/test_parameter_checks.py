@@ -11,6 +11,7 @@ from resdenoise import filters
 from resdenoise.engine import run_blocks
 from resdenoise.errors import ParameterError
 from resdenoise.multilevel import choose_levels, plan_levels
+from resdenoise.multiscale import plan_cascade
 from resdenoise.nonlinearities import get_nonlinearity
 from resdenoise.plans import planner
 
@@ -37,6 +38,9 @@ F = [0.0, 0.0, 1.0, 1.0, 0.0, 1.0]
         (lambda: filters.plan_shrink(get_nonlinearity("soft"), 1.5), "iterations", 1.5),
         (lambda: filters.plan_diffuse(get_nonlinearity("linear"), steps=np.inf), "steps", np.inf),
         (lambda: plan_levels("soft", [0.3, 0.3], iterations=1.5), "iterations", 1.5),
+        (lambda: plan_cascade("soft", [0.3, 0.3], blocks=1.5), "blocks", 1.5),
+        (lambda: plan_cascade("soft", [0.3, 0.3], blocks=-2), "blocks", -2),
+        (lambda: plan_cascade("soft", [0.3, 0.3], blocks=0), "blocks", 0),
         (lambda: choose_levels(np.array(F * 8), "soft", scales=2.5), "scales", 2.5),
         (lambda: run_blocks(np.array(F), lambda r: r, 0.25, 2.9), "n_blocks", 2.9),
         (lambda: run_blocks(np.array(F), lambda r: r, 0.25, -1), "n_blocks", -1),
@@ -75,6 +79,27 @@ def test_a_whole_count_of_any_number_type_runs(whole):
 def test_a_count_that_is_no_number_is_refused(value):
     with pytest.raises(ParameterError, match="n_blocks must be an integer >= 0"):
         run_blocks(np.array(F), lambda r: r, 0.25, value)
+
+
+@pytest.mark.parametrize("value", [True, "2", None, np.nan, np.inf, "auto"])
+def test_a_cascade_refuses_blocks_that_are_no_count(value):
+    with pytest.raises(ParameterError, match="^blocks must be an integer >= 1, got ") as info:
+        plan_cascade("soft", [0.3, None, 0.3], value)
+    assert info.value.exit_code == 2
+
+
+@pytest.mark.parametrize("value", [10**8 + 1, 10**30, 1e300])
+def test_a_cascade_refuses_more_blocks_than_a_run_may_take(value):
+    with pytest.raises(ParameterError, match="blocks are more than a run may take"):
+        plan_cascade("soft", [0.3, 0.3], value)
+
+
+def test_a_cascade_counts_whole_blocks_of_any_number_type_as_ints():
+    two = plan_cascade("soft", [0.3, None, 0.3], 2)
+    for whole in (2.0, np.int64(2), np.float32(2.0)):
+        plan = plan_cascade("soft", [0.3, None, 0.3], whole)
+        assert plan.steps == two.steps == 4 and type(plan.steps) is int
+        assert plan.parameters["iterations"] == 2 and type(plan.parameters["iterations"]) is int
 
 
 # --------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The registry's regularisers Psi across the float64 range (audit D14).
+"""The registry's regularisers Psi across the float64 range (audit D14), and the Psi of
+the activations that are not odd (GELU, sigmoid, ReLU, leaky ReLU).
 
 Psi = 2 lam^2 F(|r|/lam) overflowed in its squares (lam^2, (r/lam)^2) for
 finite arguments: nan, -inf or inf where the value is an ordinary number, so
@@ -24,6 +25,8 @@ from resdenoise.nonlinearities import NONLINEARITIES, get_nonlinearity
 CTX = decimal.Context(prec=60, Emax=10**6, Emin=-(10**6))
 TOP = Decimal(np.finfo(np.float64).max)
 KEYS = sorted(k for k, e in NONLINEARITIES.items() if e.psi is not None)
+#: The activations that are not odd, whose Psi is checked by :func:`check_signed`.
+SIGNED = ("gelu", "sigmoid", "relu", "leaky-relu")
 
 
 def _atan(x: Decimal) -> Decimal:
@@ -95,17 +98,21 @@ def check(key: str, r: float, lam: float) -> None:
 magnitudes = st.floats(-300.0, 300.0).map(lambda e: 10.0**e)
 
 
-@pytest.mark.parametrize("key", KEYS)
+def check_any(key: str, r: float, lam: float) -> None:
+    (check_signed if key in SIGNED else check)(key, r, lam)
+
+
+@pytest.mark.parametrize("key", KEYS + list(SIGNED))
 def test_psi_across_the_float64_range(key):
     @settings(max_examples=max(60, settings.default.max_examples // 2), deadline=None)
     @given(magnitudes, magnitudes, st.booleans())
     def run(a, lam, negative):
-        check(key, -a if negative else a, lam)
+        check_any(key, -a if negative else a, lam)
 
     run()
 
 
-@pytest.mark.parametrize("key", KEYS)
+@pytest.mark.parametrize("key", KEYS + list(SIGNED))
 @pytest.mark.parametrize(
     ("r", "lam"),
     [
@@ -119,11 +126,15 @@ def test_psi_across_the_float64_range(key):
         (1e-300, 1e300),
         (3.0, 1.0),
         (0.2, 7.5),
+        (1e-5, 1.0),  # near 0, where a closed form cancels; about 1, where forms change
+        (0.9, 1.0),
+        (1.1, 1.0),
+        (45.0, 1.0),
     ],
 )
 def test_the_audit_cases(key, r, lam):
-    check(key, r, lam)
-    check(key, -r, lam)
+    check_any(key, r, lam)
+    check_any(key, -r, lam)
 
 
 BUMPS = (0.5, 0.3, 0.2)
@@ -168,3 +179,69 @@ def test_regularise_energy_is_finite_for_a_large_lambda():
         nl = get_nonlinearity(key, "regulariser", lam=1e160)
         e = float(energy(nl, f, f, 1.0, 1.0).sum())
         assert e == pytest.approx(float(np.sum(d * d)), rel=1e-12), key
+
+
+# --------------------------------------------------------------------------
+# The activations that are not odd (GELU, sigmoid; ReLU and leaky ReLU, whose Psi is
+# a square): Psi of r and -r differ, sigmoid's is negative for r < 0 (Phi(0) = lam/2)
+# --------------------------------------------------------------------------
+
+PI = Decimal(
+    "3.14159265358979323846264338327950288419716939937510"
+    "58209749445923078164062862089986280348253421170679"
+)
+
+
+def _normal_cdf(x: Decimal) -> Decimal:
+    """Cdf(x) for |x| <= 10 by the series of erf (at 120 digits: its terms reach e^50)."""
+    with decimal.localcontext(decimal.Context(prec=120, Emax=10**6, Emin=-(10**6))):
+        z = x / Decimal(2).sqrt()
+        term, total, n = z, Decimal(0), 0
+        while abs(term) > Decimal(10) ** -110:
+            total += term / (2 * n + 1)
+            n += 1
+            term *= -z * z / n
+        return (1 + 2 * total / PI.sqrt()) / 2
+
+
+def _signed_unit(key: str, x: Decimal) -> Decimal:
+    """Psi / lam^2 at x = r/lam (any sign); series where the closed form cancels."""
+    if key == "relu":
+        return max(x, Decimal(0)) ** 2
+    if key == "leaky-relu":
+        return x * x if x >= 0 else Decimal("0.01") * x * x
+    if key == "sigmoid":  # 2 (softplus(x) - ln 2)
+        if abs(x) < Decimal("1e-6"):
+            return x + x * x / 4 - x**4 / 96
+        if x > 200:
+            return 2 * (x - Decimal(2).ln())  # + 2 log1p(e^-x): below 1e-80 of it
+        if x < -200:
+            return -2 * Decimal(2).ln()
+        return 2 * ((1 + x.exp()) / 2).ln()
+    if key == "gelu":  # (x^2 - 1) Cdf(x) + x pdf(x) + 1/2
+        if abs(x) < 1:  # x^2 (1/2 + sqrt(2/pi) sum_k (-1)^k x^(2k+1) / (2^k k! (2k+1)(2k+3)))
+            term, total, k = x, Decimal(0), 0
+            while abs(term) > Decimal(10) ** -70:
+                total += term / ((2 * k + 1) * (2 * k + 3))
+                k += 1
+                term *= -x * x / (2 * k)
+            return x * x * (Decimal("0.5") + (2 / PI).sqrt() * total)
+        if x > 10:  # Cdf(x) = 1 and pdf(x) = 0 to within e^-50 of the value
+            return x * x - Decimal("0.5")
+        if x < -10:
+            return Decimal("0.5")
+        pdf = (-(x * x) / 2).exp() / (2 * PI).sqrt()
+        return (x * x - 1) * _normal_cdf(x) + x * pdf + Decimal("0.5")
+    raise KeyError(key)
+
+
+def check_signed(key: str, r: float, lam: float) -> None:
+    got = float(get_nonlinearity(key, "activation", lam=lam).psi(np.array([r]))[0])
+    with decimal.localcontext(CTX):
+        ref = Decimal(lam) ** 2 * _signed_unit(key, Decimal(r) / Decimal(lam))
+    assert not math.isnan(got), (key, r, lam)
+    if abs(ref) > TOP:
+        assert got == math.copysign(math.inf, ref), (key, r, lam, got, ref)
+        return
+    want = float(ref)
+    assert abs(got - want) <= 1e-12 * abs(want) + 1e-300, (key, r, lam, got, want)

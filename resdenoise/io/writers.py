@@ -63,9 +63,12 @@ def write_signal(path: str | os.PathLike, sig: Signal, options: WriteOptions | N
     Returns
     -------
     dict
-        ``{"clipped": n, "format": ..., "subtype": ...}``: ``n`` samples
-        were outside the range of the integer (or companded) subtype and
-        were clipped rather than wrapped.
+        ``{"clipped": n, "format": ..., "subtype": ..., "narrowing": ...}``: ``n``
+        samples were outside the range of the integer (or companded) subtype and
+        were clipped rather than wrapped; ``narrowing``: where no subtype was given
+        and the format holds the input's samples only in a coarser subtype than the
+        input's (a PCM_32 or DOUBLE input written as FLAC: PCM_24), the line the
+        command line warns with, saying so; else None.
 
     Raises
     ------
@@ -81,7 +84,7 @@ def write_signal(path: str | os.PathLike, sig: Signal, options: WriteOptions | N
         with SignalWriter(path, sig, options) as writer:
             writer.write(sig.data, sig.carried)
             write_files_atomic([writer])
-        return {"clipped": 0, "format": ZARR, "subtype": None}
+        return {"clipped": 0, "format": ZARR, "subtype": None, "narrowing": None}
     payload, stats = encode_signal(path, sig, options)
     write_files_atomic([(path, payload)], None, options is not None and options.parents)
     return stats
@@ -103,7 +106,8 @@ def encode_signal(
         raise _diverged(target, int(bad.sum()))
     if fmt == "CSV":
         _check_subtype(target, fmt, subtype)
-        return _csv_bytes(sig, data), {"clipped": 0, "format": "CSV", "subtype": None}
+        stats = {"clipped": 0, "format": "CSV", "subtype": None, "narrowing": None}
+        return _csv_bytes(sig, data), stats
     return _audio_bytes(sig, data, fmt, subtype, target)
 
 
@@ -194,7 +198,7 @@ def _audio_bytes(
 ) -> tuple[bytes, dict]:
     import soundfile
 
-    fmt, subtype = _audio_target(sig, fmt, subtype, target)
+    fmt, subtype, narrowing = _audio_choice(sig, fmt, subtype, target)
     out, clipped = _audio_frames(sig, data, sig.carried, subtype)
     if subtype == "FLOAT":  # finite samples beyond float32's range: inf
         clipped = _overflowed(out, sig, data, sig.carried)
@@ -206,7 +210,17 @@ def _audio_bytes(
             f.write(out)
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise _encode_error(target, fmt, subtype, exc) from None
-    return buf.getvalue(), {"clipped": clipped, "format": fmt, "subtype": subtype}
+    stats = {"clipped": clipped, "format": fmt, "subtype": subtype, "narrowing": narrowing}
+    return buf.getvalue(), stats
+
+
+def _audio_choice(
+    sig: Signal, fmt: str, given: str | None, target: str
+) -> tuple[str, str, str | None]:
+    """:func:`_audio_target`'s format and subtype, and, where no subtype was ``given``,
+    :func:`narrowed`'s line (else None): what both writers write and say."""
+    fmt, subtype = _audio_target(sig, fmt, given, target)
+    return fmt, subtype, None if given is not None else narrowed(fmt, subtype, sig.subtype, target)
 
 
 def _audio_target(sig: Signal, fmt: str, subtype: str | None, target: str) -> tuple[str, str]:
@@ -510,9 +524,9 @@ class SignalWriter(_TempOutput):
         if self.fmt == "CSV":
             _check_subtype(self.name, self.fmt, subtype)
         else:
-            self.fmt, self.subtype = _audio_target(template, self.fmt, subtype, self.name)
-            if subtype is None:
-                self.narrowing = narrowed(self.fmt, self.subtype, template.subtype, self.name)
+            self.fmt, self.subtype, self.narrowing = _audio_choice(
+                template, self.fmt, subtype, self.name
+            )
         self.target, self.direct = check_output_path(self.path, options, signal=False)
         try:
             if self.direct:
