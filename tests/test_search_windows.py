@@ -114,6 +114,31 @@ def test_windowed_sure_is_the_whole_signals_sure_on_the_cores(windowed):
         assert got == pytest.approx(expected, rel=1e-11, abs=1e-15)
 
 
+def test_a_windowed_search_evaluates_sure_every_block_to_8_then_16_percent_apart(windowed):
+    """The windows rank lambda (the refine settles the blocks on the whole signal): SURE
+    after every block up to 8, then on a geometric grid stopping_search.WINDOW_GRID (16 %)
+    apart, not 8 % (the grid of each lambda's windowed search, as choose_parameters runs it)."""
+    f = _signal("smooth")
+    choice = choose_parameters(f, "perona-malik", "diffusivity", max_blocks=CAP, sigma=SIGMA)
+    assert choice.stopping.samples == 6 * 256  # windowed (the refine's blocks: its own)
+    nl = choice.nl
+    starts, length, halo, weights = sample_windows(f[:, None], np.array([SIGMA]), CAP)
+    wins = np.stack([f[s : s + length] for s in starts], axis=1)
+    windows = ScoredWindows((halo, length - halo), weights)
+    search = choose_steps(
+        wins, nl.phi, choice.tau, max_blocks=CAP, sigma=np.full(len(starts), SIGMA),
+        windows=windows, horizon=math.inf,
+    )  # fmt: skip
+    blocks = np.array(search.blocks)
+    assert list(blocks[:9]) == list(range(9))
+    assert stopping_search.WINDOW_GRID == 1.16
+    expected = stopping_search._checkpoints(CAP, 1.16, 8)
+    assert list(blocks[1:]) == list(expected[: len(blocks) - 1])
+    big = blocks[(blocks >= 40) & (blocks < CAP)]  # beyond the rounding of small counts
+    ratios = big[1:] / big[:-1]
+    assert len(ratios) > 5 and np.all((ratios > 1.13) & (ratios < 1.19))
+
+
 def test_the_windowed_search_is_deterministic_and_reports_the_signals_noise(windowed):
     f = np.stack([_signal("steps"), 2.0 * _signal("sensor")], axis=1)
     one = choose_parameters(f, "perona-malik", "diffusivity", max_blocks=CAP)
