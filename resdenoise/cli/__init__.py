@@ -169,6 +169,9 @@ def cli():
                 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM);
                 141, quietly, when the reader of stdout or stderr closed it (| head).
     """
+    from ..stepper import check_environment
+
+    check_environment()  # RESDENOISE_THREADS, RESDENOISE_ENGINE: before any work
 
 
 def _hold_descriptor(fd: int) -> None:

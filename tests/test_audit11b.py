@@ -1,0 +1,67 @@
+"""Operator defects an audit confirmed (audit11b: D3, D5 to D10, D13): settings from the
+environment checked before any work, one exit code for a missing extra, a --strict failure
+naming its file, -q everywhere, no matplotlib advice and no blank line on stderr, readable
+step counts, and every JSON stamped with the tool and its layout's version."""
+
+from __future__ import annotations
+
+import pytest
+from test_audit_messages import README, _csv, _error
+
+from resdenoise.cli import cli
+
+# D6. RESDENOISE_THREADS above the compiled loop's 256 crashed long runs; bad values and
+# RESDENOISE_ENGINE=bogus were ignored silently: refused in one line, exit 2, nothing written
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "accepted"),
+    [
+        ("RESDENOISE_THREADS", "257", "from 1 to 256"),
+        ("RESDENOISE_THREADS", "abc", "from 1 to 256"),
+        ("RESDENOISE_THREADS", "0", "from 1 to 256"),
+        ("RESDENOISE_THREADS", "-1", "from 1 to 256"),
+        ("RESDENOISE_ENGINE", "bogus", "give auto or numpy"),
+        ("RESDENOISE_ENGINE", "NUMPY", "give auto or numpy"),
+    ],
+)
+def test_environment_settings_out_of_range_are_refused_before_any_work(
+    runner, tmp_path, monkeypatch, name, value, accepted
+):
+    src = _csv(tmp_path / "s.csv", [1, 2, 3, 4, 5])
+    out = tmp_path / "o.csv"
+    monkeypatch.setenv(name, value)
+    line = _error(runner.invoke(cli, ["diffuse", str(src), "--steps", "3", "-o", str(out)]), 2)
+    assert line.startswith(f"Error: {name}={value!r}: "), line
+    assert accepted in line, line
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("RESDENOISE_THREADS", "256"), ("RESDENOISE_ENGINE", "auto")]
+)
+def test_environment_settings_in_range_run(runner, tmp_path, monkeypatch, name, value):
+    src = _csv(tmp_path / "s.csv", [1, 2, 3, 4, 5])
+    monkeypatch.setenv(name, value)
+    result = runner.invoke(
+        cli, ["diffuse", str(src), "--steps", "3", "-q", "-o", str(tmp_path / "o.csv")]
+    )
+    assert result.exit_code == 0, result.stderr
+
+
+def test_the_library_takes_at_most_the_compiled_loops_threads(monkeypatch):
+    """A host with more cores than the compiled loop takes (or a larger setting from
+    Python) runs on 256 threads, where it crashed on long signals."""
+    import resdenoise.pairs as pairs
+    from resdenoise.engine import default_threads
+
+    monkeypatch.delenv("RESDENOISE_THREADS", raising=False)
+    monkeypatch.setattr(pairs, "usable_cores", lambda: 384)
+    assert default_threads(10**8, 10**4) == 256
+    monkeypatch.setenv("RESDENOISE_THREADS", "1000")
+    assert default_threads(10, 1) == 256
+
+
+def test_the_readme_documents_the_environment_settings():
+    assert "a whole number from 1 to\n256" in README
+    assert "`RESDENOISE_ENGINE=numpy`" in README and "`auto` (or unset)" in README
