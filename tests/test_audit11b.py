@@ -65,3 +65,53 @@ def test_the_library_takes_at_most_the_compiled_loops_threads(monkeypatch):
 def test_the_readme_documents_the_environment_settings():
     assert "a whole number from 1 to\n256" in README
     assert "`RESDENOISE_ENGINE=numpy`" in README and "`auto` (or unset)" in README
+
+
+# D3. a missing optional extra exited 1 (learn, --plot) or 2 (.zarr, --scheduler): one code,
+# 2, and one message naming the pip install to run; a row of the README's exit codes
+
+
+@pytest.mark.parametrize(
+    ("modules", "args", "extra"),
+    [
+        (
+            ("scipy.optimize",),
+            ["learn", "{src}", "--clean", "{src}", "-o", "{dir}/n.toml"],
+            "learn",
+        ),
+        (("matplotlib", "matplotlib.figure"), ["dictionary", "--plot", "{dir}/p.png"], "plot"),
+        (("zarr",), ["diffuse", "{src}", "--steps", "3", "-o", "{dir}/o.zarr"], "dask"),
+        (
+            ("distributed",),
+            [
+                "diffuse",
+                "{src}",
+                "{src2}",
+                "--steps",
+                "3",
+                "-o",
+                "{dir}/out/",
+                "--scheduler",
+                "tcp://127.0.0.1:1",
+            ],
+            "dask",
+        ),
+    ],
+)
+def test_a_missing_extra_exits_2_naming_the_install(
+    runner, tmp_path, monkeypatch, modules, args, extra
+):
+    import sys
+
+    src = _csv(tmp_path / "s.csv", [1, 2, 3, 4, 5, 6, 7, 8])
+    src2 = _csv(tmp_path / "t.csv", [1, 2, 3, 4, 5, 6, 7, 8])
+    for name in modules:
+        monkeypatch.setitem(sys.modules, name, None)  # not installed
+    argv = [a.format(src=src, src2=src2, dir=tmp_path) for a in args]
+    line = _error(runner.invoke(cli, argv), 2)
+    assert line.endswith(f": pip install '.[{extra}]' in the resdenoise checkout"), line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.csv", "t.csv"]
+
+
+def test_the_exit_code_table_has_a_row_for_a_missing_extra():
+    assert "| 2 | an optional extra is not installed" in README
