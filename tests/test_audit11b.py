@@ -115,3 +115,30 @@ def test_a_missing_extra_exits_2_naming_the_install(
 
 def test_the_exit_code_table_has_a_row_for_a_missing_extra():
     assert "| 2 | an optional extra is not installed" in README
+
+
+# D9. a single file's --strict failure did not name the file (a batch's line did): the one
+# format of both, so that lines interleaved under make -j can be traced to their input
+
+_UNSTABLE = ["--steps", "30", "--tau", "0.9", "--allow-unstable", "--strict", "-q"]
+
+
+def test_a_strict_failure_names_its_file_alone_and_in_a_batch(runner, tmp_path):
+    src = _csv(tmp_path / "s.csv", [0, 1] * 5)
+    src2 = _csv(tmp_path / "t.csv", [0, 1] * 5)
+    one = _error(
+        runner.invoke(cli, ["diffuse", str(src), *_UNSTABLE, "-o", str(tmp_path / "o.csv")]), 4
+    )
+    assert one.startswith(f"Error: {src}: --strict: run was not L-infinity stable: "), one
+    batch = runner.invoke(
+        cli, ["diffuse", str(src), str(src2), *_UNSTABLE, "-o", f"{tmp_path}/out/"]
+    )
+    assert batch.exit_code == 4, batch.stderr
+    assert one in batch.stderr.splitlines(), batch.stderr  # the same line, word for word
+
+
+def test_a_strict_failure_on_stdin_names_stdin(runner, tmp_path):
+    src = _csv(tmp_path / "s.csv", [0, 1] * 5)
+    args = ["diffuse", "-", *_UNSTABLE, "-o", str(tmp_path / "o.csv")]
+    line = _error(runner.invoke(cli, args, input=src.read_text()), 4)
+    assert line.startswith("Error: <stdin>: --strict: "), line

@@ -26,6 +26,7 @@ from .options import (
     CliError,
     SectionedCommand,
     error_message,
+    file_error,
     files_options,
     grid_option,
     lambda_option,
@@ -357,7 +358,7 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
             )
     except GuaranteeError as exc:  # written; the summary, then the failure
         warnings_then(exc.report)
-        click.echo(printable("Error: " + error_message(exc)), err=True)
+        click.echo(printable("Error: " + file_error(exc, input_path)), err=True)
         sys.exit(EXIT_STRICT)
     except PipeClosed:  # stdout's reader is gone: nothing more to say
         raise pipe_closed() from None
@@ -462,8 +463,7 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
 
     def finished(i: int, result) -> None:
         if result.error is not None:
-            message, path = error_message(result.error), result.input
-            text = "Error: " + (message if message.startswith(path) else f"{path}: {message}")
+            text = "Error: " + file_error(result.error, result.input)
         elif quiet:
             text = None
         else:

@@ -147,6 +147,14 @@ def error_message(exc: ResdenoiseError) -> str:
     return exc.restate(flag)
 
 
+def file_error(exc: ResdenoiseError, path: str) -> str:
+    """The message of ``exc``, a failure of the run of the file ``path``, naming the file
+    first (as one line of a batch does, and ``make -j``'s interleaved lines need):
+    ``path: message``, unless the message starts with it already (stdin: ``<stdin>``)."""
+    message, name = error_message(exc), "<stdin>" if path == "-" else path
+    return message if message.startswith(name) else f"{name}: {message}"
+
+
 @contextlib.contextmanager
 def library_errors(usage: bool = False):
     """Library errors as one ``Error:`` line and their exit code (a closed pipe:
