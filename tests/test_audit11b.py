@@ -142,3 +142,18 @@ def test_a_strict_failure_on_stdin_names_stdin(runner, tmp_path):
     args = ["diffuse", "-", *_UNSTABLE, "-o", str(tmp_path / "o.csv")]
     line = _error(runner.invoke(cli, args, input=src.read_text()), 4)
     assert line.startswith("Error: <stdin>: --strict: "), line
+
+
+# D13. translate and dictionary had no -q: --plot always said "plot written to" on stderr
+
+
+@pytest.mark.parametrize("command", [["translate", "--activation", "tanh"], ["dictionary"]])
+def test_translate_and_dictionary_take_q(runner, tmp_path, command):
+    pytest.importorskip("matplotlib")
+    plot = tmp_path / "p.png"
+    loud = runner.invoke(cli, [*command, "--plot", str(plot)])
+    assert loud.exit_code == 0 and loud.stderr == f"plot written to {plot}\n", loud.stderr
+    plot.unlink()
+    quiet = runner.invoke(cli, [*command, "--plot", str(plot), "-q"])
+    assert quiet.exit_code == 0, quiet.stderr
+    assert quiet.stderr == "" and quiet.stdout == loud.stdout and plot.exists()

@@ -29,6 +29,7 @@ from .options import (
     library_errors,
     plot_options,
     printable,
+    quiet_option,
 )
 
 __all__ = ["dictionary", "translate"]
@@ -39,6 +40,12 @@ def _plot(columns, path, size):
 
     with library_errors():
         plot_dictionary(columns, path, size)
+
+
+def _plot_written(path, quiet: bool) -> None:
+    """Say where the plot went (not with -q)."""
+    if path is not None and not quiet:
+        click.echo(f"plot written to {printable(path)}", err=True)
 
 
 # --------------------------------------------------------------------------
@@ -66,7 +73,8 @@ ALL_FAMILIES = tuple(NONLINEARITIES) + tuple(NONSTABLE_ACTIVATIONS)
     help="Contrast parameter of the plots.",
 )
 @plot_options
-def dictionary(as_json, families, lam, plot_path, plot_size):
+@quiet_option
+def dictionary(as_json, families, lam, plot_path, plot_size, quiet):
     """Every entry of the dictionary in its four forms.
 
     Family, class (convex and monotone, or nonconvex and nonmonotone), the
@@ -98,8 +106,7 @@ def dictionary(as_json, families, lam, plot_path, plot_size):
     from . import render  # not at start-up: --help draws nothing
 
     render.render_dictionary(rows)
-    if plot_path is not None:
-        click.echo(f"plot written to {printable(plot_path)}", err=True)
+    _plot_written(plot_path, quiet)
 
 
 # --------------------------------------------------------------------------
@@ -152,7 +159,8 @@ def _form_options(func):
     "also the L-infinity bound).",
 )
 @plot_options
-def translate(lam, theta, tau, h, as_json, check, plot_path, plot_size, **given):
+@quiet_option
+def translate(lam, theta, tau, h, as_json, check, plot_path, plot_size, quiet, **given):
     """Translate one nonlinearity into the other three forms, and check it.
 
     Give exactly one of --activation, --diffusivity, --regulariser,
@@ -216,7 +224,6 @@ def translate(lam, theta, tau, h, as_json, check, plot_path, plot_size, **given)
         from . import render
 
         render.render_translation(result)
-        if plot_path is not None:
-            click.echo(f"plot written to {printable(plot_path)}", err=True)
+        _plot_written(plot_path, quiet)
     if check and not (result["theorem_applies"] and result["linf_stable"] is not False):
         sys.exit(UnstableError.exit_code)

@@ -24,6 +24,7 @@ from .options import (
     READ_KEYS,
     json_clash,
     library_errors,
+    quiet_option,
     read_options,
     read_settings,
 )
@@ -136,7 +137,7 @@ __all__ = ["learn"]
     metavar="TOML",
     help="With --per-file: also write the learned network file.",
 )
-@click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
+@quiet_option
 @click.option("-v", "--verbose", is_flag=True, help="Also the learned groups, one row each.")
 @click.option("--json", "as_json", is_flag=True, help="The learning report on stdout (JSON).")
 @read_options

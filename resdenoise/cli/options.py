@@ -465,7 +465,7 @@ def files_options(func):
         help="A clean signal of the same shape (read like INPUT): report MSE, SNR and "
         "PSNR of input and output against it.",
     )
-    @click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors.")
+    @quiet_option
     @click.option(
         "-v",
         "--verbose",
@@ -637,6 +637,11 @@ def lambda_option():
         "universal x 2^(-k/2), k = 0..16, by --stopping-rule).",
     )
 
+
+#: -q, as every command has it: nothing on stderr but errors
+quiet_option = click.option(
+    "-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors."
+)
 
 #: --h, as every command that takes a grid size has it
 grid_option = click.option("--h", type=POSITIVE, default=1.0, show_default=True, help="Grid size.")
