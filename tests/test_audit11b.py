@@ -157,3 +157,57 @@ def test_translate_and_dictionary_take_q(runner, tmp_path, command):
     quiet = runner.invoke(cli, [*command, "--plot", str(plot), "-q"])
     assert quiet.exit_code == 0, quiet.stderr
     assert quiet.stderr == "" and quiet.stdout == loud.stdout and plot.exists()
+
+
+# D8. on a terminal with TERM=dumb (or unknown) rich draws no bar, but its stop printed a
+# newline: a blank line before the verdict and before a batch's last line
+
+
+def _on_a_terminal(args, env) -> str:
+    """What the program writes on stderr, a pseudo-terminal, with ``env``."""
+    import os
+    import subprocess
+    import sys
+
+    master, slave = os.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "resdenoise", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=slave,
+            env={**os.environ, **env},
+        )
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # EIO: the program ended and closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        assert proc.wait(timeout=120) == 0
+    finally:
+        os.close(master)
+    return b"".join(chunks).decode()
+
+
+@pytest.mark.parametrize("term", ["dumb", "unknown"])
+def test_no_blank_line_on_a_dumb_terminal(tmp_path, term):
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    src = _csv(tmp_path / "s.csv", rng.standard_normal(20000))
+    src2 = _csv(tmp_path / "t.csv", rng.standard_normal(20000))
+    env = {"TERM": term, "COLUMNS": "200"}
+    one = _on_a_terminal(
+        ["diffuse", str(src), "--steps", "400", "-o", str(tmp_path / "o.csv")], env
+    )
+    assert one.startswith(f"{src} -> "), repr(one)
+    batch = _on_a_terminal(
+        ["diffuse", str(src), str(src2), "--steps", "400", "-o", f"{tmp_path}/out/"], env
+    )
+    assert batch.startswith(f"{src} -> ") and "\r\n\r\n" not in batch, repr(batch)
+    assert batch.endswith("\r\n2 files: 2 written\r\n"), repr(batch)
