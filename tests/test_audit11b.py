@@ -211,3 +211,41 @@ def test_no_blank_line_on_a_dumb_terminal(tmp_path, term):
     )
     assert batch.startswith(f"{src} -> ") and "\r\n\r\n" not in batch, repr(batch)
     assert batch.endswith("\r\n2 files: 2 written\r\n"), repr(batch)
+
+
+# D7. a too-large --time or --alpha printed the step count as a 300-digit integer (a
+# float's binary expansion): said in scientific notation, the rest of the message kept
+
+
+@pytest.mark.parametrize("option", ["--time", "--alpha"])
+def test_a_huge_step_count_is_said_readably(runner, tmp_path, option):
+    import re
+
+    src = _csv(tmp_path / "s.csv", [1, 2, 3, 4, 5, 6, 7, 8])
+    command = "diffuse" if option == "--time" else "regularise"
+    line = _error(
+        runner.invoke(cli, [command, str(src), option, "1e300", "-o", str(tmp_path / "o.csv")]), 2
+    )
+    name = option[2:]
+    assert line.startswith(
+        f"Error: {name} 1e+300 at tau <= 0.25 needs about 4e+300 steps, more "
+    ), line
+    assert line.endswith(f"; give a smaller {option}") and not re.search(r"\d{16}", line), line
+
+
+@pytest.mark.parametrize(
+    ("count", "said"),
+    [
+        (10**8 + 1, "100000001 blocks"),
+        (10**23, "about 1e+23 blocks"),
+        (10**400, "more than 1e+308 blocks"),
+    ],
+    ids=["limit", "1e23", "1e400"],
+)
+def test_a_huge_count_of_blocks_is_said_readably(count, said):
+    from resdenoise.errors import ParameterError
+    from resdenoise.filters import check_setting
+
+    with pytest.raises(ParameterError) as err:
+        check_setting("steps", count, integer=True)
+    assert str(err.value).startswith(f"{said} are more than a run may take"), str(err.value)
