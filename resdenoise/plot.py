@@ -122,10 +122,7 @@ def plot_dictionary(
         raise ParameterError(
             f"plot size {width}x{height} pixels is out of range; use 50 to 20000 each"
         )
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise PlotUnavailable("plotting needs matplotlib", "plot") from None
+    Figure = _figure_class()
 
     fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
     # fixed margins in inches (constrained layout costs seconds for 24 panels)
@@ -163,6 +160,25 @@ def plot_dictionary(
     )
     _save(fig, path, ext)
     return ext
+
+
+def _figure_class():
+    """matplotlib's Figure, imported without its advice on stderr: where its config or
+    cache directory cannot be made (a read-only or unusable $HOME) it warns in two long
+    lines and uses a temporary one, which it removes at exit; a plot written is all this
+    run says."""
+    import logging
+
+    logger = logging.getLogger("matplotlib")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise PlotUnavailable("plotting needs matplotlib", "plot") from None
+    finally:
+        logger.setLevel(level)
+    return Figure
 
 
 def _save(fig, path: str, ext: str) -> None:

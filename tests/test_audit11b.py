@@ -249,3 +249,36 @@ def test_a_huge_count_of_blocks_is_said_readably(count, said):
     with pytest.raises(ParameterError) as err:
         check_setting("steps", count, integer=True)
     assert str(err.value).startswith(f"{said} are more than a run may take"), str(err.value)
+
+
+# D10. --plot with an unusable $HOME printed matplotlib's two-line cache advice on stderr
+
+
+@pytest.mark.parametrize("command", [["translate", "--activation", "tanh"], ["dictionary"]])
+def test_plot_with_an_unusable_home_says_only_its_own_line(tmp_path, command):
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("matplotlib")
+    home = tmp_path / "home"
+    home.write_text("a file, not a directory: nothing can be made under it\n")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("MPLCONFIGDIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")
+    }
+    env.update(HOME=str(home), TMPDIR=str(tmp))
+    plot = tmp_path / "p.png"
+    done = subprocess.run(
+        [sys.executable, "-m", "resdenoise", *command, "--plot", str(plot)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == f"plot written to {plot}\n"
+    assert plot.exists() and list(tmp.iterdir()) == []  # matplotlib's temporary cache: gone
