@@ -286,3 +286,63 @@ def test_plot_with_an_unusable_home_says_only_its_own_line(tmp_path, command):
     assert done.returncode == 0, done.stderr
     assert done.stderr == f"plot written to {plot}\n"
     assert plot.exists() and list(tmp.iterdir()) == []  # matplotlib's temporary cache: gone
+
+
+# D5. learn --json, translate --json and dictionary --json had no tool / schema_version
+
+
+def test_every_json_of_the_program_is_stamped(runner, tmp_path):
+    import json
+
+    from resdenoise import __version__
+    from resdenoise.report import SCHEMA_VERSION
+
+    src = _csv(tmp_path / "s.csv", [1, 2, 3, 4, 5, 6, 7, 8])
+    commands = {
+        (
+            "diffuse",
+            str(src),
+            "--steps",
+            "3",
+            "-o",
+            str(tmp_path / "o.csv"),
+            "--json",
+        ): SCHEMA_VERSION,
+        (
+            "learn",
+            str(src),
+            "--clean",
+            str(src),
+            "--iterations",
+            "2",
+            "--blocks",
+            "2",
+            "-o",
+            str(tmp_path / "n.toml"),
+            "--json",
+        ): 1,
+        (
+            "learn",
+            "--per-file",
+            str(src),
+            "--iterations",
+            "2",
+            "--blocks",
+            "2",
+            "-o",
+            str(tmp_path / "p.csv"),
+            "--json",
+        ): 1,
+        ("translate", "--activation", "tanh", "--json"): 1,
+        ("dictionary", "--json"): 1,
+    }
+    for args, version in commands.items():
+        result = runner.invoke(cli, list(args))
+        assert result.exit_code == 0, (args, result.stderr)
+        report = json.loads(result.stdout)
+        assert list(report)[:2] == ["tool", "schema_version"], args
+        assert report["tool"] == {"name": "resdenoise", "version": __version__}, args
+        assert report["schema_version"] == version, args
+    assert report[
+        "entries"
+    ] and "dictionary --json`'s entries have layouts of their own" in README.replace("\n", " ")

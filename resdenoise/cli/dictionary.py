@@ -91,7 +91,7 @@ def dictionary(as_json, families, lam, plot_path, plot_size, quiet):
         resdenoise dictionary --plot table2.png
     """
     from ..dictionary import dictionary_rows
-    from ..report import to_json
+    from ..report import DICTIONARY_SCHEMA_VERSION, stamped, to_json
 
     rows = dictionary_rows()
     if families:
@@ -101,7 +101,7 @@ def dictionary(as_json, families, lam, plot_path, plot_size, quiet):
         keys = [r["family"] for r in rows] if families else list(PAPER_FAMILIES)
         _plot([(k, get_nonlinearity(k, "activation", lam)) for k in keys], plot_path, plot_size)
     if as_json:
-        click.echo(to_json({"entries": rows}), nl=False)
+        click.echo(to_json(stamped({"entries": rows}, DICTIONARY_SCHEMA_VERSION)), nl=False)
         return
     from . import render  # not at start-up: --help draws nothing
 
@@ -188,7 +188,7 @@ def translate(lam, theta, tau, h, as_json, check, plot_path, plot_size, quiet, *
     """
     from ..dictionary import translate as translate_nl
     from ..expr import ExpressionError, expression_nonlinearity, parse_expression
-    from ..report import to_json
+    from ..report import TRANSLATION_SCHEMA_VERSION, stamped, to_json
 
     chosen = [(k, v) for k, v in given.items() if v is not None]
     if len(chosen) != 1:
@@ -219,7 +219,7 @@ def translate(lam, theta, tau, h, as_json, check, plot_path, plot_size, quiet, *
     if plot_path is not None:
         _plot([(nl.name, nl)], plot_path, plot_size)
     if as_json:
-        click.echo(to_json(result), nl=False)
+        click.echo(to_json(stamped(result, TRANSLATION_SCHEMA_VERSION)), nl=False)
     else:
         from . import render
 

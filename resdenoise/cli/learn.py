@@ -338,6 +338,7 @@ def _train(noisy, clean, noisy_paths, clean_paths, network, settings):
     from .. import learn as lib
     from .. import learn_stop
     from ..network import build_network, parse_network
+    from ..report import LEARN_SCHEMA_VERSION, stamped
     from . import render  # not at start-up: --help draws nothing
 
     sigma = None if settings["sigma"] is None else [settings["sigma"]] * len(noisy)
@@ -408,7 +409,7 @@ def _train(noisy, clean, noisy_paths, clean_paths, network, settings):
         **(stop.as_dict() if stop is not None else {"stop": None}),
         "stability": verdict.as_dict(),
     }
-    return report, text, spec
+    return stamped(report, LEARN_SCHEMA_VERSION), text, spec
 
 
 def _show(report: dict, run: dict | None, warned: list, settings: dict) -> None:
