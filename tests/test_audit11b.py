@@ -298,41 +298,19 @@ def test_every_json_of_the_program_is_stamped(runner, tmp_path):
     from resdenoise.report import SCHEMA_VERSION
 
     src = _csv(tmp_path / "s.csv", [1, 2, 3, 4, 5, 6, 7, 8])
+    few = "--iterations 2 --blocks 2 --json -o".split()
     commands = {
         (
             "diffuse",
             str(src),
             "--steps",
             "3",
+            "--json",
             "-o",
             str(tmp_path / "o.csv"),
-            "--json",
         ): SCHEMA_VERSION,
-        (
-            "learn",
-            str(src),
-            "--clean",
-            str(src),
-            "--iterations",
-            "2",
-            "--blocks",
-            "2",
-            "-o",
-            str(tmp_path / "n.toml"),
-            "--json",
-        ): 1,
-        (
-            "learn",
-            "--per-file",
-            str(src),
-            "--iterations",
-            "2",
-            "--blocks",
-            "2",
-            "-o",
-            str(tmp_path / "p.csv"),
-            "--json",
-        ): 1,
+        ("learn", str(src), "--clean", str(src), *few, str(tmp_path / "n.toml")): 1,
+        ("learn", "--per-file", str(src), *few, str(tmp_path / "p.csv")): 1,
         ("translate", "--activation", "tanh", "--json"): 1,
         ("dictionary", "--json"): 1,
     }
