@@ -161,6 +161,7 @@ def test_translate_and_dictionary_take_q(runner, tmp_path, command):
     quiet = runner.invoke(cli, [*command, "--plot", str(plot), "-q"])
     assert quiet.exit_code == 0, quiet.stderr
     assert quiet.stderr == "" and quiet.stdout == loud.stdout and plot.exists()
+    assert "`-q` leaves that line out" in README.replace("\n", " ")
 
 
 # D8. on a terminal with TERM=dumb (or unknown) rich draws no bar, but its stop printed a
