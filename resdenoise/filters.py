@@ -511,8 +511,30 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.2g} s"
 
 
+#: Counts of blocks below this are said exactly in a message (100000004), larger ones
+#: rounded (about 4e+300): their last digits are a float's binary expansion, not the count.
+EXACT_COUNT = 10**15
+
+
+def _as_float(blocks) -> float:
+    """``blocks`` (an int, or a float) as a float: inf beyond float64's range."""
+    try:
+        return float(blocks)
+    except OverflowError:
+        return math.inf
+
+
+def _count(blocks) -> str:
+    """A count of blocks (an int, or a float of one) as a message says it: exact below
+    :data:`EXACT_COUNT`, else rounded in scientific notation, never 300 digits."""
+    if blocks < EXACT_COUNT:
+        return f"{math.ceil(blocks)}"
+    x = _as_float(blocks)
+    return f"about {x:.2g}" if math.isfinite(x) else "more than 1e+308"
+
+
 def _too_many(blocks: float) -> str:
-    per_million = _duration(blocks * 1e6 / BEST_RATE)
+    per_million = _duration(_as_float(blocks) * 1e6 / BEST_RATE)
     return (
         f"more than a run may take (at most {MAX_BLOCKS:,}; at the engine's best rate "
         f"that many take about {per_million} per million samples)"
@@ -539,7 +561,7 @@ def check_setting(name: str, value, integer: bool = False, auto_for: str = AUTO_
         raise
     if integer and value > MAX_BLOCKS:
         raise ParameterError(
-            f"{value} blocks are {_too_many(value)}; give fewer {name}",
+            f"{_count(value)} blocks are {_too_many(value)}; give fewer {name}",
             parameters=[name],
         )
     return value
@@ -555,10 +577,9 @@ def _blocks_for(total: float, tau_max: float, name: str = "time") -> int:
     """Smallest m with total/m <= tau_max; ``name``: the parameter that gave ``total``
     (``time``, regularisation's ``alpha``), as a refusal names it."""
     if not total / tau_max <= MAX_BLOCKS:
-        need = total / tau_max  # exact integers, as check_setting's refusal of a count says
-        steps = f"{math.ceil(need)}" if math.isfinite(need) else f"{need:g}"
+        need = total / tau_max
         raise ParameterError(
-            f"{name} {_exact(total)} at tau <= {tau_max:g} needs {steps} steps, "
+            f"{name} {_exact(total)} at tau <= {tau_max:g} needs {_count(need)} steps, "
             f"{_too_many(need)}; give a smaller {name}",
             parameters=[name],
         )

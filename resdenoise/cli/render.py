@@ -581,8 +581,10 @@ class Bars:
 
 
 def show_progress(quiet: bool) -> bool:
-    """Whether to draw progress bars: not quiet, and stderr is a terminal."""
-    return not quiet and sys.stderr.isatty()
+    """Whether to draw progress bars: not quiet, and stderr is a terminal that can move
+    its cursor (not ``TERM=dumb`` or ``unknown``, where rich draws no bar but its
+    stop left a blank line before the verdict)."""
+    return not quiet and sys.stderr.isatty() and not stderr_console().is_dumb_terminal
 
 
 @contextlib.contextmanager
