@@ -37,6 +37,7 @@ __all__ = [
     "analyse_function",
     "apart",
     "at_most",
+    "within_bound",
     "channel_check",
     "channel_labels",
     "SignCount",
@@ -251,6 +252,26 @@ def tau_bounds(g_max: float, h: float = 1.0) -> tuple[float, float]:
     return h * h / (2.0 * g_max), h * h / (4.0 * g_max)
 
 
+#: A tau within this many ulp of its bound counts as at the bound: h^2/(2 g_max) is
+#: computed in binary (h*h, then a division: two roundings of half an ulp each, and
+#: h itself is the decimal rounded to binary), so the bound a user writes as the
+#: paper's decimal (h = 0.7: 0.245) can come out an ulp under it (0.24499999999999997).
+BOUND_ULPS = 4
+
+
+def within_bound(tau: float, bound: float) -> bool:
+    """``tau <= bound`` up to the rounding of the bound's computation
+    (:data:`BOUND_ULPS` ulp): the one comparison of a tau with its bound (the
+    verdict of a run, a translation, a suggested tau).
+
+    Examples
+    --------
+    >>> within_bound(0.245, 0.7 * 0.7 / 2.0), within_bound(0.2451, 0.245)
+    (True, False)
+    """
+    return tau <= bound + BOUND_ULPS * _EPS * bound
+
+
 def bound_underflows(bound: float, h: float, g_max: float, name: str = "h") -> str | None:
     """Where the stable step ``bound`` (h^2/(2 g_max)) is 0 in float64 for a grid size
     ``h`` > 0 and a finite ``g_max`` > 0, what a message says of it (the grid size's
@@ -308,23 +329,27 @@ def default_tau(
 def apart(a: float, b: float, digits: int = 6) -> tuple[str, str]:
     """``a`` and ``b`` printed with ``digits`` significant digits, or with as many more
     as tell them apart where they differ: a tau just above its bound is not "0.5 exceeds
-    0.5".
+    0.5"; two within the rounding of a bound (:func:`within_bound` both ways) are one
+    number to a user, and printed with ``digits``.
 
     Examples
     --------
     >>> apart(0.5, 0.49999995000000497), apart(0.25, 0.25), apart(1 / 3, 0.5)
     (('0.5', '0.49999995'), ('0.25', '0.25'), ('0.333333', '0.5'))
+    >>> apart(0.245, 0.7 * 0.7 / 2.0)
+    ('0.245', '0.245')
     """
+    same = within_bound(a, b) and within_bound(b, a)
     for d in range(digits, 18):
         x, y = f"{a:.{d}g}", f"{b:.{d}g}"
-        if x != y or a == b:
+        if x != y or same:
             return x, y
     return repr(a), repr(b)
 
 
 def at_most(bound: float, digits: int = 6) -> str:
     """``bound`` printed with ``digits`` significant digits, rounded down where :g
-    would round it up: a value that is itself <= bound, a tau a refusal may suggest.
+    would round it up: a value :func:`within_bound` accepts, a tau a refusal may suggest.
 
     Examples
     --------
@@ -332,7 +357,7 @@ def at_most(bound: float, digits: int = 6) -> str:
     ('0.5', '0.499999', '0.666666')
     """
     text = f"{bound:.{digits}g}"
-    if not math.isfinite(bound) or float(text) <= bound:
+    if not math.isfinite(bound) or within_bound(float(text), bound):
         return text
     from decimal import ROUND_FLOOR, Context
 
@@ -364,7 +389,7 @@ def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
         reasons.append(f"g = Phi(r)/r is negative somewhere (g_min = {p.g_min:.6g})")
     if not p.odd:
         reasons.append(not_odd_reason(nl))
-    if tau > linf_bound:
+    if not within_bound(tau, linf_bound):
         reasons.append(
             "tau = {} exceeds the L-infinity bound h^2/(2 g_max) = {}".format(
                 *apart(tau, linf_bound)
@@ -372,7 +397,7 @@ def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
             + (" (an underflow)" if bound_underflows(linf_bound, h, p.g_max) else "")
         )
     linf = not reasons
-    sign = linf and tau <= sign_bound
+    sign = linf and within_bound(tau, sign_bound)
     return StabilityVerdict(
         **asdict(p),
         tau=float(tau),
