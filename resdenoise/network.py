@@ -628,6 +628,43 @@ class NetworkPlan(Plan):
         return tuple(nl for _, nl, _ in self.groups)
 
     @property
+    def scale_checks(self) -> Callable[[np.ndarray], list] | None:
+        """With a strided group (``scale`` > 1; whose total variation and sign
+        changes are guaranteed per subsequence only): the guarantees per group,
+        each measured on what it got (:meth:`group_checks`); None without one."""
+        if all(spec.scale == 1 for spec, _, _ in self.groups):
+            return None
+        return self.group_checks
+
+    def group_checks(self, f: np.ndarray) -> list[dict]:
+        """Per group: its stride, verdict and what held in each subsequence of its stride
+        (:func:`resdenoise.stability.subsequence_checks`), the groups run again one after
+        another from ``f``."""
+        u = np.asarray(f, dtype=float)
+        out = []
+        for (spec, nl, tau), verdict in zip(self.groups, self.group_verdicts(), strict=True):
+            v = run_strided(u, nl, tau, spec.repeat, spec.scale, self.h)
+            held = stability.subsequence_checks(u, v, spec.scale, spec.repeat, verdict.sign_stable)
+            where = f"block {spec.index}"
+            out.append(
+                {
+                    "block": spec.index,
+                    "stride": spec.scale,
+                    "lambda": nl.lam,
+                    "blocks": spec.repeat,
+                    "stability": {
+                        "linf_stable": verdict.linf_stable,
+                        "sign_stable": verdict.sign_stable,
+                        "tau_linf_bound": verdict.tau_linf_bound,
+                    },
+                    "per_subsequence": held,
+                    "failed": stability.subsequence_failures(where, spec.scale, held),
+                }
+            )
+            u = v
+        return out
+
+    @property
     def scalable(self) -> bool:
         """Whether every block's activation is a registry family's, of lambda alone in the
         samples' units (:meth:`rescaled` exact); a formula's is bound as it is."""

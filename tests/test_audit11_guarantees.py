@@ -3,9 +3,12 @@ D5, D6, D7): no guarantee the paper does not give, no false failure of one it gi
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from resdenoise import dictionary, stability
 from resdenoise.nonlinearities import get_nonlinearity
@@ -48,3 +51,69 @@ def test_cli_accepts_tau_at_the_decimal_bound(tmp_path):
         ["translate", "--activation", "tanh", "--tau", "0.245", "--h", "0.7", "--check"], tmp_path
     )
     assert result.returncode == 0, result.stdout
+
+
+# ---- D3: a strided group's sign guarantee is per subsequence, and measured so ------
+
+SUB = [-2.33, -0.22, -1.25, -0.73, -0.54, -0.32, 0.41, 1.04, -0.13, 1.37, -0.67, 0.35]
+NETWORK = (
+    '[[block]]\nactivation = "perona-malik"\nlambda = 1.0\ntau = 0.25\nrepeat = 20\nscale = 2\n'
+)
+
+
+def test_strided_network_says_sign_stable_per_subsequence_and_measures_it(tmp_path):
+    """Before: 'sign stable' (the whole signal's guarantee) with sign changes 5 -> 11,
+    and no per-subsequence measurement in the JSON."""
+    (tmp_path / "sub.csv").write_text("v\n" + "\n".join(map(str, SUB)) + "\n")
+    (tmp_path / "sub.toml").write_text(NETWORK)
+    args = ["resnet", "sub.csv", "--network", "sub.toml", "--strict", "-o", "out.csv"]
+    result = _run([*args, "-v"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = result.stdout + result.stderr
+    assert "sign stable per subsequence," in text and "sign stable," not in text
+    assert "5 -> 11" in text  # the whole signal gains sign changes: no guarantee says otherwise
+    report = json.loads(_run([*args, "--json"], tmp_path).stdout)
+    assert report["stability"]["sign_stable_for"] == "per subsequence"
+    (group,) = report["scales"]
+    assert group["stride"] == 2 and group["block"] == 1 and group["failed"] == []
+    assert group["per_subsequence"] == dict.fromkeys(
+        ("max_min_principle", "tv_diminished", "sign_changes_kept"), True
+    )
+
+
+def test_shrink_scales_says_per_level_and_measures_the_box_averages(tmp_path):
+    x = [0.13, -1.37, -0.3, 0.64, -0.19, 1.16, 1.28, -0.65, -0.5, -0.1, -1.2, 0.38, -0.18]
+    x += [0.79, -0.6, -0.88, 1.84, -0.88, -0.59, -0.73, -0.3, -0.92, -0.04, -0.7, -0.42, 0.36]
+    x += [0.7, 0.47, -0.74, 0.4, -0.12, -0.11]
+    (tmp_path / "ml.csv").write_text("v\n" + "\n".join(map(str, x)) + "\n")
+    args = ["shrink", "ml.csv", "--shrinkage", "soft", "--scales", "3", "--threshold", "0.3"]
+    args += ["--iterations", "1", "--strict", "-o", "out.csv"]
+    result = _run(args, tmp_path)
+    assert "sign stable per level (on box averages)," in result.stderr, result.stderr
+    report = json.loads(_run([*args, "--json"], tmp_path).stdout)
+    assert report["channels"][0]["sign_changes_out"] > report["channels"][0]["sign_changes_in"]
+    assert report["stability"]["sign_stable_for"] == "per level (on box averages)"
+    for level in report["scales"]:
+        assert all(level["measured"]["box_averages_per_subsequence"].values())
+
+
+def test_subsequence_checks_measure_each_subsequence_on_its_own():
+    """Interleaving two sign-stable subsequences gains whole-signal sign changes (held);
+    a subsequence that gains one is a failure, named."""
+    before = np.array([2.0, 1.0, 1.0, -1.0, 1.0, -1.0, 1.0])  # even: +, odd: one change each
+    after = np.array([1.0, 0.5, 1.0, 0.5, 1.0, 0.5, 1.0])
+    held = stability.subsequence_checks(before, after, 2, 1, sign_stable=True)
+    assert all(held.values())
+    worse = np.array([1.0, 0.5, -1.0, 0.5, 1.0, 0.5, 1.0])  # the even subsequence: 0 -> 2
+    held = stability.subsequence_checks(before, worse, 2, 1, sign_stable=True)
+    assert held == dict.fromkeys(("max_min_principle", "tv_diminished", "sign_changes_kept"), False)
+    assert stability.subsequence_failures("block 1", 2, held) == [
+        "block 1: a subsequence of stride 2 left its range",
+        "block 1: a subsequence of stride 2 gained total variation",
+        "block 1: a subsequence of stride 2 gained sign changes",
+    ]
+    # not sign stable: sign changes are no guarantee; a stride past the length: each
+    # sample alone (such a block leaves it as it is: one that moved left its range)
+    assert stability.subsequence_checks(before, worse, 2, 1, False)["sign_changes_kept"]
+    alone = stability.subsequence_checks(before, worse, 50, 1, True)
+    assert alone == {"max_min_principle": False, "tv_diminished": True, "sign_changes_kept": True}
