@@ -653,7 +653,7 @@ def render_learning(report: dict, console, verbose: bool = False) -> None:
     ``verbose`` a table of the groups."""
     st = report["stability"]
     stable = (
-        "sign stable"
+        "sign stable" + _scope(st)
         if st["sign_stable"]
         else "L-infinity stable"
         if st["linf_stable"]
