@@ -117,3 +117,37 @@ def test_subsequence_checks_measure_each_subsequence_on_its_own():
     assert stability.subsequence_checks(before, worse, 2, 1, False)["sign_changes_kept"]
     alone = stability.subsequence_checks(before, worse, 50, 1, True)
     assert alone == {"max_min_principle": False, "tv_diminished": True, "sign_changes_kept": True}
+
+
+# ---- D6: --scales with --dtype float32 is a float32 run, measured as one -----------
+
+
+def test_scales_in_float32_are_measured_and_reported_as_float32(tmp_path):
+    """Before: 'mean drifted by 3.08e-10' (the input's float32 rounding measured in
+    float64 ulp), exit 4 under --strict, engine.dtype float64."""
+    for args in (
+        ["shrink", STEPS_CSV, "--shrinkage", "soft", "--iterations", "4", "--scales", "2"],
+        ["diffuse", STEPS_CSV, "--scales", "2", "--time", "auto"],
+    ):
+        result = _run([*args, "--dtype", "float32", "--strict", "--json", "-o", "o.csv"], tmp_path)
+        assert result.returncode == 0, result.stderr
+        report = json.loads(result.stdout)
+        assert report["engine"]["dtype"] == "float32" and report["failed_checks"] == []
+        ch = report["channels"][0]
+        amp = np.float32(max(abs(ch["input_min"]), abs(ch["input_max"])))
+        assert report["tolerance"]["ulp"] == float(np.spacing(amp))  # float32's, not float64's
+        out = np.loadtxt(tmp_path / "o.csv")
+        np.testing.assert_array_equal(out, out.astype(np.float32))  # float32 values written
+
+
+def test_a_run_of_no_blocks_in_float32_writes_the_input_unchanged(tmp_path):
+    """Before: 'nothing done ... the output is the input' and the float32-rounded input
+    written (4.5e-7 off), 'mean drifted by -4.31e-09', exit 4 under --strict."""
+    x = np.cumsum(np.random.default_rng(5).standard_normal(300)) * 0.37
+    np.savetxt(tmp_path / "ml.csv", x, fmt="%.17g")
+    args = ["shrink", "ml.csv", "--shrinkage", "garrote", "--iterations", "10", "--scales", "2"]
+    args += ["--dtype", "float32", "--sigma", "0.05", "--strict", "-o", "out.csv"]
+    result = _run(args, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "the output is the input" in result.stderr and "0 blocks" in result.stderr
+    np.testing.assert_array_equal(np.loadtxt(tmp_path / "out.csv"), x)
