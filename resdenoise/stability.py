@@ -67,20 +67,25 @@ _GRID_MAX_POINTS = 200_001
 _EPS = float(np.finfo(float).eps)
 
 
-def _sample_grid(lam: float, reach: float | None = None) -> np.ndarray:
+def _sample_grid(lam: float, reach: float | None = None, floor: float | None = None) -> np.ndarray:
     """The symmetric grid (see ``_GRID_DECADES``), stretched up to ``reach`` when
-    that is beyond 1e6 lam, at the same density while it has at most
-    ``_GRID_MAX_POINTS`` points a side (fewer points per decade beyond)."""
-    return _stretched_grid(lam, reach)[0]
+    that is beyond 1e6 lam and down to ``floor`` when that is below 1e-6 lam, at
+    the same density while it has at most ``_GRID_MAX_POINTS`` points a side
+    (fewer points per decade beyond)."""
+    return _stretched_grid(lam, reach, floor)[0]
 
 
 @functools.lru_cache(maxsize=16)
-def _stretched_grid(lam: float, reach: float | None) -> tuple[np.ndarray, int]:
-    """The grid (read-only: shared by the calls with the same lam and reach) and
-    its points per decade."""
+def _stretched_grid(
+    lam: float, reach: float | None, floor: float | None = None
+) -> tuple[np.ndarray, int]:
+    """The grid (read-only: shared by the calls with the same lam, reach and floor)
+    and its points per decade."""
     low, top = _GRID_DECADES
     if reach is not None and math.isfinite(reach) and reach > lam * 10.0**top:
         top = math.log10(reach / lam) + 1e-9  # the reach itself is on the grid
+    if floor is not None and 0.0 < floor < lam * 10.0**low:
+        low = math.log10(floor / lam) - 1e-9  # the floor itself is on the grid
     decades = top - low
     points = min(_GRID_MAX_POINTS, round(decades * _GRID_DECADE) + 1)
     pos = lam * np.logspace(low, top, points)
@@ -112,7 +117,9 @@ def analyse_function(nl: Nonlinearity) -> FunctionProperties:
     symmetric logarithmic grid from 1e-6 lam to 1e6 lam (documented in
     ``_sample_grid``), stretched to ``nl.reach`` when a signal's differences
     can go further (:func:`resdenoise.filters.bind_nonlinearity` sets it to
-    the signal's range over h: a stable run's differences never exceed it): g_min and g_max are the extremes of ``Phi(r)/r``;
+    the signal's range over h: a stable run's differences never exceed it),
+    and down to ``nl.floor`` (the signal's smallest nonzero difference over h)
+    when its differences lie below: g_min and g_max are the extremes of ``Phi(r)/r``;
     the Lipschitz constant is the largest difference quotient, reported
     infinite when it grows in proportion to the refinement of the grid
     (a jump); Phi is odd when ``Phi(-r) = -Phi(r)`` to 1e-12 relative.
@@ -140,7 +147,7 @@ def analyse_function(nl: Nonlinearity) -> FunctionProperties:
 @functools.lru_cache(maxsize=4096)
 def _sampled_properties(nl: Nonlinearity) -> FunctionProperties:
     """:func:`analyse_function` of a custom ``nl``, by sampling."""
-    r, d = _stretched_grid(nl.lam, nl.reach)
+    r, d = _stretched_grid(nl.lam, nl.reach, nl.floor)
     with np.errstate(all="ignore"):
         phi = nl.phi(r)
         g = nl.g(r)

@@ -151,3 +151,37 @@ def test_a_run_of_no_blocks_in_float32_writes_the_input_unchanged(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "the output is the input" in result.stderr and "0 blocks" in result.stderr
     np.testing.assert_array_equal(np.loadtxt(tmp_path / "out.csv"), x)
+
+
+# ---- D7: a formula is sampled down to the signal's smallest difference --------------
+
+STEEP_NEAR_0 = "where(abs(r) < 1e-7*lam, 5*r, r)"
+
+
+def test_a_formula_steeper_below_the_grid_is_found_unstable_before_the_run(tmp_path):
+    """g = 5 only for |r| < 1e-7 lam, under the grid's 1e-6 lam, where every difference
+    of the signal lies.  Before: 'sign stable' (tau = 1/4 from g_max = 1), run, exit 0."""
+    from resdenoise.expr import expression_nonlinearity, parse_expression
+    from resdenoise.filters import bind_nonlinearity
+
+    x = np.array([1e-8, -1e-8] * 4)
+    nl = expression_nonlinearity(parse_expression(STEEP_NEAR_0, "activation"), "activation", 1.0)
+    assert stability.analyse_function(nl).g_max == 1.0  # the grid alone starts at 1e-6 lam
+    bound, _ = bind_nonlinearity(parse_expression(STEEP_NEAR_0, "activation"), "activation", 1.0, x)
+    assert bound.floor == 2e-8 and bound.reach == 2e-8
+    assert stability.analyse_function(bound).g_max > 1.0
+    assert not stability.check_tau(bound, 0.25).linf_stable
+    (tmp_path / "tiny.csv").write_text("v\n" + "\n".join(map(repr, x.tolist())) + "\n")
+    args = ["resnet", "tiny.csv", "--activation-expr", STEEP_NEAR_0, "--lambda", "1"]
+    result = _run([*args, "--blocks", "3", "-o", "out.csv"], tmp_path)
+    assert result.returncode == 3, result.stderr  # refused before the run, nothing written
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_smallest_step_is_the_smallest_nonzero_difference_over_all_channels(monkeypatch):
+    from resdenoise import filters
+
+    monkeypatch.setattr(filters, "STEP_ROWS", 3)  # pieces that overlap by one row
+    x = np.array([[0.0, 5.0], [1.0, 5.0], [1.0, 4.5], [1.25, 4.5], [3.0, 4.5], [3.0, 4.4375]])
+    assert filters.smallest_step(x) == 0.0625  # the last difference, in the second piece
+    assert filters.smallest_step(np.ones(5)) == float("inf")  # no nonzero difference
