@@ -214,6 +214,11 @@ class Summary(abc.ABC):
     noise_estimator: str
 
     @property
+    def smallest_step(self) -> float:
+        """:func:`smallest_step` of the samples (inf: not known)."""
+        return math.inf
+
+    @property
     @abc.abstractmethod
     def noise_sigma(self) -> np.ndarray:
         """Noise estimate per channel, as :func:`~resdenoise.noise.estimate_noise`."""
@@ -351,9 +356,9 @@ STEP_ROWS = 1 << 16
 
 def smallest_step(u) -> float:
     """The smallest nonzero ``|u[i+1] - u[i]|`` over all channels (float64; inf where
-    there is none, or ``u`` is a :class:`Summary`: no samples to read)."""
+    there is none); of a :class:`Summary`, its own (a streamed file's: by a pass)."""
     if isinstance(u, Summary):
-        return math.inf
+        return u.smallest_step
     x = np.asarray(u)
     x = x.reshape(x.shape[0], -1)
     least = math.inf

@@ -185,3 +185,23 @@ def test_smallest_step_is_the_smallest_nonzero_difference_over_all_channels(monk
     x = np.array([[0.0, 5.0], [1.0, 5.0], [1.0, 4.5], [1.25, 4.5], [3.0, 4.5], [3.0, 4.4375]])
     assert filters.smallest_step(x) == 0.0625  # the last difference, in the second piece
     assert filters.smallest_step(np.ones(5)) == float("inf")  # no nonzero difference
+
+
+def test_a_streamed_run_samples_a_formula_down_to_the_same_floor(tmp_path):
+    """The streamed summary finds the signal's smallest difference by one more pass
+    (counted in streaming.passes): the same verdict and report as the whole run."""
+    x = np.array([1e-8, -1e-8] * 3000)
+    x[2500] = 3e-8
+    np.savetxt(tmp_path / "t.csv", x, fmt="%.17g")
+    args = ["resnet", "t.csv", "--lambda", "1", "--blocks", "3", "-o", "o.csv"]
+    for chunk in ("1000", "0"):
+        result = _run([*args, "--activation-expr", STEEP_NEAR_0, "--chunk-size", chunk], tmp_path)
+        assert result.returncode == 3, result.stderr
+    reports = []
+    for chunk in ("1000", "0"):
+        cmd = [*args, "--activation-expr", "lam*tanh(r/lam)", "--chunk-size", chunk, "--json"]
+        result = _run(cmd, tmp_path)
+        assert result.returncode == 0, result.stderr
+        reports.append(json.loads(result.stdout))
+    assert reports[0]["stability"] == reports[1]["stability"]
+    assert reports[0]["streaming"]["passes"] == 3  # check, smallest step, filter
