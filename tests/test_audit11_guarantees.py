@@ -4,6 +4,7 @@ D5, D6, D7): no guarantee the paper does not give, no false failure of one it gi
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -205,3 +206,61 @@ def test_a_streamed_run_samples_a_formula_down_to_the_same_floor(tmp_path):
         reports.append(json.loads(result.stdout))
     assert reports[0]["stability"] == reports[1]["stability"]
     assert reports[0]["streaming"]["passes"] == 3  # check, smallest step, filter
+
+
+# ---- D1: the mean tolerance covers the rounding of m correct blocks -----------------
+
+DRIFT_CSV = """a,b,c
+-1.22485859,63.1220542,-6.29533178
+-45.9660648,-31.685319,-168.974705
+-2.42421778e-09,5.70096235,2.57300906
+12.5383345,-164.490139,-25.1688714
+0.000690920083,346.431609,0.0766383783
+"""
+
+
+def test_a_long_correct_run_is_no_mean_drift_failure(tmp_path):
+    """191016 Huber blocks (float64) and 10^4 soft blocks (float32): the drift is the
+    rounding a plain NumPy loop makes too (1.29e-9, 7.7e-3).  Before: 'mean drifted',
+    exit 4 under --strict (tolerance 1e-12 max|f| = 3.5e-10; 8 ulp sqrt(m) = 6.1e-3)."""
+    (tmp_path / "drift.csv").write_text(DRIFT_CSV)
+    args = ["regularise", "drift.csv", "--regulariser", "huber", "--lambda"]
+    args += ["0.013926211755289183", "--alpha", "0.047753908229369924", "--h", "0.001"]
+    result = _run([*args, "--strict", "--json", "-o", "o.csv"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["steps"] == 191016
+    assert max(abs(c["mean_drift"]) for c in report["channels"]) > 1e-9  # the drift is there
+    assert 1e-9 < report["tolerance"]["mean"] <= 191016 * report["tolerance"]["ulp"]
+    x = [100.125732421875, 99.99362182617188, 100.63404846191406, 100.73894500732422]
+    x += [100.20327758789062, 100.56487274169922, 101.8688735961914, 102.81595611572266]
+    (tmp_path / "d32.csv").write_text("v\n" + "\n".join(map(repr, x)) + "\n")
+    args = ["diffuse", "d32.csv", "--diffusivity", "soft", "--lambda", "1e-4", "--steps", "10000"]
+    result = _run([*args, "--dtype", "float32", "--strict", "--json", "-o", "o.csv"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["channels"][0]["mean_drift"] > 7e-3
+
+
+def test_increments_absorbed_by_a_large_sample_stay_a_mean_drift_failure(tmp_path):
+    """float32, a sample 3e6 times the others: every block's 0.45 into it is less than
+    half its ulp (1) and lost, while its neighbour takes it: the mean drifts by 1.66e5
+    (0.7 % of max|f|), which stays a failure (exit 4 under --strict)."""
+    (tmp_path / "big.csv").write_text("v\n-7.22\n-7.22\n-7.22\n-7.22\n24067194\n")
+    args = ["regularise", "big.csv", "--regulariser", "softsign", "--lambda", "1806.6"]
+    args += ["--alpha", "0.459", "--h", "0.001", "--dtype", "float32", "--strict"]
+    result = _run([*args, "--json", "-o", "o.csv"], tmp_path)
+    assert result.returncode == 4, result.stderr
+    report = json.loads(result.stdout)
+    assert report["failed_checks"] == ["column 1 ('v'): mean drifted by 1.66e+05"]
+    # m ulp would be 3.7e6; capped at sqrt(eps32) max|f| = 8.3e3 (float32: at least the
+    # range tolerance, 8 ulp sqrt(m) = 2.2e4)
+    assert report["tolerance"]["mean"] == report["tolerance"]["range"] < 2.2e4
+
+
+def test_the_mean_rounding_grows_with_the_blocks_up_to_the_cap():
+    f = np.array([-3.0, 1.0])
+    ulp = float(np.spacing(3.0))
+    assert stability.tolerances(f, 1)["mean"] == 3e-12  # one block: as before
+    assert stability.tolerances(f, 10**5)["mean"] == 10**5 * ulp
+    cap = math.sqrt(float(np.finfo(float).eps)) * 3.0
+    assert stability.tolerances(f, 10**9)["mean"] == cap
