@@ -137,6 +137,7 @@ from .noise_colour import (
 from .nonlinearities import SQRT2, get_nonlinearity
 from .report import level_name
 from .scaling import refuse_unscaled, scaled_values
+from .subsequences import subsequence_checks, subsequence_failures
 from .sure import sure_stack
 from .wavelet import MAD_FACTOR, multilevel_shrink
 
@@ -310,7 +311,7 @@ class MultilevelPlan(Plan):
             if j == 1 and not held["max_min_principle"]:
                 failed.append("max_min_principle")
             # what the level's block guarantees: of its box averages, per subsequence
-            boxed = stability.subsequence_checks(boxes, after, stride, 1, verdict.sign_stable)
+            boxed = subsequence_checks(boxes, after, stride, 1, verdict.sign_stable)
             out.append(
                 {
                     **entry,
@@ -331,7 +332,7 @@ class MultilevelPlan(Plan):
                         "box_averages_per_subsequence": boxed,
                     },
                     "failed": [f"level {j}: {k.replace('_', ' ')} failed" for k in failed]
-                    + stability.subsequence_failures(f"level {j}'s box averages", stride, boxed),
+                    + subsequence_failures(f"level {j}'s box averages", stride, boxed),
                 }
             )
         return out

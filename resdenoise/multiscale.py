@@ -65,6 +65,7 @@ from .noise_colour import MAX_SCALES, MIN_PER_SUBSEQUENCE
 from .nonlinearities import SQRT2, get_nonlinearity
 from .report import level_name
 from .scaling import scaled_search, scaled_values, times_power_of_two
+from .subsequences import subsequence_checks, subsequence_failures
 from .wavelet import universal_threshold
 
 __all__ = [
@@ -136,14 +137,14 @@ class MultiscalePlan(Plan):
     def scale_checks(self, f: np.ndarray) -> list[dict]:
         """Per scale: the stability verdict and the measured guarantees of its
         subsequences (max-min principle, total variation, sign changes:
-        :func:`resdenoise.stability.subsequence_checks`)."""
+        :func:`resdenoise.subsequence_checks`)."""
         u = np.asarray(f, dtype=float)
         u = u.reshape(u.shape[0], -1)
         out = []
         for stride, nl, blocks in self.groups:
             v = run_strided(u, nl, self.tau, blocks, stride)
             verdict = stability.check_tau(nl, self.tau, self.h)
-            held = stability.subsequence_checks(u, v, stride, blocks, verdict.sign_stable)
+            held = subsequence_checks(u, v, stride, blocks, verdict.sign_stable)
             out.append(
                 {
                     "stride": stride,
@@ -156,7 +157,7 @@ class MultiscalePlan(Plan):
                         "tau_linf_bound": verdict.tau_linf_bound,
                     },
                     "per_subsequence": held,
-                    "failed": stability.subsequence_failures(f"scale {stride}", stride, held),
+                    "failed": subsequence_failures(f"scale {stride}", stride, held),
                 }
             )
             u = v

@@ -94,6 +94,7 @@ from .nonlinearities import (
 )
 from .report import block_entry
 from .scaling import times_power_of_two
+from .subsequences import subsequence_checks, subsequence_failures
 
 __all__ = [
     "BlockSpec",
@@ -638,13 +639,13 @@ class NetworkPlan(Plan):
 
     def group_checks(self, f: np.ndarray) -> list[dict]:
         """Per group: its stride, verdict and what held in each subsequence of its stride
-        (:func:`resdenoise.stability.subsequence_checks`), the groups run again one after
+        (:func:`resdenoise.subsequence_checks`), the groups run again one after
         another from ``f``."""
         u = np.asarray(f, dtype=float)
         out = []
         for (spec, nl, tau), verdict in zip(self.groups, self.group_verdicts(), strict=True):
             v = run_strided(u, nl, tau, spec.repeat, spec.scale, self.h)
-            held = stability.subsequence_checks(u, v, spec.scale, spec.repeat, verdict.sign_stable)
+            held = subsequence_checks(u, v, spec.scale, spec.repeat, verdict.sign_stable)
             where = f"block {spec.index}"
             out.append(
                 {
@@ -658,7 +659,7 @@ class NetworkPlan(Plan):
                         "tau_linf_bound": verdict.tau_linf_bound,
                     },
                     "per_subsequence": held,
-                    "failed": stability.subsequence_failures(where, spec.scale, held),
+                    "failed": subsequence_failures(where, spec.scale, held),
                 }
             )
             u = v

@@ -30,7 +30,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
         "engine quality io selection noise_colour nonlinearities",
         # paths: the file checks of a run (check_paths, FileIndex); they may use io, never the cli
         "stability sure paths",
-        "expr dictionary report",
+        "expr dictionary report subsequences",
         "measure",
         "filters plot",
         # passing: a plan on some channels, the others passed through (automatic's)
@@ -48,7 +48,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
 )
 #: Modules that compute, and the file side and command line they never import.
 COMPUTE = frozenset(
-    "engine stepper _entries stability filters report measure stream network autoparams expr dictionary quality "
+    "engine stepper _entries stability subsequences filters report measure stream network autoparams expr dictionary quality "
     "wavelet median nugget spectral_floor noise quiet_windows noise_colour selection impulses multilevel multiscale automatic nonlinearities _families "
     "_translations _flux_kernels dask learn learn_model network_stop learn_stop sink sure stopping pairs passing scaling".split()
 )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from resdenoise import dictionary, stability
+from resdenoise import dictionary, stability, subsequences
 from resdenoise.nonlinearities import get_nonlinearity
 
 EXE = str(Path(sys.executable).parent / "resdenoise")
@@ -103,20 +103,20 @@ def test_subsequence_checks_measure_each_subsequence_on_its_own():
     a subsequence that gains one is a failure, named."""
     before = np.array([2.0, 1.0, 1.0, -1.0, 1.0, -1.0, 1.0])  # even: +, odd: one change each
     after = np.array([1.0, 0.5, 1.0, 0.5, 1.0, 0.5, 1.0])
-    held = stability.subsequence_checks(before, after, 2, 1, sign_stable=True)
+    held = subsequences.subsequence_checks(before, after, 2, 1, sign_stable=True)
     assert all(held.values())
     worse = np.array([1.0, 0.5, -1.0, 0.5, 1.0, 0.5, 1.0])  # the even subsequence: 0 -> 2
-    held = stability.subsequence_checks(before, worse, 2, 1, sign_stable=True)
+    held = subsequences.subsequence_checks(before, worse, 2, 1, sign_stable=True)
     assert held == dict.fromkeys(("max_min_principle", "tv_diminished", "sign_changes_kept"), False)
-    assert stability.subsequence_failures("block 1", 2, held) == [
+    assert subsequences.subsequence_failures("block 1", 2, held) == [
         "block 1: a subsequence of stride 2 left its range",
         "block 1: a subsequence of stride 2 gained total variation",
         "block 1: a subsequence of stride 2 gained sign changes",
     ]
     # not sign stable: sign changes are no guarantee; a stride past the length: each
     # sample alone (such a block leaves it as it is: one that moved left its range)
-    assert stability.subsequence_checks(before, worse, 2, 1, False)["sign_changes_kept"]
-    alone = stability.subsequence_checks(before, worse, 50, 1, True)
+    assert subsequences.subsequence_checks(before, worse, 2, 1, False)["sign_changes_kept"]
+    alone = subsequences.subsequence_checks(before, worse, 50, 1, True)
     assert alone == {"max_min_principle": False, "tv_diminished": True, "sign_changes_kept": True}
 
 
