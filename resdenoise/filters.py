@@ -214,6 +214,11 @@ class Summary(abc.ABC):
     noise_estimator: str
 
     @property
+    def smallest_step(self) -> float:
+        """:func:`smallest_step` of the samples (inf: not known)."""
+        return math.inf
+
+    @property
     @abc.abstractmethod
     def noise_sigma(self) -> np.ndarray:
         """Noise estimate per channel, as :func:`~resdenoise.noise.estimate_noise`."""
@@ -330,14 +335,39 @@ def with_reach(nl: Nonlinearity, u, h: float = 1.0) -> Nonlinearity:
 
     Under the max-min principle every difference of every block stays within
     ``(max - min) / h`` of the input, so a custom function's stability is
-    sampled up to there (registry entries are exact and stay as they are).
+    sampled up to there, and down to the signal's smallest nonzero difference
+    over h (``floor``), where it is below the grid: a Phi that is steeper only
+    there is found unstable before the run (registry entries are exact and
+    stay as they are).
     """
     if nl.entry is not None or u is None:
         return nl
     reach = span_of(u) / h
     if not math.isfinite(reach) or reach <= 0.0:
         return nl
-    return dataclasses.replace(nl, reach=max(reach, nl.reach or 0.0))
+    floor = smallest_step(u) / h
+    floor = min(floor, nl.floor or math.inf) if math.isfinite(floor) and floor > 0.0 else nl.floor
+    return dataclasses.replace(nl, reach=max(reach, nl.reach or 0.0), floor=floor)
+
+
+#: Rows of a signal read at a time by :func:`smallest_step` (no difference array of its size).
+STEP_ROWS = 1 << 16
+
+
+def smallest_step(u) -> float:
+    """The smallest nonzero ``|u[i+1] - u[i]|`` over all channels (float64; inf where
+    there is none); of a :class:`Summary`, its own (a streamed file's: by a pass)."""
+    if isinstance(u, Summary):
+        return u.smallest_step
+    x = np.asarray(u)
+    x = x.reshape(x.shape[0], -1)
+    least = math.inf
+    for a in range(0, max(x.shape[0] - 1, 0), STEP_ROWS):
+        d = np.abs(np.diff(x[a : a + STEP_ROWS + 1].astype(float, copy=False), axis=0))
+        d = d[d > 0.0]
+        if d.size:
+            least = min(least, float(d.min()))
+    return least
 
 
 def check_verdict(plan, verdict, allow_unstable: bool = False, on_warning=None) -> None:
