@@ -71,6 +71,7 @@ def child(jobs: int, inputs: list[str], out: str, stats: str, fork: bool = False
 
     gc.disable()
     import resdenoise.batch as batch
+    import resdenoise.batch_pool as batch_pool
     from resdenoise.cli import cli
 
     gc.freeze()
@@ -128,7 +129,7 @@ def child(jobs: int, inputs: list[str], out: str, stats: str, fork: bool = False
         with open(os.path.join(stats, f"{os.getpid()}.json"), "w") as fh:
             json.dump(record, fh)
 
-    real_worker = batch._worker
+    real_worker = batch_pool._worker
 
     def worker(*args, **kwargs):
         reset()
@@ -138,10 +139,10 @@ def child(jobs: int, inputs: list[str], out: str, stats: str, fork: bool = False
             dump("worker")
 
     batch.run_file = run_file
-    batch._worker = worker
+    batch_pool._worker = worker
     counted(os, "fsync", "fsync")
-    counted(batch._Pool, "serve", "ipc")
-    counted(batch, "_message", "ipc")
+    counted(batch_pool._Pool, "serve", "ipc")
+    counted(batch_pool, "_message", "ipc")
     reset()  # the parent's start-up CPU (imports) is acc["c0"]: shown apart
     forked = os.fork() if fork else None
     if fork:

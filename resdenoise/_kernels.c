@@ -163,7 +163,7 @@ static RD_INLINE inline float pm_scale32(float p, uint32_t e) { return from_bits
 
 /* The constants of a run, in double, rounded once to the working type as
  * NumPy rounds a Python float met by an array.  sigma must lie in
- * [2^-60, 2^60] (engine._Stepper sends other runs to NumPy).
+ * [2^-60, 2^60] (stepper._Stepper sends other runs to NumPy).
  *
  * Where a square would over- or underflow (resdenoise/_families.py):
  *   garrote's lam^2 / d needs lam^2 normal in T (the condition of
@@ -668,7 +668,7 @@ static PyObject *py_run(PyObject *self, PyObject *args)
 }
 
 /* ------------------------------------------------------------------------
- * Tiled sweeps (see engine._run_tiled), in threads.  A sweep of k blocks:
+ * Tiled sweeps (see stepper._run_tiled), in threads.  A sweep of k blocks:
  * the 2k rows around every inner tile boundary are saved (strips); then
  * each tile runs, halo and core copied into a buffer, k blocks, the core
  * copied back into u.  Plain copies, so the numbers are those of the
@@ -1276,12 +1276,12 @@ PyDoc_STRVAR(energies_doc,
 "((x[i+3] - x[i]) + 3 (x[i+1] - x[i+2])) / sqrt(20) of column `column` of the\n"
 "C-contiguous float64 or float32 buffer x (rows x channels) in consecutive\n"
 "windows of 32 samples, into the float64 buffer out (one per window: len(out)\n"
-"windows).  The operations of noise.window_energies in its order, in float64\n"
+"windows).  The operations of quiet_windows.window_energies in its order, in float64\n"
 "(float32 values widened, exactly, as they are read), the 32 squares summed\n"
 "as NumPy's pairwise sum adds 32 contiguous values (eight running sums, then\n"
 "a tree): the same bits.  Releases the GIL.");
 
-#define EW 32 /* noise.WINDOW */
+#define EW 32 /* quiet_windows.WINDOW */
 #define EW_ROWS_C 16 /* energies32f widens whole rows of up to this many columns */
 
 /* A buffer format of the native type `code` ("d", "f"; or spelt with this machine's
@@ -1427,7 +1427,7 @@ PyDoc_STRVAR(diff_energies_doc,
 "Mean squares of the differences of `order` (1 to 16) of the C-contiguous float64\n"
 "buffer x, each divided by `scale`, in consecutive windows of 32 differences, into\n"
 "the float64 buffer out (one per window: len(out) windows).  The operations of\n"
-"noise.window_energies for an order other than 3 in their order: np.diff's\n"
+"quiet_windows.window_energies for an order other than 3 in their order: np.diff's\n"
 "repeated first differences (d[j] = d[j+1] - d[j], order times), the division,\n"
 "the square, the 32 squares summed as NumPy's pairwise sum (eight running sums,\n"
 "then a tree) and divided by 32: the same bits.  Releases the GIL.");

@@ -148,7 +148,7 @@ def noise_sigma(array, dtype=None, estimator: str = DEFAULT_ESTIMATOR) -> np.nda
         if len(cut) > 1 and cut[-1] < length + 3:  # a last chunk of no whole window
             cut = cut[:-2] + (cut[-2] + cut[-1],)
         two = two.rechunk({0: cut, 1: -1})
-        # samples beyond noise.ENERGY_TOP: the energies of the samples / 2**shift, as in
+        # samples beyond quiet_windows.ENERGY_TOP: the energies of the samples / 2**shift, as in
         # memory (one more reduction, the largest |sample| of every channel)
         shift = noise.energy_shift(float(abs(two).max().compute())) if two.size else 0
         if shift:

@@ -110,7 +110,7 @@ def log_sigma_error(m: int) -> float:
     from ``m`` samples (``mad-haar``'s, ``1.166 / sqrt(m / 2)``, where too short).
 
     The estimate is the :data:`~resdenoise.median.QUANTILE` of ``W`` window energies
-    of ``L`` samples (:func:`resdenoise.noise.window_for`), each ``chi^2_nu / nu``
+    of ``L`` samples (:func:`resdenoise.quiet_windows.window_for`), each ``chi^2_nu / nu``
     with ``nu = L / 2.31``; by Wilson and Hilferty its cube root is normal
     (mean ``1 - 2 / 9 nu``, sd ``tau = sqrt(2 / 9 nu)``), and a sample quantile
     of W normals has the sd ``sqrt(q (1 - q) / W) tau / phi(z_q)``.  For one

@@ -125,7 +125,7 @@ def build_report(
 def engine_entry(plan, dtype=np.float64) -> dict:
     """How the blocks ran: ``dtype``, ``step_loop`` and ``instruction_set``.
 
-    ``step_loop`` is 'compiled' or 'numpy' (see :func:`resdenoise.engine.backend_for`;
+    ``step_loop`` is 'compiled' or 'numpy' (see :func:`resdenoise.stepper.backend_for`;
     'compiled and numpy' for a network whose groups differ), ``instruction_set``
     that of the compiled loop (null when it ran in NumPy only).
     """

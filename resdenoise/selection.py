@@ -17,7 +17,7 @@ from functools import partial
 
 import numpy as np
 
-from . import noise
+from . import noise, quiet_windows
 from .median import SELECT_LIMIT, MedianSelect
 from .wavelet import MAD_FACTOR, haar_details
 
@@ -66,7 +66,7 @@ class NoiseSelect:
 
     ``mad-haar``: the finest Haar details pair samples 2k and 2k+1 of the
     whole signal, so a block's odd last row waits for the next block.
-    ``quiet-windows``: the window energies of :func:`resdenoise.noise.window_energies`
+    ``quiet-windows``: the window energies of :func:`resdenoise.quiet_windows.window_energies`
     from the start of the signal; a block's rows that do not complete a
     window (plus the three that the next window's differences need) wait
     for the next block.  The window length depends on the signal's length,
@@ -102,7 +102,7 @@ class NoiseSelect:
 
     def rescale(self, amplitude: float) -> bool:
         """Settle the power of two the samples are divided by
-        (:func:`resdenoise.noise.energy_shift` of the signal's largest ``|sample|``,
+        (:func:`resdenoise.quiet_windows.energy_shift` of the signal's largest ``|sample|``,
         as the whole signal's estimate takes it); True when that starts the
         selection afresh (it then needs a whole pass before :meth:`end_pass`)."""
         shift = noise.energy_shift(amplitude) if self.estimator == "quiet-windows" else 0
@@ -296,7 +296,7 @@ class Scan:
         False (nothing done) where it does not apply, or where NumPy's reduction must
         decide: a NaN (the block's extreme is NaN, which fmin skips) or a zero extreme
         (which of 0.0 and -0.0 it gives is NumPy's choice)."""
-        module = noise._compiled()  # the compiled module, where it is built
+        module = quiet_windows._compiled()  # the compiled module, where it is built
         fits = block.ndim == 2 and block.dtype in (np.float64, np.float32)
         fits = fits and block.flags.c_contiguous
         if not (fits and 1 <= block.shape[1] <= 16 and hasattr(module, "columns_range")):

@@ -28,7 +28,7 @@ std) where the finest details read 1.5-2.4x the true level gives 0.6-1.3x
 
 The model holds for a *stationary* rough part.  A signal whose fine-scale
 content comes and goes (speech, jumps, bumps) breaks it (the floor reads
-low where the quiet windows of :func:`resdenoise.noise.quiet_window_noise`
+low where the quiet windows of :func:`resdenoise.quiet_windows.quiet_window_noise`
 see the noise alone); :func:`resdenoise.noise.search_noise` uses the floor
 only where the fine-scale energy is dense.  A white-like signal (flat near
 Nyquist) is not identified by any estimator: there the bound is no lower

@@ -101,9 +101,9 @@ def worker_takes_first(tmp_path, monkeypatch):
     pid (the worker's share: ``os.getpid() != parent``)."""
     import time
 
-    from resdenoise import batch
+    from resdenoise import batch, batch_pool
 
-    real = batch._next
+    real = batch_pool._next
     parent = os.getpid()
     marks = tmp_path / "taken-by"
     marks.mkdir()
@@ -127,6 +127,6 @@ def worker_takes_first(tmp_path, monkeypatch):
         (marks / me).touch()
         return i
 
-    monkeypatch.setattr(batch, "_next", take)  # the forked workers inherit it
+    monkeypatch.setattr(batch_pool, "_next", take)  # the forked workers inherit it
     monkeypatch.setattr(batch, "max_jobs", lambda: 2)
     return parent

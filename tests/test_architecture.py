@@ -25,22 +25,22 @@ LAYERS: tuple[frozenset, ...] = tuple(
         # the closed forms' conditions for their scaled forms; the impulse pre-stage (its
         # running median's residual in the compiled loop, _kernels); scaling by powers of
         # two (its refusal an error)
-        "_flux_kernels impulses scaling",
-        "nonlinearities noise",
-        "engine quality io selection noise_colour",
+        "_flux_kernels impulses scaling quiet_windows",
+        "_entries noise stepper",
+        "engine quality io selection noise_colour nonlinearities",
         # paths: the file checks of a run (check_paths, FileIndex); they may use io, never the cli
         "stability sure paths",
         "expr dictionary report",
         "measure",
         "filters plot",
         # passing: a plan on some channels, the others passed through (automatic's)
-        "autoparams network passing",
+        "autoparams network passing learn_model",
         "multilevel network_stop",
         "multiscale learn",
         "automatic learn_stop",
         "stream",
         "dask plans",
-        "pipeline",
+        "pipeline batch_pool",
         "batch api",
         "cli",
         "__main__",
@@ -48,11 +48,11 @@ LAYERS: tuple[frozenset, ...] = tuple(
 )
 #: Modules that compute, and the file side and command line they never import.
 COMPUTE = frozenset(
-    "engine stability filters report measure stream network autoparams expr dictionary quality "
-    "wavelet median nugget spectral_floor noise noise_colour selection impulses multilevel multiscale automatic nonlinearities _families "
-    "_translations _flux_kernels dask learn network_stop learn_stop sink sure stopping pairs passing scaling".split()
+    "engine stepper _entries stability filters report measure stream network autoparams expr dictionary quality "
+    "wavelet median nugget spectral_floor noise quiet_windows noise_colour selection impulses multilevel multiscale automatic nonlinearities _families "
+    "_translations _flux_kernels dask learn learn_model network_stop learn_stop sink sure stopping pairs passing scaling".split()
 )
-FILE_SIDE = frozenset({"io", "paths", "pipeline", "batch", "cli"})
+FILE_SIDE = frozenset({"io", "paths", "pipeline", "batch", "batch_pool", "cli"})
 #: Third-party packages only the command line may import.
 CLI_ONLY = frozenset({"click", "rich"})
 #: What io may import of resdenoise: it knows nothing about diffusion.

@@ -178,10 +178,10 @@ def test_a_worker_stopped_after_its_renames_still_sends_its_result(
     import signal
     import time
 
-    from resdenoise import batch
+    from resdenoise import batch_pool
 
     inputs, out = _two_inputs(tmp_path), tmp_path / "out"
-    real = batch._message
+    real = batch_pool._message
 
     def message(payload):  # in the worker, its result built: the parent gets SIGTERM
         if os.getpid() != worker_takes_first and payload[0] == "done":
@@ -189,7 +189,7 @@ def test_a_worker_stopped_after_its_renames_still_sends_its_result(
             time.sleep(0.5)  # its stop comes meanwhile
         return real(payload)
 
-    monkeypatch.setattr(batch, "_message", message)
+    monkeypatch.setattr(batch_pool, "_message", message)
     exc, done = _interrupted_batch(inputs, out, jobs=2)
     assert 0 in done
     assert str(out / "in0.csv") in exc.written

@@ -338,17 +338,17 @@ def test_a_worker_that_dies_before_it_says_which_file_it_took(
     """A worker killed between taking a file from the queue and saying so: that file
     fails as its worker's (nothing is lost or run twice); this process runs the rest (a
     worker that dies before starting a file is not replaced)."""
-    from resdenoise import batch
+    from resdenoise import batch, batch_pool
     from resdenoise.pipeline import planner
 
-    real = batch._started
+    real = batch_pool._started
 
     def started(i):  # the worker that takes in0 (its first file) dies before saying so
         if i == 0:
             os._exit(9)
         return real(i)
 
-    monkeypatch.setattr(batch, "_started", started)  # the forked workers inherit it
+    monkeypatch.setattr(batch_pool, "_started", started)  # the forked workers inherit it
     base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
     files = _csv_inputs(tmp_path, [50] * 5)
     done = []
@@ -366,7 +366,7 @@ def test_the_queue_gives_every_index_once_in_order_also_beyond_a_full_pipe():
     workers take indices (whole indices, never split); then the workers read its end."""
     import fcntl
 
-    from resdenoise import batch
+    from resdenoise import batch, batch_pool
 
     queue = batch._Queue(3000)
     try:
@@ -379,7 +379,7 @@ def test_the_queue_gives_every_index_once_in_order_also_beyond_a_full_pipe():
         taken = []
         while True:
             try:
-                i = batch._next(queue.fd)
+                i = batch_pool._next(queue.fd)
             except BlockingIOError:  # the pipe is empty: the parent writes more
                 queue.fill()
                 continue
@@ -738,9 +738,9 @@ def test_the_worker_goes_on_while_this_process_runs_a_long_file_quietly(
     through the shown progress, so a worker whose pipe (64 KiB here) was full of results
     waited until this process's long file ended.  Its run's progress hook now reads
     the pipes every LOOK seconds, shown or not."""
-    from resdenoise import batch
+    from resdenoise import batch, batch_pool
 
-    monkeypatch.setattr(batch, "_widen", lambda fd, size: None)  # the default 64 KiB pipes
+    monkeypatch.setattr(batch_pool, "_widen", lambda fd, size: None)  # the default 64 KiB pipes
     files = _csv_inputs(tmp_path, [50, 41] + [50] * 58)  # in1 (41): this process's
     out = tmp_path / "o"
     others = [out / os.path.basename(f) for k, f in enumerate(files) if k != 1]
@@ -920,17 +920,17 @@ def test_a_worker_killed_after_its_rename_says_the_output_may_be_there(
     result: the file was reported as a plain failure ('the worker process died') though
     its output was there; the worker now says before the renames that it makes them, and
     the failure says the output (and report) may have been written, naming them."""
-    from resdenoise import batch
+    from resdenoise import batch, batch_pool
     from resdenoise.pipeline import planner
 
-    real = batch._message
+    real = batch_pool._message
 
     def message(payload):
         if os.getpid() != worker_takes_first and payload[0] == "done":  # b.flac's result
             os._exit(9)
         return real(payload)
 
-    monkeypatch.setattr(batch, "_message", message)
+    monkeypatch.setattr(batch_pool, "_message", message)
     out, rep = tmp_path / "out", tmp_path / "rep"
     files = [str(inputs / n) for n in ("b.flac", "a.wav", "c.csv")]
     make_plan = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
@@ -948,12 +948,12 @@ def test_a_plain_success_comes_back_as_one_word(tmp_path, count_calls, worker_ta
     report or warn about comes back as one word, its result this process's placeholder
     of it, not pickled there and unpickled here; the results are those of --jobs 1.  A
     measured batch's results still come pickled, with their reports."""
-    from resdenoise import batch
+    from resdenoise import batch, batch_pool
     from resdenoise.pipeline import planner
 
     base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
     files = _csv_inputs(tmp_path, [50] * 4)  # the first is the worker's
-    loads = count_calls(batch.pickle, "loads")
+    loads = count_calls(batch_pool.pickle, "loads")
     two = batch.run_batch(base, files, str(tmp_path / "o2"), jobs=2, measure=False)
     assert loads == []
     one = batch.run_batch(base, files, str(tmp_path / "o1"), jobs=1, measure=False)

@@ -27,7 +27,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from resdenoise import engine
+from resdenoise import engine, stepper
 from resdenoise.engine import run_blocks
 from resdenoise.nonlinearities import NONLINEARITIES, from_function, get_nonlinearity
 
@@ -301,7 +301,7 @@ def test_everything_runs_without_the_extension(monkeypatch, rng):
     f = noisy_steps(rng, 500, 2, np.float64)
     nl = get_nonlinearity("charbonnier", lam=0.7)
     expected = run_blocks(f, nl, 0.25, 30, backend="numpy")
-    monkeypatch.setattr(engine, "_kernels", lambda: None)
+    monkeypatch.setattr(stepper, "_kernels", lambda: None)
     assert engine.compiled_instruction_set() is None
     assert engine.backend_for(nl) == "numpy"
     assert same_bits(run_blocks(f, nl, 0.25, 30), expected)

@@ -335,7 +335,7 @@ def test_a_long_compiled_run_is_calls_of_bounded_work_with_the_same_bits(
     """Python handles a signal between calls of the compiled loop, not inside one: a
     run is several calls of at most CALL_WORK values x blocks (at least one sweep),
     and its numbers are those of one call (tiled or one tile, one thread or two)."""
-    from resdenoise import engine
+    from resdenoise import engine, stepper
 
     if engine.backend_for(get_nonlinearity("perona-malik", "diffusivity", 0.6)) != "compiled":
         pytest.skip("the compiled loop is not built")
@@ -357,8 +357,8 @@ def test_a_long_compiled_run_is_calls_of_bounded_work_with_the_same_bits(
             calls.append(a.size * rest[-3])  # its blocks
             return real.run_sweeps(src, a, *rest)
 
-    monkeypatch.setattr(engine, "_kernels", lambda: Counting())
-    monkeypatch.setattr(engine, "CALL_WORK", u.size * 100)
+    monkeypatch.setattr(stepper, "_kernels", lambda: Counting())
+    monkeypatch.setattr(stepper, "CALL_WORK", u.size * 100)
     split = run_blocks(u, nl, 0.2, 300, threads=threads)
     np.testing.assert_array_equal(split, one)
     sweep = engine.COMPILED_SWEEP_BLOCKS

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from resdenoise import noise
+from resdenoise import noise, quiet_windows
 from resdenoise.errors import ParameterError
 from resdenoise.median import quantile_from, quantile_ranks
 from resdenoise.noise import estimate_noise, estimator_for
@@ -36,7 +36,7 @@ def test_window_energies_in_pieces_are_the_whole_array_formula_exactly(rng, leng
     """The energies are computed in pieces of ENERGY_ROWS windows (scratch arrays in the
     cache): exactly the numbers of the formula on whole-signal temporaries, also across
     the pieces' borders and with a partial last window."""
-    monkeypatch.setattr(noise, "ENERGY_ROWS", 5)  # many pieces on a short signal
+    monkeypatch.setattr(quiet_windows, "ENERGY_ROWS", 5)  # many pieces on a short signal
     for n in (3, 4, 3 + length, 1000, 1000 + length * 37 + 2):
         x = rng.standard_normal(n) * 10.0 ** rng.uniform(-3, 3) + 1e3
         d = ((x[3:] - x[:-3]) + 3.0 * (x[1:-2] - x[2:-1])) / math.sqrt(20.0)
@@ -257,7 +257,7 @@ def test_the_simulation_in_pieces_draws_the_numbers_drawn_at_once(
 ):
     """The normals are drawn a piece of windows at a time (bounded memory): the same
     calibration, bit for bit, as drawing each repetition's normals at once."""
-    monkeypatch.setattr(noise, "CALIBRATION_PIECE", 7)  # many pieces, a partial last one
+    monkeypatch.setattr(quiet_windows, "CALIBRATION_PIECE", 7)  # many pieces, a partial last one
     assert noise.simulate_calibration(length, windows, order) == simulation_at_once(
         length, windows, order
     )
@@ -268,7 +268,7 @@ def test_a_long_signal_gets_the_large_count_limit_without_simulating(monkeypatch
     the table's limit, not a simulation of the signal's own count (which cost a
     signal's worth of normals at run time); another length or order is simulated."""
     noise.calibration.cache_clear()
-    monkeypatch.setattr(noise, "simulate_calibration", lambda *pair: -1.0)
+    monkeypatch.setattr(quiet_windows, "simulate_calibration", lambda *pair: -1.0)
     for order, most in noise.TABLE_WINDOWS.items():
         limit = noise._from_table(noise.WINDOW, noise.LIMIT_WINDOWS, order)
         assert limit is not None and noise._from_table(noise.WINDOW, most + 1, order) is None
@@ -315,7 +315,7 @@ def test_the_committed_table_holds_the_simulations(monkeypatch):
     for i in sorted(picked - limits):
         assert values[i] == noise.simulate_calibration(*pairs[i]), pairs[i]
     noise.calibration.cache_clear()
-    monkeypatch.setattr(noise, "simulate_calibration", lambda *pair: -1.0)
+    monkeypatch.setattr(quiet_windows, "simulate_calibration", lambda *pair: -1.0)
     assert noise.calibration(*pairs[5]) == values[5]
     assert noise.calibration(6, 16, 5) == -1.0  # not in the table: simulated
     noise.calibration.cache_clear()
@@ -332,7 +332,7 @@ def test_float32_samples_give_the_estimate_and_span_of_their_widening(
     from resdenoise.filters import span_of
 
     if not compiled:
-        monkeypatch.setattr(noise, "_compiled", lambda: None)
+        monkeypatch.setattr(quiet_windows, "_compiled", lambda: None)
     x = (rng.standard_normal((frames, 2)) * [0.3, 1e-3] + [0.0, 0.5]).astype(np.float32)
     wide = x.astype(np.float64)
     assert estimate_noise(x).tobytes() == estimate_noise(wide).tobytes()

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from resdenoise import measure, noise, selection, stability
+from resdenoise import measure, noise, quiet_windows, selection, stability
 from resdenoise.filters import plan_diffuse
 from resdenoise.nonlinearities import get_nonlinearity
 from resdenoise.selection import NoiseSelect
@@ -313,7 +313,7 @@ def test_the_checking_pass_of_float32_blocks_is_that_of_their_values(width, rng,
     for compiled in (True, False):
         if not compiled:
             monkeypatch.delattr(kernels, "columns_range")
-            monkeypatch.setattr(noise, "_compiled", lambda: None)
+            monkeypatch.setattr(quiet_windows, "_compiled", lambda: None)
         for dtype in (np.float32, np.float64):
             scan = selection.Scan("float32")
             for b in blocks:
