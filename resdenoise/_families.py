@@ -658,10 +658,10 @@ def bump_rows_numpy(x, basis) -> None:
 
     On entry row K - 2 of ``basis`` holds the widest Gaussian ``b = exp(a)`` and row
     K - 1 (if K > 2) ``e = expm1(a)``.  Each squaring is ``e <- e (e + 2)``
-    (``(1 + e)^2 - 1``: it keeps e's relative error, about 2 ulp a squaring), and the
-    bump ``b <- 1 + e`` while the bump squared was above 1/2 (``e > -1/2``), else
-    ``b <- b b`` (there ``a <= -ln 2``: squaring's 4-fold error a level is the formula's
-    own, ``x^2`` rounded, 4 times larger too); row j < K - 2 is row j + 1 squared
+    (``(1 + e)^2 - 1``: it adds about 2 ulp to e's relative error, not 4 times it), and the
+    bump ``b <- 1 + e`` where the bump being squared is above 1/2 (``e > -1/2``), else
+    ``b <- b b`` (there the bump's exponent is below -ln 2: squaring's 4-fold error is
+    the formula's own, ``x^2`` rounded, 4 times larger too); row j < K - 2 is row j + 1 squared
     twice.  Once no e is above -1/2 (e only falls), the rows are plain squarings.
     Then row K - 1 becomes the tail ``1/hypot(1, x)``.
     """
