@@ -173,6 +173,15 @@ def _bump_checks() -> np.ndarray:
     return np.concatenate([x, -x])
 
 
+def _compiled(name: str):
+    """The compiled module's function ``name``, or None (not built, or an older build)."""
+    try:
+        from . import _kernels
+    except ImportError:
+        return None
+    return getattr(_kernels, name, None)
+
+
 @functools.cache
 def bump_rows() -> Callable[[np.ndarray, np.ndarray], None] | None:
     """``rows(x, basis)`` of :func:`resdenoise._families.bump_basis`: the compiled
@@ -181,11 +190,7 @@ def bump_rows() -> Callable[[np.ndarray, np.ndarray], None] | None:
     about 10 ns a value, 85 % of the bumps family's flux), where they give NumPy's bumps
     bit for bit on :func:`_bump_checks`' values (the tail follows glibc's hypot, 2.35 and
     later), else None: NumPy's, so that the bumps' numbers never depend on which runs."""
-    try:
-        from . import _kernels
-    except ImportError:
-        return None
-    compiled = getattr(_kernels, "bump_rows", None)
+    compiled = _compiled("bump_rows")
     if compiled is None:
         return None
     x = _bump_checks()
@@ -203,11 +208,7 @@ def bump_sum() -> Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None:
     cost 3-4 times as much, more than np.tensordot did), where it gives NumPy's sum bit
     for bit on :func:`_bump_checks`' values (built without fused multiply-add, it does),
     else None: NumPy's."""
-    try:
-        from . import _kernels
-    except ImportError:
-        return None
-    compiled = getattr(_kernels, "bump_sum", None)
+    compiled = _compiled("bump_sum")
     if compiled is None:
         return None
     x = _bump_checks()

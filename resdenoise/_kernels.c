@@ -2650,7 +2650,15 @@ PyDoc_STRVAR(bump_sum_doc,
             const double c0 = c[0];                                                            \
             for (Py_ssize_t i = 0; i < m; i++)                                                 \
                 o[i] = t[i] * c0;                                                              \
-            for (Py_ssize_t k = 1; k < K; k++) {                                               \
+            Py_ssize_t k = 1;                                                                  \
+            for (; k + 3 < K; k += 4) { /* four terms a pass over o, in their order */         \
+                const double *restrict r0 = terms + k * n + lo, *restrict r1 = r0 + n;         \
+                const double *restrict r2 = r1 + n, *restrict r3 = r2 + n;                     \
+                const double c0k = c[k], c1k = c[k + 1], c2k = c[k + 2], c3k = c[k + 3];       \
+                for (Py_ssize_t i = 0; i < m; i++)                                             \
+                    o[i] = (((o[i] + r0[i] * c0k) + r1[i] * c1k) + r2[i] * c2k) + r3[i] * c3k; \
+            }                                                                                  \
+            for (; k < K; k++) {                                                               \
                 const double ck = c[k], *restrict row = terms + k * n + lo;                    \
                 for (Py_ssize_t i = 0; i < m; i++)                                             \
                     o[i] = o[i] + row[i] * ck;                                                 \

@@ -291,17 +291,13 @@ class InPlaceRun:
     def __init__(self, phi, tau: float, h: float, shape: tuple, dtype=np.float64):
         _check_step(tau, h)
         self.shape = tuple(shape)
-        if len(self.shape) not in (1, 2) or self.shape[0] < 2:
-            raise ValueError(f"shape must be (n,) or (n, channels), n >= 2; got {self.shape}")
+        check_signal_shape(self.shape)  # SignalError, as run_blocks refuses such a signal
         self.dtype = _working_dtype(None, dtype)
         self.step = _Stepper(phi, self.dtype, tau, h)
         self.ws = self.step.workspace(self.shape[0], self.shape[1:])
 
     def __call__(self, u: np.ndarray, blocks: int) -> np.ndarray:
-        if not _writeable_like(u, self.shape, self.dtype):
-            raise ValueError(
-                f"u must be a writeable C-contiguous {self.dtype} array of shape {self.shape}"
-            )
+        _check_writeable("u", u, self.shape, self.dtype)
         if blocks > 0:
             self.step.run(u, int(blocks), self.ws)
         return u
@@ -507,15 +503,20 @@ def _writeable_like(a, shape: tuple, dtype) -> bool:
     )
 
 
-def _checked_out(out, f: np.ndarray) -> np.ndarray:
-    """``out`` if it can take the result for f, else ValueError."""
-    if not _writeable_like(out, f.shape, f.dtype):
-        raise ValueError(
-            f"out must be a writeable C-contiguous {f.dtype} array of shape {f.shape}, got "
-            + (f"{out.dtype} {out.shape}" if isinstance(out, np.ndarray) else type(out).__name__)
+def _check_writeable(name: str, a, shape: tuple, dtype) -> None:
+    """:class:`ParameterError` naming ``name`` unless ``a`` is :func:`_writeable_like`."""
+    if not _writeable_like(a, shape, dtype):
+        raise ParameterError(
+            f"{name} must be a writeable C-contiguous {dtype} array of shape {shape}, got "
+            + (f"{a.dtype} {a.shape}" if isinstance(a, np.ndarray) else type(a).__name__)
         )
+
+
+def _checked_out(out, f: np.ndarray) -> np.ndarray:
+    """``out`` if it can take the result for f, else :class:`ParameterError`."""
+    _check_writeable("out", out, f.shape, f.dtype)
     if np.may_share_memory(out, f) and out.ctypes.data != f.ctypes.data:
-        raise ValueError("out overlaps the input: it may only be the input itself (in place)")
+        raise ParameterError("out overlaps the input: it may only be the input itself (in place)")
     return out
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ._families import bump_basis
+from ._families import bump_basis, bumps_sum
 from ._flux_kernels import bump_rows
 from .engine import backward_difference, forward_difference, run_blocks, run_strided
 from .errors import ParameterError, check_count, check_positive
@@ -203,9 +203,10 @@ def _block_adjoint(u, v, c, lam, tau, h):
     basis, slope = bump_basis(x, c.size, derivative=True, rows=bump_rows())  # NumPy's, bit for bit
     w = -tau * forward_difference(v, h)  # dL/dPhi(d): -tau D+ v
     dw = d * w
-    grad_c = np.tensordot(basis, dw, axes=d.ndim)
-    grad_lam = float(np.sum(dw * np.tensordot(c, slope, axes=1) * (-x / lam)))
-    phi_prime = np.tensordot(c, basis + x * slope, axes=1)
+    grad_c = np.tensordot(basis, dw, axes=d.ndim)  # (a sum over the samples)
+    # per sample, the K terms in the family's fixed order (bumps_sum), as its flux
+    grad_lam = float(np.sum(dw * bumps_sum(c, slope) * (-x / lam)))
+    phi_prime = bumps_sum(c, basis + x * slope)
     return v - backward_difference(phi_prime * w, h), grad_c, grad_lam
 
 

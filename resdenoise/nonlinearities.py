@@ -49,7 +49,7 @@ from ._entries import (  # noqa: F401 - re-exported: the registry's public home
     Func,
 )
 from ._families import bumps_g, bumps_monotone, bumps_phi, bumps_psi
-from ._flux_kernels import bump_rows
+from ._flux_kernels import bump_rows, bump_sum
 from ._translations import (
     SQRT2,
     ArrFunc,
@@ -138,8 +138,8 @@ def _bumps_entry(coefficients) -> Entry:
         "bumps",
         f"bumps ({len(c)} coefficients)",
         bumps_monotone(c),
-        lambda r, lam: bumps_phi(r, lam, c, bump_rows()),
-        lambda r, lam: bumps_g(r, lam, c, bump_rows()),
+        lambda r, lam: bumps_phi(r, lam, c, bump_rows(), bump_sum()),
+        lambda r, lam: bumps_g(r, lam, c, bump_rows(), bump_sum()),
         lambda r, lam: bumps_psi(r, lam, c),
         None,
         g_min=0.0,

@@ -17,6 +17,7 @@ import pytest
 
 from resdenoise import api, filters
 from resdenoise.engine import backward_difference, diffusion_block, forward_difference, run_blocks
+from resdenoise.errors import ParameterError, SignalError
 from resdenoise.nonlinearities import NONLINEARITIES, get_nonlinearity
 
 SQRT2 = math.sqrt(2.0)
@@ -320,11 +321,54 @@ def test_in_place_run_gives_run_blocks_bits(rng, name, shape):
         assert run(got, k - done) is got
         done = k
         np.testing.assert_array_equal(got, run_blocks(u, nl, 0.2, k, 1.5))
-    with pytest.raises(ValueError, match="C-contiguous float64 array of shape"):
+    with pytest.raises(ParameterError, match="^u must be a writeable C-contiguous float64 array"):
         run(got.astype(np.float32), 1)
     for tau in (0.0, math.inf):
-        with pytest.raises(ValueError, match="tau and h must be finite numbers > 0"):
+        with pytest.raises(ParameterError, match="tau and h must be finite numbers > 0"):
             InPlaceRun(nl, tau, 1.0, shape)
+
+
+@pytest.mark.parametrize(
+    ("shape", "match"),
+    [
+        ((1,), "at least 2 samples"),
+        ((1, 3), "at least 2 samples"),
+        ((5, 0), "has no channels"),
+        ((4, 2, 2), r"must have shape \(n,\) or \(n, channels\)"),
+        ((), r"must have shape \(n,\) or \(n, channels\)"),
+    ],
+)
+def test_in_place_run_refuses_a_shape_as_run_blocks_refuses_the_signal(shape, match):
+    """A plain ValueError before (and (5, 0), no channels, was taken); now the
+    SignalError run_blocks raises for a signal of that shape, with its words."""
+    from resdenoise.engine import InPlaceRun
+
+    nl = get_nonlinearity("perona-malik", "diffusivity", 0.6)
+    with pytest.raises(SignalError, match=match) as made:
+        InPlaceRun(nl, 0.2, 1.0, shape)
+    if shape:
+        with pytest.raises(SignalError) as ran:
+            run_blocks(np.zeros(shape), nl, 0.2, 1)
+        assert str(made.value) == str(ran.value)
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        lambda u: u.astype(np.float32),
+        lambda u: u[:-1],
+        lambda u: np.broadcast_to(u[:1], u.shape),
+        lambda u: u.tolist(),
+    ],
+)
+def test_in_place_run_refuses_an_array_it_cannot_run_in_with_a_parameter_error(given):
+    from resdenoise.engine import InPlaceRun
+
+    u = np.linspace(0.0, 1.0, 30)
+    run = InPlaceRun(get_nonlinearity("charbonnier", "diffusivity", 0.6), 0.2, 1.0, u.shape)
+    with pytest.raises(ParameterError, match=r"^u must be a writeable C-contiguous float64") as e:
+        run(given(u), 3)
+    assert e.value.exit_code == 2
 
 
 @pytest.mark.parametrize("threads", [1, 2])

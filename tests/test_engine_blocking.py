@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 
 from resdenoise import engine, pairs
 from resdenoise.engine import run_blocks
+from resdenoise.errors import ParameterError
 from resdenoise.nonlinearities import (
     NONLINEARITIES,
     from_function,
@@ -286,7 +287,7 @@ def test_out_takes_the_same_numbers(
 def test_out_refuses_what_cannot_take_the_result(make_out, match, tile):
     f = np.linspace(0.0, 1.0, 40) ** 2
     before = f.copy()
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ParameterError, match=match):
         run_blocks(f, get_nonlinearity("linear"), 0.25, 5, tile=tile, out=make_out(f))
     assert_same_bits(f, before)
 
@@ -294,7 +295,7 @@ def test_out_refuses_what_cannot_take_the_result(make_out, match, tile):
 def test_out_may_not_overlap_the_input_in_part():
     buf = np.linspace(0.0, 1.0, 41) ** 2
     before = buf.copy()
-    with pytest.raises(ValueError, match="overlaps the input"):
+    with pytest.raises(ParameterError, match="overlaps the input"):
         run_blocks(buf[:40], get_nonlinearity("linear"), 0.25, 5, tile=10, out=buf[1:])
     assert_same_bits(buf, before)
 

@@ -219,6 +219,22 @@ def test_gradient_matches_central_differences(rng, objective, channels, scales):
     assert np.all(np.abs(grad - fd) <= 1e-6 * np.abs(fd) + 1e-9 * scale), (grad, fd)
 
 
+@pytest.mark.parametrize("count", [5, 8, 32])
+def test_the_adjoint_of_a_sample_depends_on_its_neighbours_only(count, rng):
+    """Back through a block, Phi' at each difference is the bumps' fixed-order sum: the
+    adjoint of a prefix of the signal is that of the whole signal there, bit for bit (a
+    BLAS sum's last bits followed the signal's length)."""
+    from resdenoise.learn_model import _block_adjoint
+
+    c = rng.uniform(0.0, 1.0, count)
+    u, v = rng.normal(0.0, 2.0, 1001), rng.normal(0.0, 1.0, 1001)
+    whole, _, _ = _block_adjoint(u, v, c, 0.8, 0.1, 1.0)
+    # the prefix's last sample has the boundary: compared below it
+    for m in (6, 101, 334, 513, 700, 998):
+        part, _, _ = _block_adjoint(u[: m + 1], v[: m + 1], c, 0.8, 0.1, 1.0)
+        assert np.array_equal(part[:m].view(np.uint64), whole[:m].view(np.uint64))
+
+
 def test_gradient_is_the_same_for_any_checkpoint_spacing(rng, monkeypatch):
     """Checkpoints only decide what is recomputed: every spacing gives one gradient."""
     arch = learn.Architecture(groups=2, blocks=7, bumps=3)

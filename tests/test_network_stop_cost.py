@@ -77,24 +77,6 @@ def test_the_compiled_rows_are_numpys_bumps_bit_for_bit(rng):
 
 
 @compiled
-def test_rows_that_differ_from_numpys_are_not_taken(monkeypatch):
-    real = _kernels().bump_rows
-
-    def off_by_one_ulp(x, basis):
-        real(x, basis)
-        basis[-1, 5] = np.nextafter(basis[-1, 5], 2.0)
-
-    monkeypatch.setattr(_kernels(), "bump_rows", off_by_one_ulp)
-    bump_rows.cache_clear()
-    try:
-        assert bump_rows() is None
-    finally:
-        monkeypatch.undo()
-        bump_rows.cache_clear()
-    assert bump_rows() is not None
-
-
-@compiled
 def test_the_compiled_sum_is_numpys_bit_for_bit(rng):
     summed = bump_sum()
     assert summed is not None  # built without fused multiply-add, as setup.py asks
@@ -114,21 +96,52 @@ def test_the_compiled_sum_is_numpys_bit_for_bit(rng):
 
 
 @compiled
-def test_a_sum_that_differs_from_numpys_is_not_taken(monkeypatch):
-    real = _kernels().bump_sum
+def test_the_registrys_bumps_take_the_compiled_sum(monkeypatch, rng):
+    real, seen = bump_sum(), []
 
-    def off_by_one_ulp(c, terms, out):
+    def counted(c, terms, out):
+        seen.append(terms.shape)
+        real(c, terms, out)
+
+    monkeypatch.setattr(nonlinearities, "bump_sum", lambda: counted)
+    c = [0.3, 0.2, 0.5]
+    nl = nonlinearities.get_parametrised("bumps", c, lam=0.7)
+    r = rng.normal(0, 1, (1000, 2))
+    assert np.array_equal(bits(nl.phi(r)), bits(bumps_phi(r, 0.7, c)))
+    assert np.array_equal(bits(nl.g(r)), bits(bumps_g(r, 0.7, c)))
+    assert seen == [(3, 1000, 2)] * 2
+
+
+def _rows_one_ulp_off(real):
+    def off(x, basis):
+        real(x, basis)
+        basis[-1, 5] = np.nextafter(basis[-1, 5], 2.0)
+
+    return off
+
+
+def _sum_one_ulp_off(real):
+    def off(c, terms, out):
         real(c, terms, out)
         out[5] = np.nextafter(out[5], np.inf)
 
-    monkeypatch.setattr(_kernels(), "bump_sum", off_by_one_ulp)
-    bump_sum.cache_clear()
+    return off
+
+
+@compiled
+@pytest.mark.parametrize(
+    ("name", "maker", "off"),
+    [("bump_rows", bump_rows, _rows_one_ulp_off), ("bump_sum", bump_sum, _sum_one_ulp_off)],
+)
+def test_compiled_bumps_that_differ_from_numpys_are_not_taken(monkeypatch, name, maker, off):
+    monkeypatch.setattr(_kernels(), name, off(getattr(_kernels(), name)))
+    maker.cache_clear()
     try:
-        assert bump_sum() is None
+        assert maker() is None
     finally:
         monkeypatch.undo()
-        bump_sum.cache_clear()
-    assert bump_sum() is not None
+        maker.cache_clear()
+    assert maker() is not None
 
 
 @compiled

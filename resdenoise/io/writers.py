@@ -198,7 +198,7 @@ def _audio_bytes(
 ) -> tuple[bytes, dict]:
     import soundfile
 
-    fmt, subtype, narrowing = _audio_target(sig, fmt, subtype, target)
+    fmt, subtype, narrowing = _audio_choice(sig, fmt, subtype, target)
     out, clipped = _audio_frames(sig, data, sig.carried, subtype)
     if subtype == "FLOAT":  # finite samples beyond float32's range: inf
         clipped = _overflowed(out, sig, data, sig.carried)
@@ -214,11 +214,17 @@ def _audio_bytes(
     return buf.getvalue(), stats
 
 
-def _audio_target(
-    sig: Signal, fmt: str, subtype: str | None, target: str
+def _audio_choice(
+    sig: Signal, fmt: str, given: str | None, target: str
 ) -> tuple[str, str, str | None]:
-    """The audio format and subtype to write ``sig`` as (``fmt`` from :func:`guess_format`),
-    and, where the subtype was not given, :func:`narrowed`'s line (else None)."""
+    """:func:`_audio_target`'s format and subtype, and, where no subtype was ``given``,
+    :func:`narrowed`'s line (else None): what both writers write and say."""
+    fmt, subtype = _audio_target(sig, fmt, given, target)
+    return fmt, subtype, None if given is not None else narrowed(fmt, subtype, sig.subtype, target)
+
+
+def _audio_target(sig: Signal, fmt: str, subtype: str | None, target: str) -> tuple[str, str]:
+    """The audio format and subtype to write ``sig`` as (``fmt`` from :func:`guess_format`)."""
     import soundfile
 
     if fmt == "AUDIO":
@@ -232,8 +238,8 @@ def _audio_target(
             parameters=["samplerate"],
         )
     if subtype is not None:
-        return fmt, _check_subtype(target, fmt, subtype), None  # as asked: nothing to say
-    if _keeps_subtype(sig, fmt):
+        subtype = _check_subtype(target, fmt, subtype)
+    elif _keeps_subtype(sig, fmt):
         subtype = sig.subtype
     elif sig.format == "CSV" and soundfile.check_format(fmt, "FLOAT"):
         subtype = "FLOAT"  # new audio from numbers: never clipped unless asked
@@ -241,7 +247,7 @@ def _audio_target(
         subtype = _finest_subtype(fmt, sig.subtype)
         if subtype is None:
             raise ParameterError(f"{target}: cannot write {fmt} audio; choose another format")
-    return fmt, subtype, narrowed(fmt, subtype, sig.subtype, target)
+    return fmt, subtype
 
 
 #: Bits of precision of a plain subtype's samples (a float's significand), to rank them.
@@ -518,7 +524,7 @@ class SignalWriter(_TempOutput):
         if self.fmt == "CSV":
             _check_subtype(self.name, self.fmt, subtype)
         else:
-            self.fmt, self.subtype, self.narrowing = _audio_target(
+            self.fmt, self.subtype, self.narrowing = _audio_choice(
                 template, self.fmt, subtype, self.name
             )
         self.target, self.direct = check_output_path(self.path, options, signal=False)
