@@ -16,7 +16,7 @@ import stat
 from collections.abc import Sequence
 
 from .errors import ParameterError, SignalError
-from .io.atomic import output_target
+from .io.atomic import absolute_path, output_target
 from .io.signal import ZARR, ZARR_EXTENSION, guess_format, stat_input
 
 __all__ = ["FileIndex", "check_paths", "is_stdout", "pipe_read_twice", "refuse_pipe_twice"]
@@ -24,8 +24,9 @@ __all__ = ["FileIndex", "check_paths", "is_stdout", "pipe_read_twice", "refuse_p
 
 def _resolved(path: str) -> str:
     """Where a write to ``path`` lands: its directory resolved, the last name kept
-    (a link there is replaced, not followed)."""
-    head, name = os.path.split(os.path.abspath(path))
+    (a link there is replaced, not followed); a relative ``path`` in a removed current
+    directory: SignalError (:func:`~resdenoise.io.atomic.absolute_path`)."""
+    head, name = os.path.split(absolute_path(path))
     return os.path.join(os.path.realpath(head), name)
 
 

@@ -233,7 +233,11 @@ def run_file(
     on_commit : callable, optional
         ``on_commit()`` once everything is ready, just before the output and the report
         are renamed into place (from then on they may exist): a batch's worker says so
-        to its parent before it does that.
+        to its parent before it does that.  One whose attribute ``takes_report`` is true
+        is called ``on_commit(report)``, with the report run_file returns (``measure``
+        True), and may write outputs of its own that go with it (``learn --per-file``:
+        its report on stdout, its network file); an error it raises writes nothing.
+        Not called where nothing is renamed (the output a device or stdout).
 
     Returns
     -------
@@ -687,5 +691,10 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
         outputs: list = [writer]
         if job.report_path is not None:
             outputs.append((job.report_path, to_json(report).encode()))
-        write_files_atomic(outputs, job.on_commit, job.write.parents)
+        commit = job.on_commit
+        if getattr(commit, "takes_report", False):  # on_commit(report)
+            from functools import partial
+
+            commit = partial(commit, report)
+        write_files_atomic(outputs, commit, job.write.parents)
     return report

@@ -291,6 +291,7 @@ def _run(
     }
     with library_errors(usage=True):
         files["run"] = RunOptions(**options)
+    _refuse_stdin_under_directory(input_paths, output, report_path)
     if len(input_paths) == 1 and not names_directory(output):
         if on_command_line(click.get_current_context(), "scheduler"):
             raise click.UsageError(
@@ -302,6 +303,22 @@ def _run(
         files["scheduler"] = scheduler
         out = (output, report_path)
         _run_batch(make_plan, list(input_paths), out, (quiet, verbose), jobs, files)
+
+
+def _refuse_stdin_under_directory(input_paths, output, report_path) -> None:
+    """Stdin alone with ``-o DIR/`` or ``--report DIR/``: one rule for both, a usage error
+    (exit 2).  A file under DIR/ is named after its input, and stdin has no name (a made-up
+    ``DIR/stdin.json`` would be replaced by the next such run; the signal's extension would
+    not even be known before stdin is read): give the output or report a name."""
+    if list(input_paths) != ["-"]:
+        return  # several inputs with '-': the batch refuses it
+    for path, flag in ((output, "-o"), (report_path, "--report")):
+        if names_directory(path):
+            raise click.UsageError(
+                f"stdin ('-') has no name to write under {flag} {path} (a file there is named "
+                f"after its input); give {flag} FILE"
+                + (", or -o - for stdout" if flag == "-o" else "")
+            )
 
 
 def _run_one(make_plan, input_path, output, report_path, volume, options) -> None:

@@ -7,6 +7,7 @@ and :mod:`resdenoise.plot`; this module parses options, and
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import click
@@ -32,6 +33,26 @@ from .options import (
 )
 
 __all__ = ["dictionary", "translate"]
+
+
+def _write_json(report: dict) -> None:
+    """``report`` as JSON on stdout, as the filtering commands write theirs: a failed
+    write (a full disk) is one ``<stdout>: cannot write: ...`` line, exit 1."""
+    from ..io import write_files_atomic
+    from ..report import to_json
+
+    with library_errors():
+        write_files_atomic([("-", to_json(report).encode())])
+
+
+@contextlib.contextmanager
+def _stdout_errors():
+    """A table drawn on stdout whose writing fails: one ``<stdout>: cannot write: ...``
+    line, exit 1 (not an internal error)."""
+    from ..io import write_errors
+
+    with library_errors(), write_errors("<stdout>"):
+        yield
 
 
 def _plot(columns, path, size):
@@ -83,7 +104,6 @@ def dictionary(as_json, families, lam, plot_path, plot_size):
         resdenoise dictionary --plot table2.png
     """
     from ..dictionary import dictionary_rows
-    from ..report import to_json
 
     rows = dictionary_rows()
     if families:
@@ -93,11 +113,12 @@ def dictionary(as_json, families, lam, plot_path, plot_size):
         keys = [r["family"] for r in rows] if families else list(PAPER_FAMILIES)
         _plot([(k, get_nonlinearity(k, "activation", lam)) for k in keys], plot_path, plot_size)
     if as_json:
-        click.echo(to_json({"entries": rows}), nl=False)
+        _write_json({"entries": rows})
         return
     from . import render  # not at start-up: --help draws nothing
 
-    render.render_dictionary(rows)
+    with _stdout_errors():
+        render.render_dictionary(rows)
     if plot_path is not None:
         click.echo(f"plot written to {printable(plot_path)}", err=True)
 
@@ -180,7 +201,6 @@ def translate(lam, theta, tau, h, as_json, check, plot_path, plot_size, **given)
     """
     from ..dictionary import translate as translate_nl
     from ..expr import ExpressionError, expression_nonlinearity, parse_expression
-    from ..report import to_json
 
     chosen = [(k, v) for k, v in given.items() if v is not None]
     if len(chosen) != 1:
@@ -211,11 +231,12 @@ def translate(lam, theta, tau, h, as_json, check, plot_path, plot_size, **given)
     if plot_path is not None:
         _plot([(nl.name, nl)], plot_path, plot_size)
     if as_json:
-        click.echo(to_json(result), nl=False)
+        _write_json(result)
     else:
         from . import render
 
-        render.render_translation(result)
+        with _stdout_errors():
+            render.render_translation(result)
         if plot_path is not None:
             click.echo(f"plot written to {printable(plot_path)}", err=True)
     if check and not (result["theorem_applies"] and result["linf_stable"] is not False):

@@ -296,9 +296,7 @@ def _learn(noisy_paths, clean_paths, output, settings) -> None:
                 f"{noisy_paths[i]}, {f.shape}"
             )
     report, text, _ = _train(noisy, clean, noisy_paths, clean_paths, output, settings)
-    from ..io import write_bytes_atomic
-
-    write_bytes_atomic(output, text.encode("utf-8"))
+    _write(report, [(output, text.encode("utf-8"))], settings)
     _show(report, None, [], settings)
 
 
@@ -307,7 +305,6 @@ def _per_file(input_path: str, output: str, settings: dict) -> None:
     learned network as ``resnet --network`` does, then write --network-out."""
     import numpy as np
 
-    from ..io import write_bytes_atomic
     from ..pipeline import run_file
     from ..plans import network_planner
 
@@ -321,14 +318,28 @@ def _per_file(input_path: str, output: str, settings: dict) -> None:
         )
         return network_planner(spec)(u)
 
-    warned: list = []  # the output first; a failed run leaves no network file
+    def commit(run: dict) -> None:
+        """The report on stdout and the network file, when the output is ready: just
+        before it is renamed into place (none of them if one fails)."""
+        learned["report"]["run"] = run
+        more = [] if network is None else [(network, learned["text"].encode("utf-8"))]
+        _write(learned["report"], more, settings)
+        learned["written"] = True
+
+    commit.takes_report = True  # run_file's on_commit(report)
+    warned: list = []  # a failed run leaves no network file
     fmt, options = settings["read"]
     run = run_file(  # its errors: learn's library_errors
-        make_plan, input_path, output, read=options, input_format=fmt, on_warning=warned.append
+        make_plan,
+        input_path,
+        output,
+        read=options,
+        input_format=fmt,
+        on_warning=warned.append,
+        on_commit=commit,
     )
-    if network is not None:
-        write_bytes_atomic(network, learned["text"].encode("utf-8"))
-    learned["report"]["run"] = run
+    if not learned.get("written"):  # nothing renamed (the output a device): no commit
+        commit(run)
     _show(learned["report"], run, warned, settings)
 
 
@@ -410,10 +421,20 @@ def _train(noisy, clean, noisy_paths, clean_paths, network, settings):
     return report, text, spec
 
 
-def _show(report: dict, run: dict | None, warned: list, settings: dict) -> None:
-    import sys
-
+def _write(report: dict, files: list, settings: dict) -> None:
+    """The learning report on stdout (``--json``) and ``files`` (``(path, bytes)``), all or
+    nothing: the files are renamed into place only once stdout is written (a full disk
+    there: ``<stdout>: cannot write: ...``, exit 1, and no file written)."""
+    from ..io import write_files_atomic
     from ..report import to_json
+
+    if settings["as_json"]:
+        files = [("-", to_json(report).encode()), *files]
+    write_files_atomic(files)
+
+
+def _show(report: dict, run: dict | None, warned: list, settings: dict) -> None:
+    """The learning (and --per-file, the run's) summary, tables and warnings on stderr."""
     from . import render
 
     console = None if settings["quiet"] else render.stderr_console()
@@ -423,5 +444,3 @@ def _show(report: dict, run: dict | None, warned: list, settings: dict) -> None:
             render.render_summary(run, console, settings["verbose"])
         for message in warned:
             render.warning(console, message)
-    if settings["as_json"]:
-        sys.stdout.write(to_json(report))

@@ -40,6 +40,7 @@ from .atomic import (
     remove_temporary,
     spool_stdin,
     write_bytes_atomic,
+    write_errors,
     write_files_atomic,
 )
 from .options import ReadOptions, WriteOptions
@@ -97,6 +98,7 @@ __all__ = [
     "spool_stdin",
     "stores_float32",
     "write_bytes_atomic",
+    "write_errors",
     "write_files_atomic",
     "write_signal",
 ]

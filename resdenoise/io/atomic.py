@@ -14,6 +14,7 @@ a file so that it can be read more than once).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import os
@@ -168,7 +169,7 @@ def output_target(path: str) -> tuple[Path, bool]:
     ``/dev`` and ``/proc``): such an output is opened and written through.
     """
     path = os.fspath(path)
-    absolute = os.path.abspath(path)
+    absolute = absolute_path(path)
     head, name = os.path.split(absolute)
     target = Path(os.path.realpath(head)) / name
     if absolute.startswith(_DEVICE_DIRS) or str(target).startswith(_DEVICE_DIRS):
@@ -180,6 +181,19 @@ def output_target(path: str) -> tuple[Path, bool]:
     if stat.S_ISDIR(st.st_mode) and not os.path.islink(target):
         return target, False  # refused by check_output_path
     return target, not (stat.S_ISREG(st.st_mode) or os.path.islink(target))
+
+
+def absolute_path(path: str) -> str:
+    """``os.path.abspath(path)``; a relative ``path`` where the current directory was
+    removed is a SignalError naming it (``os.getcwd`` fails: nothing relative can be
+    found, nor written)."""
+    try:
+        return os.path.abspath(path)
+    except FileNotFoundError:
+        raise SignalError(
+            f"{path}: the current directory no longer exists (it was removed), so a relative "
+            "name cannot be used; cd to a directory that exists, or give an absolute path"
+        ) from None
 
 
 def _set_mode(tmp: str, target: Path) -> None:
@@ -222,6 +236,32 @@ def _mkstemp(prefix: str, directory) -> tuple[int, str]:
     return fd, tmp
 
 
+#: What :func:`tempfile.mkstemp` adds to a temporary's prefix: 8 random characters, ``.tmp``.
+_TEMP_TAIL = 8 + len(".tmp")
+
+
+def _temp_prefix(name: str, directory) -> str:
+    """The prefix of a temporary beside the file ``name`` in ``directory``: ``.NAME.``,
+    or, where that name would be longer than the directory's longest (a legal ``name``
+    of 242 to 255 bytes, with ``NAME_MAX`` 255), ``.NAM~.``: ``name`` cut to fit (whole
+    characters), still hidden and recognisable.  A ``name`` too long itself is kept:
+    making the temporary says so, before any work is done."""
+    prefix = f".{name}."
+    size = len(os.fsencode(prefix)) + _TEMP_TAIL
+    if size <= 143:  # the shortest NAME_MAX of a common file system (eCryptfs)
+        return prefix
+    try:
+        longest = os.pathconf(directory, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        longest = 255
+    if size <= longest or len(os.fsencode(name)) > longest:
+        return prefix
+    cut = len(name)
+    while cut > 1 and len(os.fsencode(f".{name[:cut]}~.")) + _TEMP_TAIL > longest:
+        cut -= 1
+    return f".{name[:cut]}~."
+
+
 def remove_temporary(path: str | None) -> None:
     """Remove a temporary file or directory of this module (gone already: nothing to do)."""
     if path is None:
@@ -232,11 +272,12 @@ def remove_temporary(path: str | None) -> None:
 
 def temp_dir_beside(path: str, target: Path, parents: bool = False) -> str:
     """A new temporary directory ``.NAME.*.tmp`` beside ``target`` (for a Zarr store;
-    :func:`staging_dir`)."""
+    :func:`staging_dir`; a long NAME cut: :func:`_temp_prefix`)."""
     parent = staging_dir(target, parents)
     try:
         with signals.deferred():
-            tmp = tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+            prefix = _temp_prefix(target.name, parent)
+            tmp = tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=parent)
             signals.track(tmp)
     except OSError as exc:
         raise SignalError(
@@ -264,11 +305,11 @@ def _replace_tree(tmp: str, target: Path) -> None:
 
 
 def _temp_beside(path: str, target: Path, parents: bool = False) -> tuple[int, str]:
-    """A new temporary file ``.NAME.*.tmp`` beside ``target`` (:func:`staging_dir`):
-    ``(fd, its path)``."""
+    """A new temporary file ``.NAME.*.tmp`` beside ``target`` (:func:`staging_dir`; a long
+    NAME cut: :func:`_temp_prefix`): ``(fd, its path)``."""
     parent = staging_dir(target, parents)
     try:
-        return _mkstemp(f".{target.name}.", parent)
+        return _mkstemp(_temp_prefix(target.name, parent), parent)
     except OSError as exc:
         raise SignalError(
             f"{path}: cannot create a file in {str(parent)!r}: {one_line(exc.strerror or exc)}"
@@ -323,7 +364,7 @@ def _write_through(path: str, target: Path | None, name: str, blocks, parents=Fa
     ``/dev/shm``, say, where there is no rename to make them)."""
     if path == STDIO:  # started with stdout closed (>&-)?
         refuse_closed_stdout(name)
-    try:
+    with write_errors(name, ValueError):  # ValueError: a closed stream
         if path == STDIO:
             sys.stdout.flush()
             out = getattr(sys.stdout, "buffer", None)
@@ -340,11 +381,24 @@ def _write_through(path: str, target: Path | None, name: str, blocks, parents=Fa
                 for block in blocks:
                     _write_all(dev, block)
                 dev.flush()
+    signals.placed(path)  # written: a signal's message says so
+
+
+@contextlib.contextmanager
+def write_errors(name: str, *also: type[Exception]):
+    """Within: an OSError (or one of ``also``) is a failed write of ``name`` (stdout as
+    ``<stdout>``, a device): SignalError ``NAME: cannot write: REASON`` (a full disk: No
+    space left on device), and its reader gone, :class:`~resdenoise.errors.PipeClosed`,
+    as for every output; the program's own errors pass.  Around a table drawn on stdout
+    (by rich, which raises what the stream raised)."""
+    try:
+        yield
+    except SignalError:
+        raise
     except BrokenPipeError:
         raise PipeClosed(f"{name}: cannot write: the reader closed the pipe") from None
-    except (OSError, ValueError) as exc:
+    except (OSError, *also) as exc:
         raise _write_error(name, exc) from None
-    signals.placed(path)  # written: a signal's message says so
 
 
 class _TempOutput:
@@ -442,13 +496,71 @@ def write_files_atomic(
                 st.write_direct()
         if before_rename is not None and not all(st.direct for st in staged):
             before_rename()  # not deferred: a signal while it waits ends the run at once
-        with signals.deferred():  # all the renames, or a signal before them
+        # the locks waited for undeferred (a signal meanwhile ends the run), then all the
+        # renames, or a signal before them
+        with _renames_locked(staged), signals.deferred():
             for st in staged:
                 if not st.direct:
                     st.rename()
     finally:
         for st in staged:
             st.discard()
+
+
+@contextlib.contextmanager
+def _renames_locked(staged: Sequence[_TempOutput]):
+    """Within: an exclusive ``flock`` held on every directory that two or more of the
+    ``staged`` files are renamed into, so that two runs writing the same targets at once
+    (an output and its report) do not interleave their renames: the one that renames
+    last wins as a whole.  No file is made for it (the directory itself is locked);
+    a single rename is atomic by itself and takes none.  The directories are locked in
+    one order (by device and inode), so that two runs cannot wait for each other.  A
+    directory that cannot be opened or locked (not readable, a file system without
+    ``flock``) is renamed into unlocked, as before.  ``parents``: the missing
+    directories are made first (the renames would make them), a signal not splitting
+    the making.  The waiting is not deferred: a signal meanwhile ends the run."""
+    moving = [st for st in staged if not st.direct]
+    held: dict = {}  # (device, inode) -> descriptor
+    try:
+        if len(moving) > 1:
+            for st in moving:
+                _open_directory(st, held)
+            for key in sorted(held):
+                _lock(held[key])
+        yield
+    finally:
+        for fd in held.values():
+            os.close(fd)  # the lock goes with the descriptor
+
+
+def _open_directory(st: _TempOutput, held: dict) -> None:
+    """Add the directory ``st`` is renamed into to ``held``, opened (once for each)."""
+    directory = st.target.parent
+    try:
+        if st.parents:
+            with signals.deferred():
+                os.makedirs(directory, exist_ok=True)  # another at once: fine
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return  # its rename says what is wrong, if anything
+    info = os.fstat(fd)
+    key = info.st_dev, info.st_ino
+    if key in held:
+        os.close(fd)
+    else:
+        held[key] = fd
+
+
+def _lock(fd: int) -> None:
+    """An exclusive ``flock`` on ``fd``, waited for (none where the system has none)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError:  # a file system without flock (ENOLCK, EOPNOTSUPP): unlocked
+        return
 
 
 def write_bytes_atomic(target: str | os.PathLike, payload: bytes) -> None:
