@@ -617,12 +617,14 @@ def bump_basis(x, count: int, derivative: bool = False, rows=None):
     """The K bumps at ``x = |r|/lam >= 0``, stacked on a new first axis; with
     ``derivative`` also their derivatives in x (same shape).
 
-    One exponential for the widest Gaussian; each scale below it is half the
-    one above, so its bump is the one above to the 4th power (two squarings).
-    ``rows(x, basis)``: from the widest Gaussian's row of ``basis``, the squarings
-    below it and the tail ``1/hypot(1, x)`` of a C-contiguous ``x``, bit for bit as
-    NumPy gives them here (the compiled ones, :func:`resdenoise._flux_kernels.bump_rows`);
-    default NumPy's.
+    One exponential for the widest Gaussian, ``exp(a)`` with ``a = -x^2/(2 s^2)``;
+    each scale below it is half the one above, so its bump is the one above to the
+    4th power (two squarings), taken as :func:`bump_rows_numpy` says: from
+    ``e = expm1(a)`` while the bump is above 1/2, so that the rounding of exp near 1
+    is not raised to the power 4^(K-2) (each bump is its formula to a few ulp of
+    ``1 + 2 x^2/(2 s^2)``, for K up to 32 and beyond).  ``rows(x, basis)``: the same
+    rows of a C-contiguous ``x``, bit for bit as :func:`bump_rows_numpy` gives them
+    (the compiled ones, :func:`resdenoise._flux_kernels.bump_rows`); default NumPy's.
     """
     x = np.asarray(x, dtype=float)
     scales = bump_scales(count)
@@ -632,15 +634,10 @@ def bump_basis(x, count: int, derivative: bool = False, rows=None):
     with np.errstate(over="ignore", under="ignore"):  # x^2 = inf: exp(-inf) = 0, the limit
         np.multiply(x, x, out=basis[top, ...])
         np.multiply(basis[top, ...], -0.5 / (scales[top] * scales[top]), out=basis[top, ...])
+        if top > 0:  # e = b - 1 of the widest Gaussian, in the tail's row until the tail
+            np.expm1(basis[top, ...], out=basis[-1, ...])
         np.exp(basis[top, ...], out=basis[top, ...])
-        for j in range(top - 1, -1, -1) if not compiled else ():
-            np.square(basis[j + 1, ...], out=basis[j, ...])
-            np.square(basis[j, ...], out=basis[j, ...])
-    if compiled:  # the squarings and the tail in one pass
-        rows(x, basis)
-    else:
-        np.hypot(1.0, x, out=basis[-1, ...])
-        np.divide(1.0, basis[-1, ...], out=basis[-1, ...])  # 1/sqrt(1 + x^2), without overflow
+    (rows if compiled else bump_rows_numpy)(x, basis)
     if not derivative:
         return basis
     slope = np.empty_like(basis)
@@ -650,6 +647,43 @@ def bump_basis(x, count: int, derivative: bool = False, rows=None):
     np.power(basis[-1, ...], 3, out=slope[-1, ...])
     np.multiply(slope[-1, ...], -x, out=slope[-1, ...])
     return basis, slope
+
+
+#: Where the squarings of :func:`bump_rows_numpy` leave ``e = b - 1`` for ``b`` itself.
+BUMP_SWITCH: Final = -0.5
+
+
+def bump_rows_numpy(x, basis) -> None:
+    """The rows of :func:`bump_basis` below its widest Gaussian, and the tail, in place.
+
+    On entry row K - 2 of ``basis`` holds the widest Gaussian ``b = exp(a)`` and row
+    K - 1 (if K > 2) ``e = expm1(a)``.  Each squaring is ``e <- e (e + 2)``
+    (``(1 + e)^2 - 1``: it adds about 2 ulp to e's relative error, not 4 times it), and the
+    bump ``b <- 1 + e`` where the bump being squared is above 1/2 (``e > -1/2``), else
+    ``b <- b b`` (there the bump's exponent is below -ln 2: squaring's 4-fold error is
+    the formula's own, ``x^2`` rounded, 4 times larger too); row j < K - 2 is row j + 1 squared
+    twice.  Once no e is above -1/2 (e only falls), the rows are plain squarings.
+    Then row K - 1 becomes the tail ``1/hypot(1, x)``.
+    """
+    top = basis.shape[0] - 2
+    e = basis[-1, ...] if top > 0 else None  # e in place: the tail's row is written last
+    near = np.empty(basis.shape[1:], dtype=bool)
+    t = np.empty(basis.shape[1:])
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        for j in range(top - 1, -1, -1):
+            row, above = basis[j, ...], basis[j + 1, ...]
+            for _ in range(2):
+                np.multiply(above, above, out=row)
+                if e is not None:
+                    np.greater(e, BUMP_SWITCH, out=near)
+                    np.add(e, 2.0, out=t)
+                    np.multiply(e, t, out=e)
+                    np.add(e, 1.0, out=t)
+                    np.copyto(row, t, where=near)
+                    e = e if near.any() else None
+                above = row
+        np.hypot(1.0, x, out=basis[-1, ...])
+        np.divide(1.0, basis[-1, ...], out=basis[-1, ...])  # 1/sqrt(1 + x^2), without overflow
 
 
 def bumps_sum(c, terms, summed=None):
@@ -765,12 +799,45 @@ def _bumps_psi_usual(r, lam, c):
         )
 
 
+#: bumps_monotone's grid: points per octave of x, and the refinements of its minima.
+_MONOTONE_OCTAVE: Final = 256
+_MONOTONE_ZOOMS: Final = 4
+
+
+def bumps_slope(c, x):
+    """``Phi'`` of the bumps in units of x: ``sum c_k (b_k + x b_k')`` as
+    :func:`bump_basis` computes the bumps."""
+    basis, slope = bump_basis(x, c.size, derivative=True)
+    return bumps_sum(c, basis + x * slope)
+
+
 def bumps_monotone(c) -> bool:
     """Whether ``Phi = r g`` of the bumps with coefficients c is non-decreasing,
-    ``sum c_k (b_k + x b_k') >= 0``: sampled on x in [0, 10 s_max] (20,001
-    points), beyond which the Gaussians are below e^-50 and the tail's slope
-    ``c_K (1 + x^2)^(-3/2) >= 0`` decides."""
+    ``sum c_k (b_k + x b_k') >= -1e-12 sum c``.  Each Gaussian's term is
+    ``(1 - z^2) exp(-z^2/2)``, ``z = x/s_k``: it varies over an octave of x about its
+    own scale, so x is sampled geometrically, 256 points an octave from s_0/16 (below
+    which every term is above 0.99 c_k) to 10 max(s_max, 1) (beyond which the
+    Gaussians are below e^-50 and the tail's slope ``c_K (1 + x^2)^(-3/2) >= 0``
+    decides); each sampled local minimum is then refined (4 zooms of 33 points
+    between its neighbours, to 2^-8 / 16^4 octave), so that a dip is missed only if
+    it is narrower than a grid step (then shallower than about 1e-5 sum c)."""
     c = np.asarray(c, dtype=float)
-    x = np.linspace(0.0, 10.0 * max(float(bump_scales(c.size).max()), 1.0), 20_001)
-    basis, slope = bump_basis(x, c.size, derivative=True)
-    return bool(np.all(bumps_sum(c, basis + x * slope) >= -1e-12 * float(c.sum())))
+    scales = bump_scales(c.size)
+    low, high = math.log2(scales[0] / 16.0), math.log2(10.0 * max(float(scales[-1]), 1.0))
+    t = np.linspace(low, high, int((high - low) * _MONOTONE_OCTAVE) + 1)
+    f = bumps_slope(c, np.exp2(t))
+    floor = -1e-12 * float(c.sum())
+    if not f.min() >= floor:
+        return False
+    inner = np.flatnonzero((f[1:-1] <= f[:-2]) & (f[1:-1] <= f[2:])) + 1
+    centre, half = t[inner], t[1] - t[0]
+    step = np.linspace(-1.0, 1.0, 33)
+    for _ in range(_MONOTONE_ZOOMS):
+        if centre.size == 0:
+            break
+        at = centre[:, None] + half * step
+        near = bumps_slope(c, np.exp2(at))
+        if not near.min() >= floor:
+            return False
+        centre, half = at[np.arange(centre.size), np.argmin(near, axis=1)], half / 16.0
+    return True

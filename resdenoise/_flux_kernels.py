@@ -26,7 +26,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._families import below_normal, bumps_sum, gar_scaled, pm_scaled
+from ._families import below_normal, bump_basis, bumps_sum, gar_scaled, pm_scaled
 
 FluxKernel = Callable[[np.ndarray, np.ndarray, float, tuple], np.ndarray]
 
@@ -185,7 +185,8 @@ def _compiled(name: str):
 @functools.cache
 def bump_rows() -> Callable[[np.ndarray, np.ndarray], None] | None:
     """``rows(x, basis)`` of :func:`resdenoise._families.bump_basis`: the compiled
-    squarings and tail ``1 / hypot(1, x)`` in one pass (NumPy's ``np.hypot`` loop costs
+    squarings (:func:`resdenoise._families.bump_rows_numpy`'s) and tail
+    ``1 / hypot(1, x)`` in one pass (NumPy's ``np.hypot`` loop costs
     about 10 ns a value, 85 % of the bumps family's flux), where they give NumPy's bumps
     bit for bit on :func:`_bump_checks`' values (the tail follows glibc's hypot, 2.35 and
     later), else None: NumPy's, so that the bumps' numbers never depend on which runs."""
@@ -193,15 +194,11 @@ def bump_rows() -> Callable[[np.ndarray, np.ndarray], None] | None:
     if compiled is None:
         return None
     x = _bump_checks()
-    basis = np.empty((4, x.size))
-    basis[2] = np.abs(x) / 4.0  # a widest Gaussian's row: any values, each squared twice
-    expected = basis.copy()
-    compiled(x, basis)
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        for j in (1, 0):
-            expected[j] = np.square(np.square(expected[j + 1]))
-        expected[3] = np.divide(1.0, np.hypot(1.0, x))
-    return compiled if np.array_equal(basis.view(np.int64), expected.view(np.int64)) else None
+    for count in (3, 32):  # one level of squarings; 30, down to scale 2^-15
+        ours = bump_basis(x, count, rows=compiled)
+        if not np.array_equal(ours.view(np.int64), bump_basis(x, count).view(np.int64)):
+            return None
+    return compiled
 
 
 @functools.cache

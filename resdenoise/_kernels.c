@@ -1190,8 +1190,10 @@ PyDoc_STRVAR(bump_rows_doc,
 "\n"
 "The bumps of _families.bump_basis below its widest Gaussian, in one pass: for\n"
 "the C-contiguous float64 buffers x (n values) and basis (K x n, K >= 2) whose\n"
-"row K - 2 holds the widest Gaussian, row j < K - 2 becomes row j + 1 squared\n"
-"twice (NumPy's two np.square, exact) and row K - 1 the tail 1 / hypot(1, x) as\n"
+"row K - 2 holds the widest Gaussian b = exp(a) and row K - 1 (K > 2) e = expm1(a),\n"
+"row j < K - 2 becomes row j + 1 squared twice as _families.bump_rows_numpy squares\n"
+"(each squaring e <- e (e + 2), and b <- 1 + e where e was above -1/2, else b b)\n"
+"and row K - 1 the tail 1 / hypot(1, x) as\n"
 "np.hypot and a division give it with glibc 2.35 or later, whose hypot\n"
 "(sysdeps/ieee754/dbl-64/e_hypot.c, built without FMA) is this sequence of\n"
 "correctly rounded operations: ax + ay where ay <= ax 2^-54, else Borges'\n"
@@ -1210,7 +1212,29 @@ PyDoc_STRVAR(bump_rows_doc,
         double *tail = basis + (K - 1) * n;                                                    \
         for (Py_ssize_t lo = 0; lo < n; lo += B) {                                             \
             const Py_ssize_t m = n - lo < B ? n - lo : B;                                      \
-            for (Py_ssize_t j = K - 3; j >= 0; j--) {                                          \
+            double e[B], b[B]; /* b - 1 and b of the row above, per value */                 \
+            if (K > 2) {                                                                       \
+                memcpy(e, tail + lo, (size_t)m * sizeof(double));                              \
+                memcpy(b, basis + (K - 2) * n + lo, (size_t)m * sizeof(double));               \
+            }                                                                                  \
+            Py_ssize_t j = K - 3;                                                              \
+            for (int near = 1; j >= 0 && near; j--) {                                          \
+                double *row = basis + j * n + lo;                                              \
+                for (Py_ssize_t i = 0; i < m; i++) {                                           \
+                    double u = e[i], v = b[i];                                                 \
+                    double w = u * (u + 2.0);                                                  \
+                    v = u > -0.5 ? 1.0 + w : v * v;                                            \
+                    u = w * (w + 2.0);                                                         \
+                    v = w > -0.5 ? 1.0 + u : v * v;                                            \
+                    e[i] = u;                                                                  \
+                    b[i] = v;                                                                  \
+                    row[i] = v;                                                                \
+                }                                                                              \
+                near = 0; /* e only falls: once none is above -1/2, none will be */           \
+                for (Py_ssize_t i = 0; i < m; i++)                                             \
+                    near |= e[i] > -0.5;                                                       \
+            }                                                                                  \
+            for (; j >= 0; j--) { /* no e above -1/2 left in the block: plain squarings */     \
                 const double *above = basis + (j + 1) * n + lo;                                \
                 double *row = basis + j * n + lo;                                              \
                 for (Py_ssize_t i = 0; i < m; i++) {                                           \
