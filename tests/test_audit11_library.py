@@ -38,3 +38,49 @@ def test_a_callers_underflow_error_state_is_not_the_librarys_business(n, amplitu
             got = call(x)
             assert np.geterr() == {k: "raise" for k in ("divide", "over", "under", "invalid")}
     np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: resdenoise.diffuse(x, "perona-malik", lam=0.5, steps=2),
+        lambda x: resdenoise.diffuse(x, "auto", time="auto"),
+        lambda x: resdenoise.shrink(x, "soft", iterations="auto"),
+        lambda x: resdenoise.regularise(x, "huber", alpha=1.0),
+        lambda x: resdenoise.resnet(x, "tanh", blocks=3),
+    ],
+)
+@pytest.mark.parametrize("signal", ["noisy", "constant", "stereo"])
+def test_a_float64_input_is_read_where_it_is(monkeypatch, call, signal):
+    """A float64 input is not copied whole before the run (a memmap costs no RAM of its
+    own size): the engine gets the caller's memory; it writes none of it (read-only
+    here), and the output is a fresh array all the same."""
+    from resdenoise import api
+
+    x = {"noisy": _tiny(400, 1.0), "constant": np.ones(400)}.get(signal)
+    x = np.stack([_tiny(400, 1.0), _tiny(400, -2.0)], axis=1) if x is None else x
+    before = x.copy()
+    x.flags.writeable = False
+    given = []
+    run_plan = api.run_plan
+    monkeypatch.setattr(api, "run_plan", lambda plan, u: given.append(u) or run_plan(plan, u))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = call(x)
+        expected = call(before)  # a writeable array of its own: the same numbers
+    assert len(given) == 2 and np.shares_memory(given[0], x)  # x itself, not a copy
+    assert not np.shares_memory(out, x) and out.dtype == np.float64
+    np.testing.assert_array_equal(x, before)
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_the_output_is_never_the_callers_array(monkeypatch):
+    """Now that the input is not copied, a plan whose run gives its input back (nothing
+    to do) still hands the caller a fresh array."""
+    from resdenoise import api
+
+    x = _tiny(64, 1.0)
+    monkeypatch.setattr(api, "run_plan", lambda plan, u: u)
+    out = resdenoise.diffuse(x, "perona-malik", lam=0.5, steps=1)
+    assert not np.shares_memory(out, x)
+    np.testing.assert_array_equal(out, x)
