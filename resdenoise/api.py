@@ -110,6 +110,12 @@ def _samples_in_rows(u, channel_axis=None):
     return np.ascontiguousarray(a.T), lambda out: np.ascontiguousarray(out.T)
 
 
+def _tell(messages) -> None:
+    """Warn of each message at the caller's line (stacklevel: _tell, _run, diffuse, the caller)."""
+    for message in messages:
+        warnings.warn(message, UserWarning, stacklevel=4)
+
+
 def _run(
     command: str, u, nonlinearity, form: str, lam, allow_unstable: bool, channel_axis, **settings
 ):
@@ -120,9 +126,10 @@ def _run(
         name = getattr(nonlinearity, "__name__", "custom")
         nonlinearity = from_function(nonlinearity, form, name=name, lam=1.0)
     plan, extra = planner(command, nonlinearity, lam=lam, **settings)(u)
-    for message in extra.get("warnings", ()):  # what the automatic search has to say
-        warnings.warn(message, UserWarning, stacklevel=3)
-    check_verdict(plan, plan.verdict(), allow_unstable)
+    _tell(extra.get("warnings", ()))  # what the automatic search has to say
+    said: list[str] = []
+    check_verdict(plan, plan.verdict(), allow_unstable, on_warning=said.append)
+    _tell(said)  # tau above the sign-stable bound
     check_lams(plan, u.dtype)  # the command line's refusals, the same functions
     if not allow_unstable:
         probe_flux(plan, u, u.dtype)

@@ -84,3 +84,15 @@ def test_the_output_is_never_the_callers_array(monkeypatch):
     out = resdenoise.diffuse(x, "perona-malik", lam=0.5, steps=1)
     assert not np.shares_memory(out, x)
     np.testing.assert_array_equal(out, x)
+
+
+def test_every_warning_of_the_api_names_the_callers_line():
+    """The sign-stable bound's warning as the automatic search's: at the caller's line,
+    so that a filter by module matches and "once per location" counts the caller's."""
+    x = np.repeat([0.0, 1.0], 50)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        resdenoise.diffuse(x, "linear", lam=1.0, steps=3, tau=0.4)
+        resdenoise.diffuse(np.ones(500), "auto", time="auto")
+    assert [str(w.message)[:8] for w in caught] == ["tau = 0.", "nothing "]
+    assert {w.filename for w in caught} == {__file__}
