@@ -96,3 +96,47 @@ def test_every_warning_of_the_api_names_the_callers_line():
         resdenoise.diffuse(np.ones(500), "auto", time="auto")
     assert [str(w.message)[:8] for w in caught] == ["tau = 0.", "nothing "]
     assert {w.filename for w in caught} == {__file__}
+
+
+def _network_file(tmp_path, stop: bool) -> str:
+    path = tmp_path / ("net_stop.toml" if stop else "net.toml")
+    head = 'stop = "sure"\n' if stop else ""
+    path.write_text(head + '[[block]]\ndiffusivity = "perona-malik"\nlambda = 0.5\nrepeat = 3\n')
+    return str(path)
+
+
+def test_every_plan_maker_pickles_and_says_what_it_is(tmp_path):
+    """planner(..., "auto"), automatic_planner() and network_planner() are objects that
+    pickle (a spawn or forkserver process pool sends them), of the type their hints say,
+    and make the same plan after a round trip."""
+    import pickle
+
+    from resdenoise.plans import (
+        AutomaticPlanner,
+        NetworkPlanner,
+        automatic_planner,
+        network_planner,
+        planner,
+    )
+
+    u = _tiny(256, 1.0)
+    makers = [
+        (planner("diffuse", "auto", time="auto"), AutomaticPlanner),
+        (automatic_planner(), AutomaticPlanner),
+        (automatic_planner(sigma=0.1, command="shrink"), AutomaticPlanner),
+        (network_planner(_network_file(tmp_path, False), lam=0.5), NetworkPlanner),
+        (network_planner(_network_file(tmp_path, True)), NetworkPlanner),
+    ]
+    for make_plan, kind in makers:
+        assert type(make_plan) is kind
+        again = pickle.loads(pickle.dumps(make_plan))
+        for m in (make_plan, again):
+            for attribute in ("takes_labels", "takes_progress", "reads"):
+                assert getattr(m, attribute, None) == getattr(make_plan, attribute, None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            plan, extra = make_plan(u)
+            plan2, extra2 = again(u)
+        np.testing.assert_array_equal(plan.run(u), plan2.run(u))
+    assert makers[3][0].reads == {makers[3][0].spec.source: "network"}
+    assert not makers[3][0].takes_progress and makers[4][0].takes_progress
