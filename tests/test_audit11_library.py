@@ -3,7 +3,12 @@ warnings' locations, docstrings)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -140,3 +145,47 @@ def test_every_plan_maker_pickles_and_says_what_it_is(tmp_path):
         np.testing.assert_array_equal(plan.run(u), plan2.run(u))
     assert makers[3][0].reads == {makers[3][0].spec.source: "network"}
     assert not makers[3][0].takes_progress and makers[4][0].takes_progress
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _mypy(tmp_path, source: str) -> list[str]:
+    """``mypy --strict``'s error lines for a user's script importing resdenoise from
+    this tree (the library's own modules analysed, not reported on)."""
+    pytest.importorskip("mypy")
+    script = tmp_path / "user.py"
+    script.write_text(textwrap.dedent(source))
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent"]
+        + ["--no-incremental", "--no-error-summary", "--hide-error-context", "user.py"],
+        cwd=tmp_path,
+        env={**os.environ, "MYPYPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    lines = done.stdout.splitlines()
+    assert done.returncode in (0, 1) and all(line.startswith("user.py:") for line in lines)
+    return [line.split(": ", 1)[1] for line in lines]
+
+
+def test_run_blocks_hint_takes_a_nonlinearity(tmp_path):
+    """run_blocks takes a Nonlinearity (its docstring, the engine): its hint says so."""
+    errors = _mypy(
+        tmp_path,
+        """
+        import numpy as np
+        from resdenoise.engine import run_blocks
+        from resdenoise.nonlinearities import get_nonlinearity
+
+        nl = get_nonlinearity("perona-malik", "diffusivity", lam=1.0)
+        u = np.array([0.0, 0.0, 1.0, 1.0])
+        a: np.ndarray = run_blocks(u, nl, tau=0.25, n_blocks=1)
+        b: np.ndarray = run_blocks(u, nl.phi, tau=0.25, n_blocks=1)
+        c: np.ndarray = run_blocks(u, np.tanh, tau=0.25, n_blocks=1)
+        d: np.ndarray = run_blocks(u, "perona-malik", tau=0.25, n_blocks=1)
+        """,
+    )
+    assert len(errors) == 1 and 'Argument 2 to "run_blocks"' in errors[0]  # d only
+    assert '"str"' in errors[0]
