@@ -189,3 +189,24 @@ def test_run_blocks_hint_takes_a_nonlinearity(tmp_path):
     )
     assert len(errors) == 1 and 'Argument 2 to "run_blocks"' in errors[0]  # d only
     assert '"str"' in errors[0]
+
+
+def test_the_readmes_run_file_example_type_checks(tmp_path):
+    """run_file's report is a dict when measured (the default): the README's example
+    indexes it with no cast; measure=False may give None, and says so."""
+    errors = _mypy(
+        tmp_path,
+        """
+        import pathlib, tempfile
+        from resdenoise.pipeline import planner, run_file
+        d = pathlib.Path(tempfile.mkdtemp())
+        make_plan = planner("diffuse", "linear", lam=1.0, steps=1)
+        report = run_file(make_plan, str(d / "in.csv"), str(d / "out.csv"))
+        print(report["carried_columns"], report["guarantees_held"])
+        measured = run_file(make_plan, "in.csv", "out.csv", measure=True)
+        print(measured["steps"])
+        unmeasured = run_file(make_plan, "in.csv", "out.csv", measure=False)
+        print(unmeasured["steps"])
+        """,
+    )
+    assert len(errors) == 1 and "dict[Any, Any] | None" in errors[0]  # unmeasured only
