@@ -322,12 +322,15 @@ class Nonlinearity:
     reach: float | None = None
 
     # -- the four forms ----------------------------------------------------
+    # Each form returns an ndarray for every family, a custom one too: of ``r``'s shape,
+    # 0-d for a scalar ``r`` (np.asarray: what a family computes as a NumPy scalar).
     def phi(self, r) -> np.ndarray:
-        """Activation (flux function) ``Phi(r)``."""
+        """Activation (flux function) ``Phi(r)``: an ndarray of ``r``'s shape (0-d for
+        a scalar ``r``), whatever the family."""
         r = np.asarray(r, dtype=float)
         if self.entry is not None:
-            return self.entry.phi(r, self.lam)
-        return self._phi(r)
+            return np.asarray(self.entry.phi(r, self.lam))
+        return np.asarray(self._phi(r))
 
     @property
     def flux_kernel(self) -> Callable[[np.ndarray, np.ndarray, tuple], np.ndarray] | None:
@@ -349,31 +352,33 @@ class Nonlinearity:
         return flux_kernel
 
     def g(self, r) -> np.ndarray:
-        """Diffusivity ``g(r) = Phi(r)/r``."""
+        """Diffusivity ``g(r) = Phi(r)/r``: an ndarray of ``r``'s shape (as :meth:`phi`)."""
         r = np.asarray(r, dtype=float)
         if self.entry is not None and self.entry.g is not None:
-            return self.entry.g(r, self.lam)
+            return np.asarray(self.entry.g(r, self.lam))
         if self._g is not None:
-            return self._g(r)
-        return phi_to_g(self.phi, _scale(self.lam))(r)
+            return np.asarray(self._g(r))
+        return np.asarray(phi_to_g(self.phi, _scale(self.lam))(r))
 
     def psi(self, r) -> np.ndarray:
-        """Regulariser ``Psi(r)`` with ``Psi(0) = 0``."""
+        """Regulariser ``Psi(r)`` with ``Psi(0) = 0``: an ndarray of ``r``'s shape (as
+        :meth:`phi`)."""
         r = np.asarray(r, dtype=float)
         if self.entry is not None and self.entry.psi is not None:
-            return self.entry.psi(r, self.lam)
+            return np.asarray(self.entry.psi(r, self.lam))
         if self._psi is not None:
-            return self._psi(r)
-        return phi_to_psi(self.phi)(r)
+            return np.asarray(self._psi(r))
+        return np.asarray(phi_to_psi(self.phi)(r))
 
     def shrinkage(self, s, tau: float = 0.25) -> np.ndarray:
-        """Shrinkage function ``S(s)`` for one Haar step of size tau (h = 1)."""
+        """Shrinkage function ``S(s)`` for one Haar step of size tau (h = 1): an ndarray
+        of ``s``'s shape (as :meth:`phi`)."""
         s = np.asarray(s, dtype=float)
         if tau == 0.25 and self.entry is not None and self.entry.shrinkage is not None:
-            return self.entry.shrinkage(s, self.theta)
+            return np.asarray(self.entry.shrinkage(s, self.theta))
         if tau == 0.25 and self._shrinkage is not None:
             return np.asarray(self._shrinkage(s), dtype=float)
-        return phi_to_shrinkage(self.phi, tau)(s)
+        return np.asarray(phi_to_shrinkage(self.phi, tau)(s))
 
     # -- properties ----------------------------------------------------------
     @property

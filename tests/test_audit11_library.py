@@ -210,3 +210,19 @@ def test_the_readmes_run_file_example_type_checks(tmp_path):
         """,
     )
     assert len(errors) == 1 and "dict[Any, Any] | None" in errors[0]  # unmeasured only
+
+
+def test_every_form_of_every_family_gives_an_ndarray():
+    """phi/g/psi/shrinkage give an ndarray (0-d for a scalar) for every registry family
+    and a custom function, as their hints say (some gave numpy.float64 before)."""
+    from resdenoise.nonlinearities import from_function, get_nonlinearity
+
+    nls = [get_nonlinearity(key, "activation", lam=2.0) for key in resdenoise.NONLINEARITIES]
+    nls.append(from_function(np.tanh, "activation", lam=2.0))
+    for nl in nls:
+        for form in ("phi", "g", "psi", "shrinkage"):
+            method = getattr(nl, form)
+            scalar, row = method(5.0), method(np.array([0.5, 5.0]))
+            assert type(scalar) is np.ndarray and scalar.shape == (), (nl.name, form)
+            assert type(row) is np.ndarray and row.shape == (2,), (nl.name, form)
+            assert np.isclose(scalar, row[1], rtol=1e-6), (nl.name, form)  # the same value
