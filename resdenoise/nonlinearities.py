@@ -223,7 +223,19 @@ def names_for_form(form: str) -> list[str]:
 
 
 def available_nonlinearities(paper_only: bool = False) -> list[str]:
-    """Sorted registry keys, like ``pywt.wavelist``."""
+    """Sorted registry keys, like ``pywt.wavelist``.
+
+    Parameters
+    ----------
+    paper_only : bool
+        Only the families of the paper (Alt, Weickert and Peter 2020).
+
+    Returns
+    -------
+    list of str
+        The keys, sorted; each is a name :func:`get_nonlinearity` takes in every
+        form.  Raises nothing.
+    """
     return sorted(k for k, e in NONLINEARITIES.items() if e.paper or not paper_only)
 
 
@@ -388,6 +400,8 @@ class Nonlinearity:
 
     @property
     def label(self) -> str:
+        """The name to show (plots, reports): the registry entry's label (such as
+        ``"Perona-Malik"``), or a custom function's ``name``."""
         return self.entry.label if self.entry is not None else self.name
 
 
@@ -401,6 +415,20 @@ def get_nonlinearity(name: str, form: str = "activation", lam: float = 1.0) -> N
     form : {'diffusivity', 'regulariser', 'shrinkage', 'activation'}
     lam : float
         Contrast parameter lambda > 0 (for shrinkage, ``sqrt2 * theta``).
+
+    Returns
+    -------
+    Nonlinearity
+        The registry entry bound to ``lam``: its four forms (:meth:`~Nonlinearity.phi`,
+        ``g``, ``psi``, ``shrinkage``), its registry ``key`` and ``name`` as given
+        (normalised: lower case, hyphens).
+
+    Raises
+    ------
+    ParameterError
+        (a ``ValueError`` too) ``name`` is not a string or is no key or alias of
+        ``form`` (the message gives the closest name, or where the name lives),
+        ``form`` is not one of the four, or ``lam`` is not a finite number > 0.
 
     Examples
     --------
@@ -431,6 +459,21 @@ def from_function(
     function itself stays the nonlinearity's form ``form``: a regulariser is
     shifted to ``Psi(0) = 0``; a diffusivity undefined at 0 (``tanh(r)/r``)
     gets ``g(0) = Phi'(0)`` there.
+
+    Returns
+    -------
+    Nonlinearity
+        Of ``key`` ``"custom"`` and the given ``name``; its four forms as a
+        registry entry's (no compiled flux kernel: the engine calls ``func``'s
+        activation).  Its stability is sampled, not known in closed form
+        (:func:`resdenoise.stability.check_tau`).
+
+    Raises
+    ------
+    ParameterError
+        (a ``ValueError`` too) ``func`` is not callable, ``form`` is not one of
+        the four, or ``lam`` is not a finite number > 0.  ``func`` itself is
+        not called here.
     """
     form = canonical_form(form)
     _check_form(form)

@@ -226,3 +226,36 @@ def test_every_form_of_every_family_gives_an_ndarray():
             assert type(scalar) is np.ndarray and scalar.shape == (), (nl.name, form)
             assert type(row) is np.ndarray and row.shape == (2,), (nl.name, form)
             assert np.isclose(scalar, row[1], rtol=1e-6), (nl.name, form)  # the same value
+
+
+def test_help_of_the_public_lookups_says_what_they_return_and_raise():
+    """help() of get_nonlinearity, from_function, available_nonlinearities, check_tau,
+    Nonlinearity.label says what they return (and raise: ParameterError, as they do)."""
+    from resdenoise.errors import ParameterError
+
+    documented = {
+        resdenoise.get_nonlinearity: "Nonlinearity",
+        resdenoise.from_function: "Nonlinearity",
+        resdenoise.available_nonlinearities: "list of str",
+        resdenoise.check_tau: "StabilityVerdict",
+    }
+    for function, returned in documented.items():
+        doc = function.__doc__
+        assert f"Returns\n    -------\n    {returned}\n" in doc, function.__name__
+        if function is not resdenoise.available_nonlinearities:
+            assert "Raises\n    ------\n    ParameterError\n" in doc, function.__name__
+    assert "custom function's ``name``" in resdenoise.Nonlinearity.label.__doc__
+    tanh = resdenoise.get_nonlinearity("tanh")
+    for call in (  # what the Raises sections say
+        lambda: resdenoise.get_nonlinearity("charbonier"),
+        lambda: resdenoise.get_nonlinearity("huber", "diffusivity"),
+        lambda: resdenoise.get_nonlinearity("tanh", "bogus"),
+        lambda: resdenoise.get_nonlinearity("tanh", lam=-1),
+        lambda: resdenoise.from_function(3),
+        lambda: resdenoise.from_function(np.tanh, "bogus"),
+        lambda: resdenoise.from_function(np.tanh, lam=0),
+        lambda: resdenoise.check_tau(tanh, -1.0),
+        lambda: resdenoise.check_tau(3, 0.1),
+    ):
+        with pytest.raises(ParameterError):
+            call()
