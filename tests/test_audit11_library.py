@@ -259,3 +259,22 @@ def test_help_of_the_public_lookups_says_what_they_return_and_raise():
     ):
         with pytest.raises(ParameterError):
             call()
+
+
+def test_a_type_checker_sees_every_public_name_with_its_real_type(tmp_path):
+    """resdenoise imports its public functions lazily (a module __getattr__); a type
+    checker sees them through TYPE_CHECKING imports, not as Any: resdenoise.diffuse(...)
+    is checked against api.py's signature."""
+    names = [n for n in resdenoise.__all__ if n != "__version__"]
+    lines = [f"reveal_type(resdenoise.{name})" for name in names]
+    errors = _mypy(
+        tmp_path,
+        "import numpy as np\nimport resdenoise\nfrom resdenoise import diffuse\n"
+        + "\n".join(lines)
+        + '\nreveal_type(diffuse)\nbad = diffuse(np.zeros(4), lam="bogus", nonsense=3)\n',
+    )
+    revealed = [e for e in errors if "Revealed type is" in e]
+    assert len(revealed) == len(names) + 1
+    assert not [e for e in revealed if 'Revealed type is "Any"' in e]
+    assert any('Unexpected keyword argument "nonsense" for "diffuse"' in e for e in errors)
+    assert any('Argument "lam" to "diffuse"' in e for e in errors)
