@@ -10,8 +10,21 @@ The library imports neither click nor rich.
 """
 
 import importlib
+from typing import TYPE_CHECKING
 
 from .errors import ParameterError, ResdenoiseError, SignalError, UnstableError
+
+if TYPE_CHECKING:  # what a type checker sees of the lazy names below: their real types
+    from .api import diffuse, regularise, resnet, shrink
+    from .engine import run_blocks
+    from .nonlinearities import (
+        NONLINEARITIES,
+        Nonlinearity,
+        available_nonlinearities,
+        from_function,
+        get_nonlinearity,
+    )
+    from .stability import check_tau
 
 #: Public names and the module each lives in.  They are imported on first use
 #: (PEP 562), so ``import resdenoise.cli`` for ``resdenoise --help`` stays cheap.
@@ -30,7 +43,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'resdenoise' has no attribute {name!r}")

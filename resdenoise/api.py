@@ -37,7 +37,9 @@ StoppingRule = Literal["sure", "noise2self", "decorrelation"]
 def as_signal(u: npt.ArrayLike) -> np.ndarray:
     """``u`` as a float array of shape ``(n,)`` or ``(n, channels)``, n >= 2, all finite.
 
-    float32 stays float32; everything else becomes float64.
+    float32 stays float32; everything else becomes float64.  An input that is
+    already float32 or float64 is not copied (a memmap is read where it is):
+    the result may be ``u`` itself, which the engine only reads.
 
     Raises
     ------
@@ -49,7 +51,7 @@ def as_signal(u: npt.ArrayLike) -> np.ndarray:
         a = np.asarray(u)
         complex_ = np.iscomplexobj(a)
         if a.dtype != np.float32 and not complex_:
-            a = a.astype(np.float64)
+            a = a.astype(np.float64, copy=False)  # float64 already: read, not copied
     except (TypeError, ValueError):
         raise SignalError(
             "the signal must be numbers: an array or a list of shape (n,) or (n, channels)"
@@ -108,24 +110,34 @@ def _samples_in_rows(u, channel_axis=None):
     return np.ascontiguousarray(a.T), lambda out: np.ascontiguousarray(out.T)
 
 
+def _tell(messages) -> None:
+    """Warn of each message at the caller's line (stacklevel: _tell, _run, diffuse, the caller)."""
+    for message in messages:
+        warnings.warn(message, UserWarning, stacklevel=4)
+
+
 def _run(
     command: str, u, nonlinearity, form: str, lam, allow_unstable: bool, channel_axis, **settings
 ):
     """Plan as the command line does, refuse an unstable plan, run it."""
-    u, back = _samples_in_rows(u, channel_axis)
-    u = as_signal(u)
+    given, back = _samples_in_rows(u, channel_axis)
+    u = as_signal(given)
     if callable(nonlinearity) and not isinstance(nonlinearity, Nonlinearity):
         name = getattr(nonlinearity, "__name__", "custom")
         nonlinearity = from_function(nonlinearity, form, name=name, lam=1.0)
     plan, extra = planner(command, nonlinearity, lam=lam, **settings)(u)
-    for message in extra.get("warnings", ()):  # what the automatic search has to say
-        warnings.warn(message, UserWarning, stacklevel=3)
-    check_verdict(plan, plan.verdict(), allow_unstable)
+    _tell(extra.get("warnings", ()))  # what the automatic search has to say
+    said: list[str] = []
+    check_verdict(plan, plan.verdict(), allow_unstable, on_warning=said.append)
+    _tell(said)  # tau above the sign-stable bound
     check_lams(plan, u.dtype)  # the command line's refusals, the same functions
     if not allow_unstable:
         probe_flux(plan, u, u.dtype)
     out = run_plan(plan, u)  # the cascade over scales computes float64, rounded back:
-    return back(out.astype(u.dtype, copy=False))  # float32 stays float32 (as_signal's rule)
+    out = out.astype(u.dtype, copy=False)  # float32 stays float32 (as_signal's rule)
+    if np.may_share_memory(out, given):  # never the caller's array (u is not copied)
+        out = out.copy()
+    return back(out)
 
 
 _SIGNAL = """

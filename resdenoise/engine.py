@@ -43,6 +43,7 @@ import functools
 import math
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 
@@ -77,6 +78,7 @@ from .stepper import (  # noqa: F401 - re-exported: the engine's names, as befor
 )
 
 __all__ = [
+    "FluxLike",
     "forward_difference",
     "backward_difference",
     "diffusion_block",
@@ -123,9 +125,23 @@ def diffusion_block(u: np.ndarray, phi, tau: float, h: float = 1.0) -> np.ndarra
     return u + tau * backward_difference(phi(forward_difference(u, h)), h)
 
 
+class HasFlux(Protocol):
+    """What :func:`run_blocks` takes of a :class:`~resdenoise.nonlinearities.Nonlinearity`:
+    its flux ``phi(r)`` and its allocation-free ``flux_kernel`` (None: ``phi`` is called)."""
+
+    def phi(self, r: np.ndarray, /) -> np.ndarray: ...
+
+    @property
+    def flux_kernel(self) -> Callable[..., np.ndarray] | None: ...
+
+
+#: ``phi`` as :func:`run_blocks` takes it: a function of r, or a Nonlinearity.
+FluxLike = Callable[[np.ndarray], np.ndarray] | HasFlux
+
+
 def run_blocks(
     u: np.ndarray,
-    phi: Callable[[np.ndarray], np.ndarray],
+    phi: FluxLike,
     tau: float,
     n_blocks: int,
     h: float = 1.0,

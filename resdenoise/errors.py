@@ -9,6 +9,7 @@ end can restate them in its own terms (the command line's flags) with
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Callable, Iterable
@@ -26,6 +27,7 @@ __all__ = [
     "is_positive",
     "non_finite",
     "one_line",
+    "quiet_underflow",
     "refuse_non_finite",
     "ExtraMissing",
     "GuaranteeError",
@@ -308,6 +310,25 @@ def is_positive(value) -> bool:
     """Whether ``value`` is a finite real number > 0 (see :func:`check_positive`)."""
     real = isinstance(value, numbers.Real) and not isinstance(value, bool)
     return real and math.isfinite(value) and value > 0
+
+
+def quiet_underflow(function: Callable) -> Callable:
+    """``function`` run under ``np.errstate(under="ignore")``, the caller's state back after.
+
+    For the computations whose underflow is intended and harmless (a probe of
+    ever smaller differences, the samples times a power of two, a tiny
+    detail): a caller's ``np.seterr(under="raise")`` makes them no
+    FloatingPointError, and the caller's error state is left as it was.
+    """
+
+    @functools.wraps(function)
+    def quiet(*args, **kwargs):
+        import numpy as np  # here: the command line's start-up imports no NumPy for errors
+
+        with np.errstate(under="ignore"):
+            return function(*args, **kwargs)
+
+    return quiet
 
 
 def one_line(text) -> str:

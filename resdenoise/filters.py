@@ -33,6 +33,7 @@ from .errors import (
     UnstableError,
     check_count,
     check_positive,
+    quiet_underflow,
     spell,
 )
 from .noise import resolve_sigma
@@ -164,6 +165,7 @@ class Plan:
             out=out,
         )
 
+    @quiet_underflow
     def _run_shifted(self, u, callback, threads) -> np.ndarray:
         """:meth:`run` of a plan with :attr:`run_shift`: its blocks at the scale it was made
         for (without blocks: ``u`` itself, after the pre-stage).  The callback gets the
@@ -452,6 +454,7 @@ def check_lams(plan, dtype: str, name: str | None = None, automatic: bool = Fals
                 ) from None
 
 
+@quiet_underflow
 def probe_flux(plan, subject, dtype: str) -> None:
     """Refuse a plan whose flux is not finite in ``dtype`` for the differences the
     signal can have (up to its range): one block of the engine on a probe

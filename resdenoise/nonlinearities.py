@@ -223,7 +223,19 @@ def names_for_form(form: str) -> list[str]:
 
 
 def available_nonlinearities(paper_only: bool = False) -> list[str]:
-    """Sorted registry keys, like ``pywt.wavelist``."""
+    """Sorted registry keys, like ``pywt.wavelist``.
+
+    Parameters
+    ----------
+    paper_only : bool
+        Only the families of the paper (Alt, Weickert and Peter 2020).
+
+    Returns
+    -------
+    list of str
+        The keys, sorted; each is a name :func:`get_nonlinearity` takes in every
+        form.  Raises nothing.
+    """
     return sorted(k for k, e in NONLINEARITIES.items() if e.paper or not paper_only)
 
 
@@ -327,12 +339,15 @@ class Nonlinearity:
     floor: float | None = None
 
     # -- the four forms ----------------------------------------------------
+    # Each form returns an ndarray for every family, a custom one too: of ``r``'s shape,
+    # 0-d for a scalar ``r`` (np.asarray: what a family computes as a NumPy scalar).
     def phi(self, r) -> np.ndarray:
-        """Activation (flux function) ``Phi(r)``."""
+        """Activation (flux function) ``Phi(r)``: an ndarray of ``r``'s shape (0-d for
+        a scalar ``r``), whatever the family."""
         r = np.asarray(r, dtype=float)
         if self.entry is not None:
-            return self.entry.phi(r, self.lam)
-        return self._phi(r)
+            return np.asarray(self.entry.phi(r, self.lam))
+        return np.asarray(self._phi(r))
 
     @property
     def flux_kernel(self) -> Callable[[np.ndarray, np.ndarray, tuple], np.ndarray] | None:
@@ -354,31 +369,33 @@ class Nonlinearity:
         return flux_kernel
 
     def g(self, r) -> np.ndarray:
-        """Diffusivity ``g(r) = Phi(r)/r``."""
+        """Diffusivity ``g(r) = Phi(r)/r``: an ndarray of ``r``'s shape (as :meth:`phi`)."""
         r = np.asarray(r, dtype=float)
         if self.entry is not None and self.entry.g is not None:
-            return self.entry.g(r, self.lam)
+            return np.asarray(self.entry.g(r, self.lam))
         if self._g is not None:
-            return self._g(r)
-        return phi_to_g(self.phi, _scale(self.lam))(r)
+            return np.asarray(self._g(r))
+        return np.asarray(phi_to_g(self.phi, _scale(self.lam))(r))
 
     def psi(self, r) -> np.ndarray:
-        """Regulariser ``Psi(r)`` with ``Psi(0) = 0``."""
+        """Regulariser ``Psi(r)`` with ``Psi(0) = 0``: an ndarray of ``r``'s shape (as
+        :meth:`phi`)."""
         r = np.asarray(r, dtype=float)
         if self.entry is not None and self.entry.psi is not None:
-            return self.entry.psi(r, self.lam)
+            return np.asarray(self.entry.psi(r, self.lam))
         if self._psi is not None:
-            return self._psi(r)
-        return phi_to_psi(self.phi)(r)
+            return np.asarray(self._psi(r))
+        return np.asarray(phi_to_psi(self.phi)(r))
 
     def shrinkage(self, s, tau: float = 0.25) -> np.ndarray:
-        """Shrinkage function ``S(s)`` for one Haar step of size tau (h = 1)."""
+        """Shrinkage function ``S(s)`` for one Haar step of size tau (h = 1): an ndarray
+        of ``s``'s shape (as :meth:`phi`)."""
         s = np.asarray(s, dtype=float)
         if tau == 0.25 and self.entry is not None and self.entry.shrinkage is not None:
-            return self.entry.shrinkage(s, self.theta)
+            return np.asarray(self.entry.shrinkage(s, self.theta))
         if tau == 0.25 and self._shrinkage is not None:
             return np.asarray(self._shrinkage(s), dtype=float)
-        return phi_to_shrinkage(self.phi, tau)(s)
+        return np.asarray(phi_to_shrinkage(self.phi, tau)(s))
 
     # -- properties ----------------------------------------------------------
     @property
@@ -388,6 +405,8 @@ class Nonlinearity:
 
     @property
     def label(self) -> str:
+        """The name to show (plots, reports): the registry entry's label (such as
+        ``"Perona-Malik"``), or a custom function's ``name``."""
         return self.entry.label if self.entry is not None else self.name
 
 
@@ -401,6 +420,20 @@ def get_nonlinearity(name: str, form: str = "activation", lam: float = 1.0) -> N
     form : {'diffusivity', 'regulariser', 'shrinkage', 'activation'}
     lam : float
         Contrast parameter lambda > 0 (for shrinkage, ``sqrt2 * theta``).
+
+    Returns
+    -------
+    Nonlinearity
+        The registry entry bound to ``lam``: its four forms (:meth:`~Nonlinearity.phi`,
+        ``g``, ``psi``, ``shrinkage``), its registry ``key`` and ``name`` as given
+        (normalised: lower case, hyphens).
+
+    Raises
+    ------
+    ParameterError
+        (a ``ValueError`` too) ``name`` is not a string or is no key or alias of
+        ``form`` (the message gives the closest name, or where the name lives),
+        ``form`` is not one of the four, or ``lam`` is not a finite number > 0.
 
     Examples
     --------
@@ -431,6 +464,21 @@ def from_function(
     function itself stays the nonlinearity's form ``form``: a regulariser is
     shifted to ``Psi(0) = 0``; a diffusivity undefined at 0 (``tanh(r)/r``)
     gets ``g(0) = Phi'(0)`` there.
+
+    Returns
+    -------
+    Nonlinearity
+        Of ``key`` ``"custom"`` and the given ``name``; its four forms as a
+        registry entry's (no compiled flux kernel: the engine calls ``func``'s
+        activation).  Its stability is sampled, not known in closed form
+        (:func:`resdenoise.stability.check_tau`).
+
+    Raises
+    ------
+    ParameterError
+        (a ``ValueError`` too) ``func`` is not callable, ``form`` is not one of
+        the four, or ``lam`` is not a finite number > 0.  ``func`` itself is
+        not called here.
     """
     form = canonical_form(form)
     _check_form(form)

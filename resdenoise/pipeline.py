@@ -41,7 +41,7 @@ import os
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Literal, NamedTuple, overload
 
 from .errors import (
     GuaranteeError,
@@ -157,6 +157,48 @@ class RunOptions:
         if self.dtype != "auto":
             return self.dtype
         return "float32" if stored_float32 else "float64"
+
+
+@overload
+def run_file(
+    make_plan: Callable,
+    input_path: str,
+    output: str = "-",
+    *,
+    read=None,
+    write=None,
+    run: RunOptions | None = None,
+    input_format: str | None = None,
+    report_path: str | None = None,
+    reference: str | None = None,
+    in_place: bool = False,
+    progress: Progress | None = None,
+    on_warning: Callable[[str], object] | None = None,
+    protect: Sequence[str] | FileIndex = (),
+    measure: Literal[True] = ...,
+    on_commit: Callable[[], object] | None = None,
+) -> dict: ...  # measured (the default): always the report
+
+
+@overload
+def run_file(
+    make_plan: Callable,
+    input_path: str,
+    output: str = "-",
+    *,
+    read=None,
+    write=None,
+    run: RunOptions | None = None,
+    input_format: str | None = None,
+    report_path: str | None = None,
+    reference: str | None = None,
+    in_place: bool = False,
+    progress: Progress | None = None,
+    on_warning: Callable[[str], object] | None = None,
+    protect: Sequence[str] | FileIndex = (),
+    measure: bool,
+    on_commit: Callable[[], object] | None = None,
+) -> dict | None: ...  # measure=False: None
 
 
 def run_file(

@@ -22,7 +22,16 @@ from typing import ClassVar, Final
 from .errors import ParameterError, WholeSignalNeeded, check_count, check_positive, spell
 from .pairs import helping
 
-__all__ = ["AUTO", "Planner", "Progress", "automatic_planner", "network_planner", "planner"]
+__all__ = [
+    "AUTO",
+    "AutomaticPlanner",
+    "NetworkPlanner",
+    "Planner",
+    "Progress",
+    "automatic_planner",
+    "network_planner",
+    "planner",
+]
 
 #: The value of a setting (or of ``lam``/``theta``) that asks for a data-driven choice.
 AUTO: Final = "auto"
@@ -375,7 +384,7 @@ def planner(
     rule: str | None = None,
     sigma: float | None = None,
     **settings,
-) -> Planner:
+) -> Planner | AutomaticPlanner:
     """The plan maker of one filtering command, checked before any signal is read.
 
     Parameters
@@ -518,7 +527,9 @@ def _check_nonlinearity(nonlinearity, form: str) -> None:
         )
 
 
-def automatic_planner(*, sigma: float | None = None, command: str | None = None) -> Callable:
+def automatic_planner(
+    *, sigma: float | None = None, command: str | None = None
+) -> AutomaticPlanner:
     """``make_plan(u) -> (plan, extra)`` that chooses everything by SURE
     (:func:`resdenoise.automatic.choose_denoiser`); ``sigma`` the noise level
     when known; ``command`` ``"diffuse"`` or ``"shrink"``: only that command's
@@ -536,17 +547,28 @@ def automatic_planner(*, sigma: float | None = None, command: str | None = None)
             f"choose one of {sorted(COMMAND_CANDIDATES)}"
         )
     candidates = CANDIDATES if command is None else COMMAND_CANDIDATES[command]
+    return AutomaticPlanner(sigma, candidates)
 
-    def make_plan(u, labels=None):
+
+@dataclass(frozen=True, eq=False)
+class AutomaticPlanner:
+    """``make_plan(u, labels=None) -> (plan, extra)`` that chooses everything by SURE;
+    build it with :func:`automatic_planner`.  A plain object (not a closure), so that it
+    pickles: a spawn or forkserver process pool can take it, as a :class:`Planner`."""
+
+    #: ``make_plan(u, labels=...)`` is understood (the do-no-harm reasons name channels)
+    takes_labels: ClassVar[bool] = True
+
+    sigma: float | None
+    candidates: tuple
+
+    def __call__(self, u, labels=None):
         import numpy as np
 
         from .automatic import choose_denoiser
 
         _need_samples(u, ("choosing the filter by SURE", ()))
-        return choose_denoiser(np.asarray(u), sigma, candidates, labels)
-
-    make_plan.takes_labels = True  # the do-no-harm reasons name the channels
-    return make_plan
+        return choose_denoiser(np.asarray(u), self.sigma, self.candidates, labels)
 
 
 #: command: the settings ``--FORM auto`` leaves to the search, and the values that
@@ -557,7 +579,7 @@ _AUTO_FAMILY: Final = {
 }
 
 
-def _auto_family(command: str, lam, rule, sigma, settings: dict) -> Callable:
+def _auto_family(command: str, lam, rule, sigma, settings: dict) -> AutomaticPlanner:
     """``--diffusivity auto`` / ``--shrinkage auto``: the automatic planner of the
     command's families, after refusing settings that would be ignored."""
     from .errors import spell
@@ -585,7 +607,7 @@ def _auto_family(command: str, lam, rule, sigma, settings: dict) -> Callable:
     return automatic_planner(sigma=sigma, command=command)
 
 
-def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> Callable:
+def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> NetworkPlanner:
     """``make_plan(u) -> (plan, extra)`` of a network file (a path or a loaded spec).
 
     A file with ``stop = "sure"`` gets the depth of least SURE on ``u``
@@ -601,12 +623,38 @@ def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> Callable:
     ResdenoiseError
         The file cannot be read (exit code 1) or is malformed (2).
     """
-    from .network import NetworkSpec, build_network, load_network
+    from .network import NetworkSpec, load_network
 
     spec = network if isinstance(network, NetworkSpec) else load_network(network)
-    lam = None if lam == AUTO else lam
 
-    def make_plan(u, progress: Progress | None = None):
+    return NetworkPlanner(spec, None if lam == AUTO else lam, tau, h)
+
+
+@dataclass(frozen=True, eq=False)
+class NetworkPlanner:
+    """``make_plan(u, progress=None) -> (plan, extra)`` of a network; build it with
+    :func:`network_planner`.  A plain object (not a closure), so that it pickles."""
+
+    spec: object  # a resdenoise.network.NetworkSpec
+    lam: float | None
+    tau: float | None
+    h: float
+
+    @property
+    def takes_progress(self) -> bool:
+        """Whether ``make_plan(u, progress=...)`` follows a search (``stop = "sure"``)."""
+        return self.spec.stop is not None
+
+    @property
+    def reads(self) -> dict:
+        """The network file (protected from the run's outputs); none for a loaded spec."""
+        source = self.spec.source
+        return {} if source == "<network>" else {source: "network"}
+
+    def __call__(self, u, progress: Progress | None = None):
+        from .network import build_network
+
+        spec, lam, tau, h = self.spec, self.lam, self.tau, self.h
         if spec.stop is None:
             return build_network(spec, u, lam=lam, tau=tau, h=h), {}
         from .network_stop import stopped_network  # stop = "sure": the depth for this signal
@@ -617,8 +665,3 @@ def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> Callable:
             (f"drop stop from {spec.source} to run every block", ()),
         )
         return stopped_network(spec, u, lam=lam, tau=tau, h=h, progress=progress)
-
-    make_plan.takes_progress = spec.stop is not None  # its search says its blocks
-    if spec.source != "<network>":
-        make_plan.reads = {spec.source: "network"}  # protected from the run's outputs
-    return make_plan

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import quiet_underflow
 from .median import quantile_from, quantile_ranks
 from .wavelet import estimate_noise as mad_haar_noise
 
@@ -270,6 +271,7 @@ def quiet_window_noise(u: np.ndarray, order: int = 3) -> np.ndarray:
     return _quiet_windows(u, order)[0]
 
 
+@quiet_underflow
 def _quiet_windows(u: np.ndarray, order: int = 3) -> tuple[np.ndarray, np.ndarray | None]:
     """``(sigma, means)``: :func:`quiet_window_noise`, and per channel the mean of the window
     energies it read (what :func:`resdenoise.noise._checked_by_floor` compares the level with), or None

@@ -386,6 +386,16 @@ def at_most(bound: float, digits: int = 6) -> str:
 def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
     """Decide L-infinity and sign stability of ``tau`` for ``nl`` and ``h``.
 
+    Returns
+    -------
+    StabilityVerdict
+        ``linf_stable`` and ``sign_stable`` (the verdicts), ``tau_linf_bound``
+        and ``tau_sign_bound`` (the largest stable tau for this h), ``reason``
+        (why not, in words; empty when stable), ``tau`` and ``h`` as given, and
+        the activation's properties (``g_min``, ``g_max``, ``lipschitz``,
+        ``odd``, ``monotone``, ``exact``: known in closed form or sampled); the
+        README's report table describes each field.
+
     Raises
     ------
     ParameterError

@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from .errors import quiet_underflow
+
 __all__ = [
     "haar_details",
     "estimate_noise",
@@ -25,6 +27,7 @@ _SQRT2 = math.sqrt(2.0)
 MAD_FACTOR = 0.6745
 
 
+@quiet_underflow
 def haar_details(u: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Finest Haar detail coefficients ``(f_2k - f_2k+1)/sqrt2`` along axis 0 (float64).
 
@@ -41,6 +44,7 @@ def haar_details(u: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return np.divide(out, _SQRT2, out=out)
 
 
+@quiet_underflow
 def estimate_noise(u: np.ndarray) -> np.ndarray:
     """MAD noise estimate ``median(|w|)/0.6745`` per channel (Donoho-Johnstone).
 
