@@ -223,9 +223,6 @@ CANDIDATES = (
     ("shrink garrote, scales", "shrink", "shrinkage", "garrote"),
 )
 
-#: Perona-Malik over scales (:mod:`resdenoise.multiscale`): a lambda and blocks per scale.
-CASCADE = CANDIDATES[5][0]
-
 #: ``--diffusivity auto`` and ``--shrinkage auto``: the families (and scales) one
 #: command chooses among, by the same SURE as :data:`CANDIDATES`.
 COMMAND_CANDIDATES = {
@@ -658,44 +655,6 @@ def _ranked(g, level, candidates, evidence=None) -> list:
     return sorted(results, key=lambda r: r[0])
 
 
-def _simpler_first(results, g, level, shift: int = 0):
-    """``(results, sums, why)``: the ranking ``results`` (:func:`_ranked`'s, white SURE
-    with ``level``) with the runner-up first where the best is :data:`CASCADE` and does
-    not lower SURE below the runner-up by more than :data:`SIGNIFICANCE` standard errors
-    of their paired difference (per sample, batch means as :func:`gain_test`'s; ``why``
-    says so, of the signal ``g * 2**shift``), else as it is (``why`` None); ``sums``: the
-    first's :func:`probed_sums` where they were read (else None).
-
-    The cascade tunes a lambda and a count of blocks per scale by SURE on the same
-    samples, so its minimum is optimistic beyond a search of two parameters (selection
-    bias).  Both are run on the same probe, so the difference of their terms has the
-    noise of neither alone.  Measured (audit of white-noise cases no benchmark holds, the
-    cascade first by SURE in 8 of them): a quadratic drift in 30 % white noise, the
-    cascade 0.0047 per sample below Perona-Malik by SURE (1.4 standard errors), its true
-    MSE 2.3x; with the rule 32.14 -> 35.68 dB, and over the 8 cases -0.16 to +4.40 dB,
-    7 of 8 gaining (``shrink`` over scales, whose thresholds per level are fewer and
-    whose choice the same test changed on spiky signals at a loss of up to 4.4 dB, is
-    not tested).
-    """
-    from .sure import gain_from_sums
-
-    best = results[0]
-    if best[1] != CASCADE or not best[2].steps or len(results) < 2:
-        return results, None, None
-    one = results[1]
-    sums, one_sums = probed_sums(best[2], g, level), probed_sums(one[2], g, level)
-    diff, se = gain_from_sums(sums - one_sums, level.sigma, np.shape(g)[0])
-    diff += 2 * float(np.sum(np.square(level.sigma)))  # (the identity's -2 sigma^2 cancels)
-    if _significant((diff, se)):
-        return results, sums, None
-    diff, se = times_power_of_two(diff, 2 * shift), times_power_of_two(se, 2 * shift)
-    why = (
-        f"{best[1]} minus {one[1]}: SURE {diff:.6g} per sample on the same probe, not "
-        f"below -{SIGNIFICANCE:g} standard errors ({se:.6g}) of the difference"
-    )
-    return [one, *(r for r in results if r is not one)], one_sums, why
-
-
 def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None):
     """``(plan, extra)``: the candidate with the smallest SURE (see the module docstring).
 
@@ -775,23 +734,17 @@ def _choose(f, candidates, labels, shift: int, sigma):
         else:
             per_level, tests = None, {}
             rule += "; the white-noise SURE did not confirm it: ranked as white"
-    sums, simpler = None, None
-    if per_level is None:  # a candidate over scales only where it beats one scale's
-        results, sums, simpler = _simpler_first(results, g, level, shift)
     risk, label, plan, extra = results[0]
     runner_up = results[1] if len(results) > 1 else None
     said = partial(times_power_of_two, shift=2 * shift)  # SURE of the signal
     reason = f"{scored} ({said(risk):.6g} per sample)"
-    if simpler is not None:
-        reason = f"{scored} after {CASCADE} ({said(risk):.6g} per sample); " + simpler
-    elif runner_up is not None:
+    if runner_up is not None:
         reason += f"; next: {runner_up[1]} ({said(runner_up[0]):.6g})"
     notes = list(extra.get("warnings", []))
 
     def at_low(low):  # the search again with the level's low end (white ranking); where
         # the nugget set the level, its evidence is the level's without the nugget: the same
-        ranked = _ranked(g, low, candidates, evidence if low.white_by_nugget() else None)
-        first = _simpler_first(ranked, g, low)[0][0]
+        first = _ranked(g, low, candidates, evidence if low.white_by_nugget() else None)[0]
         return first[2], first[1], first[3]
 
     plan, refused, note, tested = do_no_harm(
@@ -802,7 +755,6 @@ def _choose(f, candidates, labels, shift: int, sigma):
         tests.get(label),
         f"the best candidate ({label})",
         at_low,
-        sums,
         labels=labels,
         distrusted=distrusted,
         shift=shift,
