@@ -156,8 +156,9 @@ samples, white noise at 5-10 %: read 3-8x, ``denoise`` 2-12 dB below the input i
 cases, the single commands alike), and the low end's test, and the search there, keep
 that out.
 Measured (sine and step, 30-60 samples, white 5/10/30 % and pink 10 %, seeds 100-115,
-``resdenoise denoise``): below the input 65 -> 2 of 256 cases; gains at 30 % kept (mean
-+0.57 -> +0.44 dB at 50 samples, +1.41 -> +1.29 dB at 60).
+``resdenoise denoise``): below the input 70 -> 2 of 256 cases; gains at 30 % kept (mean
++0.57 -> +0.44 dB at 50 samples, +1.41 -> +1.29 dB at 60); ``diffuse --time auto --lambda
+auto`` and ``shrink --scales auto`` at 50-60 samples 68 -> 1 of 128 each.
 
 A series whose own content is partly white at its sampling rate reads as noise in every
 estimator, every difference order and every second-order check (measured on the losing
