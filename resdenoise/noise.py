@@ -19,7 +19,13 @@ Estimators
     Donoho and Johnstone's ``median |w| / 0.6745`` over the finest Haar
     details ``w`` (:func:`resdenoise.wavelet.estimate_noise`).  It reads
     fine-scale content in more than about half of the samples as noise.
-    Used for signals too short for ``quiet-windows`` (under 67 samples).
+    Used for signals too short for ``quiet-windows`` (under 67 samples).  There the
+    automatic searches' level is an interval whose low end is the MAD of the normalised
+    third differences (:func:`third_difference_noise`): on so few samples the finest
+    Haar details of a smooth signal's own content fill most of them (three periods of a
+    sine and a step in 50 samples at 5-10 % white noise: mad-haar 3-8x the true level,
+    third differences 1.1-1.3x), and a choice must gain at the low end too
+    (:func:`resdenoise.automatic.do_no_harm`).
     A streamed file gets either estimate exactly (:mod:`resdenoise.selection`).
 
 How they were chosen (``benchmarks/bench_noise.py``): on synthetic speech
@@ -104,6 +110,7 @@ from .quiet_windows import (  # noqa: F401 - re-exported: the estimator's names,
 )
 from .scaling import level_shift
 from .spectral_floor import spectral_floor
+from .wavelet import MAD_FACTOR
 from .wavelet import estimate_noise as mad_haar_noise
 
 __all__ = [
@@ -344,6 +351,8 @@ def search_noise(u, nugget: bool = True) -> NoiseLevel:
     identified, or, where the variogram's nugget set the level (its upper
     bound), the nugget itself, or where the spectral floor set the level
     (:func:`_checked_by_floor`), at most the floor's bound at one standard error.  Under
+    67 samples (``mad-haar``, no window to check orders in) the low end is
+    :func:`third_difference_noise` where that is lower.  Under
     :data:`NUGGET_SAMPLES` samples (no
     nugget to bound it) the level is a point: the ratio's own noise
     (``RATIO_SPREAD / sqrt(n)``, 0.13 at 160 samples) put the low end of a
@@ -369,7 +378,11 @@ def _search_noise(u2: np.ndarray, nugget: bool) -> NoiseLevel:
     n = u2.shape[0]
     name = estimator_for(n)
     plain, means = _quiet_windows(u2) if name == "quiet-windows" else (estimate_noise(u2), None)
-    if name != "quiet-windows" or window_for(n, HIGH_ORDER) is None:
+    if name != "quiet-windows":  # too short for windows: mad-haar, with its interval's
+        # low end by third differences where there are any (a point below 4 samples)
+        low = np.minimum(third_difference_noise(u2), plain) if n >= 4 else None
+        return NoiseLevel(plain, name, low=low)
+    if window_for(n, HIGH_ORDER) is None:
         return NoiseLevel(plain, name)
     high = quiet_window_noise(u2, HIGH_ORDER)
     with np.errstate(divide="ignore", invalid="ignore"):  # a channel without noise
@@ -390,6 +403,15 @@ def _search_noise(u2: np.ndarray, nugget: bool) -> NoiseLevel:
     else:
         white = None
     return _named_level(sigma, names, low, white)
+
+
+def third_difference_noise(u2: np.ndarray) -> np.ndarray:
+    """``median |d| / 0.6745`` per channel of ``u2`` (rows x channels, 4 rows or more)
+    over the normalised third differences ``d`` (``quiet-windows``' own: unit variance
+    for unit white noise; polynomials of degree 2 do not enter): the low end of a
+    ``mad-haar`` level's interval (:func:`search_noise`)."""
+    d = np.diff(u2, 3, axis=0) / math.sqrt(20.0)
+    return np.median(np.abs(d), axis=0) / MAD_FACTOR
 
 
 def _named_level(sigma, names: list[str], low, white) -> NoiseLevel:
