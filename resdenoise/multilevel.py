@@ -70,7 +70,10 @@ undershoots to -1/16).  Inside, the level's block acts on the box-averaged
 signal with tau = 1/4 <= 1/(2 g_max), which keeps *that* signal's range; this
 is what :func:`resdenoise.stability.check_tau` certifies per level.  The
 report measures per level mean drift, the deviation's norm before and
-after, and the max-min principle (held or the overshoot).
+after, and the max-min principle (held or the overshoot), and, on the
+box-averaged signal its block runs on, the max-min principle, total
+variation and sign changes per subsequence (``box_averages_per_subsequence``,
+:mod:`resdenoise.subsequences`).
 
 Noise per level (:func:`level_sigmas`).  Details are normalised as
 PyWavelets': white noise of level sigma has sigma at every level, pink
@@ -285,7 +288,10 @@ class MultilevelPlan(Plan):
     def scale_checks(self, f: np.ndarray) -> list[dict]:
         """Per level, alone on the input (``f + its correction``): the verdict of its
         block on the box-averaged signal, and the measured mean drift, deviation
-        from the mean (Euclidean, before and after) and max-min principle."""
+        from the mean (Euclidean, before and after) and max-min principle, and, on
+        the box-averaged signal its block runs on, the max-min principle, total
+        variation and sign changes per subsequence (``box_averages_per_subsequence``,
+        :mod:`resdenoise.subsequences`)."""
         f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
         lo, hi, mean = f2.min(axis=0), f2.max(axis=0), f2.mean(axis=0)
         dev_in = np.sqrt(np.sum((f2 - mean) ** 2, axis=0))
