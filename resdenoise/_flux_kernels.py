@@ -1,4 +1,4 @@
-"""Allocation-free flux kernels for the engine (owned with resdenoise/engine.py).
+"""Allocation-free flux kernels for the engine (owned with resdenoise/stepper.py).
 
 ``xxx_phi_into(r, out, lam, work)`` writes ``Phi(r)`` into ``out`` with ufunc
 ``out=`` arguments only, performing the same operations in the same order as
@@ -13,10 +13,11 @@ Where a square would over- or underflow in r's dtype they switch to the
 scaled forms the closed forms switch to (:func:`resdenoise._families.pm_scaled`
 and the others), on the same conditions, so they stay equal to them.
 
-The registry (:mod:`resdenoise.nonlinearities`) attaches them to its entries;
-of resdenoise this module imports only those conditions, and the compiled module
-for the bumps family's rows (:func:`bump_rows`: the squarings and the tail) and their
-weighted sum (:func:`bump_sum`).
+The registry's rows (:mod:`resdenoise._entries`; the bumps family's in
+:mod:`resdenoise.nonlinearities`) attach them; of resdenoise this module imports
+only those conditions, and the compiled module for the bumps family's rows
+(:func:`bump_rows`: the squarings and the tail) and their weighted sum
+(:func:`bump_sum`).
 """
 
 from __future__ import annotations
