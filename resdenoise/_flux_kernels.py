@@ -183,6 +183,34 @@ def _compiled(name: str):
     return getattr(_kernels, name, None)
 
 
+def _verified(name: str, agrees: Callable[[Callable], bool]):
+    """The compiled function ``name`` where it exists and ``agrees(it)``, else None."""
+    compiled = _compiled(name)
+    return compiled if compiled is not None and agrees(compiled) else None
+
+
+def _rows_agree(compiled) -> bool:
+    """Whether ``compiled`` gives NumPy's bumps bit for bit on :func:`_bump_checks`."""
+    x = _bump_checks()
+    for count in (3, 32):  # one level of squarings; 30, down to scale 2^-15
+        ours = bump_basis(x, count, rows=compiled)
+        if not np.array_equal(ours.view(np.int64), bump_basis(x, count).view(np.int64)):
+            return False
+    return True
+
+
+def _sum_agrees(compiled) -> bool:
+    """Whether ``compiled`` gives NumPy's weighted sum bit for bit on :func:`_bump_checks`."""
+    x = _bump_checks()
+    with np.errstate(over="ignore"):  # inf among the terms, as bumps_sum may meet
+        terms = np.stack([x, x[::-1], np.abs(x) / 3.0, x * x])
+    c = np.array([0.3, 1e-300, 7.0, 1.5])
+    out = np.empty(x.size)
+    compiled(c, terms, out)
+    expected = bumps_sum(c, terms)
+    return bool(np.array_equal(out.view(np.int64), expected.view(np.int64)))
+
+
 @functools.cache
 def bump_rows() -> Callable[[np.ndarray, np.ndarray], None] | None:
     """``rows(x, basis)`` of :func:`resdenoise._families.bump_basis`: the compiled
@@ -191,15 +219,7 @@ def bump_rows() -> Callable[[np.ndarray, np.ndarray], None] | None:
     about 10 ns a value, 85 % of the bumps family's flux), where they give NumPy's bumps
     bit for bit on :func:`_bump_checks`' values (the tail follows glibc's hypot, 2.35 and
     later), else None: NumPy's, so that the bumps' numbers never depend on which runs."""
-    compiled = _compiled("bump_rows")
-    if compiled is None:
-        return None
-    x = _bump_checks()
-    for count in (3, 32):  # one level of squarings; 30, down to scale 2^-15
-        ours = bump_basis(x, count, rows=compiled)
-        if not np.array_equal(ours.view(np.int64), bump_basis(x, count).view(np.int64)):
-            return None
-    return compiled
+    return _verified("bump_rows", _rows_agree)
 
 
 @functools.cache
@@ -209,14 +229,4 @@ def bump_sum() -> Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None:
     cost 3-4 times as much, more than np.tensordot did), where it gives NumPy's sum bit
     for bit on :func:`_bump_checks`' values (built without fused multiply-add, it does),
     else None: NumPy's."""
-    compiled = _compiled("bump_sum")
-    if compiled is None:
-        return None
-    x = _bump_checks()
-    with np.errstate(over="ignore"):  # inf among the terms, as bumps_sum may meet
-        terms = np.stack([x, x[::-1], np.abs(x) / 3.0, x * x])
-    c = np.array([0.3, 1e-300, 7.0, 1.5])
-    out = np.empty(x.size)
-    compiled(c, terms, out)
-    expected = bumps_sum(c, terms)
-    return compiled if np.array_equal(out.view(np.int64), expected.view(np.int64)) else None
+    return _verified("bump_sum", _sum_agrees)
