@@ -193,16 +193,17 @@ def level_correction(u2: np.ndarray, nl, level: int) -> np.ndarray:
     return _level_block(u2, nl, level)[2]
 
 
-def _level_block(u2: np.ndarray, nl, level: int) -> tuple:
+def _level_block(u2: np.ndarray, nl, level: int, keep: bool = False) -> tuple:
     """Level ``level``'s block: the box-averaged mirrored signal it runs on, its
-    output (one block of stride s), and the level's correction of ``u2``."""
+    output (one block of stride s; with ``keep`` only, else None: the correction
+    is then computed in its place), and the level's correction of ``u2``."""
     n = u2.shape[0]
     s = 2 ** (level - 1)
     pad = 2 * s - 1
     v = box_average(_mirrored(u2, -pad, n + pad), s)  # P y at i = -pad .. n+s-1
     w = run_strided(v, nl, 0.25, 1, s)  # the engine: one block, stride s
-    z = w - v  # (1/4) D-_s Phi(D+_s v), exact for i >= -s+1
-    return v, w, box_average(z[s : n + 2 * s - 1], s)  # P^T z at 0 .. n-1
+    z = w - v if keep else np.subtract(w, v, out=w)  # (1/4) D-_s Phi(D+_s v), exact for i >= -s+1
+    return v, w if keep else None, box_average(z[s : n + 2 * s - 1], s)  # P^T z at 0 .. n-1
 
 
 def multilevel_block(u, nls) -> np.ndarray:
@@ -302,7 +303,7 @@ class MultilevelPlan(Plan):
             if nl is None:
                 out.append({**entry, "lambda": None, "shrinks": False})
                 continue
-            boxes, after, correction = _level_block(f2, nl, j)
+            boxes, after, correction = _level_block(f2, nl, j, keep=True)
             v = f2 + correction
             dev_out = np.sqrt(np.sum((v - v.mean(axis=0)) ** 2, axis=0))
             drift = float(np.max(np.abs(v.mean(axis=0) - mean)))
