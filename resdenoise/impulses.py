@@ -379,7 +379,10 @@ def _signed_shapes(x: np.ndarray, found: np.ndarray, cleaned: np.ndarray) -> np.
     around = around - (around @ line) @ (line / np.sum(line**2, axis=0)).T
     norm = np.linalg.norm(around, axis=1)
     around = around / np.where(norm > 0.0, norm, 1.0)[:, None]
-    sign = np.sign(x[found] - np.array([_median_at(x, i) for i in found]))
+    half = min(HALF, n - 1)  # the running median at the impulses alone (as _median_at)
+    idx = np.abs(found[:, None] + np.arange(-half, half + 1))
+    idx = np.where(idx > n - 1, 2 * (n - 1) - idx, idx)
+    sign = np.sign(x[found] - np.median(x[idx], axis=1))
     return around * sign[:, None]
 
 
