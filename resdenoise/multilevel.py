@@ -474,6 +474,15 @@ def level_sigmas(
     return _level_sigmas(f2, k, rule, sig, estimator)[:2]
 
 
+#: The level rule ``auto`` where levels 2 and 3 rise but not as one power law
+#: (:func:`resdenoise.noise_colour.colour_evidence` not confident): white noise on a
+#: signal with coarse content (a gait trace, a sine with a step) rises so too.
+ROUGH_OR_COLOURED = (
+    "boxes (auto: levels 2 and 3 rise, not as one power law: coloured noise "
+    "or the signal's own coarse content)"
+)
+
+
 def _level_sigmas(
     f2: np.ndarray, k: int, rule: str, sig: np.ndarray, estimator: str | None, evidence=None
 ) -> tuple[list, str, tuple | None]:
@@ -492,8 +501,8 @@ def _level_sigmas(
             if evidence is None:
                 evidence = colour_evidence(f2, sig)
             confident, law, by = evidence
-            if not confident:
-                return boxes[:k], said, evidence
+            if not confident:  # the signal's own coarse content rises so too
+                return boxes[:k], ROUGH_OR_COLOURED, evidence
             first = estimator == "quiet-windows"
             calibrated = power_law_calibrated(f2, boxes[:k], law, first)
             alpha = 2.0 * math.log2(float(np.exp(np.mean(np.log(law[:3])))))
