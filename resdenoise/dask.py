@@ -28,7 +28,7 @@ import functools
 import numpy as np
 
 from . import noise
-from .errors import ParameterError, SignalError
+from .errors import ExtraMissing, ParameterError, SignalError
 from .filters import run_plan
 from .measure import StreamMeasure
 from .median import MedianSelect
@@ -48,9 +48,7 @@ def _dask_array():
     try:
         import dask.array as da
     except ImportError:  # pragma: no cover - the extra is installed with the tests
-        raise ParameterError(
-            "filtering dask arrays needs dask: pip install '.[dask]' in the resdenoise checkout"
-        ) from None
+        raise ExtraMissing("filtering dask arrays needs dask", "dask") from None
     return da
 
 
@@ -300,9 +298,7 @@ def run_tasks(address: str, tasks: list):
     try:
         from distributed import Client, as_completed
     except ImportError:  # pragma: no cover - the extra is installed with the tests
-        raise ParameterError(
-            "--scheduler needs dask.distributed: pip install '.[dask]' in the resdenoise checkout"
-        ) from None
+        raise ExtraMissing("--scheduler needs dask.distributed", "dask") from None
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:

@@ -208,14 +208,14 @@ def theorem_conditions(
         out.append(
             {
                 "condition": "tau <= h^2/(2 g_max)",
-                "holds": tau <= linf,
+                "holds": stability.within_bound(tau, linf),
                 "detail": "tau = {}, L-infinity bound {}".format(*stability.apart(tau, linf)),
             }
         )
         out.append(
             {
                 "condition": "tau <= h^2/(4 g_max)",
-                "holds": tau <= sign,
+                "holds": stability.within_bound(tau, sign),
                 "detail": "tau = {}, sign-stability bound {}".format(*stability.apart(tau, sign)),
             }
         )

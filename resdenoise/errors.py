@@ -21,11 +21,13 @@ __all__ = [
     "check_signal_shape",
     "counted",
     "did_you_mean",
+    "install_hint",
     "is_count",
     "is_positive",
     "non_finite",
     "one_line",
     "refuse_non_finite",
+    "ExtraMissing",
     "GuaranteeError",
     "Interrupted",
     "ParameterError",
@@ -176,6 +178,27 @@ class WholeSignalNeeded(ParameterError):
         """The same need, with ``why`` the input was read in chunks and its ``remedy``
         (None: :meth:`of`'s default)."""
         return self.of(self.source, self.needs, self.fixes, why, remedy)
+
+
+def install_hint(extra: str) -> str:
+    """What installs the optional extra ``extra`` (resdenoise is not on PyPI: from the
+    checkout)."""
+    return f"pip install '.[{extra}]' in the resdenoise checkout"
+
+
+class ExtraMissing(ResdenoiseError):
+    """An optional extra is not installed (exit code 2, as a usage problem: the run cannot
+    start as asked); the message says what needs it and the ``pip install`` to run.
+
+    ``ExtraMissing("plotting needs matplotlib", "plot")`` reads ``plotting needs
+    matplotlib: pip install '.[plot]' in the resdenoise checkout``.
+    """
+
+    exit_code = 2
+
+    def __init__(self, needs: str, extra: str):
+        super().__init__(f"{needs}: {install_hint(extra)}")
+        self.extra = extra
 
 
 class UnstableError(ResdenoiseError):

@@ -214,6 +214,11 @@ class Summary(abc.ABC):
     noise_estimator: str
 
     @property
+    def smallest_step(self) -> float:
+        """:func:`smallest_step` of the samples (inf: not known)."""
+        return math.inf
+
+    @property
     @abc.abstractmethod
     def noise_sigma(self) -> np.ndarray:
         """Noise estimate per channel, as :func:`~resdenoise.noise.estimate_noise`."""
@@ -330,14 +335,39 @@ def with_reach(nl: Nonlinearity, u, h: float = 1.0) -> Nonlinearity:
 
     Under the max-min principle every difference of every block stays within
     ``(max - min) / h`` of the input, so a custom function's stability is
-    sampled up to there (registry entries are exact and stay as they are).
+    sampled up to there, and down to the signal's smallest nonzero difference
+    over h (``floor``), where it is below the grid: a Phi that is steeper only
+    there is found unstable before the run (registry entries are exact and
+    stay as they are).
     """
     if nl.entry is not None or u is None:
         return nl
     reach = span_of(u) / h
     if not math.isfinite(reach) or reach <= 0.0:
         return nl
-    return dataclasses.replace(nl, reach=max(reach, nl.reach or 0.0))
+    floor = smallest_step(u) / h
+    floor = min(floor, nl.floor or math.inf) if math.isfinite(floor) and floor > 0.0 else nl.floor
+    return dataclasses.replace(nl, reach=max(reach, nl.reach or 0.0), floor=floor)
+
+
+#: Rows of a signal read at a time by :func:`smallest_step` (no difference array of its size).
+STEP_ROWS = 1 << 16
+
+
+def smallest_step(u) -> float:
+    """The smallest nonzero ``|u[i+1] - u[i]|`` over all channels (float64; inf where
+    there is none); of a :class:`Summary`, its own (a streamed file's: by a pass)."""
+    if isinstance(u, Summary):
+        return u.smallest_step
+    x = np.asarray(u)
+    x = x.reshape(x.shape[0], -1)
+    least = math.inf
+    for a in range(0, max(x.shape[0] - 1, 0), STEP_ROWS):
+        d = np.abs(np.diff(x[a : a + STEP_ROWS + 1].astype(float, copy=False), axis=0))
+        d = d[d > 0.0]
+        if d.size:
+            least = min(least, float(d.min()))
+    return least
 
 
 def check_verdict(plan, verdict, allow_unstable: bool = False, on_warning=None) -> None:
@@ -511,8 +541,30 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.2g} s"
 
 
+#: Counts of blocks below this are said exactly in a message (100000004), larger ones
+#: rounded (about 4e+300): their last digits are a float's binary expansion, not the count.
+EXACT_COUNT = 10**15
+
+
+def _as_float(blocks) -> float:
+    """``blocks`` (an int, or a float) as a float: inf beyond float64's range."""
+    try:
+        return float(blocks)
+    except OverflowError:
+        return math.inf
+
+
+def _count(blocks) -> str:
+    """A count of blocks (an int, or a float of one) as a message says it: exact below
+    :data:`EXACT_COUNT`, else rounded in scientific notation, never 300 digits."""
+    if blocks < EXACT_COUNT:
+        return f"{math.ceil(blocks)}"
+    x = _as_float(blocks)
+    return f"about {x:.2g}" if math.isfinite(x) else "more than 1e+308"
+
+
 def _too_many(blocks: float) -> str:
-    per_million = _duration(blocks * 1e6 / BEST_RATE)
+    per_million = _duration(_as_float(blocks) * 1e6 / BEST_RATE)
     return (
         f"more than a run may take (at most {MAX_BLOCKS:,}; at the engine's best rate "
         f"that many take about {per_million} per million samples)"
@@ -539,7 +591,7 @@ def check_setting(name: str, value, integer: bool = False, auto_for: str = AUTO_
         raise
     if integer and value > MAX_BLOCKS:
         raise ParameterError(
-            f"{value} blocks are {_too_many(value)}; give fewer {name}",
+            f"{_count(value)} blocks are {_too_many(value)}; give fewer {name}",
             parameters=[name],
         )
     return value
@@ -555,10 +607,9 @@ def _blocks_for(total: float, tau_max: float, name: str = "time") -> int:
     """Smallest m with total/m <= tau_max; ``name``: the parameter that gave ``total``
     (``time``, regularisation's ``alpha``), as a refusal names it."""
     if not total / tau_max <= MAX_BLOCKS:
-        need = total / tau_max  # exact integers, as check_setting's refusal of a count says
-        steps = f"{math.ceil(need)}" if math.isfinite(need) else f"{need:g}"
+        need = total / tau_max
         raise ParameterError(
-            f"{name} {_exact(total)} at tau <= {tau_max:g} needs {steps} steps, "
+            f"{name} {_exact(total)} at tau <= {tau_max:g} needs {_count(need)} steps, "
             f"{_too_many(need)}; give a smaller {name}",
             parameters=[name],
         )

@@ -64,7 +64,12 @@ import numpy as np
 
 from ._families import bump_basis
 from .autoparams import MASK_SETS, choose_parameters, masked_copy
-from .errors import ParameterError, ResdenoiseError, check_count, check_signal
+from .errors import (
+    ExtraMissing,
+    ParameterError,
+    check_count,
+    check_signal,
+)
 from .filters import auto_lambda, run_plan
 from .learn_model import (  # noqa: F401 - re-exported: learn's names, as before the split
     AMOUNT_CLIP,
@@ -130,12 +135,10 @@ FIXED_FAMILIES = (
 )
 #: Where the warm start fits the bumps to the fixed family's g: x = |r|/lambda.
 WARM_GRID = np.concatenate([np.linspace(0.0, 4.0, 161), np.geomspace(4.05, 64.0, 60)])
-#: What installs the optimiser.
-INSTALL_HINT = "pip install '.[learn]' in the resdenoise checkout (SciPy)"
 
 
-class LearnUnavailable(ResdenoiseError):
-    """Learning needs SciPy, which the base install does not have (exit code 1)."""
+class LearnUnavailable(ExtraMissing):
+    """Learning needs SciPy, which the base install does not have (exit code 2)."""
 
 
 @dataclass(frozen=True)
@@ -215,7 +218,7 @@ def warm_start(
     try:
         from scipy.optimize import nnls
     except ImportError:
-        raise LearnUnavailable(f"learning needs SciPy: {INSTALL_HINT}") from None
+        raise LearnUnavailable("learning needs SciPy", "learn") from None
     if objective is None:
         objective = make_objective(noisy, clean, h=arch.h)
     fs = [_two_d(f, f"signal {i + 1}") for i, f in enumerate(noisy)]
@@ -548,7 +551,7 @@ def fit(
     try:
         from scipy.optimize import minimize
     except ImportError:
-        raise LearnUnavailable(f"learning needs SciPy: {INSTALL_HINT}") from None
+        raise LearnUnavailable("learning needs SciPy", "learn") from None
     max_iterations = check_count("max_iterations", max_iterations, minimum=0)
     # the start: the amount of least loss among START_AMOUNTS (a network that
     # smooths far too much has gradients that lead to filtering nothing)

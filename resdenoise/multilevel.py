@@ -137,6 +137,7 @@ from .noise_colour import (
 from .nonlinearities import SQRT2, get_nonlinearity
 from .report import level_name
 from .scaling import refuse_unscaled, scaled_values
+from .subsequences import subsequence_checks, subsequence_failures
 from .sure import sure_stack
 from .wavelet import MAD_FACTOR, multilevel_shrink
 
@@ -186,13 +187,19 @@ def level_lambda(theta: float, level: int) -> float:
 
 def level_correction(u2: np.ndarray, nl, level: int) -> np.ndarray:
     """``1/4 P^T D-_s Phi(D+_s P u)`` of one level on the mirrored signal, through the engine."""
+    return _level_block(u2, nl, level)[2]
+
+
+def _level_block(u2: np.ndarray, nl, level: int) -> tuple:
+    """Level ``level``'s block: the box-averaged mirrored signal it runs on, its
+    output (one block of stride s), and the level's correction of ``u2``."""
     n = u2.shape[0]
     s = 2 ** (level - 1)
     pad = 2 * s - 1
     v = box_average(_mirrored(u2, -pad, n + pad), s)  # P y at i = -pad .. n+s-1
-    z = run_strided(v, nl, 0.25, 1, s)  # the engine: one block, stride s
-    z -= v  # (1/4) D-_s Phi(D+_s v), exact for i >= -s+1
-    return box_average(z[s : n + 2 * s - 1], s)  # P^T z at 0 .. n-1
+    w = run_strided(v, nl, 0.25, 1, s)  # the engine: one block, stride s
+    z = w - v  # (1/4) D-_s Phi(D+_s v), exact for i >= -s+1
+    return v, w, box_average(z[s : n + 2 * s - 1], s)  # P^T z at 0 .. n-1
 
 
 def multilevel_block(u, nls) -> np.ndarray:
@@ -289,7 +296,8 @@ class MultilevelPlan(Plan):
             if nl is None:
                 out.append({**entry, "lambda": None, "shrinks": False})
                 continue
-            v = f2 + level_correction(f2, nl, j)
+            boxes, after, correction = _level_block(f2, nl, j)
+            v = f2 + correction
             dev_out = np.sqrt(np.sum((v - v.mean(axis=0)) ** 2, axis=0))
             drift = float(np.max(np.abs(v.mean(axis=0) - mean)))
             over = float(max(np.max(v.max(axis=0) - hi), np.max(lo - v.min(axis=0)), 0.0))
@@ -302,6 +310,8 @@ class MultilevelPlan(Plan):
             failed = [k for k in ("mean_preserved", "deviation_not_increased") if not held[k]]
             if j == 1 and not held["max_min_principle"]:
                 failed.append("max_min_principle")
+            # what the level's block guarantees: of its box averages, per subsequence
+            boxed = subsequence_checks(boxes, after, stride, 1, verdict.sign_stable)
             out.append(
                 {
                     **entry,
@@ -319,8 +329,10 @@ class MultilevelPlan(Plan):
                         "deviation_in": [float(x) for x in dev_in],
                         "deviation_out": [float(x) for x in dev_out],
                         "overshoot": over,
+                        "box_averages_per_subsequence": boxed,
                     },
-                    "failed": [f"level {j}: {k.replace('_', ' ')} failed" for k in failed],
+                    "failed": [f"level {j}: {k.replace('_', ' ')} failed" for k in failed]
+                    + subsequence_failures(f"level {j}'s box averages", stride, boxed),
                 }
             )
         return out

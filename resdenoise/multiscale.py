@@ -65,6 +65,7 @@ from .noise_colour import MAX_SCALES, MIN_PER_SUBSEQUENCE
 from .nonlinearities import SQRT2, get_nonlinearity
 from .report import level_name
 from .scaling import scaled_search, scaled_values, times_power_of_two
+from .subsequences import subsequence_checks, subsequence_failures
 from .wavelet import universal_threshold
 
 __all__ = [
@@ -135,22 +136,15 @@ class MultiscalePlan(Plan):
 
     def scale_checks(self, f: np.ndarray) -> list[dict]:
         """Per scale: the stability verdict and the measured guarantees of its
-        subsequences (max-min principle, total variation, sign changes)."""
+        subsequences (max-min principle, total variation, sign changes:
+        :func:`resdenoise.subsequence_checks`)."""
         u = np.asarray(f, dtype=float)
         u = u.reshape(u.shape[0], -1)
         out = []
         for stride, nl, blocks in self.groups:
             v = run_strided(u, nl, self.tau, blocks, stride)
             verdict = stability.check_tau(nl, self.tau, self.h)
-            held = {"max_min_principle": True, "tv_diminished": True, "sign_changes_kept": True}
-            for r in range(stride):
-                a, b = u[r::stride], v[r::stride]
-                checks, _ = stability.measure_channels(a, b, blocks)
-                for ch in checks:
-                    held["max_min_principle"] &= bool(ch.max_min_principle)
-                    held["tv_diminished"] &= bool(ch.tv_diminished)
-                    if verdict.sign_stable:
-                        held["sign_changes_kept"] &= ch.sign_changes_out <= ch.sign_changes_in
+            held = subsequence_checks(u, v, stride, blocks, verdict.sign_stable)
             out.append(
                 {
                     "stride": stride,
@@ -163,6 +157,7 @@ class MultiscalePlan(Plan):
                         "tau_linf_bound": verdict.tau_linf_bound,
                     },
                     "per_subsequence": held,
+                    "failed": subsequence_failures(f"scale {stride}", stride, held),
                 }
             )
             u = v

@@ -94,6 +94,7 @@ from .nonlinearities import (
 )
 from .report import block_entry
 from .scaling import times_power_of_two
+from .subsequences import subsequence_checks, subsequence_failures
 
 __all__ = [
     "BlockSpec",
@@ -626,6 +627,43 @@ class NetworkPlan(Plan):
 
     def nonlinearities(self) -> tuple[Nonlinearity, ...]:
         return tuple(nl for _, nl, _ in self.groups)
+
+    @property
+    def scale_checks(self) -> Callable[[np.ndarray], list] | None:
+        """With a strided group (``scale`` > 1; whose total variation and sign
+        changes are guaranteed per subsequence only): the guarantees per group,
+        each measured on what it got (:meth:`group_checks`); None without one."""
+        if all(spec.scale == 1 for spec, _, _ in self.groups):
+            return None
+        return self.group_checks
+
+    def group_checks(self, f: np.ndarray) -> list[dict]:
+        """Per group: its stride, verdict and what held in each subsequence of its stride
+        (:func:`resdenoise.subsequence_checks`), the groups run again one after
+        another from ``f``."""
+        u = np.asarray(f, dtype=float)
+        out = []
+        for (spec, nl, tau), verdict in zip(self.groups, self.group_verdicts(), strict=True):
+            v = run_strided(u, nl, tau, spec.repeat, spec.scale, self.h)
+            held = subsequence_checks(u, v, spec.scale, spec.repeat, verdict.sign_stable)
+            where = f"block {spec.index}"
+            out.append(
+                {
+                    "block": spec.index,
+                    "stride": spec.scale,
+                    "lambda": nl.lam,
+                    "blocks": spec.repeat,
+                    "stability": {
+                        "linf_stable": verdict.linf_stable,
+                        "sign_stable": verdict.sign_stable,
+                        "tau_linf_bound": verdict.tau_linf_bound,
+                    },
+                    "per_subsequence": held,
+                    "failed": subsequence_failures(where, spec.scale, held),
+                }
+            )
+            u = v
+        return out
 
     @property
     def scalable(self) -> bool:

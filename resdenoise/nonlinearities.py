@@ -305,6 +305,10 @@ class Nonlinearity:
     reach : float or None
         The largest ``|r|`` the signal it is bound to can produce (its range
         over h); a custom function's stability is sampled up to there too.
+    floor : float or None
+        The smallest nonzero ``|r|`` of that signal (its smallest nonzero
+        difference over h); a custom function's stability is sampled down to
+        there too.
 
     A custom nonlinearity built from a diffusivity, regulariser or shrinkage
     function keeps that function (``_g``, ``_psi``, ``_shrinkage``) and
@@ -320,6 +324,7 @@ class Nonlinearity:
     _psi: ArrFunc | None = None
     _shrinkage: ArrFunc | None = None
     reach: float | None = None
+    floor: float | None = None
 
     # -- the four forms ----------------------------------------------------
     def phi(self, r) -> np.ndarray:

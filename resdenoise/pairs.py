@@ -140,15 +140,21 @@ def in_parallel(first: Callable, second: Callable, work: float | None = math.inf
     return a, b
 
 
+#: The most threads one run takes: the compiled loop's limit (``resdenoise/_kernels.c``).
+MAX_THREADS = 256
+
+
 def _threads_from_environment() -> int | None:
-    """``$RESDENOISE_THREADS`` when it is a count >= 1."""
+    """``$RESDENOISE_THREADS`` when it is a count >= 1 (the program refuses one above
+    :data:`MAX_THREADS`, and any other value: :func:`resdenoise.stepper.check_environment`)."""
     env = os.environ.get("RESDENOISE_THREADS", "")
-    return int(env) if env.isdigit() and int(env) > 0 else None
+    return int(env) if env.isascii() and env.isdigit() and int(env) > 0 else None
 
 
 def _cpu_count() -> int:
-    """Default thread count: ``$RESDENOISE_THREADS``, else the cores this process may use."""
-    return _threads_from_environment() or usable_cores()
+    """Default thread count: ``$RESDENOISE_THREADS``, else the cores this process may use;
+    at most :data:`MAX_THREADS`."""
+    return min(_threads_from_environment() or usable_cores(), MAX_THREADS)
 
 
 def usable_cores() -> int:

@@ -451,7 +451,10 @@ class _Whole:
         from .filters import analyse_run, run_plan
 
         job = self.job
-        data = self.sig.data.astype(self.dtype, copy=False)  # run and measure in this precision
+        dtype = self.dtype
+        if plan.steps == 0 and plan.prestage is None:
+            dtype = self.sig.data.dtype  # nothing to run: the output is the input, not rounded
+        data = self.sig.data.astype(dtype, copy=False)  # run and measure in this precision
         callback = None
         if job.progress is not None:
             callback = lambda k, _u: job.progress("blocks", k, plan.steps)  # noqa: E731
@@ -467,6 +470,8 @@ class _Whole:
         out = run_plan(
             plan, data, callback, threads=job.run.threads, out=data if in_place else None
         )
+        if out.dtype != data.dtype:  # blocks computed in float64 (several scales): the
+            out = out.astype(data.dtype)  # run's precision, measured and reported as such
         out = _write_rows(write, out, self.sig.carried)  # the samples as the file holds them
         if not job.measure:
             return None, None, None  # nobody reads the report: nothing measured

@@ -16,7 +16,7 @@ from typing import Final
 
 import numpy as np
 
-from .errors import ParameterError, ResdenoiseError
+from .errors import ExtraMissing, ParameterError
 from .nonlinearities import Nonlinearity
 
 __all__ = ["FORMATS", "PlotUnavailable", "default_size", "plot_dictionary"]
@@ -26,7 +26,6 @@ FORMATS: Final = ("png", "svg", "pdf")
 #: Pixels per inch of the figure: a PNG of W x H pixels is W/DPI x H/DPI
 #: inches, an SVG or PDF of that size is 72 W/DPI x 72 H/DPI points.
 DPI: Final = 100
-INSTALL_HINT: Final = "pip install '.[plot]' in the resdenoise checkout"
 
 #: Rows of the grid: (form, y label, x label).
 _ROWS: Final = (
@@ -37,8 +36,8 @@ _ROWS: Final = (
 )
 
 
-class PlotUnavailable(ResdenoiseError):
-    """matplotlib is not installed (exit code 1); the message says how to install it."""
+class PlotUnavailable(ExtraMissing):
+    """matplotlib is not installed (exit code 2); the message says how to install it."""
 
 
 def default_size(columns: int) -> tuple[int, int]:
@@ -123,10 +122,7 @@ def plot_dictionary(
         raise ParameterError(
             f"plot size {width}x{height} pixels is out of range; use 50 to 20000 each"
         )
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise PlotUnavailable(f"plotting needs matplotlib: {INSTALL_HINT}") from None
+    Figure = _figure_class()
 
     fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
     # fixed margins in inches (constrained layout costs seconds for 24 panels)
@@ -164,6 +160,25 @@ def plot_dictionary(
     )
     _save(fig, path, ext)
     return ext
+
+
+def _figure_class():
+    """matplotlib's Figure, imported without its advice on stderr: where its config or
+    cache directory cannot be made (a read-only or unusable $HOME) it warns in two long
+    lines and uses a temporary one, which it removes at exit; a plot written is all this
+    run says."""
+    import logging
+
+    logger = logging.getLogger("matplotlib")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise PlotUnavailable("plotting needs matplotlib", "plot") from None
+    finally:
+        logger.setLevel(level)
+    return Figure
 
 
 def _save(fig, path: str, ext: str) -> None:

@@ -32,13 +32,22 @@ def level_name(level) -> str:
 #: 4: ``passed_through``, the channels an automatic mode passed through unchanged, by
 #: their labels; ``channels`` still one object per channel, those passed through too).
 SCHEMA_VERSION = 4
+#: The layouts of the other JSON the program writes, each raised as ``SCHEMA_VERSION``
+#: is: ``learn``'s report, ``translate``'s translation, ``dictionary``'s entries.
+LEARN_SCHEMA_VERSION = 1
+TRANSLATION_SCHEMA_VERSION = 1
+DICTIONARY_SCHEMA_VERSION = 1
 
 __all__ = [
+    "DICTIONARY_SCHEMA_VERSION",
+    "LEARN_SCHEMA_VERSION",
     "SCHEMA_VERSION",
+    "TRANSLATION_SCHEMA_VERSION",
     "block_entry",
     "build_report",
     "engine_entry",
     "finish_report",
+    "stamped",
     "to_json",
 ]
 
@@ -58,6 +67,18 @@ def to_json(report: dict) -> str:
     import json  # not at start-up: a run without --json/--report writes none
 
     return json.dumps(_clean(report), indent=2, allow_nan=False) + "\n"
+
+
+def stamped(body: dict, schema_version: int) -> dict:
+    """``body`` after the keys every JSON object of the program starts with: ``tool``
+    (``{"name": "resdenoise", "version": ...}``) and ``schema_version``, its layout's."""
+    from . import __version__
+
+    return {
+        "tool": {"name": "resdenoise", "version": __version__},
+        "schema_version": schema_version,
+        **body,
+    }
 
 
 # --------------------------------------------------------------------------
@@ -91,12 +112,8 @@ def build_report(
     failed = stability.guarantees_failed(checks, verdict, labels)
     if not verdict.linf_stable:
         failed.insert(0, f"run was not L-infinity stable: {verdict.reason}")
-    from . import __version__
-
     entry = plan.nl.entry
-    report = {
-        "tool": {"name": "resdenoise", "version": __version__},
-        "schema_version": SCHEMA_VERSION,
+    body = {
         "command": plan.command,
         "family": plan.nl.key,
         "form": plan.form,
@@ -117,6 +134,7 @@ def build_report(
         "guarantees_held": not failed,
         "engine": engine_entry(plan, dtype),
     }
+    report = stamped(body, SCHEMA_VERSION)
     if plan.passed:  # channels an automatic mode passed through unchanged, by their labels
         report["passed_through"] = [labels[c] for c in plan.passed]
     return report

@@ -37,6 +37,7 @@ __all__ = [
     "analyse_function",
     "apart",
     "at_most",
+    "within_bound",
     "channel_check",
     "channel_labels",
     "SignCount",
@@ -64,20 +65,25 @@ _GRID_MAX_POINTS = 200_001
 _EPS = float(np.finfo(float).eps)
 
 
-def _sample_grid(lam: float, reach: float | None = None) -> np.ndarray:
+def _sample_grid(lam: float, reach: float | None = None, floor: float | None = None) -> np.ndarray:
     """The symmetric grid (see ``_GRID_DECADES``), stretched up to ``reach`` when
-    that is beyond 1e6 lam, at the same density while it has at most
-    ``_GRID_MAX_POINTS`` points a side (fewer points per decade beyond)."""
-    return _stretched_grid(lam, reach)[0]
+    that is beyond 1e6 lam and down to ``floor`` when that is below 1e-6 lam, at
+    the same density while it has at most ``_GRID_MAX_POINTS`` points a side
+    (fewer points per decade beyond)."""
+    return _stretched_grid(lam, reach, floor)[0]
 
 
 @functools.lru_cache(maxsize=16)
-def _stretched_grid(lam: float, reach: float | None) -> tuple[np.ndarray, int]:
-    """The grid (read-only: shared by the calls with the same lam and reach) and
-    its points per decade."""
+def _stretched_grid(
+    lam: float, reach: float | None, floor: float | None = None
+) -> tuple[np.ndarray, int]:
+    """The grid (read-only: shared by the calls with the same lam, reach and floor)
+    and its points per decade."""
     low, top = _GRID_DECADES
     if reach is not None and math.isfinite(reach) and reach > lam * 10.0**top:
         top = math.log10(reach / lam) + 1e-9  # the reach itself is on the grid
+    if floor is not None and 0.0 < floor < lam * 10.0**low:
+        low = math.log10(floor / lam) - 1e-9  # the floor itself is on the grid
     decades = top - low
     points = min(_GRID_MAX_POINTS, round(decades * _GRID_DECADE) + 1)
     pos = lam * np.logspace(low, top, points)
@@ -109,7 +115,9 @@ def analyse_function(nl: Nonlinearity) -> FunctionProperties:
     symmetric logarithmic grid from 1e-6 lam to 1e6 lam (documented in
     ``_sample_grid``), stretched to ``nl.reach`` when a signal's differences
     can go further (:func:`resdenoise.filters.bind_nonlinearity` sets it to
-    the signal's range over h: a stable run's differences never exceed it): g_min and g_max are the extremes of ``Phi(r)/r``;
+    the signal's range over h: a stable run's differences never exceed it),
+    and down to ``nl.floor`` (the signal's smallest nonzero difference over h)
+    when its differences lie below: g_min and g_max are the extremes of ``Phi(r)/r``;
     the Lipschitz constant is the largest difference quotient, reported
     infinite when it grows in proportion to the refinement of the grid
     (a jump); Phi is odd when ``Phi(-r) = -Phi(r)`` to 1e-12 relative.
@@ -137,7 +145,7 @@ def analyse_function(nl: Nonlinearity) -> FunctionProperties:
 @functools.lru_cache(maxsize=4096)
 def _sampled_properties(nl: Nonlinearity) -> FunctionProperties:
     """:func:`analyse_function` of a custom ``nl``, by sampling."""
-    r, d = _stretched_grid(nl.lam, nl.reach)
+    r, d = _stretched_grid(nl.lam, nl.reach, nl.floor)
     with np.errstate(all="ignore"):
         phi = nl.phi(r)
         g = nl.g(r)
@@ -238,9 +246,20 @@ class StabilityVerdict(FunctionProperties):
         (else no tau is, and only the step's own refusal names the step)."""
         return self.odd and self.g_min >= 0 and math.isfinite(self.g_max)
 
+    @property
+    def sign_scope(self) -> str:
+        """What the sign and total-variation guarantee is about: ``whole signal``; ``per
+        subsequence`` (blocks of stride s: each ``x[r::s]`` on its own, not the whole
+        signal); ``per level (on box averages)`` (multilevel Haar: each level's block on
+        its box-averaged signal, not the output)."""
+        if self.whole_signal:
+            return "whole signal"
+        return "per subsequence" if self.max_min_guaranteed else "per level (on box averages)"
+
     def as_dict(self) -> dict:
         d = asdict(self)
         d["lipschitz"] = None if math.isinf(self.lipschitz) else self.lipschitz
+        d["sign_stable_for"] = self.sign_scope
         return d
 
 
@@ -249,6 +268,26 @@ def tau_bounds(g_max: float, h: float = 1.0) -> tuple[float, float]:
     if g_max <= 0.0:
         return math.inf, math.inf
     return h * h / (2.0 * g_max), h * h / (4.0 * g_max)
+
+
+#: A tau within this many ulp of its bound counts as at the bound: h^2/(2 g_max) is
+#: computed in binary (h*h, then a division: two roundings of half an ulp each, and
+#: h itself is the decimal rounded to binary), so the bound a user writes as the
+#: paper's decimal (h = 0.7: 0.245) can come out an ulp under it (0.24499999999999997).
+BOUND_ULPS = 4
+
+
+def within_bound(tau: float, bound: float) -> bool:
+    """``tau <= bound`` up to the rounding of the bound's computation
+    (:data:`BOUND_ULPS` ulp): the one comparison of a tau with its bound (the
+    verdict of a run, a translation, a suggested tau).
+
+    Examples
+    --------
+    >>> within_bound(0.245, 0.7 * 0.7 / 2.0), within_bound(0.2451, 0.245)
+    (True, False)
+    """
+    return tau <= bound + BOUND_ULPS * _EPS * bound
 
 
 def bound_underflows(bound: float, h: float, g_max: float, name: str = "h") -> str | None:
@@ -308,23 +347,27 @@ def default_tau(
 def apart(a: float, b: float, digits: int = 6) -> tuple[str, str]:
     """``a`` and ``b`` printed with ``digits`` significant digits, or with as many more
     as tell them apart where they differ: a tau just above its bound is not "0.5 exceeds
-    0.5".
+    0.5"; two within the rounding of a bound (:func:`within_bound` both ways) are one
+    number to a user, and printed with ``digits``.
 
     Examples
     --------
     >>> apart(0.5, 0.49999995000000497), apart(0.25, 0.25), apart(1 / 3, 0.5)
     (('0.5', '0.49999995'), ('0.25', '0.25'), ('0.333333', '0.5'))
+    >>> apart(0.245, 0.7 * 0.7 / 2.0)
+    ('0.245', '0.245')
     """
+    same = within_bound(a, b) and within_bound(b, a)
     for d in range(digits, 18):
         x, y = f"{a:.{d}g}", f"{b:.{d}g}"
-        if x != y or a == b:
+        if x != y or same:
             return x, y
     return repr(a), repr(b)
 
 
 def at_most(bound: float, digits: int = 6) -> str:
     """``bound`` printed with ``digits`` significant digits, rounded down where :g
-    would round it up: a value that is itself <= bound, a tau a refusal may suggest.
+    would round it up: a value :func:`within_bound` accepts, a tau a refusal may suggest.
 
     Examples
     --------
@@ -332,7 +375,7 @@ def at_most(bound: float, digits: int = 6) -> str:
     ('0.5', '0.499999', '0.666666')
     """
     text = f"{bound:.{digits}g}"
-    if not math.isfinite(bound) or float(text) <= bound:
+    if not math.isfinite(bound) or within_bound(float(text), bound):
         return text
     from decimal import ROUND_FLOOR, Context
 
@@ -364,7 +407,7 @@ def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
         reasons.append(f"g = Phi(r)/r is negative somewhere (g_min = {p.g_min:.6g})")
     if not p.odd:
         reasons.append(not_odd_reason(nl))
-    if tau > linf_bound:
+    if not within_bound(tau, linf_bound):
         reasons.append(
             "tau = {} exceeds the L-infinity bound h^2/(2 g_max) = {}".format(
                 *apart(tau, linf_bound)
@@ -372,7 +415,7 @@ def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
             + (" (an underflow)" if bound_underflows(linf_bound, h, p.g_max) else "")
         )
     linf = not reasons
-    sign = linf and tau <= sign_bound
+    sign = linf and within_bound(tau, sign_bound)
     return StabilityVerdict(
         **asdict(p),
         tau=float(tau),
@@ -558,10 +601,12 @@ def tolerances(f: np.ndarray, n_blocks: int, dtype=None, amplitude=None) -> dict
 
     ``range``: 8 ulp of ``max |f|`` per sqrt(block) (at least 8 ulp), for the
     max-min principle, total variation (times the number of samples) and the
-    zero band of sign counting.  ``mean``: 1e-12 of ``max |f|``.  The ulp are
-    those of ``dtype``, the run's working precision (default f's): a float32
-    run is measured against the file's values (float64) in float32 ulp.
-    ``amplitude``: ``max |f|`` where the caller has it.
+    zero band of sign counting.  ``mean``: 1e-12 of ``max |f|`` (float32: at
+    least ``range``), and at least the rounding of ``n_blocks`` correct blocks,
+    up to a cap (:func:`_mean_rounding`).  The ulp are those of ``dtype``, the
+    run's working precision (default f's): a float32 run is measured against
+    the file's values (float64) in float32 ulp.  ``amplitude``: ``max |f|``
+    where the caller has it.
     """
     f = np.asarray(f)
     float32 = np.dtype(f.dtype if dtype is None else dtype) == np.float32
@@ -573,7 +618,31 @@ def tolerances(f: np.ndarray, n_blocks: int, dtype=None, amplitude=None) -> dict
         ulp = float(np.spacing(np.nextafter(top, top.dtype.type(0))))
     rng = 8.0 * ulp * max(1.0, math.sqrt(max(n_blocks, 1)))
     mean = max(1e-12 * amp, rng) if float32 else 1e-12 * amp
+    mean = max(mean, _mean_rounding(n_blocks, ulp, amp, np.float32 if float32 else np.float64))
     return {"range": rng, "mean": mean, "ulp": ulp}
+
+
+def _mean_rounding(n_blocks: int, ulp: float, amp: float, dtype) -> float:
+    """How far the mean of a correct run of ``n_blocks`` blocks may drift by rounding.
+
+    A block changes every sample by a sum of fluxes that cancel in the mean exactly
+    (telescoping, zero flux at the ends); what it does not cancel is its rounding:
+    the increment ``tau/h (F_i - F_{i-1})`` rounded (half an ulp of a value at most
+    ``2 max|f|``: the max-min principle and the stable step) and its addition to the
+    sample (half an ulp of a value at most ``max|f|``), at most 1 ulp of ``max|f|``
+    per sample and block, so at most ``n_blocks`` ulp for the mean.  These roundings
+    need not cancel: near-constant increments on near-constant samples round the same
+    way block after block (a saturated flux, Huber or soft: the drift grows linearly,
+    0.1 ulp a block measured, not as sqrt(blocks) like the range tolerance).
+
+    Capped at ``sqrt(eps) max|f|`` (half the digits of the mean): beyond, the output is
+    no faithful result of the blocks, whatever the cause, and is reported.  The
+    cause seen is increments smaller than half an ulp of a large sample, lost
+    there every block while its neighbours take them (float32, a sample 1e6 times
+    the others: each rounding within the bound above, the mean drifting by 0.7 %
+    of max|f| in 1.8e6 blocks)."""
+    cap = math.sqrt(float(np.finfo(dtype).eps)) * amp
+    return min(max(n_blocks, 0) * ulp, cap)
 
 
 def _input_tolerances(f: np.ndarray, f2: np.ndarray, n_blocks: int, dtype) -> tuple[dict, float]:

@@ -16,8 +16,35 @@ import os
 
 import numpy as np
 
+from .errors import ParameterError
+from .pairs import MAX_THREADS, _threads_from_environment
+
 #: Step loops: "compiled" (resdenoise._kernels) and "numpy" (the reference).
 BACKENDS = ("compiled", "numpy")
+#: ``$RESDENOISE_ENGINE``'s values: ``numpy`` runs the reference loop; ``auto`` (as
+#: unset) the compiled one where it exists.
+ENGINE_SETTINGS = ("auto", "numpy")
+
+
+def check_environment() -> None:
+    """Refuse (:class:`ParameterError`, exit code 2) a ``$RESDENOISE_THREADS`` that is
+    not a whole number from 1 to :data:`MAX_THREADS` and a ``$RESDENOISE_ENGINE`` not
+    in :data:`ENGINE_SETTINGS` (empty is unset).  The program checks them before any
+    work; the library itself ignores such a value (and takes at most
+    :data:`MAX_THREADS` threads)."""
+    threads = os.environ.get("RESDENOISE_THREADS", "")
+    count = _threads_from_environment()
+    if threads and (count is None or count > MAX_THREADS):
+        raise ParameterError(
+            f"RESDENOISE_THREADS={threads!r}: give a whole number of threads from 1 to "
+            f"{MAX_THREADS}, or unset it"
+        )
+    engine = os.environ.get("RESDENOISE_ENGINE", "")
+    if engine and engine not in ENGINE_SETTINGS:
+        raise ParameterError(
+            f"RESDENOISE_ENGINE={engine!r}: give {' or '.join(ENGINE_SETTINGS)}, or unset it"
+        )
+
 
 #: Values (samples x channels) per tile: the five work arrays of two threads' tiles
 #: stay in a last-level cache of 16 MiB or more, and ufunc call overhead stays small.

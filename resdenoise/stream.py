@@ -53,6 +53,7 @@ not files (:func:`resdenoise.pipeline.run_file` opens them).
 
 from __future__ import annotations
 
+import math
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -64,7 +65,7 @@ import numpy as np
 
 from .engine import running_now, usable_cores
 from .errors import ParameterError, SignalError, WholeSignalNeeded
-from .filters import Summary, run_plan
+from .filters import Summary, run_plan, smallest_step
 from .measure import GRID_ROWS, QualitySums, StreamMeasure
 from .median import LEVELS
 from .selection import Scan as _Scan
@@ -418,6 +419,27 @@ class SignalSummary(Summary):
         if not self._noise.settle(self.frames, self.amplitude):
             self._noise.end_pass()
         self._passes = passes
+        self._stream = stream
+        self._steps: float | None = None
+        #: Passes over the file this summary made itself (:attr:`smallest_step`'s).
+        self.own_passes = 0
+
+    @property
+    def smallest_step(self) -> float:
+        """:func:`resdenoise.filters.smallest_step` of the whole signal, by one more
+        pass over the file, the first time it is asked for (only a formula's sampling
+        grid asks: :func:`resdenoise.filters.with_reach`)."""
+        if self._steps is None:
+            least, last = math.inf, None
+            for data, _ in self._stream.blocks():
+                x = data.reshape(data.shape[0], -1)
+                if last is not None:
+                    x = np.concatenate([last, x])
+                least = min(least, smallest_step(x))
+                last = x[-1:]
+            self._steps = least
+            self.own_passes += 1
+        return self._steps
 
     @property
     def noise_estimator(self) -> str:
@@ -640,7 +662,7 @@ class StreamedRun:
         while measure and not all(s.done for s in self._noise):  # (for the report only)
             self._noise_pass()
         streaming = {"chunk_size": chunk, "halo": plan.halo, "chunks": chunks}
-        streaming["passes"] = self.passes
+        streaming["passes"] = self.passes + self.summary.own_passes
         if not measure:
             return None, None, streaming
         select = self.scan.noise_run or self.summary._noise

@@ -30,8 +30,10 @@ LAYERS: tuple[frozenset, ...] = tuple(
         "engine quality io selection noise_colour nonlinearities",
         # paths: the file checks of a run (check_paths, FileIndex); they may use io, never the cli
         "stability sure paths",
-        "expr dictionary report",
-        "measure",
+        # stopping_search: one stopping search (autoparams' choose_steps)
+        "expr dictionary report stopping_search subsequences",
+        # search_windows: a long signal's lambda search on windows, and its refine
+        "measure search_windows",
         "filters plot",
         # passing: a plan on some channels, the others passed through (automatic's)
         "autoparams network passing learn_model",
@@ -48,8 +50,8 @@ LAYERS: tuple[frozenset, ...] = tuple(
 )
 #: Modules that compute, and the file side and command line they never import.
 COMPUTE = frozenset(
-    "engine stepper _entries stability filters report measure stream network autoparams expr dictionary quality "
-    "wavelet median nugget spectral_floor noise quiet_windows noise_colour selection impulses multilevel multiscale automatic nonlinearities _families "
+    "engine stepper _entries stability subsequences filters report measure stream network autoparams expr dictionary quality "
+    "stopping_search search_windows wavelet median nugget spectral_floor noise quiet_windows noise_colour selection impulses multilevel multiscale automatic nonlinearities _families "
     "_translations _flux_kernels dask learn learn_model network_stop learn_stop sink sure stopping pairs passing scaling".split()
 )
 FILE_SIDE = frozenset({"io", "paths", "pipeline", "batch", "batch_pool", "cli"})

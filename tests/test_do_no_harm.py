@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from resdenoise import autoparams
+from resdenoise import autoparams, stopping_search
 from resdenoise.autoparams import choose_parameters, choose_steps
 from resdenoise.cli import cli
 from resdenoise.engine import run_blocks
@@ -144,7 +144,8 @@ def test_search_sees_a_deeper_minimum_after_a_local_one():
 
 def test_search_beyond_its_budget_stops_at_the_horizon(monkeypatch, rng):
     monkeypatch.setattr(autoparams, "EXHAUSTIVE_BUDGET", 0)
-    monkeypatch.setattr(autoparams, "PLATEAU_MIN_BLOCKS", 10**9)  # the horizon alone
+    monkeypatch.setattr(stopping_search, "EXHAUSTIVE_BUDGET", 0)
+    monkeypatch.setattr(stopping_search, "PLATEAU_MIN_BLOCKS", 10**9)  # the horizon alone
     clean = np.repeat([0.0, 1.0], 200)
     f = clean + rng.normal(0.0, 0.2, 400)
     nl = get_nonlinearity("perona-malik", "diffusivity", auto_lambda(f)[0])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from resdenoise import autoparams, engine, stability, sure
+from resdenoise import autoparams, engine, search_windows, stability, stopping_search, sure
 from resdenoise.autoparams import choose_parameters
 from resdenoise.engine import InPlaceRun, StackRun, run_blocks
 from resdenoise.nonlinearities import get_nonlinearity
@@ -146,8 +146,10 @@ WINDOWED = {"WINDOW_CORE": 256, "WINDOW_SAMPLES": 1536, "WINDOW_MAX_SHARE": 0.5}
 def test_the_windowed_search_runs_in_float32_and_chooses_as_in_float64(monkeypatch):
     """The windows' stack runs in float32 about zero; the candidates' choices are those
     of the float64 search, their SURE within 1e-6 of it; the output is float64."""
-    for name, value in {**WINDOWED, "EXHAUSTIVE_BUDGET": 0}.items():
-        monkeypatch.setattr(autoparams, name, value)
+    for name, value in WINDOWED.items():
+        monkeypatch.setattr(search_windows, name, value)
+    for module in (autoparams, stopping_search):
+        monkeypatch.setattr(module, "EXHAUSTIVE_BUDGET", 0)
     dtypes = []
     real = StackRun.__init__
 

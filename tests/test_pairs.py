@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from test_engine_blocking import spy_threads
 
-from resdenoise import autoparams, engine, stability
+from resdenoise import autoparams, engine, search_windows, stability
 from resdenoise import pairs as threads
 from resdenoise.engine import run_blocks
 from resdenoise.nonlinearities import get_nonlinearity
@@ -145,7 +145,7 @@ def test_the_refine_with_its_probe_windows_on_the_helper_gives_the_same_choice(m
     rng = np.random.default_rng(2)
     clean = np.cumsum(np.where(rng.random(n) < 1 / 150, rng.uniform(-2, 2, n), 0.0))
     f = clean + sigma * rng.standard_normal(n)
-    monkeypatch.setattr(autoparams, "REFINE_WINDOWS_COST", math.inf)
+    monkeypatch.setattr(search_windows, "REFINE_WINDOWS_COST", math.inf)
     monkeypatch.setenv("RESDENOISE_THREADS", "2")
     nl = get_nonlinearity("perona-malik", "diffusivity", 0.6)
     tau = stability.default_tau(nl, 1.0)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from test_pairs import spy_pairs
 
-from resdenoise import autoparams, pairs
+from resdenoise import autoparams, pairs, search_windows, stopping_search
 from resdenoise.autoparams import choose_parameters, choose_steps, sample_windows
 from resdenoise.nonlinearities import get_nonlinearity
 from resdenoise.sure import PastReach, ScoredWindows
@@ -28,10 +28,11 @@ def _sensor(seed: int = 2) -> np.ndarray:
 def windowed(monkeypatch):
     """Windows on a short signal: 6 cores of 256 samples, halos of 4 sqrt(800) = 114
     rows for the cap, 4 sqrt(64) = 32 for a reach of 64 blocks."""
-    monkeypatch.setattr(autoparams, "WINDOW_CORE", 256)
-    monkeypatch.setattr(autoparams, "WINDOW_SAMPLES", 1536)
-    monkeypatch.setattr(autoparams, "WINDOW_MAX_SHARE", 0.5)
+    monkeypatch.setattr(search_windows, "WINDOW_CORE", 256)
+    monkeypatch.setattr(search_windows, "WINDOW_SAMPLES", 1536)
+    monkeypatch.setattr(search_windows, "WINDOW_MAX_SHARE", 0.5)
     monkeypatch.setattr(autoparams, "EXHAUSTIVE_BUDGET", 0)
+    monkeypatch.setattr(stopping_search, "EXHAUSTIVE_BUDGET", 0)
     monkeypatch.setattr(autoparams, "WINDOW_REACH", 64)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from resdenoise import autoparams, sure
+from resdenoise import autoparams, stopping_search, sure
 from resdenoise.autoparams import _checkpoints, choose_parameters, choose_steps, on_plateau
 from resdenoise.nonlinearities import get_nonlinearity
 from resdenoise.sure import chunk_bounds, sure_parts
@@ -145,6 +145,7 @@ def test_the_search_stops_on_a_flat_sure_curve_before_its_cap(monkeypatch, rng):
     """A filter that changes nothing: SURE is flat, the search stops at the rule's
     first chance (blocks >= PLATEAU_MIN_BLOCKS), not at its cap nor its horizon."""
     monkeypatch.setattr(autoparams, "EXHAUSTIVE_BUDGET", 0)
+    monkeypatch.setattr(stopping_search, "EXHAUSTIVE_BUDGET", 0)
     f = np.repeat([0.0, 1.0], 400) + rng.normal(0.0, 0.3, 800)
     choice = choose_steps(f, lambda r: 0.0 * r, 0.25, max_blocks=5000, horizon=float("inf"))
     assert choice.blocks[-2] < autoparams.PLATEAU_MIN_BLOCKS <= choice.blocks[-1]
@@ -155,12 +156,14 @@ def test_the_search_stops_on_a_flat_sure_curve_before_its_cap(monkeypatch, rng):
 def test_a_falling_sure_curve_is_searched_to_its_cap(monkeypatch, rng):
     """Perona-Malik on a noisy step: SURE falls steadily, beyond its noise, up to the cap."""
     monkeypatch.setattr(autoparams, "EXHAUSTIVE_BUDGET", 0)
+    monkeypatch.setattr(stopping_search, "EXHAUSTIVE_BUDGET", 0)
     f = np.repeat([0.0, 1.0], 400) + rng.normal(0.0, 0.3, 800)
     nl = get_nonlinearity("perona-malik", "diffusivity", 0.5)
     choice = choose_steps(f, nl.phi, 0.25, max_blocks=2000, horizon=float("inf"))
     assert choice.blocks[-1] == 2000 and choice.reached_cap
     assert choice.stopped_by == "cap"
     monkeypatch.setattr(autoparams, "EXHAUSTIVE_BUDGET", 10**9)  # cheap: every block count
+    monkeypatch.setattr(stopping_search, "EXHAUSTIVE_BUDGET", 10**9)
     whole = choose_steps(f[:200], nl.phi, 0.25, max_blocks=60)
     assert whole.stopped_by == "whole curve" and whole.blocks[-1] == 60
 
@@ -168,6 +171,7 @@ def test_a_falling_sure_curve_is_searched_to_its_cap(monkeypatch, rng):
 @pytest.mark.parametrize("share", [1, 2])
 def test_lambda_candidates_share_one_block_budget(monkeypatch, rng, share):
     monkeypatch.setattr(autoparams, "EXHAUSTIVE_BUDGET", 0)
+    monkeypatch.setattr(stopping_search, "EXHAUSTIVE_BUDGET", 0)
     monkeypatch.setattr(autoparams, "SEARCH_BUDGET", share)
     f = np.repeat([0.0, 1.0, -0.5], 200) + rng.normal(0.0, 0.2, 600)
     choice = choose_parameters(f, "perona-malik", "diffusivity", max_blocks=300)

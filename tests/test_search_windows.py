@@ -6,11 +6,12 @@ from __future__ import annotations
 import functools
 import math
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from resdenoise import autoparams, engine, pairs, stability
+from resdenoise import autoparams, engine, pairs, search_windows, stability, stopping_search
 from resdenoise.autoparams import choose_parameters, choose_steps, sample_windows
 from resdenoise.engine import run_blocks
 from resdenoise.nonlinearities import get_nonlinearity
@@ -36,10 +37,11 @@ def _signal(kind: str) -> np.ndarray:
 @pytest.fixture
 def windowed(monkeypatch):
     """Windows on a short signal: 6 cores of 256 samples, halos of 4 sqrt(800) = 114."""
-    monkeypatch.setattr(autoparams, "WINDOW_CORE", 256)
-    monkeypatch.setattr(autoparams, "WINDOW_SAMPLES", 1536)
-    monkeypatch.setattr(autoparams, "WINDOW_MAX_SHARE", 0.5)
+    monkeypatch.setattr(search_windows, "WINDOW_CORE", 256)
+    monkeypatch.setattr(search_windows, "WINDOW_SAMPLES", 1536)
+    monkeypatch.setattr(search_windows, "WINDOW_MAX_SHARE", 0.5)
     monkeypatch.setattr(autoparams, "EXHAUSTIVE_BUDGET", 0)  # the rules of a long signal
+    monkeypatch.setattr(stopping_search, "EXHAUSTIVE_BUDGET", 0)
 
 
 def _oracle(f: np.ndarray):
@@ -112,6 +114,31 @@ def test_windowed_sure_is_the_whole_signals_sure_on_the_cores(windowed):
         assert got == pytest.approx(expected, rel=1e-11, abs=1e-15)
 
 
+def test_a_windowed_search_evaluates_sure_every_block_to_8_then_16_percent_apart(windowed):
+    """The windows rank lambda (the refine settles the blocks on the whole signal): SURE
+    after every block up to 8, then on a geometric grid stopping_search.WINDOW_GRID (16 %)
+    apart, not 8 % (the grid of each lambda's windowed search, as choose_parameters runs it)."""
+    f = _signal("smooth")
+    choice = choose_parameters(f, "perona-malik", "diffusivity", max_blocks=CAP, sigma=SIGMA)
+    assert choice.stopping.samples == 6 * 256  # windowed (the refine's blocks: its own)
+    nl = choice.nl
+    starts, length, halo, weights = sample_windows(f[:, None], np.array([SIGMA]), CAP)
+    wins = np.stack([f[s : s + length] for s in starts], axis=1)
+    windows = ScoredWindows((halo, length - halo), weights)
+    search = choose_steps(
+        wins, nl.phi, choice.tau, max_blocks=CAP, sigma=np.full(len(starts), SIGMA),
+        windows=windows, horizon=math.inf,
+    )  # fmt: skip
+    blocks = np.array(search.blocks)
+    assert list(blocks[:9]) == list(range(9))
+    assert stopping_search.WINDOW_GRID == 1.16
+    expected = stopping_search._checkpoints(CAP, 1.16, 8)
+    assert list(blocks[1:]) == list(expected[: len(blocks) - 1])
+    big = blocks[(blocks >= 40) & (blocks < CAP)]  # beyond the rounding of small counts
+    ratios = big[1:] / big[:-1]
+    assert len(ratios) > 5 and np.all((ratios > 1.13) & (ratios < 1.19))
+
+
 def test_the_windowed_search_is_deterministic_and_reports_the_signals_noise(windowed):
     f = np.stack([_signal("steps"), 2.0 * _signal("sensor")], axis=1)
     one = choose_parameters(f, "perona-malik", "diffusivity", max_blocks=CAP)
@@ -180,12 +207,12 @@ def test_sample_windows_oversample_the_rare_active_segments():
 def test_a_lower_sure_within_its_paired_noise_is_a_tie(rng):
     parts = rng.standard_normal(64)
     base = autoparams.StoppingChoice(1, "sure", (1.0,), (0, 1), (0.0, 1.0), False)
-    old = autoparams.replace(base, criterion=(0.0, float(parts.sum())), best_parts=parts)
+    old = replace(base, criterion=(0.0, float(parts.sum())), best_parts=parts)
     noise = 0.01 * rng.standard_normal(64)
     slightly = parts - 1e-4 + noise  # lower by 64e-4 in total, its SE about 0.08
     clearly = parts - 0.01 + noise  # lower by 0.64
     for new, expected in ((slightly, False), (clearly, True)):
-        choice = autoparams.replace(base, criterion=(0.0, float(new.sum())), best_parts=new)
+        choice = replace(base, criterion=(0.0, float(new.sum())), best_parts=new)
         assert autoparams.clearly_lower(choice, old) is expected
 
 
@@ -201,7 +228,9 @@ def test_the_plan_reuses_the_searchs_run_with_the_same_bits(windowed, monkeypatc
     from resdenoise.pipeline import planner
 
     monkeypatch.setattr(autoparams, "MAX_BLOCKS", CAP)
-    monkeypatch.setattr(autoparams, "REFINE_WINDOWS_COST", math.inf if probe == "windows" else 0)
+    monkeypatch.setattr(
+        search_windows, "REFINE_WINDOWS_COST", math.inf if probe == "windows" else 0
+    )
     f = _signal("sensor") if channels == 1 else np.stack([_signal("sensor"), _signal("steps")], 1)
     plan, extra = planner("diffuse", "perona-malik", lam="auto", time="auto")(f)
     assert plan.computed is not None and extra["search_samples"] == 6 * 256
@@ -286,7 +315,7 @@ def test_a_window_search_cut_short_reports_how_far_the_refine_ran():
     stopping, _ = autoparams._refine(f, best, 1.0, np.array([SIGMA]), CAP, False)
     assert stopping.blocks[-1] == CAP and stopping.steps > cut.blocks[-1]
     assert stopping.blocks_searched == CAP
-    (warning,) = autoparams.replace(best, stopping=stopping).warnings()
+    (warning,) = replace(best, stopping=stopping).warnings()
     assert f"cap of {CAP} blocks with its best at {stopping.steps}" in warning
 
 
@@ -304,7 +333,7 @@ def test_a_wide_stack_runs_in_channel_groups_with_the_same_bits(rng, name, rows)
     before = stack.copy()
     nl = get_nonlinearity(name, "diffusivity", 0.7)
     running = engine.StackRun(stack, nl.phi, 0.2, 1.0)
-    compiled = autoparams.backend_for(nl.phi) == "compiled"
+    compiled = engine.backend_for(nl.phi) == "compiled"
     assert len(running.groups) == (3 if compiled else 0)
     whole, done = stack, 0
     for k in (1, 3, 3 + engine.GROUP_BLOCKS, 4 + engine.GROUP_BLOCKS, 90):

@@ -16,8 +16,8 @@ click and rich:
 A command's module is imported when the command is run (or when ``--help``
 lists it): a ``diffuse`` run loads neither ``learn`` nor ``dictionary``.
 
-Exit codes: 0 success, 1 input or output problem, 2 usage, 3 refused as
-unstable, 4 a measured guarantee failed under ``--strict``; with several
+Exit codes: 0 success, 1 input or output problem, 2 usage (or an optional
+extra not installed), 3 refused as unstable, 4 a measured guarantee failed under ``--strict``; with several
 inputs, the largest code among the files that failed; 141 (quietly) when the
 reader of stdout closed it (``| head``); 128+N stopped by signal N.
 """
@@ -163,12 +163,15 @@ def cli():
     the tables, -q prints errors only, --json the report on stdout.
 
     \b
-    Exit codes: 0 success, 1 input/output problem, 2 usage,
+    Exit codes: 0 success, 1 input/output problem, 2 usage or a missing extra,
                 3 refused as unstable, 4 a guarantee failed under --strict;
                 several INPUTs: the largest code among the files that failed;
                 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM);
                 141, quietly, when the reader of stdout or stderr closed it (| head).
     """
+    from ..stepper import check_environment
+
+    check_environment()  # RESDENOISE_THREADS, RESDENOISE_ENGINE: before any work
 
 
 def _hold_descriptor(fd: int) -> None:

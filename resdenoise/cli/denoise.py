@@ -3,8 +3,8 @@
 :mod:`resdenoise.pipeline`: one file or many, errors as exit codes, the
 report table and progress bars (drawn by :mod:`resdenoise.cli.render`).
 
-Exit codes: 0 success, 1 input or output problem, 2 usage, 3 refused as
-unstable, 4 a measured guarantee failed under ``--strict``; with several
+Exit codes: 0 success, 1 input or output problem, 2 usage (or a missing extra),
+3 refused as unstable, 4 a measured guarantee failed under ``--strict``; with several
 inputs, the largest code among the files that failed.
 """
 
@@ -26,6 +26,7 @@ from .options import (
     CliError,
     SectionedCommand,
     error_message,
+    file_error,
     files_options,
     grid_option,
     lambda_option,
@@ -374,7 +375,7 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
             )
     except GuaranteeError as exc:  # written; the summary, then the failure
         warnings_then(exc.report)
-        click.echo(printable("Error: " + error_message(exc)), err=True)
+        click.echo(printable("Error: " + file_error(exc, input_path)), err=True)
         sys.exit(EXIT_STRICT)
     except PipeClosed:  # stdout's reader is gone: nothing more to say
         raise pipe_closed() from None
@@ -479,8 +480,7 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
 
     def finished(i: int, result) -> None:
         if result.error is not None:
-            message, path = error_message(result.error), result.input
-            text = "Error: " + (message if message.startswith(path) else f"{path}: {message}")
+            text = "Error: " + file_error(result.error, result.input)
         elif quiet:
             text = None
         else:

@@ -30,6 +30,7 @@ from .options import (
     library_errors,
     plot_options,
     printable,
+    quiet_option,
 )
 
 __all__ = ["dictionary", "translate"]
@@ -62,6 +63,12 @@ def _plot(columns, path, size):
         plot_dictionary(columns, path, size)
 
 
+def _plot_written(path, quiet: bool) -> None:
+    """Say where the plot went (not with -q)."""
+    if path is not None and not quiet:
+        click.echo(f"plot written to {printable(path)}", err=True)
+
+
 # --------------------------------------------------------------------------
 # resdenoise dictionary
 # --------------------------------------------------------------------------
@@ -87,7 +94,8 @@ ALL_FAMILIES = tuple(NONLINEARITIES) + tuple(NONSTABLE_ACTIVATIONS)
     help="Contrast parameter of the plots.",
 )
 @plot_options
-def dictionary(as_json, families, lam, plot_path, plot_size):
+@quiet_option
+def dictionary(as_json, families, lam, plot_path, plot_size, quiet):
     """Every entry of the dictionary in its four forms.
 
     Family, class (convex and monotone, or nonconvex and nonmonotone), the
@@ -104,6 +112,7 @@ def dictionary(as_json, families, lam, plot_path, plot_size):
         resdenoise dictionary --plot table2.png
     """
     from ..dictionary import dictionary_rows
+    from ..report import DICTIONARY_SCHEMA_VERSION, stamped
 
     rows = dictionary_rows()
     if families:
@@ -113,14 +122,13 @@ def dictionary(as_json, families, lam, plot_path, plot_size):
         keys = [r["family"] for r in rows] if families else list(PAPER_FAMILIES)
         _plot([(k, get_nonlinearity(k, "activation", lam)) for k in keys], plot_path, plot_size)
     if as_json:
-        _write_json({"entries": rows})
+        _write_json(stamped({"entries": rows}, DICTIONARY_SCHEMA_VERSION))
         return
     from . import render  # not at start-up: --help draws nothing
 
     with _stdout_errors():
         render.render_dictionary(rows)
-    if plot_path is not None:
-        click.echo(f"plot written to {printable(plot_path)}", err=True)
+    _plot_written(plot_path, quiet)
 
 
 # --------------------------------------------------------------------------
@@ -173,7 +181,8 @@ def _form_options(func):
     "also the L-infinity bound).",
 )
 @plot_options
-def translate(lam, theta, tau, h, as_json, check, plot_path, plot_size, **given):
+@quiet_option
+def translate(lam, theta, tau, h, as_json, check, plot_path, plot_size, quiet, **given):
     """Translate one nonlinearity into the other three forms, and check it.
 
     Give exactly one of --activation, --diffusivity, --regulariser,
@@ -201,6 +210,7 @@ def translate(lam, theta, tau, h, as_json, check, plot_path, plot_size, **given)
     """
     from ..dictionary import translate as translate_nl
     from ..expr import ExpressionError, expression_nonlinearity, parse_expression
+    from ..report import TRANSLATION_SCHEMA_VERSION, stamped
 
     chosen = [(k, v) for k, v in given.items() if v is not None]
     if len(chosen) != 1:
@@ -231,13 +241,12 @@ def translate(lam, theta, tau, h, as_json, check, plot_path, plot_size, **given)
     if plot_path is not None:
         _plot([(nl.name, nl)], plot_path, plot_size)
     if as_json:
-        _write_json(result)
+        _write_json(stamped(result, TRANSLATION_SCHEMA_VERSION))
     else:
         from . import render
 
         with _stdout_errors():
             render.render_translation(result)
-        if plot_path is not None:
-            click.echo(f"plot written to {printable(plot_path)}", err=True)
+        _plot_written(plot_path, quiet)
     if check and not (result["theorem_applies"] and result["linf_stable"] is not False):
         sys.exit(UnstableError.exit_code)

@@ -24,6 +24,7 @@ from .options import (
     READ_KEYS,
     json_clash,
     library_errors,
+    quiet_option,
     read_options,
     read_settings,
 )
@@ -136,7 +137,7 @@ __all__ = ["learn"]
     metavar="TOML",
     help="With --per-file: also write the learned network file.",
 )
-@click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
+@quiet_option
 @click.option("-v", "--verbose", is_flag=True, help="Also the learned groups, one row each.")
 @click.option("--json", "as_json", is_flag=True, help="The learning report on stdout (JSON).")
 @read_options
@@ -348,6 +349,7 @@ def _train(noisy, clean, noisy_paths, clean_paths, network, settings):
     from .. import learn as lib
     from .. import learn_stop
     from ..network import build_network, parse_network
+    from ..report import LEARN_SCHEMA_VERSION, stamped
     from . import render  # not at start-up: --help draws nothing
 
     sigma = None if settings["sigma"] is None else [settings["sigma"]] * len(noisy)
@@ -418,7 +420,7 @@ def _train(noisy, clean, noisy_paths, clean_paths, network, settings):
         **(stop.as_dict() if stop is not None else {"stop": None}),
         "stability": verdict.as_dict(),
     }
-    return report, text, spec
+    return stamped(report, LEARN_SCHEMA_VERSION), text, spec
 
 
 def _write(report: dict, files: list, settings: dict) -> None:

@@ -147,6 +147,14 @@ def error_message(exc: ResdenoiseError) -> str:
     return exc.restate(flag)
 
 
+def file_error(exc: ResdenoiseError, path: str) -> str:
+    """The message of ``exc``, a failure of the run of the file ``path``, naming the file
+    first (as one line of a batch does, and ``make -j``'s interleaved lines need):
+    ``path: message``, unless the message starts with it already (stdin: ``<stdin>``)."""
+    message, name = error_message(exc), "<stdin>" if path == "-" else path
+    return message if message.startswith(name) else f"{name}: {message}"
+
+
 @contextlib.contextmanager
 def library_errors(usage: bool = False):
     """Library errors as one ``Error:`` line and their exit code (a closed pipe:
@@ -457,7 +465,7 @@ def files_options(func):
         help="A clean signal of the same shape (read like INPUT): report MSE, SNR and "
         "PSNR of input and output against it.",
     )
-    @click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors.")
+    @quiet_option
     @click.option(
         "-v",
         "--verbose",
@@ -629,6 +637,11 @@ def lambda_option():
         "universal x 2^(-k/2), k = 0..16, by --stopping-rule).",
     )
 
+
+#: -q, as every command has it: nothing on stderr but errors
+quiet_option = click.option(
+    "-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors."
+)
 
 #: --h, as every command that takes a grid size has it
 grid_option = click.option("--h", type=POSITIVE, default=1.0, show_default=True, help="Grid size.")

@@ -110,6 +110,13 @@ def _stability_rows(table, s: dict, fmt, g_label: str, lipschitz_label: str) -> 
 # --------------------------------------------------------------------------
 
 
+def _scope(st: dict) -> str:
+    """`` per subsequence`` (or what else the sign guarantee is about) where it is not
+    the whole signal's (:attr:`resdenoise.stability.StabilityVerdict.sign_scope`)."""
+    scope = st.get("sign_stable_for", "whole signal")
+    return "" if scope == "whole signal" else f" {scope}"
+
+
 def verdict_line(report: dict) -> str:
     """``INPUT -> OUTPUT: guarantees held`` (or failed, with the checks that failed), and
     the channels an automatic mode passed through unchanged (``passed_through``)."""
@@ -145,7 +152,7 @@ def summary_line(report: dict) -> str:
         blocks = f"{count} chosen by {params['stopping_rule']}, tau = {num(report['tau'])}"
     parts.append(f"{blocks} (T = {num(report['stopping_time'])})")
     parts.append(
-        "sign stable"
+        "sign stable" + _scope(st)
         if st["sign_stable"]
         else "L-infinity stable"
         if st["linf_stable"]
@@ -238,7 +245,7 @@ def render_table(report: dict, console) -> None:
         run.add_row("engine", f"{eng['step_loop']} step loop{where}, {eng['dtype']}")
     _stability_rows(run, st, num, "g range", "Lipschitz of Phi")
     run.add_row("L-infinity stable", yes(st["linf_stable"]))
-    run.add_row("sign stable", yes(st["sign_stable"]))
+    run.add_row("sign stable" + _scope(st), yes(st["sign_stable"]))
     if "wavelet_check" in report:
         run.add_row("engine vs Haar transform", num(report["wavelet_check"]["max_abs_difference"]))
     if report.get("clipped"):
@@ -581,8 +588,10 @@ class Bars:
 
 
 def show_progress(quiet: bool) -> bool:
-    """Whether to draw progress bars: not quiet, and stderr is a terminal."""
-    return not quiet and sys.stderr.isatty()
+    """Whether to draw progress bars: not quiet, and stderr is a terminal that can move
+    its cursor (not ``TERM=dumb`` or ``unknown``, where rich draws no bar but its
+    stop left a blank line before the verdict)."""
+    return not quiet and sys.stderr.isatty() and not stderr_console().is_dumb_terminal
 
 
 @contextlib.contextmanager
@@ -646,7 +655,7 @@ def render_learning(report: dict, console, verbose: bool = False) -> None:
     ``verbose`` a table of the groups."""
     st = report["stability"]
     stable = (
-        "sign stable"
+        "sign stable" + _scope(st)
         if st["sign_stable"]
         else "L-infinity stable"
         if st["linf_stable"]

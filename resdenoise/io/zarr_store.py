@@ -22,7 +22,14 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..errors import ParameterError, SignalError, counted, non_finite, one_line, refuse_non_finite
+from ..errors import (
+    ExtraMissing,
+    SignalError,
+    counted,
+    non_finite,
+    one_line,
+    refuse_non_finite,
+)
 from . import signals
 from .options import ReadOptions
 from .signal import ZARR, Signal, SignalStream
@@ -39,9 +46,7 @@ def _zarr(name: str):
     try:
         import zarr
     except ImportError:
-        raise ParameterError(
-            f"{name}: Zarr stores need zarr: pip install '.[dask]' in the resdenoise checkout"
-        ) from None
+        raise ExtraMissing(f"{name}: Zarr stores need zarr", "dask") from None
     return zarr
 
 
