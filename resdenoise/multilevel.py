@@ -561,6 +561,7 @@ def signal_thresholds(f2: np.ndarray, name: str, per_level, thetas) -> tuple[lis
     k = len(per_level)
     frame = frame_coefficients(f2, k)
     cands = [_level_candidates(sj, n) for sj in per_level]
+    slopes = {}  # (j, theta): the divergence term, read once (the later sweeps try it again)
 
     def level(j: int, theta):
         """(correction, divergence term) of level j + 1 at ``theta``."""
@@ -568,9 +569,11 @@ def signal_thresholds(f2: np.ndarray, name: str, per_level, thetas) -> tuple[lis
         if theta is None:
             return 0.0, float(np.sum(var)) * frame[j].shape[0] / 2
         nl = get_nonlinearity(name, "shrinkage", level_lambda(theta, j + 1))
-        d = frame[j] * 2.0 ** ((j + 1) / 2)  # PyWavelets' units (up to sign)
-        slope = _derivative(get_nonlinearity(name, "shrinkage", SQRT2 * theta), d)
-        return level_correction(f2, nl, j + 1), float(np.sum(var * np.sum(slope, axis=0))) / 2
+        if (j, theta) not in slopes:
+            d = frame[j] * 2.0 ** ((j + 1) / 2)  # PyWavelets' units (up to sign)
+            slope = _derivative(get_nonlinearity(name, "shrinkage", SQRT2 * theta), d)
+            slopes[j, theta] = float(np.sum(var * np.sum(slope, axis=0))) / 2
+        return level_correction(f2, nl, j + 1), slopes[j, theta]
 
     thetas = list(thetas)
     # the approximation band passes unchanged (S' = 1), variance sigma_k^2 2^-k

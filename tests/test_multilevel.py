@@ -337,3 +337,25 @@ def test_the_automatic_choices_levels_call_takes_choose_levels_defaults():
     plan2, choice2, _ = multilevel._choose_levels(f, "soft", sigma=0.3, evidence=None)
     assert choice2 == choice and plan2.levels == plan.levels
     assert not hasattr(multilevel, "power_law_noise")
+
+
+def test_signal_thresholds_reads_each_divergence_once(monkeypatch):
+    """The later sweeps try thresholds the first tried: their divergence terms are not
+    computed again (cost only: the thresholds are those of recomputing them)."""
+    import resdenoise.multilevel as ml
+
+    rng = np.random.default_rng(7)
+    t = np.linspace(0.0, 1.0, 512)
+    f2 = (np.sign(np.sin(9 * t)) + 0.3 * rng.standard_normal(t.size))[:, None]
+    per_level = [np.array([0.3])] * 4
+    seen = []
+    plain = ml._derivative
+
+    def counted(nl, d):
+        seen.append((d.tobytes(), nl.theta))
+        return plain(nl, d)
+
+    monkeypatch.setattr(ml, "_derivative", counted)
+    thetas, risk = ml.signal_thresholds(f2, "soft", per_level, [None] * 4)
+    assert seen and len(seen) == len(set(seen))
+    assert math.isfinite(risk) and any(theta is not None for theta in thetas)
