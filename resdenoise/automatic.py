@@ -422,7 +422,7 @@ def do_no_harm(
 
     reason = _level_not_trusted(f, level, labels, distrusted)
     if reason is not None:
-        advice = "the output is the input" if reason.endswith(_CONSTANT) else _GIVE
+        advice = "the output is the input" if reason.endswith(_NOTHING_TO_FILTER) else _GIVE
         note = f"nothing done: {reason}; {advice}"
         return as_identity(plan), reason, note, {}
     if not plan.steps:
@@ -479,6 +479,14 @@ def kept_input(extra: dict, identity: float | None = None) -> dict:
     return out
 
 
+#: What a rise of the box estimates of levels 2 and 3 that is not one power law says
+#: (white noise on a gait trace or a sine with a step rises so by the signal's own coarse
+#: content, and was called coloured noise).
+_ROUGH_OR_COLOURED = (
+    "levels 2 and 3 rise, not as one power law: coloured noise or the signal's own "
+    "coarse content; the white SURE confirms the gain"
+)
+
 #: Why a channel whose level is not identified is not trusted (:func:`_distrusted`).
 _NOT_IDENTIFIED = (
     "the noise level is not identified: quiet-windows reads more than the "
@@ -494,13 +502,25 @@ _NOT_IDENTIFIED = (
 #: are of the signal's shape).
 _CONSTANT = "constant (every sample the same): nothing to filter"
 
+#: Why a clean channel (its level read below the rounding of its samples: 2^-52 of the
+#: largest) is left out of the search (:func:`_distrusted`): its SURE is of that order
+#: (-5e-52 per sample on a clean seismic trace), and the coloured ranking ran 8 blocks
+#: that changed samples by 1e-308, said to be for coloured noise.
+_CLEAN = (
+    "clean: the estimated noise level is below the float64 rounding of its samples "
+    "(2^-52 of the largest): nothing to filter"
+)
+#: The reasons of :func:`_distrusted` that leave nothing to filter (the output is the input).
+_NOTHING_TO_FILTER = (_CONSTANT, _CLEAN)
+
 
 def _distrusted(f, level, source=None) -> dict[int, str]:
     """Why the noise ``level`` of each channel of ``f`` is not trusted, channel by channel
     (unnamed; in channel order; empty where every one is): :data:`_CONSTANT` (a channel of
     ``source``, default ``f``, the signal before any pre-stage, constant, its level read
-    or given: no level gives it anything to remove), :data:`_NOT_IDENTIFIED`, or the
-    share of the variance over :data:`resdenoise.noise.MAX_NOISE_SHARE` (the share,
+    or given: no level gives it anything to remove), :data:`_CLEAN` (its level read, not
+    given, below 2^-52 of its largest magnitude in ``source``), :data:`_NOT_IDENTIFIED`, or
+    the share of the variance over :data:`resdenoise.noise.MAX_NOISE_SHARE` (the share,
     within its error, or the white part by the variogram's nugget)."""
     from .noise import (
         MAX_NOISE_SHARE,
@@ -516,6 +536,10 @@ def _distrusted(f, level, source=None) -> dict[int, str]:
     flat = np.flatnonzero(np.all(x[:64] == x[:1], axis=0))  # (most channels end here)
     flat = flat[np.all(x[:, flat] == x[:1, flat], axis=0)]
     why = {c: _CONSTANT for c in flat.tolist()}  # whatever the level, given or read
+    if level.estimator != "given":  # a level read below the samples' rounding: clean
+        rounding = np.max(np.abs(x), axis=0) * 2.0**-52
+        for c in np.flatnonzero(np.broadcast_to(level.sigma, rounding.shape) < rounding).tolist():
+            why.setdefault(c, _CLEAN)
     for c, e in enumerate(estimators):
         if e == UNIDENTIFIED:
             why.setdefault(c, _NOT_IDENTIFIED)
@@ -557,9 +581,13 @@ def _level_not_trusted(f, level, labels, why=None) -> str | None:
     if not why:
         return None
     count = int(np.size(level.sigma))
-    if all(reason is _CONSTANT for reason in why.values()):  # every channel: the input
-        return _named(labels, list(why), count) + _CONSTANT
-    why = {c: reason for c, reason in why.items() if reason is not _CONSTANT}
+    if all(reason in _NOTHING_TO_FILTER for reason in why.values()):  # every channel: the input
+        return "; ".join(
+            _named(labels, [c for c, r in why.items() if r is kind], count) + kind
+            for kind in _NOTHING_TO_FILTER
+            if kind in why.values()
+        )
+    why = {c: reason for c, reason in why.items() if reason not in _NOTHING_TO_FILTER}
     which = [c for c, reason in why.items() if reason is _NOT_IDENTIFIED]
     if which:  # named: each channel not identified
         return _named(labels, which, count) + _NOT_IDENTIFIED
@@ -610,7 +638,7 @@ def pass_untrusted(f, level, labels, search, source=None, given=None):
     plan, extra = search(sub, labels=[names[c] for c in keep], **levels)
     notes = [
         f"{names[c]} passed through unchanged: {reason}"
-        + ("" if reason is _CONSTANT else f"; {_GIVE}")
+        + ("" if reason in _NOTHING_TO_FILTER else f"; {_GIVE}")
         for c, reason in why.items()
     ]
     extra = {
@@ -630,7 +658,7 @@ def _no_gain(name: str, gain: float, se: float, shift: int = 0) -> str:
     if gain < 0:
         return (
             f"{name} lowers SURE by {-gain:.6g} per sample, not more than "
-            f"{SIGNIFICANCE:g} standard errors ({se:.6g})"
+            f"{SIGNIFICANCE:g} standard errors of {se:.6g} each ({SIGNIFICANCE * se:.6g})"
         )
     return f"{name} raises SURE by {gain:.6g} per sample (standard error {se:.6g})"
 
@@ -735,7 +763,11 @@ def _choose(f, candidates, labels, shift: int, sigma):
             if by not in rule:  # the level rule names it already where it was confident
                 rule += f", by {by}"
         if confident or (first[2].steps and _confirmed(first[2], g, level)):
-            results, scored = rescored, "smallest SURE over scales (coloured noise)"
+            results, scored = (
+                rescored,
+                "smallest SURE over scales ("
+                + ("coloured noise)" if confident else _ROUGH_OR_COLOURED + ")"),
+            )
         else:
             per_level, tests = None, {}
             rule += "; the white-noise SURE did not confirm it: ranked as white"

@@ -481,6 +481,15 @@ def level_sigmas(
     return _level_sigmas(f2, k, rule, sig, estimator)[:2]
 
 
+#: The level rule ``auto`` where levels 2 and 3 rise but not as one power law
+#: (:func:`resdenoise.noise_colour.colour_evidence` not confident): white noise on a
+#: signal with coarse content (a gait trace, a sine with a step) rises so too.
+ROUGH_OR_COLOURED = (
+    "boxes (auto: levels 2 and 3 rise, not as one power law: coloured noise "
+    "or the signal's own coarse content)"
+)
+
+
 def _level_sigmas(
     f2: np.ndarray, k: int, rule: str, sig: np.ndarray, estimator: str | None, evidence=None
 ) -> tuple[list, str, tuple | None]:
@@ -499,8 +508,8 @@ def _level_sigmas(
             if evidence is None:
                 evidence = colour_evidence(f2, sig)
             confident, law, by = evidence
-            if not confident:
-                return boxes[:k], said, evidence
+            if not confident:  # the signal's own coarse content rises so too
+                return boxes[:k], ROUGH_OR_COLOURED, evidence
             first = estimator == "quiet-windows"
             calibrated = power_law_calibrated(f2, boxes[:k], law, first)
             alpha = 2.0 * math.log2(float(np.exp(np.mean(np.log(law[:3])))))
@@ -559,6 +568,7 @@ def signal_thresholds(f2: np.ndarray, name: str, per_level, thetas) -> tuple[lis
     k = len(per_level)
     frame = frame_coefficients(f2, k)
     cands = [_level_candidates(sj, n) for sj in per_level]
+    slopes = {}  # (j, theta): the divergence term, read once (the later sweeps try it again)
 
     def level(j: int, theta):
         """(correction, divergence term) of level j + 1 at ``theta``."""
@@ -566,9 +576,11 @@ def signal_thresholds(f2: np.ndarray, name: str, per_level, thetas) -> tuple[lis
         if theta is None:
             return 0.0, float(np.sum(var)) * frame[j].shape[0] / 2
         nl = get_nonlinearity(name, "shrinkage", level_lambda(theta, j + 1))
-        d = frame[j] * 2.0 ** ((j + 1) / 2)  # PyWavelets' units (up to sign)
-        slope = _derivative(get_nonlinearity(name, "shrinkage", SQRT2 * theta), d)
-        return level_correction(f2, nl, j + 1), float(np.sum(var * np.sum(slope, axis=0))) / 2
+        if (j, theta) not in slopes:
+            d = frame[j] * 2.0 ** ((j + 1) / 2)  # PyWavelets' units (up to sign)
+            slope = _derivative(get_nonlinearity(name, "shrinkage", SQRT2 * theta), d)
+            slopes[j, theta] = float(np.sum(var * np.sum(slope, axis=0))) / 2
+        return level_correction(f2, nl, j + 1), slopes[j, theta]
 
     thetas = list(thetas)
     # the approximation band passes unchanged (S' = 1), variance sigma_k^2 2^-k

@@ -533,7 +533,7 @@ def test_a_rise_of_sure_is_called_a_rise(tmp_path):
     from resdenoise.automatic import _no_gain
 
     assert _no_gain("x", -0.01, 0.02) == (
-        "x lowers SURE by 0.01 per sample, not more than 2 standard errors (0.02)"
+        "x lowers SURE by 0.01 per sample, not more than 2 standard errors of 0.02 each (0.04)"
     )
     assert _no_gain("x", 0.01, 0.02) == "x raises SURE by 0.01 per sample (standard error 0.02)"
 

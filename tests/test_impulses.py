@@ -238,3 +238,91 @@ def test_impulses_must_be_implausible_as_noise_at_the_given_level():
     assert hampel_stage(f).active and hampel_stage(f, 0.01).active
     assert not hampel_stage(f, 0.06).active
     assert hampel_stage(f, 0.06).impulses == hampel_stage(f).impulses == (10,)  # found, not used
+
+
+def _gait(rng, n=4096):
+    """Steps at 1.8 Hz (100 Hz samples) with a heel strike's sharp transient per step."""
+    t = np.arange(n) / 100.0
+    x = sum(a * np.sin(2 * np.pi * h * 1.8 * t + h - 1) for h, a in ((1, 1), (2, 0.4), (3, 0.2)))
+    k = np.arange(8)
+    for i in np.arange(0, n - 8, 100 / 1.8).astype(int):
+        x[i : i + 8] += 1.5 * np.exp(-k / 2.0) * np.cos(1.3 * k)
+    return x
+
+
+def _ecg(rng, n=4096):
+    """Beats at a varying rate, each a P wave, a one-sample R peak and a T wave."""
+    k = np.arange(-12, 13)
+    beat = 0.15 * np.exp(-0.5 * ((k + 8) / 2.5) ** 2) + 1.0 * (k == 0)
+    beat += 0.3 * np.exp(-0.5 * ((k - 8) / 3.0) ** 2)
+    x, i = np.zeros(n), 20
+    while i + 13 < n:
+        x[i - 12 : i + 13] += beat
+        i += int(rng.integers(40, 60))
+    return x
+
+
+def _drums(rng, n=8192):
+    """A beat every 700 samples: a stick's one-sample click and a decaying drum tone."""
+    x, t = np.zeros(n), np.arange(n)
+    for k, i in enumerate(range(0, n, 700)):
+        loud = 1.0 if k % 2 else 0.6
+        x[i:] += loud * np.cos(2 * np.pi * (t[i:] - i) / 40.0) * np.exp(-(t[i:] - i) / 150.0)
+        x[i] += 1.5
+    return x
+
+
+def _music(rng, n=8192):
+    """Plucked notes at random times and pitches, each with a one-sample pluck."""
+    x, t, i = np.zeros(n), np.arange(n), 0
+    while i < n:
+        tt = np.clip(t - i, 0, None)
+        x += (t >= i) * np.exp(-tt / 600.0) * np.cos(2 * np.pi * tt / rng.uniform(8, 30))
+        x[i] += 1.5
+        i += int(rng.integers(300, 900))
+    return x
+
+
+@pytest.mark.parametrize(
+    "make, level, seed",
+    [(_gait, level, seed) for level in (0.1, 0.15) for seed in (0, 1)]
+    + [(_ecg, level, 0) for level in (0.05, 0.1, 0.2, 0.3)]
+    + [(_drums, level, seed) for level, seed in ((0.15, 0), (0.3, 0), (0.3, 1))]
+    + [(_music, level, seed) for level, seed in ((0.15, 0), (0.2, 0), (0.2, 1))],
+)
+def test_a_signals_own_recurring_peaks_are_not_impulses(make, level, seed):
+    """Heel strikes, one-sample R peaks, drum clicks and plucks in white noise (5-30 %)
+    are one-sample spikes that stick out the same way from the same surroundings: not
+    impulsive (the count and noise-level rules alone took them for impulses, and the
+    pre-stage cut them); the same signals with impulses of random sign added are."""
+    rng = np.random.default_rng(seed)
+    clean = make(rng)
+    sigma = level * np.std(clean)
+    f = clean + rng.normal(0.0, sigma, clean.size)
+    found, strong = impulses.find_impulses(f)[0]
+    assert impulses._enough(strong.size, f.size)  # the count rule alone: impulsive
+    assert not hampel_stage(f, sigma).active and not hampel_stage(f).active
+    spikes = rng.random(f.size) < 0.01
+    f[spikes] += (
+        rng.choice([-1.0, 1.0], spikes.sum()) * rng.uniform(5, 15, spikes.sum()) * np.std(clean)
+    )
+    assert hampel_stage(f, sigma).active
+
+
+def test_the_flip_test_is_exact_for_few_impulses(rng):
+    """Up to 2 * FLIPS sign patterns: every one (the first sign kept: the length of the sum
+    does not change when all flip), as a loop over all 2**k counts it."""
+    import itertools
+
+    for k in (2, 5, 9):
+        shapes = rng.standard_normal((k, 6))
+        observed = float(np.sum(shapes.sum(axis=0) ** 2))
+        lengths = [
+            np.sum((np.array(s) @ shapes) ** 2) for s in itertools.product((-1, 1), repeat=k)
+        ]
+        expected = np.mean([v >= observed * (1 - 1e-12) for v in lengths])
+        assert impulses._flip_p_value(shapes, observed) == expected
+        aligned = np.tile(shapes[:1], (k, 1))  # every shape the same: the smallest p
+        assert impulses._flip_p_value(aligned, float(np.sum(aligned.sum(axis=0) ** 2))) == 2.0 ** (
+            1 - k
+        )

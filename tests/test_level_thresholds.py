@@ -87,7 +87,8 @@ def test_levels_not_on_one_power_law_keep_each_levels_own_sure():
     clean = np.sin(2 * np.pi * (5 * t + 150 * t**2))
     f = clean + 0.1 * np.std(clean) * np.random.default_rng(41).standard_normal(n)
     plan, choice = choose_levels(f, "soft")
-    assert choice.noise_rule.startswith("boxes") and "power law" not in choice.noise_rule
+    assert choice.noise_rule.startswith("boxes") and "; one power law by" not in choice.noise_rule
+    assert "not as one power law: coloured noise or the signal's own" in choice.noise_rule
     assert choice.threshold_rule.startswith("coefficients (the level noise is not one power law")
     _, other = choose_levels(f, "soft", thresholds="coefficients")
     assert choice.thetas == other.thetas

@@ -355,3 +355,25 @@ def test_the_correction_without_the_block_output_is_computed_in_its_place(rng, d
         assert correction.dtype == kept.dtype
         assert np.array_equal(correction.view(np.uint8), kept.view(np.uint8))
         assert np.array_equal(level_correction(u2, nl, level), kept)
+
+
+def test_signal_thresholds_reads_each_divergence_once(monkeypatch):
+    """The later sweeps try thresholds the first tried: their divergence terms are not
+    computed again (cost only: the thresholds are those of recomputing them)."""
+    import resdenoise.multilevel as ml
+
+    rng = np.random.default_rng(7)
+    t = np.linspace(0.0, 1.0, 512)
+    f2 = (np.sign(np.sin(9 * t)) + 0.3 * rng.standard_normal(t.size))[:, None]
+    per_level = [np.array([0.3])] * 4
+    seen = []
+    plain = ml._derivative
+
+    def counted(nl, d):
+        seen.append((d.tobytes(), nl.theta))
+        return plain(nl, d)
+
+    monkeypatch.setattr(ml, "_derivative", counted)
+    thetas, risk = ml.signal_thresholds(f2, "soft", per_level, [None] * 4)
+    assert seen and len(seen) == len(set(seen))
+    assert math.isfinite(risk) and any(theta is not None for theta in thetas)
