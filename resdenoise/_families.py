@@ -804,10 +804,12 @@ _MONOTONE_OCTAVE: Final = 256
 _MONOTONE_ZOOMS: Final = 4
 
 
-def bumps_slope(c, x):
+def bumps_slope(c, x, basis=None, slope=None):
     """``Phi'`` of the bumps in units of x: ``sum c_k (b_k + x b_k')`` as
-    :func:`bump_basis` computes the bumps."""
-    basis, slope = bump_basis(x, c.size, derivative=True)
+    :func:`bump_basis` computes the bumps (``basis``, ``slope``: its pair at x, when
+    already computed)."""
+    if basis is None or slope is None:
+        basis, slope = bump_basis(x, c.size, derivative=True)
     return bumps_sum(c, basis + x * slope)
 
 

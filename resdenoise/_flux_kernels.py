@@ -1,4 +1,4 @@
-"""Allocation-free flux kernels for the engine (owned with resdenoise/engine.py).
+"""Allocation-free flux kernels for the engine (owned with resdenoise/stepper.py).
 
 ``xxx_phi_into(r, out, lam, work)`` writes ``Phi(r)`` into ``out`` with ufunc
 ``out=`` arguments only, performing the same operations in the same order as
@@ -13,10 +13,11 @@ Where a square would over- or underflow in r's dtype they switch to the
 scaled forms the closed forms switch to (:func:`resdenoise._families.pm_scaled`
 and the others), on the same conditions, so they stay equal to them.
 
-The registry (:mod:`resdenoise.nonlinearities`) attaches them to its entries;
-of resdenoise this module imports only those conditions, and the compiled module
-for the bumps family's rows (:func:`bump_rows`: the squarings and the tail) and their
-weighted sum (:func:`bump_sum`).
+The registry's rows (:mod:`resdenoise._entries`; the bumps family's in
+:mod:`resdenoise.nonlinearities`) attach them; of resdenoise this module imports
+only those conditions, and the compiled module for the bumps family's rows
+(:func:`bump_rows`: the squarings and the tail) and their weighted sum
+(:func:`bump_sum`).
 """
 
 from __future__ import annotations
@@ -182,6 +183,34 @@ def _compiled(name: str):
     return getattr(_kernels, name, None)
 
 
+def _verified(name: str, agrees: Callable[[Callable], bool]):
+    """The compiled function ``name`` where it exists and ``agrees(it)``, else None."""
+    compiled = _compiled(name)
+    return compiled if compiled is not None and agrees(compiled) else None
+
+
+def _rows_agree(compiled) -> bool:
+    """Whether ``compiled`` gives NumPy's bumps bit for bit on :func:`_bump_checks`."""
+    x = _bump_checks()
+    for count in (3, 32):  # one level of squarings; 30, down to scale 2^-15
+        ours = bump_basis(x, count, rows=compiled)
+        if not np.array_equal(ours.view(np.int64), bump_basis(x, count).view(np.int64)):
+            return False
+    return True
+
+
+def _sum_agrees(compiled) -> bool:
+    """Whether ``compiled`` gives NumPy's weighted sum bit for bit on :func:`_bump_checks`."""
+    x = _bump_checks()
+    with np.errstate(over="ignore"):  # inf among the terms, as bumps_sum may meet
+        terms = np.stack([x, x[::-1], np.abs(x) / 3.0, x * x])
+    c = np.array([0.3, 1e-300, 7.0, 1.5])
+    out = np.empty(x.size)
+    compiled(c, terms, out)
+    expected = bumps_sum(c, terms)
+    return bool(np.array_equal(out.view(np.int64), expected.view(np.int64)))
+
+
 @functools.cache
 def bump_rows() -> Callable[[np.ndarray, np.ndarray], None] | None:
     """``rows(x, basis)`` of :func:`resdenoise._families.bump_basis`: the compiled
@@ -190,15 +219,7 @@ def bump_rows() -> Callable[[np.ndarray, np.ndarray], None] | None:
     about 10 ns a value, 85 % of the bumps family's flux), where they give NumPy's bumps
     bit for bit on :func:`_bump_checks`' values (the tail follows glibc's hypot, 2.35 and
     later), else None: NumPy's, so that the bumps' numbers never depend on which runs."""
-    compiled = _compiled("bump_rows")
-    if compiled is None:
-        return None
-    x = _bump_checks()
-    for count in (3, 32):  # one level of squarings; 30, down to scale 2^-15
-        ours = bump_basis(x, count, rows=compiled)
-        if not np.array_equal(ours.view(np.int64), bump_basis(x, count).view(np.int64)):
-            return None
-    return compiled
+    return _verified("bump_rows", _rows_agree)
 
 
 @functools.cache
@@ -208,14 +229,4 @@ def bump_sum() -> Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None:
     cost 3-4 times as much, more than np.tensordot did), where it gives NumPy's sum bit
     for bit on :func:`_bump_checks`' values (built without fused multiply-add, it does),
     else None: NumPy's."""
-    compiled = _compiled("bump_sum")
-    if compiled is None:
-        return None
-    x = _bump_checks()
-    with np.errstate(over="ignore"):  # inf among the terms, as bumps_sum may meet
-        terms = np.stack([x, x[::-1], np.abs(x) / 3.0, x * x])
-    c = np.array([0.3, 1e-300, 7.0, 1.5])
-    out = np.empty(x.size)
-    compiled(c, terms, out)
-    expected = bumps_sum(c, terms)
-    return compiled if np.array_equal(out.view(np.int64), expected.view(np.int64)) else None
+    return _verified("bump_sum", _sum_agrees)

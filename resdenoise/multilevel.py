@@ -70,7 +70,10 @@ undershoots to -1/16).  Inside, the level's block acts on the box-averaged
 signal with tau = 1/4 <= 1/(2 g_max), which keeps *that* signal's range; this
 is what :func:`resdenoise.stability.check_tau` certifies per level.  The
 report measures per level mean drift, the deviation's norm before and
-after, and the max-min principle (held or the overshoot).
+after, and the max-min principle (held or the overshoot), and, on the
+box-averaged signal its block runs on, the max-min principle, total
+variation and sign changes per subsequence (``box_averages_per_subsequence``,
+:mod:`resdenoise.subsequences`).
 
 Noise per level (:func:`level_sigmas`).  Details are normalised as
 PyWavelets': white noise of level sigma has sigma at every level, pink
@@ -190,16 +193,17 @@ def level_correction(u2: np.ndarray, nl, level: int) -> np.ndarray:
     return _level_block(u2, nl, level)[2]
 
 
-def _level_block(u2: np.ndarray, nl, level: int) -> tuple:
+def _level_block(u2: np.ndarray, nl, level: int, keep: bool = False) -> tuple:
     """Level ``level``'s block: the box-averaged mirrored signal it runs on, its
-    output (one block of stride s), and the level's correction of ``u2``."""
+    output (one block of stride s; with ``keep`` only, else None: the correction
+    is then computed in its place), and the level's correction of ``u2``."""
     n = u2.shape[0]
     s = 2 ** (level - 1)
     pad = 2 * s - 1
     v = box_average(_mirrored(u2, -pad, n + pad), s)  # P y at i = -pad .. n+s-1
     w = run_strided(v, nl, 0.25, 1, s)  # the engine: one block, stride s
-    z = w - v  # (1/4) D-_s Phi(D+_s v), exact for i >= -s+1
-    return v, w, box_average(z[s : n + 2 * s - 1], s)  # P^T z at 0 .. n-1
+    z = w - v if keep else np.subtract(w, v, out=w)  # (1/4) D-_s Phi(D+_s v), exact for i >= -s+1
+    return v, w if keep else None, box_average(z[s : n + 2 * s - 1], s)  # P^T z at 0 .. n-1
 
 
 def multilevel_block(u, nls) -> np.ndarray:
@@ -285,7 +289,10 @@ class MultilevelPlan(Plan):
     def scale_checks(self, f: np.ndarray) -> list[dict]:
         """Per level, alone on the input (``f + its correction``): the verdict of its
         block on the box-averaged signal, and the measured mean drift, deviation
-        from the mean (Euclidean, before and after) and max-min principle."""
+        from the mean (Euclidean, before and after) and max-min principle, and, on
+        the box-averaged signal its block runs on, the max-min principle, total
+        variation and sign changes per subsequence (``box_averages_per_subsequence``,
+        :mod:`resdenoise.subsequences`)."""
         f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
         lo, hi, mean = f2.min(axis=0), f2.max(axis=0), f2.mean(axis=0)
         dev_in = np.sqrt(np.sum((f2 - mean) ** 2, axis=0))
@@ -296,7 +303,7 @@ class MultilevelPlan(Plan):
             if nl is None:
                 out.append({**entry, "lambda": None, "shrinks": False})
                 continue
-            boxes, after, correction = _level_block(f2, nl, j)
+            boxes, after, correction = _level_block(f2, nl, j, keep=True)
             v = f2 + correction
             dev_out = np.sqrt(np.sum((v - v.mean(axis=0)) ** 2, axis=0))
             drift = float(np.max(np.abs(v.mean(axis=0) - mean)))

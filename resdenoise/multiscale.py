@@ -65,7 +65,7 @@ from .noise_colour import MAX_SCALES, MIN_PER_SUBSEQUENCE
 from .nonlinearities import SQRT2, get_nonlinearity
 from .report import level_name
 from .scaling import scaled_search, scaled_values, times_power_of_two
-from .subsequences import subsequence_checks, subsequence_failures
+from .subsequences import group_entry
 from .wavelet import universal_threshold
 
 __all__ = [
@@ -137,29 +137,15 @@ class MultiscalePlan(Plan):
     def scale_checks(self, f: np.ndarray) -> list[dict]:
         """Per scale: the stability verdict and the measured guarantees of its
         subsequences (max-min principle, total variation, sign changes:
-        :func:`resdenoise.subsequence_checks`)."""
+        :func:`resdenoise.subsequences.subsequence_checks`)."""
         u = np.asarray(f, dtype=float)
         u = u.reshape(u.shape[0], -1)
         out = []
         for stride, nl, blocks in self.groups:
             v = run_strided(u, nl, self.tau, blocks, stride)
             verdict = stability.check_tau(nl, self.tau, self.h)
-            held = subsequence_checks(u, v, stride, blocks, verdict.sign_stable)
-            out.append(
-                {
-                    "stride": stride,
-                    "threshold": nl.theta,
-                    "lambda": nl.lam,
-                    "blocks": blocks,
-                    "stability": {
-                        "linf_stable": verdict.linf_stable,
-                        "sign_stable": verdict.sign_stable,
-                        "tau_linf_bound": verdict.tau_linf_bound,
-                    },
-                    "per_subsequence": held,
-                    "failed": subsequence_failures(f"scale {stride}", stride, held),
-                }
-            )
+            head = {"stride": stride, "threshold": nl.theta, "lambda": nl.lam, "blocks": blocks}
+            out.append(group_entry(head, u, v, stride, blocks, verdict, f"scale {stride}"))
             u = v
         return out
 

@@ -94,7 +94,7 @@ from .nonlinearities import (
 )
 from .report import block_entry
 from .scaling import times_power_of_two
-from .subsequences import subsequence_checks, subsequence_failures
+from .subsequences import group_entry
 
 __all__ = [
     "BlockSpec",
@@ -639,29 +639,20 @@ class NetworkPlan(Plan):
 
     def group_checks(self, f: np.ndarray) -> list[dict]:
         """Per group: its stride, verdict and what held in each subsequence of its stride
-        (:func:`resdenoise.subsequence_checks`), the groups run again one after
-        another from ``f``."""
+        (:func:`resdenoise.subsequences.subsequence_checks`), the groups run again one
+        after another from ``f``."""
         u = np.asarray(f, dtype=float)
         out = []
         for (spec, nl, tau), verdict in zip(self.groups, self.group_verdicts(), strict=True):
             v = run_strided(u, nl, tau, spec.repeat, spec.scale, self.h)
-            held = subsequence_checks(u, v, spec.scale, spec.repeat, verdict.sign_stable)
+            head = {
+                "block": spec.index,
+                "stride": spec.scale,
+                "lambda": nl.lam,
+                "blocks": spec.repeat,
+            }
             where = f"block {spec.index}"
-            out.append(
-                {
-                    "block": spec.index,
-                    "stride": spec.scale,
-                    "lambda": nl.lam,
-                    "blocks": spec.repeat,
-                    "stability": {
-                        "linf_stable": verdict.linf_stable,
-                        "sign_stable": verdict.sign_stable,
-                        "tau_linf_bound": verdict.tau_linf_bound,
-                    },
-                    "per_subsequence": held,
-                    "failed": subsequence_failures(where, spec.scale, held),
-                }
-            )
+            out.append(group_entry(head, u, v, spec.scale, spec.repeat, verdict, where))
             u = v
         return out
 

@@ -4,7 +4,7 @@ A network file with ``stop = "sure"`` (see :mod:`resdenoise.network`) does
 not always run all its blocks: its blocks, then its last group repeated on,
 up to ``max-blocks`` blocks in all, are candidates, and the depth of least
 SURE is the one run, zero blocks (the input) included.  It is the automatic
-modes' stopping time (:func:`resdenoise.autoparams.choose_steps`) for a
+modes' stopping time (:func:`resdenoise.stopping_search.choose_steps`) for a
 network whose blocks differ (with ``lambda-factors``, also one common factor of
 every lambda, as the automatic modes search lambda), with the same pieces: the noise level of the
 automatic search (:func:`resdenoise.noise.resolve_sigma`), the seeded probe
@@ -191,7 +191,7 @@ def choose_depth(
         in the signal's units).
     progress : callable, optional
         ``progress(phase, k, end)`` after each block, as the automatic modes' search
-        says it (:func:`resdenoise.autoparams.choose_steps`): k blocks of at most
+        says it (:func:`resdenoise.stopping_search.choose_steps`): k blocks of at most
         ``end`` = ``cap``; ``end`` is k where the search stops.
     """
     cap = check_count("max_blocks", cap)

@@ -1,4 +1,4 @@
-"""What a data-driven stopping search found (:func:`resdenoise.autoparams.choose_steps`):
+"""What a data-driven stopping search found (:func:`resdenoise.stopping_search.choose_steps`):
 the chosen block count, the criterion curve that chose it and, where kept, the run
 at that count."""
 

@@ -6,6 +6,6 @@ and gets them from here without that import (``resdenoise --help`` starts
 faster).
 """
 
-#: The stopping rules :func:`resdenoise.autoparams.choose_steps` knows.
+#: The stopping rules :func:`resdenoise.stopping_search.choose_steps` knows.
 RULES = ("sure", "decorrelation", "noise2self")
 DEFAULT_RULE = "sure"

@@ -9,7 +9,7 @@ import numpy as np
 
 from . import stability
 
-__all__ = ["subsequence_checks", "subsequence_failures"]
+__all__ = ["group_entry", "subsequence_checks", "subsequence_failures"]
 
 
 def _as_subsequences(x2: np.ndarray, stride: int) -> np.ndarray:
@@ -57,3 +57,20 @@ def subsequence_failures(where: str, stride: int, held: dict) -> list[str]:
         for k in what
         if not held.get(k, True)
     ]
+
+
+def group_entry(head: dict, before, after, stride: int, blocks: int, verdict, where: str) -> dict:
+    """One group's report entry: ``head`` (its own keys, first), the stability
+    ``verdict`` (:func:`resdenoise.stability.check_tau`), what held in each subsequence
+    (:func:`subsequence_checks`) and the failures about ``where``."""
+    held = subsequence_checks(before, after, stride, blocks, verdict.sign_stable)
+    return {
+        **head,
+        "stability": {
+            "linf_stable": verdict.linf_stable,
+            "sign_stable": verdict.sign_stable,
+            "tau_linf_bound": verdict.tau_linf_bound,
+        },
+        "per_subsequence": held,
+        "failed": subsequence_failures(where, stride, held),
+    }

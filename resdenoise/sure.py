@@ -294,7 +294,7 @@ PROBE_HALO = 8.0
 @dataclass(frozen=True)
 class ScoredWindows:
     """A windowed search's windows, side by side as channels
-    (:func:`resdenoise.autoparams.sample_windows`): SURE on the rows ``core[0]:core[1]``
+    (:func:`resdenoise.search_windows.sample_windows`): SURE on the rows ``core[0]:core[1]``
     of each, summed with ``weights``; their halos serve up to ``reach`` blocks."""
 
     core: tuple[int, int]

@@ -15,8 +15,11 @@ from hypothesis import strategies as st
 
 from resdenoise.cli import cli
 from resdenoise.multilevel import (
+    _level_block,
     choose_levels,
+    level_correction,
     level_details,
+    level_lambda,
     max_scales,
     multilevel_block,
     plan_levels,
@@ -337,6 +340,21 @@ def test_the_automatic_choices_levels_call_takes_choose_levels_defaults():
     plan2, choice2, _ = multilevel._choose_levels(f, "soft", sigma=0.3, evidence=None)
     assert choice2 == choice and plan2.levels == plan.levels
     assert not hasattr(multilevel, "power_law_noise")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_correction_without_the_block_output_is_computed_in_its_place(rng, dtype):
+    # the hot path keeps no copy of the block's output; the checks' path does, same bits
+    u2 = rng.normal(0, 1, (301, 2)).astype(dtype)
+    for level in (1, 2, 3):
+        nl = get_nonlinearity("soft", "shrinkage", level_lambda(0.4, level))
+        boxes, after, kept = _level_block(u2, nl, level, keep=True)
+        boxes2, dropped, correction = _level_block(u2, nl, level)
+        assert after is not None and dropped is None
+        assert np.array_equal(boxes, boxes2)
+        assert correction.dtype == kept.dtype
+        assert np.array_equal(correction.view(np.uint8), kept.view(np.uint8))
+        assert np.array_equal(level_correction(u2, nl, level), kept)
 
 
 def test_signal_thresholds_reads_each_divergence_once(monkeypatch):
