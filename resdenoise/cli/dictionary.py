@@ -31,6 +31,7 @@ from .options import (
     plot_options,
     printable,
     quiet_option,
+    write_json,
 )
 
 __all__ = ["dictionary", "translate"]
@@ -39,11 +40,8 @@ __all__ = ["dictionary", "translate"]
 def _write_json(report: dict) -> None:
     """``report`` as JSON on stdout, as the filtering commands write theirs: a failed
     write (a full disk) is one ``<stdout>: cannot write: ...`` line, exit 1."""
-    from ..io import write_files_atomic
-    from ..report import to_json
-
     with library_errors():
-        write_files_atomic([("-", to_json(report).encode())])
+        write_json(report)
 
 
 @contextlib.contextmanager

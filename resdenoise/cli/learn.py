@@ -27,6 +27,7 @@ from .options import (
     quiet_option,
     read_options,
     read_settings,
+    write_json,
 )
 
 __all__ = ["learn"]
@@ -428,11 +429,8 @@ def _write(report: dict, files: list, settings: dict) -> None:
     nothing: the files are renamed into place only once stdout is written (a full disk
     there: ``<stdout>: cannot write: ...``, exit 1, and no file written)."""
     from ..io import write_files_atomic
-    from ..report import to_json
 
-    if settings["as_json"]:
-        files = [("-", to_json(report).encode()), *files]
-    write_files_atomic(files)
+    write_json(report, files) if settings["as_json"] else write_files_atomic(files)
 
 
 def _show(report: dict, run: dict | None, warned: list, settings: dict) -> None:

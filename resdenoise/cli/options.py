@@ -175,6 +175,16 @@ def library_errors(usage: bool = False):
         raise CliError(error_message(exc), exc.exit_code) from None
 
 
+def write_json(report: dict, files=()) -> None:
+    """``report`` as JSON on stdout, then ``files`` (``(path, bytes)``), all or nothing:
+    the files are renamed into place only once stdout is written (a full disk there:
+    ``<stdout>: cannot write: ...``)."""
+    from ..io import write_files_atomic
+    from ..report import to_json
+
+    write_files_atomic([("-", to_json(report).encode()), *files])
+
+
 def on_command_line(ctx: click.Context, name: str) -> bool:
     """Whether the parameter ``name`` was given on the command line (not defaulted)."""
     source = ctx.get_parameter_source(name)
