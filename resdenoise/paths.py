@@ -250,7 +250,7 @@ def check_paths(
         for name, kind in ((output, "output"), (report_path, "report")):
             if _same_file(path, name):
                 raise SignalError(
-                    f"{name}: the {kind} would overwrite the {what} file {_shown(path)}; "
+                    f"{name}: the {kind} would overwrite the {what} file {shown(path)}; "
                     "give it another name"
                 )
 
@@ -404,7 +404,7 @@ def _truncated_stdout() -> bool:
     return size == 0 and flags & (os.O_ACCMODE | os.O_APPEND) == os.O_WRONLY
 
 
-def _shown(path: str) -> str:
+def shown(path: str) -> str:
     """``path`` as a message names it: ``-`` (the file on stdin) as ``<stdin>``."""
     return "<stdin>" if path == "-" else path
 
@@ -417,11 +417,11 @@ def _refuse_stdout_read(kind: str, input_path, reads: dict | None, others) -> No
         what = "input" if path == input_path else (reads or {}).get(path, "input")
         if _truncated_stdout():
             raise SignalError(
-                f"<stdout>: is the {what} file {_shown(path)}, which the shell emptied (its > "
+                f"<stdout>: is the {what} file {shown(path)}, which the shell emptied (its > "
                 "truncates the file before resdenoise starts): its data is gone, and "
                 f"resdenoise cannot recover it; write the {kind} to another file"
             )
         raise SignalError(
-            f"<stdout>: is the {what} file {_shown(path)} (opened by the shell: >> or 1<>), and the "
+            f"<stdout>: is the {what} file {shown(path)} (opened by the shell: >> or 1<>), and the "
             f"{kind} would change it; send stdout elsewhere, or name another file for the {kind}"
         )

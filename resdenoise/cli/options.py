@@ -151,7 +151,9 @@ def file_error(exc: ResdenoiseError, path: str) -> str:
     """The message of ``exc``, a failure of the run of the file ``path``, naming the file
     first (as one line of a batch does, and ``make -j``'s interleaved lines need):
     ``path: message``, unless the message starts with it already (stdin: ``<stdin>``)."""
-    message, name = error_message(exc), "<stdin>" if path == "-" else path
+    from ..paths import shown  # not at start-up: --help reads no file
+
+    message, name = error_message(exc), shown(path)
     return message if message.startswith(name) else f"{name}: {message}"
 
 
