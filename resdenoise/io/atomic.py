@@ -376,7 +376,7 @@ def _write_through(path: str, target: Path | None, name: str, blocks, parents=Fa
             (out or sys.stdout).flush()
         else:
             if parents and not os.path.isdir(target.parent):
-                os.makedirs(target.parent, exist_ok=True)  # another at once: fine
+                _make_directories(target.parent)
             with open(target, "wb") as dev:
                 for block in blocks:
                     _write_all(dev, block)
@@ -413,7 +413,7 @@ class _TempOutput:
         try:
             with signals.deferred():
                 if self.parents:  # only now: a run that writes nothing makes none
-                    os.makedirs(self.target.parent, exist_ok=True)  # another at once: fine
+                    _make_directories(self.target.parent)
                 if os.path.isdir(self.tmp):  # a Zarr store
                     _replace_tree(self.tmp, self.target)
                 else:
@@ -507,6 +507,11 @@ def write_files_atomic(
             st.discard()
 
 
+def _make_directories(directory) -> None:
+    """Make ``directory`` and its missing parents (another run making them at once: fine)."""
+    os.makedirs(directory, exist_ok=True)
+
+
 @contextlib.contextmanager
 def _renames_locked(staged: Sequence[_TempOutput]):
     """Within: an exclusive ``flock`` held on every directory that two or more of the
@@ -516,8 +521,8 @@ def _renames_locked(staged: Sequence[_TempOutput]):
     a single rename is atomic by itself and takes none.  The directories are locked in
     one order (by device and inode), so that two runs cannot wait for each other.  A
     directory that cannot be opened or locked (not readable, a file system without
-    ``flock``) is renamed into unlocked, as before.  ``parents``: the missing
-    directories are made first (the renames would make them), a signal not splitting
+    ``flock``) is renamed into unlocked.  An output whose ``parents`` is set has its
+    missing directories made first (its rename would make them), a signal not splitting
     the making.  The waiting is not deferred: a signal meanwhile ends the run."""
     moving = [st for st in staged if not st.direct]
     held: dict = {}  # (device, inode) -> descriptor
@@ -539,7 +544,7 @@ def _open_directory(st: _TempOutput, held: dict) -> None:
     try:
         if st.parents:
             with signals.deferred():
-                os.makedirs(directory, exist_ok=True)  # another at once: fine
+                _make_directories(directory)
         fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:
         return  # its rename says what is wrong, if anything
