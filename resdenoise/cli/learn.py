@@ -242,6 +242,7 @@ def _pairs(noisy_paths, clean_paths) -> tuple[list[str], list[str]]:
 def _check_outputs(output: str, settings: dict, inputs: list[str]) -> None:
     """Outputs writable, and none of them a file the run reads."""
     from ..io import check_output_path
+    from ..io.atomic import absolute_path
     from ..pipeline import check_paths
 
     network = settings["network_out"] if settings["per_file"] else output
@@ -260,7 +261,7 @@ def _check_outputs(output: str, settings: dict, inputs: list[str]) -> None:
     if settings["per_file"]:
         check_output_path(output)
         check_paths("-", output, reads=reads)
-        if network is not None and os.path.abspath(network) == os.path.abspath(output):
+        if network is not None and absolute_path(network) == absolute_path(output):
             raise ParameterError("-o and --network-out name the same file")
 
 

@@ -170,8 +170,7 @@ def output_target(path: str) -> tuple[Path, bool]:
     """
     path = os.fspath(path)
     absolute = absolute_path(path)
-    head, name = os.path.split(absolute)
-    target = Path(os.path.realpath(head)) / name
+    target = Path(resolved(absolute))
     if absolute.startswith(_DEVICE_DIRS) or str(target).startswith(_DEVICE_DIRS):
         return Path(absolute), True
     try:
@@ -194,6 +193,14 @@ def absolute_path(path: str) -> str:
             f"{path}: the current directory no longer exists (it was removed), so a relative "
             "name cannot be used; cd to a directory that exists, or give an absolute path"
         ) from None
+
+
+def resolved(path: str) -> str:
+    """Where a write to ``path`` lands: its directory resolved, the last name kept
+    (a link there is replaced, not followed); a relative ``path`` in a removed current
+    directory: SignalError (:func:`absolute_path`)."""
+    head, name = os.path.split(absolute_path(path))
+    return os.path.join(os.path.realpath(head), name)
 
 
 def _set_mode(tmp: str, target: Path) -> None:
