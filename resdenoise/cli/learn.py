@@ -27,6 +27,7 @@ from .options import (
     quiet_option,
     read_options,
     read_settings,
+    refuse_quiet_and_verbose,
     write_json,
 )
 
@@ -160,8 +161,7 @@ def learn(noisy_paths, clean_paths, output, **settings):
         resdenoise learn --per-file noisy.wav -o denoised.wav --network-out net.toml
         cat noisy.csv | resdenoise learn - --delimiter ';' --columns 2 -o net.toml
     """
-    if settings["quiet"] and settings["verbose"]:
-        raise click.UsageError("give -q (errors only) or -v (the table), not both")
+    refuse_quiet_and_verbose(settings["quiet"], settings["verbose"], "table")
     if settings["per_file"]:
         _check_per_file(noisy_paths, clean_paths, settings)
     elif settings["network_out"] is not None:

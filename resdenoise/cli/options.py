@@ -313,6 +313,11 @@ COUNT_OR_AUTO = PositiveOrAuto(integer=True)
 # Option bundles
 # --------------------------------------------------------------------------
 
+#: -q, as every command has it: nothing on stderr but errors
+quiet_option = click.option(
+    "-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors."
+)
+
 
 def bundle(*options):
     """One decorator that adds ``options`` in the order given (the first on top in --help)."""
@@ -524,8 +529,7 @@ def files_options(func):
     )
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        if kwargs["quiet"] and kwargs["verbose"]:
-            raise click.UsageError("give -q (errors only) or -v (the tables), not both")
+        refuse_quiet_and_verbose(kwargs["quiet"], kwargs["verbose"])
         if kwargs.pop("as_json"):
             _json_report(kwargs)
         kwargs["read"] = {key: kwargs.pop(key) for key in READ_KEYS}
@@ -533,6 +537,12 @@ def files_options(func):
         return func(*args, **kwargs)
 
     return wrapper
+
+
+def refuse_quiet_and_verbose(quiet: bool, verbose: bool, what: str = "tables") -> None:
+    """-q and -v together: a usage error (-v shows ``what``)."""
+    if quiet and verbose:
+        raise click.UsageError(f"give -q (errors only) or -v (the {what}), not both")
 
 
 def names_directory(path: str | None) -> bool:
@@ -649,11 +659,6 @@ def lambda_option():
         "universal x 2^(-k/2), k = 0..16, by --stopping-rule).",
     )
 
-
-#: -q, as every command has it: nothing on stderr but errors
-quiet_option = click.option(
-    "-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors."
-)
 
 #: --h, as every command that takes a grid size has it
 grid_option = click.option("--h", type=POSITIVE, default=1.0, show_default=True, help="Grid size.")
