@@ -14,19 +14,7 @@ import os
 from collections.abc import Callable, Sequence
 from functools import partial
 
-from .batch_pool import (  # noqa: F401 - re-exported: batch's names, as before the split
-    PIPE_BUDGET,
-    PIPE_BYTES,
-    PIPE_DEFAULT,
-    WORKER_GRACE,
-    FileResult,
-    _is_plain,
-    _Pool,
-    _Queue,
-    _run_forked,
-    _worker,
-    pipe_bytes,
-)
+from .batch_pool import FileResult, _run_forked
 from .errors import GuaranteeError, Interrupted, ParameterError, ResdenoiseError, SignalError
 from .io.atomic import first_existing, write_refusal
 from .io.signals import deferred_from, placed, stopping

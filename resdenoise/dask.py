@@ -28,7 +28,7 @@ import functools
 import numpy as np
 
 from . import noise
-from .errors import ExtraMissing, ParameterError, SignalError
+from .errors import ParameterError, SignalError, import_extra
 from .filters import run_plan
 from .measure import StreamMeasure
 from .median import MedianSelect
@@ -45,11 +45,7 @@ RETRIES = 2
 
 
 def _dask_array():
-    try:
-        import dask.array as da
-    except ImportError:  # pragma: no cover - the extra is installed with the tests
-        raise ExtraMissing("filtering dask arrays needs dask", "dask") from None
-    return da
+    return import_extra("dask.array", "filtering dask arrays needs dask", "dask")
 
 
 def _as_time_chunked(array):
@@ -295,10 +291,8 @@ def run_tasks(address: str, tasks: list):
     SignalError
         The scheduler cannot be reached (nothing is run).
     """
-    try:
-        from distributed import Client, as_completed
-    except ImportError:  # pragma: no cover - the extra is installed with the tests
-        raise ExtraMissing("--scheduler needs dask.distributed", "dask") from None
+    distributed = import_extra("distributed", "--scheduler needs dask.distributed", "dask")
+    Client, as_completed = distributed.Client, distributed.as_completed
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:

@@ -22,6 +22,7 @@ __all__ = [
     "check_signal_shape",
     "counted",
     "did_you_mean",
+    "import_extra",
     "install_hint",
     "is_count",
     "is_positive",
@@ -201,6 +202,17 @@ class ExtraMissing(ResdenoiseError):
     def __init__(self, needs: str, extra: str):
         super().__init__(f"{needs}: {install_hint(extra)}")
         self.extra = extra
+
+
+def import_extra(module: str, needs: str, extra: str, error: type = ExtraMissing):
+    """The module ``module`` of an optional extra, imported; not installed:
+    ``error(needs, extra)`` (an :class:`ExtraMissing`: exit code 2, the ``pip install``)."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise error(needs, extra) from None
 
 
 class UnstableError(ResdenoiseError):

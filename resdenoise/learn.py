@@ -69,6 +69,7 @@ from .errors import (
     ParameterError,
     check_count,
     check_signal,
+    import_extra,
 )
 from .filters import auto_lambda, run_plan
 from .learn_model import (  # noqa: F401 - re-exported: learn's names, as before the split
@@ -139,6 +140,11 @@ WARM_GRID = np.concatenate([np.linspace(0.0, 4.0, 161), np.geomspace(4.05, 64.0,
 
 class LearnUnavailable(ExtraMissing):
     """Learning needs SciPy, which the base install does not have (exit code 2)."""
+
+
+def _optimize():
+    """``scipy.optimize``; SciPy not installed: LearnUnavailable."""
+    return import_extra("scipy.optimize", "learning needs SciPy", "learn", LearnUnavailable)
 
 
 @dataclass(frozen=True)
@@ -215,10 +221,7 @@ def warm_start(
     ``max_blocks`` a deeper choice is copied cut to its first ``max_blocks``
     blocks (training time grows with the blocks) and competes as such.
     """
-    try:
-        from scipy.optimize import nnls
-    except ImportError:
-        raise LearnUnavailable("learning needs SciPy", "learn") from None
+    nnls = _optimize().nnls
     if objective is None:
         objective = make_objective(noisy, clean, h=arch.h)
     fs = [_two_d(f, f"signal {i + 1}") for i, f in enumerate(noisy)]
@@ -548,10 +551,7 @@ def fit(
     LearnUnavailable
         SciPy is not installed.
     """
-    try:
-        from scipy.optimize import minimize
-    except ImportError:
-        raise LearnUnavailable("learning needs SciPy", "learn") from None
+    minimize = _optimize().minimize
     max_iterations = check_count("max_iterations", max_iterations, minimum=0)
     # the start: the amount of least loss among START_AMOUNTS (a network that
     # smooths far too much has gradients that lead to filtering nothing)

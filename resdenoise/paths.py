@@ -16,18 +16,10 @@ import stat
 from collections.abc import Sequence
 
 from .errors import ParameterError, SignalError
-from .io.atomic import absolute_path, output_target
+from .io.atomic import absolute_path, output_target, resolved
 from .io.signal import ZARR, ZARR_EXTENSION, guess_format, stat_input
 
 __all__ = ["FileIndex", "check_paths", "is_stdout", "pipe_read_twice", "refuse_pipe_twice"]
-
-
-def _resolved(path: str) -> str:
-    """Where a write to ``path`` lands: its directory resolved, the last name kept
-    (a link there is replaced, not followed); a relative ``path`` in a removed current
-    directory: SignalError (:func:`~resdenoise.io.atomic.absolute_path`)."""
-    head, name = os.path.split(absolute_path(path))
-    return os.path.join(os.path.realpath(head), name)
 
 
 def _same_file(a, b) -> bool:
@@ -57,7 +49,7 @@ class FileIndex:
             if key is not None:
                 self._inodes.setdefault(key, rank)
             if path != "-":
-                self._places.setdefault(_resolved(path), rank)
+                self._places.setdefault(resolved(path), rank)
 
     def find(self, path) -> str | None:
         """The first indexed path that names the same file as ``path``, else None
@@ -72,7 +64,7 @@ class FileIndex:
         if path == "-":
             key = _stdout_inode()
             return None if key is None else self._inodes.get(key)
-        ranks = (self._inodes.get(_inode(path)), self._places.get(_resolved(path)))
+        ranks = (self._inodes.get(_inode(path)), self._places.get(resolved(path)))
         return min((r for r in ranks if r is not None), default=None)
 
 
@@ -81,14 +73,14 @@ def _nested(a, b) -> bool:
     and a file in it); the same path is not nested."""
     if a is None or b is None or a == "-" or b == "-":
         return False
-    ra, rb = _resolved(a), _resolved(b)
+    ra, rb = resolved(a), resolved(b)
     return ra.startswith(rb + os.sep) or rb.startswith(ra + os.sep)
 
 
 def _below_a_file(path, file) -> bool:
     """Whether ``path`` lies inside ``file``, which is no directory: nothing can be
     written there (the output's check says so, as for any file in the way)."""
-    return not os.path.isdir(file) and _resolved(path).startswith(_resolved(file) + os.sep)
+    return not os.path.isdir(file) and resolved(path).startswith(resolved(file) + os.sep)
 
 
 def _inode(path) -> tuple | None:
@@ -250,7 +242,7 @@ def check_paths(
         for name, kind in ((output, "output"), (report_path, "report")):
             if _same_file(path, name):
                 raise SignalError(
-                    f"{name}: the {kind} would overwrite the {what} file {_shown(path)}; "
+                    f"{name}: the {kind} would overwrite the {what} file {shown(path)}; "
                     "give it another name"
                 )
 
@@ -315,7 +307,7 @@ def _in_place_refusal(path: str) -> str | None:
     if not stat.S_ISREG(mode):
         return _A_PIPE
     real = os.path.realpath(path)
-    if not output_target(path)[1] or real == os.path.abspath(path):
+    if not output_target(path)[1] or real == absolute_path(path):
         return None
     return (
         "names a file through /dev or /proc, which would be written through; give its "
@@ -371,7 +363,7 @@ def check_batch_paths(
         for name, kind in ((output, "output"), (report, "report")):
             if name is None:
                 continue
-            first, first_kind = places.setdefault(_resolved(name), (i, kind))
+            first, first_kind = places.setdefault(resolved(name), (i, kind))
             if (first, first_kind) == (i, kind):
                 continue
             if first_kind == kind == "output":
@@ -404,7 +396,7 @@ def _truncated_stdout() -> bool:
     return size == 0 and flags & (os.O_ACCMODE | os.O_APPEND) == os.O_WRONLY
 
 
-def _shown(path: str) -> str:
+def shown(path: str) -> str:
     """``path`` as a message names it: ``-`` (the file on stdin) as ``<stdin>``."""
     return "<stdin>" if path == "-" else path
 
@@ -417,11 +409,11 @@ def _refuse_stdout_read(kind: str, input_path, reads: dict | None, others) -> No
         what = "input" if path == input_path else (reads or {}).get(path, "input")
         if _truncated_stdout():
             raise SignalError(
-                f"<stdout>: is the {what} file {_shown(path)}, which the shell emptied (its > "
+                f"<stdout>: is the {what} file {shown(path)}, which the shell emptied (its > "
                 "truncates the file before resdenoise starts): its data is gone, and "
                 f"resdenoise cannot recover it; write the {kind} to another file"
             )
         raise SignalError(
-            f"<stdout>: is the {what} file {_shown(path)} (opened by the shell: >> or 1<>), and the "
+            f"<stdout>: is the {what} file {shown(path)} (opened by the shell: >> or 1<>), and the "
             f"{kind} would change it; send stdout elsewhere, or name another file for the {kind}"
         )

@@ -176,7 +176,7 @@ def run_file(
     on_warning: Callable[[str], object] | None = None,
     protect: Sequence[str] | FileIndex = (),
     measure: Literal[True] = ...,
-    on_commit: Callable[[], object] | None = None,
+    on_commit: Callable[..., object] | None = None,
 ) -> dict: ...  # measured (the default): always the report
 
 
@@ -197,7 +197,7 @@ def run_file(
     on_warning: Callable[[str], object] | None = None,
     protect: Sequence[str] | FileIndex = (),
     measure: bool,
-    on_commit: Callable[[], object] | None = None,
+    on_commit: Callable[..., object] | None = None,
 ) -> dict | None: ...  # measure=False: None
 
 
@@ -217,7 +217,7 @@ def run_file(
     on_warning: Callable[[str], object] | None = None,
     protect: Sequence[str] | FileIndex = (),
     measure: bool = True,
-    on_commit: Callable[[], object] | None = None,
+    on_commit: Callable[..., object] | None = None,
 ) -> dict | None:
     """Filter one input file into ``output`` and return the report.
 
@@ -717,7 +717,7 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
             return held
 
         report, quality, streaming = source.filter(plan, verdict, write)
-        if not job.measure:
+        if not job.measure:  # no report: a takes_report on_commit would get none (learn measures)
             write_files_atomic([writer], job.on_commit)
             return None
         from .report import finish_report, to_json  # not at start-up: no report under -q

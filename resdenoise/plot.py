@@ -16,7 +16,7 @@ from typing import Final
 
 import numpy as np
 
-from .errors import ExtraMissing, ParameterError
+from .errors import ExtraMissing, ParameterError, import_extra
 from .nonlinearities import Nonlinearity
 
 __all__ = ["FORMATS", "PlotUnavailable", "default_size", "plot_dictionary"]
@@ -173,12 +173,12 @@ def _figure_class():
     level = logger.level
     logger.setLevel(logging.ERROR)
     try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise PlotUnavailable("plotting needs matplotlib", "plot") from None
+        figure = import_extra(
+            "matplotlib.figure", "plotting needs matplotlib", "plot", PlotUnavailable
+        )
     finally:
         logger.setLevel(level)
-    return Figure
+    return figure.Figure
 
 
 def _save(fig, path: str, ext: str) -> None:

@@ -366,9 +366,9 @@ def test_the_queue_gives_every_index_once_in_order_also_beyond_a_full_pipe():
     workers take indices (whole indices, never split); then the workers read its end."""
     import fcntl
 
-    from resdenoise import batch, batch_pool
+    from resdenoise import batch_pool
 
-    queue = batch._Queue(3000)
+    queue = batch_pool._Queue(3000)
     try:
         try:
             fcntl.fcntl(queue.write_fd, 1031, 4096)  # F_SETPIPE_SZ: one page, 1024 indices
@@ -684,9 +684,9 @@ def test_the_workers_progress_moves_while_this_process_runs_a_file(
     between two of in1's progress steps: live, not buffered before in1), and in0's
     result is handed over only after in1 (never from inside this process's run, where
     an exception would fail in1)."""
-    from resdenoise import batch
+    from resdenoise import batch, batch_pool
 
-    monkeypatch.setattr(batch._Pool, "LOOK", 0.0)  # look at every progress step
+    monkeypatch.setattr(batch_pool._Pool, "LOOK", 0.0)  # look at every progress step
     files = _csv_inputs(tmp_path, [50, 60])
     out, running = tmp_path / "o", tmp_path / "in1-runs"
 
@@ -720,9 +720,9 @@ def test_the_worker_goes_on_while_this_process_runs_a_long_file(
     """While this process runs one file (in1, until every other output is written), the
     worker runs all the others: their results, more than a pipe holds by default
     (64 KiB), wait in its pipe without stopping it."""
-    from resdenoise import batch
+    from resdenoise import batch, batch_pool
 
-    _skip_unless_pipes_widen(batch.pipe_bytes(2))
+    _skip_unless_pipes_widen(batch_pool.pipe_bytes(2))
     files = _csv_inputs(tmp_path, [50, 41] + [50] * 58)  # in1 (41): this process's
     out = tmp_path / "o"
     make_plan = _waiting_for_the_others(files, out, 60, "the worker stopped")
@@ -790,7 +790,7 @@ def test_the_pipes_of_many_jobs_stay_within_a_budget(tmp_path, monkeypatch):
     import errno
     import fcntl
 
-    from resdenoise import batch
+    from resdenoise import batch, batch_pool
     from resdenoise.pipeline import planner
 
     sizes, real = [], fcntl.fcntl
@@ -813,9 +813,9 @@ def test_the_pipes_of_many_jobs_stay_within_a_budget(tmp_path, monkeypatch):
     if not hasattr(fcntl, "F_SETPIPE_SZ"):
         pytest.skip("a pipe's size is set only on Linux")
     assert len(sizes) == 64  # the queue and 63 workers' pipes
-    assert sum(sizes) <= batch.PIPE_BUDGET
-    assert min(sizes) >= batch.PIPE_DEFAULT
-    assert [batch.pipe_bytes(n) for n in (1, 2, 16, 20, 64, 4096)] == [
+    assert sum(sizes) <= batch_pool.PIPE_BUDGET
+    assert min(sizes) >= batch_pool.PIPE_DEFAULT
+    assert [batch_pool.pipe_bytes(n) for n in (1, 2, 16, 20, 64, 4096)] == [
         1 << 20, 1 << 20, 1 << 20, 1 << 19, 1 << 18, 1 << 16,
     ]  # fmt: skip
 
@@ -985,7 +985,7 @@ def test_only_a_result_equal_to_its_placeholder_is_plain(change, plain):
     placeholders, or not a FileResult, is never plain)."""
     import dataclasses
 
-    from resdenoise.batch import FileResult, _is_plain
+    from resdenoise.batch_pool import FileResult, _is_plain
 
     placeholders = [FileResult("a.csv", "out/a.csv"), FileResult("b.csv", "out/b.csv")]
     result = dataclasses.replace(FileResult("b.csv", "out/b.csv"), **change)

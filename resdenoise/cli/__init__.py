@@ -16,10 +16,7 @@ click and rich:
 A command's module is imported when the command is run (or when ``--help``
 lists it): a ``diffuse`` run loads neither ``learn`` nor ``dictionary``.
 
-Exit codes: 0 success, 1 input or output problem, 2 usage (or an optional
-extra not installed), 3 refused as unstable, 4 a measured guarantee failed under ``--strict``; with several
-inputs, the largest code among the files that failed; 141 (quietly) when the
-reader of stdout closed it (``| head``); 128+N stopped by signal N.
+Exit codes: see ``resdenoise --help`` (:func:`resdenoise.cli.cli`).
 """
 
 from __future__ import annotations

@@ -3,9 +3,7 @@
 :mod:`resdenoise.pipeline`: one file or many, errors as exit codes, the
 report table and progress bars (drawn by :mod:`resdenoise.cli.render`).
 
-Exit codes: 0 success, 1 input or output problem, 2 usage (or a missing extra),
-3 refused as unstable, 4 a measured guarantee failed under ``--strict``; with several
-inputs, the largest code among the files that failed.
+Exit codes: see ``resdenoise --help`` (:func:`resdenoise.cli.cli`).
 """
 
 from __future__ import annotations

@@ -31,19 +31,20 @@ from .options import (
     plot_options,
     printable,
     quiet_option,
+    write_json,
 )
 
 __all__ = ["dictionary", "translate"]
 
 
-def _write_json(report: dict) -> None:
-    """``report`` as JSON on stdout, as the filtering commands write theirs: a failed
-    write (a full disk) is one ``<stdout>: cannot write: ...`` line, exit 1."""
-    from ..io import write_files_atomic
-    from ..report import to_json
+def _write_json(body: dict, schema_version: int) -> None:
+    """``body``, :func:`~resdenoise.report.stamped` with ``schema_version``, as JSON on
+    stdout, as the filtering commands write theirs: a failed write (a full disk) is one
+    ``<stdout>: cannot write: ...`` line, exit 1."""
+    from ..report import stamped
 
     with library_errors():
-        write_files_atomic([("-", to_json(report).encode())])
+        write_json(stamped(body, schema_version))
 
 
 @contextlib.contextmanager
@@ -112,7 +113,7 @@ def dictionary(as_json, families, lam, plot_path, plot_size, quiet):
         resdenoise dictionary --plot table2.png
     """
     from ..dictionary import dictionary_rows
-    from ..report import DICTIONARY_SCHEMA_VERSION, stamped
+    from ..report import DICTIONARY_SCHEMA_VERSION
 
     rows = dictionary_rows()
     if families:
@@ -122,7 +123,7 @@ def dictionary(as_json, families, lam, plot_path, plot_size, quiet):
         keys = [r["family"] for r in rows] if families else list(PAPER_FAMILIES)
         _plot([(k, get_nonlinearity(k, "activation", lam)) for k in keys], plot_path, plot_size)
     if as_json:
-        _write_json(stamped({"entries": rows}, DICTIONARY_SCHEMA_VERSION))
+        _write_json({"entries": rows}, DICTIONARY_SCHEMA_VERSION)
         return
     from . import render  # not at start-up: --help draws nothing
 
@@ -210,7 +211,7 @@ def translate(lam, theta, tau, h, as_json, check, plot_path, plot_size, quiet, *
     """
     from ..dictionary import translate as translate_nl
     from ..expr import ExpressionError, expression_nonlinearity, parse_expression
-    from ..report import TRANSLATION_SCHEMA_VERSION, stamped
+    from ..report import TRANSLATION_SCHEMA_VERSION
 
     chosen = [(k, v) for k, v in given.items() if v is not None]
     if len(chosen) != 1:
@@ -241,7 +242,7 @@ def translate(lam, theta, tau, h, as_json, check, plot_path, plot_size, quiet, *
     if plot_path is not None:
         _plot([(nl.name, nl)], plot_path, plot_size)
     if as_json:
-        _write_json(stamped(result, TRANSLATION_SCHEMA_VERSION))
+        _write_json(result, TRANSLATION_SCHEMA_VERSION)
     else:
         from . import render
 

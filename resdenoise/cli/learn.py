@@ -27,6 +27,8 @@ from .options import (
     quiet_option,
     read_options,
     read_settings,
+    refuse_quiet_and_verbose,
+    write_json,
 )
 
 __all__ = ["learn"]
@@ -159,8 +161,7 @@ def learn(noisy_paths, clean_paths, output, **settings):
         resdenoise learn --per-file noisy.wav -o denoised.wav --network-out net.toml
         cat noisy.csv | resdenoise learn - --delimiter ';' --columns 2 -o net.toml
     """
-    if settings["quiet"] and settings["verbose"]:
-        raise click.UsageError("give -q (errors only) or -v (the table), not both")
+    refuse_quiet_and_verbose(settings["quiet"], settings["verbose"], "table")
     if settings["per_file"]:
         _check_per_file(noisy_paths, clean_paths, settings)
     elif settings["network_out"] is not None:
@@ -241,6 +242,7 @@ def _pairs(noisy_paths, clean_paths) -> tuple[list[str], list[str]]:
 def _check_outputs(output: str, settings: dict, inputs: list[str]) -> None:
     """Outputs writable, and none of them a file the run reads."""
     from ..io import check_output_path
+    from ..io.atomic import absolute_path
     from ..pipeline import check_paths
 
     network = settings["network_out"] if settings["per_file"] else output
@@ -259,7 +261,7 @@ def _check_outputs(output: str, settings: dict, inputs: list[str]) -> None:
     if settings["per_file"]:
         check_output_path(output)
         check_paths("-", output, reads=reads)
-        if network is not None and os.path.abspath(network) == os.path.abspath(output):
+        if network is not None and absolute_path(network) == absolute_path(output):
             raise ParameterError("-o and --network-out name the same file")
 
 
@@ -428,11 +430,8 @@ def _write(report: dict, files: list, settings: dict) -> None:
     nothing: the files are renamed into place only once stdout is written (a full disk
     there: ``<stdout>: cannot write: ...``, exit 1, and no file written)."""
     from ..io import write_files_atomic
-    from ..report import to_json
 
-    if settings["as_json"]:
-        files = [("-", to_json(report).encode()), *files]
-    write_files_atomic(files)
+    write_json(report, files) if settings["as_json"] else write_files_atomic(files)
 
 
 def _show(report: dict, run: dict | None, warned: list, settings: dict) -> None:

@@ -151,7 +151,9 @@ def file_error(exc: ResdenoiseError, path: str) -> str:
     """The message of ``exc``, a failure of the run of the file ``path``, naming the file
     first (as one line of a batch does, and ``make -j``'s interleaved lines need):
     ``path: message``, unless the message starts with it already (stdin: ``<stdin>``)."""
-    message, name = error_message(exc), "<stdin>" if path == "-" else path
+    from ..paths import shown  # not at start-up: --help reads no file
+
+    message, name = error_message(exc), shown(path)
     return message if message.startswith(name) else f"{name}: {message}"
 
 
@@ -173,6 +175,16 @@ def library_errors(usage: bool = False):
         raise CliError(error_message(exc), exc.exit_code) from None
     except ResdenoiseError as exc:
         raise CliError(error_message(exc), exc.exit_code) from None
+
+
+def write_json(report: dict, files=()) -> None:
+    """``report`` as JSON on stdout, then ``files`` (``(path, bytes)``), all or nothing:
+    the files are renamed into place only once stdout is written (a full disk there:
+    ``<stdout>: cannot write: ...``)."""
+    from ..io import write_files_atomic
+    from ..report import to_json
+
+    write_files_atomic([("-", to_json(report).encode()), *files])
 
 
 def on_command_line(ctx: click.Context, name: str) -> bool:
@@ -300,6 +312,11 @@ COUNT_OR_AUTO = PositiveOrAuto(integer=True)
 # --------------------------------------------------------------------------
 # Option bundles
 # --------------------------------------------------------------------------
+
+#: -q, as every command has it: nothing on stderr but errors
+quiet_option = click.option(
+    "-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors."
+)
 
 
 def bundle(*options):
@@ -512,8 +529,7 @@ def files_options(func):
     )
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        if kwargs["quiet"] and kwargs["verbose"]:
-            raise click.UsageError("give -q (errors only) or -v (the tables), not both")
+        refuse_quiet_and_verbose(kwargs["quiet"], kwargs["verbose"])
         if kwargs.pop("as_json"):
             _json_report(kwargs)
         kwargs["read"] = {key: kwargs.pop(key) for key in READ_KEYS}
@@ -521,6 +537,12 @@ def files_options(func):
         return func(*args, **kwargs)
 
     return wrapper
+
+
+def refuse_quiet_and_verbose(quiet: bool, verbose: bool, what: str = "tables") -> None:
+    """-q and -v together: a usage error (-v shows ``what``)."""
+    if quiet and verbose:
+        raise click.UsageError(f"give -q (errors only) or -v (the {what}), not both")
 
 
 def names_directory(path: str | None) -> bool:
@@ -637,11 +659,6 @@ def lambda_option():
         "universal x 2^(-k/2), k = 0..16, by --stopping-rule).",
     )
 
-
-#: -q, as every command has it: nothing on stderr but errors
-quiet_option = click.option(
-    "-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors."
-)
 
 #: --h, as every command that takes a grid size has it
 grid_option = click.option("--h", type=POSITIVE, default=1.0, show_default=True, help="Grid size.")

@@ -170,8 +170,7 @@ def output_target(path: str) -> tuple[Path, bool]:
     """
     path = os.fspath(path)
     absolute = absolute_path(path)
-    head, name = os.path.split(absolute)
-    target = Path(os.path.realpath(head)) / name
+    target = Path(resolved(absolute))
     if absolute.startswith(_DEVICE_DIRS) or str(target).startswith(_DEVICE_DIRS):
         return Path(absolute), True
     try:
@@ -194,6 +193,14 @@ def absolute_path(path: str) -> str:
             f"{path}: the current directory no longer exists (it was removed), so a relative "
             "name cannot be used; cd to a directory that exists, or give an absolute path"
         ) from None
+
+
+def resolved(path: str) -> str:
+    """Where a write to ``path`` lands: its directory resolved, the last name kept
+    (a link there is replaced, not followed); a relative ``path`` in a removed current
+    directory: SignalError (:func:`absolute_path`)."""
+    head, name = os.path.split(absolute_path(path))
+    return os.path.join(os.path.realpath(head), name)
 
 
 def _set_mode(tmp: str, target: Path) -> None:
@@ -376,7 +383,7 @@ def _write_through(path: str, target: Path | None, name: str, blocks, parents=Fa
             (out or sys.stdout).flush()
         else:
             if parents and not os.path.isdir(target.parent):
-                os.makedirs(target.parent, exist_ok=True)  # another at once: fine
+                _make_directories(target.parent)
             with open(target, "wb") as dev:
                 for block in blocks:
                     _write_all(dev, block)
@@ -413,7 +420,7 @@ class _TempOutput:
         try:
             with signals.deferred():
                 if self.parents:  # only now: a run that writes nothing makes none
-                    os.makedirs(self.target.parent, exist_ok=True)  # another at once: fine
+                    _make_directories(self.target.parent)
                 if os.path.isdir(self.tmp):  # a Zarr store
                     _replace_tree(self.tmp, self.target)
                 else:
@@ -507,6 +514,11 @@ def write_files_atomic(
             st.discard()
 
 
+def _make_directories(directory) -> None:
+    """Make ``directory`` and its missing parents (another run making them at once: fine)."""
+    os.makedirs(directory, exist_ok=True)
+
+
 @contextlib.contextmanager
 def _renames_locked(staged: Sequence[_TempOutput]):
     """Within: an exclusive ``flock`` held on every directory that two or more of the
@@ -516,8 +528,8 @@ def _renames_locked(staged: Sequence[_TempOutput]):
     a single rename is atomic by itself and takes none.  The directories are locked in
     one order (by device and inode), so that two runs cannot wait for each other.  A
     directory that cannot be opened or locked (not readable, a file system without
-    ``flock``) is renamed into unlocked, as before.  ``parents``: the missing
-    directories are made first (the renames would make them), a signal not splitting
+    ``flock``) is renamed into unlocked.  An output whose ``parents`` is set has its
+    missing directories made first (its rename would make them), a signal not splitting
     the making.  The waiting is not deferred: a signal meanwhile ends the run."""
     moving = [st for st in staged if not st.direct]
     held: dict = {}  # (device, inode) -> descriptor
@@ -539,7 +551,7 @@ def _open_directory(st: _TempOutput, held: dict) -> None:
     try:
         if st.parents:
             with signals.deferred():
-                os.makedirs(directory, exist_ok=True)  # another at once: fine
+                _make_directories(directory)
         fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:
         return  # its rename says what is wrong, if anything

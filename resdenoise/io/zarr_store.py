@@ -23,9 +23,9 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import (
-    ExtraMissing,
     SignalError,
     counted,
+    import_extra,
     non_finite,
     one_line,
     refuse_non_finite,
@@ -43,11 +43,7 @@ READ_ROWS = 1 << 16
 
 
 def _zarr(name: str):
-    try:
-        import zarr
-    except ImportError:
-        raise ExtraMissing(f"{name}: Zarr stores need zarr", "dask") from None
-    return zarr
+    return import_extra("zarr", f"{name}: Zarr stores need zarr", "dask")
 
 
 def is_store(path: str) -> bool:
