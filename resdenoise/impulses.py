@@ -240,8 +240,7 @@ def _impulse_masks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return none, none
     maybe = np.flatnonzero(r / whole >= NEIGHBOUR)
     half = min(LOCAL, n - 1)
-    idx = np.abs(maybe[:, None] + np.arange(-half, half + 1))  # reflecting ends, as
-    idx = np.where(idx > n - 1, 2 * (n - 1) - idx, idx)  # running_median pads
+    idx = _reflected(maybe[:, None] + np.arange(-half, half + 1), n)
     local = np.median(r[idx], axis=1) if maybe.size else np.zeros(0)
     score = r[maybe] / np.maximum(whole, local)
     loud = np.zeros(n, dtype=bool)  # not quiet (a NaN score is not quiet either)
@@ -266,14 +265,17 @@ def detect_impulses(x: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
     return impulses_from(impulse_scores(x), threshold)
 
 
+def _reflected(idx: np.ndarray, n: int) -> np.ndarray:
+    """Sample indices ``idx`` of a signal of ``n`` samples with its ends reflected, as
+    :func:`running_median` pads (``-1`` is ``1``, ``n`` is ``n - 2``)."""
+    idx = np.abs(idx)
+    return np.where(idx > n - 1, 2 * (n - 1) - idx, idx)
+
+
 def _median_at(x: np.ndarray, i: int) -> float:
     """:func:`running_median` of ``x`` at sample ``i`` alone (reflecting ends)."""
-    n = x.shape[0]
-    half = min(HALF, n - 1)
-    idx = np.arange(i - half, i + half + 1)
-    idx = np.abs(idx)
-    idx = np.where(idx > n - 1, 2 * (n - 1) - idx, idx)
-    return float(np.median(x[idx]))
+    half = min(HALF, x.shape[0] - 1)
+    return float(np.median(x[_reflected(np.arange(i - half, i + half + 1), x.shape[0])]))
 
 
 def _replace(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -372,16 +374,13 @@ def _signed_shapes(x: np.ndarray, found: np.ndarray, cleaned: np.ndarray) -> np.
     n = x.shape[0]
     half = min(CONTEXT, n - 1)
     off = np.concatenate([np.arange(-half, 0), np.arange(1, half + 1)])
-    idx = np.abs(found[:, None] + off)
-    idx = np.where(idx > n - 1, 2 * (n - 1) - idx, idx)
-    around = cleaned[idx]
+    around = cleaned[_reflected(found[:, None] + off, n)]
     line = np.stack([np.ones(off.size), off / half], axis=1)  # orthogonal columns
     around = around - (around @ line) @ (line / np.sum(line**2, axis=0)).T
     norm = np.linalg.norm(around, axis=1)
     around = around / np.where(norm > 0.0, norm, 1.0)[:, None]
     half = min(HALF, n - 1)  # the running median at the impulses alone (as _median_at)
-    idx = np.abs(found[:, None] + np.arange(-half, half + 1))
-    idx = np.where(idx > n - 1, 2 * (n - 1) - idx, idx)
+    idx = _reflected(found[:, None] + np.arange(-half, half + 1), n)
     sign = np.sign(x[found] - np.median(x[idx], axis=1))
     return around * sign[:, None]
 
