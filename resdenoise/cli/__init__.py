@@ -166,10 +166,8 @@ def cli():
                 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM);
                 141, quietly, when the reader of stdout or stderr closed it (| head).
     """
-    if os.environ.get("RESDENOISE_THREADS") or os.environ.get("RESDENOISE_ENGINE"):
-        from ..stepper import check_environment  # (only where there is a value to check)
-
-        check_environment()  # RESDENOISE_THREADS, RESDENOISE_ENGINE: before any work
+    # (each command checks RESDENOISE_THREADS and RESDENOISE_ENGINE as its run starts,
+    # options.Command: its --help works whatever they say)
 
 
 def _hold_descriptor(fd: int) -> None:

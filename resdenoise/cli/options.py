@@ -63,7 +63,22 @@ SECTION_OF = {
 }
 
 
-class SectionedCommand(click.Command):
+class Command(click.Command):
+    """A command of the program: its run starts with the settings from the environment
+    (``$RESDENOISE_THREADS``, ``$RESDENOISE_ENGINE``) checked, before any work
+    (:func:`resdenoise.stepper.check_environment`: exit code 2).  Not its ``--help``,
+    which click answers while it parses the options, before the run: help works
+    whatever the environment says (as ``--version`` and the group's ``--help`` do)."""
+
+    def invoke(self, ctx):
+        if os.environ.get("RESDENOISE_THREADS") or os.environ.get("RESDENOISE_ENGINE"):
+            from ..stepper import check_environment  # (only where there is a value to check)
+
+            check_environment()
+        return super().invoke(ctx)
+
+
+class SectionedCommand(Command):
     """A command whose --help lists its options in :data:`SECTIONS`.
 
     Hand-written on click's own formatter (a dozen lines) rather than a
