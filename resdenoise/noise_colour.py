@@ -76,7 +76,7 @@ def check_scales(count: int, given: str) -> None:
     """A plan of ``count`` scales (one per item of its argument ``given``): at most
     :data:`MAX_SCALES`, the most any signal gets (:func:`max_scales`; a plan knows no
     signal), else :class:`ParameterError` (a level's work grows as 2^level whatever
-    the signal: 30 levels took 2^31 samples of memory)."""
+    the signal: the 30th level pads the signal to over 2^31 samples, 16 GiB)."""
     held, why = scales_held()
     if count > held:
         raise ParameterError(

@@ -415,7 +415,7 @@ def test_a_library_call_refuses_a_fraction_of_a_count_as_the_planner_does():
 @pytest.mark.parametrize("count", [9, 30, 1000])
 def test_the_plan_makers_refuse_more_scales_than_any_signal_gets(count):
     """leftovers12: plan_levels, plan_diffusion_scales and plan_cascade took any number of
-    scales (30 levels then took 2^31 samples of memory to run: each level's work grows
+    scales (the 30th level then padded the signal to over 2^31 samples, 16 GiB: a level grows
     as 2^level, whatever the signal); now the rule of --scales' note, refused: a plan
     knows no signal, so the most any signal gets, MAX_SCALES, in the note's words."""
     from resdenoise.errors import ParameterError
