@@ -313,9 +313,13 @@ class InPlaceRun:
         self.ws = self.step.workspace(self.shape[0], self.shape[1:])
 
     def __call__(self, u: np.ndarray, blocks: int) -> np.ndarray:
+        """``blocks`` blocks (a whole number >= 0, as :func:`run_blocks`' ``n_blocks``,
+        else :class:`ParameterError`) on ``u`` in place; ``u`` returned."""
         _check_writeable("u", u, self.shape, self.dtype)
-        if blocks > 0:
-            self.step.run(u, int(blocks), self.ws)
+        if type(blocks) is not int or blocks < 0:  # (a plain count: no check's cost)
+            blocks = check_count("blocks", blocks, minimum=0)
+        if blocks:
+            self.step.run(u, blocks, self.ws)
         return u
 
 

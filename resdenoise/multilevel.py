@@ -129,6 +129,7 @@ from .noise_colour import (
     box_average,
     box_rises,
     box_sigma,
+    check_scales,
     colour_evidence,
     level_details,
     log_sigma_error,
@@ -346,10 +347,12 @@ class MultilevelPlan(Plan):
 
 
 def plan_levels(name: str, thetas, iterations: int = 1, sigmas=None) -> MultilevelPlan:
-    """K-level shrinkage with threshold ``thetas[j]`` at level j + 1 (None: not shrunk)."""
+    """K-level shrinkage with threshold ``thetas[j]`` at level j + 1 (None: not shrunk),
+    1 <= K <= :data:`~resdenoise.noise_colour.MAX_SCALES`, else :class:`ParameterError`."""
     iterations = check_count("iterations", iterations)
     if not len(thetas):
         raise ParameterError("scales must be >= 1")
+    check_scales(len(thetas), "thetas")
     sigmas = [None] * len(thetas) if sigmas is None else list(sigmas)
     levels = []
     for j, (theta, sigma) in enumerate(zip(thetas, sigmas, strict=True), start=1):

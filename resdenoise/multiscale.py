@@ -61,7 +61,7 @@ from .multilevel import (
     scale_count,
     sure_state,
 )
-from .noise_colour import MAX_SCALES, MIN_PER_SUBSEQUENCE
+from .noise_colour import check_scales, scales_held
 from .nonlinearities import SQRT2, get_nonlinearity
 from .report import level_name
 from .scaling import scaled_search, scaled_values, times_power_of_two
@@ -152,7 +152,9 @@ class MultiscalePlan(Plan):
 
 def plan_diffusion_scales(name: str, lams, blocks, tau: float) -> MultiscalePlan:
     """A cascade of diffusion groups: ``lams[j]``, ``blocks[j]`` at stride ``2^j``
-    (lambda None or 0 blocks: scale skipped)."""
+    (lambda None or 0 blocks: scale skipped); at most
+    :data:`~resdenoise.noise_colour.MAX_SCALES` scales, else :class:`ParameterError`."""
+    check_scales(len(lams), "lams")
     blocks = [check_count("blocks", m, minimum=0) for m in blocks]
     groups = tuple(
         (2**j, get_nonlinearity(name, "diffusivity", lam), m)
@@ -172,7 +174,9 @@ def plan_diffusion_scales(name: str, lams, blocks, tau: float) -> MultiscalePlan
 def plan_cascade(name: str, thetas, blocks: int = 1) -> MultiscalePlan:
     """A cascade with threshold ``thetas[j]`` at stride ``2^j`` (None: scale skipped),
     ``blocks`` iterations at each (a whole number, 1 to
-    :data:`resdenoise.filters.MAX_BLOCKS`, else :class:`ParameterError`)."""
+    :data:`resdenoise.filters.MAX_BLOCKS`, else :class:`ParameterError`); at most
+    :data:`~resdenoise.noise_colour.MAX_SCALES` scales, else :class:`ParameterError`."""
+    check_scales(len(thetas), "thetas")
     # (check_setting passes None on: check_count refuses it)
     blocks = check_setting("blocks", blocks, True, "choose_cascade's thresholds") or check_count(
         "blocks", blocks
@@ -385,15 +389,9 @@ def _scales_plan(u, name, lam, settings: dict, sigma, command: str, shift: int):
 def scales_note(n: int, scales) -> str | None:
     """What a run says where ``scales`` (a number, or ``"auto"``) asks for more scales than
     a signal of ``n`` samples holds (fewer are used, not silently); else None."""
-    held = max_scales(n)
+    held, why = scales_held(n)
     if scales == AUTO or check_count("scales", scales) <= held:
         return None
-    why = (
-        f"the most there are (strides up to 2^{MAX_SCALES - 1})"
-        if held == MAX_SCALES
-        else f"the most a signal of {n} samples holds (each scale's subsequences at least "
-        f"{MIN_PER_SUBSEQUENCE} samples)"
-    )
     return f"{scales} scales asked, at most {held} used: {why}"
 
 

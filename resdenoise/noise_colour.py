@@ -19,6 +19,7 @@ from statistics import NormalDist
 
 import numpy as np
 
+from .errors import ParameterError
 from .median import QUANTILE
 from .noise import RATIO_Z, estimate_noise, window_for
 
@@ -28,6 +29,7 @@ __all__ = [
     "box_average",
     "box_rises",
     "box_sigma",
+    "check_scales",
     "colour_evidence",
     "level_details",
     "octave_floors",
@@ -39,6 +41,7 @@ __all__ = [
     "quiet_power_law",
     "quiet_window_levels",
     "rises_bend",
+    "scales_held",
     "tonal_power_law",
 ]
 
@@ -54,6 +57,31 @@ def max_scales(n: int) -> int:
     while k < MAX_SCALES and n // (2**k) >= MIN_PER_SUBSEQUENCE:
         k += 1
     return k
+
+
+def scales_held(n: int | None = None) -> tuple[int, str]:
+    """The most scales of a signal of ``n`` samples (None: of any signal,
+    :data:`MAX_SCALES`) and why, in the words the command line's note on ``--scales K``
+    uses (:func:`resdenoise.multiscale.scales_note`)."""
+    held = MAX_SCALES if n is None else max_scales(n)
+    if held == MAX_SCALES:
+        return held, f"the most there are (strides up to 2^{MAX_SCALES - 1})"
+    return held, (
+        f"the most a signal of {n} samples holds (each scale's subsequences at least "
+        f"{MIN_PER_SUBSEQUENCE} samples)"
+    )
+
+
+def check_scales(count: int, given: str) -> None:
+    """A plan of ``count`` scales (one per item of its argument ``given``): at most
+    :data:`MAX_SCALES`, the most any signal gets (:func:`max_scales`; a plan knows no
+    signal), else :class:`ParameterError` (a level's work grows as 2^level whatever
+    the signal: the 30th level pads the signal to over 2^31 samples, 16 GiB)."""
+    held, why = scales_held()
+    if count > held:
+        raise ParameterError(
+            f"{count} scales given ({given}: one per scale), at most {held}: {why}"
+        )
 
 
 def box_average(v: np.ndarray, s: int) -> np.ndarray:

@@ -276,10 +276,11 @@ def run_file(
         ``on_commit()`` once everything is ready, just before the output and the report
         are renamed into place (from then on they may exist): a batch's worker says so
         to its parent before it does that.  One whose attribute ``takes_report`` is true
-        is called ``on_commit(report)``, with the report run_file returns (``measure``
-        True), and may write outputs of its own that go with it (``learn --per-file``:
-        its report on stdout, its network file); an error it raises writes nothing.
-        Not called where nothing is renamed (the output a device or stdout).
+        is called ``on_commit(report)`` instead, with what run_file returns (the report;
+        None where ``measure`` is False), and may write outputs of its own that go with
+        it (``learn --per-file``: its report on stdout, its network file); an error it
+        raises writes nothing.  Not called where nothing is renamed (the output a
+        device or stdout).
 
     Returns
     -------
@@ -717,29 +718,29 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
             return held
 
         report, quality, streaming = source.filter(plan, verdict, write)
-        if not job.measure:  # no report: a takes_report on_commit would get none (learn measures)
-            write_files_atomic([writer], job.on_commit)
-            return None
-        from .report import finish_report, to_json  # not at start-up: no report under -q
-
-        finish_report(
-            report,
-            extra=extra,
-            source=source.name,
-            output=job.output,
-            carried=source.carried,
-            clipped=writer.clipped,
-            input_info=_input_info(source.template, source.frames),
-            output_info={"format": writer.fmt, "subtype": writer.subtype},
-            quality=quality,
-            streaming=streaming,
-            warnings=notes,
-        )
         outputs: list = [writer]
-        if job.report_path is not None:
-            outputs.append((job.report_path, to_json(report).encode()))
+        if not job.measure:  # no report (run_file returns None)
+            report = None
+        else:
+            from .report import finish_report, to_json  # not at start-up: no report under -q
+
+            finish_report(
+                report,
+                extra=extra,
+                source=source.name,
+                output=job.output,
+                carried=source.carried,
+                clipped=writer.clipped,
+                input_info=_input_info(source.template, source.frames),
+                output_info={"format": writer.fmt, "subtype": writer.subtype},
+                quality=quality,
+                streaming=streaming,
+                warnings=notes,
+            )
+            if job.report_path is not None:
+                outputs.append((job.report_path, to_json(report).encode()))
         commit = job.on_commit
-        if getattr(commit, "takes_report", False):  # on_commit(report)
+        if getattr(commit, "takes_report", False):  # on_commit(report): run_file's return
             from functools import partial
 
             commit = partial(commit, report)

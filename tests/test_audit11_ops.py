@@ -395,3 +395,33 @@ def test_on_commit_taking_the_report_gets_the_returned_report(noisy_csv, tmp_pat
     with pytest.raises(SignalError):
         run_file(make_plan, str(noisy_csv), str(tmp_path / "p.csv"), on_commit=failing)
     assert sorted(os.listdir(tmp_path)) == ["in.csv", "o.csv"]
+
+
+@pytest.mark.parametrize("chunk", [None, 40])  # read whole, streamed
+@pytest.mark.parametrize("takes_report", [True, False])
+def test_on_commit_gets_what_run_file_returns_measured_or_not(
+    noisy_csv, tmp_path, chunk, takes_report
+):
+    """leftovers12: unmeasured (measure=False, the command line's -q), an on_commit with
+    ``takes_report`` was called without the report (TypeError, after the output had been
+    written to its temporary); now each path calls it once, with what run_file returns
+    (the report, or None), before the output is in place; without ``takes_report``:
+    ``on_commit()``, both paths alike. The output is the same."""
+    from resdenoise.pipeline import RunOptions, planner, run_file
+
+    make_plan = planner("diffuse", "perona-malik", steps=3)
+    for measure in (True, False):
+        out = tmp_path / f"{measure}.csv"
+        seen = []
+
+        def commit(*report, out=out, seen=seen):
+            seen.append((report, out.exists()))
+
+        commit.takes_report = takes_report
+        run = RunOptions(chunk_size=chunk)
+        got = run_file(
+            make_plan, str(noisy_csv), str(out), run=run, measure=measure, on_commit=commit
+        )
+        assert (got is None) is not measure
+        assert seen == [((got,) if takes_report else (), False)]
+    assert (tmp_path / "True.csv").read_bytes() == (tmp_path / "False.csv").read_bytes()

@@ -5,10 +5,13 @@ step counts, and every JSON stamped with the tool and its layout's version."""
 
 from __future__ import annotations
 
+import os
+
+import numpy as np
 import pytest
 from test_audit_messages import README, _csv, _error
 
-from resdenoise.cli import cli
+from resdenoise.cli import COMMAND_MODULES, cli
 
 # D6. RESDENOISE_THREADS above the compiled loop's 256 crashed long runs; bad values and
 # RESDENOISE_ENGINE=bogus were ignored silently: refused in one line, exit 2, nothing written
@@ -47,6 +50,60 @@ def test_environment_settings_in_range_run(runner, tmp_path, monkeypatch, name, 
         cli, ["diffuse", str(src), "--steps", "3", "-q", "-o", str(tmp_path / "o.csv")]
     )
     assert result.exit_code == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("RESDENOISE_THREADS", "257"), ("RESDENOISE_THREADS", "x"), ("RESDENOISE_ENGINE", "bogus")],
+)
+@pytest.mark.parametrize("command", ["", *sorted(COMMAND_MODULES)])
+def test_help_and_version_work_whatever_the_environment_says(
+    runner, monkeypatch, name, value, command
+):
+    """leftovers12: the check ran in the command group, so that a bad value made even
+    ``resdenoise diffuse --help`` an error (exit 2); help is answered before a run."""
+    monkeypatch.setenv(name, value)
+    words = command.split()
+    for option in ("--help", "-h", "--version"):
+        if option == "--version" and words:
+            continue  # the group's own option
+        result = runner.invoke(cli, [*words, option])
+        assert result.exit_code == 0, (option, result.stderr)
+        assert result.stderr == "" and result.stdout.strip(), option
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["dictionary"],
+        ["translate", "--diffusivity", "charbonnier"],
+        ["shrink", "{src}", "--threshold", "0.5", "-o", "{dir}/o.csv"],
+        ["regularise", "{src}", "--alpha", "1", "-o", "{dir}/o.csv"],
+        ["resnet", "{src}", "--lambda", "1", "--blocks", "2", "-o", "{dir}/o.csv"],
+        ["denoise", "{src}", "-o", "{dir}/o.csv"],
+        ["learn", "{src}", "--clean", "{src}", "-o", "{dir}/n.toml"],
+    ],
+)
+def test_every_command_still_refuses_a_bad_environment_before_any_work(
+    runner, tmp_path, monkeypatch, args
+):
+    src = _csv(tmp_path / "s.csv", np.sin(np.arange(64) / 5.0))
+    monkeypatch.setenv("RESDENOISE_THREADS", "257")
+    words = [a.format(src=src, dir=tmp_path) for a in args]
+    line = _error(runner.invoke(cli, words), 2)
+    assert line.startswith("Error: RESDENOISE_THREADS='257': "), line
+    assert sorted(os.listdir(tmp_path)) == ["s.csv"]
+
+
+def test_every_command_checks_the_environment():
+    """Each command's class runs the check (a command added without it would skip it)."""
+    import click
+
+    from resdenoise.cli.options import Command
+
+    ctx = click.Context(cli)
+    for name in cli.list_commands(ctx):
+        assert isinstance(cli.get_command(ctx, name), Command), name
 
 
 def test_the_library_takes_at_most_the_compiled_loops_threads(monkeypatch):

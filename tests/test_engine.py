@@ -371,6 +371,37 @@ def test_in_place_run_refuses_an_array_it_cannot_run_in_with_a_parameter_error(g
     assert e.value.exit_code == 2
 
 
+@pytest.mark.parametrize("name", ["perona-malik", "tanh"])
+@pytest.mark.parametrize("blocks", [-1, -(10**30), 2.5, True, False, math.inf, math.nan, "3", None])
+def test_in_place_run_refuses_blocks_as_run_blocks_does(name, blocks):
+    """leftovers12: InPlaceRun ran 2.5 blocks as 2 and True as 1, a negative count as
+    none, and infinity raised OverflowError; now run_blocks' ParameterError (exit code
+    2), its words but the name, and u untouched."""
+    from resdenoise.engine import InPlaceRun
+
+    nl = get_nonlinearity(name, "diffusivity", 0.6)
+    u = np.linspace(0.0, 1.0, 30) ** 2
+    before = u.copy()
+    with pytest.raises(ParameterError) as ran:
+        InPlaceRun(nl, 0.2, 1.0, u.shape)(u, blocks)
+    with pytest.raises(ParameterError) as engine:
+        run_blocks(u, nl, 0.2, blocks)
+    assert str(ran.value) == str(engine.value).replace("n_blocks", "blocks", 1)
+    assert str(ran.value).startswith("blocks must be an integer >= 0, got ")
+    assert ran.value.exit_code == 2
+    np.testing.assert_array_equal(u, before)
+
+
+@pytest.mark.parametrize("blocks", [0, 3, np.int64(3), np.uint8(3), 3.0, np.float32(3.0)])
+def test_in_place_run_takes_any_whole_count_as_run_blocks_does(blocks):
+    from resdenoise.engine import InPlaceRun
+
+    nl = get_nonlinearity("charbonnier", "diffusivity", 0.6)
+    u = np.linspace(0.0, 1.0, 30) ** 2
+    expected = run_blocks(u, nl, 0.2, blocks)
+    np.testing.assert_array_equal(InPlaceRun(nl, 0.2, 1.0, u.shape)(u, blocks), expected)
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("shape", [(3000,), (40000, 2)])
 def test_a_long_compiled_run_is_calls_of_bounded_work_with_the_same_bits(

@@ -410,3 +410,44 @@ def test_a_library_call_refuses_a_fraction_of_a_count_as_the_planner_does():
     with pytest.raises(ParameterError, match=r"^blocks must be an integer >= 0, got 2\.5$"):
         plan_diffusion_scales("perona-malik", [1.0], [2.5], 0.25)
     assert plan_diffusion_scales("perona-malik", [1.0, 1.0], [2.0, 0], 0.25).steps == 2
+
+
+@pytest.mark.parametrize("count", [9, 30, 1000])
+def test_the_plan_makers_refuse_more_scales_than_any_signal_gets(count):
+    """leftovers12: plan_levels, plan_diffusion_scales and plan_cascade took any number of
+    scales (the 30th level then padded the signal to over 2^31 samples, 16 GiB: a level grows
+    as 2^level, whatever the signal); now the rule of --scales' note, refused: a plan
+    knows no signal, so the most any signal gets, MAX_SCALES, in the note's words."""
+    from resdenoise.errors import ParameterError
+    from resdenoise.multilevel import plan_levels
+    from resdenoise.multiscale import plan_cascade, plan_diffusion_scales, scales_note
+    from resdenoise.noise_colour import MAX_SCALES
+
+    values, ones = [0.5] * count, [1] * count
+    makers = [
+        (lambda: plan_levels("soft", values), "thetas"),
+        (lambda: plan_cascade("soft", values), "thetas"),
+        (lambda: plan_diffusion_scales("perona-malik", values, ones, 0.25), "lams"),
+    ]
+    note = scales_note(10**6, count)
+    assert note == f"{count} scales asked, at most 8 used: the most there are (strides up to 2^7)"
+    for make, argument in makers:
+        with pytest.raises(ParameterError) as refused:
+            make()
+        message = str(refused.value)
+        assert message == (
+            f"{count} scales given ({argument}: one per scale), at most {MAX_SCALES}: "
+            + note.split(": ", 1)[1]
+        )
+        assert refused.value.exit_code == 2
+
+
+def test_the_plan_makers_take_up_to_max_scales():
+    from resdenoise.multilevel import plan_levels
+    from resdenoise.multiscale import plan_cascade, plan_diffusion_scales
+    from resdenoise.noise_colour import MAX_SCALES
+
+    thetas = [0.5] * MAX_SCALES
+    assert plan_levels("soft", thetas).parameters["scales"] == MAX_SCALES
+    assert len(plan_cascade("soft", thetas).groups) == MAX_SCALES
+    assert plan_diffusion_scales("perona-malik", thetas, [1] * MAX_SCALES, 0.25).steps == 8

@@ -208,6 +208,80 @@ def test_a_reader_that_closes_the_pipe_ends_the_run_quietly_with_141(tmp_path, a
     assert os.listdir(tmp_path / "spool") == []
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["--version"],
+        ["diffuse", "--help"],
+        ["shrink", "s.csv"],
+        ["regularise", "s.csv", "--alpha", "1"],
+        ["resnet", "s.csv", "--lambda", "1", "--blocks", "2"],
+        ["denoise", "s.csv"],
+        ["diffuse", "s.csv", "--steps", "2", "-v", "-o", "-"],
+        ["translate", "--diffusivity", "charbonnier"],
+        ["translate", "--diffusivity", "charbonnier", "--json"],
+        ["learn", "s.csv", "--clean", "s.csv", "-o", "n.toml", "--json", "--blocks", "2"],
+    ],
+)
+def test_every_command_ends_quietly_with_141_on_a_closed_stdout_pipe(tmp_path, args):
+    """The README's exit codes: 141, no message (no traceback), nothing written, for
+    every command that writes on stdout (``resdenoise ... | head -c 10`` where the
+    reader has gone before the first byte)."""
+    (tmp_path / "spool").mkdir()
+    (tmp_path / "s.csv").write_bytes(_csv(300))
+    code, err = _closed_pipe_run(args, tmp_path, None)
+    assert (code, err.decode()) == (141, "")
+    assert sorted(os.listdir(tmp_path)) == ["s.csv", "spool"]
+
+
+def _group_run(runner, monkeypatch, body):
+    """The program with a command ``probe`` that runs ``body`` outside any command's own
+    handling of library errors (as a table or JSON written after it would)."""
+    import click
+
+    from resdenoise.cli import cli
+
+    monkeypatch.setitem(cli.commands, "probe", click.Command("probe", callback=body))
+    return runner.invoke(cli, ["probe"])
+
+
+def test_a_closed_pipe_outside_a_commands_own_handling_ends_quietly_with_141(runner, monkeypatch):
+    """leftovers12: the group mapped library errors to exit codes apart from
+    library_errors, without its closed-pipe case: a PipeClosed that reached it printed
+    'Error: <stdout>: cannot write: the reader closed the pipe' (exit 141); now the one
+    mapping, quiet; BrokenPipeError within library_errors as well (it passed through)."""
+    from resdenoise.cli.options import library_errors
+    from resdenoise.errors import PipeClosed
+
+    def closed():
+        raise PipeClosed("<stdout>: cannot write: the reader closed the pipe")
+
+    def broken():
+        with library_errors():
+            raise BrokenPipeError(32, "Broken pipe")
+
+    for body in (closed, broken):
+        result = _group_run(runner, monkeypatch, body)
+        assert (result.exit_code, result.stderr, result.stdout) == (141, "", "")
+        assert not isinstance(result.exception, BrokenPipeError)
+
+
+def test_the_group_maps_other_library_errors_as_library_errors_does(runner, monkeypatch):
+    from resdenoise.errors import ParameterError, SignalError
+
+    def refused():
+        raise ParameterError("lam must be a finite number > 0", parameters=["lam"])
+
+    def unreadable():
+        raise SignalError("x.csv: cannot read")
+
+    result = _group_run(runner, monkeypatch, refused)
+    assert (result.exit_code, result.stderr) == (2, "Error: --lambda must be a finite number > 0\n")
+    result = _group_run(runner, monkeypatch, unreadable)
+    assert (result.exit_code, result.stderr) == (1, "Error: x.csv: cannot read\n")
+
+
 def test_a_closed_stderr_ends_the_run_with_141(tmp_path):
     """The verdict and tables to a stderr whose reader is gone: 141, not rich's exit 1."""
     (tmp_path / "in.csv").write_bytes(_csv(200))

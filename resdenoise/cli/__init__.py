@@ -28,8 +28,8 @@ import sys
 import click
 
 from .. import __version__
-from ..errors import ResdenoiseError, one_line
-from .options import CONTEXT_SETTINGS, CliError, error_message, pipe_closed
+from ..errors import one_line
+from .options import CONTEXT_SETTINGS, CliError, error_message, library_errors
 
 __all__ = ["cli", "error_message", "main"]
 
@@ -61,15 +61,14 @@ class _Group(click.Group):
     def invoke(self, ctx):
         """Run the command; a usage error, and an unexpected one, as one ``Error:`` line."""
         try:
-            return super().invoke(ctx)
+            # outside a command's own: a table or JSON to a closed pipe (exit 141), to a
+            # closed stdout (ClosedStdout, exit 1)
+            with library_errors():
+                return super().invoke(ctx)
         except click.UsageError as exc:
             raise CliError(f"{exc.format_message()} (see '{_help_of(exc, ctx)}')", 2) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
-        except BrokenPipeError:  # stdout's reader is gone (a table, JSON): exit 141
-            raise pipe_closed() from None
-        except ResdenoiseError as exc:  # outside a command's own: a closed stdout written
-            raise CliError(error_message(exc), exc.exit_code) from None
         except Exception as exc:
             if os.environ.get("RESDENOISE_TRACEBACK") == "1":
                 raise
@@ -80,13 +79,10 @@ class _Group(click.Group):
             ) from None
 
     def make_context(self, info_name, args, parent=None, **extra):
-        """As click's, but ``--help`` or ``--version`` to a closed pipe ends as a run does."""
-        try:
+        """As click's, but ``--help`` or ``--version`` to a closed pipe (or a closed stdout)
+        ends as a run does."""
+        with library_errors():
             return super().make_context(info_name, args, parent=parent, **extra)
-        except BrokenPipeError:
-            raise pipe_closed() from None
-        except ResdenoiseError as exc:  # --version or --help to a closed stdout
-            raise CliError(error_message(exc), exc.exit_code) from None
 
     def list_commands(self, ctx):
         return sorted(set(COMMAND_MODULES) | set(self.commands))
@@ -166,10 +162,8 @@ def cli():
                 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM);
                 141, quietly, when the reader of stdout or stderr closed it (| head).
     """
-    if os.environ.get("RESDENOISE_THREADS") or os.environ.get("RESDENOISE_ENGINE"):
-        from ..stepper import check_environment  # (only where there is a value to check)
-
-        check_environment()  # RESDENOISE_THREADS, RESDENOISE_ENGINE: before any work
+    # (each command checks RESDENOISE_THREADS and RESDENOISE_ENGINE as its run starts,
+    # options.Command: its --help works whatever they say)
 
 
 def _hold_descriptor(fd: int) -> None:

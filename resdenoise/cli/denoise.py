@@ -21,9 +21,8 @@ from .options import (
     COUNT_OR_AUTO,
     EXIT_STRICT,
     NUMBER_OR_AUTO,
-    CliError,
     SectionedCommand,
-    error_message,
+    cli_error,
     file_error,
     files_options,
     grid_option,
@@ -32,7 +31,6 @@ from .options import (
     name_option,
     names_directory,
     on_command_line,
-    pipe_closed,
     printable,
     read_settings,
     sigma_option,
@@ -375,11 +373,10 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
         warnings_then(exc.report)
         click.echo(printable("Error: " + file_error(exc, input_path)), err=True)
         sys.exit(EXIT_STRICT)
-    except PipeClosed:  # stdout's reader is gone: nothing more to say
-        raise pipe_closed() from None
     except ResdenoiseError as exc:
-        warnings_then()
-        raise CliError(error_message(exc), exc.exit_code) from None
+        if not isinstance(exc, PipeClosed):  # (stdout's reader gone: nothing more to say)
+            warnings_then()
+        raise cli_error(exc) from None
     warnings_then(report)
 
 

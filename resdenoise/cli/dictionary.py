@@ -24,6 +24,7 @@ from ..nonlinearities import (
 from .options import (
     CONTEXT_SETTINGS,
     POSITIVE,
+    Command,
     NameChoice,
     flag_spellings,
     grid_option,
@@ -77,7 +78,7 @@ def _plot_written(path, quiet: bool) -> None:
 ALL_FAMILIES = tuple(NONLINEARITIES) + tuple(NONSTABLE_ACTIVATIONS)
 
 
-@click.command(context_settings=CONTEXT_SETTINGS)
+@click.command(cls=Command, context_settings=CONTEXT_SETTINGS)
 @click.option("--json", "as_json", is_flag=True, help="Print the dictionary as JSON on stdout.")
 @click.option(
     "--family",
@@ -156,7 +157,7 @@ def _form_options(func):
     return func
 
 
-@click.command(context_settings=CONTEXT_SETTINGS)
+@click.command(cls=Command, context_settings=CONTEXT_SETTINGS)
 @_form_options
 @click.option(
     "--lambda",

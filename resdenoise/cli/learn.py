@@ -22,6 +22,7 @@ from .options import (
     COUNT,
     POSITIVE,
     READ_KEYS,
+    Command,
     json_clash,
     library_errors,
     quiet_option,
@@ -34,7 +35,7 @@ from .options import (
 __all__ = ["learn"]
 
 
-@click.command(context_settings=CONTEXT_SETTINGS)
+@click.command(cls=Command, context_settings=CONTEXT_SETTINGS)
 @click.argument("noisy_paths", metavar="NOISY...", nargs=-1, required=True)
 @click.option(
     "--clean",

@@ -63,7 +63,22 @@ SECTION_OF = {
 }
 
 
-class SectionedCommand(click.Command):
+class Command(click.Command):
+    """A command of the program: its run starts with the settings from the environment
+    (``$RESDENOISE_THREADS``, ``$RESDENOISE_ENGINE``) checked, before any work
+    (:func:`resdenoise.stepper.check_environment`: exit code 2).  Not its ``--help``,
+    which click answers while it parses the options, before the run: help works
+    whatever the environment says (as ``--version`` and the group's ``--help`` do)."""
+
+    def invoke(self, ctx):
+        if os.environ.get("RESDENOISE_THREADS") or os.environ.get("RESDENOISE_ENGINE"):
+            from ..stepper import check_environment  # (only where there is a value to check)
+
+            check_environment()
+        return super().invoke(ctx)
+
+
+class SectionedCommand(Command):
     """A command whose --help lists its options in :data:`SECTIONS`.
 
     Hand-written on click's own formatter (a dozen lines) rather than a
@@ -157,24 +172,28 @@ def file_error(exc: ResdenoiseError, path: str) -> str:
     return message if message.startswith(name) else f"{name}: {message}"
 
 
+def cli_error(
+    exc: ResdenoiseError | BrokenPipeError, usage: bool = False
+) -> click.ClickException | click.exceptions.Exit:
+    """The command line's end for a library error: one ``Error:`` line and its exit code;
+    a closed pipe (:class:`PipeClosed`, or Python's ``BrokenPipeError``, EPIPE), the
+    quiet exit 141 of :func:`pipe_closed`.  With ``usage``, a :class:`ParameterError`
+    (raised before any input is read) is a click usage error instead: the usage line,
+    then the error.  The one mapping: :func:`library_errors`, the command group's."""
+    if isinstance(exc, (PipeClosed, BrokenPipeError)):
+        return pipe_closed()
+    if usage and isinstance(exc, ParameterError):
+        return click.UsageError(printable(error_message(exc)))
+    return CliError(error_message(exc), exc.exit_code)
+
+
 @contextlib.contextmanager
 def library_errors(usage: bool = False):
-    """Library errors as one ``Error:`` line and their exit code (a closed pipe:
-    :func:`pipe_closed`).
-
-    With ``usage``, a :class:`ParameterError` (raised before any input is
-    read) is a click usage error instead: the usage line, then the error.
-    """
+    """Within, library errors and a closed pipe end the command as :func:`cli_error` says."""
     try:
         yield
-    except PipeClosed:
-        raise pipe_closed() from None
-    except ParameterError as exc:
-        if usage:
-            raise click.UsageError(printable(error_message(exc))) from None
-        raise CliError(error_message(exc), exc.exit_code) from None
-    except ResdenoiseError as exc:
-        raise CliError(error_message(exc), exc.exit_code) from None
+    except (ResdenoiseError, BrokenPipeError) as exc:
+        raise cli_error(exc, usage) from None
 
 
 def write_json(report: dict, files=()) -> None:
