@@ -82,7 +82,8 @@ def swt_sure(f: np.ndarray, wavelet: str) -> np.ndarray:
     out = [coeffs[0]]
     for d in coeffs[1:]:
         t = _sure_threshold(d / sigma) * sigma
-        out.append(pywt.threshold(d, t, mode="soft"))
+        # a threshold of 0 keeps the level (pywt's soft rule makes 0/0 = NaN of its zeros)
+        out.append(pywt.threshold(d, t, mode="soft") if t > 0 else d)
     return pywt.iswt(out, wavelet, norm=True)[:n]
 
 

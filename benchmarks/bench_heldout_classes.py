@@ -115,7 +115,7 @@ def summary(rows) -> None:
     print("geometric-mean MSE ratio resdenoise / best peer of the class (< 1: resdenoise better)")
     print(
         f"{'class':12s} {'n':>5s}  {'white':>6s} {'best peer':14s} {'pink':>6s} {'impuls':>6s}"
-        f"  {'below input (worst)':28s} {'clean rms %':>11s}  {'sigma stated/true':17s}"
+        f"  {'below input (worst dSNR)':28s} {'clean rms %':>11s}  {'sigma stated/true':17s}"
     )
     for cls in [*classes, "all"]:
         sel = [r for r in noisy if cls in (r["class"], "all")]

@@ -112,3 +112,12 @@ def test_compare_says_when_the_files_hold_different_cases(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.startswith("1 cases in only one of the files (compared: the 1 in both)")
     assert "  none" in out
+
+
+def test_the_swt_peer_keeps_a_level_whose_threshold_is_zero():
+    pytest.importorskip("pywt")
+    clean = heldout_signals.sawtooth()  # exact zeros among the haar details, SURE threshold 0
+    f = next(bench_classes.noisy_cases(clean, 100))[2]
+    out = bench_classes.swt_sure(f, "haar")
+    assert np.all(np.isfinite(out))  # was NaN at 32 samples: pywt's soft rule at 0 makes 0/0
+    assert np.mean((out - clean) ** 2) < np.mean((f - clean) ** 2)
