@@ -67,6 +67,7 @@ def clean_row(cls: str, name: str, clean: np.ndarray) -> dict:
         "level": 0.0,
         "seed": 0,
         "choice": extra["automatic_choice"],
+        "blocks": int(plan.steps),
         "rms_change_pct": 100 * rms,
         "identical": bool(np.array_equal(out, clean)),
         "sigma_stated": _stated(extra),
@@ -162,7 +163,8 @@ def summary(rows) -> None:
         + f"; {len(below)} of {len(white)} white cases below the input"
         + (f" (worst {_worst(white)})" if below else "")
         + (
-            f"; clean: max rms change {damaged['rms_change_pct']:.3g} % of std ({damaged['class']})"
+            f"; clean: {sum(r['identical'] for r in clean)} of {len(clean)} outputs the input bit"
+            f" for bit, max rms change {damaged['rms_change_pct']:.3g} % of std ({damaged['class']})"
             if damaged
             else ""
         )

@@ -52,10 +52,12 @@ def test_a_run_has_every_noise_kind_the_levels_and_the_clean_input(monkeypatch, 
         assert r["sigma_true"] == pytest.approx(r["level"] * np.std(clean))
         assert r["sigma_stated"] > 0 and r["n"] == 50
     assert rows[-1]["identical"] == (rows[-1]["rms_change_pct"] == 0.0)
+    assert rows[-1]["identical"] == (rows[-1]["blocks"] == 0)
     json.dumps(rows)  # --json can write them
     bench.summary(rows)
     out = capsys.readouterr().out
     assert "summary: white ratio" in out and "short50" in out
+    assert f"clean: {int(rows[-1]['identical'])} of 1 outputs the input bit for bit" in out
 
 
 def _row(cls, kind, level, seed, ours, snr_out, choice="c"):
