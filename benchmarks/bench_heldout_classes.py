@@ -20,6 +20,12 @@ level read (stated / true sigma), and a summary line.  Not a timed test.
 ``--compare`` prints per class and noise kind the ratio before and after, and every case
 whose SNR moved by more than 0.1 dB (or whose clean output changed), with both choices:
 run the benchmark on main and on a branch (``--json``) and compare.
+
+Measured on main at 74602fa (``--seeds 2``, 510 s wall, 115 s CPU at load average 15-20):
+white ratio 0.84 over 96 cases, pink 1.11, impulsive 0.11; no white case below the input;
+every clean output the input bit for bit; classes above 1.2x on white: temperature 1.93,
+linear chirp 1.47, exponential chirp 1.37, short50 1.59 (the input kept: its noise level is
+read 2-7x too high).  The whole table is in the commit message that added this paragraph.
 """
 
 from __future__ import annotations
