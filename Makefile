@@ -60,8 +60,8 @@ bench-learn: install
 
 # the noise estimators on every signal class, the multilevel shrinkage's noise rules against
 # the cascade and the SWT peers, its threshold rules against oracle thresholds, then the
-# automatic choice against the automatic wavelet peers per class (bench_quality.py: every
-# command on Donoho-Johnstone), do no harm on held-out signals (bench_harm.py) and on held-out
+# automatic choice against the automatic wavelet peers per class, then on 16 held-out classes
+# (bench_heldout_classes.py; bench_quality.py: every command on Donoho-Johnstone), do no harm on held-out signals (bench_harm.py) and on held-out
 # real series (bench_fresh.py)
 bench-quality: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
@@ -69,6 +69,7 @@ bench-quality: install
 	$(BIN)/python benchmarks/bench_scales.py
 	$(BIN)/python benchmarks/bench_thresholds.py
 	$(BIN)/python benchmarks/bench_classes.py
+	$(BIN)/python benchmarks/bench_heldout_classes.py
 	$(BIN)/python benchmarks/bench_power_law.py
 	$(BIN)/python benchmarks/bench_harm.py
 	$(BIN)/python benchmarks/bench_fresh.py

@@ -35,6 +35,7 @@ import json
 import math
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -81,7 +82,8 @@ def swt_sure(f: np.ndarray, wavelet: str) -> np.ndarray:
     out = [coeffs[0]]
     for d in coeffs[1:]:
         t = _sure_threshold(d / sigma) * sigma
-        out.append(pywt.threshold(d, t, mode="soft"))
+        # a threshold of 0 keeps the level (pywt's soft rule makes 0/0 = NaN of its zeros)
+        out.append(pywt.threshold(d, t, mode="soft") if t > 0 else d)
     return pywt.iswt(out, wavelet, norm=True)[:n]
 
 
@@ -153,42 +155,57 @@ def _snr(u, clean) -> float:
     return snr_db(u, clean).item()  # one channel (+inf for a perfect output)
 
 
+def measure(cls: str, name: str, seed: int, case, clean: np.ndarray):
+    """One case's row (``case``: ``(kind, level, noisy)``) and the automatic choice's
+    ``extra``: resdenoise's automatic choice and every peer on the noisy signal."""
+    kind, level, f = case
+    plan, extra = choose_denoiser(f)
+    ours = plan.run(f)
+    mses = {"resdenoise": _mse(ours, clean)}
+    mses.update({k: _mse(v, clean) for k, v in peers(f).items()})
+    row = {
+        "class": cls,
+        "signal": name,
+        "kind": kind,
+        "level": level,
+        "seed": seed,
+        "mse": mses,
+        "snr_in": _snr(f, clean),
+        "snr_out": _snr(ours, clean),
+        "choice": extra["automatic_choice"],
+        "prestage": extra["impulse_prestage"].startswith("hampel"),
+    }
+    print(
+        f"  {cls[:14]:14s} {name[:22]:22s} {kind:9s} {level:4.0%} "
+        f"SNR {row['snr_in']:6.2f} -> {row['snr_out']:6.2f} dB "
+        f"({extra['automatic_choice']}), ours/best peer "
+        f"{mses['resdenoise'] / min(mses[p] for p in PEERS):.3f}",
+        flush=True,
+    )
+    return row, extra
+
+
 def run(seeds: int):
     rows = []
     for cls, items in signals.signals().items():
         for name, clean in items:
             for seed in range(seeds):
-                for kind, level, f in noisy_cases(clean, 100 + seed):
-                    plan, extra = choose_denoiser(f)
-                    ours = plan.run(f)
-                    mses = {"resdenoise": _mse(ours, clean)}
-                    mses.update({k: _mse(v, clean) for k, v in peers(f).items()})
-                    rows.append(
-                        {
-                            "class": cls,
-                            "signal": name,
-                            "kind": kind,
-                            "level": level,
-                            "seed": seed,
-                            "mse": mses,
-                            "snr_in": _snr(f, clean),
-                            "snr_out": _snr(ours, clean),
-                            "choice": extra["automatic_choice"],
-                            "prestage": extra["impulse_prestage"].startswith("hampel"),
-                        }
-                    )
-                    print(
-                        f"  {cls[:14]:14s} {name[:22]:22s} {kind:9s} {level:4.0%} "
-                        f"SNR {rows[-1]['snr_in']:6.2f} -> {rows[-1]['snr_out']:6.2f} dB "
-                        f"({extra['automatic_choice']}), ours/best peer "
-                        f"{mses['resdenoise'] / min(mses[p] for p in PEERS):.3f}",
-                        flush=True,
-                    )
+                for case in noisy_cases(clean, 100 + seed):
+                    rows.append(measure(cls, name, seed, case, clean)[0])
     return rows
 
 
 def geo(values) -> float:
     return float(np.exp(np.mean(np.log(values))))
+
+
+def class_ratio(sel) -> tuple[str, float, float]:
+    """Over the rows ``sel``: the best peer (the smallest geometric-mean MSE), the
+    geometric-mean MSE ratio resdenoise / that peer, and the ratio to the worst peer."""
+    best = min(PEERS, key=lambda p: geo([r["mse"][p] for r in sel]))
+    ratio = geo([r["mse"]["resdenoise"] / r["mse"][best] for r in sel])
+    worst = min(geo([r["mse"]["resdenoise"] / r["mse"][p] for r in sel]) for p in PEERS)
+    return best, ratio, worst
 
 
 def summary(rows) -> None:
@@ -203,9 +220,7 @@ def summary(rows) -> None:
             sel = [r for r in rows if r["kind"] == kind and cls in (r["class"], "all classes")]
             if not sel:
                 continue
-            best = min(PEERS, key=lambda p: geo([r["mse"][p] for r in sel]))
-            ratio = geo([r["mse"]["resdenoise"] / r["mse"][best] for r in sel])
-            worst = min(geo([r["mse"]["resdenoise"] / r["mse"][p] for r in sel]) for p in PEERS)
+            best, ratio, worst = class_ratio(sel)
             print(f"{cls[:28]:28s} {kind:10s} {ratio:7.3f}  {best:16s} {worst:17.3f}")
     white = [r for r in rows if r["kind"] == "white"]
     worse = [r for r in white if r["snr_out"] < r["snr_in"]]
@@ -230,13 +245,18 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, default=1, help="noise realisations per case")
     parser.add_argument("--json", type=Path, help="save the rows here")
     args = parser.parse_args(argv)
-    t0 = time.perf_counter()
-    rows = run(args.seeds)
-    summary(rows)
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=1))
-    print(f"{time.perf_counter() - t0:.0f} s")
+    measured(partial(run, args.seeds), summary, args.json)
     return 0
+
+
+def measured(rows_of, summarize, path: Path | None) -> None:
+    """The rows ``rows_of()`` makes, summarised, saved to ``path`` (when given), timed."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    rows = rows_of()
+    summarize(rows)
+    if path:
+        path.write_text(json.dumps(rows, indent=1))
+    print(f"{time.perf_counter() - t0:.0f} s ({time.process_time() - c0:.0f} s CPU)")
 
 
 if __name__ == "__main__":
