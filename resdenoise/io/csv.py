@@ -20,8 +20,9 @@ serves as the header.
 
 A time or index column is carried through unchanged and not filtered: the
 first column when its header is time-like (``time``, ``t [s]``, ``index``,
-``sample``, an empty pandas index name, ...) and its values are monotone
-(or not numbers at all, as timestamps), or, without a header, the first of
+``sample``, an empty pandas index name, ...) and its values are monotone,
+ties allowed (or not numbers at all, as timestamps; numbers that go up and
+down there are refused, not guessed), or, without a header, the first of
 several columns when it is exactly equally spaced; or the column named
 (or numbered from 1) by ``time_column``.  ``columns`` picks the channels to
 filter by name or number; the columns not picked are carried through
@@ -255,6 +256,19 @@ def _bad_cell_at(
     return SignalError(f"{where}: {_show(cell)} is not a number{hint}", parameters=named)
 
 
+def _unsure_time(source: str, name: str) -> ParameterError:
+    """The refusal of a first column named like time (``name``) whose numbers go up and
+    down: filtering it as a signal may destroy time stamps, carrying it may leave a
+    signal unfiltered; the user says which."""
+    shown = name.strip() or "(unnamed)"
+    return ParameterError(
+        f"{source}: the first column {_show(shown)} is named like a time column but its "
+        f"values go up and down; carry it unchanged with {spell('time_column', '1')}, "
+        f"or filter it with {spell('time_column', 'none')}",
+        parameters=[("time_column", "1"), ("time_column", "none")],
+    )
+
+
 def _columns(
     data_lines: list[str], delim: str, width: int, quoted: bool
 ) -> list[list[str]] | tuple[int, int]:
@@ -416,12 +430,19 @@ class _ColumnScan:
 
 
 class _TimeScan:
-    """The monotone / equally spaced test of ``_looks_like_time``, one block at a time."""
+    """The monotone / equally spaced test of ``_looks_like_time``, one block at a time.
+
+    A column named like time need only be monotone with ties allowed (non-decreasing or
+    non-increasing): stamps rounded to their resolution repeat, and integer epoch
+    nanoseconds beyond 2**53 round to equal float64 neighbours (a monotone rounding
+    keeps them in order).  An unnamed column must be strictly monotone and equally spaced.
+    """
 
     def __init__(self):
         self.count = 0
         self.first = self.last = None
         self.increasing = self.decreasing = True
+        self.rising = self.falling = True  # ties allowed
         self.dt0 = None
         self.dt_min = math.inf
         self.dt_max = -math.inf
@@ -441,6 +462,8 @@ class _TimeScan:
                 self.dt0 = float(dt[0])
             self.increasing = self.increasing and bool(np.all(dt > 0))
             self.decreasing = self.decreasing and bool(np.all(dt < 0))
+            self.rising = self.rising and bool(np.all(dt >= 0))
+            self.falling = self.falling and bool(np.all(dt <= 0))
             self.dt_min = min(self.dt_min, float(dt.min()))
             self.dt_max = max(self.dt_max, float(dt.max()))
         self.count += t.size
@@ -449,9 +472,9 @@ class _TimeScan:
     def looks_like_time(self, named: bool) -> bool:
         if self.count < 2:
             return False
-        monotone = self.increasing or self.decreasing
         if named:
-            return monotone
+            return self.rising or self.falling
+        monotone = self.increasing or self.decreasing
         scale = max(abs(self.first), abs(self.last))
         extremes = np.array([self.dt_min, self.dt_max])
         equal = bool(np.all(np.isclose(extremes, self.dt0, rtol=1e-6, atol=1e-9 * scale)))
@@ -657,6 +680,8 @@ class CsvReader:
                     looks = named and sc.all_nonempty
                 else:
                     looks = time_scan.looks_like_time(named)
+                    if named and not looks and time_scan.count >= 2:
+                        raise _unsure_time(source, header[0])
                 if looks:
                     tcol = 0
         positions = [p for p in range(width) if p != tcol and (picked is None or p in picked)]
