@@ -5,7 +5,11 @@ format, and pandas' default CSV refused with advice that would corrupt it."""
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pytest
+import soundfile
 from test_audit_messages import _error
 
 from resdenoise.cli import cli
@@ -52,3 +56,49 @@ def test_a_named_time_column_that_goes_up_and_down_is_refused(runner, tmp_path, 
     assert not out.exists()
     for say, carried in (("1", 0), ("none", None)):
         assert parse_signal(raw, "CSV", "x", ReadOptions(time_column=say)).time_column == carried
+
+
+# D1, D4. "No comparable subtype" (a lossless ALAC codec, or a CSV's float64 numbers) was
+# taken as "held by anything": written as the format's default PCM_16, nothing said
+
+
+def _run_to(runner, tmp_path, src, name):
+    out, report = tmp_path / name, tmp_path / f"{name}.json"
+    args = ["diffuse", str(src), *STEPS, "-o", str(out), "--report", str(report)]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.stderr
+    return soundfile.info(str(out)).subtype, json.loads(report.read_text()), result.stderr
+
+
+@pytest.mark.parametrize(
+    ("alac", "name", "subtype", "rounded"),
+    [
+        ("ALAC_24", "o.wav", "PCM_24", False),
+        ("ALAC_32", "o.wav", "PCM_32", False),
+        ("ALAC_20", "o.flac", "PCM_24", False),
+        ("ALAC_24", "o.flac", "PCM_24", False),
+        ("ALAC_32", "o.flac", "PCM_24", True),
+    ],
+)
+def test_lossless_alac_keeps_its_bits_in_another_format(
+    runner, tmp_path, rng, alac, name, subtype, rounded
+):
+    src = tmp_path / "rec.caf"
+    x = 0.5 * np.sign(np.sin(np.arange(4000) / 50)) + 0.05 * rng.standard_normal(4000)
+    soundfile.write(str(src), x, 48000, subtype=alac)
+    got, report, stderr = _run_to(runner, tmp_path, src, name)
+    assert got == subtype == report["output_info"]["subtype"]
+    said = f"holds the input's {alac} samples at most as PCM_24"
+    assert (said in stderr) == rounded == (said in " ".join(report.get("warnings", [])))
+
+
+def test_audio_from_a_csv_written_as_flac_is_24_bit_and_says_so(runner, tmp_path, rng):
+    src = tmp_path / "s.csv"
+    x = 0.4 * np.sign(np.sin(np.arange(4000) / 50)) + 0.03 * rng.standard_normal(4000)
+    src.write_text("# samplerate: 48000\nv\n" + "".join(f"{v!r}\n" for v in x.tolist()))
+    got, report, stderr = _run_to(runner, tmp_path, src, "o.flac")
+    assert got == "PCM_24" == report["output_info"]["subtype"]
+    assert "holds the input's float64 values at most as PCM_24" in stderr
+    assert report["warnings"] and "rounded to 24-bit integers" in report["warnings"][0]
+    got, report, stderr = _run_to(runner, tmp_path, src, "o.wav")  # FLOAT, as documented
+    assert got == "FLOAT" and "warnings" not in report and "holds" not in stderr

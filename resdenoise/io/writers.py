@@ -223,6 +223,17 @@ def _audio_choice(
     return fmt, subtype, None if given is not None else narrowed(fmt, subtype, sig.subtype, target)
 
 
+#: The plain subtype that holds exactly the samples of a lossless codec, or of a signal of
+#: numbers without a subtype (``None``: a CSV file's or a Zarr store's float64 values).
+_PLAIN_OF = {
+    None: "DOUBLE",
+    "ALAC_16": "PCM_16",
+    "ALAC_20": "PCM_24",
+    "ALAC_24": "PCM_24",
+    "ALAC_32": "PCM_32",
+}
+
+
 def _audio_target(sig: Signal, fmt: str, subtype: str | None, target: str) -> tuple[str, str]:
     """The audio format and subtype to write ``sig`` as (``fmt`` from :func:`guess_format`)."""
     import soundfile
@@ -241,8 +252,8 @@ def _audio_target(sig: Signal, fmt: str, subtype: str | None, target: str) -> tu
         subtype = _check_subtype(target, fmt, subtype)
     elif _keeps_subtype(sig, fmt):
         subtype = sig.subtype
-    elif sig.format == "CSV" and soundfile.check_format(fmt, "FLOAT"):
-        subtype = "FLOAT"  # new audio from numbers: never clipped unless asked
+    elif sig.subtype is None and soundfile.check_format(fmt, "FLOAT"):
+        subtype = "FLOAT"  # new audio from numbers (CSV, Zarr): never clipped unless asked
     else:
         subtype = _finest_subtype(fmt, sig.subtype)
         if subtype is None:
@@ -255,8 +266,9 @@ _PRECISION = {**PCM_BITS, "FLOAT": 24, "DOUBLE": 53}
 
 
 def _holds(subtype: str, given: str | None) -> bool:
-    """Whether every sample of plain subtype ``given`` is one of ``subtype`` (True for a
-    codec or no subtype given: nothing to compare)."""
+    """Whether every sample of subtype ``given`` is one of ``subtype`` (True for a lossy
+    codec: nothing to compare; a lossless one and no subtype as :data:`_PLAIN_OF` says)."""
+    given = _PLAIN_OF.get(given, given)
     if given not in _PRECISION:
         return True
     if given == subtype or subtype == "DOUBLE":
@@ -276,10 +288,13 @@ def _finest_subtype(fmt: str, given: str | None) -> str | None:
     default = soundfile.default_subtype(fmt)
     if default is not None and _holds(default, given):
         return default
-    floats = given in FLOAT_SUBTYPES
+    floats = _PLAIN_OF.get(given, given) in FLOAT_SUBTYPES
     plain = [s for s in soundfile.available_subtypes(fmt) if s in _PRECISION and can_encode(fmt, s)]
     if not plain:
         return default
+    holding = [s for s in plain if _holds(s, given)]
+    if holding:  # the smallest that holds them all (ALAC_24 in a WAV: PCM_24)
+        return min(holding, key=lambda s: (_PRECISION[s], (s in FLOAT_SUBTYPES) != floats))
     best = max(plain, key=lambda s: (_PRECISION[s], (s in FLOAT_SUBTYPES) == floats))
     if default in _PRECISION and _PRECISION[default] >= _PRECISION[best]:
         return default
@@ -292,7 +307,14 @@ def narrowed(fmt: str, subtype: str, given: str | None, target: str) -> str | No
     else None: also for a codec (VORBIS, MP3's layers), lossy by the format chosen."""
     if subtype not in _PRECISION or _holds(subtype, given):
         return None
+    if given is None and subtype == "FLOAT":  # audio from numbers: FLOAT as documented
+        return None
     what = f"{PCM_BITS[subtype]}-bit integers" if subtype in PCM_BITS else subtype
+    if given is None:  # numbers (CSV, Zarr): WAV would make them FLOAT
+        return (
+            f"{target}: {fmt} holds the input's float64 values at most as {subtype}: they are "
+            f"rounded to {what}; write CSV, or WAV with subtype DOUBLE, to keep them all"
+        )
     return (
         f"{target}: {fmt} holds the input's {given} samples at most as {subtype}: they are "
         f"rounded to {what}; write WAV to keep them all"
