@@ -14,7 +14,7 @@ from test_audit_messages import _error
 
 from resdenoise.cli import cli
 from resdenoise.errors import ParameterError
-from resdenoise.io import ReadOptions, open_signal_stream, parse_signal
+from resdenoise.io import ReadOptions, open_signal_stream, parse_signal, read_signal, write_signal
 
 STEPS = ["--steps", "3"]
 
@@ -102,3 +102,52 @@ def test_audio_from_a_csv_written_as_flac_is_24_bit_and_says_so(runner, tmp_path
     assert report["warnings"] and "rounded to 24-bit integers" in report["warnings"][0]
     got, report, stderr = _run_to(runner, tmp_path, src, "o.wav")  # FLOAT, as documented
     assert got == "FLOAT" and "warnings" not in report and "holds" not in stderr
+
+
+# D7. '#' comment lines after the header, among the rows and at the end were dropped from
+# the output, silently: written back where they were, whole or streamed alike
+
+
+def _commented(path, rows: int, every: int, newline: str = "\n") -> list[str]:
+    rng = np.random.default_rng(7)
+    x = np.sign(np.sin(np.arange(rows) / 10)) + 0.1 * rng.standard_normal(rows)
+    lines = ["# head comment", "t,v", "  # units: s, volt (after the header)"]
+    for i, v in enumerate(x.tolist()):
+        if i and i % every == 0:
+            lines.append(f"# mark {i}")
+        lines.append(f"{i},{v!r}")
+    lines.append("# end of log")
+    path.write_bytes((newline.join(lines) + newline).encode())
+    return lines
+
+
+def _not_rows(text: str) -> list[tuple[int, str]]:
+    return [(i, ln) for i, ln in enumerate(text.splitlines()) if not ln[:1].isdigit()]
+
+
+@pytest.mark.parametrize(
+    ("rows", "every", "newline", "chunks"),
+    [(300, 100, "\n", ["--chunk-size", "70"]), (70000, 997, "\r\n", ["--chunk-size", "9000"])],
+)
+def test_comment_lines_among_the_rows_are_written_where_they_were(
+    runner, tmp_path, rows, every, newline, chunks
+):
+    src = tmp_path / "cm.csv"
+    lines = _commented(src, rows, every, newline)  # 70000 rows: over 1 MiB, several batches
+    outs = []
+    for name, how in (("w.csv", ["--chunk-size", "0"]), ("c.csv", chunks), ("d.csv", [])):
+        out = tmp_path / name
+        result = runner.invoke(cli, ["diffuse", str(src), *STEPS, "-q", *how, "-o", str(out)])
+        assert result.exit_code == 0, result.stderr
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1] == outs[2]
+    text = outs[0].decode()
+    assert _not_rows(text) == _not_rows("\n".join(lines))
+    assert len(text.split(newline)) == len(lines) + 1
+
+
+def test_the_library_writes_a_csv_signal_back_with_its_comments(tmp_path):
+    src, out = tmp_path / "cm.csv", tmp_path / "o.csv"
+    lines = _commented(src, 50, 20)
+    write_signal(out, read_signal(src))
+    assert out.read_text().splitlines() == lines  # the values unchanged: the same text

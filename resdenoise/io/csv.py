@@ -14,7 +14,8 @@ UTF-16 with one), LF, CRLF or CR line ends, quoted fields, ``#`` comment
 lines and blank lines are accepted.  A header row is detected (a first row
 without a single number in it) or declared.  A decimal comma (``1,5;2,25``)
 is recognised when the delimiter is not a comma, or declared.  The comment
-and blank lines before the data (the preamble) are written back verbatim; a
+and blank lines before the data (the preamble) are written back verbatim, the
+comment lines among and after the rows where they were; a
 last preamble comment with the column names (``np.savetxt(header=...)``)
 serves as the header.
 
@@ -31,6 +32,7 @@ unchanged like the time column (they need not be numeric).
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import csv
 import itertools
@@ -532,7 +534,9 @@ class CsvReader:
         time_scan = _TimeScan()
         rows = 0
         skip = data_at[0] + (1 if self.has_header else 0)  # preamble and header lines
-        for linenos, cols in self._rows(itertools.chain(((head, head_marks),), batches), skip):
+        self.comments: list = []
+        batches = itertools.chain(((head, head_marks),), batches)
+        for linenos, cols in self._rows(batches, skip, self.comments):
             numbers = self._scan(cols, linenos, rows, scans, time_scan)
             rows += len(linenos)
             if visit is not None:
@@ -547,16 +551,23 @@ class CsvReader:
             raise SignalError(f"{source}: header on line {data_at[0] + 1} but no data rows")
         return self._decide(scans, time_scan, rows, seen)
 
-    def _rows(self, batches, skip: int):
+    def _rows(self, batches, skip: int, comments: list | None = None):
         """``(line numbers, cells column by column)`` of each batch's data lines.
 
         ``batches`` as :func:`_line_batches` yields them, from the file's
         first line; lines numbered up to ``skip`` are the preamble and header.
+        ``comments`` receives the ``#`` lines after them as ``(data rows before
+        it, line)``.
         """
-        lineno = 0
+        lineno = rows = 0
         for batch, marks in batches:
             linenos, lines = _batch_data_lines(batch, marks, lineno, skip)
+            if comments is not None and "#" in marks:
+                for i, line in enumerate(batch, lineno + 1):
+                    if i > skip and line.lstrip().startswith("#"):
+                        comments.append((rows + bisect.bisect_left(linenos, i), line))
             lineno += len(batch)
+            rows += len(linenos)
             if lines:
                 yield linenos, self._cells(lines, linenos, '"' in marks)
 
@@ -724,6 +735,7 @@ class CsvReader:
             quote_header=self.quote_header,
             quote_data=self.quote_data,
             trailing_delimiter=trailing,
+            comments=tuple(self.comments),
         )
         self.positions = positions
         self.carried_at = [p for p in range(width) if p not in positions]

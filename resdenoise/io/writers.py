@@ -10,6 +10,7 @@ integer PCM quantised and clipped (and counted) rather than wrapped.
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import io
 import os
@@ -135,7 +136,8 @@ def _repr_column(values: np.ndarray, decimal: str) -> list[str]:
 def _csv_bytes(sig: Signal, data: np.ndarray) -> bytes:
     layout, _ = _csv_dialect(sig)
     lines = _csv_head_lines(sig)
-    lines.extend(_csv_row_lines(sig, data, sig.carried))
+    lines.extend(_placed(_csv_row_lines(sig, data, sig.carried), layout.comments, 0))
+    lines.extend(text for row, text in layout.comments if row >= data.shape[0])
     text = layout.newline.join(lines) + layout.newline
     return text.encode(layout.encoding)
 
@@ -158,6 +160,27 @@ def _csv_head_lines(sig: Signal) -> list[str]:
     if header is not None and not layout.header_in_preamble:
         lines.append(join_row(header, delim, layout.quote_header) + tail)
     return lines
+
+
+def _placed(rows, comments, start: int):
+    """``rows`` (the file's rows from number ``start``) with the input's comment lines
+    among them where they were: before the row they preceded (those after the last
+    row of the file are written at its end)."""
+    if not comments:
+        return rows
+    rows = list(rows)
+    stop = start + len(rows)
+    lo = bisect.bisect_left(comments, (start,))
+    hi = bisect.bisect_left(comments, (stop,))
+    if lo == hi:
+        return rows
+    out, at = [], 0
+    for row, text in comments[lo:hi]:
+        out.extend(rows[at : row - start])
+        out.append(text)
+        at = row - start
+    out.extend(rows[at:])
+    return out
 
 
 def _csv_row_lines(sig: Signal, data: np.ndarray, carried: dict):
@@ -583,6 +606,7 @@ class SignalWriter(_TempOutput):
             self._encoder = codecs.getincrementalencoder(layout.encoding)()
             head = _csv_head_lines(self.template)
             self._put("".join(line + self._nl for line in head))
+            self._comments, self._row = layout.comments, 0  # (rows written so far)
             return
         import soundfile
 
@@ -642,6 +666,8 @@ class SignalWriter(_TempOutput):
         if self.fmt == "CSV":
             if data.shape[0]:
                 rows = _csv_row_lines(self.template, data, carried)
+                rows = _placed(rows, self._comments, self._row)
+                self._row += data.shape[0]
                 self._put(self._nl.join(rows) + self._nl)
             return given
         if out is None:
@@ -719,7 +745,8 @@ class SignalWriter(_TempOutput):
                 except _AUDIO_ERRORS as exc:
                     raise _encode_error(self.name, self.fmt, self.subtype, exc) from None
             else:
-                self._put("", final=True)
+                rest = [text for row, text in self._comments if row >= self._row]
+                self._put("".join(text + self._nl for text in rest), final=True)
             self._fh.flush()
             os.fsync(self._fh.fileno())
             if self.tmp is not None:
