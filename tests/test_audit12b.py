@@ -151,3 +151,31 @@ def test_the_library_writes_a_csv_signal_back_with_its_comments(tmp_path):
     lines = _commented(src, 50, 20)
     write_signal(out, read_signal(src))
     assert out.read_text().splitlines() == lines  # the values unchanged: the same text
+
+
+# D3. Under --dtype float32 a streamed run's report measured the noise level of the samples
+# rounded to float32, a run read whole that of the file's values: the file's, either way
+
+
+@pytest.mark.parametrize("kind", ["csv", "wav"])
+def test_a_float32_report_s_noise_level_is_the_same_streamed_or_whole(runner, tmp_path, kind):
+    rng = np.random.default_rng(5)
+    n = 6000
+    x = np.sign(np.sin(np.arange(n) / 300)) + 0.1 * rng.standard_normal(n)
+    y = np.cos(np.arange(n) / 70) + 0.1 * rng.standard_normal(n)
+    src = tmp_path / f"s.{kind}"
+    if kind == "csv":
+        src.write_text(
+            "a,b\n" + "".join(f"{p!r},{q!r}\n" for p, q in zip(x.tolist(), y.tolist(), strict=True))
+        )
+    else:
+        soundfile.write(str(src), 0.4 * np.stack([x, y], axis=1), 8000, subtype="DOUBLE")
+    sigmas = []
+    for dtype, chunk in (("float32", "0"), ("float32", "2000"), ("float64", "0")):
+        report = tmp_path / f"{dtype}-{chunk}.json"
+        args = ["diffuse", str(src), "--steps", "5", "--dtype", dtype, "-q"]
+        args += ["--chunk-size", chunk, "-o", str(tmp_path / f"o.{kind}"), "--report", str(report)]
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 0, result.stderr
+        sigmas.append(json.loads(report.read_text())["noise_sigma"])
+    assert sigmas[0] == sigmas[1] == sigmas[2]  # the file's values', bit for bit
