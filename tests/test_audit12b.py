@@ -179,3 +179,51 @@ def test_a_float32_report_s_noise_level_is_the_same_streamed_or_whole(runner, tm
         assert result.exit_code == 0, result.stderr
         sigmas.append(json.loads(report.read_text())["noise_sigma"])
     assert sigmas[0] == sigmas[1] == sigmas[2]  # the file's values', bit for bit
+
+
+# D5. -o NAME.tsv wrote commas, -o NAME.opus Ogg Vorbis: tabs, and Opus (or one line)
+
+
+def _stereo(tmp_path):
+    rng = np.random.default_rng(0)
+    x = 0.4 * np.sign(np.sin(np.arange(4800) / 50))[:, None] * [1, 0.5]
+    x = x + 0.03 * rng.standard_normal((4800, 2))
+    soundfile.write(str(tmp_path / "st.wav"), x, 48000, subtype="PCM_16")
+    (tmp_path / "c.csv").write_text("a,b\n" + "".join(f"{p!r},{q!r}\n" for p, q in x.tolist()))
+    return tmp_path / "st.wav", tmp_path / "c.csv"
+
+
+@pytest.mark.parametrize("ext", [".tsv", ".tab", ".TSV"])
+@pytest.mark.parametrize("chunk", ["0", "1000"])
+def test_a_tsv_output_is_tab_separated(runner, tmp_path, ext, chunk):
+    for src in _stereo(tmp_path):
+        out = tmp_path / f"o{ext}"
+        args = ["diffuse", str(src), *STEPS, "-q", "--chunk-size", chunk, "-o", str(out)]
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 0, result.stderr
+        rows = [ln for ln in out.read_text().splitlines() if not ln.startswith("#")]
+        assert all(ln.count("\t") == 1 and "," not in ln for ln in rows), rows[:3]
+        same = np.loadtxt(out, delimiter="\t", skiprows=int(src.suffix == ".csv"), ndmin=2)
+        assert same.shape == (4800, 2)
+
+
+def test_an_opus_output_is_opus_or_refused(runner, tmp_path):
+    wav, _ = _stereo(tmp_path)
+    out = tmp_path / "o.opus"
+    result = runner.invoke(cli, ["diffuse", str(wav), *STEPS, "-q", "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    info = soundfile.info(str(out))
+    assert (info.format, info.subtype) == ("OGG", "OPUS")
+    args = [
+        "diffuse",
+        str(wav),
+        *STEPS,
+        "-q",
+        "--subtype",
+        "VORBIS",
+        "-o",
+        str(tmp_path / "v.opus"),
+    ]
+    line = _error(runner.invoke(cli, args), 2)
+    assert "a .opus file holds Opus, not VORBIS; name it .ogg" in line, line
+    assert not (tmp_path / "v.opus").exists()

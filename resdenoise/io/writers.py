@@ -15,6 +15,7 @@ import codecs
 import io
 import os
 import tempfile
+from dataclasses import replace
 
 import numpy as np
 
@@ -108,7 +109,7 @@ def encode_signal(
     if fmt == "CSV":
         _check_subtype(target, fmt, subtype)
         stats = {"clipped": 0, "format": "CSV", "subtype": None, "narrowing": None}
-        return _csv_bytes(sig, data), stats
+        return _csv_bytes(_delimited_for(path, sig), data), stats
     return _audio_bytes(sig, data, fmt, subtype, target)
 
 
@@ -142,11 +143,24 @@ def _csv_bytes(sig: Signal, data: np.ndarray) -> bytes:
     return text.encode(layout.encoding)
 
 
+#: Output extensions that name tab-separated values, whatever the input's delimiter.
+TAB_EXTENSIONS = (".tsv", ".tab")
+
+
+def _delimited_for(path: str, sig: Signal) -> Signal:
+    """``sig`` as a CSV output at ``path`` writes it: tab-separated for a ``.tsv`` or
+    ``.tab`` name (a TSV reader sees one column in commas), else as it is."""
+    if os.path.splitext(path)[1].lower() not in TAB_EXTENSIONS or sig.delimiter == "\t":
+        return sig
+    return replace(sig, delimiter="\t")
+
+
 def _csv_dialect(sig: Signal) -> tuple[CsvLayout, str]:
-    """Layout and delimiter of the CSV output (the input's, or plain for audio input)."""
+    """Layout and delimiter of the CSV output (the input's, or plain for audio input;
+    tabs where :func:`_delimited_for` says)."""
     if sig.format == "CSV":
         return sig.layout, sig.delimiter
-    return CsvLayout(), ","
+    return CsvLayout(), "\t" if sig.delimiter == "\t" else ","
 
 
 def _csv_head_lines(sig: Signal) -> list[str]:
@@ -271,6 +285,14 @@ def _audio_target(sig: Signal, fmt: str, subtype: str | None, target: str) -> tu
             "give it in Hz with samplerate",
             parameters=["samplerate"],
         )
+    if fmt == "OGG" and os.path.splitext(target)[1].lower() == ".opus":
+        if subtype not in (None, "OPUS"):
+            raise ParameterError(
+                f"{target}: a .opus file holds Opus, not {subtype}; name it .ogg for "
+                f"{subtype}, or leave subtype out",
+                parameters=["subtype"],
+            )
+        subtype = "OPUS"  # the extension's codec, not OGG's default Vorbis
     if subtype is not None:
         subtype = _check_subtype(target, fmt, subtype)
     elif _keeps_subtype(sig, fmt):
@@ -568,6 +590,7 @@ class SignalWriter(_TempOutput):
             return
         if self.fmt == "CSV":
             _check_subtype(self.name, self.fmt, subtype)
+            self.template = template = _delimited_for(self.path, template)
         else:
             self.fmt, self.subtype, self.narrowing = _audio_choice(
                 template, self.fmt, subtype, self.name
