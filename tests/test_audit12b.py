@@ -227,3 +227,33 @@ def test_an_opus_output_is_opus_or_refused(runner, tmp_path):
     line = _error(runner.invoke(cli, args), 2)
     assert "a .opus file holds Opus, not VORBIS; name it .ogg" in line, line
     assert not (tmp_path / "v.opus").exists()
+
+
+# D6. pandas' default CSV (header ",0,1": an empty index name) was refused with "fill it in
+# or delete line 1", which would make the index a filtered signal: read as pandas means it
+
+
+@pytest.mark.parametrize("width", [1, 2])
+def test_pandas_default_csv_is_read_with_its_header_and_index(runner, tmp_path, width):
+    rng = np.random.default_rng(0)
+    x = np.sign(np.sin(np.arange(300) / 10))[:, None] + 0.1 * rng.standard_normal((300, width))
+    head = "," + ",".join(map(str, range(width)))  # DataFrame(x).to_csv(), Series(x).to_csv()
+    rows = [f"{i}," + ",".join(map(repr, r)) for i, r in enumerate(x.tolist())]
+    raw = (head + "\n" + "\n".join(rows) + "\n").encode()
+    sig = parse_signal(raw, "CSV", "pd.csv")
+    assert sig.header == ["", *map(str, range(width))] and sig.time_column == 0
+    np.testing.assert_array_equal(sig.data, x[:, 0] if width == 1 else x)
+    src, out = tmp_path / "pd.csv", tmp_path / "o.csv"
+    src.write_bytes(raw)
+    result = runner.invoke(cli, ["diffuse", str(src), *STEPS, "-q", "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0] == head and [ln.split(",")[0] for ln in lines[1:]] == list(map(str, range(300)))
+
+
+def test_an_empty_first_cell_of_a_header_like_row_names_header(runner, tmp_path):
+    src = tmp_path / "h.csv"
+    src.write_text(",a2,7\n1,2,3\n2,3,4\n")  # a header with a number in it, and no name first
+    line = _error(runner.invoke(cli, ["diffuse", str(src), *STEPS]), 1)
+    assert "empty cell; if line 1 is a header, declare it with --header" in line, line
+    assert "delete line 1" not in line

@@ -229,6 +229,12 @@ def _bad_cell_at(
     instead (``columns``' value), else None; asked only of a first row's cell."""
     cell = cell.strip()
     where = f"{source}: line {lineno}, {column_label(header, col)}"
+    if not cell and first_row and header_hint:
+        return SignalError(
+            f"{where}: empty cell; if line {lineno} is a header, declare it with "
+            f"{spell('header', True)}; else every sample needs a number: fill it in",
+            parameters=[("header", True)],
+        )
     if not cell:
         return SignalError(
             f"{where}: empty cell; every sample needs a number: fill it in or delete line {lineno}"
@@ -256,6 +262,13 @@ def _bad_cell_at(
     else:
         hint = f"; correct it or delete line {lineno}"
     return SignalError(f"{where}: {_show(cell)} is not a number{hint}", parameters=named)
+
+
+def _pandas_header(cells: list[str]) -> bool:
+    """Whether a first row is the header pandas writes for an unnamed DataFrame or
+    Series (``,0,1``: an empty index name over columns named 0, 1, ...), which holds
+    numbers but is no data row (whose first sample would be missing)."""
+    return len(cells) >= 2 and cells == ["", *map(str, range(len(cells) - 1))]
 
 
 def _unsure_time(source: str, name: str) -> ParameterError:
@@ -622,6 +635,7 @@ class CsvReader:
         self.decimal = decimal
         if self.header_opt is None:
             self.has_header = not any(_is_number(c, decimal) for c in cells0)
+            self.has_header = self.has_header or _pandas_header(cells0)
         else:
             self.has_header = bool(self.header_opt)
         self.width = len(cells0)
