@@ -56,6 +56,8 @@ def test_a_named_time_column_that_goes_up_and_down_is_refused(runner, tmp_path, 
     assert not out.exists()
     for say, carried in (("1", 0), ("none", None)):
         assert parse_signal(raw, "CSV", "x", ReadOptions(time_column=say)).time_column == carried
+    picked = parse_signal(raw, "CSV", "x", ReadOptions(columns="a"))  # carried as not picked
+    assert picked.positions == (1,) and list(picked.carried) == [0]
 
 
 # D1, D4. "No comparable subtype" (a lossless ALAC codec, or a CSV's float64 numbers) was

@@ -705,7 +705,7 @@ class CsvReader:
                     looks = named and sc.all_nonempty
                 else:
                     looks = time_scan.looks_like_time(named)
-                    if named and not looks and time_scan.count >= 2:
+                    if named and not looks and picked is None and time_scan.count >= 2:
                         raise _unsure_time(source, header[0])
                 if looks:
                     tcol = 0
