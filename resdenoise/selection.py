@@ -237,11 +237,10 @@ def _inline(job: Callable | None) -> None:
 class Scan:
     """The checking pass's statistics of every column: range and noise histograms.
 
-    ``noise64`` selects the noise level of the values (float64); ``noise_run``
-    that of the values rounded to the working ``dtype`` (float32: the report's
-    level of a float32 run), kept only where ``report`` asks for it and the
-    blocks are not float32 already (then both would select the same values:
-    ``noise64`` serves).
+    ``noise64`` selects the noise level of the values (float64), which plans and
+    reports use in every working ``dtype``, as a run read whole does (the report
+    measures against the file's values, also in float32).  ``report`` False: a run
+    that measures nothing (``StreamedRun.filter(measure=False)`` only).
     """
 
     def __init__(self, dtype, report: bool = True):
@@ -250,7 +249,6 @@ class Scan:
         self.rows = 0
         self.lo = self.hi = None
         self.noise64: NoiseSelect | None = None
-        self.noise_run: NoiseSelect | None = None
         self._scratch = Scratch()
 
     def visit(self, block: np.ndarray, behind=None) -> None:
@@ -263,17 +261,12 @@ class Scan:
             self.lo = np.full(width, np.inf)
             self.hi = np.full(width, -np.inf)
             self.noise64 = NoiseSelect(width)
-            rounded = np.dtype(self.dtype) != np.float64 and block.dtype != self.dtype
-            if rounded and self.report:
-                self.noise_run = NoiseSelect(width, self.dtype)
         self.rows += block.shape[0]
         if behind is None:
             self.visit_range(block)
             self.noise64.feed(block)
         else:
             self.noise64.feed(block, lambda job: behind.put((block, job)))
-        if self.noise_run is not None:
-            self.noise_run.feed(block)
 
     def finish(self, item: tuple) -> None:
         """``(block, job)`` handed to ``behind`` by :meth:`visit`: the block's extremes,

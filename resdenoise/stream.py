@@ -530,14 +530,8 @@ class StreamedRun:
         if self._ranges is not None:
             self._ranges.join()  # its thread ends, also where it raises
         self.stream = stream
-        pos = list(stream.positions)
         self.summary = SignalSummary(stream, self.scan, self._noise_pass)
-        run_noise = self.scan.noise_run
-        if run_noise is not None:
-            run_noise.keep(pos)
-            if not run_noise.settle(stream.frames, self.summary.amplitude):
-                run_noise.end_pass()
-        self._noise = [s for s in (self.summary._noise, run_noise) if s is not None]
+        self._noise = [self.summary._noise]  # of the file's values, in every dtype
         return self.summary
 
     def _feed(self, data: np.ndarray) -> None:
@@ -665,7 +659,7 @@ class StreamedRun:
         streaming["passes"] = self.passes + self.summary.own_passes
         if not measure:
             return None, None, streaming
-        select = self.scan.noise_run or self.summary._noise
+        select = self.summary._noise  # the file's values' level, as a run read whole
         report = measurer.report(verdict, select.sigma(), select.estimator, labels)
         if quality is not None:
             quality = {"reference": reference.source, **quality.result()}

@@ -176,13 +176,18 @@ def test_time_column_by_name_number_and_none():
 @pytest.mark.parametrize(
     "raw",
     [
-        b"time,v\n0,1.0\n2,2.0\n1,3.0\n",  # time-like name, not monotone
         b"0.0,1.0\n0.5,2.0\n1.5,3.0\n",  # no header, not equally spaced
         b"0.0\n1.0\n2.0\n",  # a single column is always the signal
     ],
 )
 def test_no_time_column_detected(raw):
     assert parse_signal(raw, "CSV", "x").time_column is None
+
+
+def test_a_time_like_name_over_values_not_monotone_is_refused():
+    """Neither carried nor filtered by a guess: the user says which (audit12b D2)."""
+    with pytest.raises(ParameterError, match=r"'time' is named like a time column"):
+        parse_signal(b"time,v\n0,1.0\n2,2.0\n1,3.0\n", "CSV", "x")
 
 
 def test_header_declared_or_denied():

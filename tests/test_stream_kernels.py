@@ -301,8 +301,7 @@ def test_columns_range_refuses_what_it_cannot_read():
 def test_the_checking_pass_of_float32_blocks_is_that_of_their_values(width, rng, monkeypatch):
     """Blocks of float32 values (a float WAV's, as stored) give the checking pass the
     extremes and noise selection of the same values as float64, bit for bit, with the
-    compiled loops and without; and one selection serves a float32 run (its values are
-    float32 already), where float64 blocks get a second one for the report's level."""
+    compiled loops and without; one selection (of the values) serves every run."""
     blocks = [(rng.standard_normal((k, width)) * 0.3).astype(np.float32) for k in (9, 4099, 700)]
     odd = blocks[-1]
     odd[7, 0], odd[100, width - 1] = np.nan, -np.inf
@@ -318,15 +317,10 @@ def test_the_checking_pass_of_float32_blocks_is_that_of_their_values(width, rng,
             scan = selection.Scan("float32")
             for b in blocks:
                 scan.visit(b.astype(dtype))
-            assert (scan.noise_run is None) == (dtype == np.float32)
             scans.append(scan)
     for scan in scans:
         for a, b in ((scan.lo, scans[1].lo), (scan.hi, scans[1].hi)):
             assert same_bits(a, b)
-        for select in (scan.noise64, scans[1].noise_run):
-            want, got = scans[1].noise64.select, select.select
-            assert [s.count for s in got] == [s.count for s in want]
-            assert all(np.array_equal(s._hist, t._hist) for s, t in zip(got, want, strict=True))
-    quiet = selection.Scan("float32", report=False)  # no report: no second selection
-    quiet.visit(blocks[0].astype(np.float64))
-    assert quiet.noise_run is None and quiet.noise64 is not None
+        want, got = scans[1].noise64.select, scan.noise64.select
+        assert [s.count for s in got] == [s.count for s in want]
+        assert all(np.array_equal(s._hist, t._hist) for s, t in zip(got, want, strict=True))

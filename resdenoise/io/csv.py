@@ -14,14 +14,16 @@ UTF-16 with one), LF, CRLF or CR line ends, quoted fields, ``#`` comment
 lines and blank lines are accepted.  A header row is detected (a first row
 without a single number in it) or declared.  A decimal comma (``1,5;2,25``)
 is recognised when the delimiter is not a comma, or declared.  The comment
-and blank lines before the data (the preamble) are written back verbatim; a
+and blank lines before the data (the preamble) are written back verbatim, the
+comment lines among and after the rows where they were; a
 last preamble comment with the column names (``np.savetxt(header=...)``)
 serves as the header.
 
 A time or index column is carried through unchanged and not filtered: the
 first column when its header is time-like (``time``, ``t [s]``, ``index``,
-``sample``, an empty pandas index name, ...) and its values are monotone
-(or not numbers at all, as timestamps), or, without a header, the first of
+``sample``, an empty pandas index name, ...) and its values are monotone,
+ties allowed (or not numbers at all, as timestamps; numbers that go up and
+down there are refused, not guessed), or, without a header, the first of
 several columns when it is exactly equally spaced; or the column named
 (or numbered from 1) by ``time_column``.  ``columns`` picks the channels to
 filter by name or number; the columns not picked are carried through
@@ -30,6 +32,7 @@ unchanged like the time column (they need not be numeric).
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import csv
 import itertools
@@ -226,6 +229,12 @@ def _bad_cell_at(
     instead (``columns``' value), else None; asked only of a first row's cell."""
     cell = cell.strip()
     where = f"{source}: line {lineno}, {column_label(header, col)}"
+    if not cell and first_row and header_hint:
+        return SignalError(
+            f"{where}: empty cell; if line {lineno} is a header, declare it with "
+            f"{spell('header', True)}; else every sample needs a number: fill it in",
+            parameters=[("header", True)],
+        )
     if not cell:
         return SignalError(
             f"{where}: empty cell; every sample needs a number: fill it in or delete line {lineno}"
@@ -253,6 +262,26 @@ def _bad_cell_at(
     else:
         hint = f"; correct it or delete line {lineno}"
     return SignalError(f"{where}: {_show(cell)} is not a number{hint}", parameters=named)
+
+
+def _pandas_header(cells: list[str]) -> bool:
+    """Whether a first row is the header pandas writes for an unnamed DataFrame or
+    Series (``,0,1``: an empty index name over columns named 0, 1, ...), which holds
+    numbers but is no data row (whose first sample would be missing)."""
+    return len(cells) >= 2 and cells == ["", *map(str, range(len(cells) - 1))]
+
+
+def _unsure_time(source: str, name: str) -> ParameterError:
+    """The refusal of a first column named like time (``name``) whose numbers go up and
+    down: filtering it as a signal may destroy time stamps, carrying it may leave a
+    signal unfiltered; the user says which."""
+    shown = name.strip() or "(unnamed)"
+    return ParameterError(
+        f"{source}: the first column {_show(shown)} is named like a time column but its "
+        f"values go up and down; carry it unchanged with {spell('time_column', '1')}, "
+        f"or filter it with {spell('time_column', 'none')}",
+        parameters=[("time_column", "1"), ("time_column", "none")],
+    )
 
 
 def _columns(
@@ -416,12 +445,19 @@ class _ColumnScan:
 
 
 class _TimeScan:
-    """The monotone / equally spaced test of ``_looks_like_time``, one block at a time."""
+    """The monotone / equally spaced test of ``_looks_like_time``, one block at a time.
+
+    A column named like time need only be monotone with ties allowed (non-decreasing or
+    non-increasing): stamps rounded to their resolution repeat, and integer epoch
+    nanoseconds beyond 2**53 round to equal float64 neighbours (a monotone rounding
+    keeps them in order).  An unnamed column must be strictly monotone and equally spaced.
+    """
 
     def __init__(self):
         self.count = 0
         self.first = self.last = None
         self.increasing = self.decreasing = True
+        self.rising = self.falling = True  # ties allowed
         self.dt0 = None
         self.dt_min = math.inf
         self.dt_max = -math.inf
@@ -441,6 +477,8 @@ class _TimeScan:
                 self.dt0 = float(dt[0])
             self.increasing = self.increasing and bool(np.all(dt > 0))
             self.decreasing = self.decreasing and bool(np.all(dt < 0))
+            self.rising = self.rising and bool(np.all(dt >= 0))
+            self.falling = self.falling and bool(np.all(dt <= 0))
             self.dt_min = min(self.dt_min, float(dt.min()))
             self.dt_max = max(self.dt_max, float(dt.max()))
         self.count += t.size
@@ -449,9 +487,9 @@ class _TimeScan:
     def looks_like_time(self, named: bool) -> bool:
         if self.count < 2:
             return False
-        monotone = self.increasing or self.decreasing
         if named:
-            return monotone
+            return self.rising or self.falling
+        monotone = self.increasing or self.decreasing
         scale = max(abs(self.first), abs(self.last))
         extremes = np.array([self.dt_min, self.dt_max])
         equal = bool(np.all(np.isclose(extremes, self.dt0, rtol=1e-6, atol=1e-9 * scale)))
@@ -509,7 +547,9 @@ class CsvReader:
         time_scan = _TimeScan()
         rows = 0
         skip = data_at[0] + (1 if self.has_header else 0)  # preamble and header lines
-        for linenos, cols in self._rows(itertools.chain(((head, head_marks),), batches), skip):
+        self.comments: list = []
+        batches = itertools.chain(((head, head_marks),), batches)
+        for linenos, cols in self._rows(batches, skip, self.comments):
             numbers = self._scan(cols, linenos, rows, scans, time_scan)
             rows += len(linenos)
             if visit is not None:
@@ -524,16 +564,23 @@ class CsvReader:
             raise SignalError(f"{source}: header on line {data_at[0] + 1} but no data rows")
         return self._decide(scans, time_scan, rows, seen)
 
-    def _rows(self, batches, skip: int):
+    def _rows(self, batches, skip: int, comments: list | None = None):
         """``(line numbers, cells column by column)`` of each batch's data lines.
 
         ``batches`` as :func:`_line_batches` yields them, from the file's
         first line; lines numbered up to ``skip`` are the preamble and header.
+        ``comments`` receives the ``#`` lines after them as ``(data rows before
+        it, line)``.
         """
-        lineno = 0
+        lineno = rows = 0
         for batch, marks in batches:
             linenos, lines = _batch_data_lines(batch, marks, lineno, skip)
+            if comments is not None and "#" in marks:
+                for i, line in enumerate(batch, lineno + 1):
+                    if i > skip and line.lstrip().startswith("#"):
+                        comments.append((rows + bisect.bisect_left(linenos, i), line))
             lineno += len(batch)
+            rows += len(linenos)
             if lines:
                 yield linenos, self._cells(lines, linenos, '"' in marks)
 
@@ -588,6 +635,7 @@ class CsvReader:
         self.decimal = decimal
         if self.header_opt is None:
             self.has_header = not any(_is_number(c, decimal) for c in cells0)
+            self.has_header = self.has_header or _pandas_header(cells0)
         else:
             self.has_header = bool(self.header_opt)
         self.width = len(cells0)
@@ -657,6 +705,8 @@ class CsvReader:
                     looks = named and sc.all_nonempty
                 else:
                     looks = time_scan.looks_like_time(named)
+                    if named and not looks and picked is None and time_scan.count >= 2:
+                        raise _unsure_time(source, header[0])
                 if looks:
                     tcol = 0
         positions = [p for p in range(width) if p != tcol and (picked is None or p in picked)]
@@ -699,6 +749,7 @@ class CsvReader:
             quote_header=self.quote_header,
             quote_data=self.quote_data,
             trailing_delimiter=trailing,
+            comments=tuple(self.comments),
         )
         self.positions = positions
         self.carried_at = [p for p in range(width) if p not in positions]

@@ -104,6 +104,9 @@ class CsvLayout:
         Every field of the header / first data row was quoted.
     trailing_delimiter : bool
         Every row ended with a delimiter.
+    comments : tuple of (int, str)
+        The ``#`` comment lines after the header, among and after the rows, each with
+        the number of data rows before it (in order), written back where they were.
     """
 
     decimal: str = "."
@@ -114,6 +117,7 @@ class CsvLayout:
     quote_header: bool = False
     quote_data: bool = False
     trailing_delimiter: bool = False
+    comments: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass

@@ -10,10 +10,12 @@ integer PCM quantised and clipped (and counted) rather than wrapped.
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import io
 import os
 import tempfile
+from dataclasses import replace
 
 import numpy as np
 
@@ -107,7 +109,7 @@ def encode_signal(
     if fmt == "CSV":
         _check_subtype(target, fmt, subtype)
         stats = {"clipped": 0, "format": "CSV", "subtype": None, "narrowing": None}
-        return _csv_bytes(sig, data), stats
+        return _csv_bytes(_delimited_for(path, sig), data), stats
     return _audio_bytes(sig, data, fmt, subtype, target)
 
 
@@ -135,16 +137,30 @@ def _repr_column(values: np.ndarray, decimal: str) -> list[str]:
 def _csv_bytes(sig: Signal, data: np.ndarray) -> bytes:
     layout, _ = _csv_dialect(sig)
     lines = _csv_head_lines(sig)
-    lines.extend(_csv_row_lines(sig, data, sig.carried))
+    lines.extend(_placed(_csv_row_lines(sig, data, sig.carried), layout.comments, 0))
+    lines.extend(text for row, text in layout.comments if row >= data.shape[0])
     text = layout.newline.join(lines) + layout.newline
     return text.encode(layout.encoding)
 
 
+#: Output extensions that name tab-separated values, whatever the input's delimiter.
+TAB_EXTENSIONS = (".tsv", ".tab")
+
+
+def _delimited_for(path: str, sig: Signal) -> Signal:
+    """``sig`` as a CSV output at ``path`` writes it: tab-separated for a ``.tsv`` or
+    ``.tab`` name (a TSV reader sees one column in commas), else as it is."""
+    if os.path.splitext(path)[1].lower() not in TAB_EXTENSIONS or sig.delimiter == "\t":
+        return sig
+    return replace(sig, delimiter="\t")
+
+
 def _csv_dialect(sig: Signal) -> tuple[CsvLayout, str]:
-    """Layout and delimiter of the CSV output (the input's, or plain for audio input)."""
+    """Layout and delimiter of the CSV output (the input's, or plain for audio input;
+    tabs where :func:`_delimited_for` says)."""
     if sig.format == "CSV":
         return sig.layout, sig.delimiter
-    return CsvLayout(), ","
+    return CsvLayout(), "\t" if sig.delimiter == "\t" else ","
 
 
 def _csv_head_lines(sig: Signal) -> list[str]:
@@ -158,6 +174,27 @@ def _csv_head_lines(sig: Signal) -> list[str]:
     if header is not None and not layout.header_in_preamble:
         lines.append(join_row(header, delim, layout.quote_header) + tail)
     return lines
+
+
+def _placed(rows, comments, start: int):
+    """``rows`` (the file's rows from number ``start``) with the input's comment lines
+    among them where they were: before the row they preceded (those after the last
+    row of the file are written at its end)."""
+    if not comments:
+        return rows
+    rows = list(rows)
+    stop = start + len(rows)
+    lo = bisect.bisect_left(comments, (start,))
+    hi = bisect.bisect_left(comments, (stop,))
+    if lo == hi:
+        return rows
+    out, at = [], 0
+    for row, text in comments[lo:hi]:
+        out.extend(rows[at : row - start])
+        out.append(text)
+        at = row - start
+    out.extend(rows[at:])
+    return out
 
 
 def _csv_row_lines(sig: Signal, data: np.ndarray, carried: dict):
@@ -223,6 +260,17 @@ def _audio_choice(
     return fmt, subtype, None if given is not None else narrowed(fmt, subtype, sig.subtype, target)
 
 
+#: The plain subtype that holds exactly the samples of a lossless codec, or of a signal of
+#: numbers without a subtype (``None``: a CSV file's or a Zarr store's float64 values).
+_PLAIN_OF = {
+    None: "DOUBLE",
+    "ALAC_16": "PCM_16",
+    "ALAC_20": "PCM_24",
+    "ALAC_24": "PCM_24",
+    "ALAC_32": "PCM_32",
+}
+
+
 def _audio_target(sig: Signal, fmt: str, subtype: str | None, target: str) -> tuple[str, str]:
     """The audio format and subtype to write ``sig`` as (``fmt`` from :func:`guess_format`)."""
     import soundfile
@@ -237,12 +285,20 @@ def _audio_target(sig: Signal, fmt: str, subtype: str | None, target: str) -> tu
             "give it in Hz with samplerate",
             parameters=["samplerate"],
         )
+    if fmt == "OGG" and os.path.splitext(target)[1].lower() == ".opus":
+        if subtype not in (None, "OPUS"):
+            raise ParameterError(
+                f"{target}: a .opus file holds Opus, not {subtype}; name it .ogg for "
+                f"{subtype}, or leave subtype out",
+                parameters=["subtype"],
+            )
+        subtype = "OPUS"  # the extension's codec, not OGG's default Vorbis
     if subtype is not None:
         subtype = _check_subtype(target, fmt, subtype)
     elif _keeps_subtype(sig, fmt):
         subtype = sig.subtype
-    elif sig.format == "CSV" and soundfile.check_format(fmt, "FLOAT"):
-        subtype = "FLOAT"  # new audio from numbers: never clipped unless asked
+    elif sig.subtype is None and soundfile.check_format(fmt, "FLOAT"):
+        subtype = "FLOAT"  # new audio from numbers (CSV, Zarr): never clipped unless asked
     else:
         subtype = _finest_subtype(fmt, sig.subtype)
         if subtype is None:
@@ -255,8 +311,9 @@ _PRECISION = {**PCM_BITS, "FLOAT": 24, "DOUBLE": 53}
 
 
 def _holds(subtype: str, given: str | None) -> bool:
-    """Whether every sample of plain subtype ``given`` is one of ``subtype`` (True for a
-    codec or no subtype given: nothing to compare)."""
+    """Whether every sample of subtype ``given`` is one of ``subtype`` (True for a lossy
+    codec: nothing to compare; a lossless one and no subtype as :data:`_PLAIN_OF` says)."""
+    given = _PLAIN_OF.get(given, given)
     if given not in _PRECISION:
         return True
     if given == subtype or subtype == "DOUBLE":
@@ -276,10 +333,13 @@ def _finest_subtype(fmt: str, given: str | None) -> str | None:
     default = soundfile.default_subtype(fmt)
     if default is not None and _holds(default, given):
         return default
-    floats = given in FLOAT_SUBTYPES
+    floats = _PLAIN_OF.get(given, given) in FLOAT_SUBTYPES
     plain = [s for s in soundfile.available_subtypes(fmt) if s in _PRECISION and can_encode(fmt, s)]
     if not plain:
         return default
+    holding = [s for s in plain if _holds(s, given)]
+    if holding:  # the smallest that holds them all (ALAC_24 in a WAV: PCM_24)
+        return min(holding, key=lambda s: (_PRECISION[s], (s in FLOAT_SUBTYPES) != floats))
     best = max(plain, key=lambda s: (_PRECISION[s], (s in FLOAT_SUBTYPES) == floats))
     if default in _PRECISION and _PRECISION[default] >= _PRECISION[best]:
         return default
@@ -292,7 +352,14 @@ def narrowed(fmt: str, subtype: str, given: str | None, target: str) -> str | No
     else None: also for a codec (VORBIS, MP3's layers), lossy by the format chosen."""
     if subtype not in _PRECISION or _holds(subtype, given):
         return None
+    if given is None and subtype == "FLOAT":  # audio from numbers: FLOAT as documented
+        return None
     what = f"{PCM_BITS[subtype]}-bit integers" if subtype in PCM_BITS else subtype
+    if given is None:  # numbers (CSV, Zarr): WAV would make them FLOAT
+        return (
+            f"{target}: {fmt} holds the input's float64 values at most as {subtype}: they are "
+            f"rounded to {what}; write CSV, or WAV with subtype DOUBLE, to keep them all"
+        )
     return (
         f"{target}: {fmt} holds the input's {given} samples at most as {subtype}: they are "
         f"rounded to {what}; write WAV to keep them all"
@@ -523,6 +590,7 @@ class SignalWriter(_TempOutput):
             return
         if self.fmt == "CSV":
             _check_subtype(self.name, self.fmt, subtype)
+            self.template = template = _delimited_for(self.path, template)
         else:
             self.fmt, self.subtype, self.narrowing = _audio_choice(
                 template, self.fmt, subtype, self.name
@@ -561,6 +629,7 @@ class SignalWriter(_TempOutput):
             self._encoder = codecs.getincrementalencoder(layout.encoding)()
             head = _csv_head_lines(self.template)
             self._put("".join(line + self._nl for line in head))
+            self._comments, self._row = layout.comments, 0  # (rows written so far)
             return
         import soundfile
 
@@ -620,6 +689,8 @@ class SignalWriter(_TempOutput):
         if self.fmt == "CSV":
             if data.shape[0]:
                 rows = _csv_row_lines(self.template, data, carried)
+                rows = _placed(rows, self._comments, self._row)
+                self._row += data.shape[0]
                 self._put(self._nl.join(rows) + self._nl)
             return given
         if out is None:
@@ -697,7 +768,8 @@ class SignalWriter(_TempOutput):
                 except _AUDIO_ERRORS as exc:
                     raise _encode_error(self.name, self.fmt, self.subtype, exc) from None
             else:
-                self._put("", final=True)
+                rest = [text for row, text in self._comments if row >= self._row]
+                self._put("".join(text + self._nl for text in rest), final=True)
             self._fh.flush()
             os.fsync(self._fh.fileno())
             if self.tmp is not None:
