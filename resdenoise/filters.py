@@ -694,6 +694,39 @@ def run_plan(
     return plan.run(u, callback, threads=threads)
 
 
+def _as_of_file(plan, source, staged, checks) -> list:
+    """``checks`` (measured from the pre-staged signal ``staged``) with the input's
+    numbers those of the file, ``source`` (range, sign changes, total variation: the
+    blocks' guarantees measured from ``staged`` hold against them too), and what the
+    pre-stage did per channel: ``impulses_replaced`` (samples changed),
+    ``impulse_max_change`` and ``impulse_mean_change`` (the mean of ``staged`` minus
+    the file's; ``mean_drift`` is the blocks', from ``staged``)."""
+    from .measure import measure_run
+
+    filed, _ = measure_run(dataclasses.replace(plan, prestage=None), source, source)
+    f2 = np.asarray(source, dtype=float).reshape(np.shape(source)[0], -1)
+    g2 = np.asarray(staged, dtype=float).reshape(f2.shape)
+    out = []
+    for c, (check, file_check) in enumerate(zip(checks, filed, strict=True)):
+        moved = g2[:, c] - f2[:, c]
+        did = {
+            "impulses_replaced": int(np.count_nonzero(moved)),
+            "impulse_max_change": float(np.max(np.abs(moved))),
+            "impulse_mean_change": float(np.mean(g2[:, c]) - np.mean(f2[:, c])),
+        }
+        out.append(
+            dataclasses.replace(
+                check,
+                input_min=file_check.input_min,
+                input_max=file_check.input_max,
+                sign_changes_in=file_check.sign_changes_in,
+                tv_in=file_check.tv_in,
+                extra={**check.extra, **did},
+            )
+        )
+    return out
+
+
 def analyse_run(
     plan: Plan,
     f: np.ndarray,
@@ -709,7 +742,9 @@ def analyse_run(
 
     With an impulse pre-stage the blocks' guarantees are measured from the
     pre-staged signal (which is within the input's range, with no more total
-    variation or sign changes).
+    variation or sign changes); the input's range, sign changes and total
+    variation are the file's, and each channel says what the pre-stage changed
+    (:func:`_as_of_file`).
 
     The per-channel numbers are measured as a streamed run measures them
     (:func:`resdenoise.measure.measure_run`: sums in the pieces of a fixed
@@ -729,6 +764,7 @@ def analyse_run(
     ``guarantees_held`` (and ``wavelet_check`` with ``check_wavelet``).
     """
     verdict = verdict or plan.verdict()
+    source = f
     if plan.prestage is not None:
         # the blocks' guarantees hold for what the blocks got: the pre-staged signal
         # (the pre-stage itself keeps the max-min principle, TV and sign changes)
@@ -741,6 +777,8 @@ def analyse_run(
     from .measure import measure_run  # not at start-up: a run under -q measures nothing
 
     checks, tol = measure_run(plan, f, u, measured)
+    if plan.prestage is not None:
+        checks = _as_of_file(plan, source, f, checks)
     from .report import build_report  # not at start-up: a run under -q builds no report
 
     if level is None:

@@ -146,6 +146,14 @@ def summary_line(report: dict) -> str:
         parts.append(f"lambda = {num(params['lambda'])}{auto}")
     if "alpha" in params:
         parts.append(f"alpha = {num(params['alpha'])}")
+    replaced = [
+        c["impulses_replaced"] for c in report.get("channels") or () if "impulses_replaced" in c
+    ]
+    if replaced:  # the impulse pre-stage ran (resdenoise.filters.analyse_run)
+        largest = max(c["impulse_max_change"] for c in report["channels"])
+        parts.append(
+            f"{counted(sum(replaced), 'impulse')} replaced (largest change {num(largest)})"
+        )
     count = counted(report["steps"], "block")
     blocks = f"{count} of tau = {num(report['tau'])}"
     if "stopping_rule" in params:
@@ -275,6 +283,13 @@ def render_table(report: dict, console) -> None:
             ("total variation in -> out", lambda c: f"{num(c['tv_in'])} -> {num(c['tv_out'])}"),
             ("mean drift", lambda c: num(c["mean_drift"])),
         ]
+        if "impulses_replaced" in channels[0]:  # the pre-stage's changes; the blocks' drift
+            rows[-1] = ("mean drift of the blocks", rows[-1][1])
+            rows += [
+                ("impulses replaced", lambda c: num(c["impulses_replaced"])),
+                ("largest impulse change", lambda c: num(c["impulse_max_change"])),
+                ("mean change by impulses", lambda c: num(c["impulse_mean_change"])),
+            ]
         if "el_residual" in channels[0]:
             rows += [
                 (
