@@ -427,7 +427,7 @@ def do_no_harm(
     if reason is not None:
         advice = "the output is the input" if reason.endswith(_NOTHING_TO_FILTER) else _GIVE
         note = f"nothing done: {reason}; {advice}"
-        return as_identity(plan), reason, note, {}
+        return as_identity(plan, refused=True), reason, note, {}
     if not plan.steps:
         return plan, None, None, {}
     if per_level is None and sums is None and tested is None:  # one run for both tests
@@ -438,7 +438,12 @@ def do_no_harm(
     extra = {"expected_gain_per_sample": gain, "gain_standard_error": se}
     if not _significant((gain, se)):
         reason = _no_gain(name, gain, se, shift)
-        return as_identity(plan), reason, f"nothing done: {reason}; the output is the input", extra
+        return (
+            as_identity(plan, refused=True),
+            reason,
+            f"nothing done: {reason}; the output is the input",
+            extra,
+        )
     low = level.at_low()
     if per_level is not None or low is level or np.array_equal(low.sigma, level.sigma):
         return plan, None, None, extra
@@ -460,7 +465,12 @@ def do_no_harm(
             extra["backed_off_gain"], extra["backed_off_gain_standard_error"] = b_gain, b_se
             if _significant((b_gain, b_se)):
                 return backed, None, None, {**details, **extra, "backed_off_to": backed_name}
-    return as_identity(plan), why, f"nothing done: {why}; the output is the input", extra
+    return (
+        as_identity(plan, refused=True),
+        why,
+        f"nothing done: {why}; the output is the input",
+        extra,
+    )
 
 
 _NOTHING_DONE = "nothing done: "

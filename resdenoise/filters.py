@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import functools
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -293,16 +294,27 @@ def bind_nonlinearity(nonlinearity, form: str, lam, u, h: float = 1.0, sigma=Non
     return get_nonlinearity(nonlinearity, form, lam), extra
 
 
-def as_identity(plan):
+#: The parameters of a plan of several scales that describe its blocks: of a plan refused
+#: (:func:`as_identity` with ``refused``) they are ``rejected_scales``, ...
+PLANNED_SCALES = ("scales", "thresholds", "lambdas", "blocks_per_scale")
+
+
+def as_identity(plan, refused: bool = False):
     """The plan with zero blocks (a cascade's groups dropped): the output is its input
     (after the plan's pre-stage, if any); ``iterations`` and ``alpha`` say 0.  A plan
-    passing channels through (:meth:`Plan.map_filter`) passes the same ones."""
-    return plan.map_filter(_without_blocks)
+    passing channels through (:meth:`Plan.map_filter`) passes the same ones.
+    ``refused``: the plan was refused (the input kept), its scales' parameters
+    (:data:`PLANNED_SCALES`) are renamed ``rejected_*``: none of them ran."""
+    return plan.map_filter(functools.partial(_without_blocks, refused=refused))
 
 
-def _without_blocks(plan):
+def _without_blocks(plan, refused: bool = False):
     """:func:`as_identity` of a plan that filters every channel it is given."""
     params = dict(plan.parameters)
+    if refused:
+        for key in PLANNED_SCALES:
+            if key in params:
+                params[f"rejected_{key}"] = params.pop(key)
     for key in ("iterations", "alpha"):
         if key in params:
             params[key] = 0 if key == "iterations" else 0.0
@@ -793,7 +805,8 @@ def analyse_run(
         estimator=level.estimator,
         labels=labels,
     )
-    if plan.scale_checks is not None:  # a multiscale plan: guarantees per scale
+    if plan.scale_checks is not None and plan.steps:  # several scales: guarantees per scale
+        # (none where no block ran: the input kept, nothing of the scales happened)
         report["scales"] = plan.scale_checks(f)
         failed = [msg for s in report["scales"] for msg in s.get("failed", ())]
         if failed:

@@ -7,16 +7,24 @@
   "the impulse pre-stage only (no blocks)", the summary counts the impulses replaced, the
   warning says what the pre-stage did, and ``input_*`` are the file's, each channel with
   ``impulses_replaced``, ``impulse_max_change`` and ``impulse_mean_change``.
+* D4: where the input was kept (0 blocks) by a search over scales, -v and the report
+  showed each level's "deviation in -> out" and max-min failures of blocks that never ran,
+  the parameters ``scales = 8``; now no scales are measured, and the planned scales are the
+  parameters' ``rejected_scales``, ``rejected_thresholds``.  The summary counted the scales
+  listed (levels without a threshold too) while ``--diffusivity auto`` counted those that
+  ran against ``scales = 7`` in the parameters: now one rule, "5 of 7 scales filtered".
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
 
 from resdenoise.cli import cli
+from resdenoise.cli.render import summary_line
 
 ONLY = "the impulse pre-stage only (no blocks)"  # resdenoise.automatic.PRESTAGE_ONLY
 
@@ -66,3 +74,58 @@ def test_d10_the_impulse_prestage_alone_is_said(runner, spiky_noise, tmp_path, c
     if command == ["denoise"]:
         assert report["parameters"]["automatic_choice"] == ONLY
         assert f"chose {ONLY}" in result.stderr
+
+
+@pytest.fixture
+def chirp(tmp_path):
+    """A full-band chirp at white noise 0.1: the level is not trusted, the input kept."""
+    r = np.random.default_rng(11)
+    t = np.arange(4096) / 4096
+    x = np.sin(2 * np.pi * t**2 * 1024) + 0.1 * r.standard_normal(4096)
+    src = tmp_path / "chirp.csv"
+    src.write_text("v\n" + "".join(f"{v!r}\n" for v in x.tolist()))
+    return src
+
+
+def test_d4_a_kept_input_measures_no_scales(runner, chirp, tmp_path):
+    out, rep = tmp_path / "o.csv", tmp_path / "r.json"
+    args = ["shrink", str(chirp), "--scales", "auto", "-o", str(out), "--report", str(rep)]
+    result = runner.invoke(cli, [*args, "-v"])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == chirp.read_bytes()  # the input kept
+    report = json.loads(rep.read_text())
+    assert report["steps"] == 0 and "nothing done" in report["warnings"][0]
+    assert "scales" not in report  # no level's block ran: nothing measured of them
+    params = report["parameters"]
+    assert "scales" not in params and "thresholds" not in params
+    assert params["rejected_scales"] >= 2 and len(params["rejected_thresholds"]) >= 2
+    summary = result.stderr.splitlines()[1]
+    assert "0 blocks" in summary and "scale" not in summary.split("0 blocks")[1]
+    assert "scales, each checked on its own" not in result.stderr
+    assert re.search(r"(?<!_)scales = ", result.stderr) is None  # rejected_scales = 8
+
+
+def test_d4_the_summary_counts_the_scales_filtered_of_those_planned():
+    report = {
+        "stability": {"sign_stable": True, "linf_stable": True},
+        "parameters": {"scales": 3},
+        "name": "soft",
+        "family": "soft",
+        "form": "shrinkage",
+        "steps": 4,
+        "tau": 0.25,
+        "stopping_time": 1.0,
+        "scales": [
+            {"stride": 1, "shrinks": True},
+            {"stride": 2, "shrinks": False},
+            {"stride": 4, "shrinks": True},
+        ],
+    }
+    assert summary_line(report).endswith(", 2 of 3 scales filtered (strides 1, 4)")
+    report["scales"][1]["shrinks"] = True
+    assert summary_line(report).endswith(", 3 scales filtered (strides 1, 2, 4)")
+    del report["scales"][1]  # a cascade lists the scales that ran (blocks > 0) only
+    report["scales"] = [{"stride": 1, "blocks": 5}, {"stride": 16, "blocks": 2}]
+    report["parameters"]["scales"] = 7
+    assert summary_line(report).endswith(", 2 of 7 scales filtered (strides 1, 16)")
+

@@ -173,10 +173,14 @@ def summary_line(report: dict) -> str:
     elif noise:
         parts.append("noise sigma " + _nums(noise))
     scales = report.get("scales")
-    if scales:
-        strides = [s["stride"] for s in scales]
+    if scales:  # the scales whose blocks ran, of those planned (the parameters' scales)
+        strides = [s["stride"] for s in scales if s.get("shrinks", True) and s.get("blocks", 1)]
         stride = "stride" if len(strides) == 1 else "strides"
-        parts.append(f"{counted(len(scales), 'scale')} ({stride} {', '.join(map(str, strides))})")
+        planned = params.get("scales")
+        count = counted(len(strides), "scale")
+        if isinstance(planned, int) and planned != len(strides):
+            count = f"{len(strides)} of {planned} scales"
+        parts.append(f"{count} filtered ({stride} {', '.join(map(str, strides))})")
     return "  " + ", ".join(parts)
 
 
