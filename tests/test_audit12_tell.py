@@ -13,6 +13,7 @@
   parameters' ``rejected_scales``, ``rejected_thresholds``.  The summary counted the scales
   listed (levels without a threshold too) while ``--diffusivity auto`` counted those that
   ran against ``scales = 7`` in the parameters: now one rule, "5 of 7 scales filtered".
+* D11: a ``--strict`` batch ended "2 files: 0 written, 2 failed" having written both.
 """
 
 from __future__ import annotations
@@ -128,4 +129,33 @@ def test_d4_the_summary_counts_the_scales_filtered_of_those_planned():
     report["scales"] = [{"stride": 1, "blocks": 5}, {"stride": 16, "blocks": 2}]
     report["parameters"]["scales"] = 7
     assert summary_line(report).endswith(", 2 of 7 scales filtered (strides 1, 16)")
+
+
+def test_d11_a_strict_batch_counts_the_outputs_it_wrote(runner, tmp_path):
+    """Before: '2 files: 0 written, 2 failed' while out/ held both outputs."""
+    names = []
+    for name in ("a.csv", "b.csv"):
+        (tmp_path / name).write_text("v\n" + "0\n1\n" * 5)
+        names.append(str(tmp_path / name))
+    out = tmp_path / "out"
+    args = ["diffuse", *names, "--steps", "30", "--tau", "0.9", "--allow-unstable", "--strict"]
+    result = runner.invoke(cli, [*args, "-o", f"{out}/"])
+    assert result.exit_code == 4
+    assert sorted(p.name for p in out.iterdir()) == ["a.csv", "b.csv"]
+    lines = result.stderr.splitlines()
+    assert lines[-1] == "2 files: 2 written (2 of them failed --strict)"
+    # each written file's verdict line names its output, as one file's run does
+    assert sum(line.startswith(f"{names[0]} -> {out}/a.csv: guarantees failed") for line in lines)
+
+
+def test_d11_the_count_of_a_batch_with_a_file_not_written(runner, tmp_path):
+    (tmp_path / "a.csv").write_text("v\n" + "0\n1\n" * 5)
+    (tmp_path / "bad.csv").write_text("v\nx\n")
+    args = ["diffuse", str(tmp_path / "a.csv"), str(tmp_path / "bad.csv"), "--steps", "30"]
+    args += ["--tau", "0.9", "--allow-unstable", "--strict", "-o", f"{tmp_path}/out/"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 4
+    assert (
+        result.stderr.splitlines()[-1] == "2 files: 1 written (1 of them failed --strict), 1 failed"
+    )
 

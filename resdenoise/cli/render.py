@@ -199,6 +199,19 @@ def _given_sigma(report: dict) -> tuple[list | None, str]:
     return (params.get("noise_sigma") if used else None), name
 
 
+def batch_count(results) -> str:
+    """A batch's last line: the files, how many outputs were written (those written
+    with a guarantee failed under ``--strict`` among them, said so) and how many failed
+    without an output (:class:`resdenoise.batch_pool.FileResult`)."""
+    written = sum(r.written for r in results)
+    strict = sum(r.written and r.error is not None for r in results)
+    line = f"{counted(len(results), 'file')}: {written} written"
+    if strict:
+        line += f" ({strict} of them failed --strict)"
+    lost = len(results) - written
+    return line + (f", {lost} failed" if lost else "")
+
+
 def render_summary(report: dict, console, verbose: bool = False) -> None:
     """The verdict line and one line of what ran; with ``verbose`` the tables too."""
     style = "green" if report["guarantees_held"] else "red"
