@@ -14,6 +14,10 @@
   listed (levels without a threshold too) while ``--diffusivity auto`` counted those that
   ran against ``scales = 7`` in the parameters: now one rule, "5 of 7 scales filtered".
 * D11: a ``--strict`` batch ended "2 files: 0 written, 2 failed" having written both.
+* D1: the summary and -v printed the raw estimate as "noise sigma" where the search used
+  another level (``parameters.noise_sigma``, extrapolated): a clean sine's "noise sigma
+  4.16e-08" beside "clean: below the float64 rounding".  Now the level used, its estimator,
+  and the estimate beside it.
 """
 
 from __future__ import annotations
@@ -159,3 +163,26 @@ def test_d11_the_count_of_a_batch_with_a_file_not_written(runner, tmp_path):
         result.stderr.splitlines()[-1] == "2 files: 1 written (1 of them failed --strict), 1 failed"
     )
 
+
+def test_d1_the_level_used_is_printed_with_its_estimator(runner, tmp_path):
+    src, rep = tmp_path / "clean.csv", tmp_path / "r.json"
+    x = np.sin(2 * np.pi * np.arange(4000) / 800)
+    src.write_text("v\n" + "".join(f"{v!r}\n" for v in x.tolist()))
+    args = ["denoise", str(src), "-o", str(tmp_path / "o.csv"), "--report", str(rep), "-v"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(rep.read_text())
+    params = report["parameters"]
+    (used,), (estimate,) = params["noise_sigma"], report["noise_sigma"]
+    assert used < 2.0**-52 < estimate  # the level judged "clean", and the raw estimate
+    assert params["noise_estimator"].startswith("quiet-windows, extrapolated")
+    assert report["noise_estimator"] == "quiet-windows"
+    summary = result.stderr.splitlines()[1]
+    assert summary.endswith(
+        f"noise sigma {used:.6g} ({params['noise_estimator']}; estimate {estimate:.6g})"
+    )
+    rows = [" ".join(line.replace("│", " ").split()) for line in result.stderr.splitlines()]
+    assert f"noise sigma estimate (quiet-windows) {estimate:.6g}" in rows
+    assert any(
+        row.endswith(f" {used:.6g}") and "noise sigma (quiet-windows," in row for row in rows
+    )

@@ -16,7 +16,6 @@ import sys
 
 from ..errors import counted
 from ..nonlinearities import FORMS
-from ..report import LOW_END
 from .options import pipe_closed, printable
 
 #: an in-memory run of fewer blocks gets no progress bar
@@ -168,7 +167,7 @@ def summary_line(report: dict) -> str:
     )
     noise, (given, name) = report.get("noise_sigma"), _given_sigma(report)
     if given:  # the level the run used; the estimate beside it
-        estimate = f"; estimate {_nums(noise)}" if noise else ""
+        estimate = f"; estimate {_nums(noise)}" if noise and _nums(noise) != _nums(given) else ""
         parts.append(f"noise sigma {_nums(given)} ({name}{estimate})")
     elif noise:
         parts.append("noise sigma " + _nums(noise))
@@ -189,14 +188,13 @@ def _nums(values) -> str:
 
 
 def _given_sigma(report: dict) -> tuple[list | None, str]:
-    """The noise level the caller gave (``--sigma``) where the run used it, or the low end
-    of the estimate a search chose itself, and its name (``given``, ``low end of the
-    estimate (...)``); else None (the report's ``noise_sigma`` is then the level the run
-    used, or the estimate)."""
+    """The noise level the run used where it is not the report's ``noise_sigma`` (the
+    estimate of the input): the parameters' ``noise_sigma`` and ``noise_estimator``, a
+    level the caller gave (``given``) or one a search read otherwise (the low end of
+    the estimate, a level extrapolated over difference orders, one not identified); else
+    None (the report's ``noise_sigma`` is then the level the run used, or the estimate)."""
     params = report["parameters"]
-    name = params.get("noise_estimator", "")
-    used = name == "given" or name.startswith(LOW_END)
-    return (params.get("noise_sigma") if used else None), name
+    return params.get("noise_sigma"), params.get("noise_estimator", "")
 
 
 def batch_count(results) -> str:
