@@ -18,6 +18,8 @@
   another level (``parameters.noise_sigma``, extrapolated): a clean sine's "noise sigma
   4.16e-08" beside "clean: below the float64 rounding".  Now the level used, its estimator,
   and the estimate beside it.
+* D5: -v's tables cut cells with "…" at 80 columns (a pipe, a log): a mean drift of
+  -7.1e-15 read "-7.1054…".  Now a cell folds onto more lines, never cut.
 """
 
 from __future__ import annotations
@@ -186,3 +188,23 @@ def test_d1_the_level_used_is_printed_with_its_estimator(runner, tmp_path):
     assert any(
         row.endswith(f" {used:.6g}") and "noise sigma (quiet-windows," in row for row in rows
     )
+
+
+def test_d5_no_table_cell_is_cut(runner, tmp_path):
+    r = np.random.default_rng(3)
+    x = 1000.0 * r.standard_normal((500, 6))
+    src = tmp_path / "six.csv"
+    src.write_text("a,b,c,d,e,f\n" + "".join(",".join(map(repr, row)) + "\n" for row in x.tolist()))
+    rep = tmp_path / "r.json"
+    args = ["diffuse", str(src), "--steps", "5", "-o", str(tmp_path / "o.csv"), "-v"]
+    result = runner.invoke(cli, [*args, "--report", str(rep)])  # not a terminal: 80 columns
+    assert result.exit_code == 0, result.output
+    assert "measured per channel" in result.stderr
+    assert "\u2026" not in result.stderr
+    # the mean drift row, its cells' lines joined, holds each channel's number whole
+    lines = result.stderr.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("│ mean"))
+    cells = [line.split("│")[2:-1] for line in lines[at : at + 2]]
+    joined = ["".join(part.strip() for part in column) for column in zip(*cells, strict=True)]
+    drifts = [c["mean_drift"] for c in json.loads(rep.read_text())["channels"]]
+    assert joined == [f"{d:.6g}" for d in drifts]

@@ -85,6 +85,15 @@ def _text(value) -> str:
     return escape(printable(str(value)))
 
 
+def _show(console, table) -> None:
+    """Print ``table`` with no cell cut: where the width runs out (80 columns in a pipe or
+    a log) a cell folds onto more lines; rich's default cut numbers with an ellipsis, its
+    exponent lost (a mean drift of -7.1e-15 read "-7.1054…")."""
+    for column in table.columns:
+        column.overflow = "fold"
+    console.print(table)
+
+
 def yes(ok: bool) -> str:
     return "[green]yes[/]" if ok else "[red]no[/]"
 
@@ -275,7 +284,7 @@ def render_table(report: dict, console) -> None:
         run.add_row("samples clipped on output", f"[red]{report['clipped']}[/]")
     for label, why in report["parameters"].get("passed_through_reasons", {}).items():
         run.add_row("passed through unchanged", _text(f"{label}: {why}"))
-    console.print(run)
+    _show(console, run)
     if st.get("blocks"):  # a network file (resdenoise.network): one row per block group
         _render_blocks(st["blocks"], console)
     if report.get("scales"):  # several scales (resdenoise.multilevel, .multiscale)
@@ -320,7 +329,7 @@ def render_table(report: dict, console) -> None:
             if quality:
                 pairs = zip(quality["input"][key], quality["output"][key], strict=True)
                 ch.add_row(f"{label} in -> out", *(f"{num(a)} -> {num(b)}" for a, b in pairs))
-        console.print(ch)
+        _show(console, ch)
     # the verdict and the failed checks lead, in render_summary's first line
 
 
@@ -366,7 +375,7 @@ def _render_scales(scales: list, console) -> None:
             held = s.get("per_subsequence", {})
             row += [str(s.get("blocks", "-")), yes(all(held.values()))]
         table.add_row(*row)
-    console.print(table)
+    _show(console, table)
 
 
 def _render_blocks(blocks: list, console) -> None:
@@ -395,7 +404,7 @@ def _render_blocks(blocks: list, console) -> None:
             f"{num(s['tau_linf_bound'])} / {num(s['tau_sign_bound'])}",
             verdict,
         )
-    console.print(table)
+    _show(console, table)
     for b in blocks:
         if b["stability"]["reason"]:
             console.print(f"  [red]-[/] block {b['index']}: {_text(b['stability']['reason'])}")
@@ -431,7 +440,7 @@ def render_dictionary(rows) -> None:
             table.add_row(first, form, formula, aliases)
         table.add_section()
     console = stdout_console()
-    console.print(table)
+    _show(console, table)
     for row in rows:
         for c in row.get("fails", ()):
             console.print(f"{row['family']}: '{c['condition']}' fails: {c['detail']}")
@@ -451,7 +460,7 @@ def render_translation(t: dict) -> None:
     head.add_row("class", t["class"])
     _stability_rows(head, t, _fmt, "g = Phi(r)/r range", "Lipschitz constant of Phi")
     head.add_row("h", _fmt(t["h"]))
-    console.print(head)
+    _show(console, head)
 
     formulas = Table(title="the four forms", title_justify="left")
     formulas.add_column("form", style="bold")
@@ -463,7 +472,7 @@ def render_translation(t: dict) -> None:
             _text(f["formula"] or "(translated numerically)"),
             ", ".join(f["known_as"]) or "-",
         )
-    console.print(formulas)
+    _show(console, formulas)
     values = Table(title="sampled (S: one Haar step, tau = 1/4, h = 1)", title_justify="left")
     values.add_column("r, s", justify="right", style="bold")
     for f in t["forms"].values():
@@ -471,7 +480,7 @@ def render_translation(t: dict) -> None:
     columns = [f["values"] for f in t["forms"].values()]
     for i, x in enumerate(next(iter(t["forms"].values()))["x"]):
         values.add_row(_fmt(x), *(_fmt(col[i]) for col in columns))
-    console.print(values)
+    _show(console, values)
 
     console.print("[bold]stability theorem[/] (paper, Theorem 2; README, 'Stability'):")
     for c in t["conditions"]:
@@ -736,7 +745,7 @@ def render_learning(report: dict, console, verbose: bool = False) -> None:
             shape,
             " ".join(f"{c:.3g}" for c in group["coefficients"]),
         )
-    console.print(table)
+    _show(console, table)
 
 
 def _stop_line(report: dict) -> str:
