@@ -20,6 +20,11 @@
   and the estimate beside it.
 * D5: -v's tables cut cells with "…" at 80 columns (a pipe, a log): a mean drift of
   -7.1e-15 read "-7.1054…".  Now a cell folds onto more lines, never cut.
+* D9: a 16-bit output's report measured the run before rounding and said nothing of it:
+  output min / max not the file's, mean_preserved true of samples never written.  Now
+  ``output_rounding`` gives the file's range, the step and the mean's change bound, the
+  summary and -v say the output numbers are before rounding, and the max-min principle
+  is checked on the written range too.
 """
 
 from __future__ import annotations
@@ -208,3 +213,39 @@ def test_d5_no_table_cell_is_cut(runner, tmp_path):
     joined = ["".join(part.strip() for part in column) for column in zip(*cells, strict=True)]
     drifts = [c["mean_drift"] for c in json.loads(rep.read_text())["channels"]]
     assert joined == [f"{d:.6g}" for d in drifts]
+
+
+def test_d9_an_integer_pcm_output_is_said_rounded(runner, tmp_path):
+    sf = pytest.importorskip("soundfile")
+    src = "sample_signals/noisy_mono.wav"
+    out, rep = tmp_path / "o.wav", tmp_path / "r.json"
+    args = ["diffuse", src, "--steps", "20", "-o", str(out), "--report", str(rep), "-v"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    written, _ = sf.read(str(out))
+    report = json.loads(rep.read_text())
+    rounding = report["output_rounding"]
+    assert rounding["subtype"] == "PCM_16" and rounding["step"] == 2.0**-15
+    assert (rounding["output_min"], rounding["output_max"]) == ([written.min()], [written.max()])
+    c = report["channels"][0]
+    assert c["output_min"] != written.min()  # the run's, before rounding: said so
+    assert "before rounding to PCM_16" in rounding["measured"]
+    unrounded_mean = np.mean(sf.read(src)[0]) + c["mean_drift"]
+    assert abs(np.mean(written) - unrounded_mean) <= rounding["mean_change_at_most"]
+    assert "output measured before rounding to PCM_16" in result.stderr.splitlines()[1]
+    assert "output min / max written (PCM_16)" in result.stderr
+    assert "mean drift before PCM_16" in result.stderr
+
+
+def test_d9_a_rounding_that_leaves_the_input_range_fails_the_max_min_principle():
+    from resdenoise.report import _rounded
+
+    report = {
+        "channels": [{"input_min": 0.1, "input_max": 0.2, "max_min_principle": True}],
+        "failed_checks": [],
+        "guarantees_held": True,
+    }
+    rounding = {"subtype": "PCM_8", "step": 2.0**-7, "output_min": [0.09375]}
+    _rounded(report, {**rounding, "output_max": [0.1953125], "mean_change_at_most": 2.0**-8})
+    assert report["guarantees_held"] is False
+    assert report["failed_checks"][0].startswith("channel 1: rounded to PCM_8 the output")

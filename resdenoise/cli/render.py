@@ -180,6 +180,12 @@ def summary_line(report: dict) -> str:
         parts.append(f"noise sigma {_nums(given)} ({name}{estimate})")
     elif noise:
         parts.append("noise sigma " + _nums(noise))
+    rounding = report.get("output_rounding")
+    if rounding:  # an integer PCM output: the channels' numbers are the run's before it
+        parts.append(
+            f"output measured before rounding to {rounding['subtype']} "
+            f"(the file's mean moved at most {num(rounding['mean_change_at_most'])} more)"
+        )
     scales = report.get("scales")
     if scales:  # the scales whose blocks ran, of those planned (the parameters' scales)
         strides = [s["stride"] for s in scales if s.get("shrinks", True) and s.get("blocks", 1)]
@@ -307,6 +313,19 @@ def render_table(report: dict, console) -> None:
             ("total variation in -> out", lambda c: f"{num(c['tv_in'])} -> {num(c['tv_out'])}"),
             ("mean drift", lambda c: num(c["mean_drift"])),
         ]
+        rounding = report.get("output_rounding")
+        if rounding:  # the run's output before rounding; the file's range after it
+            before = f" before {rounding['subtype']}"
+            rows = [(label + before if label in _OUTPUT_ROWS else label, c) for label, c in rows]
+            written = zip(rounding["output_min"], rounding["output_max"], strict=True)
+            by_channel = dict(zip(map(id, channels), written, strict=False))
+            rows.insert(
+                2,
+                (
+                    f"output min / max written ({rounding['subtype']})",
+                    lambda c: "{} / {}".format(*map(num, by_channel[id(c)])),
+                ),
+            )
         if "impulses_replaced" in channels[0]:  # the pre-stage's changes; the blocks' drift
             rows[-1] = ("mean drift of the blocks", rows[-1][1])
             rows += [
@@ -331,6 +350,15 @@ def render_table(report: dict, console) -> None:
                 ch.add_row(f"{label} in -> out", *(f"{num(a)} -> {num(b)}" for a, b in pairs))
         _show(console, ch)
     # the verdict and the failed checks lead, in render_summary's first line
+
+
+#: The per-channel rows that measure the run's output (before an integer PCM rounding).
+_OUTPUT_ROWS = (
+    "output min / max",
+    "sign changes in -> out",
+    "total variation in -> out",
+    "mean drift",
+)
 
 
 def _render_scales(scales: list, console) -> None:
