@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -217,7 +218,7 @@ def test_d5_no_table_cell_is_cut(runner, tmp_path):
 
 def test_d9_an_integer_pcm_output_is_said_rounded(runner, tmp_path):
     sf = pytest.importorskip("soundfile")
-    src = "sample_signals/noisy_mono.wav"
+    src = str(Path(__file__).resolve().parent.parent / "sample_signals" / "noisy_mono.wav")
     out, rep = tmp_path / "o.wav", tmp_path / "r.json"
     args = ["diffuse", src, "--steps", "20", "-o", str(out), "--report", str(rep), "-v"]
     result = runner.invoke(cli, args)
