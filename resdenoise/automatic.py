@@ -201,6 +201,7 @@ __all__ = [
     "CANDIDATES",
     "COMMAND_CANDIDATES",
     "NOTHING",
+    "PRESTAGE_ONLY",
     "choose_denoiser",
     "do_no_harm",
     "gain_test",
@@ -210,6 +211,8 @@ __all__ = [
 
 #: The choice's label when the search does nothing.
 NOTHING = "none (the input)"
+#: The choice's label when the search runs no blocks and the impulse pre-stage ran.
+PRESTAGE_ONLY = "the impulse pre-stage only (no blocks)"
 #: The best candidate must lower SURE by this many standard errors to be used.
 SIGNIFICANCE = 2.0
 
@@ -424,7 +427,7 @@ def do_no_harm(
     if reason is not None:
         advice = "the output is the input" if reason.endswith(_NOTHING_TO_FILTER) else _GIVE
         note = f"nothing done: {reason}; {advice}"
-        return as_identity(plan), reason, note, {}
+        return as_identity(plan, refused=True), reason, note, {}
     if not plan.steps:
         return plan, None, None, {}
     if per_level is None and sums is None and tested is None:  # one run for both tests
@@ -435,7 +438,12 @@ def do_no_harm(
     extra = {"expected_gain_per_sample": gain, "gain_standard_error": se}
     if not _significant((gain, se)):
         reason = _no_gain(name, gain, se, shift)
-        return as_identity(plan), reason, f"nothing done: {reason}; the output is the input", extra
+        return (
+            as_identity(plan, refused=True),
+            reason,
+            f"nothing done: {reason}; the output is the input",
+            extra,
+        )
     low = level.at_low()
     if per_level is not None or low is level or np.array_equal(low.sigma, level.sigma):
         return plan, None, None, extra
@@ -457,7 +465,42 @@ def do_no_harm(
             extra["backed_off_gain"], extra["backed_off_gain_standard_error"] = b_gain, b_se
             if _significant((b_gain, b_se)):
                 return backed, None, None, {**details, **extra, "backed_off_to": backed_name}
-    return as_identity(plan), why, f"nothing done: {why}; the output is the input", extra
+    return (
+        as_identity(plan, refused=True),
+        why,
+        f"nothing done: {why}; the output is the input",
+        extra,
+    )
+
+
+_NOTHING_DONE = "nothing done: "
+_OUTPUT_IS_INPUT = "; the output is the input"
+
+
+def only_prestage(extra: dict, stage, f, shift: int = 0) -> dict:
+    """The report entries ``extra`` of a search that runs no blocks on ``f`` (the signal
+    divided by ``2**shift``) where the impulse pre-stage ``stage`` (active) ran: the
+    output is not the input, and the choice (:data:`PRESTAGE_ONLY` for
+    :data:`NOTHING`) and the warnings (``nothing done: ...``) say what was done: the
+    samples the pre-stage replaced and the largest change, the reason as of the
+    pre-staged signal."""
+    moved = np.abs(np.asarray(stage.apply(f), dtype=float) - np.asarray(f, dtype=float))
+    largest = float(times_power_of_two(np.max(moved), shift))
+    did = (
+        f"no blocks: after the impulse pre-stage ({np.count_nonzero(moved)} samples "
+        f"replaced, the largest change {largest:.6g}), "
+    )
+    out = dict(extra)
+    if out.get("automatic_choice") == NOTHING:
+        out["automatic_choice"] = PRESTAGE_ONLY
+    if "warnings" in out:
+        out["warnings"] = [
+            did + w[len(_NOTHING_DONE) :].removesuffix(_OUTPUT_IS_INPUT)
+            if w.startswith(_NOTHING_DONE)
+            else w
+            for w in out["warnings"]
+        ]
+    return out
 
 
 #: The report entries of a search's choice that describe its output (:func:`kept_input`).
@@ -802,8 +845,6 @@ def _choose(f, candidates, labels, shift: int, sigma):
     elif "backed_off_to" in tested:  # the candidate chosen at the low end, its own details
         extra, label, reason = tested, tested["backed_off_to"], tested["low_end"]
         notes = [f"{reason}; {label}, chosen at the low end, is used"]
-    if stage.active:
-        plan = replace(plan, prestage=stage)
     extra = {
         **{k: v for k, v in extra.items() if k != "warnings"},
         **stage.as_dict(),
@@ -815,4 +856,8 @@ def _choose(f, candidates, labels, shift: int, sigma):
     }
     if notes:
         extra["warnings"] = notes
+    if stage.active:
+        plan = replace(plan, prestage=stage)
+        if not plan.steps:
+            extra = only_prestage(extra, stage, f, shift)
     return plan, extra

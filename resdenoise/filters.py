@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import functools
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -293,16 +294,27 @@ def bind_nonlinearity(nonlinearity, form: str, lam, u, h: float = 1.0, sigma=Non
     return get_nonlinearity(nonlinearity, form, lam), extra
 
 
-def as_identity(plan):
+#: The parameters of a plan of several scales that describe its blocks: of a plan refused
+#: (:func:`as_identity` with ``refused``) they are ``rejected_scales``, ...
+PLANNED_SCALES = ("scales", "thresholds", "lambdas", "blocks_per_scale")
+
+
+def as_identity(plan, refused: bool = False):
     """The plan with zero blocks (a cascade's groups dropped): the output is its input
     (after the plan's pre-stage, if any); ``iterations`` and ``alpha`` say 0.  A plan
-    passing channels through (:meth:`Plan.map_filter`) passes the same ones."""
-    return plan.map_filter(_without_blocks)
+    passing channels through (:meth:`Plan.map_filter`) passes the same ones.
+    ``refused``: the plan was refused (the input kept), its scales' parameters
+    (:data:`PLANNED_SCALES`) are renamed ``rejected_*``: none of them ran."""
+    return plan.map_filter(functools.partial(_without_blocks, refused=refused))
 
 
-def _without_blocks(plan):
+def _without_blocks(plan, refused: bool = False):
     """:func:`as_identity` of a plan that filters every channel it is given."""
     params = dict(plan.parameters)
+    if refused:
+        for key in PLANNED_SCALES:
+            if key in params:
+                params[f"rejected_{key}"] = params.pop(key)
     for key in ("iterations", "alpha"):
         if key in params:
             params[key] = 0 if key == "iterations" else 0.0
@@ -694,6 +706,39 @@ def run_plan(
     return plan.run(u, callback, threads=threads)
 
 
+def _as_of_file(plan, source, staged, checks) -> list:
+    """``checks`` (measured from the pre-staged signal ``staged``) with the input's
+    numbers those of the file, ``source`` (range, sign changes, total variation: the
+    blocks' guarantees measured from ``staged`` hold against them too), and what the
+    pre-stage did per channel: ``impulses_replaced`` (samples changed),
+    ``impulse_max_change`` and ``impulse_mean_change`` (the mean of ``staged`` minus
+    the file's; ``mean_drift`` is the blocks', from ``staged``)."""
+    from .measure import measure_run
+
+    filed, _ = measure_run(dataclasses.replace(plan, prestage=None), source, source)
+    f2 = np.asarray(source, dtype=float).reshape(np.shape(source)[0], -1)
+    g2 = np.asarray(staged, dtype=float).reshape(f2.shape)
+    out = []
+    for c, (check, file_check) in enumerate(zip(checks, filed, strict=True)):
+        moved = g2[:, c] - f2[:, c]
+        did = {
+            "impulses_replaced": int(np.count_nonzero(moved)),
+            "impulse_max_change": float(np.max(np.abs(moved))),
+            "impulse_mean_change": float(np.mean(g2[:, c]) - np.mean(f2[:, c])),
+        }
+        out.append(
+            dataclasses.replace(
+                check,
+                input_min=file_check.input_min,
+                input_max=file_check.input_max,
+                sign_changes_in=file_check.sign_changes_in,
+                tv_in=file_check.tv_in,
+                extra={**check.extra, **did},
+            )
+        )
+    return out
+
+
 def analyse_run(
     plan: Plan,
     f: np.ndarray,
@@ -709,7 +754,9 @@ def analyse_run(
 
     With an impulse pre-stage the blocks' guarantees are measured from the
     pre-staged signal (which is within the input's range, with no more total
-    variation or sign changes).
+    variation or sign changes); the input's range, sign changes and total
+    variation are the file's, and each channel says what the pre-stage changed
+    (:func:`_as_of_file`).
 
     The per-channel numbers are measured as a streamed run measures them
     (:func:`resdenoise.measure.measure_run`: sums in the pieces of a fixed
@@ -729,6 +776,7 @@ def analyse_run(
     ``guarantees_held`` (and ``wavelet_check`` with ``check_wavelet``).
     """
     verdict = verdict or plan.verdict()
+    source = f
     if plan.prestage is not None:
         # the blocks' guarantees hold for what the blocks got: the pre-staged signal
         # (the pre-stage itself keeps the max-min principle, TV and sign changes)
@@ -741,6 +789,8 @@ def analyse_run(
     from .measure import measure_run  # not at start-up: a run under -q measures nothing
 
     checks, tol = measure_run(plan, f, u, measured)
+    if plan.prestage is not None:
+        checks = _as_of_file(plan, source, f, checks)
     from .report import build_report  # not at start-up: a run under -q builds no report
 
     if level is None:
@@ -755,7 +805,8 @@ def analyse_run(
         estimator=level.estimator,
         labels=labels,
     )
-    if plan.scale_checks is not None:  # a multiscale plan: guarantees per scale
+    if plan.scale_checks is not None and plan.steps:  # several scales: guarantees per scale
+        # (none where no block ran: the input kept, nothing of the scales happened)
         report["scales"] = plan.scale_checks(f)
         failed = [msg for s in report["scales"] for msg in s.get("failed", ())]
         if failed:

@@ -276,7 +276,11 @@ class MultilevelPlan(Plan):
             (stride, scaled_nonlinearity(nl, shift), *scaled_values([theta, sigma], shift))
             for stride, nl, theta, sigma in self.levels
         )
-        params = {**self.parameters, "thresholds": [lv[2] for lv in levels]}
+        # (rejected_thresholds: a plan refused, resdenoise.filters.as_identity)
+        key = (
+            "thresholds" if "rejected_thresholds" not in self.parameters else "rejected_thresholds"
+        )
+        params = {**self.parameters, key: [lv[2] for lv in levels]}
         return replace(super().scaled(shift), levels=levels, parameters=params)
 
     def wavelet_reference(self, f: np.ndarray) -> np.ndarray:

@@ -129,8 +129,8 @@ class MultiscalePlan(Plan):
         """:meth:`Plan.scaled`: each scale's lambda (threshold) too."""
         groups = tuple((s, scaled_nonlinearity(nl, shift), m) for s, nl, m in self.groups)
         params = dict(self.parameters)
-        for key in ("lambdas", "thresholds"):
-            if key in params:
+        for key in ("lambdas", "thresholds", "rejected_lambdas", "rejected_thresholds"):
+            if key in params:  # (rejected_: a plan refused, resdenoise.filters.as_identity)
                 params[key] = scaled_values(params[key], shift)
         return replace(super().scaled(shift), groups=groups, parameters=params)
 

@@ -731,6 +731,7 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
                 output=job.output,
                 carried=source.carried,
                 clipped=writer.clipped,
+                rounding=writer.rounding(),
                 input_info=_input_info(source.template, source.frames),
                 output_info={"format": writer.fmt, "subtype": writer.subtype},
                 quality=quality,

@@ -274,6 +274,10 @@ class Planner:
         )
         if stage.active:
             plan = replace(plan, prestage=stage)
+            if not plan.steps:
+                from .automatic import only_prestage
+
+                extra = only_prestage(extra, stage, source, shift)
         output = choice.stopping.output
         backed = "backed_off_to" in extra
         if (

@@ -185,6 +185,7 @@ def finish_report(
     output: str,
     carried: list,
     clipped: int,
+    rounding: dict | None = None,
     input_info: dict | None = None,
     output_info: dict | None = None,
     quality: dict | None = None,
@@ -197,7 +198,8 @@ def finish_report(
     automatic lambda, stopping rule); ``source``/``output`` name the files
     (``"-"`` is written ``<stdout>``); ``carried`` lists the columns written
     back unfiltered; ``clipped`` counts the samples clipped on output (a
-    failed guarantee when any); ``input_info`` describes the input file
+    failed guarantee when any); ``rounding``: what writing to an integer PCM subtype
+    did (:meth:`resdenoise.io.SignalWriter.rounding`, :func:`_rounded`); ``input_info`` describes the input file
     (format, subtype, rate, frames, channels, columns), ``output_info`` the
     output's (format, subtype); ``quality`` compares
     with a reference; ``streaming`` describes a run in chunks; ``warnings``
@@ -224,8 +226,35 @@ def finish_report(
     if clipped:
         report["failed_checks"].append(f"{clipped} samples clipped on output")
         report["guarantees_held"] = False
+    if rounding is not None:
+        _rounded(report, rounding)
     if streaming is not None:
         report["streaming"] = streaming
     if warnings:
         report["warnings"] = list(warnings)
     return report
+
+
+def _rounded(report: dict, rounding: dict) -> None:
+    """The report's ``output_rounding`` (``rounding``: the output's integer PCM subtype, its
+    step, the written range per channel, the mean's change bound), in place.  The
+    channels' measurements are the run's before that rounding (``measured``); the
+    max-min principle is checked on the written range too, a failed guarantee where
+    rounding took it outside the input's range."""
+    report["output_rounding"] = {
+        **rounding,
+        "measured": f"the channels' output numbers are the run's, before rounding to "
+        f"{rounding['subtype']}",
+    }
+    from .stability import channel_labels
+
+    channels = report.get("channels") or []
+    names = report.get("channel_labels") or channel_labels(len(channels))
+    pairs = zip(channels, rounding["output_min"], rounding["output_max"], names, strict=False)
+    for check, lo, hi, name in pairs:
+        if check["max_min_principle"] and (lo < check["input_min"] or hi > check["input_max"]):
+            report["failed_checks"].append(
+                f"{name}: rounded to {rounding['subtype']} the output [{lo!r}, {hi!r}] leaves "
+                f"the input range [{check['input_min']!r}, {check['input_max']!r}]"
+            )
+            report["guarantees_held"] = False

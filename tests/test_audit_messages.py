@@ -218,7 +218,7 @@ def test_one_scale_is_one_scale():
         "stopping_time": 0.25,
         "scales": [{"stride": 1}],
     }
-    assert summary_line(report).endswith(", 1 scale (stride 1)")
+    assert summary_line(report).endswith(", 1 scale filtered (stride 1)")
 
 
 def _learning(**changes) -> str:

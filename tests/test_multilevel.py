@@ -310,7 +310,7 @@ def test_cli_shrink_scales_reports_every_level(tmp_path, rng):
     verbose = CliRunner().invoke(cli, [a for a in args if a != "-q"] + ["-v"])
     assert verbose.exit_code == 0
     assert "scales, each checked on its own" in verbose.stderr and "4 / 8" in verbose.stderr
-    assert "4 scales (strides 1, 2, 4, 8)" in verbose.stderr
+    assert "4 scales filtered (strides 1, 2, 4, 8)" in verbose.stderr
 
 
 def test_cli_given_threshold_at_every_level_and_check_wavelet(tmp_path, rng):

@@ -205,7 +205,9 @@ def test_cli_diffuse_scales_and_its_refusals(tmp_path, rng):
     f = np.repeat([0.0, 1.0], 150) + rng.normal(0.0, 0.2, 300)
     base, report = run_cli(tmp_path, "diffuse", f, "--scales", "3")
     assert report["command"] == "diffuse" and report["guarantees_held"]
-    assert len(report["parameters"]["blocks_per_scale"]) == 3
+    # (an input kept by do-no-harm: the refused plan's, rejected_blocks_per_scale)
+    kept = "" if report["steps"] else "rejected_"
+    assert len(report["parameters"][f"{kept}blocks_per_scale"]) == 3
     bad = CliRunner().invoke(cli, base + ["--scales", "3", "--steps", "4"])
     assert bad.exit_code == 2 and "scales choose their blocks" in bad.output
 

@@ -37,6 +37,7 @@ MODES = {
 #: Report entries in the samples' units (times 2^k) ...
 LEVEL = frozenset(
     "noise_sigma noise_low_end noise_sigma_per_scale lambda lambdas threshold thresholds "
+    "rejected_lambdas rejected_thresholds impulse_max_change impulse_mean_change "
     "input_min input_max output_min output_max tv_in tv_out mean_drift deviation_in "
     "deviation_out overshoot".split()
 )
@@ -50,7 +51,7 @@ SQUARE = frozenset(
 #: ... without units ...
 PLAIN = frozenset(
     "blocks blocks_per_scale blocks_searched channels clipped columns expected_gain_db frames "
-    "rejected_expected_gain_db "
+    "rejected_expected_gain_db rejected_scales rejected_blocks_per_scale impulses_replaced "
     "g_max g_min h impulses_detected iterations level lipschitz scales schema_version "
     "search_samples sign_changes_in sign_changes_out steps stopping_time stride tau "
     "tau_linf_bound tau_sign_bound".split()

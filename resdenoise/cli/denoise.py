@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from ..errors import GuaranteeError, PipeClosed, ResdenoiseError, counted
+from ..errors import GuaranteeError, PipeClosed, ResdenoiseError
 from .options import (
     CONTEXT_SETTINGS,
     COUNT,
@@ -474,15 +474,12 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
         bars.update(i, labels[i], phase, done, total)
 
     def finished(i: int, result) -> None:
+        lines = []
+        if not quiet and result.written and result.report is not None:  # --strict too
+            report = {**result.report, "input": result.input, "output": result.output}
+            lines.append(render.verdict_line(report))
         if result.error is not None:
-            text = "Error: " + file_error(result.error, result.input)
-        elif quiet:
-            text = None
-        else:
-            text = render.verdict_line(
-                {**result.report, "input": result.input, "output": result.output}
-            )
-        lines = [text] if text is not None else []
+            lines.append("Error: " + file_error(result.error, result.input))
         if not quiet:  # warnings always, each naming its file
             lines += [f"warning: {result.input}: {w}" for w in result.warnings]
         for line in lines:
@@ -510,10 +507,6 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
         )
     failed = [r.exit_code for r in results if r.exit_code]
     if not quiet:
-        click.echo(
-            f"{counted(len(results), 'file')}: "
-            f"{len(results) - len(failed)} written" + (f", {len(failed)} failed" if failed else ""),
-            err=True,
-        )
+        click.echo(render.batch_count(results), err=True)
     if failed:
         sys.exit(max(failed))

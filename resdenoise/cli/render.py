@@ -16,7 +16,6 @@ import sys
 
 from ..errors import counted
 from ..nonlinearities import FORMS
-from ..report import LOW_END
 from .options import pipe_closed, printable
 
 #: an in-memory run of fewer blocks gets no progress bar
@@ -86,6 +85,15 @@ def _text(value) -> str:
     return escape(printable(str(value)))
 
 
+def _show(console, table) -> None:
+    """Print ``table`` with no cell cut: where the width runs out (80 columns in a pipe or
+    a log) a cell folds onto more lines; rich's default cut numbers with an ellipsis, its
+    exponent lost (a mean drift of -7.1e-15 read "-7.1054…")."""
+    for column in table.columns:
+        column.overflow = "fold"
+    console.print(table)
+
+
 def yes(ok: bool) -> str:
     return "[green]yes[/]" if ok else "[red]no[/]"
 
@@ -146,6 +154,14 @@ def summary_line(report: dict) -> str:
         parts.append(f"lambda = {num(params['lambda'])}{auto}")
     if "alpha" in params:
         parts.append(f"alpha = {num(params['alpha'])}")
+    replaced = [
+        c["impulses_replaced"] for c in report.get("channels") or () if "impulses_replaced" in c
+    ]
+    if replaced:  # the impulse pre-stage ran (resdenoise.filters.analyse_run)
+        largest = max(c["impulse_max_change"] for c in report["channels"])
+        parts.append(
+            f"{counted(sum(replaced), 'impulse')} replaced (largest change {num(largest)})"
+        )
     count = counted(report["steps"], "block")
     blocks = f"{count} of tau = {num(report['tau'])}"
     if "stopping_rule" in params:
@@ -160,15 +176,25 @@ def summary_line(report: dict) -> str:
     )
     noise, (given, name) = report.get("noise_sigma"), _given_sigma(report)
     if given:  # the level the run used; the estimate beside it
-        estimate = f"; estimate {_nums(noise)}" if noise else ""
+        estimate = f"; estimate {_nums(noise)}" if noise and _nums(noise) != _nums(given) else ""
         parts.append(f"noise sigma {_nums(given)} ({name}{estimate})")
     elif noise:
         parts.append("noise sigma " + _nums(noise))
+    rounding = report.get("output_rounding")
+    if rounding:  # an integer PCM output: the channels' numbers are the run's before it
+        parts.append(
+            f"output measured before rounding to {rounding['subtype']} "
+            f"(the file's mean moved at most {num(rounding['mean_change_at_most'])} more)"
+        )
     scales = report.get("scales")
-    if scales:
-        strides = [s["stride"] for s in scales]
+    if scales:  # the scales whose blocks ran, of those planned (the parameters' scales)
+        strides = [s["stride"] for s in scales if s.get("shrinks", True) and s.get("blocks", 1)]
         stride = "stride" if len(strides) == 1 else "strides"
-        parts.append(f"{counted(len(scales), 'scale')} ({stride} {', '.join(map(str, strides))})")
+        planned = params.get("scales")
+        count = counted(len(strides), "scale")
+        if isinstance(planned, int) and planned != len(strides):
+            count = f"{len(strides)} of {planned} scales"
+        parts.append(f"{count} filtered ({stride} {', '.join(map(str, strides))})")
     return "  " + ", ".join(parts)
 
 
@@ -177,14 +203,26 @@ def _nums(values) -> str:
 
 
 def _given_sigma(report: dict) -> tuple[list | None, str]:
-    """The noise level the caller gave (``--sigma``) where the run used it, or the low end
-    of the estimate a search chose itself, and its name (``given``, ``low end of the
-    estimate (...)``); else None (the report's ``noise_sigma`` is then the level the run
-    used, or the estimate)."""
+    """The noise level the run used where it is not the report's ``noise_sigma`` (the
+    estimate of the input): the parameters' ``noise_sigma`` and ``noise_estimator``, a
+    level the caller gave (``given``) or one a search read otherwise (the low end of
+    the estimate, a level extrapolated over difference orders, one not identified); else
+    None (the report's ``noise_sigma`` is then the level the run used, or the estimate)."""
     params = report["parameters"]
-    name = params.get("noise_estimator", "")
-    used = name == "given" or name.startswith(LOW_END)
-    return (params.get("noise_sigma") if used else None), name
+    return params.get("noise_sigma"), params.get("noise_estimator", "")
+
+
+def batch_count(results) -> str:
+    """A batch's last line: the files, how many outputs were written (those written
+    with a guarantee failed under ``--strict`` among them, said so) and how many failed
+    without an output (:class:`resdenoise.batch_pool.FileResult`)."""
+    written = sum(r.written for r in results)
+    strict = sum(r.written and r.error is not None for r in results)
+    line = f"{counted(len(results), 'file')}: {written} written"
+    if strict:
+        line += f" ({strict} of them failed --strict)"
+    lost = len(results) - written
+    return line + (f", {lost} failed" if lost else "")
 
 
 def render_summary(report: dict, console, verbose: bool = False) -> None:
@@ -252,7 +290,7 @@ def render_table(report: dict, console) -> None:
         run.add_row("samples clipped on output", f"[red]{report['clipped']}[/]")
     for label, why in report["parameters"].get("passed_through_reasons", {}).items():
         run.add_row("passed through unchanged", _text(f"{label}: {why}"))
-    console.print(run)
+    _show(console, run)
     if st.get("blocks"):  # a network file (resdenoise.network): one row per block group
         _render_blocks(st["blocks"], console)
     if report.get("scales"):  # several scales (resdenoise.multilevel, .multiscale)
@@ -275,6 +313,26 @@ def render_table(report: dict, console) -> None:
             ("total variation in -> out", lambda c: f"{num(c['tv_in'])} -> {num(c['tv_out'])}"),
             ("mean drift", lambda c: num(c["mean_drift"])),
         ]
+        rounding = report.get("output_rounding")
+        if rounding:  # the run's output before rounding; the file's range after it
+            before = f" before {rounding['subtype']}"
+            rows = [(label + before if label in _OUTPUT_ROWS else label, c) for label, c in rows]
+            written = zip(rounding["output_min"], rounding["output_max"], strict=True)
+            by_channel = dict(zip(map(id, channels), written, strict=False))
+            rows.insert(
+                2,
+                (
+                    f"output min / max written ({rounding['subtype']})",
+                    lambda c: "{} / {}".format(*map(num, by_channel[id(c)])),
+                ),
+            )
+        if "impulses_replaced" in channels[0]:  # the pre-stage's changes; the blocks' drift
+            rows[-1] = ("mean drift of the blocks", rows[-1][1])
+            rows += [
+                ("impulses replaced", lambda c: num(c["impulses_replaced"])),
+                ("largest impulse change", lambda c: num(c["impulse_max_change"])),
+                ("mean change by impulses", lambda c: num(c["impulse_mean_change"])),
+            ]
         if "el_residual" in channels[0]:
             rows += [
                 (
@@ -290,8 +348,17 @@ def render_table(report: dict, console) -> None:
             if quality:
                 pairs = zip(quality["input"][key], quality["output"][key], strict=True)
                 ch.add_row(f"{label} in -> out", *(f"{num(a)} -> {num(b)}" for a, b in pairs))
-        console.print(ch)
+        _show(console, ch)
     # the verdict and the failed checks lead, in render_summary's first line
+
+
+#: The per-channel rows that measure the run's output (before an integer PCM rounding).
+_OUTPUT_ROWS = (
+    "output min / max",
+    "sign changes in -> out",
+    "total variation in -> out",
+    "mean drift",
+)
 
 
 def _render_scales(scales: list, console) -> None:
@@ -336,7 +403,7 @@ def _render_scales(scales: list, console) -> None:
             held = s.get("per_subsequence", {})
             row += [str(s.get("blocks", "-")), yes(all(held.values()))]
         table.add_row(*row)
-    console.print(table)
+    _show(console, table)
 
 
 def _render_blocks(blocks: list, console) -> None:
@@ -365,7 +432,7 @@ def _render_blocks(blocks: list, console) -> None:
             f"{num(s['tau_linf_bound'])} / {num(s['tau_sign_bound'])}",
             verdict,
         )
-    console.print(table)
+    _show(console, table)
     for b in blocks:
         if b["stability"]["reason"]:
             console.print(f"  [red]-[/] block {b['index']}: {_text(b['stability']['reason'])}")
@@ -401,7 +468,7 @@ def render_dictionary(rows) -> None:
             table.add_row(first, form, formula, aliases)
         table.add_section()
     console = stdout_console()
-    console.print(table)
+    _show(console, table)
     for row in rows:
         for c in row.get("fails", ()):
             console.print(f"{row['family']}: '{c['condition']}' fails: {c['detail']}")
@@ -421,7 +488,7 @@ def render_translation(t: dict) -> None:
     head.add_row("class", t["class"])
     _stability_rows(head, t, _fmt, "g = Phi(r)/r range", "Lipschitz constant of Phi")
     head.add_row("h", _fmt(t["h"]))
-    console.print(head)
+    _show(console, head)
 
     formulas = Table(title="the four forms", title_justify="left")
     formulas.add_column("form", style="bold")
@@ -433,7 +500,7 @@ def render_translation(t: dict) -> None:
             _text(f["formula"] or "(translated numerically)"),
             ", ".join(f["known_as"]) or "-",
         )
-    console.print(formulas)
+    _show(console, formulas)
     values = Table(title="sampled (S: one Haar step, tau = 1/4, h = 1)", title_justify="left")
     values.add_column("r, s", justify="right", style="bold")
     for f in t["forms"].values():
@@ -441,7 +508,7 @@ def render_translation(t: dict) -> None:
     columns = [f["values"] for f in t["forms"].values()]
     for i, x in enumerate(next(iter(t["forms"].values()))["x"]):
         values.add_row(_fmt(x), *(_fmt(col[i]) for col in columns))
-    console.print(values)
+    _show(console, values)
 
     console.print("[bold]stability theorem[/] (paper, Theorem 2; README, 'Stability'):")
     for c in t["conditions"]:
@@ -706,7 +773,7 @@ def render_learning(report: dict, console, verbose: bool = False) -> None:
             shape,
             " ".join(f"{c:.3g}" for c in group["coefficients"]),
         )
-    console.print(table)
+    _show(console, table)
 
 
 def _stop_line(report: dict) -> str:

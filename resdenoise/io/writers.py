@@ -578,6 +578,7 @@ class SignalWriter(_TempOutput):
         self.narrowing: str | None = None  # the chosen subtype holds fewer bits: why
         self.clipped = 0
         self.nonfinite = 0
+        self._rounded: tuple | None = None  # integer PCM: the written range per channel
         self.tmp: str | None = None
         self.target, self.direct = None, False
         self.closed = False
@@ -695,6 +696,8 @@ class SignalWriter(_TempOutput):
             return given
         if out is None:
             out, clipped = _audio_frames(self.template, data, carried, self.subtype)
+        if self.subtype in PCM_BITS and data.shape[0]:
+            self._note_rounding(data)
         self.clipped += clipped
         try:
             self._sf.write(out)
@@ -711,6 +714,32 @@ class SignalWriter(_TempOutput):
         if self.subtype == "FLOAT":  # clipped to float32's range (counted)
             return np.clip(given, -FLOAT32_MAX, FLOAT32_MAX)
         return np.clip(given, -1.0, _largest_sample(self.subtype))
+
+    def _note_rounding(self, data: np.ndarray) -> None:
+        """The range of ``data``'s channels as an integer PCM subtype holds them (rounded,
+        clipped: both monotone, so the extremes' images), over every row written."""
+        top = float(_pcm_top(self.subtype))
+        d2 = data.reshape(data.shape[0], -1)
+        lo, hi = (np.clip(np.rint(x * top), -top, top - 1) / top for x in (d2.min(0), d2.max(0)))
+        if self._rounded is not None:
+            lo, hi = np.minimum(lo, self._rounded[0]), np.maximum(hi, self._rounded[1])
+        self._rounded = (lo, hi)
+
+    def rounding(self) -> dict | None:
+        """What writing to an integer PCM subtype did to the samples (None for any other
+        output): the subtype, its ``step`` (one unit of the last place), the written
+        range per channel (``output_min``, ``output_max``) and ``mean_change_at_most``
+        (half a step: each sample moved by at most that)."""
+        if self._rounded is None:
+            return None
+        step = 1.0 / _pcm_top(self.subtype)
+        return {
+            "subtype": self.subtype,
+            "step": step,
+            "output_min": [float(x) for x in self._rounded[0]],
+            "output_max": [float(x) for x in self._rounded[1]],
+            "mean_change_at_most": step / 2,
+        }
 
     def _start_writeback(self) -> None:
         """Every :data:`WRITEBACK_BYTES`, ask the kernel to start writing the bytes
