@@ -513,7 +513,13 @@ def _threshold_lambda(spec: NetworkSpec, b: BlockSpec, h: float) -> float:
             f"the Haar threshold (as shrink --threshold), or give lambda = "
             f"{SQRT2 * b.threshold!r} for the old meaning"
         )
-    return SQRT2 * b.threshold / h
+    lam = SQRT2 * b.threshold / h
+    if not math.isfinite(lam):
+        raise NetworkError(
+            f"{spec.source}: {b.at('threshold')}: threshold {b.threshold:g} with h = {h:g} "
+            f"gives lambda = sqrt2 x threshold / h beyond the float range; give a smaller threshold"
+        )
+    return lam
 
 
 def _coefficients(table: dict, name: str, form: str, at: Callable) -> tuple[float, ...]:

@@ -49,6 +49,8 @@ def test_an_old_file_with_a_threshold_and_h_not_1_is_refused(tmp_path):
     assert build_network(_net(1.0, 0.2, version="")).groups[0][1].lam == 0.2 * SQRT2
     with pytest.raises(NetworkError, match="ambiguous"):  # h from the command line
         build_network(parse_network("[[block]]\nshrinkage = 'soft'\nthreshold = 0.2\n"), h=2.0)
+    with pytest.raises(NetworkError, match="block 1 .*beyond the float range"):
+        build_network(_net(1e-10, 1e300))  # before the message named no block: lambda = inf
     with pytest.raises(NetworkError, match="version must be 1 or 2"):
         _net(1.0, 0.2, version="version = 3\n")
     f = np.cumsum(np.random.default_rng(9).standard_normal(101)) * 0.3
