@@ -240,10 +240,15 @@ def pm_phi(r, lam):
 
 
 def gar_g(r, lam):
-    with np.errstate(divide="ignore", over="ignore"):  # lam^2/0 = inf, min(1, inf) = 1
+    # lam^2/0 = inf, min(1, inf) = 1; (lam/r)^2 where r^2 overflows (|r| > 1.3e154: the
+    # usual lam^2/inf would give 0 for (lam/r)^2, e.g. 0.25 at r = 2 lam = 2e154) or lam^2
+    # is not normal; elsewhere the usual form, whose numbers stay as they were
+    with np.errstate(divide="ignore", over="ignore", under="ignore"):
         if gar_scaled(lam):
             return np.minimum(1.0, (lam / r) ** 2)
-        return np.minimum(1.0, (lam * lam) / (r * r))
+        rr = r * r
+        g = np.where(np.isinf(rr), (lam / r) ** 2, (lam * lam) / rr)[()]  # [()]: a scalar's
+        return np.minimum(1.0, g)
 
 
 def _gar_psi_usual(r, lam):

@@ -222,8 +222,11 @@ def measure_array(f, u, plan, verdict=None) -> dict:
     sigma = noise_sigma(f)
     u = u.rechunk(f.chunks)
     channels = 1 if f.ndim == 1 else f.shape[1]
-    lo, hi = dask.compute(f.min(), f.max())
-    amplitude = abs(float(np.maximum(-lo, hi)))  # as stability.tolerances takes it
+    lo, hi = dask.compute(f.min(axis=0), f.max(axis=0))
+    lo, hi = np.atleast_1d(lo), np.atleast_1d(hi)
+    amplitude = abs(float(np.maximum(-lo.min(), hi.max())))  # as stability.tolerances takes it
+    # each channel's own, for its checks' tolerances
+    amplitudes = [abs(float(a)) for a in np.maximum(-lo, hi)]
     frames = f.shape[0]
     starts = np.cumsum((0,) + f.chunks[0])
     parts = []
@@ -231,7 +234,7 @@ def measure_array(f, u, plan, verdict=None) -> dict:
     for i, (fb, ub) in enumerate(zip(f.to_delayed().ravel(), u.to_delayed().ravel(), strict=True)):
         a = max(int(starts[i]) - 2, 0)
         before = (f[a : starts[i]], u[a : starts[i]]) if i else (None, None)
-        parts.append(part(plan, (channels, amplitude, dtype, frames), fb, ub, *before))
+        parts.append(part(plan, (channels, amplitude, amplitudes, dtype, frames), fb, ub, *before))
     measures = dask.compute(*parts)
     whole = measures[0]
     for m in measures[1:]:
@@ -240,10 +243,13 @@ def measure_array(f, u, plan, verdict=None) -> dict:
 
 
 def _measure_part(plan, signal: tuple, f, u, f_before, u_before) -> StreamMeasure:
-    """One chunk's measure (``signal``: channels, amplitude, dtype, frames of the
-    whole; ``f_before``, ``u_before``: the rows before the chunk, or None)."""
-    channels, amplitude, dtype, frames = signal
-    m = StreamMeasure(plan, channels, amplitude, dtype, frames=frames, per_add=True)
+    """One chunk's measure (``signal``: channels, amplitude, each channel's amplitude,
+    dtype, frames of the whole; ``f_before``, ``u_before``: the rows before the chunk,
+    or None)."""
+    channels, amplitude, amps, dtype, frames = signal
+    m = StreamMeasure(
+        plan, channels, amplitude, dtype, frames=frames, per_add=True, amplitudes=amps
+    )
     if f_before is not None:
         m.after(f_before, u_before)
     m.add(f, u)

@@ -129,7 +129,11 @@ class StreamMeasure:
     where known: near the float64 maximum the sums are then taken of the
     samples times a power of two (:func:`stability.sum_scale` of ``reach``,
     the largest ``|sample|`` of input and output where known, default
-    ``amplitude``), so that none can overflow.
+    ``amplitude``), so that none can overflow.  ``amplitude``: ``max |f|`` over all
+    channels (the report's ``tolerance``); ``amplitudes``: each channel's own
+    ``max |f|`` (default ``amplitude`` for all), whose ulp its checks go by: each
+    channel is its own signal, a quiet one beside a loud one measured in its own
+    ulp, not the loud one's (where its sign changes and range would vanish).
 
     Or measure pieces apart (in parallel, :func:`resdenoise.dask.measure_array`):
     ``per_add=True`` (each :meth:`add` is a piece of its own), one measure per
@@ -149,6 +153,7 @@ class StreamMeasure:
         *,
         reach: float | None = None,
         per_add: bool = False,
+        amplitudes=None,
     ):
         self.plan = plan
         self.channels = channels
@@ -156,18 +161,22 @@ class StreamMeasure:
         dtype = np.dtype(np.float64 if dtype is None else dtype)
         self.dtype = dtype
         self.tol = stability.tolerances(np.array([amplitude]), plan.steps, dtype)
+        # each channel is its own signal: its checks in the ulp of its own max |f|
+        amps = [amplitude] * channels if amplitudes is None else list(amplitudes)
+        if len(amps) != channels:
+            raise ValueError(f"{len(amps)} amplitudes for {channels} channels")
+        self.tols = [stability.tolerances(np.array([a]), plan.steps, dtype) for a in amps]
         reach = amplitude if reach is None else reach
         self.scale = 1.0 if frames is None else stability.sum_scale(reach, frames)
         self.grid = None if per_add else Grid()
         self._side_grids = (Grid(), Grid())  # of add_input and add_output
-        tol = self.tol["range"]
         self.n = 0
         self.lo_in = np.full(channels, np.inf)
         self.hi_in = np.full(channels, -np.inf)
         self.lo_out = np.full(channels, np.inf)
         self.hi_out = np.full(channels, -np.inf)
-        self.signs_in = [stability.SignCount(tol) for _ in range(channels)]
-        self.signs_out = [stability.SignCount(tol) for _ in range(channels)]
+        self.signs_in = [stability.SignCount(t["range"]) for t in self.tols]
+        self.signs_out = [stability.SignCount(t["range"]) for t in self.tols]
         self.tv_in: list[list[float]] = [[] for _ in range(channels)]
         self.tv_out: list[list[float]] = [[] for _ in range(channels)]
         self.sum_in: list[list[float]] = [[] for _ in range(channels)]
@@ -300,7 +309,9 @@ class StreamMeasure:
         """:meth:`add`'s measurements by the compiled loop, one pass per column of
         input and output, the same numbers (its sums are NumPy's pairwise sums of
         the same values); False (nothing done) where it does not apply."""
-        tol = float(self.tol["range"])
+        # one walk of all columns in the widest band: a column with a value in it is
+        # counted in its own band by NumPy (_take)
+        tol = float(np.max([t["range"] for t in self.tols]))
         sides = self._sides(f, u)
         kernel = _stats_kernel([x for _, x in sides], tol)
         if kernel is None:
@@ -321,7 +332,8 @@ class StreamMeasure:
             else:
                 for c in range(self.channels):
                     held = 0.0 if last is None else float(last[c])
-                    got = kernel.column_stats(x2, self.channels, c, last is not None, held, tol)
+                    band = float(self.tols[c]["range"])
+                    got = kernel.column_stats(x2, self.channels, c, last is not None, held, band)
                     self._take(got, x2, c, side)
             if side:
                 self.last_out = x2[-1].astype(np.float64)
@@ -455,7 +467,7 @@ class StreamMeasure:
                     _fsum(self.tv_out[c]),
                     drift,
                     self.n,
-                    self.tol,
+                    self.tols[c],
                     self.scale,
                 )
             )
@@ -497,7 +509,10 @@ def _whole_measure(plan, f: np.ndarray, dtype, reach_of=None) -> StreamMeasure:
     reach = amp
     if reach_of is not None:
         reach = max(amp, stability.range_amplitude(reach_of.reshape(reach_of.shape[0], -1)))
-    return StreamMeasure(plan, f2.shape[1], amp, coarse, frames=f2.shape[0], reach=reach)
+    amps = stability.column_amplitudes(f2)
+    return StreamMeasure(
+        plan, f2.shape[1], amp, coarse, frames=f2.shape[0], reach=reach, amplitudes=amps
+    )
 
 
 def measure_input(plan, f: np.ndarray, dtype) -> StreamMeasure:

@@ -21,7 +21,7 @@ The file lists groups of blocks, run one after another, each group being
 
     [[block]]
     shrinkage = "garrote"           # any form: diffusivity, regulariser, shrinkage
-    threshold = 0.3                 # shrinkage only: lambda = sqrt2 * threshold
+    threshold = 0.3                 # shrinkage only: the Haar threshold (lambda = sqrt2 * threshold / h)
     label = "wavelet clean-up"      # optional, for the report
 
     [[block]]
@@ -122,7 +122,20 @@ BLOCK_KEYS: Final = (
     "coefficients",
 )
 #: Keys at the top of the file.
-TOP_KEYS: Final = ("block", "h", "description", "stop", "max-blocks", "lambda-factors")
+TOP_KEYS: Final = (
+    "block",
+    "h",
+    "description",
+    "stop",
+    "max-blocks",
+    "lambda-factors",
+    "version",
+)
+#: The network format: 2 reads a shrinkage block's ``threshold`` as the Haar threshold
+#: (``lambda = sqrt2 threshold / h``, what ``shrink --threshold`` means); 1 (files without
+#: ``version``) read it as ``lambda = sqrt2 threshold`` (the Haar threshold times h), so a
+#: file of version 1 with a threshold and ``h != 1`` is refused as ambiguous.
+NETWORK_VERSIONS: Final = (1, 2)
 #: Values of ``stop``: how the depth is chosen per signal (:mod:`resdenoise.network_stop`).
 STOP_RULES: Final = ("sure",)
 #: The most ``lambda-factors`` (each is one search of the depth).
@@ -161,6 +174,8 @@ class BlockSpec:
     coefficients: tuple[float, ...] | None = None
     #: ``lambda-scale``: lambda is this multiple of the signal's automatic lambda.
     lam_scale: float | None = None
+    #: ``threshold`` (shrinkage): the Haar threshold; lambda is sqrt2 x it / h.
+    threshold: float | None = None
     #: ``(key, line)`` of each key the block sets (the registry's spelling), where known.
     key_lines: tuple[tuple[str, int], ...] = field(default=(), compare=False)
 
@@ -201,6 +216,8 @@ class NetworkSpec:
     max_blocks: int | None = None
     #: ``lambda-factors``: the stop also chooses every lambda's factor among these.
     lambda_factors: tuple[float, ...] = (1.0,)
+    #: ``version``: the format (:data:`NETWORK_VERSIONS`; 1 where the file gives none).
+    version: int = 1
 
 
 #: The largest network file read (a network is a short list of block groups).
@@ -263,6 +280,11 @@ def parse_network(text: str, source: str = "<network>") -> NetworkSpec:
     h = doc.get("h")
     if h is not None:
         h = _positive(h, f"{source}: h")
+    version = doc.get("version", 1)
+    if isinstance(version, bool) or version not in NETWORK_VERSIONS:
+        raise NetworkError(
+            f"{source}: version must be 1 or 2 (the network format), got {version!r}"
+        )
     description = doc.get("description", "")
     if not isinstance(description, str):
         raise NetworkError(f"{source}: description must be a string")
@@ -295,7 +317,7 @@ def parse_network(text: str, source: str = "<network>") -> NetworkSpec:
             f"for stability before filtering starts: about {formulas * FORMULA_SECONDS:.0f} s "
             "here); give a repeated block once with repeat = N"
         )
-    return NetworkSpec(source, blocks, h, description, stop, max_blocks, factors)
+    return NetworkSpec(source, blocks, h, description, stop, max_blocks, factors, version)
 
 
 def _stop(doc: dict, text: str, source: str):
@@ -426,16 +448,18 @@ def _block(table: dict, index: int, line: int | None, source: str, keys: dict) -
         raise
     except ValueError as exc:  # unknown name, or ExpressionError
         raise NetworkError(f"{at(key)}: {key}: {exc}") from None
-    lam = None
+    lam = threshold = None
     if "lambda" in table and "threshold" in table:
         raise NetworkError(f"{at('threshold')}: give lambda or threshold, not both")
     for k in ("lambda", "threshold"):
         if k in table and not (isinstance(table[k], str) and table[k].lower() == "auto"):
-            lam = _positive(table[k], f"{at(k)}: {k}")
-            if k == "threshold":
-                if form != "shrinkage":
-                    raise NetworkError(f"{at(k)}: threshold is for shrinkage blocks; use lambda")
-                lam *= SQRT2
+            value = _positive(table[k], f"{at(k)}: {k}")
+            if k == "lambda":
+                lam = value
+            elif form != "shrinkage":
+                raise NetworkError(f"{at(k)}: threshold is for shrinkage blocks; use lambda")
+            else:
+                threshold = value  # lambda = sqrt2 threshold / h, once h is known
     lam_scale = None
     if "lambda-scale" in table:
         if "lambda" in table or "threshold" in table:
@@ -472,8 +496,30 @@ def _block(table: dict, index: int, line: int | None, source: str, keys: dict) -
         scale,
         coefficients=coefficients,
         lam_scale=lam_scale,
+        threshold=threshold,
         key_lines=tuple(keys.items()),
     )
+
+
+def _threshold_lambda(spec: NetworkSpec, b: BlockSpec, h: float) -> float:
+    """A shrinkage block's lambda from its ``threshold``: ``sqrt2 threshold / h``, the
+    block one Haar step at that threshold (as ``shrink --threshold``); refused where a
+    file without ``version = 2`` meant ``sqrt2 threshold`` (h != 1: the two differ)."""
+    if spec.version < 2 and h != 1.0:
+        raise NetworkError(
+            f"{spec.source}: {b.at('threshold')}: threshold with h = {h:g} is ambiguous: "
+            f"network files of version 1 (no version key) read it as lambda = sqrt2 x "
+            f"threshold (the Haar threshold times h); write version = 2 at the top to mean "
+            f"the Haar threshold (as shrink --threshold), or give lambda = "
+            f"{SQRT2 * b.threshold!r} for the old meaning"
+        )
+    lam = SQRT2 * b.threshold / h
+    if not math.isfinite(lam):
+        raise NetworkError(
+            f"{spec.source}: {b.at('threshold')}: threshold {b.threshold:g} with h = {h:g} "
+            f"gives lambda = sqrt2 x threshold / h beyond the float range; give a smaller threshold"
+        )
+    return lam
 
 
 def _coefficients(table: dict, name: str, form: str, at: Callable) -> tuple[float, ...]:
@@ -747,7 +793,9 @@ def build_network(
     built: dict = {}  # one nonlinearity (and one stability analysis) per distinct block
     for b in spec.blocks:
         value = b.lam if b.lam is not None else lam
-        if value is None or b.lam_scale is not None:
+        if b.threshold is not None:
+            value = _threshold_lambda(spec, b, h)
+        elif value is None or b.lam_scale is not None:
             if u is None:
                 raise NetworkError(
                     f"{spec.source}: {b.where}: lambda is auto and no signal is given"

@@ -28,6 +28,7 @@ from .errors import (
     is_positive,
 )
 from .nonlinearities import Nonlinearity
+from .signs import SignCount, sign_changes
 
 __all__ = [
     "default_tau",
@@ -468,90 +469,6 @@ def not_odd_reason(nl: Nonlinearity) -> str:
 # --------------------------------------------------------------------------
 
 
-def sign_changes(u: np.ndarray, tol: float = 0.0) -> np.ndarray:
-    """Sign changes along axis 0, ignoring values with ``|u| <= tol``.
-
-    Returns one count per channel (a scalar array for 1D input).  In the
-    order of the values: ``s = sign(u)``, ``s = 0`` where ``|u| <= tol``, the
-    zeros dropped, then the neighbours that differ (NaN differs from all).
-    """
-    u = np.asarray(u)
-    cols = u.reshape(u.shape[0], -1)
-    out = []
-    for c in range(cols.shape[1]):
-        count = SignCount(tol)
-        count.add(cols[:, c])
-        out.append(count.count)
-    return np.array(out)
-
-
-def _nonzero_signs(col: np.ndarray, tol: float) -> np.ndarray:
-    """The signs (+-1 or NaN) of col's values outside ``|x| <= tol``, in order."""
-    s = np.sign(col)
-    s[np.abs(col) <= tol] = 0
-    return s[s != 0]
-
-
-class SignCount:
-    """:func:`sign_changes` of one channel, over consecutive pieces of it.
-
-    Pieces counted apart (in parallel) join with :meth:`merge`: ``first`` and
-    ``last`` are the first and last signs outside the band.
-    """
-
-    def __init__(self, tol: float):
-        self.tol = tol
-        self.count = 0
-        self.first = self.last = None
-
-    def merge(self, later: SignCount) -> None:
-        """Add the count of the piece that follows this one (counted on its own)."""
-        if later.first is None:
-            return
-        if self.last is None:
-            self.first = later.first
-        elif later.first != self.last:
-            self.count += 1
-        self.count += later.count
-        self.last = later.last
-
-    def add(self, col: np.ndarray) -> None:
-        tol = self.tol
-        if not tol >= 0:  # a negative (or NaN) band keeps what sign() makes 0
-            return self._add_signs(_nonzero_signs(col, tol))
-        # Outside the band |x| <= tol the sign is +-1: one boolean per value
-        # (positive or not) instead of float signs; the same comparisons as
-        # np.abs(col) <= tol on either side of zero.
-        pos = col > tol
-        kept = pos | (col < -tol)
-        if np.count_nonzero(kept) < kept.size:
-            if np.isnan(col).any():
-                # a NaN stays in sign()'s sequence and differs from everything,
-                # itself included: the float signs say so
-                return self._add_signs(_nonzero_signs(col, tol))
-            pos = pos[kept]
-        if not pos.size:
-            return
-        self.count += int(np.count_nonzero(pos[1:] != pos[:-1]))
-        first, last = (1.0 if pos[0] else -1.0), (1.0 if pos[-1] else -1.0)
-        if self.last is None:
-            self.first = first
-        elif first != self.last:
-            self.count += 1
-        self.last = last
-
-    def _add_signs(self, s: np.ndarray) -> None:
-        """Add the signs (+-1 or NaN) of the values outside the band."""
-        if not s.size:
-            return
-        self.count += int(np.count_nonzero(s[1:] != s[:-1]))
-        if self.last is None:
-            self.first = s[0]
-        elif s[0] != self.last:
-            self.count += 1
-        self.last = s[-1]
-
-
 #: Rows per piece of :func:`total_variation` (its one scratch array: 1 MiB a channel).
 TV_ROWS = 1 << 17
 
@@ -655,12 +572,15 @@ def _mean_rounding(n_blocks: int, ulp: float, amp: float, dtype) -> float:
     return min(max(n_blocks, 0) * ulp, cap)
 
 
-def _input_tolerances(f: np.ndarray, f2: np.ndarray, n_blocks: int, dtype) -> tuple[dict, float]:
-    """:func:`tolerances` of input ``f`` (``f2``: rows x columns) for an output of
-    ``dtype`` (float32 ulp where either is float32), and ``max |f|``."""
+def _input_tolerances(f2: np.ndarray, n_blocks: int, dtype) -> tuple[list[dict], dict, float]:
+    """:func:`tolerances` of each channel of input ``f2`` (rows x columns; each from
+    the channel's own ``max |f|``: each channel is its own signal), those of the
+    loudest channel (the report's ``tolerance``) and ``max |f|``, for an output of
+    ``dtype`` (float32 ulp where either is float32)."""
     float32 = np.float32 if np.float32 in (f2.dtype, np.dtype(dtype)) else None
     amp = range_amplitude(f2)
-    return tolerances(f, n_blocks, float32, amplitude=amp), amp
+    tols = [tolerances(f2, n_blocks, float32, amplitude=a) for a in column_amplitudes(f2)]
+    return tols, tolerances(f2, n_blocks, float32, amplitude=amp), amp
 
 
 def measure_channels(
@@ -669,40 +589,43 @@ def measure_channels(
     """Per-channel min/max, sign changes, total variation and mean drift.
 
     ``f`` is the input as the file holds it, ``u`` the output in the working
-    precision; tolerances in the ulp of the coarser of the two.  (A run's
+    precision; tolerances in the ulp of the coarser of the two, each channel's
+    from its own ``max |f|`` (the returned ones: the loudest channel's).  (A run's
     report measures in the pieces of :class:`resdenoise.measure.StreamMeasure`,
     whole or streamed alike; this is the plain whole-signal form, for the
     checks of a multiscale plan's scales.)
     """
     u2 = np.asarray(u).reshape(u.shape[0], -1)
     f2 = np.asarray(f).reshape(f.shape[0], -1)
-    tol, amp_f = _input_tolerances(f, f2, n_blocks, u2.dtype)
+    tols, tol, amp_f = _input_tolerances(f2, n_blocks, u2.dtype)
     n = u2.shape[0]
     # Sums of samples near the float64 maximum overflow: then they are taken of
     # the samples times a power of two (exact), so that no sum can overflow.
     scale = sum_scale(max(amp_f, range_amplitude(u2)), n)
-    side_in = _measure_side(f2, tol["range"], scale)
-    side_out = _measure_side(u2, tol["range"], scale)
+    bands = [t["range"] for t in tols]
+    side_in = _measure_side(f2, bands, scale)
+    side_out = _measure_side(u2, bands, scale)
     checks = []
-    for (lo, hi, sc_in, mean_in, tv_in), (olo, ohi, sc_out, mean_out, tv_out) in zip(
-        side_in, side_out, strict=True
+    for (lo, hi, sc_in, mean_in, tv_in), (olo, ohi, sc_out, mean_out, tv_out), t in zip(
+        side_in, side_out, tols, strict=True
     ):
         drift = float(mean_out - mean_in)
         checks.append(
-            channel_check(lo, hi, olo, ohi, sc_in, sc_out, tv_in, tv_out, drift, n, tol, scale)
+            channel_check(lo, hi, olo, ohi, sc_in, sc_out, tv_in, tv_out, drift, n, t, scale)
         )
     return checks, tol
 
 
-def _measure_side(x2: np.ndarray, band: float, scale: float) -> list[tuple]:
-    """Per column of ``x2`` (rows x columns): min, max, sign changes outside
-    ``|v| <= band``, mean (of the samples times ``scale``, unscaled) and total
+def _measure_side(x2: np.ndarray, bands: list[float], scale: float) -> list[tuple]:
+    """Per column ``c`` of ``x2`` (rows x columns): min, max, sign changes outside
+    ``|v| <= bands[c]``, mean (of the samples times ``scale``, unscaled) and total
     variation (of the samples times ``scale``).  By the compiled walks where
     they apply (the same numbers: NumPy's pairwise sum of each contiguous
-    column), else NumPy on a contiguous copy of the column."""
+    column; one walk in the widest band, a column with a value in it counted
+    in its own by NumPy), else NumPy on a contiguous copy of the column."""
     n = x2.shape[0]
     tv = total_variation(x2 if scale == 1.0 else x2 * scale)
-    got = _compiled_side(x2, band) if scale == 1.0 else None
+    got = _compiled_side(x2, float(np.max(bands))) if scale == 1.0 and bands else None
     out = []
     col = None
     for c in range(x2.shape[1]):
@@ -714,7 +637,7 @@ def _measure_side(x2: np.ndarray, band: float, scale: float) -> list[tuple]:
                 col = np.empty(n)  # one channel in float64, contiguous
             np.copyto(col, x2[:, c])
             lo, hi, mean = float(col.min()), float(col.max()), _mean(col, scale)
-            changes = sign_changes(x2[:, c], band)[0]  # in the column's own dtype
+            changes = sign_changes(x2[:, c], bands[c])[0]  # in the column's own dtype
         out.append((lo, hi, changes, mean, tv[c]))
     return out
 
@@ -751,6 +674,19 @@ def range_amplitude(x2: np.ndarray) -> float:
         return _amplitude(x2)
     lo, hi = min(lo for lo, _, _ in got), max(hi for _, hi, _ in got)
     return abs(float(np.maximum(-lo, hi)))  # as _amplitude: -0.0 -> 0.0
+
+
+def column_amplitudes(x2: np.ndarray) -> list[float]:
+    """:func:`_amplitude` of each column of ``x2`` (rows x columns), by one compiled
+    walk (``columns_range``) where it applies."""
+    module = _compiled_module(x2)
+    if module is None:
+        return [_amplitude(x2[:, c]) for c in range(x2.shape[1])]
+    got = module.columns_range(x2)
+    return [
+        _amplitude(x2[:, c]) if nan else abs(float(np.maximum(-lo, hi)))
+        for c, (lo, hi, nan) in enumerate(got)
+    ]
 
 
 def _compiled_side(x2: np.ndarray, band: float) -> list | None:

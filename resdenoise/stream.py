@@ -402,6 +402,8 @@ class SignalSummary(Summary):
         ``max - min`` over all samples and channels (``np.ptp``).
     amplitude : float
         ``max |sample|`` over all channels (float64).
+    amplitudes : list of float
+        ``max |sample|`` of each channel (float64).
     """
 
     def __init__(self, stream, scan: _Scan, passes: Callable[[], None]):
@@ -414,6 +416,7 @@ class SignalSummary(Summary):
         self.minimum, self.maximum = lo, hi
         self.span = float(hi.max() - lo.min())
         self.amplitude = float(max(np.abs(lo).max(), np.abs(hi).max()))
+        self.amplitudes = [float(a) for a in np.maximum(np.abs(lo), np.abs(hi))]
         self._noise = scan.noise64
         self._noise.keep(pos)
         if not self._noise.settle(self.frames, self.amplitude):
@@ -589,7 +592,10 @@ class StreamedRun:
         channels = len(stream.positions)
         chunk = chunk_for(plan.halo, chunk, stream.frames)
         amplitude = self.summary.amplitude  # of the file's values, as measured
-        measurer = StreamMeasure(plan, channels, amplitude, dtype, check_wavelet, stream.frames)
+        amps = self.summary.amplitudes  # each channel's, its checks' tolerances
+        measurer = StreamMeasure(
+            plan, channels, amplitude, dtype, check_wavelet, stream.frames, amplitudes=amps
+        )
         quality = ref_rows = None
         if reference is not None and measure:
             quality = QualitySums(channels)

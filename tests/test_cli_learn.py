@@ -360,3 +360,18 @@ def test_samples_beyond_2_to_the_200_are_refused_in_one_line(
     assert len(lines) == 1 and lines[0].startswith(f"Error: {paths[named]}: the largest sample")
     assert "learn cannot square the samples; divide them by a power of two" in lines[0]
     assert not paths["out"].exists() and not paths["net"].exists()
+
+
+@pytest.mark.parametrize("scales", ["1", "2", "3"])
+def test_fixed_start_keeps_blocks_per_group_at_most_blocks(runner, tmp_path, pair, scales):
+    """--blocks is the most per group with --scales > 1 too (audit12a D3). Before: the
+    copied choice spread over the stride-1 groups only and every group got that count
+    (--groups 3 --blocks 6 --scales 2: 3 groups of 18)."""
+    noisy, clean = pair
+    net = tmp_path / "net.toml"
+    args = ["learn", str(noisy), "--clean", str(clean), "-o", str(net), "--scales", scales]
+    args += ["--groups", "3", "--blocks", "6", "--iterations", "0", "--stop", "none", "--json"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    repeats = [g["repeat"] for g in json.loads(result.stdout)["learned_groups"]]
+    assert len(repeats) == 3 and 1 <= max(repeats) <= 6, repeats

@@ -246,7 +246,8 @@ def test_malformed_network_files_are_refused_with_place_and_key(text, words):
 
 def test_threshold_of_a_shrinkage_block_is_lambda_over_sqrt2():
     spec = parse_network("[[block]]\nshrinkage = 'hard'\nthreshold = 0.5\n")
-    assert spec.blocks[0].lam == pytest.approx(0.5 * SQRT2)
+    assert spec.blocks[0].threshold == 0.5 and spec.blocks[0].lam is None
+    assert build_network(spec).groups[0][1].lam == 0.5 * SQRT2  # h = 1
 
 
 def test_the_example_file_loads_and_is_stable(noisy):
@@ -445,7 +446,8 @@ def soft_from_shrinkage(theta):
 @pytest.mark.parametrize("h", [1.0, 0.7])
 def test_scaled_groups_equal_strided_blocks_written_out(rng, h):
     u = np.cumsum(rng.standard_normal(61))
-    plan = build_network(parse_network(SCALED, "scaled.toml"), h=h)
+    # version 2: the soft block's threshold 0.2 is the Haar threshold, lambda sqrt2 0.2 / h
+    plan = build_network(parse_network("version = 2\n" + SCALED, "scaled.toml"), h=h)
     assert [spec.scale for spec, _, _ in plan.groups] == [3, 8, 1]
     out = run_plan(plan, u)
     pm_tau = plan.groups[0][2]
@@ -453,7 +455,7 @@ def test_scaled_groups_equal_strided_blocks_written_out(rng, h):
     expected = u.copy()
     for phi, tau, stride, m in [
         (pm(0.5), pm_tau, 3, 4),
-        (soft_from_shrinkage(0.2), plan.groups[1][2], 8, 2),
+        (soft_from_shrinkage(0.2 / h), plan.groups[1][2], 8, 2),
         (lambda r: math.tanh(r), 0.3, 1, 2),
     ]:
         for _ in range(m):

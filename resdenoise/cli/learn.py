@@ -369,9 +369,10 @@ def _train(noisy, clean, noisy_paths, clean_paths, network, settings):
     )
     warm = None
     if settings["start"] == "fixed":
-        warm = lib.warm_start(
-            noisy, arch, max_blocks=arch.groups * arch.blocks, objective=objective
-        )
+        # the copied choice spreads over the stride-1 groups only and every group gets
+        # that count: at most --blocks each, so at most (stride-1 groups) x --blocks blocks
+        fine = sum(arch.stride(i) == 1 for i in range(arch.groups))
+        warm = lib.warm_start(noisy, arch, max_blocks=fine * arch.blocks, objective=objective)
         arch = warm.arch
     with render.loss_progress(settings["quiet"], settings["iterations"]) as sink:
         result = lib.fit(
