@@ -282,7 +282,11 @@ class BatchResiduals:
 #: A probe on windows (:class:`ProbeWindows`) scores about this share of each batch
 #: (measured on 60 held-out signals of 1e5 and 2e5 samples against the whole probe:
 #: 0.25 changed 12 choices, true MSE +0.03 % geometric mean, worst +2.4 %; 0.5
-#: changed 7, -0.05 %, worst +0.4 %) ...
+#: changed 7, -0.05 %, worst +0.4 %; 0.25 against 0.5 again, for issue 19's sensor
+#: trace at 1e5 samples, 3.87x -> 3.61x the CPU of the fixed run it picks:
+#: bench_auto_heldout at 2e5 changed 6 of 30 choices, geometric mean +0.01 %, worst
+#: +1.0 %; its classes at 1e5 on other seeds 5 of 30, +0.37 %, worst +6.0 %, every one
+#: worse) ...
 PROBE_SHARE = 0.5
 #: ... with halos of at most PROBE_HALO x sqrt(blocks) rows per side (blocks rows where
 #: that is fewer: the stencil's reach).  A stable block moves at most a diffusivity
