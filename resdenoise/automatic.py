@@ -59,6 +59,14 @@ threshold by the output's SURE: music in pink noise against the best peer
 1.044 -> 0.931 (seed 100) and 1.057 -> 0.909 (seed 101), no other case of the
 benchmark changed (140 cases, two seeds).
 
+Perona-Malik over scales chooses a lambda and blocks per scale with the probe that also
+scores it, so where it is first by white SURE its lead is scored again with probes no
+search used (:func:`_fresh_first`).  Measured against the previous ranking (two seeds):
+``bench_classes`` white 0.339 -> 0.328 of the best peer (21 choices, 8 gaining > 0.5 dB,
+one losing: a sensor trace at 5 %, 75.4 -> 73.0 dB; the sensor traces at 30 % kept),
+pink 0.607 -> 0.607; the audit's 16 held-out classes at 5/10/30 % white noise 0.981 ->
+0.926 (26 cases moved, 14 gaining > 0.5 dB up to 4.4, one losing 0.67 dB).
+
 Every search includes doing nothing, so the choice is never expected to be
 worse than the input.  The extra dictionary says what was chosen, every
 candidate's SURE, and why.  NumPy only.
