@@ -44,6 +44,8 @@ __all__ = [
     "batches",
     "chunk_bounds",
     "clearly_lower",
+    "FRESH_PROBES",
+    "fresh_sums",
     "gain_from_sums",
     "gain_sums",
     "sure_parts",
@@ -119,6 +121,34 @@ def gain_from_sums(sums: np.ndarray, sigma: np.ndarray, n: int) -> tuple[float, 
     s2 = np.square(np.asarray(sigma, dtype=float))
     terms = np.sum(sums[0] - 2 * s2 * counts[:, None] + 2 * s2 * sums[1], axis=1)
     return float(np.sum(terms) / n), float(np.std(terms / counts, ddof=1) / math.sqrt(k))
+
+
+#: Probes that score a chosen plan again (:func:`fresh_sums`), none of them its search's.
+FRESH_PROBES = 4
+
+
+def fresh_sums(run, f2: np.ndarray, sigma: np.ndarray, probes: int = FRESH_PROBES) -> np.ndarray:
+    """:func:`gain_sums` of ``run`` (a plan's run of an ``(n, m)`` array, its channels apart;
+    None: doing nothing, whose divergence is exactly 1 a sample) on ``f2``, the divergence
+    by ``probes`` Monte-Carlo probes of seeds ``PROBE_SEED + 1, ...`` (their mean), never
+    the search's (:data:`PROBE_SEED`), all in one run of ``f2`` beside its probed copies.
+
+    A search that keeps the smallest SURE over many parameters with one probe also keeps
+    that probe's noise in its favour (the minimum picks it); scored with probes it never
+    saw, its choice's SURE is unbiased again, and two plans scored with the same probes
+    differ by the noise of neither alone."""
+    n, c = f2.shape
+    if run is None:
+        counts = batches(n)[1].astype(float)
+        return np.stack([np.zeros((len(counts), c)), np.repeat(counts[:, None], c, axis=1)])
+    probed = [sure_probe(f2, sigma, PROBE_SEED + k) for k in range(1, probes + 1)]
+    u = np.asarray(run(np.concatenate([f2, *(f2 + eps * b for b, eps in probed)], axis=1)))
+    u = u.reshape(n, (probes + 1) * c)
+    sums = [
+        gain_sums(f2, u[:, :c], u[:, k * c : k * c + c], *probed[k - 1])
+        for k in range(1, probes + 1)
+    ]
+    return np.mean(sums, axis=0)
 
 
 def chunk_bounds(n: int, chunks: int = SE_CHUNKS) -> np.ndarray:
