@@ -148,3 +148,28 @@ def test_the_search_has_a_bar_on_a_terminal(monkeypatch, src, tmp_path):
     assert result.exit_code == 0, result.output
     n = len(autoparams.LAMBDA_FACTORS)
     assert f"in.csv automatic search, lambda 1/{n}" in seen.getvalue()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    "ci, shown", [(None, True), ("true", False), ("1", False), ("false", True), ("", True)]
+)
+def test_no_bar_in_ci_even_on_a_terminal(monkeypatch, ci, shown):
+    """CI runners on a pseudo-terminal (Buildkite, GitLab, Jenkins) log every redraw:
+    ``CI`` set means no bars, as pip, npm and cargo do (audit12c D7)."""
+    import sys
+
+    from resdenoise.cli import render
+
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+    assert render.show_progress(False) is shown
+    assert render.show_progress(True) is False

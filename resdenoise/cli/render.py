@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import os
 import sys
 
 from ..errors import counted
@@ -587,11 +588,20 @@ class Bars:
             self.progress.refresh()
 
 
+def in_ci() -> bool:
+    """Whether the environment says it is a CI job (``CI`` set, not empty, ``0`` or
+    ``false``: GitHub Actions, GitLab, Buildkite, Jenkins set-ups), whose log keeps
+    every redraw of a bar even where the job runs on a pseudo-terminal."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
 def show_progress(quiet: bool) -> bool:
-    """Whether to draw progress bars: not quiet, and stderr is a terminal that can move
-    its cursor (not ``TERM=dumb`` or ``unknown``, where rich draws no bar but its
-    stop left a blank line before the verdict)."""
-    return not quiet and sys.stderr.isatty() and not stderr_console().is_dumb_terminal
+    """Whether to draw progress bars: not quiet, not in CI (:func:`in_ci`), and stderr
+    is a terminal that can move its cursor (not ``TERM=dumb`` or ``unknown``, where
+    rich draws no bar but its stop left a blank line before the verdict)."""
+    if quiet or in_ci() or not sys.stderr.isatty():
+        return False
+    return not stderr_console().is_dumb_terminal
 
 
 @contextlib.contextmanager
