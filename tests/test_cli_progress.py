@@ -173,3 +173,68 @@ def test_no_bar_in_ci_even_on_a_terminal(monkeypatch, ci, shown):
         monkeypatch.setenv("CI", ci)
     assert render.show_progress(False) is shown
     assert render.show_progress(True) is False
+
+
+# --------------------------------------------------------------------------
+# The family choice (denoise, --diffusivity auto, --shrinkage auto): a bar over the
+# candidates, each named while searched (audit12c D3)
+# --------------------------------------------------------------------------
+
+
+def test_the_family_choice_reports_each_candidate(noisy):
+    from resdenoise.automatic import COMMAND_CANDIDATES, choose_denoiser
+
+    candidates = COMMAND_CANDIDATES["shrink"]
+    seen = []
+    plan, extra = choose_denoiser(noisy, candidates=candidates, progress=lambda *a: seen.append(a))
+    labels = [c[0] for c in candidates]
+    n = len(labels)
+    assert seen[0] == (f"choice: {labels[0]}", 0, n) and seen[-1] == (f"choice: {labels[-1]}", n, n)
+    assert [d for _, d, _ in seen] == sorted(d for _, d, _ in seen)  # only forward
+    for i, label in enumerate(labels):  # each candidate named while it is searched
+        assert {d for p, d, _ in seen if p == f"choice: {label}"} >= {i}
+    assert {t for _, _, t in seen} == {n}
+    again, same = choose_denoiser(noisy, candidates=candidates)  # told, not changed
+    assert same == extra and np.array_equal(again.run(noisy), plan.run(noisy))
+
+
+def test_the_family_choice_is_one_bar_over_its_candidates(monkeypatch):
+    from rich.console import Console
+
+    from resdenoise.cli import render
+
+    monkeypatch.setenv("TERM", "xterm")
+    clock = itertools.count(0.0, 0.5)
+    console = Console(file=io.StringIO(), force_terminal=True, width=200)
+    with render.Bars(console=console, get_time=lambda: next(clock)) as bars:
+        for i, label in enumerate(["shrink soft", "shrink garrote", "shrink hard"]):
+            bars.update(0, "in.wav", f"choice: {label}", i, 5)
+        assert len(bars.tasks) == 1 and len(bars.progress.tasks) == 1
+        text = draw(bars)
+    assert "in.wav choosing the filter: shrink hard" in text
+    assert "40%" in text and "2/5" in text  # the same bar and clock: not reset per candidate
+    assert re.search(r"candidates/s", text) and re.search(r"ETA \d+:\d\d:\d\d", text)
+
+
+@pytest.mark.parametrize(
+    "command, first",
+    [
+        (["denoise"], "diffuse perona-malik"),
+        (["diffuse", "--diffusivity", "auto"], "diffuse perona-malik"),
+        (["shrink", "--shrinkage", "auto"], "shrink soft"),
+    ],
+)
+def test_the_family_choice_has_a_bar_on_a_terminal(monkeypatch, src, tmp_path, command, first):
+    from rich.console import Console
+
+    from resdenoise.cli import render
+
+    seen = io.StringIO()
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.setattr(
+        render, "stderr_console", lambda: Console(file=seen, force_terminal=True, width=200)
+    )
+    monkeypatch.setattr(render, "show_progress", lambda quiet: not quiet)
+    result = CliRunner().invoke(cli, [*command, str(src), "-o", str(tmp_path / "o.csv")])
+    assert result.exit_code == 0, result.output
+    assert f"in.csv choosing the filter: {first}" in seen.getvalue()

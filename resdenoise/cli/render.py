@@ -508,9 +508,16 @@ class Bars:
         "filter": "filtering",
         "blocks": "blocks",
         "search": "automatic search",
+        "choice": "choosing the filter",
+        "choice at the low end": "choosing again at the noise level's low end",
     }
     #: what a phase counts
-    UNITS = {"blocks": "blocks", "search": "blocks"}
+    UNITS = {
+        "blocks": "blocks",
+        "search": "blocks",
+        "choice": "candidates",
+        "choice at the low end": "candidates",
+    }
 
     def __init__(self, files: int | None = None, console=None, get_time=None):
         from rich.progress import (
@@ -551,8 +558,18 @@ class Bars:
     def print(self, text: str) -> None:
         self.progress.console.print(printable(text), highlight=False, markup=False, soft_wrap=True)
 
+    @staticmethod
+    def bar_of(phase: str) -> str:
+        """The bar a phase moves: ``"choice: shrink garrote"`` the family choice's (one
+        bar over the candidates, each named while searched), any other phase its own."""
+        base, colon, _ = phase.partition(": ")
+        return base if colon else phase
+
     def describe(self, phase: str) -> tuple[str, str]:
         """What a phase is called on its bar, and what it counts."""
+        base, colon, searched = phase.partition(": ")  # the family choice's candidate
+        if colon:
+            return f"{self.PHASES.get(base, base)}: {searched}", self.UNITS.get(base, "samples")
         base, _, candidate = phase.partition(" ")  # "search 2/13": lambda candidate 2 of 13
         words = self.PHASES.get(base, base)
         if candidate:
@@ -562,13 +579,14 @@ class Bars:
     def update(self, key, label: str, phase: str, done: int, total) -> None:
         words, unit = self.describe(phase)
         description = printable(f"{label} {words}")
+        bar = self.bar_of(phase)
         if key not in self.tasks:
             task = self.progress.add_task(description, total=total, unit=unit)
-            self.tasks[key] = (task, phase)
+            self.tasks[key] = (task, bar)
         task, shown = self.tasks[key]
-        if phase != shown:  # a new phase: a fresh bar and clock
+        if bar != shown:  # a new phase: a fresh bar and clock
             self.progress.reset(task, total=total, description=description, unit=unit)
-            self.tasks[key] = (task, phase)
+            self.tasks[key] = (task, bar)
         self.progress.update(task, description=description, completed=done, total=total)
         self.refresh()
 
