@@ -196,6 +196,7 @@ import numpy as np
 
 from .errors import check_signal
 from .scaling import scaled_search, times_power_of_two
+from .stopping import steady
 
 __all__ = [
     "CANDIDATES",
@@ -671,11 +672,6 @@ def choice_phase(label: str, low: bool = False) -> str:
     return f"choice{' at the low end' if low else ''}: {label}"
 
 
-def _tick(progress, phase: str, done: int, total: int, *_search) -> None:
-    """``progress(phase, done, total)``, whatever a candidate's own search tells."""
-    progress(phase, done, total)
-
-
 def _ranked(g, level, candidates, evidence=None, progress=None, low: bool = False) -> list:
     """Every candidate's ``(SURE, label, plan, extra)`` on ``g`` with noise ``level`` (the
     white SURE of its own search), smallest first.  ``evidence``: the colour evidence of
@@ -689,7 +685,7 @@ def _ranked(g, level, candidates, evidence=None, progress=None, low: bool = Fals
     results, tick = [], None
     for i, (label, command, form, name) in enumerate(candidates):
         if progress is not None:  # told again as a search goes (a bar's clock moves)
-            tick = partial(_tick, progress, choice_phase(label, low), i, len(candidates))
+            tick = partial(steady, progress, choice_phase(label, low), i, len(candidates))
             tick()
         if label.endswith("scales"):
             if command == "shrink":

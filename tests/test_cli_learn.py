@@ -360,3 +360,45 @@ def test_samples_beyond_2_to_the_200_are_refused_in_one_line(
     assert len(lines) == 1 and lines[0].startswith(f"Error: {paths[named]}: the largest sample")
     assert "learn cannot square the samples; divide them by a power of two" in lines[0]
     assert not paths["out"].exists() and not paths["net"].exists()
+
+
+def test_the_warm_start_tells_its_searches(pair):
+    """learn's --start fixed searches five families first: said as it goes (audit12c D3),
+    and the start the same told or not."""
+    noisy = [read_signal(str(pair[0])).data]
+    arch = learn.Architecture(groups=2, blocks=3, bumps=4, scales=2)
+    seen = []
+    told = learn.warm_start(noisy, arch, max_blocks=6, progress=lambda *a: seen.append(a))
+    labels = [f[0] for f in learn.FIXED_FAMILIES]
+    total = len(labels) + len(learn.COARSE_AMOUNTS)
+    assert seen[0] == (f"warm start: {labels[0]}", 0, total)
+    assert seen[-1] == ("warm start: coarse groups", total, total)
+    assert [d for _, d, _ in seen] == sorted(d for _, d, _ in seen)
+    assert {p for p, _, _ in seen} == {f"warm start: {x}" for x in [*labels, "coarse groups"]}
+    silent = learn.warm_start(noisy, arch, max_blocks=6)
+    assert np.array_equal(told.params, silent.params) and told.family == silent.family
+
+
+def test_learn_on_a_terminal_shows_the_warm_start_and_a_full_bar(
+    runner, tmp_path, pair, monkeypatch
+):
+    import io
+    import re
+
+    from rich.console import Console
+
+    from resdenoise.cli import render
+
+    seen = io.StringIO()
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.setattr(
+        render, "stderr_console", lambda: Console(file=seen, force_terminal=True, width=200)
+    )
+    monkeypatch.setattr(render, "show_progress", lambda quiet: not quiet)
+    args = ["learn", str(pair[0]), "-o", str(tmp_path / "n.toml"), "--iterations", "3"]
+    result = runner.invoke(cli, [*args, "--groups", "2", "--blocks", "3", "--bumps", "4"])
+    assert result.exit_code == 0, result.output
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.getvalue())
+    assert "learn warm start, searching: diffuse" in text  # the first family, before training
+    bar = [line for line in re.split(r"[\r\n]", text) if "iterations, loss" in line][-1]
+    assert re.search(r"\d+%", bar) and "iterations/s" in bar and "ETA" in bar

@@ -369,9 +369,11 @@ def _train(noisy, clean, noisy_paths, clean_paths, network, settings):
     )
     warm = None
     if settings["start"] == "fixed":
-        warm = lib.warm_start(
-            noisy, arch, max_blocks=arch.groups * arch.blocks, objective=objective
-        )
+        with render.progress_sink(settings["quiet"], "learn") as sink:
+            warm = lib.warm_start(
+                noisy, arch, max_blocks=arch.groups * arch.blocks, objective=objective,
+                progress=sink,
+            )  # fmt: skip
         arch = warm.arch
     with render.loss_progress(settings["quiet"], settings["iterations"]) as sink:
         result = lib.fit(

@@ -510,6 +510,7 @@ class Bars:
         "search": "automatic search",
         "choice": "choosing the filter",
         "choice at the low end": "choosing again at the noise level's low end",
+        "warm start": "warm start, searching",
     }
     #: what a phase counts
     UNITS = {
@@ -517,6 +518,7 @@ class Bars:
         "search": "blocks",
         "choice": "candidates",
         "choice at the low end": "candidates",
+        "warm start": "searches",
     }
 
     def __init__(self, files: int | None = None, console=None, get_time=None):
@@ -661,16 +663,27 @@ def loss_progress(quiet: bool, iterations: int):
     if not show_progress(quiet) or iterations < 1:
         yield None
         return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
-    columns = (
+    columns = (  # as every other bar: percentage, count, rate, elapsed and ETA
         TextColumn("learning"),
         BarColumn(),
+        TaskProgressColumn(),
         TextColumn("{task.completed}/{task.total} iterations, loss {task.fields[loss]}"),
+        _rate_column(),
         TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
     )
     with Progress(*columns, console=stderr_console(), transient=True) as bar:
-        task = bar.add_task("learn", total=iterations, loss="...")
+        task = bar.add_task("learn", total=iterations, loss="...", unit="iterations")
 
         def sink(iteration: int, loss: float) -> None:
             bar.update(task, completed=iteration, loss=num(loss))
