@@ -470,8 +470,10 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
     bars = render.Bars(len(inputs)) if render.show_progress(quiet) else None
     labels = [os.path.basename(path) for path in inputs]
 
-    def progress(i: int, phase: str, done: int, total) -> None:
-        bars.update(i, labels[i], phase, done, total)
+    def progress(i: int, phase: str, done: int, total, at: float | None = None) -> None:
+        bars.update(i, labels[i], phase, done, total, at)
+
+    progress.takes_time = True  # a worker's progress at its own time (batch -j N)
 
     def finished(i: int, result) -> None:
         if result.error is not None:

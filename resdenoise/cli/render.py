@@ -522,6 +522,10 @@ class Bars:
     }
 
     def __init__(self, files: int | None = None, console=None, get_time=None):
+        import time
+
+        self._clock = get_time or time.monotonic
+        self._at: float | None = None  # a worker's time of the update being taken
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -544,11 +548,16 @@ class Bars:
             console=console or stderr_console(),
             transient=True,
             auto_refresh=False,
-            get_time=get_time,
+            get_time=self._now,
         )
         self.files = self.progress.add_task("files", total=files, unit="files") if files else None
         self.tasks: dict = {}
         self._last = 0.0
+
+    def _now(self) -> float:
+        """The bars' clock: the time an update happened (a worker's, relayed in a burst),
+        else now."""
+        return self._clock() if self._at is None else self._at
 
     def __enter__(self):
         self.progress.start()
@@ -578,7 +587,18 @@ class Bars:
             words += f", lambda {candidate}"
         return words, self.UNITS.get(base, "samples")
 
-    def update(self, key, label: str, phase: str, done: int, total) -> None:
+    def update(self, key, label: str, phase: str, done: int, total, at=None) -> None:
+        """Bar ``key`` at ``done`` of ``total``; ``at``: when that was (a batch worker's
+        :func:`time.monotonic`, told later in a burst), so that its rate and ETA are
+        the worker's, not the burst's."""
+        self._at = at
+        try:
+            self._update(key, label, phase, done, total)
+        finally:
+            self._at = None
+        self.refresh()
+
+    def _update(self, key, label: str, phase: str, done: int, total) -> None:
         words, unit = self.describe(phase)
         description = printable(f"{label} {words}")
         bar = self.bar_of(phase)
@@ -590,7 +610,6 @@ class Bars:
             self.progress.reset(task, total=total, description=description, unit=unit)
             self.tasks[key] = (task, bar)
         self.progress.update(task, description=description, completed=done, total=total)
-        self.refresh()
 
     def file_done(self, key) -> None:
         if key in self.tasks:
