@@ -775,9 +775,14 @@ def _stop_line(report: dict) -> str:
         return ""
     chosen = ", ".join(str(k) for k in report["stop_blocks_chosen"])
     trained, stopped = report["loss_at_trained_depth"], report["loss_stopped_by_sure"]
-    losses = f"{report['stop_measure']} loss {num(trained, 'n/a')} at the trained depth, " + (
-        f"{num(stopped)} stopped"
-    )
+    losses = f"{num(trained, 'n/a')} at the trained depth, {num(stopped)} stopped"
+    if report["stop_measure"] == "sure":  # not the first line's SURE: another probe
+        losses = (
+            "SURE by the stop's own Monte-Carlo probe (the training's loss above used "
+            f"another, hence another value): {losses}"
+        )
+    else:
+        losses = f"{report['stop_measure']} loss {losses}"
     if report["stop"] == "sure":
         why = "--stop sure" if report["stop_asked"] == "sure" else "the smallest training loss"
         factors = report.get("stop_lambda_factors")
