@@ -155,12 +155,12 @@ def learn(noisy_paths, clean_paths, output, **settings):
 
     \b
     Example:
-        resdenoise learn noisy.csv --clean clean.csv -o net.toml
-        resdenoise resnet other_noisy.csv --network net.toml -o denoised.csv
-        resdenoise learn noisy.wav --objective noise2self -o net.toml
-        resdenoise learn noisy.csv --clean clean.csv --stop none --blocks 64 -o net.toml
-        resdenoise learn --per-file noisy.wav -o denoised.wav --network-out net.toml
-        cat noisy.csv | resdenoise learn - --delimiter ';' --columns 2 -o net.toml
+        resdenoise learn sample_signals/steps.csv --clean sample_signals/steps_clean.csv -o net.toml
+        resdenoise resnet sample_signals/two_channels.csv --network net.toml -o denoised.csv
+        resdenoise learn sample_signals/steps.csv --objective noise2self -o net.toml
+        resdenoise learn sample_signals/steps.csv --stop none --blocks 64 -o net.toml
+        resdenoise learn --per-file sample_signals/steps.csv -o denoised.csv --network-out net.toml
+        cat sample_signals/two_channels.csv | resdenoise learn - --columns 2 -o net.toml
     """
     refuse_quiet_and_verbose(settings["quiet"], settings["verbose"], "table")
     if settings["per_file"]:
