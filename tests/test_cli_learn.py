@@ -404,21 +404,26 @@ def test_learn_on_a_terminal_shows_the_warm_start_and_a_full_bar(
     assert re.search(r"\d+%", bar) and "iterations/s" in bar and "ETA" in bar
 
 
-@pytest.mark.parametrize("clean", [False, True])
-def test_the_stops_losses_say_whose_they_are(runner, tmp_path, pair, clean):
+@pytest.mark.parametrize("objective", ["sure", "supervised", "noise2self"])
+def test_the_stops_losses_say_whose_they_are(runner, tmp_path, pair, objective):
     """Under SURE the stop's losses are by its own Monte-Carlo probe, not the training's:
     said, so that the trained depth's two values are not read as one (audit12c D6);
-    supervised, the same error twice: no such words."""
+    supervised, the same error twice: no such words; noise2self training, no SURE to
+    differ from."""
     noisy, truth = pair
     args = ["learn", str(noisy), "-o", str(tmp_path / "n.toml"), "--stop", "sure", "--json"]
-    result = runner.invoke(cli, [*args, *(["--clean", str(truth)] if clean else []), *FAST])
+    given = {"sure": [], "supervised": ["--clean", str(truth)]}
+    args += given.get(objective, ["--objective", objective])
+    result = runner.invoke(cli, [*args, *FAST])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     line = next(x for x in result.stderr.splitlines() if "at the trained depth" in x)
     trained = f"{report['loss_at_trained_depth']:.6g} at the trained depth"
-    if clean:
+    if objective == "supervised":
         assert f"supervised loss {trained}" in line and "probe" not in line
-    else:
+    elif objective == "sure":
         assert "SURE by the stop's own Monte-Carlo probe (the training's loss above " in line
         assert f"another, hence another value): {trained}" in line
         assert "sure loss" not in line
+    else:
+        assert f"SURE by the stop's own Monte-Carlo probe: {trained}" in line

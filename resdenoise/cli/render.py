@@ -777,10 +777,12 @@ def _stop_line(report: dict) -> str:
     trained, stopped = report["loss_at_trained_depth"], report["loss_stopped_by_sure"]
     losses = f"{num(trained, 'n/a')} at the trained depth, {num(stopped)} stopped"
     if report["stop_measure"] == "sure":  # not the first line's SURE: another probe
-        losses = (
-            "SURE by the stop's own Monte-Carlo probe (the training's loss above used "
-            f"another, hence another value): {losses}"
+        other = (  # where the training's loss is SURE too: why the two differ
+            " (the training's loss above used another, hence another value)"
+            if report["objective"] == "sure"
+            else ""
         )
+        losses = f"SURE by the stop's own Monte-Carlo probe{other}: {losses}"
     else:
         losses = f"{report['stop_measure']} loss {losses}"
     if report["stop"] == "sure":
