@@ -434,7 +434,7 @@ def do_no_harm(
     if tested is None:
         tested = gain_test(plan, f, level, per_level=per_level, sums=sums)
     gain, se = tested
-    extra = {"expected_gain_per_sample": gain, "gain_standard_error": se}
+    extra = {**_sure_change("sure_change_per_sample", gain), "gain_standard_error": se}
     if not _significant((gain, se)):
         reason = _no_gain(name, gain, se, shift)
         return as_identity(plan), reason, f"nothing done: {reason}; the output is the input", extra
@@ -443,7 +443,7 @@ def do_no_harm(
         return plan, None, None, extra
     lo_gain, lo_se = gain_test(plan, f, low, sums=sums)
     extra["noise_low_end"] = [float(x) for x in low.sigma]
-    extra["gain_at_low_end"] = lo_gain
+    extra.update(_sure_change("sure_change_at_low_end", lo_gain))
     extra["gain_at_low_end_standard_error"] = lo_se
     if _significant((lo_gain, lo_se)):
         return plan, None, None, extra
@@ -456,10 +456,21 @@ def do_no_harm(
         backed, backed_name, details = at_low(low)
         if backed.steps:
             b_gain, b_se = gain_test(backed, f, low)
-            extra["backed_off_gain"], extra["backed_off_gain_standard_error"] = b_gain, b_se
+            extra.update(_sure_change("backed_off_sure_change", b_gain))
+            extra["backed_off_gain_standard_error"] = b_se
             if _significant((b_gain, b_se)):
                 return backed, None, None, {**details, **extra, "backed_off_to": backed_name}
     return as_identity(plan), why, f"nothing done: {why}; the output is the input", extra
+
+
+def _sure_change(key: str, change: float) -> dict:
+    """A SURE change per sample (output's minus input's: negative where the run helps)
+    under its name, and under the old name whose "gain" read the other way round, kept
+    until the report's next ``schema_version`` (:data:`resdenoise.report.RENAMED`)."""
+    from .report import RENAMED
+
+    old = next(o for o, new in RENAMED.items() if new == key)
+    return {key: change, old: change}
 
 
 #: The report entries of a search's choice that describe its output (:func:`kept_input`).

@@ -17,7 +17,7 @@ import sys
 
 from ..errors import counted
 from ..nonlinearities import FORMS
-from ..report import LOW_END
+from ..report import LOW_END, RENAMED
 from .options import pipe_closed, printable
 
 #: an in-memory run of fewer blocks gets no progress bar
@@ -200,8 +200,10 @@ def render_summary(report: dict, console, verbose: bool = False) -> None:
 def parameter_line(parameters: dict) -> str:
     """The report's scalar parameters as one line, ``name = value, ...``; a parameter
     left None is unknown (an expected gain SURE cannot tell), shown as ``-``."""
-    return ", ".join(
-        f"{_text(k)} = {_fmt(v)}" for k, v in parameters.items() if not isinstance(v, (list, dict))
+    return ", ".join(  # an old name kept beside its new one (RENAMED): once
+        f"{_text(k)} = {_fmt(v)}"
+        for k, v in parameters.items()
+        if not isinstance(v, (list, dict)) and k not in RENAMED
     )
 
 
