@@ -238,3 +238,26 @@ def test_the_family_choice_has_a_bar_on_a_terminal(monkeypatch, src, tmp_path, c
     result = CliRunner().invoke(cli, [*command, str(src), "-o", str(tmp_path / "o.csv")])
     assert result.exit_code == 0, result.output
     assert f"in.csv choosing the filter: {first}" in seen.getvalue()
+
+
+def test_a_tick_of_the_same_count_only_redraws(monkeypatch):
+    """An outer bar told again as a candidate's search goes (the same phase and count,
+    thousands of times): rich's update only when something changed."""
+    from rich.console import Console
+
+    from resdenoise.cli import render
+
+    monkeypatch.setenv("TERM", "xterm")
+    console = Console(file=io.StringIO(), force_terminal=True, width=200)
+    with render.Bars(console=console) as bars:
+        updates = []
+        real = bars.progress.update
+        monkeypatch.setattr(
+            bars.progress, "update", lambda *a, **k: (updates.append(k), real(*a, **k))
+        )
+        for _ in range(100):
+            bars.update(0, "in.csv", "choice: shrink soft", 0, 5)
+        bars.update(0, "in.csv", "choice: shrink garrote", 1, 5)
+        bars.file_done(0)
+        bars.update(0, "in.csv", "choice: shrink garrote", 1, 5)  # a new bar: taken
+    assert [k["completed"] for k in updates] == [0, 1, 1]

@@ -554,6 +554,7 @@ class Bars:
         )
         self.files = self.progress.add_task("files", total=files, unit="files") if files else None
         self.tasks: dict = {}
+        self._told: dict = {}  # per bar: the last update taken
         self._last = 0.0
 
     def _now(self) -> float:
@@ -593,11 +594,14 @@ class Bars:
         """Bar ``key`` at ``done`` of ``total``; ``at``: when that was (a batch worker's
         :func:`time.monotonic`, told later in a burst), so that its rate and ETA are
         the worker's, not the burst's."""
-        self._at = at
-        try:
-            self._update(key, label, phase, done, total)
-        finally:
-            self._at = None
+        told = (label, phase, done, total)
+        if self._told.get(key) != told:  # the same again (an outer bar's tick): a redraw only
+            self._told[key] = told
+            self._at = at
+            try:
+                self._update(key, label, phase, done, total)
+            finally:
+                self._at = None
         self.refresh()
 
     def _update(self, key, label: str, phase: str, done: int, total) -> None:
@@ -614,6 +618,7 @@ class Bars:
         self.progress.update(task, description=description, completed=done, total=total)
 
     def file_done(self, key) -> None:
+        self._told.pop(key, None)
         if key in self.tasks:
             self.progress.remove_task(self.tasks.pop(key)[0])
         if self.files is not None:
