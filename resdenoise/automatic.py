@@ -204,12 +204,14 @@ import numpy as np
 
 from .errors import check_signal
 from .scaling import scaled_search, times_power_of_two
+from .stopping import steady
 
 __all__ = [
     "CANDIDATES",
     "COMMAND_CANDIDATES",
     "NOTHING",
     "PRESTAGE_ONLY",
+    "choice_phase",
     "choose_denoiser",
     "do_no_harm",
     "gain_test",
@@ -446,7 +448,7 @@ def do_no_harm(
     if tested is None:
         tested = gain_test(plan, f, level, per_level=per_level, sums=sums)
     gain, se = tested
-    extra = {"expected_gain_per_sample": gain, "gain_standard_error": se}
+    extra = {**_sure_change("sure_change_per_sample", gain), "gain_standard_error": se}
     if not _significant((gain, se)):
         reason = _no_gain(name, gain, se, shift)
         return (
@@ -460,7 +462,7 @@ def do_no_harm(
         return plan, None, None, extra
     lo_gain, lo_se = gain_test(plan, f, low, sums=sums)
     extra["noise_low_end"] = [float(x) for x in low.sigma]
-    extra["gain_at_low_end"] = lo_gain
+    extra.update(_sure_change("sure_change_at_low_end", lo_gain))
     extra["gain_at_low_end_standard_error"] = lo_se
     if _significant((lo_gain, lo_se)):
         return plan, None, None, extra
@@ -473,7 +475,8 @@ def do_no_harm(
         backed, backed_name, details = at_low(low)
         if backed.steps:
             b_gain, b_se = gain_test(backed, f, low)
-            extra["backed_off_gain"], extra["backed_off_gain_standard_error"] = b_gain, b_se
+            extra.update(_sure_change("backed_off_sure_change", b_gain))
+            extra["backed_off_gain_standard_error"] = b_se
             if _significant((b_gain, b_se)):
                 return backed, None, None, {**details, **extra, "backed_off_to": backed_name}
     return (
@@ -512,6 +515,16 @@ def only_prestage(extra: dict, stage, f, shift: int = 0) -> dict:
             for w in out["warnings"]
         ]
     return out
+
+
+def _sure_change(key: str, change: float) -> dict:
+    """A SURE change per sample (output's minus input's: negative where the run helps)
+    under its name, and under the old name whose "gain" read the other way round, kept
+    until the report's next ``schema_version`` (:data:`resdenoise.report.RENAMED`)."""
+    from .report import RENAMED
+
+    old = next(o for o, new in RENAMED.items() if new == key)
+    return {key: change, old: change}
 
 
 #: The report entries of a search's choice that describe its output (:func:`kept_input`).
@@ -717,17 +730,28 @@ def _no_gain(name: str, gain: float, se: float, shift: int = 0) -> str:
     return f"{name} raises SURE by {gain:.6g} per sample (standard error {se:.6g})"
 
 
-def _ranked(g, level, candidates, evidence=None) -> list:
+def choice_phase(label: str, low: bool = False) -> str:
+    """The progress phase of the family choice while it searches candidate ``label``
+    (``"choice: shrink garrote"``; ``"choice at the low end: ..."`` for the search again
+    with the noise level's low end): ``progress(phase, done, total)`` counts candidates."""
+    return f"choice{' at the low end' if low else ''}: {label}"
+
+
+def _ranked(g, level, candidates, evidence=None, progress=None, low: bool = False) -> list:
     """Every candidate's ``(SURE, label, plan, extra)`` on ``g`` with noise ``level`` (the
     white SURE of its own search), smallest first.  ``evidence``: the colour evidence of
     ``g`` at ``level`` (:func:`resdenoise.multilevel._white_nugget`'s) when read already;
-    else the first multiscale candidate reads it for the others."""
+    else the first multiscale candidate reads it for the others.  ``progress(phase,
+    done, total)`` (:func:`choice_phase`) before each candidate's search and at the end."""
     from .autoparams import choose_parameters
     from .multilevel import _choose_levels
     from .multiscale import choose_diffusion_scales
 
-    results = []
-    for label, command, form, name in candidates:
+    results, tick = [], None
+    for i, (label, command, form, name) in enumerate(candidates):
+        if progress is not None:  # told again as a search goes (a bar's clock moves)
+            tick = partial(steady, progress, choice_phase(label, low), i, len(candidates))
+            tick()
         if label.endswith("scales"):
             if command == "shrink":
                 plan, choice, evidence = _choose_levels(g, name, sigma=level, evidence=evidence)
@@ -737,8 +761,10 @@ def _ranked(g, level, candidates, evidence=None) -> list:
             results.append((risk, label, plan, choice.as_dict()))
             continue
         tau = 0.25 if command == "shrink" else None
-        choice = choose_parameters(g, name, form, tau=tau, sigma=level)
+        choice = choose_parameters(g, name, form, tau=tau, sigma=level, progress=tick)
         results.append((choice.stopping.best, label, _single(choice, command), choice.as_dict()))
+    if progress is not None and candidates:
+        progress(choice_phase(candidates[-1][0], low), len(candidates), len(candidates))
     return sorted(results, key=lambda r: r[0])
 
 
@@ -783,7 +809,7 @@ def _blocks(plan):
     return (replace(plan, prestage=None) if plan.prestage is not None else plan).run
 
 
-def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None):
+def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None, progress=None):
     """``(plan, extra)``: the candidate with the smallest SURE (see the module docstring).
 
     ``sigma``: the noise level when known.  ``extra['automatic_choice']``
@@ -792,7 +818,9 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None):
     coloured noise, :func:`noise_per_level`, SURE split over scales with each
     scale's noise, :func:`gain_test`, for every candidate).  Doing nothing is
     chosen, and said so, by :func:`do_no_harm` (``labels``: how its reason names each
-    channel, e.g. a file's ``column 3 ('rough')``).
+    channel, e.g. a file's ``column 3 ('rough')``).  ``progress(phase, done, total)``
+    as the candidates are searched: ``done`` of ``total`` candidates, ``phase``
+    naming the one searched (:func:`choice_phase`).
 
     Samples whose squares would over- or underflow are searched divided by a power of
     two, the plan and every number of the report multiplied back
@@ -807,18 +835,18 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None):
     """
     f = np.asarray(f, dtype=float)
     check_signal(f)  # diffuse(f, "auto")'s SignalError: never a choice from NaN SURE
-    return _chosen(f, sigma=sigma, candidates=candidates, labels=labels)
+    return _chosen(f, sigma=sigma, candidates=candidates, labels=labels, progress=progress)
 
 
-def _chosen(f, candidates, labels, shift: int = 0, sigma=None):
+def _chosen(f, candidates, labels, shift: int = 0, sigma=None, progress=None):
     """:func:`choose_denoiser` of ``f``, the signal divided by ``2**shift`` (as the
     reasons say their numbers), divided further where its squares would over- or
     underflow."""
-    search = partial(_choose, candidates=candidates, labels=labels)
+    search = partial(_choose, candidates=candidates, labels=labels, progress=progress)
     return scaled_search(search, f, shift, sigma=sigma)
 
 
-def _choose(f, candidates, labels, shift: int, sigma):
+def _choose(f, candidates, labels, shift: int, sigma, progress=None):
     """:func:`choose_denoiser` of the samples as they are (the signal divided by
     ``2**shift``)."""
     from .impulses import hampel_stage
@@ -833,12 +861,12 @@ def _choose(f, candidates, labels, shift: int, sigma):
         g = stage.apply(f)
         level, evidence = _white_nugget(g, resolve_sigma(g, sigma, search=True))
     # a channel whose level is not trusted passed through, the others chosen for alone
-    search = partial(_chosen, sigma=sigma, candidates=candidates, shift=shift)
+    search = partial(_chosen, sigma=sigma, candidates=candidates, shift=shift, progress=progress)
     passed, distrusted = pass_untrusted(g, level, labels, search, f, given=sigma)
     if passed is not None:
         return passed
     per_level, rule, evidence = _noise_per_level(g, level, evidence)
-    white = _ranked(g, level, candidates, evidence)
+    white = _ranked(g, level, candidates, evidence, progress)
     results, tests, scored = white, {}, "smallest SURE"
     if per_level is not None:  # coloured: every candidate by SURE split over scales ...
         nothing = frame_identity_sure(per_level, g.reshape(g.shape[0], -1).shape[1])
@@ -884,7 +912,8 @@ def _choose(f, candidates, labels, shift: int, sigma):
 
     def at_low(low):  # the search again with the level's low end (white ranking); where
         # the nugget set the level, its evidence is the level's without the nugget: the same
-        ranked = _ranked(g, low, candidates, evidence if low.white_by_nugget() else None)
+        evidence_low = evidence if low.white_by_nugget() else None
+        ranked = _ranked(g, low, candidates, evidence_low, progress, low=True)
         first = _fresh_first(ranked, g, low)[0][0]
         return first[2], first[1], first[3]
 

@@ -124,7 +124,10 @@ def run_batch(
         cores), else to the engine's default.
     progress : callable, optional
         ``progress(index, phase, done, total)``: :func:`run_file`'s progress
-        of input ``index``.
+        of input ``index``.  With ``jobs`` > 1 a worker's progress arrives in bursts
+        (while this process is between two of its blocks); a ``progress`` whose
+        attribute ``takes_time`` is true gets ``at=`` the :func:`time.monotonic`
+        time the worker told it (rates and ETAs of the worker's time, not of the burst).
     on_done : callable, optional
         ``on_done(index, result)`` as each file finishes; with ``jobs`` > 1, a
         worker's file once this process is between two files of its own, in the

@@ -420,9 +420,11 @@ class _Pool:
             worker.committing = True
             return
         i = worker.current
-        if kind == "progress":
+        if kind == "progress":  # with the worker's time of it (one clock: CLOCK_MONOTONIC)
             if self.progress is not None:
-                self.progress(i, *payload)
+                *told, at = payload
+                timed = getattr(self.progress, "takes_time", False)
+                self.progress(i, *told, **({"at": at} if timed else {}))
             return
         worker.current = None
         if kind == "plain":  # as the worker's result compared: nothing to unpickle
@@ -571,7 +573,7 @@ def _worker(jobs_list, queue: int, back: int, parent: int, shown: bool,
         now = time.monotonic()
         if now - last[0] > 0.1 or (total is not None and done >= total):
             last[0] = now
-            _write(back, _message(("progress", (phase, done, total))))
+            _write(back, _message(("progress", (phase, done, total, now))))  # when: a rate
 
     sending = contextlib.ExitStack()  # from a file's renames until its result is sent
 

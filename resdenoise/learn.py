@@ -59,6 +59,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
 
@@ -88,6 +89,7 @@ from .network import format_network, parse_network
 from .network_stop import stopped_network
 from .noise import resolve_sigma
 from .scaling import refuse_unscaled_signals
+from .stopping import steady
 from .sure import sure_stack
 
 __all__ = [
@@ -197,6 +199,7 @@ def warm_start(
     max_blocks: int | None = None,
     objective: Objective | None = None,
     coarse_iterations: int = 5,
+    progress: Callable[[str, int, int], object] | None = None,
 ) -> WarmStart:
     """The network that reproduces the best fixed family's automatic choice.
 
@@ -220,16 +223,29 @@ def warm_start(
     does not turn it on, while its starting loss is the least.  With
     ``max_blocks`` a deeper choice is copied cut to its first ``max_blocks``
     blocks (training time grows with the blocks) and competes as such.
+    ``progress(phase, done, total)`` as it goes: ``done`` of ``total`` searches (a
+    family on a signal; then each coarse amount), ``phase`` ``"warm start: LABEL"``
+    naming the family searched (``"warm start: coarse groups"``).
     """
     nnls = _optimize().nnls
     if objective is None:
         objective = make_objective(noisy, clean, h=arch.h)
     fs = [_two_d(f, f"signal {i + 1}") for i, f in enumerate(noisy)]
-    choices = [
-        (label, choose_parameters(f, name, form, tau=tau, h=arch.h), auto)
+    pairs = [
+        (label, form, name, tau, f, auto)
         for label, form, name, tau in families
         for f, auto in zip(fs, objective.lambdas, strict=True)
     ]
+    coarse_groups = any(arch.stride(i) > 1 for i in range(arch.groups))
+    total = len(pairs) + (len(COARSE_AMOUNTS) if coarse_groups else 0)
+    choices = []
+    for done, (label, form, name, tau, f, auto) in enumerate(pairs):
+        tick = None
+        if progress is not None:  # told again as the search goes (a bar's clock moves)
+            tick = partial(steady, progress, f"warm start: {label}", done, total)
+            tick()
+        choice = choose_parameters(f, name, form, tau=tau, h=arch.h, progress=tick)
+        choices.append((label, choice, auto))
     scores, best = {}, None
     for label, choice, auto in choices:
         steps = choice.steps if max_blocks is None else min(choice.steps, max_blocks)
@@ -241,14 +257,20 @@ def warm_start(
     start = best[1]
     coarse = [start.arch.stride(i) > 1 for i in range(start.arch.groups)]
     if not any(coarse):
+        if progress is not None:
+            progress(f"warm start: {pairs[-1][0]}", total, total)
         return start
     tried = []  # the first of equals: nearly off, the family's copy as it is
-    for amount in COARSE_AMOUNTS:
+    for done, amount in enumerate(COARSE_AMOUNTS, start=len(pairs)):
+        if progress is not None:
+            progress("warm start: coarse groups", done, total)
         params = start.params.reshape(start.arch.groups, start.arch.per_group).copy()
         params[coarse, 0] = amount
         params = params.ravel()
         short = fit(objective, start.arch, start=params, max_iterations=coarse_iterations)
         tried.append((short.loss, amount, params))
+    if progress is not None:
+        progress("warm start: coarse groups", total, total)
     _, amount, params = min(tried, key=lambda t: t[0])
     return replace(start, params=params, coarse_amount=amount)
 

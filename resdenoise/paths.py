@@ -83,6 +83,19 @@ def _below_a_file(path, file) -> bool:
     return not os.path.isdir(file) and resolved(path).startswith(resolved(file) + os.sep)
 
 
+def _refuse_directory_above(name: str, kind: str, input_path: str) -> None:
+    """SignalError where ``name`` (the output or report) is a directory the input lies in
+    (``.``, ``..``): it is a directory, as any other is (no store is involved), and the
+    report's ``DIR/`` form is the way to write into it."""
+    if not os.path.isdir(name) or os.path.isdir(input_path) or name.rstrip("/").endswith(".zarr"):
+        return
+    if kind == "output":
+        raise SignalError(f"{name}: is a directory; give an output file name")
+    folder = name.rstrip("/" + os.sep) or name
+    into = os.path.join(folder, os.path.basename(input_path) + ".json")
+    raise SignalError(f"{name}: is a directory; give a report file name, or {folder}/ for {into}")
+
+
 def _inode(path) -> tuple | None:
     try:
         st = os.stat(path)
@@ -227,6 +240,7 @@ def check_paths(
     for name, kind in ((output, "output"), (report_path, "report")):
         if _nested(input_path, name) and not _below_a_file(name, input_path):
             _refuse_directory_input(input_path, input_format)  # what is wrong first: not a signal
+            _refuse_directory_above(name, kind, input_path)
             raise SignalError(
                 f"{name}: the {kind} and the input {input_path} lie one inside the other "
                 "(a store is a directory: writing one would change or remove the other); "

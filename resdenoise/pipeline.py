@@ -620,8 +620,9 @@ class _Streamed:
         try:
             # a plain WAV's 32-bit floats visited as stored (the same values, not widened)
             stream = open_signal_stream(
-                path, fmt, job.read, visit=self.run.visit, source=source, stored=True
-            )
+                path, fmt, job.read, visit=self.run.visit, source=source, stored=True,
+                expect=self.run.expect,
+            )  # fmt: skip
         except BaseException:  # the pass's thread ends with it (else waited for by start)
             self.run.stop_checking()
             raise

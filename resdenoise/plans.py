@@ -562,17 +562,20 @@ class AutomaticPlanner:
 
     #: ``make_plan(u, labels=...)`` is understood (the do-no-harm reasons name channels)
     takes_labels: ClassVar[bool] = True
+    #: ``make_plan(u, progress=...)`` is understood: ``progress(phase, done, total)``
+    #: counts the candidates searched (:func:`resdenoise.automatic.choice_phase`)
+    takes_progress: ClassVar[bool] = True
 
     sigma: float | None
     candidates: tuple
 
-    def __call__(self, u, labels=None):
+    def __call__(self, u, labels=None, progress: Progress | None = None):
         import numpy as np
 
         from .automatic import choose_denoiser
 
         _need_samples(u, ("choosing the filter by SURE", ()))
-        return choose_denoiser(np.asarray(u), self.sigma, self.candidates, labels)
+        return choose_denoiser(np.asarray(u), self.sigma, self.candidates, labels, progress)
 
 
 #: command: the settings ``--FORM auto`` leaves to the search, and the values that

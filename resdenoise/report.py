@@ -32,6 +32,14 @@ def level_name(level) -> str:
 #: 4: ``passed_through``, the channels an automatic mode passed through unchanged, by
 #: their labels; ``channels`` still one object per channel, those passed through too).
 SCHEMA_VERSION = 4
+#: Keys renamed at layout 4, the old name kept beside the new one until layout 5: a SURE
+#: change per sample (the output's minus the input's, negative where the run helps) was
+#: called a "gain" (audit12c D2).
+RENAMED = {
+    "expected_gain_per_sample": "sure_change_per_sample",
+    "gain_at_low_end": "sure_change_at_low_end",
+    "backed_off_gain": "backed_off_sure_change",
+}
 #: The layouts of the other JSON the program writes, each raised as ``SCHEMA_VERSION``
 #: is: ``learn``'s report, ``translate``'s translation, ``dictionary``'s entries.
 LEARN_SCHEMA_VERSION = 1
@@ -40,6 +48,7 @@ DICTIONARY_SCHEMA_VERSION = 1
 
 __all__ = [
     "DICTIONARY_SCHEMA_VERSION",
+    "RENAMED",
     "LEARN_SCHEMA_VERSION",
     "SCHEMA_VERSION",
     "TRANSLATION_SCHEMA_VERSION",

@@ -63,6 +63,9 @@ LEVEL_KEYS = ("noise_sigma", "noise_low_end", "noise_sigma_per_scale")
 #: ... and those in their squares' (SURE and its gains, standard errors, per scale and
 #: per candidate family).
 SQUARE_KEYS = (
+    "sure_change_per_sample",
+    "sure_change_at_low_end",
+    "backed_off_sure_change",
     "expected_gain_per_sample",
     "gain_standard_error",
     "gain_at_low_end",

@@ -8,13 +8,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["StoppingChoice", "search_phase"]
+__all__ = ["StoppingChoice", "search_phase", "steady"]
 
 
 def search_phase(i: int, n: int) -> str:
     """The progress phase of candidate ``i`` of ``n`` (from 1) in a search over
     candidates: ``"search"`` for one, else ``"search i/n"``."""
     return "search" if n == 1 else f"search {i}/{n}"
+
+
+def steady(progress, phase: str, done: int, total: int, *_search) -> None:
+    """``progress(phase, done, total)``, whatever a search inside tells (its own
+    ``progress``): an outer bar over candidates is told again as each goes, so that
+    its clock moves (:func:`resdenoise.automatic.choose_denoiser`, the learn warm start)."""
+    progress(phase, done, total)
 
 
 @dataclass(frozen=True)

@@ -501,7 +501,8 @@ class StreamedRun:
     exact noise median takes the passes it still needs.
 
     ``progress(phase, done, total)``: phase ``"check"``, ``"noise"`` or
-    ``"filter"``; ``total`` is None while unknown.
+    ``"filter"``; ``total`` is None while unknown (the check of a CSV file; an audio
+    file's header gives it, :meth:`expect`).
     """
 
     def __init__(self, dtype: str = "float64", progress: Callable | None = None, report=True):
@@ -510,7 +511,13 @@ class StreamedRun:
         self.scan = _Scan(dtype, report)  # report False: filter(measure=False) only
         self.passes = 1
         self._checked = 0
+        self._frames: int | None = None  # what the file's header promises, where it does
         self._ranges: _Behind | None = None
+
+    def expect(self, frames: int) -> None:
+        """The checking pass's length where the file says it first (an audio header):
+        its progress has a total (percentage and ETA), not only a count."""
+        self._frames = frames
 
     def visit(self, block: np.ndarray) -> None:
         """The checking pass: every block of every column, as read (a new array each);
@@ -521,7 +528,7 @@ class StreamedRun:
             self._ranges = _Behind(self.scan.finish, sink_depth())
         self.scan.visit(block, self._ranges)
         self._checked += block.shape[0]
-        self.progress("check", self._checked, None)
+        self.progress("check", self._checked, self._frames)
 
     def stop_checking(self) -> None:
         """End the checking pass's thread where the pass failed (idempotent)."""

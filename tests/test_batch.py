@@ -1019,3 +1019,55 @@ def test_an_in_place_batch_indexes_its_inputs_once(tmp_path, monkeypatch):
         run_batch(
             planner("resnet", "tanh", lam=1.0, blocks=1), [*files, files[0]], None, in_place=True
         )
+
+
+def test_a_workers_progress_comes_with_its_own_time(tmp_path):
+    """-j 2: a worker's progress is relayed in bursts; told with the worker's time
+    (``at``) to a callback that takes it, the bars' rates are the worker's (audit12c D3);
+    a callback of four arguments still gets four."""
+    import time
+
+    from resdenoise import batch
+    from resdenoise.pipeline import planner
+
+    rng = np.random.default_rng(5)
+    files = []
+    for k in range(4):
+        files.append(str(tmp_path / f"in{k}.csv"))
+        np.savetxt(files[-1], rng.standard_normal(400))
+    timed, plain = [], []
+
+    def progress(i, phase, done, total, at=None):
+        timed.append((i, at, time.monotonic()))
+
+    progress.takes_time = True
+
+    def four(i, phase, done, total):
+        plain.append(i)
+
+    base = planner("diffuse", "charbonnier", lam=0.3, steps=200)
+    start = time.monotonic()
+    for callback, out in ((progress, "o"), (four, "p")):
+        results = batch.run_batch(base, files, str(tmp_path / out), jobs=2, progress=callback)
+        assert [r.exit_code for r in results] == [0] * 4
+    relayed = [(at, now) for _, at, now in timed if at is not None]
+    assert relayed and len(relayed) < len(timed)  # the workers' timed, this process's not
+    assert all(start <= at <= now for at, now in relayed)
+    assert set(plain) == set(range(4))
+
+
+def test_a_relayed_bar_has_the_workers_rate(monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from resdenoise.cli import render
+
+    monkeypatch.setenv("TERM", "xterm")
+    console = Console(file=io.StringIO(), force_terminal=True, width=200)
+    with render.Bars(files=2, console=console, get_time=lambda: 1000.0) as bars:
+        for k in range(11):  # 100 blocks a second at the worker, told all at once
+            bars.update(1, "b.csv", "blocks", 100 * k, 2000, at=990.0 + k)
+        bars.progress.refresh()
+        text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", console.file.getvalue())
+    assert "100 blocks/s" in text and "ETA 0:00:10" in text

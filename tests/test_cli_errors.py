@@ -267,6 +267,13 @@ def _bad_output(tmp_path, args, code, pattern, runner):
         (["-o", "TMP/in.csv"], 1, r"in\.csv: output is the input file; pass --in-place"),
         (["-o", "TMP/o.csv", "--report", "TMP/missing/r.json"], 1, r"r\.json: output directory"),
         (["-o", "TMP/o.csv", "--report", "TMP/adir"], 1, r"adir: is a directory"),
+        # the input's own directory: a directory as any other, no store (audit12c D12)
+        (["-o", "TMP"], 1, r": is a directory; give an output file name$"),
+        (
+            ["-o", "TMP/o.csv", "--report", "TMP"],
+            1,
+            r": is a directory; give a report file name, or .+/ for .+/in\.csv\.json$",
+        ),
         (["-o", "TMP/o.csv", "--report", "TMP/in.csv"], 1, r"would overwrite the input file"),
         (["-o", "TMP/o.csv", "--subtype", "PCM_16"], 2, r"o\.csv: a subtype .* audio output only"),
         (["-o", "TMP/o.unknown"], 2, r"cannot tell the format from the extension '.unknown'"),
@@ -275,6 +282,30 @@ def _bad_output(tmp_path, args, code, pattern, runner):
 )
 def test_bad_output_fails_before_writing_anything(runner, tmp_path, args, code, pattern):
     _bad_output(tmp_path, args, code, pattern, runner)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-o", "o.csv", "--report", "."], "Error: .: is a directory; give a report file name, "
+         "or ./ for ./in.csv.json"),
+        (["-o", "."], "Error: .: is a directory; give an output file name"),
+    ],
+)  # fmt: skip
+def test_the_inputs_own_directory_is_a_directory_not_a_store(
+    runner, tmp_path, monkeypatch, args, message
+):
+    """``--report .`` / ``-o .``: no store lies one inside the other; the advice is the
+    ``DIR/`` form the README gives (audit12c D12), which works."""
+    (tmp_path / "in.csv").write_bytes(GOOD)
+    monkeypatch.chdir(tmp_path)
+    before = _snapshot(tmp_path)
+    result = runner.invoke(cli, [*IDENTITY, "in.csv", *args])
+    assert_fails(result, 1, "")
+    assert result.stderr.strip() == message
+    assert _snapshot(tmp_path) == before
+    result = runner.invoke(cli, [*IDENTITY, "in.csv", "-o", "o.csv", "--report", "./"])
+    assert result.exit_code == 0 and (tmp_path / "in.csv.json").is_file()
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")

@@ -375,3 +375,70 @@ def test_fixed_start_keeps_blocks_per_group_at_most_blocks(runner, tmp_path, pai
     assert result.exit_code == 0, result.output
     repeats = [g["repeat"] for g in json.loads(result.stdout)["learned_groups"]]
     assert len(repeats) == 3 and 1 <= max(repeats) <= 6, repeats
+
+
+def test_the_warm_start_tells_its_searches(pair):
+    """learn's --start fixed searches five families first: said as it goes (audit12c D3),
+    and the start the same told or not."""
+    noisy = [read_signal(str(pair[0])).data]
+    arch = learn.Architecture(groups=2, blocks=3, bumps=4, scales=2)
+    seen = []
+    told = learn.warm_start(noisy, arch, max_blocks=6, progress=lambda *a: seen.append(a))
+    labels = [f[0] for f in learn.FIXED_FAMILIES]
+    total = len(labels) + len(learn.COARSE_AMOUNTS)
+    assert seen[0] == (f"warm start: {labels[0]}", 0, total)
+    assert seen[-1] == ("warm start: coarse groups", total, total)
+    assert [d for _, d, _ in seen] == sorted(d for _, d, _ in seen)
+    assert {p for p, _, _ in seen} == {f"warm start: {x}" for x in [*labels, "coarse groups"]}
+    silent = learn.warm_start(noisy, arch, max_blocks=6)
+    assert np.array_equal(told.params, silent.params) and told.family == silent.family
+
+
+def test_learn_on_a_terminal_shows_the_warm_start_and_a_full_bar(
+    runner, tmp_path, pair, monkeypatch
+):
+    import io
+    import re
+
+    from rich.console import Console
+
+    from resdenoise.cli import render
+
+    seen = io.StringIO()
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.setattr(
+        render, "stderr_console", lambda: Console(file=seen, force_terminal=True, width=200)
+    )
+    monkeypatch.setattr(render, "show_progress", lambda quiet: not quiet)
+    args = ["learn", str(pair[0]), "-o", str(tmp_path / "n.toml"), "--iterations", "3"]
+    result = runner.invoke(cli, [*args, "--groups", "2", "--blocks", "3", "--bumps", "4"])
+    assert result.exit_code == 0, result.output
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.getvalue())
+    assert "learn warm start, searching: diffuse" in text  # the first family, before training
+    bar = [line for line in re.split(r"[\r\n]", text) if "iterations, loss" in line][-1]
+    assert re.search(r"\d+%", bar) and "iterations/s" in bar and "ETA" in bar
+
+
+@pytest.mark.parametrize("objective", ["sure", "supervised", "noise2self"])
+def test_the_stops_losses_say_whose_they_are(runner, tmp_path, pair, objective):
+    """Under SURE the stop's losses are by its own Monte-Carlo probe, not the training's:
+    said, so that the trained depth's two values are not read as one (audit12c D6);
+    supervised, the same error twice: no such words; noise2self training, no SURE to
+    differ from."""
+    noisy, truth = pair
+    args = ["learn", str(noisy), "-o", str(tmp_path / "n.toml"), "--stop", "sure", "--json"]
+    given = {"sure": [], "supervised": ["--clean", str(truth)]}
+    args += given.get(objective, ["--objective", objective])
+    result = runner.invoke(cli, [*args, *FAST])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    line = next(x for x in result.stderr.splitlines() if "at the trained depth" in x)
+    trained = f"{report['loss_at_trained_depth']:.6g} at the trained depth"
+    if objective == "supervised":
+        assert f"supervised loss {trained}" in line and "probe" not in line
+    elif objective == "sure":
+        assert "SURE by the stop's own Monte-Carlo probe (the training's loss above " in line
+        assert f"another, hence another value): {trained}" in line
+        assert "sure loss" not in line
+    else:
+        assert f"SURE by the stop's own Monte-Carlo probe: {trained}" in line

@@ -148,3 +148,116 @@ def test_the_search_has_a_bar_on_a_terminal(monkeypatch, src, tmp_path):
     assert result.exit_code == 0, result.output
     n = len(autoparams.LAMBDA_FACTORS)
     assert f"in.csv automatic search, lambda 1/{n}" in seen.getvalue()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    "ci, shown", [(None, True), ("true", False), ("1", False), ("false", True), ("", True)]
+)
+def test_no_bar_in_ci_even_on_a_terminal(monkeypatch, ci, shown):
+    """CI runners on a pseudo-terminal (Buildkite, GitLab, Jenkins) log every redraw:
+    ``CI`` set means no bars, as pip, npm and cargo do (audit12c D7)."""
+    import sys
+
+    from resdenoise.cli import render
+
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+    assert render.show_progress(False) is shown
+    assert render.show_progress(True) is False
+
+
+# --------------------------------------------------------------------------
+# The family choice (denoise, --diffusivity auto, --shrinkage auto): a bar over the
+# candidates, each named while searched (audit12c D3)
+# --------------------------------------------------------------------------
+
+
+def test_the_family_choice_reports_each_candidate(noisy):
+    from resdenoise.automatic import COMMAND_CANDIDATES, choose_denoiser
+
+    candidates = COMMAND_CANDIDATES["shrink"]
+    seen = []
+    plan, extra = choose_denoiser(noisy, candidates=candidates, progress=lambda *a: seen.append(a))
+    labels = [c[0] for c in candidates]
+    n = len(labels)
+    assert seen[0] == (f"choice: {labels[0]}", 0, n) and seen[-1] == (f"choice: {labels[-1]}", n, n)
+    assert [d for _, d, _ in seen] == sorted(d for _, d, _ in seen)  # only forward
+    for i, label in enumerate(labels):  # each candidate named while it is searched
+        assert {d for p, d, _ in seen if p == f"choice: {label}"} >= {i}
+    assert {t for _, _, t in seen} == {n}
+    again, same = choose_denoiser(noisy, candidates=candidates)  # told, not changed
+    assert same == extra and np.array_equal(again.run(noisy), plan.run(noisy))
+
+
+def test_the_family_choice_is_one_bar_over_its_candidates(monkeypatch):
+    from rich.console import Console
+
+    from resdenoise.cli import render
+
+    monkeypatch.setenv("TERM", "xterm")
+    clock = itertools.count(0.0, 0.5)
+    console = Console(file=io.StringIO(), force_terminal=True, width=200)
+    with render.Bars(console=console, get_time=lambda: next(clock)) as bars:
+        for i, label in enumerate(["shrink soft", "shrink garrote", "shrink hard"]):
+            bars.update(0, "in.wav", f"choice: {label}", i, 5)
+        assert len(bars.tasks) == 1 and len(bars.progress.tasks) == 1
+        text = draw(bars)
+    assert "in.wav choosing the filter: shrink hard" in text
+    assert "40%" in text and "2/5" in text  # the same bar and clock: not reset per candidate
+    assert re.search(r"candidates/s", text) and re.search(r"ETA \d+:\d\d:\d\d", text)
+
+
+@pytest.mark.parametrize(
+    "command, first",
+    [
+        (["denoise"], "diffuse perona-malik"),
+        (["diffuse", "--diffusivity", "auto"], "diffuse perona-malik"),
+        (["shrink", "--shrinkage", "auto"], "shrink soft"),
+    ],
+)
+def test_the_family_choice_has_a_bar_on_a_terminal(monkeypatch, src, tmp_path, command, first):
+    from rich.console import Console
+
+    from resdenoise.cli import render
+
+    seen = io.StringIO()
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.setattr(
+        render, "stderr_console", lambda: Console(file=seen, force_terminal=True, width=200)
+    )
+    monkeypatch.setattr(render, "show_progress", lambda quiet: not quiet)
+    result = CliRunner().invoke(cli, [*command, str(src), "-o", str(tmp_path / "o.csv")])
+    assert result.exit_code == 0, result.output
+    assert f"in.csv choosing the filter: {first}" in seen.getvalue()
+
+
+def test_a_tick_of_the_same_count_only_redraws(monkeypatch):
+    """An outer bar told again as a candidate's search goes (the same phase and count,
+    thousands of times): rich's update only when something changed."""
+    from rich.console import Console
+
+    from resdenoise.cli import render
+
+    monkeypatch.setenv("TERM", "xterm")
+    console = Console(file=io.StringIO(), force_terminal=True, width=200)
+    with render.Bars(console=console) as bars:
+        updates = []
+        real = bars.progress.update
+        monkeypatch.setattr(
+            bars.progress, "update", lambda *a, **k: (updates.append(k), real(*a, **k))
+        )
+        for _ in range(100):
+            bars.update(0, "in.csv", "choice: shrink soft", 0, 5)
+        bars.update(0, "in.csv", "choice: shrink garrote", 1, 5)
+        bars.file_done(0)
+        bars.update(0, "in.csv", "choice: shrink garrote", 1, 5)  # a new bar: taken
+    assert [k["completed"] for k in updates] == [0, 1, 1]

@@ -1010,6 +1010,27 @@ def test_an_audio_stream_gives_its_length_before_the_pass(tmp_path, rng):
     assert report["noise_sigma"] == estimate_noise(soundfile.read(path)[0]).tolist()
 
 
+def test_the_check_of_an_audio_stream_has_a_total(tmp_path, rng):
+    """The checking pass of a streamed audio file counts to the frames its header holds
+    (a bar's percentage and ETA, audit12c D3); a CSV file's, of unknown length, to None."""
+    path = tmp_path / "x.wav"
+    soundfile.write(path, noisy(rng, 1000, 2) * 0.1, 8000, subtype="DOUBLE")
+    csv = tmp_path / "x.csv"
+    csv.write_text("\n".join(map(repr, noisy(rng, 1000).tolist())) + "\n")
+    for src, total in ((path, 1000), (csv, None)):
+        seen = []
+        pipeline.run_file(
+            pipeline.planner("resnet", "tanh", blocks=2),
+            str(src),
+            str(tmp_path / ("o" + src.suffix)),
+            run=pipeline.RunOptions(chunk_size=100),
+            progress=lambda *a, seen=seen: seen.append(a),
+        )
+        checks = [(done, t) for phase, done, t in seen if phase == "check"]
+        assert checks and {t for _, t in checks} == {total}
+        assert checks[-1][0] == 1000
+
+
 def _spy_streamed(monkeypatch) -> list:
     """Records each run_file that streams its input (the _Streamed source made)."""
     seen: list = []

@@ -48,9 +48,14 @@ __all__ = ["denoise", "diffuse", "regularise", "resnet", "shrink"]
     "--time",
     "time_",
     type=NUMBER_OR_AUTO,
-    help="Stopping time T (m = ceil(T/tau_max), tau = T/m), or 'auto': chosen by --stopping-rule.",
+    help="Stopping time T (m = ceil(T/tau_max), tau = T/m), or 'auto': chosen by --stopping-rule."
+    "  [required: --time or --steps, not both]",
 )
-@click.option("--steps", type=COUNT, help="Number of explicit steps m.")
+@click.option(
+    "--steps",
+    type=COUNT,
+    help="Number of explicit steps m.  [required: --time or --steps, not both]",
+)
 @tau_option
 @grid_option
 @click.option(
@@ -58,7 +63,8 @@ __all__ = ["denoise", "diffuse", "regularise", "resnet", "shrink"]
     type=COUNT_OR_AUTO,
     default=None,
     help="Diffuse at K scales (differences of stride 1, 2, ..., 2^(K-1)), one block group "
-    "per scale, lambda and blocks per scale by SURE; 'auto': K, or one scale, by SURE.",
+    "per scale, lambda and blocks per scale by SURE; 'auto': K, or one scale, by SURE.  "
+    "[default: 1]",
 )
 @stopping_rule_option()
 @sigma_option()
@@ -105,7 +111,7 @@ def diffuse(name, formula, lam, time_, steps, tau, h, scales, stopping_rule, sig
     default=None,
     help="K-level shift-invariant Haar shrinkage (strides 1, 2, ..., 2^(K-1)) as one "
     "diffusion block per iteration, a noise level and a SURE threshold per level; 'auto': "
-    "K, or one scale, whichever SURE expects better.",
+    "K, or one scale, whichever SURE expects better.  [default: 1]",
 )
 @stopping_rule_option()
 @sigma_option()
@@ -159,7 +165,8 @@ def regularise(name, formula, lam, alpha, steps, h, stopping_rule, sigma, **io):
 @click.option(
     "--blocks",
     type=COUNT_OR_AUTO,
-    help="Number of diffusion blocks m, or 'auto': chosen by --stopping-rule.",
+    help="Number of diffusion blocks m, or 'auto': chosen by --stopping-rule.  "
+    "[required without --network]",
 )
 @click.option(
     "--network",
@@ -470,8 +477,10 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
     bars = render.Bars(len(inputs)) if render.show_progress(quiet) else None
     labels = [os.path.basename(path) for path in inputs]
 
-    def progress(i: int, phase: str, done: int, total) -> None:
-        bars.update(i, labels[i], phase, done, total)
+    def progress(i: int, phase: str, done: int, total, at: float | None = None) -> None:
+        bars.update(i, labels[i], phase, done, total, at)
+
+    progress.takes_time = True  # a worker's progress at its own time (batch -j N)
 
     def finished(i: int, result) -> None:
         lines = []

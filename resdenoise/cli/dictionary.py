@@ -171,7 +171,7 @@ def _form_options(func):
     "theta",
     type=POSITIVE,
     default=None,
-    help="Shrinkage threshold theta (lambda = sqrt2 theta).",
+    help="Shrinkage threshold theta (lambda = sqrt2 theta).  [default: lambda/sqrt2]",
 )
 @click.option("--tau", type=POSITIVE, default=None, help="Time step to check [default: none].")
 @grid_option

@@ -155,12 +155,12 @@ def learn(noisy_paths, clean_paths, output, **settings):
 
     \b
     Example:
-        resdenoise learn noisy.csv --clean clean.csv -o net.toml
-        resdenoise resnet other_noisy.csv --network net.toml -o denoised.csv
-        resdenoise learn noisy.wav --objective noise2self -o net.toml
-        resdenoise learn noisy.csv --clean clean.csv --stop none --blocks 64 -o net.toml
-        resdenoise learn --per-file noisy.wav -o denoised.wav --network-out net.toml
-        cat noisy.csv | resdenoise learn - --delimiter ';' --columns 2 -o net.toml
+        resdenoise learn sample_signals/steps.csv --clean sample_signals/steps_clean.csv -o net.toml
+        resdenoise resnet sample_signals/two_channels.csv --network net.toml -o denoised.csv
+        resdenoise learn sample_signals/steps.csv --objective noise2self -o net.toml
+        resdenoise learn sample_signals/steps.csv --stop none --blocks 64 -o net.toml
+        resdenoise learn --per-file sample_signals/steps.csv -o denoised.csv --network-out net.toml
+        cat sample_signals/two_channels.csv | resdenoise learn - --columns 2 -o net.toml
     """
     refuse_quiet_and_verbose(settings["quiet"], settings["verbose"], "table")
     if settings["per_file"]:
@@ -372,7 +372,10 @@ def _train(noisy, clean, noisy_paths, clean_paths, network, settings):
         # the copied choice spreads over the stride-1 groups only and every group gets
         # that count: at most --blocks each, so at most (stride-1 groups) x --blocks blocks
         fine = sum(arch.stride(i) == 1 for i in range(arch.groups))
-        warm = lib.warm_start(noisy, arch, max_blocks=fine * arch.blocks, objective=objective)
+        with render.progress_sink(settings["quiet"], "learn") as sink:
+            warm = lib.warm_start(
+                noisy, arch, max_blocks=fine * arch.blocks, objective=objective, progress=sink
+            )
         arch = warm.arch
     with render.loss_progress(settings["quiet"], settings["iterations"]) as sink:
         result = lib.fit(

@@ -12,10 +12,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import os
 import sys
 
 from ..errors import counted
 from ..nonlinearities import FORMS
+from ..report import RENAMED
 from .options import pipe_closed, printable
 
 #: an in-memory run of fewer blocks gets no progress bar
@@ -250,8 +252,10 @@ def render_summary(report: dict, console, verbose: bool = False) -> None:
 def parameter_line(parameters: dict) -> str:
     """The report's scalar parameters as one line, ``name = value, ...``; a parameter
     left None is unknown (an expected gain SURE cannot tell), shown as ``-``."""
-    return ", ".join(
-        f"{_text(k)} = {_fmt(v)}" for k, v in parameters.items() if not isinstance(v, (list, dict))
+    return ", ".join(  # an old name kept beside its new one (RENAMED): once
+        f"{_text(k)} = {_fmt(v)}"
+        for k, v in parameters.items()
+        if not isinstance(v, (list, dict)) and k not in RENAMED
     )
 
 
@@ -587,11 +591,24 @@ class Bars:
         "filter": "filtering",
         "blocks": "blocks",
         "search": "automatic search",
+        "choice": "choosing the filter",
+        "choice at the low end": "choosing again at the noise level's low end",
+        "warm start": "warm start, searching",
     }
     #: what a phase counts
-    UNITS = {"blocks": "blocks", "search": "blocks"}
+    UNITS = {
+        "blocks": "blocks",
+        "search": "blocks",
+        "choice": "candidates",
+        "choice at the low end": "candidates",
+        "warm start": "searches",
+    }
 
     def __init__(self, files: int | None = None, console=None, get_time=None):
+        import time
+
+        self._clock = get_time or time.monotonic
+        self._at: float | None = None  # a worker's time of the update being taken
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -614,11 +631,17 @@ class Bars:
             console=console or stderr_console(),
             transient=True,
             auto_refresh=False,
-            get_time=get_time,
+            get_time=self._now,
         )
         self.files = self.progress.add_task("files", total=files, unit="files") if files else None
         self.tasks: dict = {}
+        self._told: dict = {}  # per bar: the last update taken
         self._last = 0.0
+
+    def _now(self) -> float:
+        """The bars' clock: the time an update happened (a worker's, relayed in a burst),
+        else now."""
+        return self._clock() if self._at is None else self._at
 
     def __enter__(self):
         self.progress.start()
@@ -630,28 +653,53 @@ class Bars:
     def print(self, text: str) -> None:
         self.progress.console.print(printable(text), highlight=False, markup=False, soft_wrap=True)
 
+    @staticmethod
+    def bar_of(phase: str) -> str:
+        """The bar a phase moves: ``"choice: shrink garrote"`` the family choice's (one
+        bar over the candidates, each named while searched), any other phase its own."""
+        base, colon, _ = phase.partition(": ")
+        return base if colon else phase
+
     def describe(self, phase: str) -> tuple[str, str]:
         """What a phase is called on its bar, and what it counts."""
+        base, colon, searched = phase.partition(": ")  # the family choice's candidate
+        if colon:
+            return f"{self.PHASES.get(base, base)}: {searched}", self.UNITS.get(base, "samples")
         base, _, candidate = phase.partition(" ")  # "search 2/13": lambda candidate 2 of 13
         words = self.PHASES.get(base, base)
         if candidate:
             words += f", lambda {candidate}"
         return words, self.UNITS.get(base, "samples")
 
-    def update(self, key, label: str, phase: str, done: int, total) -> None:
-        words, unit = self.describe(phase)
-        description = printable(f"{label} {words}")
-        if key not in self.tasks:
-            task = self.progress.add_task(description, total=total, unit=unit)
-            self.tasks[key] = (task, phase)
-        task, shown = self.tasks[key]
-        if phase != shown:  # a new phase: a fresh bar and clock
-            self.progress.reset(task, total=total, description=description, unit=unit)
-            self.tasks[key] = (task, phase)
-        self.progress.update(task, description=description, completed=done, total=total)
+    def update(self, key, label: str, phase: str, done: int, total, at=None) -> None:
+        """Bar ``key`` at ``done`` of ``total``; ``at``: when that was (a batch worker's
+        :func:`time.monotonic`, told later in a burst), so that its rate and ETA are
+        the worker's, not the burst's."""
+        told = (label, phase, done, total)
+        if self._told.get(key) != told:  # the same again (an outer bar's tick): a redraw only
+            self._told[key] = told
+            self._at = at
+            try:
+                self._update(key, label, phase, done, total)
+            finally:
+                self._at = None
         self.refresh()
 
+    def _update(self, key, label: str, phase: str, done: int, total) -> None:
+        words, unit = self.describe(phase)
+        description = printable(f"{label} {words}")
+        bar = self.bar_of(phase)
+        if key not in self.tasks:
+            task = self.progress.add_task(description, total=total, unit=unit)
+            self.tasks[key] = (task, bar)
+        task, shown = self.tasks[key]
+        if bar != shown:  # a new phase: a fresh bar and clock
+            self.progress.reset(task, total=total, description=description, unit=unit)
+            self.tasks[key] = (task, bar)
+        self.progress.update(task, description=description, completed=done, total=total)
+
     def file_done(self, key) -> None:
+        self._told.pop(key, None)
         if key in self.tasks:
             self.progress.remove_task(self.tasks.pop(key)[0])
         if self.files is not None:
@@ -667,11 +715,20 @@ class Bars:
             self.progress.refresh()
 
 
+def in_ci() -> bool:
+    """Whether the environment says it is a CI job (``CI`` set, not empty, ``0`` or
+    ``false``: GitHub Actions, GitLab, Buildkite, Jenkins set-ups), whose log keeps
+    every redraw of a bar even where the job runs on a pseudo-terminal."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
 def show_progress(quiet: bool) -> bool:
-    """Whether to draw progress bars: not quiet, and stderr is a terminal that can move
-    its cursor (not ``TERM=dumb`` or ``unknown``, where rich draws no bar but its
-    stop left a blank line before the verdict)."""
-    return not quiet and sys.stderr.isatty() and not stderr_console().is_dumb_terminal
+    """Whether to draw progress bars: not quiet, not in CI (:func:`in_ci`), and stderr
+    is a terminal that can move its cursor (not ``TERM=dumb`` or ``unknown``, where
+    rich draws no bar but its stop left a blank line before the verdict)."""
+    if quiet or in_ci() or not sys.stderr.isatty():
+        return False
+    return not stderr_console().is_dumb_terminal
 
 
 @contextlib.contextmanager
@@ -713,16 +770,27 @@ def loss_progress(quiet: bool, iterations: int):
     if not show_progress(quiet) or iterations < 1:
         yield None
         return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
-    columns = (
+    columns = (  # as every other bar: percentage, count, rate, elapsed and ETA
         TextColumn("learning"),
         BarColumn(),
+        TaskProgressColumn(),
         TextColumn("{task.completed}/{task.total} iterations, loss {task.fields[loss]}"),
+        _rate_column(),
         TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
     )
     with Progress(*columns, console=stderr_console(), transient=True) as bar:
-        task = bar.add_task("learn", total=iterations, loss="...")
+        task = bar.add_task("learn", total=iterations, loss="...", unit="iterations")
 
         def sink(iteration: int, loss: float) -> None:
             bar.update(task, completed=iteration, loss=num(loss))
@@ -795,9 +863,16 @@ def _stop_line(report: dict) -> str:
         return ""
     chosen = ", ".join(str(k) for k in report["stop_blocks_chosen"])
     trained, stopped = report["loss_at_trained_depth"], report["loss_stopped_by_sure"]
-    losses = f"{report['stop_measure']} loss {num(trained, 'n/a')} at the trained depth, " + (
-        f"{num(stopped)} stopped"
-    )
+    losses = f"{num(trained, 'n/a')} at the trained depth, {num(stopped)} stopped"
+    if report["stop_measure"] == "sure":  # not the first line's SURE: another probe
+        other = (  # where the training's loss is SURE too: why the two differ
+            " (the training's loss above used another, hence another value)"
+            if report["objective"] == "sure"
+            else ""
+        )
+        losses = f"SURE by the stop's own Monte-Carlo probe{other}: {losses}"
+    else:
+        losses = f"{report['stop_measure']} loss {losses}"
     if report["stop"] == "sure":
         why = "--stop sure" if report["stop_asked"] == "sure" else "the smallest training loss"
         factors = report.get("stop_lambda_factors")
