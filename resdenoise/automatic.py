@@ -205,6 +205,12 @@ import numpy as np
 from .errors import check_signal
 from .scaling import scaled_search, times_power_of_two
 from .stopping import steady
+from .untrusted import (  # (moved there; importable from here as before)
+    _GIVE,
+    _NOTHING_TO_FILTER,
+    _level_not_trusted,
+    pass_untrusted,
+)
 
 __all__ = [
     "CANDIDATES",
@@ -365,18 +371,6 @@ def _confirmed(plan, f, level) -> bool:
 
 def _levels(sigma, shift: int = 0) -> str:
     return ", ".join(f"{x:.4g}" for x in np.atleast_1d(times_power_of_two(sigma, shift)))
-
-
-def _named(labels, channels, count: int, then: str = ": ") -> str:
-    """``"column 3 ('rough')" + then``, naming the channels a rule stopped on (their
-    labels, :func:`resdenoise.stability.channel_labels`); empty for a lone channel that
-    has no label of its own (the messages as before)."""
-    from .stability import channel_labels
-
-    if labels is None and count == 1:
-        return ""
-    names = channel_labels(count, labels)
-    return ", ".join(names[c] for c in channels) + then
 
 
 def do_no_harm(
@@ -553,168 +547,6 @@ _ROUGH_OR_COLOURED = (
     "levels 2 and 3 rise, not as one power law: coloured noise or the signal's own "
     "coarse content; the white SURE confirms the gain"
 )
-
-#: Why a channel whose level is not identified is not trusted (:func:`_distrusted`).
-_NOT_IDENTIFIED = (
-    "the noise level is not identified: quiet-windows reads more than the "
-    "variogram's nugget or the lag-one covariance of differences allows, or the "
-    "signal is rough and the lag-one covariance is within 2 standard errors of zero "
-    "(a rough signal whose own fine-scale content exceeds the noise)"
-)
-
-
-#: Why a constant channel (every sample the same, its estimated level 0, or its level
-#: given) is left out of the search (:func:`_distrusted`): no block changes it, and its own
-#: terms of SURE are 0, yet it changed the others' choice (the Monte-Carlo probe's draws
-#: are of the signal's shape).
-_CONSTANT = "constant (every sample the same): nothing to filter"
-
-#: Why a clean channel (its level read below the rounding of its samples: 2^-52 of the
-#: largest) is left out of the search (:func:`_distrusted`): its SURE is of that order
-#: (-5e-52 per sample on a clean seismic trace), and the coloured ranking ran 8 blocks
-#: that changed samples by 1e-308, said to be for coloured noise.
-_CLEAN = (
-    "clean: the estimated noise level is below the float64 rounding of its samples "
-    "(2^-52 of the largest): nothing to filter"
-)
-#: The reasons of :func:`_distrusted` that leave nothing to filter (the output is the input).
-_NOTHING_TO_FILTER = (_CONSTANT, _CLEAN)
-
-
-def _distrusted(f, level, source=None) -> dict[int, str]:
-    """Why the noise ``level`` of each channel of ``f`` is not trusted, channel by channel
-    (unnamed; in channel order; empty where every one is): :data:`_CONSTANT` (a channel of
-    ``source``, default ``f``, the signal before any pre-stage, constant, its level read
-    or given: no level gives it anything to remove), :data:`_CLEAN` (its level read, not
-    given, below 2^-52 of its largest magnitude in ``source``), :data:`_NOT_IDENTIFIED`, or
-    the share of the variance over :data:`resdenoise.noise.MAX_NOISE_SHARE` (the share,
-    within its error, or the white part by the variogram's nugget)."""
-    from .noise import (
-        MAX_NOISE_SHARE,
-        UNIDENTIFIED,
-        channel_variance,
-        share_factor,
-        variance_share,
-    )
-
-    estimators = level.per_channel()
-    x = np.asarray(f if source is None else source)
-    x = x.reshape(x.shape[0], -1)
-    flat = np.flatnonzero(np.all(x[:64] == x[:1], axis=0))  # (most channels end here)
-    flat = flat[np.all(x[:, flat] == x[:1, flat], axis=0)]
-    why = {c: _CONSTANT for c in flat.tolist()}  # whatever the level, given or read
-    if level.estimator != "given":  # a level read below the samples' rounding: clean
-        rounding = np.max(np.abs(x), axis=0) * 2.0**-52
-        for c in np.flatnonzero(np.broadcast_to(level.sigma, rounding.shape) < rounding).tolist():
-            why.setdefault(c, _CLEAN)
-    for c, e in enumerate(estimators):
-        if e == UNIDENTIFIED:
-            why.setdefault(c, _NOT_IDENTIFIED)
-    if len(why) == len(estimators) or level.estimator == "given":  # (given: no variance read)
-        return dict(sorted(why.items()))
-    var = channel_variance(f)  # the variance once: the share, its bound, the white part
-    shares = variance_share(var, level.sigma)
-    bounds = shares * share_factor(np.shape(f)[0])
-    whites = 0.0 if level.white is None else variance_share(var, np.sqrt(level.white))
-    whites = np.broadcast_to(whites, shares.shape)
-    for c in np.flatnonzero(np.maximum(bounds, whites) > MAX_NOISE_SHARE).tolist():
-        share, bound = float(shares[c]), float(bounds[c])
-        if share > MAX_NOISE_SHARE:
-            within = ""
-        elif bound > MAX_NOISE_SHARE:
-            within = f", up to {bound:.0%} within its error"
-        else:
-            within = f"; its white part by the variogram's nugget {float(whites[c]):.0%}"
-        why.setdefault(
-            c,
-            f"the estimated noise ({estimators[c]}) is {share:.0%} of the "
-            f"signal's variance{within} (more than {MAX_NOISE_SHARE:.0%}): the level "
-            "cannot be told from the signal's own fine-scale content",
-        )
-    return dict(sorted(why.items()))
-
-
-#: What a warning advises where a channel's noise level was not trusted.
-_GIVE = "give --sigma if you know the noise level"
-
-
-def _level_not_trusted(f, level, labels, why=None) -> str | None:
-    """Why :func:`do_no_harm` cannot trust the noise ``level`` of ``f`` (the first two
-    of its rules: a channel's level not identified; a share of the variance over
-    :data:`resdenoise.noise.MAX_NOISE_SHARE`, within its error or by the white part),
-    naming the channels by ``labels``; None where it can.  ``why``: :func:`_distrusted`'s
-    answer, read already."""
-    why = _distrusted(f, level) if why is None else why
-    if not why:
-        return None
-    count = int(np.size(level.sigma))
-    if all(reason in _NOTHING_TO_FILTER for reason in why.values()):  # every channel: the input
-        return "; ".join(
-            _named(labels, [c for c, r in why.items() if r is kind], count) + kind
-            for kind in _NOTHING_TO_FILTER
-            if kind in why.values()
-        )
-    why = {c: reason for c, reason in why.items() if reason not in _NOTHING_TO_FILTER}
-    which = [c for c, reason in why.items() if reason is _NOT_IDENTIFIED]
-    if which:  # named: each channel not identified
-        return _named(labels, which, count) + _NOT_IDENTIFIED
-    over = list(why)  # named: the first channel over the limit, its numbers
-    reason = _named(labels, over[:1], count) + why[over[0]]
-    if len(over) > 1:
-        reason += "; over the limit too: " + _named(labels, over[1:], count, "")
-    return reason
-
-
-def pass_untrusted(f, level, labels, search, source=None, given=None):
-    """``(passed, distrusted)``: ``passed`` is ``(plan, extra)`` where the noise ``level`` of
-    some but not all channels of ``f`` is not trusted (:func:`do_no_harm`'s first two
-    rules), else None (every channel or none trusted: the rules then apply to the whole
-    signal, :func:`do_no_harm` given ``distrusted``, the channels not trusted and why,
-    so that it does not read them again).  Where passed, those channels are passed
-    through unchanged (:func:`resdenoise.passing.pass_through`) and ``search(sub,
-    labels=sub_labels) -> (plan, extra)``, the automatic search, runs on the others alone
-    (``source``'s, default ``f``'s: the signal before any pre-stage; one channel as
-    shape ``(n,)``), exactly as on a signal of those channels only.
-
-    ``extra`` is the search's, plus ``passed_through_reasons`` (label: why, as
-    :func:`resdenoise.stability.channel_labels` names the channels of ``f`` by
-    ``labels``), ``filtered_channels`` (the labels of the others) and a warning per
-    channel passed through, before the search's own.
-
-    ``given``: the level the caller was given for ``f``'s channels, where it is a
-    :class:`resdenoise.noise.NoiseLevel` (used as it is, not read) or one number per
-    channel: the search gets that of the channels it searches as ``sigma`` (else it reads
-    or takes its own)."""
-    from .noise import NoiseLevel
-    from .passing import pass_through, select_channels
-    from .stability import channel_labels
-
-    f = np.asarray(f)
-    why = _distrusted(f, level, source)
-    count = int(np.size(level.sigma))
-    if not why or len(why) == count:
-        return None, why
-    names = channel_labels(count, labels)
-    keep = [c for c in range(count) if c not in why]
-    levels = {}
-    if isinstance(given, NoiseLevel):
-        levels = {"sigma": given.of_channels(keep)}
-    elif np.ndim(given) > 0:  # one number per channel: those of the channels searched
-        levels = {"sigma": np.broadcast_to(np.asarray(given, dtype=float), (count,))[keep]}
-    sub = select_channels(f if source is None else source, keep)
-    plan, extra = search(sub, labels=[names[c] for c in keep], **levels)
-    notes = [
-        f"{names[c]} passed through unchanged: {reason}"
-        + ("" if reason in _NOTHING_TO_FILTER else f"; {_GIVE}")
-        for c, reason in why.items()
-    ]
-    extra = {
-        **extra,
-        "passed_through_reasons": {names[c]: reason for c, reason in why.items()},
-        "filtered_channels": [names[c] for c in keep],
-        "warnings": [*notes, *extra.get("warnings", [])],
-    }
-    return (pass_through(plan, keep, count), extra), why
 
 
 def _no_gain(name: str, gain: float, se: float, shift: int = 0) -> str:

@@ -137,11 +137,11 @@ def test_the_level_rules_are_read_once_where_no_channel_is_passed_through(monkey
     """Where every channel is trusted, the channels' level rules (a variance pass) are
     read once per search: by the pass-through check, and do_no_harm takes its answer
     (it read them again)."""
-    from resdenoise import automatic
+    from resdenoise import untrusted
 
     calls = []
-    read = automatic._distrusted
-    monkeypatch.setattr(automatic, "_distrusted", lambda *args: calls.append(1) or read(*args))
+    read = untrusted._distrusted
+    monkeypatch.setattr(untrusted, "_distrusted", lambda *args: calls.append(1) or read(*args))
     plan, extra = AUTOMATIC[mode]()(_three()[:, [0, 2]])
     assert type(plan) is not ChannelsPlan and plan.steps > 0 and len(calls) == 1
 
