@@ -417,11 +417,11 @@ def test_a_long_signals_thresholds_from_sampled_rows_choose_as_all_rows(monkeypa
         return plain(nl, d)
 
     monkeypatch.setattr(ml, "_derivative", counted)
-    plan, choice = ml.choose_levels(f, "soft", sigma=0.1)
+    plan, choice = ml.choose_levels(f, "soft", 4, sigma=0.1)
     sampled = sum(rows)
     rows.clear()
     monkeypatch.setattr(ml, "LEVELS_SAMPLE_FROM", n + 1)
-    plan_all, choice_all = ml.choose_levels(f, "soft", sigma=0.1)
+    plan_all, choice_all = ml.choose_levels(f, "soft", 4, sigma=0.1)
     assert sampled < 0.3 * sum(rows)
     assert choice.thetas == choice_all.thetas and choice.risks == choice_all.risks
 
