@@ -63,14 +63,14 @@ def _halo(blocks: float) -> int:
 
 
 def sample_windows(
-    f2: np.ndarray, sigma: np.ndarray, max_blocks: int, core: int = WINDOW_CORE, halo=None
+    f2: np.ndarray, sigma: np.ndarray, max_blocks: int, core: int | None = None, halo=None
 ):
     """``(starts, length, halo, weights)`` of the windows a long signal's search runs on,
     or None (the whole signal) where they would not save enough.  ``core`` (a multiple of
     16) and ``halo`` (samples per side; default :func:`_halo` of ``max_blocks``): the
-    windows' scored and unscored samples, for a search of wider reach (the cascade over
-    scales of :mod:`resdenoise.multiscale`, whose blocks of stride s reach s times as
-    far); WINDOW_CORE below stands for ``core``.
+    windows' scored and unscored samples (default WINDOW_CORE), for a search of wider
+    reach (the cascade over scales of :mod:`resdenoise.multiscale`, whose blocks of
+    stride s reach s times as far); WINDOW_CORE below stands for ``core``.
 
     The cores, ``[halo, length - halo)`` of windows of ``length = WINDOW_CORE +
     2 halo`` samples, are drawn from the segments of WINDOW_CORE samples that
@@ -88,6 +88,7 @@ def sample_windows(
     estimate of SURE over the signal.
     """
     n = f2.shape[0]
+    core = WINDOW_CORE if core is None else core  # (read here: a test may set it)
     halo = _halo(max_blocks) if halo is None else halo
     scored = min(max(n // WINDOW_SHARE, WINDOW_SAMPLES), WINDOW_MAX)
     count = -(-scored // core)
