@@ -321,18 +321,15 @@ def _diffusion_scales(f2, name: str, scales, sigma, lam, windows_for):
             searched.append(WHOLE_SIGNAL)
         else:  # ranked on windows; run on the whole signal, and kept where it gains there
             on, risk_on, said = _scale_windows_state(state, f2, sig, 2**j, windows)
-            start = risk_on(on)
-            _, pick, tried = search(on, risk_on, 1, start * (1.0 - MIN_IMPROVEMENT))
+            _, pick, tried = search(on, risk_on, 1, risk_on(on) * (1.0 - MIN_IMPROVEMENT))
             searched.append(said)
             best, found = current * (1.0 - MIN_IMPROVEMENT), (None, 0, state)
-            i = lams.index(pick[0]) if pick[0] is not None else -2  # (none gains: none)
-            for value_lam in lams[max(i - 1, 0) : i + 2]:  # its neighbours too where they
-                # gain nearly as much: windows rank lambda with the noise of a sample
-                m, least = tried[value_lam]
-                if start - least >= NEIGHBOUR_GAIN * (start - tried[pick[0]][1]):
-                    best, found = _refine_scale(  # the blocks settled on the whole signal
-                        state, risk, 2**j, (best, found), name, (value_lam, m), tau
-                    )
+            i = lams.index(pick[0]) if pick[0] is not None else len(lams)
+            for value_lam in lams[max(i - 1, 0) : i + 2]:  # its neighbours too: windows rank
+                # lambda with the noise of a sample; the blocks settled on the whole signal
+                best, found = _refine_scale(
+                    state, risk, 2**j, (best, found), name, (value_lam, tried[value_lam]), tau
+                )
             pick = found
         if pick[0] is None:
             best, pick = current, (None, 0, state)
@@ -352,7 +349,7 @@ def _search_scale(state, risk, stride: int, best: float, name: str, lams, tau: f
     """One scale's search: ``(best, (lambda, blocks, output), tried)`` with the smallest
     ``risk`` below ``best`` over ``lams`` and the checkpoints up to
     :data:`MAX_SCALE_BLOCKS` (stopping at 8 best + 20), or ``(best, (None, 0, state),
-    tried)``; ``tried``: each lambda's blocks of its smallest risk, and that risk."""
+    tried)``; ``tried``: each lambda's blocks of its smallest risk."""
     from .autoparams import _checkpoints
 
     pick, tried = (None, 0, state), {}
@@ -364,7 +361,7 @@ def _search_scale(state, risk, stride: int, best: float, name: str, lams, tau: f
             done = m
             value = risk(u)
             if value < least:
-                least, tried[value_lam] = value, (m, value)
+                least, tried[value_lam] = value, m
             if value < best:
                 best, pick, best_k = value, (value_lam, m, u), m
             if m >= 8 * best_k + 20:
@@ -377,10 +374,6 @@ def _search_scale(state, risk, stride: int, best: float, name: str, lams, tau: f
 #: checkpoint at REFINE_HORIZON x the larger of the windows' blocks and the best so far.
 REFINE_RATIO = 1.2
 REFINE_HORIZON = 1.2
-#: ... and so do the lambdas either side of it on the grid whose least SURE on the
-#: windows gains at least this share of its gain (the windows rank lambda with a
-#: sample's noise: speech at 1e5, 10 % noise, took twice the whole search's lambda).
-NEIGHBOUR_GAIN = 0.9
 
 
 def _refine_scale(state, risk, stride: int, so_far, name: str, pick, tau: float):

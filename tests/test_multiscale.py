@@ -243,9 +243,7 @@ def test_cascade_scale_on_a_window_that_is_the_whole_signal_is_the_whole_search(
     assert risk_on(on) == pytest.approx(risk(state), rel=1e-12)
     a = _search_scale(state, risk, stride, risk(state), "perona-malik", lams, tau)
     b = _search_scale(on, risk_on, 1, risk_on(on), "perona-malik", lams, tau)
-    assert a[1][0] is not None and a[1][:2] == b[1][:2] and a[2].keys() == b[2].keys()
-    for lam, (m, least) in a[2].items():
-        assert b[2][lam][0] == m and b[2][lam][1] == pytest.approx(least, rel=1e-12)
+    assert a[1][0] is not None and a[1][:2] == b[1][:2] and a[2] == b[2]
     assert b[0] == pytest.approx(a[0], rel=1e-12)
     laid = _scale_windows_state(a[1][2], f2, level.sigma, stride, whole)[0]
     np.testing.assert_array_equal(b[1][2], laid)
