@@ -142,7 +142,7 @@ from .nonlinearities import SQRT2, get_nonlinearity
 from .report import level_name
 from .scaling import refuse_unscaled, scaled_values
 from .subsequences import subsequence_checks, subsequence_failures
-from .sure import sure_stack
+from .sure import PROBE_SEED, sure_stack
 from .wavelet import MAD_FACTOR, multilevel_shrink
 
 __all__ = [
@@ -175,6 +175,40 @@ DEFAULT_THRESHOLD_RULE = "signal"
 #: level tries only the candidates this many grid steps either side of its choice.
 SWEEPS = 2
 NEAR = 2
+
+
+#: From this many samples, the thresholds' searches (:func:`choose_levels`' per level and
+#: :func:`signal_thresholds`' divergence terms) sum each candidate's shrinkage terms over
+#: a sample of a level's positions (:func:`_sampled`): every position whose details exceed
+#: LEVELS_BIG x the level's noise (the signal's, and the noise's tail: every candidate
+#: threshold above that sees all of them), and one in each run of LEVELS_SHARE of the
+#: others, at a seeded random place, their sums scaled to all; the output's SURE and the
+#: report's sum over all.
+LEVELS_SAMPLE_FROM = 1 << 16
+LEVELS_BIG = 2.0
+LEVELS_SHARE = 8
+
+
+def _sampled(d: np.ndarray, n: int, sigma) -> list:
+    """``[(rows, weight), ...]``: the rows of a level's details ``d`` (of a signal of
+    ``n`` samples; the level's noise ``sigma`` per channel) a threshold search sums over,
+    each part's sum times its weight: every row below :data:`LEVELS_SAMPLE_FROM` samples,
+    else those over :data:`LEVELS_BIG` x sigma and one in each run of
+    :data:`LEVELS_SHARE` of the others (stratified: an unbiased estimate, no aliasing)."""
+    if n < LEVELS_SAMPLE_FROM:
+        return [(d, 1.0)]
+    big = np.any(np.abs(d) > LEVELS_BIG * np.asarray(sigma, dtype=float), axis=1)
+    small = np.flatnonzero(~big)
+    runs = len(small) // LEVELS_SHARE
+    if not runs:
+        return [(d, 1.0)]
+    offsets = np.random.default_rng(PROBE_SEED).integers(0, LEVELS_SHARE, runs)
+    return [(d[big], 1.0), (d[small[np.arange(runs) * LEVELS_SHARE + offsets]], len(small) / runs)]
+
+
+def _sampled_sure(parts: list, nl, sigma) -> float:
+    """:func:`level_sure` of the rows :func:`_sampled` took, each part by its weight."""
+    return sum(weight * level_sure(d, nl, sigma) for d, weight in parts)
 
 
 def _mirrored(u2: np.ndarray, first: int, stop: int) -> np.ndarray:
@@ -576,6 +610,16 @@ def signal_thresholds(f2: np.ndarray, name: str, per_level, thetas) -> tuple[lis
     frame = frame_coefficients(f2, k)
     cands = [_level_candidates(sj, n) for sj in per_level]
     slopes = {}  # (j, theta): the divergence term, read once (the later sweeps try it again)
+    sampled = {}  # j: a long signal's sample of level j's details (_sampled), kept
+
+    def details(j: int) -> list:
+        """Level j + 1's details in PyWavelets' units (up to sign): :func:`_sampled`'s."""
+        if j in sampled:
+            return sampled[j]
+        parts = _sampled(frame[j] * 2.0 ** ((j + 1) / 2), n, per_level[j])
+        if len(parts) > 1:
+            sampled[j] = parts
+        return parts
 
     def level(j: int, theta):
         """(correction, divergence term) of level j + 1 at ``theta``."""
@@ -584,9 +628,11 @@ def signal_thresholds(f2: np.ndarray, name: str, per_level, thetas) -> tuple[lis
             return 0.0, float(np.sum(var)) * frame[j].shape[0] / 2
         nl = get_nonlinearity(name, "shrinkage", level_lambda(theta, j + 1))
         if (j, theta) not in slopes:
-            d = frame[j] * 2.0 ** ((j + 1) / 2)  # PyWavelets' units (up to sign)
-            slope = _derivative(get_nonlinearity(name, "shrinkage", SQRT2 * theta), d)
-            slopes[j, theta] = float(np.sum(var * np.sum(slope, axis=0))) / 2
+            nl_d = get_nonlinearity(name, "shrinkage", SQRT2 * theta)
+            slopes[j, theta] = sum(
+                weight * float(np.sum(var * np.sum(_derivative(nl_d, d), axis=0))) / 2
+                for d, weight in details(j)
+            )
         return level_correction(f2, nl, j + 1), slopes[j, theta]
 
     thetas = list(thetas)
@@ -708,13 +754,13 @@ def _levels(f, name, scales, sigma, iterations, noise, thresholds, evidence):
     rule = noise if estimated else "one"
     per_level, rule, evidence = _level_sigmas(f2, k, rule, sig, level.estimator, evidence)
     for j in range(1, k + 1):
-        d = level_details(f2, j)
         sj = per_level[j - 1]
-        best, best_theta = level_sure(d, None, sj), None
+        d = _sampled(level_details(f2, j), n, sj)  # (every candidate on the same rows)
+        best, best_theta = _sampled_sure(d, None, sj), None
         base = float(np.max(sj)) * universal
         for factor in FACTORS if base > 0 else ():
             nl = get_nonlinearity(name, "shrinkage", SQRT2 * base * factor)
-            value = level_sure(d, nl, sj)
+            value = _sampled_sure(d, nl, sj)
             if value < best:
                 best, best_theta = value, base * factor
         thetas.append(best_theta)
@@ -734,11 +780,8 @@ def _levels(f, name, scales, sigma, iterations, noise, thresholds, evidence):
         nl = None if theta is None else get_nonlinearity(name, "shrinkage", SQRT2 * theta)
         level_risks.append(level_sure(d, nl, per_level[j - 1]) / d.size)
     identity = risk(state)
-    risks = []
-    for j in range(1, k + 1):
-        partial = plan_levels(name, thetas[:j], iterations)
-        risks.append(risk(partial.run(state)) if partial.steps else identity)
     plan = plan_levels(name, thetas, iterations, sigmas)
+    risks = _partial_risks(plan, state, risk, identity)
     choice = LevelChoice(
         tuple(thetas),
         tuple(sigmas),
@@ -751,6 +794,29 @@ def _levels(f, name, scales, sigma, iterations, noise, thresholds, evidence):
         thresholds,
     )
     return plan, choice, evidence
+
+
+def _partial_risks(plan, state, risk, identity: float) -> list:
+    """``risk`` of the output of ``plan``'s levels 1..j, j = 1..k, for ``state`` (the
+    identity's where none of them shrinks).  One iteration adds every level's correction
+    of the same input, in order (:func:`multilevel_block`): each partial output is the
+    one before plus its level's, bit for bit as the partial plan's run (k corrections,
+    not k (k + 1) / 2)."""
+    if plan.steps != 1:
+        nls = plan._nls()
+        return [
+            risk(replace(plan, levels=plan.levels[:j]).run(state))
+            if any(nl is not None for nl in nls[:j])
+            else identity
+            for j in range(1, len(nls) + 1)
+        ]
+    out, risks, shrunk = np.array(state, dtype=float), [], False
+    for j, nl in enumerate(plan._nls(), start=1):
+        if nl is not None:
+            out += level_correction(state, nl, j)
+            shrunk = True
+        risks.append(risk(out) if shrunk else identity)
+    return risks
 
 
 def frame_coefficients(x, k: int) -> list[np.ndarray]:

@@ -65,7 +65,9 @@ from .noise_colour import check_scales, scales_held
 from .nonlinearities import SQRT2, get_nonlinearity
 from .report import level_name
 from .scaling import scaled_search, scaled_values, times_power_of_two
+from .search_windows import WINDOW_CORE, _halo, sample_windows
 from .subsequences import group_entry
+from .sure import sure_probe
 from .wavelet import universal_threshold
 
 __all__ = [
@@ -212,9 +214,12 @@ class ScaleChoice:
     identity_risk: float
     sigma: tuple
     estimator: str
+    #: per scale, what its search ran on where some scale's ran on windows
+    #: (:func:`choose_diffusion_scales`), else empty: the whole signal at every scale
+    searched_on: tuple = ()
 
     def as_dict(self) -> dict:
-        return {
+        out = {
             "noise_sigma": list(self.sigma),
             "noise_estimator": self.estimator,
             "threshold_rule": "SURE per scale over universal x 2^(-k/2), k = 0..20, or none",
@@ -225,6 +230,9 @@ class ScaleChoice:
                 else (0.0 if self.risks and self.risks[-1] > 0 else None)
             ),
         }
+        if self.searched_on:
+            out["searched_on_per_scale"] = list(self.searched_on)
+        return out
 
 
 def choose_cascade(f, name: str, scales: int | None = None, sigma=None, blocks: int = 1):
@@ -266,6 +274,13 @@ def choose_cascade(f, name: str, scales: int | None = None, sigma=None, blocks: 
 
 #: The most blocks of one diffusion scale the search tries.
 MAX_SCALE_BLOCKS = 2000
+#: A cascade of diffusion scales of a signal this long or longer searches each scale
+#: on windows of it (:func:`scale_windows`) where they take at most
+#: :data:`resdenoise.search_windows.WINDOW_MAX_SHARE` of the signal; shorter: the
+#: whole signal at every scale.
+CASCADE_WINDOWS_FROM = 1 << 16
+#: Where a scale's search ran on the whole signal (the report's ``searched_on_per_scale``).
+WHOLE_SIGNAL = "the whole signal"
 
 
 def choose_diffusion_scales(f, name: str, scales: int | None = None, sigma=None, lam=None):
@@ -273,10 +288,24 @@ def choose_diffusion_scales(f, name: str, scales: int | None = None, sigma=None,
     0..16, or ``lam`` given) and the number of blocks (on the checkpoint grid of
     :mod:`resdenoise.autoparams`, up to :data:`MAX_SCALE_BLOCKS`, stopping at
     8 best + 20) with the smallest SURE of the cascade; a scale that does not
-    lower SURE by MIN_IMPROVEMENT is skipped.  Returns ``(plan, ScaleChoice)``."""
-    from .autoparams import MIN_IMPROVEMENT, _checkpoints
+    lower SURE by MIN_IMPROVEMENT is skipped.  Returns ``(plan, ScaleChoice)``.
 
+    A signal of :data:`CASCADE_WINDOWS_FROM` samples or more searches each scale on
+    windows of the cascade's state where they are small enough (:func:`scale_windows`;
+    else on the whole signal); the lambda and blocks chosen there run on the whole
+    signal, and are kept where they lower the whole signal's SURE by MIN_IMPROVEMENT
+    (else the scale is skipped).  ``sure_per_scale`` is the whole signal's SURE."""
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
+    windowed = f2.shape[0] >= CASCADE_WINDOWS_FROM
+    return _diffusion_scales(f2, name, scales, sigma, lam, scale_windows if windowed else None)
+
+
+def _diffusion_scales(f2, name: str, scales, sigma, lam, windows_for):
+    """:func:`choose_diffusion_scales`' search; ``windows_for(f2, sigma, stride)``: the
+    windows each scale searches on (None: the whole signal), or None: the whole signal
+    at every scale."""
+    from .autoparams import MIN_IMPROVEMENT
+
     n = f2.shape[0]
     k = scale_count(n, scales)
     state, risk, level = sure_state(f2, sigma)
@@ -287,33 +316,133 @@ def choose_diffusion_scales(f, name: str, scales: int | None = None, sigma=None,
         lams = [float(lam)]
     tau = stability.default_tau(get_nonlinearity(name, "diffusivity", lams[0]))
     identity = current = risk(state)
-    chosen, blocks, risks = [], [], []
-    checks = _checkpoints(MAX_SCALE_BLOCKS).tolist()
+    chosen, blocks, risks, searched = [], [], [], []
+    search = partial(_search_scale, name=name, lams=lams, tau=tau)
     for j in range(k):
-        best = current * (1.0 - MIN_IMPROVEMENT)
-        pick = (None, 0, state)
-        for value_lam in lams:
-            nl = get_nonlinearity(name, "diffusivity", value_lam)
-            u, done, best_k = state, 0, 0
-            for m in checks:
-                u = run_strided(u, nl, tau, m - done, 2**j)
-                done = m
-                value = risk(u)
-                if value < best:
-                    best, pick, best_k = value, (value_lam, m, u), m
-                if m >= 8 * best_k + 20:
-                    break
+        windows = None if windows_for is None else windows_for(f2, sig, 2**j)
+        if windows is None:
+            best, pick, _ = search(state, risk, 2**j, current * (1.0 - MIN_IMPROVEMENT))
+            searched.append(WHOLE_SIGNAL)
+        else:  # ranked on windows; run on the whole signal, and kept where it gains there
+            on, risk_on, said = _scale_windows_state(state, f2, sig, 2**j, windows)
+            _, pick, tried = search(on, risk_on, 1, risk_on(on) * (1.0 - MIN_IMPROVEMENT))
+            searched.append(said)
+            best, found = current * (1.0 - MIN_IMPROVEMENT), (None, 0, state)
+            i = lams.index(pick[0]) if pick[0] is not None else len(lams)
+            for value_lam in lams[max(i - 1, 0) : i + 2]:  # its neighbours too: windows rank
+                # lambda with the noise of a sample; the blocks settled on the whole signal
+                best, found = _refine_scale(
+                    state, risk, 2**j, (best, found), name, (value_lam, tried[value_lam]), tau
+                )
+            pick = found
         if pick[0] is None:
-            best = current
+            best, pick = current, (None, 0, state)
         chosen.append(pick[0])
         blocks.append(pick[1])
         risks.append(best)
         state, current = pick[2], best
     plan = plan_diffusion_scales(name, chosen, blocks, tau)
     choice = ScaleChoice(
-        tuple(chosen), tuple(risks), identity, tuple(map(float, sig)), level_name(level)
-    )
+        tuple(chosen), tuple(risks), identity, tuple(map(float, sig)), level_name(level),
+        tuple(searched) if any(s != WHOLE_SIGNAL for s in searched) else (),
+    )  # fmt: skip
     return plan, choice
+
+
+def _search_scale(state, risk, stride: int, best: float, name: str, lams, tau: float):
+    """One scale's search: ``(best, (lambda, blocks, output), tried)`` with the smallest
+    ``risk`` below ``best`` over ``lams`` and the checkpoints up to
+    :data:`MAX_SCALE_BLOCKS` (stopping at 8 best + 20), or ``(best, (None, 0, state),
+    tried)``; ``tried``: each lambda's blocks of its smallest risk."""
+    from .autoparams import _checkpoints
+
+    pick, tried = (None, 0, state), {}
+    for value_lam in lams:
+        nl = get_nonlinearity(name, "diffusivity", value_lam)
+        u, done, best_k, least = state, 0, 0, math.inf
+        for m in _checkpoints(MAX_SCALE_BLOCKS).tolist():
+            u = run_strided(u, nl, tau, m - done, stride)
+            done = m
+            value = risk(u)
+            if value < least:
+                least, tried[value_lam] = value, m
+            if value < best:
+                best, pick, best_k = value, (value_lam, m, u), m
+            if m >= 8 * best_k + 20:
+                break
+    return best, pick, tried
+
+
+#: A scale searched on windows settles its blocks on the whole signal, with the lambda
+#: chosen there: SURE at every block up to 8, then REFINE_RATIO apart, until the first
+#: checkpoint at REFINE_HORIZON x the larger of the windows' blocks and the best so far.
+REFINE_RATIO = 1.2
+REFINE_HORIZON = 1.2
+
+
+def _refine_scale(state, risk, stride: int, so_far, name: str, pick, tau: float):
+    """The blocks at lambda ``pick[0]`` (the windows' best at it: ``pick[1]`` blocks) with
+    the smallest whole-signal ``risk`` below ``so_far``'s ``(best, (lambda, blocks,
+    output))``: that pair, or ``so_far`` where none is below."""
+    from .autoparams import _checkpoints
+
+    best, found = so_far
+    nl = get_nonlinearity(name, "diffusivity", pick[0])
+    u, done, best_k = state, 0, 0
+    for m in _checkpoints(MAX_SCALE_BLOCKS, REFINE_RATIO, 8).tolist():
+        u = run_strided(u, nl, tau, m - done, stride)
+        done = m
+        value = risk(u)
+        if value < best:
+            best, found, best_k = value, (pick[0], m, u), m
+        if m >= REFINE_HORIZON * max(best_k, pick[1]):
+            break
+    return best, found
+
+
+def scale_windows(f2, sigma, stride: int):
+    """The windows (:func:`resdenoise.search_windows.sample_windows`: seeded, stratified
+    by activity, weighted) the cascade's scale of stride ``stride`` searches on, or None
+    (the whole signal: they would take more than a quarter of it).  A block of stride s
+    is the single-scale block on each subsequence of every s-th sample, so the halo is
+    that of :data:`MAX_SCALE_BLOCKS` blocks in subsequence samples, s times as many
+    samples; the cores (scored) at least twice the halo, multiples of s and 16."""
+    halo = _halo(MAX_SCALE_BLOCKS) * stride
+    unit = max(16, stride)
+    core = -(-max(WINDOW_CORE, 2 * halo) // unit) * unit
+    return sample_windows(f2, sigma, MAX_SCALE_BLOCKS, core=core, halo=halo)
+
+
+def _scale_windows_state(state, f2, sig, stride: int, windows):
+    """``(stack, risk, said)``: the windows of the cascade's ``state`` (signal and probe,
+    :func:`resdenoise.multilevel.sure_state`'s) as channels of one stride-1 run, each
+    window's subsequences of every ``stride``-th sample apart; ``risk`` of such a stack,
+    SURE per sample over the windows' cores, weighted (an estimate of the whole
+    signal's); and what the report says of them."""
+    starts, length, halo, weights = windows
+    count, c = len(starts), f2.shape[1]
+    rows, h = length // stride, halo // stride
+    cut = slice(h, rows - h)
+    idx = starts[:, None] + np.arange(length)[None, :]
+
+    def laid(x):  # (samples, k) -> (rows, windows x stride x k): one channel per subsequence
+        return x[idx].reshape(count, rows, stride, -1).transpose(1, 0, 2, 3).reshape(rows, -1)
+
+    b, eps = sure_probe(f2, sig)  # the probe of sure_state's stack
+    shape = (rows - 2 * h, count, stride, c)
+    f_core, b_core = laid(f2)[cut].reshape(shape), laid(b)[cut].reshape(shape)
+    scored = (rows - 2 * h) * stride
+    s2 = np.square(sig)
+
+    def risk(u):
+        core = u[cut].reshape(rows - 2 * h, count, stride, 2, c)
+        uf, up = core[..., 0, :], core[..., 1, :]
+        res = np.sum(np.square(f_core - uf), axis=(0, 2))  # (windows, channels)
+        div = np.sum(b_core * (up - uf), axis=(0, 2)) / eps
+        return float(np.sum(weights[:, None] * (res / scored - s2 + 2 * s2 * div / scored)))
+
+    said = f"{count} windows of {length} samples ({scored} scored each)"
+    return laid(state), risk, said
 
 
 def plan_scales(

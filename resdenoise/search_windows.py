@@ -62,9 +62,15 @@ def _halo(blocks: float) -> int:
     return int(math.ceil(WINDOW_HALO * math.sqrt(blocks)))
 
 
-def sample_windows(f2: np.ndarray, sigma: np.ndarray, max_blocks: int):
+def sample_windows(
+    f2: np.ndarray, sigma: np.ndarray, max_blocks: int, core: int | None = None, halo=None
+):
     """``(starts, length, halo, weights)`` of the windows a long signal's search runs on,
-    or None (the whole signal) where they would not save enough.
+    or None (the whole signal) where they would not save enough.  ``core`` (a multiple of
+    16) and ``halo`` (samples per side; default :func:`_halo` of ``max_blocks``): the
+    windows' scored and unscored samples (default WINDOW_CORE), for a search of wider
+    reach (the cascade over scales of :mod:`resdenoise.multiscale`, whose blocks of
+    stride s reach s times as far); WINDOW_CORE below stands for ``core``.
 
     The cores, ``[halo, length - halo)`` of windows of ``length = WINDOW_CORE +
     2 halo`` samples, are drawn from the segments of WINDOW_CORE samples that
@@ -82,14 +88,15 @@ def sample_windows(f2: np.ndarray, sigma: np.ndarray, max_blocks: int):
     estimate of SURE over the signal.
     """
     n = f2.shape[0]
-    halo = _halo(max_blocks)
+    core = WINDOW_CORE if core is None else core  # (read here: a test may set it)
+    halo = _halo(max_blocks) if halo is None else halo
     scored = min(max(n // WINDOW_SHARE, WINDOW_SAMPLES), WINDOW_MAX)
-    count = -(-scored // WINDOW_CORE)
-    length = WINDOW_CORE + 2 * halo
+    count = -(-scored // core)
+    length = core + 2 * halo
     if count * length > WINDOW_MAX_SHARE * n:
         return None
-    segs = (n - 2 * halo) // WINDOW_CORE
-    cores = f2[halo : halo + segs * WINDOW_CORE].reshape(segs, WINDOW_CORE // 16, 16, -1)
+    segs = (n - 2 * halo) // core
+    cores = f2[halo : halo + segs * core].reshape(segs, core // 16, 16, -1)
     spread = cores.mean(axis=2).var(axis=1, ddof=1)  # (segments, channels)
     active = np.any(spread > 4.0 * np.asarray(sigma) ** 2 / 16, axis=1)
     strata = [np.flatnonzero(active), np.flatnonzero(~active)]
@@ -102,7 +109,7 @@ def sample_windows(f2: np.ndarray, sigma: np.ndarray, max_blocks: int):
             chosen.append(int(run[rng.integers(len(run))]))
             weights.append(len(stratum) / (k * segs))
     order = np.argsort(chosen)
-    starts = np.array(chosen, dtype=np.intp)[order] * WINDOW_CORE
+    starts = np.array(chosen, dtype=np.intp)[order] * core
     return starts, length, halo, np.array(weights)[order]
 
 

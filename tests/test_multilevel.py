@@ -377,3 +377,69 @@ def test_signal_thresholds_reads_each_divergence_once(monkeypatch):
     thetas, risk = ml.signal_thresholds(f2, "soft", per_level, [None] * 4)
     assert seen and len(seen) == len(set(seen))
     assert math.isfinite(risk) and any(theta is not None for theta in thetas)
+
+
+def test_sampled_rows_of_a_long_signals_levels():
+    """Below LEVELS_SAMPLE_FROM samples a threshold search sums over every row; from it,
+    over every row whose details exceed LEVELS_BIG x the level's noise and one in each run
+    of LEVELS_SHARE of the others, weighted to stand for all of them."""
+    import resdenoise.multilevel as ml
+
+    rng = np.random.default_rng(7)
+    d = rng.standard_normal((80_000, 2)) * [1.0, 2.0]
+    d[::1000, 0] += 50.0  # the signal's few large details
+    sigma = np.array([1.0, 2.0])
+    (whole, weight), *rest = ml._sampled(d, ml.LEVELS_SAMPLE_FROM - 1, sigma)
+    assert whole is d and weight == 1.0 and not rest
+    (big, one), (small, share) = ml._sampled(d, ml.LEVELS_SAMPLE_FROM, sigma)
+    over = np.any(np.abs(d) > ml.LEVELS_BIG * sigma, axis=1)
+    assert one == 1.0 and np.array_equal(big, d[over]) and np.sum(big[:, 0] > 40) == 80
+    assert len(small) == np.sum(~over) // ml.LEVELS_SHARE
+    assert len(big) + share * len(small) == pytest.approx(len(d), rel=1e-12)
+    squares = np.sum(big**2, axis=0) + share * np.sum(small**2, axis=0)
+    np.testing.assert_allclose(squares, np.sum(d**2, axis=0), rtol=0.02)
+
+
+def test_a_long_signals_thresholds_from_sampled_rows_choose_as_all_rows(monkeypatch):
+    """At LEVELS_SAMPLE_FROM samples the levels' thresholds are searched on sampled rows
+    (fewer derivatives: each candidate's once per row sampled) and choose as all rows."""
+    import resdenoise.multilevel as ml
+
+    n = ml.LEVELS_SAMPLE_FROM
+    t = np.arange(n) / n
+    clean = np.where(t < 0.4, 0.0, 1.0) + 0.5 * np.sin(2 * np.pi * 7 * t)
+    f = clean + 0.1 * np.random.default_rng(7).standard_normal(n)
+    rows = []
+    plain = ml._derivative
+
+    def counted(nl, d):
+        rows.append(len(d))
+        return plain(nl, d)
+
+    monkeypatch.setattr(ml, "_derivative", counted)
+    plan, choice = ml.choose_levels(f, "soft", 4, sigma=0.1)
+    sampled = sum(rows)
+    rows.clear()
+    monkeypatch.setattr(ml, "LEVELS_SAMPLE_FROM", n + 1)
+    plan_all, choice_all = ml.choose_levels(f, "soft", 4, sigma=0.1)
+    assert sampled < 0.3 * sum(rows)
+    assert choice.thetas == choice_all.thetas and choice.risks == choice_all.risks
+
+
+@pytest.mark.parametrize("iterations", [1, 2])
+def test_the_risks_per_level_are_the_partial_plans_exactly(rng, iterations):
+    """choose_levels' SURE after levels 1..j: each partial plan's output's, bit for bit
+    (one iteration: the corrections added one level at a time)."""
+    from resdenoise.multilevel import _partial_risks, plan_levels, sure_state
+
+    f2 = np.cumsum(rng.standard_normal((700, 2)), axis=0) * 0.1
+    f2 += 0.5 * np.random.default_rng(3).standard_normal((700, 2))
+    state, risk, _ = sure_state(f2, None)
+    identity = risk(state)
+    thetas = [None, 0.6, None, 1.1, 0.4]
+    want = []
+    for j in range(1, len(thetas) + 1):
+        partial = plan_levels("garrote", thetas[:j], iterations)
+        want.append(risk(partial.run(state)) if partial.steps else identity)
+    plan = plan_levels("garrote", thetas, iterations, [1.0] * len(thetas))
+    assert _partial_risks(plan, state, risk, identity) == want

@@ -186,6 +186,23 @@ def test_strided_diffusion_block_written_out(rng, stride):
     np.testing.assert_allclose(run_strided(x, nl, 0.25, 4, stride), ref, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n, stride", [(41, 4), (40, 8), (9, 8), (1000, 128), (7, 3)])
+def test_strided_block_is_the_engine_on_each_subsequence_exactly(rng, n, stride, dtype):
+    """Bit for bit: each subsequence u[r::s] (every channel) through the engine alone,
+    also where its length is one sample more than others' or a column slice's."""
+    from resdenoise.engine import run_blocks
+
+    x = rng.normal(0.0, 1.0, (n, 6)).astype(dtype)[:, ::2]  # (not contiguous)
+    nl = get_nonlinearity("perona-malik", "diffusivity", 0.8)
+    out = run_strided(x, nl, 0.25, 3, stride)
+    assert out.dtype == dtype and out.shape == x.shape
+    for r in range(min(stride, n)):
+        sub = x[r::stride]
+        want = sub if len(sub) < 2 else run_blocks(sub, nl, 0.25, 3)
+        np.testing.assert_array_equal(out[r::stride], want)
+
+
 def test_diffusion_scales_by_sure(rng):
     from resdenoise.multiscale import choose_diffusion_scales
 
@@ -199,6 +216,73 @@ def test_diffusion_scales_by_sure(rng):
     )
     assert plan.steps == sum(g[2] for g in plan.groups) > 0
     assert np.mean((plan.run(f) - clean) ** 2) < 0.5 * np.mean((f - clean) ** 2)
+
+
+def _steps_in_noise(n, channels=1):
+    """(Noise of another seed than the fixture's, which is the SURE probe's.)"""
+    rng = np.random.default_rng(7)
+    t = np.arange(n) / n
+    clean = np.where(t < 0.4, 0.0, 1.0) + 0.3 * np.sin(2 * np.pi * 40 * t) * (t > 0.7)
+    return (clean[:, None] + rng.normal(0.0, 0.1, (n, channels))), clean
+
+
+@pytest.mark.parametrize("stride", [1, 2, 8])
+def test_cascade_scale_on_a_window_that_is_the_whole_signal_is_the_whole_search(stride):
+    """The windows' search of one scale, where the one window is the whole signal (no
+    halo, weight 1): the whole-signal search's lambda and blocks, each lambda's best
+    blocks, its SURE (summed in another order) and its output, laid out by subsequence."""
+    from resdenoise.multilevel import sure_state
+    from resdenoise.multiscale import _scale_windows_state, _search_scale
+
+    f2, _ = _steps_in_noise(2048, channels=2)
+    state, risk, level = sure_state(f2, np.array([0.1, 0.12]))
+    lams, tau = [0.05, 0.1, 0.2], 0.25
+    whole = (np.array([0]), 2048, 0, np.array([1.0]))
+    on, risk_on, said = _scale_windows_state(state, f2, level.sigma, stride, whole)
+    assert said == "1 windows of 2048 samples (2048 scored each)"
+    assert risk_on(on) == pytest.approx(risk(state), rel=1e-12)
+    a = _search_scale(state, risk, stride, risk(state), "perona-malik", lams, tau)
+    b = _search_scale(on, risk_on, 1, risk_on(on), "perona-malik", lams, tau)
+    assert a[1][0] is not None and a[1][:2] == b[1][:2] and a[2] == b[2]
+    assert b[0] == pytest.approx(a[0], rel=1e-12)
+    laid = _scale_windows_state(a[1][2], f2, level.sigma, stride, whole)[0]
+    np.testing.assert_array_equal(b[1][2], laid)
+
+
+def test_cascade_on_windows_from_its_threshold():
+    """Below CASCADE_WINDOWS_FROM samples the whole signal at every scale (nothing said);
+    from it, scale 1 on windows (the report says so), its lambda and blocks run on the
+    whole signal, whose SURE the choice reports."""
+    from resdenoise.multilevel import sure_state
+    from resdenoise.multiscale import CASCADE_WINDOWS_FROM, _diffusion_scales
+
+    for n in (CASCADE_WINDOWS_FROM - 1, CASCADE_WINDOWS_FROM):
+        f2, _ = _steps_in_noise(n)
+        plan, choice = choose_diffusion_scales(f2, "perona-malik", 1, 0.1, lam=0.1)
+        assert plan.steps > 0
+        if n < CASCADE_WINDOWS_FROM:
+            assert choice.searched_on == () and "searched_on_per_scale" not in choice.as_dict()
+            whole = _diffusion_scales(f2, "perona-malik", 1, 0.1, 0.1, None)
+            assert whole[0] == plan and whole[1] == choice
+            continue
+        said = choice.as_dict()["searched_on_per_scale"]
+        assert said == list(choice.searched_on) and said[0].startswith("4 windows of ")
+        state, risk, _ = sure_state(f2, 0.1)
+        assert choice.risks[-1] == pytest.approx(risk(plan.run(state)), rel=1e-12)
+
+
+def test_cascade_scale_windows_only_where_they_save():
+    """A scale's windows: halo and core s times a subsequence's, none where they would
+    take more than a quarter of the signal (the coarse scales of 1e5 samples)."""
+    from resdenoise.multiscale import MAX_SCALE_BLOCKS, scale_windows
+    from resdenoise.search_windows import _halo
+
+    f2, _ = _steps_in_noise(100_000)
+    for stride in (1, 4, 16):
+        starts, length, halo, weights = scale_windows(f2, np.array([0.1]), stride)
+        assert halo == _halo(MAX_SCALE_BLOCKS) * stride and length % stride == 0
+        assert len(starts) * length <= 25_000 and weights.sum() == pytest.approx(1.0)
+    assert scale_windows(f2, np.array([0.1]), 64) is None
 
 
 def test_cli_diffuse_scales_and_its_refusals(tmp_path, rng):
