@@ -374,10 +374,10 @@ def _search_scale(state, risk, stride: int, best: float, name: str, lams, tau: f
 
 
 #: A scale searched on windows settles its blocks on the whole signal, with the lambda
-#: chosen there: SURE at every block up to 8, then REFINE_RATIO apart, until the first
-#: checkpoint at REFINE_HORIZON x the larger of the windows' blocks and the best so far.
-REFINE_RATIO = 1.2
-REFINE_HORIZON = 1.2
+#: chosen there: SURE at every block up to 8, then SCALE_REFINE_RATIO apart, until the first
+#: checkpoint at SCALE_REFINE_HORIZON x the larger of the windows' blocks and the best so far.
+SCALE_REFINE_RATIO = 1.2
+SCALE_REFINE_HORIZON = 1.2
 
 
 def _refine_scale(state, risk, stride: int, so_far, name: str, pick, tau: float):
@@ -389,13 +389,13 @@ def _refine_scale(state, risk, stride: int, so_far, name: str, pick, tau: float)
     best, found = so_far
     nl = get_nonlinearity(name, "diffusivity", pick[0])
     u, done, best_k = state, 0, 0
-    for m in _checkpoints(MAX_SCALE_BLOCKS, REFINE_RATIO, 8).tolist():
+    for m in _checkpoints(MAX_SCALE_BLOCKS, SCALE_REFINE_RATIO, 8).tolist():
         u = run_strided(u, nl, tau, m - done, stride)
         done = m
         value = risk(u)
         if value < best:
             best, found, best_k = value, (pick[0], m, u), m
-        if m >= REFINE_HORIZON * max(best_k, pick[1]):
+        if m >= SCALE_REFINE_HORIZON * max(best_k, pick[1]):
             break
     return best, found
 
