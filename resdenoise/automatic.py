@@ -507,6 +507,17 @@ def only_prestage(extra: dict, stage, f, shift: int = 0) -> dict:
     return out
 
 
+def with_prestage(plan, extra: dict, stage, f, shift: int = 0):
+    """``(plan, extra)`` with the impulse pre-stage ``stage`` where it is active: run
+    before ``plan``'s blocks, and where there are none, ``extra`` as
+    :func:`only_prestage` says it (``f``, ``shift``: its arguments)."""
+    if stage.active:
+        plan = replace(plan, prestage=stage)
+        if not plan.steps:
+            extra = only_prestage(extra, stage, f, shift)
+    return plan, extra
+
+
 def _sure_change(key: str, change: float) -> dict:
     """A SURE change per sample (output's minus input's: negative where the run helps)
     under its name, and under the old name whose "gain" read the other way round, kept
@@ -774,8 +785,4 @@ def _choose(f, candidates, labels, shift: int, sigma, progress=None):
     }
     if notes:
         extra["warnings"] = notes
-    if stage.active:
-        plan = replace(plan, prestage=stage)
-        if not plan.steps:
-            extra = only_prestage(extra, stage, f, shift)
-    return plan, extra
+    return with_prestage(plan, extra, stage, f, shift)
