@@ -422,7 +422,8 @@ def do_no_harm(
     already (the search's): the tests at the level (unless ``tested``) and at
     its low end come from them, not from another run.  ``extra``: the gain
     and its standard error when tested (and at the low end:
-    ``noise_low_end``, ``gain_at_low_end`` and its standard error).  Used by
+    ``noise_low_end``, ``sure_change_at_low_end`` (old name ``gain_at_low_end``) and
+    its standard error).  Used by
     :func:`choose_denoiser` and by the single-command planner
     (:class:`resdenoise.plans.Planner`), so both follow the same rules.
 
