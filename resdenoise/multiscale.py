@@ -318,13 +318,14 @@ def _diffusion_scales(f2, name: str, scales, sigma, lam, windows_for):
     identity = current = risk(state)
     chosen, blocks, risks, searched = [], [], [], []
     search = partial(_search_scale, name=name, lams=lams, tau=tau)
+    probe = None if windows_for is None else sure_probe(f2, sig)  # one draw for every scale
     for j in range(k):
         windows = None if windows_for is None else windows_for(f2, sig, 2**j)
         if windows is None:
             best, pick, _ = search(state, risk, 2**j, current * (1.0 - MIN_IMPROVEMENT))
             searched.append(WHOLE_SIGNAL)
         else:  # ranked on windows; run on the whole signal, and kept where it gains there
-            on, risk_on, said = _scale_windows_state(state, f2, sig, 2**j, windows)
+            on, risk_on, said = _scale_windows_state(state, f2, sig, 2**j, windows, probe)
             _, pick, tried = search(on, risk_on, 1, risk_on(on) * (1.0 - MIN_IMPROVEMENT))
             searched.append(said)
             best, found = current * (1.0 - MIN_IMPROVEMENT), (None, 0, state)
@@ -413,12 +414,13 @@ def scale_windows(f2, sigma, stride: int):
     return sample_windows(f2, sigma, MAX_SCALE_BLOCKS, core=core, halo=halo)
 
 
-def _scale_windows_state(state, f2, sig, stride: int, windows):
+def _scale_windows_state(state, f2, sig, stride: int, windows, probe=None):
     """``(stack, risk, said)``: the windows of the cascade's ``state`` (signal and probe,
     :func:`resdenoise.multilevel.sure_state`'s) as channels of one stride-1 run, each
     window's subsequences of every ``stride``-th sample apart; ``risk`` of such a stack,
     SURE per sample over the windows' cores, weighted (an estimate of the whole
-    signal's); and what the report says of them."""
+    signal's); and what the report says of them.  ``probe``: ``sure_probe(f2, sig)``
+    drawn already (None: drawn here)."""
     starts, length, halo, weights = windows
     count, c = len(starts), f2.shape[1]
     rows, h = length // stride, halo // stride
@@ -428,7 +430,7 @@ def _scale_windows_state(state, f2, sig, stride: int, windows):
     def laid(x):  # (samples, k) -> (rows, windows x stride x k): one channel per subsequence
         return x[idx].reshape(count, rows, stride, -1).transpose(1, 0, 2, 3).reshape(rows, -1)
 
-    b, eps = sure_probe(f2, sig)  # the probe of sure_state's stack
+    b, eps = sure_probe(f2, sig) if probe is None else probe  # the probe of sure_state's stack
     shape = (rows - 2 * h, count, stride, c)
     f_core, b_core = laid(f2)[cut].reshape(shape), laid(b)[cut].reshape(shape)
     scored = (rows - 2 * h) * stride
