@@ -329,9 +329,15 @@ def _diffusion_scales(f2, name: str, scales, sigma, lam, windows_for):
             _, pick, tried = search(on, risk_on, 1, risk_on(on) * (1.0 - MIN_IMPROVEMENT))
             searched.append(said)
             best, found = current * (1.0 - MIN_IMPROVEMENT), (None, 0, state)
-            i = lams.index(pick[0]) if pick[0] is not None else len(lams)
-            for value_lam in lams[max(i - 1, 0) : i + 2]:  # its neighbours too: windows rank
-                # lambda with the noise of a sample; the blocks settled on the whole signal
+            # the windows' lambda and its neighbours (windows rank lambda with the noise of a
+            # sample; the blocks settled on the whole signal); where the windows found none
+            # below doing nothing, the last (smallest) lambda only
+            if pick[0] is None:
+                near = lams[-1:]
+            else:
+                i = lams.index(pick[0])
+                near = lams[max(i - 1, 0) : i + 2]
+            for value_lam in near:
                 best, found = _refine_scale(
                     state, risk, 2**j, (best, found), name, (value_lam, tried[value_lam]), tau
                 )
