@@ -312,7 +312,8 @@ class MultilevelPlan(Plan):
             (stride, scaled_nonlinearity(nl, shift), *scaled_values([theta, sigma], shift))
             for stride, nl, theta, sigma in self.levels
         )
-        # (rejected_thresholds: a plan refused, resdenoise.filters.as_identity)
+        # rebuilt from self.levels (one entry per level, the report's list), under the name
+        # the plan carries (rejected_thresholds: a plan refused, resdenoise.filters.as_identity)
         key = (
             "thresholds" if "rejected_thresholds" not in self.parameters else "rejected_thresholds"
         )

@@ -131,6 +131,8 @@ class MultiscalePlan(Plan):
         """:meth:`Plan.scaled`: each scale's lambda (threshold) too."""
         groups = tuple((s, scaled_nonlinearity(nl, shift), m) for s, nl, m in self.groups)
         params = dict(self.parameters)
+        # the report's lists scaled as they are, not rebuilt from the groups: those hold only
+        # the scales that run, the lists a null per scale left out (multilevel's levels all)
         for key in ("lambdas", "thresholds", "rejected_lambdas", "rejected_thresholds"):
             if key in params:  # (rejected_: a plan refused, resdenoise.filters.as_identity)
                 params[key] = scaled_values(params[key], shift)
