@@ -373,6 +373,17 @@ def _levels(sigma, shift: int = 0) -> str:
     return ", ".join(f"{x:.4g}" for x in np.atleast_1d(times_power_of_two(sigma, shift)))
 
 
+_NOTHING_DONE = "nothing done: "
+_INPUT_KEPT = "the output is the input"
+_OUTPUT_IS_INPUT = "; " + _INPUT_KEPT
+
+
+def _nothing_done(why: str, advice: str = _INPUT_KEPT) -> str:
+    """The warning of a plan refused: ``nothing done: WHY; ADVICE`` (what
+    :func:`only_prestage` reads back with :data:`_NOTHING_DONE`, :data:`_OUTPUT_IS_INPUT`)."""
+    return f"{_NOTHING_DONE}{why}; {advice}"
+
+
 def do_no_harm(
     plan,
     f,
@@ -411,7 +422,8 @@ def do_no_harm(
     already (the search's): the tests at the level (unless ``tested``) and at
     its low end come from them, not from another run.  ``extra``: the gain
     and its standard error when tested (and at the low end:
-    ``noise_low_end``, ``gain_at_low_end`` and its standard error).  Used by
+    ``noise_low_end``, ``sure_change_at_low_end`` (old name ``gain_at_low_end``) and
+    its standard error).  Used by
     :func:`choose_denoiser` and by the single-command planner
     (:class:`resdenoise.plans.Planner`), so both follow the same rules.
 
@@ -432,9 +444,8 @@ def do_no_harm(
 
     reason = _level_not_trusted(f, level, labels, distrusted)
     if reason is not None:
-        advice = "the output is the input" if reason.endswith(_NOTHING_TO_FILTER) else _GIVE
-        note = f"nothing done: {reason}; {advice}"
-        return as_identity(plan, refused=True), reason, note, {}
+        advice = _INPUT_KEPT if reason.endswith(_NOTHING_TO_FILTER) else _GIVE
+        return as_identity(plan, refused=True), reason, _nothing_done(reason, advice), {}
     if not plan.steps:
         return plan, None, None, {}
     if per_level is None and sums is None and tested is None:  # one run for both tests
@@ -445,12 +456,7 @@ def do_no_harm(
     extra = {**_sure_change("sure_change_per_sample", gain), "gain_standard_error": se}
     if not _significant((gain, se)):
         reason = _no_gain(name, gain, se, shift)
-        return (
-            as_identity(plan, refused=True),
-            reason,
-            f"nothing done: {reason}; the output is the input",
-            extra,
-        )
+        return as_identity(plan, refused=True), reason, _nothing_done(reason), extra
     low = level.at_low()
     if per_level is not None or low is level or np.array_equal(low.sigma, level.sigma):
         return plan, None, None, extra
@@ -473,16 +479,7 @@ def do_no_harm(
             extra["backed_off_gain_standard_error"] = b_se
             if _significant((b_gain, b_se)):
                 return backed, None, None, {**details, **extra, "backed_off_to": backed_name}
-    return (
-        as_identity(plan, refused=True),
-        why,
-        f"nothing done: {why}; the output is the input",
-        extra,
-    )
-
-
-_NOTHING_DONE = "nothing done: "
-_OUTPUT_IS_INPUT = "; the output is the input"
+    return as_identity(plan, refused=True), why, _nothing_done(why), extra
 
 
 def only_prestage(extra: dict, stage, f, shift: int = 0) -> dict:
@@ -509,6 +506,17 @@ def only_prestage(extra: dict, stage, f, shift: int = 0) -> dict:
             for w in out["warnings"]
         ]
     return out
+
+
+def with_prestage(plan, extra: dict, stage, f, shift: int = 0):
+    """``(plan, extra)`` with the impulse pre-stage ``stage`` where it is active: run
+    before ``plan``'s blocks, and where there are none, ``extra`` as
+    :func:`only_prestage` says it (``f``, ``shift``: its arguments)."""
+    if stage.active:
+        plan = replace(plan, prestage=stage)
+        if not plan.steps:
+            extra = only_prestage(extra, stage, f, shift)
+    return plan, extra
 
 
 def _sure_change(key: str, change: float) -> dict:
@@ -778,8 +786,4 @@ def _choose(f, candidates, labels, shift: int, sigma, progress=None):
     }
     if notes:
         extra["warnings"] = notes
-    if stage.active:
-        plan = replace(plan, prestage=stage)
-        if not plan.steps:
-            extra = only_prestage(extra, stage, f, shift)
-    return plan, extra
+    return with_prestage(plan, extra, stage, f, shift)

@@ -194,7 +194,9 @@ def _sampled(d: np.ndarray, n: int, sigma) -> list:
     ``n`` samples; the level's noise ``sigma`` per channel) a threshold search sums over,
     each part's sum times its weight: every row below :data:`LEVELS_SAMPLE_FROM` samples,
     else those over :data:`LEVELS_BIG` x sigma and one in each run of
-    :data:`LEVELS_SHARE` of the others (stratified: an unbiased estimate, no aliasing)."""
+    :data:`LEVELS_SHARE` of the others (stratified, no aliasing; the last
+    ``len(small) % LEVELS_SHARE`` of the others are never drawn, counted through the
+    weight ``len(small) / runs``: nearly, not exactly, unbiased)."""
     if n < LEVELS_SAMPLE_FROM:
         return [(d, 1.0)]
     big = np.any(np.abs(d) > LEVELS_BIG * np.asarray(sigma, dtype=float), axis=1)
@@ -310,7 +312,8 @@ class MultilevelPlan(Plan):
             (stride, scaled_nonlinearity(nl, shift), *scaled_values([theta, sigma], shift))
             for stride, nl, theta, sigma in self.levels
         )
-        # (rejected_thresholds: a plan refused, resdenoise.filters.as_identity)
+        # rebuilt from self.levels (one entry per level, the report's list), under the name
+        # the plan carries (rejected_thresholds: a plan refused, resdenoise.filters.as_identity)
         key = (
             "thresholds" if "rejected_thresholds" not in self.parameters else "rejected_thresholds"
         )

@@ -131,6 +131,8 @@ class MultiscalePlan(Plan):
         """:meth:`Plan.scaled`: each scale's lambda (threshold) too."""
         groups = tuple((s, scaled_nonlinearity(nl, shift), m) for s, nl, m in self.groups)
         params = dict(self.parameters)
+        # the report's lists scaled as they are, not rebuilt from the groups: those hold only
+        # the scales that run, the lists a null per scale left out (multilevel's levels all)
         for key in ("lambdas", "thresholds", "rejected_lambdas", "rejected_thresholds"):
             if key in params:  # (rejected_: a plan refused, resdenoise.filters.as_identity)
                 params[key] = scaled_values(params[key], shift)
@@ -318,19 +320,26 @@ def _diffusion_scales(f2, name: str, scales, sigma, lam, windows_for):
     identity = current = risk(state)
     chosen, blocks, risks, searched = [], [], [], []
     search = partial(_search_scale, name=name, lams=lams, tau=tau)
+    probe = None if windows_for is None else sure_probe(f2, sig)  # one draw for every scale
     for j in range(k):
         windows = None if windows_for is None else windows_for(f2, sig, 2**j)
         if windows is None:
             best, pick, _ = search(state, risk, 2**j, current * (1.0 - MIN_IMPROVEMENT))
             searched.append(WHOLE_SIGNAL)
         else:  # ranked on windows; run on the whole signal, and kept where it gains there
-            on, risk_on, said = _scale_windows_state(state, f2, sig, 2**j, windows)
+            on, risk_on, said = _scale_windows_state(state, f2, sig, 2**j, windows, probe)
             _, pick, tried = search(on, risk_on, 1, risk_on(on) * (1.0 - MIN_IMPROVEMENT))
             searched.append(said)
             best, found = current * (1.0 - MIN_IMPROVEMENT), (None, 0, state)
-            i = lams.index(pick[0]) if pick[0] is not None else len(lams)
-            for value_lam in lams[max(i - 1, 0) : i + 2]:  # its neighbours too: windows rank
-                # lambda with the noise of a sample; the blocks settled on the whole signal
+            # the windows' lambda and its neighbours (windows rank lambda with the noise of a
+            # sample; the blocks settled on the whole signal); where the windows found none
+            # below doing nothing, the last (smallest) lambda only
+            if pick[0] is None:
+                near = lams[-1:]
+            else:
+                i = lams.index(pick[0])
+                near = lams[max(i - 1, 0) : i + 2]
+            for value_lam in near:
                 best, found = _refine_scale(
                     state, risk, 2**j, (best, found), name, (value_lam, tried[value_lam]), tau
                 )
@@ -374,10 +383,10 @@ def _search_scale(state, risk, stride: int, best: float, name: str, lams, tau: f
 
 
 #: A scale searched on windows settles its blocks on the whole signal, with the lambda
-#: chosen there: SURE at every block up to 8, then REFINE_RATIO apart, until the first
-#: checkpoint at REFINE_HORIZON x the larger of the windows' blocks and the best so far.
-REFINE_RATIO = 1.2
-REFINE_HORIZON = 1.2
+#: chosen there: SURE at every block up to 8, then SCALE_REFINE_RATIO apart, until the first
+#: checkpoint at SCALE_REFINE_HORIZON x the larger of the windows' blocks and the best so far.
+SCALE_REFINE_RATIO = 1.2
+SCALE_REFINE_HORIZON = 1.2
 
 
 def _refine_scale(state, risk, stride: int, so_far, name: str, pick, tau: float):
@@ -389,13 +398,13 @@ def _refine_scale(state, risk, stride: int, so_far, name: str, pick, tau: float)
     best, found = so_far
     nl = get_nonlinearity(name, "diffusivity", pick[0])
     u, done, best_k = state, 0, 0
-    for m in _checkpoints(MAX_SCALE_BLOCKS, REFINE_RATIO, 8).tolist():
+    for m in _checkpoints(MAX_SCALE_BLOCKS, SCALE_REFINE_RATIO, 8).tolist():
         u = run_strided(u, nl, tau, m - done, stride)
         done = m
         value = risk(u)
         if value < best:
             best, found, best_k = value, (pick[0], m, u), m
-        if m >= REFINE_HORIZON * max(best_k, pick[1]):
+        if m >= SCALE_REFINE_HORIZON * max(best_k, pick[1]):
             break
     return best, found
 
@@ -413,12 +422,13 @@ def scale_windows(f2, sigma, stride: int):
     return sample_windows(f2, sigma, MAX_SCALE_BLOCKS, core=core, halo=halo)
 
 
-def _scale_windows_state(state, f2, sig, stride: int, windows):
+def _scale_windows_state(state, f2, sig, stride: int, windows, probe=None):
     """``(stack, risk, said)``: the windows of the cascade's ``state`` (signal and probe,
     :func:`resdenoise.multilevel.sure_state`'s) as channels of one stride-1 run, each
     window's subsequences of every ``stride``-th sample apart; ``risk`` of such a stack,
     SURE per sample over the windows' cores, weighted (an estimate of the whole
-    signal's); and what the report says of them."""
+    signal's); and what the report says of them.  ``probe``: ``sure_probe(f2, sig)``
+    drawn already (None: drawn here)."""
     starts, length, halo, weights = windows
     count, c = len(starts), f2.shape[1]
     rows, h = length // stride, halo // stride
@@ -428,7 +438,7 @@ def _scale_windows_state(state, f2, sig, stride: int, windows):
     def laid(x):  # (samples, k) -> (rows, windows x stride x k): one channel per subsequence
         return x[idx].reshape(count, rows, stride, -1).transpose(1, 0, 2, 3).reshape(rows, -1)
 
-    b, eps = sure_probe(f2, sig)  # the probe of sure_state's stack
+    b, eps = sure_probe(f2, sig) if probe is None else probe  # the probe of sure_state's stack
     shape = (rows - 2 * h, count, stride, c)
     f_core, b_core = laid(f2)[cut].reshape(shape), laid(b)[cut].reshape(shape)
     scored = (rows - 2 * h) * stride

@@ -272,12 +272,9 @@ class Planner:
             distrusted=distrusted,
             identity=choice.stopping.at_zero,
         )
-        if stage.active:
-            plan = replace(plan, prestage=stage)
-            if not plan.steps:
-                from .automatic import only_prestage
+        from .automatic import with_prestage
 
-                extra = only_prestage(extra, stage, source, shift)
+        plan, extra = with_prestage(plan, extra, stage, source, shift)
         output = choice.stopping.output
         backed = "backed_off_to" in extra
         if (
