@@ -344,7 +344,10 @@ def render_table(report: dict, console) -> None:
                 ),
             )
         if "impulses_replaced" in channels[0]:  # the pre-stage's changes; the blocks' drift
-            rows[-1] = ("mean drift of the blocks", rows[-1][1])
+            rows[-1] = (
+                rows[-1][0].replace("mean drift", "mean drift of the blocks", 1),
+                rows[-1][1],
+            )
             rows += [
                 ("impulses replaced", lambda c: num(c["impulses_replaced"])),
                 ("largest impulse change", lambda c: num(c["impulse_max_change"])),
