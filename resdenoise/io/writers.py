@@ -375,6 +375,14 @@ def _keeps_subtype(sig: Signal, fmt: str) -> bool:
     return can_encode(fmt, sig.subtype)
 
 
+def _quantised(x: np.ndarray, top: float) -> tuple[np.ndarray, int]:
+    """``x`` as the integers of a PCM subtype of range ``top`` (rounded, clipped to
+    ``-top .. top - 1``, as floats) and how many samples the clipping changed."""
+    q = np.rint(x * top)
+    clipped = int(np.count_nonzero((q > top - 1) | (q < -top)))
+    return np.clip(q, -top, top - 1), clipped
+
+
 def _audio_frames(
     sig: Signal, data: np.ndarray, carried: dict, subtype: str
 ) -> tuple[np.ndarray, int]:
@@ -383,11 +391,7 @@ def _audio_frames(
     clipped = 0
     if subtype in PCM_BITS:
         bits = PCM_BITS[subtype]
-        top = 2.0 ** (bits - 1)
-        q = np.rint(chans * top)
-        over = (q > top - 1) | (q < -top)
-        clipped = int(np.count_nonzero(over))
-        q = np.clip(q, -top, top - 1)
+        q, clipped = _quantised(chans, 2.0 ** (bits - 1))
         out = (q.astype(np.int64) << (32 - bits)).astype(np.int32)
     elif subtype == "FLOAT":  # cast by NumPy as libsndfile casts (the same bytes, faster)
         with np.errstate(over="ignore"):  # beyond float32: inf, clipped by _overflowed
@@ -720,7 +724,7 @@ class SignalWriter(_TempOutput):
         clipped: both monotone, so the extremes' images), over every row written."""
         top = float(_pcm_top(self.subtype))
         d2 = data.reshape(data.shape[0], -1)
-        lo, hi = (np.clip(np.rint(x * top), -top, top - 1) / top for x in (d2.min(0), d2.max(0)))
+        lo, hi = (_quantised(x, top)[0] / top for x in (d2.min(0), d2.max(0)))
         if self._rounded is not None:
             lo, hi = np.minimum(lo, self._rounded[0]), np.maximum(hi, self._rounded[1])
         self._rounded = (lo, hi)
