@@ -138,7 +138,7 @@ def _csv_bytes(sig: Signal, data: np.ndarray) -> bytes:
     layout, _ = _csv_dialect(sig)
     lines = _csv_head_lines(sig)
     lines.extend(_placed(_csv_row_lines(sig, data, sig.carried), layout.comments, 0))
-    lines.extend(text for row, text in layout.comments if row >= data.shape[0])
+    lines.extend(_after(layout.comments, data.shape[0]))
     text = layout.newline.join(lines) + layout.newline
     return text.encode(layout.encoding)
 
@@ -174,6 +174,11 @@ def _csv_head_lines(sig: Signal) -> list[str]:
     if header is not None and not layout.header_in_preamble:
         lines.append(join_row(header, delim, layout.quote_header) + tail)
     return lines
+
+
+def _after(comments, rows: int) -> list[str]:
+    """The input's comment lines after its last row, ``rows`` rows (written at the end)."""
+    return [text for row, text in comments if row >= rows]
 
 
 def _placed(rows, comments, start: int):
@@ -801,7 +806,7 @@ class SignalWriter(_TempOutput):
                 except _AUDIO_ERRORS as exc:
                     raise _encode_error(self.name, self.fmt, self.subtype, exc) from None
             else:
-                rest = [text for row, text in self._comments if row >= self._row]
+                rest = _after(self._comments, self._row)
                 self._put("".join(text + self._nl for text in rest), final=True)
             self._fh.flush()
             os.fsync(self._fh.fileno())
