@@ -719,8 +719,8 @@ class Bars:
 
 
 def in_ci() -> bool:
-    """Whether the environment says it is a CI job (``CI`` set, not empty, ``0`` or
-    ``false``: GitHub Actions, GitLab, Buildkite, Jenkins set-ups), whose log keeps
+    """Whether the environment says it is a CI job (``CI`` set, not empty, ``0``,
+    ``false`` or ``no``: GitHub Actions, GitLab, Buildkite, Jenkins set-ups), whose log keeps
     every redraw of a bar even where the job runs on a pseudo-terminal."""
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
