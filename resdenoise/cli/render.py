@@ -139,9 +139,9 @@ def verdict_line(report: dict) -> str:
     the channels an automatic mode passed through unchanged (``passed_through``).  Held
     with a sampled g_max: ``guarantees held on the output (g_max sampled, not proved)``,
     the checks being of the output only, not of every block."""
-    st = report.get("stability", {})
+    sampled = _sampled(report.get("stability", {}))
     verdict = (
-        ("guarantees held" + (" on the output" + _sampled(st) if _sampled(st) else ""))
+        ("guarantees held" + (" on the output" + sampled if sampled else ""))
         if report["guarantees_held"]
         else "guarantees failed: " + "; ".join(report["failed_checks"])
     )
