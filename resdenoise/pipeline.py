@@ -41,6 +41,7 @@ import os
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal, NamedTuple, overload
 
 from .errors import (
@@ -640,8 +641,6 @@ class _Streamed:
             check_float32(stream.source, self.subject.amplitude, None)
 
     def filter(self, plan, verdict, write) -> tuple[dict, dict | None, dict]:
-        from functools import partial
-
         from .io.prefetch import prefetched
 
         job = self.job
@@ -743,8 +742,6 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
                 outputs.append((job.report_path, to_json(report).encode()))
         commit = job.on_commit
         if getattr(commit, "takes_report", False):  # on_commit(report): run_file's return
-            from functools import partial
-
             commit = partial(commit, report)
         write_files_atomic(outputs, commit, job.write.parents)
     return report

@@ -243,8 +243,7 @@ class Scan:
     that measures nothing (``StreamedRun.filter(measure=False)`` only).
     """
 
-    def __init__(self, dtype, report: bool = True):
-        self.dtype = dtype
+    def __init__(self, report: bool = True):
         self.report = report
         self.rows = 0
         self.lo = self.hi = None

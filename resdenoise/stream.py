@@ -508,7 +508,7 @@ class StreamedRun:
     def __init__(self, dtype: str = "float64", progress: Callable | None = None, report=True):
         self.dtype = dtype
         self.progress = progress or (lambda phase, done, total: None)
-        self.scan = _Scan(dtype, report)  # report False: filter(measure=False) only
+        self.scan = _Scan(report)  # report False: filter(measure=False) only
         self.passes = 1
         self._checked = 0
         self._frames: int | None = None  # what the file's header promises, where it does

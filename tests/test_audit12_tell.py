@@ -250,3 +250,19 @@ def test_d9_a_rounding_that_leaves_the_input_range_fails_the_max_min_principle()
     _rounded(report, {**rounding, "output_max": [0.1953125], "mean_change_at_most": 2.0**-8})
     assert report["guarantees_held"] is False
     assert report["failed_checks"][0].startswith("channel 1: rounded to PCM_8 the output")
+
+
+def test_d9_the_blocks_drift_row_keeps_before_pcm_after_the_impulse_prestage(runner, tmp_path):
+    """Before: the row read "mean drift of the blocks", its " before PCM_16" lost where
+    the impulse pre-stage ran and the output is integer PCM."""
+    sf = pytest.importorskip("soundfile")
+    r = np.random.default_rng(1)
+    n = np.arange(8000)
+    x = 0.3 * np.sin(n / 200) + 0.01 * r.standard_normal(8000)
+    x[r.choice(8000, 20, replace=False)] += r.choice((-0.6, 0.6), 20)
+    src = tmp_path / "imp.wav"
+    sf.write(str(src), np.clip(x, -1, 1), 8000, subtype="PCM_16")
+    result = runner.invoke(cli, ["denoise", str(src), "-o", str(tmp_path / "o.wav"), "-v"])
+    assert result.exit_code == 0, result.output
+    assert "impulses replaced" in result.stderr
+    assert "mean drift of the blocks before PCM_16" in result.stderr

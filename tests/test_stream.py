@@ -827,7 +827,7 @@ def test_cli_streamed_errors_leave_nothing(tmp_path, rng):
 
 def test_summary_refuses_to_be_an_array(tmp_path):
     (tmp_path / "a.csv").write_text("1\n2\n4\n")
-    scan = selection.Scan("float64")
+    scan = selection.Scan()
     st_ = rio.open_signal_stream(tmp_path / "a.csv", visit=scan.visit)
 
     def one_more_pass():

@@ -269,7 +269,7 @@ def test_the_checking_pass_range_is_numpys(width, rng, monkeypatch):
     odd[7, 0], odd[100, width - 1] = np.nan, -np.inf
     zeros = np.abs(rng.standard_normal((50, width)))
     zeros[3, 0], zeros[9, 0] = -0.0, 0.0
-    plain = selection.Scan("float64")  # compiled, against the extremes of the whole
+    plain = selection.Scan()  # compiled, against the extremes of the whole
     for b in blocks:
         plain.visit(b)
     want = np.concatenate(blocks)
@@ -279,7 +279,7 @@ def test_the_checking_pass_range_is_numpys(width, rng, monkeypatch):
     for compiled in (True, False):
         if not compiled:
             monkeypatch.delattr(kernels, "columns_range")  # the NumPy path
-        scan = selection.Scan("float64")
+        scan = selection.Scan()
         for b in blocks:
             scan.visit(b)
         scans.append(scan)
@@ -314,7 +314,7 @@ def test_the_checking_pass_of_float32_blocks_is_that_of_their_values(width, rng,
             monkeypatch.delattr(kernels, "columns_range")
             monkeypatch.setattr(quiet_windows, "_compiled", lambda: None)
         for dtype in (np.float32, np.float64):
-            scan = selection.Scan("float32")
+            scan = selection.Scan()
             for b in blocks:
                 scan.visit(b.astype(dtype))
             scans.append(scan)

@@ -40,6 +40,9 @@ from .options import (
 
 __all__ = ["denoise", "diffuse", "regularise", "resnet", "shrink"]
 
+#: The end of --time's and --steps' help: one of them, not both.
+TIME_OR_STEPS = "  [required: --time or --steps, not both]"
+
 
 @click.command(cls=SectionedCommand, context_settings=CONTEXT_SETTINGS)
 @name_option("diffusivity", "perona-malik", auto=True)
@@ -49,12 +52,12 @@ __all__ = ["denoise", "diffuse", "regularise", "resnet", "shrink"]
     "time_",
     type=NUMBER_OR_AUTO,
     help="Stopping time T (m = ceil(T/tau_max), tau = T/m), or 'auto': chosen by --stopping-rule."
-    "  [required: --time or --steps, not both]",
+    + TIME_OR_STEPS,
 )
 @click.option(
     "--steps",
     type=COUNT,
-    help="Number of explicit steps m.  [required: --time or --steps, not both]",
+    help="Number of explicit steps m." + TIME_OR_STEPS,
 )
 @tau_option
 @grid_option

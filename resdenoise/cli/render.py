@@ -139,9 +139,9 @@ def verdict_line(report: dict) -> str:
     the channels an automatic mode passed through unchanged (``passed_through``).  Held
     with a sampled g_max: ``guarantees held on the output (g_max sampled, not proved)``,
     the checks being of the output only, not of every block."""
-    st = report.get("stability", {})
+    sampled = _sampled(report.get("stability", {}))
     verdict = (
-        ("guarantees held" + (" on the output" + _sampled(st) if _sampled(st) else ""))
+        ("guarantees held" + (" on the output" + sampled if sampled else ""))
         if report["guarantees_held"]
         else "guarantees failed: " + "; ".join(report["failed_checks"])
     )
@@ -189,7 +189,7 @@ def summary_line(report: dict) -> str:
         )
         + _sampled(st)
     )
-    noise, (given, name) = report.get("noise_sigma"), _given_sigma(report)
+    noise, (given, name) = report.get("noise_sigma"), _used_sigma(report)
     if given:  # the level the run used; the estimate beside it
         estimate = f"; estimate {_nums(noise)}" if noise and _nums(noise) != _nums(given) else ""
         parts.append(f"noise sigma {_nums(given)} ({name}{estimate})")
@@ -217,12 +217,13 @@ def _nums(values) -> str:
     return ", ".join(num(v) for v in values)
 
 
-def _given_sigma(report: dict) -> tuple[list | None, str]:
-    """The noise level the run used where it is not the report's ``noise_sigma`` (the
-    estimate of the input): the parameters' ``noise_sigma`` and ``noise_estimator``, a
-    level the caller gave (``given``) or one a search read otherwise (the low end of
-    the estimate, a level extrapolated over difference orders, one not identified); else
-    None (the report's ``noise_sigma`` is then the level the run used, or the estimate)."""
+def _used_sigma(report: dict) -> tuple[list | None, str]:
+    """The noise level the run used, and its estimator, where it is not the report's
+    ``noise_sigma`` (the estimate of the input): the parameters' ``noise_sigma`` and
+    ``noise_estimator``, whatever the estimator (``given`` for a level the caller gave, a
+    search's low end of the estimate, a level extrapolated over difference orders, one not
+    identified); else ``(None, "")`` (the report's ``noise_sigma`` is then the level the
+    run used, or the estimate)."""
     params = report["parameters"]
     return params.get("noise_sigma"), params.get("noise_estimator", "")
 
@@ -285,7 +286,7 @@ def render_table(report: dict, console) -> None:
         _text(f"{report['name']} ({report['family']}, {report['form']}, {report['class']})"),
     )
     run.add_row("parameters", parameter_line(report["parameters"]))
-    noise, (given, name) = report.get("noise_sigma"), _given_sigma(report)
+    noise, (given, name) = report.get("noise_sigma"), _used_sigma(report)
     if given is not None:
         run.add_row(_text(f"noise sigma ({name})"), _nums(given))
     if noise is not None:
@@ -344,7 +345,10 @@ def render_table(report: dict, console) -> None:
                 ),
             )
         if "impulses_replaced" in channels[0]:  # the pre-stage's changes; the blocks' drift
-            rows[-1] = ("mean drift of the blocks", rows[-1][1])
+            rows[-1] = (
+                rows[-1][0].replace("mean drift", "mean drift of the blocks", 1),
+                rows[-1][1],
+            )
             rows += [
                 ("impulses replaced", lambda c: num(c["impulses_replaced"])),
                 ("largest impulse change", lambda c: num(c["impulse_max_change"])),
@@ -716,8 +720,8 @@ class Bars:
 
 
 def in_ci() -> bool:
-    """Whether the environment says it is a CI job (``CI`` set, not empty, ``0`` or
-    ``false``: GitHub Actions, GitLab, Buildkite, Jenkins set-ups), whose log keeps
+    """Whether the environment says it is a CI job (``CI`` set, not empty, ``0``,
+    ``false`` or ``no``: GitHub Actions, GitLab, Buildkite, Jenkins set-ups), whose log keeps
     every redraw of a bar even where the job runs on a pseudo-terminal."""
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 

@@ -445,7 +445,7 @@ class _ColumnScan:
 
 
 class _TimeScan:
-    """The monotone / equally spaced test of ``_looks_like_time``, one block at a time.
+    """The monotone / equally spaced test of :meth:`looks_like_time`, one block at a time.
 
     A column named like time need only be monotone with ties allowed (non-decreasing or
     non-increasing): stamps rounded to their resolution repeat, and integer epoch

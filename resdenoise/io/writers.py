@@ -138,7 +138,7 @@ def _csv_bytes(sig: Signal, data: np.ndarray) -> bytes:
     layout, _ = _csv_dialect(sig)
     lines = _csv_head_lines(sig)
     lines.extend(_placed(_csv_row_lines(sig, data, sig.carried), layout.comments, 0))
-    lines.extend(text for row, text in layout.comments if row >= data.shape[0])
+    lines.extend(_after(layout.comments, data.shape[0]))
     text = layout.newline.join(lines) + layout.newline
     return text.encode(layout.encoding)
 
@@ -174,6 +174,11 @@ def _csv_head_lines(sig: Signal) -> list[str]:
     if header is not None and not layout.header_in_preamble:
         lines.append(join_row(header, delim, layout.quote_header) + tail)
     return lines
+
+
+def _after(comments, rows: int) -> list[str]:
+    """The input's comment lines after its last row, ``rows`` rows (written at the end)."""
+    return [text for row, text in comments if row >= rows]
 
 
 def _placed(rows, comments, start: int):
@@ -375,6 +380,14 @@ def _keeps_subtype(sig: Signal, fmt: str) -> bool:
     return can_encode(fmt, sig.subtype)
 
 
+def _quantised(x: np.ndarray, top: float) -> tuple[np.ndarray, int]:
+    """``x`` as the integers of a PCM subtype of range ``top`` (rounded, clipped to
+    ``-top .. top - 1``, as floats) and how many samples the clipping changed."""
+    q = np.rint(x * top)
+    clipped = int(np.count_nonzero((q > top - 1) | (q < -top)))
+    return np.clip(q, -top, top - 1), clipped
+
+
 def _audio_frames(
     sig: Signal, data: np.ndarray, carried: dict, subtype: str
 ) -> tuple[np.ndarray, int]:
@@ -383,11 +396,7 @@ def _audio_frames(
     clipped = 0
     if subtype in PCM_BITS:
         bits = PCM_BITS[subtype]
-        top = 2.0 ** (bits - 1)
-        q = np.rint(chans * top)
-        over = (q > top - 1) | (q < -top)
-        clipped = int(np.count_nonzero(over))
-        q = np.clip(q, -top, top - 1)
+        q, clipped = _quantised(chans, 2.0 ** (bits - 1))
         out = (q.astype(np.int64) << (32 - bits)).astype(np.int32)
     elif subtype == "FLOAT":  # cast by NumPy as libsndfile casts (the same bytes, faster)
         with np.errstate(over="ignore"):  # beyond float32: inf, clipped by _overflowed
@@ -720,7 +729,7 @@ class SignalWriter(_TempOutput):
         clipped: both monotone, so the extremes' images), over every row written."""
         top = float(_pcm_top(self.subtype))
         d2 = data.reshape(data.shape[0], -1)
-        lo, hi = (np.clip(np.rint(x * top), -top, top - 1) / top for x in (d2.min(0), d2.max(0)))
+        lo, hi = (_quantised(x, top)[0] / top for x in (d2.min(0), d2.max(0)))
         if self._rounded is not None:
             lo, hi = np.minimum(lo, self._rounded[0]), np.maximum(hi, self._rounded[1])
         self._rounded = (lo, hi)
@@ -797,7 +806,7 @@ class SignalWriter(_TempOutput):
                 except _AUDIO_ERRORS as exc:
                     raise _encode_error(self.name, self.fmt, self.subtype, exc) from None
             else:
-                rest = [text for row, text in self._comments if row >= self._row]
+                rest = _after(self._comments, self._row)
                 self._put("".join(text + self._nl for text in rest), final=True)
             self._fh.flush()
             os.fsync(self._fh.fileno())
