@@ -224,9 +224,9 @@ def measure_array(f, u, plan, verdict=None) -> dict:
     channels = 1 if f.ndim == 1 else f.shape[1]
     lo, hi = dask.compute(f.min(axis=0), f.max(axis=0))
     lo, hi = np.atleast_1d(lo), np.atleast_1d(hi)
-    amplitude = abs(float(np.maximum(-lo.min(), hi.max())))  # as stability.tolerances takes it
-    # each channel's own, for its checks' tolerances
+    # each channel's own, for its checks' tolerances; the largest as tolerances takes it
     amplitudes = [abs(float(a)) for a in np.maximum(-lo, hi)]
+    amplitude = float(np.max(amplitudes))
     frames = f.shape[0]
     starts = np.cumsum((0,) + f.chunks[0])
     parts = []

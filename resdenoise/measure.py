@@ -505,11 +505,11 @@ def _whole_measure(plan, f: np.ndarray, dtype, reach_of=None) -> StreamMeasure:
     ``|sample|`` the sums must hold too."""
     f2 = np.asarray(f).reshape(f.shape[0], -1)
     coarse = np.float32 if np.float32 in (f2.dtype, np.dtype(dtype)) else np.float64
-    amp = stability.range_amplitude(f2)
+    amps = stability.column_amplitudes(f2)  # each channel's; the largest is the input's
+    amp = float(np.max(amps)) if amps else 0.0  # (range_amplitude's: one walk, not two)
     reach = amp
     if reach_of is not None:
         reach = max(amp, stability.range_amplitude(reach_of.reshape(reach_of.shape[0], -1)))
-    amps = stability.column_amplitudes(f2)
     return StreamMeasure(
         plan, f2.shape[1], amp, coarse, frames=f2.shape[0], reach=reach, amplitudes=amps
     )
