@@ -110,7 +110,7 @@ def encode_signal(
         _check_subtype(target, fmt, subtype)
         stats = {"clipped": 0, "format": "CSV", "subtype": None, "narrowing": None}
         return _csv_bytes(_delimited_for(path, sig), data), stats
-    return _audio_bytes(sig, data, fmt, subtype, target)
+    return _audio_bytes(sig, data, fmt, subtype, target, _opus_asked(path, options))
 
 
 def output_format(path: str, options: WriteOptions, sig: Signal) -> str:
@@ -119,6 +119,18 @@ def output_format(path: str, options: WriteOptions, sig: Signal) -> str:
     if path == STDIO and options.format is None:
         return "CSV" if sig.format == ZARR else sig.format  # a store cannot go through a pipe
     return guess_format(path, options.format, output=True)
+
+
+#: The extension (and ``format``) that names Ogg Opus: OGG's other codec, not its default Vorbis.
+OPUS_EXTENSION = ".opus"
+
+
+def _opus_asked(path: str, options: WriteOptions) -> bool:
+    """Whether the output is to be Ogg Opus: ``options.format`` ``"opus"`` (stdout, or a
+    name of any extension), or a ``.opus`` name (with no format, or ``"ogg"``)."""
+    if options.format is not None and options.format.strip().lower().lstrip(".") == "opus":
+        return True
+    return path != STDIO and os.path.splitext(path)[1].lower() == OPUS_EXTENSION
 
 
 def _diverged(name: str, count: int) -> SignalError:
@@ -236,11 +248,11 @@ def _csv_row_lines(sig: Signal, data: np.ndarray, carried: dict):
 
 
 def _audio_bytes(
-    sig: Signal, data: np.ndarray, fmt: str, subtype: str | None, target: str
+    sig: Signal, data: np.ndarray, fmt: str, subtype: str | None, target: str, opus: bool
 ) -> tuple[bytes, dict]:
     import soundfile
 
-    fmt, subtype, narrowing = _audio_choice(sig, fmt, subtype, target)
+    fmt, subtype, narrowing = _audio_choice(sig, fmt, subtype, target, opus)
     out, clipped = _audio_frames(sig, data, sig.carried, subtype)
     if subtype == "FLOAT":  # finite samples beyond float32's range: inf
         clipped = _overflowed(out, sig, data, sig.carried)
@@ -257,11 +269,11 @@ def _audio_bytes(
 
 
 def _audio_choice(
-    sig: Signal, fmt: str, given: str | None, target: str
+    sig: Signal, fmt: str, given: str | None, target: str, opus: bool = False
 ) -> tuple[str, str, str | None]:
     """:func:`_audio_target`'s format and subtype, and, where no subtype was ``given``,
     :func:`narrowed`'s line (else None): what both writers write and say."""
-    fmt, subtype = _audio_target(sig, fmt, given, target)
+    fmt, subtype = _audio_target(sig, fmt, given, target, opus)
     return fmt, subtype, None if given is not None else narrowed(fmt, subtype, sig.subtype, target)
 
 
@@ -276,8 +288,11 @@ _PLAIN_OF = {
 }
 
 
-def _audio_target(sig: Signal, fmt: str, subtype: str | None, target: str) -> tuple[str, str]:
-    """The audio format and subtype to write ``sig`` as (``fmt`` from :func:`guess_format`)."""
+def _audio_target(
+    sig: Signal, fmt: str, subtype: str | None, target: str, opus: bool = False
+) -> tuple[str, str]:
+    """The audio format and subtype to write ``sig`` as (``fmt`` from :func:`guess_format`;
+    ``opus``: :func:`_opus_asked`, an OGG output to hold Opus)."""
     import soundfile
 
     if fmt == "AUDIO":
@@ -290,14 +305,20 @@ def _audio_target(sig: Signal, fmt: str, subtype: str | None, target: str) -> tu
             "give it in Hz with samplerate",
             parameters=["samplerate"],
         )
-    if fmt == "OGG" and os.path.splitext(target)[1].lower() == ".opus":
+    if fmt == "OGG" and opus:
         if subtype not in (None, "OPUS"):
+            if os.path.splitext(target)[1].lower() == OPUS_EXTENSION:
+                raise ParameterError(
+                    f"{target}: a .opus file holds Opus, not {subtype}; name it .ogg for "
+                    f"{subtype}, or leave subtype out",
+                    parameters=["subtype"],
+                )
             raise ParameterError(
-                f"{target}: a .opus file holds Opus, not {subtype}; name it .ogg for "
-                f"{subtype}, or leave subtype out",
-                parameters=["subtype"],
+                f"{target}: output_format='opus' holds Opus, not {subtype}; give "
+                f"output_format='ogg' for {subtype}, or leave subtype out",
+                parameters=[("output_format", "opus"), ("output_format", "ogg"), "subtype"],
             )
-        subtype = "OPUS"  # the extension's codec, not OGG's default Vorbis
+        subtype = "OPUS"  # the name's codec, not OGG's default Vorbis
     if subtype is not None:
         subtype = _check_subtype(target, fmt, subtype)
     elif _keeps_subtype(sig, fmt):
@@ -603,7 +624,7 @@ class SignalWriter(_TempOutput):
             self.template = template = _delimited_for(self.path, template)
         else:
             self.fmt, self.subtype, self.narrowing = _audio_choice(
-                template, self.fmt, subtype, self.name
+                template, self.fmt, subtype, self.name, _opus_asked(self.path, options)
             )
         self.target, self.direct = check_output_path(self.path, options, signal=False)
         try:
