@@ -122,7 +122,7 @@ import numpy as np
 
 from . import stability
 from .engine import run_strided
-from .errors import ParameterError, check_count
+from .errors import ParameterError, check_blocks, check_count
 from .filters import Plan, scaled_nonlinearity
 from .noise import UNIDENTIFIED, NoiseLevel, resolve_sigma, search_noise
 from .noise_colour import (
@@ -389,8 +389,9 @@ class MultilevelPlan(Plan):
 
 def plan_levels(name: str, thetas, iterations: int = 1, sigmas=None) -> MultilevelPlan:
     """K-level shrinkage with threshold ``thetas[j]`` at level j + 1 (None: not shrunk),
-    1 <= K <= :data:`~resdenoise.noise_colour.MAX_SCALES`, else :class:`ParameterError`."""
-    iterations = check_count("iterations", iterations)
+    1 <= K <= :data:`~resdenoise.noise_colour.MAX_SCALES` and 1 <= ``iterations`` <=
+    :data:`~resdenoise.errors.MAX_BLOCKS`, else :class:`ParameterError`."""
+    iterations = check_blocks("iterations", iterations)
     if not len(thetas):
         raise ParameterError("scales must be >= 1")
     check_scales(len(thetas), "thetas")

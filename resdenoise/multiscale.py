@@ -51,7 +51,7 @@ import numpy as np
 
 from . import stability
 from .engine import run_strided
-from .errors import ParameterError, check_count
+from .errors import ParameterError, check_blocks, check_count
 from .filters import Plan, auto_lambda, check_setting, scaled_nonlinearity
 from .multilevel import (
     FACTORS,
@@ -157,9 +157,11 @@ class MultiscalePlan(Plan):
 def plan_diffusion_scales(name: str, lams, blocks, tau: float) -> MultiscalePlan:
     """A cascade of diffusion groups: ``lams[j]``, ``blocks[j]`` at stride ``2^j``
     (lambda None or 0 blocks: scale skipped); at most
-    :data:`~resdenoise.noise_colour.MAX_SCALES` scales, else :class:`ParameterError`."""
+    :data:`~resdenoise.noise_colour.MAX_SCALES` scales, and at most
+    :data:`~resdenoise.errors.MAX_BLOCKS` blocks in all, else :class:`ParameterError`."""
     check_scales(len(lams), "lams")
-    blocks = [check_count("blocks", m, minimum=0) for m in blocks]
+    blocks = [check_blocks("blocks", m, minimum=0) for m in blocks]
+    check_blocks("blocks", sum(blocks), minimum=0)  # the run's, of every scale
     groups = tuple(
         (2**j, get_nonlinearity(name, "diffusivity", lam), m)
         for j, (lam, m) in enumerate(zip(lams, blocks, strict=True))

@@ -307,8 +307,12 @@ def parse_network(text: str, source: str = "<network>") -> NetworkSpec:
         _block(t, i + 1, lines[i], source, _key_lines(text_lines, lines, i))
         for i, t in enumerate(tables)
     )
-    if sum(b.repeat for b in blocks) > MAX_REPEAT:
-        raise NetworkError(f"{source}: more than {MAX_REPEAT} blocks in all")
+    total = sum(b.repeat for b in blocks)
+    if total > MAX_REPEAT:
+        raise NetworkError(
+            f"{source}: {total} blocks in all (the blocks' repeat counts summed); at most "
+            f"{MAX_REPEAT}"
+        )
     stop, max_blocks, factors = _stop(doc, text, source)
     formulas = len({(b.expr, b.form) for b in blocks if b.expr is not None})
     if formulas > MAX_FORMULAS:

@@ -73,3 +73,88 @@ def test_library_opus_format_on_stdout(tmp_path):
     assert soundfile.info(io.BytesIO(payload)).subtype == "OPUS"
     with pytest.raises(ParameterError, match="output_format='opus' holds Opus, not VORBIS"):
         encode_signal("-", sig, WriteOptions(format="opus", subtype="VORBIS"))
+
+
+# 2. huge block counts: the command line refused them, but the library's plan functions,
+# searches and engine ran on (10**13 blocks: 300 years per million samples; 2**70: the same)
+
+HUGE = [10**8 + 1, 10**13, 2**70]
+
+
+def _pm():
+    from resdenoise.nonlinearities import get_nonlinearity
+
+    return get_nonlinearity("perona-malik", "diffusivity", 1.0)
+
+
+@pytest.mark.parametrize("count", HUGE)
+def test_the_engine_refuses_more_blocks_than_a_run_may_take(count):
+    from resdenoise.engine import InPlaceRun, run_blocks, run_strided
+
+    x = np.linspace(0.0, 1.0, 16)
+    with pytest.raises(
+        ParameterError, match=r"blocks are more than a run may take \(at most 100,000,000"
+    ):
+        run_blocks(x, _pm(), 0.25, count)
+    with pytest.raises(ParameterError, match="give fewer blocks"):
+        run_strided(x, _pm(), 0.25, count, 2)
+    with pytest.raises(ParameterError, match="give fewer blocks"):
+        InPlaceRun(_pm(), 0.25, 1.0, x.shape)(x.copy(), count)
+
+
+@pytest.mark.parametrize("count", HUGE)
+def test_the_plans_and_searches_refuse_more_blocks_than_a_run_may_take(count):
+    from resdenoise.autoparams import choose_parameters
+    from resdenoise.multilevel import plan_levels
+    from resdenoise.multiscale import plan_diffusion_scales
+    from resdenoise.network import build_network, parse_network
+    from resdenoise.network_stop import choose_depth
+    from resdenoise.stopping_search import choose_steps
+
+    x = np.sin(np.arange(64) / 5.0)
+    with pytest.raises(ParameterError, match="give fewer blocks$"):
+        plan_diffusion_scales("perona-malik", [1.0, 1.0], [count, 1], 0.25)
+    with pytest.raises(ParameterError, match="give fewer iterations$"):
+        plan_levels("soft", [0.1, 0.1], count)
+    for search in (
+        lambda: choose_parameters(x, "perona-malik", "diffusivity", tau=0.25, max_blocks=count),
+        lambda: choose_steps(x, _pm(), 0.25, max_blocks=count),
+    ):
+        with pytest.raises(ParameterError, match="give fewer max_blocks$"):
+            search()
+    spec = parse_network('[[block]]\ndiffusivity = "perona-malik"\nlambda = 1.0\n')
+    with pytest.raises(ParameterError, match="give fewer max_blocks$"):
+        choose_depth(build_network(spec, x), x, count)
+
+
+def test_scales_blocks_are_counted_in_all():
+    from resdenoise.multiscale import plan_diffusion_scales
+
+    per = 10**8 // 2 + 1
+    with pytest.raises(ParameterError, match="^100000002 blocks are more than a run may take"):
+        plan_diffusion_scales("perona-malik", [1.0, 1.0], [per, per], 0.25)
+    assert plan_diffusion_scales("perona-malik", [1.0, 1.0], [3, 2], 0.25).steps == 5
+
+
+@pytest.mark.parametrize(
+    ("tau", "largest"), [("0.25", "2.5e+07"), ("0.1", "1e+07"), ("1e-10", "0.01")]
+)
+def test_too_long_a_time_names_the_largest_time(runner, tmp_path, tau, largest):
+    src = _wav(tmp_path)
+    args = ["diffuse", str(src), "--time", "1e300", "--tau", tau, "-o", str(tmp_path / "o.wav")]
+    line = _error(runner.invoke(cli, args), 2)
+    assert line.endswith(f"give a smaller --time, at most {largest}"), line
+    assert "inf years" not in line, line
+    args[3] = largest  # the largest is taken (the plan, not the run: 10^8 blocks take long)
+    from resdenoise.filters import _blocks_for
+
+    assert _blocks_for(float(largest), float(tau)) <= 10**8
+
+
+def test_a_network_file_of_too_many_blocks_says_how_many(runner, tmp_path):
+    block = '[[block]]\ndiffusivity = "perona-malik"\nlambda = 1.0\nrepeat = 6000000\n'
+    net = tmp_path / "n.toml"
+    net.write_text(block * 2)
+    args = ["resnet", str(_wav(tmp_path)), "--network", str(net), "-o", str(tmp_path / "o.wav")]
+    line = _error(runner.invoke(cli, args), 2)
+    assert "12000000 blocks in all (the blocks' repeat counts summed); at most 10000000" in line
