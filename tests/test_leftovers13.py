@@ -5,6 +5,7 @@ total variation of rounded PCM outputs."""
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import pytest
@@ -158,3 +159,49 @@ def test_a_network_file_of_too_many_blocks_says_how_many(runner, tmp_path):
     args = ["resnet", str(_wav(tmp_path)), "--network", str(net), "-o", str(tmp_path / "o.wav")]
     line = _error(runner.invoke(cli, args), 2)
     assert "12000000 blocks in all (the blocks' repeat counts summed); at most 10000000" in line
+
+
+# 3. the library's choose functions capped the scales silently (the command line says so)
+
+
+def _choosers():
+    from resdenoise.multilevel import choose_levels
+    from resdenoise.multiscale import choose_cascade, choose_diffusion_scales
+
+    return [(choose_levels, "soft"), (choose_cascade, "soft"), (choose_diffusion_scales, "pm")]
+
+
+@pytest.mark.parametrize(
+    ("n", "scales", "said"),
+    [
+        (100, 6, "6 scales asked, at most 4 used: the most a signal of 100 samples holds"),
+        (100, 20, "20 scales asked, at most 4 used: the most a signal of 100 samples holds"),
+        (4096, 20, "20 scales asked, at most 8 used: the most there are (strides up to 2^7)"),
+    ],
+)
+def test_the_choose_functions_warn_where_they_use_fewer_scales(n, scales, said):
+    x = np.sin(np.arange(n) / 5.0) + 0.1 * np.random.default_rng(3).standard_normal(n)
+    for choose, name in _choosers():
+        with pytest.warns(UserWarning, match=f"^{re.escape(said)}") as caught:
+            _, choice = choose(x, name, scales)
+        assert len(caught) == 1 and caught[0].filename == __file__  # the caller's line
+        assert len(choice.risks) == int(said.split("at most ")[1].split()[0])
+
+
+def test_the_choose_functions_are_quiet_within_what_a_signal_holds():
+    x = np.sin(np.arange(100) / 5.0)
+    for choose, name in _choosers():  # warnings are errors in the tests
+        for scales in (None, 1, 4):
+            choose(x, name, scales)
+        with pytest.raises(ParameterError, match="scales must be an integer >= 1"):
+            choose(x, name, 0)
+
+
+def test_the_command_line_says_the_cap_once(runner, tmp_path):
+    src = tmp_path / "s.csv"
+    src.write_text("".join(f"{v!r}\n" for v in np.sin(np.arange(100) / 5.0).tolist()))
+    for command in (["shrink"], ["diffuse", "--time", "auto"]):
+        args = [*command, str(src), "--scales", "6", "-o", str(tmp_path / "o.csv")]
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 0, result.stderr
+        assert result.stderr.count("6 scales asked, at most 4 used") == 1, result.stderr
