@@ -267,3 +267,55 @@ def test_a_network_without_thresholds_is_written_as_before():
 
     text = format_network([{"activation": "tanh", "lambda": 0.5, "repeat": 2}], h=1.0)
     assert "version" not in text  # version 1 and 2 read it alike
+
+
+# 5. a streamed CSV file's checking pass showed a count without a total on a terminal
+
+
+def _big_csv(tmp_path):
+    x = np.sin(np.arange(120_000) / 300.0) + 0.1 * np.random.default_rng(6).standard_normal(120_000)
+    src = tmp_path / "big.csv"
+    src.write_text("".join(f"{v!r}\n" for v in x.tolist()))
+    assert src.stat().st_size > 2 << 20  # three pieces read: the bar moves before its end
+    return src
+
+
+def test_a_streamed_csv_check_counts_bytes_to_the_size(tmp_path):
+    from resdenoise import pipeline
+
+    src = _big_csv(tmp_path)
+    seen = []
+    pipeline.run_file(
+        pipeline.planner("resnet", "tanh", blocks=2),
+        str(src),
+        str(tmp_path / "o.csv"),
+        run=pipeline.RunOptions(chunk_size=10_000),
+        progress=lambda *a: seen.append(a),
+    )
+    size = src.stat().st_size
+    checks = [(done, total) for phase, done, total in seen if phase == "check-bytes"]
+    assert [d for d, _ in checks] == [1 << 20, 2 << 20, size]  # every piece read, in order
+    assert {t for _, t in checks} == {size} and "check" not in {p for p, _, _ in seen}
+
+
+def _terminal_text(tmp_path, env):
+    from test_audit11b import _on_a_terminal
+
+    src = _big_csv(tmp_path)
+    args = ["diffuse", str(src), "--steps", "3", "--chunk-size", "10000"]
+    raw = _on_a_terminal([*args, "-o", str(tmp_path / "o.csv")], env)
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw)
+
+
+def test_the_csv_check_has_a_bar_with_percentage_rate_and_eta(tmp_path):
+    text = _terminal_text(tmp_path, {"TERM": "xterm", "COLUMNS": "200", "CI": ""})
+    lines = [ln for ln in re.split(r"[\r\n]+", text) if "big.csv checking" in ln]
+    assert lines, text
+    assert any(re.search(r"\b[1-9]\d?% +1048576/\d+ ", ln) for ln in lines), lines  # by bytes
+    assert any(re.search(r"bytes/s .*ETA", ln) for ln in lines), lines
+
+
+@pytest.mark.parametrize("env", [{"CI": "true", "TERM": "xterm"}, {"TERM": "dumb", "CI": ""}])
+def test_the_csv_check_bar_is_silent_in_ci_and_on_a_dumb_terminal(tmp_path, env):
+    text = _terminal_text(tmp_path, {"COLUMNS": "200", **env})
+    assert "checking" not in text and "%" not in text, text

@@ -591,6 +591,7 @@ class Bars:
 
     PHASES = {
         "check": "checking",
+        "check-bytes": "checking",
         "noise": "noise level",
         "filter": "filtering",
         "blocks": "blocks",
@@ -601,6 +602,7 @@ class Bars:
     }
     #: what a phase counts
     UNITS = {
+        "check-bytes": "bytes",
         "blocks": "blocks",
         "search": "blocks",
         "choice": "candidates",
