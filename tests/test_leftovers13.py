@@ -319,3 +319,75 @@ def test_the_csv_check_has_a_bar_with_percentage_rate_and_eta(tmp_path):
 def test_the_csv_check_bar_is_silent_in_ci_and_on_a_dumb_terminal(tmp_path, env):
     text = _terminal_text(tmp_path, {"COLUMNS": "200", **env})
     assert "checking" not in text and "%" not in text, text
+
+
+# 6. integer PCM outputs: the written samples' total variation (and sign changes)
+
+
+def _written(path, column: int) -> tuple[float, int]:
+    from resdenoise.signs import sign_changes
+
+    q = soundfile.read(str(path), dtype="int16", always_2d=True)[0][:, column].astype(np.int64)
+    return float(np.abs(np.diff(q)).sum()) / 32768, int(sign_changes(q)[0])
+
+
+@pytest.mark.parametrize("chunk", ["0", "700"])
+def test_the_written_tv_and_sign_changes_are_the_files(runner, tmp_path, chunk):
+    import json
+
+    rng = np.random.default_rng(7)
+    x = 0.3 * np.sin(np.arange(5000) / 9.0)[:, None] * [1, 0.02] + 3e-5 * rng.standard_normal(
+        (5000, 2)
+    )  # the second channel a few steps high: rounding matters
+    src, out, report = tmp_path / "st.wav", tmp_path / "o.wav", tmp_path / "r.json"
+    soundfile.write(str(src), x, 8000, subtype="FLOAT")
+    args = ["diffuse", str(src), "--steps", "5", "--columns", "2", "--subtype", "PCM_16"]
+    args += ["--chunk-size", chunk, "-q", "-o", str(out), "--report", str(report)]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.stderr
+    rounding = json.loads(report.read_text())["output_rounding"]
+    tv, signs = _written(out, 1)  # the filtered channel (the first carried beside it)
+    assert rounding["output_tv"] == [tv] and rounding["output_sign_changes"] == [signs]
+    assert rounding["output_min"] == [
+        soundfile.read(str(out), dtype="int16")[0][:, 1].min() / 32768
+    ]
+
+
+TV_RISES = [-0.13, 0.6, 0.82, 2.21, 1.16, 0.37, 0.33, 2.01]  # steps of PCM_16
+
+
+def test_rounding_that_raises_the_tv_above_the_input_is_said(runner, tmp_path):
+    import json
+
+    src, out, report = tmp_path / "t.csv", tmp_path / "o.wav", tmp_path / "r.json"
+    src.write_text("# samplerate: 8000\n" + "".join(f"{v / 32768!r}\n" for v in TV_RISES))
+    args = ["diffuse", str(src), "--diffusivity", "linear", "--lambda", "1", "--tau", "0.1"]
+    args += ["--steps", "1", "--subtype", "PCM_16", "-o", str(out), "--report", str(report)]
+    result = runner.invoke(cli, [*args, "-v"], terminal_width=200)
+    assert result.exit_code == 0, result.stderr
+    r = json.loads(report.read_text())
+    rounding, channel = r["output_rounding"], r["channels"][0]
+    assert rounding["output_tv"] == [6 / 32768] and channel["tv_in"] < 6 / 32768  # 5.9 steps
+    assert channel["tv_out"] < channel["tv_in"]  # the run diminished it; rounding raised it
+    assert rounding["tv_above_input"] == [True] and rounding["output_sign_changes"] == [0]
+    assert r["guarantees_held"] and r["failed_checks"] == []  # said, not a failed guarantee
+    said = " ".join(result.stderr.split())
+    assert (
+        "column 1: rounding to PCM_16 raised the total variation to 0.000183105, above the input's"
+        in said
+    )
+    assert "total variation written (PCM_16)" in said and "sign changes written (PCM_16)" in said
+
+
+def test_rounding_that_keeps_the_tv_says_nothing(runner, tmp_path):
+    import json
+
+    src, out, report = _wav(tmp_path), tmp_path / "o.wav", tmp_path / "r.json"
+    args = ["diffuse", str(src), *STEPS, "-o", str(out), "--report", str(report), "-v"]
+    result = runner.invoke(cli, args, terminal_width=200)
+    assert result.exit_code == 0, result.stderr
+    rounding = json.loads(report.read_text())["output_rounding"]
+    assert (
+        rounding["tv_above_input"] == [False] and "raised the total variation" not in result.stderr
+    )
+    assert rounding["output_tv"] == [_written(out, 0)[0]]

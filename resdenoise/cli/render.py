@@ -332,18 +332,8 @@ def render_table(report: dict, console) -> None:
             ("mean drift", lambda c: num(c["mean_drift"])),
         ]
         rounding = report.get("output_rounding")
-        if rounding:  # the run's output before rounding; the file's range after it
-            before = f" before {rounding['subtype']}"
-            rows = [(label + before if label in _OUTPUT_ROWS else label, c) for label, c in rows]
-            written = zip(rounding["output_min"], rounding["output_max"], strict=True)
-            by_channel = dict(zip(map(id, channels), written, strict=False))
-            rows.insert(
-                2,
-                (
-                    f"output min / max written ({rounding['subtype']})",
-                    lambda c: "{} / {}".format(*map(num, by_channel[id(c)])),
-                ),
-            )
+        if rounding:  # the run's output before rounding; the file's side after it
+            rows = _rounding_rows(rows, rounding, channels)
         if "impulses_replaced" in channels[0]:  # the pre-stage's changes; the blocks' drift
             rows[-1] = (
                 rows[-1][0].replace("mean drift", "mean drift of the blocks", 1),
@@ -370,7 +360,52 @@ def render_table(report: dict, console) -> None:
                 pairs = zip(quality["input"][key], quality["output"][key], strict=True)
                 ch.add_row(f"{label} in -> out", *(f"{num(a)} -> {num(b)}" for a, b in pairs))
         _show(console, ch)
+        for line in _rounding_notes(report):
+            console.print(_text(line))
     # the verdict and the failed checks lead, in render_summary's first line
+
+
+def _rounding_rows(rows: list, rounding: dict, channels: list) -> list:
+    """-v's channel rows with an integer PCM output: the run's labelled ``before
+    PCM_16``; the written samples' range, sign changes and total variation beside."""
+    subtype = rounding["subtype"]
+    rows = [
+        (label + f" before {subtype}" if label in _OUTPUT_ROWS else label, c) for label, c in rows
+    ]
+    at = {id(c): i for i, c in enumerate(channels)}
+
+    def written(key: str, show=num):
+        return lambda c: show(rounding[key][at[id(c)]])
+
+    rows.insert(2, (f"output min / max written ({subtype})", lambda c: "{} / {}".format(
+        num(rounding["output_min"][at[id(c)]]), num(rounding["output_max"][at[id(c)]]))))  # fmt: skip
+    if "output_tv" in rounding:  # before the mean drift, the last row
+        rows[-1:-1] = [
+            (f"sign changes written ({subtype})", written("output_sign_changes", str)),
+            (f"total variation written ({subtype})", written("output_tv")),
+        ]
+    return rows
+
+
+def _rounding_notes(report: dict) -> list[str]:
+    """-v's lines for the channels whose written samples have more total variation than
+    the input: rounding did it (said, not a failed guarantee: none covers them)."""
+    rounding = report.get("output_rounding") or {}
+    channels = report.get("channels") or []
+    names = _channel_heads(report, len(channels))
+    out = []
+    for name, c, above, tv in zip(
+        names, channels, rounding.get("tv_above_input", ()), rounding.get("output_tv", ()),
+        strict=False,
+    ):  # fmt: skip
+        if above:
+            out.append(
+                f"{name}: rounding to {rounding['subtype']} raised the total variation to "
+                f"{num(tv)}, above the input's {num(c['tv_in'])} (the run's, before rounding: "
+                f"{num(c['tv_out'])}); rounding adds no sign change, but samples a fraction of "
+                "a step apart may be written a whole step apart"
+            )
+    return out
 
 
 #: The per-channel rows that measure the run's output (before an integer PCM rounding).

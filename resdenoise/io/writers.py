@@ -33,6 +33,7 @@ from .atomic import (
 )
 from .audio import _AUDIO_ERRORS
 from .options import WriteOptions, join_row
+from .rounding import PcmRounding
 from .signal import (
     CODEC_SUBTYPES,
     FLOAT_SUBTYPES,
@@ -608,7 +609,7 @@ class SignalWriter(_TempOutput):
         self.narrowing: str | None = None  # the chosen subtype holds fewer bits: why
         self.clipped = 0
         self.nonfinite = 0
-        self._rounded: tuple | None = None  # integer PCM: the written range per channel
+        self._rounded: PcmRounding | None = None  # integer PCM: the written samples
         self.tmp: str | None = None
         self.target, self.direct = None, False
         self.closed = False
@@ -727,7 +728,7 @@ class SignalWriter(_TempOutput):
         if out is None:
             out, clipped = _audio_frames(self.template, data, carried, self.subtype)
         if self.subtype in PCM_BITS and data.shape[0]:
-            self._note_rounding(data)
+            self._note_rounding(out, data)
         self.clipped += clipped
         try:
             self._sf.write(out)
@@ -745,31 +746,22 @@ class SignalWriter(_TempOutput):
             return np.clip(given, -FLOAT32_MAX, FLOAT32_MAX)
         return np.clip(given, -1.0, _largest_sample(self.subtype))
 
-    def _note_rounding(self, data: np.ndarray) -> None:
-        """The range of ``data``'s channels as an integer PCM subtype holds them (rounded,
-        clipped: both monotone, so the extremes' images), over every row written."""
-        top = float(_pcm_top(self.subtype))
-        d2 = data.reshape(data.shape[0], -1)
-        lo, hi = (_quantised(x, top)[0] / top for x in (d2.min(0), d2.max(0)))
-        if self._rounded is not None:
-            lo, hi = np.minimum(lo, self._rounded[0]), np.maximum(hi, self._rounded[1])
-        self._rounded = (lo, hi)
+    def _note_rounding(self, out: np.ndarray, data: np.ndarray) -> None:
+        """The written integer frames ``out`` of ``data``'s channels, measured
+        (:class:`~resdenoise.io.rounding.PcmRounding`) over every row written."""
+        channels = data.reshape(data.shape[0], -1).shape[1]
+        if out.shape[1] != channels:  # an audio input's carried channels beside them
+            out = out[:, list(self.template.channel_positions)]
+        if self._rounded is None:
+            self._rounded = PcmRounding(self.subtype, PCM_BITS[self.subtype], channels)
+        self._rounded.note(out)
 
     def rounding(self) -> dict | None:
         """What writing to an integer PCM subtype did to the samples (None for any other
-        output): the subtype, its ``step`` (one unit of the last place), the written
-        range per channel (``output_min``, ``output_max``) and ``mean_change_at_most``
-        (half a step: each sample moved by at most that)."""
-        if self._rounded is None:
-            return None
-        step = 1.0 / _pcm_top(self.subtype)
-        return {
-            "subtype": self.subtype,
-            "step": step,
-            "output_min": [float(x) for x in self._rounded[0]],
-            "output_max": [float(x) for x in self._rounded[1]],
-            "mean_change_at_most": step / 2,
-        }
+        output): :meth:`~resdenoise.io.rounding.PcmRounding.result`, the subtype, its
+        ``step``, the written range, total variation and sign changes per channel and
+        ``mean_change_at_most`` (half a step: each sample moved by at most that)."""
+        return None if self._rounded is None else self._rounded.result()
 
     def _start_writeback(self) -> None:
         """Every :data:`WRITEBACK_BYTES`, ask the kernel to start writing the bytes
