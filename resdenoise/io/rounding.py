@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..signs import SignCount
-
 __all__ = ["PcmRounding"]
 
 #: Rows per piece measured at once (a piece's integers: 8 bytes a sample).
@@ -31,23 +29,37 @@ class PcmRounding:
         self.lo = np.full(channels, np.iinfo(np.int64).max)
         self.hi = np.full(channels, np.iinfo(np.int64).min)
         self.tv = np.zeros(channels, dtype=np.int64)  # sum |q_{i+1} - q_i|, in steps
-        self.signs = [SignCount(0.0) for _ in range(channels)]
+        self.sign_changes = [0] * channels  # between nonzero samples, zeros skipped
+        self.last_sign: list[bool | None] = [None] * channels  # the last nonzero's: > 0?
         self.last: np.ndarray | None = None  # the last row written (joins the blocks)
 
-    def note(self, frames: np.ndarray) -> None:
-        """Rows of the written frames (``(k, channels)`` int32, the sample in the top
-        ``bits`` bits, as libsndfile takes them) of the filtered channels, in order."""
+    def note(self, frames: np.ndarray, columns: list | None = None) -> None:
+        """Rows of the written frames (``(k, width)`` int32, the sample in the top
+        ``bits`` bits, as libsndfile takes them), in order: the filtered channels are
+        ``columns`` of them (None: all)."""
         shift = 32 - self.bits
         for start in range(0, frames.shape[0], PIECE_ROWS):
-            q = frames[start : start + PIECE_ROWS].astype(np.int64) >> shift
+            piece = frames[start : start + PIECE_ROWS]
+            q = (piece if columns is None else piece[:, columns]).astype(np.int64) >> shift
             np.minimum(self.lo, q.min(axis=0), out=self.lo)
             np.maximum(self.hi, q.max(axis=0), out=self.hi)
             if self.last is not None:
                 self.tv += np.abs(q[0] - self.last)
             self.tv += np.abs(np.diff(q, axis=0)).sum(axis=0)
             self.last = q[-1].copy()
-            for count, column in zip(self.signs, q.T, strict=True):
-                count.add(column)
+            for c, column in enumerate(q.T):
+                self._count_signs(c, column)
+
+    def _count_signs(self, c: int, column: np.ndarray) -> None:
+        """Sign changes of channel ``c``'s written integers (``resdenoise.signs``' count
+        without a band: a 0 has no sign), carried on from its last nonzero sample."""
+        positive = column[column != 0] > 0
+        if not positive.size:
+            return
+        changes = int(np.count_nonzero(positive[1:] != positive[:-1]))
+        before = self.last_sign[c]
+        self.sign_changes[c] += changes + (before is not None and before != positive[0])
+        self.last_sign[c] = bool(positive[-1])
 
     def result(self) -> dict | None:
         """The report's side of the rounding (None where nothing was written): the
@@ -63,6 +75,6 @@ class PcmRounding:
             "output_min": [float(x) * step for x in self.lo],
             "output_max": [float(x) * step for x in self.hi],
             "output_tv": [float(x) * step for x in self.tv],
-            "output_sign_changes": [int(c.count) for c in self.signs],
+            "output_sign_changes": [int(k) for k in self.sign_changes],
             "mean_change_at_most": step / 2,
         }

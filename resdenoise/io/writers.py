@@ -750,11 +750,12 @@ class SignalWriter(_TempOutput):
         """The written integer frames ``out`` of ``data``'s channels, measured
         (:class:`~resdenoise.io.rounding.PcmRounding`) over every row written."""
         channels = data.reshape(data.shape[0], -1).shape[1]
-        if out.shape[1] != channels:  # an audio input's carried channels beside them
-            out = out[:, list(self.template.channel_positions)]
+        columns = None  # an audio input's carried channels beside them: the filtered ones
+        if out.shape[1] != channels:
+            columns = list(self.template.channel_positions)
         if self._rounded is None:
             self._rounded = PcmRounding(self.subtype, PCM_BITS[self.subtype], channels)
-        self._rounded.note(out)
+        self._rounded.note(out, columns)
 
     def rounding(self) -> dict | None:
         """What writing to an integer PCM subtype did to the samples (None for any other
