@@ -84,7 +84,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import stability
-from .errors import ParameterError, check_count
+from .errors import ParameterError, check_blocks
 from .noise import resolve_sigma
 from .nonlinearities import Nonlinearity, get_nonlinearity
 from .pairs import helping, in_parallel
@@ -299,7 +299,8 @@ def choose_parameters(
     rule : {'sure', 'decorrelation', 'noise2self'}
         The stopping rule of :func:`choose_steps`.
     max_blocks : int, optional
-        Upper limit of each search (default :data:`MAX_BLOCKS`); all candidates
+        Upper limit of each search (default :data:`MAX_BLOCKS`; at most
+        :data:`resdenoise.errors.MAX_BLOCKS`, a run's limit); all candidates
         together run at most :data:`SEARCH_BUDGET` times as many blocks, and a
         candidate that finds the budget spent is not searched.
     sigma : float, array or NoiseLevel, optional
@@ -339,7 +340,7 @@ def choose_parameters(
     best: AutoChoice | None = None
     candidates = []
     worse = 0
-    cap = MAX_BLOCKS if max_blocks is None else check_count("max_blocks", max_blocks)
+    cap = MAX_BLOCKS if max_blocks is None else check_blocks("max_blocks", max_blocks)
     left = SEARCH_BUDGET * cap  # blocks all candidates may still run together
     if 2 * f.size * cap <= EXHAUSTIVE_BUDGET:
         left = math.inf  # every search cheap and exhaustive: all candidates, as before

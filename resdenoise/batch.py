@@ -41,6 +41,8 @@ def batch_target(directory: str, input_path: str, output_format: str | None = No
     from .io import AUDIO_EXTENSIONS, guess_format
 
     name = _name(input_path)
+    if output_format and output_format.strip().lower().lstrip(".") == "opus":
+        return os.path.join(directory, os.path.splitext(name)[0] + ".opus")  # not OGG's .ogg
     if output_format:
         fmt = guess_format(name, output_format)
         if fmt != "AUDIO":

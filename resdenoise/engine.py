@@ -47,7 +47,14 @@ from typing import Protocol
 
 import numpy as np
 
-from .errors import ParameterError, check_count, check_signal_shape, is_positive
+from .errors import (
+    MAX_BLOCKS,
+    ParameterError,
+    check_blocks,
+    check_count,
+    check_signal_shape,
+    is_positive,
+)
 from .pairs import (
     _threads_from_environment,
     in_parallel,
@@ -169,7 +176,9 @@ def run_blocks(
     tau : float
         Time step size, tau > 0.
     n_blocks : int
-        Number of blocks m >= 0; the stopping time is ``m * tau``.
+        Number of blocks m >= 0, at most :data:`~resdenoise.errors.MAX_BLOCKS` (more
+        would run for hours to centuries: refused, not started); the stopping time is
+        ``m * tau``.
     h : float
         Grid size.
     callback : callable, optional
@@ -189,7 +198,8 @@ def run_blocks(
         ``u`` is not shaped ``(n,)`` or ``(n, channels)`` with n >= 2 and a channel.
     ParameterError
         tau or h is not a finite number > 0; n_blocks, threads, tile, sweep or
-        callback_every is not a whole number in range.
+        callback_every is not a whole number in range (n_blocks: 0 to
+        :data:`~resdenoise.errors.MAX_BLOCKS`).
 
     Other Parameters
     ----------------
@@ -241,7 +251,7 @@ def run_blocks(
     f = np.ascontiguousarray(u, dtype=dtype)  # the input itself where it already is so
     check_signal_shape(f.shape)  # SignalError, as the library's other entries
     n = f.shape[0]
-    n_blocks = check_count("n_blocks", n_blocks, minimum=0)
+    n_blocks = check_blocks("n_blocks", n_blocks, minimum=0)
     _check_step(tau, h)
     step = _Stepper(phi, dtype, tau, h, backend)
     if threads is None:
@@ -313,11 +323,12 @@ class InPlaceRun:
         self.ws = self.step.workspace(self.shape[0], self.shape[1:])
 
     def __call__(self, u: np.ndarray, blocks: int) -> np.ndarray:
-        """``blocks`` blocks (a whole number >= 0, as :func:`run_blocks`' ``n_blocks``,
-        else :class:`ParameterError`) on ``u`` in place; ``u`` returned."""
+        """``blocks`` blocks (a whole number from 0 to :data:`MAX_BLOCKS`, as
+        :func:`run_blocks`' ``n_blocks``, else :class:`ParameterError`) on ``u`` in
+        place; ``u`` returned."""
         _check_writeable("u", u, self.shape, self.dtype)
-        if type(blocks) is not int or blocks < 0:  # (a plain count: no check's cost)
-            blocks = check_count("blocks", blocks, minimum=0)
+        if type(blocks) is not int or not 0 <= blocks <= MAX_BLOCKS:  # (no check's cost)
+            blocks = check_blocks("blocks", blocks, minimum=0)
         if blocks:
             self.step.run(u, blocks, self.ws)
         return u
@@ -491,8 +502,10 @@ def run_strided(
 
     The ``stride`` interleaved subsequences ``u[r::stride]`` (for every
     channel) are the channels of :func:`run_blocks`:
-    those with one more sample in one call, the others in another.
+    those with one more sample in one call, the others in another.  ``blocks``: as
+    :func:`run_blocks`' ``n_blocks`` (0 to :data:`MAX_BLOCKS`).
     """
+    blocks = check_blocks("blocks", blocks, minimum=0)
     u = np.asarray(u)
     u = u if u.dtype == np.float32 else u.astype(float, copy=False)
     shape = u.shape

@@ -12,10 +12,14 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import sys
 from collections.abc import Callable, Iterable
 
 __all__ = [
+    "MAX_BLOCKS",
+    "check_blocks",
     "check_count",
+    "count_said",
     "check_kind",
     "check_positive",
     "check_signal",
@@ -41,6 +45,7 @@ __all__ = [
     "UnstableError",
     "WholeSignalNeeded",
     "spell",
+    "too_many_blocks",
 ]
 
 
@@ -284,6 +289,84 @@ def is_count(value, minimum: int = 1) -> bool:
     ):
         return False
     return value >= minimum
+
+
+#: The most blocks (steps, iterations) one run may take: beyond, it is refused
+#: before it starts (10^8 blocks of 10^6 samples take hours; the engine's loop would
+#: run on for as long as it is let, as no count is too large for it to start).
+MAX_BLOCKS = 10**8
+
+#: The engine's best rate, in samples x blocks per second (``make bench``: about
+#: 1e9 on two cores in float64); used only to say how long a refused run would take.
+BEST_RATE = 1e9
+
+
+def _duration(seconds: float) -> str:
+    """A rough duration for a person: seconds, hours, days or years."""
+    for unit, size in (("years", 365.25 * 86400), ("days", 86400), ("hours", 3600)):
+        if seconds >= size:
+            return f"{seconds / size:.2g} {unit}"
+    return f"{seconds:.2g} s"
+
+
+#: Counts of blocks below this are said exactly in a message (100000004), larger ones
+#: rounded (about 4e+300): their last digits are a float's binary expansion, not the count.
+EXACT_COUNT = 10**15
+
+
+def _as_float(blocks) -> float:
+    """``blocks`` (an int, or a float) as a float: inf beyond float64's range."""
+    try:
+        return float(blocks)
+    except OverflowError:
+        return math.inf
+
+
+def count_said(blocks) -> str:
+    """A count of blocks (an int, or a float of one) as a message says it: exact below
+    :data:`EXACT_COUNT`, else rounded in scientific notation, never 300 digits."""
+    if blocks < EXACT_COUNT:
+        return f"{math.ceil(blocks)}"
+    x = _as_float(blocks)
+    return f"about {x:.2g}" if math.isfinite(x) else "more than 1e+308"
+
+
+def too_many_blocks(blocks: float) -> str:
+    """Why ``blocks`` blocks are refused: more than :data:`MAX_BLOCKS`, and how long
+    they would take."""
+    seconds = _as_float(blocks) * 1e6 / BEST_RATE
+    per_million = (
+        f"about {_duration(seconds)}"
+        if math.isfinite(seconds)  # beyond float64: at least the largest float's
+        else f"more than {_duration(sys.float_info.max * (1e6 / BEST_RATE))}"
+    )
+    return (
+        f"more than a run may take (at most {MAX_BLOCKS:,}; at the engine's best rate "
+        f"that many take {per_million} per million samples)"
+    )
+
+
+def check_blocks(name: str, value, minimum: int = 1) -> int:
+    """``value`` as an ``int`` where it is a count of blocks (steps, iterations) that
+    one run may take: :func:`check_count`'s whole number >= ``minimum``, and at most
+    :data:`MAX_BLOCKS`; else :class:`ParameterError` naming ``name`` (and the limit).
+
+    Examples
+    --------
+    >>> check_blocks("steps", 100)
+    100
+    >>> check_blocks("steps", 10**13)
+    Traceback (most recent call last):
+        ...
+    resdenoise.errors.ParameterError: 10000000000000 blocks are more than a run may take (at most 100,000,000; at the engine's best rate that many take about 3.2e+02 years per million samples); give fewer steps
+    """
+    value = check_count(name, value, minimum)
+    if value > MAX_BLOCKS:
+        raise ParameterError(
+            f"{count_said(value)} blocks are {too_many_blocks(value)}; give fewer {name}",
+            parameters=[name],
+        )
+    return value
 
 
 def check_positive(name: str, value) -> float:

@@ -29,13 +29,17 @@ import numpy as np
 from . import stability
 from .engine import check_lam, run_blocks
 from .errors import (
+    MAX_BLOCKS,
     ParameterError,
     SignalValuesError,
     UnstableError,
+    check_blocks,
     check_count,
     check_positive,
+    count_said,
     quiet_underflow,
     spell,
+    too_many_blocks,
 )
 from .noise import resolve_sigma
 from .nonlinearities import SQRT2, Nonlinearity, get_nonlinearity
@@ -539,53 +543,6 @@ def _shown_range(u) -> str:
     return f"range from {float(np.min(lo)):g} to {float(np.max(hi)):g}"
 
 
-#: The most blocks (steps, iterations) one run may take: beyond, it is refused
-#: before it starts (10^8 blocks of 10^6 samples take hours).
-MAX_BLOCKS = 10**8
-
-#: The engine's best rate, in samples x blocks per second (``make bench``: about
-#: 1e9 on two cores in float64); used only to say how long a refused run would take.
-BEST_RATE = 1e9
-
-
-def _duration(seconds: float) -> str:
-    """A rough duration for a person: seconds, hours, days or years."""
-    for unit, size in (("years", 365.25 * 86400), ("days", 86400), ("hours", 3600)):
-        if seconds >= size:
-            return f"{seconds / size:.2g} {unit}"
-    return f"{seconds:.2g} s"
-
-
-#: Counts of blocks below this are said exactly in a message (100000004), larger ones
-#: rounded (about 4e+300): their last digits are a float's binary expansion, not the count.
-EXACT_COUNT = 10**15
-
-
-def _as_float(blocks) -> float:
-    """``blocks`` (an int, or a float) as a float: inf beyond float64's range."""
-    try:
-        return float(blocks)
-    except OverflowError:
-        return math.inf
-
-
-def _count(blocks) -> str:
-    """A count of blocks (an int, or a float of one) as a message says it: exact below
-    :data:`EXACT_COUNT`, else rounded in scientific notation, never 300 digits."""
-    if blocks < EXACT_COUNT:
-        return f"{math.ceil(blocks)}"
-    x = _as_float(blocks)
-    return f"about {x:.2g}" if math.isfinite(x) else "more than 1e+308"
-
-
-def _too_many(blocks: float) -> str:
-    per_million = _duration(_as_float(blocks) * 1e6 / BEST_RATE)
-    return (
-        f"more than a run may take (at most {MAX_BLOCKS:,}; at the engine's best rate "
-        f"that many take about {per_million} per million samples)"
-    )
-
-
 #: Where the plan functions' settings take ``"auto"``: the planner's (its own command's,
 #: :func:`check_setting`'s ``auto_for``).
 AUTO_SETTINGS = "time (diffuse) or alpha (regularise)"
@@ -604,11 +561,8 @@ def check_setting(name: str, value, integer: bool = False, auto_for: str = AUTO_
         if isinstance(value, str) and value == "auto":
             raise ParameterError(f"{error}; 'auto' is for {auto_for}") from None
         raise
-    if integer and value > MAX_BLOCKS:
-        raise ParameterError(
-            f"{_count(value)} blocks are {_too_many(value)}; give fewer {name}",
-            parameters=[name],
-        )
+    if integer:
+        check_blocks(name, value)
     return value
 
 
@@ -618,14 +572,27 @@ def _exact(value: float) -> str:
     return text.removesuffix(".0")
 
 
+def _largest_total(tau_max: float) -> str:
+    """The largest time (or alpha) :func:`_blocks_for` takes at ``tau_max``, as short as
+    it can be said in 6 digits or more and never above it: ``2.5e+07`` at 0.25."""
+    x = MAX_BLOCKS * tau_max
+    while x > 0 and not x / tau_max <= MAX_BLOCKS:
+        x = math.nextafter(x, 0.0)
+    for digits in range(6, 18):
+        text = f"{x:.{digits}g}"
+        if float(text) <= x:
+            return text
+    return repr(x)
+
+
 def _blocks_for(total: float, tau_max: float, name: str = "time") -> int:
     """Smallest m with total/m <= tau_max; ``name``: the parameter that gave ``total``
     (``time``, regularisation's ``alpha``), as a refusal names it."""
     if not total / tau_max <= MAX_BLOCKS:
         need = total / tau_max
         raise ParameterError(
-            f"{name} {_exact(total)} at tau <= {tau_max:g} needs {_count(need)} steps, "
-            f"{_too_many(need)}; give a smaller {name}",
+            f"{name} {_exact(total)} at tau <= {tau_max:g} needs {count_said(need)} steps, "
+            f"{too_many_blocks(need)}; give a smaller {name}, at most {_largest_total(tau_max)}",
             parameters=[name],
         )
     m = max(1, math.ceil(total / tau_max))

@@ -122,7 +122,7 @@ import numpy as np
 
 from . import stability
 from .engine import run_strided
-from .errors import ParameterError, check_count
+from .errors import ParameterError, check_blocks, check_count
 from .filters import Plan, scaled_nonlinearity
 from .noise import UNIDENTIFIED, NoiseLevel, resolve_sigma, search_noise
 from .noise_colour import (
@@ -137,6 +137,7 @@ from .noise_colour import (
     power_law_calibrated,
     power_law_factor,
     rises_bend,
+    warn_scales,
 )
 from .nonlinearities import SQRT2, get_nonlinearity
 from .report import level_name
@@ -389,8 +390,9 @@ class MultilevelPlan(Plan):
 
 def plan_levels(name: str, thetas, iterations: int = 1, sigmas=None) -> MultilevelPlan:
     """K-level shrinkage with threshold ``thetas[j]`` at level j + 1 (None: not shrunk),
-    1 <= K <= :data:`~resdenoise.noise_colour.MAX_SCALES`, else :class:`ParameterError`."""
-    iterations = check_count("iterations", iterations)
+    1 <= K <= :data:`~resdenoise.noise_colour.MAX_SCALES` and 1 <= ``iterations`` <=
+    :data:`~resdenoise.errors.MAX_BLOCKS`, else :class:`ParameterError`."""
+    iterations = check_blocks("iterations", iterations)
     if not len(thetas):
         raise ParameterError("scales must be >= 1")
     check_scales(len(thetas), "thetas")
@@ -715,12 +717,16 @@ def choose_levels(
     its coefficients, then (``thresholds="signal"``, the default) the output's
     SURE over all levels (:func:`signal_thresholds`).
 
-    ``scales`` None: as many levels as :func:`max_scales` allows.  ``sigma``
+    ``scales`` None: as many levels as :func:`max_scales` allows; more than that (at
+    most :data:`~resdenoise.noise_colour.MAX_SCALES`, fewer for a short signal): that
+    many are used, with a :class:`UserWarning` saying so (the command line's note on
+    ``--scales K``), never silently.  ``sigma``
     (given): that noise level at every level (white noise).  Returns
     ``(plan, LevelChoice)``; the choice's ``risks`` are the signal-domain
     SURE per sample (:mod:`resdenoise.autoparams`' Monte-Carlo probe, global
     sigma) after levels 1..j, comparable with the other automatic modes.
     """
+    warn_scales(np.shape(f)[0], scales)
     return _levels(f, name, scales, sigma, iterations, noise, thresholds, None)[:2]
 
 
@@ -732,7 +738,8 @@ def _choose_levels(f, name: str, *, sigma=None, evidence=None):
 
 
 def scale_count(n: int, scales: int | None) -> int:
-    """The scales to search: as many as :func:`max_scales` allows, or ``scales`` (capped)."""
+    """The scales to search: as many as :func:`max_scales` allows, or ``scales`` capped to
+    it (silently: the callers say so, :func:`~resdenoise.noise_colour.warn_scales`)."""
     return max_scales(n) if scales is None else min(check_count("scales", scales), max_scales(n))
 
 

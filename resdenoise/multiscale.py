@@ -51,7 +51,7 @@ import numpy as np
 
 from . import stability
 from .engine import run_strided
-from .errors import ParameterError, check_count
+from .errors import ParameterError, check_blocks, check_count
 from .filters import Plan, auto_lambda, check_setting, scaled_nonlinearity
 from .multilevel import (
     FACTORS,
@@ -61,7 +61,7 @@ from .multilevel import (
     scale_count,
     sure_state,
 )
-from .noise_colour import check_scales, scales_held
+from .noise_colour import check_scales, scales_note, warn_scales
 from .nonlinearities import SQRT2, get_nonlinearity
 from .report import level_name
 from .scaling import scaled_search, scaled_values, times_power_of_two
@@ -157,9 +157,11 @@ class MultiscalePlan(Plan):
 def plan_diffusion_scales(name: str, lams, blocks, tau: float) -> MultiscalePlan:
     """A cascade of diffusion groups: ``lams[j]``, ``blocks[j]`` at stride ``2^j``
     (lambda None or 0 blocks: scale skipped); at most
-    :data:`~resdenoise.noise_colour.MAX_SCALES` scales, else :class:`ParameterError`."""
+    :data:`~resdenoise.noise_colour.MAX_SCALES` scales, and at most
+    :data:`~resdenoise.errors.MAX_BLOCKS` blocks in all, else :class:`ParameterError`."""
     check_scales(len(lams), "lams")
-    blocks = [check_count("blocks", m, minimum=0) for m in blocks]
+    blocks = [check_blocks("blocks", m, minimum=0) for m in blocks]
+    check_blocks("blocks", sum(blocks), minimum=0)  # the run's, of every scale
     groups = tuple(
         (2**j, get_nonlinearity(name, "diffusivity", lam), m)
         for j, (lam, m) in enumerate(zip(lams, blocks, strict=True))
@@ -241,12 +243,16 @@ def choose_cascade(f, name: str, scales: int | None = None, sigma=None, blocks: 
     """Thresholds per scale by SURE of the cascade (see the module docstring).
 
     ``scales`` None: as many as :func:`max_scales` allows (a scale that does
-    not lower SURE is skipped).  Returns ``(plan, ScaleChoice)``.
+    not lower SURE is skipped); more than that (at most
+    :data:`~resdenoise.noise_colour.MAX_SCALES`, fewer for a short signal): that many
+    are used, with a :class:`UserWarning` saying so (the command line's note).
+    Returns ``(plan, ScaleChoice)``.
     """
     from .autoparams import MIN_IMPROVEMENT
 
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
     n = f2.shape[0]
+    warn_scales(n, scales)
     k = scale_count(n, scales)
     state, risk, level = sure_state(f2, sigma)
     sig = level.sigma
@@ -290,7 +296,9 @@ def choose_diffusion_scales(f, name: str, scales: int | None = None, sigma=None,
     0..16, or ``lam`` given) and the number of blocks (on the checkpoint grid of
     :mod:`resdenoise.autoparams`, up to :data:`MAX_SCALE_BLOCKS`, stopping at
     8 best + 20) with the smallest SURE of the cascade; a scale that does not
-    lower SURE by MIN_IMPROVEMENT is skipped.  Returns ``(plan, ScaleChoice)``.
+    lower SURE by MIN_IMPROVEMENT is skipped.  ``scales`` None: as many as
+    :func:`max_scales` allows; more than that: that many, with a :class:`UserWarning`
+    saying so (as :func:`choose_cascade`).  Returns ``(plan, ScaleChoice)``.
 
     A signal of :data:`CASCADE_WINDOWS_FROM` samples or more searches each scale on
     windows of the cascade's state where they are small enough (:func:`scale_windows`;
@@ -298,6 +306,7 @@ def choose_diffusion_scales(f, name: str, scales: int | None = None, sigma=None,
     signal, and are kept where they lower the whole signal's SURE by MIN_IMPROVEMENT
     (else the scale is skipped).  ``sure_per_scale`` is the whole signal's SURE."""
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
+    warn_scales(f2.shape[0], scales)
     windowed = f2.shape[0] >= CASCADE_WINDOWS_FROM
     return _diffusion_scales(f2, name, scales, sigma, lam, scale_windows if windowed else None)
 
@@ -508,8 +517,8 @@ def _scales_plan(u, name, lam, settings: dict, sigma, command: str, shift: int):
         k = scale_count(len(u), None if scales == AUTO else scales)
         plan = plan_levels(name, [lam / SQRT2] * k, iterations)
         return plan, {"threshold_rule": "given, at every level"}
-    if scales != AUTO:
-        plan, choice = choose_levels(u, name, scales, sigma, iterations)
+    if scales != AUTO:  # capped: the planner says so in its own note (scales_note)
+        plan, choice = choose_levels(u, name, scale_count(len(u), scales), sigma, iterations)
         return plan, choice.as_dict()
     from .autoparams import choose_parameters
     from .filters import as_identity, plan_shrink
@@ -523,15 +532,6 @@ def _scales_plan(u, name, lam, settings: dict, sigma, command: str, shift: int):
     if single.steps == 0:  # nothing helps: the input itself
         one = as_identity(one)
     return one, {**single.as_dict(), "scales_choice": reason}
-
-
-def scales_note(n: int, scales) -> str | None:
-    """What a run says where ``scales`` (a number, or ``"auto"``) asks for more scales than
-    a signal of ``n`` samples holds (fewer are used, not silently); else None."""
-    held, why = scales_held(n)
-    if scales == AUTO or check_count("scales", scales) <= held:
-        return None
-    return f"{scales} scales asked, at most {held} used: {why}"
 
 
 def _scales_choice(choice, single, shift: int) -> tuple[bool, str]:
@@ -548,7 +548,8 @@ def _scales_choice(choice, single, shift: int) -> tuple[bool, str]:
 
 def _diffuse_scales(u, name, lam, scales, sigma, shift=0):
     """``diffuse`` with ``scales``: K scales, or ``auto``: the cascade or one scale by SURE."""
-    plan, choice = choose_diffusion_scales(u, name, None if scales == AUTO else scales, sigma, lam)
+    k = None if scales == AUTO else scale_count(len(u), scales)  # capped: the planner's note
+    plan, choice = choose_diffusion_scales(u, name, k, sigma, lam)
     extra = {**choice.as_dict(), "threshold_rule": "SURE per scale: lambda and blocks"}
     if scales != AUTO:
         return plan, extra

@@ -307,8 +307,12 @@ def parse_network(text: str, source: str = "<network>") -> NetworkSpec:
         _block(t, i + 1, lines[i], source, _key_lines(text_lines, lines, i))
         for i, t in enumerate(tables)
     )
-    if sum(b.repeat for b in blocks) > MAX_REPEAT:
-        raise NetworkError(f"{source}: more than {MAX_REPEAT} blocks in all")
+    total = sum(b.repeat for b in blocks)
+    if total > MAX_REPEAT:
+        raise NetworkError(
+            f"{source}: {total} blocks in all (the blocks' repeat counts summed); at most "
+            f"{MAX_REPEAT}"
+        )
     stop, max_blocks, factors = _stop(doc, text, source)
     formulas = len({(b.expr, b.form) for b in blocks if b.expr is not None})
     if formulas > MAX_FORMULAS:
@@ -567,10 +571,16 @@ def format_network(
     ``max-blocks`` and ``lambda-factors``.
 
     Floats are written so that they read back bit for bit (``repr``), so
-    :func:`parse_network` of the text binds the very same activations.
+    :func:`parse_network` of the text binds the very same activations.  A text
+    where a block gives a ``threshold`` says ``version = 2`` (:data:`NETWORK_VERSIONS`):
+    it reads back as written, the Haar threshold of ``shrink --threshold`` at any ``h``
+    (a file without it is refused as ambiguous for ``h != 1``).
     ``comment`` lines go first, each after ``# ``.
     """
+    blocks = list(blocks)
     lines = [f"# {line}" for line in comment.splitlines()]
+    if any("threshold" in block for block in blocks):
+        lines.append(f"version = {NETWORK_VERSIONS[-1]}")  # threshold: shrink's meaning
     if description:
         lines.append(f"description = {_toml_value(description)}")
     if h is not None:

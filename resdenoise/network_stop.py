@@ -36,7 +36,7 @@ import numpy as np
 
 from .autoparams import HORIZON, MIN_IMPROVEMENT, PATIENCE
 from .engine import run_blocks, run_strided
-from .errors import check_count
+from .errors import check_blocks
 from .filters import as_identity
 from .network import NetworkPlan, build_network
 from .noise import resolve_sigma
@@ -179,7 +179,7 @@ def choose_depth(
     u : ndarray, shape (n,) or (n, channels)
         The noisy signal (a streamed file's summary is refused: SURE needs the samples).
     cap : int
-        The most blocks searched.
+        The most blocks searched (1 to :data:`resdenoise.errors.MAX_BLOCKS`).
     sigma : optional
         The noise level (default the automatic search's estimate).
     probes : int
@@ -194,7 +194,7 @@ def choose_depth(
         says it (:func:`resdenoise.stopping_search.choose_steps`): k blocks of at most
         ``end`` = ``cap``; ``end`` is k where the search stops.
     """
-    cap = check_count("max_blocks", cap)
+    cap = check_blocks("max_blocks", cap)
     f2 = np.asarray(u, dtype=float)
     f2 = f2.reshape(f2.shape[0], -1)
     sigma = resolve_sigma(f2, sigma, search=True).sigma

@@ -15,11 +15,12 @@ estimator's bias under such a spectrum (:func:`power_law_factor`,
 from __future__ import annotations
 
 import math
+import warnings
 from statistics import NormalDist
 
 import numpy as np
 
-from .errors import ParameterError
+from .errors import ParameterError, check_count
 from .median import QUANTILE
 from .noise import RATIO_Z, estimate_noise, window_for
 
@@ -30,6 +31,8 @@ __all__ = [
     "box_rises",
     "box_sigma",
     "check_scales",
+    "scales_note",
+    "warn_scales",
     "colour_evidence",
     "level_details",
     "octave_floors",
@@ -70,6 +73,27 @@ def scales_held(n: int | None = None) -> tuple[int, str]:
         f"the most a signal of {n} samples holds (each scale's subsequences at least "
         f"{MIN_PER_SUBSEQUENCE} samples)"
     )
+
+
+def scales_note(n: int, scales) -> str | None:
+    """What a run says where ``scales`` (a number, or ``"auto"``) asks for more scales than
+    a signal of ``n`` samples holds (fewer are used, not silently); else None."""
+    held, why = scales_held(n)
+    if isinstance(scales, str) and scales == "auto":
+        return None
+    if check_count("scales", scales) <= held:
+        return None
+    return f"{scales} scales asked, at most {held} used: {why}"
+
+
+def warn_scales(n: int, scales, stacklevel: int = 3) -> None:
+    """A :class:`UserWarning` with :func:`scales_note`'s line where ``scales`` asks for
+    more than a signal of ``n`` samples holds: the library's choose functions (their
+    caller's line: ``stacklevel``), which use fewer, as the command line does with its
+    note, never silently.  ``scales`` that is not a count >= 1: ParameterError."""
+    note = None if scales is None else scales_note(n, scales)
+    if note is not None:
+        warnings.warn(note, UserWarning, stacklevel=stacklevel)
 
 
 def check_scales(count: int, given: str) -> None:

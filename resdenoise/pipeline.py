@@ -622,7 +622,7 @@ class _Streamed:
             # a plain WAV's 32-bit floats visited as stored (the same values, not widened)
             stream = open_signal_stream(
                 path, fmt, job.read, visit=self.run.visit, source=source, stored=True,
-                expect=self.run.expect,
+                expect=self.run.expect, read_bytes=self.run.read_bytes,
             )  # fmt: skip
         except BaseException:  # the pass's thread ends with it (else waited for by start)
             self.run.stop_checking()

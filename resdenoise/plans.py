@@ -37,7 +37,8 @@ __all__ = [
 AUTO: Final = "auto"
 
 #: ``progress(phase, done, total)``: phase "blocks" (in memory) or "check", "noise",
-#: "filter" (streamed); ``total`` is None while unknown.
+#: "filter" (streamed; a CSV file's check: "check-bytes", in bytes read of its size);
+#: ``total`` is None while unknown.
 Progress = Callable[[str, int, "int | None"], object]
 
 #: command: (form of its nonlinearity, the setting that may be AUTO, its settings)

@@ -246,18 +246,26 @@ def finish_report(
 
 def _rounded(report: dict, rounding: dict) -> None:
     """The report's ``output_rounding`` (``rounding``: the output's integer PCM subtype, its
-    step, the written range per channel, the mean's change bound), in place.  The
-    channels' measurements are the run's before that rounding (``measured``); the
-    max-min principle is checked on the written range too, a failed guarantee where
-    rounding took it outside the input's range."""
+    step, the written range, total variation and sign changes per channel, the mean's
+    change bound), in place.  The channels' measurements are the run's before that
+    rounding (``measured``); the max-min principle is checked on the written range too,
+    a failed guarantee where rounding took it outside the input's range.  Rounding is
+    monotone (no new sign changes) but may raise the total variation, even above the
+    input's: ``tv_above_input`` says where it did, a fact, not a failed check (no
+    guarantee covers the written samples' variation)."""
+    channels = report.get("channels") or []
+    above = [
+        tv > check["tv_in"] * (1.0 + 1e-12)  # (beyond the input sum's rounding)
+        for tv, check in zip(rounding.get("output_tv", ()), channels, strict=False)
+    ]
     report["output_rounding"] = {
         **rounding,
+        "tv_above_input": above,
         "measured": f"the channels' output numbers are the run's, before rounding to "
         f"{rounding['subtype']}",
     }
     from .stability import channel_labels
 
-    channels = report.get("channels") or []
     names = report.get("channel_labels") or channel_labels(len(channels))
     pairs = zip(channels, rounding["output_min"], rounding["output_max"], names, strict=False)
     for check, lo, hi, name in pairs:

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from .engine import StackRun, backend_for
-from .errors import ParameterError, check_count, check_signal
+from .errors import ParameterError, check_blocks, check_signal
 from .noise import resolve_sigma
 from .stopping import StoppingChoice
 from .stopping_rules import DEFAULT_RULE, RULES
@@ -144,7 +144,8 @@ def choose_steps(
     rule : {'sure', 'decorrelation', 'noise2self'}
         The criterion, see :mod:`resdenoise.autoparams`.
     max_blocks : int, optional
-        Upper limit of the search (default :data:`MAX_BLOCKS`).
+        Upper limit of the search (default :data:`MAX_BLOCKS`); at most
+        :data:`resdenoise.errors.MAX_BLOCKS`, a run's limit.
     sigma : ndarray or NoiseLevel, optional
         Noise level per channel; default estimated (:func:`resdenoise.noise.resolve_sigma`).
     patience, horizon
@@ -196,7 +197,7 @@ def choose_steps(
     """
     if rule not in RULES:
         raise ParameterError(f"unknown stopping rule {rule!r}; choose one of {sorted(RULES)}")
-    max_blocks = MAX_BLOCKS if max_blocks is None else check_count("max_blocks", max_blocks)
+    max_blocks = MAX_BLOCKS if max_blocks is None else check_blocks("max_blocks", max_blocks)
     f = np.asarray(f, dtype=float)
     check_signal(f)  # the library's one rule: shape, a channel, every sample finite
     f2 = f.reshape(f.shape[0], -1)

@@ -501,8 +501,10 @@ class StreamedRun:
     exact noise median takes the passes it still needs.
 
     ``progress(phase, done, total)``: phase ``"check"``, ``"noise"`` or
-    ``"filter"``; ``total`` is None while unknown (the check of a CSV file; an audio
-    file's header gives it, :meth:`expect`).
+    ``"filter"`` (samples); ``total`` is None while unknown (an audio file's header
+    gives it, :meth:`expect`).  A CSV file's checking pass, whose rows are not known
+    until its end, is ``"check-bytes"``: the bytes read of the file's size
+    (:meth:`read_bytes`), in place of ``"check"``.
     """
 
     def __init__(self, dtype: str = "float64", progress: Callable | None = None, report=True):
@@ -512,12 +514,20 @@ class StreamedRun:
         self.passes = 1
         self._checked = 0
         self._frames: int | None = None  # what the file's header promises, where it does
+        self._by_bytes = False  # the checking pass's progress told in bytes read
         self._ranges: _Behind | None = None
 
     def expect(self, frames: int) -> None:
         """The checking pass's length where the file says it first (an audio header):
         its progress has a total (percentage and ETA), not only a count."""
         self._frames = frames
+
+    def read_bytes(self, done: int, total: int | None) -> None:
+        """The checking pass of a CSV file (give it to the reader as ``read_bytes``):
+        ``done`` of its ``total`` bytes read, its progress with a total (percentage,
+        rate, ETA) where its count of rows has none."""
+        self._by_bytes = True
+        self.progress("check-bytes", done, total)
 
     def visit(self, block: np.ndarray) -> None:
         """The checking pass: every block of every column, as read (a new array each);
@@ -528,7 +538,8 @@ class StreamedRun:
             self._ranges = _Behind(self.scan.finish, sink_depth())
         self.scan.visit(block, self._ranges)
         self._checked += block.shape[0]
-        self.progress("check", self._checked, self._frames)
+        if not self._by_bytes:
+            self.progress("check", self._checked, self._frames)
 
     def stop_checking(self) -> None:
         """End the checking pass's thread where the pass failed (idempotent)."""

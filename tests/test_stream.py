@@ -1012,12 +1012,13 @@ def test_an_audio_stream_gives_its_length_before_the_pass(tmp_path, rng):
 
 def test_the_check_of_an_audio_stream_has_a_total(tmp_path, rng):
     """The checking pass of a streamed audio file counts to the frames its header holds
-    (a bar's percentage and ETA, audit12c D3); a CSV file's, of unknown length, to None."""
+    (a bar's percentage and ETA, audit12c D3); a CSV file's, of unknown length, counts
+    the bytes read to the file's size ("check-bytes", leftovers13)."""
     path = tmp_path / "x.wav"
     soundfile.write(path, noisy(rng, 1000, 2) * 0.1, 8000, subtype="DOUBLE")
     csv = tmp_path / "x.csv"
     csv.write_text("\n".join(map(repr, noisy(rng, 1000).tolist())) + "\n")
-    for src, total in ((path, 1000), (csv, None)):
+    for src, total in ((path, 1000), (csv, csv.stat().st_size)):
         seen = []
         pipeline.run_file(
             pipeline.planner("resnet", "tanh", blocks=2),
@@ -1026,9 +1027,11 @@ def test_the_check_of_an_audio_stream_has_a_total(tmp_path, rng):
             run=pipeline.RunOptions(chunk_size=100),
             progress=lambda *a, seen=seen: seen.append(a),
         )
-        checks = [(done, t) for phase, done, t in seen if phase == "check"]
+        phase = "check" if src == path else "check-bytes"
+        checks = [(done, t) for p, done, t in seen if p == phase]
         assert checks and {t for _, t in checks} == {total}
-        assert checks[-1][0] == 1000
+        assert checks[-1][0] == total
+        assert {p for p, _, _ in seen} & {"check", "check-bytes"} == {phase}  # one bar
 
 
 def _spy_streamed(monkeypatch) -> list:

@@ -2,7 +2,7 @@
 
 The numbers come from :mod:`resdenoise.dictionary`, :mod:`resdenoise.expr`
 and :mod:`resdenoise.plot`; this module parses options, and
-:mod:`resdenoise.cli.render` draws the tables.
+:mod:`resdenoise.cli.render_forms` draws the tables.
 """
 
 from __future__ import annotations
@@ -126,10 +126,10 @@ def dictionary(as_json, families, lam, plot_path, plot_size, quiet):
     if as_json:
         _write_json({"entries": rows}, DICTIONARY_SCHEMA_VERSION)
         return
-    from . import render  # not at start-up: --help draws nothing
+    from . import render_forms  # not at start-up: --help draws nothing
 
     with _stdout_errors():
-        render.render_dictionary(rows)
+        render_forms.render_dictionary(rows)
     _plot_written(plot_path, quiet)
 
 
@@ -245,10 +245,10 @@ def translate(lam, theta, tau, h, as_json, check, plot_path, plot_size, quiet, *
     if as_json:
         _write_json(result, TRANSLATION_SCHEMA_VERSION)
     else:
-        from . import render
+        from . import render_forms
 
         with _stdout_errors():
-            render.render_translation(result)
+            render_forms.render_translation(result)
         _plot_written(plot_path, quiet)
     if check and not (result["theorem_applies"] and result["linf_stable"] is not False):
         sys.exit(UnstableError.exit_code)

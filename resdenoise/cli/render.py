@@ -1,5 +1,6 @@
 """Everything the command line draws with rich: a run's report as tables on
-stderr, the dictionary and translation tables, and progress bars on a terminal.
+stderr and progress bars on a terminal (the dictionary and translation tables:
+:mod:`resdenoise.cli.render_forms`, with this module's helpers).
 
 Takes plain data (the report of :func:`resdenoise.filters.analyse_run`, the
 dicts of :mod:`resdenoise.dictionary`) and knows
@@ -16,7 +17,6 @@ import os
 import sys
 
 from ..errors import counted
-from ..nonlinearities import FORMS
 from ..report import RENAMED
 from .options import pipe_closed, printable
 
@@ -332,18 +332,8 @@ def render_table(report: dict, console) -> None:
             ("mean drift", lambda c: num(c["mean_drift"])),
         ]
         rounding = report.get("output_rounding")
-        if rounding:  # the run's output before rounding; the file's range after it
-            before = f" before {rounding['subtype']}"
-            rows = [(label + before if label in _OUTPUT_ROWS else label, c) for label, c in rows]
-            written = zip(rounding["output_min"], rounding["output_max"], strict=True)
-            by_channel = dict(zip(map(id, channels), written, strict=False))
-            rows.insert(
-                2,
-                (
-                    f"output min / max written ({rounding['subtype']})",
-                    lambda c: "{} / {}".format(*map(num, by_channel[id(c)])),
-                ),
-            )
+        if rounding:  # the run's output before rounding; the file's side after it
+            rows = _rounding_rows(rows, rounding, channels)
         if "impulses_replaced" in channels[0]:  # the pre-stage's changes; the blocks' drift
             rows[-1] = (
                 rows[-1][0].replace("mean drift", "mean drift of the blocks", 1),
@@ -370,7 +360,52 @@ def render_table(report: dict, console) -> None:
                 pairs = zip(quality["input"][key], quality["output"][key], strict=True)
                 ch.add_row(f"{label} in -> out", *(f"{num(a)} -> {num(b)}" for a, b in pairs))
         _show(console, ch)
+        for line in _rounding_notes(report):
+            console.print(_text(line))
     # the verdict and the failed checks lead, in render_summary's first line
+
+
+def _rounding_rows(rows: list, rounding: dict, channels: list) -> list:
+    """-v's channel rows with an integer PCM output: the run's labelled ``before
+    PCM_16``; the written samples' range, sign changes and total variation beside."""
+    subtype = rounding["subtype"]
+    rows = [
+        (label + f" before {subtype}" if label in _OUTPUT_ROWS else label, c) for label, c in rows
+    ]
+    at = {id(c): i for i, c in enumerate(channels)}
+
+    def written(key: str, show=num):
+        return lambda c: show(rounding[key][at[id(c)]])
+
+    rows.insert(2, (f"output min / max written ({subtype})", lambda c: "{} / {}".format(
+        num(rounding["output_min"][at[id(c)]]), num(rounding["output_max"][at[id(c)]]))))  # fmt: skip
+    if "output_tv" in rounding:  # before the mean drift, the last row
+        rows[-1:-1] = [
+            (f"sign changes written ({subtype})", written("output_sign_changes", str)),
+            (f"total variation written ({subtype})", written("output_tv")),
+        ]
+    return rows
+
+
+def _rounding_notes(report: dict) -> list[str]:
+    """-v's lines for the channels whose written samples have more total variation than
+    the input: rounding did it (said, not a failed guarantee: none covers them)."""
+    rounding = report.get("output_rounding") or {}
+    channels = report.get("channels") or []
+    names = _channel_heads(report, len(channels))
+    out = []
+    for name, c, above, tv in zip(
+        names, channels, rounding.get("tv_above_input", ()), rounding.get("output_tv", ()),
+        strict=False,
+    ):  # fmt: skip
+        if above:
+            out.append(
+                f"{name}: rounding to {rounding['subtype']} raised the total variation to "
+                f"{num(tv)}, above the input's {num(c['tv_in'])} (the run's, before rounding: "
+                f"{num(c['tv_out'])}); rounding adds no sign change, but samples a fraction of "
+                "a step apart may be written a whole step apart"
+            )
+    return out
 
 
 #: The per-channel rows that measure the run's output (before an integer PCM rounding).
@@ -460,103 +495,6 @@ def _render_blocks(blocks: list, console) -> None:
 
 
 # --------------------------------------------------------------------------
-# resdenoise dictionary, resdenoise translate
-# --------------------------------------------------------------------------
-
-
-def render_dictionary(rows) -> None:
-    """The entries of :func:`resdenoise.dictionary.dictionary_rows` as one table on stdout."""
-    from rich.table import Table
-
-    table = Table(title="the dictionary (Alt, Weickert, Peter 2020)", title_justify="left")
-    table.add_column("family", style="bold")
-    table.add_column("form")
-    table.add_column("formula")
-    table.add_column("also known as")
-    stable_seen = False
-    for row in rows:
-        if not row["stable"] and not stable_seen:
-            stable_seen = True
-            table.add_section()
-        kind = "convex, monotone" if row["class"] == "convex" else "nonconvex, nonmonotone"
-        summary = f"{kind}\ng_max = {_fmt(row['g_max'])}"
-        if not row["stable"]:
-            summary += "\n[red]fails:[/]\n" + "\n".join(c["condition"] for c in row["fails"])
-        for i, form in enumerate(FORMS):
-            formula = row["formulas"].get(form, "")
-            aliases = ", ".join(row["aliases"].get(form, ()))
-            first = (f"{row['family']}\n{summary}") if i == 0 else ""
-            table.add_row(first, form, formula, aliases)
-        table.add_section()
-    console = stdout_console()
-    _show(console, table)
-    for row in rows:
-        for c in row.get("fails", ()):
-            console.print(f"{row['family']}: '{c['condition']}' fails: {c['detail']}")
-
-
-def render_translation(t: dict) -> None:
-    """A translation of :func:`resdenoise.dictionary.translate` as tables on stdout."""
-    from rich.table import Table
-
-    console = stdout_console()
-    head = Table(show_header=False, title=f"translate {_text(t['name'])}", title_justify="left")
-    head.add_column("quantity", style="bold")
-    head.add_column("value")
-    family = t["family"] if t["family"] != "custom" else "your own (numerical translations)"
-    head.add_row("nonlinearity", _text(f"{t['label']} - {family}, given as {t['given']}"))
-    head.add_row("lambda / threshold", f"{_fmt(t['lambda'])} / {_fmt(t['threshold'])}")
-    head.add_row("class", t["class"])
-    _stability_rows(head, t, _fmt, "g = Phi(r)/r range", "Lipschitz constant of Phi")
-    head.add_row("h", _fmt(t["h"]))
-    _show(console, head)
-
-    formulas = Table(title="the four forms", title_justify="left")
-    formulas.add_column("form", style="bold")
-    formulas.add_column("formula")
-    formulas.add_column("known as", overflow="fold")
-    for form, f in t["forms"].items():
-        formulas.add_row(
-            f"{form} {f['symbol']}",
-            _text(f["formula"] or "(translated numerically)"),
-            ", ".join(f["known_as"]) or "-",
-        )
-    _show(console, formulas)
-    values = Table(title="sampled (S: one Haar step, tau = 1/4, h = 1)", title_justify="left")
-    values.add_column("r, s", justify="right", style="bold")
-    for f in t["forms"].values():
-        values.add_column(f["symbol"], justify="right")
-    columns = [f["values"] for f in t["forms"].values()]
-    for i, x in enumerate(next(iter(t["forms"].values()))["x"]):
-        values.add_row(_fmt(x), *(_fmt(col[i]) for col in columns))
-    _show(console, values)
-
-    console.print("[bold]stability theorem[/] (paper, Theorem 2; README, 'Stability'):")
-    for c in t["conditions"]:
-        mark = "[green]holds[/]" if c["holds"] else "[red]fails[/]"
-        console.print(f"  {mark}  {_text(c['condition'])}: {_text(c['detail'])}")
-    if not t["theorem_applies"]:
-        console.print(
-            "[red]not covered by the stability theorem[/]: a run with it is refused "
-            "(exit code 3) unless --allow-unstable is given"
-        )
-    elif t["tau"] is not None:
-        verdict = (
-            "sign stable"
-            if t["sign_stable"]
-            else "L-infinity stable, not sign stable"
-            if t["linf_stable"]
-            else "not stable"
-        )
-        console.print(f"tau = {_fmt(t['tau'])}: {verdict}{_sampled(t)}")
-    else:
-        from ..stability import bound_underflows
-
-        underflow = bound_underflows(t["tau_linf_bound"], t["h"], t["g_max"], "--h")
-        console.print(underflow or f"stable for tau <= {_fmt(t['tau_linf_bound'])}")
-
-
-# --------------------------------------------------------------------------
 # Progress bars
 # --------------------------------------------------------------------------
 
@@ -591,6 +529,7 @@ class Bars:
 
     PHASES = {
         "check": "checking",
+        "check-bytes": "checking",
         "noise": "noise level",
         "filter": "filtering",
         "blocks": "blocks",
@@ -601,6 +540,7 @@ class Bars:
     }
     #: what a phase counts
     UNITS = {
+        "check-bytes": "bytes",
         "blocks": "blocks",
         "search": "blocks",
         "choice": "candidates",

@@ -337,14 +337,16 @@ def _batch_data_lines(batch: list[str], marks: str, before: int, skip: int):
     return linenos, [batch[i - before - 1] for i in linenos]
 
 
-def _file_chunks(path: str, source: str):
-    """The bytes of a file, ``READ_BYTES`` at a time (the first piece at least 4)."""
+def _file_chunks(path: str, source: str, read=None):
+    """The bytes of a file, ``READ_BYTES`` at a time (the first piece at least 4);
+    ``read(done)`` after each piece: the bytes read so far."""
     try:
         fh = open(path, "rb")
     except OSError as exc:
         raise SignalError(f"{source}: cannot read: {one_line(exc.strerror or exc)}") from None
     with fh:
         size = max(READ_BYTES, 4)  # enough for any byte-order mark
+        done = 0
         while True:
             try:
                 raw = fh.read(size)
@@ -354,6 +356,9 @@ def _file_chunks(path: str, source: str):
                 ) from None
             if not raw:
                 return
+            if read is not None:
+                done += len(raw)
+                read(done)
             yield raw
             size = READ_BYTES
 
@@ -832,7 +837,10 @@ def read_csv(raw: bytes, source: str, options: ReadOptions) -> Signal:
     return reader.gather(stream, kept)
 
 
-def open_csv(path: str, source: str, options: ReadOptions, visit=None) -> SignalStream:
-    """The blocks door: a CSV file checked in one pass, then read in blocks on demand."""
-    reader = CsvReader(source, lambda: _file_chunks(path, source), options)
+def open_csv(path: str, source: str, options: ReadOptions, visit=None, read=None) -> SignalStream:
+    """The blocks door: a CSV file checked in one pass, then read in blocks on demand;
+    ``read(done)`` after each piece the checking pass reads (the bytes so far; the
+    later passes tell nothing)."""
+    told = iter([read])  # the first pass's chunks only
+    reader = CsvReader(source, lambda: _file_chunks(path, source, next(told, None)), options)
     return reader.check(visit=visit)

@@ -288,6 +288,7 @@ def open_signal_stream(
     source: str | None = None,
     expect=None,
     stored: bool = False,
+    read_bytes=None,
 ) -> SignalStream:
     """Check a CSV or audio file (or a Zarr store) in one pass, in bounded memory, for
     reading in blocks.
@@ -322,6 +323,11 @@ def open_signal_stream(
         Called as ``expect(frames)`` before the pass when the file says how
         many rows it holds (an audio file's header); a file that holds fewer
         is refused after the pass.
+    read_bytes : callable, optional
+        Called as ``read_bytes(done, total)`` during a CSV file's pass after each
+        piece read (``READ_BYTES``): the bytes read so far of the file's size
+        (``total``; None where the file has none, a device): the pass's progress,
+        whose rows' count has no total.
 
     Returns
     -------
@@ -349,7 +355,9 @@ def open_signal_stream(
     if fmt == "CSV":
         from .csv import open_csv  # not at start-up: an audio run needs no CSV reader
 
-        stream = open_csv(path, source, options, visit)
+        total = st.st_size if stat.S_ISREG(st.st_mode) and st.st_size else None
+        read = None if read_bytes is None else (lambda done: read_bytes(done, total))
+        stream = open_csv(path, source, options, visit, read)
     else:
         stream = open_audio(path, source, options, visit, expect, stored)
     stream.watch(path, st)  # each later pass checks that it reads this same file

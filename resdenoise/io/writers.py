@@ -33,6 +33,7 @@ from .atomic import (
 )
 from .audio import _AUDIO_ERRORS
 from .options import WriteOptions, join_row
+from .rounding import PcmRounding
 from .signal import (
     CODEC_SUBTYPES,
     FLOAT_SUBTYPES,
@@ -110,7 +111,7 @@ def encode_signal(
         _check_subtype(target, fmt, subtype)
         stats = {"clipped": 0, "format": "CSV", "subtype": None, "narrowing": None}
         return _csv_bytes(_delimited_for(path, sig), data), stats
-    return _audio_bytes(sig, data, fmt, subtype, target)
+    return _audio_bytes(sig, data, fmt, subtype, target, _opus_asked(path, options))
 
 
 def output_format(path: str, options: WriteOptions, sig: Signal) -> str:
@@ -119,6 +120,18 @@ def output_format(path: str, options: WriteOptions, sig: Signal) -> str:
     if path == STDIO and options.format is None:
         return "CSV" if sig.format == ZARR else sig.format  # a store cannot go through a pipe
     return guess_format(path, options.format, output=True)
+
+
+#: The extension (and ``format``) that names Ogg Opus: OGG's other codec, not its default Vorbis.
+OPUS_EXTENSION = ".opus"
+
+
+def _opus_asked(path: str, options: WriteOptions) -> bool:
+    """Whether the output is to be Ogg Opus: ``options.format`` ``"opus"`` (stdout, or a
+    name of any extension), or a ``.opus`` name (with no format, or ``"ogg"``)."""
+    if options.format is not None and options.format.strip().lower().lstrip(".") == "opus":
+        return True
+    return path != STDIO and os.path.splitext(path)[1].lower() == OPUS_EXTENSION
 
 
 def _diverged(name: str, count: int) -> SignalError:
@@ -236,11 +249,11 @@ def _csv_row_lines(sig: Signal, data: np.ndarray, carried: dict):
 
 
 def _audio_bytes(
-    sig: Signal, data: np.ndarray, fmt: str, subtype: str | None, target: str
+    sig: Signal, data: np.ndarray, fmt: str, subtype: str | None, target: str, opus: bool
 ) -> tuple[bytes, dict]:
     import soundfile
 
-    fmt, subtype, narrowing = _audio_choice(sig, fmt, subtype, target)
+    fmt, subtype, narrowing = _audio_choice(sig, fmt, subtype, target, opus)
     out, clipped = _audio_frames(sig, data, sig.carried, subtype)
     if subtype == "FLOAT":  # finite samples beyond float32's range: inf
         clipped = _overflowed(out, sig, data, sig.carried)
@@ -257,11 +270,11 @@ def _audio_bytes(
 
 
 def _audio_choice(
-    sig: Signal, fmt: str, given: str | None, target: str
+    sig: Signal, fmt: str, given: str | None, target: str, opus: bool = False
 ) -> tuple[str, str, str | None]:
     """:func:`_audio_target`'s format and subtype, and, where no subtype was ``given``,
     :func:`narrowed`'s line (else None): what both writers write and say."""
-    fmt, subtype = _audio_target(sig, fmt, given, target)
+    fmt, subtype = _audio_target(sig, fmt, given, target, opus)
     return fmt, subtype, None if given is not None else narrowed(fmt, subtype, sig.subtype, target)
 
 
@@ -276,8 +289,11 @@ _PLAIN_OF = {
 }
 
 
-def _audio_target(sig: Signal, fmt: str, subtype: str | None, target: str) -> tuple[str, str]:
-    """The audio format and subtype to write ``sig`` as (``fmt`` from :func:`guess_format`)."""
+def _audio_target(
+    sig: Signal, fmt: str, subtype: str | None, target: str, opus: bool = False
+) -> tuple[str, str]:
+    """The audio format and subtype to write ``sig`` as (``fmt`` from :func:`guess_format`;
+    ``opus``: :func:`_opus_asked`, an OGG output to hold Opus)."""
     import soundfile
 
     if fmt == "AUDIO":
@@ -290,14 +306,20 @@ def _audio_target(sig: Signal, fmt: str, subtype: str | None, target: str) -> tu
             "give it in Hz with samplerate",
             parameters=["samplerate"],
         )
-    if fmt == "OGG" and os.path.splitext(target)[1].lower() == ".opus":
+    if fmt == "OGG" and opus:
         if subtype not in (None, "OPUS"):
+            if os.path.splitext(target)[1].lower() == OPUS_EXTENSION:
+                raise ParameterError(
+                    f"{target}: a .opus file holds Opus, not {subtype}; name it .ogg for "
+                    f"{subtype}, or leave subtype out",
+                    parameters=["subtype"],
+                )
             raise ParameterError(
-                f"{target}: a .opus file holds Opus, not {subtype}; name it .ogg for "
-                f"{subtype}, or leave subtype out",
-                parameters=["subtype"],
+                f"{target}: output_format='opus' holds Opus, not {subtype}; give "
+                f"output_format='ogg' for {subtype}, or leave subtype out",
+                parameters=[("output_format", "opus"), ("output_format", "ogg"), "subtype"],
             )
-        subtype = "OPUS"  # the extension's codec, not OGG's default Vorbis
+        subtype = "OPUS"  # the name's codec, not OGG's default Vorbis
     if subtype is not None:
         subtype = _check_subtype(target, fmt, subtype)
     elif _keeps_subtype(sig, fmt):
@@ -587,7 +609,7 @@ class SignalWriter(_TempOutput):
         self.narrowing: str | None = None  # the chosen subtype holds fewer bits: why
         self.clipped = 0
         self.nonfinite = 0
-        self._rounded: tuple | None = None  # integer PCM: the written range per channel
+        self._rounded: PcmRounding | None = None  # integer PCM: the written samples
         self.tmp: str | None = None
         self.target, self.direct = None, False
         self.closed = False
@@ -603,7 +625,7 @@ class SignalWriter(_TempOutput):
             self.template = template = _delimited_for(self.path, template)
         else:
             self.fmt, self.subtype, self.narrowing = _audio_choice(
-                template, self.fmt, subtype, self.name
+                template, self.fmt, subtype, self.name, _opus_asked(self.path, options)
             )
         self.target, self.direct = check_output_path(self.path, options, signal=False)
         try:
@@ -706,7 +728,7 @@ class SignalWriter(_TempOutput):
         if out is None:
             out, clipped = _audio_frames(self.template, data, carried, self.subtype)
         if self.subtype in PCM_BITS and data.shape[0]:
-            self._note_rounding(data)
+            self._note_rounding(out, data)
         self.clipped += clipped
         try:
             self._sf.write(out)
@@ -724,31 +746,23 @@ class SignalWriter(_TempOutput):
             return np.clip(given, -FLOAT32_MAX, FLOAT32_MAX)
         return np.clip(given, -1.0, _largest_sample(self.subtype))
 
-    def _note_rounding(self, data: np.ndarray) -> None:
-        """The range of ``data``'s channels as an integer PCM subtype holds them (rounded,
-        clipped: both monotone, so the extremes' images), over every row written."""
-        top = float(_pcm_top(self.subtype))
-        d2 = data.reshape(data.shape[0], -1)
-        lo, hi = (_quantised(x, top)[0] / top for x in (d2.min(0), d2.max(0)))
-        if self._rounded is not None:
-            lo, hi = np.minimum(lo, self._rounded[0]), np.maximum(hi, self._rounded[1])
-        self._rounded = (lo, hi)
+    def _note_rounding(self, out: np.ndarray, data: np.ndarray) -> None:
+        """The written integer frames ``out`` of ``data``'s channels, measured
+        (:class:`~resdenoise.io.rounding.PcmRounding`) over every row written."""
+        channels = data.reshape(data.shape[0], -1).shape[1]
+        columns = None  # an audio input's carried channels beside them: the filtered ones
+        if out.shape[1] != channels:
+            columns = list(self.template.channel_positions)
+        if self._rounded is None:
+            self._rounded = PcmRounding(self.subtype, PCM_BITS[self.subtype], channels)
+        self._rounded.note(out, columns)
 
     def rounding(self) -> dict | None:
         """What writing to an integer PCM subtype did to the samples (None for any other
-        output): the subtype, its ``step`` (one unit of the last place), the written
-        range per channel (``output_min``, ``output_max``) and ``mean_change_at_most``
-        (half a step: each sample moved by at most that)."""
-        if self._rounded is None:
-            return None
-        step = 1.0 / _pcm_top(self.subtype)
-        return {
-            "subtype": self.subtype,
-            "step": step,
-            "output_min": [float(x) for x in self._rounded[0]],
-            "output_max": [float(x) for x in self._rounded[1]],
-            "mean_change_at_most": step / 2,
-        }
+        output): :meth:`~resdenoise.io.rounding.PcmRounding.result`, the subtype, its
+        ``step``, the written range, total variation and sign changes per channel and
+        ``mean_change_at_most`` (half a step: each sample moved by at most that)."""
+        return None if self._rounded is None else self._rounded.result()
 
     def _start_writeback(self) -> None:
         """Every :data:`WRITEBACK_BYTES`, ask the kernel to start writing the bytes

@@ -1,0 +1,80 @@
+"""What writing to an integer PCM subtype did to a run's output, block by block.
+
+Rounding (and clipping) to the subtype's integers is monotone: the written range is
+the image of the run's, and no sign change is added (a sample rounded to 0 has no
+sign).  Total variation is another matter: ``0.49, 0.51`` steps apart by 0.02 are
+written ``0, 1`` steps, a whole step apart, so the written samples' total variation
+may exceed the run's and even the input's.  :class:`PcmRounding` measures the
+written integers themselves, over every block a writer writes, in pieces of bounded
+memory: the range, total variation and sign changes per channel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["PcmRounding"]
+
+#: Rows per piece measured at once (a piece's integers: 8 bytes a sample).
+PIECE_ROWS = 1 << 16
+
+
+class PcmRounding:
+    """The written integers of an integer PCM output of ``channels`` filtered channels
+    (``bits``-bit samples), measured as the writer hands them over (:meth:`note`)."""
+
+    def __init__(self, subtype: str, bits: int, channels: int):
+        self.subtype, self.bits = subtype, bits
+        self.top = 2 ** (bits - 1)  # one past the largest integer sample
+        self.lo = np.full(channels, np.iinfo(np.int64).max)
+        self.hi = np.full(channels, np.iinfo(np.int64).min)
+        self.tv = np.zeros(channels, dtype=np.int64)  # sum |q_{i+1} - q_i|, in steps
+        self.sign_changes = [0] * channels  # between nonzero samples, zeros skipped
+        self.last_sign: list[bool | None] = [None] * channels  # the last nonzero's: > 0?
+        self.last: np.ndarray | None = None  # the last row written (joins the blocks)
+
+    def note(self, frames: np.ndarray, columns: list | None = None) -> None:
+        """Rows of the written frames (``(k, width)`` int32, the sample in the top
+        ``bits`` bits, as libsndfile takes them), in order: the filtered channels are
+        ``columns`` of them (None: all)."""
+        shift = 32 - self.bits
+        for start in range(0, frames.shape[0], PIECE_ROWS):
+            piece = frames[start : start + PIECE_ROWS]
+            q = (piece if columns is None else piece[:, columns]).astype(np.int64) >> shift
+            np.minimum(self.lo, q.min(axis=0), out=self.lo)
+            np.maximum(self.hi, q.max(axis=0), out=self.hi)
+            if self.last is not None:
+                self.tv += np.abs(q[0] - self.last)
+            self.tv += np.abs(np.diff(q, axis=0)).sum(axis=0)
+            self.last = q[-1].copy()
+            for c, column in enumerate(q.T):
+                self._count_signs(c, column)
+
+    def _count_signs(self, c: int, column: np.ndarray) -> None:
+        """Sign changes of channel ``c``'s written integers (``resdenoise.signs``' count
+        without a band: a 0 has no sign), carried on from its last nonzero sample."""
+        positive = column[column != 0] > 0
+        if not positive.size:
+            return
+        changes = int(np.count_nonzero(positive[1:] != positive[:-1]))
+        before = self.last_sign[c]
+        self.sign_changes[c] += changes + (before is not None and before != positive[0])
+        self.last_sign[c] = bool(positive[-1])
+
+    def result(self) -> dict | None:
+        """The report's side of the rounding (None where nothing was written): the
+        subtype, its ``step``, the written range (``output_min``, ``output_max``), total
+        variation (``output_tv``) and sign changes (``output_sign_changes``) per channel,
+        and ``mean_change_at_most`` (half a step: no sample moved more)."""
+        if self.last is None:
+            return None
+        step = 1.0 / self.top
+        return {
+            "subtype": self.subtype,
+            "step": step,
+            "output_min": [float(x) * step for x in self.lo],
+            "output_max": [float(x) * step for x in self.hi],
+            "output_tv": [float(x) * step for x in self.tv],
+            "output_sign_changes": [int(k) for k in self.sign_changes],
+            "mean_change_at_most": step / 2,
+        }
