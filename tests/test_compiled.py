@@ -142,6 +142,44 @@ def test_compiled_equals_numpy_bit_for_bit(key, dtype, channels, n, m, lam, h, s
 
 @pytest.mark.parametrize("backend", ["numpy", "compiled"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_hard_shrinkage_keeps_a_difference_of_exactly_lam(backend, dtype):
+    """Table 3: the hard flux is Phi(r) = r for |r| <= lam.  f = [0, 2, 2, 0], lam = 2,
+    tau = 1/4, one block: fluxes tau * [2, 0, -2] = [0.5, 0, -0.5], so [0.5, 1.5, 1.5, 0.5]
+    (a flux of 0 at the tie would leave f as it is)."""
+    if backend == "compiled" and KERNELS is None:
+        pytest.skip("C extension not built here")
+    f = np.array([0.0, 2.0, 2.0, 0.0], dtype=dtype)
+    out = run_blocks(f, get_nonlinearity("hard", lam=2.0), 0.25, 1, backend=backend)
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out, np.array([0.5, 1.5, 1.5, 0.5], dtype=dtype))
+
+
+@needs_kernels
+@pytest.mark.parametrize("key", EXACT or ["linear"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("lam", [2.0, 0.375, 0.37])
+@pytest.mark.parametrize("channels", [0, 2])
+def test_compiled_equals_numpy_where_differences_are_lam_exactly(key, dtype, lam, channels):
+    """Differences of exactly +-lam and one ulp either side (quantised data, integer
+    samples or PCM, with a round lambda meet them often; random data never): where
+    hard, garrote and clipping branch, the compiled loop's runs are the NumPy loop's."""
+    t = dtype(lam)
+    steps = []
+    for d in (t, np.nextafter(t, dtype(0)), np.nextafter(t, dtype(9))):
+        steps += [d, -d]
+    f = np.zeros(2 * len(steps) + 1, dtype=dtype)
+    f[1::2] = steps  # differences +-d from 0 and back: exact
+    assert set(np.abs(np.diff(f)).tolist()) == {float(abs(d)) for d in steps}
+    if channels:
+        f = np.stack([f, -f[::-1]], axis=1)
+    nl = get_nonlinearity(key, lam=lam)
+    for m in (1, 3):
+        compiled = run_blocks(f, nl, 0.25, m, backend="compiled", threads=1)
+        assert same_bits(compiled, run_blocks(f, nl, 0.25, m, backend="numpy", threads=1))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "compiled"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_charbonnier_moves_lam_across_a_jump_whose_square_overflows(backend, dtype):
     """|d/lam| > 1e154 (float32 1.8e19): the flux is +-lam there, as its limit,
     in both step loops, bit for bit (it was d / inf = 0: no flux at all)."""

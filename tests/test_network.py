@@ -147,6 +147,26 @@ tau = 0.1          # not odd: outside the theorem whatever tau
     assert d["blocks"][1]["stability"]["tau_sign_bound"] == 0.25
 
 
+@pytest.mark.parametrize("h", [1.0, 2.0])
+@pytest.mark.parametrize("linear_first", [True, False])
+def test_a_network_of_unequal_bounds_reports_the_smallest_steps(h, linear_first):
+    """ "linear": g = 1; "0.5*r": g = 0.5.  With h the bounds h^2/(2 g_max), h^2/(4 g_max)
+    are h^2 (1/2, 1/4) and h^2 (1, 1/2): the network, as stable as its least stable
+    block, reports g in [0.5, 1], Lipschitz 1, the largest step and the smaller bounds,
+    whichever block comes first."""
+    linear = '[[block]]\nactivation = "linear"\ntau = 0.25\n'
+    half = '[[block]]\nactivation-expr = "0.5*r"\ntau = 0.2\n'
+    text = linear + half if linear_first else half + linear
+    v = build_network(parse_network(text, "net.toml"), lam=1.0, h=h).verdict()
+    assert (v.g_min, v.g_max, v.lipschitz, v.tau) == (0.5, 1.0, 1.0, 0.25)
+    assert (v.tau_linf_bound, v.tau_sign_bound) == (h * h / 2, h * h / 4)
+    assert v.linf_stable and v.sign_stable
+    bounds = [
+        (b["stability"]["tau_linf_bound"], b["stability"]["tau_sign_bound"]) for b in v.blocks
+    ]
+    assert bounds == ([(h * h / 2, h * h / 4), (h * h, h * h / 2)][:: 1 if linear_first else -1])
+
+
 def test_auto_lambda_needs_the_signal_and_is_shared(noisy):
     text = '[[block]]\nactivation = "tanh"\n[[block]]\nactivation = "pm"\nlambda = "auto"\n'
     with pytest.raises(NetworkError, match="Unknown activation 'pm'"):

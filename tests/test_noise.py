@@ -103,6 +103,21 @@ def test_unbiased_on_white_noise(sigma, seed):
     assert estimate_noise(x)[0] == pytest.approx(sigma, rel=0.03)
 
 
+def test_third_difference_noise_is_normalised_to_unit_white_noise():
+    """third_difference_noise: median |d| / 0.6745 over third differences divided by the
+    norm of their weights (1, -3, 3, -1), sqrt(20), so unit variance for unit white noise.
+    By hand: a cubic k^3 has third difference 6, a quadratic 0; and on white noise the
+    estimate is sigma (the median of |N(0, sigma^2)| is 0.6745 sigma)."""
+    weights = [(-1) ** j * math.comb(3, j) for j in range(4)]
+    norm = math.sqrt(sum(w * w for w in weights))
+    assert norm == math.sqrt(20.0)
+    k = np.arange(12.0)
+    got = noise.third_difference_noise(np.stack([k**3, 5 * k**2 - k + 2], axis=1))
+    np.testing.assert_allclose(got, [6.0 / norm / 0.6745, 0.0], rtol=1e-14, atol=1e-12)
+    x = np.random.default_rng(4).normal(0.0, 2.5, (2**16, 2))
+    np.testing.assert_allclose(noise.third_difference_noise(x), [2.5, 2.5], rtol=0.03)
+
+
 def test_mean_over_seeds_unbiased_on_short_white_noise():
     """The calibration counts the windows: no small-sample bias (stated error ~17 % at 100)."""
     est = [estimate_noise(np.random.default_rng(s).standard_normal(100))[0] for s in range(300)]

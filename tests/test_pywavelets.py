@@ -88,6 +88,22 @@ def test_library_transform_equals_pywavelets(mode, rng):
     )
 
 
+@pytest.mark.parametrize("n", [2, 7, 40])
+@pytest.mark.parametrize("channels", [0, 3])
+def test_finest_haar_details_equal_pywavelets(n, channels, rng):
+    """haar_details (the MAD noise estimate's coefficients), with and without ``out``,
+    are PyWavelets' level-1 Haar details of the even part: (f_2k - f_2k+1) / sqrt2."""
+    from resdenoise.wavelet import haar_details
+
+    u = rng.standard_normal((n,) if channels == 0 else (n, channels))
+    even = u[: n // 2 * 2]
+    _, expected = pywt.dwt(even, "haar", axis=0)
+    np.testing.assert_allclose(haar_details(u), expected, rtol=1e-14, atol=1e-14)
+    out = np.empty(expected.shape)
+    np.testing.assert_allclose(haar_details(u, out=out), expected, rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(haar_details([2.0, 0.0, 1.0, 1.0, 0.0, 3.0]), [SQRT2, 0, -3 / SQRT2])
+
+
 def test_check_wavelet_reports_agreement(step_signal):
     nl = get_nonlinearity("garrote", "shrinkage", lam=0.5)
     plan = filters.plan_shrink(nl, 6)

@@ -19,6 +19,7 @@ from resdenoise.stability import (
     measure_channels,
     sign_changes,
     tau_bounds,
+    tolerances,
     total_variation,
 )
 
@@ -341,6 +342,22 @@ def test_measure_channels_detects_each_failure():
     assert tiny.max_min_principle
 
 
+@pytest.mark.parametrize("m", [1, 4])
+def test_the_max_min_check_fails_just_beyond_its_tolerance_on_either_side(m):
+    """The range tolerance is 8 ulp of max |f| per sqrt(blocks) (``tolerances``):
+    for max |f| = 1, 8 * 2^-52 * sqrt(m).  An output that far outside the range on
+    either side passes; twice that far fails, below the range and above it."""
+    f = np.array([0.0, 1.0, 0.0, 1.0])
+    tol = 8.0 * 2.0**-52 * math.sqrt(m)
+    assert tolerances(f, m)["range"] == tol
+    for outside, fails in ((tol, False), (2.0 * tol, True)):
+        below = _check(f, [-outside, 0.5, 0.5, 0.75], m)[0]
+        above = _check(f, [0.25, 0.5, 0.5, 1.0 + outside], m)[0]
+        assert (below.output_min, above.output_max) == (-outside, 1.0 + outside)
+        assert below.max_min_principle is not fails
+        assert above.max_min_principle is not fails
+
+
 def test_guarantees_failed_names_each_failure():
     f = np.array([-1.0, 1.0, -1.0, 1.0])
     u = np.array([-1.5, 2.0, -1.0, -2.0])  # out of range, rougher, drifted
@@ -355,6 +372,11 @@ def test_guarantees_failed_names_each_failure():
     assert any(
         "sign changes increased (1 -> 3)" in s for s in guarantees_failed(more_signs, sign_stable)
     )
+    # one more sign change is one too many: +,-,-,+ (mean 0, TV 2, in range) after +,+,-,-
+    one_more = _check(np.array([1.0, 1.0, -1.0, -1.0]), [0.5, -0.5, -0.5, 0.5])
+    assert (one_more[0].sign_changes_in, one_more[0].sign_changes_out) == (1, 2)
+    failed = guarantees_failed(one_more, sign_stable)
+    assert len(failed) == 1 and "sign changes increased (1 -> 2)" in failed[0]
     # not sign stable: more sign changes are allowed
     linf_only = check_tau(get_nonlinearity("soft"), 0.5)
     assert not any("sign" in s for s in guarantees_failed(more_signs, linf_only))
