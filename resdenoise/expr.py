@@ -562,6 +562,8 @@ def expression_nonlinearity(
     nl = from_function(expr.bind(lam), form, name=expr.text.strip(), lam=lam)
     if form == "regulariser":  # Phi = Psi'/2 by the rules of calculus, not by differences
         nl = dataclasses.replace(nl, _phi=_flux_of_regulariser(expr, lam, nl._phi))
+    # the functions are the formula's, bound to lam: what they are is known by this key
+    nl = dataclasses.replace(nl, formula=(form, expr.text, lam))
     if check:
         _check_finite(nl, expr)
     return nl

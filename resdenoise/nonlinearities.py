@@ -321,6 +321,12 @@ class Nonlinearity:
         The smallest nonzero ``|r|`` of that signal (its smallest nonzero
         difference over h); a custom function's stability is sampled down to
         there too.
+    formula : tuple or None
+        ``(form, text, lam)`` of the formula (:mod:`resdenoise.expr`) its
+        functions were compiled from: functions that cannot change, whose
+        sampled stability is therefore kept (by this key, the signal's reach
+        and floor and ``lam``); None for a Python function, which may change
+        between calls (a parameter, a global) and is sampled on every check.
 
     A custom nonlinearity built from a diffusivity, regulariser or shrinkage
     function keeps that function (``_g``, ``_psi``, ``_shrinkage``) and
@@ -337,6 +343,7 @@ class Nonlinearity:
     _shrinkage: ArrFunc | None = None
     reach: float | None = None
     floor: float | None = None
+    formula: tuple[str, str, float] | None = None
 
     # -- the four forms ----------------------------------------------------
     # Each form returns an ndarray for every family, a custom one too: of ``r``'s shape,
@@ -518,12 +525,12 @@ def _diffusivity_at_zero(g: ArrFunc, phi: ArrFunc, scale: float) -> ArrFunc:
 
 
 def _regulariser_from_zero(psi: ArrFunc) -> ArrFunc:
-    at_zero = []
+    """``psi`` shifted to ``Psi(0) = 0``: Psi(0) taken on every call (the function may
+    change between calls, as the stability analysis assumes)."""
 
     def psi_shifted(r):
         r = np.asarray(r, dtype=float)
-        if not at_zero:
-            at_zero.append(float(np.asarray(psi(np.zeros(1)), dtype=float).reshape(-1)[0]))
-        return np.asarray(psi(r), dtype=float) - at_zero[0]
+        at_zero = float(np.asarray(psi(np.zeros(1)), dtype=float).reshape(-1)[0])
+        return np.asarray(psi(r), dtype=float) - at_zero
 
     return psi_shifted

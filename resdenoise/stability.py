@@ -126,6 +126,12 @@ def analyse_function(nl: Nonlinearity) -> FunctionProperties:
     infinite when it is attained at an edge of the grid (largest |r|, or
     r -> 0) and still grows there by more than 0.1 % over the last decade:
     ``r (1 + r^2)`` gives ``g_max = inf``, ``sign(r)`` gives ``g_max = inf``.
+
+    A Python function is sampled on every call: it may behave differently from
+    one call to the next (a parameter of its own, a global), and a verdict kept
+    from before would let a run take a step that is no longer stable.  A
+    formula's functions cannot change (``nl.formula``): its properties are kept,
+    per formula, lam, reach and floor.
     """
     if nl.entry is not None:
         e = nl.entry
@@ -137,13 +143,24 @@ def analyse_function(nl: Nonlinearity) -> FunctionProperties:
             monotone=e.convex,
             exact=True,
         )
-    try:
-        return _sampled_properties(nl)  # once per nonlinearity (a network's groups share one)
-    except TypeError:  # a function that cannot be hashed: sampled every time
-        return _sampled_properties.__wrapped__(nl)
+    if nl.formula is None:  # a Python function may change between calls: sampled each time
+        return _sampled_properties(nl)
+    key = (nl.formula, nl.lam, nl.reach, nl.floor)  # all that the sampled numbers depend on
+    known = _FORMULA_PROPERTIES.get(key)
+    if known is None:  # once per formula, lam and signal (a network's groups share one)
+        known = _sampled_properties(nl)
+        if len(_FORMULA_PROPERTIES) >= FORMULA_PROPERTIES_KEPT:
+            _FORMULA_PROPERTIES.clear()
+        _FORMULA_PROPERTIES[key] = known
+    return known
 
 
-@functools.lru_cache(maxsize=4096)
+#: How many formulas' sampled properties are kept (:func:`analyse_function`); all
+#: are dropped when there would be more.
+FORMULA_PROPERTIES_KEPT = 4096
+_FORMULA_PROPERTIES: dict[tuple, FunctionProperties] = {}
+
+
 def _sampled_properties(nl: Nonlinearity) -> FunctionProperties:
     """:func:`analyse_function` of a custom ``nl``, by sampling."""
     r, d = _stretched_grid(nl.lam, nl.reach, nl.floor)

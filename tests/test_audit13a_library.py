@@ -1,0 +1,83 @@
+"""Findings of the library audit audit13a: resdenoise used from Python, with functions of one's own."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import resdenoise as rd
+from resdenoise import stability
+from resdenoise.expr import expression_nonlinearity
+from resdenoise.nonlinearities import from_function
+
+STEPS = np.array([0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0])
+
+
+# --------------------------------------------------------------------------
+# F2. A Python function's stability verdict was cached by the function object: a
+# callable changed between calls ran at the old tau, out of the input's range.
+# --------------------------------------------------------------------------
+
+
+class Scaled:
+    """k tanh(r), with k a parameter of its own (as a user writes one)."""
+
+    def __init__(self, k):
+        self.k = k
+
+    def __call__(self, r):
+        return self.k * np.tanh(r)
+
+
+def test_a_changed_callable_is_checked_again():
+    act = Scaled(1.0)
+    assert rd.check_tau(from_function(act), 0.25).linf_stable
+    act.k = 3.0  # g_max 3: the L-infinity bound is 1/6
+    verdict = rd.check_tau(from_function(act), 0.25)
+    assert not verdict.linf_stable
+    assert verdict.g_max == pytest.approx(3.0)
+
+
+def test_a_changed_callable_runs_at_its_own_stable_step():
+    act = Scaled(1.0)
+    rd.resnet(STEPS, act, blocks=20)
+    act.k = 3.0
+    out = rd.resnet(STEPS, act, blocks=20)
+    assert out.min() >= 0.0 and out.max() <= 1.0  # the max-min principle
+    np.testing.assert_array_equal(out, rd.resnet(STEPS, Scaled(3.0), blocks=20))
+
+
+def test_a_lambda_over_a_changed_global_is_checked_again():
+    k = {"k": 1.0}
+    phi = lambda r: k["k"] * np.tanh(r)  # noqa: E731
+    rd.resnet(STEPS, phi, blocks=20)
+    k["k"] = 3.0
+    out = rd.resnet(STEPS, phi, blocks=20)
+    assert out.min() >= 0.0 and out.max() <= 1.0
+
+
+def test_no_python_function_is_kept_alive_by_the_analysis():
+    stability._FORMULA_PROPERTIES.clear()
+    rd.resnet(STEPS, Scaled(1.0), blocks=2)
+    assert not stability._FORMULA_PROPERTIES
+
+
+def test_a_formula_is_sampled_once_per_formula_lam_and_signal(monkeypatch):
+    calls = []
+    sample = stability._sampled_properties
+    monkeypatch.setattr(stability, "_sampled_properties", lambda nl: calls.append(nl) or sample(nl))
+    stability._FORMULA_PROPERTIES.clear()
+    first = stability.analyse_function(expression_nonlinearity("lam*tanh(r/lam)", lam=2.0))
+    again = stability.analyse_function(expression_nonlinearity("lam*tanh(r/lam)", lam=2.0))
+    assert again is first and len(calls) == 1  # another object of the same formula: kept
+    stability.analyse_function(expression_nonlinearity("lam*tanh(r/lam)", lam=3.0))
+    assert len(calls) == 2  # another lam: other functions
+
+
+def test_a_changed_regulariser_is_shifted_by_its_own_psi_at_zero():
+    offset = {"c": 0.0}
+    psi = lambda r: r**2 + offset["c"]  # noqa: E731
+    nl = from_function(psi, "regulariser")
+    assert float(nl.psi(2.0)) == 4.0
+    offset["c"] = 5.0
+    assert float(nl.psi(2.0)) == 4.0
