@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from .errors import ParameterError, SignalError, check_signal, counted
+from .errors import ParameterError, SignalError, check_signal, counted, is_positive
 from .filters import check_lams, check_verdict, probe_flux, run_plan
 from .nonlinearities import Nonlinearity, from_function
 from .plans import planner
@@ -124,7 +124,10 @@ def _run(
     u = as_signal(given)
     if callable(nonlinearity) and not isinstance(nonlinearity, Nonlinearity):
         name = getattr(nonlinearity, "__name__", "custom")
-        nonlinearity = from_function(nonlinearity, form, name=name, lam=1.0)
+        # lam, where given, is the size of the function's features: the scale of its
+        # translations' steps (a regulariser's Psi'/2) and of its stability sampling
+        scale = lam if is_positive(lam) else 1.0  # else the planner says what is wrong
+        nonlinearity = from_function(nonlinearity, form, name=name, lam=scale)
     plan, extra = planner(command, nonlinearity, lam=lam, **settings)(u)
     _tell(extra.get("warnings", ()))  # what the automatic search has to say
     said: list[str] = []
@@ -151,8 +154,11 @@ _SIGNAL = """
 
 _LAM = """
     lam : float or "auto", optional
-        Contrast parameter; None or ``"auto"``: from the noise estimate (a
-        function is used as given)."""
+        Contrast parameter; None or ``"auto"``: from the noise estimate.  A
+        function is used as given: lam is then the size of its features (default
+        1), the scale of the step of a regulariser's numerical ``Psi'/2`` and of
+        the grid on which its stability is sampled; give it where they are far
+        from 1 (a Psi with features at 1e-3 for quiet audio)."""
 
 _H = """
     h : float

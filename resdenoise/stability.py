@@ -118,7 +118,8 @@ def analyse_function(nl: Nonlinearity) -> FunctionProperties:
     can go further (:func:`resdenoise.filters.bind_nonlinearity` sets it to
     the signal's range over h: a stable run's differences never exceed it),
     and down to ``nl.floor`` (the signal's smallest nonzero difference over h)
-    when its differences lie below: g_min and g_max are the extremes of ``Phi(r)/r``;
+    when its differences lie below: g_min and g_max are the extremes of ``Phi(r)/r``
+    (a g_min below 0 by at most ``G_ROUNDING`` g_max is rounding: 0);
     the Lipschitz constant is the largest difference quotient, reported
     infinite when it grows in proportion to the refinement of the grid
     (a jump); Phi is odd when ``Phi(-r) = -Phi(r)`` to 1e-12 relative.
@@ -161,6 +162,13 @@ FORMULA_PROPERTIES_KEPT = 4096
 _FORMULA_PROPERTIES: dict[tuple, FunctionProperties] = {}
 
 
+#: A sampled g below 0 by at most this fraction of g_max is rounding and counts as 0: the
+#: numerical derivative of a flat Psi (Perona-Malik's far out, the truncated quadratic's
+#: plateau) is noise of order eps Psi / step there (measured: -7.8e-16 and -6.0e-15 with
+#: g_max = 1); the same relative tolerance as the oddness and monotonicity tests.
+G_ROUNDING = 1e-12
+
+
 def _sampled_properties(nl: Nonlinearity) -> FunctionProperties:
     """:func:`analyse_function` of a custom ``nl``, by sampling."""
     r, d = _stretched_grid(nl.lam, nl.reach, nl.floor)
@@ -172,6 +180,8 @@ def _sampled_properties(nl: Nonlinearity) -> FunctionProperties:
         g_min, g_max = -math.inf, math.inf
     else:
         g_min, g_max = float(g.min()) + 0.0, float(g.max())  # + 0.0: no -0.0
+        if -G_ROUNDING * g_max <= g_min < 0.0:  # rounding, not a negative g: 0
+            g_min = 0.0
         p = r.size // 2
         edges = [(0, d), (2 * p, 2 * p - d), (p - 1, p - 1 - d), (p + 1, p + 1 + d)]
         edges += [(p, p - 1 - d), (p, p + 1 + d)]  # g(0) = Phi'(0) itself

@@ -81,3 +81,40 @@ def test_a_changed_regulariser_is_shifted_by_its_own_psi_at_zero():
     assert float(nl.psi(2.0)) == 4.0
     offset["c"] = 5.0
     assert float(nl.psi(2.0)) == 4.0
+
+
+# --------------------------------------------------------------------------
+# F1. regularise with Psi as a Python function: a flat Psi's numerical derivative (rounding
+# noise, g_min = -7.8e-16) was refused as a negative g; the lam given was not the scale of
+# the derivative's step (features at 1e-3: g_max = inf, refused).
+# --------------------------------------------------------------------------
+
+NOISY = np.repeat([0.0, 4.0, -2.0, 3.0], 64) + 0.5 * np.random.default_rng(1).standard_normal(256)
+
+
+@pytest.mark.parametrize(
+    "name, psi",
+    [
+        ("perona-malik", lambda r: 2.0 * (1.0 - np.exp(-(r**2) / 2.0))),
+        ("hard", lambda r: np.minimum(r**2, 1.0)),
+    ],
+)
+def test_a_regulariser_flat_far_out_runs_as_its_name(name, psi):
+    named = rd.regularise(NOISY, name, lam=1.0, alpha=1.0, steps=16)
+    given = rd.regularise(NOISY, psi, lam=1.0, alpha=1.0, steps=16)
+    np.testing.assert_allclose(given, named, rtol=0, atol=1e-12)
+
+
+def test_a_g_really_negative_is_still_refused():
+    phi = lambda r: r * np.where(np.abs(r) > 10.0, -1e-10, 1.0)  # noqa: E731
+    verdict = rd.check_tau(from_function(phi), 0.25)
+    assert verdict.g_min < 0.0 and not verdict.linf_stable
+
+
+def test_the_lam_given_is_the_scale_of_a_regulariser_function():
+    lam = 1e-3
+    quiet = NOISY * 1e-3
+    psi = lambda r: 2 * lam**2 * (1 - np.exp(-(r**2) / (2 * lam**2)))  # noqa: E731
+    named = rd.regularise(quiet, "perona-malik", lam=lam, alpha=2.0, steps=9)
+    given = rd.regularise(quiet, psi, lam=lam, alpha=2.0, steps=9)
+    np.testing.assert_allclose(given, named, rtol=0, atol=1e-9 * np.ptp(quiet))
