@@ -118,3 +118,33 @@ def test_the_lam_given_is_the_scale_of_a_regulariser_function():
     named = rd.regularise(quiet, "perona-malik", lam=lam, alpha=2.0, steps=9)
     given = rd.regularise(quiet, psi, lam=lam, alpha=2.0, steps=9)
     np.testing.assert_allclose(given, named, rtol=0, atol=1e-9 * np.ptp(quiet))
+
+
+# --------------------------------------------------------------------------
+# F4. softsign's NumPy flux was inf / inf = nan at r = +-inf (a difference beyond the
+# dtype) for lam >= 1: refused under RESDENOISE_ENGINE=numpy, run by the compiled loop.
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lam", [0.5, 1.0, 3.0])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_softsign_flux_at_infinity_is_its_limit(lam, dtype):
+    nl = rd.get_nonlinearity("softsign", lam=lam)
+    r = np.array([np.inf, -np.inf, 2.0], dtype=dtype)
+    assert nl.phi(r)[:2].tolist() == [lam, -lam]
+    out = np.empty_like(r)
+    work = (np.empty_like(r), np.empty(r.shape, np.int32 if dtype == np.float32 else np.int64))
+    nl.flux_kernel(r, out, work)
+    assert out[:2].tolist() == [dtype(lam), -dtype(lam)]
+
+
+@pytest.mark.parametrize(
+    "dtype, top", [(np.float64, 9e307), (np.float64, 1.7e308), (np.float32, 1.8e38)]
+)
+def test_softsign_beyond_the_dtype_runs_alike_in_both_loops(monkeypatch, dtype, top):
+    u = np.array([0, top, -top, top, 0, 0, -top, 0.5 * top], dtype=dtype)
+    compiled = rd.resnet(u, "softsign", lam=1.0, blocks=3)
+    monkeypatch.setenv("RESDENOISE_ENGINE", "numpy")
+    numpy = rd.resnet(u, "softsign", lam=1.0, blocks=3)
+    np.testing.assert_array_equal(numpy, compiled)
+    assert np.isfinite(numpy).all() and u.min() <= numpy.min() and numpy.max() <= u.max()
