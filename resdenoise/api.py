@@ -23,7 +23,7 @@ import numpy.typing as npt
 from .errors import ParameterError, SignalError, check_signal, counted, is_positive
 from .filters import check_lams, check_verdict, probe_flux, run_plan
 from .nonlinearities import Nonlinearity, from_function
-from .plans import planner
+from .plans import in_library_words, planner
 
 __all__ = ["diffuse", "regularise", "resnet", "shrink"]
 
@@ -111,9 +111,10 @@ def _samples_in_rows(u, channel_axis=None):
 
 
 def _tell(messages) -> None:
-    """Warn of each message at the caller's line (stacklevel: _tell, _run, diffuse, the caller)."""
+    """Warn of each message at the caller's line (stacklevel: _tell, _run, diffuse, the caller),
+    the options it names spelt as this module's keyword arguments."""
     for message in messages:
-        warnings.warn(message, UserWarning, stacklevel=4)
+        warnings.warn(in_library_words(message), UserWarning, stacklevel=4)
 
 
 def _run(
@@ -169,6 +170,10 @@ _TAIL = """
         Run even when the plan is not L-infinity stable.
     stopping_rule : {"sure", "noise2self", "decorrelation"}
         How ``"auto"`` chooses.
+    sigma : float, optional
+        The noise level (standard deviation), when known: used by the automatic
+        lambda (or threshold) and the automatic stopping instead of the estimate
+        (the command line's ``--sigma``; :func:`resdenoise.plans.planner`'s ``sigma``).
     channel_axis : {0, 1, -1}, optional
         Where the channels of a 2-D ``u`` are: 0 in rows, 1 (or -1) in
         columns; the output has the layout of ``u``.
@@ -201,6 +206,7 @@ def diffuse(
     allow_unstable: bool = False,
     *,
     stopping_rule: StoppingRule = "sure",
+    sigma: float | None = None,
     channel_axis: int | None = None,
 ) -> np.ndarray:
     """Nonlinear diffusion of ``u`` with diffusivity g up to ``time`` (or for ``steps``).
@@ -238,6 +244,7 @@ def diffuse(
         allow_unstable,
         channel_axis,
         rule=stopping_rule,
+        sigma=sigma,
         time=time,
         steps=steps,
         tau=tau,
@@ -253,6 +260,7 @@ def shrink(
     allow_unstable: bool = False,
     *,
     stopping_rule: StoppingRule = "sure",
+    sigma: float | None = None,
     channel_axis: int | None = None,
 ) -> np.ndarray:
     """Iterated cycle-spun Haar shrinkage of ``u`` with threshold theta (m blocks, tau = 1/4).
@@ -286,6 +294,7 @@ def shrink(
         allow_unstable,
         channel_axis,
         rule=stopping_rule,
+        sigma=sigma,
         theta=theta,
         iterations=iterations,
     )
@@ -301,6 +310,7 @@ def regularise(
     allow_unstable: bool = False,
     *,
     stopping_rule: StoppingRule = "sure",
+    sigma: float | None = None,
     channel_axis: int | None = None,
 ) -> np.ndarray:
     """Variational regularisation of ``u`` with weight alpha, by m explicit blocks.
@@ -335,6 +345,7 @@ def regularise(
         allow_unstable,
         channel_axis,
         rule=stopping_rule,
+        sigma=sigma,
         alpha=alpha,
         steps=steps,
         h=h,
@@ -351,6 +362,7 @@ def resnet(
     allow_unstable: bool = False,
     *,
     stopping_rule: StoppingRule = "sure",
+    sigma: float | None = None,
     channel_axis: int | None = None,
 ) -> np.ndarray:
     """A residual network of ``blocks`` diffusion blocks with activation Phi on ``u``.
@@ -385,6 +397,7 @@ def resnet(
         allow_unstable,
         channel_axis,
         rule=stopping_rule,
+        sigma=sigma,
         blocks=blocks,
         tau=tau,
         h=h,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -148,3 +150,46 @@ def test_softsign_beyond_the_dtype_runs_alike_in_both_loops(monkeypatch, dtype, 
     numpy = rd.resnet(u, "softsign", lam=1.0, blocks=3)
     np.testing.assert_array_equal(numpy, compiled)
     assert np.isfinite(numpy).all() and u.min() <= numpy.min() and numpy.max() <= u.max()
+
+
+# --------------------------------------------------------------------------
+# F3. The one-call functions' "nothing done" warning said "give --sigma", an option of the
+# command line; they took no sigma.
+# --------------------------------------------------------------------------
+
+WALK = np.cumsum(np.random.default_rng(0).standard_normal(5000))  # no white noise in it
+
+
+def test_the_one_call_functions_name_sigma_as_the_library_spells_it():
+    with pytest.warns(UserWarning, match="nothing done") as said:
+        out = rd.diffuse(WALK, "perona-malik", time="auto")
+    np.testing.assert_array_equal(out, WALK)
+    text = " ".join(str(w.message) for w in said)
+    assert text.endswith("give sigma if you know the noise level") and "--" not in text
+
+
+@pytest.mark.parametrize(
+    "command, function, name, settings",
+    [
+        ("diffuse", rd.diffuse, "perona-malik", {"time": "auto"}),
+        ("shrink", rd.shrink, "soft", {"iterations": "auto"}),
+        ("regularise", rd.regularise, "charbonnier", {"alpha": "auto"}),
+        ("resnet", rd.resnet, "tanh", {"blocks": "auto"}),
+    ],
+)
+def test_the_one_call_functions_take_the_noise_level(command, function, name, settings):
+    from resdenoise.filters import run_plan
+    from resdenoise.plans import planner
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = function(WALK, name, sigma=0.5, **settings)
+        plan, _ = planner(command, name, sigma=0.5, **settings)(WALK)
+    np.testing.assert_array_equal(got, run_plan(plan, WALK))
+    assert not np.array_equal(got, WALK)  # sigma given: the level is known, something is done
+
+
+def test_sigma_given_with_lam_is_said_in_the_library_words():
+    with pytest.warns(UserWarning, match=r"the noise level given \(sigma\) is not used") as said:
+        rd.diffuse(WALK, "perona-malik", lam=1.0, steps=2, sigma=0.3)
+    assert all("--sigma" not in str(w.message) for w in said)
