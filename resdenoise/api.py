@@ -3,7 +3,9 @@
 
 They take what the command line takes, in Python's terms: a signal as an
 array or a list (shape ``(n,)`` or ``(n, channels)``), a nonlinearity by
-name (any form's spelling), as a :class:`~resdenoise.nonlinearities.Nonlinearity`
+name (any form's spelling), as a formula
+(:func:`resdenoise.expr.parse_expression`: lam, or theta, bound as given, as the
+command line's formulas), as a :class:`~resdenoise.nonlinearities.Nonlinearity`
 or as a function of ``r`` in the command's form, and ``"auto"`` where the
 command line takes ``auto``.  They plan with the command line's plan maker
 (:func:`resdenoise.plans.planner`), so that the same settings give the
@@ -117,13 +119,21 @@ def _tell(messages) -> None:
         warnings.warn(in_library_words(message), UserWarning, stacklevel=4)
 
 
+def _expression() -> type:
+    """:class:`resdenoise.expr.Expression` (callable too, but the planner binds its lam:
+    it is no plain function to be used as given)."""
+    from .expr import Expression
+
+    return Expression
+
+
 def _run(
     command: str, u, nonlinearity, form: str, lam, allow_unstable: bool, channel_axis, **settings
 ):
     """Plan as the command line does, refuse an unstable plan, run it."""
     given, back = _samples_in_rows(u, channel_axis)
     u = as_signal(given)
-    if callable(nonlinearity) and not isinstance(nonlinearity, Nonlinearity):
+    if callable(nonlinearity) and not isinstance(nonlinearity, (Nonlinearity, _expression())):
         name = getattr(nonlinearity, "__name__", "custom")
         # lam, where given, is the size of the function's features: the scale of its
         # translations' steps (a regulariser's Psi'/2) and of its stability sampling
@@ -178,6 +188,10 @@ _TAIL = """
         Where the channels of a 2-D ``u`` are: 0 in rows, 1 (or -1) in
         columns; the output has the layout of ``u``.
 
+    A formula (:func:`resdenoise.expr.parse_expression`, of the command's form) is
+    bound to the lam (or theta) given, as the command line binds ``--diffusivity
+    'FORMULA'``; a regulariser formula's ``Psi'/2`` is its exact derivative.
+
     Returns
     -------
     ndarray
@@ -214,7 +228,7 @@ def diffuse(
     Parameters
     ----------
     {signal}
-    diffusivity : str, Nonlinearity or callable
+    diffusivity : str, Expression, Nonlinearity or callable
         A diffusivity name (``"perona-malik"``, ``"charbonnier"``, ...), or
         g itself as a function of r; ``"auto"``: the family (Perona-Malik,
         Charbonnier, Perona-Malik over scales), lambda and time by SURE
@@ -268,7 +282,7 @@ def shrink(
     Parameters
     ----------
     {signal}
-    shrinkage : str, Nonlinearity or callable
+    shrinkage : str, Expression, Nonlinearity or callable
         A shrinkage name (``"soft"``, ``"garrote"``, ``"hard"``, ...), or S
         itself as a function of s; ``"auto"``: the family (soft, garrote,
         hard, soft over scales), threshold and iterations by SURE
@@ -318,7 +332,7 @@ def regularise(
     Parameters
     ----------
     {signal}
-    regulariser : str, Nonlinearity or callable
+    regulariser : str, Expression, Nonlinearity or callable
         A regulariser name (``"charbonnier"``, ``"huber"``, ...), or Psi itself
         as a function of r.
     {lam}
@@ -370,7 +384,7 @@ def resnet(
     Parameters
     ----------
     {signal}
-    activation : str, Nonlinearity or callable
+    activation : str, Expression, Nonlinearity or callable
         An activation name (``"tanh"``, ``"isru"``, ...), or Phi itself as a
         function of r (``np.tanh``); a function is checked for stability by
         sampling, as the command line's formulas are.

@@ -193,3 +193,32 @@ def test_sigma_given_with_lam_is_said_in_the_library_words():
     with pytest.warns(UserWarning, match=r"the noise level given \(sigma\) is not used") as said:
         rd.diffuse(WALK, "perona-malik", lam=1.0, steps=2, sigma=0.3)
     assert all("--sigma" not in str(w.message) for w in said)
+
+
+# --------------------------------------------------------------------------
+# F9. A formula (parse_expression) given to the one-call functions is callable: it was
+# run as a plain function at lam = 1, whatever lam (or theta) was given.
+# --------------------------------------------------------------------------
+
+SHORT = np.array([0, 4, -2, 3, 1, 0.5])
+
+
+@pytest.mark.parametrize(
+    "function, text, form, name, settings",
+    [
+        (rd.resnet, "r*exp(-r^2/(2*lam^2))", "activation", "perona-malik", {"blocks": 3}),
+        (rd.diffuse, "exp(-r^2/(2*lam^2))", "diffusivity", "perona-malik", {"steps": 3}),
+        (rd.regularise, "2*lam^2*(1-exp(-r^2/(2*lam^2)))", "regulariser", "perona-malik", {}),
+        (rd.shrink, "sign(s)*maximum(abs(s) - theta, 0)", "shrinkage", "soft", {}),
+    ],
+)
+def test_a_formula_is_bound_to_the_lam_given(function, text, form, name, settings):
+    from resdenoise.expr import parse_expression
+
+    given = {"theta": 2.0} if form == "shrinkage" else {"lam": 0.5}
+    formula = parse_expression(text, form)
+    got = function(SHORT, formula, **given, **settings)
+    np.testing.assert_allclose(got, function(SHORT, name, **given, **settings), atol=1e-12)
+    if form != "regulariser":  # the plain function at lam = 1 ran before (refused: F1)
+        other = {"theta": 2.0**-0.5} if form == "shrinkage" else {"lam": 1.0}
+        assert not np.allclose(got, function(SHORT, name, **other, **settings), atol=1e-6)
