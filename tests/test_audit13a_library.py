@@ -222,3 +222,21 @@ def test_a_formula_is_bound_to_the_lam_given(function, text, form, name, setting
     if form != "regulariser":  # the plain function at lam = 1 ran before (refused: F1)
         other = {"theta": 2.0**-0.5} if form == "shrinkage" else {"lam": 1.0}
         assert not np.allclose(got, function(SHORT, name, **other, **settings), atol=1e-6)
+
+
+# --------------------------------------------------------------------------
+# F14. Under python -OO (docstrings stripped) resdenoise.api failed to import: it filled
+# the shared docstring sections of None.
+# --------------------------------------------------------------------------
+
+
+def test_the_one_call_functions_work_without_docstrings():
+    import subprocess
+    import sys
+
+    code = "import resdenoise as rd; print(rd.diffuse([0.0, 0.0, 1.0, 1.0], 'linear', lam=1.0, steps=1).tolist())"
+    done = subprocess.run(
+        [sys.executable, "-OO", "-c", code], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[0.0, 0.25, 0.75, 1.0]"
