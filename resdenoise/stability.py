@@ -169,9 +169,34 @@ _FORMULA_PROPERTIES: dict[tuple, FunctionProperties] = {}
 G_ROUNDING = 1e-12
 
 
+#: Where a sampled g still grows at the grid's inner edge (r -> 0), the grid is taken
+#: down to ``1e-6 lam`` times 10 to minus these decades, one after the other, before g is
+#: called unbounded: a function whose features are far below lam (``1e-4 tanh(r/1e-4)``
+#: given with lam 1) is bounded, ``sign(r)`` (g = 1/|r|) grows at every depth.
+_DEEPER_DECADES = (12, 24, 48, 96, 192, 288)
+
+
 def _sampled_properties(nl: Nonlinearity) -> FunctionProperties:
-    """:func:`analyse_function` of a custom ``nl``, by sampling."""
-    r, d = _stretched_grid(nl.lam, nl.reach, nl.floor)
+    """:func:`analyse_function` of a custom ``nl``, by sampling (deeper towards 0 where g
+    still grows there: :data:`_DEEPER_DECADES`)."""
+    props, growing = _sampled_on(nl, nl.floor)
+    for decades in _DEEPER_DECADES:
+        if not growing:
+            break
+        floor = nl.lam * 10.0 ** (_GRID_DECADES[0] - decades)
+        if not floor > 1e-300:  # the grid's end a normal number, its g too
+            break
+        if nl.floor is not None and nl.floor <= floor:
+            continue  # the signal's own floor is deeper already
+        props, growing = _sampled_on(nl, floor)
+    return props
+
+
+def _sampled_on(nl: Nonlinearity, floor: float | None) -> tuple[FunctionProperties, bool]:
+    """The sampled properties on the grid down to ``floor``, and whether g's supremum
+    (or its infimum's) is still growing at the grid's inner edge (r -> 0)."""
+    r, d = _stretched_grid(nl.lam, nl.reach, floor)
+    growing = False
     with np.errstate(all="ignore"):
         phi = nl.phi(r)
         g = nl.g(r)
@@ -189,13 +214,15 @@ def _sampled_properties(nl: Nonlinearity) -> FunctionProperties:
             g_max = math.inf
         if _still_growing(-g, edges):
             g_min = -math.inf
+        inner = edges[2:]  # towards r = 0
+        growing = _still_growing(g, inner) or _still_growing(-g, inner)
     lipschitz = _lipschitz(nl, r, phi, d)
     n = r.size // 2
     scale = max(float(np.max(np.abs(phi))), 1e-300)
     odd = bool(np.all(np.abs(phi[:n][::-1] + phi[n + 1 :]) <= 1e-12 * scale))
     slack = _translation_rounding(nl, r, phi)
     monotone = bool(np.all(np.diff(phi) >= -(1e-12 * scale + slack[1:] + slack[:-1])))
-    return FunctionProperties(g_min, g_max, lipschitz, odd, monotone, exact=False)
+    return FunctionProperties(g_min, g_max, lipschitz, odd, monotone, exact=False), growing
 
 
 def _translation_rounding(nl: Nonlinearity, r: np.ndarray, phi: np.ndarray) -> np.ndarray:

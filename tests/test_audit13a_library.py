@@ -240,3 +240,39 @@ def test_the_one_call_functions_work_without_docstrings():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[0.0, 0.25, 0.75, 1.0]"
+
+
+# --------------------------------------------------------------------------
+# F13. A Python function whose features are at 1e-4 or below (a signal in volts) was
+# refused as "g unbounded": g(0) = Phi'(0) differentiated with steps of lam = 1, and the
+# sampling grid's inner end (1e-6 lam) not below where g still changes.
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("s", [1e-4, 1e-8, 1e-12])
+def test_a_function_of_small_features_runs_as_its_family(s):
+    u = SHORT * s
+    got = rd.resnet(u, lambda r: s * np.tanh(r / s), blocks=4)
+    np.testing.assert_allclose(got, rd.resnet(u, "tanh", lam=s, blocks=4), rtol=0, atol=1e-13 * s)
+    g = rd.diffuse(u, lambda r: 1 / np.sqrt(1 + (r / s) ** 2), steps=4)
+    np.testing.assert_allclose(
+        g, rd.diffuse(u, "charbonnier", lam=s, steps=4, tau=0.25), rtol=0, atol=1e-13 * s
+    )
+    soft = lambda x: np.sign(x) * np.maximum(np.abs(x) - s, 0)  # noqa: E731
+    np.testing.assert_allclose(
+        rd.shrink(u, soft, iterations=2),
+        rd.shrink(u, "soft", theta=s, iterations=2),
+        rtol=0,
+        atol=1e-13 * s,
+    )
+
+
+def test_g_at_zero_follows_features_below_the_scale():
+    s = 1e-4
+    nl = from_function(lambda r: s * np.tanh(r / s))
+    assert float(nl.g(0.0)) == pytest.approx(1.0, abs=1e-9)
+    assert stability.analyse_function(nl).g_max == pytest.approx(1.0, abs=1e-9)
+
+
+def test_g_unbounded_at_zero_is_still_found():
+    assert stability.analyse_function(from_function(np.sign)).g_max == np.inf
