@@ -145,8 +145,8 @@ def _run(
     check_verdict(plan, plan.verdict(), allow_unstable, on_warning=said.append)
     _tell(said)  # tau above the sign-stable bound
     check_lams(plan, u.dtype)  # the command line's refusals, the same functions
-    if not allow_unstable:
-        probe_flux(plan, u, u.dtype)
+    # samples whose differences leave the dtype are refused even where allowed unstable
+    probe_flux(plan, u, u.dtype, samples_only=bool(allow_unstable))
     out = run_plan(plan, u)  # the cascade over scales computes float64, rounded back:
     out = out.astype(u.dtype, copy=False)  # float32 stays float32 (as_signal's rule)
     if np.may_share_memory(out, given):  # never the caller's array (u is not copied)
@@ -177,7 +177,9 @@ _H = """
 
 _TAIL = """
     allow_unstable : bool
-        Run even when the plan is not L-infinity stable.
+        Run even when the plan is not L-infinity stable (or its flux overflows at
+        this lambda); samples whose differences leave the dtype are still refused
+        (:class:`~resdenoise.errors.SignalValuesError`: the input's fault).
     stopping_rule : {"sure", "noise2self", "decorrelation"}
         How ``"auto"`` chooses.
     sigma : float, optional

@@ -9,6 +9,7 @@ import pytest
 
 import resdenoise as rd
 from resdenoise import stability
+from resdenoise.errors import SignalValuesError
 from resdenoise.expr import expression_nonlinearity
 from resdenoise.nonlinearities import from_function
 
@@ -276,3 +277,22 @@ def test_g_at_zero_follows_features_below_the_scale():
 
 def test_g_unbounded_at_zero_is_still_found():
     assert stability.analyse_function(from_function(np.sign)).g_max == np.inf
+
+
+# --------------------------------------------------------------------------
+# F12. allow_unstable=True also skipped the samples' check: finite samples whose
+# differences overflow came back as NaN / inf at a stable tau.
+# --------------------------------------------------------------------------
+
+
+def test_allow_unstable_still_refuses_samples_beyond_the_dtype():
+    u = np.array([0, 1.7e308, -1.7e308, 0, 1.0])
+    for allow in (False, True):
+        with pytest.raises(SignalValuesError, match="leaves float64"):
+            rd.diffuse(u, "perona-malik", lam=1.0, steps=3, allow_unstable=allow)
+
+
+def test_allow_unstable_still_runs_an_unstable_step():
+    x = np.array([0.0, 1.0, 0.0, 1.0])
+    out = rd.diffuse(x, "linear", lam=1.0, steps=1, tau=0.6, allow_unstable=True)
+    assert np.isfinite(out).all()
