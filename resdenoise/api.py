@@ -22,7 +22,15 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from .errors import ParameterError, SignalError, check_signal, counted, is_positive
+from .errors import (
+    ParameterError,
+    ResdenoiseError,
+    SignalError,
+    check_signal,
+    counted,
+    is_positive,
+    spell,
+)
 from .filters import check_lams, check_verdict, probe_flux, run_plan
 from .nonlinearities import Nonlinearity, from_function
 from .plans import in_library_words, planner
@@ -78,9 +86,13 @@ def _samples_in_rows(u, channel_axis=None):
     """
     same = lambda out: out  # noqa: E731
     if channel_axis is not None and (
-        isinstance(channel_axis, bool) or channel_axis not in (0, 1, -1, -2)
+        isinstance(channel_axis, bool)
+        or not isinstance(channel_axis, (int, np.integer))
+        or channel_axis not in (0, 1, -1, -2)
     ):
-        raise ParameterError(f"channel_axis must be 0, 1, -1 or None, not {channel_axis!r}")
+        raise ParameterError(
+            f"channel_axis must be 0 (or -2), 1 (or -1) or None, not {channel_axis!r}"
+        )
     try:
         a = np.asarray(u)
     except (TypeError, ValueError):
@@ -113,10 +125,11 @@ def _samples_in_rows(u, channel_axis=None):
 
 
 def _tell(messages) -> None:
-    """Warn of each message at the caller's line (stacklevel: _tell, _run, diffuse, the caller),
+    """Warn of each message at the caller's line (stacklevel: _tell, _plan_and_run, _run,
+    diffuse, the caller),
     the options it names spelt as this module's keyword arguments."""
     for message in messages:
-        warnings.warn(in_library_words(message), UserWarning, stacklevel=4)
+        warnings.warn(in_library_words(message), UserWarning, stacklevel=5)
 
 
 def _expression() -> type:
@@ -127,12 +140,52 @@ def _expression() -> type:
     return Expression
 
 
-def _run(
+def _run(command: str, *args, **settings):
+    """:func:`_plan_and_run`, its errors in the one-call functions' terms
+    (:func:`_in_our_terms`)."""
+    try:
+        return _plan_and_run(command, *args, **settings)
+    except ResdenoiseError as exc:
+        restated = _in_our_terms(exc, command)
+        if restated is exc:
+            raise
+        raise restated from None
+
+
+def _in_our_terms(exc: ResdenoiseError, command: str) -> ResdenoiseError:
+    """``exc`` with the parameters it names as the one-call functions take them: the
+    working dtype is the input's (``dtype='float64'``: ``u.astype('float64')``); shrink's
+    lambda is its threshold (``lam``: ``theta``).  ``exc`` itself where nothing changes."""
+
+    def ours(name, value):
+        if name == "dtype":
+            return f"u.astype({value!r})"
+        if name == "lam" and command == "shrink" and value is ...:
+            return "theta"
+        return spell(name, value)
+
+    text = exc.restate(ours)
+    if text == str(exc):
+        return exc
+    try:
+        return type(exc)(text)  # its parameters spelt another way: no longer listed
+    except TypeError:  # an error made otherwise: as it is
+        return exc
+
+
+def _plan_and_run(
     command: str, u, nonlinearity, form: str, lam, allow_unstable: bool, channel_axis, **settings
 ):
     """Plan as the command line does, refuse an unstable plan, run it."""
     given, back = _samples_in_rows(u, channel_axis)
     u = as_signal(given)
+    if not (isinstance(nonlinearity, (str, Nonlinearity)) or callable(nonlinearity)):
+        variable = "s" if form == "shrinkage" else "r"
+        raise ParameterError(
+            f"the {form} must be a registry name, a formula "
+            "(resdenoise.expr.parse_expression), a resdenoise Nonlinearity or a function "
+            f"of {variable}, not {type(nonlinearity).__name__}"
+        )
     if callable(nonlinearity) and not isinstance(nonlinearity, (Nonlinearity, _expression())):
         name = getattr(nonlinearity, "__name__", "custom")
         # lam, where given, is the size of the function's features: the scale of its
@@ -144,7 +197,8 @@ def _run(
     said: list[str] = []
     check_verdict(plan, plan.verdict(), allow_unstable, on_warning=said.append)
     _tell(said)  # tau above the sign-stable bound
-    check_lams(plan, u.dtype)  # the command line's refusals, the same functions
+    # the command line's refusals, the same functions (an automatic lambda: the input's fault)
+    check_lams(plan, u.dtype, automatic="lambda_rule" in extra)
     # samples whose differences leave the dtype are refused even where allowed unstable
     probe_flux(plan, u, u.dtype, samples_only=bool(allow_unstable))
     out = run_plan(plan, u)  # the cascade over scales computes float64, rounded back:

@@ -296,3 +296,34 @@ def test_allow_unstable_still_runs_an_unstable_step():
     x = np.array([0.0, 1.0, 0.0, 1.0])
     out = rd.diffuse(x, "linear", lam=1.0, steps=1, tau=0.6, allow_unstable=True)
     assert np.isfinite(out).all()
+
+
+# --------------------------------------------------------------------------
+# F5. Messages of the one-call functions named parameters they do not have.
+# --------------------------------------------------------------------------
+
+
+def test_a_float32_automatic_lambda_beyond_float32_is_the_inputs_fault_said_in_our_terms():
+    u = np.array([0, 1.8e38, -1.8e38, 0], np.float32)
+    with pytest.raises(SignalValuesError, match=r"use u\.astype\('float64'\)$"):
+        rd.resnet(u, "tanh", blocks=3)
+
+
+def test_a_wrong_kind_of_nonlinearity_names_a_function_too():
+    with pytest.raises(
+        rd.ParameterError, match="a resdenoise Nonlinearity or a function of r, not int"
+    ):
+        rd.diffuse(np.arange(5.0), 123)
+    with pytest.raises(rd.ParameterError, match="or a function of s, not NoneType"):
+        rd.shrink(np.arange(5.0), None)
+
+
+@pytest.mark.parametrize("axis", [1.0, 5, True])
+def test_channel_axis_is_an_axis(axis):
+    with pytest.raises(rd.ParameterError, match=r"0 \(or -2\), 1 \(or -1\) or None"):
+        rd.diffuse(np.ones((3, 2)), "linear", lam=1.0, steps=1, channel_axis=axis)
+
+
+def test_shrink_asks_for_theta_not_lam():
+    with pytest.raises(SignalValuesError, match="give theta$"):
+        rd.shrink(np.array([0, 1e-320, 0, 2e-320]), "soft")
