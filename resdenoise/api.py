@@ -186,6 +186,15 @@ def _plan_and_run(
             "(resdenoise.expr.parse_expression), a resdenoise Nonlinearity or a function "
             f"of {variable}, not {type(nonlinearity).__name__}"
         )
+    if isinstance(nonlinearity, Nonlinearity):
+        which = "theta" if command == "shrink" else "lam"
+        given = settings.get("theta") if command == "shrink" else lam
+        if given is not None:  # not dropped without a word
+            raise ParameterError(
+                f"{which} is bound in the Nonlinearity {nonlinearity.name!r} (lambda "
+                f"{nonlinearity.lam:g}): drop {which}, or give the name with {which}",
+                parameters=[which, which],
+            )
     if callable(nonlinearity) and not isinstance(nonlinearity, (Nonlinearity, _expression())):
         name = getattr(nonlinearity, "__name__", "custom")
         # lam, where given, is the size of the function's features: the scale of its
@@ -223,7 +232,8 @@ _LAM = """
         function is used as given: lam is then the size of its features (default
         1), the scale of the step of a regulariser's numerical ``Psi'/2`` and of
         the grid on which its stability is sampled; give it where they are far
-        from 1 (a Psi with features at 1e-3 for quiet audio)."""
+        from 1 (a Psi with features at 1e-3 for quiet audio).  A Nonlinearity
+        has its lambda bound: lam given with one is refused."""
 
 _H = """
     h : float
@@ -345,7 +355,8 @@ def shrink(
         (:func:`resdenoise.plans.automatic_planner`).
     theta : float or "auto", optional
         Threshold (lambda = sqrt2 theta); None or ``"auto"``: the universal
-        threshold.
+        threshold.  A Nonlinearity has its lambda bound: theta given with one
+        is refused.
     iterations : int or "auto", optional
         Number of iterations m (default 1), or ``"auto"``: chosen by ``stopping_rule``.
     {tail}

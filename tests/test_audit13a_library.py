@@ -327,3 +327,19 @@ def test_channel_axis_is_an_axis(axis):
 def test_shrink_asks_for_theta_not_lam():
     with pytest.raises(SignalValuesError, match="give theta$"):
         rd.shrink(np.array([0, 1e-320, 0, 2e-320]), "soft")
+
+
+# --------------------------------------------------------------------------
+# F10. lam given with a bound Nonlinearity was dropped without a word.
+# --------------------------------------------------------------------------
+
+
+def test_lam_given_with_a_bound_nonlinearity_is_refused():
+    nl = rd.get_nonlinearity("perona-malik", "diffusivity", lam=2.0)
+    with pytest.raises(rd.ParameterError, match="lam is bound in the Nonlinearity"):
+        rd.diffuse(SHORT, nl, lam=0.5, steps=3)
+    with pytest.raises(rd.ParameterError, match="theta is bound in the Nonlinearity"):
+        rd.shrink(SHORT, rd.get_nonlinearity("soft", "shrinkage"), theta=2.0)
+    np.testing.assert_array_equal(  # without lam: the nonlinearity's own
+        rd.diffuse(SHORT, nl, steps=3), rd.diffuse(SHORT, "perona-malik", lam=2.0, steps=3)
+    )
