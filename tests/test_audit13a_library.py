@@ -343,3 +343,34 @@ def test_lam_given_with_a_bound_nonlinearity_is_refused():
     np.testing.assert_array_equal(  # without lam: the nonlinearity's own
         rd.diffuse(SHORT, nl, steps=3), rd.diffuse(SHORT, "perona-malik", lam=2.0, steps=3)
     )
+
+
+# --------------------------------------------------------------------------
+# F7. An activation writing into its argument (np.tanh(r, out=r)) died on the read-only
+# sampling grid ("output array is read-only").  F6 L4: a function of the wrong kind
+# surfaced as a deep NumPy error.
+# --------------------------------------------------------------------------
+
+
+def test_an_activation_writing_into_its_argument_runs():
+    def in_place(r):
+        np.tanh(r, out=r)
+        return r
+
+    x = np.cumsum(np.random.default_rng(0).standard_normal(64))
+    np.testing.assert_array_equal(rd.resnet(x, in_place, blocks=5), rd.resnet(x, np.tanh, blocks=5))
+    verdict = rd.check_tau(from_function(in_place), 0.25)
+    assert verdict.linf_stable and verdict.g_max == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "function, said",
+    [
+        (lambda r: 1.0, "must return numbers of r's shape"),
+        (lambda r: None, "got None"),
+        (__import__("math").tanh, "cannot take an array of r"),
+    ],
+)
+def test_a_function_of_the_wrong_kind_is_named(function, said):
+    with pytest.raises(rd.ParameterError, match=said):
+        rd.resnet(SHORT, function, blocks=1)
