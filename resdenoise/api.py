@@ -26,13 +26,14 @@ from .errors import (
     ParameterError,
     ResdenoiseError,
     SignalError,
+    check_kind,
     check_signal,
     counted,
     is_positive,
     spell,
 )
 from .filters import check_lams, check_verdict, probe_flux, run_plan
-from .nonlinearities import Nonlinearity, from_function
+from .nonlinearities import SQRT2, Nonlinearity, from_function
 from .plans import in_library_words, planner
 
 __all__ = ["diffuse", "regularise", "resnet", "shrink"]
@@ -54,11 +55,15 @@ def as_signal(u: npt.ArrayLike) -> np.ndarray:
     Raises
     ------
     SignalError
-        Not numbers, the wrong number of dimensions, fewer than 2 samples, no
-        channels, or a sample that is NaN or infinite (the command line's errors).
+        Not numbers (dates, durations, text or records are not), the wrong number
+        of dimensions, fewer than 2 samples, no channels, a masked sample, or a
+        sample that is NaN or infinite (the command line's errors).
     """
+    _refuse_masked(u)
     try:
         a = np.asarray(u)
+        if a.dtype.kind in "mMSUV":  # dates, durations, text, records: not samples
+            raise TypeError(a.dtype)
         complex_ = np.iscomplexobj(a)
         if a.dtype != np.float32 and not complex_:
             a = a.astype(np.float64, copy=False)  # float64 already: read, not copied
@@ -73,6 +78,16 @@ def as_signal(u: npt.ArrayLike) -> np.ndarray:
         )
     check_signal(a)  # the command line's rule, choose_denoiser's check
     return a
+
+
+def _refuse_masked(u) -> None:
+    """Refuse a masked array with a masked sample (np.asarray drops the mask: the
+    samples under it would be filtered into their neighbours)."""
+    if type(u).__module__.startswith("numpy.ma") and np.ma.getmaskarray(u).any():
+        raise SignalError(
+            "the signal has masked samples: fill them (u.filled(value)), or pass u.data "
+            "to filter the samples as they are"
+        )
 
 
 def _samples_in_rows(u, channel_axis=None):
@@ -177,6 +192,13 @@ def _plan_and_run(
     command: str, u, nonlinearity, form: str, lam, allow_unstable: bool, channel_axis, **settings
 ):
     """Plan as the command line does, refuse an unstable plan, run it."""
+    check_kind(
+        "allow_unstable",
+        allow_unstable,
+        isinstance(allow_unstable, (bool, np.bool_)),
+        "True or False",
+    )
+    _refuse_masked(u)
     given, back = _samples_in_rows(u, channel_axis)
     u = as_signal(given)
     if not (isinstance(nonlinearity, (str, Nonlinearity)) or callable(nonlinearity)):
@@ -199,7 +221,9 @@ def _plan_and_run(
         name = getattr(nonlinearity, "__name__", "custom")
         # lam, where given, is the size of the function's features: the scale of its
         # translations' steps (a regulariser's Psi'/2) and of its stability sampling
-        scale = lam if is_positive(lam) else 1.0  # else the planner says what is wrong
+        theta = settings.get("theta") if command == "shrink" else None
+        scale = SQRT2 * theta if is_positive(theta) else lam  # shrink: lambda = sqrt2 theta
+        scale = scale if is_positive(scale) else 1.0  # else the planner says what is wrong
         nonlinearity = from_function(nonlinearity, form, name=name, lam=scale)
     plan, extra = planner(command, nonlinearity, lam=lam, **settings)(u)
     _tell(extra.get("warnings", ()))  # what the automatic search has to say
@@ -355,7 +379,8 @@ def shrink(
         (:func:`resdenoise.plans.automatic_planner`).
     theta : float or "auto", optional
         Threshold (lambda = sqrt2 theta); None or ``"auto"``: the universal
-        threshold.  A Nonlinearity has its lambda bound: theta given with one
+        threshold.  A function is used as given: theta is then the size of its
+        features (default 1/sqrt2), the scale of its stability sampling.  A Nonlinearity has its lambda bound: theta given with one
         is refused.
     iterations : int or "auto", optional
         Number of iterations m (default 1), or ``"auto"``: chosen by ``stopping_rule``.

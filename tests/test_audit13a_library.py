@@ -374,3 +374,70 @@ def test_an_activation_writing_into_its_argument_runs():
 def test_a_function_of_the_wrong_kind_is_named(function, said):
     with pytest.raises(rd.ParameterError, match=said):
         rd.resnet(SHORT, function, blocks=1)
+
+
+# --------------------------------------------------------------------------
+# F6. Assorted: dask took NaN and declared a dtype it did not compute; masked, datetime and
+# structured input were filtered as numbers; allow_unstable took any truthy value.
+# --------------------------------------------------------------------------
+
+
+def _dask_plan():
+    pytest.importorskip("dask.array")
+    from resdenoise.filters import plan_diffuse
+
+    return plan_diffuse(rd.get_nonlinearity("perona-malik", "diffusivity", 0.5), steps=5)
+
+
+def test_dask_refuses_a_nan_sample():
+    import dask
+    import dask.array as da
+
+    from resdenoise.dask import filter_array
+
+    plan = _dask_plan()
+    x = np.repeat(np.cumsum(np.random.default_rng(0).standard_normal(64)), 50)
+    x[100] = np.nan
+    with dask.config.set(scheduler="synchronous"), pytest.raises(rd.SignalError, match="nan"):
+        filter_array(da.from_array(x, chunks=500), plan).compute()
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.longdouble, np.float32, np.float64])
+def test_dask_declares_the_dtype_it_computes(dtype):
+    import dask
+    import dask.array as da
+
+    from resdenoise.dask import filter_array
+
+    plan = _dask_plan()
+    x = np.repeat(np.cumsum(np.random.default_rng(0).standard_normal(64)), 50).astype(dtype)
+    y = filter_array(da.from_array(x, chunks=500), plan)
+    with dask.config.set(scheduler="synchronous"):
+        assert y.dtype == y.compute().dtype
+
+
+@pytest.mark.parametrize(
+    "u",
+    [
+        np.ma.array([0.0, 1e6, 2.0, 3.0], mask=[0, 1, 0, 0]),
+        np.array(["2020-01-01", "2020-01-02", "2020-01-05"], dtype="datetime64[D]"),
+        np.array([(0.0,), (4.0,), (8.0,)], dtype=[("a", "f8")]),
+        np.array(["1.5", "2", "3"]),
+    ],
+)
+def test_what_is_no_samples_is_refused(u):
+    with pytest.raises(rd.SignalError):
+        rd.diffuse(u, "linear", lam=1.0, steps=1)
+
+
+def test_an_unmasked_masked_array_is_its_data():
+    u = np.ma.array([0.0, 1.0, 2.0, 3.0], mask=[0, 0, 0, 0])
+    np.testing.assert_array_equal(
+        rd.diffuse(u, "linear", lam=1.0, steps=1),
+        rd.diffuse(u.data, "linear", lam=1.0, steps=1),
+    )
+
+
+def test_allow_unstable_is_true_or_false():
+    with pytest.raises(rd.ParameterError, match="allow_unstable must be True or False"):
+        rd.diffuse(SHORT, "linear", lam=1.0, steps=1, tau=0.6, allow_unstable="no")
