@@ -23,7 +23,8 @@ import numpy as np
 # lam (lam / r) where lam^2 is not a normal number of the working dtype, so
 # that no finite input gives inf/inf, 0/0 or a lost flux; elsewhere the
 # usual form, whose numbers stay as they were.  (tanh and arctan, lam f(r/lam),
-# give r itself where r/lam underflows; softsign +-lam where |r|/lam overflows.)
+# give r itself where r/lam underflows; softsign +-lam where |r|/lam overflows, at
+# r = +-inf too.)
 # --------------------------------------------------------------------------
 
 _LIMITS: Final = {
@@ -378,9 +379,9 @@ def _softsign_far(t):
 def softsign_phi(r, lam):
     with np.errstate(over="ignore", invalid="ignore"):
         s = 1.0 + np.abs(r) / lam
-        if lam < 1.0:  # where |r|/lam overflows (a finite r only here): Phi's limit +-lam
-            return np.where(s == np.inf, np.copysign(lam, r), r / s)
-        return r / s
+        # where |r|/lam overflows (lam < 1) or r is +-inf (a difference that overflowed
+        # the dtype): Phi's limit +-lam, not inf / inf = nan, as the compiled loop gives
+        return np.where(s == np.inf, np.copysign(lam, r), r / s)
 
 
 def arctan_g(r, lam):

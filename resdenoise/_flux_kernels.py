@@ -139,11 +139,13 @@ def tanh_phi_into(r, out, lam, work):
 def softsign_phi_into(r, out, lam, work):
     tmp = work[0]
     np.abs(r, out=tmp)
-    np.divide(tmp, lam, out=tmp)
-    np.add(tmp, 1.0, out=tmp)
-    np.divide(r, tmp, out=out)
-    # |r|/lam overflows for a finite r only where lam < 1: there Phi's limit +-lam
-    if lam < 1.0 and not tmp.max(initial=0.0) < np.inf:  # (or NaN in r)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf, and inf / inf: set below
+        np.divide(tmp, lam, out=tmp)
+        np.add(tmp, 1.0, out=tmp)
+        np.divide(r, tmp, out=out)
+    # where |r|/lam overflows (lam < 1) or r is +-inf (a difference that overflowed the
+    # dtype): Phi's limit +-lam, as the compiled loop gives
+    if not tmp.max(initial=0.0) < np.inf:  # (or NaN in r)
         np.copysign(lam, r, out=out, where=tmp == np.inf)  # not r / inf = 0
     return out
 

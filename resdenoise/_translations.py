@@ -39,7 +39,8 @@ def phi_to_g(phi: ArrFunc, scale: float = 1.0) -> ArrFunc:
 
     ``Phi'(0)`` is found like Psi' in :func:`psi_to_phi`: the least-error of
     sixth-order central and one-sided differences, with steps ``1e-2 *
-    scale`` and ``2e-3 * scale``, so a kink of Phi' at 0 (softsign) costs no
+    scale`` and ``2e-3 * scale`` (smaller, where Phi's features lie far below
+    ``scale``: :func:`_g_at_zero`), so a kink of Phi' at 0 (softsign) costs no
     accuracy (about 1e-10).  Where Phi' jumps at 0 (ReLU) g(0) is the mean
     of the one-sided limits; where ``Phi(0) != 0`` (the sigmoid) g is
     unbounded at 0 and ``g(0) = +-inf`` with the sign of ``Phi(0)``.
@@ -56,8 +57,35 @@ def phi_to_g(phi: ArrFunc, scale: float = 1.0) -> ArrFunc:
     return g
 
 
+#: :func:`_g_at_zero` trusts a derivative whose error estimate is below this fraction of
+#: it; else it tries steps ``G0_LADDER`` times smaller, down to ``G0_SMALLEST`` x scale.
+G0_CLEAN = 1e-8
+G0_LADDER = 1e-3
+G0_SMALLEST = 1e-290
+
+
 def _g_at_zero(phi: ArrFunc, scale: float) -> float:
-    """``Phi'(0)``, or +-inf where ``Phi(0) != 0``; see :func:`phi_to_g`."""
+    """``Phi'(0)``, or +-inf where ``Phi(0) != 0``; see :func:`phi_to_g`.
+
+    The steps follow ``scale``; where Phi's features are much smaller (a function of
+    ``r / 1e-4`` given with scale 1: its differences over steps of 1e-2 see a step
+    function), the estimate is not clean (its error estimate above ``G0_CLEAN`` of
+    it, or the one-sided estimates disagree), and the steps are made ``G0_LADDER``
+    times smaller until one is: the first clean estimate is taken, else the one
+    at ``scale``.  A jump of Phi' at 0 (the one-sided estimates disagree) is taken
+    as found, at the first step that sees it."""
+    value, clean = _g_at_zero_at(phi, scale)
+    step = scale
+    while not clean and step * G0_LADDER > G0_SMALLEST * scale:
+        step *= G0_LADDER
+        smaller, clean = _g_at_zero_at(phi, step)
+        if clean:
+            return smaller
+    return value
+
+
+def _g_at_zero_at(phi: ArrFunc, scale: float) -> tuple[float, bool]:
+    """``(Phi'(0), clean)`` with steps of ``scale`` (:func:`_g_at_zero`)."""
     zero = np.zeros(1)
     found = []
     for rel_step in (1e-2, 2e-3):
@@ -65,18 +93,21 @@ def _g_at_zero(phi: ArrFunc, scale: float) -> float:
         with np.errstate(all="ignore"):
             ends = np.asarray(phi(np.array([0.0, -6.0, 6.0]) * rel_step * scale), dtype=float)
         if abs(ends[0]) > 1e-8 * (abs(ends[1]) + abs(ends[2])):
-            return math.copysign(math.inf, float(ends[0]))
+            return math.copysign(math.inf, float(ends[0])), True
         if _one_sided_disagree(est, err)[0]:  # a jump of Phi' at 0
-            return float(0.5 * (est[0, 1] + est[0, 2]))
+            return float(0.5 * (est[0, 1] + est[0, 2])), True
         found.append((float(np.min(err[0])), float(est[0, int(np.argmin(err[0]))])))
     err, best = min(found)
+    clean = bool(err <= G0_CLEAN * abs(best))
     # the plain symmetric quotient at a tiny step is exact for linear Phi and
     # accurate for smooth, noise-free Phi: keep it when it agrees
     eps = 1e-7 * scale
     with np.errstate(all="ignore"):
         ends = np.asarray(phi(np.array([eps, -eps])), dtype=float)
     quotient = float((ends[0] - ends[1]) / (2.0 * eps))
-    return quotient if abs(quotient - best) <= max(10.0 * err, 1e-12 * abs(best)) else best
+    if abs(quotient - best) <= max(10.0 * err, 1e-12 * abs(best)):
+        return quotient, clean
+    return best, clean
 
 
 def _lobatto(n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -3,7 +3,9 @@
 
 They take what the command line takes, in Python's terms: a signal as an
 array or a list (shape ``(n,)`` or ``(n, channels)``), a nonlinearity by
-name (any form's spelling), as a :class:`~resdenoise.nonlinearities.Nonlinearity`
+name (any form's spelling), as a formula
+(:func:`resdenoise.expr.parse_expression`: lam, or theta, bound as given, as the
+command line's formulas), as a :class:`~resdenoise.nonlinearities.Nonlinearity`
 or as a function of ``r`` in the command's form, and ``"auto"`` where the
 command line takes ``auto``.  They plan with the command line's plan maker
 (:func:`resdenoise.plans.planner`), so that the same settings give the
@@ -20,10 +22,19 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from .errors import ParameterError, SignalError, check_signal, counted
+from .errors import (
+    ParameterError,
+    ResdenoiseError,
+    SignalError,
+    check_kind,
+    check_signal,
+    counted,
+    is_positive,
+    spell,
+)
 from .filters import check_lams, check_verdict, probe_flux, run_plan
-from .nonlinearities import Nonlinearity, from_function
-from .plans import planner
+from .nonlinearities import SQRT2, Nonlinearity, from_function
+from .plans import in_library_words, planner
 
 __all__ = ["diffuse", "regularise", "resnet", "shrink"]
 
@@ -44,11 +55,15 @@ def as_signal(u: npt.ArrayLike) -> np.ndarray:
     Raises
     ------
     SignalError
-        Not numbers, the wrong number of dimensions, fewer than 2 samples, no
-        channels, or a sample that is NaN or infinite (the command line's errors).
+        Not numbers (dates, durations, text or records are not), the wrong number
+        of dimensions, fewer than 2 samples, no channels, a masked sample, or a
+        sample that is NaN or infinite (the command line's errors).
     """
+    _refuse_masked(u)
     try:
         a = np.asarray(u)
+        if a.dtype.kind in "mMSUV":  # dates, durations, text, records: not samples
+            raise TypeError(a.dtype)
         complex_ = np.iscomplexobj(a)
         if a.dtype != np.float32 and not complex_:
             a = a.astype(np.float64, copy=False)  # float64 already: read, not copied
@@ -65,6 +80,16 @@ def as_signal(u: npt.ArrayLike) -> np.ndarray:
     return a
 
 
+def _refuse_masked(u) -> None:
+    """Refuse a masked array with a masked sample (np.asarray drops the mask: the
+    samples under it would be filtered into their neighbours)."""
+    if type(u).__module__.startswith("numpy.ma") and np.ma.getmaskarray(u).any():
+        raise SignalError(
+            "the signal has masked samples: fill them (u.filled(value)), or pass u.data "
+            "to filter the samples as they are"
+        )
+
+
 def _samples_in_rows(u, channel_axis=None):
     """``u`` with its samples in rows, and the function that gives an output
     ``u``'s own layout back.
@@ -76,9 +101,13 @@ def _samples_in_rows(u, channel_axis=None):
     """
     same = lambda out: out  # noqa: E731
     if channel_axis is not None and (
-        isinstance(channel_axis, bool) or channel_axis not in (0, 1, -1, -2)
+        isinstance(channel_axis, bool)
+        or not isinstance(channel_axis, (int, np.integer))
+        or channel_axis not in (0, 1, -1, -2)
     ):
-        raise ParameterError(f"channel_axis must be 0, 1, -1 or None, not {channel_axis!r}")
+        raise ParameterError(
+            f"channel_axis must be 0 (or -2), 1 (or -1) or None, not {channel_axis!r}"
+        )
     try:
         a = np.asarray(u)
     except (TypeError, ValueError):
@@ -111,28 +140,100 @@ def _samples_in_rows(u, channel_axis=None):
 
 
 def _tell(messages) -> None:
-    """Warn of each message at the caller's line (stacklevel: _tell, _run, diffuse, the caller)."""
+    """Warn of each message at the caller's line (stacklevel: _tell, _plan_and_run, _run,
+    diffuse, the caller),
+    the options it names spelt as this module's keyword arguments."""
     for message in messages:
-        warnings.warn(message, UserWarning, stacklevel=4)
+        warnings.warn(in_library_words(message), UserWarning, stacklevel=5)
 
 
-def _run(
+def _expression() -> type:
+    """:class:`resdenoise.expr.Expression` (callable too, but the planner binds its lam:
+    it is no plain function to be used as given)."""
+    from .expr import Expression
+
+    return Expression
+
+
+def _run(command: str, *args, **settings):
+    """:func:`_plan_and_run`, its errors in the one-call functions' terms
+    (:func:`_in_our_terms`)."""
+    try:
+        return _plan_and_run(command, *args, **settings)
+    except ResdenoiseError as exc:
+        restated = _in_our_terms(exc, command)
+        if restated is exc:
+            raise
+        raise restated from None
+
+
+def _in_our_terms(exc: ResdenoiseError, command: str) -> ResdenoiseError:
+    """``exc`` with the parameters it names as the one-call functions take them: the
+    working dtype is the input's (``dtype='float64'``: ``u.astype('float64')``); shrink's
+    lambda is its threshold (``lam``: ``theta``).  ``exc`` itself where nothing changes."""
+
+    def ours(name, value):
+        if name == "dtype":
+            return f"u.astype({value!r})"
+        if name == "lam" and command == "shrink" and value is ...:
+            return "theta"
+        return spell(name, value)
+
+    text = exc.restate(ours)
+    if text == str(exc):
+        return exc
+    try:
+        return type(exc)(text)  # its parameters spelt another way: no longer listed
+    except TypeError:  # an error made otherwise: as it is
+        return exc
+
+
+def _plan_and_run(
     command: str, u, nonlinearity, form: str, lam, allow_unstable: bool, channel_axis, **settings
 ):
     """Plan as the command line does, refuse an unstable plan, run it."""
+    check_kind(
+        "allow_unstable",
+        allow_unstable,
+        isinstance(allow_unstable, (bool, np.bool_)),
+        "True or False",
+    )
+    _refuse_masked(u)
     given, back = _samples_in_rows(u, channel_axis)
     u = as_signal(given)
-    if callable(nonlinearity) and not isinstance(nonlinearity, Nonlinearity):
+    if not (isinstance(nonlinearity, (str, Nonlinearity)) or callable(nonlinearity)):
+        variable = "s" if form == "shrinkage" else "r"
+        raise ParameterError(
+            f"the {form} must be a registry name, a formula "
+            "(resdenoise.expr.parse_expression), a resdenoise Nonlinearity or a function "
+            f"of {variable}, not {type(nonlinearity).__name__}"
+        )
+    if isinstance(nonlinearity, Nonlinearity):
+        which = "theta" if command == "shrink" else "lam"
+        given = settings.get("theta") if command == "shrink" else lam
+        if given is not None:  # not dropped without a word
+            raise ParameterError(
+                f"{which} is bound in the Nonlinearity {nonlinearity.name!r} (lambda "
+                f"{nonlinearity.lam:g}): drop {which}, or give the name with {which}",
+                parameters=[which, which],
+            )
+    if callable(nonlinearity) and not isinstance(nonlinearity, (Nonlinearity, _expression())):
         name = getattr(nonlinearity, "__name__", "custom")
-        nonlinearity = from_function(nonlinearity, form, name=name, lam=1.0)
+        # lam, where given, is the size of the function's features: the scale of its
+        # translations' steps (a regulariser's Psi'/2) and of its stability sampling
+        theta = settings.get("theta") if command == "shrink" else None
+        scale = SQRT2 * theta if is_positive(theta) else lam  # shrink: lambda = sqrt2 theta
+        scale = scale if is_positive(scale) else 1.0  # else the planner says what is wrong
+        nonlinearity = from_function(nonlinearity, form, name=name, lam=scale)
     plan, extra = planner(command, nonlinearity, lam=lam, **settings)(u)
     _tell(extra.get("warnings", ()))  # what the automatic search has to say
     said: list[str] = []
     check_verdict(plan, plan.verdict(), allow_unstable, on_warning=said.append)
     _tell(said)  # tau above the sign-stable bound
-    check_lams(plan, u.dtype)  # the command line's refusals, the same functions
-    if not allow_unstable:
-        probe_flux(plan, u, u.dtype)
+    # the command line's refusals, the same functions (an automatic lambda: the input's fault)
+    check_lams(plan, u.dtype, automatic="lambda_rule" in extra)
+    # samples whose differences leave the dtype are refused even where allowed unstable
+    probe_flux(plan, u, u.dtype, samples_only=bool(allow_unstable))
     out = run_plan(plan, u)  # the cascade over scales computes float64, rounded back:
     out = out.astype(u.dtype, copy=False)  # float32 stays float32 (as_signal's rule)
     if np.may_share_memory(out, given):  # never the caller's array (u is not copied)
@@ -151,8 +252,12 @@ _SIGNAL = """
 
 _LAM = """
     lam : float or "auto", optional
-        Contrast parameter; None or ``"auto"``: from the noise estimate (a
-        function is used as given)."""
+        Contrast parameter; None or ``"auto"``: from the noise estimate.  A
+        function is used as given: lam is then the size of its features (default
+        1), the scale of the step of a regulariser's numerical ``Psi'/2`` and of
+        the grid on which its stability is sampled; give it where they are far
+        from 1 (a Psi with features at 1e-3 for quiet audio).  A Nonlinearity
+        has its lambda bound: lam given with one is refused."""
 
 _H = """
     h : float
@@ -160,12 +265,22 @@ _H = """
 
 _TAIL = """
     allow_unstable : bool
-        Run even when the plan is not L-infinity stable.
+        Run even when the plan is not L-infinity stable (or its flux overflows at
+        this lambda); samples whose differences leave the dtype are still refused
+        (:class:`~resdenoise.errors.SignalValuesError`: the input's fault).
     stopping_rule : {"sure", "noise2self", "decorrelation"}
         How ``"auto"`` chooses.
+    sigma : float, optional
+        The noise level (standard deviation), when known: used by the automatic
+        lambda (or threshold) and the automatic stopping instead of the estimate
+        (the command line's ``--sigma``; :func:`resdenoise.plans.planner`'s ``sigma``).
     channel_axis : {0, 1, -1}, optional
         Where the channels of a 2-D ``u`` are: 0 in rows, 1 (or -1) in
         columns; the output has the layout of ``u``.
+
+    A formula (:func:`resdenoise.expr.parse_expression`, of the command's form) is
+    bound to the lam (or theta) given, as the command line binds ``--diffusivity
+    'FORMULA'``; a regulariser formula's ``Psi'/2`` is its exact derivative.
 
     Returns
     -------
@@ -195,6 +310,7 @@ def diffuse(
     allow_unstable: bool = False,
     *,
     stopping_rule: StoppingRule = "sure",
+    sigma: float | None = None,
     channel_axis: int | None = None,
 ) -> np.ndarray:
     """Nonlinear diffusion of ``u`` with diffusivity g up to ``time`` (or for ``steps``).
@@ -202,7 +318,7 @@ def diffuse(
     Parameters
     ----------
     {signal}
-    diffusivity : str, Nonlinearity or callable
+    diffusivity : str, Expression, Nonlinearity or callable
         A diffusivity name (``"perona-malik"``, ``"charbonnier"``, ...), or
         g itself as a function of r; ``"auto"``: the family (Perona-Malik,
         Charbonnier, Perona-Malik over scales), lambda and time by SURE
@@ -232,6 +348,7 @@ def diffuse(
         allow_unstable,
         channel_axis,
         rule=stopping_rule,
+        sigma=sigma,
         time=time,
         steps=steps,
         tau=tau,
@@ -247,6 +364,7 @@ def shrink(
     allow_unstable: bool = False,
     *,
     stopping_rule: StoppingRule = "sure",
+    sigma: float | None = None,
     channel_axis: int | None = None,
 ) -> np.ndarray:
     """Iterated cycle-spun Haar shrinkage of ``u`` with threshold theta (m blocks, tau = 1/4).
@@ -254,14 +372,16 @@ def shrink(
     Parameters
     ----------
     {signal}
-    shrinkage : str, Nonlinearity or callable
+    shrinkage : str, Expression, Nonlinearity or callable
         A shrinkage name (``"soft"``, ``"garrote"``, ``"hard"``, ...), or S
         itself as a function of s; ``"auto"``: the family (soft, garrote,
         hard, soft over scales), threshold and iterations by SURE
         (:func:`resdenoise.plans.automatic_planner`).
     theta : float or "auto", optional
         Threshold (lambda = sqrt2 theta); None or ``"auto"``: the universal
-        threshold.
+        threshold.  A function is used as given: theta is then the size of its
+        features (default 1/sqrt2), the scale of its stability sampling.  A Nonlinearity has its lambda bound: theta given with one
+        is refused.
     iterations : int or "auto", optional
         Number of iterations m (default 1), or ``"auto"``: chosen by ``stopping_rule``.
     {tail}
@@ -280,6 +400,7 @@ def shrink(
         allow_unstable,
         channel_axis,
         rule=stopping_rule,
+        sigma=sigma,
         theta=theta,
         iterations=iterations,
     )
@@ -295,6 +416,7 @@ def regularise(
     allow_unstable: bool = False,
     *,
     stopping_rule: StoppingRule = "sure",
+    sigma: float | None = None,
     channel_axis: int | None = None,
 ) -> np.ndarray:
     """Variational regularisation of ``u`` with weight alpha, by m explicit blocks.
@@ -302,7 +424,7 @@ def regularise(
     Parameters
     ----------
     {signal}
-    regulariser : str, Nonlinearity or callable
+    regulariser : str, Expression, Nonlinearity or callable
         A regulariser name (``"charbonnier"``, ``"huber"``, ...), or Psi itself
         as a function of r.
     {lam}
@@ -329,6 +451,7 @@ def regularise(
         allow_unstable,
         channel_axis,
         rule=stopping_rule,
+        sigma=sigma,
         alpha=alpha,
         steps=steps,
         h=h,
@@ -345,6 +468,7 @@ def resnet(
     allow_unstable: bool = False,
     *,
     stopping_rule: StoppingRule = "sure",
+    sigma: float | None = None,
     channel_axis: int | None = None,
 ) -> np.ndarray:
     """A residual network of ``blocks`` diffusion blocks with activation Phi on ``u``.
@@ -352,7 +476,7 @@ def resnet(
     Parameters
     ----------
     {signal}
-    activation : str, Nonlinearity or callable
+    activation : str, Expression, Nonlinearity or callable
         An activation name (``"tanh"``, ``"isru"``, ...), or Phi itself as a
         function of r (``np.tanh``); a function is checked for stability by
         sampling, as the command line's formulas are.
@@ -379,6 +503,7 @@ def resnet(
         allow_unstable,
         channel_axis,
         rule=stopping_rule,
+        sigma=sigma,
         blocks=blocks,
         tau=tau,
         h=h,
@@ -387,4 +512,5 @@ def resnet(
 
 for _func in (diffuse, shrink, regularise, resnet):  # the sections they share, once
     for _key, _text in (("signal", _SIGNAL), ("lam", _LAM), ("h", _H), ("tail", _TAIL)):
-        _func.__doc__ = _func.__doc__.replace("    {" + _key + "}", _text.strip("\n"))
+        if _func.__doc__:  # None under python -OO (docstrings stripped)
+            _func.__doc__ = _func.__doc__.replace("    {" + _key + "}", _text.strip("\n"))

@@ -28,7 +28,7 @@ import functools
 import numpy as np
 
 from . import noise
-from .errors import ParameterError, SignalError, import_extra
+from .errors import ParameterError, SignalError, import_extra, non_finite
 from .filters import run_plan
 from .measure import StreamMeasure
 from .median import MedianSelect
@@ -86,7 +86,10 @@ def filter_array(array, plan, *, dtype=None, threads: int | None = 1):
     Returns
     -------
     dask.array.Array
-        The filtered signal, same shape and chunks, not computed yet.
+        The filtered signal, same shape and chunks, not computed yet; its dtype
+        is the one computed (``dtype``, else float32 for float32, float64 for
+        every other float).  A chunk holding a NaN or an infinite sample raises
+        :class:`~resdenoise.errors.SignalError` when computed.
     """
     array = _as_time_chunked(array)
     if plan.prestage is not None:
@@ -95,9 +98,17 @@ def filter_array(array, plan, *, dtype=None, threads: int | None = 1):
             "samples); run it with resdenoise.filters.run_plan"
         )
     halo = plan.halo
-    out_dtype = np.dtype(dtype) if dtype is not None else array.dtype
+    # what run_plan computes: float32 stays float32, every other float is float64
+    kept = np.float32 if array.dtype == np.float32 else np.float64
+    out_dtype = np.dtype(dtype) if dtype is not None else np.dtype(kept)
 
     def blocks(x: np.ndarray) -> np.ndarray:
+        found = non_finite(x)
+        if found:  # refused as the one-call functions refuse it, not spread by the blocks
+            channel, (_, value) = next(iter(found.items()))
+            raise SignalError(
+                f"a sample is {value} (channel {channel + 1}): the signal must be finite numbers"
+            )
         return run_plan(plan, x, dtype=dtype, threads=threads)
 
     if halo == 0 or len(array.chunks[0]) == 1:

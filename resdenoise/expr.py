@@ -559,9 +559,11 @@ def expression_nonlinearity(
     """
     expr = text if isinstance(text, Expression) else parse_expression(text, form)
     lam = check_lambda(lam)  # the registry's rule: a finite number > 0
-    nl = from_function(expr.bind(lam), form, name=expr.text.strip(), lam=lam)
+    nl = from_function(expr.bind(lam), form, name=expr.text.strip(), lam=lam, copies=False)
     if form == "regulariser":  # Phi = Psi'/2 by the rules of calculus, not by differences
         nl = dataclasses.replace(nl, _phi=_flux_of_regulariser(expr, lam, nl._phi))
+    # the functions are the formula's, bound to lam: what they are is known by this key
+    nl = dataclasses.replace(nl, formula=(form, expr.text, lam))
     if check:
         _check_finite(nl, expr)
     return nl

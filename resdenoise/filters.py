@@ -471,7 +471,7 @@ def check_lams(plan, dtype: str, name: str | None = None, automatic: bool = Fals
 
 
 @quiet_underflow
-def probe_flux(plan, subject, dtype: str) -> None:
+def probe_flux(plan, subject, dtype: str, samples_only: bool = False) -> None:
     """Refuse a plan whose flux is not finite in ``dtype`` for the differences the
     signal can have (up to its range): one block of the engine on a probe
     ``0, v, 0, -v`` for v = range x 2^-k.  A stable plan can still overflow or
@@ -482,7 +482,9 @@ def probe_flux(plan, subject, dtype: str) -> None:
     (:attr:`Plan.run_shift`): its flux there, up to that range.  Samples whose
     differences leave ``dtype`` (beyond +-max/2), where only those differences fail:
     no lambda can help, a :class:`SignalValuesError` (the input's fault) that says to
-    scale them, or charbonnier where its flux stays finite there."""
+    scale them, or charbonnier where its flux stays finite there.  ``samples_only``
+    (a run allowed to be unstable): that refusal alone, the input's fault whatever the
+    step; the flux's own overflow at this lambda and tau is allowed."""
     said = plan = plan.filtering  # channels passed through: the filter's
     if type(plan) is not Plan:
         return  # a network or cascade (a Plan subclass): each group its own nonlinearity
@@ -513,6 +515,8 @@ def probe_flux(plan, subject, dtype: str) -> None:
             f"{other}{also}",
             parameters=[("dtype", "float64")] if also else [],
         )
+    if samples_only:
+        return
     raise UnstableError(
         f"refused: the flux of {said.nl.name} (lambda {said.nl.lam:g}) is not finite in "
         f"{dtype} for differences up to the signal's {range_} (an intermediate "

@@ -463,7 +463,7 @@ def sure_state(f2, sigma):
     (:func:`resdenoise.scaling.refuse_unscaled`) for samples whose squares it cannot take,
     whatever the caller (:func:`choose_levels`, the cascades of
     :mod:`resdenoise.multiscale`)."""
-    refuse_unscaled(f2, "the search of several scales (--scales)")
+    refuse_unscaled(f2, "the search of several scales (scales)")
     n, c = f2.shape
     level = resolve_sigma(f2, sigma, search=True)
     sig = level.sigma

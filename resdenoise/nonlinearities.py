@@ -321,6 +321,12 @@ class Nonlinearity:
         The smallest nonzero ``|r|`` of that signal (its smallest nonzero
         difference over h); a custom function's stability is sampled down to
         there too.
+    formula : tuple or None
+        ``(form, text, lam)`` of the formula (:mod:`resdenoise.expr`) its
+        functions were compiled from: functions that cannot change, whose
+        sampled stability is therefore kept (by this key, the signal's reach
+        and floor and ``lam``); None for a Python function, which may change
+        between calls (a parameter, a global) and is sampled on every check.
 
     A custom nonlinearity built from a diffusivity, regulariser or shrinkage
     function keeps that function (``_g``, ``_psi``, ``_shrinkage``) and
@@ -337,6 +343,7 @@ class Nonlinearity:
     _shrinkage: ArrFunc | None = None
     reach: float | None = None
     floor: float | None = None
+    formula: tuple[str, str, float] | None = None
 
     # -- the four forms ----------------------------------------------------
     # Each form returns an ndarray for every family, a custom one too: of ``r``'s shape,
@@ -453,14 +460,24 @@ def check_lambda(lam) -> float:
 
 
 def from_function(
-    func: ArrFunc, form: str = "activation", name: str = "custom", lam: float = 1.0
+    func: ArrFunc,
+    form: str = "activation",
+    name: str = "custom",
+    lam: float = 1.0,
+    *,
+    copies: bool = True,
 ) -> Nonlinearity:
     """Build a :class:`Nonlinearity` from one function given in ``form``.
 
     The activation is derived by the general translations: ``g -> g r``,
     ``Psi -> Psi'/2`` (numerically, :func:`psi_to_phi` with lam as the scale
     of its step), ``S -> (r/4 - S(r/sqrt2)/(2 sqrt2))/tau`` at tau = 1/4.
-    ``lam`` is recorded but not applied: ``func`` is used as given.  The
+    ``lam`` is recorded but not applied: ``func`` is used as given (lam is the
+    size of its features: the scale of the numerical steps and of the stability
+    sampling).  With ``copies`` func is called on a copy of r (a function may
+    write into its argument, as ``np.tanh(r, out=r)`` does) and must return an
+    array of r's shape (else a :class:`ParameterError` naming it); False for a
+    function known to do neither (resdenoise's formulas).  The
     function itself stays the nonlinearity's form ``form``: a regulariser is
     shifted to ``Psi(0) = 0``; a diffusivity undefined at 0 (``tanh(r)/r``)
     gets ``g(0) = Phi'(0)`` there.
@@ -484,6 +501,8 @@ def from_function(
     _check_form(form)
     check_kind("func", func, callable(func), f"callable (the {form} as a function)")
     lam = check_lambda(lam)  # the registry's rule: a finite number > 0
+    if copies:
+        func = _on_a_copy(func, name, form)
     given = {}
     if form == "activation":
         phi = func
@@ -497,6 +516,30 @@ def from_function(
         phi = shrinkage_to_phi(func)
         given["_shrinkage"] = func
     return Nonlinearity(name=name, key="custom", lam=lam, _phi=phi, **given)
+
+
+def _on_a_copy(func: ArrFunc, name: str, form: str) -> ArrFunc:
+    """``func`` called on a copy of its argument (which it may write into: the library
+    passes it shared, read-only arrays), its answer checked: an array of r's shape."""
+
+    def own(r):
+        r = np.array(r, dtype=float)  # a copy, writeable
+        shape = r.shape
+        try:
+            out = func(r)
+        except TypeError as exc:  # math.tanh on an array, a function of two arguments
+            raise ParameterError(
+                f"{name}: the {form} function cannot take an array of r: {exc} (give a "
+                "function of NumPy arrays, such as np.tanh)"
+            ) from None
+        if np.shape(out) != shape or np.asarray(out).dtype.kind not in "fiub":
+            got = "None" if out is None else f"{type(out).__name__} of shape {np.shape(out)}"
+            raise ParameterError(
+                f"{name}: the {form} function must return numbers of r's shape {shape}, got {got}"
+            )
+        return out
+
+    return own
 
 
 def _scale(lam: float) -> float:
@@ -518,12 +561,12 @@ def _diffusivity_at_zero(g: ArrFunc, phi: ArrFunc, scale: float) -> ArrFunc:
 
 
 def _regulariser_from_zero(psi: ArrFunc) -> ArrFunc:
-    at_zero = []
+    """``psi`` shifted to ``Psi(0) = 0``: Psi(0) taken on every call (the function may
+    change between calls, as the stability analysis assumes)."""
 
     def psi_shifted(r):
         r = np.asarray(r, dtype=float)
-        if not at_zero:
-            at_zero.append(float(np.asarray(psi(np.zeros(1)), dtype=float).reshape(-1)[0]))
-        return np.asarray(psi(r), dtype=float) - at_zero[0]
+        at_zero = float(np.asarray(psi(np.zeros(1)), dtype=float).reshape(-1)[0])
+        return np.asarray(psi(r), dtype=float) - at_zero
 
     return psi_shifted

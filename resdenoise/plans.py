@@ -14,6 +14,7 @@ plan maker with the samples (or a streamed file's summary).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -347,6 +348,26 @@ SIGMA_UNUSED: Final = (
     "the noise level given (--sigma) is not used: lambda is given and nothing is chosen "
     "from the data (--sigma sets the automatic lambda and the automatic stopping)"
 )
+
+#: The command line's options that the planners' notes (``extra["warnings"]``) name, as
+#: the one-call functions (:mod:`resdenoise.api`) take them: the notes are the command
+#: line's words (its output and report print them as they are); the library restates
+#: them with :func:`in_library_words`, as the command line restates an error's
+#: parameters (:meth:`resdenoise.errors.ResdenoiseError.restate`).
+LIBRARY_SPELLING: Final = {"--sigma": "sigma", "--scales": "scales"}
+
+
+def in_library_words(note: str) -> str:
+    """A planner's note with the options it names spelt as the library's keyword arguments.
+
+    Examples
+    --------
+    >>> in_library_words("nothing done: ...; give --sigma if you know the noise level")
+    'nothing done: ...; give sigma if you know the noise level'
+    """
+    for option, keyword in LIBRARY_SPELLING.items():
+        note = re.sub(re.escape(option) + r"(?![\w-])", keyword, note)
+    return note
 
 
 def _need_samples(u, needs: tuple, *fixes: tuple) -> None:

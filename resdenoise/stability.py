@@ -118,7 +118,8 @@ def analyse_function(nl: Nonlinearity) -> FunctionProperties:
     can go further (:func:`resdenoise.filters.bind_nonlinearity` sets it to
     the signal's range over h: a stable run's differences never exceed it),
     and down to ``nl.floor`` (the signal's smallest nonzero difference over h)
-    when its differences lie below: g_min and g_max are the extremes of ``Phi(r)/r``;
+    when its differences lie below: g_min and g_max are the extremes of ``Phi(r)/r``
+    (a g_min below 0 by at most ``G_ROUNDING`` g_max is rounding: 0);
     the Lipschitz constant is the largest difference quotient, reported
     infinite when it grows in proportion to the refinement of the grid
     (a jump); Phi is odd when ``Phi(-r) = -Phi(r)`` to 1e-12 relative.
@@ -126,6 +127,12 @@ def analyse_function(nl: Nonlinearity) -> FunctionProperties:
     infinite when it is attained at an edge of the grid (largest |r|, or
     r -> 0) and still grows there by more than 0.1 % over the last decade:
     ``r (1 + r^2)`` gives ``g_max = inf``, ``sign(r)`` gives ``g_max = inf``.
+
+    A Python function is sampled on every call: it may behave differently from
+    one call to the next (a parameter of its own, a global), and a verdict kept
+    from before would let a run take a step that is no longer stable.  A
+    formula's functions cannot change (``nl.formula``): its properties are kept,
+    per formula, lam, reach and floor.
     """
     if nl.entry is not None:
         e = nl.entry
@@ -137,16 +144,59 @@ def analyse_function(nl: Nonlinearity) -> FunctionProperties:
             monotone=e.convex,
             exact=True,
         )
-    try:
-        return _sampled_properties(nl)  # once per nonlinearity (a network's groups share one)
-    except TypeError:  # a function that cannot be hashed: sampled every time
-        return _sampled_properties.__wrapped__(nl)
+    if nl.formula is None:  # a Python function may change between calls: sampled each time
+        return _sampled_properties(nl)
+    key = (nl.formula, nl.lam, nl.reach, nl.floor)  # all that the sampled numbers depend on
+    known = _FORMULA_PROPERTIES.get(key)
+    if known is None:  # once per formula, lam and signal (a network's groups share one)
+        known = _sampled_properties(nl)
+        if len(_FORMULA_PROPERTIES) >= FORMULA_PROPERTIES_KEPT:
+            _FORMULA_PROPERTIES.clear()
+        _FORMULA_PROPERTIES[key] = known
+    return known
 
 
-@functools.lru_cache(maxsize=4096)
+#: How many formulas' sampled properties are kept (:func:`analyse_function`); all
+#: are dropped when there would be more.
+FORMULA_PROPERTIES_KEPT = 4096
+_FORMULA_PROPERTIES: dict[tuple, FunctionProperties] = {}
+
+
+#: A sampled g below 0 by at most this fraction of g_max is rounding and counts as 0: the
+#: numerical derivative of a flat Psi (Perona-Malik's far out, the truncated quadratic's
+#: plateau) is noise of order eps Psi / step there (measured: -7.8e-16 and -6.0e-15 with
+#: g_max = 1); the same relative tolerance as the oddness and monotonicity tests.
+G_ROUNDING = 1e-12
+
+
+#: Where a sampled g still grows at the grid's inner edge (r -> 0), the grid is taken
+#: down to ``1e-6 lam`` times 10 to minus these decades, one after the other, before g is
+#: called unbounded: a function whose features are far below lam (``1e-4 tanh(r/1e-4)``
+#: given with lam 1) is bounded, ``sign(r)`` (g = 1/|r|) grows at every depth.
+_DEEPER_DECADES = (12, 24, 48, 96, 192, 288)
+
+
 def _sampled_properties(nl: Nonlinearity) -> FunctionProperties:
-    """:func:`analyse_function` of a custom ``nl``, by sampling."""
-    r, d = _stretched_grid(nl.lam, nl.reach, nl.floor)
+    """:func:`analyse_function` of a custom ``nl``, by sampling (deeper towards 0 where g
+    still grows there: :data:`_DEEPER_DECADES`)."""
+    props, growing = _sampled_on(nl, nl.floor)
+    for decades in _DEEPER_DECADES:
+        if not growing:
+            break
+        floor = nl.lam * 10.0 ** (_GRID_DECADES[0] - decades)
+        if not floor > 1e-300:  # the grid's end a normal number, its g too
+            break
+        if nl.floor is not None and nl.floor <= floor:
+            continue  # the signal's own floor is deeper already
+        props, growing = _sampled_on(nl, floor)
+    return props
+
+
+def _sampled_on(nl: Nonlinearity, floor: float | None) -> tuple[FunctionProperties, bool]:
+    """The sampled properties on the grid down to ``floor``, and whether g's supremum
+    (or its infimum's) is still growing at the grid's inner edge (r -> 0)."""
+    r, d = _stretched_grid(nl.lam, nl.reach, floor)
+    growing = False
     with np.errstate(all="ignore"):
         phi = nl.phi(r)
         g = nl.g(r)
@@ -155,6 +205,8 @@ def _sampled_properties(nl: Nonlinearity) -> FunctionProperties:
         g_min, g_max = -math.inf, math.inf
     else:
         g_min, g_max = float(g.min()) + 0.0, float(g.max())  # + 0.0: no -0.0
+        if -G_ROUNDING * g_max <= g_min < 0.0:  # rounding, not a negative g: 0
+            g_min = 0.0
         p = r.size // 2
         edges = [(0, d), (2 * p, 2 * p - d), (p - 1, p - 1 - d), (p + 1, p + 1 + d)]
         edges += [(p, p - 1 - d), (p, p + 1 + d)]  # g(0) = Phi'(0) itself
@@ -162,13 +214,15 @@ def _sampled_properties(nl: Nonlinearity) -> FunctionProperties:
             g_max = math.inf
         if _still_growing(-g, edges):
             g_min = -math.inf
+        inner = edges[2:]  # towards r = 0
+        growing = _still_growing(g, inner) or _still_growing(-g, inner)
     lipschitz = _lipschitz(nl, r, phi, d)
     n = r.size // 2
     scale = max(float(np.max(np.abs(phi))), 1e-300)
     odd = bool(np.all(np.abs(phi[:n][::-1] + phi[n + 1 :]) <= 1e-12 * scale))
     slack = _translation_rounding(nl, r, phi)
     monotone = bool(np.all(np.diff(phi) >= -(1e-12 * scale + slack[1:] + slack[:-1])))
-    return FunctionProperties(g_min, g_max, lipschitz, odd, monotone, exact=False)
+    return FunctionProperties(g_min, g_max, lipschitz, odd, monotone, exact=False), growing
 
 
 def _translation_rounding(nl: Nonlinearity, r: np.ndarray, phi: np.ndarray) -> np.ndarray:

@@ -161,7 +161,10 @@ STEEP_NEAR_0 = "where(abs(r) < 1e-7*lam, 5*r, r)"
 
 def test_a_formula_steeper_below_the_grid_is_found_unstable_before_the_run(tmp_path):
     """g = 5 only for |r| < 1e-7 lam, under the grid's 1e-6 lam, where every difference
-    of the signal lies.  Before: 'sign stable' (tau = 1/4 from g_max = 1), run, exit 0."""
+    of the signal lies.  Before: 'sign stable' (tau = 1/4 from g_max = 1), run, exit 0.
+    Then refused as 'g unbounded' (g still growing at the grid's inner end); since the
+    grid goes deeper where g still grows there (audit13a F13), g_max = 5 is found and
+    the default tau is 1/20: the run is stable."""
     from resdenoise.expr import expression_nonlinearity, parse_expression
     from resdenoise.filters import bind_nonlinearity
 
@@ -170,13 +173,16 @@ def test_a_formula_steeper_below_the_grid_is_found_unstable_before_the_run(tmp_p
     assert stability.analyse_function(nl).g_max == 1.0  # the grid alone starts at 1e-6 lam
     bound, _ = bind_nonlinearity(parse_expression(STEEP_NEAR_0, "activation"), "activation", 1.0, x)
     assert bound.floor == 2e-8 and bound.reach == 2e-8
-    assert stability.analyse_function(bound).g_max > 1.0
+    assert abs(stability.analyse_function(bound).g_max - 5.0) < 1e-9
     assert not stability.check_tau(bound, 0.25).linf_stable
     (tmp_path / "tiny.csv").write_text("v\n" + "\n".join(map(repr, x.tolist())) + "\n")
     args = ["resnet", "tiny.csv", "--activation-expr", STEEP_NEAR_0, "--lambda", "1"]
     result = _run([*args, "--blocks", "3", "-o", "out.csv"], tmp_path)
-    assert result.returncode == 3, result.stderr  # refused before the run, nothing written
-    assert not (tmp_path / "out.csv").exists()
+    assert result.returncode == 0, result.stderr
+    assert "3 blocks of tau = 0.05 " in result.stderr  # h^2 / (4 g_max), g_max = 5
+    refused = _run([*args, "--blocks", "3", "--tau", "0.25", "-o", "o2.csv"], tmp_path)
+    assert refused.returncode == 3, refused.stderr  # refused before the run, nothing written
+    assert not (tmp_path / "o2.csv").exists()
 
 
 def test_smallest_step_is_the_smallest_nonzero_difference_over_all_channels(monkeypatch):
@@ -195,9 +201,10 @@ def test_a_streamed_run_samples_a_formula_down_to_the_same_floor(tmp_path):
     x[2500] = 3e-8
     np.savetxt(tmp_path / "t.csv", x, fmt="%.17g")
     args = ["resnet", "t.csv", "--lambda", "1", "--blocks", "3", "-o", "o.csv"]
-    for chunk in ("1000", "0"):
+    for chunk in ("1000", "0"):  # g_max = 5 found below the grid, streamed or not
         result = _run([*args, "--activation-expr", STEEP_NEAR_0, "--chunk-size", chunk], tmp_path)
-        assert result.returncode == 3, result.stderr
+        assert result.returncode == 0, result.stderr
+        assert "3 blocks of tau = 0.05 " in result.stderr
     reports = []
     for chunk in ("1000", "0"):
         cmd = [*args, "--activation-expr", "lam*tanh(r/lam)", "--chunk-size", chunk, "--json"]
