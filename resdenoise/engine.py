@@ -424,7 +424,9 @@ class StackRun:
         stack, where they go with it, are added here for
         :func:`resdenoise.pairs.in_parallel`), None where the pair is not worth the
         helper; then, or where the stack has channel groups or is too short for the cut,
-        the two run as ``in_parallel(advance, other, work)``."""
+        the two run as ``in_parallel(advance, other, work)``; where the pair would go in
+        turn anyway (:func:`resdenoise.pairs.pairs_now`), the stack runs whole, one slab,
+        without the cut's copies (the same numbers)."""
         n = len(self.u)
         cut = n - rows  # the first row of the helper's part
         whole = self.groups or work is None or blocks < 1
