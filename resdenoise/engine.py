@@ -58,6 +58,7 @@ from .errors import (
 from .pairs import (
     _threads_from_environment,
     in_parallel,
+    pairs_now,
     thread_budget,
     usable_cores,  # noqa: F401 - re-exported (batch, stream)
 )
@@ -434,16 +435,21 @@ class StackRun:
         stack, where they go with it, are added here for
         :func:`resdenoise.pairs.in_parallel`), None where the pair is not worth the
         helper; then, or where the stack has channel groups or is too short for the cut,
-        the two run as ``in_parallel(advance, other, work)``."""
+        the two run as ``in_parallel(advance, other, work)``; where the pair would go in
+        turn anyway (:func:`resdenoise.pairs.pairs_now`), the stack runs whole, one slab,
+        without the cut's copies (the same numbers)."""
         n = len(self.u)
         cut = n - rows  # the first row of the helper's part
         whole = self.groups or work is None or blocks < 1
         if whole or rows < 1 or cut - blocks < 0 or cut + blocks > n:
             return in_parallel(functools.partial(self.advance, blocks, keep), other, work)
+        size = n - cut + blocks  # the helper's rows, with their halo
+        work += size * (self.u.size // n) * blocks
         src = self._turn(keep)
         dst = self.u
+        if not pairs_now(work):  # the two in turn: the stack whole, no cut to copy
+            return dst, in_parallel(functools.partial(self._whole, src, blocks), other, work)[1]
         # read before the head's run writes over it, into a copy kept for the next call
-        size = n - cut + blocks
         if self.tail is None or len(self.tail) < size:
             self.tail = np.empty((size, *src.shape[1:]), src.dtype)
         tail = self.tail[:size]
@@ -460,9 +466,16 @@ class StackRun:
             self._slab(tail, blocks, 1)
             return result
 
-        _, result = in_parallel(head, rest, work + tail.size * blocks)
+        _, result = in_parallel(head, rest, work)
         dst[cut:] = tail[blocks:]
         return dst, result
+
+    def _whole(self, src: np.ndarray, blocks: int) -> None:
+        """:meth:`advance_beside`'s two parts as one: ``blocks`` blocks of ``src`` into the
+        stack (one slab, the caller's side's kept run: the numbers of the parts)."""
+        if src is not self.u:
+            np.copyto(self.u, src)
+        self._slab(self.u, blocks, 0)
 
     def _slab(self, part: np.ndarray, blocks: int, side: int) -> None:
         """``blocks`` blocks on ``part`` (rows of the stack's shape) in place, one thread:

@@ -102,6 +102,18 @@ def _on_one_thread(fn: Callable):
         return fn()
 
 
+def pairs_now(work: float | None) -> bool:
+    """Whether :func:`in_parallel` with this ``work`` would run its second on the helper
+    thread now (else both in turn, here): the work at least :data:`PAIR_WORK`, a budget of
+    two threads or more, in a :func:`helping` scope whose helper is not running a pair
+    already (a pair inside a pair runs in turn).  A caller that would split a run for the
+    pair asks first, and runs it whole where the two go in turn (the same numbers)."""
+    helper = getattr(_scope, "helper", False)  # False: no scope in this thread
+    if work is None or work < PAIR_WORK or thread_budget() < 2 or helper is False:
+        return False
+    return helper is None or not helper.busy
+
+
 def in_parallel(first: Callable, second: Callable, work: float | None = math.inf, stop=None):
     """``(first(), second())``, ``second`` on the scope's helper thread (:func:`helping`)
     meanwhile where it is worth it: ``work`` (its values x blocks; None where the caller
@@ -114,13 +126,11 @@ def in_parallel(first: Callable, second: Callable, work: float | None = math.inf
     An exception of either is raised here (the first's where both fail), once both
     ended; ``stop`` (an Event the second watches, where it runs long) is set when the
     first fails, so that the second ends soon."""
-    helper = getattr(_scope, "helper", False)  # False: no scope in this thread
-    if work is None or work < PAIR_WORK or thread_budget() < 2 or helper is False:
+    if not pairs_now(work):  # in turn, here
         return first(), second()
+    helper = _scope.helper
     if helper is None:
         helper = _scope.helper = _Helper()
-    if helper.busy:  # a pair inside a pair: in turn
-        return first(), second()
     helper.busy = True
     # in a copy of this thread's context: its context variables (NumPy's errstate) hold there
     helper.tasks.put(functools.partial(contextvars.copy_context().run, _on_one_thread, second))

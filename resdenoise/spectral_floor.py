@@ -151,33 +151,56 @@ def _profile(spec: np.ndarray, g: np.ndarray, nus: np.ndarray) -> np.ndarray:
     moves on the automatic plans' signals)."""
     rows = g.shape[0] * nus.size
     shape = np.repeat(g, nus.size, axis=0)  # (rhos * nus, ordinates): row rho * nus + nu
-    square = shape**2
     nu = np.tile(nus, g.shape[0])[:, None]
+    twice = 2.0 * spec
     c = np.broadcast_to(np.maximum(float(np.mean(spec)) - nus, 0.0), (g.shape[0], nus.size))
     c = (c / np.mean(g, axis=1, keepdims=True)).reshape(rows)
-    history = np.empty((NEWTON_STEPS + 1, rows))  # each pair's c after each step
+    # the moving pairs' rows, shapes, squared shapes, nu and history of c (each pair's c
+    # after each step), gathered again only when some pair stops (not at every step)
+    moving, sh, nm = np.arange(rows), shape, nu
+    sq = shape**2
+    history = np.empty((NEWTON_STEPS + 1, rows))
     history[0] = c
-    moving = np.arange(rows)
+    s, t, q = (np.empty(shape.shape) for _ in range(3))  # scratch for the moving rows
     with np.errstate(divide="ignore", invalid="ignore"):
         for k in range(NEWTON_STEPS):
-            if not moving.size:
+            m = moving.size
+            if not m:
                 break
-            sh, was = shape[moving], c[moving]
-            s = nu[moving] + was[:, None] * sh
-            grad = np.sum(sh * (s - spec) / s**2, axis=1)
-            curv = np.sum(square[moving] * (2.0 * spec - s) / s**3, axis=1)
+            was = c[moving]
+            # s = nu + c sh; grad = sum(sh (s - spec) / s^2); curv = sum(sh^2 (2 spec - s) / s^3)
+            # (the same operations as written so, into scratch: the same numbers)
+            s_, t_, q_ = s[:m], t[:m], q[:m]
+            np.multiply(was[:, None], sh, out=s_)
+            s_ += nm
+            np.subtract(s_, spec, out=t_)
+            t_ *= sh
+            t_ /= np.multiply(s_, s_, out=q_)
+            grad = np.add.reduce(t_, axis=1)
+            np.subtract(twice, s_, out=t_)
+            t_ *= sq
+            t_ /= np.power(s_, 3, out=q_)
+            curv = np.add.reduce(t_, axis=1)
             step = np.where(curv > 0, grad / np.where(curv > 0, curv, 1.0), 0.0)
             new = np.maximum(was - step, 0.0)
             new = np.where(np.isfinite(new), new, was)
-            history[k + 1, moving] = new
-            seen = history[: k + 1, moving] == new  # the c of an earlier step again ...
+            history[k + 1, :m] = new
+            seen = history[: k + 1, :m] == new  # the c of an earlier step again ...
             cycle = seen.any(axis=0)
+            if not cycle.any():  # every pair moves on
+                c[moving] = new
+                continue
             start = k - np.argmax(seen[::-1], axis=0)  # ... the latest: a cycle from there
             last = start + (NEWTON_STEPS - start) % (k + 1 - start)  # where step N leaves it
-            c[moving] = np.where(cycle, history[last, moving], new)
-            moving = moving[~cycle]
-        s = nu + c[:, None] * shape
-        crit = np.sum(np.log(s) + spec / s, axis=1).reshape(g.shape[0], nus.size)
+            c[moving] = np.where(cycle, history[last, np.arange(m)], new)
+            go = ~cycle
+            moving, sh, sq, nm = moving[go], sh[go], sq[go], nm[go]
+            history = history[:, go]
+        np.multiply(c[:, None], shape, out=s)
+        s += nu
+        crit = np.log(s)
+        crit += np.divide(spec, s, out=s)
+        crit = np.add.reduce(crit, axis=1).reshape(g.shape[0], nus.size)
     return np.min(np.where(np.isfinite(crit), crit, np.inf), axis=0)
 
 

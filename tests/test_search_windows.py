@@ -479,3 +479,37 @@ def test_an_advance_beside_counts_the_rows_that_go_to_the_helper(rng, monkeypatc
     assert told == [windows + (3000 + 30) * 2 * 30] and told[0] >= pairs.PAIR_WORK
     assert where != threading.get_ident()  # on the helper
     np.testing.assert_array_equal(got, run_blocks(stack, nl, 0.2, 30))
+
+
+def test_an_advance_beside_a_run_in_turn_runs_the_stack_whole(rng, monkeypatch):
+    """Where the pair would not go to the helper (work below PAIR_WORK, one thread, no
+    scope), ``advance_beside`` runs the stack as one slab and ``other`` in turn: no cut,
+    no copy of the last rows, the same numbers (keeping or not) as one run."""
+    monkeypatch.setattr(pairs, "_cpu_count", lambda: 2)
+    stack = rng.standard_normal((3000, 2))
+    nl = get_nonlinearity("perona-malik", "diffusivity", 0.7)
+    running = engine.StackRun(stack, nl.phi, 0.2, 1.0)
+    sizes = []
+    slab = engine.StackRun._slab
+    monkeypatch.setattr(
+        engine.StackRun,
+        "_slab",
+        lambda self, part, b, side: sizes.append((len(part), side)) or slab(self, part, b, side),
+    )
+
+    @pairs.helping
+    def advances():
+        whole, done, held, want, got = stack, 0, None, None, None
+        for k, keep in ((1, False), (4, True), (9, True), (20, False)):
+            if keep:
+                held, want = got, got.copy()
+            got, told = running.advance_beside(k - done, functools.partial(int, k), 1000, keep, 0)
+            whole = run_blocks(whole, nl, 0.2, k - done)
+            done = k
+            assert told == k
+            np.testing.assert_array_equal(got, whole)
+            if held is not None:
+                np.testing.assert_array_equal(held, want)
+
+    advances()
+    assert sizes == [(3000, 0)] * 4 and running.tail is None
