@@ -387,4 +387,5 @@ def resnet(
 
 for _func in (diffuse, shrink, regularise, resnet):  # the sections they share, once
     for _key, _text in (("signal", _SIGNAL), ("lam", _LAM), ("h", _H), ("tail", _TAIL)):
-        _func.__doc__ = _func.__doc__.replace("    {" + _key + "}", _text.strip("\n"))
+        if _func.__doc__:  # None under python -OO (docstrings stripped)
+            _func.__doc__ = _func.__doc__.replace("    {" + _key + "}", _text.strip("\n"))
