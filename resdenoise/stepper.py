@@ -258,7 +258,7 @@ def _resolve_phi(phi):
     if owner is not None and getattr(owner, "phi", None) == phi:
         phi = owner
     if callable(getattr(phi, "phi", None)) and hasattr(phi, "flux_kernel"):
-        return phi.phi, phi.flux_kernel, phi
+        return getattr(phi, "scratch_phi", phi.phi), phi.flux_kernel, phi
     if not callable(phi):
         raise TypeError(f"phi must be callable or a Nonlinearity, got {type(phi).__name__}")
     return phi, None, None
