@@ -98,3 +98,54 @@ def test_the_step_loop_hands_an_activation_its_own_differences_uncopied():
     assert seen[-1] is d
     nl.phi(d)
     assert seen[-1] is not d
+
+
+# --------------------------------------------------------------------------
+# F10. lam given with a Nonlinearity bound to another lam was dropped without a word (the
+# run at the Nonlinearity's lam); a registry Nonlinearity could not be hashed.
+# --------------------------------------------------------------------------
+
+SHORT = np.array([0.0, 4.0, -2.0, 3.0, 1.0, 0.5])
+
+
+@pytest.mark.parametrize(
+    ("call", "nl", "given"),
+    [
+        (
+            lambda x, nl, **k: rd.diffuse(x, nl, steps=3, **k),
+            ("perona-malik", "diffusivity", 2.0),
+            {"lam": 0.5},
+        ),
+        (
+            lambda x, nl, **k: rd.diffuse(x, nl, steps=3, **k),
+            ("perona-malik", "diffusivity", 2.0),
+            {"lam": "auto"},
+        ),
+        (
+            lambda x, nl, **k: rd.resnet(x, nl, blocks=3, **k),
+            ("tanh", "activation", 1.0),
+            {"lam": 2.0},
+        ),
+        (
+            lambda x, nl, **k: rd.regularise(x, nl, alpha=1.0, **k),
+            ("huber", "regulariser", 1.0),
+            {"lam": 3.0},
+        ),
+        (lambda x, nl, **k: rd.shrink(x, nl, **k), ("soft", "shrinkage", 1.0), {"theta": 2.0}),
+    ],
+)
+def test_lam_given_with_a_nonlinearity_bound_to_another_is_refused(call, nl, given):
+    bound = rd.get_nonlinearity(*nl)
+    with pytest.raises(rd.ParameterError, match=r"bound to (lam|theta) = ") as caught:
+        call(SHORT, bound, **given)
+    assert "\n" not in str(caught.value)
+    key = next(iter(given))
+    same = bound.lam if key == "lam" else bound.theta
+    np.testing.assert_array_equal(call(SHORT, bound), call(SHORT, nl[0], **{key: same}))
+    np.testing.assert_array_equal(call(SHORT, bound, **{key: same}), call(SHORT, bound))
+
+
+def test_a_registry_nonlinearity_hashes_as_it_compares():
+    a, b = rd.get_nonlinearity("tanh", lam=2.0), rd.get_nonlinearity("tanh", lam=2.0)
+    assert a == b and hash(a) == hash(b)
+    assert len({a, b, rd.get_nonlinearity("tanh", lam=1.0), rd.get_nonlinearity("isru")}) == 3
