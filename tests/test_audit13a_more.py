@@ -149,3 +149,76 @@ def test_a_registry_nonlinearity_hashes_as_it_compares():
     a, b = rd.get_nonlinearity("tanh", lam=2.0), rd.get_nonlinearity("tanh", lam=2.0)
     assert a == b and hash(a) == hash(b)
     assert len({a, b, rd.get_nonlinearity("tanh", lam=1.0), rd.get_nonlinearity("isru")}) == 3
+
+
+# --------------------------------------------------------------------------
+# F8. resdenoise.dask: measure_array without dask raised a raw ModuleNotFoundError; the
+# messages named filter_array for noise_sigma and measure_array; a complex dask array was
+# run with only NumPy's ComplexWarning; what rd.diffuse refuses as SignalError (1 sample,
+# 3-D) was a ParameterError here.
+# --------------------------------------------------------------------------
+
+
+def test_without_dask_each_dask_function_says_what_to_install():
+    code = (
+        "import sys\n"
+        "for m in ('dask', 'dask.array', 'distributed', 'zarr'): sys.modules[m] = None\n"
+        "import numpy as np, resdenoise.dask as rdd\n"
+        "from resdenoise.errors import ExtraMissing\n"
+        "from resdenoise.filters import plan_diffuse\n"
+        "from resdenoise.nonlinearities import get_nonlinearity\n"
+        "plan = plan_diffuse(get_nonlinearity('linear', 'diffusivity', 1.0), steps=1)\n"
+        "x = np.arange(5.0)\n"
+        "for f, args in ((rdd.filter_array, (x, plan)), (rdd.noise_sigma, (x,)),\n"
+        "                (rdd.measure_array, (x, x, plan))):\n"
+        "    try:\n"
+        "        f(*args)\n"
+        "    except ExtraMissing as e:\n"
+        "        print(e)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 3
+    for name, line in zip(("filter_array", "noise_sigma", "measure_array"), lines, strict=True):
+        assert line.startswith(f"resdenoise.dask.{name} needs dask: pip install '.[dask]'"), line
+
+
+def _plan():
+    from resdenoise.filters import plan_diffuse
+
+    return plan_diffuse(rd.get_nonlinearity("linear", "diffusivity", 1.0), steps=1)
+
+
+@pytest.mark.parametrize("name", ["filter_array", "noise_sigma", "measure_array"])
+def test_each_dask_function_names_itself_when_given_no_dask_array(name):
+    pytest.importorskip("dask.array")
+    import resdenoise.dask as rdd
+
+    x = np.arange(5.0)
+    args = {"filter_array": (x, _plan()), "noise_sigma": (x,), "measure_array": (x, x, _plan())}
+    with pytest.raises(rd.ParameterError, match=f"^{name} takes a dask array, not ndarray$"):
+        getattr(rdd, name)(*args[name])
+
+
+@pytest.mark.parametrize(
+    ("values", "words"),
+    [
+        (np.array([0, 1 + 1j, 2]), "the signal is complex (complex128)"),
+        (np.zeros(1), "a signal needs at least 2 samples"),
+        (np.zeros((4, 2, 2)), "must have shape (n,) or (n, channels)"),
+        (np.zeros((4, 0)), "has no channels"),
+        (np.array(["a", "b", "c"]), "the signal must be numbers"),
+    ],
+)
+def test_a_dask_array_that_is_no_signal_is_refused_as_rd_diffuse_refuses_it(values, words):
+    da = pytest.importorskip("dask.array")
+    import resdenoise.dask as rdd
+
+    with pytest.raises(rd.SignalError) as in_memory:
+        rd.diffuse(values, "linear", lam=1.0, steps=1)
+    for call in (lambda a: rdd.filter_array(a, _plan()), rdd.noise_sigma):
+        with pytest.raises(rd.SignalError) as lazy:
+            call(da.from_array(values))
+        assert words in str(lazy.value) and "\n" not in str(lazy.value)
+    assert words in str(in_memory.value)
