@@ -222,3 +222,71 @@ def test_a_dask_array_that_is_no_signal_is_refused_as_rd_diffuse_refuses_it(valu
             call(da.from_array(values))
         assert words in str(lazy.value) and "\n" not in str(lazy.value)
     assert words in str(in_memory.value)
+
+
+# --------------------------------------------------------------------------
+# F11. The library ignored a $RESDENOISE_THREADS or $RESDENOISE_ENGINE that the program
+# refuses (exit 2): RESDENOISE_ENGINE=numpi ran the compiled loop without a word.
+# run_network_stopped turned float32 into float64.
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("RESDENOISE_THREADS", "abc", "RESDENOISE_THREADS='abc': give a whole number"),
+        ("RESDENOISE_THREADS", "0", "RESDENOISE_THREADS='0': give a whole number"),
+        ("RESDENOISE_THREADS", "-1", "from 1 to 256"),
+        ("RESDENOISE_THREADS", "1000", "from 1 to 256"),
+        ("RESDENOISE_ENGINE", "bogus", "RESDENOISE_ENGINE='bogus': give auto or numpy"),
+        ("RESDENOISE_ENGINE", "NUMPY", "give auto or numpy"),
+    ],
+)
+def test_the_library_refuses_the_environment_the_program_refuses(monkeypatch, name, value, words):
+    from resdenoise.engine import run_blocks
+
+    monkeypatch.setenv(name, value)
+    x = _signal(3000)
+    for call in (
+        lambda: rd.diffuse(x, "perona-malik", lam=1.0, steps=3),
+        lambda: rd.resnet(x, np.tanh, blocks=3),
+        lambda: run_blocks(x, rd.get_nonlinearity("charbonnier"), 0.25, 3),
+    ):
+        with pytest.raises(rd.ParameterError, match=r"\bor unset it$") as caught:
+            call()
+        assert words in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("RESDENOISE_THREADS", "2"), ("RESDENOISE_THREADS", ""), ("RESDENOISE_ENGINE", "numpy")],
+)
+def test_the_environment_the_program_takes_the_library_takes(monkeypatch, name, value):
+    x = _signal(3000)
+    want = rd.diffuse(x, "charbonnier", lam=1.0, steps=3)
+    monkeypatch.setenv(name, value)
+    np.testing.assert_array_equal(rd.diffuse(x, "charbonnier", lam=1.0, steps=3), want)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_run_network_stopped_keeps_the_working_precision_of_resnet_network(tmp_path, dtype):
+    import warnings
+
+    from resdenoise.filters import run_plan
+    from resdenoise.learn import network_text, run_network_stopped
+    from resdenoise.learn_model import Group
+    from resdenoise.plans import network_planner
+
+    rng = np.random.default_rng(5)
+    u = (np.repeat(rng.standard_normal(10), 100) + 0.3 * rng.standard_normal(1000)).astype(dtype)
+    groups = [Group((0.5, 0.3, 0.2), 1.0, 0.2, 4), Group((0.2, 0.2, 0.6), 0.7, 0.25, 3, scale=2)]
+    path = tmp_path / "net.toml"
+    path.write_text(network_text(groups, 1.0, stop="sure", max_blocks=28))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out, blocks = run_network_stopped(u, groups)
+        plan, extra = network_planner(str(path))(u)
+    want = run_plan(plan, u)
+    assert blocks == extra["blocks_chosen"]
+    assert out.dtype == want.dtype == dtype
+    np.testing.assert_array_equal(out, want)
