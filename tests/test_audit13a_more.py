@@ -109,40 +109,32 @@ SHORT = np.array([0.0, 4.0, -2.0, 3.0, 1.0, 0.5])
 
 
 @pytest.mark.parametrize(
-    ("call", "nl", "given"),
+    ("command", "nl", "settings", "given"),
     [
-        (
-            lambda x, nl, **k: rd.diffuse(x, nl, steps=3, **k),
-            ("perona-malik", "diffusivity", 2.0),
-            {"lam": 0.5},
-        ),
-        (
-            lambda x, nl, **k: rd.diffuse(x, nl, steps=3, **k),
-            ("perona-malik", "diffusivity", 2.0),
-            {"lam": "auto"},
-        ),
-        (
-            lambda x, nl, **k: rd.resnet(x, nl, blocks=3, **k),
-            ("tanh", "activation", 1.0),
-            {"lam": 2.0},
-        ),
-        (
-            lambda x, nl, **k: rd.regularise(x, nl, alpha=1.0, **k),
-            ("huber", "regulariser", 1.0),
-            {"lam": 3.0},
-        ),
-        (lambda x, nl, **k: rd.shrink(x, nl, **k), ("soft", "shrinkage", 1.0), {"theta": 2.0}),
+        ("diffuse", ("perona-malik", "diffusivity", 2.0), {"steps": 3}, {"lam": 0.5}),
+        ("diffuse", ("perona-malik", "diffusivity", 2.0), {"steps": 3}, {"lam": "auto"}),
+        ("resnet", ("tanh", "activation", 1.0), {"blocks": 3}, {"lam": 2.0}),
+        ("regularise", ("huber", "regulariser", 1.0), {"alpha": 1.0}, {"lam": 3.0}),
+        ("shrink", ("soft", "shrinkage", 1.0), {}, {"theta": 2.0}),
     ],
 )
-def test_lam_given_with_a_nonlinearity_bound_to_another_is_refused(call, nl, given):
+def test_lam_given_with_a_nonlinearity_bound_to_another_is_refused(command, nl, settings, given):
+    from resdenoise.filters import run_plan
+    from resdenoise.plans import planner
+
     bound = rd.get_nonlinearity(*nl)
     with pytest.raises(rd.ParameterError, match=r"bound to (lam|theta) = ") as caught:
-        call(SHORT, bound, **given)
+        planner(command, bound, **settings, **given)
+    assert "\n" not in str(caught.value)
+    with pytest.raises(rd.ParameterError) as caught:  # the one-call function: refused too
+        getattr(rd, command)(SHORT, bound, **settings, **given)
     assert "\n" not in str(caught.value)
     key = next(iter(given))
-    same = bound.lam if key == "lam" else bound.theta
-    np.testing.assert_array_equal(call(SHORT, bound), call(SHORT, nl[0], **{key: same}))
-    np.testing.assert_array_equal(call(SHORT, bound, **{key: same}), call(SHORT, bound))
+    same = {key: bound.lam if key == "lam" else bound.theta}
+    want = getattr(rd, command)(SHORT, nl[0], **settings, **same)
+    np.testing.assert_array_equal(getattr(rd, command)(SHORT, bound, **settings), want)
+    plan, _ = planner(command, bound, **settings, **same)(SHORT)  # the same value: taken
+    np.testing.assert_array_equal(run_plan(plan, SHORT), want)
 
 
 def test_a_registry_nonlinearity_hashes_as_it_compares():
