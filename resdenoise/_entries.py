@@ -117,6 +117,11 @@ class Entry:
     #: Allocation-free ``phi_into(r, out, lam, work)`` for the engine, or None.
     phi_into: FluxKernel | None = None
 
+    def __hash__(self) -> int:
+        """By key (the generated hash would hash the dicts ``formulas`` and ``aliases``
+        and fail): equal entries have one key, so a bound Nonlinearity hashes too."""
+        return hash(self.key)
+
     @property
     def klass(self) -> str:
         """'convex' (monotone Phi, convex Psi) or 'nonconvex' (nonmonotone Phi)."""

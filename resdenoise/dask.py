@@ -28,7 +28,13 @@ import functools
 import numpy as np
 
 from . import noise
-from .errors import ParameterError, SignalError, import_extra, non_finite
+from .errors import (
+    ParameterError,
+    SignalError,
+    check_signal_shape,
+    import_extra,
+    non_finite,
+)
 from .filters import run_plan
 from .measure import StreamMeasure
 from .median import MedianSelect
@@ -44,21 +50,32 @@ CONNECT_TIMEOUT = 10
 RETRIES = 2
 
 
-def _dask_array():
-    return import_extra("dask.array", "filtering dask arrays needs dask", "dask")
+def _dask_array(who: str):
+    return import_extra("dask.array", f"resdenoise.dask.{who} needs dask", "dask")
 
 
-def _as_time_chunked(array):
-    """``array`` as a dask array ``(samples, channels)`` chunked along time only."""
-    da = _dask_array()
+def _as_time_chunked(array, who: str):
+    """``array`` as a dask array ``(samples, channels)`` chunked along time only.
+
+    ``who`` (the function's name) is named where ``array`` is no dask array (a
+    ParameterError); an array that is no signal is refused as
+    :func:`resdenoise.api.as_signal` refuses it in memory: a :class:`SignalError`
+    (complex or not numbers, not ``(n,)`` or ``(n, channels)``, fewer than 2 samples,
+    no channels), before anything is computed."""
+    da = _dask_array(who)
     if not isinstance(array, da.Array):
-        raise ParameterError(f"filter_array takes a dask array, not {type(array).__name__}")
-    if array.ndim not in (1, 2):
-        raise ParameterError(
-            f"a signal is (samples,) or (samples, channels); this array has shape {array.shape}"
+        raise ParameterError(f"{who} takes a dask array, not {type(array).__name__}")
+    if array.dtype.kind == "c":  # not cast: that drops the imaginary part with a mere warning
+        raise SignalError(
+            f"the signal is complex ({array.dtype}); resdenoise filters real signals: pass "
+            "array.real, or filter the real and imaginary parts one after the other"
         )
-    if array.shape[0] < 2:
-        raise ParameterError(f"a signal needs at least 2 samples, got {array.shape[0]}")
+    if array.dtype.kind not in "biuf":
+        raise SignalError(
+            f"the signal must be numbers: a dask array of shape (n,) or (n, channels), "
+            f"not of dtype {array.dtype}"
+        )
+    check_signal_shape(array.shape)
     if not np.issubdtype(array.dtype, np.floating):
         array = array.astype(np.float64)
     if array.ndim == 2 and len(array.chunks[1]) > 1:
@@ -91,7 +108,7 @@ def filter_array(array, plan, *, dtype=None, threads: int | None = 1):
         every other float).  A chunk holding a NaN or an infinite sample raises
         :class:`~resdenoise.errors.SignalError` when computed.
     """
-    array = _as_time_chunked(array)
+    array = _as_time_chunked(array, "filter_array")
     if plan.prestage is not None:
         raise ParameterError(
             "an impulse pre-stage needs the whole signal (its scale is a median over all "
@@ -139,7 +156,7 @@ def noise_sigma(array, dtype=None, estimator: str = DEFAULT_ESTIMATOR) -> np.nda
     ndarray
         The noise estimate per channel, shape ``(channels,)``.
     """
-    array = _as_time_chunked(array)
+    array = _as_time_chunked(array, "noise_sigma")
     if dtype is not None and np.dtype(dtype) != np.float64:
         array = array.astype(dtype)  # the estimate of the working-precision samples
     two = array if array.ndim == 2 else array[:, None]
@@ -223,9 +240,8 @@ def measure_array(f, u, plan, verdict=None) -> dict:
         Without the per-scale checks of a multiscale plan (those need the
         whole signal).
     """
-    import dask
-
-    f, u = _as_time_chunked(f), _as_time_chunked(u)
+    dask = import_extra("dask", "resdenoise.dask.measure_array needs dask", "dask")
+    f, u = _as_time_chunked(f, "measure_array"), _as_time_chunked(u, "measure_array")
     if f.shape != u.shape:
         raise ParameterError(f"f has shape {f.shape}, u {u.shape}; give a run's input and output")
     # tolerances in the ulp of the coarser precision, as stability.measure_channels

@@ -200,7 +200,8 @@ def run_blocks(
     ParameterError
         tau or h is not a finite number > 0; n_blocks, threads, tile, sweep or
         callback_every is not a whole number in range (n_blocks: 0 to
-        :data:`~resdenoise.errors.MAX_BLOCKS`).
+        :data:`~resdenoise.errors.MAX_BLOCKS`); ``$RESDENOISE_THREADS`` or
+        ``$RESDENOISE_ENGINE`` holds a value the program refuses too.
 
     Other Parameters
     ----------------
@@ -227,7 +228,7 @@ def run_blocks(
     backend : {None, 'compiled', 'numpy'}
         The step loop.  None: the compiled one where it exists for phi
         (see :func:`backend_for`), unless ``$RESDENOISE_ENGINE`` is
-        ``numpy``.  'compiled' raises ValueError where it does not exist
+        ``numpy`` (a value other than ``auto`` or ``numpy``: ParameterError).  'compiled' raises ValueError where it does not exist
         (also for Perona-Malik with tau/h**2 outside [2**-60, 2**60], which
         the compiled loop's exponential does not cover).
     out : ndarray, optional

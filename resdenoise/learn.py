@@ -459,7 +459,7 @@ def run_network_stopped(
     ``lambda_factors``, every lambda's common factor chosen among them too).  This is the
     network file with ``stop = "sure"`` (:func:`network_text`) as
     ``resnet --network`` runs it (:func:`resdenoise.network_stop.stopped_plan`),
-    bit for bit.  Each state is one the network's blocks reach, so stability
+    bit for bit, in its working precision (float32 input stays float32).  Each state is one the network's blocks reach, so stability
     is kept.
     """
     depth = sum(g.repeat for g in groups)
@@ -473,9 +473,9 @@ def stopped_run(
 ) -> tuple[np.ndarray, dict]:
     """The network file with ``stop = "sure"`` (``max-blocks = cap``, and
     ``lambda-factors`` when given) run on u as ``resnet --network`` runs it:
-    ``(output, the depth's report)``."""
+    ``(output, the depth's report)``; float32 u stays float32, as there."""
     plan, extra = stopped_choice(u, groups, h, cap, lambda_factors)
-    return run_plan(plan, np.asarray(u, dtype=float)), extra
+    return run_plan(plan, u), extra
 
 
 def stopped_choice(u, groups: Sequence[Group], h: float, cap: int, lambda_factors=None):

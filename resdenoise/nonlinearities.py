@@ -357,6 +357,21 @@ class Nonlinearity:
         return np.asarray(self._phi(r))
 
     @property
+    def scratch_phi(self) -> Callable[[np.ndarray], np.ndarray]:
+        """:meth:`phi` for arrays the caller does not read again (the engine's scratch
+        differences): a custom activation function is called on the array itself, not
+        on the copy :meth:`phi` hands it (``from_function``), which costs the step loop
+        a copy a block (measured: 3x the CPU time of a run with ``np.tanh``)."""
+        func = getattr(self._phi, "__wrapped__", None) if self.entry is None else None
+        if func is not None:
+
+            def phi(r):
+                return np.asarray(func(np.asarray(r, dtype=float)))
+
+            return phi
+        return self.phi
+
+    @property
     def flux_kernel(self) -> Callable[[np.ndarray, np.ndarray, tuple], np.ndarray] | None:
         """Allocation-free ``kernel(r, out, work)`` writing ``Phi(r)`` into ``out``.
 
@@ -539,6 +554,7 @@ def _on_a_copy(func: ArrFunc, name: str, form: str) -> ArrFunc:
             )
         return out
 
+    own.__wrapped__ = func  # the step loop calls it on its own scratch (Nonlinearity.scratch_phi)
     return own
 
 

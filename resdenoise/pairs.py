@@ -155,10 +155,26 @@ MAX_THREADS = 256
 
 
 def _threads_from_environment() -> int | None:
-    """``$RESDENOISE_THREADS`` when it is a count >= 1 (the program refuses one above
-    :data:`MAX_THREADS`, and any other value: :func:`resdenoise.stepper.check_environment`)."""
+    """``$RESDENOISE_THREADS`` as a count, None where it is unset or empty.
+
+    Raises
+    ------
+    ParameterError
+        It is not a whole number from 1 to :data:`MAX_THREADS`: the program's rule
+        (:func:`resdenoise.stepper.check_environment`, exit code 2), the library's too,
+        where a run reads it (a value that cannot mean a count is said, not ignored)."""
     env = os.environ.get("RESDENOISE_THREADS", "")
-    return int(env) if env.isascii() and env.isdigit() and int(env) > 0 else None
+    if not env:
+        return None
+    count = int(env) if env.isascii() and env.isdigit() else 0
+    if not 1 <= count <= MAX_THREADS:
+        from .errors import ParameterError
+
+        raise ParameterError(
+            f"RESDENOISE_THREADS={env!r}: give a whole number of threads from 1 to "
+            f"{MAX_THREADS}, or unset it"
+        )
+    return count
 
 
 def _cpu_count() -> int:

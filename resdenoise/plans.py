@@ -419,7 +419,9 @@ def planner(
         family too, by SURE (:func:`automatic_planner` with the command;
         settings the search chooses must be left out or ``"auto"``), a formula from
         :func:`resdenoise.expr.parse_expression` of that form, or a bound
-        :class:`~resdenoise.nonlinearities.Nonlinearity` (``lam`` unused).
+        :class:`~resdenoise.nonlinearities.Nonlinearity` (its own lam: a registry one
+        given with another ``lam`` or ``theta``, or ``"auto"``, is refused; a custom
+        one is used as given).
     lam : float or "auto", optional
         Contrast parameter; None or ``"auto"``: the universal threshold of
         each signal (with an automatic stopping time: searched with it; a
@@ -471,6 +473,7 @@ def planner(
     if sigma is not None:
         check_positive("sigma", sigma)
     _check_nonlinearity(nonlinearity, form)
+    lam_given, theta_given = lam, settings.get("theta")
     lam = None if lam == AUTO else lam
     if lam is not None:
         check_positive("lam", lam)
@@ -495,6 +498,7 @@ def planner(
                 f"(at most {1.7976931348623157e308 / SQRT2:.4g}); give a smaller theta",
                 parameters=["theta"],
             )
+    _check_bound(nonlinearity, lam_given, theta_given)
     auto = settings.get(auto_key) == AUTO
     if auto and not isinstance(nonlinearity, str):
         raise ParameterError(
@@ -548,6 +552,31 @@ def _check_nonlinearity(nonlinearity, form: str) -> None:
             "(resdenoise.expr.parse_expression) or a resdenoise Nonlinearity, "
             f"not {type(nonlinearity).__name__}"
         )
+
+
+def _check_bound(nonlinearity, lam, theta) -> None:
+    """Refuse a ``lam`` or ``theta`` (a number other than the bound one, or ``"auto"``)
+    given with a registry :class:`~resdenoise.nonlinearities.Nonlinearity`: it would be
+    dropped, the run made at the Nonlinearity's lam.  A custom one (``from_function``)
+    is used as given."""
+    from .nonlinearities import SQRT2, Nonlinearity
+
+    if not isinstance(nonlinearity, Nonlinearity) or nonlinearity.entry is None:
+        return
+    name, value = ("lam", lam) if theta is None else ("theta", theta)
+    if value is None:
+        return
+    bound = nonlinearity.lam if theta is None else nonlinearity.theta
+    if value != AUTO:
+        given_lam = value if theta is None else SQRT2 * value
+        if math.isclose(given_lam, nonlinearity.lam, rel_tol=1e-12):
+            return
+    raise ParameterError(
+        f"{name}={value!r} given with a Nonlinearity bound to {name} = {bound:g}: give "
+        f"no {name} (or {name}={bound:g}), or bind the one wanted "
+        f"(get_nonlinearity({nonlinearity.key!r}, ..., lam=...))",
+        parameters=[name],
+    )
 
 
 def automatic_planner(

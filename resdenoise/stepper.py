@@ -17,7 +17,7 @@ import os
 import numpy as np
 
 from .errors import ParameterError
-from .pairs import MAX_THREADS, _threads_from_environment
+from .pairs import _threads_from_environment
 
 #: Step loops: "compiled" (resdenoise._kernels) and "numpy" (the reference).
 BACKENDS = ("compiled", "numpy")
@@ -28,22 +28,22 @@ ENGINE_SETTINGS = ("auto", "numpy")
 
 def check_environment() -> None:
     """Refuse (:class:`ParameterError`, exit code 2) a ``$RESDENOISE_THREADS`` that is
-    not a whole number from 1 to :data:`MAX_THREADS` and a ``$RESDENOISE_ENGINE`` not
-    in :data:`ENGINE_SETTINGS` (empty is unset).  The program checks them before any
-    work; the library itself ignores such a value (and takes at most
-    :data:`MAX_THREADS` threads)."""
-    threads = os.environ.get("RESDENOISE_THREADS", "")
-    count = _threads_from_environment()
-    if threads and (count is None or count > MAX_THREADS):
-        raise ParameterError(
-            f"RESDENOISE_THREADS={threads!r}: give a whole number of threads from 1 to "
-            f"{MAX_THREADS}, or unset it"
-        )
-    engine = os.environ.get("RESDENOISE_ENGINE", "")
-    if engine and engine not in ENGINE_SETTINGS:
+    not a whole number from 1 to :data:`resdenoise.pairs.MAX_THREADS` and a
+    ``$RESDENOISE_ENGINE`` not in :data:`ENGINE_SETTINGS` (empty is unset).  The program checks them before any
+    work; the library refuses them likewise where a run reads them."""
+    _threads_from_environment()
+    engine_from_environment()
+
+
+def engine_from_environment() -> str:
+    """``$RESDENOISE_ENGINE``: one of :data:`ENGINE_SETTINGS` (``auto`` where it is
+    unset or empty); any other value: :class:`ParameterError`, not ignored."""
+    engine = os.environ.get("RESDENOISE_ENGINE", "") or "auto"
+    if engine not in ENGINE_SETTINGS:
         raise ParameterError(
             f"RESDENOISE_ENGINE={engine!r}: give {' or '.join(ENGINE_SETTINGS)}, or unset it"
         )
+    return engine
 
 
 #: Values (samples x channels) per tile: the five work arrays of two threads' tiles
@@ -135,7 +135,7 @@ def _compiled_family(owner, backend: str | None, sigma: float = 1.0) -> int | No
     ``sigma`` is the run's tau/h**2, where it is known.
     """
     if backend is None:
-        backend = "numpy" if os.environ.get("RESDENOISE_ENGINE", "") == "numpy" else "auto"
+        backend = engine_from_environment()
     elif backend not in BACKENDS:
         raise ValueError(f"backend must be one of {sorted(BACKENDS)} or None, got {backend!r}")
     if backend == "numpy":
@@ -258,7 +258,7 @@ def _resolve_phi(phi):
     if owner is not None and getattr(owner, "phi", None) == phi:
         phi = owner
     if callable(getattr(phi, "phi", None)) and hasattr(phi, "flux_kernel"):
-        return phi.phi, phi.flux_kernel, phi
+        return getattr(phi, "scratch_phi", phi.phi), phi.flux_kernel, phi
     if not callable(phi):
         raise TypeError(f"phi must be callable or a Nonlinearity, got {type(phi).__name__}")
     return phi, None, None

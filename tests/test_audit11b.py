@@ -107,16 +107,19 @@ def test_every_command_checks_the_environment():
 
 
 def test_the_library_takes_at_most_the_compiled_loops_threads(monkeypatch):
-    """A host with more cores than the compiled loop takes (or a larger setting from
-    Python) runs on 256 threads, where it crashed on long signals."""
+    """A host with more cores than the compiled loop takes runs on 256 threads, where it
+    crashed on long signals; a larger setting is refused from Python too (audit13a F11:
+    the program's rule, where the library took 256)."""
     import resdenoise.pairs as pairs
     from resdenoise.engine import default_threads
+    from resdenoise.errors import ParameterError
 
     monkeypatch.delenv("RESDENOISE_THREADS", raising=False)
     monkeypatch.setattr(pairs, "usable_cores", lambda: 384)
     assert default_threads(10**8, 10**4) == 256
     monkeypatch.setenv("RESDENOISE_THREADS", "1000")
-    assert default_threads(10, 1) == 256
+    with pytest.raises(ParameterError, match="from 1 to 256"):
+        default_threads(10, 1)
 
 
 def test_the_readme_documents_the_environment_settings():
