@@ -355,3 +355,64 @@ def test_stdin_closed_is_one_line_not_a_bug(tmp_path, extra):
     assert done.returncode == 1
     assert done.stderr == "Error: <stdin>: cannot read: stdin is closed; give an input file\n"
     assert list(tmp_path.iterdir()) == []
+
+
+def _batch_inputs(tmp_path, n=3):
+    for i in range(n):
+        (tmp_path / f"f{i}.csv").write_bytes(_csv(300 + i))
+    return [f"f{i}.csv" for i in range(n)]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_stderr_on_a_full_disk_does_not_stop_a_batch(tmp_path, jobs):
+    """``2>/dev/full`` (a CI log volume that filled up): the first message failed with
+    ENOSPC, 'internal error ... (a bug)', exit 1 and the batch stopped after its first
+    file; now the messages go nowhere, as with ``2>&-``, and every file is written."""
+    names = _batch_inputs(tmp_path)
+    args = [EXE, "diffuse", *names, "--steps", "3", "--jobs", jobs, "-v", "-o", "out/"]
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(args, cwd=tmp_path, stderr=full, timeout=120)
+    assert done.returncode == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == names
+
+
+def test_a_stderr_on_a_full_disk_does_not_lose_a_training(tmp_path):
+    t = np.linspace(0.0, 1.0, 160)
+    clean = np.sign(np.sin(2 * np.pi * 2 * t))
+    noisy = clean + 0.3 * np.cos(37 * t)
+    for name, data in (("noisy.csv", noisy), ("clean.csv", clean)):
+        (tmp_path / name).write_text("".join(f"{float(x)!r}\n" for x in data))
+    args = [EXE, "learn", "noisy.csv", "--clean", "clean.csv", "-o", "n.toml"]
+    args += ["--groups", "2", "--blocks", "3", "--bumps", "4", "--iterations", "4"]
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(args, cwd=tmp_path, stderr=full, timeout=300)
+    assert done.returncode == 0
+    assert (tmp_path / "n.toml").stat().st_size > 0
+
+
+def test_a_terminal_gone_without_sighup_does_not_stop_a_batch(tmp_path):
+    """stderr (and stdout) a terminal whose master side is closed, SIGHUP not sent or
+    ignored (``& disown``, ``setsid``, a CI runner's pty): every write gives EIO.  The
+    batch stopped at its first line ('internal error: OSError: [Errno 5]'); now it runs
+    to its end, quietly."""
+    import pty
+    import signal
+
+    names = _batch_inputs(tmp_path)
+    master, slave = pty.openpty()
+    os.close(master)  # the terminal is gone before the program writes anything
+    try:
+        done = subprocess.run(
+            [EXE, "diffuse", *names, "--steps", "3", "-o", "out/"],
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=slave,
+            stderr=slave,
+            start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),
+            timeout=120,
+        )
+    finally:
+        os.close(slave)
+    assert done.returncode == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == names
