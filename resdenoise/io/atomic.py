@@ -299,7 +299,7 @@ def _replace_tree(tmp: str, target: Path) -> None:
     aside = None
     if os.path.lexists(target):
         aside = tmp[: -len(".tmp")] + ".old"
-        signals.track(aside)
+        signals.track(aside, fresh=False)  # the old output: never removed by a parent
         os.rename(target, aside)
     try:
         os.rename(tmp, target)
