@@ -416,3 +416,18 @@ def test_a_terminal_gone_without_sighup_does_not_stop_a_batch(tmp_path):
         os.close(slave)
     assert done.returncode == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == names
+
+
+@pytest.mark.parametrize("name", ["/dev/stdout", "/dev/fd/1"])
+def test_stdout_by_name_keeps_the_input_format_as_dash_does(tmp_path, name):
+    """``-o /dev/stdout`` wrote a WAV input as CSV (no extension: CSV), where ``-o -``
+    keeps WAV; a name of stdout without an extension is now stdout in every way."""
+    import soundfile
+
+    x = 0.3 * np.sin(np.arange(800) / 9.0)
+    soundfile.write(tmp_path / "in.wav", x, 8000, subtype="PCM_16")
+    args = [EXE, "diffuse", "in.wav", "--steps", "3", "-q", "-o"]
+    dash = subprocess.run([*args, "-"], cwd=tmp_path, capture_output=True, timeout=60)
+    named = subprocess.run([*args, name], cwd=tmp_path, capture_output=True, timeout=60)
+    assert (dash.returncode, named.returncode, named.stderr) == (0, 0, b"")
+    assert named.stdout[:4] == b"RIFF" and named.stdout == dash.stdout
