@@ -339,6 +339,8 @@ def run_file(
         if run.chunk_size != 0 and input_pipe:  # read once: streamed when long
             pipe = PipeInput(input_path, STREAM_THRESHOLD, input_format)
             stack.callback(pipe.close)
+            if output == "-" and write.format is None:
+                pipe.refuse_audio_on_a_terminal(input_format)
             streamed = streamed or pipe.more
         job = _FileJob(
             make_plan,

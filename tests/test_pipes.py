@@ -4,6 +4,7 @@ through a bounded spool (issue 14, item 4; issue 18, items 2 and 9).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import subprocess
@@ -431,3 +432,95 @@ def test_stdout_by_name_keeps_the_input_format_as_dash_does(tmp_path, name):
     named = subprocess.run([*args, name], cwd=tmp_path, capture_output=True, timeout=60)
     assert (dash.returncode, named.returncode, named.stderr) == (0, 0, b"")
     assert named.stdout[:4] == b"RIFF" and named.stdout == dash.stdout
+
+
+def _wav_bytes(tmp_path, frames=800) -> bytes:
+    import soundfile
+
+    x = 0.3 * np.sin(np.arange(frames) / 9.0)
+    soundfile.write(tmp_path / "plain.wav", x, 8000, subtype="PCM_16")
+    return (tmp_path / "plain.wav").read_bytes()
+
+
+@pytest.mark.parametrize("extra", [[], ["--chunk-size", "0"], ["--chunk-size", "300"]])
+def test_audio_through_a_fifo_without_extension_is_told_by_its_bytes(tmp_path, extra):
+    """A FIFO without an extension (as ``<(cat x.wav)``'s ``/dev/fd/63``) was read as CSV
+    ('not a text file ... give an audio file a .wav/.flac extension', which such a name
+    cannot be given); now its first bytes tell, as stdin's do."""
+    data = _wav_bytes(tmp_path)
+    fifo = tmp_path / "stream"
+    os.mkfifo(fifo)
+    args = [EXE, "diffuse", "--steps", "3", "-q", *extra]
+    subprocess.run([*args, "plain.wav", "-o", "expected.wav"], cwd=tmp_path, check=True)
+
+    def feed():
+        with open(fifo, "wb") as fh:
+            fh.write(data)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    proc = subprocess.run(
+        [*args, "stream", "-o", "out.wav"], cwd=tmp_path, capture_output=True, timeout=60
+    )
+    writer.join(5)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out.wav").read_bytes() == (tmp_path / "expected.wav").read_bytes()
+
+
+def test_process_substitution_of_audio_is_audio(tmp_path):
+    """The same through an inherited pipe named /dev/fd/N (bash's ``<(...)``)."""
+    data = _wav_bytes(tmp_path)
+    r, w = os.pipe()
+    args = [EXE, "diffuse", "--steps", "3", "-q"]
+    subprocess.run([*args, "plain.wav", "-o", "expected.wav"], cwd=tmp_path, check=True)
+    writer = threading.Thread(target=lambda: (os.write(w, data), os.close(w)), daemon=True)
+    writer.start()
+    try:
+        proc = subprocess.run(
+            [*args, f"/dev/fd/{r}", "-o", "out.wav"],
+            cwd=tmp_path,
+            pass_fds=(r,),
+            capture_output=True,
+            timeout=60,
+        )
+    finally:
+        os.close(r)
+    writer.join(5)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out.wav").read_bytes() == (tmp_path / "expected.wav").read_bytes()
+
+
+def test_audio_from_a_fifo_is_not_written_to_a_terminal(tmp_path):
+    """Told to be audio by its bytes, a FIFO's signal would go to a terminal as audio
+    bytes: refused as stdin's audio is (exit 2), nothing written."""
+    import pty
+
+    data = _wav_bytes(tmp_path)
+    fifo = tmp_path / "stream"
+    os.mkfifo(fifo)
+
+    def feed():
+        with contextlib.suppress(BrokenPipeError), open(fifo, "wb") as fh:
+            fh.write(data)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [EXE, "diffuse", "--steps", "3", "-q", "stream"],
+            cwd=tmp_path,
+            stdout=slave,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(slave)
+        os.close(master)
+    writer.join(5)
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        f"Error: {fifo.name}: stdout is a terminal and the output is audio; give an output "
+        "file, pipe it on, or --output-format csv for the numbers\n"
+    )
