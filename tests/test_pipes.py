@@ -524,3 +524,20 @@ def test_audio_from_a_fifo_is_not_written_to_a_terminal(tmp_path):
         f"Error: {fifo.name}: stdout is a terminal and the output is audio; give an output "
         "file, pipe it on, or --output-format csv for the numbers\n"
     )
+
+
+def test_a_file_name_that_is_not_utf8_is_spelt_with_byte_escapes_in_json(tmp_path):
+    """``lat\\xe9.csv`` (Latin-1 bytes) went into the JSON report as the lone surrogate
+    ``"lat\\udce9.csv"``, which strict JSON readers refuse or turn into U+FFFD (``jq``):
+    now as ``lat\\\\xe9.csv`` (backslash, x, two hex digits); a UTF-8 name as it is."""
+    import json
+
+    (tmp_path / "café.csv").write_bytes(_csv(200))
+    os.rename(tmp_path / "café.csv", os.fsencode(tmp_path) + b"/lat\xe9.csv")
+    args = [EXE, "diffuse", b"lat\xe9.csv", "--steps", "3", "-q", "-o", "caf\u00e9.csv"]
+    done = subprocess.run([*args, "--json"], cwd=tmp_path, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    text = done.stdout.decode("utf-8")
+    assert "\\ud" not in text  # no lone surrogate, escaped or not
+    report = json.loads(text)
+    assert (report["input"], report["output"]) == ("lat\\xe9.csv", "café.csv")
