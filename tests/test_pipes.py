@@ -541,3 +541,32 @@ def test_a_file_name_that_is_not_utf8_is_spelt_with_byte_escapes_in_json(tmp_pat
     assert "\\ud" not in text  # no lone surrogate, escaped or not
     report = json.loads(text)
     assert (report["input"], report["output"]) == ("lat\\xe9.csv", "café.csv")
+
+
+def test_a_full_non_blocking_stderr_pipe_loses_no_line(tmp_path):
+    """stderr a pipe with O_NONBLOCK set (some parents hand one over) whose reader is
+    slow: Python's stderr dropped what did not fit (the batch's last line, an ``Error:``
+    line); now the program waits for the reader, as with a blocking pipe."""
+    import fcntl
+    import time
+
+    names = _batch_inputs(tmp_path, 4)
+    r, w = os.pipe()
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 4096)
+    os.set_blocking(w, False)
+    try:
+        proc = subprocess.Popen(
+            [EXE, "diffuse", *names, "--steps", "3", "-v", "-o", "out/"],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=w,
+        )
+    finally:
+        os.close(w)
+    time.sleep(3.0)  # the reader is busy meanwhile
+    with os.fdopen(r, "rb") as reader:
+        text = reader.read().decode()
+    assert proc.wait(120) == 0
+    assert len(text) > 4096
+    assert text.rstrip("\n").endswith("4 files: 4 written")

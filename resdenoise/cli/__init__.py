@@ -188,16 +188,25 @@ class _StderrFile(io.FileIO):
     than a closed pipe (EIO from a terminal that went away without SIGHUP, ENOSPC from a
     full log disk) points the descriptor at /dev/null and counts as written, so that the
     run goes on with its messages going nowhere, as with ``2>&-``.  A reader that closed
-    the pipe is still EPIPE (the quiet exit 141)."""
+    the pipe is still EPIPE (the quiet exit 141).  A full non-blocking pipe (EAGAIN) is
+    waited for: Python's own stderr dropped those lines, an ``Error:`` line too."""
 
     def write(self, data):
-        try:
-            return super().write(data)
-        except (BrokenPipeError, BlockingIOError):
-            raise
-        except OSError:
-            _hold_descriptor(2, always=True)
-            return len(data)
+        while True:
+            try:
+                done = super().write(data)
+            except BrokenPipeError:
+                raise
+            except OSError:
+                _hold_descriptor(2, always=True)
+                return len(data)
+            if done is not None:
+                return done
+            # a non-blocking descriptor (as some parents hand over) that is full: wait
+            # for its reader, as a blocking one does, rather than drop the line
+            import select
+
+            select.select([], [2], [])
 
 
 def _stderr_forgiving() -> None:
