@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .errors import GuaranteeError, Interrupted, ResdenoiseError
-from .io.signals import STOP, deferred, deferred_from, held, stopping
+from .io.signals import STOP, deferred, deferred_from, held, remove, stopping
 
 
 @dataclass
@@ -98,13 +98,24 @@ def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
 WORKER_GRACE = 30.0
 
 #: A word on a pipe: in the queue a file's index; from a worker, the length of the pickled
-#: message that follows it, or one of three words: 0 "the file's outputs are being renamed
+#: message that follows it, or one of four words: 0 "the file's outputs are being renamed
 #: into place now" (:data:`_COMMIT`; no pickle is empty), -1 "the file started last is done,
-#: its result is its placeholder" (:data:`_PLAIN`), -2 - i "file i starts now" (:func:`_started`).
+#: its result is its placeholder" (:data:`_PLAIN`), -2 - i "file i starts now" (:func:`_started`),
+#: -2**31 "a temporary made, its path follows" (:func:`_temporary`).
 _HEADER = struct.Struct("!i")
 
 #: The worker's word "its output and report are being renamed into place now".
 _COMMIT = _HEADER.pack(0)
+
+#: The worker's word "I made this temporary for my current file", followed by the length
+#: of its path and the path's bytes (not pickled: a quiet batch unpickles nothing).
+_TEMPORARY_WORD = -(1 << 31)
+
+
+def _temporary(path: str) -> bytes:
+    """The message "temporary ``path`` made" (:data:`_TEMPORARY_WORD`)."""
+    name = os.fsencode(path)
+    return _HEADER.pack(_TEMPORARY_WORD) + _HEADER.pack(len(name)) + name
 
 
 #: Bytes a pipe holds where the system lets it grow (Linux: 64 KiB by default, and up to
@@ -223,13 +234,15 @@ class _Worker:
         self.pid, self.fd = pid, back_r
         self.current: int | None = None
         self.committing = False  # it said it renames the current file's outputs
+        self.temporaries: list[str] = []  # the ones it made for the current file
         self.started = 0
         self.exitcode: int | None = None
         self._buffer = bytearray()
 
     def take(self) -> list | None:
         """The complete messages now readable, as ``(kind, payload)`` (``("start", i)``
-        for a file's start, ``("plain", None)`` for a result equal to its placeholder);
+        for a file's start, ``("plain", None)`` for a result equal to its placeholder,
+        ``("temporary", path)`` for one it made);
         None at EOF (the worker ended)."""
         data = os.read(self.fd, 1 << 16)
         if not data:
@@ -239,6 +252,15 @@ class _Worker:
         messages = []
         while len(buffer) >= _HEADER.size:
             size = _HEADER.unpack_from(buffer)[0]
+            if size == _TEMPORARY_WORD:  # then the path's length and its bytes
+                if len(buffer) < 2 * _HEADER.size:
+                    break
+                end = 2 * _HEADER.size + _HEADER.unpack_from(buffer, _HEADER.size)[0]
+                if len(buffer) < end:
+                    break
+                messages.append(("temporary", os.fsdecode(bytes(buffer[2 * _HEADER.size : end]))))
+                del buffer[:end]
+                continue
             if size <= 0:
                 kind = ("commit", None) if size == 0 else ("plain", None) if size == -1 else None
                 messages.append(kind or ("start", -2 - size))
@@ -414,10 +436,14 @@ class _Pool:
     def message(self, worker: _Worker, kind: str, payload) -> None:
         if kind == "start":
             worker.current, worker.committing = payload, False
+            worker.temporaries = []
             worker.started += 1
             return
         if kind == "commit":
             worker.committing = True
+            return
+        if kind == "temporary":  # made for its current file: removed should it be killed
+            worker.temporaries.append(payload)
             return
         i = worker.current
         if kind == "progress":  # with the worker's time of it (one clock: CLOCK_MONOTONIC)
@@ -441,6 +467,8 @@ class _Pool:
         code = worker.wait()
         if code != 0:
             self.death = code
+            for path in worker.temporaries:  # killed outright: its partial files (gone, if
+                remove(path)  # renamed into place or removed by the worker: nothing)
         if worker.current is not None and (worker.committing or not stopped):
             self.fail(worker.current, code, worker.committing)
         if code != 0 and worker.started:
@@ -563,10 +591,11 @@ def _worker(jobs_list, queue: int, back: int, parent: int, shown: bool,
     and the runs' progress only where it is ``shown`` (else, as with one job, the runs
     get no progress callback and send nothing but their results).  The result of a
     file goes in one write with the start of the next, when there is one at once."""
-    from .io.signals import exit_on_signal
+    from .io.signals import exit_on_signal, tell_temporaries
 
     exit_on_signal()  # a signal: its temporaries removed, it ends at once (no unwinding)
     _die_with(parent)
+    tell_temporaries(lambda path: _write(back, _temporary(path)))
     last = [0.0]
 
     def progress(phase, done, total):

@@ -16,7 +16,7 @@ import stat
 from collections.abc import Sequence
 
 from .errors import ParameterError, SignalError
-from .io.atomic import absolute_path, output_target, resolved
+from .io.atomic import absolute_path, is_stdout, output_target, resolved
 from .io.signal import ZARR, ZARR_EXTENSION, guess_format, stat_input
 
 __all__ = ["FileIndex", "check_paths", "is_stdout", "pipe_read_twice", "refuse_pipe_twice"]
@@ -131,19 +131,6 @@ def _stdin_key() -> tuple | None:
         if (out.st_dev, out.st_ino) == key:
             return None
     return key
-
-
-def is_stdout(path) -> bool:
-    """``-``, or a path that opens the file stdout is (``/dev/stdout``, ``/dev/fd/1``)."""
-    if path == "-":
-        return True
-    if path is None:
-        return False
-    try:
-        st, out = os.stat(path), os.fstat(1)
-    except (OSError, ValueError):
-        return False
-    return (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino)
 
 
 def check_paths(

@@ -339,6 +339,8 @@ def run_file(
         if run.chunk_size != 0 and input_pipe:  # read once: streamed when long
             pipe = PipeInput(input_path, STREAM_THRESHOLD, input_format)
             stack.callback(pipe.close)
+            if output == "-" and write.format is None:
+                pipe.refuse_audio_on_a_terminal(input_format)
             streamed = streamed or pipe.more
         job = _FileJob(
             make_plan,
@@ -359,6 +361,8 @@ def run_file(
             measure=measure,
             on_commit=on_commit,
         )
+        if streamed and not _lean(input_path, run.chunk_size, pipe):
+            _refuse_early(make_plan, input_path if pipe is None else pipe.name, run.chunk_size)
         try:
             report = _run(job, streamed)
         except WholeSignalNeeded as exc:
@@ -424,6 +428,19 @@ def _lean(path: str, chunk: int | None, pipe) -> bool:
     if pipe is not None:
         return pipe.size <= WHOLE_SIGNAL_LIMIT
     return not should_stream(path, None, WHOLE_SIGNAL_LIMIT)
+
+
+def _refuse_early(make_plan, source: str, chunk: int | None) -> None:
+    """A plan maker of :mod:`resdenoise.plans` that says it needs the samples
+    (``samples_needed``) of an input :func:`run_file` reads in chunks: refused before
+    the input's first pass (a CSV over 64 MiB was read whole, then refused), with the
+    words of the refusal the plan maker would make."""
+    needed = getattr(make_plan, "samples_needed", None)
+    needed = needed() if callable(needed) else None
+    if needed:
+        needs, *fixes = needed
+        exc = WholeSignalNeeded.of(source, needs, tuple(fixes))
+        raise exc.because(*_why_streamed(source, chunk)) from None
 
 
 def _why_streamed(path: str, chunk: int | None) -> tuple[tuple, tuple | None]:

@@ -104,14 +104,12 @@ class Planner:
         its channels in the do-no-harm reasons (:func:`resdenoise.automatic.do_no_harm`)."""
         s = self.settings
         h = 1.0 if self.command == "shrink" else s.get("h", 1.0)
+        needed = self.samples_needed()
+        if needed is not None:
+            _need_samples(u, *needed)
         if s.get("scales") is not None:
             from .multiscale import scales_note
 
-            scales = s["scales"]
-            _need_samples(
-                u,
-                (f"filtering at several scales ({spell('scales', scales)})", [("scales", scales)]),
-            )
             plan, extra = self._scales(u, labels)
             # said, not done silently (of samples: _need_samples refused a summary above)
             return plan, _warned(extra, scales_note(len(u), s["scales"]))
@@ -124,13 +122,25 @@ class Planner:
             if self.sigma is not None and self.lam is not None:  # said, not ignored silently
                 extra = _warned(extra, SIGMA_UNUSED)
             return _plan(self.command, nl, s, h), extra
+        return self._searched(u, h, progress, labels)
+
+    def samples_needed(self) -> tuple | None:
+        """What of this plan needs the whole signal's samples, and what avoids that
+        (``(needs, *fixes)`` as :func:`_need_samples` takes them), None if nothing does:
+        known before any file is read (a file too large to be read whole is refused
+        before its first pass)."""
+        s = self.settings
+        if s.get("scales") is not None:
+            scales = s["scales"]
+            return ((f"filtering at several scales ({spell('scales', scales)})",
+                     [("scales", scales)]),)  # fmt: skip
+        if not self.auto:
+            return None
         setting = _COMMANDS[self.command][1]
-        _need_samples(
-            u,
+        return (
             (f"{spell(setting, AUTO)} (a stopping rule's choice)", [(setting, AUTO)]),
             (f"give {spell(setting)} as a number", [setting]),
         )
-        return self._searched(u, h, progress, labels)
 
     def _scales(self, u, labels=None, shift: int = 0):
         """The plan of ``scales`` for ``u`` (:meth:`__call__`); a search (thresholds, or
@@ -617,12 +627,16 @@ class AutomaticPlanner:
     sigma: float | None
     candidates: tuple
 
+    def samples_needed(self) -> tuple:
+        """As :meth:`Planner.samples_needed`: the choice always needs the samples."""
+        return (("choosing the filter by SURE", ()),)
+
     def __call__(self, u, labels=None, progress: Progress | None = None):
         import numpy as np
 
         from .automatic import choose_denoiser
 
-        _need_samples(u, ("choosing the filter by SURE", ()))
+        _need_samples(u, *self.samples_needed())
         return choose_denoiser(np.asarray(u), self.sigma, self.candidates, labels, progress)
 
 
@@ -706,6 +720,16 @@ class NetworkPlanner:
         source = self.spec.source
         return {} if source == "<network>" else {source: "network"}
 
+    def samples_needed(self) -> tuple | None:
+        """As :meth:`Planner.samples_needed`: a depth chosen by SURE needs the samples."""
+        spec = self.spec
+        if spec.stop is None:
+            return None
+        return (
+            (f'{spec.source}\'s stop = "{spec.stop}" (the depth chosen by SURE)', ()),
+            (f"drop stop from {spec.source} to run every block", ()),
+        )
+
     def __call__(self, u, progress: Progress | None = None):
         from .network import build_network
 
@@ -714,9 +738,5 @@ class NetworkPlanner:
             return build_network(spec, u, lam=lam, tau=tau, h=h), {}
         from .network_stop import stopped_network  # stop = "sure": the depth for this signal
 
-        _need_samples(
-            u,
-            (f'{spec.source}\'s stop = "{spec.stop}" (the depth chosen by SURE)', ()),
-            (f"drop stop from {spec.source} to run every block", ()),
-        )
+        _need_samples(u, *self.samples_needed())
         return stopped_network(spec, u, lam=lam, tau=tau, h=h, progress=progress)

@@ -64,6 +64,8 @@ __all__ = [
 def _clean(x):
     if isinstance(x, float) and not math.isfinite(x):
         return None
+    if isinstance(x, str):
+        return _utf8(x)
     if isinstance(x, dict):
         return {k: _clean(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
@@ -71,8 +73,22 @@ def _clean(x):
     return x
 
 
+def _utf8(text: str) -> str:
+    """``text`` as JSON can hold it: a file name that is not UTF-8 (Python holds its
+    undecodable bytes as lone surrogates, which strict JSON readers refuse or turn into
+    U+FFFD) with each such byte as the four characters ``\\xNN``, as Python's
+    ``bytes.decode('utf-8', 'backslashreplace')`` writes them (``printf '%b'`` gives the
+    bytes back); any other text as it is."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text
+
+
 def to_json(report: dict) -> str:
-    """The report as JSON text; infinite numbers become ``null``."""
+    """The report as JSON text; infinite numbers become ``null``; a file name that is
+    not UTF-8 is spelt as :func:`_utf8` says."""
     import json  # not at start-up: a run without --json/--report writes none
 
     return json.dumps(_clean(report), indent=2, allow_nan=False) + "\n"

@@ -943,6 +943,39 @@ def test_a_worker_killed_after_its_rename_says_the_output_may_be_there(
     assert names(out) == ["a.wav", "b.flac", "c.csv"]  # it was, indeed
 
 
+def test_a_worker_killed_outright_leaves_no_temporary(
+    inputs, tmp_path, worker_takes_first, monkeypatch
+):
+    """A worker killed by SIGKILL (the out-of-memory killer, kill -9) while its file's
+    output was being written: the partial ``.c.csv.*.tmp`` stayed, where the output
+    directory, not made yet, would be (here: tmp_path), and nothing removed it; the
+    worker now tells the parent each temporary it makes, and the parent removes them."""
+    import signal
+
+    from resdenoise import batch
+    from resdenoise.io import atomic
+    from resdenoise.pipeline import planner
+
+    real = atomic._mkstemp
+
+    def mkstemp(prefix, directory):
+        made = real(prefix, directory)
+        if os.getpid() != worker_takes_first and prefix.startswith(".c.csv"):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return made
+
+    monkeypatch.setattr(atomic, "_mkstemp", mkstemp)
+    out = tmp_path / "new" / "out"
+    files = [str(inputs / n) for n in ("c.csv", "a.wav", "b.flac")]
+    make_plan = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
+    results = batch.run_batch(make_plan, files, str(out), jobs=2)
+    assert [r.exit_code for r in results] == [1, 0, 0]
+    assert str(results[0].error) == "the worker process died (exit code -9)"
+    assert names(out) == ["a.wav", "b.flac"]
+    left = [str(p) for p in tmp_path.rglob("*.tmp")]
+    assert left == []
+
+
 def test_a_plain_success_comes_back_as_one_word(tmp_path, count_calls, worker_takes_first):
     """A quiet batch (measure=False): a worker's file that succeeded with nothing to
     report or warn about comes back as one word, its result this process's placeholder

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 import re
 import warnings
 
@@ -261,3 +262,40 @@ def test_a_tick_of_the_same_count_only_redraws(monkeypatch):
         bars.file_done(0)
         bars.update(0, "in.csv", "choice: shrink garrote", 1, 5)  # a new bar: taken
     assert [k["completed"] for k in updates] == [0, 1, 1]
+
+
+def test_no_bar_while_the_signal_goes_to_the_terminal(tmp_path):
+    """A streamed CSV printed on the terminal under a progress bar: the bar's last redraw
+    (erase line, cursor up) came after the rows and erased the last one on screen, and a
+    stale bar stayed above; with stdout on a terminal (the signal shown there) no bar is
+    drawn, so every row stays as written."""
+    import pty
+    import select
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = str(Path(sys.executable).parent / "resdenoise")
+    rows = "".join(f"{i},{float(np.sin(i / 50.0))!r}\n" for i in range(20000))
+    (tmp_path / "in.csv").write_text("t,v\n" + rows)
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "NO_COLOR")}
+    env.update(TERM="xterm", COLUMNS="120", LINES="40")
+    master, slave = pty.openpty()
+    args = [exe, "diffuse", "in.csv", "--steps", "300", "--lambda", "0.5", "--chunk-size", "500"]
+    proc = subprocess.Popen(args, cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=slave,
+                            stderr=slave, env=env)  # fmt: skip
+    os.close(slave)
+    seen = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 120)
+        try:
+            data = os.read(master, 1 << 16) if ready else b""
+        except OSError:  # EIO: the program ended, the terminal has no writer left
+            data = b""
+        if not data:
+            break
+        seen += data
+    os.close(master)
+    assert proc.wait(60) == 0, seen[-300:]
+    assert b"\x1b[2K" not in seen and b"\x1b[1A" not in seen  # no bar drawn, none erased
+    assert seen.replace(b"\r\n", b"\n").count(b"\n") >= 20001

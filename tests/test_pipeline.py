@@ -24,6 +24,7 @@ from resdenoise.nonlinearities import get_nonlinearity
 from resdenoise.pipeline import (
     AUTO,
     RunOptions,
+    automatic_planner,
     check_paths,
     planner,
     run_file,
@@ -507,3 +508,46 @@ def test_float_output_beyond_float32_refused_not_written_as_inf(tmp_path):
     assert [r.exit_code for r in results] == [0]
     y, _ = soundfile.read(results[0].output)
     assert np.isfinite(y).all() and np.abs(y).max() > 1e38
+
+
+@pytest.mark.parametrize(
+    "make_plan",
+    [
+        planner("diffuse", "perona-malik", time="auto"),
+        planner("shrink", "soft", scales=2),
+        automatic_planner(),
+    ],
+    ids=["time-auto", "scales", "sure"],
+)
+@pytest.mark.parametrize("how", ["chunk", "large"])
+def test_a_plan_that_needs_the_samples_is_refused_before_the_file_is_read(
+    tmp_path, monkeypatch, make_plan, how
+):
+    """A CSV over 64 MiB (here: over a lowered limit) or one given a chunk size, with a
+    plan that needs its samples (--time auto, --scales, denoise): refused only after a
+    full checking pass over the file (13 s for 78 MB on a busy machine); now before its
+    first byte is read, with the same words."""
+    import resdenoise.io as rio
+    import resdenoise.pipeline as pipeline
+    from resdenoise.errors import WholeSignalNeeded
+
+    path = tmp_path / "in.csv"
+    np.savetxt(path, np.sin(np.arange(3000) / 40.0))
+    run = RunOptions(chunk_size=500 if how == "chunk" else None)
+    if how == "large":
+        monkeypatch.setattr(pipeline, "STREAM_THRESHOLD", 1000)
+        monkeypatch.setattr(pipeline, "WHOLE_SIGNAL_LIMIT", 2000)
+
+    def unsaid(u, *args, **kwargs):  # needs the samples without saying so beforehand
+        return make_plan(u)
+
+    with pytest.raises(WholeSignalNeeded) as late:  # the words of the refusal after a pass
+        run_file(unsaid, str(path), str(tmp_path / "o.csv"), run=run)
+    opened = []
+    monkeypatch.setattr(rio, "open_signal_stream", lambda *a, **k: opened.append(a))
+    with pytest.raises(WholeSignalNeeded) as early:
+        run_file(make_plan, str(path), str(tmp_path / "o.csv"), run=run)
+    assert opened == []
+    assert str(early.value) == str(late.value)
+    assert early.value.parameters == late.value.parameters
+    assert os.listdir(tmp_path) == ["in.csv"]

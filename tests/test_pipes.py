@@ -4,6 +4,7 @@ through a bounded spool (issue 14, item 4; issue 18, items 2 and 9).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import subprocess
@@ -355,3 +356,217 @@ def test_stdin_closed_is_one_line_not_a_bug(tmp_path, extra):
     assert done.returncode == 1
     assert done.stderr == "Error: <stdin>: cannot read: stdin is closed; give an input file\n"
     assert list(tmp_path.iterdir()) == []
+
+
+def _batch_inputs(tmp_path, n=3):
+    for i in range(n):
+        (tmp_path / f"f{i}.csv").write_bytes(_csv(300 + i))
+    return [f"f{i}.csv" for i in range(n)]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_stderr_on_a_full_disk_does_not_stop_a_batch(tmp_path, jobs):
+    """``2>/dev/full`` (a CI log volume that filled up): the first message failed with
+    ENOSPC, 'internal error ... (a bug)', exit 1 and the batch stopped after its first
+    file; now the messages go nowhere, as with ``2>&-``, and every file is written."""
+    names = _batch_inputs(tmp_path)
+    args = [EXE, "diffuse", *names, "--steps", "3", "--jobs", jobs, "-v", "-o", "out/"]
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(args, cwd=tmp_path, stderr=full, timeout=120)
+    assert done.returncode == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == names
+
+
+def test_a_stderr_on_a_full_disk_does_not_lose_a_training(tmp_path):
+    t = np.linspace(0.0, 1.0, 160)
+    clean = np.sign(np.sin(2 * np.pi * 2 * t))
+    noisy = clean + 0.3 * np.cos(37 * t)
+    for name, data in (("noisy.csv", noisy), ("clean.csv", clean)):
+        (tmp_path / name).write_text("".join(f"{float(x)!r}\n" for x in data))
+    args = [EXE, "learn", "noisy.csv", "--clean", "clean.csv", "-o", "n.toml"]
+    args += ["--groups", "2", "--blocks", "3", "--bumps", "4", "--iterations", "4"]
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(args, cwd=tmp_path, stderr=full, timeout=300)
+    assert done.returncode == 0
+    assert (tmp_path / "n.toml").stat().st_size > 0
+
+
+def test_a_terminal_gone_without_sighup_does_not_stop_a_batch(tmp_path):
+    """stderr (and stdout) a terminal whose master side is closed, SIGHUP not sent or
+    ignored (``& disown``, ``setsid``, a CI runner's pty): every write gives EIO.  The
+    batch stopped at its first line ('internal error: OSError: [Errno 5]'); now it runs
+    to its end, quietly."""
+    import pty
+    import signal
+
+    names = _batch_inputs(tmp_path)
+    master, slave = pty.openpty()
+    os.close(master)  # the terminal is gone before the program writes anything
+    try:
+        done = subprocess.run(
+            [EXE, "diffuse", *names, "--steps", "3", "-o", "out/"],
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=slave,
+            stderr=slave,
+            start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),
+            timeout=120,
+        )
+    finally:
+        os.close(slave)
+    assert done.returncode == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == names
+
+
+@pytest.mark.parametrize("name", ["/dev/stdout", "/dev/fd/1"])
+def test_stdout_by_name_keeps_the_input_format_as_dash_does(tmp_path, name):
+    """``-o /dev/stdout`` wrote a WAV input as CSV (no extension: CSV), where ``-o -``
+    keeps WAV; a name of stdout without an extension is now stdout in every way."""
+    import soundfile
+
+    x = 0.3 * np.sin(np.arange(800) / 9.0)
+    soundfile.write(tmp_path / "in.wav", x, 8000, subtype="PCM_16")
+    args = [EXE, "diffuse", "in.wav", "--steps", "3", "-q", "-o"]
+    dash = subprocess.run([*args, "-"], cwd=tmp_path, capture_output=True, timeout=60)
+    named = subprocess.run([*args, name], cwd=tmp_path, capture_output=True, timeout=60)
+    assert (dash.returncode, named.returncode, named.stderr) == (0, 0, b"")
+    assert named.stdout[:4] == b"RIFF" and named.stdout == dash.stdout
+
+
+def _wav_bytes(tmp_path, frames=800) -> bytes:
+    import soundfile
+
+    x = 0.3 * np.sin(np.arange(frames) / 9.0)
+    soundfile.write(tmp_path / "plain.wav", x, 8000, subtype="PCM_16")
+    return (tmp_path / "plain.wav").read_bytes()
+
+
+@pytest.mark.parametrize("extra", [[], ["--chunk-size", "0"], ["--chunk-size", "300"]])
+def test_audio_through_a_fifo_without_extension_is_told_by_its_bytes(tmp_path, extra):
+    """A FIFO without an extension (as ``<(cat x.wav)``'s ``/dev/fd/63``) was read as CSV
+    ('not a text file ... give an audio file a .wav/.flac extension', which such a name
+    cannot be given); now its first bytes tell, as stdin's do."""
+    data = _wav_bytes(tmp_path)
+    fifo = tmp_path / "stream"
+    os.mkfifo(fifo)
+    args = [EXE, "diffuse", "--steps", "3", "-q", *extra]
+    subprocess.run([*args, "plain.wav", "-o", "expected.wav"], cwd=tmp_path, check=True)
+
+    def feed():
+        with open(fifo, "wb") as fh:
+            fh.write(data)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    proc = subprocess.run(
+        [*args, "stream", "-o", "out.wav"], cwd=tmp_path, capture_output=True, timeout=60
+    )
+    writer.join(5)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out.wav").read_bytes() == (tmp_path / "expected.wav").read_bytes()
+
+
+def test_process_substitution_of_audio_is_audio(tmp_path):
+    """The same through an inherited pipe named /dev/fd/N (bash's ``<(...)``)."""
+    data = _wav_bytes(tmp_path)
+    r, w = os.pipe()
+    args = [EXE, "diffuse", "--steps", "3", "-q"]
+    subprocess.run([*args, "plain.wav", "-o", "expected.wav"], cwd=tmp_path, check=True)
+    writer = threading.Thread(target=lambda: (os.write(w, data), os.close(w)), daemon=True)
+    writer.start()
+    try:
+        proc = subprocess.run(
+            [*args, f"/dev/fd/{r}", "-o", "out.wav"],
+            cwd=tmp_path,
+            pass_fds=(r,),
+            capture_output=True,
+            timeout=60,
+        )
+    finally:
+        os.close(r)
+    writer.join(5)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out.wav").read_bytes() == (tmp_path / "expected.wav").read_bytes()
+
+
+def test_audio_from_a_fifo_is_not_written_to_a_terminal(tmp_path):
+    """Told to be audio by its bytes, a FIFO's signal would go to a terminal as audio
+    bytes: refused as stdin's audio is (exit 2), nothing written."""
+    import pty
+
+    data = _wav_bytes(tmp_path)
+    fifo = tmp_path / "stream"
+    os.mkfifo(fifo)
+
+    def feed():
+        with contextlib.suppress(BrokenPipeError), open(fifo, "wb") as fh:
+            fh.write(data)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [EXE, "diffuse", "--steps", "3", "-q", "stream"],
+            cwd=tmp_path,
+            stdout=slave,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(slave)
+        os.close(master)
+    writer.join(5)
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        f"Error: {fifo.name}: stdout is a terminal and the output is audio; give an output "
+        "file, pipe it on, or --output-format csv for the numbers\n"
+    )
+
+
+def test_a_file_name_that_is_not_utf8_is_spelt_with_byte_escapes_in_json(tmp_path):
+    """``lat\\xe9.csv`` (Latin-1 bytes) went into the JSON report as the lone surrogate
+    ``"lat\\udce9.csv"``, which strict JSON readers refuse or turn into U+FFFD (``jq``):
+    now as ``lat\\\\xe9.csv`` (backslash, x, two hex digits); a UTF-8 name as it is."""
+    import json
+
+    (tmp_path / "café.csv").write_bytes(_csv(200))
+    os.rename(tmp_path / "café.csv", os.fsencode(tmp_path) + b"/lat\xe9.csv")
+    args = [EXE, "diffuse", b"lat\xe9.csv", "--steps", "3", "-q", "-o", "caf\u00e9.csv"]
+    done = subprocess.run([*args, "--json"], cwd=tmp_path, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    text = done.stdout.decode("utf-8")
+    assert "\\ud" not in text  # no lone surrogate, escaped or not
+    report = json.loads(text)
+    assert (report["input"], report["output"]) == ("lat\\xe9.csv", "café.csv")
+
+
+def test_a_full_non_blocking_stderr_pipe_loses_no_line(tmp_path):
+    """stderr a pipe with O_NONBLOCK set (some parents hand one over) whose reader is
+    slow: Python's stderr dropped what did not fit (the batch's last line, an ``Error:``
+    line); now the program waits for the reader, as with a blocking pipe."""
+    import fcntl
+    import time
+
+    names = _batch_inputs(tmp_path, 4)
+    r, w = os.pipe()
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 4096)
+    os.set_blocking(w, False)
+    try:
+        proc = subprocess.Popen(
+            [EXE, "diffuse", *names, "--steps", "3", "-v", "-o", "out/"],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=w,
+        )
+    finally:
+        os.close(w)
+    time.sleep(3.0)  # the reader is busy meanwhile
+    with os.fdopen(r, "rb") as reader:
+        text = reader.read().decode()
+    assert proc.wait(120) == 0
+    assert len(text) > 4096
+    assert text.rstrip("\n").endswith("4 files: 4 written")

@@ -678,3 +678,43 @@ def test_handle_signals_keeps_an_ignored_signal_ignored():
         assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGHUP, before)
+
+
+_CTRL_C_AT_START = """
+import builtins, os, signal, sys
+real = builtins.__import__
+def hooked(name, globals=None, locals=None, fromlist=(), level=0):
+    if name == "cli" and level == 1:  # __main__'s import of the command line
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while it imports
+    return real(name, globals, locals, fromlist, level)
+builtins.__import__ = hooked
+sys.argv = ["resdenoise", "--help"]
+from resdenoise.__main__ import main
+main()
+"""
+
+
+def test_ctrl_c_during_the_start_up_imports_is_one_line_and_130():
+    """SIGINT while the program imports its command line (its first half second on a
+    busy machine) printed Python's traceback of KeyboardInterrupt (exit -2, or 1); now
+    the line and exit code of a Ctrl-C later in the run."""
+    done = subprocess.run(
+        [sys.executable, "-c", _CTRL_C_AT_START], capture_output=True, text=True, timeout=120
+    )
+    assert (done.returncode, done.stderr, done.stdout) == (
+        130,
+        "Error: interrupted by SIGINT; no output written\n",
+        "",
+    )
+
+
+def test_ctrl_c_ignored_on_entry_stays_ignored_at_start_up():
+    """A background job's SIGINT (ignored by the shell) is not taken up at start-up."""
+    done = subprocess.run(
+        [sys.executable, "-c", _CTRL_C_AT_START],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    assert done.returncode == 0 and done.stdout.startswith("Usage: resdenoise")

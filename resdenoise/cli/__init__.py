@@ -21,6 +21,8 @@ Exit codes: see ``resdenoise --help`` (:func:`resdenoise.cli.cli`).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import signal
 import sys
@@ -166,25 +168,65 @@ def cli():
     # options.Command: its --help works whatever they say)
 
 
-def _hold_descriptor(fd: int) -> None:
-    """Descriptor ``fd`` (1, 2), where closed, opened on /dev/null, so that no file this
-    run opens takes its place (where a message or table written to it would land)."""
+def _hold_descriptor(fd: int, always: bool = False) -> None:
+    """Descriptor ``fd`` (1, 2), where closed (or ``always``), opened on /dev/null, so
+    that no file this run opens takes its place (where a message or table written to it
+    would land)."""
     try:
         os.fstat(fd)
     except OSError:  # closed: the lowest free descriptor may be fd itself
+        always = True
+    if always:
         null = os.open(os.devnull, os.O_WRONLY)
         if null != fd:
             os.dup2(null, fd)
             os.close(null)
 
 
-def _stderr_to_devnull_if_closed() -> None:
-    """A program started with stderr closed (``2>&-``): its messages go nowhere, as the
-    user asked, and the run goes on (it failed on ``sys.stderr`` being None)."""
-    if sys.stderr is not None:
-        return
-    _hold_descriptor(2)
-    sys.stderr = open(2, "w", closefd=False, errors="backslashreplace")  # noqa: SIM115
+class _StderrFile(io.FileIO):
+    """Descriptor 2 as the program writes to it: a write that fails for a reason other
+    than a closed pipe (EIO from a terminal that went away without SIGHUP, ENOSPC from a
+    full log disk) points the descriptor at /dev/null and counts as written, so that the
+    run goes on with its messages going nowhere, as with ``2>&-``.  A reader that closed
+    the pipe is still EPIPE (the quiet exit 141).  A full non-blocking pipe (EAGAIN) is
+    waited for: Python's own stderr dropped those lines, an ``Error:`` line too."""
+
+    def write(self, data):
+        while True:
+            try:
+                done = super().write(data)
+            except BrokenPipeError:
+                raise
+            except OSError:
+                _hold_descriptor(2, always=True)
+                return len(data)
+            if done is not None:
+                return done
+            # a non-blocking descriptor (as some parents hand over) that is full: wait
+            # for its reader, as a blocking one does, rather than drop the line
+            import select
+
+            select.select([], [2], [])
+
+
+def _stderr_forgiving() -> None:
+    """Messages on stderr that cannot be written go nowhere and the run goes on: a
+    program started with stderr closed (``2>&-``, where it failed on ``sys.stderr``
+    being None), or whose stderr fails later (:class:`_StderrFile`); never an
+    'internal error' that stops a batch after its first file or loses a training."""
+    old = sys.stderr
+    if old is None:
+        _hold_descriptor(2)
+    else:
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            if old.fileno() != 2:  # a harness's stream: left alone
+                return
+            old.flush()
+    encoding = getattr(old, "encoding", None) or "utf-8"
+    raw = _StderrFile(2, "w", closefd=False)
+    sys.stderr = io.TextIOWrapper(
+        io.BufferedWriter(raw), encoding, errors="backslashreplace", line_buffering=True
+    )
 
 
 def _stdout_refusing_if_closed() -> None:
@@ -210,7 +252,7 @@ def main() -> None:
     Where a thread other than daemons is still running, Python ends as usual.
     """
     cli.process = True
-    _stderr_to_devnull_if_closed()
+    _stderr_forgiving()
     _stdout_refusing_if_closed()
     try:
         cli(prog_name="resdenoise")

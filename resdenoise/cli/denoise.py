@@ -358,7 +358,7 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
         from . import render  # not at start-up: --help (and -q) draws nothing
 
         console = render.stderr_console()
-        bar = render.progress_sink(False, os.path.basename(input_path))
+        bar = render.progress_sink(_signal_on_a_terminal(output), os.path.basename(input_path))
     warned: list = []
 
     def warnings_then(report=None) -> None:
@@ -388,6 +388,18 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
             warnings_then()
         raise cli_error(exc) from None
     warnings_then(report)
+
+
+def _signal_on_a_terminal(output: str) -> bool:
+    """Whether the signal goes to stdout and stdout is a terminal: then no progress bar,
+    whose last redraw (erase the line, cursor up) came after the rows of a streamed CSV
+    on the same screen, erasing the last one and leaving a stale bar above."""
+    from ..paths import is_stdout
+
+    try:
+        return is_stdout(output) and sys.stdout is not None and sys.stdout.isatty()
+    except (OSError, ValueError):
+        return False
 
 
 def _refuse_audio_on_a_terminal(input_path: str, input_format, output_format) -> None:

@@ -34,6 +34,27 @@ from .signal import STDIO, ZARR, _check_subtype, guess_format, refuse_empty_name
 COPY_BYTES = 1 << 20
 
 
+def is_stdout(path) -> bool:
+    """``-``, or a path that opens the file stdout is (``/dev/stdout``, ``/dev/fd/1``)."""
+    if path == "-":
+        return True
+    if path is None:
+        return False
+    try:
+        st, out = os.stat(path), os.fstat(1)
+    except (OSError, ValueError):
+        return False
+    return (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino)
+
+
+def stdout_in_kind(path: str) -> bool:
+    """Whether an output ``path`` is written as stdout (``-``) is: in the input's own
+    format.  ``-``, and a name of stdout without an extension (``/dev/stdout``,
+    ``/dev/fd/1``): ``-o /dev/stdout`` wrote a WAV input as CSV where ``-o -`` kept WAV;
+    a name with an extension is written as that says."""
+    return path == STDIO or (not os.path.splitext(path)[1] and is_stdout(path))
+
+
 def check_output_path(
     path: str | os.PathLike, options: WriteOptions | None = None, *, signal: bool = True
 ) -> tuple[Path | None, bool]:
@@ -55,7 +76,7 @@ def check_output_path(
     store = False
     options = WriteOptions() if options is None else options
     if signal:
-        fmt = "AUDIO" if path == STDIO and options.format is None else None  # the input's
+        fmt = "AUDIO" if options.format is None and stdout_in_kind(path) else None  # the input's
         fmt = fmt or guess_format(path, options.format, output=True)
         _check_subtype(path, "CSV" if fmt == ZARR else fmt, options.subtype)  # no subtypes
         store = fmt == ZARR
@@ -299,7 +320,7 @@ def _replace_tree(tmp: str, target: Path) -> None:
     aside = None
     if os.path.lexists(target):
         aside = tmp[: -len(".tmp")] + ".old"
-        signals.track(aside)
+        signals.track(aside, fresh=False)  # the old output: never removed by a parent
         os.rename(target, aside)
     try:
         os.rename(tmp, target)

@@ -6,8 +6,17 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 
-from ..errors import ParameterError, SignalError, counted, non_finite, one_line, refuse_non_finite
+from ..errors import (
+    ParameterError,
+    SignalError,
+    counted,
+    non_finite,
+    one_line,
+    refuse_non_finite,
+    spell,
+)
 from .atomic import remove_temporary, spool_stdin, stdin_source
 from .audio import open_audio, read_audio, read_audio_file
 from .options import ReadOptions
@@ -79,7 +88,21 @@ def read_signal(
             if sig is not None:
                 return sig
         raw = _read_bytes(path)
+        if fmt is None and looks_like_audio(raw) and unnamed_stream(path):
+            fmt = "AUDIO"  # as stdin's
     return parse_signal(raw, guess_format(path, fmt), source, options)
+
+
+def unnamed_stream(path: str) -> bool:
+    """Whether ``path`` is a stream whose name tells no format (a FIFO or a process
+    substitution's ``/dev/fd/63``: not a regular file, no extension): its format is
+    told by its first bytes, as stdin's is (its name cannot be given an extension)."""
+    if os.path.splitext(path)[1]:
+        return False
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _read_audio_file(
@@ -183,10 +206,26 @@ class PipeInput:
         return data if isinstance(data, bytes) else data.encode("utf-8")
 
     def format(self, fmt: str | None) -> str:
-        """The format: ``fmt``, else stdin's by its first bytes, a FIFO's by its name."""
-        if fmt is None and self.path == STDIO:
+        """The format: ``fmt``, else stdin's by its first bytes, a FIFO's by its name
+        (by its first bytes too where the name has no extension: ``<(...)``)."""
+        if fmt is None and (self.path == STDIO or not os.path.splitext(self.path)[1]):
             return "AUDIO" if looks_like_audio(self.head) else "CSV"
         return guess_format(self.path, fmt)
+
+    def refuse_audio_on_a_terminal(self, fmt: str | None) -> None:
+        """An audio stream whose output would go to stdout in its own format, where
+        stdout is a terminal: refused, as the command line refuses stdin's (it cannot
+        look into a named stream before it is opened)."""
+        try:
+            if sys.stdout is None or not sys.stdout.isatty() or self.format(fmt) == "CSV":
+                return
+        except (OSError, ValueError, ParameterError, SignalError):
+            return  # reading or writing reports it
+        raise ParameterError(
+            f"{self.name}: stdout is a terminal and the output is audio; give an output "
+            f"file, pipe it on, or {spell('output_format', 'csv')} for the numbers",
+            parameters=[("output_format", "csv")],
+        )
 
     def read_whole(self, fmt: str | None, options: ReadOptions | None) -> Signal:
         """The signal, as :func:`read_signal` reads it."""

@@ -82,9 +82,22 @@ _live: set[str] = set()
 _written: list = [None]
 
 
-def track(path: str) -> None:
-    """Register a temporary file: removed if a signal ends the run."""
+#: a batch worker's messenger of the temporaries it makes (:func:`tell_temporaries`)
+_told: list = [None]
+
+
+def track(path: str, fresh: bool = True) -> None:
+    """Register a temporary file: removed if a signal ends the run.  A ``fresh`` one (new
+    content, not an old output moved aside) is also told to a batch's parent, which
+    removes it should the worker be killed outright (SIGKILL, out of memory)."""
     _live.add(path)
+    if fresh and _told[0] is not None:
+        _told[0](path)
+
+
+def tell_temporaries(tell) -> None:
+    """In a batch worker: ``tell(path)`` each fresh temporary as it is made (:func:`track`)."""
+    _told[0] = tell
 
 
 def untrack(path: str | None) -> None:

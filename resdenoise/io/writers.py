@@ -28,6 +28,7 @@ from .atomic import (
     _write_error,
     _write_through,
     check_output_path,
+    stdout_in_kind,
     temp_dir_beside,
     write_files_atomic,
 )
@@ -117,7 +118,7 @@ def encode_signal(
 def output_format(path: str, options: WriteOptions, sig: Signal) -> str:
     """The format to write ``sig`` as: ``options.format``, the extension of ``path``,
     or, on stdout, the input's own (audio stays audio through a pipe)."""
-    if path == STDIO and options.format is None:
+    if options.format is None and stdout_in_kind(path):  # also -o /dev/stdout
         return "CSV" if sig.format == ZARR else sig.format  # a store cannot go through a pipe
     return guess_format(path, options.format, output=True)
 
