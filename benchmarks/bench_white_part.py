@@ -37,8 +37,8 @@ order ratio's upper bound, ``s3 / (r + 2 x 1.7 / sqrt(n))^3`` instead of
 sunspots seed 100, 1.07-1.28 on seeds 101-103).  It kept the input on sunspots at 10 %
 and on all 16 seeds here (against ``s + w`` none below the input; against ``s`` the ten
 gains lost), and lost the gains of such cycles without a white part in 30 % noise (6 of 8
-seeds kept as the input, 1.8-3.5 dB each) and of sunspots and El Nino at 30 % (up to
-2.1 dB): its break-even low end, about 0.7x of the level, is the same in both.
+seeds kept as the input, 1.8-3.5 dB each), of sunspots and El Nino at 30 % (up to
+2.1 dB) and of a sensor trace at 5 % (22.8 -> 4.4 dB): its break-even low end, about 0.7x of the level, is the same in both.
 
 Not a timed test.  ``python benchmarks/bench_white_part.py [--seeds N]`` with the
 ``bench`` extra (statsmodels).

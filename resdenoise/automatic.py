@@ -205,7 +205,8 @@ without its white part in 14 % noise alike; 9 of 16 such cycles are below the in
 the first truth, and the same outputs above it against the second).  A low end extrapolated
 at the order ratio's upper bound, ``s3 / (r + z x 1.7 / sqrt(n))^3``, kept the input there
 at z = 2 and 1.5 (at z = 1 it did not) and lost gains at 10-30 % on sunspots and El Nino
-(seeds 100-103, z = 2: five cases 0.8-2.1 dB, one of them at z = 1.5 too); at z = 2,
+(seeds 100-103, z = 2: five cases 0.8-2.1 dB, one of them at z = 1.5 too) and on the
+1024-sample sensor trace at 5 % (seed 101: +22.8 -> +4.4 dB); at z = 2,
 ``bench_harm`` (113 cases) real series 4 -> 0 below the input but their mean +2.25 ->
 +1.72 dB (gains of 0.7-7.5 dB lost on the macro series, half-yearly sunspots, a walk at
 30 %), ``bench_fresh`` (129 cases) 26 -> 24 below, mean +2.02 -> +1.34 dB (gains of up to
