@@ -19,12 +19,12 @@ signal (upper bounds: no rule that chooses them can do better):
   residual, summed, the residual's noise per level exact and the thresholds by SURE, m
   in 1..64 by SURE (``u = L_m f + M(f - L_m f)``).
 
-Measured on main at 06a8e66 (seed 100; the scripts this one condenses, load average 25 on
-2 cores), ratios to the best peer (swt-sure sym8), auto / best candidate / levels oracle /
-pair SURE / linear oracle / residual SURE (-: not measured):
+Measured on main at 06a8e66 (seed 100, load average 25 on 2 cores), ratios to the best
+peer (swt-sure sym8), auto / best candidate / levels oracle / pair SURE / linear oracle /
+residual SURE (-: not measured; the chirps by the scripts this one condenses):
 
-* temperature 5 %: 2.22 / 2.22 / 2.88 / 2.22 / 1.97 / 1.15; 10 %: 1.56 / 1.56 / 1.77 /
-  - / 1.56 / 1.06; 30 %: 1.84 / 1.81 / 1.78 / - / 1.84 / 1.40;
+* temperature 5 %: 2.22 / 2.22 / 2.88 / 2.22 / 1.97 / 1.11; 10 %: 1.56 / 1.56 / 1.77 /
+  1.56 / 1.56 / 1.02; 30 %: 1.84 / 1.81 / 1.78 / 1.84 / 1.84 / 1.43;
 * linchirp 5 %: 1.96 (the input) / 1.92 / 1.90 / 1.93 / 1.96 / 1.17; 10 %: 1.75 / 1.76 /
   1.89 / - / 2.08 / 1.10;
 * expchirp 5 %: 1.58 / 1.58 / - / 1.58 / 2.40 / 1.01;
