@@ -570,3 +570,32 @@ def test_a_full_non_blocking_stderr_pipe_loses_no_line(tmp_path):
     assert proc.wait(120) == 0
     assert len(text) > 4096
     assert text.rstrip("\n").endswith("4 files: 4 written")
+
+
+def test_a_full_non_blocking_stdout_pipe_gets_the_whole_output(tmp_path):
+    """stdout a pipe with O_NONBLOCK set whose reader is slow: the run failed with
+    ``<stdout>: cannot write: nothing written`` after 64 KiB had gone out; now it waits
+    for the reader, as with a blocking pipe, and the reader gets every byte."""
+    import fcntl
+    import time
+
+    np.savetxt(tmp_path / "long.csv", np.sin(np.arange(20000) / 50.0))
+    command = [EXE, "diffuse", "long.csv", "--steps", "3", "-q", "-o", "-"]
+    blocking = subprocess.run(command, cwd=tmp_path, capture_output=True, timeout=120)
+    assert blocking.returncode == 0, blocking.stderr
+    assert len(blocking.stdout) > 8 * 4096
+    r, w = os.pipe()
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 4096)
+    os.set_blocking(w, False)
+    try:
+        proc = subprocess.Popen(command, cwd=tmp_path, stdout=w, stderr=subprocess.PIPE)
+    finally:
+        os.close(w)
+    time.sleep(3.0)  # the reader is busy meanwhile
+    with os.fdopen(r, "rb") as reader:
+        data = reader.read()
+    with proc.stderr:
+        stderr = proc.stderr.read()
+    assert proc.wait(120) == 0, stderr
+    assert data == blocking.stdout

@@ -348,13 +348,49 @@ def _write_all(stream, block: bytes) -> None:
     """Write all of ``block``: a buffered write that a signal interrupts (the reader of a
     pipe gone, SIGPIPE, which Python ignores) returns the bytes written so far, and the
     rest would be dropped without an error (CPython 3.11: 64 KiB of 768 written, exit 0);
-    writing the rest then fails as it should (EPIPE)."""
+    writing the rest then fails as it should (EPIPE).  A non-blocking descriptor that is
+    full (some parents hand one over) is waited for, as a blocking one is
+    (:func:`_wait_writable`): the run failed there, its output cut at 64 KiB."""
     view = memoryview(block)
     while view:
-        done = stream.write(view)
-        if not done:  # a blocking stream that took nothing: no progress to wait for
-            raise OSError(errno.EIO, "nothing written")
+        try:
+            done = stream.write(view)
+        except BlockingIOError as exc:  # full: what it took, then wait for the reader
+            view = view[exc.characters_written :]
+            if not _wait_writable(stream):
+                raise
+            continue
+        if not done:
+            if _wait_writable(stream):
+                continue
+            raise OSError(errno.EIO, "nothing written")  # blocking: no progress to wait for
         view = view[done:]
+
+
+def _flush_all(stream) -> None:
+    """``stream.flush()``, waiting where its descriptor is non-blocking and full."""
+    while True:
+        try:
+            stream.flush()
+            return
+        except BlockingIOError:
+            if not _wait_writable(stream):
+                raise
+
+
+def _wait_writable(stream) -> bool:
+    """Wait until ``stream``'s descriptor takes bytes again, where it is non-blocking;
+    False (nothing to wait for) where it blocks or has no descriptor."""
+    try:
+        fd = stream.fileno()
+        if os.get_blocking(fd):
+            return False
+    except (AttributeError, OSError, ValueError):
+        return False
+    import select
+
+    select.select([], [fd], [])
+    return True
 
 
 def stdin_source():
@@ -394,21 +430,21 @@ def _write_through(path: str, target: Path | None, name: str, blocks, parents=Fa
         refuse_closed_stdout(name)
     with write_errors(name, ValueError):  # ValueError: a closed stream
         if path == STDIO:
-            sys.stdout.flush()
+            _flush_all(sys.stdout)
             out = getattr(sys.stdout, "buffer", None)
             for block in blocks:
                 if out is None:  # a text-only stream (some test harnesses)
                     sys.stdout.write(block.decode("utf-8", "replace"))
                 else:
                     _write_all(out, block)
-            (out or sys.stdout).flush()
+            _flush_all(out or sys.stdout)
         else:
             if parents and not os.path.isdir(target.parent):
                 _make_directories(target.parent)
             with open(target, "wb") as dev:
                 for block in blocks:
                     _write_all(dev, block)
-                dev.flush()
+                _flush_all(dev)
     signals.placed(path)  # written: a signal's message says so
 
 
