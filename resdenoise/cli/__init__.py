@@ -204,9 +204,9 @@ class _StderrFile(io.FileIO):
                 return done
             # a non-blocking descriptor (as some parents hand over) that is full: wait
             # for its reader, as a blocking one does, rather than drop the line
-            import select
+            from ..io.atomic import wait_writable
 
-            select.select([], [2], [])
+            wait_writable(2)
 
 
 def _stderr_forgiving() -> None:

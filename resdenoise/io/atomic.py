@@ -387,10 +387,15 @@ def _wait_writable(stream) -> bool:
             return False
     except (AttributeError, OSError, ValueError):
         return False
-    import select
+    wait_writable(fd)
+    return True
+
+
+def wait_writable(fd: int) -> None:
+    """Wait until descriptor ``fd`` (a full non-blocking pipe) takes bytes again."""
+    import select  # not at start-up: only a full non-blocking pipe waits
 
     select.select([], [fd], [])
-    return True
 
 
 def stdin_source():
