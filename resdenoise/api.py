@@ -30,6 +30,7 @@ from .errors import (
     check_signal,
     counted,
     is_positive,
+    refuse_complex,
     spell,
 )
 from .filters import check_lams, check_verdict, probe_flux, run_plan
@@ -71,11 +72,7 @@ def as_signal(u: npt.ArrayLike) -> np.ndarray:
         raise SignalError(
             "the signal must be numbers: an array or a list of shape (n,) or (n, channels)"
         ) from None
-    if complex_:  # not cast: that drops the imaginary part with a mere warning
-        raise SignalError(
-            f"the signal is complex ({a.dtype}); resdenoise filters real signals: pass "
-            "u.real, or filter the real and imaginary parts one after the other"
-        )
+    refuse_complex(a)  # not cast: that drops the imaginary part with a mere warning
     check_signal(a)  # the command line's rule, choose_denoiser's check
     return a
 

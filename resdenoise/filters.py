@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import stability
-from .engine import check_lam, run_blocks
+from .engine import check_lam, run_blocks_unchecked
 from .errors import (
     MAX_BLOCKS,
     ParameterError,
@@ -158,7 +158,7 @@ class Plan:
             return done
         if self.prestage is not None:
             u, out = self.prestage.apply(u), None
-        return run_blocks(
+        return run_blocks_unchecked(
             u,
             self.nl,
             self.tau,
@@ -528,7 +528,7 @@ def probe_flux(plan, subject, dtype: str, samples_only: bool = False) -> None:
 def _finite_flux(probe: np.ndarray, nl: Nonlinearity, plan, dtype: str) -> bool:
     """Whether one block of ``plan``'s step with ``nl`` on ``probe`` stays finite."""
     with np.errstate(all="ignore"):
-        out = run_blocks(probe.astype(dtype), nl, plan.tau, 1, plan.h, threads=1)
+        out = run_blocks_unchecked(probe.astype(dtype), nl, plan.tau, 1, plan.h, threads=1)
     return bool(np.isfinite(out).all())
 
 
