@@ -1,5 +1,6 @@
 """Left-overs of session 37: run_blocks refuses what the one-call functions refuse
-(item 3)."""
+(item 3); a function's default step count is its named family's where its sampled
+g_max is within rounding of the family's (item 4)."""
 
 from __future__ import annotations
 
@@ -66,3 +67,56 @@ def test_the_unchecked_run_carries_a_non_finite_sample():
     with np.errstate(invalid="ignore"):
         out = run_blocks_unchecked(u, PM, 0.25, 1)
     assert np.isnan(out[1:3]).all()
+
+
+# --------------------------------------------------------------------------
+# Item 4. A regulariser given as a Python Psi: its g = Psi'/2 by a numerical
+# derivative sampled up to 1.2e-11 above the closed form's g_max, and its default
+# count one step more than the named family's (21 against 20 at time or alpha 5).
+# --------------------------------------------------------------------------
+
+U = np.cumsum(np.random.default_rng(0).standard_normal(200))
+
+
+def _as_python(key: str, lam: float):
+    named = rd.get_nonlinearity(key, "regulariser", lam=lam)
+    return named, rd.from_function(lambda s: named.psi(s), "regulariser", name="py", lam=lam)
+
+
+@pytest.mark.parametrize(("key", "lam"), [("perona-malik", 3.0), ("charbonnier", 1.0),
+                                          ("garrote", 3.0), ("tanh", 0.5)])  # fmt: skip
+@pytest.mark.parametrize(("command", "settings"), [("regularise", {"alpha": 5.0}),
+                                                   ("diffuse", {"time": 5.0})])  # fmt: skip
+def test_a_python_function_takes_its_named_familys_default_steps(key, lam, command, settings):
+    from resdenoise.plans import planner
+    from resdenoise.stability import analyse_function
+
+    named, python = _as_python(key, lam)
+    g_max = analyse_function(python).g_max
+    assert 1.0 < g_max <= 1.0 + 1e-10  # sampled above the truth (1), within its rounding
+    want, _ = planner(command, named, **settings)(U)
+    plan, _ = planner(command, python, **settings)(U)
+    assert (plan.steps, plan.tau) == (want.steps, want.tau) == (20, 0.25)
+    verdict = plan.verdict()  # the tau at the sampled bound, within its rounding
+    assert verdict.sign_stable and not verdict.exact
+
+
+def test_a_sampled_g_max_above_the_rounding_takes_its_step_more():
+    """g_max 1 + 1e-7 (no rounding: a larger g): 21 blocks, as its bound demands."""
+    from resdenoise.filters import plan_diffuse
+    from resdenoise.stability import G_MAX_ROUNDING, analyse_function
+
+    above = rd.from_function(lambda r: (1.0 + 1e-7) / (1.0 + r * r), "diffusivity", lam=1.0)
+    assert analyse_function(above).g_max > 1.0 + 10 * G_MAX_ROUNDING
+    plan = plan_diffuse(above, time=5.0)
+    assert plan.steps == 21 and plan.verdict().sign_stable
+    assert plan_diffuse(above, time=5.0, tau=0.25).steps == 20  # a tau given: as given
+    assert not plan_diffuse(above, steps=20, tau=0.25).verdict().sign_stable
+
+
+def test_a_closed_form_bound_keeps_its_ulps():
+    from resdenoise.stability import within_bound
+
+    assert not within_bound(0.25, 0.25 / (1 + 1e-11))
+    assert within_bound(0.25, 0.25 / (1 + 1e-11), exact=False)
+    assert not within_bound(0.25, 0.25 / (1 + 1e-9), exact=False)
