@@ -21,7 +21,8 @@ alike: read the ratios, not the seconds.
    pure computation (NumPy, no files) in one process and split over two at
    once, with the most ``--jobs 2`` can gain at that scaling when start-up
    (``--jobs 1``'s fixed part) is paid once by either mode.
-3. **One small file**: one call against ``python -c "import numpy, soundfile"``.
+3. **One small file**: one call against ``python -c "import numpy, soundfile"``; also
+   without ``-q``, its verdict and summary on a stderr that is a pipe.
 4. **The automatic search**: ``--time auto --lambda auto`` against the fixed
    run it picks (same lambda, tau and blocks), in the process (planning
    and engine), on bench_auto's signals (sensor, steps, smooth) of 1e5 and 1e6
@@ -39,7 +40,7 @@ removed at the end.  Python's bytecode is cached (in a temporary
 ``PYTHONDONTWRITEBYTECODE``.
 
 ``RESDENOISE_E2E_PARTS`` picks the parts (default ``1,2,3,4``); with
-``RESDENOISE_BEFORE=/path/to/another/checkout`` parts 1 and 2 also run that
+``RESDENOISE_BEFORE=/path/to/another/checkout`` parts 1, 2 and 3 also run that
 checkout's ``resdenoise`` (its compiled module built in place) in the same
 rounds: before and after side by side.  Each command's median CPU time (user
 + system) is printed beside its wall time.
@@ -99,8 +100,9 @@ for _ in range(int(sys.argv[1])):
 BUSY_LOOPS = 20_000
 
 
-def run(command, shell: bool = False, env=None) -> tuple[float, float]:
+def run(command, shell: bool = False, env=None, stderr=None) -> tuple[float, float]:
     """(seconds, peak resident MiB of the command; NaN without GNU time); raises on failure.
+    ``stderr=subprocess.PIPE``: the command's stderr is a pipe (read, not shown).
 
     The peak is read by ``/usr/bin/time``: a child forked from this (large)
     process would count this process's pages too.
@@ -115,7 +117,7 @@ def run(command, shell: bool = False, env=None) -> tuple[float, float]:
         # not from a checkout: ``python -m`` puts the working directory first on the
         # path, where it would shadow RESDENOISE_BEFORE's PYTHONPATH
         code = subprocess.run(
-            command, stdout=subprocess.DEVNULL, env=env, cwd=tempfile.gettempdir()
+            command, stdout=subprocess.DEVNULL, stderr=stderr, env=env, cwd=tempfile.gettempdir()
         ).returncode
         seconds = time.perf_counter() - start
         if code != 0:
@@ -425,7 +427,20 @@ def one_small_file(work: str) -> None:
             [sys.executable, "-c", "import numpy, soundfile"]
         ),
         "resdenoise (one file)": lambda: run([*RESDENOISE, *PM, "--steps", "10", path, "-o", out]),
+        "resdenoise, summary on a pipe": lambda: run(
+            [*RESDENOISE, *PM[:-1], "--steps", "10", path, "-o", out], stderr=subprocess.PIPE
+        ),
     }
+    if BEFORE:  # the same two on another checkout, in the same rounds
+        env = {**os.environ, "PYTHONPATH": BEFORE}
+        commands["before: one file"] = lambda: run(
+            [*RESDENOISE, *PM, "--steps", "10", path, "-o", out], env=env
+        )
+        commands["before: summary on a pipe"] = lambda: run(
+            [*RESDENOISE, *PM[:-1], "--steps", "10", path, "-o", out],
+            env=env,
+            stderr=subprocess.PIPE,
+        )
     # what a Makefile calls: the installed program, beside this Python
     script = os.path.join(os.path.dirname(sys.executable), "resdenoise")
     if os.path.exists(script):
@@ -439,6 +454,15 @@ def one_small_file(work: str) -> None:
         if name in results:
             ratio = results[name][0] / results[baseline][0]
             print(f"  {name} / import numpy, soundfile: {verdict(ratio, 1.3)}")
+    summary = CPU["resdenoise, summary on a pipe"] - CPU["resdenoise (one file)"]
+    print(f"  the summary on a pipe costs {1e3 * summary:.0f} ms of CPU beyond -q")
+    if BEFORE:
+        was = CPU["before: summary on a pipe"] - CPU["before: one file"]
+        now, then = CPU["resdenoise, summary on a pipe"], CPU["before: summary on a pipe"]
+        print(
+            f"  before ({BEFORE}): {1e3 * was:.0f} ms; summary on a pipe after / before: "
+            f"CPU {now:.3f} / {then:.3f} s = {now / then:.2f}x ({1e3 * (then - now):.0f} ms less)"
+        )
 
 
 def automatic_search(work: str) -> None:

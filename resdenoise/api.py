@@ -30,11 +30,12 @@ from .errors import (
     check_signal,
     counted,
     is_positive,
+    refuse_complex,
     spell,
 )
 from .filters import check_lams, check_verdict, probe_flux, run_plan
 from .nonlinearities import SQRT2, Nonlinearity, from_function
-from .plans import in_library_words, planner
+from .plans import AUTO, in_library_words, planner
 
 __all__ = ["diffuse", "regularise", "resnet", "shrink"]
 
@@ -71,11 +72,7 @@ def as_signal(u: npt.ArrayLike) -> np.ndarray:
         raise SignalError(
             "the signal must be numbers: an array or a list of shape (n,) or (n, channels)"
         ) from None
-    if complex_:  # not cast: that drops the imaginary part with a mere warning
-        raise SignalError(
-            f"the signal is complex ({a.dtype}); resdenoise filters real signals: pass "
-            "u.real, or filter the real and imaginary parts one after the other"
-        )
+    refuse_complex(a)  # not cast: that drops the imaginary part with a mere warning
     check_signal(a)  # the command line's rule, choose_denoiser's check
     return a
 
@@ -208,15 +205,8 @@ def _plan_and_run(
             "(resdenoise.expr.parse_expression), a resdenoise Nonlinearity or a function "
             f"of {variable}, not {type(nonlinearity).__name__}"
         )
-    if isinstance(nonlinearity, Nonlinearity):
-        which = "theta" if command == "shrink" else "lam"
-        given = settings.get("theta") if command == "shrink" else lam
-        if given is not None:  # not dropped without a word
-            raise ParameterError(
-                f"{which} is bound in the Nonlinearity {nonlinearity.name!r} (lambda "
-                f"{nonlinearity.lam:g}): drop {which}, or give the name with {which}",
-                parameters=[which, which],
-            )
+    # a Nonlinearity's lam is bound: another lam (or theta) given with it, the planner's
+    # refusal (plans._check_bound), the one check
     if callable(nonlinearity) and not isinstance(nonlinearity, (Nonlinearity, _expression())):
         name = getattr(nonlinearity, "__name__", "custom")
         # lam, where given, is the size of the function's features: the scale of its
@@ -225,6 +215,11 @@ def _plan_and_run(
         scale = SQRT2 * theta if is_positive(theta) else lam  # shrink: lambda = sqrt2 theta
         scale = scale if is_positive(scale) else 1.0  # else the planner says what is wrong
         nonlinearity = from_function(nonlinearity, form, name=name, lam=scale)
+        # bound to the number given (the planner takes it again); "auto", the default
+        # size 1 (as before): not the planner's refusal of "auto" with a Nonlinearity
+        lam = None if isinstance(lam, str) and lam == AUTO else lam
+        if isinstance(theta, str) and theta == AUTO:
+            settings["theta"] = None
     plan, extra = planner(command, nonlinearity, lam=lam, **settings)(u)
     _tell(extra.get("warnings", ()))  # what the automatic search has to say
     said: list[str] = []
@@ -257,7 +252,8 @@ _LAM = """
         1), the scale of the step of a regulariser's numerical ``Psi'/2`` and of
         the grid on which its stability is sampled; give it where they are far
         from 1 (a Psi with features at 1e-3 for quiet audio).  A Nonlinearity
-        has its lambda bound: lam given with one is refused."""
+        has its lambda bound: another lam (or ``"auto"``) given with one is
+        refused, its own again taken (:func:`resdenoise.plans.planner`)."""
 
 _H = """
     h : float
@@ -380,8 +376,9 @@ def shrink(
     theta : float or "auto", optional
         Threshold (lambda = sqrt2 theta); None or ``"auto"``: the universal
         threshold.  A function is used as given: theta is then the size of its
-        features (default 1/sqrt2), the scale of its stability sampling.  A Nonlinearity has its lambda bound: theta given with one
-        is refused.
+        features (default 1/sqrt2), the scale of its stability sampling.  A
+        Nonlinearity has its lambda bound: another theta (or ``"auto"``) given
+        with one is refused, its own (lambda / sqrt2) again taken.
     iterations : int or "auto", optional
         Number of iterations m (default 1), or ``"auto"``: chosen by ``stopping_rule``.
     {tail}

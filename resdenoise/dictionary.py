@@ -208,14 +208,14 @@ def theorem_conditions(
         out.append(
             {
                 "condition": "tau <= h^2/(2 g_max)",
-                "holds": stability.within_bound(tau, linf),
+                "holds": stability.within_bound(tau, linf, props.exact),
                 "detail": "tau = {}, L-infinity bound {}".format(*stability.apart(tau, linf)),
             }
         )
         out.append(
             {
                 "condition": "tau <= h^2/(4 g_max)",
-                "holds": stability.within_bound(tau, sign),
+                "holds": stability.within_bound(tau, sign, props.exact),
                 "detail": "tau = {}, sign-stability bound {}".format(*stability.apart(tau, sign)),
             }
         )

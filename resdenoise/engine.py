@@ -50,10 +50,14 @@ import numpy as np
 from .errors import (
     MAX_BLOCKS,
     ParameterError,
+    SignalError,
     check_blocks,
     check_count,
     check_signal_shape,
     is_positive,
+    non_finite,
+    refuse_complex,
+    refuse_non_finite,
 )
 from .pairs import (
     _threads_from_environment,
@@ -91,6 +95,7 @@ __all__ = [
     "backward_difference",
     "diffusion_block",
     "run_blocks",
+    "run_blocks_unchecked",
     "run_strided",
     "default_threads",
     "takes_threads",
@@ -196,7 +201,10 @@ def run_blocks(
     Raises
     ------
     SignalError
-        ``u`` is not shaped ``(n,)`` or ``(n, channels)`` with n >= 2 and a channel.
+        ``u`` is not shaped ``(n,)`` or ``(n, channels)`` with n >= 2 and a channel,
+        is complex, or has a sample that is NaN or infinite (or beyond the working
+        dtype's range): the messages of the one-call functions (:mod:`resdenoise.api`).
+        A ValueError.
     ParameterError
         tau or h is not a finite number > 0; n_blocks, threads, tile, sweep or
         callback_every is not a whole number in range (n_blocks: 0 to
@@ -249,6 +257,57 @@ def run_blocks(
     ``d = u_{i+1} - u_i``; ``d *= 1/h`` (only if h != 1); ``F = Phi(d)``;
     ``F *= tau/h``; ``u_i += F``; ``u_{i+1} -= F``.
     """
+    a = np.asarray(u)
+    refuse_complex(a)  # (a cast would drop the imaginary part with a mere warning)
+    dtype = _working_dtype(a, dtype)
+    with np.errstate(over="ignore"):  # a sample beyond the dtype: refused below, by name
+        f = np.ascontiguousarray(a, dtype=dtype)  # a itself where it is so
+    check_signal_shape(f.shape)  # SignalError, as the library's other entries
+    _refuse_non_finite(a, f)  # one sum over f where every sample is finite
+    return run_blocks_unchecked(
+        f, phi, tau, n_blocks, h, callback, dtype=f.dtype, threads=threads, tile=tile,
+        sweep=sweep, callback_every=callback_every, backend=backend, out=out,
+    )  # fmt: skip
+
+
+def _refuse_non_finite(a: np.ndarray, f: np.ndarray) -> None:
+    """Refuse a working signal ``f`` (``a`` cast) with a sample that is NaN or infinite:
+    :class:`SignalError` naming the first, as :func:`resdenoise.errors.check_signal`
+    does, or, where ``a``'s samples are finite and the cast to a narrower dtype made them
+    infinite, naming that range."""
+    found = non_finite(f)
+    if not found:
+        return
+    if a.dtype.kind == "f" and a.dtype.itemsize > f.dtype.itemsize and not non_finite(a):
+        largest = float(np.finfo(f.dtype).max)
+        raise SignalError(
+            f"the signal: samples up to {float(np.max(np.abs(a))):g} are beyond the range "
+            f"of {f.dtype} (largest {largest:g}); use dtype='float64'",
+            parameters=[("dtype", "float64")],
+        )
+    refuse_non_finite("the signal", found)
+
+
+def run_blocks_unchecked(
+    u: np.ndarray,
+    phi: FluxLike,
+    tau: float,
+    n_blocks: int,
+    h: float = 1.0,
+    callback: Callable[[int, np.ndarray], object] | None = None,
+    *,
+    dtype=None,
+    threads: int | None = None,
+    tile: int | None = None,
+    sweep: int | None = None,
+    callback_every: int | None = 1,
+    backend: str | None = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """:func:`run_blocks` of a real ``u`` whose samples are not looked at: a NaN or inf
+    runs into the output, as a run that overflows on its way does.  For the library's
+    own runs of what it checked or made (a plan's run, a search's probe, a network's next
+    group, the flux probe of a value that may not fit the dtype)."""
     dtype = _working_dtype(u, dtype)
     f = np.ascontiguousarray(u, dtype=dtype)  # the input itself where it already is so
     check_signal_shape(f.shape)  # SignalError, as the library's other entries
@@ -395,7 +454,7 @@ class StackRun:
                 np.copyto(u, src)
             self._kept_run(u.shape, side)(u, blocks)
         else:  # out of place where src is not u: the first sweep reads src
-            run_blocks(src, self.phi, self.tau, blocks, self.h, out=u)
+            run_blocks_unchecked(src, self.phi, self.tau, blocks, self.h, out=u)
 
     def advance(self, blocks: int, keep: bool = False) -> np.ndarray:
         """Run ``blocks`` more blocks; the whole stack after them.
@@ -525,7 +584,7 @@ def run_strided(
     shape = u.shape
     u2 = u.reshape(shape[0], -1)
     if stride == 1:
-        return run_blocks(u2, nl, tau, blocks, h).reshape(shape)
+        return run_blocks_unchecked(u2, nl, tau, blocks, h).reshape(shape)
     n, c = u2.shape
     q, rem = divmod(n, stride)
     out = u2.copy()
@@ -539,7 +598,7 @@ def run_strided(
         if length > q:  # the subsequences with one more sample: the tail's
             sub = np.concatenate((sub, tail.reshape(1, rem, c)))
         sub = sub.reshape(length, -1)  # (length, subsequences x channels)
-        res = run_blocks(sub, nl, tau, blocks, h).reshape(length, last - first, c)
+        res = run_blocks_unchecked(sub, nl, tau, blocks, h).reshape(length, last - first, c)
         grid[:, first:last] = res[:q]
         if length > q:
             tail[...] = res[q]

@@ -431,6 +431,17 @@ def one_line(text) -> str:
     return " ".join(str(text).split())
 
 
+def refuse_complex(a, what: str = "the signal") -> None:
+    """Refuse a complex array ``a`` (a cast to float drops the imaginary part with a mere
+    warning): :class:`SignalError`, the one message of the library's entries."""
+    kind = getattr(getattr(a, "dtype", None), "kind", "")
+    if kind == "c":
+        raise SignalError(
+            f"{what} is complex ({a.dtype}); resdenoise filters real signals: pass "
+            "u.real, or filter the real and imaginary parts one after the other"
+        )
+
+
 def check_signal(a, what: str = "the signal") -> None:
     """Refuse a float array ``a`` that is not a signal: :class:`SignalError` where it is
     not shaped ``(n,)`` or ``(n, channels)``, has fewer than 2 samples or no channels, or

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import stability
-from .engine import check_lam, run_blocks
+from .engine import check_lam, run_blocks_unchecked
 from .errors import (
     MAX_BLOCKS,
     ParameterError,
@@ -158,7 +158,7 @@ class Plan:
             return done
         if self.prestage is not None:
             u, out = self.prestage.apply(u), None
-        return run_blocks(
+        return run_blocks_unchecked(
             u,
             self.nl,
             self.tau,
@@ -429,7 +429,8 @@ def _stable_steps(plan, verdict) -> tuple[str, list]:
     linf, sign = verdict.tau_linf_bound, verdict.tau_sign_bound
     if plan.command == "regularise" and plan.alpha:
         try:
-            m_linf, m_sign = _blocks_for(plan.alpha, linf), _blocks_for(plan.alpha, sign)
+            m_linf = _blocks_for(plan.alpha, linf, exact=verdict.exact)
+            m_sign = _blocks_for(plan.alpha, sign, exact=verdict.exact)
         except ParameterError:  # more steps than a run takes
             return (
                 f"A stable tau = alpha/steps <= {stability.at_most(linf)} needs more steps "
@@ -528,7 +529,7 @@ def probe_flux(plan, subject, dtype: str, samples_only: bool = False) -> None:
 def _finite_flux(probe: np.ndarray, nl: Nonlinearity, plan, dtype: str) -> bool:
     """Whether one block of ``plan``'s step with ``nl`` on ``probe`` stays finite."""
     with np.errstate(all="ignore"):
-        out = run_blocks(probe.astype(dtype), nl, plan.tau, 1, plan.h, threads=1)
+        out = run_blocks_unchecked(probe.astype(dtype), nl, plan.tau, 1, plan.h, threads=1)
     return bool(np.isfinite(out).all())
 
 
@@ -589,9 +590,14 @@ def _largest_total(tau_max: float) -> str:
     return repr(x)
 
 
-def _blocks_for(total: float, tau_max: float, name: str = "time") -> int:
+def _blocks_for(total: float, tau_max: float, name: str = "time", exact: bool = True) -> int:
     """Smallest m with total/m <= tau_max; ``name``: the parameter that gave ``total``
-    (``time``, regularisation's ``alpha``), as a refusal names it."""
+    (``time``, regularisation's ``alpha``), as a refusal names it.  ``exact`` false:
+    ``tau_max`` is the bound of a sampled g_max, and m is the smallest whose total/m is
+    within that bound's rounding (:func:`resdenoise.stability.within_bound`): one step
+    fewer than the strict count where total/(m-1) exceeds it by at most
+    :data:`~resdenoise.stability.G_MAX_ROUNDING` (a function's g_max sampled a few 1e-12
+    above its family's: the family's count)."""
     if not total / tau_max <= MAX_BLOCKS:
         need = total / tau_max
         raise ParameterError(
@@ -602,6 +608,8 @@ def _blocks_for(total: float, tau_max: float, name: str = "time") -> int:
     m = max(1, math.ceil(total / tau_max))
     while total / m > tau_max:
         m += 1
+    if not exact and m > 1 and stability.within_bound(total / (m - 1), tau_max, exact=False):
+        m -= 1  # (at most one: m is at most MAX_BLOCKS, 1/m far above the rounding)
     return m
 
 
@@ -617,9 +625,10 @@ def plan_diffuse(nl, time=None, steps=None, tau=None, h=1.0) -> Plan:
     steps = check_setting("steps", steps, integer=True)
     if (time is None) == (steps is None):
         raise ParameterError("give exactly one of time or steps", parameters=["time", "steps"])
-    tau_max = tau if tau is not None else stability.default_tau(nl, h)
-    if time is not None:
-        steps = _blocks_for(time, tau_max)
+    props = stability.analyse_function(nl) if tau is None else None  # (sampled once)
+    tau_max = tau if tau is not None else stability.default_tau(nl, h, properties=props)
+    if time is not None:  # a tau given is exact; the default, as exact as g_max
+        steps = _blocks_for(time, tau_max, exact=props is None or props.exact)
         tau = time / steps
     else:
         tau = tau_max
@@ -642,7 +651,9 @@ def plan_regularise(nl, alpha, steps=None, h=1.0) -> Plan:
     steps = check_setting("steps", steps, integer=True)
     check_setting("h", h)
     if steps is None:
-        steps = _blocks_for(alpha, stability.default_tau(nl, h, remedy="steps"), "alpha")
+        props = stability.analyse_function(nl)  # (a Python function: sampled once)
+        tau_max = stability.default_tau(nl, h, remedy="steps", properties=props)
+        steps = _blocks_for(alpha, tau_max, "alpha", props.exact)
     params = {"lambda": nl.lam, "alpha": alpha}
     return Plan("regularise", "regulariser", nl, alpha / steps, h, steps, params, alpha)
 

@@ -77,7 +77,7 @@ from typing import Final
 import numpy as np
 
 from . import stability
-from .engine import run_blocks, run_strided
+from .engine import run_blocks_unchecked, run_strided
 from .errors import ParameterError, ResdenoiseError, is_positive
 from .expr import expression_nonlinearity, parse_expression
 from .filters import Plan, auto_lambda, scaled_nonlinearity, with_reach
@@ -757,7 +757,9 @@ class NetworkPlan(Plan):
                         return False
                     return None
 
-            u = run_blocks(u, nl, tau, spec.repeat, self.h, callback=inner, threads=threads)
+            u = run_blocks_unchecked(
+                u, nl, tau, spec.repeat, self.h, callback=inner, threads=threads
+            )
             done += spec.repeat
             if stopped:
                 break

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .autoparams import HORIZON, MIN_IMPROVEMENT, PATIENCE
-from .engine import run_blocks, run_strided
+from .engine import run_blocks_unchecked, run_strided
 from .errors import check_blocks
 from .filters import as_identity
 from .network import NetworkPlan, build_network
@@ -218,7 +218,7 @@ def choose_depth(
         if spec.scale > 1:
             stack = run_strided(stack, nl, tau, 1, spec.scale, plan.h)
         else:
-            stack = run_blocks(stack, nl, tau, 1, plan.h, out=None if k == 1 else stack)
+            stack = run_blocks_unchecked(stack, nl, tau, 1, plan.h, out=None if k == 1 else stack)
         values.append(sure(stack))
         if values[-1] < values[best_k]:
             best_k = k

@@ -429,9 +429,9 @@ def planner(
         family too, by SURE (:func:`automatic_planner` with the command;
         settings the search chooses must be left out or ``"auto"``), a formula from
         :func:`resdenoise.expr.parse_expression` of that form, or a bound
-        :class:`~resdenoise.nonlinearities.Nonlinearity` (its own lam: a registry one
-        given with another ``lam`` or ``theta``, or ``"auto"``, is refused; a custom
-        one is used as given).
+        :class:`~resdenoise.nonlinearities.Nonlinearity`, from the registry or
+        ``from_function`` (its own lam: given with another ``lam`` or ``theta``, or
+        ``"auto"``, it is refused; with its own again, taken).
     lam : float or "auto", optional
         Contrast parameter; None or ``"auto"``: the universal threshold of
         each signal (with an automatic stopping time: searched with it; a
@@ -565,26 +565,35 @@ def _check_nonlinearity(nonlinearity, form: str) -> None:
 
 
 def _check_bound(nonlinearity, lam, theta) -> None:
-    """Refuse a ``lam`` or ``theta`` (a number other than the bound one, or ``"auto"``)
-    given with a registry :class:`~resdenoise.nonlinearities.Nonlinearity`: it would be
-    dropped, the run made at the Nonlinearity's lam.  A custom one (``from_function``)
-    is used as given."""
+    """Refuse a ``lam`` or ``theta`` given with a
+    :class:`~resdenoise.nonlinearities.Nonlinearity` (from the registry or
+    ``from_function``) whose lam it is not: ``"auto"``, or a number whose lambda (theta:
+    sqrt2 theta) is not the bound one within rounding (relative 1e-12); it would be
+    dropped, the run made at the Nonlinearity's lam.  The bound value again is taken: it
+    asks for the run the Nonlinearity makes.  The one check of a bound lam (the one-call
+    functions of :mod:`resdenoise.api` come here too)."""
     from .nonlinearities import SQRT2, Nonlinearity
 
-    if not isinstance(nonlinearity, Nonlinearity) or nonlinearity.entry is None:
+    if not isinstance(nonlinearity, Nonlinearity):
         return
     name, value = ("lam", lam) if theta is None else ("theta", theta)
     if value is None:
         return
-    bound = nonlinearity.lam if theta is None else nonlinearity.theta
+    given_lam = None
     if value != AUTO:
         given_lam = value if theta is None else SQRT2 * value
         if math.isclose(given_lam, nonlinearity.lam, rel_tol=1e-12):
             return
+    bound = float(nonlinearity.lam if theta is None else nonlinearity.theta)
+    if nonlinearity.entry is not None:
+        other = f", or the name {nonlinearity.key!r} with {spell(name, value)}"
+    elif given_lam is None:  # (from_function's lam: the size of its features)
+        other = ": a function has no automatic lam"
+    else:
+        other = f", or bind the function to it: from_function(..., lam={given_lam!r})"
     raise ParameterError(
-        f"{name}={value!r} given with a Nonlinearity bound to {name} = {bound:g}: give "
-        f"no {name} (or {name}={bound:g}), or bind the one wanted "
-        f"(get_nonlinearity({nonlinearity.key!r}, ..., lam=...))",
+        f"{spell(name, value)} given with the Nonlinearity {nonlinearity.name!r}, bound to "
+        f"{name} = {bound!r}: give no {name} (or {name}={bound!r}){other}",
         parameters=[name],
     )
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import StackRun, _kernels, run_blocks
+from .engine import StackRun, _kernels, run_blocks_unchecked
 
 __all__ = [
     "BatchResiduals",
@@ -536,7 +536,7 @@ class WholeProbe:
     def advance(self, blocks: int) -> None:
         """Run the probe ``blocks`` more blocks."""
         if blocks:
-            run_blocks(self.up, self.phi, self.tau, blocks, self.h, out=self.up)
+            run_blocks_unchecked(self.up, self.phi, self.tau, blocks, self.h, out=self.up)
 
     def divergence(self, u: np.ndarray) -> np.ndarray:
         """Per batch and channel (``(k, c)``), the sum of ``b (up - uf) / eps`` with ``u``

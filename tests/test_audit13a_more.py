@@ -126,15 +126,68 @@ def test_lam_given_with_a_nonlinearity_bound_to_another_is_refused(command, nl, 
     with pytest.raises(rd.ParameterError, match=r"bound to (lam|theta) = ") as caught:
         planner(command, bound, **settings, **given)
     assert "\n" not in str(caught.value)
-    with pytest.raises(rd.ParameterError) as caught:  # the one-call function: refused too
+    said = str(caught.value)
+    with pytest.raises(rd.ParameterError) as caught:  # the one-call function: the same check
         getattr(rd, command)(SHORT, bound, **settings, **given)
-    assert "\n" not in str(caught.value)
+    assert str(caught.value) == said
     key = next(iter(given))
     same = {key: bound.lam if key == "lam" else bound.theta}
     want = getattr(rd, command)(SHORT, nl[0], **settings, **same)
     np.testing.assert_array_equal(getattr(rd, command)(SHORT, bound, **settings), want)
     plan, _ = planner(command, bound, **settings, **same)(SHORT)  # the same value: taken
     np.testing.assert_array_equal(run_plan(plan, SHORT), want)
+    # the one-call function takes it too (it refused any lam with a Nonlinearity)
+    np.testing.assert_array_equal(getattr(rd, command)(SHORT, bound, **settings, **same), want)
+
+
+def _pm(r):
+    return 1.0 / (1.0 + r * r)
+
+
+def _soft(s):
+    return np.sign(s) * np.maximum(np.abs(s) - 1.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("command", "form", "func", "settings", "given"),
+    [
+        ("diffuse", "diffusivity", _pm, {"steps": 3}, {"lam": 0.5}),
+        ("diffuse", "diffusivity", _pm, {"steps": 3}, {"lam": "auto"}),
+        ("resnet", "activation", np.tanh, {"blocks": 3}, {"lam": 3.0}),
+        ("shrink", "shrinkage", _soft, {}, {"theta": 2.0}),
+        ("shrink", "shrinkage", _soft, {}, {"theta": "auto"}),
+    ],
+)
+def test_lam_given_with_a_custom_nonlinearity_bound_to_another_is_refused(
+    command, form, func, settings, given
+):
+    """A Nonlinearity of from_function: the planner dropped another lam without a word
+    (the run at the bound lam); now the one check refuses it, for the planner and the
+    one-call functions alike, and takes the bound lam again."""
+    from resdenoise.filters import run_plan
+    from resdenoise.plans import planner
+
+    bound = rd.from_function(func, form, name="mine", lam=2.0)
+    with pytest.raises(rd.ParameterError, match=r"^(lam|theta)=\S+ given with the ") as caught:
+        planner(command, bound, **settings, **given)
+    said = str(caught.value)
+    assert "'mine', bound to" in said and "\n" not in said
+    with pytest.raises(rd.ParameterError) as caught:
+        getattr(rd, command)(SHORT, bound, **settings, **given)
+    assert str(caught.value) == said
+    key = next(iter(given))
+    same = {key: bound.lam if key == "lam" else bound.theta}
+    want = run_plan(planner(command, bound, **settings)(SHORT)[0], SHORT)
+    np.testing.assert_array_equal(
+        run_plan(planner(command, bound, **settings, **same)(SHORT)[0], SHORT), want
+    )
+    np.testing.assert_array_equal(getattr(rd, command)(SHORT, bound, **settings, **same), want)
+    # a plain function is bound to the lam given (its features' size), "auto" as before
+    np.testing.assert_array_equal(
+        getattr(rd, command)(SHORT, func, **settings, **same),
+        getattr(rd, command)(SHORT, bound, **settings),
+    )
+    getattr(rd, command)(SHORT, func, **settings, **{key: "auto"})
 
 
 def test_a_registry_nonlinearity_hashes_as_it_compares():

@@ -357,7 +357,7 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
     else:
         from . import render  # not at start-up: --help (and -q) draws nothing
 
-        console = render.stderr_console()
+        console = render.summary_console(verbose)  # rich on a pipe with -v only
         bar = render.progress_sink(_signal_on_a_terminal(output), os.path.basename(input_path))
     warned: list = []
 

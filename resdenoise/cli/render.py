@@ -39,20 +39,73 @@ def _console_class():
 
 
 def stderr_console():
-    """The console of diagnostics, warnings and progress bars."""
-    return _console_class()(stderr=True, highlight=False)
+    """The console of diagnostics, warnings and progress bars (no emoji codes: a file
+    named ``:smile:.csv`` is shown as those characters)."""
+    return _console_class()(stderr=True, highlight=False, emoji=False)
 
 
 def stdout_console():
     """The console of the dictionary and translate tables (their output is the table)."""
-    return _console_class()(highlight=False, soft_wrap=False)
+    return _console_class()(highlight=False, soft_wrap=False, emoji=False)
+
+
+class PlainStderr:
+    """stderr where rich draws no style on it (a pipe, a file, a log): each line written
+    as rich's console writes it there, the same bytes, without importing rich (about
+    50 ms of CPU of a small run's 290; benchmarks/bench_e2e.py part 3)."""
+
+    @staticmethod
+    def line(text: str) -> None:
+        stream = sys.stderr
+        if stream is not None:  # (closed: the line goes nowhere, as rich's would)
+            stream.write(text + "\n")
+            stream.flush()
+
+
+def _styled_stderr() -> bool:
+    """Whether rich's console would draw styles on stderr (its ``Console.is_terminal``):
+    ``TTY_COMPATIBLE=1`` or a non-empty ``FORCE_COLOR`` say yes, ``TTY_COMPATIBLE=0`` or
+    an empty ``FORCE_COLOR`` no, else whether stderr is a terminal."""
+    tty_compatible = os.environ.get("TTY_COMPATIBLE", "")
+    if tty_compatible in ("0", "1"):
+        return tty_compatible == "1"
+    force_color = os.environ.get("FORCE_COLOR")
+    if force_color is not None:
+        return force_color != ""
+    try:
+        return sys.stderr is not None and sys.stderr.isatty()
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def summary_console(verbose: bool = False):
+    """The console of a run's verdict, summary and warnings (:func:`render_summary`,
+    :func:`warning`): rich's where it draws styles or (``verbose``) tables, else
+    :class:`PlainStderr`."""
+    return stderr_console() if verbose or _styled_stderr() else PlainStderr()
+
+
+def _line(console, text: str, style: str | None = None) -> None:
+    """One line of text (never markup, never an emoji code) on ``console``, in ``style``
+    where it draws styles.  A tab is expanded to the next multiple of 8 columns before
+    rich sees it (rich expanded it so; in its cells, where a wide character counts two),
+    so that :class:`PlainStderr` writes what rich writes."""
+    text = printable(text).expandtabs(8)
+    if isinstance(console, PlainStderr):
+        console.line(text)
+    else:
+        console.print(text, style=style, markup=False, emoji=False, soft_wrap=True)
 
 
 def warning(console, message: str) -> None:
     """``warning: MESSAGE`` on ``console`` (the message is printed as it is, no markup)."""
-    from rich.markup import escape
+    text = printable(message).expandtabs(8)
+    if isinstance(console, PlainStderr):
+        console.line("warning: " + text)
+        return
+    from rich.text import Text
 
-    console.print("[yellow]warning:[/] " + escape(printable(message)), soft_wrap=True)
+    console.print(Text.assemble(("warning:", "yellow"), " " + text), soft_wrap=True)
 
 
 def num(x, none: str = "inf") -> str:
@@ -243,9 +296,8 @@ def batch_count(results) -> str:
 
 def render_summary(report: dict, console, verbose: bool = False) -> None:
     """The verdict line and one line of what ran; with ``verbose`` the tables too."""
-    style = "green" if report["guarantees_held"] else "red"
-    console.print(printable(verdict_line(report)), style=style, markup=False, soft_wrap=True)
-    console.print(printable(summary_line(report)), markup=False, soft_wrap=True)
+    _line(console, verdict_line(report), "green" if report["guarantees_held"] else "red")
+    _line(console, summary_line(report))
     if verbose:
         render_table(report, console)
 
