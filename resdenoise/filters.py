@@ -618,12 +618,15 @@ def plan_diffuse(nl, time=None, steps=None, tau=None, h=1.0) -> Plan:
     if (time is None) == (steps is None):
         raise ParameterError("give exactly one of time or steps", parameters=["time", "steps"])
     tau_max = tau if tau is not None else stability.default_tau(nl, h)
+    params = {"lambda": nl.lam}
     if time is not None:
         steps = _blocks_for(time, tau_max)
+        if tau is not None and time / steps != tau:
+            params["tau_given"] = tau  # the largest step: the run's is smaller
         tau = time / steps
     else:
         tau = tau_max
-    return Plan("diffuse", "diffusivity", nl, tau, h, steps, {"lambda": nl.lam})
+    return Plan("diffuse", "diffusivity", nl, tau, h, steps, params)
 
 
 def plan_shrink(nl, iterations=1) -> Plan:

@@ -51,7 +51,9 @@ TIME_OR_STEPS = "  [required: --time or --steps, not both]"
     "--time",
     "time_",
     type=NUMBER_OR_AUTO,
-    help="Stopping time T (m = ceil(T/tau_max), tau = T/m), or 'auto': chosen by --stopping-rule."
+    help="Stopping time T = m tau, in tau's units (h = 1, g_max = 1: T = 1 is 4 steps of the "
+    "default tau): m = ceil(T/TAU) steps of tau = T/m, TAU being --tau or the sign-stable "
+    "bound; or 'auto': chosen by --stopping-rule."
     + TIME_OR_STEPS,
 )
 @click.option(

@@ -1,0 +1,111 @@
+"""What the summary line, --help and the README say about the values a user gives
+(audit14b: B1, B2, B3, B6, B10, B11, B18, B19, B20, B21 and the README's tables)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from resdenoise.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "sample_signals"
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _run(args, env=None):
+    result = CliRunner().invoke(cli, args, env={"COLUMNS": "200", **(env or {})})
+    return result
+
+
+def _summary(args) -> tuple[str, dict]:
+    """``(stderr, report)`` of a run on ``steps.csv``, its report on stdout."""
+    args = [args[0], str(SAMPLES / "steps.csv"), *args[1:], "-o", os.devnull, "--report", "-"]
+    result = _run(args)
+    assert result.exit_code == 0, (result.exit_code, result.stderr)
+    return result.stderr, json.loads(result.stdout)
+
+
+# -- B2: shrink's summary names the threshold the user gave ------------------
+
+
+def test_shrink_summary_names_the_threshold_given():
+    err, report = _summary(["shrink", "--threshold", "0.3"])
+    assert "threshold = 0.3 (lambda = 0.424264)" in err, err
+    assert report["parameters"]["threshold"] == 0.3
+
+
+def test_shrink_summary_with_an_automatic_threshold():
+    err, _ = _summary(["shrink"])
+    assert re.search(r"threshold = [0-9.]+ \(auto; lambda = 0\.491201\)", err), err
+
+
+def test_diffuse_summary_still_says_lambda():
+    err, _ = _summary(["diffuse", "--lambda", "0.3", "--steps", "2"])
+    assert "lambda = 0.3," in err and "threshold" not in err, err
+
+
+# -- B3: --tau with --time is the largest step --------------------------------
+
+
+def test_a_tau_larger_than_the_step_run_is_said():
+    err, report = _summary(["diffuse", "--time", "1", "--tau", "0.3"])
+    assert report["tau"] == 0.25 and report["steps"] == 4
+    assert report["parameters"]["tau_given"] == 0.3
+    assert "(T = 1; --tau 0.3 is the largest step)" in err, err
+
+
+def test_a_tau_that_ran_is_not_said_again():
+    err, report = _summary(["diffuse", "--time", "1", "--tau", "0.25"])
+    assert "tau_given" not in report["parameters"]
+    assert "largest step" not in err, err
+    err, report = _summary(["diffuse", "--time", "1"])  # the default bound: nothing given
+    assert "tau_given" not in report["parameters"] and "largest step" not in err
+
+
+def test_the_help_and_the_table_say_tau_is_the_largest_step():
+    out = _run(["diffuse", "--help"]).output
+    assert "with --time T the largest step" in " ".join(out.split())
+    assert "TAU (given or the default) is the largest step" in README
+
+
+# -- B1, B6, B11, B20, B21: --help says what a value means -------------------
+
+
+def _help(command: str) -> str:
+    return " ".join(_run([command, "--help"]).output.split())
+
+
+def test_shrinkage_expr_help_names_theta():
+    text = _help("shrink")
+    assert "formula in s and theta (the threshold, as --threshold; lam = sqrt2 theta)" in text
+
+
+def test_allow_unstable_help_names_every_refusal():
+    for command in ("diffuse", "shrink", "regularise", "resnet"):
+        text = _help(command)
+        assert "g < 0 somewhere, g unbounded, or Phi not odd" in text, command
+    assert "g unbounded, or Phi not odd; override with `--allow-unstable`" in README
+
+
+def test_units_of_h_lambda_sigma_time():
+    text = _help("diffuse")
+    assert "the sample spacing the differences are divided by, 1 = per sample" in text
+    assert "compared with the differences (u[i+1]-u[i])/h in the signal's units" in text
+    assert "the noise's standard deviation in the signal's units" in text
+    assert "Stopping time T = m tau, in tau's units" in text
+
+
+def test_lambda_help_says_decorrelation_takes_the_universal_lambda():
+    text = _help("diffuse")
+    assert "sure or noise2self: the best of universal x 2^(-k/2)" in text
+    assert "decorrelation: the universal one" in text
+
+
+def test_plot_size_default_says_at_least_520():
+    assert "[default: 260 per column, at least 520, x 800]" in _help("translate")
