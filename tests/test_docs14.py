@@ -109,3 +109,27 @@ def test_lambda_help_says_decorrelation_takes_the_universal_lambda():
 
 def test_plot_size_default_says_at_least_520():
     assert "[default: 260 per column, at least 520, x 800]" in _help("translate")
+
+
+# -- B10: and/or/not are refused, naming the alternatives ---------------------
+
+
+@pytest.mark.parametrize(
+    "formula, word",
+    [("abs(r) and r", "and"), ("r or 1", "or"), ("r if not r > 0 else 0", "not")],
+)
+def test_python_logic_in_a_formula_is_refused(formula, word):
+    from resdenoise.expr import ExpressionError, parse_expression
+
+    with pytest.raises(ExpressionError, match=f"operator '{word}'.*maximum\\(c1, c2\\)"):
+        parse_expression(formula, "activation")
+    result = _run(["translate", "--activation-expr", formula])
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert f"operator '{word}'" in result.stderr
+
+
+def test_the_alternatives_run():
+    from resdenoise.expr import parse_expression
+
+    both = parse_expression("(r > 0) * (r < 1) * r", "activation")
+    assert list(both(__import__("numpy").array([-0.5, 0.5, 2.0]))) == [0.0, 0.5, 0.0]
