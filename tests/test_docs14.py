@@ -133,3 +133,34 @@ def test_the_alternatives_run():
 
     both = parse_expression("(r > 0) * (r < 1) * r", "activation")
     assert list(both(__import__("numpy").array([-0.5, 0.5, 2.0]))) == [0.0, 0.5, 0.0]
+
+
+# -- B19: Dask's DASK_SCHEDULER_ADDRESS alone sends nothing to a cluster ------
+
+
+def _two_inputs(tmp_path) -> list[str]:
+    paths = []
+    for name in ("a.csv", "b.csv"):
+        (tmp_path / name).write_text("\n".join(str(0.1 * (i % 7)) for i in range(64)) + "\n")
+        paths.append(str(tmp_path / name))
+    return paths
+
+
+def test_dask_scheduler_address_alone_runs_the_batch_locally(tmp_path):
+    out = tmp_path / "out"
+    args = ["diffuse", *_two_inputs(tmp_path), "--steps", "1", "-q", "-o", f"{out}/"]
+    result = _run(args, env={"DASK_SCHEDULER_ADDRESS": "tcp://127.0.0.1:1"})
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["a.csv", "b.csv"]
+
+
+def test_resdenoise_scheduler_is_named_when_the_extra_is_missing(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # not installed
+    out = tmp_path / "out"
+    args = ["diffuse", *_two_inputs(tmp_path), "--steps", "1", "-q", "-o", f"{out}/"]
+    result = _run(args, env={"RESDENOISE_SCHEDULER": "tcp://127.0.0.1:1"})
+    assert result.exit_code == 2
+    assert "RESDENOISE_SCHEDULER" in result.stderr and "Traceback" not in result.stderr
+    assert "DASK_SCHEDULER_ADDRESS" in _help("diffuse")  # said not to be read

@@ -543,11 +543,12 @@ def files_options(func):
         "--scheduler",
         default=None,
         metavar="ADDRESS",
-        envvar="DASK_SCHEDULER_ADDRESS",
+        envvar="RESDENOISE_SCHEDULER",
         show_envvar=True,
         help="With several INPUTs: run the files on the Dask cluster of this scheduler "
         "(tcp://host:8786) instead of local processes; the workers must see the same "
-        "paths. Needs the dask extra: pip install '.[dask]' in the checkout.",
+        "paths. Needs the dask extra: pip install '.[dask]' in the checkout. Dask's own "
+        "DASK_SCHEDULER_ADDRESS is not read: a batch goes to a cluster only when asked.",
     )
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
