@@ -164,3 +164,21 @@ def test_resdenoise_scheduler_is_named_when_the_extra_is_missing(tmp_path, monke
     assert result.exit_code == 2
     assert "RESDENOISE_SCHEDULER" in result.stderr and "Traceback" not in result.stderr
     assert "DASK_SCHEDULER_ADDRESS" in _help("diffuse")  # said not to be read
+
+
+# -- B18: a batch prints the verdicts; -v adds each file's line under its verdict --
+
+
+def test_a_batch_is_short_and_verbose_adds_what_ran(tmp_path):
+    inputs = _two_inputs(tmp_path)
+    base = ["diffuse", *inputs, "--steps", "1", "--lambda", "0.5", "-o", f"{tmp_path}/out/"]
+    short = _run(base)
+    assert short.exit_code == 0, short.stderr
+    assert "blocks of tau" not in short.stderr and "block of tau" not in short.stderr
+    verbose = _run([*base, "-v"]).stderr.splitlines()
+    for name in ("a.csv", "b.csv"):
+        i = next(i for i, line in enumerate(verbose) if line.startswith(f"{tmp_path}/{name} ->"))
+        assert verbose[i + 1].startswith("  perona-malik diffusivity, lambda = 0.5, 1 block"), verbose
+    assert "a verdict per file (and warnings); -v adds its line and tables" in " ".join(
+        _run(["--help"]).output.split()
+    )

@@ -504,6 +504,8 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
         if not quiet and result.written and result.report is not None:  # --strict too
             report = {**result.report, "input": result.input, "output": result.output}
             lines.append(render.verdict_line(report))
+            if verbose:  # what ran, under its verdict (short by default: the verdicts only)
+                lines.append(render.summary_line(report))
         if result.error is not None:
             lines.append("Error: " + file_error(result.error, result.input))
         if not quiet:  # warnings always, each naming its file
