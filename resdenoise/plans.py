@@ -365,6 +365,7 @@ def sigma_unused(command: str) -> str:
     (its lambda is sqrt2 theta, given by none), the others' lambda."""
     return SIGMA_UNUSED.format(given="threshold" if command == "shrink" else "lambda")
 
+
 #: The command line's options that the planners' notes (``extra["warnings"]``) name, as
 #: the one-call functions (:mod:`resdenoise.api`) take them: the notes are the command
 #: line's words (its output and report print them as they are); the library restates

@@ -282,8 +282,10 @@ def test_a_given_lambda_is_not_labelled_auto(runner, args):
     report's lambda_rule says "given" (any lambda_rule was taken for automatic)."""
     err, report = _summary(runner, args)
     assert report["parameters"]["lambda_rule"] == "given"
-    assert f"lambda = {num_of(report['parameters']['lambda'])}," in err, err
-    assert "(auto)" not in err, err
+    lam = num_of(report["parameters"]["lambda"])
+    shown = f"threshold = 0.3 (lambda = {lam})," if args[0] == "shrink" else f"lambda = {lam},"
+    assert shown in err, err  # shrink: the threshold given, its lambda (audit14b B2)
+    assert "(auto" not in err, err
 
 
 def test_an_automatic_lambda_is_still_labelled_auto(runner):

@@ -103,8 +103,8 @@ def test_units_of_h_lambda_sigma_time():
 
 def test_lambda_help_says_decorrelation_takes_the_universal_lambda():
     text = _help("diffuse")
-    assert "sure or noise2self: the best of universal x 2^(-k/2)" in text
-    assert "decorrelation: the universal one" in text
+    assert "the best of universal x 2^(-k/2), k = 0..16, by the stopping rule sure or" in text
+    assert "noise2self; by decorrelation: the universal one" in text
 
 
 def test_plot_size_default_says_at_least_520():
@@ -178,7 +178,38 @@ def test_a_batch_is_short_and_verbose_adds_what_ran(tmp_path):
     verbose = _run([*base, "-v"]).stderr.splitlines()
     for name in ("a.csv", "b.csv"):
         i = next(i for i, line in enumerate(verbose) if line.startswith(f"{tmp_path}/{name} ->"))
-        assert verbose[i + 1].startswith("  perona-malik diffusivity, lambda = 0.5, 1 block"), verbose
+        assert verbose[i + 1].startswith("  perona-malik diffusivity, lambda = 0.5, 1 block"), (
+            verbose
+        )
     assert "a verdict per file (and warnings); -v adds its line and tables" in " ".join(
         _run(["--help"]).output.split()
     )
+
+
+# -- B13: input_info.rate is null only where nothing gives a rate -------------
+
+
+def test_a_csv_carrying_a_rate_reports_it(tmp_path):
+    (tmp_path / "r.csv").write_text("# samplerate: 8000\n" + "0\n1\n" * 32)
+    args = ["diffuse", str(tmp_path / "r.csv"), "--steps", "1", "-o", os.devnull, "--json", "-q"]
+    info = json.loads(_run(args).stdout)["input_info"]
+    assert info["rate"] == 8000 and info["subtype"] is None
+    assert "null where none gives one" in README and "null for CSV and Zarr" in README
+
+
+# -- B4, B9: the README's Layout and make-target table are complete -----------
+
+
+def test_the_layout_names_every_module():
+    layout = README[README.index("## Layout") : README.index("Imports point")]
+    package = ROOT / "resdenoise"
+    for path in [*package.glob("*.py"), *package.glob("io/*.py"), *package.glob("cli/*.py")]:
+        assert path.name in layout, path.relative_to(ROOT)
+
+
+def test_every_make_target_has_a_row():
+    makefile = (ROOT / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z][a-z-]*):", makefile, flags=re.M))
+    table = README[README.index("| make target |") :]
+    for target in targets:
+        assert f"`make {target}`" in table, target

@@ -687,9 +687,9 @@ def lambda_option():
         show_default=True,
         help="Contrast parameter lambda > 0, compared with the differences (u[i+1]-u[i])/h "
         "in the signal's units, or 'auto': sqrt2 x universal threshold "
-        "from the noise level (--sigma or estimated; with an 'auto' stopping time and "
-        "--stopping-rule sure or noise2self: the best of universal x 2^(-k/2), k = 0..16, "
-        "by that rule; decorrelation: the universal one).",
+        "from the noise level (--sigma or estimated; with an 'auto' stopping time: the best "
+        "of universal x 2^(-k/2), k = 0..16, by the stopping rule sure or noise2self; "
+        "by decorrelation: the universal one).",
     )
 
 
