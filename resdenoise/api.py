@@ -321,12 +321,14 @@ def diffuse(
         (:func:`resdenoise.plans.automatic_planner`).
     {lam}
     time : float or "auto", optional
-        Stopping time T (m = ceil(T/tau_max) steps of tau = T/m), or
+        Stopping time T (m = ceil(T/tau_max) steps of tau = T/m, tau_max
+        being ``tau``), or
         ``"auto"``: chosen by ``stopping_rule``.  Give time or steps.
     steps : int, optional
         Number of explicit steps m.
     tau : float, optional
-        Time step; default the sign-stable bound h^2/(4 g_max).
+        Time step; default the sign-stable bound h^2/(4 g_max).  With
+        ``time``, the largest step: ``time=1.0, tau=0.3`` runs 4 steps of 0.25.
     {h}
     {tail}
 

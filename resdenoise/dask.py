@@ -324,14 +324,17 @@ def run_tasks(address: str, tasks: list):
     SignalError
         The scheduler cannot be reached (nothing is run).
     """
-    distributed = import_extra("distributed", "--scheduler needs dask.distributed", "dask")
+    distributed = import_extra(
+        "distributed", "--scheduler (or RESDENOISE_SCHEDULER) needs dask.distributed", "dask"
+    )
     Client, as_completed = distributed.Client, distributed.as_completed
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         raise SignalError(
-            f"cannot reach the Dask scheduler at {address!r}: {exc}; start one with "
-            "'dask scheduler' and workers with 'dask worker ADDRESS'"
+            f"cannot reach the Dask scheduler at {address!r} (--scheduler, or "
+            f"RESDENOISE_SCHEDULER): {exc}; start one with 'dask scheduler' and workers "
+            "with 'dask worker ADDRESS'"
         ) from None
     with client:
         futures = {

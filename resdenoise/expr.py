@@ -99,7 +99,12 @@ _BINARY: Final = {
     ast.Div: np.divide,
     ast.Pow: np.power,
 }
-_UNARY: Final = {ast.USub: np.negative, ast.UAdd: np.positive, ast.Not: np.logical_not}
+_UNARY: Final = {ast.USub: np.negative, ast.UAdd: np.positive}
+#: and/or/not look like Python's, which they would not be on arrays: refused, naming these
+_LOGIC_HINT: Final = (
+    "and/or/not would not mean Python's on arrays; use a if c else b (or where(c, a, b)), "
+    "for both: (r > 0) * (r < 1), for either: maximum(c1, c2), for not: 1 - (c)"
+)
 _COMPARE: Final = {
     ast.Lt: np.less,
     ast.LtE: np.less_equal,
@@ -141,6 +146,7 @@ _WHAT: Final = {
     ast.IsNot: "operator 'is not'",
     ast.In: "operator 'in'",
     ast.NotIn: "operator 'not in'",
+    ast.Not: "operator 'not'",
 }
 
 
@@ -349,6 +355,8 @@ class _Compiler:
 
     def _UnaryOp(self, node, depth):
         op = _UNARY.get(type(node.op))
+        if isinstance(node.op, ast.Not):
+            raise self.refuse(node, "operator 'not'", _LOGIC_HINT)
         if op is None:
             raise self.refuse(node, _WHAT.get(type(node.op), "operator"), self._allowed())
         operand = self.compile(node.operand, depth)
@@ -375,16 +383,8 @@ class _Compiler:
         return compare
 
     def _BoolOp(self, node, depth):
-        combine = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
-        terms = [self.compile(v, depth) for v in node.values]
-
-        def boolop(env):
-            out = terms[0](env)
-            for t in terms[1:]:
-                out = combine(out, t(env))
-            return out
-
-        return boolop
+        word = "and" if isinstance(node.op, ast.And) else "or"
+        raise self.refuse(node, f"operator '{word}'", _LOGIC_HINT)
 
     def _IfExp(self, node, depth):
         test, body, orelse = (self.compile(n, depth) for n in (node.test, node.body, node.orelse))
@@ -434,7 +434,7 @@ class _Differentiator:
         if not self.depends(node):
             return _zero
         method = getattr(self, "_" + type(node).__name__, None)
-        if method is None:  # comparisons, and/or/not: piecewise constant
+        if method is None:  # comparisons: piecewise constant
             return _zero
         return method(node)
 
@@ -447,7 +447,7 @@ class _Differentiator:
             return lambda env: -da(env)
         if isinstance(node.op, ast.UAdd):
             return self.d(node.operand)
-        return _zero  # not
+        return _zero  # pragma: no cover - not is refused by the compiler
 
     def _IfExp(self, node):
         test = self.value(node.test)

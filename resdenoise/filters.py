@@ -627,12 +627,15 @@ def plan_diffuse(nl, time=None, steps=None, tau=None, h=1.0) -> Plan:
         raise ParameterError("give exactly one of time or steps", parameters=["time", "steps"])
     props = stability.analyse_function(nl) if tau is None else None  # (sampled once)
     tau_max = tau if tau is not None else stability.default_tau(nl, h, properties=props)
+    params = {"lambda": nl.lam}
     if time is not None:  # a tau given is exact; the default, as exact as g_max
         steps = _blocks_for(time, tau_max, exact=props is None or props.exact)
+        if tau is not None and time / steps != tau:
+            params["tau_given"] = tau  # the largest step: the run's is smaller
         tau = time / steps
     else:
         tau = tau_max
-    return Plan("diffuse", "diffusivity", nl, tau, h, steps, {"lambda": nl.lam})
+    return Plan("diffuse", "diffusivity", nl, tau, h, steps, params)
 
 
 def plan_shrink(nl, iterations=1) -> Plan:

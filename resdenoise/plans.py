@@ -120,7 +120,7 @@ class Planner:
                 self.nonlinearity, self.form, self.lam, u, h, sigma=self.sigma
             )
             if self.sigma is not None and self.lam is not None:  # said, not ignored silently
-                extra = _warned(extra, SIGMA_UNUSED)
+                extra = _warned(extra, sigma_unused(self.command))
             return _plan(self.command, nl, s, h), extra
         return self._searched(u, h, progress, labels)
 
@@ -355,9 +355,16 @@ def _no_harm(
 
 #: A noise level given where nothing is chosen from the data (lambda given, the blocks fixed).
 SIGMA_UNUSED: Final = (
-    "the noise level given (--sigma) is not used: lambda is given and nothing is chosen "
-    "from the data (--sigma sets the automatic lambda and the automatic stopping)"
+    "the noise level given (--sigma) is not used: {given} is given and nothing is chosen "
+    "from the data (--sigma sets the automatic {given} and the automatic stopping)"
 )
+
+
+def sigma_unused(command: str) -> str:
+    """:data:`SIGMA_UNUSED` naming what the command was given: shrink's threshold
+    (its lambda is sqrt2 theta, given by none), the others' lambda."""
+    return SIGMA_UNUSED.format(given="threshold" if command == "shrink" else "lambda")
+
 
 #: The command line's options that the planners' notes (``extra["warnings"]``) name, as
 #: the one-call functions (:mod:`resdenoise.api`) take them: the notes are the command

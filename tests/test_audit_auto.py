@@ -282,8 +282,10 @@ def test_a_given_lambda_is_not_labelled_auto(runner, args):
     report's lambda_rule says "given" (any lambda_rule was taken for automatic)."""
     err, report = _summary(runner, args)
     assert report["parameters"]["lambda_rule"] == "given"
-    assert f"lambda = {num_of(report['parameters']['lambda'])}," in err, err
-    assert "(auto)" not in err, err
+    lam = num_of(report["parameters"]["lambda"])
+    shown = f"threshold = 0.3 (lambda = {lam})," if args[0] == "shrink" else f"lambda = {lam},"
+    assert shown in err, err  # shrink: the threshold given, its lambda (audit14b B2)
+    assert "(auto" not in err, err
 
 
 def test_an_automatic_lambda_is_still_labelled_auto(runner):
@@ -317,18 +319,23 @@ def test_a_given_sigma_is_the_level_shown(runner):
 def test_a_sigma_that_nothing_uses_is_said_unused(runner, args):
     """``--sigma`` with lambda given and the blocks fixed changed nothing, silently (the
     summary showed the estimate): a warning says so, on stderr and in the report."""
-    from resdenoise.plans import SIGMA_UNUSED
+    from resdenoise.plans import sigma_unused
 
     err, report = _summary(runner, args)
-    assert f"warning: {SIGMA_UNUSED}" in err, err
-    assert SIGMA_UNUSED in report["warnings"]
+    unused = sigma_unused(args[0])
+    assert f"warning: {unused}" in err, err
+    assert unused in report["warnings"]
+    # shrink was given a threshold, not lambda (audit14b B2)
+    given = "threshold" if args[0] == "shrink" else "lambda"
+    assert f"not used: {given} is given" in unused
 
 
 def test_a_sigma_that_sets_lambda_is_not_said_unused(runner):
-    from resdenoise.plans import SIGMA_UNUSED
+    from resdenoise.plans import sigma_unused
 
     err, report = _summary(runner, ["diffuse", "--sigma", "0.5", "--steps", "3"])
-    assert SIGMA_UNUSED not in err and SIGMA_UNUSED not in report.get("warnings", [])
+    unused = sigma_unused("diffuse")
+    assert unused not in err and unused not in report.get("warnings", [])
 
 
 def test_an_estimated_sigma_is_shown_as_before(runner):

@@ -386,7 +386,7 @@ def test_the_command_line_sends_a_batch_to_the_scheduler(cluster, batch_inputs, 
     by_env = runner.invoke(
         cli,
         [*common, "-o", f"{tmp_path}/env/"],
-        env={"DASK_SCHEDULER_ADDRESS": cluster.scheduler_address},
+        env={"RESDENOISE_SCHEDULER": cluster.scheduler_address},
     )
     assert by_env.exit_code == 1 and _tree(tmp_path / "env") == _tree(tmp_path / "local")
 

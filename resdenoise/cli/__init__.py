@@ -155,7 +155,8 @@ def cli():
     file (or - for stdin), writes the filtered signal (to -o FILE, or on
     stdout in the input's format) and prints on stderr the verdict (did the
     stability guarantees hold), one line of what ran and any warning; -v adds
-    the tables, -q prints errors only, --json the report on stdout.
+    the tables, -q prints errors only, --json the report on stdout. Several
+    INPUTs: a verdict per file (and warnings); -v adds its line and tables.
 
     \b
     Exit codes: 0 success, 1 input/output problem, 2 usage or a missing extra,

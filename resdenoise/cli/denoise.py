@@ -51,8 +51,9 @@ TIME_OR_STEPS = "  [required: --time or --steps, not both]"
     "--time",
     "time_",
     type=NUMBER_OR_AUTO,
-    help="Stopping time T (m = ceil(T/tau_max), tau = T/m), or 'auto': chosen by --stopping-rule."
-    + TIME_OR_STEPS,
+    help="Stopping time T = m tau, in tau's units (h = 1, g_max = 1: T = 1 is 4 steps of the "
+    "default tau): m = ceil(T/TAU) steps of tau = T/m, TAU being --tau or the sign-stable "
+    "bound; or 'auto': chosen by --stopping-rule." + TIME_OR_STEPS,
 )
 @click.option(
     "--steps",
@@ -502,6 +503,8 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
         if not quiet and result.written and result.report is not None:  # --strict too
             report = {**result.report, "input": result.input, "output": result.output}
             lines.append(render.verdict_line(report))
+            if verbose:  # what ran, under its verdict (short by default: the verdicts only)
+                lines.append(render.summary_line(report))
         if result.error is not None:
             lines.append("Error: " + file_error(result.error, result.input))
         if not quiet:  # warnings always, each naming its file

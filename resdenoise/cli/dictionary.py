@@ -198,7 +198,8 @@ def translate(lam, theta, tau, h, as_json, check, plot_path, plot_size, quiet, *
     A formula is parsed, never run as Python: r (s for a shrinkage), lam,
     theta = lam/sqrt2, pi, e, numbers, + - * / ** (^ also means **),
     comparisons, 'a if c else b', and exp, log, sqrt, abs, sign, tanh,
-    arctan, minimum, maximum, where, clip, cosh, sinh, log1p, expm1, erf.
+    arctan, minimum, maximum, where, clip, cosh, sinh, log1p, expm1, erf
+    (and, or, not are refused: write (r > 0) * (r < 1), maximum(c1, c2), 1 - (c)).
     The other forms are translated numerically: Psi = 2 int_0^r Phi by
     adaptive quadrature, Phi = Psi'/2 by exact differentiation of the formula,
     S(s) = s - Phi(sqrt2 s)/sqrt2 (one Haar step, tau = 1/4, h = 1).

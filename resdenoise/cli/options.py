@@ -489,7 +489,10 @@ def files_options(func):
         help="Print the JSON report on stdout (the signal goes to -o FILE); as --report -.",
     )
     @click.option(
-        "--allow-unstable", is_flag=True, help="Run even if tau exceeds the L-infinity bound."
+        "--allow-unstable",
+        is_flag=True,
+        help="Run even outside the stability theorem (else exit code 3): tau above the "
+        "L-infinity bound, g < 0 somewhere, g unbounded, or Phi not odd.",
     )
     @click.option(
         "--strict", is_flag=True, help="Exit with code 4 when a measured guarantee fails."
@@ -540,11 +543,12 @@ def files_options(func):
         "--scheduler",
         default=None,
         metavar="ADDRESS",
-        envvar="DASK_SCHEDULER_ADDRESS",
+        envvar="RESDENOISE_SCHEDULER",
         show_envvar=True,
         help="With several INPUTs: run the files on the Dask cluster of this scheduler "
         "(tcp://host:8786) instead of local processes; the workers must see the same "
-        "paths. Needs the dask extra: pip install '.[dask]' in the checkout.",
+        "paths. Needs the dask extra: pip install '.[dask]' in the checkout. Dask's own "
+        "DASK_SCHEDULER_ADDRESS is not read: a batch goes to a cluster only when asked.",
     )
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -624,10 +628,17 @@ def name_option(form: str, default: str, auto: bool = False):
             default=None,
             metavar="EXPR",
             callback=functools.partial(_parse_formula, form),
-            help=f"Your own {form} as a formula in {'s' if form == 'shrinkage' else 'r'} "
-            "(and lam), instead of --" + form + "; see 'resdenoise translate --help'.",
+            help=f"Your own {form} as a formula in {_FORMULA_NAMES[form == 'shrinkage']}, "
+            "instead of --" + form + "; see 'resdenoise translate --help'.",
         ),
     )
+
+
+#: the names a --FORM-expr formula is written in (shrinkage: s and its threshold theta)
+_FORMULA_NAMES = (
+    "r (the difference quotient) and lam (lambda, as --lambda)",
+    "s and theta (the threshold, as --threshold; lam = sqrt2 theta)",
+)
 
 
 def _parse_formula(form, ctx, param, value):
@@ -660,7 +671,8 @@ def sigma_option():
         "--sigma",
         type=POSITIVE,
         default=None,
-        help="The noise level, when known: used by the automatic lambda and stopping time "
+        help="The noise level, when known: the noise's standard deviation in the signal's "
+        "units (a CSV's numbers, audio's -1..1), used by the automatic lambda and stopping time "
         "instead of the estimate (default: estimated per channel, see the report's "
         "noise_estimator).",
     )
@@ -673,17 +685,30 @@ def lambda_option():
         type=NUMBER_OR_AUTO,
         default="auto",
         show_default=True,
-        help="Contrast parameter lambda > 0, or 'auto': sqrt2 x universal threshold "
-        "from the noise level (--sigma or estimated; with an 'auto' stopping time: the best of "
-        "universal x 2^(-k/2), k = 0..16, by --stopping-rule).",
+        help="Contrast parameter lambda > 0, compared with the differences (u[i+1]-u[i])/h "
+        "in the signal's units, or 'auto': sqrt2 x universal threshold "
+        "from the noise level (--sigma or estimated; with an 'auto' stopping time: the best "
+        "of universal x 2^(-k/2), k = 0..16, by the stopping rule sure or noise2self; "
+        "by decorrelation: the universal one).",
     )
 
 
 #: --h, as every command that takes a grid size has it
-grid_option = click.option("--h", type=POSITIVE, default=1.0, show_default=True, help="Grid size.")
+grid_option = click.option(
+    "--h",
+    type=POSITIVE,
+    default=1.0,
+    show_default=True,
+    help="Grid size: the sample spacing the differences are divided by, 1 = per sample "
+    "(not 1/rate: it only rescales; --h H with lambda L and tau S is the filter of --h 1 "
+    "with lambda L*H and tau S/H^2).",
+)
 #: --tau of diffuse and resnet: defaults to the sign-stable bound
 tau_option = click.option(
-    "--tau", type=POSITIVE, help="Time step (default: the sign-stable bound h^2/(4 g_max))."
+    "--tau",
+    type=POSITIVE,
+    help="Time step (default: the sign-stable bound h^2/(4 g_max)); with --time T the "
+    "largest step: the run takes m = ceil(T/tau) steps of T/m (0.25 for --time 1 --tau 0.3).",
 )
 
 plot_options = bundle(
@@ -699,6 +724,6 @@ plot_options = bundle(
         "--plot-size",
         type=PlotSize(),
         default=None,
-        help="Image size in pixels [default: 260 per column x 800]; SVG/PDF: 0.72 pt per pixel.",
+        help="Image size in pixels [default: 260 per column, at least 520, x 800]; SVG/PDF: 0.72 pt per pixel.",
     ),
 )

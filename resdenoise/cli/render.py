@@ -215,8 +215,13 @@ def summary_line(report: dict) -> str:
     if "automatic_choice" in params:  # resdenoise denoise, --diffusivity/--shrinkage auto
         parts = [f"chose {params['automatic_choice']}: {what}"]
     if "lambda" in params:
-        auto = " (auto)" if params.get("lambda_rule", "given") != "given" else ""
-        parts.append(f"lambda = {num(params['lambda'])}{auto}")
+        automatic = params.get("lambda_rule", "given") != "given"
+        if params.get("threshold") is not None:  # shrink: the threshold given, its lambda
+            auto = "auto; " if automatic else ""
+            lam = f"({auto}lambda = {num(params['lambda'])})"
+            parts.append(f"threshold = {num(params['threshold'])} {lam}")
+        else:
+            parts.append(f"lambda = {num(params['lambda'])}{' (auto)' if automatic else ''}")
     if "alpha" in params:
         parts.append(f"alpha = {num(params['alpha'])}")
     replaced = [
@@ -231,7 +236,9 @@ def summary_line(report: dict) -> str:
     blocks = f"{count} of tau = {num(report['tau'])}"
     if "stopping_rule" in params:
         blocks = f"{count} chosen by {params['stopping_rule']}, tau = {num(report['tau'])}"
-    parts.append(f"{blocks} (T = {num(report['stopping_time'])})")
+    given_tau = params.get("tau_given")  # --time with --tau: the largest step, not the step
+    largest = f"; --tau {num(given_tau)} is the largest step" if given_tau is not None else ""
+    parts.append(f"{blocks} (T = {num(report['stopping_time'])}{largest})")
     parts.append(
         (
             "sign stable" + _scope(st)
