@@ -398,7 +398,8 @@ COLUMNS = click.option(
     default=None,
     metavar="A,B",
     help="Columns (names or numbers; audio: channel numbers) to filter; the others "
-    "are carried through unchanged [default: all but the time column]. A name with "
+    "are carried through unchanged [default: all but the time column] (a CSV's "
+    "into audio or Zarr: refused, these hold the filtered channels only). A name with "
     """a comma in it in double quotes: '"a,b",c'.""",
 )
 RATE = click.option(

@@ -45,6 +45,7 @@ from .signal import (
     CsvLayout,
     Signal,
     _check_subtype,
+    _column_name,
     can_encode,
     csv_rate,
     guess_format,
@@ -62,7 +63,9 @@ def write_signal(path: str | os.PathLike, sig: Signal, options: WriteOptions | N
     samplerate, channels and subtype.  A CSV written as audio needs
     ``sig.samplerate`` (ParameterError without one), is written as FLOAT
     unless ``options.subtype`` or the format says otherwise, and holds only
-    the filtered channels.
+    the filtered channels: its time column is left out (the rate stands for
+    it; :func:`dropped_columns` names it), and columns not picked, which audio
+    or a Zarr store cannot hold, are refused (:func:`check_carried`).
 
     Returns
     -------
@@ -79,7 +82,8 @@ def write_signal(path: str | os.PathLike, sig: Signal, options: WriteOptions | N
     SignalError
         Cannot write, non-finite data, or cannot encode.
     ParameterError
-        The format or subtype unknown or not possible together.
+        The format or subtype unknown or not possible together; columns not picked
+        of a CSV written as audio or Zarr.
     """
     if (
         os.fspath(path) != STDIO
@@ -104,6 +108,7 @@ def encode_signal(
     fmt, subtype = output_format(path, options, sig), options.subtype
     if fmt == ZARR:
         raise ParameterError(f"{target}: a Zarr store is a directory, not bytes; use write_signal")
+    check_carried(sig, fmt, target)
     data = np.asarray(sig.data, dtype=np.float64)
     bad = ~np.isfinite(data)
     if bad.any():
@@ -121,6 +126,39 @@ def output_format(path: str, options: WriteOptions, sig: Signal) -> str:
     if options.format is None and stdout_in_kind(path):  # also -o /dev/stdout
         return "CSV" if sig.format == ZARR else sig.format  # a store cannot go through a pipe
     return guess_format(path, options.format, output=True)
+
+
+def dropped_columns(sig: Signal, fmt: str) -> list[str]:
+    """The names of ``sig``'s carried columns (time column first) that an output of
+    format ``fmt`` does not hold: a CSV file's, as audio or a Zarr store (which hold
+    numbers in channels, filtered ones only where the input is a CSV); else none."""
+    if sig.format != "CSV" or fmt == "CSV" or not sig.carried:
+        return []
+    return sig.carried_names
+
+
+def check_carried(sig: Signal, fmt: str, target: str) -> None:
+    """Refuse to write a CSV file's columns not picked (``columns``) as ``fmt`` audio or a
+    Zarr store, which cannot hold them: they would be lost.  Its time column alone is
+    left out (the rate stands for it; :func:`dropped_columns` names it).
+
+    Raises
+    ------
+    ParameterError
+        ``sig`` carries columns other than its time column and ``fmt`` is not CSV.
+    """
+    if not dropped_columns(sig, fmt):
+        return
+    lost = [p for p in sorted(sig.carried) if p != sig.time_column]
+    if lost:
+        names = ", ".join(repr(_column_name(sig.header, p)) for p in lost)
+        what = "a Zarr store" if fmt == ZARR else f"{fmt} audio"
+        raise ParameterError(
+            f"{target}: {what} holds the filtered channels only, and the columns not "
+            f"picked of {sig.source} ({names}) would be lost; write CSV to keep them, "
+            "or pick them too with columns",
+            parameters=["columns"],
+        )
 
 
 #: The extension (and ``format``) that names Ogg Opus: OGG's other codec, not its default Vorbis.
@@ -618,6 +656,9 @@ class SignalWriter(_TempOutput):
         self._fh = None
         self._sf = None
         self._store = None
+        check_carried(template, self.fmt, self.name)
+        #: the carried columns the output leaves out (a CSV's time column, as audio)
+        self.dropped = dropped_columns(template, self.fmt)
         if self.fmt == ZARR:
             self._start_store(subtype)
             return

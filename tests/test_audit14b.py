@@ -1,0 +1,80 @@
+"""audit14b's findings: what the documentation promises, held to (B15, B14, B5, B7, B8,
+B16, B12)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile
+from click.testing import CliRunner
+
+from resdenoise.cli import cli
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def _abc(tmp_path):
+    src = tmp_path / "abc.csv"
+    x = np.linspace(0, 1, 40)
+    rows = "\n".join(f"{a},{b},{c}" for a, b, c in zip(x, x**2, np.sin(x), strict=True))
+    src.write_text("a,b,c\n" + rows + "\n")
+    return src
+
+
+# --- B15: a CSV's columns not picked, written as audio or a store -----------------------
+
+
+@pytest.mark.parametrize("name", ["out.wav", "out.flac", "out.zarr"])
+def test_columns_not_picked_are_refused_as_audio_or_store(runner, tmp_path, name):
+    if name.endswith(".zarr"):
+        pytest.importorskip("zarr")
+    src, dst = _abc(tmp_path), tmp_path / name
+    args = ["diffuse", str(src), "--columns", "1", "--steps", "1", "--rate", "100"]
+    result = runner.invoke(cli, [*args, "-o", str(dst), "-q"])
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.splitlines()
+    assert "('b', 'c') would be lost" in line and "write CSV" in line and "--columns" in line
+    assert not dst.exists()
+    # every column picked: written, nothing carried
+    result = runner.invoke(cli, [*args[:2], *args[4:], "-o", str(dst), "-q"])
+    assert result.exit_code == 0, result.stderr
+
+
+def test_time_column_as_audio_is_said_dropped_not_carried(runner, tmp_path):
+    src, dst, rep = tmp_path / "tv.csv", tmp_path / "tv.wav", tmp_path / "r.json"
+    t = np.arange(50) / 100
+    src.write_text(
+        "time,v\n" + "\n".join(f"{a},{b}" for a, b in zip(t, np.sin(t), strict=True)) + "\n"
+    )
+    args = ["diffuse", str(src), "--steps", "1", "--rate", "100", "-o", str(dst)]
+    result = runner.invoke(cli, [*args, "--report", str(rep)])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(rep.read_text())
+    assert "carried_columns" not in report and report["dropped_columns"] == ["time"]
+    assert "the time column 'time' of" in result.stderr and "not written" in result.stderr
+    assert soundfile.info(str(dst)).channels == 1
+    # as CSV: carried, as before
+    result = runner.invoke(cli, [*args[:-1], str(tmp_path / "tv2.csv"), "--report", str(rep)])
+    report = json.loads(rep.read_text())
+    assert report["carried_columns"] == ["time"] and "dropped_columns" not in report
+
+
+def test_a_sound_files_channels_not_picked_go_into_a_store(runner, tmp_path):
+    zarr = pytest.importorskip("zarr")
+    src, dst = tmp_path / "st.wav", tmp_path / "st.zarr"
+    data = np.random.default_rng(3).uniform(-0.5, 0.5, (300, 2))
+    soundfile.write(str(src), data, 8000, subtype="FLOAT")
+    result = runner.invoke(
+        cli, ["diffuse", str(src), "--columns", "1", "--steps", "1", "-o", str(dst), "-q"]
+    )
+    assert result.exit_code == 0, result.stderr
+    stored = zarr.open(str(dst))[:]
+    held, _ = soundfile.read(str(src))
+    assert stored.shape == (300, 2)
+    np.testing.assert_array_equal(stored[:, 1], held[:, 1])  # carried unchanged
+    assert not np.array_equal(stored[:, 0], held[:, 0])  # filtered
