@@ -4,6 +4,7 @@ B16, B12)."""
 from __future__ import annotations
 
 import json
+import threading
 
 import numpy as np
 import pytest
@@ -78,3 +79,61 @@ def test_a_sound_files_channels_not_picked_go_into_a_store(runner, tmp_path):
     assert stored.shape == (300, 2)
     np.testing.assert_array_equal(stored[:, 1], held[:, 1])  # carried unchanged
     assert not np.array_equal(stored[:, 0], held[:, 0])  # filtered
+
+
+# --- B14: nameless inputs (and a FIFO without an extension) under a directory ---------
+
+
+@pytest.mark.parametrize("flags", [["-o", "OUT/"], ["-o", "TMP/o.csv", "--report", "OUT/"]])
+def test_a_process_substitution_under_a_directory_is_refused_as_stdin_is(runner, tmp_path, flags):
+    import os
+
+    r, w = os.pipe()
+    os.write(w, b"v\n1\n2\n3\n4\n")
+    os.close(w)
+    try:
+        for path in (f"/dev/fd/{r}", "/dev/stdin", "-"):
+            args = [
+                a.replace("OUT", str(tmp_path / "d")).replace("TMP", str(tmp_path)) for a in flags
+            ]
+            result = runner.invoke(cli, ["diffuse", path, "--steps", "1", *args], input="v\n1\n2\n")
+            assert result.exit_code == 2, (path, result.output)
+            assert "has no name to write under" in result.stderr
+            assert os.listdir(tmp_path) == []
+    finally:
+        os.close(r)
+    # several inputs: the batch refuses it too
+    src = tmp_path / "s.csv"
+    src.write_text("v\n1\n2\n3\n")
+    result = runner.invoke(
+        cli, ["diffuse", str(src), "/dev/fd/0", "--steps", "1", "-o", f"{tmp_path}/d/"]
+    )
+    assert result.exit_code == 2 and "'/dev/fd/0' has no name" in result.stderr
+
+
+def test_a_fifo_without_extension_under_a_directory_needs_a_format(runner, tmp_path):
+    import os
+
+    fifo = tmp_path / "myfifo"
+    os.mkfifo(fifo)
+    out = f"{tmp_path}/d/"
+    held = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)  # a writer: a run that reads ends
+    os.write(held, b"v\n1\n2\n3\n4\n")
+    closed = []
+
+    def close_once():
+        if not closed:
+            closed.append(1)
+            os.close(held)
+
+    closer = threading.Timer(5, close_once)  # (the old code read it: EOF then)
+    closer.start()
+    try:
+        result = runner.invoke(cli, ["diffuse", str(fifo), "--steps", "1", "-o", out])
+    finally:
+        closer.cancel()
+        closer.join()
+        close_once()
+    assert result.exit_code == 2, result.output
+    assert "has no extension" in result.stderr and "--output-format" in result.stderr
+    assert not (tmp_path / "d").exists()
