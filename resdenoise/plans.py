@@ -731,12 +731,17 @@ class NetworkPlanner:
         )
 
     def __call__(self, u, progress: Progress | None = None):
-        from .network import build_network
+        from .network import build_network, unused_defaults
 
         spec, lam, tau, h = self.spec, self.lam, self.tau, self.h
+        unused = unused_defaults(spec, lam, tau)  # said, not ignored silently
         if spec.stop is None:
-            return build_network(spec, u, lam=lam, tau=tau, h=h), {}
-        from .network_stop import stopped_network  # stop = "sure": the depth for this signal
+            plan, extra = build_network(spec, u, lam=lam, tau=tau, h=h), {}
+        else:
+            from .network_stop import stopped_network  # stop = "sure": this signal's depth
 
-        _need_samples(u, *self.samples_needed())
-        return stopped_network(spec, u, lam=lam, tau=tau, h=h, progress=progress)
+            _need_samples(u, *self.samples_needed())
+            plan, extra = stopped_network(spec, u, lam=lam, tau=tau, h=h, progress=progress)
+        for note in unused:
+            extra = _warned(extra, note)
+        return plan, extra

@@ -137,3 +137,34 @@ def test_a_fifo_without_extension_under_a_directory_needs_a_format(runner, tmp_p
     assert result.exit_code == 2, result.output
     assert "has no extension" in result.stderr and "--output-format" in result.stderr
     assert not (tmp_path / "d").exists()
+
+
+# --- B7: a block's lambda = "auto" is its own; an unused --lambda / --tau is said -----
+
+SIGNAL = np.repeat([0.0, 1.0, 0.0, 2.0], 40) + 0.05 * np.sin(np.arange(160) * 1.7)
+
+
+def test_a_blocks_auto_lambda_wins_over_the_default():
+    from resdenoise.filters import auto_lambda
+    from resdenoise.network import build_network, parse_network
+
+    spec = parse_network('[[block]]\nactivation = "perona-malik"\nlambda = "auto"\nrepeat = 2\n')
+    plan = build_network(spec, SIGNAL, lam=0.3)
+    ((_, nl, _),) = plan.groups
+    assert nl.lam == auto_lambda(SIGNAL, 1.0)[0] != 0.3
+    bare = parse_network('[[block]]\nactivation = "perona-malik"\nrepeat = 2\n')
+    ((_, nl, _),) = build_network(bare, SIGNAL, lam=0.3).groups
+    assert nl.lam == 0.3  # no lambda: the default
+
+
+def test_an_unused_lambda_or_tau_is_warned(runner, tmp_path):
+    src, net = tmp_path / "s.csv", tmp_path / "n.toml"
+    src.write_text("v\n" + "\n".join(repr(float(x)) for x in SIGNAL) + "\n")
+    net.write_text('[[block]]\nactivation = "perona-malik"\nlambda = 0.5\ntau = 0.2\nrepeat = 2\n')
+    args = ["resnet", str(src), "--network", str(net), "-o", str(tmp_path / "o.csv")]
+    result = runner.invoke(cli, [*args, "--lambda", "0.3", "--tau", "0.1"])
+    assert result.exit_code == 0, result.stderr
+    assert "the lambda given (--lambda) is not used" in result.stderr
+    assert "the step given (--tau) is not used" in result.stderr
+    result = runner.invoke(cli, args)
+    assert "not used" not in result.stderr

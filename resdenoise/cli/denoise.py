@@ -177,7 +177,9 @@ def regularise(name, formula, lam, alpha, steps, h, stopping_rule, sigma, **io):
     default=None,
     metavar="TOML",
     help="A network file whose blocks each have their own activation, lambda, tau and "
-    "repeat count (see the README), instead of --activation and --blocks.",
+    "repeat count (see the README), instead of --activation and --blocks; --lambda and "
+    '--tau are defaults for blocks that set none (lambda = "auto" in the file is the '
+    "automatic lambda, whatever --lambda says).",
 )
 @tau_option
 @grid_option
