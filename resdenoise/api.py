@@ -256,8 +256,12 @@ _LAM = """
         function is used as given: lam is then the size of its features (default
         1), the scale of the step of a regulariser's numerical ``Psi'/2`` and of
         the grid on which its stability is sampled; give it where they are far
-        from 1 (a Psi with features at 1e-3 for quiet audio).  A Nonlinearity
-        has its lambda bound: lam given with one is refused."""
+        from 1 (a Psi with features at 1e-3 for quiet audio); ``"auto"`` with a
+        function is refused (it has no family lambda to choose).  A Nonlinearity
+        has its lambda bound: lam given with one is refused; one that
+        :func:`~resdenoise.nonlinearities.get_nonlinearity` made runs an
+        automatic stopping time (``"auto"``) at that lambda, as its name with
+        that lam does."""
 
 _H = """
     h : float
@@ -274,8 +278,8 @@ _TAIL = """
         The noise level (standard deviation), when known: used by the automatic
         lambda (or threshold) and the automatic stopping instead of the estimate
         (the command line's ``--sigma``; :func:`resdenoise.plans.planner`'s ``sigma``).
-    channel_axis : {0, 1, -1}, optional
-        Where the channels of a 2-D ``u`` are: 0 in rows, 1 (or -1) in
+    channel_axis : {0, -2, 1, -1}, optional
+        Where the channels of a 2-D ``u`` are: 0 (or -2) in rows, 1 (or -1) in
         columns; the output has the layout of ``u``.
 
     A formula (:func:`resdenoise.expr.parse_expression`, of the command's form) is
@@ -292,9 +296,14 @@ _TAIL = """
     SignalError
         The signal is not numbers, has fewer than 2 samples or a NaN/inf.
     ParameterError
-        Settings that do not go together, ``"auto"`` with a function, an
-        unknown name (with the closest one), or a number out of range
-        (lambda <= 0, a count with a fraction such as ``steps=2.5``).
+        Settings that do not go together; an automatic stopping time
+        (``time``, ``iterations``, ``alpha`` or ``blocks`` = ``"auto"``) with a
+        function, a formula or a parametrised family (a registry name, or
+        get_nonlinearity's Nonlinearity, takes one); ``lam`` (or ``theta``) =
+        ``"auto"`` with a function; ``lam`` (or ``theta``) other than the bound
+        one with a Nonlinearity; an unknown name (with the closest one), or a
+        number out of range (lambda <= 0, a count with a fraction such as
+        ``steps=2.5``).
     UnstableError
         The run is not L-infinity stable and ``allow_unstable`` is False."""
 
@@ -380,7 +389,8 @@ def shrink(
     theta : float or "auto", optional
         Threshold (lambda = sqrt2 theta); None or ``"auto"``: the universal
         threshold.  A function is used as given: theta is then the size of its
-        features (default 1/sqrt2), the scale of its stability sampling.  A Nonlinearity has its lambda bound: theta given with one
+        features (default 1/sqrt2), the scale of its stability sampling
+        (``"auto"`` with a function is refused).  A Nonlinearity has its lambda bound: theta given with one
         is refused.
     iterations : int or "auto", optional
         Number of iterations m (default 1), or ``"auto"``: chosen by ``stopping_rule``.

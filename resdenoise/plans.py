@@ -510,9 +510,13 @@ def planner(
             )
     _check_bound(nonlinearity, lam_given, theta_given)
     auto = settings.get(auto_key) == AUTO
+    if auto and _registry_key(nonlinearity) is not None:  # get_nonlinearity's: its name
+        nonlinearity, lam = _registry_key(nonlinearity), nonlinearity.lam  # at its lambda
     if auto and not isinstance(nonlinearity, str):
+        what = _kind(nonlinearity)
         raise ParameterError(
-            f"'auto' needs a registry {form}, not a formula; give {auto_key} a number",
+            f"'auto' needs a registry {form} (a name, or get_nonlinearity's), not {what}; "
+            f"give {auto_key} a number",
             parameters=[auto_key],
         )
     if command == "diffuse":
@@ -544,6 +548,31 @@ def planner(
     return Planner(command, nonlinearity, lam, settings, rule, sigma)
 
 
+def _registry_key(nonlinearity) -> str | None:
+    """The registry key of a :class:`~resdenoise.nonlinearities.Nonlinearity` that
+    :func:`~resdenoise.nonlinearities.get_nonlinearity` made (a registry family's, of
+    lambda alone: the name with its ``lam`` makes the same one), else None (a function's,
+    a formula's, a parametrised family's)."""
+    from .nonlinearities import NONLINEARITIES, NONSTABLE_ACTIVATIONS, Nonlinearity
+
+    if not isinstance(nonlinearity, Nonlinearity) or nonlinearity.entry is None:
+        return None
+    key = nonlinearity.key
+    own = NONLINEARITIES.get(key, NONSTABLE_ACTIVATIONS.get(key))
+    return key if own is nonlinearity.entry else None
+
+
+def _kind(nonlinearity) -> str:
+    """What a nonlinearity that is not a registry family's is, for a message."""
+    from .nonlinearities import Nonlinearity
+
+    if isinstance(nonlinearity, Nonlinearity):
+        if nonlinearity.formula is not None:
+            return "a formula"
+        return "a function" if nonlinearity.entry is None else "a parametrised family"
+    return "a function" if type(nonlinearity).__name__ != "Expression" else "a formula"
+
+
 def _check_nonlinearity(nonlinearity, form: str) -> None:
     """Refuse what :func:`planner` cannot make a ``form`` of: an unknown registry name
     (with the closest name), or an object that is no name, formula or nonlinearity."""
@@ -568,13 +597,23 @@ def _check_bound(nonlinearity, lam, theta) -> None:
     """Refuse a ``lam`` or ``theta`` (a number other than the bound one, or ``"auto"``)
     given with a registry :class:`~resdenoise.nonlinearities.Nonlinearity`: it would be
     dropped, the run made at the Nonlinearity's lam.  A custom one (``from_function``)
-    is used as given."""
+    is used as given, its ``lam`` the size of its features; ``"auto"`` with one is
+    refused (there is no family lambda to choose: it was the default size 1)."""
     from .nonlinearities import SQRT2, Nonlinearity
 
-    if not isinstance(nonlinearity, Nonlinearity) or nonlinearity.entry is None:
+    if not isinstance(nonlinearity, Nonlinearity):
         return
     name, value = ("lam", lam) if theta is None else ("theta", theta)
     if value is None:
+        return
+    if nonlinearity.entry is None:  # a function's (or a bound formula's): no family lambda
+        if value == AUTO:
+            raise ParameterError(
+                f"{name}={AUTO!r} chooses a registry family's lambda from the noise; "
+                f"{nonlinearity.name!r} is a function, whose features are its own: drop "
+                f"{name}, or give {name} the size of its features as a number",
+                parameters=[(name, AUTO), name, name],
+            )
         return
     bound = nonlinearity.lam if theta is None else nonlinearity.theta
     if value != AUTO:

@@ -168,3 +168,38 @@ def test_an_unused_lambda_or_tau_is_warned(runner, tmp_path):
     assert "the step given (--tau) is not used" in result.stderr
     result = runner.invoke(cli, args)
     assert "not used" not in result.stderr
+
+
+# --- B16, B12: a registry Nonlinearity with "auto"; lam="auto" with a function --------
+
+
+def test_a_registry_nonlinearity_runs_an_automatic_stopping_at_its_lambda():
+    import resdenoise as R
+
+    f = SIGNAL + 0.1 * np.random.default_rng(5).standard_normal(SIGNAL.size)
+    nl = R.get_nonlinearity("perona-malik", "diffusivity", 0.5)
+    np.testing.assert_array_equal(
+        R.diffuse(f, nl, time="auto"), R.diffuse(f, "perona-malik", lam=0.5, time="auto")
+    )
+    act = R.get_nonlinearity("tanh", "activation", 0.3)
+    np.testing.assert_array_equal(
+        R.resnet(f, act, blocks="auto"), R.resnet(f, "tanh", lam=0.3, blocks="auto")
+    )
+
+
+def test_auto_lambda_with_a_function_is_refused():
+    import resdenoise as R
+    from resdenoise.errors import ParameterError
+
+    with pytest.raises(ParameterError, match=r"lam='auto' chooses a registry family's lambda"):
+        R.resnet(SIGNAL, np.tanh, lam="auto", blocks=2)
+    with pytest.raises(ParameterError, match=r"theta='auto'"):
+        R.shrink(SIGNAL, lambda s: s - np.clip(s, -0.1, 0.1), theta="auto")
+    R.resnet(SIGNAL, np.tanh, blocks=2)  # no lam: the default size 1, as documented
+    with pytest.raises(ParameterError, match="not a function"):
+        R.resnet(SIGNAL, np.tanh, blocks="auto")
+    stereo = np.stack([SIGNAL, SIGNAL[::-1]])
+    np.testing.assert_array_equal(  # -2 is documented: the rows, as 0
+        R.diffuse(stereo, "linear", lam=1.0, steps=1, channel_axis=-2),
+        R.diffuse(stereo, "linear", lam=1.0, steps=1, channel_axis=0),
+    )
