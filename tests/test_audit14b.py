@@ -203,3 +203,22 @@ def test_auto_lambda_with_a_function_is_refused():
         R.diffuse(stereo, "linear", lam=1.0, steps=1, channel_axis=-2),
         R.diffuse(stereo, "linear", lam=1.0, steps=1, channel_axis=0),
     )
+
+
+# --- B8: expected_gain_db is 10 log10(SURE of the input / SURE of the output) ---------
+
+
+def test_expected_gain_is_the_reports_own_sure_ratio(runner, tmp_path):
+    import math
+    from pathlib import Path
+
+    steps = Path(__file__).resolve().parent.parent / "sample_signals" / "steps.csv"
+    rep = tmp_path / "r.json"
+    args = ["diffuse", str(steps), "--time", "auto", "-o", str(tmp_path / "o.csv")]
+    result = runner.invoke(cli, [*args, "--report", str(rep), "-q"])
+    assert result.exit_code == 0, result.stderr
+    p = json.loads(rep.read_text())["parameters"]
+    out = p["stopping_criterion"]
+    inp = out - p["sure_change_per_sample"]  # SURE of the input: sigma^2
+    assert inp == pytest.approx(p["noise_sigma"][0] ** 2 if "noise_sigma" in p else inp)
+    assert p["expected_gain_db"] == pytest.approx(10 * math.log10(inp / out), rel=1e-9)
