@@ -677,9 +677,10 @@ class _Streamed:
 
 def _check_carried(job: _FileJob, template) -> None:
     """Refuse, before any search or run, an output format that would lose a CSV's
-    columns not picked (:func:`resdenoise.io.writers.check_carried`)."""
+    columns not picked (:func:`resdenoise.io.signal.check_carried`)."""
     from .io import WriteOptions
-    from .io.writers import check_carried, output_format
+    from .io.signal import check_carried
+    from .io.writers import output_format
 
     if template.format == "CSV" and template.carried:
         fmt = output_format(job.output, job.write or WriteOptions(), template)

@@ -45,9 +45,10 @@ from .signal import (
     CsvLayout,
     Signal,
     _check_subtype,
-    _column_name,
     can_encode,
+    check_carried,
     csv_rate,
+    dropped_columns,
     guess_format,
 )
 from .signals import deferred
@@ -126,39 +127,6 @@ def output_format(path: str, options: WriteOptions, sig: Signal) -> str:
     if options.format is None and stdout_in_kind(path):  # also -o /dev/stdout
         return "CSV" if sig.format == ZARR else sig.format  # a store cannot go through a pipe
     return guess_format(path, options.format, output=True)
-
-
-def dropped_columns(sig: Signal, fmt: str) -> list[str]:
-    """The names of ``sig``'s carried columns (time column first) that an output of
-    format ``fmt`` does not hold: a CSV file's, as audio or a Zarr store (which hold
-    numbers in channels, filtered ones only where the input is a CSV); else none."""
-    if sig.format != "CSV" or fmt == "CSV" or not sig.carried:
-        return []
-    return sig.carried_names
-
-
-def check_carried(sig: Signal, fmt: str, target: str) -> None:
-    """Refuse to write a CSV file's columns not picked (``columns``) as ``fmt`` audio or a
-    Zarr store, which cannot hold them: they would be lost.  Its time column alone is
-    left out (the rate stands for it; :func:`dropped_columns` names it).
-
-    Raises
-    ------
-    ParameterError
-        ``sig`` carries columns other than its time column and ``fmt`` is not CSV.
-    """
-    if not dropped_columns(sig, fmt):
-        return
-    lost = [p for p in sorted(sig.carried) if p != sig.time_column]
-    if lost:
-        names = ", ".join(repr(_column_name(sig.header, p)) for p in lost)
-        what = "a Zarr store" if fmt == ZARR else f"{fmt} audio"
-        raise ParameterError(
-            f"{target}: {what} holds the filtered channels only, and the columns not "
-            f"picked of {sig.source} ({names}) would be lost; write CSV to keep them, "
-            "or pick them too with columns",
-            parameters=["columns"],
-        )
 
 
 #: The extension (and ``format``) that names Ogg Opus: OGG's other codec, not its default Vorbis.

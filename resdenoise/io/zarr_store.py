@@ -260,7 +260,7 @@ class ZarrRows:
     array is resized once per write.  The filtered channels go back to their
     columns, carried channels of a store or a sound file beside them (a CSV
     file's carried columns are not written: a store holds numbers; see
-    :func:`resdenoise.io.writers.check_carried`).
+    :func:`resdenoise.io.signal.check_carried`).
     """
 
     def __init__(self, path: str, name: str, template: Signal):
