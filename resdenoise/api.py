@@ -35,7 +35,7 @@ from .errors import (
 )
 from .filters import check_lams, check_verdict, probe_flux, run_plan
 from .nonlinearities import SQRT2, Nonlinearity, from_function
-from .plans import AUTO, in_library_words, planner
+from .plans import in_library_words, planner
 
 __all__ = ["diffuse", "regularise", "resnet", "shrink"]
 
@@ -209,17 +209,21 @@ def _plan_and_run(
     # refusal (plans._check_bound), the one check
     if callable(nonlinearity) and not isinstance(nonlinearity, (Nonlinearity, _expression())):
         name = getattr(nonlinearity, "__name__", "custom")
+        for key, value in (("lam", lam), ("theta", settings.get("theta"))):
+            if isinstance(value, str) and value == "auto":  # no family lambda to choose
+                raise ParameterError(
+                    f"{key}='auto' chooses a registry family's lambda from the noise; "
+                    f"{name!r} is a function, whose features are its own: drop {key}, or "
+                    f"give {key} the size of its features as a number",
+                    parameters=[(key, "auto"), key, key],
+                )
         # lam, where given, is the size of the function's features: the scale of its
         # translations' steps (a regulariser's Psi'/2) and of its stability sampling
         theta = settings.get("theta") if command == "shrink" else None
         scale = SQRT2 * theta if is_positive(theta) else lam  # shrink: lambda = sqrt2 theta
         scale = scale if is_positive(scale) else 1.0  # else the planner says what is wrong
         nonlinearity = from_function(nonlinearity, form, name=name, lam=scale)
-        # bound to the number given (the planner takes it again); "auto", the default
-        # size 1 (as before): not the planner's refusal of "auto" with a Nonlinearity
-        lam = None if isinstance(lam, str) and lam == AUTO else lam
-        if isinstance(theta, str) and theta == AUTO:
-            settings["theta"] = None
+        # bound to the number given (the planner takes it again)
     plan, extra = planner(command, nonlinearity, lam=lam, **settings)(u)
     _tell(extra.get("warnings", ()))  # what the automatic search has to say
     said: list[str] = []
@@ -251,9 +255,13 @@ _LAM = """
         function is used as given: lam is then the size of its features (default
         1), the scale of the step of a regulariser's numerical ``Psi'/2`` and of
         the grid on which its stability is sampled; give it where they are far
-        from 1 (a Psi with features at 1e-3 for quiet audio).  A Nonlinearity
+        from 1 (a Psi with features at 1e-3 for quiet audio); ``"auto"`` with a
+        function is refused (it has no family lambda to choose).  A Nonlinearity
         has its lambda bound: another lam (or ``"auto"``) given with one is
-        refused, its own again taken (:func:`resdenoise.plans.planner`)."""
+        refused, its own again taken (:func:`resdenoise.plans.planner`); one that
+        :func:`~resdenoise.nonlinearities.get_nonlinearity` made runs an
+        automatic stopping time (``"auto"``) at that lambda, as its name with
+        that lam does."""
 
 _H = """
     h : float
@@ -270,8 +278,8 @@ _TAIL = """
         The noise level (standard deviation), when known: used by the automatic
         lambda (or threshold) and the automatic stopping instead of the estimate
         (the command line's ``--sigma``; :func:`resdenoise.plans.planner`'s ``sigma``).
-    channel_axis : {0, 1, -1}, optional
-        Where the channels of a 2-D ``u`` are: 0 in rows, 1 (or -1) in
+    channel_axis : {0, -2, 1, -1}, optional
+        Where the channels of a 2-D ``u`` are: 0 (or -2) in rows, 1 (or -1) in
         columns; the output has the layout of ``u``.
 
     A formula (:func:`resdenoise.expr.parse_expression`, of the command's form) is
@@ -288,9 +296,14 @@ _TAIL = """
     SignalError
         The signal is not numbers, has fewer than 2 samples or a NaN/inf.
     ParameterError
-        Settings that do not go together, ``"auto"`` with a function, an
-        unknown name (with the closest one), or a number out of range
-        (lambda <= 0, a count with a fraction such as ``steps=2.5``).
+        Settings that do not go together; an automatic stopping time
+        (``time``, ``iterations``, ``alpha`` or ``blocks`` = ``"auto"``) with a
+        function, a formula or a parametrised family (a registry name, or
+        get_nonlinearity's Nonlinearity, takes one); ``lam`` (or ``theta``) =
+        ``"auto"`` with a function; ``lam`` (or ``theta``) other than the bound
+        one with a Nonlinearity; an unknown name (with the closest one), or a
+        number out of range (lambda <= 0, a count with a fraction such as
+        ``steps=2.5``).
     UnstableError
         The run is not L-infinity stable and ``allow_unstable`` is False."""
 
@@ -378,9 +391,10 @@ def shrink(
     theta : float or "auto", optional
         Threshold (lambda = sqrt2 theta); None or ``"auto"``: the universal
         threshold.  A function is used as given: theta is then the size of its
-        features (default 1/sqrt2), the scale of its stability sampling.  A
-        Nonlinearity has its lambda bound: another theta (or ``"auto"``) given
-        with one is refused, its own (lambda / sqrt2) again taken.
+        features (default 1/sqrt2), the scale of its stability sampling
+        (``"auto"`` with a function is refused).  A Nonlinearity has its lambda
+        bound: another theta (or ``"auto"``) given with one is refused, its own
+        (lambda / sqrt2) again taken.
     iterations : int or "auto", optional
         Number of iterations m (default 1), or ``"auto"``: chosen by ``stopping_rule``.
     {tail}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import re
 from collections.abc import Callable, Sequence
 from functools import partial
 
@@ -29,6 +30,54 @@ def _name(input_path: str) -> str:
     if input_path == "-":
         return "stdin"
     return os.path.basename(input_path.rstrip("/" + os.sep)) or input_path
+
+
+#: Spellings of an input that name a file descriptor, not a file: their base names
+#: (``63``, ``stdin``) say nothing of the input, and the next such run has the same one.
+_DESCRIPTOR = re.compile(r"/(dev/(stdin|fd/\d+)|proc/(self|thread-self|\d+)/fd/\d+)")
+
+
+def nameless(input_path: str) -> bool:
+    """Whether an input has no name of its own to write under a directory: stdin (``-``),
+    ``/dev/stdin``, ``/dev/fd/N`` (a process substitution ``<(...)``), ``/proc/*/fd/N``."""
+    if input_path == "-":
+        return True
+    return _DESCRIPTOR.fullmatch(os.path.normpath(input_path)) is not None
+
+
+def refuse_nameless(
+    input_paths: Sequence[str],
+    output_dir: str | None,
+    report_dir: str | None,
+    output_format: str | None = None,
+    names: tuple[str, str] = ("output_dir", "report_dir"),
+) -> None:
+    """ParameterError for an input that cannot be written under ``output_dir`` (or
+    ``report_dir``) as a run on it alone would write it: a :func:`nameless` one (a made-up
+    ``DIR/63`` or ``DIR/stdin.json`` would be replaced by the next such run), or, under
+    ``output_dir`` without an ``output_format``, a named pipe without an extension (its
+    format is sniffed from its bytes, which its output's name, CSV without an extension,
+    would not keep).  ``names``: how the message names the two directories."""
+    from .io import is_pipe
+
+    for path in input_paths:
+        shown = "stdin ('-')" if path == "-" else repr(path)
+        for where, name, stdout in ((output_dir, names[0], True), (report_dir, names[1], False)):
+            if where is not None and nameless(path):
+                raise ParameterError(
+                    f"{shown} has no name to write under {name} {where} (a file there is "
+                    f"named after its input); give {name} a file name"
+                    + (" (or '-' for stdout)" if stdout else ""),
+                    parameters=[name, name],
+                )
+        ext = os.path.splitext(_name(path))[1]
+        if output_dir is not None and output_format is None and not ext and is_pipe(path):
+            raise ParameterError(
+                f"the pipe {path!r} has no extension to name its output under {names[0]} "
+                f"{output_dir} (it would be written as CSV whatever it holds); give "
+                f"output_format (wav, csv, ...), or name the pipe with its extension",
+                parameters=[names[0], "output_format"],
+            )
 
 
 def report_target(report_dir: str, input_path: str) -> str:
@@ -168,6 +217,7 @@ def run_batch(
     """
     inputs = [os.fspath(p) for p in input_paths]
     refuse_stdin(inputs)
+    refuse_nameless(inputs, output_dir, report_dir, write.format if write is not None else None)
     if reference is not None and len(inputs) > 1:
         from .io import is_pipe
 

@@ -12,7 +12,7 @@ The file lists groups of blocks, run one after another, each group being
 
     [[block]]
     activation = "perona-malik"     # any registry name of that form
-    lambda = 0.5                    # number > 0 or "auto" [default: --lambda]
+    lambda = 0.5                    # number > 0, or "auto": the automatic lambda even with --lambda [default: --lambda]
     tau = 0.25                      # [default: --tau, else the sign-stable bound]
     repeat = 10                     # [default: 1]
 
@@ -176,6 +176,9 @@ class BlockSpec:
     lam_scale: float | None = None
     #: ``threshold`` (shrinkage): the Haar threshold; lambda is sqrt2 x it / h.
     threshold: float | None = None
+    #: ``lambda = "auto"`` (or ``threshold``) written: the signal's automatic lambda,
+    #: whatever default lambda the caller gives (a block without lambda takes that one).
+    lam_auto: bool = False
     #: ``(key, line)`` of each key the block sets (the registry's spelling), where known.
     key_lines: tuple[tuple[str, int], ...] = field(default=(), compare=False)
 
@@ -453,6 +456,10 @@ def _block(table: dict, index: int, line: int | None, source: str, keys: dict) -
     except ValueError as exc:  # unknown name, or ExpressionError
         raise NetworkError(f"{at(key)}: {key}: {exc}") from None
     lam = threshold = None
+    lam_auto = any(
+        isinstance(table.get(k), str) and table[k].lower() == "auto"
+        for k in ("lambda", "threshold")
+    )
     if "lambda" in table and "threshold" in table:
         raise NetworkError(f"{at('threshold')}: give lambda or threshold, not both")
     for k in ("lambda", "threshold"):
@@ -501,6 +508,7 @@ def _block(table: dict, index: int, line: int | None, source: str, keys: dict) -
         coefficients=coefficients,
         lam_scale=lam_scale,
         threshold=threshold,
+        lam_auto=lam_auto,
         key_lines=tuple(keys.items()),
     )
 
@@ -766,6 +774,26 @@ class NetworkPlan(Plan):
         return u
 
 
+def unused_defaults(spec: NetworkSpec, lam, tau) -> list[str]:
+    """The notes for a default ``lam`` or ``tau`` given (not None) that no block of
+    ``spec`` takes (each sets its own): said, as an unused noise level is."""
+    notes = []
+    own_lam = (
+        b.lam is not None or b.lam_auto or b.threshold is not None or b.lam_scale is not None
+        for b in spec.blocks
+    )
+    if lam is not None and all(own_lam):
+        notes.append(
+            f"the lambda given (--lambda) is not used: every block of {spec.source} sets "
+            "its own (lambda, threshold or lambda-scale)"
+        )
+    if tau is not None and all(b.tau is not None for b in spec.blocks):
+        notes.append(
+            f"the step given (--tau) is not used: every block of {spec.source} sets its own tau"
+        )
+    return notes
+
+
 def build_network(
     spec: NetworkSpec,
     u: np.ndarray | None = None,
@@ -784,8 +812,9 @@ def build_network(
         universal threshold of :func:`resdenoise.filters.auto_lambda`) or a
         ``lambda-scale`` multiple of it.
     lam, tau : float, optional
-        Defaults for blocks that do not give their own; a missing tau is the
-        group's sign-stable bound ``h^2/(4 g_max)``.
+        Defaults for blocks that do not give their own (a block's ``lambda =
+        "auto"`` is its own: the automatic lambda, whatever ``lam`` is); a
+        missing tau is the group's sign-stable bound ``h^2/(4 g_max)``.
     h : float
         Grid size, unless the file sets ``h``.
     lam_factor : float
@@ -804,7 +833,7 @@ def build_network(
     groups = []
     built: dict = {}  # one nonlinearity (and one stability analysis) per distinct block
     for b in spec.blocks:
-        value = b.lam if b.lam is not None else lam
+        value = b.lam if b.lam is not None else None if b.lam_auto else lam
         if b.threshold is not None:
             value = _threshold_lambda(spec, b, h)
         elif value is None or b.lam_scale is not None:

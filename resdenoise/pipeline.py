@@ -675,6 +675,18 @@ class _Streamed:
         )
 
 
+def _check_carried(job: _FileJob, template) -> None:
+    """Refuse, before any search or run, an output format that would lose a CSV's
+    columns not picked (:func:`resdenoise.io.signal.check_carried`)."""
+    from .io import WriteOptions
+    from .io.signal import check_carried
+    from .io.writers import output_format
+
+    if template.format == "CSV" and template.carried:
+        fmt = output_format(job.output, job.write or WriteOptions(), template)
+        check_carried(template, fmt, "<stdout>" if job.output == "-" else job.output)
+
+
 def _input_info(template, frames: int) -> dict:
     """The report's ``input_info``: what the input file is (from its read template)."""
     return {
@@ -698,6 +710,7 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
     from .io import SignalWriter, write_files_atomic
 
     source = (_Streamed if streamed else _Whole)(job)
+    _check_carried(job, source.template)  # columns the output cannot hold: before the search
     # the run's threads bound its automatic search too (a batch's one engine thread a file)
     with limit_threads(job.run.threads):
         # the do-no-harm reasons name a channel as the report does (a file's column)
@@ -727,6 +740,14 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
         if writer.narrowing is not None:  # an output format that holds fewer bits
             notes.append(writer.narrowing)
             emit_warning(writer.narrowing, job.on_warning)
+        if writer.dropped:  # a CSV's time column, written as audio or Zarr: said
+            left = ", ".join(repr(n) for n in writer.dropped)
+            line = (
+                f"{writer.name}: the time column {left} of {source.name} is not written "
+                f"({writer.fmt} holds the filtered channels; write CSV to keep it)"
+            )
+            notes.append(line)
+            emit_warning(line, job.on_warning)
 
         def write(data, carried):
             held = writer.write(data, carried)
@@ -746,7 +767,8 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
                 extra=extra,
                 source=source.name,
                 output=job.output,
-                carried=source.carried,
+                carried=[c for c in source.carried if c not in writer.dropped],
+                dropped=writer.dropped,
                 clipped=writer.clipped,
                 rounding=writer.rounding(),
                 input_info=_input_info(source.template, source.frames),

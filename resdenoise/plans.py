@@ -517,9 +517,13 @@ def planner(
             )
     _check_bound(nonlinearity, lam_given, theta_given)
     auto = settings.get(auto_key) == AUTO
+    if auto and _registry_key(nonlinearity) is not None:  # get_nonlinearity's: its name
+        nonlinearity, lam = _registry_key(nonlinearity), nonlinearity.lam  # at its lambda
     if auto and not isinstance(nonlinearity, str):
+        what = _kind(nonlinearity)
         raise ParameterError(
-            f"'auto' needs a registry {form}, not a formula; give {auto_key} a number",
+            f"'auto' needs a registry {form} (a name, or get_nonlinearity's), not {what}; "
+            f"give {auto_key} a number",
             parameters=[auto_key],
         )
     if command == "diffuse":
@@ -551,6 +555,31 @@ def planner(
     return Planner(command, nonlinearity, lam, settings, rule, sigma)
 
 
+def _registry_key(nonlinearity) -> str | None:
+    """The registry key of a :class:`~resdenoise.nonlinearities.Nonlinearity` that
+    :func:`~resdenoise.nonlinearities.get_nonlinearity` made (a registry family's, of
+    lambda alone: the name with its ``lam`` makes the same one), else None (a function's,
+    a formula's, a parametrised family's)."""
+    from .nonlinearities import NONLINEARITIES, NONSTABLE_ACTIVATIONS, Nonlinearity
+
+    if not isinstance(nonlinearity, Nonlinearity) or nonlinearity.entry is None:
+        return None
+    key = nonlinearity.key
+    own = NONLINEARITIES.get(key, NONSTABLE_ACTIVATIONS.get(key))
+    return key if own is nonlinearity.entry else None
+
+
+def _kind(nonlinearity) -> str:
+    """What a nonlinearity that is not a registry family's is, for a message."""
+    from .nonlinearities import Nonlinearity
+
+    if isinstance(nonlinearity, Nonlinearity):
+        if nonlinearity.formula is not None:
+            return "a formula"
+        return "a function" if nonlinearity.entry is None else "a parametrised family"
+    return "a function" if type(nonlinearity).__name__ != "Expression" else "a formula"
+
+
 def _check_nonlinearity(nonlinearity, form: str) -> None:
     """Refuse what :func:`planner` cannot make a ``form`` of: an unknown registry name
     (with the closest name), or an object that is no name, formula or nonlinearity."""
@@ -578,7 +607,8 @@ def _check_bound(nonlinearity, lam, theta) -> None:
     sqrt2 theta) is not the bound one within rounding (relative 1e-12); it would be
     dropped, the run made at the Nonlinearity's lam.  The bound value again is taken: it
     asks for the run the Nonlinearity makes.  The one check of a bound lam (the one-call
-    functions of :mod:`resdenoise.api` come here too)."""
+    functions of :mod:`resdenoise.api` come here too; they refuse ``"auto"`` with a
+    plain function themselves)."""
     from .nonlinearities import SQRT2, Nonlinearity
 
     if not isinstance(nonlinearity, Nonlinearity):
@@ -747,12 +777,17 @@ class NetworkPlanner:
         )
 
     def __call__(self, u, progress: Progress | None = None):
-        from .network import build_network
+        from .network import build_network, unused_defaults
 
         spec, lam, tau, h = self.spec, self.lam, self.tau, self.h
+        unused = unused_defaults(spec, lam, tau)  # said, not ignored silently
         if spec.stop is None:
-            return build_network(spec, u, lam=lam, tau=tau, h=h), {}
-        from .network_stop import stopped_network  # stop = "sure": the depth for this signal
+            plan, extra = build_network(spec, u, lam=lam, tau=tau, h=h), {}
+        else:
+            from .network_stop import stopped_network  # stop = "sure": this signal's depth
 
-        _need_samples(u, *self.samples_needed())
-        return stopped_network(spec, u, lam=lam, tau=tau, h=h, progress=progress)
+            _need_samples(u, *self.samples_needed())
+            plan, extra = stopped_network(spec, u, lam=lam, tau=tau, h=h, progress=progress)
+        for note in unused:
+            extra = _warned(extra, note)
+        return plan, extra

@@ -209,6 +209,7 @@ def finish_report(
     source: str,
     output: str,
     carried: list,
+    dropped: list | None = None,
     clipped: int,
     rounding: dict | None = None,
     input_info: dict | None = None,
@@ -222,7 +223,8 @@ def finish_report(
     ``extra`` goes into ``parameters`` (what the data chose: noise estimate,
     automatic lambda, stopping rule); ``source``/``output`` name the files
     (``"-"`` is written ``<stdout>``); ``carried`` lists the columns written
-    back unfiltered; ``clipped`` counts the samples clipped on output (a
+    back unfiltered, ``dropped`` those the output format left out (a CSV's time
+    column written as audio); ``clipped`` counts the samples clipped on output (a
     failed guarantee when any); ``rounding``: what writing to an integer PCM subtype
     did (:meth:`resdenoise.io.SignalWriter.rounding`, :func:`_rounded`); ``input_info`` describes the input file
     (format, subtype, rate, frames, channels, columns), ``output_info`` the
@@ -247,6 +249,8 @@ def finish_report(
         report["output_info"] = output_info
     if carried:  # time column and unpicked columns: written back unfiltered
         report["carried_columns"] = carried
+    if dropped:  # not in the output (a CSV's time column, as audio)
+        report["dropped_columns"] = list(dropped)
     report["clipped"] = clipped
     if clipped:
         report["failed_checks"].append(f"{clipped} samples clipped on output")

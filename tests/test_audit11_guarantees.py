@@ -48,9 +48,10 @@ def test_cli_accepts_tau_at_the_decimal_bound(tmp_path):
     assert result.returncode == 0, result.stderr  # before: exit 3, refused as unstable
     result = _run([*args, "--tau", "0.1225"], tmp_path)
     assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
-    result = _run(
-        ["translate", "--activation", "tanh", "--tau", "0.245", "--h", "0.7", "--check"], tmp_path
-    )
+    check = ["translate", "--activation", "tanh", "--h", "0.7", "--check", "--tau"]
+    result = _run([*check, "0.245"], tmp_path)  # L-infinity stable at h = 0.7, not sign stable
+    assert result.returncode == 3 and "L-infinity stable, not sign stable" in result.stdout
+    result = _run([*check, "0.1225"], tmp_path)  # the sign-stability bound h^2/4
     assert result.returncode == 0, result.stdout
 
 

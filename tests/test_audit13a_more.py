@@ -182,12 +182,14 @@ def test_lam_given_with_a_custom_nonlinearity_bound_to_another_is_refused(
         run_plan(planner(command, bound, **settings, **same)(SHORT)[0], SHORT), want
     )
     np.testing.assert_array_equal(getattr(rd, command)(SHORT, bound, **settings, **same), want)
-    # a plain function is bound to the lam given (its features' size), "auto" as before
+    # a plain function is bound to the lam given (its features' size); "auto" is refused
+    # (audit14b B12: a function has no family lambda to choose)
     np.testing.assert_array_equal(
         getattr(rd, command)(SHORT, func, **settings, **same),
         getattr(rd, command)(SHORT, bound, **settings),
     )
-    getattr(rd, command)(SHORT, func, **settings, **{key: "auto"})
+    with pytest.raises(rd.ParameterError, match=rf"^{key}='auto' chooses a registry family"):
+        getattr(rd, command)(SHORT, func, **settings, **{key: "auto"})
 
 
 def test_a_registry_nonlinearity_hashes_as_it_compares():

@@ -29,7 +29,8 @@ def src(tmp_path, rng):
     [
         (["--activation", "tanh"], 0),
         (["--activation", "relu"], 3),  # not odd
-        (["--regulariser", "huber", "--tau", "0.3"], 0),  # L-inf stable, not sign stable
+        (["--regulariser", "huber", "--tau", "0.2"], 0),  # sign stable
+        (["--regulariser", "huber", "--tau", "0.3"], 3),  # L-inf stable, not sign stable
         (["--regulariser", "huber", "--tau", "0.6"], 3),  # above the L-inf bound
     ],
 )

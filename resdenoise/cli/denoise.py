@@ -178,7 +178,9 @@ def regularise(name, formula, lam, alpha, steps, h, stopping_rule, sigma, **io):
     default=None,
     metavar="TOML",
     help="A network file whose blocks each have their own activation, lambda, tau and "
-    "repeat count (see the README), instead of --activation and --blocks.",
+    "repeat count (see the README), instead of --activation and --blocks; --lambda and "
+    '--tau are defaults for blocks that set none (lambda = "auto" in the file is the '
+    "automatic lambda, whatever --lambda says).",
 )
 @tau_option
 @grid_option
@@ -299,7 +301,7 @@ def _run(
     }
     with library_errors(usage=True):
         files["run"] = RunOptions(**options)
-    _refuse_stdin_under_directory(input_paths, output, report_path)
+    _refuse_stdin_under_directory(input_paths, output, report_path, files["write"].format)
     if len(input_paths) == 1 and not names_directory(output):
         if on_command_line(click.get_current_context(), "scheduler"):
             raise click.UsageError(
@@ -313,20 +315,19 @@ def _run(
         _run_batch(make_plan, list(input_paths), out, (quiet, verbose), jobs, files)
 
 
-def _refuse_stdin_under_directory(input_paths, output, report_path) -> None:
-    """Stdin alone with ``-o DIR/`` or ``--report DIR/``: one rule for both, a usage error
-    (exit 2).  A file under DIR/ is named after its input, and stdin has no name (a made-up
-    ``DIR/stdin.json`` would be replaced by the next such run; the signal's extension would
-    not even be known before stdin is read): give the output or report a name."""
-    if list(input_paths) != ["-"]:
-        return  # several inputs with '-': the batch refuses it
-    for path, flag in ((output, "-o"), (report_path, "--report")):
-        if names_directory(path):
-            raise click.UsageError(
-                f"stdin ('-') has no name to write under {flag} {path} (a file there is named "
-                f"after its input); give {flag} FILE"
-                + (", or -o - for stdout" if flag == "-o" else "")
-            )
+def _refuse_stdin_under_directory(input_paths, output, report_path, output_format) -> None:
+    """One nameless INPUT (stdin, ``/dev/stdin``, ``/dev/fd/N``) with ``-o DIR/`` or
+    ``--report DIR/``, or a FIFO without an extension under ``-o DIR/``: a usage error
+    (exit 2), as :func:`resdenoise.batch.refuse_nameless` says why (several INPUTs: the
+    batch refuses them alike)."""
+    from ..batch import refuse_nameless
+
+    if len(input_paths) != 1:
+        return
+    out_dir = output if names_directory(output) else None
+    report_dir = report_path if names_directory(report_path) else None
+    with library_errors(usage=True):
+        refuse_nameless(list(input_paths), out_dir, report_dir, output_format)
 
 
 def _run_one(make_plan, input_path, output, report_path, volume, options) -> None:
@@ -469,7 +470,7 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
     Exit code: 0 when every file succeeded, else the largest exit code among the failed
     files (1 input/output, 2 usage, 3 unstable, 4 guarantee failed under --strict).
     """
-    from ..batch import refuse_stdin, run_batch
+    from ..batch import refuse_nameless, refuse_stdin, run_batch
     from . import render
 
     output, report_path = outputs
@@ -490,6 +491,8 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
     if in_place and out_dir is not None:
         _check_in_place_batch(inputs, out_dir, options["write"].format)
     report_dir = _directory(report_path, "report") if report_path else None
+    with library_errors(usage=True):
+        refuse_nameless(inputs, out_dir, report_dir, options["write"].format)
     bars = render.Bars(len(inputs)) if render.show_progress(quiet) else None
     labels = [os.path.basename(path) for path in inputs]
 

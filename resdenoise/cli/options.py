@@ -33,6 +33,8 @@ FLAGS = {
     "lam": "--lambda",
     "theta": "--threshold",
     "output": "-o",
+    "output_dir": "-o",
+    "report_dir": "--report",
     "report_path": "--report",
     "samplerate": "--rate",
 }
@@ -398,7 +400,8 @@ COLUMNS = click.option(
     default=None,
     metavar="A,B",
     help="Columns (names or numbers; audio: channel numbers) to filter; the others "
-    "are carried through unchanged [default: all but the time column]. A name with "
+    "are carried through unchanged [default: all but the time column] (a CSV's "
+    "into audio or Zarr: refused, these hold the filtered channels only). A name with "
     """a comma in it in double quotes: '"a,b",c'.""",
 )
 RATE = click.option(
@@ -446,7 +449,8 @@ def files_options(func):
         help="Output file; format from its extension. '-': stdout, in the input's format "
         "(audio stays audio in a pipe; --output-format csv for numbers). With "
         "several INPUTs: a directory (existing, or a name ending in /) that receives "
-        "one output per input under the input's name.",
+        "one output per input under the input's name (stdin, /dev/stdin, <(...): no "
+        "name, refused).",
     )
     @INPUT_FORMAT
     @click.option(

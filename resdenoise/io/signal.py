@@ -462,3 +462,36 @@ class SignalStream:
 def _identity(st: os.stat_result) -> tuple:
     """What changes when a file is replaced or written to: device, inode, size, times."""
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def dropped_columns(sig: Signal, fmt: str) -> list[str]:
+    """The names of ``sig``'s carried columns (time column first) that an output of
+    format ``fmt`` does not hold: a CSV file's, as audio or a Zarr store (which hold
+    numbers in channels, filtered ones only where the input is a CSV); else none."""
+    if sig.format != "CSV" or fmt == "CSV" or not sig.carried:
+        return []
+    return sig.carried_names
+
+
+def check_carried(sig: Signal, fmt: str, target: str) -> None:
+    """Refuse to write a CSV file's columns not picked (``columns``) as ``fmt`` audio or a
+    Zarr store, which cannot hold them: they would be lost.  Its time column alone is
+    left out (the rate stands for it; :func:`dropped_columns` names it).
+
+    Raises
+    ------
+    ParameterError
+        ``sig`` carries columns other than its time column and ``fmt`` is not CSV.
+    """
+    if not dropped_columns(sig, fmt):
+        return
+    lost = [p for p in sorted(sig.carried) if p != sig.time_column]
+    if lost:
+        names = ", ".join(repr(_column_name(sig.header, p)) for p in lost)
+        what = "a Zarr store" if fmt == ZARR else f"{fmt} audio"
+        raise ParameterError(
+            f"{target}: {what} holds the filtered channels only, and the columns not "
+            f"picked of {sig.source} ({names}) would be lost; write CSV to keep them, "
+            "or pick them too with columns",
+            parameters=["columns"],
+        )

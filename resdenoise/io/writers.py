@@ -46,7 +46,9 @@ from .signal import (
     Signal,
     _check_subtype,
     can_encode,
+    check_carried,
     csv_rate,
+    dropped_columns,
     guess_format,
 )
 from .signals import deferred
@@ -62,7 +64,9 @@ def write_signal(path: str | os.PathLike, sig: Signal, options: WriteOptions | N
     samplerate, channels and subtype.  A CSV written as audio needs
     ``sig.samplerate`` (ParameterError without one), is written as FLOAT
     unless ``options.subtype`` or the format says otherwise, and holds only
-    the filtered channels.
+    the filtered channels: its time column is left out (the rate stands for
+    it; :func:`dropped_columns` names it), and columns not picked, which audio
+    or a Zarr store cannot hold, are refused (:func:`check_carried`).
 
     Returns
     -------
@@ -79,7 +83,8 @@ def write_signal(path: str | os.PathLike, sig: Signal, options: WriteOptions | N
     SignalError
         Cannot write, non-finite data, or cannot encode.
     ParameterError
-        The format or subtype unknown or not possible together.
+        The format or subtype unknown or not possible together; columns not picked
+        of a CSV written as audio or Zarr.
     """
     if (
         os.fspath(path) != STDIO
@@ -104,6 +109,7 @@ def encode_signal(
     fmt, subtype = output_format(path, options, sig), options.subtype
     if fmt == ZARR:
         raise ParameterError(f"{target}: a Zarr store is a directory, not bytes; use write_signal")
+    check_carried(sig, fmt, target)
     data = np.asarray(sig.data, dtype=np.float64)
     bad = ~np.isfinite(data)
     if bad.any():
@@ -618,6 +624,9 @@ class SignalWriter(_TempOutput):
         self._fh = None
         self._sf = None
         self._store = None
+        check_carried(template, self.fmt, self.name)
+        #: the carried columns the output leaves out (a CSV's time column, as audio)
+        self.dropped = dropped_columns(template, self.fmt)
         if self.fmt == ZARR:
             self._start_store(subtype)
             return

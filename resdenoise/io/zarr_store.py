@@ -258,16 +258,19 @@ class ZarrRows:
     chunks of the store are full (at least :data:`READ_ROWS` rows; the last,
     partial chunk at :meth:`close`), so no chunk is written twice and the
     array is resized once per write.  The filtered channels go back to their
-    columns, carried channels of a store beside them (CSV text columns are
-    not written: a store holds numbers).
+    columns, carried channels of a store or a sound file beside them (a CSV
+    file's carried columns are not written: a store holds numbers; see
+    :func:`resdenoise.io.signal.check_carried`).
     """
 
     def __init__(self, path: str, name: str, template: Signal):
         self.name, self.template = name, template
         zarr = _zarr(name)
-        self.width = template.channels + (len(template.carried) if template.format == ZARR else 0)
+        self.carries = template.format != "CSV" and bool(template.carried)
+        self.width = template.channels + (len(template.carried) if self.carries else 0)
         # (samples,) as the input store was, or a one-channel signal of another format
         self.one = len(template.chunks) == 1 if template.chunks else template.data.ndim == 1
+        self.one = self.one and self.width == 1
         self.rows = template.chunks[0] if template.chunks else DEFAULT_ROWS
         across = template.chunks[1] if template.chunks and len(template.chunks) == 2 else self.width
         shape, chunks = ((0,), (self.rows,)) if self.one else ((0, self.width), (self.rows, across))
@@ -288,7 +291,7 @@ class ZarrRows:
     def write(self, data: np.ndarray, carried: dict) -> None:
         k = data.shape[0]
         rows = data.reshape(k, -1)
-        if self.template.format == ZARR and self.template.carried:
+        if self.carries:
             full = np.empty((k, self.width))
             full[:, list(self.template.channel_positions)] = rows
             for p, col in carried.items():
