@@ -11,7 +11,11 @@ sample for all (same noise level, same Monte-Carlo probe):
   shift-invariant Haar shrinkage, a noise level and a SURE threshold per level
   (:func:`resdenoise.multilevel.choose_levels`), and ``diffuse`` Perona-Malik
   over several scales (lambda and blocks per scale, the cascade of
-  :mod:`resdenoise.multiscale`).
+  :mod:`resdenoise.multiscale`);
+* ``shrink`` garrote over several scales of a linear diffusion's residual, the two
+  summed (:mod:`resdenoise.residual_levels`: the blocks of linear diffusion and the
+  thresholds per level by SURE): smooth and oscillatory signals, whose Haar details
+  leak into every fine level.
 
 Coloured noise
 --------------
@@ -261,11 +265,15 @@ CANDIDATES = (
     ("shrink soft, scales", "shrink", "shrinkage", "soft"),
     ("diffuse perona-malik, scales", "diffuse", "diffusivity", "perona-malik"),
     ("shrink garrote, scales", "shrink", "shrinkage", "garrote"),
+    ("shrink garrote, scales of a linear diffusion's residual", "shrink", "shrinkage", "garrote"),
 )
 
 #: Perona-Malik over scales (:mod:`resdenoise.multiscale`): a lambda and blocks per scale,
 #: all by SURE with one probe, so its lead is scored again (:func:`_fresh_first`).
 CASCADE = CANDIDATES[5][0]
+#: The multilevel shrinkage of a linear diffusion's residual, the two summed
+#: (:mod:`resdenoise.residual_levels`): smooth and oscillatory signals.
+RESIDUAL = CANDIDATES[7][0]
 
 #: ``--diffusivity auto`` and ``--shrinkage auto``: the families (and scales) one
 #: command chooses among, by the same SURE as :data:`CANDIDATES`.
@@ -606,12 +614,17 @@ def _ranked(g, level, candidates, evidence=None, progress=None, low: bool = Fals
     from .autoparams import choose_parameters
     from .multilevel import _choose_levels
     from .multiscale import choose_diffusion_scales
+    from .residual_levels import choose_residual_levels
 
     results, tick = [], None
     for i, (label, command, form, name) in enumerate(candidates):
         if progress is not None:  # told again as a search goes (a bar's clock moves)
             tick = partial(steady, progress, choice_phase(label, low), i, len(candidates))
             tick()
+        if label == RESIDUAL:
+            plan, risk, extra = choose_residual_levels(g, name, level)
+            results.append((risk, label, plan, extra))
+            continue
         if label.endswith("scales"):
             if command == "shrink":
                 plan, choice, evidence = _choose_levels(g, name, sigma=level, evidence=evidence)
