@@ -1,6 +1,7 @@
 """The multilevel Haar shrinkage of a linear diffusion's residual: against the two parts
 written here (the heat equation's explicit steps and PyWavelets' swt/iswt), its stated
-guarantees under hypothesis, the residual's noise per level, and the automatic choice."""
+guarantees under hypothesis, the residual's noise per level, the automatic choice and the
+gate that admits it to the choice (:func:`resdenoise.automatic.residual_gate`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ import pywt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from resdenoise.automatic import CANDIDATES, RESIDUAL, choose_denoiser
+from resdenoise.automatic import (
+    CANDIDATES,
+    RESIDUAL,
+    RESIDUAL_SIGNIFICANCE,
+    choose_denoiser,
+    residual_gate,
+)
 from resdenoise.filters import analyse_run, as_identity
 from resdenoise.multilevel import level_details, plan_levels
 from resdenoise.residual_levels import (
@@ -47,6 +54,25 @@ def swt_shrink(u, thetas, mode):
     coeffs = pywt.swt(y, "haar", level=k)
     shrunk = [
         (a, d if thetas[k - 1 - i] is None else pywt.threshold(d, thetas[k - 1 - i], mode))
+        for i, (a, d) in enumerate(coeffs)
+    ]
+    return pywt.iswt(shrunk, "haar")[:n]
+
+
+def swt_garrote(u, thetas):
+    """The non-negative garrote per level (``d - theta^2 / d`` beyond theta, else 0),
+    written here, on PyWavelets' swt/iswt of the mirrored signal."""
+
+    def garrote(d, theta):
+        big = np.abs(d) > theta
+        return np.where(big, d - theta * theta / np.where(big, d, 1.0), 0.0)
+
+    k, n = len(thetas), len(u)
+    reps = 2 ** (k - 1) // math.gcd(n, 2 ** (k - 1))
+    y = np.tile(np.concatenate([u, u[::-1]]), reps)
+    coeffs = pywt.swt(y, "haar", level=k)
+    shrunk = [
+        (a, d if thetas[k - 1 - i] is None else garrote(d, thetas[k - 1 - i]))
         for i, (a, d) in enumerate(coeffs)
     ]
     return pywt.iswt(shrunk, "haar")[:n]
@@ -142,3 +168,82 @@ def test_a_smooth_oscillation_with_steps_chooses_it_and_gains():
     others = [c for c in CANDIDATES if c[0] != RESIDUAL]
     old, _ = choose_denoiser(f, candidates=tuple(others))
     assert mse < 0.4 * np.mean((old.run(f) - clean) ** 2)
+
+
+def _temperature_like(n=2048, seed=100, share=0.05):
+    h = np.arange(n)
+    clean = 15 + 5 * np.sin(2 * np.pi * h / 24 - 1) + np.where(h > 700, 2.0, 0.0)
+    clean[1500:] -= 1.5
+    return clean, clean + np.random.default_rng(seed).normal(0, share * np.std(clean), n)
+
+
+@pytest.mark.parametrize("n", [6, 64, 131])
+@pytest.mark.parametrize("blocks", [1, 4, 32])
+def test_garrote_equals_heat_steps_plus_a_garrote_written_here(rng, n, blocks):
+    u = np.cumsum(rng.standard_normal(n)) + 3 * np.sin(np.arange(n) / 3)
+    thetas = [0.8, None, 1.5][: max(1, min(3, int(math.log2(n))))]
+    low = heat(u, blocks)
+    ref = low + swt_garrote(u - low, thetas)
+    got = residual_plan("garrote", thetas, blocks).run(u)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12 * (1 + np.max(np.abs(u))))
+
+
+def test_the_chosen_candidate_is_heat_steps_plus_the_garrote_of_their_residual():
+    """The plan the automatic choice runs (its linear blocks and thresholds per level, as
+    the search chose them) against the two parts written here, to 1e-12."""
+    _, f = _temperature_like()
+    plan, extra = choose_denoiser(f)
+    assert extra["automatic_choice"] == RESIDUAL and plan.steps == 1
+    thetas = [theta for _, _, theta, _ in plan.levels]
+    assert any(t is not None for t in thetas)
+    low = heat(f, plan.smoothing)
+    ref = low + swt_garrote(f - low, thetas)
+    np.testing.assert_allclose(plan.run(f), ref, rtol=0, atol=1e-12 * np.max(np.abs(f)))
+
+
+def test_the_gate_admits_a_large_gain_and_says_why():
+    from resdenoise.multilevel import _white_nugget
+    from resdenoise.noise import resolve_sigma
+    from resdenoise.residual_levels import choose_residual_levels
+
+    _, f = _temperature_like()
+    level, _ = _white_nugget(f, resolve_sigma(f, None, search=True))
+    plan, _, _ = choose_residual_levels(f, "garrote", level)
+    admitted, why = residual_gate(plan, f, level)
+    assert admitted and why.startswith("ranked: at the level")
+    z = float(why.split("lowers SURE by ")[1].split(" standard")[0])
+    assert z >= RESIDUAL_SIGNIFICANCE
+    assert residual_gate(plan, f.copy(), level) == (admitted, why)  # deterministic
+    assert residual_gate(as_identity(plan), f, level) == (False, "no blocks: not ranked")
+    _, extra = choose_denoiser(f)
+    assert extra["residual_levels_gate"] == why
+
+
+def test_the_gate_keeps_it_out_where_the_level_is_over_read():
+    """Tones over a red background in 5 % white noise (tests/test_do_no_harm.py), the
+    level read 2.1x: the candidate lowered SURE by 2.9 standard errors at the low end (1.8x
+    the truth), passed the do-no-harm rule and was chosen 4.4 dB below the input; the gate
+    needs 4.5, so it is not ranked and the choice is the one without it, bit for bit."""
+    from test_do_no_harm import _red_tones
+
+    clean = _red_tones()
+    f = clean + np.random.default_rng(7).normal(0.0, 0.05 * np.std(clean), clean.size)
+    plan, extra = choose_denoiser(f)
+    assert extra["residual_levels_gate"].startswith("not ranked: at the level's low end")
+    assert RESIDUAL not in extra["automatic_candidates"]
+    others = tuple(c for c in CANDIDATES if c[0] != RESIDUAL)
+    old, old_extra = choose_denoiser(f, candidates=others)
+    np.testing.assert_array_equal(plan.run(f), old.run(f))
+    assert extra["automatic_choice"] == old_extra["automatic_choice"]
+    again = choose_denoiser(f.copy())[1]
+    assert again == extra
+
+
+def test_a_clean_sawtooth_is_kept_bit_for_bit():
+    """Its rounding read as noise: the candidate lowered SURE by 4.0 standard errors and,
+    ranked, changed the output by 4e-14 % of the std; the gate keeps it out."""
+    n = 4096
+    clean = 2.0 * ((np.arange(n) / 100.0) % 1.0) - 1.0
+    plan, extra = choose_denoiser(clean)
+    np.testing.assert_array_equal(plan.run(clean), clean)
+    assert extra["residual_levels_gate"].startswith("not ranked")
