@@ -17,7 +17,8 @@ sample for all (same noise level, same Monte-Carlo probe):
   thresholds per level by SURE): smooth and oscillatory signals, whose Haar details
   leak into every fine level; ranked only where its SURE gain at the low end of the
   level's interval is :data:`RESIDUAL_SIGNIFICANCE` standard errors or more
-  (:func:`residual_gate`).
+  (:func:`residual_gate`), and not where the noise is confidently coloured (its
+  residual's noise per level is white noise's).
 
 Coloured noise
 --------------
@@ -780,6 +781,11 @@ def _choose(f, candidates, labels, shift: int, sigma, progress=None):
         return passed
     per_level, rule, evidence = _noise_per_level(g, level, evidence)
     gate: dict = {}
+    if per_level is not None and evidence[0] and any(c[0] == RESIDUAL for c in candidates):
+        # the residual's noise per level is white noise's through I - L_m: not ranked
+        # where the noise is confidently coloured (music in pink noise lost 0.3-0.6 dB)
+        candidates = tuple(c for c in candidates if c[0] != RESIDUAL)
+        gate[RESIDUAL] = "not ranked: the noise is coloured (its levels rise as one power law)"
     white = _ranked(g, level, candidates, evidence, progress, gate=gate)
     results, tests, scored = white, {}, "smallest SURE"
     if per_level is not None:  # coloured: every candidate by SURE split over scales ...

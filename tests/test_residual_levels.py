@@ -247,3 +247,23 @@ def test_a_clean_sawtooth_is_kept_bit_for_bit():
     plan, extra = choose_denoiser(clean)
     np.testing.assert_array_equal(plan.run(clean), clean)
     assert extra["residual_levels_gate"].startswith("not ranked")
+
+
+def test_not_ranked_where_the_noise_is_confidently_coloured():
+    """Music in pink noise (confidently coloured: its spectral floor's power law): the
+    candidate's noise per level is white noise's, so it is not ranked (with it the output
+    lost 0.3-0.6 dB); the choice is that of the seven others, bit for bit."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import bench_classes
+    import signals
+
+    _, _, f = list(bench_classes.noisy_cases(signals.music(seed=5), 100))[3]
+    plan, extra = choose_denoiser(f)
+    assert extra["residual_levels_gate"].startswith("not ranked: the noise is coloured")
+    assert RESIDUAL not in extra["automatic_candidates"]
+    others = tuple(c for c in CANDIDATES if c[0] != RESIDUAL)
+    old, _ = choose_denoiser(f, candidates=others)
+    np.testing.assert_array_equal(plan.run(f), old.run(f))
