@@ -69,14 +69,15 @@ peer (temperature 1.925 -> 1.222, linchirp 1.471 -> 1.043, expchirp 1.325 -> 1.0
 0.885 -> 0.609, short128 1.085 -> 0.858, eeg 1.048 -> 0.905, no class worse), pink 1.109
 -> 1.104 (gait 1.027 -> 0.958, expchirp unchanged), impulsive 0.111 -> 0.110; 0 -> 0 white
 cases below the input; the 16 clean inputs kept bit for bit; worst case -0.27 dB (drums
-30 %); CPU 111 -> 157 s.  ``bench_classes.py --seeds 2`` (the first 107 of 140 cases,
-speech, music, measured series, sensor traces): white cases below the input 1 -> 1
-(sunspots 10 % seed 100, as on main; sunspots at 5 % kept the input), speech white
-0.863x of main's MSE, music white 0.957x, measured white 0.993x, pink unchanged (music
-in pink noise: the gate), no case below main's by more than 0.1 dB.  ``bench_harm.py``
-(the first 118 of 186 cases): white cases below the input 6 -> 6 (the same), mean MSE
-0.995x, co2 first 1000 at 30 % -0.77 dB (the cascade's lead now scored against the
-candidate, not shrink garrote).  ``bench_fresh.py`` (all 138 cases): the same 28 below the
+30 %); CPU 111 -> 157 s.  ``bench_classes.py --seeds 2`` (all 140 cases): white 0.328 ->
+0.313 (speech 0.810 -> 0.699, music 0.985 -> 0.942, Donoho-Johnstone 0.339 -> 0.320,
+measured 0.353 -> 0.350, sensor unchanged), pink unchanged (music in pink noise: the
+gate), impulsive 0.066 -> 0.065; white cases below the input 1 -> 1 (sunspots 10 % seed
+100, as on main; sunspots at 5 % kept the input); no case below main's by more than 0.1
+dB; CPU 238 -> 264 s.  ``bench_harm.py`` (all 186 cases): the same 7 below the input,
+mean MSE 0.979x (speech 0.817x, DJ 0.932x), three cases down by more than 0.1 dB, co2's
+first 1000 weeks at 30 % -0.77 dB the worst (the cascade's lead now scored again against
+the candidate, not shrink garrote).  ``bench_fresh.py`` (all 138 cases): the same 28 below the
 input, mean change +2.17 -> +2.18 dB, MSE 0.998x, no case down by more than 0.1 dB.  CPU of the automatic choice (``choose_denoiser``,
 bench_auto's signals): sensor 65536 3.7 -> 4.9 s, 1e5 4.9 -> 6.1 s; smooth 65536 5.9 ->
 6.9 s, 1e5 11.7 -> 13.0 s (1.11-1.32x; ``bench_e2e`` part 4 runs ``diffuse --time auto
