@@ -25,7 +25,8 @@ Printed: per class and noise kind, the geometric mean over cases of MSE
 (resdenoise) / MSE (peer) for the best peer of that class (the one with the
 smallest geometric-mean MSE) and over all classes; the SNR change of every
 white-noise case.  Not a timed test.  ``python benchmarks/bench_classes.py
-[--seeds N]`` with the ``bench`` extra (``make bench-quality``).
+[--seeds N] [--json F]`` with the ``bench`` extra (``make bench-quality``); ``--compare
+OLD.json NEW.json`` as :mod:`bench_heldout_classes`' (each case named by its signal too).
 """
 
 from __future__ import annotations
@@ -244,7 +245,17 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=1, help="noise realisations per case")
     parser.add_argument("--json", type=Path, help="save the rows here")
+    parser.add_argument(
+        "--compare", nargs=2, type=Path, metavar=("OLD", "NEW"), help="compare two --json files"
+    )
     args = parser.parse_args(argv)
+    if args.compare:  # bench_heldout_classes' comparison, a case named by its signal too
+        from bench_heldout_classes import compare
+
+        old, new = (json.loads(p.read_text()) for p in args.compare)
+        key = lambda r: (r["class"], r["kind"], r["level"], r["seed"], r["signal"])  # noqa: E731
+        print("\n".join(compare(old, new, key)))
+        return 0
     measured(partial(run, args.seeds), summary, args.json)
     return 0
 

@@ -184,11 +184,13 @@ def _key(r) -> tuple:
     return r["class"], r["kind"], r["level"], r["seed"]
 
 
-def compare(old_rows, new_rows) -> list[str]:
+def compare(old_rows, new_rows, key=_key) -> list[str]:
     """Lines: per class and noise kind the ratio before and after, then every case whose
-    SNR moved by more than :data:`MOVED_DB` or whose clean output's change moved."""
-    old = {_key(r): r for r in old_rows}
-    new = {_key(r): r for r in new_rows}
+    SNR moved by more than :data:`MOVED_DB` or whose clean output's change moved.  ``key``:
+    a case's ``(class, kind, level, seed, ...)`` (:mod:`bench_classes` adds the signal,
+    printed after the seed)."""
+    old = {key(r): r for r in old_rows}
+    new = {key(r): r for r in new_rows}
     both = [k for k in new if k in old]
     lines = []
     missing = len(old) + len(new) - 2 * len(both)
@@ -219,7 +221,8 @@ def compare(old_rows, new_rows) -> list[str]:
         if abs(d) > MOVED_DB:
             moved += 1
             lines.append(
-                f"  {k[0]:12s} {k[1]:9s} {k[2]:4.0%} seed {k[3]}: SNR in {o['snr_in']:6.2f}, "
+                f"  {k[0]:12s} {k[1]:9s} {k[2]:4.0%} seed {k[3]}{''.join(f' {x}' for x in k[4:])}: "
+                f"SNR in {o['snr_in']:6.2f}, "
                 f"out {o['snr_out']:6.2f} -> {n['snr_out']:6.2f} ({d:+.2f} dB); "
                 f"{o['choice']} -> {n['choice']}"
             )

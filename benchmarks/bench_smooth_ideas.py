@@ -54,6 +54,35 @@ of 140 cases: white cases below the input 1 -> 2, sunspots at 5 % the input -> -
 longer its input bit for bit (3.9e-14 % rms).  It waits for a level interval that
 reaches the truth on such signals.
 
+Behind a gate (branch gate15, :func:`resdenoise.automatic.residual_gate`): the candidate
+is ranked only where it lowers SURE at the low end of the level's interval by 4.5 standard
+errors or more, and not where the noise is confidently coloured.  The gate's statistic
+measured with the ungated candidate (white noise, two seeds): where it harmed, 2.85 (tones
+over a red background 5 %, -4.4 dB) and 2.8 (sunspots 5 % seed 101, -3.6 dB); a clean
+sawtooth's rounding 4.01; where it gained, 5.0 (short128 5 %) to 45 (gait), chirps
+6.5-15, temperature 27-40.  The do-no-harm rule's 2 (the candidate removes the most, so
+its gain falls fastest as the level is over-read) and the residual's finest reading
+(1.5x the level on tones, but 1.3-1.5x on the linear chirp at 5 %, where it gains 2 dB)
+did not separate them.  Measured against main 9cbe63a side by side (load average 17-22
+on 2 cores), ``bench_heldout_classes.py --seeds 2``: white 0.800 -> 0.692 of the best
+peer (temperature 1.925 -> 1.222, linchirp 1.471 -> 1.043, expchirp 1.325 -> 1.015, gait
+0.885 -> 0.609, short128 1.085 -> 0.858, eeg 1.048 -> 0.905, no class worse), pink 1.109
+-> 1.104 (gait 1.027 -> 0.958, expchirp unchanged), impulsive 0.111 -> 0.110; 0 -> 0 white
+cases below the input; the 16 clean inputs kept bit for bit; worst case -0.27 dB (drums
+30 %); CPU 111 -> 157 s.  ``bench_classes.py --seeds 2`` (all 140 cases): white 0.328 ->
+0.313 (speech 0.810 -> 0.699, music 0.985 -> 0.942, Donoho-Johnstone 0.339 -> 0.320,
+measured 0.353 -> 0.350, sensor unchanged), pink unchanged (music in pink noise: the
+gate), impulsive 0.066 -> 0.065; white cases below the input 1 -> 1 (sunspots 10 % seed
+100, as on main; sunspots at 5 % kept the input); no case below main's by more than 0.1
+dB; CPU 238 -> 264 s.  ``bench_harm.py`` (all 186 cases): the same 7 below the input,
+mean MSE 0.979x (speech 0.817x, DJ 0.932x), three cases down by more than 0.1 dB, co2's
+first 1000 weeks at 30 % -0.77 dB the worst (the cascade's lead now scored again against
+the candidate, not shrink garrote).  ``bench_fresh.py`` (all 138 cases): the same 28 below the
+input, mean change +2.17 -> +2.18 dB, MSE 0.998x, no case down by more than 0.1 dB.  CPU of the automatic choice (``choose_denoiser``,
+bench_auto's signals): sensor 65536 3.7 -> 4.9 s, 1e5 4.9 -> 6.1 s; smooth 65536 5.9 ->
+6.9 s, 1e5 11.7 -> 13.0 s (1.11-1.32x; ``bench_e2e`` part 4 runs ``diffuse --time auto
+--lambda auto``, which does not run this candidate).
+
     python benchmarks/bench_smooth_ideas.py [--only temperature,linchirp] [--seed 100]
 """
 

@@ -743,8 +743,9 @@ def scale_count(n: int, scales: int | None) -> int:
     return max_scales(n) if scales is None else min(check_count("scales", scales), max_scales(n))
 
 
-def _levels(f, name, scales, sigma, iterations, noise, thresholds, evidence):
-    """:func:`choose_levels`' work: ``(plan, LevelChoice, colour evidence)``."""
+def _levels(f, name, scales, sigma, iterations, noise, thresholds, evidence, ratios=None):
+    """:func:`choose_levels`' work: ``(plan, LevelChoice, colour evidence)``; ``ratios``:
+    each level's noise times these (a residual's, :mod:`resdenoise.residual_levels`)."""
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
     n = f2.shape[0]
     k = scale_count(n, scales)
@@ -763,6 +764,8 @@ def _levels(f, name, scales, sigma, iterations, noise, thresholds, evidence):
     thetas, sigmas, level_risks = [], [], []
     rule = noise if estimated else "one"
     per_level, rule, evidence = _level_sigmas(f2, k, rule, sig, level.estimator, evidence)
+    if ratios is not None:
+        per_level = [p * q for p, q in zip(per_level, ratios, strict=True)]
     for j in range(1, k + 1):
         sj = per_level[j - 1]
         d = _sampled(level_details(f2, j), n, sj)  # (every candidate on the same rows)

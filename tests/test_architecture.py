@@ -40,7 +40,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
         # passing: a plan on some channels, the others passed through (automatic's)
         "autoparams network passing learn_model",
         "multilevel network_stop untrusted",
-        "multiscale learn",
+        "multiscale learn residual_levels",
         "automatic learn_stop",
         "stream",
         "dask plans",
@@ -53,7 +53,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
 #: Modules that compute, and the file side and command line they never import.
 COMPUTE = frozenset(
     "engine stepper _entries stability subsequences filters report measure stream network autoparams expr dictionary quality "
-    "stopping_search search_windows wavelet median nugget spectral_floor noise quiet_windows noise_colour selection impulses multilevel multiscale automatic untrusted nonlinearities _families "
+    "stopping_search search_windows wavelet median nugget spectral_floor noise quiet_windows noise_colour selection impulses multilevel multiscale residual_levels automatic untrusted nonlinearities _families "
     "_translations _flux_kernels dask learn learn_model network_stop learn_stop sink sure stopping pairs passing scaling signs".split()
 )
 FILE_SIDE = frozenset({"io", "paths", "pipeline", "batch", "batch_pool", "cli"})
