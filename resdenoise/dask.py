@@ -198,6 +198,8 @@ def noise_sigma(array, dtype=None, estimator: str = DEFAULT_ESTIMATOR) -> np.nda
     sigma = np.empty(len(values))
     for c, v in enumerate(values):
         select = MedianSelect(quantile=name == "quiet-windows")
+        if name == "quiet-windows":  # digital silence left out, as in memory
+            select.skip = _silent(two[:, c], v, length, windows)
         while not select.done:
             parts = v.map_blocks(
                 _pass_part, select.plan(), dtype=object, chunks=((1,) * v.numblocks[0],)
@@ -206,7 +208,8 @@ def noise_sigma(array, dtype=None, estimator: str = DEFAULT_ESTIMATOR) -> np.nda
                 select.merge(part)
             select.end_pass()
         if name == "quiet-windows":
-            sigma[c] = np.ldexp(noise.sigma_from_energy(select.quantile, length, windows), shift)
+            used = windows - select.skip
+            sigma[c] = np.ldexp(noise.sigma_from_energy(select.quantile, length, used), shift)
         else:
             sigma[c] = select.median / MAD_FACTOR
     return sigma
@@ -294,6 +297,30 @@ def _aligned_chunks(chunks: tuple, n: int, step: int) -> tuple:
     if n > start:
         out.append(n - start)
     return tuple(out)
+
+
+def _silent(column, energies, length: int, windows: int) -> int:
+    """:func:`resdenoise.quiet_windows.silent_count` of a column (dask, its window
+    ``energies``): its third differences not 0 counted only where a window is exact."""
+
+    def nonzero() -> int:
+        counts = column.map_overlap(
+            functools.partial(_nonzero, length=length),
+            depth={0: (0, 3)},
+            boundary="none",
+            trim=False,
+            dtype=np.int64,
+            chunks=((1,) * column.numblocks[0],),
+        )
+        return int(counts.sum().compute())
+
+    exact = int((energies == 0.0).sum().compute())
+    return noise.silent_count(exact, windows, nonzero, length)
+
+
+def _nonzero(x: np.ndarray, length: int) -> np.ndarray:
+    count = (max(x.size - 3, 0) // length) * length
+    return np.array([noise.nonzero_differences(x[: count + 3], count)], dtype=np.int64)
 
 
 def _energies(x: np.ndarray, length: int) -> np.ndarray:

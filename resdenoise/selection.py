@@ -88,6 +88,9 @@ class NoiseSelect:
         quiet = estimator == "quiet-windows"
         # the first pass keeps the values near the wanted rank: usually it settles them
         self.select = [MedianSelect(quantile=quiet, keep=SELECT_LIMIT) for _ in range(self.columns)]
+        # quiet-windows, the first pass: per column the windows of energy 0 and the third
+        # differences not 0 (quiet_windows.silent_count: digital silence left out)
+        self._exact, self._nonzero = [0] * self.columns, [0] * self.columns
         self._carry: np.ndarray | None = None
 
     def resize(self, frames: int) -> bool:
@@ -197,11 +200,19 @@ class NoiseSelect:
         these columns to their selections."""
         for c in columns:
             got = [noise.column_energies(used, c, self.length) for used in parts]
-            self.select[c].feed(got[0] if len(got) == 1 else np.concatenate(got))
+            energies = got[0] if len(got) == 1 else np.concatenate(got)
+            if not self.select[c].passes:  # the first pass: the counts of digital silence
+                self._exact[c] += int(np.count_nonzero(energies == 0.0))
+                for used, e in zip(parts, got, strict=True):
+                    count = e.size * self.length
+                    self._nonzero[c] += noise.nonzero_differences(used[: count + 3, c], count)
+            self.select[c].feed(energies)
 
     def end_pass(self) -> None:
         self._carry = None
-        for s in self.select:
+        for c, s in enumerate(self.select):
+            if self.estimator == "quiet-windows" and not s.passes:  # digital silence
+                s.skip = noise.silent_count(self._exact[c], s.count, self._nonzero[c], self.length)
             if not s.done:
                 s.end_pass()
 
@@ -211,7 +222,10 @@ class NoiseSelect:
         if self.estimator == "quiet-windows":
             selects = [self.select[c] for c in picked]
             sigma = np.array(
-                [noise.sigma_from_energy(s.quantile, self.length, s.count) for s in selects]
+                [
+                    noise.sigma_from_energy(s.quantile, self.length, s.count - s.skip)
+                    for s in selects
+                ]
             )
             return np.ldexp(sigma, self.shift) if self.shift else sigma
         medians = np.array([self.select[c].median for c in picked])
@@ -219,7 +233,10 @@ class NoiseSelect:
 
     def keep(self, columns: Iterable[int]) -> None:
         """Forget every column but these (in this order)."""
+        columns = list(columns)
         self.select = [self.select[c] for c in columns]
+        self._exact = [self._exact[c] for c in columns]
+        self._nonzero = [self._nonzero[c] for c in columns]
         self.columns = len(self.select)
 
 
