@@ -172,9 +172,11 @@ def noise_sigma(array, dtype=None, estimator: str = DEFAULT_ESTIMATOR) -> np.nda
         two = two.rechunk({0: cut, 1: -1})
         # samples beyond quiet_windows.ENERGY_TOP: the energies of the samples / 2**shift, as in
         # memory (one more reduction, the largest |sample| of every channel)
-        shift = noise.energy_shift(float(abs(two).max().compute())) if two.size else 0
-        if shift:
-            two = two.map_blocks(np.ldexp, -shift, dtype=two.dtype)
+        # (each channel's own: a quiet channel beside a loud one is its own signal)
+        tops = abs(two).max(axis=0).compute() if two.size else np.zeros(two.shape[1])
+        shift = np.array([noise.energy_shift(float(a)) for a in tops], dtype=int)
+        if shift.any():
+            two = two.map_blocks(np.ldexp, -shift[None, :], dtype=two.dtype)
         counts = tuple((k if i < len(cut) - 1 else k - 3) // length for i, k in enumerate(cut))
         values = [
             two[:, c].map_overlap(
@@ -209,7 +211,7 @@ def noise_sigma(array, dtype=None, estimator: str = DEFAULT_ESTIMATOR) -> np.nda
             select.end_pass()
         if name == "quiet-windows":
             used = windows - select.skip
-            sigma[c] = np.ldexp(noise.sigma_from_energy(select.quantile, length, used), shift)
+            sigma[c] = np.ldexp(noise.sigma_from_energy(select.quantile, length, used), shift[c])
         else:
             sigma[c] = select.median / MAD_FACTOR
     return sigma

@@ -372,6 +372,11 @@ def search_noise(u, nugget: bool = True) -> NoiseLevel:
     """
     u2 = np.asarray(u, dtype=float)
     u2 = u2.reshape(u2.shape[0], -1)
+    if u2.shape[1] > 1 and len({level_shift(u2[:, c]) for c in range(u2.shape[1])}) > 1:
+        # channels whose own powers of two differ (a quiet channel beside a loud one, one
+        # of them beyond LEVEL_RANGE): each is its own signal, its level the one it has alone
+        parts = {(c,): search_noise(u2[:, c], nugget) for c in range(u2.shape[1])}
+        return _merged(parts, u2.shape[1])
     shift = level_shift(u2)
     if shift:  # its squares would over- or underflow: the level of the samples / 2**shift
         return _search_noise(np.ldexp(u2, -shift), nugget).scaled(shift)
@@ -429,7 +434,12 @@ def _without_silence(u2: np.ndarray, nugget: bool, silent: np.ndarray) -> NoiseL
     for c in np.flatnonzero(silent).tolist():
         x = sounding_samples(u2[:, c], length)
         parts[(c,)] = _search_noise(x.reshape(-1, 1), nugget)
-    count = u2.shape[1]
+    return _merged(parts, u2.shape[1])
+
+
+def _merged(parts: dict, count: int) -> NoiseLevel:
+    """One level of ``count`` channels from the levels ``parts`` of some of them
+    (``{channels: level}``, each channel in one)."""
     sigma, low, white = np.empty(count), np.empty(count), np.zeros(count)
     names = [""] * count
     has_low = has_white = False

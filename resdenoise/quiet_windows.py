@@ -323,10 +323,10 @@ def _quiet_windows(u: np.ndarray, order: int = 3) -> tuple:
     silent = np.zeros(u2.shape[1], dtype=bool)
     if length is None:
         return mad_haar_noise(u2), None, silent
-    # the largest |sample| without an array of them (NaN stays NaN: no shift)
-    shift = energy_shift(float(max(-u2.min(), u2.max()))) if u2.size else 0
-    if shift:  # samples beyond ENERGY_TOP: energies of the samples / 2**shift
-        u2 = np.ldexp(u2, -shift)
+    # each channel's power of two (a quiet channel beside a loud one is its own signal)
+    shifts = channel_shifts(u2)
+    if shifts.any():  # samples beyond ENERGY_TOP or ENERGY_BOTTOM: of the samples / 2**shift
+        u2 = np.ldexp(u2, -shifts[None, :])
     if order == 3:  # each column in place (the compiled loop), not copied out first
         u2 = np.ascontiguousarray(u2)
     out, means = np.empty(u2.shape[1]), np.empty(u2.shape[1])
@@ -342,7 +342,16 @@ def _quiet_windows(u: np.ndarray, order: int = 3) -> tuple:
         part = np.partition(energies, (lo, hi))
         energy = quantile_from(part[lo], part[hi], weight)
         out[c] = sigma_from_energy(energy, length, energies.size, order)
-    return (np.ldexp(out, shift), None, silent) if shift else (out, means, silent)
+    return (np.ldexp(out, shifts), None, silent) if shifts.any() else (out, means, silent)
+
+
+def channel_shifts(u2: np.ndarray) -> np.ndarray:
+    """:func:`energy_shift` of each channel's largest ``|sample|`` (rows x channels; NaN:
+    0), as an int array: each channel's estimate is the one it has alone."""
+    if not u2.size:
+        return np.zeros(u2.shape[1], dtype=int)
+    top = np.maximum(-u2.min(axis=0), u2.max(axis=0)).astype(float)
+    return np.array([energy_shift(float(a)) for a in top], dtype=int)
 
 
 def sounding_samples(x: np.ndarray, length: int) -> np.ndarray:
