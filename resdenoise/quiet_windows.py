@@ -176,7 +176,9 @@ def silent_count(exact: int, windows: int, nonzero, length: int) -> int:
     if not exact or not other:
         return 0
     count = nonzero() if callable(nonzero) else nonzero
-    return exact if 2 * count > other * length else 0
+    # (more nonzero differences than the other windows hold: some windows of energy 0 are
+    # not exact but of squares that underflowed, subnormal samples: no silence)
+    return exact if other * length < 2 * count <= 2 * other * length else 0
 
 
 def sigma_from_energy(energy: float, length: int, windows: int, order: int = 3) -> float:
