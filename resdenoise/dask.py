@@ -172,9 +172,11 @@ def noise_sigma(array, dtype=None, estimator: str = DEFAULT_ESTIMATOR) -> np.nda
         two = two.rechunk({0: cut, 1: -1})
         # samples beyond quiet_windows.ENERGY_TOP: the energies of the samples / 2**shift, as in
         # memory (one more reduction, the largest |sample| of every channel)
-        shift = noise.energy_shift(float(abs(two).max().compute())) if two.size else 0
-        if shift:
-            two = two.map_blocks(np.ldexp, -shift, dtype=two.dtype)
+        # (each channel's own: a quiet channel beside a loud one is its own signal)
+        tops = abs(two).max(axis=0).compute() if two.size else np.zeros(two.shape[1])
+        shift = np.array([noise.energy_shift(float(a)) for a in tops], dtype=int)
+        if shift.any():
+            two = two.map_blocks(np.ldexp, -shift[None, :], dtype=two.dtype)
         counts = tuple((k if i < len(cut) - 1 else k - 3) // length for i, k in enumerate(cut))
         values = [
             two[:, c].map_overlap(
@@ -198,6 +200,8 @@ def noise_sigma(array, dtype=None, estimator: str = DEFAULT_ESTIMATOR) -> np.nda
     sigma = np.empty(len(values))
     for c, v in enumerate(values):
         select = MedianSelect(quantile=name == "quiet-windows")
+        if name == "quiet-windows":  # digital silence left out, as in memory
+            select.skip = _silent(two[:, c], v, length, windows)
         while not select.done:
             parts = v.map_blocks(
                 _pass_part, select.plan(), dtype=object, chunks=((1,) * v.numblocks[0],)
@@ -206,7 +210,8 @@ def noise_sigma(array, dtype=None, estimator: str = DEFAULT_ESTIMATOR) -> np.nda
                 select.merge(part)
             select.end_pass()
         if name == "quiet-windows":
-            sigma[c] = np.ldexp(noise.sigma_from_energy(select.quantile, length, windows), shift)
+            used = windows - select.skip
+            sigma[c] = np.ldexp(noise.sigma_from_energy(select.quantile, length, used), shift[c])
         else:
             sigma[c] = select.median / MAD_FACTOR
     return sigma
@@ -294,6 +299,30 @@ def _aligned_chunks(chunks: tuple, n: int, step: int) -> tuple:
     if n > start:
         out.append(n - start)
     return tuple(out)
+
+
+def _silent(column, energies, length: int, windows: int) -> int:
+    """:func:`resdenoise.quiet_windows.silent_count` of a column (dask, its window
+    ``energies``): its third differences not 0 counted only where a window is exact."""
+
+    def nonzero() -> int:
+        counts = column.map_overlap(
+            functools.partial(_nonzero, length=length),
+            depth={0: (0, 3)},
+            boundary="none",
+            trim=False,
+            dtype=np.int64,
+            chunks=((1,) * column.numblocks[0],),
+        )
+        return int(counts.sum().compute())
+
+    exact = int((energies == 0.0).sum().compute())
+    return noise.silent_count(exact, windows, nonzero, length)
+
+
+def _nonzero(x: np.ndarray, length: int) -> np.ndarray:
+    count = (max(x.size - 3, 0) // length) * length
+    return np.array([noise.nonzero_differences(x[: count + 3], count)], dtype=np.int64)
 
 
 def _energies(x: np.ndarray, length: int) -> np.ndarray:

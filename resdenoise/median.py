@@ -108,6 +108,10 @@ class MedianSelect:
         self.is_quantile = bool(quantile)
         self._ranks: tuple = ()
         self.count = 0
+        #: With ``quantile=True``: how many of the smallest values to leave out of the
+        #: quantile (set before the first :meth:`end_pass`; windows of digital silence,
+        #: :func:`resdenoise.quiet_windows.silent_windows`, whose energies are 0).
+        self.skip = 0
         self.passes = 0
         self._hist: np.ndarray | None = np.zeros(_BINS, np.int64)
         self._targets: list[list] | None = None  # [rank, level, prefix, collect, value]
@@ -139,7 +143,7 @@ class MedianSelect:
 
     def _wanted(self, count: int) -> list[int]:
         if self.is_quantile:
-            return sorted(set(quantile_ranks(count)[:2]))
+            return sorted({r + self.skip for r in quantile_ranks(count - self.skip)[:2]})
         return sorted({(count - 1) // 2, count // 2})
 
     def _keep(self, keys: np.ndarray, top: np.ndarray) -> None:
@@ -212,7 +216,7 @@ class MedianSelect:
             if self.count == 0:
                 raise ValueError("no values: the median of nothing")
             if self.is_quantile:
-                self._ranks = quantile_ranks(self.count)
+                self._ranks = quantile_ranks(self.count - self.skip)
             self._targets = [[r, 0, 0, False, None] for r in self._wanted(self.count)]
             if self._settle_kept():
                 self._hist = None

@@ -526,12 +526,34 @@ def _scales_plan(u, name, lam, settings: dict, sigma, command: str, shift: int):
     single = choose_parameters(u, name, "shrinkage", tau=0.25, sigma=sigma)
     plan, choice = choose_levels(u, name, None, sigma)
     better, reason = _scales_choice(choice, single, shift)
-    if better:
+    left = better and _leaves(plan, u, settings.get("bounds"), shift)
+    if better and not left:
         return plan, {**choice.as_dict(), "scales_choice": reason}
     one = plan_shrink(single.nl, max(single.steps, 1))
     if single.steps == 0:  # nothing helps: the input itself
         one = as_identity(one)
-    return one, {**single.as_dict(), "scales_choice": reason}
+    extra = {**single.as_dict(), "scales_choice": reason}
+    if left:  # said, never clipped
+        lo, hi = settings["bounds"]
+        note = (
+            f"the scales' output leaves {lo:g} .. {hi:g}, the range the output file holds: "
+            "one scale is used"
+        )
+        extra["scales_choice"] = f"{reason}; {note}"
+        extra["warnings"] = [*extra.get("warnings", []), note]
+    return one, extra
+
+
+def _leaves(plan, u, bounds, shift: int) -> bool:
+    """Whether ``plan``'s output on ``u`` (the samples divided by ``2**shift``) leaves
+    ``bounds`` (of the samples; None: any)."""
+    if bounds is None:
+        return False
+    lo, hi = (math.ldexp(float(b), -shift) for b in bounds)
+    if not (float(np.min(u)) >= lo and float(np.max(u)) <= hi):  # the input does not fit
+        return False
+    out = plan.run(np.asarray(u, dtype=float))
+    return not (float(np.min(out)) >= lo and float(np.max(out)) <= hi)
 
 
 def _scales_choice(choice, single, shift: int) -> tuple[bool, str]:

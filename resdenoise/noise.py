@@ -100,9 +100,14 @@ from .quiet_windows import (  # noqa: F401 - re-exported: the estimator's names,
     calibration,
     column_energies,
     energy_shift,
+    nonzero_differences,
     quiet_window_noise,
     sigma_from_energy,
+    silent_count,
+    silent_windows,
     simulate_calibration,
+    sounding,
+    sounding_samples,
     table_pairs,
     window_energies,
     window_for,
@@ -367,6 +372,11 @@ def search_noise(u, nugget: bool = True) -> NoiseLevel:
     """
     u2 = np.asarray(u, dtype=float)
     u2 = u2.reshape(u2.shape[0], -1)
+    if u2.shape[1] > 1 and len({level_shift(u2[:, c]) for c in range(u2.shape[1])}) > 1:
+        # channels whose own powers of two differ (a quiet channel beside a loud one, one
+        # of them beyond LEVEL_RANGE): each is its own signal, its level the one it has alone
+        parts = {(c,): search_noise(u2[:, c], nugget) for c in range(u2.shape[1])}
+        return _merged(parts, u2.shape[1])
     shift = level_shift(u2)
     if shift:  # its squares would over- or underflow: the level of the samples / 2**shift
         return _search_noise(np.ldexp(u2, -shift), nugget).scaled(shift)
@@ -377,7 +387,12 @@ def _search_noise(u2: np.ndarray, nugget: bool) -> NoiseLevel:
     """:func:`search_noise` of the samples as they are (rows x channels, float64)."""
     n = u2.shape[0]
     name = estimator_for(n)
-    plain, means = _quiet_windows(u2) if name == "quiet-windows" else (estimate_noise(u2), None)
+    if name == "quiet-windows":
+        plain, means, silent = _quiet_windows(u2)
+        if silent.any():  # digital silence: each such channel checked on its sounding part
+            return _without_silence(u2, nugget, silent)
+    else:
+        plain, means = estimate_noise(u2), None
     if name != "quiet-windows":  # too short for windows: mad-haar, with its interval's
         # low end by third differences where there are any (a point below 4 samples)
         low = np.minimum(third_difference_noise(u2), plain) if n >= 4 else None
@@ -403,6 +418,41 @@ def _search_noise(u2: np.ndarray, nugget: bool) -> NoiseLevel:
     else:
         white = None
     return _named_level(sigma, names, low, white)
+
+
+def _without_silence(u2: np.ndarray, nugget: bool, silent: np.ndarray) -> NoiseLevel:
+    """:func:`_search_noise` where the channels ``silent`` hold windows of digital silence
+    (:func:`resdenoise.quiet_windows.silent_windows`): each of those searched alone on its
+    samples without them (:func:`resdenoise.quiet_windows.sounding_samples`: zero padding
+    or a noise gate would halve the variogram's nugget, the lag-one covariance and the
+    spectral floor), the others together as before."""
+    length = window_for(u2.shape[0])
+    parts = {}
+    rest = np.flatnonzero(~silent)
+    if rest.size:
+        parts[tuple(rest.tolist())] = _search_noise(np.ascontiguousarray(u2[:, rest]), nugget)
+    for c in np.flatnonzero(silent).tolist():
+        x = sounding_samples(u2[:, c], length)
+        parts[(c,)] = _search_noise(x.reshape(-1, 1), nugget)
+    return _merged(parts, u2.shape[1])
+
+
+def _merged(parts: dict, count: int) -> NoiseLevel:
+    """One level of ``count`` channels from the levels ``parts`` of some of them
+    (``{channels: level}``, each channel in one)."""
+    sigma, low, white = np.empty(count), np.empty(count), np.zeros(count)
+    names = [""] * count
+    has_low = has_white = False
+    for channels, level in parts.items():
+        idx = list(channels)
+        sigma[idx] = level.sigma
+        low[idx] = level.sigma if level.low is None else level.low
+        has_low |= level.low is not None
+        if level.white is not None:
+            white[idx], has_white = level.white, True
+        for c, e in zip(idx, level.per_channel(), strict=True):
+            names[c] = e
+    return _named_level(sigma, names, low if has_low else None, white if has_white else None)
 
 
 def third_difference_noise(u2: np.ndarray) -> np.ndarray:
@@ -650,8 +700,8 @@ def _dense(u2: np.ndarray, plain: np.ndarray, means=None) -> np.ndarray:
     dense = np.zeros(u2.shape[1], dtype=bool)
     block = np.ascontiguousarray(u2)
     for c in range(u2.shape[1]):
-        if means is None:
-            mean = float(np.mean(column_energies(block, c, length)))
+        if means is None:  # (digital silence left out, as quiet-windows read them)
+            mean = float(np.mean(sounding(column_energies(block, c, length), block, c, length)))
         else:
             mean = float(means[c])
         dense[c] = mean > 0 and plain[c] ** 2 >= DENSE * mean

@@ -699,6 +699,18 @@ def _input_info(template, frames: int) -> dict:
     }
 
 
+def _output_range(job: _FileJob, template):
+    """:func:`resdenoise.io.writers.output_range` of the job's output (None where the
+    output cannot be written: the writer says why, after the search, as before)."""
+    from .errors import ResdenoiseError
+    from .io.writers import output_range
+
+    try:
+        return output_range(job.output, template, job.write)
+    except (ResdenoiseError, ValueError, TypeError):
+        return None
+
+
 def _run(job: _FileJob, streamed: bool) -> dict | None:
     """Read, plan, check, run and measure, then write output and report at once.
 
@@ -718,6 +730,8 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
         named = {"labels": labels} if labels and getattr(job.make_plan, "takes_labels", 0) else {}
         if job.progress is not None and getattr(job.make_plan, "takes_progress", False):
             named["progress"] = job.progress
+        if getattr(job.make_plan, "takes_bounds", False):  # the output file's sample range
+            named["bounds"] = _output_range(job, source.template)
         try:
             plan, extra = job.make_plan(source.subject, **named)
         except SignalValuesError as exc:  # the samples' fault: the file's name says whose

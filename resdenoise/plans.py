@@ -68,6 +68,9 @@ class Planner:
     takes_labels: ClassVar[bool] = True
     #: ``make_plan(u, progress=...)`` is understood (an automatic search says its blocks)
     takes_progress: ClassVar[bool] = True
+    #: ``make_plan(u, bounds=(lo, hi))``: the range the output must stay in (``shrink
+    #: --scales auto`` takes one scale where the scales' output leaves it)
+    takes_bounds: ClassVar[bool] = True
 
     command: str
     nonlinearity: object
@@ -98,11 +101,15 @@ class Planner:
             self.nonlinearity, str
         )
 
-    def __call__(self, u, progress: Progress | None = None, labels=None):
+    def __call__(self, u, progress: Progress | None = None, labels=None, bounds=None):
         """The plan for ``u`` and what the data decided; ``progress(phase, done,
         total)`` follows an automatic search (phase ``"search"``...); ``labels`` name
-        its channels in the do-no-harm reasons (:func:`resdenoise.automatic.do_no_harm`)."""
+        its channels in the do-no-harm reasons (:func:`resdenoise.automatic.do_no_harm`);
+        ``bounds``: ``(lo, hi)``, the range the output must stay in (where ``scales`` is
+        ``auto``: the scales are not chosen over one scale where their output leaves it)."""
         s = self.settings
+        if bounds is not None and s.get("scales") == AUTO and self.command == "shrink":
+            return replace(self, settings={**s, "bounds": tuple(bounds)})(u, progress, labels)
         h = 1.0 if self.command == "shrink" else s.get("h", 1.0)
         needed = self.samples_needed()
         if needed is not None:
@@ -669,6 +676,9 @@ class AutomaticPlanner:
     #: ``make_plan(u, progress=...)`` is understood: ``progress(phase, done, total)``
     #: counts the candidates searched (:func:`resdenoise.automatic.choice_phase`)
     takes_progress: ClassVar[bool] = True
+    #: ``make_plan(u, bounds=(lo, hi))`` is understood: the range the output must stay in
+    #: (:func:`resdenoise.automatic.choose_denoiser`)
+    takes_bounds: ClassVar[bool] = True
 
     sigma: float | None
     candidates: tuple
@@ -677,13 +687,14 @@ class AutomaticPlanner:
         """As :meth:`Planner.samples_needed`: the choice always needs the samples."""
         return (("choosing the filter by SURE", ()),)
 
-    def __call__(self, u, labels=None, progress: Progress | None = None):
+    def __call__(self, u, labels=None, progress: Progress | None = None, bounds=None):
         import numpy as np
 
         from .automatic import choose_denoiser
 
         _need_samples(u, *self.samples_needed())
-        return choose_denoiser(np.asarray(u), self.sigma, self.candidates, labels, progress)
+        u = np.asarray(u)
+        return choose_denoiser(u, self.sigma, self.candidates, labels, progress, bounds)
 
 
 #: command: the settings ``--FORM auto`` leaves to the search, and the values that

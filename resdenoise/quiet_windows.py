@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -140,6 +141,44 @@ def energy_shift(amplitude: float) -> int:
     if math.isinf(amplitude):
         return 0
     return math.frexp(amplitude)[1] - math.frexp(ENERGY_TOP)[1] + 1
+
+
+def nonzero_differences(x: np.ndarray, count: int) -> int:
+    """How many of the first ``count`` third differences of ``x`` (1D, float64; the
+    unnormalised ``(x[i+3] - x[i]) + 3 (x[i+1] - x[i+2])`` of :func:`column_energies`) are
+    not 0."""
+    x = np.asarray(x, dtype=np.float64)
+    d = np.subtract(x[3 : count + 3], x[:count])
+    d += 3.0 * np.subtract(x[1 : count + 1], x[2 : count + 2])
+    return int(np.count_nonzero(d))
+
+
+def silent_windows(energies: np.ndarray, nonzero, length: int) -> int:
+    """How many windows of digital silence to leave out of the quantile: the exact ones
+    (energy 0: every third difference 0, as in a run of equal samples, zero padding or a
+    noise gate) where the other windows are noisy, else 0.
+
+    ``nonzero``: the count of third differences that are not 0 in the windows
+    (:func:`nonzero_differences`), or a callable giving it (asked only where some window is
+    exact).  The other windows are noisy where most of their differences are not 0
+    (more than half of ``length`` per window on average): noise makes every difference
+    differ from 0, while a clean piecewise-constant (or polynomial) signal, whose windows
+    off its steps are exact too, has only the few differences of each step (3 per step) in
+    its other windows; such a signal keeps every window (its level reads 0: clean).
+    A signal without an exact window is estimated as before, bit for bit."""
+    return silent_count(int(np.count_nonzero(energies == 0.0)), energies.size, nonzero, length)
+
+
+def silent_count(exact: int, windows: int, nonzero, length: int) -> int:
+    """:func:`silent_windows` of ``windows`` windows of which ``exact`` have energy 0 (a
+    streamed signal's counts)."""
+    other = windows - exact
+    if not exact or not other:
+        return 0
+    count = nonzero() if callable(nonzero) else nonzero
+    # (more nonzero differences than the other windows hold: some windows of energy 0 are
+    # not exact but of squares that underflowed, subnormal samples: no silence)
+    return exact if other * length < 2 * count <= 2 * other * length else 0
 
 
 def sigma_from_energy(energy: float, length: int, windows: int, order: int = 3) -> float:
@@ -272,22 +311,24 @@ def quiet_window_noise(u: np.ndarray, order: int = 3) -> np.ndarray:
 
 
 @quiet_underflow
-def _quiet_windows(u: np.ndarray, order: int = 3) -> tuple[np.ndarray, np.ndarray | None]:
-    """``(sigma, means)``: :func:`quiet_window_noise`, and per channel the mean of the window
-    energies it read (what :func:`resdenoise.noise._checked_by_floor` compares the level with), or None
-    where they are not those of the samples themselves (scaled by :func:`energy_shift`,
-    or no windows: ``mad-haar``)."""
+def _quiet_windows(u: np.ndarray, order: int = 3) -> tuple:
+    """``(sigma, means, silent)``: :func:`quiet_window_noise`, per channel the mean of the
+    window energies it read (what :func:`resdenoise.noise._checked_by_floor` compares the
+    level with), or None where they are not those of the samples themselves (scaled by
+    :func:`energy_shift`, or no windows: ``mad-haar``), and per channel whether windows of
+    digital silence were left out (:func:`sounding`)."""
     u2 = np.asarray(u)
     if not (u2.dtype == np.float32 and order == 3):  # float32: widened per column
         u2 = u2.astype(float, copy=False)  # (column_energies; no shift below 2**128)
     u2 = u2.reshape(u2.shape[0], -1)
     length = window_for(u2.shape[0], order)
+    silent = np.zeros(u2.shape[1], dtype=bool)
     if length is None:
-        return mad_haar_noise(u2), None
-    # the largest |sample| without an array of them (NaN stays NaN: no shift)
-    shift = energy_shift(float(max(-u2.min(), u2.max()))) if u2.size else 0
-    if shift:  # samples beyond ENERGY_TOP: energies of the samples / 2**shift
-        u2 = np.ldexp(u2, -shift)
+        return mad_haar_noise(u2), None, silent
+    # each channel's power of two (a quiet channel beside a loud one is its own signal)
+    shifts = channel_shifts(u2)
+    if shifts.any():  # samples beyond ENERGY_TOP or ENERGY_BOTTOM: of the samples / 2**shift
+        u2 = np.ldexp(u2, -shifts[None, :])
     if order == 3:  # each column in place (the compiled loop), not copied out first
         u2 = np.ascontiguousarray(u2)
     out, means = np.empty(u2.shape[1]), np.empty(u2.shape[1])
@@ -296,9 +337,45 @@ def _quiet_windows(u: np.ndarray, order: int = 3) -> tuple[np.ndarray, np.ndarra
             energies = column_energies(u2, c, length)
         else:
             energies = window_energies(np.ascontiguousarray(u2[:, c]), length, order)
+        kept = sounding(energies, u2, c, length)  # digital silence left out
+        silent[c], energies = kept.size < energies.size, kept
         means[c] = np.mean(energies)
         lo, hi, weight = quantile_ranks(energies.size)
         part = np.partition(energies, (lo, hi))
         energy = quantile_from(part[lo], part[hi], weight)
         out[c] = sigma_from_energy(energy, length, energies.size, order)
-    return (np.ldexp(out, shift), None) if shift else (out, means)
+    return (np.ldexp(out, shifts), None, silent) if shifts.any() else (out, means, silent)
+
+
+def channel_shifts(u2: np.ndarray) -> np.ndarray:
+    """:func:`energy_shift` of each channel's largest ``|sample|`` (rows x channels; NaN:
+    0), as an int array: each channel's estimate is the one it has alone."""
+    if not u2.size:
+        return np.zeros(u2.shape[1], dtype=int)
+    top = np.maximum(-u2.min(axis=0), u2.max(axis=0)).astype(float)
+    return np.array([energy_shift(float(a)) for a in top], dtype=int)
+
+
+def sounding_samples(x: np.ndarray, length: int) -> np.ndarray:
+    """The samples of ``x`` (1D) without its windows of digital silence: each window of
+    ``length`` (from the start) that :func:`silent_windows` keeps, in order, and the rows
+    after the last window where that window is kept; ``x`` itself where none is left out.
+    What :func:`resdenoise.noise.search_noise` checks a channel's level on."""
+    x = np.asarray(x, dtype=np.float64)
+    energies = column_energies(np.ascontiguousarray(x).reshape(-1, 1), 0, length)
+    kept = sounding(energies, x.reshape(-1, 1), 0, length)
+    if kept.size == energies.size:
+        return x
+    windows = energies > 0.0
+    rows = np.repeat(windows, length)
+    tail = x.size - rows.size
+    return x[np.r_[rows, np.full(tail, bool(windows[-1]))]]
+
+
+def sounding(energies: np.ndarray, u2: np.ndarray, column: int, length: int) -> np.ndarray:
+    """The window ``energies`` of column ``column`` of ``u2`` (rows x channels, windows of
+    ``length`` from the start) without its windows of digital silence
+    (:func:`silent_windows`); themselves where there are none."""
+    count = energies.size * length
+    nonzero = partial(nonzero_differences, u2[: count + 3, column], count)
+    return energies[energies > 0.0] if silent_windows(energies, nonzero, length) else energies

@@ -79,7 +79,8 @@ class NoiseSelect:
     def __init__(self, columns: int, dtype=None, estimator: str = noise.DEFAULT_ESTIMATOR):
         self.dtype = None if dtype is None or np.dtype(dtype) == np.float64 else np.dtype(dtype)
         self.columns = columns
-        self.shift = 0  # quiet-windows: energies of the samples / 2**shift
+        # quiet-windows: energies of each column's samples / 2**shift[column]
+        self.shift = np.zeros(columns, dtype=int)
         self._start(estimator, noise.WINDOW)
         self._scratch = Scratch()
 
@@ -88,6 +89,9 @@ class NoiseSelect:
         quiet = estimator == "quiet-windows"
         # the first pass keeps the values near the wanted rank: usually it settles them
         self.select = [MedianSelect(quantile=quiet, keep=SELECT_LIMIT) for _ in range(self.columns)]
+        # quiet-windows, the first pass: per column the windows of energy 0 and the third
+        # differences not 0 (quiet_windows.silent_count: digital silence left out)
+        self._exact, self._nonzero = [0] * self.columns, [0] * self.columns
         self._carry: np.ndarray | None = None
 
     def resize(self, frames: int) -> bool:
@@ -100,19 +104,22 @@ class NoiseSelect:
         self._start(estimator, length)
         return True
 
-    def rescale(self, amplitude: float) -> bool:
-        """Settle the power of two the samples are divided by
-        (:func:`resdenoise.quiet_windows.energy_shift` of the signal's largest ``|sample|``,
-        as the whole signal's estimate takes it); True when that starts the
-        selection afresh (it then needs a whole pass before :meth:`end_pass`)."""
-        shift = noise.energy_shift(amplitude) if self.estimator == "quiet-windows" else 0
-        if shift == self.shift:
+    def rescale(self, amplitude) -> bool:
+        """Settle the power of two each column's samples are divided by
+        (:func:`resdenoise.quiet_windows.energy_shift` of its largest ``|sample|``: one
+        ``amplitude`` per column, or one for all, as the whole signal's estimate takes it
+        per channel); True when that starts the selection afresh (it then needs a whole
+        pass before :meth:`end_pass`)."""
+        amps = np.broadcast_to(np.asarray(amplitude, dtype=float), (self.columns,))
+        quiet = self.estimator == "quiet-windows"
+        shift = np.array([noise.energy_shift(float(a)) if quiet else 0 for a in amps], int)
+        if np.array_equal(shift, self.shift):
             return False
         self.shift = shift
         self._start(self.estimator, self.length)
         return True
 
-    def settle(self, frames: int, amplitude: float) -> bool:
+    def settle(self, frames: int, amplitude) -> bool:
         """Settle a selection fed in the checking pass for the signal's length (a short
         signal's window, :meth:`resize`) and largest ``|sample|`` (:meth:`rescale`);
         True when it starts afresh and needs a whole pass."""
@@ -185,8 +192,8 @@ class NoiseSelect:
         if k > head:  # the others, rows of the block itself
             parts.append(block[head * length - r : k * length + 3 - r])
         for i, used in enumerate(parts):
-            if self.shift:  # (float32 rows widened first: the compiled loop widens them)
-                used = np.ldexp(used.astype(np.float64, copy=False), -self.shift)
+            if self.shift.any():  # (float32 rows widened first: the compiled loop widens them)
+                used = np.ldexp(used.astype(np.float64, copy=False), -self.shift[None, :])
             parts[i] = used
         columns = [c for c, s in enumerate(self.select) if not s.done]
         elsewhere(partial(self._feed_columns, parts, columns[1:]) if columns[1:] else None)
@@ -197,29 +204,45 @@ class NoiseSelect:
         these columns to their selections."""
         for c in columns:
             got = [noise.column_energies(used, c, self.length) for used in parts]
-            self.select[c].feed(got[0] if len(got) == 1 else np.concatenate(got))
+            energies = got[0] if len(got) == 1 else np.concatenate(got)
+            if not self.select[c].passes:  # the first pass: the counts of digital silence
+                self._exact[c] += int(np.count_nonzero(energies == 0.0))
+                for used, e in zip(parts, got, strict=True):
+                    count = e.size * self.length
+                    self._nonzero[c] += noise.nonzero_differences(used[: count + 3, c], count)
+            self.select[c].feed(energies)
 
     def end_pass(self) -> None:
         self._carry = None
-        for s in self.select:
+        for c, s in enumerate(self.select):
+            if self.estimator == "quiet-windows" and not s.passes:  # digital silence
+                s.skip = noise.silent_count(self._exact[c], s.count, self._nonzero[c], self.length)
             if not s.done:
                 s.end_pass()
 
     def sigma(self, columns: Iterable[int] | None = None) -> np.ndarray:
         """``estimate_noise`` of the columns (all by default), shape ``(channels,)``."""
-        picked = range(len(self.select)) if columns is None else columns
+        picked = list(range(len(self.select)) if columns is None else columns)
         if self.estimator == "quiet-windows":
             selects = [self.select[c] for c in picked]
             sigma = np.array(
-                [noise.sigma_from_energy(s.quantile, self.length, s.count) for s in selects]
+                [
+                    noise.sigma_from_energy(s.quantile, self.length, s.count - s.skip)
+                    for s in selects
+                ]
             )
-            return np.ldexp(sigma, self.shift) if self.shift else sigma
+            shift = self.shift[list(picked)]
+            return np.ldexp(sigma, shift) if shift.any() else sigma
         medians = np.array([self.select[c].median for c in picked])
         return medians / MAD_FACTOR
 
     def keep(self, columns: Iterable[int]) -> None:
         """Forget every column but these (in this order)."""
+        columns = list(columns)
         self.select = [self.select[c] for c in columns]
+        self._exact = [self._exact[c] for c in columns]
+        self._nonzero = [self._nonzero[c] for c in columns]
+        self.shift = self.shift[columns]
         self.columns = len(self.select)
 
 

@@ -419,7 +419,7 @@ class SignalSummary(Summary):
         self.amplitudes = [float(a) for a in np.maximum(np.abs(lo), np.abs(hi))]
         self._noise = scan.noise64
         self._noise.keep(pos)
-        if not self._noise.settle(self.frames, self.amplitude):
+        if not self._noise.settle(self.frames, self.amplitudes):  # each channel's own
             self._noise.end_pass()
         self._passes = passes
         self._stream = stream

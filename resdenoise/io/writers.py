@@ -448,6 +448,22 @@ def _largest_sample(subtype: str) -> float:
     return (top - 1) / top
 
 
+def output_range(path, template: Signal, options: WriteOptions | None = None):
+    """``(lo, hi)``: the samples the output ``path`` of ``template``'s signal (as
+    :class:`SignalWriter` would write it) holds without clipping: -1 up to the largest
+    sample of an integer or companded subtype, float32's range for ``FLOAT``; None where
+    it holds any float64 (CSV, ``DOUBLE``, Zarr).  What an automatic choice is told."""
+    options = WriteOptions() if options is None else options
+    fmt = output_format(os.fspath(path), options, template)
+    if fmt in ("CSV", ZARR):
+        return None
+    path = os.fspath(path)
+    _, subtype, _ = _audio_choice(template, fmt, options.subtype, path, _opus_asked(path, options))
+    if subtype == "FLOAT":
+        return -FLOAT32_MAX, FLOAT32_MAX
+    return None if subtype in FLOAT_SUBTYPES else (-1.0, _largest_sample(subtype))
+
+
 def _pcm_top(subtype: str) -> int:
     """``2**(b - 1)`` for ``b``-bit PCM ``subtype``: one past its largest integer sample."""
     return 2 ** (PCM_BITS[subtype] - 1)
