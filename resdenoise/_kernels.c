@@ -1445,6 +1445,76 @@ static PyObject *py_energies(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(nonzero_thirds_doc,
+"nonzero_thirds(x, channels, column, count)\n"
+"\n"
+"How many of the first `count` unnormalised third differences\n"
+"(x[i+3] - x[i]) + 3 (x[i+1] - x[i+2]) of column `column` of the C-contiguous\n"
+"float64 or float32 buffer x (rows x channels) are not 0: the count of\n"
+"quiet_windows.nonzero_differences (float32 values widened, exactly; the\n"
+"operations in NumPy's order, no fused multiply-add), without its temporaries.\n"
+"Releases the GIL.");
+
+static Py_ssize_t nonzero_thirds64(const double *x, Py_ssize_t C, Py_ssize_t n)
+{
+    Py_ssize_t count = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double *p = x + i * C;
+        double d = p[3 * C] - p[0];
+        double t = p[C] - p[2 * C];
+        d += 3.0 * t;
+        count += d != 0.0;
+    }
+    return count;
+}
+
+static Py_ssize_t nonzero_thirds32(const float *x, Py_ssize_t C, Py_ssize_t n)
+{
+    Py_ssize_t count = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const float *p = x + i * C;
+        double d = (double)p[3 * C] - (double)p[0];
+        double t = (double)p[C] - (double)p[2 * C];
+        d += 3.0 * t;
+        count += d != 0.0;
+    }
+    return count;
+}
+
+static PyObject *py_nonzero_thirds(PyObject *self, PyObject *args)
+{
+    PyObject *xo;
+    Py_ssize_t C, c, n, count = 0;
+    Py_buffer x;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Onnn", &xo, &C, &c, &n))
+        return NULL;
+    if (PyObject_GetBuffer(xo, &x, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0)
+        return NULL;
+    const int f32 = is_f32(x.format);
+    const Py_ssize_t size = f32 ? 4 : 8;
+    Py_ssize_t rows = C > 0 ? x.len / size / C : 0;
+    if (!(f32 || is_f64(x.format))) {
+        PyErr_SetString(PyExc_TypeError, "x must hold float64 or float32");
+    } else if (C < 1 || c < 0 || c >= C || x.len != rows * C * size) {
+        PyErr_SetString(PyExc_ValueError, "column must be in [0, channels) of x's rows");
+    } else if (n < 0 || (n > 0 && n > rows - 3)) {
+        PyErr_SetString(PyExc_ValueError, "x holds fewer than count + 3 rows");
+    } else if (f32) {
+        Py_BEGIN_ALLOW_THREADS
+        count = nonzero_thirds32((const float *)x.buf + c, C, n);
+        Py_END_ALLOW_THREADS
+    } else {
+        Py_BEGIN_ALLOW_THREADS
+        count = nonzero_thirds64((const double *)x.buf + c, C, n);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&x);
+    if (PyErr_Occurred())
+        return NULL;
+    return PyLong_FromSsize_t(count);
+}
+
 PyDoc_STRVAR(diff_energies_doc,
 "diff_energies32(x, order, scale, out)\n"
 "\n"
@@ -2715,6 +2785,7 @@ static PyMethodDef methods[] = {
     {"bump_rows", py_bump_rows, METH_VARARGS, bump_rows_doc},
     {"bump_sum", py_bump_sum, METH_VARARGS, bump_sum_doc},
     {"window_energies32", py_energies, METH_VARARGS, energies_doc},
+    {"nonzero_thirds", py_nonzero_thirds, METH_VARARGS, nonzero_thirds_doc},
     {"diff_energies32", py_diff_energies, METH_VARARGS, diff_energies_doc},
     {"median_residual", py_median_residual, METH_VARARGS, median_residual_doc},
     {"column_stats", py_stats, METH_VARARGS, stats_doc},

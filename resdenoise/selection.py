@@ -209,7 +209,7 @@ class NoiseSelect:
                 self._exact[c] += int(np.count_nonzero(energies == 0.0))
                 for used, e in zip(parts, got, strict=True):
                     count = e.size * self.length
-                    self._nonzero[c] += noise.nonzero_differences(used[: count + 3, c], count)
+                    self._nonzero[c] += noise.column_nonzero(used, c, count)
             self.select[c].feed(energies)
 
     def end_pass(self) -> None:

@@ -92,3 +92,29 @@ def test_dask_gets_the_whole_estimate_with_silence():
     u = np.c_[noisy, noisy[::-1]]
     got = noise_sigma(da.from_array(u, chunks=(3001, 2)))
     assert np.array_equal(got, estimate_noise(u))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("channels", [1, 2, 17])
+def test_the_compiled_count_of_nonzero_differences_is_numpys(dtype, channels):
+    """A streamed run's first pass counts the third differences that are not 0 with the
+    compiled loop (quiet_windows.column_nonzero): the count NumPy's form gives, for
+    float64 and float32 (widened) columns, with exact runs, a step and noise."""
+    from resdenoise import quiet_windows
+
+    if not hasattr(quiet_windows._compiled(), "nonzero_thirds"):
+        pytest.fail("the compiled module has no nonzero_thirds: rebuild it (make install)")
+    rng = np.random.default_rng(channels)
+    block = rng.standard_normal((5003, channels)).astype(dtype)
+    block[100:900] = 0.0
+    block[1200:1300] = 1.5
+    block[2000:2010, 0] = np.float32(1e-30)
+    for column in range(channels):
+        for count in (1, 64, block.shape[0] - 3):
+            x = block[: count + 3, column].astype(np.float64)
+            d = np.subtract(x[3:], x[:-3])
+            d += 3.0 * np.subtract(x[1:-2], x[2:-1])
+            want = int(np.count_nonzero(d))
+            assert quiet_windows.column_nonzero(block, column, count) == want
+            one = np.ascontiguousarray(block[:, column])
+            assert quiet_windows.nonzero_differences(one, count) == want
