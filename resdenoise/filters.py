@@ -680,13 +680,20 @@ def run_plan(
 def _as_of_file(plan, source, staged, checks) -> list:
     """``checks`` (measured from the pre-staged signal ``staged``) with the input's
     numbers those of the file, ``source`` (range, sign changes, total variation: the
-    blocks' guarantees measured from ``staged`` hold against them too), and what the
+    blocks' guarantees measured from ``staged`` hold against them too; its sign changes
+    counted in ``staged``'s band, as the output's are), and what the
     pre-stage did per channel: ``impulses_replaced`` (samples changed),
     ``impulse_max_change`` and ``impulse_mean_change`` (the mean of ``staged`` minus
     the file's; ``mean_drift`` is the blocks', from ``staged``)."""
-    from .measure import measure_run
+    from .measure import _whole_measure
 
-    filed, _ = measure_run(dataclasses.replace(plan, prestage=None), source, source)
+    # the file's sign changes counted in the band of what the blocks ran on (``staged``'s
+    # ulp), the band their output's are counted in: one band for both sides of the check
+    # (the file's own band, of spikes of 1e38, hid every real sample: "0 -> 5")
+    plain = dataclasses.replace(plan, prestage=None)
+    m = _whole_measure(plain, staged, np.asarray(source).dtype, source)
+    m.add_whole(source, source)
+    filed = m.checks()
     f2 = np.asarray(source, dtype=float).reshape(np.shape(source)[0], -1)
     g2 = np.asarray(staged, dtype=float).reshape(f2.shape)
     out = []
