@@ -70,3 +70,37 @@ def test_a10_spikes_neither_fail_the_sign_check_nor_make_the_channel_clean(
     assert report["guarantees_held"], report["failed_checks"]
     assert "clean" not in result.stderr
     assert report["steps"] > 0  # searched and filtered, as the channel is without spikes
+
+
+# * A11: a PCM_24 file at full scale (8388607/8388608) written as PCM_16 was refused:
+#   "4229 output samples ... would be clipped ... lower the input's level"; the top value
+#   rounds to 32768, half a code past the top, which is the rounding's excess, not clipping.
+
+
+def test_a11_a_full_scale_24_bit_file_is_written_as_16_bit(runner, tmp_path):
+    sf = pytest.importorskip("soundfile")
+    r = np.random.default_rng(0)
+    n = 2000
+    square = np.sign(np.sin(np.arange(n) / 100)) * 1.2 + 0.05 * r.standard_normal(n)
+    x = np.clip(square, -1, 8388607 / 8388608)
+    src = tmp_path / "rail24.wav"
+    sf.write(src, x, 8000, subtype="PCM_24")
+    out = tmp_path / "o16.wav"
+    args = ["diffuse", str(src), "--steps", "3", "--subtype", "PCM_16", "-o", str(out), "--json"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.stderr
+    written, _ = sf.read(out, dtype="int16")
+    assert written.max() == 32767
+    rounding = json.loads(result.stdout)["output_rounding"]
+    assert rounding["mean_change_at_most"] == rounding["step"]  # the rail: up to one step
+
+
+def test_a11_a_sample_at_one_is_still_refused_as_pcm(runner, tmp_path):
+    src = _csv(tmp_path / "one.csv", [0.0] * 10 + [1.0] * 10 + [0.0] * 10)
+    out = tmp_path / "o.wav"
+    args = ["diffuse", str(src), "--steps", "1", "--subtype", "PCM_16", "--rate", "8000"]
+    args += ["-o", str(out)]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 1
+    assert "would be clipped" in result.stderr
+    assert not out.exists()

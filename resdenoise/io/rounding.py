@@ -32,6 +32,9 @@ class PcmRounding:
         self.sign_changes = [0] * channels  # between nonzero samples, zeros skipped
         self.last_sign: list[bool | None] = [None] * channels  # the last nonzero's: > 0?
         self.last: np.ndarray | None = None  # the last row written (joins the blocks)
+        # a sample within half a step below 1 written as the top code (less than a step
+        # below it): no sample moved more than one step (else half a step)
+        self.railed = False
 
     def note(self, frames: np.ndarray, columns: list | None = None) -> None:
         """Rows of the written frames (``(k, width)`` int32, the sample in the top
@@ -65,7 +68,8 @@ class PcmRounding:
         """The report's side of the rounding (None where nothing was written): the
         subtype, its ``step``, the written range (``output_min``, ``output_max``), total
         variation (``output_tv``) and sign changes (``output_sign_changes``) per channel,
-        and ``mean_change_at_most`` (half a step: no sample moved more)."""
+        and ``mean_change_at_most`` (half a step: no sample moved more; one step where a
+        sample within half a step below 1 was written as the top code)."""
         if self.last is None:
             return None
         step = 1.0 / self.top
@@ -76,5 +80,5 @@ class PcmRounding:
             "output_max": [float(x) * step for x in self.hi],
             "output_tv": [float(x) * step for x in self.tv],
             "output_sign_changes": [int(k) for k in self.sign_changes],
-            "mean_change_at_most": step / 2,
+            "mean_change_at_most": step if self.railed else step / 2,
         }

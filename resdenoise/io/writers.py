@@ -405,9 +405,13 @@ def _keeps_subtype(sig: Signal, fmt: str) -> bool:
 
 def _quantised(x: np.ndarray, top: float) -> tuple[np.ndarray, int]:
     """``x`` as the integers of a PCM subtype of range ``top`` (rounded, clipped to
-    ``-top .. top - 1``, as floats) and how many samples the clipping changed."""
+    ``-top .. top - 1``, as floats) and how many samples the clipping changed: those at
+    or above 1 (or that round below -1).  A sample below 1 that rounds to ``top`` (within
+    half a step of 1: a 24-bit file's full-scale 8388607/8388608 as PCM_16) is written as
+    the top code, less than one step below it: the rounding's own excess at the rail, not
+    a sample beyond the subtype's range (its value is within [-1, 1))."""
     q = np.rint(x * top)
-    clipped = int(np.count_nonzero((q > top - 1) | (q < -top)))
+    clipped = int(np.count_nonzero((x >= 1.0) | (q < -top)))
     return np.clip(q, -top, top - 1), clipped
 
 
@@ -757,6 +761,9 @@ class SignalWriter(_TempOutput):
         if self._rounded is None:
             self._rounded = PcmRounding(self.subtype, PCM_BITS[self.subtype], channels)
         self._rounded.note(out, columns)
+        if not self._rounded.railed:  # a sample within half a step of 1: the top code
+            top = float(self._rounded.top)
+            self._rounded.railed = bool(np.max(data) * top >= top - 0.5)
 
     def rounding(self) -> dict | None:
         """What writing to an integer PCM subtype did to the samples (None for any other
