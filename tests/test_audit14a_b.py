@@ -104,3 +104,40 @@ def test_a11_a_sample_at_one_is_still_refused_as_pcm(runner, tmp_path):
     assert result.exit_code == 1
     assert "would be clipped" in result.stderr
     assert not out.exists()
+
+
+# * A13: a WAV whose data chunk's size field is 0 or too small (a recording that was
+#   not finalised) read as "0 samples", or as its first 500 frames without a word.
+
+
+def _wav_bytes(size_field: int, frames: int, after: bytes = b"") -> bytes:
+    import struct
+
+    x = (np.sin(np.arange(frames) / 50) * 20000).astype("<i2").tobytes()
+    fmt = b"fmt " + struct.pack("<I", 16) + struct.pack("<HHIIHH", 1, 1, 8000, 16000, 2, 16)
+    body = b"WAVE" + fmt + b"data" + struct.pack("<I", size_field) + x + after
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+@pytest.mark.parametrize("size_field", [0, 1000])
+def test_a13_a_data_size_field_short_of_the_samples_is_refused(runner, tmp_path, size_field):
+    src = tmp_path / "unfinalised.wav"
+    src.write_bytes(_wav_bytes(size_field, 20000))
+    out = tmp_path / "o.wav"
+    result = runner.invoke(cli, ["diffuse", str(src), "--steps", "2", "-o", str(out)])
+    assert result.exit_code == 1
+    assert f"says {size_field} bytes, but {40000 - size_field} bytes" in result.stderr
+    assert "not finalised" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_a13_chunks_or_zero_padding_after_the_data_are_read_as_before(runner, tmp_path):
+    import struct
+
+    tail = b"LIST" + struct.pack("<I", 10) + b"INFOxxxxxx" + bytes(64)
+    src = tmp_path / "tail.wav"
+    src.write_bytes(_wav_bytes(40000, 20000, tail))
+    out = tmp_path / "o.wav"
+    result = runner.invoke(cli, ["diffuse", str(src), "--steps", "2", "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
