@@ -90,6 +90,9 @@ class Plan:
     #: ``scale_checks(f)``: the guarantees per scale of a plan of several scales
     #: (:mod:`resdenoise.multiscale`, :mod:`resdenoise.multilevel`); None for one scale.
     scale_checks = None
+    #: Whether the plan's lambdas come from a search of the samples whatever was given
+    #: (a plan of several scales: each scale's own); :func:`check_lams` then blames them.
+    lambdas_searched = False
     #: The channels passed through unchanged (:mod:`resdenoise.passing`): none.
     passed = ()
 
@@ -455,19 +458,32 @@ def check_lams(plan, dtype: str, name: str | None = None, automatic: bool = Fals
     the file ``name`` where given: an ``automatic`` lambda (from the samples) is the
     file's fault (a :class:`~resdenoise.errors.SignalValuesError`), a given one the
     option's."""
+    automatic = automatic or plan.lambdas_searched  # several scales: each one's searched
+    where = f"{name}: " if name else ""
+    wide = np.dtype(dtype) == np.float64
     for nl in plan.nonlinearities():
-        if nl.entry is not None:
-            try:
-                check_lam(nl.lam, dtype)
-            except ValueError as exc:
-                error, which = (
-                    (SignalValuesError, "the automatic ") if automatic else (ParameterError, "")
-                )
-                where = f"{name}: " if name else ""
-                raise error(
-                    f"{where}{which}{exc}; give another lam or use dtype='float64'",
-                    parameters=["lam", ("dtype", "float64")],
-                ) from None
+        if nl.entry is None:
+            continue
+        try:
+            check_lam(nl.lam, dtype)
+        except ValueError as exc:
+            if not automatic:  # a given lambda: the option's fault
+                fix, named = "give another lam", ["lam"]
+                if not wide:
+                    fix, named = fix + " or use dtype='float64'", ["lam", ("dtype", "float64")]
+                raise ParameterError(f"{where}{exc}; {fix}", parameters=named) from None
+            # an automatic lambda, from the samples: their fault, what can be done about it
+            info = np.finfo(dtype)
+            with np.errstate(over="ignore", under="ignore"):
+                held = float(np.dtype(dtype).type(nl.lam))
+            told = f"{nl.lam:g}" if held == nl.lam else f"{nl.lam:g} ({held:g} in {info.dtype})"
+            fix = "scale the signal" if wide else "use dtype='float64', or scale the signal"
+            raise SignalValuesError(
+                f"{where}the automatic lambda is {told} for these samples, outside what a "
+                f"{info.dtype} step can use ({float(info.smallest_subnormal):g} to "
+                f"{float(info.max):g}); {fix}",
+                parameters=[] if wide else [("dtype", "float64")],
+            ) from None
 
 
 @quiet_underflow

@@ -141,3 +141,39 @@ def test_a13_chunks_or_zero_padding_after_the_data_are_read_as_before(runner, tm
     out = tmp_path / "o.wav"
     result = runner.invoke(cli, ["diffuse", str(src), "--steps", "2", "-o", str(out)])
     assert result.exit_code == 0, result.stderr
+
+
+# * A3: an automatic lambda that overflows said "the automatic lambda inf is inf in
+#   float64 ...; give another --lambda or use --dtype float64" (a float64 run; denoise has
+#   no --lambda), and a plan over scales (whose lambdas are the search's) exit 2 as if
+#   given, even with --lambda given.
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["diffuse", "--scales", "2", "--time", "auto"],
+        ["diffuse", "--scales", "2", "--time", "auto", "--lambda", "1e300"],
+        ["shrink", "--scales", "3", "--iterations", "2"],
+    ],
+)
+def test_a3_an_overflowing_automatic_lambda_is_the_samples_fault(runner, tmp_path, args):
+    r = np.random.default_rng(0)
+    src = _csv(tmp_path / "u.csv", r.uniform(0, 1.7e308, 300))
+    out = tmp_path / "o.csv"
+    result = runner.invoke(cli, [*args, str(src), "-o", str(out)])
+    assert result.exit_code == 1, result.stderr
+    line = result.stderr.strip()
+    assert line.startswith(f"Error: {src}: the automatic lambda is inf for these samples")
+    assert line.endswith("; scale the signal")
+    assert not out.exists()
+
+
+def test_a3_denoise_is_not_told_to_give_a_lambda(runner, tmp_path):
+    src = _csv(tmp_path / "big.csv", [0.0, 1e308, -1e308, 0.0, 5.0])
+    for args in (["diffuse", "--time", "auto"], ["denoise"]):
+        result = runner.invoke(cli, [*args, str(src), "-o", str(tmp_path / "o.csv")])
+        assert result.exit_code == 1, result.stderr
+        line = result.stderr.strip()
+        assert line.startswith(f"Error: {src}: the automatic lambda is inf for these samples")
+        assert "--lambda" not in line and "--dtype" not in line
