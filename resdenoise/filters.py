@@ -263,6 +263,14 @@ def auto_lambda(u, h: float = 1.0, sigma=None) -> tuple[float, dict]:
     if not (math.isfinite(lam) and lam >= np.finfo(np.float64).tiny):
         span = span_of(u)
         of = f"of range {span:g}" if math.isfinite(span) else "whose range overflows float64"
+        if estimator == "given" and rule == "universal threshold":  # the sigma's, not theirs
+            given = ", ".join(f"{float(s):g}" for s in np.atleast_1d(sigma))
+            raise SignalValuesError(
+                f"the sigma given ({given}) makes the automatic lambda {lam:g}, outside what "
+                f"a float64 step can use, for samples {of}: give a larger sigma (the noise "
+                "level, in the samples' units) or lam",
+                parameters=["sigma", "sigma", "lam"],
+            )
         raise SignalValuesError(
             f"the automatic lambda is {lam:g} for samples {of} (outside what a float64 "
             "step can use); scale the signal or give lam",

@@ -177,3 +177,29 @@ def test_a3_denoise_is_not_told_to_give_a_lambda(runner, tmp_path):
         line = result.stderr.strip()
         assert line.startswith(f"Error: {src}: the automatic lambda is inf for these samples")
         assert "--lambda" not in line and "--dtype" not in line
+
+
+# * A14: a tiny --sigma (1e-310) gave "the automatic lambda is 4.4e-310 for samples of
+#   range 1.8 ...; scale the signal or give --lambda": the samples blamed for the option.
+
+
+@pytest.mark.parametrize("args", [["--time", "auto"], ["--steps", "3"]])
+def test_a14_a_tiny_sigma_is_named_as_the_cause(runner, tmp_path, args):
+    x = np.r_[np.zeros(60), np.ones(60)] + 0.1 * np.random.default_rng(1).standard_normal(120)
+    src = _csv(tmp_path / "step.csv", x)
+    result = runner.invoke(
+        cli, ["diffuse", str(src), *args, "--sigma", "1e-310", "-o", str(tmp_path / "o.csv")]
+    )
+    assert result.exit_code == 1, result.stderr
+    line = result.stderr.strip()
+    assert line.startswith(f"Error: {src}: the --sigma given (1e-310) makes the automatic lambda")
+    assert "give a larger --sigma" in line and "scale the signal" not in line
+
+
+def test_a14_the_library_names_sigma():
+    import resdenoise
+    from resdenoise.errors import SignalValuesError
+
+    x = np.r_[np.zeros(60), np.ones(60)] + 0.1 * np.random.default_rng(1).standard_normal(120)
+    with pytest.raises(SignalValuesError, match=r"the sigma given \(1e-310\)"):
+        resdenoise.diffuse(x, time="auto", sigma=1e-310)
