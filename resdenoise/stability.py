@@ -82,12 +82,21 @@ def _stretched_grid(
     and its points per decade."""
     low, top = _GRID_DECADES
     if reach is not None and math.isfinite(reach) and reach > lam * 10.0**top:
-        top = math.log10(reach / lam) + 1e-9  # the reach itself is on the grid
+        ratio = reach / lam  # (beyond float64 for a reach near its maximum and lam < 1)
+        top = math.log10(ratio) if math.isfinite(ratio) else math.log10(reach) - math.log10(lam)
+        top += 1e-9  # the reach itself is on the grid
     if floor is not None and 0.0 < floor < lam * 10.0**low:
         low = math.log10(floor / lam) - 1e-9  # the floor itself is on the grid
     decades = top - low
     points = min(_GRID_MAX_POINTS, round(decades * _GRID_DECADE) + 1)
-    pos = lam * np.logspace(low, top, points)
+    with np.errstate(over="ignore"):
+        pos = lam * np.logspace(low, top, points)
+    bad = ~np.isfinite(pos)
+    if bad.any():  # a reach at the float64 maximum: its point (and lam < 1: those below it)
+        # overflowed; at most the reach (Phi(inf) is NaN: "not odd", "g_max = inf")
+        x = np.linspace(low, top, points)[bad] + math.log10(lam)
+        with np.errstate(over="ignore"):
+            pos[bad] = np.minimum(10.0**x, reach)
     grid = np.concatenate([-pos[::-1], [0.0], pos])
     grid.flags.writeable = False
     return grid, max(1, round((points - 1) / decades))

@@ -203,3 +203,29 @@ def test_a14_the_library_names_sigma():
     x = np.r_[np.zeros(60), np.ones(60)] + 0.1 * np.random.default_rng(1).standard_normal(120)
     with pytest.raises(SignalValuesError, match=r"the sigma given \(1e-310\)"):
         resdenoise.diffuse(x, time="auto", sigma=1e-310)
+
+
+# * A6: a formula on samples whose range is exactly the float64 maximum was refused with
+#   "Phi(-1) = -0.606531 but -Phi(1) = -0.606531" or "g_max = inf" (the last grid point
+#   overflowed to inf: Phi(inf) NaN); with lam < 1 an internal OverflowError.
+
+
+@pytest.mark.parametrize("lam", [1.0, 0.5])
+def test_a6_a_formula_on_samples_at_the_float64_maximum_runs(lam):
+    import resdenoise
+
+    x = [0.0, 1.7976931348623157e308, 0.0, 1e308]
+    with np.errstate(over="ignore"):  # the formula's own r * r at 1e308
+        out = resdenoise.diffuse(x, lambda r: np.exp(-r * r / 2), lam=lam, steps=3)
+    assert np.all(np.isfinite(out))
+    assert out.max() <= 1.7976931348623157e308 and out.min() >= 0.0
+
+
+def test_a6_the_cli_runs_a_formula_at_the_float64_maximum(runner, tmp_path):
+    src = _csv(tmp_path / "m.csv", [0.0, 1.7976931348623157e308, 0.0])
+    for args in (
+        ["diffuse", "--diffusivity-expr", "exp(-r^2/2)", "--steps", "3"],
+        ["resnet", "--activation-expr", "r/(1+abs(r))", "--blocks", "3"],
+    ):
+        result = runner.invoke(cli, [*args, "--lambda", "1", str(src), "-o", str(tmp_path / "o")])
+        assert result.exit_code == 0, result.stderr
