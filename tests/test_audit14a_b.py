@@ -229,3 +229,18 @@ def test_a6_the_cli_runs_a_formula_at_the_float64_maximum(runner, tmp_path):
     ):
         result = runner.invoke(cli, [*args, "--lambda", "1", str(src), "-o", str(tmp_path / "o")])
         assert result.exit_code == 0, result.stderr
+
+
+# * A5: a Python int beyond float64 in the signal raised a bare OverflowError from the
+#   cast, not the SignalError every other sample that is not a finite float64 gets.
+
+
+def test_a5_an_int_beyond_float64_is_a_signal_error():
+    import resdenoise
+    from resdenoise.errors import SignalError
+
+    with pytest.raises(SignalError, match=r"sample 1, channel 1 is beyond float64's range"):
+        resdenoise.diffuse([10**400, 0, 1], "charbonnier", lam=1.0, steps=1)
+    signal = np.array([[0, 1], [2, -(10**400)], [0, 1]], dtype=object)
+    with pytest.raises(SignalError, match=r"sample 2, channel 2 is beyond float64's range"):
+        resdenoise.shrink(signal, theta=1.0)
