@@ -244,3 +244,20 @@ def test_a5_an_int_beyond_float64_is_a_signal_error():
     signal = np.array([[0, 1], [2, -(10**400)], [0, 1]], dtype=object)
     with pytest.raises(SignalError, match=r"sample 2, channel 2 is beyond float64's range"):
         resdenoise.shrink(signal, theta=1.0)
+
+
+# * A8: a Windows-1252 CSV (a header "Temperature" with an e-acute, "uV" with a micro sign)
+#   was "not a text file (byte 5 is not UTF-8); ... give an audio file a .wav/.flac
+#   extension".
+
+
+def test_a8_a_windows_1252_csv_is_named_as_such(runner, tmp_path):
+    src = tmp_path / "cp1252.csv"
+    src.write_bytes(b"Temp\xe9rature;Druck \xb5V\r\n1,5;2\r\n2,5;3\r\n3,5;4\r\n4;5\r\n")
+    result = runner.invoke(cli, ["diffuse", str(src), "--steps", "1", "-o", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    line = result.stderr.strip()
+    assert line == (
+        f"Error: {src}: line 1, byte 5: not UTF-8 (0xe9: a Latin-1 / Windows-1252 text "
+        "file?); save it as UTF-8 (e.g. iconv -f cp1252 -t utf-8 in.csv > out.csv)"
+    )
