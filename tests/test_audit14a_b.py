@@ -261,3 +261,27 @@ def test_a8_a_windows_1252_csv_is_named_as_such(runner, tmp_path):
         f"Error: {src}: line 1, byte 5: not UTF-8 (0xe9: a Latin-1 / Windows-1252 text "
         "file?); save it as UTF-8 (e.g. iconv -f cp1252 -t utf-8 in.csv > out.csv)"
     )
+
+
+# * A9: a u-law / A-law / GSM 6.10 WAV written with its own subtype kept was re-encoded
+#   without a word, the report's output numbers not the file's.
+
+
+@pytest.mark.parametrize("subtype", ["ULAW", "GSM610"])
+def test_a9_a_companding_or_lossy_subtype_kept_is_said(runner, tmp_path, subtype):
+    sf = pytest.importorskip("soundfile")
+    r = np.random.default_rng(5)
+    x = 0.5 * np.sin(np.arange(4000) / 40) + 0.05 * r.standard_normal(4000)
+    src = tmp_path / "in.wav"
+    sf.write(src, x, 8000, subtype=subtype)
+    out = tmp_path / "o.wav"
+    result = runner.invoke(cli, ["diffuse", str(src), "--steps", "3", "-o", str(out), "--json"])
+    assert result.exit_code == 0, result.stderr
+    said = f"the input's {subtype} encoding is kept: the output is re-encoded by it"
+    assert said in result.stderr
+    assert any(said in w for w in json.loads(result.stdout)["warnings"])
+    assert sf.info(out).subtype == subtype
+    plain = runner.invoke(
+        cli, ["diffuse", str(src), "--steps", "3", "-o", str(out), "--subtype", "PCM_16"]
+    )
+    assert plain.exit_code == 0 and "re-encoded" not in plain.stderr

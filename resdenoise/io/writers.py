@@ -34,7 +34,7 @@ from .atomic import (
 )
 from .audio import _AUDIO_ERRORS
 from .options import WriteOptions, join_row
-from .rounding import PcmRounding
+from .rounding import PcmRounding, reencoded
 from .signal import (
     CODEC_SUBTYPES,
     FLOAT_SUBTYPES,
@@ -276,7 +276,13 @@ def _audio_choice(
     """:func:`_audio_target`'s format and subtype, and, where no subtype was ``given``,
     :func:`narrowed`'s line (else None): what both writers write and say."""
     fmt, subtype = _audio_target(sig, fmt, given, target, opus)
-    return fmt, subtype, None if given is not None else narrowed(fmt, subtype, sig.subtype, target)
+    if given is not None:
+        return fmt, subtype, None
+    return (
+        fmt,
+        subtype,
+        narrowed(fmt, subtype, sig.subtype, target) or reencoded(subtype, sig.subtype, target),
+    )
 
 
 #: The plain subtype that holds exactly the samples of a lossless codec, or of a signal of
