@@ -485,7 +485,7 @@ def check_lams(plan, dtype: str, name: str | None = None, automatic: bool = Fals
             with np.errstate(over="ignore", under="ignore"):
                 held = float(np.dtype(dtype).type(nl.lam))
             told = f"{nl.lam:g}" if held == nl.lam else f"{nl.lam:g} ({held:g} in {info.dtype})"
-            fix = "scale the signal" if wide else "use dtype='float64', or scale the signal"
+            fix = "scale the signal" if wide else "scale the signal, or use dtype='float64'"
             raise SignalValuesError(
                 f"{where}the automatic lambda is {told} for these samples, outside what a "
                 f"{info.dtype} step can use ({float(info.smallest_subnormal):g} to "
