@@ -72,9 +72,29 @@ def as_signal(u: npt.ArrayLike) -> np.ndarray:
         raise SignalError(
             "the signal must be numbers: an array or a list of shape (n,) or (n, channels)"
         ) from None
+    except OverflowError:  # a Python int beyond float64 (10**400): a sample not finite
+        raise SignalError(_beyond_float64(a)) from None
     refuse_complex(a)  # not cast: that drops the imaginary part with a mere warning
     check_signal(a)  # the command line's rule, choose_denoiser's check
     return a
+
+
+def _beyond_float64(a: np.ndarray) -> str:
+    """Which sample of the object array ``a`` float64 cannot hold (an int of hundreds of
+    digits), as :func:`check_signal` names a sample that is not finite."""
+    rows = a.reshape(a.shape[0], -1) if a.ndim else a.reshape(1, 1)
+    for i, row in enumerate(rows):
+        for c, value in enumerate(row):
+            try:
+                float(value)
+            except OverflowError:
+                return (
+                    f"the signal: sample {i + 1}, channel {c + 1} is beyond float64's range "
+                    f"(+-{np.finfo(np.float64).max:.6g}), not a finite number"
+                )
+            except (TypeError, ValueError):
+                continue
+    return "the signal: a sample is beyond float64's range, not a finite number"
 
 
 def _refuse_masked(u) -> None:

@@ -229,6 +229,7 @@ from functools import partial
 
 import numpy as np
 
+from .bounded import within
 from .errors import check_signal
 from .scaling import scaled_search, times_power_of_two
 from .stopping import steady
@@ -737,7 +738,7 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None, progress=
     naming the one searched (:func:`choice_phase`).  ``bounds``: ``(lo, hi)``, the range
     the output must stay in (a file's sample type: integer PCM holds -1 up to just below
     1): a choice whose output leaves it is left out and the best of the other candidates
-    taken (:func:`_within`), said in a warning; never clipped.
+    taken (:func:`resdenoise.bounded.within`), said in a warning; never clipped.
 
     Samples whose squares would over- or underflow are searched divided by a power of
     two, the plan and every number of the report multiplied back
@@ -756,39 +757,7 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None, progress=
     plan, extra = search(candidates=candidates)
     if bounds is None:
         return plan, extra
-    return _within(f, plan, extra, bounds, search, candidates)
-
-
-def _within(f, plan, extra, bounds, search, candidates):
-    """``(plan, extra)``: the choice ``plan`` where its output on ``f`` stays in ``bounds``
-    (``lo, hi``), else ``search(candidates=...)`` again without the chosen candidate, until
-    one stays in (or none is left: the last choice, which the caller refuses to clip)."""
-    lo, hi = (float(b) for b in bounds)
-    left = []
-    if not (float(np.min(f)) >= lo and float(np.max(f)) <= hi):  # the input itself does not fit
-        return plan, extra
-    while plan.steps:
-        out = plan.run(f)
-        if float(np.min(out)) >= lo and float(np.max(out)) <= hi:
-            break
-        label = extra.get("automatic_choice")
-        rest = tuple(c for c in candidates if c[0] != label)
-        if not rest or len(rest) == len(candidates):
-            break
-        left.append(label)
-        candidates = rest
-        plan, extra = search(candidates=candidates)
-    if left:
-        note = (
-            f"left out: {'; '.join(left)} (the output leaves {lo:g} .. {hi:g}, the range "
-            "the output file holds); chosen among the other candidates"
-        )
-        extra = {
-            **extra,
-            "automatic_reason": f"{extra.get('automatic_reason', '')}; {note}",
-            "warnings": [*extra.get("warnings", []), note],
-        }
-    return plan, extra
+    return within(f, plan, extra, bounds, search, candidates)
 
 
 def _chosen(f, candidates, labels, shift: int = 0, sigma=None, progress=None):

@@ -90,6 +90,9 @@ class Plan:
     #: ``scale_checks(f)``: the guarantees per scale of a plan of several scales
     #: (:mod:`resdenoise.multiscale`, :mod:`resdenoise.multilevel`); None for one scale.
     scale_checks = None
+    #: Whether the plan's lambdas come from a search of the samples whatever was given
+    #: (a plan of several scales: each scale's own); :func:`check_lams` then blames them.
+    lambdas_searched = False
     #: The channels passed through unchanged (:mod:`resdenoise.passing`): none.
     passed = ()
 
@@ -260,6 +263,14 @@ def auto_lambda(u, h: float = 1.0, sigma=None) -> tuple[float, dict]:
     if not (math.isfinite(lam) and lam >= np.finfo(np.float64).tiny):
         span = span_of(u)
         of = f"of range {span:g}" if math.isfinite(span) else "whose range overflows float64"
+        if estimator == "given" and rule == "universal threshold":  # the sigma's, not theirs
+            given = ", ".join(f"{float(s):g}" for s in np.atleast_1d(sigma))
+            raise SignalValuesError(
+                f"the sigma given ({given}) makes the automatic lambda {lam:g}, outside what "
+                f"a float64 step can use, for samples {of}: give a larger sigma (the noise "
+                "level, in the samples' units) or lam",
+                parameters=["sigma", "sigma", "lam"],
+            )
         raise SignalValuesError(
             f"the automatic lambda is {lam:g} for samples {of} (outside what a float64 "
             "step can use); scale the signal or give lam",
@@ -456,19 +467,32 @@ def check_lams(plan, dtype: str, name: str | None = None, automatic: bool = Fals
     the file ``name`` where given: an ``automatic`` lambda (from the samples) is the
     file's fault (a :class:`~resdenoise.errors.SignalValuesError`), a given one the
     option's."""
+    automatic = automatic or plan.lambdas_searched  # several scales: each one's searched
+    where = f"{name}: " if name else ""
+    wide = np.dtype(dtype) == np.float64
     for nl in plan.nonlinearities():
-        if nl.entry is not None:
-            try:
-                check_lam(nl.lam, dtype)
-            except ValueError as exc:
-                error, which = (
-                    (SignalValuesError, "the automatic ") if automatic else (ParameterError, "")
-                )
-                where = f"{name}: " if name else ""
-                raise error(
-                    f"{where}{which}{exc}; give another lam or use dtype='float64'",
-                    parameters=["lam", ("dtype", "float64")],
-                ) from None
+        if nl.entry is None:
+            continue
+        try:
+            check_lam(nl.lam, dtype)
+        except ValueError as exc:
+            if not automatic:  # a given lambda: the option's fault
+                fix, named = "give another lam", ["lam"]
+                if not wide:
+                    fix, named = fix + " or use dtype='float64'", ["lam", ("dtype", "float64")]
+                raise ParameterError(f"{where}{exc}; {fix}", parameters=named) from None
+            # an automatic lambda, from the samples: their fault, what can be done about it
+            info = np.finfo(dtype)
+            with np.errstate(over="ignore", under="ignore"):
+                held = float(np.dtype(dtype).type(nl.lam))
+            told = f"{nl.lam:g}" if held == nl.lam else f"{nl.lam:g} ({held:g} in {info.dtype})"
+            fix = "scale the signal" if wide else "scale the signal, or use dtype='float64'"
+            raise SignalValuesError(
+                f"{where}the automatic lambda is {told} for these samples, outside what a "
+                f"{info.dtype} step can use ({float(info.smallest_subnormal):g} to "
+                f"{float(info.max):g}); {fix}",
+                parameters=[] if wide else [("dtype", "float64")],
+            ) from None
 
 
 @quiet_underflow
@@ -694,13 +718,20 @@ def run_plan(
 def _as_of_file(plan, source, staged, checks) -> list:
     """``checks`` (measured from the pre-staged signal ``staged``) with the input's
     numbers those of the file, ``source`` (range, sign changes, total variation: the
-    blocks' guarantees measured from ``staged`` hold against them too), and what the
+    blocks' guarantees measured from ``staged`` hold against them too; its sign changes
+    counted in ``staged``'s band, as the output's are), and what the
     pre-stage did per channel: ``impulses_replaced`` (samples changed),
     ``impulse_max_change`` and ``impulse_mean_change`` (the mean of ``staged`` minus
     the file's; ``mean_drift`` is the blocks', from ``staged``)."""
-    from .measure import measure_run
+    from .measure import _whole_measure
 
-    filed, _ = measure_run(dataclasses.replace(plan, prestage=None), source, source)
+    # the file's sign changes counted in the band of what the blocks ran on (``staged``'s
+    # ulp), the band their output's are counted in: one band for both sides of the check
+    # (the file's own band, of spikes of 1e38, hid every real sample: "0 -> 5")
+    plain = dataclasses.replace(plan, prestage=None)
+    m = _whole_measure(plain, staged, np.asarray(source).dtype, source)
+    m.add_whole(source, source)
+    filed = m.checks()
     f2 = np.asarray(source, dtype=float).reshape(np.shape(source)[0], -1)
     g2 = np.asarray(staged, dtype=float).reshape(f2.shape)
     out = []

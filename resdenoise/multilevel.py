@@ -267,6 +267,8 @@ class MultilevelPlan(Plan):
     sigma)`` per level, finest first.
     """
 
+    lambdas_searched = True  # each level's threshold is the search's (Plan.lambdas_searched)
+
     levels: tuple = ()
 
     def nonlinearities(self):

@@ -89,6 +89,8 @@ class MultiscalePlan(Plan):
     """A cascade of shrinkage block groups, one per scale: ``groups`` holds
     ``(stride, nonlinearity, blocks)``; ``steps`` counts all blocks."""
 
+    lambdas_searched = True  # each scale's lambda is the search's (Plan.lambdas_searched)
+
     groups: tuple = ()
 
     def nonlinearities(self):

@@ -77,6 +77,11 @@ class ChannelsPlan(Plan):
     count: int = 0
 
     @property
+    def lambdas_searched(self) -> bool:
+        """The inner plan's (:attr:`Plan.lambdas_searched`)."""
+        return bool(getattr(self.inner, "lambdas_searched", False))
+
+    @property
     def passed(self) -> tuple[int, ...]:
         """The channels passed through, in order."""
         return tuple(c for c in range(self.count) if c not in self.keep)

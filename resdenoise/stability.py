@@ -78,16 +78,20 @@ def _sample_grid(lam: float, reach: float | None = None, floor: float | None = N
 def _stretched_grid(
     lam: float, reach: float | None, floor: float | None = None
 ) -> tuple[np.ndarray, int]:
-    """The grid (read-only: shared by the calls with the same lam, reach and floor)
-    and its points per decade."""
+    """The grid (read-only: shared by calls of one lam, reach, floor), its points per decade."""
     low, top = _GRID_DECADES
     if reach is not None and math.isfinite(reach) and reach > lam * 10.0**top:
-        top = math.log10(reach / lam) + 1e-9  # the reach itself is on the grid
+        r = reach / lam  # the reach itself on the grid (r inf near float64's max: the logs)
+        top = (math.log10(r) if r < math.inf else math.log10(reach) - math.log10(lam)) + 1e-9
     if floor is not None and 0.0 < floor < lam * 10.0**low:
         low = math.log10(floor / lam) - 1e-9  # the floor itself is on the grid
     decades = top - low
     points = min(_GRID_MAX_POINTS, round(decades * _GRID_DECADE) + 1)
-    pos = lam * np.logspace(low, top, points)
+    with np.errstate(over="ignore"):  # a reach at float64's maximum: its points overflowed
+        pos = lam * np.logspace(low, top, points)  # (Phi(inf) NaN: "not odd", "g_max = inf")
+        if (bad := ~np.isfinite(pos)).any():  # at most the reach
+            x = np.linspace(low, top, points)[bad] + math.log10(lam)
+            pos[bad] = np.minimum(10.0**x, reach)
     grid = np.concatenate([-pos[::-1], [0.0], pos])
     grid.flags.writeable = False
     return grid, max(1, round((points - 1) / decades))

@@ -62,7 +62,8 @@ def _distrusted(f, level, source=None) -> dict[int, str]:
     (unnamed; in channel order; empty where every one is): :data:`_CONSTANT` (a channel of
     ``source``, default ``f``, the signal before any pre-stage, constant, its level read
     or given: no level gives it anything to remove), :data:`_CLEAN` (its level read, not
-    given, below 2^-52 of its largest magnitude in ``source``), :data:`_NOT_IDENTIFIED`, or
+    given, below 2^-52 of its largest magnitude in ``f``, what the search runs on),
+    :data:`_NOT_IDENTIFIED`, or
     the share of the variance over :data:`resdenoise.noise.MAX_NOISE_SHARE` (the share,
     within its error, or the white part by the variogram's nugget)."""
     from .noise import (
@@ -80,7 +81,10 @@ def _distrusted(f, level, source=None) -> dict[int, str]:
     flat = flat[np.all(x[:, flat] == x[:1, flat], axis=0)]
     why = {c: _CONSTANT for c in flat.tolist()}  # whatever the level, given or read
     if level.estimator != "given":  # a level read below the samples' rounding: clean
-        rounding = np.max(np.abs(x), axis=0) * 2.0**-52
+        # (of ``f``, what the search and the blocks run on: after a pre-stage that took
+        # out spikes of 1e38, their rounding is not the samples')
+        y = np.asarray(f).reshape(np.shape(f)[0], -1)
+        rounding = np.max(np.abs(y), axis=0) * 2.0**-52
         for c in np.flatnonzero(np.broadcast_to(level.sigma, rounding.shape) < rounding).tolist():
             why.setdefault(c, _CLEAN)
     for c, e in enumerate(estimators):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import soundfile as sf
 
-from resdenoise import automatic
+from resdenoise import automatic, bounded
 from resdenoise.io.writers import output_range
 from resdenoise.multiscale import _leaves
 
@@ -52,15 +52,15 @@ def test_a_choice_that_leaves_the_range_is_replaced_by_the_next():
         return _Plan(0.0), {"automatic_choice": candidates[0][0], "automatic_reason": "r"}
 
     cands = (("a", "shrink", "shrinkage", "soft"), ("b", "shrink", "shrinkage", "garrote"))
-    plan, extra = automatic._within(
+    plan, extra = bounded.within(
         f, _Plan(0.01), {"automatic_choice": "a"}, (-1.0, TOP), search, cands
     )
     assert plan.over == 0.0 and searched == [["b"]]
     assert "left out: a (the output leaves -1 .. 0.999969" in extra["warnings"][-1]
     # a choice that stays inside is kept; an input that does not fit is not searched again
     same = _Plan(0.0)
-    assert automatic._within(f, same, {}, (-1.0, TOP), search, cands)[0] is same
-    assert automatic._within(f * 2, _Plan(0.5), {}, (-1.0, TOP), search, cands)[0].over == 0.5
+    assert bounded.within(f, same, {}, (-1.0, TOP), search, cands)[0] is same
+    assert bounded.within(f * 2, _Plan(0.5), {}, (-1.0, TOP), search, cands)[0].over == 0.5
     assert searched == [["b"]]
 
 

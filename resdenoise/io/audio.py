@@ -2,7 +2,8 @@
 
 Integer PCM is read exactly (as int32, scaled by 2**-31).  A truncated
 RIFF/FORM data chunk is an error (libsndfile would shorten the file
-silently), and so is a header that promises more frames than the file holds.
+silently), and so is a header that promises more frames than the file holds,
+or fewer (a size field of 0 or too small with samples after it: not finalised).
 A streamed run reads a plain WAV file (:mod:`.wav`) by plain reads of its
 data chunk, with the values libsndfile gives.
 """
@@ -43,7 +44,7 @@ def _walk_chunks(read_at, total: int, source: str) -> None:
         cid = chunk[:4]
         (size,) = struct.unpack(endian + "I", chunk[4:8])
         if cid == data_id:
-            if size == 0 or size >= 0x7FFF0000:
+            if size >= 0x7FFF0000:
                 return
             have = total - pos - 8
             if size > have:
@@ -51,8 +52,41 @@ def _walk_chunks(read_at, total: int, source: str) -> None:
                     f"{source}: truncated audio: the {cid.decode()} chunk promises {size} "
                     f"bytes, the file holds {have}"
                 )
+            _unaccounted(read_at, total, pos + 8 + size + (size & 1), endian, cid, size, source)
             return
         pos += 8 + size + (size & 1)
+
+
+def _chunk_at(read_at, pos: int, total: int, endian: str) -> int | None:
+    """The end of a plausible chunk at ``pos`` (an id of 4 printable ASCII bytes, its
+    body within the file), or None."""
+    chunk = read_at(pos, 8)
+    if len(chunk) < 8 or not all(0x20 <= b < 0x7F for b in chunk[:4]):
+        return None
+    (size,) = struct.unpack(endian + "I", chunk[4:8])
+    end = pos + 8 + size + (size & 1)
+    return end if end <= total + (size & 1) else None
+
+
+def _unaccounted(read_at, total, pos, endian, cid, size, source) -> None:
+    """Refuse a data chunk whose size field is 0 or too small, where samples follow it
+    (a recording that was not finalised: its header never got the length): libsndfile
+    reads the size field's frames only (none for 0) and the rest silently not at all.
+    The chunks after the data (LIST, id3, ...) are walked; trailing bytes that are no
+    chunk are refused when more than a chunk header's worth, not all zeros (padding)."""
+    while pos + 8 <= total:
+        end = _chunk_at(read_at, pos, total, endian)
+        if end is None:
+            break
+        pos = end
+    rest = total - pos
+    if rest < 8 or not any(read_at(pos, min(rest, 4096))):
+        return
+    raise SignalError(
+        f"{source}: the {cid.decode()} chunk's header says {size} bytes, but {rest} bytes "
+        f"that are no chunk follow it (of a file of {total} bytes: a recording that was "
+        "not finalised?); repair the header, e.g. sox --ignore-length in.wav out.wav"
+    )
 
 
 _AUDIO_ERRORS = (RuntimeError, TypeError, ValueError, OverflowError, MemoryError, EOFError)

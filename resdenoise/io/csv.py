@@ -363,6 +363,40 @@ def _file_chunks(path: str, source: str, read=None):
             size = READ_BYTES
 
 
+def _undecodable(source: str, line: int, start: int, buf: bytes, at: int, encoding: str) -> str:
+    """The message for a byte that does not decode (``start``: its offset in the file,
+    ``at`` in ``buf``).  Where it reads as a letter or symbol of Windows-1252 (what Excel on
+    Windows writes: "Temp\xe9rature", "\xb5V", "\xb0C") beside an ASCII letter, with no
+    control bytes around: a text file in that encoding, said so with the remedy."""
+    around = buf[max(0, at - 256) : at + 256]
+    text = not any(b < 0x20 and b not in b"\t\r\n" for b in around) and b"\x7f" not in around
+    near = buf[max(0, at - 1) : at] + buf[at + 1 : at + 2]
+    try:
+        char = buf[at : at + 1].decode("cp1252")
+    except UnicodeDecodeError:
+        char = ""
+    symbol = char.isalnum() or char in "\u00b0\u00b5\u00a7\u20ac\u00a3\u00b2\u00b3"
+    if (
+        encoding.startswith("utf-8")
+        and text
+        and symbol
+        and any(chr(b).isascii() and chr(b).isalpha() for b in near)
+    ):
+        begin = buf.rfind(b"\n", 0, at) + 1
+        where = (
+            f"byte {at - begin + 1}" if begin or start == at else f"byte {start + 1} of the file"
+        )
+        return (
+            f"{source}: line {line}, {where}: not UTF-8 (0x{buf[at]:02x}: a Latin-1 / "
+            "Windows-1252 text file?); save it as UTF-8 (e.g. iconv -f cp1252 -t utf-8 "
+            "in.csv > out.csv)"
+        )
+    return (
+        f"{source}: line {line}: not a text file (byte {start + 1} is not "
+        f"{encoding.upper()}); expected CSV, or give an audio file a .wav/.flac extension"
+    )
+
+
 def _line_batches(chunks, source: str, seen: dict):
     """The lines of a text given as byte ``chunks``, decoded and split chunk by chunk.
 
@@ -400,11 +434,7 @@ def _line_batches(chunks, source: str, seen: dict):
             start = fed - held + exc.start
             line = fed_nl + last_raw.count(b"\n") - buf[:held].count(b"\n")
             line += buf[: exc.start].count(b"\n") + 1
-            raise SignalError(
-                f"{source}: line {line}: not a text file (byte {start + 1} is not "
-                f"{encoding.upper()}); expected CSV, or give an audio file a .wav/.flac "
-                "extension"
-            ) from None
+            raise SignalError(_undecodable(source, line, start, buf, exc.start, encoding)) from None
         nul = text.find("\x00")
         if nul >= 0:
             line = text_nl + last_text.count("\n") + text.count("\n", 0, nul) + 1

@@ -6,14 +6,16 @@ sign).  Total variation is another matter: ``0.49, 0.51`` steps apart by 0.02 ar
 written ``0, 1`` steps, a whole step apart, so the written samples' total variation
 may exceed the run's and even the input's.  :class:`PcmRounding` measures the
 written integers themselves, over every block a writer writes, in pieces of bounded
-memory: the range, total variation and sign changes per channel.
+memory: the range, total variation and sign changes per channel.  A companding or lossy
+subtype kept from the input (u-law, GSM 6.10, ...) is not measured: :func:`reencoded`
+says so in a warning.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["PcmRounding"]
+__all__ = ["ENCODED_SUBTYPES", "PcmRounding", "reencoded"]
 
 #: Rows per piece measured at once (a piece's integers: 8 bytes a sample).
 PIECE_ROWS = 1 << 16
@@ -32,6 +34,9 @@ class PcmRounding:
         self.sign_changes = [0] * channels  # between nonzero samples, zeros skipped
         self.last_sign: list[bool | None] = [None] * channels  # the last nonzero's: > 0?
         self.last: np.ndarray | None = None  # the last row written (joins the blocks)
+        # a sample within half a step below 1 written as the top code (less than a step
+        # below it): no sample moved more than one step (else half a step)
+        self.railed = False
 
     def note(self, frames: np.ndarray, columns: list | None = None) -> None:
         """Rows of the written frames (``(k, width)`` int32, the sample in the top
@@ -65,7 +70,8 @@ class PcmRounding:
         """The report's side of the rounding (None where nothing was written): the
         subtype, its ``step``, the written range (``output_min``, ``output_max``), total
         variation (``output_tv``) and sign changes (``output_sign_changes``) per channel,
-        and ``mean_change_at_most`` (half a step: no sample moved more)."""
+        and ``mean_change_at_most`` (half a step: no sample moved more; one step where a
+        sample within half a step below 1 was written as the top code)."""
         if self.last is None:
             return None
         step = 1.0 / self.top
@@ -76,5 +82,28 @@ class PcmRounding:
             "output_max": [float(x) * step for x in self.hi],
             "output_tv": [float(x) * step for x in self.tv],
             "output_sign_changes": [int(k) for k in self.sign_changes],
-            "mean_change_at_most": step / 2,
+            "mean_change_at_most": step if self.railed else step / 2,
         }
+
+
+#: Companding and lossy subtypes of formats that otherwise hold plain samples (WAV, AIFF,
+#: AU, ...): kept from the input, they re-encode the run's output (:func:`reencoded`).
+ENCODED_SUBTYPES = frozenset(
+    ["ULAW", "ALAW", "GSM610", "IMA_ADPCM", "MS_ADPCM", "VOX_ADPCM"]
+    + ["G721_32", "G723_24", "G723_40", "NMS_ADPCM_16", "NMS_ADPCM_24", "NMS_ADPCM_32"]
+)
+
+
+def reencoded(subtype: str, given: str | None, target: str) -> str | None:
+    """One line for a reader of ``target`` where the input's companding or lossy
+    ``given`` subtype (:data:`ENCODED_SUBTYPES`: u-law, A-law, GSM 6.10, ADPCM) is kept:
+    the samples written are not the run's, and the report's output numbers are the
+    run's, before that encoding; else None."""
+    if subtype != given or subtype not in ENCODED_SUBTYPES:
+        return None
+    return (
+        f"{target}: the input's {subtype} encoding is kept: the output is re-encoded by it "
+        f"(companded or lossy), and the report's output numbers (range, sign changes, total "
+        f"variation, mean drift) are the run's before that encoding; give subtype PCM_16 or "
+        "FLOAT to write the samples as measured"
+    )

@@ -34,7 +34,7 @@ from .atomic import (
 )
 from .audio import _AUDIO_ERRORS
 from .options import WriteOptions, join_row
-from .rounding import PcmRounding
+from .rounding import PcmRounding, reencoded
 from .signal import (
     CODEC_SUBTYPES,
     FLOAT_SUBTYPES,
@@ -282,7 +282,10 @@ def _audio_choice(
     """:func:`_audio_target`'s format and subtype, and, where no subtype was ``given``,
     :func:`narrowed`'s line (else None): what both writers write and say."""
     fmt, subtype = _audio_target(sig, fmt, given, target, opus)
-    return fmt, subtype, None if given is not None else narrowed(fmt, subtype, sig.subtype, target)
+    if given is not None:
+        return fmt, subtype, None
+    note = narrowed(fmt, subtype, sig.subtype, target) or reencoded(subtype, sig.subtype, target)
+    return fmt, subtype, note
 
 
 #: The plain subtype that holds exactly the samples of a lossless codec, or of a signal of
@@ -411,9 +414,11 @@ def _keeps_subtype(sig: Signal, fmt: str) -> bool:
 
 def _quantised(x: np.ndarray, top: float) -> tuple[np.ndarray, int]:
     """``x`` as the integers of a PCM subtype of range ``top`` (rounded, clipped to
-    ``-top .. top - 1``, as floats) and how many samples the clipping changed."""
+    ``-top .. top - 1``, as floats) and how many samples the clipping changed: those at
+    or above 1 (or that round below -1).  One below 1 that rounds to ``top`` (a 24-bit
+    full scale as PCM_16) is the top code: the rounding's excess at the rail, not clipping."""
     q = np.rint(x * top)
-    clipped = int(np.count_nonzero((q > top - 1) | (q < -top)))
+    clipped = int(np.count_nonzero((x >= 1.0) | (q < -top)))
     return np.clip(q, -top, top - 1), clipped
 
 
@@ -782,6 +787,8 @@ class SignalWriter(_TempOutput):
         if self._rounded is None:
             self._rounded = PcmRounding(self.subtype, PCM_BITS[self.subtype], channels)
         self._rounded.note(out, columns)
+        top = float(self._rounded.top)  # a sample within half a step of 1: the top code
+        self._rounded.railed |= bool(np.max(data) * top >= top - 0.5)
 
     def rounding(self) -> dict | None:
         """What writing to an integer PCM subtype did to the samples (None for any other
