@@ -1294,7 +1294,7 @@ static PyObject *py_bump_rows(PyObject *self, PyObject *args)
 /* ---- The noise estimate's window energies (resdenoise/noise.py) ---------------------- */
 
 PyDoc_STRVAR(energies_doc,
-"window_energies32(x, channels, column, out)\n"
+"window_energies32(x, channels, column, out, count=False)\n"
 "\n"
 "Mean squares of the normalised third differences\n"
 "((x[i+3] - x[i]) + 3 (x[i+1] - x[i+2])) / sqrt(20) of column `column` of the\n"
@@ -1303,7 +1303,9 @@ PyDoc_STRVAR(energies_doc,
 "windows).  The operations of quiet_windows.window_energies in its order, in float64\n"
 "(float32 values widened, exactly, as they are read), the 32 squares summed\n"
 "as NumPy's pairwise sum adds 32 contiguous values (eight running sums, then\n"
-"a tree): the same bits.  Releases the GIL.");
+"a tree): the same bits.  With count true, returns how many of the windows' third\n"
+"differences (before the division) are not 0 (quiet_windows.nonzero_differences'\n"
+"count), else None.  Releases the GIL.");
 
 #define EW 32 /* quiet_windows.WINDOW */
 #define EW_ROWS_C 16 /* energies32f widens whole rows of up to this many columns */
@@ -1361,32 +1363,45 @@ static RD_INLINE inline double leaf_sum(const double *v, Py_ssize_t n)
     return res;
 }
 
-static RD_INLINE inline double window_energy(const double *p, Py_ssize_t C, double s20)
+/* nz: NULL, or where to add the count of third differences not 0 (before the division:
+   quiet_windows.nonzero_differences' count; a constant NULL compiles the count away) */
+static RD_INLINE inline double window_energy(const double *p, Py_ssize_t C, double s20,
+                                             Py_ssize_t *nz)
 {
     double d[EW];
+    Py_ssize_t n = 0;
     for (int j = 0; j < EW; j++) {
         double a = p[(j + 3) * C] - p[j * C];
         double t = p[(j + 1) * C] - p[(j + 2) * C];
         t = 3.0 * t;
         a = a + t;
+        n += a != 0.0;
         a = a / s20;
         d[j] = a * a;
     }
+    if (nz)
+        *nz += n;
     return leaf_sum(d, EW) / EW;
 }
 
-static RD_CLONES void energies32(const double *x, Py_ssize_t C, Py_ssize_t k, double *out)
+static RD_CLONES void energies32(const double *x, Py_ssize_t C, Py_ssize_t k, double *out,
+                                 Py_ssize_t *nz)
 {
     const double s20 = sqrt(20.0);
+    if (nz) {
+        for (Py_ssize_t w = 0; w < k; w++)
+            out[w] = window_energy(x + w * EW * C, C, s20, nz);
+        return;
+    }
     for (Py_ssize_t w = 0; w < k; w++)
-        out[w] = window_energy(x + w * EW * C, C, s20);
+        out[w] = window_energy(x + w * EW * C, C, s20, NULL);
 }
 
 /* energies32 of float32 values (x: column c of C): each window's rows widened first (in
    one contiguous conversion, in the cache), then the float64 arithmetic of their
    widened copy: the same bits */
 static RD_CLONES void energies32f(const float *x, Py_ssize_t C, Py_ssize_t c, Py_ssize_t k,
-                                  double *out)
+                                  double *out, Py_ssize_t *nz)
 {
     const double s20 = sqrt(20.0);
     double v[(EW + 3) * EW_ROWS_C];
@@ -1394,7 +1409,7 @@ static RD_CLONES void energies32f(const float *x, Py_ssize_t C, Py_ssize_t c, Py
         for (Py_ssize_t w = 0; w < k; w++) {
             for (int j = 0; j < EW + 3; j++)
                 v[j] = x[(w * EW + j) * C + c];
-            out[w] = window_energy(v, 1, s20);
+            out[w] = nz ? window_energy(v, 1, s20, nz) : window_energy(v, 1, s20, NULL);
         }
         return;
     }
@@ -1402,17 +1417,18 @@ static RD_CLONES void energies32f(const float *x, Py_ssize_t C, Py_ssize_t c, Py
         const float *p = x + w * EW * C;
         for (Py_ssize_t i = 0; i < (EW + 3) * C; i++)
             v[i] = p[i];
-        out[w] = window_energy(v + c, C, s20);
+        out[w] = nz ? window_energy(v + c, C, s20, nz) : window_energy(v + c, C, s20, NULL);
     }
 }
 
 static PyObject *py_energies(PyObject *self, PyObject *args)
 {
     PyObject *xo, *oo;
-    Py_ssize_t C, c;
+    Py_ssize_t C, c, nz = 0;
+    int count = 0;
     Py_buffer x, o;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OnnO", &xo, &C, &c, &oo))
+    if (!PyArg_ParseTuple(args, "OnnO|p", &xo, &C, &c, &oo, &count))
         return NULL;
     if (PyObject_GetBuffer(xo, &x, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0)
         return NULL;
@@ -1431,17 +1447,19 @@ static PyObject *py_energies(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "x holds fewer than len(out) windows");
     } else if (f32) {
         Py_BEGIN_ALLOW_THREADS
-        energies32f((const float *)x.buf, C, c, k, o.buf);
+        energies32f((const float *)x.buf, C, c, k, o.buf, count ? &nz : NULL);
         Py_END_ALLOW_THREADS
     } else {
         Py_BEGIN_ALLOW_THREADS
-        energies32((const double *)x.buf + c, C, k, o.buf);
+        energies32((const double *)x.buf + c, C, k, o.buf, count ? &nz : NULL);
         Py_END_ALLOW_THREADS
     }
     PyBuffer_Release(&o);
     PyBuffer_Release(&x);
     if (PyErr_Occurred())
         return NULL;
+    if (count)
+        return PyLong_FromSsize_t(nz);
     Py_RETURN_NONE;
 }
 

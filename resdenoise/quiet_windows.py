@@ -156,6 +156,22 @@ def nonzero_differences(x: np.ndarray, count: int) -> int:
     return int(np.count_nonzero(d))
 
 
+def counted_energies(block: np.ndarray, column: int, length: int) -> tuple[np.ndarray, int]:
+    """:func:`column_energies` and :func:`column_nonzero` of its windows' third differences
+    at once: the compiled loop counts them as it takes the energies (a streamed run's
+    first pass; no pass of its own), else the two one after the other: the same numbers."""
+    compiled = _compiled()
+    fits = block.dtype in (np.float64, np.float32) and block.flags.c_contiguous
+    if compiled is not None and length == WINDOW and fits:
+        k = max(block.shape[0] - 3, 0) // length
+        out = np.empty(k)
+        if not k:
+            return out, 0
+        return out, int(compiled.window_energies32(block, block.shape[1], column, out, True))
+    energies = column_energies(block, column, length)
+    return energies, column_nonzero(block, column, energies.size * length)
+
+
 def column_nonzero(block: np.ndarray, column: int, count: int) -> int:
     """:func:`nonzero_differences` of column ``column`` of ``block`` (rows x columns,
     float64 or float32 widened), by the compiled loop without temporaries where it takes

@@ -203,13 +203,15 @@ class NoiseSelect:
         """Feed the window energies of ``parts`` (rows, see :meth:`_feed_windows`) of
         these columns to their selections."""
         for c in columns:
-            got = [noise.column_energies(used, c, self.length) for used in parts]
-            energies = got[0] if len(got) == 1 else np.concatenate(got)
             if not self.select[c].passes:  # the first pass: the counts of digital silence
+                pairs = [noise.counted_energies(used, c, self.length) for used in parts]
+                got = [e for e, _ in pairs]
+                self._nonzero[c] += sum(n for _, n in pairs)
+            else:
+                got = [noise.column_energies(used, c, self.length) for used in parts]
+            energies = got[0] if len(got) == 1 else np.concatenate(got)
+            if not self.select[c].passes:
                 self._exact[c] += int(np.count_nonzero(energies == 0.0))
-                for used, e in zip(parts, got, strict=True):
-                    count = e.size * self.length
-                    self._nonzero[c] += noise.column_nonzero(used, c, count)
             self.select[c].feed(energies)
 
     def end_pass(self) -> None:

@@ -118,3 +118,8 @@ def test_the_compiled_count_of_nonzero_differences_is_numpys(dtype, channels):
             assert quiet_windows.column_nonzero(block, column, count) == want
             one = np.ascontiguousarray(block[:, column])
             assert quiet_windows.nonzero_differences(one, count) == want
+        # the first pass's energies counted as they are taken: the same energies, the
+        # count of their windows' differences
+        energies, counted = quiet_windows.counted_energies(block, column, 32)
+        np.testing.assert_array_equal(energies, quiet_windows.column_energies(block, column, 32))
+        assert counted == quiet_windows.column_nonzero(block, column, energies.size * 32)
