@@ -147,13 +147,7 @@ def nonzero_differences(x: np.ndarray, count: int) -> int:
     """How many of the first ``count`` third differences of ``x`` (1D, float64; the
     unnormalised ``(x[i+3] - x[i]) + 3 (x[i+1] - x[i+2])`` of :func:`column_energies`) are
     not 0."""
-    x = np.asarray(x)
-    if x.ndim == 1 and count > 0:
-        return column_nonzero(x.reshape(-1, 1), 0, count)
-    x = np.asarray(x, dtype=np.float64)
-    d = np.subtract(x[3 : count + 3], x[:count])
-    d += 3.0 * np.subtract(x[1 : count + 1], x[2 : count + 2])
-    return int(np.count_nonzero(d))
+    return column_nonzero(np.asarray(x).reshape(-1, 1), 0, count)
 
 
 def counted_energies(block: np.ndarray, column: int, length: int) -> tuple[np.ndarray, int]:

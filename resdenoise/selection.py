@@ -203,14 +203,15 @@ class NoiseSelect:
         """Feed the window energies of ``parts`` (rows, see :meth:`_feed_windows`) of
         these columns to their selections."""
         for c in columns:
-            if not self.select[c].passes:  # the first pass: the counts of digital silence
+            first = not self.select[c].passes  # the first pass counts the digital silence
+            if first:
                 pairs = [noise.counted_energies(used, c, self.length) for used in parts]
                 got = [e for e, _ in pairs]
                 self._nonzero[c] += sum(n for _, n in pairs)
             else:
                 got = [noise.column_energies(used, c, self.length) for used in parts]
             energies = got[0] if len(got) == 1 else np.concatenate(got)
-            if not self.select[c].passes:
+            if first:
                 self._exact[c] += int(np.count_nonzero(energies == 0.0))
             self.select[c].feed(energies)
 

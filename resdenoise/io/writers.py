@@ -788,7 +788,7 @@ class SignalWriter(_TempOutput):
             self._rounded = PcmRounding(self.subtype, PCM_BITS[self.subtype], channels)
         self._rounded.note(out, columns)
         top = float(self._rounded.top)  # a sample within half a step of 1: the top code
-        self._rounded.railed |= bool(np.max(data) * top >= top - 0.5)
+        self._rounded.railed = self._rounded.railed or bool(np.max(data) * top >= top - 0.5)
 
     def rounding(self) -> dict | None:
         """What writing to an integer PCM subtype did to the samples (None for any other
