@@ -522,10 +522,13 @@ def commands(work: str, label: str, signal, plan, rounds: int) -> None:
     path = os.path.join(work, "auto_in.wav")
     soundfile.write(path, signal, RATE, subtype="DOUBLE")
     outs = {name: os.path.join(work, f"auto_{name}.wav") for name in ("auto", "fixed")}
+    # --time auto needs the whole signal: above the streaming threshold (1e7 samples of
+    # float64 are 76 MiB) both commands load the file whole, as a user must say
+    whole = ["--chunk-size", "0"]
     given = {
-        "auto": ["--time", "auto", "--lambda", "auto"],
+        "auto": ["--time", "auto", "--lambda", "auto", *whole],
         "fixed": ["--lambda", repr(plan.nl.lam), "--steps", str(fixed_steps(plan)),
-                  "--tau", repr(plan.tau)],
+                  "--tau", repr(plan.tau), *whole],
     }  # fmt: skip
     res = side_by_side(
         {name: lambda name=name: run([*RESDENOISE, *PM, *given[name], path, "-o", outs[name]])
