@@ -203,9 +203,10 @@ class Plan:
 
 
 def scaled_nonlinearity(nl: Nonlinearity | None, shift: int) -> Nonlinearity | None:
-    """``nl`` with lambda times ``2**shift`` (:meth:`Plan.scaled`; None as it is)."""
-    if nl is None:
-        return None
+    """``nl`` with lambda times ``2**shift`` (:meth:`Plan.scaled`; None, or a shift of 0:
+    as it is)."""
+    if nl is None or not shift:
+        return nl
     return dataclasses.replace(nl, lam=times_power_of_two(nl.lam, shift))
 
 

@@ -64,7 +64,7 @@ from .multilevel import (
 from .noise_colour import check_scales, scales_note, warn_scales
 from .nonlinearities import SQRT2, get_nonlinearity
 from .report import level_name
-from .scaling import scaled_search, scaled_values, times_power_of_two
+from .scaling import measuring_shift, scaled_search, scaled_values, times_power_of_two
 from .search_windows import WINDOW_CORE, _halo, sample_windows
 from .subsequences import group_entry
 from .sure import sure_probe
@@ -143,12 +143,16 @@ class MultiscalePlan(Plan):
     def scale_checks(self, f: np.ndarray) -> list[dict]:
         """Per scale: the stability verdict and the measured guarantees of its
         subsequences (max-min principle, total variation, sign changes:
-        :func:`resdenoise.subsequences.subsequence_checks`)."""
+        :func:`resdenoise.subsequences.subsequence_checks`), measured on ``f`` divided by
+        a power of two (:func:`~resdenoise.scaling.measuring_shift`, exact): differences
+        and sums that cannot overflow."""
         u = np.asarray(f, dtype=float)
         u = u.reshape(u.shape[0], -1)
+        shift = measuring_shift(u, [nl for _, nl, _ in self.groups])
+        u = np.ldexp(u, -shift) if shift else u
         out = []
         for stride, nl, blocks in self.groups:
-            v = run_strided(u, nl, self.tau, blocks, stride)
+            v = run_strided(u, scaled_nonlinearity(nl, -shift), self.tau, blocks, stride)
             verdict = stability.check_tau(nl, self.tau, self.h)
             head = {"stride": stride, "threshold": nl.theta, "lambda": nl.lam, "blocks": blocks}
             out.append(group_entry(head, u, v, stride, blocks, verdict, f"scale {stride}"))

@@ -69,6 +69,7 @@ from .multilevel import (
 from .noise import NoiseLevel
 from .noise_colour import level_details, max_scales
 from .nonlinearities import get_nonlinearity
+from .scaling import measuring_shift, scaled_values
 
 __all__ = [
     "DEVIATION_BOUND",
@@ -162,22 +163,29 @@ class ResidualLevelsPlan(MultilevelPlan):
     def scale_checks(self, f: np.ndarray) -> list[dict]:
         """Each level's checks (:meth:`MultilevelPlan.scale_checks`) on the residual
         ``f - L_m f`` the levels run on; the first entry also says the output's
-        deviation from the mean against :data:`DEVIATION_BOUND` x the input's."""
+        deviation from the mean against :data:`DEVIATION_BOUND` x the input's.  Measured
+        on ``f`` and the output divided by a power of two
+        (:func:`~resdenoise.scaling.measuring_shift`, exact): sums and squares that
+        cannot overflow."""
         f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
-        resid = f2 - linear_part(f2, self.smoothing)
-        out = MultilevelPlan.scale_checks(self, resid)
+        shift = measuring_shift(f2, self._nls())
+        x2 = np.ldexp(f2, -shift) if shift else f2
+        out = self.level_checks(x2 - linear_part(x2, self.smoothing), shift)
         u = self.run(f2) if self.steps else f2
-        dev_in = np.sqrt(np.sum((f2 - f2.mean(axis=0)) ** 2, axis=0))
+        u = np.ldexp(u, -shift) if shift else u
+        dev_in = np.sqrt(np.sum((x2 - x2.mean(axis=0)) ** 2, axis=0))
         dev_out = np.sqrt(np.sum((u - u.mean(axis=0)) ** 2, axis=0))
-        tol = float(1e-12 * (1.0 + np.max(np.abs(f2))) * math.sqrt(f2.shape[0]))
+        # 1e-12 (1 + max |f|) sqrt(n) of the samples, divided by 2**shift
+        unit = math.ldexp(1.0, min(-shift, 1000))
+        tol = float(1e-12 * (unit + np.max(np.abs(x2))) * math.sqrt(x2.shape[0]))
         held = bool(np.all(dev_out <= DEVIATION_BOUND * dev_in + tol))
         for entry in out:
             entry["on"] = f"the residual of {self.smoothing} linear diffusion blocks"
         if out:
             out[0]["output_deviation"] = {
                 "bound": f"sqrt2 x the input's ({DEVIATION_BOUND:.6g})",
-                "deviation_in": [float(x) for x in dev_in],
-                "deviation_out": [float(x) for x in dev_out],
+                "deviation_in": scaled_values(dev_in, shift),
+                "deviation_out": scaled_values(dev_out, shift),
                 "held": held,
             }
             if not held:

@@ -15,6 +15,7 @@ import numpy as np
 __all__ = [
     "LEVEL_RANGE",
     "level_shift",
+    "measuring_shift",
     "refuse_unscaled",
     "refuse_unscaled_signals",
     "scaled_search",
@@ -55,6 +56,18 @@ def level_shift(u) -> int:
     if LEVEL_RANGE[0] <= amplitude <= LEVEL_RANGE[1] or not 0.0 < amplitude < math.inf:
         return 0
     return math.frexp(amplitude)[1]
+
+
+def measuring_shift(u, nls) -> int:
+    """The power of two ``k`` a plan of several scales measures its scales' guarantees at
+    (``scale_checks``: the blocks again on ``u / 2**k`` with every lambda divided by
+    ``2**k``, the numbers in the report multiplied back): :func:`level_shift` of ``u``,
+    so that no sum of its samples and no square overflows (nor underflows), where every
+    nonlinearity of ``nls`` is a registry family's (``Phi(r, lam)`` then scales exactly
+    with ``r`` and ``lam``); 0 where one is a formula's or a function's, bound as it is."""
+    if any(getattr(nl, "entry", None) is None for nl in nls if nl is not None):
+        return 0
+    return level_shift(u)
 
 
 #: A search's report entries in the samples' units (times ``2**shift`` where the samples

@@ -31,7 +31,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
         "_entries noise stepper",
         "engine quality io selection noise_colour nonlinearities",
         # paths: the file checks of a run (check_paths, FileIndex); they may use io, never the cli
-        "stability sure paths",
+        "stability sure paths haar_frame",
         # stopping_search: one stopping search (autoparams' choose_steps)
         "expr dictionary report stopping_search subsequences",
         # search_windows: a long signal's lambda search on windows, and its refine
@@ -54,7 +54,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
 COMPUTE = frozenset(
     "engine stepper _entries stability subsequences filters report measure stream network autoparams expr dictionary quality "
     "stopping_search search_windows wavelet median nugget spectral_floor noise quiet_windows noise_colour selection impulses multilevel multiscale residual_levels automatic untrusted nonlinearities _families "
-    "_translations _flux_kernels bounded dask learn learn_model network_stop learn_stop sink sure stopping pairs passing scaling signs".split()
+    "_translations _flux_kernels bounded haar_frame dask learn learn_model network_stop learn_stop sink sure stopping pairs passing scaling signs".split()
 )
 FILE_SIDE = frozenset({"io", "paths", "pipeline", "batch", "batch_pool", "cli"})
 #: Third-party packages only the command line may import.

@@ -1,0 +1,132 @@
+"""Left-overs of session 38: the per-scale measurements of a plan of several scales on
+samples near float64's maximum (item 1, audit14a A2)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from resdenoise.cli import cli
+from resdenoise.multilevel import choose_levels
+from resdenoise.multiscale import plan_diffusion_scales
+from resdenoise.noise import search_noise
+from resdenoise.residual_levels import choose_residual_levels
+from resdenoise.scaling import level_shift
+
+
+def _step_max() -> np.ndarray:
+    """audit14a A2's step_max.csv: a noisy step from 0 to 1.7e308, 300 samples."""
+    r = np.random.default_rng(1)
+    r.standard_normal(300)
+    return np.r_[np.zeros(150), np.ones(150)] * 1.7e308 + 1e306 * r.standard_normal(300)
+
+
+def _step200() -> np.ndarray:
+    """audit14a A2's step200.csv: a noisy step of height 1e200, 200 samples."""
+    r = np.random.default_rng(0)
+    return np.r_[np.zeros(100), np.ones(100)] * 1e200 + 1e198 * r.standard_normal(200)
+
+
+def _big_step() -> np.ndarray:
+    """A noisy step from -0.92e308 to 0.92e308: its differences overflow."""
+    r = np.random.default_rng(1)
+    return np.r_[-np.ones(150), np.ones(150)] * 0.92e308 + 1e306 * r.standard_normal(300)
+
+
+def _levels_plan(f: np.ndarray):
+    """``(plan, k)``: shrink --scales 3 --iterations 2's plan for ``f``, searched on ``f``
+    divided by ``2**k`` (as the command line searches it) and multiplied back."""
+    k = level_shift(f)
+    plan, _ = choose_levels(np.ldexp(f, -k), "soft", scales=3, iterations=2)
+    return plan, k
+
+
+def _measured(checks: list, key: str) -> list:
+    return [c["measured"][key] for c in checks if c["shrinks"]]
+
+
+def test_levels_near_the_float64_maximum_hold_as_the_signal_scaled_down():
+    f = _step_max()
+    plan, k = _levels_plan(f)
+    assert k > 0 and plan.steps == 2
+    big = plan.scaled(k).scale_checks(f)
+    small = plan.scale_checks(np.ldexp(f, -k))  # the same signal times 2**-k: exact
+    assert [c.get("failed") for c in big] == [c.get("failed") for c in small]
+    assert not any(c.get("failed") for c in big)  # was: mean preserved failed, ...
+    for key in ("mean_preserved", "deviation_not_increased", "max_min_principle"):
+        assert _measured(big, key) == _measured(small, key)
+    for key in ("mean_drift", "overshoot"):
+        assert _measured(big, key) == [math.ldexp(x, k) for x in _measured(small, key)]
+
+
+def test_level_deviations_of_samples_whose_squares_overflow_are_finite():
+    f = _step200()
+    plan, k = _levels_plan(f)
+    big = plan.scaled(k).scale_checks(f)
+    small = plan.scale_checks(np.ldexp(f, -k))
+    for key in ("deviation_in", "deviation_out"):
+        got = _measured(big, key)
+        assert got == [[math.ldexp(x, k) for x in d] for d in _measured(small, key)]
+        assert all(math.isfinite(x) and 1e200 < x < 1e202 for d in got for x in d)  # was: inf
+
+
+def test_residual_levels_deviations_of_large_samples_are_finite():
+    r = np.random.default_rng(0)
+    f = 5 * np.sin(2 * np.pi * np.arange(600) / 24) + 0.25 * r.standard_normal(600)
+    plan, _, _ = choose_residual_levels(f, "soft", search_noise(f))
+    assert plan.smoothing > 0 and plan.steps
+    small = plan.scale_checks(f)
+    big = plan.scaled(700).scale_checks(np.ldexp(f, 700))
+    for key in ("deviation_in", "deviation_out"):
+        want = [math.ldexp(x, 700) for x in small[0]["output_deviation"][key]]
+        assert big[0]["output_deviation"][key] == want  # was: inf
+        assert _measured(big, key) == [
+            [math.ldexp(x, 700) for x in d] for d in _measured(small, key)
+        ]
+
+
+def test_diffusion_scales_whose_differences_overflow_hold_as_scaled_down():
+    f = _big_step()
+    k = level_shift(f)
+    plan = plan_diffusion_scales("perona-malik", [0.01, 0.02, 0.04], [20, 10, 5], 0.25)
+    small = plan.scale_checks(np.ldexp(f, -k))
+    big = plan.scaled(k).scale_checks(f)
+    assert not any(c["failed"] for c in small)
+    assert [c["failed"] for c in big] == [c["failed"] for c in small]  # was: left its range
+    assert [c["lambda"] for c in big] == [math.ldexp(c["lambda"], k) for c in small]
+
+
+def _csv(path, x) -> str:
+    path.write_text("".join(f"{v:.17g}\n" for v in x))
+    return str(path)
+
+
+def test_shrink_scales_near_the_float64_maximum_holds_under_strict(runner, tmp_path):
+    src = _csv(tmp_path / "step_max.csv", _step_max())
+    report = tmp_path / "r.json"
+    args = ["shrink", "--scales", "3", "--iterations", "2", src, "-o", str(tmp_path / "o.csv")]
+    result = runner.invoke(cli, [*args, "--strict", "--report", str(report)])
+    assert result.exit_code == 0, result.output  # was 4: guarantees failed
+    scales = json.loads(report.read_text())["scales"]
+    assert all(s["measured"]["mean_drift"] is not None for s in scales)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["diffuse", "--scales", "3"],
+        ["resnet", "--network", "net.toml"],  # stop = "sure": the blocks run scaled down
+    ],
+)
+def test_strided_runs_whose_differences_overflow_hold_under_strict(runner, tmp_path, command):
+    (tmp_path / "net.toml").write_text(
+        'stop = "sure"\n[[block]]\ndiffusivity = "perona-malik"\nlambda = "auto"\n'
+        "repeat = 40\nscale = 2\n"
+    )
+    src = _csv(tmp_path / "big.csv", _big_step())
+    command = [str(tmp_path / a) if a == "net.toml" else a for a in command]
+    result = runner.invoke(cli, [*command, src, "-o", str(tmp_path / "o.csv"), "--strict"])
+    assert result.exit_code == 0, result.output  # was 4: a subsequence left its range
