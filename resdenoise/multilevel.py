@@ -121,7 +121,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import stability
-from .engine import run_strided
+from .engine import run_strided_unchecked
 from .errors import ParameterError, check_blocks, check_count
 from .filters import Plan, scaled_nonlinearity
 from .haar_frame import frame_coefficients, frame_sure_terms, mirrored
@@ -233,7 +233,7 @@ def _level_block(u2: np.ndarray, nl, level: int, keep: bool = False) -> tuple:
     s = 2 ** (level - 1)
     pad = 2 * s - 1
     v = box_average(mirrored(u2, -pad, n + pad), s)  # P y at i = -pad .. n+s-1
-    w = run_strided(v, nl, 0.25, 1, s)  # the engine: one block, stride s
+    w = run_strided_unchecked(v, nl, 0.25, 1, s)  # the engine: one block, stride s
     z = w - v if keep else np.subtract(w, v, out=w)  # (1/4) D-_s Phi(D+_s v), exact for i >= -s+1
     return v, w if keep else None, box_average(z[s : n + 2 * s - 1], s)  # P^T z at 0 .. n-1
 

@@ -50,7 +50,7 @@ from functools import partial
 import numpy as np
 
 from . import stability
-from .engine import run_strided
+from .engine import run_strided, run_strided_unchecked
 from .errors import ParameterError, check_blocks, check_count
 from .filters import Plan, auto_lambda, check_setting, scaled_nonlinearity
 from .multilevel import (
@@ -123,7 +123,7 @@ class MultiscalePlan(Plan):
         u = np.asarray(u, dtype=float)
         done = 0
         for stride, nl, blocks in self.groups:
-            u = run_strided(u, nl, self.tau, blocks, stride)
+            u = run_strided_unchecked(u, nl, self.tau, blocks, stride)
             done += blocks
             if callback is not None:
                 callback(done, u)
@@ -152,7 +152,7 @@ class MultiscalePlan(Plan):
         u = np.ldexp(u, -shift) if shift else u
         out = []
         for stride, nl, blocks in self.groups:
-            v = run_strided(u, scaled_nonlinearity(nl, -shift), self.tau, blocks, stride)
+            v = run_strided_unchecked(u, scaled_nonlinearity(nl, -shift), self.tau, blocks, stride)
             verdict = stability.check_tau(nl, self.tau, self.h)
             head = {"stride": stride, "threshold": nl.theta, "lambda": nl.lam, "blocks": blocks}
             out.append(group_entry(head, u, v, stride, blocks, verdict, f"scale {stride}"))
@@ -270,7 +270,7 @@ def choose_cascade(f, name: str, scales: int | None = None, sigma=None, blocks: 
         best, best_theta, best_state = current * (1.0 - MIN_IMPROVEMENT), None, state
         for factor in FACTORS if base > 0 else ():
             nl = get_nonlinearity(name, "shrinkage", SQRT2 * base * factor)
-            trial = run_strided(state, nl, 0.25, blocks, 2**j)
+            trial = run_strided_unchecked(state, nl, 0.25, blocks, 2**j)
             value = risk(trial)
             if value < best:
                 best, best_theta, best_state = value, base * factor, trial
@@ -385,7 +385,7 @@ def _search_scale(state, risk, stride: int, best: float, name: str, lams, tau: f
         nl = get_nonlinearity(name, "diffusivity", value_lam)
         u, done, best_k, least = state, 0, 0, math.inf
         for m in _checkpoints(MAX_SCALE_BLOCKS).tolist():
-            u = run_strided(u, nl, tau, m - done, stride)
+            u = run_strided_unchecked(u, nl, tau, m - done, stride)
             done = m
             value = risk(u)
             if value < least:
@@ -414,7 +414,7 @@ def _refine_scale(state, risk, stride: int, so_far, name: str, pick, tau: float)
     nl = get_nonlinearity(name, "diffusivity", pick[0])
     u, done, best_k = state, 0, 0
     for m in _checkpoints(MAX_SCALE_BLOCKS, SCALE_REFINE_RATIO, 8).tolist():
-        u = run_strided(u, nl, tau, m - done, stride)
+        u = run_strided_unchecked(u, nl, tau, m - done, stride)
         done = m
         value = risk(u)
         if value < best:

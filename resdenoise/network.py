@@ -77,7 +77,7 @@ from typing import Final
 import numpy as np
 
 from . import stability
-from .engine import run_blocks_unchecked, run_strided
+from .engine import run_blocks_unchecked, run_strided_unchecked
 from .errors import ParameterError, ResdenoiseError, is_positive
 from .expr import expression_nonlinearity, parse_expression
 from .filters import Plan, auto_lambda, scaled_nonlinearity, with_reach
@@ -713,7 +713,7 @@ class NetworkPlan(Plan):
         out = []
         for (spec, nl, tau), verdict in zip(self.groups, self.group_verdicts(), strict=True):
             at = scaled_nonlinearity(nl, -shift)
-            v = run_strided(u, at, tau, spec.repeat, spec.scale, self.h)
+            v = run_strided_unchecked(u, at, tau, spec.repeat, spec.scale, self.h)
             head = {
                 "block": spec.index,
                 "stride": spec.scale,
@@ -755,7 +755,7 @@ class NetworkPlan(Plan):
         stopped = False
         for spec, nl, tau in self.groups:
             if spec.scale > 1:  # the s subsequences as the engine's channels
-                u = run_strided(u, nl, tau, spec.repeat, spec.scale, self.h)
+                u = run_strided_unchecked(u, nl, tau, spec.repeat, spec.scale, self.h)
                 done += spec.repeat
                 if callback is not None and callback(done, u) is False:
                     break

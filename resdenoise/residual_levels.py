@@ -59,7 +59,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import stability
-from .engine import run_strided
+from .engine import run_strided_unchecked
 from .multilevel import (
     MultilevelPlan,
     _levels,
@@ -95,7 +95,7 @@ def linear_part(u2: np.ndarray, blocks: int) -> np.ndarray:
     channel of ``u2`` (samples x channels), through the engine."""
     if blocks == 0:
         return np.array(u2, dtype=float)
-    return run_strided(np.asarray(u2, dtype=float), LINEAR, TAU, blocks, 1)
+    return run_strided_unchecked(np.asarray(u2, dtype=float), LINEAR, TAU, blocks, 1)
 
 
 def residual_noise_ratios(blocks: int, levels: int) -> list[float]:

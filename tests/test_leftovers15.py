@@ -1,15 +1,19 @@
 """Left-overs of session 38: the per-scale measurements of a plan of several scales on
-samples near float64's maximum (item 1, audit14a A2)."""
+samples near float64's maximum (item 1, audit14a A2); run_strided checks its input as
+run_blocks does (item 2)."""
 
 from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
 
+import resdenoise as rd
 from resdenoise.cli import cli
+from resdenoise.engine import run_blocks, run_strided, run_strided_unchecked
 from resdenoise.multilevel import choose_levels
 from resdenoise.multiscale import plan_diffusion_scales
 from resdenoise.noise import search_noise
@@ -130,3 +134,50 @@ def test_strided_runs_whose_differences_overflow_hold_under_strict(runner, tmp_p
     command = [str(tmp_path / a) if a == "net.toml" else a for a in command]
     result = runner.invoke(cli, [*command, src, "-o", str(tmp_path / "o.csv"), "--strict"])
     assert result.exit_code == 0, result.output  # was 4: a subsequence left its range
+
+
+# -- item 2: run_strided checks its input as run_blocks does --------------------------
+
+PM = rd.get_nonlinearity("perona-malik", "diffusivity", lam=1.0)
+
+
+def _refusal(call) -> tuple[type, str]:
+    with pytest.raises(ValueError) as caught:
+        call()
+    assert "\n" not in str(caught.value)
+    return type(caught.value), str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "u",
+    [
+        np.array([0.0, 1.0, np.nan, 3.0, 4.0]),
+        np.array([0.0, np.inf, 2.0, 3.0]),
+        np.array([[0.0, 1.0], [2.0, -np.inf], [3.0, np.nan], [4.0, 5.0]]),
+        np.array([0.0, 1.0, np.nan, 3.0], dtype=np.float32),
+        np.array([1.0 + 2.0j, 3.0, 4.0, 5.0]),
+        np.array([1, 2, 3, 4], dtype=np.complex64),
+        np.array([1.0]),
+        np.zeros((4, 2, 2)),
+    ],
+)
+def test_run_strided_refuses_what_run_blocks_refuses_in_its_words(u):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (a complex cast warned and ran)
+        said = _refusal(lambda: run_strided(u, PM, 0.25, 2, 2))
+    assert said[0] is rd.SignalError
+    assert said == _refusal(lambda: run_blocks(u, PM, 0.25, 2))
+    assert said == _refusal(lambda: run_strided(u, PM, 0.25, 0, 3))  # no block: all the same
+
+
+def test_run_strided_refuses_a_stride_that_is_not_a_count():
+    for stride in (0, -2, 1.5):
+        kind, said = _refusal(lambda s=stride: run_strided(np.zeros(6), PM, 0.25, 1, s))
+        assert kind is rd.ParameterError and said.startswith("stride must be an integer >= 1")
+
+
+def test_run_strided_of_a_finite_signal_is_the_unchecked_run(rng):
+    for u in (rng.standard_normal((40, 2)), rng.standard_normal(33).astype(np.float32)):
+        got = run_strided(u, PM, 0.25, 3, 4)
+        assert got.dtype == u.dtype
+        np.testing.assert_array_equal(got, run_strided_unchecked(u, PM, 0.25, 3, 4))
