@@ -291,6 +291,9 @@ class MultilevelPlan(Plan):
         return [nl for _, nl, _, _ in self.levels]
 
     def run(self, u: np.ndarray, callback=None, threads: int | None = None) -> np.ndarray:
+        done = self.computed_run(u, callback)
+        if done is not None:
+            return done
         if self.run_shift:
             return self._run_shifted(u, callback, threads)
         if self.prestage is not None:

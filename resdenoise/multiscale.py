@@ -116,6 +116,9 @@ class MultiscalePlan(Plan):
         )
 
     def run(self, u: np.ndarray, callback=None, threads: int | None = None) -> np.ndarray:
+        done = self.computed_run(u, callback)
+        if done is not None:
+            return done
         if self.run_shift:
             return self._run_shifted(u, callback, threads)
         if self.prestage is not None:
@@ -532,8 +535,9 @@ def _scales_plan(u, name, lam, settings: dict, sigma, command: str, shift: int):
     single = choose_parameters(u, name, "shrinkage", tau=0.25, sigma=sigma)
     plan, choice = choose_levels(u, name, None, sigma)
     better, reason = _scales_choice(choice, single, shift)
-    left = better and _leaves(plan, u, settings.get("bounds"), shift)
+    left, out = _leaves(plan, u, settings.get("bounds"), shift) if better else (False, None)
     if better and not left:
+        plan = plan if out is None else plan.with_output(u, out)  # run once, not again
         return plan, {**choice.as_dict(), "scales_choice": reason}
     one = plan_shrink(single.nl, max(single.steps, 1))
     if single.steps == 0:  # nothing helps: the input itself
@@ -550,16 +554,16 @@ def _scales_plan(u, name, lam, settings: dict, sigma, command: str, shift: int):
     return one, extra
 
 
-def _leaves(plan, u, bounds, shift: int) -> bool:
+def _leaves(plan, u, bounds, shift: int) -> tuple[bool, np.ndarray | None]:
     """Whether ``plan``'s output on ``u`` (the samples divided by ``2**shift``) leaves
-    ``bounds`` (of the samples; None: any)."""
+    ``bounds`` (of the samples; None: any), and that output (None where not run)."""
     if bounds is None:
-        return False
+        return False, None
     lo, hi = (math.ldexp(float(b), -shift) for b in bounds)
     if not (float(np.min(u)) >= lo and float(np.max(u)) <= hi):  # the input does not fit
-        return False
+        return False, None
     out = plan.run(np.asarray(u, dtype=float))
-    return not (float(np.min(out)) >= lo and float(np.max(out)) <= hi)
+    return not (float(np.min(out)) >= lo and float(np.max(out)) <= hi), out
 
 
 def _scales_choice(choice, single, shift: int) -> tuple[bool, str]:

@@ -137,6 +137,9 @@ class ResidualLevelsPlan(MultilevelPlan):
         )
 
     def run(self, u: np.ndarray, callback=None, threads: int | None = None) -> np.ndarray:
+        done = self.computed_run(u, callback)
+        if done is not None:
+            return done
         if self.run_shift:
             return self._run_shifted(u, callback, threads)
         if self.prestage is not None:

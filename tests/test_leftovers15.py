@@ -1,6 +1,6 @@
 """Left-overs of session 38: the per-scale measurements of a plan of several scales on
 samples near float64's maximum (item 1, audit14a A2); run_strided checks its input as
-run_blocks does (item 2)."""
+run_blocks does (item 2); a denoise to PCM runs its choice once (item 3)."""
 
 from __future__ import annotations
 
@@ -181,3 +181,82 @@ def test_run_strided_of_a_finite_signal_is_the_unchecked_run(rng):
         got = run_strided(u, PM, 0.25, 3, 4)
         assert got.dtype == u.dtype
         np.testing.assert_array_equal(got, run_strided_unchecked(u, PM, 0.25, 3, 4))
+
+
+# -- item 3: a denoise to an integer PCM file runs its choice once ---------------------
+
+
+def _plan_runs(monkeypatch) -> list:
+    """Every plan's :meth:`run` that computes (not one that returns its computed output),
+    as ``(plan, input copy)``."""
+    from resdenoise import filters, multilevel, multiscale, passing, residual_levels
+
+    calls = []
+    for cls in (
+        filters.Plan,
+        multilevel.MultilevelPlan,
+        multiscale.MultiscalePlan,
+        residual_levels.ResidualLevelsPlan,
+        passing.ChannelsPlan,
+    ):
+
+        def run(self, u, *args, _real=cls.__dict__["run"], **kwargs):
+            done = getattr(self, "computed_run", lambda u: None)  # (the old code: none)
+            if done(u) is None:
+                calls.append((self, np.array(u)))
+            return _real(self, u, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "run", run)
+    return calls
+
+
+def _denoise_pcm(runner, tmp_path, monkeypatch, name: str) -> tuple[bytes, dict, int]:
+    """``denoise in.wav -o NAME.wav`` (PCM_16): the output's bytes, the report (without
+    its output's name) and how many times the choice's blocks ran on the file's samples."""
+    import soundfile as sf
+
+    from resdenoise import automatic
+
+    src = tmp_path / "in.wav"
+    if not src.exists():
+        r = np.random.default_rng(0)
+        t = np.arange(8000) / 8000
+        sf.write(src, 0.5 * np.sin(2 * np.pi * 220 * t) + 0.05 * r.standard_normal(8000), 8000)
+    chosen = {}
+    real = automatic.within
+
+    def spy(f, *args):
+        plan, extra = real(f, *args)
+        chosen.update(plan=plan, f=np.array(f))
+        return plan, extra
+
+    monkeypatch.setattr(automatic, "within", spy)
+    calls = _plan_runs(monkeypatch)
+    out, report = tmp_path / f"{name}.wav", tmp_path / f"{name}.json"
+    result = runner.invoke(cli, ["denoise", str(src), "-o", str(out), "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    plan, f = chosen["plan"], chosen["f"]
+    assert plan.steps
+    runs = [
+        p
+        for p, u in calls
+        if type(p) is type(plan)
+        and p.nonlinearities() == plan.nonlinearities()
+        and p.steps == plan.steps
+        and u.size == f.size
+        and np.array_equal(u.reshape(f.shape), f)
+    ]
+    said = json.loads(report.read_text())
+    said.pop("output")
+    return out.read_bytes(), said, len(runs)
+
+
+def test_a_denoise_to_pcm_runs_its_choice_once_and_writes_the_same(runner, tmp_path, monkeypatch):
+    from resdenoise.filters import Plan
+
+    once, report, runs = _denoise_pcm(runner, tmp_path, monkeypatch, "once")
+    assert runs == 1  # its output's range checked; the file's run and the report's reuse it
+    monkeypatch.setattr(Plan, "with_output", lambda self, u, output: self)  # as before
+    again, report_again, runs_again = _denoise_pcm(runner, tmp_path, monkeypatch, "again")
+    assert runs_again > 1
+    assert once == again and report == report_again  # bit for bit
