@@ -153,13 +153,11 @@ class Plan:
         sweeps, not necessarily after every block.  ``out`` as run_blocks takes
         it (``u`` itself: in place); without a pre-stage or a computed output only.
         """
-        done = self.computed_run(u, callback)
+        done, u = self._started(u, callback, threads, cast=False)
         if done is not None:
             return done
-        if self.run_shift:
-            return self._run_shifted(u, callback, threads)
         if self.prestage is not None:
-            u, out = self.prestage.apply(u), None
+            out = None  # (the pre-staged signal is the run's own)
         return run_blocks_unchecked(
             u,
             self.nl,
@@ -171,6 +169,20 @@ class Plan:
             callback_every=None,
             out=out,
         )
+
+    def _started(self, u, callback=None, threads=None, cast: bool = True) -> tuple:
+        """The start every plan's :meth:`run` shares: ``(output, None)`` where the run is
+        done already (:meth:`computed_run`'s output; with :attr:`run_shift`, the run at
+        the scale the plan was made for, :meth:`_run_shifted`), else ``(None, u)``: ``u``
+        after the pre-stage, in float64 where ``cast`` (the plans of several scales)."""
+        done = self.computed_run(u, callback)
+        if done is None and self.run_shift:
+            done = self._run_shifted(u, callback, threads)
+        if done is not None:
+            return done, None
+        if self.prestage is not None:
+            u = self.prestage.apply(u)
+        return None, np.asarray(u, dtype=float) if cast else u
 
     @quiet_underflow
     def _run_shifted(self, u, callback, threads) -> np.ndarray:

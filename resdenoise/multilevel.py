@@ -291,14 +291,9 @@ class MultilevelPlan(Plan):
         return [nl for _, nl, _, _ in self.levels]
 
     def run(self, u: np.ndarray, callback=None, threads: int | None = None) -> np.ndarray:
-        done = self.computed_run(u, callback)
+        done, u = self._started(u, callback, threads)  # computed, shifted, pre-staged
         if done is not None:
             return done
-        if self.run_shift:
-            return self._run_shifted(u, callback, threads)
-        if self.prestage is not None:
-            u = self.prestage.apply(u)
-        u = np.asarray(u, dtype=float)
         nls = self._nls()
         for k in range(self.steps):
             u = multilevel_block(u, nls)

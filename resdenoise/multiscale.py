@@ -116,14 +116,9 @@ class MultiscalePlan(Plan):
         )
 
     def run(self, u: np.ndarray, callback=None, threads: int | None = None) -> np.ndarray:
-        done = self.computed_run(u, callback)
+        done, u = self._started(u, callback, threads)  # computed, shifted, pre-staged
         if done is not None:
             return done
-        if self.run_shift:
-            return self._run_shifted(u, callback, threads)
-        if self.prestage is not None:
-            u = self.prestage.apply(u)
-        u = np.asarray(u, dtype=float)
         done = 0
         for stride, nl, blocks in self.groups:
             u = run_strided_unchecked(u, nl, self.tau, blocks, stride)

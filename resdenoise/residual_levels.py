@@ -137,14 +137,9 @@ class ResidualLevelsPlan(MultilevelPlan):
         )
 
     def run(self, u: np.ndarray, callback=None, threads: int | None = None) -> np.ndarray:
-        done = self.computed_run(u, callback)
+        done, u = self._started(u, callback, threads)  # computed, shifted, pre-staged
         if done is not None:
             return done
-        if self.run_shift:
-            return self._run_shifted(u, callback, threads)
-        if self.prestage is not None:
-            u = self.prestage.apply(u)
-        u = np.asarray(u, dtype=float)
         if not self.steps:
             return u
         u2 = u.reshape(u.shape[0], -1)
