@@ -103,6 +103,17 @@ def test_diffusion_scales_whose_differences_overflow_hold_as_scaled_down():
     assert [c["lambda"] for c in big] == [math.ldexp(c["lambda"], k) for c in small]
 
 
+def test_lambdas_out_of_proportion_to_the_samples_are_measured_where_they_stay_normal():
+    from resdenoise.multilevel import plan_levels
+
+    f = _step200()  # divided by 2**665 for its squares: a threshold of 1e-150 stays normal
+    for theta, finite in ((1e-150, True), (1e-200, False)):  # (1e-200 / 2**465: subnormal)
+        with np.errstate(over="ignore", invalid="ignore"):  # (1e-200: squares overflow)
+            checks = plan_levels("soft", [theta] * 3).scale_checks(f)  # no ValueError
+        devs = [x for d in _measured(checks, "deviation_in") for x in d]
+        assert all(math.isfinite(x) for x in devs) is finite
+
+
 def _csv(path, x) -> str:
     path.write_text("".join(f"{v:.17g}\n" for v in x))
     return str(path)
