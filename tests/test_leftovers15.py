@@ -271,3 +271,20 @@ def test_a_denoise_to_pcm_runs_its_choice_once_and_writes_the_same(runner, tmp_p
     again, report_again, runs_again = _denoise_pcm(runner, tmp_path, monkeypatch, "again")
     assert runs_again > 1
     assert once == again and report == report_again  # bit for bit
+
+
+def test_a_plan_passing_channels_through_returns_its_computed_output(rng, monkeypatch):
+    from resdenoise.filters import Plan, plan_shrink
+    from resdenoise.passing import pass_through
+
+    plan = pass_through(plan_shrink(rd.get_nonlinearity("soft", "shrinkage", 0.1), 2), [1], 2)
+    f = rng.standard_normal((50, 2))
+    kept = plan.with_output(f, plan.run(f))
+
+    def refused(*args, **kwargs):
+        raise AssertionError("ran again")
+
+    monkeypatch.setattr(Plan, "run", refused)  # the inner plan's run
+    seen = []
+    np.testing.assert_array_equal(kept.run(f, lambda k, u: seen.append(k)), kept.computed[1])
+    assert seen == [2]
