@@ -106,7 +106,7 @@ from resdenoise.automatic import (  # noqa: E402
     choose_denoiser,
     gain_test,
 )
-from resdenoise.multilevel import frame_identity_sure  # noqa: E402
+from resdenoise.haar_frame import frame_identity_sure  # noqa: E402
 from resdenoise.noise import resolve_sigma  # noqa: E402
 from resdenoise.noise_colour import level_details  # noqa: E402
 from resdenoise.sure import fresh_sums, gain_from_sums  # noqa: E402

@@ -27,7 +27,7 @@ noise level.  When :func:`noise_per_level` judges the noise coloured (the
 multilevel rule ``auto``: the box estimates of levels 2 and 3 rise), the
 candidates are ranked again by SURE split over the levels of the Parseval
 undecimated Haar frame, each level with its own noise
-(:func:`resdenoise.multilevel.frame_sure_terms`; for white noise it equals
+(:func:`resdenoise.haar_frame.frame_sure_terms`; for white noise it equals
 the plain SURE exactly).  A rough signal's own coarse content also makes the
 box estimates rise (a chirp in 10 % white noise was taken for coloured, its
 multilevel choice 1.2 dB below the input), so the coloured ranking stands
@@ -345,12 +345,12 @@ def gain_test(plan, f, level, per_level=None, sums=None) -> tuple[float, float]:
     :func:`resdenoise.sure.gain_sums` of a run of the plan made already
     (with any level's probe), so that it is not run again.  ``per_level`` (the
     noise per scale, :func:`noise_per_level`): the terms of
-    :func:`resdenoise.multilevel.frame_sure_terms` instead, SURE split over the
+    :func:`resdenoise.haar_frame.frame_sure_terms` instead, SURE split over the
     scales of the Parseval Haar frame with each scale's noise (coloured noise);
     the gain is their sum over the mirrored period / 2N, the batches those of
     the first N positions.
     """
-    from .multilevel import frame_sure_terms
+    from .haar_frame import frame_sure_terms
     from .sure import GAIN_BATCHES, gain_from_sums
 
     n = np.shape(f)[0]
@@ -771,8 +771,9 @@ def _chosen(f, candidates, labels, shift: int = 0, sigma=None, progress=None):
 def _choose(f, candidates, labels, shift: int, sigma, progress=None):
     """:func:`choose_denoiser` of the samples as they are (the signal divided by
     ``2**shift``)."""
+    from .haar_frame import frame_identity_sure
     from .impulses import hampel_stage
-    from .multilevel import _white_nugget, frame_identity_sure
+    from .multilevel import _white_nugget
     from .noise import resolve_sigma
 
     # the level, and its colour evidence, once for every candidate ...

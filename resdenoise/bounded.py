@@ -14,7 +14,9 @@ import numpy as np
 def within(f, plan, extra, bounds, search, candidates):
     """``(plan, extra)``: the choice ``plan`` where its output on ``f`` stays in ``bounds``
     (``lo, hi``), else ``search(candidates=...)`` again without the chosen candidate, until
-    one stays in (or none is left: the last choice, which the caller refuses to clip)."""
+    one stays in (or none is left: the last choice, which the caller refuses to clip).
+    The plan returned knows its output on ``f`` (:meth:`resdenoise.filters.Plan.with_output`):
+    run on ``f`` again (the file's run), it is not computed twice."""
     lo, hi = (float(b) for b in bounds)
     left = []
     if not (float(np.min(f)) >= lo and float(np.max(f)) <= hi):  # the input itself does not fit
@@ -22,6 +24,7 @@ def within(f, plan, extra, bounds, search, candidates):
     while plan.steps:
         out = plan.run(f)
         if float(np.min(out)) >= lo and float(np.max(out)) <= hi:
+            plan = plan.with_output(f, out)
             break
         label = extra.get("automatic_choice")
         rest = tuple(c for c in candidates if c[0] != label)

@@ -21,6 +21,7 @@ from typing import Final
 import numpy as np
 
 from . import stability
+from .function_properties import _sample_grid
 from .nonlinearities import (
     FORMS,
     NONLINEARITIES,
@@ -113,7 +114,7 @@ def _values(nl: Nonlinearity, form: str, x: np.ndarray) -> list[float | None]:
 
 def _g_witness(nl: Nonlinearity, negative: bool) -> tuple[float, float] | None:
     """(r, g(r)) with g(r) < 0 (or the largest |g|), sampled on the analysis grid."""
-    r = stability._sample_grid(nl.lam)
+    r = _sample_grid(nl.lam)
     with np.errstate(all="ignore"):
         g = np.asarray(nl.g(r), dtype=float)
     g = np.where(np.isnan(g), 0.0, g)

@@ -97,6 +97,7 @@ __all__ = [
     "run_blocks",
     "run_blocks_unchecked",
     "run_strided",
+    "run_strided_unchecked",
     "default_threads",
     "takes_threads",
     "InPlaceRun",
@@ -257,6 +258,19 @@ def run_blocks(
     ``d = u_{i+1} - u_i``; ``d *= 1/h`` (only if h != 1); ``F = Phi(d)``;
     ``F *= tau/h``; ``u_i += F``; ``u_{i+1} -= F``.
     """
+    f = _checked_signal(u, dtype)
+    return run_blocks_unchecked(
+        f, phi, tau, n_blocks, h, callback, dtype=f.dtype, threads=threads, tile=tile,
+        sweep=sweep, callback_every=callback_every, backend=backend, out=out,
+    )  # fmt: skip
+
+
+def _checked_signal(u, dtype) -> np.ndarray:
+    """The public entries' check of a signal (:func:`run_blocks`, :func:`run_strided`):
+    ``u`` in the working dtype (C-contiguous; ``u`` itself where it is so), or
+    :class:`SignalError` where it is complex, not shaped ``(n,)`` or ``(n, channels)``
+    with n >= 2 and a channel, or has a sample that is NaN or infinite (or beyond the
+    working dtype's range): the messages of the one-call functions."""
     a = np.asarray(u)
     refuse_complex(a)  # (a cast would drop the imaginary part with a mere warning)
     dtype = _working_dtype(a, dtype)
@@ -264,10 +278,7 @@ def run_blocks(
         f = np.ascontiguousarray(a, dtype=dtype)  # a itself where it is so
     check_signal_shape(f.shape)  # SignalError, as the library's other entries
     _refuse_non_finite(a, f)  # one sum over f where every sample is finite
-    return run_blocks_unchecked(
-        f, phi, tau, n_blocks, h, callback, dtype=f.dtype, threads=threads, tile=tile,
-        sweep=sweep, callback_every=callback_every, backend=backend, out=out,
-    )  # fmt: skip
+    return f
 
 
 def _refuse_non_finite(a: np.ndarray, f: np.ndarray) -> None:
@@ -576,9 +587,21 @@ def run_strided(
     The ``stride`` interleaved subsequences ``u[r::stride]`` (for every
     channel) are the channels of :func:`run_blocks`:
     those with one more sample in one call, the others in another.  ``blocks``: as
-    :func:`run_blocks`' ``n_blocks`` (0 to :data:`MAX_BLOCKS`).
+    :func:`run_blocks`' ``n_blocks`` (0 to :data:`MAX_BLOCKS`).  ``u`` is checked as
+    :func:`run_blocks` checks it (:class:`SignalError`: complex, not shaped ``(n,)`` or
+    ``(n, channels)``, a sample NaN or infinite).
     """
+    return run_strided_unchecked(_checked_signal(u, None), nl, tau, blocks, stride, h)
+
+
+def run_strided_unchecked(
+    u: np.ndarray, nl, tau: float, blocks: int, stride: int, h: float = 1.0
+) -> np.ndarray:
+    """:func:`run_strided` of a real ``u`` whose samples are not looked at (as
+    :func:`run_blocks_unchecked`): for the library's own runs of what it checked or made
+    (a level's box averages, a scale of a cascade, a network's strided group)."""
     blocks = check_blocks("blocks", blocks, minimum=0)
+    stride = check_count("stride", stride)
     u = np.asarray(u)
     u = u if u.dtype == np.float32 else u.astype(float, copy=False)
     shape = u.shape

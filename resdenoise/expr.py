@@ -587,7 +587,7 @@ def _flux_of_regulariser(expr: Expression, lam: float, numerical: Callable) -> C
 def _check_finite(nl: Nonlinearity, expr: Expression) -> None:
     """Refuse a formula whose activation is nan or infinite somewhere on the
     stability analysis grid (0 and +-1e-6 lam .. +-1e6 lam)."""
-    from .stability import _sample_grid
+    from .function_properties import _sample_grid
 
     r = _sample_grid(nl.lam)
     with np.errstate(all="ignore"):

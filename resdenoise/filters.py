@@ -77,10 +77,11 @@ class Plan:
     #: Applied to the signal before the blocks (the impulse pre-stage of
     #: :mod:`resdenoise.impulses`, chosen by the automatic modes), or None.
     prestage: object = None
-    #: ``(input, output, (steps, tau, lam, h))`` where the automatic search already ran
-    #: these blocks on that float64 input (pre-stage included) while it measured SURE:
-    #: :meth:`run` on an equal input returns a copy of the output instead of running
-    #: them again (the same numbers: channels run apart, see :mod:`resdenoise.engine`).
+    #: ``(input, output, key)`` where these blocks already ran on that float64 input
+    #: (pre-stage included: the automatic search while it measured SURE, an output's
+    #: range checked, :meth:`with_output`): :meth:`run` and :func:`run_plan` on an equal
+    #: input return a copy of the output instead of running them again (the same
+    #: numbers: channels run apart, see :mod:`resdenoise.engine`).
     computed: tuple | None = field(default=None, repr=False, compare=False)
     #: The blocks run on the samples divided by ``2**run_shift``, the output multiplied
     #: back (:meth:`scaled`: a plan made by a search of samples divided by it): exact,
@@ -152,15 +153,11 @@ class Plan:
         sweeps, not necessarily after every block.  ``out`` as run_blocks takes
         it (``u`` itself: in place); without a pre-stage or a computed output only.
         """
-        if self.run_shift:
-            return self._run_shifted(u, callback, threads)
-        done = self._computed(u)
+        done, u = self._started(u, callback, threads, cast=False)
         if done is not None:
-            if callback is not None:
-                callback(self.steps, done)
             return done
         if self.prestage is not None:
-            u, out = self.prestage.apply(u), None
+            out = None  # (the pre-staged signal is the run's own)
         return run_blocks_unchecked(
             u,
             self.nl,
@@ -172,6 +169,20 @@ class Plan:
             callback_every=None,
             out=out,
         )
+
+    def _started(self, u, callback=None, threads=None, cast: bool = True) -> tuple:
+        """The start every plan's :meth:`run` shares: ``(output, None)`` where the run is
+        done already (:meth:`computed_run`'s output; with :attr:`run_shift`, the run at
+        the scale the plan was made for, :meth:`_run_shifted`), else ``(None, u)``: ``u``
+        after the pre-stage, in float64 where ``cast`` (the plans of several scales)."""
+        done = self.computed_run(u, callback)
+        if done is None and self.run_shift:
+            done = self._run_shifted(u, callback, threads)
+        if done is not None:
+            return done, None
+        if self.prestage is not None:
+            u = self.prestage.apply(u)
+        return None, np.asarray(u, dtype=float) if cast else u
 
     @quiet_underflow
     def _run_shifted(self, u, callback, threads) -> np.ndarray:
@@ -186,26 +197,56 @@ class Plan:
         v = at.run(np.ldexp(np.asarray(u), -shift), told, threads=threads)
         return np.ldexp(v, shift)
 
-    def _computed(self, u) -> np.ndarray | None:
-        """A copy of :attr:`computed`'s output where it is this plan's on ``u``, else None."""
+    def with_output(self, u, output) -> Plan:
+        """This plan, knowing that its run on ``u`` gave ``output`` (:attr:`computed`; ``u``
+        kept as a float64 copy, so that a change to it afterwards is seen)."""
+        key = self._output_key()  # (the fields of the plan returned: the same objects)
+        source = np.array(u, dtype=float)
+        return dataclasses.replace(self, computed=(source, output.reshape(source.shape), key))
+
+    def _output_key(self) -> tuple:
+        """What the output depends on: every field but :attr:`computed` and the report's
+        :attr:`parameters`, compared by identity (numbers by value: a plan derived with
+        ``dataclasses.replace`` that changes any of them is not given the output)."""
+        skip = ("computed", "parameters")
+        return tuple(getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skip)
+
+    def computed_run(self, u, callback=None) -> np.ndarray | None:
+        """A copy of :attr:`computed`'s output where it is this plan's on ``u`` (the
+        callback told once, of every block), else None."""
         if self.computed is None:
             return None
         source, output, key = self.computed
         u = np.asarray(u)
         if (
-            key != (self.steps, self.tau, self.nl.lam, self.h)
+            not _same_fields(key, self._output_key())
             or u.dtype != np.float64
-            or u.shape != source.shape
-            or not np.array_equal(u, source)
+            or u.size != source.size
+            or u.shape[:1] != source.shape[:1]  # (a channel as (n,) or (n, 1) alike)
+            or not np.array_equal(u.reshape(source.shape), source)
         ):
             return None
-        return output.copy()
+        done = output.reshape(u.shape).copy()
+        if callback is not None:
+            callback(self.steps, done)
+        return done
+
+
+def _same_fields(a: tuple, b: tuple) -> bool:
+    """:meth:`Plan._output_key` ``a`` and ``b`` alike: each field the same object, or the
+    same number or text."""
+    plain = (bool, int, float, str, type(None))
+    return len(a) == len(b) and all(
+        x is y or (type(x) in plain and type(x) is type(y) and x == y)
+        for x, y in zip(a, b, strict=True)
+    )
 
 
 def scaled_nonlinearity(nl: Nonlinearity | None, shift: int) -> Nonlinearity | None:
-    """``nl`` with lambda times ``2**shift`` (:meth:`Plan.scaled`; None as it is)."""
-    if nl is None:
-        return None
+    """``nl`` with lambda times ``2**shift`` (:meth:`Plan.scaled`; None, or a shift of 0:
+    as it is)."""
+    if nl is None or not shift:
+        return nl
     return dataclasses.replace(nl, lam=times_power_of_two(nl.lam, shift))
 
 
@@ -710,6 +751,9 @@ def run_plan(
     """
     if dtype is not None:
         u = np.asarray(u, dtype=dtype)
+    done = plan.computed_run(u, callback)  # a plan of several scales too (Plan.run: its own)
+    if done is not None:
+        return done
     if out is not None and type(plan) is Plan:
         return plan.run(u, callback, threads=threads, out=out)
     return plan.run(u, callback, threads=threads)

@@ -17,7 +17,12 @@ import numpy as np
 
 from ._families import bump_basis, bumps_slope, bumps_sum
 from ._flux_kernels import bump_rows
-from .engine import backward_difference, forward_difference, run_blocks_unchecked, run_strided
+from .engine import (
+    backward_difference,
+    forward_difference,
+    run_blocks_unchecked,
+    run_strided_unchecked,
+)
 from .errors import ParameterError, check_count, check_positive
 from .filters import auto_lambda
 from .nonlinearities import Nonlinearity, get_parametrised
@@ -283,7 +288,7 @@ def run_network_at(u: np.ndarray, groups: Sequence[Group], auto: float, h: float
 def _run(u, group: Group, nl, blocks: int, h: float) -> np.ndarray:
     """``blocks`` blocks of the group, as ``resnet --network`` runs them."""
     if group.scale > 1:  # the s subsequences as the engine's channels
-        return run_strided(u, nl, group.tau, blocks, group.scale, h)
+        return run_strided_unchecked(u, nl, group.tau, blocks, group.scale, h)
     return run_blocks_unchecked(u, nl, group.tau, blocks, h)
 
 

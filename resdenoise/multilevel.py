@@ -121,9 +121,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import stability
-from .engine import run_strided
+from .engine import run_strided_unchecked
 from .errors import ParameterError, check_blocks, check_count
 from .filters import Plan, scaled_nonlinearity
+from .haar_frame import frame_coefficients, frame_sure_terms, mirrored
 from .noise import UNIDENTIFIED, NoiseLevel, resolve_sigma, search_noise
 from .noise_colour import (
     box_average,
@@ -141,7 +142,7 @@ from .noise_colour import (
 )
 from .nonlinearities import SQRT2, get_nonlinearity
 from .report import level_name
-from .scaling import refuse_unscaled, scaled_values
+from .scaling import measuring_shift, refuse_unscaled, scaled_values, times_power_of_two
 from .subsequences import subsequence_checks, subsequence_failures
 from .sure import PROBE_SEED, sure_stack
 from .wavelet import MAD_FACTOR, multilevel_shrink
@@ -214,13 +215,6 @@ def _sampled_sure(parts: list, nl, sigma) -> float:
     return sum(weight * level_sure(d, nl, sigma) for d, weight in parts)
 
 
-def _mirrored(u2: np.ndarray, first: int, stop: int) -> np.ndarray:
-    """Samples ``first .. stop-1`` of the 2N-periodic mirror ``[u, u reversed, ...]``."""
-    n = u2.shape[0]
-    k = np.mod(np.arange(first, stop), 2 * n)
-    return u2[np.where(k < n, k, 2 * n - 1 - k)]
-
-
 def level_lambda(theta: float, level: int) -> float:
     """The flux parameter of level ``level`` for threshold ``theta`` (PyWavelets' units)."""
     return SQRT2 * theta * 2.0 ** (-(level - 1) / 2)
@@ -238,8 +232,8 @@ def _level_block(u2: np.ndarray, nl, level: int, keep: bool = False) -> tuple:
     n = u2.shape[0]
     s = 2 ** (level - 1)
     pad = 2 * s - 1
-    v = box_average(_mirrored(u2, -pad, n + pad), s)  # P y at i = -pad .. n+s-1
-    w = run_strided(v, nl, 0.25, 1, s)  # the engine: one block, stride s
+    v = box_average(mirrored(u2, -pad, n + pad), s)  # P y at i = -pad .. n+s-1
+    w = run_strided_unchecked(v, nl, 0.25, 1, s)  # the engine: one block, stride s
     z = w - v if keep else np.subtract(w, v, out=w)  # (1/4) D-_s Phi(D+_s v), exact for i >= -s+1
     return v, w if keep else None, box_average(z[s : n + 2 * s - 1], s)  # P^T z at 0 .. n-1
 
@@ -297,11 +291,9 @@ class MultilevelPlan(Plan):
         return [nl for _, nl, _, _ in self.levels]
 
     def run(self, u: np.ndarray, callback=None, threads: int | None = None) -> np.ndarray:
-        if self.run_shift:
-            return self._run_shifted(u, callback, threads)
-        if self.prestage is not None:
-            u = self.prestage.apply(u)
-        u = np.asarray(u, dtype=float)
+        done, u = self._started(u, callback, threads)  # computed, shifted, pre-staged
+        if done is not None:
+            return done
         nls = self._nls()
         for k in range(self.steps):
             u = multilevel_block(u, nls)
@@ -337,19 +329,32 @@ class MultilevelPlan(Plan):
         from the mean (Euclidean, before and after) and max-min principle, and, on
         the box-averaged signal its block runs on, the max-min principle, total
         variation and sign changes per subsequence (``box_averages_per_subsequence``,
-        :mod:`resdenoise.subsequences`)."""
+        :mod:`resdenoise.subsequences`).  Measured on ``f`` divided by a power of two
+        (:func:`~resdenoise.scaling.measuring_shift`, exact): sums and squares that
+        cannot overflow."""
         f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
-        lo, hi, mean = f2.min(axis=0), f2.max(axis=0), f2.mean(axis=0)
-        dev_in = np.sqrt(np.sum((f2 - mean) ** 2, axis=0))
-        tol = float(1e-12 * (1.0 + np.max(np.abs(f2))) * math.sqrt(f2.shape[0]))
+        shift = measuring_shift(f2, self._nls())
+        return self.level_checks(np.ldexp(f2, -shift) if shift else f2, shift)
+
+    def level_checks(self, x2: np.ndarray, shift: int = 0) -> list[dict]:
+        """:meth:`scale_checks` of ``x2 * 2**shift`` (samples x channels), measured on
+        ``x2`` with every level's lambda divided by ``2**shift`` (the same blocks,
+        exactly scaled); the numbers reported in the samples' units."""
+        lo, hi, mean = x2.min(axis=0), x2.max(axis=0), x2.mean(axis=0)
+        dev_in = np.sqrt(np.sum((x2 - mean) ** 2, axis=0))
+        # 1e-12 (1 + max |f|) sqrt(n) of the samples, divided by 2**shift
+        unit = math.ldexp(1.0, min(-shift, 1000))
+        tol = float(1e-12 * (unit + np.max(np.abs(x2))) * math.sqrt(x2.shape[0]))
         out = []
         for j, (stride, nl, theta, sigma) in enumerate(self.levels, start=1):
             entry = {"level": j, "stride": stride, "threshold": theta, "noise_sigma": sigma}
             if nl is None:
                 out.append({**entry, "lambda": None, "shrinks": False})
                 continue
-            boxes, after, correction = _level_block(f2, nl, j, keep=True)
-            v = f2 + correction
+            boxes, after, correction = _level_block(
+                x2, scaled_nonlinearity(nl, -shift), j, keep=True
+            )
+            v = x2 + correction
             dev_out = np.sqrt(np.sum((v - v.mean(axis=0)) ** 2, axis=0))
             drift = float(np.max(np.abs(v.mean(axis=0) - mean)))
             over = float(max(np.max(v.max(axis=0) - hi), np.max(lo - v.min(axis=0)), 0.0))
@@ -377,10 +382,10 @@ class MultilevelPlan(Plan):
                     },
                     "measured": {
                         **held,
-                        "mean_drift": drift,
-                        "deviation_in": [float(x) for x in dev_in],
-                        "deviation_out": [float(x) for x in dev_out],
-                        "overshoot": over,
+                        "mean_drift": times_power_of_two(drift, shift),
+                        "deviation_in": scaled_values(dev_in, shift),
+                        "deviation_out": scaled_values(dev_out, shift),
+                        "overshoot": times_power_of_two(over, shift),
                         "box_averages_per_subsequence": boxed,
                     },
                     "failed": [f"level {j}: {k.replace('_', ' ')} failed" for k in failed]
@@ -832,62 +837,3 @@ def _partial_risks(plan, state, risk, identity: float) -> list:
             shrunk = True
         risks.append(risk(out) if shrunk else identity)
     return risks
-
-
-def frame_coefficients(x, k: int) -> list[np.ndarray]:
-    """The Parseval undecimated Haar frame of ``x`` (samples x channels) on its
-    2N-periodic mirror: ``W_j y = (D+_s P_j y) / 2`` (s = 2^(j-1), j = 1..k; up to
-    sign) and the approximation ``W_(k+1) y = P_(k+1) y`` (box of 2^k), each of
-    2N positions.  ``sum_j ||W_j y||^2 = ||y||^2 = 2 ||x||^2``."""
-    x2 = np.asarray(x, dtype=float).reshape(np.shape(x)[0], -1)
-    n2 = 2 * x2.shape[0]
-    out = []
-    for j in range(1, k + 1):
-        s = 2 ** (j - 1)
-        v = box_average(_mirrored(x2, 0, n2 + 2 * s - 1), s)  # P_j y at 0 .. 2N+s-1
-        out.append(0.5 * (v[s:] - v[:-s]))
-    out.append(box_average(_mirrored(x2, 0, n2 + 2**k - 1), 2**k))
-    return out
-
-
-def frame_sure_terms(f2, uf, up, b, eps, sigmas) -> np.ndarray:
-    r"""Per frame position (2N of them, channels summed), SURE of the output ``uf``
-    minus SURE of the input under noise of level ``sigmas[j]`` (per channel, in
-    PyWavelets' units, as :func:`level_sigmas`) at level j + 1; the
-    approximation band takes the last level's.  ``up``: the output of
-    ``f2 + eps b`` (:func:`resdenoise.sure.sure_probe`).  Their sum / (2N)
-    is the gain per sample (negative: the output is expected better).
-
-    Why.  The frame is Parseval, so the squared error splits over the levels,
-    ``||u - x||^2 = sum_j ||W_j (u - x)||^2``, and each level gets Stein's
-    estimate with its own noise: ``||W_j (u - f)||^2 - E||W_j n||^2 +
-    2 E<W_j n, W_j u>``.  With the noise white inside each level (variance
-    ``sigma_j^2 2^-j`` per coefficient of ``W_j``; ``2^-k`` for the
-    approximation), ``E||W_j n||^2 = sigma_j^2 tr(W_j^T W_j)`` and the cross
-    term is taken as ``sigma_j^2 E tr(W_j^T W_j J_u)``, estimated by the probe:
-    ``sigma_j^2 <W_j b, W_j (up - uf)> / eps``.  For white noise (every
-    sigma_j the same) the levels sum to the plain SURE of
-    :mod:`resdenoise.autoparams` exactly (``sum W_j^T W_j = I``); for
-    coloured noise the cross term neglects the overlap of neighbouring
-    levels' bands (Haar's are wide), an approximation.  The doing-nothing
-    SURE is ``sum_j sigma_j^2 tr(W_j^T W_j) / N`` per sample, exact.
-    """
-    k = len(sigmas)
-    var = [np.asarray(sj, dtype=float) ** 2 for sj in sigmas]
-    var.append(var[-1])
-    weights = [2.0**-j for j in range(1, k + 1)] + [2.0**-k]
-    wr = frame_coefficients(f2 - uf, k)
-    wb = frame_coefficients(b, k)
-    wd = frame_coefficients((up - uf) / eps, k)
-    terms = np.zeros(wr[0].shape[0])
-    for r, bb, d, v, w in zip(wr, wb, wd, var, weights, strict=True):
-        terms += np.sum(r**2 - 2.0 * v * w + 2.0 * v * bb * d, axis=1)
-    return terms
-
-
-def frame_identity_sure(sigmas, channels: int) -> float:
-    """SURE per sample of doing nothing under the level noise of :func:`frame_sure_terms`."""
-    k = len(sigmas)
-    var = [np.broadcast_to(np.asarray(sj, dtype=float) ** 2, (channels,)) for sj in sigmas]
-    total = sum(float(np.sum(v)) * 2.0**-j for j, v in enumerate(var, start=1))
-    return total + float(np.sum(var[-1])) * 2.0**-k

@@ -50,7 +50,7 @@ from functools import partial
 import numpy as np
 
 from . import stability
-from .engine import run_strided
+from .engine import run_strided, run_strided_unchecked
 from .errors import ParameterError, check_blocks, check_count
 from .filters import Plan, auto_lambda, check_setting, scaled_nonlinearity
 from .multilevel import (
@@ -64,7 +64,7 @@ from .multilevel import (
 from .noise_colour import check_scales, scales_note, warn_scales
 from .nonlinearities import SQRT2, get_nonlinearity
 from .report import level_name
-from .scaling import scaled_search, scaled_values, times_power_of_two
+from .scaling import measuring_shift, scaled_search, scaled_values, times_power_of_two
 from .search_windows import WINDOW_CORE, _halo, sample_windows
 from .subsequences import group_entry
 from .sure import sure_probe
@@ -116,14 +116,12 @@ class MultiscalePlan(Plan):
         )
 
     def run(self, u: np.ndarray, callback=None, threads: int | None = None) -> np.ndarray:
-        if self.run_shift:
-            return self._run_shifted(u, callback, threads)
-        if self.prestage is not None:
-            u = self.prestage.apply(u)
-        u = np.asarray(u, dtype=float)
+        done, u = self._started(u, callback, threads)  # computed, shifted, pre-staged
+        if done is not None:
+            return done
         done = 0
         for stride, nl, blocks in self.groups:
-            u = run_strided(u, nl, self.tau, blocks, stride)
+            u = run_strided_unchecked(u, nl, self.tau, blocks, stride)
             done += blocks
             if callback is not None:
                 callback(done, u)
@@ -143,12 +141,16 @@ class MultiscalePlan(Plan):
     def scale_checks(self, f: np.ndarray) -> list[dict]:
         """Per scale: the stability verdict and the measured guarantees of its
         subsequences (max-min principle, total variation, sign changes:
-        :func:`resdenoise.subsequences.subsequence_checks`)."""
+        :func:`resdenoise.subsequences.subsequence_checks`), measured on ``f`` divided by
+        a power of two (:func:`~resdenoise.scaling.measuring_shift`, exact): differences
+        and sums that cannot overflow."""
         u = np.asarray(f, dtype=float)
         u = u.reshape(u.shape[0], -1)
+        shift = measuring_shift(u, [nl for _, nl, _ in self.groups])
+        u = np.ldexp(u, -shift) if shift else u
         out = []
         for stride, nl, blocks in self.groups:
-            v = run_strided(u, nl, self.tau, blocks, stride)
+            v = run_strided_unchecked(u, scaled_nonlinearity(nl, -shift), self.tau, blocks, stride)
             verdict = stability.check_tau(nl, self.tau, self.h)
             head = {"stride": stride, "threshold": nl.theta, "lambda": nl.lam, "blocks": blocks}
             out.append(group_entry(head, u, v, stride, blocks, verdict, f"scale {stride}"))
@@ -266,7 +268,7 @@ def choose_cascade(f, name: str, scales: int | None = None, sigma=None, blocks: 
         best, best_theta, best_state = current * (1.0 - MIN_IMPROVEMENT), None, state
         for factor in FACTORS if base > 0 else ():
             nl = get_nonlinearity(name, "shrinkage", SQRT2 * base * factor)
-            trial = run_strided(state, nl, 0.25, blocks, 2**j)
+            trial = run_strided_unchecked(state, nl, 0.25, blocks, 2**j)
             value = risk(trial)
             if value < best:
                 best, best_theta, best_state = value, base * factor, trial
@@ -381,7 +383,7 @@ def _search_scale(state, risk, stride: int, best: float, name: str, lams, tau: f
         nl = get_nonlinearity(name, "diffusivity", value_lam)
         u, done, best_k, least = state, 0, 0, math.inf
         for m in _checkpoints(MAX_SCALE_BLOCKS).tolist():
-            u = run_strided(u, nl, tau, m - done, stride)
+            u = run_strided_unchecked(u, nl, tau, m - done, stride)
             done = m
             value = risk(u)
             if value < least:
@@ -410,7 +412,7 @@ def _refine_scale(state, risk, stride: int, so_far, name: str, pick, tau: float)
     nl = get_nonlinearity(name, "diffusivity", pick[0])
     u, done, best_k = state, 0, 0
     for m in _checkpoints(MAX_SCALE_BLOCKS, SCALE_REFINE_RATIO, 8).tolist():
-        u = run_strided(u, nl, tau, m - done, stride)
+        u = run_strided_unchecked(u, nl, tau, m - done, stride)
         done = m
         value = risk(u)
         if value < best:
@@ -528,8 +530,9 @@ def _scales_plan(u, name, lam, settings: dict, sigma, command: str, shift: int):
     single = choose_parameters(u, name, "shrinkage", tau=0.25, sigma=sigma)
     plan, choice = choose_levels(u, name, None, sigma)
     better, reason = _scales_choice(choice, single, shift)
-    left = better and _leaves(plan, u, settings.get("bounds"), shift)
+    left, out = _leaves(plan, u, settings.get("bounds"), shift) if better else (False, None)
     if better and not left:
+        plan = plan if out is None else plan.with_output(u, out)  # run once, not again
         return plan, {**choice.as_dict(), "scales_choice": reason}
     one = plan_shrink(single.nl, max(single.steps, 1))
     if single.steps == 0:  # nothing helps: the input itself
@@ -546,16 +549,16 @@ def _scales_plan(u, name, lam, settings: dict, sigma, command: str, shift: int):
     return one, extra
 
 
-def _leaves(plan, u, bounds, shift: int) -> bool:
+def _leaves(plan, u, bounds, shift: int) -> tuple[bool, np.ndarray | None]:
     """Whether ``plan``'s output on ``u`` (the samples divided by ``2**shift``) leaves
-    ``bounds`` (of the samples; None: any)."""
+    ``bounds`` (of the samples; None: any), and that output (None where not run)."""
     if bounds is None:
-        return False
+        return False, None
     lo, hi = (math.ldexp(float(b), -shift) for b in bounds)
     if not (float(np.min(u)) >= lo and float(np.max(u)) <= hi):  # the input does not fit
-        return False
+        return False, None
     out = plan.run(np.asarray(u, dtype=float))
-    return not (float(np.min(out)) >= lo and float(np.max(out)) <= hi)
+    return not (float(np.min(out)) >= lo and float(np.max(out)) <= hi), out
 
 
 def _scales_choice(choice, single, shift: int) -> tuple[bool, str]:

@@ -77,7 +77,7 @@ from typing import Final
 import numpy as np
 
 from . import stability
-from .engine import run_blocks_unchecked, run_strided
+from .engine import run_blocks_unchecked, run_strided_unchecked
 from .errors import ParameterError, ResdenoiseError, is_positive
 from .expr import expression_nonlinearity, parse_expression
 from .filters import Plan, auto_lambda, scaled_nonlinearity, with_reach
@@ -93,7 +93,7 @@ from .nonlinearities import (
     resolve_name,
 )
 from .report import block_entry
-from .scaling import times_power_of_two
+from .scaling import measuring_shift, times_power_of_two
 from .subsequences import group_entry
 
 __all__ = [
@@ -704,11 +704,16 @@ class NetworkPlan(Plan):
     def group_checks(self, f: np.ndarray) -> list[dict]:
         """Per group: its stride, verdict and what held in each subsequence of its stride
         (:func:`resdenoise.subsequences.subsequence_checks`), the groups run again one
-        after another from ``f``."""
+        after another from ``f``, divided by a power of two where the network's lambdas
+        scale with it (:func:`~resdenoise.scaling.measuring_shift`, exact): differences
+        and sums that cannot overflow."""
         u = np.asarray(f, dtype=float)
+        shift = measuring_shift(u, self.nonlinearities())
+        u = np.ldexp(u, -shift) if shift else u
         out = []
         for (spec, nl, tau), verdict in zip(self.groups, self.group_verdicts(), strict=True):
-            v = run_strided(u, nl, tau, spec.repeat, spec.scale, self.h)
+            at = scaled_nonlinearity(nl, -shift)
+            v = run_strided_unchecked(u, at, tau, spec.repeat, spec.scale, self.h)
             head = {
                 "block": spec.index,
                 "stride": spec.scale,
@@ -750,7 +755,7 @@ class NetworkPlan(Plan):
         stopped = False
         for spec, nl, tau in self.groups:
             if spec.scale > 1:  # the s subsequences as the engine's channels
-                u = run_strided(u, nl, tau, spec.repeat, spec.scale, self.h)
+                u = run_strided_unchecked(u, nl, tau, spec.repeat, spec.scale, self.h)
                 done += spec.repeat
                 if callback is not None and callback(done, u) is False:
                     break

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .autoparams import HORIZON, MIN_IMPROVEMENT, PATIENCE
-from .engine import run_blocks_unchecked, run_strided
+from .engine import run_blocks_unchecked, run_strided_unchecked
 from .errors import check_blocks
 from .filters import as_identity
 from .network import NetworkPlan, build_network
@@ -216,7 +216,7 @@ def choose_depth(
     best_k, stopped_by = 0, "cap"
     for k, (spec, nl, tau) in enumerate(block_schedule(plan, cap), start=1):
         if spec.scale > 1:
-            stack = run_strided(stack, nl, tau, 1, spec.scale, plan.h)
+            stack = run_strided_unchecked(stack, nl, tau, 1, spec.scale, plan.h)
         else:
             stack = run_blocks_unchecked(stack, nl, tau, 1, plan.h, out=None if k == 1 else stack)
         values.append(sure(stack))

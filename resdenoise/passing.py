@@ -102,7 +102,11 @@ class ChannelsPlan(Plan):
 
     def run(self, u: np.ndarray, callback=None, threads: int | None = None) -> np.ndarray:
         """The inner plan's run of the kept channels (its pre-stage, its computed output
-        where it has one for them); the others copied."""
+        where it has one for them); the others copied (its own computed output, where it
+        has one for ``u``: :meth:`~resdenoise.filters.Plan.computed_run`)."""
+        done = self.computed_run(u, callback)
+        if done is not None:
+            return done
         return on_channels(lambda x: self.inner.run(x, callback, threads=threads), u, self.keep)
 
     @property

@@ -59,7 +59,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import stability
-from .engine import run_strided
+from .engine import run_strided_unchecked
 from .multilevel import (
     MultilevelPlan,
     _levels,
@@ -69,6 +69,7 @@ from .multilevel import (
 from .noise import NoiseLevel
 from .noise_colour import level_details, max_scales
 from .nonlinearities import get_nonlinearity
+from .scaling import measuring_shift, scaled_values
 
 __all__ = [
     "DEVIATION_BOUND",
@@ -94,7 +95,7 @@ def linear_part(u2: np.ndarray, blocks: int) -> np.ndarray:
     channel of ``u2`` (samples x channels), through the engine."""
     if blocks == 0:
         return np.array(u2, dtype=float)
-    return run_strided(np.asarray(u2, dtype=float), LINEAR, TAU, blocks, 1)
+    return run_strided_unchecked(np.asarray(u2, dtype=float), LINEAR, TAU, blocks, 1)
 
 
 def residual_noise_ratios(blocks: int, levels: int) -> list[float]:
@@ -136,11 +137,9 @@ class ResidualLevelsPlan(MultilevelPlan):
         )
 
     def run(self, u: np.ndarray, callback=None, threads: int | None = None) -> np.ndarray:
-        if self.run_shift:
-            return self._run_shifted(u, callback, threads)
-        if self.prestage is not None:
-            u = self.prestage.apply(u)
-        u = np.asarray(u, dtype=float)
+        done, u = self._started(u, callback, threads)  # computed, shifted, pre-staged
+        if done is not None:
+            return done
         if not self.steps:
             return u
         u2 = u.reshape(u.shape[0], -1)
@@ -162,22 +161,29 @@ class ResidualLevelsPlan(MultilevelPlan):
     def scale_checks(self, f: np.ndarray) -> list[dict]:
         """Each level's checks (:meth:`MultilevelPlan.scale_checks`) on the residual
         ``f - L_m f`` the levels run on; the first entry also says the output's
-        deviation from the mean against :data:`DEVIATION_BOUND` x the input's."""
+        deviation from the mean against :data:`DEVIATION_BOUND` x the input's.  Measured
+        on ``f`` and the output divided by a power of two
+        (:func:`~resdenoise.scaling.measuring_shift`, exact): sums and squares that
+        cannot overflow."""
         f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
-        resid = f2 - linear_part(f2, self.smoothing)
-        out = MultilevelPlan.scale_checks(self, resid)
+        shift = measuring_shift(f2, self._nls())
+        x2 = np.ldexp(f2, -shift) if shift else f2
+        out = self.level_checks(x2 - linear_part(x2, self.smoothing), shift)
         u = self.run(f2) if self.steps else f2
-        dev_in = np.sqrt(np.sum((f2 - f2.mean(axis=0)) ** 2, axis=0))
+        u = np.ldexp(u, -shift) if shift else u
+        dev_in = np.sqrt(np.sum((x2 - x2.mean(axis=0)) ** 2, axis=0))
         dev_out = np.sqrt(np.sum((u - u.mean(axis=0)) ** 2, axis=0))
-        tol = float(1e-12 * (1.0 + np.max(np.abs(f2))) * math.sqrt(f2.shape[0]))
+        # 1e-12 (1 + max |f|) sqrt(n) of the samples, divided by 2**shift
+        unit = math.ldexp(1.0, min(-shift, 1000))
+        tol = float(1e-12 * (unit + np.max(np.abs(x2))) * math.sqrt(x2.shape[0]))
         held = bool(np.all(dev_out <= DEVIATION_BOUND * dev_in + tol))
         for entry in out:
             entry["on"] = f"the residual of {self.smoothing} linear diffusion blocks"
         if out:
             out[0]["output_deviation"] = {
                 "bound": f"sqrt2 x the input's ({DEVIATION_BOUND:.6g})",
-                "deviation_in": [float(x) for x in dev_in],
-                "deviation_out": [float(x) for x in dev_out],
+                "deviation_in": scaled_values(dev_in, shift),
+                "deviation_out": scaled_values(dev_out, shift),
                 "held": held,
             }
             if not held:

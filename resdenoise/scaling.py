@@ -15,6 +15,7 @@ import numpy as np
 __all__ = [
     "LEVEL_RANGE",
     "level_shift",
+    "measuring_shift",
     "refuse_unscaled",
     "refuse_unscaled_signals",
     "scaled_search",
@@ -55,6 +56,28 @@ def level_shift(u) -> int:
     if LEVEL_RANGE[0] <= amplitude <= LEVEL_RANGE[1] or not 0.0 < amplitude < math.inf:
         return 0
     return math.frexp(amplitude)[1]
+
+
+def measuring_shift(u, nls) -> int:
+    """The power of two ``k`` a plan of several scales measures its scales' guarantees at
+    (``scale_checks``: the blocks again on ``u / 2**k`` with every lambda divided by
+    ``2**k``, the numbers in the report multiplied back): :func:`level_shift` of ``u``,
+    so that no sum of its samples and no square overflows (nor underflows), where every
+    nonlinearity of ``nls`` is a registry family's (``Phi(r, lam)`` then scales exactly
+    with ``r`` and ``lam``); 0 where one is a formula's or a function's, bound as it is.
+    Where a lambda divided by ``2**k`` would leave float64's normal numbers (one given out
+    of all proportion to the samples), the shift that just brings the samples into
+    :data:`LEVEL_RANGE`, else 0 (measured as they are)."""
+    nls = [nl for nl in nls if nl is not None]
+    if any(getattr(nl, "entry", None) is None for nl in nls):
+        return 0
+    k = level_shift(u)
+    lams = np.array([nl.lam for nl in nls], dtype=float)
+    for shift in (k, k - 200 if k > 0 else k + 199) if k else ():
+        scaled = np.abs(times_power_of_two(lams, -shift))
+        if np.all((scaled >= np.finfo(float).tiny) & (scaled < math.inf)):
+            return shift
+    return 0
 
 
 #: A search's report entries in the samples' units (times ``2**shift`` where the samples

@@ -8,12 +8,13 @@ Lipschitz constant of Phi (hard shrinkage: Lipschitz constant infinite,
 g_max = 1).
 
 Everything here returns plain data (dataclasses of floats and bools); the
-rendering lives in :mod:`resdenoise.report`.
+rendering lives in :mod:`resdenoise.report`.  What the theorem asks of the activation
+(g range, Lipschitz constant, oddness: :func:`analyse_function`, sampled for a custom
+function) is :mod:`resdenoise.function_properties`'.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -26,6 +27,13 @@ from .errors import (
     check_kind,
     check_positive,
     is_positive,
+)
+from .function_properties import (
+    _EPS,
+    _GRID_POINTS,
+    FunctionProperties,
+    _sample_grid,
+    analyse_function,
 )
 from .nonlinearities import Nonlinearity
 from .signs import SignCount, sign_changes
@@ -49,233 +57,6 @@ __all__ = [
     "sign_changes",
     "total_variation",
 ]
-
-#: Sample grid for functions without registered bounds: 0, and +-r for r
-#: from 1e-6 to 1e6 times lambda, logarithmically (40,001 points a side),
-#: which resolves features down to 0.07 % of their position.
-_GRID_DECADES = (-6.0, 6.0)
-_GRID_POINTS = 40_001
-#: Grid points per decade, to compare a value at the grid's edge with the one
-#: a decade further in.
-_GRID_DECADE = round((_GRID_POINTS - 1) / (_GRID_DECADES[1] - _GRID_DECADES[0]))
-
-
-#: At most this many points a side when the grid is stretched to a signal's reach.
-_GRID_MAX_POINTS = 200_001
-
-_EPS = float(np.finfo(float).eps)
-
-
-def _sample_grid(lam: float, reach: float | None = None, floor: float | None = None) -> np.ndarray:
-    """The symmetric grid (see ``_GRID_DECADES``), stretched up to ``reach`` when
-    that is beyond 1e6 lam and down to ``floor`` when that is below 1e-6 lam, at
-    the same density while it has at most ``_GRID_MAX_POINTS`` points a side
-    (fewer points per decade beyond)."""
-    return _stretched_grid(lam, reach, floor)[0]
-
-
-@functools.lru_cache(maxsize=16)
-def _stretched_grid(
-    lam: float, reach: float | None, floor: float | None = None
-) -> tuple[np.ndarray, int]:
-    """The grid (read-only: shared by calls of one lam, reach, floor), its points per decade."""
-    low, top = _GRID_DECADES
-    if reach is not None and math.isfinite(reach) and reach > lam * 10.0**top:
-        r = reach / lam  # the reach itself on the grid (r inf near float64's max: the logs)
-        top = (math.log10(r) if r < math.inf else math.log10(reach) - math.log10(lam)) + 1e-9
-    if floor is not None and 0.0 < floor < lam * 10.0**low:
-        low = math.log10(floor / lam) - 1e-9  # the floor itself is on the grid
-    decades = top - low
-    points = min(_GRID_MAX_POINTS, round(decades * _GRID_DECADE) + 1)
-    with np.errstate(over="ignore"):  # a reach at float64's maximum: its points overflowed
-        pos = lam * np.logspace(low, top, points)  # (Phi(inf) NaN: "not odd", "g_max = inf")
-        if (bad := ~np.isfinite(pos)).any():  # at most the reach
-            x = np.linspace(low, top, points)[bad] + math.log10(lam)
-            pos[bad] = np.minimum(10.0**x, reach)
-    grid = np.concatenate([-pos[::-1], [0.0], pos])
-    grid.flags.writeable = False
-    return grid, max(1, round((points - 1) / decades))
-
-
-@dataclass(frozen=True)
-class FunctionProperties:
-    """What the stability theorem asks of an activation.
-
-    ``lipschitz`` is ``math.inf`` where Phi jumps.  ``exact`` says whether the
-    numbers come from the registry's closed forms or from sampling.
-    """
-
-    g_min: float
-    g_max: float
-    lipschitz: float
-    odd: bool
-    monotone: bool
-    exact: bool
-
-
-def analyse_function(nl: Nonlinearity) -> FunctionProperties:
-    """g range, Lipschitz constant, oddness and class of an activation.
-
-    Exact for registry entries.  For custom functions, sampled on a
-    symmetric logarithmic grid from 1e-6 lam to 1e6 lam (documented in
-    ``_sample_grid``), stretched to ``nl.reach`` when a signal's differences
-    can go further (:func:`resdenoise.filters.bind_nonlinearity` sets it to
-    the signal's range over h: a stable run's differences never exceed it),
-    and down to ``nl.floor`` (the signal's smallest nonzero difference over h)
-    when its differences lie below: g_min and g_max are the extremes of ``Phi(r)/r``
-    (a g_min below 0 by at most ``G_ROUNDING`` g_max is rounding: 0);
-    the Lipschitz constant is the largest difference quotient, reported
-    infinite when it grows in proportion to the refinement of the grid
-    (a jump); Phi is odd when ``Phi(-r) = -Phi(r)`` to 1e-12 relative.
-    A supremum (of g, of -g, or of the difference quotients) is reported
-    infinite when it is attained at an edge of the grid (largest |r|, or
-    r -> 0) and still grows there by more than 0.1 % over the last decade:
-    ``r (1 + r^2)`` gives ``g_max = inf``, ``sign(r)`` gives ``g_max = inf``.
-
-    A Python function is sampled on every call: it may behave differently from
-    one call to the next (a parameter of its own, a global), and a verdict kept
-    from before would let a run take a step that is no longer stable.  A
-    formula's functions cannot change (``nl.formula``): its properties are kept,
-    per formula, lam, reach and floor.
-    """
-    if nl.entry is not None:
-        e = nl.entry
-        return FunctionProperties(
-            g_min=e.g_min,
-            g_max=e.g_max,
-            lipschitz=e.lipschitz,
-            odd=e.odd,
-            monotone=e.convex,
-            exact=True,
-        )
-    if nl.formula is None:  # a Python function may change between calls: sampled each time
-        return _sampled_properties(nl)
-    key = (nl.formula, nl.lam, nl.reach, nl.floor)  # all that the sampled numbers depend on
-    known = _FORMULA_PROPERTIES.get(key)
-    if known is None:  # once per formula, lam and signal (a network's groups share one)
-        known = _sampled_properties(nl)
-        if len(_FORMULA_PROPERTIES) >= FORMULA_PROPERTIES_KEPT:
-            _FORMULA_PROPERTIES.clear()
-        _FORMULA_PROPERTIES[key] = known
-    return known
-
-
-#: How many formulas' sampled properties are kept (:func:`analyse_function`); all
-#: are dropped when there would be more.
-FORMULA_PROPERTIES_KEPT = 4096
-_FORMULA_PROPERTIES: dict[tuple, FunctionProperties] = {}
-
-
-#: A sampled g below 0 by at most this fraction of g_max is rounding and counts as 0: the
-#: numerical derivative of a flat Psi (Perona-Malik's far out, the truncated quadratic's
-#: plateau) is noise of order eps Psi / step there (measured: -7.8e-16 and -6.0e-15 with
-#: g_max = 1); the same relative tolerance as the oddness and monotonicity tests.
-G_ROUNDING = 1e-12
-
-
-#: Where a sampled g still grows at the grid's inner edge (r -> 0), the grid is taken
-#: down to ``1e-6 lam`` times 10 to minus these decades, one after the other, before g is
-#: called unbounded: a function whose features are far below lam (``1e-4 tanh(r/1e-4)``
-#: given with lam 1) is bounded, ``sign(r)`` (g = 1/|r|) grows at every depth.
-_DEEPER_DECADES = (12, 24, 48, 96, 192, 288)
-
-
-def _sampled_properties(nl: Nonlinearity) -> FunctionProperties:
-    """:func:`analyse_function` of a custom ``nl``, by sampling (deeper towards 0 where g
-    still grows there: :data:`_DEEPER_DECADES`)."""
-    props, growing = _sampled_on(nl, nl.floor)
-    for decades in _DEEPER_DECADES:
-        if not growing:
-            break
-        floor = nl.lam * 10.0 ** (_GRID_DECADES[0] - decades)
-        if not floor > 1e-300:  # the grid's end a normal number, its g too
-            break
-        if nl.floor is not None and nl.floor <= floor:
-            continue  # the signal's own floor is deeper already
-        props, growing = _sampled_on(nl, floor)
-    return props
-
-
-def _sampled_on(nl: Nonlinearity, floor: float | None) -> tuple[FunctionProperties, bool]:
-    """The sampled properties on the grid down to ``floor``, and whether g's supremum
-    (or its infimum's) is still growing at the grid's inner edge (r -> 0)."""
-    r, d = _stretched_grid(nl.lam, nl.reach, floor)
-    growing = False
-    with np.errstate(all="ignore"):
-        phi = nl.phi(r)
-        g = nl.g(r)
-    finite = np.isfinite(g)
-    if not finite.all():
-        g_min, g_max = -math.inf, math.inf
-    else:
-        g_min, g_max = float(g.min()) + 0.0, float(g.max())  # + 0.0: no -0.0
-        if -G_ROUNDING * g_max <= g_min < 0.0:  # rounding, not a negative g: 0
-            g_min = 0.0
-        p = r.size // 2
-        edges = [(0, d), (2 * p, 2 * p - d), (p - 1, p - 1 - d), (p + 1, p + 1 + d)]
-        edges += [(p, p - 1 - d), (p, p + 1 + d)]  # g(0) = Phi'(0) itself
-        if _still_growing(g, edges):
-            g_max = math.inf
-        if _still_growing(-g, edges):
-            g_min = -math.inf
-        inner = edges[2:]  # towards r = 0
-        growing = _still_growing(g, inner) or _still_growing(-g, inner)
-    lipschitz = _lipschitz(nl, r, phi, d)
-    n = r.size // 2
-    scale = max(float(np.max(np.abs(phi))), 1e-300)
-    odd = bool(np.all(np.abs(phi[:n][::-1] + phi[n + 1 :]) <= 1e-12 * scale))
-    slack = _translation_rounding(nl, r, phi)
-    monotone = bool(np.all(np.diff(phi) >= -(1e-12 * scale + slack[1:] + slack[:-1])))
-    return FunctionProperties(g_min, g_max, lipschitz, odd, monotone, exact=False), growing
-
-
-def _translation_rounding(nl: Nonlinearity, r: np.ndarray, phi: np.ndarray) -> np.ndarray:
-    """A bound on the rounding of the sampled ``Phi(r)`` that a monotonicity test
-    must forgive, per sample: 0 for Phi given (or derived from g or Psi: their
-    rounding is below the test's ``1e-12 max|Phi|``); from a shrinkage,
-    ``Phi = 4 (r/4 - S(r/sqrt2)/(2 sqrt2))`` cancels, and its rounding is
-    ``eps (|r| + sqrt2 |S| + |Phi|)`` times a few (measured: at most 0.53 times
-    that on the grid for soft, Charbonnier, tanh, softsign, arctan; 4 is used)."""
-    if nl._shrinkage is None:
-        return np.zeros_like(phi)
-    with np.errstate(all="ignore"):
-        s = np.abs(np.asarray(nl._shrinkage(r / math.sqrt(2.0)), dtype=float))
-        return 4.0 * _EPS * (np.abs(r) + math.sqrt(2.0) * s + np.abs(phi))
-
-
-def _still_growing(values: np.ndarray, edges: list[tuple[int, int]]) -> bool:
-    """True when the largest value is positive, sits at an edge of the
-    sampled range and still grows there: ``edges`` pairs an edge index with
-    the index one decade further inside the grid."""
-    top = float(np.max(values))
-    for edge, inner in edges:
-        e, q = float(values[edge]), float(values[inner])
-        if e > 0.0 and e >= top - 1e-12 * top and e > q + 1e-3 * abs(q):
-            return True
-    return False
-
-
-def _lipschitz(nl: Nonlinearity, r: np.ndarray, phi: np.ndarray, d: int) -> float:
-    with np.errstate(all="ignore"):
-        slopes = np.abs(np.diff(phi) / np.diff(r))
-    if not np.all(np.isfinite(slopes)):
-        return math.inf
-    p = r.size // 2  # slopes[p - 1], slopes[p]: the intervals at 0; d points a decade
-    edges = [(0, d), (2 * p - 1, 2 * p - 1 - d), (p - 1, p - 1 - d), (p, p + d)]
-    if _still_growing(slopes, edges):
-        return math.inf
-    i = int(np.argmax(slopes))
-    coarse = float(slopes[i])
-    # refine around the steepest interval: a jump's quotient grows as 1/width
-    a, b = r[i], r[i + 1]
-    width = b - a
-    fine = np.linspace(a, b, 1001)
-    with np.errstate(all="ignore"):
-        fine_slopes = np.abs(np.diff(nl.phi(fine)) / np.diff(fine))
-    sharp = float(np.max(fine_slopes))
-    if sharp > 100.0 * coarse and sharp * width / 1000.0 > 0.5 * coarse * width:
-        return math.inf
-    return max(coarse, sharp)
 
 
 @dataclass(frozen=True)

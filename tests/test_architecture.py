@@ -30,8 +30,10 @@ LAYERS: tuple[frozenset, ...] = tuple(
         "_flux_kernels impulses scaling quiet_windows signs bounded",
         "_entries noise stepper",
         "engine quality io selection noise_colour nonlinearities",
+        # function_properties: what the stability theorem asks of an activation (stability's)
+        "function_properties",
         # paths: the file checks of a run (check_paths, FileIndex); they may use io, never the cli
-        "stability sure paths",
+        "stability sure paths haar_frame",
         # stopping_search: one stopping search (autoparams' choose_steps)
         "expr dictionary report stopping_search subsequences",
         # search_windows: a long signal's lambda search on windows, and its refine
@@ -54,7 +56,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
 COMPUTE = frozenset(
     "engine stepper _entries stability subsequences filters report measure stream network autoparams expr dictionary quality "
     "stopping_search search_windows wavelet median nugget spectral_floor noise quiet_windows noise_colour selection impulses multilevel multiscale residual_levels automatic untrusted nonlinearities _families "
-    "_translations _flux_kernels bounded dask learn learn_model network_stop learn_stop sink sure stopping pairs passing scaling signs".split()
+    "_translations _flux_kernels bounded haar_frame function_properties dask learn learn_model network_stop learn_stop sink sure stopping pairs passing scaling signs".split()
 )
 FILE_SIDE = frozenset({"io", "paths", "pipeline", "batch", "batch_pool", "cli"})
 #: Third-party packages only the command line may import.
@@ -197,13 +199,13 @@ def _tree(tmp_path: Path, files: dict) -> Path:
         ({"filters.py": "from click import echo\n"}, "only the cli package may"),
         ({"io/csv.py": "from ..filters import Plan\n"}, "io knows nothing about diffusion"),
         ({"io/csv.py": "from resdenoise.stability import check_tau\n"}, "io imports stability"),
-        ({"pipeline.py": "from .cli import cli\n"}, "pipeline (layer 15) imports cli"),
-        ({"stream.py": "from . import pipeline\n"}, "stream (layer 13) imports pipeline"),
+        ({"pipeline.py": "from .cli import cli\n"}, "pipeline (layer 16) imports cli"),
+        ({"stream.py": "from . import pipeline\n"}, "stream (layer 14) imports pipeline"),
         (
             {"stream.py": "from .paths import check_paths\n"},
             "stream computes and must not import paths",
         ),
-        ({"paths.py": "def f():\n    from .cli import options\n"}, "paths (layer 5) imports cli"),
+        ({"paths.py": "def f():\n    from .cli import options\n"}, "paths (layer 6) imports cli"),
         ({"newthing.py": "x = 1\n"}, "in no layer"),
     ],
 )

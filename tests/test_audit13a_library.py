@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import resdenoise as rd
-from resdenoise import stability
+from resdenoise import function_properties, stability
 from resdenoise.errors import SignalValuesError
 from resdenoise.expr import expression_nonlinearity
 from resdenoise.nonlinearities import from_function
@@ -60,16 +60,18 @@ def test_a_lambda_over_a_changed_global_is_checked_again():
 
 
 def test_no_python_function_is_kept_alive_by_the_analysis():
-    stability._FORMULA_PROPERTIES.clear()
+    function_properties._FORMULA_PROPERTIES.clear()
     rd.resnet(STEPS, Scaled(1.0), blocks=2)
-    assert not stability._FORMULA_PROPERTIES
+    assert not function_properties._FORMULA_PROPERTIES
 
 
 def test_a_formula_is_sampled_once_per_formula_lam_and_signal(monkeypatch):
     calls = []
-    sample = stability._sampled_properties
-    monkeypatch.setattr(stability, "_sampled_properties", lambda nl: calls.append(nl) or sample(nl))
-    stability._FORMULA_PROPERTIES.clear()
+    sample = function_properties._sampled_properties
+    monkeypatch.setattr(
+        function_properties, "_sampled_properties", lambda nl: calls.append(nl) or sample(nl)
+    )
+    function_properties._FORMULA_PROPERTIES.clear()
     first = stability.analyse_function(expression_nonlinearity("lam*tanh(r/lam)", lam=2.0))
     again = stability.analyse_function(expression_nonlinearity("lam*tanh(r/lam)", lam=2.0))
     assert again is first and len(calls) == 1  # another object of the same formula: kept

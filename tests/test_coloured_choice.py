@@ -11,13 +11,8 @@ import pywt
 
 from resdenoise.automatic import choose_denoiser, gain_test
 from resdenoise.filters import plan_shrink
-from resdenoise.multilevel import (
-    MultilevelPlan,
-    frame_coefficients,
-    frame_identity_sure,
-    frame_sure_terms,
-    level_sigmas,
-)
+from resdenoise.haar_frame import frame_coefficients, frame_identity_sure, frame_sure_terms
+from resdenoise.multilevel import MultilevelPlan, level_sigmas
 from resdenoise.noise import NoiseLevel, search_noise
 from resdenoise.noise_colour import (
     POWER_LAW_RISES,

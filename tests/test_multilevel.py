@@ -226,12 +226,13 @@ def test_soft_iteration_is_non_expansive(values, thetas, data):
 
 
 def test_block_runs_through_the_engine_with_the_registry_kernels(rng, monkeypatch):
-    """Each level is one engine call per stride class (run_strided), not a transform."""
+    """Each level is one engine call per stride class (run_strided_unchecked), not a
+    transform."""
     import resdenoise.multilevel as ml
 
     calls = []
-    real = ml.run_strided
-    monkeypatch.setattr(ml, "run_strided", lambda *a: calls.append(a[4]) or real(*a))
+    real = ml.run_strided_unchecked
+    monkeypatch.setattr(ml, "run_strided_unchecked", lambda *a: calls.append(a[4]) or real(*a))
     nls = [get_nonlinearity("soft", "shrinkage", S2 * t) for t in (0.3, 0.2, 0.1)]
     multilevel_block(rng.standard_normal(50), nls)
     assert calls == [1, 2, 4]

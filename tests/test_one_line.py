@@ -373,7 +373,7 @@ def _formula_network(formulas: list[str]) -> str:
 def test_identical_formula_groups_are_compiled_and_sampled_once(monkeypatch):
     """1,000 groups of 3 formulas: 3 compilations and 3 stability samplings, where
     each group compiled and sampled its formula (twice) before: ~50 s of checks."""
-    from resdenoise import expr, network, stability
+    from resdenoise import expr, function_properties, network
 
     formulas = ["r/(1 + abs(r)/lam)", "lam*tanh(r/lam)", "r/sqrt(1 + (r/lam)**2)"]
     spec = network.parse_network(_formula_network(formulas * 334), "net.toml")
@@ -382,11 +382,11 @@ def test_identical_formula_groups_are_compiled_and_sampled_once(monkeypatch):
     monkeypatch.setattr(
         network, "expression_nonlinearity", lambda *a, **k: built.append(a[0]) or real(*a, **k)
     )
-    stability._FORMULA_PROPERTIES.clear()  # a formula's properties: kept by its key
+    function_properties._FORMULA_PROPERTIES.clear()  # a formula's properties: kept by its key
     sampled = []
-    sample = stability._sampled_properties
+    sample = function_properties._sampled_properties
     monkeypatch.setattr(
-        stability, "_sampled_properties", lambda nl: sampled.append(nl) or sample(nl)
+        function_properties, "_sampled_properties", lambda nl: sampled.append(nl) or sample(nl)
     )
     plan = network.build_network(spec, np.linspace(-1.0, 1.0, 50), lam=1.0)
     verdict = plan.verdict()

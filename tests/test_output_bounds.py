@@ -25,6 +25,9 @@ class _Plan:
     def run(self, u):
         return np.asarray(u, dtype=float) + self.over
 
+    def with_output(self, u, output):  # (Plan.with_output: a stub keeps nothing)
+        return self
+
 
 def _full_scale(path, n=4000, seed=0):
     rng = np.random.default_rng(seed)
@@ -66,11 +69,12 @@ def test_a_choice_that_leaves_the_range_is_replaced_by_the_next():
 
 def test_scales_auto_takes_one_scale_where_the_scales_leave_the_range():
     u = np.linspace(-1.0, TOP, 64)
-    assert _leaves(_Plan(0.01), u, (-1.0, TOP), 0)
-    assert not _leaves(_Plan(0.0), u, (-1.0, TOP), 0)
-    assert not _leaves(_Plan(0.01), u, None, 0)
+    assert _leaves(_Plan(0.01), u, (-1.0, TOP), 0)[0]
+    left, out = _leaves(_Plan(0.0), u, (-1.0, TOP), 0)
+    assert not left and np.array_equal(out, u)  # the output, for the run not to run again
+    assert _leaves(_Plan(0.01), u, None, 0) == (False, None)
     # the samples divided by 2**shift: the bounds with them (exact)
-    assert not _leaves(_Plan(0.0), u / 4, (-1.0, TOP), 2)
+    assert not _leaves(_Plan(0.0), u / 4, (-1.0, TOP), 2)[0]
 
 
 def test_the_pipeline_tells_the_automatic_choice_the_files_range(tmp_path, monkeypatch):

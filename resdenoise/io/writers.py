@@ -10,12 +10,10 @@ integer PCM quantised and clipped (and counted) rather than wrapped.
 
 from __future__ import annotations
 
-import bisect
 import codecs
 import io
 import os
 import tempfile
-from dataclasses import replace
 
 import numpy as np
 
@@ -33,21 +31,27 @@ from .atomic import (
     write_files_atomic,
 )
 from .audio import _AUDIO_ERRORS
-from .options import WriteOptions, join_row
+from .csv_text import (
+    comments_after,
+    csv_bytes,
+    csv_dialect,
+    csv_head_lines,
+    csv_row_lines,
+    delimited_for,
+    placed,
+)
+from .options import WriteOptions
 from .rounding import PcmRounding, reencoded
 from .signal import (
     CODEC_SUBTYPES,
     FLOAT_SUBTYPES,
     PCM_BITS,
-    RATE_LINE,
     STDIO,
     ZARR,
-    CsvLayout,
     Signal,
     _check_subtype,
     can_encode,
     check_carried,
-    csv_rate,
     dropped_columns,
     guess_format,
 )
@@ -117,7 +121,7 @@ def encode_signal(
     if fmt == "CSV":
         _check_subtype(target, fmt, subtype)
         stats = {"clipped": 0, "format": "CSV", "subtype": None, "narrowing": None}
-        return _csv_bytes(_delimited_for(path, sig), data), stats
+        return csv_bytes(delimited_for(path, sig), data), stats
     return _audio_bytes(sig, data, fmt, subtype, target, _opus_asked(path, options))
 
 
@@ -145,114 +149,6 @@ def _diverged(name: str, count: int) -> SignalError:
     return SignalError(
         f"{name}: {count} output values are not finite (the run diverged); nothing written"
     )
-
-
-def _repr_column(values: np.ndarray, decimal: str) -> list[str]:
-    cells = list(map(repr, values.tolist()))
-    if decimal == ",":
-        cells = [c.replace(".", ",") for c in cells]
-    return cells
-
-
-def _csv_bytes(sig: Signal, data: np.ndarray) -> bytes:
-    layout, _ = _csv_dialect(sig)
-    lines = _csv_head_lines(sig)
-    lines.extend(_placed(_csv_row_lines(sig, data, sig.carried), layout.comments, 0))
-    lines.extend(_after(layout.comments, data.shape[0]))
-    text = layout.newline.join(lines) + layout.newline
-    return text.encode(layout.encoding)
-
-
-#: Output extensions that name tab-separated values, whatever the input's delimiter.
-TAB_EXTENSIONS = (".tsv", ".tab")
-
-
-def _delimited_for(path: str, sig: Signal) -> Signal:
-    """``sig`` as a CSV output at ``path`` writes it: tab-separated for a ``.tsv`` or
-    ``.tab`` name (a TSV reader sees one column in commas), else as it is."""
-    if os.path.splitext(path)[1].lower() not in TAB_EXTENSIONS or sig.delimiter == "\t":
-        return sig
-    return replace(sig, delimiter="\t")
-
-
-def _csv_dialect(sig: Signal) -> tuple[CsvLayout, str]:
-    """Layout and delimiter of the CSV output (the input's, or plain for audio input;
-    tabs where :func:`_delimited_for` says)."""
-    if sig.format == "CSV":
-        return sig.layout, sig.delimiter
-    return CsvLayout(), "\t" if sig.delimiter == "\t" else ","
-
-
-def _csv_head_lines(sig: Signal) -> list[str]:
-    """The preamble and header lines of the CSV output (without line ends)."""
-    layout, delim = _csv_dialect(sig)
-    lines = list(layout.preamble)
-    if sig.samplerate and csv_rate(lines) is None:
-        lines.insert(0, RATE_LINE.format(rate=int(sig.samplerate)))
-    tail = delim if layout.trailing_delimiter else ""
-    header = sig.header if sig.format == "CSV" else None
-    if header is not None and not layout.header_in_preamble:
-        lines.append(join_row(header, delim, layout.quote_header) + tail)
-    return lines
-
-
-def _after(comments, rows: int) -> list[str]:
-    """The input's comment lines after its last row, ``rows`` rows (written at the end)."""
-    return [text for row, text in comments if row >= rows]
-
-
-def _placed(rows, comments, start: int):
-    """``rows`` (the file's rows from number ``start``) with the input's comment lines
-    among them where they were: before the row they preceded (those after the last
-    row of the file are written at its end)."""
-    if not comments:
-        return rows
-    rows = list(rows)
-    stop = start + len(rows)
-    lo = bisect.bisect_left(comments, (start,))
-    hi = bisect.bisect_left(comments, (stop,))
-    if lo == hi:
-        return rows
-    out, at = [], 0
-    for row, text in comments[lo:hi]:
-        out.extend(rows[at : row - start])
-        out.append(text)
-        at = row - start
-    out.extend(rows[at:])
-    return out
-
-
-def _csv_row_lines(sig: Signal, data: np.ndarray, carried: dict):
-    """The data rows (without line ends) of ``data`` and the ``carried`` cells beside it.
-
-    Quoting is decided per call (any call of a file gives the same rows:
-    minimal quoting leaves a cell alone unless it needs quotes).
-    """
-    layout, delim = _csv_dialect(sig)
-    n = data.shape[0]
-    chans = data.reshape(n, -1)
-    positions = sig.channel_positions
-    width = len(positions) + len(carried)
-    cols: list[list[str] | None] = [None] * width
-    for k, p in enumerate(positions):
-        cols[p] = _repr_column(chans[:, k], layout.decimal)
-    for p, cells in carried.items():
-        if isinstance(cells, np.ndarray):
-            cells = _repr_column(np.asarray(cells, dtype=np.float64), layout.decimal)
-        if len(cells) != n:
-            raise SignalError(
-                f"{sig.source}: carried column {p + 1} has {len(cells)} rows, not {n}"
-            )
-        cols[p] = cells
-    tail = delim if layout.trailing_delimiter else ""
-    texts = (
-        "\x00".join(cells) for cells in carried.values() if not isinstance(cells, np.ndarray)
-    )  # each carried text column as one string: does a cell hold the delimiter or a quote?
-    needs_quotes = layout.quote_data or any(delim in t or '"' in t for t in texts)
-    if needs_quotes:
-        return [join_row(row, delim, layout.quote_data) + tail for row in zip(*cols, strict=True)]
-    rows = cols[0] if len(cols) == 1 else map(delim.join, zip(*cols, strict=True))
-    return rows if not tail else (row + tail for row in rows)
 
 
 def _audio_bytes(
@@ -653,7 +549,7 @@ class SignalWriter(_TempOutput):
             return
         if self.fmt == "CSV":
             _check_subtype(self.name, self.fmt, subtype)
-            self.template = template = _delimited_for(self.path, template)
+            self.template = template = delimited_for(self.path, template)
         else:
             self.fmt, self.subtype, self.narrowing = _audio_choice(
                 template, self.fmt, subtype, self.name, _opus_asked(self.path, options)
@@ -687,10 +583,10 @@ class SignalWriter(_TempOutput):
 
     def _start(self) -> None:
         if self.fmt == "CSV":
-            layout, _ = _csv_dialect(self.template)
+            layout, _ = csv_dialect(self.template)
             self._nl = layout.newline
             self._encoder = codecs.getincrementalencoder(layout.encoding)()
-            head = _csv_head_lines(self.template)
+            head = csv_head_lines(self.template)
             self._put("".join(line + self._nl for line in head))
             self._comments, self._row = layout.comments, 0  # (rows written so far)
             return
@@ -751,8 +647,8 @@ class SignalWriter(_TempOutput):
             return given
         if self.fmt == "CSV":
             if data.shape[0]:
-                rows = _csv_row_lines(self.template, data, carried)
-                rows = _placed(rows, self._comments, self._row)
+                rows = csv_row_lines(self.template, data, carried)
+                rows = placed(rows, self._comments, self._row)
                 self._row += data.shape[0]
                 self._put(self._nl.join(rows) + self._nl)
             return given
@@ -853,7 +749,7 @@ class SignalWriter(_TempOutput):
                 except _AUDIO_ERRORS as exc:
                     raise _encode_error(self.name, self.fmt, self.subtype, exc) from None
             else:
-                rest = _after(self._comments, self._row)
+                rest = comments_after(self._comments, self._row)
                 self._put("".join(text + self._nl for text in rest), final=True)
             self._fh.flush()
             os.fsync(self._fh.fileno())

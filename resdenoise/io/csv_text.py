@@ -1,0 +1,137 @@
+"""The text of a CSV output: its preamble and header, its rows (numbers by ``repr``:
+float64 round-trips exactly; the input's decimal mark, delimiter, quoting and trailing
+delimiter) and the input's comment lines placed among them where they were.  Used by
+:mod:`resdenoise.io.writers`, whole (:func:`csv_bytes`) or block by block.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+from dataclasses import replace
+
+import numpy as np
+
+from ..errors import SignalError
+from .options import join_row
+from .signal import RATE_LINE, CsvLayout, Signal, csv_rate
+
+__all__ = [
+    "TAB_EXTENSIONS",
+    "comments_after",
+    "csv_bytes",
+    "csv_dialect",
+    "csv_head_lines",
+    "csv_row_lines",
+    "delimited_for",
+    "placed",
+    "repr_column",
+]
+
+
+def repr_column(values: np.ndarray, decimal: str) -> list[str]:
+    cells = list(map(repr, values.tolist()))
+    if decimal == ",":
+        cells = [c.replace(".", ",") for c in cells]
+    return cells
+
+
+def csv_bytes(sig: Signal, data: np.ndarray) -> bytes:
+    layout, _ = csv_dialect(sig)
+    lines = csv_head_lines(sig)
+    lines.extend(placed(csv_row_lines(sig, data, sig.carried), layout.comments, 0))
+    lines.extend(comments_after(layout.comments, data.shape[0]))
+    text = layout.newline.join(lines) + layout.newline
+    return text.encode(layout.encoding)
+
+
+#: Output extensions that name tab-separated values, whatever the input's delimiter.
+TAB_EXTENSIONS = (".tsv", ".tab")
+
+
+def delimited_for(path: str, sig: Signal) -> Signal:
+    """``sig`` as a CSV output at ``path`` writes it: tab-separated for a ``.tsv`` or
+    ``.tab`` name (a TSV reader sees one column in commas), else as it is."""
+    if os.path.splitext(path)[1].lower() not in TAB_EXTENSIONS or sig.delimiter == "\t":
+        return sig
+    return replace(sig, delimiter="\t")
+
+
+def csv_dialect(sig: Signal) -> tuple[CsvLayout, str]:
+    """Layout and delimiter of the CSV output (the input's, or plain for audio input;
+    tabs where :func:`delimited_for` says)."""
+    if sig.format == "CSV":
+        return sig.layout, sig.delimiter
+    return CsvLayout(), "\t" if sig.delimiter == "\t" else ","
+
+
+def csv_head_lines(sig: Signal) -> list[str]:
+    """The preamble and header lines of the CSV output (without line ends)."""
+    layout, delim = csv_dialect(sig)
+    lines = list(layout.preamble)
+    if sig.samplerate and csv_rate(lines) is None:
+        lines.insert(0, RATE_LINE.format(rate=int(sig.samplerate)))
+    tail = delim if layout.trailing_delimiter else ""
+    header = sig.header if sig.format == "CSV" else None
+    if header is not None and not layout.header_in_preamble:
+        lines.append(join_row(header, delim, layout.quote_header) + tail)
+    return lines
+
+
+def comments_after(comments, rows: int) -> list[str]:
+    """The input's comment lines after its last row, ``rows`` rows (written at the end)."""
+    return [text for row, text in comments if row >= rows]
+
+
+def placed(rows, comments, start: int):
+    """``rows`` (the file's rows from number ``start``) with the input's comment lines
+    among them where they were: before the row they preceded (those after the last
+    row of the file are written at its end)."""
+    if not comments:
+        return rows
+    rows = list(rows)
+    stop = start + len(rows)
+    lo = bisect.bisect_left(comments, (start,))
+    hi = bisect.bisect_left(comments, (stop,))
+    if lo == hi:
+        return rows
+    out, at = [], 0
+    for row, text in comments[lo:hi]:
+        out.extend(rows[at : row - start])
+        out.append(text)
+        at = row - start
+    out.extend(rows[at:])
+    return out
+
+
+def csv_row_lines(sig: Signal, data: np.ndarray, carried: dict):
+    """The data rows (without line ends) of ``data`` and the ``carried`` cells beside it.
+
+    Quoting is decided per call (any call of a file gives the same rows:
+    minimal quoting leaves a cell alone unless it needs quotes).
+    """
+    layout, delim = csv_dialect(sig)
+    n = data.shape[0]
+    chans = data.reshape(n, -1)
+    positions = sig.channel_positions
+    width = len(positions) + len(carried)
+    cols: list[list[str] | None] = [None] * width
+    for k, p in enumerate(positions):
+        cols[p] = repr_column(chans[:, k], layout.decimal)
+    for p, cells in carried.items():
+        if isinstance(cells, np.ndarray):
+            cells = repr_column(np.asarray(cells, dtype=np.float64), layout.decimal)
+        if len(cells) != n:
+            raise SignalError(
+                f"{sig.source}: carried column {p + 1} has {len(cells)} rows, not {n}"
+            )
+        cols[p] = cells
+    tail = delim if layout.trailing_delimiter else ""
+    texts = (
+        "\x00".join(cells) for cells in carried.values() if not isinstance(cells, np.ndarray)
+    )  # each carried text column as one string: does a cell hold the delimiter or a quote?
+    needs_quotes = layout.quote_data or any(delim in t or '"' in t for t in texts)
+    if needs_quotes:
+        return [join_row(row, delim, layout.quote_data) + tail for row in zip(*cols, strict=True)]
+    rows = cols[0] if len(cols) == 1 else map(delim.join, zip(*cols, strict=True))
+    return rows if not tail else (row + tail for row in rows)
