@@ -362,12 +362,12 @@ def quiet_power_law(f2: np.ndarray, rises: np.ndarray) -> tuple[bool, np.ndarray
     return (False, rises) if law is None else (True, law)
 
 
-def _quiet_law(f2: np.ndarray, window: int, levels: int, most: float, each=None):
+def _quiet_law(f2: np.ndarray, window: int, levels: int, most: float, lowest: float = 0.0):
     """The rises of the quiet windows' level sigmas (:func:`quiet_window_levels` of
     ``window`` samples over ``levels`` levels) where, on every channel, the signal pauses
     (:data:`QUIET_PAUSE`), the weighted straight line through the log sigmas rises by
     :data:`QUIET_SLOPE` a level and leaves a residual sum of squares of at most ``most``,
-    and (``each``: a ``(low, high)`` range) every level's rise is in ``each``; else None."""
+    and every level rises by at least ``lowest``; else None."""
     found = quiet_window_levels(f2, window, levels)
     if found is None:
         return None
@@ -375,7 +375,7 @@ def _quiet_law(f2: np.ndarray, window: int, levels: int, most: float, each=None)
     if not bool(np.all(pause >= QUIET_PAUSE)):
         return None
     rises = np.exp(np.diff(logs, axis=0))
-    if each is not None and not bool(np.all((rises >= each[0]) & (rises <= each[1]))):
+    if not bool(np.all(rises >= lowest)):
         return None
     j = np.arange(1.0, levels + 1.0)
     x = np.stack([np.ones_like(j), j], axis=1)
@@ -393,8 +393,8 @@ def paused_power_law(f2: np.ndarray, evidence: tuple) -> tuple[bool, np.ndarray,
     """:func:`colour_evidence`'s answer ``evidence``, or where it is not confident but the
     quiet windows of :data:`SHORT_WINDOW` samples show one power law over levels 1 to
     :data:`SHORT_LEVELS` (as :func:`quiet_power_law`'s of 256 samples over 5 levels, with
-    :data:`SHORT_CHI2` and every level's rise within :data:`POWER_LAW_RISES`), confident
-    with their rises and the evidence's name.
+    :data:`SHORT_CHI2`, and every level rising by at least ``POWER_LAW_RISES[0]``),
+    confident with their rises and the evidence's name.
 
     Used where a roughness check (the variogram's nugget, the lag-one covariance, the
     spectral floor) set the level (:func:`resdenoise.multilevel.white_nugget`): under pink
@@ -407,11 +407,11 @@ def paused_power_law(f2: np.ndarray, evidence: tuple) -> tuple[bool, np.ndarray,
     increments never pause (pause 1.5-2.0; with white noise no call in 480 cases: walks,
     walks with jumps, AR(1) phi 0.9 and 0.97 of 512-8192 samples at 2-30 % noise, 6
     seeds); white noise under an exponential chirp at 5 % pauses and fits the line
-    (chi^2 0.3-0.7) but rises 0.96-1.06 at level 2, outside the band.
+    (chi^2 0.3-0.7) but rises 0.96-1.06 at level 2: white there.
     """
     if evidence[0]:
         return evidence
-    law = _quiet_law(f2, SHORT_WINDOW, SHORT_LEVELS, SHORT_CHI2, POWER_LAW_RISES)
+    law = _quiet_law(f2, SHORT_WINDOW, SHORT_LEVELS, SHORT_CHI2, POWER_LAW_RISES[0])
     if law is None:
         return evidence
     said = f"the quiet windows of {SHORT_WINDOW} samples between the signal's bursts"
