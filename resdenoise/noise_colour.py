@@ -7,8 +7,9 @@ estimate (:func:`box_sigma`), the power-law test over the level rises
 (:func:`power_law_noise`, with its bend test :func:`rises_bend`), a second,
 independent piece of evidence from the quietest windows
 (:func:`quiet_power_law`), a third from the spectral floor between a tonal
-signal's peaks (:func:`tonal_power_law`, signals that never pause), and the
-estimator's bias under such a spectrum (:func:`power_law_factor`,
+signal's peaks (:func:`tonal_power_law`, signals that never pause), a fourth from
+short quiet windows where a roughness check set the level (:func:`paused_power_law`,
+the pauses between an ECG's beats), and the estimator's bias under such a spectrum (:func:`power_law_factor`,
 :func:`power_law_calibrated`).  NumPy only.
 """
 
