@@ -135,6 +135,7 @@ from .noise_colour import (
     level_details,
     log_sigma_error,
     max_scales,
+    paused_power_law,
     power_law_calibrated,
     power_law_factor,
     rises_bend,
@@ -707,7 +708,8 @@ def _white_nugget(f, level, evidence=None) -> tuple[NoiseLevel, tuple | None]:
     if UNIDENTIFIED in level.per_channel():  # the levels' rise may be the rough signal's
         return level, None
     plain = replace(search_noise(f, nugget=False), white=level.white)  # the share rule's
-    evidence = colour_evidence(np.asarray(f, dtype=float).reshape(len(f), -1), plain.sigma)
+    f2 = np.asarray(f, dtype=float).reshape(len(f), -1)
+    evidence = paused_power_law(f2, colour_evidence(f2, plain.sigma))
     return (plain if evidence[0] else level), evidence
 
 

@@ -7,8 +7,9 @@ estimate (:func:`box_sigma`), the power-law test over the level rises
 (:func:`power_law_noise`, with its bend test :func:`rises_bend`), a second,
 independent piece of evidence from the quietest windows
 (:func:`quiet_power_law`), a third from the spectral floor between a tonal
-signal's peaks (:func:`tonal_power_law`, signals that never pause), and the
-estimator's bias under such a spectrum (:func:`power_law_factor`,
+signal's peaks (:func:`tonal_power_law`, signals that never pause), a fourth from
+short quiet windows where a roughness check set the level (:func:`paused_power_law`,
+the pauses between an ECG's beats), and the estimator's bias under such a spectrum (:func:`power_law_factor`,
 :func:`power_law_calibrated`).  NumPy only.
 """
 
@@ -36,6 +37,7 @@ __all__ = [
     "colour_evidence",
     "level_details",
     "octave_floors",
+    "paused_power_law",
     "log_sigma_error",
     "max_scales",
     "power_law_calibrated",
@@ -291,14 +293,24 @@ QUIET_CHI2 = 7.81
 #: ... where the signal pauses: the median window's coarsest-level energy is at
 #: least this many times the quiet windows' (stationary signals: 1.3-1.9).
 QUIET_PAUSE = 4.0
+#: :func:`paused_power_law`: the quiet windows of this many samples (a pause between
+#: heart beats is 70-100 samples at 360 Hz) ...
+SHORT_WINDOW = 64
+#: ... over levels 1 to this ...
+SHORT_LEVELS = 4
+#: ... and the straight line's residual sum of squares at most this: the 95 % point of
+#: chi^2 with 2 degrees of freedom (4 levels, 2 parameters).
+SHORT_CHI2 = 5.99
 
 
-def quiet_window_levels(f2: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """``(logs, errors, pause)``: the log noise sigma of levels 1..5 read on the same
-    windows, the quietest at the coarsest level, and its standard errors (each
-    ``(QUIET_LEVELS, channels)``), and per channel the median window's coarsest-level
-    energy over the quiet windows' median; None when the signal has fewer than
-    :data:`QUIET_MIN_WINDOWS` windows of :data:`QUIET_WINDOW` samples.
+def quiet_window_levels(
+    f2: np.ndarray, window: int = QUIET_WINDOW, levels: int = QUIET_LEVELS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(logs, errors, pause)``: the log noise sigma of levels 1..``levels`` (5) read on
+    the same windows of ``window`` samples (256), the quietest at the coarsest level, and
+    its standard errors (each ``(levels, channels)``), and per channel the median
+    window's coarsest-level energy over the quiet windows' median; None when the signal
+    has fewer than :data:`QUIET_MIN_WINDOWS` windows.
 
     Each window's mean square of each level's details (:func:`level_details`); the
     :data:`QUIET_SHARE` of the windows with the smallest coarsest-level energy;
@@ -312,13 +324,13 @@ def quiet_window_levels(f2: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     music) shows its own levels here as well.
     """
     n, c = f2.shape
-    windows = (n - 2**QUIET_LEVELS + 1) // QUIET_WINDOW  # every level's details cover them
+    windows = (n - 2**levels + 1) // window  # every level's details cover them
     if windows < QUIET_MIN_WINDOWS:
         return None
-    energies = np.empty((QUIET_LEVELS, windows, c))
-    for j in range(1, QUIET_LEVELS + 1):
-        d = level_details(f2, j)[: windows * QUIET_WINDOW]
-        energies[j - 1] = np.mean(np.square(d).reshape(windows, QUIET_WINDOW, c), axis=1)
+    energies = np.empty((levels, windows, c))
+    for j in range(1, levels + 1):
+        d = level_details(f2, j)[: windows * window]
+        energies[j - 1] = np.mean(np.square(d).reshape(windows, window, c), axis=1)
     keep = max(4, int(QUIET_SHARE * windows))
     quietest = np.argsort(energies[-1], axis=0, kind="stable")[:keep]
     picked = 0.5 * np.log(np.maximum(np.take_along_axis(energies, quietest[None], axis=1), 1e-300))
@@ -347,22 +359,64 @@ def quiet_power_law(f2: np.ndarray, rises: np.ndarray) -> tuple[bool, np.ndarray
     output fell from 11.6 to 3.9 dB), but stationary: pause 1.3-1.9, against
     8.6-26 for pink speech.
     """
-    found = quiet_window_levels(f2)
+    law = _quiet_law(f2, QUIET_WINDOW, QUIET_LEVELS, QUIET_CHI2)
+    return (False, rises) if law is None else (True, law)
+
+
+def _quiet_law(f2: np.ndarray, window: int, levels: int, most: float, lowest: float = 0.0):
+    """The rises of the quiet windows' level sigmas (:func:`quiet_window_levels` of
+    ``window`` samples over ``levels`` levels) where, on every channel, the signal pauses
+    (:data:`QUIET_PAUSE`), the weighted straight line through the log sigmas rises by
+    :data:`QUIET_SLOPE` a level and leaves a residual sum of squares of at most ``most``,
+    and every level rises by at least ``lowest``; else None."""
+    found = quiet_window_levels(f2, window, levels)
     if found is None:
-        return False, rises
+        return None
     logs, errors, pause = found
     if not bool(np.all(pause >= QUIET_PAUSE)):
-        return False, rises
-    j = np.arange(1.0, QUIET_LEVELS + 1.0)
+        return None
+    rises = np.exp(np.diff(logs, axis=0))
+    if not bool(np.all(rises >= lowest)):
+        return None
+    j = np.arange(1.0, levels + 1.0)
     x = np.stack([np.ones_like(j), j], axis=1)
     for ch in range(f2.shape[1]):
         w = 1.0 / np.square(errors[:, ch])
         beta = np.linalg.solve(x.T @ (x * w[:, None]), x.T @ (w * logs[:, ch]))
         chi2 = float(np.sum(w * np.square(logs[:, ch] - x @ beta)))
         slope = math.exp(float(beta[1]))
-        if not (QUIET_SLOPE[0] <= slope <= QUIET_SLOPE[1] and chi2 <= QUIET_CHI2):
-            return False, rises
-    return True, np.exp(np.diff(logs, axis=0))
+        if not (QUIET_SLOPE[0] <= slope <= QUIET_SLOPE[1] and chi2 <= most):
+            return None
+    return rises
+
+
+def paused_power_law(f2: np.ndarray, evidence: tuple) -> tuple[bool, np.ndarray, str]:
+    """:func:`colour_evidence`'s answer ``evidence``, or where it is not confident but the
+    quiet windows of :data:`SHORT_WINDOW` samples show one power law over levels 1 to
+    :data:`SHORT_LEVELS` (as :func:`quiet_power_law`'s of 256 samples over 5 levels, with
+    :data:`SHORT_CHI2`, and every level rising by at least ``POWER_LAW_RISES[0]``),
+    confident with their rises and the evidence's name.
+
+    Used where a roughness check (the variogram's nugget, the lag-one covariance, the
+    spectral floor) set the level (:func:`resdenoise.multilevel.white_nugget`): under pink
+    noise they read its white-like part (0.52-0.99 of its finest level) and the noise is
+    then taken as white at every scale, while a signal whose coarse content comes in short
+    bursts (an ECG's beats, 70-100 quiet samples between them) bends the box estimates
+    (ECG: level 4 rises 20x) and has no pause of 256 samples.  Between its bursts the
+    windows of 64 samples hold the noise alone: pink ECG rises 1.36-1.48 at levels 2-4,
+    slope 1.38-1.44, chi^2 0.1, pause 21.  A random walk's or an AR(1) process's own
+    increments never pause (pause 1.5-2.0; with white noise no call in 480 cases: walks,
+    walks with jumps, AR(1) phi 0.9 and 0.97 of 512-8192 samples at 2-30 % noise, 6
+    seeds); white noise under an exponential chirp at 5 % pauses and fits the line
+    (chi^2 0.3-0.7) but rises 0.96-1.06 at level 2: white there.
+    """
+    if evidence[0]:
+        return evidence
+    law = _quiet_law(f2, SHORT_WINDOW, SHORT_LEVELS, SHORT_CHI2, POWER_LAW_RISES[0])
+    if law is None:
+        return evidence
+    said = f"the quiet windows of {SHORT_WINDOW} samples between the signal's bursts"
+    return True, law, said
 
 
 #: :func:`octave_floors`: Hann segments of this many samples (harmonics 1/1024 cycle
