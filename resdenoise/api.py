@@ -31,6 +31,7 @@ from .errors import (
     counted,
     is_positive,
     refuse_complex,
+    refuse_diverged,
     spell,
 )
 from .filters import check_lams, check_verdict, probe_flux, run_plan
@@ -244,6 +245,7 @@ def _plan_and_run(
         scale = scale if is_positive(scale) else 1.0  # else the planner says what is wrong
         nonlinearity = from_function(nonlinearity, form, name=name, lam=scale)
         # bound to the number given (the planner takes it again)
+    _refuse_non_finite(nonlinearity)
     plan, extra = planner(command, nonlinearity, lam=lam, **settings)(u)
     _tell(extra.get("warnings", ()))  # what the automatic search has to say
     said: list[str] = []
@@ -255,9 +257,24 @@ def _plan_and_run(
     probe_flux(plan, u, u.dtype, samples_only=bool(allow_unstable))
     out = run_plan(plan, u)  # the cascade over scales computes float64, rounded back:
     out = out.astype(u.dtype, copy=False)  # float32 stays float32 (as_signal's rule)
+    # an unstable run allowed may diverge: refused as the command line's writers refuse it
+    refuse_diverged(command, out, "nothing returned")
     if np.may_share_memory(out, given):  # never the caller's array (u is not copied)
         out = out.copy()
     return back(out)
+
+
+def _refuse_non_finite(nl) -> None:
+    """Refuse a Python function (or a Nonlinearity made of one) whose activation is NaN or
+    infinite somewhere its stability is sampled, as the command line refuses such a formula
+    (:func:`resdenoise.stability.non_finite_activation`, the one check): allowed unstable,
+    it would make the output NaN; else its NaN would read as "g unbounded"."""
+    if isinstance(nl, Nonlinearity) and nl.entry is None and nl.formula is None:
+        from .stability import non_finite_activation
+
+        bad = non_finite_activation(nl)
+        if bad:
+            raise ParameterError(f"{nl.name}: {bad}; a function must be finite for every r")
 
 
 _SIGNAL = """
@@ -291,7 +308,11 @@ _TAIL = """
     allow_unstable : bool
         Run even when the plan is not L-infinity stable (or its flux overflows at
         this lambda); samples whose differences leave the dtype are still refused
-        (:class:`~resdenoise.errors.SignalValuesError`: the input's fault).
+        (:class:`~resdenoise.errors.SignalValuesError`: the input's fault), and so
+        is a run that diverges (an output value NaN or infinite: a
+        :class:`~resdenoise.errors.SignalError`, nothing returned, as the command
+        line writes nothing).  A function that is NaN or infinite somewhere is
+        refused either way (its NaN would be the output's).
     stopping_rule : {"sure", "noise2self", "decorrelation"}
         How ``"auto"`` chooses.
     sigma : float, optional
@@ -314,9 +335,12 @@ _TAIL = """
     Raises
     ------
     SignalError
-        The signal is not numbers, has fewer than 2 samples or a NaN/inf.
+        The signal is not numbers, has fewer than 2 samples or a NaN/inf; or
+        the run diverged (an unstable run allowed: an output value NaN or inf).
     ParameterError
-        Settings that do not go together; an automatic stopping time
+        A function (or a Nonlinearity made of one) NaN or infinite somewhere on
+        the grid its stability is sampled on (``1e-6 lam`` to ``1e6 lam``);
+        settings that do not go together; an automatic stopping time
         (``time``, ``iterations``, ``alpha`` or ``blocks`` = ``"auto"``) with a
         function, a formula or a parametrised family (a registry name, or
         get_nonlinearity's Nonlinearity, takes one); ``lam`` (or ``theta``) =

@@ -468,6 +468,29 @@ def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
     )
 
 
+def non_finite_activation(nl: Nonlinearity) -> str | None:
+    """Where a custom ``nl``'s activation is nan or infinite on the grid its stability is
+    sampled on (see ``_sample_grid``, stretched to ``nl.reach`` and ``nl.floor``), nearest
+    0, in words (``"the activation is nan at r = -5.00115"``); None where it is finite
+    there.  The one check of a formula (:mod:`resdenoise.expr`), a function given to the
+    one-call functions (:mod:`resdenoise.api`) and :func:`check_tau`: a NaN of Phi would
+    be the output's."""
+    r = _stretched_grid(nl.lam, nl.reach, nl.floor)[0]
+    with np.errstate(all="ignore"):
+        phi = np.asarray(nl.phi(r), dtype=float)
+    bad = ~np.isfinite(phi)
+    if not bad.any():
+        return None
+    i = int(np.flatnonzero(bad)[np.argmin(np.abs(r[bad]))])  # nearest to 0
+    given = [f for f, k in _GIVEN if getattr(nl, k) is not None]
+    derived = f" (derived from your {given[0]})" if given else ""
+    return f"the activation{derived} is {phi[i]} at r = {r[i]:.6g}"
+
+
+#: The forms a custom nonlinearity keeps as given, by the attribute that keeps them.
+_GIVEN = (("diffusivity", "_g"), ("regulariser", "_psi"), ("shrinkage", "_shrinkage"))
+
+
 def not_odd_reason(nl: Nonlinearity) -> str:
     """Why Phi fails the theorem's antisymmetry, with a witness.
 
