@@ -56,3 +56,41 @@ def test_a_diverging_run_allowed_unstable_is_refused_not_returned():
         warnings.simplefilter("error")  # a stable run allowed unstable: as it was
         out = rd.diffuse(x, "linear", lam=1.0, steps=3, tau=0.25, allow_unstable=True)
     assert np.array_equal(out, rd.diffuse(x, "linear", lam=1.0, steps=3, tau=0.25))
+
+
+# --- B1: S(s) of charbonnier, tanh, arctan to a few eps relative near s = 0 ------------
+
+
+def _exact_shrinkage(key, s, lam):
+    """MATH.md's S in 60-digit decimals: s (1 - 1/sqrt(1 + 2 s^2/lam^2)) (Charbonnier),
+    s - theta tanh(s/theta), s - theta arctan(s/theta) (theta = lam/sqrt2)."""
+    from decimal import Decimal, localcontext
+
+    with localcontext() as ctx:
+        ctx.prec = 60
+        x, theta = Decimal(s), Decimal(lam) / Decimal(2).sqrt()
+        y = x / theta
+        if key == "charbonnier":
+            return float(x * (1 - 1 / (1 + y * y).sqrt()))
+        if key == "tanh":
+            e = (2 * y).exp()
+            return float(x - theta * (e - 1) / (e + 1))
+        halvings = 0  # arctan: halve the argument, then its series
+        while abs(y) > Decimal("0.1"):
+            y, halvings = y / (1 + (1 + y * y).sqrt()), halvings + 1
+        atan = sum((-1) ** n * y ** (2 * n + 1) / (2 * n + 1) for n in range(40))
+        return float(x - theta * 2**halvings * atan)
+
+
+@pytest.mark.parametrize("key", ["charbonnier", "tanh", "arctan"])
+@pytest.mark.parametrize("lam", [0.05, 1.0, 3.3])
+def test_shrinkage_keeps_its_relative_accuracy_near_zero(key, lam):
+    # old: 8e-8 (charbonnier) and 1.4e-6 (tanh, arctan) relative at s = 1e-5 lam, 0.0 at 1e-9
+    s = lam * np.array([1e-12, 1e-9, 1e-5, 1e-3, 0.1, 0.3535, 0.3536, 0.7, 2.0, 40.0])
+    nl = rd.get_nonlinearity(key, "shrinkage", lam=lam)
+    want = np.array([_exact_shrinkage(key, v, lam) for v in s])
+    for sign in (1.0, -1.0):
+        got = nl.shrinkage(sign * s)
+        assert np.all(np.abs(got - sign * want) <= 4e-15 * np.abs(want)), (got, want)
+    assert float(nl.shrinkage(0.0)) == 0.0
+    assert nl.shrinkage(np.array([np.inf, -np.inf])).tolist() == [np.inf, -np.inf]
