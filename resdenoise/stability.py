@@ -441,13 +441,17 @@ def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
     p = analyse_function(nl)
     linf_bound, sign_bound = tau_bounds(p.g_max, h)
     reasons = []
-    if not math.isfinite(p.g_max):
+    # a NaN of Phi makes g's range infinite and Phi "not odd": the NaN is the one reason
+    nan = None if p.exact or math.isfinite(p.g_max) else non_finite_activation(nl)
+    if nan:
+        reasons.append(f"{nan}; a function must be finite for every r")
+    if not nan and not math.isfinite(p.g_max):
         reasons.append("g = Phi(r)/r is unbounded")
-    if p.g_min < 0.0:
+    if not nan and p.g_min < 0.0:
         reasons.append(f"g = Phi(r)/r is negative somewhere (g_min = {p.g_min:.6g})")
-    if not p.odd:
+    if not nan and not p.odd:
         reasons.append(not_odd_reason(nl))
-    if not within_bound(tau, linf_bound, p.exact):
+    if not nan and not within_bound(tau, linf_bound, p.exact):
         reasons.append(
             "tau = {} exceeds the L-infinity bound h^2/(2 g_max) = {}".format(
                 *apart(tau, linf_bound)
@@ -508,9 +512,10 @@ def not_odd_reason(nl: Nonlinearity) -> str:
         plus, minus = nl.phi(pos), nl.phi(-pos)
         defect = np.abs(plus + minus)
     bad = ~(np.isfinite(plus) & np.isfinite(minus))
-    if bad.any():
-        r = float(pos[int(np.argmax(bad))])
-        return f"Phi is not finite at r = {r:.6g} or -{r:.6g}; {tail}"
+    if bad.any():  # the r where it is not finite (the positive one where both are)
+        i = int(np.argmax(bad))
+        r = float(pos[i]) if not np.isfinite(plus[i]) else -float(pos[i])
+        return f"Phi is not finite at r = {r:.6g}; {tail}"
     i = 0 if defect[0] > 1e-9 * max(abs(float(plus[0])), 1e-300) else int(np.nanargmax(defect))
     r, a, b = float(pos[i]), float(minus[i]), float(-plus[i])
     return f"Phi is not odd: Phi(-{r:.6g}) = {a:.6g} but -Phi({r:.6g}) = {b:.6g}; {tail}"

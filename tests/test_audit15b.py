@@ -94,3 +94,24 @@ def test_shrinkage_keeps_its_relative_accuracy_near_zero(key, lam):
         assert np.all(np.abs(got - sign * want) <= 4e-15 * np.abs(want)), (got, want)
     assert float(nl.shrinkage(0.0)) == 0.0
     assert nl.shrinkage(np.array([np.inf, -np.inf])).tolist() == [np.inf, -np.inf]
+
+
+# --- B2: a function NaN somewhere: the NaN is the reason, not "unbounded", "not odd" ----
+
+
+def test_check_tau_names_the_nan_as_the_one_reason():
+    # old: "g = Phi(r)/r is unbounded; g = Phi(r)/r is negative somewhere (g_min = -inf);
+    # Phi is not finite at r = 5.00115 or -5.00115; ...; tau = 0.25 exceeds ... = 0"
+    v = rd.check_tau(rd.from_function(_nan_beyond_5, name="cut"), 0.25)
+    assert not v.linf_stable and not v.sign_stable
+    assert (
+        v.reason == "the activation is nan at r = -5.00115; a function must be finite for every r"
+    )
+
+
+def test_not_odd_reason_names_only_the_r_where_phi_is_not_finite():
+    from resdenoise.stability import not_odd_reason
+
+    nl = rd.from_function(lambda r: np.sign(r) * np.sqrt(r), name="signed_sqrt")
+    assert not_odd_reason(nl).startswith("Phi is not finite at r = -1; ")  # old: "r = 1 or -1"
+    assert "the activation is nan at r = -1e-06" in rd.check_tau(nl, 0.25).reason
