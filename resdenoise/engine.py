@@ -190,7 +190,10 @@ def run_blocks(
     callback : callable, optional
         Called as ``callback(k, u)`` after block k (1-based) with the whole
         current signal, every ``callback_every`` blocks and after the last;
-        returning ``False`` stops early.
+        returning ``False`` stops early.  ``u`` is a read-only view of the
+        engine's working array, valid during the call only: the next blocks
+        overwrite it (keep a copy, ``history.append(u.copy())``; a write into it
+        raises ValueError).
 
     Returns
     -------
@@ -264,10 +267,25 @@ def run_blocks(
         f = np.ascontiguousarray(a, dtype=dtype)  # a itself where it is so
     check_signal_shape(f.shape)  # SignalError, as the library's other entries
     _refuse_non_finite(a, f)  # one sum over f where every sample is finite
+    if callable(callback):  # the working array, as a read-only view (not a copy)
+        callback = _read_only(callback)
     return run_blocks_unchecked(
         f, phi, tau, n_blocks, h, callback, dtype=f.dtype, threads=threads, tile=tile,
         sweep=sweep, callback_every=callback_every, backend=backend, out=out,
     )  # fmt: skip
+
+
+def _read_only(callback: Callable[[int, np.ndarray], object]):
+    """``callback`` given a read-only view of the engine's working array: a write into it
+    raises ValueError instead of changing the run (a view costs about a microsecond; a
+    copy of 1e6 float64 samples, a millisecond a call: measured in the commit)."""
+
+    def sees(k: int, u: np.ndarray):
+        view = u.view()
+        view.flags.writeable = False
+        return callback(k, view)
+
+    return sees
 
 
 def _refuse_non_finite(a: np.ndarray, f: np.ndarray) -> None:

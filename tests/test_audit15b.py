@@ -115,3 +115,23 @@ def test_not_odd_reason_names_only_the_r_where_phi_is_not_finite():
     nl = rd.from_function(lambda r: np.sign(r) * np.sqrt(r), name="signed_sqrt")
     assert not_odd_reason(nl).startswith("Phi is not finite at r = -1; ")  # old: "r = 1 or -1"
     assert "the activation is nan at r = -1e-06" in rd.check_tau(nl, 0.25).reason
+
+
+# --- B4: run_blocks' callback sees a read-only view of the working array ----------------
+
+
+def test_the_callback_cannot_write_into_the_run():
+    x = np.cumsum(np.random.default_rng(4).standard_normal(1000)) * 0.05
+    nl = rd.get_nonlinearity("perona-malik", lam=0.2)
+    seen, copies = [], []
+
+    def keep(k, u):
+        seen.append(u.flags.writeable)
+        copies.append(u.copy())  # what the docstring says to keep
+
+    out = rd.run_blocks(x, nl, 0.2, 5, callback=keep)
+    assert seen == [False] * 5  # old: the live, writeable working array
+    assert np.array_equal(copies[-1], out) and not np.array_equal(copies[0], out)
+    with pytest.raises(ValueError, match="read-only"):  # old: out[0] = 1e9, silently
+        rd.run_blocks(x, nl, 0.2, 5, callback=lambda k, u: u.__setitem__(0, 1e9))
+    assert "read-only view" in rd.run_blocks.__doc__
