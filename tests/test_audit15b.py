@@ -135,3 +135,47 @@ def test_the_callback_cannot_write_into_the_run():
     with pytest.raises(ValueError, match="read-only"):  # old: out[0] = 1e9, silently
         rd.run_blocks(x, nl, 0.2, 5, callback=lambda k, u: u.__setitem__(0, 1e9))
     assert "read-only view" in rd.run_blocks.__doc__
+
+
+# --- B5: a network of groups with different taus says what it ran ----------------------
+
+_NETWORK = """version = 2
+h = 2.0
+[[block]]
+shrinkage = "garrote"
+threshold = 0.2
+repeat = 3
+[[block]]
+activation = "perona-malik"
+lambda = 0.15
+tau = 0.5
+repeat = 4
+[[block]]
+activation-expr = "r/(1 + abs(r)/lam)"
+lambda = 0.3
+repeat = 2
+[[block]]
+activation = "tanh"
+lambda = 0.4
+repeat = 2
+"""
+
+
+def test_a_network_of_mixed_taus_is_summarised_by_its_range(tmp_path):
+    import json
+
+    src, net = tmp_path / "in.csv", tmp_path / "net.toml"
+    x = np.cumsum(np.random.default_rng(7).standard_normal(257)) * 0.2
+    src.write_text("\n".join(map(repr, x.tolist())) + "\n")
+    net.write_text(_NETWORK)
+    args = ["resnet", str(src), "--network", str(net), "-o", str(tmp_path / "o.csv")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    # old: "11 blocks of tau = 1 (T = 9)" (11 x 1 is not 9)
+    assert "11 blocks of tau = 0.5 to 1 in 4 groups (T = 9)" in result.output
+    verbose = CliRunner().invoke(cli, [*args, "-v"])
+    assert "0.5 to 1 / 2 / 11" in verbose.output
+    report = json.loads(CliRunner().invoke(cli, [*args, "--json"]).stdout)
+    groups = report["stability"]["blocks"]
+    assert report["tau"] == max(b["tau"] for b in groups)  # README: the largest
+    assert report["stopping_time"] == pytest.approx(sum(b["tau"] * b["repeat"] for b in groups))
