@@ -60,3 +60,50 @@ def lipschitz(nl, r: np.ndarray, phi: np.ndarray, d: int) -> float:
     if sharp > 100.0 * coarse and sharp * width / 1000.0 > 0.5 * coarse * width:
         return math.inf
     return max(coarse, sharp)
+
+
+#: Sixth-order central second difference: ``Psi''(0) ~ sum_k c_k Psi(k H) / H^2``, k = -3..3.
+_SECOND_DIFFERENCE = np.array([1 / 90, -3 / 20, 3 / 2, -49 / 18, 3 / 2, -3 / 20, 1 / 90])
+
+#: Below this fraction of lam a Python Psi's numerical ``g = Psi'/(2 r)`` is too much its
+#: own rounding: ``Psi'`` has an absolute error of about ``eps M / h`` (``h = 2e-3 lam`` the
+#: step of :func:`resdenoise.nonlinearities.psi_to_phi`, M the size of Psi's own rounding:
+#: ``2 lam^2`` for Charbonnier's ``2 lam^2 (sqrt(1 + r^2/lam^2) - 1)``), measured on that
+#: Psi (lam 0.3): 7e-11 of g at ``r = 1e-2 lam``, 6e-10 at ``1e-3 lam``, 9e-7 at ``1e-6 lam``
+#: (:data:`resdenoise.stability.G_MAX_ROUNDING`, 1e-10, is what a sampled g_max may miss).
+PSI_TRUSTED = 1e-2
+
+
+def psi_g_at_zero(psi, lam: float) -> float | None:
+    """``g(0) = Psi''(0)/2`` of a Python regulariser ``psi``: the sixth-order central
+    second difference at ``H = lam/100`` (rounding about ``6 eps M / H^2``, 1.3e-11 of g
+    for Charbonnier), where the one at ``2 H`` agrees to 1e-9 relative (Psi smooth at 0 on
+    lam's scale); else None."""
+    found = []
+    for step in (1e-2 * lam, 2e-2 * lam):
+        with np.errstate(all="ignore"):
+            v = np.asarray(psi(np.arange(-3, 4) * step), dtype=float)
+        found.append(float(np.dot(_SECOND_DIFFERENCE, v)) / (2.0 * step * step))
+    near, far = found
+    if math.isfinite(near) and near > 0.0 and abs(near - far) <= 1e-9 * near:
+        return near
+    return None
+
+
+def psi_g_near_zero(nl, r: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """The sampled ``g`` of a Python regulariser ``nl`` with ``g(0)`` (:func:`psi_g_at_zero`)
+    where ``|r| < PSI_TRUSTED lam``: there g = g(0) + c r^2 (for a Psi smooth at 0: its
+    supremum there g(0) or the edge's, sampled), while its numerical quotient is rounding (a sampled g_max of
+    1.0000008 for Charbonnier's Psi, whose g_max is 1: a block more than the family's).
+    ``g`` itself where Psi is not smooth at 0, or where the quotient at the edge of that
+    range is not within 1e-2 of g(0) (features below it: they are sampled as they are)."""
+    if getattr(nl, "_psi", None) is None or nl.formula is not None or nl.entry is not None:
+        return g  # a formula's Phi is its exact derivative; a family's, closed forms
+    g0 = psi_g_at_zero(nl._psi, nl.lam)
+    small = np.abs(r) < PSI_TRUSTED * nl.lam
+    edge = ~small & (np.abs(r) < 2.0 * PSI_TRUSTED * nl.lam)
+    if g0 is None or not edge.any() or not np.all(np.abs(g[edge] - g0) <= 1e-2 * g0):
+        return g
+    out = np.array(g, dtype=float)
+    out[small] = g0
+    return out

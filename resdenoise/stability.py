@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ._sampling import lipschitz, still_growing, translation_rounding
+from ._sampling import lipschitz, psi_g_near_zero, still_growing, translation_rounding
 from .errors import (
     ParameterError,
     SignalError,
@@ -204,7 +204,7 @@ def _sampled_on(nl: Nonlinearity, floor: float | None) -> tuple[FunctionProperti
     growing = False
     with np.errstate(all="ignore"):
         phi = nl.phi(r)
-        g = nl.g(r)
+        g = psi_g_near_zero(nl, r, nl.g(r))  # a Python Psi's g(0), not its rounding
     finite = np.isfinite(g)
     if not finite.all():
         g_min, g_max = -math.inf, math.inf

@@ -179,3 +179,34 @@ def test_a_network_of_mixed_taus_is_summarised_by_its_range(tmp_path):
     groups = report["stability"]["blocks"]
     assert report["tau"] == max(b["tau"] for b in groups)  # README: the largest
     assert report["stopping_time"] == pytest.approx(sum(b["tau"] * b["repeat"] for b in groups))
+
+
+# --- B6: a Python Psi written as MATH.md writes Charbonnier's plans as the family ------
+
+
+def test_a_python_charbonnier_psi_plans_the_familys_blocks():
+    lam = 0.3
+
+    def psi(r):  # MATH.md, Table 3: cancels near 0 (sqrt(1 + y) - 1)
+        return 2 * lam**2 * (np.sqrt(1 + r**2 / lam**2) - 1)
+
+    v = rd.check_tau(rd.from_function(psi, "regulariser", lam=lam), 0.25)
+    assert abs(v.g_max - 1.0) <= 1e-10  # old: 1.0000008230753932
+    assert v.sign_stable
+    x = np.cumsum(np.random.default_rng(1).standard_normal(300)) * 0.1
+    family = rd.regularise(x, "charbonnier", lam=lam, alpha=2.0)  # 8 blocks of 1/4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # old: "tau = 0.25 is ... above the sign-stable bound"
+        mine = rd.regularise(x, psi, lam=lam, alpha=2.0)  # old: 9 blocks of 2/9
+        eight = rd.regularise(x, psi, lam=lam, alpha=2.0, steps=8)
+    assert np.max(np.abs(mine - family)) <= 1e-12 * np.max(np.abs(family))  # old: 1.7e-4
+    assert np.array_equal(mine, eight)
+
+
+def test_the_registrys_psis_as_python_functions_keep_their_g_max():
+    from resdenoise.stability import analyse_function
+
+    for key in ("soft", "perona-malik", "tanh"):  # old: up to 9.4e-12 above; now 1e-12
+        family = rd.get_nonlinearity(key, lam=0.5)
+        nl = rd.from_function(lambda r, f=family: f.psi(r), "regulariser", lam=0.5)
+        assert abs(analyse_function(nl).g_max - 1.0) <= 2e-12, key
