@@ -284,7 +284,11 @@ _SIGNAL = """
         float64 and returns its result rounded to float32).  Channels in
         rows, shape (channels, n), need ``channel_axis=0``: an array with no
         more rows than columns is refused without ``channel_axis``, never
-        guessed."""
+        guessed.  Automatic parameters (``"auto"``, a lam or theta of None)
+        are one for all channels, set by the loudest channel's noise: where
+        the channels' estimated noise levels differ by more than 4x (a quiet
+        channel beside a loud one) a UserWarning says so; filter such channels
+        one call each."""
 
 _LAM = """
     lam : float or "auto", optional

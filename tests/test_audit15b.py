@@ -210,3 +210,44 @@ def test_the_registrys_psis_as_python_functions_keep_their_g_max():
         family = rd.get_nonlinearity(key, lam=0.5)
         nl = rd.from_function(lambda r, f=family: f.psi(r), "regulariser", lam=0.5)
         assert abs(analyse_function(nl).g_max - 1.0) <= 2e-12, key
+
+
+# --- B14: one set of automatic parameters for channels of very different noise ---------
+
+
+def _quiet_and_loud(k=20.0, n=4000):
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, 1, n)
+    clean = np.where(t > 0.3, 1.0, 0.0) - np.where(t > 0.6, 0.7, 0.0) + 0.3 * np.sin(12 * t)
+    quiet = clean + 0.05 * rng.standard_normal(n)
+    return np.stack([quiet, k * clean + 0.05 * k * rng.standard_normal(n)], axis=1)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda u: rd.shrink(u, "soft"),
+        lambda u: rd.diffuse(u, "perona-malik", lam="auto", steps=20),
+        lambda u: rd.shrink(u, "soft", theta=0.1, iterations="auto"),
+    ],
+)
+def test_channels_of_very_different_noise_are_warned_of(call):
+    u = _quiet_and_loud()
+    with pytest.warns(UserWarning, match=r"channel 1's noise \(0\.05\d*\) is 2\d\.?\d*x below "):
+        call(u)  # old: silent (the quiet channel 21 dB where alone it gets 39 with shrink auto)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # alike levels, one channel, sigma given: as before
+        alike = call(_quiet_and_loud(k=1.0))
+        call(u[:, 0])
+        rd.shrink(u, "soft", sigma=0.5)
+        rd.shrink(u, "soft", theta=0.2)  # nothing automatic
+    assert alike.shape == (4000, 2)
+
+
+def test_the_command_line_warns_of_it_too(tmp_path):
+    src = tmp_path / "two.csv"
+    np.savetxt(src, _quiet_and_loud(), delimiter=",", header="quiet,loud", comments="")
+    result = CliRunner().invoke(cli, ["shrink", str(src), "-o", str(tmp_path / "o.csv")])
+    assert result.exit_code == 0, result.output
+    assert "warning: column 1 ('quiet')'s noise" in result.output
+    assert "filter column 1 ('quiet') in a run of its own (--columns)" in result.output
