@@ -758,7 +758,7 @@ def _auto_family(command: str, lam, rule, sigma, settings: dict) -> AutomaticPla
     auto = spell(form, AUTO)
     if command not in _AUTO_FAMILY:
         raise ParameterError(
-            f"{auto} (a family chosen by SURE) is for diffuse and shrink; name a {form}",
+            f"{auto} (a family chosen by SURE) is for diffuse and shrink; name {_a(form)}",
             parameters=[(form, AUTO)],
         )
     allowed = _AUTO_FAMILY[command]
@@ -771,10 +771,15 @@ def _auto_family(command: str, lam, rule, sigma, settings: dict) -> AutomaticPla
         key = next(iter(given))
         raise ParameterError(
             f"{auto} chooses the family, lambda, scales and stopping time by SURE; "
-            f"drop {spell(key)} or name a {form}",
+            f"drop {spell(key)} or name {_a(form)}",
             parameters=[(form, AUTO), key],
         )
     return automatic_planner(sigma=sigma, command=command)
+
+
+def _a(form: str) -> str:
+    """``form`` with its article: ``a regulariser``, ``an activation``."""
+    return f"{'an' if form[0] in 'aeiou' else 'a'} {form}"
 
 
 def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> NetworkPlanner:

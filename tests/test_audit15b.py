@@ -251,3 +251,11 @@ def test_the_command_line_warns_of_it_too(tmp_path):
     assert result.exit_code == 0, result.output
     assert "warning: column 1 ('quiet')'s noise" in result.output
     assert "filter column 1 ('quiet') in a run of its own (--columns)" in result.output
+
+
+# --- B7-B13: wording and documentation -------------------------------------------------
+
+
+def test_b7_the_article_follows_the_form():
+    with pytest.raises(ParameterError, match="name an activation$"):  # old: "a activation"
+        rd.resnet(_walk(scale=0.1), "auto")
