@@ -246,7 +246,17 @@ def _plan_and_run(
         nonlinearity = from_function(nonlinearity, form, name=name, lam=scale)
         # bound to the number given (the planner takes it again)
     _refuse_non_finite(nonlinearity)
-    plan, extra = planner(command, nonlinearity, lam=lam, **settings)(u)
+    try:
+        make_plan = planner(command, nonlinearity, lam=lam, **settings)
+    except ParameterError as exc:  # a formula given as a name: said how it is passed
+        if isinstance(nonlinearity, str) and str(exc).startswith(f"Unknown {form} "):
+            if any(c in nonlinearity for c in "()/^*+"):
+                raise ParameterError(
+                    f"{exc}; a formula is passed as resdenoise.expr.parse_expression("
+                    f"{nonlinearity!r}, {form!r})"
+                ) from None
+        raise
+    plan, extra = make_plan(u)
     _tell(extra.get("warnings", ()))  # what the automatic search has to say
     said: list[str] = []
     check_verdict(plan, plan.verdict(), allow_unstable, on_warning=said.append)

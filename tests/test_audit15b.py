@@ -259,3 +259,12 @@ def test_the_command_line_warns_of_it_too(tmp_path):
 def test_b7_the_article_follows_the_form():
     with pytest.raises(ParameterError, match="name an activation$"):  # old: "a activation"
         rd.resnet(_walk(scale=0.1), "auto")
+
+
+def test_b8_a_formula_given_as_a_name_is_told_how_it_is_passed():
+    x = _walk(scale=0.1)
+    hint = r"; a formula is passed as resdenoise\.expr\.parse_expression\('1/\(1\+r\^2/lam\^2\)', "
+    with pytest.raises(ParameterError, match=hint + "'diffusivity'\\)$"):
+        rd.diffuse(x, "1/(1+r^2/lam^2)", lam=0.3, steps=2)
+    with pytest.raises(ParameterError, match="^Unknown diffusivity 'charbonier'. Did you mean"):
+        rd.diffuse(x, "charbonier", lam=0.3, steps=2)  # a name: no formula hint
