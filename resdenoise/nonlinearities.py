@@ -470,8 +470,10 @@ def get_nonlinearity(name: str, form: str = "activation", lam: float = 1.0) -> N
 
 def check_lambda(lam) -> float:
     """``lam`` as a float where it is a finite number > 0 (not ``"2"``, not True), else
-    :class:`ParameterError`: one rule for every nonlinearity's lambda."""
-    return float(check_positive("lambda", lam))
+    :class:`ParameterError` naming it ``lam``, the keyword of every function that takes it
+    (get_nonlinearity, from_function, expression_nonlinearity): one rule for every
+    nonlinearity's lambda."""
+    return float(check_positive("lam", lam))
 
 
 def from_function(

@@ -268,3 +268,8 @@ def test_b8_a_formula_given_as_a_name_is_told_how_it_is_passed():
         rd.diffuse(x, "1/(1+r^2/lam^2)", lam=0.3, steps=2)
     with pytest.raises(ParameterError, match="^Unknown diffusivity 'charbonier'. Did you mean"):
         rd.diffuse(x, "charbonier", lam=0.3, steps=2)  # a name: no formula hint
+
+
+def test_b9_lam_is_named_as_the_keyword():
+    with pytest.raises(ParameterError, match=r"^lam must be a finite number > 0, got 0$"):
+        rd.get_nonlinearity("tanh", lam=0)  # old: "lambda must be ..."
