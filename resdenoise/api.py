@@ -66,9 +66,13 @@ def as_signal(u: npt.ArrayLike) -> np.ndarray:
         a = np.asarray(u)
         if a.dtype.kind in "mMSUV":  # dates, durations, text, records: not samples
             raise TypeError(a.dtype)
+        if a.dtype == object:  # a None would be cast to nan: named as it is
+            _refuse_none(a)
         complex_ = np.iscomplexobj(a)
         if a.dtype != np.float32 and not complex_:
             a = a.astype(np.float64, copy=False)  # float64 already: read, not copied
+    except SignalError:  # a None, named
+        raise
     except (TypeError, ValueError):
         raise SignalError(
             "the signal must be numbers: an array or a list of shape (n,) or (n, channels)"
@@ -78,6 +82,17 @@ def as_signal(u: npt.ArrayLike) -> np.ndarray:
     refuse_complex(a)  # not cast: that drops the imaginary part with a mere warning
     check_signal(a)  # the command line's rule, choose_denoiser's check
     return a
+
+
+def _refuse_none(a: np.ndarray) -> None:
+    """Refuse an object array with a None in it, naming the first (its sample and, for
+    several channels, channel, counted from 1)."""
+    rows = a.reshape(a.shape[0], -1) if a.ndim else a.reshape(1, 1)
+    for i, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if value is None:
+                where = f", channel {c + 1}" if rows.shape[1] > 1 else ""
+                raise SignalError(f"the signal: sample {i + 1}{where} is None, not a number")
 
 
 def _beyond_float64(a: np.ndarray) -> str:

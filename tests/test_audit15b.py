@@ -273,3 +273,12 @@ def test_b8_a_formula_given_as_a_name_is_told_how_it_is_passed():
 def test_b9_lam_is_named_as_the_keyword():
     with pytest.raises(ParameterError, match=r"^lam must be a finite number > 0, got 0$"):
         rd.get_nonlinearity("tanh", lam=0)  # old: "lambda must be ..."
+
+
+def test_b10_a_none_is_named_as_none():
+    with pytest.raises(SignalError, match=r"^the signal: sample 2 is None, not a number$"):
+        rd.diffuse([0.0, None, 1.0, 2.0], "linear", lam=1.0, steps=1)  # old: "is nan"
+    with pytest.raises(
+        SignalError, match=r"^the signal: sample 2, channel 1 is None, not a number$"
+    ):
+        rd.diffuse([[0.0, 1.0], [None, 2.0], [1, 1], [2, 2]], "linear", lam=1.0, steps=1)
