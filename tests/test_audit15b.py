@@ -282,3 +282,10 @@ def test_b10_a_none_is_named_as_none():
         SignalError, match=r"^the signal: sample 2, channel 1 is None, not a number$"
     ):
         rd.diffuse([[0.0, 1.0], [None, 2.0], [1, 1], [2, 2]], "linear", lam=1.0, steps=1)
+
+
+def test_b11_a_wrong_return_does_not_name_the_sampling_grids_shape():
+    with pytest.raises(ParameterError) as info:  # old: "r's shape (79995,), got float of shape ()"
+        rd.resnet(_walk(scale=0.1), lambda r: 0.0, blocks=2)
+    assert str(info.value).endswith("(an array, elementwise, as np.tanh does), got float")
+    assert "79995" not in str(info.value)
