@@ -289,3 +289,10 @@ def test_b11_a_wrong_return_does_not_name_the_sampling_grids_shape():
         rd.resnet(_walk(scale=0.1), lambda r: 0.0, blocks=2)
     assert str(info.value).endswith("(an array, elementwise, as np.tanh does), got float")
     assert "79995" not in str(info.value)
+
+
+def test_the_network_docstrings_example_is_version_2():
+    import resdenoise.network as network
+
+    example = network.__doc__.split(".. code-block:: toml")[1]
+    assert example.index("version = 2") < example.index("threshold = 0.3")  # B12
