@@ -212,7 +212,12 @@ def run_blocks(
         tau or h is not a finite number > 0; n_blocks, threads, tile, sweep or
         callback_every is not a whole number in range (n_blocks: 0 to
         :data:`~resdenoise.errors.MAX_BLOCKS`); ``$RESDENOISE_THREADS`` or
-        ``$RESDENOISE_ENGINE`` holds a value the program refuses too.
+        ``$RESDENOISE_ENGINE`` holds a value the program refuses too; dtype is
+        not float64 or float32; backend is unknown, or 'compiled' where no
+        compiled loop exists for phi (or Perona-Malik's tau/h**2 is outside
+        [2**-60, 2**60]).  A ValueError.
+    TypeError
+        phi is neither callable nor a Nonlinearity (a name: ``get_nonlinearity(name)``).
 
     Other Parameters
     ----------------
@@ -239,7 +244,7 @@ def run_blocks(
     backend : {None, 'compiled', 'numpy'}
         The step loop.  None: the compiled one where it exists for phi
         (see :func:`backend_for`), unless ``$RESDENOISE_ENGINE`` is
-        ``numpy`` (a value other than ``auto`` or ``numpy``: ParameterError).  'compiled' raises ValueError where it does not exist
+        ``numpy`` (a value other than ``auto`` or ``numpy``: ParameterError).  'compiled' raises ParameterError where it does not exist
         (also for Perona-Malik with tau/h**2 outside [2**-60, 2**60], which
         the compiled loop's exponential does not cover).
     out : ndarray, optional
@@ -664,7 +669,7 @@ def _working_dtype(u, dtype) -> np.dtype:
     except TypeError:
         dt = None
     if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
+        raise ParameterError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
     return dt
 
 

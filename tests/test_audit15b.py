@@ -296,3 +296,17 @@ def test_the_network_docstrings_example_is_version_2():
 
     example = network.__doc__.split(".. code-block:: toml")[1]
     assert example.index("version = 2") < example.index("threshold = 0.3")  # B12
+
+
+def test_run_blocks_raises_what_it_lists():
+    x = _walk(n=50, scale=0.1)
+    nl = rd.get_nonlinearity("tanh")
+    for settings in ({"dtype": "float16"}, {"backend": "fast"}):  # B13: were plain ValueErrors
+        with pytest.raises(ParameterError):
+            rd.run_blocks(x, nl, 0.25, 2, **settings)
+    with pytest.raises(ParameterError, match="no compiled step loop"):
+        rd.run_blocks(x, np.tanh, 0.25, 2, backend="compiled")
+    with pytest.raises(TypeError, match=r"got str \(a name: get_nonlinearity\('tanh'\)\)"):
+        rd.run_blocks(x, "tanh", 0.25, 2)
+    raises = rd.run_blocks.__doc__.split("Raises")[1]
+    assert "TypeError" in raises and "dtype is" in raises
