@@ -17,7 +17,7 @@ import os
 import sys
 
 from ..errors import counted
-from ..report import RENAMED
+from ..report import RENAMED, taus_said
 from .options import pipe_closed, printable
 
 #: an in-memory run of fewer blocks gets no progress bar
@@ -106,17 +106,6 @@ def warning(console, message: str) -> None:
     from rich.text import Text
 
     console.print(Text.assemble(("warning:", "yellow"), " " + text), soft_wrap=True)
-
-
-def _taus(report: dict) -> tuple[str, int]:
-    """The step the blocks ran, in words (a network whose groups' steps differ: ``0.5 to
-    1``, never its largest alone: ``steps x tau`` is not its stopping time), and in how
-    many block groups (1 where all ran one step)."""
-    groups = (report.get("stability") or {}).get("blocks") or ()
-    taus = sorted({float(b["tau"]) for b in groups})
-    if len({num(t) for t in taus}) > 1:
-        return f"{num(taus[0])} to {num(taus[-1])}", len(groups)
-    return num(report["tau"]), 1
 
 
 def num(x, none: str = "inf") -> str:
@@ -244,7 +233,7 @@ def summary_line(report: dict) -> str:
             f"{counted(sum(replaced), 'impulse')} replaced (largest change {num(largest)})"
         )
     count = counted(report["steps"], "block")
-    tau, groups = _taus(report)
+    tau, groups = taus_said(report, num)
     blocks = f"{count} of tau = {tau}" + (f" in {groups} groups" if groups > 1 else "")
     if "stopping_rule" in params:
         blocks = f"{count} chosen by {params['stopping_rule']}, tau = {tau}"
@@ -364,7 +353,9 @@ def render_table(report: dict, console) -> None:
         estimator = report.get("noise_estimator", "mad-haar")
         label = "noise sigma" if given is None else "noise sigma estimate"
         run.add_row(f"{label} ({estimator})", _nums(noise))
-    run.add_row("tau / h / steps", f"{_taus(report)[0]} / {num(report['h'])} / {report['steps']}")
+    run.add_row(
+        "tau / h / steps", f"{taus_said(report, num)[0]} / {num(report['h'])} / {report['steps']}"
+    )
     run.add_row("stopping time", num(report["stopping_time"]))
     eng = report.get("engine")
     if eng:
