@@ -6,7 +6,7 @@ the odd activations tanh, softsign and arctan; then the common deep-learning
 activations that are not odd (ReLU, leaky ReLU, GELU, SiLU, sigmoid) with their
 Lipschitz constants.  Each function takes ``(r, lam)`` (a shrinkage function:
 ``(s, theta)``, ``theta = lam / sqrt2``).  Plain NumPy functions: the registry
-imports them, they import nothing of resdenoise.
+imports them, they import nothing of resdenoise (but the series of :mod:`resdenoise._series`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import math
 from typing import Final
 
 import numpy as np
+
+from ._series import ARCTAN_REST, TANH_REST, rest_near_zero
 
 # --------------------------------------------------------------------------
 # Where a square over- or underflows: the closed forms below and the flux
@@ -159,9 +161,13 @@ def cha_psi(r, lam):
 
 
 def cha_s(s, theta):
-    # lam = sqrt2 theta, so 2 s^2 / lam^2 = s^2 / theta^2
-    with np.errstate(over="ignore"):  # s / theta = +-inf: S = s, the limit
-        return s * (1.0 - 1.0 / np.hypot(1.0, s / theta))
+    # lam = sqrt2 theta, so 2 s^2 / lam^2 = s^2 / theta^2; 1 - 1/q = y^2 / (q (q + 1))
+    # for y = s/theta, q = hypot(1, y): without the cancellation of 1 - 1/q near s = 0
+    # (where |y| <= 1: no square overflows; beyond, 1 - 1/q >= 0.29, as written)
+    with np.errstate(over="ignore", invalid="ignore"):  # s / theta = +-inf: S = s, the limit
+        y = s / theta
+        q = np.hypot(1.0, y)
+        return np.where(np.abs(y) <= 1.0, s * (y * y / (q * (q + 1.0))), s * (1.0 - 1.0 / q))
 
 
 def cha_phi(r, lam):
@@ -429,7 +435,7 @@ def arctan_phi(r, lam):
 
 def tanh_s(s, theta):
     with np.errstate(over="ignore"):  # s / theta = +-inf: tanh = +-1, the limit
-        return s - theta * np.tanh(s / theta)
+        return rest_near_zero(s, theta, s - theta * np.tanh(s / theta), TANH_REST)
 
 
 def softsign_s(s, theta):
@@ -445,7 +451,7 @@ def softsign_s(s, theta):
 
 def arctan_s(s, theta):
     with np.errstate(over="ignore"):  # s / theta = +-inf: arctan = +-pi/2, the limit
-        return s - theta * np.arctan(s / theta)
+        return rest_near_zero(s, theta, s - theta * np.arctan(s / theta), ARCTAN_REST)
 
 
 # --------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from .errors import (
     counted,
     is_positive,
     refuse_complex,
+    refuse_diverged,
     spell,
 )
 from .filters import check_lams, check_verdict, probe_flux, run_plan
@@ -65,9 +66,13 @@ def as_signal(u: npt.ArrayLike) -> np.ndarray:
         a = np.asarray(u)
         if a.dtype.kind in "mMSUV":  # dates, durations, text, records: not samples
             raise TypeError(a.dtype)
+        if a.dtype == object:  # a None would be cast to nan: named as it is
+            _refuse_none(a)
         complex_ = np.iscomplexobj(a)
         if a.dtype != np.float32 and not complex_:
             a = a.astype(np.float64, copy=False)  # float64 already: read, not copied
+    except SignalError:  # a None, named
+        raise
     except (TypeError, ValueError):
         raise SignalError(
             "the signal must be numbers: an array or a list of shape (n,) or (n, channels)"
@@ -77,6 +82,17 @@ def as_signal(u: npt.ArrayLike) -> np.ndarray:
     refuse_complex(a)  # not cast: that drops the imaginary part with a mere warning
     check_signal(a)  # the command line's rule, choose_denoiser's check
     return a
+
+
+def _refuse_none(a: np.ndarray) -> None:
+    """Refuse an object array with a None in it, naming the first (its sample and, for
+    several channels, channel, counted from 1)."""
+    rows = a.reshape(a.shape[0], -1) if a.ndim else a.reshape(1, 1)
+    for i, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if value is None:
+                where = f", channel {c + 1}" if rows.shape[1] > 1 else ""
+                raise SignalError(f"the signal: sample {i + 1}{where} is None, not a number")
 
 
 def _beyond_float64(a: np.ndarray) -> str:
@@ -244,7 +260,18 @@ def _plan_and_run(
         scale = scale if is_positive(scale) else 1.0  # else the planner says what is wrong
         nonlinearity = from_function(nonlinearity, form, name=name, lam=scale)
         # bound to the number given (the planner takes it again)
-    plan, extra = planner(command, nonlinearity, lam=lam, **settings)(u)
+    _refuse_non_finite(nonlinearity)
+    try:
+        make_plan = planner(command, nonlinearity, lam=lam, **settings)
+    except ParameterError as exc:  # a formula given as a name: said how it is passed
+        if isinstance(nonlinearity, str) and str(exc).startswith(f"Unknown {form} "):
+            if any(c in nonlinearity for c in "()/^*+"):
+                raise ParameterError(
+                    f"{exc}; a formula is passed as resdenoise.expr.parse_expression("
+                    f"{nonlinearity!r}, {form!r})"
+                ) from None
+        raise
+    plan, extra = make_plan(u)
     _tell(extra.get("warnings", ()))  # what the automatic search has to say
     said: list[str] = []
     check_verdict(plan, plan.verdict(), allow_unstable, on_warning=said.append)
@@ -255,9 +282,24 @@ def _plan_and_run(
     probe_flux(plan, u, u.dtype, samples_only=bool(allow_unstable))
     out = run_plan(plan, u)  # the cascade over scales computes float64, rounded back:
     out = out.astype(u.dtype, copy=False)  # float32 stays float32 (as_signal's rule)
+    # an unstable run allowed may diverge: refused as the command line's writers refuse it
+    refuse_diverged(command, out, "nothing returned")
     if np.may_share_memory(out, given):  # never the caller's array (u is not copied)
         out = out.copy()
     return back(out)
+
+
+def _refuse_non_finite(nl) -> None:
+    """Refuse a Python function (or a Nonlinearity made of one) whose activation is NaN or
+    infinite somewhere its stability is sampled, as the command line refuses such a formula
+    (:func:`resdenoise.stability.non_finite_activation`, the one check): allowed unstable,
+    it would make the output NaN; else its NaN would read as "g unbounded"."""
+    if isinstance(nl, Nonlinearity) and nl.entry is None and nl.formula is None:
+        from .stability import non_finite_activation
+
+        bad = non_finite_activation(nl)
+        if bad:
+            raise ParameterError(f"{nl.name}: {bad}; a function must be finite for every r")
 
 
 _SIGNAL = """
@@ -267,7 +309,11 @@ _SIGNAL = """
         float64 and returns its result rounded to float32).  Channels in
         rows, shape (channels, n), need ``channel_axis=0``: an array with no
         more rows than columns is refused without ``channel_axis``, never
-        guessed."""
+        guessed.  Automatic parameters (``"auto"``, a lam or theta of None)
+        are one for all channels, set by the loudest channel's noise: where
+        the channels' estimated noise levels differ by more than 4x (a quiet
+        channel beside a loud one) a UserWarning says so; filter such channels
+        one call each."""
 
 _LAM = """
     lam : float or "auto", optional
@@ -291,7 +337,11 @@ _TAIL = """
     allow_unstable : bool
         Run even when the plan is not L-infinity stable (or its flux overflows at
         this lambda); samples whose differences leave the dtype are still refused
-        (:class:`~resdenoise.errors.SignalValuesError`: the input's fault).
+        (:class:`~resdenoise.errors.SignalValuesError`: the input's fault), and so
+        is a run that diverges (an output value NaN or infinite: a
+        :class:`~resdenoise.errors.SignalError`, nothing returned, as the command
+        line writes nothing).  A function that is NaN or infinite somewhere is
+        refused either way (its NaN would be the output's).
     stopping_rule : {"sure", "noise2self", "decorrelation"}
         How ``"auto"`` chooses.
     sigma : float, optional
@@ -314,9 +364,12 @@ _TAIL = """
     Raises
     ------
     SignalError
-        The signal is not numbers, has fewer than 2 samples or a NaN/inf.
+        The signal is not numbers, has fewer than 2 samples or a NaN/inf; or
+        the run diverged (an unstable run allowed: an output value NaN or inf).
     ParameterError
-        Settings that do not go together; an automatic stopping time
+        A function (or a Nonlinearity made of one) NaN or infinite somewhere on
+        the grid its stability is sampled on (``1e-6 lam`` to ``1e6 lam``);
+        settings that do not go together; an automatic stopping time
         (``time``, ``iterations``, ``alpha`` or ``blocks`` = ``"auto"``) with a
         function, a formula or a parametrised family (a registry name, or
         get_nonlinearity's Nonlinearity, takes one); ``lam`` (or ``theta``) =

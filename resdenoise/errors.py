@@ -490,6 +490,31 @@ def non_finite(block, start: int = 0) -> dict[int, tuple[int, float]]:
     return found
 
 
+def refuse_diverged(name: str, out, done: str = "nothing written") -> None:
+    """Refuse an output of which a value is NaN or infinite: a run that diverged (an
+    unstable step allowed), never written (the command line's writers) nor returned (the
+    one-call functions); ``done`` says which."""
+    count = diverged_count(out)
+    if count:
+        raise diverged(name, count, done)
+
+
+def diverged(name: str, count: int, done: str = "nothing written") -> SignalError:
+    """:func:`refuse_diverged`'s error, of an output with ``count`` values not finite."""
+    return SignalError(f"{name}: {count} output values are not finite (the run diverged); {done}")
+
+
+def diverged_count(out) -> int:
+    """How many values of the array ``out`` are NaN or infinite (0 at the cost of a sum
+    where none is)."""
+    import numpy as np  # here: the command line's start-up imports no NumPy for errors
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(out)):
+            return 0
+    return int(out.size - np.count_nonzero(np.isfinite(out)))
+
+
 def refuse_non_finite(source: str, found: dict, channels=None) -> None:
     """Refuse the earliest sample of ``found`` (:func:`non_finite`, keyed by the file's
     channel) among ``channels`` (default: all): sample and channel counted from 1."""

@@ -587,17 +587,11 @@ def _flux_of_regulariser(expr: Expression, lam: float, numerical: Callable) -> C
 def _check_finite(nl: Nonlinearity, expr: Expression) -> None:
     """Refuse a formula whose activation is nan or infinite somewhere on the
     stability analysis grid (0 and +-1e-6 lam .. +-1e6 lam)."""
-    from .function_properties import _sample_grid
+    from .stability import non_finite_activation
 
-    r = _sample_grid(nl.lam)
-    with np.errstate(all="ignore"):
-        phi = np.asarray(nl.phi(r), dtype=float)
-    bad = ~np.isfinite(phi)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[np.argmin(np.abs(r[bad]))])  # nearest to 0
-        derived = "" if expr.form == "activation" else f" (derived from your {expr.form})"
+    bad = non_finite_activation(nl)
+    if bad:
         raise ExpressionError(
-            f"{expr.text!r}: the activation{derived} is {phi[i]} at r = {r[i]:.6g}; "
-            "a formula must be finite for every r (overflow? use log1p, expm1, or where(...) "
-            "to split the range)"
+            f"{expr.text!r}: {bad}; a formula must be finite for every r (overflow? use log1p, "
+            "expm1, or where(...) to split the range)"
         )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._sampling import lipschitz, psi_g_near_zero, still_growing, translation_rounding
 from .nonlinearities import Nonlinearity
 
 __all__ = ["FunctionProperties", "analyse_function"]
@@ -172,7 +173,7 @@ def _sampled_on(nl: Nonlinearity, floor: float | None) -> tuple[FunctionProperti
     growing = False
     with np.errstate(all="ignore"):
         phi = nl.phi(r)
-        g = nl.g(r)
+        g = psi_g_near_zero(nl, r, nl.g(r))  # a Python Psi's g(0), not its rounding
     finite = np.isfinite(g)
     if not finite.all():
         g_min, g_max = -math.inf, math.inf
@@ -183,65 +184,16 @@ def _sampled_on(nl: Nonlinearity, floor: float | None) -> tuple[FunctionProperti
         p = r.size // 2
         edges = [(0, d), (2 * p, 2 * p - d), (p - 1, p - 1 - d), (p + 1, p + 1 + d)]
         edges += [(p, p - 1 - d), (p, p + 1 + d)]  # g(0) = Phi'(0) itself
-        if _still_growing(g, edges):
+        if still_growing(g, edges):
             g_max = math.inf
-        if _still_growing(-g, edges):
+        if still_growing(-g, edges):
             g_min = -math.inf
         inner = edges[2:]  # towards r = 0
-        growing = _still_growing(g, inner) or _still_growing(-g, inner)
-    lipschitz = _lipschitz(nl, r, phi, d)
+        growing = still_growing(g, inner) or still_growing(-g, inner)
+    lip = lipschitz(nl, r, phi, d)
     n = r.size // 2
     scale = max(float(np.max(np.abs(phi))), 1e-300)
     odd = bool(np.all(np.abs(phi[:n][::-1] + phi[n + 1 :]) <= 1e-12 * scale))
-    slack = _translation_rounding(nl, r, phi)
+    slack = translation_rounding(nl, r, phi)
     monotone = bool(np.all(np.diff(phi) >= -(1e-12 * scale + slack[1:] + slack[:-1])))
-    return FunctionProperties(g_min, g_max, lipschitz, odd, monotone, exact=False), growing
-
-
-def _translation_rounding(nl: Nonlinearity, r: np.ndarray, phi: np.ndarray) -> np.ndarray:
-    """A bound on the rounding of the sampled ``Phi(r)`` that a monotonicity test
-    must forgive, per sample: 0 for Phi given (or derived from g or Psi: their
-    rounding is below the test's ``1e-12 max|Phi|``); from a shrinkage,
-    ``Phi = 4 (r/4 - S(r/sqrt2)/(2 sqrt2))`` cancels, and its rounding is
-    ``eps (|r| + sqrt2 |S| + |Phi|)`` times a few (measured: at most 0.53 times
-    that on the grid for soft, Charbonnier, tanh, softsign, arctan; 4 is used)."""
-    if nl._shrinkage is None:
-        return np.zeros_like(phi)
-    with np.errstate(all="ignore"):
-        s = np.abs(np.asarray(nl._shrinkage(r / math.sqrt(2.0)), dtype=float))
-        return 4.0 * _EPS * (np.abs(r) + math.sqrt(2.0) * s + np.abs(phi))
-
-
-def _still_growing(values: np.ndarray, edges: list[tuple[int, int]]) -> bool:
-    """True when the largest value is positive, sits at an edge of the
-    sampled range and still grows there: ``edges`` pairs an edge index with
-    the index one decade further inside the grid."""
-    top = float(np.max(values))
-    for edge, inner in edges:
-        e, q = float(values[edge]), float(values[inner])
-        if e > 0.0 and e >= top - 1e-12 * top and e > q + 1e-3 * abs(q):
-            return True
-    return False
-
-
-def _lipschitz(nl: Nonlinearity, r: np.ndarray, phi: np.ndarray, d: int) -> float:
-    with np.errstate(all="ignore"):
-        slopes = np.abs(np.diff(phi) / np.diff(r))
-    if not np.all(np.isfinite(slopes)):
-        return math.inf
-    p = r.size // 2  # slopes[p - 1], slopes[p]: the intervals at 0; d points a decade
-    edges = [(0, d), (2 * p - 1, 2 * p - 1 - d), (p - 1, p - 1 - d), (p, p + d)]
-    if _still_growing(slopes, edges):
-        return math.inf
-    i = int(np.argmax(slopes))
-    coarse = float(slopes[i])
-    # refine around the steepest interval: a jump's quotient grows as 1/width
-    a, b = r[i], r[i + 1]
-    width = b - a
-    fine = np.linspace(a, b, 1001)
-    with np.errstate(all="ignore"):
-        fine_slopes = np.abs(np.diff(nl.phi(fine)) / np.diff(fine))
-    sharp = float(np.max(fine_slopes))
-    if sharp > 100.0 * coarse and sharp * width / 1000.0 > 0.5 * coarse * width:
-        return math.inf
-    return max(coarse, sharp)
+    return FunctionProperties(g_min, g_max, lip, odd, monotone, exact=False), growing

@@ -470,8 +470,10 @@ def get_nonlinearity(name: str, form: str = "activation", lam: float = 1.0) -> N
 
 def check_lambda(lam) -> float:
     """``lam`` as a float where it is a finite number > 0 (not ``"2"``, not True), else
-    :class:`ParameterError`: one rule for every nonlinearity's lambda."""
-    return float(check_positive("lambda", lam))
+    :class:`ParameterError` naming it ``lam``, the keyword of every function that takes it
+    (get_nonlinearity, from_function, expression_nonlinearity): one rule for every
+    nonlinearity's lambda."""
+    return float(check_positive("lam", lam))
 
 
 def from_function(
@@ -548,9 +550,14 @@ def _on_a_copy(func: ArrFunc, name: str, form: str) -> ArrFunc:
                 "function of NumPy arrays, such as np.tanh)"
             ) from None
         if np.shape(out) != shape or np.asarray(out).dtype.kind not in "fiub":
-            got = "None" if out is None else f"{type(out).__name__} of shape {np.shape(out)}"
+            # r's shape is the library's sampling grid's or the signal's: not named, the user
+            # knows neither (79995 points of the stability grid)
+            got = "None" if out is None else type(out).__name__
+            if out is not None and np.ndim(out):
+                got += f" of shape {np.shape(out)}"
             raise ParameterError(
-                f"{name}: the {form} function must return numbers of r's shape {shape}, got {got}"
+                f"{name}: the {form} function must return numbers of r's shape (an array, "
+                f"elementwise, as np.tanh does), got {got}"
             )
         return out
 

@@ -107,9 +107,14 @@ class Planner:
         its channels in the do-no-harm reasons (:func:`resdenoise.automatic.do_no_harm`);
         ``bounds``: ``(lo, hi)``, the range the output must stay in (where ``scales`` is
         ``auto``: the scales are not chosen over one scale where their output leaves it)."""
+        plan, extra = self._make(u, progress, labels, bounds)
+        return plan, _warned(extra, channel_levels_note(extra, labels))
+
+    def _make(self, u, progress, labels, bounds):
         s = self.settings
         if bounds is not None and s.get("scales") == AUTO and self.command == "shrink":
-            return replace(self, settings={**s, "bounds": tuple(bounds)})(u, progress, labels)
+            planner = replace(self, settings={**s, "bounds": tuple(bounds)})
+            return planner._make(u, progress, labels, None)
         h = 1.0 if self.command == "shrink" else s.get("h", 1.0)
         needed = self.samples_needed()
         if needed is not None:
@@ -374,7 +379,11 @@ def sigma_unused(command: str) -> str:
 #: line's words (its output and report print them as they are); the library restates
 #: them with :func:`in_library_words`, as the command line restates an error's
 #: parameters (:meth:`resdenoise.errors.ResdenoiseError.restate`).
-LIBRARY_SPELLING: Final = {"--sigma": "sigma", "--scales": "scales"}
+LIBRARY_SPELLING: Final = {
+    "--sigma": "sigma",
+    "--scales": "scales",
+    "--columns": "one call per column of u",
+}
 
 
 def in_library_words(note: str) -> str:
@@ -690,7 +699,42 @@ class AutomaticPlanner:
 
         _need_samples(u, *self.samples_needed())
         u = np.asarray(u)
-        return choose_denoiser(u, self.sigma, self.candidates, labels, progress, bounds)
+        plan, extra = choose_denoiser(u, self.sigma, self.candidates, labels, progress, bounds)
+        return plan, _warned(extra, channel_levels_note(extra, labels))
+
+
+#: Channels whose estimated noise levels differ by more than this factor are warned of
+#: where parameters are automatic (one lambda, threshold, stopping time or family for all
+#: channels, set by the loudest's noise): measured (notes s38/fixb15/b14_measure.py, a
+#: quiet channel beside one k times louder, signal and noise): at k = 2 the quiet channel
+#: loses at most 1.3 dB (0 for music- and speech-like signals), at 4 up to 2.7 dB, at 20
+#: 19 dB (shrink's automatic family) against a run of its own.
+CHANNEL_NOISE_FACTOR: Final = 4.0
+
+
+def channel_levels_note(extra: dict, labels=None) -> str | None:
+    """The warning where automatic parameters (``extra`` says which) were chosen for
+    channels whose estimated noise levels (``extra["noise_sigma"]``) differ by more than
+    :data:`CHANNEL_NOISE_FACTOR`; None elsewhere (one channel, levels given or alike, no
+    automatic parameter)."""
+    sigma = extra.get("noise_sigma") or ()
+    automatic = extra.get("lambda_rule", "given") != "given" or any(
+        key in extra for key in ("stopping_rule", "automatic_choice")
+    )
+    levels = [(float(v), c) for c, v in enumerate(sigma) if float(v) > 0.0]
+    if not automatic or extra.get("noise_estimator") == "given" or len(levels) < 2:
+        return None
+    (low, quiet), (high, loud) = min(levels), max(levels)
+    if not high > CHANNEL_NOISE_FACTOR * low:
+        return None
+    from .stability import channel_labels
+
+    names = channel_labels(len(sigma), labels)
+    return (
+        f"{names[quiet]}'s noise ({low:.3g}) is {high / low:.3g}x below {names[loud]}'s "
+        f"({high:.3g}): the automatic parameters, one for all channels, fit the loudest's "
+        f"noise; filter {names[quiet]} in a run of its own (--columns)"
+    )
 
 
 #: command: the settings ``--FORM auto`` leaves to the search, and the values that
@@ -710,7 +754,7 @@ def _auto_family(command: str, lam, rule, sigma, settings: dict) -> AutomaticPla
     auto = spell(form, AUTO)
     if command not in _AUTO_FAMILY:
         raise ParameterError(
-            f"{auto} (a family chosen by SURE) is for diffuse and shrink; name a {form}",
+            f"{auto} (a family chosen by SURE) is for diffuse and shrink; name {_a(form)}",
             parameters=[(form, AUTO)],
         )
     allowed = _AUTO_FAMILY[command]
@@ -723,10 +767,15 @@ def _auto_family(command: str, lam, rule, sigma, settings: dict) -> AutomaticPla
         key = next(iter(given))
         raise ParameterError(
             f"{auto} chooses the family, lambda, scales and stopping time by SURE; "
-            f"drop {spell(key)} or name a {form}",
+            f"drop {spell(key)} or name {_a(form)}",
             parameters=[(form, AUTO), key],
         )
     return automatic_planner(sigma=sigma, command=command)
+
+
+def _a(form: str) -> str:
+    """``form`` with its article: ``a regulariser``, ``an activation``."""
+    return f"{'an' if form[0] in 'aeiou' else 'a'} {form}"
 
 
 def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> NetworkPlanner:

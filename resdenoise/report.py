@@ -180,6 +180,18 @@ def engine_entry(plan, dtype=np.float64) -> dict:
     }
 
 
+def taus_said(report: dict, num=repr) -> tuple[str, int]:
+    """The step the blocks of ``report`` ran, in words (each number by ``num``): a network
+    whose groups' steps differ, ``0.5 to 1`` (never its largest alone, the report's
+    ``tau``: ``steps x tau`` is not its stopping time); and in how many block groups (1
+    where all ran one step)."""
+    groups = (report.get("stability") or {}).get("blocks") or ()
+    said = sorted({num(float(b["tau"])) for b in groups}, key=float)
+    if len(said) > 1:
+        return f"{said[0]} to {said[-1]}", len(groups)
+    return num(report["tau"]), 1
+
+
 def block_entry(spec, nl, tau: float, verdict) -> dict:
     """One block group of a network as the report's ``stability.blocks`` lists it."""
     entry = {

@@ -33,6 +33,7 @@ from .function_properties import (
     _GRID_POINTS,
     FunctionProperties,
     _sample_grid,
+    _stretched_grid,
     analyse_function,
 )
 from .nonlinearities import Nonlinearity
@@ -270,13 +271,17 @@ def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
     p = analyse_function(nl)
     linf_bound, sign_bound = tau_bounds(p.g_max, h)
     reasons = []
-    if not math.isfinite(p.g_max):
+    # a NaN of Phi makes g's range infinite and Phi "not odd": the NaN is the one reason
+    nan = None if p.exact or math.isfinite(p.g_max) else non_finite_activation(nl)
+    if nan:
+        reasons.append(f"{nan}; a function must be finite for every r")
+    if not nan and not math.isfinite(p.g_max):
         reasons.append("g = Phi(r)/r is unbounded")
-    if p.g_min < 0.0:
+    if not nan and p.g_min < 0.0:
         reasons.append(f"g = Phi(r)/r is negative somewhere (g_min = {p.g_min:.6g})")
-    if not p.odd:
+    if not nan and not p.odd:
         reasons.append(not_odd_reason(nl))
-    if not within_bound(tau, linf_bound, p.exact):
+    if not nan and not within_bound(tau, linf_bound, p.exact):
         reasons.append(
             "tau = {} exceeds the L-infinity bound h^2/(2 g_max) = {}".format(
                 *apart(tau, linf_bound)
@@ -297,6 +302,29 @@ def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
     )
 
 
+def non_finite_activation(nl: Nonlinearity) -> str | None:
+    """Where a custom ``nl``'s activation is nan or infinite on the grid its stability is
+    sampled on (see ``_sample_grid``, stretched to ``nl.reach`` and ``nl.floor``), nearest
+    0, in words (``"the activation is nan at r = -5.00115"``); None where it is finite
+    there.  The one check of a formula (:mod:`resdenoise.expr`), a function given to the
+    one-call functions (:mod:`resdenoise.api`) and :func:`check_tau`: a NaN of Phi would
+    be the output's."""
+    r = _stretched_grid(nl.lam, nl.reach, nl.floor)[0]
+    with np.errstate(all="ignore"):
+        phi = np.asarray(nl.phi(r), dtype=float)
+    bad = ~np.isfinite(phi)
+    if not bad.any():
+        return None
+    i = int(np.flatnonzero(bad)[np.argmin(np.abs(r[bad]))])  # nearest to 0
+    given = [f for f, k in _GIVEN if getattr(nl, k) is not None]
+    derived = f" (derived from your {given[0]})" if given else ""
+    return f"the activation{derived} is {phi[i]} at r = {r[i]:.6g}"
+
+
+#: The forms a custom nonlinearity keeps as given, by the attribute that keeps them.
+_GIVEN = (("diffusivity", "_g"), ("regulariser", "_psi"), ("shrinkage", "_shrinkage"))
+
+
 def not_odd_reason(nl: Nonlinearity) -> str:
     """Why Phi fails the theorem's antisymmetry, with a witness.
 
@@ -314,9 +342,10 @@ def not_odd_reason(nl: Nonlinearity) -> str:
         plus, minus = nl.phi(pos), nl.phi(-pos)
         defect = np.abs(plus + minus)
     bad = ~(np.isfinite(plus) & np.isfinite(minus))
-    if bad.any():
-        r = float(pos[int(np.argmax(bad))])
-        return f"Phi is not finite at r = {r:.6g} or -{r:.6g}; {tail}"
+    if bad.any():  # the r where it is not finite (the positive one where both are)
+        i = int(np.argmax(bad))
+        r = float(pos[i]) if not np.isfinite(plus[i]) else -float(pos[i])
+        return f"Phi is not finite at r = {r:.6g}; {tail}"
     i = 0 if defect[0] > 1e-9 * max(abs(float(plus[0])), 1e-300) else int(np.nanargmax(defect))
     r, a, b = float(pos[i]), float(minus[i]), float(-plus[i])
     return f"Phi is not odd: Phi(-{r:.6g}) = {a:.6g} but -Phi({r:.6g}) = {b:.6g}; {tail}"

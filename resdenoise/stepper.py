@@ -137,7 +137,7 @@ def _compiled_family(owner, backend: str | None, sigma: float = 1.0) -> int | No
     if backend is None:
         backend = engine_from_environment()
     elif backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {sorted(BACKENDS)} or None, got {backend!r}")
+        raise ParameterError(f"backend must be one of {sorted(BACKENDS)} or None, got {backend!r}")
     if backend == "numpy":
         return None
     kernels = _kernels()
@@ -151,17 +151,17 @@ def _compiled_family(owner, backend: str | None, sigma: float = 1.0) -> int | No
     ):
         return kernels.FAMILIES.index(key)
     if backend == "compiled" and kernels is not None and not in_range:
-        raise ValueError(
+        raise ParameterError(
             f"the compiled perona-malik loop needs tau/h**2 in [2**-60, 2**60], got {sigma!r}; "
             "use backend='numpy'"
         )
     if backend == "compiled":
         if kernels is None:
-            raise ValueError(
+            raise ParameterError(
                 "the compiled step loop is not built (resdenoise was installed without a "
                 "C compiler); use backend='numpy'"
             )
-        raise ValueError(
+        raise ParameterError(
             f"there is no compiled step loop for {key or 'this phi'}; use backend='numpy'"
         )
     return None
@@ -241,7 +241,7 @@ def check_lam(lam: float, dtype) -> None:
         held = dtype.type(lam)
     if not 0.0 < held < np.inf:
         info = np.finfo(dtype)
-        raise ValueError(
+        raise ParameterError(
             f"lambda {lam:g} is {float(held):g} in {dtype.name}, which holds "
             f"{float(info.smallest_subnormal):g} to {float(info.max):g}"
         )
@@ -260,7 +260,8 @@ def _resolve_phi(phi):
     if callable(getattr(phi, "phi", None)) and hasattr(phi, "flux_kernel"):
         return getattr(phi, "scratch_phi", phi.phi), phi.flux_kernel, phi
     if not callable(phi):
-        raise TypeError(f"phi must be callable or a Nonlinearity, got {type(phi).__name__}")
+        name = f" (a name: get_nonlinearity({phi!r}))" if isinstance(phi, str) else ""
+        raise TypeError(f"phi must be callable or a Nonlinearity, got {type(phi).__name__}{name}")
     return phi, None, None
 
 

@@ -22,8 +22,8 @@ LAYERS: tuple[frozenset, ...] = tuple(
     frozenset(names.split())
     for names in (
         # errors: the exceptions and the floating-point state helper every layer may use
-        "errors",
-        "wavelet stopping_rules stopping median nugget spectral_floor _kernels _families _translations sink pairs",
+        "errors _series",
+        "wavelet stopping_rules stopping median nugget spectral_floor _kernels _families _translations sink pairs _sampling",
         # the closed forms' conditions for their scaled forms; the impulse pre-stage (its
         # running median's residual in the compiled loop, _kernels); scaling by powers of
         # two (its refusal an error)
@@ -56,7 +56,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
 COMPUTE = frozenset(
     "engine stepper _entries stability subsequences filters report measure stream network autoparams expr dictionary quality "
     "stopping_search search_windows wavelet median nugget spectral_floor noise quiet_windows noise_colour selection impulses multilevel multiscale residual_levels automatic untrusted nonlinearities _families "
-    "_translations _flux_kernels bounded haar_frame function_properties dask learn learn_model network_stop learn_stop sink sure stopping pairs passing scaling signs".split()
+    "_translations _sampling _series _flux_kernels bounded haar_frame function_properties dask learn learn_model network_stop learn_stop sink sure stopping pairs passing scaling signs".split()
 )
 FILE_SIDE = frozenset({"io", "paths", "pipeline", "batch", "batch_pool", "cli"})
 #: Third-party packages only the command line may import.

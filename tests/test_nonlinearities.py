@@ -166,7 +166,7 @@ def test_unknown_form_and_bad_lambda():
     with pytest.raises(ValueError, match="Unknown form 'wavelet'"):
         get_nonlinearity("soft", "wavelet")
     for lam in (0.0, -1.0, math.nan, math.inf):
-        with pytest.raises(ValueError, match="lambda must be a finite number > 0"):
+        with pytest.raises(ValueError, match="lam must be a finite number > 0"):
             get_nonlinearity("soft", lam=lam)
 
 
@@ -177,7 +177,7 @@ def test_a_lambda_that_is_not_a_number_is_refused_as_a_bad_number(lam):
     from resdenoise.errors import ParameterError
     from resdenoise.expr import expression_nonlinearity
 
-    message = rf"^lambda must be a finite number > 0, got {re.escape(repr(lam))}$"
+    message = rf"^lam must be a finite number > 0, got {re.escape(repr(lam))}$"
     for make in (
         lambda: get_nonlinearity("soft", lam=lam),
         lambda: get_parametrised("bumps", [0.5, 0.5], lam=lam),

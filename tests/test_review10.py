@@ -278,7 +278,7 @@ def test_from_function_refuses_a_lambda_the_registry_refuses(lam):
         lambda: from_function(np.tanh, lam=lam),
         lambda: get_nonlinearity("tanh", lam=lam),
     ):
-        with pytest.raises(ParameterError, match=r"lambda must be a finite number > 0, got "):
+        with pytest.raises(ParameterError, match=r"lam must be a finite number > 0, got "):
             make()
 
 

@@ -17,7 +17,7 @@ import os
 import sys
 
 from ..errors import counted
-from ..report import RENAMED
+from ..report import RENAMED, taus_said
 from .options import pipe_closed, printable
 
 #: an in-memory run of fewer blocks gets no progress bar
@@ -233,9 +233,10 @@ def summary_line(report: dict) -> str:
             f"{counted(sum(replaced), 'impulse')} replaced (largest change {num(largest)})"
         )
     count = counted(report["steps"], "block")
-    blocks = f"{count} of tau = {num(report['tau'])}"
+    tau, groups = taus_said(report, num)
+    blocks = f"{count} of tau = {tau}" + (f" in {groups} groups" if groups > 1 else "")
     if "stopping_rule" in params:
-        blocks = f"{count} chosen by {params['stopping_rule']}, tau = {num(report['tau'])}"
+        blocks = f"{count} chosen by {params['stopping_rule']}, tau = {tau}"
     given_tau = params.get("tau_given")  # --time with --tau: the largest step, not the step
     largest = f"; --tau {num(given_tau)} is the largest step" if given_tau is not None else ""
     parts.append(f"{blocks} (T = {num(report['stopping_time'])}{largest})")
@@ -352,7 +353,9 @@ def render_table(report: dict, console) -> None:
         estimator = report.get("noise_estimator", "mad-haar")
         label = "noise sigma" if given is None else "noise sigma estimate"
         run.add_row(f"{label} ({estimator})", _nums(noise))
-    run.add_row("tau / h / steps", f"{num(report['tau'])} / {num(report['h'])} / {report['steps']}")
+    run.add_row(
+        "tau / h / steps", f"{taus_said(report, num)[0]} / {num(report['h'])} / {report['steps']}"
+    )
     run.add_row("stopping time", num(report["stopping_time"]))
     eng = report.get("engine")
     if eng:

@@ -17,7 +17,7 @@ import tempfile
 
 import numpy as np
 
-from ..errors import ParameterError, SignalError, one_line
+from ..errors import ParameterError, SignalError, diverged, one_line, refuse_diverged
 from .atomic import (
     COPY_BYTES,
     _set_mode,
@@ -115,9 +115,7 @@ def encode_signal(
         raise ParameterError(f"{target}: a Zarr store is a directory, not bytes; use write_signal")
     check_carried(sig, fmt, target)
     data = np.asarray(sig.data, dtype=np.float64)
-    bad = ~np.isfinite(data)
-    if bad.any():
-        raise _diverged(target, int(bad.sum()))
+    refuse_diverged(target, data)
     if fmt == "CSV":
         _check_subtype(target, fmt, subtype)
         stats = {"clipped": 0, "format": "CSV", "subtype": None, "narrowing": None}
@@ -143,12 +141,6 @@ def _opus_asked(path: str, options: WriteOptions) -> bool:
     if options.format is not None and options.format.strip().lower().lstrip(".") == "opus":
         return True
     return path != STDIO and os.path.splitext(path)[1].lower() == OPUS_EXTENSION
-
-
-def _diverged(name: str, count: int) -> SignalError:
-    return SignalError(
-        f"{name}: {count} output values are not finite (the run diverged); nothing written"
-    )
 
 
 def _audio_bytes(
@@ -735,7 +727,7 @@ class SignalWriter(_TempOutput):
             return
         self.closed = True
         if self.nonfinite:
-            raise _diverged(self.name, self.nonfinite)
+            raise diverged(self.name, self.nonfinite)
         if self._store is not None:
             self._store.close()
             umask = os.umask(0)
