@@ -125,6 +125,12 @@ class Plan:
         """The nonlinearities the blocks run with (one for a plain plan)."""
         return (self.nl,)
 
+    def flux_groups(self) -> tuple[tuple[Nonlinearity, float], ...]:
+        """``(nonlinearity, tau)`` of each group of blocks whose flux :func:`probe_flux`
+        tries before a run: a plain plan's one; a subclass says its own (none: its
+        levels check their own)."""
+        return ((self.nl, self.tau),) if type(self) is Plan else ()
+
     def scaled(self, shift: int):
         """The plan for the samples times ``2**shift`` (an automatic search's of the samples
         divided by it, :func:`resdenoise.scaling.scaled_search`): lambda, and the
@@ -542,7 +548,8 @@ def probe_flux(plan, subject, dtype: str, samples_only: bool = False) -> None:
     signal can have (up to its range): one block of the engine on a probe
     ``0, v, 0, -v`` for v = range x 2^-k.  A stable plan can still overflow or
     underflow on the way (lambda squared, r^2/lambda^2); this says so before
-    anything runs, instead of a diverged output.  A plan passing channels through
+    anything runs, instead of a diverged output.  A network: each group's flux
+    (:meth:`Plan.flux_groups`).  A plan passing channels through
     (:mod:`resdenoise.passing`): its inner plan's flux, up to the whole signal's range.
     A plan whose blocks run on the samples divided by ``2**run_shift``
     (:attr:`Plan.run_shift`): its flux there, up to that range.  Samples whose
@@ -552,8 +559,8 @@ def probe_flux(plan, subject, dtype: str, samples_only: bool = False) -> None:
     (a run allowed to be unstable): that refusal alone, the input's fault whatever the
     step; the flux's own overflow at this lambda and tau is allowed."""
     said = plan = plan.filtering  # channels passed through: the filter's
-    if type(plan) is not Plan:
-        return  # a network or cascade (a Plan subclass): each group its own nonlinearity
+    if not plan.flux_groups():
+        return  # a cascade or levels' plan: each level its own nonlinearity, checked there
     shift = plan.run_shift
     span = span_of(subject, shift)
     if not span > 0.0:
@@ -565,36 +572,44 @@ def probe_flux(plan, subject, dtype: str, samples_only: bool = False) -> None:
     probe[1:-3:4], probe[3:-3:4] = v, -v
     if span > top:  # differences the dtype cannot hold: +-top, -+top
         probe[-3:] = top, -top, top
-    if _finite_flux(probe, plan.nl, plan, dtype):
+    for (nl, tau), (named, _) in zip(plan.flux_groups(), said.flux_groups(), strict=True):
+        _probe_group(probe, nl, tau, plan.h, named, subject, span > top, dtype, samples_only)
+
+
+def _probe_group(probe, nl, tau, h, named, subject, beyond, dtype, samples_only) -> None:
+    """:func:`probe_flux` for one group of blocks (``nl`` at the samples' scale; ``named``
+    as the user gave it): return where its flux stays finite on ``probe``, else refuse."""
+    if _finite_flux(probe, nl, tau, h, dtype):
         return
     also = ", or use dtype='float64'" if dtype == "float32" else ""
     range_ = _shown_range(subject)
-    if span > top and _finite_flux(probe[:-3], plan.nl, plan, dtype):
+    if beyond and _finite_flux(probe[:-3], nl, tau, h, dtype):
         # only the differences beyond the dtype fail, whatever lambda: the samples' fault
-        bounded = get_nonlinearity("charbonnier", "diffusivity", said.nl.lam)
+        top = float(np.finfo(dtype).max)
+        bounded = get_nonlinearity("charbonnier", "diffusivity", named.lam)
         other = ""
-        if _finite_flux(np.array([0.0, top, -top, top, 0.0]), bounded, plan, dtype):
+        if _finite_flux(np.array([0.0, top, -top, top, 0.0]), bounded, tau, h, dtype):
             other = ", or use a family whose flux stays finite there, such as charbonnier"
         raise SignalValuesError(
             f"the samples' {range_} leaves {dtype} (their differences overflow), and the flux "
-            f"of {said.nl.name} is not finite there for any lambda; scale the signal down"
+            f"of {named.name} is not finite there for any lambda; scale the signal down"
             f"{other}{also}",
             parameters=[("dtype", "float64")] if also else [],
         )
     if samples_only:
         return
     raise UnstableError(
-        f"refused: the flux of {said.nl.name} (lambda {said.nl.lam:g}) is not finite in "
+        f"refused: the flux of {named.name} (lambda {named.lam:g}) is not finite in "
         f"{dtype} for differences up to the signal's {range_} (an intermediate "
         f"overflows or underflows); scale the signal or give another lambda{also}",
         parameters=[("dtype", "float64")] if also else [],
     )
 
 
-def _finite_flux(probe: np.ndarray, nl: Nonlinearity, plan, dtype: str) -> bool:
-    """Whether one block of ``plan``'s step with ``nl`` on ``probe`` stays finite."""
+def _finite_flux(probe: np.ndarray, nl: Nonlinearity, tau: float, h: float, dtype: str) -> bool:
+    """Whether one block of step ``tau`` with ``nl`` on ``probe`` stays finite."""
     with np.errstate(all="ignore"):
-        out = run_blocks_unchecked(probe.astype(dtype), nl, plan.tau, 1, plan.h, threads=1)
+        out = run_blocks_unchecked(probe.astype(dtype), nl, tau, 1, h, threads=1)
     return bool(np.isfinite(out).all())
 
 

@@ -656,6 +656,11 @@ class NetworkPlan(Plan):
         """A block of scale s moves information s samples: the sum of scale x repeat."""
         return int(sum(spec.scale * spec.repeat for spec, _, _ in self.groups))
 
+    def flux_groups(self) -> tuple:
+        """Each group's ``(nonlinearity, tau)``: :func:`resdenoise.filters.probe_flux`
+        tries every one (a strided group's differences are the samples' too)."""
+        return tuple((nl, tau) for _, nl, tau in self.groups)
+
     def group_verdicts(self) -> list[stability.StabilityVerdict]:
         return [stability.check_tau(nl, tau, self.h) for _, nl, tau in self.groups]
 

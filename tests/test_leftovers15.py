@@ -288,3 +288,31 @@ def test_a_plan_passing_channels_through_returns_its_computed_output(rng, monkey
     seen = []
     np.testing.assert_array_equal(kept.run(f, lambda k, u: seen.append(k)), kept.computed[1])
     assert seen == [2]
+
+
+# -- a network's groups: their flux probed as a plain plan's (found by left15) -------
+
+
+@pytest.mark.parametrize("scale", ["1", "2"])
+def test_a_network_whose_differences_overflow_is_refused_as_diffuse_is(runner, tmp_path, scale):
+    """A perona-malik group on samples whose differences leave float64: the one line
+    diffuse gives, exit 1, nothing written (was '20 output values are not finite (the run
+    diverged)': probe_flux tried plain plans only); a charbonnier network runs."""
+    src = _csv(tmp_path / "stepov.csv", _big_step())
+    out = tmp_path / "o.csv"
+    net = tmp_path / "net.toml"
+    groups = {"perona-malik": 'lambda = "auto"', "charbonnier": "lambda = 1e300"}
+    for family, lam in groups.items():
+        net.write_text(
+            f'version = 2\n[[block]]\ndiffusivity = "charbonnier"\nlambda = "auto"\nrepeat = 4\n'
+            f'[[block]]\ndiffusivity = "{family}"\n{lam}\nrepeat = 2\nscale = {scale}\n'
+        )
+        result = runner.invoke(cli, ["resnet", "--network", str(net), src, "-o", str(out)])
+        if family == "charbonnier":
+            assert result.exit_code == 0, result.output
+            assert np.isfinite(np.loadtxt(out)).all()
+            continue
+        assert result.exit_code == 1, result.output
+        assert "the flux of perona-malik is not finite there for any lambda" in result.output
+        assert "such as charbonnier" in result.output
+        assert not out.exists()
