@@ -27,6 +27,7 @@ from pathlib import Path
 
 from ..errors import PipeClosed, SignalError, one_line
 from . import signals
+from .checked import write_reason
 from .options import WriteOptions
 from .signal import STDIO, ZARR, _check_subtype, guess_format, refuse_empty_name
 
@@ -253,7 +254,7 @@ def _set_owner(tmp: str, uid: int, gid: int) -> None:
 
 def _write_error(name: str, exc: BaseException) -> SignalError:
     """``NAME: cannot write: REASON`` (an OSError, or a ValueError of a closed stream)."""
-    return SignalError(f"{name}: cannot write: {one_line(getattr(exc, 'strerror', None) or exc)}")
+    return SignalError(f"{name}: cannot write: {write_reason(exc)}")
 
 
 def _mkstemp(prefix: str, directory) -> tuple[int, str]:

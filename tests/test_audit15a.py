@@ -1,0 +1,105 @@
+"""The findings of the operations audit 15a (Makefile, shell and CI use), each a test
+that failed on the code before its fix."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+import soundfile
+
+from resdenoise.errors import SignalError
+from resdenoise.io import SignalWriter, read_signal, write_files_atomic
+
+posix = pytest.mark.skipif(os.name != "posix", reason="needs RLIMIT_FSIZE and SIGXFSZ")
+
+
+def _file_size_limit(limit: int):
+    """A file-size limit of ``limit`` bytes for a child process, SIGXFSZ ignored (as
+    Python ignores it): a write above it fails with EFBIG, as a full disk's does with
+    ENOSPC, and neither needs a disk to fill."""
+
+    def apply():
+        import resource
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+
+    return apply
+
+
+@pytest.fixture
+def pcm(tmp_path, rng):
+    """A 3000-frame PCM_16 stereo WAV: shorter than a FLAC block, so that libsndfile
+    encodes all of it when the file is closed."""
+    src = tmp_path / "in.wav"
+    soundfile.write(src, rng.standard_normal((3000, 2)) * 0.1, 8000, subtype="PCM_16")
+    return src
+
+
+def _write(template, out) -> None:
+    with SignalWriter(out, template) as writer:
+        writer.write(template.data, {})
+        write_files_atomic([writer])
+
+
+# A1, A8: an encoder's last bytes (written at the close) lost on a full disk
+# ---------------------------------------------------------------------------
+
+
+@posix
+@pytest.mark.parametrize("ext", ["flac", "ogg", "opus"])
+def test_a1_an_output_cut_at_its_close_is_an_error_not_a_short_file(pcm, tmp_path, ext):
+    """Before: libsndfile wrote FLAC's last frames (OGG's last pages) when the file was
+    closed and dropped the failed write: a FLAC file cut at 8 KiB (unreadable), an OGG
+    with no frames, exit 0 and 'guarantees held'.  Here the last byte does not fit."""
+    template = read_signal(pcm)
+    whole = tmp_path / f"whole.{ext}"
+    _write(template, whole)
+    size = whole.stat().st_size
+    code = (
+        "import sys; from resdenoise.io import SignalWriter, read_signal, write_files_atomic\n"
+        "from resdenoise.errors import SignalError\n"
+        "t = read_signal(sys.argv[1])\n"
+        "try:\n"
+        "    with SignalWriter(sys.argv[2], t) as w:\n"
+        "        w.write(t.data, {}); write_files_atomic([w])\n"
+        "except SignalError as e:\n"
+        "    sys.exit(str(e))\n"
+    )
+    out = tmp_path / f"cut.{ext}"
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(pcm), str(out)],
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_file_size_limit(size - 1),
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == (
+        f"{out}: cannot write: File too large (above the file size limit: see ulimit -f)\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", whole.name]
+
+
+def test_a1_a_failed_write_inside_libsndfile_is_kept_and_raised(pcm, tmp_path, monkeypatch):
+    """The writes of an encoder go through a CheckedFile: a write that fails there (a
+    full disk) is raised before the rename, with the system's reason and what to do."""
+    import errno
+
+    from resdenoise.io import checked
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(checked.os, "write", full)
+    out = tmp_path / "x.flac"
+    with pytest.raises(SignalError) as caught:
+        _write(read_signal(pcm), out)
+    assert str(caught.value) == (
+        f"{out}: cannot write: No space left on device (the disk is full; free some space, "
+        "or write elsewhere)"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
