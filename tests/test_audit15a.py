@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import soundfile
 
@@ -103,3 +104,56 @@ def test_a1_a_failed_write_inside_libsndfile_is_kept_and_raised(pcm, tmp_path, m
         "or write elsewhere)"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
+
+
+@posix
+def test_a8_in_place_on_a_full_disk_keeps_the_recording(pcm, tmp_path):
+    """Before: ``--in-place`` on a FLAC file whose new version did not fit replaced the
+    recording with a cut, unreadable file, exit 0.  Now: exit 1, one line, untouched."""
+    rec = tmp_path / "rec.flac"
+    soundfile.write(rec, soundfile.read(pcm)[0], 8000, subtype="PCM_16")
+    before = rec.read_bytes()
+    done = subprocess.run(
+        [sys.executable, "-m", "resdenoise", "diffuse", "--time", "2", str(rec), "--in-place"],
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_file_size_limit(2048),  # a FLAC header and little more
+        env={**os.environ, "RESDENOISE_TRACEBACK": "0"},
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        f"Error: {rec}: cannot write: File too large (above the file size limit: see ulimit -f)"
+    )
+    assert rec.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "rec.flac"]
+
+
+# A3: a file-size limit (ulimit -f) ended the whole run as a signal would
+# -----------------------------------------------------------------------
+
+
+@posix
+def test_a3_a_file_size_limit_fails_the_file_not_the_batch(tmp_path, rng):
+    """Before: SIGXFSZ was handled as an interruption: 'Error: interrupted by SIGXFSZ; no
+    output written', exit 153, no file named, and a batch stopped (0 of the files that
+    fit written).  Now the write fails (EFBIG): that file is named, the others written."""
+    (tmp_path / "in").mkdir()
+    big, small = tmp_path / "in" / "big.wav", tmp_path / "in" / "small.wav"
+    noise = (0.1 * rng.standard_normal((200_000, 2))).astype(np.float32)
+    soundfile.write(big, noise, 16000, subtype="FLOAT")  # 1.6 MB: above the limit
+    soundfile.write(small, noise[:2000], 16000, subtype="FLOAT")
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "resdenoise", "diffuse", "--time", "2"]
+        + [str(big), str(small), "-o", f"{out}/", "-q"],
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_file_size_limit(1 << 20),
+        env={**os.environ, "RESDENOISE_TRACEBACK": "0"},
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == (
+        f"Error: {big}: {out}/big.wav: cannot write: File too large (above the file size "
+        "limit: see ulimit -f)\n"
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["small.wav"]
