@@ -3,6 +3,7 @@ that failed on the code before its fix."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -157,3 +158,55 @@ def test_a3_a_file_size_limit_fails_the_file_not_the_batch(tmp_path, rng):
         "limit: see ulimit -f)\n"
     )
     assert sorted(p.name for p in out.iterdir()) == ["small.wav"]
+
+
+# A6: -o /dev/stdout, --report /dev/stderr reopened the name and truncated a >> file
+# ----------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/fd/1"), reason="needs /dev/fd")
+@pytest.mark.parametrize("name", ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"])
+def test_a6_an_output_to_a_name_of_stdout_appends_to_a_log(noisy_csv, tmp_path, name):
+    """Before: ``{ echo step1; resdenoise ... -o /dev/stdout; } >> log`` reopened the
+    name with O_TRUNC: the log's earlier lines were lost.  Now written through stdout's
+    own descriptor, as ``-o -`` is: after what the log held."""
+    if name.startswith("/proc/") and not os.path.exists(name):
+        pytest.skip("needs /proc")
+    log = tmp_path / "log"
+    log.write_text("EARLIER\n")
+    with open(log, "a") as out:
+        done = subprocess.run(
+            [sys.executable, "-m", "resdenoise", "diffuse", "--time", "2", str(noisy_csv)]
+            + ["-o", name, "-q"],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    assert done.returncode == 0, done.stderr
+    alone = subprocess.run(
+        [sys.executable, "-m", "resdenoise", "diffuse", "--time", "2", str(noisy_csv)]
+        + ["-o", "-", "-q"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert log.read_text() == "EARLIER\n" + alone
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/fd/2"), reason="needs /dev/fd")
+@pytest.mark.parametrize("name", ["/dev/stderr", "/dev/fd/2"])
+def test_a6_a_report_to_a_name_of_stderr_appends_to_the_job_log(noisy_csv, tmp_path, name):
+    """Before: ``--report /dev/stderr`` with stderr a CI log opened with ``2>>`` truncated
+    the log and wrote the report at offset 0.  Now it follows what the log held."""
+    log = tmp_path / "log"
+    log.write_text("EARLIER\n")
+    with open(log, "a") as err:
+        done = subprocess.run(
+            [sys.executable, "-m", "resdenoise", "diffuse", "--time", "2", str(noisy_csv)]
+            + ["-o", str(tmp_path / "x.csv"), "-q", "--report", name],
+            stderr=err,
+        )
+    assert done.returncode == 0
+    text = log.read_text()
+    assert text.startswith("EARLIER\n{")
+    assert json.loads(text[len("EARLIER\n") :])["input"] == str(noisy_csv)
