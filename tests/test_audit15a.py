@@ -33,6 +33,29 @@ def _file_size_limit(limit: int):
     return apply
 
 
+#: Writes argv[1] to argv[2] as SignalWriter does; a SignalError: its line, exit 1.
+_WRITE = (
+    "import sys; from resdenoise.io import SignalWriter, read_signal, write_files_atomic\n"
+    "from resdenoise.errors import SignalError\n"
+    "t = read_signal(sys.argv[1])\n"
+    "try:\n"
+    "    with SignalWriter(sys.argv[2], t) as w:\n"
+    "        w.write(t.data, {}); write_files_atomic([w])\n"
+    "except SignalError as e:\n"
+    "    sys.exit(str(e))\n"
+)
+
+
+def _write_limited(src, out, limit: int) -> subprocess.CompletedProcess:
+    """Write ``src`` to ``out`` in a child process whose files may hold ``limit`` bytes."""
+    return subprocess.run(
+        [sys.executable, "-c", _WRITE, str(src), str(out)],
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_file_size_limit(limit),
+    )
+
+
 @pytest.fixture
 def pcm(tmp_path, rng):
     """A 3000-frame PCM_16 stereo WAV: shorter than a FLAC block, so that libsndfile
@@ -62,23 +85,8 @@ def test_a1_an_output_cut_at_its_close_is_an_error_not_a_short_file(pcm, tmp_pat
     whole = tmp_path / f"whole.{ext}"
     _write(template, whole)
     size = whole.stat().st_size
-    code = (
-        "import sys; from resdenoise.io import SignalWriter, read_signal, write_files_atomic\n"
-        "from resdenoise.errors import SignalError\n"
-        "t = read_signal(sys.argv[1])\n"
-        "try:\n"
-        "    with SignalWriter(sys.argv[2], t) as w:\n"
-        "        w.write(t.data, {}); write_files_atomic([w])\n"
-        "except SignalError as e:\n"
-        "    sys.exit(str(e))\n"
-    )
     out = tmp_path / f"cut.{ext}"
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(pcm), str(out)],
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=_file_size_limit(size - 1),
-    )
+    done = _write_limited(pcm, out, size - 1)
     assert done.returncode == 1, done.stderr
     assert done.stderr == (
         f"{out}: cannot write: File too large (above the file size limit: see ulimit -f)\n"
@@ -210,3 +218,22 @@ def test_a6_a_report_to_a_name_of_stderr_appends_to_the_job_log(noisy_csv, tmp_p
     text = log.read_text()
     assert text.startswith("EARLIER\n{")
     assert json.loads(text[len("EARLIER\n") :])["input"] == str(noisy_csv)
+
+
+# A2: no room for even the header: 'cannot encode as WAV/PCM_16: System error.'
+# ---------------------------------------------------------------------------
+
+
+@posix
+@pytest.mark.parametrize("ext", ["wav", "aiff", "flac"])
+def test_a2_no_room_for_the_header_says_why(pcm, tmp_path, ext):
+    """Before: libsndfile's open failed with 'System error.' (FLAC: 'problem with
+    initialization of the flac decoder'), shown as 'cannot encode as WAV/PCM_16', which
+    blames the format.  Now the system's reason, as for every other failed write."""
+    out = tmp_path / f"x.{ext}"
+    done = _write_limited(pcm, out, 16)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == (
+        f"{out}: cannot write: File too large (above the file size limit: see ulimit -f)\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]

@@ -136,3 +136,23 @@ def system_error(sf, exc: BaseException) -> str | None:
     text = ffi.string(snd.sf_strerror(handle)).decode("utf-8", "replace")
     _, sep, reason = text.partition(" : ")
     return one_line(reason.strip().rstrip(".")) if sep and reason.strip() else None
+
+
+def open_failure(fd: int, exc: BaseException) -> str | None:
+    """Why libsndfile could not start a file on the descriptor ``fd`` (a temporary, to
+    be discarded) when its error ``exc`` is a failed system call, whose message is only
+    "System error.": the reason a block written there fails with (a full disk: :func:`
+    write_reason`'s line), else None.  Said 'cannot encode as WAV/PCM_16', which blamed
+    the format."""
+    if getattr(exc, "code", None) != _SFE_SYSTEM:
+        return None
+    block, done = bytes(4096), 0
+    try:
+        while done < len(block):  # a short write first where a few bytes fit
+            written = os.pwrite(fd, block[done:], done)
+            if not written:
+                return None
+            done += written
+    except OSError as failed:
+        return write_reason(failed)
+    return None

@@ -33,7 +33,14 @@ from .atomic import (
     write_files_atomic,
 )
 from .audio import _AUDIO_ERRORS
-from .checked import CheckedFile, close_unsynced, system_error, write_reason, written_at_once
+from .checked import (
+    CheckedFile,
+    close_unsynced,
+    open_failure,
+    system_error,
+    write_reason,
+    written_at_once,
+)
 from .options import WriteOptions, join_row
 from .rounding import PcmRounding, reencoded
 from .signal import (
@@ -676,6 +683,9 @@ class SignalWriter(_TempOutput):
             )
         except _AUDIO_ERRORS as exc:
             self._check()  # a full disk: said so, not an encoding problem
+            reason = open_failure(self._fh.fileno(), exc)
+            if reason is not None:
+                raise SignalError(f"{self.name}: cannot write: {reason}") from None
             raise _encode_error(self.name, self.fmt, self.subtype, exc) from None
         _without_peak(self._sf, self.fmt, self.subtype)
         _keep_tags(self._sf, sig)
