@@ -237,3 +237,48 @@ def test_a2_no_room_for_the_header_says_why(pcm, tmp_path, ext):
         f"{out}: cannot write: File too large (above the file size limit: see ulimit -f)\n"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
+
+
+# A4: Ctrl-C while the package itself is imported printed a traceback
+# -------------------------------------------------------------------
+
+_SCRIPT = """
+import builtins, os, signal, sys
+real = builtins.__import__
+def hooked(name, globals=None, locals=None, fromlist=(), level=0):
+    if name == "importlib" and (globals or {}).get("__name__") == "resdenoise":
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C as the package imports its modules
+    return real(name, globals, locals, fromlist, level)
+builtins.__import__ = hooked
+from resdenoise.__main__ import main
+sys.exit(main())
+"""
+
+
+@posix
+def test_a4_ctrl_c_while_the_package_is_imported_is_the_one_line(tmp_path):
+    """Before: the console script imports the package (its ``__init__``: importlib,
+    typing, .errors) before ``main`` installs the start-up handler; a Ctrl-C there was
+    a 12-line traceback ending in KeyboardInterrupt.  Now the handler is the package's
+    first step where the process is the program (here its script, named resdenoise)."""
+    script = tmp_path / "resdenoise"
+    script.write_text(_SCRIPT)
+    done = subprocess.run(
+        [sys.executable, str(script), "--version"], capture_output=True, text=True
+    )
+    assert (done.returncode, done.stderr) == (
+        130,
+        "Error: interrupted by SIGINT; no output written\n",
+    )
+
+
+def test_a4_a_program_importing_the_library_keeps_its_ctrl_c(tmp_path):
+    """The handler is the program's only: a Python program that imports resdenoise
+    keeps Python's KeyboardInterrupt."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import signal, resdenoise; print(signal.getsignal(2).__name__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout == "default_int_handler\n"
