@@ -282,3 +282,26 @@ def test_a4_a_program_importing_the_library_keeps_its_ctrl_c(tmp_path):
         check=True,
     )
     assert done.stdout == "default_int_handler\n"
+
+
+# A7: a byte of a name that is not UTF-8 was shown as \udce9 (Python's stand-in)
+# -----------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="macOS refuses names that are not UTF-8")
+def test_a7_a_name_that_is_not_utf8_shows_its_byte_as_the_report_does(noisy_csv, tmp_path):
+    """Before: 'lat\\udce9.csv -> o\\udce9.csv: guarantees held' on stderr while the JSON
+    report said 'lat\\xe9.csv' (README's spelling): now '\\xe9' in both."""
+    src = os.path.join(os.fsencode(tmp_path), b"lat\xe9.csv")
+    with open(noisy_csv, "rb") as given, open(src, "wb") as copy:
+        copy.write(given.read())
+    done = subprocess.run(
+        [sys.executable, "-m", "resdenoise", "diffuse", "--time", "2", b"lat\xe9.csv"]
+        + ["-o", b"o\xe9.csv", "--report", "r.json"],
+        cwd=tmp_path,
+        capture_output=True,
+        env={**os.environ, "LC_ALL": "C.UTF-8", "PYTHONIOENCODING": "utf-8"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[0] == b"lat\\xe9.csv -> o\\xe9.csv: guarantees held"
+    assert json.loads((tmp_path / "r.json").read_text())["input"] == "lat\\xe9.csv"
