@@ -305,3 +305,21 @@ def test_a7_a_name_that_is_not_utf8_shows_its_byte_as_the_report_does(noisy_csv,
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines()[0] == b"lat\\xe9.csv -> o\\xe9.csv: guarantees held"
     assert json.loads((tmp_path / "r.json").read_text())["input"] == "lat\\xe9.csv"
+
+
+# A9: --network - looked for a file named "-"
+# -------------------------------------------
+
+
+def test_a9_network_dash_is_a_usage_error_that_says_so(runner, noisy_csv, tmp_path):
+    """Before: 'Error: -: cannot read the network file: No such file or directory', exit
+    1, about a file the user never named (INPUT and --reference take '-' as stdin)."""
+    from resdenoise.cli import cli
+
+    out = tmp_path / "o.csv"
+    result = runner.invoke(cli, ["resnet", "--network", "-", str(noisy_csv), "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "--network takes the network file's name; '-' (stdin) is not read for it" in (
+        result.stderr
+    )
+    assert not out.exists()

@@ -251,6 +251,11 @@ def _network_planner(path: str, formula, lam, tau, h, blocks):
     from ..plans import network_planner
 
     ctx = click.get_current_context()
+    if path == "-":  # not a file named "-" ("No such file or directory"), nor stdin
+        raise click.UsageError(
+            "--network takes the network file's name; '-' (stdin) is not read for it: "
+            "give the file's name"
+        )
     if blocks is not None:
         raise click.UsageError("give --blocks M or --network FILE, not both")
     if on_command_line(ctx, "name") or formula is not None:
