@@ -323,3 +323,26 @@ def test_a9_network_dash_is_a_usage_error_that_says_so(runner, noisy_csv, tmp_pa
         result.stderr
     )
     assert not out.exists()
+
+
+# A11: '-- -dash.csv -o o.csv': 'several INPUTs need -o DIR/', though -o was given
+# --------------------------------------------------------------------------------
+
+
+def test_a11_inputs_after_double_dash_are_named_and_explained(runner, noisy_csv, tmp_path):
+    """Before: 'several INPUTs need -o DIR/: ...' named neither INPUT: the user, who
+    wrote '-o o.csv' after '--', could not tell that it was taken for two INPUTs."""
+    from resdenoise.cli import cli
+
+    dash = tmp_path / "-dash.csv"
+    dash.write_bytes(noisy_csv.read_bytes())
+    result = runner.invoke(
+        cli, ["diffuse", "--time", "2", "--", str(dash), "-o", str(tmp_path / "o.csv")]
+    )
+    assert result.exit_code == 2, result.output
+    assert f"3 INPUTs ({str(dash)!r}, '-o', {str(tmp_path / 'o.csv')!r}) need -o DIR/" in " ".join(
+        result.stderr.split()
+    )
+    assert "after '--' every argument is an INPUT: put the options before '--'" in " ".join(
+        result.stderr.split()
+    )
