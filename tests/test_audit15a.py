@@ -346,3 +346,44 @@ def test_a11_inputs_after_double_dash_are_named_and_explained(runner, noisy_csv,
     assert "after '--' every argument is an INPUT: put the options before '--'" in " ".join(
         result.stderr.split()
     )
+
+
+# A5: on 80 columns the bar's count, rate and ETA were cut to "…"
+# ---------------------------------------------------------------
+
+
+def _bar_line(width: int, name: str) -> str:
+    import io
+
+    from rich.console import Console
+
+    from resdenoise.cli.render import Bars
+
+    out = io.StringIO()
+    console = Console(width=width, file=out, force_terminal=True, color_system=None)
+    clock = [0.0]
+    bars = Bars(console=console, get_time=lambda: clock[0])
+    bars._update(0, name, "filter", 0, 3_000_000)
+    clock[0] = 1.0
+    bars._update(0, name, "filter", 1_310_720, 3_000_000)
+    console.print(bars.progress.make_tasks_table(bars.progress.tasks))
+    return out.getvalue().rstrip("\n")
+
+
+@pytest.mark.parametrize("name", ["big.wav", "field_recording_2026-12-07_site-A_channel-3.wav"])
+def test_a5_an_80_column_bar_keeps_its_numbers(name):
+    """Before: '... 44% 1310720/30… 5.55M   0:00:00 ETA 0:00:01' at 80 columns, and with
+    a 47-character name no count, rate, elapsed time or ETA at all.  Now the name (cut in
+    its middle) and the bar give way; every number is whole, on one line."""
+    line = _bar_line(80, name)
+    assert "\n" not in line and len(line) <= 80
+    for number in ("44%", "1310720/3000000", "samples/s", "0:00:01", "ETA"):
+        assert number in line, line
+    assert line.startswith(name[:4]) and "filtering" in line.replace("…", " ")
+
+
+def test_a5_a_narrow_terminal_keeps_the_percentage_and_eta():
+    """Before, at 20 columns: 'field_recording… …', not even the percentage."""
+    line = _bar_line(20, "field_recording_2026-12-07_site-A_channel-3.wav")
+    assert "\n" not in line and len(line) <= 20
+    assert "44%" in line and "-:--:--" in line, line
