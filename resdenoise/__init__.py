@@ -30,9 +30,14 @@ def _interrupted(signum, frame) -> None:  # pragma: no cover - ends the process
 def _is_program() -> bool:
     """Whether this process is the ``resdenoise`` program (its script, or ``python -m
     resdenoise``) rather than a program that imports the library."""
-    given = getattr(sys, "orig_argv", [])
-    if "-m" in given[1:] and given[given.index("-m", 1) + 1 :][:1] == ["resdenoise"]:
-        return True
+    given = iter(getattr(sys, "orig_argv", [])[1:])
+    for arg in given:  # the interpreter's options, up to -m, -c or the script
+        if arg == "-m":
+            return next(given, None) == "resdenoise"
+        if arg in ("-X", "-W"):  # (their values: not the script)
+            next(given, None)
+        elif arg == "-c" or not arg.startswith("-"):
+            break
     return bool(sys.argv) and os.path.basename(sys.argv[0]) == "resdenoise"
 
 
