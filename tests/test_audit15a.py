@@ -360,7 +360,7 @@ def _bar_line(width: int, name: str) -> str:
     from resdenoise.cli.render import Bars
 
     out = io.StringIO()
-    console = Console(width=width, file=out, force_terminal=True, color_system=None)
+    console = Console(width=width, height=25, file=out, force_terminal=True, color_system=None)
     clock = [0.0]
     bars = Bars(console=console, get_time=lambda: clock[0])
     bars._update(0, name, "filter", 0, 3_000_000)
