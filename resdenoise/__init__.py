@@ -9,10 +9,47 @@ networks are all computed by one engine, chained blocks
 The library imports neither click nor rich.
 """
 
-import importlib
-from typing import TYPE_CHECKING
+import os
+import signal
+import sys
 
-from .errors import ParameterError, ResdenoiseError, SignalError, UnstableError
+#: what a Ctrl-C before the program handles signals says (as it does later)
+_INTERRUPTED = b"Error: interrupted by SIGINT; no output written\n"
+
+
+def _interrupted(signum, frame) -> None:  # pragma: no cover - ends the process
+    """Ctrl-C during the program's start-up imports: the line and exit code of a later
+    one (130), not Python's traceback of ``KeyboardInterrupt``; nothing is written yet."""
+    try:
+        os.write(2, _INTERRUPTED)
+    except OSError:
+        pass
+    os._exit(128 + signum)
+
+
+def _is_program() -> bool:
+    """Whether this process is the ``resdenoise`` program (its script, or ``python -m
+    resdenoise``) rather than a program that imports the library."""
+    given = iter(getattr(sys, "orig_argv", [])[1:])
+    for arg in given:  # the interpreter's options, up to -m, -c or the script
+        if arg == "-m":
+            return next(given, None) == "resdenoise"
+        if arg in ("-X", "-W"):  # (their values: not the script)
+            next(given, None)
+        elif arg == "-c" or not arg.startswith("-"):
+            break
+    return bool(sys.argv) and os.path.basename(sys.argv[0]) == "resdenoise"
+
+
+# The program's Ctrl-C handler, installed as its first step (where SIGINT was not
+# ignored on entry): the console script imports this package before __main__.main runs.
+if _is_program() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    signal.signal(signal.SIGINT, _interrupted)
+
+import importlib  # noqa: E402 - after the handler
+from typing import TYPE_CHECKING  # noqa: E402
+
+from .errors import ParameterError, ResdenoiseError, SignalError, UnstableError  # noqa: E402
 
 if TYPE_CHECKING:  # what a type checker sees of the lazy names below: their real types
     from .api import diffuse, regularise, resnet, shrink

@@ -19,28 +19,18 @@ import os
 import signal
 import sys
 
-#: what a Ctrl-C before the program handles signals says (as it does later)
-_INTERRUPTED = b"Error: interrupted by SIGINT; no output written\n"
-
-
-def _interrupted(signum, frame) -> None:  # pragma: no cover - ends the process
-    """Ctrl-C during the start-up's imports: the line and exit code of a later one
-    (130), not Python's traceback of ``KeyboardInterrupt``; nothing is written yet."""
-    try:
-        os.write(2, _INTERRUPTED)
-    except OSError:
-        pass
-    os._exit(128 + signum)
+import resdenoise  # the package: its start-up handler of Ctrl-C
 
 
 def main() -> None:
     """The ``resdenoise`` program: :func:`resdenoise.cli.main`, after a frozen start-up.
 
     Until the command line handles signals itself, Ctrl-C ends the program as it
-    would later, quietly but for its one line (:func:`_interrupted`); where SIGINT was
-    ignored on entry (a background job), it stays ignored."""
+    would later, quietly but for its one line (:func:`resdenoise._interrupted`, which
+    the package installs as its first step where the process is the program); where
+    SIGINT was ignored on entry (a background job), it stays ignored."""
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        signal.signal(signal.SIGINT, _interrupted)
+        signal.signal(signal.SIGINT, resdenoise._interrupted)
     if "numpy" not in sys.modules:  # read by OpenBLAS as NumPy loads it, not after
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     enabled = gc.isenabled()

@@ -305,7 +305,10 @@ def test_two_ogg_runs_decode_to_the_same_samples(runner, tmp_path, subtype):
 # A full disk on stdout: one line, exit 1, and learn writes none of its files
 # --------------------------------------------------------------------------
 
-FULL = "Error: <stdout>: cannot write: No space left on device\n"
+FULL = (
+    "Error: <stdout>: cannot write: No space left on device (the disk is full; free some "
+    "space, or write elsewhere)\n"
+)
 needs_full = pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 
 

@@ -120,7 +120,7 @@ def test_a_file_that_would_clip_is_refused_the_others_written(runner, tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["A", "B"], r"several INPUTs need -o DIR/"),
+        (["A", "B"], r"2 INPUTs \(.*a.csv', .*b.csv'\) need -o DIR/"),
         (["A", "B", "-o", "TMP/x.csv"], r"need -o to name a directory .*'TMP/x.csv' is not one"),
         (["A", "-", "-o", "TMP/"], r"stdin \('-'\) cannot be one of several inputs"),
         (["A", "B", "-o", "TMP/", "--report", "-"], r"--report names a directory"),

@@ -251,6 +251,11 @@ def _network_planner(path: str, formula, lam, tau, h, blocks):
     from ..plans import network_planner
 
     ctx = click.get_current_context()
+    if path == "-":  # not a file named "-" ("No such file or directory"), nor stdin
+        raise click.UsageError(
+            "--network takes the network file's name; '-' (stdin) is not read for it: "
+            "give the file's name"
+        )
     if blocks is not None:
         raise click.UsageError("give --blocks M or --network FILE, not both")
     if on_command_line(ctx, "name") or formula is not None:
@@ -452,6 +457,19 @@ def _directory(path: str, what: str) -> str:
     )
 
 
+def _several_inputs(inputs) -> str:
+    """The refusal of several INPUTs without -o DIR/, naming them; where one looks like an
+    option (only after ``--`` is it an INPUT: ``-- -dash.csv -o o.csv``), saying so."""
+    shown = ", ".join(repr(p) for p in inputs[:4]) + (", ..." if len(inputs) > 4 else "")
+    line = (
+        f"{len(inputs)} INPUTs ({shown}) need -o DIR/: a directory (existing, or a name "
+        "ending in /) for one output per input"
+    )
+    if any(p.startswith("-") and p != "-" for p in inputs):
+        line += "; after '--' every argument is an INPUT: put the options before '--'"
+    return line
+
+
 def _check_in_place_batch(inputs, out_dir: str, fmt) -> None:
     """--in-place with -o DIR: every output must be its input (else drop -o)."""
     from ..batch import batch_target
@@ -477,10 +495,7 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
     quiet, verbose = volume
     in_place = options.get("in_place", False)
     if output in (None, "-") and not in_place:
-        raise click.UsageError(
-            "several INPUTs need -o DIR/: a directory (existing, or a name ending in /) "
-            "for one output per input"
-        )
+        raise click.UsageError(_several_inputs(inputs))
     with library_errors(usage=True):
         refuse_stdin(inputs)
     if report_path == "-":

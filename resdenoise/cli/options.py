@@ -138,18 +138,23 @@ def flag(name: str, value=...) -> str:
 
 #: control characters (ESC, BEL, newline, ...; C0 but tab, DEL, C1), Unicode's line and
 #: paragraph separators (U+2028/9) and its bidirectional embeddings, overrides and
-#: isolates (U+202A-E, U+2066-9), which reorder the rest of a line as it is shown
-_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069]")
+#: isolates (U+202A-E, U+2066-9), which reorder the rest of a line as it is shown; and
+#: the lone surrogates U+DC80-DCFF, Python's stand-ins for the bytes of a file name that
+#: are not UTF-8 (os.fsdecode's surrogateescape)
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069\udc80-\udcff]")
 
 
 def _escape(match) -> str:
     code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # the byte it stands for, as the JSON report writes it
+        return f"\\x{code - 0xDC00:02x}"
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def printable(text: str) -> str:
     """``text`` (a file name, a label from a file) as a terminal should show it, on one
-    line: control characters written as escapes (``\\x1b``, ``\\x0a``, ``\\u202e``),
+    line: control characters written as escapes (``\\x1b``, ``\\x0a``, ``\\u202e``), and
+    each byte of a name that is not UTF-8 as ``\\xNN`` (as the JSON report has it),
     never sent to the terminal, where an ESC starts a colour, a cursor move or a window
     title, and a bidi override shows a name reversed.  Applied once, where a line is
     written."""

@@ -561,26 +561,6 @@ def _render_blocks(blocks: list, console) -> None:
 # --------------------------------------------------------------------------
 
 
-def _rate_column():
-    """A column of the rate, in the task's unit: ``1.2k blocks/s``, ``3.4M samples/s``."""
-    from rich.progress import ProgressColumn
-    from rich.text import Text
-
-    class RateColumn(ProgressColumn):
-        def render(self, task):
-            unit = task.fields.get("unit", "")
-            if task.speed is None:
-                return Text(f"? {unit}/s", style="progress.data.speed")
-            speed, prefix = float(task.speed), ""
-            for step in ("k", "M", "G"):
-                if speed < 1000:
-                    break
-                speed, prefix = speed / 1000, step
-            return Text(f"{speed:.3g}{prefix} {unit}/s", style="progress.data.speed")
-
-    return RateColumn()
-
-
 class Bars:
     """Rich progress bars on stderr: files done (batch) and one bar per running file,
     each with its percentage, count, rate, elapsed time and ETA.
@@ -615,26 +595,14 @@ class Bars:
 
         self._clock = get_time or time.monotonic
         self._at: float | None = None  # a worker's time of the update being taken
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TaskProgressColumn,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
+        from rich.progress import MofNCompleteColumn, Progress
 
+        from .progress_columns import progress_columns
+
+        console = console or stderr_console()
         self.progress = Progress(
-            TextColumn("{task.description}", markup=False),  # file names are not markup
-            BarColumn(),
-            TaskProgressColumn(),
-            MofNCompleteColumn(),
-            _rate_column(),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=console or stderr_console(),
+            *progress_columns("{task.description}", MofNCompleteColumn(), console.width),
+            console=console,
             transient=True,
             auto_refresh=False,
             get_time=self._now,
@@ -776,26 +744,14 @@ def loss_progress(quiet: bool, iterations: int):
     if not show_progress(quiet) or iterations < 1:
         yield None
         return
-    from rich.progress import (
-        BarColumn,
-        Progress,
-        TaskProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    from rich.progress import Progress, TextColumn
 
-    columns = (  # as every other bar: percentage, count, rate, elapsed and ETA
-        TextColumn("learning"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TextColumn("{task.completed}/{task.total} iterations, loss {task.fields[loss]}"),
-        _rate_column(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=stderr_console(), transient=True) as bar:
+    from .progress_columns import progress_columns
+
+    console = stderr_console()
+    loss = TextColumn("{task.completed}/{task.total} iterations, loss {task.fields[loss]}")
+    columns = progress_columns("learning", loss, console.width)  # as every other bar
+    with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("learn", total=iterations, loss="...", unit="iterations")
 
         def sink(iteration: int, loss: float) -> None:

@@ -3,7 +3,8 @@
 Each output is first written in full to a temporary file beside its target
 (``.NAME.*.tmp``, given the target's mode; with ``WriteOptions.parents``, in the
 nearest directory that exists above a missing one), then renamed into place
-(``os.replace``); stdout and devices are written through.  A Zarr store
+(``os.replace``); stdout and devices are written through (a name of an open
+descriptor, ``/dev/stderr``, ``/dev/fd/N``, through that descriptor: never truncated).  A Zarr store
 (a directory) is written into a temporary directory beside its target; at
 the rename an existing target (a store, or a link: replaced, not followed)
 is first moved aside, then removed.  Holds
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from ..errors import PipeClosed, SignalError, one_line
 from . import signals
+from .checked import write_reason
 from .options import WriteOptions
 from .signal import STDIO, ZARR, _check_subtype, guess_format, refuse_empty_name
 
@@ -253,7 +255,7 @@ def _set_owner(tmp: str, uid: int, gid: int) -> None:
 
 def _write_error(name: str, exc: BaseException) -> SignalError:
     """``NAME: cannot write: REASON`` (an OSError, or a ValueError of a closed stream)."""
-    return SignalError(f"{name}: cannot write: {one_line(getattr(exc, 'strerror', None) or exc)}")
+    return SignalError(f"{name}: cannot write: {write_reason(exc)}")
 
 
 def _mkstemp(prefix: str, directory) -> tuple[int, str]:
@@ -446,11 +448,49 @@ def _write_through(path: str, target: Path | None, name: str, blocks, parents=Fa
         else:
             if parents and not os.path.isdir(target.parent):
                 _make_directories(target.parent)
-            with open(target, "wb") as dev:
+            with _open_through(target) as dev:
                 for block in blocks:
                     _write_all(dev, block)
                 _flush_all(dev)
     signals.placed(path)  # written: a signal's message says so
+
+
+#: Names of a descriptor this process has open: /dev/stdout, /dev/fd/N, /proc/self/fd/N.
+_FD_NAMES = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
+_FD_DIRS = ("/dev/fd/", "/proc/self/fd/", f"/proc/{os.getpid()}/fd/")
+
+
+def open_descriptor(target) -> int | None:
+    """The descriptor of this process that the device name ``target`` names
+    (``/dev/stdout``: 1, ``/dev/fd/N``, ``/proc/self/fd/N``: N), if it is open; else None."""
+    name = str(target)
+    fd = _FD_NAMES.get(name)
+    for head in _FD_DIRS:
+        if fd is None and name.startswith(head) and name[len(head) :].isdigit():
+            fd = int(name[len(head) :])
+    if fd is None:
+        return None
+    try:
+        os.fstat(fd)
+    except OSError:  # not open here: the name is opened as it is
+        return None
+    return fd
+
+
+def _open_through(target: Path):
+    """A device or pipe ``target`` opened for writing.  A name of a descriptor this
+    process has open (:func:`open_descriptor`; ``-o /dev/stdout``, ``--report
+    /dev/stderr``) is written through a duplicate of it, at its offset and with its
+    flags: reopened by name (O_TRUNC), a file the shell opened with ``>>`` (a CI log,
+    a Makefile's concatenation) lost what it held and the output landed at offset 0."""
+    fd = open_descriptor(target)
+    if fd is None:
+        return open(target, "wb")
+    for stream in (sys.stdout, sys.stderr):  # what was printed before goes first
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            if stream.fileno() == fd:
+                stream.flush()
+    return os.fdopen(os.dup(fd), "wb")
 
 
 @contextlib.contextmanager

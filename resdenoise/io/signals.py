@@ -38,7 +38,10 @@ import threading
 
 from ..errors import Interrupted
 
-#: The signals that end a run (each cleans up and exits 128+N).
+#: The signals that end a run (each cleans up and exits 128+N).  Not SIGXFSZ, which Python
+#: ignores: above a file-size limit (``ulimit -f``) a write fails with EFBIG, and the
+#: output it was for is one line naming the file (a batch's other files still written),
+#: not an interruption of the whole run with exit 153.
 SIGNALS = tuple(
     getattr(signal, name)
     for name in (
@@ -50,20 +53,15 @@ SIGNALS = tuple(
         "SIGUSR1",
         "SIGUSR2",
         "SIGXCPU",
-        "SIGXFSZ",
         "SIGVTALRM",
         "SIGPROF",
     )
     if hasattr(signal, name)
 )
 
-#: Handled even when ignored on entry: SIGXFSZ (Python itself ignores it at start-up, so
-#: an inherited disposition cannot be told apart) and SIGALRM (the retry's timer,
-#: :func:`_dropped`).  Every other signal ignored on entry stays ignored (``nohup``,
+#: Handled even when ignored on entry: SIGALRM (the retry's timer, :func:`_dropped`).  Every other signal ignored on entry stays ignored (``nohup``,
 #: ``trap '' TERM``, a background job's SIGINT), as a worker's (:func:`exit_on_signal`).
-_ALWAYS = frozenset(
-    getattr(signal, name) for name in ("SIGXFSZ", "SIGALRM") if hasattr(signal, name)
-)
+_ALWAYS = frozenset(getattr(signal, name) for name in ("SIGALRM",) if hasattr(signal, name))
 
 #: The signal a batch's parent stops its workers with, and the one a worker gets when its
 #: parent dies: one of :data:`_ALWAYS`, so a worker handles it even where it was ignored

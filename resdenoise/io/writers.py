@@ -31,6 +31,14 @@ from .atomic import (
     write_files_atomic,
 )
 from .audio import _AUDIO_ERRORS
+from .checked import (
+    CheckedFile,
+    close_unsynced,
+    open_failure,
+    system_error,
+    write_reason,
+    written_at_once,
+)
 from .csv_text import (
     comments_after,
     csv_bytes,
@@ -405,27 +413,6 @@ def _overflowed(out: np.ndarray, sig: Signal, data: np.ndarray, carried: dict) -
     return int(np.count_nonzero(bad))
 
 
-#: libsndfile's ``SFE_SYSTEM``: a system call failed (its reason in ``sf_strerror``).
-_SFE_SYSTEM = 2
-
-
-def _system_error(sf, exc: BaseException) -> str | None:
-    """The system's reason (``No space left on device``) when libsndfile's error ``exc``
-    on the open file ``sf`` is a failed system call, else None.  libsndfile's own
-    message is only "System error."; the reason is in ``sf_strerror`` of the file."""
-    if getattr(exc, "code", None) != _SFE_SYSTEM:
-        return None
-    import soundfile
-
-    snd, ffi = getattr(soundfile, "_snd", None), getattr(soundfile, "_ffi", None)
-    handle = getattr(sf, "_file", None)
-    if snd is None or ffi is None or handle is None:
-        return None
-    text = ffi.string(snd.sf_strerror(handle)).decode("utf-8", "replace")
-    _, sep, reason = text.partition(" : ")
-    return one_line(reason.strip().rstrip(".")) if sep and reason.strip() else None
-
-
 def _encode_error(name: str, fmt: str, subtype: str | None, exc: BaseException) -> SignalError:
     msg = one_line(getattr(exc, "error_string", None) or exc)
     return SignalError(f"{name}: cannot encode as {fmt}/{subtype}: {msg}")
@@ -466,27 +453,6 @@ def _keep_tags(sf, sig: Signal) -> None:
             setattr(sf, key, value)
         except RuntimeError:  # libsndfile: this format cannot hold the string
             continue
-
-
-def _close_unsynced(sf) -> None:
-    """Close a ``soundfile.SoundFile`` opened for writing without its fsync.
-
-    ``SoundFile.close`` calls libsndfile's ``sf_write_sync`` (an fsync of the
-    file) and then ``sf_close``, which rewrites the header (the data size)
-    after that fsync; the caller fsyncs the file once more anyway, after the
-    header.  One fsync, after ``sf_close``, makes the whole file durable;
-    this skips the first.  (Through soundfile's own handle: where a soundfile
-    version lacks it, the ordinary close.)
-    """
-    import soundfile
-
-    snd, handle = getattr(soundfile, "_snd", None), getattr(sf, "_file", None)
-    check = getattr(soundfile, "_error_check", None)
-    if snd is None or handle is None or check is None:
-        sf.close()
-        return
-    sf._file = None  # closed from here on, as SoundFile.close leaves it
-    check(snd.sf_close(handle))
 
 
 #: Bytes of audio written between two requests to the kernel to start writing them to
@@ -532,6 +498,7 @@ class SignalWriter(_TempOutput):
         self._written = 0  # bytes of the temporary file whose writeback was started
         self._fh = None
         self._sf = None
+        self._checked: CheckedFile | None = None  # an encoder's writes (.checked)
         self._store = None
         check_carried(template, self.fmt, self.name)
         #: the carried columns the output leaves out (a CSV's time column, as audio)
@@ -586,12 +553,15 @@ class SignalWriter(_TempOutput):
 
         sig = self.template
         channels = sig.channels + (len(sig.carried) if sig.format != "CSV" else 0)
+        # plain samples by file descriptor: libsndfile writes to the file itself, where a
+        # file object would call back into Python for every 8 KiB (a 256 MiB WAV: 33k
+        # calls, 0.8 s); an encoder through a CheckedFile, which keeps a failed write at
+        # the close (:mod:`.checked`); nothing else writes to _fh meanwhile
+        if not written_at_once(self.fmt, self.subtype):
+            self._checked = CheckedFile(self._fh.fileno())
         try:
-            # by file descriptor: libsndfile writes to the file itself, where a file
-            # object would call back into Python for every 8 KiB (a 256 MiB
-            # WAV: 33k calls, 0.8 s); nothing else writes to _fh meanwhile
             self._sf = soundfile.SoundFile(
-                self._fh.fileno(),
+                self._checked or self._fh.fileno(),
                 "w",
                 closefd=False,
                 samplerate=sig.samplerate,
@@ -600,6 +570,10 @@ class SignalWriter(_TempOutput):
                 format=self.fmt,
             )
         except _AUDIO_ERRORS as exc:
+            self._check()  # a full disk: said so, not an encoding problem
+            reason = open_failure(self._fh.fileno(), exc)
+            if reason is not None:
+                raise SignalError(f"{self.name}: cannot write: {reason}") from None
             raise _encode_error(self.name, self.fmt, self.subtype, exc) from None
         _without_peak(self._sf, self.fmt, self.subtype)
         _keep_tags(self._sf, sig)
@@ -651,13 +625,15 @@ class SignalWriter(_TempOutput):
         self.clipped += clipped
         try:
             self._sf.write(out)
-        except _AUDIO_ERRORS as exc:
-            reason = _system_error(self._sf, exc)
+        except (*_AUDIO_ERRORS, AssertionError) as exc:  # (soundfile asserts all written)
+            self._check()
+            reason = system_error(self._sf, exc)
             if reason is not None:  # a full disk, a file too large: no encoding problem
-                raise SignalError(f"{self.name}: cannot write: {reason}") from None
+                raise SignalError(f"{self.name}: cannot write: {write_reason(reason)}") from None
             raise _encode_error(self.name, self.fmt, self.subtype, exc) from None
         except OSError as exc:
             raise _write_error(self.name, exc) from None
+        self._check()
         self._start_writeback()
         if not clipped:
             return given
@@ -677,6 +653,10 @@ class SignalWriter(_TempOutput):
         self._rounded.note(out, columns)
         top = float(self._rounded.top)  # a sample within half a step of 1: the top code
         self._rounded.railed = self._rounded.railed or bool(np.max(data) * top >= top - 0.5)
+
+    def _check(self) -> None:
+        if self._checked is not None:
+            self._checked.check(self.name)
 
     def rounding(self) -> dict | None:
         """What writing to an integer PCM subtype did to the samples (None for any other
@@ -737,8 +717,10 @@ class SignalWriter(_TempOutput):
         try:
             if self._sf is not None:
                 try:
-                    _close_unsynced(self._sf)
+                    close_unsynced(self._sf)
+                    self._check()  # the last bytes, written at the close
                 except _AUDIO_ERRORS as exc:
+                    self._check()
                     raise _encode_error(self.name, self.fmt, self.subtype, exc) from None
             else:
                 rest = comments_after(self._comments, self._row)
