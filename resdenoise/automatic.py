@@ -114,16 +114,13 @@ cases of ``benchmarks/bench_classes.py`` below the input before, sunspots 10 %
 read 1.71x and El Nino 5 % read 2.55x, passed the test by 3.85 and 5.50
 standard errors).  So the level is an interval
 (:attr:`resdenoise.noise.NoiseLevel.low`, its low end one order step of
-extrapolation further down, and at least the level's own error below it,
-:meth:`resdenoise.noise.NoiseLevel.reaching`: a point level is an estimate too), and a
-choice must also show a significant gain by SURE at the low end, where a filter that
-smooths too much shows none:
+extrapolation further down), and a choice must also show a significant gain
+by SURE at the low end, where a filter that smooths too much shows none:
 
 * the coloured ranking stands on the white SURE's confirmation only where the
   confirmation holds at the low end too (:func:`_confirmed`);
-* else the search is run again with the interval's own low end (a filter chosen
-  there smooths less; not where only the level's error reaches below it: the search
-  there chose as hard) and its choice is used where it shows a significant gain at
+* else the search is run again with the low end (a filter chosen there
+  smooths less) and its choice is used where it shows a significant gain at
   the low end; else the input is kept, with the reason and a warning.
 
 Measured (white noise at 5, 10 and 30 %): ``bench_classes`` 5 -> 1 of 84 cases
@@ -403,7 +400,7 @@ def _confirmed(plan, f, level) -> bool:
     sums = probed_sums(plan, f, level)
     if not _significant(gain_test(plan, f, level, sums=sums)):
         return False
-    low = level.reaching(np.shape(f)[0]).at_low()  # at least the level's own error below
+    low = level.at_low()
     return low is level or _significant(gain_test(plan, f, low, sums=sums))
 
 
@@ -448,12 +445,10 @@ def do_no_harm(
     * the plan's SURE gain over doing nothing is within :data:`SIGNIFICANCE`
       standard errors (:func:`gain_test`, with ``per_level`` under coloured
       noise; ``tested``: its result when already computed), or
-    * (white noise, a level with an interval: :attr:`resdenoise.noise.NoiseLevel.low`,
-      reaching at least its own error below, :meth:`resdenoise.noise.NoiseLevel.reaching`)
+    * (white noise, a level with an interval: :attr:`resdenoise.noise.NoiseLevel.low`)
       its gain by SURE at the level's low end is within :data:`SIGNIFICANCE`
       standard errors, and ``at_low`` (a callable ``at_low(low) -> (plan, name,
-      details)``: the same search with the interval's own low end,
-      :meth:`resdenoise.noise.NoiseLevel.at_low`) gives nothing with a
+      details)``: the same search with the low end) gives nothing with a
       significant gain at the low end either; where it does, that plan is
       returned, ``extra['backed_off_to']`` names it and ``extra['low_end']``
       says why (with ``details``, the search's report entries).
@@ -497,7 +492,7 @@ def do_no_harm(
     if not _significant((gain, se)):
         reason = _no_gain(name, gain, se, shift)
         return as_identity(plan, refused=True), reason, _nothing_done(reason), extra
-    low = level.reaching(np.shape(f)[0]).at_low()
+    low = level.at_low()
     if per_level is not None or low is level or np.array_equal(low.sigma, level.sigma):
         return plan, None, None, extra
     lo_gain, lo_se = gain_test(plan, f, low, sums=sums)
@@ -511,10 +506,8 @@ def do_no_harm(
         f"{_levels(level.sigma, shift)}) " + _no_gain(name, lo_gain, lo_se, shift)
     )
     extra["low_end"] = why
-    searched = level.at_low()  # the search again at the interval's own low end, where
-    # it reaches below the level; not at the level's own error alone (it chose as hard)
-    if at_low is not None and np.all(low.sigma > 0) and np.any(searched.sigma < level.sigma):
-        backed, backed_name, details = at_low(searched)
+    if at_low is not None and np.all(low.sigma > 0):  # at 0 nothing gains: the input
+        backed, backed_name, details = at_low(low)
         if backed.steps:
             b_gain, b_se = gain_test(backed, f, low)
             extra.update(_sure_change("backed_off_sure_change", b_gain))

@@ -189,17 +189,6 @@ class NoiseLevel:
             return self
         return replace(self, sigma=np.minimum(self.low, self.sigma), low=None, at_low_end=True)
 
-    def reaching(self, n: int) -> NoiseLevel:
-        """The level whose interval's low end reaches at least :data:`LEVEL_Z` of its own
-        relative standard deviations below it, ``sigma / (1 + LEVEL_Z * QUIET_SPREAD /
-        sqrt(n))`` (``n`` samples; where its low end is higher, a point included); itself
-        where it has no interval (given, or a signal too short to check).  What
-        :func:`resdenoise.automatic.do_no_harm` asks a choice to gain at
-        (:func:`level_error_low`)."""
-        if self.low is None:
-            return self
-        return replace(self, low=np.minimum(self.low, level_error_low(self.sigma, n)))
-
     def scaled(self, shift: int) -> NoiseLevel:
         """The level of the samples times ``2**shift`` (white-part variances ``4**shift``)."""
         low = None if self.low is None else np.ldexp(self.low, shift)
@@ -328,18 +317,6 @@ def _margin(z: float, n: int) -> float:
     """``1 + z`` relative standard deviations of a level estimated from ``n`` samples
     (``QUIET_SPREAD / sqrt(n)``): the margin of :func:`share_factor` and the checks."""
     return 1.0 + z * QUIET_SPREAD / math.sqrt(max(n, 1))
-
-
-#: Relative standard deviations of an estimated level's own error (:data:`QUIET_SPREAD`
-#: / sqrt(n)) that its interval reaches below it at least (:meth:`NoiseLevel.reaching`).
-LEVEL_Z = 1.5
-
-
-def level_error_low(sigma, n: int) -> np.ndarray:
-    """``sigma / (1 + LEVEL_Z * QUIET_SPREAD / sqrt(n))``: a level read from ``n`` samples
-    lowered by :data:`LEVEL_Z` of its own relative standard deviations (0.74x at 55
-    samples, 0.80x at 107, 0.85x at 203, 0.95x at 2048)."""
-    return np.asarray(sigma, dtype=float) / _margin(LEVEL_Z, n)
 
 
 #: The high order of :func:`search_noise`'s consistency check.

@@ -575,37 +575,3 @@ def test_share_factor_is_the_share_of_a_level_two_of_its_spreads_high(n):
     assert measured == pytest.approx(noise.QUIET_SPREAD, rel=0.1)
     e = noise.QUIET_SPREAD / math.sqrt(n)
     assert noise.share_factor(n) == pytest.approx((1.0 + 2.0 * e) ** 2, rel=1e-12)
-
-
-def test_a_point_level_is_known_only_to_within_its_own_error():
-    """A level whose interval is a point (third and eighth differences agree, or under 192
-    samples no nugget bounds it) is still an estimate, known to within its own error on
-    white noise: do no harm asks the choice to gain at the level lowered by LEVEL_Z of
-    its relative standard deviations too (noise.level_error_low).  Weak tones on a slow
-    sine, 256 samples, in white noise of 0.1, the level read 0.15 (a short real series'
-    own fine content reads so): the Perona-Malik choice at 0.15 gains 3.9 standard
-    errors there and 0.35 at 0.15 / 1.16; its output's MSE is 1.9x the input's, so the
-    input is kept (the old rule judged a point level at the level alone and ran it)."""
-    from resdenoise.automatic import _single, do_no_harm, gain_test
-    from resdenoise.noise import LEVEL_Z, QUIET_SPREAD, NoiseLevel, level_error_low
-
-    n = 256
-    clean = 0.16 * tones(n) + np.sin(2.0 * np.pi * np.arange(n) / 128)
-    f = clean + np.random.default_rng(3).normal(0.0, 0.1, n)
-    point = NoiseLevel(np.array([0.15]), "quiet-windows", low=np.array([0.15]))
-    plan = _single(choose_parameters(f, "perona-malik", "diffusivity", sigma=point), "diffuse")
-    assert plan.steps and _significant(gain_test(plan, f, point))
-    assert np.mean((plan.run(f) - clean) ** 2) > 1.5 * np.mean((f - clean) ** 2)
-    low = 0.15 / (1 + LEVEL_Z * QUIET_SPREAD / math.sqrt(n))
-    assert float(level_error_low(0.15, n)) == pytest.approx(low, rel=1e-15)
-    assert point.reaching(n).low == pytest.approx([low], rel=1e-15)
-    kept, reason, note, extra = do_no_harm(plan, f, point)
-    assert kept.steps == 0 and "low end" in reason
-    assert note == f"nothing done: {reason}; the output is the input"
-    assert extra["noise_low_end"] == pytest.approx([low], rel=1e-15)
-    assert do_no_harm(plan, f, point)[1:] == (reason, note, extra)  # deterministic
-    # a low end further down already is kept; a level with no interval (given) is not widened
-    wide = NoiseLevel(np.array([0.15]), "quiet-windows", low=np.array([0.05]))
-    assert wide.reaching(n).low == pytest.approx([0.05])
-    given = NoiseLevel(np.array([0.15]), "given")
-    assert given.reaching(n) is given and do_no_harm(plan, f, given)[0] is plan
