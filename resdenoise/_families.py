@@ -16,7 +16,7 @@ from typing import Final
 
 import numpy as np
 
-from ._series import ARCTAN_REST, TANH_REST, rest_near_zero
+from ._series import ARCTAN_REST, rest_near_zero, tanh_rest
 
 # --------------------------------------------------------------------------
 # Where a square over- or underflows: the closed forms below and the flux
@@ -435,7 +435,7 @@ def arctan_phi(r, lam):
 
 def tanh_s(s, theta):
     with np.errstate(over="ignore"):  # s / theta = +-inf: tanh = +-1, the limit
-        return rest_near_zero(s, theta, s - theta * np.tanh(s / theta), TANH_REST)
+        return rest_near_zero(s, theta, s - theta * np.tanh(s / theta), tanh_rest())
 
 
 def softsign_s(s, theta):
