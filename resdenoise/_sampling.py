@@ -93,8 +93,9 @@ def psi_g_at_zero(psi, lam: float) -> float | None:
 def psi_g_near_zero(nl, r: np.ndarray, g: np.ndarray) -> np.ndarray:
     """The sampled ``g`` of a Python regulariser ``nl`` with ``g(0)`` (:func:`psi_g_at_zero`)
     where ``|r| < PSI_TRUSTED lam``: there g = g(0) + c r^2 (for a Psi smooth at 0: its
-    supremum there g(0) or the edge's, sampled), while its numerical quotient is rounding (a sampled g_max of
-    1.0000008 for Charbonnier's Psi, whose g_max is 1: a block more than the family's).
+    supremum there g(0) or the edge's, sampled), while its numerical quotient is
+    rounding (a sampled g_max of 1.0000008 for Charbonnier's Psi, whose g_max is 1: a
+    block more than the family's).
     ``g`` itself where Psi is not smooth at 0, or where the quotient at the edge of that
     range is not within 1e-2 of g(0) (features below it: they are sampled as they are)."""
     if getattr(nl, "_psi", None) is None or nl.formula is not None or nl.entry is not None:

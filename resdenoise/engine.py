@@ -245,9 +245,10 @@ def run_blocks(
     backend : {None, 'compiled', 'numpy'}
         The step loop.  None: the compiled one where it exists for phi
         (see :func:`backend_for`), unless ``$RESDENOISE_ENGINE`` is
-        ``numpy`` (a value other than ``auto`` or ``numpy``: ParameterError).  'compiled' raises ParameterError where it does not exist
-        (also for Perona-Malik with tau/h**2 outside [2**-60, 2**60], which
-        the compiled loop's exponential does not cover).
+        ``numpy`` (a value other than ``auto`` or ``numpy``: ParameterError).
+        'compiled' raises ParameterError where it does not exist (also for
+        Perona-Malik with tau/h**2 outside [2**-60, 2**60], which the compiled
+        loop's exponential does not cover).
     out : ndarray, optional
         Where to write the result: u's shape, the working dtype,
         C-contiguous and writeable; it may be the input itself (in place).

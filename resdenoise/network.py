@@ -7,7 +7,7 @@ The file lists groups of blocks, run one after another, each group being
 
 .. code-block:: toml
 
-    version = 2                                  # the format (1, without it, reads threshold otherwise)
+    version = 2                                  # the format (without it 1: threshold read otherwise)
     description = "sharpen edges, then smooth"   # optional
     h = 1.0                                      # optional grid size
 

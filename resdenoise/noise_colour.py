@@ -9,8 +9,8 @@ independent piece of evidence from the quietest windows
 (:func:`quiet_power_law`), a third from the spectral floor between a tonal
 signal's peaks (:func:`tonal_power_law`, signals that never pause), a fourth from
 short quiet windows where a roughness check set the level (:func:`paused_power_law`,
-the pauses between an ECG's beats), and the estimator's bias under such a spectrum (:func:`power_law_factor`,
-:func:`power_law_calibrated`).  NumPy only.
+the pauses between an ECG's beats), and the estimator's bias under such a spectrum
+(:func:`power_law_factor`, :func:`power_law_calibrated`).  NumPy only.
 """
 
 from __future__ import annotations

@@ -705,8 +705,9 @@ class AutomaticPlanner:
 
 #: Channels whose estimated noise levels differ by more than this factor are warned of
 #: where parameters are automatic (one lambda, threshold, stopping time or family for all
-#: channels, set by the loudest's noise): measured (notes s38/fixb15/b14_measure.py, a
-#: quiet channel beside one k times louder, signal and noise): at k = 2 the quiet channel
+#: channels, set by the loudest's noise): measured when it was added (a quiet channel
+#: beside one k times louder, signal and noise, on steps with a sine, music- and
+#: speech-like signals): at k = 2 the quiet channel
 #: loses at most 1.3 dB (0 for music- and speech-like signals), at 4 up to 2.7 dB, at 20
 #: 19 dB (shrink's automatic family) against a run of its own.
 CHANNEL_NOISE_FACTOR: Final = 4.0

@@ -5,9 +5,8 @@ shrank every column alike, and the numbers were cut to "…" first: ``44% 131072
 5.55M   0:00:00 ETA 0:00:01``, or with a 47-character name no count, rate, elapsed
 time nor ETA at all.  Here the numbers never wrap: the description (its middle cut,
 ``field_rec…nel-3.wav filtering``) and the bar (narrower on a narrower terminal) give
-way to them.  Where even the
-numbers do not fit (below :data:`NARROW` columns) a bar shows what it is, its
-percentage and its ETA only.
+way to them.  Where even the numbers do not fit (below :data:`NARROW` columns) a bar
+shows what it is, its percentage and its ETA only.
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ def progress_columns(describe, count, width: int) -> tuple:
     def fixed() -> Column:
         return Column(no_wrap=True)
 
-    first = _CutColumn(describe, table_column=Column(ratio=None))
+    first = _cut_column(describe, table_column=Column(ratio=None))
     if width < NARROW:
         return first, TaskProgressColumn(table_column=fixed()), TimeRemainingColumn()
     count._table_column = fixed()  # (rich keeps it there)
@@ -66,7 +65,7 @@ def _cut(text: str, width: int) -> str:
     return f"{head}…{tail}"
 
 
-def _CutColumn(describe: str, table_column=None):
+def _cut_column(describe: str, table_column=None):
     """A text column (no markup) whose text is cut in the middle to the width it gets."""
     from rich.measure import Measurement
     from rich.progress import ProgressColumn

@@ -4,8 +4,9 @@ Each output is first written in full to a temporary file beside its target
 (``.NAME.*.tmp``, given the target's mode; with ``WriteOptions.parents``, in the
 nearest directory that exists above a missing one), then renamed into place
 (``os.replace``); stdout and devices are written through (a name of an open
-descriptor, ``/dev/stderr``, ``/dev/fd/N``, through that descriptor: never truncated).  A Zarr store
-(a directory) is written into a temporary directory beside its target; at
+descriptor, ``/dev/stderr``, ``/dev/fd/N``, through that descriptor: never
+truncated).  A Zarr store (a directory) is written into a temporary directory
+beside its target; at
 the rename an existing target (a store, or a link: replaced, not followed)
 is first moved aside, then removed.  Holds
 :func:`check_output_path`, :func:`write_files_atomic` (several outputs, all or

@@ -59,8 +59,9 @@ SIGNALS = tuple(
     if hasattr(signal, name)
 )
 
-#: Handled even when ignored on entry: SIGALRM (the retry's timer, :func:`_dropped`).  Every other signal ignored on entry stays ignored (``nohup``,
-#: ``trap '' TERM``, a background job's SIGINT), as a worker's (:func:`exit_on_signal`).
+#: Handled even when ignored on entry: SIGALRM (the retry's timer, :func:`_dropped`).
+#: Every other signal ignored on entry stays ignored (``nohup``, ``trap '' TERM``, a
+#: background job's SIGINT), as a worker's (:func:`exit_on_signal`).
 _ALWAYS = frozenset(getattr(signal, name) for name in ("SIGALRM",) if hasattr(signal, name))
 
 #: The signal a batch's parent stops its workers with, and the one a worker gets when its
