@@ -216,6 +216,14 @@ def _sampled_sure(parts: list, nl, sigma) -> float:
     return sum(weight * level_sure(d, nl, sigma) for d, weight in parts)
 
 
+def deviation_tolerance(x2: np.ndarray, shift: int) -> float:
+    """The rounding a level's measured deviation and range are allowed: ``1e-12 (1 +
+    max |f|) sqrt(n)`` of the samples ``f = x2 * 2**shift``, divided by ``2**shift``
+    (``x2``: samples x channels, as measured)."""
+    unit = math.ldexp(1.0, min(-shift, 1000))
+    return float(1e-12 * (unit + np.max(np.abs(x2))) * math.sqrt(x2.shape[0]))
+
+
 def level_lambda(theta: float, level: int) -> float:
     """The flux parameter of level ``level`` for threshold ``theta`` (PyWavelets' units)."""
     return SQRT2 * theta * 2.0 ** (-(level - 1) / 2)
@@ -343,9 +351,7 @@ class MultilevelPlan(Plan):
         exactly scaled); the numbers reported in the samples' units."""
         lo, hi, mean = x2.min(axis=0), x2.max(axis=0), x2.mean(axis=0)
         dev_in = np.sqrt(np.sum((x2 - mean) ** 2, axis=0))
-        # 1e-12 (1 + max |f|) sqrt(n) of the samples, divided by 2**shift
-        unit = math.ldexp(1.0, min(-shift, 1000))
-        tol = float(1e-12 * (unit + np.max(np.abs(x2))) * math.sqrt(x2.shape[0]))
+        tol = deviation_tolerance(x2, shift)
         out = []
         for j, (stride, nl, theta, sigma) in enumerate(self.levels, start=1):
             entry = {"level": j, "stride": stride, "threshold": theta, "noise_sigma": sigma}

@@ -63,6 +63,7 @@ from .engine import run_strided_unchecked
 from .multilevel import (
     MultilevelPlan,
     _levels,
+    deviation_tolerance,
     plan_levels,
     sure_state,
 )
@@ -173,9 +174,7 @@ class ResidualLevelsPlan(MultilevelPlan):
         u = np.ldexp(u, -shift) if shift else u
         dev_in = np.sqrt(np.sum((x2 - x2.mean(axis=0)) ** 2, axis=0))
         dev_out = np.sqrt(np.sum((u - u.mean(axis=0)) ** 2, axis=0))
-        # 1e-12 (1 + max |f|) sqrt(n) of the samples, divided by 2**shift
-        unit = math.ldexp(1.0, min(-shift, 1000))
-        tol = float(1e-12 * (unit + np.max(np.abs(x2))) * math.sqrt(x2.shape[0]))
+        tol = deviation_tolerance(x2, shift)
         held = bool(np.all(dev_out <= DEVIATION_BOUND * dev_in + tol))
         for entry in out:
             entry["on"] = f"the residual of {self.smoothing} linear diffusion blocks"

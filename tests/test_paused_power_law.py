@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_noise_colour import pink
 
 from resdenoise.multilevel import white_nugget
 from resdenoise.noise import search_noise
@@ -32,16 +33,6 @@ def beats(n: int, seed: int) -> np.ndarray:
             x += amp * np.exp(-0.5 * ((t - beat - off) / wid) ** 2)
         beat += 60 / rng.uniform(60, 80)
     return x
-
-
-def pink(n: int, seed: int) -> np.ndarray:
-    """1/f noise of unit standard deviation (made here)."""
-    rng = np.random.default_rng(seed)
-    spec = np.fft.rfft(rng.standard_normal(n))
-    freq = np.fft.rfftfreq(n)
-    freq[0] = freq[1]
-    x = np.fft.irfft(spec / np.sqrt(freq), n)
-    return x / np.std(x)
 
 
 def ar1(n: int, phi: float, rng) -> np.ndarray:
