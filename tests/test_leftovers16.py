@@ -1,0 +1,103 @@
+"""Left-overs of session 39: one sampling of a custom activation's stability grid per call
+(item 1)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import resdenoise as rd
+import resdenoise.nonlinearities as nonlinearities
+from resdenoise.cli import cli
+from resdenoise.errors import ParameterError
+
+#: Fewer points than the stability grid (80,003 without stretching), more than any signal here.
+_ON_THE_GRID = 50_000
+
+
+def _walk(n=300, seed=2):
+    return np.cumsum(np.random.default_rng(seed).standard_normal(n)) * 10.0
+
+
+# --- item 1: the NaN check and the stability analysis read one sampling ------------------
+
+
+class _Counted:
+    """tanh, counting its calls on arrays of the stability grid's size."""
+
+    def __init__(self, nan_beyond=None):
+        self.on_grid = 0
+        self.nan_beyond = nan_beyond
+
+    def __call__(self, r):
+        if np.size(r) > _ON_THE_GRID:
+            self.on_grid += 1
+        out = np.tanh(r)
+        if self.nan_beyond is not None:
+            out = np.where(np.abs(r) > self.nan_beyond, np.nan, out)
+        return out
+
+
+def test_a_python_function_is_evaluated_on_the_grid_once_per_call():
+    # old: 5 times a resnet call (the NaN check; Phi, and Phi again for g, for the default
+    # tau; both again for the verdict)
+    f = _Counted()
+    out = rd.resnet(_walk(), f, blocks=3)
+    assert f.on_grid == 1
+    assert np.all(np.isfinite(out))
+
+
+def test_a_diffusivity_is_evaluated_for_phi_and_for_g_once_each():
+    # old: 5 times (the NaN check; Phi = g r and g for the default tau; both for the verdict)
+    f = _Counted()
+
+    def g(r):
+        with np.errstate(invalid="ignore"):
+            return f(r) / r
+
+    out = rd.diffuse(_walk(), g, steps=3)
+    assert f.on_grid == 2
+    assert np.all(np.isfinite(out))
+
+
+def test_each_call_samples_again():
+    # a Python function may change between calls: the second call sees its NaN
+    f = _Counted()
+    rd.resnet(_walk(), f, blocks=3)
+    rd.resnet(_walk(), f, blocks=3)
+    assert f.on_grid == 2
+    f.nan_beyond = 5.0
+    with pytest.raises(ParameterError, match=r"the activation is nan at r = -5\.00115; a func"):
+        rd.resnet(_walk(), f, blocks=3, tau=0.25, allow_unstable=True)
+
+
+def test_a_formula_is_evaluated_on_the_grid_once_per_run(tmp_path, monkeypatch):
+    # old: 3 times (the formula's NaN check, then Phi and Phi again for g)
+    seen = []
+    phi = nonlinearities.Nonlinearity.phi
+
+    def counted(self, r):
+        if np.size(r) > _ON_THE_GRID:
+            seen.append(self.name)
+        return phi(self, r)
+
+    monkeypatch.setattr(nonlinearities.Nonlinearity, "phi", counted)
+    src = tmp_path / "x.csv"
+    src.write_text("\n".join(map(repr, _walk(1000).tolist())) + "\n")
+    # a formula of its own (kept per formula: not one another test has sampled already)
+    formula = "tanh(r) + 0*r*1.2345678"
+    args = ["resnet", str(src), "--activation-expr", formula, "--blocks", "3"]
+    result = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "y.csv")])
+    assert result.exit_code == 0, result.output
+    assert seen == [formula]
+
+
+def test_check_tau_reads_the_nan_from_its_own_sampling():
+    f = _Counted(nan_beyond=5.0)
+    v = rd.check_tau(rd.from_function(f, name="cut"), 0.25)
+    assert (
+        v.reason == "the activation is nan at r = -5.00115; a function must be finite for every r"
+    )
+    assert f.on_grid == 1  # old: 3 (Phi, Phi for g, Phi for the NaN)
+    assert "non_finite" not in v.as_dict()  # the report's keys as they were
