@@ -1,7 +1,9 @@
 """Left-overs of session 39: one sampling of a custom activation's stability grid per call
-(item 1)."""
+(item 1); /proc/PID/fd/N of a forked worker (item 2)."""
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ import resdenoise as rd
 import resdenoise.nonlinearities as nonlinearities
 from resdenoise.cli import cli
 from resdenoise.errors import ParameterError
+from resdenoise.io.atomic import open_descriptor, write_bytes_atomic
 
 #: Fewer points than the stability grid (80,003 without stretching), more than any signal here.
 _ON_THE_GRID = 50_000
@@ -101,3 +104,29 @@ def test_check_tau_reads_the_nan_from_its_own_sampling():
     )
     assert f.on_grid == 1  # old: 3 (Phi, Phi for g, Phi for the NaN)
     assert "non_finite" not in v.as_dict()  # the report's keys as they were
+
+
+# --- item 2: /proc/PID/fd/N names the descriptor of the process writing, forked too -----
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or not os.path.isdir("/proc/self/fd"), reason="Linux")
+def test_a_forked_worker_writes_through_its_own_descriptor(tmp_path):
+    # old: the pid of the import (the parent's) in /proc/PID/fd/: a forked batch worker's
+    # -o /proc/<its pid>/fd/N was reopened by name (O_TRUNC): a file opened for appending
+    # lost what it held
+    log = tmp_path / "log.txt"
+    log.write_bytes(b"kept\n")
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 when its descriptor is written through
+        code = 1
+        try:
+            fd = os.open(log, os.O_WRONLY | os.O_APPEND)
+            name = f"/proc/{os.getpid()}/fd/{fd}"
+            if open_descriptor(name) == fd:
+                write_bytes_atomic(name, b"added\n")
+                code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert log.read_bytes() == b"kept\nadded\n"
