@@ -1,5 +1,5 @@
 """Left-overs of session 39: one sampling of a custom activation's stability grid per call
-(item 1); /proc/PID/fd/N of a forked worker (item 2)."""
+(item 1); /proc/PID/fd/N of a forked worker (item 2); a Zarr store's full disk (item 3)."""
 
 from __future__ import annotations
 
@@ -130,3 +130,33 @@ def test_a_forked_worker_writes_through_its_own_descriptor(tmp_path):
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert log.read_bytes() == b"kept\nadded\n"
+
+
+# --- item 3: a Zarr store's failed write says what the other writers say -----------------
+
+
+@pytest.mark.parametrize("failing", ["zarr.json", "c/"])  # the store's metadata, a chunk
+def test_a_full_disk_under_a_zarr_store_is_one_line_with_the_advice(tmp_path, monkeypatch, failing):
+    # old: "Error: out.zarr: cannot write: [Errno 28] No space left on device" (measured on
+    # a full 200 KiB tmpfs: the same line), without what to do
+    pytest.importorskip("zarr", reason="Zarr stores need zarr (the [dask] extra; in [dev])")
+    from zarr.storage import LocalStore
+
+    real = LocalStore.set
+
+    async def full(self, key, value):
+        if key.startswith(failing):
+            raise OSError(28, "No space left on device", str(tmp_path / ".out.zarr.x" / key))
+        return await real(self, key, value)
+
+    monkeypatch.setattr(LocalStore, "set", full)
+    src = tmp_path / "x.csv"
+    src.write_text("\n".join(map(repr, _walk(1000).tolist())) + "\n")
+    args = ["diffuse", str(src), "--diffusivity", "perona-malik", "--steps", "3", "-q"]
+    result = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "out.zarr")])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"Error: {tmp_path}/out.zarr: cannot write: No space left on device (the disk is full; "
+        "free some space, or write elsewhere)"
+    ]
+    assert sorted(os.listdir(tmp_path)) == ["x.csv"]  # no store, no temporary directory
