@@ -1,8 +1,10 @@
 """Left-overs of session 39: one sampling of a custom activation's stability grid per call
-(item 1); /proc/PID/fd/N of a forked worker (item 2); a Zarr store's full disk (item 3)."""
+(item 1); /proc/PID/fd/N of a forked worker (item 2); a Zarr store's full disk (item 3);
+progress as plain lines on a terminal that cannot draw bars (item 4)."""
 
 from __future__ import annotations
 
+import io
 import os
 
 import numpy as np
@@ -160,3 +162,98 @@ def test_a_full_disk_under_a_zarr_store_is_one_line_with_the_advice(tmp_path, mo
         "free some space, or write elsewhere)"
     ]
     assert sorted(os.listdir(tmp_path)) == ["x.csv"]  # no store, no temporary directory
+
+
+# --- item 4: progress as plain lines on a terminal that cannot draw bars -----------------
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _plain(out, now):
+    from resdenoise.cli import render
+    from resdenoise.cli.progress_lines import PlainLines
+
+    return PlainLines(render.Bars.describe, render.Bars.bar_of, stream=out, get_time=now)
+
+
+def test_plain_lines_say_percentage_rate_and_eta_once_an_interval():
+    from resdenoise.cli.progress_lines import INTERVAL
+
+    assert 2.0 <= INTERVAL <= 5.0
+    now, out = [0.0], io.StringIO()
+    with _plain(out, lambda: now[0]) as lines:
+        for k in range(101):  # 1 % every 0.25 s, 25 s; told 101 times
+            now[0] = 0.25 * k
+            lines.update(0, "in.wav", "filter", 10_000 * k, 1_000_000)
+        assert out.getvalue().count("\n") == 8  # at 3, 6, ... 24 s (none at 100 %: done)
+        shown = out.getvalue().splitlines()
+        assert shown[0] == "in.wav filtering: 12 % (40k samples/s, ETA 0:22)"
+        assert shown[-1] == "in.wav filtering: 96 % (40k samples/s, ETA 0:01)"
+        now[0] = 30.0  # a new phase: its own rate, the next line when it is due
+        lines.update(0, "in.wav", "search 2/13", 0, 20_000)
+        now[0] = 33.0
+        lines.update(0, "in.wav", "search 2/13", 3000, 20_000)
+        lines.update(0, "in.wav", "check-bytes", 10, None)  # told again at once: nothing
+    text = out.getvalue()
+    assert (
+        text.splitlines()[-1]
+        == "in.wav automatic search, lambda 2/13: 15 % (1k blocks/s, ETA 0:17)"
+    )
+    assert "\x1b" not in text and "\r" not in text  # no escape sequence, no redraw
+
+
+def test_a_quick_run_prints_no_line():
+    out = io.StringIO()
+    with _plain(out, iter(np.linspace(0.0, 2.9, 1000)).__next__) as lines:
+        for k in range(1000):
+            lines.update(0, "in.csv", "check-bytes", k, None)
+    assert out.getvalue() == ""
+
+
+@pytest.mark.parametrize(
+    "term, ci, quiet, mode",
+    [
+        ("dumb", None, False, "lines"),
+        ("unknown", None, False, "lines"),
+        ("xterm", None, False, "bars"),
+        ("dumb", "true", False, None),  # CI: nothing, as before
+        ("dumb", None, True, None),  # -q
+    ],
+)
+def test_a_terminal_that_cannot_draw_bars_gets_lines(monkeypatch, term, ci, quiet, mode):
+    # old: no progress at all on TERM=dumb (Emacs' shell, a console with a terminal)
+    import sys
+
+    from resdenoise.cli import render
+
+    monkeypatch.setenv("TERM", term)
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+    assert render.progress_mode(quiet) == mode
+
+
+def test_a_files_progress_on_a_dumb_terminal_is_plain_lines(monkeypatch):
+    import sys
+
+    from resdenoise.cli import progress_lines, render
+
+    seen = _Terminal()
+    monkeypatch.setenv("TERM", "dumb")
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr(sys, "stderr", seen)
+    monkeypatch.setattr(progress_lines, "INTERVAL", 0.0)  # every update a line
+    with render.progress_sink(False, "in.csv") as sink:
+        assert sink is not None  # old: None (no progress)
+        sink("filter", 500, 1000)
+    assert seen.getvalue().startswith("in.csv filtering: 50 %")
+    assert "\x1b" not in seen.getvalue()
+    with render.loss_progress(False, 10) as told:
+        told(4, 0.5)
+    assert seen.getvalue().splitlines()[-1].startswith("learning: 40 %")
+    assert seen.getvalue().endswith(", loss 0.5\n")
