@@ -167,11 +167,6 @@ def test_a_full_disk_under_a_zarr_store_is_one_line_with_the_advice(tmp_path, mo
 # --- item 4: progress as plain lines on a terminal that cannot draw bars -----------------
 
 
-class _Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
 def _plain(out, now):
     from resdenoise.cli import render
     from resdenoise.cli.progress_lines import PlainLines
@@ -227,6 +222,8 @@ def test_a_terminal_that_cannot_draw_bars_gets_lines(monkeypatch, term, ci, quie
     # old: no progress at all on TERM=dumb (Emacs' shell, a console with a terminal)
     import sys
 
+    from test_cli_progress import _Terminal  # a stream that says it is a terminal
+
     from resdenoise.cli import render
 
     monkeypatch.setenv("TERM", term)
@@ -240,6 +237,8 @@ def test_a_terminal_that_cannot_draw_bars_gets_lines(monkeypatch, term, ci, quie
 
 def test_a_files_progress_on_a_dumb_terminal_is_plain_lines(monkeypatch):
     import sys
+
+    from test_cli_progress import _Terminal
 
     from resdenoise.cli import progress_lines, render
 
