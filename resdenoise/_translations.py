@@ -48,13 +48,19 @@ def phi_to_g(phi: ArrFunc, scale: float = 1.0) -> ArrFunc:
 
     def g(r):
         r = np.asarray(r, dtype=float)
-        with np.errstate(divide="ignore", invalid="ignore"):  # r = 0 is set below
-            out = np.asarray(phi(r), dtype=float) / r
-        if np.any(r == 0.0):
-            out = np.where(r == 0.0, _g_at_zero(phi, scale), out)
-        return out
+        return g_of_values(phi, r, np.asarray(phi(r), dtype=float), scale)
 
     return g
+
+
+def g_of_values(phi: ArrFunc, r: np.ndarray, values: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """:func:`phi_to_g`'s ``g`` at ``r`` from ``values``, Phi's values there already
+    computed (``phi`` is called again only for ``g(0)``, near 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):  # r = 0 is set below
+        out = values / r
+    if np.any(r == 0.0):
+        out = np.where(r == 0.0, _g_at_zero(phi, scale), out)
+    return out
 
 
 #: :func:`_g_at_zero` trusts a derivative whose error estimate is below this fraction of

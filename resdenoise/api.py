@@ -35,6 +35,7 @@ from .errors import (
     spell,
 )
 from .filters import check_lams, check_verdict, probe_flux, run_plan
+from .function_properties import one_sampling
 from .nonlinearities import SQRT2, Nonlinearity, from_function
 from .plans import in_library_words, planner
 
@@ -190,9 +191,11 @@ def _expression() -> type:
 
 def _run(command: str, *args, **settings):
     """:func:`_plan_and_run`, its errors in the one-call functions' terms
-    (:func:`_in_our_terms`)."""
+    (:func:`_in_our_terms`); a Python function's stability sampled once (its NaN check,
+    default tau and verdict: :func:`~resdenoise.function_properties.one_sampling`)."""
     try:
-        return _plan_and_run(command, *args, **settings)
+        with one_sampling():
+            return _plan_and_run(command, *args, **settings)
     except ResdenoiseError as exc:
         restated = _in_our_terms(exc, command)
         if restated is exc:

@@ -9,9 +9,12 @@ bounds and verdicts built on these numbers are :mod:`resdenoise.stability`'s.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import dataclasses
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -41,7 +44,19 @@ def _sample_grid(lam: float, reach: float | None = None, floor: float | None = N
     that is beyond 1e6 lam and down to ``floor`` when that is below 1e-6 lam, at
     the same density while it has at most ``_GRID_MAX_POINTS`` points a side
     (fewer points per decade beyond)."""
-    return _stretched_grid(lam, reach, floor)[0]
+    return _stretched_grid(*_grid_key(lam, reach, floor))[0]
+
+
+def _grid_key(lam: float, reach: float | None, floor: float | None) -> tuple:
+    """``(lam, reach, floor)`` with the reach and floor that do not change the grid (a reach
+    within 1e6 lam, a floor above 1e-6 lam) None: one grid, one key (the sampled numbers
+    of a signal's nonlinearity and of the same one before it was bound to the signal)."""
+    low, top = _GRID_DECADES
+    if not (reach is not None and math.isfinite(reach) and reach > lam * 10.0**top):
+        reach = None
+    if not (floor is not None and 0.0 < floor < lam * 10.0**low):
+        floor = None
+    return lam, reach, floor
 
 
 @functools.lru_cache(maxsize=16)
@@ -72,7 +87,10 @@ class FunctionProperties:
     """What the stability theorem asks of an activation.
 
     ``lipschitz`` is ``math.inf`` where Phi jumps.  ``exact`` says whether the
-    numbers come from the registry's closed forms or from sampling.
+    numbers come from the registry's closed forms or from sampling.  ``non_finite``:
+    where the sampled Phi is NaN or infinite, ``(r, Phi(r))`` at the grid's such r
+    nearest 0 (None where it is finite there, and for the registry's families): what
+    :func:`resdenoise.stability.non_finite_activation` says, from the same sampling.
     """
 
     g_min: float
@@ -81,6 +99,7 @@ class FunctionProperties:
     odd: bool
     monotone: bool
     exact: bool
+    non_finite: tuple[float, float] | None = field(default=None, kw_only=True, repr=False)
 
 
 def analyse_function(nl: Nonlinearity) -> FunctionProperties:
@@ -104,9 +123,11 @@ def analyse_function(nl: Nonlinearity) -> FunctionProperties:
 
     A Python function is sampled on every call: it may behave differently from
     one call to the next (a parameter of its own, a global), and a verdict kept
-    from before would let a run take a step that is no longer stable.  A
-    formula's functions cannot change (``nl.formula``): its properties are kept,
-    per formula, lam, reach and floor.
+    from before would let a run take a step that is no longer stable; inside
+    :func:`one_sampling` (one call of a one-call function: its refusal of a NaN, its
+    default tau, its verdict) once.  A formula's functions cannot change
+    (``nl.formula``): its properties are kept, per formula, lam and the grid's reach
+    and floor.
     """
     if nl.entry is not None:
         e = nl.entry
@@ -118,9 +139,17 @@ def analyse_function(nl: Nonlinearity) -> FunctionProperties:
             monotone=e.convex,
             exact=True,
         )
+    grid = _grid_key(nl.lam, nl.reach, nl.floor)  # with the functions, all they depend on
     if nl.formula is None:  # a Python function may change between calls: sampled each time
-        return _sampled_properties(nl)
-    key = (nl.formula, nl.lam, nl.reach, nl.floor)  # all that the sampled numbers depend on
+        call = _ONE_CALL.get()
+        if call is None:
+            return _sampled_properties(nl)
+        functions = (nl._phi, nl._g, nl._psi, nl._shrinkage)  # kept with their numbers:
+        key = (*map(id, functions), *grid)  # no id reused while the call lasts
+        if key not in call:
+            call[key] = (functions, _sampled_properties(nl))
+        return call[key][1]
+    key = (nl.formula, *grid)
     known = _FORMULA_PROPERTIES.get(key)
     if known is None:  # once per formula, lam and signal (a network's groups share one)
         known = _sampled_properties(nl)
@@ -134,6 +163,23 @@ def analyse_function(nl: Nonlinearity) -> FunctionProperties:
 #: are dropped when there would be more.
 FORMULA_PROPERTIES_KEPT = 4096
 _FORMULA_PROPERTIES: dict[tuple, FunctionProperties] = {}
+
+#: The sampled properties of Python functions inside :func:`one_sampling` (else None).
+_ONE_CALL: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "resdenoise_one_call", default=None
+)
+
+
+@contextlib.contextmanager
+def one_sampling():
+    """Inside: a Python function is sampled once per lam, reach and floor (one call of a
+    one-call function: its NaN check, default tau and verdict read one sampling of the
+    grid, not three); after it, on every call again (:func:`analyse_function`)."""
+    token = _ONE_CALL.set({} if _ONE_CALL.get() is None else _ONE_CALL.get())
+    try:
+        yield
+    finally:
+        _ONE_CALL.reset(token)
 
 
 #: A sampled g below 0 by at most this fraction of g_max is rounding and counts as 0: the
@@ -154,6 +200,7 @@ def _sampled_properties(nl: Nonlinearity) -> FunctionProperties:
     """:func:`analyse_function` of a custom ``nl``, by sampling (deeper towards 0 where g
     still grows there: :data:`_DEEPER_DECADES`)."""
     props, growing = _sampled_on(nl, nl.floor)
+    non_finite = props.non_finite  # on the signal's grid: the one the NaN check reads
     for decades in _DEEPER_DECADES:
         if not growing:
             break
@@ -163,17 +210,17 @@ def _sampled_properties(nl: Nonlinearity) -> FunctionProperties:
         if nl.floor is not None and nl.floor <= floor:
             continue  # the signal's own floor is deeper already
         props, growing = _sampled_on(nl, floor)
-    return props
+    return dataclasses.replace(props, non_finite=non_finite)
 
 
 def _sampled_on(nl: Nonlinearity, floor: float | None) -> tuple[FunctionProperties, bool]:
     """The sampled properties on the grid down to ``floor``, and whether g's supremum
     (or its infimum's) is still growing at the grid's inner edge (r -> 0)."""
-    r, d = _stretched_grid(nl.lam, nl.reach, floor)
+    r, d = _stretched_grid(*_grid_key(nl.lam, nl.reach, floor))
     growing = False
     with np.errstate(all="ignore"):
-        phi = nl.phi(r)
-        g = psi_g_near_zero(nl, r, nl.g(r))  # a Python Psi's g(0), not its rounding
+        phi = np.asarray(nl.phi(r), dtype=float)  # the one evaluation on the grid
+        g = psi_g_near_zero(nl, r, nl.g_from_phi(r, phi))  # a Python Psi's g(0), not its rounding
     finite = np.isfinite(g)
     if not finite.all():
         g_min, g_max = -math.inf, math.inf
@@ -196,4 +243,10 @@ def _sampled_on(nl: Nonlinearity, floor: float | None) -> tuple[FunctionProperti
     odd = bool(np.all(np.abs(phi[:n][::-1] + phi[n + 1 :]) <= 1e-12 * scale))
     slack = translation_rounding(nl, r, phi)
     monotone = bool(np.all(np.diff(phi) >= -(1e-12 * scale + slack[1:] + slack[:-1])))
-    return FunctionProperties(g_min, g_max, lip, odd, monotone, exact=False), growing
+    bad = ~np.isfinite(phi)
+    non_finite = None
+    if bad.any():  # the r nearest 0 where Phi is not finite
+        i = int(np.flatnonzero(bad)[np.argmin(np.abs(r[bad]))])
+        non_finite = (float(r[i]), float(phi[i]))
+    props = FunctionProperties(g_min, g_max, lip, odd, monotone, exact=False, non_finite=non_finite)
+    return props, growing

@@ -53,6 +53,7 @@ from ._flux_kernels import bump_rows, bump_sum
 from ._translations import (
     SQRT2,
     ArrFunc,
+    g_of_values,
     g_to_phi,
     phi_to_g,
     phi_to_psi,
@@ -398,6 +399,14 @@ class Nonlinearity:
         if self._g is not None:
             return np.asarray(self._g(r))
         return np.asarray(phi_to_g(self.phi, _scale(self.lam))(r))
+
+    def g_from_phi(self, r: np.ndarray, phi: np.ndarray) -> np.ndarray:
+        """:meth:`g` at the float64 array ``r`` where ``phi`` is :meth:`phi` there: a custom
+        g derived from Phi is ``phi / r`` (Phi not called again on all of r: the stability
+        sampling's one evaluation); a diffusivity given, or a family's, is its own."""
+        if self.entry is not None or self._g is not None:
+            return self.g(r)
+        return np.asarray(g_of_values(self.phi, r, np.asarray(phi, dtype=float), _scale(self.lam)))
 
     def psi(self, r) -> np.ndarray:
         """Regulariser ``Psi(r)`` with ``Psi(0) = 0``: an ndarray of ``r``'s shape (as

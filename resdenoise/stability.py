@@ -33,7 +33,6 @@ from .function_properties import (
     _GRID_POINTS,
     FunctionProperties,
     _sample_grid,
-    _stretched_grid,
     analyse_function,
 )
 from .nonlinearities import Nonlinearity
@@ -99,6 +98,7 @@ class StabilityVerdict(FunctionProperties):
 
     def as_dict(self) -> dict:
         d = asdict(self)
+        del d["non_finite"]  # said in the reason
         d["lipschitz"] = None if math.isinf(self.lipschitz) else self.lipschitz
         d["sign_stable_for"] = self.sign_scope
         return d
@@ -272,7 +272,7 @@ def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
     linf_bound, sign_bound = tau_bounds(p.g_max, h)
     reasons = []
     # a NaN of Phi makes g's range infinite and Phi "not odd": the NaN is the one reason
-    nan = None if p.exact or math.isfinite(p.g_max) else non_finite_activation(nl)
+    nan = None if p.exact or math.isfinite(p.g_max) else non_finite_activation(nl, p)
     if nan:
         reasons.append(f"{nan}; a function must be finite for every r")
     if not nan and not math.isfinite(p.g_max):
@@ -302,23 +302,23 @@ def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
     )
 
 
-def non_finite_activation(nl: Nonlinearity) -> str | None:
+def non_finite_activation(
+    nl: Nonlinearity, properties: FunctionProperties | None = None
+) -> str | None:
     """Where a custom ``nl``'s activation is nan or infinite on the grid its stability is
     sampled on (see ``_sample_grid``, stretched to ``nl.reach`` and ``nl.floor``), nearest
     0, in words (``"the activation is nan at r = -5.00115"``); None where it is finite
     there.  The one check of a formula (:mod:`resdenoise.expr`), a function given to the
     one-call functions (:mod:`resdenoise.api`) and :func:`check_tau`: a NaN of Phi would
-    be the output's."""
-    r = _stretched_grid(nl.lam, nl.reach, nl.floor)[0]
-    with np.errstate(all="ignore"):
-        phi = np.asarray(nl.phi(r), dtype=float)
-    bad = ~np.isfinite(phi)
-    if not bad.any():
+    be the output's.  Read from ``properties`` (``nl``'s :func:`analyse_function`, made
+    when not given): the sampling that decides its stability, not one of its own."""
+    found = (properties or analyse_function(nl)).non_finite
+    if found is None:
         return None
-    i = int(np.flatnonzero(bad)[np.argmin(np.abs(r[bad]))])  # nearest to 0
+    r, phi = found
     given = [f for f, k in _GIVEN if getattr(nl, k) is not None]
     derived = f" (derived from your {given[0]})" if given else ""
-    return f"the activation{derived} is {phi[i]} at r = {r[i]:.6g}"
+    return f"the activation{derived} is {phi} at r = {r:.6g}"
 
 
 #: The forms a custom nonlinearity keeps as given, by the attribute that keeps them.

@@ -315,10 +315,21 @@ def test_the_csv_check_has_a_bar_with_percentage_rate_and_eta(tmp_path):
     assert any(re.search(r"bytes/s .*ETA", ln) for ln in lines), lines
 
 
-@pytest.mark.parametrize("env", [{"CI": "true", "TERM": "xterm"}, {"TERM": "dumb", "CI": ""}])
-def test_the_csv_check_bar_is_silent_in_ci_and_on_a_dumb_terminal(tmp_path, env):
-    text = _terminal_text(tmp_path, {"COLUMNS": "200", **env})
+def test_the_csv_check_bar_is_silent_in_ci(tmp_path):
+    text = _terminal_text(tmp_path, {"COLUMNS": "200", "CI": "true", "TERM": "xterm"})
     assert "checking" not in text and "%" not in text, text
+
+
+def test_the_csv_check_draws_no_bar_on_a_dumb_terminal(tmp_path):
+    # a plain line every few seconds there (session 39), whole lines: no escape sequence,
+    # no carriage return of a redraw (the terminal's newline is \r\n)
+    from test_audit11b import _on_a_terminal
+
+    args = ["diffuse", str(_big_csv(tmp_path)), "--steps", "3", "--chunk-size", "10000"]
+    raw = _on_a_terminal([*args, "-o", str(tmp_path / "o.csv")], {"COLUMNS": "200", "TERM": "dumb"})
+    assert "\x1b" not in raw and not re.search(r"\r(?!\n)", raw), repr(raw)
+    progress = [line for line in raw.splitlines() if " % " in line]
+    assert all(re.fullmatch(r"big\.csv \w[\w ,]*: \d+ % .*", line) for line in progress), raw
 
 
 # 6. integer PCM outputs: the written samples' total variation (and sign changes)

@@ -508,7 +508,7 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
     report_dir = _directory(report_path, "report") if report_path else None
     with library_errors(usage=True):
         refuse_nameless(inputs, out_dir, report_dir, options["write"].format)
-    bars = render.Bars(len(inputs)) if render.show_progress(quiet) else None
+    bars = render.progress_display(quiet, len(inputs))  # bars, plain lines or none
     labels = [os.path.basename(path) for path in inputs]
 
     def progress(i: int, phase: str, done: int, total, at: float | None = None) -> None:
@@ -533,7 +533,7 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
             else:
                 click.echo(printable(line), err=True)
         if verbose and result.error is None:
-            console = bars.progress.console if bars is not None else render.stderr_console()
+            console = bars.console if isinstance(bars, render.Bars) else render.stderr_console()
             render.render_table(result.report, console)
         if bars is not None:
             bars.file_done(i)

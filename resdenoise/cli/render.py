@@ -624,6 +624,11 @@ class Bars:
     def __exit__(self, *exc):
         self.progress.stop()
 
+    @property
+    def console(self):
+        """The console the bars are drawn on (a table printed above them)."""
+        return self.progress.console
+
     def print(self, text: str) -> None:
         self.progress.console.print(printable(text), highlight=False, markup=False, soft_wrap=True)
 
@@ -634,16 +639,17 @@ class Bars:
         base, colon, _ = phase.partition(": ")
         return base if colon else phase
 
-    def describe(self, phase: str) -> tuple[str, str]:
-        """What a phase is called on its bar, and what it counts."""
+    @classmethod
+    def describe(cls, phase: str) -> tuple[str, str]:
+        """What a phase is called on its bar (and its plain line), and what it counts."""
         base, colon, searched = phase.partition(": ")  # the family choice's candidate
         if colon:
-            return f"{self.PHASES.get(base, base)}: {searched}", self.UNITS.get(base, "samples")
+            return f"{cls.PHASES.get(base, base)}: {searched}", cls.UNITS.get(base, "samples")
         base, _, candidate = phase.partition(" ")  # "search 2/13": lambda candidate 2 of 13
-        words = self.PHASES.get(base, base)
+        words = cls.PHASES.get(base, base)
         if candidate:
             words += f", lambda {candidate}"
-        return words, self.UNITS.get(base, "samples")
+        return words, cls.UNITS.get(base, "samples")
 
     def update(self, key, label: str, phase: str, done: int, total, at=None) -> None:
         """Bar ``key`` at ``done`` of ``total``; ``at``: when that was (a batch worker's
@@ -705,14 +711,37 @@ def show_progress(quiet: bool) -> bool:
     return not stderr_console().is_dumb_terminal
 
 
+def progress_mode(quiet: bool) -> str | None:
+    """How progress is shown: ``"bars"`` (:func:`show_progress`), ``"lines"``
+    (:mod:`.progress_lines`) where stderr is a terminal that cannot move its cursor
+    (``TERM=dumb`` or ``unknown``), else None (quiet, in CI, off a terminal)."""
+    if show_progress(quiet):
+        return "bars"
+    if quiet or in_ci() or not sys.stderr.isatty():
+        return None
+    return "lines" if stderr_console().is_dumb_terminal else None
+
+
+def progress_display(quiet: bool, files: int | None = None):
+    """:class:`Bars` (with a bar of ``files``), :class:`~.progress_lines.PlainLines`
+    or None, as :func:`progress_mode` says."""
+    mode = progress_mode(quiet)
+    if mode == "lines":
+        from .progress_lines import PlainLines
+
+        return PlainLines(Bars.describe, Bars.bar_of)
+    return Bars(files) if mode == "bars" else None
+
+
 @contextlib.contextmanager
 def progress_sink(quiet: bool, label: str):
-    """``progress(phase, done, total)`` for one file: a bar on a terminal, else None.
+    """``progress(phase, done, total)`` for one file: a bar on a terminal (a line now and
+    then on one that cannot draw bars), else None.
 
     The bar starts with the first update worth showing (an in-memory run of
     fewer than BAR_MIN_BLOCKS blocks shows none) and is gone afterwards.
     """
-    if not show_progress(quiet):
+    if progress_mode(quiet) is None:
         yield None
         return
     bars = None
@@ -722,7 +751,7 @@ def progress_sink(quiet: bool, label: str):
         if phase == "blocks" and total is not None and total < BAR_MIN_BLOCKS:
             return
         if bars is None:
-            bars = Bars().__enter__()
+            bars = progress_display(False).__enter__()
         bars.update(0, label, phase, done, total)
 
     try:
@@ -740,9 +769,14 @@ def progress_sink(quiet: bool, label: str):
 @contextlib.contextmanager
 def loss_progress(quiet: bool, iterations: int):
     """``progress(iteration, loss)`` of a training: a bar with the loss on a
-    terminal, else None (pipes, CI, -q)."""
-    if not show_progress(quiet) or iterations < 1:
+    terminal (a line now and then on one that cannot draw bars), else None (pipes, CI,
+    -q)."""
+    mode = progress_mode(quiet)
+    if mode is None or iterations < 1:
         yield None
+        return
+    if mode == "lines":
+        yield progress_display(quiet).loss_sink(iterations, num)
         return
     from rich.progress import Progress, TextColumn
 

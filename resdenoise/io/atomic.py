@@ -458,15 +458,21 @@ def _write_through(path: str, target: Path | None, name: str, blocks, parents=Fa
 
 #: Names of a descriptor this process has open: /dev/stdout, /dev/fd/N, /proc/self/fd/N.
 _FD_NAMES = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
-_FD_DIRS = ("/dev/fd/", "/proc/self/fd/", f"/proc/{os.getpid()}/fd/")
+
+
+def _fd_dirs() -> tuple[str, ...]:
+    """The directories naming this process's descriptors, ``/proc/PID/fd/`` with the pid
+    of now: a forked batch worker's own, not its parent's (taken at import)."""
+    return ("/dev/fd/", "/proc/self/fd/", f"/proc/{os.getpid()}/fd/")
 
 
 def open_descriptor(target) -> int | None:
     """The descriptor of this process that the device name ``target`` names
-    (``/dev/stdout``: 1, ``/dev/fd/N``, ``/proc/self/fd/N``: N), if it is open; else None."""
+    (``/dev/stdout``: 1, ``/dev/fd/N``, ``/proc/self/fd/N``, ``/proc/PID/fd/N`` with this
+    process's pid: N), if it is open; else None."""
     name = str(target)
     fd = _FD_NAMES.get(name)
-    for head in _FD_DIRS:
+    for head in _fd_dirs():
         if fd is None and name.startswith(head) and name[len(head) :].isdigit():
             fd = int(name[len(head) :])
     if fd is None:

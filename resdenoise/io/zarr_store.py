@@ -31,6 +31,7 @@ from ..errors import (
     refuse_non_finite,
 )
 from . import signals
+from .checked import write_reason
 from .options import ReadOptions
 from .signal import ZARR, Signal, SignalStream
 
@@ -283,7 +284,7 @@ class ZarrRows:
                     store=path, shape=shape, chunks=chunks, dtype="float64", attributes=attributes
                 )
         except (OSError, ValueError) as exc:
-            raise SignalError(f"{name}: cannot write: {one_line(exc)}") from None
+            raise SignalError(f"{name}: cannot write: {write_reason(exc)}") from None
         self.n = 0
         self._held: list[np.ndarray] = []
         self._count = 0
@@ -319,8 +320,8 @@ class ZarrRows:
             with signals.deferred():
                 self.array.resize((b,) + self.array.shape[1:])
                 self.array[a:b] = rows
-        except (OSError, ValueError) as exc:
-            raise SignalError(f"{self.name}: cannot write: {one_line(exc)}") from None
+        except (OSError, ValueError) as exc:  # a full disk: what to do, as every writer says
+            raise SignalError(f"{self.name}: cannot write: {write_reason(exc)}") from None
         self.n = b
 
     def close(self) -> None:
