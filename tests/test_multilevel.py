@@ -444,3 +444,54 @@ def test_the_risks_per_level_are_the_partial_plans_exactly(rng, iterations):
         want.append(risk(partial.run(state)) if partial.steps else identity)
     plan = plan_levels("garrote", thetas, iterations, [1.0] * len(thetas))
     assert _partial_risks(plan, state, risk, identity) == want
+
+
+@pytest.mark.parametrize("kind", ["mean", "deviation", "overshoot", "undershoot"])
+def test_each_level_check_fails_just_beyond_its_tolerance(monkeypatch, kind):
+    """audit16b B5: the per-level verdicts (mean preserved, deviation not increased,
+    max-min principle at level 1) allow ``1e-12 (1 + max |f|) sqrt(n)`` of rounding, no
+    more.  Each level's correction is replaced by a perturbation of channel 1 of a given
+    size (the other channel untouched): half the tolerance holds, twice it fails, and
+    the failure is named in ``failed`` (the max-min principle at level 1 only, as only
+    level 1 guarantees it).  Kills a tolerance loosened 1e6-fold (mutant A11)."""
+    import resdenoise.multilevel as ml
+
+    rng = np.random.default_rng(16)
+    n = 64
+    x2 = np.column_stack([rng.normal(size=n), 3.0 * rng.normal(size=n)])
+    tol = 1e-12 * (1.0 + np.max(np.abs(x2))) * math.sqrt(n)  # the oracle, written out
+    centred = x2[:, 1] - x2[:, 1].mean()
+
+    def perturbation(size):
+        p = np.zeros_like(x2)
+        if kind == "mean":
+            p[:, 1] = size  # the mean moves by size, the deviation does not
+        elif kind == "deviation":
+            p[:, 1] = size * centred / np.linalg.norm(centred)  # mean 0, deviation + size
+        elif kind == "overshoot":
+            p[np.argmax(x2[:, 1]), 1] = size
+        else:
+            p[np.argmin(x2[:, 1]), 1] = -size
+        return p
+
+    key = {
+        "mean": "mean_preserved",
+        "deviation": "deviation_not_increased",
+        "overshoot": "max_min_principle",
+        "undershoot": "max_min_principle",
+    }[kind]
+    plan = plan_levels("soft", [0.5, 0.5])
+    block = ml._level_block
+    for factor, holds in ((0.5, True), (2.0, False)):
+        p = perturbation(factor * tol)
+
+        def patched(u2, nl, level, keep=False, p=p):
+            boxes, after, _ = block(u2, nl, level, keep)
+            return boxes, after, p
+
+        monkeypatch.setattr(ml, "_level_block", patched)
+        for entry in plan.level_checks(x2):
+            j = entry["level"]
+            assert entry["measured"][key] is holds, (kind, factor, j)
+            named = f"level {j}: {key.replace('_', ' ')} failed" in entry["failed"]
+            assert named is (not holds and (key != "max_min_principle" or j == 1)), (kind, j)
