@@ -20,6 +20,7 @@ from resdenoise.multilevel import (
     level_correction,
     level_details,
     level_lambda,
+    level_sure,
     max_scales,
     multilevel_block,
     plan_levels,
@@ -495,3 +496,43 @@ def test_each_level_check_fails_just_beyond_its_tolerance(monkeypatch, kind):
             assert entry["measured"][key] is holds, (kind, factor, j)
             named = f"level {j}: {key.replace('_', ' ')} failed" in entry["failed"]
             assert named is (not holds and (key != "max_min_principle" or j == 1)), (kind, j)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.integers(2, 200),
+    st.integers(1, 2),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from(["soft", "garrote", "hard"]),
+    st.floats(0.05, 5.0),
+)
+def test_level_sure_is_stein_s_closed_form(m, channels, seed, name, theta):
+    """audit16b B7: per-level SURE against Stein's formula written out, per channel,
+    ``sum (S(d) - d)^2 + 2 sigma^2 sum S'(d) - m sigma^2`` with the exact S and S' of the
+    thresholding (soft: min(d^2, theta^2) and #{|d| > theta}; garrote: S' = 1 + theta^2/d^2
+    beyond theta; hard: S' = 1 beyond theta).  Samples within 1e-4 of the threshold are
+    moved off it (the central difference straddles the kink there).  Tolerance 1e-9 of
+    the terms' magnitude: the central difference of step 1e-6 |d| is exact on soft's and
+    hard's linear pieces but for rounding (1e-16 / 1e-6), and off by (1e-6)^2 on the
+    garrote's curve."""
+    rng = np.random.default_rng(seed)
+    sigma = rng.uniform(0.1, 2.0, channels)
+    d = rng.normal(0.0, 1.0, (m, channels)) * sigma * rng.uniform(0.5, 4.0)
+    near = np.abs(np.abs(d) - theta) < 1e-4 * theta
+    d[near] *= 1.01
+    nl = get_nonlinearity(name, "shrinkage", S2 * theta)
+    big = np.abs(d) > theta
+    if name == "soft":
+        err = np.where(big, theta**2, d**2)
+        slope = big * 1.0
+    elif name == "garrote":
+        err = np.where(big, (theta**2 / np.where(big, d, 1.0)) ** 2, d**2)
+        slope = np.where(big, 1.0 + theta**2 / np.where(big, d, 1.0) ** 2, 0.0)
+    else:
+        err = np.where(big, 0.0, d**2)
+        slope = big * 1.0
+    s2 = sigma**2
+    expected = float(np.sum(np.sum(err, axis=0) + 2 * s2 * np.sum(slope, axis=0) - m * s2))
+    size = float(np.sum(np.sum(err, axis=0) + 2 * s2 * np.sum(slope, axis=0) + m * s2))
+    assert abs(level_sure(d, nl, sigma) - expected) <= 1e-9 * size
+    assert level_sure(d, None, sigma) == pytest.approx(float(np.sum(m * s2)), rel=1e-15)
