@@ -377,3 +377,23 @@ def test_an_impulse_at_an_end_is_replaced_by_the_reflected_median(n, seed, data)
     mask = np.zeros(n, dtype=bool)
     mask[at] = True
     np.testing.assert_array_equal(impulses._replace(x, mask), expected)
+
+
+@pytest.mark.parametrize("spikes, active", [(3, False), (8, True)])
+def test_a_few_clicks_in_a_long_channel_are_not_impulsive(spikes, active):
+    """audit16b B8: the rate rule, written out: a channel is impulsive with at least
+    MIN_IMPULSES strong impulses making up more than 2e-4 of its samples (4 of 20 000).
+    3 clicks of 40 noise levels (random signs) in 20 000 samples of white noise: found
+    and strong, but too few for the rate, so the stage stays off; 8: on."""
+    assert impulses.MIN_RATE == 2e-4 and impulses.MIN_IMPULSES == 2
+    assert not impulses._enough(2, 20_000) and not impulses._enough(4, 20_000)
+    assert impulses._enough(5, 20_000) and impulses._enough(2, 9_999)
+    assert not impulses._enough(1, 10)
+    rng = np.random.default_rng(8)
+    f = rng.normal(0.0, 1.0, 20_000)
+    at = rng.choice(np.arange(100, 19_900, 50), spikes, replace=False)
+    f[at] += rng.choice([-1.0, 1.0], spikes) * 40.0
+    found, strong = impulses.find_impulses(f)[0]
+    assert set(at.tolist()) <= set(strong.tolist()) and strong.size == spikes
+    assert hampel_stage(f).active is active
+    assert hampel_stage(f, 1.0).active is active
