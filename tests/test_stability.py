@@ -377,6 +377,17 @@ def test_the_total_variation_check_fails_just_beyond_its_tolerance(m):
         assert any("total variation increased" in x for x in failed) is (not holds)
 
 
+def test_a_tau_may_exceed_its_bound_by_four_ulp_no_more():
+    """audit16b B9: ``within_bound`` allows the rounding of the bound's computation,
+    BOUND_ULPS = 4 ulp (relative 4 x 2^-52), no more: 2 ulp beyond holds, 8 beyond
+    does not, on either side of a power of two."""
+    eps = 2.0**-52
+    for bound in (0.25, 0.245, 0.7 * 0.7 / 2.0, 1.0 / 3.0):
+        assert stability.within_bound(bound, bound)
+        assert stability.within_bound(bound * (1 + 2 * eps), bound)
+        assert not stability.within_bound(bound * (1 + 8 * eps), bound)
+
+
 def test_guarantees_failed_names_each_failure():
     f = np.array([-1.0, 1.0, -1.0, 1.0])
     u = np.array([-1.5, 2.0, -1.0, -2.0])  # out of range, rougher, drifted
