@@ -536,3 +536,27 @@ def test_level_sure_is_stein_s_closed_form(m, channels, seed, name, theta):
     size = float(np.sum(np.sum(err, axis=0) + 2 * s2 * np.sum(slope, axis=0) + m * s2))
     assert abs(level_sure(d, nl, sigma) - expected) <= 1e-9 * size
     assert level_sure(d, None, sigma) == pytest.approx(float(np.sum(m * s2)), rel=1e-15)
+
+
+@pytest.mark.parametrize("thresholds", ["coefficients", "signal"])
+def test_the_reported_coefficient_sure_is_stein_s_formula(rng, thresholds):
+    """audit16b B7: the report's ``coefficient_sure_per_scale`` is, per level, Stein's
+    SURE of soft thresholding the level's details at the chosen threshold with the
+    level's noise, written out (``sum min(d^2, theta^2) + 2 sigma^2 #{|d| > theta} -
+    m sigma^2``, per coefficient), to 1e-9 (the central difference's rounding)."""
+    t = np.arange(1024) / 1024
+    f = np.sin(2 * np.pi * 3 * t) + np.where(t > 0.4, 1.0, 0.0) + rng.normal(0.0, 0.2, t.size)
+    _, choice = choose_levels(f, "soft", 5, thresholds=thresholds)
+    reported = choice.as_dict()["coefficient_sure_per_scale"]
+    assert len(reported) == 5 and any(theta is not None for theta in choice.thetas)
+    for j, (theta, sigma, value) in enumerate(
+        zip(choice.thetas, choice.sigmas, reported, strict=True), start=1
+    ):
+        d = level_details(f[:, None], j)[:, 0]
+        s2, m = sigma**2, d.size
+        if theta is None:
+            expected = m * s2  # nothing shrunk: 2 m sigma^2 - m sigma^2
+        else:
+            big = np.abs(d) > theta
+            expected = np.sum(np.where(big, theta**2, d**2)) + 2 * s2 * big.sum() - m * s2
+        assert value == pytest.approx(expected / m, rel=1e-9, abs=1e-12 * s2), j
