@@ -179,11 +179,18 @@ def test_a_batch_refuses_one_pipe_named_twice(tmp_path):
 
 def test_stdin_from_a_file_may_be_named_twice(tmp_path):
     """A file on stdin is no pipe: ``/dev/stdin`` opens it again from its start."""
-    (tmp_path / "n.csv").write_text(CSV)
+    noisy = np.sin(np.arange(300) / 20.0) + np.random.default_rng(3).normal(0.0, 0.3, 300)
+    (tmp_path / "n.csv").write_text("".join(f"{v!r}\n" for v in noisy.tolist()))
     with open(tmp_path / "n.csv") as stdin:
         args = [EXE, "learn", "-", "/dev/stdin", "--iterations", "2", "-q", "-o", "n.toml"]
         result = _run(args, tmp_path, stdin=stdin)
     assert result.returncode == 0, result.stderr
+    # the same as naming the file twice (audit16b B4): /dev/stdin read it from its start
+    args = [EXE, "learn", "n.csv", "n.csv", "--iterations", "2", "-q", "-o", "files.toml"]
+    result = _run(args, tmp_path)
+    assert result.returncode == 0, result.stderr
+    learned, files = (tmp_path / "n.toml").read_text(), (tmp_path / "files.toml").read_text()
+    assert learned == files
 
 
 def test_diffuse_names_stdin_under_its_other_names_as_stdin(tmp_path):

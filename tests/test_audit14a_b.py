@@ -135,12 +135,24 @@ def test_a13_a_data_size_field_short_of_the_samples_is_refused(runner, tmp_path,
 def test_a13_chunks_or_zero_padding_after_the_data_are_read_as_before(runner, tmp_path):
     import struct
 
+    from resdenoise.io.read import read_signal
+
     tail = b"LIST" + struct.pack("<I", 10) + b"INFOxxxxxx" + bytes(64)
     src = tmp_path / "tail.wav"
     src.write_bytes(_wav_bytes(40000, 20000, tail))
-    out = tmp_path / "o.wav"
-    result = runner.invoke(cli, ["diffuse", str(src), "--steps", "2", "-o", str(out)])
-    assert result.exit_code == 0, result.stderr
+    plain = tmp_path / "plain.wav"
+    plain.write_bytes(_wav_bytes(40000, 20000))  # the same samples, nothing after them
+    # "as before" (audit16b B4): the 74 bytes after the data are no samples
+    read, expected = read_signal(src).data, read_signal(plain).data
+    assert read.shape == expected.shape == (20000,)
+    np.testing.assert_array_equal(read, expected)
+    written = {}
+    for name, path in (("tail", src), ("plain", plain)):
+        out = tmp_path / f"o_{name}.wav"
+        result = runner.invoke(cli, ["diffuse", str(path), "--steps", "2", "-q", "-o", str(out)])
+        assert result.exit_code == 0, result.stderr
+        written[name] = read_signal(out).data
+    np.testing.assert_array_equal(written["tail"], written["plain"])
 
 
 # * A3: an automatic lambda that overflows said "the automatic lambda inf is inf in
@@ -227,8 +239,13 @@ def test_a6_the_cli_runs_a_formula_at_the_float64_maximum(runner, tmp_path):
         ["diffuse", "--diffusivity-expr", "exp(-r^2/2)", "--steps", "3"],
         ["resnet", "--activation-expr", "r/(1+abs(r))", "--blocks", "3"],
     ):
-        result = runner.invoke(cli, [*args, "--lambda", "1", str(src), "-o", str(tmp_path / "o")])
+        out = tmp_path / "o.csv"
+        result = runner.invoke(cli, [*args, "--lambda", "1", str(src), "-o", str(out)])
         assert result.exit_code == 0, result.stderr
+        # audit16b B4: three finite samples within the input's range (max-min principle)
+        u = np.array([float(v) for v in out.read_text().split()])
+        assert u.shape == (3,) and np.all(np.isfinite(u)), u
+        assert np.all((u >= 0.0) & (u <= 1.7976931348623157e308)), u
 
 
 # * A5: a Python int beyond float64 in the signal raised a bare OverflowError from the

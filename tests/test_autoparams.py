@@ -211,14 +211,39 @@ def test_search_reports_hitting_its_cap(rng):
     assert choice.as_dict()["search_reached_cap"] is True
 
 
-def test_multichannel_search_sums_the_criterion_over_channels(steps_signal):
+def test_multichannel_search_sums_the_criterion_over_channels(steps_signal, rng):
+    """Two channels that want different depths: the steps signal (a few dozen blocks)
+    and a slow sine in weak noise (few blocks).  The criterion at each candidate is the
+    sum of the two channels' SURE, written out for the linear filter (as in
+    test_sure_matches_its_formula_for_a_linear_filter) with the probe columns of the
+    (n, 2) array, and the chosen depth is the sum's minimum, not a channel's own
+    (audit16b B3: a search that read one channel, or the mean, passed before)."""
     _, f = steps_signal
-    two = np.column_stack([f, -f])
-    one = choose_steps(f, lambda r: r, 0.25, max_blocks=50)
-    both = choose_steps(two, lambda r: r, 0.25, max_blocks=50)
-    assert both.steps >= 1 and len(both.sigma) == 2
-    # the probe differs between the shapes, the data term does not: close, not equal
-    assert both.steps == pytest.approx(one.steps, rel=0.3)
+    n, tau, m = f.size, 0.25, 60
+    smooth = np.sin(2 * np.pi * np.arange(n) / n) + rng.normal(0.0, 0.05, n)
+    two = np.column_stack([f, smooth])
+    sigma = estimate_noise(two)
+    b, _ = sure_probe(two, sigma)
+    choice = choose_steps(two, lambda r: r, tau, rule="sure", max_blocks=m)
+    np.testing.assert_array_equal(choice.sigma, sigma)
+    m_one = block_matrix(n, tau)
+    power = np.eye(n)
+    per_channel = np.zeros((m + 1, 2))
+    for k in range(m + 1):  # k = 0: the identity is a candidate too
+        power = m_one @ power if k else power
+        for c in range(2):
+            s2 = sigma[c] ** 2
+            residual = np.sum((two[:, c] - power @ two[:, c]) ** 2)
+            per_channel[k, c] = residual / n - s2 + 2 * s2 * (b[:, c] @ power @ b[:, c]) / n
+    # the two channels disagree about the depth, so the sum decides
+    wants = np.argmin(per_channel, axis=0)
+    assert wants[0] != wants[1]
+    expected = per_channel.sum(axis=1)
+    for k, value in zip(choice.blocks, choice.criterion, strict=True):
+        # the divergence by a finite difference of step eps = sigma/2 of a linear filter:
+        # exact but for rounding (measured 1.3e-15 relative)
+        assert value == pytest.approx(expected[k], rel=1e-12, abs=1e-14)
+    assert choice.steps == int(np.argmin(expected))
 
 
 def test_unknown_rule_lists_the_rules(steps_signal):

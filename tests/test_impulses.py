@@ -326,3 +326,74 @@ def test_the_flip_test_is_exact_for_few_impulses(rng):
         assert impulses._flip_p_value(aligned, float(np.sum(aligned.sum(axis=0) ** 2))) == 2.0 ** (
             1 - k
         )
+
+
+@st.composite
+def short_spiky(draw, max_n=40):
+    """A short signal (every sample within LOCAL of an end): noise, sometimes steps, and
+    spikes of 10-1000 x the noise at random places, near the ends too."""
+    n = draw(st.integers(2 * impulses.HALF + 1, max_n))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0.0, 1.0, n)
+    if draw(st.booleans()):
+        x += np.where(np.arange(n) < draw(st.integers(0, n)), 0.0, 20.0)
+    at = draw(st.lists(st.integers(0, n - 1), max_size=4, unique=True))
+    x[at] += np.array([draw(st.sampled_from([-1.0, 1.0])) for _ in at]) * 10.0 ** draw(
+        st.floats(1.0, 3.0)
+    )
+    return x
+
+
+@settings(max_examples=150, deadline=None)
+@given(short_spiky())
+def test_impulse_masks_are_detect_impulses_near_the_ends(x):
+    """audit16b B6: the fast masks (local scale only where a score can matter, its
+    window reflected by ``_reflected``) are ``detect_impulses`` at both thresholds, on
+    signals so short that every sample's local window reaches past an end."""
+    fast = impulses._impulse_masks(x)
+    np.testing.assert_array_equal(fast[0], detect_impulses(x, impulses.THRESHOLD))
+    np.testing.assert_array_equal(fast[1], detect_impulses(x, impulses.STRONG))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(2, 60), st.integers(0, 2**32 - 1), st.data())
+def test_an_impulse_at_an_end_is_replaced_by_the_reflected_median(n, seed, data):
+    """audit16b B6: a sample in the first or last HALF is replaced by the median of its
+    window of the signal padded by whole-sample reflection (numpy's ``reflect``, as
+    running_median pads: ``-1`` is ``1``, ``n`` is ``n - 2``), clipped to its current
+    neighbours, one after another.  The oracle is written here."""
+    x = np.random.default_rng(seed).normal(0.0, 1.0, n)
+    half = min(impulses.HALF, n - 1)
+    ends = sorted({*range(min(half, n)), *range(max(0, n - half), n)})
+    at = sorted(data.draw(st.lists(st.sampled_from(ends), min_size=1, unique=True)))
+    x[at] += 100.0
+    padded = np.pad(x, half, mode="reflect")
+    expected = x.copy()
+    for i in at:
+        nb = [expected[j] for j in (i - 1, i + 1) if 0 <= j < n]
+        expected[i] = np.clip(np.median(padded[i : i + 2 * half + 1]), min(nb), max(nb))
+    np.testing.assert_array_equal(impulses._replace(x, np.array(at)), expected)
+    mask = np.zeros(n, dtype=bool)
+    mask[at] = True
+    np.testing.assert_array_equal(impulses._replace(x, mask), expected)
+
+
+@pytest.mark.parametrize("spikes, active", [(3, False), (8, True)])
+def test_a_few_clicks_in_a_long_channel_are_not_impulsive(spikes, active):
+    """audit16b B8: the rate rule, written out: a channel is impulsive with at least
+    MIN_IMPULSES strong impulses making up more than 2e-4 of its samples (4 of 20 000).
+    3 clicks of 40 noise levels (random signs) in 20 000 samples of white noise: found
+    and strong, but too few for the rate, so the stage stays off; 8: on."""
+    assert impulses.MIN_RATE == 2e-4 and impulses.MIN_IMPULSES == 2
+    assert not impulses._enough(2, 20_000) and not impulses._enough(4, 20_000)
+    assert impulses._enough(5, 20_000) and impulses._enough(2, 9_999)
+    assert not impulses._enough(1, 10)
+    rng = np.random.default_rng(8)
+    f = rng.normal(0.0, 1.0, 20_000)
+    at = rng.choice(np.arange(100, 19_900, 50), spikes, replace=False)
+    f[at] += rng.choice([-1.0, 1.0], spikes) * 40.0
+    found, strong = impulses.find_impulses(f)[0]
+    assert set(at.tolist()) <= set(strong.tolist()) and strong.size == spikes
+    assert hampel_stage(f).active is active
+    assert hampel_stage(f, 1.0).active is active

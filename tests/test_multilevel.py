@@ -20,6 +20,7 @@ from resdenoise.multilevel import (
     level_correction,
     level_details,
     level_lambda,
+    level_sure,
     max_scales,
     multilevel_block,
     plan_levels,
@@ -444,3 +445,118 @@ def test_the_risks_per_level_are_the_partial_plans_exactly(rng, iterations):
         want.append(risk(partial.run(state)) if partial.steps else identity)
     plan = plan_levels("garrote", thetas, iterations, [1.0] * len(thetas))
     assert _partial_risks(plan, state, risk, identity) == want
+
+
+@pytest.mark.parametrize("kind", ["mean", "deviation", "overshoot", "undershoot"])
+def test_each_level_check_fails_just_beyond_its_tolerance(monkeypatch, kind):
+    """audit16b B5: the per-level verdicts (mean preserved, deviation not increased,
+    max-min principle at level 1) allow ``1e-12 (1 + max |f|) sqrt(n)`` of rounding, no
+    more.  Each level's correction is replaced by a perturbation of channel 1 of a given
+    size (the other channel untouched): half the tolerance holds, twice it fails, and
+    the failure is named in ``failed`` (the max-min principle at level 1 only, as only
+    level 1 guarantees it).  Kills a tolerance loosened 1e6-fold (mutant A11)."""
+    import resdenoise.multilevel as ml
+
+    rng = np.random.default_rng(16)
+    n = 64
+    x2 = np.column_stack([rng.normal(size=n), 3.0 * rng.normal(size=n)])
+    tol = 1e-12 * (1.0 + np.max(np.abs(x2))) * math.sqrt(n)  # the oracle, written out
+    centred = x2[:, 1] - x2[:, 1].mean()
+
+    def perturbation(size):
+        p = np.zeros_like(x2)
+        if kind == "mean":
+            p[:, 1] = size  # the mean moves by size, the deviation does not
+        elif kind == "deviation":
+            p[:, 1] = size * centred / np.linalg.norm(centred)  # mean 0, deviation + size
+        elif kind == "overshoot":
+            p[np.argmax(x2[:, 1]), 1] = size
+        else:
+            p[np.argmin(x2[:, 1]), 1] = -size
+        return p
+
+    key = {
+        "mean": "mean_preserved",
+        "deviation": "deviation_not_increased",
+        "overshoot": "max_min_principle",
+        "undershoot": "max_min_principle",
+    }[kind]
+    plan = plan_levels("soft", [0.5, 0.5])
+    block = ml._level_block
+    for factor, holds in ((0.5, True), (2.0, False)):
+        p = perturbation(factor * tol)
+
+        def patched(u2, nl, level, keep=False, p=p):
+            boxes, after, _ = block(u2, nl, level, keep)
+            return boxes, after, p
+
+        monkeypatch.setattr(ml, "_level_block", patched)
+        for entry in plan.level_checks(x2):
+            j = entry["level"]
+            assert entry["measured"][key] is holds, (kind, factor, j)
+            named = f"level {j}: {key.replace('_', ' ')} failed" in entry["failed"]
+            assert named is (not holds and (key != "max_min_principle" or j == 1)), (kind, j)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.integers(2, 200),
+    st.integers(1, 2),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from(["soft", "garrote", "hard"]),
+    st.floats(0.05, 5.0),
+)
+def test_level_sure_is_stein_s_closed_form(m, channels, seed, name, theta):
+    """audit16b B7: per-level SURE against Stein's formula written out, per channel,
+    ``sum (S(d) - d)^2 + 2 sigma^2 sum S'(d) - m sigma^2`` with the exact S and S' of the
+    thresholding (soft: min(d^2, theta^2) and #{|d| > theta}; garrote: S' = 1 + theta^2/d^2
+    beyond theta; hard: S' = 1 beyond theta).  Samples within 1e-4 of the threshold are
+    moved off it (the central difference straddles the kink there).  Tolerance 1e-9 of
+    the terms' magnitude: the central difference of step 1e-6 |d| is exact on soft's and
+    hard's linear pieces but for rounding (1e-16 / 1e-6), and off by (1e-6)^2 on the
+    garrote's curve."""
+    rng = np.random.default_rng(seed)
+    sigma = rng.uniform(0.1, 2.0, channels)
+    d = rng.normal(0.0, 1.0, (m, channels)) * sigma * rng.uniform(0.5, 4.0)
+    near = np.abs(np.abs(d) - theta) < 1e-4 * theta
+    d[near] *= 1.01
+    nl = get_nonlinearity(name, "shrinkage", S2 * theta)
+    big = np.abs(d) > theta
+    if name == "soft":
+        err = np.where(big, theta**2, d**2)
+        slope = big * 1.0
+    elif name == "garrote":
+        err = np.where(big, (theta**2 / np.where(big, d, 1.0)) ** 2, d**2)
+        slope = np.where(big, 1.0 + theta**2 / np.where(big, d, 1.0) ** 2, 0.0)
+    else:
+        err = np.where(big, 0.0, d**2)
+        slope = big * 1.0
+    s2 = sigma**2
+    expected = float(np.sum(np.sum(err, axis=0) + 2 * s2 * np.sum(slope, axis=0) - m * s2))
+    size = float(np.sum(np.sum(err, axis=0) + 2 * s2 * np.sum(slope, axis=0) + m * s2))
+    assert abs(level_sure(d, nl, sigma) - expected) <= 1e-9 * size
+    assert level_sure(d, None, sigma) == pytest.approx(float(np.sum(m * s2)), rel=1e-15)
+
+
+@pytest.mark.parametrize("thresholds", ["coefficients", "signal"])
+def test_the_reported_coefficient_sure_is_stein_s_formula(rng, thresholds):
+    """audit16b B7: the report's ``coefficient_sure_per_scale`` is, per level, Stein's
+    SURE of soft thresholding the level's details at the chosen threshold with the
+    level's noise, written out (``sum min(d^2, theta^2) + 2 sigma^2 #{|d| > theta} -
+    m sigma^2``, per coefficient), to 1e-9 (the central difference's rounding)."""
+    t = np.arange(1024) / 1024
+    f = np.sin(2 * np.pi * 3 * t) + np.where(t > 0.4, 1.0, 0.0) + rng.normal(0.0, 0.2, t.size)
+    _, choice = choose_levels(f, "soft", 5, thresholds=thresholds)
+    reported = choice.as_dict()["coefficient_sure_per_scale"]
+    assert len(reported) == 5 and any(theta is not None for theta in choice.thetas)
+    for j, (theta, sigma, value) in enumerate(
+        zip(choice.thetas, choice.sigmas, reported, strict=True), start=1
+    ):
+        d = level_details(f[:, None], j)[:, 0]
+        s2, m = sigma**2, d.size
+        if theta is None:
+            expected = m * s2  # nothing shrunk: 2 m sigma^2 - m sigma^2
+        else:
+            big = np.abs(d) > theta
+            expected = np.sum(np.where(big, theta**2, d**2)) + 2 * s2 * big.sum() - m * s2
+        assert value == pytest.approx(expected / m, rel=1e-9, abs=1e-12 * s2), j

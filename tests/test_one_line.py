@@ -5,6 +5,7 @@ usage block) on the main branch of 2026-12-05.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -235,14 +236,28 @@ def test_sums_near_the_float64_maximum_do_not_overflow(runner, tmp_path):
     """Item 8: a correct run near 1.5e308 held its guarantees, but the mean
     overflowed (drift nan) and --strict exited 4."""
     args = ["diffuse", _near_max(tmp_path), "--diffusivity", "linear", "--lambda", "1"]
-    result = runner.invoke(cli, [*args, "--steps", "2", "--strict", "-q"])
+    report = tmp_path / "r.json"
+    result = runner.invoke(cli, [*args, "--steps", "2", "--strict", "-q", "--report", str(report)])
     assert result.exit_code == 0, result.stderr
+    _drift_is_measured(report)
+
+
+def _drift_is_measured(report) -> None:
+    """The report's mean drift is a number within its tolerance, not nan (audit16b B4)."""
+    doc = json.loads(report.read_text())
+    (channel,) = doc["channels"]
+    assert math.isfinite(channel["mean_drift"]), channel
+    assert abs(channel["mean_drift"]) <= doc["tolerance"]["mean"] and channel["mean_preserved"]
 
 
 def test_streamed_sums_near_the_float64_maximum_are_one_line(runner, tmp_path):
     args = ["diffuse", _near_max(tmp_path), "--diffusivity", "linear", "--lambda", "1"]
-    result = runner.invoke(cli, [*args, "--steps", "2", "-q", "--chunk-size", "50"])
+    report = tmp_path / "r.json"
+    streamed = ["--steps", "2", "-q", "--chunk-size", "50", "--report", str(report)]
+    result = runner.invoke(cli, [*args, *streamed])
     assert result.exit_code == 0, (result.stderr, result.exception)
+    assert len(result.stderr.strip().splitlines()) <= 1, result.stderr
+    _drift_is_measured(report)
 
 
 @pytest.mark.parametrize(

@@ -358,6 +358,36 @@ def test_the_max_min_check_fails_just_beyond_its_tolerance_on_either_side(m):
         assert above.max_min_principle is not fails
 
 
+@pytest.mark.parametrize("m", [1, 16])
+def test_the_total_variation_check_fails_just_beyond_its_tolerance(m):
+    """audit16b B11: total variation may grow by n x the range tolerance (8 ulp of
+    max |f| per sqrt(blocks)) of rounding, no more: for n = 4 and max |f| = 1,
+    4 x 8 x 2^-52 x sqrt(m).  An output in range, of the same mean, whose variation
+    exceeds the input's by half that holds; by twice that fails and is named."""
+    f = np.array([0.0, 1.0, 0.5, 0.5])  # variation 1.5
+    allowed = 4 * 8.0 * 2.0**-52 * math.sqrt(m)
+    sign_stable = check_tau(get_nonlinearity("soft"), 0.25)
+    for factor, holds in ((0.5, True), (2.0, False)):
+        e = factor * allowed / 3.0  # [0, 1, 0.5 - e, 0.5 + e]: variation 1.5 + 3e
+        (c,) = _check(f, [0.0, 1.0, 0.5 - e, 0.5 + e], m)
+        assert c.tv_out - c.tv_in == pytest.approx(3.0 * e, rel=0.1)  # 0.5 +- e rounded to binary
+        assert c.max_min_principle and c.mean_preserved
+        assert c.tv_diminished is holds
+        failed = guarantees_failed([c], sign_stable)
+        assert any("total variation increased" in x for x in failed) is (not holds)
+
+
+def test_a_tau_may_exceed_its_bound_by_four_ulp_no_more():
+    """audit16b B9: ``within_bound`` allows the rounding of the bound's computation,
+    BOUND_ULPS = 4 ulp (relative 4 x 2^-52), no more: 2 ulp beyond holds, 8 beyond
+    does not, on either side of a power of two."""
+    eps = 2.0**-52
+    for bound in (0.25, 0.245, 0.7 * 0.7 / 2.0, 1.0 / 3.0):
+        assert stability.within_bound(bound, bound)
+        assert stability.within_bound(bound * (1 + 2 * eps), bound)
+        assert not stability.within_bound(bound * (1 + 8 * eps), bound)
+
+
 def test_guarantees_failed_names_each_failure():
     f = np.array([-1.0, 1.0, -1.0, 1.0])
     u = np.array([-1.5, 2.0, -1.0, -2.0])  # out of range, rougher, drifted
