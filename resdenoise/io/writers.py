@@ -49,7 +49,7 @@ from .csv_text import (
     placed,
 )
 from .options import WriteOptions
-from .rounding import PcmRounding, reencoded
+from .rounding import LOSSY_CODECS, PcmRounding, reencoded
 from .signal import (
     CODEC_SUBTYPES,
     FLOAT_SUBTYPES,
@@ -185,9 +185,11 @@ def _audio_choice(
 
 
 #: The plain subtype that holds exactly the samples of a lossless codec, or of a signal of
-#: numbers without a subtype (``None``: a CSV file's or a Zarr store's float64 values).
+#: numbers without a subtype (``None``: a CSV file's or a Zarr store's float64 values); a
+#: lossy codec's (Vorbis, Opus, MP3) decoded samples are floats, not 16-bit integers: FLOAT.
 _PLAIN_OF = {
     None: "DOUBLE",
+    **dict.fromkeys(LOSSY_CODECS, "FLOAT"),
     "ALAC_16": "PCM_16",
     "ALAC_20": "PCM_24",
     "ALAC_24": "PCM_24",
@@ -244,8 +246,9 @@ _PRECISION = {**PCM_BITS, "FLOAT": 24, "DOUBLE": 53}
 
 
 def _holds(subtype: str, given: str | None) -> bool:
-    """Whether every sample of subtype ``given`` is one of ``subtype`` (True for a lossy
-    codec: nothing to compare; a lossless one and no subtype as :data:`_PLAIN_OF` says)."""
+    """Whether every sample of subtype ``given`` is one of ``subtype`` (a codec and no
+    subtype as :data:`_PLAIN_OF` says; True for a companding or ADPCM one: nothing to
+    compare)."""
     given = _PLAIN_OF.get(given, given)
     if given not in _PRECISION:
         return True
@@ -491,6 +494,7 @@ class SignalWriter(_TempOutput):
         self.narrowing: str | None = None  # the chosen subtype holds fewer bits: why
         self.clipped = 0
         self.nonfinite = 0
+        self.frames = 0  # rows handed to write
         self._rounded: PcmRounding | None = None  # integer PCM: the written samples
         self.tmp: str | None = None
         self.target, self.direct = None, False
@@ -525,6 +529,19 @@ class SignalWriter(_TempOutput):
         except BaseException:
             self.discard()
             raise
+
+    def info(self) -> dict:
+        """The report's ``output_info``: the output's format and subtype (None for CSV and
+        Zarr), rate (None where the output carries none), the frames written, the filtered
+        channels and every column written (carried ones too)."""
+        return {
+            "format": self.fmt,
+            "subtype": self.subtype,
+            "rate": self.template.samplerate,
+            "frames": self.frames,
+            "channels": self.template.channels,
+            "columns": self.template.width - len(self.dropped),
+        }
 
     def _start_store(self, subtype: str | None) -> None:
         """A Zarr store: written chunk by chunk into a temporary directory."""
@@ -593,6 +610,7 @@ class SignalWriter(_TempOutput):
         """
         given = data
         data = np.asarray(data)
+        self.frames += data.shape[0]
         if not (data.dtype == np.float32 and self.subtype == "FLOAT"):
             data = data.astype(np.float64, copy=False)  # (float32 into float32: as it is)
         carried = {} if carried is None else carried
