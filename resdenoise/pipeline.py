@@ -793,8 +793,12 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
         if not job.measure:  # no report (run_file returns None)
             report = None
         else:
-            from .report import finish_report, to_json  # not at start-up: no report under -q
+            from .report import finish_report, overshoot, to_json  # not at start-up (-q)
 
+            encoded = writer.encoded()  # a lossy or companding output: the file's range
+            for line in [] if encoded is None else overshoot(report, encoded, writer.name):
+                notes.append(line)
+                emit_warning(line, job.on_warning)
             finish_report(
                 report,
                 extra=extra,
@@ -804,6 +808,7 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
                 dropped=writer.dropped,
                 clipped=writer.clipped,
                 rounding=writer.rounding(),
+                encoded=encoded,
                 input_info=_input_info(source.template, source.frames, source.full_scale),
                 output_info=writer.info(),
                 quality=quality,

@@ -96,18 +96,61 @@ def test_a_lossy_codec_kept_from_the_input_is_warned(runner, tmp_path, name, fmt
         "(range, sign changes, total variation, mean drift) are the run's before that "
         "encoding; write a WAV file (FLOAT, e.g. out.wav) to keep the samples as measured"
     )
-    assert result.stderr.count("warning: ") == 1 and said in " ".join(result.stderr.split())
+    assert said in " ".join(result.stderr.split())
     report = json.loads(rep.read_text())
-    assert report["warnings"] == [said]
+    assert report["warnings"][0] == said
     assert soundfile.info(str(out)).subtype == subtype
+    # the file's own range beside the run's numbers, and a warning where it leaves the input's
+    written, _ = soundfile.read(str(out), always_2d=True)
+    encoded = report["output_encoded"]
+    assert encoded["subtype"] == subtype
+    assert encoded["output_min"] == written.min(axis=0).tolist()
+    assert encoded["output_max"] == written.max(axis=0).tolist()
+    beyond = [
+        lo < c["input_min"] or hi > c["input_max"]
+        for c, lo, hi in zip(
+            report["channels"], encoded["output_min"], encoded["output_max"], strict=True
+        )
+    ]
+    assert encoded["range_beyond_input"] == beyond
+    overshoots = [w for w in report["warnings"] if "the encoder's overshoot" in w]
+    assert len(overshoots) == sum(beyond) == result.stderr.count("the encoder's overshoot")
     # the way out it names: a WAV holds the samples as measured (FLOAT), no warning
     wav = tmp_path / "out.wav"
     result = runner.invoke(cli, [*SHRINK, str(src), "-o", str(wav), "--report", str(rep)])
     assert result.exit_code == 0 and "warning" not in result.stderr, result.stderr
     written, _ = soundfile.read(str(wav))
     report = json.loads(rep.read_text())
+    assert "output_encoded" not in report
     top = [c["output_max"] for c in report["channels"]]
     np.testing.assert_allclose(written.max(axis=0), top, rtol=1e-6)  # float32 of the run's
+
+
+def test_the_auditors_mp3_overshoot_is_said(runner, tmp_path):
+    """audit16a's reproducer: a 440/660 Hz stereo tone with noise as MP3, shrunk; the
+    written channel 2 peaked at 0.2735 above the input's 0.2448 while the report said
+    max_min_principle true, and nothing else."""
+    if not can_encode("MP3", "MPEG_LAYER_III"):
+        pytest.skip("this libsndfile cannot write MP3")
+    rng = np.random.default_rng(5)
+    for rate in [44100] * 20 + [48000] + [44100] * 4:  # the auditor's 25 files before (Opus 21st)
+        rng.standard_normal((rate // 2 + 3, 2))
+    rate, n = 44100, 44100 // 2 + 3
+    t = np.arange(n) / rate
+    x = np.stack([0.4 * np.sin(2 * np.pi * 440 * t), 0.2 * np.sin(2 * np.pi * 660 * t + 1)], 1)
+    x += 0.01 * rng.standard_normal(x.shape)
+    src, out, rep = tmp_path / "in.mp3", tmp_path / "out.mp3", tmp_path / "r.json"
+    soundfile.write(str(src), x, rate, format="MP3", subtype="MPEG_LAYER_III")
+    result = runner.invoke(cli, [*SHRINK, str(src), "-o", str(out), "--report", str(rep)])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(rep.read_text())
+    written, _ = soundfile.read(str(out))
+    ranges = zip(written.min(axis=0), written.max(axis=0), report["channels"], strict=True)
+    beyond = [bool(lo < c["input_min"] or hi > c["input_max"]) for lo, hi, c in ranges]
+    assert report["output_encoded"]["range_beyond_input"] == beyond
+    assert report["guarantees_held"]  # of the run's samples: a fact about the file, not a check
+    if any(beyond):  # the encoder's overshoot (with the auditor's LAME, channel 2): said
+        assert "channel 2 of the MPEG_LAYER_III file spans" in " ".join(result.stderr.split())
 
 
 @pytest.mark.parametrize(("name", "fmt", "subtype"), LOSSY, ids=[s for _, _, s in LOSSY])

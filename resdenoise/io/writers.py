@@ -49,7 +49,7 @@ from .csv_text import (
     placed,
 )
 from .options import WriteOptions
-from .rounding import LOSSY_CODECS, PcmRounding, reencoded
+from .rounding import ENCODED_SUBTYPES, LOSSY_CODECS, PcmRounding, reencoded
 from .signal import (
     CODEC_SUBTYPES,
     FLOAT_SUBTYPES,
@@ -682,6 +682,33 @@ class SignalWriter(_TempOutput):
         ``step``, the written range, total variation and sign changes per channel and
         ``mean_change_at_most`` (half a step: each sample moved by at most that)."""
         return None if self._rounded is None else self._rounded.result()
+
+    def encoded(self) -> dict | None:
+        """For a lossy or companding output subtype (Vorbis, Opus, MP3, u-law, ADPCM, ...:
+        the samples written are not the run's), the finished file decoded: its
+        ``subtype`` and the range of each filtered channel (``output_min``,
+        ``output_max``); None for any other output.  Finishes the file (:meth:`close`)."""
+        if self.subtype not in LOSSY_CODECS | ENCODED_SUBTYPES or self._fh is None:
+            return None
+        import soundfile
+
+        self.close()
+        self._fh.seek(0)
+        lo = hi = None
+        with soundfile.SoundFile(self._fh) as f:  # in blocks: bounded memory
+            for block in f.blocks(1 << 16, dtype="float64", always_2d=True):
+                if block.shape[1] > self.template.channels:  # carried channels beside
+                    block = block[:, list(self.template.channel_positions)]
+                low, high = block.min(axis=0), block.max(axis=0)
+                lo = low if lo is None else np.minimum(lo, low)
+                hi = high if hi is None else np.maximum(hi, high)
+        if lo is None:
+            return None
+        return {
+            "subtype": self.subtype,
+            "output_min": [float(v) for v in lo],
+            "output_max": [float(v) for v in hi],
+        }
 
     def _start_writeback(self) -> None:
         """Every :data:`WRITEBACK_BYTES`, ask the kernel to start writing the bytes
