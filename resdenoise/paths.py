@@ -173,7 +173,8 @@ def check_paths(
         refuse_empty_name(path, what)
     # not a signal at all: said first, before any check that takes it for a signal (a
     # directory not named as a store was refused as a store too large to read whole)
-    _refuse_directory_input(input_path, input_format)
+    if input_path != "-":  # (stdin, whatever a directory named - in the working one)
+        _refuse_directory_input(input_path, input_format)
     if in_place:
         if input_path == "-":
             raise ParameterError(
