@@ -695,13 +695,17 @@ class SignalWriter(_TempOutput):
         self.close()
         self._fh.seek(0)
         lo = hi = None
-        with soundfile.SoundFile(self._fh) as f:  # in blocks: bounded memory
-            for block in f.blocks(1 << 16, dtype="float64", always_2d=True):
-                if block.shape[1] > self.template.channels:  # carried channels beside
-                    block = block[:, list(self.template.channel_positions)]
-                low, high = block.min(axis=0), block.max(axis=0)
-                lo = low if lo is None else np.minimum(lo, low)
-                hi = high if hi is None else np.maximum(hi, high)
+        try:
+            with soundfile.SoundFile(self._fh) as f:  # in blocks: bounded memory
+                # read(k) until empty: GSM 6.10 is not seekable, so blocks() refuses it
+                while (block := f.read(1 << 16, dtype="float64", always_2d=True)).shape[0]:
+                    if block.shape[1] > self.template.channels:  # carried channels beside
+                        block = block[:, list(self.template.channel_positions)]
+                    low, high = block.min(axis=0), block.max(axis=0)
+                    lo = low if lo is None else np.minimum(lo, low)
+                    hi = high if hi is None else np.maximum(hi, high)
+        except _AUDIO_ERRORS:  # not decoded: the file is as written, its range not known
+            return None
         if lo is None:
             return None
         return {
