@@ -796,7 +796,10 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
             from .report import finish_report, overshoot, to_json  # not at start-up (-q)
 
             encoded = writer.encoded()  # a lossy or companding output: the file's range
-            for line in [] if encoded is None else overshoot(report, encoded, writer.name):
+            # warned where the input's encoding was kept, not asked for (review10: a lossy
+            # format chosen is not warned of); the report has the range either way
+            kept = encoded is not None and writer.subtype == source.template.subtype
+            for line in overshoot(report, encoded, writer.name) if kept else []:
                 notes.append(line)
                 emit_warning(line, job.on_warning)
             finish_report(

@@ -311,3 +311,21 @@ def test_full_scale_input_is_shown_by_v_and_not_counted_for_floats(runner, tmp_p
     assert runner.invoke(cli, [*SHRINK, str(floats), "-o", str(tmp_path / "p.wav"),
                                "--report", str(rep)]).exit_code == 0  # fmt: skip
     assert "full_scale" not in json.loads(rep.read_text())["input_info"]
+
+
+@pytest.mark.parametrize(("name", "fmt", "subtype"), LOSSY, ids=[s for _, _, s in LOSSY])
+def test_a_lossy_format_chosen_has_its_range_reported_not_warned(
+    runner, tmp_path, name, fmt, subtype
+):
+    """A lossy output the user named (a WAV written as .ogg/.opus/.mp3) is not warned of
+    (review10), but the report holds the written file's range as for one kept."""
+    if not can_encode(fmt, subtype):
+        pytest.skip(f"this libsndfile cannot write {fmt} {subtype}")
+    src = tmp_path / "in.wav"
+    soundfile.write(str(src), np.clip(_tone() * 2.4, -1, 1), 48000, subtype="PCM_16")
+    out, rep = tmp_path / f"out{os.path.splitext(name)[1]}", tmp_path / "r.json"
+    result = runner.invoke(cli, [*SHRINK, str(src), "-o", str(out), "--report", str(rep)])
+    assert result.exit_code == 0 and "warning" not in result.stderr, result.stderr
+    written, _ = soundfile.read(str(out), always_2d=True)
+    encoded = json.loads(rep.read_text())["output_encoded"]
+    assert encoded["output_max"] == written.max(axis=0).tolist()
