@@ -261,6 +261,15 @@ def counted(k: int, what: str) -> str:
     return f"{k} {what}{'' if k == 1 else 's'}"
 
 
+def too_short(source: str, k: int, what: str = "sample") -> SignalError:
+    """The refusal of a file of ``k`` < 2 samples (``what``: its unit, ``"data row"`` for a
+    CSV file): nothing to filter, and what to do; a batch's other files are written."""
+    return SignalError(
+        f"{source}: {counted(k, what)}; a signal needs at least 2 samples: nothing to filter, "
+        "leave this file out (a batch still writes the others and exits 1 for it)"
+    )
+
+
 def check_count(name: str, value, minimum: int = 1) -> int:
     """``value`` as an ``int`` where it is a whole number >= ``minimum`` (an int, a NumPy
     integer or a float without a fraction; not a bool), else :class:`ParameterError`

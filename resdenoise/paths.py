@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from .errors import ParameterError, SignalError
 from .io.atomic import absolute_path, is_stdout, output_target, resolved
-from .io.signal import ZARR, ZARR_EXTENSION, guess_format, stat_input
+from .io.signal import ZARR, ZARR_EXTENSION, directory_refusal, guess_format, stat_input
 
 __all__ = ["FileIndex", "check_paths", "is_stdout", "pipe_read_twice", "refuse_pipe_twice"]
 
@@ -171,6 +171,10 @@ def check_paths(
     named = [(input_path, "input"), (output, "output"), (report_path, "report")]
     for path, what in named + list((reads or {}).items()):
         refuse_empty_name(path, what)
+    # not a signal at all: said first, before any check that takes it for a signal (a
+    # directory not named as a store was refused as a store too large to read whole)
+    if input_path != "-":  # (stdin, whatever a directory named - in the working one)
+        _refuse_directory_input(input_path, input_format)
     if in_place:
         if input_path == "-":
             raise ParameterError(
@@ -382,7 +386,7 @@ def _refuse_directory_input(path: str, input_format: str | None = None) -> None:
     if not os.path.isdir(path) or path.rstrip(os.sep).lower().endswith(ZARR_EXTENSION):
         return
     if input_format is None or guess_format(path, input_format) != ZARR:
-        raise SignalError(f"{path}: is a directory, not a signal file")
+        raise directory_refusal(path)
 
 
 def _truncated_stdout() -> bool:

@@ -52,6 +52,7 @@ from .errors import (
     WholeSignalNeeded,
     spell,
 )
+from .io.rounding import FullScale
 from .pairs import limit_threads
 from .paths import FileIndex, check_paths, refuse_pipe_twice
 
@@ -493,6 +494,8 @@ class _Whole:
             stored = stored and not job.run.check_wavelet  # its reference: of float64
             sig = read_signal(job.input_path, job.input_format, job.read, stored=stored)
         self.sig = sig
+        self.full_scale = FullScale(sig.subtype if job.measure else None)
+        self.full_scale.note(sig.data)  # the filtered channels
         self.name, self.template = sig.source, sig
         self.carried = sig.carried_names if sig.carried else []
         self.clean = None
@@ -625,7 +628,8 @@ class _Streamed:
     sees a summary; stdin is spooled to a file first, for the passes."""
 
     def __init__(self, job: _FileJob):
-        from .io import open_signal_stream, stores_float32
+        from .io import open_signal_stream
+        from .io.read import stored_subtype
         from .stream import StreamedRun
 
         self.job = job
@@ -633,12 +637,22 @@ class _Streamed:
         if job.pipe is not None:  # stdin or a FIFO: spooled, for the passes
             path = job.pipe.spool()  # removed when the pipe is closed
             source, fmt = job.pipe.name, job.pipe.format(fmt)
-        self.dtype = job.run.working_dtype(job.run.dtype == "auto" and stores_float32(path, fmt))
+        subtype = stored_subtype(path, fmt)
+        self.dtype = job.run.working_dtype(job.run.dtype == "auto" and subtype == "FLOAT")
         self.run = StreamedRun(self.dtype, job.progress, report=job.measure)
+        # an integer PCM file's samples at its rails: counted in the checking pass
+        self.full_scale = FullScale(subtype if job.measure else None)
+        visit = self.run.visit
+        if self.full_scale.rails is not None:
+
+            def visit(block, scan=self.run.visit, count=self.full_scale.note):
+                count(block)
+                scan(block)
+
         try:
             # a plain WAV's 32-bit floats visited as stored (the same values, not widened)
             stream = open_signal_stream(
-                path, fmt, job.read, visit=self.run.visit, source=source, stored=True,
+                path, fmt, job.read, visit=visit, source=source, stored=True,
                 expect=self.run.expect, read_bytes=self.run.read_bytes,
             )  # fmt: skip
         except BaseException:  # the pass's thread ends with it (else waited for by start)
@@ -687,9 +701,10 @@ def _check_carried(job: _FileJob, template) -> None:
         check_carried(template, fmt, "<stdout>" if job.output == "-" else job.output)
 
 
-def _input_info(template, frames: int) -> dict:
-    """The report's ``input_info``: what the input file is (from its read template)."""
-    return {
+def _input_info(template, frames: int, full_scale: FullScale) -> dict:
+    """The report's ``input_info``: what the input file is (from its read template), and
+    for an integer PCM file the samples of each filtered channel at its rails."""
+    info = {
         "format": template.format,
         "subtype": template.subtype,
         "rate": template.samplerate,
@@ -697,6 +712,10 @@ def _input_info(template, frames: int) -> dict:
         "channels": template.channels,
         "columns": template.width,
     }
+    counts = full_scale.result(template.channel_positions)
+    if counts is not None:
+        info["full_scale"] = counts
+    return info
 
 
 def _output_range(job: _FileJob, template):
@@ -774,8 +793,15 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
         if not job.measure:  # no report (run_file returns None)
             report = None
         else:
-            from .report import finish_report, to_json  # not at start-up: no report under -q
+            from .report import finish_report, overshoot, to_json  # not at start-up (-q)
 
+            encoded = writer.encoded()  # a lossy or companding output: the file's range
+            # warned where the input's encoding was kept, not asked for (review10: a lossy
+            # format chosen is not warned of); the report has the range either way
+            kept = encoded is not None and writer.subtype == source.template.subtype
+            for line in overshoot(report, encoded, writer.name) if kept else []:
+                notes.append(line)
+                emit_warning(line, job.on_warning)
             finish_report(
                 report,
                 extra=extra,
@@ -785,8 +811,9 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
                 dropped=writer.dropped,
                 clipped=writer.clipped,
                 rounding=writer.rounding(),
-                input_info=_input_info(source.template, source.frames),
-                output_info={"format": writer.fmt, "subtype": writer.subtype},
+                encoded=encoded,
+                input_info=_input_info(source.template, source.frames, source.full_scale),
+                output_info=writer.info(),
                 quality=quality,
                 streaming=streaming,
                 warnings=notes,

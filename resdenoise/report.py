@@ -224,6 +224,7 @@ def finish_report(
     dropped: list | None = None,
     clipped: int,
     rounding: dict | None = None,
+    encoded: dict | None = None,
     input_info: dict | None = None,
     output_info: dict | None = None,
     quality: dict | None = None,
@@ -238,7 +239,9 @@ def finish_report(
     back unfiltered, ``dropped`` those the output format left out (a CSV's time
     column written as audio); ``clipped`` counts the samples clipped on output (a
     failed guarantee when any); ``rounding``: what writing to an integer PCM subtype
-    did (:meth:`resdenoise.io.SignalWriter.rounding`, :func:`_rounded`); ``input_info`` describes the input file
+    did (:meth:`resdenoise.io.SignalWriter.rounding`, :func:`_rounded`); ``encoded``: the
+    range a lossy or companding output's file holds (:meth:`~resdenoise.io.SignalWriter.encoded`,
+    :func:`_encoded`); ``input_info`` describes the input file
     (format, subtype, rate, frames, channels, columns), ``output_info`` the
     output's (format, subtype); ``quality`` compares
     with a reference; ``streaming`` describes a run in chunks; ``warnings``
@@ -269,6 +272,8 @@ def finish_report(
         report["guarantees_held"] = False
     if rounding is not None:
         _rounded(report, rounding)
+    if encoded is not None:
+        _encoded(report, encoded)
     if streaming is not None:
         report["streaming"] = streaming
     if warnings:
@@ -307,3 +312,40 @@ def _rounded(report: dict, rounding: dict) -> None:
                 f"the input range [{check['input_min']!r}, {check['input_max']!r}]"
             )
             report["guarantees_held"] = False
+
+
+def _encoded(report: dict, encoded: dict) -> None:
+    """The report's ``output_encoded`` (``encoded``: a lossy or companding output's subtype
+    and the range its decoded file holds per channel), in place.  The channels' numbers and
+    checks are the run's samples, before the encoding; ``range_beyond_input`` says per
+    channel where the file's range leaves the input's (an encoder's overshoot): a fact, not a
+    failed check, since no guarantee covers a lossy encoder's samples."""
+    channels = report.get("channels") or []
+    pairs = zip(channels, encoded["output_min"], encoded["output_max"], strict=False)
+    report["output_encoded"] = {
+        **encoded,
+        "range_beyond_input": [lo < c["input_min"] or hi > c["input_max"] for c, lo, hi in pairs],
+        "measured": f"the channels' output numbers are the run's, before encoding to "
+        f"{encoded['subtype']}; output_min and output_max are the written file's",
+    }
+
+
+def overshoot(report: dict, encoded: dict, target: str) -> list[str]:
+    """One warning line per channel whose encoded file's range (``encoded``:
+    :meth:`~resdenoise.io.SignalWriter.encoded`) leaves the input's range in ``report``'s
+    channels: the max-min principle the report checks holds for the run's samples only."""
+    from .stability import channel_labels
+
+    channels = report.get("channels") or []
+    names = report.get("channel_labels") or channel_labels(len(channels))
+    lines = []
+    rows = zip(channels, encoded["output_min"], encoded["output_max"], names, strict=False)
+    for check, lo, hi, name in rows:
+        if lo < check["input_min"] or hi > check["input_max"]:
+            lines.append(
+                f"{target}: {name} of the {encoded['subtype']} file spans [{lo:.6g}, {hi:.6g}], "
+                f"beyond the input's [{check['input_min']:.6g}, {check['input_max']:.6g}]: the "
+                "encoder's overshoot; the report's max-min check is of the samples before it "
+                "(write a WAV file to keep them)"
+            )
+    return lines

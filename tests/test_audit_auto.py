@@ -358,13 +358,14 @@ def _can_write_mp3() -> bool:
 def test_mp3_to_wav_without_a_subtype(runner, tmp_path):
     """``diffuse x.mp3 -o x.wav`` failed 'cannot encode as WAV/MPEG_LAYER_III', exit 1:
     the input's MP3 codec was kept (libsndfile's format check accepts it in WAV). It
-    gets WAV's default subtype now, as an OGG input does; MP3 to MP3 keeps it."""
+    gets WAV's FLOAT now (audit16a A10: the decoded samples are floats; was PCM_16, WAV's
+    default), as an OGG input does; MP3 to MP3 keeps it."""
     import soundfile
 
     src = tmp_path / "x.mp3"
     soundfile.write(src, 0.5 * np.sin(np.arange(8000) / 10.0), 8000)
     assert soundfile.info(str(src)).subtype == "MPEG_LAYER_III"
-    for name, subtype in (("y.wav", "PCM_16"), ("y.mp3", "MPEG_LAYER_III")):
+    for name, subtype in (("y.wav", "FLOAT"), ("y.mp3", "MPEG_LAYER_III")):
         out = tmp_path / name
         result = runner.invoke(cli, ["diffuse", str(src), "--steps", "2", "-o", str(out)])
         assert result.exit_code == 0, (result.exit_code, result.stderr)
@@ -409,11 +410,11 @@ def test_an_mpeg_layer_i_or_ii_input_is_written_back_as_layer_iii(runner, tmp_pa
 @pytest.mark.parametrize(
     ("source_format", "subtype", "target", "expected"),
     [
-        ("MP3", "MPEG_LAYER_III", "WAV", "PCM_16"),  # was MPEG_LAYER_III: no encoder
+        ("MP3", "MPEG_LAYER_III", "WAV", "FLOAT"),  # was MPEG_LAYER_III, then PCM_16
         ("MP3", "MPEG_LAYER_III", "MP3", "MPEG_LAYER_III"),
         ("MP3", "MPEG_LAYER_II", "MP3", "MPEG_LAYER_III"),  # was MPEG_LAYER_II: no encoder
         ("MP3", "MPEG_LAYER_I", "MP3", "MPEG_LAYER_III"),
-        ("OGG", "VORBIS", "WAV", "PCM_16"),  # as before
+        ("OGG", "VORBIS", "WAV", "FLOAT"),  # decoded floats (audit16a A10; was PCM_16)
         ("OGG", "VORBIS", "OGG", "VORBIS"),
         ("WAV", "PCM_24", "FLAC", "PCM_24"),  # a plain subtype is kept
         ("CSV", None, "WAV", "FLOAT"),

@@ -110,7 +110,7 @@ def test_in_place_report_on_the_input_is_not_called_the_same_as_o(runner, tmp_pa
 def test_a_directory_input_is_said_to_be_one(runner, tmp_path):
     args = ["diffuse", str(tmp_path), "--steps", "1", "-o", str(tmp_path / "o.csv")]
     assert _error(runner.invoke(cli, args), 1) == (
-        f"Error: {tmp_path}: is a directory, not a signal file"
+        f"Error: {tmp_path}: is a directory, not a signal file; give its files ({tmp_path}/*)"
     )
 
 

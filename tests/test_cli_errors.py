@@ -78,7 +78,13 @@ _FULL_WAV = _wav(np.linspace(-0.5, 0.5, 400))
 BAD_INPUTS = {
     "missing path": ("nope.csv", None, [], 1, r"nope\.csv: no such file$"),
     "missing parent": ("nodir/x.csv", None, [], 1, r"nodir/x\.csv: no such file$"),
-    "directory": ("adir", "DIR", [], 1, r"adir: is a directory, not a signal file$"),
+    "directory": (
+        "adir",
+        "DIR",
+        [],
+        1,
+        r"adir: is a directory, not a signal file; give its files \(\S*adir/\*\)$",
+    ),
     "empty file": ("empty.csv", b"", [], 1, r"empty\.csv: file is empty \(0 bytes\)$"),
     "blank lines only": ("blank.csv", b"\n \n\t\n", [], 1, r"blank\.csv: no data"),
     "header without data": (
@@ -93,7 +99,7 @@ BAD_INPUTS = {
         b"# c\n1.5\n",
         [],
         1,
-        r"one\.csv: 1 data row; .* at least 2 samples$",
+        r"one\.csv: 1 data row; .* at least 2 samples: nothing to filter, leave this file out",
     ),
     "one audio frame": ("one.wav", _wav(np.zeros(1)), [], 1, r"one\.wav: 1 sample; .* at least 2"),
     "NaN": (

@@ -127,6 +127,7 @@ def test_report_describes_audio_input(runner, tmp_path, rng):
         "frames": 300,
         "channels": 2,
         "columns": 2,
+        "full_scale": [0, 0],  # none at the 24-bit rails
     }
 
 

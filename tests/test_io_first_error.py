@@ -247,7 +247,11 @@ def _wav(frames: int) -> bytes:
     return buf.getvalue()
 
 
-TRUNCATED = "in.wav: truncated audio: the data chunk promises 200 bytes, the file holds 189"
+TRUNCATED = (
+    "in.wav: truncated audio: the data chunk promises 200 bytes, the file holds 189 (a copy "
+    "cut short?); copy it again, or keep the 94 whole frames it holds, e.g. sox in.wav "
+    "out.wav (it warns of the early end and writes them)"
+)
 AUDIO_CASES = [
     (
         "time column before truncation",
@@ -270,7 +274,14 @@ AUDIO_CASES = [
         ParameterError,
         "in.wav: channels: no column '3'; the columns are numbers 1 to 1",
     ),
-    ("one sample", _wav(1), {}, SignalError, "in.wav: 1 sample; a signal needs at least 2 samples"),
+    (
+        "one sample",
+        _wav(1),
+        {},
+        SignalError,
+        "in.wav: 1 sample; a signal needs at least 2 samples: nothing to filter, leave this "
+        "file out (a batch still writes the others and exits 1 for it)",
+    ),
 ]
 
 

@@ -468,7 +468,10 @@ def test_a_store_named_without_zarr_and_read_as_one_is_refused_as_a_store(runner
             "place outside\n"
         )
         result = runner.invoke(cli, ["diffuse", str(src), *target, *RUN])
-        assert result.stderr == f"Error: {src}: is a directory, not a signal file\n"
+        assert (
+            result.stderr
+            == f"Error: {src}: is a directory, not a signal file; give its files ({src}/*)\n"
+        )
     assert _tree(tmp_path) == before
     result = runner.invoke(cli, ["diffuse", str(src), "--input-format", "zarr", *RUN])
     assert result.exit_code == 0, result.stderr  # read as a store

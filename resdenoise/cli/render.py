@@ -368,6 +368,11 @@ def render_table(report: dict, console) -> None:
         run.add_row("engine vs Haar transform", num(report["wavelet_check"]["max_abs_difference"]))
     if report.get("clipped"):
         run.add_row("samples clipped on output", f"[red]{report['clipped']}[/]")
+    railed = (report.get("input_info") or {}).get("full_scale") or []
+    if any(railed):  # an integer PCM input clipped before it got here
+        heads = _channel_heads(report, len(railed))
+        said = ", ".join(f"{head} {k}" for head, k in zip(heads, railed, strict=True))
+        run.add_row("input samples at full scale", f"[yellow]{said}[/]")
     for label, why in report["parameters"].get("passed_through_reasons", {}).items():
         run.add_row("passed through unchanged", _text(f"{label}: {why}"))
     _show(console, run)

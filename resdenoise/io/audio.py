@@ -19,10 +19,13 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..errors import SignalError, counted, non_finite, one_line, refuse_non_finite
+from ..errors import SignalError, counted, non_finite, one_line, refuse_non_finite, too_short
 from .options import ReadOptions
 from .signal import PCM_BITS, Signal, SignalStream
 from .wav import PlainWav, plain_wav, read_frames
+
+#: WAV format tags whose block align is one frame: PCM, IEEE float, A-law, u-law, extensible.
+_FRAME_ALIGNED = (0x0001, 0x0003, 0x0006, 0x0007, 0xFFFE)
 
 
 def _walk_chunks(read_at, total: int, source: str) -> None:
@@ -39,22 +42,38 @@ def _walk_chunks(read_at, total: int, source: str) -> None:
         endian, data_id, pos = ">", b"SSND", 12
     else:
         return
+    align = None  # a WAV's bytes a frame (its fmt chunk's block align)
     while pos + 8 <= total:
         chunk = read_at(pos, 8)
         cid = chunk[:4]
         (size,) = struct.unpack(endian + "I", chunk[4:8])
+        if cid == b"fmt " and size >= 14 and len(fields := read_at(pos + 8, 14)) == 14:
+            tag, align = struct.unpack(endian + "H10xH", fields)
+            # a block of frames, not one, in an ADPCM or GSM file: not counted
+            align = align if tag in _FRAME_ALIGNED else None
         if cid == data_id:
             if size >= 0x7FFF0000:
                 return
             have = total - pos - 8
             if size > have:
+                ext = "wav" if data_id == b"data" else "aiff"
                 raise SignalError(
                     f"{source}: truncated audio: the {cid.decode()} chunk promises {size} "
-                    f"bytes, the file holds {have}"
+                    f"bytes, the file holds {have} (a copy cut short?); copy it again, or "
+                    f"keep {_held(have, align)} it holds, e.g. sox in.{ext} out.{ext} (it warns "
+                    "of the early end and writes them)"
                 )
             _unaccounted(read_at, total, pos + 8 + size + (size & 1), endian, cid, size, source)
             return
         pos += 8 + size + (size & 1)
+
+
+def _held(have: int, align: int | None) -> str:
+    """The whole frames of ``have`` bytes of ``align`` bytes each, in words ("the 4992
+    whole frames"; "the whole frames" where the frame's size is not known)."""
+    if not align:
+        return "the whole frames"
+    return f"the {counted(have // align, 'whole frame')}"
 
 
 def _chunk_at(read_at, pos: int, total: int, endian: str) -> int | None:
@@ -227,7 +246,9 @@ class AudioReader:
                     keep(block)  # as read: converted once in gather
         if total < frames:
             raise SignalError(
-                f"{source}: truncated audio: the header promises {frames} frames, found {total}"
+                f"{source}: truncated audio: the header promises {frames} frames, found "
+                f"{total} (a copy cut short?); copy it again, or convert the {total} it holds "
+                "to a new file (e.g. with sox or ffmpeg)"
             )
         positions = tuple(range(channels))
         carried_at: list[int] = []
@@ -236,9 +257,7 @@ class AudioReader:
             carried_at = [p for p in range(channels) if p not in picked]
             positions = tuple(picked)
         if total < 2:
-            raise SignalError(
-                f"{source}: {counted(total, 'sample')}; a signal needs at least 2 samples"
-            )
+            raise too_short(source, total, "sample")
         refuse_non_finite(source, bad, positions)  # as read_signal does, once it is read
         self.frames, self.positions, self.carried_at = total, positions, carried_at
         shape = (0,) if len(positions) == 1 else (0, len(positions))

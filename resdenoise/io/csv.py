@@ -44,7 +44,7 @@ from itertools import repeat
 
 import numpy as np
 
-from ..errors import ParameterError, SignalError, counted, one_line, spell
+from ..errors import ParameterError, SignalError, counted, one_line, spell, too_short
 from .options import COMMA_BOTH, ReadOptions, _fields, join_columns
 from .signal import (
     CsvLayout,
@@ -764,9 +764,7 @@ class CsvReader:
                     f"is not a finite number; replace it with one or delete line {lineno}"
                 )
         if rows < 2:
-            raise SignalError(
-                f"{source}: {counted(rows, 'data row')}; a signal needs at least 2 samples"
-            )
+            raise too_short(source, rows, "data row")
         if rows < len(positions) and self.options.columns is None:
             raise SignalError(
                 f"{source}: {rows} rows of {len(positions)} columns: a signal runs down its "

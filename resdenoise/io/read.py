@@ -11,11 +11,11 @@ import sys
 from ..errors import (
     ParameterError,
     SignalError,
-    counted,
     non_finite,
     one_line,
     refuse_non_finite,
     spell,
+    too_short,
 )
 from .atomic import remove_temporary, spool_stdin, stdin_source
 from .audio import open_audio, read_audio, read_audio_file
@@ -297,7 +297,7 @@ def _check_samples(sig: Signal) -> None:
     n = sig.data.shape[0]
     if n < 2:
         what = "data row" if sig.format == "CSV" else "sample"
-        raise SignalError(f"{sig.source}: {counted(n, what)}; a signal needs at least 2 samples")
+        raise too_short(sig.source, n, what)
     found = non_finite(sig.data)  # by the data's column: named by the file's channel
     refuse_non_finite(sig.source, {sig.channel_positions[c]: v for c, v in found.items()})
 
@@ -307,15 +307,22 @@ def stores_float32(path: str | os.PathLike, fmt: str | None = None) -> bool:
     (subtype ``FLOAT``), from its header alone: values float32 holds exactly.
     False for CSV, a Zarr store and any other subtype; also for a file soundfile
     cannot open (reading it says why)."""
+    return stored_subtype(path, fmt) == "FLOAT"
+
+
+def stored_subtype(path: str | os.PathLike, fmt: str | None = None) -> str | None:
+    """The subtype of the sound file ``path`` (``PCM_16``, ``FLOAT``, ...), from its header
+    alone; None for CSV, a Zarr store, stdin and a file soundfile cannot open (reading it
+    says why)."""
     path = os.fspath(path)
     try:
         if path == STDIO or guess_format(path, fmt) in ("CSV", ZARR):
-            return False
+            return None
         import soundfile
 
-        return soundfile.info(path).subtype == "FLOAT"
+        return soundfile.info(path).subtype
     except Exception:  # noqa: BLE001 - the reader reports a bad file, with its name
-        return False
+        return None
 
 
 def open_signal_stream(

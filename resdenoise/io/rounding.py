@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ENCODED_SUBTYPES", "PcmRounding", "reencoded"]
+__all__ = ["ENCODED_SUBTYPES", "LOSSY_CODECS", "FullScale", "PcmRounding", "reencoded"]
 
 #: Rows per piece measured at once (a piece's integers: 8 bytes a sample).
 PIECE_ROWS = 1 << 16
@@ -86,6 +86,40 @@ class PcmRounding:
         }
 
 
+class FullScale:
+    """The input's samples at an integer PCM subtype's lowest or highest code (a recording
+    clipped before it got here), per column, counted block by block as read."""
+
+    def __init__(self, subtype: str | None):
+        from .signal import PCM_BITS
+
+        bits = PCM_BITS.get(subtype)  # type: ignore[arg-type]
+        self.counts: np.ndarray | None = None
+        # the codes read as floats: k / 2^(bits-1), -1 and 1 - 2^(1-bits) at the rails
+        self.rails = None if bits is None else (-1.0, 1.0 - 2.0 ** (1 - bits))
+
+    def note(self, block: np.ndarray) -> None:
+        """The next block of samples, as floats (``(k,)`` or ``(k, columns)``)."""
+        if self.rails is None or not block.size:
+            return
+        block = block.reshape(block.shape[0], -1)
+        lo, hi = self.rails
+        counts = np.count_nonzero(block <= lo, axis=0) + np.count_nonzero(block >= hi, axis=0)
+        self.counts = counts if self.counts is None else self.counts + counts
+
+    def result(self, positions=None) -> list[int] | None:
+        """The count per column (None for a subtype without integer codes): of the
+        columns at ``positions`` (the filtered channels) where the blocks held more."""
+        if self.rails is None:
+            return None
+        if self.counts is None:
+            return []
+        counts = self.counts
+        if positions is not None and len(counts) > len(positions):
+            counts = counts[list(positions)]
+        return [int(k) for k in counts]
+
+
 #: Companding and lossy subtypes of formats that otherwise hold plain samples (WAV, AIFF,
 #: AU, ...): kept from the input, they re-encode the run's output (:func:`reencoded`).
 ENCODED_SUBTYPES = frozenset(
@@ -94,12 +128,26 @@ ENCODED_SUBTYPES = frozenset(
 )
 
 
+#: The lossy codecs of the compressed formats (Ogg Vorbis and Opus, MP3): kept from the
+#: input, they encode the run's output a second time (:func:`reencoded`).
+LOSSY_CODECS = frozenset(["VORBIS", "OPUS", "MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III"])
+
+
 def reencoded(subtype: str, given: str | None, target: str) -> str | None:
     """One line for a reader of ``target`` where the input's companding or lossy
-    ``given`` subtype (:data:`ENCODED_SUBTYPES`: u-law, A-law, GSM 6.10, ADPCM) is kept:
-    the samples written are not the run's, and the report's output numbers are the
-    run's, before that encoding; else None."""
-    if subtype != given or subtype not in ENCODED_SUBTYPES:
+    ``given`` subtype (:data:`ENCODED_SUBTYPES`: u-law, A-law, GSM 6.10, ADPCM; or a
+    lossy codec, :data:`LOSSY_CODECS`) is kept: the samples written are not the run's,
+    and the report's output numbers are the run's, before that encoding; else None."""
+    if subtype != given:
+        return None
+    if subtype in LOSSY_CODECS:  # the format holds nothing else: the way out is another one
+        return (
+            f"{target}: the input's {subtype} encoding is kept: the output is encoded by it a "
+            "second time (lossy), which may move its samples and peaks, and the report's output "
+            "numbers (range, sign changes, total variation, mean drift) are the run's before "
+            "that encoding; write a WAV file (FLOAT, e.g. out.wav) to keep the samples as measured"
+        )
+    if subtype not in ENCODED_SUBTYPES:
         return None
     return (
         f"{target}: the input's {subtype} encoding is kept: the output is re-encoded by it "

@@ -306,6 +306,13 @@ def refuse_empty_name(path, what: str) -> None:
         )
 
 
+def directory_refusal(path: str) -> SignalError:
+    """The refusal of a directory given as an input signal (not a Zarr store): its files
+    are the signals (a shell's ``DIR/*`` names them)."""
+    files = os.path.join(path, "*")
+    return SignalError(f"{path}: is a directory, not a signal file; give its files ({files})")
+
+
 def stat_input(path: str) -> os.stat_result:
     """``os.stat`` of an input file, or the SignalError saying why it is not one."""
     refuse_empty_name(path, "input")
@@ -318,7 +325,7 @@ def stat_input(path: str) -> os.stat_result:
     except OSError as exc:
         raise SignalError(f"{path}: cannot read: {one_line(exc.strerror or exc)}") from None
     if stat.S_ISDIR(st.st_mode):
-        raise SignalError(f"{path}: is a directory, not a signal file")
+        raise directory_refusal(path)
     if not (stat.S_ISREG(st.st_mode) or stat.S_ISFIFO(st.st_mode)):
         raise SignalError(f"{path}: is a device or socket, not a signal file")
     return st

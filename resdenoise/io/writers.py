@@ -49,7 +49,7 @@ from .csv_text import (
     placed,
 )
 from .options import WriteOptions
-from .rounding import PcmRounding, reencoded
+from .rounding import ENCODED_SUBTYPES, LOSSY_CODECS, PcmRounding, reencoded
 from .signal import (
     CODEC_SUBTYPES,
     FLOAT_SUBTYPES,
@@ -185,9 +185,11 @@ def _audio_choice(
 
 
 #: The plain subtype that holds exactly the samples of a lossless codec, or of a signal of
-#: numbers without a subtype (``None``: a CSV file's or a Zarr store's float64 values).
+#: numbers without a subtype (``None``: a CSV file's or a Zarr store's float64 values); a
+#: lossy codec's (Vorbis, Opus, MP3) decoded samples are floats, not 16-bit integers: FLOAT.
 _PLAIN_OF = {
     None: "DOUBLE",
+    **dict.fromkeys(LOSSY_CODECS, "FLOAT"),
     "ALAC_16": "PCM_16",
     "ALAC_20": "PCM_24",
     "ALAC_24": "PCM_24",
@@ -244,8 +246,9 @@ _PRECISION = {**PCM_BITS, "FLOAT": 24, "DOUBLE": 53}
 
 
 def _holds(subtype: str, given: str | None) -> bool:
-    """Whether every sample of subtype ``given`` is one of ``subtype`` (True for a lossy
-    codec: nothing to compare; a lossless one and no subtype as :data:`_PLAIN_OF` says)."""
+    """Whether every sample of subtype ``given`` is one of ``subtype`` (a codec and no
+    subtype as :data:`_PLAIN_OF` says; True for a companding or ADPCM one: nothing to
+    compare)."""
     given = _PLAIN_OF.get(given, given)
     if given not in _PRECISION:
         return True
@@ -491,6 +494,7 @@ class SignalWriter(_TempOutput):
         self.narrowing: str | None = None  # the chosen subtype holds fewer bits: why
         self.clipped = 0
         self.nonfinite = 0
+        self.frames = 0  # rows handed to write
         self._rounded: PcmRounding | None = None  # integer PCM: the written samples
         self.tmp: str | None = None
         self.target, self.direct = None, False
@@ -525,6 +529,19 @@ class SignalWriter(_TempOutput):
         except BaseException:
             self.discard()
             raise
+
+    def info(self) -> dict:
+        """The report's ``output_info``: the output's format and subtype (None for CSV and
+        Zarr), rate (None where the output carries none), the frames written, the filtered
+        channels and every column written (carried ones too)."""
+        return {
+            "format": self.fmt,
+            "subtype": self.subtype,
+            "rate": self.template.samplerate,
+            "frames": self.frames,
+            "channels": self.template.channels,
+            "columns": self.template.width - len(self.dropped),
+        }
 
     def _start_store(self, subtype: str | None) -> None:
         """A Zarr store: written chunk by chunk into a temporary directory."""
@@ -593,6 +610,7 @@ class SignalWriter(_TempOutput):
         """
         given = data
         data = np.asarray(data)
+        self.frames += data.shape[0]
         if not (data.dtype == np.float32 and self.subtype == "FLOAT"):
             data = data.astype(np.float64, copy=False)  # (float32 into float32: as it is)
         carried = {} if carried is None else carried
@@ -664,6 +682,37 @@ class SignalWriter(_TempOutput):
         ``step``, the written range, total variation and sign changes per channel and
         ``mean_change_at_most`` (half a step: each sample moved by at most that)."""
         return None if self._rounded is None else self._rounded.result()
+
+    def encoded(self) -> dict | None:
+        """For a lossy or companding output subtype (Vorbis, Opus, MP3, u-law, ADPCM, ...:
+        the samples written are not the run's), the finished file decoded: its
+        ``subtype`` and the range of each filtered channel (``output_min``,
+        ``output_max``); None for any other output.  Finishes the file (:meth:`close`)."""
+        if self.subtype not in LOSSY_CODECS | ENCODED_SUBTYPES or self._fh is None:
+            return None
+        import soundfile
+
+        self.close()
+        self._fh.seek(0)
+        lo = hi = None
+        try:
+            with soundfile.SoundFile(self._fh) as f:  # in blocks: bounded memory
+                # read(k) until empty: GSM 6.10 is not seekable, so blocks() refuses it
+                while (block := f.read(1 << 16, dtype="float64", always_2d=True)).shape[0]:
+                    if block.shape[1] > self.template.channels:  # carried channels beside
+                        block = block[:, list(self.template.channel_positions)]
+                    low, high = block.min(axis=0), block.max(axis=0)
+                    lo = low if lo is None else np.minimum(lo, low)
+                    hi = high if hi is None else np.maximum(hi, high)
+        except _AUDIO_ERRORS:  # not decoded: the file is as written, its range not known
+            return None
+        if lo is None:
+            return None
+        return {
+            "subtype": self.subtype,
+            "output_min": [float(v) for v in lo],
+            "output_max": [float(v) for v in hi],
+        }
 
     def _start_writeback(self) -> None:
         """Every :data:`WRITEBACK_BYTES`, ask the kernel to start writing the bytes

@@ -24,11 +24,11 @@ import numpy as np
 
 from ..errors import (
     SignalError,
-    counted,
     import_extra,
     non_finite,
     one_line,
     refuse_non_finite,
+    too_short,
 )
 from . import signals
 from .checked import write_reason
@@ -189,9 +189,7 @@ class ZarrReader:
         n = int(self.array.shape[0])
         width = 1 if self.array.ndim == 1 else int(self.array.shape[1])
         if n < 2:
-            raise SignalError(
-                f"{self.source}: {counted(n, 'sample')}; a signal needs at least 2 samples"
-            )
+            raise too_short(self.source, n, "sample")
         positions = tuple(range(width))
         carried_at: list[int] = []
         picked = self.options.picked(None, width, self.source, "channels")
