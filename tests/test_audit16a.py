@@ -121,3 +121,20 @@ def test_denoise_says_a_clean_file_is_kept(tmp_path, runner):
     np.testing.assert_array_equal(a, b)
     params = json.loads(report.read_text())["parameters"]
     assert params["automatic_choice"] == NOTHING and params["blocks_searched"] <= 1
+
+
+def test_a9_a_clean_channel_beside_a_noisy_one_is_passed_through_unchanged():
+    """A9: a clean 24-bit channel (its level read 4e-10, far below its step) beside a
+    noisy one was filtered with the noisy one's parameters: 123 dB of SNR became 34 dB.
+    Clean by the rule of A1, it is passed through as a constant channel is."""
+    rng = np.random.default_rng(10)
+    clean = _speech()
+    x = np.stack(
+        [_pcm24(clean + 0.1 * np.std(clean) * rng.standard_normal(clean.size)), _pcm24(clean)], 1
+    )
+    plan, extra = choose_denoiser(x)
+    assert extra["passed_through_reasons"]["channel 2"].startswith("clean: the estimated noise")
+    assert extra["filtered_channels"] == ["channel 1"]
+    u = plan.run(x)
+    np.testing.assert_array_equal(u[:, 1], x[:, 1])  # was: changed in most samples
+    assert not np.array_equal(u[:, 0], x[:, 0])
