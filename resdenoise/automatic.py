@@ -240,6 +240,7 @@ from .untrusted import (  # (moved there; importable from here as before)
     _GIVE,
     _NOTHING_TO_FILTER,
     _level_not_trusted,
+    nothing_to_filter,
     pass_untrusted,
 )
 
@@ -644,14 +645,15 @@ def residual_gate(plan, g, level) -> tuple[bool, str]:
 
 
 def _ranked(
-    g, level, candidates, evidence=None, progress=None, low: bool = False, gate=None
+    g, level, candidates, evidence=None, progress=None, low: bool = False, gate=None, cap=None
 ) -> list:
     """Every candidate's ``(SURE, label, plan, extra)`` on ``g`` with noise ``level`` (the
     white SURE of its own search), smallest first; :data:`RESIDUAL` only where
     :func:`residual_gate` admits it (``gate``, a dict: its reason stored under the label).  ``evidence``: the colour evidence of
     ``g`` at ``level`` (:func:`resdenoise.multilevel._white_nugget`'s) when read already;
     else the first multiscale candidate reads it for the others.  ``progress(phase,
-    done, total)`` (:func:`choice_phase`) before each candidate's search and at the end."""
+    done, total)`` (:func:`choice_phase`) before each candidate's search and at the end;
+    ``cap``: the most blocks a one-scale candidate's search may run (``max_blocks``)."""
     from .autoparams import choose_parameters
     from .multilevel import _choose_levels
     from .multiscale import choose_diffusion_scales
@@ -679,7 +681,9 @@ def _ranked(
             results.append((risk, label, plan, choice.as_dict()))
             continue
         tau = 0.25 if command == "shrink" else None
-        choice = choose_parameters(g, name, form, tau=tau, sigma=level, progress=tick)
+        choice = choose_parameters(
+            g, name, form, tau=tau, sigma=level, progress=tick, max_blocks=cap
+        )
         results.append((choice.stopping.best, label, _single(choice, command), choice.as_dict()))
     if progress is not None and candidates:
         progress(choice_phase(candidates[-1][0], low), len(candidates), len(candidates))
@@ -791,6 +795,10 @@ def _choose(f, candidates, labels, shift: int, sigma, progress=None):
     passed, distrusted = pass_untrusted(g, level, labels, search, f, given=sigma)
     if passed is not None:
         return passed
+    cap = None  # every channel clean or constant: the input, whatever is chosen (no search)
+    if nothing_to_filter(distrusted):  # the first one-scale candidate, up to 1 block
+        single = [c for c in candidates if c[0] != RESIDUAL and not c[0].endswith("scales")]
+        cap, candidates = 1, tuple(single[:1]) or candidates
     per_level, rule, evidence = _noise_per_level(g, level, evidence)
     gate: dict = {}
     if per_level is not None and evidence[0] and any(c[0] == RESIDUAL for c in candidates):
@@ -798,7 +806,7 @@ def _choose(f, candidates, labels, shift: int, sigma, progress=None):
         # where the noise is confidently coloured (music in pink noise lost 0.3-0.6 dB)
         candidates = tuple(c for c in candidates if c[0] != RESIDUAL)
         gate[RESIDUAL] = "not ranked: the noise is coloured (its levels rise as one power law)"
-    white = _ranked(g, level, candidates, evidence, progress, gate=gate)
+    white = _ranked(g, level, candidates, evidence, progress, gate=gate, cap=cap)
     results, tests, scored = white, {}, "smallest SURE"
     if per_level is not None:  # coloured: every candidate by SURE split over scales ...
         nothing = frame_identity_sure(per_level, g.reshape(g.shape[0], -1).shape[1])

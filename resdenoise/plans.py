@@ -228,7 +228,7 @@ class Planner:
     def _search(self, u, h: float, progress: Progress | None, labels=None, shift: int = 0):
         """:meth:`_searched` of the samples as they are (``shift``: they are the
         signal's divided by ``2**shift``, as the do-no-harm reasons say their numbers)."""
-        from .automatic import pass_untrusted
+        from .automatic import nothing_to_filter, pass_untrusted
         from .autoparams import DEFAULT_RULE, choose_parameters
         from .impulses import hampel_stage, with_impulses
         from .noise import resolve_sigma
@@ -261,6 +261,7 @@ class Planner:
                 sigma=sigma,
                 progress=progress,
                 keep=keep,
+                max_blocks=1 if nothing_to_filter(distrusted) else None,  # (the input kept)
             )
             m = max(choice.steps, 1)
             chosen = {
