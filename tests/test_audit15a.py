@@ -255,6 +255,14 @@ sys.exit(main())
 """
 
 
+def _default_sigint() -> None:
+    """The child starts with Ctrl-C's default disposition, as from a terminal: a test run
+    started in the background by a shell without job control (``make test &``) ignores
+    SIGINT, its children inherit that, and a program that starts with SIGINT ignored keeps
+    it ignored (no handler of ours, nor Python's KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @posix
 def test_a4_ctrl_c_while_the_package_is_imported_is_the_one_line(tmp_path):
     """Before: the console script imports the package (its ``__init__``: importlib,
@@ -264,7 +272,10 @@ def test_a4_ctrl_c_while_the_package_is_imported_is_the_one_line(tmp_path):
     script = tmp_path / "resdenoise"
     script.write_text(_SCRIPT)
     done = subprocess.run(
-        [sys.executable, str(script), "--version"], capture_output=True, text=True
+        [sys.executable, str(script), "--version"],
+        capture_output=True,
+        text=True,
+        preexec_fn=_default_sigint,
     )
     assert (done.returncode, done.stderr) == (
         130,
@@ -280,6 +291,7 @@ def test_a4_a_program_importing_the_library_keeps_its_ctrl_c(tmp_path):
         capture_output=True,
         text=True,
         check=True,
+        preexec_fn=_default_sigint if os.name == "posix" else None,
     )
     assert done.stdout == "default_int_handler\n"
 
