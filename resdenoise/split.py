@@ -85,6 +85,9 @@ def levels_apart(u, sigma, searched: bool):
         x = np.asarray(u)
         level = search_noise(x)
         levels = np.broadcast_to(np.asarray(level.sigma, dtype=float).ravel(), (count,))
+        shown = levels[levels > 0.0]
+        if shown.size < 2 or not shown.max() > SPLIT_FACTOR * shown.min():
+            return sigma, None, {}  # alike: the trust rules not read here (the search reads them)
         distrusted = _distrusted(x, level)
         trusted = [float(v) for c, v in enumerate(levels) if c not in distrusted and v > 0.0]
         if len(trusted) < 2 or not max(trusted) > SPLIT_FACTOR * min(trusted):
