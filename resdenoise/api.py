@@ -16,7 +16,7 @@ same numbers, and refuse what it refuses with the same exceptions
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -347,10 +347,13 @@ _TAIL = """
         refused either way (its NaN would be the output's).
     stopping_rule : {"sure", "noise2self", "decorrelation"}
         How ``"auto"`` chooses.
-    sigma : float, optional
+    sigma : float or sequence of float, optional
         The noise level (standard deviation), when known: used by the automatic
         lambda (or threshold) and the automatic stopping instead of the estimate
-        (the command line's ``--sigma``; :func:`resdenoise.plans.planner`'s ``sigma``).
+        (the command line's ``--sigma``; :func:`resdenoise.plans.planner`'s ``sigma``);
+        one per channel where they differ: an automatic stopping time then plans each
+        channel with its own (:mod:`resdenoise.split`, as channels whose estimated
+        levels differ by more than 1.5x are).
     channel_axis : {0, -2, 1, -1}, optional
         Where the channels of a 2-D ``u`` are: 0 (or -2) in rows, 1 (or -1) in
         columns; the output has the layout of ``u``.
@@ -395,7 +398,7 @@ def diffuse(
     allow_unstable: bool = False,
     *,
     stopping_rule: StoppingRule = "sure",
-    sigma: float | None = None,
+    sigma: float | Sequence[float] | None = None,
     channel_axis: int | None = None,
 ) -> np.ndarray:
     """Nonlinear diffusion of ``u`` with diffusivity g up to ``time`` (or for ``steps``).
@@ -451,7 +454,7 @@ def shrink(
     allow_unstable: bool = False,
     *,
     stopping_rule: StoppingRule = "sure",
-    sigma: float | None = None,
+    sigma: float | Sequence[float] | None = None,
     channel_axis: int | None = None,
 ) -> np.ndarray:
     """Iterated cycle-spun Haar shrinkage of ``u`` with threshold theta (m blocks, tau = 1/4).
@@ -505,7 +508,7 @@ def regularise(
     allow_unstable: bool = False,
     *,
     stopping_rule: StoppingRule = "sure",
-    sigma: float | None = None,
+    sigma: float | Sequence[float] | None = None,
     channel_axis: int | None = None,
 ) -> np.ndarray:
     """Variational regularisation of ``u`` with weight alpha, by m explicit blocks.
@@ -557,7 +560,7 @@ def resnet(
     allow_unstable: bool = False,
     *,
     stopping_rule: StoppingRule = "sure",
-    sigma: float | None = None,
+    sigma: float | Sequence[float] | None = None,
     channel_axis: int | None = None,
 ) -> np.ndarray:
     """A residual network of ``blocks`` diffusion blocks with activation Phi on ``u``.

@@ -558,6 +558,8 @@ def probe_flux(plan, subject, dtype: str, samples_only: bool = False) -> None:
     scale them, or charbonnier where its flux stays finite there.  ``samples_only``
     (a run allowed to be unstable): that refusal alone, the input's fault whatever the
     step; the flux's own overflow at this lambda and tau is allowed."""
+    for part, channel in plan.split(subject) if hasattr(plan, "split") else ():  # its own
+        probe_flux(part, channel, dtype, samples_only)  # each channel's plan on its channel
     said = plan = plan.filtering  # channels passed through: the filter's
     if not plan.flux_groups():
         return  # a cascade or levels' plan: each level its own nonlinearity, checked there
@@ -850,6 +852,8 @@ def analyse_run(
     ``noise_sigma`` (per channel), ``channel_labels``, ``channels``, ``failed_checks``,
     ``guarantees_held`` (and ``wavelet_check`` with ``check_wavelet``).
     """
+    if hasattr(plan, "split"):  # each channel its own plan, measured against it
+        return plan.analysed(analyse_run, f, u, check_wavelet, labels)
     verdict = verdict or plan.verdict()
     source = f
     if plan.prestage is not None:

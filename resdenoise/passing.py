@@ -24,7 +24,15 @@ import numpy as np
 
 from .filters import Plan
 
-__all__ = ["ChannelsPlan", "ChannelStage", "on_channels", "pass_through", "select_channels"]
+__all__ = [
+    "ChannelsPlan",
+    "ChannelStage",
+    "SplitPlan",
+    "on_channels",
+    "pass_through",
+    "select_channels",
+    "split_plan",
+]
 
 
 def select_channels(u, keep) -> np.ndarray:
@@ -155,4 +163,130 @@ def pass_through(inner: Plan, keep, count: int) -> ChannelsPlan:
         inner=inner,
         keep=keep,
         count=int(count),
+    )
+
+
+@dataclass(frozen=True)
+class SplitPlan(Plan):
+    """Each channel its own plan (:mod:`resdenoise.split`): ``parts[c]`` runs on channel
+    ``c`` alone, as on a signal of that channel only (shape ``(n,)``), bit for bit; build
+    it with :func:`split_plan`.  Its own fields (command, nonlinearity, tau, h) are the
+    first channel's, ``steps`` the channels' blocks added (a progress bar counts them all),
+    :attr:`halo` the largest; the report measures each channel against its own plan
+    (:func:`resdenoise.filters.analyse_run`, :meth:`split`)."""
+
+    parts: tuple = ()
+    #: The channels passed through unchanged (their level not trusted, as
+    #: :func:`resdenoise.automatic.pass_untrusted` passes them): their parts run no block.
+    passed_channels: tuple = ()
+
+    @property
+    def count(self) -> int:
+        return len(self.parts)
+
+    def split(self, f) -> list:
+        """``(plan, channel)`` of each channel of ``f``, the channel as its own signal."""
+        return [(part, select_channels(f, [c])) for c, part in enumerate(self.parts)]
+
+    def analysed(self, analyse, f, u, check_wavelet: bool = False, labels=None) -> dict:
+        """The run's report (:func:`resdenoise.report.channels_report`): each channel's
+        input ``f`` and output ``u`` measured by ``analyse``
+        (:func:`resdenoise.filters.analyse_run`) against that channel's plan, its
+        stability and guarantees its own."""
+        from .report import channels_report
+        from .stability import channel_labels
+
+        names = channel_labels(self.count, labels)
+        parts = zip(self.split(f), self.split(u), names, strict=True)
+        runs = [analyse(p, x, y, None, check_wavelet, labels=[c]) for (p, x), (_, y), c in parts]
+        return channels_report(runs, names, [names[c] for c in self.passed])
+
+    @property
+    def lambdas_searched(self) -> bool:
+        return any(getattr(p, "lambdas_searched", False) for p in self.parts)
+
+    @property
+    def passed(self) -> tuple[int, ...]:
+        """The channels passed through unchanged."""
+        return self.passed_channels
+
+    @property
+    def halo(self) -> int:
+        return max(p.halo for p in self.parts)
+
+    @property
+    def stopping_time(self) -> float:
+        return max(p.stopping_time for p in self.parts)
+
+    def verdict(self):
+        """The first channel's verdict that is not sign stable (or not L-infinity
+        stable), else the first channel's: the run is as stable as its least stable plan."""
+        verdicts = [p.verdict() for p in self.parts]
+        for weak in ("linf_stable", "sign_stable"):
+            for v in verdicts:
+                if not getattr(v, weak):
+                    return v
+        return verdicts[0]
+
+    def nonlinearities(self):
+        return tuple(nl for p in self.parts for nl in p.nonlinearities())
+
+    def flux_groups(self):
+        return ()  # each channel's plan probed on its channel (resdenoise.filters.probe_flux)
+
+    def run(self, u: np.ndarray, callback=None, threads: int | None = None) -> np.ndarray:
+        """Each channel's plan on that channel alone (the callback counts the blocks of
+        every channel, in channel order)."""
+        done = self.computed_run(u, callback)
+        if done is not None:
+            return done
+        u = np.asarray(u)
+        outs, start = [], 0
+        for part, x in self.split(u):
+            told = None
+            if callback is not None:
+                told = (lambda s: lambda k, v: callback(s + k, v))(start)
+            outs.append(np.asarray(part.run(x, told, threads=threads)))
+            start += part.steps
+        out = np.empty(u.shape, dtype=np.result_type(u.dtype, *(o.dtype for o in outs)))
+        for c, y in enumerate(outs):
+            out[:, c] = y.reshape(u.shape[0])
+        return out
+
+    def map_filter(self, fn) -> SplitPlan:
+        return split_plan([p.map_filter(fn) for p in self.parts], self.passed)
+
+    def scaled(self, shift: int) -> SplitPlan:
+        return split_plan([p.scaled(shift) for p in self.parts], self.passed)
+
+    def wavelet_reference(self, f: np.ndarray) -> np.ndarray:
+        f = np.asarray(f)
+        out = np.array(f, dtype=float)
+        for c, (part, x) in enumerate(self.split(f)):
+            out[:, c] = np.asarray(part.wavelet_reference(x)).reshape(f.shape[0])
+        return out
+
+
+def split_plan(parts, passed=()) -> SplitPlan:
+    """The plan that runs ``parts[c]`` on channel ``c`` of a signal of ``len(parts)``
+    channels, each as a signal of its own (at least two); ``passed``: the channels passed
+    through unchanged (their ``parts[c]`` None: a plan of no block, as the first other's)."""
+    parts, passed = list(parts), tuple(int(c) for c in passed)
+    if len(parts) < 2 or len(passed) >= len(parts):
+        raise ValueError(f"a plan per channel needs two channels or more, not {len(parts)}")
+    first = next(p for c, p in enumerate(parts) if c not in passed)
+    unchanged = Plan(first.command, first.form, first.nl, first.tau, first.h, 0)
+    parts = tuple(unchanged if c in passed else p for c, p in enumerate(parts))
+    return SplitPlan(
+        first.command,
+        first.form,
+        first.nl,
+        first.tau,
+        first.h,
+        sum(int(p.steps) for p in parts),
+        {},
+        first.alpha,
+        None,
+        parts=parts,
+        passed_channels=passed,
     )

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import ClassVar, Final
 
 from .errors import ParameterError, WholeSignalNeeded, check_count, check_positive, spell
 from .pairs import helping
+from .split import sigmas
 
 __all__ = [
     "AUTO",
@@ -77,7 +78,7 @@ class Planner:
     lam: float | None
     settings: dict = field(default_factory=dict)
     rule: str | None = None
-    sigma: float | None = None
+    sigma: float | tuple | None = None
 
     @property
     def form(self) -> str:
@@ -107,7 +108,19 @@ class Planner:
         its channels in the do-no-harm reasons (:func:`resdenoise.automatic.do_no_harm`);
         ``bounds``: ``(lo, hi)``, the range the output must stay in (where ``scales`` is
         ``auto``: the scales are not chosen over one scale where their output leaves it)."""
-        plan, extra = self._make(u, progress, labels, bounds)
+        from .split import levels_apart, plan_apart
+
+        searched = self.auto or (self.settings.get("scales") is not None and self._scales_searched)
+        sigma, apart, passed = levels_apart(u, self.sigma, searched)
+        if apart is not None:  # each channel the plan of a run of its own (resdenoise.split)
+            _need_samples(u, *self.samples_needed())  # (a streamed file: refused as before)
+
+            def alone(x, sigma, labels):
+                return replace(self, sigma=sigma)(x, progress, labels, bounds)
+
+            return plan_apart(alone, u, labels, sigma, apart, passed)
+        planner = self if sigma is self.sigma else replace(self, sigma=sigma)
+        plan, extra = planner._make(u, progress, labels, bounds)
         return plan, _warned(extra, channel_levels_note(extra, labels))
 
     def _make(self, u, progress, labels, bounds):
@@ -435,7 +448,7 @@ def planner(
     *,
     lam=None,
     rule: str | None = None,
-    sigma: float | None = None,
+    sigma: float | Sequence[float] | None = None,
     **settings,
 ) -> Planner | AutomaticPlanner:
     """The plan maker of one filtering command, checked before any signal is read.
@@ -458,10 +471,13 @@ def planner(
         formula that does not use lam gets 1).
     rule : {"sure", "noise2self", "decorrelation"}, optional
         The stopping rule of an automatic stopping time (default ``"sure"``).
-    sigma : float, optional
+    sigma : float or sequence of float, optional
         The noise level, when known: used by the automatic lambda and
         stopping time instead of the estimate (:mod:`resdenoise.noise`); the
-        report's parameters then say ``noise_estimator: "given"``.
+        report's parameters then say ``noise_estimator: "given"``.  One per channel
+        (that differ): a searched plan is made for each channel with its own
+        (:mod:`resdenoise.split`); a count that is not the channels' is refused
+        when the signal is seen.
     **settings
         ``diffuse``: ``time`` (or ``"auto"``) or ``steps``, ``tau``, ``h``;
         ``shrink``: ``theta`` (threshold, lam = sqrt2 theta; or ``"auto"``),
@@ -500,8 +516,7 @@ def planner(
         )
     if rule is not None and rule not in RULES:
         raise ParameterError(f"unknown stopping rule {rule!r}; choose one of {sorted(RULES)}")
-    if sigma is not None:
-        check_positive("sigma", sigma)
+    sigma = sigmas(sigma)  # one number, or one per channel
     _check_nonlinearity(nonlinearity, form)
     lam_given, theta_given = lam, settings.get("theta")
     lam = None if lam == AUTO else lam
@@ -649,7 +664,7 @@ def _check_bound(nonlinearity, lam, theta) -> None:
 
 
 def automatic_planner(
-    *, sigma: float | None = None, command: str | None = None
+    *, sigma: float | Sequence[float] | None = None, command: str | None = None
 ) -> AutomaticPlanner:
     """``make_plan(u) -> (plan, extra)`` that chooses everything by SURE
     (:func:`resdenoise.automatic.choose_denoiser`); ``sigma`` the noise level
@@ -660,8 +675,7 @@ def automatic_planner(
     the do-no-harm reasons name each channel."""
     from .automatic import CANDIDATES, COMMAND_CANDIDATES
 
-    if sigma is not None:
-        check_positive("sigma", sigma)
+    sigma = sigmas(sigma)  # one number, or one per channel
     if command is not None and command not in COMMAND_CANDIDATES:
         raise ParameterError(
             f"no automatic family choice for {command!r}; "
@@ -686,7 +700,7 @@ class AutomaticPlanner:
     #: (:func:`resdenoise.automatic.choose_denoiser`)
     takes_bounds: ClassVar[bool] = True
 
-    sigma: float | None
+    sigma: float | tuple | None
     candidates: tuple
 
     def samples_needed(self) -> tuple:
@@ -697,20 +711,29 @@ class AutomaticPlanner:
         import numpy as np
 
         from .automatic import choose_denoiser
+        from .split import levels_apart, plan_apart
 
         _need_samples(u, *self.samples_needed())
         u = np.asarray(u)
-        plan, extra = choose_denoiser(u, self.sigma, self.candidates, labels, progress, bounds)
+        sigma, apart, passed = levels_apart(u, self.sigma, True)
+        if apart is not None:  # each channel the plan of a run of its own (resdenoise.split)
+
+            def alone(x, sigma, labels):
+                return choose_denoiser(x, sigma, self.candidates, labels, progress, bounds)
+
+            return plan_apart(alone, u, labels, sigma, apart, passed)
+        plan, extra = choose_denoiser(u, sigma, self.candidates, labels, progress, bounds)
         return plan, _warned(extra, channel_levels_note(extra, labels))
 
 
 #: Channels whose estimated noise levels differ by more than this factor are warned of
-#: where parameters are automatic (one lambda, threshold, stopping time or family for all
-#: channels, set by the loudest's noise): measured when it was added (a quiet channel
-#: beside one k times louder, signal and noise, on steps with a sine, music- and
-#: speech-like signals): at k = 2 the quiet channel
-#: loses at most 1.3 dB (0 for music- and speech-like signals), at 4 up to 2.7 dB, at 20
-#: 19 dB (shrink's automatic family) against a run of its own.
+#: where parameters are automatic and one for all channels (set by the loudest's noise):
+#: where they are searched the channels are planned apart instead (resdenoise.split), so
+#: this is the automatic lambda of a given stopping time.  Measured when it was added (a
+#: quiet channel beside one k times louder, signal and noise, on steps with a sine, music-
+#: and speech-like signals): at k = 2 the quiet channel loses at most 1.3 dB (0 for music-
+#: and speech-like signals), at 4 up to 2.7 dB, at 20 19 dB (shrink's automatic family)
+#: against a run of its own.
 CHANNEL_NOISE_FACTOR: Final = 4.0
 
 

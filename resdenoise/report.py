@@ -165,6 +165,51 @@ def build_report(
     return report
 
 
+#: What a report of one channel's plan keeps of its run (:func:`channels_report`).
+CHANNEL_PLAN_KEYS = (
+    "command", "family", "form", "name", "class", "parameters", "tau", "h", "steps",
+    "stopping_time", "stability", "noise_sigma", "noise_estimator", "guarantees_held",
+    "failed_checks", "scales", "wavelet_check",
+)  # fmt: skip
+
+
+def channels_report(runs: list, labels, passed=()) -> dict:
+    """The report of a run where each channel had its own plan
+    (:class:`resdenoise.passing.SplitPlan`), of each channel's own report ``runs`` (each
+    measured against its channel's plan, named by ``labels``): the channels' numbers in
+    order, ``channel_plans`` (each channel's plan, its stability and its checks; its
+    choices join its ``parameters``, :func:`finish_report`), the guarantees held where
+    every channel's held; ``command``, ``family``, ``tau`` and ``stability`` the first
+    channel's (or the first whose run is not stable), ``steps`` the blocks of all;
+    ``passed``: the labels of the channels passed through unchanged."""
+    first = runs[0]
+    weak = [r for r in runs if not r["stability"]["linf_stable"]]
+    weak = weak or [r for r in runs if not r["stability"]["sign_stable"]] or [first]
+    report = {k: v for k, v in first.items() if k not in ("scales", "passed_through")}
+    failed = [m for r in runs for m in r["failed_checks"]]
+    report.update(
+        parameters={},
+        stability=weak[0]["stability"],
+        steps=sum(r["steps"] for r in runs),
+        stopping_time=max(r["stopping_time"] for r in runs),
+        noise_sigma=[s for r in runs for s in r["noise_sigma"]],
+        channel_labels=list(labels),
+        channels=[c for r in runs for c in r["channels"]],
+        failed_checks=failed,
+        guarantees_held=not failed,
+        channel_plans=[
+            {"channels": [label], **{k: r[k] for k in CHANNEL_PLAN_KEYS if k in r}}
+            for label, r in zip(labels, runs, strict=True)
+        ],
+    )
+    if any("wavelet_check" in r for r in runs):
+        differences = [r["wavelet_check"]["max_abs_difference"] for r in runs]
+        report["wavelet_check"] = {"max_abs_difference": max(differences)}
+    if passed:
+        report["passed_through"] = list(passed)
+    return report
+
+
 def engine_entry(plan, dtype=np.float64) -> dict:
     """How the blocks ran: ``dtype``, ``step_loop`` and ``instruction_set``.
 
@@ -253,6 +298,11 @@ def finish_report(
     """
     if extra.get("noise_estimator") == report.get("noise_estimator"):  # the report's own, once
         extra = {k: v for k, v in extra.items() if k != "noise_sigma"}
+    chosen = extra.get("channel_plans")  # each channel's choices, with its plan's
+    if isinstance(chosen, dict) and "channel_plans" in report:
+        extra = {k: v for k, v in extra.items() if k != "channel_plans"}
+        for entry in report["channel_plans"]:
+            entry["parameters"].update(chosen.get(entry["channels"][0], {}))
     report["parameters"].update(extra)
     if quality is not None:
         report["quality"] = quality

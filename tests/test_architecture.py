@@ -44,7 +44,8 @@ LAYERS: tuple[frozenset, ...] = tuple(
         "multilevel network_stop untrusted",
         "multiscale learn residual_levels",
         "automatic learn_stop",
-        "stream",
+        # split: each channel its own automatic plan (plans' planners call it)
+        "stream split",
         "dask plans",
         "pipeline batch_pool",
         "batch api",
@@ -56,7 +57,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
 COMPUTE = frozenset(
     "engine stepper _entries stability subsequences filters report measure stream network autoparams expr dictionary quality "
     "stopping_search search_windows wavelet median nugget spectral_floor noise quiet_windows noise_colour selection impulses multilevel multiscale residual_levels automatic untrusted nonlinearities _families "
-    "_translations _sampling _series _flux_kernels bounded haar_frame function_properties dask learn learn_model network_stop learn_stop sink sure stopping pairs passing scaling signs".split()
+    "_translations _sampling _series _flux_kernels bounded haar_frame function_properties dask learn learn_model network_stop learn_stop sink sure stopping pairs passing scaling signs split".split()
 )
 FILE_SIDE = frozenset({"io", "paths", "pipeline", "batch", "batch_pool", "cli"})
 #: Third-party packages only the command line may import.

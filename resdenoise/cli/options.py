@@ -330,6 +330,22 @@ class Positive(click.FloatRange):
 
 
 POSITIVE = Positive()
+
+
+class Levels(click.ParamType):
+    """``--sigma``: one noise level > 0, or one per channel separated by commas
+    (``0.01,0.05``): a float, or a tuple of two or more."""
+
+    name = "SIGMA[,SIGMA...]"
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, str):
+            return value
+        levels = tuple(POSITIVE.convert(v.strip(), param, ctx) for v in value.split(","))
+        return levels[0] if len(levels) == 1 else levels
+
+
+LEVELS = Levels()
 COUNT = click.IntRange(min=1)
 NUMBER_OR_AUTO = PositiveOrAuto()
 COUNT_OR_AUTO = PositiveOrAuto(integer=True)
@@ -678,12 +694,13 @@ def stopping_rule_option():
 def sigma_option():
     return click.option(
         "--sigma",
-        type=POSITIVE,
+        type=LEVELS,
         default=None,
         help="The noise level, when known: the noise's standard deviation in the signal's "
         "units (a CSV's numbers, audio's -1..1), used by the automatic lambda and stopping time "
         "instead of the estimate (default: estimated per channel, see the report's "
-        "noise_estimator).",
+        "noise_estimator). One value for all channels, or one per channel (0.01,0.05: each "
+        "channel its own automatic parameters).",
     )
 
 

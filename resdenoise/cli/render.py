@@ -206,6 +206,8 @@ def verdict_line(report: dict) -> str:
 
 def summary_line(report: dict) -> str:
     """What ran, in one line: nonlinearity, lambda, blocks, tau, stability, noise."""
+    if report.get("channel_plans"):  # each channel its own plan: each in brief
+        return "  " + _apart_line(report)
     st = report["stability"]
     params = report["parameters"]
     what = f"{report['name']} {report['form']}"
@@ -272,6 +274,18 @@ def summary_line(report: dict) -> str:
             count = f"{len(strides)} of {planned} scales"
         parts.append(f"{count} filtered ({stride} {', '.join(map(str, strides))})")
     return "  " + ", ".join(parts)
+
+
+def _apart_line(report: dict) -> str:
+    """:func:`summary_line` of a run whose channels had each their own plan: why, and
+    each channel's choice in brief (its nonlinearity, lambda, blocks; -v: all of it)."""
+    why = report["parameters"].get("channels_planned_apart", "")
+    briefs = []
+    for entry in report["channel_plans"]:
+        line = summary_line(entry).strip().split(", ")
+        keep = [p for p in line if not p.startswith(("noise sigma", "sign stable", "L-inf"))]
+        briefs.append(f"{entry['channels'][0]}: {', '.join(keep)}")
+    return f"channels got their own parameters ({why.split(',')[0]}): " + "; ".join(briefs)
 
 
 def _nums(values) -> str:
@@ -376,6 +390,9 @@ def render_table(report: dict, console) -> None:
     for label, why in report["parameters"].get("passed_through_reasons", {}).items():
         run.add_row("passed through unchanged", _text(f"{label}: {why}"))
     _show(console, run)
+    for entry in report.get("channel_plans") or ():  # each channel its own plan
+        console.print(_text(f"{entry['channels'][0]}'s plan:{summary_line(entry)[1:]}"))
+        console.print(_text(f"  {parameter_line(entry['parameters'])}"))
     if st.get("blocks"):  # a network file (resdenoise.network): one row per block group
         _render_blocks(st["blocks"], console)
     if report.get("scales"):  # several scales (resdenoise.multilevel, .multiscale)
