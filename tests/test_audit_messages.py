@@ -16,7 +16,8 @@ from rich.console import Console
 import resdenoise
 from resdenoise import autoparams
 from resdenoise.cli import cli
-from resdenoise.cli.render import render_learning, summary_line
+from resdenoise.cli.render import summary_line
+from resdenoise.cli.render_learning import render_learning
 from resdenoise.errors import ParameterError, SignalError
 from resdenoise.network import NetworkError, parse_network
 

@@ -442,10 +442,11 @@ def _write(report: dict, files: list, settings: dict) -> None:
 def _show(report: dict, run: dict | None, warned: list, settings: dict) -> None:
     """The learning (and --per-file, the run's) summary, tables and warnings on stderr."""
     from . import render
+    from .render_learning import render_learning
 
     console = None if settings["quiet"] else render.stderr_console()
     if console is not None:
-        render.render_learning(report, console, settings["verbose"])
+        render_learning(report, console, settings["verbose"])
         if run is not None:
             render.render_summary(run, console, settings["verbose"])
         for message in warned:

@@ -1,0 +1,105 @@
+"""The report of ``resdenoise learn``: its verdict first, one line of what was learned,
+how deep it runs (the SURE stop), and with ``-v`` a table of the learned groups (beside
+:mod:`.render`, whose helpers it uses)."""
+
+from __future__ import annotations
+
+from ..errors import counted
+from .options import printable
+from .render import _scope, _show, num
+
+
+def render_learning(report: dict, console, verbose: bool = False) -> None:
+    """The verdict of a training first, then one line of what was learned; with
+    ``verbose`` a table of the groups."""
+    st = report["stability"]
+    stable = (
+        "sign stable" + _scope(st)
+        if st["sign_stable"]
+        else "L-infinity stable"
+        if st["linf_stable"]
+        else "NOT stable"
+    )
+    where = printable(report["network"] or "learned network")
+    ratio = report["loss_ratio"]
+    drop = report["initial_loss"] - report["loss"]
+    if ratio is not None:
+        change = f" ({num(ratio)}x)"
+    else:  # no ratio of a negative loss (SURE's can be): the change
+        change = f" ({'down' if drop >= 0 else 'up'} by {num(abs(drop))})"
+    console.print(
+        f"{where}: {stable} by construction (every g in [0, g_max], tau <= h^2/(4 g_max)); "
+        f"{report['objective']} loss {num(report['initial_loss'])} -> {num(report['loss'])}{change}",
+        style="green" if st["linf_stable"] else "red",
+        markup=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f"  {counted(report['groups'], 'group')} x {counted(report['blocks_per_group'], 'block')}"
+        f" of tau = {num(st['tau'])}, {counted(report['bumps'], 'bump')} each; "
+        f"{counted(report['iterations'], 'iteration')} "
+        f"({counted(report['evaluations'], 'evaluation')}) on "
+        f"{counted(len(report['inputs']), 'file')} ({counted(report['samples'], 'value')}); "
+        f"{report['optimiser_message']}",
+        markup=False,
+        soft_wrap=True,
+    )
+    stop = _stop_line(report)
+    if stop:
+        console.print(stop, markup=False, soft_wrap=True)
+    if not verbose:
+        return
+    from rich.table import Table
+
+    table = Table(title="learned groups", title_justify="left")
+    for column in ("#", "scale", "lambda / auto", "tau x m", "g_max = g(0)", "Phi", "coefficients"):
+        table.add_column(column, justify="left" if column == "coefficients" else "right")
+    for i, (group, block) in enumerate(zip(report["learned_groups"], st["blocks"], strict=True)):
+        shape = "monotone" if block["stability"]["monotone"] else "non-monotone"
+        table.add_row(
+            str(i + 1),
+            str(group["scale"]),
+            num(group["lambda_scale"]),
+            f"{num(group['tau'])} x {group['repeat']}",
+            num(group["g_max"]),
+            shape,
+            " ".join(f"{c:.3g}" for c in group["coefficients"]),
+        )
+    _show(console, table)
+
+
+def _stop_line(report: dict) -> str:
+    """How deep the learned network runs, and why (the SURE stop or its trained depth)."""
+    if "stop_blocks_chosen" not in report:
+        return ""
+    chosen = ", ".join(str(k) for k in report["stop_blocks_chosen"])
+    trained, stopped = report["loss_at_trained_depth"], report["loss_stopped_by_sure"]
+    losses = f"{num(trained, 'n/a')} at the trained depth, {num(stopped)} stopped"
+    if report["stop_measure"] == "sure":  # not the first line's SURE: another probe
+        other = (  # where the training's loss is SURE too: why the two differ
+            " (the training's loss above used another, hence another value)"
+            if report["objective"] == "sure"
+            else ""
+        )
+        losses = f"SURE by the stop's own Monte-Carlo probe{other}: {losses}"
+    else:
+        losses = f"{report['stop_measure']} loss {losses}"
+    if report["stop"] == "sure":
+        why = "--stop sure" if report["stop_asked"] == "sure" else "the smallest training loss"
+        factors = report.get("stop_lambda_factors")
+        with_factor = (
+            f" and one of {len(factors)} lambda factors (chose "
+            + ", ".join(num(a) for a in report["stop_lambda_factor_chosen"])
+            + ")"
+            if factors
+            else ""
+        )
+        return (
+            f'  depth per signal by SURE{with_factor} (stop = "sure", up to '
+            f"{report['stop_max_blocks']} blocks; {why}): {chosen} blocks on the training "
+            f"files; {losses}"
+        )
+    return (
+        f"  every block runs: the SURE stop (chose {chosen} blocks on the training files) "
+        f"gave no smaller loss; {losses}"
+    )
