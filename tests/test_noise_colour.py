@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import pytest
+from test_level_thresholds import pink as f_alpha_noise  # f^-alpha noise, made there
 
 from resdenoise.noise import RATIO_Z, search_noise
 from resdenoise.noise_colour import (
@@ -356,16 +357,6 @@ def test_a_kept_nugget_level_is_checked_once_for_every_candidate(monkeypatch):
     assert not colour_evidence(*evidence[0])[0]
 
 
-def coloured_noise(n: int, alpha: float, seed: int) -> np.ndarray:
-    """Noise of power spectrum f^-alpha, unit standard deviation (made here)."""
-    rng = np.random.default_rng(seed)
-    spec = np.fft.rfft(rng.standard_normal(n))
-    freq = np.fft.rfftfreq(n)
-    freq[0] = freq[1]
-    x = np.fft.irfft(spec * freq ** (-alpha / 2), n)
-    return x / np.std(x)
-
-
 @pytest.mark.parametrize("seed", [0, 1, 6])
 def test_rises_just_under_the_band_are_not_coloured(seed):
     """audit16b B12: the band's lower edge, 1.25 per level (noise of f^-alpha rises by
@@ -375,7 +366,7 @@ def test_rises_just_under_the_band_are_not_coloured(seed):
     confident call (a band from 1.15 calls all three; measured rises, seed 0: 1.277,
     1.207, 1.222, 1.087; seed 1: 1.38, 1.159, 1.159, 1.173; seed 6: 1.259, 1.215, 1.192,
     1.321)."""
-    f2 = coloured_noise(4096, 0.56, seed)[:, None]
+    f2 = f_alpha_noise(4096, seed, 0.56)[:, None]
     sigma = search_noise(f2).sigma
     rises = box_rises(f2, sigma, 5)[:, 0]
     assert np.all((rises[:3] >= 1.15) & (rises[:3] <= 1.8)) and np.any(rises[:3] < 1.25)
