@@ -75,9 +75,10 @@ _CLEAN_GRID = (
 #: The automatic choices (``denoise``) moved samples by at most 4.1 times the level they
 #: were chosen at (0.5 s of speech, chord, tone and DC + speech, in 16- and 24-bit, with and
 #: without half a step of dither, and in float; 4.1: 24-bit speech with the dither): below
-#: 1/16 of the step no choice moves a sample by half a step, and none changes a stored one.  Measured levels: clean 24-bit audio 0.004-0.014 of
-#: the step (0.00005 for a pure tone), half a step of dither 0.5 (0.05 on a chord), clean
-#: 16-bit audio 0.22-0.28 (its rounding, seen as noise: filtered as before).
+#: 1/16 of the step no choice moves a sample by half a step, and none changes a stored
+#: one.  Measured levels: clean 24-bit audio 0.004-0.014 of the step (0.00005 for a pure
+#: tone), half a step of dither 0.5 (0.05 on a chord), clean 16-bit audio 0.22-0.28 (its
+#: rounding, seen as noise: filtered as before).
 GRID_FRACTION = 1 / 16
 #: The reasons of :func:`_distrusted` that leave nothing to filter (the output is the input).
 _NOTHING_TO_FILTER = (_CONSTANT, _CLEAN, _CLEAN_FLOAT32, _CLEAN_GRID)
