@@ -175,7 +175,8 @@ def one_sampling():
     """Inside: a Python function is sampled once per lam, reach and floor (one call of a
     one-call function: its NaN check, default tau and verdict read one sampling of the
     grid, not three); after it, on every call again (:func:`analyse_function`)."""
-    token = _ONE_CALL.set({} if _ONE_CALL.get() is None else _ONE_CALL.get())
+    outer = _ONE_CALL.get()  # (inside another: its samplings, shared)
+    token = _ONE_CALL.set({} if outer is None else outer)
     try:
         yield
     finally:
