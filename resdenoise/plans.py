@@ -831,6 +831,9 @@ class NetworkPlanner:
     """``make_plan(u, progress=None) -> (plan, extra)`` of a network; build it with
     :func:`network_planner`.  A plain object (not a closure), so that it pickles."""
 
+    #: ``make_plan(u, labels=...)`` is understood (the channels' notes name them)
+    takes_labels: ClassVar[bool] = True
+
     spec: object  # a resdenoise.network.NetworkSpec
     lam: float | None
     tau: float | None
@@ -857,18 +860,29 @@ class NetworkPlanner:
             (f"drop stop from {spec.source} to run every block", ()),
         )
 
-    def __call__(self, u, progress: Progress | None = None):
+    def __call__(self, u, progress: Progress | None = None, labels=None):
         from .network import build_network, unused_defaults
+        from .split import levels_apart, network_levels_note, plan_apart
 
         spec, lam, tau, h = self.spec, self.lam, self.tau, self.h
         unused = unused_defaults(spec, lam, tau)  # said, not ignored silently
         if spec.stop is None:
-            plan, extra = build_network(spec, u, lam=lam, tau=tau, h=h), {}
+            plan = build_network(spec, u, lam=lam, tau=tau, h=h)
+            extra = _warned({}, network_levels_note(plan, u, labels))  # lambda = "auto"
         else:
             from .network_stop import stopped_network  # stop = "sure": this signal's depth
 
             _need_samples(u, *self.samples_needed())
-            plan, extra = stopped_network(spec, u, lam=lam, tau=tau, h=h, progress=progress)
+
+            def alone(x, sigma=None, labels=None):
+                return stopped_network(spec, x, lam=lam, tau=tau, h=h, progress=progress)
+
+            # channels of levels apart: each its own depth (and lambda), as a search's
+            levels, apart, passed = levels_apart(u, None, True)
+            if apart is None:
+                plan, extra = alone(u)
+            else:
+                plan, extra = plan_apart(alone, u, labels, levels, apart, passed)
         for note in unused:
             extra = _warned(extra, note)
         return plan, extra

@@ -32,7 +32,7 @@ import numpy as np
 
 from .errors import ParameterError
 
-__all__ = ["SPLIT_FACTOR", "levels_apart", "plan_apart", "sigmas"]
+__all__ = ["SPLIT_FACTOR", "levels_apart", "network_levels_note", "plan_apart", "sigmas"]
 
 #: Channels whose estimated noise levels differ by more than this factor are planned apart
 #: where parameters are searched (see the module's measurements).
@@ -152,3 +152,22 @@ def plan_apart(plan_one, u, labels, levels: list, why: str, passed: dict):
     if notes:
         extra["warnings"] = notes
     return split_plan(plans, passed), extra
+
+
+def network_levels_note(plan, u, labels=None) -> str | None:
+    """The warning of :func:`resdenoise.plans.channel_levels_note` for a network file run
+    without a search (no ``stop``) whose lambda is automatic (``lambda = "auto"``,
+    ``lambda-scale``): one lambda for all channels, set by the loudest channel's noise
+    (:func:`resdenoise.filters.auto_lambda`); None where no lambda was automatic."""
+    from .filters import Summary
+    from .noise import resolve_sigma
+    from .plans import channel_levels_note
+
+    if "lambda_auto" not in getattr(plan, "parameters", {}):
+        return None
+    if isinstance(u, Summary):
+        sigma = np.asarray(u.noise_sigma, dtype=float).ravel()
+    else:
+        x = np.asarray(u, dtype=float)
+        sigma = np.asarray(resolve_sigma(x.reshape(x.shape[0], -1), None).sigma).ravel()
+    return channel_levels_note({"noise_sigma": list(sigma), "lambda_rule": "auto"}, labels)
