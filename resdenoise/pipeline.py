@@ -789,6 +789,11 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
             return held
 
         report, quality, streaming = source.filter(plan, verdict, write)
+        if streamed and report is not None and plan.scale_checks is not None and plan.steps:
+            from .report import scales_unmeasured  # the per-subsequence checks need it whole
+
+            notes.append(scales_unmeasured(report, source.name))
+            emit_warning(notes[-1], job.on_warning)
         outputs: list = [writer]
         if not job.measure:  # no report (run_file returns None)
             report = None

@@ -80,3 +80,51 @@ def test_b14_a_network_of_given_lambdas_is_not_warned_of(tmp_path):
     r = _invoke("resnet", path, "--network", net, "-o", tmp_path / "o.csv")
     assert r.exit_code == 0, r.output
     assert "warning" not in r.output
+
+
+# B9: a network of strided groups filtered in chunks
+
+_SPIKE = (
+    '[[block]]\nactivation-expr = "r*(1 + 50*exp(-((abs(r)-0.3)/1e-7)^2))"\n'
+    "lambda = 1.0\nscale = 2\nrepeat = 3\n"
+)
+_TANH2 = '[[block]]\nactivation = "tanh"\nlambda = 5.0\nscale = 2\nrepeat = 4\n'
+
+
+def _z(tmp_path):
+    """audit17b's z.csv: the even subsequence steps of exactly 0.3 (the formula's peak)."""
+    f = np.zeros(3000)
+    f[1000:2000:2] = 0.3
+    f[100], f[2900] = 10.0, -10.0
+    path = tmp_path / "z.csv"
+    np.savetxt(path, f[:, None], header="v", comments="", fmt="%.17g")
+    return path
+
+
+@pytest.mark.parametrize("chunk", ["0", "500"])
+def test_b9_strict_fails_a_sampled_g_max_streamed_as_read_whole(tmp_path, chunk):
+    z, net = _z(tmp_path), _write(tmp_path, "spike.toml", _SPIKE)
+    out, rep = tmp_path / "o.csv", tmp_path / "r.json"
+    r = _invoke("resnet", z, "--network", net, "--chunk-size", chunk, "-o", out, "--report", rep)
+    assert r.exit_code == 0, r.output
+    assert json.loads(rep.read_text())["guarantees_held"] is False  # old: true in chunks
+    r = _invoke("resnet", z, "--network", net, "--chunk-size", chunk, "-o", out, "--strict")
+    assert r.exit_code == 4, r.output
+
+
+def test_b9_an_exact_g_max_streamed_says_what_it_did_not_measure(tmp_path):
+    z, net = _z(tmp_path), _write(tmp_path, "tanh2.toml", _TANH2)
+    reports = {}
+    for chunk in ("0", "500"):
+        rep = tmp_path / f"r{chunk}.json"
+        args = ("--chunk-size", chunk, "-o", tmp_path / f"o{chunk}.csv", "--report", rep)
+        r = _invoke("resnet", z, "--network", net, *args, "--strict")
+        assert r.exit_code == 0, r.output
+        reports[chunk] = (json.loads(rep.read_text()), r.output)
+    whole, streamed = reports["0"][0], reports["500"][0]
+    assert whole["scales"] and "scales_measured" not in whole
+    assert streamed["scales_measured"] is False and "scales" not in streamed
+    assert "not measured in a run in chunks" in reports["500"][1]
+    assert "per subsequence not measured" in reports["500"][1]
+    out0 = (tmp_path / "o0.csv").read_bytes()
+    assert out0 == (tmp_path / "o500.csv").read_bytes()
