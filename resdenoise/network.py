@@ -812,6 +812,7 @@ def build_network(
     tau: float | None = None,
     h: float = 1.0,
     lam_factor: float = 1.0,
+    sigma=None,
 ) -> NetworkPlan:
     """Bind every block of ``spec``: lambda, tau, and the nonlinearity.
 
@@ -853,7 +854,7 @@ def build_network(
                     f"{spec.source}: {b.where}: lambda is auto and no signal is given"
                 )
             if auto is None:
-                auto = auto_lambda(u, h)[0]
+                auto = auto_lambda(u, h, sigma)[0]  # sigma: the level given, else estimated
             value = auto if b.lam_scale is None else auto * b.lam_scale
         value = value * lam_factor if lam_factor != 1.0 else value
         key = (b.expr, b.name, b.form, value, b.coefficients)

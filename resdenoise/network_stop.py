@@ -51,6 +51,7 @@ __all__ = [
     "choose_depth",
     "cut_network",
     "default_cap",
+    "network_run",
     "stopped_network",
     "stopped_plan",
 ]
@@ -281,6 +282,9 @@ def stopped_plan(
             best = (score, factor, candidate, choice)
     _, factor, chosen, choice = best
     extra = choice.as_dict()
+    if sigma is not None:  # the level given: the one searched with (the report's is estimated)
+        extra["noise_sigma"] = [float(s) for s in np.atleast_1d(level.sigma)]
+        extra["noise_estimator"] = level.estimator
     if len(variants) > 1:
         extra["lambda_factor"] = factor
         extra["lambda_factors"] = [a for a, _ in variants]
@@ -296,7 +300,7 @@ def stopped_plan(
     return cut_network(chosen, choice.blocks), extra
 
 
-def stopped_network(spec, u, lam=None, tau=None, h: float = 1.0, progress=None):
+def stopped_network(spec, u, lam=None, tau=None, h: float = 1.0, progress=None, sigma=None):
     """A network file with ``stop`` bound to ``u`` at its chosen depth (and lambda
     factor): ``(plan, the report's entries)``, as ``resnet --network`` runs it
     (``lam``, ``tau``, ``h``: :func:`resdenoise.network.build_network`'s defaults;
@@ -304,20 +308,69 @@ def stopped_network(spec, u, lam=None, tau=None, h: float = 1.0, progress=None):
     Samples whose squares would over- or underflow (of a network of registry
     activations): the search of the samples divided by a power of two, every lambda
     with them, by :func:`resdenoise.scaling.scaled_search`; the plan runs there and
-    its output is multiplied back, the choice at ``u`` the one at ``u / 2**k``."""
-    plan = build_network(spec, u, lam=lam, tau=tau, h=h)
+    its output is multiplied back, the choice at ``u`` the one at ``u / 2**k``.
+    ``sigma``: the noise level given (the search's and the automatic lambda's; default
+    the automatic search's estimate)."""
+    kw = {"lam": lam, "tau": tau, "h": h, "sigma": sigma}
+    plan = build_network(spec, u, **kw)
     variants = [
-        (a, plan if a == 1.0 else build_network(spec, u, lam=lam, tau=tau, h=h, lam_factor=a))
+        (a, plan if a == 1.0 else build_network(spec, u, lam_factor=a, **kw))
         for a in spec.lambda_factors
     ]
     if not all(p.scalable for _, p in variants):  # a formula's activation: as it is
-        return stopped_plan(plan, u, spec.max_blocks, variants=variants, progress=progress)
+        return stopped_plan(plan, u, spec.max_blocks, sigma, variants, progress=progress)
 
-    def search(v, shift, lam):  # lam: every block's, refused out of all proportion to u
-        at = [(a, p.rescaled(-shift)) for a, p in variants]
+    def search(v, shift, lam, sigma=None):  # lam: every block's, refused out of all
+        at = [(a, p.rescaled(-shift)) for a, p in variants]  # proportion to u
         # plan: only its steps (the default cap), which rescaled keeps
-        return stopped_plan(plan, v, spec.max_blocks, variants=at, shift=shift, progress=progress)
+        return stopped_plan(plan, v, spec.max_blocks, sigma, at, shift, progress)
 
     lams = np.array([nl.lam for _, p in variants for nl in p.nonlinearities()])
+    levels = {} if sigma is None else {"sigma": sigma}
     # SURE said in the signal's units by the choice itself (shift): not scaled again
-    return scaled_search(search, u, squares=False, lam=lams)
+    return scaled_search(search, u, squares=False, lam=lams, **levels)
+
+
+def network_run(
+    spec, u, lam=None, tau=None, h: float = 1.0, sigma=None, progress=None, labels=None
+):
+    """``(plan, extra)`` of a network file on ``u``, as ``resnet --network`` runs it
+    (:class:`resdenoise.plans.NetworkPlanner`): every block, or with ``stop`` the depth
+    of :func:`stopped_network`, where the channels' noise levels differ by more than
+    :data:`resdenoise.split.SPLIT_FACTOR` (or ``sigma`` gives one level per channel that
+    differ) each channel's own, as a run of it alone (:func:`resdenoise.split.plan_apart`).
+    ``sigma``: the noise level given, of the stop's search and the automatic lambda
+    (one for all channels without ``stop``); said unused where the file has neither."""
+    from .network import unused_defaults
+    from .split import levels_apart, network_levels_note, plan_apart
+
+    notes = unused_defaults(spec, lam, tau)  # said, not ignored silently
+    if spec.stop is None:
+        level = levels_apart(u, sigma, False)[0]  # one lambda for all channels: one level
+        plan = build_network(spec, u, lam=lam, tau=tau, h=h, sigma=level)
+        extra = {}
+        if level is None:
+            notes.insert(0, network_levels_note(plan, u, labels))  # lambda = "auto"
+        elif "lambda_auto" in plan.parameters:  # the level the automatic lambda took
+            extra = {"noise_sigma": [float(level)], "noise_estimator": "given"}
+        else:
+            notes.append(
+                f"the noise level given (--sigma) is not used: every block of {spec.source} "
+                'has its lambda and it has no stop = "sure" (--sigma sets a network\'s '
+                "automatic lambda and the noise level of its stop)"
+            )
+    else:
+
+        def alone(x, level=None, labels=None):
+            return stopped_network(spec, x, lam, tau, h, progress, level)
+
+        # channels of levels apart: each its own depth (and lambda), as a search's
+        levels, apart, passed = levels_apart(u, sigma, True)
+        if apart is None:
+            plan, extra = alone(u, levels)
+        else:
+            plan, extra = plan_apart(alone, u, labels, levels, apart, passed)
+    notes = [note for note in notes if note is not None]
+    if notes:
+        extra = {**extra, "warnings": [*extra.get("warnings", []), *notes]}
+    return plan, extra

@@ -803,7 +803,7 @@ def _a(form: str) -> str:
     return f"{'an' if form[0] in 'aeiou' else 'a'} {form}"
 
 
-def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> NetworkPlanner:
+def network_planner(network, *, lam=None, tau=None, h: float = 1.0, sigma=None) -> NetworkPlanner:
     """``make_plan(u) -> (plan, extra)`` of a network file (a path or a loaded spec).
 
     A file with ``stop = "sure"`` gets the depth of least SURE on ``u``
@@ -812,7 +812,9 @@ def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> NetworkPl
     else every block runs (``extra`` empty).
 
     ``lam``, ``tau`` and ``h`` are the defaults of blocks that do not set
-    their own (see :func:`resdenoise.network.build_network`).
+    their own (see :func:`resdenoise.network.build_network`); ``sigma``, the noise
+    level (one, or one per channel: :func:`resdenoise.split.sigmas`) of the stop's
+    search and of the automatic lambda (default: estimated).
 
     Raises
     ------
@@ -823,7 +825,9 @@ def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> NetworkPl
 
     spec = network if isinstance(network, NetworkSpec) else load_network(network)
 
-    return NetworkPlanner(spec, None if lam == AUTO else lam, tau, h)
+    from .split import sigmas
+
+    return NetworkPlanner(spec, None if lam == AUTO else lam, tau, h, sigmas(sigma))
 
 
 @dataclass(frozen=True, eq=False)
@@ -838,6 +842,8 @@ class NetworkPlanner:
     lam: float | None
     tau: float | None
     h: float
+    #: The noise level given (one, or one per channel): the stop's and automatic lambda's
+    sigma: float | tuple | None = None
 
     @property
     def takes_progress(self) -> bool:
@@ -861,28 +867,8 @@ class NetworkPlanner:
         )
 
     def __call__(self, u, progress: Progress | None = None, labels=None):
-        from .network import build_network, unused_defaults
-        from .split import levels_apart, network_levels_note, plan_apart
+        from .network_stop import network_run
 
-        spec, lam, tau, h = self.spec, self.lam, self.tau, self.h
-        unused = unused_defaults(spec, lam, tau)  # said, not ignored silently
-        if spec.stop is None:
-            plan = build_network(spec, u, lam=lam, tau=tau, h=h)
-            extra = _warned({}, network_levels_note(plan, u, labels))  # lambda = "auto"
-        else:
-            from .network_stop import stopped_network  # stop = "sure": this signal's depth
-
+        if self.spec.stop is not None:  # stop = "sure": this signal's depth
             _need_samples(u, *self.samples_needed())
-
-            def alone(x, sigma=None, labels=None):
-                return stopped_network(spec, x, lam=lam, tau=tau, h=h, progress=progress)
-
-            # channels of levels apart: each its own depth (and lambda), as a search's
-            levels, apart, passed = levels_apart(u, None, True)
-            if apart is None:
-                plan, extra = alone(u)
-            else:
-                plan, extra = plan_apart(alone, u, labels, levels, apart, passed)
-        for note in unused:
-            extra = _warned(extra, note)
-        return plan, extra
+        return network_run(self.spec, u, self.lam, self.tau, self.h, self.sigma, progress, labels)

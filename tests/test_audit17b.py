@@ -128,3 +128,60 @@ def test_b9_an_exact_g_max_streamed_says_what_it_did_not_measure(tmp_path):
     assert "per subsequence not measured" in reports["500"][1]
     out0 = (tmp_path / "o0.csv").read_bytes()
     assert out0 == (tmp_path / "o500.csv").read_bytes()
+
+
+# B7: resnet --network with --stopping-rule and --sigma
+
+
+def _steps(tmp_path, n=600, sigma=0.2):
+    rng = np.random.default_rng(3)
+    u = np.repeat([0.0, 1.0, -0.5, 0.7, 0.2, -1.0], n // 6) + sigma * rng.standard_normal(n)
+    path = tmp_path / "s.csv"
+    np.savetxt(path, u[:, None], header="v", comments="", fmt="%.17g")
+    return path
+
+
+@pytest.mark.parametrize("text", [_STOP, _AUTO.replace('"auto"', "0.5")])
+def test_b7_a_stopping_rule_with_a_network_is_refused_in_one_line(tmp_path, text):
+    path, net = _steps(tmp_path), _write(tmp_path, "n.toml", text)
+    out = tmp_path / "o.csv"
+    rule = "noise2self" if "stop" in text else "sure"  # sure: refused where there is no stop
+    r = _invoke("resnet", path, "--network", net, "--stopping-rule", rule, "-o", out)
+    assert r.exit_code == 2 and "--stopping-rule" in r.output and "Traceback" not in r.output
+    assert not out.exists()
+    if "stop" in text:  # the stop's own rule, named: as without it
+        r = _invoke("resnet", path, "--network", net, "--stopping-rule", "sure", "-o", out)
+        assert r.exit_code == 0, r.output
+
+
+@pytest.mark.parametrize("text", [_STOP, _AUTO])
+def test_b7_sigma_sets_a_networks_stop_and_automatic_lambda(tmp_path, text):
+    path, net = _steps(tmp_path), _write(tmp_path, "n.toml", text)
+    got = {}
+    for sigma in ("0.05", "0.8"):
+        rep = tmp_path / f"r{sigma}.json"
+        r = _invoke(
+            "resnet",
+            path,
+            "--network",
+            net,
+            "--sigma",
+            sigma,
+            "-o",
+            tmp_path / "o.csv",
+            "--report",
+            rep,
+        )
+        assert r.exit_code == 0, r.output
+        got[sigma] = json.loads(rep.read_text())["parameters"]
+        assert got[sigma]["noise_sigma"] == [float(sigma)]
+        assert got[sigma]["noise_estimator"] == "given"
+    assert got["0.05"]["lambda_auto"] < got["0.8"]["lambda_auto"]
+
+
+def test_b7_one_sigma_per_channel_plans_a_stop_network_per_channel(tmp_path):
+    path, _, _ = _two(tmp_path)
+    net = _write(tmp_path, "stop.toml", _STOP)
+    r = _invoke("resnet", path, "--network", net, "--sigma", "0.01,0.4", "-o", tmp_path / "o.csv")
+    assert r.exit_code == 0, r.output
+    assert "channels got their own parameters (noise levels given per channel)" in r.output
