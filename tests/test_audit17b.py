@@ -185,3 +185,39 @@ def test_b7_one_sigma_per_channel_plans_a_stop_network_per_channel(tmp_path):
     r = _invoke("resnet", path, "--network", net, "--sigma", "0.01,0.4", "-o", tmp_path / "o.csv")
     assert r.exit_code == 0, r.output
     assert "channels got their own parameters (noise levels given per channel)" in r.output
+
+
+# B3: a clean file (a reference) at another sample rate
+
+
+def _wavs(tmp_path):
+    import soundfile as sf
+
+    rng = np.random.default_rng(5)
+    clean = 0.5 * np.sign(np.sin(np.arange(2000) / 50))
+    noisy = clean + 0.05 * rng.standard_normal(2000)
+    paths = {k: str(tmp_path / f"{k}.wav") for k in ("noisy", "same", "other")}
+    sf.write(paths["noisy"], noisy, 8000, subtype="DOUBLE")
+    sf.write(paths["same"], clean, 8000, subtype="DOUBLE")
+    sf.write(paths["other"], clean, 4000, subtype="DOUBLE")
+    return paths
+
+
+def test_b3_learn_refuses_a_clean_file_at_another_rate(tmp_path):
+    p = _wavs(tmp_path)
+    out = tmp_path / "net.toml"
+    r = _invoke("learn", p["noisy"], "--clean", p["other"], "--iterations", "1", "-o", out)
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "4000 Hz differs" in r.output and "8000 Hz" in r.output
+    assert len(r.output.strip().splitlines()) == 1 and not out.exists()
+
+
+@pytest.mark.parametrize("chunk", ["0", "500"])
+def test_b3_a_reference_at_another_rate_is_refused(tmp_path, chunk):
+    p = _wavs(tmp_path)
+    out = tmp_path / "o.wav"
+    args = ("resnet", p["noisy"], "--blocks", "3", "--chunk-size", chunk, "-o", out)
+    r = _invoke(*args, "--reference", p["other"])
+    assert r.exit_code == 1 and "the reference's sample rate 4000 Hz differs" in r.output
+    assert not out.exists()
+    assert _invoke(*args, "--reference", p["same"], "-q").exit_code == 0

@@ -281,7 +281,7 @@ def _read(paths: list[str], settings: dict) -> list:
     from ..io import read_signal
 
     fmt, options = settings["read"]
-    return [read_signal(path, fmt, options).data for path in paths]
+    return [read_signal(path, fmt, options) for path in paths]
 
 
 # --------------------------------------------------------------------------
@@ -291,8 +291,17 @@ def _read(paths: list[str], settings: dict) -> list:
 
 def _learn(noisy_paths, clean_paths, output, settings) -> None:
     """Learn from the files and write the network file -o."""
-    noisy = _read(noisy_paths, settings)
-    clean = _read(clean_paths, settings) if clean_paths else None
+    from ..io.signal import rate_mismatch
+
+    signals = _read(noisy_paths, settings)
+    cleans = _read(clean_paths, settings) if clean_paths else []
+    for i, (f, c) in enumerate(zip(signals, cleans, strict=False)):
+        rates = (c.samplerate, noisy_paths[i], f.samplerate)  # another rate: not its signal
+        line = rate_mismatch(clean_paths[i], rates[0], *rates[1:], "clean file", "noisy file")
+        if line is not None:
+            raise SignalError(line)
+    noisy = [s.data for s in signals]
+    clean = [s.data for s in cleans] if clean_paths else None
     for i, (f, c) in enumerate(zip(noisy, clean or noisy, strict=True)):
         if c.shape != f.shape:
             raise SignalError(
