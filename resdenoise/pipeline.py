@@ -511,7 +511,9 @@ class _Whole:
         if job.reference is not None:
             self.clean = read_signal(job.reference, None, job.read)
             rates = (self.clean.samplerate, sig.samplerate)
-            _check_reference(job.reference, self.clean.data.shape, sig.source, sig.data.shape, rates)
+            _check_reference(
+                job.reference, self.clean.data.shape, sig.source, sig.data.shape, rates
+            )
         self.subject = sig.data
         self.frames = sig.data.shape[0]
         stored32 = sig.subtype == "FLOAT"  # float32 values already: nothing to check

@@ -221,3 +221,27 @@ def test_b3_a_reference_at_another_rate_is_refused(tmp_path, chunk):
     assert r.exit_code == 1 and "the reference's sample rate 4000 Hz differs" in r.output
     assert not out.exists()
     assert _invoke(*args, "--reference", p["same"], "-q").exit_code == 0
+
+
+# B13: supervised learn on a short signal, worse than doing nothing
+
+
+def test_b13_supervised_learn_reports_the_identitys_loss_and_warns(tmp_path):
+    n = 16  # audit17b's make_short.py: 3 periods of a sine, noise 0.02
+    rng = np.random.default_rng(5)
+    c = np.sin(2 * np.pi * np.arange(n) / n * 3)
+    f = c + 0.02 * rng.standard_normal(n)
+    for name, x in (("tn.csv", f), ("tc.csv", c)):
+        np.savetxt(tmp_path / name, x[:, None], header="v", comments="", fmt="%.17g")
+    out = tmp_path / "net.toml"
+    args = ("learn", tmp_path / "tn.csv", "--clean", tmp_path / "tc.csv", "--iterations", "20")
+    r = CliRunner().invoke(cli, [str(a) for a in (*args, "-o", out, "--json")])
+    assert r.exit_code == 0, r.output + r.stderr
+    report = json.loads(r.stdout)
+    identity = float(np.mean((f - c) ** 2))
+    assert report["identity_loss"] == pytest.approx(identity, rel=1e-12)
+    assert report["written_loss"] == report["loss_stopped_by_sure"] > identity
+    assert "worse than doing nothing" in r.stderr and "worse than doing nothing" in str(
+        report["warnings"]
+    )
+    assert "the noisy files themselves" in r.stderr

@@ -436,7 +436,36 @@ def _train(noisy, clean, noisy_paths, clean_paths, network, settings):
         **(stop.as_dict() if stop is not None else {"stop": None}),
         "stability": verdict.as_dict(),
     }
+    if clean is not None:  # supervised: doing nothing has a known loss; said beside
+        report.update(_against_identity(noisy, clean, result, stop, use_stop, network))
     return stamped(report, LEARN_SCHEMA_VERSION), text, spec
+
+
+def _against_identity(noisy, clean, result, stop, use_stop, network) -> dict:
+    """The supervised loss of doing nothing (the noisy files themselves, as a stop that
+    keeps the input gives) and of the network as written (stopped by SURE where it is),
+    on the training files; a warning where the network written is no better."""
+    import numpy as np
+
+    total = sum(np.asarray(f).size for f in noisy)
+    pairs = zip(noisy, clean, strict=True)
+    identity = sum(float(np.sum((np.asarray(f) - c) ** 2)) for f, c in pairs) / total
+    written = stop.loss_stopped if use_stop else result.loss
+    out = {"identity_loss": identity, "written_loss": written}
+    if written > identity > 0.0:  # (equal: the stop kept the input; 0: nothing to learn)
+        how = 'stopped by SURE (stop = "sure")' if use_stop else "at its trained depth"
+        trained = None if stop is None else stop.loss_trained
+        fix = (
+            f"--stop none writes it at its trained depth ({trained:.6g})"
+            if use_stop and trained is not None and trained < identity
+            else "train on longer or more signals"
+        )
+        out["warnings"] = [
+            f"{network or 'the learned network'}: worse than doing nothing on its own "
+            f"training files: supervised loss {written:.6g} {how}, the noisy files "
+            f"themselves {identity:.6g} ({written / identity:.3g}x); {fix}"
+        ]
+    return out
 
 
 def _write(report: dict, files: list, settings: dict) -> None:
@@ -458,5 +487,5 @@ def _show(report: dict, run: dict | None, warned: list, settings: dict) -> None:
         render_learning(report, console, settings["verbose"])
         if run is not None:
             render.render_summary(run, console, settings["verbose"])
-        for message in warned:
+        for message in [*report.get("warnings", []), *warned]:
             render.warning(console, message)
