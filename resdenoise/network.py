@@ -662,7 +662,12 @@ class NetworkPlan(Plan):
         return tuple((nl, tau) for _, nl, tau in self.groups)
 
     def group_verdicts(self) -> list[stability.StabilityVerdict]:
-        return [stability.check_tau(nl, tau, self.h) for _, nl, tau in self.groups]
+        """Each group's verdict; a strided group's sign and total-variation guarantee is
+        per subsequence (``whole_signal`` false), as the network's own says."""
+        return [
+            dataclasses.replace(stability.check_tau(nl, tau, self.h), whole_signal=spec.scale == 1)
+            for spec, nl, tau in self.groups
+        ]
 
     def verdict(self) -> NetworkVerdict:
         verdicts = self.group_verdicts()

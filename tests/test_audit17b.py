@@ -245,3 +245,20 @@ def test_b13_supervised_learn_reports_the_identitys_loss_and_warns(tmp_path):
         report["warnings"]
     )
     assert "the noisy files themselves" in r.stderr
+
+
+# B11: a strided group's own stability in the report
+
+
+def test_b11_a_strided_groups_stability_is_per_subsequence(tmp_path):
+    path = _steps(tmp_path)
+    text = _TANH2 + '[[block]]\nactivation = "tanh"\nlambda = 5.0\nrepeat = 2\n'
+    net, rep = _write(tmp_path, "ms.toml", text), tmp_path / "r.json"
+    r = _invoke("resnet", path, "--network", net, "-o", tmp_path / "o.csv", "--report", rep)
+    assert r.exit_code == 0, r.output
+    blocks = json.loads(rep.read_text())["stability"]["blocks"]
+    got = [
+        (b["scale"], b["stability"]["whole_signal"], b["stability"]["sign_stable_for"])
+        for b in blocks
+    ]
+    assert got == [(2, False, "per subsequence"), (1, True, "whole signal")]
