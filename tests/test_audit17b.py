@@ -262,3 +262,15 @@ def test_b11_a_strided_groups_stability_is_per_subsequence(tmp_path):
         for b in blocks
     ]
     assert got == [(2, False, "per subsequence"), (1, True, "whole signal")]
+
+
+# B4: a clean file equal to its noisy file
+
+
+def test_b4_a_clean_file_equal_to_its_noisy_file_is_warned_of(tmp_path):
+    path = _steps(tmp_path, n=120)
+    out = tmp_path / "net.toml"
+    args = ("learn", path, "--clean", path, "--iterations", "1", "--groups", "1", "--blocks", "2")
+    r = _invoke(*args, "-o", out, "--stop", "none", "--start", "random")
+    assert r.exit_code == 0, r.output
+    assert "the clean file equals its noisy file" in r.output

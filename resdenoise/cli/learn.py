@@ -358,6 +358,8 @@ def _per_file(input_path: str, output: str, settings: dict) -> None:
 
 def _train(noisy, clean, noisy_paths, clean_paths, network, settings):
     """Learn, decide the stop, write the text and re-read it: ``(report, text, spec)``."""
+    import numpy as np
+
     from .. import learn as lib
     from .. import learn_stop
     from ..network import build_network, parse_network
@@ -438,6 +440,14 @@ def _train(noisy, clean, noisy_paths, clean_paths, network, settings):
     }
     if clean is not None:  # supervised: doing nothing has a known loss; said beside
         report.update(_against_identity(noisy, clean, result, stop, use_stop, network))
+        same = [  # nothing to learn from a pair: the same file twice, most likely
+            f"{c}: the clean file equals its noisy file {n} sample for sample: there is "
+            "nothing to learn from it (the same file given twice?)"
+            for n, c, f, x in zip(noisy_paths, clean_paths, noisy, clean, strict=True)
+            if np.array_equal(f, x)
+        ]
+        if same:
+            report["warnings"] = [*same, *report.get("warnings", [])]
     return stamped(report, LEARN_SCHEMA_VERSION), text, spec
 
 
