@@ -65,7 +65,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import math
 import os
 import re
@@ -554,9 +553,37 @@ def _coefficients(table: dict, name: str, form: str, at: Callable) -> tuple[floa
     return tuple(float(c) for c in table["coefficients"])
 
 
+def _toml_string(value: str) -> str:
+    """A TOML basic string that reads back as ``value``: characters as they are (UTF-8;
+    JSON's surrogate pairs for those outside the BMP are no TOML escape), quotes and
+    backslashes escaped, control characters (DEL too) as ``\\uXXXX``; refused where
+    ``value`` holds a lone surrogate, which no file holds (not a Unicode scalar value)."""
+    out = []
+    for c in value:
+        code = ord(c)
+        if 0xD800 <= code <= 0xDFFF:
+            raise ValueError(f"cannot write {value!r} to a network file (a lone surrogate)")
+        if c in '"\\':
+            out.append("\\" + c)
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\u{code:04X}")
+        else:
+            out.append(c)
+    return '"' + "".join(out) + '"'
+
+
+def _comment_line(line: str) -> str:
+    """A comment line as TOML holds it: control characters but tab (which a comment may
+    not hold) written as ``\\xNN``."""
+    return "".join(
+        c if c == "\t" or not (ord(c) < 0x20 or ord(c) == 0x7F) else f"\\x{ord(c):02x}"
+        for c in line
+    )
+
+
 def _toml_value(value) -> str:
     if isinstance(value, str):
-        return json.dumps(value)  # a TOML basic string: JSON's escapes are TOML's
+        return _toml_string(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -587,7 +614,7 @@ def format_network(
     ``comment`` lines go first, each after ``# ``.
     """
     blocks = list(blocks)
-    lines = [f"# {line}" for line in comment.splitlines()]
+    lines = [f"# {_comment_line(line)}" for line in comment.splitlines()]
     if any("threshold" in block for block in blocks):
         lines.append(f"version = {NETWORK_VERSIONS[-1]}")  # threshold: shrink's meaning
     if description:

@@ -274,3 +274,25 @@ def test_b4_a_clean_file_equal_to_its_noisy_file_is_warned_of(tmp_path):
     r = _invoke(*args, "-o", out, "--stop", "none", "--start", "random")
     assert r.exit_code == 0, r.output
     assert "the clean file equals its noisy file" in r.output
+
+
+# B12: format_network's text reads back for any label and comment
+
+
+@pytest.mark.parametrize(
+    "label", ["plain", "caf\u00e9", "emoji \U0001f600", 'q"uote \\ back', "ctl \x00\x1b[31m \x7f"]
+)
+def test_b12_format_network_reads_back_any_text(label):
+    from resdenoise.network import format_network, parse_network
+
+    block = {"activation": "tanh", "repeat": 2, "label": label}
+    text = format_network([block], description=label, comment=f"a\x00b\x7f {label}")
+    spec = parse_network(text)
+    assert spec.blocks[0].label == label and spec.description == label
+
+
+def test_b12_a_lone_surrogate_is_refused():
+    from resdenoise.network import format_network
+
+    with pytest.raises(ValueError, match="surrogate"):
+        format_network([{"activation": "tanh", "label": "x\ud800"}])
