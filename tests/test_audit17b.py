@@ -296,3 +296,12 @@ def test_b12_a_lone_surrogate_is_refused():
 
     with pytest.raises(ValueError, match="surrogate"):
         format_network([{"activation": "tanh", "label": "x\ud800"}])
+
+
+def test_b14_learn_warns_of_a_training_files_quiet_channel(tmp_path):
+    path, _, _ = _two(tmp_path, n=400)
+    out = tmp_path / "net.toml"
+    args = ("learn", path, "--iterations", "1", "--start", "random", "--stop", "none")
+    r = _invoke(*args, "--groups", "1", "--blocks", "2", "-o", out)
+    assert r.exit_code == 0, r.output
+    assert "column 1 ('quiet')'s noise" in r.output and "a file of its own" in r.output

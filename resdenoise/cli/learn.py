@@ -309,8 +309,40 @@ def _learn(noisy_paths, clean_paths, output, settings) -> None:
                 f"{noisy_paths[i]}, {f.shape}"
             )
     report, text, _ = _train(noisy, clean, noisy_paths, clean_paths, output, settings)
+    apart = [line for s in signals if (line := _levels_apart(s)) is not None]
+    if apart:  # the automatic lambda, one per file, is its loudest channel's
+        report["warnings"] = [*report.get("warnings", []), *apart]
     _write(report, [(output, text.encode("utf-8"))], settings)
     _show(report, None, [], settings)
+
+
+def _levels_apart(signal) -> str | None:
+    """The warning where a training file's channels' noise levels differ by more than
+    :data:`resdenoise.plans.CHANNEL_NOISE_FACTOR` (its automatic lambda, which the
+    network's lambdas scale, is set by the loudest channel's noise), else None."""
+    import numpy as np
+
+    from ..noise import resolve_sigma
+    from ..plans import CHANNEL_NOISE_FACTOR
+    from ..stability import channel_labels
+
+    x = np.asarray(signal.data, dtype=float)
+    if x.ndim < 2 or x.shape[1] < 2:
+        return None
+    sigma = np.asarray(resolve_sigma(x).sigma, dtype=float).ravel()
+    levels = [(float(v), c) for c, v in enumerate(sigma) if v > 0.0]
+    if len(levels) < 2:
+        return None
+    (low, quiet), (high, loud) = min(levels), max(levels)
+    if not high > CHANNEL_NOISE_FACTOR * low:
+        return None
+    names = channel_labels(len(sigma), signal.channel_labels)
+    return (
+        f"{signal.source}: {names[quiet]}'s noise ({low:.3g}) is {high / low:.3g}x below "
+        f"{names[loud]}'s ({high:.3g}): the file's automatic lambda, which the network's "
+        f"lambdas scale in training, fits the loudest's noise; learn from {names[quiet]} "
+        "in a file of its own (--columns)"
+    )
 
 
 def _per_file(input_path: str, output: str, settings: dict) -> None:
