@@ -370,7 +370,24 @@ def network_run(
             plan, extra = alone(u, levels)
         else:
             plan, extra = plan_apart(alone, u, labels, levels, apart, passed)
+    notes.append(strides_note(spec, u))
     notes = [note for note in notes if note is not None]
     if notes:
         extra = {**extra, "warnings": [*extra.get("warnings", []), *notes]}
     return plan, extra
+
+
+def strides_note(spec, u) -> str | None:
+    """The warning where a block's ``scale`` is not below the signal's length: each of
+    its subsequences is one sample, and it filters nothing (None where every one is)."""
+    from .filters import Summary
+
+    n = int(u.frames) if isinstance(u, Summary) else int(np.shape(u)[0])
+    over = [b for b in spec.blocks if b.scale >= n]
+    if not over:
+        return None
+    which = ", ".join(f"{b.where} (scale {b.scale})" for b in over)
+    return (
+        f"{spec.source}: {which} filters nothing on {n} samples: every subsequence of a "
+        "stride that long is one sample (a scale below the signal's length filters)"
+    )

@@ -305,3 +305,23 @@ def test_b14_learn_warns_of_a_training_files_quiet_channel(tmp_path):
     r = _invoke(*args, "--groups", "1", "--blocks", "2", "-o", out)
     assert r.exit_code == 0, r.output
     assert "column 1 ('quiet')'s noise" in r.output and "a file of its own" in r.output
+
+
+# B5: strides not below the signal's length
+
+
+def test_b5_a_network_scale_beyond_the_signal_is_warned_of(tmp_path):
+    path = _steps(tmp_path)  # 600 samples
+    for scale, warned in ((600, True), (599, False)):
+        net = _write(tmp_path, "big.toml", f'[[block]]\nactivation = "tanh"\nscale = {scale}\n')
+        r = _invoke("resnet", path, "--network", net, "-o", tmp_path / "o.csv")
+        assert r.exit_code == 0, r.output
+        assert ("filters nothing on 600 samples" in r.output) is warned
+
+
+def test_b5_learn_scales_beyond_the_shortest_file_are_warned_of(tmp_path):
+    path = _steps(tmp_path, n=24)
+    args = ("learn", path, "--scales", "6", "--groups", "6", "--blocks", "1", "--iterations", "1")
+    r = _invoke(*args, "--start", "random", "--stop", "none", "-o", tmp_path / "n.toml")
+    assert r.exit_code == 0, r.output
+    assert "the groups of stride 32 filter nothing" in r.output and "--scales 5 at most" in r.output

@@ -470,8 +470,19 @@ def _train(noisy, clean, noisy_paths, clean_paths, network, settings):
         **(stop.as_dict() if stop is not None else {"stop": None}),
         "stability": verdict.as_dict(),
     }
+    shortest = min(np.shape(f)[0] for f in noisy)
+    over = sorted({arch.stride(i) for i in range(arch.groups) if arch.stride(i) >= shortest})
+    if over:  # every subsequence of such a stride is one sample: the group filters nothing
+        report["warnings"] = [
+            f"--scales {arch.scales}: the groups of stride {', '.join(map(str, over))} filter "
+            f"nothing on the shortest training file's {shortest} samples (every subsequence "
+            f"of such a stride is one sample); --scales {max(1, (shortest - 1).bit_length())} "
+            "at most uses them all"
+        ]
     if clean is not None:  # supervised: doing nothing has a known loss; said beside
-        report.update(_against_identity(noisy, clean, result, stop, use_stop, network))
+        said = _against_identity(noisy, clean, result, stop, use_stop, network)
+        said["warnings"] = [*report.get("warnings", []), *said.get("warnings", [])]
+        report.update({k: v for k, v in said.items() if v})
         same = [  # nothing to learn from a pair: the same file twice, most likely
             f"{c}: the clean file equals its noisy file {n} sample for sample: there is "
             "nothing to learn from it (the same file given twice?)"
