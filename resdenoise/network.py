@@ -888,15 +888,32 @@ def build_network(
             if auto is None:
                 auto = auto_lambda(u, h, sigma)[0]  # sigma: the level given, else estimated
             value = auto if b.lam_scale is None else auto * b.lam_scale
-        value = value * lam_factor if lam_factor != 1.0 else value
+            if not math.isfinite(value) and b.lam_scale is not None:  # named, not "lam"
+                raise NetworkError(
+                    f"{spec.source}: {b.at('lambda-scale')}: lambda-scale {b.lam_scale:g} x "
+                    f"the automatic lambda {auto:.4g} is beyond float64: give a smaller one"
+                )
+        if lam_factor != 1.0:
+            scaled = value * lam_factor
+            if not math.isfinite(scaled) or scaled == 0.0:
+                raise NetworkError(
+                    f"{spec.source}: lambda-factors {lam_factor:g} x the lambda {value:.4g} of "
+                    f"{b.where} is {scaled:g}, outside float64: give factors nearer 1"
+                )
+            value = scaled
         key = (b.expr, b.name, b.form, value, b.coefficients)
         if key not in built:
-            if b.expr is not None:
-                built[key] = with_reach(expression_nonlinearity(b.expr, b.form, value), u, h)
-            elif b.coefficients is not None:
-                built[key] = get_parametrised(b.name, b.coefficients, b.form, value)
-            else:
-                built[key] = get_nonlinearity(b.name, b.form, value)
+            try:
+                if b.expr is not None:
+                    built[key] = with_reach(expression_nonlinearity(b.expr, b.form, value), u, h)
+                elif b.coefficients is not None:
+                    built[key] = get_parametrised(b.name, b.coefficients, b.form, value)
+                else:
+                    built[key] = get_nonlinearity(b.name, b.form, value)
+            except ParameterError as exc:  # the file, block and line named, as its others
+                if str(exc).startswith(f"{spec.source}: "):
+                    raise
+                raise NetworkError(f"{spec.source}: {b.at(b.function_key)}: {exc}") from None
         nl = built[key]
         step = b.tau if b.tau is not None else tau
         if step is None:

@@ -325,3 +325,34 @@ def test_b5_learn_scales_beyond_the_shortest_file_are_warned_of(tmp_path):
     r = _invoke(*args, "--start", "random", "--stop", "none", "-o", tmp_path / "n.toml")
     assert r.exit_code == 0, r.output
     assert "the groups of stride 32 filter nothing" in r.output and "--scales 5 at most" in r.output
+
+
+# B1: network errors name the file, block and line
+
+
+@pytest.mark.parametrize(
+    "text, said",
+    [
+        (
+            '[[block]]\nactivation = "tanh"\n\n[[block]]\nactivation-expr = "r/0"\n',
+            "block 2 (line 5): 'r/0'",
+        ),
+        (
+            '[[block]]\nactivation = "tanh"\nlambda-scale = 1e308\n',
+            "block 1 (line 3): lambda-scale 1e+308 x",
+        ),
+        (
+            'stop = "sure"\nlambda-factors = [1e308]\n[[block]]\nactivation = "tanh"\nlambda-scale = 1e10\n',
+            "lambda-factors 1e+308 x the lambda",
+        ),
+    ],
+)
+def test_b1_network_errors_name_the_file_and_block(tmp_path, text, said):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "big.csv"
+    np.savetxt(path, 1000 * rng.standard_normal((300, 1)), header="v", comments="", fmt="%.17g")
+    net, out = _write(tmp_path, "bad.toml", text), tmp_path / "o.csv"
+    r = _invoke("resnet", path, "--network", net, "-o", out)
+    assert r.exit_code == 2 and not out.exists() and "Traceback" not in r.output
+    assert r.output.startswith(f"Error: {net}: ") and said in r.output, r.output
+    assert "lam must be" not in r.output
