@@ -317,6 +317,31 @@ def stopped_network(spec, u, lam=None, tau=None, h: float = 1.0, progress=None, 
         (a, plan if a == 1.0 else build_network(spec, u, lam_factor=a, **kw))
         for a in spec.lambda_factors
     ]
+    variants, note = _stable_variants(spec, variants)
+    if note is not None:
+        plan_, extra = _stopped_network(spec, plan, u, sigma, variants, progress)
+        return plan_, {**extra, "warnings": [*extra.get("warnings", []), note]}
+    return _stopped_network(spec, plan, u, sigma, variants, progress)
+
+
+def _stable_variants(spec, variants):
+    """``(variants, note)``: the lambda factors whose network is L-infinity stable (a
+    formula's g_max may grow with lambda), the others left out of the search and said,
+    so that the verdict does not hang on the factor SURE prefers; all of them where none
+    is (the verdict refuses the one chosen, as without factors)."""
+    verdicts = [p.verdict() for _, p in variants]
+    kept = [v for v, verdict in zip(variants, verdicts, strict=True) if verdict.linf_stable]
+    if not kept or len(kept) == len(variants):
+        return variants, None
+    left = [(a, v) for (a, _), v in zip(variants, verdicts, strict=True) if not v.linf_stable]
+    return kept, (
+        f"{spec.source}: lambda-factors {', '.join(f'{a:g}' for a, _ in left)} left out of "
+        f"the search: the network is not stable there ({left[0][1].reason})"
+    )
+
+
+def _stopped_network(spec, plan, u, sigma, variants, progress):
+    """:func:`stopped_network`'s search of ``variants``."""
     if not all(p.scalable for _, p in variants):  # a formula's activation: as it is
         return stopped_plan(plan, u, spec.max_blocks, sigma, variants, progress=progress)
 

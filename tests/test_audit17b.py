@@ -356,3 +356,23 @@ def test_b1_network_errors_name_the_file_and_block(tmp_path, text, said):
     assert r.exit_code == 2 and not out.exists() and "Traceback" not in r.output
     assert r.output.startswith(f"Error: {net}: ") and said in r.output, r.output
     assert "lam must be" not in r.output
+
+
+# B6: lambda-factors at which a formula's network is unstable
+
+
+_LAMG = 'stop = "sure"\nlambda-factors = [1.0, 4.0]\n[[block]]\nactivation-expr = "{expr}"\nlambda = {lam}\ntau = 1.0\nrepeat = 10\n'
+
+
+@pytest.mark.parametrize(
+    "expr, lam",
+    [("lam*r", 0.25), ("r*(minimum(lam, 0.25) + where(abs(r) > 100, 2*lam, 0))", 0.125)],
+)
+def test_b6_unstable_lambda_factors_are_left_out_of_the_search(tmp_path, expr, lam):
+    path = _steps(tmp_path)
+    net = _write(tmp_path, "lf.toml", _LAMG.format(expr=expr, lam=lam))
+    rep = tmp_path / "r.json"
+    r = _invoke("resnet", path, "--network", net, "-o", tmp_path / "o.csv", "--report", rep)
+    assert r.exit_code == 0, r.output  # old: refused (exit 3) where SURE preferred factor 4
+    assert "lambda-factors 4 left out of the search" in r.output
+    assert json.loads(rep.read_text())["stability"]["linf_stable"] is True
