@@ -376,3 +376,32 @@ def test_b6_unstable_lambda_factors_are_left_out_of_the_search(tmp_path, expr, l
     assert r.exit_code == 0, r.output  # old: refused (exit 3) where SURE preferred factor 4
     assert "lambda-factors 4 left out of the search" in r.output
     assert json.loads(rep.read_text())["stability"]["linf_stable"] is True
+
+
+# B8: a learned (bumps) activation translated on the command line
+
+
+def test_b8_translate_takes_bumps_with_its_coefficients():
+    from resdenoise.dictionary import translate
+    from resdenoise.nonlinearities import get_parametrised
+
+    r = _invoke(
+        "translate",
+        "--activation",
+        "bumps",
+        "--coefficients",
+        "0.5,0,0.5",
+        "--lambda",
+        "2",
+        "--json",
+    )
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.output)
+    nl = get_parametrised("bumps", [0.5, 0, 0.5], lam=2.0)
+    want = json.loads(json.dumps(translate(nl, "activation")))
+    for key in ("forms", "g_min", "g_max", "tau_linf_bound", "tau_sign_bound", "conditions"):
+        assert got[key] == want[key], key
+    r = _invoke("translate", "--activation", "bumps")
+    assert r.exit_code == 2 and "give its coefficients" in r.output
+    r = _invoke("translate", "--activation", "tanh", "--coefficients", "1")
+    assert r.exit_code == 2 and "drop --coefficients" in r.output
