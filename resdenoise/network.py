@@ -845,6 +845,7 @@ def build_network(
     h: float = 1.0,
     lam_factor: float = 1.0,
     sigma=None,
+    shift: int = 0,
 ) -> NetworkPlan:
     """Bind every block of ``spec``: lambda, tau, and the nonlinearity.
 
@@ -861,6 +862,10 @@ def build_network(
         missing tau is the group's sign-stable bound ``h^2/(4 g_max)``.
     h : float
         Grid size, unless the file sets ``h``.
+    shift : int
+        ``u`` is the signal divided by ``2**shift`` (its squares in range): the lambdas
+        given (the file's, ``lam``, a threshold's) are divided by it too; the automatic
+        one is ``u``'s.
     lam_factor : float
         Every block's lambda times this (the ``lambda-factors`` a ``stop``
         chooses from).
@@ -879,7 +884,7 @@ def build_network(
     for b in spec.blocks:
         value = b.lam if b.lam is not None else None if b.lam_auto else lam
         if b.threshold is not None:
-            value = _threshold_lambda(spec, b, h)
+            value = times_power_of_two(_threshold_lambda(spec, b, h), -shift)
         elif value is None or b.lam_scale is not None:
             if u is None:
                 raise NetworkError(
@@ -893,6 +898,8 @@ def build_network(
                     f"{spec.source}: {b.at('lambda-scale')}: lambda-scale {b.lam_scale:g} x "
                     f"the automatic lambda {auto:.4g} is beyond float64: give a smaller one"
                 )
+        elif shift:  # a lambda given, in the signal's units; u is it divided by 2**shift
+            value = times_power_of_two(value, -shift)
         if lam_factor != 1.0:
             scaled = value * lam_factor
             if not math.isfinite(scaled) or scaled == 0.0:

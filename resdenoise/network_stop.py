@@ -40,7 +40,7 @@ from .errors import check_blocks
 from .filters import as_identity
 from .network import NetworkPlan, build_network
 from .noise import resolve_sigma
-from .scaling import scaled_search, scaled_values, times_power_of_two
+from .scaling import level_shift, scaled_search, scaled_values, times_power_of_two
 from .stopping import search_phase
 from .sure import PROBE_SEED, SureParts, chunk_bounds, sure_probe
 
@@ -311,17 +311,35 @@ def stopped_network(spec, u, lam=None, tau=None, h: float = 1.0, progress=None, 
     its output is multiplied back, the choice at ``u`` the one at ``u / 2**k``.
     ``sigma``: the noise level given (the search's and the automatic lambda's; default
     the automatic search's estimate)."""
-    kw = {"lam": lam, "tau": tau, "h": h, "sigma": sigma}
+    if all(b.expr is None for b in spec.blocks) and level_shift(u):
+        # registry activations (exact in scale), samples whose automatic lambda may be
+        # beyond float64's normal numbers: the network bound to u / 2**k, searched there
+
+        def search(v, shift, sigma=None):
+            return _stopped_at(spec, v, lam, tau, h, progress, sigma, shift)
+
+        levels = {} if sigma is None else {"sigma": sigma}
+        return scaled_search(search, u, squares=False, **levels)
+    return _stopped_at(spec, u, lam, tau, h, progress, sigma, 0)
+
+
+def _stopped_at(spec, u, lam, tau, h, progress, sigma, shift: int):
+    """:func:`stopped_network` of ``u``, the signal divided by ``2**shift`` (the network
+    bound to it: :func:`resdenoise.network.build_network`'s ``shift``)."""
+    kw = {"lam": lam, "tau": tau, "h": h, "sigma": sigma, "shift": shift}
     plan = build_network(spec, u, **kw)
     variants = [
         (a, plan if a == 1.0 else build_network(spec, u, lam_factor=a, **kw))
         for a in spec.lambda_factors
     ]
     variants, note = _stable_variants(spec, variants)
-    if note is not None:
-        plan_, extra = _stopped_network(spec, plan, u, sigma, variants, progress)
-        return plan_, {**extra, "warnings": [*extra.get("warnings", []), note]}
-    return _stopped_network(spec, plan, u, sigma, variants, progress)
+    if shift:  # bound where it is searched
+        got = stopped_plan(plan, u, spec.max_blocks, sigma, variants, shift, progress)
+    else:
+        got = _stopped_network(spec, plan, u, sigma, variants, progress)
+    if note is None:
+        return got
+    return got[0], {**got[1], "warnings": [*got[1].get("warnings", []), note]}
 
 
 def _stable_variants(spec, variants):

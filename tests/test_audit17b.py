@@ -405,3 +405,21 @@ def test_b8_translate_takes_bumps_with_its_coefficients():
     assert r.exit_code == 2 and "give its coefficients" in r.output
     r = _invoke("translate", "--activation", "tanh", "--coefficients", "1")
     assert r.exit_code == 2 and "drop --coefficients" in r.output
+
+
+# B2: a network's stop on samples of subnormal amplitude
+
+
+def test_b2_a_stop_network_searches_subnormal_samples_as_scaled_ones(tmp_path):
+    from resdenoise.filters import run_plan
+
+    rng = np.random.default_rng(2)
+    u = np.repeat([0.0, 1.0, -0.5, 0.7], 150) + 0.2 * rng.standard_normal(600)
+    tiny = np.ldexp(u, -1060)  # below float64's normal numbers (exact: a power of two)
+    assert np.abs(tiny).max() < np.finfo(float).tiny
+    u = np.ldexp(tiny, 1060)  # the same samples, in float64's normal range (exact)
+    make = network_planner(_write(tmp_path, "stop.toml", _STOP))
+    plan, extra = make(u)
+    plan_tiny, extra_tiny = make(tiny)  # old: refused, "the automatic lambda is ..."
+    assert extra_tiny["blocks_chosen"] == extra["blocks_chosen"] > 0
+    assert np.array_equal(run_plan(plan_tiny, tiny), np.ldexp(run_plan(plan, u), -1060))
