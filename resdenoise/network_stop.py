@@ -51,7 +51,6 @@ __all__ = [
     "choose_depth",
     "cut_network",
     "default_cap",
-    "network_run",
     "stopped_network",
     "stopped_plan",
 ]
@@ -372,52 +371,6 @@ def _stopped_network(spec, plan, u, sigma, variants, progress):
     levels = {} if sigma is None else {"sigma": sigma}
     # SURE said in the signal's units by the choice itself (shift): not scaled again
     return scaled_search(search, u, squares=False, lam=lams, **levels)
-
-
-def network_run(
-    spec, u, lam=None, tau=None, h: float = 1.0, sigma=None, progress=None, labels=None
-):
-    """``(plan, extra)`` of a network file on ``u``, as ``resnet --network`` runs it
-    (:class:`resdenoise.plans.NetworkPlanner`): every block, or with ``stop`` the depth
-    of :func:`stopped_network`, where the channels' noise levels differ by more than
-    :data:`resdenoise.split.SPLIT_FACTOR` (or ``sigma`` gives one level per channel that
-    differ) each channel's own, as a run of it alone (:func:`resdenoise.split.plan_apart`).
-    ``sigma``: the noise level given, of the stop's search and the automatic lambda
-    (one for all channels without ``stop``); said unused where the file has neither."""
-    from .network import unused_defaults
-    from .split import levels_apart, network_levels_note, plan_apart
-
-    notes = unused_defaults(spec, lam, tau)  # said, not ignored silently
-    if spec.stop is None:
-        level = levels_apart(u, sigma, False)[0]  # one lambda for all channels: one level
-        plan = build_network(spec, u, lam=lam, tau=tau, h=h, sigma=level)
-        extra = {}
-        if level is None:
-            notes.insert(0, network_levels_note(plan, u, labels))  # lambda = "auto"
-        elif "lambda_auto" in plan.parameters:  # the level the automatic lambda took
-            extra = {"noise_sigma": [float(level)], "noise_estimator": "given"}
-        else:
-            notes.append(
-                f"the noise level given (--sigma) is not used: every block of {spec.source} "
-                'has its lambda and it has no stop = "sure" (--sigma sets a network\'s '
-                "automatic lambda and the noise level of its stop)"
-            )
-    else:
-
-        def alone(x, level=None, labels=None):
-            return stopped_network(spec, x, lam, tau, h, progress, level)
-
-        # channels of levels apart: each its own depth (and lambda), as a search's
-        levels, apart, passed = levels_apart(u, sigma, True)
-        if apart is None:
-            plan, extra = alone(u, levels)
-        else:
-            plan, extra = plan_apart(alone, u, labels, levels, apart, passed)
-    notes.append(strides_note(spec, u))
-    notes = [note for note in notes if note is not None]
-    if notes:
-        extra = {**extra, "warnings": [*extra.get("warnings", []), *notes]}
-    return plan, extra
 
 
 def strides_note(spec, u) -> str | None:

@@ -22,7 +22,7 @@ from typing import ClassVar, Final
 
 from .errors import ParameterError, WholeSignalNeeded, check_count, check_positive, spell
 from .pairs import helping
-from .split import sigmas
+from .split import channel_levels_note, sigmas
 
 __all__ = [
     "AUTO",
@@ -726,42 +726,6 @@ class AutomaticPlanner:
         return plan, _warned(extra, channel_levels_note(extra, labels))
 
 
-#: Channels whose estimated noise levels differ by more than this factor are warned of
-#: where parameters are automatic and one for all channels (set by the loudest's noise):
-#: where they are searched the channels are planned apart instead (resdenoise.split), so
-#: this is the automatic lambda of a given stopping time.  Measured when it was added (a
-#: quiet channel beside one k times louder, signal and noise, on steps with a sine, music-
-#: and speech-like signals): at k = 2 the quiet channel loses at most 1.3 dB (0 for music-
-#: and speech-like signals), at 4 up to 2.7 dB, at 20 19 dB (shrink's automatic family)
-#: against a run of its own.
-CHANNEL_NOISE_FACTOR: Final = 4.0
-
-
-def channel_levels_note(extra: dict, labels=None) -> str | None:
-    """The warning where automatic parameters (``extra`` says which) were chosen for
-    channels whose estimated noise levels (``extra["noise_sigma"]``) differ by more than
-    :data:`CHANNEL_NOISE_FACTOR`; None elsewhere (one channel, levels given or alike, no
-    automatic parameter)."""
-    sigma = extra.get("noise_sigma") or ()
-    automatic = extra.get("lambda_rule", "given") != "given" or any(
-        key in extra for key in ("stopping_rule", "automatic_choice")
-    )
-    levels = [(float(v), c) for c, v in enumerate(sigma) if float(v) > 0.0]
-    if not automatic or extra.get("noise_estimator") == "given" or len(levels) < 2:
-        return None
-    (low, quiet), (high, loud) = min(levels), max(levels)
-    if not high > CHANNEL_NOISE_FACTOR * low:
-        return None
-    from .stability import channel_labels
-
-    names = channel_labels(len(sigma), labels)
-    return (
-        f"{names[quiet]}'s noise ({low:.3g}) is {high / low:.3g}x below {names[loud]}'s "
-        f"({high:.3g}): the automatic parameters, one for all channels, fit the loudest's "
-        f"noise; filter {names[quiet]} in a run of its own (--columns)"
-    )
-
-
 #: command: the settings ``--FORM auto`` leaves to the search, and the values that
 #: mean "not given" (None is always one)
 _AUTO_FAMILY: Final = {
@@ -867,7 +831,7 @@ class NetworkPlanner:
         )
 
     def __call__(self, u, progress: Progress | None = None, labels=None):
-        from .network_stop import network_run
+        from .split import network_run
 
         if self.spec.stop is not None:  # stop = "sure": this signal's depth
             _need_samples(u, *self.samples_needed())

@@ -318,12 +318,12 @@ def _learn(noisy_paths, clean_paths, output, settings) -> None:
 
 def _levels_apart(signal) -> str | None:
     """The warning where a training file's channels' noise levels differ by more than
-    :data:`resdenoise.plans.CHANNEL_NOISE_FACTOR` (its automatic lambda, which the
+    :data:`resdenoise.split.CHANNEL_NOISE_FACTOR` (its automatic lambda, which the
     network's lambdas scale, is set by the loudest channel's noise), else None."""
     import numpy as np
 
     from ..noise import resolve_sigma
-    from ..plans import CHANNEL_NOISE_FACTOR
+    from ..split import CHANNEL_NOISE_FACTOR
     from ..stability import channel_labels
 
     x = np.asarray(signal.data, dtype=float)
