@@ -467,7 +467,16 @@ def _why_streamed(path: str, chunk: int | None) -> tuple[tuple, tuple | None]:
     )
 
 
-def _check_reference(reference: str, shape: tuple, name: str, shape_in: tuple) -> None:
+def _check_reference(
+    reference: str, shape: tuple, name: str, shape_in: tuple, rates: tuple = (None, None)
+) -> None:
+    """Refuse a reference that is not the input's signal: another shape, or another
+    sample rate where both files have one (``rates``: the reference's, the input's)."""
+    from .io.signal import rate_mismatch
+
+    line = rate_mismatch(reference, rates[0], name, rates[1], "reference", "input")
+    if line is not None:
+        raise SignalError(line)
     if shape != shape_in:
         raise SignalError(
             f"{reference}: the reference has shape {shape} (samples, channels) "
@@ -501,7 +510,10 @@ class _Whole:
         self.clean = None
         if job.reference is not None:
             self.clean = read_signal(job.reference, None, job.read)
-            _check_reference(job.reference, self.clean.data.shape, sig.source, sig.data.shape)
+            rates = (self.clean.samplerate, sig.samplerate)
+            _check_reference(
+                job.reference, self.clean.data.shape, sig.source, sig.data.shape, rates
+            )
         self.subject = sig.data
         self.frames = sig.data.shape[0]
         stored32 = sig.subtype == "FLOAT"  # float32 values already: nothing to check
@@ -663,7 +675,8 @@ class _Streamed:
         self.ref = None
         if job.reference is not None:
             self.ref = open_signal_stream(job.reference, None, job.read)
-            _check_reference(job.reference, self.ref.shape, stream.source, stream.shape)
+            rates = (self.ref.template.samplerate, stream.template.samplerate)
+            _check_reference(job.reference, self.ref.shape, stream.source, stream.shape, rates)
         self.subject = self.run.start(stream)
         self.frames = stream.frames
         if self.dtype == "float32":
@@ -789,6 +802,11 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
             return held
 
         report, quality, streaming = source.filter(plan, verdict, write)
+        if streamed and report is not None and plan.scale_checks is not None and plan.steps:
+            from .report import scales_unmeasured  # the per-subsequence checks need it whole
+
+            notes.append(scales_unmeasured(report, source.name))
+            emit_warning(notes[-1], job.on_warning)
         outputs: list = [writer]
         if not job.measure:  # no report (run_file returns None)
             report = None

@@ -22,7 +22,7 @@ from typing import ClassVar, Final
 
 from .errors import ParameterError, WholeSignalNeeded, check_count, check_positive, spell
 from .pairs import helping
-from .split import sigmas
+from .split import channel_levels_note, sigmas
 
 __all__ = [
     "AUTO",
@@ -726,42 +726,6 @@ class AutomaticPlanner:
         return plan, _warned(extra, channel_levels_note(extra, labels))
 
 
-#: Channels whose estimated noise levels differ by more than this factor are warned of
-#: where parameters are automatic and one for all channels (set by the loudest's noise):
-#: where they are searched the channels are planned apart instead (resdenoise.split), so
-#: this is the automatic lambda of a given stopping time.  Measured when it was added (a
-#: quiet channel beside one k times louder, signal and noise, on steps with a sine, music-
-#: and speech-like signals): at k = 2 the quiet channel loses at most 1.3 dB (0 for music-
-#: and speech-like signals), at 4 up to 2.7 dB, at 20 19 dB (shrink's automatic family)
-#: against a run of its own.
-CHANNEL_NOISE_FACTOR: Final = 4.0
-
-
-def channel_levels_note(extra: dict, labels=None) -> str | None:
-    """The warning where automatic parameters (``extra`` says which) were chosen for
-    channels whose estimated noise levels (``extra["noise_sigma"]``) differ by more than
-    :data:`CHANNEL_NOISE_FACTOR`; None elsewhere (one channel, levels given or alike, no
-    automatic parameter)."""
-    sigma = extra.get("noise_sigma") or ()
-    automatic = extra.get("lambda_rule", "given") != "given" or any(
-        key in extra for key in ("stopping_rule", "automatic_choice")
-    )
-    levels = [(float(v), c) for c, v in enumerate(sigma) if float(v) > 0.0]
-    if not automatic or extra.get("noise_estimator") == "given" or len(levels) < 2:
-        return None
-    (low, quiet), (high, loud) = min(levels), max(levels)
-    if not high > CHANNEL_NOISE_FACTOR * low:
-        return None
-    from .stability import channel_labels
-
-    names = channel_labels(len(sigma), labels)
-    return (
-        f"{names[quiet]}'s noise ({low:.3g}) is {high / low:.3g}x below {names[loud]}'s "
-        f"({high:.3g}): the automatic parameters, one for all channels, fit the loudest's "
-        f"noise; filter {names[quiet]} in a run of its own (--columns)"
-    )
-
-
 #: command: the settings ``--FORM auto`` leaves to the search, and the values that
 #: mean "not given" (None is always one)
 _AUTO_FAMILY: Final = {
@@ -803,7 +767,7 @@ def _a(form: str) -> str:
     return f"{'an' if form[0] in 'aeiou' else 'a'} {form}"
 
 
-def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> NetworkPlanner:
+def network_planner(network, *, lam=None, tau=None, h: float = 1.0, sigma=None) -> NetworkPlanner:
     """``make_plan(u) -> (plan, extra)`` of a network file (a path or a loaded spec).
 
     A file with ``stop = "sure"`` gets the depth of least SURE on ``u``
@@ -812,7 +776,9 @@ def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> NetworkPl
     else every block runs (``extra`` empty).
 
     ``lam``, ``tau`` and ``h`` are the defaults of blocks that do not set
-    their own (see :func:`resdenoise.network.build_network`).
+    their own (see :func:`resdenoise.network.build_network`); ``sigma``, the noise
+    level (one, or one per channel: :func:`resdenoise.split.sigmas`) of the stop's
+    search and of the automatic lambda (default: estimated).
 
     Raises
     ------
@@ -823,7 +789,9 @@ def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> NetworkPl
 
     spec = network if isinstance(network, NetworkSpec) else load_network(network)
 
-    return NetworkPlanner(spec, None if lam == AUTO else lam, tau, h)
+    from .split import sigmas
+
+    return NetworkPlanner(spec, None if lam == AUTO else lam, tau, h, sigmas(sigma))
 
 
 @dataclass(frozen=True, eq=False)
@@ -831,10 +799,15 @@ class NetworkPlanner:
     """``make_plan(u, progress=None) -> (plan, extra)`` of a network; build it with
     :func:`network_planner`.  A plain object (not a closure), so that it pickles."""
 
+    #: ``make_plan(u, labels=...)`` is understood (the channels' notes name them)
+    takes_labels: ClassVar[bool] = True
+
     spec: object  # a resdenoise.network.NetworkSpec
     lam: float | None
     tau: float | None
     h: float
+    #: The noise level given (one, or one per channel): the stop's and automatic lambda's
+    sigma: float | tuple | None = None
 
     @property
     def takes_progress(self) -> bool:
@@ -857,18 +830,9 @@ class NetworkPlanner:
             (f"drop stop from {spec.source} to run every block", ()),
         )
 
-    def __call__(self, u, progress: Progress | None = None):
-        from .network import build_network, unused_defaults
+    def __call__(self, u, progress: Progress | None = None, labels=None):
+        from .split import network_run
 
-        spec, lam, tau, h = self.spec, self.lam, self.tau, self.h
-        unused = unused_defaults(spec, lam, tau)  # said, not ignored silently
-        if spec.stop is None:
-            plan, extra = build_network(spec, u, lam=lam, tau=tau, h=h), {}
-        else:
-            from .network_stop import stopped_network  # stop = "sure": this signal's depth
-
+        if self.spec.stop is not None:  # stop = "sure": this signal's depth
             _need_samples(u, *self.samples_needed())
-            plan, extra = stopped_network(spec, u, lam=lam, tau=tau, h=h, progress=progress)
-        for note in unused:
-            extra = _warned(extra, note)
-        return plan, extra
+        return network_run(self.spec, u, self.lam, self.tau, self.h, self.sigma, progress, labels)

@@ -56,6 +56,7 @@ __all__ = [
     "build_report",
     "engine_entry",
     "finish_report",
+    "scales_unmeasured",
     "stamped",
     "to_json",
 ]
@@ -257,6 +258,28 @@ def block_entry(spec, nl, tau: float, verdict) -> dict:
     if getattr(spec, "lam_scale", None) is not None:
         entry["lambda_scale"] = spec.lam_scale
     return entry
+
+
+def scales_unmeasured(report: dict, name: str) -> str:
+    """Mark ``report`` (of a plan of several strides, run in chunks) as not measured per
+    subsequence: ``scales_measured`` false, ``guarantees_held`` claiming nothing it did
+    not measure (false where the stability verdict rests on a sampled g_max, whose
+    per-subsequence guarantee no theorem gives either), and the warning line."""
+    report["scales_measured"] = False
+    sampled = not report.get("stability", {}).get("exact", True)
+    line = (
+        f"{name}: the guarantees per subsequence of the strided blocks (total variation, "
+        "sign changes, range of each x[r::s]) are not measured in a run in chunks; read "
+        "the file whole (--chunk-size 0) to measure them"
+    )
+    if sampled and report.get("guarantees_held"):
+        report["guarantees_held"] = False
+        failed = (
+            "per subsequence not measured (in chunks; --chunk-size 0 measures it) "
+            "and g_max sampled, not proved"
+        )
+        report["failed_checks"] = [*report.get("failed_checks", []), failed]
+    return line
 
 
 def finish_report(

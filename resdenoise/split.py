@@ -32,7 +32,16 @@ import numpy as np
 
 from .errors import ParameterError
 
-__all__ = ["SPLIT_FACTOR", "levels_apart", "plan_apart", "sigmas"]
+__all__ = [
+    "CHANNEL_NOISE_FACTOR",
+    "SPLIT_FACTOR",
+    "channel_levels_note",
+    "levels_apart",
+    "network_levels_note",
+    "network_run",
+    "plan_apart",
+    "sigmas",
+]
 
 #: Channels whose estimated noise levels differ by more than this factor are planned apart
 #: where parameters are searched (see the module's measurements).
@@ -152,3 +161,103 @@ def plan_apart(plan_one, u, labels, levels: list, why: str, passed: dict):
     if notes:
         extra["warnings"] = notes
     return split_plan(plans, passed), extra
+
+
+def network_levels_note(plan, u, labels=None) -> str | None:
+    """The warning of :func:`channel_levels_note` for a network file run
+    without a search (no ``stop``) whose lambda is automatic (``lambda = "auto"``,
+    ``lambda-scale``): one lambda for all channels, set by the loudest channel's noise
+    (:func:`resdenoise.filters.auto_lambda`); None where no lambda was automatic."""
+    from .filters import Summary
+    from .noise import resolve_sigma
+
+    if "lambda_auto" not in getattr(plan, "parameters", {}):
+        return None
+    if isinstance(u, Summary):
+        sigma = np.asarray(u.noise_sigma, dtype=float).ravel()
+    else:
+        x = np.asarray(u, dtype=float)
+        sigma = np.asarray(resolve_sigma(x.reshape(x.shape[0], -1), None).sigma).ravel()
+    return channel_levels_note({"noise_sigma": list(sigma), "lambda_rule": "auto"}, labels)
+
+
+#: Channels whose estimated noise levels differ by more than this factor are warned of
+#: where parameters are automatic and one for all channels (set by the loudest's noise):
+#: where they are searched the channels are planned apart instead (resdenoise.split), so
+#: this is the automatic lambda of a given stopping time.  Measured when it was added (a
+#: quiet channel beside one k times louder, signal and noise, on steps with a sine, music-
+#: and speech-like signals): at k = 2 the quiet channel loses at most 1.3 dB (0 for music-
+#: and speech-like signals), at 4 up to 2.7 dB, at 20 19 dB (shrink's automatic family)
+#: against a run of its own.
+CHANNEL_NOISE_FACTOR: Final = 4.0
+
+
+def channel_levels_note(extra: dict, labels=None) -> str | None:
+    """The warning where automatic parameters (``extra`` says which) were chosen for
+    channels whose estimated noise levels (``extra["noise_sigma"]``) differ by more than
+    :data:`CHANNEL_NOISE_FACTOR`; None elsewhere (one channel, levels given or alike, no
+    automatic parameter)."""
+    sigma = extra.get("noise_sigma") or ()
+    automatic = extra.get("lambda_rule", "given") != "given" or any(
+        key in extra for key in ("stopping_rule", "automatic_choice")
+    )
+    levels = [(float(v), c) for c, v in enumerate(sigma) if float(v) > 0.0]
+    if not automatic or extra.get("noise_estimator") == "given" or len(levels) < 2:
+        return None
+    (low, quiet), (high, loud) = min(levels), max(levels)
+    if not high > CHANNEL_NOISE_FACTOR * low:
+        return None
+    from .stability import channel_labels
+
+    names = channel_labels(len(sigma), labels)
+    return (
+        f"{names[quiet]}'s noise ({low:.3g}) is {high / low:.3g}x below {names[loud]}'s "
+        f"({high:.3g}): the automatic parameters, one for all channels, fit the loudest's "
+        f"noise; filter {names[quiet]} in a run of its own (--columns)"
+    )
+
+
+def network_run(
+    spec, u, lam=None, tau=None, h: float = 1.0, sigma=None, progress=None, labels=None
+):
+    """``(plan, extra)`` of a network file on ``u``, as ``resnet --network`` runs it
+    (:class:`resdenoise.plans.NetworkPlanner`): every block, or with ``stop`` the depth
+    of :func:`stopped_network`, where the channels' noise levels differ by more than
+    :data:`resdenoise.split.SPLIT_FACTOR` (or ``sigma`` gives one level per channel that
+    differ) each channel's own, as a run of it alone (:func:`resdenoise.split.plan_apart`).
+    ``sigma``: the noise level given, of the stop's search and the automatic lambda
+    (one for all channels without ``stop``); said unused where the file has neither."""
+    from .network import build_network, unused_defaults
+    from .network_stop import stopped_network, strides_note
+
+    notes = unused_defaults(spec, lam, tau)  # said, not ignored silently
+    if spec.stop is None:
+        level = levels_apart(u, sigma, False)[0]  # one lambda for all channels: one level
+        plan = build_network(spec, u, lam=lam, tau=tau, h=h, sigma=level)
+        extra = {}
+        if level is None:
+            notes.insert(0, network_levels_note(plan, u, labels))  # lambda = "auto"
+        elif "lambda_auto" in plan.parameters:  # the level the automatic lambda took
+            extra = {"noise_sigma": [float(level)], "noise_estimator": "given"}
+        else:
+            notes.append(
+                f"the noise level given (--sigma) is not used: every block of {spec.source} "
+                'has its lambda and it has no stop = "sure" (--sigma sets a network\'s '
+                "automatic lambda and the noise level of its stop)"
+            )
+    else:
+
+        def alone(x, level=None, labels=None):
+            return stopped_network(spec, x, lam, tau, h, progress, level)
+
+        # channels of levels apart: each its own depth (and lambda), as a search's
+        levels, apart, passed = levels_apart(u, sigma, True)
+        if apart is None:
+            plan, extra = alone(u, levels)
+        else:
+            plan, extra = plan_apart(alone, u, labels, levels, apart, passed)
+    notes.append(strides_note(spec, u))
+    notes = [note for note in notes if note is not None]
+    if notes:
+        extra = {**extra, "warnings": [*extra.get("warnings", []), *notes]}
+    return plan, extra

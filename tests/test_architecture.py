@@ -31,7 +31,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
         "_entries noise stepper",
         "engine quality io selection noise_colour nonlinearities",
         # function_properties: what the stability theorem asks of an activation (stability's)
-        "function_properties",
+        "function_properties network_text",
         # paths: the file checks of a run (check_paths, FileIndex); they may use io, never the cli
         "stability sure paths haar_frame",
         # stopping_search: one stopping search (autoparams' choose_steps)
@@ -57,7 +57,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
 COMPUTE = frozenset(
     "engine stepper _entries stability subsequences filters report measure stream network autoparams expr dictionary quality "
     "stopping_search search_windows wavelet median nugget spectral_floor noise quiet_windows noise_colour selection impulses multilevel multiscale residual_levels automatic untrusted nonlinearities _families "
-    "_translations _sampling _series _flux_kernels bounded haar_frame function_properties dask learn learn_model network_stop learn_stop sink sure stopping pairs passing scaling signs split".split()
+    "_translations _sampling _series _flux_kernels bounded haar_frame function_properties dask learn learn_model network_stop learn_stop sink sure stopping pairs passing scaling signs split network_text".split()
 )
 FILE_SIDE = frozenset({"io", "paths", "pipeline", "batch", "batch_pool", "cli"})
 #: Third-party packages only the command line may import.

@@ -258,8 +258,10 @@ class NameChoice(click.Choice):
     """A registry name of one form: any case, ``_`` or ``-``; an unknown name is
     refused with the closest name, or the form where it lives."""
 
-    def __init__(self, form: str, auto: bool = False):
-        names = names_for_form(form)
+    def __init__(self, form: str, auto: bool = False, parametrised: bool = False):
+        from ..nonlinearities import PARAMETRISED_FAMILIES
+
+        names = [*names_for_form(form), *(PARAMETRISED_FAMILIES if parametrised else ())]
         super().__init__([*names, "auto"] if auto else names, case_sensitive=False)
         self.form = form
 

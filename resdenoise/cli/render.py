@@ -193,6 +193,8 @@ def verdict_line(report: dict) -> str:
     with a sampled g_max: ``guarantees held on the output (g_max sampled, not proved)``,
     the checks being of the output only, not of every block."""
     sampled = _sampled(report.get("stability", {}))
+    if report.get("scales_measured") is False:  # in chunks: of the whole output only
+        sampled += " (per subsequence not measured: in chunks)"
     verdict = (
         ("guarantees held" + (" on the output" + sampled if sampled else ""))
         if report["guarantees_held"]

@@ -79,6 +79,19 @@ def rate_in(line: str) -> int | None:
     return int(m.group(1)) if m and int(m.group(1)) > 0 else None
 
 
+def rate_mismatch(path: str, rate, other: str, other_rate, what: str, of: str) -> str | None:
+    """The error line where the file ``path`` (a clean ``what``: ``reference``, ``clean
+    file``) has another sample rate than ``other``, the ``of`` (``input``, ``noisy file``)
+    it belongs to: not the same signal (its samples are of other instants); None where
+    the rates agree or either file has none (a CSV without a rate line)."""
+    if rate is None or other_rate is None or int(rate) == int(other_rate):
+        return None
+    return (
+        f"{path}: the {what}'s sample rate {int(rate)} Hz differs from that of its {of} "
+        f"{other}, {int(other_rate)} Hz: give the {what} recorded at the {of}'s rate"
+    )
+
+
 def csv_rate(preamble) -> int | None:
     """The sample rate a CSV preamble's first rate line gives, or None."""
     return next((r for r in map(rate_in, preamble) if r is not None), None)
