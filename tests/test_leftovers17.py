@@ -1,4 +1,5 @@
-"""Left-overs of session 40: a multichannel signal's search level estimated once (item 1)."""
+"""Left-overs of session 40: a multichannel signal's search level estimated once (item 1); one
+rule for the least stable channel (item 2)."""
 
 from __future__ import annotations
 
@@ -57,3 +58,45 @@ def test_the_level_passed_on_changes_nothing(name, monkeypatch):
     again, extra_again = _PLANNERS[name]()(u)
     assert np.array_equal(plan.run(u), again.run(u))
     assert repr(extra) == repr(extra_again)
+
+
+# --- item 2: one rule for the least stable channel, the plan's verdict and its report ----
+
+
+def _split(taus=(0.2, 0.6, 0.4, 0.3)):
+    """Perona-Malik (g_max 1: sign stable up to tau 0.25, L-infinity up to 0.5) per
+    channel at ``taus``, and a signal of as many channels."""
+    from resdenoise.passing import split_plan
+
+    u = _stereo(200)[:, :1] * np.ones(len(taus))
+    make = [planner("diffuse", "perona-malik", lam=1.0, steps=2, tau=t) for t in taus]
+    parts = [m(np.ascontiguousarray(u[:, c]))[0] for c, m in enumerate(make)]
+    return split_plan(parts), u
+
+
+def _verdict_and_report(plan, u):
+    from resdenoise.filters import analyse_run
+
+    return plan.verdict(), analyse_run(plan, u, plan.run(u))["stability"]
+
+
+def test_the_least_stable_channel_sets_verdict_and_report():
+    from resdenoise.stability import least_stable
+
+    verdict, said = _verdict_and_report(*_split())
+    assert verdict.tau == said["tau"] == 0.6 and not said["linf_stable"]
+    verdict, said = _verdict_and_report(*_split((0.2, 0.3, 0.4)))  # none L-infinity unstable
+    assert verdict.tau == said["tau"] == 0.3 and said["linf_stable"] and not said["sign_stable"]
+    verdict, said = _verdict_and_report(*_split((0.2, 0.1)))  # all stable: the first's
+    assert verdict.tau == said["tau"] == 0.2
+    flags = [{"linf_stable": a, "sign_stable": b} for a, b in [(1, 1), (1, 0), (0, 1), (0, 0)]]
+    assert least_stable(flags) == 2 and least_stable(flags[:2]) == 1
+
+
+def test_verdict_and_report_read_the_one_rule(monkeypatch):
+    import resdenoise.stability as stability
+
+    # old: two copies of the rule (passing.SplitPlan.verdict, report.channels_report)
+    monkeypatch.setattr(stability, "least_stable", lambda stabilities: len(stabilities) - 1)
+    verdict, said = _verdict_and_report(*_split())
+    assert verdict.tau == said["tau"] == 0.3
