@@ -1,5 +1,5 @@
 """Left-overs of session 40: a multichannel signal's search level estimated once (item 1); one
-rule for the least stable channel (item 2)."""
+rule for the least stable channel (item 2); a Python diffusivity sampled once (item 3)."""
 
 from __future__ import annotations
 
@@ -100,3 +100,36 @@ def test_verdict_and_report_read_the_one_rule(monkeypatch):
     monkeypatch.setattr(stability, "least_stable", lambda stabilities: len(stabilities) - 1)
     verdict, said = _verdict_and_report(*_split())
     assert verdict.tau == said["tau"] == 0.3
+
+
+# --- item 3: a Python diffusivity sampled once on the stability grid, Phi = g r of it ----
+
+
+def test_a_diffusivity_is_sampled_once_and_phi_is_g_r_of_that_sampling():
+    import resdenoise as rd
+    from resdenoise.function_properties import analyse_function
+    from resdenoise.nonlinearities import from_function
+
+    grids = []
+
+    def counted(beyond):  # tanh(r) / r: a hole at 0 (g(0) = Phi'(0) there); NaN beyond
+        def g(r):
+            if np.size(r) > 50_000:  # the stability grid's (80,003 points unstretched)
+                grids.append(np.size(r))
+            with np.errstate(all="ignore"):
+                return np.where(np.abs(r) > beyond, np.nan, np.tanh(r) / r)
+
+        return from_function(g, "diffusivity", "tanh over r")
+
+    nl = counted(np.inf)
+    props = analyse_function(nl)
+    assert len(grids) == 1  # old: 2 (Phi = g r, then g itself again)
+    assert props.g_max == pytest.approx(1.0) and props.odd and props.monotone
+    r = np.array([-2.0, 0.0, 3.0])
+    phi, g = nl.phi_and_g(r)  # Phi of the given g as g_to_phi makes it: 0 at r = 0
+    assert np.array_equal(phi, nl.phi(r)) and np.array_equal(g, nl.g(r))
+    grids.clear()
+    assert rd.check_tau(nl, 0.25).sign_stable and len(grids) == 1
+    grids.clear()
+    props = analyse_function(counted(1e5))  # the NaN nearest 0 read off that one sampling
+    assert len(grids) == 1 and props.non_finite[0] == pytest.approx(-1e5, rel=1e-3)
