@@ -181,7 +181,8 @@ class Planner:
 
     def _scales_of(self, u, labels=None, shift: int = 0, known=None):
         """:meth:`_scales` of the samples as they are."""
-        from .automatic import pass_untrusted
+        from .automatic import nothing_to_filter, pass_untrusted
+        from .filters import bind_nonlinearity
         from .multiscale import plan_scales
         from .noise import resolve_sigma
 
@@ -199,6 +200,13 @@ class Planner:
             passed, distrusted = pass_untrusted(u, level, labels, search)
             if passed is not None:
                 return passed
+            if nothing_to_filter(distrusted):  # every channel clean or constant: the input
+                # whatever a search would choose (do_no_harm): one scale, none searched
+                h = 1.0 if self.command == "shrink" else s.get("h", 1.0)
+                nl, extra = bind_nonlinearity(self.nonlinearity, self.form, None, u, h, level)
+                plan = _plan(self.command, nl, {"steps": 1, "tau": s.get("tau")}, h)
+                kept = {"labels": labels, "distrusted": distrusted, "shift": shift}
+                return _no_harm(plan, extra, u, level, **kept)
         args = (u, self.nonlinearity, self.lam, s, self.rule)
         sigma = self.sigma if level is None else level
         # in range: _scales' scaled_search saw to it where plan_scales would search

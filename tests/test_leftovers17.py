@@ -1,5 +1,6 @@
 """Left-overs of session 40: a multichannel signal's search level estimated once (item 1); one
-rule for the least stable channel (item 2); a Python diffusivity sampled once (item 3)."""
+rule for the least stable channel (item 2); a Python diffusivity sampled once (item 3);
+searched scales of a clean input search nothing (item 4)."""
 
 from __future__ import annotations
 
@@ -133,3 +134,40 @@ def test_a_diffusivity_is_sampled_once_and_phi_is_g_r_of_that_sampling():
     grids.clear()
     props = analyse_function(counted(1e5))  # the NaN nearest 0 read off that one sampling
     assert len(grids) == 1 and props.non_finite[0] == pytest.approx(-1e5, rel=1e-3)
+
+
+# --- item 4: searched scales of a clean input: the clean verdict first, nothing searched --
+
+
+def _clean_float32(n=8192):
+    t = np.arange(n) / 8000.0
+    x = 0.3 * np.sin(2 * np.pi * 220 * t) + 0.2 * np.sin(2 * np.pi * 331 * t + 1.0)
+    return (x * (0.5 + 0.5 * np.sin(2 * np.pi * 1.3 * t))).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"scales": "auto"},
+        {"scales": 4, "iterations": 4},
+        {"scales": "auto", "iterations": "auto"},
+        {"scales": "auto", "command": "diffuse", "name": "perona-malik"},
+    ],
+)
+def test_searched_scales_of_a_clean_input_search_nothing(settings, count_calls):
+    import resdenoise.autoparams as autoparams
+    import resdenoise.multiscale as multiscale
+
+    settings = dict(settings)
+    command, name = settings.pop("command", "shrink"), settings.pop("name", "soft")
+    searches = [
+        count_calls(autoparams, "choose_parameters"),
+        count_calls(multiscale, "choose_levels"),
+        count_calls(multiscale, "plan_scales"),
+    ]
+    x = _clean_float32()
+    plan, extra = planner(command, name, **settings)(x)
+    assert [len(s) for s in searches] == [0, 0, 0]  # old: a search, then the verdict
+    assert plan.steps == 0 and np.array_equal(plan.run(x), x)
+    assert extra["do_no_harm"].startswith("clean: ")
+    assert any(w.startswith("nothing done: clean: ") for w in extra["warnings"])
