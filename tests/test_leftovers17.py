@@ -1,6 +1,7 @@
 """Left-overs of session 40: a multichannel signal's search level estimated once (item 1); one
 rule for the least stable channel (item 2); a Python diffusivity sampled once (item 3);
-searched scales of a clean input search nothing (item 4)."""
+searched scales of a clean input search nothing (item 4); a batch's one progress line on a terminal
+that cannot draw bars (item 5)."""
 
 from __future__ import annotations
 
@@ -171,3 +172,91 @@ def test_searched_scales_of_a_clean_input_search_nothing(settings, count_calls):
     assert plan.steps == 0 and np.array_equal(plan.run(x), x)
     assert extra["do_no_harm"].startswith("clean: ")
     assert any(w.startswith("nothing done: clean: ") for w in extra["warnings"])
+
+
+# --- item 5: a batch on a terminal that cannot draw bars: one line for the whole batch ----
+
+
+def test_a_batch_has_one_plain_line_an_interval_for_all_its_files():
+    import io
+
+    from resdenoise.cli import render
+    from resdenoise.cli.progress_lines import INTERVAL, PlainLines
+
+    assert INTERVAL == 3.0
+    now, out = [0.0], io.StringIO()
+    with PlainLines(render.Bars.describe, render.Bars.bar_of, out, lambda: now[0], 3) as lines:
+        for k in range(1, 41):  # two files at once, told in turn every 0.25 s: 10 s
+            now[0] = 0.25 * k
+            if k <= 20:  # a.wav done at 5 s
+                lines.update(0, "a.wav", "filter", 2000 * k, 40_000)
+                if k == 20:
+                    lines.file_done(0)
+            lines.update(1, "b.wav", "search 2/13", 500 * k, 40_000)
+        shown = out.getvalue().splitlines()
+        assert len(shown) == 3  # at 3, 6 and 9 s; old: a line per file each time
+        assert shown[0] == (  # at 3 s, as a.wav said where it is (b.wav: at 2.75 s)
+            "files: 0 of 3 done; a.wav filtering: 60 %; b.wav automatic search, lambda 2/13: 13 %"
+        )
+        assert shown[-1].startswith("files: 1 of 3 done (0.") and ", ETA 0:" in shown[-1]
+        assert "a.wav" not in shown[-1] and "b.wav automatic search" in shown[-1]
+        now[0] = 60.0
+        lines.file_done(1)  # the line due: said at once
+        lines.update(2, "c.wav", "filter", 0, 10)  # (the next one due at 63 s)
+        assert out.getvalue().splitlines()[-1] == "files: 2 of 3 done (0.0333 files/s, ETA 0:30)"
+        now[0] = 99.0
+        lines.file_done(2)  # every file done: no line
+    assert len(out.getvalue().splitlines()) == len(shown) + 1
+    assert "\x1b" not in out.getvalue() and "\r" not in out.getvalue()
+
+
+def test_a_batch_with_jobs_on_a_dumb_terminal_prints_batch_lines_only(tmp_path, monkeypatch):
+    import os
+    import pty
+    import sys
+    import threading
+
+    from resdenoise.cli import cli, progress_lines
+
+    rng = np.random.default_rng(5)
+    names = []
+    for k in range(3):
+        (tmp_path / f"in{k}.csv").write_text(
+            "\n".join(map(repr, np.cumsum(rng.standard_normal(5000)).tolist())) + "\n"
+        )
+        names.append(str(tmp_path / f"in{k}.csv"))
+    master, slave = pty.openpty()
+    seen = []
+    reader = threading.Thread(target=lambda: _read_all(master, seen), daemon=True)
+    reader.start()
+    terminal = os.fdopen(slave, "w", buffering=1)
+    monkeypatch.setenv("TERM", "dumb")
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(progress_lines, "INTERVAL", 0.0)  # every update due: a line each
+    args = ["diffuse", *names, "-j", "2", "--steps", "400", "--lambda", "0.5"]
+    try:
+        cli.main([*args, "-o", str(tmp_path / "out") + "/"], standalone_mode=False)
+    finally:
+        monkeypatch.undo()
+        terminal.close()
+        reader.join(30)
+    lines = b"".join(seen).decode().replace("\r\n", "\n").splitlines()
+    progress = [line for line in lines if " %" in line]
+    assert progress and all(line.startswith("files: ") for line in progress), lines[:5]
+    assert sorted(os.listdir(tmp_path / "out")) == ["in0.csv", "in1.csv", "in2.csv"]
+
+
+def _read_all(fd: int, into: list) -> None:
+    """What a terminal's master end ``fd`` gets until its slave end is closed."""
+    import os
+
+    while True:
+        try:
+            data = os.read(fd, 1 << 16)
+        except OSError:  # EIO: no writer left
+            data = b""
+        if not data:
+            break
+        into.append(data)
+    os.close(fd)
