@@ -742,7 +742,9 @@ class AutomaticPlanner:
                 return choose_denoiser(x, sigma, self.candidates, labels, progress, bounds)
 
             return plan_apart(alone, u, labels, sigma, apart, passed)
-        plan, extra = choose_denoiser(u, sigma, self.candidates, labels, progress, bounds, known)
+        plan, extra = choose_denoiser(
+            u, sigma, self.candidates, labels, progress, bounds, known=known
+        )
         return plan, _warned(extra, channel_levels_note(extra, labels))
 
 
