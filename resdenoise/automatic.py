@@ -731,7 +731,9 @@ def _blocks(plan):
     return (replace(plan, prestage=None) if plan.prestage is not None else plan).run
 
 
-def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None, progress=None, bounds=None):
+def choose_denoiser(
+    f, sigma=None, candidates=CANDIDATES, labels=None, progress=None, bounds=None, known=None
+):
     """``(plan, extra)``: the candidate with the smallest SURE (see the module docstring).
 
     ``sigma``: the noise level when known.  ``extra['automatic_choice']``
@@ -745,7 +747,8 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None, progress=
     naming the one searched (:func:`choice_phase`).  ``bounds``: ``(lo, hi)``, the range
     the output must stay in (a file's sample type: integer PCM holds -1 up to just below
     1): a choice whose output leaves it is left out and the best of the other candidates
-    taken (:func:`resdenoise.bounded.within`), said in a warning; never clipped.
+    taken (:func:`resdenoise.bounded.within`), said in a warning; never clipped.  ``known``:
+    the search's level of ``f`` estimated already (:func:`resdenoise.split.levels_apart`).
 
     Samples whose squares would over- or underflow are searched divided by a power of
     two, the plan and every number of the report multiplied back
@@ -760,31 +763,32 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None, progress=
     """
     f = np.asarray(f, dtype=float)
     check_signal(f)  # diffuse(f, "auto")'s SignalError: never a choice from NaN SURE
-    search = partial(_chosen, f, sigma=sigma, labels=labels, progress=progress)
+    search = partial(_chosen, f, sigma=sigma, labels=labels, progress=progress, known=known)
     plan, extra = search(candidates=candidates)
     if bounds is None:
         return plan, extra
     return within(f, plan, extra, bounds, search, candidates)
 
 
-def _chosen(f, candidates, labels, shift: int = 0, sigma=None, progress=None):
+def _chosen(f, candidates, labels, shift: int = 0, sigma=None, progress=None, known=None):
     """:func:`choose_denoiser` of ``f``, the signal divided by ``2**shift`` (as the
     reasons say their numbers), divided further where its squares would over- or
     underflow."""
     search = partial(_choose, candidates=candidates, labels=labels, progress=progress)
-    return scaled_search(search, f, shift, sigma=sigma)
+    return scaled_search(search, f, shift, known=known, sigma=sigma)
 
 
-def _choose(f, candidates, labels, shift: int, sigma, progress=None):
+def _choose(f, candidates, labels, shift: int, sigma, progress=None, known=None):
     """:func:`choose_denoiser` of the samples as they are (the signal divided by
-    ``2**shift``)."""
+    ``2**shift``; ``known``: their search level, estimated already, or None)."""
     from .haar_frame import frame_identity_sure
     from .impulses import hampel_stage
     from .multilevel import _white_nugget
     from .noise import resolve_sigma
 
     # the level, and its colour evidence, once for every candidate ...
-    level, evidence = _white_nugget(f, resolve_sigma(f, sigma, search=True))
+    level = resolve_sigma(f, sigma, search=True) if known is None else known
+    level, evidence = _white_nugget(f, level)
     stage = hampel_stage(f, level.sigma)
     g = f
     if stage.active:  # ... of the signal the candidates see

@@ -111,7 +111,7 @@ class Planner:
         from .split import levels_apart, plan_apart
 
         searched = self.auto or (self.settings.get("scales") is not None and self._scales_searched)
-        sigma, apart, passed = levels_apart(u, self.sigma, searched)
+        sigma, apart, passed, known = levels_apart(u, self.sigma, searched)
         if apart is not None:  # each channel the plan of a run of its own (resdenoise.split)
             _need_samples(u, *self.samples_needed())  # (a streamed file: refused as before)
 
@@ -120,14 +120,16 @@ class Planner:
 
             return plan_apart(alone, u, labels, sigma, apart, passed)
         planner = self if sigma is self.sigma else replace(self, sigma=sigma)
-        plan, extra = planner._make(u, progress, labels, bounds)
+        plan, extra = planner._make(u, progress, labels, bounds, known)
         return plan, _warned(extra, channel_levels_note(extra, labels))
 
-    def _make(self, u, progress, labels, bounds):
+    def _make(self, u, progress, labels, bounds, known=None):
+        """:meth:`__call__` of the channels planned together (``known``: the search's
+        level of ``u`` that :func:`resdenoise.split.levels_apart` estimated, or None)."""
         s = self.settings
         if bounds is not None and s.get("scales") == AUTO and self.command == "shrink":
             planner = replace(self, settings={**s, "bounds": tuple(bounds)})
-            return planner._make(u, progress, labels, None)
+            return planner._make(u, progress, labels, None, known)
         h = 1.0 if self.command == "shrink" else s.get("h", 1.0)
         needed = self.samples_needed()
         if needed is not None:
@@ -135,7 +137,7 @@ class Planner:
         if s.get("scales") is not None:
             from .multiscale import scales_note
 
-            plan, extra = self._scales(u, labels)
+            plan, extra = self._scales(u, labels, known=known)
             # said, not done silently (of samples: _need_samples refused a summary above)
             return plan, _warned(extra, scales_note(len(u), s["scales"]))
         if not self.auto:
@@ -147,7 +149,7 @@ class Planner:
             if self.sigma is not None and self.lam is not None:  # said, not ignored silently
                 extra = _warned(extra, sigma_unused(self.command))
             return _plan(self.command, nl, s, h), extra
-        return self._searched(u, h, progress, labels)
+        return self._searched(u, h, progress, labels, known=known)
 
     def samples_needed(self) -> tuple | None:
         """What of this plan needs the whole signal's samples, and what avoids that
@@ -167,18 +169,20 @@ class Planner:
             (f"give {spell(setting)} as a number", [setting]),
         )
 
-    def _scales(self, u, labels=None, shift: int = 0):
+    def _scales(self, u, labels=None, shift: int = 0, known=None):
         """The plan of ``scales`` for ``u`` (:meth:`__call__`); a search (thresholds, or
         the blocks of each scale) of a registry family as :meth:`_searched`'s, of the
         samples divided by a power of two where their squares would over- or underflow
-        (``shift``: ``u`` is a signal's divided by ``2**shift`` already)."""
+        (``shift``: ``u`` is a signal's divided by ``2**shift`` already; ``known``: the
+        search's level of ``u``, estimated already, or None)."""
         if self._scales_searched:
-            return self._scaled(Planner._scales_of, u, shift, labels)
-        return self._scales_of(u, labels, shift=shift)
+            return self._scaled(Planner._scales_of, u, shift, labels, known=known)
+        return self._scales_of(u, labels, shift=shift, known=known)
 
-    def _scales_of(self, u, labels=None, shift: int = 0):
+    def _scales_of(self, u, labels=None, shift: int = 0, known=None):
         """:meth:`_scales` of the samples as they are."""
-        from .automatic import pass_untrusted
+        from .automatic import nothing_to_filter, pass_untrusted
+        from .filters import bind_nonlinearity
         from .multiscale import plan_scales
         from .noise import resolve_sigma
 
@@ -189,13 +193,20 @@ class Planner:
             # estimate it again) and the do-no-harm rule; the conditions are
             # plan_scales' own, so that what it refuses is refused before this estimate
             # (thresholds searched, plan_scales returned: level is set)
-            level = resolve_sigma(u, self.sigma, search=True)
+            level = resolve_sigma(u, self.sigma, search=True) if known is None else known
         distrusted = None
         if self.lam is None and level is not None:  # a channel not trusted: passed through
             search = partial(self._scales, shift=shift)
             passed, distrusted = pass_untrusted(u, level, labels, search)
             if passed is not None:
                 return passed
+            if nothing_to_filter(distrusted):  # every channel clean or constant: the input
+                # whatever a search would choose (do_no_harm): one scale, none searched
+                h = 1.0 if self.command == "shrink" else s.get("h", 1.0)
+                nl, extra = bind_nonlinearity(self.nonlinearity, self.form, None, u, h, level)
+                plan = _plan(self.command, nl, {"steps": 1, "tau": s.get("tau")}, h)
+                kept = {"labels": labels, "distrusted": distrusted, "shift": shift}
+                return _no_harm(plan, extra, u, level, **kept)
         args = (u, self.nonlinearity, self.lam, s, self.rule)
         sigma = self.sigma if level is None else level
         # in range: _scales' scaled_search saw to it where plan_scales would search
@@ -211,7 +222,9 @@ class Planner:
             plan, extra, u, level, at_low=at_low, labels=labels, distrusted=distrusted, shift=shift
         )
 
-    def _searched(self, u, h: float, progress: Progress | None, labels=None, shift: int = 0):
+    def _searched(
+        self, u, h: float, progress: Progress | None, labels=None, shift: int = 0, known=None
+    ):
         """The automatic search's plan for ``u`` (:meth:`__call__`).  Samples whose
         squares (and the search's sums and variances of them) would over- or underflow,
         of a registry family: the search on the samples divided by a power of two
@@ -219,37 +232,44 @@ class Planner:
         its plan and numbers multiplied back: the choice at ``u`` is the one at
         ``u / 2**k`` bit for bit.  ``shift``: ``u`` is a signal's divided by
         ``2**shift`` already (channels of it searched alone), as the do-no-harm
-        reasons say their numbers."""
+        reasons say their numbers.  ``known``: the search's level of ``u``, estimated
+        already (:func:`resdenoise.split.levels_apart`), or None."""
         if not isinstance(self.nonlinearity, str):  # a formula: as it is
-            return self._search(u, h, progress, labels, shift)
-        return self._scaled(Planner._search, u, shift, h, progress, labels)
+            return self._search(u, h, progress, labels, shift, known)
+        return self._scaled(Planner._search, u, shift, h, progress, labels, known=known)
 
-    def _scaled(self, search, u, shift: int, *args):
-        """``search(planner, u, *args, shift=...)`` by
+    def _scaled(self, search, u, shift: int, *args, known=None):
+        """``search(planner, u, *args, shift=..., known=...)`` by
         :func:`resdenoise.scaling.scaled_search`: of ``u`` divided by a power of two
         (lambda and the noise level given with it) where its squares would over- or
-        underflow, the plan and report multiplied back."""
+        underflow, the plan and report multiplied back; ``known`` (the search's level of
+        ``u``, estimated already) passed on where ``u`` is searched as it is."""
         from .scaling import scaled_search
 
-        def scaled(u, shift, lam, sigma):
-            return search(replace(self, lam=lam, sigma=sigma), u, *args, shift=shift)
+        def scaled(u, shift, lam, sigma, known=None):
+            return search(replace(self, lam=lam, sigma=sigma), u, *args, shift=shift, known=known)
 
         squares = self.rule != "decorrelation"
-        return scaled_search(scaled, u, shift, squares, lam=self.lam, sigma=self.sigma)
+        return scaled_search(scaled, u, shift, squares, known, lam=self.lam, sigma=self.sigma)
 
     @helping  # one helper thread for the whole search (the impulse check, the searches)
-    def _search(self, u, h: float, progress: Progress | None, labels=None, shift: int = 0):
+    def _search(
+        self, u, h: float, progress: Progress | None, labels=None, shift: int = 0, known=None
+    ):
         """:meth:`_searched` of the samples as they are (``shift``: they are the
-        signal's divided by ``2**shift``, as the do-no-harm reasons say their numbers)."""
+        signal's divided by ``2**shift``, as the do-no-harm reasons say their numbers;
+        ``known``: their search level, estimated already, or None)."""
         from .automatic import nothing_to_filter, pass_untrusted
         from .autoparams import DEFAULT_RULE, choose_parameters
-        from .impulses import hampel_stage, with_impulses
+        from .impulses import find_impulses, hampel_stage, with_impulses
         from .noise import resolve_sigma
 
         s = self.settings
         source = u
-        # the level here, the impulses meanwhile on the helper thread (independent)
-        level, checked = with_impulses(partial(resolve_sigma, u, self.sigma, search=True), u)
+        if known is None:  # the level here, the impulses meanwhile on the helper thread
+            level, checked = with_impulses(partial(resolve_sigma, u, self.sigma, search=True), u)
+        else:
+            level, checked = known, find_impulses(u)
         stage = hampel_stage(u, level.sigma, checked)  # a robust pre-stage, when found
         if stage.active:
             u = stage.apply(u)
@@ -715,14 +735,16 @@ class AutomaticPlanner:
 
         _need_samples(u, *self.samples_needed())
         u = np.asarray(u)
-        sigma, apart, passed = levels_apart(u, self.sigma, True)
+        sigma, apart, passed, known = levels_apart(u, self.sigma, True)
         if apart is not None:  # each channel the plan of a run of its own (resdenoise.split)
 
             def alone(x, sigma, labels):
                 return choose_denoiser(x, sigma, self.candidates, labels, progress, bounds)
 
             return plan_apart(alone, u, labels, sigma, apart, passed)
-        plan, extra = choose_denoiser(u, sigma, self.candidates, labels, progress, bounds)
+        plan, extra = choose_denoiser(
+            u, sigma, self.candidates, labels, progress, bounds, known=known
+        )
         return plan, _warned(extra, channel_levels_note(extra, labels))
 
 

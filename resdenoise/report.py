@@ -180,17 +180,17 @@ def channels_report(runs: list, labels, passed=()) -> dict:
     measured against its channel's plan, named by ``labels``): the channels' numbers in
     order, ``channel_plans`` (each channel's plan, its stability and its checks; its
     choices join its ``parameters``, :func:`finish_report`), the guarantees held where
-    every channel's held; ``command``, ``family``, ``tau`` and ``stability`` the first
-    channel's (or the first whose run is not stable), ``steps`` the blocks of all;
+    every channel's held; ``command``, ``family`` and ``tau`` the first channel's,
+    ``stability`` the least stable channel's (:func:`resdenoise.stability.least_stable`,
+    as the plan's verdict), ``steps`` the blocks of all;
     ``passed``: the labels of the channels passed through unchanged."""
     first = runs[0]
-    weak = [r for r in runs if not r["stability"]["linf_stable"]]
-    weak = weak or [r for r in runs if not r["stability"]["sign_stable"]] or [first]
+    stabilities = [r["stability"] for r in runs]
     report = {k: v for k, v in first.items() if k not in ("scales", "passed_through")}
     failed = [m for r in runs for m in r["failed_checks"]]
     report.update(
         parameters={},
-        stability=weak[0]["stability"],
+        stability=stabilities[stability.least_stable(stabilities)],  # as SplitPlan.verdict
         steps=sum(r["steps"] for r in runs),
         stopping_time=max(r["stopping_time"] for r in runs),
         noise_sigma=[s for r in runs for s in r["noise_sigma"]],

@@ -72,22 +72,24 @@ def _channels(u) -> int | None:
 
 
 def levels_apart(u, sigma, searched: bool):
-    """``(sigma, why, passed)``: the level each channel of ``u`` is planned with (None:
-    estimated), why they are planned apart, and the channels whose estimated level is not
-    trusted (:func:`resdenoise.automatic.pass_untrusted`'s rules, channel: why; passed
-    through unchanged), where they are planned apart; else ``(sigma, None, {})``, the
-    level the whole signal is planned with (a level given per channel that is the same
-    for every one: that number).  The channels' levels are compared without those not
-    trusted (a clean or constant column, a rough one whose level is its own content).
-    Refuses a count of levels given that is not the channels' count, and levels given
-    per channel that differ where nothing is searched (one lambda for all channels: one
-    level)."""
+    """``(sigma, why, passed, level)``: the level each channel of ``u`` is planned with
+    (None: estimated), why they are planned apart, and the channels whose estimated level
+    is not trusted (:func:`resdenoise.automatic.pass_untrusted`'s rules, channel: why;
+    passed through unchanged), where they are planned apart; else ``(sigma, None, {},
+    level)``, the level the whole signal is planned with (a level given per channel that
+    is the same for every one: that number).  ``level``: the search's level of ``u``
+    (:func:`resdenoise.noise.search_noise`) where it was estimated here to compare the
+    channels and they are planned together, for the search to take as it is (estimated
+    once); None elsewhere.  The channels' levels are compared without those not trusted
+    (a clean or constant column, a rough one whose level is its own content).  Refuses a
+    count of levels given that is not the channels' count, and levels given per channel
+    that differ where nothing is searched (one lambda for all channels: one level)."""
     if not isinstance(sigma, tuple):
         if sigma is not None or not searched:
-            return sigma, None, {}
+            return sigma, None, {}, None
         count = _channels(u)
         if count is None or count < 2 or not isinstance(u, np.ndarray | list | tuple):
-            return sigma, None, {}
+            return sigma, None, {}, None
         from .noise import search_noise
         from .untrusted import _distrusted
 
@@ -96,14 +98,14 @@ def levels_apart(u, sigma, searched: bool):
         levels = np.broadcast_to(np.asarray(level.sigma, dtype=float).ravel(), (count,))
         shown = levels[levels > 0.0]
         if shown.size < 2 or not shown.max() > SPLIT_FACTOR * shown.min():
-            return sigma, None, {}  # alike: the trust rules not read here (the search reads them)
+            return sigma, None, {}, level  # alike: the trust rules are the search's to read
         distrusted = _distrusted(x, level)
         trusted = [float(v) for c, v in enumerate(levels) if c not in distrusted and v > 0.0]
         if len(trusted) < 2 or not max(trusted) > SPLIT_FACTOR * min(trusted):
-            return sigma, None, {}
+            return sigma, None, {}, level
         ratio = max(trusted) / min(trusted)
         why = f"estimated noise levels {ratio:.3g}x apart, more than {SPLIT_FACTOR:g}x"
-        return [None] * count, why, distrusted
+        return [None] * count, why, distrusted, None
     count = _channels(u)
     if len(sigma) != count:
         raise ParameterError(
@@ -112,7 +114,7 @@ def levels_apart(u, sigma, searched: bool):
             parameters=["sigma"],
         )
     if len(set(sigma)) == 1:
-        return sigma[0], None, {}
+        return sigma[0], None, {}, None
     if not searched:
         raise ParameterError(
             "one noise level per channel is for the automatic searches (an 'auto' stopping "
@@ -120,7 +122,7 @@ def levels_apart(u, sigma, searched: bool):
             "its own level; here one lambda serves every channel: give sigma one level",
             parameters=["sigma"],
         )
-    return list(sigma), "noise levels given per channel", {}
+    return list(sigma), "noise levels given per channel", {}, None
 
 
 def plan_apart(plan_one, u, labels, levels: list, why: str, passed: dict):

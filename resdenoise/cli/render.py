@@ -747,13 +747,13 @@ def progress_mode(quiet: bool) -> str | None:
 
 
 def progress_display(quiet: bool, files: int | None = None):
-    """:class:`Bars` (with a bar of ``files``), :class:`~.progress_lines.PlainLines`
-    or None, as :func:`progress_mode` says."""
+    """:class:`Bars` (with a bar of ``files``), :class:`~.progress_lines.PlainLines` (of
+    ``files``: one line for the batch) or None, as :func:`progress_mode` says."""
     mode = progress_mode(quiet)
     if mode == "lines":
         from .progress_lines import PlainLines
 
-        return PlainLines(Bars.describe, Bars.bar_of)
+        return PlainLines(Bars.describe, Bars.bar_of, files=files)  # a batch: one line
     return Bars(files) if mode == "bars" else None
 
 
