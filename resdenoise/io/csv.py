@@ -34,18 +34,29 @@ from __future__ import annotations
 
 import bisect
 import codecs
-import csv
 import itertools
-import math
-import re
 from dataclasses import replace
 from functools import partial
-from itertools import repeat
 
 import numpy as np
 
-from ..errors import ParameterError, SignalError, counted, one_line, spell, too_short
-from .options import COMMA_BOTH, ReadOptions, _fields, join_columns
+from ..errors import ParameterError, SignalError, counted, one_line, too_short
+from .csv_cells import (
+    _DECIMAL_COMMA,
+    _bad_cell_at,
+    _columns,
+    _ColumnScan,
+    _first_bad,
+    _is_number,
+    _is_time_name,
+    _pandas_header,
+    _sniff,
+    _split,
+    _TimeScan,
+    _to_float,
+    _unsure_time,
+)
+from .options import ReadOptions, join_columns
 from .signal import (
     CsvLayout,
     Signal,
@@ -56,257 +67,6 @@ from .signal import (
     csv_rate,
     rate_in,
 )
-
-_SNIFF_ORDER = (",", "\t", ";", "|")
-
-
-_TIME_NAMES = {
-    "",
-    "t",
-    "time",
-    "times",
-    "timestamp",
-    "datetime",
-    "date",
-    "index",
-    "idx",
-    "i",
-    "n",
-    "k",
-    "sample",
-    "samples",
-    "frame",
-    "seconds",
-    "sec",
-    "elapsed",
-    "unnamed: 0",
-}
-
-
-_UNITS = re.compile(r"\s*[\[(].*?[\])]\s*$")
-
-
-_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d*,\d+(?:[eE][+-]?\d+)?\s*$")
-
-
-def _split(line: str, delim: str) -> list[str]:
-    """Split one line into stripped cells (quote-aware when quotes appear)."""
-    if delim == "":
-        cells = [_unquoted(line) if '"' in line else line]
-    elif '"' in line and delim != " ":
-        cells = _fields(line, delim)
-    elif '"' in line:
-        cells = next(csv.reader([line.strip()], delimiter=" ", skipinitialspace=True))
-    elif delim == " ":
-        cells = line.split()
-    else:
-        cells = line.split(delim)
-    return [c.strip() for c in cells]
-
-
-def _unquoted(cell: str) -> str:
-    """The one field of a line without delimiters, as the csv module reads a quoted
-    field: ``"1.5"`` is 1.5, and ``""`` within the quotes one ``"``."""
-    cell = cell.strip()
-    if len(cell) >= 2 and cell[0] == cell[-1] == '"':
-        return cell[1:-1].replace('""', '"')
-    return cell
-
-
-def _is_number(cell: str, decimal: str = ".") -> bool:
-    if not _plain(cell.strip()):
-        return False
-    if decimal == ",":
-        if "." in cell:  # a point among decimal commas: a thousands separator? never guessed
-            return False
-        cell = cell.replace(",", ".")
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
-
-
-def _numeric_row(cells: list[str]) -> str | None:
-    """The decimal mark under which every cell is a number, or None."""
-    if all(_is_number(c) for c in cells):
-        return "."
-    if all(_is_number(c, ",") for c in cells):
-        return ","
-    return None
-
-
-def _sniff(lines: list[str], decimal: str | None) -> str:
-    """Delimiter of ``lines`` (data lines only): see the module docstring."""
-    sample = lines[:64]
-    body = sample[1:] or sample
-    best, best_score = None, -1
-    for d in _SNIFF_ORDER:
-        if decimal == "," and d == ",":
-            continue
-        if not any(d in ln for ln in sample):
-            continue
-        split = [_split(ln, d) for ln in sample]
-        widths = {len(cells) for cells in split}
-        if len(widths) != 1 or widths.pop() < 2:
-            continue
-        score = 0
-        for cells in split[1:] or split:
-            mark = _numeric_row(cells)
-            if mark is not None and (mark == "." or d != ","):
-                score += 1
-        if score > best_score:
-            best, best_score = d, score
-    if best is not None:
-        return best
-    ws = [len(_split(ln, " ")) for ln in body]
-    if all(w == 1 for w in ws) and not any(d in ln for ln in sample for d in _SNIFF_ORDER):
-        return ""
-    if min(ws) >= 2 and len(set(ws)) == 1 and len(_split(sample[0], " ")) == ws[0]:
-        return " "
-    # ragged: choose the most frequent delimiter so that the error names the row
-    counts = {d: sum(ln.count(d) for ln in sample) for d in _SNIFF_ORDER if d != decimal}
-    d = max(counts, key=counts.get)
-    return d if counts[d] else " "
-
-
-def _is_time_name(name: str) -> bool:
-    n = _UNITS.sub("", name.strip().strip('"').strip()).lower()
-    n = n.replace("-", "_")
-    for suffix in ("_s", "_ms", "_us", "_sec", "_seconds", "_idx", "_index", "_no", "_nr"):
-        if n.endswith(suffix) and n != suffix:
-            n = n[: -len(suffix)]
-            break
-    return n in _TIME_NAMES or n.startswith("time")
-
-
-def _plain(text: str) -> bool:
-    """Whether ``text`` may hold numbers: ASCII without ``_`` (Python's ``float``
-    also takes ``1_000`` and digits of every script, which no CSV means)."""
-    return text.isascii() and "_" not in text
-
-
-def _to_float(cells: list[str], decimal: str) -> np.ndarray | None:
-    joined = "".join(cells)  # (a comma made a point is as plain as it was)
-    if decimal == ",":
-        if "." in joined:  # 1.234: a thousands separator, or a decimal point?
-            return None
-        cells = [c.replace(",", ".") for c in cells]
-    if not _plain(joined) and not all(_plain(c.strip()) for c in cells):
-        return None  # (blanks of any script around a number are blanks)
-    try:
-        return np.fromiter(map(float, cells), dtype=np.float64, count=len(cells))
-    except ValueError:
-        return None
-
-
-def _first_bad(cells, decimal) -> int | None:
-    """Index of the first cell that is not a number, or None."""
-    for r, cell in enumerate(cells):
-        if not _plain(cell.strip()):
-            return r
-        if decimal == "," and "." in cell:  # as _to_float refuses it
-            return r
-        try:  # as _to_float converts it: float() strips fewer blanks than str.strip
-            float(cell.replace(",", ".") if decimal == "," else cell)
-        except ValueError:
-            return r
-    return None
-
-
-def _bad_cell_at(
-    cell, first_row, lineno, col, header, source, decimal, delim, header_hint, text_of=None
-) -> SignalError:
-    """The error for one cell that is not a number (``first_row``: the first data row;
-    ``delim``: the file's delimiter, ``""`` for one column; ``header_hint``: whether a
-    first row may be an undeclared header).
-
-    A comma between the cells and in them (``"1,5","2,5"``) is refused as such: the
-    delimiter's ``,`` with decimal commas, or a declared decimal comma in one column
-    whose cells ``,`` splits.
-
-    ``text_of()``: where the column holds no number at all, the columns to filter
-    instead (``columns``' value), else None; asked only of a first row's cell."""
-    cell = cell.strip()
-    where = f"{source}: line {lineno}, {column_label(header, col)}"
-    if not cell and first_row and header_hint:
-        return SignalError(
-            f"{where}: empty cell; if line {lineno} is a header, declare it with "
-            f"{spell('header', True)}; else every sample needs a number: fill it in",
-            parameters=[("header", True)],
-        )
-    if not cell:
-        return SignalError(
-            f"{where}: empty cell; every sample needs a number: fill it in or delete line {lineno}"
-        )
-    hint, named = "", []
-    if (decimal == "." and delim == "," and _DECIMAL_COMMA.match(cell)) or (
-        decimal == "," and delim == "" and len(_split(cell, ",")) > 1
-    ):  # declaring decimal=',' is no way out
-        hint = f" (a decimal comma in a comma-separated file, which is {COMMA_BOTH})"
-    elif decimal == "." and _DECIMAL_COMMA.match(cell):
-        hint, named = " (a decimal comma? declare it with decimal=',')", [("decimal", ",")]
-    elif decimal == "," and "." in cell and _is_number(cell):
-        hint = " in a file of decimal commas (a thousands separator? remove it; else write ',')"
-    elif other := next((d for d in _SNIFF_ORDER if d in cell and d != decimal), None):
-        hint, named = f" (is the delimiter {other!r}? declare it with delimiter)", ["delimiter"]
-    elif first_row and header_hint:
-        hint = f" (if line {lineno} is a header, declare it with header=True)"
-        named = [("header", True)]
-    elif first_row and text_of is not None and (others := text_of()) is not None:
-        hint = (
-            f"; the column holds no numbers: name the columns to filter with "
-            f"{spell('columns', others)}"
-        )
-        named = [("columns", others)]
-    else:
-        hint = f"; correct it or delete line {lineno}"
-    return SignalError(f"{where}: {_show(cell)} is not a number{hint}", parameters=named)
-
-
-def _pandas_header(cells: list[str]) -> bool:
-    """Whether a first row is the header pandas writes for an unnamed DataFrame or
-    Series (``,0,1``: an empty index name over columns named 0, 1, ...), which holds
-    numbers but is no data row (whose first sample would be missing)."""
-    return len(cells) >= 2 and cells == ["", *map(str, range(len(cells) - 1))]
-
-
-def _unsure_time(source: str, name: str) -> ParameterError:
-    """The refusal of a first column named like time (``name``) whose numbers go up and
-    down: filtering it as a signal may destroy time stamps, carrying it may leave a
-    signal unfiltered; the user says which."""
-    shown = name.strip() or "(unnamed)"
-    return ParameterError(
-        f"{source}: the first column {_show(shown)} is named like a time column but its "
-        f"values go up and down; carry it unchanged with {spell('time_column', '1')}, "
-        f"or filter it with {spell('time_column', 'none')}",
-        parameters=[("time_column", "1"), ("time_column", "none")],
-    )
-
-
-def _columns(
-    data_lines: list[str], delim: str, width: int, quoted: bool
-) -> list[list[str]] | tuple[int, int]:
-    """The cells of ``data_lines`` column by column, or (row, fields) of the first ragged row.
-
-    ``quoted``: a double quote occurs somewhere (else a plain split is safe).
-    """
-    if delim == "" and not quoted:
-        return [data_lines]
-    if delim not in ("", " ") and not quoted:
-        counts = list(map(str.count, data_lines, repeat(delim, len(data_lines))))
-        if min(counts) != width - 1 or max(counts) != width - 1:
-            r = next(i for i, c in enumerate(counts) if c != width - 1)
-            return r, counts[r] + 1
-        flat = delim.join(data_lines).split(delim)
-        return [flat[p::width] for p in range(width)]
-    rows = [_split(ln, delim) for ln in data_lines]
-    widths = list(map(len, rows))
-    if min(widths) != width or max(widths) != width:
-        r = next(i for i, w in enumerate(widths) if w != width)
-        return r, widths[r]
-    return [list(col) for col in zip(*rows, strict=True)]
-
 
 #: Bytes of text read at a time when streaming a CSV file.
 READ_BYTES = 1 << 20
@@ -464,71 +224,6 @@ def _line_batches(chunks, source: str, seen: dict):
         if final:
             return
         raw = next(chunks, b"")
-
-
-class _ColumnScan:
-    """What the checking pass learns about one CSV column."""
-
-    __slots__ = ("nonempty", "all_nonempty", "bad", "nonfinite", "numeric")
-
-    def __init__(self):
-        self.nonempty = False  # some cell is not blank (else: a trailing delimiter)
-        self.all_nonempty = True  # no cell is blank (timestamps)
-        self.bad = None  # (row, line, cell) of the first cell that is not a number
-        self.nonfinite = None  # (line, cell) of the first inf/nan
-        self.numeric = True  # every cell so far is a finite number
-
-
-class _TimeScan:
-    """The monotone / equally spaced test of :meth:`looks_like_time`, one block at a time.
-
-    A column named like time need only be monotone with ties allowed (non-decreasing or
-    non-increasing): stamps rounded to their resolution repeat, and integer epoch
-    nanoseconds beyond 2**53 round to equal float64 neighbours (a monotone rounding
-    keeps them in order).  An unnamed column must be strictly monotone and equally spaced.
-    """
-
-    def __init__(self):
-        self.count = 0
-        self.first = self.last = None
-        self.increasing = self.decreasing = True
-        self.rising = self.falling = True  # ties allowed
-        self.dt0 = None
-        self.dt_min = math.inf
-        self.dt_max = -math.inf
-
-    def add(self, t: np.ndarray) -> None:
-        if t.size == 0:
-            return
-        if self.last is not None:
-            t_ext = np.concatenate([[self.last], t])
-        else:
-            t_ext = t
-            self.first = float(t[0])
-        with np.errstate(over="ignore", invalid="ignore"):  # 1e308 - -1e308: inf
-            dt = np.diff(t_ext)
-        if dt.size:
-            if self.dt0 is None:
-                self.dt0 = float(dt[0])
-            self.increasing = self.increasing and bool(np.all(dt > 0))
-            self.decreasing = self.decreasing and bool(np.all(dt < 0))
-            self.rising = self.rising and bool(np.all(dt >= 0))
-            self.falling = self.falling and bool(np.all(dt <= 0))
-            self.dt_min = min(self.dt_min, float(dt.min()))
-            self.dt_max = max(self.dt_max, float(dt.max()))
-        self.count += t.size
-        self.last = float(t[-1])
-
-    def looks_like_time(self, named: bool) -> bool:
-        if self.count < 2:
-            return False
-        if named:
-            return self.rising or self.falling
-        monotone = self.increasing or self.decreasing
-        scale = max(abs(self.first), abs(self.last))
-        extremes = np.array([self.dt_min, self.dt_max])
-        equal = bool(np.all(np.isclose(extremes, self.dt0, rtol=1e-6, atol=1e-9 * scale)))
-        return monotone and self.count >= 3 and equal
 
 
 class CsvReader:
