@@ -25,9 +25,11 @@ first column when its header is time-like (``time``, ``t [s]``, ``index``,
 ties allowed (or not numbers at all, as timestamps; numbers that go up and
 down there are refused, not guessed), or, without a header, the first of
 several columns when it is exactly equally spaced; or the column named
-(or numbered from 1) by ``time_column``.  ``columns`` picks the channels to
-filter by name or number; the columns not picked are carried through
-unchanged like the time column (they need not be numeric).
+(or numbered from 1) by ``time_column``.  Asked rather than guessed: a first column not
+named like time whose values are a time axis's (strictly monotone), another column named
+like time and monotone.
+``columns`` picks the channels to filter by name or number; the columns not picked are
+carried through unchanged like the time column (they need not be numeric).
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ from .csv_cells import (
     _pandas_header,
     _sniff,
     _split,
+    _time_axis_unnamed,
+    _time_elsewhere,
     _TimeScan,
     _to_float,
     _unsure_time,
@@ -344,6 +348,8 @@ class CsvReader:
             numbers[p] = a
             if p == 0 and sc.numeric and self.options.time_column is None:  # else decided by name
                 time_scan.add(a)
+            elif p in self.named_scans and sc.numeric:
+                self.named_scans[p].add(a)
         return numbers
 
     def _analyse_head(self, head: list[str], data_at: list[int]) -> None:
@@ -380,6 +386,13 @@ class CsvReader:
             first_data = 1
         rest = data_lines[first_data:]
         self.quote_data = bool(rest) and rest[0].lstrip().startswith('"')
+        detect = self.options.time_column is None
+        named = [detect and self.header is not None and _is_time_name(n) for n in cells0]
+        self.named_scans = {  # columns besides the first named like time (not the empty name)
+            p: _TimeScan()
+            for p in range(1, len(cells0))
+            if named[p] and cells0[p].strip() and self.options.columns is None
+        }
 
     def _cells(self, lines: list[str], linenos, quoted: bool) -> list[list[str]]:
         cols = _columns(lines, self.delim, self.width, quoted)
@@ -422,6 +435,7 @@ class CsvReader:
                 f"{source}: column {_column_name(header, tcol)!r} is both the time column "
                 "and a column to filter"
             )
+        ask = None  # the question a time axis not named so asks
         if (
             tcol is None
             and self.options.time_column is None
@@ -439,9 +453,19 @@ class CsvReader:
                         raise _unsure_time(source, header[0])
                 if looks:
                     tcol = 0
+            elif picked is None and scans[0].numeric and (axis := time_scan.axis()) is not None:
+                ask = _time_axis_unnamed(source, header[0], axis == "equal")
         positions = [p for p in range(width) if p != tcol and (picked is None or p in picked)]
         if not positions:
             raise ParameterError(f"{source}: no column left to filter besides the time column")
+        for p in positions if self.options.time_column is None and ask is None else ():
+            ts = self.named_scans.get(p)
+            if ts is not None and scans[p].numeric and ts.looks_like_time(True) and ts.moved:
+                others = [q for q in positions if q != p]
+                if others:
+                    every = self._spelled(positions, header)
+                    ask = _time_elsewhere(source, header, p, self._spelled(others, header), every)
+                    break
         for p in positions:
             sc = scans[p]
             if sc.bad is not None:
@@ -458,6 +482,8 @@ class CsvReader:
                     f"{source}: line {lineno}, {column_label(header, p)}: {_show(cell.strip())} "
                     f"is not a finite number; replace it with one or delete line {lineno}"
                 )
+        if ask is not None:  # a time column? asked of a file whose columns all read
+            raise ask
         if rows < 2:
             raise too_short(source, rows, "data row")
         if rows < len(positions) and self.options.columns is None:
@@ -510,11 +536,15 @@ class CsvReader:
                 return None
             unread -= {q for q in unread if any(_is_number(c, self.decimal) for c in cols[q])}
         others = [q for q in others if q not in unread]
-        if not others:
-            return None
-        names = [header[q] for q in others] if header is not None else []
+        return self._spelled(others, header) if others else None
+
+    @staticmethod
+    def _spelled(cols: list[int], header) -> str:
+        """Columns ``cols`` as ``columns`` takes them: by name where the names are plain,
+        else by number."""
+        names = [header[q] for q in cols] if header is not None else []
         plain = all(n.strip() and not n.strip().isdigit() and header.count(n) == 1 for n in names)
-        return join_columns(names if names and plain else [str(q + 1) for q in others])
+        return join_columns(names if names and plain else [str(q + 1) for q in cols])
 
     # ---- the two doors' samples -------------------------------------------
 

@@ -230,6 +230,34 @@ def _pandas_header(cells: list[str]) -> bool:
     return len(cells) >= 2 and cells == ["", *map(str, range(len(cells) - 1))]
 
 
+def _time_axis_unnamed(source: str, name: str, equal: bool) -> ParameterError:
+    """The refusal of a first column whose name is not time-like (``Year``, ``Zeit``)
+    but whose values are strictly monotone (``equal``: and equally spaced), as a time
+    axis's are: filtering a time axis destroys it, carrying a signal leaves it unfiltered;
+    the user says which."""
+    how = "monotone and equally spaced" if equal else "strictly monotone"
+    return ParameterError(
+        f"{source}: the first column {_show(name.strip() or '(unnamed)')} is {how}, as a "
+        f"time axis is; carry it unchanged with {spell('time_column', '1')}, or filter it "
+        f"with {spell('time_column', 'none')}",
+        parameters=[("time_column", "1"), ("time_column", "none")],
+    )
+
+
+def _time_elsewhere(source: str, header, p: int, others: str, every: str) -> ParameterError:
+    """The refusal of a column besides the first (``p``) named like time whose values
+    never decrease (or never increase): pandas' index before a ``time`` column, an
+    instrument's ``Sample,Elapsed [s],...``; ``others``: the columns to filter without it,
+    ``every``: with it."""
+    return ParameterError(
+        f"{source}: {column_label(header, p)} is named like a time column and is monotone, "
+        f"but only a first column is taken for one; name the columns to filter: "
+        f"{spell('columns', others)} carries it unchanged, {spell('columns', every)} "
+        f"filters it",
+        parameters=[("columns", others), ("columns", every)],
+    )
+
+
 def _unsure_time(source: str, name: str) -> ParameterError:
     """The refusal of a first column named like time (``name``) whose numbers go up and
     down: filtering it as a signal may destroy time stamps, carrying it may leave a
@@ -319,6 +347,22 @@ class _TimeScan:
             self.dt_max = max(self.dt_max, float(dt.max()))
         self.count += t.size
         self.last = float(t[-1])
+
+    @property
+    def moved(self) -> bool:
+        """Whether the values are not all one."""
+        return self.count >= 2 and self.first != self.last
+
+    def axis(self) -> str | None:
+        """How an unnamed-like-time column's numbers look like a time axis's: ``"equal"``
+        (strictly monotone and equally spaced, 3 values or more), ``"monotone"``
+        (strictly monotone, 8 values or more: noise is so in 2 draws of 8! = 40320), or
+        None."""
+        if self.looks_like_time(False):
+            return "equal"
+        if (self.increasing or self.decreasing) and self.count >= 8:
+            return "monotone"
+        return None
 
     def looks_like_time(self, named: bool) -> bool:
         if self.count < 2:

@@ -1,0 +1,98 @@
+"""CSV files a scientist's tools write (audit17a): where a file is ambiguous the reader
+asks, in one line naming the option that settles it, rather than guess; what is plain
+reads as before.
+
+A1: a first column named ``Year``, ``Hours``, ``Zeit`` (no time-like name) whose values
+are an exact time axis was filtered as a signal (``1940 -> 1941.018``); a column besides
+the first named ``time`` (pandas' index before it) was filtered too.  A3: pandas'
+header of unnamed columns without the index (``0,1``) was read as a first sample.
+A6: a footer row (``Total,6.8``) or an error cell (``ERR``) in the time column was
+carried as a time stamp, its value filtered as a sample.  A11: ``1,002`` in a tab file
+(digit grouping) was read as 1.002 beside 987.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_audit_messages import _error
+
+from resdenoise.cli import cli
+from resdenoise.errors import ParameterError
+from resdenoise.io import ReadOptions, parse_signal
+
+
+def _rows(header: str, cols, fmt: str = "{}", delim: str = ",") -> bytes:
+    lines = [header] if header is not None else []
+    lines += [delim.join(fmt.format(v) for v in row) for row in zip(*cols, strict=True)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _noise(n: int, seed: int = 1) -> list[str]:
+    return [repr(float(x)) for x in np.random.default_rng(seed).standard_normal(n)]
+
+
+# ---- A1: a time axis by its values, not its name ---------------------------------------
+
+
+@pytest.mark.parametrize("name", ["Year", "Hours", "Zeit", "Elapsed Time (s)", "x"])
+def test_a_first_column_like_a_time_axis_but_not_named_so_is_asked(name):
+    raw = _rows(f'"{name}",v', [list(range(1940, 2020)), _noise(80)])
+    with pytest.raises(ParameterError) as err:
+        parse_signal(raw, "CSV", "y.csv")
+    assert "is monotone and equally spaced, as a time axis is" in str(err.value)
+    assert err.value.parameters == (("time_column", "1"), ("time_column", "none"))
+    carried = parse_signal(raw, "CSV", "y.csv", ReadOptions(time_column="1"))
+    assert carried.time_column == 0 and carried.carried[0][0] == "1940"
+    filtered = parse_signal(raw, "CSV", "y.csv", ReadOptions(time_column="none"))
+    assert filtered.positions == (0, 1)
+
+
+def test_a_strictly_monotone_unevenly_spaced_first_column_is_asked_too():
+    years = [1940, 1945, 1950, 1951, 1953, 1960, 1970, 1971, 1990, 2000]
+    with pytest.raises(ParameterError, match="is strictly monotone, as a time axis is"):
+        parse_signal(_rows("Year,v", [years, _noise(10)]), "CSV", "y.csv")
+
+
+def test_what_is_no_time_axis_reads_as_before():
+    # a named signal column that goes up and down, or one given with --columns
+    sig = parse_signal(_rows("a,b", [_noise(80, 2), _noise(80, 3)]), "CSV", "a.csv")
+    assert sig.positions == (0, 1) and sig.time_column is None
+    raw = _rows("Year,v", [list(range(1940, 2020)), _noise(80)])
+    sig = parse_signal(raw, "CSV", "y.csv", ReadOptions(columns="v"))
+    assert sig.positions == (1,)
+    # a named time column, as before
+    sig = parse_signal(_rows("time,v", [list(range(80)), _noise(80)]), "CSV", "t.csv")
+    assert sig.time_column == 0
+
+
+@pytest.mark.parametrize(
+    ("header", "label", "carry", "every"),
+    [
+        (",time,value", "column 2 ('time')", "value", "time,value"),  # pandas' index first
+        ("Sample,Elapsed [s],Temp", "column 2 ('Elapsed [s]')", "Temp", "'Elapsed [s]',Temp"),
+    ],
+)
+def test_a_time_column_besides_the_first_is_asked(header, label, carry, every):
+    raw = _rows(header, [list(range(50)), [i / 100 for i in range(50)], _noise(50)])
+    with pytest.raises(ParameterError) as err:
+        parse_signal(raw, "CSV", "p.csv")
+    assert f"{label} is named like a time column and is monotone" in str(err.value)
+    assert err.value.parameters[0] == ("columns", carry)
+    sig = parse_signal(raw, "CSV", "p.csv", ReadOptions(columns=carry))
+    assert sig.positions == (2,) and sig.carried[1][1] == "0.01"
+
+
+def test_the_cli_asks_for_the_time_column_in_one_line(runner, tmp_path):
+    src = tmp_path / "year.csv"
+    src.write_bytes(_rows("Year,Value", [list(range(1940, 2020)), _noise(80)]))
+    out = tmp_path / "o.csv"
+    result = runner.invoke(cli, ["diffuse", str(src), "--time", "2", "-o", str(out)])
+    line = _error(result, 2)
+    assert line.endswith(
+        "the first column 'Year' is monotone and equally spaced, as a time axis is; carry it "
+        "unchanged with --time-column 1, or filter it with --time-column none"
+    )
+    assert not out.exists()
+    ok = runner.invoke(cli, ["diffuse", str(src), "--time", "2", "--time-column", "1"])
+    assert ok.exit_code == 0 and ok.stdout.splitlines()[1].startswith("1940,")
