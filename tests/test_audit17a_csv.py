@@ -96,3 +96,37 @@ def test_the_cli_asks_for_the_time_column_in_one_line(runner, tmp_path):
     assert not out.exists()
     ok = runner.invoke(cli, ["diffuse", str(src), "--time", "2", "--time-column", "1"])
     assert ok.exit_code == 0 and ok.stdout.splitlines()[1].startswith("1940,")
+
+
+# ---- A3: pandas' header of unnamed columns ---------------------------------------------
+
+
+def test_pandas_unnamed_columns_without_the_index_are_a_header():
+    raw = _rows("0,1", [_noise(30, 4), _noise(30, 5)])
+    sig = parse_signal(raw, "CSV", "pd.csv")
+    assert sig.header == ["0", "1"] and sig.data.shape == (30, 2)
+
+
+@pytest.mark.parametrize("first", ["0", "400,450,500", "2019,2020"])
+def test_a_first_row_of_whole_numbers_over_fractions_is_asked(first):
+    k = first.count(",") + 1
+    raw = _rows(first, [_noise(30, s) for s in range(k)])
+    with pytest.raises(ParameterError) as err:
+        parse_signal(raw, "CSV", "w.csv")
+    assert "holds whole numbers over rows of fractions" in str(err.value)
+    assert err.value.parameters == (("header", True), ("header", False))
+    assert parse_signal(raw, "CSV", "w.csv", ReadOptions(header=True)).data.shape[0] == 30
+    assert parse_signal(raw, "CSV", "w.csv", ReadOptions(header=False)).data.shape[0] == 31
+
+
+def test_whole_numbers_in_every_row_read_as_before():
+    raw = b"0,1\n1,3\n2,2\n3,5\n4,4\n"
+    sig = parse_signal(raw, "CSV", "i.csv")
+    assert sig.header is None and sig.data.shape[0] == 5
+
+
+def test_the_cli_spells_no_header(runner, tmp_path):
+    src = tmp_path / "s.csv"
+    src.write_bytes(_rows("0", [_noise(30)]))
+    line = _error(runner.invoke(cli, ["diffuse", str(src), "--time", "1"]), 2)
+    assert line.endswith("declare it with --header or --no-header")

@@ -12,8 +12,10 @@ The delimiter is sniffed (comma, tab, semicolon, pipe, runs of whitespace, or
 a single column) unless given; UTF-8 with or without a byte-order mark (and
 UTF-16 with one), LF, CRLF or CR line ends, quoted fields, ``#`` comment
 lines and blank lines are accepted.  A header row is detected (a first row
-without a single number in it) or declared.  A decimal comma (``1,5;2,25``)
-is recognised when the delimiter is not a comma, or declared.  The comment
+without a single number in it, or pandas' names ``0,1,...`` over rows of fractions;
+another first row of whole numbers over rows of fractions is asked) or declared.  A
+decimal comma (``1,5;2,25``) is recognised when the delimiter is not a comma, or
+declared.  The comment
 and blank lines before the data (the preamble) are written back verbatim, the
 comment lines among and after the rows where they were; a
 last preamble comment with the column names (``np.savetxt(header=...)``)
@@ -49,6 +51,7 @@ from .csv_cells import (
     _columns,
     _ColumnScan,
     _first_bad,
+    _integer_header,
     _is_number,
     _is_time_name,
     _pandas_header,
@@ -58,6 +61,7 @@ from .csv_cells import (
     _time_elsewhere,
     _TimeScan,
     _to_float,
+    _unsure_header,
     _unsure_time,
 )
 from .options import ReadOptions, join_columns
@@ -364,14 +368,19 @@ class CsvReader:
         self.delim = delim
         self.out_delim = delim if delim else ","
         cells0 = _split(data_lines[0], delim)
+        rows = [_split(ln, delim) for ln in data_lines]
         if decimal is None:
-            sample = [c for ln in data_lines for c in _split(ln, delim)]
-            comma = delim != "," and any(_DECIMAL_COMMA.match(c) for c in sample)
+            comma = delim != "," and any(_DECIMAL_COMMA.match(c) for row in rows for c in row)
             decimal = "," if comma else "."
         self.decimal = decimal
         if self.header_opt is None:
             self.has_header = not any(_is_number(c, decimal) for c in cells0)
             self.has_header = self.has_header or _pandas_header(cells0)
+            if not self.has_header:  # 0,1 over rows of fractions: pandas' names
+                whole = _integer_header(rows, decimal)
+                if whole is False:
+                    raise _unsure_header(self.source, data_at[0] + 1, data_lines[0])
+                self.has_header = bool(whole)
         else:
             self.has_header = bool(self.header_opt)
         self.width = len(cells0)

@@ -230,6 +230,39 @@ def _pandas_header(cells: list[str]) -> bool:
     return len(cells) >= 2 and cells == ["", *map(str, range(len(cells) - 1))]
 
 
+_INTEGER = re.compile(r"^\s*[+-]?\d+\s*$")
+
+
+def _integer_header(rows: list[list[str]], decimal: str) -> bool | None:
+    """Whether a first row of whole numbers (``rows[0]``) over rows of numbers is a
+    header: True for pandas' names of an unnamed DataFrame (``0,1,...``, two columns or
+    more) over rows whose every cell has a fraction or an exponent (as pandas writes
+    floats); False where another row of whole numbers stands so over such rows
+    (``400,450,500``, pandas' ``0`` of a Series: names or a sample? the caller asks);
+    None where nothing tells the first row from the others."""
+    first, rest = rows[0], rows[1:]
+    if not rest or not all(_INTEGER.match(c) for c in first):
+        return None
+    for row in rest:
+        if len(row) != len(first):
+            return None
+        for c in row:
+            if _INTEGER.match(c) or not _is_number(c, decimal):
+                return None
+    return len(first) >= 2 and first == [str(i) for i in range(len(first))]
+
+
+def _unsure_header(source: str, lineno: int, line: str) -> ParameterError:
+    """The refusal of a first row of whole numbers over rows of fractions: column names
+    (pandas names an unnamed Series' column ``0``) or the first sample?"""
+    return ParameterError(
+        f"{source}: line {lineno} ({_show(line.strip())}) holds whole numbers over rows of "
+        f"fractions: column names (as pandas writes for unnamed columns) or a first "
+        f"sample? declare it with {spell('header', True)} or {spell('header', False)}",
+        parameters=[("header", True), ("header", False)],
+    )
+
+
 def _time_axis_unnamed(source: str, name: str, equal: bool) -> ParameterError:
     """The refusal of a first column whose name is not time-like (``Year``, ``Zeit``)
     but whose values are strictly monotone (``equal``: and equally spaced), as a time
