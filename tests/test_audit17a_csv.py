@@ -18,8 +18,8 @@ import pytest
 from test_audit_messages import _error
 
 from resdenoise.cli import cli
-from resdenoise.errors import ParameterError
-from resdenoise.io import ReadOptions, parse_signal
+from resdenoise.errors import ParameterError, SignalError
+from resdenoise.io import ReadOptions, open_signal_stream, parse_signal
 
 
 def _rows(header: str, cols, fmt: str = "{}", delim: str = ",") -> bytes:
@@ -130,3 +130,37 @@ def test_the_cli_spells_no_header(runner, tmp_path):
     src.write_bytes(_rows("0", [_noise(30)]))
     line = _error(runner.invoke(cli, ["diffuse", str(src), "--time", "1"]), 2)
     assert line.endswith("declare it with --header or --no-header")
+
+
+# ---- A6: text among the numbers of a time column --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "line"),
+    [
+        (b"time,v\n0,1.2\n1,1.5\n2,1.1\n3,1.7\n4,1.3\nTotal,6.8\n", 7),
+        (b"time,v\n0,1.2\n1,1.5\nERR,1.1\n3,1.7\n4,1.3\n", 4),
+    ],
+)
+def test_a_text_cell_among_time_stamps_of_numbers_is_refused(tmp_path, raw, line):
+    with pytest.raises(SignalError) as err:
+        parse_signal(raw, "CSV", "f.csv")
+    assert f"f.csv: line {line}, column 1 ('time'): " in str(err.value)
+    assert "is not a number, unlike the time column's cells before it" in str(err.value)
+    src = tmp_path / "f.csv"
+    src.write_bytes(raw)
+    with pytest.raises(SignalError, match=f"line {line}, column 1"):  # streamed alike
+        open_signal_stream(src)
+
+
+def test_timestamps_and_a_given_time_column_read_as_before():
+    raw = b"time,v\n2020-01-01 00:00,1.2\n2020-01-01 00:01,1.5\n2020-01-01 00:02,1.1\n"
+    assert parse_signal(raw, "CSV", "d.csv").time_column == 0
+    raw = b"time,v\n0,1.2\n1,1.5\nERR,1.1\n3,1.7\n"  # the user said: carry it
+    assert parse_signal(raw, "CSV", "d.csv", ReadOptions(time_column="1")).time_column == 0
+
+
+def test_a_number_among_timestamps_is_refused():
+    raw = b"time,v\n2020-01-01,1.2\n2020-01-02,1.5\n5,1.1\n2020-01-04,1.7\n"
+    with pytest.raises(SignalError, match=r"line 4, column 1 \('time'\): '5' is a number"):
+        parse_signal(raw, "CSV", "d.csv")

@@ -29,7 +29,7 @@ down there are refused, not guessed), or, without a header, the first of
 several columns when it is exactly equally spaced; or the column named
 (or numbered from 1) by ``time_column``.  Asked rather than guessed: a first column not
 named like time whose values are a time axis's (strictly monotone), another column named
-like time and monotone.
+like time and monotone.  Refused: a time column of numbers and text (a footer row).
 ``columns`` picks the channels to filter by name or number; the columns not picked are
 carried through unchanged like the time column (they need not be numeric).
 """
@@ -54,6 +54,7 @@ from .csv_cells import (
     _integer_header,
     _is_number,
     _is_time_name,
+    _mixed_time,
     _pandas_header,
     _sniff,
     _split,
@@ -334,6 +335,8 @@ class CsvReader:
             if not sc.nonempty:
                 sc.nonempty = any(map(str.strip, cells))
             a = _to_float(cells, self.decimal) if sc.bad is None else None
+            if p == 0 and self.time_named:
+                sc.mixed(cells, linenos, a)
             if p == 0 and a is None and sc.all_nonempty:  # timestamps need every cell
                 sc.all_nonempty = all(map(str.strip, cells))  # (numbers are never blank)
             if a is None:
@@ -397,6 +400,7 @@ class CsvReader:
         self.quote_data = bool(rest) and rest[0].lstrip().startswith('"')
         detect = self.options.time_column is None
         named = [detect and self.header is not None and _is_time_name(n) for n in cells0]
+        self.time_named = named[0]  # its cells numbers and text? (_ColumnScan.mixed)
         self.named_scans = {  # columns besides the first named like time (not the empty name)
             p: _TimeScan()
             for p in range(1, len(cells0))
@@ -455,6 +459,8 @@ class CsvReader:
             if header is None or named:
                 sc = scans[0]
                 if not sc.numeric:
+                    if named and (err := _mixed_time(source, header, sc.text_at, sc.number_at)):
+                        raise err
                     looks = named and sc.all_nonempty
                 else:
                     looks = time_scan.looks_like_time(named)

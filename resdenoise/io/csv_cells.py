@@ -233,6 +233,10 @@ def _pandas_header(cells: list[str]) -> bool:
 _INTEGER = re.compile(r"^\s*[+-]?\d+\s*$")
 
 
+#: A cell of a time column that is a number (either decimal mark): the rest are text.
+_NUMBER_FORM = re.compile(r"^\s*[+-]?(?:\d+[.,]?\d*|[.,]\d+)(?:[eE][+-]?\d+)?\s*$")
+
+
 def _integer_header(rows: list[list[str]], decimal: str) -> bool | None:
     """Whether a first row of whole numbers (``rows[0]``) over rows of numbers is a
     header: True for pandas' names of an unnamed DataFrame (``0,1,...``, two columns or
@@ -260,6 +264,24 @@ def _unsure_header(source: str, lineno: int, line: str) -> ParameterError:
         f"fractions: column names (as pandas writes for unnamed columns) or a first "
         f"sample? declare it with {spell('header', True)} or {spell('header', False)}",
         parameters=[("header", True), ("header", False)],
+    )
+
+
+def _mixed_time(source: str, header, text_at, number_at) -> SignalError | None:
+    """The refusal of a first column named like time that holds numbers and text
+    (``text_at``, ``number_at``: ``(line, cell)`` of the first of each, or None): a footer
+    or summary row (``Total``), an error cell of a logger (``ERR``); timestamps are text
+    in every row, time stamps as numbers are numbers in every row."""
+    if text_at is None or number_at is None:
+        return None
+    if number_at[0] < text_at[0]:
+        (lineno, cell), (other, like), kind = text_at, number_at, "not a number"
+    else:
+        (lineno, cell), (other, like), kind = number_at, text_at, "a number"
+    return SignalError(
+        f"{source}: line {lineno}, {column_label(header, 0)}: {_show(cell.strip())} is {kind}, "
+        f"unlike the time column's cells before it (line {other}: {_show(like.strip())}; a "
+        f"footer, a summary row, an error code?): correct it or delete line {lineno}"
     )
 
 
@@ -331,7 +353,7 @@ def _columns(
 class _ColumnScan:
     """What the checking pass learns about one CSV column."""
 
-    __slots__ = ("nonempty", "all_nonempty", "bad", "nonfinite", "numeric")
+    __slots__ = ("nonempty", "all_nonempty", "bad", "nonfinite", "numeric", "text_at", "number_at")
 
     def __init__(self):
         self.nonempty = False  # some cell is not blank (else: a trailing delimiter)
@@ -339,6 +361,25 @@ class _ColumnScan:
         self.bad = None  # (row, line, cell) of the first cell that is not a number
         self.nonfinite = None  # (line, cell) of the first inf/nan
         self.numeric = True  # every cell so far is a finite number
+        self.text_at = self.number_at = None  # (line, cell): the first text, number (time)
+
+    def mixed(self, cells: list[str], linenos, a) -> None:
+        """Note the first text and number cells of the time column's batch ``cells``
+        (``a``: their numbers, None where one is not)."""
+        if a is not None:
+            if self.number_at is None:
+                self.number_at = (linenos[0], cells[0])
+            return
+        if self.number_at is None:
+            r = next((i for i, c in enumerate(cells) if _NUMBER_FORM.match(c)), None)
+            if r is not None:
+                self.number_at = (linenos[r], cells[r])
+        if self.text_at is None:
+            r = next(
+                (i for i, c in enumerate(cells) if c.strip() and not _NUMBER_FORM.match(c)), None
+            )
+            if r is not None:
+                self.text_at = (linenos[r], cells[r])
 
 
 class _TimeScan:
