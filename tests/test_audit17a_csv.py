@@ -164,3 +164,28 @@ def test_a_number_among_timestamps_is_refused():
     raw = b"time,v\n2020-01-01,1.2\n2020-01-02,1.5\n5,1.1\n2020-01-04,1.7\n"
     with pytest.raises(SignalError, match=r"line 4, column 1 \('time'\): '5' is a number"):
         parse_signal(raw, "CSV", "d.csv")
+
+
+# ---- A11: digit grouping is not a decimal comma ---------------------------------------
+
+
+def test_commas_that_all_read_as_digit_grouping_are_asked():
+    raw = b"time\tcounts\n0\t987\n1\t1,002\n2\t1,130\n3\t995\n4\t1,047\n"
+    with pytest.raises(ParameterError) as err:
+        parse_signal(raw, "CSV", "c.tsv")
+    assert str(err.value).startswith(
+        "c.tsv: line 3, column 2 ('counts'): '1,002': a thousands separator or a decimal comma"
+    )
+    assert err.value.parameters == (("decimal", ","),)
+    sig = parse_signal(raw, "CSV", "c.tsv", ReadOptions(decimal=","))
+    assert sig.data[1] == 1.002
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [["0,5", "1,002"], ["1,25", "2,5"], ["0,125", "1,375"], ["1234,567", "2,125"]],
+)
+def test_a_decimal_comma_that_another_comma_shows_reads_as_before(cells):
+    raw = ("t;v\n" + "".join(f"{i};{c}\n" for i, c in enumerate(cells * 3))).encode()
+    sig = parse_signal(raw, "CSV", "d.csv")
+    assert sig.layout.decimal == ","

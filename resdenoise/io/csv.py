@@ -14,8 +14,8 @@ UTF-16 with one), LF, CRLF or CR line ends, quoted fields, ``#`` comment
 lines and blank lines are accepted.  A header row is detected (a first row
 without a single number in it, or pandas' names ``0,1,...`` over rows of fractions;
 another first row of whole numbers over rows of fractions is asked) or declared.  A
-decimal comma (``1,5;2,25``) is recognised when the delimiter is not a comma, or
-declared.  The comment
+decimal comma (``1,5;2,25``) is recognised when the delimiter is not a comma (where
+every comma may be digit grouping, ``1,002``, it is asked), or declared.  The comment
 and blank lines before the data (the preamble) are written back verbatim, the
 comment lines among and after the rows where they were; a
 last preamble comment with the column names (``np.savetxt(header=...)``)
@@ -51,6 +51,7 @@ from .csv_cells import (
     _columns,
     _ColumnScan,
     _first_bad,
+    _grouped_commas,
     _integer_header,
     _is_number,
     _is_time_name,
@@ -374,6 +375,11 @@ class CsvReader:
         rows = [_split(ln, delim) for ln in data_lines]
         if decimal is None:
             comma = delim != "," and any(_DECIMAL_COMMA.match(c) for row in rows for c in row)
+            if comma:  # 1,002: a thousand and two, or one and two thousandths?
+                names = None if any(_is_number(c, ",") for c in cells0) else cells0
+                linenos = [i + 1 for i in data_at[:_HEAD_LINES]]
+                if (err := _grouped_commas(rows, linenos, names, self.source)) is not None:
+                    raise err
             decimal = "," if comma else "."
         self.decimal = decimal
         if self.header_opt is None:

@@ -233,6 +233,12 @@ def _pandas_header(cells: list[str]) -> bool:
 _INTEGER = re.compile(r"^\s*[+-]?\d+\s*$")
 
 
+#: A number with one comma before exactly three digits and one to three digits before it,
+#: not starting with 0: ``1,002`` is a thousand and two with digit grouping, or one
+#: and two thousandths with a decimal comma.
+_GROUPED = re.compile(r"^\s*[+-]?[1-9]\d{0,2},\d{3}\s*$")
+
+
 #: A cell of a time column that is a number (either decimal mark): the rest are text.
 _NUMBER_FORM = re.compile(r"^\s*[+-]?(?:\d+[.,]?\d*|[.,]\d+)(?:[eE][+-]?\d+)?\s*$")
 
@@ -264,6 +270,30 @@ def _unsure_header(source: str, lineno: int, line: str) -> ParameterError:
         f"fractions: column names (as pandas writes for unnamed columns) or a first "
         f"sample? declare it with {spell('header', True)} or {spell('header', False)}",
         parameters=[("header", True), ("header", False)],
+    )
+
+
+def _grouped_commas(rows: list[list[str]], linenos: list[int], names, source: str):
+    """Where every number with a comma among ``rows`` (a file's first data rows, line
+    numbers ``linenos``; ``names``: its first row's cells if they are names, else None)
+    reads as digit grouping as well as a decimal comma (``1,002``: no other comma as in
+    ``0,5`` or ``12,25`` tells), the refusal that asks which, naming the first; else None."""
+    first = None
+    for r, row in enumerate(rows):
+        for c, cell in enumerate(row):
+            if _DECIMAL_COMMA.match(cell):
+                if not _GROUPED.match(cell):
+                    return None
+                first = first or (linenos[r], c, cell)
+    if first is None:
+        return None
+    lineno, c, cell = first
+    return ParameterError(
+        f"{source}: line {lineno}, {column_label(names, c)}: {_show(cell.strip())}: a "
+        f"thousands separator or a decimal comma (every comma in the file's first rows has "
+        f"three digits after it)? remove the digit grouping, or declare a decimal comma "
+        f"with {spell('decimal', ',')}",
+        parameters=[("decimal", ",")],
     )
 
 
