@@ -189,3 +189,51 @@ def test_a_decimal_comma_that_another_comma_shows_reads_as_before(cells):
     raw = ("t;v\n" + "".join(f"{i};{c}\n" for i, c in enumerate(cells * 3))).encode()
     sig = parse_signal(raw, "CSV", "d.csv")
     assert sig.layout.decimal == ","
+
+
+# ---- A2: a thousands separator is named as such ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "options", "hint"),
+    [
+        (
+            b"time;v\n0;1.234,5\n1;1.240,1\n",
+            {},
+            "'1.234,5' is not a number (a thousands separator '.' beside a decimal comma: "
+            "remove the thousands separators)",
+        ),
+        (b"time;v\n0;1.234,5\n1;1.240,1\n", {"delimiter": ";"}, "beside a decimal comma"),
+        (b"time;v\n0;1.234,5\n1;1.240,1\n", {"decimal": ","}, "beside a decimal comma"),
+        (
+            b'time,v\n0,"1,234.5"\n1,"1,240.1"\n',
+            {"delimiter": ","},
+            "'1,234.5' is not a number (a thousands separator ',' beside a decimal point: ",
+        ),
+        (
+            b'time,v\n0,"1,234,567"\n1,"1,240,100"\n',
+            {},
+            "'1,234,567' is not a number (a thousands separator ','? remove the digit grouping)",
+        ),
+        (
+            b"time\tv\n0\t1,002\n1\t987\n",
+            {"decimal": "."},
+            "'1,002' is not a number (a thousands separator? remove the digit grouping; "
+            "a decimal comma? declare it with decimal=',')",
+        ),
+    ],
+)
+def test_a_thousands_separator_is_named_not_the_delimiter(raw, options, hint):
+    with pytest.raises(SignalError) as err:
+        parse_signal(raw, "CSV", "t.csv", ReadOptions(**options))
+    assert hint in str(err.value)
+    assert "declare it with delimiter" not in str(err.value)
+
+
+def test_a_declared_delimiter_is_not_asked_for_again():
+    raw = b"time,v\n0,1;5\n1,2\n"
+    with pytest.raises(SignalError) as err:
+        parse_signal(raw, "CSV", "t.csv", ReadOptions(delimiter=","))
+    assert "delimiter" not in str(err.value)
+    with pytest.raises(SignalError, match=r"is the delimiter ';'\?"):
+        parse_signal(raw, "CSV", "t.csv")

@@ -495,7 +495,17 @@ class CsvReader:
                 text_of = partial(self._instead_of_text, p, scans, tcol, header)
                 delim = self.delim if width > 1 else ""
                 raise _bad_cell_at(
-                    cell, r == 0, lineno, p, header, source, decimal, delim, hint, text_of
+                    cell,
+                    r == 0,
+                    lineno,
+                    p,
+                    header,
+                    source,
+                    decimal,
+                    delim,
+                    hint,
+                    text_of,
+                    delim_given=self.options.delimiter is not None,
                 )
             if sc.nonfinite is not None:
                 lineno, cell = sc.nonfinite

@@ -174,7 +174,17 @@ def _first_bad(cells, decimal) -> int | None:
 
 
 def _bad_cell_at(
-    cell, first_row, lineno, col, header, source, decimal, delim, header_hint, text_of=None
+    cell,
+    first_row,
+    lineno,
+    col,
+    header,
+    source,
+    decimal,
+    delim,
+    header_hint,
+    text_of=None,
+    delim_given=False,
 ) -> SignalError:
     """The error for one cell that is not a number (``first_row``: the first data row;
     ``delim``: the file's delimiter, ``""`` for one column; ``header_hint``: whether a
@@ -199,7 +209,21 @@ def _bad_cell_at(
             f"{where}: empty cell; every sample needs a number: fill it in or delete line {lineno}"
         )
     hint, named = "", []
-    if (decimal == "." and delim == "," and _DECIMAL_COMMA.match(cell)) or (
+    grouped = _THOUSANDS.match(cell)
+    if grouped and grouped.group(2) and grouped.group(2)[0] != grouped.group(1):  # 1.234,5
+        sep, mark = grouped.group(1), grouped.group(2)[0]
+        point = "a decimal comma" if mark == "," else "a decimal point"
+        hint = f" (a thousands separator {sep!r} beside {point}: remove the thousands separators)"
+    elif grouped and _GROUPED.match(cell) and decimal == ".":  # 1,002
+        hint = " (a thousands separator? remove the digit grouping"
+        if delim == ",":
+            hint += f"; a decimal comma in a comma-separated file is {COMMA_BOTH})"
+        else:
+            hint += "; a decimal comma? declare it with decimal=',')"
+            named = [("decimal", ",")]
+    elif grouped and not grouped.group(2) and cell.count(grouped.group(1)) > 1:  # 1,234,567
+        hint = f" (a thousands separator {grouped.group(1)!r}? remove the digit grouping)"
+    elif (decimal == "." and delim == "," and _DECIMAL_COMMA.match(cell)) or (
         decimal == "," and delim == "" and len(_split(cell, ",")) > 1
     ):  # declaring decimal=',' is no way out
         hint = f" (a decimal comma in a comma-separated file, which is {COMMA_BOTH})"
@@ -207,7 +231,9 @@ def _bad_cell_at(
         hint, named = " (a decimal comma? declare it with decimal=',')", [("decimal", ",")]
     elif decimal == "," and "." in cell and _is_number(cell):
         hint = " in a file of decimal commas (a thousands separator? remove it; else write ',')"
-    elif other := next((d for d in _SNIFF_ORDER if d in cell and d != decimal), None):
+    elif not delim_given and (
+        other := next((d for d in _SNIFF_ORDER if d in cell and d != decimal), None)
+    ):
         hint, named = f" (is the delimiter {other!r}? declare it with delimiter)", ["delimiter"]
     elif first_row and header_hint:
         hint = f" (if line {lineno} is a header, declare it with header=True)"
@@ -231,6 +257,11 @@ def _pandas_header(cells: list[str]) -> bool:
 
 
 _INTEGER = re.compile(r"^\s*[+-]?\d+\s*$")
+
+
+#: A number with digit grouping (``1,234``, ``1.234.567``, ``1'234``) and maybe a decimal
+#: mark and fraction after the groups (``1.234,5``, ``1,234.5``: group 2).
+_THOUSANDS = re.compile(r"^\s*[+-]?[1-9]\d{0,2}(?:([.,'])\d{3})(?:\1\d{3})*([.,]\d+)?\s*$")
 
 
 #: A number with one comma before exactly three digits and one to three digits before it,
