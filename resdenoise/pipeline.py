@@ -814,6 +814,7 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
                 encoded=encoded,
                 input_info=_input_info(source.template, source.frames, source.full_scale),
                 output_info=writer.info(),
+                channel_columns=source.template.channel_columns,
                 quality=quality,
                 streaming=streaming,
                 warnings=notes,

@@ -13,6 +13,8 @@ carried as a time stamp, its value filtered as a sample.  A11: ``1,002`` in a ta
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from test_audit_messages import _error
@@ -237,3 +239,28 @@ def test_a_declared_delimiter_is_not_asked_for_again():
     assert "delimiter" not in str(err.value)
     with pytest.raises(SignalError, match=r"is the delimiter ';'\?"):
         parse_signal(raw, "CSV", "t.csv")
+
+
+# ---- A4: each channel's column, plain, in the report ----------------------------------
+
+
+def test_the_report_names_each_channel_by_column_and_plain_name(runner, tmp_path):
+    src = tmp_path / "n.csv"
+    src.write_text('time,O\'Brien (mV),"a, b",x\n0,1,2,3\n1,2,1,4\n2,1.5,3,2\n3,2.5,1,3\n')
+    args = ["diffuse", str(src), "--time", "1", "-o", str(tmp_path / "o.csv"), "--json", "-q"]
+    report = json.loads(runner.invoke(cli, args).stdout)
+    assert report["channel_columns"] == [
+        {"column": 2, "name": "O'Brien (mV)"},
+        {"column": 3, "name": "a, b"},
+        {"column": 4, "name": "x"},
+    ]
+    assert len(report["channel_columns"]) == len(report["channels"])
+    args = [*args[:2], "--columns", "x", *args[2:]]
+    report = json.loads(runner.invoke(cli, args).stdout)
+    assert report["channel_columns"] == [{"column": 4, "name": "x"}]
+
+
+def test_without_a_header_a_channel_has_its_column_and_no_name(runner, noisy_csv, tmp_path):
+    args = ["diffuse", str(noisy_csv), "--time", "1", "-o", str(tmp_path / "o.csv"), "--json"]
+    report = json.loads(runner.invoke(cli, [*args, "-q"]).stdout)
+    assert report["channel_columns"] == [{"column": 1, "name": None}]

@@ -209,6 +209,17 @@ class Signal:
         return tuple(f"channel {p + 1}" for p in positions)
 
     @property
+    def channel_columns(self) -> list[dict]:
+        """Each filtered channel's place in the file, as a script keys on it, in the order
+        of the channels: ``column`` (from 1: a CSV file's column, a sound file's or Zarr
+        array's channel) and ``name`` (a CSV header's, as written; None without one)."""
+        names = self.header if self.format == "CSV" else None
+        return [
+            {"column": p + 1, "name": None if names is None else names[p]}
+            for p in self.channel_positions
+        ]
+
+    @property
     def carried_names(self) -> list[str]:
         """Names of the columns written back unchanged (the time column first)."""
         order = sorted(self.carried, key=lambda p: (p != self.time_column, p))
