@@ -264,3 +264,35 @@ def test_without_a_header_a_channel_has_its_column_and_no_name(runner, noisy_csv
     args = ["diffuse", str(noisy_csv), "--time", "1", "-o", str(tmp_path / "o.csv"), "--json"]
     report = json.loads(runner.invoke(cli, [*args, "-q"]).stdout)
     assert report["channel_columns"] == [{"column": 1, "name": None}]
+
+
+# ---- A5: a time column not equally spaced is warned of --------------------------------
+
+
+def _gapped(tmp_path):
+    t = [*range(50), *range(500, 550)]
+    src = tmp_path / "gap.csv"
+    src.write_bytes(_rows("time,v", [t, _noise(100)]))
+    return src
+
+
+@pytest.mark.parametrize("chunks", [[], ["--chunk-size", "30"]])
+def test_a_time_column_with_a_gap_is_warned_of(runner, tmp_path, chunks):
+    src = _gapped(tmp_path)
+    args = ["diffuse", str(src), "--time", "2", "-o", str(tmp_path / "o.csv"), *chunks]
+    result = runner.invoke(cli, [*args, "--report", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.stderr
+    line = (
+        f"{src}: column 1 ('time') is not equally spaced (steps 1 to 451): the filter takes the "
+        "samples as equally spaced"
+    )
+    assert f"warning: {line}" in result.stderr
+    warnings = json.loads((tmp_path / "r.json").read_text())["warnings"]
+    assert any(w.startswith(line) for w in warnings)
+
+
+def test_an_equally_spaced_or_rounded_time_column_is_not_warned_of(tmp_path):
+    for t in ([i / 10 for i in range(40)], [i // 2 for i in range(40)]):
+        sig = parse_signal(_rows("time,v", [t, _noise(40)]), "CSV", "t.csv")
+        assert sig.time_column == 0 and sig.notes == ()
+    assert parse_signal(_rows("time,v", [[0, 1, 2, 10], _noise(4)]), "CSV", "g.csv").notes

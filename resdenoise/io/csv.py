@@ -63,6 +63,7 @@ from .csv_cells import (
     _time_elsewhere,
     _TimeScan,
     _to_float,
+    _uneven,
     _unsure_header,
     _unsure_time,
 )
@@ -454,6 +455,7 @@ class CsvReader:
                 f"{source}: column {_column_name(header, tcol)!r} is both the time column "
                 "and a column to filter"
             )
+        detected = tcol is None  # (the time column found by name and values, not given)
         ask = None  # the question a time axis not named so asks
         if (
             tcol is None
@@ -536,6 +538,7 @@ class CsvReader:
             trailing_delimiter=trailing,
             comments=tuple(self.comments),
         )
+        uneven = detected and tcol == 0 and scans[0].numeric  # its steps: all known
         self.positions = positions
         self.carried_at = [p for p in range(width) if p not in positions]
         shape = (0,) if len(positions) == 1 else (0, len(positions))
@@ -550,6 +553,7 @@ class CsvReader:
             time_column=tcol,
             layout=layout,
             samplerate=self.options.rate(csv_rate(self.preamble), source),
+            notes=_uneven(source, header, time_scan) if uneven else (),
         )
         return SignalStream(template=template, frames=rows, width=width, _reader=self)
 

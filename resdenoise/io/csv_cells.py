@@ -374,6 +374,22 @@ def _time_elsewhere(source: str, header, p: int, others: str, every: str) -> Par
     )
 
 
+def _uneven(source: str, header, scan) -> tuple[str, ...]:
+    """The warning of a time column found by its name and values (``scan``: its
+    :class:`_TimeScan`) whose steps differ by more than half the smallest (a gap, uneven
+    stamps), or nothing: the filters take the samples as equally spaced."""
+    if scan.count < 3 or not (scan.increasing or scan.decreasing):
+        return ()  # (repeated stamps: rounded, their spacing not told)
+    small, large = sorted((abs(scan.dt_min), abs(scan.dt_max)))
+    if not large > 1.5 * small or not math.isfinite(large):
+        return ()
+    return (
+        f"{source}: {column_label(header, 0)} is not equally spaced (steps {small:.6g} to "
+        f"{large:.6g}): the filter takes the samples as equally spaced (its time and blocks "
+        "count samples, not the column's units); resample first, or filter the segments apart",
+    )
+
+
 def _unsure_time(source: str, name: str) -> ParameterError:
     """The refusal of a first column named like time (``name``) whose numbers go up and
     down: filtering it as a signal may destroy time stamps, carrying it may leave a

@@ -158,6 +158,9 @@ class Signal:
     tags : dict
         An audio file's text metadata (title, artist, comment, ...: soundfile's
         ``copy_metadata``), written to an audio output that can hold it.
+    notes : tuple of str
+        What the reader has to say that does not stop a run (a warning each: a CSV
+        file's time column not equally spaced).
     """
 
     data: np.ndarray
@@ -173,6 +176,7 @@ class Signal:
     layout: CsvLayout = field(default_factory=CsvLayout)
     chunks: tuple[int, ...] | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     @property
     def channels(self) -> int:
