@@ -13,6 +13,7 @@ carried as a time stamp, its value filtered as a sample.  A11: ``1,002`` in a ta
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import numpy as np
@@ -296,3 +297,41 @@ def test_an_equally_spaced_or_rounded_time_column_is_not_warned_of(tmp_path):
         sig = parse_signal(_rows("time,v", [t, _noise(40)]), "CSV", "t.csv")
         assert sig.time_column == 0 and sig.notes == ()
     assert parse_signal(_rows("time,v", [[0, 1, 2, 10], _noise(4)]), "CSV", "g.csv").notes
+
+
+# ---- A9: a workbook, an archive, UTF-16 without a byte-order mark, named as such --------
+
+
+def _xlsx() -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("[Content_Types].xml", "<x/>")
+        z.writestr("xl/workbook.xml", "<w/>")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("raw", "said"),
+    [
+        (_xlsx(), "an Excel workbook (.xlsx, a zip archive), not CSV text; save it as CSV"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100), "an Excel 97-2003 workbook (.xls)"),
+        (gzip.compress(b"t,v\n0,1\n"), "gzip-compressed, not CSV"),
+        ("t,v\n0,1.5\n1,2.5\n".encode("utf-16-le"), "iconv -f utf-16le -t utf-8"),
+        ("t,v\n0,1.5\n1,2.5\n".encode("utf-16-be"), "iconv -f utf-16be -t utf-8"),
+    ],
+)
+def test_a_file_that_is_no_csv_text_is_named(raw, said):
+    with pytest.raises(SignalError) as err:
+        parse_signal(raw, "CSV", "e.csv")
+    assert str(err.value).startswith("e.csv: ") and said in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize(("ext", "said"), [(".xlsx", "workbook"), (".gz", "zcat FILE |")])
+def test_a_workbook_or_compressed_extension_is_named(runner, tmp_path, ext, said):
+    src = tmp_path / f"in.csv{ext}"
+    src.write_bytes(b"t,v\n0,1\n")
+    line = _error(runner.invoke(cli, ["diffuse", str(src), "--time", "1"]), 1)
+    assert said in line and "cannot tell the format" not in line

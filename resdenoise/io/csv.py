@@ -56,6 +56,7 @@ from .csv_cells import (
     _is_number,
     _is_time_name,
     _mixed_time,
+    _not_csv,
     _pandas_header,
     _sniff,
     _split,
@@ -186,6 +187,8 @@ def _line_batches(chunks, source: str, seen: dict):
         encoding = codec = "utf-16"
     else:
         encoding = codec = "utf-8"
+        if (what := _not_csv(raw)) is not None:
+            raise SignalError(f"{source}: {what}")
     seen.update(encoding=encoding, crlf=False, cr=False, lf=False)
     decoder = codecs.getincrementaldecoder(codec)()
     fed = fed_nl = text_nl = 0  # body bytes decoded, b"\n" among them, "\n" decoded

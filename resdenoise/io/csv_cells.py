@@ -390,6 +390,38 @@ def _uneven(source: str, header, scan) -> tuple[str, ...]:
     )
 
 
+#: Save-as advice for a spreadsheet's own format.
+_SAVE_AS_CSV = "save it as CSV (in Excel: File > Save As > CSV UTF-8)"
+
+
+def _not_csv(head: bytes) -> str | None:
+    """What a file is whose first bytes (``head``, no byte-order mark) show a common
+    non-CSV file given as CSV, with the remedy: a workbook (``.xlsx``, ``.xls``), a zip
+    or gzip archive, UTF-16 text without a byte-order mark; else None."""
+    if head.startswith(b"PK\x03\x04"):
+        if b"xl/" in head[:65536] or b"[Content_Types].xml" in head[:65536]:
+            return f"an Excel workbook (.xlsx, a zip archive), not CSV text; {_SAVE_AS_CSV}"
+        return "a zip archive, not CSV text; unzip it, or pipe it: unzip -p FILE | resdenoise ... -"
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return f"an Excel 97-2003 workbook (.xls), not CSV text; {_SAVE_AS_CSV}"
+    if head.startswith(b"\x1f\x8b"):
+        return (
+            "gzip-compressed, not CSV text; decompress it, or pipe it: zcat FILE | resdenoise ... -"
+        )
+    sample = head[: min(len(head), 512) // 2 * 2]
+    if len(sample) >= 4:
+        for name, text, zeros in (
+            ("le", sample[0::2], sample[1::2]),
+            ("be", sample[1::2], sample[0::2]),
+        ):
+            if not zeros.strip(b"\x00") and b"\x00" not in text and text.isascii():
+                return (
+                    f"UTF-16 text without a byte-order mark, not UTF-8; save it as UTF-8 (e.g. "
+                    f"iconv -f utf-16{name} -t utf-8 in.csv > out.csv)"
+                )
+    return None
+
+
 def _unsure_time(source: str, name: str) -> ParameterError:
     """The refusal of a first column named like time (``name``) whose numbers go up and
     down: filtering it as a signal may destroy time stamps, carrying it may leave a

@@ -43,6 +43,19 @@ AUDIO_EXTENSIONS = {
 
 CSV_EXTENSIONS = {".csv", ".tsv", ".txt", ".dat", ".tab"}
 
+
+#: Input extensions of files often given for CSV, with what to do instead.
+_NOT_CSV_EXTENSIONS = {
+    **dict.fromkeys(
+        (".xlsx", ".xlsm", ".xls", ".ods"),
+        "a spreadsheet workbook, not CSV; save it as CSV (in Excel: File > Save As > CSV UTF-8)",
+    ),
+    **{
+        ext: f"a compressed file; decompress it, or pipe it: {cat} FILE | resdenoise ... -"
+        for ext, cat in ((".gz", "zcat"), (".bz2", "bzcat"), (".xz", "xzcat"), (".zst", "zstdcat"))
+    },
+}
+
 #: A Zarr store (a directory of chunks; :mod:`resdenoise.io.zarr_store`) by its extension.
 ZARR_EXTENSION, ZARR = ".zarr", "ZARR"
 
@@ -293,6 +306,8 @@ def guess_format(path: str, given: str | None = None, output: bool = False) -> s
     if ext[1:].upper() in _soundfile_formats():
         return ext[1:].upper()
     option = "output_format" if output else "input_format"
+    if not output and (what := _NOT_CSV_EXTENSIONS.get(ext)) is not None:
+        raise SignalError(f"{path}: {what}")
     raise (ParameterError if output else SignalError)(
         f"{path}: cannot tell the format from the extension {ext!r}; "
         f"use .csv, .wav, .flac, .ogg, .zarr (or {option})",
