@@ -335,3 +335,45 @@ def test_a_workbook_or_compressed_extension_is_named(runner, tmp_path, ext, said
     src.write_bytes(b"t,v\n0,1\n")
     line = _error(runner.invoke(cli, ["diffuse", str(src), "--time", "1"]), 1)
     assert said in line and "cannot tell the format" not in line
+
+
+# ---- A12: a quoted cell with a line break in it is named --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "lines", "options"),
+    [
+        (b'time,"Temp\n[degC]",v\n0,1.2,3\n1,1.5,2\n2,1.1,4\n', (1, 2), {}),
+        (
+            b'time,note,v\n0,"ok",3\n1,"a, b",2\n2,"line\nbreak",4\n3,x,3\n',
+            (4, 5),
+            {"columns": "v"},
+        ),
+        (
+            b"t,v\n" + b"".join(b"%d,%d\n" % (i, i % 3) for i in range(100)) + b'100,"a\nb",3\n',
+            (102, 103),
+            {},
+        ),
+    ],
+)
+def test_a_quoted_cell_with_a_line_break_is_named(tmp_path, raw, lines, options):
+    said = (
+        f"q.csv: line {lines[0]}: a quoted cell has a line break in it (lines {lines[0]} to "
+        f"{lines[1]}), which resdenoise does not read; remove the line break from the cell"
+    )
+    with pytest.raises(SignalError) as err:
+        parse_signal(raw, "CSV", "q.csv", ReadOptions(**options))
+    assert str(err.value) == said
+    src = tmp_path / "q.csv"
+    src.write_bytes(raw)
+    with pytest.raises(SignalError, match="a quoted cell has a line break"):  # streamed alike
+        open_signal_stream(src, options=ReadOptions(**options))
+
+
+def test_a_quote_inside_a_cell_reads_as_before():
+    raw = b'time,size,v\n0,5",3\n1,6",2\n2,7",4\n'
+    assert parse_signal(raw, "CSV", "i.csv", ReadOptions(columns="v")).carried[1] == [
+        '5"',
+        '6"',
+        '7"',
+    ]

@@ -58,6 +58,7 @@ from .csv_cells import (
     _mixed_time,
     _not_csv,
     _pandas_header,
+    _quoted_break,
     _sniff,
     _split,
     _time_axis_unnamed,
@@ -368,6 +369,10 @@ class CsvReader:
         """Dialect, header and width from the first data lines."""
         delim, decimal = self.delim, self.decimal
         data_lines = [head[i] for i in data_at[:_HEAD_LINES]]
+        if any('"' in ln for ln in data_lines):
+            linenos = [i + 1 for i in data_at[:_HEAD_LINES]]
+            if (err := _quoted_break(self.source, data_lines, linenos)) is not None:
+                raise err
         self.preamble = tuple(head[: data_at[0]])
         if delim is None:
             delim = _sniff(data_lines, decimal)
@@ -418,6 +423,8 @@ class CsvReader:
         }
 
     def _cells(self, lines: list[str], linenos, quoted: bool) -> list[list[str]]:
+        if quoted and (err := _quoted_break(self.source, lines, linenos)) is not None:
+            raise err
         cols = _columns(lines, self.delim, self.width, quoted)
         if isinstance(cols, tuple):  # ragged: (row, number of fields)
             r, got = cols

@@ -390,6 +390,31 @@ def _uneven(source: str, header, scan) -> tuple[str, ...]:
     )
 
 
+#: A line's last double quote opening a cell it does not close, and a line's first one
+#: closing a cell it did not open (any delimiter: the two before the delimiter is known).
+_OPENS = re.compile(r'(?:^|[,;\t| ])\s*"(?:[^"]|"")*$')
+_CLOSES = re.compile(r'^(?:[^"]|"")*"\s*(?:[,;\t| ]|$)')
+
+
+def _quoted_break(source: str, lines: list[str], linenos) -> SignalError | None:
+    """The refusal of a quoted cell with a line break in it (Excel's wrapped header
+    ``"Temp<Alt+Enter>[degC]"``, a note): two lines in a row (``lines``, numbered
+    ``linenos``) of an odd number of double quotes each, the first opening a cell at its
+    end and the second closing it; else None."""
+    odd = [i for i, line in enumerate(lines) if line.count('"') % 2]
+    for i in odd:
+        if i + 1 >= len(lines):
+            break
+        a, b = lines[i], lines[i + 1]
+        if b.count('"') % 2 and _OPENS.search(a) and _CLOSES.match(b):
+            return SignalError(
+                f"{source}: line {linenos[i]}: a quoted cell has a line break in it (lines "
+                f"{linenos[i]} to {linenos[i + 1]}), which resdenoise does not read; remove the "
+                "line break from the cell"
+            )
+    return None
+
+
 #: Save-as advice for a spreadsheet's own format.
 _SAVE_AS_CSV = "save it as CSV (in Excel: File > Save As > CSV UTF-8)"
 
