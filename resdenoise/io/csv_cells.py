@@ -231,7 +231,7 @@ def _bad_cell_at(
         hint, named = " (a decimal comma? declare it with decimal=',')", [("decimal", ",")]
     elif decimal == "," and "." in cell and _is_number(cell):
         hint = " in a file of decimal commas (a thousands separator? remove it; else write ',')"
-    elif not delim_given and (
+    elif not (delim_given and delim) and (  # a delimiter given that splits: no other
         other := next((d for d in _SNIFF_ORDER if d in cell and d != decimal), None)
     ):
         hint, named = f" (is the delimiter {other!r}? declare it with delimiter)", ["delimiter"]
