@@ -377,3 +377,32 @@ def test_a_quote_inside_a_cell_reads_as_before():
         '6"',
         '7"',
     ]
+
+
+# ---- A10: a wide file's columns by a range, and its names counted, not all listed -----
+
+
+def _wide(k: int = 30, n: int = 40) -> bytes:
+    names = ["time", *(f"ch{i}" for i in range(k))]
+    cols = [list(range(n)), *(_noise(n, s) for s in range(k))]
+    return _rows(",".join(names), cols)
+
+
+def test_columns_takes_a_range_of_numbers():
+    sig = parse_signal(_wide(), "CSV", "w.csv", ReadOptions(columns="2-31"))
+    assert sig.positions == tuple(range(1, 31)) and sig.time_column == 0
+    sig = parse_signal(_wide(), "CSV", "w.csv", ReadOptions(columns="3-4, ch29"))
+    assert sig.positions == (2, 3, 30)
+    with pytest.raises(ParameterError, match=r"'2-32' is not a range of columns 1 to 31"):
+        parse_signal(_wide(), "CSV", "w.csv", ReadOptions(columns="2-32"))
+    named = b"a,1-2,b\n" + b"".join(b"%d,%d,%d\n" % (i, i % 3, i % 5) for i in range(9))
+    assert parse_signal(named, "CSV", "n.csv", ReadOptions(columns="1-2")).positions == (1,)
+
+
+def test_a_wide_files_names_are_counted_in_a_message():
+    with pytest.raises(ParameterError) as err:
+        parse_signal(_wide(), "CSV", "w.csv", ReadOptions(columns="nope"))
+    assert str(err.value).endswith(
+        "the columns are 'time', 'ch0', 'ch1', 'ch2', 'ch3', 'ch4', 'ch5', 'ch6', 'ch7', 'ch8', "
+        "... and 21 more (numbers 1 to 31)"
+    )
