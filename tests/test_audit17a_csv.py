@@ -406,3 +406,21 @@ def test_a_wide_files_names_are_counted_in_a_message():
         "the columns are 'time', 'ch0', 'ch1', 'ch2', 'ch3', 'ch4', 'ch5', 'ch6', 'ch7', 'ch8', "
         "... and 21 more (numbers 1 to 31)"
     )
+
+
+# ---- A8: an integer float64 cannot hold is warned of ------------------------------------
+
+
+def test_an_integer_beyond_float64_is_warned_of(tmp_path):
+    raw = b"time,a,b\n0,0.1,1\n1,0.3,2\n2,0.2,3\n3,9007199254740993,2\n4,0.1,7\n5,0.2,8\n"
+    said = (
+        "big.csv: line 5, column 2 ('a'): 9007199254740993 is not exactly a float64 number "
+        "(an integer beyond 2**53); it is filtered as 9007199254740992.0"
+    )
+    assert parse_signal(raw, "CSV", "big.csv").notes == (said,)
+    src = tmp_path / "big.csv"
+    src.write_bytes(raw)
+    assert open_signal_stream(src).template.notes == (f"{src}: {said.split(': ', 1)[1]}",)
+    assert parse_signal(raw, "CSV", "big.csv", ReadOptions(columns="b")).notes == ()  # carried
+    held = raw.replace(b"9007199254740993", b"9007199254740992")  # float64 holds it
+    assert parse_signal(held, "CSV", "big.csv").notes == ()

@@ -52,6 +52,8 @@ from .csv_cells import (
     _ColumnScan,
     _first_bad,
     _grouped_commas,
+    _inexact,
+    _inexact_note,
     _integer_header,
     _is_number,
     _is_time_name,
@@ -359,6 +361,8 @@ class CsvReader:
                 sc.numeric = False
                 a = np.where(finite, a, np.nan)
             numbers[p] = a
+            if sc.inexact is None:
+                sc.inexact = _inexact(cells, a, linenos)
             if p == 0 and sc.numeric and self.options.time_column is None:  # else decided by name
                 time_scan.add(a)
             elif p in self.named_scans and sc.numeric:
@@ -563,7 +567,10 @@ class CsvReader:
             time_column=tcol,
             layout=layout,
             samplerate=self.options.rate(csv_rate(self.preamble), source),
-            notes=_uneven(source, header, time_scan) if uneven else (),
+            notes=(
+                *(_uneven(source, header, time_scan) if uneven else ()),
+                *_inexact_note(source, header, [(p, scans[p].inexact) for p in positions]),
+            ),
         )
         return SignalStream(template=template, frames=rows, width=width, _reader=self)
 

@@ -415,6 +415,39 @@ def _quoted_break(source: str, lines: list[str], linenos) -> SignalError | None:
     return None
 
 
+#: An integer of 16 digits or more, alone in its cell (cells joined by NUL).
+_LONG_INTEGER = re.compile(r"(?:^|\x00)\s*[+-]?(\d{16,})\s*(?=\x00|$)")
+
+
+def _inexact(cells: list[str], a: np.ndarray, linenos) -> tuple | None:
+    """``(line, cell, value)`` of the first cell of ``cells`` (numbers ``a``) that is an
+    integer float64 does not hold (beyond 2**53: ``9007199254740993`` is
+    ``9007199254740992.0``), or None."""
+    with np.errstate(invalid="ignore"):
+        if not np.any(np.abs(a) >= 2.0**53):  # every integer below is held (the usual case)
+            return None
+    joined = "\x00".join(cells)
+    for match in _LONG_INTEGER.finditer(joined):
+        r = joined.count("\x00", 0, match.start(1))
+        value = float(a[r])
+        if math.isfinite(value) and int(cells[r].strip()) != int(value):
+            return linenos[r], cells[r].strip(), value
+    return None
+
+
+def _inexact_note(source: str, header, found) -> tuple[str, ...]:
+    """The warning of the first integer float64 does not hold among the filtered columns'
+    ``found`` (``(column, _inexact's answer or None)``), or nothing."""
+    found = [(at[0], p, at) for p, at in found if at is not None]
+    if not found:
+        return ()
+    _, p, (lineno, cell, value) = min(found)
+    return (
+        f"{source}: line {lineno}, {column_label(header, p)}: {cell} is not exactly a float64 "
+        f"number (an integer beyond 2**53); it is filtered as {value!r}",
+    )
+
+
 #: Save-as advice for a spreadsheet's own format.
 _SAVE_AS_CSV = "save it as CSV (in Excel: File > Save As > CSV UTF-8)"
 
@@ -487,7 +520,16 @@ def _columns(
 class _ColumnScan:
     """What the checking pass learns about one CSV column."""
 
-    __slots__ = ("nonempty", "all_nonempty", "bad", "nonfinite", "numeric", "text_at", "number_at")
+    __slots__ = (
+        "nonempty",
+        "all_nonempty",
+        "bad",
+        "nonfinite",
+        "numeric",
+        "text_at",
+        "number_at",
+        "inexact",
+    )
 
     def __init__(self):
         self.nonempty = False  # some cell is not blank (else: a trailing delimiter)
@@ -496,6 +538,7 @@ class _ColumnScan:
         self.nonfinite = None  # (line, cell) of the first inf/nan
         self.numeric = True  # every cell so far is a finite number
         self.text_at = self.number_at = None  # (line, cell): the first text, number (time)
+        self.inexact = None  # (line, cell, value) of the first integer float64 cannot hold
 
     def mixed(self, cells: list[str], linenos, a) -> None:
         """Note the first text and number cells of the time column's batch ``cells``
