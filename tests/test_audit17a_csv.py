@@ -424,3 +424,27 @@ def test_an_integer_beyond_float64_is_warned_of(tmp_path):
     assert parse_signal(raw, "CSV", "big.csv", ReadOptions(columns="b")).notes == ()  # carried
     held = raw.replace(b"9007199254740993", b"9007199254740992")  # float64 holds it
     assert parse_signal(held, "CSV", "big.csv").notes == ()
+
+
+# ---- A14: a table's column that is not numbers is named ---------------------------------
+
+
+class _Frame:
+    """A table as pandas gives one: ``dtypes`` per column, its values as objects."""
+
+    dtypes = {"ts": np.dtype("datetime64[ns]"), "v": np.dtype("float64")}
+
+    def __array__(self, dtype=None, copy=None):
+        import datetime  # as pandas' Timestamps: float() refuses them
+
+        return np.array([[datetime.datetime(2024, 1, 1), 1.5]] * 5, dtype=object)
+
+
+def test_a_tables_column_of_dates_is_named():
+    from resdenoise import diffuse
+
+    with pytest.raises(SignalError) as err:
+        diffuse(_Frame(), "perona-malik", time=1)
+    assert str(err.value) == (
+        "the signal: column 'ts' is datetime64[ns], not numbers; pass the columns of numbers, ['v']"
+    )
