@@ -448,3 +448,27 @@ def test_a_tables_column_of_dates_is_named():
     assert str(err.value) == (
         "the signal: column 'ts' is datetime64[ns], not numbers; pass the columns of numbers, ['v']"
     )
+
+
+# ---- A7: numbers float64 cannot hold are said in units it can --------------------------
+
+
+def test_a_sure_change_beyond_float64_is_said_in_the_scaled_units():
+    from resdenoise.automatic import _no_gain
+
+    assert _no_gain("x", -3.0, 2.0, -600) == (  # a signal of 1e300: 4**600 times 3 is inf
+        "x lowers SURE by 3 per sample, not more than 2 standard errors of 2 each (4) "
+        "(of the signal times 2**600: float64 holds no other)"
+    )
+    assert _no_gain("x", -3.0, 2.0, 600).endswith(
+        "(of the signal times 2**-600: float64 holds no other)"
+    )
+    assert "inf" not in _no_gain("x", -3.0, 2.0, -600) and "-0" not in _no_gain("x", -3.0, 2.0, 600)
+    assert _no_gain("x", -3.0, 2.0, 10) == _no_gain("x", -3.0 * 4.0**10, 2.0 * 4.0**10)
+
+
+def test_levels_apart_beyond_float64_are_said_by_their_logarithms():
+    from resdenoise.split import _times
+
+    assert _times(1e300, 1e-300) == "1e+600x"
+    assert _times(3.0, 2.0) == "1.5x"
