@@ -472,3 +472,34 @@ def test_levels_apart_beyond_float64_are_said_by_their_logarithms():
 
     assert _times(1e300, 1e-300) == "1e+600x"
     assert _times(3.0, 2.0) == "1.5x"
+
+
+# ---- A18: one column of decimal commas is not two columns of whole numbers -------------
+
+
+def test_lines_of_whole_numbers_split_by_a_comma_with_a_leading_zero_are_asked():
+    raw = b"20,04\n20,06\n20,24\n19,98\n20,4\n"
+    with pytest.raises(ParameterError) as err:
+        parse_signal(raw, "CSV", "eu.csv")
+    assert str(err.value) == (
+        "eu.csv: line 1 ('20,04'): two columns of whole numbers, or one column with a decimal "
+        "comma ('04' after the comma has a leading zero)? declare decimal=',' for one column, "
+        "or delimiter=',' for two"
+    )
+    one = parse_signal(raw, "CSV", "eu.csv", ReadOptions(decimal=","))
+    assert one.data.tolist() == [20.04, 20.06, 20.24, 19.98, 20.4]
+    two = parse_signal(raw, "CSV", "eu.csv", ReadOptions(delimiter=","))
+    assert two.data.shape == (5, 2)
+    counts = b"0,5\n1,3\n2,7\n3,12\n"  # no leading zero: two columns, as before
+    assert parse_signal(counts, "CSV", "c.csv").data.shape[0] == 4
+
+
+def test_a_header_over_decimal_commas_names_the_decimal_option():
+    raw = b"Temperatur\n20,04\n20,06\n20,24\n"
+    with pytest.raises(SignalError) as err:
+        parse_signal(raw, "CSV", "eu.csv")
+    assert str(err.value).endswith(
+        "(delimiter ','; a decimal comma in one column? declare it with decimal=',')"
+    )
+    assert err.value.parameters == (("decimal", ","),)
+    assert parse_signal(raw, "CSV", "eu.csv", ReadOptions(decimal=",")).data[0] == 20.04

@@ -46,6 +46,7 @@ import numpy as np
 
 from ..errors import ParameterError, SignalError, counted, one_line, too_short
 from .csv_cells import (
+    _COMMA_PAIR,
     _DECIMAL_COMMA,
     _bad_cell_at,
     _columns,
@@ -63,6 +64,7 @@ from .csv_cells import (
     _quoted_break,
     _sniff,
     _split,
+    _split_decimal,
     _time_axis_unnamed,
     _time_elsewhere,
     _TimeScan,
@@ -405,6 +407,11 @@ class CsvReader:
                 self.has_header = bool(whole)
         else:
             self.has_header = bool(self.header_opt)
+        if self.options.delimiter is None and self.options.decimal is None and delim == ",":
+            body, at = data_lines[self.has_header :], data_at[self.has_header : _HEAD_LINES]
+            linenos = [i + 1 for i in at]
+            if not self.has_header and (err := _split_decimal(self.source, body, linenos)):
+                raise err
         self.width = len(cells0)
         self.header = None
         self.quote_header = False
@@ -432,11 +439,15 @@ class CsvReader:
         cols = _columns(lines, self.delim, self.width, quoted)
         if isinstance(cols, tuple):  # ragged: (row, number of fields)
             r, got = cols
+            hint, named = "every row needs the same number of columns", []
+            one = self.width == 1 and self.options.delimiter is None and self.delim == ","
+            if one and self.options.decimal is None and _COMMA_PAIR.match(lines[r]):
+                hint = "a decimal comma in one column? declare it with decimal=','"
+                named = [("decimal", ",")]
             raise SignalError(
                 f"{self.source}: line {linenos[r]} has {counted(got, 'field')}, "
-                f"expected {self.width} as "
-                f"on {self.ref} (delimiter {self.out_delim!r}; every row needs the same number "
-                "of columns)"
+                f"expected {self.width} as on {self.ref} (delimiter {self.out_delim!r}; {hint})",
+                parameters=named,
             )
         return cols
 

@@ -448,6 +448,32 @@ def _inexact_note(source: str, header, found) -> tuple[str, ...]:
     )
 
 
+#: A line of two whole numbers split by a comma, or one number with a decimal comma.
+_COMMA_PAIR = re.compile(r"^\s*[+-]?\d+,(\d+)\s*$")
+
+
+def _split_decimal(source: str, lines: list[str], linenos) -> ParameterError | None:
+    """The question a file of lines ``20,04`` asks (``lines``: its first data lines, no
+    header, the delimiter sniffed as ``,`` and no decimal mark given): two columns of
+    whole numbers, or one column with a decimal comma?  Asked where every line is so and
+    a number after the comma has a leading zero (``04``: a fraction's digits, not a
+    whole number's); else None."""
+    matches = [_COMMA_PAIR.match(line) for line in lines]
+    if not matches or not all(matches):
+        return None
+    for m, line, lineno in zip(matches, lines, linenos, strict=False):
+        after = m.group(1)
+        if len(after) > 1 and after[0] == "0":
+            return ParameterError(
+                f"{source}: line {lineno} ({_show(line.strip())}): two columns of whole "
+                f"numbers, or one column with a decimal comma ({after!r} after the comma has "
+                f"a leading zero)? declare {spell('decimal', ',')} for one column, or "
+                f"{spell('delimiter', ',')} for two",
+                parameters=[("decimal", ","), ("delimiter", ",")],
+            )
+    return None
+
+
 #: Save-as advice for a spreadsheet's own format.
 _SAVE_AS_CSV = "save it as CSV (in Excel: File > Save As > CSV UTF-8)"
 
