@@ -600,13 +600,19 @@ def _no_gain(name: str, gain: float, se: float, shift: int = 0) -> str:
     """Why ``name``'s change of SURE per sample, ``gain`` (negative: lower), with standard
     error ``se``, is no gain: too small a fall, or a rise (both of the signal divided by
     ``2**shift``, said of the signal)."""
-    gain, se = times_power_of_two(gain, 2 * shift), times_power_of_two(se, 2 * shift)
+    said = times_power_of_two(gain, 2 * shift), times_power_of_two(se, 2 * shift)
+    units = ""
+    held = zip(said, (gain, se), strict=True)
+    if any(not math.isfinite(v) or (v == 0.0) != (w == 0.0) for v, w in held):
+        units = f" (of the signal times 2**{-shift}: float64 holds no other)"
+    else:  # of the signal, where float64 holds them (neither overflowed nor underflowed)
+        gain, se = said
     if gain < 0:
         return (
             f"{name} lowers SURE by {-gain:.6g} per sample, not more than "
-            f"{SIGNIFICANCE:g} standard errors of {se:.6g} each ({SIGNIFICANCE * se:.6g})"
+            f"{SIGNIFICANCE:g} standard errors of {se:.6g} each ({SIGNIFICANCE * se:.6g})" + units
         )
-    return f"{name} raises SURE by {gain:.6g} per sample (standard error {se:.6g})"
+    return f"{name} raises SURE by {gain:.6g} per sample (standard error {se:.6g})" + units
 
 
 def choice_phase(label: str, low: bool = False) -> str:

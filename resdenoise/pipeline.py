@@ -768,7 +768,8 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
             plan, extra = job.make_plan(source.subject, **named)
         except SignalValuesError as exc:  # the samples' fault: the file's name says whose
             raise exc.of(source.name) from None
-    notes = list(extra.pop("warnings", []))  # what the automatic search has to say
+    # what the reader (a time column not equally spaced) and the automatic search say
+    notes = [*source.template.notes, *extra.pop("warnings", [])]
     verdict = plan.verdict()
     held: list[str] = []  # a run not sign stable: said after the search's notes
     job.on_plan(plan, verdict, held.append)
@@ -832,6 +833,7 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
                 encoded=encoded,
                 input_info=_input_info(source.template, source.frames, source.full_scale),
                 output_info=writer.info(),
+                channel_columns=source.template.channel_columns,
                 quality=quality,
                 streaming=streaming,
                 warnings=notes,

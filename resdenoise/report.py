@@ -295,6 +295,7 @@ def finish_report(
     encoded: dict | None = None,
     input_info: dict | None = None,
     output_info: dict | None = None,
+    channel_columns: list | None = None,
     quality: dict | None = None,
     streaming: dict | None = None,
     warnings: list | None = None,
@@ -311,7 +312,8 @@ def finish_report(
     range a lossy or companding output's file holds (:meth:`~resdenoise.io.SignalWriter.encoded`,
     :func:`_encoded`); ``input_info`` describes the input file
     (format, subtype, rate, frames, channels, columns), ``output_info`` the
-    output's (format, subtype); ``quality`` compares
+    output's (format, subtype); ``channel_columns`` each filtered channel's place in the
+    file (``column`` from 1, ``name``: its header's or None); ``quality`` compares
     with a reference; ``streaming`` describes a run in chunks; ``warnings``
     are what the automatic search had to say.  The noise
     estimate is the report's ``noise_sigma``, not repeated in ``parameters``;
@@ -332,6 +334,8 @@ def finish_report(
     report["input"] = source
     if input_info is not None:
         report["input_info"] = input_info
+    if channel_columns is not None:  # beside channel_labels: plain, for a script
+        report["channel_columns"] = channel_columns
     report["output"] = "<stdout>" if output == "-" else output
     if output_info is not None:
         report["output_info"] = output_info

@@ -26,6 +26,7 @@ bit for bit as before.
 
 from __future__ import annotations
 
+import math
 from typing import Final
 
 import numpy as np
@@ -46,6 +47,15 @@ __all__ = [
 #: Channels whose estimated noise levels differ by more than this factor are planned apart
 #: where parameters are searched (see the module's measurements).
 SPLIT_FACTOR: Final = 1.5
+
+
+def _times(high: float, low: float) -> str:
+    """``high / low`` as a factor, ``2.5x``; where float64 holds no such ratio (1e300
+    over 1e-300), by the difference of their logarithms, ``1e+600x``."""
+    ratio = high / low
+    if math.isfinite(ratio):
+        return f"{ratio:.3g}x"
+    return f"1e{math.log10(high) - math.log10(low):+.0f}x"
 
 
 def sigmas(sigma):
@@ -103,8 +113,8 @@ def levels_apart(u, sigma, searched: bool):
         trusted = [float(v) for c, v in enumerate(levels) if c not in distrusted and v > 0.0]
         if len(trusted) < 2 or not max(trusted) > SPLIT_FACTOR * min(trusted):
             return sigma, None, {}, level
-        ratio = max(trusted) / min(trusted)
-        why = f"estimated noise levels {ratio:.3g}x apart, more than {SPLIT_FACTOR:g}x"
+        why = f"estimated noise levels {_times(max(trusted), min(trusted))} apart, more than "
+        why += f"{SPLIT_FACTOR:g}x"
         return [None] * count, why, distrusted, None
     count = _channels(u)
     if len(sigma) != count:

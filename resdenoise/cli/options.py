@@ -127,10 +127,13 @@ class CliError(click.ClickException):
 
 def flag(name: str, value=...) -> str:
     """The command line's spelling of a library parameter: ``--name``, ``--name VALUE``
-    (the value quoted for a shell where it needs it: ``--columns 'speed x,load y'``)."""
+    (the value quoted for a shell where it needs it: ``--columns 'speed x,load y'``),
+    ``--no-name`` for False (a switch's off)."""
     text = FLAGS.get(name, "--" + name.replace("_", "-"))
     if value is ... or value is True:
         return text
+    if value is False:  # a --NAME/--no-NAME switch's off
+        return "--no-" + text[2:]
     import shlex  # not at start-up: only messages spell values
 
     return f"{text} {shlex.quote(str(value))}"
