@@ -263,7 +263,7 @@ def network_run(
             return stopped_network(spec, x, lam, tau, h, progress, level)
 
         # channels of levels apart: each its own depth (and lambda), as a search's
-        levels, apart, passed = levels_apart(u, sigma, True)
+        levels, apart, passed, _ = levels_apart(u, sigma, True)
         if apart is None:
             plan, extra = alone(u, levels)
         else:
