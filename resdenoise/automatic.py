@@ -234,6 +234,7 @@ import numpy as np
 
 from .bounded import within
 from .errors import check_signal
+from .orientation import orienting
 from .scaling import scaled_search, times_power_of_two
 from .stopping import steady
 from .untrusted import (  # (moved there; importable from here as before)
@@ -731,6 +732,7 @@ def _blocks(plan):
     return (replace(plan, prestage=None) if plan.prestage is not None else plan).run
 
 
+@orienting  # every probe of every candidate lies as on f, the signal given
 def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None, progress=None, bounds=None):
     """``(plan, extra)``: the candidate with the smallest SURE (see the module docstring).
 

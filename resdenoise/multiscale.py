@@ -63,6 +63,7 @@ from .multilevel import (
 )
 from .noise_colour import check_scales, scales_note, warn_scales
 from .nonlinearities import SQRT2, get_nonlinearity
+from .orientation import orienting
 from .report import level_name
 from .scaling import measuring_shift, scaled_search, scaled_values, times_power_of_two
 from .search_windows import WINDOW_CORE, _halo, sample_windows
@@ -243,6 +244,7 @@ class ScaleChoice:
         return out
 
 
+@orienting  # the probe lies as on f, the signal given
 def choose_cascade(f, name: str, scales: int | None = None, sigma=None, blocks: int = 1):
     """Thresholds per scale by SURE of the cascade (see the module docstring).
 
@@ -295,6 +297,7 @@ CASCADE_WINDOWS_FROM = 1 << 16
 WHOLE_SIGNAL = "the whole signal"
 
 
+@orienting  # the probe lies as on f, the signal given
 def choose_diffusion_scales(f, name: str, scales: int | None = None, sigma=None, lam=None):
     """Diffusion over several scales: per scale, lambda (universal x 2^(-k/2), k even,
     0..16, or ``lam`` given) and the number of blocks (on the checkpoint grid of
@@ -468,6 +471,7 @@ def _scale_windows_state(state, f2, sig, stride: int, windows, probe=None):
     return laid(state), risk, said
 
 
+@orienting  # every probe of the searches lies as on u, the signal given
 def plan_scales(
     u,
     name,

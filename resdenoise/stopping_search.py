@@ -16,6 +16,7 @@ import numpy as np
 from .engine import StackRun, backend_for
 from .errors import ParameterError, check_blocks, check_signal
 from .noise import resolve_sigma
+from .orientation import orienting
 from .stopping import StoppingChoice
 from .stopping_rules import DEFAULT_RULE, RULES
 from .sure import (
@@ -116,6 +117,7 @@ def masked_copy(f: np.ndarray, offset: int, sets: int) -> np.ndarray:
     return g
 
 
+@orienting  # a probe of its own lies as on f (inside a search: as on that one's signal)
 def choose_steps(
     f: np.ndarray,
     phi,
