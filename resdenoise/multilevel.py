@@ -142,7 +142,6 @@ from .noise_colour import (
     warn_scales,
 )
 from .nonlinearities import SQRT2, get_nonlinearity
-from .orientation import orienting
 from .report import level_name
 from .scaling import measuring_shift, refuse_unscaled, scaled_values, times_power_of_two
 from .subsequences import subsequence_checks, subsequence_failures
@@ -720,7 +719,6 @@ def _white_nugget(f, level, evidence=None) -> tuple[NoiseLevel, tuple | None]:
     return (plain if evidence[0] else level), evidence
 
 
-@orienting  # the probe lies as on f, the signal given
 def choose_levels(
     f,
     name: str,

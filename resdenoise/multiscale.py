@@ -244,7 +244,6 @@ class ScaleChoice:
         return out
 
 
-@orienting  # the probe lies as on f, the signal given
 def choose_cascade(f, name: str, scales: int | None = None, sigma=None, blocks: int = 1):
     """Thresholds per scale by SURE of the cascade (see the module docstring).
 
@@ -297,7 +296,6 @@ CASCADE_WINDOWS_FROM = 1 << 16
 WHOLE_SIGNAL = "the whole signal"
 
 
-@orienting  # the probe lies as on f, the signal given
 def choose_diffusion_scales(f, name: str, scales: int | None = None, sigma=None, lam=None):
     """Diffusion over several scales: per scale, lambda (universal x 2^(-k/2), k even,
     0..16, or ``lam`` given) and the number of blocks (on the checkpoint grid of

@@ -16,7 +16,6 @@ import numpy as np
 from .engine import StackRun, backend_for
 from .errors import ParameterError, check_blocks, check_signal
 from .noise import resolve_sigma
-from .orientation import orienting
 from .stopping import StoppingChoice
 from .stopping_rules import DEFAULT_RULE, RULES
 from .sure import (
@@ -117,7 +116,6 @@ def masked_copy(f: np.ndarray, offset: int, sets: int) -> np.ndarray:
     return g
 
 
-@orienting  # a probe of its own lies as on f (inside a search: as on that one's signal)
 def choose_steps(
     f: np.ndarray,
     phi,
