@@ -40,10 +40,9 @@ multilevel choice 1.2 dB below the input), so the coloured ranking stands
   (:func:`resdenoise.noise_colour.quiet_power_law`; where a roughness check set the
   level, also those of windows of 64 samples over levels 1-4, the pauses between an
   ECG's beats: :func:`resdenoise.noise_colour.paused_power_law`, and the level
-  without the check is kept), or, where the signal is
-  tonal and never pauses (music), the spectral floor between its peaks does
-  (:func:`resdenoise.noise_colour.tonal_power_law`); the report names the
-  evidence; else
+  without the check is kept), or, where the signal is tonal and never pauses (music),
+  the spectral floor between its peaks does
+  (:func:`resdenoise.noise_colour.tonal_power_law`); the report names the evidence; else
 * only where the white SURE also expects a significant gain of its first
   choice; else the white ranking stands.
 
@@ -234,6 +233,7 @@ import numpy as np
 
 from .bounded import within
 from .errors import check_signal
+from .orientation import orienting
 from .scaling import scaled_search, times_power_of_two
 from .stopping import steady
 from .untrusted import (  # (moved there; importable from here as before)
@@ -737,9 +737,9 @@ def _blocks(plan):
     return (replace(plan, prestage=None) if plan.prestage is not None else plan).run
 
 
-def choose_denoiser(
-    f, sigma=None, candidates=CANDIDATES, labels=None, progress=None, bounds=None, known=None
-):
+@orienting  # every probe of every candidate lies as on f, the signal given
+def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None, progress=None,
+                    bounds=None, known=None):  # fmt: skip
     """``(plan, extra)``: the candidate with the smallest SURE (see the module docstring).
 
     ``sigma``: the noise level when known.  ``extra['automatic_choice']``

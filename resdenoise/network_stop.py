@@ -40,6 +40,7 @@ from .errors import check_blocks
 from .filters import as_identity
 from .network import NetworkPlan, build_network
 from .noise import resolve_sigma
+from .orientation import orienting
 from .scaling import level_shift, scaled_search, scaled_values, times_power_of_two
 from .stopping import search_phase
 from .sure import PROBE_SEED, SureParts, chunk_bounds, sure_probe
@@ -160,6 +161,7 @@ def cut_network(plan: NetworkPlan, blocks: int) -> NetworkPlan:
     return dataclasses.replace(plan, groups=tuple(groups), steps=blocks)
 
 
+@orienting(by="u")  # the probes lie as on u, the signal given
 def choose_depth(
     plan: NetworkPlan,
     u,

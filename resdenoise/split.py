@@ -144,6 +144,7 @@ def plan_apart(plan_one, u, labels, levels: list, why: str, passed: dict):
     chose for that channel), ``passed_through_reasons`` and ``filtered_channels`` where
     channels are passed through, ``lambda_rule`` where a channel's lambda was automatic,
     each channel's warnings named by it."""
+    from .orientation import oriented_channels
     from .passing import select_channels, split_plan
     from .stability import channel_labels
     from .untrusted import _GIVE, _NOTHING_TO_FILTER
@@ -160,7 +161,8 @@ def plan_apart(plan_one, u, labels, levels: list, why: str, passed: dict):
         if c in passed:
             plans.append(None)
             continue
-        plan, extra = plan_one(select_channels(u, [c]), sigma, [name])
+        with oriented_channels([c]):  # its probes as on the channel alone
+            plan, extra = plan_one(select_channels(u, [c]), sigma, [name])
         plans.append(plan)
         chosen[name] = {k: v for k, v in extra.items() if k != "warnings"}
         notes += [w if w.startswith(name) else f"{name}: {w}" for w in extra.get("warnings", [])]

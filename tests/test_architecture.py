@@ -27,7 +27,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
         # the closed forms' conditions for their scaled forms; the impulse pre-stage (its
         # running median's residual in the compiled loop, _kernels); scaling by powers of
         # two (its refusal an error)
-        "_flux_kernels impulses scaling quiet_windows signs bounded",
+        "_flux_kernels impulses scaling quiet_windows signs bounded orientation",
         "_entries noise stepper",
         "engine quality io selection noise_colour nonlinearities",
         # function_properties: what the stability theorem asks of an activation (stability's)
@@ -57,7 +57,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
 COMPUTE = frozenset(
     "engine stepper _entries stability subsequences filters report measure stream network autoparams expr dictionary quality "
     "stopping_search search_windows wavelet median nugget spectral_floor noise quiet_windows noise_colour selection impulses multilevel multiscale residual_levels automatic untrusted nonlinearities _families "
-    "_translations _sampling _series _flux_kernels bounded haar_frame function_properties dask learn learn_model network_stop learn_stop sink sure stopping pairs passing scaling signs split network_text".split()
+    "_translations _sampling _series _flux_kernels bounded haar_frame function_properties dask learn learn_model network_stop learn_stop sink sure stopping pairs passing scaling signs split network_text orientation".split()
 )
 FILE_SIDE = frozenset({"io", "paths", "pipeline", "batch", "batch_pool", "cli"})
 #: Third-party packages only the command line may import.
