@@ -234,6 +234,19 @@ import numpy as np
 
 from .bounded import within
 from .errors import check_signal
+from .gains import (  # (moved there; importable from here as before)
+    LITTLE_GAIN,
+    OUTPUT_ENTRIES,  # noqa: F401
+    SIGNIFICANCE,
+    _no_gain,
+    _sure_change,
+    coloured_not_identified,
+    expected_gain_db,
+    kept_input,
+    little_gain,
+    over_read,
+    white_identity,
+)
 from .scaling import scaled_search, times_power_of_two
 from .stopping import steady
 from .untrusted import (  # (moved there; importable from here as before)
@@ -261,9 +274,6 @@ __all__ = [
 NOTHING = "none (the input)"
 #: The choice's label when the search runs no blocks and the impulse pre-stage ran.
 PRESTAGE_ONLY = "the impulse pre-stage only (no blocks)"
-#: The best candidate must lower SURE by this many standard errors to be used.
-SIGNIFICANCE = 2.0
-
 #: (label, command, form, name)
 CANDIDATES = (
     ("diffuse perona-malik", "diffuse", "diffusivity", "perona-malik"),
@@ -412,6 +422,22 @@ def _levels(sigma, shift: int = 0) -> str:
     return ", ".join(f"{x:.4g}" for x in np.atleast_1d(times_power_of_two(sigma, shift)))
 
 
+def _frame_identity(per_level, f) -> float:
+    """SURE per sample of doing nothing on ``f`` under the noise per scale ``per_level``."""
+    from .haar_frame import frame_identity_sure
+
+    return frame_identity_sure(per_level, int(np.prod(np.shape(f)[1:], dtype=int)))
+
+
+def _over_read(name: str, out: float, shift: int = 0, where: str = "") -> str:
+    """Why a plan whose output's SURE per sample ``out`` is not positive tells no gain."""
+    return (
+        f"{name}'s output has a SURE of {times_power_of_two(out, 2 * shift):.6g} per sample"
+        f"{where}, not positive (an impossible mean squared error): the noise level is "
+        "over-read, and the gain cannot be told"
+    )
+
+
 _NOTHING_DONE = "nothing done: "
 _INPUT_KEPT = "the output is the input"
 _OUTPUT_IS_INPUT = "; " + _INPUT_KEPT
@@ -493,18 +519,27 @@ def do_no_harm(
         tested = gain_test(plan, f, level, per_level=per_level, sums=sums)
     gain, se = tested
     extra = {**_sure_change("sure_change_per_sample", gain), "gain_standard_error": se}
+    identity = white_identity(level.sigma) if per_level is None else _frame_identity(per_level, f)
+    extra["expected_gain_db"] = expected_gain_db(identity, gain)  # the decision's, same sign
     if not _significant((gain, se)):
         reason = _no_gain(name, gain, se, shift)
         return as_identity(plan, refused=True), reason, _nothing_done(reason), extra
     low = level.at_low()
     if per_level is not None or low is level or np.array_equal(low.sigma, level.sigma):
+        if over_read(identity, gain):  # no low end to ask: SURE tells no gain
+            reason = _over_read(name, identity + gain, shift)
+            return as_identity(plan, refused=True), reason, _nothing_done(reason, _GIVE), extra
         return plan, None, None, extra
     lo_gain, lo_se = gain_test(plan, f, low, sums=sums)
     extra["noise_low_end"] = [float(x) for x in low.sigma]
     extra.update(_sure_change("sure_change_at_low_end", lo_gain))
     extra["gain_at_low_end_standard_error"] = lo_se
-    if _significant((lo_gain, lo_se)):
+    extra["expected_gain_db"] = expected_gain_db(white_identity(low.sigma), lo_gain)  # its low end
+    if _significant((lo_gain, lo_se)) and extra["expected_gain_db"] is not None:
         return plan, None, None, extra
+    if _significant((lo_gain, lo_se)):  # significant, but SURE at the low end is not positive
+        why = _over_read(name, white_identity(low.sigma) + lo_gain, shift, " at the low end")
+        return as_identity(plan, refused=True), why, _nothing_done(why, _GIVE), extra
     why = (
         f"at the noise level's low end ({_levels(low.sigma, shift)}, against "
         f"{_levels(level.sigma, shift)}) " + _no_gain(name, lo_gain, lo_se, shift)
@@ -516,7 +551,9 @@ def do_no_harm(
             b_gain, b_se = gain_test(backed, f, low)
             extra.update(_sure_change("backed_off_sure_change", b_gain))
             extra["backed_off_gain_standard_error"] = b_se
-            if _significant((b_gain, b_se)):
+            b_db = expected_gain_db(white_identity(low.sigma), b_gain)
+            if _significant((b_gain, b_se)) and b_db is not None:
+                extra["expected_gain_db"] = b_db
                 return backed, None, None, {**details, **extra, "backed_off_to": backed_name}
     return as_identity(plan, refused=True), why, _nothing_done(why), extra
 
@@ -558,35 +595,6 @@ def with_prestage(plan, extra: dict, stage, f, shift: int = 0):
     return plan, extra
 
 
-def _sure_change(key: str, change: float) -> dict:
-    """A SURE change per sample (output's minus input's: negative where the run helps)
-    under its name, and under the old name whose "gain" read the other way round, kept
-    until the report's next ``schema_version`` (:data:`resdenoise.report.RENAMED`)."""
-    from .report import RENAMED
-
-    old = next(o for o, new in RENAMED.items() if new == key)
-    return {key: change, old: change}
-
-
-#: The report entries of a search's choice that describe its output (:func:`kept_input`).
-OUTPUT_ENTRIES = ("expected_gain_db", "stopping_criterion")
-
-
-def kept_input(extra: dict, identity: float | None = None) -> dict:
-    """The report entries ``extra`` of a search whose choice :func:`do_no_harm` refused:
-    those of :data:`OUTPUT_ENTRIES` made the output's, which is the input (the expected
-    gain 0 dB, as :attr:`resdenoise.autoparams.AutoChoice.expected_gain_db` says of zero
-    blocks; the stopping criterion that of zero blocks, ``identity``, None where not
-    known), the refused choice's kept as ``rejected_expected_gain_db`` and
-    ``rejected_stopping_criterion``."""
-    out = dict(extra)
-    for key, value in zip(OUTPUT_ENTRIES, (0.0, identity), strict=True):
-        if key in out:
-            out[f"rejected_{key}"] = out[key]
-            out[key] = value
-    return out
-
-
 #: What a rise of the box estimates of levels 2 and 3 that is not one power law says
 #: (white noise on a gait trace or a sine with a step rises so by the signal's own coarse
 #: content, and was called coloured noise).
@@ -594,19 +602,6 @@ _ROUGH_OR_COLOURED = (
     "levels 2 and 3 rise, not as one power law: coloured noise or the signal's own "
     "coarse content; the white SURE confirms the gain"
 )
-
-
-def _no_gain(name: str, gain: float, se: float, shift: int = 0) -> str:
-    """Why ``name``'s change of SURE per sample, ``gain`` (negative: lower), with standard
-    error ``se``, is no gain: too small a fall, or a rise (both of the signal divided by
-    ``2**shift``, said of the signal)."""
-    gain, se = times_power_of_two(gain, 2 * shift), times_power_of_two(se, 2 * shift)
-    if gain < 0:
-        return (
-            f"{name} lowers SURE by {-gain:.6g} per sample, not more than "
-            f"{SIGNIFICANCE:g} standard errors of {se:.6g} each ({SIGNIFICANCE * se:.6g})"
-        )
-    return f"{name} raises SURE by {gain:.6g} per sample (standard error {se:.6g})"
 
 
 def choice_phase(label: str, low: bool = False) -> str:
@@ -778,6 +773,7 @@ def _chosen(f, candidates, labels, shift: int = 0, sigma=None, progress=None):
 def _choose(f, candidates, labels, shift: int, sigma, progress=None):
     """:func:`choose_denoiser` of the samples as they are (the signal divided by
     ``2**shift``)."""
+    from .filters import as_identity
     from .haar_frame import frame_identity_sure
     from .impulses import hampel_stage
     from .multilevel import _white_nugget
@@ -800,6 +796,11 @@ def _choose(f, candidates, labels, shift: int, sigma, progress=None):
         single = [c for c in candidates if c[0] != RESIDUAL and not c[0].endswith("scales")]
         cap, candidates = 1, tuple(single[:1]) or candidates
     per_level, rule, evidence = _noise_per_level(g, level, evidence)
+    unidentified = coloured_not_identified(g, per_level)  # the input (gains.py); no search
+    if unidentified is not None:
+        single = [c for c in candidates if c[0] != RESIDUAL and not c[0].endswith("scales")]
+        cap, candidates, per_level = 1, tuple(single[:1]) or candidates, None
+        rule += "; " + unidentified
     gate: dict = {}
     if per_level is not None and evidence[0] and any(c[0] == RESIDUAL for c in candidates):
         # the residual's noise per level is white noise's through I - L_m: not ranked
@@ -864,12 +865,16 @@ def _choose(f, candidates, labels, shift: int, sigma, progress=None):
         per_level,
         tests.get(label),
         f"the best candidate ({label})",
-        at_low,
+        None if unidentified else at_low,
         labels=labels,
         distrusted=distrusted,
         shift=shift,
     )
+    if unidentified is not None and refused is None:
+        refused, note = unidentified, _nothing_done(unidentified, _GIVE)
+        plan = as_identity(plan, refused=True)
     extra = {**extra, **tested}
+    notes = [n for n in notes if not n.startswith(LITTLE_GAIN)] + little_gain(tested)
     if refused is not None:
         label, reason, notes, extra = NOTHING, refused, [note], kept_input(extra)
     elif "backed_off_to" in tested:  # the candidate chosen at the low end, its own details
