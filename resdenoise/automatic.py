@@ -238,7 +238,9 @@ from .gains import (  # (moved there; importable from here as before)
     LITTLE_GAIN,
     OUTPUT_ENTRIES,  # noqa: F401
     SIGNIFICANCE,
+    _frame_identity,
     _no_gain,
+    _over_read,
     _sure_change,
     coloured_not_identified,
     expected_gain_db,
@@ -422,22 +424,6 @@ def _levels(sigma, shift: int = 0) -> str:
     return ", ".join(f"{x:.4g}" for x in np.atleast_1d(times_power_of_two(sigma, shift)))
 
 
-def _frame_identity(per_level, f) -> float:
-    """SURE per sample of doing nothing on ``f`` under the noise per scale ``per_level``."""
-    from .haar_frame import frame_identity_sure
-
-    return frame_identity_sure(per_level, int(np.prod(np.shape(f)[1:], dtype=int)))
-
-
-def _over_read(name: str, out: float, shift: int = 0, where: str = "") -> str:
-    """Why a plan whose output's SURE per sample ``out`` is not positive tells no gain."""
-    return (
-        f"{name}'s output has a SURE of {times_power_of_two(out, 2 * shift):.6g} per sample"
-        f"{where}, not positive (an impossible mean squared error): the noise level is "
-        "over-read, and the gain cannot be told"
-    )
-
-
 _NOTHING_DONE = "nothing done: "
 _INPUT_KEPT = "the output is the input"
 _OUTPUT_IS_INPUT = "; " + _INPUT_KEPT
@@ -526,19 +512,20 @@ def do_no_harm(
         return as_identity(plan, refused=True), reason, _nothing_done(reason), extra
     low = level.at_low()
     if per_level is not None or low is level or np.array_equal(low.sigma, level.sigma):
-        if over_read(identity, gain):  # no low end to ask: SURE tells no gain
-            reason = _over_read(name, identity + gain, shift)
+        if over_read(identity, gain, se):  # no low end to ask: SURE tells no gain
+            reason = _over_read(name, identity + gain, se, shift)
             return as_identity(plan, refused=True), reason, _nothing_done(reason, _GIVE), extra
         return plan, None, None, extra
     lo_gain, lo_se = gain_test(plan, f, low, sums=sums)
     extra["noise_low_end"] = [float(x) for x in low.sigma]
     extra.update(_sure_change("sure_change_at_low_end", lo_gain))
     extra["gain_at_low_end_standard_error"] = lo_se
-    extra["expected_gain_db"] = expected_gain_db(white_identity(low.sigma), lo_gain)  # its low end
-    if _significant((lo_gain, lo_se)) and extra["expected_gain_db"] is not None:
+    extra["expected_gain_db_at_low_end"] = expected_gain_db(white_identity(low.sigma), lo_gain)
+    over = over_read(white_identity(low.sigma), lo_gain, lo_se)
+    if _significant((lo_gain, lo_se)) and not over:
         return plan, None, None, extra
-    if _significant((lo_gain, lo_se)):  # significant, but SURE at the low end is not positive
-        why = _over_read(name, white_identity(low.sigma) + lo_gain, shift, " at the low end")
+    if _significant((lo_gain, lo_se)):  # significant, but SURE at the low end is below 0
+        why = _over_read(name, white_identity(low.sigma) + lo_gain, lo_se, shift, " at the low end")
         return as_identity(plan, refused=True), why, _nothing_done(why, _GIVE), extra
     why = (
         f"at the noise level's low end ({_levels(low.sigma, shift)}, against "
@@ -552,9 +539,11 @@ def do_no_harm(
             extra.update(_sure_change("backed_off_sure_change", b_gain))
             extra["backed_off_gain_standard_error"] = b_se
             b_db = expected_gain_db(white_identity(low.sigma), b_gain)
-            if _significant((b_gain, b_se)) and b_db is not None:
-                extra["expected_gain_db"] = b_db
-                return backed, None, None, {**details, **extra, "backed_off_to": backed_name}
+            if _significant((b_gain, b_se)) and not over_read(
+                white_identity(low.sigma), b_gain, b_se
+            ):
+                said = {"expected_gain_db": b_db, "backed_off_to": backed_name}  # at the low end
+                return backed, None, None, {**details, **extra, **said}
     return as_identity(plan, refused=True), why, _nothing_done(why), extra
 
 

@@ -8,10 +8,10 @@ and the rules of :func:`resdenoise.automatic.do_no_harm` that read it.
   its levels' own), the decision another one (SURE split over scales with the noise per
   scale): a year of daily temperatures chose a plan whose own expected gain was -2.15 dB
   beside a SURE change of -7.28 per sample (16 standard errors of "gain").
-* An output whose SURE is not positive (an impossible mean squared error: the noise level
-  is over-read, :func:`over_read`) tells no gain: its expected gain is asked at the
-  level's low end, and where there is none, or the low end's SURE is not positive either,
-  the input is kept.
+* An output whose SURE is significantly below zero (an impossible mean squared error: the
+  noise level is over-read, :func:`over_read`) tells no gain: the input is kept where the
+  level has no low end to ask, or where the output's SURE at the low end is so too; an
+  output whose SURE is not positive has no expected gain (None: SURE cannot tell).
 * :func:`coloured_not_identified`: the analogue per scale of
   :data:`resdenoise.noise.MAX_NOISE_SHARE`.  Noise of a spectrum ``f^-a`` has its level
   per scale rise as one power law, and so does any 1/f-like series (weather as an AR
@@ -29,6 +29,7 @@ import math
 
 import numpy as np
 
+from .haar_frame import frame_identity_sure
 from .noise_colour import level_details
 from .scaling import times_power_of_two
 
@@ -84,10 +85,13 @@ def expected_gain_db(identity: float, change: float) -> float | None:
     return None if over_read(identity, change) else 10.0 * math.log10(identity / out)
 
 
-def over_read(identity: float, change: float) -> bool:
-    """Whether SURE of the output, ``identity + change``, is not positive: an unbiased
-    estimate of a mean squared error below zero says the noise level is over-read."""
-    return identity > 0.0 and not identity + change > 0.0
+def over_read(identity: float, change: float, se: float = 0.0) -> bool:
+    """Whether SURE of the output, ``identity + change``, is not positive (``se`` 0), or
+    below zero by more than :data:`SIGNIFICANCE` standard errors ``se`` of the change:
+    an unbiased estimate of a mean squared error significantly below zero says the noise
+    level is over-read (a near-perfect output's SURE falls below zero by chance: steps
+    in 20 % noise, the level given)."""
+    return identity > 0.0 and not identity + change > -SIGNIFICANCE * se
 
 
 def white_identity(sigma) -> float:
@@ -151,3 +155,18 @@ def little_gain(tested: dict) -> list:
     if gain is None or not gain < MIN_GAIN_DB:
         return []
     return [f"{LITTLE_GAIN} ({gain:.2f} dB by SURE): the output is close to the input"]
+
+
+def _frame_identity(per_level, f) -> float:
+    """SURE per sample of doing nothing on ``f`` under the noise per scale ``per_level``."""
+    return frame_identity_sure(per_level, int(np.prod(np.shape(f)[1:], dtype=int)))
+
+
+def _over_read(name: str, out: float, se: float, shift: int = 0, where: str = "") -> str:
+    """Why a plan whose output's SURE per sample ``out`` is below zero tells no gain."""
+    out, se = times_power_of_two(out, 2 * shift), times_power_of_two(se, 2 * shift)
+    return (
+        f"{name}'s output has a SURE of {out:.6g} per sample{where}, below zero by more than "
+        f"{SIGNIFICANCE:g} standard errors of {se:.6g} (an impossible mean squared error): "
+        "the noise level is over-read, and the gain cannot be told"
+    )
