@@ -106,6 +106,11 @@ level included, runs on the others alone, as on a file of those columns:
 :func:`pass_untrusted`, :mod:`resdenoise.passing`; where every channel fails them, the
 input is kept)
 
+* the noise read as coloured takes over half of the series' detail energy over the
+  scales (a 1/f-like series: weather, a random walk), or the output's SURE is significantly
+  below zero with no low end to ask (the level over-read): :mod:`resdenoise.gains`, which
+  also makes ``expected_gain_db`` the deciding test's (before, the candidate's own:
+  a year of temperatures chose a plan of -2.15 dB beside a SURE change of -16 SE);
 * the best candidate's SURE gain over doing nothing is within
   :data:`SIGNIFICANCE` standard errors (:func:`gain_test`): the minimum of
   many noisy risk estimates is optimistic (measured with the true sigma:
@@ -785,7 +790,7 @@ def _choose(f, candidates, labels, shift: int, sigma, progress=None):
         single = [c for c in candidates if c[0] != RESIDUAL and not c[0].endswith("scales")]
         cap, candidates = 1, tuple(single[:1]) or candidates
     per_level, rule, evidence = _noise_per_level(g, level, evidence)
-    unidentified = coloured_not_identified(g, per_level)  # the input (gains.py); no search
+    unidentified = coloured_not_identified(g, per_level)  # gains.py: the input, no search
     if unidentified is not None:
         single = [c for c in candidates if c[0] != RESIDUAL and not c[0].endswith("scales")]
         cap, candidates, per_level = 1, tuple(single[:1]) or candidates, None
@@ -847,21 +852,22 @@ def _choose(f, candidates, labels, shift: int, sigma, progress=None):
         first = _fresh_first(ranked, g, low)[0][0]
         return first[2], first[1], first[3]
 
-    plan, refused, note, tested = do_no_harm(
-        plan,
-        g,
-        level,
-        per_level,
-        tests.get(label),
-        f"the best candidate ({label})",
-        None if unidentified else at_low,
-        labels=labels,
-        distrusted=distrusted,
-        shift=shift,
-    )
-    if unidentified is not None and refused is None:
-        refused, note = unidentified, _nothing_done(unidentified, _GIVE)
-        plan = as_identity(plan, refused=True)
+    if unidentified is not None and _level_not_trusted(g, level, labels, distrusted) is None:
+        plan, refused = as_identity(plan, refused=True), unidentified
+        note, tested = _nothing_done(unidentified, _GIVE), {}
+    else:
+        plan, refused, note, tested = do_no_harm(
+            plan,
+            g,
+            level,
+            per_level,
+            tests.get(label),
+            f"the best candidate ({label})",
+            at_low,
+            labels=labels,
+            distrusted=distrusted,
+            shift=shift,
+        )
     extra = {**extra, **tested}
     notes = [n for n in notes if not n.startswith(LITTLE_GAIN)] + little_gain(tested)
     if refused is not None:

@@ -20,7 +20,12 @@ and the rules of :func:`resdenoise.automatic.do_no_harm` that read it.
   most of its detail energy above the noise at the coarse scales; where the noise per
   scale takes more than :data:`COLOURED_SHARE` of the series' detail energy over all the
   scales (each scale weighted as the Parseval Haar frame weighs it), the noise per scale
-  is not identified and the input is kept (give ``--sigma``).
+  is not identified and the input is kept (give ``--sigma``).  Read only over
+  :data:`SHARE_LEVELS` levels or more (the levels of the power-law test,
+  :func:`resdenoise.noise_colour.colour_evidence`): over fewer, a smooth short series in
+  heavy white noise has most of its few levels' detail energy in the noise too
+  (a trend and season of 50-100 samples in white noise of half its std: 0.5-0.9), and
+  nothing there tells it from a 1/f-like one.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ SIGNIFICANCE = 2.0
 #: white noise on measured series read as coloured 0.02-0.44; a year of daily
 #: temperatures (AR(1) weather, 0.3 degC noise) 0.53-0.67.
 COLOURED_SHARE = 0.5
+#: ... read over at least this many levels (:func:`coloured_not_identified`).
+SHARE_LEVELS = 5
 
 
 def detail_share(f2: np.ndarray, per_level) -> np.ndarray:
@@ -61,7 +68,7 @@ def coloured_not_identified(f, per_level) -> str | None:
     """Why the noise per scale ``per_level`` of ``f`` is not identified (its share of
     the series' detail energy, :func:`detail_share`, over :data:`COLOURED_SHARE` on some
     channel), else None."""
-    if per_level is None:
+    if per_level is None or len(per_level) < SHARE_LEVELS:
         return None
     f2 = np.asarray(f, dtype=float).reshape(np.shape(f)[0], -1)
     share = float(np.max(detail_share(f2, per_level)))
@@ -141,17 +148,25 @@ def _no_gain(name: str, gain: float, se: float, shift: int = 0) -> str:
     return f"{name} raises SURE by {gain:.6g} per sample (standard error {se:.6g})"
 
 
-#: How the warning of a chosen plan expecting little gain begins (:func:`little_gain`).
+#: How the warning of a chosen plan expecting little gain begins (:func:`little_gain`) ...
 LITTLE_GAIN = "the automatic search expects little gain"
+#: ... and that of one whose gain SURE cannot tell.
+UNTOLD_GAIN = "the expected gain cannot be told"
 
 
 def little_gain(tested: dict) -> list:
     """The warning, as a list (empty: none), where the decision's ``expected_gain_db``
     (``tested``, :func:`resdenoise.automatic.do_no_harm`'s entries) is below
-    :data:`resdenoise.autoparams.MIN_GAIN_DB`: the README's "barely helped"."""
+    :data:`resdenoise.autoparams.MIN_GAIN_DB` (the README's "barely helped"), or None
+    (SURE of the output not positive, but not significantly below zero: said, not refused)."""
     from .autoparams import MIN_GAIN_DB
 
     gain = tested.get("expected_gain_db")
+    if gain is None and "expected_gain_db" in tested:
+        return [
+            f"{UNTOLD_GAIN}: SURE of the output is not positive, a sign that the noise "
+            "level may be over-read (give --sigma if you know it)"
+        ]
     if gain is None or not gain < MIN_GAIN_DB:
         return []
     return [f"{LITTLE_GAIN} ({gain:.2f} dB by SURE): the output is close to the input"]
