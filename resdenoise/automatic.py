@@ -106,9 +106,9 @@ level included, runs on the others alone, as on a file of those columns:
 :func:`pass_untrusted`, :mod:`resdenoise.passing`; where every channel fails them, the
 input is kept)
 
-* the noise read as coloured takes over half of the series' detail energy over the
-  scales (a 1/f-like series: weather, a random walk), or the output's SURE is significantly
-  below zero with no low end to ask (the level over-read): :mod:`resdenoise.gains`, which
+* the noise read as coloured takes over half of the series' detail energy over 5 scales
+  or more (a 1/f-like series: weather, a random walk), or the output's SURE is so far
+  below zero that the level is over-read, with no low end to ask: :mod:`resdenoise.gains`, which
   also makes ``expected_gain_db`` the deciding test's (before, the candidate's own:
   a year of temperatures chose a plan of -2.15 dB beside a SURE change of -16 SE);
 * the best candidate's SURE gain over doing nothing is within
@@ -517,7 +517,7 @@ def do_no_harm(
         return as_identity(plan, refused=True), reason, _nothing_done(reason), extra
     low = level.at_low()
     if per_level is not None or low is level or np.array_equal(low.sigma, level.sigma):
-        if over_read(identity, gain, se):  # no low end to ask: SURE tells no gain
+        if over_read(identity, gain, se) and level.estimator != "given":  # no low end
             reason = _over_read(name, identity + gain, se, shift)
             return as_identity(plan, refused=True), reason, _nothing_done(reason, _GIVE), extra
         return plan, None, None, extra

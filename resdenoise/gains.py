@@ -8,10 +8,12 @@ and the rules of :func:`resdenoise.automatic.do_no_harm` that read it.
   its levels' own), the decision another one (SURE split over scales with the noise per
   scale): a year of daily temperatures chose a plan whose own expected gain was -2.15 dB
   beside a SURE change of -7.28 per sample (16 standard errors of "gain").
-* An output whose SURE is significantly below zero (an impossible mean squared error: the
-  noise level is over-read, :func:`over_read`) tells no gain: the input is kept where the
-  level has no low end to ask, or where the output's SURE at the low end is so too; an
-  output whose SURE is not positive has no expected gain (None: SURE cannot tell).
+* An output whose SURE is below zero bounds the true noise variance (the level's less
+  that SURE); where the bound is under half of the level's (the level over-read sqrt2 or
+  more, :func:`over_read`), the gain is not told: the input is kept where the level, an
+  estimate, has no low end to ask, or where the bound at the low end says so too (a level
+  given is the user's: the gain test alone).  An output whose SURE is not positive has no
+  expected gain (None: SURE cannot tell), and a warning says so.
 * :func:`coloured_not_identified`: the analogue per scale of
   :data:`resdenoise.noise.MAX_NOISE_SHARE`.  Noise of a spectrum ``f^-a`` has its level
   per scale rise as one power law, and so does any 1/f-like series (weather as an AR
@@ -50,6 +52,9 @@ SIGNIFICANCE = 2.0
 COLOURED_SHARE = 0.5
 #: ... read over at least this many levels (:func:`coloured_not_identified`).
 SHARE_LEVELS = 5
+#: :func:`over_read`: the true noise variance SURE bounds, at most this share of the
+#: level's, says the level is over-read (sqrt2 or more in sigma).
+OVER_READ_SHARE = 0.5
 
 
 def detail_share(f2: np.ndarray, per_level) -> np.ndarray:
@@ -85,20 +90,27 @@ def coloured_not_identified(f, per_level) -> str | None:
 def expected_gain_db(identity: float, change: float) -> float | None:
     """``10 log10(identity / (identity + change))``: SURE of doing nothing (``identity``)
     over SURE of the output (``change`` per sample added); 0 where ``identity`` is not
-    positive, None where SURE of the output is not (:func:`over_read`)."""
+    positive, None where SURE of the output is not (SURE cannot tell)."""
     if identity <= 0.0:
         return 0.0
     out = identity + change
-    return None if over_read(identity, change) else 10.0 * math.log10(identity / out)
+    return None if not out > 0.0 else 10.0 * math.log10(identity / out)
 
 
 def over_read(identity: float, change: float, se: float = 0.0) -> bool:
-    """Whether SURE of the output, ``identity + change``, is not positive (``se`` 0), or
-    below zero by more than :data:`SIGNIFICANCE` standard errors ``se`` of the change:
-    an unbiased estimate of a mean squared error significantly below zero says the noise
-    level is over-read (a near-perfect output's SURE falls below zero by chance: steps
-    in 20 % noise, the level given)."""
-    return identity > 0.0 and not identity + change > -SIGNIFICANCE * se
+    """Whether SURE of the output says the noise level is over-read sqrt2 or more.
+
+    SURE at a level ``s`` of a plan whose true MSE is ``m`` has the expectation
+    ``m + (s^2 - sigma^2)(2 div / N - 1)``; ``m >= 0`` and ``div / N >= 0`` bound the
+    true variance: ``sigma^2 <= s^2 + SURE`` where SURE is below zero.  With SURE raised by
+    :data:`SIGNIFICANCE` standard errors ``se`` of the change, where that bound is below
+    :data:`OVER_READ_SHARE` of ``s^2`` (``identity``, SURE of doing nothing), the level
+    is over-read sqrt2 or more.  A near-perfect output's SURE falls a little below zero by
+    chance and by its search's selection (steps in 20 % noise, the level given: -0.001
+    per sample at sigma^2 = 0.04), far from the bound."""
+    out = identity + change  # SURE of the output
+    bound = identity + out + SIGNIFICANCE * se  # the true variance at most this
+    return identity > 0.0 and out < 0.0 and bound < OVER_READ_SHARE * identity
 
 
 def white_identity(sigma) -> float:
@@ -181,7 +193,8 @@ def _over_read(name: str, out: float, se: float, shift: int = 0, where: str = ""
     """Why a plan whose output's SURE per sample ``out`` is below zero tells no gain."""
     out, se = times_power_of_two(out, 2 * shift), times_power_of_two(se, 2 * shift)
     return (
-        f"{name}'s output has a SURE of {out:.6g} per sample{where}, below zero by more than "
-        f"{SIGNIFICANCE:g} standard errors of {se:.6g} (an impossible mean squared error): "
-        "the noise level is over-read, and the gain cannot be told"
+        f"{name}'s output has a SURE of {out:.6g} per sample{where} (standard error "
+        f"{se:.6g}): an impossible mean squared error, which bounds the true noise variance "
+        f"below {OVER_READ_SHARE:g} of the level's: the level is over-read, and the gain "
+        "cannot be told"
     )

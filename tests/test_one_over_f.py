@@ -88,26 +88,33 @@ def test_a_chosen_plan_expects_a_gain_and_its_numbers_agree_in_sign(maker):
             assert (rejected > 0) == (change < 0)
 
 
-def test_a_negative_sure_of_the_output_tells_no_gain():
-    """A level read 20x (given, so a point: no low end to ask): the filter the search
-    chooses there has a SURE below zero, an impossible mean squared error; its "gain" is
-    significant by SURE, but the input is kept, and said why (before: used)."""
+def test_a_sure_far_below_zero_tells_no_gain():
+    """A level read 20x (an estimate whose interval is a point: no low end to ask): the
+    filter the search chooses there has a SURE far below zero, an impossible mean squared
+    error that bounds the true variance below half of the level's; its "gain" is
+    significant by SURE, but the input is kept, and said why (before: used).  The same
+    level given (the user's) is judged by the gain test alone."""
     from resdenoise.autoparams import choose_parameters
     from resdenoise.filters import plan_diffuse
-    from resdenoise.noise import resolve_sigma
+    from resdenoise.noise import NoiseLevel, resolve_sigma
 
     rng = np.random.default_rng(3)
     f = 10 * np.sin(np.arange(200) / 10) + rng.normal(0.0, 0.1, 200)
-    high = resolve_sigma(f, 2.0)
-    choice = choose_parameters(f, "perona-malik", "diffusivity", sigma=high)
+    given = resolve_sigma(f, 2.0)
+    choice = choose_parameters(f, "perona-malik", "diffusivity", sigma=given)
     plan = plan_diffuse(choice.nl, steps=max(choice.steps, 1), tau=choice.tau)
-    gain, se = gain_test(plan, f, high)
+    gain, se = gain_test(plan, f, given)
     identity = 4.0  # SURE of doing nothing: sigma^2
-    assert gain < -2 * se and over_read(identity, gain)
-    kept, reason, note, extra = do_no_harm(plan, f, high)
-    assert kept.steps == 0 and "below zero" in reason and "over-read" in reason
+    assert gain < -2 * se and over_read(identity, gain, se)
+    read = NoiseLevel(np.array([2.0]), "quiet-windows")
+    assert read.at_low() is read
+    kept, reason, note, extra = do_no_harm(plan, f, read)
+    assert kept.steps == 0 and "impossible mean squared error" in reason and "over-read" in reason
     assert note.startswith("nothing done: ") and "--sigma" in note
     assert extra["expected_gain_db"] is None
+    assert do_no_harm(plan, f, given)[0] is plan
+    assert not over_read(0.04, -0.041, 0.003)  # a near-perfect output's SURE just below 0
+    assert over_read(0.04, -0.065, 0.001) and not over_read(0.04, -0.065, 0.004)
 
 
 def test_expected_gain_db_is_the_decisions_ratio():
