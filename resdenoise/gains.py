@@ -176,8 +176,9 @@ def little_gain(tested: dict) -> list:
     gain = tested.get("expected_gain_db")
     if gain is None and "expected_gain_db" in tested:
         return [
-            f"{UNTOLD_GAIN}: SURE of the output is not positive, a sign that the noise "
-            "level may be over-read (give --sigma if you know it)"
+            f"{UNTOLD_GAIN}: SURE of the output is not positive (an output near the truth "
+            "whose SURE fell below zero by chance, or a noise level over-read: give --sigma "
+            "if you know it)"
         ]
     if gain is None or not gain < MIN_GAIN_DB:
         return []
