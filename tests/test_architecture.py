@@ -41,7 +41,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
         "filters plot",
         # passing: a plan on some channels, the others passed through (automatic's)
         "autoparams network passing learn_model",
-        "multilevel network_stop untrusted",
+        "multilevel network_stop untrusted gains",
         "multiscale learn residual_levels",
         "automatic learn_stop",
         # split: each channel its own automatic plan (plans' planners call it)
@@ -56,7 +56,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
 #: Modules that compute, and the file side and command line they never import.
 COMPUTE = frozenset(
     "engine stepper _entries stability subsequences filters report measure stream network autoparams expr dictionary quality "
-    "stopping_search search_windows wavelet median nugget spectral_floor noise quiet_windows noise_colour selection impulses multilevel multiscale residual_levels automatic untrusted nonlinearities _families "
+    "stopping_search search_windows wavelet median nugget spectral_floor noise quiet_windows noise_colour selection impulses multilevel multiscale residual_levels automatic untrusted gains nonlinearities _families "
     "_translations _sampling _series _flux_kernels bounded haar_frame function_properties dask learn learn_model network_stop learn_stop sink sure stopping pairs passing scaling signs split network_text orientation".split()
 )
 FILE_SIDE = frozenset({"io", "paths", "pipeline", "batch", "batch_pool", "cli"})
