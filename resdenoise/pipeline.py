@@ -667,16 +667,16 @@ class _Streamed:
                 path, fmt, job.read, visit=visit, source=source, stored=True,
                 expect=self.run.expect, read_bytes=self.run.read_bytes,
             )  # fmt: skip
+            self.name, self.template = stream.source, stream.template
+            self.carried = stream.template.carried_names if stream.template.carried else []
+            self.ref = None
+            if job.reference is not None:
+                self.ref = open_signal_stream(job.reference, None, job.read)
+                rates = (self.ref.template.samplerate, stream.template.samplerate)
+                _check_reference(job.reference, self.ref.shape, stream.source, stream.shape, rates)
         except BaseException:  # the pass's thread ends with it (else waited for by start)
-            self.run.stop_checking()
+            self.run.stop_checking()  # (a refused reference too: its thread was left waiting)
             raise
-        self.name, self.template = stream.source, stream.template
-        self.carried = stream.template.carried_names if stream.template.carried else []
-        self.ref = None
-        if job.reference is not None:
-            self.ref = open_signal_stream(job.reference, None, job.read)
-            rates = (self.ref.template.samplerate, stream.template.samplerate)
-            _check_reference(job.reference, self.ref.shape, stream.source, stream.shape, rates)
         self.subject = self.run.start(stream)
         self.frames = stream.frames
         if self.dtype == "float32":
