@@ -525,12 +525,13 @@ def do_no_harm(
     extra["noise_low_end"] = [float(x) for x in low.sigma]
     extra.update(_sure_change("sure_change_at_low_end", lo_gain))
     extra["gain_at_low_end_standard_error"] = lo_se
-    extra["expected_gain_db_at_low_end"] = expected_gain_db(white_identity(low.sigma), lo_gain)
-    over = over_read(white_identity(low.sigma), lo_gain, lo_se)
-    if _significant((lo_gain, lo_se)) and not over:
-        return plan, None, None, extra
-    if _significant((lo_gain, lo_se)):  # significant, but SURE at the low end is below 0
-        why = _over_read(name, white_identity(low.sigma) + lo_gain, lo_se, shift, " at the low end")
+    low_identity = white_identity(low.sigma)  # SURE of doing nothing at the low end
+    extra["expected_gain_db_at_low_end"] = expected_gain_db(low_identity, lo_gain)
+    if _significant((lo_gain, lo_se)):
+        if not over_read(low_identity, lo_gain, lo_se):
+            return plan, None, None, extra
+        # significant, but SURE at the low end is below 0
+        why = _over_read(name, low_identity + lo_gain, lo_se, shift, " at the low end")
         return as_identity(plan, refused=True), why, _nothing_done(why, _GIVE), extra
     why = (
         f"at the noise level's low end ({_levels(low.sigma, shift)}, against "
@@ -543,10 +544,8 @@ def do_no_harm(
             b_gain, b_se = gain_test(backed, f, low)
             extra.update(_sure_change("backed_off_sure_change", b_gain))
             extra["backed_off_gain_standard_error"] = b_se
-            b_db = expected_gain_db(white_identity(low.sigma), b_gain)
-            if _significant((b_gain, b_se)) and not over_read(
-                white_identity(low.sigma), b_gain, b_se
-            ):
+            b_db = expected_gain_db(low_identity, b_gain)
+            if _significant((b_gain, b_se)) and not over_read(low_identity, b_gain, b_se):
                 said = {"expected_gain_db": b_db, "backed_off_to": backed_name}  # at the low end
                 return backed, None, None, {**details, **extra, **said}
     return as_identity(plan, refused=True), why, _nothing_done(why), extra
