@@ -265,9 +265,9 @@ def network_run(
             return stopped_network(spec, x, lam, tau, h, progress, level)
 
         # channels of levels apart: each its own depth (and lambda), as a search's
-        levels, apart, passed, _ = levels_apart(u, sigma, True)
-        if apart is None:
-            plan, extra = alone(u, levels)
+        levels, apart, passed, known = levels_apart(u, sigma, True)
+        if apart is None:  # the level compared is the search's: estimated once
+            plan, extra = stopped_network(spec, u, lam, tau, h, progress, levels, known)
         else:
             plan, extra = plan_apart(alone, u, labels, levels, apart, passed)
     notes.append(strides_note(spec, u))

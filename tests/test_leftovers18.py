@@ -1,0 +1,49 @@
+"""Last session's left-overs (left18): work done once that was done twice."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from resdenoise import noise
+from resdenoise.network import parse_network
+
+STOPPED = """
+stop = "sure"
+max-blocks = 45
+
+[[block]]
+diffusivity = "perona-malik"
+repeat = 3
+
+[[block]]
+activation = "tanh"
+scale = 2
+repeat = 2
+"""
+
+
+def _alike(n: int = 600) -> np.ndarray:
+    """Two channels of alike noise levels (planned together)."""
+    rng = np.random.default_rng(18)
+    t = np.linspace(0.0, 1.0, n)
+    x = np.where(t < 0.4, 0.0, 1.0) + np.sin(6 * t)
+    return np.column_stack([x + 0.2 * rng.standard_normal(n), x + 0.22 * rng.standard_normal(n)])
+
+
+def test_a_stop_network_on_alike_channels_estimates_the_level_once(tmp_path, count_calls):
+    """levels_apart's level (compared across channels) is the stop's search level: passed
+    on, not estimated again (two search_noise calls on the old code); the plan and the
+    report are those of the stop network estimating it itself."""
+    from resdenoise.network_stop import stopped_network
+    from resdenoise.split import network_run
+
+    spec = parse_network(STOPPED, str(tmp_path / "net.toml"))
+    u = _alike()
+    alone_plan, alone_extra = stopped_network(spec, u)
+    calls = count_calls(noise, "search_noise")
+    plan, extra = network_run(spec, u)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(plan.run(u), alone_plan.run(u))
+    assert {k: v for k, v in extra.items() if k != "warnings"} == {
+        k: v for k, v in alone_extra.items() if k != "warnings"
+    }
