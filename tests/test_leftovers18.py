@@ -47,3 +47,25 @@ def test_a_stop_network_on_alike_channels_estimates_the_level_once(tmp_path, cou
     assert {k: v for k, v in extra.items() if k != "warnings"} == {
         k: v for k, v in alone_extra.items() if k != "warnings"
     }
+
+
+def test_one_wording_of_two_levels_ratio_in_every_note(tmp_path):
+    """channel_levels_note and learn's training-file note said ``high / low`` with
+    ``:.3g`` (``infx`` for levels 1e300 apart) while the channels planned apart said
+    split.ratio_said's ``1e+600x``: one rule now (the old code fails both asserts)."""
+    from resdenoise.cli.learn import _levels_apart as learn_note
+    from resdenoise.io import read_signal
+    from resdenoise.split import channel_levels_note, ratio_said
+
+    extra = {"noise_sigma": [1e-300, 1e300], "lambda_rule": "auto"}
+    note = channel_levels_note(extra)
+    assert f"is {ratio_said(1e300, 1e-300)} below" in note and "inf" not in note
+    assert "is 20x below" in channel_levels_note({**extra, "noise_sigma": [0.05, 1.0]})
+    rng = np.random.default_rng(4)
+    x = np.sin(np.linspace(0.0, 6.0, 400))
+    path = tmp_path / "two.csv"
+    cols = np.column_stack([(x + 0.1 * rng.standard_normal(400)) * 1e-300, x * 1e300])
+    cols[:, 1] += 1e300 * 0.1 * rng.standard_normal(400)
+    path.write_text("a,b\n" + "\n".join(f"{a:.17g},{b:.17g}" for a, b in cols) + "\n")
+    said = learn_note(read_signal(str(path)))
+    assert said is not None and "inf" not in said and "1e+600x below" in said
