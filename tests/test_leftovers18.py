@@ -69,3 +69,52 @@ def test_one_wording_of_two_levels_ratio_in_every_note(tmp_path):
     path.write_text("a,b\n" + "\n".join(f"{a:.17g},{b:.17g}" for a, b in cols) + "\n")
     said = learn_note(read_signal(str(path)))
     assert said is not None and "inf" not in said and "1e+600x below" in said
+
+
+def _soft_counted(sizes: list):
+    def soft(s):
+        sizes.append(np.size(s))
+        return np.sign(s) * np.maximum(np.abs(s) - 0.5, 0.0)
+
+    return soft
+
+
+def test_a_python_shrinkage_is_sampled_once_on_the_stability_grid():
+    """Phi of a shrinkage function is made of S(r / sqrt2) on the grid; the translation's
+    rounding (the monotonicity test's slack) read S there again (two calls on the
+    79995-point grid on the old code); the properties are those of sampling it twice."""
+    import dataclasses
+
+    from resdenoise.nonlinearities import from_function
+    from resdenoise.stability import analyse_function
+
+    sizes: list = []
+    nl = from_function(_soft_counted(sizes), "shrinkage", lam=0.7)
+    props = analyse_function(nl)
+    grid = max(sizes)
+    assert grid > 10_000 and sizes.count(grid) == 1
+    unmarked = dataclasses.replace(nl, _phi=lambda r: nl._phi(r))  # phi_and_g's path
+    assert analyse_function(unmarked) == props
+
+
+def test_a_shrinkage_formula_is_sampled_once_on_the_stability_grid(monkeypatch):
+    """--shrinkage-expr: the compiled formula, likewise (two grid calls on the old code)."""
+    from resdenoise import expr
+    from resdenoise.stability import analyse_function
+
+    sizes: list = []
+    bind = expr.Expression.bind
+
+    def counted_bind(self, lam):
+        bound = bind(self, lam)
+
+        def counted(s):
+            sizes.append(np.size(s))
+            return bound(s)
+
+        return counted
+
+    monkeypatch.setattr(expr.Expression, "bind", counted_bind)
+    text = "sign(s) * maximum(abs(s) - 0.61803 * theta, 0)"  # its own: no kept sampling
+    analyse_function(expr.expression_nonlinearity(text, "shrinkage", 0.7, check=False))
+    assert max(sizes) > 10_000 and sizes.count(max(sizes)) == 1
