@@ -118,3 +118,97 @@ def test_a_shrinkage_formula_is_sampled_once_on_the_stability_grid(monkeypatch):
     text = "sign(s) * maximum(abs(s) - 0.61803 * theta, 0)"  # its own: no kept sampling
     analyse_function(expr.expression_nonlinearity(text, "shrinkage", 0.7, check=False))
     assert max(sizes) > 10_000 and sizes.count(max(sizes)) == 1
+
+
+def test_a_batch_count_follows_the_workers_files(tmp_path):
+    """--jobs: a worker's file is counted (progress.file_done) as soon as this process
+    reads its result, also in the middle of a file of its own; on the old code only
+    between this process's files (the parent's file below waits for that, 20 s at most,
+    and the count came after it)."""
+    import os
+    import time
+
+    from resdenoise.batch_pool import FileResult, _run_forked
+
+    parent = os.getpid()
+    events: list = []
+
+    def progress(i, phase, done, total):
+        events.append(("progress", i))
+
+    progress.file_done = lambda i: events.append(("done", i))
+
+    started = tmp_path / "parent started"  # a worker's file waits for it: this process
+    # takes a file of its own (the worker cannot have taken them all)
+
+    def job(i):
+        def run(file_progress, on_commit=None):
+            end = time.monotonic() + 20.0
+            if os.getpid() != parent:
+                while not started.exists() and time.monotonic() < end:
+                    time.sleep(0.01)
+            else:  # this process's file: runs until a worker's counts
+                started.touch()
+                k = 0
+                while time.monotonic() < end and not any(e[0] == "done" for e in events):
+                    k += 1
+                    file_progress("blocks", k, None)
+                    time.sleep(0.01)
+                events.append(("parent file ends", i))
+            return FileResult(f"in{i}", f"out{i}")
+
+        return run
+
+    finished: list = []
+    placeholders = [FileResult(f"in{i}", f"out{i}") for i in range(3)]
+    _run_forked(
+        [job(i) for i in range(3)], 2, lambda i, r: finished.append(i), progress, placeholders
+    )
+    assert sorted(finished) == [0, 1, 2]
+    done = [e[1] for e in events if e[0] == "done"]
+    assert sorted(done) == [0, 1, 2]  # each once
+    ends = [k for k, e in enumerate(events) if e[0] == "parent file ends"]
+    first_done = next(k for k, e in enumerate(events) if e[0] == "done")
+    assert ends and first_done < ends[0]  # a worker's file counted during the parent's
+
+
+def test_the_command_line_counts_each_file_once(tmp_path, runner, monkeypatch):
+    """The batch's display is told file_done once a file (by the pool as its result is
+    read, and again by the file's lines: counted once), jobs 1 and 2."""
+    from resdenoise.cli import cli, render
+
+    class Display:
+        console = None
+
+        def __init__(self):
+            self.done: list = []
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return None
+
+        def update(self, *args):
+            pass
+
+        def print(self, text):
+            pass
+
+        def file_done(self, key):
+            self.done.append(key)
+
+    rng = np.random.default_rng(5)
+    files = []
+    for k in range(4):
+        path = tmp_path / f"f{k}.csv"
+        path.write_text("\n".join(repr(float(v)) for v in rng.standard_normal(200)) + "\n")
+        files.append(str(path))
+    for jobs in ("1", "2"):
+        shown = Display()
+        monkeypatch.setattr(render, "progress_display", lambda quiet, count=None, s=shown: s)
+        out = tmp_path / f"out{jobs}"
+        args = ["diffuse", "--lambda", "0.3", "--time", "2", *files, "-o", f"{out}/", "-j", jobs]
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 0, result.stderr
+        assert sorted(shown.done) == [0, 1, 2, 3], jobs
