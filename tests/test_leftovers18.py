@@ -212,3 +212,65 @@ def test_the_command_line_counts_each_file_once(tmp_path, runner, monkeypatch):
         result = runner.invoke(cli, args)
         assert result.exit_code == 0, result.stderr
         assert sorted(shown.done) == [0, 1, 2, 3], jobs
+
+
+LONG = " + ".join(f"tanh(r*{k % 9 + 1}.0/lam)*exp(-abs(r)/(lam*{k % 9 + 1}))" for k in range(22))
+
+
+def test_a_long_formula_compiles_each_node_once(monkeypatch):
+    """audit17b B15: the derivative's rules compiled every subtree again at each level
+    (a 1000-character formula took 0.25 s to parse; 1000 of them, most of a network
+    file's 85 s).  Now each node is compiled once (the old code: 26x more here)."""
+    import ast
+
+    from resdenoise import expr
+
+    calls: list = []
+    real = expr._Compiler.compile
+
+    def counted(self, node, depth):
+        calls.append(1)
+        return real(self, node, depth)
+
+    monkeypatch.setattr(expr._Compiler, "compile", counted)
+    expr._parse.cache_clear()
+    expr.parse_expression(LONG, "activation")
+    tree = ast.parse(LONG, mode="eval").body
+    kinds = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop)
+    nodes = [n for n in ast.walk(tree) if not isinstance(n, kinds)]
+    names = [n.func for n in ast.walk(tree) if isinstance(n, ast.Call)]  # tanh: no value
+    assert len(calls) == len(nodes) - len(names)
+
+
+def test_a_subtree_written_twice_is_computed_once_with_the_same_numbers(monkeypatch):
+    """abs(r) in each of 22 terms, each term written 2-3 times: computed once per
+    evaluation, the values and derivatives bit for bit those of computing each."""
+    from resdenoise import expr
+
+    counts = {"tanh": 0}
+    tanh = expr.FUNCTIONS["tanh"]
+
+    def counted(x):
+        counts["tanh"] += 1
+        return np.tanh(x)
+
+    monkeypatch.setitem(expr.FUNCTIONS, "tanh", (counted, *tanh[1:]))
+    r = np.linspace(-40.0, 40.0, 2001)
+    texts = [LONG, "tanh(r) + tanh(r)*tanh(r)", "where(abs(r) < lam, abs(r)**2, abs(r))"]
+    shared, plain = [], []
+    for text in texts:
+        expr._parse.cache_clear()
+        e = expr.parse_expression(text, "activation")
+        counts["tanh"] = 0
+        shared.append((e(r, 1.7), e.derivative(r, 1.7)))
+        if text == texts[1]:
+            assert counts["tanh"] <= 2  # once for the value, once in the derivative (old: 6)
+    monkeypatch.setattr(expr, "_repeated", lambda tree: {})
+    for text in texts:
+        expr._parse.cache_clear()
+        e = expr.parse_expression(text, "activation")
+        plain.append((e(r, 1.7), e.derivative(r, 1.7)))
+    expr._parse.cache_clear()
+    for (a, da), (b, db) in zip(shared, plain, strict=True):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(da, db)
