@@ -235,10 +235,20 @@ def _set_mode(tmp: str, target: Path) -> None:
     except OSError:  # a new file
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        chmod_tolerant(tmp, 0o666 & ~umask)
         return
     _set_owner(tmp, st.st_uid, st.st_gid)
-    os.chmod(tmp, st.st_mode & 0o7777)  # after chown, which may clear set-id bits
+    chmod_tolerant(tmp, st.st_mode & 0o7777)  # after chown, which may clear set-id bits
+
+
+def chmod_tolerant(path: str, mode: int) -> None:
+    """``os.chmod``, a failure ignored: a file system without Unix modes (FAT and exFAT
+    refuse a change with EPERM, FUSE ones with ENOSYS; SMB shares, WSL's Windows drives)
+    gives its files the mount's mode whatever is asked, and the output is written all
+    the same (as ``cp`` writes it).  The temporary keeps ``mkstemp``'s 0600 there: never
+    more open than asked."""
+    with contextlib.suppress(OSError):
+        os.chmod(path, mode)
 
 
 def _set_owner(tmp: str, uid: int, gid: int) -> None:

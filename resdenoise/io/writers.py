@@ -21,6 +21,7 @@ from ..errors import ParameterError, SignalError, diverged, one_line, refuse_div
 from .atomic import (
     COPY_BYTES,
     _set_mode,
+    chmod_tolerant,
     _temp_beside,
     _TempOutput,
     _write_error,
@@ -761,7 +762,7 @@ class SignalWriter(_TempOutput):
             self._store.close()
             umask = os.umask(0)
             os.umask(umask)
-            os.chmod(self.tmp, 0o777 & ~umask)  # mkdtemp's 0o700 would stay
+            chmod_tolerant(self.tmp, 0o777 & ~umask)  # mkdtemp's 0o700 would stay
             return
         try:
             if self._sf is not None:

@@ -1,0 +1,64 @@
+"""audit18b's findings (a user on Windows or macOS: file systems, encodings, terminals)."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from resdenoise.cli import cli
+
+_RUN = ("--diffusivity", "linear", "--lambda", "1", "--time", "1")
+
+
+def _csv(path, n=60, header="v"):
+    rng = np.random.default_rng(3)
+    rows = "".join(f"{float(x)!r}\n" for x in np.sin(np.arange(n) / 5) + 0.1 * rng.standard_normal(n))
+    path.write_text(f"{header}\n{rows}")
+    return path
+
+
+def _invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+# B2: a file system without Unix modes (FAT/exFAT stick, SMB share, WSL drive)
+
+
+@pytest.mark.parametrize("code", [errno.EPERM, errno.ENOSYS])
+@pytest.mark.parametrize("existing", [False, True])
+def test_b2_a_chmod_the_file_system_refuses_does_not_stop_the_output(
+    tmp_path, monkeypatch, code, existing
+):
+    src = _csv(tmp_path / "in.csv")
+    out, rep = tmp_path / "out.csv", tmp_path / "r.json"
+    if existing:
+        out.write_text("old\n")
+    refused = []
+
+    def chmod(path, mode, *args, **kwargs):
+        refused.append(path)
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(os, "chmod", chmod)
+    r = _invoke("diffuse", src, *_RUN, "-o", out, "--report", rep)
+    assert r.exit_code == 0, r.output
+    assert refused  # the chmods were tried, and failed
+    assert out.read_text().startswith("v\n") and rep.read_text().startswith("{")
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def test_b2_a_zarr_store_too(tmp_path, monkeypatch):
+    pytest.importorskip("zarr")
+    src = _csv(tmp_path / "in.csv")
+
+    def chmod(path, mode, *args, **kwargs):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "chmod", chmod)
+    r = _invoke("diffuse", src, *_RUN, "-o", tmp_path / "out.zarr")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "out.zarr").is_dir()
