@@ -62,3 +62,27 @@ def test_b2_a_zarr_store_too(tmp_path, monkeypatch):
     r = _invoke("diffuse", src, *_RUN, "-o", tmp_path / "out.zarr")
     assert r.exit_code == 0, r.output
     assert (tmp_path / "out.zarr").is_dir()
+
+
+# B18: Windows' os has no pathconf nor statvfs
+
+
+@pytest.mark.parametrize("stem", ["measurement_" * 11, "測定" * 22])
+def test_b18_a_long_output_name_without_pathconf_is_written(tmp_path, monkeypatch, stem):
+    src = _csv(tmp_path / "in.csv")
+    out = tmp_path / f"{stem}.csv"
+    assert len(os.fsencode(out.name)) >= 130
+    monkeypatch.delattr(os, "pathconf")
+    r = _invoke("diffuse", src, *_RUN, "-o", out, "--report", f"{out}.json")
+    assert r.exit_code == 0, r.output
+    assert out.exists() and os.path.exists(f"{out}.json")
+
+
+def test_b18_a_closed_directory_without_statvfs_is_refused_by_its_reason(tmp_path, monkeypatch):
+    src = _csv(tmp_path / "in.csv")
+    monkeypatch.delattr(os, "statvfs")
+    monkeypatch.setattr(os, "access", lambda *a, **k: False)
+    r = _invoke("diffuse", src, *_RUN, "-o", tmp_path / "out.csv")
+    assert r.exit_code == 1, r.output
+    assert "cannot create files in" in r.output and "permission denied" in r.output
+    assert "internal error" not in r.output

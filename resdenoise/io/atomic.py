@@ -150,7 +150,7 @@ def write_refusal(directory: str | os.PathLike) -> str | None:
         return None
     try:
         read_only = bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
-    except OSError:
+    except (OSError, AttributeError):  # AttributeError: no statvfs (Windows)
         read_only = False
     return os.strerror(errno.EROFS if read_only else errno.EACCES)
 
@@ -293,7 +293,7 @@ def _temp_prefix(name: str, directory) -> str:
         return prefix
     try:
         longest = os.pathconf(directory, "PC_NAME_MAX")
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):  # AttributeError: no pathconf (Windows)
         longest = 255
     if size <= longest or len(os.fsencode(name)) > longest:
         return prefix
