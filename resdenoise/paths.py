@@ -391,11 +391,19 @@ def _refuse_directory_input(path: str, input_format: str | None = None) -> None:
 
 def _truncated_stdout() -> bool:
     """Whether stdout is an empty file the shell opened write-only, not appending: with
-    ``>``, which truncated it (``>>`` appends, ``1<>`` reads too, and both keep it)."""
-    import fcntl
-
+    ``>``, which truncated it (``>>`` appends, ``1<>`` reads too, and both keep it).
+    Without ``fcntl`` (Windows), the flags cannot be read: an empty file is taken as
+    truncated (a ``>>`` onto an empty input loses nothing either way)."""
     try:
-        flags, size = fcntl.fcntl(1, fcntl.F_GETFL), os.fstat(1).st_size
+        size = os.fstat(1).st_size
+    except (OSError, ValueError):
+        return False
+    try:
+        import fcntl
+    except ImportError:
+        return size == 0
+    try:
+        flags = fcntl.fcntl(1, fcntl.F_GETFL)
     except (OSError, ValueError):
         return False
     return size == 0 and flags & (os.O_ACCMODE | os.O_APPEND) == os.O_WRONLY

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -86,3 +88,26 @@ def test_b18_a_closed_directory_without_statvfs_is_refused_by_its_reason(tmp_pat
     assert r.exit_code == 1, r.output
     assert "cannot create files in" in r.output and "permission denied" in r.output
     assert "internal error" not in r.output
+
+
+# B16: stdout is the input the shell truncated, on a system without fcntl
+
+
+def test_b16_stdout_onto_the_truncated_input_without_fcntl_is_said(tmp_path):
+    src = _csv(tmp_path / "w.csv")
+    code = (
+        "import sys; sys.modules['fcntl'] = None\n"
+        "from resdenoise.__main__ import main\n"
+        "sys.argv = ['resdenoise', *sys.argv[1:]]\n"
+        "main()\n"
+    )
+    with open(src, "w") as out:  # the shell's > INPUT: emptied before the run starts
+        r = subprocess.run(
+            [sys.executable, "-c", code, "diffuse", str(src), *_RUN, "-o", "-"],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+        )
+    assert r.returncode == 1, r.stderr
+    assert "which the shell emptied" in r.stderr and "internal error" not in r.stderr
