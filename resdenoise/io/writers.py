@@ -21,12 +21,12 @@ from ..errors import ParameterError, SignalError, diverged, one_line, refuse_div
 from .atomic import (
     COPY_BYTES,
     _set_mode,
-    chmod_tolerant,
     _temp_beside,
     _TempOutput,
     _write_error,
     _write_through,
     check_output_path,
+    chmod_tolerant,
     stdout_in_kind,
     temp_dir_beside,
     write_files_atomic,
