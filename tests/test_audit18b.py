@@ -18,7 +18,9 @@ _RUN = ("--diffusivity", "linear", "--lambda", "1", "--time", "1")
 
 def _csv(path, n=60, header="v"):
     rng = np.random.default_rng(3)
-    rows = "".join(f"{float(x)!r}\n" for x in np.sin(np.arange(n) / 5) + 0.1 * rng.standard_normal(n))
+    rows = "".join(
+        f"{float(x)!r}\n" for x in np.sin(np.arange(n) / 5) + 0.1 * rng.standard_normal(n)
+    )
     path.write_text(f"{header}\n{rows}")
     return path
 
@@ -111,3 +113,106 @@ def test_b16_stdout_onto_the_truncated_input_without_fcntl_is_said(tmp_path):
         )
     assert r.returncode == 1, r.stderr
     assert "which the shell emptied" in r.stderr and "internal error" not in r.stderr
+
+
+# B1, B7: names that differ in letter case (or Unicode normalisation) on a file system
+# that takes them as one (macOS, Windows, FAT/exFAT); emulated: folds_case answers True
+
+
+def _folding(monkeypatch):
+    from resdenoise import paths
+
+    monkeypatch.setattr(paths, "folds_case", lambda *a, **k: True)
+
+
+def _two_inputs(tmp_path, first="Data.csv", second="data.csv"):
+    for sub, name in (("a", first), ("b", second)):
+        (tmp_path / sub).mkdir()
+        _csv(tmp_path / sub / name)
+    return tmp_path / "a" / first, tmp_path / "b" / second
+
+
+def test_b1_outputs_that_differ_in_case_only_are_refused_where_case_folds(tmp_path, monkeypatch):
+    a, b = _two_inputs(tmp_path)
+    _folding(monkeypatch)
+    r = _invoke("diffuse", a, b, *_RUN, "-o", f"{tmp_path}/out/", "--report", f"{tmp_path}/rep/")
+    assert r.exit_code == 2, r.output
+    assert "would both be written to" in r.output and "letter case" in r.output
+    assert not (tmp_path / "out").exists() and not (tmp_path / "rep").exists()
+
+
+def test_b1_where_case_counts_both_are_written_as_before(tmp_path):
+    from resdenoise.paths import folds_case
+
+    a, b = _two_inputs(tmp_path)
+    assert not folds_case(str(tmp_path))  # (the tests' file system: Linux's)
+    r = _invoke("diffuse", a, b, *_RUN, "-o", f"{tmp_path}/out/")
+    assert r.exit_code == 0, r.output
+    assert sorted(os.listdir(tmp_path / "out")) == ["Data.csv", "data.csv"]
+
+
+def test_b1_nfc_and_nfd_names_are_one_where_case_folds(tmp_path, monkeypatch):
+    a, b = _two_inputs(tmp_path, "caf\u00e9.csv", "cafe\u0301.csv")
+    _folding(monkeypatch)
+    r = _invoke("diffuse", a, b, *_RUN, "-o", f"{tmp_path}/out/")
+    assert r.exit_code == 2, r.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_b1_a_report_named_as_the_output_in_another_case_is_refused(tmp_path, monkeypatch):
+    src = _csv(tmp_path / "in.csv")
+    _folding(monkeypatch)
+    r = _invoke("diffuse", src, *_RUN, "-o", tmp_path / "r.csv", "--report", tmp_path / "R.CSV")
+    assert r.exit_code == 2, r.output
+    assert "name the same file" in r.output
+    assert sorted(os.listdir(tmp_path)) == ["in.csv"]
+
+
+def test_b7_the_input_in_another_case_is_not_replaced_without_in_place(tmp_path, monkeypatch):
+    src = _csv(tmp_path / "meas.csv")
+    before = src.read_bytes()
+    _folding(monkeypatch)
+    r = _invoke("diffuse", src, *_RUN, "-o", tmp_path / "MEAS.CSV")
+    assert r.exit_code == 1, r.output
+    assert "output is the input file; pass --in-place" in r.output
+    assert sorted(os.listdir(tmp_path)) == ["meas.csv"] and src.read_bytes() == before
+    r = _invoke("diffuse", src, *_RUN, "-o", tmp_path / "MEAS.CSV", "--in-place", "-q")
+    assert r.exit_code == 0, r.output
+    assert sorted(os.listdir(tmp_path)) == ["meas.csv"] and src.read_bytes() != before
+
+
+def _case_blind_lstat(monkeypatch, folded_dir, per_name_inodes=False):
+    """os.lstat as a case-insensitive ``folded_dir`` answers (inodes per name, as fusefat's)."""
+    real = os.lstat
+
+    def lstat(path, *args, **kwargs):
+        head, name = os.path.split(os.fspath(path))
+        if head == str(folded_dir):
+            for entry in os.listdir(head):
+                if entry.lower() == name.lower():
+                    st = real(os.path.join(head, entry))
+                    if per_name_inodes and entry != name:
+                        return os.stat_result((st.st_mode, st.st_ino + 1, *tuple(st)[2:]))
+                    return st
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "lstat", lstat)
+
+
+@pytest.mark.parametrize("per_name_inodes", [False, True])
+def test_b1_b7_the_probe_finds_a_folding_directory(tmp_path, monkeypatch, per_name_inodes):
+    from resdenoise.paths import _probe_folding
+
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "x.csv").write_text("v\n1\n")
+    d = str(tmp_path / "d")
+    assert not _probe_folding(d, os.stat(d))
+    _case_blind_lstat(monkeypatch, tmp_path, per_name_inodes)  # the directory's own name
+    assert _probe_folding(d, os.stat(d))
+    monkeypatch.undo()
+    (tmp_path / "1").mkdir()
+    (tmp_path / "1" / "x.csv").write_text("v\n1\n")
+    one = str(tmp_path / "1")  # no letters: its entries are probed
+    assert not _probe_folding(one, os.stat(one))
+    _case_blind_lstat(monkeypatch, one, per_name_inodes)
+    assert _probe_folding(one, os.stat(one))
