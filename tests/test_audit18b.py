@@ -216,3 +216,38 @@ def test_b1_b7_the_probe_finds_a_folding_directory(tmp_path, monkeypatch, per_na
     assert not _probe_folding(one, os.stat(one))
     _case_blind_lstat(monkeypatch, one, per_name_inodes)
     assert _probe_folding(one, os.stat(one))
+
+
+# B13: a spreadsheet's error value in the first column is a cell, not a comment line
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        ["1,2", "#DIV/0!,0.61", "3,4"],  # two columns: b's 0.61 was kept unfiltered
+        ["1", "#N/A", "3"],
+        ["1", "  #VALUE!", "3"],  # leading blanks
+        ["1", "#NAME?", "3"],
+    ],
+)
+def test_b13_an_excel_error_cell_is_refused_naming_it(tmp_path, rows):
+    header = "a,b" if "," in rows[0] else "v"
+    body = [rows[0]] * 20 + rows[1:] + [rows[2]] * 20
+    src = tmp_path / "x.csv"
+    src.write_text(header + "\r\n" + "\r\n".join(body) + "\r\n")
+    r = _invoke("diffuse", src, *_RUN, "-o", tmp_path / "o.csv", "--report", tmp_path / "r.json")
+    line = 1 + 20 + 1
+    assert r.exit_code == 1, r.output
+    assert f"line {line}, column 1" in r.output and "spreadsheet's error value" in r.output
+    assert f"delete line {line}" in r.output
+    assert sorted(os.listdir(tmp_path)) == ["x.csv"]
+
+
+def test_b13_a_comment_line_stays_a_comment(tmp_path):
+    src = tmp_path / "x.csv"
+    body = ["1"] * 20 + ["# N/A: the sensor was off", "#NA", "#N/Afoo"] + ["3"] * 20
+    src.write_text("v\n" + "\n".join(body) + "\n")
+    r = _invoke("diffuse", src, *_RUN, "-o", tmp_path / "o.csv")
+    assert r.exit_code == 0, r.output
+    out = (tmp_path / "o.csv").read_text().splitlines()
+    assert out[21:24] == ["# N/A: the sensor was off", "#NA", "#N/Afoo"]

@@ -72,6 +72,7 @@ from .csv_cells import (
     _uneven,
     _unsure_header,
     _unsure_time,
+    excel_error,
 )
 from .options import ReadOptions, join_columns
 from .signal import (
@@ -95,7 +96,14 @@ _HEAD_LINES = 64
 
 def _data_line(line: str) -> bool:
     s = line.strip()
-    return bool(s) and s[0] != "#"
+    return bool(s) and (s[0] != "#" or excel_error(s))
+
+
+def _comment_line(line: str) -> bool:
+    """A ``#`` line, but not a row whose first cell is a spreadsheet's error value
+    (``#N/A``, ``#DIV/0!``: a sample, refused as not a number, never a comment)."""
+    s = line.lstrip()
+    return s.startswith("#") and not excel_error(s)
 
 
 def _batch_data_lines(batch: list[str], marks: str, before: int, skip: int):
@@ -326,7 +334,7 @@ class CsvReader:
             linenos, lines = _batch_data_lines(batch, marks, lineno, skip)
             if comments is not None and "#" in marks:
                 for i, line in enumerate(batch, lineno + 1):
-                    if i > skip and line.lstrip().startswith("#"):
+                    if i > skip and _comment_line(line):
                         comments.append((rows + bisect.bisect_left(linenos, i), line))
             lineno += len(batch)
             rows += len(linenos)
