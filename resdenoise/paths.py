@@ -21,15 +21,7 @@ from .errors import ParameterError, SignalError
 from .io.atomic import absolute_path, is_stdout, output_target, resolved
 from .io.signal import ZARR, ZARR_EXTENSION, directory_refusal, guess_format, stat_input
 
-__all__ = [
-    "FileIndex",
-    "check_paths",
-    "folds_case",
-    "is_stdout",
-    "pipe_read_twice",
-    "place_key",
-    "refuse_pipe_twice",
-]
+__all__ = ["FileIndex", "check_paths", "is_stdout", "pipe_read_twice", "refuse_pipe_twice"]
 
 
 def place_key(path) -> tuple:
