@@ -251,3 +251,39 @@ def test_b13_a_comment_line_stays_a_comment(tmp_path):
     assert r.exit_code == 0, r.output
     out = (tmp_path / "o.csv").read_text().splitlines()
     assert out[21:24] == ["# N/A: the sensor was off", "#NA", "#N/Afoo"]
+
+
+# B15: a network file saved by Notepad / PowerShell 5.1 (a byte-order mark, UTF-16)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-be-bom"])
+def test_b15_a_network_file_with_a_byte_order_mark_is_read(tmp_path, encoding):
+    from pathlib import Path
+
+    text = Path(__file__).parents[1].joinpath("examples", "network.toml").read_text()
+    text = text.replace("\n", "\r\n")
+    if encoding == "utf-16-be-bom":
+        data = b"\xfe\xff" + text.encode("utf-16-be")
+    else:
+        data = text.encode(encoding)
+    plain, marked = tmp_path / "plain.toml", tmp_path / "marked.toml"
+    plain.write_text(text)
+    marked.write_bytes(data)
+    src = _csv(tmp_path / "in.csv")
+    outs = []
+    for net in (plain, marked):
+        outs.append(tmp_path / f"{net.stem}.csv")
+        r = _invoke("resnet", src, "--network", net, "-o", outs[-1], "-q")
+        assert r.exit_code == 0, r.output
+    assert outs[0].read_bytes() == outs[1].read_bytes()
+
+
+def test_b15_utf32_and_bad_bytes_after_a_mark_are_named(tmp_path):
+    src = _csv(tmp_path / "in.csv")
+    net = tmp_path / "n.toml"
+    net.write_bytes("[[block]]\n".encode("utf-32"))
+    r = _invoke("resnet", src, "--network", net, "-o", tmp_path / "o.csv")
+    assert r.exit_code == 2 and "UTF-32 text; save it as UTF-8" in r.output, r.output
+    net.write_bytes(b"\xef\xbb\xbf[[block]]\n\xff\n")
+    r = _invoke("resnet", src, "--network", net, "-o", tmp_path / "o.csv")
+    assert r.exit_code == 2 and "not UTF-8 text (byte 13)" in r.output, r.output
