@@ -287,3 +287,26 @@ def test_b15_utf32_and_bad_bytes_after_a_mark_are_named(tmp_path):
     net.write_bytes(b"\xef\xbb\xbf[[block]]\n\xff\n")
     r = _invoke("resnet", src, "--network", net, "-o", tmp_path / "o.csv")
     assert r.exit_code == 2 and "not UTF-8 text (byte 13)" in r.output, r.output
+
+
+# B11: COLUMNS=0 ("no limit" to some wrappers) drew everything rich draws empty
+
+
+@pytest.mark.parametrize("columns", ["0", "1", "19"])
+def test_b11_a_zero_or_tiny_columns_does_not_empty_what_rich_draws(tmp_path, columns):
+    src = _csv(tmp_path / "in.csv")
+    env = {"COLUMNS": columns}
+    r = CliRunner().invoke(cli, ["dictionary"], env=env)
+    assert r.exit_code == 0 and len(r.stdout) > 1000, r.output
+    plain = CliRunner().invoke(cli, ["dictionary"], env={"COLUMNS": None})
+    assert r.stdout == plain.stdout  # as wide as with no COLUMNS (80, not a terminal)
+    args = ["diffuse", str(src), *_RUN, "-o", str(tmp_path / "o.csv"), "-v"]
+    r = CliRunner().invoke(cli, args, env=env)
+    assert r.exit_code == 0, r.output
+    assert "guarantees held" in r.output and "in.csv" in r.output
+
+
+def test_b11_a_usable_columns_is_kept(tmp_path):
+    narrow = CliRunner().invoke(cli, ["dictionary"], env={"COLUMNS": "40"}).stdout
+    wide = CliRunner().invoke(cli, ["dictionary"], env={"COLUMNS": "200"}).stdout
+    assert max(map(len, narrow.splitlines())) <= 40 < max(map(len, wide.splitlines()))
