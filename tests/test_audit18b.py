@@ -310,3 +310,63 @@ def test_b11_a_usable_columns_is_kept(tmp_path):
     narrow = CliRunner().invoke(cli, ["dictionary"], env={"COLUMNS": "40"}).stdout
     wide = CliRunner().invoke(cli, ["dictionary"], env={"COLUMNS": "200"}).stdout
     assert max(map(len, narrow.splitlines())) <= 40 < max(map(len, wide.splitlines()))
+
+
+# B5: the second rename failing (Windows: the report open in another program) undoes the first
+
+
+def _refuse_replace_onto(monkeypatch, name):
+    real = os.replace
+
+    def replace(src, dst, *args, **kwargs):
+        if os.path.basename(os.fspath(dst)) == name and ".tmp" in os.fspath(src):
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace)
+
+
+@pytest.mark.parametrize("old_output", [True, False])
+def test_b5_a_failed_report_rename_leaves_the_output_as_it_was(tmp_path, monkeypatch, old_output):
+    src = _csv(tmp_path / "in.csv")
+    out, rep = tmp_path / "o.csv", tmp_path / "r.json"
+    if old_output:
+        out.write_text("old-output\n")
+    rep.write_text("old-report\n")
+    _refuse_replace_onto(monkeypatch, "r.json")
+    r = _invoke("diffuse", src, *_RUN, "-o", out, "--report", rep)
+    assert r.exit_code == 1, r.output
+    assert "r.json: cannot write: Permission denied" in r.output
+    assert "written already" not in r.output
+    assert rep.read_text() == "old-report\n"
+    if old_output:
+        assert out.read_text() == "old-output\n"
+    expected = ["in.csv", "r.json"] + (["o.csv"] if old_output else [])
+    assert sorted(os.listdir(tmp_path)) == sorted(expected)  # no .tmp, no .old left
+
+
+def test_b5_in_place_the_input_is_put_back(tmp_path, monkeypatch):
+    src = _csv(tmp_path / "in.csv")
+    before = src.read_bytes()
+    links = os.stat(src).st_nlink
+    _refuse_replace_onto(monkeypatch, "r.json")
+    r = _invoke("diffuse", src, *_RUN, "--in-place", "--report", tmp_path / "r.json")
+    assert r.exit_code == 1, r.output
+    assert src.read_bytes() == before and os.stat(src).st_nlink == links
+    assert sorted(os.listdir(tmp_path)) == ["in.csv"]
+
+
+def test_b5_what_cannot_be_undone_is_named(tmp_path, monkeypatch):
+    src = _csv(tmp_path / "in.csv")
+    out = tmp_path / "o.csv"
+    out.write_text("old-output\n")
+
+    def no_links(*args, **kwargs):
+        raise OSError(errno.EPERM, "Operation not permitted")  # FAT: no hard links
+
+    monkeypatch.setattr(os, "link", no_links)
+    _refuse_replace_onto(monkeypatch, "r.json")
+    r = _invoke("diffuse", src, *_RUN, "-o", out, "--report", tmp_path / "r.json")
+    assert r.exit_code == 1, r.output
+    assert "r.json: cannot write: Permission denied;" in r.output
+    assert f"{out} written already" in r.output
