@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import io
 import os
 import subprocess
 import sys
@@ -370,3 +371,40 @@ def test_b5_what_cannot_be_undone_is_named(tmp_path, monkeypatch):
     assert r.exit_code == 1, r.output
     assert "r.json: cannot write: Permission denied;" in r.output
     assert f"{out} written already" in r.output
+
+
+# B6: a Windows console's stderr (Python's console writer) is kept, not re-wrapped as bytes
+
+
+class _ConsoleRaw(io.RawIOBase):
+    """Stands in for Python's _WindowsConsoleIO: not a FileIO, on descriptor 2."""
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        return len(b)
+
+    def fileno(self):
+        return 2
+
+
+def test_b6_a_windows_console_stderr_is_kept(monkeypatch):
+    from resdenoise.cli import _stderr_forgiving
+
+    console = io.TextIOWrapper(io.BufferedWriter(_ConsoleRaw()), "utf-8", errors="strict")
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(sys, "stderr", console)
+    _stderr_forgiving()
+    assert sys.stderr is console and console.errors == "backslashreplace"
+
+
+def test_b6_a_file_or_pipe_on_stderr_is_wrapped_as_before(monkeypatch, tmp_path):
+    from resdenoise.cli import _stderr_forgiving
+
+    with open(tmp_path / "err", "w") as fh:
+        monkeypatch.setattr(sys, "platform", "win32")
+        monkeypatch.setattr(sys, "stderr", fh)
+        monkeypatch.setattr(fh, "fileno", lambda: 2)
+        _stderr_forgiving()
+        assert sys.stderr is not fh
