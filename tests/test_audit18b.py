@@ -408,3 +408,34 @@ def test_b6_a_file_or_pipe_on_stderr_is_wrapped_as_before(monkeypatch, tmp_path)
         monkeypatch.setattr(fh, "fileno", lambda: 2)
         _stderr_forgiving()
         assert sys.stderr is not fh
+
+
+# B3: Excel's sep=; first line declares the delimiter
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+@pytest.mark.parametrize("decimal", [".", ","])
+def test_b3_excel_sep_line_declares_the_delimiter_and_is_kept(tmp_path, bom, decimal):
+    rows = [f"{i};{np.sin(i / 5):.6f}".replace(".", decimal) for i in range(40)]
+    src = tmp_path / "x.csv"
+    src.write_bytes(bom + ("sep=;\r\ntime;v\r\n" + "\r\n".join(rows) + "\r\n").encode())
+    plain = tmp_path / "plain.csv"
+    plain.write_bytes(("time;v\r\n" + "\r\n".join(rows) + "\r\n").encode())
+    r = _invoke("diffuse", src, *_RUN, "-o", tmp_path / "o.csv", "-q")
+    assert r.exit_code == 0, r.output
+    r = _invoke("diffuse", plain, *_RUN, "-o", tmp_path / "p.csv", "-q")
+    assert r.exit_code == 0, r.output
+    out = (tmp_path / "o.csv").read_bytes()
+    assert out == bom + b"sep=;\r\n" + (tmp_path / "p.csv").read_bytes()
+
+
+def test_b3_a_tsv_output_declares_tabs_and_a_contrary_delimiter_is_refused(tmp_path):
+    src = tmp_path / "x.csv"
+    src.write_text("sep=;\ntime;v\n" + "".join(f"{i};{i % 3}\n" for i in range(40)))
+    r = _invoke("diffuse", src, *_RUN, "-o", tmp_path / "o.tsv", "-q")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "o.tsv").read_text().startswith("sep=\t\ntime\tv\n")
+    r = _invoke("diffuse", src, *_RUN, "-o", tmp_path / "o.csv", "--delimiter", ",")
+    assert r.exit_code == 2, r.output
+    assert "line 1 (Excel's 'sep=;') declares the delimiter ';'" in r.output
+    assert not (tmp_path / "o.csv").exists()

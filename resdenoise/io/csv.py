@@ -73,6 +73,7 @@ from .csv_cells import (
     _unsure_header,
     _unsure_time,
     excel_error,
+    excel_sep,
 )
 from .options import ReadOptions, join_columns
 from .signal import (
@@ -291,7 +292,7 @@ class CsvReader:
             else:
                 head = batch  # a file read whole is one batch: not copied
             for i in range(start, len(head)):
-                if _data_line(head[i]):
+                if _data_line(head[i]) and not (i == 0 and excel_sep(head[0])):
                     data_at.append(i)
                     if len(data_at) >= _HEAD_LINES:
                         break
@@ -299,6 +300,8 @@ class CsvReader:
                 break
         if not data_at:
             raise SignalError(f"{source}: no data (only blank or comment lines)")
+        if (sep := excel_sep(head[0])) is not None:
+            self._declared(sep)
         self._analyse_head(head, data_at)
         scans = [_ColumnScan() for _ in range(self.width)]
         time_scan = _TimeScan()
@@ -378,6 +381,17 @@ class CsvReader:
             elif p in self.named_scans and sc.numeric:
                 self.named_scans[p].add(a)
         return numbers
+
+    def _declared(self, sep: str) -> None:
+        """The delimiter line 1 declares (Excel's ``sep=;``, kept in the preamble), or
+        ParameterError where ``delimiter`` says another."""
+        if self.delim is not None and self.delim != sep:
+            raise ParameterError(
+                f"{self.source}: line 1 (Excel's 'sep={sep}') declares the delimiter {sep!r}, "
+                f"and delimiter={self.delim!r} another; drop delimiter, or correct line 1",
+                parameters=["delimiter"],
+            )
+        self.delim = sep
 
     def _analyse_head(self, head: list[str], data_at: list[int]) -> None:
         """Dialect, header and width from the first data lines."""

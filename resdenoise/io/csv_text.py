@@ -13,6 +13,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import SignalError
+from .csv_cells import excel_sep
 from .options import join_row
 from .signal import RATE_LINE, CsvLayout, Signal, csv_rate
 
@@ -69,8 +70,11 @@ def csv_head_lines(sig: Signal) -> list[str]:
     """The preamble and header lines of the CSV output (without line ends)."""
     layout, delim = csv_dialect(sig)
     lines = list(layout.preamble)
+    sep = bool(lines) and excel_sep(lines[0]) is not None  # Excel's sep=;: first, always
+    if sep and delim == "\t":  # a .tsv output (delimited_for)
+        lines[0] = "sep=\t"
     if sig.samplerate and csv_rate(lines) is None:
-        lines.insert(0, RATE_LINE.format(rate=int(sig.samplerate)))
+        lines.insert(int(sep), RATE_LINE.format(rate=int(sig.samplerate)))
     tail = delim if layout.trailing_delimiter else ""
     header = sig.header if sig.format == "CSV" else None
     if header is not None and not layout.header_in_preamble:
