@@ -439,3 +439,41 @@ def test_b3_a_tsv_output_declares_tabs_and_a_contrary_delimiter_is_refused(tmp_p
     assert r.exit_code == 2, r.output
     assert "line 1 (Excel's 'sep=;') declares the delimiter ';'" in r.output
     assert not (tmp_path / "o.csv").exists()
+
+
+# B14: in a file of one column, an empty line between rows is an empty cell
+
+
+@pytest.mark.parametrize("crlf", [False, True])
+def test_b14_an_empty_line_between_rows_of_one_column_is_refused(tmp_path, crlf):
+    nl = "\r\n" if crlf else "\n"
+    lines = ["v", *map(str, range(5)), "", "  ", *map(str, range(30))]
+    src = tmp_path / "x.csv"
+    src.write_bytes(nl.join(lines + [""]).encode())
+    r = _invoke("diffuse", src, *_RUN, "-o", tmp_path / "o.csv", "--report", tmp_path / "r.json")
+    assert r.exit_code == 1, r.output
+    assert "line 7 is empty, between the rows of a file of one column" in r.output
+    assert "delete line 7" in r.output
+    assert sorted(os.listdir(tmp_path)) == ["x.csv"]
+
+
+def test_b14_streamed_across_batches_too(tmp_path, monkeypatch):
+    from resdenoise.io import csv as csv_io
+
+    monkeypatch.setattr(csv_io, "READ_BYTES", 64)  # many small batches
+    src = tmp_path / "x.csv"
+    src.write_text("v\n" + "".join(f"{i % 7}.25\n" for i in range(40)) + "\n" + "1\n" * 40)
+    r = _invoke("diffuse", src, *_RUN, "-o", tmp_path / "o.csv", "--chunk-size", "16")
+    assert r.exit_code == 1, r.output
+    assert "line 42 is empty" in r.output
+
+
+def test_b14_blank_lines_before_after_and_beside_comments_stay_fine(tmp_path):
+    src = tmp_path / "x.csv"
+    src.write_text("\n# made by hand\n\nv\n\n" + "".join(f"{i % 5}\n" for i in range(40)) + "\n\n")
+    r = _invoke("diffuse", src, *_RUN, "-o", tmp_path / "o.csv", "-q")
+    assert r.exit_code == 0, r.output
+    two = tmp_path / "two.csv"  # several columns: a blank line among the rows is skipped
+    two.write_text("a,b\n" + "1,2\n" * 20 + "\n" + "3,4\n" * 20)
+    r = _invoke("diffuse", two, *_RUN, "-o", tmp_path / "t.csv", "-q")
+    assert r.exit_code == 0, r.output

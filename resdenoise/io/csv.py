@@ -330,11 +330,15 @@ class CsvReader:
         ``batches`` as :func:`_line_batches` yields them, from the file's
         first line; lines numbered up to ``skip`` are the preamble and header.
         ``comments`` receives the ``#`` lines after them as ``(data rows before
-        it, line)``.
+        it, line)``.  In a file of one column, an empty line between rows (a
+        spreadsheet's empty cell) is refused, as an empty cell of several columns is.
         """
         lineno = rows = 0
+        blank = None  # one column: an empty line after the last row so far
         for batch, marks in batches:
             linenos, lines = _batch_data_lines(batch, marks, lineno, skip)
+            if self.width == 1 and (blank is not None or not isinstance(linenos, range)):
+                blank = self._empty_cell_line(batch, lineno, skip, blank, rows > 0)
             if comments is not None and "#" in marks:
                 for i, line in enumerate(batch, lineno + 1):
                     if i > skip and _comment_line(line):
@@ -343,6 +347,24 @@ class CsvReader:
             rows += len(linenos)
             if lines:
                 yield linenos, self._cells(lines, linenos, '"' in marks)
+
+    def _empty_cell_line(self, batch, before: int, skip: int, blank, seen: bool):
+        """The first empty line of ``batch`` after a row (``seen``: rows before it), or
+        ``blank`` (one before it); SignalError where a row follows one."""
+        for i, line in enumerate(batch, before + 1):
+            if i <= skip:
+                continue
+            if not line.strip():
+                blank = i if blank is None and seen else blank
+            elif _data_line(line):
+                if blank is not None:
+                    raise SignalError(
+                        f"{self.source}: line {blank} is empty, between the rows of a file of "
+                        "one column (a spreadsheet's empty cell?); every sample needs a "
+                        f"number: fill it in or delete line {blank}"
+                    )
+                seen = True
+        return blank
 
     def _scan(self, cols, linenos, rows: int, scans, time_scan) -> list:
         """The numbers of a batch's columns, noting what ``_decide`` needs.
