@@ -477,3 +477,20 @@ def test_b14_blank_lines_before_after_and_beside_comments_stay_fine(tmp_path):
     two.write_text("a,b\n" + "1,2\n" * 20 + "\n" + "3,4\n" * 20)
     r = _invoke("diffuse", two, *_RUN, "-o", tmp_path / "t.csv", "-q")
     assert r.exit_code == 0, r.output
+
+
+# B8: UTF-16 big-endian is written back big-endian
+
+
+@pytest.mark.parametrize("chunk", [None, "50"])
+@pytest.mark.parametrize("order", ["le", "be"])
+def test_b8_utf16_keeps_its_byte_order(tmp_path, chunk, order):
+    text = "time,v\r\n" + "".join(f"{i},{np.sin(i / 4):.5f}\r\n" for i in range(200))
+    mark = b"\xff\xfe" if order == "le" else b"\xfe\xff"
+    src = tmp_path / "x.csv"
+    src.write_bytes(mark + text.encode(f"utf-16-{order}"))
+    args = ["--chunk-size", chunk] if chunk else []
+    r = _invoke("diffuse", src, *_RUN, "-o", tmp_path / "o.csv", "-q", *args)
+    assert r.exit_code == 0, r.output
+    out = (tmp_path / "o.csv").read_bytes()
+    assert out[:2] == mark and out[2:].decode(f"utf-16-{order}").startswith("time,v\r\n0,")

@@ -77,6 +77,7 @@ from .csv_cells import (
 )
 from .options import ReadOptions, join_columns
 from .signal import (
+    UTF16_BE,
     CsvLayout,
     Signal,
     SignalStream,
@@ -197,8 +198,10 @@ def _line_batches(chunks, source: str, seen: dict):
     raw = next(chunks, b"")
     if raw.startswith(codecs.BOM_UTF8):
         encoding, codec, raw = "utf-8-sig", "utf-8", raw[len(codecs.BOM_UTF8) :]
-    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    elif raw.startswith(codecs.BOM_UTF16_LE):
         encoding = codec = "utf-16"
+    elif raw.startswith(codecs.BOM_UTF16_BE):  # written back big-endian (csv_text.encoder)
+        encoding, codec = UTF16_BE, "utf-16"
     else:
         encoding = codec = "utf-8"
         if (what := _not_csv(raw)) is not None:

@@ -7,6 +7,7 @@ delimiter) and the input's comment lines placed among them where they were.  Use
 from __future__ import annotations
 
 import bisect
+import codecs
 import os
 from dataclasses import replace
 
@@ -15,7 +16,7 @@ import numpy as np
 from ..errors import SignalError
 from .csv_cells import excel_sep
 from .options import join_row
-from .signal import RATE_LINE, CsvLayout, Signal, csv_rate
+from .signal import RATE_LINE, UTF16_BE, CsvLayout, Signal, csv_rate
 
 __all__ = [
     "TAB_EXTENSIONS",
@@ -43,7 +44,27 @@ def csv_bytes(sig: Signal, data: np.ndarray) -> bytes:
     lines.extend(placed(csv_row_lines(sig, data, sig.carried), layout.comments, 0))
     lines.extend(comments_after(layout.comments, data.shape[0]))
     text = layout.newline.join(lines) + layout.newline
-    return text.encode(layout.encoding)
+    return encoder(layout.encoding).encode(text, True)
+
+
+def encoder(encoding: str) -> codecs.IncrementalEncoder:
+    """An incremental encoder of a CSV output's ``encoding`` (:data:`UTF16_BE` too)."""
+    if encoding != UTF16_BE:
+        return codecs.getincrementalencoder(encoding)()
+    return _MarkedBigEndian()
+
+
+class _MarkedBigEndian(codecs.IncrementalEncoder):
+    """UTF-16 big-endian, its byte-order mark first."""
+
+    def __init__(self, errors: str = "strict"):
+        super().__init__(errors)
+        self._inner = codecs.getincrementalencoder("utf-16-be")(errors)
+        self._mark = codecs.BOM_UTF16_BE
+
+    def encode(self, text: str, final: bool = False) -> bytes:
+        out, self._mark = self._mark + self._inner.encode(text, final), b""
+        return out
 
 
 #: Output extensions that name tab-separated values, whatever the input's delimiter.

@@ -77,6 +77,10 @@ CODEC_SUBTYPES = frozenset(
 )
 
 
+#: The encoding of a UTF-16 text with a big-endian byte-order mark, written back so
+#: (Python's ``utf-16`` writes the machine's order, little-endian on x86 and ARM).
+UTF16_BE = "utf-16-be+bom"
+
 #: The comment line by which a CSV file carries its sample rate, first in its preamble:
 #: written on every CSV output that has a rate (from audio, or ``--rate``), read back
 #: by :func:`resdenoise.io.read_signal`; other CSV readers skip it as a comment.
@@ -121,7 +125,7 @@ class CsvLayout:
     ----------
     decimal : {".", ","}
     newline : {"\\n", "\\r\\n", "\\r"}
-    encoding : {"utf-8", "utf-8-sig", "utf-16"}
+    encoding : {"utf-8", "utf-8-sig", "utf-16", "utf-16-be+bom"}
     preamble : tuple of str
         Comment and blank lines before the first row, written back verbatim.
     header_in_preamble : bool

@@ -10,7 +10,6 @@ integer PCM quantised and clipped (and counted) rather than wrapped.
 
 from __future__ import annotations
 
-import codecs
 import io
 import os
 import tempfile
@@ -47,6 +46,7 @@ from .csv_text import (
     csv_head_lines,
     csv_row_lines,
     delimited_for,
+    encoder,
     placed,
 )
 from .options import WriteOptions
@@ -562,7 +562,7 @@ class SignalWriter(_TempOutput):
         if self.fmt == "CSV":
             layout, _ = csv_dialect(self.template)
             self._nl = layout.newline
-            self._encoder = codecs.getincrementalencoder(layout.encoding)()
+            self._encoder = encoder(layout.encoding)
             head = csv_head_lines(self.template)
             self._put("".join(line + self._nl for line in head))
             self._comments, self._row = layout.comments, 0  # (rows written so far)
