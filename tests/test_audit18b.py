@@ -494,3 +494,16 @@ def test_b8_utf16_keeps_its_byte_order(tmp_path, chunk, order):
     assert r.exit_code == 0, r.output
     out = (tmp_path / "o.csv").read_bytes()
     assert out[:2] == mark and out[2:].decode(f"utf-16-{order}").startswith("time,v\r\n0,")
+
+
+# B4: a DOS end-of-file mark (Ctrl-Z, 0x1A) is named
+
+
+@pytest.mark.parametrize("tail, line", [(b"\r\n\x1a", 42), (b"\x1a", 41), (b"\r\n\x1a\r\n", 42)])
+def test_b4_a_ctrl_z_is_named_with_its_line(tmp_path, tail, line):
+    src = tmp_path / "x.csv"
+    src.write_bytes(b"v\r\n" + b"\r\n".join(b"%d.5" % (i % 7) for i in range(40)) + tail)
+    r = _invoke("diffuse", src, *_RUN, "-o", tmp_path / "o.csv")
+    assert r.exit_code == 1, r.output
+    assert f"line {line}: a Ctrl-Z character (0x1A" in r.output
+    assert not (tmp_path / "o.csv").exists()

@@ -233,6 +233,13 @@ def _line_batches(chunks, source: str, seen: dict):
                 f"{source}: line {line}: binary data (a NUL byte); expected CSV text, "
                 "or give an audio file a .wav/.flac extension"
             )
+        eof = text.find("\x1a")
+        if eof >= 0:
+            line = text_nl + last_text.count("\n") + text.count("\n", 0, eof) + 1
+            raise SignalError(
+                f"{source}: line {line}: a Ctrl-Z character (0x1A, the DOS end-of-file mark "
+                "some Windows programs add); delete it"
+            )
         fed += len(raw)
         if not final:
             last_raw, last_text = raw, text
