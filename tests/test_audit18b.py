@@ -507,3 +507,25 @@ def test_b4_a_ctrl_z_is_named_with_its_line(tmp_path, tail, line):
     assert r.exit_code == 1, r.output
     assert f"line {line}: a Ctrl-Z character (0x1A" in r.output
     assert not (tmp_path / "o.csv").exists()
+
+
+# B12: a column named in NFD (macOS) is found by the name typed in NFC
+
+
+def test_b12_columns_and_time_column_match_across_unicode_normalisation(tmp_path):
+    nfd, nfc = "Tempe\u0301rature", "Temp\u00e9rature"
+    src = tmp_path / "x.csv"
+    src.write_text(f"time,{nfd},p\n" + "".join(f"{i},{i % 5},{i % 3}\n" for i in range(40)))
+    r = _invoke("diffuse", src, *_RUN, "--columns", nfc, "-o", tmp_path / "o.csv", "-q")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "o.csv").read_text().startswith(f"time,{nfd},p\n")  # as it was
+    r = _invoke("diffuse", src, *_RUN, "--time-column", nfc.upper(), "-o", tmp_path / "t.csv")
+    assert r.exit_code == 0, r.output
+
+
+def test_b12_two_columns_one_name_in_nfc_and_nfd_are_asked_for(tmp_path):
+    src = tmp_path / "x.csv"
+    src.write_text("caf\u00e9,cafe\u0301\n" + "1,2\n" * 40)
+    r = _invoke("diffuse", src, *_RUN, "--columns", "CAF\u00c9", "-o", tmp_path / "o.csv")
+    assert r.exit_code == 2, r.output
+    assert "2 columns are named" in r.output and "by its number" in r.output
