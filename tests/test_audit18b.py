@@ -529,3 +529,31 @@ def test_b12_two_columns_one_name_in_nfc_and_nfd_are_asked_for(tmp_path):
     r = _invoke("diffuse", src, *_RUN, "--columns", "CAF\u00c9", "-o", tmp_path / "o.csv")
     assert r.exit_code == 2, r.output
     assert "2 columns are named" in r.output and "by its number" in r.output
+
+
+# B17, B9: a recording libsndfile cannot read, macOS metadata files: named, with the way out
+
+_M4A = b"\x00\x00\x00\x1cftypM4A \x00\x00\x00\x00M4A mp42isom" + bytes(200)
+_APPLEDOUBLE = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        " + bytes(100)
+_DS_STORE = b"\x00\x00\x00\x01Bud1" + bytes(200)
+
+
+@pytest.mark.parametrize(
+    "name, data, said",
+    [
+        ("memo.m4a", _M4A, "MPEG-4 audio (AAC or Apple Lossless"),
+        ("memo.wav", _M4A, "MPEG-4 audio (AAC or Apple Lossless"),  # by its bytes
+        ("memo.csv", _M4A, "MPEG-4 audio (AAC or Apple Lossless"),
+        ("talk.wma", b"\x30\x26\xb2\x75\x8e\x66\xcf\x11" + bytes(200), "Windows Media audio"),
+        ("._take1.wav", _APPLEDOUBLE, "a macOS AppleDouble file"),
+        ("._data.csv", _APPLEDOUBLE, "a macOS AppleDouble file"),
+        (".DS_Store", _DS_STORE, "a macOS Finder .DS_Store file, not a signal; leave it out"),
+    ],
+)
+def test_b17_b9_what_is_no_signal_is_named(tmp_path, name, data, said):
+    src = tmp_path / name
+    src.write_bytes(data)
+    r = _invoke("diffuse", src, *_RUN, "-o", tmp_path / "o.wav")
+    assert r.exit_code == 1, r.output
+    assert said in r.output and "give an audio file a .wav" not in r.output
+    assert not (tmp_path / "o.wav").exists()

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import ParameterError, SignalError, spell
 from .options import COMMA_BOTH, _fields
-from .signal import _show, column_label
+from .signal import _show, column_label, foreign_file
 
 _SNIFF_ORDER = (",", "\t", ";", "|")
 
@@ -511,7 +511,10 @@ _SAVE_AS_CSV = "save it as CSV (in Excel: File > Save As > CSV UTF-8)"
 def _not_csv(head: bytes) -> str | None:
     """What a file is whose first bytes (``head``, no byte-order mark) show a common
     non-CSV file given as CSV, with the remedy: a workbook (``.xlsx``, ``.xls``), a zip
-    or gzip archive, UTF-16 text without a byte-order mark; else None."""
+    or gzip archive, UTF-16 text without a byte-order mark, a recording or a macOS
+    metadata file (:func:`~resdenoise.io.signal.foreign_file`); else None."""
+    if (what := foreign_file(head)) is not None:
+        return what
     if head.startswith(b"PK\x03\x04"):
         if b"xl/" in head[:65536] or b"[Content_Types].xml" in head[:65536]:
             return f"an Excel workbook (.xlsx, a zip archive), not CSV text; {_SAVE_AS_CSV}"

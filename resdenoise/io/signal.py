@@ -56,6 +56,36 @@ _NOT_CSV_EXTENSIONS = {
     },
 }
 
+#: What converts a recording that is read by neither CSV nor libsndfile.
+_CONVERT = "convert it first, e.g. ffmpeg -i FILE out.wav"
+_MPEG4 = (
+    "MPEG-4 audio (AAC or Apple Lossless: a Voice Memo, a QuickTime or GarageBand export), "
+    f"which is not read; {_CONVERT}, or on macOS afconvert -f WAVE -d LEI24 FILE out.wav"
+)
+_NOT_CSV_EXTENSIONS.update(
+    dict.fromkeys((".m4a", ".m4b", ".mp4", ".mov", ".aac"), _MPEG4),
+    **{".wma": f"Windows Media audio, which is not read; {_CONVERT}"},
+)
+
+
+def foreign_file(head: bytes) -> str | None:
+    """What a file is whose first bytes (``head``) show one that is no signal and that
+    neither reader would name: MPEG-4 or Windows Media audio (with how to convert it),
+    a macOS AppleDouble (``._NAME``) or ``.DS_Store`` file (left out); else None."""
+    if head[4:8] == b"ftyp":
+        return _MPEG4
+    if head.startswith(b"\x30\x26\xb2\x75\x8e\x66\xcf\x11"):  # the ASF header's GUID
+        return f"Windows Media audio, which is not read; {_CONVERT}"
+    if head.startswith((b"\x00\x05\x16\x07", b"\x00\x05\x16\x00")):
+        return (
+            "a macOS AppleDouble file (the Finder data a Mac writes as ._NAME beside NAME on a "
+            "FAT, exFAT or network volume), not a signal; leave it out (find ... ! -name '._*')"
+        )
+    if head[4:8] == b"Bud1":
+        return "a macOS Finder .DS_Store file, not a signal; leave it out"
+    return None
+
+
 #: A Zarr store (a directory of chunks; :mod:`resdenoise.io.zarr_store`) by its extension.
 ZARR_EXTENSION, ZARR = ".zarr", "ZARR"
 
