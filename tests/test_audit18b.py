@@ -557,3 +557,23 @@ def test_b17_b9_what_is_no_signal_is_named(tmp_path, name, data, said):
     assert r.exit_code == 1, r.output
     assert said in r.output and "give an audio file a .wav" not in r.output
     assert not (tmp_path / "o.wav").exists()
+
+
+# B10: what differs on Windows is said
+
+
+def test_b10_jobs_without_fork_says_the_files_run_one_at_a_time(tmp_path, monkeypatch):
+    a, b = _csv(tmp_path / "a.csv"), _csv(tmp_path / "b.csv")
+    monkeypatch.delattr(os, "fork")
+    r = _invoke("diffuse", a, b, *_RUN, "-o", f"{tmp_path}/out/", "--jobs", "2")
+    assert r.exit_code == 0, r.output
+    assert "warning: --jobs 2: this system cannot fork worker processes" in r.output
+    assert sorted(os.listdir(tmp_path / "out")) == ["a.csv", "b.csv"]
+
+
+def test_b10_utf32_text_is_named(tmp_path):
+    src = tmp_path / "x.csv"
+    src.write_bytes(("v\n" + "1\n" * 40).encode("utf-32"))
+    r = _invoke("diffuse", src, *_RUN, "-o", tmp_path / "o.csv")
+    assert r.exit_code == 1, r.output
+    assert "UTF-32 text, not UTF-8; save it as UTF-8" in r.output

@@ -196,6 +196,11 @@ def _line_batches(chunks, source: str, seen: dict):
     """
     chunks = iter(chunks)
     raw = next(chunks, b"")
+    if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):  # (FF FE 00 00: not UTF-16)
+        raise SignalError(
+            f"{source}: UTF-32 text, not UTF-8; save it as UTF-8 (e.g. iconv -f utf-32 -t utf-8 "
+            "in.csv > out.csv)"
+        )
     if raw.startswith(codecs.BOM_UTF8):
         encoding, codec, raw = "utf-8-sig", "utf-8", raw[len(codecs.BOM_UTF8) :]
     elif raw.startswith(codecs.BOM_UTF16_LE):
