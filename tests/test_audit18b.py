@@ -577,3 +577,23 @@ def test_b10_utf32_text_is_named(tmp_path):
     r = _invoke("diffuse", src, *_RUN, "-o", tmp_path / "o.csv")
     assert r.exit_code == 1, r.output
     assert "UTF-32 text, not UTF-8; save it as UTF-8" in r.output
+
+
+# B19: --in-place keeps the input's extended attributes (where the system has them)
+
+
+@pytest.mark.parametrize("chunk", [None, "16"])
+def test_b19_in_place_keeps_extended_attributes(tmp_path, chunk):
+    if not hasattr(os, "setxattr"):
+        pytest.skip("no extended attributes here")
+    src = _csv(tmp_path / "x.csv")
+    try:
+        os.setxattr(src, "user.xdg.tags", b"red")
+    except OSError:
+        pytest.skip("the file system takes no user attributes")
+    before = src.read_bytes()
+    args = ["--chunk-size", chunk] if chunk else []
+    r = _invoke("diffuse", src, *_RUN, "--in-place", "-q", *args)
+    assert r.exit_code == 0, r.output
+    assert src.read_bytes() != before
+    assert os.getxattr(src, "user.xdg.tags") == b"red"

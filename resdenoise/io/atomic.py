@@ -239,6 +239,22 @@ def _set_mode(tmp: str, target: Path) -> None:
         return
     _set_owner(tmp, st.st_uid, st.st_gid)
     chmod_tolerant(tmp, st.st_mode & 0o7777)  # after chown, which may clear set-id bits
+    _copy_xattrs(target, tmp)
+
+
+def _copy_xattrs(target: Path, tmp: str) -> None:
+    """Give the temporary the extended attributes of the file it replaces (tags such as
+    ``user.xdg.tags``, an ACL's ``system.posix_acl_access``), as far as the system lets
+    them be read and set (none where Python has no ``os.listxattr``: macOS, Windows)."""
+    if not hasattr(os, "listxattr"):
+        return
+    try:
+        names = os.listxattr(target)
+    except OSError:
+        return
+    for name in names:
+        with contextlib.suppress(OSError):
+            os.setxattr(tmp, name, os.getxattr(target, name))
 
 
 def chmod_tolerant(path: str, mode: int) -> None:
