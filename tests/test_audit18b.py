@@ -597,3 +597,18 @@ def test_b19_in_place_keeps_extended_attributes(tmp_path, chunk):
     assert r.exit_code == 0, r.output
     assert src.read_bytes() != before
     assert os.getxattr(src, "user.xdg.tags") == b"red"
+
+
+# B20: an 8-bit text file's encoding is not guessed; Mac Roman is text
+
+
+@pytest.mark.parametrize("codec, nl", [("mac_roman", "\r"), ("cp850", "\r\n"), ("cp1252", "\r\n")])
+def test_b20_an_8_bit_text_file_is_named_without_a_guess(tmp_path, codec, nl):
+    src = tmp_path / "x.csv"
+    src.write_bytes(
+        nl.join(["time,Temp \u00b0C", *(f"{i},{i % 4}" for i in range(30))]).encode(codec)
+    )
+    r = _invoke("diffuse", src, *_RUN, "-o", tmp_path / "o.csv")
+    assert r.exit_code == 1, r.output
+    assert "line 1, byte 11: not UTF-8" in r.output and "an 8-bit text file" in r.output
+    assert "iconv -f ENCODING" in r.output and "not a text file" not in r.output

@@ -152,31 +152,28 @@ def _file_chunks(path: str, source: str, read=None):
 
 def _undecodable(source: str, line: int, start: int, buf: bytes, at: int, encoding: str) -> str:
     """The message for a byte that does not decode (``start``: its offset in the file,
-    ``at`` in ``buf``).  Where it reads as a letter or symbol of Windows-1252 (what Excel on
-    Windows writes: "Temp\xe9rature", "\xb5V", "\xb0C") beside an ASCII letter, with no
-    control bytes around: a text file in that encoding, said so with the remedy."""
+    ``at`` in ``buf``).  A byte above 0x7f beside an ASCII letter, digit or space, with no
+    control bytes around, is a letter or symbol of an 8-bit text file (Excel on Windows
+    writes Windows-1252, "Temp\xe9rature", "\xb5V"; on a Mac, Mac Roman; its "CSV (MS-DOS)"
+    cp850): said so with the remedy, the encoding not guessed."""
     around = buf[max(0, at - 256) : at + 256]
     text = not any(b < 0x20 and b not in b"\t\r\n" for b in around) and b"\x7f" not in around
     near = buf[max(0, at - 1) : at] + buf[at + 1 : at + 2]
-    try:
-        char = buf[at : at + 1].decode("cp1252")
-    except UnicodeDecodeError:
-        char = ""
-    symbol = char.isalnum() or char in "\u00b0\u00b5\u00a7\u20ac\u00a3\u00b2\u00b3"
     if (
         encoding.startswith("utf-8")
         and text
-        and symbol
-        and any(chr(b).isascii() and chr(b).isalpha() for b in near)
-    ):
-        begin = buf.rfind(b"\n", 0, at) + 1
+        and buf[at] >= 0x80
+        and any(chr(b).isascii() and (chr(b).isalnum() or chr(b) == " ") for b in near)
+    ):  # a letter or symbol of some 8-bit encoding, among text
+        begin = max(buf.rfind(b"\n", 0, at), buf.rfind(b"\r", 0, at)) + 1
         where = (
             f"byte {at - begin + 1}" if begin or start == at else f"byte {start + 1} of the file"
         )
         return (
-            f"{source}: line {line}, {where}: not UTF-8 (0x{buf[at]:02x}: a Latin-1 / "
-            "Windows-1252 text file?); save it as UTF-8 (e.g. iconv -f cp1252 -t utf-8 "
-            "in.csv > out.csv)"
+            f"{source}: line {line}, {where}: not UTF-8 (0x{buf[at]:02x}: an 8-bit text file: "
+            "Windows-1252, Mac Roman, DOS cp850?); save it as UTF-8 in the program that wrote "
+            "it (Excel: CSV UTF-8), or convert it from its encoding (iconv -f ENCODING -t "
+            "utf-8 in.csv > out.csv, ENCODING cp1252, macintosh or cp850)"
         )
     return (
         f"{source}: line {line}: not a text file (byte {start + 1} is not "
