@@ -73,7 +73,6 @@ from .csv_cells import (
     _unsure_header,
     _unsure_time,
     excel_error,
-    excel_sep,
 )
 from .options import ReadOptions, join_columns
 from .signal import (
@@ -85,6 +84,7 @@ from .signal import (
     _show,
     column_label,
     csv_rate,
+    excel_sep,
     rate_in,
 )
 

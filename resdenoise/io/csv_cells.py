@@ -275,17 +275,6 @@ EXCEL_ERRORS = (
 _EXCEL_ERROR = re.compile(r"\s*(?:" + "|".join(map(re.escape, EXCEL_ERRORS)) + r")(?:[\s,;|]|$)")
 
 
-#: Excel's first line declaring the delimiter (its "CSV" exports for a locale whose
-#: list separator is not the comma, and many Windows tools writing for Excel).
-_EXCEL_SEP = re.compile(r"sep=([,;|\t ])", re.IGNORECASE)
-
-
-def excel_sep(line: str) -> str | None:
-    """The delimiter an Excel ``sep=;`` line declares, or None for any other line."""
-    m = _EXCEL_SEP.fullmatch(line)
-    return None if m is None else m.group(1)
-
-
 def excel_error(line: str) -> bool:
     """Whether ``line`` (a cell, or a line) starts with a spreadsheet's error value."""
     return _EXCEL_ERROR.match(line) is not None

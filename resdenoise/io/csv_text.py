@@ -14,9 +14,8 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import SignalError
-from .csv_cells import excel_sep
 from .options import join_row
-from .signal import RATE_LINE, UTF16_BE, CsvLayout, Signal, csv_rate
+from .signal import RATE_LINE, UTF16_BE, CsvLayout, Signal, csv_rate, excel_sep
 
 __all__ = [
     "TAB_EXTENSIONS",

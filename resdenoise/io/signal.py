@@ -107,6 +107,17 @@ CODEC_SUBTYPES = frozenset(
 )
 
 
+#: Excel's first line declaring the delimiter (its "CSV" exports for a locale whose
+#: list separator is not the comma, and many Windows tools writing for Excel).
+_EXCEL_SEP = re.compile(r"sep=([,;|\t ])", re.IGNORECASE)
+
+
+def excel_sep(line: str) -> str | None:
+    """The delimiter an Excel ``sep=;`` line declares, or None for any other line."""
+    m = _EXCEL_SEP.fullmatch(line)
+    return None if m is None else m.group(1)
+
+
 #: The encoding of a UTF-16 text with a big-endian byte-order mark, written back so
 #: (Python's ``utf-16`` writes the machine's order, little-endian on x86 and ARM).
 UTF16_BE = "utf-16-be+bom"
