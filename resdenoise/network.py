@@ -63,6 +63,7 @@ per group, so the engine stays the one engine.
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import functools
 import math
@@ -231,11 +232,25 @@ def load_network(path: str) -> NetworkSpec:
             f"{path}: larger than {MAX_NETWORK_BYTES >> 20} MiB; a network file is a short "
             "TOML list of block groups"
         )
+    return parse_network(_network_text(data, path), path)
+
+
+def _network_text(data: bytes, path) -> str:
+    """The text of a network file's bytes: UTF-8, a byte-order mark dropped (Notepad's
+    "UTF-8 with BOM", PowerShell 5.1's ``Out-File -Encoding utf8``), or UTF-16 with
+    one (Notepad's "Unicode"), as the CSV reader takes them."""
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        raise NetworkError(f"{path}: UTF-32 text; save it as UTF-8")
+    encoding, skip = "utf-8", 0
+    if data.startswith(codecs.BOM_UTF8):
+        skip = len(codecs.BOM_UTF8)
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
     try:
-        text = data.decode("utf-8")
+        return data[skip:].decode(encoding)
     except UnicodeDecodeError as exc:
-        raise NetworkError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    return parse_network(text, path)
+        what = "UTF-8" if encoding == "utf-8" else "UTF-16"
+        raise NetworkError(f"{path}: not {what} text (byte {skip + exc.start})") from None
 
 
 def _toml():

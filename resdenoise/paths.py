@@ -11,8 +11,10 @@ is stdout.
 
 from __future__ import annotations
 
+import itertools
 import os
 import stat
+import unicodedata
 from collections.abc import Sequence
 
 from .errors import ParameterError, SignalError
@@ -20,6 +22,80 @@ from .io.atomic import absolute_path, is_stdout, output_target, resolved
 from .io.signal import ZARR, ZARR_EXTENSION, directory_refusal, guess_format, stat_input
 
 __all__ = ["FileIndex", "check_paths", "is_stdout", "pipe_read_twice", "refuse_pipe_twice"]
+
+
+def place_key(path) -> tuple:
+    """Where a write to ``path`` lands, as a key every name of that place shares: its
+    directory by identity (device, inode; missing directories by name below the
+    nearest one that exists), and the rest of the name as that directory's file system
+    compares names: as given, or, where it folds letter case (macOS, Windows, FAT and
+    exFAT: :func:`folds_case`), case-folded and in Unicode NFC (macOS takes NFC and NFD
+    ``café`` as one name).  Two outputs ``Data.csv`` and ``data.csv`` are one file there."""
+    head, name = os.path.split(resolved(path))
+    missing = [name]
+    while not os.path.isdir(head) and head != os.path.dirname(head):
+        head, part = os.path.split(head)
+        missing.append(part)
+    rest = os.path.join(*reversed(missing))
+    try:
+        st = os.stat(head)
+    except (OSError, ValueError):
+        return head, rest
+    if folds_case(head, st):
+        rest = unicodedata.normalize("NFC", rest).casefold()
+    return (st.st_dev, st.st_ino), rest
+
+
+#: :func:`folds_case`'s answers, by the directory's (device, inode).
+_FOLDS: dict = {}
+
+
+def folds_case(directory: str, st: os.stat_result | None = None) -> bool:
+    """Whether the file system of the existing ``directory`` takes names that differ in
+    letter case as one (asked once per directory): a name there with letters, its case
+    swapped, opens the same entry, where no entry has that swapped name.  The name probed
+    is the directory's own (in its parent, on the same file system), else one of its
+    first entries; where no name has letters (an empty mount of a digits-only name),
+    True: two names that differ in case only are then taken as one (refused, not lost)."""
+    st = os.stat(directory) if st is None else st
+    key = st.st_dev, st.st_ino
+    if key not in _FOLDS:
+        _FOLDS[key] = _probe_folding(directory, st)
+    return _FOLDS[key]
+
+
+def _probe_folding(directory: str, st: os.stat_result) -> bool:
+    parent = os.path.dirname(os.path.abspath(directory))
+    probes = []
+    try:
+        if parent != directory and os.stat(parent).st_dev == st.st_dev:
+            probes.append((parent, os.path.basename(directory), None))
+    except OSError:
+        pass
+    try:
+        with os.scandir(directory) as entries:
+            names = [entry.name for entry in itertools.islice(entries, 32)]
+        probes += [(directory, name, names) for name in names]
+    except OSError:
+        pass
+    for head, name, listed in probes:
+        other = name.swapcase()
+        if other == name:
+            continue
+        try:
+            one, two = os.lstat(os.path.join(head, name)), os.lstat(os.path.join(head, other))
+        except FileNotFoundError:
+            return False  # the name in another case is no entry: case counts
+        except OSError:
+            continue
+        if (one.st_dev, one.st_ino) == (two.st_dev, two.st_ino):
+            return True
+        try:  # another inode (some file systems number names, not files): two entries?
+            listed = os.listdir(head) if listed is None else listed
+        except OSError:
+            continue
+        return other not in listed
+    return True
 
 
 def _same_file(a, b) -> bool:
@@ -49,7 +125,7 @@ class FileIndex:
             if key is not None:
                 self._inodes.setdefault(key, rank)
             if path != "-":
-                self._places.setdefault(resolved(path), rank)
+                self._places.setdefault(place_key(path), rank)
 
     def find(self, path) -> str | None:
         """The first indexed path that names the same file as ``path``, else None
@@ -64,7 +140,7 @@ class FileIndex:
         if path == "-":
             key = _stdout_inode()
             return None if key is None else self._inodes.get(key)
-        ranks = (self._inodes.get(_inode(path)), self._places.get(resolved(path)))
+        ranks = (self._inodes.get(_inode(path)), self._places.get(place_key(path)))
         return min((r for r in ranks if r is not None), default=None)
 
 
@@ -363,12 +439,12 @@ def check_batch_paths(
                     "would filter it twice; name it once",
                     parameters=[("in_place", True)],
                 )
-    places: dict = {}  # place -> (rank of the input, kind) first written there
+    places: dict = {}  # place -> (rank of the input, kind, name) first written there
     for i, (path, output, report) in enumerate(tasks):
         for name, kind in ((output, "output"), (report, "report")):
             if name is None:
                 continue
-            first, first_kind = places.setdefault(resolved(name), (i, kind))
+            first, first_kind, first_name = places.setdefault(place_key(name), (i, kind, name))
             if (first, first_kind) == (i, kind):
                 continue
             if first_kind == kind == "output":
@@ -377,7 +453,14 @@ def check_batch_paths(
             else:
                 what = f"the {first_kind} of {tasks[first][0]} and the {kind} of {path}"
                 remedy = "rename one, or run them separately"
-            raise ParameterError(f"{what} would both be written to {name}; {remedy}")
+            where = name
+            if os.path.basename(resolved(first_name)) != os.path.basename(resolved(name)):
+                where = f"{first_name} and {name}, one file on this file system ({_ONE_NAME})"
+            raise ParameterError(f"{what} would both be written to {where}; {remedy}")
+
+
+#: Why two names that differ are one file (:func:`place_key`).
+_ONE_NAME = "it takes names that differ in letter case or accent encoding as one"
 
 
 def _refuse_directory_input(path: str, input_format: str | None = None) -> None:
@@ -391,11 +474,19 @@ def _refuse_directory_input(path: str, input_format: str | None = None) -> None:
 
 def _truncated_stdout() -> bool:
     """Whether stdout is an empty file the shell opened write-only, not appending: with
-    ``>``, which truncated it (``>>`` appends, ``1<>`` reads too, and both keep it)."""
-    import fcntl
-
+    ``>``, which truncated it (``>>`` appends, ``1<>`` reads too, and both keep it).
+    Without ``fcntl`` (Windows), the flags cannot be read: an empty file is taken as
+    truncated (a ``>>`` onto an empty input loses nothing either way)."""
     try:
-        flags, size = fcntl.fcntl(1, fcntl.F_GETFL), os.fstat(1).st_size
+        size = os.fstat(1).st_size
+    except (OSError, ValueError):
+        return False
+    try:
+        import fcntl
+    except ImportError:
+        return size == 0
+    try:
+        flags = fcntl.fcntl(1, fcntl.F_GETFL)
     except (OSError, ValueError):
         return False
     return size == 0 and flags & (os.O_ACCMODE | os.O_APPEND) == os.O_WRONLY

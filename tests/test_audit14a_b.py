@@ -275,9 +275,11 @@ def test_a8_a_windows_1252_csv_is_named_as_such(runner, tmp_path):
     assert result.exit_code == 1
     line = result.stderr.strip()
     assert line == (
-        f"Error: {src}: line 1, byte 5: not UTF-8 (0xe9: a Latin-1 / Windows-1252 text "
-        "file?); save it as UTF-8 (e.g. iconv -f cp1252 -t utf-8 in.csv > out.csv)"
-    )
+        f"Error: {src}: line 1, byte 5: not UTF-8 (0xe9: an 8-bit text file: Windows-1252, "
+        "Mac Roman, DOS cp850?); save it as UTF-8 in the program that wrote it (Excel: CSV "
+        "UTF-8), or convert it from its encoding (iconv -f ENCODING -t utf-8 in.csv > out.csv, "
+        "ENCODING cp1252, macintosh or cp850)"
+    )  # (audit18b B20: was one guess, cp1252, whose iconv turned a cp850 file's 0xf8 into ø)
 
 
 # * A9: a u-law / A-law / GSM 6.10 WAV written with its own subtype kept was re-encoded

@@ -223,11 +223,24 @@ def _stderr_forgiving() -> None:
             if old.fileno() != 2:  # a harness's stream: left alone
                 return
             old.flush()
+        if _windows_console(old):
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                old.reconfigure(errors="backslashreplace")
+            return
     encoding = getattr(old, "encoding", None) or "utf-8"
     raw = _StderrFile(2, "w", closefd=False)
     sys.stderr = io.TextIOWrapper(
         io.BufferedWriter(raw), encoding, errors="backslashreplace", line_buffering=True
     )
+
+
+def _windows_console(stream) -> bool:
+    """Whether ``stream`` writes to a Windows console through Python's console writer
+    (``_WindowsConsoleIO``, PEP 528: UTF-16, whatever the console's code page): kept as
+    it is, since UTF-8 bytes written to descriptor 2 are shown in the console's code page
+    (437: every accent garbled).  A file or pipe there is a ``FileIO``, wrapped as elsewhere."""
+    raw = getattr(getattr(stream, "buffer", None), "raw", None)
+    return sys.platform == "win32" and raw is not None and not isinstance(raw, io.FileIO)
 
 
 def _stdout_refusing_if_closed() -> None:

@@ -520,6 +520,12 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
     report_dir = _directory(report_path, "report") if report_path else None
     with library_errors(usage=True):
         refuse_nameless(inputs, out_dir, report_dir, options["write"].format)
+    if jobs > 1 and not hasattr(os, "fork") and not quiet and options.get("scheduler") is None:
+        render.warning(
+            render.summary_console(),
+            f"--jobs {jobs}: this system cannot fork worker processes (Windows): the files "
+            "run one at a time",
+        )
     bars = render.progress_display(quiet, len(inputs))  # bars, plain lines or none
     labels = [os.path.basename(path) for path in inputs]
 

@@ -31,11 +31,35 @@ def _console_class():
     from rich.console import Console
 
     class PipedConsole(Console):
+        def __init__(self, *args, **kwargs):
+            if kwargs.get("width") is None:
+                kwargs["width"] = _usable_width()
+            super().__init__(*args, **kwargs)
+
         def on_broken_pipe(self) -> None:
             self.quiet = True
             raise pipe_closed()
 
     return PipedConsole
+
+
+#: A ``COLUMNS`` below this is no width to draw in (``COLUMNS=0``, "no limit" to some
+#: wrappers, drew every line rich draws empty: the verdict, warnings, a batch's errors).
+MIN_COLUMNS = 20
+
+
+def _usable_width() -> int | None:
+    """None (rich's own choice: ``COLUMNS``, else the terminal's, else 80), but where
+    ``COLUMNS`` is digits below :data:`MIN_COLUMNS`: the terminal's width, else 80."""
+    columns = os.environ.get("COLUMNS", "")
+    if not columns.isdigit() or int(columns) >= MIN_COLUMNS:
+        return None
+    for fd in (1, 2, 0):
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            width = os.get_terminal_size(fd).columns
+            if width >= MIN_COLUMNS:
+                return width
+    return 80
 
 
 def stderr_console():

@@ -150,7 +150,7 @@ def write_refusal(directory: str | os.PathLike) -> str | None:
         return None
     try:
         read_only = bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
-    except OSError:
+    except (OSError, AttributeError):  # AttributeError: no statvfs (Windows)
         read_only = False
     return os.strerror(errno.EROFS if read_only else errno.EACCES)
 
@@ -235,10 +235,36 @@ def _set_mode(tmp: str, target: Path) -> None:
     except OSError:  # a new file
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        chmod_tolerant(tmp, 0o666 & ~umask)
         return
     _set_owner(tmp, st.st_uid, st.st_gid)
-    os.chmod(tmp, st.st_mode & 0o7777)  # after chown, which may clear set-id bits
+    chmod_tolerant(tmp, st.st_mode & 0o7777)  # after chown, which may clear set-id bits
+    _copy_xattrs(target, tmp)
+
+
+def _copy_xattrs(target: Path, tmp: str) -> None:
+    """Give the temporary the extended attributes of the file it replaces (tags such as
+    ``user.xdg.tags``, an ACL's ``system.posix_acl_access``), as far as the system lets
+    them be read and set (none where Python has no ``os.listxattr``: macOS, Windows)."""
+    if not hasattr(os, "listxattr"):
+        return
+    try:
+        names = os.listxattr(target)
+    except OSError:
+        return
+    for name in names:
+        with contextlib.suppress(OSError):
+            os.setxattr(tmp, name, os.getxattr(target, name))
+
+
+def chmod_tolerant(path: str, mode: int) -> None:
+    """``os.chmod``, a failure ignored: a file system without Unix modes (FAT and exFAT
+    refuse a change with EPERM, FUSE ones with ENOSYS; SMB shares, WSL's Windows drives)
+    gives its files the mount's mode whatever is asked, and the output is written all
+    the same (as ``cp`` writes it).  The temporary keeps ``mkstemp``'s 0600 there: never
+    more open than asked."""
+    with contextlib.suppress(OSError):
+        os.chmod(path, mode)
 
 
 def _set_owner(tmp: str, uid: int, gid: int) -> None:
@@ -283,7 +309,7 @@ def _temp_prefix(name: str, directory) -> str:
         return prefix
     try:
         longest = os.pathconf(directory, "PC_NAME_MAX")
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):  # AttributeError: no pathconf (Windows)
         longest = 255
     if size <= longest or len(os.fsencode(name)) > longest:
         return prefix
@@ -615,12 +641,83 @@ def write_files_atomic(
         # the locks waited for undeferred (a signal meanwhile ends the run), then all the
         # renames, or a signal before them
         with _renames_locked(staged), signals.deferred():
-            for st in staged:
-                if not st.direct:
-                    st.rename()
+            _rename_all([st for st in staged if not st.direct])
     finally:
         for st in staged:
             st.discard()
+
+
+def _rename_all(moving: Sequence[_TempOutput]) -> None:
+    """Rename each of ``moving`` into place; where one fails (on Windows: a target open in
+    another program), the ones renamed before it are undone: each old target was kept
+    aside as a hard link (``.NAME.*.old``; a target that was not there is removed again).
+    What cannot be undone (a file system without hard links, a Zarr store) is named in
+    the error.  One rename alone is atomic by itself: nothing is kept aside."""
+    if len(moving) < 2:
+        for st in moving:
+            st.rename()
+        return
+    done: list = []  # (output, its old target aside: a path, None (none), False (not kept))
+    try:
+        for st in moving:
+            aside = _keep_old(st)
+            try:
+                st.rename()
+            except BaseException:
+                _drop(aside)
+                raise
+            done.append((st, aside))
+    except SignalError as exc:
+        kept = _undo(done)
+        done = []
+        if kept:
+            raise SignalError(f"{exc}; {', '.join(kept)} written already") from None
+        raise
+    finally:
+        for _, aside in done:
+            _drop(aside)
+
+
+def _keep_old(st: _TempOutput) -> str | bool | None:
+    """A hard link to ``st``'s target (a link itself: not followed) beside it, to put
+    back should a later rename fail; None where there is no target, False where none
+    can be made (no hard links there; a Zarr store, replaced as a tree)."""
+    if st.tmp is None or os.path.isdir(st.tmp):
+        return False
+    if not os.path.lexists(st.target):
+        return None
+    aside = st.tmp[: -len(".tmp")] + ".old"
+    try:
+        os.link(st.target, aside, follow_symlinks=False)
+    except (OSError, NotImplementedError):
+        return False
+    return aside
+
+
+def _undo(done: list) -> list[str]:
+    """Put back the old targets of ``done`` (renamed outputs, last first); the names of
+    the outputs that could not be undone (their new contents stay in place)."""
+    kept = []
+    for st, aside in reversed(done):
+        try:
+            if aside is None:
+                os.unlink(st.target)
+            elif aside is False:
+                kept.append(st.path)
+                continue
+            else:
+                os.replace(aside, st.target)
+            signals.unplaced(st.path)
+        except OSError:  # the old contents stay aside, named
+            kept.append(st.path + (f" (its old contents: {aside})" if aside else ""))
+    return kept[::-1]
+
+
+def _drop(aside) -> None:
+    """Remove a kept-aside hard link (its file lives on under the target's name)."""
+    if isinstance(aside, str):
+        with contextlib.suppress(OSError):
+            os.unlink(aside)
 
 
 def _make_directories(directory) -> None:

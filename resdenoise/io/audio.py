@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import SignalError, counted, non_finite, one_line, refuse_non_finite, too_short
 from .options import ReadOptions
-from .signal import PCM_BITS, Signal, SignalStream
+from .signal import PCM_BITS, Signal, SignalStream, foreign_file
 from .wav import PlainWav, plain_wav, read_frames
 
 #: WAV format tags whose block align is one frame: PCM, IEEE float, A-law, u-law, extensible.
@@ -113,6 +113,8 @@ _AUDIO_ERRORS = (RuntimeError, TypeError, ValueError, OverflowError, MemoryError
 
 def _audio_error(exc: Exception, head: bytes, source: str) -> SignalError:
     """The error for an audio file soundfile cannot read (``head``: its first bytes)."""
+    if (what := foreign_file(head)) is not None:
+        return SignalError(f"{source}: {what}")
     msg = getattr(exc, "error_string", None) or str(exc)
     msg = re.sub(r"^Error opening (<[^>]*>|'[^']*'): ", "", one_line(msg)).rstrip(".")
     hint, named = "", []

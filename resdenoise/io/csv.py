@@ -72,9 +72,11 @@ from .csv_cells import (
     _uneven,
     _unsure_header,
     _unsure_time,
+    excel_error,
 )
 from .options import ReadOptions, join_columns
 from .signal import (
+    UTF16_BE,
     CsvLayout,
     Signal,
     SignalStream,
@@ -82,6 +84,7 @@ from .signal import (
     _show,
     column_label,
     csv_rate,
+    excel_sep,
     rate_in,
 )
 
@@ -95,7 +98,14 @@ _HEAD_LINES = 64
 
 def _data_line(line: str) -> bool:
     s = line.strip()
-    return bool(s) and s[0] != "#"
+    return bool(s) and (s[0] != "#" or excel_error(s))
+
+
+def _comment_line(line: str) -> bool:
+    """A ``#`` line, but not a row whose first cell is a spreadsheet's error value
+    (``#N/A``, ``#DIV/0!``: a sample, refused as not a number, never a comment)."""
+    s = line.lstrip()
+    return s.startswith("#") and not excel_error(s)
 
 
 def _batch_data_lines(batch: list[str], marks: str, before: int, skip: int):
@@ -142,31 +152,28 @@ def _file_chunks(path: str, source: str, read=None):
 
 def _undecodable(source: str, line: int, start: int, buf: bytes, at: int, encoding: str) -> str:
     """The message for a byte that does not decode (``start``: its offset in the file,
-    ``at`` in ``buf``).  Where it reads as a letter or symbol of Windows-1252 (what Excel on
-    Windows writes: "Temp\xe9rature", "\xb5V", "\xb0C") beside an ASCII letter, with no
-    control bytes around: a text file in that encoding, said so with the remedy."""
+    ``at`` in ``buf``).  A byte above 0x7f beside an ASCII letter, digit or space, with no
+    control bytes around, is a letter or symbol of an 8-bit text file (Excel on Windows
+    writes Windows-1252, "Temp\xe9rature", "\xb5V"; on a Mac, Mac Roman; its "CSV (MS-DOS)"
+    cp850): said so with the remedy, the encoding not guessed."""
     around = buf[max(0, at - 256) : at + 256]
     text = not any(b < 0x20 and b not in b"\t\r\n" for b in around) and b"\x7f" not in around
     near = buf[max(0, at - 1) : at] + buf[at + 1 : at + 2]
-    try:
-        char = buf[at : at + 1].decode("cp1252")
-    except UnicodeDecodeError:
-        char = ""
-    symbol = char.isalnum() or char in "\u00b0\u00b5\u00a7\u20ac\u00a3\u00b2\u00b3"
     if (
         encoding.startswith("utf-8")
         and text
-        and symbol
-        and any(chr(b).isascii() and chr(b).isalpha() for b in near)
-    ):
-        begin = buf.rfind(b"\n", 0, at) + 1
+        and buf[at] >= 0x80
+        and any(chr(b).isascii() and (chr(b).isalnum() or chr(b) == " ") for b in near)
+    ):  # a letter or symbol of some 8-bit encoding, among text
+        begin = max(buf.rfind(b"\n", 0, at), buf.rfind(b"\r", 0, at)) + 1
         where = (
             f"byte {at - begin + 1}" if begin or start == at else f"byte {start + 1} of the file"
         )
         return (
-            f"{source}: line {line}, {where}: not UTF-8 (0x{buf[at]:02x}: a Latin-1 / "
-            "Windows-1252 text file?); save it as UTF-8 (e.g. iconv -f cp1252 -t utf-8 "
-            "in.csv > out.csv)"
+            f"{source}: line {line}, {where}: not UTF-8 (0x{buf[at]:02x}: an 8-bit text file: "
+            "Windows-1252, Mac Roman, DOS cp850?); save it as UTF-8 in the program that wrote "
+            "it (Excel: CSV UTF-8), or convert it from its encoding (iconv -f ENCODING -t "
+            "utf-8 in.csv > out.csv, ENCODING cp1252, macintosh or cp850)"
         )
     return (
         f"{source}: line {line}: not a text file (byte {start + 1} is not "
@@ -186,10 +193,17 @@ def _line_batches(chunks, source: str, seen: dict):
     """
     chunks = iter(chunks)
     raw = next(chunks, b"")
+    if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):  # (FF FE 00 00: not UTF-16)
+        raise SignalError(
+            f"{source}: UTF-32 text, not UTF-8; save it as UTF-8 (e.g. iconv -f utf-32 -t utf-8 "
+            "in.csv > out.csv)"
+        )
     if raw.startswith(codecs.BOM_UTF8):
         encoding, codec, raw = "utf-8-sig", "utf-8", raw[len(codecs.BOM_UTF8) :]
-    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    elif raw.startswith(codecs.BOM_UTF16_LE):
         encoding = codec = "utf-16"
+    elif raw.startswith(codecs.BOM_UTF16_BE):  # written back big-endian (csv_text.encoder)
+        encoding, codec = UTF16_BE, "utf-16"
     else:
         encoding = codec = "utf-8"
         if (what := _not_csv(raw)) is not None:
@@ -220,6 +234,13 @@ def _line_batches(chunks, source: str, seen: dict):
             raise SignalError(
                 f"{source}: line {line}: binary data (a NUL byte); expected CSV text, "
                 "or give an audio file a .wav/.flac extension"
+            )
+        eof = text.find("\x1a")
+        if eof >= 0:
+            line = text_nl + last_text.count("\n") + text.count("\n", 0, eof) + 1
+            raise SignalError(
+                f"{source}: line {line}: a Ctrl-Z character (0x1A, the DOS end-of-file mark "
+                "some Windows programs add); delete it"
             )
         fed += len(raw)
         if not final:
@@ -283,7 +304,7 @@ class CsvReader:
             else:
                 head = batch  # a file read whole is one batch: not copied
             for i in range(start, len(head)):
-                if _data_line(head[i]):
+                if _data_line(head[i]) and not (i == 0 and excel_sep(head[0])):
                     data_at.append(i)
                     if len(data_at) >= _HEAD_LINES:
                         break
@@ -291,6 +312,8 @@ class CsvReader:
                 break
         if not data_at:
             raise SignalError(f"{source}: no data (only blank or comment lines)")
+        if (sep := excel_sep(head[0])) is not None:
+            self._declared(sep)
         self._analyse_head(head, data_at)
         scans = [_ColumnScan() for _ in range(self.width)]
         time_scan = _TimeScan()
@@ -319,19 +342,41 @@ class CsvReader:
         ``batches`` as :func:`_line_batches` yields them, from the file's
         first line; lines numbered up to ``skip`` are the preamble and header.
         ``comments`` receives the ``#`` lines after them as ``(data rows before
-        it, line)``.
+        it, line)``.  In a file of one column, an empty line between rows (a
+        spreadsheet's empty cell) is refused, as an empty cell of several columns is.
         """
         lineno = rows = 0
+        blank = None  # one column: an empty line after the last row so far
         for batch, marks in batches:
             linenos, lines = _batch_data_lines(batch, marks, lineno, skip)
+            if self.width == 1 and (blank is not None or not isinstance(linenos, range)):
+                blank = self._empty_cell_line(batch, lineno, skip, blank, rows > 0)
             if comments is not None and "#" in marks:
                 for i, line in enumerate(batch, lineno + 1):
-                    if i > skip and line.lstrip().startswith("#"):
+                    if i > skip and _comment_line(line):
                         comments.append((rows + bisect.bisect_left(linenos, i), line))
             lineno += len(batch)
             rows += len(linenos)
             if lines:
                 yield linenos, self._cells(lines, linenos, '"' in marks)
+
+    def _empty_cell_line(self, batch, before: int, skip: int, blank, seen: bool):
+        """The first empty line of ``batch`` after a row (``seen``: rows before it), or
+        ``blank`` (one before it); SignalError where a row follows one."""
+        for i, line in enumerate(batch, before + 1):
+            if i <= skip:
+                continue
+            if not line.strip():
+                blank = i if blank is None and seen else blank
+            elif _data_line(line):
+                if blank is not None:
+                    raise SignalError(
+                        f"{self.source}: line {blank} is empty, between the rows of a file of "
+                        "one column (a spreadsheet's empty cell?); every sample needs a "
+                        f"number: fill it in or delete line {blank}"
+                    )
+                seen = True
+        return blank
 
     def _scan(self, cols, linenos, rows: int, scans, time_scan) -> list:
         """The numbers of a batch's columns, noting what ``_decide`` needs.
@@ -370,6 +415,17 @@ class CsvReader:
             elif p in self.named_scans and sc.numeric:
                 self.named_scans[p].add(a)
         return numbers
+
+    def _declared(self, sep: str) -> None:
+        """The delimiter line 1 declares (Excel's ``sep=;``, kept in the preamble), or
+        ParameterError where ``delimiter`` says another."""
+        if self.delim is not None and self.delim != sep:
+            raise ParameterError(
+                f"{self.source}: line 1 (Excel's 'sep={sep}') declares the delimiter {sep!r}, "
+                f"and delimiter={self.delim!r} another; drop delimiter, or correct line 1",
+                parameters=["delimiter"],
+            )
+        self.delim = sep
 
     def _analyse_head(self, head: list[str], data_at: list[int]) -> None:
         """Dialect, header and width from the first data lines."""

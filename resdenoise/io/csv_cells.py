@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import ParameterError, SignalError, spell
 from .options import COMMA_BOTH, _fields
-from .signal import _show, column_label
+from .signal import _show, column_label, foreign_file
 
 _SNIFF_ORDER = (",", "\t", ";", "|")
 
@@ -210,7 +210,12 @@ def _bad_cell_at(
         )
     hint, named = "", []
     grouped = _THOUSANDS.match(cell)
-    if grouped and grouped.group(2) and grouped.group(2)[0] != grouped.group(1):  # 1.234,5
+    if cell in EXCEL_ERRORS:
+        hint = (
+            " but a spreadsheet's error value (its formula failed); correct it in the "
+            f"spreadsheet and export again, or delete line {lineno}"
+        )
+    elif grouped and grouped.group(2) and grouped.group(2)[0] != grouped.group(1):  # 1.234,5
         sep, mark = grouped.group(1), grouped.group(2)[0]
         point = "a decimal comma" if mark == "," else "a decimal point"
         hint = f" (a thousands separator {sep!r} beside {point}: remove the thousands separators)"
@@ -261,6 +266,20 @@ _INTEGER = re.compile(r"^\s*[+-]?\d+\s*$")
 
 #: A number with digit grouping (``1,234``, ``1.234.567``, ``1'234``) and maybe a decimal
 #: mark and fraction after the groups (``1.234,5``, ``1,234.5``: group 2).
+#: The error values a spreadsheet writes for a formula that failed (Excel's, which
+#: LibreOffice shares): a cell of data, not the ``#`` of a comment line.
+EXCEL_ERRORS = (
+    "#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NUM!", "#NAME?", "#NULL!", "#GETTING_DATA",
+    "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#PYTHON!",
+)  # fmt: skip
+_EXCEL_ERROR = re.compile(r"\s*(?:" + "|".join(map(re.escape, EXCEL_ERRORS)) + r")(?:[\s,;|]|$)")
+
+
+def excel_error(line: str) -> bool:
+    """Whether ``line`` (a cell, or a line) starts with a spreadsheet's error value."""
+    return _EXCEL_ERROR.match(line) is not None
+
+
 _THOUSANDS = re.compile(r"^\s*[+-]?[1-9]\d{0,2}(?:([.,'])\d{3})(?:\1\d{3})*([.,]\d+)?\s*$")
 
 
@@ -481,7 +500,10 @@ _SAVE_AS_CSV = "save it as CSV (in Excel: File > Save As > CSV UTF-8)"
 def _not_csv(head: bytes) -> str | None:
     """What a file is whose first bytes (``head``, no byte-order mark) show a common
     non-CSV file given as CSV, with the remedy: a workbook (``.xlsx``, ``.xls``), a zip
-    or gzip archive, UTF-16 text without a byte-order mark; else None."""
+    or gzip archive, UTF-16 text without a byte-order mark, a recording or a macOS
+    metadata file (:func:`~resdenoise.io.signal.foreign_file`); else None."""
+    if (what := foreign_file(head)) is not None:
+        return what
     if head.startswith(b"PK\x03\x04"):
         if b"xl/" in head[:65536] or b"[Content_Types].xml" in head[:65536]:
             return f"an Excel workbook (.xlsx, a zip archive), not CSV text; {_SAVE_AS_CSV}"

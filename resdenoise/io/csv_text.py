@@ -7,6 +7,7 @@ delimiter) and the input's comment lines placed among them where they were.  Use
 from __future__ import annotations
 
 import bisect
+import codecs
 import os
 from dataclasses import replace
 
@@ -14,7 +15,7 @@ import numpy as np
 
 from ..errors import SignalError
 from .options import join_row
-from .signal import RATE_LINE, CsvLayout, Signal, csv_rate
+from .signal import RATE_LINE, UTF16_BE, CsvLayout, Signal, csv_rate, excel_sep
 
 __all__ = [
     "TAB_EXTENSIONS",
@@ -42,7 +43,27 @@ def csv_bytes(sig: Signal, data: np.ndarray) -> bytes:
     lines.extend(placed(csv_row_lines(sig, data, sig.carried), layout.comments, 0))
     lines.extend(comments_after(layout.comments, data.shape[0]))
     text = layout.newline.join(lines) + layout.newline
-    return text.encode(layout.encoding)
+    return encoder(layout.encoding).encode(text, True)
+
+
+def encoder(encoding: str) -> codecs.IncrementalEncoder:
+    """An incremental encoder of a CSV output's ``encoding`` (:data:`UTF16_BE` too)."""
+    if encoding != UTF16_BE:
+        return codecs.getincrementalencoder(encoding)()
+    return _MarkedBigEndian()
+
+
+class _MarkedBigEndian(codecs.IncrementalEncoder):
+    """UTF-16 big-endian, its byte-order mark first."""
+
+    def __init__(self, errors: str = "strict"):
+        super().__init__(errors)
+        self._inner = codecs.getincrementalencoder("utf-16-be")(errors)
+        self._mark = codecs.BOM_UTF16_BE
+
+    def encode(self, text: str, final: bool = False) -> bytes:
+        out, self._mark = self._mark + self._inner.encode(text, final), b""
+        return out
 
 
 #: Output extensions that name tab-separated values, whatever the input's delimiter.
@@ -69,8 +90,11 @@ def csv_head_lines(sig: Signal) -> list[str]:
     """The preamble and header lines of the CSV output (without line ends)."""
     layout, delim = csv_dialect(sig)
     lines = list(layout.preamble)
+    sep = bool(lines) and excel_sep(lines[0]) is not None  # Excel's sep=;: first, always
+    if sep and delim == "\t":  # a .tsv output (delimited_for)
+        lines[0] = "sep=\t"
     if sig.samplerate and csv_rate(lines) is None:
-        lines.insert(0, RATE_LINE.format(rate=int(sig.samplerate)))
+        lines.insert(int(sep), RATE_LINE.format(rate=int(sig.samplerate)))
     tail = delim if layout.trailing_delimiter else ""
     header = sig.header if sig.format == "CSV" else None
     if header is not None and not layout.header_in_preamble:

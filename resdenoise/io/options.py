@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -211,8 +212,15 @@ def _resolve_column(token, header, width: int, source: str, what: str) -> int:
     tok = str(token).strip()
     if header is not None:
         folded = [h.strip().casefold() for h in header]
-        for names, name, how in ((header, tok, ""), (folded, tok.casefold(), " apart from case")):
+        nfc = [_nfc_folded(h) for h in header]  # an NFD name (macOS) typed in NFC, and back
+        for names, name, how in (
+            (header, tok, ""),
+            (folded, tok.casefold(), " apart from case"),
+            (nfc, _nfc_folded(tok), " apart from case and accent encoding (NFC, NFD)"),
+        ):
             found = [p for p, h in enumerate(names) if h == name]
+            if names is folded and len(found) == 1 and nfc.count(_nfc_folded(tok)) > 1:
+                continue  # another column's name looks the same (NFD): asked below
             if len(found) > 1:  # which one is meant is not guessed
                 numbers = ", ".join(str(p + 1) for p in found[:-1]) + f" and {found[-1] + 1}"
                 raise ParameterError(
@@ -229,6 +237,12 @@ def _resolve_column(token, header, width: int, source: str, what: str) -> int:
     else:
         names = ", ".join(repr(h) for h in header) if header else f"numbers 1 to {width}"
     raise ParameterError(f"{source}: {what}: no column {tok!r}; the columns are {names}")
+
+
+def _nfc_folded(name: str) -> str:
+    """``name`` without its blanks around, case-folded, in Unicode NFC (macOS gives an
+    accented name, as its file names, decomposed: ``e`` and a combining accent)."""
+    return unicodedata.normalize("NFC", name.strip()).casefold()
 
 
 #: Column names a message lists at most (a wide file's thousand are counted, not listed).

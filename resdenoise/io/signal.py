@@ -56,6 +56,36 @@ _NOT_CSV_EXTENSIONS = {
     },
 }
 
+#: What converts a recording that is read by neither CSV nor libsndfile.
+_CONVERT = "convert it first, e.g. ffmpeg -i FILE out.wav"
+_MPEG4 = (
+    "MPEG-4 audio (AAC or Apple Lossless: a Voice Memo, a QuickTime or GarageBand export), "
+    f"which is not read; {_CONVERT}, or on macOS afconvert -f WAVE -d LEI24 FILE out.wav"
+)
+_NOT_CSV_EXTENSIONS.update(
+    dict.fromkeys((".m4a", ".m4b", ".mp4", ".mov", ".aac"), _MPEG4),
+    **{".wma": f"Windows Media audio, which is not read; {_CONVERT}"},
+)
+
+
+def foreign_file(head: bytes) -> str | None:
+    """What a file is whose first bytes (``head``) show one that is no signal and that
+    neither reader would name: MPEG-4 or Windows Media audio (with how to convert it),
+    a macOS AppleDouble (``._NAME``) or ``.DS_Store`` file (left out); else None."""
+    if head[4:8] == b"ftyp":
+        return _MPEG4
+    if head.startswith(b"\x30\x26\xb2\x75\x8e\x66\xcf\x11"):  # the ASF header's GUID
+        return f"Windows Media audio, which is not read; {_CONVERT}"
+    if head.startswith((b"\x00\x05\x16\x07", b"\x00\x05\x16\x00")):
+        return (
+            "a macOS AppleDouble file (the Finder data a Mac writes as ._NAME beside NAME on a "
+            "FAT, exFAT or network volume), not a signal; leave it out (find ... ! -name '._*')"
+        )
+    if head[4:8] == b"Bud1":
+        return "a macOS Finder .DS_Store file, not a signal; leave it out"
+    return None
+
+
 #: A Zarr store (a directory of chunks; :mod:`resdenoise.io.zarr_store`) by its extension.
 ZARR_EXTENSION, ZARR = ".zarr", "ZARR"
 
@@ -76,6 +106,21 @@ CODEC_SUBTYPES = frozenset(
     + [f"ALAC_{bits}" for bits in (16, 20, 24, 32)]
 )
 
+
+#: Excel's first line declaring the delimiter (its "CSV" exports for a locale whose
+#: list separator is not the comma, and many Windows tools writing for Excel).
+_EXCEL_SEP = re.compile(r"sep=([,;|\t ])", re.IGNORECASE)
+
+
+def excel_sep(line: str) -> str | None:
+    """The delimiter an Excel ``sep=;`` line declares, or None for any other line."""
+    m = _EXCEL_SEP.fullmatch(line)
+    return None if m is None else m.group(1)
+
+
+#: The encoding of a UTF-16 text with a big-endian byte-order mark, written back so
+#: (Python's ``utf-16`` writes the machine's order, little-endian on x86 and ARM).
+UTF16_BE = "utf-16-be+bom"
 
 #: The comment line by which a CSV file carries its sample rate, first in its preamble:
 #: written on every CSV output that has a rate (from audio, or ``--rate``), read back
@@ -121,7 +166,7 @@ class CsvLayout:
     ----------
     decimal : {".", ","}
     newline : {"\\n", "\\r\\n", "\\r"}
-    encoding : {"utf-8", "utf-8-sig", "utf-16"}
+    encoding : {"utf-8", "utf-8-sig", "utf-16", "utf-16-be+bom"}
     preamble : tuple of str
         Comment and blank lines before the first row, written back verbatim.
     header_in_preamble : bool

@@ -111,6 +111,12 @@ def placed(*paths: str | None) -> None:
         _written[0].update(dict.fromkeys(p for p in paths if p is not None))
 
 
+def unplaced(path: str) -> None:
+    """An output :func:`placed` that was taken back (its old file restored)."""
+    if _written[0] is not None:
+        _written[0].pop(path, None)
+
+
 def remove_temporaries() -> None:
     """Remove every registered temporary file (after a signal)."""
     for path in list(_live):

@@ -10,7 +10,6 @@ integer PCM quantised and clipped (and counted) rather than wrapped.
 
 from __future__ import annotations
 
-import codecs
 import io
 import os
 import tempfile
@@ -26,6 +25,7 @@ from .atomic import (
     _write_error,
     _write_through,
     check_output_path,
+    chmod_tolerant,
     stdout_in_kind,
     temp_dir_beside,
     write_files_atomic,
@@ -46,6 +46,7 @@ from .csv_text import (
     csv_head_lines,
     csv_row_lines,
     delimited_for,
+    encoder,
     placed,
 )
 from .options import WriteOptions
@@ -561,7 +562,7 @@ class SignalWriter(_TempOutput):
         if self.fmt == "CSV":
             layout, _ = csv_dialect(self.template)
             self._nl = layout.newline
-            self._encoder = codecs.getincrementalencoder(layout.encoding)()
+            self._encoder = encoder(layout.encoding)
             head = csv_head_lines(self.template)
             self._put("".join(line + self._nl for line in head))
             self._comments, self._row = layout.comments, 0  # (rows written so far)
@@ -761,7 +762,7 @@ class SignalWriter(_TempOutput):
             self._store.close()
             umask = os.umask(0)
             os.umask(umask)
-            os.chmod(self.tmp, 0o777 & ~umask)  # mkdtemp's 0o700 would stay
+            chmod_tolerant(self.tmp, 0o777 & ~umask)  # mkdtemp's 0o700 would stay
             return
         try:
             if self._sf is not None:
