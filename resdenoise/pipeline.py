@@ -54,7 +54,7 @@ from .errors import (
 )
 from .io.rounding import FullScale
 from .pairs import limit_threads
-from .paths import FileIndex, check_paths, refuse_pipe_twice
+from .paths import FileIndex, check_paths, refuse_pipe_twice, unchanged_guard
 
 # the plan makers live in resdenoise.plans; named here too for run_file's callers
 from .plans import AUTO, Planner, Progress, automatic_planner, network_planner, planner
@@ -256,7 +256,9 @@ def run_file(
         Replace the input file with the output, atomically, as ``sed -i``
         does (``output`` ``"-"`` or the input itself): a new file renamed
         over it, with its owner, group and mode where the system allows;
-        other hard links to the old file keep the old contents.
+        other hard links to the old file keep the old contents.  An input that
+        changed during the run (appended to: another inode, size or time just
+        before the rename) is not replaced (SignalError).
     progress : callable, optional
         ``progress(phase, done, total)`` while the file is checked and filtered.
     on_warning : callable, optional
@@ -323,6 +325,7 @@ def run_file(
     if in_place:
         output = input_path
         _check_in_place_format(input_path, input_format, write.format)
+        on_commit = unchanged_guard(input_path, on_commit)  # appended to meanwhile: kept
     run = RunOptions() if run is None else run
     if not measure and (report_path is not None or run.strict):
         raise ParameterError(

@@ -1,0 +1,55 @@
+"""What a sensor engineer's audit found (audit18a): a log appended to while it is
+replaced in place keeps its new rows (A5)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from resdenoise.errors import SignalError
+from resdenoise.pipeline import run_file
+from resdenoise.plans import planner
+
+
+def _log(path, n: int = 400) -> bytes:
+    rng = np.random.default_rng(3)
+    counts = np.round(2048 + 300 * np.sin(np.arange(n) / 40) + rng.normal(0, 4, n))
+    path.write_text("t,adc\n" + "".join(f"{i},{int(v)}\n" for i, v in enumerate(counts)))
+    return path.read_bytes()
+
+
+# A5: --in-place over a log that grows during the run
+
+
+@pytest.mark.parametrize("chunk", [0, 100], ids=["whole", "streamed"])
+def test_a_log_appended_to_during_an_in_place_run_is_not_replaced(tmp_path, chunk):
+    """Before: the rows appended while the file was filtered were lost (the whole file's
+    replacement renamed over it), exit 0.  A streamed file was refused already (its second
+    pass sees the change); the check before the rename is the same line for both."""
+    from resdenoise.pipeline import RunOptions
+
+    src = tmp_path / "log.csv"
+    _log(src)
+    base = planner("diffuse", "perona-malik", lam=20.0, steps=4)
+
+    def appending(x, **named):  # the logger writes while the run plans and filters
+        with open(src, "a") as fh:
+            fh.write("400,2048\n401,2049\n")
+        return base(x, **named)
+
+    grown = None
+    with pytest.raises(SignalError, match="the file changed while it was (filtered|read)") as info:
+        try:
+            run_file(appending, str(src), str(src), in_place=True, run=RunOptions(chunk_size=chunk))
+        finally:
+            grown = src.read_bytes()
+    assert info.value.exit_code == 1
+    assert grown.endswith(b"400,2048\n401,2049\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv"]
+
+
+def test_an_unchanged_log_is_replaced_in_place(tmp_path):
+    src = tmp_path / "log.csv"
+    before = _log(src)
+    run_file(planner("diffuse", "perona-malik", lam=20.0, steps=4), str(src), in_place=True)
+    assert src.read_bytes() != before
