@@ -53,3 +53,41 @@ def test_an_unchanged_log_is_replaced_in_place(tmp_path):
     before = _log(src)
     run_file(planner("diffuse", "perona-malik", lam=20.0, steps=4), str(src), in_place=True)
     assert src.read_bytes() != before
+
+
+# A1: a CSV log cut in the middle of its last row
+
+
+@pytest.mark.parametrize("chunk", ["0", "100"], ids=["whole", "streamed"])
+def test_a_log_cut_in_its_last_row_is_warned_of(runner, tmp_path, chunk):
+    """Before: '...,2541' cut to '...,25' was filtered as a sample 25, exit 0, no word."""
+    import json
+
+    from resdenoise.cli import cli
+
+    src = tmp_path / "cut.csv"
+    text = _log(src).decode()
+    src.write_text(text[: text.rindex("\n") - 2])  # the last row's last digits cut off
+    cut = src.read_text().splitlines()[-1]
+    report = tmp_path / "r.json"
+    args = ["diffuse", str(src), "--time", "2", "-o", str(tmp_path / "o.csv")]
+    result = runner.invoke(cli, [*args, "--report", str(report), "--chunk-size", chunk])
+    assert result.exit_code == 0, result.stderr
+    line = f"{src}: line 401 ('{cut}') ends the file without a line end: a row cut short"
+    assert line in result.stderr
+    assert any(w.startswith(line) for w in json.loads(report.read_text())["warnings"])
+
+
+@pytest.mark.parametrize(
+    "end", ["\n", "\r\n", "\n# end", "\n\n"], ids=["lf", "crlf", "comment", "blank"]
+)
+def test_a_log_ending_in_a_line_end_is_not_warned_of(runner, tmp_path, end):
+    from resdenoise.cli import cli
+
+    src = tmp_path / "log.csv"
+    text = _log(src).decode()
+    src.write_bytes(
+        (text.rstrip("\n").replace("\n", end if end == "\r\n" else "\n") + end).encode()
+    )
+    result = runner.invoke(cli, ["diffuse", str(src), "--time", "2", "-o", str(tmp_path / "o.csv")])
+    assert result.exit_code == 0 and "line end" not in result.stderr, result.stderr

@@ -181,8 +181,10 @@ def _line_batches(chunks, source: str, seen: dict):
 
     The first chunk holds at least the byte-order mark (4 bytes), if any.
     Raises on the first undecodable byte or NUL character (decoding comes
-    first within a chunk).  ``seen`` receives ``encoding`` and the kinds of
-    line end met (``crlf``, ``cr``, ``lf``).
+    first within a chunk).  ``seen`` receives ``encoding``, the kinds of
+    line end met (``crlf``, ``cr``, ``lf``) and ``open_end``: ``(number, text)`` of a
+    last line the file ends in without a line end (a log copied while it was written,
+    cut short?), else None.
     """
     chunks = iter(chunks)
     raw = next(chunks, b"")
@@ -194,7 +196,8 @@ def _line_batches(chunks, source: str, seen: dict):
         encoding = codec = "utf-8"
         if (what := _not_csv(raw)) is not None:
             raise SignalError(f"{source}: {what}")
-    seen.update(encoding=encoding, crlf=False, cr=False, lf=False)
+    seen.update(encoding=encoding, crlf=False, cr=False, lf=False, open_end=None)
+    count = 0  # the lines yielded
     decoder = codecs.getincrementaldecoder(codec)()
     fed = fed_nl = text_nl = 0  # body bytes decoded, b"\n" among them, "\n" decoded
     last_raw, last_text = b"", ""  # the chunk before, its line ends not counted yet
@@ -239,6 +242,9 @@ def _line_batches(chunks, source: str, seen: dict):
             lines = complete.replace("\r\n", "\n").replace("\r", "\n").split("\n")
             if not final:
                 lines.pop()  # complete ends with a line end: nothing after it
+            elif lines[-1].strip():  # text after the last line end
+                seen["open_end"] = count + len(lines), lines[-1]
+            count += len(lines)
             yield lines, "".join(m for m in '#"' if m in complete)
         if final:
             return
@@ -581,6 +587,7 @@ class CsvReader:
             notes=(
                 *(_uneven(source, header, time_scan) if uneven else ()),
                 *_inexact_note(source, header, [(p, scans[p].inexact) for p in positions]),
+                *_open_end(source, seen["open_end"], len(self.preamble) + self.has_header),
             ),
         )
         return SignalStream(template=template, frames=rows, width=width, _reader=self)
@@ -643,6 +650,23 @@ class CsvReader:
             yield data, carried
         if rows != stream.frames:
             raise SignalError(f"{self.source}: the file changed while it was read")
+
+
+def _open_end(source: str, end, skip: int) -> tuple[str, ...]:
+    """The warning of a last data row with no line end after it (``end``: ``(line number,
+    text)`` or None; lines up to ``skip``, the preamble and header, are no rows): a log
+    copied while it was written ends in the middle of a row, its last number cut short
+    (``2541`` read as ``25``), and nothing else tells; a file merely saved without a
+    final line end is warned of too (it cannot be told apart), or nothing."""
+    if end is None or end[0] <= skip or not _data_line(end[1]):
+        return ()
+    lineno, text = end
+    return (
+        f"{source}: line {lineno} ({_show(text.strip())}) ends the file without a line end: "
+        "a row cut short (a log copied while it was written)? It is filtered as read; copy "
+        "the file again once it is complete (a file saved without a final line end: add one "
+        "to silence this)",
+    )
 
 
 def read_csv(raw: bytes, source: str, options: ReadOptions) -> Signal:
