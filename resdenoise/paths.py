@@ -205,8 +205,10 @@ def check_paths(
             "the signal",
             parameters=[("report_path", report_path), "output"],
         )
-    if report_path not in (None, "-") and (
-        report_path == output or _same_file(report_path, output)
+    if (
+        report_path not in (None, "-")
+        and (report_path == output or _same_file(report_path, output))
+        and not _null_device(report_path)  # -o /dev/null --report /dev/null: both discarded
     ):
         raise ParameterError(
             "report_path and output name the same file; give the report its own",
@@ -459,6 +461,16 @@ def unchanged_guard(path: str, then: Callable | None = None) -> Callable:
 
     guard.takes_report = getattr(then, "takes_report", False)
     return guard
+
+
+def _null_device(path) -> bool:
+    """Whether ``path`` is the null device (``/dev/null`` by any name): what is written
+    there is discarded, so an output and a report may both go there."""
+    try:
+        st, null = os.stat(path), os.stat(os.devnull)
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == null.st_rdev
 
 
 def _identity(st: os.stat_result) -> tuple:

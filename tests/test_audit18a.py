@@ -3,6 +3,8 @@ replaced in place keeps its new rows (A5)."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -91,3 +93,23 @@ def test_a_log_ending_in_a_line_end_is_not_warned_of(runner, tmp_path, end):
     )
     result = runner.invoke(cli, ["diffuse", str(src), "--time", "2", "-o", str(tmp_path / "o.csv")])
     assert result.exit_code == 0 and "line end" not in result.stderr, result.stderr
+
+
+# A7: -o /dev/null --report /dev/null discards both (was: refused as one file, exit 2)
+
+
+def test_output_and_report_both_to_the_null_device(runner, tmp_path):
+    from resdenoise.cli import cli
+
+    src = tmp_path / "log.csv"
+    _log(src)
+    result = runner.invoke(
+        cli, ["diffuse", str(src), "--time", "2", "-o", os.devnull, "--report", os.devnull]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv"]
+    same = tmp_path / "o.csv"  # one file: still refused
+    result = runner.invoke(
+        cli, ["diffuse", str(src), "--time", "2", "-o", str(same), "--report", str(same)]
+    )
+    assert result.exit_code == 2 and "name the same file" in result.stderr
