@@ -113,3 +113,44 @@ def test_output_and_report_both_to_the_null_device(runner, tmp_path):
         cli, ["diffuse", str(src), "--time", "2", "-o", str(same), "--report", str(same)]
     )
     assert result.exit_code == 2 and "name the same file" in result.stderr
+
+
+# A6: whole ADC counts in, whole numbers out where a value is whole
+
+
+@pytest.mark.parametrize("chunk", ["0", "100"], ids=["whole", "streamed"])
+def test_whole_counts_are_written_as_whole_numbers(runner, tmp_path, chunk):
+    """Before: a value the run did not change came back as ``2048.0``, a column passed
+    through unchanged ``0`` as ``0.0``."""
+    from resdenoise.cli import cli
+
+    src = tmp_path / "log.csv"
+    rows = [f"{i},{2048 + i * 7 % 5 if i < 200 else 4095},{i % 2},{i}.5" for i in range(400)]
+    src.write_text("t,adc,flag,x\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "o.csv"
+    args = ["diffuse", str(src), "--time", "2", "--lambda", "20", "--chunk-size", chunk]
+    result = runner.invoke(cli, [*args, "--columns", "adc,x", "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    lines = out.read_text().splitlines()
+    assert (
+        lines[1].startswith("0,20")
+        and lines[1].split(",")[2] == "0"
+        and "." in lines[1].split(",")[3]
+    )  # x: fractions
+    assert lines[-1].startswith("399,4095,1,")
+    cells = [line.split(",")[1] for line in lines[1:]]
+    assert all("." not in c for c in cells if float(c) == int(float(c)))
+    assert any("." in c for c in cells)  # the edge's filtered values: as before
+
+
+def test_fractions_stay_as_written_by_repr(runner, tmp_path):
+    from resdenoise.cli import cli
+
+    src = tmp_path / "v.csv"
+    src.write_text("v\n" + "\n".join(["2048.0"] * 50 + ["3"] * 50) + "\n")
+    out = tmp_path / "o.csv"
+    result = runner.invoke(
+        cli, ["diffuse", str(src), "--steps", "1", "--lambda", "1", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert out.read_text().splitlines()[1] == "2048.0"  # the input had fractions' form

@@ -369,6 +369,7 @@ class CsvReader:
                 sc.numeric = False
                 a = np.where(finite, a, np.nan)
             numbers[p] = a
+            sc.whole(cells)
             if sc.inexact is None:
                 sc.inexact = _inexact(cells, a, linenos)
             if p == 0 and sc.numeric and self.options.time_column is None:  # else decided by name
@@ -568,6 +569,7 @@ class CsvReader:
             quote_data=self.quote_data,
             trailing_delimiter=trailing,
             comments=tuple(self.comments),
+            whole_columns=tuple(p for p in positions if scans[p].integers),
         )
         uneven = detected and tcol == 0 and scans[0].numeric  # its steps: all known
         self.positions = positions

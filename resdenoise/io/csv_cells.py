@@ -543,6 +543,11 @@ def _columns(
     return [list(col) for col in zip(*rows, strict=True)]
 
 
+#: Deletes what a whole number's cell may hold (a cell that reads as a number and keeps
+#: nothing after it is written as a whole number).
+_NOT_WHOLE = str.maketrans("", "", "0123456789+- \t\x00")
+
+
 class _ColumnScan:
     """What the checking pass learns about one CSV column."""
 
@@ -555,6 +560,7 @@ class _ColumnScan:
         "text_at",
         "number_at",
         "inexact",
+        "integers",
     )
 
     def __init__(self):
@@ -565,6 +571,13 @@ class _ColumnScan:
         self.numeric = True  # every cell so far is a finite number
         self.text_at = self.number_at = None  # (line, cell): the first text, number (time)
         self.inexact = None  # (line, cell, value) of the first integer float64 cannot hold
+        self.integers = True  # every number so far written as a whole number (ADC counts)
+
+    def whole(self, cells: list[str]) -> None:
+        """Note whether the cells of a batch that all read as numbers are whole numbers
+        as written (digits and a sign only: ``2048``, not ``2048.0`` nor ``2e3``)."""
+        if self.integers:
+            self.integers = not "\x00".join(cells).translate(_NOT_WHOLE)
 
     def mixed(self, cells: list[str], linenos, a) -> None:
         """Note the first text and number cells of the time column's batch ``cells``
