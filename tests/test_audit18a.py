@@ -154,3 +154,35 @@ def test_fractions_stay_as_written_by_repr(runner, tmp_path):
     )
     assert result.exit_code == 0, result.stderr
     assert out.read_text().splitlines()[1] == "2048.0"  # the input had fractions' form
+
+
+# A12: a headerless index or stamp column with a gap is asked about, not filtered
+
+
+@pytest.mark.parametrize("chunk", ["0", "100"], ids=["whole", "streamed"])
+@pytest.mark.parametrize("kind", ["lost-sample", "jitter"])
+def test_a_headerless_index_with_a_gap_is_asked(runner, tmp_path, chunk, kind):
+    """Before: filtered as a signal (1233 -> 1233.437, an index that never was), exit 0."""
+    from resdenoise.cli import cli
+
+    rng = np.random.default_rng(4)
+    if kind == "lost-sample":
+        first = [i for i in range(401) if i != 123]
+    else:
+        first = [10 * i + int(rng.integers(0, 3)) for i in range(400)]
+    adc = np.round(2048 + 40 * rng.standard_normal(len(first))).astype(int)
+    src = tmp_path / "log.csv"
+    src.write_text("".join(f"{t},{v}\n" for t, v in zip(first, adc, strict=True)))
+    out = tmp_path / "o.csv"
+    args = ["diffuse", str(src), "--time", "2", "--chunk-size", chunk, "-o", str(out)]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        f"Error: {src}: column 1 (no header) is strictly monotone, as a time axis is, but not "
+        "equally spaced (a sample index with a lost sample, time stamps with jitter?); carry "
+        "it unchanged with --time-column 1, or filter it with --time-column none"
+    ]
+    assert not out.exists()
+    result = runner.invoke(cli, [*args, "--time-column", "1"])
+    assert result.exit_code == 0, result.stderr
+    assert [line.split(",")[0] for line in out.read_text().splitlines()] == list(map(str, first))

@@ -506,6 +506,9 @@ class CsvReader:
                     looks = time_scan.looks_like_time(named)
                     if named and not looks and picked is None and time_scan.count >= 2:
                         raise _unsure_time(source, header[0])
+                    if header is None and not looks and picked is None:  # a gap in it?
+                        if time_scan.axis() == "monotone":
+                            ask = _time_axis_unnamed(source, None, False)
                 if looks:
                     tcol = 0
             elif picked is None and scans[0].numeric and (axis := time_scan.axis()) is not None:

@@ -346,15 +346,23 @@ def _mixed_time(source: str, header, text_at, number_at) -> SignalError | None:
     )
 
 
-def _time_axis_unnamed(source: str, name: str, equal: bool) -> ParameterError:
-    """The refusal of a first column whose name is not time-like (``Year``, ``Zeit``)
-    but whose values are strictly monotone (``equal``: and equally spaced), as a time
+def _time_axis_unnamed(source: str, name: str | None, equal: bool) -> ParameterError:
+    """The refusal of a first column whose name is not time-like (``Year``, ``Zeit``;
+    ``name`` None: a file without a header, whose first column is not exactly equally
+    spaced: a logger's index with a lost sample, ``millis()`` stamps with jitter) but
+    whose values are strictly monotone (``equal``: and equally spaced), as a time
     axis's are: filtering a time axis destroys it, carrying a signal leaves it unfiltered;
     the user says which."""
     how = "monotone and equally spaced" if equal else "strictly monotone"
+    if name is None:
+        what = (
+            "column 1 (no header) is strictly monotone, as a time axis is, but not equally "
+            "spaced (a sample index with a lost sample, time stamps with jitter?)"
+        )
+    else:
+        what = f"the first column {_show(name.strip() or '(unnamed)')} is {how}, as a time axis is"
     return ParameterError(
-        f"{source}: the first column {_show(name.strip() or '(unnamed)')} is {how}, as a "
-        f"time axis is; carry it unchanged with {spell('time_column', '1')}, or filter it "
+        f"{source}: {what}; carry it unchanged with {spell('time_column', '1')}, or filter it "
         f"with {spell('time_column', 'none')}",
         parameters=[("time_column", "1"), ("time_column", "none")],
     )
