@@ -186,3 +186,39 @@ def test_a_headerless_index_with_a_gap_is_asked(runner, tmp_path, chunk, kind):
     result = runner.invoke(cli, [*args, "--time-column", "1"])
     assert result.exit_code == 0, result.stderr
     assert [line.split(",")[0] for line in out.read_text().splitlines()] == list(map(str, first))
+
+
+# A10: a log whose tail is NUL bytes (power loss, preallocation) is told so
+
+
+@pytest.mark.parametrize("chunk", ["0", "100"], ids=["whole", "streamed"])
+@pytest.mark.parametrize("cut", [0, 3], ids=["at-a-line-start", "mid-line"])
+def test_a_nul_filled_tail_is_named(runner, tmp_path, chunk, cut):
+    """Before: 'binary data (a NUL byte); ... or give an audio file a .wav/.flac extension'."""
+    from resdenoise.cli import cli
+
+    src = tmp_path / "log.csv"
+    text = _log(src)
+    src.write_bytes(text[: len(text) - cut] + b"\x00" * 4096)
+    args = ["diffuse", str(src), "--time", "2", "--chunk-size", chunk]
+    result = runner.invoke(cli, [*args, "-o", str(tmp_path / "o.csv")])
+    line = _error_line(result, 1)
+    assert f"{src}: line {402 if cut == 0 else 401}: the file ends in {4096} NUL bytes" in line
+    assert "tr -d '\\000' < in.csv > fixed.csv" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv"]
+
+
+def test_nul_bytes_followed_by_text_are_binary_data(runner, tmp_path):
+    from resdenoise.cli import cli
+
+    src = tmp_path / "log.csv"
+    src.write_bytes(_log(src) + b"\x00" * 10 + b"400,2048\n")
+    result = runner.invoke(cli, ["diffuse", str(src), "--time", "2", "-o", str(tmp_path / "o.csv")])
+    assert "binary data (a NUL byte)" in _error_line(result, 1)
+
+
+def _error_line(result, code: int) -> str:
+    assert result.exit_code == code, (result.exit_code, result.stderr)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    return lines[0]

@@ -220,6 +220,13 @@ def _line_batches(chunks, source: str, seen: dict):
         nul = text.find("\x00")
         if nul >= 0:
             line = text_nl + last_text.count("\n") + text.count("\n", 0, nul) + 1
+            if (fed or nul) and (tail := _nul_tail(text[nul:], chunks)) is not None:
+                raise SignalError(
+                    f"{source}: line {line}: the file ends in {tail} NUL bytes (a log cut "
+                    "short by a power loss, or space set aside for it?); what comes before "
+                    "them is text: remove the NULs (e.g. tr -d '\\000' < in.csv > fixed.csv) "
+                    "and check its last line"
+                )
             raise SignalError(
                 f"{source}: line {line}: binary data (a NUL byte); expected CSV text, "
                 "or give an audio file a .wav/.flac extension"
@@ -249,6 +256,20 @@ def _line_batches(chunks, source: str, seen: dict):
         if final:
             return
         raw = next(chunks, b"")
+
+
+def _nul_tail(text: str, chunks) -> int | None:
+    """How many NUL bytes end a file whose ``text`` from its first NUL on is decoded and
+    whose other bytes are the ``chunks`` not read yet, where nothing else follows (a log
+    cut short by a power loss, a preallocated file), else None."""
+    if text.strip("\x00"):
+        return None
+    count = len(text)
+    for raw in chunks:
+        if raw.strip(b"\x00"):
+            return None
+        count += len(raw)
+    return count
 
 
 class CsvReader:
