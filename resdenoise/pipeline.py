@@ -525,6 +525,9 @@ class _Whole:
             from .stability import check_float32
 
             check_float32(sig.source, *_extremes(sig.data))
+        self.notes = _offset(
+            job, self.dtype, sig.source, lambda: (sig.data.min(0), sig.data.max(0))
+        )
 
     def filter(self, plan, verdict, write) -> tuple[dict | None, dict | None, None]:
         from .filters import analyse_run, run_plan
@@ -686,6 +689,8 @@ class _Streamed:
             from .stability import check_float32  # (the smallest in the run's chunks)
 
             check_float32(stream.source, self.subject.amplitude, None)
+        extremes = self.subject.minimum, self.subject.maximum
+        self.notes = _offset(job, self.dtype, stream.source, lambda: extremes)
 
     def filter(self, plan, verdict, write) -> tuple[dict, dict | None, dict]:
         from .io.prefetch import prefetched
@@ -703,6 +708,18 @@ class _Streamed:
             ahead=partial(prefetched, depth=1),  # chunks joined while the engine runs
             labels=self.template.channel_labels,  # the file's columns, where picked
         )
+
+
+def _offset(job: _FileJob, dtype, name: str, extremes: Callable) -> list[str]:
+    """The warning of a float32 run not asked for on samples far off 0 (a sensor's
+    offset: :func:`resdenoise.stability.offset_note`; ``extremes()``: each channel's
+    least and greatest sample), or none."""
+    if dtype != "float32" or job.run.dtype != "auto":
+        return []
+    from .stability import offset_note
+
+    note = offset_note(name, *extremes())
+    return [] if note is None else [note]
 
 
 def _check_carried(job: _FileJob, template) -> None:
@@ -772,7 +789,7 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
         except SignalValuesError as exc:  # the samples' fault: the file's name says whose
             raise exc.of(source.name) from None
     # what the reader (a time column not equally spaced) and the automatic search say
-    notes = [*source.template.notes, *extra.pop("warnings", [])]
+    notes = [*source.template.notes, *source.notes, *extra.pop("warnings", [])]
     verdict = plan.verdict()
     held: list[str] = []  # a run not sign stable: said after the search's notes
     job.on_plan(plan, verdict, held.append)

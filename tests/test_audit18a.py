@@ -222,3 +222,31 @@ def _error_line(result, code: int) -> str:
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
     return lines[0]
+
+
+# A8: a float WAV on a large offset run in float32 is warned of
+
+
+@pytest.mark.parametrize("chunk", ["0", "20000"], ids=["whole", "streamed"])
+def test_a_float_log_on_an_offset_run_in_float32_is_warned_of(runner, tmp_path, chunk):
+    """Before: no word; the float32 run's error grew with the blocks at the offset's step."""
+    import soundfile
+
+    from resdenoise.cli import cli
+
+    t = np.arange(50000)
+    rng = np.random.default_rng(12)
+    press = 101325 + 200 * np.sin(2 * np.pi * t / 50000) + rng.normal(0, 0.5, t.size)
+    src = tmp_path / "press.wav"
+    soundfile.write(str(src), press.astype(np.float32), 100, subtype="FLOAT")
+    args = ["diffuse", str(src), "--steps", "4", "--lambda", "5", "--chunk-size", chunk]
+    result = runner.invoke(cli, [*args, "-o", str(tmp_path / "o.wav")])
+    assert result.exit_code == 0, result.stderr
+    assert f"{src}: the samples sit on an offset of 101325" in result.stderr
+    assert "use --dtype float64" in result.stderr
+    for dtype in ("float64", "float32"):  # asked for: no warning
+        result = runner.invoke(cli, [*args, "--dtype", dtype, "-o", str(tmp_path / "o.wav")])
+        assert result.exit_code == 0 and "sit on an offset" not in result.stderr, result.stderr
+    soundfile.write(str(src), (press - 101325).astype(np.float32), 100, subtype="FLOAT")
+    result = runner.invoke(cli, [*args, "-o", str(tmp_path / "o.wav")])  # centred: none
+    assert result.exit_code == 0 and "sit on an offset" not in result.stderr, result.stderr
