@@ -28,7 +28,7 @@ Examples
 >>> make_plan = planner("diffuse", "linear", lam=1.0, steps=1)
 >>> report = run_file(make_plan, str(d / "in.csv"), str(d / "out.csv"))
 >>> (d / "out.csv").read_text().split()
-['0.0', '0.25', '0.75', '1.0']
+['0', '0.25', '0.75', '1']
 >>> report["guarantees_held"], report["steps"], report["tau"]
 (True, 1, 0.25)
 >>> shutil.rmtree(d)
