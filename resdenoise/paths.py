@@ -15,7 +15,7 @@ import itertools
 import os
 import stat
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .errors import ParameterError, SignalError
 from .io.atomic import absolute_path, is_stdout, output_target, resolved
@@ -281,8 +281,10 @@ def check_paths(
             "the signal",
             parameters=[("report_path", report_path), "output"],
         )
-    if report_path not in (None, "-") and (
-        report_path == output or _same_file(report_path, output)
+    if (
+        report_path not in (None, "-")
+        and (report_path == output or _same_file(report_path, output))
+        and not _null_device(report_path)  # -o /dev/null --report /dev/null: both discarded
     ):
         raise ParameterError(
             "report_path and output name the same file; give the report its own",
@@ -513,3 +515,55 @@ def _refuse_stdout_read(kind: str, input_path, reads: dict | None, others) -> No
             f"<stdout>: is the {what} file {shown(path)} (opened by the shell: >> or 1<>), and the "
             f"{kind} would change it; send stdout elsewhere, or name another file for the {kind}"
         )
+
+
+def unchanged_guard(path: str, then: Callable | None = None) -> Callable:
+    """A callable that refuses, when called, to go on if the regular file ``path`` is
+    no longer the file it was now (replaced, appended to, truncated, written: another
+    inode, size or time), then calls ``then`` with what it is given (if any).  An
+    input replaced in place calls it just before its replacement is renamed over it:
+    rows a logger appended during the run are not lost.  ``then``'s ``takes_report``
+    is kept.  Not a regular file now (a store, a missing name): no check.
+
+    Raises
+    ------
+    SignalError
+        When called: ``path`` changed since the guard was made; nothing is renamed.
+    """
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        st = None
+    before = _identity(st) if st is not None and stat.S_ISREG(st.st_mode) else None
+
+    def guard(*args):
+        if before is not None:
+            try:
+                now = _identity(os.stat(path))
+            except OSError:
+                now = None
+            if now != before:
+                raise SignalError(
+                    f"{path}: the file changed while it was filtered (appended to, "
+                    "written or replaced); it was not replaced: run again once it is "
+                    "complete, or filter a copy with -o"
+                )
+        return None if then is None else then(*args)
+
+    guard.takes_report = getattr(then, "takes_report", False)
+    return guard
+
+
+def _null_device(path) -> bool:
+    """Whether ``path`` is the null device (``/dev/null`` by any name): what is written
+    there is discarded, so an output and a report may both go there."""
+    try:
+        st, null = os.stat(path), os.stat(os.devnull)
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == null.st_rdev
+
+
+def _identity(st: os.stat_result) -> tuple:
+    """What changes when a file is replaced or written to: device, inode, size, times."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)

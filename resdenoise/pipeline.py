@@ -28,7 +28,7 @@ Examples
 >>> make_plan = planner("diffuse", "linear", lam=1.0, steps=1)
 >>> report = run_file(make_plan, str(d / "in.csv"), str(d / "out.csv"))
 >>> (d / "out.csv").read_text().split()
-['0.0', '0.25', '0.75', '1.0']
+['0', '0.25', '0.75', '1']
 >>> report["guarantees_held"], report["steps"], report["tau"]
 (True, 1, 0.25)
 >>> shutil.rmtree(d)
@@ -54,7 +54,7 @@ from .errors import (
 )
 from .io.rounding import FullScale
 from .pairs import limit_threads
-from .paths import FileIndex, check_paths, refuse_pipe_twice
+from .paths import FileIndex, check_paths, refuse_pipe_twice, unchanged_guard
 
 # the plan makers live in resdenoise.plans; named here too for run_file's callers
 from .plans import AUTO, Planner, Progress, automatic_planner, network_planner, planner
@@ -256,7 +256,9 @@ def run_file(
         Replace the input file with the output, atomically, as ``sed -i``
         does (``output`` ``"-"`` or the input itself): a new file renamed
         over it, with its owner, group and mode where the system allows;
-        other hard links to the old file keep the old contents.
+        other hard links to the old file keep the old contents.  An input that
+        changed during the run (appended to: another inode, size or time just
+        before the rename) is not replaced (SignalError).
     progress : callable, optional
         ``progress(phase, done, total)`` while the file is checked and filtered.
     on_warning : callable, optional
@@ -323,6 +325,7 @@ def run_file(
     if in_place:
         output = input_path
         _check_in_place_format(input_path, input_format, write.format)
+        on_commit = unchanged_guard(input_path, on_commit)  # appended to meanwhile: kept
     run = RunOptions() if run is None else run
     if not measure and (report_path is not None or run.strict):
         raise ParameterError(
@@ -522,6 +525,9 @@ class _Whole:
             from .stability import check_float32
 
             check_float32(sig.source, *_extremes(sig.data))
+        self.notes = _offset(
+            job, self.dtype, sig.source, lambda: (sig.data.min(0), sig.data.max(0))
+        )
 
     def filter(self, plan, verdict, write) -> tuple[dict | None, dict | None, None]:
         from .filters import analyse_run, run_plan
@@ -683,6 +689,8 @@ class _Streamed:
             from .stability import check_float32  # (the smallest in the run's chunks)
 
             check_float32(stream.source, self.subject.amplitude, None)
+        extremes = self.subject.minimum, self.subject.maximum
+        self.notes = _offset(job, self.dtype, stream.source, lambda: extremes)
 
     def filter(self, plan, verdict, write) -> tuple[dict, dict | None, dict]:
         from .io.prefetch import prefetched
@@ -700,6 +708,18 @@ class _Streamed:
             ahead=partial(prefetched, depth=1),  # chunks joined while the engine runs
             labels=self.template.channel_labels,  # the file's columns, where picked
         )
+
+
+def _offset(job: _FileJob, dtype, name: str, extremes: Callable) -> list[str]:
+    """The warning of a float32 run not asked for on samples far off 0 (a sensor's
+    offset: :func:`resdenoise.stability.offset_note`; ``extremes()``: each channel's
+    least and greatest sample), or none."""
+    if dtype != "float32" or job.run.dtype != "auto":
+        return []
+    from .stability import offset_note
+
+    note = offset_note(name, *extremes())
+    return [] if note is None else [note]
 
 
 def _check_carried(job: _FileJob, template) -> None:
@@ -770,7 +790,7 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
         except SignalValuesError as exc:  # the samples' fault: the file's name says whose
             raise exc.of(source.name) from None
     # what the reader (a time column not equally spaced) and the automatic search say
-    notes = [*source.template.notes, *extra.pop("warnings", [])]
+    notes = [*source.template.notes, *source.notes, *extra.pop("warnings", [])]
     verdict = plan.verdict()
     held: list[str] = []  # a run not sign stable: said after the search's notes
     job.on_plan(plan, verdict, held.append)

@@ -39,7 +39,7 @@ def _check(outcome) -> None:
 def _parse(raw: bytes, fmt: str, **options):
     try:
         sig = parse_signal(raw, fmt, "fuzz", ReadOptions(**options))
-    except SignalError as exc:
+    except (SignalError, ParameterError) as exc:  # a question asked (header?): exit 2
         message = str(exc)
         assert message.startswith("fuzz: ") or message.startswith("out."), message
         assert "\n" not in message

@@ -188,8 +188,10 @@ def _line_batches(chunks, source: str, seen: dict):
 
     The first chunk holds at least the byte-order mark (4 bytes), if any.
     Raises on the first undecodable byte or NUL character (decoding comes
-    first within a chunk).  ``seen`` receives ``encoding`` and the kinds of
-    line end met (``crlf``, ``cr``, ``lf``).
+    first within a chunk).  ``seen`` receives ``encoding``, the kinds of
+    line end met (``crlf``, ``cr``, ``lf``) and ``open_end``: ``(number, text)`` of a
+    last line the file ends in without a line end (a log copied while it was written,
+    cut short?), else None.
     """
     chunks = iter(chunks)
     raw = next(chunks, b"")
@@ -208,7 +210,8 @@ def _line_batches(chunks, source: str, seen: dict):
         encoding = codec = "utf-8"
         if (what := _not_csv(raw)) is not None:
             raise SignalError(f"{source}: {what}")
-    seen.update(encoding=encoding, crlf=False, cr=False, lf=False)
+    seen.update(encoding=encoding, crlf=False, cr=False, lf=False, open_end=None)
+    count = 0  # the lines yielded
     decoder = codecs.getincrementaldecoder(codec)()
     fed = fed_nl = text_nl = 0  # body bytes decoded, b"\n" among them, "\n" decoded
     last_raw, last_text = b"", ""  # the chunk before, its line ends not counted yet
@@ -231,6 +234,13 @@ def _line_batches(chunks, source: str, seen: dict):
         nul = text.find("\x00")
         if nul >= 0:
             line = text_nl + last_text.count("\n") + text.count("\n", 0, nul) + 1
+            if (fed or nul) and (tail := _nul_tail(text[nul:], chunks)) is not None:
+                raise SignalError(
+                    f"{source}: line {line}: the file ends in {tail} NUL bytes (a log cut "
+                    "short by a power loss, or space set aside for it?); what comes before "
+                    "them is text: remove the NULs (e.g. tr -d '\\000' < in.csv > fixed.csv) "
+                    "and check its last line"
+                )
             raise SignalError(
                 f"{source}: line {line}: binary data (a NUL byte); expected CSV text, "
                 "or give an audio file a .wav/.flac extension"
@@ -260,10 +270,27 @@ def _line_batches(chunks, source: str, seen: dict):
             lines = complete.replace("\r\n", "\n").replace("\r", "\n").split("\n")
             if not final:
                 lines.pop()  # complete ends with a line end: nothing after it
+            elif lines[-1].strip():  # text after the last line end
+                seen["open_end"] = count + len(lines), lines[-1]
+            count += len(lines)
             yield lines, "".join(m for m in '#"' if m in complete)
         if final:
             return
         raw = next(chunks, b"")
+
+
+def _nul_tail(text: str, chunks) -> int | None:
+    """How many NUL bytes end a file whose ``text`` from its first NUL on is decoded and
+    whose other bytes are the ``chunks`` not read yet, where nothing else follows (a log
+    cut short by a power loss, a preallocated file), else None."""
+    if text.strip("\x00"):
+        return None
+    count = len(text)
+    for raw in chunks:
+        if raw.strip(b"\x00"):
+            return None
+        count += len(raw)
+    return count
 
 
 class CsvReader:
@@ -408,6 +435,7 @@ class CsvReader:
                 sc.numeric = False
                 a = np.where(finite, a, np.nan)
             numbers[p] = a
+            sc.whole(cells)
             if sc.inexact is None:
                 sc.inexact = _inexact(cells, a, linenos)
             if p == 0 and sc.numeric and self.options.time_column is None:  # else decided by name
@@ -555,6 +583,9 @@ class CsvReader:
                     looks = time_scan.looks_like_time(named)
                     if named and not looks and picked is None and time_scan.count >= 2:
                         raise _unsure_time(source, header[0])
+                    if header is None and not looks and picked is None:  # a gap in it?
+                        if time_scan.axis() == "monotone":
+                            ask = _time_axis_unnamed(source, None, False)
                 if looks:
                     tcol = 0
             elif picked is None and scans[0].numeric and (axis := time_scan.axis()) is not None:
@@ -618,6 +649,7 @@ class CsvReader:
             quote_data=self.quote_data,
             trailing_delimiter=trailing,
             comments=tuple(self.comments),
+            whole_columns=tuple(p for p in positions if scans[p].integers),
         )
         uneven = detected and tcol == 0 and scans[0].numeric  # its steps: all known
         self.positions = positions
@@ -637,6 +669,7 @@ class CsvReader:
             notes=(
                 *(_uneven(source, header, time_scan) if uneven else ()),
                 *_inexact_note(source, header, [(p, scans[p].inexact) for p in positions]),
+                *_open_end(source, seen["open_end"], len(self.preamble) + self.has_header),
             ),
         )
         return SignalStream(template=template, frames=rows, width=width, _reader=self)
@@ -699,6 +732,23 @@ class CsvReader:
             yield data, carried
         if rows != stream.frames:
             raise SignalError(f"{self.source}: the file changed while it was read")
+
+
+def _open_end(source: str, end, skip: int) -> tuple[str, ...]:
+    """The warning of a last data row with no line end after it (``end``: ``(line number,
+    text)`` or None; lines up to ``skip``, the preamble and header, are no rows): a log
+    copied while it was written ends in the middle of a row, its last number cut short
+    (``2541`` read as ``25``), and nothing else tells; a file merely saved without a
+    final line end is warned of too (it cannot be told apart), or nothing."""
+    if end is None or end[0] <= skip or not _data_line(end[1]):
+        return ()
+    lineno, text = end
+    return (
+        f"{source}: line {lineno} ({_show(text.strip())}) ends the file without a line end: "
+        "a row cut short (a log copied while it was written)? It is filtered as read; copy "
+        "the file again once it is complete (a file saved without a final line end: add one "
+        "to silence this)",
+    )
 
 
 def read_csv(raw: bytes, source: str, options: ReadOptions) -> Signal:

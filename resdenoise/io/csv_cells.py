@@ -365,15 +365,23 @@ def _mixed_time(source: str, header, text_at, number_at) -> SignalError | None:
     )
 
 
-def _time_axis_unnamed(source: str, name: str, equal: bool) -> ParameterError:
-    """The refusal of a first column whose name is not time-like (``Year``, ``Zeit``)
-    but whose values are strictly monotone (``equal``: and equally spaced), as a time
+def _time_axis_unnamed(source: str, name: str | None, equal: bool) -> ParameterError:
+    """The refusal of a first column whose name is not time-like (``Year``, ``Zeit``;
+    ``name`` None: a file without a header, whose first column is not exactly equally
+    spaced: a logger's index with a lost sample, ``millis()`` stamps with jitter) but
+    whose values are strictly monotone (``equal``: and equally spaced), as a time
     axis's are: filtering a time axis destroys it, carrying a signal leaves it unfiltered;
     the user says which."""
     how = "monotone and equally spaced" if equal else "strictly monotone"
+    if name is None:
+        what = (
+            "column 1 (no header) is strictly monotone, as a time axis is, but not equally "
+            "spaced (a sample index with a lost sample, time stamps with jitter?)"
+        )
+    else:
+        what = f"the first column {_show(name.strip() or '(unnamed)')} is {how}, as a time axis is"
     return ParameterError(
-        f"{source}: the first column {_show(name.strip() or '(unnamed)')} is {how}, as a "
-        f"time axis is; carry it unchanged with {spell('time_column', '1')}, or filter it "
+        f"{source}: {what}; carry it unchanged with {spell('time_column', '1')}, or filter it "
         f"with {spell('time_column', 'none')}",
         parameters=[("time_column", "1"), ("time_column", "none")],
     )
@@ -565,6 +573,11 @@ def _columns(
     return [list(col) for col in zip(*rows, strict=True)]
 
 
+#: Deletes what a whole number's cell may hold (a cell that reads as a number and keeps
+#: nothing after it is written as a whole number).
+_NOT_WHOLE = str.maketrans("", "", "0123456789+- \t\x00")
+
+
 class _ColumnScan:
     """What the checking pass learns about one CSV column."""
 
@@ -577,6 +590,7 @@ class _ColumnScan:
         "text_at",
         "number_at",
         "inexact",
+        "integers",
     )
 
     def __init__(self):
@@ -587,6 +601,13 @@ class _ColumnScan:
         self.numeric = True  # every cell so far is a finite number
         self.text_at = self.number_at = None  # (line, cell): the first text, number (time)
         self.inexact = None  # (line, cell, value) of the first integer float64 cannot hold
+        self.integers = True  # every number so far written as a whole number (ADC counts)
+
+    def whole(self, cells: list[str]) -> None:
+        """Note whether the cells of a batch that all read as numbers are whole numbers
+        as written (digits and a sign only: ``2048``, not ``2048.0`` nor ``2e3``)."""
+        if self.integers:
+            self.integers = not "\x00".join(cells).translate(_NOT_WHOLE)
 
     def mixed(self, cells: list[str], linenos, a) -> None:
         """Note the first text and number cells of the time column's batch ``cells``

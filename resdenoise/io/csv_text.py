@@ -30,8 +30,20 @@ __all__ = [
 ]
 
 
-def repr_column(values: np.ndarray, decimal: str) -> list[str]:
+def repr_column(values: np.ndarray, decimal: str, whole: bool = False) -> list[str]:
+    """The cells of a column of numbers by ``repr``; ``whole``: a column whose input was
+    written in whole numbers, whose whole values (below 2**53, not -0.0) are written so
+    (``2048``: a value the run left as it was is written as read)."""
     cells = list(map(repr, values.tolist()))
+    if whole:
+        with np.errstate(invalid="ignore"):
+            at = (values == np.trunc(values)) & (np.abs(values) < 2.0**53)
+        at &= ~((values == 0) & np.signbit(values))
+        if at.all():
+            cells = list(map(str, values.astype(np.int64).tolist()))
+        else:
+            for i in np.flatnonzero(at).tolist():
+                cells[i] = str(int(values[i]))
     if decimal == ",":
         cells = [c.replace(".", ",") for c in cells]
     return cells
@@ -141,7 +153,7 @@ def csv_row_lines(sig: Signal, data: np.ndarray, carried: dict):
     width = len(positions) + len(carried)
     cols: list[list[str] | None] = [None] * width
     for k, p in enumerate(positions):
-        cols[p] = repr_column(chans[:, k], layout.decimal)
+        cols[p] = repr_column(chans[:, k], layout.decimal, p in layout.whole_columns)
     for p, cells in carried.items():
         if isinstance(cells, np.ndarray):
             cells = repr_column(np.asarray(cells, dtype=np.float64), layout.decimal)

@@ -178,6 +178,9 @@ class CsvLayout:
     comments : tuple of (int, str)
         The ``#`` comment lines after the header, among and after the rows, each with
         the number of data rows before it (in order), written back where they were.
+    whole_columns : tuple of int
+        The filtered columns whose every number was written as a whole number (ADC
+        counts): a whole value is written back so (``2048``, not ``2048.0``).
     """
 
     decimal: str = "."
@@ -189,6 +192,7 @@ class CsvLayout:
     quote_data: bool = False
     trailing_delimiter: bool = False
     comments: tuple[tuple[int, str], ...] = ()
+    whole_columns: tuple[int, ...] = ()
 
 
 @dataclass
