@@ -18,8 +18,10 @@ import pytest
 from resdenoise.errors import ResdenoiseError
 from resdenoise.io import csv as rio_csv
 from resdenoise.io import read as rio_read
+from resdenoise.io import writers as rio_writers
 from resdenoise.io.options import ReadOptions
 from resdenoise.io.read import parse_signal, read_signal
+from resdenoise.pipeline import RunOptions, planner, run_file
 
 TEXTS = {
     "plain": b"t,adc\n" + b"".join(b"%d,%d\n" % (i, 2048 + (i * 37) % 11) for i in range(300)),
@@ -142,3 +144,29 @@ def test_a_csv_file_is_not_read_into_bytes(tmp_path, monkeypatch):
 
     monkeypatch.setattr(rio_read, "_read_bytes", no_bytes)
     assert read_signal(path).data.tolist() == [1.5] * 50
+
+
+def test_csv_output_is_made_text_a_piece_at_a_time(tmp_path, monkeypatch):
+    """A wide CSV output is turned into text CSV_VALUES cells at a time (was: 65536 rows
+    of every column at once), the same bytes."""
+    rows, width = 3000, 12
+    path = tmp_path / "wide.csv"
+    x = (np.arange(rows * width).reshape(rows, width) * 7) % 101
+    path.write_text(",".join(f"c{k}" for k in range(width)) + "\n")
+    with path.open("a") as fh:
+        fh.write("".join(",".join(map(str, r)) + "\n" for r in x))
+    plan = planner("diffuse", "perona-malik", steps=3, lam=20.0)
+    whole = RunOptions(chunk_size=0)
+    run_file(plan, str(path), str(tmp_path / "once.csv"), run=whole, measure=False)
+    made = []
+    lines = rio_writers.csv_row_lines
+
+    def spy(sig, data, carried):
+        made.append(data[:1].size * data.shape[0] + sum(map(len, carried.values())))
+        return lines(sig, data, carried)
+
+    monkeypatch.setattr(rio_writers, "csv_row_lines", spy)
+    monkeypatch.setattr(rio_writers, "CSV_VALUES", 1000, raising=False)
+    run_file(plan, str(path), str(tmp_path / "pieces.csv"), run=whole, measure=False)
+    assert (tmp_path / "pieces.csv").read_bytes() == (tmp_path / "once.csv").read_bytes()
+    assert sum(made) == rows * width and max(made) <= 1000
