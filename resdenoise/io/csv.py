@@ -1,7 +1,8 @@
 """CSV files: one reader (:class:`CsvReader`) and its two doors.
 
 :func:`read_csv` (whole: the bytes in memory, checked and gathered in one
-pass) and :func:`open_csv` (blocks: the file checked in one pass, then read
+pass, a piece of ``READ_BYTES`` at a time: only the numbers and the carried
+columns' text are kept) and :func:`open_csv` (blocks: the file checked in one pass, then read
 again block by block) go through the same decisions, made once: dialect,
 header, time column, columns, bad cells, the 2-sample minimum.  The
 dialect (delimiter, decimal mark, header) is decided on the first 64 data
@@ -124,15 +125,16 @@ def _batch_data_lines(batch: list[str], marks: str, before: int, skip: int):
     return linenos, [batch[i - before - 1] for i in linenos]
 
 
-def _file_chunks(path: str, source: str, read=None):
-    """The bytes of a file, ``READ_BYTES`` at a time (the first piece at least 4);
-    ``read(done)`` after each piece: the bytes read so far."""
+def _file_chunks(path: str, source: str, read=None, piece: int | None = None):
+    """The bytes of a file, ``piece`` (default ``READ_BYTES``) at a time (the first piece
+    at least 4); ``read(done)`` after each piece: the bytes read so far."""
     try:
         fh = open(path, "rb")
     except OSError as exc:
         raise SignalError(f"{source}: cannot read: {one_line(exc.strerror or exc)}") from None
     with fh:
-        size = max(READ_BYTES, 4)  # enough for any byte-order mark
+        piece = READ_BYTES if piece is None else piece
+        size = max(piece, 4)  # enough for any byte-order mark
         done = 0
         while True:
             try:
@@ -147,7 +149,7 @@ def _file_chunks(path: str, source: str, read=None):
                 done += len(raw)
                 read(done)
             yield raw
-            size = READ_BYTES
+            size = piece
 
 
 def _undecodable(source: str, line: int, start: int, buf: bytes, at: int, encoding: str) -> str:
@@ -181,7 +183,7 @@ def _undecodable(source: str, line: int, start: int, buf: bytes, at: int, encodi
     )
 
 
-def _line_batches(chunks, source: str, seen: dict):
+def _line_batches(chunks, source: str, seen: dict, split: bool = True):
     """The lines of a text given as byte ``chunks``, decoded and split chunk by chunk.
 
     Yields ``(lines, marks)``: ``marks`` holds ``#`` and ``"`` if the lines do.
@@ -191,7 +193,8 @@ def _line_batches(chunks, source: str, seen: dict):
     first within a chunk).  ``seen`` receives ``encoding``, the kinds of
     line end met (``crlf``, ``cr``, ``lf``) and ``open_end``: ``(number, text)`` of a
     last line the file ends in without a line end (a log copied while it was written,
-    cut short?), else None.
+    cut short?), else None.  Not ``split``: the text only decoded (nothing yielded), to
+    the end but for its last incomplete character (met after the rows).
     """
     chunks = iter(chunks)
     raw = next(chunks, b"")
@@ -218,6 +221,8 @@ def _line_batches(chunks, source: str, seen: dict):
     pending = ""
     while True:
         final = not raw
+        if final and not split:
+            return
         if not final:  # counted only when another chunk follows (not for a whole file)
             fed_nl += last_raw.count(b"\n")
             text_nl += last_text.count("\n")
@@ -255,6 +260,9 @@ def _line_batches(chunks, source: str, seen: dict):
         fed += len(raw)
         if not final:
             last_raw, last_text = raw, text
+        if not split:
+            raw = next(chunks, b"")
+            continue
         s = pending + text
         if final:
             complete, pending = s, ""
@@ -516,6 +524,14 @@ class CsvReader:
             for p in range(1, len(cells0))
             if named[p] and cells0[p].strip() and self.options.columns is None
         }
+        # The columns whose text a whole read keeps, the only ones that may be carried: with
+        # neither columns nor time_column given, a first column found to be time (named like
+        # time, or no header); else (columns picked by name, a header in the preamble) all.
+        if self.options.columns is None and self.options.time_column is None:
+            first = len(cells0) >= 2 and (self.header is None or named[0])
+            self.may_carry: tuple | None = (0,) if first else ()
+        else:
+            self.may_carry = None
 
     def _cells(self, lines: list[str], linenos, quoted: bool) -> list[list[str]]:
         if quoted and (err := _quoted_break(self.source, lines, linenos)) is not None:
@@ -700,17 +716,40 @@ class CsvReader:
 
     # ---- the two doors' samples -------------------------------------------
 
+    def kept(self, numbers: list, cols: list) -> tuple:
+        """What a whole read keeps of a batch (``keep``'s arguments): its numbers, and the
+        text of the columns that may be carried only (:attr:`may_carry`; every column's
+        text, 50-60 bytes a cell, is dropped with the batch)."""
+        if self.may_carry is None:
+            return numbers, cols
+        return numbers, {p: cols[p] for p in self.may_carry}
+
     def gather(self, stream: SignalStream, kept: list) -> Signal:
-        """The :class:`Signal` of the rows :meth:`check` kept (``keep``'s arguments)."""
-        arrays = []
-        for p in self.positions:  # all finite numbers: check raised otherwise
-            parts = [numbers[p] for numbers, _ in kept]
-            arrays.append(parts[0] if len(parts) == 1 else np.concatenate(parts))
-        data = arrays[0] if len(arrays) == 1 else np.stack(arrays, axis=1)
+        """The :class:`Signal` of the rows :meth:`check` kept (:meth:`kept`'s pieces),
+        emptying ``kept``: each batch's numbers are copied into the one float64 array
+        and let go, the carried text joined."""
         chain = itertools.chain.from_iterable
         carried = {
             p: list(map(str.strip, chain(cols[p] for _, cols in kept))) for p in self.carried_at
         }
+        positions = self.positions  # all finite numbers: check raised otherwise
+        if len(kept) == 1 and len(positions) == 1:
+            data = kept[0][0][positions[0]]
+        else:
+            rows = sum(len(numbers[positions[0]]) for numbers, _ in kept)
+            shape = (rows,) if len(positions) == 1 else (rows, len(positions))
+            data = np.empty(shape)
+            at = 0
+            kept.reverse()  # popped from the end: the first batch first
+            while kept:
+                numbers, _ = kept.pop()
+                n = len(numbers[positions[0]])
+                if len(positions) == 1:
+                    data[at : at + n] = numbers[positions[0]]
+                else:
+                    for c, p in enumerate(positions):
+                        data[at : at + n, c] = numbers[p]
+                at += n
         return replace(stream.template, data=data, carried=carried)
 
     def blocks(self, stream: SignalStream, stored: bool = False):
@@ -753,10 +792,46 @@ def _open_end(source: str, end, skip: int) -> tuple[str, ...]:
 
 def read_csv(raw: bytes, source: str, options: ReadOptions) -> Signal:
     """The whole door: a CSV file's bytes, checked and gathered in one pass."""
-    reader = CsvReader(source, lambda: (raw,), options)
+    return _whole(CsvReader(source, partial(_pieces, raw), options))
+
+
+def read_csv_file(path: str, source: str, options: ReadOptions) -> Signal:
+    """The whole door of a CSV file on disk: as :func:`read_csv` of its bytes, read a
+    piece at a time (its bytes are never held whole)."""
+    chunks = partial(_file_chunks, path, source, piece=WHOLE_PIECE)
+    return _whole(CsvReader(source, chunks, options))
+
+
+#: Bytes of a CSV file read whole split into cells and parsed at a time: the lines and
+#: cells of a piece (~125 bytes a value) are let go before the next; only the numbers
+#: and the carried columns' text are kept.  At least 64 KiB (the first piece is the
+#: file's head for :func:`_not_csv`, as the whole text was).
+WHOLE_PIECE = 1 << 20
+
+
+def _pieces(raw: bytes):
+    """A file's bytes in pieces of :data:`WHOLE_PIECE` (the first at least 4: any
+    byte-order mark)."""
+    first = max(WHOLE_PIECE, 4)
+    yield raw[:first]
+    for at in range(first, len(raw), WHOLE_PIECE):
+        yield raw[at : at + WHOLE_PIECE]
+
+
+def _whole(reader: CsvReader) -> Signal:
+    """The whole door: the text checked first (:func:`_check_text`), then one pass that
+    checks and keeps the numbers (:meth:`CsvReader.kept`), gathered."""
+    _check_text(reader.chunks(), reader.source)
     kept: list = []
-    stream = reader.check(keep=lambda numbers, cols: kept.append((numbers, cols)))
+    stream = reader.check(keep=lambda numbers, cols: kept.append(reader.kept(numbers, cols)))
     return reader.gather(stream, kept)
+
+
+def _check_text(chunks, source: str) -> None:
+    """Raise what a whole read meets before any row, as when its text was decoded at
+    once: the first undecodable byte or NUL (or Ctrl-Z) character anywhere in the file."""
+    for _ in _line_batches(chunks, source, {}, split=False):
+        pass
 
 
 def open_csv(path: str, source: str, options: ReadOptions, visit=None, read=None) -> SignalStream:

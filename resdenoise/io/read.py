@@ -83,10 +83,10 @@ def read_signal(
 
         return read_zarr(path, source, ReadOptions() if options is None else options)
     else:
-        if guess_format(path, fmt) != "CSV":
-            sig = _read_audio_file(path, source, options, stored)
-            if sig is not None:
-                return sig
+        read_file = _read_audio_file if guess_format(path, fmt) != "CSV" else _read_csv_file
+        sig = read_file(path, source, options, stored)
+        if sig is not None:
+            return sig
         raw = _read_bytes(path)
         if fmt is None and looks_like_audio(raw) and unnamed_stream(path):
             fmt = "AUDIO"  # as stdin's
@@ -105,24 +105,45 @@ def unnamed_stream(path: str) -> bool:
         return False
 
 
+def _regular_nonempty(path: str) -> bool:
+    """Whether ``path`` is a regular file with a byte in it (the errors of
+    :func:`_read_bytes` where it cannot be read)."""
+    stat_input(path)
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
+        with open(path, "rb") as fh:  # the errors of _read_bytes
+            return bool(fh.read(1))  # empty: parse_signal says so
+    except PermissionError:
+        raise SignalError(f"{path}: permission denied; cannot read the file") from None
+    except OSError as exc:
+        raise SignalError(f"{path}: cannot read: {one_line(exc.strerror or exc)}") from None
+
+
 def _read_audio_file(
     path: str, source: str, options: ReadOptions | None, stored: bool = False
 ) -> Signal | None:
     """An audio file that is a regular, non-empty file, read whole without holding its
     bytes (:func:`.audio.read_audio_file`: the same Signal, the same errors); None
     for anything else (read as bytes then, with their messages)."""
-    stat_input(path)
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            return None
-        with open(path, "rb") as fh:  # the errors of _read_bytes
-            if not fh.read(1):
-                return None  # empty: parse_signal says so
-    except PermissionError:
-        raise SignalError(f"{path}: permission denied; cannot read the file") from None
-    except OSError as exc:
-        raise SignalError(f"{path}: cannot read: {one_line(exc.strerror or exc)}") from None
+    if not _regular_nonempty(path):
+        return None
     sig = read_audio_file(path, source, ReadOptions() if options is None else options, stored)
+    _check_samples(sig)
+    return sig
+
+
+def _read_csv_file(
+    path: str, source: str, options: ReadOptions | None, stored: bool = False
+) -> Signal | None:
+    """A CSV file that is a regular, non-empty file, read whole a piece at a time without
+    holding its bytes (:func:`.csv.read_csv_file`: the same Signal, the same errors);
+    None for anything else (read as bytes then, with their messages)."""
+    if not _regular_nonempty(path):
+        return None
+    from .csv import read_csv_file  # not at start-up: an audio run needs no CSV reader
+
+    sig = read_csv_file(path, source, ReadOptions() if options is None else options)
     _check_samples(sig)
     return sig
 

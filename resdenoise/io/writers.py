@@ -463,6 +463,10 @@ def _keep_tags(sf, sig: Signal) -> None:
 #: the disk (:meth:`SignalWriter._start_writeback`).
 WRITEBACK_BYTES = 16 << 20
 
+#: Cells (samples and carried) of a CSV output made text at a time: a string each, about
+#: 75 bytes (a chunk of 2^18 rows of 32 channels at once: ~630 MB); the same bytes.
+CSV_VALUES = 1 << 16
+
 
 class SignalWriter(_TempOutput):
     """A signal written block by block: first to a temporary file, then renamed.
@@ -630,11 +634,15 @@ class SignalWriter(_TempOutput):
         if self._store is not None:
             self._store.write(data, carried)
             return given
-        if self.fmt == "CSV":
-            if data.shape[0]:
-                rows = csv_row_lines(self.template, data, carried)
+        if self.fmt == "CSV":  # a text row per cell (~75 bytes): CSV_VALUES cells at a time
+            step = max(1, CSV_VALUES // max(1, data[:1].size + len(carried)))
+            for a in range(0, data.shape[0], step):
+                piece = data[a : a + step]
+                rows = csv_row_lines(
+                    self.template, piece, {p: c[a : a + step] for p, c in carried.items()}
+                )
                 rows = placed(rows, self._comments, self._row)
-                self._row += data.shape[0]
+                self._row += piece.shape[0]
                 self._put(self._nl.join(rows) + self._nl)
             return given
         if out is None:
