@@ -54,7 +54,6 @@ __all__ = [
     "MIN_SAMPLES",
     "LagOne",
     "Nugget",
-    "lag_one_mean",
     "lag_one_noise",
     "nugget_noise",
     "variograms",
@@ -241,46 +240,3 @@ def lag_one_noise(u) -> LagOne:
     scale = MEDIAN_EFFICIENCY / math.sqrt(k)
     mad = MAD_NORMAL * np.median(np.abs(means - median), axis=0)
     return LagOne(median, scale * means.std(axis=0, ddof=1), scale * mad)
-
-
-#: Fewest samples :func:`lag_one_mean` reads.
-LAG_ONE_MEAN_SAMPLES = 16
-
-
-def lag_one_mean(u) -> LagOne:
-    """``-cov(d_t, d_{t+1})`` of the first differences ``d`` of each channel of ``u``
-    (shape ``(n,)`` or ``(n, channels)``) as the plain mean of the products
-    ``-d_t d_{t+1}``, with Bartlett's standard error of a lag-one autocovariance of a
-    series whose autocovariances end at lag one (the first differences of a random walk
-    in white noise, an MA(1)): ``sqrt((c0^2 + 3 c1^2) / m)``, ``c0`` the mean of ``d^2``,
-    ``c1`` the estimate, ``m`` products.  Any length from :data:`LAG_ONE_MEAN_SAMPLES`
-    (NaN below).
-
-    Why besides :func:`lag_one_noise`: on a random walk in white noise the median of
-    batch means reads low (the products are skewed: 0.86 and 0.91 of ``sigma^2`` at 300
-    and 1000 samples, noise 0.5 on unit increments, 2000 seeds) and spreads more (0.40
-    and 0.22 of ``sigma^2`` against the mean's 0.37 and 0.20); the mean is unbiased
-    there and its stated error matches its spread (0.36 and 0.20; the truth above the
-    estimate plus 2 standard errors in 3.3 and 2.7 % of seeds, below it less 2 in 1.1 and
-    1.8 %).  It is not robust to a few convex stretches (a chirp's fast start pulls it
-    down: read as lower, the level's low end is only lower).  ``robust_error`` is the
-    same standard error.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> one = lag_one_mean(np.cumsum(rng.standard_normal(1000)) + rng.normal(0.0, 0.5, 1000))
-    >>> bool(abs(one.variance[0] - 0.25) < 2 * one.standard_error[0])
-    True
-    """
-    u2 = np.asarray(u, dtype=float)
-    u2 = u2.reshape(u2.shape[0], -1)
-    if u2.shape[0] < LAG_ONE_MEAN_SAMPLES:
-        nan = np.full(u2.shape[1], np.nan)
-        return LagOne(nan, nan, nan)
-    d = np.diff(u2, axis=0)
-    products = -(d[1:] * d[:-1])
-    c1 = products.mean(axis=0)
-    c0 = np.mean(d * d, axis=0)
-    se = np.sqrt((c0 * c0 + 3.0 * c1 * c1) / products.shape[0])
-    return LagOne(c1, se, se)
