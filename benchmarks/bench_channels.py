@@ -8,8 +8,21 @@ signals (:mod:`signals`).  Each automatic mode (``shrink --iterations auto``, ``
 stopping time for both, as before :mod:`resdenoise.split`) and planned apart (each
 channel the plan of a run of its own).  Printed: per mode and k, each channel's SNR
 change apart minus together (dB), the mean and the extremes over signals; the quiet
-channel's is the one that matters, the loud one's shows what apart costs it.  Not a
-timed test.  ``python benchmarks/bench_channels.py [--n N] [--seeds S] [--json F]``.
+channel's is the one that matters, the loud one's shows what apart costs it (the content
+rule of :func:`resdenoise.split.apart_by_content` left out on both sides).
+
+The equal-level block (``--block content``): two channels of one noise level (white noise
+at 5, 10 and 30 % of each clean channel's std, the same for both), alike (the same signal
+in both channels, or two realisations of one class, each with its own noise draw) or of
+different content (two classes side by side).  Each mode runs as today (one plan for both)
+and with the content rule trying every case (:data:`resdenoise.split.CONTENT_SIGNIFICANCE`
+at minus infinity: apart wherever it is tried, its SURE test kept), in process, side by
+side, CPU time of each; the rule at a significance Z then takes apart where the SURE test
+clears Z standard errors at the level and at its low end.  Printed: per case class and Z,
+the SNR change of the rule against today (both channels, dB), the worst single channel, how
+many split, and the CPU of the rule against today.  Not a timed test.
+``python benchmarks/bench_channels.py [--n N] [--seeds S] [--block levels|content|both]
+[--json F]``.
 """
 
 from __future__ import annotations
@@ -18,6 +31,8 @@ import argparse
 import json
 import math
 import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +44,7 @@ import signals  # noqa: E402
 import resdenoise  # noqa: E402
 import resdenoise.split as split  # noqa: E402
 from resdenoise.noise import search_noise  # noqa: E402
-from resdenoise.plans import automatic_planner  # noqa: E402
+from resdenoise.plans import automatic_planner, planner  # noqa: E402
 
 FACTORS = (1.0, 2.0, 4.0, 20.0)
 
@@ -78,7 +93,8 @@ def run(n: int, seeds: int = 1) -> list[dict]:
                 snr = {}
                 for how, factor in (("together", math.inf), ("apart", 1.0)):
                     split.SPLIT_FACTOR = factor
-                    out = fn(noisy)
+                    with no_content_rule():
+                        out = fn(noisy)
                     snr[how] = [float(snr_db(out[:, c], clean[:, c])) for c in range(2)]
                 levels = search_noise(noisy).sigma
                 ratio = float(np.max(levels) / np.min(levels))
@@ -137,16 +153,245 @@ def summary(rows) -> None:
         print(f"  k={k:4g}  " + "\n          ".join(cells))
 
 
+@contextmanager
+def no_content_rule():
+    """The planners without :func:`resdenoise.split.apart_by_content` (today's plans)."""
+    kept = split.apart_by_content
+    split.apart_by_content = lambda plan_one, joint, *args, **kwargs: joint
+    try:
+        yield
+    finally:
+        split.apart_by_content = kept
+
+
+@contextmanager
+def always_apart():
+    """The content rule planning apart wherever it is tried, its SURE test kept."""
+    kept = split._splits
+    split._splits = lambda test: True
+    try:
+        yield
+    finally:
+        split._splits = kept
+
+
+#: The planners of the automatic modes (as ``resdenoise.shrink`` / ``diffuse`` / the
+#: ``denoise`` command make them): ``(plan, extra)`` of a signal.
+PLANNERS = {
+    "shrink --iterations auto": planner("shrink", "soft", iterations="auto"),
+    "diffuse --time auto": planner("diffuse", "perona-malik", time="auto"),
+    "denoise": automatic_planner(),
+}
+
+#: The noise levels of the equal-level block (share of each clean channel's std).
+NOISES = (0.05, 0.1, 0.3)
+
+
+def content_pairs(n: int):
+    """``(kind, name, clean a, clean b)`` of channels of one level: alike (one signal in
+    both, or two realisations of a class) and of different content (two classes)."""
+    dj = dict(signals.donoho_johnstone(n))
+    one = {
+        "speech": signals.speech(n, 1),
+        "music": signals.music(n, 2),
+        "steps": signals.sensor(n, 3),
+        **dj,
+    }
+    out = [("same signal", name, x, x) for name, x in one.items()]
+    out += [
+        ("same class", "speech/speech", one["speech"], signals.speech(n, 4)),
+        ("same class", "music/music", one["music"], signals.music(n, 5)),
+        ("same class", "steps/steps", one["steps"], signals.sensor(n, 6)),
+    ]
+    for a, b in (
+        ("speech", "music"),
+        ("speech", "steps"),
+        ("music", "steps"),
+        ("Blocks", "Bumps"),
+        ("Doppler", "HeaviSine"),
+        ("Blocks", "Doppler"),
+        ("steps", "Bumps"),
+        ("speech", "HeaviSine"),
+    ):
+        out.append(("different", f"{a}/{b}", one[a], one[b]))
+    return [(kind, name, a / np.std(a), b / np.std(b)) for kind, name, a, b in out]
+
+
+def _timed(make_plan, noisy):
+    c0 = time.process_time()
+    plan, extra = make_plan(noisy)
+    out = plan.run(noisy)
+    return out, extra, time.process_time() - c0
+
+
+def run_content(n: int, seeds: int = 1, first: int = 0) -> list[dict]:
+    rows = []
+    for kind, name, a, b in content_pairs(n):
+        for s, noise in [(s, x) for s in range(first, first + seeds) for x in NOISES]:
+            rng = np.random.default_rng(1000 + 7 * s + int(100 * noise))
+            clean = np.stack([a, b], axis=1)
+            noisy = clean + noise * rng.standard_normal(clean.shape)
+            for mode, make_plan in PLANNERS.items():
+                split.SPLIT_FACTOR = math.inf  # one plan by level (the factor not tried)
+                with no_content_rule():
+                    today, _, cpu_today = _timed(make_plan, noisy)
+                with always_apart():
+                    tried, extra, cpu_rule = _timed(make_plan, noisy)
+                split.SPLIT_FACTOR = 1.5
+                test = extra.get("channels_apart_sure")
+                row = {
+                    "kind": kind,
+                    "signal": name,
+                    "seed": s,
+                    "noise": noise,
+                    "mode": mode,
+                    "today": [snr_db(today[:, c], clean[:, c]) for c in range(2)],
+                    "apart": [snr_db(tried[:, c], clean[:, c]) for c in range(2)],
+                    "test": test,
+                    "cpu_today": cpu_today,
+                    "cpu_rule": cpu_rule,
+                }
+                rows.append(row)
+                gain = [x - y for x, y in zip(row["apart"], row["today"], strict=True)]
+                z = "not tried"
+                if test is not None:
+                    z = " / ".join(f"{_z(test, key):6.2f}" for key in LEVELS)
+                    z = "z " + z
+                print(
+                    f"  {kind:11s} {name:17s} {noise:4g} {mode:24s} apart-today "
+                    f"{gain[0]:+6.2f} {gain[1]:+6.2f} dB  {z}  CPU {cpu_rule / cpu_today:4.2f}x",
+                    flush=True,
+                )
+    return rows
+
+
+#: The levels the content test scores at (resdenoise.split._content_levels).
+LEVELS = ("level", "low_end", "common")
+
+
+def _z(test, key) -> float:
+    return -test[key]["change_per_sample"] / test[key]["standard_error"]
+
+
+def _variant(levels):
+    """A rule: apart where the test clears Z at each of ``levels``."""
+
+    def splits(row, z):
+        t = row["test"]
+        return t is not None and all(_z(t, key) > z for key in levels)
+
+    return splits
+
+
+#: The rules compared; the last is resdenoise.split.content_splits.
+VARIANTS = {
+    "level only": _variant(("level",)),
+    "level, low end": _variant(("level", "low_end")),
+    "rule (level, low end, common)": lambda row, z: (
+        row["test"] is not None and split.content_splits(row["test"], z)
+    ),
+}
+
+
+def splits(row, z: float) -> bool:
+    """Whether the content rule at significance ``z`` plans the case ``row`` apart."""
+    return VARIANTS["rule (level, low end, common)"](row, z)
+
+
+#: The significances compared (split.CONTENT_SIGNIFICANCE is one of them).
+ZS = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
+
+
+def variants_summary(rows) -> None:
+    kinds = ("same signal", "same class", "different")
+    print("\nThe rules at Z: SNR change against today, mean [worst channel] per kind; split")
+    for name, rule in VARIANTS.items():
+        print(f"  {name}")
+        for z in ZS:
+            cells = []
+            for kind in kinds:
+                sel = [r for r in rows if r["kind"] == kind]
+                g = [
+                    (r["apart"][c] - r["today"][c]) if rule(r, z) else 0.0
+                    for r in sel
+                    for c in (0, 1)
+                ]
+                k = sum(bool(rule(r, z)) for r in sel)
+                cells.append(f"{np.mean(g):+5.2f} [{min(g):+6.2f}] {k:2d}/{len(sel)}")
+            print(f"    Z={z:3g}: " + " | ".join(cells))
+
+
+def content_summary(rows) -> None:
+    variants_summary(rows)
+    print(
+        "\nOne noise level: the content rule at Z against today (one plan), SNR change in dB "
+        "per channel: mean [worst single channel], split cases"
+    )
+    kinds = ("same signal", "same class", "different")
+    for z in ZS:
+        mark = " <- split.CONTENT_SIGNIFICANCE" if z == split.CONTENT_SIGNIFICANCE else ""
+        print(f"  Z = {z:g}{mark}")
+        for kind in (*kinds, "all"):
+            sel = [r for r in rows if kind in ("all", r["kind"])]
+            g = [
+                (r["apart"][c] - r["today"][c]) if splits(r, z) else 0.0
+                for r in sel
+                for c in range(2)
+            ]
+            k = sum(splits(r, z) for r in sel)
+            print(
+                f"    {kind:11s} {np.mean(g):+6.2f} [{min(g):+6.2f}]  max {max(g):+6.2f}"
+                f"  split {k:3d}/{len(sel)}"
+            )
+    print("\n  per mode at Z = CONTENT_SIGNIFICANCE: mean [worst] over channels, split cases")
+    z = split.CONTENT_SIGNIFICANCE
+    for mode in PLANNERS:
+        for kind in kinds:
+            sel = [r for r in rows if r["kind"] == kind and r["mode"] == mode]
+            g = [
+                (r["apart"][c] - r["today"][c]) if splits(r, z) else 0.0
+                for r in sel
+                for c in (0, 1)
+            ]
+            k = sum(splits(r, z) for r in sel)
+            print(
+                f"    {mode:24s} {kind:11s} {np.mean(g):+6.2f} [{min(g):+6.2f}] split {k}/{len(sel)}"
+            )
+    print("\n  always apart (Z = -inf where tried) against today: mean [worst]")
+    for kind in kinds:
+        sel = [r for r in rows if r["kind"] == kind and r["test"] is not None]
+        g = [r["apart"][c] - r["today"][c] for r in sel for c in (0, 1)]
+        if g:
+            print(f"    {kind:11s} {np.mean(g):+6.2f} [{min(g):+6.2f}] ({len(sel)} tried)")
+    today = sum(r["cpu_today"] for r in rows)
+    rule = sum(r["cpu_rule"] for r in rows)
+    print(
+        f"\n  CPU (in process, side by side): today {today:.1f} s, with the rule {rule:.1f} s "
+        f"({rule / today:.2f}x)"
+    )
+    for mode in PLANNERS:
+        sel = [r for r in rows if r["mode"] == mode]
+        t, u = sum(r["cpu_today"] for r in sel), sum(r["cpu_rule"] for r in sel)
+        print(f"    {mode:24s} today {t:7.1f} s, rule {u:7.1f} s ({u / t:.2f}x)")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=4096, help="samples per channel")
     parser.add_argument("--seeds", type=int, default=1, help="noise draws per signal")
+    parser.add_argument("--first-seed", type=int, default=0, help="the first noise draw")
+    parser.add_argument("--block", choices=("levels", "content", "both"), default="both")
     parser.add_argument("--json", type=Path, help="write the rows here")
     args = parser.parse_args(argv)
-    rows = run(args.n, args.seeds)
-    summary(rows)
+    out = {}
+    if args.block in ("levels", "both"):
+        out["levels"] = run(args.n, args.seeds)
+        summary(out["levels"])
+    if args.block in ("content", "both"):
+        out["content"] = run_content(args.n, args.seeds, args.first_seed)
+        content_summary(out["content"])
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=1))
+        args.json.write_text(json.dumps(out, indent=1))
     return 0
 
 

@@ -108,7 +108,7 @@ class Planner:
         its channels in the do-no-harm reasons (:func:`resdenoise.automatic.do_no_harm`);
         ``bounds``: ``(lo, hi)``, the range the output must stay in (where ``scales`` is
         ``auto``: the scales are not chosen over one scale where their output leaves it)."""
-        from .split import levels_apart, plan_apart
+        from .split import apart_by_content, levels_apart, plan_apart
 
         searched = self.auto or (self.settings.get("scales") is not None and self._scales_searched)
         sigma, apart, passed = levels_apart(u, self.sigma, searched)
@@ -120,7 +120,16 @@ class Planner:
 
             return plan_apart(alone, u, labels, sigma, apart, passed)
         planner = self if sigma is self.sigma else replace(self, sigma=sigma)
-        plan, extra = planner._make(u, progress, labels, bounds)
+        joint = planner._make(u, progress, labels, bounds)
+        if searched:  # one level: apart where SURE says so (resdenoise.split)
+
+            def alone(x, sigma, labels):
+                return replace(self, sigma=sigma)(x, progress, labels, bounds)
+
+            plan, extra = apart_by_content(alone, joint, u, labels, sigma, self.rule)
+            if plan is not joint[0]:
+                return plan, extra
+        plan, extra = joint
         return plan, _warned(extra, channel_levels_note(extra, labels))
 
     def _make(self, u, progress, labels, bounds):
@@ -711,7 +720,7 @@ class AutomaticPlanner:
         import numpy as np
 
         from .automatic import choose_denoiser
-        from .split import levels_apart, plan_apart
+        from .split import apart_by_content, levels_apart, plan_apart
 
         _need_samples(u, *self.samples_needed())
         u = np.asarray(u)
@@ -722,7 +731,14 @@ class AutomaticPlanner:
                 return choose_denoiser(x, sigma, self.candidates, labels, progress, bounds)
 
             return plan_apart(alone, u, labels, sigma, apart, passed)
-        plan, extra = choose_denoiser(u, sigma, self.candidates, labels, progress, bounds)
+        joint = choose_denoiser(u, sigma, self.candidates, labels, progress, bounds)
+
+        def alone(x, sigma, labels):
+            return choose_denoiser(x, sigma, self.candidates, labels, progress, bounds)
+
+        plan, extra = apart_by_content(alone, joint, u, labels, sigma)
+        if plan is not joint[0]:  # one level: apart where SURE says so (resdenoise.split)
+            return plan, extra
         return plan, _warned(extra, channel_levels_note(extra, labels))
 
 

@@ -32,7 +32,15 @@ import numpy as np
 
 from .errors import ParameterError
 
-__all__ = ["SPLIT_FACTOR", "levels_apart", "plan_apart", "sigmas"]
+__all__ = [
+    "CONTENT_SIGNIFICANCE",
+    "SPLIT_FACTOR",
+    "apart_by_content",
+    "content_test",
+    "levels_apart",
+    "plan_apart",
+    "sigmas",
+]
 
 #: Channels whose estimated noise levels differ by more than this factor are planned apart
 #: where parameters are searched (see the module's measurements).
@@ -152,3 +160,129 @@ def plan_apart(plan_one, u, labels, levels: list, why: str, passed: dict):
     if notes:
         extra["warnings"] = notes
     return split_plan(plans, passed), extra
+
+
+#: Channels of one level are planned apart where the sum of their own plans' SURE lies below
+#: the joint plan's by more than this many standard errors (at the level and at its low
+#: end), see :func:`apart_by_content`.
+CONTENT_SIGNIFICANCE: Final = 4.0
+#: The probes that score the joint and the apart plans (the same for both; their seeds are
+#: ``PROBE_SEED + CONTENT_SEED + k``, none of them a search's).
+CONTENT_PROBES: Final = 4
+CONTENT_SEED: Final = 101
+
+
+def content_sums(run, u: np.ndarray, sigma, probes: int = CONTENT_PROBES) -> np.ndarray:
+    """:func:`resdenoise.sure.gain_sums` of ``run`` (a plan's run) on ``u`` (shape ``(n,
+    c)``), the divergence by ``probes`` Monte-Carlo probes no search used (their mean), each
+    probed copy run on its own (a joint plan's parameters may be per channel)."""
+    from .sure import PROBE_SEED, gain_sums, sure_probe
+
+    uf = np.asarray(run(u), dtype=float).reshape(u.shape)
+    sums = []
+    for k in range(probes):
+        b, eps = sure_probe(u, sigma, PROBE_SEED + CONTENT_SEED + k)
+        up = np.asarray(run(u + eps * b), dtype=float).reshape(u.shape)
+        sums.append(gain_sums(u, uf, up, b, eps))
+    return np.mean(sums, axis=0)
+
+
+def content_test(together, apart, u: np.ndarray, sigmas) -> list[tuple[float, float]]:
+    """``[(change, se), ...]``: SURE of the plan ``apart`` on ``u`` minus that of the plan
+    ``together`` (per sample, summed over channels; negative: apart expected better) and
+    the standard error of the batch means of their paired difference, at each noise level
+    of ``sigmas`` (one per channel each), from one scoring of each plan
+    (:func:`content_sums`, the probes of the first level)."""
+    from .sure import gain_from_sums
+
+    diff = content_sums(apart.run, u, sigmas[0]) - content_sums(together.run, u, sigmas[0])
+    out = []
+    for sigma in sigmas:
+        change, se = gain_from_sums(diff, sigma, u.shape[0])
+        out.append((change + 2.0 * float(np.sum(np.square(sigma))), se))
+    return out
+
+
+def _content_tried(plan, extra: dict, rule) -> bool:
+    """Whether a plan and its ``extra`` are of a search the content rule may compare: SURE
+    its stopping rule, a noise level read or given, no channel passed through, no impulse
+    pre-stage."""
+    if rule not in (None, "sure") or extra.get("passed_through_reasons"):
+        return False
+    if getattr(plan, "prestage", None) is not None or getattr(plan, "passed", ()):
+        return False
+    return extra.get("noise_estimator") is not None and extra.get("noise_sigma") is not None
+
+
+def apart_by_content(plan_one, joint, u, labels, sigma, rule=None):
+    """``(plan, extra)``: the joint plan ``joint`` (``(plan, extra)`` as the planner gave it,
+    returned as it is) unless the channels of ``u``, of one noise level, are better
+    planned apart by SURE: each channel the plan of a run of its own (``plan_one(x, sigma,
+    labels)``, as :func:`plan_apart` takes it), where the sum of those plans' SURE lies
+    below the joint plan's by more than :data:`CONTENT_SIGNIFICANCE` standard errors at
+    the level the joint search used and at the low end of its interval (scored by
+    :func:`content_test` with probes no search used).  SURE is additive over channels.
+    Tried only where the joint plan was searched by SURE on white noise, without a
+    channel passed through or an impulse pre-stage (``rule``: the planner's stopping rule)."""
+    from .automatic import _noise_per_level
+    from .multilevel import _white_nugget
+    from .noise import resolve_sigma
+    from .passing import select_channels, split_plan
+    from .stability import channel_labels
+
+    u = np.asarray(u)
+    plan, extra = joint
+    if u.ndim != 2 or u.shape[1] < 2 or not _content_tried(plan, extra, rule):
+        return joint
+    level, evidence = _white_nugget(u, resolve_sigma(u, sigma, search=True))
+    if _noise_per_level(u, level, evidence)[0] is not None:
+        return joint  # coloured noise: the white SURE would rank the plans wrongly
+    sigmas = _content_levels(level)
+    if not all(np.all(np.isfinite(x)) and np.all(x > 0) for x in sigmas.values()):
+        return joint
+    names = channel_labels(u.shape[1], labels)
+    parts = [plan_one(select_channels(u, [c]), sigma, [names[c]]) for c in range(u.shape[1])]
+    if not all(_content_tried(p, e, rule) for p, e in parts):
+        return joint
+    apart = split_plan([p for p, _ in parts])
+    with np.errstate(all="ignore"):
+        tests = content_test(plan, apart, u, list(sigmas.values()))
+    test = {
+        key: {"change_per_sample": change, "standard_error": se}
+        for key, (change, se) in zip(sigmas, tests, strict=True)
+    }
+    if not _splits(test):
+        return joint
+    z = {key: -t["change_per_sample"] / t["standard_error"] for key, t in test.items()}
+    why = (
+        f"SURE lower apart by {z['level']:.3g} standard errors at one noise level, "
+        f"{-test['level']['change_per_sample']:.4g} per sample below the joint plan's; "
+        f"{min(z.values()):.3g} at least over the level's interval, more than "
+        f"{CONTENT_SIGNIFICANCE:g} needed"
+    )
+    cached = iter(parts)
+    out, extra = plan_apart(lambda x, s, n: next(cached), u, labels, [sigma] * len(parts), why, {})
+    extra["channels_apart_sure"] = test
+    return out, extra
+
+
+def _content_levels(level) -> dict:
+    """The noise levels (one per channel each) the content test scores the plans at: the
+    level, the low end of its interval, and every channel at the largest channel's level
+    (channels of one level: their estimates may differ by up to :data:`SPLIT_FACTOR`)."""
+    sigma = np.asarray(level.sigma, dtype=float).ravel()
+    low = np.asarray(level.at_low().sigma, dtype=float).ravel()
+    return {"level": sigma, "low_end": low, "common": np.full_like(sigma, np.max(sigma))}
+
+
+def content_splits(test: dict, z: float = CONTENT_SIGNIFICANCE) -> bool:
+    """Whether the content test ``test`` (the ``channels_apart_sure`` entry of
+    :func:`apart_by_content`: per level scored, SURE apart minus together and its standard
+    error) plans the channels apart at significance ``z``: SURE apart below together by
+    more than ``z`` standard errors at every level scored."""
+    return all(t["change_per_sample"] < -z * t["standard_error"] for t in test.values())
+
+
+def _splits(test: dict) -> bool:
+    """:func:`content_splits` at :data:`CONTENT_SIGNIFICANCE` (looked up at the call)."""
+    return content_splits(test, CONTENT_SIGNIFICANCE)
