@@ -75,14 +75,31 @@ def as_signal(u: npt.ArrayLike) -> np.ndarray:
     except SignalError:  # a None, named
         raise
     except (TypeError, ValueError):
-        raise SignalError(
-            "the signal must be numbers: an array or a list of shape (n,) or (n, channels)"
-        ) from None
+        raise SignalError(_not_numbers(u)) from None
     except OverflowError:  # a Python int beyond float64 (10**400): a sample not finite
         raise SignalError(_beyond_float64(a)) from None
     refuse_complex(a)  # not cast: that drops the imaginary part with a mere warning
     check_signal(a)  # the command line's rule, choose_denoiser's check
     return a
+
+
+def _not_numbers(u) -> str:
+    """Why ``u`` is no signal: a table's (a pandas DataFrame's ``dtypes``) first column
+    that is not numbers (dates, text), with the columns that are; else in general."""
+    dtypes = getattr(u, "dtypes", None)
+    if hasattr(dtypes, "items"):
+        kinds = [(name, dtype, getattr(dtype, "kind", "O")) for name, dtype in dtypes.items()]
+        numbers = [name for name, _, kind in kinds if kind in "biuf"]
+        for name, dtype, kind in kinds:
+            if kind not in "biuf":
+                pick = f"; pass the columns of numbers, [{', '.join(map(repr, numbers))}]"
+                return f"the signal: column {name!r} is {dtype}, not numbers" + (
+                    pick if numbers else ""
+                )
+    return _NOT_NUMBERS
+
+
+_NOT_NUMBERS = "the signal must be numbers: an array or a list of shape (n,) or (n, channels)"
 
 
 def _refuse_none(a: np.ndarray) -> None:
@@ -236,7 +253,12 @@ def _plan_and_run(
     )
     _refuse_masked(u)
     given, back = _samples_in_rows(u, channel_axis)
-    u = as_signal(given)
+    try:
+        u = as_signal(given)
+    except SignalError as exc:  # a table's columns, named where its array lost them
+        if given is u or str(exc) != _NOT_NUMBERS:
+            raise
+        raise SignalError(_not_numbers(u)) from None
     if not (isinstance(nonlinearity, (str, Nonlinearity)) or callable(nonlinearity)):
         variable = "s" if form == "shrinkage" else "r"
         raise ParameterError(

@@ -40,10 +40,9 @@ multilevel choice 1.2 dB below the input), so the coloured ranking stands
   (:func:`resdenoise.noise_colour.quiet_power_law`; where a roughness check set the
   level, also those of windows of 64 samples over levels 1-4, the pauses between an
   ECG's beats: :func:`resdenoise.noise_colour.paused_power_law`, and the level
-  without the check is kept), or, where the signal is
-  tonal and never pauses (music), the spectral floor between its peaks does
-  (:func:`resdenoise.noise_colour.tonal_power_law`); the report names the
-  evidence; else
+  without the check is kept), or, where the signal is tonal and never pauses (music),
+  the spectral floor between its peaks does
+  (:func:`resdenoise.noise_colour.tonal_power_law`); the report names the evidence; else
 * only where the white SURE also expects a significant gain of its first
   choice; else the white ranking stands.
 
@@ -106,6 +105,11 @@ level included, runs on the others alone, as on a file of those columns:
 :func:`pass_untrusted`, :mod:`resdenoise.passing`; where every channel fails them, the
 input is kept)
 
+* the noise read as coloured takes over half of the series' detail energy over 5 scales
+  or more (a 1/f-like series: weather, a random walk), or the output's SURE is so far
+  below zero that the level is over-read, with no low end to ask: :mod:`resdenoise.gains`, which
+  also makes ``expected_gain_db`` the deciding test's (before, the candidate's own:
+  a year of temperatures chose a plan of -2.15 dB beside a SURE change of -16 SE);
 * the best candidate's SURE gain over doing nothing is within
   :data:`SIGNIFICANCE` standard errors (:func:`gain_test`): the minimum of
   many noisy risk estimates is optimistic (measured with the true sigma:
@@ -234,6 +238,22 @@ import numpy as np
 
 from .bounded import within
 from .errors import check_signal
+from .gains import (  # (moved there; importable from here as before)
+    LITTLE_GAIN,
+    OUTPUT_ENTRIES,  # noqa: F401
+    SIGNIFICANCE,
+    _frame_identity,
+    _no_gain,
+    _over_read,
+    _sure_change,
+    coloured_not_identified,
+    expected_gain_db,
+    kept_input,
+    little_gain,
+    over_read,
+    white_identity,
+)
+from .orientation import orienting
 from .scaling import scaled_search, times_power_of_two
 from .stopping import steady
 from .untrusted import (  # (moved there; importable from here as before)
@@ -261,9 +281,6 @@ __all__ = [
 NOTHING = "none (the input)"
 #: The choice's label when the search runs no blocks and the impulse pre-stage ran.
 PRESTAGE_ONLY = "the impulse pre-stage only (no blocks)"
-#: The best candidate must lower SURE by this many standard errors to be used.
-SIGNIFICANCE = 2.0
-
 #: (label, command, form, name)
 CANDIDATES = (
     ("diffuse perona-malik", "diffuse", "diffusivity", "perona-malik"),
@@ -493,18 +510,29 @@ def do_no_harm(
         tested = gain_test(plan, f, level, per_level=per_level, sums=sums)
     gain, se = tested
     extra = {**_sure_change("sure_change_per_sample", gain), "gain_standard_error": se}
+    identity = white_identity(level.sigma) if per_level is None else _frame_identity(per_level, f)
+    extra["expected_gain_db"] = expected_gain_db(identity, gain)  # the decision's, same sign
     if not _significant((gain, se)):
         reason = _no_gain(name, gain, se, shift)
         return as_identity(plan, refused=True), reason, _nothing_done(reason), extra
     low = level.at_low()
     if per_level is not None or low is level or np.array_equal(low.sigma, level.sigma):
+        if over_read(identity, gain, se) and level.estimator != "given":  # no low end
+            reason = _over_read(name, identity + gain, se, shift)
+            return as_identity(plan, refused=True), reason, _nothing_done(reason, _GIVE), extra
         return plan, None, None, extra
     lo_gain, lo_se = gain_test(plan, f, low, sums=sums)
     extra["noise_low_end"] = [float(x) for x in low.sigma]
     extra.update(_sure_change("sure_change_at_low_end", lo_gain))
     extra["gain_at_low_end_standard_error"] = lo_se
+    low_identity = white_identity(low.sigma)  # SURE of doing nothing at the low end
+    extra["expected_gain_db_at_low_end"] = expected_gain_db(low_identity, lo_gain)
     if _significant((lo_gain, lo_se)):
-        return plan, None, None, extra
+        if not over_read(low_identity, lo_gain, lo_se):
+            return plan, None, None, extra
+        # significant, but SURE at the low end is below 0
+        why = _over_read(name, low_identity + lo_gain, lo_se, shift, " at the low end")
+        return as_identity(plan, refused=True), why, _nothing_done(why, _GIVE), extra
     why = (
         f"at the noise level's low end ({_levels(low.sigma, shift)}, against "
         f"{_levels(level.sigma, shift)}) " + _no_gain(name, lo_gain, lo_se, shift)
@@ -516,8 +544,10 @@ def do_no_harm(
             b_gain, b_se = gain_test(backed, f, low)
             extra.update(_sure_change("backed_off_sure_change", b_gain))
             extra["backed_off_gain_standard_error"] = b_se
-            if _significant((b_gain, b_se)):
-                return backed, None, None, {**details, **extra, "backed_off_to": backed_name}
+            b_db = expected_gain_db(low_identity, b_gain)
+            if _significant((b_gain, b_se)) and not over_read(low_identity, b_gain, b_se):
+                said = {"expected_gain_db": b_db, "backed_off_to": backed_name}  # at the low end
+                return backed, None, None, {**details, **extra, **said}
     return as_identity(plan, refused=True), why, _nothing_done(why), extra
 
 
@@ -558,35 +588,6 @@ def with_prestage(plan, extra: dict, stage, f, shift: int = 0):
     return plan, extra
 
 
-def _sure_change(key: str, change: float) -> dict:
-    """A SURE change per sample (output's minus input's: negative where the run helps)
-    under its name, and under the old name whose "gain" read the other way round, kept
-    until the report's next ``schema_version`` (:data:`resdenoise.report.RENAMED`)."""
-    from .report import RENAMED
-
-    old = next(o for o, new in RENAMED.items() if new == key)
-    return {key: change, old: change}
-
-
-#: The report entries of a search's choice that describe its output (:func:`kept_input`).
-OUTPUT_ENTRIES = ("expected_gain_db", "stopping_criterion")
-
-
-def kept_input(extra: dict, identity: float | None = None) -> dict:
-    """The report entries ``extra`` of a search whose choice :func:`do_no_harm` refused:
-    those of :data:`OUTPUT_ENTRIES` made the output's, which is the input (the expected
-    gain 0 dB, as :attr:`resdenoise.autoparams.AutoChoice.expected_gain_db` says of zero
-    blocks; the stopping criterion that of zero blocks, ``identity``, None where not
-    known), the refused choice's kept as ``rejected_expected_gain_db`` and
-    ``rejected_stopping_criterion``."""
-    out = dict(extra)
-    for key, value in zip(OUTPUT_ENTRIES, (0.0, identity), strict=True):
-        if key in out:
-            out[f"rejected_{key}"] = out[key]
-            out[key] = value
-    return out
-
-
 #: What a rise of the box estimates of levels 2 and 3 that is not one power law says
 #: (white noise on a gait trace or a sine with a step rises so by the signal's own coarse
 #: content, and was called coloured noise).
@@ -594,19 +595,6 @@ _ROUGH_OR_COLOURED = (
     "levels 2 and 3 rise, not as one power law: coloured noise or the signal's own "
     "coarse content; the white SURE confirms the gain"
 )
-
-
-def _no_gain(name: str, gain: float, se: float, shift: int = 0) -> str:
-    """Why ``name``'s change of SURE per sample, ``gain`` (negative: lower), with standard
-    error ``se``, is no gain: too small a fall, or a rise (both of the signal divided by
-    ``2**shift``, said of the signal)."""
-    gain, se = times_power_of_two(gain, 2 * shift), times_power_of_two(se, 2 * shift)
-    if gain < 0:
-        return (
-            f"{name} lowers SURE by {-gain:.6g} per sample, not more than "
-            f"{SIGNIFICANCE:g} standard errors of {se:.6g} each ({SIGNIFICANCE * se:.6g})"
-        )
-    return f"{name} raises SURE by {gain:.6g} per sample (standard error {se:.6g})"
 
 
 def choice_phase(label: str, low: bool = False) -> str:
@@ -731,7 +719,9 @@ def _blocks(plan):
     return (replace(plan, prestage=None) if plan.prestage is not None else plan).run
 
 
-def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None, progress=None, bounds=None):
+@orienting  # every probe of every candidate lies as on f, the signal given
+def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None, progress=None,
+                    bounds=None, known=None):  # fmt: skip
     """``(plan, extra)``: the candidate with the smallest SURE (see the module docstring).
 
     ``sigma``: the noise level when known.  ``extra['automatic_choice']``
@@ -745,7 +735,8 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None, progress=
     naming the one searched (:func:`choice_phase`).  ``bounds``: ``(lo, hi)``, the range
     the output must stay in (a file's sample type: integer PCM holds -1 up to just below
     1): a choice whose output leaves it is left out and the best of the other candidates
-    taken (:func:`resdenoise.bounded.within`), said in a warning; never clipped.
+    taken (:func:`resdenoise.bounded.within`), said in a warning; never clipped.  ``known``:
+    the search's level of ``f`` estimated already (:func:`resdenoise.split.levels_apart`).
 
     Samples whose squares would over- or underflow are searched divided by a power of
     two, the plan and every number of the report multiplied back
@@ -760,31 +751,33 @@ def choose_denoiser(f, sigma=None, candidates=CANDIDATES, labels=None, progress=
     """
     f = np.asarray(f, dtype=float)
     check_signal(f)  # diffuse(f, "auto")'s SignalError: never a choice from NaN SURE
-    search = partial(_chosen, f, sigma=sigma, labels=labels, progress=progress)
+    search = partial(_chosen, f, sigma=sigma, labels=labels, progress=progress, known=known)
     plan, extra = search(candidates=candidates)
     if bounds is None:
         return plan, extra
     return within(f, plan, extra, bounds, search, candidates)
 
 
-def _chosen(f, candidates, labels, shift: int = 0, sigma=None, progress=None):
+def _chosen(f, candidates, labels, shift: int = 0, sigma=None, progress=None, known=None):
     """:func:`choose_denoiser` of ``f``, the signal divided by ``2**shift`` (as the
     reasons say their numbers), divided further where its squares would over- or
     underflow."""
     search = partial(_choose, candidates=candidates, labels=labels, progress=progress)
-    return scaled_search(search, f, shift, sigma=sigma)
+    return scaled_search(search, f, shift, known=known, sigma=sigma)
 
 
-def _choose(f, candidates, labels, shift: int, sigma, progress=None):
+def _choose(f, candidates, labels, shift: int, sigma, progress=None, known=None):
     """:func:`choose_denoiser` of the samples as they are (the signal divided by
-    ``2**shift``)."""
+    ``2**shift``; ``known``: their search level, estimated already, or None)."""
+    from .filters import as_identity
     from .haar_frame import frame_identity_sure
     from .impulses import hampel_stage
     from .multilevel import _white_nugget
     from .noise import resolve_sigma
 
     # the level, and its colour evidence, once for every candidate ...
-    level, evidence = _white_nugget(f, resolve_sigma(f, sigma, search=True))
+    level = resolve_sigma(f, sigma, search=True) if known is None else known
+    level, evidence = _white_nugget(f, level)
     stage = hampel_stage(f, level.sigma)
     g = f
     if stage.active:  # ... of the signal the candidates see
@@ -800,6 +793,11 @@ def _choose(f, candidates, labels, shift: int, sigma, progress=None):
         single = [c for c in candidates if c[0] != RESIDUAL and not c[0].endswith("scales")]
         cap, candidates = 1, tuple(single[:1]) or candidates
     per_level, rule, evidence = _noise_per_level(g, level, evidence)
+    unidentified = coloured_not_identified(g, per_level)  # gains.py: the input, no search
+    if unidentified is not None:
+        single = [c for c in candidates if c[0] != RESIDUAL and not c[0].endswith("scales")]
+        cap, candidates, per_level = 1, tuple(single[:1]) or candidates, None
+        rule += "; " + unidentified
     gate: dict = {}
     if per_level is not None and evidence[0] and any(c[0] == RESIDUAL for c in candidates):
         # the residual's noise per level is white noise's through I - L_m: not ranked
@@ -857,19 +855,24 @@ def _choose(f, candidates, labels, shift: int, sigma, progress=None):
         first = _fresh_first(ranked, g, low)[0][0]
         return first[2], first[1], first[3]
 
-    plan, refused, note, tested = do_no_harm(
-        plan,
-        g,
-        level,
-        per_level,
-        tests.get(label),
-        f"the best candidate ({label})",
-        at_low,
-        labels=labels,
-        distrusted=distrusted,
-        shift=shift,
-    )
+    if unidentified is not None and _level_not_trusted(g, level, labels, distrusted) is None:
+        plan, refused = as_identity(plan, refused=True), unidentified
+        note, tested = _nothing_done(unidentified, _GIVE), {}
+    else:
+        plan, refused, note, tested = do_no_harm(
+            plan,
+            g,
+            level,
+            per_level,
+            tests.get(label),
+            f"the best candidate ({label})",
+            at_low,
+            labels=labels,
+            distrusted=distrusted,
+            shift=shift,
+        )
     extra = {**extra, **tested}
+    notes = [n for n in notes if not n.startswith(LITTLE_GAIN)] + little_gain(tested)
     if refused is not None:
         label, reason, notes, extra = NOTHING, refused, [note], kept_input(extra)
     elif "backed_off_to" in tested:  # the candidate chosen at the low end, its own details

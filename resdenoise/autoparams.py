@@ -16,7 +16,8 @@ Rules
     ``SURE(u) = |f - u|^2/N - sigma^2 + 2 sigma^2 div(u)/N``.  The divergence
     of the filter is the Monte-Carlo estimate of Ramani, Blu and Unser (2008):
     ``div ~ b . (u(f + eps b) - u(f)) / eps`` with one seeded Gaussian probe
-    ``b``, computed by running the probe as extra channels in the same engine
+    ``b`` (laid on the channels as on the signal given, :mod:`resdenoise.orientation`:
+    ``-f`` gets ``-b``), computed by running the probe as extra channels in the same engine
     call.  The step is ``eps = sigma/2``, not infinitesimal: for the
     nonconvex families (Perona-Malik, garrote, hard) at small lambda the
     filter is nearly discontinuous and an infinitesimal step misses the jumps
@@ -87,6 +88,7 @@ from . import stability
 from .errors import ParameterError, check_blocks
 from .noise import resolve_sigma
 from .nonlinearities import Nonlinearity, get_nonlinearity
+from .orientation import orienting, probe_orientation
 from .pairs import helping, in_parallel
 from .report import level_name
 from .search_windows import (  # noqa: F401 (the windows' names, re-exported)
@@ -269,6 +271,7 @@ def _report(progress, phase: str, calls: list | None, stop, k: int, end: int) ->
     calls.append((phase, k, end))
 
 
+@orienting  # every probe of the search lies as on f, the signal given
 @helping  # the pairs below on a second thread, ended with the search
 def choose_parameters(
     f: np.ndarray,
@@ -365,11 +368,13 @@ def choose_parameters(
         s2 = s2.reshape(s2.shape[0], -1)
         sigma = resolve_sigma(s2, sigma).sigma
         shift = None if windows is None else float32_shift(s2, probe_eps(sigma))
+        # the probe as on the signal given; on windows, each window's channels as its own
+        laid = None if windows is None else probe_orientation(f2).tiled(len(starts))
         if shift is None:
-            probe = sure_stack(s2, sigma)
+            probe = sure_stack(s2, sigma, orientation=laid)
         else:  # the windows about zero, in float32 (the same probe b)
             searched = s2 - shift
-            b, eps, stack = sure_stack(searched, sigma)
+            b, eps, stack = sure_stack(searched, sigma, orientation=laid)
             probe = (b, eps, stack.astype(np.float32))
 
     def view(reach: float):

@@ -220,8 +220,8 @@ def _sampled_on(nl: Nonlinearity, floor: float | None) -> tuple[FunctionProperti
     r, d = _stretched_grid(*_grid_key(nl.lam, nl.reach, floor))
     growing = False
     with np.errstate(all="ignore"):
-        phi = np.asarray(nl.phi(r), dtype=float)  # the one evaluation on the grid
-        g = psi_g_near_zero(nl, r, nl.g_from_phi(r, phi))  # a Python Psi's g(0), not its rounding
+        phi, g = nl.phi_and_g(r)  # the one evaluation on the grid (of g where g is given)
+        g = psi_g_near_zero(nl, r, g)  # a Python Psi's g(0), not its rounding
     finite = np.isfinite(g)
     if not finite.all():
         g_min, g_max = -math.inf, math.inf

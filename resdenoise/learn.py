@@ -88,6 +88,7 @@ from .learn_model import (  # noqa: F401 - re-exported: learn's names, as before
 from .network import format_network, parse_network
 from .network_stop import stopped_network
 from .noise import resolve_sigma
+from .orientation import Orientation
 from .scaling import refuse_unscaled_signals
 from .stopping import steady
 from .sure import sure_stack
@@ -402,7 +403,10 @@ def _sure(fs, sigma, seed: int, total: int, lambdas) -> Objective:
     if len(sigma) != len(fs):
         raise ParameterError(f"give one sigma per signal ({len(fs)}), got {len(sigma)}")
     sigmas = [resolve_sigma(f, s).sigma for s, f in zip(sigma, fs, strict=True)]
-    made = [sure_stack(f, s, seed + i) for i, (f, s) in enumerate(zip(fs, sigmas, strict=True))]
+    made = [  # each signal's probe as on itself (resdenoise.orientation)
+        sure_stack(f, s, seed + i, Orientation.of(f))
+        for i, (f, s) in enumerate(zip(fs, sigmas, strict=True))
+    ]
     probes = [(b, eps) for b, eps, _ in made]
     stacks = tuple(stack for _, _, stack in made)
 

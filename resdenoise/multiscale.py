@@ -63,6 +63,7 @@ from .multilevel import (
 )
 from .noise_colour import check_scales, scales_note, warn_scales
 from .nonlinearities import SQRT2, get_nonlinearity
+from .orientation import orienting
 from .report import level_name
 from .scaling import measuring_shift, scaled_search, scaled_values, times_power_of_two
 from .search_windows import WINDOW_CORE, _halo, sample_windows
@@ -468,6 +469,7 @@ def _scale_windows_state(state, f2, sig, stride: int, windows, probe=None):
     return laid(state), risk, said
 
 
+@orienting  # every probe of the searches lies as on u, the signal given
 def plan_scales(
     u,
     name,

@@ -65,7 +65,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import math
 import os
 import re
@@ -82,9 +81,9 @@ from .engine import run_blocks_unchecked, run_strided_unchecked
 from .errors import ParameterError, ResdenoiseError, is_positive
 from .expr import expression_nonlinearity, parse_expression
 from .filters import Plan, auto_lambda, scaled_nonlinearity, with_reach
+from .network_text import BLOCK_KEYS, NAME_KEYS, NETWORK_VERSIONS, format_network
 from .nonlinearities import (
     FORM_SPELLINGS,
-    FORMS,
     PARAMETRISED_FAMILIES,
     SQRT2,
     Nonlinearity,
@@ -109,19 +108,6 @@ __all__ = [
     "parse_network",
 ]
 
-#: Keys naming a block's nonlinearity: one per block.
-NAME_KEYS: Final = FORMS + tuple(f"{form}-expr" for form in FORMS)
-#: Other keys of a block.
-BLOCK_KEYS: Final = (
-    "lambda",
-    "threshold",
-    "lambda-scale",
-    "tau",
-    "repeat",
-    "scale",
-    "label",
-    "coefficients",
-)
 #: Keys at the top of the file.
 TOP_KEYS: Final = (
     "block",
@@ -132,11 +118,6 @@ TOP_KEYS: Final = (
     "lambda-factors",
     "version",
 )
-#: The network format: 2 reads a shrinkage block's ``threshold`` as the Haar threshold
-#: (``lambda = sqrt2 threshold / h``, what ``shrink --threshold`` means); 1 (files without
-#: ``version``) read it as ``lambda = sqrt2 threshold`` (the Haar threshold times h), so a
-#: file of version 1 with a threshold and ``h != 1`` is refused as ambiguous.
-NETWORK_VERSIONS: Final = (1, 2)
 #: Values of ``stop``: how the depth is chosen per signal (:mod:`resdenoise.network_stop`).
 STOP_RULES: Final = ("sure",)
 #: The most ``lambda-factors`` (each is one search of the depth).
@@ -554,61 +535,6 @@ def _coefficients(table: dict, name: str, form: str, at: Callable) -> tuple[floa
     return tuple(float(c) for c in table["coefficients"])
 
 
-def _toml_value(value) -> str:
-    if isinstance(value, str):
-        return json.dumps(value)  # a TOML basic string: JSON's escapes are TOML's
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"cannot write {value!r} to a network file")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"cannot write {value!r} to a network file")
-    return repr(value)  # float repr reads back as the same float
-
-
-def format_network(
-    blocks,
-    h: float | None = None,
-    description: str = "",
-    comment: str = "",
-    stop: str | None = None,
-    max_blocks: int | None = None,
-    lambda_factors=None,
-) -> str:
-    """The TOML text of a network: ``blocks`` a sequence of dicts of block keys;
-    ``stop``, ``max_blocks`` and ``lambda_factors`` the top-level ``stop``,
-    ``max-blocks`` and ``lambda-factors``.
-
-    Floats are written so that they read back bit for bit (``repr``), so
-    :func:`parse_network` of the text binds the very same activations.  A text
-    where a block gives a ``threshold`` says ``version = 2`` (:data:`NETWORK_VERSIONS`):
-    it reads back as written, the Haar threshold of ``shrink --threshold`` at any ``h``
-    (a file without it is refused as ambiguous for ``h != 1``).
-    ``comment`` lines go first, each after ``# ``.
-    """
-    blocks = list(blocks)
-    lines = [f"# {line}" for line in comment.splitlines()]
-    if any("threshold" in block for block in blocks):
-        lines.append(f"version = {NETWORK_VERSIONS[-1]}")  # threshold: shrink's meaning
-    if description:
-        lines.append(f"description = {_toml_value(description)}")
-    if h is not None:
-        lines.append(f"h = {_toml_value(float(h))}")
-    if stop is not None:
-        lines.append(f"stop = {_toml_value(stop)}")
-    if max_blocks is not None:
-        lines.append(f"max-blocks = {_toml_value(int(max_blocks))}")
-    if lambda_factors is not None:
-        lines.append(f"lambda-factors = {_toml_value([float(a) for a in lambda_factors])}")
-    for block in blocks:
-        lines += ["", "[[block]]"]
-        for key, value in block.items():
-            if key not in NAME_KEYS + BLOCK_KEYS:
-                raise ValueError(f"unknown block key {key!r}")
-            lines.append(f"{key} = {_toml_value(value)}")
-    return "\n".join(lines) + "\n"
-
-
 # --------------------------------------------------------------------------
 # Bound network: a Plan for the one engine
 # --------------------------------------------------------------------------
@@ -662,7 +588,12 @@ class NetworkPlan(Plan):
         return tuple((nl, tau) for _, nl, tau in self.groups)
 
     def group_verdicts(self) -> list[stability.StabilityVerdict]:
-        return [stability.check_tau(nl, tau, self.h) for _, nl, tau in self.groups]
+        """Each group's verdict; a strided group's sign and total-variation guarantee is
+        per subsequence (``whole_signal`` false), as the network's own says."""
+        return [
+            dataclasses.replace(stability.check_tau(nl, tau, self.h), whole_signal=spec.scale == 1)
+            for spec, nl, tau in self.groups
+        ]
 
     def verdict(self) -> NetworkVerdict:
         verdicts = self.group_verdicts()
@@ -812,6 +743,8 @@ def build_network(
     tau: float | None = None,
     h: float = 1.0,
     lam_factor: float = 1.0,
+    sigma=None,
+    shift: int = 0,
 ) -> NetworkPlan:
     """Bind every block of ``spec``: lambda, tau, and the nonlinearity.
 
@@ -828,6 +761,10 @@ def build_network(
         missing tau is the group's sign-stable bound ``h^2/(4 g_max)``.
     h : float
         Grid size, unless the file sets ``h``.
+    shift : int
+        ``u`` is the signal divided by ``2**shift`` (its squares in range): the lambdas
+        given (the file's, ``lam``, a threshold's) are divided by it too; the automatic
+        one is ``u``'s.
     lam_factor : float
         Every block's lambda times this (the ``lambda-factors`` a ``stop``
         chooses from).
@@ -846,24 +783,43 @@ def build_network(
     for b in spec.blocks:
         value = b.lam if b.lam is not None else None if b.lam_auto else lam
         if b.threshold is not None:
-            value = _threshold_lambda(spec, b, h)
+            value = times_power_of_two(_threshold_lambda(spec, b, h), -shift)
         elif value is None or b.lam_scale is not None:
             if u is None:
                 raise NetworkError(
                     f"{spec.source}: {b.where}: lambda is auto and no signal is given"
                 )
             if auto is None:
-                auto = auto_lambda(u, h)[0]
+                auto = auto_lambda(u, h, sigma)[0]  # sigma: the level given, else estimated
             value = auto if b.lam_scale is None else auto * b.lam_scale
-        value = value * lam_factor if lam_factor != 1.0 else value
+            if not math.isfinite(value) and b.lam_scale is not None:  # named, not "lam"
+                raise NetworkError(
+                    f"{spec.source}: {b.at('lambda-scale')}: lambda-scale {b.lam_scale:g} x "
+                    f"the automatic lambda {auto:.4g} is beyond float64: give a smaller one"
+                )
+        elif shift:  # a lambda given, in the signal's units; u is it divided by 2**shift
+            value = times_power_of_two(value, -shift)
+        if lam_factor != 1.0:
+            scaled = value * lam_factor
+            if not math.isfinite(scaled) or scaled == 0.0:
+                raise NetworkError(
+                    f"{spec.source}: lambda-factors {lam_factor:g} x the lambda {value:.4g} of "
+                    f"{b.where} is {scaled:g}, outside float64: give factors nearer 1"
+                )
+            value = scaled
         key = (b.expr, b.name, b.form, value, b.coefficients)
         if key not in built:
-            if b.expr is not None:
-                built[key] = with_reach(expression_nonlinearity(b.expr, b.form, value), u, h)
-            elif b.coefficients is not None:
-                built[key] = get_parametrised(b.name, b.coefficients, b.form, value)
-            else:
-                built[key] = get_nonlinearity(b.name, b.form, value)
+            try:
+                if b.expr is not None:
+                    built[key] = with_reach(expression_nonlinearity(b.expr, b.form, value), u, h)
+                elif b.coefficients is not None:
+                    built[key] = get_parametrised(b.name, b.coefficients, b.form, value)
+                else:
+                    built[key] = get_nonlinearity(b.name, b.form, value)
+            except ParameterError as exc:  # the file, block and line named, as its others
+                if str(exc).startswith(f"{spec.source}: "):
+                    raise
+                raise NetworkError(f"{spec.source}: {b.at(b.function_key)}: {exc}") from None
         nl = built[key]
         step = b.tau if b.tau is not None else tau
         if step is None:

@@ -40,7 +40,8 @@ from .errors import check_blocks
 from .filters import as_identity
 from .network import NetworkPlan, build_network
 from .noise import resolve_sigma
-from .scaling import scaled_search, scaled_values, times_power_of_two
+from .orientation import orienting
+from .scaling import level_shift, scaled_search, scaled_values, times_power_of_two
 from .stopping import search_phase
 from .sure import PROBE_SEED, SureParts, chunk_bounds, sure_probe
 
@@ -160,6 +161,7 @@ def cut_network(plan: NetworkPlan, blocks: int) -> NetworkPlan:
     return dataclasses.replace(plan, groups=tuple(groups), steps=blocks)
 
 
+@orienting(by="u")  # the probes lie as on u, the signal given
 def choose_depth(
     plan: NetworkPlan,
     u,
@@ -281,6 +283,9 @@ def stopped_plan(
             best = (score, factor, candidate, choice)
     _, factor, chosen, choice = best
     extra = choice.as_dict()
+    if sigma is not None:  # the level given: the one searched with (the report's is estimated)
+        extra["noise_sigma"] = [float(s) for s in np.atleast_1d(level.sigma)]
+        extra["noise_estimator"] = level.estimator
     if len(variants) > 1:
         extra["lambda_factor"] = factor
         extra["lambda_factors"] = [a for a, _ in variants]
@@ -296,7 +301,7 @@ def stopped_plan(
     return cut_network(chosen, choice.blocks), extra
 
 
-def stopped_network(spec, u, lam=None, tau=None, h: float = 1.0, progress=None):
+def stopped_network(spec, u, lam=None, tau=None, h: float = 1.0, progress=None, sigma=None):
     """A network file with ``stop`` bound to ``u`` at its chosen depth (and lambda
     factor): ``(plan, the report's entries)``, as ``resnet --network`` runs it
     (``lam``, ``tau``, ``h``: :func:`resdenoise.network.build_network`'s defaults;
@@ -304,20 +309,83 @@ def stopped_network(spec, u, lam=None, tau=None, h: float = 1.0, progress=None):
     Samples whose squares would over- or underflow (of a network of registry
     activations): the search of the samples divided by a power of two, every lambda
     with them, by :func:`resdenoise.scaling.scaled_search`; the plan runs there and
-    its output is multiplied back, the choice at ``u`` the one at ``u / 2**k``."""
-    plan = build_network(spec, u, lam=lam, tau=tau, h=h)
+    its output is multiplied back, the choice at ``u`` the one at ``u / 2**k``.
+    ``sigma``: the noise level given (the search's and the automatic lambda's; default
+    the automatic search's estimate)."""
+    if all(b.expr is None for b in spec.blocks) and level_shift(u):
+        # registry activations (exact in scale), samples whose automatic lambda may be
+        # beyond float64's normal numbers: the network bound to u / 2**k, searched there
+
+        def search(v, shift, sigma=None):
+            return _stopped_at(spec, v, lam, tau, h, progress, sigma, shift)
+
+        levels = {} if sigma is None else {"sigma": sigma}
+        return scaled_search(search, u, squares=False, **levels)
+    return _stopped_at(spec, u, lam, tau, h, progress, sigma, 0)
+
+
+def _stopped_at(spec, u, lam, tau, h, progress, sigma, shift: int):
+    """:func:`stopped_network` of ``u``, the signal divided by ``2**shift`` (the network
+    bound to it: :func:`resdenoise.network.build_network`'s ``shift``)."""
+    kw = {"lam": lam, "tau": tau, "h": h, "sigma": sigma, "shift": shift}
+    plan = build_network(spec, u, **kw)
     variants = [
-        (a, plan if a == 1.0 else build_network(spec, u, lam=lam, tau=tau, h=h, lam_factor=a))
+        (a, plan if a == 1.0 else build_network(spec, u, lam_factor=a, **kw))
         for a in spec.lambda_factors
     ]
-    if not all(p.scalable for _, p in variants):  # a formula's activation: as it is
-        return stopped_plan(plan, u, spec.max_blocks, variants=variants, progress=progress)
+    variants, note = _stable_variants(spec, variants)
+    if shift:  # bound where it is searched
+        got = stopped_plan(plan, u, spec.max_blocks, sigma, variants, shift, progress)
+    else:
+        got = _stopped_network(spec, plan, u, sigma, variants, progress)
+    if note is None:
+        return got
+    return got[0], {**got[1], "warnings": [*got[1].get("warnings", []), note]}
 
-    def search(v, shift, lam):  # lam: every block's, refused out of all proportion to u
-        at = [(a, p.rescaled(-shift)) for a, p in variants]
+
+def _stable_variants(spec, variants):
+    """``(variants, note)``: the lambda factors whose network is L-infinity stable (a
+    formula's g_max may grow with lambda), the others left out of the search and said,
+    so that the verdict does not hang on the factor SURE prefers; all of them where none
+    is (the verdict refuses the one chosen, as without factors)."""
+    verdicts = [p.verdict() for _, p in variants]
+    kept = [v for v, verdict in zip(variants, verdicts, strict=True) if verdict.linf_stable]
+    if not kept or len(kept) == len(variants):
+        return variants, None
+    left = [(a, v) for (a, _), v in zip(variants, verdicts, strict=True) if not v.linf_stable]
+    return kept, (
+        f"{spec.source}: lambda-factors {', '.join(f'{a:g}' for a, _ in left)} left out of "
+        f"the search: the network is not stable there ({left[0][1].reason})"
+    )
+
+
+def _stopped_network(spec, plan, u, sigma, variants, progress):
+    """:func:`stopped_network`'s search of ``variants``."""
+    if not all(p.scalable for _, p in variants):  # a formula's activation: as it is
+        return stopped_plan(plan, u, spec.max_blocks, sigma, variants, progress=progress)
+
+    def search(v, shift, lam, sigma=None):  # lam: every block's, refused out of all
+        at = [(a, p.rescaled(-shift)) for a, p in variants]  # proportion to u
         # plan: only its steps (the default cap), which rescaled keeps
-        return stopped_plan(plan, v, spec.max_blocks, variants=at, shift=shift, progress=progress)
+        return stopped_plan(plan, v, spec.max_blocks, sigma, at, shift, progress)
 
     lams = np.array([nl.lam for _, p in variants for nl in p.nonlinearities()])
+    levels = {} if sigma is None else {"sigma": sigma}
     # SURE said in the signal's units by the choice itself (shift): not scaled again
-    return scaled_search(search, u, squares=False, lam=lams)
+    return scaled_search(search, u, squares=False, lam=lams, **levels)
+
+
+def strides_note(spec, u) -> str | None:
+    """The warning where a block's ``scale`` is not below the signal's length: each of
+    its subsequences is one sample, and it filters nothing (None where every one is)."""
+    from .filters import Summary
+
+    n = int(u.frames) if isinstance(u, Summary) else int(np.shape(u)[0])
+    over = [b for b in spec.blocks if b.scale >= n]
+    if not over:
+        return None
+    which = ", ".join(f"{b.where} (scale {b.scale})" for b in over)
+    return (
+        f"{spec.source}: {which} filters nothing on {n} samples: every subsequence of a "
+        "stride that long is one sample (a scale below the signal's length filters)"
+    )

@@ -400,13 +400,19 @@ class Nonlinearity:
             return np.asarray(self._g(r))
         return np.asarray(phi_to_g(self.phi, _scale(self.lam))(r))
 
-    def g_from_phi(self, r: np.ndarray, phi: np.ndarray) -> np.ndarray:
-        """:meth:`g` at the float64 array ``r`` where ``phi`` is :meth:`phi` there: a custom
-        g derived from Phi is ``phi / r`` (Phi not called again on all of r: the stability
-        sampling's one evaluation); a diffusivity given, or a family's, is its own."""
-        if self.entry is not None or self._g is not None:
-            return self.g(r)
-        return np.asarray(g_of_values(self.phi, r, np.asarray(phi, dtype=float), _scale(self.lam)))
+    def phi_and_g(self, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(Phi(r), g(r))`` at the float64 array ``r`` (float64 both), a custom function
+        called once on all of r (the stability sampling's one evaluation): a g derived
+        from Phi is ``Phi / r``; Phi of a diffusivity given is ``g r`` of its one sampling
+        (:func:`g_to_phi`'s numbers: 0 at r = 0); a family's are its own."""
+        if self.entry is None and self._g is not None:
+            g = self.g(r)  # (g(0) where the function has a hole there: its own rule)
+            with np.errstate(invalid="ignore", over="ignore"):
+                return np.where(r == 0.0, 0.0, g * r), g
+        phi = np.asarray(self.phi(r), dtype=float)
+        if self.entry is not None:
+            return phi, self.g(r)
+        return phi, np.asarray(g_of_values(self.phi, r, phi, _scale(self.lam)))
 
     def psi(self, r) -> np.ndarray:
         """Regulariser ``Psi(r)`` with ``Psi(0) = 0``: an ndarray of ``r``'s shape (as

@@ -219,14 +219,12 @@ class SplitPlan(Plan):
         return max(p.stopping_time for p in self.parts)
 
     def verdict(self):
-        """The first channel's verdict that is not sign stable (or not L-infinity
-        stable), else the first channel's: the run is as stable as its least stable plan."""
+        """The verdict of the least stable channel's plan
+        (:func:`resdenoise.stability.least_stable`): the run is as stable as it."""
+        from .stability import least_stable
+
         verdicts = [p.verdict() for p in self.parts]
-        for weak in ("linf_stable", "sign_stable"):
-            for v in verdicts:
-                if not getattr(v, weak):
-                    return v
-        return verdicts[0]
+        return verdicts[least_stable(verdicts)]
 
     def nonlinearities(self):
         return tuple(nl for p in self.parts for nl in p.nonlinearities())

@@ -467,7 +467,16 @@ def _why_streamed(path: str, chunk: int | None) -> tuple[tuple, tuple | None]:
     )
 
 
-def _check_reference(reference: str, shape: tuple, name: str, shape_in: tuple) -> None:
+def _check_reference(
+    reference: str, shape: tuple, name: str, shape_in: tuple, rates: tuple = (None, None)
+) -> None:
+    """Refuse a reference that is not the input's signal: another shape, or another
+    sample rate where both files have one (``rates``: the reference's, the input's)."""
+    from .io.signal import rate_mismatch
+
+    line = rate_mismatch(reference, rates[0], name, rates[1], "reference", "input")
+    if line is not None:
+        raise SignalError(line)
     if shape != shape_in:
         raise SignalError(
             f"{reference}: the reference has shape {shape} (samples, channels) "
@@ -501,7 +510,10 @@ class _Whole:
         self.clean = None
         if job.reference is not None:
             self.clean = read_signal(job.reference, None, job.read)
-            _check_reference(job.reference, self.clean.data.shape, sig.source, sig.data.shape)
+            rates = (self.clean.samplerate, sig.samplerate)
+            _check_reference(
+                job.reference, self.clean.data.shape, sig.source, sig.data.shape, rates
+            )
         self.subject = sig.data
         self.frames = sig.data.shape[0]
         stored32 = sig.subtype == "FLOAT"  # float32 values already: nothing to check
@@ -655,15 +667,16 @@ class _Streamed:
                 path, fmt, job.read, visit=visit, source=source, stored=True,
                 expect=self.run.expect, read_bytes=self.run.read_bytes,
             )  # fmt: skip
+            self.name, self.template = stream.source, stream.template
+            self.carried = stream.template.carried_names if stream.template.carried else []
+            self.ref = None
+            if job.reference is not None:
+                self.ref = open_signal_stream(job.reference, None, job.read)
+                rates = (self.ref.template.samplerate, stream.template.samplerate)
+                _check_reference(job.reference, self.ref.shape, stream.source, stream.shape, rates)
         except BaseException:  # the pass's thread ends with it (else waited for by start)
-            self.run.stop_checking()
+            self.run.stop_checking()  # (a refused reference too: its thread was left waiting)
             raise
-        self.name, self.template = stream.source, stream.template
-        self.carried = stream.template.carried_names if stream.template.carried else []
-        self.ref = None
-        if job.reference is not None:
-            self.ref = open_signal_stream(job.reference, None, job.read)
-            _check_reference(job.reference, self.ref.shape, stream.source, stream.shape)
         self.subject = self.run.start(stream)
         self.frames = stream.frames
         if self.dtype == "float32":
@@ -755,7 +768,8 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
             plan, extra = job.make_plan(source.subject, **named)
         except SignalValuesError as exc:  # the samples' fault: the file's name says whose
             raise exc.of(source.name) from None
-    notes = list(extra.pop("warnings", []))  # what the automatic search has to say
+    # what the reader (a time column not equally spaced) and the automatic search say
+    notes = [*source.template.notes, *extra.pop("warnings", [])]
     verdict = plan.verdict()
     held: list[str] = []  # a run not sign stable: said after the search's notes
     job.on_plan(plan, verdict, held.append)
@@ -789,6 +803,11 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
             return held
 
         report, quality, streaming = source.filter(plan, verdict, write)
+        if streamed and report is not None and plan.scale_checks is not None and plan.steps:
+            from .report import scales_unmeasured  # the per-subsequence checks need it whole
+
+            notes.append(scales_unmeasured(report, source.name))
+            emit_warning(notes[-1], job.on_warning)
         outputs: list = [writer]
         if not job.measure:  # no report (run_file returns None)
             report = None
@@ -814,6 +833,7 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
                 encoded=encoded,
                 input_info=_input_info(source.template, source.frames, source.full_scale),
                 output_info=writer.info(),
+                channel_columns=source.template.channel_columns,
                 quality=quality,
                 streaming=streaming,
                 warnings=notes,

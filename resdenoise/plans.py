@@ -22,7 +22,7 @@ from typing import ClassVar, Final
 
 from .errors import ParameterError, WholeSignalNeeded, check_count, check_positive, spell
 from .pairs import helping
-from .split import sigmas
+from .split import channel_levels_note, sigmas
 
 __all__ = [
     "AUTO",
@@ -108,35 +108,35 @@ class Planner:
         its channels in the do-no-harm reasons (:func:`resdenoise.automatic.do_no_harm`);
         ``bounds``: ``(lo, hi)``, the range the output must stay in (where ``scales`` is
         ``auto``: the scales are not chosen over one scale where their output leaves it)."""
+        from .orientation import oriented
         from .split import apart_by_content, levels_apart, plan_apart
 
         searched = self.auto or (self.settings.get("scales") is not None and self._scales_searched)
-        sigma, apart, passed = levels_apart(u, self.sigma, searched)
-        if apart is not None:  # each channel the plan of a run of its own (resdenoise.split)
-            _need_samples(u, *self.samples_needed())  # (a streamed file: refused as before)
 
-            def alone(x, sigma, labels):
-                return replace(self, sigma=sigma)(x, progress, labels, bounds)
+        def alone(x, sigma, labels):
+            return replace(self, sigma=sigma)(x, progress, labels, bounds)
 
-            return plan_apart(alone, u, labels, sigma, apart, passed)
-        planner = self if sigma is self.sigma else replace(self, sigma=sigma)
-        joint = planner._make(u, progress, labels, bounds)
-        if searched:  # one level: apart where SURE says so (resdenoise.split)
-
-            def alone(x, sigma, labels):
-                return replace(self, sigma=sigma)(x, progress, labels, bounds)
-
-            plan, extra = apart_by_content(alone, joint, u, labels, sigma, self.rule)
-            if plan is not joint[0]:
-                return plan, extra
-        plan, extra = joint
+        with oriented(u):  # every probe of the searches lies as on u, the signal given
+            sigma, apart, passed, known = levels_apart(u, self.sigma, searched)
+            if apart is not None:  # each channel the plan of a run of its own (split)
+                _need_samples(u, *self.samples_needed())  # (a streamed file: refused)
+                return plan_apart(alone, u, labels, sigma, apart, passed)
+            planner = self if sigma is self.sigma else replace(self, sigma=sigma)
+            joint = planner._make(u, progress, labels, bounds, known)
+            if searched:  # one level: apart where SURE says so (split)
+                plan, extra = apart_by_content(alone, joint, u, labels, sigma, self.rule)
+                if plan is not joint[0]:
+                    return plan, extra
+            plan, extra = joint
         return plan, _warned(extra, channel_levels_note(extra, labels))
 
-    def _make(self, u, progress, labels, bounds):
+    def _make(self, u, progress, labels, bounds, known=None):
+        """:meth:`__call__` of the channels planned together (``known``: the search's
+        level of ``u`` that :func:`resdenoise.split.levels_apart` estimated, or None)."""
         s = self.settings
         if bounds is not None and s.get("scales") == AUTO and self.command == "shrink":
             planner = replace(self, settings={**s, "bounds": tuple(bounds)})
-            return planner._make(u, progress, labels, None)
+            return planner._make(u, progress, labels, None, known)
         h = 1.0 if self.command == "shrink" else s.get("h", 1.0)
         needed = self.samples_needed()
         if needed is not None:
@@ -144,7 +144,7 @@ class Planner:
         if s.get("scales") is not None:
             from .multiscale import scales_note
 
-            plan, extra = self._scales(u, labels)
+            plan, extra = self._scales(u, labels, known=known)
             # said, not done silently (of samples: _need_samples refused a summary above)
             return plan, _warned(extra, scales_note(len(u), s["scales"]))
         if not self.auto:
@@ -156,7 +156,7 @@ class Planner:
             if self.sigma is not None and self.lam is not None:  # said, not ignored silently
                 extra = _warned(extra, sigma_unused(self.command))
             return _plan(self.command, nl, s, h), extra
-        return self._searched(u, h, progress, labels)
+        return self._searched(u, h, progress, labels, known=known)
 
     def samples_needed(self) -> tuple | None:
         """What of this plan needs the whole signal's samples, and what avoids that
@@ -176,18 +176,20 @@ class Planner:
             (f"give {spell(setting)} as a number", [setting]),
         )
 
-    def _scales(self, u, labels=None, shift: int = 0):
+    def _scales(self, u, labels=None, shift: int = 0, known=None):
         """The plan of ``scales`` for ``u`` (:meth:`__call__`); a search (thresholds, or
         the blocks of each scale) of a registry family as :meth:`_searched`'s, of the
         samples divided by a power of two where their squares would over- or underflow
-        (``shift``: ``u`` is a signal's divided by ``2**shift`` already)."""
+        (``shift``: ``u`` is a signal's divided by ``2**shift`` already; ``known``: the
+        search's level of ``u``, estimated already, or None)."""
         if self._scales_searched:
-            return self._scaled(Planner._scales_of, u, shift, labels)
-        return self._scales_of(u, labels, shift=shift)
+            return self._scaled(Planner._scales_of, u, shift, labels, known=known)
+        return self._scales_of(u, labels, shift=shift, known=known)
 
-    def _scales_of(self, u, labels=None, shift: int = 0):
+    def _scales_of(self, u, labels=None, shift: int = 0, known=None):
         """:meth:`_scales` of the samples as they are."""
-        from .automatic import pass_untrusted
+        from .automatic import nothing_to_filter, pass_untrusted
+        from .filters import bind_nonlinearity
         from .multiscale import plan_scales
         from .noise import resolve_sigma
 
@@ -198,13 +200,20 @@ class Planner:
             # estimate it again) and the do-no-harm rule; the conditions are
             # plan_scales' own, so that what it refuses is refused before this estimate
             # (thresholds searched, plan_scales returned: level is set)
-            level = resolve_sigma(u, self.sigma, search=True)
+            level = resolve_sigma(u, self.sigma, search=True) if known is None else known
         distrusted = None
         if self.lam is None and level is not None:  # a channel not trusted: passed through
             search = partial(self._scales, shift=shift)
             passed, distrusted = pass_untrusted(u, level, labels, search)
             if passed is not None:
                 return passed
+            if nothing_to_filter(distrusted):  # every channel clean or constant: the input
+                # whatever a search would choose (do_no_harm): one scale, none searched
+                h = 1.0 if self.command == "shrink" else s.get("h", 1.0)
+                nl, extra = bind_nonlinearity(self.nonlinearity, self.form, None, u, h, level)
+                plan = _plan(self.command, nl, {"steps": 1, "tau": s.get("tau")}, h)
+                kept = {"labels": labels, "distrusted": distrusted, "shift": shift}
+                return _no_harm(plan, extra, u, level, **kept)
         args = (u, self.nonlinearity, self.lam, s, self.rule)
         sigma = self.sigma if level is None else level
         # in range: _scales' scaled_search saw to it where plan_scales would search
@@ -220,7 +229,9 @@ class Planner:
             plan, extra, u, level, at_low=at_low, labels=labels, distrusted=distrusted, shift=shift
         )
 
-    def _searched(self, u, h: float, progress: Progress | None, labels=None, shift: int = 0):
+    def _searched(
+        self, u, h: float, progress: Progress | None, labels=None, shift: int = 0, known=None
+    ):
         """The automatic search's plan for ``u`` (:meth:`__call__`).  Samples whose
         squares (and the search's sums and variances of them) would over- or underflow,
         of a registry family: the search on the samples divided by a power of two
@@ -228,37 +239,44 @@ class Planner:
         its plan and numbers multiplied back: the choice at ``u`` is the one at
         ``u / 2**k`` bit for bit.  ``shift``: ``u`` is a signal's divided by
         ``2**shift`` already (channels of it searched alone), as the do-no-harm
-        reasons say their numbers."""
+        reasons say their numbers.  ``known``: the search's level of ``u``, estimated
+        already (:func:`resdenoise.split.levels_apart`), or None."""
         if not isinstance(self.nonlinearity, str):  # a formula: as it is
-            return self._search(u, h, progress, labels, shift)
-        return self._scaled(Planner._search, u, shift, h, progress, labels)
+            return self._search(u, h, progress, labels, shift, known)
+        return self._scaled(Planner._search, u, shift, h, progress, labels, known=known)
 
-    def _scaled(self, search, u, shift: int, *args):
-        """``search(planner, u, *args, shift=...)`` by
+    def _scaled(self, search, u, shift: int, *args, known=None):
+        """``search(planner, u, *args, shift=..., known=...)`` by
         :func:`resdenoise.scaling.scaled_search`: of ``u`` divided by a power of two
         (lambda and the noise level given with it) where its squares would over- or
-        underflow, the plan and report multiplied back."""
+        underflow, the plan and report multiplied back; ``known`` (the search's level of
+        ``u``, estimated already) passed on where ``u`` is searched as it is."""
         from .scaling import scaled_search
 
-        def scaled(u, shift, lam, sigma):
-            return search(replace(self, lam=lam, sigma=sigma), u, *args, shift=shift)
+        def scaled(u, shift, lam, sigma, known=None):
+            return search(replace(self, lam=lam, sigma=sigma), u, *args, shift=shift, known=known)
 
         squares = self.rule != "decorrelation"
-        return scaled_search(scaled, u, shift, squares, lam=self.lam, sigma=self.sigma)
+        return scaled_search(scaled, u, shift, squares, known, lam=self.lam, sigma=self.sigma)
 
     @helping  # one helper thread for the whole search (the impulse check, the searches)
-    def _search(self, u, h: float, progress: Progress | None, labels=None, shift: int = 0):
+    def _search(
+        self, u, h: float, progress: Progress | None, labels=None, shift: int = 0, known=None
+    ):
         """:meth:`_searched` of the samples as they are (``shift``: they are the
-        signal's divided by ``2**shift``, as the do-no-harm reasons say their numbers)."""
+        signal's divided by ``2**shift``, as the do-no-harm reasons say their numbers;
+        ``known``: their search level, estimated already, or None)."""
         from .automatic import nothing_to_filter, pass_untrusted
         from .autoparams import DEFAULT_RULE, choose_parameters
-        from .impulses import hampel_stage, with_impulses
+        from .impulses import find_impulses, hampel_stage, with_impulses
         from .noise import resolve_sigma
 
         s = self.settings
         source = u
-        # the level here, the impulses meanwhile on the helper thread (independent)
-        level, checked = with_impulses(partial(resolve_sigma, u, self.sigma, search=True), u)
+        if known is None:  # the level here, the impulses meanwhile on the helper thread
+            level, checked = with_impulses(partial(resolve_sigma, u, self.sigma, search=True), u)
+        else:
+            level, checked = known, find_impulses(u)
         stage = hampel_stage(u, level.sigma, checked)  # a robust pre-stage, when found
         if stage.active:
             u = stage.apply(u)
@@ -720,62 +738,26 @@ class AutomaticPlanner:
         import numpy as np
 
         from .automatic import choose_denoiser
+        from .orientation import oriented
         from .split import apart_by_content, levels_apart, plan_apart
 
         _need_samples(u, *self.samples_needed())
         u = np.asarray(u)
-        sigma, apart, passed = levels_apart(u, self.sigma, True)
-        if apart is not None:  # each channel the plan of a run of its own (resdenoise.split)
-
-            def alone(x, sigma, labels):
-                return choose_denoiser(x, sigma, self.candidates, labels, progress, bounds)
-
-            return plan_apart(alone, u, labels, sigma, apart, passed)
-        joint = choose_denoiser(u, sigma, self.candidates, labels, progress, bounds)
 
         def alone(x, sigma, labels):
             return choose_denoiser(x, sigma, self.candidates, labels, progress, bounds)
 
-        plan, extra = apart_by_content(alone, joint, u, labels, sigma)
-        if plan is not joint[0]:  # one level: apart where SURE says so (resdenoise.split)
-            return plan, extra
+        with oriented(u):  # every probe of the searches lies as on u, the signal given
+            sigma, apart, passed, known = levels_apart(u, self.sigma, True)
+            if apart is not None:  # each channel the plan of a run of its own (split)
+                return plan_apart(alone, u, labels, sigma, apart, passed)
+            joint = choose_denoiser(
+                u, sigma, self.candidates, labels, progress, bounds, known=known
+            )
+            plan, extra = apart_by_content(alone, joint, u, labels, sigma)
+            if plan is not joint[0]:  # one level: apart where SURE says so (split)
+                return plan, extra
         return plan, _warned(extra, channel_levels_note(extra, labels))
-
-
-#: Channels whose estimated noise levels differ by more than this factor are warned of
-#: where parameters are automatic and one for all channels (set by the loudest's noise):
-#: where they are searched the channels are planned apart instead (resdenoise.split), so
-#: this is the automatic lambda of a given stopping time.  Measured when it was added (a
-#: quiet channel beside one k times louder, signal and noise, on steps with a sine, music-
-#: and speech-like signals): at k = 2 the quiet channel loses at most 1.3 dB (0 for music-
-#: and speech-like signals), at 4 up to 2.7 dB, at 20 19 dB (shrink's automatic family)
-#: against a run of its own.
-CHANNEL_NOISE_FACTOR: Final = 4.0
-
-
-def channel_levels_note(extra: dict, labels=None) -> str | None:
-    """The warning where automatic parameters (``extra`` says which) were chosen for
-    channels whose estimated noise levels (``extra["noise_sigma"]``) differ by more than
-    :data:`CHANNEL_NOISE_FACTOR`; None elsewhere (one channel, levels given or alike, no
-    automatic parameter)."""
-    sigma = extra.get("noise_sigma") or ()
-    automatic = extra.get("lambda_rule", "given") != "given" or any(
-        key in extra for key in ("stopping_rule", "automatic_choice")
-    )
-    levels = [(float(v), c) for c, v in enumerate(sigma) if float(v) > 0.0]
-    if not automatic or extra.get("noise_estimator") == "given" or len(levels) < 2:
-        return None
-    (low, quiet), (high, loud) = min(levels), max(levels)
-    if not high > CHANNEL_NOISE_FACTOR * low:
-        return None
-    from .stability import channel_labels
-
-    names = channel_labels(len(sigma), labels)
-    return (
-        f"{names[quiet]}'s noise ({low:.3g}) is {high / low:.3g}x below {names[loud]}'s "
-        f"({high:.3g}): the automatic parameters, one for all channels, fit the loudest's "
-        f"noise; filter {names[quiet]} in a run of its own (--columns)"
-    )
 
 
 #: command: the settings ``--FORM auto`` leaves to the search, and the values that
@@ -819,7 +801,7 @@ def _a(form: str) -> str:
     return f"{'an' if form[0] in 'aeiou' else 'a'} {form}"
 
 
-def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> NetworkPlanner:
+def network_planner(network, *, lam=None, tau=None, h: float = 1.0, sigma=None) -> NetworkPlanner:
     """``make_plan(u) -> (plan, extra)`` of a network file (a path or a loaded spec).
 
     A file with ``stop = "sure"`` gets the depth of least SURE on ``u``
@@ -828,7 +810,9 @@ def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> NetworkPl
     else every block runs (``extra`` empty).
 
     ``lam``, ``tau`` and ``h`` are the defaults of blocks that do not set
-    their own (see :func:`resdenoise.network.build_network`).
+    their own (see :func:`resdenoise.network.build_network`); ``sigma``, the noise
+    level (one, or one per channel: :func:`resdenoise.split.sigmas`) of the stop's
+    search and of the automatic lambda (default: estimated).
 
     Raises
     ------
@@ -839,7 +823,9 @@ def network_planner(network, *, lam=None, tau=None, h: float = 1.0) -> NetworkPl
 
     spec = network if isinstance(network, NetworkSpec) else load_network(network)
 
-    return NetworkPlanner(spec, None if lam == AUTO else lam, tau, h)
+    from .split import sigmas
+
+    return NetworkPlanner(spec, None if lam == AUTO else lam, tau, h, sigmas(sigma))
 
 
 @dataclass(frozen=True, eq=False)
@@ -847,10 +833,15 @@ class NetworkPlanner:
     """``make_plan(u, progress=None) -> (plan, extra)`` of a network; build it with
     :func:`network_planner`.  A plain object (not a closure), so that it pickles."""
 
+    #: ``make_plan(u, labels=...)`` is understood (the channels' notes name them)
+    takes_labels: ClassVar[bool] = True
+
     spec: object  # a resdenoise.network.NetworkSpec
     lam: float | None
     tau: float | None
     h: float
+    #: The noise level given (one, or one per channel): the stop's and automatic lambda's
+    sigma: float | tuple | None = None
 
     @property
     def takes_progress(self) -> bool:
@@ -873,18 +864,9 @@ class NetworkPlanner:
             (f"drop stop from {spec.source} to run every block", ()),
         )
 
-    def __call__(self, u, progress: Progress | None = None):
-        from .network import build_network, unused_defaults
+    def __call__(self, u, progress: Progress | None = None, labels=None):
+        from .split import network_run
 
-        spec, lam, tau, h = self.spec, self.lam, self.tau, self.h
-        unused = unused_defaults(spec, lam, tau)  # said, not ignored silently
-        if spec.stop is None:
-            plan, extra = build_network(spec, u, lam=lam, tau=tau, h=h), {}
-        else:
-            from .network_stop import stopped_network  # stop = "sure": this signal's depth
-
+        if self.spec.stop is not None:  # stop = "sure": this signal's depth
             _need_samples(u, *self.samples_needed())
-            plan, extra = stopped_network(spec, u, lam=lam, tau=tau, h=h, progress=progress)
-        for note in unused:
-            extra = _warned(extra, note)
-        return plan, extra
+        return network_run(self.spec, u, self.lam, self.tau, self.h, self.sigma, progress, labels)

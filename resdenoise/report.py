@@ -56,6 +56,7 @@ __all__ = [
     "build_report",
     "engine_entry",
     "finish_report",
+    "scales_unmeasured",
     "stamped",
     "to_json",
 ]
@@ -179,17 +180,17 @@ def channels_report(runs: list, labels, passed=()) -> dict:
     measured against its channel's plan, named by ``labels``): the channels' numbers in
     order, ``channel_plans`` (each channel's plan, its stability and its checks; its
     choices join its ``parameters``, :func:`finish_report`), the guarantees held where
-    every channel's held; ``command``, ``family``, ``tau`` and ``stability`` the first
-    channel's (or the first whose run is not stable), ``steps`` the blocks of all;
+    every channel's held; ``command``, ``family`` and ``tau`` the first channel's,
+    ``stability`` the least stable channel's (:func:`resdenoise.stability.least_stable`,
+    as the plan's verdict), ``steps`` the blocks of all;
     ``passed``: the labels of the channels passed through unchanged."""
     first = runs[0]
-    weak = [r for r in runs if not r["stability"]["linf_stable"]]
-    weak = weak or [r for r in runs if not r["stability"]["sign_stable"]] or [first]
+    stabilities = [r["stability"] for r in runs]
     report = {k: v for k, v in first.items() if k not in ("scales", "passed_through")}
     failed = [m for r in runs for m in r["failed_checks"]]
     report.update(
         parameters={},
-        stability=weak[0]["stability"],
+        stability=stabilities[stability.least_stable(stabilities)],  # as SplitPlan.verdict
         steps=sum(r["steps"] for r in runs),
         stopping_time=max(r["stopping_time"] for r in runs),
         noise_sigma=[s for r in runs for s in r["noise_sigma"]],
@@ -259,6 +260,28 @@ def block_entry(spec, nl, tau: float, verdict) -> dict:
     return entry
 
 
+def scales_unmeasured(report: dict, name: str) -> str:
+    """Mark ``report`` (of a plan of several strides, run in chunks) as not measured per
+    subsequence: ``scales_measured`` false, ``guarantees_held`` claiming nothing it did
+    not measure (false where the stability verdict rests on a sampled g_max, whose
+    per-subsequence guarantee no theorem gives either), and the warning line."""
+    report["scales_measured"] = False
+    sampled = not report.get("stability", {}).get("exact", True)
+    line = (
+        f"{name}: the guarantees per subsequence of the strided blocks (total variation, "
+        "sign changes, range of each x[r::s]) are not measured in a run in chunks; read "
+        "the file whole (--chunk-size 0) to measure them"
+    )
+    if sampled and report.get("guarantees_held"):
+        report["guarantees_held"] = False
+        failed = (
+            "per subsequence not measured (in chunks; --chunk-size 0 measures it) "
+            "and g_max sampled, not proved"
+        )
+        report["failed_checks"] = [*report.get("failed_checks", []), failed]
+    return line
+
+
 def finish_report(
     report: dict,
     *,
@@ -272,6 +295,7 @@ def finish_report(
     encoded: dict | None = None,
     input_info: dict | None = None,
     output_info: dict | None = None,
+    channel_columns: list | None = None,
     quality: dict | None = None,
     streaming: dict | None = None,
     warnings: list | None = None,
@@ -288,7 +312,8 @@ def finish_report(
     range a lossy or companding output's file holds (:meth:`~resdenoise.io.SignalWriter.encoded`,
     :func:`_encoded`); ``input_info`` describes the input file
     (format, subtype, rate, frames, channels, columns), ``output_info`` the
-    output's (format, subtype); ``quality`` compares
+    output's (format, subtype); ``channel_columns`` each filtered channel's place in the
+    file (``column`` from 1, ``name``: its header's or None); ``quality`` compares
     with a reference; ``streaming`` describes a run in chunks; ``warnings``
     are what the automatic search had to say.  The noise
     estimate is the report's ``noise_sigma``, not repeated in ``parameters``;
@@ -309,6 +334,8 @@ def finish_report(
     report["input"] = source
     if input_info is not None:
         report["input_info"] = input_info
+    if channel_columns is not None:  # beside channel_labels: plain, for a script
+        report["channel_columns"] = channel_columns
     report["output"] = "<stdout>" if output == "-" else output
     if output_info is not None:
         report["output_info"] = output_info

@@ -70,6 +70,7 @@ from .multilevel import (
 from .noise import NoiseLevel
 from .noise_colour import level_details, max_scales
 from .nonlinearities import get_nonlinearity
+from .orientation import orienting
 from .scaling import measuring_shift, scaled_values
 
 __all__ = [
@@ -207,6 +208,7 @@ def as_residual(plan: MultilevelPlan, blocks: int) -> ResidualLevelsPlan:
     return ResidualLevelsPlan(**{**fields, "parameters": params, "smoothing": int(blocks)})
 
 
+@orienting  # the probes of f and of its residuals lie as on f, the signal given
 def choose_residual_levels(f, name: str, level: NoiseLevel):
     """``(plan, risk, extra)``: the :class:`ResidualLevelsPlan` of the smallest SURE per
     sample over :data:`LINEAR_BLOCKS` (see the module docstring), that SURE (the probe of

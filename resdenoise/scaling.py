@@ -171,7 +171,7 @@ def _level_times(level, shift: int):
         return level.scaled(shift)
 
 
-def scaled_search(search, u, shift: int = 0, squares: bool = True, **levels):
+def scaled_search(search, u, shift: int = 0, squares: bool = True, known=None, **levels):
     """``search(u, shift=shift, **levels) -> (plan, extra)``, an automatic search, made
     exact for samples whose squares would over- or underflow: where :func:`level_shift`
     of ``u`` is ``k``, ``search`` runs on ``u / 2**k`` with ``levels`` (numbers in the
@@ -180,15 +180,20 @@ def scaled_search(search, u, shift: int = 0, squares: bool = True, **levels):
     (how its reasons say their numbers of the signal), and its plan and report are
     multiplied back (``plan.scaled(k)``, :func:`unscaled_report`): the choice at ``u`` is
     the one at ``u / 2**k``, bit for bit.  ``shift``: ``u`` is a signal's divided by
-    ``2**shift`` already (its channels searched alone)."""
+    ``2**shift`` already (its channels searched alone).  ``known``: the search's level
+    of ``u`` estimated already (:func:`resdenoise.noise.search_noise`; None: not), passed
+    on as ``search(..., known=known)`` where ``u`` is searched as it is (so that it is
+    estimated once); where ``u`` is divided, the search estimates it of the samples it
+    sees, as it would without (``known=None``)."""
     more = level_shift(u)
+    taken = {} if known is None else {"known": known if not more else None}
     if not more:
-        return search(u, shift=shift, **levels)
+        return search(u, shift=shift, **taken, **levels)
     scaled = {key: _level_times(value, -more) for key, value in levels.items()}
     for key, value in levels.items():
         _in_range(key, value, scaled[key], u)
     u = np.ldexp(np.asarray(u, dtype=float), -more)
-    plan, extra = search(u, shift=shift + more, **scaled)
+    plan, extra = search(u, shift=shift + more, **taken, **scaled)
     return plan.scaled(more), unscaled_report(extra, more, squares)
 
 

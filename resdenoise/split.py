@@ -51,6 +51,7 @@ blocks where they win, denoise 1.9x).
 
 from __future__ import annotations
 
+import math
 from typing import Final
 
 import numpy as np
@@ -58,11 +59,15 @@ import numpy as np
 from .errors import ParameterError
 
 __all__ = [
+    "CHANNEL_NOISE_FACTOR",
     "CONTENT_SIGNIFICANCE",
     "SPLIT_FACTOR",
     "apart_by_content",
+    "channel_levels_note",
     "content_test",
     "levels_apart",
+    "network_levels_note",
+    "network_run",
     "plan_apart",
     "sigmas",
 ]
@@ -70,6 +75,15 @@ __all__ = [
 #: Channels whose estimated noise levels differ by more than this factor are planned apart
 #: where parameters are searched (see the module's measurements).
 SPLIT_FACTOR: Final = 1.5
+
+
+def _times(high: float, low: float) -> str:
+    """``high / low`` as a factor, ``2.5x``; where float64 holds no such ratio (1e300
+    over 1e-300), by the difference of their logarithms, ``1e+600x``."""
+    ratio = high / low
+    if math.isfinite(ratio):
+        return f"{ratio:.3g}x"
+    return f"1e{math.log10(high) - math.log10(low):+.0f}x"
 
 
 def sigmas(sigma):
@@ -96,22 +110,24 @@ def _channels(u) -> int | None:
 
 
 def levels_apart(u, sigma, searched: bool):
-    """``(sigma, why, passed)``: the level each channel of ``u`` is planned with (None:
-    estimated), why they are planned apart, and the channels whose estimated level is not
-    trusted (:func:`resdenoise.automatic.pass_untrusted`'s rules, channel: why; passed
-    through unchanged), where they are planned apart; else ``(sigma, None, {})``, the
-    level the whole signal is planned with (a level given per channel that is the same
-    for every one: that number).  The channels' levels are compared without those not
-    trusted (a clean or constant column, a rough one whose level is its own content).
-    Refuses a count of levels given that is not the channels' count, and levels given
-    per channel that differ where nothing is searched (one lambda for all channels: one
-    level)."""
+    """``(sigma, why, passed, level)``: the level each channel of ``u`` is planned with
+    (None: estimated), why they are planned apart, and the channels whose estimated level
+    is not trusted (:func:`resdenoise.automatic.pass_untrusted`'s rules, channel: why;
+    passed through unchanged), where they are planned apart; else ``(sigma, None, {},
+    level)``, the level the whole signal is planned with (a level given per channel that
+    is the same for every one: that number).  ``level``: the search's level of ``u``
+    (:func:`resdenoise.noise.search_noise`) where it was estimated here to compare the
+    channels and they are planned together, for the search to take as it is (estimated
+    once); None elsewhere.  The channels' levels are compared without those not trusted
+    (a clean or constant column, a rough one whose level is its own content).  Refuses a
+    count of levels given that is not the channels' count, and levels given per channel
+    that differ where nothing is searched (one lambda for all channels: one level)."""
     if not isinstance(sigma, tuple):
         if sigma is not None or not searched:
-            return sigma, None, {}
+            return sigma, None, {}, None
         count = _channels(u)
         if count is None or count < 2 or not isinstance(u, np.ndarray | list | tuple):
-            return sigma, None, {}
+            return sigma, None, {}, None
         from .noise import search_noise
         from .untrusted import _distrusted
 
@@ -120,14 +136,14 @@ def levels_apart(u, sigma, searched: bool):
         levels = np.broadcast_to(np.asarray(level.sigma, dtype=float).ravel(), (count,))
         shown = levels[levels > 0.0]
         if shown.size < 2 or not shown.max() > SPLIT_FACTOR * shown.min():
-            return sigma, None, {}  # alike: the trust rules not read here (the search reads them)
+            return sigma, None, {}, level  # alike: the trust rules are the search's to read
         distrusted = _distrusted(x, level)
         trusted = [float(v) for c, v in enumerate(levels) if c not in distrusted and v > 0.0]
         if len(trusted) < 2 or not max(trusted) > SPLIT_FACTOR * min(trusted):
-            return sigma, None, {}
-        ratio = max(trusted) / min(trusted)
-        why = f"estimated noise levels {ratio:.3g}x apart, more than {SPLIT_FACTOR:g}x"
-        return [None] * count, why, distrusted
+            return sigma, None, {}, level
+        why = f"estimated noise levels {_times(max(trusted), min(trusted))} apart, more than "
+        why += f"{SPLIT_FACTOR:g}x"
+        return [None] * count, why, distrusted, None
     count = _channels(u)
     if len(sigma) != count:
         raise ParameterError(
@@ -136,7 +152,7 @@ def levels_apart(u, sigma, searched: bool):
             parameters=["sigma"],
         )
     if len(set(sigma)) == 1:
-        return sigma[0], None, {}
+        return sigma[0], None, {}, None
     if not searched:
         raise ParameterError(
             "one noise level per channel is for the automatic searches (an 'auto' stopping "
@@ -144,7 +160,7 @@ def levels_apart(u, sigma, searched: bool):
             "its own level; here one lambda serves every channel: give sigma one level",
             parameters=["sigma"],
         )
-    return list(sigma), "noise levels given per channel", {}
+    return list(sigma), "noise levels given per channel", {}, None
 
 
 def plan_apart(plan_one, u, labels, levels: list, why: str, passed: dict):
@@ -156,6 +172,7 @@ def plan_apart(plan_one, u, labels, levels: list, why: str, passed: dict):
     chose for that channel), ``passed_through_reasons`` and ``filtered_channels`` where
     channels are passed through, ``lambda_rule`` where a channel's lambda was automatic,
     each channel's warnings named by it."""
+    from .orientation import oriented_channels
     from .passing import select_channels, split_plan
     from .stability import channel_labels
     from .untrusted import _GIVE, _NOTHING_TO_FILTER
@@ -172,7 +189,8 @@ def plan_apart(plan_one, u, labels, levels: list, why: str, passed: dict):
         if c in passed:
             plans.append(None)
             continue
-        plan, extra = plan_one(select_channels(u, [c]), sigma, [name])
+        with oriented_channels([c]):  # its probes as on the channel alone
+            plan, extra = plan_one(select_channels(u, [c]), sigma, [name])
         plans.append(plan)
         chosen[name] = {k: v for k, v in extra.items() if k != "warnings"}
         notes += [w if w.startswith(name) else f"{name}: {w}" for w in extra.get("warnings", [])]
@@ -185,6 +203,106 @@ def plan_apart(plan_one, u, labels, levels: list, why: str, passed: dict):
     if notes:
         extra["warnings"] = notes
     return split_plan(plans, passed), extra
+
+
+def network_levels_note(plan, u, labels=None) -> str | None:
+    """The warning of :func:`channel_levels_note` for a network file run
+    without a search (no ``stop``) whose lambda is automatic (``lambda = "auto"``,
+    ``lambda-scale``): one lambda for all channels, set by the loudest channel's noise
+    (:func:`resdenoise.filters.auto_lambda`); None where no lambda was automatic."""
+    from .filters import Summary
+    from .noise import resolve_sigma
+
+    if "lambda_auto" not in getattr(plan, "parameters", {}):
+        return None
+    if isinstance(u, Summary):
+        sigma = np.asarray(u.noise_sigma, dtype=float).ravel()
+    else:
+        x = np.asarray(u, dtype=float)
+        sigma = np.asarray(resolve_sigma(x.reshape(x.shape[0], -1), None).sigma).ravel()
+    return channel_levels_note({"noise_sigma": list(sigma), "lambda_rule": "auto"}, labels)
+
+
+#: Channels whose estimated noise levels differ by more than this factor are warned of
+#: where parameters are automatic and one for all channels (set by the loudest's noise):
+#: where they are searched the channels are planned apart instead (resdenoise.split), so
+#: this is the automatic lambda of a given stopping time.  Measured when it was added (a
+#: quiet channel beside one k times louder, signal and noise, on steps with a sine, music-
+#: and speech-like signals): at k = 2 the quiet channel loses at most 1.3 dB (0 for music-
+#: and speech-like signals), at 4 up to 2.7 dB, at 20 19 dB (shrink's automatic family)
+#: against a run of its own.
+CHANNEL_NOISE_FACTOR: Final = 4.0
+
+
+def channel_levels_note(extra: dict, labels=None) -> str | None:
+    """The warning where automatic parameters (``extra`` says which) were chosen for
+    channels whose estimated noise levels (``extra["noise_sigma"]``) differ by more than
+    :data:`CHANNEL_NOISE_FACTOR`; None elsewhere (one channel, levels given or alike, no
+    automatic parameter)."""
+    sigma = extra.get("noise_sigma") or ()
+    automatic = extra.get("lambda_rule", "given") != "given" or any(
+        key in extra for key in ("stopping_rule", "automatic_choice")
+    )
+    levels = [(float(v), c) for c, v in enumerate(sigma) if float(v) > 0.0]
+    if not automatic or extra.get("noise_estimator") == "given" or len(levels) < 2:
+        return None
+    (low, quiet), (high, loud) = min(levels), max(levels)
+    if not high > CHANNEL_NOISE_FACTOR * low:
+        return None
+    from .stability import channel_labels
+
+    names = channel_labels(len(sigma), labels)
+    return (
+        f"{names[quiet]}'s noise ({low:.3g}) is {high / low:.3g}x below {names[loud]}'s "
+        f"({high:.3g}): the automatic parameters, one for all channels, fit the loudest's "
+        f"noise; filter {names[quiet]} in a run of its own (--columns)"
+    )
+
+
+def network_run(
+    spec, u, lam=None, tau=None, h: float = 1.0, sigma=None, progress=None, labels=None
+):
+    """``(plan, extra)`` of a network file on ``u``, as ``resnet --network`` runs it
+    (:class:`resdenoise.plans.NetworkPlanner`): every block, or with ``stop`` the depth
+    of :func:`stopped_network`, where the channels' noise levels differ by more than
+    :data:`resdenoise.split.SPLIT_FACTOR` (or ``sigma`` gives one level per channel that
+    differ) each channel's own, as a run of it alone (:func:`resdenoise.split.plan_apart`).
+    ``sigma``: the noise level given, of the stop's search and the automatic lambda
+    (one for all channels without ``stop``); said unused where the file has neither."""
+    from .network import build_network, unused_defaults
+    from .network_stop import stopped_network, strides_note
+
+    notes = unused_defaults(spec, lam, tau)  # said, not ignored silently
+    if spec.stop is None:
+        level = levels_apart(u, sigma, False)[0]  # one lambda for all channels: one level
+        plan = build_network(spec, u, lam=lam, tau=tau, h=h, sigma=level)
+        extra = {}
+        if level is None:
+            notes.insert(0, network_levels_note(plan, u, labels))  # lambda = "auto"
+        elif "lambda_auto" in plan.parameters:  # the level the automatic lambda took
+            extra = {"noise_sigma": [float(level)], "noise_estimator": "given"}
+        else:
+            notes.append(
+                f"the noise level given (--sigma) is not used: every block of {spec.source} "
+                'has its lambda and it has no stop = "sure" (--sigma sets a network\'s '
+                "automatic lambda and the noise level of its stop)"
+            )
+    else:
+
+        def alone(x, level=None, labels=None):
+            return stopped_network(spec, x, lam, tau, h, progress, level)
+
+        # channels of levels apart: each its own depth (and lambda), as a search's
+        levels, apart, passed, _ = levels_apart(u, sigma, True)
+        if apart is None:
+            plan, extra = alone(u, levels)
+        else:
+            plan, extra = plan_apart(alone, u, labels, levels, apart, passed)
+    notes.append(strides_note(spec, u))
+    notes = [note for note in notes if note is not None]
+    if notes:
+        extra = {**extra, "warnings": [*extra.get("warnings", []), *notes]}
+    return plan, extra
 
 
 #: Channels of one level are planned apart where the sum of their own plans' SURE lies below
@@ -252,6 +370,7 @@ def apart_by_content(plan_one, joint, u, labels, sigma, rule=None):
     from .automatic import _noise_per_level
     from .multilevel import _white_nugget
     from .noise import resolve_sigma
+    from .orientation import oriented_channels
     from .passing import select_channels, split_plan
     from .stability import channel_labels
 
@@ -266,7 +385,10 @@ def apart_by_content(plan_one, joint, u, labels, sigma, rule=None):
     if not all(np.all(np.isfinite(x)) and np.all(x > 0) for x in sigmas.values()):
         return joint
     names = channel_labels(u.shape[1], labels)
-    parts = [plan_one(select_channels(u, [c]), sigma, [names[c]]) for c in range(u.shape[1])]
+    parts = []
+    for c in range(u.shape[1]):
+        with oriented_channels([c]):  # its probes as on the channel alone (plan_apart's)
+            parts.append(plan_one(select_channels(u, [c]), sigma, [names[c]]))
     if not all(_content_tried(p, e, rule) for p, e in parts):
         return joint
     apart = split_plan([p for p, _ in parts])

@@ -49,6 +49,7 @@ __all__ = [
     "within_bound",
     "channel_check",
     "channel_labels",
+    "least_stable",
     "SignCount",
     "check_tau",
     "check_float32",
@@ -666,6 +667,25 @@ def channel_labels(count: int, labels=None) -> tuple[str, ...]:
     if len(labels) != count:
         raise ValueError(f"{len(labels)} channel labels for {count} channels")
     return labels
+
+
+def least_stable(stabilities) -> int:
+    """The index of the least stable of ``stabilities`` (each a
+    :class:`StabilityVerdict` or its :meth:`~StabilityVerdict.as_dict`, one per channel
+    planned apart): the first not L-infinity stable, else the first not sign stable, else
+    0.  A plan per channel is as stable as this one (its verdict and its report's
+    ``stability``: :class:`resdenoise.passing.SplitPlan`,
+    :func:`resdenoise.report.channels_report`)."""
+    flags = [
+        (v["linf_stable"], v["sign_stable"]) if isinstance(v, dict)
+        else (v.linf_stable, v.sign_stable)
+        for v in stabilities
+    ]  # fmt: skip
+    for weak in (0, 1):  # L-infinity first, then sign stability
+        for c, flag in enumerate(flags):
+            if not flag[weak]:
+                return c
+    return 0
 
 
 def guarantees_failed(

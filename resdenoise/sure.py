@@ -3,7 +3,8 @@
 The primitives the automatic searches share (:mod:`resdenoise.autoparams`,
 :mod:`resdenoise.automatic`, :mod:`resdenoise.multilevel`,
 :mod:`resdenoise.network_stop`, :mod:`resdenoise.learn`): the seeded
-Monte-Carlo probe of the divergence and the signal stacked with its probed copy
+Monte-Carlo probe of the divergence, laid on the channels as on the signal a search
+was given (:mod:`resdenoise.orientation`), and the signal stacked with its probed copy
 (:func:`sure_probe`, :func:`sure_stack`); SURE summed in contiguous chunks,
 whose spread gives its batch-means standard error (:func:`chunk_bounds`,
 :func:`sure_parts`, in one compiled pass where the kernels take the arrays);
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .engine import StackRun, _kernels, run_blocks_unchecked
+from .orientation import probe_orientation
 
 __all__ = [
     "BatchResiduals",
@@ -65,10 +67,18 @@ SE_CHUNKS = 64
 PIECE = 1 << 16
 
 
-def sure_probe(f: np.ndarray, sigma: np.ndarray, seed: int = PROBE_SEED):
-    """The Monte-Carlo probe ``b`` and step ``eps`` (per channel) of the SURE rule."""
+def sure_probe(f: np.ndarray, sigma: np.ndarray, seed: int = PROBE_SEED, orientation=None):
+    """The Monte-Carlo probe ``b`` and step ``eps`` (per channel) of the SURE rule: the
+    seeded draw laid on the channels as on the signal the search was given
+    (:mod:`resdenoise.orientation`; ``orientation``: that one, where ``f`` is a copy
+    with other channels), so that ``-x`` gets ``-b`` and a channel its own column."""
+    f = np.asarray(f)
     b = np.random.default_rng(seed).standard_normal(f.shape)
-    return b, probe_eps(sigma)
+    if not b.ndim:
+        return b, probe_eps(sigma)
+    if orientation is None:
+        orientation = probe_orientation(f.reshape(f.shape[0], -1))
+    return orientation.lay(b.reshape(b.shape[0], -1)).reshape(f.shape), probe_eps(sigma)
 
 
 def probe_eps(sigma: np.ndarray) -> np.ndarray:
@@ -76,11 +86,11 @@ def probe_eps(sigma: np.ndarray) -> np.ndarray:
     return PROBE_EPS * np.where(sigma > 0, sigma, 1.0)
 
 
-def sure_stack(f2: np.ndarray, sigma: np.ndarray, seed: int = PROBE_SEED):
+def sure_stack(f2: np.ndarray, sigma: np.ndarray, seed: int = PROBE_SEED, orientation=None):
     """``(b, eps, stack)``: the probe of :func:`sure_probe` and the signal with its probed
     copy as more channels, ``[f2, f2 + eps b]``, run together so SURE's divergence
     term compares the two outputs."""
-    b, eps = sure_probe(f2, sigma, seed)
+    b, eps = sure_probe(f2, sigma, seed, orientation)
     n, c = f2.shape
     stack = np.empty((n, 2 * c), dtype=np.result_type(f2, b))
     stack[:, :c] = f2
@@ -372,6 +382,7 @@ class ProbeWindows:
 
     def __init__(self, f2, sigma, phi, tau: float, h: float, reach: int, share=None, limit=None):
         share = PROBE_SHARE if share is None else share
+        self.orientation = probe_orientation(f2)  # the probe as sure_probe lays it
         self.limit = math.inf if limit is None else limit  # a cost over it: nothing is run
         n, c = f2.shape
         starts, sizes = batches(n)
@@ -414,7 +425,8 @@ class ProbeWindows:
             self.cost = math.inf  # a signal's end between two windows: not these windows
         if self.cost > self.limit:  # too dear: the caller takes the whole probe instead
             return
-        b = self.rng.standard_normal((length, k, c))  # new rows: fresh probe values
+        # new rows: fresh probe values, laid on the channels as sure_probe lays them
+        b = self.orientation.lay(self.rng.standard_normal((length, k, c)))
         if self.b is not None:  # the old windows' rows (inside the new ones) keep theirs
             old = self.window[None, :] - window[None, :] + np.arange(len(self.b))[:, None]
             b[old, self.cols] = self.b

@@ -233,6 +233,7 @@ def pass_untrusted(f, level, labels, search, source=None, given=None):
     channel: the search gets that of the channels it searches as ``sigma`` (else it reads
     or takes its own)."""
     from .noise import NoiseLevel
+    from .orientation import oriented_channels
     from .passing import pass_through, select_channels
     from .stability import channel_labels
 
@@ -249,7 +250,8 @@ def pass_untrusted(f, level, labels, search, source=None, given=None):
     elif np.ndim(given) > 0:  # one number per channel: those of the channels searched
         levels = {"sigma": np.broadcast_to(np.asarray(given, dtype=float), (count,))[keep]}
     sub = select_channels(f if source is None else source, keep)
-    plan, extra = search(sub, labels=[names[c] for c in keep], **levels)
+    with oriented_channels(keep):  # the probes as on those channels alone
+        plan, extra = search(sub, labels=[names[c] for c in keep], **levels)
     notes = [
         f"{names[c]} passed through unchanged: {reason}"
         + ("" if reason in _NOTHING_TO_FILTER else f"; {_GIVE}")

@@ -27,11 +27,11 @@ LAYERS: tuple[frozenset, ...] = tuple(
         # the closed forms' conditions for their scaled forms; the impulse pre-stage (its
         # running median's residual in the compiled loop, _kernels); scaling by powers of
         # two (its refusal an error)
-        "_flux_kernels impulses scaling quiet_windows signs bounded",
+        "_flux_kernels impulses scaling quiet_windows signs bounded orientation",
         "_entries noise stepper",
         "engine quality io selection noise_colour nonlinearities",
         # function_properties: what the stability theorem asks of an activation (stability's)
-        "function_properties",
+        "function_properties network_text",
         # paths: the file checks of a run (check_paths, FileIndex); they may use io, never the cli
         "stability sure paths haar_frame",
         # stopping_search: one stopping search (autoparams' choose_steps)
@@ -41,7 +41,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
         "filters plot",
         # passing: a plan on some channels, the others passed through (automatic's)
         "autoparams network passing learn_model",
-        "multilevel network_stop untrusted",
+        "multilevel network_stop untrusted gains",
         "multiscale learn residual_levels",
         "automatic learn_stop",
         # split: each channel its own automatic plan (plans' planners call it)
@@ -56,8 +56,8 @@ LAYERS: tuple[frozenset, ...] = tuple(
 #: Modules that compute, and the file side and command line they never import.
 COMPUTE = frozenset(
     "engine stepper _entries stability subsequences filters report measure stream network autoparams expr dictionary quality "
-    "stopping_search search_windows wavelet median nugget spectral_floor noise quiet_windows noise_colour selection impulses multilevel multiscale residual_levels automatic untrusted nonlinearities _families "
-    "_translations _sampling _series _flux_kernels bounded haar_frame function_properties dask learn learn_model network_stop learn_stop sink sure stopping pairs passing scaling signs split".split()
+    "stopping_search search_windows wavelet median nugget spectral_floor noise quiet_windows noise_colour selection impulses multilevel multiscale residual_levels automatic untrusted gains nonlinearities _families "
+    "_translations _sampling _series _flux_kernels bounded haar_frame function_properties dask learn learn_model network_stop learn_stop sink sure stopping pairs passing scaling signs split network_text orientation".split()
 )
 FILE_SIDE = frozenset({"io", "paths", "pipeline", "batch", "batch_pool", "cli"})
 #: Third-party packages only the command line may import.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -529,7 +530,7 @@ def test_a_rise_of_sure_is_called_a_rise(tmp_path):
     )
     assert result.exit_code == 0, result.output
     reason = json.loads(result.stdout)["parameters"]["automatic_reason"]
-    assert "raises SURE by 0.0" in reason and "by -" not in reason
+    assert re.search(r"raises SURE by \d", reason) and "by -" not in reason
     from resdenoise.automatic import _no_gain
 
     assert _no_gain("x", -0.01, 0.02) == (

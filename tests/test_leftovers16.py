@@ -53,8 +53,9 @@ def test_a_python_function_is_evaluated_on_the_grid_once_per_call():
     assert np.all(np.isfinite(out))
 
 
-def test_a_diffusivity_is_evaluated_for_phi_and_for_g_once_each():
-    # old: 5 times (the NaN check; Phi = g r and g for the default tau; both for the verdict)
+def test_a_diffusivity_is_evaluated_on_the_grid_once_per_call():
+    # old: 5 times (the NaN check; Phi = g r and g for the default tau; both for the
+    # verdict); session 39: 2 (Phi = g r, then g); session 40: once (Phi = g r of that g)
     f = _Counted()
 
     def g(r):
@@ -62,7 +63,7 @@ def test_a_diffusivity_is_evaluated_for_phi_and_for_g_once_each():
             return f(r) / r
 
     out = rd.diffuse(_walk(), g, steps=3)
-    assert f.on_grid == 2
+    assert f.on_grid == 1
     assert np.all(np.isfinite(out))
 
 

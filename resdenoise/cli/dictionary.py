@@ -18,8 +18,10 @@ from ..nonlinearities import (
     NONLINEARITIES,
     NONSTABLE_ACTIVATIONS,
     PAPER_FAMILIES,
+    PARAMETRISED_FAMILIES,
     SQRT2,
     get_nonlinearity,
+    get_parametrised,
 )
 from .options import (
     CONTEXT_SETTINGS,
@@ -151,8 +153,9 @@ def _form_options(func):
             *flag_spellings(form),
             form,
             default=None,
-            type=NameChoice(form),
-            help=f"{'An' if form[0] in 'aeiou' else 'A'} {form} of the registry, by key or alias.",
+            type=NameChoice(form, parametrised=True),
+            help=f"{'An' if form[0] in 'aeiou' else 'A'} {form} of the registry, by key or alias "
+            "(or bumps, learn's family, with --coefficients).",
         )(func)
     return func
 
@@ -173,6 +176,13 @@ def _form_options(func):
     default=None,
     help="Shrinkage threshold theta (lambda = sqrt2 theta).  [default: lambda/sqrt2]",
 )
+@click.option(
+    "--coefficients",
+    default=None,
+    metavar="C1,C2,...",
+    help="The coefficients of a parametrised family (bumps: a learned group's, as the "
+    "network file and learn --json's learned_groups give them).",
+)
 @click.option("--tau", type=POSITIVE, default=None, help="Time step to check [default: none].")
 @grid_option
 @click.option("--json", "as_json", is_flag=True, help="Print the translation as JSON on stdout.")
@@ -184,7 +194,9 @@ def _form_options(func):
 )
 @plot_options
 @quiet_option
-def translate(lam, theta, tau, h, as_json, check, plot_path, plot_size, quiet, **given):
+def translate(
+    lam, theta, coefficients, tau, h, as_json, check, plot_path, plot_size, quiet, **given
+):
     """Translate one nonlinearity into the other three forms, and check it.
 
     Give exactly one of --activation, --diffusivity, --regulariser,
@@ -210,6 +222,7 @@ def translate(lam, theta, tau, h, as_json, check, plot_path, plot_size, quiet, *
         resdenoise translate --activation relu --check     # exit code 3: Phi is not odd
         resdenoise translate --regulariser huber --lambda 0.5 --tau 0.3
         resdenoise translate --activation-expr "r*exp(-r**2/2)" --plot pm.png
+        resdenoise translate --activation bumps --coefficients 0.5,0,0.5 --lambda 2
     """
     from ..dictionary import translate as translate_nl
     from ..expr import ExpressionError, expression_nonlinearity, parse_expression
@@ -226,6 +239,8 @@ def translate(lam, theta, tau, h, as_json, check, plot_path, plot_size, quiet, *
     form = key.removesuffix("_expr")
     if lam is not None and theta is not None:
         raise click.UsageError("give --lambda or --threshold, not both")
+    if coefficients is not None and key.endswith("_expr"):
+        raise click.UsageError("--coefficients are for a parametrised family, not a formula")
     if theta is not None:
         lam = SQRT2 * theta
     lam = 1.0 if lam is None else lam
@@ -238,6 +253,8 @@ def translate(lam, theta, tau, h, as_json, check, plot_path, plot_size, quiet, *
                 raise click.BadParameter(str(exc), param_hint=f"'--{form}-expr'") from None
             nl = expression_nonlinearity(expr, form, lam)
             expression = expr.text
+        elif value in PARAMETRISED_FAMILIES or coefficients is not None:
+            nl = get_parametrised(value, _coefficients(value, form, coefficients), form, lam)
         else:
             nl = get_nonlinearity(value, form, lam)
         result = translate_nl(nl, form, tau=tau, h=h, expression=expression)
@@ -253,3 +270,24 @@ def translate(lam, theta, tau, h, as_json, check, plot_path, plot_size, quiet, *
         _plot_written(plot_path, quiet)
     if check and not all(c["holds"] for c in result["conditions"]):  # every line marked
         sys.exit(UnstableError.exit_code)
+
+
+def _coefficients(name: str, form: str, text: str | None) -> list[float]:
+    """``--coefficients`` of the parametrised family ``name``: numbers, comma-separated."""
+    flag = "--" + form.replace("_", "-")
+    if name not in PARAMETRISED_FAMILIES:
+        raise click.UsageError(
+            f"--coefficients are for a parametrised family ({', '.join(PARAMETRISED_FAMILIES)}), "
+            f"not {flag} {name}: drop --coefficients"
+        )
+    if text is None:
+        raise click.UsageError(
+            f"{flag} {name} is a parametrised family: give its coefficients, --coefficients "
+            "C1,C2,... (a learned group's, from the network file or learn --json)"
+        )
+    try:
+        return [float(c) for c in text.split(",")]
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r}: give numbers separated by commas", param_hint="'--coefficients'"
+        ) from None

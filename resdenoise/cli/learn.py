@@ -281,7 +281,7 @@ def _read(paths: list[str], settings: dict) -> list:
     from ..io import read_signal
 
     fmt, options = settings["read"]
-    return [read_signal(path, fmt, options).data for path in paths]
+    return [read_signal(path, fmt, options) for path in paths]
 
 
 # --------------------------------------------------------------------------
@@ -291,8 +291,17 @@ def _read(paths: list[str], settings: dict) -> list:
 
 def _learn(noisy_paths, clean_paths, output, settings) -> None:
     """Learn from the files and write the network file -o."""
-    noisy = _read(noisy_paths, settings)
-    clean = _read(clean_paths, settings) if clean_paths else None
+    from ..io.signal import rate_mismatch
+
+    signals = _read(noisy_paths, settings)
+    cleans = _read(clean_paths, settings) if clean_paths else []
+    for i, (f, c) in enumerate(zip(signals, cleans, strict=False)):
+        rates = (c.samplerate, noisy_paths[i], f.samplerate)  # another rate: not its signal
+        line = rate_mismatch(clean_paths[i], rates[0], *rates[1:], "clean file", "noisy file")
+        if line is not None:
+            raise SignalError(line)
+    noisy = [s.data for s in signals]
+    clean = [s.data for s in cleans] if clean_paths else None
     for i, (f, c) in enumerate(zip(noisy, clean or noisy, strict=True)):
         if c.shape != f.shape:
             raise SignalError(
@@ -300,8 +309,40 @@ def _learn(noisy_paths, clean_paths, output, settings) -> None:
                 f"{noisy_paths[i]}, {f.shape}"
             )
     report, text, _ = _train(noisy, clean, noisy_paths, clean_paths, output, settings)
+    apart = [line for s in signals if (line := _levels_apart(s)) is not None]
+    if apart:  # the automatic lambda, one per file, is its loudest channel's
+        report["warnings"] = [*report.get("warnings", []), *apart]
     _write(report, [(output, text.encode("utf-8"))], settings)
     _show(report, None, [], settings)
+
+
+def _levels_apart(signal) -> str | None:
+    """The warning where a training file's channels' noise levels differ by more than
+    :data:`resdenoise.split.CHANNEL_NOISE_FACTOR` (its automatic lambda, which the
+    network's lambdas scale, is set by the loudest channel's noise), else None."""
+    import numpy as np
+
+    from ..noise import resolve_sigma
+    from ..split import CHANNEL_NOISE_FACTOR
+    from ..stability import channel_labels
+
+    x = np.asarray(signal.data, dtype=float)
+    if x.ndim < 2 or x.shape[1] < 2:
+        return None
+    sigma = np.asarray(resolve_sigma(x).sigma, dtype=float).ravel()
+    levels = [(float(v), c) for c, v in enumerate(sigma) if v > 0.0]
+    if len(levels) < 2:
+        return None
+    (low, quiet), (high, loud) = min(levels), max(levels)
+    if not high > CHANNEL_NOISE_FACTOR * low:
+        return None
+    names = channel_labels(len(sigma), signal.channel_labels)
+    return (
+        f"{signal.source}: {names[quiet]}'s noise ({low:.3g}) is {high / low:.3g}x below "
+        f"{names[loud]}'s ({high:.3g}): the file's automatic lambda, which the network's "
+        f"lambdas scale in training, fits the loudest's noise; learn from {names[quiet]} "
+        "in a file of its own (--columns)"
+    )
 
 
 def _per_file(input_path: str, output: str, settings: dict) -> None:
@@ -349,6 +390,8 @@ def _per_file(input_path: str, output: str, settings: dict) -> None:
 
 def _train(noisy, clean, noisy_paths, clean_paths, network, settings):
     """Learn, decide the stop, write the text and re-read it: ``(report, text, spec)``."""
+    import numpy as np
+
     from .. import learn as lib
     from .. import learn_stop
     from ..network import build_network, parse_network
@@ -427,7 +470,55 @@ def _train(noisy, clean, noisy_paths, clean_paths, network, settings):
         **(stop.as_dict() if stop is not None else {"stop": None}),
         "stability": verdict.as_dict(),
     }
+    shortest = min(np.shape(f)[0] for f in noisy)
+    over = sorted({arch.stride(i) for i in range(arch.groups) if arch.stride(i) >= shortest})
+    if over:  # every subsequence of such a stride is one sample: the group filters nothing
+        report["warnings"] = [
+            f"--scales {arch.scales}: the groups of stride {', '.join(map(str, over))} filter "
+            f"nothing on the shortest training file's {shortest} samples (every subsequence "
+            f"of such a stride is one sample); --scales {max(1, (shortest - 1).bit_length())} "
+            "at most uses them all"
+        ]
+    if clean is not None:  # supervised: doing nothing has a known loss; said beside
+        said = _against_identity(noisy, clean, result, stop, use_stop, network)
+        said["warnings"] = [*report.get("warnings", []), *said.get("warnings", [])]
+        report.update({k: v for k, v in said.items() if v})
+        same = [  # nothing to learn from a pair: the same file twice, most likely
+            f"{c}: the clean file equals its noisy file {n} sample for sample: there is "
+            "nothing to learn from it (the same file given twice?)"
+            for n, c, f, x in zip(noisy_paths, clean_paths, noisy, clean, strict=True)
+            if np.array_equal(f, x)
+        ]
+        if same:
+            report["warnings"] = [*same, *report.get("warnings", [])]
     return stamped(report, LEARN_SCHEMA_VERSION), text, spec
+
+
+def _against_identity(noisy, clean, result, stop, use_stop, network) -> dict:
+    """The supervised loss of doing nothing (the noisy files themselves, as a stop that
+    keeps the input gives) and of the network as written (stopped by SURE where it is),
+    on the training files; a warning where the network written is no better."""
+    import numpy as np
+
+    total = sum(np.asarray(f).size for f in noisy)
+    pairs = zip(noisy, clean, strict=True)
+    identity = sum(float(np.sum((np.asarray(f) - c) ** 2)) for f, c in pairs) / total
+    written = stop.loss_stopped if use_stop else result.loss
+    out = {"identity_loss": identity, "written_loss": written}
+    if written > identity > 0.0:  # (equal: the stop kept the input; 0: nothing to learn)
+        how = 'stopped by SURE (stop = "sure")' if use_stop else "at its trained depth"
+        trained = None if stop is None else stop.loss_trained
+        fix = (
+            f"--stop none writes it at its trained depth ({trained:.6g})"
+            if use_stop and trained is not None and trained < identity
+            else "train on longer or more signals"
+        )
+        out["warnings"] = [
+            f"{network or 'the learned network'}: worse than doing nothing on its own "
+            f"training files: supervised loss {written:.6g} {how}, the noisy files "
+            f"themselves {identity:.6g} ({written / identity:.3g}x); {fix}"
+        ]
+    return out
 
 
 def _write(report: dict, files: list, settings: dict) -> None:
@@ -449,5 +540,5 @@ def _show(report: dict, run: dict | None, warned: list, settings: dict) -> None:
         render_learning(report, console, settings["verbose"])
         if run is not None:
             render.render_summary(run, console, settings["verbose"])
-        for message in warned:
+        for message in [*report.get("warnings", []), *warned]:
             render.warning(console, message)

@@ -127,10 +127,13 @@ class CliError(click.ClickException):
 
 def flag(name: str, value=...) -> str:
     """The command line's spelling of a library parameter: ``--name``, ``--name VALUE``
-    (the value quoted for a shell where it needs it: ``--columns 'speed x,load y'``)."""
+    (the value quoted for a shell where it needs it: ``--columns 'speed x,load y'``),
+    ``--no-name`` for False (a switch's off)."""
     text = FLAGS.get(name, "--" + name.replace("_", "-"))
     if value is ... or value is True:
         return text
+    if value is False:  # a --NAME/--no-NAME switch's off
+        return "--no-" + text[2:]
     import shlex  # not at start-up: only messages spell values
 
     return f"{text} {shlex.quote(str(value))}"
@@ -258,8 +261,10 @@ class NameChoice(click.Choice):
     """A registry name of one form: any case, ``_`` or ``-``; an unknown name is
     refused with the closest name, or the form where it lives."""
 
-    def __init__(self, form: str, auto: bool = False):
-        names = names_for_form(form)
+    def __init__(self, form: str, auto: bool = False, parametrised: bool = False):
+        from ..nonlinearities import PARAMETRISED_FAMILIES
+
+        names = [*names_for_form(form), *(PARAMETRISED_FAMILIES if parametrised else ())]
         super().__init__([*names, "auto"] if auto else names, case_sensitive=False)
         self.form = form
 

@@ -1,8 +1,11 @@
 """Progress as plain lines, for a terminal that cannot draw bars (``TERM=dumb`` or
 ``unknown``: Emacs' ``M-x shell``, a console that gives a job a terminal but cannot move
 its cursor), where rich draws nothing: every :data:`INTERVAL` seconds at most, one line
-per running file on stderr, ``in.wav filtering: 42 % (1.2M samples/s, ETA 0:07)``, with no
-escape sequence and no carriage return.  A run shorter than the interval prints none.
+on stderr, ``in.wav filtering: 42 % (1.2M samples/s, ETA 0:07)``, with no escape sequence
+and no carriage return; for a batch of files one line for the whole batch, ``files: 3 of 10
+done (0.5 files/s, ETA 0:14); d.wav filtering: 42 %; e.wav noise level: 7 %`` (the bars'
+files bar, then each running file's), not a line per running file (with ``--jobs`` above 1
+those interleaved).  A run shorter than the interval prints none.
 """
 
 from __future__ import annotations
@@ -26,19 +29,29 @@ def clock_time(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{s:02d}" if hours else f"{minutes}:{s:02d}"
 
 
+def _percent(done: int, total: int) -> str:
+    """``42 %``: ``done`` of ``total``, rounded down, at most 100."""
+    return f"{min(100, int(100 * done / total))} %"
+
+
 class PlainLines:
-    """Each file's progress as a line now and then (:data:`INTERVAL`): the same
+    """A file's progress as a line now and then (:data:`INTERVAL`), or a batch's: the same
     ``update``, ``print`` and ``file_done`` as :class:`resdenoise.cli.render.Bars`.
 
     ``describe(phase)`` gives a phase's words and unit, ``bar_of(phase)`` the bar it moves
-    (a new one restarts its rate); ``stream`` (default: stderr at each line) and
-    ``get_time`` (a clock) are for tests.
+    (a new one restarts its rate); ``files``: the count of a batch's files (its line: the
+    files done, those running, their rate and ETA; None: each file's own line); ``stream``
+    (default: stderr at each line) and ``get_time`` (a clock) are for tests.
     """
 
-    def __init__(self, describe, bar_of, stream=None, get_time=None):
+    def __init__(self, describe, bar_of, stream=None, get_time=None, files: int | None = None):
         self.describe, self.bar_of = describe, bar_of
         self._stream, self._clock, self.interval = stream, get_time or time.monotonic, INTERVAL
         self._bars: dict = {}  # key: [bar, start, done at start, time of the next line]
+        self.files, self._batch = files, None
+        if files:  # a batch: [start, files done, running (key: its state), next line's time]
+            now = self._clock()
+            self._batch = [now, 0, {}, now + self.interval]
 
     def __enter__(self):
         return self
@@ -48,8 +61,13 @@ class PlainLines:
 
     def update(self, key, label: str, phase: str, done: int, total, at=None) -> None:
         """File ``key`` (named ``label``) at ``done`` of ``total`` in ``phase``; ``at``:
-        when that was (a batch worker's :func:`time.monotonic`, told in a burst)."""
+        when that was (a batch worker's :func:`time.monotonic`, told in a burst).  In a
+        batch: the batch's line where one is due (:meth:`batch_line`)."""
         words, unit = self.describe(phase)
+        if self._batch is not None:
+            state = f"{label} {words}"
+            self._batch[2][key] = state + (f": {_percent(done, total)}" if total else "")
+            return self.batch_line()
         self.line(key, f"{label} {words}", unit, self.bar_of(phase), done, total, at)
 
     def line(self, key, description: str, unit: str, bar, done, total, at=None, tail="") -> None:
@@ -68,7 +86,7 @@ class PlainLines:
         elapsed, moved = now - state[1], done - state[2]
         rate = moved / elapsed if elapsed > 0 and moved > 0 else None
         if total:
-            text = f"{description}: {min(100, int(100 * done / total))} %"
+            text = f"{description}: {_percent(done, total)}"
         else:
             text = f"{description}: {done} {unit}"
         numbers = [per_second(rate, unit)] if rate else []
@@ -93,5 +111,25 @@ class PlainLines:
         stream.write(printable(text) + "\n")
         stream.flush()
 
+    def batch_line(self) -> None:
+        """The batch's line where one is due: ``files: 3 of 10 done (0.5 files/s, ETA
+        0:14)`` (the rate of the files done since the batch started; none before the
+        first), then each running file's phase and percentage; none once every file is
+        done."""
+        start, done, running, due = self._batch
+        now = self._clock()
+        if now < due or done >= self.files:
+            return
+        self._batch[3] = now + self.interval
+        text = f"files: {done} of {self.files} done"
+        rate = done / (now - start) if done and now > start else None
+        if rate:
+            text += f" ({per_second(rate, 'files')}, ETA {clock_time((self.files - done) / rate)})"
+        self.print("; ".join([text, *running.values()]))
+
     def file_done(self, key) -> None:
         self._bars.pop(key, None)
+        if self._batch is not None:
+            self._batch[1] += 1
+            self._batch[2].pop(key, None)
+            self.batch_line()

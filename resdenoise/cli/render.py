@@ -193,6 +193,8 @@ def verdict_line(report: dict) -> str:
     with a sampled g_max: ``guarantees held on the output (g_max sampled, not proved)``,
     the checks being of the output only, not of every block."""
     sampled = _sampled(report.get("stability", {}))
+    if report.get("scales_measured") is False:  # in chunks: of the whole output only
+        sampled += " (per subsequence not measured: in chunks)"
     verdict = (
         ("guarantees held" + (" on the output" + sampled if sampled else ""))
         if report["guarantees_held"]
@@ -745,13 +747,13 @@ def progress_mode(quiet: bool) -> str | None:
 
 
 def progress_display(quiet: bool, files: int | None = None):
-    """:class:`Bars` (with a bar of ``files``), :class:`~.progress_lines.PlainLines`
-    or None, as :func:`progress_mode` says."""
+    """:class:`Bars` (with a bar of ``files``), :class:`~.progress_lines.PlainLines` (of
+    ``files``: one line for the batch) or None, as :func:`progress_mode` says."""
     mode = progress_mode(quiet)
     if mode == "lines":
         from .progress_lines import PlainLines
 
-        return PlainLines(Bars.describe, Bars.bar_of)
+        return PlainLines(Bars.describe, Bars.bar_of, files=files)  # a batch: one line
     return Bars(files) if mode == "bars" else None
 
 

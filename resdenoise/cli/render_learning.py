@@ -27,6 +27,8 @@ def render_learning(report: dict, console, verbose: bool = False) -> None:
         change = f" ({num(ratio)}x)"
     else:  # no ratio of a negative loss (SURE's can be): the change
         change = f" ({'down' if drop >= 0 else 'up'} by {num(abs(drop))})"
+    if report.get("identity_loss") is not None:  # supervised: doing nothing's, beside
+        change += f"; the noisy files themselves {num(report['identity_loss'])}"
     console.print(
         f"{where}: {stable} by construction (every g in [0, g_max], tau <= h^2/(4 g_max)); "
         f"{report['objective']} loss {num(report['initial_loss'])} -> {num(report['loss'])}{change}",

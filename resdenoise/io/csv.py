@@ -12,8 +12,10 @@ The delimiter is sniffed (comma, tab, semicolon, pipe, runs of whitespace, or
 a single column) unless given; UTF-8 with or without a byte-order mark (and
 UTF-16 with one), LF, CRLF or CR line ends, quoted fields, ``#`` comment
 lines and blank lines are accepted.  A header row is detected (a first row
-without a single number in it) or declared.  A decimal comma (``1,5;2,25``)
-is recognised when the delimiter is not a comma, or declared.  The comment
+without a single number in it, or pandas' names ``0,1,...`` over rows of fractions;
+another first row of whole numbers over rows of fractions is asked) or declared.  A
+decimal comma (``1,5;2,25``) is recognised when the delimiter is not a comma (where
+every comma may be digit grouping, ``1,002``, it is asked), or declared.  The comment
 and blank lines before the data (the preamble) are written back verbatim, the
 comment lines among and after the rows where they were; a
 last preamble comment with the column names (``np.savetxt(header=...)``)
@@ -25,27 +27,53 @@ first column when its header is time-like (``time``, ``t [s]``, ``index``,
 ties allowed (or not numbers at all, as timestamps; numbers that go up and
 down there are refused, not guessed), or, without a header, the first of
 several columns when it is exactly equally spaced; or the column named
-(or numbered from 1) by ``time_column``.  ``columns`` picks the channels to
-filter by name or number; the columns not picked are carried through
-unchanged like the time column (they need not be numeric).
+(or numbered from 1) by ``time_column``.  Asked rather than guessed: a first column not
+named like time whose values are a time axis's (strictly monotone), another column named
+like time and monotone.  Refused: a time column of numbers and text (a footer row).
+``columns`` picks the channels to filter by name or number; the columns not picked are
+carried through unchanged like the time column (they need not be numeric).
 """
 
 from __future__ import annotations
 
 import bisect
 import codecs
-import csv
 import itertools
-import math
-import re
 from dataclasses import replace
 from functools import partial
-from itertools import repeat
 
 import numpy as np
 
-from ..errors import ParameterError, SignalError, counted, one_line, spell, too_short
-from .options import COMMA_BOTH, ReadOptions, _fields, join_columns
+from ..errors import ParameterError, SignalError, counted, one_line, too_short
+from .csv_cells import (
+    _COMMA_PAIR,
+    _DECIMAL_COMMA,
+    _bad_cell_at,
+    _columns,
+    _ColumnScan,
+    _first_bad,
+    _grouped_commas,
+    _inexact,
+    _inexact_note,
+    _integer_header,
+    _is_number,
+    _is_time_name,
+    _mixed_time,
+    _not_csv,
+    _pandas_header,
+    _quoted_break,
+    _sniff,
+    _split,
+    _split_decimal,
+    _time_axis_unnamed,
+    _time_elsewhere,
+    _TimeScan,
+    _to_float,
+    _uneven,
+    _unsure_header,
+    _unsure_time,
+)
+from .options import ReadOptions, join_columns
 from .signal import (
     CsvLayout,
     Signal,
@@ -56,257 +84,6 @@ from .signal import (
     csv_rate,
     rate_in,
 )
-
-_SNIFF_ORDER = (",", "\t", ";", "|")
-
-
-_TIME_NAMES = {
-    "",
-    "t",
-    "time",
-    "times",
-    "timestamp",
-    "datetime",
-    "date",
-    "index",
-    "idx",
-    "i",
-    "n",
-    "k",
-    "sample",
-    "samples",
-    "frame",
-    "seconds",
-    "sec",
-    "elapsed",
-    "unnamed: 0",
-}
-
-
-_UNITS = re.compile(r"\s*[\[(].*?[\])]\s*$")
-
-
-_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d*,\d+(?:[eE][+-]?\d+)?\s*$")
-
-
-def _split(line: str, delim: str) -> list[str]:
-    """Split one line into stripped cells (quote-aware when quotes appear)."""
-    if delim == "":
-        cells = [_unquoted(line) if '"' in line else line]
-    elif '"' in line and delim != " ":
-        cells = _fields(line, delim)
-    elif '"' in line:
-        cells = next(csv.reader([line.strip()], delimiter=" ", skipinitialspace=True))
-    elif delim == " ":
-        cells = line.split()
-    else:
-        cells = line.split(delim)
-    return [c.strip() for c in cells]
-
-
-def _unquoted(cell: str) -> str:
-    """The one field of a line without delimiters, as the csv module reads a quoted
-    field: ``"1.5"`` is 1.5, and ``""`` within the quotes one ``"``."""
-    cell = cell.strip()
-    if len(cell) >= 2 and cell[0] == cell[-1] == '"':
-        return cell[1:-1].replace('""', '"')
-    return cell
-
-
-def _is_number(cell: str, decimal: str = ".") -> bool:
-    if not _plain(cell.strip()):
-        return False
-    if decimal == ",":
-        if "." in cell:  # a point among decimal commas: a thousands separator? never guessed
-            return False
-        cell = cell.replace(",", ".")
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
-
-
-def _numeric_row(cells: list[str]) -> str | None:
-    """The decimal mark under which every cell is a number, or None."""
-    if all(_is_number(c) for c in cells):
-        return "."
-    if all(_is_number(c, ",") for c in cells):
-        return ","
-    return None
-
-
-def _sniff(lines: list[str], decimal: str | None) -> str:
-    """Delimiter of ``lines`` (data lines only): see the module docstring."""
-    sample = lines[:64]
-    body = sample[1:] or sample
-    best, best_score = None, -1
-    for d in _SNIFF_ORDER:
-        if decimal == "," and d == ",":
-            continue
-        if not any(d in ln for ln in sample):
-            continue
-        split = [_split(ln, d) for ln in sample]
-        widths = {len(cells) for cells in split}
-        if len(widths) != 1 or widths.pop() < 2:
-            continue
-        score = 0
-        for cells in split[1:] or split:
-            mark = _numeric_row(cells)
-            if mark is not None and (mark == "." or d != ","):
-                score += 1
-        if score > best_score:
-            best, best_score = d, score
-    if best is not None:
-        return best
-    ws = [len(_split(ln, " ")) for ln in body]
-    if all(w == 1 for w in ws) and not any(d in ln for ln in sample for d in _SNIFF_ORDER):
-        return ""
-    if min(ws) >= 2 and len(set(ws)) == 1 and len(_split(sample[0], " ")) == ws[0]:
-        return " "
-    # ragged: choose the most frequent delimiter so that the error names the row
-    counts = {d: sum(ln.count(d) for ln in sample) for d in _SNIFF_ORDER if d != decimal}
-    d = max(counts, key=counts.get)
-    return d if counts[d] else " "
-
-
-def _is_time_name(name: str) -> bool:
-    n = _UNITS.sub("", name.strip().strip('"').strip()).lower()
-    n = n.replace("-", "_")
-    for suffix in ("_s", "_ms", "_us", "_sec", "_seconds", "_idx", "_index", "_no", "_nr"):
-        if n.endswith(suffix) and n != suffix:
-            n = n[: -len(suffix)]
-            break
-    return n in _TIME_NAMES or n.startswith("time")
-
-
-def _plain(text: str) -> bool:
-    """Whether ``text`` may hold numbers: ASCII without ``_`` (Python's ``float``
-    also takes ``1_000`` and digits of every script, which no CSV means)."""
-    return text.isascii() and "_" not in text
-
-
-def _to_float(cells: list[str], decimal: str) -> np.ndarray | None:
-    joined = "".join(cells)  # (a comma made a point is as plain as it was)
-    if decimal == ",":
-        if "." in joined:  # 1.234: a thousands separator, or a decimal point?
-            return None
-        cells = [c.replace(",", ".") for c in cells]
-    if not _plain(joined) and not all(_plain(c.strip()) for c in cells):
-        return None  # (blanks of any script around a number are blanks)
-    try:
-        return np.fromiter(map(float, cells), dtype=np.float64, count=len(cells))
-    except ValueError:
-        return None
-
-
-def _first_bad(cells, decimal) -> int | None:
-    """Index of the first cell that is not a number, or None."""
-    for r, cell in enumerate(cells):
-        if not _plain(cell.strip()):
-            return r
-        if decimal == "," and "." in cell:  # as _to_float refuses it
-            return r
-        try:  # as _to_float converts it: float() strips fewer blanks than str.strip
-            float(cell.replace(",", ".") if decimal == "," else cell)
-        except ValueError:
-            return r
-    return None
-
-
-def _bad_cell_at(
-    cell, first_row, lineno, col, header, source, decimal, delim, header_hint, text_of=None
-) -> SignalError:
-    """The error for one cell that is not a number (``first_row``: the first data row;
-    ``delim``: the file's delimiter, ``""`` for one column; ``header_hint``: whether a
-    first row may be an undeclared header).
-
-    A comma between the cells and in them (``"1,5","2,5"``) is refused as such: the
-    delimiter's ``,`` with decimal commas, or a declared decimal comma in one column
-    whose cells ``,`` splits.
-
-    ``text_of()``: where the column holds no number at all, the columns to filter
-    instead (``columns``' value), else None; asked only of a first row's cell."""
-    cell = cell.strip()
-    where = f"{source}: line {lineno}, {column_label(header, col)}"
-    if not cell and first_row and header_hint:
-        return SignalError(
-            f"{where}: empty cell; if line {lineno} is a header, declare it with "
-            f"{spell('header', True)}; else every sample needs a number: fill it in",
-            parameters=[("header", True)],
-        )
-    if not cell:
-        return SignalError(
-            f"{where}: empty cell; every sample needs a number: fill it in or delete line {lineno}"
-        )
-    hint, named = "", []
-    if (decimal == "." and delim == "," and _DECIMAL_COMMA.match(cell)) or (
-        decimal == "," and delim == "" and len(_split(cell, ",")) > 1
-    ):  # declaring decimal=',' is no way out
-        hint = f" (a decimal comma in a comma-separated file, which is {COMMA_BOTH})"
-    elif decimal == "." and _DECIMAL_COMMA.match(cell):
-        hint, named = " (a decimal comma? declare it with decimal=',')", [("decimal", ",")]
-    elif decimal == "," and "." in cell and _is_number(cell):
-        hint = " in a file of decimal commas (a thousands separator? remove it; else write ',')"
-    elif other := next((d for d in _SNIFF_ORDER if d in cell and d != decimal), None):
-        hint, named = f" (is the delimiter {other!r}? declare it with delimiter)", ["delimiter"]
-    elif first_row and header_hint:
-        hint = f" (if line {lineno} is a header, declare it with header=True)"
-        named = [("header", True)]
-    elif first_row and text_of is not None and (others := text_of()) is not None:
-        hint = (
-            f"; the column holds no numbers: name the columns to filter with "
-            f"{spell('columns', others)}"
-        )
-        named = [("columns", others)]
-    else:
-        hint = f"; correct it or delete line {lineno}"
-    return SignalError(f"{where}: {_show(cell)} is not a number{hint}", parameters=named)
-
-
-def _pandas_header(cells: list[str]) -> bool:
-    """Whether a first row is the header pandas writes for an unnamed DataFrame or
-    Series (``,0,1``: an empty index name over columns named 0, 1, ...), which holds
-    numbers but is no data row (whose first sample would be missing)."""
-    return len(cells) >= 2 and cells == ["", *map(str, range(len(cells) - 1))]
-
-
-def _unsure_time(source: str, name: str) -> ParameterError:
-    """The refusal of a first column named like time (``name``) whose numbers go up and
-    down: filtering it as a signal may destroy time stamps, carrying it may leave a
-    signal unfiltered; the user says which."""
-    shown = name.strip() or "(unnamed)"
-    return ParameterError(
-        f"{source}: the first column {_show(shown)} is named like a time column but its "
-        f"values go up and down; carry it unchanged with {spell('time_column', '1')}, "
-        f"or filter it with {spell('time_column', 'none')}",
-        parameters=[("time_column", "1"), ("time_column", "none")],
-    )
-
-
-def _columns(
-    data_lines: list[str], delim: str, width: int, quoted: bool
-) -> list[list[str]] | tuple[int, int]:
-    """The cells of ``data_lines`` column by column, or (row, fields) of the first ragged row.
-
-    ``quoted``: a double quote occurs somewhere (else a plain split is safe).
-    """
-    if delim == "" and not quoted:
-        return [data_lines]
-    if delim not in ("", " ") and not quoted:
-        counts = list(map(str.count, data_lines, repeat(delim, len(data_lines))))
-        if min(counts) != width - 1 or max(counts) != width - 1:
-            r = next(i for i, c in enumerate(counts) if c != width - 1)
-            return r, counts[r] + 1
-        flat = delim.join(data_lines).split(delim)
-        return [flat[p::width] for p in range(width)]
-    rows = [_split(ln, delim) for ln in data_lines]
-    widths = list(map(len, rows))
-    if min(widths) != width or max(widths) != width:
-        r = next(i for i, w in enumerate(widths) if w != width)
-        return r, widths[r]
-    return [list(col) for col in zip(*rows, strict=True)]
-
 
 #: Bytes of text read at a time when streaming a CSV file.
 READ_BYTES = 1 << 20
@@ -415,6 +192,8 @@ def _line_batches(chunks, source: str, seen: dict):
         encoding = codec = "utf-16"
     else:
         encoding = codec = "utf-8"
+        if (what := _not_csv(raw)) is not None:
+            raise SignalError(f"{source}: {what}")
     seen.update(encoding=encoding, crlf=False, cr=False, lf=False)
     decoder = codecs.getincrementaldecoder(codec)()
     fed = fed_nl = text_nl = 0  # body bytes decoded, b"\n" among them, "\n" decoded
@@ -464,71 +243,6 @@ def _line_batches(chunks, source: str, seen: dict):
         if final:
             return
         raw = next(chunks, b"")
-
-
-class _ColumnScan:
-    """What the checking pass learns about one CSV column."""
-
-    __slots__ = ("nonempty", "all_nonempty", "bad", "nonfinite", "numeric")
-
-    def __init__(self):
-        self.nonempty = False  # some cell is not blank (else: a trailing delimiter)
-        self.all_nonempty = True  # no cell is blank (timestamps)
-        self.bad = None  # (row, line, cell) of the first cell that is not a number
-        self.nonfinite = None  # (line, cell) of the first inf/nan
-        self.numeric = True  # every cell so far is a finite number
-
-
-class _TimeScan:
-    """The monotone / equally spaced test of :meth:`looks_like_time`, one block at a time.
-
-    A column named like time need only be monotone with ties allowed (non-decreasing or
-    non-increasing): stamps rounded to their resolution repeat, and integer epoch
-    nanoseconds beyond 2**53 round to equal float64 neighbours (a monotone rounding
-    keeps them in order).  An unnamed column must be strictly monotone and equally spaced.
-    """
-
-    def __init__(self):
-        self.count = 0
-        self.first = self.last = None
-        self.increasing = self.decreasing = True
-        self.rising = self.falling = True  # ties allowed
-        self.dt0 = None
-        self.dt_min = math.inf
-        self.dt_max = -math.inf
-
-    def add(self, t: np.ndarray) -> None:
-        if t.size == 0:
-            return
-        if self.last is not None:
-            t_ext = np.concatenate([[self.last], t])
-        else:
-            t_ext = t
-            self.first = float(t[0])
-        with np.errstate(over="ignore", invalid="ignore"):  # 1e308 - -1e308: inf
-            dt = np.diff(t_ext)
-        if dt.size:
-            if self.dt0 is None:
-                self.dt0 = float(dt[0])
-            self.increasing = self.increasing and bool(np.all(dt > 0))
-            self.decreasing = self.decreasing and bool(np.all(dt < 0))
-            self.rising = self.rising and bool(np.all(dt >= 0))
-            self.falling = self.falling and bool(np.all(dt <= 0))
-            self.dt_min = min(self.dt_min, float(dt.min()))
-            self.dt_max = max(self.dt_max, float(dt.max()))
-        self.count += t.size
-        self.last = float(t[-1])
-
-    def looks_like_time(self, named: bool) -> bool:
-        if self.count < 2:
-            return False
-        if named:
-            return self.rising or self.falling
-        monotone = self.increasing or self.decreasing
-        scale = max(abs(self.first), abs(self.last))
-        extremes = np.array([self.dt_min, self.dt_max])
-        equal = bool(np.all(np.isclose(extremes, self.dt0, rtol=1e-6, atol=1e-9 * scale)))
-        return monotone and self.count >= 3 and equal
 
 
 class CsvReader:
@@ -631,6 +345,8 @@ class CsvReader:
             if not sc.nonempty:
                 sc.nonempty = any(map(str.strip, cells))
             a = _to_float(cells, self.decimal) if sc.bad is None else None
+            if p == 0 and self.time_named:
+                sc.mixed(cells, linenos, a)
             if p == 0 and a is None and sc.all_nonempty:  # timestamps need every cell
                 sc.all_nonempty = all(map(str.strip, cells))  # (numbers are never blank)
             if a is None:
@@ -647,14 +363,22 @@ class CsvReader:
                 sc.numeric = False
                 a = np.where(finite, a, np.nan)
             numbers[p] = a
+            if sc.inexact is None:
+                sc.inexact = _inexact(cells, a, linenos)
             if p == 0 and sc.numeric and self.options.time_column is None:  # else decided by name
                 time_scan.add(a)
+            elif p in self.named_scans and sc.numeric:
+                self.named_scans[p].add(a)
         return numbers
 
     def _analyse_head(self, head: list[str], data_at: list[int]) -> None:
         """Dialect, header and width from the first data lines."""
         delim, decimal = self.delim, self.decimal
         data_lines = [head[i] for i in data_at[:_HEAD_LINES]]
+        if any('"' in ln for ln in data_lines):
+            linenos = [i + 1 for i in data_at[:_HEAD_LINES]]
+            if (err := _quoted_break(self.source, data_lines, linenos)) is not None:
+                raise err
         self.preamble = tuple(head[: data_at[0]])
         if delim is None:
             delim = _sniff(data_lines, decimal)
@@ -663,16 +387,31 @@ class CsvReader:
         self.delim = delim
         self.out_delim = delim if delim else ","
         cells0 = _split(data_lines[0], delim)
+        rows = [_split(ln, delim) for ln in data_lines]
         if decimal is None:
-            sample = [c for ln in data_lines for c in _split(ln, delim)]
-            comma = delim != "," and any(_DECIMAL_COMMA.match(c) for c in sample)
+            comma = delim != "," and any(_DECIMAL_COMMA.match(c) for row in rows for c in row)
+            if comma:  # 1,002: a thousand and two, or one and two thousandths?
+                names = None if any(_is_number(c, ",") for c in cells0) else cells0
+                linenos = [i + 1 for i in data_at[:_HEAD_LINES]]
+                if (err := _grouped_commas(rows, linenos, names, self.source)) is not None:
+                    raise err
             decimal = "," if comma else "."
         self.decimal = decimal
         if self.header_opt is None:
             self.has_header = not any(_is_number(c, decimal) for c in cells0)
             self.has_header = self.has_header or _pandas_header(cells0)
+            if not self.has_header:  # 0,1 over rows of fractions: pandas' names
+                whole = _integer_header(rows, decimal)
+                if whole is False:
+                    raise _unsure_header(self.source, data_at[0] + 1, data_lines[0])
+                self.has_header = bool(whole)
         else:
             self.has_header = bool(self.header_opt)
+        if self.options.delimiter is None and self.options.decimal is None and delim == ",":
+            body, at = data_lines[self.has_header :], data_at[self.has_header : _HEAD_LINES]
+            linenos = [i + 1 for i in at]
+            if not self.has_header and (err := _split_decimal(self.source, body, linenos)):
+                raise err
         self.width = len(cells0)
         self.header = None
         self.quote_header = False
@@ -685,16 +424,30 @@ class CsvReader:
             first_data = 1
         rest = data_lines[first_data:]
         self.quote_data = bool(rest) and rest[0].lstrip().startswith('"')
+        detect = self.options.time_column is None
+        named = [detect and self.header is not None and _is_time_name(n) for n in cells0]
+        self.time_named = named[0]  # its cells numbers and text? (_ColumnScan.mixed)
+        self.named_scans = {  # columns besides the first named like time (not the empty name)
+            p: _TimeScan()
+            for p in range(1, len(cells0))
+            if named[p] and cells0[p].strip() and self.options.columns is None
+        }
 
     def _cells(self, lines: list[str], linenos, quoted: bool) -> list[list[str]]:
+        if quoted and (err := _quoted_break(self.source, lines, linenos)) is not None:
+            raise err
         cols = _columns(lines, self.delim, self.width, quoted)
         if isinstance(cols, tuple):  # ragged: (row, number of fields)
             r, got = cols
+            hint, named = "every row needs the same number of columns", []
+            one = self.width == 1 and self.options.delimiter is None and self.delim == ","
+            if one and self.options.decimal is None and _COMMA_PAIR.match(lines[r]):
+                hint = "a decimal comma in one column? declare it with decimal=','"
+                named = [("decimal", ",")]
             raise SignalError(
                 f"{self.source}: line {linenos[r]} has {counted(got, 'field')}, "
-                f"expected {self.width} as "
-                f"on {self.ref} (delimiter {self.out_delim!r}; every row needs the same number "
-                "of columns)"
+                f"expected {self.width} as on {self.ref} (delimiter {self.out_delim!r}; {hint})",
+                parameters=named,
             )
         return cols
 
@@ -727,6 +480,8 @@ class CsvReader:
                 f"{source}: column {_column_name(header, tcol)!r} is both the time column "
                 "and a column to filter"
             )
+        detected = tcol is None  # (the time column found by name and values, not given)
+        ask = None  # the question a time axis not named so asks
         if (
             tcol is None
             and self.options.time_column is None
@@ -737,6 +492,8 @@ class CsvReader:
             if header is None or named:
                 sc = scans[0]
                 if not sc.numeric:
+                    if named and (err := _mixed_time(source, header, sc.text_at, sc.number_at)):
+                        raise err
                     looks = named and sc.all_nonempty
                 else:
                     looks = time_scan.looks_like_time(named)
@@ -744,9 +501,19 @@ class CsvReader:
                         raise _unsure_time(source, header[0])
                 if looks:
                     tcol = 0
+            elif picked is None and scans[0].numeric and (axis := time_scan.axis()) is not None:
+                ask = _time_axis_unnamed(source, header[0], axis == "equal")
         positions = [p for p in range(width) if p != tcol and (picked is None or p in picked)]
         if not positions:
             raise ParameterError(f"{source}: no column left to filter besides the time column")
+        for p in positions if self.options.time_column is None and ask is None else ():
+            ts = self.named_scans.get(p)
+            if ts is not None and scans[p].numeric and ts.looks_like_time(True) and ts.moved:
+                others = [q for q in positions if q != p]
+                if others:
+                    every = self._spelled(positions, header)
+                    ask = _time_elsewhere(source, header, p, self._spelled(others, header), every)
+                    break
         for p in positions:
             sc = scans[p]
             if sc.bad is not None:
@@ -755,7 +522,17 @@ class CsvReader:
                 text_of = partial(self._instead_of_text, p, scans, tcol, header)
                 delim = self.delim if width > 1 else ""
                 raise _bad_cell_at(
-                    cell, r == 0, lineno, p, header, source, decimal, delim, hint, text_of
+                    cell,
+                    r == 0,
+                    lineno,
+                    p,
+                    header,
+                    source,
+                    decimal,
+                    delim,
+                    hint,
+                    text_of,
+                    delim_given=self.options.delimiter is not None,
                 )
             if sc.nonfinite is not None:
                 lineno, cell = sc.nonfinite
@@ -763,6 +540,8 @@ class CsvReader:
                     f"{source}: line {lineno}, {column_label(header, p)}: {_show(cell.strip())} "
                     f"is not a finite number; replace it with one or delete line {lineno}"
                 )
+        if ask is not None:  # a time column? asked of a file whose columns all read
+            raise ask
         if rows < 2:
             raise too_short(source, rows, "data row")
         if rows < len(positions) and self.options.columns is None:
@@ -784,6 +563,7 @@ class CsvReader:
             trailing_delimiter=trailing,
             comments=tuple(self.comments),
         )
+        uneven = detected and tcol == 0 and scans[0].numeric  # its steps: all known
         self.positions = positions
         self.carried_at = [p for p in range(width) if p not in positions]
         shape = (0,) if len(positions) == 1 else (0, len(positions))
@@ -798,6 +578,10 @@ class CsvReader:
             time_column=tcol,
             layout=layout,
             samplerate=self.options.rate(csv_rate(self.preamble), source),
+            notes=(
+                *(_uneven(source, header, time_scan) if uneven else ()),
+                *_inexact_note(source, header, [(p, scans[p].inexact) for p in positions]),
+            ),
         )
         return SignalStream(template=template, frames=rows, width=width, _reader=self)
 
@@ -815,11 +599,15 @@ class CsvReader:
                 return None
             unread -= {q for q in unread if any(_is_number(c, self.decimal) for c in cols[q])}
         others = [q for q in others if q not in unread]
-        if not others:
-            return None
-        names = [header[q] for q in others] if header is not None else []
+        return self._spelled(others, header) if others else None
+
+    @staticmethod
+    def _spelled(cols: list[int], header) -> str:
+        """Columns ``cols`` as ``columns`` takes them: by name where the names are plain,
+        else by number."""
+        names = [header[q] for q in cols] if header is not None else []
         plain = all(n.strip() and not n.strip().isdigit() and header.count(n) == 1 for n in names)
-        return join_columns(names if names and plain else [str(q + 1) for q in others])
+        return join_columns(names if names and plain else [str(q + 1) for q in cols])
 
     # ---- the two doors' samples -------------------------------------------
 

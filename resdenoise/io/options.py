@@ -155,6 +155,10 @@ class ReadOptions:
         tokens = _split_columns(self.columns)
         picked = set()
         for i, t in enumerate(tokens):
+            span = _span(t, header, width, source, what)
+            if span is not None:
+                picked.update(span)
+                continue
             try:
                 picked.add(_resolve_column(t, header, width, source, what))
             except ParameterError as err:
@@ -219,8 +223,36 @@ def _resolve_column(token, header, width: int, source: str, what: str) -> int:
                 return found[0]
     if tok.isdigit() and 1 <= int(tok) <= width:
         return int(tok) - 1
-    names = ", ".join(repr(h) for h in header) if header else f"numbers 1 to {width}"
+    if header and len(header) > _NAMES_SAID:
+        names = ", ".join(repr(h) for h in header[: _NAMES_SAID - 2])
+        names += f", ... and {len(header) - _NAMES_SAID + 2} more (numbers 1 to {width})"
+    else:
+        names = ", ".join(repr(h) for h in header) if header else f"numbers 1 to {width}"
     raise ParameterError(f"{source}: {what}: no column {tok!r}; the columns are {names}")
+
+
+#: Column names a message lists at most (a wide file's thousand are counted, not listed).
+_NAMES_SAID = 12
+
+
+_SPAN = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
+
+
+def _span(token, header, width: int, source: str, what: str) -> range | None:
+    """The columns (from 0) of a range of numbers from 1, ``2-1001`` (both ends in), or
+    None for a token that is no range or that a column is named."""
+    match = _SPAN.match(token) if isinstance(token, str) else None
+    if match is None:
+        return None
+    if header is not None and token.strip().casefold() in (h.strip().casefold() for h in header):
+        return None  # a column's name: resolved as one
+    first, last = int(match.group(1)), int(match.group(2))
+    if not 1 <= first <= last <= width:
+        raise ParameterError(
+            f"{source}: {what}: {token.strip()!r} is not a range of columns 1 to {width} "
+            "(FIRST-LAST, FIRST not after LAST)"
+        )
+    return range(first - 1, last)
 
 
 def _fields(text: str, delim: str = ",") -> list[str]:

@@ -43,6 +43,19 @@ AUDIO_EXTENSIONS = {
 
 CSV_EXTENSIONS = {".csv", ".tsv", ".txt", ".dat", ".tab"}
 
+
+#: Input extensions of files often given for CSV, with what to do instead.
+_NOT_CSV_EXTENSIONS = {
+    **dict.fromkeys(
+        (".xlsx", ".xlsm", ".xls", ".ods"),
+        "a spreadsheet workbook, not CSV; save it as CSV (in Excel: File > Save As > CSV UTF-8)",
+    ),
+    **{
+        ext: f"a compressed file; decompress it, or pipe it: {cat} FILE | resdenoise ... -"
+        for ext, cat in ((".gz", "zcat"), (".bz2", "bzcat"), (".xz", "xzcat"), (".zst", "zstdcat"))
+    },
+}
+
 #: A Zarr store (a directory of chunks; :mod:`resdenoise.io.zarr_store`) by its extension.
 ZARR_EXTENSION, ZARR = ".zarr", "ZARR"
 
@@ -77,6 +90,19 @@ def rate_in(line: str) -> int | None:
     """The rate of a :data:`RATE_LINE` (``# samplerate: 8000``, ``# sample rate = 8000 Hz``)."""
     m = re.fullmatch(_RATE_PATTERN, line, re.I)
     return int(m.group(1)) if m and int(m.group(1)) > 0 else None
+
+
+def rate_mismatch(path: str, rate, other: str, other_rate, what: str, of: str) -> str | None:
+    """The error line where the file ``path`` (a clean ``what``: ``reference``, ``clean
+    file``) has another sample rate than ``other``, the ``of`` (``input``, ``noisy file``)
+    it belongs to: not the same signal (its samples are of other instants); None where
+    the rates agree or either file has none (a CSV without a rate line)."""
+    if rate is None or other_rate is None or int(rate) == int(other_rate):
+        return None
+    return (
+        f"{path}: the {what}'s sample rate {int(rate)} Hz differs from that of its {of} "
+        f"{other}, {int(other_rate)} Hz: give the {what} recorded at the {of}'s rate"
+    )
 
 
 def csv_rate(preamble) -> int | None:
@@ -158,6 +184,9 @@ class Signal:
     tags : dict
         An audio file's text metadata (title, artist, comment, ...: soundfile's
         ``copy_metadata``), written to an audio output that can hold it.
+    notes : tuple of str
+        What the reader has to say that does not stop a run (a warning each: a CSV
+        file's time column not equally spaced).
     """
 
     data: np.ndarray
@@ -173,6 +202,7 @@ class Signal:
     layout: CsvLayout = field(default_factory=CsvLayout)
     chunks: tuple[int, ...] | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     @property
     def channels(self) -> int:
@@ -207,6 +237,17 @@ class Signal:
         if positions == tuple(range(len(positions))) and not self.carried:
             return None
         return tuple(f"channel {p + 1}" for p in positions)
+
+    @property
+    def channel_columns(self) -> list[dict]:
+        """Each filtered channel's place in the file, as a script keys on it, in the order
+        of the channels: ``column`` (from 1: a CSV file's column, a sound file's or Zarr
+        array's channel) and ``name`` (a CSV header's, as written; None without one)."""
+        names = self.header if self.format == "CSV" else None
+        return [
+            {"column": p + 1, "name": None if names is None else names[p]}
+            for p in self.channel_positions
+        ]
 
     @property
     def carried_names(self) -> list[str]:
@@ -278,6 +319,8 @@ def guess_format(path: str, given: str | None = None, output: bool = False) -> s
     if ext[1:].upper() in _soundfile_formats():
         return ext[1:].upper()
     option = "output_format" if output else "input_format"
+    if not output and (what := _NOT_CSV_EXTENSIONS.get(ext)) is not None:
+        raise SignalError(f"{path}: {what}")
     raise (ParameterError if output else SignalError)(
         f"{path}: cannot tell the format from the extension {ext!r}; "
         f"use .csv, .wav, .flac, .ogg, .zarr (or {option})",
