@@ -166,13 +166,15 @@ def no_content_rule():
 
 @contextmanager
 def always_apart():
-    """The content rule planning apart wherever it is tried, its SURE test kept."""
-    kept = split._splits
+    """The content rule planning apart wherever it is tried, its SURE test kept, the gate
+    open (ungated: the test made on every case, as before the gate)."""
+    kept = split._splits, split._gate_opens
     split._splits = lambda test: True
+    split._gate_opens = lambda gate: True
     try:
         yield
     finally:
-        split._splits = kept
+        split._splits, split._gate_opens = kept
 
 
 #: The planners of the automatic modes (as ``resdenoise.shrink`` / ``diffuse`` / the
@@ -224,45 +226,58 @@ def _timed(make_plan, noisy):
     return out, extra, time.process_time() - c0
 
 
-def run_content(n: int, seeds: int = 1, first: int = 0) -> list[dict]:
+#: The variants of the equal-level block: today (no content rule), gated (the rule as it
+#: is: the gate, then the test), ungated (the test on every case, its apart plans kept).
+VARIANTS_RUN = ("today", "gated", "ungated")
+
+
+def run_content(n, seeds=1, first=0, kinds=None, variants=VARIANTS_RUN) -> list[dict]:
     rows = []
     for kind, name, a, b in content_pairs(n):
+        if kinds is not None and kind not in kinds:
+            continue
         for s, noise in [(s, x) for s in range(first, first + seeds) for x in NOISES]:
             rng = np.random.default_rng(1000 + 7 * s + int(100 * noise))
             clean = np.stack([a, b], axis=1)
             noisy = clean + noise * rng.standard_normal(clean.shape)
             for mode, make_plan in PLANNERS.items():
+                row = {"kind": kind, "signal": name, "seed": s, "noise": noise, "mode": mode}
                 split.SPLIT_FACTOR = math.inf  # one plan by level (the factor not tried)
-                with no_content_rule():
-                    today, _, cpu_today = _timed(make_plan, noisy)
-                with always_apart():
-                    tried, extra, cpu_rule = _timed(make_plan, noisy)
+                for variant in variants:
+                    if variant == "today":
+                        with no_content_rule():
+                            out, extra, cpu = _timed(make_plan, noisy)
+                    elif variant == "gated":
+                        out, extra, cpu = _timed(make_plan, noisy)
+                    else:
+                        with always_apart():
+                            out, extra, cpu = _timed(make_plan, noisy)
+                    row[variant] = [snr_db(out[:, c], clean[:, c]) for c in range(2)]
+                    row[f"cpu_{variant}"] = cpu
+                    entry = extra.get("channels_by_content")
+                    if variant != "today":
+                        row[f"decision_{variant}"] = entry and entry["decision"]
+                        row["gate_z"] = entry and entry["gate_z"]
+                    if variant == "ungated":
+                        row["test"] = extra.get("channels_apart_sure")
                 split.SPLIT_FACTOR = 1.5
-                test = extra.get("channels_apart_sure")
-                row = {
-                    "kind": kind,
-                    "signal": name,
-                    "seed": s,
-                    "noise": noise,
-                    "mode": mode,
-                    "today": [snr_db(today[:, c], clean[:, c]) for c in range(2)],
-                    "apart": [snr_db(tried[:, c], clean[:, c]) for c in range(2)],
-                    "test": test,
-                    "cpu_today": cpu_today,
-                    "cpu_rule": cpu_rule,
-                }
                 rows.append(row)
-                gain = [x - y for x, y in zip(row["apart"], row["today"], strict=True)]
-                z = "not tried"
-                if test is not None:
-                    z = " / ".join(f"{_z(test, key):6.2f}" for key in LEVELS)
-                    z = "z " + z
-                print(
-                    f"  {kind:11s} {name:17s} {noise:4g} {mode:24s} apart-today "
-                    f"{gain[0]:+6.2f} {gain[1]:+6.2f} dB  {z}  CPU {cpu_rule / cpu_today:4.2f}x",
-                    flush=True,
-                )
+                print(_line(row), flush=True)
     return rows
+
+
+def _line(row) -> str:
+    text = f"  {row['kind']:11s} {row['signal']:17s} {row['noise']:4g} {row['mode']:24s}"
+    if row.get("gate_z") is not None:
+        text += f" gate {row['gate_z']:6.2f}"
+    for variant in ("gated", "ungated"):
+        if variant in row:
+            gain = [x - y for x, y in zip(row[variant], row["today"], strict=True)]
+            text += f" {variant}-today {gain[0]:+6.2f} {gain[1]:+6.2f} dB"
+            text += f" CPU {row[f'cpu_{variant}'] / row['cpu_today']:4.2f}x"
+    if row.get("test") is not None:
+        text += " z " + " / ".join(f"{_z(row['test'], key):6.2f}" for key in LEVELS)
+    return text
 
 
 #: The levels the content test scores at (resdenoise.split._content_levels).
@@ -277,7 +292,7 @@ def _variant(levels):
     """A rule: apart where the test clears Z at each of ``levels``."""
 
     def splits(row, z):
-        t = row["test"]
+        t = row.get("test")
         return t is not None and all(_z(t, key) > z for key in levels)
 
     return splits
@@ -288,91 +303,141 @@ VARIANTS = {
     "level only": _variant(("level",)),
     "level, low end": _variant(("level", "low_end")),
     "rule (level, low end, common)": lambda row, z: (
-        row["test"] is not None and split.content_splits(row["test"], z)
+        row.get("test") is not None and split.content_splits(row["test"], z)
     ),
 }
 
 
-def splits(row, z: float) -> bool:
-    """Whether the content rule at significance ``z`` plans the case ``row`` apart."""
+def splits(row, z: float = split.CONTENT_SIGNIFICANCE) -> bool:
+    """Whether the content test at significance ``z`` plans the case ``row`` apart
+    (ungated: the test made on every case)."""
     return VARIANTS["rule (level, low end, common)"](row, z)
+
+
+def opens(row, gate: float = split.CONTENT_GATE) -> bool:
+    """Whether the gate at ``gate`` opens on the case ``row``."""
+    return row.get("gate_z") is not None and row["gate_z"] > gate
 
 
 #: The significances compared (split.CONTENT_SIGNIFICANCE is one of them).
 ZS = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
+#: The gates compared (split.CONTENT_GATE is one of them).
+GATES = (1.5, 2.0, 2.5, 3.0, 4.0)
+KINDS = ("same signal", "same class", "different")
+
+
+def _gains(sel, chosen) -> list[float]:
+    """Per channel, the SNR change against today (dB) of apart where ``chosen(row)``."""
+    return [(r["ungated"][c] - r["today"][c]) if chosen(r) else 0.0 for r in sel for c in (0, 1)]
 
 
 def variants_summary(rows) -> None:
-    kinds = ("same signal", "same class", "different")
-    print("\nThe rules at Z: SNR change against today, mean [worst channel] per kind; split")
+    print("\nUngated, the test's rules at Z: SNR change against today, mean [worst channel]")
     for name, rule in VARIANTS.items():
         print(f"  {name}")
         for z in ZS:
             cells = []
-            for kind in kinds:
+            for kind in KINDS:
                 sel = [r for r in rows if r["kind"] == kind]
-                g = [
-                    (r["apart"][c] - r["today"][c]) if rule(r, z) else 0.0
-                    for r in sel
-                    for c in (0, 1)
-                ]
-                k = sum(bool(rule(r, z)) for r in sel)
-                cells.append(f"{np.mean(g):+5.2f} [{min(g):+6.2f}] {k:2d}/{len(sel)}")
+                if sel:
+                    g = _gains(sel, lambda r, z=z, rule=rule: rule(r, z))
+                    k = sum(bool(rule(r, z)) for r in sel)
+                    cells.append(f"{np.mean(g):+5.2f} [{min(g):+6.2f}] {k:2d}/{len(sel)}")
             print(f"    Z={z:3g}: " + " | ".join(cells))
 
 
-def content_summary(rows) -> None:
-    variants_summary(rows)
+def gate_summary(rows) -> None:
+    """The gate at each of GATES against the ungated rule (both at CONTENT_SIGNIFICANCE)."""
     print(
-        "\nOne noise level: the content rule at Z against today (one plan), SNR change in dB "
-        "per channel: mean [worst single channel], split cases"
+        "\nThe gate at G (the test runs where content_gate > G), against the ungated rule: "
+        "per kind, cases the gate opens, cases split (ungated -> gated), SNR change per "
+        "channel against today (ungated -> gated, dB), the share of the ungated gain kept, "
+        "the worst channel gated, the split cases the gate loses"
     )
-    kinds = ("same signal", "same class", "different")
-    for z in ZS:
-        mark = " <- split.CONTENT_SIGNIFICANCE" if z == split.CONTENT_SIGNIFICANCE else ""
-        print(f"  Z = {z:g}{mark}")
-        for kind in (*kinds, "all"):
+    for g in GATES:
+        mark = " <- split.CONTENT_GATE" if g == split.CONTENT_GATE else ""
+        print(f"  G = {g:g}{mark}")
+        for kind in (*KINDS, "all"):
             sel = [r for r in rows if kind in ("all", r["kind"])]
-            g = [
-                (r["apart"][c] - r["today"][c]) if splits(r, z) else 0.0
-                for r in sel
-                for c in range(2)
-            ]
-            k = sum(splits(r, z) for r in sel)
+            if not sel:
+                continue
+            un, ga = _gains(sel, splits), _gains(sel, lambda r, g=g: opens(r, g) and splits(r))
+            kept = 100.0 * sum(ga) / sum(un) if sum(un) else 100.0
+            lost = [r for r in sel if splits(r) and not opens(r, g)]
             print(
-                f"    {kind:11s} {np.mean(g):+6.2f} [{min(g):+6.2f}]  max {max(g):+6.2f}"
-                f"  split {k:3d}/{len(sel)}"
+                f"    {kind:11s} open {sum(opens(r, g) for r in sel):3d}/{len(sel):3d}"
+                f"  split {sum(map(splits, sel)):3d} -> "
+                f"{sum(opens(r, g) and splits(r) for r in sel):3d}"
+                f"  gain {np.mean(un):+6.3f} -> {np.mean(ga):+6.3f} ({kept:5.1f}% kept)"
+                f"  worst {min(ga):+6.2f}  lost {len(lost)}"
             )
-    print("\n  per mode at Z = CONTENT_SIGNIFICANCE: mean [worst] over channels, split cases")
-    z = split.CONTENT_SIGNIFICANCE
-    for mode in PLANNERS:
-        for kind in kinds:
-            sel = [r for r in rows if r["kind"] == kind and r["mode"] == mode]
-            g = [
-                (r["apart"][c] - r["today"][c]) if splits(r, z) else 0.0
-                for r in sel
-                for c in (0, 1)
-            ]
-            k = sum(splits(r, z) for r in sel)
-            print(
-                f"    {mode:24s} {kind:11s} {np.mean(g):+6.2f} [{min(g):+6.2f}] split {k}/{len(sel)}"
-            )
-    print("\n  always apart (Z = -inf where tried) against today: mean [worst]")
-    for kind in kinds:
-        sel = [r for r in rows if r["kind"] == kind and r["test"] is not None]
-        g = [r["apart"][c] - r["today"][c] for r in sel for c in (0, 1)]
-        if g:
-            print(f"    {kind:11s} {np.mean(g):+6.2f} [{min(g):+6.2f}] ({len(sel)} tried)")
-    today = sum(r["cpu_today"] for r in rows)
-    rule = sum(r["cpu_rule"] for r in rows)
+            if g == split.CONTENT_GATE and kind != "all":
+                for r in lost:
+                    gain = [r["ungated"][c] - r["today"][c] for c in (0, 1)]
+                    print(
+                        f"        lost: {r['signal']} {r['noise']:g} {r['mode']} seed "
+                        f"{r['seed']}: {gain[0]:+.2f} {gain[1]:+.2f} dB, gate {r['gate_z']:.2f}"
+                    )
+
+
+def _gate_shut(row) -> bool:
+    """Whether the rule as it is made no test on the case ``row`` (the gate closed, or
+    the rule not tried)."""
+    return row.get("decision_gated") in (None, "gate closed")
+
+
+def gated_summary(rows) -> None:
+    """The rule as it is (gated), measured: against today, and its CPU."""
+    sel = [r for r in rows if "gated" in r]
+    if not sel:
+        return
     print(
-        f"\n  CPU (in process, side by side): today {today:.1f} s, with the rule {rule:.1f} s "
-        f"({rule / today:.2f}x)"
+        "\nThe rule as it is (gated, measured): SNR change per channel against today, mean "
+        "[worst channel], cases split; CPU against today (in process, side by side)"
     )
+    for kind in (*KINDS, "all"):
+        ks = [r for r in sel if kind in ("all", r["kind"])]
+        if not ks:
+            continue
+        g = [r["gated"][c] - r["today"][c] for r in ks for c in (0, 1)]
+        k = sum(r.get("decision_gated") == "split" for r in ks)
+        t, u = sum(r["cpu_today"] for r in ks), sum(r["cpu_gated"] for r in ks)
+        print(
+            f"  {kind:11s} {np.mean(g):+6.3f} [{min(g):+6.2f}] split {k:3d}/{len(ks):3d}"
+            f"  CPU today {t:7.1f} s, gated {u:7.1f} s ({u / t:.3f}x)"
+        )
+    print("  CPU per mode and kind, gated against today: where the gate closed | opened")
     for mode in PLANNERS:
-        sel = [r for r in rows if r["mode"] == mode]
-        t, u = sum(r["cpu_today"] for r in sel), sum(r["cpu_rule"] for r in sel)
-        print(f"    {mode:24s} today {t:7.1f} s, rule {u:7.1f} s ({u / t:.2f}x)")
+        for kind in KINDS:
+            ks = [r for r in sel if r["kind"] == kind and r["mode"] == mode]
+            cells = []
+            for shut in (True, False):
+                part = [r for r in ks if _gate_shut(r) == shut]
+                t, u = sum(r["cpu_today"] for r in part), sum(r["cpu_gated"] for r in part)
+                cells.append(f"{u / t:5.3f}x ({len(part):3d})" if part else "   -        ")
+            if ks:
+                print(f"    {mode:24s} {kind:11s} " + " | ".join(cells))
+    derived = [r for r in sel if "test" in r]
+    wrong = [r for r in derived if (r.get("decision_gated") == "split") != (opens(r) and splits(r))]
+    if derived:
+        print(
+            f"  gated decisions as derived from the ungated run: {len(derived) - len(wrong)}"
+            f"/{len(derived)} the same"
+        )
+
+
+def content_summary(rows) -> None:
+    ungated = [r for r in rows if "ungated" in r]
+    if ungated:
+        variants_summary(ungated)
+        gate_summary(ungated)
+        print("\n  ungated CPU against today (the test on every case)")
+        for mode in PLANNERS:
+            ms = [r for r in ungated if r["mode"] == mode]
+            t, u = sum(r["cpu_today"] for r in ms), sum(r["cpu_ungated"] for r in ms)
+            if ms:
+                print(f"    {mode:24s} today {t:7.1f} s, ungated {u:7.1f} s ({u / t:.2f}x)")
+    gated_summary(rows)
 
 
 def main(argv=None) -> int:
@@ -381,6 +446,14 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, default=1, help="noise draws per signal")
     parser.add_argument("--first-seed", type=int, default=0, help="the first noise draw")
     parser.add_argument("--block", choices=("levels", "content", "both"), default="both")
+    parser.add_argument(
+        "--kinds", help="the equal-level block's kinds, comma separated (default: all)"
+    )
+    parser.add_argument(
+        "--variants",
+        default=",".join(VARIANTS_RUN),
+        help="the equal-level block's variants, comma separated: today,gated,ungated",
+    )
     parser.add_argument("--json", type=Path, help="write the rows here")
     args = parser.parse_args(argv)
     out = {}
@@ -388,7 +461,9 @@ def main(argv=None) -> int:
         out["levels"] = run(args.n, args.seeds)
         summary(out["levels"])
     if args.block in ("content", "both"):
-        out["content"] = run_content(args.n, args.seeds, args.first_seed)
+        kinds = args.kinds.split(",") if args.kinds else None
+        variants = ("today", *(v for v in args.variants.split(",") if v != "today"))
+        out["content"] = run_content(args.n, args.seeds, args.first_seed, kinds, variants)
         content_summary(out["content"])
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))

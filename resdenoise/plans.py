@@ -122,12 +122,11 @@ class Planner:
                 _need_samples(u, *self.samples_needed())  # (a streamed file: refused)
                 return plan_apart(alone, u, labels, sigma, apart, passed)
             planner = self if sigma is self.sigma else replace(self, sigma=sigma)
-            joint = planner._make(u, progress, labels, bounds, known)
+            joint = plan, extra = planner._make(u, progress, labels, bounds, known)
             if searched:  # one level: apart where SURE says so (split)
                 plan, extra = apart_by_content(alone, joint, u, labels, sigma, self.rule)
                 if plan is not joint[0]:
                     return plan, extra
-            plan, extra = joint
         return plan, _warned(extra, channel_levels_note(extra, labels))
 
     def _make(self, u, progress, labels, bounds, known=None):

@@ -60,10 +60,12 @@ from .errors import ParameterError
 
 __all__ = [
     "CHANNEL_NOISE_FACTOR",
+    "CONTENT_GATE",
     "CONTENT_SIGNIFICANCE",
     "SPLIT_FACTOR",
     "apart_by_content",
     "channel_levels_note",
+    "content_gate",
     "content_test",
     "levels_apart",
     "network_levels_note",
@@ -358,15 +360,18 @@ def _content_tried(plan, extra: dict, rule) -> bool:
 
 
 def apart_by_content(plan_one, joint, u, labels, sigma, rule=None):
-    """``(plan, extra)``: the joint plan ``joint`` (``(plan, extra)`` as the planner gave it,
-    returned as it is) unless the channels of ``u``, of one noise level, are better
-    planned apart by SURE: each channel the plan of a run of its own (``plan_one(x, sigma,
-    labels)``, as :func:`plan_apart` takes it), where the sum of those plans' SURE lies
-    below the joint plan's by more than :data:`CONTENT_SIGNIFICANCE` standard errors at
-    the level the joint search used and at the low end of its interval (scored by
-    :func:`content_test` with probes no search used).  SURE is additive over channels.
-    Tried only where the joint plan was searched by SURE on white noise, without a
-    channel passed through or an impulse pre-stage (``rule``: the planner's stopping rule)."""
+    """``(plan, extra)``: the joint plan ``joint`` (``(plan, extra)`` as the planner gave it)
+    unless the channels of ``u``, of one noise level, are better planned apart by SURE:
+    each channel the plan of a run of its own (``plan_one(x, sigma, labels)``, as
+    :func:`plan_apart` takes it), where the sum of those plans' SURE lies below the joint
+    plan's by more than :data:`CONTENT_SIGNIFICANCE` standard errors at the level the joint
+    search used, at the low end of its interval and at the largest channel's level (scored
+    by :func:`content_test` with probes no search used).  SURE is additive over channels.
+    The channels' own searches run only where the gate opens (:func:`content_gate` above
+    :data:`CONTENT_GATE`); else the joint plan, bit for bit.  Tried only where the joint
+    plan was searched by SURE on white noise, without a channel passed through or an
+    impulse pre-stage (``rule``: the planner's stopping rule).  Where tried, ``extra``'s
+    ``channels_by_content`` says what was decided and why (:func:`_content_entry`)."""
     from .automatic import _noise_per_level
     from .multilevel import _white_nugget
     from .noise import resolve_sigma
@@ -378,19 +383,22 @@ def apart_by_content(plan_one, joint, u, labels, sigma, rule=None):
     plan, extra = joint
     if u.ndim != 2 or u.shape[1] < 2 or not _content_tried(plan, extra, rule):
         return joint
+    names = channel_labels(u.shape[1], labels)
+    gate = content_gate(u, extra["noise_sigma"])
+    if not _gate_opens(gate):
+        return plan, _content_entry(extra, names, gate, "gate closed")
     level, evidence = _white_nugget(u, resolve_sigma(u, sigma, search=True))
     if _noise_per_level(u, level, evidence)[0] is not None:
-        return joint  # coloured noise: the white SURE would rank the plans wrongly
+        return plan, _content_entry(extra, names, gate, "coloured noise")
     sigmas = _content_levels(level)
     if not all(np.all(np.isfinite(x)) and np.all(x > 0) for x in sigmas.values()):
-        return joint
-    names = channel_labels(u.shape[1], labels)
+        return plan, _content_entry(extra, names, gate, "no noise level to score at")
     parts = []
     for c in range(u.shape[1]):
         with oriented_channels([c]):  # its probes as on the channel alone (plan_apart's)
             parts.append(plan_one(select_channels(u, [c]), sigma, [names[c]]))
     if not all(_content_tried(p, e, rule) for p, e in parts):
-        return joint
+        return plan, _content_entry(extra, names, gate, "a channel's own search not comparable")
     apart = split_plan([p for p, _ in parts])
     with np.errstate(all="ignore"):
         tests = content_test(plan, apart, u, list(sigmas.values()))
@@ -398,9 +406,11 @@ def apart_by_content(plan_one, joint, u, labels, sigma, rule=None):
         key: {"change_per_sample": change, "standard_error": se}
         for key, (change, se) in zip(sigmas, tests, strict=True)
     }
-    if not _splits(test):
-        return joint
     z = {key: -t["change_per_sample"] / t["standard_error"] for key, t in test.items()}
+    if not _splits(test):
+        why = f"test not significant ({min(z.values()):.3g} standard errors at least"
+        why += f" over the level's interval, more than {CONTENT_SIGNIFICANCE:g} needed)"
+        return plan, {**_content_entry(extra, names, gate, why), "channels_apart_sure": test}
     why = (
         f"SURE lower apart by {z['level']:.3g} standard errors at one noise level, "
         f"{-test['level']['change_per_sample']:.4g} per sample below the joint plan's; "
@@ -410,7 +420,97 @@ def apart_by_content(plan_one, joint, u, labels, sigma, rule=None):
     cached = iter(parts)
     out, extra = plan_apart(lambda x, s, n: next(cached), u, labels, [sigma] * len(parts), why, {})
     extra["channels_apart_sure"] = test
-    return out, extra
+    return out, _content_entry(extra, names, gate, "split")
+
+
+def _content_entry(extra: dict, names, gate: float, decision: str) -> dict:
+    """``extra`` with ``channels_by_content``: ``decision`` (``"split"``, ``"gate closed"``,
+    ``"test not significant (...)"`` or why the test was not made), ``gate_z`` (the gate's
+    statistic, :func:`content_gate`; the test runs above :data:`CONTENT_GATE`) and per
+    channel (its label) ``"apart"`` or ``"together"``."""
+    where = "apart" if decision == "split" else "together"
+    entry = {
+        "decision": decision,
+        "gate_z": gate,
+        "gate_threshold": CONTENT_GATE,
+        "channels": {name: where for name in names},
+    }
+    return {**extra, "channels_by_content": entry}
+
+
+#: The gate in front of the content test: the channels' own searches (and the scoring)
+#: run only where :func:`content_gate` exceeds this (see the module docstring).
+CONTENT_GATE: Final = 2.0
+#: The gate reads the finest Haar scales, at most this many, each of at least
+#: :data:`GATE_COEFFICIENTS` coefficients per channel.
+GATE_SCALES: Final = 9
+GATE_COEFFICIENTS: Final = 8
+
+
+def content_gate(u: np.ndarray, sigma) -> float:
+    """The gate's statistic of the channels of ``u`` (shape ``(n, c)``), of noise levels
+    ``sigma`` (one per channel; the joint search's), in units of the largest level: at each
+    of the finest :data:`GATE_SCALES` scales of the orthonormal Haar transform, soft
+    thresholding's SURE with one threshold for all channels minus its SURE with each
+    channel's own threshold, the thresholds chosen by SURE on one half of the scale's
+    coefficients (every other one) and scored on the other half, both ways; summed over
+    scales, halves and channels and divided by the standard error of that sum (its terms'
+    coefficient by coefficient differences).  Scored where they were not chosen, the
+    channels' own thresholds gain nothing by chance: alike channels (one signal, or one
+    kind of signal, in both) read about -1 to 2 at any length; channels of different
+    content (steps beside speech) read up to 20 and more, growing with the length.  0
+    where no scale is read or the level is not positive.  Deterministic, and the same
+    number for the channels in any order, negated or scaled by a power of two (a sum
+    exactly rounded, of terms each of one channel's coefficients in their order);
+    ``O(n log n)``, NumPy only."""
+    x = np.asarray(u, dtype=float)
+    scale = float(np.max(np.asarray(sigma, dtype=float)))
+    if x.ndim != 2 or not (math.isfinite(scale) and scale > 0.0):
+        return 0.0
+    a = x / scale
+    total, variance = [], []
+    for _ in range(GATE_SCALES):
+        if a.shape[0] < 2 * GATE_COEFFICIENTS:
+            break
+        m = a.shape[0] // 2 * 2
+        even, odd = a[0:m:2], a[1:m:2]
+        detail = (even - odd) / math.sqrt(2.0)
+        a = (even + odd) / math.sqrt(2.0)
+        for fold in (0, 1):  # thresholds chosen on one half, scored on the other
+            chosen, scored = detail[fold::2], detail[1 - fold :: 2]
+            shared = _sure_threshold(chosen.ravel())
+            for c in range(detail.shape[1]):
+                d = scored[:, c]
+                delta = _soft_risk(d, shared) - _soft_risk(d, _sure_threshold(chosen[:, c]))
+                total.append(float(np.sum(delta)))
+                variance.append(float(np.sum(delta * delta)))
+    v = math.fsum(variance)
+    return math.fsum(total) / math.sqrt(v) if v > 0.0 else 0.0
+
+
+def _sure_threshold(d: np.ndarray) -> float:
+    """The soft threshold of least SURE for coefficients ``d`` of unit noise (0: none)."""
+    a = np.sort(np.abs(d))
+    m = a.size
+    if not m:
+        return 0.0
+    k = np.arange(1, m + 1)
+    sure = m - 2.0 * k + np.cumsum(a * a) + (m - k) * (a * a)  # threshold a[k - 1]
+    sure[a <= 0.0] = np.inf  # (a threshold 0 keeps every coefficient: SURE m)
+    best = int(np.argmin(sure))
+    return float(a[best]) if sure[best] < m else 0.0
+
+
+def _soft_risk(d: np.ndarray, t: float) -> np.ndarray:
+    """SURE's terms of soft thresholding at ``t`` of coefficients ``d`` of unit noise."""
+    if t <= 0.0:
+        return np.ones_like(d)
+    return 1.0 - 2.0 * (np.abs(d) <= t) + np.minimum(d * d, t * t)
+
+
+def _gate_opens(gate: float) -> bool:
+    """Whether the gate's statistic opens it (:data:`CONTENT_GATE`, looked up at the call)."""
+    return gate > CONTENT_GATE
 
 
 def _content_levels(level) -> dict:

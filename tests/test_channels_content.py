@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -94,15 +95,81 @@ def test_the_decision_is_deterministic(mode):
 
 
 @pytest.mark.parametrize("mode", sorted(_PLANNERS))
-def test_alike_channels_keep_the_joint_plan_bit_for_bit(mode, today):
+def test_alike_channels_keep_the_joint_plan_bit_for_bit(mode, today, monkeypatch):
+    """The gate closes on channels alike: no search apart, no scoring (the rule's cost),
+    the joint plan and its report as before, with the decision said."""
     u = _alike()
+    calls = []
+    rule = split.apart_by_content
+
+    def counted(plan_one, *args, **kwargs):
+        def one(*a):
+            calls.append(a)
+            return plan_one(*a)
+
+        return rule(one, *args, **kwargs)
+
+    monkeypatch.setattr(split, "apart_by_content", counted)
+    monkeypatch.setattr(split, "content_test", lambda *a: pytest.fail("scored"))
     plan, extra = _PLANNERS[mode]()(u)
+    assert not calls  # old (ungated): each channel's own search, every time
     assert not isinstance(plan, SplitPlan) and "channels_planned_apart" not in extra
+    entry = extra.pop("channels_by_content")
+    assert entry["decision"] == "gate closed"
+    assert entry["gate_z"] <= split.CONTENT_GATE == entry["gate_threshold"]
+    assert entry["channels"] == {"channel 1": "together", "channel 2": "together"}
     joint, joint_extra = today(_PLANNERS[mode](), u)
     assert np.array_equal(plan.run(u), joint.run(u))
     assert json.dumps(extra, sort_keys=True, default=str) == json.dumps(
         joint_extra, sort_keys=True, default=str
     )
+
+
+def test_the_gate_open_but_the_test_not_significant_keeps_the_joint_plan(today, monkeypatch):
+    monkeypatch.setattr(split, "CONTENT_GATE", -math.inf)  # opens on every case
+    u = _alike()
+    plan, extra = _PLANNERS["shrink"]()(u)
+    entry = extra.pop("channels_by_content")
+    assert entry["decision"].startswith("test not significant (")
+    assert entry["channels"] == {"channel 1": "together", "channel 2": "together"}
+    assert not split.content_splits(extra.pop("channels_apart_sure"))
+    joint, joint_extra = today(_PLANNERS["shrink"](), u)
+    assert np.array_equal(plan.run(u), joint.run(u))
+    assert json.dumps(extra, sort_keys=True, default=str) == json.dumps(
+        joint_extra, sort_keys=True, default=str
+    )
+
+
+def _bench_pair(kind, seed=0, noise=0.1, n=2048):
+    """Alike (one signal, two noise draws) or different (steps beside a chirp)."""
+    a, b = (_steps(n, 3), _steps(n, 3)) if kind == "alike" else (_steps(n, 3), _chirp(n))
+    return _noisy(np.stack([a, b], axis=1), noise, seed)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_gate_reads_alike_channels_low_and_different_ones_high(seed):
+    for noise in (0.05, 0.1, 0.3):
+        alike = split.content_gate(_bench_pair("alike", seed, noise), [noise, noise])
+        assert 0.0 <= alike <= split.CONTENT_GATE, (noise, alike)
+        different = split.content_gate(_bench_pair("different", seed, noise), [noise, noise])
+        assert different > 2 * split.CONTENT_GATE, (noise, different)
+
+
+def test_the_gate_is_the_same_number_in_any_order_sign_and_power_of_two():
+    rng = np.random.default_rng(5)
+    u = _noisy(np.stack([_steps(3001, 1), _chirp(3001), _steps(3001, 2)], axis=1))
+    sigma = np.array([0.1, 0.12, 0.09])
+    z = split.content_gate(u, sigma)
+    assert z == split.content_gate(u.copy(), sigma.copy())
+    for _ in range(5):
+        order, signs = rng.permutation(3), rng.choice([-1.0, 1.0], 3)
+        k = int(rng.integers(-8, 9))
+        v = np.ldexp(u[:, order] * signs, k)
+        assert split.content_gate(v, np.ldexp(sigma[order], k)) == z
+    assert split.content_gate(u, [0.0, 0.0, 0.0]) == 0.0
+    assert split.content_gate(u[:15], sigma) == 0.0  # no scale of 8 coefficients
+    silent = np.zeros((1024, 2))
+    assert split.content_gate(silent, [0.1, 0.1]) == 0.0
 
 
 @pytest.mark.parametrize("mode", ["shrink", "denoise"])
