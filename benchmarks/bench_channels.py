@@ -231,7 +231,7 @@ def _timed(make_plan, noisy):
 VARIANTS_RUN = ("today", "gated", "ungated")
 
 
-def run_content(n, seeds=1, first=0, kinds=None, variants=VARIANTS_RUN) -> list[dict]:
+def run_content(n, seeds=1, first=0, kinds=None, variants=VARIANTS_RUN, modes=None):
     rows = []
     for kind, name, a, b in content_pairs(n):
         if kinds is not None and kind not in kinds:
@@ -241,6 +241,8 @@ def run_content(n, seeds=1, first=0, kinds=None, variants=VARIANTS_RUN) -> list[
             clean = np.stack([a, b], axis=1)
             noisy = clean + noise * rng.standard_normal(clean.shape)
             for mode, make_plan in PLANNERS.items():
+                if modes is not None and mode not in modes:
+                    continue
                 row = {"kind": kind, "signal": name, "seed": s, "noise": noise, "mode": mode}
                 split.SPLIT_FACTOR = math.inf  # one plan by level (the factor not tried)
                 for variant in variants:
@@ -450,6 +452,9 @@ def main(argv=None) -> int:
         "--kinds", help="the equal-level block's kinds, comma separated (default: all)"
     )
     parser.add_argument(
+        "--modes", help="the equal-level block's modes, comma separated (default: all)"
+    )
+    parser.add_argument(
         "--variants",
         default=",".join(VARIANTS_RUN),
         help="the equal-level block's variants, comma separated: today,gated,ungated",
@@ -463,7 +468,8 @@ def main(argv=None) -> int:
     if args.block in ("content", "both"):
         kinds = args.kinds.split(",") if args.kinds else None
         variants = ("today", *(v for v in args.variants.split(",") if v != "today"))
-        out["content"] = run_content(args.n, args.seeds, args.first_seed, kinds, variants)
+        modes = args.modes.split(",") if args.modes else None
+        out["content"] = run_content(args.n, args.seeds, args.first_seed, kinds, variants, modes)
         content_summary(out["content"])
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))
