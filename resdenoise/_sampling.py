@@ -13,17 +13,22 @@ import numpy as np
 _EPS = float(np.finfo(float).eps)
 
 
-def translation_rounding(nl, r: np.ndarray, phi: np.ndarray) -> np.ndarray:
+def translation_rounding(nl, r: np.ndarray, phi: np.ndarray, shrunk=None) -> np.ndarray:
     """A bound on the rounding of the sampled ``Phi(r)`` that a monotonicity test
     must forgive, per sample: 0 for Phi given (or derived from g or Psi: their
     rounding is below the test's ``1e-12 max|Phi|``); from a shrinkage,
     ``Phi = 4 (r/4 - S(r/sqrt2)/(2 sqrt2))`` cancels, and its rounding is
     ``eps (|r| + sqrt2 |S| + |Phi|)`` times a few (measured: at most 0.53 times
-    that on the grid for soft, Charbonnier, tanh, softsign, arctan; 4 is used)."""
+    that on the grid for soft, Charbonnier, tanh, softsign, arctan; 4 is used).
+    ``shrunk``: ``S(r / sqrt2)``, the values Phi was made of
+    (:meth:`~resdenoise.nonlinearities.Nonlinearity.sampled_forms`), so that the function
+    is not called on the grid again; None: called here."""
     if nl._shrinkage is None:
         return np.zeros_like(phi)
     with np.errstate(all="ignore"):
-        s = np.abs(np.asarray(nl._shrinkage(r / math.sqrt(2.0)), dtype=float))
+        if shrunk is None:
+            shrunk = nl._shrinkage(r / math.sqrt(2.0))
+        s = np.abs(np.asarray(shrunk, dtype=float))
         return 4.0 * _EPS * (np.abs(r) + math.sqrt(2.0) * s + np.abs(phi))
 
 

@@ -396,6 +396,13 @@ def shrinkage_to_phi(shrinkage: ArrFunc, tau: float = 0.25) -> ArrFunc:
 
     def phi(r):
         r = np.asarray(r, dtype=float)
-        return (r / 4.0 - shrinkage(r / SQRT2) / (2.0 * SQRT2)) / tau
+        return phi_of_shrunk(r, shrinkage(r / SQRT2), tau)
 
+    phi.of_shrinkage = (shrinkage, tau)  # what it calls: phi_of_shrunk of its values
     return phi
+
+
+def phi_of_shrunk(r: np.ndarray, shrunk, tau: float = 0.25):
+    """:func:`shrinkage_to_phi`'s ``Phi(r)`` from ``shrunk``, the shrinkage's values at
+    ``r / sqrt2`` (computed already: the stability sampling's one evaluation)."""
+    return (r / 4.0 - shrunk / (2.0 * SQRT2)) / tau

@@ -34,7 +34,8 @@ from .errors import (
     refuse_diverged,
     spell,
 )
-from .filters import check_lams, check_verdict, probe_flux, run_plan
+from .filters import check_verdict, run_plan
+from .flux_checks import check_lams, probe_flux
 from .function_properties import one_sampling
 from .nonlinearities import SQRT2, Nonlinearity, from_function
 from .plans import in_library_words, planner

@@ -179,6 +179,10 @@ def run_batch(
         (while this process is between two of its blocks); a ``progress`` whose
         attribute ``takes_time`` is true gets ``at=`` the :func:`time.monotonic`
         time the worker told it (rates and ETAs of the worker's time, not of the burst).
+        A ``progress`` with an attribute ``file_done`` gets ``file_done(index)`` as each
+        file's result is read: with ``jobs`` > 1 a worker's as soon as this process reads
+        it, also in the middle of a file of its own (``on_done`` waits until it is between
+        two), so that a count of files done follows the workers.
     on_done : callable, optional
         ``on_done(index, result)`` as each file finishes; with ``jobs`` > 1, a
         worker's file once this process is between two files of its own, in the

@@ -80,6 +80,11 @@ def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
     (:func:`resdenoise.io.signals.exit_on_signal`), whether or not the
     parent handles signals.
 
+    A ``progress`` with an attribute ``file_done`` gets ``file_done(i)`` as each file's
+    result is read, a worker's too while this process runs a file of its own (every
+    :attr:`_Pool.LOOK` seconds of its progress): a count of files done follows the
+    workers, where ``finished`` (its lines) waits until this process is between files.
+
     The workers are plain ``os.fork`` children talking over pipes
     (:class:`_Queue`, :class:`_Worker`), not :mod:`multiprocessing` processes:
     importing and starting those was serial time before the first file (its
@@ -477,6 +482,9 @@ class _Pool:
     def result(self, i: int, result: FileResult) -> None:
         self.left.discard(i)
         self.done.append((i, result))
+        told = getattr(self.progress, "file_done", None)
+        if told is not None:  # counted now (a worker's file during one of this process's)
+            told(i)
 
     def fail(self, i: int, code, committing: bool = False) -> None:
         """File ``i`` failed with its worker; one that had said it was renaming its

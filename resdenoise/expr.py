@@ -198,7 +198,8 @@ class Expression:
     @staticmethod
     def _evaluate(fn, r, lam, ties=False):
         r = np.asarray(r, dtype=float)
-        env = {"r": r, "s": r, "lam": float(lam), "theta": float(lam) / math.sqrt(2.0)}
+        theta = float(lam) / math.sqrt(2.0)
+        env = {"r": r, "s": r, "lam": float(lam), "theta": theta, "memo": {}}
         if ties:
             env["tie"] = np.zeros(r.shape, dtype=bool)
         with np.errstate(all="ignore"):  # 0/0, log(0), overflow: nan and inf, as NumPy
@@ -258,7 +259,7 @@ def _parse(text: str, form: str) -> Expression:
         raise ExpressionError(f"column {col}: invalid syntax in {text!r} ({exc.msg})") from None
     except (ValueError, MemoryError, RecursionError) as exc:
         raise ExpressionError(f"cannot parse {text!r}: {exc}") from None
-    checker = _Compiler(source, form, columns)
+    checker = _Compiler(source, form, columns, _repeated(tree.body))
     fn = checker.compile(tree.body, 1)
     dfn = _Differentiator(checker).d(tree.body)
     return Expression(text=text, form=form, uses_lam=checker.uses_lam, _fn=fn, _dfn=dfn)
@@ -278,14 +279,65 @@ class _Columns:
         return index - sum(1 for s in self.starts if s < index) + self.lead + 1
 
 
-class _Compiler:
-    """Checks every node against the whitelist and builds nested closures."""
+def _repeated(tree: ast.AST) -> dict:
+    """``{id(node): shape}`` of the subtrees of ``tree`` that occur more than once, as
+    they are written (the same operators, functions, names and numbers: ``abs(r)`` in
+    each of 44 terms), each shape a number; the others are left out.  Bottom-up, each
+    node once (its shape from its own fields and its children's shapes)."""
+    shapes: dict = {}  # id(node) -> shape number
+    numbers: dict = {}  # (kind, fields, children's shapes) -> shape number
+    nodes: dict = {}  # shape number -> the nodes of that shape
+    stack = [(tree, False)]
+    while stack:
+        node, seen = stack.pop()
+        kids = list(ast.iter_child_nodes(node))
+        if not seen:
+            stack.append((node, True))
+            stack.extend((kid, False) for kid in kids)
+            continue
+        own = tuple(
+            (name, type(value).__name__, repr(value))
+            for name, value in ast.iter_fields(node)
+            if not isinstance(value, (ast.AST, list))
+        )
+        key = (type(node).__name__, own, tuple(shapes[id(kid)] for kid in kids))
+        shape = numbers.setdefault(key, len(numbers))
+        shapes[id(node)] = shape
+        nodes.setdefault(shape, []).append(node)
+    return {
+        id(node): shape
+        for shape, alike in nodes.items()
+        if len(alike) > 1 and not isinstance(alike[0], (ast.Name, ast.Constant, ast.expr_context))
+        for node in alike
+    }
 
-    def __init__(self, source: str, form: str, columns: _Columns | None = None):
+
+def _shared(fn: Callable, shape: int) -> Callable:
+    """``fn`` of a subtree written more than once: computed once per evaluation (its
+    value kept in the evaluation's ``env["memo"]`` under its shape, the same numbers:
+    the same operations on the same arrays)."""
+
+    def shared(env):
+        memo = env["memo"]
+        value = memo.get(shape)
+        if value is None:
+            value = memo[shape] = fn(env)
+        return value
+
+    return shared
+
+
+class _Compiler:
+    """Checks every node against the whitelist and builds nested closures (``repeated``:
+    :func:`_repeated`'s subtrees, each computed once per evaluation)."""
+
+    def __init__(self, source: str, form: str, columns: _Columns | None = None, repeated=None):
+        self.repeated = repeated or {}
         self.source = source
         self.columns = columns or _Columns(source, source)
         self.names = _variables(form) + ("lam", "theta") + tuple(_CONSTANTS)
         self.uses_lam = False
+        self.compiled: dict = {}  # id(node) -> its closure: each node compiled once
 
     # -- messages ------------------------------------------------------------
     def _column(self, node: ast.AST) -> int:
@@ -312,7 +364,20 @@ class _Compiler:
         if method is None:
             what = _WHAT.get(type(node), f"syntax ({type(node).__name__})")
             raise self.refuse(node, what, self._allowed())
-        return method(node, depth + 1)
+        fn = method(node, depth + 1)
+        shape = self.repeated.get(id(node))
+        if shape is not None:
+            fn = _shared(fn, shape)
+        self.compiled[id(node)] = fn
+        return fn
+
+    def value(self, node: ast.AST) -> Callable:
+        """The closure of ``node``, compiled (and checked) already by :meth:`compile` of
+        the whole tree: the derivative's rules use the values of every subtree, and
+        compiling each again made a parse quadratic in the formula's length (1000
+        characters: 0.25 s)."""
+        fn = self.compiled.get(id(node))
+        return self.compile(node, 1) if fn is None else fn
 
     def _allowed(self) -> str:
         return (
@@ -424,11 +489,18 @@ class _Differentiator:
     """d/dr of a checked syntax tree, as closures (uses the compiler for values)."""
 
     def __init__(self, compiler: _Compiler):
-        self.value = lambda node: compiler.compile(node, 1)
+        self.value = compiler.value
         self.variables = set(_variables("shrinkage"))
+        self._depends: dict = {}  # id(node) -> whether it mentions r (s): once a node
 
     def depends(self, node: ast.AST) -> bool:
-        return any(isinstance(n, ast.Name) and n.id in self.variables for n in ast.walk(node))
+        known = self._depends.get(id(node))
+        if known is None:
+            known = (isinstance(node, ast.Name) and node.id in self.variables) or any(
+                [self.depends(n) for n in ast.iter_child_nodes(node)]
+            )
+            self._depends[id(node)] = known
+        return known
 
     def d(self, node: ast.AST) -> Callable:
         if not self.depends(node):

@@ -220,7 +220,8 @@ def _sampled_on(nl: Nonlinearity, floor: float | None) -> tuple[FunctionProperti
     r, d = _stretched_grid(*_grid_key(nl.lam, nl.reach, floor))
     growing = False
     with np.errstate(all="ignore"):
-        phi, g = nl.phi_and_g(r)  # the one evaluation on the grid (of g where g is given)
+        phi, g, shrunk = nl.sampled_forms(r)  # the one evaluation on the grid (of g where
+        # g is given, of S where S is: its values the translation's rounding reads)
         g = psi_g_near_zero(nl, r, g)  # a Python Psi's g(0), not its rounding
     finite = np.isfinite(g)
     if not finite.all():
@@ -242,7 +243,7 @@ def _sampled_on(nl: Nonlinearity, floor: float | None) -> tuple[FunctionProperti
     n = r.size // 2
     scale = max(float(np.max(np.abs(phi))), 1e-300)
     odd = bool(np.all(np.abs(phi[:n][::-1] + phi[n + 1 :]) <= 1e-12 * scale))
-    slack = translation_rounding(nl, r, phi)
+    slack = translation_rounding(nl, r, phi, shrunk)
     monotone = bool(np.all(np.diff(phi) >= -(1e-12 * scale + slack[1:] + slack[:-1])))
     bad = ~np.isfinite(phi)
     non_finite = None

@@ -583,7 +583,7 @@ class NetworkPlan(Plan):
         return int(sum(spec.scale * spec.repeat for spec, _, _ in self.groups))
 
     def flux_groups(self) -> tuple:
-        """Each group's ``(nonlinearity, tau)``: :func:`resdenoise.filters.probe_flux`
+        """Each group's ``(nonlinearity, tau)``: :func:`resdenoise.flux_checks.probe_flux`
         tries every one (a strided group's differences are the samples' too)."""
         return tuple((nl, tau) for _, nl, tau in self.groups)
 

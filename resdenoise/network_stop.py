@@ -256,6 +256,7 @@ def stopped_plan(
     variants=None,
     shift: int = 0,
     progress=None,
+    known=None,
 ):
     """``(plan cut to the chosen depth, the report's entries)`` for ``u``.
 
@@ -268,11 +269,15 @@ def stopped_plan(
     the report says SURE in the signal's units.  ``progress(phase, k, end)``: each
     search's blocks (:func:`choose_depth`), phase ``"search i/n"`` for the i-th of n
     variants (``"search"`` for one), as the automatic modes' lambda candidates.
+    ``known``: the search's level of ``u`` estimated already
+    (:func:`resdenoise.split.levels_apart`'s, where ``sigma`` is None), taken as it is.
     """
     cap = default_cap(plan.steps) if cap is None else cap
     variants = [(1.0, plan)] if variants is None else list(variants)
     f2 = np.asarray(u, dtype=float)
-    level = resolve_sigma(f2.reshape(f2.shape[0], -1), sigma, search=True)  # once for all
+    level = known if known is not None and sigma is None else None
+    if level is None:  # once for all
+        level = resolve_sigma(f2.reshape(f2.shape[0], -1), sigma, search=True)
     best = None
     probes = PROBES if len(variants) > 1 else 1
     for i, (factor, candidate) in enumerate(variants, start=1):
@@ -301,7 +306,9 @@ def stopped_plan(
     return cut_network(chosen, choice.blocks), extra
 
 
-def stopped_network(spec, u, lam=None, tau=None, h: float = 1.0, progress=None, sigma=None):
+def stopped_network(
+    spec, u, lam=None, tau=None, h: float = 1.0, progress=None, sigma=None, known=None
+):
     """A network file with ``stop`` bound to ``u`` at its chosen depth (and lambda
     factor): ``(plan, the report's entries)``, as ``resnet --network`` runs it
     (``lam``, ``tau``, ``h``: :func:`resdenoise.network.build_network`'s defaults;
@@ -311,22 +318,25 @@ def stopped_network(spec, u, lam=None, tau=None, h: float = 1.0, progress=None, 
     with them, by :func:`resdenoise.scaling.scaled_search`; the plan runs there and
     its output is multiplied back, the choice at ``u`` the one at ``u / 2**k``.
     ``sigma``: the noise level given (the search's and the automatic lambda's; default
-    the automatic search's estimate)."""
+    the automatic search's estimate); ``known``: that estimate of ``u``, made already
+    (:func:`resdenoise.split.levels_apart`'s; the search estimates it where it divides
+    ``u``, :func:`resdenoise.scaling.scaled_search`)."""
     if all(b.expr is None for b in spec.blocks) and level_shift(u):
         # registry activations (exact in scale), samples whose automatic lambda may be
         # beyond float64's normal numbers: the network bound to u / 2**k, searched there
 
-        def search(v, shift, sigma=None):
-            return _stopped_at(spec, v, lam, tau, h, progress, sigma, shift)
+        def search(v, shift, sigma=None, known=None):
+            return _stopped_at(spec, v, lam, tau, h, progress, sigma, shift, known)
 
         levels = {} if sigma is None else {"sigma": sigma}
-        return scaled_search(search, u, squares=False, **levels)
-    return _stopped_at(spec, u, lam, tau, h, progress, sigma, 0)
+        return scaled_search(search, u, squares=False, known=known, **levels)
+    return _stopped_at(spec, u, lam, tau, h, progress, sigma, 0, known)
 
 
-def _stopped_at(spec, u, lam, tau, h, progress, sigma, shift: int):
+def _stopped_at(spec, u, lam, tau, h, progress, sigma, shift: int, known=None):
     """:func:`stopped_network` of ``u``, the signal divided by ``2**shift`` (the network
-    bound to it: :func:`resdenoise.network.build_network`'s ``shift``)."""
+    bound to it: :func:`resdenoise.network.build_network`'s ``shift``; ``known``: the
+    search's level of ``u``, estimated already, or None)."""
     kw = {"lam": lam, "tau": tau, "h": h, "sigma": sigma, "shift": shift}
     plan = build_network(spec, u, **kw)
     variants = [
@@ -335,9 +345,9 @@ def _stopped_at(spec, u, lam, tau, h, progress, sigma, shift: int):
     ]
     variants, note = _stable_variants(spec, variants)
     if shift:  # bound where it is searched
-        got = stopped_plan(plan, u, spec.max_blocks, sigma, variants, shift, progress)
+        got = stopped_plan(plan, u, spec.max_blocks, sigma, variants, shift, progress, known)
     else:
-        got = _stopped_network(spec, plan, u, sigma, variants, progress)
+        got = _stopped_network(spec, plan, u, sigma, variants, progress, known)
     if note is None:
         return got
     return got[0], {**got[1], "warnings": [*got[1].get("warnings", []), note]}
@@ -359,20 +369,21 @@ def _stable_variants(spec, variants):
     )
 
 
-def _stopped_network(spec, plan, u, sigma, variants, progress):
-    """:func:`stopped_network`'s search of ``variants``."""
+def _stopped_network(spec, plan, u, sigma, variants, progress, known=None):
+    """:func:`stopped_network`'s search of ``variants`` (``known``: :func:`stopped_plan`'s)."""
     if not all(p.scalable for _, p in variants):  # a formula's activation: as it is
-        return stopped_plan(plan, u, spec.max_blocks, sigma, variants, progress=progress)
+        cap = spec.max_blocks
+        return stopped_plan(plan, u, cap, sigma, variants, progress=progress, known=known)
 
-    def search(v, shift, lam, sigma=None):  # lam: every block's, refused out of all
+    def search(v, shift, lam, sigma=None, known=None):  # lam: every block's, refused out of all
         at = [(a, p.rescaled(-shift)) for a, p in variants]  # proportion to u
         # plan: only its steps (the default cap), which rescaled keeps
-        return stopped_plan(plan, v, spec.max_blocks, sigma, at, shift, progress)
+        return stopped_plan(plan, v, spec.max_blocks, sigma, at, shift, progress, known)
 
     lams = np.array([nl.lam for _, p in variants for nl in p.nonlinearities()])
     levels = {} if sigma is None else {"sigma": sigma}
     # SURE said in the signal's units by the choice itself (shift): not scaled again
-    return scaled_search(search, u, squares=False, lam=lams, **levels)
+    return scaled_search(search, u, squares=False, known=known, lam=lams, **levels)
 
 
 def strides_note(spec, u) -> str | None:

@@ -55,6 +55,7 @@ from ._translations import (
     ArrFunc,
     g_of_values,
     g_to_phi,
+    phi_of_shrunk,
     phi_to_g,
     phi_to_psi,
     phi_to_shrinkage,
@@ -413,6 +414,19 @@ class Nonlinearity:
         if self.entry is not None:
             return phi, self.g(r)
         return phi, np.asarray(g_of_values(self.phi, r, phi, _scale(self.lam)))
+
+    def sampled_forms(self, r: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """``(Phi(r), g(r), S(r / sqrt2))``: :meth:`phi_and_g`, and of a shrinkage function
+        given, its values that made Phi (called once on all of ``r``; the stability
+        sampling's translation rounding reads them:
+        :func:`resdenoise._sampling.translation_rounding`); None for any other."""
+        made = getattr(self._phi, "of_shrinkage", None) if self.entry is None else None
+        if made is None or made != (self._shrinkage, 0.25) or self._g is not None:
+            return (*self.phi_and_g(r), None)
+        shrunk = self._shrinkage(r / SQRT2)  # as self.phi(r) calls it, once
+        phi = np.asarray(phi_of_shrunk(r, shrunk), dtype=float)
+        g = np.asarray(g_of_values(self.phi, r, phi, _scale(self.lam)))
+        return phi, g, np.asarray(shrunk, dtype=float)
 
     def psi(self, r) -> np.ndarray:
         """Regulariser ``Psi(r)`` with ``Psi(0) = 0``: an ndarray of ``r``'s shape (as

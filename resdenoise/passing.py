@@ -230,7 +230,7 @@ class SplitPlan(Plan):
         return tuple(nl for p in self.parts for nl in p.nonlinearities())
 
     def flux_groups(self):
-        return ()  # each channel's plan probed on its channel (resdenoise.filters.probe_flux)
+        return ()  # each channel's plan probed on its channel (resdenoise.flux_checks.probe_flux)
 
     def run(self, u: np.ndarray, callback=None, threads: int | None = None) -> np.ndarray:
         """Each channel's plan on that channel alone (the callback counts the blocks of

@@ -750,7 +750,8 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
     and the report are written all or nothing (temporary files, then renames).
     Without ``job.measure``, nothing reads the report: None.
     """
-    from .filters import check_lams, emit_warning, probe_flux
+    from .filters import emit_warning
+    from .flux_checks import check_lams, probe_flux
     from .io import SignalWriter, write_files_atomic
 
     source = (_Streamed if streamed else _Whole)(job)

@@ -63,8 +63,19 @@ __all__ = [
 
 
 def _clean(x):
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
+    """``x`` as strict JSON holds it: a number that is not finite (inf, -inf, NaN: JSON
+    has no such tokens, and readers in other languages refuse Python's) is ``None``, a
+    zero is ``0.0`` (a ``-0.0`` is an underflow's sign, not a number of its own); NumPy
+    scalars and arrays as Python's; text as :func:`_utf8` says."""
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        return None if not math.isfinite(x) else 0.0 if x == 0.0 else x
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.ndarray):
+        return _clean(x.tolist())
     if isinstance(x, str):
         return _utf8(x)
     if isinstance(x, dict):
@@ -88,8 +99,9 @@ def _utf8(text: str) -> str:
 
 
 def to_json(report: dict) -> str:
-    """The report as JSON text; infinite numbers become ``null``; a file name that is
-    not UTF-8 is spelt as :func:`_utf8` says."""
+    """The report as strict JSON text (:func:`_clean`): a number that is not finite is
+    ``null``, a negative zero ``0.0``; a file name that is not UTF-8 is spelt as
+    :func:`_utf8` says."""
     import json  # not at start-up: a run without --json/--report writes none
 
     return json.dumps(_clean(report), indent=2, allow_nan=False) + "\n"

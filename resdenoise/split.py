@@ -84,6 +84,7 @@ __all__ = [
     "network_levels_note",
     "network_run",
     "plan_apart",
+    "ratio_said",
     "sigmas",
 ]
 
@@ -92,9 +93,11 @@ __all__ = [
 SPLIT_FACTOR: Final = 1.5
 
 
-def _times(high: float, low: float) -> str:
+def ratio_said(high: float, low: float) -> str:
     """``high / low`` as a factor, ``2.5x``; where float64 holds no such ratio (1e300
-    over 1e-300), by the difference of their logarithms, ``1e+600x``."""
+    over 1e-300), by the difference of their logarithms, ``1e+600x``: the one wording of
+    two noise levels' ratio (channels planned apart, :func:`channel_levels_note`, learn's
+    training file note)."""
     ratio = high / low
     if math.isfinite(ratio):
         return f"{ratio:.3g}x"
@@ -156,7 +159,7 @@ def levels_apart(u, sigma, searched: bool):
         trusted = [float(v) for c, v in enumerate(levels) if c not in distrusted and v > 0.0]
         if len(trusted) < 2 or not max(trusted) > SPLIT_FACTOR * min(trusted):
             return sigma, None, {}, level
-        why = f"estimated noise levels {_times(max(trusted), min(trusted))} apart, more than "
+        why = f"estimated noise levels {ratio_said(max(trusted), min(trusted))} apart, more than "
         why += f"{SPLIT_FACTOR:g}x"
         return [None] * count, why, distrusted, None
     count = _channels(u)
@@ -268,7 +271,7 @@ def channel_levels_note(extra: dict, labels=None) -> str | None:
 
     names = channel_labels(len(sigma), labels)
     return (
-        f"{names[quiet]}'s noise ({low:.3g}) is {high / low:.3g}x below {names[loud]}'s "
+        f"{names[quiet]}'s noise ({low:.3g}) is {ratio_said(high, low)} below {names[loud]}'s "
         f"({high:.3g}): the automatic parameters, one for all channels, fit the loudest's "
         f"noise; filter {names[quiet]} in a run of its own (--columns)"
     )
@@ -308,9 +311,9 @@ def network_run(
             return stopped_network(spec, x, lam, tau, h, progress, level)
 
         # channels of levels apart: each its own depth (and lambda), as a search's
-        levels, apart, passed, _ = levels_apart(u, sigma, True)
-        if apart is None:
-            plan, extra = alone(u, levels)
+        levels, apart, passed, known = levels_apart(u, sigma, True)
+        if apart is None:  # the level compared is the search's: estimated once
+            plan, extra = stopped_network(spec, u, lam, tau, h, progress, levels, known)
         else:
             plan, extra = plan_apart(alone, u, labels, levels, apart, passed)
     notes.append(strides_note(spec, u))

@@ -39,10 +39,13 @@ LAYERS: tuple[frozenset, ...] = tuple(
         # search_windows: a long signal's lambda search on windows, and its refine
         "measure search_windows",
         "filters plot",
+        # flux_checks: a plan's lambda and flux in the working dtype (api's, pipeline's)
+        "flux_checks",
         # passing: a plan on some channels, the others passed through (automatic's)
         "autoparams network passing learn_model",
         "multilevel network_stop untrusted gains",
-        "multiscale learn residual_levels",
+        # harm: the do-no-harm rules of every automatic search (automatic's, plans')
+        "multiscale learn residual_levels harm",
         "automatic learn_stop",
         # split: each channel its own automatic plan (plans' planners call it)
         "stream split",
@@ -55,8 +58,8 @@ LAYERS: tuple[frozenset, ...] = tuple(
 )
 #: Modules that compute, and the file side and command line they never import.
 COMPUTE = frozenset(
-    "engine stepper _entries stability subsequences filters report measure stream network autoparams expr dictionary quality "
-    "stopping_search search_windows wavelet median nugget spectral_floor noise quiet_windows noise_colour selection impulses multilevel multiscale residual_levels automatic untrusted gains nonlinearities _families "
+    "engine stepper _entries stability subsequences filters flux_checks report measure stream network autoparams expr dictionary quality "
+    "stopping_search search_windows wavelet median nugget spectral_floor noise quiet_windows noise_colour selection impulses multilevel multiscale residual_levels automatic harm untrusted gains nonlinearities _families "
     "_translations _sampling _series _flux_kernels bounded haar_frame function_properties dask learn learn_model network_stop learn_stop sink sure stopping pairs passing scaling signs split network_text orientation".split()
 )
 FILE_SIDE = frozenset({"io", "paths", "pipeline", "batch", "batch_pool", "cli"})
@@ -200,8 +203,8 @@ def _tree(tmp_path: Path, files: dict) -> Path:
         ({"filters.py": "from click import echo\n"}, "only the cli package may"),
         ({"io/csv.py": "from ..filters import Plan\n"}, "io knows nothing about diffusion"),
         ({"io/csv.py": "from resdenoise.stability import check_tau\n"}, "io imports stability"),
-        ({"pipeline.py": "from .cli import cli\n"}, "pipeline (layer 16) imports cli"),
-        ({"stream.py": "from . import pipeline\n"}, "stream (layer 14) imports pipeline"),
+        ({"pipeline.py": "from .cli import cli\n"}, "pipeline (layer 17) imports cli"),
+        ({"stream.py": "from . import pipeline\n"}, "stream (layer 15) imports pipeline"),
         (
             {"stream.py": "from .paths import check_paths\n"},
             "stream computes and must not import paths",

@@ -174,7 +174,7 @@ def test_samples_whose_differences_overflow_are_the_inputs_fault(runner, tmp_pat
 
 def test_a_range_that_overflows_is_shown_by_the_samples_extremes():
     """The refusals named the range max - min as computed: 'inf' for finite samples."""
-    from resdenoise.filters import _shown_range
+    from resdenoise.flux_checks import _shown_range
 
     assert _shown_range(np.array([1.7e308, -1.7e308, 0.0])) == "range from -1.7e+308 to 1.7e+308"
     assert _shown_range(np.array([3.0, -1.0])) == "range 4"  # as before

@@ -292,7 +292,7 @@ def test_a_white_part_over_the_share_by_the_nugget_does_nothing(seed):
 
 def test_a_gain_within_the_estimates_noise_does_nothing(monkeypatch):
     """The best candidate must beat doing nothing by SIGNIFICANCE standard errors."""
-    from resdenoise import automatic
+    from resdenoise import automatic, harm
     from resdenoise.noise import resolve_sigma
 
     clean = np.repeat([0.0, 1.0, -0.5, 0.5], 64)
@@ -301,7 +301,7 @@ def test_a_gain_within_the_estimates_noise_does_nothing(monkeypatch):
     gain, se = extra["expected_gain_per_sample"], extra["gain_standard_error"]
     assert plan.steps > 0 and gain < -automatic.SIGNIFICANCE * se < 0
     assert (gain, se) == automatic.gain_test(plan, f, resolve_sigma(f, 0.2))
-    monkeypatch.setattr(automatic, "SIGNIFICANCE", -gain / se * 1.01)
+    monkeypatch.setattr(harm, "SIGNIFICANCE", -gain / se * 1.01)
     plan, extra = automatic.choose_denoiser(f, sigma=0.2)
     assert extra["automatic_choice"] == automatic.NOTHING and plan.steps == 0
     assert "standard errors" in extra["automatic_reason"]

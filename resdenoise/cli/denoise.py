@@ -527,6 +527,14 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
         bars.update(i, labels[i], phase, done, total, at)
 
     progress.takes_time = True  # a worker's progress at its own time (batch -j N)
+    counted: set = set()
+
+    def file_done(i: int) -> None:  # once a file: as its result is read (a worker's
+        if i not in counted:  # while this process runs a file), else with its lines
+            counted.add(i)
+            bars.file_done(i)
+
+    progress.file_done = file_done
 
     def finished(i: int, result) -> None:
         lines = []
@@ -548,7 +556,7 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
             console = bars.console if isinstance(bars, render.Bars) else render.stderr_console()
             render.render_table(result.report, console)
         if bars is not None:
-            bars.file_done(i)
+            file_done(i)
 
     with bars if bars is not None else contextlib.nullcontext(), library_errors(usage=True):
         results = run_batch(

@@ -323,7 +323,7 @@ def _levels_apart(signal) -> str | None:
     import numpy as np
 
     from ..noise import resolve_sigma
-    from ..split import CHANNEL_NOISE_FACTOR
+    from ..split import CHANNEL_NOISE_FACTOR, ratio_said
     from ..stability import channel_labels
 
     x = np.asarray(signal.data, dtype=float)
@@ -338,7 +338,7 @@ def _levels_apart(signal) -> str | None:
         return None
     names = channel_labels(len(sigma), signal.channel_labels)
     return (
-        f"{signal.source}: {names[quiet]}'s noise ({low:.3g}) is {high / low:.3g}x below "
+        f"{signal.source}: {names[quiet]}'s noise ({low:.3g}) is {ratio_said(high, low)} below "
         f"{names[loud]}'s ({high:.3g}): the file's automatic lambda, which the network's "
         f"lambdas scale in training, fits the loudest's noise; learn from {names[quiet]} "
         "in a file of its own (--columns)"
