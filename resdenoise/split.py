@@ -56,10 +56,11 @@ on the other (so the channels' own thresholds gain nothing by chance), in standa
 Alike channels read about -1 to 2, channels of different content up to 20 and more; it
 costs about a millisecond per 4096 stereo samples.  Where it stays closed the joint plan
 is kept, bit for bit, and nothing else is searched.  Measured (the equal-level block,
-``benchmarks/bench_channels.py``; the gate's figures in the README): it opens on about 1 %
-of alike cases at any length from 1024 to 262144 samples and on about 70 % of different
-ones at 4096 (more, longer), and keeps 90-99 % of the ungated rule's gain (it misses
-Blocks beside Bumps under ``diffuse --time auto``: both sparse in Haar alike).
+``benchmarks/bench_channels.py``; the gate's figures in the README): it opens on about 2 %
+of alike cases at any length from 1024 to 262144 samples (the rule then costs 1.002x the
+joint search on them) and on about 70 % of different ones at 4096 (more, longer), and
+keeps 87-95 % of the ungated rule's gain (it misses Blocks beside Bumps under ``diffuse
+--time auto``: both sparse in Haar alike).
 """
 
 from __future__ import annotations
