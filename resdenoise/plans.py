@@ -109,20 +109,24 @@ class Planner:
         ``bounds``: ``(lo, hi)``, the range the output must stay in (where ``scales`` is
         ``auto``: the scales are not chosen over one scale where their output leaves it)."""
         from .orientation import oriented
-        from .split import levels_apart, plan_apart
+        from .split import apart_by_content, levels_apart, plan_apart
 
         searched = self.auto or (self.settings.get("scales") is not None and self._scales_searched)
+
+        def alone(x, sigma, labels):
+            return replace(self, sigma=sigma)(x, progress, labels, bounds)
+
         with oriented(u):  # every probe of the searches lies as on u, the signal given
             sigma, apart, passed, known = levels_apart(u, self.sigma, searched)
             if apart is not None:  # each channel the plan of a run of its own (split)
                 _need_samples(u, *self.samples_needed())  # (a streamed file: refused)
-
-                def alone(x, sigma, labels):
-                    return replace(self, sigma=sigma)(x, progress, labels, bounds)
-
                 return plan_apart(alone, u, labels, sigma, apart, passed)
             planner = self if sigma is self.sigma else replace(self, sigma=sigma)
-            plan, extra = planner._make(u, progress, labels, bounds, known)
+            joint = plan, extra = planner._make(u, progress, labels, bounds, known)
+            if searched:  # one level: apart where SURE says so (split)
+                plan, extra = apart_by_content(alone, joint, u, labels, sigma, self.rule)
+                if plan is not joint[0]:
+                    return plan, extra
         return plan, _warned(extra, channel_levels_note(extra, labels))
 
     def _make(self, u, progress, labels, bounds, known=None):
@@ -734,21 +738,24 @@ class AutomaticPlanner:
 
         from .automatic import choose_denoiser
         from .orientation import oriented
-        from .split import levels_apart, plan_apart
+        from .split import apart_by_content, levels_apart, plan_apart
 
         _need_samples(u, *self.samples_needed())
         u = np.asarray(u)
+
+        def alone(x, sigma, labels):
+            return choose_denoiser(x, sigma, self.candidates, labels, progress, bounds)
+
         with oriented(u):  # every probe of the searches lies as on u, the signal given
             sigma, apart, passed, known = levels_apart(u, self.sigma, True)
             if apart is not None:  # each channel the plan of a run of its own (split)
-
-                def alone(x, sigma, labels):
-                    return choose_denoiser(x, sigma, self.candidates, labels, progress, bounds)
-
                 return plan_apart(alone, u, labels, sigma, apart, passed)
-            plan, extra = choose_denoiser(
+            joint = choose_denoiser(
                 u, sigma, self.candidates, labels, progress, bounds, known=known
             )
+            plan, extra = apart_by_content(alone, joint, u, labels, sigma)
+            if plan is not joint[0]:  # one level: apart where SURE says so (split)
+                return plan, extra
         return plan, _warned(extra, channel_levels_note(extra, labels))
 
 

@@ -20,8 +20,47 @@ under-read, whose do-no-harm check at the level's low end backs off, as in a run
 own), 5.3 dB at k = 4 (loud +0.6), 9.9 dB at k = 20 (loud -0.1).  The estimates saw k = 2 as
 1.6-2.0x apart and k = 1 as 1.00-1.05x.  Apart at k = 1 (always) gained 1.0 dB on average
 too, from channels of different content (Blocks beside Bumps: up to 9.6 dB), and lost up to
-2.2 dB on channels alike: not taken, so that channels of one level keep their joint plan,
-bit for bit as before.
+2.2 dB on channels alike: not taken always, but where SURE says so.
+
+Channels of one level (:func:`apart_by_content`): SURE is additive over channels, so the
+joint plan and the channels' own plans are both scored on the signal, with the same
+:data:`CONTENT_PROBES` Monte-Carlo probes, none of them a search's, and the channels are
+planned apart where the apart plans' SURE (summed) lies below the joint plan's by more than
+:data:`CONTENT_SIGNIFICANCE` standard errors (batch means of the paired difference) at three
+levels: the level, the low end of its interval, and every channel at the largest channel's
+level.  Else the joint plan, bit for bit as before.  The margin is wide because each
+channel's own search keeps the smallest SURE of its own candidates: their minimum is
+optimistic, and more so for two searches than for one.  The third level guards against a
+channel whose level was under-read: planned alone it smooths too little, and SURE at its
+own level agrees (music with itself at 30 % noise, one channel's level read by the nugget
+at 0.7x: apart 7.8-18.7 standard errors below at the level and its low end, 2.1-3.6 dB
+worse in truth).  Measured (``benchmarks/bench_channels.py``, the equal-level block: 4096
+samples, white noise at 5, 10 and 30 %, three modes; 63 cases of one signal in both
+channels, 27 of two realisations of a class, 72 of two classes), against the joint plan,
+per channel: at 4 standard errors the alike cases split 2 of 90 times, never losing
+(+0.10 and +0.38 dB at most); the different ones 35 of 72, +1.79 dB on average (up to
++17.8 dB, steps beside music under ``diffuse --time auto``), the worst channel -0.39 dB.
+Other noise draws (``--first-seed 1``, the rule not tuned on them): alike 0 of 90 split;
+different 33 of 72, +1.61 dB on average (up to +13.4), the worst channel -1.12 dB (music
+beside steps under ``diffuse --time auto``, the steps +10.5 dB).  Scored at the level and
+its low end only, alike channels lost up to 2.5 dB (seed 0) and 1.7 dB (seed 1).  It costs
+the searches apart besides the joint one (and the scoring, 2 x 5 runs of a plan): CPU
+2.1x for stereo over the block (shrink 2.5x, diffuse 3.7x: apart plans of many more
+blocks where they win, denoise 1.9x).
+
+That cost is paid only where a cheap gate opens (:func:`content_gate`, above
+:data:`CONTENT_GATE`): on the finest Haar scales of at least :data:`GATE_COEFFICIENTS`
+coefficients, soft thresholding's SURE with one threshold for all channels against each
+channel's own, the thresholds chosen on one half of each scale's coefficients and scored
+on the other (so the channels' own thresholds gain nothing by chance), in standard errors.
+Alike channels read about -1 to 2, channels of different content up to 20 and more; it
+costs about a millisecond per 4096 stereo samples.  Where it stays closed the joint plan
+is kept, bit for bit, and nothing else is searched.  Measured (the equal-level block,
+``benchmarks/bench_channels.py``; the gate's figures in the README): it opens on about 2 %
+of alike cases at any length from 1024 to 262144 samples (the rule then costs 1.002x the
+joint search on them) and on about 70 % of different ones at 4096 (more, longer), and
+keeps 87-95 % of the ungated rule's gain (it misses Blocks beside Bumps under ``diffuse
+--time auto``: both sparse in Haar alike).
 """
 
 from __future__ import annotations
@@ -35,8 +74,13 @@ from .errors import ParameterError
 
 __all__ = [
     "CHANNEL_NOISE_FACTOR",
+    "CONTENT_GATE",
+    "CONTENT_SIGNIFICANCE",
     "SPLIT_FACTOR",
+    "apart_by_content",
     "channel_levels_note",
+    "content_gate",
+    "content_test",
     "levels_apart",
     "network_levels_note",
     "network_run",
@@ -278,3 +322,231 @@ def network_run(
     if notes:
         extra = {**extra, "warnings": [*extra.get("warnings", []), *notes]}
     return plan, extra
+
+
+#: Channels of one level are planned apart where the sum of their own plans' SURE lies below
+#: the joint plan's by more than this many standard errors (at the level and at its low
+#: end), see :func:`apart_by_content`.
+CONTENT_SIGNIFICANCE: Final = 4.0
+#: The probes that score the joint and the apart plans (the same for both; their seeds are
+#: ``PROBE_SEED + CONTENT_SEED + k``, none of them a search's).
+CONTENT_PROBES: Final = 4
+CONTENT_SEED: Final = 101
+
+
+def content_sums(run, u: np.ndarray, sigma, probes: int = CONTENT_PROBES) -> np.ndarray:
+    """:func:`resdenoise.sure.gain_sums` of ``run`` (a plan's run) on ``u`` (shape ``(n,
+    c)``), the divergence by ``probes`` Monte-Carlo probes no search used (their mean), each
+    probed copy run on its own (a joint plan's parameters may be per channel)."""
+    from .sure import PROBE_SEED, gain_sums, sure_probe
+
+    uf = np.asarray(run(u), dtype=float).reshape(u.shape)
+    sums = []
+    for k in range(probes):
+        b, eps = sure_probe(u, sigma, PROBE_SEED + CONTENT_SEED + k)
+        up = np.asarray(run(u + eps * b), dtype=float).reshape(u.shape)
+        sums.append(gain_sums(u, uf, up, b, eps))
+    return np.mean(sums, axis=0)
+
+
+def content_test(together, apart, u: np.ndarray, sigmas) -> list[tuple[float, float]]:
+    """``[(change, se), ...]``: SURE of the plan ``apart`` on ``u`` minus that of the plan
+    ``together`` (per sample, summed over channels; negative: apart expected better) and
+    the standard error of the batch means of their paired difference, at each noise level
+    of ``sigmas`` (one per channel each), from one scoring of each plan
+    (:func:`content_sums`, the probes of the first level)."""
+    from .sure import gain_from_sums
+
+    diff = content_sums(apart.run, u, sigmas[0]) - content_sums(together.run, u, sigmas[0])
+    out = []
+    for sigma in sigmas:
+        change, se = gain_from_sums(diff, sigma, u.shape[0])
+        out.append((change + 2.0 * float(np.sum(np.square(sigma))), se))
+    return out
+
+
+def _content_tried(plan, extra: dict, rule) -> bool:
+    """Whether a plan and its ``extra`` are of a search the content rule may compare: SURE
+    its stopping rule, a noise level read or given, no channel passed through, no impulse
+    pre-stage."""
+    if rule not in (None, "sure") or extra.get("passed_through_reasons"):
+        return False
+    if getattr(plan, "prestage", None) is not None or getattr(plan, "passed", ()):
+        return False
+    return extra.get("noise_estimator") is not None and extra.get("noise_sigma") is not None
+
+
+def apart_by_content(plan_one, joint, u, labels, sigma, rule=None):
+    """``(plan, extra)``: the joint plan ``joint`` (``(plan, extra)`` as the planner gave it)
+    unless the channels of ``u``, of one noise level, are better planned apart by SURE:
+    each channel the plan of a run of its own (``plan_one(x, sigma, labels)``, as
+    :func:`plan_apart` takes it), where the sum of those plans' SURE lies below the joint
+    plan's by more than :data:`CONTENT_SIGNIFICANCE` standard errors at the level the joint
+    search used, at the low end of its interval and at the largest channel's level (scored
+    by :func:`content_test` with probes no search used).  SURE is additive over channels.
+    The channels' own searches run only where the gate opens (:func:`content_gate` above
+    :data:`CONTENT_GATE`); else the joint plan, bit for bit.  Tried only where the joint
+    plan was searched by SURE on white noise, without a channel passed through or an
+    impulse pre-stage (``rule``: the planner's stopping rule).  Where tried, ``extra``'s
+    ``channels_by_content`` says what was decided and why (:func:`_content_entry`)."""
+    from .automatic import _noise_per_level
+    from .multilevel import _white_nugget
+    from .noise import resolve_sigma
+    from .orientation import oriented_channels
+    from .passing import select_channels, split_plan
+    from .stability import channel_labels
+
+    u = np.asarray(u)
+    plan, extra = joint
+    if u.ndim != 2 or u.shape[1] < 2 or not _content_tried(plan, extra, rule):
+        return joint
+    names = channel_labels(u.shape[1], labels)
+    gate = content_gate(u, extra["noise_sigma"])
+    if not _gate_opens(gate):
+        return plan, _content_entry(extra, names, gate, "gate closed")
+    level, evidence = _white_nugget(u, resolve_sigma(u, sigma, search=True))
+    if _noise_per_level(u, level, evidence)[0] is not None:
+        return plan, _content_entry(extra, names, gate, "coloured noise")
+    sigmas = _content_levels(level)
+    if not all(np.all(np.isfinite(x)) and np.all(x > 0) for x in sigmas.values()):
+        return plan, _content_entry(extra, names, gate, "no noise level to score at")
+    parts = []
+    for c in range(u.shape[1]):
+        with oriented_channels([c]):  # its probes as on the channel alone (plan_apart's)
+            parts.append(plan_one(select_channels(u, [c]), sigma, [names[c]]))
+    if not all(_content_tried(p, e, rule) for p, e in parts):
+        return plan, _content_entry(extra, names, gate, "a channel's own search not comparable")
+    apart = split_plan([p for p, _ in parts])
+    with np.errstate(all="ignore"):
+        tests = content_test(plan, apart, u, list(sigmas.values()))
+    test = {
+        key: {"change_per_sample": change, "standard_error": se}
+        for key, (change, se) in zip(sigmas, tests, strict=True)
+    }
+    z = {key: -t["change_per_sample"] / t["standard_error"] for key, t in test.items()}
+    if not _splits(test):
+        why = f"test not significant ({min(z.values()):.3g} standard errors at least"
+        why += f" over the level's interval, more than {CONTENT_SIGNIFICANCE:g} needed)"
+        return plan, {**_content_entry(extra, names, gate, why), "channels_apart_sure": test}
+    why = (
+        f"SURE lower apart by {z['level']:.3g} standard errors at one noise level, "
+        f"{-test['level']['change_per_sample']:.4g} per sample below the joint plan's; "
+        f"{min(z.values()):.3g} at least over the level's interval, more than "
+        f"{CONTENT_SIGNIFICANCE:g} needed"
+    )
+    cached = iter(parts)
+    out, extra = plan_apart(lambda x, s, n: next(cached), u, labels, [sigma] * len(parts), why, {})
+    extra["channels_apart_sure"] = test
+    return out, _content_entry(extra, names, gate, "split")
+
+
+def _content_entry(extra: dict, names, gate: float, decision: str) -> dict:
+    """``extra`` with ``channels_by_content``: ``decision`` (``"split"``, ``"gate closed"``,
+    ``"test not significant (...)"`` or why the test was not made), ``gate_z`` (the gate's
+    statistic, :func:`content_gate`; the test runs above :data:`CONTENT_GATE`) and per
+    channel (its label) ``"apart"`` or ``"together"``."""
+    where = "apart" if decision == "split" else "together"
+    entry = {
+        "decision": decision,
+        "gate_z": gate,
+        "gate_threshold": CONTENT_GATE,
+        "channels": {name: where for name in names},
+    }
+    return {**extra, "channels_by_content": entry}
+
+
+#: The gate in front of the content test: the channels' own searches (and the scoring)
+#: run only where :func:`content_gate` exceeds this (see the module docstring).
+CONTENT_GATE: Final = 2.0
+#: The gate reads the finest Haar scales, at most this many, each of at least
+#: :data:`GATE_COEFFICIENTS` coefficients per channel.
+GATE_SCALES: Final = 9
+GATE_COEFFICIENTS: Final = 64
+
+
+def content_gate(u: np.ndarray, sigma) -> float:
+    """The gate's statistic of the channels of ``u`` (shape ``(n, c)``), of noise levels
+    ``sigma`` (one per channel; the joint search's), in units of the largest level: at each
+    of the finest :data:`GATE_SCALES` scales of the orthonormal Haar transform, soft
+    thresholding's SURE with one threshold for all channels minus its SURE with each
+    channel's own threshold, the thresholds chosen by SURE on one half of the scale's
+    coefficients (every other one) and scored on the other half, both ways; summed over
+    scales, halves and channels and divided by the standard error of that sum (its terms'
+    coefficient by coefficient differences).  Scored where they were not chosen, the
+    channels' own thresholds gain nothing by chance: alike channels (one signal, or one
+    kind of signal, in both) read about -1 to 2 at any length; channels of different
+    content (steps beside speech) read up to 20 and more, growing with the length.  0
+    where no scale is read or the level is not positive.  Deterministic, and the same
+    number for the channels in any order, negated or scaled by a power of two (a sum
+    exactly rounded, of terms each of one channel's coefficients in their order);
+    ``O(n log n)``, NumPy only."""
+    x = np.asarray(u, dtype=float)
+    scale = float(np.max(np.asarray(sigma, dtype=float)))
+    if x.ndim != 2 or not (math.isfinite(scale) and scale > 0.0):
+        return 0.0
+    a = x / scale
+    total, variance = [], []
+    for _ in range(GATE_SCALES):
+        if a.shape[0] < 2 * GATE_COEFFICIENTS:
+            break
+        m = a.shape[0] // 2 * 2
+        even, odd = a[0:m:2], a[1:m:2]
+        detail = (even - odd) / math.sqrt(2.0)
+        a = (even + odd) / math.sqrt(2.0)
+        for fold in (0, 1):  # thresholds chosen on one half, scored on the other
+            chosen, scored = detail[fold::2], detail[1 - fold :: 2]
+            shared = _sure_threshold(chosen.ravel())
+            for c in range(detail.shape[1]):
+                d = scored[:, c]
+                delta = _soft_risk(d, shared) - _soft_risk(d, _sure_threshold(chosen[:, c]))
+                total.append(float(np.sum(delta)))
+                variance.append(float(np.sum(delta * delta)))
+    v = math.fsum(variance)
+    return math.fsum(total) / math.sqrt(v) if v > 0.0 else 0.0
+
+
+def _sure_threshold(d: np.ndarray) -> float:
+    """The soft threshold of least SURE for coefficients ``d`` of unit noise (0: none)."""
+    a = np.sort(np.abs(d))
+    m = a.size
+    if not m:
+        return 0.0
+    k = np.arange(1, m + 1)
+    sure = m - 2.0 * k + np.cumsum(a * a) + (m - k) * (a * a)  # threshold a[k - 1]
+    sure[a <= 0.0] = np.inf  # (a threshold 0 keeps every coefficient: SURE m)
+    best = int(np.argmin(sure))
+    return float(a[best]) if sure[best] < m else 0.0
+
+
+def _soft_risk(d: np.ndarray, t: float) -> np.ndarray:
+    """SURE's terms of soft thresholding at ``t`` of coefficients ``d`` of unit noise."""
+    if t <= 0.0:
+        return np.ones_like(d)
+    return 1.0 - 2.0 * (np.abs(d) <= t) + np.minimum(d * d, t * t)
+
+
+def _gate_opens(gate: float) -> bool:
+    """Whether the gate's statistic opens it (:data:`CONTENT_GATE`, looked up at the call)."""
+    return gate > CONTENT_GATE
+
+
+def _content_levels(level) -> dict:
+    """The noise levels (one per channel each) the content test scores the plans at: the
+    level, the low end of its interval, and every channel at the largest channel's level
+    (channels of one level: their estimates may differ by up to :data:`SPLIT_FACTOR`)."""
+    sigma = np.asarray(level.sigma, dtype=float).ravel()
+    low = np.asarray(level.at_low().sigma, dtype=float).ravel()
+    return {"level": sigma, "low_end": low, "common": np.full_like(sigma, np.max(sigma))}
+
+
+def content_splits(test: dict, z: float = CONTENT_SIGNIFICANCE) -> bool:
+    """Whether the content test ``test`` (the ``channels_apart_sure`` entry of
+    :func:`apart_by_content`: per level scored, SURE apart minus together and its standard
+    error) plans the channels apart at significance ``z``: SURE apart below together by
+    more than ``z`` standard errors at every level scored."""
+    return all(t["change_per_sample"] < -z * t["standard_error"] for t in test.values())
+
+
+def _splits(test: dict) -> bool:
+    """:func:`content_splits` at :data:`CONTENT_SIGNIFICANCE` (looked up at the call)."""
+    return content_splits(test, CONTENT_SIGNIFICANCE)

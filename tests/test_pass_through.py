@@ -136,12 +136,15 @@ def test_a_level_given_for_every_channel_is_searched_with_the_kept_channels_leve
 def test_the_level_rules_are_read_once_where_no_channel_is_passed_through(monkeypatch, mode):
     """Where every channel is trusted, the channels' level rules (a variance pass) are
     read once per search: by the pass-through check, and do_no_harm takes its answer
-    (it read them again)."""
-    from resdenoise import untrusted
+    (it read them again).  The joint search alone: where its channels, of one level, are
+    searched apart too (:func:`resdenoise.split.apart_by_content`), each of those is a
+    search of its own, and reads its channel's rules once."""
+    from resdenoise import split, untrusted
 
     calls = []
     read = untrusted._distrusted
     monkeypatch.setattr(untrusted, "_distrusted", lambda *args: calls.append(1) or read(*args))
+    monkeypatch.setattr(split, "apart_by_content", lambda plan_one, joint, *a, **k: joint)
     plan, extra = AUTOMATIC[mode]()(_three()[:, [0, 2]])
     assert type(plan) is not ChannelsPlan and plan.steps > 0 and len(calls) == 1
 

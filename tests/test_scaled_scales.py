@@ -53,7 +53,8 @@ SQUARE = frozenset(
 PLAIN = frozenset(
     "blocks blocks_per_scale blocks_searched channels clipped columns expected_gain_db frames "
     "column expected_gain_db_at_low_end rejected_expected_gain_db rejected_scales rejected_blocks_per_scale impulses_replaced "
-    "g_max g_min h impulses_detected iterations level lipschitz scales schema_version "
+    "g_max g_min gate_threshold gate_z h impulses_detected iterations level lipschitz scales "
+    "schema_version "
     "search_samples sign_changes_in sign_changes_out steps stopping_time stride tau "
     "tau_linf_bound tau_sign_bound".split()
 )
