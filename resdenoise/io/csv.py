@@ -236,27 +236,19 @@ def _line_batches(chunks, source: str, seen: dict, split: bool = True):
             line = fed_nl + last_raw.count(b"\n") - buf[:held].count(b"\n")
             line += buf[: exc.start].count(b"\n") + 1
             raise SignalError(_undecodable(source, line, start, buf, exc.start, encoding)) from None
-        nul = text.find("\x00")
-        if nul >= 0:
-            line = text_nl + last_text.count("\n") + text.count("\n", 0, nul) + 1
-            if (fed or nul) and (tail := _nul_tail(text[nul:], chunks)) is not None:
-                raise SignalError(
-                    f"{source}: line {line}: the file ends in {tail} NUL bytes (a log cut "
-                    "short by a power loss, or space set aside for it?); what comes before "
-                    "them is text: remove the NULs (e.g. tr -d '\\000' < in.csv > fixed.csv) "
-                    "and check its last line"
-                )
-            raise SignalError(
-                f"{source}: line {line}: binary data (a NUL byte); expected CSV text, "
-                "or give an audio file a .wav/.flac extension"
-            )
-        eof = text.find("\x1a")
-        if eof >= 0:
-            line = text_nl + last_text.count("\n") + text.count("\n", 0, eof) + 1
-            raise SignalError(
-                f"{source}: line {line}: a Ctrl-Z character (0x1A, the DOS end-of-file mark "
-                "some Windows programs add); delete it"
-            )
+        if "bad" in seen:  # not split: does the rest of the file hold NULs only?
+            if seen["bad"][2] is not None:
+                seen["bad"][2] = None if text.strip("\x00") else seen["bad"][2] + len(text)
+        elif (at := _first_odd_character(text)) >= 0:
+            line = text_nl + last_text.count("\n") + text.count("\n", 0, at) + 1
+            tail = None
+            if text[at] == "\x00" and (fed or at) and not text[at:].strip("\x00"):
+                tail = len(text) - at
+            seen["bad"] = [line, text[at], tail]
+            if split:
+                if tail is not None and (rest := _nul_tail("", chunks)) is not None:
+                    raise _odd_character(source, line, "\x00", tail + rest)
+                raise _odd_character(source, line, text[at], None)
         fed += len(raw)
         if not final:
             last_raw, last_text = raw, text
@@ -285,6 +277,33 @@ def _line_batches(chunks, source: str, seen: dict, split: bool = True):
         if final:
             return
         raw = next(chunks, b"")
+
+
+def _first_odd_character(text: str) -> int:
+    """Where ``text`` first holds a NUL or a Ctrl-Z character, else -1."""
+    found = [i for i in (text.find("\x00"), text.find("\x1a")) if i >= 0]
+    return min(found, default=-1)
+
+
+def _odd_character(source: str, line: int, char: str, tail: int | None) -> SignalError:
+    """The refusal of a NUL (``tail``: how many NUL bytes end the file, where nothing
+    else follows them, else None) or a Ctrl-Z character met on ``line``."""
+    if char == "\x1a":
+        return SignalError(
+            f"{source}: line {line}: a Ctrl-Z character (0x1A, the DOS end-of-file mark "
+            "some Windows programs add); delete it"
+        )
+    if tail is not None:
+        return SignalError(
+            f"{source}: line {line}: the file ends in {tail} NUL bytes (a log cut "
+            "short by a power loss, or space set aside for it?); what comes before "
+            "them is text: remove the NULs (e.g. tr -d '\\000' < in.csv > fixed.csv) "
+            "and check its last line"
+        )
+    return SignalError(
+        f"{source}: line {line}: binary data (a NUL byte); expected CSV text, "
+        "or give an audio file a .wav/.flac extension"
+    )
 
 
 def _nul_tail(text: str, chunks) -> int | None:
@@ -829,9 +848,13 @@ def _whole(reader: CsvReader) -> Signal:
 
 def _check_text(chunks, source: str) -> None:
     """Raise what a whole read meets before any row, as when its text was decoded at
-    once: the first undecodable byte or NUL (or Ctrl-Z) character anywhere in the file."""
-    for _ in _line_batches(chunks, source, {}, split=False):
+    once: the first undecodable byte anywhere in the file, else its first NUL or
+    Ctrl-Z character."""
+    seen: dict = {}
+    for _ in _line_batches(chunks, source, seen, split=False):
         pass
+    if "bad" in seen:
+        raise _odd_character(source, *seen["bad"])
 
 
 def open_csv(path: str, source: str, options: ReadOptions, visit=None, read=None) -> SignalStream:
