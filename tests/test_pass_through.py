@@ -83,6 +83,9 @@ def test_the_library_passes_the_untrusted_channel_and_searches_the_others_alone(
     plan, extra = make_plan(x)
     assert isinstance(plan, ChannelsPlan) and plan.keep == (0, 2) and plan.passed == (1,)
     alone, alone_extra = make_plan(x[:, [0, 2]], labels=["channel 1", "channel 3"])
+    # the two channels alone are of one level: the content rule's decision (joint here) is
+    # theirs; a search with a channel passed through does not try that rule
+    assert alone_extra.pop("channels_by_content")["decision"] == "gate closed"
     y = plan.run(x)
     assert np.array_equal(y[:, 1], x[:, 1])  # bit for bit the input
     assert np.array_equal(y[:, [0, 2]], alone.run(np.ascontiguousarray(x[:, [0, 2]])))
