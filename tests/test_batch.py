@@ -979,8 +979,7 @@ def test_a_worker_killed_outright_leaves_no_temporary(
 def test_a_plain_success_comes_back_as_one_word(tmp_path, count_calls, worker_takes_first):
     """A quiet batch (measure=False): a worker's file that succeeded with nothing to
     report or warn about comes back as one word, its result this process's placeholder
-    of it, not pickled there and unpickled here; the results are those of --jobs 1.  A
-    measured batch's results still come pickled, with their reports."""
+    of it, not pickled there and unpickled here; the results are those of --jobs 1."""
     from resdenoise import batch, batch_pool
     from resdenoise.pipeline import planner
 
@@ -997,6 +996,18 @@ def test_a_plain_success_comes_back_as_one_word(tmp_path, count_calls, worker_ta
 
     assert seen(two, tmp_path / "o2") == seen(one, tmp_path / "o1")
     assert [r.exit_code for r in two] == [0] * 4
+
+
+def test_a_measured_result_comes_back_pickled(tmp_path, count_calls, worker_takes_first):
+    """A measured batch's results still come pickled, with their reports.  (A batch of
+    its own: worker_takes_first hands the worker the first file of a test's first batch
+    only, so a later batch of one test may leave the worker no file under load.)"""
+    from resdenoise import batch, batch_pool
+    from resdenoise.pipeline import planner
+
+    base = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
+    files = _csv_inputs(tmp_path, [50] * 4)  # the first is the worker's
+    loads = count_calls(batch_pool.pickle, "loads")
     measured = batch.run_batch(base, files, str(tmp_path / "m"), jobs=2)
     assert loads and all(r.report["guarantees_held"] for r in measured)
 
