@@ -52,6 +52,22 @@ _PLANNERS = {
 }
 
 
+def _count_searches_apart(monkeypatch) -> list:
+    """The arguments of every search of one channel apart the content rule makes."""
+    calls = []
+    rule = split.apart_by_content
+
+    def counted(plan_one, *args, **kwargs):
+        def one(*a):
+            calls.append(a)
+            return plan_one(*a)
+
+        return rule(one, *args, **kwargs)
+
+    monkeypatch.setattr(split, "apart_by_content", counted)
+    return calls
+
+
 @pytest.fixture
 def today(monkeypatch):
     """The planners as before the content rule (one plan for channels of one level)."""
@@ -99,17 +115,7 @@ def test_alike_channels_keep_the_joint_plan_bit_for_bit(mode, today, monkeypatch
     """The gate closes on channels alike: no search apart, no scoring (the rule's cost),
     the joint plan and its report as before, with the decision said."""
     u = _alike()
-    calls = []
-    rule = split.apart_by_content
-
-    def counted(plan_one, *args, **kwargs):
-        def one(*a):
-            calls.append(a)
-            return plan_one(*a)
-
-        return rule(one, *args, **kwargs)
-
-    monkeypatch.setattr(split, "apart_by_content", counted)
+    calls = _count_searches_apart(monkeypatch)
     monkeypatch.setattr(split, "content_test", lambda *a: pytest.fail("scored"))
     plan, extra = _PLANNERS[mode]()(u)
     assert not calls  # old (ungated): each channel's own search, every time
@@ -175,17 +181,7 @@ def test_the_gate_is_the_same_number_in_any_order_sign_and_power_of_two():
 @pytest.mark.parametrize("mode", ["shrink", "denoise"])
 def test_one_channel_is_planned_as_before(mode, today, monkeypatch):
     x = _different()[:, 1].copy()
-    calls = []
-    rule = split.apart_by_content
-
-    def counted(plan_one, *args, **kwargs):
-        def one(*a):
-            calls.append(a)
-            return plan_one(*a)
-
-        return rule(one, *args, **kwargs)
-
-    monkeypatch.setattr(split, "apart_by_content", counted)
+    calls = _count_searches_apart(monkeypatch)
     plan, extra = _PLANNERS[mode]()(x)
     assert not calls  # no search apart, no scoring
     before, extra_before = today(_PLANNERS[mode](), x)

@@ -3,23 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from test_network_stop import STOPPED
 
 from resdenoise import noise
 from resdenoise.network import parse_network
-
-STOPPED = """
-stop = "sure"
-max-blocks = 45
-
-[[block]]
-diffusivity = "perona-malik"
-repeat = 3
-
-[[block]]
-activation = "tanh"
-scale = 2
-repeat = 2
-"""
 
 
 def _alike(n: int = 600) -> np.ndarray:
