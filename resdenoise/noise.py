@@ -72,6 +72,7 @@ signal's own window count); ``mad-haar`` about the same (0.18 ... 0.051).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 
@@ -415,9 +416,10 @@ def _search_noise(u2: np.ndarray, nugget: bool) -> NoiseLevel:
         white = white_part(nug)
         sigma, low = _checked_by_nugget(u2, sigma, names, low, nug)
         dense = _dense(u2, plain, means)
-        sigma, low = _checked_by_lag_one(u2, sigma, names, low, nug, dense)
+        lag = functools.cache(lambda: lag_one_noise(u2))  # read once, where needed
+        sigma, low = _checked_by_lag_one(u2, sigma, names, low, nug, dense, lag)
         sigma, low = _checked_by_floor(u2, plain, sigma, names, low, means, dense)
-        low = _low_by_lag_one(u2, sigma, names, low, nug)
+        low = _low_by_lag_one(u2, sigma, names, low, nug, lag)
     else:
         white = None
     return _named_level(sigma, names, low, white)
@@ -585,7 +587,7 @@ LAG_ONE = "lag-one covariance of differences (quiet-windows read a rough signal 
 _ROUGH = (NUGGET, LAG_ONE, UNIDENTIFIED)
 
 
-def _checked_by_lag_one(u2, sigma, names, low, nug, dense):
+def _checked_by_lag_one(u2, sigma, names, low, nug, dense, lag):
     """``(sigma, low)`` with each channel that the lag-one covariance of its first
     differences (:func:`resdenoise.nugget.lag_one_noise`) says is over-read lowered to
     that estimate's upper bound (estimate + 2 standard errors) and its interval's low
@@ -624,14 +626,14 @@ def _checked_by_lag_one(u2, sigma, names, low, nug, dense):
     each at 256, 300, 1000, 4096 samples): once, at 4096 (to 1.03x).  A margin of 2
     standard deviations instead of :data:`LAG_ONE_Z` (before the not-identified rule):
     11 fresh walk cases below the input instead of 3.  ``nug``: the variogram's nugget of ``u2``
-    (:func:`resdenoise.nugget.nugget_noise`).
+    (:func:`resdenoise.nugget.nugget_noise`); ``lag()``: the lag-one estimate of ``u2``.
     """
     free = np.array([x not in _ROUGH for x in names])  # none can be LAG_ONE yet
     with np.errstate(invalid="ignore"):  # a short signal: NaN, never used
         fits = free & (nug.misfit <= NUGGET_MISFIT)
     if not fits.any():  # no channel it could act on: not read (a pass over the signal)
         return sigma, low
-    one = lag_one_noise(u2)
+    one = lag()
     n = u2.shape[0]
     with np.errstate(invalid="ignore"):  # a short signal: NaN, never used
         bound = np.sqrt(one.upper) * _margin(LAG_ONE_Z, n)
@@ -655,14 +657,13 @@ def _checked_by_lag_one(u2, sigma, names, low, nug, dense):
 DOUBT_Z = 1.0
 
 
-def _low_by_lag_one(u2, sigma, names, low, nug=None):
-    """``low`` (None: a point level, ``sigma``) lowered to ``sqrt(max(L, 0))`` on each
+def _low_by_lag_one(u2, sigma, names, low, nug, lag):
+    """``low`` lowered to ``sqrt(max(L, 0))`` on each
     channel whose level's variance exceeds the lag-one covariance of its first
     differences, ``L``, by more than :data:`DOUBT_Z` of its standard errors, where ``L``
     is not below zero by more than :data:`LAG_ONE_CONVEX` of them (convex content: no
     reading of the noise) and the channel's level is identified (not
-    :data:`UNIDENTIFIED`: the input is kept there anyway); ``low`` itself where none is
-    (None where it was).  ``L``: the median of batch means
+    :data:`UNIDENTIFIED`: the input is kept there anyway); ``low`` itself where none is.  ``L``: the median of batch means
     (:func:`resdenoise.nugget.lag_one_noise`, robust to a few convex stretches), where
     the variogram fits a rough signal (misfit at most :data:`NUGGET_MISFIT`, as
     :func:`_checked_by_lag_one` asks); from :data:`resdenoise.nugget.MIN_SAMPLES` samples
@@ -698,13 +699,16 @@ def _low_by_lag_one(u2, sigma, names, low, nug=None):
     the input.  ``L``'s standard error at 300 samples is 0.36 ``sigma^2`` (the mean's;
     the median's 0.40): the level of such a walk is not known to better than 18 % at one
     standard error, and the most any filter can gain there is 1.5 dB (the local-level
-    model's Kalman smoother).  ``nug``: the variogram's nugget of ``u2``, read already.
+    model's Kalman smoother).  ``nug``: the variogram's nugget of ``u2``, read already;
+    ``lag()`` its lag-one estimate (read once for this and :func:`_checked_by_lag_one`).
     """
     if u2.shape[0] < MIN_SAMPLES:
         return low
-    one = lag_one_noise(u2)
     with np.errstate(invalid="ignore"):
-        fits = (nugget_noise(u2) if nug is None else nug).misfit <= NUGGET_MISFIT
+        fits = nug.misfit <= NUGGET_MISFIT
+    if not fits.any():  # no channel it could act on: not read (a pass over the signal)
+        return low
+    one = lag()
     with np.errstate(invalid="ignore"):  # too short a channel: NaN, never read
         doubt = fits & (one.variance >= -LAG_ONE_CONVEX * one.standard_error)
         doubt &= np.square(sigma) - one.variance > DOUBT_Z * one.standard_error
@@ -712,8 +716,7 @@ def _low_by_lag_one(u2, sigma, names, low, nug=None):
     if not doubt.any():
         return low
     reading = np.sqrt(np.maximum(np.where(doubt, one.variance, 0.0), 0.0))
-    base = sigma if low is None else low
-    return np.where(doubt, np.minimum(base, reading), base)
+    return np.where(doubt, np.minimum(low, reading), low)
 
 
 #: The quiet windows' level squared over the mean window energy (both 1 for white noise) at
