@@ -127,7 +127,7 @@ class Planner:
                 plan, extra = apart_by_content(alone, joint, u, labels, sigma, self.rule)
                 if plan is not joint[0]:
                     return plan, extra
-        return plan, _warned(extra, channel_levels_note(extra, labels))
+        return plan, _warned(extra, channel_levels_note(extra, labels, u))
 
     def _make(self, u, progress, labels, bounds, known=None):
         """:meth:`__call__` of the channels planned together (``known``: the search's
@@ -756,7 +756,7 @@ class AutomaticPlanner:
             plan, extra = apart_by_content(alone, joint, u, labels, sigma)
             if plan is not joint[0]:  # one level: apart where SURE says so (split)
                 return plan, extra
-        return plan, _warned(extra, channel_levels_note(extra, labels))
+        return plan, _warned(extra, channel_levels_note(extra, labels, u))
 
 
 #: command: the settings ``--FORM auto`` leaves to the search, and the values that

@@ -239,7 +239,7 @@ def network_levels_note(plan, u, labels=None) -> str | None:
     else:
         x = np.asarray(u, dtype=float)
         sigma = np.asarray(resolve_sigma(x.reshape(x.shape[0], -1), None).sigma).ravel()
-    return channel_levels_note({"noise_sigma": list(sigma), "lambda_rule": "auto"}, labels)
+    return channel_levels_note({"noise_sigma": list(sigma), "lambda_rule": "auto"}, labels, u)
 
 
 #: Channels whose estimated noise levels differ by more than this factor are warned of
@@ -253,29 +253,69 @@ def network_levels_note(plan, u, labels=None) -> str | None:
 CHANNEL_NOISE_FACTOR: Final = 4.0
 
 
-def channel_levels_note(extra: dict, labels=None) -> str | None:
+def channel_levels_note(extra: dict, labels=None, u=None) -> str | None:
     """The warning where automatic parameters (``extra`` says which) were chosen for
     channels whose estimated noise levels (``extra["noise_sigma"]``) differ by more than
     :data:`CHANNEL_NOISE_FACTOR`; None elsewhere (one channel, levels given or alike, no
-    automatic parameter)."""
+    automatic parameter).  A channel whose level reads 0 beside a nonzero one is warned
+    of too where ``u`` (the samples, or a streamed file's summary) shows it is not
+    constant (a wrapping sample counter, any clean column: filtered at the loud
+    channel's lambda); a constant one is not (no block changes it)."""
     sigma = extra.get("noise_sigma") or ()
     automatic = extra.get("lambda_rule", "given") != "given" or any(
         key in extra for key in ("stopping_rule", "automatic_choice")
     )
     levels = [(float(v), c) for c, v in enumerate(sigma) if float(v) > 0.0]
-    if not automatic or extra.get("noise_estimator") == "given" or len(levels) < 2:
-        return None
-    (low, quiet), (high, loud) = min(levels), max(levels)
-    if not high > CHANNEL_NOISE_FACTOR * low:
+    if not automatic or extra.get("noise_estimator") == "given" or not levels:
         return None
     from .stability import channel_labels
 
+    (high, loud) = max(levels)
+    moving = _moving(u, len(sigma))
+    silent = [c for c, v in enumerate(sigma) if not float(v) > 0.0 and moving[c]]
+    if silent:
+        names = channel_labels(len(sigma), labels)
+        said = ", ".join(names[c] for c in silent)
+        return (
+            f"{said} read{'s' if len(silent) == 1 else ''} no noise (0) beside "
+            f"{names[loud]}'s ({high:.3g}), yet {'it is' if len(silent) == 1 else 'they are'} "
+            f"not constant (a counter or index? a clean column?): the automatic "
+            f"parameters, one for all channels, fit the loudest's noise and change it; "
+            f"name the other columns with --columns (it is then written back unchanged), "
+            f"or filter it in a run of its own"
+        )
+    if len(levels) < 2:
+        return None
+    (low, quiet) = min(levels)
+    if not high > CHANNEL_NOISE_FACTOR * low:
+        return None
     names = channel_labels(len(sigma), labels)
     return (
         f"{names[quiet]}'s noise ({low:.3g}) is {ratio_said(high, low)} below {names[loud]}'s "
         f"({high:.3g}): the automatic parameters, one for all channels, fit the loudest's "
         f"noise; filter {names[quiet]} in a run of its own (--columns)"
     )
+
+
+def _moving(u, count: int) -> list[bool]:
+    """Whether each of the ``count`` channels of ``u`` (the samples, or a streamed file's
+    summary with its least and greatest samples) is not constant; False where not known
+    (``u`` None, a summary without them)."""
+    from .filters import Summary
+
+    if u is None:
+        return [False] * count
+    if isinstance(u, Summary):
+        lo, hi = getattr(u, "minimum", None), getattr(u, "maximum", None)
+        if lo is None or hi is None:
+            return [False] * count
+        moving = np.asarray(hi, dtype=float).ravel() > np.asarray(lo, dtype=float).ravel()
+    else:
+        x = np.asarray(u)
+        x = x.reshape(x.shape[0], -1)
+        moving = np.any(x != x[:1], axis=0) if x.shape[0] else np.zeros(x.shape[1], bool)
+    moving = [bool(m) for m in moving]
+    return moving if len(moving) == count else [False] * count
 
 
 def network_run(

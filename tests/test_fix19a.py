@@ -1,0 +1,59 @@
+"""The left-overs of a sensor engineer's and a Windows/macOS user's audits (audit18a,
+audit18b) that the fixes before left open: a channel reading no noise beside a loud one
+(A11), ..."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+
+def _adc(n: int = 2000, seed: int = 4) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.round(2048 + 300 * np.sin(np.arange(n) / 60) + rng.normal(0, 6, n))
+
+
+# A11: a channel whose noise reads 0 beside a loud one
+
+
+@pytest.mark.parametrize("chunk", ["0", "500"], ids=["whole", "streamed"])
+@pytest.mark.parametrize("header", [True, False], ids=["named", "headerless"])
+def test_a_wrapping_counter_beside_a_loud_column_is_warned_of(runner, tmp_path, chunk, header):
+    """Before: 'noise sigma 0, 6.1', the counter filtered at the loud column's lambda
+    (254 -> 252.7 at each wrap), no warning; a level of 0.29 beside 6.1 was warned of."""
+    from resdenoise.cli import cli
+
+    adc = _adc()
+    seq = np.arange(adc.size) % 256
+    src = tmp_path / "wrap.csv"
+    rows = "".join(f"{s},{int(a)}\n" for s, a in zip(seq, adc, strict=True))
+    src.write_text(("seq,adc\n" if header else "") + rows)
+    report = tmp_path / "r.json"
+    args = ["diffuse", str(src), "--time", "5", "--chunk-size", chunk, "--report", str(report)]
+    result = runner.invoke(cli, [*args, "-o", str(tmp_path / "o.csv")])
+    assert result.exit_code == 0, result.stderr
+    name = "column 1 ('seq')" if header else "column 1"
+    line = f"{name} reads no noise (0) beside column 2"
+    assert line in result.stderr
+    assert any(w.startswith(line) for w in json.loads(report.read_text())["warnings"])
+
+
+def test_a_constant_column_beside_a_loud_one_is_not_warned_of(runner, tmp_path):
+    from resdenoise.cli import cli
+
+    adc = _adc()
+    src = tmp_path / "flat.csv"
+    src.write_text("flag,adc\n" + "".join(f"1,{int(a)}\n" for a in adc))
+    result = runner.invoke(cli, ["diffuse", str(src), "--time", "5", "-o", str(tmp_path / "o.csv")])
+    assert result.exit_code == 0, result.stderr
+    assert "reads no noise" not in result.stderr and "warning" not in result.stderr
+
+
+def test_the_levels_note_without_the_samples_is_as_before():
+    from resdenoise.split import channel_levels_note
+
+    extra = {"noise_sigma": [0.0, 6.1], "lambda_rule": "auto"}
+    assert channel_levels_note(extra) is None  # not known to move: not warned
+    assert "reads no noise" in channel_levels_note(extra, None, np.c_[np.arange(9.0), np.ones(9)])
