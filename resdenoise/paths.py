@@ -523,7 +523,8 @@ def unchanged_guard(path: str, then: Callable | None = None) -> Callable:
     inode, size or time), then calls ``then`` with what it is given (if any).  An
     input replaced in place calls it just before its replacement is renamed over it:
     rows a logger appended during the run are not lost.  ``then``'s ``takes_report``
-    is kept.  Not a regular file now (a store, a missing name): no check.
+    is kept; its ``check()`` is the refusal alone (called before a report is written to
+    stdout: nothing said of a run that refuses).  Not a regular file now (a store, a missing name): no check.
 
     Raises
     ------
@@ -536,7 +537,7 @@ def unchanged_guard(path: str, then: Callable | None = None) -> Callable:
         st = None
     before = _identity(st) if st is not None and stat.S_ISREG(st.st_mode) else None
 
-    def guard(*args):
+    def check() -> None:  # the refusal alone (also before a report written to stdout)
         if before is not None:
             try:
                 now = _identity(os.stat(path))
@@ -548,9 +549,13 @@ def unchanged_guard(path: str, then: Callable | None = None) -> Callable:
                     "written or replaced); it was not replaced: run again once it is "
                     "complete, or filter a copy with -o"
                 )
+
+    def guard(*args):
+        check()
         return None if then is None else then(*args)
 
     guard.takes_report = getattr(then, "takes_report", False)
+    guard.check = check
     return guard
 
 

@@ -864,5 +864,6 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
         commit = job.on_commit
         if getattr(commit, "takes_report", False):  # on_commit(report): run_file's return
             commit = partial(commit, report)
-        write_files_atomic(outputs, commit, job.write.parents)
+        check = getattr(job.on_commit, "check", None)  # in place: before a report on stdout
+        write_files_atomic(outputs, commit, job.write.parents, check)
     return report

@@ -57,3 +57,48 @@ def test_the_levels_note_without_the_samples_is_as_before():
     extra = {"noise_sigma": [0.0, 6.1], "lambda_rule": "auto"}
     assert channel_levels_note(extra) is None  # not known to move: not warned
     assert "reads no noise" in channel_levels_note(extra, None, np.c_[np.arange(9.0), np.ones(9)])
+
+
+# A5's gap: --in-place --report - printed the report before the changed-input check
+
+
+@pytest.mark.parametrize("chunk", [0, 100], ids=["whole", "streamed"])
+def test_an_in_place_run_that_refuses_prints_no_report(tmp_path, capfd, chunk):
+    """Before: the report was written to stdout, then the run refused (the input changed
+    during it: not replaced), exit 1: a report of an output never written."""
+    from resdenoise.errors import SignalError
+    from resdenoise.pipeline import RunOptions, run_file
+    from resdenoise.plans import planner
+
+    src = tmp_path / "log.csv"
+    src.write_text("t,adc\n" + "".join(f"{i},{int(v)}\n" for i, v in enumerate(_adc(400))))
+    base = planner("diffuse", "perona-malik", lam=20.0, steps=4)
+
+    def appending(x, **named):  # the logger writes while the run plans and filters
+        with open(src, "a") as fh:
+            fh.write("400,2048\n")
+        return base(x, **named)
+
+    capfd.readouterr()
+    with pytest.raises(SignalError, match="the file changed while it was (filtered|read)"):
+        run_file(
+            appending, str(src), in_place=True, report_path="-", run=RunOptions(chunk_size=chunk)
+        )
+    assert capfd.readouterr().out == ""
+    assert src.read_text().endswith("400,2048\n")
+
+
+def test_an_unchanged_in_place_run_prints_its_report(tmp_path, capfd):
+    from resdenoise.pipeline import run_file
+    from resdenoise.plans import planner
+
+    src = tmp_path / "log.csv"
+    src.write_text("t,adc\n" + "".join(f"{i},{int(v)}\n" for i, v in enumerate(_adc(400))))
+    capfd.readouterr()
+    run_file(
+        planner("diffuse", "perona-malik", lam=20.0, steps=4),
+        str(src),
+        in_place=True,
+        report_path="-",
+    )
+    assert json.loads(capfd.readouterr().out)["steps"] == 4

@@ -607,6 +607,7 @@ def write_files_atomic(
     items: Sequence[tuple[str | os.PathLike, bytes] | _TempOutput],
     before_rename: Callable[[], object] | None = None,
     parents: bool = False,
+    check: Callable[[], object] | None = None,
 ) -> None:
     """Write several outputs all or (as far as the system allows) nothing.
 
@@ -618,7 +619,10 @@ def write_files_atomic(
     target is touched.  ``"-"`` means stdout.  ``before_rename()`` is called just
     before the first rename (when there is one): from then on a target may be
     replaced.  ``parents``: the missing directories of the ``(path, payload)``
-    items are made at their renames (``WriteOptions.parents``).
+    items are made at their renames (``WriteOptions.parents``).  ``check()``, where some
+    output is renamed, is called before anything is written to stdout or a device (an
+    input replaced in place that changed meanwhile: nothing said written, the report on
+    stdout included), as ``before_rename`` is again before the renames.
 
     Raises
     ------
@@ -633,6 +637,8 @@ def write_files_atomic(
             else:
                 path, payload = item
                 staged.append(_Staged(os.fspath(path), payload, parents))
+        if check is not None and not all(st.direct for st in staged):
+            check()
         for st in staged:
             if st.direct:
                 st.write_direct()
