@@ -722,6 +722,17 @@ def _offset(job: _FileJob, dtype, name: str, extremes: Callable) -> list[str]:
     return [] if note is None else [note]
 
 
+def _level_notes(source, extra: dict) -> list[str]:
+    """The warnings of the run's noise level: given implausibly, or read at the rounding
+    noise of whole numbers (:func:`resdenoise.level_notes.level_notes`)."""
+    from .io.signal import PCM_BITS
+    from .level_notes import level_notes
+
+    t = source.template
+    whole = [p in t.layout.whole_columns for p in t.channel_positions]
+    return level_notes(source.name, extra, source.subject, whole, PCM_BITS.get(t.subtype or ""))
+
+
 def _check_carried(job: _FileJob, template) -> None:
     """Refuse, before any search or run, an output format that would lose a CSV's
     columns not picked (:func:`resdenoise.io.signal.check_carried`)."""
@@ -790,7 +801,8 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
         except SignalValuesError as exc:  # the samples' fault: the file's name says whose
             raise exc.of(source.name) from None
     # what the reader (a time column not equally spaced) and the automatic search say
-    notes = [*source.template.notes, *source.notes, *extra.pop("warnings", [])]
+    notes = [*source.template.notes, *source.notes, *_level_notes(source, extra)]
+    notes += extra.pop("warnings", [])
     verdict = plan.verdict()
     held: list[str] = []  # a run not sign stable: said after the search's notes
     job.on_plan(plan, verdict, held.append)

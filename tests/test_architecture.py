@@ -29,7 +29,8 @@ LAYERS: tuple[frozenset, ...] = tuple(
         # two (its refusal an error)
         "_flux_kernels impulses scaling quiet_windows signs bounded orientation",
         "_entries noise stepper",
-        "engine quality io selection noise_colour nonlinearities",
+        # level_notes: the warnings of a run's noise level (pipeline's)
+        "engine quality io selection noise_colour nonlinearities level_notes",
         # function_properties: what the stability theorem asks of an activation (stability's)
         "function_properties network_text",
         # paths: the file checks of a run (check_paths, FileIndex); they may use io, never the cli

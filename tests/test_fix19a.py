@@ -102,3 +102,50 @@ def test_an_unchanged_in_place_run_prints_its_report(tmp_path, capfd):
         report_path="-",
     )
     assert json.loads(capfd.readouterr().out)["steps"] == 4
+
+
+# A2: a level read that is the rounding of whole-numbered samples
+
+
+@pytest.mark.parametrize("chunk", ["0", "2000"], ids=["whole", "streamed"])
+def test_a_level_read_at_the_rounding_of_whole_counts_is_warned_of(runner, tmp_path, chunk):
+    """Before: a clean 12-bit sine read 0.267 counts (its rounding, 1/sqrt(12) = 0.289),
+    filtered as white noise, every sample changed, no word."""
+    from resdenoise.cli import cli
+
+    src = tmp_path / "q.csv"
+    t = np.arange(20000)
+    src.write_text("adc\n" + "".join(f"{int(v)}\n" for v in np.round(2048 + 400 * np.sin(t / 796))))
+    report = tmp_path / "r.json"
+    args = ["diffuse", str(src), "--time", "5", "--chunk-size", chunk, "--report", str(report)]
+    result = runner.invoke(cli, [*args, "-o", str(tmp_path / "o.csv")])
+    assert result.exit_code == 0, result.stderr
+    line = f"{src}: the noise level read (0.2"
+    assert line in result.stderr and "all whole numbers (step/sqrt(12) = 0.289)" in result.stderr
+    assert any(w.startswith(line) for w in json.loads(report.read_text())["warnings"])
+
+
+def test_noisy_counts_and_fractions_are_not_warned_of(runner, tmp_path):
+    from resdenoise.cli import cli
+
+    src = tmp_path / "n.csv"
+    src.write_text("adc\n" + "".join(f"{int(v)}\n" for v in _adc()))  # noise 6 counts
+    result = runner.invoke(cli, ["diffuse", str(src), "--time", "5", "-o", str(tmp_path / "o.csv")])
+    assert result.exit_code == 0 and "rounding noise" not in result.stderr, result.stderr
+    t = np.arange(20000)  # the same rounding, in volts: not whole numbers (not known as a step)
+    src.write_text(
+        "v\n" + "".join(f"{v / 1000:.3f}\n" for v in np.round(2048 + 400 * np.sin(t / 796)))
+    )
+    result = runner.invoke(cli, ["diffuse", str(src), "--time", "5", "-o", str(tmp_path / "o.csv")])
+    assert result.exit_code == 0 and "rounding noise" not in result.stderr, result.stderr
+
+
+def test_the_step_of_whole_numbers():
+    from resdenoise.level_notes import _whole_step, quantised_note
+
+    assert _whole_step(np.array([2048.0, 2052, 2044])) == 4.0
+    assert _whole_step(np.array([1.0, 1.5])) is None
+    assert _whole_step(np.array([3.0, 3.0])) is None  # constant: no step
+    assert quantised_note("x", [1.1], [4.0]) is not None  # 4/sqrt(12) = 1.15
+    assert quantised_note("x", [1.2], [4.0]) is None
+    assert quantised_note("x", [0.0], [1.0]) is None  # nothing read
