@@ -1,5 +1,5 @@
-"""Warnings of a run's noise level: a level read that is the rounding of whole-numbered
-samples (audit18a A2).  The run is not changed: these are said, in the report's
+"""Warnings of a run's noise level: a level given in other units than the samples'
+(audit18a A9), a level read that is the rounding of whole-numbered samples (A2).  The run is not changed: these are said, in the report's
 warnings too."""
 
 from __future__ import annotations
@@ -8,7 +8,59 @@ import math
 
 import numpy as np
 
-__all__ = ["level_notes", "quantised_note"]
+from .noise import estimate_noise
+
+__all__ = ["given_level_note", "level_notes", "quantised_note"]
+
+
+#: A noise level given that differs from the level read by more than this factor either
+#: way is warned of (:func:`given_level_note`): another unit is the likelier cause (counts
+#: for a sound file's samples in -1..1, 32768x; volts for 12-bit counts over 3.3 V,
+#: 1241x; mV for V, 1000x), while the estimators' worst reading measured is 14x (series
+#: whose own content is white at their sampling rate, README).  audit18a: --sigma 6 on a
+#: PCM_16 file that reads 0.0029, 2043x.
+GIVEN_LEVEL_FACTOR = 20.0
+
+
+def given_level_note(name: str, given, read, scale, scale_said: str, bits=None) -> str | None:
+    """The warning of a noise level ``given`` (per channel) that is implausible beside the
+    samples: above ``scale`` (each channel's standard deviation, or half its range:
+    ``scale_said`` says which; the noise cannot be larger), or more than
+    :data:`GIVEN_LEVEL_FACTOR` times the level ``read`` (the estimate, None where not
+    read) either way; None where it is plausible.  The level is used as given: a
+    warning, never a refusal.  ``bits``: a sound file's PCM bit depth (its samples read
+    as -1..1: one count is 2^(1-bits))."""
+    given = np.atleast_1d(np.asarray(given, dtype=float)).ravel()
+    scale = np.broadcast_to(np.atleast_1d(np.asarray(scale, dtype=float)).ravel(), given.shape)
+    read = None if read is None else np.broadcast_to(np.asarray(read, dtype=float), given.shape)
+    said = []
+    for c, g in enumerate(given):
+        above = scale[c] > 0 and g > scale[c]
+        r = None if read is None else float(read[c])
+        far = r is not None and r > 0 and max(g / r, r / g) > GIVEN_LEVEL_FACTOR
+        if above or far:
+            parts = []
+            if r is not None and r > 0:
+                times = f"{g / r:.0f}x" if g >= r else f"1/{r / g:.0f}"
+                parts.append(f"{times} {'' if g >= r else 'of '}the level read ({r:.3g})")
+            if above:
+                parts.append(f"above the samples' {scale_said} ({scale[c]:.3g})")
+            said.append((c, g, " and ".join(parts)))
+    if not said:
+        return None
+    c, g, what = said[0]
+    channel = f" (channel {c + 1})" if given.size > 1 else ""
+    hint = (
+        f" (a sound file's samples are read as -1..1, full scale: one count of its "
+        f"{bits}-bit samples is {2.0 ** (1 - bits):.3g})"
+        if bits
+        else ""
+    )
+    return (
+        f"{name}: the noise level given, --sigma {g:g} (sigma={g:g}){channel}, is {what}: "
+        f"is it in the samples' units?{hint} It is used as given; check its units, or "
+        "leave --sigma out to have it read"
+    )
 
 
 def quantised_note(name: str, read, steps) -> str | None:
@@ -40,8 +92,9 @@ def quantised_note(name: str, read, steps) -> str | None:
 def level_notes(name: str, extra: dict, u, whole=None, bits=None) -> list[str]:
     """The warnings of a run's noise level (``extra``: the plan's ``noise_sigma`` and
     ``noise_estimator``) on ``u``, the samples or a streamed file's summary (its
-    ``noise_sigma``, ``minimum`` and ``maximum``): a level read at the rounding noise of
-    whole-numbered samples (:func:`quantised_note`).  ``whole``: per channel, whether
+    ``noise_sigma``, ``minimum`` and ``maximum``): a level given that is implausible
+    (:func:`given_level_note`), a level read at the rounding noise of whole-numbered
+    samples (:func:`quantised_note`).  ``whole``: per channel, whether
     the file wrote each of its numbers whole (a CSV's columns: a streamed file's; the
     samples in memory are read); ``bits``: a sound file's PCM bit depth."""
     level, estimator = extra.get("noise_sigma"), extra.get("noise_estimator")
@@ -51,7 +104,15 @@ def level_notes(name: str, extra: dict, u, whole=None, bits=None) -> list[str]:
     if in_memory:
         x = u.reshape(u.shape[0], -1)
     if estimator == "given":
-        return []
+        if in_memory:
+            read = estimate_noise(x) if x.shape[0] >= 2 else None
+            scale, said = np.std(x, axis=0, dtype=np.float64), "standard deviation"
+        else:
+            read = u.noise_sigma
+            lo, hi = np.asarray(u.minimum, dtype=float), np.asarray(u.maximum, dtype=float)
+            scale, said = (hi - lo) / 2, "half range"
+        note = given_level_note(name, level, read, scale, said, bits)
+        return [] if note is None else [note]
     if in_memory:
         steps = [_whole_step(x[:, c]) for c in range(x.shape[1])]
     else:

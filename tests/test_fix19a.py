@@ -149,3 +149,44 @@ def test_the_step_of_whole_numbers():
     assert quantised_note("x", [1.1], [4.0]) is not None  # 4/sqrt(12) = 1.15
     assert quantised_note("x", [1.2], [4.0]) is None
     assert quantised_note("x", [0.0], [1.0]) is None  # nothing read
+
+
+# A9: a --sigma in the wrong units
+
+
+@pytest.mark.parametrize("chunk", ["0", "5000"], ids=["whole", "streamed"])
+def test_a_level_given_in_counts_for_a_sound_file_is_warned_of(runner, tmp_path, chunk):
+    """Before: --sigma 6 (counts) on a PCM_16 file (samples in -1..1) ran without a word,
+    its sine 37 % smaller."""
+    import soundfile
+
+    from resdenoise.cli import cli
+
+    rng = np.random.default_rng(2)
+    t = np.arange(20000)
+    x = 0.9 * np.sin(t / 50) + rng.normal(0, 0.003, t.size)
+    src = tmp_path / "s.wav"
+    soundfile.write(str(src), x, 8000, subtype="PCM_16")
+    report = tmp_path / "r.json"
+    args = ["diffuse", str(src), "--time", "5", "--sigma", "6", "--chunk-size", chunk]
+    result = runner.invoke(cli, [*args, "--report", str(report), "-o", str(tmp_path / "o.wav")])
+    assert result.exit_code == 0, result.stderr
+    line = f"{src}: the noise level given, --sigma 6 (sigma=6), is "
+    assert line in result.stderr and "one count of its 16-bit samples is 3.05e-05" in result.stderr
+    assert "above the samples' " in result.stderr
+    assert any(w.startswith(line) for w in json.loads(report.read_text())["warnings"])
+
+
+def test_a_level_given_in_volts_for_counts_is_warned_of(runner, tmp_path):
+    from resdenoise.cli import cli
+
+    src = tmp_path / "c.csv"
+    src.write_text("adc\n" + "".join(f"{int(v)}\n" for v in _adc()))
+    args = ["diffuse", str(src), "--time", "5", "-o", str(tmp_path / "o.csv")]
+    result = runner.invoke(cli, [*args, "--sigma", "0.005"])
+    assert result.exit_code == 0, result.stderr
+    assert "--sigma 0.005 (sigma=0.005), is 1/1" in result.stderr
+    assert "of the level read (" in result.stderr
+    for sigma in ("6", "0.5", "60"):  # within 20x of the level read: not warned of
+        result = runner.invoke(cli, [*args, "--sigma", sigma])
+        assert result.exit_code == 0 and "noise level given" not in result.stderr, result.stderr
