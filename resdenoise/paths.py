@@ -242,11 +242,13 @@ def check_paths(
         either is another file the run reads, or lies inside it (a store) or
         it inside them; the input is a directory but not a store.
     """
-    from .io import refuse_empty_name
+    from .io import refuse_device_name, refuse_empty_name
 
     named = [(input_path, "input"), (output, "output"), (report_path, "report")]
     for path, what in named + list((reads or {}).items()):
         refuse_empty_name(path, what)
+    for path, what in named[1:]:  # Windows: aux.csv, con.wav ... are devices
+        refuse_device_name(path, what)
     # not a signal at all: said first, before any check that takes it for a signal (a
     # directory not named as a store was refused as a store too large to read whole)
     if input_path != "-":  # (stdin, whatever a directory named - in the working one)

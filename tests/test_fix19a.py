@@ -190,3 +190,38 @@ def test_a_level_given_in_volts_for_counts_is_warned_of(runner, tmp_path):
     for sigma in ("6", "0.5", "60"):  # within 20x of the level read: not warned of
         result = runner.invoke(cli, [*args, "--sigma", sigma])
         assert result.exit_code == 0 and "noise level given" not in result.stderr, result.stderr
+
+
+# B10: Windows device names as an output (emulated: the platform test patched)
+
+
+@pytest.mark.parametrize(
+    "name", ["aux.csv", "CON.wav", "com1.csv", "Lpt3.out.csv", "nul.csv", "prn", "conin$.csv"]
+)
+def test_a_windows_device_name_as_the_output_is_refused_there(runner, tmp_path, monkeypatch, name):
+    """Before: from reading, aux.csv on Windows 10 is the AUX device (the output written to
+    it, or an error of the system's); now one line, exit 2, nothing read or written."""
+    from resdenoise.cli import cli
+    from resdenoise.io import signal as signal_io
+
+    src = tmp_path / "in.csv"
+    src.write_text("".join(f"{v}\n" for v in _adc(64)))
+    monkeypatch.setattr(signal_io, "_windows", lambda: True)
+    for args in (["-o", str(tmp_path / name)], ["-o", str(tmp_path / "o.csv"), "--report", name]):
+        result = runner.invoke(cli, ["diffuse", str(src), "--time", "1", *args])
+        stem = name.split(".")[0].upper()
+        assert result.exit_code == 2, result.stderr
+        assert f"{stem} is a Windows device name (with any extension)" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+def test_device_names_are_names_elsewhere(monkeypatch):
+    from resdenoise.io import signal as signal_io
+
+    signal_io.refuse_device_name("aux.csv", "output")  # not Windows: a file like any other
+    monkeypatch.setattr(signal_io, "_windows", lambda: True)
+    for fine in ("NUL", "nul", "auxiliary.csv", "com10.csv", "dir\\console.csv", "-", None):
+        signal_io.refuse_device_name(fine, "output")  # NUL alone: the null device
+    with pytest.raises(signal_io.ParameterError, match="AUX is a Windows device name"):
+        signal_io.refuse_device_name("C:\\data\\aux .csv", "output")

@@ -64,6 +64,7 @@ from .signal import (
     SignalStream,
     guess_format,
     looks_like_audio,
+    refuse_device_name,
     refuse_empty_name,
 )
 from .signals import handle_signals
@@ -87,6 +88,7 @@ __all__ = [
     "check_output_path",
     "encode_signal",
     "guess_format",
+    "refuse_device_name",
     "refuse_empty_name",
     "handle_signals",
     "is_pipe",

@@ -398,6 +398,40 @@ def refuse_empty_name(path, what: str) -> None:
         )
 
 
+#: The names Windows keeps for its devices, in any case and with any extension (``aux.csv``
+#: is the AUX device there): a file of that name cannot be made, and a write goes to the
+#: device (the console, a serial port, a printer).  ``NUL`` alone is the null device,
+#: Windows' ``/dev/null``: an output there is discarded, as ``-o /dev/null`` is.
+WINDOWS_DEVICES = frozenset(
+    ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"]
+    + [f"{port}{n}" for port in ("COM", "LPT") for n in "0123456789\u00b9\u00b2\u00b3"]
+)
+
+
+def _windows() -> bool:
+    """Whether the program runs on Windows (a function: a test on Linux emulates it)."""
+    import sys
+
+    return sys.platform == "win32"
+
+
+def refuse_device_name(path, what: str) -> None:
+    """Refuse, on Windows, an output or report named as one of its devices
+    (:data:`WINDOWS_DEVICES`: ``aux.csv``, ``con.wav``, ``com1.csv``, ``nul.csv``) in
+    whatever directory: one line naming the device, before anything is read.  ``NUL``
+    itself (no extension) is the null device and allowed, as ``/dev/null`` is."""
+    if path is None or not _windows():
+        return
+    name = re.split(r"[\\/]", os.fspath(path))[-1]
+    stem = name.split(".", 1)[0].rstrip(" ").upper()
+    if stem in WINDOWS_DEVICES and name.rstrip(" .").upper() != "NUL":
+        raise ParameterError(
+            f"{os.fspath(path)}: {stem} is a Windows device name (with any extension): no "
+            f"file of that name can be made, and a write would go to the device; give the "
+            f"{what} another name"
+        )
+
+
 def directory_refusal(path: str) -> SignalError:
     """The refusal of a directory given as an input signal (not a Zarr store): its files
     are the signals (a shell's ``DIR/*`` names them)."""
