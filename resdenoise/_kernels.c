@@ -39,6 +39,16 @@
 #include <stdint.h>
 #include <string.h>
 
+/* MSVC (setup.py builds with /std:c11, Visual Studio 2019 16.8 or later): an older one,
+ * or one without the flag, has C99's restrict and inline only under its own names. Every
+ * GCC/Clang extension below (attributes, builtins, vector types, AVX2 clones, the threads'
+ * pthreads and atomics) is inside a guard that MSVC does not meet: it builds the plain
+ * scalar loops, one thread (tests/test_fix19a.py preprocesses this file as MSVC would). */
+#if defined(_MSC_VER) && !defined(__clang__) && (!defined(__STDC_VERSION__) || __STDC_VERSION__ < 201112L)
+#define restrict __restrict
+#define inline __inline
+#endif
+
 #if defined(__GNUC__)
 #define RD_INLINE __attribute__((always_inline))
 #else
