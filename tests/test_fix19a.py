@@ -5,6 +5,7 @@ audit18b) that the fixes before left open: a channel reading no noise beside a l
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -261,3 +262,23 @@ def test_msvc_builds_with_c11_and_sees_no_gcc_extension():
             assert not re.search(rf"\b{word}\b", seen), (std, word)
         if std == "c89":
             assert not re.search(r"\b(restrict|inline)\b", seen)
+
+
+# B10: the package says which systems and Pythons it is tested on
+
+
+def test_the_classifiers_name_what_is_tested():
+    """Before: no classifiers at all (no Operating System, no Python version)."""
+    from pathlib import Path
+
+    tomllib = pytest.importorskip("tomllib" if sys.version_info >= (3, 11) else "tomli")
+    meta = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    said = meta["project"]["classifiers"]
+    assert "Operating System :: POSIX :: Linux" in said
+    assert not any(
+        c.startswith(("Operating System :: Microsoft", "Operating System :: MacOS")) for c in said
+    )
+    low = int(meta["project"]["requires-python"].removeprefix(">=3."))
+    assert [f"Programming Language :: Python :: 3.{v}" for v in range(low, 14)] == [
+        c for c in said if c.startswith("Programming Language :: Python :: 3.")
+    ]
