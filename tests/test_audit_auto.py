@@ -5,7 +5,9 @@ below failed on main before its fix, as its docstring says.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -214,14 +216,27 @@ def _signal_after_rename(monkeypatch, which: int) -> None:
     monkeypatch.setattr(atomic._TempOutput, "rename", rename)
 
 
+@contextlib.contextmanager
+def _callers_handler(signum: int):
+    """Within: this process's handler of ``signum`` records it (a library caller's own,
+    which the command line's in-process run hands the signal to once it has cleaned up)."""
+    got: list = []
+    before = signal.signal(signum, lambda s, _frame: got.append(s))
+    try:
+        yield got
+    finally:
+        signal.signal(signum, before)
+
+
 def test_a_single_run_interrupted_after_its_rename_says_it_wrote(runner, tmp_path, monkeypatch):
     """SIGTERM during the renames of a one-file run: the output was in place, the last
     line said 'no output written'."""
     (src,) = _two_inputs(tmp_path)[:1]
     out = tmp_path / "out.csv"
     _signal_after_rename(monkeypatch, 1)
-    result = runner.invoke(cli, ["diffuse", src, "--steps", "1", "-o", str(out)])
-    assert result.exit_code == 143, result.stderr
+    with _callers_handler(signal.SIGTERM) as got:  # (SIG_DFL would end this process)
+        result = runner.invoke(cli, ["diffuse", src, "--steps", "1", "-o", str(out)])
+    assert result.exit_code == 143 and got == [signal.SIGTERM], result.stderr
     assert out.exists()
     assert result.stderr.splitlines()[-1] == (
         f"Error: interrupted by SIGTERM; {out} written, nothing else"
@@ -236,8 +251,11 @@ def test_a_batch_of_one_job_interrupted_after_a_rename_reports_the_file(
     inputs = _two_inputs(tmp_path)
     out = tmp_path / "out"
     _signal_after_rename(monkeypatch, 2)
-    result = runner.invoke(cli, ["diffuse", *inputs, "--steps", "1", "-o", f"{out}/", "-j", "1"])
-    assert result.exit_code == 143, result.stderr
+    with _callers_handler(signal.SIGTERM) as got:  # (SIG_DFL would end this process)
+        result = runner.invoke(
+            cli, ["diffuse", *inputs, "--steps", "1", "-o", f"{out}/", "-j", "1"]
+        )
+    assert result.exit_code == 143 and got == [signal.SIGTERM], result.stderr
     lines = result.stderr.splitlines()
     assert [line.split(" -> ")[0] for line in lines[:-1]] == inputs, lines
     assert lines[-1] == (

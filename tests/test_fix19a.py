@@ -282,3 +282,67 @@ def test_the_classifiers_name_what_is_tested():
     assert [f"Programming Language :: Python :: 3.{v}" for v in range(low, 14)] == [
         c for c in said if c.startswith("Programming Language :: Python :: 3.")
     ]
+
+
+# A signal during the command line run in a caller's process (click's runner, cli.main())
+
+
+def _signal_at_the_rename(monkeypatch, signum: int) -> None:
+    import os
+    import signal
+
+    from resdenoise.io import atomic
+
+    real = atomic._TempOutput.rename
+
+    def rename(self) -> None:
+        real(self)
+        os.kill(os.getpid(), signum)  # deferred: acts once the renames are done
+
+    monkeypatch.setattr(atomic._TempOutput, "rename", rename)
+    assert signal.getsignal(signum) is not signal.SIG_IGN
+
+
+def test_a_signal_to_an_in_process_run_reaches_the_callers_handler(runner, tmp_path, monkeypatch):
+    """Before: the run's handler took SIGTERM, the run cleaned up and ended with exit 143,
+    and the caller never saw it: a test run (pytest) went on with its next test, so that
+    SIGTERM to pytest was lost whenever it came during a command's run.  Now, once the
+    run is cleaned up and its handlers restored, the signal is raised again for the
+    caller's handler (SIG_DFL: the process ends, as it would have without the run)."""
+    import signal
+
+    src = tmp_path / "in.csv"
+    src.write_text("".join(f"{v}\n" for v in _adc(64)))
+    from resdenoise.cli import cli
+
+    got: list = []
+    before = signal.signal(signal.SIGTERM, lambda s, _frame: got.append(s))
+    try:
+        _signal_at_the_rename(monkeypatch, signal.SIGTERM)
+        result = runner.invoke(
+            cli, ["diffuse", str(src), "--steps", "1", "-o", str(tmp_path / "o.csv")]
+        )
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert got == [signal.SIGTERM]
+    assert result.exit_code == 143 and "interrupted by SIGTERM" in result.stderr
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_ctrl_c_in_an_in_process_run_is_the_callers_keyboard_interrupt(
+    runner, tmp_path, monkeypatch
+):
+    import signal
+
+    from resdenoise.cli import cli
+
+    src = tmp_path / "in.csv"
+    src.write_text("".join(f"{v}\n" for v in _adc(64)))
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _signal_at_the_rename(monkeypatch, signal.SIGINT)
+        with pytest.raises(KeyboardInterrupt):
+            runner.invoke(cli, ["diffuse", str(src), "--steps", "1", "-o", str(tmp_path / "o.csv")])
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "o.csv"]  # no temporary

@@ -118,6 +118,8 @@ class _Group(click.Group):
         except Interrupted as exc:
             name = signal.Signals(exc.signum).name
             click.echo(f"Error: interrupted by {name}; {_written(exc.written)}", err=True)
+            if not self.process:  # a caller's process (click's runner, cli.main()): its own
+                signal.raise_signal(exc.signum)  # handler now; SIG_DFL ends it, as it would
             sys.exit(exc.exit_code)
 
 
