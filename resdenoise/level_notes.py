@@ -13,13 +13,16 @@ from .noise import estimate_noise
 __all__ = ["given_level_note", "level_notes", "quantised_note"]
 
 
-#: A noise level given that differs from the level read by more than this factor either
-#: way is warned of (:func:`given_level_note`): another unit is the likelier cause (counts
-#: for a sound file's samples in -1..1, 32768x; volts for 12-bit counts over 3.3 V,
-#: 1241x; mV for V, 1000x), while the estimators' worst reading measured is 14x (series
-#: whose own content is white at their sampling rate, README).  audit18a: --sigma 6 on a
-#: PCM_16 file that reads 0.0029, 2043x.
+#: A noise level given more than this factor above the level read is warned of
+#: (:func:`given_level_note`): another unit is the likelier cause (counts for a sound file's
+#: samples in -1..1, 32768x; audit18a: --sigma 6 on a PCM_16 file that reads 0.0029, 2043x).
 GIVEN_LEVEL_FACTOR = 20.0
+#: ... and more than this factor below it: the estimators read a signal's own fine-scale
+#: content as noise (README: 2-14x on series white at their own rate; tests/test_do_no_harm's
+#: tones with 1 % noise read 143x the level given), so a level far below the one read is
+#: often right; unit slips are larger (mV for V 1000x, volts for 12-bit counts over 3.3 V
+#: 1241x; audit18a: --sigma 0.005 on counts that read 6.1, 1220x).
+GIVEN_LEVEL_BELOW = 500.0
 
 
 def given_level_note(name: str, given, read, scale, scale_said: str, bits=None) -> str | None:
@@ -27,17 +30,21 @@ def given_level_note(name: str, given, read, scale, scale_said: str, bits=None) 
     samples: above ``scale`` (each channel's standard deviation, or half its range:
     ``scale_said`` says which; the noise cannot be larger), or more than
     :data:`GIVEN_LEVEL_FACTOR` times the level ``read`` (the estimate, None where not
-    read) either way; None where it is plausible.  The level is used as given: a
+    read), or more than :data:`GIVEN_LEVEL_BELOW` times below it; None where it is plausible.  The level is used as given: a
     warning, never a refusal.  ``bits``: a sound file's PCM bit depth (its samples read
     as -1..1: one count is 2^(1-bits))."""
+    scale = np.atleast_1d(np.asarray(scale, dtype=float)).ravel()
     given = np.atleast_1d(np.asarray(given, dtype=float)).ravel()
-    scale = np.broadcast_to(np.atleast_1d(np.asarray(scale, dtype=float)).ravel(), given.shape)
-    read = None if read is None else np.broadcast_to(np.asarray(read, dtype=float), given.shape)
+    if given.size == 1:  # one level for every channel
+        given = np.full(scale.size, given[0])
+    read = None if read is None else np.atleast_1d(np.asarray(read, dtype=float)).ravel()
+    if given.size != scale.size or (read is not None and read.size != scale.size):
+        return None  # (not the channels of the samples: nothing to compare)
     said = []
     for c, g in enumerate(given):
         above = scale[c] > 0 and g > scale[c]
         r = None if read is None else float(read[c])
-        far = r is not None and r > 0 and max(g / r, r / g) > GIVEN_LEVEL_FACTOR
+        far = r is not None and r > 0 and (g > GIVEN_LEVEL_FACTOR * r or r > GIVEN_LEVEL_BELOW * g)
         if above or far:
             parts = []
             if r is not None and r > 0:

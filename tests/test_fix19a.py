@@ -188,7 +188,7 @@ def test_a_level_given_in_volts_for_counts_is_warned_of(runner, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert "--sigma 0.005 (sigma=0.005), is 1/1" in result.stderr
     assert "of the level read (" in result.stderr
-    for sigma in ("6", "0.5", "60"):  # within 20x of the level read: not warned of
+    for sigma in ("6", "0.05", "60"):  # 20x above to 500x below the level read: not warned of
         result = runner.invoke(cli, [*args, "--sigma", sigma])
         assert result.exit_code == 0 and "noise level given" not in result.stderr, result.stderr
 
