@@ -135,10 +135,10 @@ from .noise_colour import (
     level_details,
     log_sigma_error,
     max_scales,
-    paused_power_law,
     power_law_calibrated,
     power_law_factor,
     rises_bend,
+    rough_checked_evidence,
     warn_scales,
 )
 from .nonlinearities import SQRT2, get_nonlinearity
@@ -715,7 +715,7 @@ def _white_nugget(f, level, evidence=None) -> tuple[NoiseLevel, tuple | None]:
         return level, None
     plain = replace(search_noise(f, nugget=False), white=level.white)  # the share rule's
     f2 = np.asarray(f, dtype=float).reshape(len(f), -1)
-    evidence = paused_power_law(f2, colour_evidence(f2, plain.sigma))
+    evidence = rough_checked_evidence(f2, plain.sigma)
     return (plain if evidence[0] else level), evidence
 
 
