@@ -679,7 +679,8 @@ def signal_thresholds(f2: np.ndarray, name: str, per_level, thetas) -> tuple[lis
 def white_nugget(f, level):
     """``level`` (the search's, :func:`resdenoise.noise.search_noise`), or the level without
     the variogram's nugget check where that check lowered it but the noise is confidently
-    coloured (:func:`resdenoise.noise_colour.colour_evidence` on the unchecked level).
+    coloured (:func:`resdenoise.noise_colour.colour_evidence` on the unchecked level, and no
+    level rising beyond red noise's 2: :func:`resdenoise.noise_colour.rough_checked_evidence`).
 
     The nugget is the white part of the noise: pink noise's variogram grows with the lag
     like a rough signal's, and its nugget read 0.6-0.8x the finest level that the scales'
