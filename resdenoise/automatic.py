@@ -40,7 +40,9 @@ multilevel choice 1.2 dB below the input), so the coloured ranking stands
   (:func:`resdenoise.noise_colour.quiet_power_law`; where a roughness check set the
   level, also those of windows of 64 samples over levels 1-4, the pauses between an
   ECG's beats: :func:`resdenoise.noise_colour.paused_power_law`, and the level
-  without the check is kept), or, where the signal is tonal and never pauses (music),
+  without the check is kept, unless a level rises beyond red noise's 2, a random walk's
+  own content: :func:`resdenoise.noise_colour.rough_checked_evidence`), or, where the
+  signal is tonal and never pauses (music),
   the spectral floor between its peaks does
   (:func:`resdenoise.noise_colour.tonal_power_law`); the report names the evidence; else
 * only where the white SURE also expects a significant gain of its first

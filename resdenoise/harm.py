@@ -91,9 +91,12 @@ smooth signal in heavy noise); a coarsely sampled cycle (sunspots: convex at lag
 so the lag-one covariance bounds nothing); short rough signals whose lag-one estimate is
 identified but 1.2-1.5x the true level by chance (of the 8 held-out cases left: 256-sample
 walks at 10 %, 3 of 8, worst -3.1 dB; AR(1) phi 0.99 at 5-10 %, 3 of 16; one 512-sample
-walk and one AR(1) phi 0.95, -1.4 and -0.7 dB); longer walks whose nugget sets the
-level but whose box levels rise as one power law, ranked as under coloured noise (3 of
-the 72 walks above, -1.5 to -6.4 dB: the same test keeps pink noise's gains).
+walk and one AR(1) phi 0.95, -1.4 and -0.7 dB).  Longer walks whose nugget or lag-one
+reading set the level but whose box levels rise as one power law were ranked as under
+coloured noise (3 of the 72 walks above, -1.5 to -6.4 dB); where some level rises beyond
+red noise's 2 (the walk's own content at level 5) the check's level now stands
+(:func:`resdenoise.noise_colour.rough_checked_evidence`); where no level does (2000-sample
+walks, 1.78-1.97), not caught.
 
 Under 67 samples the level is ``mad-haar``'s, whose interval reaches down to the MAD of
 third differences (:func:`resdenoise.noise.third_difference_noise`): the Haar details of

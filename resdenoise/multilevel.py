@@ -135,10 +135,10 @@ from .noise_colour import (
     level_details,
     log_sigma_error,
     max_scales,
-    paused_power_law,
     power_law_calibrated,
     power_law_factor,
     rises_bend,
+    rough_checked_evidence,
     warn_scales,
 )
 from .nonlinearities import SQRT2, get_nonlinearity
@@ -679,7 +679,8 @@ def signal_thresholds(f2: np.ndarray, name: str, per_level, thetas) -> tuple[lis
 def white_nugget(f, level):
     """``level`` (the search's, :func:`resdenoise.noise.search_noise`), or the level without
     the variogram's nugget check where that check lowered it but the noise is confidently
-    coloured (:func:`resdenoise.noise_colour.colour_evidence` on the unchecked level).
+    coloured (:func:`resdenoise.noise_colour.colour_evidence` on the unchecked level, and no
+    level rising beyond red noise's 2: :func:`resdenoise.noise_colour.rough_checked_evidence`).
 
     The nugget is the white part of the noise: pink noise's variogram grows with the lag
     like a rough signal's, and its nugget read 0.6-0.8x the finest level that the scales'
@@ -715,7 +716,7 @@ def _white_nugget(f, level, evidence=None) -> tuple[NoiseLevel, tuple | None]:
         return level, None
     plain = replace(search_noise(f, nugget=False), white=level.white)  # the share rule's
     f2 = np.asarray(f, dtype=float).reshape(len(f), -1)
-    evidence = paused_power_law(f2, colour_evidence(f2, plain.sigma))
+    evidence = rough_checked_evidence(f2, plain.sigma)
     return (plain if evidence[0] else level), evidence
 
 
