@@ -59,7 +59,11 @@ the level not identified where it is within its error of zero.  A rough part und
 the variogram does not fit (music over a red background) is read by the spectral floor
 (:mod:`resdenoise.spectral_floor`, Whittle's fit of white plus an AR(1)-shaped part near
 Nyquist), whose upper bound caps the level where the fine-scale energy is dense
-(:func:`_checked_by_floor`).  The run's report and a streamed file keep the plain estimate.
+(:func:`_checked_by_floor`).  Under :data:`NUGGET_SAMPLES` samples the level's interval
+reaches down to the variogram's quadratic extrapolation to lag 0 plus 2 standard errors
+(:func:`_low_by_quadratic`): a short series whose content changes within a few samples (lynx,
+air passengers) reads as noise in differences of every order, and far below it there.
+The run's report and a streamed file keep the plain estimate.
 
 The ``quiet-windows`` estimator and its calibration live in :mod:`resdenoise.quiet_windows`
 (re-exported here); this module chooses the estimator and checks the level.
@@ -362,10 +366,11 @@ def search_noise(u, nugget: bool = True) -> NoiseLevel:
     67 samples (``mad-haar``, no window to check orders in) the low end is
     :func:`third_difference_noise` where that is lower.  Under
     :data:`NUGGET_SAMPLES` samples (no
-    nugget to bound it) the level is a point: the ratio's own noise
+    nugget to bound it) the order extrapolation sets no low end: the ratio's own noise
     (``RATIO_SPREAD / sqrt(n)``, 0.13 at 160 samples) put the low end of a
     piecewise-constant trace at 0.73x the true level, and the search kept
-    the input where smoothing cut the MSE 10x.  The searches choose with the level and
+    the input where smoothing cut the MSE 10x; there the low end is at most the
+    variogram's quadratic extrapolation's upper bound (:func:`_low_by_quadratic`).  The searches choose with the level and
     require a gain at the low end too
     (:func:`resdenoise.automatic.do_no_harm`).  Measured on white noise
     (level / true sigma, ``benchmarks/bench_classes.py``): sunspots at 5 %
@@ -722,7 +727,7 @@ def _low_by_lag_one(u2, sigma, names, low, nug, lag):
 
 #: Standard errors above the variogram's quadratic extrapolation to lag 0 at which the
 #: level's low end is at most (:func:`_low_by_quadratic`).
-QUAD_Z = 2.0
+QUAD_Z = Z
 
 
 def _low_by_quadratic(u2, sigma, low, nugget: bool = True):
