@@ -747,7 +747,7 @@ def _low_by_quadratic(u2, sigma, low, nugget: bool = True):
     upper bound is where an honest interval of the level reaches down to, and a
     choice must gain there too (:func:`resdenoise.automatic.do_no_harm`, the coloured
     ranking's white confirmation).  Its upper bound rather than the reading: where the
-    reading is right, the bound is above the true level in 98 % of draws, so that only
+    reading is right, the bound is above the true level in 89-97 % of draws, so that only
     levels read above it move, and a low end under the truth costs the gains of
     correctly read levels (:func:`_low_by_lag_one`).
     """
