@@ -1,7 +1,7 @@
 """The registry's rows: every family of the dictionary as an :class:`Entry` in its four forms.
 
 :data:`NONLINEARITIES` (the paper's Table 3 and the stable activations beside it) and
-:data:`NONSTABLE_ACTIVATIONS` (deep-learning activations outside the theorem): the closed
+:data:`NONSTABLE_ACTIVATIONS` (deep-learning activations, not odd): the closed
 forms of :mod:`resdenoise._families` with their flux kernels, bounds and formulas.  Their
 public home is :mod:`resdenoise.nonlinearities`, which looks names up in them, binds lambda
 and re-exports them.
@@ -332,12 +332,15 @@ NONLINEARITIES: Final[dict[str, Entry]] = {
 #: The six families of the paper's Table 3, in its order.
 PAPER_FAMILIES: Final = tuple(k for k, e in NONLINEARITIES.items() if e.paper)
 
-#: Deep-learning activations outside the stability theorem (not odd, and for
-#: the sigmoid also Phi(0) != 0): the same kind of :class:`Entry`, accepted as
-#: activation names only, so that they can be translated and their failure
-#: explained; :func:`resdenoise.stability.check_tau` refuses to run them.
-#: Shrinkage forms are translated (``S(s) = s - Phi(sqrt2 s)/sqrt2``), never
-#: closed: a shrinkage function that is not odd has no Haar reading.
+#: Deep-learning activations that are not odd (outside the paper's Theorem 2 as
+#: stated): the same kind of :class:`Entry`, accepted as activation names only.
+#: ReLU, leaky ReLU, GELU and SiLU have 0 <= g <= 1 and are stable all the same
+#: (the paper, section 3: g's range decides, not oddness); the sigmoid, with
+#: Phi(0) != 0 (g unbounded at 0), is refused by
+#: :func:`resdenoise.stability.check_tau`, and its failure explained.  (The
+#: name is the registry's since before; "not in every form" is what sets them apart.)
+#: Shrinkage forms are translated (``S(s) = s + Phi(-sqrt2 s)/sqrt2``: for ReLU
+#: ``max(s, 0)``, the Haar step its block is), never closed.
 NONSTABLE_ACTIVATIONS: Final[dict[str, Entry]] = {
     e.key: e
     for e in (
@@ -355,7 +358,7 @@ NONSTABLE_ACTIVATIONS: Final[dict[str, Entry]] = {
             formulas={
                 "diffusivity": "1 if r > 0, 1/2 at 0, else 0",
                 "regulariser": "max(r, 0)^2",
-                "shrinkage": "s - Phi(sqrt2 s)/sqrt2 (translated)",
+                "shrinkage": "s + Phi(-sqrt2 s)/sqrt2 (translated)",
                 "activation": "max(r, 0)",
             },
             odd=False,
@@ -375,7 +378,7 @@ NONSTABLE_ACTIVATIONS: Final[dict[str, Entry]] = {
             formulas={
                 "diffusivity": f"1 if r > 0, {0.5 + LEAKY_SLOPE / 2:g} at 0, else {LEAKY_SLOPE:g}",
                 "regulariser": f"r^2 if r >= 0 else {LEAKY_SLOPE:g} r^2",
-                "shrinkage": "s - Phi(sqrt2 s)/sqrt2 (translated)",
+                "shrinkage": "s + Phi(-sqrt2 s)/sqrt2 (translated)",
                 "activation": f"r if r >= 0 else {LEAKY_SLOPE:g} r",
             },
             aliases={"activation": ("leakyrelu",)},
@@ -396,7 +399,7 @@ NONSTABLE_ACTIVATIONS: Final[dict[str, Entry]] = {
             formulas={
                 "diffusivity": "Cdf(r/lam), Cdf(x) = (1 + erf(x/sqrt2))/2",
                 "regulariser": "lam^2 ((x^2 - 1) Cdf(x) + x exp(-x^2/2)/sqrt(2 pi) + 1/2), x = r/lam",
-                "shrinkage": "s - Phi(sqrt2 s)/sqrt2 (translated)",
+                "shrinkage": "s + Phi(-sqrt2 s)/sqrt2 (translated)",
                 "activation": "r Cdf(r/lam)",
             },
             odd=False,
@@ -416,7 +419,7 @@ NONSTABLE_ACTIVATIONS: Final[dict[str, Entry]] = {
             formulas={
                 "diffusivity": "1/(1 + exp(-r/lam))",
                 "regulariser": "2 int_0^r Phi (translated)",
-                "shrinkage": "s - Phi(sqrt2 s)/sqrt2 (translated)",
+                "shrinkage": "s + Phi(-sqrt2 s)/sqrt2 (translated)",
                 "activation": "r/(1 + exp(-r/lam))",
             },
             aliases={"activation": ("swish",)},
@@ -437,7 +440,7 @@ NONSTABLE_ACTIVATIONS: Final[dict[str, Entry]] = {
             formulas={
                 "diffusivity": "lam/(r (1 + exp(-r/lam)))",
                 "regulariser": "2 lam^2 (ln(1 + exp(r/lam)) - ln 2)",
-                "shrinkage": "s - Phi(sqrt2 s)/sqrt2 (translated)",
+                "shrinkage": "s + Phi(-sqrt2 s)/sqrt2 (translated)",
                 "activation": "lam/(1 + exp(-r/lam))",
             },
             aliases={"activation": ("logistic",)},

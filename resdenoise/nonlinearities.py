@@ -8,7 +8,7 @@ form       symbol                       relation to the activation Phi
 ========== ============================ =========================================
 diffusion  diffusivity ``g(r)``         ``Phi(r) = g(r) r``
 regulariser ``Psi(r)``                  ``Psi(r) = 2 int_0^r Phi(s) ds``
-shrinkage  ``S(s)``                     ``tau Phi(r) = r/4 - S(r/sqrt2)/(2 sqrt2)``
+shrinkage  ``S(s)``                     ``tau Phi(r) = r/4 + S(-r/sqrt2)/(2 sqrt2)``
 resnet     activation ``Phi(r)``        (the flux of the diffusion block)
 ========== ============================ =========================================
 
@@ -416,14 +416,14 @@ class Nonlinearity:
         return phi, np.asarray(g_of_values(self.phi, r, phi, _scale(self.lam)))
 
     def sampled_forms(self, r: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """``(Phi(r), g(r), S(r / sqrt2))``: :meth:`phi_and_g`, and of a shrinkage function
+        """``(Phi(r), g(r), S(-r / sqrt2))``: :meth:`phi_and_g`, and of a shrinkage function
         given, its values that made Phi (called once on all of ``r``; the stability
         sampling's translation rounding reads them:
         :func:`resdenoise._sampling.translation_rounding`); None for any other."""
         made = getattr(self._phi, "of_shrinkage", None) if self.entry is None else None
         if made is None or made != (self._shrinkage, 0.25) or self._g is not None:
             return (*self.phi_and_g(r), None)
-        shrunk = self._shrinkage(r / SQRT2)  # as self.phi(r) calls it, once
+        shrunk = self._shrinkage(-r / SQRT2)  # as self.phi(r) calls it, once
         phi = np.asarray(phi_of_shrunk(r, shrunk), dtype=float)
         g = np.asarray(g_of_values(self.phi, r, phi, _scale(self.lam)))
         return phi, g, np.asarray(shrunk, dtype=float)
@@ -517,7 +517,8 @@ def from_function(
 
     The activation is derived by the general translations: ``g -> g r``,
     ``Psi -> Psi'/2`` (numerically, :func:`psi_to_phi` with lam as the scale
-    of its step), ``S -> (r/4 - S(r/sqrt2)/(2 sqrt2))/tau`` at tau = 1/4.
+    of its step), ``S -> (r/4 + S(-r/sqrt2)/(2 sqrt2))/tau`` at tau = 1/4 (the
+    paper's ``r/4 - S(r/sqrt2)/(2 sqrt2)`` for an odd S; :func:`shrinkage_to_phi`).
     ``lam`` is recorded but not applied: ``func`` is used as given (lam is the
     size of its features: the scale of the numerical steps and of the stability
     sampling).  With ``copies`` func is called on a copy of r (a function may

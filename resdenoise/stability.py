@@ -83,9 +83,11 @@ class StabilityVerdict(FunctionProperties):
 
     @property
     def tau_helps(self) -> bool:
-        """Whether a small enough tau is stable: the function is odd, g >= 0, g_max finite
-        (else no tau is, and only the step's own refusal names the step)."""
-        return self.odd and self.g_min >= 0 and math.isfinite(self.g_max)
+        """Whether a small enough tau is stable: g >= 0 and g_max finite (else no tau is,
+        and only the step's own refusal names the step).  Oddness is not asked: the
+        max-min principle, total-variation and sign bounds rest on g's range alone (the
+        paper, section 3); an activation that is not odd (ReLU, GELU) is stable too."""
+        return self.g_min >= 0 and math.isfinite(self.g_max)
 
     @property
     def sign_scope(self) -> str:
@@ -280,8 +282,6 @@ def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
         reasons.append("g = Phi(r)/r is unbounded")
     if not nan and p.g_min < 0.0:
         reasons.append(f"g = Phi(r)/r is negative somewhere (g_min = {p.g_min:.6g})")
-    if not nan and not p.odd:
-        reasons.append(not_odd_reason(nl))
     if not nan and not within_bound(tau, linf_bound, p.exact):
         reasons.append(
             "tau = {} exceeds the L-infinity bound h^2/(2 g_max) = {}".format(
@@ -327,13 +327,18 @@ _GIVEN = (("diffusivity", "_g"), ("regulariser", "_psi"), ("shrinkage", "_shrink
 
 
 def not_odd_reason(nl: Nonlinearity) -> str:
-    """Why Phi fails the theorem's antisymmetry, with a witness.
+    """Why Phi is not odd, with a witness, and what that means: outside the paper's
+    Theorem 2 as stated (its hypothesis), the filter does not commute with negation;
+    stability is not at stake (g's range decides it, :func:`check_tau`).
 
     The witness is r = 0 when Phi(0) != 0, else r = lam when Phi(-lam) !=
     -Phi(lam), else the sample point (see ``_sample_grid``) where
     ``|Phi(-r) + Phi(r)|`` is largest.
     """
-    tail = "the stability theorem needs an odd (antisymmetric) activation"
+    tail = (
+        "outside the paper's Theorem 2 as stated (the filter does not commute with "
+        "negation); stability rests on g >= 0 and g_max, which hold or fail apart"
+    )
     with np.errstate(all="ignore"):
         phi0, at_lam, at_minus_lam = nl.phi(np.array([0.0, nl.lam, -nl.lam]))
         if abs(phi0) > 1e-9 * (abs(at_lam) + abs(at_minus_lam)):
