@@ -246,8 +246,15 @@ def at_most(bound: float, digits: int = 6) -> str:
     return f"{float(down):.{digits}g}"
 
 
-def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
+def check_tau(
+    nl: Nonlinearity, tau: float, h: float = 1.0, *, form: str = "activation"
+) -> StabilityVerdict:
     """Decide L-infinity and sign stability of ``tau`` for ``nl`` and ``h``.
+
+    ``form``: the form the nonlinearity was given in, whose words the ``reason`` uses
+    (the verdicts are the same): ``"shrinkage"`` at tau = 1/4, h = 1 (one Haar step,
+    ``shrink``) names the paper's condition on S, ``|S(s)| <= |s|``, with a witness;
+    ``"diffusivity"`` names g itself; else g = Phi(r)/r and the tau bounds.
 
     Returns
     -------
@@ -291,6 +298,12 @@ def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
         )
     linf = not reasons
     sign = linf and within_bound(tau, sign_bound, p.exact)
+    if reasons and not nan and form == "shrinkage" and tau == 0.25 and h == 1.0:
+        reasons = [shrinkage_words(nl, -1.0)]
+    elif reasons and not nan and form == "diffusivity" and p.g_min < 0.0:
+        reasons[reasons.index(next(r for r in reasons if "negative somewhere" in r))] = (
+            diffusivity_negative(nl, p.g_min)
+        )
     return StabilityVerdict(
         **asdict(p),
         tau=float(tau),
@@ -300,6 +313,42 @@ def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
         linf_stable=linf,
         sign_stable=sign,
         reason="; ".join(reasons),
+    )
+
+
+def shrinkage_words(nl: Nonlinearity, low: float) -> str:
+    """Why one Haar shrinkage step (tau = 1/4, h = 1: ``shrink``'s, fixed) with ``nl``'s S
+    fails, in S's own terms, with a witness: with ``low`` = -1 the L-infinity condition
+    ``-1 <= S(s)/s <= 1`` (the paper: ``-s <= S(s) <= s`` for s > 0; ``g = 1 - S(s)/s`` at
+    ``r = -sqrt2 s``), with ``low`` = 0 the sign condition ``0 <= S(s)/s <= 1``."""
+    theta = nl.theta
+    pos = theta * np.logspace(-6.0, 6.0, 2401)
+    s = np.concatenate([theta * np.array([1.0, -1.0, 2.0, -2.0, 0.5, -0.5]), pos, -pos])
+    with np.errstate(all="ignore"):
+        shrunk = np.asarray(nl.shrinkage(s), dtype=float)
+        ratio = shrunk / s
+    slack = 1e-12
+    bad = np.flatnonzero(~((ratio >= low - slack) & (ratio <= 1.0 + slack)))
+    cond = "|S(s)| <= |s|" if low < 0 else "0 <= S(s)/s <= 1 (S(s) has the sign of s)"
+    step = "one Haar shrinkage step (tau = 1/4, fixed) is"
+    what = "not L-infinity stable" if low < 0 else "L-infinity but not sign stable"
+    if bad.size == 0:  # between the samples: the sampled g says so
+        return f"{cond} fails somewhere: {step} {what}"
+    i = int(bad[0]) if bad[0] < 6 else int(bad[np.argmax(np.abs(ratio[bad] - 0.5))])
+    at = f"S({s[i]:.6g}) = {shrunk[i]:.6g}"
+    return f"{cond} fails ({at}): {step} {what}"
+
+
+def diffusivity_negative(nl: Nonlinearity, g_min: float) -> str:
+    """A diffusivity negative somewhere, in g's own terms, with a witness."""
+    r = nl.lam * np.array([-1.0, 1.0, -2.0, 2.0, -0.5, 0.5])
+    with np.errstate(all="ignore"):
+        g = np.asarray(nl.g(r), dtype=float)
+    neg = np.flatnonzero(g < 0.0)
+    at = f"g({r[neg[0]]:.6g}) = {g[neg[0]]:.6g} < 0; " if neg.size else ""
+    return (
+        f"the diffusivity is negative somewhere ({at}g_min = {g_min:.6g}): a diffusivity "
+        "must be >= 0 (g < 0 diffuses backwards and sharpens without bound)"
     )
 
 

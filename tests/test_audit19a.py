@@ -197,3 +197,51 @@ def test_odd_families_translate_bit_for_bit_as_before(key):
         shrink = nl.shrinkage
         old_phi = (x / 4.0 - shrink(x / SQRT2) / (2.0 * SQRT2)) / 0.25
         np.testing.assert_array_equal(shrinkage_to_phi(shrink)(x), old_phi)
+
+
+# --------------------------------------------------------------------------
+# A19a-2: shrink's refusal and warning in S's terms, a diffusivity in g's
+# --------------------------------------------------------------------------
+
+
+def _cli(*args):
+    from click.testing import CliRunner
+
+    from resdenoise.cli import cli
+
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.fixture
+def steps_csv(tmp_path, f):
+    path = tmp_path / "in.csv"
+    path.write_text("\n".join(repr(float(x)) for x in f) + "\n")
+    return path
+
+
+def test_shrink_refusal_names_the_shrinkage_condition_not_a_tau(steps_csv, tmp_path):
+    out = tmp_path / "o.csv"
+    args = ["shrink", str(steps_csv), "--shrinkage-expr", "-1.5*s", "--threshold", "0.3"]
+    result = _cli(*args, "-o", str(out))
+    assert result.exit_code == 3 and not out.exists()
+    assert len(result.stderr.strip().splitlines()) == 1
+    # S(0.3) = -0.45: |S(s)| > |s| (g = 1 - S(s)/s = 2.5 > 2 at tau = 1/4)
+    assert "|S(s)| <= |s| fails (S(0.3) = -0.45)" in result.stderr, result.stderr
+    assert "tau = 1/4" in result.stderr and "--allow-unstable" in result.stderr
+    assert "A stable tau" not in result.stderr and "exceeds" not in result.stderr
+    with pytest.raises(rd.UnstableError, match=r"\|S\(s\)\| <= \|s\| fails") as info:
+        rd.shrink(np.arange(10.0) % 3, lambda s: -1.5 * s, theta=0.3)
+    assert "A stable tau" not in str(info.value)
+    # S(s) = -0.5 s: L-infinity stable, not sign stable (0 <= S(s)/s fails)
+    result = _cli("shrink", str(steps_csv), "--shrinkage-expr", "-0.5*s", "--threshold", "0.3")
+    assert result.exit_code == 0
+    assert "0 <= S(s)/s <= 1 (S(s) has the sign of s) fails (S(0.3) = -0.15)" in result.stderr
+    assert "sign-stable bound" not in result.stderr
+
+
+def test_a_negative_diffusivity_is_said_in_g(steps_csv):
+    args = ["diffuse", str(steps_csv), "--diffusivity-expr", "tanh(r)", "--steps", "3"]
+    result = _cli(*args, "--tau", "0.1")
+    assert result.exit_code == 3
+    assert "the diffusivity is negative somewhere (g(-1) = -0.761594 < 0" in result.stderr
+    assert "Phi" not in result.stderr
