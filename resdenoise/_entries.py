@@ -280,7 +280,7 @@ NONLINEARITIES: Final[dict[str, Entry]] = {
             lipschitz=1.0,
             formulas={
                 "diffusivity": "lam tanh(r/lam)/r",
-                "regulariser": "2 lam^2 ln cosh(r/lam)",
+                "regulariser": "2 lam^2 (|x| + ln(1 + exp(-2|x|)) - ln 2), x = r/lam",  # ln cosh x
                 "shrinkage": "s - theta tanh(s/theta)",
                 "activation": "lam tanh(r/lam)",
             },
@@ -439,7 +439,7 @@ NONSTABLE_ACTIVATIONS: Final[dict[str, Entry]] = {
             lipschitz=0.25,
             formulas={
                 "diffusivity": "lam/(r (1 + exp(-r/lam)))",
-                "regulariser": "2 lam^2 (ln(1 + exp(r/lam)) - ln 2)",
+                "regulariser": "2 lam^2 (max(x, 0) + ln(1 + exp(-|x|)) - ln 2), x = r/lam",
                 "shrinkage": "s + Phi(-sqrt2 s)/sqrt2 (translated)",
                 "activation": "lam/(1 + exp(-r/lam))",
             },

@@ -321,11 +321,13 @@ def _refuse_non_finite(nl) -> None:
     (:func:`resdenoise.stability.non_finite_activation`, the one check): allowed unstable,
     it would make the output NaN; else its NaN would read as "g unbounded"."""
     if isinstance(nl, Nonlinearity) and nl.entry is None and nl.formula is None:
-        from .stability import non_finite_activation
+        from .stability import analyse_function, non_finite_activation, overflow_hint
 
-        bad = non_finite_activation(nl)
+        properties = analyse_function(nl)
+        bad = non_finite_activation(nl, properties)
         if bad:
-            raise ParameterError(f"{nl.name}: {bad}; a function must be finite for every r")
+            hint = overflow_hint(nl, properties)
+            raise ParameterError(f"{nl.name}: {bad}; a function must be finite for every r{hint}")
 
 
 _SIGNAL = """

@@ -284,7 +284,7 @@ def check_tau(
     # a NaN of Phi makes g's range infinite and Phi "not odd": the NaN is the one reason
     nan = None if p.exact or math.isfinite(p.g_max) else non_finite_activation(nl, p)
     if nan:
-        reasons.append(f"{nan}; a function must be finite for every r")
+        reasons.append(f"{nan}; a function must be finite for every r{overflow_hint(nl, p)}")
     if not nan and not math.isfinite(p.g_max):
         reasons.append("g = Phi(r)/r is unbounded")
     if not nan and p.g_min < 0.0:
@@ -313,6 +313,19 @@ def check_tau(
         linf_stable=linf,
         sign_stable=sign,
         reason="; ".join(reasons),
+    )
+
+
+def overflow_hint(nl: Nonlinearity, properties: FunctionProperties) -> str:
+    """Where a function's activation is non-finite far out (|r| >= 100 lam: an overflow,
+    as ``2 ln cosh r`` at |r| = 710), what to write instead; else ``""``."""
+    found = properties.non_finite
+    if found is None or not abs(found[0]) >= 100.0 * nl.lam:
+        return ""
+    return (
+        " (an overflow? the stability sampling reaches |r| = 1e6 lam: write it with "
+        "np.log1p, np.logaddexp, np.expm1, or np.where to split the range; ln cosh x = "
+        "|x| + log1p(exp(-2|x|)) - ln 2)"
     )
 
 

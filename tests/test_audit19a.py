@@ -15,7 +15,9 @@ that is not odd ran -S(-s)).  Checked against a cycle-spun Haar written here and
 
 from __future__ import annotations
 
+import json
 import math
+import re
 import warnings
 
 import numpy as np
@@ -245,3 +247,41 @@ def test_a_negative_diffusivity_is_said_in_g(steps_csv):
     assert result.exit_code == 3
     assert "the diffusivity is negative somewhere (g(-1) = -0.761594 < 0" in result.stderr
     assert "Phi" not in result.stderr
+
+
+# --------------------------------------------------------------------------
+# A19a-1: the regulariser translate prints for tanh can be typed back in
+# --------------------------------------------------------------------------
+
+
+def _typed(formula: str) -> str:
+    """A printed formula as a student types it: ``|x|`` -> abs(x), ln -> log, x = r/lam."""
+    body, _, x = formula.partition(", x = ")
+    for a, b in (("|x|", "abs(x)"), ("ln 2", "log(2)"), ("ln(", "log("), (" (", "*(")):
+        body = body.replace(a, b)
+    body = body.replace("-2abs", "-2*abs").replace("2 lam", "2*lam")
+    return re.sub(r"\bx\b", f"({x})", body)
+
+
+def test_tanh_regulariser_as_printed_runs_when_typed_back(steps_csv, tmp_path):
+    printed = json.loads(_cli("translate", "--activation", "tanh", "--json").stdout)
+    formula = printed["forms"]["regulariser"]["formula"]
+    assert formula == "2 lam^2 (|x| + ln(1 + exp(-2|x|)) - ln 2), x = r/lam"
+    typed = _typed(formula)
+    assert typed == "2*lam^2*(abs((r/lam)) + log(1 + exp(-2*abs((r/lam)))) - log(2))"
+    mine, named = tmp_path / "mine.csv", tmp_path / "named.csv"
+    common = ["regularise", str(steps_csv), "--alpha", "2", "--lambda", "0.5", "-q", "--steps", "8"]
+    result = _cli(*common, "--regulariser-expr", typed, "-o", str(mine))
+    assert result.exit_code == 0, result.output
+    assert _cli(*common, "--regulariser", "tanh", "-o", str(named)).exit_code == 0
+    a, b = (np.loadtxt(p, delimiter=",", comments="#") for p in (mine, named))
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)
+    # the textbook spelling overflows at |r| ~ 710 (the sampling reaches 1e6 lam): said so
+    with pytest.raises(rd.ParameterError, match=r"an overflow\? .*ln cosh x = \|x\| \+ log1p"):
+        rd.regularise(np.arange(8.0), lambda r: 2 * np.log(np.cosh(r)), alpha=2)
+
+
+def test_sigmoid_regulariser_as_printed_is_finite_everywhere():
+    nl = get_nonlinearity("sigmoid", "activation", lam=1.0)
+    formula = nl.entry.formulas["regulariser"]
+    assert "exp(-|x|)" in formula  # no exp(x) of a large x
