@@ -34,8 +34,9 @@ flux kernels in :mod:`resdenoise._flux_kernels`, and the general translations
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Final
 
 import numpy as np
@@ -154,7 +155,9 @@ def _bumps_entry(coefficients) -> Entry:
 
 #: Families with coefficients of their own, beyond lambda: name -> entry maker.  ``bumps``
 #: (see :mod:`resdenoise._families`): g_max = g(0) = sum c, g_min = 0, exactly.
-PARAMETRISED_FAMILIES: Final[dict[str, Callable[..., Entry]]] = {"bumps": _bumps_entry}
+PARAMETRISED_FAMILIES: Final[Mapping[str, Callable[..., Entry]]] = MappingProxyType(
+    {"bumps": _bumps_entry}
+)
 
 
 def get_parametrised(

@@ -285,3 +285,15 @@ def test_sigmoid_regulariser_as_printed_is_finite_everywhere():
     nl = get_nonlinearity("sigmoid", "activation", lam=1.0)
     formula = nl.entry.formulas["regulariser"]
     assert "exp(-|x|)" in formula  # no exp(x) of a large x
+
+
+def test_the_registries_are_read_only():
+    """A19a-7: popping an entry made get_nonlinearity raise a bare KeyError."""
+    from resdenoise.nonlinearities import NONSTABLE_ACTIVATIONS, PARAMETRISED_FAMILIES
+
+    for registry in (rd.NONLINEARITIES, NONSTABLE_ACTIVATIONS, PARAMETRISED_FAMILIES):
+        with pytest.raises((TypeError, AttributeError)):
+            registry.pop("hard")  # type: ignore[attr-defined]
+        with pytest.raises(TypeError):
+            registry["mine"] = registry[next(iter(registry))]  # type: ignore[index]
+    assert get_nonlinearity("hard").key == "hard"
