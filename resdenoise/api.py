@@ -428,6 +428,10 @@ def diffuse(
 ) -> np.ndarray:
     """Nonlinear diffusion of ``u`` with diffusivity g up to ``time`` (or for ``steps``).
 
+    Explicit blocks ``u_i += (tau/h) (Phi(d_i) - Phi(d_i-1))``, ``Phi(r) = g(r) r``,
+    ``d_i = (u_i+1 - u_i)/h``, with reflecting (zero-flux, homogeneous Neumann) ends: no
+    flux leaves either end, the mean is kept.
+
     Parameters
     ----------
     {signal}
@@ -483,6 +487,11 @@ def shrink(
     channel_axis: int | None = None,
 ) -> np.ndarray:
     """Iterated cycle-spun Haar shrinkage of ``u`` with threshold theta (m blocks, tau = 1/4).
+
+    One iteration: the orthonormal Haar step (``a = (x + y)/sqrt2``, ``w = (x - y)/sqrt2``,
+    w -> S(w)) on both shifts of the mirrored signal ``[u, u reversed]`` (reflecting,
+    zero-flux ends), averaged: PyWavelets' level-1 ``swt``/``iswt`` of the mirrored signal,
+    cut back to n samples (not of ``u`` itself: its ends are periodic).
 
     Parameters
     ----------

@@ -19,6 +19,7 @@ import json
 import math
 import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -297,3 +298,49 @@ def test_the_registries_are_read_only():
         with pytest.raises(TypeError):
             registry["mine"] = registry[next(iter(registry))]  # type: ignore[index]
     assert get_nonlinearity("hard").key == "hard"
+
+
+# --------------------------------------------------------------------------
+# A19a-3, -8, -9, -12: what the README and docstrings say
+# --------------------------------------------------------------------------
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+def test_run_blocks_points_to_check_tau():
+    from resdenoise.engine import run_blocks
+
+    assert "No stability check" in run_blocks.__doc__ and "check_tau" in run_blocks.__doc__
+    assert "checks no stability" in README and "resdenoise.check_tau(nl, 0.3)" in README
+
+
+def test_readme_states_the_ends_the_haar_step_and_the_pywt_recipe(f):
+    one = " ".join(README.split())
+    assert "reflecting (zero-flux, homogeneous Neumann) ends" in one
+    assert "a = (x + y)/sqrt2, w = (x - y)/sqrt2" in one
+    assert 'pywt.swt(np.concatenate([f, f[::-1]]), "haar", level=1)' in one
+    assert "reflecting" in rd.shrink.__doc__ and "reflecting" in rd.diffuse.__doc__
+    # the recipe as written equals shrink
+    theta = 0.3
+
+    def soft(s):
+        return np.sign(s) * np.maximum(np.abs(s) - theta, 0.0)
+
+    [(a, d)] = pywt.swt(np.concatenate([f, f[::-1]]), "haar", level=1)
+    recipe = pywt.iswt([(a, soft(d))], "haar")[: len(f)]
+    np.testing.assert_allclose(rd.shrink(f, "soft", theta=theta), recipe, rtol=0, atol=1e-12)
+
+
+def test_readme_names_the_classical_noise_level_and_it_runs_as_sigma(f):
+    from resdenoise.wavelet import estimate_noise
+
+    assert "resdenoise.wavelet.estimate_noise(f)" in README
+    sigma = float(estimate_noise(f)[0])
+    # its median of |finest Haar details| / 0.6745, written here
+    details = np.abs(f[0::2][: len(f) // 2] - f[1::2][: len(f) // 2]) / SQRT2
+    assert sigma == pytest.approx(np.median(details) / 0.6745, rel=1e-12)
+    rd.shrink(f, "soft", sigma=sigma)  # taken as the noise level
+
+
+def test_readme_says_how_a_type_checker_sees_an_editable_install():
+    assert "MYPYPATH=/path/to/resdenoise mypy script.py" in README
