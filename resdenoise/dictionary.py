@@ -278,7 +278,9 @@ def translate(
         ``formula`` or None, ``known_as`` (the methods of that form it is, as
         in the paper's Table 3, e.g. the Huber regulariser), ``x``, ``values``}), ``g_min``, ``g_max``,
         ``lipschitz``, ``odd``, ``monotone``, ``exact``, ``tau_linf_bound``,
-        ``tau_sign_bound``, ``tau``, ``h``, ``conditions``.  Shrinkage values
+        ``tau_sign_bound``, ``tau``, ``h``, ``conditions``, ``notes`` (sentences: where
+        the paper's wording asks more than the conditions, e.g. a finite Lipschitz
+        constant).  Shrinkage values
         are those of one Haar step, the block with tau = 1/4, h = 1 (the paper,
         Table 1), whatever ``tau`` is.
     """
@@ -325,4 +327,17 @@ def translate(
         "tau_linf_bound": linf,
         "tau_sign_bound": sign,
         "conditions": conditions,
+        "notes": _notes(props),
     }
+
+
+def _notes(props: stability.FunctionProperties) -> list[str]:
+    """What the conditions leave unsaid against the paper's wording: an infinite Lipschitz
+    constant (hard shrinkage), where Theorem 2 as stated asks a finite L."""
+    if math.isinf(props.lipschitz) and math.isfinite(props.g_max) and props.g_min >= 0.0:
+        return [
+            "the paper states Theorem 2 for a finite Lipschitz constant L of Phi (here "
+            "infinite: Phi jumps); the guarantee rests on g_max (the explicit scheme's "
+            f"argument, paper section 3), finite here ({props.g_max:.6g})"
+        ]
+    return []

@@ -266,6 +266,10 @@ def resolve_name(name: str, form: str = "activation") -> Entry:
     return NONLINEARITIES[key] if key in NONLINEARITIES else NONSTABLE_ACTIVATIONS[key]
 
 
+#: Spellings of plain total variation (:func:`unknown_name` points to truncated TV).
+_TOTAL_VARIATION: Final = frozenset({"tv", "total-variation", "totalvariation"})
+
+
 def unknown_name(name: str, form: str) -> str:
     """Why ``name`` is not a ``form``: where it lives instead, or the closest name;
     the valid names when neither is known.
@@ -279,6 +283,14 @@ def unknown_name(name: str, form: str) -> str:
     """
     text = f"Unknown {form} {name!r}"
     norm = normalise_name(name)
+    if norm in _TOTAL_VARIATION:
+        others = sorted(a for a, k in _NAMES[form].items() if k == "soft" and a != "soft")
+        also = f" (also {', '.join(others)})" if others else ""
+        return (
+            f"{text}: plain total variation (g = 1/|r|, Psi = 2|r|) is unbounded at r = 0, "
+            "so no explicit tau is stable; the paper's truncated TV is the soft family, as "
+            f"{'an' if form[0] in 'aeiou' else 'a'} {form}: 'soft'{also}"
+        )
     elsewhere = [f for f in FORMS if f != form and norm in _NAMES[f]]
     if elsewhere:
         key = _NAMES[elsewhere[0]][norm]
@@ -288,7 +300,7 @@ def unknown_name(name: str, form: str) -> str:
             others = sorted(a for a, k in _NAMES[form].items() if k == key and a != key)
             text += f"as a {form}: {key!r}" + (f" (also {', '.join(others)})" if others else "")
         else:
-            text += f"it has no {form} form (the theorem does not cover it)"
+            text += f"it has no {form} name (an activation only: resnet --activation {key})"
     else:
         close = did_you_mean(norm, _NAMES[form])
         if close is not None:

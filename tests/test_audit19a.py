@@ -344,3 +344,35 @@ def test_readme_names_the_classical_noise_level_and_it_runs_as_sigma(f):
 
 def test_readme_says_how_a_type_checker_sees_an_editable_install():
     assert "MYPYPATH=/path/to/resdenoise mypy script.py" in README
+
+
+# --------------------------------------------------------------------------
+# A19a-4: tv; A19a-11: Theorem 2's finite L
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command, option, name, also",
+    [
+        ("diffuse", "--diffusivity", "tv", "truncated-tv"),
+        ("diffuse", "--diffusivity", "total-variation", "truncated-tv"),
+        ("regularise", "--regulariser", "TV", "huber"),
+    ],
+)
+def test_plain_tv_points_to_truncated_tv(steps_csv, tmp_path, command, option, name, also):
+    out = tmp_path / "o.csv"
+    result = _cli(command, str(steps_csv), option, name, "--steps", "2", "-o", str(out))
+    assert result.exit_code == 2 and not out.exists()
+    text = " ".join(result.stderr.split())
+    assert "plain total variation (g = 1/|r|, Psi = 2|r|) is unbounded at r = 0" in text
+    assert "truncated TV is the soft family" in text and also in text
+
+
+def test_translate_says_theorem_2_asks_a_finite_lipschitz_constant():
+    hard = json.loads(_cli("translate", "--shrinkage", "hard", "--tau", "0.25", "--json").stdout)
+    assert hard["lipschitz"] is None or math.isinf(hard["lipschitz"])
+    assert len(hard["notes"]) == 1 and "finite Lipschitz constant L" in hard["notes"][0]
+    table = " ".join(_cli("translate", "--shrinkage", "hard", "--tau", "0.25").stdout.split())
+    assert "note the paper states Theorem 2 for a finite Lipschitz constant L" in table
+    soft = json.loads(_cli("translate", "--shrinkage", "soft", "--json").stdout)
+    assert soft["notes"] == []

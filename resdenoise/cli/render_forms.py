@@ -92,6 +92,8 @@ def render_translation(t: dict) -> None:
             else "[yellow]no[/]   "
         )
         console.print(f"  {mark}  {_text(c['condition'])}: {_text(c['detail'])}")
+    for note in t.get("notes", ()):
+        console.print(f"  [yellow]note[/]   {_text(note)}")
     if not t["theorem_applies"]:
         console.print(
             "[red]not covered by the stability theorem[/]: a run with it is refused "
