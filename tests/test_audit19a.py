@@ -376,3 +376,36 @@ def test_translate_says_theorem_2_asks_a_finite_lipschitz_constant():
     assert "note the paper states Theorem 2 for a finite Lipschitz constant L" in table
     soft = json.loads(_cli("translate", "--shrinkage", "soft", "--json").stdout)
     assert soft["notes"] == []
+
+
+# --------------------------------------------------------------------------
+# A19a-5: --check-wavelet says its result; A19a-6: linear: no lambda in play
+# --------------------------------------------------------------------------
+
+
+def test_check_wavelet_says_its_result_in_the_summary(steps_csv, tmp_path):
+    out = tmp_path / "o.csv"
+    args = ["shrink", str(steps_csv), "--shrinkage", "garrote", "--threshold", "0.3"]
+    result = _cli(*args, "--iterations", "4", "--check-wavelet", "-o", str(out))
+    assert result.exit_code == 0
+    text = " ".join(result.stderr.split())
+    found = re.search(r"cycle-spun Haar transform: largest difference (\S+)", text)
+    assert found and float(found.group(1)) < 1e-12, text
+    plain = _cli(*args, "--iterations", "4", "-o", str(out))
+    assert "Haar transform" not in plain.stderr
+
+
+@pytest.mark.parametrize(
+    "args, said",
+    [
+        (["diffuse", "--diffusivity", "linear", "--steps", "5"], "lambda not used (g = 1)"),
+        (["shrink", "--shrinkage", "linear", "--iterations", "2"], "threshold not used (S = 0)"),
+    ],
+)
+def test_linear_reports_no_lambda_and_no_noise_level(steps_csv, tmp_path, args, said):
+    result = _cli(args[0], str(steps_csv), *args[1:], "-o", str(tmp_path / "o.csv"))
+    assert result.exit_code == 0
+    text = " ".join(result.stderr.split())
+    assert said in text and "(auto)" not in text and "noise sigma" not in text, text
+    pm = _cli("diffuse", str(steps_csv), "--steps", "5", "-o", str(tmp_path / "p.csv"))
+    assert "(auto)" in pm.stderr and "noise sigma" in pm.stderr  # where lambda is used
