@@ -376,27 +376,38 @@ def _psi_to_phi_at(psi: ArrFunc, x: np.ndarray, h: np.ndarray):
 
 
 def phi_to_shrinkage(phi: ArrFunc, tau: float = 0.25) -> ArrFunc:
-    """Activation to shrinkage: ``S(s) = s - 2 sqrt2 tau Phi(sqrt2 s)``.
+    """Activation to shrinkage: ``S(s) = s + 2 sqrt2 tau Phi(-sqrt2 s)``.
 
-    Equivalently ``S(s) = s (1 - 4 tau g(sqrt2 s))`` (Mrazek, Weickert,
-    Steidl 2005); h = 1.  Computed as ``(x - 4 tau Phi(x)) / sqrt2`` at
-    ``x = sqrt2 s``: where ``4 tau Phi(x) = x`` (tau = 1/4, Phi linear) S is
-    exactly 0, not the rounding of ``s - Phi(sqrt2 s)/sqrt2`` (-2e-16 s).
+    One averaged Haar step (h = 1) with the detail ``w = (u_i - u_i+1)/sqrt2 =
+    -d/sqrt2`` (``d = u_i+1 - u_i``, the difference Phi reads) moves ``u_i`` by
+    ``d/4 + S(-d/sqrt2)/(2 sqrt2)`` per shift: the flux ``tau Phi(d)``.  Hence the
+    argument ``-sqrt2 s``: for an odd Phi this is the paper's ``S(s) = s - 2 sqrt2
+    tau Phi(sqrt2 s)``, equivalently ``s (1 - 4 tau g(sqrt2 s))`` (Mrazek, Weickert,
+    Steidl 2005), bit for bit where Phi is odd bit for bit; for an activation that is
+    not odd (ReLU) only this form is the shrinkage its block applies.  Computed as
+    ``(4 tau Phi(x) - x) / sqrt2`` at ``x = -sqrt2 s``: where ``4 tau Phi(x) = x``
+    (tau = 1/4, Phi linear) S is exactly 0, not the rounding of ``s -
+    Phi(sqrt2 s)/sqrt2`` (-2e-16 s).
     """
 
     def shrinkage(s):
-        x = SQRT2 * np.asarray(s, dtype=float)
-        return (x - 4.0 * tau * phi(x)) / SQRT2
+        x = -SQRT2 * np.asarray(s, dtype=float)
+        return (4.0 * tau * phi(x) - x) / SQRT2
 
     return shrinkage
 
 
 def shrinkage_to_phi(shrinkage: ArrFunc, tau: float = 0.25) -> ArrFunc:
-    """Shrinkage to activation: ``tau Phi(r) = r/4 - S(r/sqrt2)/(2 sqrt2)``."""
+    """Shrinkage to activation: ``tau Phi(r) = r/4 + S(-r/sqrt2)/(2 sqrt2)``.
+
+    The inverse of :func:`phi_to_shrinkage` (see there for the sign): for an odd S
+    the paper's ``r/4 - S(r/sqrt2)/(2 sqrt2)``; for a shrinkage that is not odd
+    (one that shrinks positive coefficients only) the activation whose block is the
+    Haar step with S itself, not with ``-S(-s)``."""
 
     def phi(r):
         r = np.asarray(r, dtype=float)
-        return phi_of_shrunk(r, shrinkage(r / SQRT2), tau)
+        return phi_of_shrunk(r, shrinkage(-r / SQRT2), tau)
 
     phi.of_shrinkage = (shrinkage, tau)  # what it calls: phi_of_shrunk of its values
     return phi
@@ -404,5 +415,5 @@ def shrinkage_to_phi(shrinkage: ArrFunc, tau: float = 0.25) -> ArrFunc:
 
 def phi_of_shrunk(r: np.ndarray, shrunk, tau: float = 0.25):
     """:func:`shrinkage_to_phi`'s ``Phi(r)`` from ``shrunk``, the shrinkage's values at
-    ``r / sqrt2`` (computed already: the stability sampling's one evaluation)."""
-    return (r / 4.0 - shrunk / (2.0 * SQRT2)) / tau
+    ``-r / sqrt2`` (computed already: the stability sampling's one evaluation)."""
+    return (r / 4.0 + shrunk / (2.0 * SQRT2)) / tau

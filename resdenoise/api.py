@@ -321,11 +321,13 @@ def _refuse_non_finite(nl) -> None:
     (:func:`resdenoise.stability.non_finite_activation`, the one check): allowed unstable,
     it would make the output NaN; else its NaN would read as "g unbounded"."""
     if isinstance(nl, Nonlinearity) and nl.entry is None and nl.formula is None:
-        from .stability import non_finite_activation
+        from .stability import analyse_function, non_finite_activation, overflow_hint
 
-        bad = non_finite_activation(nl)
+        properties = analyse_function(nl)
+        bad = non_finite_activation(nl, properties)
         if bad:
-            raise ParameterError(f"{nl.name}: {bad}; a function must be finite for every r")
+            hint = overflow_hint(nl, properties)
+            raise ParameterError(f"{nl.name}: {bad}; a function must be finite for every r{hint}")
 
 
 _SIGNAL = """
@@ -426,6 +428,10 @@ def diffuse(
 ) -> np.ndarray:
     """Nonlinear diffusion of ``u`` with diffusivity g up to ``time`` (or for ``steps``).
 
+    Explicit blocks ``u_i += (tau/h) (Phi(d_i) - Phi(d_i-1))``, ``Phi(r) = g(r) r``,
+    ``d_i = (u_i+1 - u_i)/h``, with reflecting (zero-flux, homogeneous Neumann) ends: no
+    flux leaves either end, the mean is kept.
+
     Parameters
     ----------
     {signal}
@@ -481,6 +487,11 @@ def shrink(
     channel_axis: int | None = None,
 ) -> np.ndarray:
     """Iterated cycle-spun Haar shrinkage of ``u`` with threshold theta (m blocks, tau = 1/4).
+
+    One iteration: the orthonormal Haar step (``a = (x + y)/sqrt2``, ``w = (x - y)/sqrt2``,
+    w -> S(w)) on both shifts of the mirrored signal ``[u, u reversed]`` (reflecting,
+    zero-flux ends), averaged: PyWavelets' level-1 ``swt``/``iswt`` of the mirrored signal,
+    cut back to n samples (not of ``u`` itself: its ends are periodic).
 
     Parameters
     ----------

@@ -57,22 +57,25 @@ def _aliases(entry: Entry) -> dict[str, list[str]]:
 def dictionary_rows() -> list[dict]:
     """One dictionary per registry entry, in registry order.
 
-    Keys: ``family``, ``label``, ``class``, ``paper``, ``stable`` (covered by
-    the stability theorem), ``forms`` (the forms it is accepted in),
+    Keys: ``family``, ``label``, ``class``, ``paper``, ``stable`` (a small enough
+    tau is stable: g >= 0 and g bounded), ``forms`` (the forms it is accepted in:
+    all four for :data:`NONLINEARITIES`, the activation for the deep-learning ones),
     ``formulas`` (form -> text), ``aliases`` (form -> names), ``g_min``,
-    ``g_max``, ``lipschitz``, ``odd``, and for entries outside the theorem
-    ``fails`` (the failing conditions: ``{"condition", "detail"}`` each).
+    ``g_max``, ``lipschitz``, ``odd``, and for the deep-learning activations
+    ``fails`` (the failing conditions of stability: ``{"condition", "detail"}``
+    each) and ``notes`` (those outside it: Phi not odd, the paper's Theorem 2 as
+    stated).
     """
     rows = []
-    for entries, stable in ((NONLINEARITIES, True), (NONSTABLE_ACTIVATIONS, False)):
+    for entries, every_form in ((NONLINEARITIES, True), (NONSTABLE_ACTIVATIONS, False)):
         for key, e in entries.items():
             row = {
                 "family": key,
                 "label": e.label,
                 "class": e.klass,
                 "paper": e.paper,
-                "stable": stable,
-                "forms": list(FORMS) if stable else ["activation"],
+                "stable": True,
+                "forms": list(FORMS) if every_form else ["activation"],
                 "formulas": dict(e.formulas),
                 "aliases": _aliases(e),
                 "g_min": e.g_min,
@@ -80,14 +83,21 @@ def dictionary_rows() -> list[dict]:
                 "lipschitz": e.lipschitz,
                 "odd": e.odd,
             }
-            if not stable:
+            if not every_form:
                 nl = Nonlinearity(name=key, key=key, lam=1.0, entry=e)
                 conditions = theorem_conditions(nl, stability.analyse_function(nl))
+                failing = [c for c in conditions if not c["holds"]]
                 row["fails"] = [
                     {"condition": c["condition"], "detail": c["detail"]}
-                    for c in conditions
-                    if not c["holds"]
+                    for c in failing
+                    if c["required"]
                 ]
+                row["notes"] = [
+                    {"condition": c["condition"], "detail": c["detail"]}
+                    for c in failing
+                    if not c["required"]
+                ]
+                row["stable"] = not row["fails"]
             rows.append(row)
     return rows
 
@@ -136,25 +146,34 @@ def theorem_conditions(
     tau: float | None = None,
     h: float = 1.0,
 ) -> list[dict]:
-    """The conditions of the stability theorem (paper, Theorem 2; README, "Stability").
+    """The conditions of the stability theorem (paper, Theorem 2 and section 3; README,
+    "Stability").
 
-    Returns a list of ``{"condition", "holds", "detail"}``: Phi odd; g >= 0
-    (``Phi(r) r >= 0``); g bounded (finite g_max); and, when ``tau`` is
-    given, ``tau <= h^2/(2 g_max)`` (L-infinity stability) and ``tau <=
-    h^2/(4 g_max)`` (sign stability).  The Lipschitz constant of Phi is not
-    among them: g_max decides (hard shrinkage has an infinite one and is
-    stable).
+    Returns a list of ``{"condition", "holds", "required", "detail"}``: Phi odd (the
+    paper's hypothesis for Theorem 2 as stated, not ``required``: the max-min principle,
+    total-variation and sign bounds of section 3 do not use it, and a block with an
+    activation that is not odd, ReLU or GELU, is stable; without it the filter does not
+    commute with negation); g >= 0 (``Phi(r) r >= 0``); g bounded (finite g_max); and,
+    when ``tau`` is given, ``tau <= h^2/(2 g_max)`` (L-infinity stability) and ``tau <=
+    h^2/(4 g_max)`` (sign stability).  The Lipschitz constant of Phi is not among them:
+    g_max decides (hard shrinkage has an infinite one and is stable).
     """
     out = []
     if props.odd:
         out.append(
-            {"condition": "Phi is odd", "holds": True, "detail": "Phi(-r) = -Phi(r) for all r"}
+            {
+                "condition": "Phi is odd",
+                "holds": True,
+                "required": False,
+                "detail": "Phi(-r) = -Phi(r) for all r",
+            }
         )
     else:
         out.append(
             {
                 "condition": "Phi is odd",
                 "holds": False,
+                "required": False,
                 "detail": stability.not_odd_reason(nl).removeprefix("Phi is not odd: "),
             }
         )
@@ -165,6 +184,7 @@ def theorem_conditions(
             {
                 "condition": "g >= 0",
                 "holds": True,
+                "required": True,
                 "detail": f"g = Phi(r)/r >= {props.g_min:.6g}: Phi(r) has the sign of r",
             }
         )
@@ -179,6 +199,7 @@ def theorem_conditions(
             {
                 "condition": "g >= 0",
                 "holds": False,
+                "required": True,
                 "detail": f"{where}; the block would then sharpen like backward diffusion "
                 "and can leave the range of the input",
             }
@@ -188,6 +209,7 @@ def theorem_conditions(
             {
                 "condition": "g bounded",
                 "holds": True,
+                "required": True,
                 "detail": f"g_max = sup Phi(r)/r = {props.g_max:.6g}",
             }
         )
@@ -203,13 +225,14 @@ def theorem_conditions(
                 f"g = Phi(r)/r has no finite supremum (|g({w[0]:.6g})| = {abs(w[1]):.6g} "
                 "and growing): no tau > 0 is small enough"
             )
-        out.append({"condition": "g bounded", "holds": False, "detail": detail})
+        out.append({"condition": "g bounded", "holds": False, "required": True, "detail": detail})
     if tau is not None:
         linf, sign = stability.tau_bounds(props.g_max, h) if math.isfinite(props.g_max) else (0, 0)
         out.append(
             {
                 "condition": "tau <= h^2/(2 g_max)",
                 "holds": stability.within_bound(tau, linf, props.exact),
+                "required": True,
                 "detail": "tau = {}, L-infinity bound {}".format(*stability.apart(tau, linf)),
             }
         )
@@ -217,6 +240,7 @@ def theorem_conditions(
             {
                 "condition": "tau <= h^2/(4 g_max)",
                 "holds": stability.within_bound(tau, sign, props.exact),
+                "required": True,
                 "detail": "tau = {}, sign-stability bound {}".format(*stability.apart(tau, sign)),
             }
         )
@@ -248,12 +272,15 @@ def translate(
     -------
     dict
         ``name``, ``family``, ``given``, ``lambda``, ``threshold``, ``class``,
-        ``theorem_applies`` (Phi odd, g >= 0, g bounded), ``linf_stable`` and
+        ``theorem_applies`` (g >= 0, g bounded: a small enough tau is stable; Phi
+        odd is reported apart, as ``odd``), ``linf_stable`` and
         ``sign_stable`` (with ``tau``; None without), ``forms`` (form -> {``symbol``,
         ``formula`` or None, ``known_as`` (the methods of that form it is, as
         in the paper's Table 3, e.g. the Huber regulariser), ``x``, ``values``}), ``g_min``, ``g_max``,
         ``lipschitz``, ``odd``, ``monotone``, ``exact``, ``tau_linf_bound``,
-        ``tau_sign_bound``, ``tau``, ``h``, ``conditions``.  Shrinkage values
+        ``tau_sign_bound``, ``tau``, ``h``, ``conditions``, ``notes`` (sentences: where
+        the paper's wording asks more than the conditions, e.g. a finite Lipschitz
+        constant).  Shrinkage values
         are those of one Haar step, the block with tau = 1/4, h = 1 (the paper,
         Table 1), whatever ``tau`` is.
     """
@@ -285,9 +312,9 @@ def translate(
         "lambda": nl.lam,
         "threshold": nl.theta,
         "class": klass,
-        "theorem_applies": all(c["holds"] for c in conditions[:3]),
-        "linf_stable": None if tau is None else all(c["holds"] for c in conditions[:4]),
-        "sign_stable": None if tau is None else all(c["holds"] for c in conditions),
+        "theorem_applies": all(c["holds"] for c in conditions[1:3]),
+        "linf_stable": None if tau is None else all(c["holds"] for c in conditions[1:4]),
+        "sign_stable": None if tau is None else all(c["holds"] for c in conditions[1:]),
         "forms": forms,
         "g_min": props.g_min,
         "g_max": props.g_max,
@@ -300,4 +327,17 @@ def translate(
         "tau_linf_bound": linf,
         "tau_sign_bound": sign,
         "conditions": conditions,
+        "notes": _notes(props),
     }
+
+
+def _notes(props: stability.FunctionProperties) -> list[str]:
+    """What the conditions leave unsaid against the paper's wording: an infinite Lipschitz
+    constant (hard shrinkage), where Theorem 2 as stated asks a finite L."""
+    if math.isinf(props.lipschitz) and math.isfinite(props.g_max) and props.g_min >= 0.0:
+        return [
+            "the paper states Theorem 2 for a finite Lipschitz constant L of Phi (here "
+            "infinite: Phi jumps); the guarantee rests on g_max (the explicit scheme's "
+            f"argument, paper section 3), finite here ({props.g_max:.6g})"
+        ]
+    return []

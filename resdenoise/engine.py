@@ -171,6 +171,11 @@ def run_blocks(
 ) -> np.ndarray:
     """Apply ``n_blocks`` diffusion blocks with activation ``phi``.
 
+    No stability check: any tau runs (the one-call functions, :func:`resdenoise.diffuse`
+    and the others, refuse an unstable one).  Ask
+    :func:`resdenoise.stability.check_tau` ``(nl, tau, h)`` first: the bounds
+    ``h^2/(2 g_max)`` (L-infinity) and ``h^2/(4 g_max)`` (sign), and its verdict.
+
     Parameters
     ----------
     u : ndarray, shape (n,) or (n, channels)
@@ -266,6 +271,21 @@ def run_blocks(
     arithmetic.  Per sample and block the operations are, in this order:
     ``d = u_{i+1} - u_i``; ``d *= 1/h`` (only if h != 1); ``F = Phi(d)``;
     ``F *= tau/h``; ``u_i += F``; ``u_{i+1} -= F``.
+
+    Examples
+    --------
+    The evolution over time, with the tau checked first:
+
+    >>> from resdenoise import check_tau, get_nonlinearity
+    >>> nl = get_nonlinearity("perona-malik", "diffusivity", lam=0.5)
+    >>> v = check_tau(nl, 0.25)
+    >>> v.linf_stable, v.sign_stable, v.tau_linf_bound
+    (True, True, 0.5)
+    >>> snapshots = []
+    >>> u = run_blocks([0.0, 0.1, 1.0, 0.9], nl, 0.25, 4,
+    ...                callback=lambda k, u: snapshots.append(u.copy()))
+    >>> len(snapshots), bool(abs(u.sum() - 2.0) < 1e-12)
+    (4, True)
     """
     f = _checked_signal(u, dtype)
     if callable(callback):  # the working array, as a read-only view (not a copy)

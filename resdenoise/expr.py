@@ -665,6 +665,7 @@ def _check_finite(nl: Nonlinearity, expr: Expression) -> None:
     bad = non_finite_activation(nl)
     if bad:
         raise ExpressionError(
-            f"{expr.text!r}: {bad}; a formula must be finite for every r (overflow? use log1p, "
-            "expm1, or where(...) to split the range)"
+            f"{expr.text!r}: {bad}; a formula must be finite for every r (overflow? the "
+            "stability sampling reaches |r| = 1e6 lam: use log1p, expm1, or where(...) to "
+            "split the range; ln cosh x = |x| + log1p(exp(-2|x|)) - ln 2)"
         )

@@ -119,7 +119,7 @@ class Plan:
         return self.steps * self.tau
 
     def verdict(self) -> stability.StabilityVerdict:
-        return stability.check_tau(self.nl, self.tau, self.h)
+        return stability.check_tau(self.nl, self.tau, self.h, form=self.form)
 
     def nonlinearities(self) -> tuple[Nonlinearity, ...]:
         """The nonlinearities the blocks run with (one for a plain plan)."""
@@ -457,6 +457,14 @@ def check_verdict(plan, verdict, allow_unstable: bool = False, on_warning=None) 
         Unless ``allow_unstable``; the message gives the stable tau when
         one exists.
     """
+    shrinks = plan.command == "shrink" and plan.tau == 0.25 and plan.h == 1.0
+    if not verdict.linf_stable and not allow_unstable and "|S(s)| <= |s|" in verdict.reason:
+        raise UnstableError(
+            f"refused as unstable: {verdict.reason}. Choose a shrinkage with |S(s)| <= |s| "
+            "(shrink's step is one Haar step, tau = 1/4: it takes no tau), or pass "
+            "allow_unstable=True",
+            parameters=[("allow_unstable", True)],
+        )
     if not verdict.linf_stable and not allow_unstable:
         tau_helps = verdict.tau_helps
         underflow = stability.bound_underflows(verdict.tau_linf_bound, verdict.h, verdict.g_max)
@@ -471,7 +479,10 @@ def check_verdict(plan, verdict, allow_unstable: bool = False, on_warning=None) 
             f"refused as unstable: {verdict.reason}. {remedy} pass allow_unstable=True",
             parameters=[*parameters, ("allow_unstable", True)],
         )
-    if verdict.linf_stable and not verdict.sign_stable:
+    if verdict.linf_stable and not verdict.sign_stable and shrinks and plan.form == "shrinkage":
+        message = f"{stability.shrinkage_words(plan.nl, 0.0)}: sign changes may increase"
+        emit_warning(message, on_warning)
+    elif verdict.linf_stable and not verdict.sign_stable:
         tau, bound = stability.apart(plan.tau, verdict.tau_sign_bound)
         message = (
             f"tau = {tau} is L-infinity stable but above the sign-stable bound "

@@ -8,7 +8,7 @@ form       symbol                       relation to the activation Phi
 ========== ============================ =========================================
 diffusion  diffusivity ``g(r)``         ``Phi(r) = g(r) r``
 regulariser ``Psi(r)``                  ``Psi(r) = 2 int_0^r Phi(s) ds``
-shrinkage  ``S(s)``                     ``tau Phi(r) = r/4 - S(r/sqrt2)/(2 sqrt2)``
+shrinkage  ``S(s)``                     ``tau Phi(r) = r/4 + S(-r/sqrt2)/(2 sqrt2)``
 resnet     activation ``Phi(r)``        (the flux of the diffusion block)
 ========== ============================ =========================================
 
@@ -34,8 +34,9 @@ flux kernels in :mod:`resdenoise._flux_kernels`, and the general translations
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Final
 
 import numpy as np
@@ -154,7 +155,9 @@ def _bumps_entry(coefficients) -> Entry:
 
 #: Families with coefficients of their own, beyond lambda: name -> entry maker.  ``bumps``
 #: (see :mod:`resdenoise._families`): g_max = g(0) = sum c, g_min = 0, exactly.
-PARAMETRISED_FAMILIES: Final[dict[str, Callable[..., Entry]]] = {"bumps": _bumps_entry}
+PARAMETRISED_FAMILIES: Final[Mapping[str, Callable[..., Entry]]] = MappingProxyType(
+    {"bumps": _bumps_entry}
+)
 
 
 def get_parametrised(
@@ -263,6 +266,10 @@ def resolve_name(name: str, form: str = "activation") -> Entry:
     return NONLINEARITIES[key] if key in NONLINEARITIES else NONSTABLE_ACTIVATIONS[key]
 
 
+#: Spellings of plain total variation (:func:`unknown_name` points to truncated TV).
+_TOTAL_VARIATION: Final = frozenset({"tv", "total-variation", "totalvariation"})
+
+
 def unknown_name(name: str, form: str) -> str:
     """Why ``name`` is not a ``form``: where it lives instead, or the closest name;
     the valid names when neither is known.
@@ -276,6 +283,14 @@ def unknown_name(name: str, form: str) -> str:
     """
     text = f"Unknown {form} {name!r}"
     norm = normalise_name(name)
+    if norm in _TOTAL_VARIATION:
+        others = sorted(a for a, k in _NAMES[form].items() if k == "soft" and a != "soft")
+        also = f" (also {', '.join(others)})" if others else ""
+        return (
+            f"{text}: plain total variation (g = 1/|r|, Psi = 2|r|) is unbounded at r = 0, "
+            "so no explicit tau is stable; the paper's truncated TV is the soft family, as "
+            f"{'an' if form[0] in 'aeiou' else 'a'} {form}: 'soft'{also}"
+        )
     elsewhere = [f for f in FORMS if f != form and norm in _NAMES[f]]
     if elsewhere:
         key = _NAMES[elsewhere[0]][norm]
@@ -285,7 +300,7 @@ def unknown_name(name: str, form: str) -> str:
             others = sorted(a for a, k in _NAMES[form].items() if k == key and a != key)
             text += f"as a {form}: {key!r}" + (f" (also {', '.join(others)})" if others else "")
         else:
-            text += f"it has no {form} form (the theorem does not cover it)"
+            text += f"it has no {form} name (an activation only: resnet --activation {key})"
     else:
         close = did_you_mean(norm, _NAMES[form])
         if close is not None:
@@ -416,14 +431,14 @@ class Nonlinearity:
         return phi, np.asarray(g_of_values(self.phi, r, phi, _scale(self.lam)))
 
     def sampled_forms(self, r: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """``(Phi(r), g(r), S(r / sqrt2))``: :meth:`phi_and_g`, and of a shrinkage function
+        """``(Phi(r), g(r), S(-r / sqrt2))``: :meth:`phi_and_g`, and of a shrinkage function
         given, its values that made Phi (called once on all of ``r``; the stability
         sampling's translation rounding reads them:
         :func:`resdenoise._sampling.translation_rounding`); None for any other."""
         made = getattr(self._phi, "of_shrinkage", None) if self.entry is None else None
         if made is None or made != (self._shrinkage, 0.25) or self._g is not None:
             return (*self.phi_and_g(r), None)
-        shrunk = self._shrinkage(r / SQRT2)  # as self.phi(r) calls it, once
+        shrunk = self._shrinkage(-r / SQRT2)  # as self.phi(r) calls it, once
         phi = np.asarray(phi_of_shrunk(r, shrunk), dtype=float)
         g = np.asarray(g_of_values(self.phi, r, phi, _scale(self.lam)))
         return phi, g, np.asarray(shrunk, dtype=float)
@@ -517,7 +532,8 @@ def from_function(
 
     The activation is derived by the general translations: ``g -> g r``,
     ``Psi -> Psi'/2`` (numerically, :func:`psi_to_phi` with lam as the scale
-    of its step), ``S -> (r/4 - S(r/sqrt2)/(2 sqrt2))/tau`` at tau = 1/4.
+    of its step), ``S -> (r/4 + S(-r/sqrt2)/(2 sqrt2))/tau`` at tau = 1/4 (the
+    paper's ``r/4 - S(r/sqrt2)/(2 sqrt2)`` for an odd S; :func:`shrinkage_to_phi`).
     ``lam`` is recorded but not applied: ``func`` is used as given (lam is the
     size of its features: the scale of the numerical steps and of the stability
     sampling).  With ``copies`` func is called on a copy of r (a function may

@@ -83,9 +83,11 @@ class StabilityVerdict(FunctionProperties):
 
     @property
     def tau_helps(self) -> bool:
-        """Whether a small enough tau is stable: the function is odd, g >= 0, g_max finite
-        (else no tau is, and only the step's own refusal names the step)."""
-        return self.odd and self.g_min >= 0 and math.isfinite(self.g_max)
+        """Whether a small enough tau is stable: g >= 0 and g_max finite (else no tau is,
+        and only the step's own refusal names the step).  Oddness is not asked: the
+        max-min principle, total-variation and sign bounds rest on g's range alone (the
+        paper, section 3); an activation that is not odd (ReLU, GELU) is stable too."""
+        return self.g_min >= 0 and math.isfinite(self.g_max)
 
     @property
     def sign_scope(self) -> str:
@@ -244,8 +246,15 @@ def at_most(bound: float, digits: int = 6) -> str:
     return f"{float(down):.{digits}g}"
 
 
-def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
+def check_tau(
+    nl: Nonlinearity, tau: float, h: float = 1.0, *, form: str = "activation"
+) -> StabilityVerdict:
     """Decide L-infinity and sign stability of ``tau`` for ``nl`` and ``h``.
+
+    ``form``: the form the nonlinearity was given in, whose words the ``reason`` uses
+    (the verdicts are the same): ``"shrinkage"`` at tau = 1/4, h = 1 (one Haar step,
+    ``shrink``) names the paper's condition on S, ``|S(s)| <= |s|``, with a witness;
+    ``"diffusivity"`` names g itself; else g = Phi(r)/r and the tau bounds.
 
     Returns
     -------
@@ -275,13 +284,11 @@ def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
     # a NaN of Phi makes g's range infinite and Phi "not odd": the NaN is the one reason
     nan = None if p.exact or math.isfinite(p.g_max) else non_finite_activation(nl, p)
     if nan:
-        reasons.append(f"{nan}; a function must be finite for every r")
+        reasons.append(f"{nan}; a function must be finite for every r{overflow_hint(nl, p)}")
     if not nan and not math.isfinite(p.g_max):
         reasons.append("g = Phi(r)/r is unbounded")
     if not nan and p.g_min < 0.0:
         reasons.append(f"g = Phi(r)/r is negative somewhere (g_min = {p.g_min:.6g})")
-    if not nan and not p.odd:
-        reasons.append(not_odd_reason(nl))
     if not nan and not within_bound(tau, linf_bound, p.exact):
         reasons.append(
             "tau = {} exceeds the L-infinity bound h^2/(2 g_max) = {}".format(
@@ -291,6 +298,12 @@ def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
         )
     linf = not reasons
     sign = linf and within_bound(tau, sign_bound, p.exact)
+    if reasons and not nan and form == "shrinkage" and tau == 0.25 and h == 1.0:
+        reasons = [shrinkage_words(nl, -1.0)]
+    elif reasons and not nan and form == "diffusivity" and p.g_min < 0.0:
+        reasons[reasons.index(next(r for r in reasons if "negative somewhere" in r))] = (
+            diffusivity_negative(nl, p.g_min)
+        )
     return StabilityVerdict(
         **asdict(p),
         tau=float(tau),
@@ -300,6 +313,55 @@ def check_tau(nl: Nonlinearity, tau: float, h: float = 1.0) -> StabilityVerdict:
         linf_stable=linf,
         sign_stable=sign,
         reason="; ".join(reasons),
+    )
+
+
+def overflow_hint(nl: Nonlinearity, properties: FunctionProperties) -> str:
+    """Where a function's activation is non-finite far out (|r| >= 100 lam: an overflow,
+    as ``2 ln cosh r`` at |r| = 710), what to write instead; else ``""``."""
+    found = properties.non_finite
+    if found is None or not abs(found[0]) >= 100.0 * nl.lam:
+        return ""
+    return (
+        " (an overflow? the stability sampling reaches |r| = 1e6 lam: write it with "
+        "np.log1p, np.logaddexp, np.expm1, or np.where to split the range; ln cosh x = "
+        "|x| + log1p(exp(-2|x|)) - ln 2)"
+    )
+
+
+def shrinkage_words(nl: Nonlinearity, low: float) -> str:
+    """Why one Haar shrinkage step (tau = 1/4, h = 1: ``shrink``'s, fixed) with ``nl``'s S
+    fails, in S's own terms, with a witness: with ``low`` = -1 the L-infinity condition
+    ``-1 <= S(s)/s <= 1`` (the paper: ``-s <= S(s) <= s`` for s > 0; ``g = 1 - S(s)/s`` at
+    ``r = -sqrt2 s``), with ``low`` = 0 the sign condition ``0 <= S(s)/s <= 1``."""
+    theta = nl.theta
+    pos = theta * np.logspace(-6.0, 6.0, 2401)
+    s = np.concatenate([theta * np.array([1.0, -1.0, 2.0, -2.0, 0.5, -0.5]), pos, -pos])
+    with np.errstate(all="ignore"):
+        shrunk = np.asarray(nl.shrinkage(s), dtype=float)
+        ratio = shrunk / s
+    slack = 1e-12
+    bad = np.flatnonzero(~((ratio >= low - slack) & (ratio <= 1.0 + slack)))
+    cond = "|S(s)| <= |s|" if low < 0 else "0 <= S(s)/s <= 1 (S(s) has the sign of s)"
+    step = "one Haar shrinkage step (tau = 1/4, fixed) is"
+    what = "not L-infinity stable" if low < 0 else "L-infinity but not sign stable"
+    if bad.size == 0:  # between the samples: the sampled g says so
+        return f"{cond} fails somewhere: {step} {what}"
+    i = int(bad[0]) if bad[0] < 6 else int(bad[np.argmax(np.abs(ratio[bad] - 0.5))])
+    at = f"S({s[i]:.6g}) = {shrunk[i]:.6g}"
+    return f"{cond} fails ({at}): {step} {what}"
+
+
+def diffusivity_negative(nl: Nonlinearity, g_min: float) -> str:
+    """A diffusivity negative somewhere, in g's own terms, with a witness."""
+    r = nl.lam * np.array([-1.0, 1.0, -2.0, 2.0, -0.5, 0.5])
+    with np.errstate(all="ignore"):
+        g = np.asarray(nl.g(r), dtype=float)
+    neg = np.flatnonzero(g < 0.0)
+    at = f"g({r[neg[0]]:.6g}) = {g[neg[0]]:.6g} < 0; " if neg.size else ""
+    return (
+        f"the diffusivity is negative somewhere ({at}g_min = {g_min:.6g}): a diffusivity "
+        "must be >= 0 (g < 0 diffuses backwards and sharpens without bound)"
     )
 
 
@@ -327,13 +389,18 @@ _GIVEN = (("diffusivity", "_g"), ("regulariser", "_psi"), ("shrinkage", "_shrink
 
 
 def not_odd_reason(nl: Nonlinearity) -> str:
-    """Why Phi fails the theorem's antisymmetry, with a witness.
+    """Why Phi is not odd, with a witness, and what that means: outside the paper's
+    Theorem 2 as stated (its hypothesis), the filter does not commute with negation;
+    stability is not at stake (g's range decides it, :func:`check_tau`).
 
     The witness is r = 0 when Phi(0) != 0, else r = lam when Phi(-lam) !=
     -Phi(lam), else the sample point (see ``_sample_grid``) where
     ``|Phi(-r) + Phi(r)|`` is largest.
     """
-    tail = "the stability theorem needs an odd (antisymmetric) activation"
+    tail = (
+        "outside the paper's Theorem 2 as stated (the filter does not commute with "
+        "negation); stability rests on g >= 0 and g_max, which hold or fail apart"
+    )
     with np.errstate(all="ignore"):
         phi0, at_lam, at_minus_lam = nl.phi(np.array([0.0, nl.lam, -nl.lam]))
         if abs(phi0) > 1e-9 * (abs(at_lam) + abs(at_minus_lam)):

@@ -104,7 +104,7 @@ def test_a_callable_activation_works(noisy):
 
 def test_an_unstable_callable_is_refused_clearly(noisy):
     with pytest.raises(resdenoise.UnstableError, match="refused as unstable"):
-        resdenoise.resnet(noisy, lambda r: np.maximum(r, 0.0), blocks=2)
+        resdenoise.resnet(noisy, lambda r: -np.tanh(r), blocks=2, tau=0.1)  # g < 0
 
 
 def test_auto_with_a_callable_is_refused_clearly(noisy):

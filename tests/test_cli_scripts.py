@@ -28,7 +28,8 @@ def src(tmp_path, rng):
     "args, code",
     [
         (["--activation", "tanh"], 0),
-        (["--activation", "relu"], 3),  # not odd
+        (["--activation", "relu"], 0),  # not odd, 0 <= g <= 1: stable (odd not checked)
+        (["--activation", "sigmoid"], 3),  # g unbounded
         (["--regulariser", "huber", "--tau", "0.2"], 0),  # sign stable
         (["--regulariser", "huber", "--tau", "0.3"], 3),  # L-inf stable, not sign stable
         (["--regulariser", "huber", "--tau", "0.6"], 3),  # above the L-inf bound
@@ -43,7 +44,7 @@ def test_translate_check_exits_3_when_a_condition_fails(runner, args, code):
 
 
 def test_translate_check_with_json(runner):
-    result = runner.invoke(cli, ["translate", "--activation", "relu", "--check", "--json"])
+    result = runner.invoke(cli, ["translate", "--activation", "sigmoid", "--check", "--json"])
     assert result.exit_code == 3
     assert json.loads(result.stdout)["theorem_applies"] is False
 

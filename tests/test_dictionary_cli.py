@@ -71,7 +71,13 @@ def test_dictionary_json_lists_every_entry_in_four_forms(runner):
     for key in NONLINEARITIES:
         assert by[key]["stable"] and "fails" not in by[key]
     for key in NONSTABLE_ACTIVATIONS:
-        assert not by[key]["stable"] and by[key]["forms"] == ["activation"]
+        assert by[key]["forms"] == ["activation"]
+        assert by[key]["notes"][0]["condition"] == "Phi is odd"  # none of them is odd
+    # 0 <= g <= 1: stable though not odd (the paper, section 3; audit19a A19a-10)
+    for key in ("relu", "leaky-relu", "gelu", "silu"):
+        assert by[key]["stable"] and by[key]["fails"] == [], key
+    assert not by["sigmoid"]["stable"]
+    assert [c["condition"] for c in by["sigmoid"]["fails"]] == ["g >= 0", "g bounded"]
 
 
 def test_dictionary_table(runner):
@@ -82,7 +88,9 @@ def test_dictionary_table(runner):
         assert key in out
     for word in ("huber", "isru", "hardtanh", "weak-string", "truncated-tv", "g_max = 1"):
         assert word in out
-    assert "relu: 'Phi is odd' fails: Phi(-1) = 0 but -Phi(1) = -1" in " ".join(out.split())
+    text = " ".join(out.split())
+    assert "relu: 'Phi is odd' does not hold: Phi(-1) = 0 but -Phi(1) = -1" in text
+    assert "relu: 'Phi is odd' fails" not in text
 
 
 def test_dictionary_family_filter(runner):
@@ -149,95 +157,74 @@ def test_odd_activations_and_paper_names_translate_and_are_covered(runner, flag,
     assert all(c["holds"] for c in t["conditions"])
 
 
-# (name, the failing conditions, a piece of each explanation, computed by hand at lam = 1)
-NOT_COVERED = [
-    ("relu", ["Phi is odd"], ["Phi(-1) = 0 but -Phi(1) = -1"]),
-    ("leaky-relu", ["Phi is odd"], ["Phi(-1) = -0.01 but -Phi(1) = -1"]),
-    ("leakyrelu", ["Phi is odd"], ["Phi(-1) = -0.01 but -Phi(1) = -1"]),
+# (name, the explanation of its oddness failing, computed by hand at lam = 1): each has
+# 0 <= g <= 1 and is stable though not odd (the paper, section 3; audit19a A19a-10)
+NOT_ODD = [
+    ("relu", "Phi(-1) = 0 but -Phi(1) = -1"),
+    ("leaky-relu", "Phi(-1) = -0.01 but -Phi(1) = -1"),
+    ("leakyrelu", "Phi(-1) = -0.01 but -Phi(1) = -1"),
     # gelu: Phi(-1) = -Cdf(-1) = -0.158655, -Phi(1) = -Cdf(1) = -0.841345
-    ("gelu", ["Phi is odd"], ["Phi(-1) = -0.158655 but -Phi(1) = -0.841345"]),
+    ("gelu", "Phi(-1) = -0.158655 but -Phi(1) = -0.841345"),
     # silu: Phi(-1) = -1/(1 + e) = -0.268941, -Phi(1) = -1/(1 + 1/e) = -0.731059
-    ("silu", ["Phi is odd"], ["Phi(-1) = -0.268941 but -Phi(1) = -0.731059"]),
-    ("swish", ["Phi is odd"], ["Phi(-1) = -0.268941"]),
-    # sigmoid: Phi(0) = 1/2; g(-1) = sigma(-1)/(-1) = -0.268941
-    (
-        "sigmoid",
-        ["Phi is odd", "g >= 0", "g bounded"],
-        ["Phi(0) = 0.5, not 0", "g(-1) = -0.268941 < 0", "unbounded at r = 0"],
-    ),
+    ("silu", "Phi(-1) = -0.268941 but -Phi(1) = -0.731059"),
+    ("swish", "Phi(-1) = -0.268941"),
 ]
 
 
-@pytest.mark.parametrize("name, failing, details", NOT_COVERED)
-def test_deep_learning_activations_say_which_condition_fails(runner, name, failing, details):
-    t = translate(runner, "--activation", name)
+@pytest.mark.parametrize("name, detail", NOT_ODD)
+def test_activations_that_are_not_odd_are_stable_and_say_so(runner, name, detail):
+    t = translate(runner, "--activation", name, "--tau", "0.25")
+    assert t["theorem_applies"] and t["linf_stable"] and t["sign_stable"] and not t["odd"]
+    failed = [c for c in t["conditions"] if not c["holds"]]
+    assert [(c["condition"], c["required"]) for c in failed] == [("Phi is odd", False)]
+    assert detail in failed[0]["detail"] and "Theorem 2 as stated" in failed[0]["detail"]
+    table = runner.invoke(cli, ["translate", "--activation", name, "--check", "--tau", "0.25"])
+    assert table.exit_code == 0, table.output
+    text = " ".join(table.stdout.split())
+    assert "not covered by the stability theorem" not in text and "fails" not in text
+    assert "tau = 0.25: sign stable" in text
+
+
+@pytest.mark.parametrize("name", [n for n, _ in NOT_ODD])
+def test_a_run_with_them_runs_and_its_guarantees_hold(runner, csv_in, tmp_path, name):
+    """Refused before ("No tau makes it stable"), and with --allow-unstable "guarantees
+    failed" (--strict: exit 4) where every measured guarantee held."""
+    out, report = tmp_path / "out.csv", tmp_path / "r.json"
+    args = ["resnet", str(csv_in), "--activation", name, "--blocks", "3", "--lambda", "1"]
+    result = runner.invoke(cli, [*args, "--strict", "-o", str(out), "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    assert out.exists() and "refused" not in result.stderr
+    data = json.loads(report.read_text())
+    assert data["stability"]["odd"] is False and data["stability"]["linf_stable"] is True
+    assert data["stability"]["sign_stable"] is True and data["failed_checks"] == []
+
+
+def test_sigmoid_says_which_conditions_fail_and_is_refused(runner, csv_in, tmp_path):
+    # sigmoid: Phi(0) = 1/2; g(-1) = sigma(-1)/(-1) = -0.268941
+    t = translate(runner, "--activation", "sigmoid")
     assert not t["theorem_applies"]
     failed = [c for c in t["conditions"] if not c["holds"]]
-    assert [c["condition"] for c in failed] == failing
+    assert [c["condition"] for c in failed] == ["Phi is odd", "g >= 0", "g bounded"]
+    details = ["Phi(0) = 0.5, not 0", "g(-1) = -0.268941 < 0", "unbounded at r = 0"]
     for c, detail in zip(failed, details, strict=True):
         assert detail in c["detail"], c["detail"]
-    table = runner.invoke(cli, ["translate", "--activation", name])
+    table = runner.invoke(cli, ["translate", "--activation", "sigmoid"])
     assert table.exit_code == 0
     assert "not covered by the stability theorem" in " ".join(table.stdout.split())
-
-
-@pytest.mark.parametrize("name, failing, details", NOT_COVERED)
-def test_a_run_with_them_is_refused(runner, csv_in, tmp_path, name, failing, details):
     out = tmp_path / "out.csv"
-    args = [
-        "resnet",
-        str(csv_in),
-        "--activation",
-        name,
-        "--blocks",
-        "3",
-        "--lambda",
-        "1",
-        "-o",
-        str(out),
-    ]
-    if name == "sigmoid":
-        args += ["--tau", "0.1"]  # no finite g_max: no default tau either
-    result = runner.invoke(cli, args)
+    args = ["resnet", str(csv_in), "--activation", "sigmoid", "--blocks", "3", "--tau", "0.1"]
+    result = runner.invoke(cli, [*args, "--lambda", "1", "-o", str(out)])
     assert result.exit_code == 3
     assert result.stderr.startswith("Error: refused as unstable: ")
     assert len(result.stderr.strip().splitlines()) == 1
-    assert "Phi is not odd" in result.stderr
-    assert "the stability theorem needs an odd (antisymmetric) activation" in result.stderr
-    assert "No tau makes it stable" in result.stderr
+    assert "negative somewhere" in result.stderr and "No tau makes it stable" in result.stderr
+    assert "Phi is not odd" not in result.stderr
     assert not out.exists()
 
 
 def test_sigmoid_without_tau_is_refused_too(runner, csv_in):
     result = runner.invoke(cli, ["resnet", str(csv_in), "--activation", "sigmoid", "--blocks", "3"])
     assert result.exit_code == 3
-
-
-def test_relu_runs_with_allow_unstable_and_says_so(runner, csv_in, tmp_path):
-    report = tmp_path / "r.json"
-    result = runner.invoke(
-        cli,
-        [
-            "resnet",
-            str(csv_in),
-            "--activation",
-            "relu",
-            "--blocks",
-            "2",
-            "--lambda",
-            "1",
-            "-o",
-            str(tmp_path / "o.csv"),
-            "--allow-unstable",
-            "--report",
-            str(report),
-            "-q",
-        ],
-    )
-    assert result.exit_code == 0
-    data = json.loads(report.read_text())
-    assert data["stability"]["odd"] is False and data["stability"]["linf_stable"] is False
-    assert "Phi is not odd" in data["failed_checks"][0]
 
 
 def test_translate_an_expression(runner):
@@ -395,7 +382,7 @@ def test_expression_without_lam_ignores_auto_lambda(runner, csv_in, tmp_path):
             "not both",
         ),
         (["resnet", "--activation-expr", "r", "--blocks", "auto"], 2, "'auto' needs"),
-        (["resnet", "--activation-expr", "maximum(r, 0)", "--blocks", "2"], 3, "Phi is not odd"),
+        (["resnet", "--activation-expr", "maximum(r, 0) - 2", "--blocks", "2"], 3, "unbounded"),
         (["diffuse", "--diffusivity-expr", "-1", "--steps", "2", "--tau", "0.1"], 3, "negative"),
         (["shrink", "--shrinkage-expr", "r.x"], 2, "attribute access"),
     ],

@@ -89,8 +89,8 @@ def test_shrinkage_expr_help_names_theta():
 def test_allow_unstable_help_names_every_refusal():
     for command in ("diffuse", "shrink", "regularise", "resnet"):
         text = _help(command)
-        assert "g < 0 somewhere, g unbounded, or Phi not odd" in text, command
-    assert "g unbounded, or Phi not odd; override with `--allow-unstable`" in README
+        assert "g < 0 somewhere, or g unbounded" in text, command
+    assert "g < 0 somewhere, or g unbounded; override with `--allow-unstable`" in README
 
 
 def test_units_of_h_lambda_sigma_time():

@@ -352,11 +352,13 @@ def test_own_activation_is_analysed_and_checked():
     "text",
     ["maximum(r, 0)", "where(r > 0, r, 0.1*r)", "r/(1 + exp(-r))", "r*(1 + erf(r/sqrt(2)))/2"],
 )
-def test_own_non_odd_activation_is_refused_by_check_tau(text):
+def test_own_non_odd_activation_with_g_in_0_1_is_stable(text):
+    """ReLU, leaky ReLU, SiLU, GELU as formulas: not odd, 0 <= g <= 1, so sign stable at
+    tau = 1/4 (the paper, section 3: oddness is not needed; audit19a A19a-10)."""
     verdict = check_tau(expression_nonlinearity(text), 0.25)
-    assert not verdict.linf_stable
-    assert "Phi is not odd" in verdict.reason
-    assert "antisymmetric" in verdict.reason
+    assert not verdict.odd and verdict.linf_stable and verdict.sign_stable, verdict.reason
+    assert verdict.reason == ""
+    assert not check_tau(expression_nonlinearity(text), 0.6).linf_stable
 
 
 # --------------------------------------------------------------------------

@@ -131,8 +131,8 @@ tau = 0.25
 activation = "charbonnier"
 tau = 0.4          # L-infinity stable, not sign stable
 [[block]]
-activation = "relu"
-tau = 0.1          # not odd: outside the theorem whatever tau
+activation = "sigmoid"
+tau = 0.1          # g unbounded (Phi(0) = 1/2): outside the theorem whatever tau
 """
     plan = build_network(parse_network(text, "net.toml"), lam=1.0)
     v = plan.verdict()
@@ -140,7 +140,7 @@ tau = 0.1          # not odd: outside the theorem whatever tau
     assert [x["linf_stable"] for x in s] == [True, True, False]
     assert [x["sign_stable"] for x in s] == [True, False, False]
     assert not v.linf_stable and not v.sign_stable
-    assert "net.toml: block 3 (line 9) (relu): Phi is not odd" in v.reason  # its activation
+    assert "net.toml: block 3 (line 9) (sigmoid): g = Phi(r)/r is unbounded" in v.reason
     assert "block 1" not in v.reason and "block 2" not in v.reason
     d = v.as_dict()
     assert [b["tau"] for b in d["blocks"]] == [0.25, 0.4, 0.1]
@@ -350,14 +350,16 @@ def test_cli_network_report_and_refusal(tmp_path, noisy):
     src = tmp_path / "in.csv"
     _write_csv(src, noisy)
     net = tmp_path / "net.toml"
-    net.write_text('[[block]]\nactivation = "tanh"\nrepeat = 2\n\n[[block]]\nactivation = "gelu"\n')
+    net.write_text(
+        '[[block]]\nactivation = "tanh"\nrepeat = 2\n\n[[block]]\nactivation = "sigmoid"\ntau = 0.1\n'
+    )
     runner = CliRunner()
     out = tmp_path / "out.csv"
     result = runner.invoke(cli, ["resnet", str(src), "--network", str(net), "-o", str(out)])
     assert result.exit_code == 3
-    at = f"Error: refused as unstable: {net}: block 2 (line 6) (gelu): "  # its activation
+    at = f"Error: refused as unstable: {net}: block 2 (line 6) (sigmoid): "  # its activation
     assert result.stderr.startswith(at)
-    assert "Phi is not odd" in result.stderr and "No tau makes it stable" in result.stderr
+    assert "unbounded" in result.stderr and "No tau makes it stable" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not out.exists()
 

@@ -296,12 +296,13 @@ def test_shrinkage_to_phi_recovers_phi(key, lam):
     ],
 )
 def test_translated_shrinkage_is_exactly_zero_where_phi_is_linear(phi):
-    """S(s) = s - Phi(sqrt2 s)/sqrt2 is 0 where Phi(r) = r; the translation gives
-    0, not its cancellation (-2.2e-16 for s = 1: outside 0 <= S(s) <= s)."""
+    """S(s) = s + Phi(-sqrt2 s)/sqrt2 is 0 where Phi(r) = r at r = -sqrt2 s; the
+    translation gives 0, not its cancellation (-2.2e-16 for s = 1: outside 0 <= S(s)
+    <= s).  (ReLU: Phi is linear for r > 0, S = 0 for s < 0.)"""
     s = np.concatenate([np.geomspace(1e-6, 1.0, 301), [0.25, 0.5, 0.75, 1.0]])
     s = np.concatenate([-s, s])
-    linear = phi(SQRT2 * s) == SQRT2 * s  # where Phi is the identity, by its own numbers
-    assert linear[s > 0].all()
+    linear = phi(-SQRT2 * s) == -SQRT2 * s  # where Phi is the identity, by its own numbers
+    assert linear[s < 0].all()
     assert np.all(phi_to_shrinkage(phi)(s)[linear] == 0.0)
 
 

@@ -522,7 +522,7 @@ def files_options(func):
         "--allow-unstable",
         is_flag=True,
         help="Run even outside the stability theorem (else exit code 3): tau above the "
-        "L-infinity bound, g < 0 somewhere, g unbounded, or Phi not odd.",
+        "L-infinity bound, g < 0 somewhere, or g unbounded.",
     )
     @click.option(
         "--strict", is_flag=True, help="Exit with code 4 when a measured guarantee fails."

@@ -242,7 +242,11 @@ def summary_line(report: dict) -> str:
     parts = [what]
     if "automatic_choice" in params:  # resdenoise denoise, --diffusivity/--shrinkage auto
         parts = [f"chose {params['automatic_choice']}: {what}"]
-    if "lambda" in params:
+    unused = report["family"] == "linear"  # g = 1, S = 0: lambda plays no part
+    if "lambda" in params and unused:
+        form_unused = "threshold not used (S = 0)" if params.get("threshold") is not None else ""
+        parts.append(form_unused or "lambda not used (g = 1)")
+    elif "lambda" in params:
         automatic = params.get("lambda_rule", "given") != "given"
         if params.get("threshold") is not None:  # shrink: the threshold given, its lambda
             auto = "auto; " if automatic else ""
@@ -279,11 +283,16 @@ def summary_line(report: dict) -> str:
         + _sampled(st)
     )
     noise, (given, name) = report.get("noise_sigma"), _used_sigma(report)
+    if unused and "stopping_rule" not in params:  # the level served lambda only: unused
+        noise = given = None
     if given:  # the level the run used; the estimate beside it
         estimate = f"; estimate {_nums(noise)}" if noise and _nums(noise) != _nums(given) else ""
         parts.append(f"noise sigma {_nums(given)} ({name}{estimate})")
     elif noise:
         parts.append("noise sigma " + _nums(noise))
+    if "wavelet_check" in report:  # --check-wavelet: asked for, so said
+        difference = num(report["wavelet_check"]["max_abs_difference"])
+        parts.append(f"cycle-spun Haar transform: largest difference {difference}")
     rounding = report.get("output_rounding")
     if rounding:  # an integer PCM output: the channels' numbers are the run's before it
         parts.append(

@@ -27,6 +27,10 @@ def render_dictionary(rows) -> None:
         summary = f"{kind}\ng_max = {_fmt(row['g_max'])}"
         if not row["stable"]:
             summary += "\n[red]fails:[/]\n" + "\n".join(c["condition"] for c in row["fails"])
+        if row.get("notes"):
+            summary += "\n[yellow]no (not needed):[/]\n" + "\n".join(
+                c["condition"] for c in row["notes"]
+            )
         for i, form in enumerate(FORMS):
             formula = row["formulas"].get(form, "")
             aliases = ", ".join(row["aliases"].get(form, ()))
@@ -38,6 +42,8 @@ def render_dictionary(rows) -> None:
     for row in rows:
         for c in row.get("fails", ()):
             console.print(f"{row['family']}: '{c['condition']}' fails: {c['detail']}")
+        for c in row.get("notes", ()):
+            console.print(f"{row['family']}: '{c['condition']}' does not hold: {c['detail']}")
 
 
 def render_translation(t: dict) -> None:
@@ -78,8 +84,16 @@ def render_translation(t: dict) -> None:
 
     console.print("[bold]stability theorem[/] (paper, Theorem 2; README, 'Stability'):")
     for c in t["conditions"]:
-        mark = "[green]holds[/]" if c["holds"] else "[red]fails[/]"
+        mark = (
+            "[green]holds[/]"
+            if c["holds"]
+            else "[red]fails[/]"
+            if c["required"]
+            else "[yellow]no[/]   "
+        )
         console.print(f"  {mark}  {_text(c['condition'])}: {_text(c['detail'])}")
+    for note in t.get("notes", ()):
+        console.print(f"  [yellow]note[/]   {_text(note)}")
     if not t["theorem_applies"]:
         console.print(
             "[red]not covered by the stability theorem[/]: a run with it is refused "
