@@ -245,7 +245,10 @@ def test_an_ended_run_leaves_no_store_and_no_temporary(tmp_path, rng):
     assert _leftovers(tmp_path), "the run ended before it wrote anything"
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 128 + signal.SIGTERM, err
+    # cli() run by a program of its own (not resdenoise.cli.main): once cleaned up, the
+    # signal is raised again under that program's handler, SIG_DFL: it ends by SIGTERM
+    assert proc.returncode == -signal.SIGTERM, err
+    assert "Error: interrupted by SIGTERM; no output written" in err
     assert sorted(os.listdir(tmp_path)) == ["in.zarr"]
 
 
