@@ -342,17 +342,44 @@ def _pass_part(w: np.ndarray, plan) -> np.ndarray:
     return out
 
 
-def run_tasks(address: str, tasks: list):
-    """Run ``task()`` callables on the Dask scheduler at ``address``.
+def run_tasks(
+    address: str,
+    function,
+    shared,
+    arguments: list,
+    *,
+    written=None,
+    on_stop=None,
+):
+    """Run ``function(shared, *args, on_commit=...)`` for each ``args`` of ``arguments``
+    on the Dask scheduler at ``address``.
 
     Yields ``(index, result)`` as each task finishes; ``result`` is the
-    exception when a task failed even after :data:`RETRIES` more tries.
+    exception when a task failed even after :data:`RETRIES` more tries, or a
+    :class:`SignalError` for every task not finished when the cluster has had no
+    worker for :data:`NO_WORKER_TIMEOUT` seconds (the tasks are cancelled).
+
+    ``shared`` is sent to the scheduler once (a task of its own that every
+    file's task depends on, run again should its worker be lost), not with each
+    task: what a task carries is its ``args`` alone.
+
+    A task's ``on_commit()`` (:func:`resdenoise.pipeline.run_file`'s) is called just
+    before its outputs are renamed into place: it holds the batch's cluster lock
+    until the task ends and refuses (a :class:`SignalError`, nothing renamed) once
+    the batch was stopped.  Stopped on the way out of an exception (a signal's
+    :class:`Interrupted`) the client takes that lock, marks the batch stopped and
+    cancels its tasks before it lets go; a task that put outputs in place before
+    then says so (``written(result)``: the paths) and ``on_stop(paths)`` gets them
+    all, so that the signal's message names every output the cluster wrote.
 
     Raises
     ------
     SignalError
         The scheduler cannot be reached (nothing is run).
     """
+    import time
+    import uuid
+
     distributed = import_extra(
         "distributed", "--scheduler (or RESDENOISE_SCHEDULER) needs dask.distributed", "dask"
     )
@@ -365,13 +392,135 @@ def run_tasks(address: str, tasks: list):
             f"RESDENOISE_SCHEDULER): {exc}; start one with 'dask scheduler' and workers "
             "with 'dask worker ADDRESS'"
         ) from None
+    name = f"resdenoise-batch-{uuid.uuid4().hex}"
     with client:
-        futures = {
-            client.submit(task, pure=False, retries=RETRIES): i for i, task in enumerate(tasks)
-        }
-        for future in as_completed(futures, loop=client.loop):
-            i = futures[future]
-            try:
-                yield i, future.result()
-            except Exception as exc:  # noqa: BLE001 - that file fails, the others go on
-                yield i, exc
+        futures: dict = {}
+        try:
+            common = client.submit(_shared, shared, pure=False)
+            for i, args in enumerate(arguments):
+                task = client.submit(
+                    _task, function, common, args, name, written, pure=False, retries=RETRIES
+                )
+                futures[task] = i
+            done = as_completed(futures, loop=client.loop)
+            idle_since = None
+            looked = time.monotonic()
+            while not done.is_empty():
+                if not done.has_ready():
+                    time.sleep(0.05)
+                    now = time.monotonic()
+                    if now - looked >= 1:  # a round trip to the scheduler a second
+                        looked = now
+                        if client.nthreads():
+                            idle_since = None
+                        elif idle_since is None:
+                            idle_since = now
+                        elif now - idle_since >= NO_WORKER_TIMEOUT:
+                            yield from _no_workers(client, futures, done, address)
+                            return
+                    continue
+                for future in done.next_batch(block=False):
+                    i = futures[future]
+                    try:
+                        result = future.result()
+                    except Exception as exc:  # noqa: BLE001 - that file fails, the others go on
+                        result = exc
+                    yield i, result
+        except BaseException:  # a signal (Interrupted), or the caller stopped reading
+            _stop(distributed, client, list(futures), name, on_stop)
+            raise
+
+
+#: Seconds a batch waits while the cluster has no worker before it fails the files not
+#: yet run (a cluster that lost its workers, or a scheduler none was started for).
+NO_WORKER_TIMEOUT = 60
+#: Seconds a stopped batch waits for its tasks that are renaming outputs into place.
+STOP_TIMEOUT = 30
+
+
+def _shared(shared):
+    """What every task of a batch shares: sent to the scheduler once, as this task."""
+    return shared
+
+
+def _no_workers(client, futures: dict, done, address: str):
+    """The files not run yet, each failed with the reason (the tasks cancelled)."""
+    left = [f for f in futures if not f.done()]
+    client.cancel(left, force=True)
+    error = SignalError(
+        f"no Dask worker at {address} for {NO_WORKER_TIMEOUT} s (the cluster lost its "
+        f"workers, or none was started: 'dask worker {address}'); "
+        f"{len(left)} files not run"
+    )
+    for future in done.next_batch(block=False) if done.has_ready() else []:
+        i = futures[future]
+        try:
+            yield i, future.result()
+        except Exception as exc:  # noqa: BLE001 - that file fails, the others go on
+            yield i, exc
+    for future in left:
+        yield futures[future], error
+
+
+def _stop(distributed, client, futures: list, name: str, on_stop) -> None:
+    """Stop a batch: no task renames anything once this returns (see :func:`run_tasks`)."""
+    lock = distributed.Lock(f"{name}-lock", scheduler_rpc=client.scheduler, loop=client.loop)
+    try:
+        took = lock.acquire(timeout=STOP_TIMEOUT)
+        distributed.Event(name, client=client).set()
+        if took:
+            lock.release()
+        client.cancel(futures, force=True)
+        claims = distributed.Queue(name, client=client)
+        paths: list = []
+        while claims.qsize():
+            paths.extend(claims.get(timeout=STOP_TIMEOUT))
+    except Exception:  # noqa: BLE001 - the scheduler gone: its tasks cannot commit either
+        return
+    if on_stop is not None and paths:
+        on_stop(paths)
+
+
+class _Commit:
+    """A task's ``on_commit``: the batch's lock taken (held until the task ends), and a
+    refusal once the client stopped the batch (:func:`_stop`)."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.lock = None
+
+    def __call__(self) -> None:
+        distributed = import_extra("distributed", "a batch's task needs dask.distributed", "dask")
+        lock = distributed.Lock(f"{self.name}-lock")
+        lock.acquire()
+        self.lock = lock
+        if distributed.Event(self.name).is_set():
+            raise SignalError("the batch was stopped (its client interrupted); nothing written")
+
+    def finish(self, paths) -> None:
+        """The task ended: the outputs it put in place told (while the lock is held)."""
+        if self.lock is None:
+            return
+        try:
+            if paths:
+                import distributed
+
+                distributed.Queue(self.name).put(list(paths))
+        finally:
+            self.lock.release()
+            self.lock = None
+
+
+def _task(function, shared, args: tuple, name: str, written):
+    """One task of :func:`run_tasks`, on a worker."""
+    import distributed
+
+    if distributed.Event(name).is_set():  # stopped before it started
+        raise SignalError("the batch was stopped (its client interrupted); nothing run")
+    commit = _Commit(name)
+    result = None
+    try:
+        result = function(shared, *args, on_commit=commit)
+    finally:
+        commit.finish(() if result is None or written is None else written(result))
+    return result
