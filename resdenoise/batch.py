@@ -17,7 +17,14 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from .batch_pool import FileResult, _run_forked
-from .errors import GuaranteeError, Interrupted, ParameterError, ResdenoiseError, SignalError
+from .errors import (
+    GuaranteeError,
+    Interrupted,
+    OutOfMemory,
+    ParameterError,
+    ResdenoiseError,
+    SignalError,
+)
 from .io.atomic import first_existing, write_refusal
 from .io.signals import deferred_from, placed, stopping
 from .paths import check_batch_paths, refuse_pipe_twice
@@ -472,6 +479,8 @@ def _failed(result: FileResult, exc: Exception) -> None:
         result.report, result.error = exc.report, exc
     elif isinstance(exc, ResdenoiseError):
         result.error = exc
+    elif isinstance(exc, MemoryError):  # the environment's limit, not a bug
+        result.error = OutOfMemory.of(exc)
     else:
         result.error = ResdenoiseError(f"internal error: {type(exc).__name__}: {exc}")
 

@@ -74,3 +74,44 @@ def test_sighup_ignored_on_entry_stays_ignored_at_start_up(tmp_path):
         timeout=120,
     )
     assert done.returncode == 0 and "resdenoise" in done.stdout and done.stderr == ""
+
+
+# B7 ---------------------------------------------------------------------------
+
+
+def _no_memory(*args, **kwargs):
+    raise MemoryError(
+        "Unable to allocate 5.96 MiB for an array with shape (781249,) and data type float64"
+    )
+
+
+def test_out_of_memory_is_its_own_line_and_exit_code(tmp_path, monkeypatch):
+    """Before: 'internal error: MemoryError: ... (a bug; ...)', exit 1 as a bad input."""
+    from click.testing import CliRunner
+
+    import resdenoise.pipeline
+    from resdenoise.cli import cli
+
+    src = tmp_path / "a.csv"
+    src.write_text("1.0\n2.0\n3.0\n4.0\n")
+    monkeypatch.setattr(resdenoise.pipeline, "_run", _no_memory)
+    out = tmp_path / "o.csv"
+    result = CliRunner().invoke(cli, ["diffuse", str(src), "--steps", "2", "-o", str(out)])
+    assert result.exit_code == 5, result.stderr
+    assert result.stderr.startswith("Error: out of memory (Unable to allocate 5.96 MiB")
+    assert "a bug" not in result.stderr and "ulimit -v" in result.stderr
+    assert len(result.stderr.splitlines()) == 1 and not out.exists()
+
+
+def test_a_batch_file_out_of_memory_fails_with_code_5(tmp_path, monkeypatch):
+    import resdenoise.pipeline
+    from resdenoise.batch import run_batch
+    from resdenoise.pipeline import planner
+
+    for name in ("a.csv", "b.csv"):
+        (tmp_path / name).write_text("1.0\n2.0\n3.0\n4.0\n")
+    monkeypatch.setattr(resdenoise.pipeline, "_run", _no_memory)
+    inputs = [str(tmp_path / "a.csv"), str(tmp_path / "b.csv")]
+    results = run_batch(planner("diffuse", "linear", lam=1.0, steps=1), inputs, str(tmp_path / "o"))
+    assert [r.exit_code for r in results] == [5, 5]
+    assert all(str(r.error).startswith("out of memory (") for r in results)
