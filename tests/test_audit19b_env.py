@@ -115,3 +115,56 @@ def test_a_batch_file_out_of_memory_fails_with_code_5(tmp_path, monkeypatch):
     results = run_batch(planner("diffuse", "linear", lam=1.0, steps=1), inputs, str(tmp_path / "o"))
     assert [r.exit_code for r in results] == [5, 5]
     assert all(str(r.error).startswith("out of memory (") for r in results)
+
+
+# B1 ---------------------------------------------------------------------------
+
+
+def _no_temporary_directory(monkeypatch) -> None:
+    """As in a container with a read-only root file system and nothing on /tmp."""
+    import errno
+    import tempfile
+
+    def none():
+        raise FileNotFoundError(
+            errno.ENOENT, "No usable temporary directory found in ['/tmp', '/var/tmp']"
+        )
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    monkeypatch.setattr(tempfile, "gettempdir", none)
+
+
+def test_no_writable_temporary_directory_to_spool_stdin_is_one_line(monkeypatch):
+    """Before: 'internal error: FileNotFoundError: ... (a bug; ...)'."""
+    import io
+
+    from resdenoise.errors import SignalError
+    from resdenoise.io.atomic import spool_stdin
+
+    _no_temporary_directory(monkeypatch)
+    with pytest.raises(SignalError) as info:
+        spool_stdin(source=io.BytesIO(b"1.0\n2.0\n"), name="<stdin>")
+    assert str(info.value) == (
+        "<stdin>: no writable temporary directory to spool the stream (TMPDIR, /tmp, "
+        "/var/tmp, /usr/tmp and the working directory are not writable); set TMPDIR to a "
+        "writable directory, or give a file"
+    )
+
+
+def test_no_writable_temporary_directory_for_a_piped_stdin_on_the_command_line(
+    tmp_path, monkeypatch
+):
+    from click.testing import CliRunner
+
+    import resdenoise.pipeline
+    from resdenoise.cli import cli
+
+    _no_temporary_directory(monkeypatch)
+    monkeypatch.setattr(resdenoise.pipeline, "STREAM_THRESHOLD", 16)  # spooled: long
+    out = tmp_path / "o.csv"
+    rows = "".join(f"{k % 7}.0\n" for k in range(200))
+    result = CliRunner().invoke(cli, ["diffuse", "-", "--steps", "1", "-o", str(out)], input=rows)
+    assert result.exit_code == 1, result.stderr
+    assert result.stderr.startswith("Error: <stdin>: no writable temporary directory")
+    assert "TMPDIR" in result.stderr and "a bug" not in result.stderr
+    assert len(result.stderr.splitlines()) == 1 and not out.exists()
