@@ -445,7 +445,9 @@ def _placed_all(paths) -> None:
     placed(*paths)
 
 
-def _remote_file(shared: _Remote, path, target, report, seen, on_commit=None) -> FileResult:
+def _remote_file(
+    shared: _Remote, path, target, report, seen, on_commit=None, progress=None
+) -> FileResult:
     """One file of a batch on a cluster, on a worker (:func:`run_batch`'s ``one``)."""
     result = FileResult(path, target, report)
     try:
@@ -464,6 +466,7 @@ def _remote_file(shared: _Remote, path, target, report, seen, on_commit=None) ->
             reference=shared.reference,
             in_place=shared.in_place,
             on_warning=result.warnings.append,
+            progress=progress,
             protect=() if shared.protect is None else shared.protect,
             measure=shared.measure,
             on_commit=on_commit,

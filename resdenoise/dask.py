@@ -351,7 +351,7 @@ def run_tasks(
     written=None,
     on_stop=None,
 ):
-    """Run ``function(shared, *args, on_commit=...)`` for each ``args`` of ``arguments``
+    """Run ``function(shared, *args, on_commit=..., progress=...)`` for each ``args`` of ``arguments``
     on the Dask scheduler at ``address``.
 
     Yields ``(index, result)`` as each task finishes; ``result`` is the
@@ -370,7 +370,9 @@ def run_tasks(
     :class:`Interrupted`) the client takes that lock, marks the batch stopped and
     cancels its tasks before it lets go; a task that put outputs in place before
     then says so (``written(result)``: the paths) and ``on_stop(paths)`` gets them
-    all, so that the signal's message names every output the cluster wrote.
+    all, so that the signal's message names every output the cluster wrote.  A task's
+    ``progress(...)`` (run_file's) ends it (a :class:`SignalError`) once the batch is
+    stopped, looking at most once a second.
 
     Raises
     ------
@@ -488,6 +490,20 @@ class _Commit:
     def __init__(self, name: str):
         self.name = name
         self.lock = None
+        self.looked = 0.0
+
+    def going_on(self, *progress) -> None:
+        """A task's progress: once a second at most, a batch stopped ends it here (a
+        :class:`SignalError`; its temporaries removed), not after its whole run."""
+        import time
+
+        now = time.monotonic()
+        if now - self.looked >= 1:
+            self.looked = now
+            import distributed
+
+            if distributed.Event(self.name).is_set():
+                raise SignalError("the batch was stopped (its client interrupted); nothing written")
 
     def __call__(self) -> None:
         distributed = import_extra("distributed", "a batch's task needs dask.distributed", "dask")
@@ -520,7 +536,7 @@ def _task(function, shared, args: tuple, name: str, written):
     commit = _Commit(name)
     result = None
     try:
-        result = function(shared, *args, on_commit=commit)
+        result = function(shared, *args, on_commit=commit, progress=commit.going_on)
     finally:
         commit.finish(() if result is None or written is None else written(result))
     return result
