@@ -23,6 +23,7 @@ Only this module imports dask; the base install and ``--help`` never do.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import numpy as np
@@ -397,6 +398,8 @@ def run_tasks(
     name = f"resdenoise-batch-{uuid.uuid4().hex}"
     with client:
         futures: dict = {}
+        claims = distributed.Queue(name, client=client)  # made here, closed at the end
+        stopped = False
         try:
             common = client.submit(_shared, shared, pure=False)
             for i, args in enumerate(arguments):
@@ -429,8 +432,11 @@ def run_tasks(
                         result = exc
                     yield i, result
         except BaseException:  # a signal (Interrupted), or the caller stopped reading
-            _stop(distributed, client, list(futures), name, on_stop)
+            stopped = True
+            _stop(distributed, client, list(futures), name, claims, on_stop)
             raise
+        finally:
+            _release(distributed, client, name, claims, stopped)
 
 
 #: Seconds a batch waits while the cluster has no worker before it fails the files not
@@ -464,7 +470,21 @@ def _no_workers(client, futures: dict, done, address: str):
         yield futures[future], error
 
 
-def _stop(distributed, client, futures: list, name: str, on_stop) -> None:
+def _release(distributed, client, name: str, claims, stopped: bool) -> None:
+    """What a batch made on the scheduler, let go: its queue, and, when it ran to its
+    end, its lock and its stop event (a stopped batch's event stays set for its tasks)."""
+    with contextlib.suppress(Exception):  # the scheduler gone: nothing left there
+        claims.close()
+    if stopped:
+        return
+    with contextlib.suppress(Exception):
+        distributed.Event(name, client=client).clear()
+    with contextlib.suppress(Exception):
+        lock = distributed.Lock(f"{name}-lock", scheduler_rpc=client.scheduler, loop=client.loop)
+        lock.close()
+
+
+def _stop(distributed, client, futures: list, name: str, claims, on_stop) -> None:
     """Stop a batch: no task renames anything once this returns (see :func:`run_tasks`)."""
     lock = distributed.Lock(f"{name}-lock", scheduler_rpc=client.scheduler, loop=client.loop)
     try:
@@ -473,7 +493,6 @@ def _stop(distributed, client, futures: list, name: str, on_stop) -> None:
         if took:
             lock.release()
         client.cancel(futures, force=True)
-        claims = distributed.Queue(name, client=client)
         paths: list = []
         while claims.qsize():
             paths.extend(claims.get(timeout=STOP_TIMEOUT))
@@ -521,7 +540,9 @@ class _Commit:
             if paths:
                 import distributed
 
-                distributed.Queue(self.name).put(list(paths))
+                claims = distributed.Queue(self.name)
+                claims.put(list(paths))
+                claims.close()
         finally:
             self.lock.release()
             self.lock = None
