@@ -377,7 +377,9 @@ def _results(results, tasks: list, absolute: list):
     """:func:`_run_remote`'s results, the failures of the cluster as the files'."""
     placeholders = [FileResult(*t) for t in tasks]
     for i, result in results:
-        if isinstance(result, BaseException):
+        if isinstance(result, ResdenoiseError):  # the cluster's own word (no worker)
+            placeholders[i].error, result = result, placeholders[i]
+        elif isinstance(result, BaseException):
             placeholders[i].error = ResdenoiseError(
                 f"the cluster could not run this file: {type(result).__name__}: {result}"
             )

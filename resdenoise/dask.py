@@ -456,9 +456,8 @@ def _no_workers(client, futures: dict, done, address: str):
     left = [f for f in futures if not f.done()]
     client.cancel(left, force=True)
     error = SignalError(
-        f"no Dask worker at {address} for {NO_WORKER_TIMEOUT} s (the cluster lost its "
-        f"workers, or none was started: 'dask worker {address}'); "
-        f"{len(left)} files not run"
+        f"not run: no Dask worker at {address} for {NO_WORKER_TIMEOUT} s (the cluster lost "
+        f"its workers, or none was started: 'dask worker {address}')"
     )
     for future in done.next_batch(block=False) if done.has_ready() else []:
         i = futures[future]
@@ -509,14 +508,12 @@ class _Commit:
     def __init__(self, name: str):
         self.name = name
         self.lock = None
-        self.looked = 0.0
+        self.looked = _monotonic()  # a task of a second or less: not a look
 
     def going_on(self, *progress) -> None:
         """A task's progress: once a second at most, a batch stopped ends it here (a
         :class:`SignalError`; its temporaries removed), not after its whole run."""
-        import time
-
-        now = time.monotonic()
+        now = _monotonic()
         if now - self.looked >= 1:
             self.looked = now
             import distributed
@@ -526,7 +523,11 @@ class _Commit:
 
     def __call__(self) -> None:
         distributed = import_extra("distributed", "a batch's task needs dask.distributed", "dask")
-        lock = distributed.Lock(f"{self.name}-lock")
+        lock = _LOCKS.get(self.name)
+        if lock is None:  # one per batch in a worker process: registered once
+            while len(_LOCKS) >= 4:  # the last few batches' only
+                _LOCKS.pop(next(iter(_LOCKS)))
+            lock = _LOCKS[self.name] = distributed.Lock(f"{self.name}-lock")
         lock.acquire()
         self.lock = lock
         if distributed.Event(self.name).is_set():
@@ -537,23 +538,30 @@ class _Commit:
         if self.lock is None:
             return
         try:
-            if paths:
+            if paths:  # into the client's queue (made by it: one round trip, not three)
                 import distributed
+                from distributed.utils import sync
 
-                claims = distributed.Queue(self.name)
-                claims.put(list(paths))
-                claims.close()
+                worker = distributed.get_worker()
+                sync(worker.loop, worker.scheduler.queue_put, name=self.name, data=list(paths))
         finally:
             self.lock.release()
             self.lock = None
 
 
-def _task(function, shared, args: tuple, name: str, written):
-    """One task of :func:`run_tasks`, on a worker."""
-    import distributed
+def _monotonic() -> float:
+    import time
 
-    if distributed.Event(name).is_set():  # stopped before it started
-        raise SignalError("the batch was stopped (its client interrupted); nothing run")
+    return time.monotonic()
+
+
+#: a worker process's lock of each of the last few batches it ran a task of (:class:`_Commit`)
+_LOCKS: dict = {}
+
+
+def _task(function, shared, args: tuple, name: str, written):
+    """One task of :func:`run_tasks`, on a worker (one not started when its batch is
+    stopped is cancelled; one started ends at its first progress, :meth:`_Commit.going_on`)."""
     commit = _Commit(name)
     result = None
     try:

@@ -202,6 +202,5 @@ def test_a_cluster_without_workers_fails_the_files_in_time(tmp_path, monkeypatch
         assert not run.is_alive(), "the batch still waits for a worker after 2 minutes"
     (results,) = got
     assert [r.exit_code for r in results] == [1, 1, 1]
-    assert all("no Dask worker" in str(r.error) for r in results)
-    assert "3 files not run" in str(results[0].error)
+    assert all(str(r.error).startswith("not run: no Dask worker at tcp://") for r in results)
     assert not (tmp_path / "o").exists()
