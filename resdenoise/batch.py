@@ -26,7 +26,7 @@ from .errors import (
     SignalError,
 )
 from .io.atomic import first_existing, write_refusal
-from .io.signals import deferred_from, placed, stopping
+from .io.signals import deferred_from, placed, remove_temporaries, stopping
 from .paths import check_batch_paths, refuse_pipe_twice
 from .pipeline import FileIndex, RunOptions, run_file
 
@@ -367,7 +367,13 @@ def _run_remote(scheduler: str, shared: _Remote, tasks: list):
     )
     arguments = [(path, target, report, _seen(path)) for path, target, report in absolute]
     results = run_tasks(
-        scheduler, _remote_file, shared, arguments, written=_written, on_stop=_placed_all
+        scheduler,
+        _remote_file,
+        shared,
+        arguments,
+        written=_written,
+        on_stop=_placed_all,
+        cleanup=remove_temporaries,
     )
     with contextlib.closing(results):
         yield from _results(results, tasks, absolute)

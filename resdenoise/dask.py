@@ -351,6 +351,7 @@ def run_tasks(
     *,
     written=None,
     on_stop=None,
+    cleanup=None,
 ):
     """Run ``function(shared, *args, on_commit=..., progress=...)`` for each ``args`` of ``arguments``
     on the Dask scheduler at ``address``.
@@ -373,7 +374,10 @@ def run_tasks(
     then says so (``written(result)``: the paths) and ``on_stop(paths)`` gets them
     all, so that the signal's message names every output the cluster wrote.  A task's
     ``progress(...)`` (run_file's) ends it (a :class:`SignalError`) once the batch is
-    stopped, looking at most once a second.
+    stopped, looking at most once a second.  ``cleanup()`` (a module-level function: sent
+    by name) is run by each worker as it closes (a scale-down, a drain: SIGTERM to it or
+    its nanny), before its nanny kills it: the temporaries of its files still running go
+    with it.
 
     Raises
     ------
@@ -401,6 +405,8 @@ def run_tasks(
         claims = distributed.Queue(name, client=client)  # made here, closed at the end
         stopped = False
         try:
+            if cleanup is not None:  # every worker, those that join later too
+                client.register_plugin(_plugin_class()(cleanup))
             common = client.submit(_shared, shared, pure=False)
             for i, args in enumerate(arguments):
                 task = client.submit(
@@ -444,6 +450,38 @@ def run_tasks(
 NO_WORKER_TIMEOUT = 60
 #: Seconds a stopped batch waits for its tasks that are renaming outputs into place.
 STOP_TIMEOUT = 30
+
+
+def _plugin_class():
+    """The worker plugin of :func:`run_tasks` (a ``distributed.WorkerPlugin``, made when
+    first needed: this module imports no dask as it is imported); found by name on the
+    workers (:func:`__getattr__`)."""
+    found = globals().get("_TemporariesRemoved")
+    if found is not None:
+        return found
+    distributed = import_extra("distributed", "a batch's worker needs dask.distributed", "dask")
+
+    class _TemporariesRemoved(distributed.WorkerPlugin):
+        """``cleanup()`` as the worker closes (its files' temporaries removed)."""
+
+        idempotent = True
+        name = "resdenoise-temporaries"
+
+        def __init__(self, cleanup):
+            self.cleanup = cleanup
+
+        def teardown(self, worker):
+            self.cleanup()
+
+    _TemporariesRemoved.__module__ = __name__
+    globals()["_TemporariesRemoved"] = _TemporariesRemoved
+    return _TemporariesRemoved
+
+
+def __getattr__(name: str):
+    if name == "_TemporariesRemoved":  # a worker unpickling the plugin
+        return _plugin_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _shared(shared):

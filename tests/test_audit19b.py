@@ -204,3 +204,32 @@ def test_a_cluster_without_workers_fails_the_files_in_time(tmp_path, monkeypatch
     assert [r.exit_code for r in results] == [1, 1, 1]
     assert all(str(r.error).startswith("not run: no Dask worker at tcp://") for r in results)
     assert not (tmp_path / "o").exists()
+
+
+# B12 --------------------------------------------------------------------------
+
+
+def test_a_closing_worker_removes_its_temporaries(tmp_path):
+    """A worker stopped gracefully (a scale-down, a drain: SIGTERM to its nanny) was
+    killed by its nanny after 8 s, its file's temporary left for ever; now each worker of
+    a batch has a plugin that removes its temporaries as it closes."""
+    from resdenoise.batch import run_batch
+    from resdenoise.dask import _plugin_class
+    from resdenoise.io import signals
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for k in range(2):
+        _csv(src / f"s{k}.csv", np.arange(40.0) % 5)
+    inputs = sorted(str(p) for p in src.iterdir())
+    with _local_cluster(1) as cluster:
+        run_batch(_planner(), inputs, str(tmp_path / "o"), scheduler=cluster.scheduler_address)
+        with distributed.Client(cluster, set_as_default=False) as client:
+            plugins = client.run(lambda dask_worker: sorted(dask_worker.plugins))
+    assert all("resdenoise-temporaries" in names for names in plugins.values()), plugins
+    # what its teardown does, here: the temporaries this process registered, removed
+    left = tmp_path / ".x.csv.abc.tmp"
+    left.write_text("partial")
+    signals.track(str(left), fresh=False)
+    _plugin_class()(signals.remove_temporaries).teardown(None)
+    assert not left.exists()
