@@ -13,16 +13,16 @@ import os
 import signal
 import sys
 
-#: what a Ctrl-C before the program handles signals says (as it does later)
-_INTERRUPTED = b"Error: interrupted by SIGINT; no output written\n"
-
 
 def _interrupted(signum, frame) -> None:  # pragma: no cover - ends the process
-    """Ctrl-C during the program's start-up imports: the line and exit code of a later
-    one (130), not Python's traceback of ``KeyboardInterrupt``; nothing is written yet."""
+    """A signal during the program's start-up imports (Ctrl-C, SIGTERM, SIGHUP): the line
+    and exit code of a later one (130, 143, 129), not Python's traceback of
+    ``KeyboardInterrupt``; nothing is written yet."""
     try:
-        os.write(2, _INTERRUPTED)
-    except OSError:
+        os.write(
+            2, f"Error: interrupted by {signal.Signals(signum).name}; no output written\n".encode()
+        )
+    except (OSError, ValueError):
         pass
     os._exit(128 + signum)
 
@@ -41,10 +41,26 @@ def _is_program() -> bool:
     return bool(sys.argv) and os.path.basename(sys.argv[0]) == "resdenoise"
 
 
-# The program's Ctrl-C handler, installed as its first step (where SIGINT was not
-# ignored on entry): the console script imports this package before __main__.main runs.
-if _is_program() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-    signal.signal(signal.SIGINT, _interrupted)
+def _early_handlers() -> None:
+    """The program's start-up handlers of Ctrl-C, SIGTERM and SIGHUP (each where not ignored
+    on entry, ``nohup``).  SIGTERM's is needed where the process is PID 1 (a container
+    without an init): the kernel drops a signal whose action is the default for a PID
+    namespace's init, and a ``docker stop`` in the first half second was lost (the run went
+    on to exit 0)."""
+    for name, default in (
+        ("SIGINT", signal.default_int_handler),
+        ("SIGTERM", signal.SIG_DFL),
+        ("SIGHUP", signal.SIG_DFL),
+    ):
+        signum = getattr(signal, name, None)
+        if signum is not None and signal.getsignal(signum) is default:
+            signal.signal(signum, _interrupted)
+
+
+# The program's handlers, installed as its first step: the console script imports this
+# package before __main__.main runs.
+if _is_program():
+    _early_handlers()
 
 import importlib  # noqa: E402 - after the handler
 from typing import TYPE_CHECKING  # noqa: E402

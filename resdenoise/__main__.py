@@ -16,7 +16,6 @@ start, and spin, as NumPy is imported cost a one-second file's run about
 
 import gc
 import os
-import signal
 import sys
 
 import resdenoise  # the package: its start-up handler of Ctrl-C
@@ -25,12 +24,12 @@ import resdenoise  # the package: its start-up handler of Ctrl-C
 def main() -> None:
     """The ``resdenoise`` program: :func:`resdenoise.cli.main`, after a frozen start-up.
 
-    Until the command line handles signals itself, Ctrl-C ends the program as it
-    would later, quietly but for its one line (:func:`resdenoise._interrupted`, which
-    the package installs as its first step where the process is the program); where
-    SIGINT was ignored on entry (a background job), it stays ignored."""
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        signal.signal(signal.SIGINT, resdenoise._interrupted)
+    Until the command line handles signals itself, Ctrl-C, SIGTERM and SIGHUP end the
+    program as they would later, quietly but for its one line
+    (:func:`resdenoise._interrupted`, which the package installs as its first step where
+    the process is the program); a signal ignored on entry (a background job's SIGINT,
+    ``nohup``'s SIGHUP) stays ignored."""
+    resdenoise._early_handlers()
     if "numpy" not in sys.modules:  # read by OpenBLAS as NumPy loads it, not after
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     enabled = gc.isenabled()

@@ -12,13 +12,21 @@ import contextlib
 import dataclasses
 import os
 import re
+import stat
 from collections.abc import Callable, Sequence
-from functools import partial
+from typing import NamedTuple
 
 from .batch_pool import FileResult, _run_forked
-from .errors import GuaranteeError, Interrupted, ParameterError, ResdenoiseError, SignalError
+from .errors import (
+    GuaranteeError,
+    Interrupted,
+    OutOfMemory,
+    ParameterError,
+    ResdenoiseError,
+    SignalError,
+)
 from .io.atomic import first_existing, write_refusal
-from .io.signals import deferred_from, placed, stopping
+from .io.signals import deferred_from, placed, remove_temporaries, stopping
 from .paths import check_batch_paths, refuse_pipe_twice
 from .pipeline import FileIndex, RunOptions, run_file
 
@@ -201,8 +209,11 @@ def run_batch(
         The address of a Dask distributed scheduler (``tcp://host:8786``):
         the files run as tasks on its workers instead of local processes
         (``jobs`` is then unused).  The workers write the outputs and reports
-        themselves, atomically, so they must see the same paths; a task whose
-        worker is lost is run again by Dask.  Needs ``resdenoise[dask]``.
+        themselves, atomically, so they must see the same paths (made absolute
+        here; a worker that does not see an input as this machine does fails it);
+        a task whose worker is lost is run again by Dask; stopped by a signal, the
+        batch cancels its tasks, and none puts anything in place after that.
+        Needs ``resdenoise[dask]``.
 
     Returns
     -------
@@ -278,12 +289,7 @@ def run_batch(
             signum = stopping()
             if signum is not None:  # raised on the way out of a signal: the run ends
                 raise Interrupted(signum) from None
-            if isinstance(exc, GuaranteeError):
-                result.report, result.error = exc.report, exc
-            elif isinstance(exc, ResdenoiseError):
-                result.error = exc
-            else:
-                result.error = ResdenoiseError(f"internal error: {type(exc).__name__}: {exc}")
+            _failed(result, exc)
         return result
 
     def finished(i: int, result: FileResult) -> None:
@@ -298,18 +304,12 @@ def run_batch(
     if run.threads is None and (jobs > 1 or scheduler is not None):
         run = dataclasses.replace(run, threads=1)
     if scheduler is not None:
-        from .dask import run_tasks
-
-        placeholders = [FileResult(*t) for t in tasks]
-        for i, result in run_tasks(scheduler, [partial(one, i, None) for i in range(len(tasks))]):
-            if isinstance(result, BaseException):
-                result, placeholders[i].error = (
-                    placeholders[i],
-                    ResdenoiseError(
-                        f"the cluster could not run this file: {type(result).__name__}: {result}"
-                    ),
-                )
-            finished(i, result)
+        shared = _Remote(make_plan, run, read, write, input_format, reference, in_place, measure)
+        # closed as an exception (a signal's) leaves: the cluster's tasks stopped, and the
+        # files they had put in place told (placed) before the signal's message is made
+        with contextlib.closing(_run_remote(scheduler, shared, tasks)) as remote:
+            for i, result in remote:
+                finished(i, result)
     elif jobs == 1 or not hasattr(os, "fork"):
         for i in range(len(tasks)):
             file_progress = None
@@ -330,6 +330,170 @@ def run_batch(
             [FileResult(*t) for t in tasks],
         )
     return results
+
+
+class _Remote(NamedTuple):
+    """What every file of a batch on a cluster shares, sent to the scheduler once
+    (:func:`resdenoise.dask.run_tasks`), with the paths made absolute on the client."""
+
+    make_plan: Callable
+    run: RunOptions
+    read: object
+    write: object
+    input_format: str | None
+    reference: str | None
+    in_place: bool
+    measure: bool
+    protect: FileIndex | None = None
+    seen_reference: tuple | None = None
+
+
+def _run_remote(scheduler: str, shared: _Remote, tasks: list):
+    """``(index, FileResult)`` of each file of a batch, run on the cluster at ``scheduler``.
+
+    Every path is made absolute here (a worker resolves a relative one in its own working
+    directory: another file, or none), and each input is sent with what this machine sees
+    of it (:func:`_seen`), which the worker checks (:func:`_remote_file`).  A file put in
+    place by a worker that this machine does not see fails (written elsewhere)."""
+    from .dask import run_tasks
+
+    reference = None if shared.reference is None else _absolute(shared.reference)
+    absolute = [tuple(None if p is None else _absolute(p) for p in task) for task in tasks]
+    protect = FileIndex([path for path, _, _ in absolute])  # by the names the workers see
+    shared = shared._replace(
+        reference=reference,
+        protect=protect,
+        seen_reference=None if reference is None else _seen(reference),
+    )
+    arguments = [(path, target, report, _seen(path)) for path, target, report in absolute]
+    results = run_tasks(
+        scheduler,
+        _remote_file,
+        shared,
+        arguments,
+        written=_written,
+        on_stop=_placed_all,
+        cleanup=remove_temporaries,
+    )
+    with contextlib.closing(results):
+        yield from _results(results, tasks, absolute)
+
+
+def _results(results, tasks: list, absolute: list):
+    """:func:`_run_remote`'s results, the failures of the cluster as the files'."""
+    placeholders = [FileResult(*t) for t in tasks]
+    for i, result in results:
+        if isinstance(result, ResdenoiseError):  # the cluster's own word (no worker)
+            placeholders[i].error, result = result, placeholders[i]
+        elif isinstance(result, BaseException):
+            placeholders[i].error = ResdenoiseError(
+                f"the cluster could not run this file: {type(result).__name__}: {result}"
+            )
+            result = placeholders[i]
+        else:  # the paths as given, as a local batch reports them
+            result.input, result.output, result.report_path = tasks[i]
+            if result.written:
+                _check_seen_here(result, absolute[i])
+        yield i, result
+
+
+def _absolute(path: str) -> str:
+    """``path`` as every machine names it: absolute (a Zarr store's trailing ``/`` kept)."""
+    tail = "/" if path.endswith("/") and len(path) > 1 else ""
+    return os.path.abspath(path) + tail
+
+
+def _seen(path: str) -> tuple | None:
+    """What this machine sees of the file ``path``: (size, modification time in ns),
+    None for what is no regular file (a Zarr store, a pipe) or cannot be read."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else None
+
+
+#: Modification times within this many ns are one (file systems keep them to 1 s, 2 s)
+_CLOCK = 2 * 10**9
+
+
+def _check_as_seen(path: str, seen: tuple | None) -> None:
+    """SignalError where this machine (a worker) does not see ``path`` as the client did."""
+    if seen is None:
+        return
+    now = _seen(path)
+    if now is None or now[0] != seen[0] or abs(now[1] - seen[1]) > _CLOCK:
+        import socket
+
+        what = "no such file" if now is None else "another file there (size or time differ)"
+        raise SignalError(
+            f"{path}: the Dask worker on {socket.gethostname()} does not see this file as "
+            f"the client does ({what}); the workers need the files on a shared file system, "
+            "at the same path"
+        )
+
+
+def _check_seen_here(result: FileResult, paths: tuple) -> None:
+    """Fail a worker's written file whose output or report this machine does not see."""
+    for path in paths[1:]:
+        if path is not None and not os.path.lexists(path):
+            result.error = SignalError(
+                f"{path}: written by a Dask worker but not seen here: the workers need a "
+                "shared file system, at the same path"
+            )
+            return
+
+
+def _written(result: FileResult) -> tuple:
+    """The paths a worker's file put in place."""
+    return tuple(p for p in (result.output, result.report_path) if p) if result.written else ()
+
+
+def _placed_all(paths) -> None:
+    placed(*paths)
+
+
+def _remote_file(
+    shared: _Remote, path, target, report, seen, on_commit=None, progress=None
+) -> FileResult:
+    """One file of a batch on a cluster, on a worker (:func:`run_batch`'s ``one``)."""
+    result = FileResult(path, target, report)
+    try:
+        _check_as_seen(path, seen)
+        if shared.reference is not None:
+            _check_as_seen(shared.reference, shared.seen_reference)
+        result.report = run_file(
+            shared.make_plan,
+            path,
+            target,
+            report_path=report,
+            run=shared.run,
+            read=shared.read,
+            write=shared.write,
+            input_format=shared.input_format,
+            reference=shared.reference,
+            in_place=shared.in_place,
+            on_warning=result.warnings.append,
+            progress=progress,
+            protect=() if shared.protect is None else shared.protect,
+            measure=shared.measure,
+            on_commit=on_commit,
+        )
+    except Exception as exc:  # noqa: BLE001 - one file's bug must not stop the others
+        _failed(result, exc)
+    return result
+
+
+def _failed(result: FileResult, exc: Exception) -> None:
+    """The file's result after ``exc``: its error (and a failed guarantee's report)."""
+    if isinstance(exc, GuaranteeError):
+        result.report, result.error = exc.report, exc
+    elif isinstance(exc, ResdenoiseError):
+        result.error = exc
+    elif isinstance(exc, MemoryError):  # the environment's limit, not a bug
+        result.error = OutOfMemory.of(exc)
+    else:
+        result.error = ResdenoiseError(f"internal error: {type(exc).__name__}: {exc}")
 
 
 def refuse_stdin(inputs: Sequence[str]) -> None:

@@ -23,6 +23,7 @@ Only this module imports dask; the base install and ``--help`` never do.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import numpy as np
@@ -342,17 +343,50 @@ def _pass_part(w: np.ndarray, plan) -> np.ndarray:
     return out
 
 
-def run_tasks(address: str, tasks: list):
-    """Run ``task()`` callables on the Dask scheduler at ``address``.
+def run_tasks(
+    address: str,
+    function,
+    shared,
+    arguments: list,
+    *,
+    written=None,
+    on_stop=None,
+    cleanup=None,
+):
+    """Run ``function(shared, *args, on_commit=..., progress=...)`` for each ``args`` of ``arguments``
+    on the Dask scheduler at ``address``.
 
     Yields ``(index, result)`` as each task finishes; ``result`` is the
-    exception when a task failed even after :data:`RETRIES` more tries.
+    exception when a task failed even after :data:`RETRIES` more tries, or a
+    :class:`SignalError` for every task not finished when the cluster has had no
+    worker for :data:`NO_WORKER_TIMEOUT` seconds (the tasks are cancelled).
+
+    ``shared`` is sent to the scheduler once (a task of its own that every
+    file's task depends on, run again should its worker be lost), not with each
+    task: what a task carries is its ``args`` alone.
+
+    A task's ``on_commit()`` (:func:`resdenoise.pipeline.run_file`'s) is called just
+    before its outputs are renamed into place: it holds the batch's cluster lock
+    until the task ends and refuses (a :class:`SignalError`, nothing renamed) once
+    the batch was stopped.  Stopped on the way out of an exception (a signal's
+    :class:`Interrupted`) the client takes that lock, marks the batch stopped and
+    cancels its tasks before it lets go; a task that put outputs in place before
+    then says so (``written(result)``: the paths) and ``on_stop(paths)`` gets them
+    all, so that the signal's message names every output the cluster wrote.  A task's
+    ``progress(...)`` (run_file's) ends it (a :class:`SignalError`) once the batch is
+    stopped, looking at most once a second.  ``cleanup()`` (a module-level function: sent
+    by name) is run by each worker as it closes (a scale-down, a drain: SIGTERM to it or
+    its nanny), before its nanny kills it: the temporaries of its files still running go
+    with it.
 
     Raises
     ------
     SignalError
         The scheduler cannot be reached (nothing is run).
     """
+    import time
+    import uuid
+
     distributed = import_extra(
         "distributed", "--scheduler (or RESDENOISE_SCHEDULER) needs dask.distributed", "dask"
     )
@@ -365,13 +399,211 @@ def run_tasks(address: str, tasks: list):
             f"RESDENOISE_SCHEDULER): {exc}; start one with 'dask scheduler' and workers "
             "with 'dask worker ADDRESS'"
         ) from None
+    name = f"resdenoise-batch-{uuid.uuid4().hex}"
     with client:
-        futures = {
-            client.submit(task, pure=False, retries=RETRIES): i for i, task in enumerate(tasks)
-        }
-        for future in as_completed(futures, loop=client.loop):
-            i = futures[future]
-            try:
-                yield i, future.result()
-            except Exception as exc:  # noqa: BLE001 - that file fails, the others go on
-                yield i, exc
+        futures: dict = {}
+        claims = distributed.Queue(name, client=client)  # made here, closed at the end
+        stopped = False
+        try:
+            if cleanup is not None:  # every worker, those that join later too
+                client.register_plugin(_plugin_class()(cleanup))
+            common = client.submit(_shared, shared, pure=False)
+            for i, args in enumerate(arguments):
+                task = client.submit(
+                    _task, function, common, args, name, written, pure=False, retries=RETRIES
+                )
+                futures[task] = i
+            done = as_completed(futures, loop=client.loop)
+            idle_since = None
+            looked = time.monotonic()
+            while not done.is_empty():
+                if not done.has_ready():
+                    time.sleep(0.05)
+                    now = time.monotonic()
+                    if now - looked >= 1:  # a round trip to the scheduler a second
+                        looked = now
+                        if client.nthreads():
+                            idle_since = None
+                        elif idle_since is None:
+                            idle_since = now
+                        elif now - idle_since >= NO_WORKER_TIMEOUT:
+                            yield from _no_workers(client, futures, done, address)
+                            return
+                    continue
+                for future in done.next_batch(block=False):
+                    i = futures[future]
+                    try:
+                        result = future.result()
+                    except Exception as exc:  # noqa: BLE001 - that file fails, the others go on
+                        result = exc
+                    yield i, result
+        except BaseException:  # a signal (Interrupted), or the caller stopped reading
+            stopped = True
+            _stop(distributed, client, list(futures), name, claims, on_stop)
+            raise
+        finally:
+            _release(distributed, client, name, claims, stopped)
+
+
+#: Seconds a batch waits while the cluster has no worker before it fails the files not
+#: yet run (a cluster that lost its workers, or a scheduler none was started for).
+NO_WORKER_TIMEOUT = 60
+#: Seconds a stopped batch waits for its tasks that are renaming outputs into place.
+STOP_TIMEOUT = 30
+
+
+def _plugin_class():
+    """The worker plugin of :func:`run_tasks` (a ``distributed.WorkerPlugin``, made when
+    first needed: this module imports no dask as it is imported); found by name on the
+    workers (:func:`__getattr__`)."""
+    found = globals().get("_TemporariesRemoved")
+    if found is not None:
+        return found
+    distributed = import_extra("distributed", "a batch's worker needs dask.distributed", "dask")
+
+    class _TemporariesRemoved(distributed.WorkerPlugin):
+        """``cleanup()`` as the worker closes (its files' temporaries removed)."""
+
+        idempotent = True
+        name = "resdenoise-temporaries"
+
+        def __init__(self, cleanup):
+            self.cleanup = cleanup
+
+        def teardown(self, worker):
+            self.cleanup()
+
+    _TemporariesRemoved.__module__ = __name__
+    globals()["_TemporariesRemoved"] = _TemporariesRemoved
+    return _TemporariesRemoved
+
+
+def __getattr__(name: str):
+    if name == "_TemporariesRemoved":  # a worker unpickling the plugin
+        return _plugin_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _shared(shared):
+    """What every task of a batch shares: sent to the scheduler once, as this task."""
+    return shared
+
+
+def _no_workers(client, futures: dict, done, address: str):
+    """The files not run yet, each failed with the reason (the tasks cancelled)."""
+    left = [f for f in futures if not f.done()]
+    client.cancel(left, force=True)
+    error = SignalError(
+        f"not run: no Dask worker at {address} for {NO_WORKER_TIMEOUT} s (the cluster lost "
+        f"its workers, or none was started: 'dask worker {address}')"
+    )
+    for future in done.next_batch(block=False) if done.has_ready() else []:
+        i = futures[future]
+        try:
+            yield i, future.result()
+        except Exception as exc:  # noqa: BLE001 - that file fails, the others go on
+            yield i, exc
+    for future in left:
+        yield futures[future], error
+
+
+def _release(distributed, client, name: str, claims, stopped: bool) -> None:
+    """What a batch made on the scheduler, let go: its queue, and, when it ran to its
+    end, its lock and its stop event (a stopped batch's event stays set for its tasks)."""
+    with contextlib.suppress(Exception):  # the scheduler gone: nothing left there
+        claims.close()
+    if stopped:
+        return
+    with contextlib.suppress(Exception):
+        distributed.Event(name, client=client).clear()
+    with contextlib.suppress(Exception):
+        lock = distributed.Lock(f"{name}-lock", scheduler_rpc=client.scheduler, loop=client.loop)
+        lock.close()
+
+
+def _stop(distributed, client, futures: list, name: str, claims, on_stop) -> None:
+    """Stop a batch: no task renames anything once this returns (see :func:`run_tasks`)."""
+    lock = distributed.Lock(f"{name}-lock", scheduler_rpc=client.scheduler, loop=client.loop)
+    try:
+        took = lock.acquire(timeout=STOP_TIMEOUT)
+        distributed.Event(name, client=client).set()
+        if took:
+            lock.release()
+        client.cancel(futures, force=True)
+        paths: list = []
+        while claims.qsize():
+            paths.extend(claims.get(timeout=STOP_TIMEOUT))
+    except Exception:  # noqa: BLE001 - the scheduler gone: its tasks cannot commit either
+        return
+    if on_stop is not None and paths:
+        on_stop(paths)
+
+
+class _Commit:
+    """A task's ``on_commit``: the batch's lock taken (held until the task ends), and a
+    refusal once the client stopped the batch (:func:`_stop`)."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.lock = None
+        self.looked = _monotonic()  # a task of a second or less: not a look
+
+    def going_on(self, *progress) -> None:
+        """A task's progress: once a second at most, a batch stopped ends it here (a
+        :class:`SignalError`; its temporaries removed), not after its whole run."""
+        now = _monotonic()
+        if now - self.looked >= 1:
+            self.looked = now
+            import distributed
+
+            if distributed.Event(self.name).is_set():
+                raise SignalError("the batch was stopped (its client interrupted); nothing written")
+
+    def __call__(self) -> None:
+        distributed = import_extra("distributed", "a batch's task needs dask.distributed", "dask")
+        lock = _LOCKS.get(self.name)
+        if lock is None:  # one per batch in a worker process: registered once
+            while len(_LOCKS) >= 4:  # the last few batches' only
+                _LOCKS.pop(next(iter(_LOCKS)))
+            lock = _LOCKS[self.name] = distributed.Lock(f"{self.name}-lock")
+        lock.acquire()
+        self.lock = lock
+        if distributed.Event(self.name).is_set():
+            raise SignalError("the batch was stopped (its client interrupted); nothing written")
+
+    def finish(self, paths) -> None:
+        """The task ended: the outputs it put in place told (while the lock is held)."""
+        if self.lock is None:
+            return
+        try:
+            if paths:  # into the client's queue (made by it: one round trip, not three)
+                import distributed
+                from distributed.utils import sync
+
+                worker = distributed.get_worker()
+                sync(worker.loop, worker.scheduler.queue_put, name=self.name, data=list(paths))
+        finally:
+            self.lock.release()
+            self.lock = None
+
+
+def _monotonic() -> float:
+    import time
+
+    return time.monotonic()
+
+
+#: a worker process's lock of each of the last few batches it ran a task of (:class:`_Commit`)
+_LOCKS: dict = {}
+
+
+def _task(function, shared, args: tuple, name: str, written):
+    """One task of :func:`run_tasks`, on a worker (one not started when its batch is
+    stopped is cancelled; one started ends at its first progress, :meth:`_Commit.going_on`)."""
+    commit = _Commit(name)
+    result = None
+    try:
+        result = function(shared, *args, on_commit=commit, progress=commit.going_on)
+    finally:
+        commit.finish(() if result is None or written is None else written(result))
+    return result

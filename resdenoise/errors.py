@@ -35,6 +35,7 @@ __all__ = [
     "quiet_underflow",
     "refuse_non_finite",
     "ExtraMissing",
+    "OutOfMemory",
     "GuaranteeError",
     "Interrupted",
     "ParameterError",
@@ -127,6 +128,24 @@ class SignalError(ResdenoiseError, ValueError):
     """A signal file cannot be read or written (names the file, line, field)."""
 
     exit_code = 1
+
+
+class OutOfMemory(ResdenoiseError):
+    """The run needed more memory than the process may use (a ``MemoryError``): its
+    environment's limit (``ulimit -v``, a container's), not the input nor a bug; exit
+    code 5, which a job runner can retry with more memory."""
+
+    exit_code = 5
+
+    @classmethod
+    def of(cls, exc: BaseException) -> OutOfMemory:
+        """The error for ``exc`` (a ``MemoryError``), its detail kept."""
+        detail = one_line(exc) or "MemoryError"
+        return cls(
+            f"out of memory ({detail}): the run needs more memory than this process may "
+            "use; give it more (ulimit -v, the container's memory limit), or filter a "
+            "shorter file"
+        )
 
 
 class SignalValuesError(SignalError):

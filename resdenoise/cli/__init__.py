@@ -71,6 +71,12 @@ class _Group(click.Group):
             raise CliError(f"{exc.format_message()} (see '{_help_of(exc, ctx)}')", 2) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except MemoryError as exc:  # the environment's limit, not a bug: its own code
+            if os.environ.get("RESDENOISE_TRACEBACK") == "1":
+                raise
+            from ..errors import OutOfMemory
+
+            raise CliError(str(OutOfMemory.of(exc)), OutOfMemory.exit_code) from None
         except Exception as exc:
             if os.environ.get("RESDENOISE_TRACEBACK") == "1":
                 raise
@@ -162,7 +168,8 @@ def cli():
 
     \b
     Exit codes: 0 success, 1 input/output problem, 2 usage or a missing extra,
-                3 refused as unstable, 4 a guarantee failed under --strict;
+                3 refused as unstable, 4 a guarantee failed under --strict,
+                5 out of memory (give the run more);
                 several INPUTs: the largest code among the files that failed;
                 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM);
                 141, quietly, when the reader of stdout or stderr closed it (| head).

@@ -804,6 +804,22 @@ def _free_bytes(directory: str, written: int) -> int:
     return shutil.disk_usage(directory).free
 
 
+def temporary_directory(name: str, what: str, remedy: str = "") -> str:
+    """:func:`tempfile.gettempdir`; a :class:`SignalError` naming ``name`` (what needs it,
+    ``what`` for) and TMPDIR where no candidate directory is writable (a container's
+    read-only root file system with nothing mounted on /tmp)."""
+    try:
+        # the first call makes and removes a probe file in the directory: not split by a signal
+        with signals.deferred():
+            return tempfile.gettempdir()
+    except OSError:  # FileNotFoundError: "No usable temporary directory found in [...]"
+        raise SignalError(
+            f"{name}: no writable temporary directory {what} (TMPDIR, /tmp, /var/tmp, "
+            "/usr/tmp and the working directory are not writable); set TMPDIR to a "
+            "writable directory" + (f", {remedy}" if remedy else "")
+        ) from None
+
+
 def spool_stdin(
     directory: str | None = None, *, head: bytes = b"", source=None, name: str = "<stdin>"
 ) -> str:
@@ -821,10 +837,14 @@ def spool_stdin(
         The stream cannot be read, or it does not fit.
     """
     if directory is None:
-        # the first call makes and removes a probe file in the directory: not split by a signal
-        with signals.deferred():
-            directory = tempfile.gettempdir()
-    fd, path = _mkstemp(".resdenoise-stdin.", directory)
+        directory = temporary_directory(name, "to spool the stream", "or give a file")
+    try:
+        fd, path = _mkstemp(".resdenoise-stdin.", directory)
+    except OSError as exc:
+        raise SignalError(
+            f"{name}: cannot spool the stream in {directory!r}: {one_line(exc)}; set TMPDIR "
+            "to a writable directory, or give a file"
+        ) from None
     if source is None:
         source = stdin_source()
     try:

@@ -28,6 +28,7 @@ from .atomic import (
     chmod_tolerant,
     stdout_in_kind,
     temp_dir_beside,
+    temporary_directory,
     write_files_atomic,
 )
 from .audio import _AUDIO_ERRORS
@@ -525,8 +526,9 @@ class SignalWriter(_TempOutput):
         self.target, self.direct = check_output_path(self.path, options, signal=False)
         try:
             if self.direct:
-                with deferred():  # a first gettempdir() makes and removes a probe file
-                    self._fh = tempfile.TemporaryFile()
+                where = temporary_directory(self.name, "to hold the output until it is whole")
+                with deferred():  # made and unlinked at once: not split by a signal
+                    self._fh = tempfile.TemporaryFile(dir=where)
             else:
                 fd, self.tmp = _temp_beside(self.path, self.target, self.parents)
                 self._fh = os.fdopen(fd, "w+b")
