@@ -56,6 +56,7 @@ __all__ = [
     "build_report",
     "engine_entry",
     "finish_report",
+    "name_bytes",
     "scales_unmeasured",
     "stamped",
     "to_json",
@@ -96,6 +97,21 @@ def _utf8(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     return text
+
+
+def name_bytes(entry: dict, key: str) -> None:
+    """Beside a file name ``entry[key]`` that is not UTF-8, ``KEY_bytes``: the name's bytes
+    (``os.fsencode``) as hex digits, in place.  ``entry[key]`` spells each undecodable byte
+    as ``\\xNN`` (:func:`_utf8`), which names no file (and a file really named so alike);
+    ``bytes.fromhex(r["input_bytes"])`` opens it.  Absent for a name that is UTF-8."""
+    name = entry.get(key)
+    if isinstance(name, str):
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            import os
+
+            entry[key + "_bytes"] = os.fsencode(name).hex()
 
 
 def to_json(report: dict) -> str:
@@ -343,12 +359,15 @@ def finish_report(
     report["parameters"].update(extra)
     if quality is not None:
         report["quality"] = quality
+        name_bytes(quality, "reference")
     report["input"] = source
+    name_bytes(report, "input")
     if input_info is not None:
         report["input_info"] = input_info
     if channel_columns is not None:  # beside channel_labels: plain, for a script
         report["channel_columns"] = channel_columns
     report["output"] = "<stdout>" if output == "-" else output
+    name_bytes(report, "output")
     if output_info is not None:
         report["output_info"] = output_info
     if carried:  # time column and unpicked columns: written back unfiltered
