@@ -49,3 +49,69 @@ def test_b13_a_utf8_name_has_no_bytes_entry():
     entry = {"reference": os.fsdecode(b"r\xe9.csv")}
     name_bytes(entry, "reference")
     assert entry["reference_bytes"] == b"r\xe9.csv".hex()
+
+
+# B11: the cores a run takes read the control group's CPU quota too
+# -----------------------------------------------------------------
+
+
+def _tree(tmp_path, proc_text: str, files: dict) -> tuple[str, str]:
+    root = tmp_path / "cgroup"
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    root.mkdir(exist_ok=True)
+    proc = tmp_path / "proc_cgroup"
+    proc.write_text(proc_text)
+    return str(root), str(proc)
+
+
+def test_b11_cgroup_v2_quota_of_the_group_and_above(tmp_path):
+    from resdenoise.pairs import cgroup_cpus
+
+    files = {"cpu.max": "max 100000\n", "kube/pod/cpu.max": "150000 100000\n"}
+    assert cgroup_cpus(*_tree(tmp_path / "a", "0::/kube/pod\n", files)) == 1.5
+    files = {"kube/cpu.max": "50000 100000\n", "kube/pod/cpu.max": "max 100000\n"}
+    assert cgroup_cpus(*_tree(tmp_path / "b", "0::/kube/pod\n", files)) == 0.5
+    # a container's own cgroup namespace: its group is "/", its limit at the root
+    assert cgroup_cpus(*_tree(tmp_path / "c", "0::/\n", {"cpu.max": "200000 100000\n"})) == 2.0
+    # a path not mounted here (namespaced): the root's
+    assert cgroup_cpus(*_tree(tmp_path / "d", "0::/elsewhere\n", {"cpu.max": "100000 100000"})) == 1
+    assert cgroup_cpus(*_tree(tmp_path / "e", "0::/\n", {"cpu.max": "max 100000\n"})) is None
+    assert cgroup_cpus(str(tmp_path / "none"), str(tmp_path / "no_proc")) is None
+
+
+def test_b11_cgroup_v1_quota(tmp_path):
+    from resdenoise.pairs import cgroup_cpus
+
+    proc = "4:memory:/x\n3:cpu,cpuacct:/docker/abc\n0::/\n"
+    files = {
+        "cpu,cpuacct/cpu.cfs_quota_us": "-1\n",
+        "cpu,cpuacct/cpu.cfs_period_us": "100000\n",
+        "cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "100000\n",
+        "cpu,cpuacct/docker/abc/cpu.cfs_period_us": "100000\n",
+    }
+    assert cgroup_cpus(*_tree(tmp_path / "a", proc, files)) == 1.0
+    files = {"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}
+    assert cgroup_cpus(*_tree(tmp_path / "b", "1:cpu:/\n", files)) is None
+
+
+def test_b11_usable_cores_and_the_jobs_cap_follow_the_quota(tmp_path, monkeypatch):
+    """Before: the CPU affinity alone (a pod limited to 1 CPU on a 64-core node took 64
+    engine threads and accepted --jobs 64)."""
+    from resdenoise import batch, pairs
+
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("no CPU affinity here")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)))
+    root, proc = _tree(tmp_path, "0::/\n", {"cpu.max": "100000 100000\n"})
+    monkeypatch.setattr(pairs, "CGROUP_ROOT", root)
+    monkeypatch.setattr(pairs, "PROC_CGROUP", proc)
+    pairs._own_cgroup_cpus.cache_clear()
+    monkeypatch.delenv("RESDENOISE_THREADS", raising=False)
+    try:
+        assert pairs.usable_cores() == 1
+        assert batch.max_jobs() == 1
+        assert pairs.thread_budget() == 1
+    finally:
+        pairs._own_cgroup_cpus.cache_clear()
