@@ -9,6 +9,7 @@ failure.  Nothing here prints; progress and results go to callbacks.
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import os
 import re
@@ -141,6 +142,7 @@ def run_batch(
     progress: Callable[[int, str, int, int | None], object] | None = None,
     on_done: Callable[[int, FileResult], object] | None = None,
     measure: bool = True,
+    keep_reports: bool = True,
 ) -> list[FileResult]:
     """Filter each input into ``output_dir`` under its own name, as :func:`run_file` would.
 
@@ -195,6 +197,11 @@ def run_batch(
         after their runs (as :func:`run_file` with ``measure=False``) and
         every :attr:`FileResult.report` is None; the outputs are the same.
         Not with ``report_dir`` or ``run.strict`` (ParameterError).
+    keep_reports : bool
+        False where only ``on_done`` reads each file's report and warnings: once it has,
+        the returned :class:`FileResult` keeps its input, output, report path and error
+        (the exit code, whether written: a batch's last line), not its report or warnings
+        (5-8 kB a file, which a batch of a million files would hold to its end).
     read, write, input_format, reference, in_place
         As :func:`run_file` takes them, for every input.
     scheduler : str, optional
@@ -292,6 +299,8 @@ def run_batch(
             placed(result.output, result.report_path)
         if on_done is not None:
             on_done(i, result)
+        if not keep_reports:
+            results[i] = _summary(result)
 
     jobs = max(1, min(int(jobs), len(tasks), max_jobs()))
     run = RunOptions() if run is None else run
@@ -330,6 +339,15 @@ def run_batch(
             [FileResult(*t) for t in tasks],
         )
     return results
+
+
+def _summary(result: FileResult) -> FileResult:
+    """``result`` without its report and warnings (a :class:`GuaranteeError`'s report too)."""
+    error = result.error
+    if isinstance(error, GuaranteeError) and error.report is not None:
+        error = copy.copy(error)
+        error.report = None
+    return FileResult(result.input, result.output, result.report_path, error=error)
 
 
 def refuse_stdin(inputs: Sequence[str]) -> None:

@@ -115,3 +115,65 @@ def test_b11_usable_cores_and_the_jobs_cap_follow_the_quota(tmp_path, monkeypatc
         assert pairs.thread_budget() == 1
     finally:
         pairs._own_cgroup_cpus.cache_clear()
+
+
+# B10: a batch keeps of each file what its last line needs
+# --------------------------------------------------------
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_b10_a_batch_keeps_no_report_once_its_lines_are_printed(
+    runner, noisy_csv, tmp_path, monkeypatch, jobs
+):
+    """Before: the command line's batch kept every file's FileResult with its full report
+    (5-8 kB a file) to the end, for a last line that counts files: 53 -> 74 MB over 5000."""
+    import shutil
+
+    from resdenoise import batch
+    from resdenoise.cli import cli
+
+    files = []
+    for name in ("a.csv", "b.csv", "c.csv"):
+        shutil.copy(noisy_csv, tmp_path / name)
+        files.append(str(tmp_path / name))
+    kept = []
+    run_batch = batch.run_batch
+
+    def spy(*args, **kwargs):
+        kept.extend(run_batch(*args, **kwargs))
+        return kept
+
+    monkeypatch.setattr(batch, "run_batch", spy)
+    args = ["diffuse", *files, "--steps", "3", "-o", str(tmp_path / "o") + "/", "--jobs", jobs]
+    result = runner.invoke(cli, [*args, "--report", str(tmp_path / "r") + "/", "-v"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("guarantees held") == 3  # the reports were read, once
+    assert result.stderr.splitlines()[-1] == "3 files: 3 written"
+    assert [(r.report, r.warnings, r.error) for r in kept] == [(None, [], None)] * 3
+    assert [os.path.basename(r.output) for r in kept] == ["a.csv", "b.csv", "c.csv"]
+
+
+def test_b10_the_library_keeps_reports_unless_told(noisy_csv, tmp_path):
+    from resdenoise.batch import run_batch
+    from resdenoise.errors import GuaranteeError
+    from resdenoise.pipeline import planner
+
+    make_plan = planner("diffuse", "linear", lam=1.0, steps=1)
+    kept = run_batch(make_plan, [str(noisy_csv)], str(tmp_path / "a"))
+    assert kept[0].report["guarantees_held"]
+    seen = []
+    slim = run_batch(
+        make_plan,
+        [str(noisy_csv)],
+        str(tmp_path / "b"),
+        on_done=lambda i, r: seen.append(r.report),
+        keep_reports=False,
+    )
+    assert seen[0]["guarantees_held"] and slim[0].report is None and slim[0].exit_code == 0
+    from resdenoise.batch import _summary
+    from resdenoise.batch_pool import FileResult
+
+    failed = FileResult("i", "o", error=GuaranteeError("x", report={"k": 1}))
+    short = _summary(failed)
+    assert short.exit_code == 4 and short.written and short.error.report is None
+    assert failed.error.report == {"k": 1}  # the caller's own is not changed

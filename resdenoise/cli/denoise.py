@@ -574,6 +574,7 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
             progress=progress if bars is not None else None,
             on_done=finished,
             measure=not quiet or report_dir is not None or options["run"].strict,
+            keep_reports=False,  # finished() read them: the last line needs counts only
             **options,
         )
     failed = [r.exit_code for r in results if r.exit_code]
