@@ -177,3 +177,40 @@ def test_b10_the_library_keeps_reports_unless_told(noisy_csv, tmp_path):
     short = _summary(failed)
     assert short.exit_code == 4 and short.written and short.error.report is None
     assert failed.error.report == {"k": 1}  # the caller's own is not changed
+
+
+# B8: an install without the compiled loop says so where an operator looks
+# ------------------------------------------------------------------------
+
+
+def _version(*, built: bool, **env) -> list[str]:
+    code = (
+        "" if built else "import sys; sys.modules['resdenoise._kernels'] = None\n"
+    ) + "from resdenoise.cli import cli\ncli(['--version'])"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**{k: v for k, v in os.environ.items() if k != "RESDENOISE_ENGINE"}, **env},
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    return done.stdout.splitlines()
+
+
+def test_b8_version_names_the_step_loop():
+    """Before: ``resdenoise, version 0.1.0`` alone; an image built without a C compiler
+    (pip --quiet says nothing) ran the NumPy loop with no word anywhere but the report."""
+    from resdenoise import __version__
+    from resdenoise.stepper import compiled_instruction_set
+
+    assert _version(built=False) == [
+        f"resdenoise, version {__version__}",
+        "step loop: numpy (the compiled loop was not built: no C compiler at install; "
+        "slower, and float32 outputs may differ in the last bit from a compiled install)",
+    ]
+    simd = compiled_instruction_set()
+    if simd is None:
+        pytest.skip("the compiled loop is not built here")
+    assert _version(built=True)[1] == f"step loop: compiled ({simd})"
+    said = _version(built=True, RESDENOISE_ENGINE="numpy")[1]
+    assert said == f"step loop: numpy (RESDENOISE_ENGINE=numpy; compiled {simd} built)"
