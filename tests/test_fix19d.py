@@ -214,3 +214,49 @@ def test_b8_version_names_the_step_loop():
     assert _version(built=True)[1] == f"step loop: compiled ({simd})"
     said = _version(built=True, RESDENOISE_ENGINE="numpy")[1]
     assert said == f"step loop: numpy (RESDENOISE_ENGINE=numpy; compiled {simd} built)"
+
+
+# B9: the report as a job record
+# ------------------------------
+
+
+def test_b9_the_report_records_the_job_under_one_key(noisy_csv, tmp_path):
+    """Before: no timings, versions, host or input identity.  Now ``job``: the one key in
+    which two runs of one file with one set of parameters differ."""
+    import hashlib
+
+    import numpy as np
+
+    from resdenoise import __version__
+
+    def run(name, *more, stdin=None):
+        src = "-" if stdin is not None else str(noisy_csv)
+        args = [sys.executable, "-m", "resdenoise", "diffuse", src, "--steps", "3"]
+        done = subprocess.run(
+            [*args, "-o", str(tmp_path / f"{name}.csv"), "--report", str(tmp_path / name), *more],
+            input=stdin,
+            capture_output=True,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads((tmp_path / name).read_text())
+
+    first, second = run("a.json"), run("b.json")
+    job = first["job"]
+    assert list(job) == [
+        "started", "wall_seconds", "cpu_seconds", "host", "machine", "versions", "input_file"
+    ]  # fmt: skip
+    assert job["started"].endswith("Z") and job["wall_seconds"] >= 0 <= job["cpu_seconds"]
+    assert job["versions"]["resdenoise"] == __version__
+    assert job["versions"]["numpy"] == np.__version__
+    assert job["versions"]["python"] == "%d.%d.%d" % sys.version_info[:3]
+    data = noisy_csv.read_bytes()
+    assert job["input_file"] == {
+        "size": len(data),
+        "mtime": os.stat(noisy_csv).st_mtime_ns / 1e9,
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+    assert list(first) == list(second) and first["job"] != second["job"]
+    del first["job"], second["job"], first["output"], second["output"]
+    assert first == second  # every other key as it was: the same run, the same report
+    assert run("c.json", "--chunk-size", "50")["job"]["input_file"]["sha256"] is None
+    assert run("d.json", stdin=data)["job"]["input_file"] is None
