@@ -142,7 +142,6 @@ def run_batch(
     progress: Callable[[int, str, int, int | None], object] | None = None,
     on_done: Callable[[int, FileResult], object] | None = None,
     measure: bool = True,
-    keep_reports: bool = True,
 ) -> list[FileResult]:
     """Filter each input into ``output_dir`` under its own name, as :func:`run_file` would.
 
@@ -190,18 +189,17 @@ def run_batch(
         worker's file once this process is between two files of its own, in the
         order this process read the results: one of its own files goes before a
         worker's result still unread in the worker's pipe, even one that finished
-        earlier.
+        earlier.  An ``on_done`` whose attribute ``consumes`` is true is the last to read
+        each file's report and warnings: once it has, the returned :class:`FileResult`
+        keeps its input, output, report path and error (the exit code, whether written: a
+        batch's last line), not its report or warnings (5-8 kB a file, which a batch of a
+        million files would hold to its end).
     measure : bool
         False when nobody reads the reports (the command line under ``-q``
         without ``--report`` or ``--strict``): the files are not measured
         after their runs (as :func:`run_file` with ``measure=False``) and
         every :attr:`FileResult.report` is None; the outputs are the same.
         Not with ``report_dir`` or ``run.strict`` (ParameterError).
-    keep_reports : bool
-        False where only ``on_done`` reads each file's report and warnings: once it has,
-        the returned :class:`FileResult` keeps its input, output, report path and error
-        (the exit code, whether written: a batch's last line), not its report or warnings
-        (5-8 kB a file, which a batch of a million files would hold to its end).
     read, write, input_format, reference, in_place
         As :func:`run_file` takes them, for every input.
     scheduler : str, optional
@@ -299,7 +297,7 @@ def run_batch(
             placed(result.output, result.report_path)
         if on_done is not None:
             on_done(i, result)
-        if not keep_reports:
+        if getattr(on_done, "consumes", False):  # read: the last line needs the counts
             results[i] = _summary(result)
 
     jobs = max(1, min(int(jobs), len(tasks), max_jobs()))

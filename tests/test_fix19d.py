@@ -162,13 +162,12 @@ def test_b10_the_library_keeps_reports_unless_told(noisy_csv, tmp_path):
     kept = run_batch(make_plan, [str(noisy_csv)], str(tmp_path / "a"))
     assert kept[0].report["guarantees_held"]
     seen = []
-    slim = run_batch(
-        make_plan,
-        [str(noisy_csv)],
-        str(tmp_path / "b"),
-        on_done=lambda i, r: seen.append(r.report),
-        keep_reports=False,
-    )
+
+    def on_done(i, result):
+        seen.append(result.report)
+
+    on_done.consumes = True
+    slim = run_batch(make_plan, [str(noisy_csv)], str(tmp_path / "b"), on_done=on_done)
     assert seen[0]["guarantees_held"] and slim[0].report is None and slim[0].exit_code == 0
     from resdenoise.batch import _summary
     from resdenoise.batch_pool import FileResult
@@ -248,7 +247,7 @@ def test_b9_the_report_records_the_job_under_one_key(noisy_csv, tmp_path):
     assert job["started"].endswith("Z") and job["wall_seconds"] >= 0 <= job["cpu_seconds"]
     assert job["versions"]["resdenoise"] == __version__
     assert job["versions"]["numpy"] == np.__version__
-    assert job["versions"]["python"] == "%d.%d.%d" % sys.version_info[:3]
+    assert job["versions"]["python"] == ".".join(map(str, sys.version_info[:3]))
     data = noisy_csv.read_bytes()
     assert job["input_file"] == {
         "size": len(data),

@@ -564,6 +564,7 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
         if bars is not None:
             file_done(i)
 
+    finished.consumes = True  # the last to read a file's report: run_batch keeps none
     with bars if bars is not None else contextlib.nullcontext(), library_errors(usage=True):
         results = run_batch(
             make_plan,
@@ -574,7 +575,6 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
             progress=progress if bars is not None else None,
             on_done=finished,
             measure=not quiet or report_dir is not None or options["run"].strict,
-            keep_reports=False,  # finished() read them: the last line needs counts only
             **options,
         )
     failed = [r.exit_code for r in results if r.exit_code]
