@@ -39,6 +39,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -309,9 +310,8 @@ def run_file(
 
     from .filters import check_verdict
     from .io import PipeInput, ReadOptions, WriteOptions, check_output_path, is_pipe
-    from .report import job_clock
 
-    started = job_clock()  # the report's job: its times count from here
+    started = (time.time(), time.monotonic(), time.process_time())  # the report's job
 
     others = protect if isinstance(protect, FileIndex) else FileIndex(protect)
     reads = {} if reference is None else {reference: "reference"}
@@ -403,7 +403,7 @@ class _FileJob(NamedTuple):
     pipe: object = None  # resdenoise.io.PipeInput: stdin or a FIFO, read once
     measure: bool = True  # False: nobody reads the report (run_file returns None)
     on_commit: Callable | None = None  # called before the renames (run_file's)
-    started: tuple | None = None  # resdenoise.report.job_clock() at run_file's start
+    started: tuple | None = None  # run_file's start: time(), monotonic(), process_time()
 
 
 def should_stream(path: str, chunk: int | None, threshold: int | None = None) -> bool:

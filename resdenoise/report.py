@@ -56,7 +56,6 @@ __all__ = [
     "build_report",
     "engine_entry",
     "finish_report",
-    "job_clock",
     "job_entry",
     "name_bytes",
     "scales_unmeasured",
@@ -137,21 +136,14 @@ def stamped(body: dict, schema_version: int) -> dict:
     }
 
 
-def job_clock() -> tuple:
-    """When a run starts, for :func:`job_entry`: the time of day, the monotonic clock and
-    this process's CPU time."""
-    import time
-
-    return time.time(), time.monotonic(), time.process_time()
-
-
 def job_entry(
     started: tuple | None, input_path: str, pipe: bool = False, whole: bool = False
 ) -> dict:
     """The report's ``job``: what tells one run from another of the same file and
     parameters (README's report section), the report's only key that does: ``started``
     (UTC, ISO 8601), ``wall_seconds`` and ``cpu_seconds`` (this process's, all its threads)
-    from ``started`` (:func:`job_clock`, None: unknown) until the report is made, ``host``,
+    from ``started`` (``time.time()``, ``time.monotonic()``, ``time.process_time()`` at
+    the run's start; None: unknown) until the report is made, ``host``,
     ``machine``, ``versions`` (``resdenoise``, ``python``, ``numpy``, ``soundfile`` and
     ``libsndfile`` where the run loaded them, else null) and ``input_file``: the input's
     ``size`` (bytes) and ``mtime`` (seconds since 1970, UTC) as the run found it now
