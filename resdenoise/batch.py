@@ -9,7 +9,6 @@ failure.  Nothing here prints; progress and results go to callbacks.
 from __future__ import annotations
 
 import contextlib
-import copy
 import dataclasses
 import os
 import re
@@ -343,8 +342,7 @@ def _summary(result: FileResult) -> FileResult:
     """``result`` without its report and warnings (a :class:`GuaranteeError`'s report too)."""
     error = result.error
     if isinstance(error, GuaranteeError) and error.report is not None:
-        error = copy.copy(error)
-        error.report = None
+        error = GuaranteeError(*error.args)  # the message and exit code, a new instance
     return FileResult(result.input, result.output, result.report_path, error=error)
 
 

@@ -155,7 +155,6 @@ def test_b10_a_batch_keeps_no_report_once_its_lines_are_printed(
 
 def test_b10_the_library_keeps_reports_unless_told(noisy_csv, tmp_path):
     from resdenoise.batch import run_batch
-    from resdenoise.errors import GuaranteeError
     from resdenoise.pipeline import planner
 
     make_plan = planner("diffuse", "linear", lam=1.0, steps=1)
@@ -169,12 +168,13 @@ def test_b10_the_library_keeps_reports_unless_told(noisy_csv, tmp_path):
     on_done.consumes = True
     slim = run_batch(make_plan, [str(noisy_csv)], str(tmp_path / "b"), on_done=on_done)
     assert seen[0]["guarantees_held"] and slim[0].report is None and slim[0].exit_code == 0
-    from resdenoise.batch import _summary
+    from resdenoise.batch import GuaranteeError, _summary  # the class batch checks
     from resdenoise.batch_pool import FileResult
 
     failed = FileResult("i", "o", error=GuaranteeError("x", report={"k": 1}))
     short = _summary(failed)
     assert short.exit_code == 4 and short.written and short.error.report is None
+    assert str(short.error) == "x"
     assert failed.error.report == {"k": 1}  # the caller's own is not changed
 
 
