@@ -184,8 +184,96 @@ def _cpu_count() -> int:
 
 
 def usable_cores() -> int:
-    """The cores this process may use (its CPU affinity), at least 1."""
+    """The cores this process may use, at least 1: its CPU affinity, at most the CPU
+    quota of its control group rounded up (a container's ``--cpus=1``, a pod's CPU
+    limit: :func:`cgroup_cpus`), which the affinity does not show."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+        cores = max(1, os.cpu_count() or 1)
+    quota = _own_cgroup_cpus()
+    return cores if quota is None else max(1, min(cores, math.ceil(quota)))
+
+
+#: Where the control groups are mounted, and this process's list of its own (Linux).
+CGROUP_ROOT = "/sys/fs/cgroup"
+PROC_CGROUP = "/proc/self/cgroup"
+
+
+@functools.cache
+def _own_cgroup_cpus() -> float | None:
+    """:func:`cgroup_cpus` of this process, read once (a forked worker inherits it)."""
+    return cgroup_cpus()
+
+
+def cgroup_cpus(root: str | None = None, proc: str | None = None) -> float | None:
+    """The CPUs the control groups of this process allow (quota over period: 1.5 for
+    ``cpu.max`` = ``150000 100000``), the smallest of its group's and of those above
+    it; None where none sets a quota (or there are no control groups to read).  Reads
+    cgroup v2's ``cpu.max`` and v1's ``cpu.cfs_quota_us`` / ``cpu.cfs_period_us`` under
+    ``root``, in the group ``proc`` names (and, where that path is not under ``root``,
+    as in a container's own cgroup namespace, in ``root`` itself); by default
+    :data:`CGROUP_ROOT` and :data:`PROC_CGROUP`."""
+    root = CGROUP_ROOT if root is None else root
+    try:
+        with open(
+            PROC_CGROUP if proc is None else proc, encoding="utf-8", errors="replace"
+        ) as lines:
+            groups = [line.rstrip("\n").split(":", 2) for line in lines]
+    except OSError:
+        return None
+    found = []
+    for entry in groups:
+        if len(entry) != 3:
+            continue
+        _, controllers, path = entry
+        if controllers == "":  # v2: one hierarchy, mounted at root
+            found += _quotas(root, path, _v2_quota)
+        elif "cpu" in controllers.split(","):  # v1: the cpu controller's own mount
+            for mount in (controllers, "cpu", "cpu,cpuacct", "cpuacct,cpu"):
+                base = os.path.join(root, mount)
+                if os.path.isdir(base):
+                    found += _quotas(base, path, _v1_quota)
+                    break
+    return min(found) if found else None
+
+
+def _quotas(base: str, path: str, read: Callable) -> list[float]:
+    """The quotas ``read(directory)`` finds in the group ``path`` under ``base`` and in
+    each group above it (a limit of a parent holds for its children); ``base`` alone
+    where ``path`` is not there."""
+    parts = [p for p in path.split("/") if p and p not in (".", "..")]
+    if not os.path.isdir(os.path.join(base, *parts)):
+        parts = []
+    quotas = []
+    for depth in range(len(parts), -1, -1):
+        quota = read(os.path.join(base, *parts[:depth]))
+        if quota is not None:
+            quotas.append(quota)
+    return quotas
+
+
+def _v2_quota(directory: str) -> float | None:
+    """CPUs of cgroup v2's ``cpu.max`` in ``directory`` (``QUOTA PERIOD``; ``max``: none)."""
+    words = _read_words(os.path.join(directory, "cpu.max"))
+    if len(words) != 2 or not words[0].isdigit() or not words[1].isdigit():
+        return None
+    return int(words[0]) / int(words[1]) if int(words[0]) > 0 and int(words[1]) > 0 else None
+
+
+def _v1_quota(directory: str) -> float | None:
+    """CPUs of cgroup v1's ``cpu.cfs_quota_us`` over ``cpu.cfs_period_us`` (-1: none)."""
+    quota = _read_words(os.path.join(directory, "cpu.cfs_quota_us"))
+    period = _read_words(os.path.join(directory, "cpu.cfs_period_us"))
+    if len(quota) != 1 or len(period) != 1 or not (quota[0].isdigit() and period[0].isdigit()):
+        return None  # -1 (no quota) is not digits
+    return int(quota[0]) / int(period[0]) if int(quota[0]) > 0 and int(period[0]) > 0 else None
+
+
+def _read_words(path: str) -> list[str]:
+    """The words of a small file, none where it cannot be read."""
+    try:
+        with open(path, encoding="ascii", errors="replace") as file:
+            return file.read(256).split()
+    except OSError:
+        return []

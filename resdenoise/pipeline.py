@@ -39,6 +39,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -310,6 +311,8 @@ def run_file(
     from .filters import check_verdict
     from .io import PipeInput, ReadOptions, WriteOptions, check_output_path, is_pipe
 
+    started = (time.time(), time.monotonic(), time.process_time())  # the report's job
+
     others = protect if isinstance(protect, FileIndex) else FileIndex(protect)
     reads = {} if reference is None else {reference: "reference"}
     reads.update(getattr(make_plan, "reads", {}))
@@ -364,6 +367,7 @@ def run_file(
             on_warning=on_warning,
             measure=measure,
             on_commit=on_commit,
+            started=started,
         )
         if streamed and not _lean(input_path, run.chunk_size, pipe):
             _refuse_early(make_plan, input_path if pipe is None else pipe.name, run.chunk_size)
@@ -399,6 +403,7 @@ class _FileJob(NamedTuple):
     pipe: object = None  # resdenoise.io.PipeInput: stdin or a FIFO, read once
     measure: bool = True  # False: nobody reads the report (run_file returns None)
     on_commit: Callable | None = None  # called before the renames (run_file's)
+    started: tuple | None = None  # run_file's start: time(), monotonic(), process_time()
 
 
 def should_stream(path: str, chunk: int | None, threshold: int | None = None) -> bool:
@@ -845,7 +850,7 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
         if not job.measure:  # no report (run_file returns None)
             report = None
         else:
-            from .report import finish_report, overshoot, to_json  # not at start-up (-q)
+            from .report import finish_report, job_entry, overshoot, to_json  # not at start-up
 
             encoded = writer.encoded()  # a lossy or companding output: the file's range
             # warned where the input's encoding was kept, not asked for (review10: a lossy
@@ -870,6 +875,9 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
                 quality=quality,
                 streaming=streaming,
                 warnings=notes,
+            )
+            report["job"] = job_entry(
+                job.started, job.input_path, job.pipe is not None, not streamed
             )
             if job.report_path is not None:
                 outputs.append((job.report_path, to_json(report).encode()))

@@ -134,7 +134,9 @@ def _run(runner, tmp_path, name: str, values, mode: str, k: int = 0):
     text = (result.stdout + result.stderr).replace(str(out), "OUT").replace(str(src), "IN")
     text = re.sub(r"[\s─-╿]+", " ", text)  # the tables' widths differ
     written = np.loadtxt(out, delimiter=",", ndmin=2)
-    return written, json.loads(rep.read_text()), text
+    report = json.loads(rep.read_text())
+    report.pop("job")  # the run's times and the input's identity: not in the signal's units
+    return written, report, text
 
 
 #: 300 samples of steps.csv; with a wave, and noise alone (its level is not trusted: that

@@ -153,8 +153,39 @@ def _written(paths) -> str:
     return f"{', '.join(names)} written, nothing else"
 
 
+def step_loop_line() -> str:
+    """``--version``'s second line: the step loop this install runs (the compiled one and
+    its instruction set, or NumPy, and why), without importing NumPy."""
+    try:
+        from .. import _kernels
+    except ImportError:
+        return (
+            "step loop: numpy (the compiled loop was not built: no C compiler at install; "
+            "slower, and float32 outputs may differ in the last bit from a compiled install)"
+        )
+    if (os.environ.get("RESDENOISE_ENGINE") or "auto") == "numpy":
+        return f"step loop: numpy (RESDENOISE_ENGINE=numpy; compiled {_kernels.simd()} built)"
+    return f"step loop: compiled ({_kernels.simd()})"
+
+
+def _version(ctx: click.Context, _param, value: bool) -> None:
+    """``--version``: the program's version, then the step loop it runs
+    (:func:`step_loop_line`): an image built without a C compiler says so here."""
+    if not value or ctx.resilient_parsing:
+        return
+    click.echo(f"resdenoise, version {__version__}\n{step_loop_line()}")
+    ctx.exit()
+
+
 @click.group(cls=_Group, context_settings=CONTEXT_SETTINGS)
-@click.version_option(__version__, prog_name="resdenoise")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_version,
+    help="Show the version and the step loop (compiled or NumPy), and exit.",
+)
 def cli():
     """Stable, explainable 1D signal denoising with diffusion blocks.
 

@@ -564,6 +564,7 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
         if bars is not None:
             file_done(i)
 
+    finished.consumes = True  # the last to read a file's report: run_batch keeps none
     with bars if bars is not None else contextlib.nullcontext(), library_errors(usage=True):
         results = run_batch(
             make_plan,
