@@ -383,7 +383,7 @@ def phi_to_shrinkage(phi: ArrFunc, tau: float = 0.25) -> ArrFunc:
     ``d/4 + S(-d/sqrt2)/(2 sqrt2)`` per shift: the flux ``tau Phi(d)``.  Hence the
     argument ``-sqrt2 s``: for an odd Phi this is the paper's ``S(s) = s - 2 sqrt2
     tau Phi(sqrt2 s)``, equivalently ``s (1 - 4 tau g(sqrt2 s))`` (Mrazek, Weickert,
-    Steidl 2005), bit for bit where Phi is odd bit for bit; for an activation that is
+    Steidl 2005), bit for bit where Phi is odd; for an activation that is
     not odd (ReLU) only this form is the shrinkage its block applies.  Computed as
     ``(4 tau Phi(x) - x) / sqrt2`` at ``x = -sqrt2 s``: where ``4 tau Phi(x) = x``
     (tau = 1/4, Phi linear) S is exactly 0, not the rounding of ``s -

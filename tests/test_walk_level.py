@@ -17,7 +17,8 @@ SIGMA = 0.5
 
 
 def walk(seed: int, n: int = 300) -> tuple[np.ndarray, np.ndarray]:
-    """``(clean, noisy)``: as /work/notes' walk studies draw them (rng 1000 + seed)."""
+    """``(clean, noisy)``: a random walk of unit steps in white noise of sd 0.5, drawn
+    from ``default_rng(1000 + seed)`` (the walk studies' draws)."""
     rng = np.random.default_rng(1000 + seed)
     clean = np.cumsum(rng.normal(0.0, 1.0, n))
     return clean, clean + rng.normal(0.0, SIGMA, n)
