@@ -431,12 +431,7 @@ def run_tasks(
                             return
                     continue
                 for future in done.next_batch(block=False):
-                    i = futures[future]
-                    try:
-                        result = future.result()
-                    except Exception as exc:  # noqa: BLE001 - that file fails, the others go on
-                        result = exc
-                    yield i, result
+                    yield futures[future], _outcome(future)
         except BaseException:  # a signal (Interrupted), or the caller stopped reading
             stopped = True
             _stop(distributed, client, list(futures), name, claims, on_stop)
@@ -498,13 +493,18 @@ def _no_workers(client, futures: dict, done, address: str):
         f"its workers, or none was started: 'dask worker {address}')"
     )
     for future in done.next_batch(block=False) if done.has_ready() else []:
-        i = futures[future]
-        try:
-            yield i, future.result()
-        except Exception as exc:  # noqa: BLE001 - that file fails, the others go on
-            yield i, exc
+        yield futures[future], _outcome(future)
     for future in left:
         yield futures[future], error
+
+
+def _outcome(future):
+    """A finished task's result, or the exception it failed with (that file fails, the
+    others go on)."""
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - one file's failure, not the batch's
+        return exc
 
 
 def _release(distributed, client, name: str, claims, stopped: bool) -> None:

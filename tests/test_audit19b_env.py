@@ -34,21 +34,27 @@ def _defaults() -> None:
         signal.signal(s, signal.SIG_DFL)
 
 
+def _signalled_at_start_up(tmp_path, name: str, preexec) -> subprocess.CompletedProcess:
+    """``resdenoise --version`` sent ``name`` during its start-up imports (:data:`_SCRIPT`),
+    its signal dispositions set by ``preexec`` first."""
+    script = tmp_path / "resdenoise"
+    script.write_text(_SCRIPT.format(name=name))
+    return subprocess.run(
+        [sys.executable, str(script), "--version"],
+        capture_output=True,
+        text=True,
+        preexec_fn=preexec,
+        timeout=120,
+    )
+
+
 @posix
 @pytest.mark.parametrize(("name", "code"), [("SIGTERM", 143), ("SIGHUP", 129)])
 def test_sigterm_and_sighup_at_start_up_end_the_run_as_later(tmp_path, name, code):
     """Before: only Ctrl-C had a start-up handler; SIGTERM there took its default action,
     which the kernel drops for a PID namespace's init (a container without an init): the
     run went on to exit 0.  Now the one line and 128+N, whatever the PID."""
-    script = tmp_path / "resdenoise"
-    script.write_text(_SCRIPT.format(name=name))
-    done = subprocess.run(
-        [sys.executable, str(script), "--version"],
-        capture_output=True,
-        text=True,
-        preexec_fn=_defaults,
-        timeout=120,
-    )
+    done = _signalled_at_start_up(tmp_path, name, _defaults)
     assert (done.returncode, done.stderr, done.stdout) == (
         code,
         f"Error: interrupted by {name}; no output written\n",
@@ -59,20 +65,12 @@ def test_sigterm_and_sighup_at_start_up_end_the_run_as_later(tmp_path, name, cod
 @posix
 def test_sighup_ignored_on_entry_stays_ignored_at_start_up(tmp_path):
     """``nohup``: a SIGHUP ignored on entry is not taken up by the start-up handlers."""
-    script = tmp_path / "resdenoise"
-    script.write_text(_SCRIPT.format(name="SIGHUP"))
 
     def ignore_hup():
         _defaults()
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
-    done = subprocess.run(
-        [sys.executable, str(script), "--version"],
-        capture_output=True,
-        text=True,
-        preexec_fn=ignore_hup,
-        timeout=120,
-    )
+    done = _signalled_at_start_up(tmp_path, "SIGHUP", ignore_hup)
     assert done.returncode == 0 and "resdenoise" in done.stdout and done.stderr == ""
 
 
