@@ -1,0 +1,105 @@
+"""Left-overs of session 42's work: the files a cluster batch's options name (a
+network, a reference) as the client names them; the cluster's no-worker wait as a
+setting; ..."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+# 1. every file an option names is the client's, on a cluster too -------------------
+
+
+def _network(path, lam: float, repeat: int) -> None:
+    path.write_text(
+        f'[[block]]\nactivation = "perona-malik"\nlambda = {lam}\ntau = 0.25\nrepeat = {repeat}\n'
+    )
+
+
+def _reports(directory) -> dict:
+    """Each report of ``directory`` without what two runs of one input differ in."""
+    out = {}
+    for p in sorted(directory.iterdir()):
+        report = json.loads(p.read_text())
+        for key in ("job", "output", "input", "report"):
+            report.pop(key, None)
+        if report.get("quality"):
+            report["quality"].pop("reference", None)
+        out[p.name] = report
+    return out
+
+
+def test_a_cluster_batch_reads_the_network_and_reference_the_client_names(
+    runner, tmp_path, monkeypatch
+):
+    """resnet --network net.toml --reference ref.csv, relative, with workers started in
+    a directory holding a net.toml and a ref.csv of their own: the client's are used
+    (the same outputs and reports as a local batch), the workers' never read."""
+    distributed = pytest.importorskip("distributed")
+    from resdenoise.cli import cli
+
+    client_dir, worker_dir = tmp_path / "client", tmp_path / "worker"
+    rng = np.random.default_rng(3)
+    clean = np.sign(np.sin(np.arange(600) / 40.0))
+    for d, (lam, repeat) in ((client_dir, (0.3, 12)), (worker_dir, (2.0, 3))):
+        (d / "data").mkdir(parents=True)
+        _network(d / "net.toml", lam, repeat)
+        np.savetxt(d / "ref.csv", clean * (1 if d == client_dir else -1))
+    for name in ("a.csv", "b.csv"):
+        np.savetxt(client_dir / "data" / name, clean + 0.2 * rng.standard_normal(clean.size))
+    monkeypatch.chdir(worker_dir)
+    with distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+    ) as cluster:
+        monkeypatch.chdir(client_dir)
+        common = ["resnet", "data/a.csv", "data/b.csv", "--network", "net.toml"]
+        common += ["--reference", "ref.csv", "-q"]
+        local = runner.invoke(cli, [*common, "-o", "local/", "--report", "lrep/"])
+        remote = runner.invoke(
+            cli,
+            [*common, "-o", "out/", "--report", "rep/"],
+            env={"RESDENOISE_SCHEDULER": cluster.scheduler_address},
+        )
+    assert local.exit_code == remote.exit_code == 0, (local.stderr, remote.stderr)
+    for name in ("a.csv", "b.csv"):
+        assert (client_dir / "out" / name).read_bytes() == (
+            client_dir / "local" / name
+        ).read_bytes()
+    reports = _reports(client_dir / "rep")
+    assert reports == _reports(client_dir / "lrep")
+    assert reports["a.csv.json"]["steps"] == 12  # the client's network: 12 blocks
+    quality = reports["a.csv.json"]["quality"]  # against the client's reference: a gain
+    assert quality["output"]["snr_db"][0] > quality["input"]["snr_db"][0] + 3
+    assert not (worker_dir / "out").exists() and not (worker_dir / "rep").exists()
+
+
+def test_a_worker_that_sees_another_reference_fails_the_file(tmp_path):
+    """The reference is checked as each input is (size, time): a worker that sees
+    another file there fails the file with one line naming the reference."""
+    from resdenoise.batch import _Remote, _remote_file, _seen
+    from resdenoise.pipeline import RunOptions, planner
+
+    src, ref = tmp_path / "a.csv", tmp_path / "ref.csv"
+    np.savetxt(src, np.arange(50.0) % 7)
+    np.savetxt(ref, np.arange(50.0) % 5)
+    make_plan = planner("diffuse", "perona-malik", lam=0.2, steps=3)
+    seen = _seen(str(ref))
+    other = _Remote(make_plan, RunOptions(), None, None, None, str(ref), False, True)
+    out = tmp_path / "o.csv"
+    for seen_there in ((seen[0] + 1, seen[1]), (seen[0], seen[1] + 10**10)):
+        result = _remote_file(
+            other._replace(seen_reference=seen_there), str(src), str(out), None, _seen(str(src))
+        )
+        assert result.exit_code == 1 and not out.exists()
+        message = str(result.error)
+        assert message.startswith(f"{ref}: the Dask worker on ") and "\n" not in message
+    ok = _remote_file(
+        other._replace(seen_reference=seen), str(src), str(out), None, _seen(str(src))
+    )
+    assert ok.exit_code == 0 and out.exists()
