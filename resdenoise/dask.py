@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
+import os
 
 import numpy as np
 
@@ -359,7 +361,7 @@ def run_tasks(
     Yields ``(index, result)`` as each task finishes; ``result`` is the
     exception when a task failed even after :data:`RETRIES` more tries, or a
     :class:`SignalError` for every task not finished when the cluster has had no
-    worker for :data:`NO_WORKER_TIMEOUT` seconds (the tasks are cancelled).
+    worker for :func:`no_worker_timeout` seconds (the tasks are cancelled).
 
     ``shared`` is sent to the scheduler once (a task of its own that every
     file's task depends on, run again should its worker be lost), not with each
@@ -381,12 +383,15 @@ def run_tasks(
 
     Raises
     ------
+    ParameterError
+        ``$RESDENOISE_NO_WORKER_TIMEOUT`` is no number of seconds (nothing is run).
     SignalError
         The scheduler cannot be reached (nothing is run).
     """
     import time
     import uuid
 
+    wait = no_worker_timeout()  # a setting that cannot be one: refused before anything
     distributed = import_extra(
         "distributed", "--scheduler (or RESDENOISE_SCHEDULER) needs dask.distributed", "dask"
     )
@@ -426,8 +431,8 @@ def run_tasks(
                             idle_since = None
                         elif idle_since is None:
                             idle_since = now
-                        elif now - idle_since >= NO_WORKER_TIMEOUT:
-                            yield from _no_workers(client, futures, done, address)
+                        elif now - idle_since >= wait:
+                            yield from _no_workers(client, futures, done, address, wait)
                             return
                     continue
                 for future in done.next_batch(block=False):
@@ -441,8 +446,38 @@ def run_tasks(
 
 
 #: Seconds a batch waits while the cluster has no worker before it fails the files not
-#: yet run (a cluster that lost its workers, or a scheduler none was started for).
+#: yet run (a cluster that lost its workers, or a scheduler none was started for), where
+#: ``$RESDENOISE_NO_WORKER_TIMEOUT`` says none (:func:`no_worker_timeout`).
 NO_WORKER_TIMEOUT = 60
+
+
+def no_worker_timeout() -> float:
+    """The seconds a batch waits for a worker: ``$RESDENOISE_NO_WORKER_TIMEOUT`` (a number
+    above 0, ``600``, ``2.5``: workers that an autoscaler starts in minutes), else
+    :data:`NO_WORKER_TIMEOUT` (unset or empty).
+
+    Raises
+    ------
+    ParameterError
+        Any other value (``0``, ``-1``, ``inf``, ``1m``): the program refuses it before any
+        work (exit code 2, :class:`resdenoise.cli.options.Command`), the library as a batch
+        on a cluster starts; a value that cannot mean seconds is said, not ignored."""
+    env = os.environ.get("RESDENOISE_NO_WORKER_TIMEOUT", "")
+    if not env:
+        return float(NO_WORKER_TIMEOUT)
+    try:
+        seconds = float(env) if env.strip().isascii() else math.nan
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds < math.inf:
+        raise ParameterError(
+            f"RESDENOISE_NO_WORKER_TIMEOUT={env!r}: give the seconds a batch waits while "
+            f"its cluster has no worker, a number above 0 (default {NO_WORKER_TIMEOUT}), "
+            "or unset it"
+        )
+    return seconds
+
+
 #: Seconds a stopped batch waits for its tasks that are renaming outputs into place.
 STOP_TIMEOUT = 30
 
@@ -484,13 +519,14 @@ def _shared(shared):
     return shared
 
 
-def _no_workers(client, futures: dict, done, address: str):
+def _no_workers(client, futures: dict, done, address: str, wait: float):
     """The files not run yet, each failed with the reason (the tasks cancelled)."""
     left = [f for f in futures if not f.done()]
     client.cancel(left, force=True)
     error = SignalError(
-        f"not run: no Dask worker at {address} for {NO_WORKER_TIMEOUT} s (the cluster lost "
-        f"its workers, or none was started: 'dask worker {address}')"
+        f"not run: no Dask worker at {address} for {wait:g} s (the cluster lost its "
+        f"workers, or none was started: 'dask worker {address}'; "
+        "RESDENOISE_NO_WORKER_TIMEOUT=SECONDS waits longer)"
     )
     for future in done.next_batch(block=False) if done.has_ready() else []:
         yield futures[future], _outcome(future)

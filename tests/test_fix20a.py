@@ -103,3 +103,78 @@ def test_a_worker_that_sees_another_reference_fails_the_file(tmp_path):
         other._replace(seen_reference=seen), str(src), str(out), None, _seen(str(src))
     )
     assert ok.exit_code == 0 and out.exists()
+
+
+# 2. the cluster's wait for a worker: RESDENOISE_NO_WORKER_TIMEOUT ------------------
+
+
+def test_the_wait_for_a_worker_is_a_setting(tmp_path, monkeypatch):
+    """Before: 60 s, a constant; a cluster whose workers an autoscaler starts in minutes
+    failed every file, and a test could not wait less."""
+    import threading
+
+    distributed = pytest.importorskip("distributed")
+    from resdenoise.batch import run_batch
+    from resdenoise.pipeline import planner
+
+    monkeypatch.setenv("RESDENOISE_NO_WORKER_TIMEOUT", "1.5")
+    inputs = []
+    for k in range(2):
+        inputs.append(str(tmp_path / f"s{k}.csv"))
+        np.savetxt(inputs[-1], np.arange(30.0) % 7)
+    got: list = []
+    with distributed.LocalCluster(
+        n_workers=0, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0"
+    ) as cluster:
+        run = threading.Thread(
+            target=lambda: got.append(
+                run_batch(
+                    planner("diffuse", "perona-malik", lam=0.2, steps=3),
+                    inputs,
+                    str(tmp_path / "o"),
+                    scheduler=cluster.scheduler_address,
+                )
+            ),
+            daemon=True,
+        )
+        run.start()
+        run.join(30)  # the default, 60 s, would still be waiting
+        assert not run.is_alive(), "the batch waited longer than RESDENOISE_NO_WORKER_TIMEOUT"
+    (results,) = got
+    for r in results:
+        assert r.exit_code == 1
+        assert str(r.error).startswith("not run: no Dask worker at tcp://")
+        assert " for 1.5 s (" in str(r.error) and "RESDENOISE_NO_WORKER_TIMEOUT" in str(r.error)
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "inf", "nan", "1m"])
+def test_a_wait_that_is_no_number_of_seconds_is_refused(runner, tmp_path, value):
+    """Before: any value ignored (60 s); now the program refuses it before any work, as
+    RESDENOISE_THREADS, and the library as the batch starts."""
+    from resdenoise.batch import run_batch
+    from resdenoise.cli import cli
+    from resdenoise.errors import ParameterError
+    from resdenoise.pipeline import planner
+
+    src, other = tmp_path / "a.csv", tmp_path / "b.csv"
+    np.savetxt(src, np.arange(40.0) % 5)
+    np.savetxt(other, np.arange(40.0) % 3)
+    out = tmp_path / "o.csv"
+    env = {"RESDENOISE_NO_WORKER_TIMEOUT": value}
+    result = runner.invoke(cli, ["diffuse", str(src), "--steps", "2", "-o", str(out)], env=env)
+    assert result.exit_code == 2 and not out.exists()
+    assert result.stderr == (
+        f"Error: RESDENOISE_NO_WORKER_TIMEOUT={value!r}: give the seconds a batch waits "
+        "while its cluster has no worker, a number above 0 (default 60), or unset it\n"
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RESDENOISE_NO_WORKER_TIMEOUT", value)
+        with pytest.raises(ParameterError, match="RESDENOISE_NO_WORKER_TIMEOUT="):
+            run_batch(
+                planner("diffuse", "linear", lam=1.0, steps=1),
+                [str(src), str(other)],
+                str(tmp_path / "d"),
+                scheduler="tcp://127.0.0.1:1",  # refused before it is asked for
+            )
+    assert not (tmp_path / "d").exists()

@@ -205,8 +205,9 @@ def cli():
                 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM);
                 141, quietly, when the reader of stdout or stderr closed it (| head).
     """
-    # (each command checks RESDENOISE_THREADS and RESDENOISE_ENGINE as its run starts,
-    # options.Command: its --help works whatever they say)
+    # (each command checks RESDENOISE_THREADS, RESDENOISE_ENGINE and
+    # RESDENOISE_NO_WORKER_TIMEOUT as its run starts, options.Command: its --help works
+    # whatever they say)
 
 
 def _hold_descriptor(fd: int, always: bool = False) -> None:

@@ -67,8 +67,9 @@ SECTION_OF = {
 
 class Command(click.Command):
     """A command of the program: its run starts with the settings from the environment
-    (``$RESDENOISE_THREADS``, ``$RESDENOISE_ENGINE``) checked, before any work
-    (:func:`resdenoise.stepper.check_environment`: exit code 2).  Not its ``--help``,
+    (``$RESDENOISE_THREADS``, ``$RESDENOISE_ENGINE``, ``$RESDENOISE_NO_WORKER_TIMEOUT``)
+    checked, before any work (:func:`resdenoise.stepper.check_environment`,
+    :func:`resdenoise.dask.no_worker_timeout`: exit code 2).  Not its ``--help``,
     which click answers while it parses the options, before the run: help works
     whatever the environment says (as ``--version`` and the group's ``--help`` do)."""
 
@@ -77,6 +78,10 @@ class Command(click.Command):
             from ..stepper import check_environment  # (only where there is a value to check)
 
             check_environment()
+        if os.environ.get("RESDENOISE_NO_WORKER_TIMEOUT"):
+            from ..dask import no_worker_timeout  # (imports no dask itself)
+
+            no_worker_timeout()
         return super().invoke(ctx)
 
 
@@ -578,7 +583,9 @@ def files_options(func):
         help="With several INPUTs: run the files on the Dask cluster of this scheduler "
         "(tcp://host:8786) instead of local processes; the workers must see the same "
         "paths. Needs the dask extra: pip install '.[dask]' in the checkout. Dask's own "
-        "DASK_SCHEDULER_ADDRESS is not read: a batch goes to a cluster only when asked.",
+        "DASK_SCHEDULER_ADDRESS is not read: a batch goes to a cluster only when asked. "
+        "With no worker for 60 s (RESDENOISE_NO_WORKER_TIMEOUT=SECONDS) the files not "
+        "run yet fail.",
     )
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
