@@ -48,7 +48,6 @@ from typing import Literal, NamedTuple, overload
 from .errors import (
     GuaranteeError,
     ParameterError,
-    SignalError,
     SignalValuesError,
     WholeSignalNeeded,
     spell,
@@ -475,29 +474,12 @@ def _why_streamed(path: str, chunk: int | None) -> tuple[tuple, tuple | None]:
     )
 
 
-def _check_reference(
-    reference: str, shape: tuple, name: str, shape_in: tuple, rates: tuple = (None, None)
-) -> None:
-    """Refuse a reference that is not the input's signal: another shape, or another
-    sample rate where both files have one (``rates``: the reference's, the input's)."""
-    from .io.signal import rate_mismatch
-
-    line = rate_mismatch(reference, rates[0], name, rates[1], "reference", "input")
-    if line is not None:
-        raise SignalError(line)
-    if shape != shape_in:
-        raise SignalError(
-            f"{reference}: the reference has shape {shape} (samples, channels) "
-            f"but {name} has {shape_in}; give the clean signal with the same "
-            "samples and channels"
-        )
-
-
 class _Whole:
     """The input read whole: the plan sees the samples, the run is one call."""
 
     def __init__(self, job: _FileJob):
         from .io import read_signal
+        from .io.signal import check_reference
 
         self.job = job
         if job.pipe is not None:
@@ -519,9 +501,7 @@ class _Whole:
         if job.reference is not None:
             self.clean = read_signal(job.reference, None, job.read)
             rates = (self.clean.samplerate, sig.samplerate)
-            _check_reference(
-                job.reference, self.clean.data.shape, sig.source, sig.data.shape, rates
-            )
+            check_reference(job.reference, self.clean.data.shape, sig.source, sig.data.shape, rates)
         self.subject = sig.data
         self.frames = sig.data.shape[0]
         stored32 = sig.subtype == "FLOAT"  # float32 values already: nothing to check
@@ -653,6 +633,7 @@ class _Streamed:
     def __init__(self, job: _FileJob):
         from .io import open_signal_stream
         from .io.read import stored_subtype
+        from .io.signal import check_reference
         from .stream import StreamedRun
 
         self.job = job
@@ -684,7 +665,7 @@ class _Streamed:
             if job.reference is not None:
                 self.ref = open_signal_stream(job.reference, None, job.read)
                 rates = (self.ref.template.samplerate, stream.template.samplerate)
-                _check_reference(job.reference, self.ref.shape, stream.source, stream.shape, rates)
+                check_reference(job.reference, self.ref.shape, stream.source, stream.shape, rates)
         except BaseException:  # the pass's thread ends with it (else waited for by start)
             self.run.stop_checking()  # (a refused reference too: its thread was left waiting)
             raise

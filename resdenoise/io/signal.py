@@ -150,6 +150,28 @@ def rate_mismatch(path: str, rate, other: str, other_rate, what: str, of: str) -
     )
 
 
+def check_reference(
+    reference: str, shape: tuple, name: str, shape_in: tuple, rates: tuple = (None, None)
+) -> None:
+    """Refuse a reference that is not the input's signal: another shape, or another
+    sample rate where both files have one (``rates``: the reference's, the input's).
+
+    Raises
+    ------
+    SignalError
+        The line naming the reference and what differs.
+    """
+    line = rate_mismatch(reference, rates[0], name, rates[1], "reference", "input")
+    if line is not None:
+        raise SignalError(line)
+    if shape != shape_in:
+        raise SignalError(
+            f"{reference}: the reference has shape {shape} (samples, channels) "
+            f"but {name} has {shape_in}; give the clean signal with the same "
+            "samples and channels"
+        )
+
+
 def csv_rate(preamble) -> int | None:
     """The sample rate a CSV preamble's first rate line gives, or None."""
     return next((r for r in map(rate_in, preamble) if r is not None), None)
