@@ -96,14 +96,17 @@ def quantised_note(name: str, read, steps) -> str | None:
     return None
 
 
-def level_notes(name: str, extra: dict, u, whole=None, bits=None) -> list[str]:
+def level_notes(name: str, extra: dict, u, whole=None, bits=None, read=None) -> list[str]:
     """The warnings of a run's noise level (``extra``: the plan's ``noise_sigma`` and
     ``noise_estimator``) on ``u``, the samples or a streamed file's summary (its
     ``noise_sigma``, ``minimum`` and ``maximum``): a level given that is implausible
     (:func:`given_level_note`), a level read at the rounding noise of whole-numbered
     samples (:func:`quantised_note`).  ``whole``: per channel, whether
     the file wrote each of its numbers whole (a CSV's columns: a streamed file's; the
-    samples in memory are read); ``bits``: a sound file's PCM bit depth."""
+    samples in memory are read); ``bits``: a sound file's PCM bit depth.  ``read``: for
+    samples in memory, ``read()`` is their noise estimate (per channel) where the run
+    makes it anyway (its report's), called only for a level given; default
+    :func:`resdenoise.noise.estimate_noise` of ``u``."""
     level, estimator = extra.get("noise_sigma"), extra.get("noise_estimator")
     if level is None:
         return []
@@ -112,7 +115,10 @@ def level_notes(name: str, extra: dict, u, whole=None, bits=None) -> list[str]:
         x = u.reshape(u.shape[0], -1)
     if estimator == "given":
         if in_memory:
-            read = estimate_noise(x) if x.shape[0] >= 2 else None
+            if x.shape[0] < 2:
+                read = None
+            else:
+                read = estimate_noise(x) if read is None else read()
             scale, said = np.std(x, axis=0, dtype=np.float64), "standard deviation"
         else:
             read = u.noise_sigma
@@ -120,23 +126,47 @@ def level_notes(name: str, extra: dict, u, whole=None, bits=None) -> list[str]:
             scale, said = (hi - lo) / 2, "half range"
         note = given_level_note(name, level, read, scale, said, bits)
         return [] if note is None else [note]
+    levels = np.atleast_1d(np.asarray(level, dtype=float)).ravel()
     if in_memory:
-        steps = [_whole_step(x[:, c]) for c in range(x.shape[1])]
+        if levels.size != x.shape[1]:
+            return []
+        steps = [_whole_step(x[:, c], levels[c]) for c in range(x.shape[1])]
     else:
         steps = [1.0 if w else None for w in (whole or ())]
-    if len(steps) != np.size(level):
+    if len(steps) != levels.size:
         return []
-    note = quantised_note(name, level, steps)
+    note = quantised_note(name, levels, steps)
     return [] if note is None else [note]
 
 
-def _whole_step(x: np.ndarray) -> float | None:
+#: Samples :func:`_whole_step` looks at first: their step bounds the whole channel's.
+PROBE = 4096
+
+
+def _whole_step(x: np.ndarray, read: float | None = None) -> float | None:
     """The step of samples that are all whole numbers (the greatest common divisor of
     their differences: 1 for counts, 4 for 12-bit counts shifted left by 2), else None
-    (a fraction, a constant channel, numbers beyond float64's exact integers)."""
+    (a fraction, a constant channel, numbers beyond float64's exact integers).
+
+    With ``read`` (the level read), only where the step can make the note
+    (:func:`quantised_note`: ``read`` at or below step/sqrt(12)), else None: the step
+    divides that of the first :data:`PROBE` samples, so a fraction among them, or their
+    step's rounding noise below ``read``, ends the look without a pass over the rest (a
+    run's samples are seldom whole numbers, and whole ones seldom read their rounding)."""
+    if read is not None and not read > 0:
+        return None
+    head = _step_of(x[:PROBE], x[:1])
+    if head is None or (read is not None and head and read > head / math.sqrt(12)):
+        return None
+    step = head if x.size <= PROBE else _step_of(x, x[:1])
+    return float(step) if step else None
+
+
+def _step_of(x: np.ndarray, origin: np.ndarray) -> int | None:
+    """The greatest common divisor of ``|x - origin|`` (0 for a constant ``x``), None
+    where a sample is not a whole number float64 holds exactly."""
     if not np.all(np.isfinite(x)) or np.max(np.abs(x), initial=0) >= 2.0**52:
         return None
     if not np.array_equal(x, np.round(x)):
         return None
-    step = int(np.gcd.reduce(np.abs(x - x[0]).astype(np.int64))) if x.size else 0
-    return float(step) if step > 0 else None
+    return int(np.gcd.reduce(np.abs(x - origin).astype(np.int64))) if x.size else 0

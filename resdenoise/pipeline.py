@@ -513,6 +513,16 @@ class _Whole:
         self.notes = _offset(
             job, self.dtype, sig.source, lambda: (sig.data.min(0), sig.data.max(0))
         )
+        self.level = None  # the noise level read of the file's samples, once (read_level)
+
+    def read_level(self):
+        """:func:`resdenoise.noise.resolve_sigma` of the file's samples, read once, before
+        the run (which may overwrite them): the level's warnings and the report share it."""
+        if self.level is None:
+            from .noise import resolve_sigma
+
+            self.level = resolve_sigma(self.sig.data)
+        return self.level
 
     def filter(self, plan, verdict, write) -> tuple[dict | None, dict | None, None]:
         from .filters import analyse_run, run_plan
@@ -542,6 +552,8 @@ class _Whole:
         out = _write_rows(write, out, self.sig.carried)  # the samples as the file holds them
         if not job.measure:
             return None, None, None  # nobody reads the report: nothing measured
+        if level is None and plan.prestage is None:  # the warnings' reading, where made
+            level = self.level
         # measured against the file's values (not the float32-rounded input)
         report = analyse_run(
             plan,
@@ -576,7 +588,6 @@ class _Whole:
         if not job.measure or data is not self.sig.data or not verdict.linf_stable:
             return None, None
         from .measure import measure_input  # not at start-up: a run under -q measures nothing
-        from .noise import resolve_sigma
 
         if type(plan) is not Plan or plan.prestage is not None or plan.command == "regularise":
             return None, None
@@ -587,7 +598,7 @@ class _Whole:
         # written so, since 4 amp itself may overflow to inf, which sum_scale lets be)
         if not 16.0 * data.shape[0] * measured.amplitude < 1e300:
             return None, None
-        return measured, resolve_sigma(data)
+        return measured, self.read_level()
 
 
 def _extremes(data) -> tuple[float, float | None]:
@@ -716,7 +727,9 @@ def _level_notes(source, extra: dict) -> list[str]:
 
     t = source.template
     whole = [p in t.layout.whole_columns for p in t.channel_positions]
-    return level_notes(source.name, extra, source.subject, whole, PCM_BITS.get(t.subtype or ""))
+    bits = PCM_BITS.get(t.subtype or "")
+    read = (lambda: source.read_level().sigma) if isinstance(source, _Whole) else None
+    return level_notes(source.name, extra, source.subject, whole, bits, read)
 
 
 def _check_carried(job: _FileJob, template) -> None:

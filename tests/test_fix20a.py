@@ -178,3 +178,120 @@ def test_a_wait_that_is_no_number_of_seconds_is_refused(runner, tmp_path, value)
                 scheduler="tcp://127.0.0.1:1",  # refused before it is asked for
             )
     assert not (tmp_path / "d").exists()
+
+
+# 3. the level's warnings: one noise estimate a run, the step looked for where needed --
+
+
+def _counting_estimators(monkeypatch) -> list:
+    """Every noise estimate of the run (each estimator of resdenoise.noise counted)."""
+    import resdenoise.noise as noise
+
+    calls: list = []
+    for name, estimator in list(noise.ESTIMATORS.items()):
+
+        def counted(u, _estimator=estimator, _name=name):
+            calls.append((_name, u.shape))
+            return _estimator(u)
+
+        monkeypatch.setitem(noise.ESTIMATORS, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["diffuse", "--time", "5"], ["regularise", "--alpha", "3"]],
+    ids=["measured-before", "measured-after"],  # (regularise: the report after the run)
+)
+def test_a_level_given_is_checked_against_the_reports_estimate(
+    runner, tmp_path, monkeypatch, command
+):
+    """Before: --sigma made the level's warning estimate the samples' noise, and the
+    report estimate it again (two O(n) estimates); now one, shared, and the warning and
+    the report are those of the estimate made on its own."""
+    from resdenoise.cli import cli
+    from resdenoise.level_notes import level_notes
+    from resdenoise.noise import estimate_noise
+
+    x = np.round(2048 + 300 * np.sin(np.arange(6000) / 60)) + np.random.default_rng(1).normal(
+        0, 6, 6000
+    )
+    src = tmp_path / "c.csv"
+    np.savetxt(src, x)
+    calls = _counting_estimators(monkeypatch)
+    report = tmp_path / "r.json"
+    args = [command[0], str(src), *command[1:], "--lambda", "auto", "--sigma", "0.005"]
+    result = runner.invoke(cli, [*args, "-o", str(tmp_path / "o.csv"), "--report", str(report)])
+    assert result.exit_code == 0, result.stderr
+    assert len(calls) == 1, calls
+    monkeypatch.undo()
+    read = estimate_noise(np.loadtxt(src))
+    extra_of_plan = {"noise_sigma": [0.005], "noise_estimator": "given"}
+    (expected,) = level_notes(str(src), extra_of_plan, np.loadtxt(src))
+    assert f"warning: {expected}" in " ".join(result.stderr.split("\n"))
+    written = json.loads(report.read_text())
+    assert written["warnings"][0] == expected
+    assert written["noise_sigma"] == read.tolist()  # the report's: the samples' estimate
+    assert f"noise sigma 0.005 (given; estimate {read[0]:.6g})" in result.stderr
+
+
+def test_a_pre_stage_reports_the_level_of_what_it_gave_the_blocks(runner, tmp_path):
+    """An impulse pre-stage changes the signal the report's level is read from: that
+    one is still its own estimate, not the file's samples' that the warning shares."""
+    from resdenoise.cli import cli
+    from resdenoise.noise import estimate_noise
+
+    rng = np.random.default_rng(2)
+    x = np.sin(np.arange(4000) / 50) + rng.normal(0, 0.05, 4000)
+    x[::97] += 8.0  # impulses
+    src = tmp_path / "i.csv"
+    np.savetxt(src, x)
+    args = ["denoise", str(src), "--sigma", "0.05", "-o", str(tmp_path / "o.csv"), "-q"]
+    result = runner.invoke(cli, [*args, "--report", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["parameters"]["impulses_detected"] == [42]
+    file_level = estimate_noise(np.loadtxt(src))[0]
+    assert abs(report["noise_sigma"][0] - file_level) > 1e-3  # 0.0518, the file's 0.0542
+
+
+def _old_whole_step(x: np.ndarray) -> float | None:
+    """The step as computed before (every sample looked at), the test's reference."""
+    if not np.all(np.isfinite(x)) or np.max(np.abs(x), initial=0) >= 2.0**52:
+        return None
+    if not np.array_equal(x, np.round(x)):
+        return None
+    step = int(np.gcd.reduce(np.abs(x - x[0]).astype(np.int64))) if x.size else 0
+    return float(step) if step > 0 else None
+
+
+def test_the_step_is_looked_for_only_where_it_can_warn():
+    """_whole_step(x, read) gives the note quantised_note gives with the step of every
+    sample, while it stops at the first PROBE samples where they show it cannot warn."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from resdenoise.level_notes import PROBE, _whole_step, quantised_note
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        n=st.sampled_from([2, 7, PROBE - 1, PROBE, PROBE + 1, 3 * PROBE]),
+        step=st.sampled_from([1, 2, 4, 16]),
+        spread=st.integers(0, 40),
+        fraction_at=st.one_of(st.none(), st.integers(0, 3 * PROBE)),
+        constant_head=st.booleans(),
+        read=st.floats(0.0, 6.0),
+        seed=st.integers(0, 2**16),
+    )
+    def check(n, step, spread, fraction_at, constant_head, read, seed):
+        rng = np.random.default_rng(seed)
+        x = 1000.0 + step * rng.integers(-spread, spread + 1, n)
+        if constant_head:
+            x[: min(n, PROBE)] = x[0]
+        if fraction_at is not None and fraction_at < n:
+            x[fraction_at] += 0.5
+        old = quantised_note("x", [read], [_old_whole_step(x)])
+        assert quantised_note("x", [read], [_whole_step(x, read)]) == old
+        assert _whole_step(x) == _old_whole_step(x)
+
+    check()
