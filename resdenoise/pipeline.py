@@ -481,7 +481,7 @@ class _Whole:
         from .io import read_signal
         from .io.signal import check_reference
 
-        self.job = job
+        self.job, self.read_as = job, None
         if job.pipe is not None:
             sig = job.pipe.read_whole(job.input_format, job.read)
         else:
@@ -491,6 +491,7 @@ class _Whole:
             stored = job.run.working_dtype(True) == "float32"
             stored = stored and getattr(job.make_plan, "level_only", False)
             stored = stored and not job.run.check_wavelet  # its reference: of float64
+            self.read_as = _stat(job.input_path)  # the report's hash: of what is read
             sig = read_signal(job.input_path, job.input_format, job.read, stored=stored)
         self.sig = sig
         self.full_scale = FullScale(sig.subtype if job.measure else None)
@@ -601,6 +602,14 @@ class _Whole:
         return measured, self.read_level()
 
 
+def _stat(path: str):
+    """``os.stat(path)``, None where it fails (the reading says why)."""
+    try:
+        return os.stat(path)
+    except (OSError, ValueError):
+        return None
+
+
 def _extremes(data) -> tuple[float, float | None]:
     """The largest ``|sample|`` and the smallest nonzero one (None: all zero), taken
     :data:`WRITE_ROWS` rows at a time (no temporaries of the signal's size)."""
@@ -647,7 +656,7 @@ class _Streamed:
         from .io.signal import check_reference
         from .stream import StreamedRun
 
-        self.job = job
+        self.job, self.read_as = job, None  # (no hash of a file streamed: a pass of its own)
         path, fmt, source = job.input_path, job.input_format, None
         if job.pipe is not None:  # stdin or a FIFO: spooled, for the passes
             path = job.pipe.spool()  # removed when the pipe is closed
@@ -871,7 +880,7 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
                 warnings=notes,
             )
             report["job"] = job_entry(
-                job.started, job.input_path, job.pipe is not None, not streamed
+                job.started, job.input_path, job.pipe is not None, source.read_as
             )
             if job.report_path is not None:
                 outputs.append((job.report_path, to_json(report).encode()))

@@ -136,9 +136,7 @@ def stamped(body: dict, schema_version: int) -> dict:
     }
 
 
-def job_entry(
-    started: tuple | None, input_path: str, pipe: bool = False, whole: bool = False
-) -> dict:
+def job_entry(started: tuple | None, input_path: str, pipe: bool = False, read_as=None) -> dict:
     """The report's ``job``: what tells one run from another of the same file and
     parameters (README's report section), the report's only key that does: ``started``
     (UTC, ISO 8601), ``wall_seconds`` and ``cpu_seconds`` (this process's, all its threads)
@@ -148,9 +146,16 @@ def job_entry(
     ``libsndfile`` where the run loaded them, else null) and ``input_file``: the input's
     ``size`` (bytes) and ``mtime`` (seconds since 1970, UTC) as the run found it now
     (null for stdin, a pipe or a name that no longer stats), and ``sha256`` of a regular
-    file read ``whole`` (at most :data:`resdenoise.pipeline.STREAM_THRESHOLD` bytes by
+    file read whole (at most :data:`resdenoise.pipeline.STREAM_THRESHOLD` bytes by
     default: read again from the page cache, 1.6 GB/s of one core here, 5 ms at the most;
-    null for a file streamed, which a second pass would cost a read of its own)."""
+    null for a file streamed, which a second pass would cost a read of its own).
+
+    ``read_as``: for a file read whole, its ``os.stat`` just before the run read it.
+    ``input_file`` is then the file as read (its size and time then), and ``sha256`` is
+    of the same bytes: hashed only where the file is still that file (device, inode,
+    size, times) before and after the hash, from the descriptor checked; where it is not
+    (replaced, written, removed since the run read it) ``sha256`` is null and
+    ``changed`` true (a hash by name would be another file's)."""
     import datetime
     import os
     import platform
@@ -179,26 +184,42 @@ def job_entry(
         },
     )
     identity = None
-    if not pipe and input_path != "-":
+    if read_as is not None and stat.S_ISREG(read_as.st_mode):  # described as read
+        identity = {"size": read_as.st_size, "mtime": read_as.st_mtime_ns / 1e9}
+        identity["sha256"] = _sha256_as_read(input_path, read_as)
+        if identity["sha256"] is None:
+            identity["changed"] = True
+    elif not pipe and input_path != "-":
         try:
             st = os.stat(input_path)
             identity = {"size": st.st_size, "mtime": st.st_mtime_ns / 1e9, "sha256": None}
-            if whole and stat.S_ISREG(st.st_mode):
-                identity["sha256"] = _sha256(input_path)
         except OSError:
             pass
     entry["input_file"] = identity
     return entry
 
 
-def _sha256(path: str) -> str:
-    """The SHA-256 of the file ``path``, in hex (OSError where it cannot be read)."""
+def _sha256_as_read(path: str, read_as) -> str | None:
+    """The SHA-256 of the file ``path``, in hex, where it is the file ``read_as`` (an
+    ``os.stat``) before and after it is hashed; else (or unreadable now) None."""
     import hashlib
+    import os
+
+    def same(st) -> bool:
+        keys = ("st_dev", "st_ino", "st_size", "st_mtime_ns", "st_ctime_ns")
+        return all(getattr(st, k) == getattr(read_as, k) for k in keys)
 
     digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
+    try:
+        with open(path, "rb") as file:
+            if not same(os.fstat(file.fileno())):
+                return None
+            for block in iter(lambda: file.read(1 << 20), b""):
+                digest.update(block)
+            if not same(os.fstat(file.fileno())):
+                return None
+    except OSError:
+        return None
     return digest.hexdigest()
 
 

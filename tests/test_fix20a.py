@@ -295,3 +295,53 @@ def test_the_step_is_looked_for_only_where_it_can_warn():
         assert _whole_step(x) == _old_whole_step(x)
 
     check()
+
+
+# 4. the report's sha256: of the bytes the run read --------------------------------
+
+
+@pytest.mark.parametrize("change", ["replaced", "rewritten", "removed", "kept"])
+def test_the_inputs_hash_is_of_the_file_the_run_read(tmp_path, monkeypatch, change):
+    """Before: job.input_file.sha256 re-read the input by name when the report was made:
+    a file replaced since the run read it got the other file's hash (and its size and
+    time).  Now the hash is of the file read, or null with ``changed`` true."""
+    import hashlib
+    import os
+    import time
+
+    import resdenoise.report as report_module
+    from resdenoise.pipeline import planner, run_file
+
+    src = tmp_path / "a.csv"
+    np.savetxt(src, np.sin(np.arange(300) / 9.0))
+    read = src.read_bytes()
+    as_read = os.stat(src)
+    other = tmp_path / "b.csv"
+    np.savetxt(other, np.arange(300.0))
+    original = report_module.job_entry
+
+    def between_read_and_hash(*args, **kwargs):  # the hook: after the read, before the hash
+        time.sleep(0.02)  # (a file system's clock tick)
+        if change == "replaced":
+            os.replace(other, src)
+        elif change == "rewritten":  # in place, the same size
+            with open(src, "r+b") as fh:
+                fh.write(b"9" if read[:1] != b"9" else b"8")
+        elif change == "removed":
+            src.unlink()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(report_module, "job_entry", between_read_and_hash)
+    report = run_file(
+        planner("diffuse", "linear", lam=1.0, steps=2), str(src), str(tmp_path / "o.csv")
+    )
+    entry = report["job"]["input_file"]
+    assert entry["size"] == len(read) and entry["mtime"] == as_read.st_mtime_ns / 1e9
+    if change == "kept":
+        assert entry == {
+            "size": len(read),
+            "mtime": as_read.st_mtime_ns / 1e9,
+            "sha256": hashlib.sha256(read).hexdigest(),
+        }
+    else:
+        assert entry["sha256"] is None and entry["changed"] is True
