@@ -1,7 +1,7 @@
 """The registry's rows: every family of the dictionary as an :class:`Entry` in its four forms.
 
 :data:`NONLINEARITIES` (the paper's Table 3 and the stable activations beside it) and
-:data:`NONSTABLE_ACTIVATIONS` (deep-learning activations, not odd): the closed
+:data:`NON_ODD_ACTIVATIONS` (deep-learning activations, not odd): the closed
 forms of :mod:`resdenoise._families` with their flux kernels, bounds and formulas.  Their
 public home is :mod:`resdenoise.nonlinearities`, which looks names up in them, binds lambda
 and re-exports them.
@@ -342,11 +342,11 @@ PAPER_FAMILIES: Final = tuple(k for k, e in NONLINEARITIES.items() if e.paper)
 #: ReLU, leaky ReLU, GELU and SiLU have 0 <= g <= 1 and are stable all the same
 #: (the paper, section 3: g's range decides, not oddness); the sigmoid, with
 #: Phi(0) != 0 (g unbounded at 0), is refused by
-#: :func:`resdenoise.stability.check_tau`, and its failure explained.  (The
-#: name is the registry's since before; "not in every form" is what sets them apart.)
-#: Shrinkage forms are translated (``S(s) = s + Phi(-sqrt2 s)/sqrt2``: for ReLU
+#: :func:`resdenoise.stability.check_tau`, and its failure explained.  Not odd, and
+#: not in every form, is what sets them apart (their name says so; they are no less
+#: stable).  Shrinkage forms are translated (``S(s) = s + Phi(-sqrt2 s)/sqrt2``: for ReLU
 #: ``max(s, 0)``, the Haar step its block is), never closed.
-NONSTABLE_ACTIVATIONS: Final[Mapping[str, Entry]] = MappingProxyType(
+NON_ODD_ACTIVATIONS: Final[Mapping[str, Entry]] = MappingProxyType(
     {
         e.key: e
         for e in (

@@ -456,7 +456,7 @@ def arctan_s(s, theta):
 
 # --------------------------------------------------------------------------
 # Common deep-learning activations that are NOT odd: activation-only entries of
-# NONSTABLE_ACTIVATIONS (relu, leaky relu, gelu, silu: 0 <= g <= 1, stable though not
+# NON_ODD_ACTIVATIONS (relu, leaky relu, gelu, silu: 0 <= g <= 1, stable though not
 # odd; the sigmoid: Phi(0) != 0, refused by check_tau).
 # Each is lam * f(r / lam) for the usual unit f (relu and leaky relu do not
 # depend on lam).

@@ -24,8 +24,8 @@ from . import stability
 from .function_properties import _sample_grid
 from .nonlinearities import (
     FORMS,
+    NON_ODD_ACTIVATIONS,
     NONLINEARITIES,
-    NONSTABLE_ACTIVATIONS,
     Entry,
     Nonlinearity,
 )
@@ -67,7 +67,7 @@ def dictionary_rows() -> list[dict]:
     stated).
     """
     rows = []
-    for entries, every_form in ((NONLINEARITIES, True), (NONSTABLE_ACTIVATIONS, False)):
+    for entries, every_form in ((NONLINEARITIES, True), (NON_ODD_ACTIVATIONS, False)):
         for key, e in entries.items():
             row = {
                 "family": key,

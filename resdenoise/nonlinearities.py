@@ -24,7 +24,7 @@ translations (:func:`g_to_phi`, :func:`phi_to_g`, :func:`phi_to_psi`, :func:`psi
 :func:`phi_to_shrinkage`, :func:`shrinkage_to_phi`).
 
 This module is the registry's public API: names, lookup, binding.  The registry's
-rows (:data:`NONLINEARITIES`, :data:`NONSTABLE_ACTIVATIONS`, :class:`Entry`) are
+rows (:data:`NONLINEARITIES`, :data:`NON_ODD_ACTIVATIONS`, :class:`Entry`) are
 in :mod:`resdenoise._entries` (re-exported here), the closed forms they
 register in :mod:`resdenoise._families`, the engine's allocation-free
 flux kernels in :mod:`resdenoise._flux_kernels`, and the general translations
@@ -43,8 +43,8 @@ import numpy as np
 
 from ._entries import (  # noqa: F401 - re-exported: the registry's public home
     FORMS,
+    NON_ODD_ACTIVATIONS,
     NONLINEARITIES,
-    NONSTABLE_ACTIVATIONS,
     PAPER_FAMILIES,
     Entry,
     Func,
@@ -69,7 +69,7 @@ __all__ = [
     "FORM_SPELLINGS",
     "FORMS",
     "NONLINEARITIES",
-    "NONSTABLE_ACTIVATIONS",
+    "NON_ODD_ACTIVATIONS",
     "PARAMETRISED_FAMILIES",
     "Entry",
     "Nonlinearity",
@@ -196,7 +196,7 @@ def _build_names() -> dict[str, dict[str, str]]:
         for form, aliases in entry.aliases.items():
             for alias in aliases:
                 names[form][alias] = key
-    for key, entry in NONSTABLE_ACTIVATIONS.items():
+    for key, entry in NON_ODD_ACTIVATIONS.items():
         names["activation"][key] = key
         for alias in entry.aliases.get("activation", ()):
             names["activation"][alias] = key
@@ -263,7 +263,7 @@ def resolve_name(name: str, form: str = "activation") -> Entry:
     key = _NAMES[form].get(normalise_name(name))
     if key is None:
         raise ParameterError(unknown_name(name, form))
-    return NONLINEARITIES[key] if key in NONLINEARITIES else NONSTABLE_ACTIVATIONS[key]
+    return NONLINEARITIES[key] if key in NONLINEARITIES else NON_ODD_ACTIVATIONS[key]
 
 
 #: Spellings of plain total variation (:func:`unknown_name` points to truncated TV).
@@ -638,3 +638,20 @@ def _regulariser_from_zero(psi: ArrFunc) -> ArrFunc:
         return np.asarray(psi(r), dtype=float) - at_zero
 
     return psi_shifted
+
+
+def __getattr__(name: str):
+    """``NONSTABLE_ACTIVATIONS``, the old name of :data:`NON_ODD_ACTIVATIONS` (they are
+    stable: not odd, and activations only), with a :class:`DeprecationWarning`."""
+    if name == "NONSTABLE_ACTIVATIONS":
+        import warnings
+
+        warnings.warn(
+            "resdenoise.nonlinearities.NONSTABLE_ACTIVATIONS is now NON_ODD_ACTIVATIONS "
+            "(relu, gelu, ... are stable: not odd, and activations only); the old name "
+            "will go",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return NON_ODD_ACTIVATIONS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -614,12 +614,12 @@ def _registry_key(nonlinearity) -> str | None:
     :func:`~resdenoise.nonlinearities.get_nonlinearity` made (a registry family's, of
     lambda alone: the name with its ``lam`` makes the same one), else None (a function's,
     a formula's, a parametrised family's)."""
-    from .nonlinearities import NONLINEARITIES, NONSTABLE_ACTIVATIONS, Nonlinearity
+    from .nonlinearities import NON_ODD_ACTIVATIONS, NONLINEARITIES, Nonlinearity
 
     if not isinstance(nonlinearity, Nonlinearity) or nonlinearity.entry is None:
         return None
     key = nonlinearity.key
-    own = NONLINEARITIES.get(key, NONSTABLE_ACTIVATIONS.get(key))
+    own = NONLINEARITIES.get(key, NON_ODD_ACTIVATIONS.get(key))
     return key if own is nonlinearity.entry else None
 
 

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from resdenoise.cli import cli
-from resdenoise.nonlinearities import NONLINEARITIES, NONSTABLE_ACTIVATIONS
+from resdenoise.nonlinearities import NON_ODD_ACTIVATIONS, NONLINEARITIES
 
 SQRT2 = math.sqrt(2.0)
 
@@ -54,7 +54,7 @@ def test_dictionary_json_lists_every_entry_in_four_forms(runner):
     result = runner.invoke(cli, ["dictionary", "--json"])
     assert result.exit_code == 0
     rows = json.loads(result.stdout)["entries"]
-    assert [r["family"] for r in rows] == list(NONLINEARITIES) + list(NONSTABLE_ACTIVATIONS)
+    assert [r["family"] for r in rows] == list(NONLINEARITIES) + list(NON_ODD_ACTIVATIONS)
     for r in rows:
         assert set(r["formulas"]) == {"diffusivity", "regulariser", "shrinkage", "activation"}
         assert r["class"] in ("convex", "nonconvex")
@@ -70,7 +70,7 @@ def test_dictionary_json_lists_every_entry_in_four_forms(runner):
     assert [r["class"] for r in rows[:6]] == ["convex"] * 3 + ["nonconvex"] * 3
     for key in NONLINEARITIES:
         assert by[key]["stable"] and "fails" not in by[key]
-    for key in NONSTABLE_ACTIVATIONS:
+    for key in NON_ODD_ACTIVATIONS:
         assert by[key]["forms"] == ["activation"]
         assert by[key]["notes"][0]["condition"] == "Phi is odd"  # none of them is odd
     # 0 <= g <= 1: stable though not odd (the paper, section 3; audit19a A19a-10)
@@ -84,7 +84,7 @@ def test_dictionary_table(runner):
     result = runner.invoke(cli, ["dictionary"])
     assert result.exit_code == 0
     out = result.stdout
-    for key in list(NONLINEARITIES) + list(NONSTABLE_ACTIVATIONS):
+    for key in list(NONLINEARITIES) + list(NON_ODD_ACTIVATIONS):
         assert key in out
     for word in ("huber", "isru", "hardtanh", "weak-string", "truncated-tv", "g_max = 1"):
         assert word in out

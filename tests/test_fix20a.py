@@ -345,3 +345,21 @@ def test_the_inputs_hash_is_of_the_file_the_run_read(tmp_path, monkeypatch, chan
         }
     else:
         assert entry["sha256"] is None and entry["changed"] is True
+
+
+# 5. the activations that are not odd are named so ---------------------------------
+
+
+def test_the_activations_that_are_not_odd_are_named_so():
+    """Before: NONSTABLE_ACTIVATIONS, though relu, gelu, silu and leaky relu are stable
+    (0 <= g <= 1); what sets them apart is that they are not odd."""
+    import resdenoise.nonlinearities as nl
+
+    assert set(nl.NON_ODD_ACTIVATIONS) == {"relu", "leaky-relu", "gelu", "silu", "sigmoid"}
+    r = np.linspace(-3, 3, 13)
+    for key in nl.NON_ODD_ACTIVATIONS:
+        phi = nl.get_nonlinearity(key, "activation", lam=1.0).phi
+        assert not np.allclose(phi(-r), -phi(r)), key  # not odd, every one
+    with pytest.warns(DeprecationWarning, match="NON_ODD_ACTIVATIONS"):
+        assert nl.NONSTABLE_ACTIVATIONS is nl.NON_ODD_ACTIVATIONS
+    assert "NON_ODD_ACTIVATIONS" in nl.__all__ and "NONSTABLE_ACTIVATIONS" not in nl.__all__

@@ -27,8 +27,8 @@ import pytest
 
 from resdenoise.nonlinearities import (
     FORMS,
+    NON_ODD_ACTIVATIONS,
     NONLINEARITIES,
-    NONSTABLE_ACTIVATIONS,
     PAPER_FAMILIES,
     available_nonlinearities,
     from_function,
@@ -157,7 +157,7 @@ def test_unknown_name_lists_sorted_valid_names(form):
     # activations outside the theorem are names of the activation form only)
     entries = dict(NONLINEARITIES)
     if form == "activation":
-        entries.update(NONSTABLE_ACTIVATIONS)
+        entries.update(NON_ODD_ACTIVATIONS)
     expected = set(entries) | {a for e in entries.values() for a in e.aliases.get(form, ())}
     assert set(listed) == expected
 
@@ -511,7 +511,7 @@ def test_a_kinked_diffusivity_says_its_value_at_zero(key, slope):
     formula, the registry's g, and the general translation of the same Phi
     (what a formula max(r, 0) gets) give that one value."""
     at_zero = (1.0 + slope) / 2.0
-    entry = NONSTABLE_ACTIVATIONS[key]
+    entry = NON_ODD_ACTIVATIONS[key]
     assert f"{at_zero:g} at 0" in entry.formulas["diffusivity"].replace("1/2", "0.5")
     assert float(get_nonlinearity(key).g(np.array([0.0]))[0]) == at_zero
     mine = from_function(lambda r: np.where(r >= 0, r, slope * r))

@@ -15,8 +15,8 @@ import click
 from ..errors import UnstableError
 from ..nonlinearities import (
     FORMS,
+    NON_ODD_ACTIVATIONS,
     NONLINEARITIES,
-    NONSTABLE_ACTIVATIONS,
     PAPER_FAMILIES,
     PARAMETRISED_FAMILIES,
     SQRT2,
@@ -77,7 +77,7 @@ def _plot_written(path, quiet: bool) -> None:
 # resdenoise dictionary
 # --------------------------------------------------------------------------
 
-ALL_FAMILIES = tuple(NONLINEARITIES) + tuple(NONSTABLE_ACTIVATIONS)
+ALL_FAMILIES = tuple(NONLINEARITIES) + tuple(NON_ODD_ACTIVATIONS)
 
 
 @click.command(cls=Command, context_settings=CONTEXT_SETTINGS)
