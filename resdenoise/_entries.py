@@ -337,6 +337,22 @@ NONLINEARITIES: Final[Mapping[str, Entry]] = MappingProxyType(
 #: The six families of the paper's Table 3, in its order.
 PAPER_FAMILIES: Final = tuple(k for k, e in NONLINEARITIES.items() if e.paper)
 
+#: The shrinkage of an activation that is not odd: translated from its Phi, never closed.
+TRANSLATED_SHRINKAGE: Final = "s + Phi(-sqrt2 s)/sqrt2 (translated)"
+
+
+def _not_odd(key, label, convex, phi, g, psi, formulas, aliases=None, **bounds) -> Entry:
+    """A row of :data:`NON_ODD_ACTIVATIONS`: an activation only (``odd=False``, not the
+    paper's), no closed shrinkage (its formula :data:`TRANSLATED_SHRINKAGE`);
+    ``formulas`` the other three forms', ``bounds`` its ``g_min``, ``g_max`` and
+    ``lipschitz``."""
+    formulas = {form: formulas.get(form, TRANSLATED_SHRINKAGE) for form in FORMS}
+    return Entry(
+        key, label, convex, phi, g, psi, None, **bounds, formulas=formulas,
+        aliases=aliases or {}, odd=False, paper=False,
+    )  # fmt: skip
+
+
 #: Deep-learning activations that are not odd (outside the paper's Theorem 2 as
 #: stated): the same kind of :class:`Entry`, accepted as activation names only.
 #: ReLU, leaky ReLU, GELU and SiLU have 0 <= g <= 1 and are stable all the same
@@ -350,74 +366,61 @@ NON_ODD_ACTIVATIONS: Final[Mapping[str, Entry]] = MappingProxyType(
     {
         e.key: e
         for e in (
-            Entry(
+            _not_odd(
                 "relu",
                 "rectified linear unit",
                 True,
                 relu_phi,
                 relu_g,
                 relu_psi,
-                None,
                 g_min=0.0,
                 g_max=1.0,
                 lipschitz=1.0,
                 formulas={
                     "diffusivity": "1 if r > 0, 1/2 at 0, else 0",
                     "regulariser": "max(r, 0)^2",
-                    "shrinkage": "s + Phi(-sqrt2 s)/sqrt2 (translated)",
                     "activation": "max(r, 0)",
                 },
-                odd=False,
-                paper=False,
             ),
-            Entry(
+            _not_odd(
                 "leaky-relu",
                 f"leaky ReLU (slope {LEAKY_SLOPE:g})",
                 True,
                 leaky_phi,
                 leaky_g,
                 leaky_psi,
-                None,
                 g_min=LEAKY_SLOPE,
                 g_max=1.0,
                 lipschitz=1.0,
                 formulas={
                     "diffusivity": f"1 if r > 0, {0.5 + LEAKY_SLOPE / 2:g} at 0, else {LEAKY_SLOPE:g}",
                     "regulariser": f"r^2 if r >= 0 else {LEAKY_SLOPE:g} r^2",
-                    "shrinkage": "s + Phi(-sqrt2 s)/sqrt2 (translated)",
                     "activation": f"r if r >= 0 else {LEAKY_SLOPE:g} r",
                 },
                 aliases={"activation": ("leakyrelu",)},
-                odd=False,
-                paper=False,
             ),
-            Entry(
+            _not_odd(
                 "gelu",
                 "Gaussian error linear unit",
                 False,
                 gelu_phi,
                 gelu_g,
                 gelu_psi,
-                None,
                 g_min=0.0,
                 g_max=1.0,
                 lipschitz=GELU_LIPSCHITZ,
                 formulas={
                     "diffusivity": "Cdf(r/lam), Cdf(x) = (1 + erf(x/sqrt2))/2",
                     "regulariser": "lam^2 ((x^2 - 1) Cdf(x) + x exp(-x^2/2)/sqrt(2 pi) + 1/2), x = r/lam",
-                    "shrinkage": "s + Phi(-sqrt2 s)/sqrt2 (translated)",
                     "activation": "r Cdf(r/lam)",
                 },
-                odd=False,
-                paper=False,
             ),
-            Entry(
+            _not_odd(
                 "silu",
                 "sigmoid linear unit (swish)",
                 False,
                 silu_phi,
                 silu_g,
-                None,
                 None,
                 g_min=0.0,
                 g_max=1.0,
@@ -425,33 +428,26 @@ NON_ODD_ACTIVATIONS: Final[Mapping[str, Entry]] = MappingProxyType(
                 formulas={
                     "diffusivity": "1/(1 + exp(-r/lam))",
                     "regulariser": "2 int_0^r Phi (translated)",
-                    "shrinkage": "s + Phi(-sqrt2 s)/sqrt2 (translated)",
                     "activation": "r/(1 + exp(-r/lam))",
                 },
                 aliases={"activation": ("swish",)},
-                odd=False,
-                paper=False,
             ),
-            Entry(
+            _not_odd(
                 "sigmoid",
                 "logistic sigmoid",
                 True,
                 sigmoid_phi,
                 sigmoid_g,
                 sigmoid_psi,
-                None,
                 g_min=-math.inf,
                 g_max=math.inf,
                 lipschitz=0.25,
                 formulas={
                     "diffusivity": "lam/(r (1 + exp(-r/lam)))",
                     "regulariser": "2 lam^2 (max(x, 0) + ln(1 + exp(-|x|)) - ln 2), x = r/lam",
-                    "shrinkage": "s + Phi(-sqrt2 s)/sqrt2 (translated)",
                     "activation": "lam/(1 + exp(-r/lam))",
                 },
                 aliases={"activation": ("logistic",)},
-                odd=False,
-                paper=False,
             ),
         )
     }

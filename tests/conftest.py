@@ -42,6 +42,31 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(20200207)
 
 
+def _split_plan_kept_its_guarantees(plan, u: np.ndarray, out: np.ndarray, slack: float) -> None:
+    """A plan of each channel apart (a SplitPlan) run from ``u`` to ``out``: its report's
+    guarantees held, and each channel's own plan is L-infinity stable with its steps,
+    within the channel's range (to ``slack``), no more total variation, and its output
+    that of the channel's plan run alone."""
+    from resdenoise.filters import analyse_run
+
+    report = analyse_run(plan, u, out)
+    assert report["guarantees_held"], report["failed_checks"]
+    for c, entry in enumerate(report["channel_plans"]):
+        part = plan.parts[c]
+        assert entry["stability"]["linf_stable"] and entry["steps"] == part.steps
+        x, y = u[:, c], out[:, c]
+        assert x.min() - slack <= y.min() and y.max() <= x.max() + slack  # max-min
+        assert np.sum(np.abs(np.diff(y))) <= np.sum(np.abs(np.diff(x))) * (1 + 1e-12)
+        assert np.array_equal(y, part.run(np.ascontiguousarray(x)))
+
+
+@pytest.fixture(scope="session")
+def split_plan_kept_its_guarantees():
+    """``check(plan, u, out, slack)``: the guarantees of a plan of each channel apart,
+    channel by channel (session-scoped: a hypothesis test may take it)."""
+    return _split_plan_kept_its_guarantees
+
+
 @pytest.fixture
 def count_calls(monkeypatch):
     """``count_calls(owner, name) -> list``: ``owner.name`` replaced (for the test) by

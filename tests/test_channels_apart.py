@@ -197,25 +197,14 @@ def test_a_pcm_file_is_planned_per_channel_within_its_range(tmp_path):
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(k=st.floats(3.0, 60.0), seed=st.integers(0, 2**16))
 @example(k=3.0, seed=457)  # a channel passed through: left out, not failed
-def test_each_channels_plan_keeps_its_guarantees(k, seed):
+def test_each_channels_plan_keeps_its_guarantees(split_plan_kept_its_guarantees, k, seed):
     u = _pair(k=k, n=1500, seed=seed)
     plan, extra = planner("diffuse", "perona-malik", time="auto")(u)
     # a rare draw (0 of 30 at random; k = 3, seed 457) reads a channel as rough, its level
     # not identified: it is passed through, not planned apart (that case is the next test's)
     assume(not extra.get("passed_through_reasons"))
     assert isinstance(plan, SplitPlan)
-    out = plan.run(u)
-    from resdenoise.filters import analyse_run
-
-    report = analyse_run(plan, u, out)
-    assert report["guarantees_held"], report["failed_checks"]
-    for c, entry in enumerate(report["channel_plans"]):
-        part = plan.parts[c]
-        assert entry["stability"]["linf_stable"] and entry["steps"] == part.steps
-        x, y = u[:, c], out[:, c]
-        assert x.min() - 1e-9 * k <= y.min() and y.max() <= x.max() + 1e-9 * k  # max-min
-        assert np.sum(np.abs(np.diff(y))) <= np.sum(np.abs(np.diff(x))) * (1 + 1e-12)
-        assert np.array_equal(y, part.run(np.ascontiguousarray(x)))
+    split_plan_kept_its_guarantees(plan, u, plan.run(u), slack=1e-9 * k)
 
 
 def test_a_channel_whose_level_is_not_trusted_is_passed_through_beside_them(tmp_path):
