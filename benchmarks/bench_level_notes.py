@@ -39,6 +39,7 @@ ROUNDS = int(os.environ.get("RESDENOISE_LEVEL_ROUNDS", "3"))
 REPEATS = int(os.environ.get("RESDENOISE_LEVEL_REPEATS", "5"))
 BEFORE = os.environ.get("RESDENOISE_BEFORE")
 CASES = ("given", "read", "counts")
+KEYS = (*CASES, *(f"{c} parts" for c in CASES))
 
 
 def make_files(directory: str, n: int) -> dict:
@@ -57,8 +58,33 @@ def make_files(directory: str, n: int) -> dict:
     return {"wav": wav, "counts": counts}
 
 
+def _parts(src: str, make_plan) -> float:
+    """CPU seconds of what the change touches, on a file read whole: the level's
+    warnings (``pipeline._level_notes``) and the report's level of the input
+    (``_Whole._measure_before``: the input measured before the run, with its noise
+    level), each on a source read afresh (the reading and the plan not timed)."""
+    from resdenoise import pipeline
+    from resdenoise.io import ReadOptions, WriteOptions
+
+    job = pipeline._FileJob(
+        make_plan, src, os.devnull, None, None, ReadOptions(), WriteOptions(),
+        pipeline.RunOptions(), None, None, None,
+    )  # fmt: skip
+    times = []
+    for _ in range(REPEATS + 1):
+        source = pipeline._Whole(job)
+        plan, extra = make_plan(source.subject)
+        verdict = plan.verdict()
+        start = time.process_time()
+        pipeline._level_notes(source, extra)
+        source._measure_before(plan, verdict, source.sig.data)
+        times.append(time.process_time() - start)
+    return statistics.median(times[1:])
+
+
 def measure(files: dict) -> dict:
-    """Each case's CPU seconds of run_file on this process's ``resdenoise``."""
+    """Each case's CPU seconds on this process's ``resdenoise``: of run_file, and of
+    the parts (:func:`_parts`)."""
     from resdenoise.pipeline import planner, run_file
 
     out = {}
@@ -79,6 +105,7 @@ def measure(files: dict) -> dict:
                 run_file(make_plan, src, target)
                 times.append(time.process_time() - start)
             out[name] = statistics.median(times)
+            out[f"{name} parts"] = _parts(src, make_plan)
     out["resdenoise"] = os.path.dirname(os.path.abspath(sys.modules["resdenoise"].__file__))
     return out
 
@@ -98,9 +125,10 @@ def main() -> None:
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     print(f"bench-level-notes, {N:.0e} samples, on {os.cpu_count()} cores; "
           f"load {os.getloadavg()[0]:.1f} at start")  # fmt: skip
-    print("CPU ms of run_file (2 blocks), medians of repetitions, then of interleaved rounds")
+    print("CPU ms of run_file (2 blocks), and of its parts the change touches (the level's")
+    print("warnings and the report's level), medians of repetitions, then of interleaved rounds")
     trees = [("after", root)] + ([("before", BEFORE)] if BEFORE else [])
-    got: dict = {name: {c: [] for c in CASES} for name, _ in trees}
+    got: dict = {name: {c: [] for c in KEYS} for name, _ in trees}
     seen = {}
     with tempfile.TemporaryDirectory() as tmp:
         files = make_files(tmp, N)
@@ -108,16 +136,16 @@ def main() -> None:
             for name, tree in trees if r % 2 == 0 else trees[::-1]:
                 result = _run(tree, files)
                 seen[name] = result.pop("resdenoise")
-                for c in CASES:
+                for c in KEYS:
                     got[name][c].append(result[c])
                 print(f"  round {r + 1} {name}: "
-                      + ", ".join(f"{c} {result[c] * 1e3:.1f}" for c in CASES), flush=True)  # fmt: skip
-    for c in CASES:
+                      + ", ".join(f"{c} {result[c] * 1e3:.2f}" for c in KEYS), flush=True)  # fmt: skip
+    for c in KEYS:
         a = statistics.median(got["after"][c]) * 1e3
-        line = f"  {c:<8} after {a:8.1f}"
+        line = f"  {c:<14} after {a:8.2f}"
         if BEFORE:
             b = statistics.median(got["before"][c]) * 1e3
-            line += f"   before {b:8.1f}   after / before {a / b:5.3f}"
+            line += f"   before {b:8.2f}   after / before {a / b:5.3f}"
         print(line)
     print(f"load {os.getloadavg()[0]:.1f} at the end; measured: {seen}")
 
