@@ -1,6 +1,7 @@
 """Warnings of a run's noise level: a level given in other units than the samples'
-(audit18a A9), a level read that is the rounding of whole-numbered samples (A2).  The run is not changed: these are said, in the report's
-warnings too."""
+(audit18a A9), a level read that is the rounding of samples on a step (A2: whole numbers,
+a decimal place, a sound file's PCM counts).  The run is not changed: these are said, in
+the report's warnings too."""
 
 from __future__ import annotations
 
@@ -70,26 +71,37 @@ def given_level_note(name: str, given, read, scale, scale_said: str, bits=None) 
     )
 
 
-def quantised_note(name: str, read, steps) -> str | None:
+def quantised_note(name: str, read, steps, bits=None) -> str | None:
     """The warning of a level ``read`` (per channel) at or below the rounding noise of
     samples that are all whole multiples of a step (``steps``: per channel, the step of
-    whole-numbered samples, None where they are not): ``step / sqrt(12)``, what rounding
-    to the step alone reads as (a clean 12-bit log of a slow sine read 0.267 counts), so
-    the level read may be no noise but the quantisation; None elsewhere (a level of 0 is
-    no reading).  The run is not changed: the rounding of a signal that moves over many
-    steps between samples is white noise and filtering it gains (measured: +5 to +7 dB
-    against the unrounded sine, 50 and 400 counts, 97 samples a period); of a slow one it
-    gains nothing (0.0 dB at 4000 samples a period, and the output is not worse)."""
+    the samples, None where they have none: :func:`_whole_step`): ``step / sqrt(12)``,
+    what rounding to the step alone reads as (a clean 12-bit log of a slow sine read
+    0.267 counts), so the level read may be no noise but the quantisation; None elsewhere
+    (a level of 0 is no reading).  The step says what it is: whole numbers (counts), a
+    decimal place (a sensor's log of 0.01 degrees), or with ``bits`` (a sound file's PCM
+    bit depth, samples read as -1..1) counts of the file's samples.  The run is not
+    changed: the rounding of a signal that moves over many steps between samples is white
+    noise and filtering it gains (measured: +5 to +7 dB against the unrounded sine, 50 and
+    400 counts, 97 samples a period); of a slow one it gains nothing (0.0 dB at 4000
+    samples a period, and the output is not worse)."""
     read = np.atleast_1d(np.asarray(read, dtype=float)).ravel()
     for c, (r, q) in enumerate(zip(read, steps, strict=False)):
         if q is None or not q > 0 or not 0 < r <= q / math.sqrt(12):
             continue
         channel = f" of channel {c + 1}" if read.size > 1 else ""
-        unit = "whole numbers" if q == 1 else f"whole multiples of {q:g}"
+        what = "integer counts"
+        if bits:
+            counts = q * 2.0 ** (bits - 1)
+            many = "one count" if counts == 1 else f"{counts:g} counts"
+            unit = f"whole multiples of {many} of its {bits}-bit samples, {q:.3g}"
+        elif q == int(q):
+            unit = "whole numbers" if q == 1 else f"whole multiples of {q:g}"
+        else:
+            unit, what = f"whole multiples of {q:g}", "the decimal places they were written with"
         return (
             f"{name}: the noise level read{channel} ({r:.3g}) is at or below the rounding "
             f"noise of its samples, all {unit} (step/sqrt(12) = {q / math.sqrt(12):.3g}): "
-            "it may be no noise but their quantisation (integer counts), which filtering "
+            f"it may be no noise but their quantisation ({what}), which filtering "
             "removes only where the signal moves over many steps from sample to sample; "
             "give --sigma if you know the noise level"
         )
@@ -130,43 +142,66 @@ def level_notes(name: str, extra: dict, u, whole=None, bits=None, read=None) -> 
     if in_memory:
         if levels.size != x.shape[1]:
             return []
-        steps = [_whole_step(x[:, c], levels[c]) for c in range(x.shape[1])]
-    else:
+        steps = [_whole_step(x[:, c], levels[c], bits) for c in range(x.shape[1])]
+    elif bits:  # a streamed sound file: its least significant bit (a step divides into)
+        steps = [2.0 ** (1 - bits)] * len(whole or ())
+    else:  # a streamed CSV: its columns written as whole numbers
         steps = [1.0 if w else None for w in (whole or ())]
     if len(steps) != levels.size:
         return []
-    note = quantised_note(name, levels, steps)
+    note = quantised_note(name, levels, steps, bits)
     return [] if note is None else [note]
 
 
 #: Samples :func:`_whole_step` looks at first: their step bounds the whole channel's.
 PROBE = 4096
+#: The most decimal places a step is looked for in (a sensor's log: 0.01 degrees,
+#: 0.001 V; 1/16 degree is 0.0625, four).
+MAX_DECIMALS = 6
 
 
-def _whole_step(x: np.ndarray, read: float | None = None) -> float | None:
-    """The step of samples that are all whole numbers (the greatest common divisor of
-    their differences: 1 for counts, 4 for 12-bit counts shifted left by 2), else None
-    (a fraction, a constant channel, numbers beyond float64's exact integers).
+def _whole_step(x: np.ndarray, read: float | None = None, bits=None) -> float | None:
+    """The step every sample is a whole multiple of (the greatest common divisor of their
+    differences): of a sound file's PCM samples (``bits``, read as -1..1: counts of
+    2^(1-bits), or a multiple), else of numbers written with the fewest decimal places,
+    none to :data:`MAX_DECIMALS` (1 for counts, 4 for 12-bit counts shifted left by 2,
+    0.01 for a log of hundredths), each sample the float64 nearest its decimal; None
+    where there is none (more decimals, a constant channel, numbers beyond float64's
+    exact integers).
 
     With ``read`` (the level read), only where the step can make the note
     (:func:`quantised_note`: ``read`` at or below step/sqrt(12)), else None: the step
-    divides that of the first :data:`PROBE` samples, so a fraction among them, or their
-    step's rounding noise below ``read``, ends the look without a pass over the rest (a
-    run's samples are seldom whole numbers, and whole ones seldom read their rounding)."""
+    divides that of the first :data:`PROBE` samples, so a sample among them off every
+    grid, or their step's rounding noise below ``read``, ends the look without a pass over
+    the rest (a run's samples seldom have a step, and those that do seldom read its
+    rounding)."""
     if read is not None and not read > 0:
         return None
-    head = _step_of(x[:PROBE], x[:1])
-    if head is None or (read is not None and head and read > head / math.sqrt(12)):
+    grids = [2.0 ** (bits - 1)] if bits else [10.0**k for k in range(MAX_DECIMALS + 1)]
+    head, i = x[:PROBE], 0
+    while (first := _step_of(head, grids[i])) is None:  # the head's grid: the channel's
+        i += 1  # is it or a finer one
+        if i == len(grids):
+            return None
+    if read is not None and first and read > first / grids[i] / math.sqrt(12):
         return None
-    step = head if x.size <= PROBE else _step_of(x, x[:1])
-    return float(step) if step else None
+    for scale in grids[i:]:
+        step = first if x.size <= PROBE else _step_of(x, scale)
+        if step is not None:
+            return step / scale if step else None
+    return None
 
 
-def _step_of(x: np.ndarray, origin: np.ndarray) -> int | None:
-    """The greatest common divisor of ``|x - origin|`` (0 for a constant ``x``), None
-    where a sample is not a whole number float64 holds exactly."""
-    if not np.all(np.isfinite(x)) or np.max(np.abs(x), initial=0) >= 2.0**52:
+def _step_of(x: np.ndarray, scale: float) -> int | None:
+    """The greatest common divisor of ``|n - n[0]|``, ``n = x * scale`` whole numbers
+    (0 for a constant ``x``), each sample ``n / scale`` (the float64 nearest it); None
+    where a sample is not, or ``n`` is beyond float64's exact integers.  In float64 (a
+    float32 sample: its value; float32's own rounding would pass every grid coarser than
+    its spacing)."""
+    x = np.asarray(x, dtype=np.float64)
+    if not np.all(np.isfinite(x)) or not np.max(np.abs(x), initial=0) * scale < 2.0**52:
         return None
-    if not np.array_equal(x, np.round(x)):
+    n = np.round(x * scale)
+    if not np.array_equal(n / scale, x):
         return None
-    return int(np.gcd.reduce(np.abs(x - origin).astype(np.int64))) if x.size else 0
+    return int(np.gcd.reduce(np.abs(n - n[:1]).astype(np.int64))) if x.size else 0

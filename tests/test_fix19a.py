@@ -133,10 +133,8 @@ def test_noisy_counts_and_fractions_are_not_warned_of(runner, tmp_path):
     src.write_text("adc\n" + "".join(f"{int(v)}\n" for v in _adc()))  # noise 6 counts
     result = runner.invoke(cli, ["diffuse", str(src), "--time", "5", "-o", str(tmp_path / "o.csv")])
     assert result.exit_code == 0 and "rounding noise" not in result.stderr, result.stderr
-    t = np.arange(20000)  # the same rounding, in volts: not whole numbers (not known as a step)
-    src.write_text(
-        "v\n" + "".join(f"{v / 1000:.3f}\n" for v in np.round(2048 + 400 * np.sin(t / 796)))
-    )
+    t = np.arange(20000)  # fractions of every digit (no step of 6 decimal places or fewer)
+    src.write_text("v\n" + "".join(f"{v!r}\n" for v in (2 + np.sin(t / 796)).tolist()))
     result = runner.invoke(cli, ["diffuse", str(src), "--time", "5", "-o", str(tmp_path / "o.csv")])
     assert result.exit_code == 0 and "rounding noise" not in result.stderr, result.stderr
 
@@ -145,7 +143,8 @@ def test_the_step_of_whole_numbers():
     from resdenoise.level_notes import _whole_step, quantised_note
 
     assert _whole_step(np.array([2048.0, 2052, 2044])) == 4.0
-    assert _whole_step(np.array([1.0, 1.5])) is None
+    assert _whole_step(np.array([1.0, 1.5])) == 0.5  # a decimal place (fix20a)
+    assert _whole_step(np.array([1.0, 1.0 + 1e-9])) is None  # more than 6 decimals
     assert _whole_step(np.array([3.0, 3.0])) is None  # constant: no step
     assert quantised_note("x", [1.1], [4.0]) is not None  # 4/sqrt(12) = 1.15
     assert quantised_note("x", [1.2], [4.0]) is None

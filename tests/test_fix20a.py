@@ -255,19 +255,26 @@ def test_a_pre_stage_reports_the_level_of_what_it_gave_the_blocks(runner, tmp_pa
     assert abs(report["noise_sigma"][0] - file_level) > 1e-3  # 0.0518, the file's 0.0542
 
 
-def _old_whole_step(x: np.ndarray) -> float | None:
-    """The step as computed before (every sample looked at), the test's reference."""
-    if not np.all(np.isfinite(x)) or np.max(np.abs(x), initial=0) >= 2.0**52:
+def _reference_step(x: np.ndarray) -> float | None:
+    """The step as the samples' shortest decimals say it (every sample read, by its
+    repr: the test's own implementation): the greatest common divisor of their
+    differences on the grid of the most decimal places among them, at most 6."""
+    import math
+    from decimal import Decimal
+
+    decimals = [Decimal(repr(float(v))).normalize() for v in x]
+    k = max(max(0, -d.as_tuple().exponent) for d in decimals)
+    if k > 6 or np.max(np.abs(x)) * 10**k >= 2**52:
         return None
-    if not np.array_equal(x, np.round(x)):
-        return None
-    step = int(np.gcd.reduce(np.abs(x - x[0]).astype(np.int64))) if x.size else 0
-    return float(step) if step > 0 else None
+    n = [int(d.scaleb(k)) for d in decimals]
+    step = math.gcd(*(abs(v - n[0]) for v in n))
+    return step / 10**k if step else None
 
 
 def test_the_step_is_looked_for_only_where_it_can_warn():
     """_whole_step(x, read) gives the note quantised_note gives with the step of every
-    sample, while it stops at the first PROBE samples where they show it cannot warn."""
+    sample (whole numbers, a decimal place), while it stops at the first PROBE samples
+    where they show it cannot warn."""
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
@@ -278,21 +285,24 @@ def test_the_step_is_looked_for_only_where_it_can_warn():
         n=st.sampled_from([2, 7, PROBE - 1, PROBE, PROBE + 1, 3 * PROBE]),
         step=st.sampled_from([1, 2, 4, 16]),
         spread=st.integers(0, 40),
+        fraction=st.sampled_from([0.5, 0.25, 0.01, 0.001, 1e-7, 0.1 + 0.2]),
         fraction_at=st.one_of(st.none(), st.integers(0, 3 * PROBE)),
         constant_head=st.booleans(),
         read=st.floats(0.0, 6.0),
         seed=st.integers(0, 2**16),
     )
-    def check(n, step, spread, fraction_at, constant_head, read, seed):
+    def check(n, step, spread, fraction, fraction_at, constant_head, read, seed):
         rng = np.random.default_rng(seed)
         x = 1000.0 + step * rng.integers(-spread, spread + 1, n)
         if constant_head:
             x[: min(n, PROBE)] = x[0]
         if fraction_at is not None and fraction_at < n:
-            x[fraction_at] += 0.5
-        old = quantised_note("x", [read], [_old_whole_step(x)])
-        assert quantised_note("x", [read], [_whole_step(x, read)]) == old
-        assert _whole_step(x) == _old_whole_step(x)
+            x[fraction_at] += fraction
+        reference = _reference_step(x)
+        assert quantised_note("x", [read], [_whole_step(x, read)]) == quantised_note(
+            "x", [read], [reference]
+        )
+        assert _whole_step(x) == reference
 
     check()
 
@@ -363,3 +373,86 @@ def test_the_activations_that_are_not_odd_are_named_so():
     with pytest.warns(DeprecationWarning, match="NON_ODD_ACTIVATIONS"):
         assert nl.NONSTABLE_ACTIVATIONS is nl.NON_ODD_ACTIVATIONS
     assert "NON_ODD_ACTIVATIONS" in nl.__all__ and "NONSTABLE_ACTIVATIONS" not in nl.__all__
+
+
+# 7. the quantisation warning: decimal places and PCM counts too -------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "said"),
+    [
+        (  # a clean 12-bit log of a slow sine, in volts: 3 decimals
+            [f"{v / 1000:.3f}" for v in np.round(2048 + 400 * np.sin(np.arange(20000) / 796))],
+            "all whole multiples of 0.001 (step/sqrt(12) = 0.000289)",
+        ),
+        (  # a temperature sensor's sixteenths of a degree (DS18B20), written with 4 decimals
+            [f"{v:.4f}" for v in np.round(16 * (21 + 3 * np.sin(np.arange(20000) / 200))) / 16],
+            "all whole multiples of 0.0625 (step/sqrt(12) = 0.018)",
+        ),
+    ],
+    ids=["volts", "sixteenths"],
+)
+def test_a_level_read_at_the_rounding_of_a_decimal_place_is_warned_of(
+    runner, tmp_path, values, said
+):
+    """Before: only whole numbers had a step; a sensor's log of 0.001 V (its 12-bit
+    counts' rounding read as noise, 0.267 mV) was filtered without a word."""
+    from resdenoise.cli import cli
+
+    src = tmp_path / "d.csv"
+    src.write_text("v\n" + "\n".join(values) + "\n")
+    report = tmp_path / "r.json"
+    args = ["diffuse", str(src), "--time", "5", "--report", str(report)]
+    result = runner.invoke(cli, [*args, "-o", str(tmp_path / "o.csv")])
+    assert result.exit_code == 0, result.stderr
+    text = " ".join(result.stderr.split())
+    assert f"{src}: the noise level read (" in text and said in text, text
+    assert "their quantisation (the decimal places they were written with)" in text
+    assert any(said in w for w in json.loads(report.read_text())["warnings"])
+
+
+@pytest.mark.parametrize("chunk", ["0", "2000"], ids=["whole", "streamed"])
+@pytest.mark.parametrize(("subtype", "bits"), [("PCM_16", 16), ("PCM_24", 24)])
+def test_a_level_read_at_the_rounding_of_pcm_counts_is_warned_of(
+    runner, tmp_path, chunk, subtype, bits
+):
+    """Before: a sound file's samples (read as -1..1) were never whole numbers: a slow
+    sine's rounding to its counts, read as noise, was filtered without a word."""
+    import soundfile
+
+    from resdenoise.cli import cli
+
+    t = np.arange(20000)
+    src = tmp_path / "s.wav"
+    soundfile.write(
+        str(src), np.round(400 * np.sin(t / 796)) / 2.0 ** (bits - 1), 8000, subtype=subtype
+    )
+    args = ["diffuse", str(src), "--time", "5", "--chunk-size", chunk]
+    result = runner.invoke(cli, [*args, "-o", str(tmp_path / "o.wav")])
+    assert result.exit_code == 0, result.stderr
+    text = " ".join(result.stderr.split())
+    lsb = 2.0 ** (1 - bits)
+    said = f"all whole multiples of one count of its {bits}-bit samples, {lsb:.3g} (step/sqrt(12)"
+    assert said in text and "their quantisation (integer counts)" in text, text
+    noisy = tmp_path / "n.wav"  # noise of 100 counts: not warned of
+    x = (np.round(400 * np.sin(t / 796)) + np.random.default_rng(0).normal(0, 100, t.size)) * lsb
+    soundfile.write(str(noisy), x, 8000, subtype=subtype)
+    result = runner.invoke(
+        cli, ["diffuse", str(noisy), "--time", "5", "-o", str(tmp_path / "m.wav")]
+    )
+    assert result.exit_code == 0 and "rounding noise" not in result.stderr, result.stderr
+
+
+def test_the_step_of_pcm_counts_and_decimals():
+    from resdenoise.level_notes import _whole_step
+
+    counts = np.array([0, 16, -32, 48, 160], dtype=float)
+    assert _whole_step(counts / 2.0**15, bits=16) == 16 / 2.0**15  # 12 bits in a 16-bit file
+    assert _whole_step(counts / 2.0**15 + 2.0**-20, bits=16) is None  # off its counts
+    assert _whole_step(np.array([21.5, 21.25, 22.0])) == 0.25
+    assert _whole_step(np.array([0.1 + 0.2, 0.5])) is None  # not the float nearest a decimal
+    assert _whole_step(np.array([1.0e-7, 3.0e-7])) is None  # beyond 6 decimal places
+    # float32 samples far from 0: their own spacing is no decimal step
+    x32 = (1000 + np.random.default_rng(1).standard_normal(5000)).astype(np.float32)
+    assert _whole_step(x32) is None
+    assert _whole_step(np.array([1000.5, 1001.25], dtype=np.float32)) == 0.75
