@@ -112,10 +112,10 @@ def level_notes(name: str, extra: dict, u, whole=None, bits=None, read=None) -> 
     """The warnings of a run's noise level (``extra``: the plan's ``noise_sigma`` and
     ``noise_estimator``) on ``u``, the samples or a streamed file's summary (its
     ``noise_sigma``, ``minimum`` and ``maximum``): a level given that is implausible
-    (:func:`given_level_note`), a level read at the rounding noise of whole-numbered
-    samples (:func:`quantised_note`).  ``whole``: per channel, whether
-    the file wrote each of its numbers whole (a CSV's columns: a streamed file's; the
-    samples in memory are read); ``bits``: a sound file's PCM bit depth.  ``read``: for
+    (:func:`given_level_note`), a level read at the rounding noise of samples on a step
+    (:func:`quantised_note`; the samples in memory: :func:`_whole_step`).  ``whole``: per
+    channel, whether a streamed CSV wrote each of its numbers whole (its step then 1);
+    ``bits``: a sound file's PCM bit depth (a streamed one's step: one count).  ``read``: for
     samples in memory, ``read()`` is their noise estimate (per channel) where the run
     makes it anyway (its report's), called only for a level given; default
     :func:`resdenoise.noise.estimate_noise` of ``u``."""

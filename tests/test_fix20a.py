@@ -1,6 +1,9 @@
-"""Left-overs of session 42's work: the files a cluster batch's options name (a
-network, a reference) as the client names them; the cluster's no-worker wait as a
-setting; ..."""
+"""Left-overs of session 42's work: 1. the files a cluster batch's options name (a
+network, a reference) are the client's; 2. the cluster's wait for a worker is a setting;
+3. a run's noise-level warnings share the report's estimate and look for a step only
+where it can warn; 4. the report's input hash is of the bytes read; 5. the activations
+that are not odd are named so; 7. the quantisation warning knows decimal places and PCM
+counts.  (6, duplicates, changed no behaviour.)"""
 
 from __future__ import annotations
 
