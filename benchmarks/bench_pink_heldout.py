@@ -24,7 +24,7 @@ class, as :mod:`bench_heldout_classes` takes it).
 
     python benchmarks/bench_pink_heldout.py [--seeds N] [--only ecg,gait] [--white] [--ranking]
 
-Measured on main at c690405 (``--seeds 2``, about 12 min wall at load average 6-14;
+Measured on main at c690405 (``--seeds 2``, about 5 min wall at load average 6-14;
 old -> new against main at 9cbe63a), where ``bench_heldout_classes --seeds 2`` gives pink
 1.109 -> 1.085 of the best peer of the class.  Geometric means over the best peer of each
 case, the choice / the oracle among the input and the candidates / garrote over scales at
