@@ -141,7 +141,8 @@ def compare_rules(seeds: int, snrs) -> None:
                     errors = _errors(f, clean, nl.phi, choice.tau, 4000)
                     for rule in RULES:
                         c = choose_parameters(f, name, form, lam=lam, tau=tau, rule=rule)
-                        ratios.setdefault(rule, []).append(errors[c.steps - 1] / min(errors))
+                        at = _error_at(errors, c.steps, f, clean, nl.phi, choice.tau)
+                        ratios.setdefault(rule, []).append(at / min(errors))
                     grid = min(
                         min(
                             _errors(
@@ -164,6 +165,16 @@ def compare_rules(seeds: int, snrs) -> None:
             + " "
             + " ".join(f"{np.mean(ratios[r + '+lam']):15.3f}" for r in ("sure", "noise2self"))
         )
+
+
+def _error_at(errors, steps, f, clean, phi, tau) -> float:
+    """The MSE after ``steps`` blocks: from ``errors`` (:func:`_errors`) where it holds them,
+    else run (:func:`_errors` stops 40 blocks and more past its minimum, and a rule may stop
+    later: Noise2Self took 898 blocks on HeaviSine at SNR 3, seed 2, where it stopped at 832;
+    or at 0 blocks, the input)."""
+    if 0 < steps <= len(errors):
+        return errors[steps - 1]
+    return _mse(run_blocks(f, phi, tau, steps), clean)
 
 
 def _errors(f, clean, phi, tau, max_blocks):
