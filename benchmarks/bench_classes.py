@@ -36,7 +36,7 @@ Donoho-Johnstone 0.320 -> 0.319), pink 0.607 -> 0.607 (speech 0.817, music 0.920
 measured 0.343, sensor 0.717, Donoho-Johnstone 0.924), impulsive 0.065 -> 0.065 (music
 0.561 the highest); white cases below the input 1 -> 1 (sunspots at 10 %, seed 100,
 -2.19 dB: :mod:`resdenoise.harm`).  Per case above the best peer: music at 5-10 % (6 of
-12, 1.02-1.31: shrink soft or garrote against swt-sure sym8), sunspots at 30 % seed 100
+12, 1.02-1.31, against the sym8 peers), sunspots at 30 % seed 100
 (1.47, the input kept), El Nino at 30 % (1.14, 1.22), Doppler at 5 % (1.22, 1.22) and
 30 % seed 101 (1.34); pink: co2 (1.28, 1.26), HeaviSine seed 101 (1.48), Doppler (1.13,
 1.16); impulsive: sunspots seed 101 (1.11) and El Nino seed 100 (1.76), the two of the
