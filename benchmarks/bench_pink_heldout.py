@@ -99,9 +99,9 @@ nothing tells them from pink noise.  The 64-sample windows' rule (slope, chi^2 a
 alone) calls none of the 480 cases of 512-8192 samples, whatever set their level.
 
 Seen on the way (``--ranking``; main at 9cbe63a, white noise, where the box levels rise
-but not as one power law; 19 held-out white cases): the coloured ranking's first differs from the
-white ranking's and stands, confirmed by the white SURE, in 8; it loses in 7 (gait at
-5 %, both seeds, 0.73-0.77 of the input's MSE against 0.63; temperature at 5 % 0.60
+but not as one power law; 19 held-out white cases): the coloured ranking's first differs
+from the white ranking's and stands, confirmed by the white SURE, in 8; it loses in 7 (gait
+at 5 %, both seeds, 0.73-0.77 of the input's MSE against 0.63; temperature at 5 % 0.60
 against 0.57; short128 at 5 % 0.70 against 0.60 and at 30 % 0.33-0.34 against
 0.25-0.27; gait at 10 % seed 1 0.523 against 0.517) and gains in one (gait at 10 % seed
 0, 0.52 against 0.59).  Four fresh probes score the coloured first above the white first
