@@ -27,6 +27,21 @@ smallest geometric-mean MSE) and over all classes; the SNR change of every
 white-noise case.  Not a timed test.  ``python benchmarks/bench_classes.py
 [--seeds N] [--json F]`` with the ``bench`` extra (``make bench-quality``); ``--compare
 OLD.json NEW.json`` as :mod:`bench_heldout_classes`' (each case named by its signal too).
+
+Measured on main at c690405 (``--seeds 2``, 140 cases, 564 s wall, 247 s CPU at load
+average 4-7; old -> new against the last full run, main 9cbe63a with the gated
+residual-levels candidate, branch gate15): white 0.313 -> 0.312 of the best peer (speech
+0.699 -> 0.695, music 0.942 -> 0.946, measured series 0.350 -> 0.350, sensor 0.151,
+Donoho-Johnstone 0.320 -> 0.319), pink 0.607 -> 0.607 (speech 0.817, music 0.920,
+measured 0.343, sensor 0.717, Donoho-Johnstone 0.924), impulsive 0.065 -> 0.065 (music
+0.561 the highest); white cases below the input 1 -> 1 (sunspots at 10 %, seed 100,
+-2.19 dB: :mod:`resdenoise.harm`).  Per case above the best peer: music at 5-10 % (6 of
+12, 1.02-1.31, against the sym8 peers), sunspots at 30 % seed 100
+(1.47, the input kept), El Nino at 30 % (1.14, 1.22), Doppler at 5 % (1.22, 1.22) and
+30 % seed 101 (1.34); pink: co2 (1.28, 1.26), HeaviSine seed 101 (1.48), Doppler (1.13,
+1.16); impulsive: sunspots seed 101 (1.11) and El Nino seed 100 (1.76), the two of the
+28 impulsive cases with spikes where no pre-stage ran (2 and 5 spikes, 3 and 7 flagged,
+not called impulsive; Nile's 100 samples drew none).
 """
 
 from __future__ import annotations

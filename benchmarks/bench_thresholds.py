@@ -16,6 +16,17 @@ Haar shrinkage (:func:`resdenoise.multilevel.choose_levels`, one iteration)
 for soft and garrote, beside the PyWavelets SWT SureShrink peers (haar,
 sym8).  ``oracle`` against ``sym8`` is the Haar basis's limit.  Not a timed
 test.  ``python benchmarks/bench_thresholds.py`` with the ``bench`` extra.
+
+Measured on main at c690405 (97 s wall), pink noise at 10 %, the better of soft and garrote
+over the input's MSE: the default ``signal`` rule is within 0.03 of the ``oracle`` where the
+noise per level is read within 10-35 % (speech, sensor trace A, Donoho-Johnstone, sunspots,
+El Nino; sensor trace B 0.307 against 0.256, the true levels 0.284); where it is read low
+(plucked notes 0.49-0.62 of the truth, co2 0.57-0.63, the three oscillatory signals
+0.75-0.85) the true levels close most of the gap (co2 0.928 -> 0.558, AM/FM tone 0.916 ->
+0.750, chirp 0.935 -> 0.816; oracle 0.545, 0.711, 0.809), and on the Nile (100 samples,
+read 4.6-10.7x) 36.7 -> 1.006.  The Haar basis is the limit where even the oracle stays
+above the sym8 peer: Doppler (0.728 against 0.652) and the sum of sinusoids (0.890 against
+0.836); everywhere else the oracle is below both peers.
 """
 
 from __future__ import annotations

@@ -29,6 +29,11 @@ std), El Nino 2.1x and 1.7-1.9x, the Nile 14-18x, co2 0.26-0.29x (every cell tha
 ``bench_noise`` finds more than 20 % off implies more than 1.2x); the two truths: 9 of 16
 seeds below the input against ``s + w`` (worst -1.3 dB), and the same ten outputs 0.5 to
 2.2 dB above the input against ``s`` (the other six seeds: the input).
+Again on main at c690405 (41 s wall): the orders the same (sunspots 3.28 at order 3,
+2.09-2.17 at 6-12; El Nino 2.12, 1.71-1.89; the Nile 13.8-18.2; co2 0.26-0.29); the two
+truths 9 -> 5 of 16 below the input against ``s + w`` (worst -1.32 dB) and 10 -> 11
+outputs above it against ``s`` (+0.45 to +3.97 dB; five the input): the residual-levels
+candidate, chosen on six seeds, gains against both truths on all six.
 
 A rule tried against it (not kept; its numbers on the benchmarks in
 :mod:`resdenoise.automatic`'s "Do no harm"): the interval's low end extrapolated at the
