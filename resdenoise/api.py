@@ -443,7 +443,8 @@ def diffuse(
     {lam}
     time : float or "auto", optional
         Stopping time T (m = ceil(T/tau_max) steps of tau = T/m, tau_max
-        being ``tau``), or
+        being ``tau``; a tau within 4 ulp of it counts as at it: ``time=1.05,
+        tau=0.15`` is 7 steps), or
         ``"auto"``: chosen by ``stopping_rule``.  Give time or steps.
     steps : int, optional
         Number of explicit steps m.

@@ -562,13 +562,13 @@ def _largest_total(tau_max: float) -> str:
 
 
 def _blocks_for(total: float, tau_max: float, name: str = "time", exact: bool = True) -> int:
-    """Smallest m with total/m <= tau_max; ``name``: the parameter that gave ``total``
-    (``time``, regularisation's ``alpha``), as a refusal names it.  ``exact`` false:
-    ``tau_max`` is the bound of a sampled g_max, and m is the smallest whose total/m is
-    within that bound's rounding (:func:`resdenoise.stability.within_bound`): one step
-    fewer than the strict count where total/(m-1) exceeds it by at most
-    :data:`~resdenoise.stability.G_MAX_ROUNDING` (a function's g_max sampled a few 1e-12
-    above its family's: the family's count)."""
+    """Smallest m with total/m <= tau_max up to the bound's rounding
+    (:func:`resdenoise.stability.within_bound`: a tau within 4 ulp of it is at it, so
+    ``1.05`` at ``0.15`` is 7 blocks, though 1.05/0.15 is 7.000000000000001 in binary);
+    ``name``: the parameter that gave ``total`` (``time``, regularisation's ``alpha``),
+    as a refusal names it.  ``exact`` false: ``tau_max`` is the bound of a sampled
+    g_max, known to :data:`~resdenoise.stability.G_MAX_ROUNDING` (a function's g_max
+    sampled a few 1e-12 above its family's: the family's count)."""
     if not total / tau_max <= MAX_BLOCKS:
         need = total / tau_max
         raise ParameterError(
@@ -577,9 +577,9 @@ def _blocks_for(total: float, tau_max: float, name: str = "time", exact: bool = 
             parameters=[name],
         )
     m = max(1, math.ceil(total / tau_max))
-    while total / m > tau_max:
+    while not stability.within_bound(total / m, tau_max, exact):
         m += 1
-    if not exact and m > 1 and stability.within_bound(total / (m - 1), tau_max, exact=False):
+    if m > 1 and stability.within_bound(total / (m - 1), tau_max, exact):
         m -= 1  # (at most one: m is at most MAX_BLOCKS, 1/m far above the rounding)
     return m
 
@@ -601,7 +601,7 @@ def plan_diffuse(nl, time=None, steps=None, tau=None, h=1.0) -> Plan:
     params = {"lambda": nl.lam}
     if time is not None:  # a tau given is exact; the default, as exact as g_max
         steps = _blocks_for(time, tau_max, exact=props is None or props.exact)
-        if tau is not None and time / steps != tau:
+        if tau is not None and not stability.within_bound(tau, time / steps):
             params["tau_given"] = tau  # the largest step: the run's is smaller
         tau = time / steps
     else:

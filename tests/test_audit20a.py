@@ -1,0 +1,96 @@
+"""audit20a's findings (a researcher comparing resdenoise with her NumPy/SciPy/MATLAB code).
+
+A20a-5: a time (or alpha) that is a whole number of steps in decimal ran one block more
+where T/tau rounds up in binary (1.05/0.15 is 7.000000000000001): 8 blocks of 0.13125, not
+7 of 0.15.  Checked against an explicit loop written here.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import resdenoise as rd
+from resdenoise.cli import cli
+from resdenoise.filters import plan_diffuse
+from resdenoise.nonlinearities import get_nonlinearity
+
+
+def _invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def explicit_loop(f: np.ndarray, phi, tau: float, m: int, h: float = 1.0) -> np.ndarray:
+    """m blocks u_i += tau/h (Phi(d_i) - Phi(d_i-1)), d_i = (u_i+1 - u_i)/h, zero-flux ends."""
+    u = np.array(f, dtype=np.float64)
+    for _ in range(m):
+        flux = np.concatenate([[0.0], phi(np.diff(u) / h), [0.0]])
+        u = u + tau / h * np.diff(flux)
+    return u
+
+
+def charbonnier(lam):
+    return lambda r: r / np.sqrt(1.0 + r * r / (lam * lam))
+
+
+def huber(lam):  # the Huber regulariser's flux Psi'/2: clip(r, -lam, lam)
+    return lambda r: np.clip(r, -lam, lam)
+
+
+# A20a-5 -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def signal():
+    return np.random.default_rng(3).standard_normal(300)
+
+
+def test_a_time_of_seven_given_steps_runs_seven(signal):
+    """--time 1.05 --tau 0.15: 7 blocks of 0.15 (1.05/0.15 = 7.000000000000001 in binary)."""
+    out = rd.diffuse(signal, "charbonnier", lam=0.3, time=1.05, tau=0.15)
+    want = explicit_loop(signal, charbonnier(0.3), 0.15, 7)
+    np.testing.assert_allclose(out, want, rtol=0, atol=1e-13)
+
+
+def test_a_time_of_three_default_steps_runs_three(signal):
+    """h = 0.3: the default tau is 0.0225, and 0.0675 is 3 of them (0.0675/3 is an ulp above)."""
+    out = rd.diffuse(signal, "charbonnier", lam=0.3, time=0.0675, h=0.3)
+    want = explicit_loop(signal, charbonnier(0.3), 0.0225, 3, h=0.3)
+    np.testing.assert_allclose(out, want, rtol=0, atol=1e-12)
+
+
+def test_an_alpha_of_three_default_steps_runs_three(signal):
+    out = rd.regularise(signal, "huber", lam=0.3, alpha=0.0675, h=0.3)
+    want = explicit_loop(signal, huber(0.3), 0.0225, 3, h=0.3)
+    np.testing.assert_allclose(out, want, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("tau", ["0.15", "0.3", "0.1", "0.07", "0.0225", "0.245"])
+def test_k_steps_of_a_decimal_tau_are_k_blocks(tau):
+    """T = k * tau written in decimal is k blocks, for every k up to 300."""
+    nl = get_nonlinearity("charbonnier", "diffusivity", 0.3)
+    wrong = [
+        (k, plan_diffuse(nl, time=float(k * Decimal(tau)), tau=float(tau)).steps)
+        for k in range(1, 301)
+    ]
+    assert [(k, m) for k, m in wrong if m != k] == []
+
+
+def test_the_summary_says_seven_blocks_and_no_smaller_step(tmp_path, signal):
+    path = tmp_path / "reg.csv"
+    np.savetxt(path, signal, fmt="%.17g")
+    r = _invoke(
+        "diffuse", path, "--diffusivity", "charbonnier", "--lambda", "0.3",
+        "--time", "0.0675", "--tau", "0.0225", "-o", tmp_path / "o.csv",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "3 blocks of tau = 0.0225 (T = 0.0675)," in r.output
+    assert "largest step" not in r.output
+    r = _invoke(
+        "diffuse", path, "--diffusivity", "charbonnier", "--lambda", "0.3",
+        "--time", "1", "--tau", "0.3", "-o", tmp_path / "o.csv",
+    )  # fmt: skip
+    assert "4 blocks of tau = 0.25 (T = 1; --tau 0.3 is the largest step)" in r.output
