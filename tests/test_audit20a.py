@@ -3,14 +3,20 @@
 A20a-5: a time (or alpha) that is a whole number of steps in decimal ran one block more
 where T/tau rounds up in binary (1.05/0.15 is 7.000000000000001): 8 blocks of 0.13125, not
 7 of 0.15.  Checked against an explicit loop written here.
+
+A20a-1: a WAVE_FORMAT_EXTENSIBLE input's channel mask (which speaker each channel feeds) was
+not kept: libsndfile writes its default for the channel count (5.1 with side surrounds came
+out with back ones, a microphone array's 0 as quad).
 """
 
 from __future__ import annotations
 
+import struct
 from decimal import Decimal
 
 import numpy as np
 import pytest
+import soundfile
 from click.testing import CliRunner
 
 import resdenoise as rd
@@ -94,3 +100,53 @@ def test_the_summary_says_seven_blocks_and_no_smaller_step(tmp_path, signal):
         "--time", "1", "--tau", "0.3", "-o", tmp_path / "o.csv",
     )  # fmt: skip
     assert "4 blocks of tau = 0.25 (T = 1; --tau 0.3 is the largest step)" in r.output
+
+
+# A20a-1 -----------------------------------------------------------------------
+
+
+def _fmt_at(data: bytes) -> int:
+    i = data.find(b"fmt ")
+    assert i >= 12 and struct.unpack("<H", data[i + 8 : i + 10])[0] == 0xFFFE
+    return i
+
+
+def wavex(path, channels: int, subtype: str, mask: int) -> None:
+    """A WAVEX file whose dwChannelMask (bytes 20-23 of the fmt chunk's body) is ``mask``."""
+    x = 0.3 * np.random.default_rng(channels).standard_normal((2000, channels))
+    soundfile.write(path, x, 48000, subtype=subtype, format="WAVEX")
+    data = bytearray(path.read_bytes())
+    i = _fmt_at(data)
+    data[i + 28 : i + 32] = struct.pack("<I", mask)
+    path.write_bytes(bytes(data))
+
+
+def mask_of(data: bytes) -> int:
+    i = _fmt_at(data)
+    return struct.unpack("<I", data[i + 28 : i + 32])[0]
+
+
+@pytest.mark.parametrize(
+    ("channels", "subtype", "mask"),
+    [(6, "PCM_24", 0x60F), (6, "FLOAT", 0x60F), (4, "PCM_16", 0), (2, "PCM_16", 0x600)],
+)
+@pytest.mark.parametrize("chunk", [None, "500"])
+def test_a_wavex_output_keeps_the_inputs_channel_mask(tmp_path, channels, subtype, mask, chunk):
+    src, out = tmp_path / "in.wav", tmp_path / "out.wav"
+    wavex(src, channels, subtype, mask)
+    more = () if chunk is None else ("--chunk-size", chunk)
+    r = _invoke("diffuse", src, "--lambda", "0.05", "--steps", "2", "-q", *more, "-o", out)
+    assert r.exit_code == 0, r.output
+    assert mask_of(out.read_bytes()) == mask
+    info = soundfile.info(str(out))
+    assert (info.format, info.subtype, info.channels) == ("WAVEX", subtype, channels)
+
+
+def test_a_wavex_output_on_stdout_keeps_the_mask(tmp_path):
+    src = tmp_path / "in.wav"
+    wavex(src, 6, "PCM_24", 0x60F)
+    r = CliRunner().invoke(
+        cli, ["diffuse", str(src), "--lambda", "0.05", "--steps", "2", "-q", "-o", "-"]
+    )
+    assert r.exit_code == 0, r.output
+    assert mask_of(r.stdout_bytes) == 0x60F
