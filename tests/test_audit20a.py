@@ -7,6 +7,10 @@ where T/tau rounds up in binary (1.05/0.15 is 7.000000000000001): 8 blocks of 0.
 A20a-1: a WAVE_FORMAT_EXTENSIBLE input's channel mask (which speaker each channel feeds) was
 not kept: libsndfile writes its default for the channel count (5.1 with side surrounds came
 out with back ones, a microphone array's 0 as quad).
+
+A20a-6: a row vector in a CSV file (one line of N values: MATLAB's writematrix of a row)
+was told it held 1 sample, "nothing to filter, leave this file out"; it is refused as one
+signal per row, to be transposed.
 """
 
 from __future__ import annotations
@@ -150,3 +154,32 @@ def test_a_wavex_output_on_stdout_keeps_the_mask(tmp_path):
     )
     assert r.exit_code == 0, r.output
     assert mask_of(r.stdout_bytes) == 0x60F
+
+
+# A20a-6 -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("chunk", [[], ["--chunk-size", "2"]])
+@pytest.mark.parametrize("width", [1000, 2])
+def test_a_row_vector_is_told_to_transpose(tmp_path, chunk, width):
+    src = tmp_path / "row.csv"
+    row = np.random.default_rng(1).standard_normal(width)
+    src.write_text(",".join(repr(float(v)) for v in row) + "\n")
+    r = CliRunner().invoke(
+        cli, ["diffuse", str(src), "--time", "1", "-o", str(tmp_path / "o.csv"), *chunk]
+    )
+    assert r.exit_code == 1
+    assert r.stderr == (
+        f"Error: {src}: 1 row of {width} columns: a signal runs down its columns, so this looks "
+        "like one signal per row; transpose the file (one column per signal; MATLAB: "
+        "writematrix(x(:), name), NumPy: np.savetxt(name, x.ravel()))\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["row.csv"]
+    np.savetxt(src, row.ravel())  # as told: a column
+    r = CliRunner().invoke(cli, ["diffuse", str(src), "--time", "1", "-o", str(tmp_path / "o.csv")])
+    assert r.exit_code == 0, r.stderr
+
+    src.write_text("5\n")  # one value: still too short, whatever its shape
+    r = CliRunner().invoke(cli, ["diffuse", str(src), "--time", "1", "-o", str(tmp_path / "o.csv")])
+    assert r.exit_code == 1
+    assert "1 data row; a signal needs at least 2 samples" in r.stderr
