@@ -42,7 +42,7 @@ from .errors import (
     too_many_blocks,
 )
 from .noise import resolve_sigma
-from .nonlinearities import SQRT2, Nonlinearity, get_nonlinearity
+from .nonlinearities import SQRT2, Nonlinearity, get_nonlinearity, resolve_name
 from .scaling import times_power_of_two
 from .wavelet import cycle_spin_shrink, universal_threshold
 
@@ -335,7 +335,8 @@ def bind_nonlinearity(nonlinearity, form: str, lam, u, h: float = 1.0, sigma=Non
 
     ``lam`` None becomes :func:`auto_lambda` of ``u`` (with the noise level
     ``sigma`` when given; ``extra`` then says how); a formula that does not
-    use lam gets 1.
+    use lam, and the linear family (g = 1, S = 0: none to choose, none refused for
+    the samples), get 1.
     """
     if isinstance(nonlinearity, Nonlinearity):
         return with_reach(nonlinearity, u, h), {}
@@ -351,7 +352,9 @@ def bind_nonlinearity(nonlinearity, form: str, lam, u, h: float = 1.0, sigma=Non
                 lam = 1.0
         return with_reach(expression_nonlinearity(nonlinearity, form, lam), u, h), extra
     extra = {}
-    if lam is None:
+    if lam is None and resolve_name(nonlinearity, form).key == "linear":
+        lam, extra = 1.0, {"lambda_rule": "not used (linear)"}
+    elif lam is None:
         lam, extra = auto_lambda(u, h, sigma)
     return get_nonlinearity(nonlinearity, form, lam), extra
 

@@ -11,10 +11,14 @@ out with back ones, a microphone array's 0 as quad).
 A20a-6: a row vector in a CSV file (one line of N values: MATLAB's writematrix of a row)
 was told it held 1 sample, "nothing to filter, leave this file out"; it is refused as one
 signal per row, to be transposed.
+
+A20a-3: linear diffusion (g = 1, no lambda) was refused for a signal of subnormal range: its
+automatic lambda, which it never uses, was computed and found outside float64's steps.
 """
 
 from __future__ import annotations
 
+import math
 import struct
 from decimal import Decimal
 
@@ -183,3 +187,38 @@ def test_a_row_vector_is_told_to_transpose(tmp_path, chunk, width):
     r = CliRunner().invoke(cli, ["diffuse", str(src), "--time", "1", "-o", str(tmp_path / "o.csv")])
     assert r.exit_code == 1
     assert "1 data row; a signal needs at least 2 samples" in r.stderr
+
+
+# A20a-3 -----------------------------------------------------------------------
+
+SUBNORMAL = [5e-324, 1e-323, 0.0, 2e-323, 5e-324]
+
+
+@pytest.mark.parametrize("form", ["diffusivity", "activation"])
+def test_linear_diffusion_of_subnormal_samples_runs(form):
+    from resdenoise.filters import bind_nonlinearity
+
+    nl, extra = bind_nonlinearity("linear", form, None, np.array(SUBNORMAL))
+    assert extra == {"lambda_rule": "not used (linear)"}
+    out = rd.diffuse(SUBNORMAL, "linear", steps=1)
+    _one_subnormal_apart(out)
+
+
+def _one_subnormal_apart(out):
+    """``out`` is one linear block of SUBNORMAL (tau = 1/4) up to one unit (5e-324) a sample,
+    the rounding of a product in the order of its operations; its sum is the input's."""
+    want = explicit_loop(np.array(SUBNORMAL), lambda r: r, 0.25, 1)
+    np.testing.assert_allclose(out, want, rtol=0, atol=5e-324)
+    assert math.fsum(out) == math.fsum(SUBNORMAL)
+
+
+def test_linear_diffusion_of_subnormal_samples_runs_on_the_command_line(tmp_path):
+    src = tmp_path / "subn.csv"
+    src.write_text("".join(f"{v!r}\n" for v in SUBNORMAL))
+    out = tmp_path / "o.csv"
+    r = _invoke("diffuse", src, "--diffusivity", "linear", "--steps", "1", "-o", out)
+    assert r.exit_code == 0, r.output
+    _one_subnormal_apart(np.loadtxt(out))
+    assert "lambda not used (g = 1)" in r.output
+    r = _invoke("shrink", src, "--shrinkage", "linear", "-o", out)
+    assert r.exit_code == 0, r.output
