@@ -52,8 +52,9 @@ StoppingRule = Literal["sure", "noise2self", "decorrelation"]
 def as_signal(u: npt.ArrayLike) -> np.ndarray:
     """``u`` as a float array of shape ``(n,)`` or ``(n, channels)``, n >= 2, all finite.
 
-    float32 stays float32; everything else becomes float64.  An input that is
-    already float32 or float64 is not copied (a memmap is read where it is):
+    float32 stays float32 (big-endian too, in native order); everything else becomes
+    float64.  An input that is already native float32 or float64 is not copied (a
+    memmap is read where it is):
     the result may be ``u`` itself, which the engine only reads.
 
     Raises
@@ -71,7 +72,11 @@ def as_signal(u: npt.ArrayLike) -> np.ndarray:
         if a.dtype == object:  # a None would be cast to nan: named as it is
             _refuse_none(a)
         complex_ = np.iscomplexobj(a)
-        if a.dtype != np.float32 and not complex_:
+        if (
+            a.dtype.kind == "f" and a.dtype.itemsize == 4
+        ):  # '>f4' too (FITS, np.fromfile): float32, native order
+            a = a.astype(np.float32, copy=False)
+        elif not complex_:
             a = a.astype(np.float64, copy=False)  # float64 already: read, not copied
     except SignalError:  # a None, named
         raise

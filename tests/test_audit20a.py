@@ -14,6 +14,9 @@ signal per row, to be transposed.
 
 A20a-3: linear diffusion (g = 1, no lambda) was refused for a signal of subnormal range: its
 automatic lambda, which it never uses, was computed and found outside float64's steps.
+
+A20a-2: a big-endian float32 array ('>f4': np.fromfile, FITS) ran and came back float64,
+native float32 float32.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from click.testing import CliRunner
 
 import resdenoise as rd
 from resdenoise.cli import cli
+from resdenoise.engine import run_blocks
 from resdenoise.filters import plan_diffuse
 from resdenoise.nonlinearities import get_nonlinearity
 
@@ -222,3 +226,24 @@ def test_linear_diffusion_of_subnormal_samples_runs_on_the_command_line(tmp_path
     assert "lambda not used (g = 1)" in r.output
     r = _invoke("shrink", src, "--shrinkage", "linear", "-o", out)
     assert r.exit_code == 0, r.output
+
+
+# A20a-2 -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        lambda f: rd.diffuse(f, "perona-malik", lam=0.2, steps=5),
+        lambda f: rd.regularise(f, "huber", lam=0.2, alpha=1.0),
+        lambda f: rd.shrink(f, "soft", theta=0.1),
+        lambda f: rd.resnet(f, "perona-malik", lam=0.2, blocks=3),
+        lambda f: run_blocks(f, get_nonlinearity("perona-malik", "diffusivity", 0.2).phi, 0.25, 5),
+    ],
+)
+def test_a_big_endian_float32_signal_runs_in_float32(run):
+    f = np.random.default_rng(0).standard_normal((1000, 2))
+    native, big = run(f.astype("<f4")), run(f.astype(">f4"))
+    assert (native.dtype, big.dtype) == (np.float32, np.float32)
+    assert big.tobytes() == native.tobytes()
+    assert run(f.astype(">f8")).tobytes() == run(f).tobytes()
