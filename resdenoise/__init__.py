@@ -65,7 +65,13 @@ if _is_program():
 import importlib  # noqa: E402 - after the handler
 from typing import TYPE_CHECKING  # noqa: E402
 
-from .errors import ParameterError, ResdenoiseError, SignalError, UnstableError  # noqa: E402
+from .errors import (  # noqa: E402
+    ParameterError,
+    ResdenoiseError,
+    ResdenoiseWarning,
+    SignalError,
+    UnstableError,
+)
 
 if TYPE_CHECKING:  # what a type checker sees of the lazy names below: their real types
     from .api import diffuse, regularise, resnet, shrink
@@ -116,6 +122,7 @@ __all__ = [
     "Nonlinearity",
     "ParameterError",
     "ResdenoiseError",
+    "ResdenoiseWarning",
     "SignalError",
     "UnstableError",
     "available_nonlinearities",

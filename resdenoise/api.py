@@ -25,6 +25,7 @@ import numpy.typing as npt
 from .errors import (
     ParameterError,
     ResdenoiseError,
+    ResdenoiseWarning,
     SignalError,
     check_kind,
     check_signal,
@@ -201,7 +202,7 @@ def _tell(messages) -> None:
     diffuse, the caller),
     the options it names spelt as this module's keyword arguments."""
     for message in messages:
-        warnings.warn(in_library_words(message), UserWarning, stacklevel=5)
+        warnings.warn(in_library_words(message), ResdenoiseWarning, stacklevel=5)
 
 
 def _expression() -> type:
@@ -345,7 +346,7 @@ _SIGNAL = """
         guessed.  Automatic parameters (``"auto"``, a lam or theta of None)
         are one for all channels, set by the loudest channel's noise: where
         the channels' estimated noise levels differ by more than 4x (a quiet
-        channel beside a loud one) a UserWarning says so; filter such channels
+        channel beside a loud one) a ResdenoiseWarning says so; filter such channels
         one call each."""
 
 _LAM = """

@@ -31,6 +31,7 @@ from .engine import run_blocks_unchecked
 from .errors import (
     MAX_BLOCKS,
     ParameterError,
+    ResdenoiseWarning,
     SignalValuesError,
     UnstableError,
     check_blocks,
@@ -404,7 +405,7 @@ def span_of(u, shift: int = 0) -> float:
 def emit_warning(message: str, on_warning=None) -> None:
     """Give ``message`` to ``on_warning(message)``, or to :func:`warnings.warn`."""
     if on_warning is None:
-        warnings.warn(message, UserWarning, stacklevel=3)
+        warnings.warn(message, ResdenoiseWarning, stacklevel=3)
     else:
         on_warning(message)
 

@@ -247,3 +247,43 @@ def test_a_big_endian_float32_signal_runs_in_float32(run):
     assert (native.dtype, big.dtype) == (np.float32, np.float32)
     assert big.tobytes() == native.tobytes()
     assert run(f.astype(">f8")).tobytes() == run(f).tobytes()
+
+
+# A20a-12 ----------------------------------------------------------------------
+
+
+def _above_the_sign_bound():
+    rd.diffuse(
+        np.random.default_rng(0).standard_normal(200), "charbonnier", lam=1.0, steps=3, tau=0.4
+    )
+
+
+def _channels_far_apart():
+    rng = np.random.default_rng(4)
+    s = np.sign(np.sin(9 * np.linspace(0, 1, 4000)))
+    x = np.stack([s + 0.01 * rng.standard_normal(4000), 10 * s + 2 * rng.standard_normal(4000)], 1)
+    rd.diffuse(x, steps=10)
+
+
+def _scales_beyond_the_signal():
+    from resdenoise.multiscale import choose_cascade
+
+    choose_cascade(np.random.default_rng(1).standard_normal(64), "soft", scales=8)
+
+
+@pytest.mark.parametrize(
+    "call", [_above_the_sign_bound, _channels_far_apart, _scales_beyond_the_signal]
+)
+def test_the_librarys_warnings_are_its_own_category(call):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        call()
+    assert seen and all(issubclass(w.category, rd.ResdenoiseWarning) for w in seen), seen
+    assert issubclass(rd.ResdenoiseWarning, UserWarning)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=rd.ResdenoiseWarning)
+        call()
+    assert seen == []
