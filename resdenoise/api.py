@@ -120,6 +120,31 @@ def _refuse_none(a: np.ndarray) -> None:
                 raise SignalError(f"the signal: sample {i + 1}{where} is None, not a number")
 
 
+def _inexact_integers(given, u: np.ndarray) -> list[str]:
+    """The warning of the first integer sample of ``given`` (int64, uint64, Python ints)
+    that float64 does not hold exactly (beyond 2**53), as :func:`as_signal` made it ``u``;
+    none where every sample is held (one pass over ``u`` for an integer input)."""
+    kind = getattr(getattr(given, "dtype", None), "kind", "O")
+    if kind not in "iuO" or u.dtype != np.float64 or not np.max(np.abs(u)) >= 2.0**53:
+        return []
+    a = np.asarray(given)
+    if a.dtype.kind == "O":
+        differs = np.frompyfunc(lambda x, y: x != y, 2, 1)(a, u).astype(bool)
+    elif a.dtype.kind in "iu":
+        with np.errstate(invalid="ignore"):  # 2**63 as float64: not an int64
+            differs = u.astype(a.dtype) != a
+    else:
+        return []
+    if not differs.any():
+        return []
+    at = np.unravel_index(np.argmax(differs), differs.shape)
+    where = f", channel {at[1] + 1}" if u.ndim == 2 else ""
+    return [
+        f"the signal: sample {at[0] + 1}{where}: {int(a[at])} is not exactly a float64 number "
+        f"(an integer beyond 2**53); it is filtered as {float(u[at])!r}"
+    ]
+
+
 def _beyond_float64(a: np.ndarray) -> str:
     """Which sample of the object array ``a`` float64 cannot hold (an int of hundreds of
     digits), as :func:`check_signal` names a sample that is not finite."""
@@ -266,6 +291,7 @@ def _plan_and_run(
         if given is u or str(exc) != _NOT_NUMBERS:
             raise
         raise SignalError(_not_numbers(u)) from None
+    _tell(_inexact_integers(given, u))  # as the command line warns of such a CSV cell
     if not (isinstance(nonlinearity, (str, Nonlinearity)) or callable(nonlinearity)):
         variable = "s" if form == "shrinkage" else "r"
         raise ParameterError(

@@ -17,6 +17,11 @@ automatic lambda, which it never uses, was computed and found outside float64's 
 
 A20a-2: a big-endian float32 array ('>f4': np.fromfile, FITS) ran and came back float64,
 native float32 float32.
+
+A20a-7: int64 samples beyond 2**53 were rounded to float64 by the library without a word
+(the command line warns of such a CSV cell).
+
+A20a-12: the library's warnings were plain UserWarning: no category to filter them by.
 """
 
 from __future__ import annotations
@@ -287,3 +292,33 @@ def test_the_librarys_warnings_are_its_own_category(call):
         warnings.filterwarnings("ignore", category=rd.ResdenoiseWarning)
         call()
     assert seen == []
+
+
+# A20a-7 -----------------------------------------------------------------------
+
+BIG = [2**53 + 1, 2**53 + 3, 2**53 + 1, 2**53 + 7, 2**53 + 5] * 3
+
+
+@pytest.mark.parametrize(
+    ("given", "where", "told", "held"),
+    [
+        (np.array(BIG, dtype=np.int64), "sample 1", 2**53 + 1, 2.0**53),
+        (np.array(BIG, dtype=np.uint64), "sample 1", 2**53 + 1, 2.0**53),
+        ([2**53, 2**53 + 2, 2**64 + 1, 3], "sample 3", 2**64 + 1, 2.0**64),
+        (np.stack([np.full(15, 4), BIG], 1), "sample 1, channel 2", 2**53 + 1, 2.0**53),
+    ],
+)
+def test_integers_beyond_2_53_are_warned_of(given, where, told, held):
+    with pytest.warns(rd.ResdenoiseWarning) as seen:
+        rd.diffuse(given, "linear", steps=1)
+    assert [str(w.message) for w in seen] == [
+        f"the signal: {where}: {told} is not exactly a float64 number (an integer beyond "
+        f"2**53); it is filtered as {held!r}"
+    ]
+    assert float(told) == held and int(held) != told  # (the premise: float64 rounds it so)
+    import warnings
+
+    with warnings.catch_warnings():  # integers float64 holds: no word
+        warnings.simplefilter("error")
+        rd.diffuse(np.array(BIG, dtype=np.int64) - 2**53, "linear", steps=1)
+        rd.diffuse(np.array([2**53, 2**54, -(2**60), 0], dtype=np.int64), "linear", steps=1)
