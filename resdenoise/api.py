@@ -370,10 +370,14 @@ _SIGNAL = """
         rows, shape (channels, n), need ``channel_axis=0``: an array with no
         more rows than columns is refused without ``channel_axis``, never
         guessed.  Automatic parameters (``"auto"``, a lam or theta of None)
-        are one for all channels, set by the loudest channel's noise: where
-        the channels' estimated noise levels differ by more than 4x (a quiet
-        channel beside a loud one) a ResdenoiseWarning says so; filter such channels
-        one call each."""
+        that are searched (an ``"auto"`` time, iterations, alpha or blocks, an
+        ``"auto"`` nonlinearity) give each channel the plan of a call of its
+        own, bit for bit, where the channels' estimated noise levels differ by
+        more than 1.5x or SURE finds their content different; else, and for an
+        automatic lam or theta with the blocks given, they are one for all
+        channels, set by the loudest channel's noise: where the levels differ
+        by more than 4x (a quiet channel beside a loud one) a ResdenoiseWarning
+        says so; filter such channels one call each."""
 
 _LAM = """
     lam : float or "auto", optional
