@@ -115,7 +115,10 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
-__version__ = "0.1.0"
+from ._revision import version as _version  # noqa: E402
+
+#: The release and, where known, the commit: ``0.1.0+g0123456789ab`` (:mod:`._revision`).
+__version__ = _version()
 
 __all__ = [
     "NONLINEARITIES",

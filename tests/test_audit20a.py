@@ -22,6 +22,8 @@ A20a-7: int64 samples beyond 2**53 were rounded to float64 by the library withou
 (the command line warns of such a CSV cell).
 
 A20a-12: the library's warnings were plain UserWarning: no category to filter them by.
+
+A20a-13: every report said version 0.1.0, whichever commit made it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from __future__ import annotations
 import math
 import struct
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -322,3 +325,74 @@ def test_integers_beyond_2_53_are_warned_of(given, where, told, held):
         warnings.simplefilter("error")
         rd.diffuse(np.array(BIG, dtype=np.int64) - 2**53, "linear", steps=1)
         rd.diffuse(np.array([2**53, 2**54, -(2**60), 0], dtype=np.int64), "linear", steps=1)
+
+
+# A20a-13 ----------------------------------------------------------------------
+
+C1, C2 = "1" * 40, "ab" * 20
+
+
+def _repo(root, head: str, refs: dict, packed: dict | None = None):
+    git = root / ".git"
+    git.mkdir(parents=True)
+    (git / "HEAD").write_text(head + "\n")
+    for name, commit in refs.items():
+        (git / name).parent.mkdir(parents=True, exist_ok=True)
+        (git / name).write_text(commit + "\n")
+    if packed:
+        lines = ["# pack-refs with: peeled fully-peeled sorted"]
+        lines += [f"{commit} {name}" for name, commit in packed.items()]
+        (git / "packed-refs").write_text("\n".join(lines) + "\n")
+    return git
+
+
+def test_the_commit_is_read_from_a_checkout(tmp_path):
+    from resdenoise._revision import git_commit
+
+    _repo(tmp_path / "a", "ref: refs/heads/main", {"refs/heads/main": C1})
+    assert git_commit(str(tmp_path / "a")) == C1
+    _repo(
+        tmp_path / "b", "ref: refs/heads/main", {}, {"refs/heads/other": C1, "refs/heads/main": C2}
+    )
+    assert git_commit(str(tmp_path / "b")) == C2
+    _repo(tmp_path / "c", C2, {})  # detached
+    assert git_commit(str(tmp_path / "c")) == C2
+    # a worktree: .git a file naming its gitdir, whose commondir holds the branches
+    main = _repo(tmp_path / "main", "ref: refs/heads/main", {"refs/heads/wt": C2})
+    gitdir = main / "worktrees" / "wt"
+    gitdir.mkdir(parents=True)
+    (gitdir / "HEAD").write_text("ref: refs/heads/wt\n")
+    (gitdir / "commondir").write_text("../..\n")
+    (tmp_path / "wt").mkdir()
+    (tmp_path / "wt" / ".git").write_text(f"gitdir: {gitdir}\n")
+    assert git_commit(str(tmp_path / "wt")) == C2
+    _repo(tmp_path / "d", "ref: refs/heads/gone", {})
+    assert git_commit(str(tmp_path / "d")) is None
+    assert git_commit(str(tmp_path / "none")) is None
+
+
+def test_the_version_names_the_commit(tmp_path):
+    import runpy
+    import shutil
+    import subprocess
+
+    from resdenoise import __version__
+    from resdenoise._revision import RELEASE
+    from resdenoise._revision import __file__ as revision
+
+    root = Path(revision).parent.parent
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    head = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert __version__ == f"{RELEASE}+g{head[:12]}"
+    r = _invoke("--version")
+    assert r.output.splitlines()[0] == f"resdenoise, version {RELEASE}+g{head[:12]}"
+    # an install that is no checkout: the COMMIT file setup.py wrote into it
+    package = tmp_path / "site" / "resdenoise"
+    package.mkdir(parents=True)
+    shutil.copy(revision, package / "_revision.py")
+    assert runpy.run_path(str(package / "_revision.py"))["version"]() == RELEASE
+    (package / "COMMIT").write_text(C2 + "\n")
+    assert runpy.run_path(str(package / "_revision.py"))["version"]() == f"{RELEASE}+g{C2[:12]}"
