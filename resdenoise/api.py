@@ -73,9 +73,8 @@ def as_signal(u: npt.ArrayLike) -> np.ndarray:
         if a.dtype == object:  # a None would be cast to nan: named as it is
             _refuse_none(a)
         complex_ = np.iscomplexobj(a)
-        if (
-            a.dtype.kind == "f" and a.dtype.itemsize == 4
-        ):  # '>f4' too (FITS, np.fromfile): float32, native order
+        # float32 in either byte order ('>f4': FITS, np.fromfile): float32, native order
+        if a.dtype.kind == "f" and a.dtype.itemsize == 4:
             a = a.astype(np.float32, copy=False)
         elif not complex_:
             a = a.astype(np.float64, copy=False)  # float64 already: read, not copied

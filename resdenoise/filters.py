@@ -353,7 +353,8 @@ def bind_nonlinearity(nonlinearity, form: str, lam, u, h: float = 1.0, sigma=Non
                 lam = 1.0
         return with_reach(expression_nonlinearity(nonlinearity, form, lam), u, h), extra
     extra = {}
-    if lam is None and resolve_name(nonlinearity, form).key == "linear":
+    named = lam is None and isinstance(nonlinearity, str)
+    if named and resolve_name(nonlinearity, form).key == "linear":
         lam, extra = 1.0, {"lambda_rule": "not used (linear)"}
     elif lam is None:
         lam, extra = auto_lambda(u, h, sigma)
