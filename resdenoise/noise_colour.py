@@ -90,7 +90,7 @@ def scales_note(n: int, scales) -> str | None:
 
 
 def warn_scales(n: int, scales, stacklevel: int = 3) -> None:
-    """A :class:`~resdenoise.errors.ResdenoiseWarning` with :func:`scales_note`'s line where ``scales`` asks for
+    """A :class:`.ResdenoiseWarning` with :func:`scales_note`'s line where ``scales`` asks for
     more than a signal of ``n`` samples holds: the library's choose functions (their
     caller's line: ``stacklevel``), which use fewer, as the command line does with its
     note, never silently.  ``scales`` that is not a count >= 1: ParameterError."""
