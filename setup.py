@@ -6,9 +6,27 @@ its NumPy step loop, which gives the same numbers (see resdenoise/engine.py).
 """
 
 import os
+import runpy
 import sys
 
 from setuptools import Extension, setup
+from setuptools.command.build_py import build_py
+
+
+class build_py_commit(build_py):
+    """build_py, and the checkout's commit written to resdenoise/COMMIT in the build (an
+    install that is no checkout says which commit it was built from: resdenoise/_revision.py)."""
+
+    def run(self):
+        super().run()
+        here = os.path.dirname(os.path.abspath(__file__))
+        commit = runpy.run_path(os.path.join(here, "resdenoise", "_revision.py"))["git_commit"](
+            here
+        )
+        if commit is not None and not getattr(self, "editable_mode", False):
+            with open(os.path.join(self.build_lib, "resdenoise", "COMMIT"), "w") as f:
+                f.write(commit + "\n")
+
 
 if sys.platform == "win32":
     # MSVC: /std:c11 for C99's restrict and inline and hexadecimal float constants
@@ -23,6 +41,7 @@ else:
     flags = ["-O3", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math", "-std=c11"]
 
 setup(
+    cmdclass={"build_py": build_py_commit},
     ext_modules=[
         Extension(
             "resdenoise._kernels",
@@ -32,5 +51,5 @@ setup(
             # error fail the install instead of keeping an older build silently.
             optional=os.environ.get("RESDENOISE_REQUIRE_COMPILED") != "1",
         )
-    ]
+    ],
 )

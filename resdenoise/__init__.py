@@ -65,7 +65,13 @@ if _is_program():
 import importlib  # noqa: E402 - after the handler
 from typing import TYPE_CHECKING  # noqa: E402
 
-from .errors import ParameterError, ResdenoiseError, SignalError, UnstableError  # noqa: E402
+from .errors import (  # noqa: E402
+    ParameterError,
+    ResdenoiseError,
+    ResdenoiseWarning,
+    SignalError,
+    UnstableError,
+)
 
 if TYPE_CHECKING:  # what a type checker sees of the lazy names below: their real types
     from .api import diffuse, regularise, resnet, shrink
@@ -109,13 +115,17 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
-__version__ = "0.1.0"
+from ._revision import version as _version  # noqa: E402
+
+#: The release and, where known, the commit: ``0.1.0+g0123456789ab`` (:mod:`._revision`).
+__version__ = _version()
 
 __all__ = [
     "NONLINEARITIES",
     "Nonlinearity",
     "ParameterError",
     "ResdenoiseError",
+    "ResdenoiseWarning",
     "SignalError",
     "UnstableError",
     "available_nonlinearities",

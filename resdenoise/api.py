@@ -25,6 +25,7 @@ import numpy.typing as npt
 from .errors import (
     ParameterError,
     ResdenoiseError,
+    ResdenoiseWarning,
     SignalError,
     check_kind,
     check_signal,
@@ -52,8 +53,9 @@ StoppingRule = Literal["sure", "noise2self", "decorrelation"]
 def as_signal(u: npt.ArrayLike) -> np.ndarray:
     """``u`` as a float array of shape ``(n,)`` or ``(n, channels)``, n >= 2, all finite.
 
-    float32 stays float32; everything else becomes float64.  An input that is
-    already float32 or float64 is not copied (a memmap is read where it is):
+    float32 stays float32 (big-endian too, in native order); everything else becomes
+    float64.  An input that is already native float32 or float64 is not copied (a
+    memmap is read where it is):
     the result may be ``u`` itself, which the engine only reads.
 
     Raises
@@ -71,7 +73,10 @@ def as_signal(u: npt.ArrayLike) -> np.ndarray:
         if a.dtype == object:  # a None would be cast to nan: named as it is
             _refuse_none(a)
         complex_ = np.iscomplexobj(a)
-        if a.dtype != np.float32 and not complex_:
+        # float32 in either byte order ('>f4': FITS, np.fromfile): float32, native order
+        if a.dtype.kind == "f" and a.dtype.itemsize == 4:
+            a = a.astype(np.float32, copy=False)
+        elif not complex_:
             a = a.astype(np.float64, copy=False)  # float64 already: read, not copied
     except SignalError:  # a None, named
         raise
@@ -112,6 +117,31 @@ def _refuse_none(a: np.ndarray) -> None:
             if value is None:
                 where = f", channel {c + 1}" if rows.shape[1] > 1 else ""
                 raise SignalError(f"the signal: sample {i + 1}{where} is None, not a number")
+
+
+def _inexact_integers(given, u: np.ndarray) -> list[str]:
+    """The warning of the first integer sample of ``given`` (int64, uint64, Python ints)
+    that float64 does not hold exactly (beyond 2**53), as :func:`as_signal` made it ``u``;
+    none where every sample is held (one pass over ``u`` for an integer input)."""
+    kind = getattr(getattr(given, "dtype", None), "kind", "O")
+    if kind not in "iuO" or u.dtype != np.float64 or not np.max(np.abs(u)) >= 2.0**53:
+        return []
+    a = np.asarray(given)
+    if a.dtype.kind == "O":
+        differs = np.frompyfunc(lambda x, y: x != y, 2, 1)(a, u).astype(bool)
+    elif a.dtype.kind in "iu":
+        with np.errstate(invalid="ignore"):  # 2**63 as float64: not an int64
+            differs = u.astype(a.dtype) != a
+    else:
+        return []
+    if not differs.any():
+        return []
+    at = np.unravel_index(np.argmax(differs), differs.shape)
+    where = f", channel {at[1] + 1}" if u.ndim == 2 else ""
+    return [
+        f"the signal: sample {at[0] + 1}{where}: {int(a[at])} is not exactly a float64 number "
+        f"(an integer beyond 2**53); it is filtered as {float(u[at])!r}"
+    ]
 
 
 def _beyond_float64(a: np.ndarray) -> str:
@@ -196,7 +226,7 @@ def _tell(messages) -> None:
     diffuse, the caller),
     the options it names spelt as this module's keyword arguments."""
     for message in messages:
-        warnings.warn(in_library_words(message), UserWarning, stacklevel=5)
+        warnings.warn(in_library_words(message), ResdenoiseWarning, stacklevel=5)
 
 
 def _expression() -> type:
@@ -260,6 +290,7 @@ def _plan_and_run(
         if given is u or str(exc) != _NOT_NUMBERS:
             raise
         raise SignalError(_not_numbers(u)) from None
+    _tell(_inexact_integers(given, u))  # as the command line warns of such a CSV cell
     if not (isinstance(nonlinearity, (str, Nonlinearity)) or callable(nonlinearity)):
         variable = "s" if form == "shrinkage" else "r"
         raise ParameterError(
@@ -338,10 +369,14 @@ _SIGNAL = """
         rows, shape (channels, n), need ``channel_axis=0``: an array with no
         more rows than columns is refused without ``channel_axis``, never
         guessed.  Automatic parameters (``"auto"``, a lam or theta of None)
-        are one for all channels, set by the loudest channel's noise: where
-        the channels' estimated noise levels differ by more than 4x (a quiet
-        channel beside a loud one) a UserWarning says so; filter such channels
-        one call each."""
+        that are searched (an ``"auto"`` time, iterations, alpha or blocks, an
+        ``"auto"`` nonlinearity) give each channel the plan of a call of its
+        own, bit for bit, where the channels' estimated noise levels differ by
+        more than 1.5x or SURE finds their content different; else, and for an
+        automatic lam or theta with the blocks given, they are one for all
+        channels, set by the loudest channel's noise: where the levels differ
+        by more than 4x (a quiet channel beside a loud one) a ResdenoiseWarning
+        says so; filter such channels one call each."""
 
 _LAM = """
     lam : float or "auto", optional
@@ -443,7 +478,8 @@ def diffuse(
     {lam}
     time : float or "auto", optional
         Stopping time T (m = ceil(T/tau_max) steps of tau = T/m, tau_max
-        being ``tau``), or
+        being ``tau``; a tau within 4 ulp of it counts as at it: ``time=1.05,
+        tau=0.15`` is 7 steps), or
         ``"auto"``: chosen by ``stopping_rule``.  Give time or steps.
     steps : int, optional
         Number of explicit steps m.

@@ -707,7 +707,8 @@ def _checked_out(out, f: np.ndarray) -> np.ndarray:
 
 def _working_dtype(u, dtype) -> np.dtype:
     if dtype is None:
-        return np.dtype(np.float32 if np.asarray(u).dtype == np.float32 else np.float64)
+        given = np.asarray(u).dtype  # float32 in either byte order ('>f4': FITS)
+        return np.dtype(np.float32 if given.kind == "f" and given.itemsize == 4 else np.float64)
     try:
         dt = np.dtype(dtype)
     except TypeError:

@@ -41,6 +41,7 @@ __all__ = [
     "ParameterError",
     "PipeClosed",
     "ResdenoiseError",
+    "ResdenoiseWarning",
     "SignalError",
     "SignalValuesError",
     "UnstableError",
@@ -78,6 +79,13 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     squashed = {_squash(c): c for c in choices}
     close = difflib.get_close_matches(_squash(word), list(squashed), n=1, cutoff=0.75)
     return squashed[close[0]] if close else None
+
+
+class ResdenoiseWarning(UserWarning):
+    """The category of every warning the library gives (a tau above the sign-stable bound,
+    fewer scales than asked, channels of very different noise under one lambda, ...):
+    ``warnings.filterwarnings("ignore", category=resdenoise.ResdenoiseWarning)`` silences
+    them and no one else's; a UserWarning, so a filter of those still applies."""
 
 
 class ResdenoiseError(Exception):

@@ -31,6 +31,7 @@ from .engine import run_blocks_unchecked
 from .errors import (
     MAX_BLOCKS,
     ParameterError,
+    ResdenoiseWarning,
     SignalValuesError,
     UnstableError,
     check_blocks,
@@ -42,7 +43,7 @@ from .errors import (
     too_many_blocks,
 )
 from .noise import resolve_sigma
-from .nonlinearities import SQRT2, Nonlinearity, get_nonlinearity
+from .nonlinearities import SQRT2, Nonlinearity, get_nonlinearity, resolve_name
 from .scaling import times_power_of_two
 from .wavelet import cycle_spin_shrink, universal_threshold
 
@@ -335,7 +336,8 @@ def bind_nonlinearity(nonlinearity, form: str, lam, u, h: float = 1.0, sigma=Non
 
     ``lam`` None becomes :func:`auto_lambda` of ``u`` (with the noise level
     ``sigma`` when given; ``extra`` then says how); a formula that does not
-    use lam gets 1.
+    use lam, and the linear family (g = 1, S = 0: none to choose, none refused for
+    the samples), get 1.
     """
     if isinstance(nonlinearity, Nonlinearity):
         return with_reach(nonlinearity, u, h), {}
@@ -351,7 +353,10 @@ def bind_nonlinearity(nonlinearity, form: str, lam, u, h: float = 1.0, sigma=Non
                 lam = 1.0
         return with_reach(expression_nonlinearity(nonlinearity, form, lam), u, h), extra
     extra = {}
-    if lam is None:
+    named = lam is None and isinstance(nonlinearity, str)
+    if named and resolve_name(nonlinearity, form).key == "linear":
+        lam, extra = 1.0, {"lambda_rule": "not used (linear)"}
+    elif lam is None:
         lam, extra = auto_lambda(u, h, sigma)
     return get_nonlinearity(nonlinearity, form, lam), extra
 
@@ -401,7 +406,7 @@ def span_of(u, shift: int = 0) -> float:
 def emit_warning(message: str, on_warning=None) -> None:
     """Give ``message`` to ``on_warning(message)``, or to :func:`warnings.warn`."""
     if on_warning is None:
-        warnings.warn(message, UserWarning, stacklevel=3)
+        warnings.warn(message, ResdenoiseWarning, stacklevel=3)
     else:
         on_warning(message)
 
@@ -562,13 +567,13 @@ def _largest_total(tau_max: float) -> str:
 
 
 def _blocks_for(total: float, tau_max: float, name: str = "time", exact: bool = True) -> int:
-    """Smallest m with total/m <= tau_max; ``name``: the parameter that gave ``total``
-    (``time``, regularisation's ``alpha``), as a refusal names it.  ``exact`` false:
-    ``tau_max`` is the bound of a sampled g_max, and m is the smallest whose total/m is
-    within that bound's rounding (:func:`resdenoise.stability.within_bound`): one step
-    fewer than the strict count where total/(m-1) exceeds it by at most
-    :data:`~resdenoise.stability.G_MAX_ROUNDING` (a function's g_max sampled a few 1e-12
-    above its family's: the family's count)."""
+    """Smallest m with total/m <= tau_max up to the bound's rounding
+    (:func:`resdenoise.stability.within_bound`: a tau within 4 ulp of it is at it, so
+    ``1.05`` at ``0.15`` is 7 blocks, though 1.05/0.15 is 7.000000000000001 in binary);
+    ``name``: the parameter that gave ``total`` (``time``, regularisation's ``alpha``),
+    as a refusal names it.  ``exact`` false: ``tau_max`` is the bound of a sampled
+    g_max, known to :data:`~resdenoise.stability.G_MAX_ROUNDING` (a function's g_max
+    sampled a few 1e-12 above its family's: the family's count)."""
     if not total / tau_max <= MAX_BLOCKS:
         need = total / tau_max
         raise ParameterError(
@@ -577,9 +582,9 @@ def _blocks_for(total: float, tau_max: float, name: str = "time", exact: bool = 
             parameters=[name],
         )
     m = max(1, math.ceil(total / tau_max))
-    while total / m > tau_max:
+    while not stability.within_bound(total / m, tau_max, exact):
         m += 1
-    if not exact and m > 1 and stability.within_bound(total / (m - 1), tau_max, exact=False):
+    if m > 1 and stability.within_bound(total / (m - 1), tau_max, exact):
         m -= 1  # (at most one: m is at most MAX_BLOCKS, 1/m far above the rounding)
     return m
 
@@ -601,7 +606,7 @@ def plan_diffuse(nl, time=None, steps=None, tau=None, h=1.0) -> Plan:
     params = {"lambda": nl.lam}
     if time is not None:  # a tau given is exact; the default, as exact as g_max
         steps = _blocks_for(time, tau_max, exact=props is None or props.exact)
-        if tau is not None and time / steps != tau:
+        if tau is not None and not stability.within_bound(tau, time / steps):
             params["tau_given"] = tau  # the largest step: the run's is smaller
         tau = time / steps
     else:

@@ -735,7 +735,7 @@ def choose_levels(
 
     ``scales`` None: as many levels as :func:`max_scales` allows; more than that (at
     most :data:`~resdenoise.noise_colour.MAX_SCALES`, fewer for a short signal): that
-    many are used, with a :class:`UserWarning` saying so (the command line's note on
+    many are used, with a :class:`.ResdenoiseWarning` saying so (the command line's note on
     ``--scales K``), never silently.  ``sigma``
     (given): that noise level at every level (white noise).  Returns
     ``(plan, LevelChoice)``; the choice's ``risks`` are the signal-domain

@@ -250,7 +250,7 @@ def choose_cascade(f, name: str, scales: int | None = None, sigma=None, blocks: 
     ``scales`` None: as many as :func:`max_scales` allows (a scale that does
     not lower SURE is skipped); more than that (at most
     :data:`~resdenoise.noise_colour.MAX_SCALES`, fewer for a short signal): that many
-    are used, with a :class:`UserWarning` saying so (the command line's note).
+    are used, with a :class:`.ResdenoiseWarning` saying so (the command line's note).
     Returns ``(plan, ScaleChoice)``.
     """
     from .autoparams import MIN_IMPROVEMENT
@@ -302,7 +302,7 @@ def choose_diffusion_scales(f, name: str, scales: int | None = None, sigma=None,
     :mod:`resdenoise.autoparams`, up to :data:`MAX_SCALE_BLOCKS`, stopping at
     8 best + 20) with the smallest SURE of the cascade; a scale that does not
     lower SURE by MIN_IMPROVEMENT is skipped.  ``scales`` None: as many as
-    :func:`max_scales` allows; more than that: that many, with a :class:`UserWarning`
+    :func:`max_scales` allows; more than that: that many, with a :class:`.ResdenoiseWarning`
     saying so (as :func:`choose_cascade`).  Returns ``(plan, ScaleChoice)``.
 
     A signal of :data:`CASCADE_WINDOWS_FROM` samples or more searches each scale on

@@ -21,7 +21,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from .errors import ParameterError, check_count
+from .errors import ParameterError, ResdenoiseWarning, check_count
 from .median import QUANTILE
 from .noise import RATIO_Z, estimate_noise, window_for
 
@@ -90,13 +90,13 @@ def scales_note(n: int, scales) -> str | None:
 
 
 def warn_scales(n: int, scales, stacklevel: int = 3) -> None:
-    """A :class:`UserWarning` with :func:`scales_note`'s line where ``scales`` asks for
+    """A :class:`.ResdenoiseWarning` with :func:`scales_note`'s line where ``scales`` asks for
     more than a signal of ``n`` samples holds: the library's choose functions (their
     caller's line: ``stacklevel``), which use fewer, as the command line does with its
     note, never silently.  ``scales`` that is not a count >= 1: ParameterError."""
     note = None if scales is None else scales_note(n, scales)
     if note is not None:
-        warnings.warn(note, UserWarning, stacklevel=stacklevel)
+        warnings.warn(note, ResdenoiseWarning, stacklevel=stacklevel)
 
 
 def check_scales(count: int, given: str) -> None:

@@ -22,7 +22,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
     frozenset(names.split())
     for names in (
         # errors: the exceptions and the floating-point state helper every layer may use
-        "errors _series",
+        "errors _series _revision",
         "wavelet stopping_rules stopping median nugget spectral_floor _kernels _families _translations sink pairs _sampling",
         # the closed forms' conditions for their scaled forms; the impulse pre-stage (its
         # running median's residual in the compiled loop, _kernels); scaling by powers of

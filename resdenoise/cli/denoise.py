@@ -53,7 +53,8 @@ TIME_OR_STEPS = "  [required: --time or --steps, not both]"
     type=NUMBER_OR_AUTO,
     help="Stopping time T = m tau, in tau's units (h = 1, g_max = 1: T = 1 is 4 steps of the "
     "default tau): m = ceil(T/TAU) steps of tau = T/m, TAU being --tau or the sign-stable "
-    "bound; or 'auto': chosen by --stopping-rule." + TIME_OR_STEPS,
+    "bound (T/TAU in decimal: --time 1.05 --tau 0.15 is 7 steps); or 'auto': chosen by "
+    "--stopping-rule." + TIME_OR_STEPS,
 )
 @click.option(
     "--steps",

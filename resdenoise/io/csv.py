@@ -664,15 +664,18 @@ class CsvReader:
                 )
         if ask is not None:  # a time column? asked of a file whose columns all read
             raise ask
+        if rows < len(positions) and self.options.columns is None:  # a row vector too
+            named = rows > 1  # (one row: too short whichever columns are named)
+            raise SignalError(
+                f"{source}: {counted(rows, 'row')} of {len(positions)} columns: a signal runs "
+                "down its columns, so this looks like one signal per row; transpose the file "
+                "(one column per signal"
+                + ("), or name the columns to filter with columns" if named else "; MATLAB: "
+                   "writematrix(x(:), name), NumPy: np.savetxt(name, x.ravel()))"),
+                parameters=["columns"] if named else [],
+            )  # fmt: skip
         if rows < 2:
             raise too_short(source, rows, "data row")
-        if rows < len(positions) and self.options.columns is None:
-            raise SignalError(
-                f"{source}: {rows} rows of {len(positions)} columns: a signal runs down its "
-                "columns, so this looks like one signal per row; transpose the file (one "
-                "column per signal), or name the columns to filter with columns",
-                parameters=["columns"],
-            )
         newline = "\r\n" if seen["crlf"] else ("\r" if seen["cr"] and not seen["lf"] else "\n")
         layout = CsvLayout(
             decimal=decimal,

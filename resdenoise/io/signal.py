@@ -255,6 +255,10 @@ class Signal:
     tags : dict
         An audio file's text metadata (title, artist, comment, ...: soundfile's
         ``copy_metadata``), written to an audio output that can hold it.
+    channel_mask : int or None
+        A WAVE_FORMAT_EXTENSIBLE input's speaker positions (dwChannelMask,
+        :func:`resdenoise.io.wav.channel_mask`), kept in such an output; None for
+        any other input.
     notes : tuple of str
         What the reader has to say that does not stop a run (a warning each: a CSV
         file's time column not equally spaced).
@@ -273,6 +277,7 @@ class Signal:
     layout: CsvLayout = field(default_factory=CsvLayout)
     chunks: tuple[int, ...] | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    channel_mask: int | None = None
     notes: tuple[str, ...] = ()
 
     @property

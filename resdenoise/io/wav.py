@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["PlainWav", "plain_wav"]
+__all__ = ["PlainWav", "channel_mask", "plain_wav"]
 
 #: (format tag, bits per sample) -> (libsndfile's subtype, the samples' dtype in the file)
 PLAIN = {(3, 32): ("FLOAT", "<f4"), (1, 16): ("PCM_16", "<i2"), (1, 32): ("PCM_32", "<i4")}
@@ -104,6 +104,30 @@ def plain_wav(read_at, total: int) -> PlainWav | None:
                 return None
             return PlainWav(body, size // width, channels, rate, dtype, subtype)
         pos = body + size + (size & 1)
+    return None
+
+
+def channel_mask(read_at, total: int) -> tuple[int, int] | None:
+    """``(position, value)`` of a WAVE_FORMAT_EXTENSIBLE file's dwChannelMask (the
+    speakers its channels feed, in order: 0x60F is 5.1 with side surrounds, 0 none, as
+    for a microphone array), or None for any other file; ``read_at`` as for
+    :func:`plain_wav`.  libsndfile reads no such mask and writes its default for the
+    channel count (0x3F for 6): the writers put the input's back."""
+    head = read_at(0, 12)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    pos = 12
+    while pos + 8 <= total:
+        chunk = read_at(pos, 8)
+        if len(chunk) < 8:
+            return None
+        cid, (size,) = chunk[:4], struct.unpack("<I", chunk[4:])
+        if cid == b"fmt ":
+            body = read_at(pos + 8, 24)
+            if size < 40 or len(body) < 24 or struct.unpack("<H", body[:2])[0] != EXTENSIBLE:
+                return None
+            return pos + 28, struct.unpack("<I", body[20:24])[0]
+        pos += 8 + size + (size & 1)
     return None
 
 

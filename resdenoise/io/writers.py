@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import tempfile
 
 import numpy as np
@@ -66,6 +67,7 @@ from .signal import (
     guess_format,
 )
 from .signals import deferred
+from .wav import channel_mask
 
 
 def write_signal(path: str | os.PathLike, sig: Signal, options: WriteOptions | None = None) -> dict:
@@ -170,6 +172,7 @@ def _audio_bytes(
             f.write(out)
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise _encode_error(target, fmt, subtype, exc) from None
+    _keep_channel_mask(buf, sig, fmt)
     stats = {"clipped": clipped, "format": fmt, "subtype": subtype, "narrowing": narrowing}
     return buf.getvalue(), stats
 
@@ -458,6 +461,25 @@ def _keep_tags(sf, sig: Signal) -> None:
             setattr(sf, key, value)
         except RuntimeError:  # libsndfile: this format cannot hold the string
             continue
+
+
+def _keep_channel_mask(fh, sig: Signal, fmt: str) -> None:
+    """Give a WAVE_FORMAT_EXTENSIBLE output just written (``fh``: its bytes, readable and
+    writable) the speaker positions of its WAVEX input (``sig.channel_mask``), where
+    libsndfile wrote its default for the channel count: side surrounds stayed side ones,
+    a microphone array's 0 stayed 0 (not quad)."""
+    if fmt != "WAVEX" or sig.channel_mask is None:
+        return
+
+    def read_at(pos: int, k: int) -> bytes:
+        fh.seek(pos)
+        return fh.read(k)
+
+    found = channel_mask(read_at, fh.seek(0, os.SEEK_END))
+    if found is not None and found[1] != sig.channel_mask:
+        fh.seek(found[0])
+        fh.write(struct.pack("<I", sig.channel_mask))
+    fh.seek(0, os.SEEK_END)
 
 
 #: Bytes of audio written between two requests to the kernel to start writing them to
@@ -779,6 +801,7 @@ class SignalWriter(_TempOutput):
                 try:
                     close_unsynced(self._sf)
                     self._check()  # the last bytes, written at the close
+                    _keep_channel_mask(self._fh, self.template, self.fmt)
                 except _AUDIO_ERRORS as exc:
                     self._check()
                     raise _encode_error(self.name, self.fmt, self.subtype, exc) from None
