@@ -821,10 +821,11 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
     notes += held
     for message in notes:
         emit_warning(message, job.on_warning)
-    with SignalWriter(job.output, source.template, job.write) as writer:
-        if writer.narrowing is not None:  # an output format that holds fewer bits
-            notes.append(writer.narrowing)
-            emit_warning(writer.narrowing, job.on_warning)
+    with SignalWriter(job.output, source.template, job.write, source.frames) as writer:
+        # an output format that holds fewer bits; a WAV beyond 4 GiB written as RF64
+        for line in filter(None, (writer.narrowing, writer.resized)):
+            notes.append(line)
+            emit_warning(line, job.on_warning)
         if writer.dropped:  # a CSV's time column, written as audio or Zarr: said
             left = ", ".join(repr(n) for n in writer.dropped)
             line = (
