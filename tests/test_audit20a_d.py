@@ -183,3 +183,112 @@ def test_an_rf64_input_keeps_its_channel_mask(tmp_path):
     got = out.read_bytes()
     at = got.index(b"fmt ") + 8 + 20
     assert got[:4] == b"RF64" and got[at : at + 4] == bytes(4)
+
+
+# A20a-11 ----------------------------------------------------------------------
+
+
+def _quietly(f, *args, **kwargs):
+    """``f(*args, **kwargs)`` with its warnings (a channel left as it was) not raised."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return f(*args, **kwargs)
+
+
+def _two_levels(tmp_path):
+    """A CSV of columns a, b: a sine with white noise of 0.05 in both."""
+    rng = np.random.default_rng(11)
+    s = np.sin(np.linspace(0, 6 * np.pi, 1000))
+    table = np.stack([s, 0.5 * s], 1) + 0.05 * rng.standard_normal((1000, 2))
+    path = tmp_path / "ab.csv"
+    path.write_text("a,b\n" + "".join(f"{x!r},{y!r}\n" for x, y in table.tolist()))
+    return path, table
+
+
+@pytest.mark.parametrize("columns", ["b,a", "2,1"])
+def test_levels_pair_with_the_columns_in_the_order_given(tmp_path, columns):
+    """--columns b,a --sigma 0.01,0.05 gives b 0.01, as resdenoise.diffuse(df[["b", "a"]],
+    sigma=(0.01, 0.05)) does: the same numbers bit for bit, and the summary shows each
+    channel's level.  Fails before: b got 0.05 (the file's order: a first), the outputs
+    differed from the library's."""
+    import resdenoise as rd
+
+    path, table = _two_levels(tmp_path)
+    out, rep = tmp_path / "o.csv", tmp_path / "r.json"
+    res = _invoke(
+        "diffuse",
+        path,
+        "--columns",
+        columns,
+        "--time",
+        "auto",
+        "--sigma",
+        "0.01,0.05",
+        "-o",
+        out,
+        "--report",
+        rep,
+    )
+    assert res.exit_code == 0, res.output
+    got = np.loadtxt(out, delimiter=",", skiprows=1)
+    lib = _quietly(rd.diffuse, table[:, [1, 0]], time="auto", sigma=(0.01, 0.05))
+    np.testing.assert_array_equal(got[:, [1, 0]], lib)
+    plans = {
+        p["channels"][0]: p["parameters"]["noise_sigma"]
+        for p in json.loads(rep.read_text())["channel_plans"]
+    }
+    assert plans == {"column 1 ('a')": [0.05], "column 2 ('b')": [0.01]}
+    assert "column 2 ('b'): " in res.stderr
+    assert "noise sigma 0.01 (given" in res.stderr.split("column 2 ('b'): ")[1]
+
+
+def test_the_file_door_pairs_them_so_too(tmp_path):
+    import resdenoise as rd
+    from resdenoise.io import ReadOptions
+    from resdenoise.pipeline import run_file
+    from resdenoise.plans import planner
+
+    path, table = _two_levels(tmp_path)
+    make = planner("diffuse", "perona-malik", time="auto", sigma=(0.01, 0.05))
+    run_file(
+        make,
+        str(path),
+        str(tmp_path / "o.csv"),
+        read=ReadOptions(columns=("b", "a")),
+        on_warning=lambda line: None,
+    )
+    got = np.loadtxt(tmp_path / "o.csv", delimiter=",", skiprows=1)
+    lib = _quietly(rd.diffuse, table[:, [1, 0]], "perona-malik", time="auto", sigma=(0.01, 0.05))
+    np.testing.assert_array_equal(got[:, [1, 0]], lib)
+
+
+def test_audio_channels_pair_so_too(tmp_path):
+    """--columns 3,1 of a 4-channel DOUBLE WAV: channel 3 gets the first level."""
+    import resdenoise as rd
+
+    src = tmp_path / "a.wav"
+    rng = np.random.default_rng(5)
+    s = 0.4 * np.sin(np.linspace(0, 6 * np.pi, 1000))
+    data = np.stack([s, -s, 0.5 * s, s], 1) + 0.05 * rng.standard_normal((1000, 4))
+    soundfile.write(src, data, 8000, "DOUBLE")
+    out = tmp_path / "o.wav"
+    res = _invoke(
+        "diffuse",
+        src,
+        "--columns",
+        "3,1",
+        "--time",
+        "auto",
+        "--sigma",
+        "0.001,0.05",
+        "-q",
+        "-o",
+        out,
+    )
+    assert res.exit_code == 0, res.output
+    got = soundfile.read(out, always_2d=True)[0]
+    lib = _quietly(rd.diffuse, data[:, [2, 0]], time="auto", sigma=(0.001, 0.05))
+    np.testing.assert_array_equal(got[:, [2, 0]], lib)
+    np.testing.assert_array_equal(got[:, [1, 3]], data[:, [1, 3]])

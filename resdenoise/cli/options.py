@@ -705,7 +705,7 @@ def sigma_option():
         "units (a CSV's numbers, audio's -1..1), used by the automatic lambda and stopping time "
         "instead of the estimate (default: estimated per channel, see the report's "
         "noise_estimator). One value for all channels, or one per channel (0.01,0.05: each "
-        "channel its own automatic parameters).",
+        "channel its own automatic parameters), in the order --columns names them.",
     )
 
 
