@@ -27,6 +27,15 @@ def _invoke(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])
 
 
+#: Options of a run that leaves the samples as they were (hard shrinkage at 1e-30).
+COPY = ("--diffusivity", "hard", "--lambda", "1e-30", "--steps", "1")
+
+
+def _step(src, out, *extra, lam="1"):
+    """One block of ``diffuse`` (lambda ``lam``) of ``src`` into ``out``, quietly."""
+    return _invoke("diffuse", src, "--steps", "1", "--lambda", lam, "-q", "-o", out, *extra)
+
+
 def _audio(path, fmt="WAV", subtype="FLOAT", channels=2, frames=400, rate=8000):
     data = 0.3 * np.random.default_rng(8).standard_normal((frames, channels))
     soundfile.write(path, data, rate, subtype, format=fmt)
@@ -115,12 +124,7 @@ def test_a_wav_output_beyond_the_limit_is_rf64_end_to_end(tmp_path, monkeypatch)
         res = _invoke(
             "diffuse",
             tmp_path / "in.wav",
-            "--diffusivity",
-            "hard",
-            "--lambda",
-            "1e-30",
-            "--steps",
-            "1",
+            *COPY,
             "-o",
             out,
             "--report",
@@ -169,12 +173,7 @@ def test_an_rf64_input_keeps_its_channel_mask(tmp_path):
     res = _invoke(
         "diffuse",
         src,
-        "--diffusivity",
-        "hard",
-        "--lambda",
-        "1e-30",
-        "--steps",
-        "1",
+        *COPY,
         "-q",
         "-o",
         out,
@@ -292,3 +291,185 @@ def test_audio_channels_pair_so_too(tmp_path):
     lib = _quietly(rd.diffuse, data[:, [2, 0]], time="auto", sigma=(0.001, 0.05))
     np.testing.assert_array_equal(got[:, [2, 0]], lib)
     np.testing.assert_array_equal(got[:, [1, 3]], data[:, [1, 3]])
+
+
+# A20a-14 ----------------------------------------------------------------------
+
+UNITS = b"time,temp\ns,degC\n" + b"".join(b"%d,2%d.5\n" % (i, i % 7) for i in range(21))
+
+
+@pytest.mark.parametrize("extra", [[], ["--columns", "temp"]])
+def test_a_units_row_under_a_time_header_is_the_line_named(tmp_path, extra):
+    """Fails before: 'line 3 ... '0' is a number, unlike the time column's cells before
+    it ... delete line 3' (a data row; deleting it moved the complaint to line 4)."""
+    src = tmp_path / "units.csv"
+    src.write_bytes(UNITS)
+    res = _invoke("diffuse", src, "--steps", "1", "--lambda", "1", "-o", tmp_path / "o.csv", *extra)
+    assert res.exit_code == 1
+    assert res.stderr.strip() == (
+        f"Error: {src}: line 2, column 1 ('time'): 's' is not a number, unlike the time "
+        "column's cells after it (line 3: '0'): units under the header? delete line 2"
+    )
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_two_rows_of_units_and_a_stream_say_so_too(tmp_path):
+    from resdenoise.io import open_signal_stream, parse_signal
+
+    raw = UNITS.replace(b"s,degC\n", b"s,degC\n-,sensor 1\n")
+    with pytest.raises(SignalError, match=r"f.csv: lines 2-3, .* delete lines 2-3$"):
+        parse_signal(raw, "CSV", "f.csv")
+    (tmp_path / "f.csv").write_bytes(UNITS)
+    with pytest.raises(SignalError, match=r"line 2, .*'s' is not a number.* delete line 2$"):
+        open_signal_stream(tmp_path / "f.csv")
+
+
+# A20a-15 ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("chunk", [[], ["--chunk-size", "2"]])
+def test_carried_text_is_written_back_as_it_was(tmp_path, chunk):
+    """A carried cell's blanks are data (in quotes certainly); the header line is kept
+    as written.  Fails before: '  quoted lead' came back 'quoted lead', 'trail  ' as
+    'trail', 'time, temp, state' as 'time,temp,state', ' OK' as 'OK'."""
+    src = tmp_path / "ws.csv"
+    src.write_text(
+        'time,v,note\n0,1.5,"  quoted lead"\n1,2.5,trail  \n2,0.5,ok\n3,1.0, x\n4,2.0,y\n'
+    )
+    res = _step(src, tmp_path / "o.csv", "--columns", "v", *chunk)
+    assert res.exit_code == 0, res.output
+    lines = (tmp_path / "o.csv").read_text().splitlines()
+    assert lines[0] == "time,v,note"
+    assert [ln.split(",", 2)[2] for ln in lines[1:]] == [
+        "  quoted lead",
+        "trail  ",
+        "ok",
+        " x",
+        "y",
+    ]
+    log = tmp_path / "log.csv"
+    log.write_text("time, temp, state\n" + "".join(f"{i}, 2{i % 7}.25, OK\n" for i in range(9)))
+    res = _step(log, tmp_path / "o2.csv", "--columns", "temp", *chunk)
+    assert res.exit_code == 0, res.output
+    lines = (tmp_path / "o2.csv").read_text().splitlines()
+    assert lines[0] == "time, temp, state"
+    assert all(ln.endswith(", OK") for ln in lines[1:])
+
+    res = _step(log, tmp_path / "o.tsv", "--columns", "temp", *chunk)  # header joined anew
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "o.tsv").read_text().splitlines()[0] == "time\ttemp\tstate"
+
+
+# A20a-9, A20a-16: W64 on stdin, .bwf --------------------------------------------
+
+
+def test_w64_on_stdin_is_audio(tmp_path):
+    """Fails before: '<stdin>: line 1: not a text file ... give an audio file a .wav/.flac
+    extension' (W64 starts with 'riff' and a GUID, not in the list)."""
+    _audio(tmp_path / "a.w64", fmt="W64")
+    res = CliRunner().invoke(
+        cli,
+        [
+            "diffuse",
+            "-",
+            *COPY,
+            "-q",
+            "-o",
+            str(tmp_path / "o.w64"),
+        ],
+        input=(tmp_path / "a.w64").read_bytes(),
+    )
+    assert res.exit_code == 0, res.output
+    assert soundfile.info(str(tmp_path / "o.w64")).format == "W64"
+    np.testing.assert_array_equal(
+        soundfile.read(tmp_path / "o.w64")[0], soundfile.read(tmp_path / "a.w64")[0]
+    )
+    res = CliRunner().invoke(cli, ["diffuse", "-", "--steps", "1"], input=b"\x80\x81\x82\n1\n")
+    assert res.exit_code == 1
+    assert res.stderr.rstrip().endswith(
+        "expected CSV, or name an audio input's format with --input-format (wav, w64, ...)"
+    )
+
+
+def test_a_bwf_file_is_a_wav(tmp_path):
+    """Broadcast Wave's extension. Fails before: "cannot tell the format from the
+    extension '.bwf'" (exit 1 as input, 2 as output)."""
+    data = _audio(tmp_path / "x.bwf", fmt="WAV", subtype="PCM_24")
+    res = _invoke(
+        "diffuse",
+        tmp_path / "x.bwf",
+        *COPY,
+        "-q",
+        "-o",
+        tmp_path / "y.bwf",
+    )
+    assert res.exit_code == 0, res.output
+    info = soundfile.info(str(tmp_path / "y.bwf"))
+    assert (info.format, info.subtype) == ("WAV", "PCM_24")
+    np.testing.assert_array_equal(soundfile.read(tmp_path / "y.bwf", always_2d=True)[0], data)
+    res = _invoke("diffuse", tmp_path / "x.bwf", "--steps", "1", "--lambda", "0.1", "--in-place")
+    assert res.exit_code == 0, res.output
+    assert soundfile.info(str(tmp_path / "x.bwf")).format == "WAV"
+
+
+# A20a-10: the sample rate as a whole number written as a float ---------------
+
+
+def test_a_rate_line_of_a_float_is_read(tmp_path):
+    """'# samplerate: 44100.0' (f"{fs}" of a float fs) is 44100 Hz; a rate that is no
+    whole number is named where a rate is needed.  Fails before: 'carries none'."""
+    body = "".join(f"{x!r}\n" for x in np.random.default_rng(2).standard_normal(50).tolist())
+    (tmp_path / "a.csv").write_text("# samplerate: 44100.0\nv\n" + body)
+    res = _step(tmp_path / "a.csv", tmp_path / "o.wav", lam="0.1")
+    assert res.exit_code == 0, res.output
+    assert soundfile.info(str(tmp_path / "o.wav")).samplerate == 44100
+    (tmp_path / "b.csv").write_text("# samplerate: 0.5\nv\n" + body)
+    res = _step(tmp_path / "b.csv", tmp_path / "o2.wav", lam="0.1")
+    assert res.exit_code == 2
+    assert (
+        "carries none (its line '# samplerate: 0.5' is no whole number of Hz); give it in Hz with --rate"
+        in res.stderr
+    )
+
+
+@pytest.mark.parametrize(
+    "rate, code, said",
+    [
+        (
+            "0.5",
+            2,
+            "Invalid value for '--rate': '0.5' is not a whole number of Hz (from 1 to 2147483647)",
+        ),
+        ("5e9", 2, "--rate must be a whole number of Hz from 1 to 2147483647, not 5000000000"),
+        ("8000.0", 0, ""),
+    ],
+)
+def test_rate_says_whole_hz(tmp_path, rate, code, said):
+    """Fails before: "'0.5' is not a valid integer range", "'5e9' is not a valid integer
+    range" (click's words), and 8000.0 refused."""
+    body = "".join(f"{x!r}\n" for x in np.random.default_rng(2).standard_normal(50).tolist())
+    (tmp_path / "a.csv").write_text("v\n" + body)
+    res = _step(tmp_path / "a.csv", tmp_path / "o.wav", "--rate", rate, lam="0.1")
+    assert res.exit_code == code, res.output
+    assert said in res.stderr
+
+
+# A20a-18: FLAC's limits -------------------------------------------------------
+
+
+def test_flac_limits_are_said_in_the_programs_words(tmp_path):
+    """Fails before: 'cannot encode as FLAC/PCM_24: Format not recognised.' (exit 1) and
+    libsndfile's 'flac does not support this sample rate'."""
+    table = 0.1 * np.random.default_rng(0).standard_normal((200, 10))
+    np.savetxt(tmp_path / "c10.csv", table, delimiter=",")
+    res = _step(tmp_path / "c10.csv", tmp_path / "c10.flac", "--rate", "8000", lam="0.1")
+    assert res.exit_code == 2
+    assert res.stderr.strip() == (
+        f"Error: {tmp_path / 'c10.flac'}: FLAC holds 1 to 8 channels, and this output has "
+        "10: write WAV (or CAF, W64)"
+    )
+    np.savetxt(tmp_path / "c2.csv", table[:, :2], delimiter=",")
+    res = _step(tmp_path / "c2.csv", tmp_path / "c2.flac", "--rate", "1000000", lam="0.1")
+    assert res.exit_code == 2
+    assert "FLAC holds rates up to 655350 Hz, not 1000000: write WAV (or CAF, W64)" in res.stderr
+    assert not any(p.suffix == ".flac" for p in tmp_path.iterdir())

@@ -65,6 +65,7 @@ from .signal import (
     check_carried,
     dropped_columns,
     guess_format,
+    unread_rate,
 )
 from .signals import deferred
 from .wav import channel_mask, frames_held, sized_format
@@ -215,11 +216,15 @@ def _audio_target(
     if fmt == "WAV" and sig.format in ("WAVEX", "RF64"):
         fmt = sig.format  # keep WAVE extensible, and RF64 (a WAV over 4 GiB), in a .wav
     if not sig.samplerate:
+        line = unread_rate(sig.layout.preamble) if sig.format == "CSV" else None
+        unread = "" if line is None else f" (its line {line.strip()!r} is no whole number of Hz)"
         raise ParameterError(
-            f"{target}: {fmt} audio needs a sample rate, and {sig.source} ({sig.format}) carries none; "
-            "give it in Hz with samplerate",
+            f"{target}: {fmt} audio needs a sample rate, and {sig.source} ({sig.format}) carries "
+            f"none{unread}; give it in Hz with samplerate",
             parameters=["samplerate"],
         )
+    if fmt == "FLAC":
+        _check_flac(sig, target)
     if fmt == "OGG" and opus:
         if subtype not in (None, "OPUS"):
             if os.path.splitext(target)[1].lower() == OPUS_EXTENSION:
@@ -245,6 +250,22 @@ def _audio_target(
         if subtype is None:
             raise ParameterError(f"{target}: cannot write {fmt} audio; choose another format")
     return fmt, subtype
+
+
+def _check_flac(sig: Signal, target: str) -> None:
+    """Refuse what FLAC cannot hold (1 to 8 channels, rates up to 655350 Hz), in the
+    program's words (libsndfile's: ``Format not recognised.``)."""
+    channels = sig.channels + (len(sig.carried) if sig.format != "CSV" else 0)
+    if channels > 8:
+        raise ParameterError(
+            f"{target}: FLAC holds 1 to 8 channels, and this output has {channels}: write WAV "
+            "(or CAF, W64)"
+        )
+    if sig.samplerate > 655350:
+        raise ParameterError(
+            f"{target}: FLAC holds rates up to 655350 Hz, not {sig.samplerate}: write WAV "
+            "(or CAF, W64)"
+        )
 
 
 #: Bits of precision of a plain subtype's samples (a float's significand), to rank them.
