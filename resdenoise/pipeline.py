@@ -41,7 +41,7 @@ import os
 import stat
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, is_dataclass, replace
 from functools import partial
 from typing import Literal, NamedTuple, overload
 
@@ -782,6 +782,16 @@ def _output_range(job: _FileJob, template):
         return None
 
 
+def _levels_as_given(job: _FileJob, template) -> Callable:
+    """``job.make_plan`` with levels given per channel (``sigma=(0.01, 0.05)``) paired
+    with the columns in the order ``columns`` names them (ReadOptions.in_channel_order)."""
+    sigma = getattr(job.make_plan, "sigma", None)
+    if isinstance(sigma, tuple) and is_dataclass(job.make_plan):  # (the planners: frozen)
+        if (paired := job.read.in_channel_order(sigma, template)) != sigma:
+            return replace(job.make_plan, sigma=paired)
+    return job.make_plan
+
+
 def _run(job: _FileJob, streamed: bool) -> dict | None:
     """Read, plan, check, run and measure, then write output and report at once.
 
@@ -805,7 +815,7 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
         if getattr(job.make_plan, "takes_bounds", False):  # the output file's sample range
             named["bounds"] = _output_range(job, source.template)
         try:
-            plan, extra = job.make_plan(source.subject, **named)
+            plan, extra = _levels_as_given(job, source.template)(source.subject, **named)
         except SignalValuesError as exc:  # the samples' fault: the file's name says whose
             raise exc.of(source.name) from None
     # what the reader (a time column not equally spaced) and the automatic search say
@@ -824,10 +834,11 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
     notes += held
     for message in notes:
         emit_warning(message, job.on_warning)
-    with SignalWriter(job.output, source.template, job.write) as writer:
-        if writer.narrowing is not None:  # an output format that holds fewer bits
-            notes.append(writer.narrowing)
-            emit_warning(writer.narrowing, job.on_warning)
+    with SignalWriter(job.output, source.template, job.write, source.frames) as writer:
+        # an output format that holds fewer bits; a WAV beyond 4 GiB written as RF64
+        for line in filter(None, (writer.narrowing, writer.resized)):
+            notes.append(line)
+            emit_warning(line, job.on_warning)
         if writer.dropped:  # a CSV's time column, written as audio or Zarr: said
             left = ", ".join(repr(n) for n in writer.dropped)
             line = (

@@ -455,7 +455,7 @@ def _stdin_looks_like_audio() -> bool:
     from ..io import looks_like_audio
 
     try:
-        return looks_like_audio(sys.stdin.buffer.peek(4)[:4])
+        return looks_like_audio(sys.stdin.buffer.peek(8)[:8])
     except (AttributeError, OSError, ValueError):
         return False
 

@@ -435,10 +435,34 @@ COLUMNS = click.option(
     "into audio or Zarr: refused, these hold the filtered channels only). A name with "
     """a comma in it in double quotes: '"a,b",c'.""",
 )
+
+
+class WholeHz(click.ParamType):
+    """``--rate``: a whole number of Hz (``44100``, ``44100.0``, ``4.41e4``); its range
+    is the library's to check (``samplerate must be a whole number of Hz from 1 ...``)."""
+
+    name = "integer"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        try:
+            return int(value)  # (exact, however long)
+        except ValueError:
+            pass
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if math.isfinite(number) and number.is_integer():
+            return int(number)
+        self.fail(f"{value!r} is not a whole number of Hz (from 1 to {2**31 - 1})", param, ctx)
+
+
 RATE = click.option(
     "--rate",
     "samplerate",
-    type=click.IntRange(min=1),
+    type=WholeHz(),
     default=None,
     metavar="HZ",
     help="Sample rate of a CSV INPUT that does not carry one ('# samplerate: HZ', as "
@@ -712,7 +736,7 @@ def sigma_option():
         "units (a CSV's numbers, audio's -1..1), used by the automatic lambda and stopping time "
         "instead of the estimate (default: estimated per channel, see the report's "
         "noise_estimator). One value for all channels, or one per channel (0.01,0.05: each "
-        "channel its own automatic parameters).",
+        "channel its own automatic parameters), in the order --columns names them.",
     )
 
 

@@ -315,10 +315,11 @@ def _apart_line(report: dict) -> str:
     """:func:`summary_line` of a run whose channels had each their own plan: why, and
     each channel's choice in brief (its nonlinearity, lambda, blocks; -v: all of it)."""
     why = report["parameters"].get("channels_planned_apart", "")
+    drop = ("sign stable", "L-inf") + (() if why.startswith("noise levels given") else ("noise",))
     briefs = []
     for entry in report["channel_plans"]:
         line = summary_line(entry).strip().split(", ")
-        keep = [p for p in line if not p.startswith(("noise sigma", "sign stable", "L-inf"))]
+        keep = [p for p in line if not p.startswith(drop)]  # a level given: each one's
         briefs.append(f"{entry['channels'][0]}: {', '.join(keep)}")
     return f"channels got their own parameters ({why.split(',')[0]}): " + "; ".join(briefs)
 

@@ -177,9 +177,14 @@ def _undecodable(source: str, line: int, start: int, buf: bytes, at: int, encodi
             "it (Excel: CSV UTF-8), or convert it from its encoding (iconv -f ENCODING -t "
             "utf-8 in.csv > out.csv, ENCODING cp1252, macintosh or cp850)"
         )
+    audio = (  # stdin has no extension to tell
+        "name an audio input's format with input_format (wav, w64, ...)"
+        if source == "<stdin>"
+        else "give an audio file a .wav/.flac extension"
+    )
     return (
         f"{source}: line {line}: not a text file (byte {start + 1} is not "
-        f"{encoding.upper()}); expected CSV, or give an audio file a .wav/.flac extension"
+        f"{encoding.upper()}); expected CSV, or {audio}"
     )
 
 
@@ -235,7 +240,8 @@ def _line_batches(chunks, source: str, seen: dict, split: bool = True):
             start = fed - held + exc.start
             line = fed_nl + last_raw.count(b"\n") - buf[:held].count(b"\n")
             line += buf[: exc.start].count(b"\n") + 1
-            raise SignalError(_undecodable(source, line, start, buf, exc.start, encoding)) from None
+            message = _undecodable(source, line, start, buf, exc.start, encoding)
+            raise SignalError(message, parameters=["input_format"]) from None
         if "bad" in seen:  # not split: does the rest of the file hold NULs only?
             if seen["bad"][2] is not None:
                 seen["bad"][2] = None if text.strip("\x00") else seen["bad"][2] + len(text)
@@ -525,11 +531,12 @@ class CsvReader:
                 raise err
         self.width = len(cells0)
         self.header = None
+        self.header_text = None  # (the line as written: its blanks kept)
         self.quote_header = False
         self.ref = f"line {data_at[0] + 1}"
         first_data = 0
         if self.has_header:
-            self.header = cells0
+            self.header, self.header_text = cells0, data_lines[0]
             self.quote_header = data_lines[0].lstrip().startswith('"')
             self.ref = f"the header on line {data_at[0] + 1}"
             first_data = 1
@@ -688,6 +695,7 @@ class CsvReader:
             trailing_delimiter=trailing,
             comments=tuple(self.comments),
             whole_columns=tuple(p for p in positions if scans[p].integers),
+            header_text=self.header_text,
         )
         uneven = detected and tcol == 0 and scans[0].numeric  # its steps: all known
         self.positions = positions
@@ -751,9 +759,7 @@ class CsvReader:
         emptying ``kept``: each batch's numbers are copied into the one float64 array
         and let go, the carried text joined."""
         chain = itertools.chain.from_iterable
-        carried = {
-            p: list(map(str.strip, chain(cols[p] for _, cols in kept))) for p in self.carried_at
-        }
+        carried = {p: list(chain(cols[p] for _, cols in kept)) for p in self.carried_at}
         positions = self.positions  # all finite numbers: check raised otherwise
         if len(kept) == 1 and len(positions) == 1:
             data = kept[0][0][positions[0]]
@@ -788,7 +794,7 @@ class CsvReader:
                     raise SignalError(f"{self.source}: the file changed while it was read")
                 arrays.append(a)
             data = arrays[0] if len(arrays) == 1 else np.stack(arrays, axis=1)
-            carried = {p: list(map(str.strip, cols[p])) for p in self.carried_at}
+            carried = {p: list(cols[p]) for p in self.carried_at}
             rows += len(linenos)
             yield data, carried
         if rows != stream.frames:

@@ -48,8 +48,10 @@ _UNITS = re.compile(r"\s*[\[(].*?[\])]\s*$")
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d*,\d+(?:[eE][+-]?\d+)?\s*$")
 
 
-def _split(line: str, delim: str) -> list[str]:
-    """Split one line into stripped cells (quote-aware when quotes appear)."""
+def _split(line: str, delim: str, strip: bool = True) -> list[str]:
+    """Split one line into stripped cells (quote-aware when quotes appear); ``strip``
+    False: as written (a quoted cell's blanks, a cell's trailing ones, kept), as a line
+    without quotes is split for its cells (carried back as they were)."""
     if delim == "":
         cells = [_unquoted(line) if '"' in line else line]
     elif '"' in line and delim != " ":
@@ -60,7 +62,7 @@ def _split(line: str, delim: str) -> list[str]:
         cells = line.split()
     else:
         cells = line.split(delim)
-    return [c.strip() for c in cells]
+    return [c.strip() for c in cells] if strip else cells
 
 
 def _unquoted(cell: str) -> str:
@@ -347,6 +349,12 @@ def _grouped_commas(rows: list[list[str]], linenos: list[int], names, source: st
     )
 
 
+#: Rows of text under the header, before the numbers, taken for rows of units (or other
+#: names), not for the time column's norm: a logger's ``s,degC`` line (a cell without
+#: digits: time stamps have them).
+_UNDER_HEADER = 2
+
+
 def _mixed_time(source: str, header, text_at, number_at) -> SignalError | None:
     """The refusal of a first column named like time that holds numbers and text
     (``text_at``, ``number_at``: ``(line, cell)`` of the first of each, or None): a footer
@@ -354,6 +362,15 @@ def _mixed_time(source: str, header, text_at, number_at) -> SignalError | None:
     in every row, time stamps as numbers are numbers in every row."""
     if text_at is None or number_at is None:
         return None
+    units = not any(ch.isdigit() for ch in text_at[1])  # (a time stamp has digits)
+    if units and 0 < number_at[0] - text_at[0] <= _UNDER_HEADER:  # then numbers: units
+        first, last = text_at[0], number_at[0] - 1
+        lines = f"line {first}" if first == last else f"lines {first}-{last}"
+        return SignalError(
+            f"{source}: {lines}, {column_label(header, 0)}: {_show(text_at[1].strip())} is not "
+            f"a number, unlike the time column's cells after it (line {number_at[0]}: "
+            f"{_show(number_at[1].strip())}): units under the header? delete {lines}"
+        )
     if number_at[0] < text_at[0]:
         (lineno, cell), (other, like), kind = text_at, number_at, "not a number"
     else:
@@ -565,7 +582,7 @@ def _columns(
             return r, counts[r] + 1
         flat = delim.join(data_lines).split(delim)
         return [flat[p::width] for p in range(width)]
-    rows = [_split(ln, delim) for ln in data_lines]
+    rows = [_split(ln, delim, strip=False) for ln in data_lines]
     widths = list(map(len, rows))
     if min(widths) != width or max(widths) != width:
         r = next(i for i, w in enumerate(widths) if w != width)

@@ -87,7 +87,7 @@ def delimited_for(path: str, sig: Signal) -> Signal:
     ``.tab`` name (a TSV reader sees one column in commas), else as it is."""
     if os.path.splitext(path)[1].lower() not in TAB_EXTENSIONS or sig.delimiter == "\t":
         return sig
-    return replace(sig, delimiter="\t")
+    return replace(sig, delimiter="\t", layout=replace(sig.layout, header_text=None))
 
 
 def csv_dialect(sig: Signal) -> tuple[CsvLayout, str]:
@@ -110,7 +110,10 @@ def csv_head_lines(sig: Signal) -> list[str]:
     tail = delim if layout.trailing_delimiter else ""
     header = sig.header if sig.format == "CSV" else None
     if header is not None and not layout.header_in_preamble:
-        lines.append(join_row(header, delim, layout.quote_header) + tail)
+        if layout.header_text is not None:  # as written (the input's delimiter)
+            lines.append(layout.header_text)
+        else:
+            lines.append(join_row(header, delim, layout.quote_header) + tail)
     return lines
 
 

@@ -151,22 +151,48 @@ class ReadOptions:
 
     def picked(self, header, width: int, source: str, what: str = "columns") -> list[int] | None:
         """The columns (audio: channels) to filter, sorted, or None for all."""
+        given = self.given_order(header, width, source, what)
+        return None if given is None else sorted(given)
+
+    def given_order(
+        self, header, width: int, source: str, what: str = "columns"
+    ) -> list[int] | None:
+        """The columns of :meth:`picked` in the order ``columns`` names them (each once,
+        a range ascending), or None for all: what per-channel values given beside them
+        (``sigma``) pair with, as they would with a table's columns picked so in Python."""
         if self.columns is None:
             return None
         tokens = _split_columns(self.columns)
-        picked = set()
+        picked: dict[int, None] = {}  # (ordered)
         for i, t in enumerate(tokens):
             span = _span(t, header, width, source, what)
             if span is not None:
-                picked.update(span)
+                picked.update(dict.fromkeys(span))
                 continue
             try:
-                picked.add(_resolve_column(t, header, width, source, what))
+                picked[_resolve_column(t, header, width, source, what)] = None
             except ParameterError as err:
                 if isinstance(self.columns, str) and header is not None:
                     _joined_name_hint(tokens, i, header, f"{source}: {what}")
                 raise err from None
-        return sorted(picked)
+        return list(picked)
+
+    def in_channel_order(self, values: tuple, template) -> tuple:
+        """``values`` given one per column picked, in the order ``columns`` names them
+        (``b,a``: b's first), in the order of ``template``'s channels, the file's: as a
+        table's columns picked so in Python pair with them.  ``values`` itself where
+        that is their order, or their count is not the columns' (refused elsewhere)."""
+        csv = template.format == "CSV"
+        given = self.given_order(
+            template.header if csv else None,
+            template.width,
+            template.source,
+            "columns" if csv else "channels",
+        )
+        if given is None or len(given) != len(values) or given == sorted(given):
+            return values
+        value = dict(zip(given, values, strict=True))
+        return tuple(value[p] for p in template.channel_positions)
 
     def check_audio(self, source: str, kind: str = "an audio file") -> None:
         """Raise if an option applies to CSV only (a time column)."""

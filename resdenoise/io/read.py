@@ -196,7 +196,7 @@ class PipeInput:
             if size > PIPE_HEAD_BYTES:
                 self._refuse_binary()
                 self.spooled = spool_stdin(head=self.head, source=self.source, name=self.name)
-                self.head = self.head[:4]  # enough to tell audio from CSV
+                self.head = self.head[:8]  # enough to tell audio from CSV (W64: 8)
                 size = os.stat(self.spooled).st_size
         except BaseException:
             self.close()

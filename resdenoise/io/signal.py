@@ -36,6 +36,7 @@ AUDIO_EXTENSIONS = {
     ".snd": "AU",
     ".caf": "CAF",
     ".w64": "W64",
+    ".bwf": "WAV",  # Broadcast Wave (EBU Tech 3285): a WAV with a bext chunk
     ".rf64": "RF64",
     ".mp3": "MP3",
 }
@@ -128,13 +129,21 @@ UTF16_BE = "utf-16-be+bom"
 RATE_LINE = "# samplerate: {rate}"
 
 #: (compiled on first use, and kept by re's cache: an audio run reads no rate line)
-_RATE_PATTERN = r"\s*#\s*sample\s*-?\s*rate\s*[:=]\s*([0-9]{1,10})\s*(?:hz)?\s*"
+_RATE_PATTERN = r"\s*#\s*sample\s*-?\s*rate\s*[:=]\s*([0-9]{1,10})(?:\.0*)?\s*(?:hz)?\s*"
 
 
 def rate_in(line: str) -> int | None:
-    """The rate of a :data:`RATE_LINE` (``# samplerate: 8000``, ``# sample rate = 8000 Hz``)."""
+    """The rate of a :data:`RATE_LINE` (``# samplerate: 8000``, ``# sample rate = 8000 Hz``,
+    ``# samplerate: 44100.0`` as a float is printed)."""
     m = re.fullmatch(_RATE_PATTERN, line, re.I)
     return int(m.group(1)) if m and int(m.group(1)) > 0 else None
+
+
+def unread_rate(preamble) -> str | None:
+    """A preamble's line that names a sample rate :func:`rate_in` does not read (``#
+    samplerate: 0.5``: not a whole number of Hz), or None: said where a rate is needed."""
+    loose = r"\s*#\s*sample\s*-?\s*rate\s*[:=].*"
+    return next((ln for ln in preamble if re.fullmatch(loose, ln, re.I) and not rate_in(ln)), None)
 
 
 def rate_mismatch(path: str, rate, other: str, other_rate, what: str, of: str) -> str | None:
@@ -177,7 +186,12 @@ def csv_rate(preamble) -> int | None:
     return next((r for r in map(rate_in, preamble) if r is not None), None)
 
 
-_AUDIO_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"fLaC", b"OggS", b"FORM", b".snd", b"caff", b"ID3")
+#: The first bytes of the audio formats read: RIFF (WAV), RF64, W64 (Sony Wave64: ``riff``
+#: and the rest of its GUID), FLAC, Ogg, AIFF (FORM), AU, CAF, an MP3's ID3 tag.
+_AUDIO_MAGIC = (
+    *(b"RIFF", b"RIFX", b"RF64", b"riff\x2e\x91\xcf\x11", b"fLaC", b"OggS", b"FORM"),
+    *(b".snd", b"caff", b"ID3"),
+)
 
 
 @dataclass(frozen=True)
@@ -203,6 +217,9 @@ class CsvLayout:
     whole_columns : tuple of int
         The filtered columns whose every number was written as a whole number (ADC
         counts): a whole value is written back so (``2048``, not ``2048.0``).
+    header_text : str or None
+        The header line as written (its blanks and quotes), written back as it was
+        where the output's delimiter is the input's.
     """
 
     decimal: str = "."
@@ -215,6 +232,7 @@ class CsvLayout:
     trailing_delimiter: bool = False
     comments: tuple[tuple[int, str], ...] = ()
     whole_columns: tuple[int, ...] = ()
+    header_text: str | None = None
 
 
 @dataclass
@@ -405,7 +423,7 @@ def guess_format(path: str, given: str | None = None, output: bool = False) -> s
 
 
 def looks_like_audio(head: bytes) -> bool:
-    """Whether the first bytes of a file (at least 4) are an audio file's magic number."""
+    """Whether the first bytes of a file (8: W64's) are an audio file's magic number."""
     return head.startswith(_AUDIO_MAGIC)
 
 

@@ -19,6 +19,10 @@ does not know, or any doubt, gives None and libsndfile reads the file.
 :class:`resdenoise.io.audio.AudioReader` uses it only where libsndfile
 reports the same format, subtype, channels and frames, and gives the same
 values for the first frames.
+
+:func:`channel_mask` finds a WAVE extensible (or RF64) file's speaker positions;
+:func:`sized_format` tells the format a WAV output of so many frames needs: a
+plain WAV's sizes are 32-bit, so one beyond 4 GiB is RF64.
 """
 
 from __future__ import annotations
@@ -28,7 +32,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["PlainWav", "channel_mask", "plain_wav"]
+from ..errors import ParameterError
+from .signal import PCM_BITS, Signal, can_encode
+
+__all__ = ["PlainWav", "channel_mask", "frames_held", "plain_wav", "sized_format"]
 
 #: (format tag, bits per sample) -> (libsndfile's subtype, the samples' dtype in the file)
 PLAIN = {(3, 32): ("FLOAT", "<f4"), (1, 16): ("PCM_16", "<i2"), (1, 32): ("PCM_32", "<i4")}
@@ -112,9 +119,10 @@ def channel_mask(read_at, total: int) -> tuple[int, int] | None:
     speakers its channels feed, in order: 0x60F is 5.1 with side surrounds, 0 none, as
     for a microphone array), or None for any other file; ``read_at`` as for
     :func:`plain_wav`.  libsndfile reads no such mask and writes its default for the
-    channel count (0x3F for 6): the writers put the input's back."""
+    channel count (0x3F for 6): the writers put the input's back.  RF64 (a WAV over
+    4 GiB, its format chunk after a ds64 one) alike."""
     head = read_at(0, 12)
-    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+    if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
         return None
     pos = 12
     while pos + 8 <= total:
@@ -148,3 +156,63 @@ def read_frames(fh, wav: PlainWav, start: int, buffer: np.ndarray) -> np.ndarray
             break
         got += n
     return view[: got // (wav.channels * wav.dtype.itemsize)]
+
+
+#: The most bytes of samples a WAV or AIFF file describes: its sizes are 32-bit, and
+#: the other chunks (format, fact, the tags' LIST) need room too.  Beyond it the sizes
+#: wrap, and a reader (libsndfile: soundfile, Octave's audioread) sees only the first 4 GiB.
+SIZE32_LIMIT = 0xFFFFFFFF - (1 << 20)
+
+#: Bytes of a sample of each subtype in a data chunk (any other is compressed: at most 1,
+#: ADPCM's 4 bits, GSM 6.10's 1.65, counted as 1: a bound, which messages say).
+_SAMPLE_BYTES = {**{s: b // 8 for s, b in PCM_BITS.items()}, "FLOAT": 4, "DOUBLE": 8}
+_SAMPLE_BYTES.update(ULAW=1, ALAW=1)
+
+
+#: The formats whose sizes are 32-bit (:data:`SIZE32_LIMIT`).
+SIZE32_FORMATS = frozenset({"WAV", "WAVEX", "AIFF"})
+
+
+def frame_bytes(subtype: str, sig: Signal) -> int:
+    """Bytes of a frame of ``sig``'s output channels (an audio input's carried ones too)."""
+    channels = sig.channels + (len(sig.carried) if sig.format != "CSV" else 0)
+    return channels * _SAMPLE_BYTES.get(subtype, 1)
+
+
+def frames_held(fmt: str, subtype: str, sig: Signal) -> int | None:
+    """The most frames of ``sig`` a ``fmt`` file of ``subtype`` holds; None where its
+    sizes are not 32-bit (:data:`SIZE32_FORMATS`)."""
+    return SIZE32_LIMIT // frame_bytes(subtype, sig) if fmt in SIZE32_FORMATS else None
+
+
+def sized_format(
+    fmt: str, subtype: str, sig: Signal, frames: int | None, target: str
+) -> tuple[str, str | None]:
+    """The format to write ``frames`` frames of ``sig`` as ``fmt``/``subtype`` in, and
+    the line saying why where it is not ``fmt``: a WAV whose samples would not fit its
+    4 GiB (:data:`SIZE32_LIMIT`) is RF64 (the WAV of EBU Tech 3306, with 64-bit sizes,
+    also ``.wav``; RF64 is what recorders and libsndfile write for such a file).
+
+    Raises
+    ------
+    ParameterError
+        An AIFF file, or a WAV of a subtype RF64 cannot hold (ADPCM, GSM 6.10), would
+        not fit: refused before anything is written.
+    """
+    most = frames_held(fmt, subtype, sig)
+    if frames is None or most is None or frames <= most:
+        return fmt, None
+    size = frames * frame_bytes(subtype, sig)
+    bound = "" if subtype in _SAMPLE_BYTES else "up to "
+    gib = f"{bound}{size / 2**30:.2f} GiB of {subtype} samples"
+    if fmt != "AIFF" and can_encode("RF64", subtype):
+        return "RF64", (
+            f"{target}: {gib} is more than {fmt} holds (its sizes are 32-bit: 4 GiB): "
+            "written as RF64, the WAV for larger files (EBU Tech 3306; libsndfile, ffmpeg "
+            "and sox read it)"
+        )
+    raise ParameterError(
+        f"{target}: {gib} is more than {fmt} holds (its sizes are 32-bit: 4 GiB, and "
+        "would wrap); nothing written; write W64 (output_format='w64', or name it .w64)",
+        parameters=[("output_format", "w64")],
+    )

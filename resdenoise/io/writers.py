@@ -65,9 +65,10 @@ from .signal import (
     check_carried,
     dropped_columns,
     guess_format,
+    unread_rate,
 )
 from .signals import deferred
-from .wav import channel_mask
+from .wav import channel_mask, frames_held, sized_format
 
 
 def write_signal(path: str | os.PathLike, sig: Signal, options: WriteOptions | None = None) -> dict:
@@ -161,6 +162,7 @@ def _audio_bytes(
     import soundfile
 
     fmt, subtype, narrowing = _audio_choice(sig, fmt, subtype, target, opus)
+    fmt, _ = sized_format(fmt, subtype, sig, data.shape[0], target)
     out, clipped = _audio_frames(sig, data, sig.carried, subtype)
     if subtype == "FLOAT":  # finite samples beyond float32's range: inf
         clipped = _overflowed(out, sig, data, sig.carried)
@@ -211,14 +213,18 @@ def _audio_target(
 
     if fmt == "AUDIO":
         fmt = sig.format if sig.format != "CSV" else "WAV"
-    if fmt == "WAV" and sig.format in ("WAVEX",):
-        fmt = sig.format  # keep WAVE extensible when writing to .wav
+    if fmt == "WAV" and sig.format in ("WAVEX", "RF64"):
+        fmt = sig.format  # keep WAVE extensible, and RF64 (a WAV over 4 GiB), in a .wav
     if not sig.samplerate:
+        line = unread_rate(sig.layout.preamble) if sig.format == "CSV" else None
+        unread = "" if line is None else f" (its line {line.strip()!r} is no whole number of Hz)"
         raise ParameterError(
-            f"{target}: {fmt} audio needs a sample rate, and {sig.source} ({sig.format}) carries none; "
-            "give it in Hz with samplerate",
+            f"{target}: {fmt} audio needs a sample rate, and {sig.source} ({sig.format}) carries "
+            f"none{unread}; give it in Hz with samplerate",
             parameters=["samplerate"],
         )
+    if fmt == "FLAC":
+        _check_flac(sig, target)
     if fmt == "OGG" and opus:
         if subtype not in (None, "OPUS"):
             if os.path.splitext(target)[1].lower() == OPUS_EXTENSION:
@@ -244,6 +250,22 @@ def _audio_target(
         if subtype is None:
             raise ParameterError(f"{target}: cannot write {fmt} audio; choose another format")
     return fmt, subtype
+
+
+def _check_flac(sig: Signal, target: str) -> None:
+    """Refuse what FLAC cannot hold (1 to 8 channels, rates up to 655350 Hz), in the
+    program's words (libsndfile's: ``Format not recognised.``)."""
+    channels = sig.channels + (len(sig.carried) if sig.format != "CSV" else 0)
+    if channels > 8:
+        raise ParameterError(
+            f"{target}: FLAC holds 1 to 8 channels, and this output has {channels}: write WAV "
+            "(or CAF, W64)"
+        )
+    if sig.samplerate > 655350:
+        raise ParameterError(
+            f"{target}: FLAC holds rates up to 655350 Hz, not {sig.samplerate}: write WAV "
+            "(or CAF, W64)"
+        )
 
 
 #: Bits of precision of a plain subtype's samples (a float's significand), to rank them.
@@ -468,7 +490,7 @@ def _keep_channel_mask(fh, sig: Signal, fmt: str) -> None:
     writable) the speaker positions of its WAVEX input (``sig.channel_mask``), where
     libsndfile wrote its default for the channel count: side surrounds stayed side ones,
     a microphone array's 0 stayed 0 (not quad)."""
-    if fmt != "WAVEX" or sig.channel_mask is None:
+    if fmt not in ("WAVEX", "RF64") or sig.channel_mask is None:
         return
 
     def read_at(pos: int, k: int) -> bytes:
@@ -502,6 +524,10 @@ class SignalWriter(_TempOutput):
     from an anonymous temporary file at that moment.  Use it as a context
     manager: leaving the block by an exception removes the temporary file.
 
+    ``frames``: the rows that will be written, where known (a WAV of more than its
+    4 GiB is then RF64, :func:`sized_format`, ``resized`` saying so; without it, such
+    a WAV is refused as the rows outgrow it).
+
     Raises
     ------
     SignalError, ParameterError
@@ -509,7 +535,11 @@ class SignalWriter(_TempOutput):
     """
 
     def __init__(
-        self, path: str | os.PathLike, template: Signal, options: WriteOptions | None = None
+        self,
+        path: str | os.PathLike,
+        template: Signal,
+        options: WriteOptions | None = None,
+        frames: int | None = None,
     ):
         options = WriteOptions() if options is None else options
         subtype = options.subtype
@@ -520,6 +550,8 @@ class SignalWriter(_TempOutput):
         self.fmt = output_format(self.path, options, template)
         self.subtype = None
         self.narrowing: str | None = None  # the chosen subtype holds fewer bits: why
+        self.resized: str | None = None  # RF64 for a WAV of ``frames`` beyond 4 GiB: why
+        self._most: int | None = None  # the frames a WAV or AIFF output holds
         self.clipped = 0
         self.nonfinite = 0
         self.frames = 0  # rows handed to write
@@ -545,6 +577,10 @@ class SignalWriter(_TempOutput):
             self.fmt, self.subtype, self.narrowing = _audio_choice(
                 template, self.fmt, subtype, self.name, _opus_asked(self.path, options)
             )
+            self.fmt, self.resized = sized_format(
+                self.fmt, self.subtype, template, frames, self.name
+            )
+            self._most = frames_held(self.fmt, self.subtype, template)
         self.target, self.direct = check_output_path(self.path, options, signal=False)
         try:
             if self.direct:
@@ -640,6 +676,12 @@ class SignalWriter(_TempOutput):
         given = data
         data = np.asarray(data)
         self.frames += data.shape[0]
+        if self._most is not None and self.frames > self._most:  # frames not told: wrapped
+            raise SignalError(
+                f"{self.name}: the samples outgrow a {self.fmt} file (4 GiB at most; its "
+                "sizes would wrap); nothing written; write RF64 (output_format='rf64')",
+                parameters=[("output_format", "rf64")],
+            )
         if not (data.dtype == np.float32 and self.subtype == "FLOAT"):
             data = data.astype(np.float64, copy=False)  # (float32 into float32: as it is)
         carried = {} if carried is None else carried
