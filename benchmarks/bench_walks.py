@@ -1,0 +1,198 @@
+"""Random walks (prices, positions, drifts) in white and pink noise: does the automatic
+choice do no harm, and what level does it read?
+
+Issue 15's target "on white noise the automatic output's SNR is never below the input's",
+on a measured-series class: a random walk of unit Gaussian steps of 100, 150, 300, 1000
+and 2000 samples, plus white noise of 5, 10 and 30 % of the walk's std and pink noise of
+10 % (:func:`bench_classes.pink`).  Two sets of seeds: ``tuning`` (0, 1, ...: the seeds
+rules are read on) and ``fresh`` (100000, 100001, ...: held out, to report).  The noise of
+each case is drawn from its own generator (seed, length, kind, level), so a subset of
+lengths or kinds gives the same cases.
+
+Per case: the SNR change of the automatic choice, run as ``resdenoise denoise`` runs it
+(:func:`resdenoise.plans.automatic_planner`, which calls
+:func:`resdenoise.automatic.choose_denoiser`), the finest level it reads over the truth
+(white: the noise's sd; pink: the std of the noise's own level-1 details,
+:func:`resdenoise.noise_colour.level_details`), whether a roughness check (nugget,
+lag-one, floor) set the level, and the noise rule per scale.  Printed per length and
+noise: the cases, those below the input (by more than 0.1 dB), the worst and mean SNR
+change, the level read / truth (median and range), and every case below the input.
+
+``--evidence``: instead of the choice, only what the colour rules read (fast: no
+candidate search): the box rises of the level without the check and the colour verdict
+that :func:`resdenoise.multilevel._white_nugget` and
+:func:`resdenoise.automatic.noise_per_level` act on.  Where those are the same on two
+versions of the code, the choice is the same (it is a function of the level and the
+evidence): run the choice only on the cases they differ on (``--differ A B`` prints the
+``seed,n,kind,share`` lines where two ``--evidence --json`` files differ, ``--cases FILE``
+runs those).
+
+Not a timed test::
+
+    python benchmarks/bench_walks.py [--set tuning|fresh] [--seeds N] [--lengths 300,2000]
+        [--kinds white,pink] [--evidence] [--cases FILE] [--json F]
+    python benchmarks/bench_walks.py --differ MAIN.json BRANCH.json > changed.txt
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_classes import pink  # noqa: E402
+
+from resdenoise.automatic import NOTHING, _noise_per_level  # noqa: E402
+from resdenoise.multilevel import _white_nugget  # noqa: E402
+from resdenoise.noise import resolve_sigma, search_noise  # noqa: E402
+from resdenoise.noise_colour import box_rises, level_details, max_scales  # noqa: E402
+from resdenoise.plans import automatic_planner  # noqa: E402
+
+LENGTHS = (100, 150, 300, 1000, 2000)
+#: (kind, share of the walk's std)
+NOISES = (("white", 0.05), ("white", 0.10), ("white", 0.30), ("pink", 0.10))
+#: the first seed of each set
+FIRST_SEED = {"tuning": 0, "fresh": 100000}
+KIND_CODE = {"white": 1, "pink": 2}
+
+
+def case(seed: int, n: int, kind: str, share: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """``(clean, noisy, true level)``: the walk of ``seed`` and ``n`` samples (the same
+    walk for every noise) and its noise of ``kind`` at ``share`` of the walk's std."""
+    clean = np.cumsum(np.random.default_rng([seed, n]).normal(0.0, 1.0, n))
+    rng = np.random.default_rng([seed, n, KIND_CODE[kind], round(1000 * share)])
+    sd = share * float(np.std(clean))
+    noise = sd * (rng.normal(0.0, 1.0, n) if kind == "white" else pink(n, rng))
+    truth = sd if kind == "white" else float(np.std(level_details(noise, 1)))
+    return clean, clean + noise, truth
+
+
+def snr(u, clean) -> float:
+    return 10.0 * math.log10(float(np.sum(clean**2) / np.sum((np.asarray(u) - clean) ** 2)))
+
+
+def evidence_row(f: np.ndarray, truth: float) -> dict:
+    """What the colour rules read: the level, whether a roughness check set it, the box
+    rises of the level the choice starts from, and the verdict the choice acts on."""
+    searched = resolve_sigma(f, None, search=True)
+    level, evidence = _white_nugget(f, searched)
+    per_level, rule, evidence = _noise_per_level(f, level, evidence)
+    f2 = f.reshape(-1, 1)
+    plain = search_noise(f, nugget=False).sigma if searched.white_by_nugget() else level.sigma
+    k = min(max_scales(f.size), 5)
+    rises = box_rises(f2, np.ravel(plain), k)[:, 0] if k >= 4 else np.zeros(0)
+    return {
+        "checked": searched.white_by_nugget(),
+        "level": float(np.ravel(level.sigma)[0]) / truth,
+        "rises": [round(float(r), 3) for r in rises],
+        "confident": bool(evidence is not None and evidence[0]),
+        "rule": rule,
+        "per_level": None if per_level is None else [float(np.ravel(p)[0]) for p in per_level],
+    }
+
+
+def choice_row(f: np.ndarray, clean: np.ndarray, truth: float) -> dict:
+    plan, extra = automatic_planner()(f)
+    u = plan.run(f) if plan.steps else f
+    return {
+        "snr_in": snr(f, clean),
+        "snr_out": snr(u, clean),
+        "level": float(np.ravel(extra["noise_sigma"])[0]) / truth,
+        "choice": extra["automatic_choice"],
+        "rule": extra.get("noise_rule_per_scale", ""),
+        "kept": extra["automatic_choice"] == NOTHING,
+    }
+
+
+def summary(rows) -> None:
+    groups = dict.fromkeys((r["n"], r["kind"], r["share"]) for r in rows)
+    for n, kind, share in groups:
+        sel = [r for r in rows if (r["n"], r["kind"], r["share"]) == (n, kind, share)]
+        d = np.array([r["snr_out"] - r["snr_in"] for r in sel])
+        lv = np.array([r["level"] for r in sel])
+        below = [r for r in sel if r["snr_out"] < r["snr_in"] - 0.1]
+        print(
+            f"{n:5d} {kind:5s} {share:4.0%}: {len(sel):3d} cases, below the input "
+            f"{len(below):2d}, worst {d.min():+6.2f} dB, mean {d.mean():+6.2f} dB; level "
+            f"read / truth median {np.median(lv):.2f} ({lv.min():.2f}-{lv.max():.2f})"
+        )
+    below = [r for r in rows if r["kind"] == "white" and r["snr_out"] < r["snr_in"] - 0.1]
+    white = sum(r["kind"] == "white" for r in rows)
+    print(f"white noise: {len(below)} of {white} cases below the input")
+    for r in sorted(below, key=lambda r: r["snr_out"] - r["snr_in"]):
+        print(
+            f"    seed {r['seed']} n {r['n']} {r['kind']} {r['share']:.0%}: "
+            f"{r['snr_out'] - r['snr_in']:+.2f} dB, level {r['level']:.2f}x, {r['choice']}"
+            f" [{r['rule']}]"
+        )
+
+
+def wanted(args):
+    """The ``(seed, n, kind, share)`` of the cases to run."""
+    if args.cases:
+        for line in Path(args.cases).read_text().split():
+            seed, n, kind, share = line.split(",")
+            yield int(seed), int(n), kind, float(share)
+        return
+    lengths = [int(x) for x in args.lengths.split(",")] if args.lengths else LENGTHS
+    kinds = args.kinds.split(",") if args.kinds else ("white", "pink")
+    first = FIRST_SEED[args.set]
+    for seed in range(first, first + args.seeds):
+        for n in lengths:
+            for kind, share in NOISES:
+                if kind in kinds:
+                    yield seed, n, kind, share
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--set", choices=sorted(FIRST_SEED), default="tuning")
+    p.add_argument("--seeds", type=int, default=10, help="seeds per case")
+    p.add_argument("--lengths", help="comma-separated lengths (default: all)")
+    p.add_argument("--kinds", help="white, pink or both (default)")
+    p.add_argument("--evidence", action="store_true", help="what the colour rules read only")
+    p.add_argument("--cases", help="run these seed,n,kind,share lines only")
+    p.add_argument("--json", type=Path, help="save the rows here")
+    p.add_argument("--differ", nargs=2, type=Path, help="two --evidence --json files")
+    args = p.parse_args(argv)
+    if args.differ:
+        old, new = (json.loads(x.read_text()) for x in args.differ)
+        for a, b in zip(old, new, strict=True):
+            if a != b:
+                print(f"{a['seed']},{a['n']},{a['kind']},{a['share']}")
+        return 0
+    rows = []
+    for seed, n, kind, share in wanted(args):
+        clean, f, truth = case(seed, n, kind, share)
+        row = {"seed": seed, "n": n, "kind": kind, "share": share}
+        if args.evidence:
+            row.update(evidence_row(f, truth))
+            print(
+                f"{seed:6d} {n:5d} {kind:5s} {share:4.0%} checked {row['checked']:d} level "
+                f"{row['level']:.2f}x rises {row['rises']} confident {row['confident']:d} "
+                f"[{row['rule']}]",
+                flush=True,
+            )
+        else:
+            row.update(choice_row(f, clean, truth))
+            print(
+                f"{seed:6d} {n:5d} {kind:5s} {share:4.0%} {row['snr_in']:6.2f} -> "
+                f"{row['snr_out']:6.2f} dB level {row['level']:.2f}x {row['choice']}",
+                flush=True,
+            )
+        rows.append(row)
+    if not args.evidence:
+        summary(rows)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
