@@ -354,11 +354,11 @@ def power_law_noise(f2: np.ndarray, sig: np.ndarray) -> tuple[bool, np.ndarray]:
     bursts with pauses 6 / 5 -> 12 / 11 of 12, no white case called (0.837 of
     the peer).  The walk misfit, measured with ``benchmarks/bench_walks.py``
     (walks of 100-2000 samples, white noise at 5, 10, 30 % and pink at 10 %, 200
-    tuning and 200 fresh seeds; the benchmarks of every other class at seeds
-    100-103): it changes the verdict only on walks of 1000-2000 samples, 15 tuning
-    and 12 fresh cases, and on no case of ``bench_classes``, ``bench_heldout_classes``
-    or ``bench_one_over_f`` (their largest misfit under pink noise with box evidence:
-    4.14, a sensor trace of 1024 samples).
+    tuning and 200 fresh seeds): it changes the verdict only on walks of 1000-2000
+    samples, 15 tuning and 12 fresh cases of 4000 each, and on no case of
+    ``bench_classes`` and ``bench_heldout_classes`` (every noise, seeds 100-103; their
+    largest misfit under pink noise with box evidence: 4.14, a sensor trace of 1024
+    samples) or ``bench_one_over_f`` (seeds 300-309).
     """
     return colour_evidence(f2, sig)[:2]
 
@@ -560,8 +560,8 @@ def rough_checked_evidence(f2: np.ndarray, sig: np.ndarray) -> tuple[bool, np.nd
     ``bench_heldout_classes`` and ``bench_power_law`` (seeds 100-101 and 0-5) rises by at
     most 1.97 at any level but on random walks (2.1-2.8, 3 of 12 walks); white noise on
     fresh walks of 300-2000 samples (sd 0.5 and 1) by 2.2-4.5 at level 5 in 34 of 40 (the
-    other 6: 2000 samples, 1.78-1.97, within red noise's bound: :func:`walk_misfit` in
-    :func:`colour_evidence` takes those)."""
+    other 6: 2000 samples, 1.78-1.97, within red noise's bound; such walks of
+    ``benchmarks/bench_walks.py``, :func:`walk_like` in :func:`colour_evidence` takes)."""
     evidence = paused_power_law(f2, colour_evidence(f2, sig))
     if evidence[0] and bool(np.any(np.asarray(evidence[1]) > RED_RISE)):
         return False, evidence[1], ""
