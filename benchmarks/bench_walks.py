@@ -16,7 +16,9 @@ Per case: the SNR change of the automatic choice, run as ``resdenoise denoise`` 
 :func:`resdenoise.noise_colour.level_details`), whether a roughness check (nugget,
 lag-one, floor) set the level, and the noise rule per scale.  Printed per length and
 noise: the cases, those below the input (by more than 0.1 dB), the worst and mean SNR
-change, the level read / truth (median and range), and every case below the input.
+change, the level read / truth (median and range), for white noise the median of
+:func:`lag_one_z` (whether the noise can be told from the walk's own steps at all), and
+every white case below the input.
 
 ``--evidence``: instead of the choice, only what the colour rules read (fast: no
 candidate search): the box rises of the level without the check and the colour verdict
@@ -73,6 +75,18 @@ def case(seed: int, n: int, kind: str, share: float) -> tuple[np.ndarray, np.nda
     return clean, clean + noise, truth
 
 
+def lag_one_z(n: int, kind: str, truth: float) -> float:
+    """How many standard errors the white noise's variance ``truth^2`` stands above zero in
+    the lag-one autocovariance of the first differences (``-truth^2`` for unit steps plus
+    white noise; Bartlett's variance ``(g0^2 + 3 g1^2) / n``, ``g0 = 1 + 2 truth^2``,
+    ``g1 = -truth^2``): the best a level read from the series alone can tell the noise
+    from the walk's own steps (below about 2: not identifiable).  NaN for pink noise."""
+    if kind != "white":
+        return math.nan
+    g0, g1 = 1.0 + 2.0 * truth**2, -(truth**2)
+    return truth**2 / math.sqrt((g0**2 + 3.0 * g1**2) / n)
+
+
 def snr(u, clean) -> float:
     return 10.0 * math.log10(float(np.sum(clean**2) / np.sum((np.asarray(u) - clean) ** 2)))
 
@@ -97,7 +111,7 @@ def evidence_row(f: np.ndarray, truth: float) -> dict:
     }
 
 
-def choice_row(f: np.ndarray, clean: np.ndarray, truth: float) -> dict:
+def choice_row(f: np.ndarray, clean: np.ndarray, truth: float, kind: str) -> dict:
     plan, extra = automatic_planner()(f)
     u = plan.run(f) if plan.steps else f
     return {
@@ -107,6 +121,7 @@ def choice_row(f: np.ndarray, clean: np.ndarray, truth: float) -> dict:
         "choice": extra["automatic_choice"],
         "rule": extra.get("noise_rule_per_scale", ""),
         "kept": extra["automatic_choice"] == NOTHING,
+        "z": lag_one_z(f.size, kind, truth),
     }
 
 
@@ -121,6 +136,7 @@ def summary(rows) -> None:
             f"{n:5d} {kind:5s} {share:4.0%}: {len(sel):3d} cases, below the input "
             f"{len(below):2d}, worst {d.min():+6.2f} dB, mean {d.mean():+6.2f} dB; level "
             f"read / truth median {np.median(lv):.2f} ({lv.min():.2f}-{lv.max():.2f})"
+            + ("" if kind != "white" else f"; lag-one z {np.median([r['z'] for r in sel]):.1f}")
         )
     below = [r for r in rows if r["kind"] == "white" and r["snr_out"] < r["snr_in"] - 0.1]
     white = sum(r["kind"] == "white" for r in rows)
@@ -180,7 +196,7 @@ def main(argv=None) -> int:
                 flush=True,
             )
         else:
-            row.update(choice_row(f, clean, truth))
+            row.update(choice_row(f, clean, truth, kind))
             print(
                 f"{seed:6d} {n:5d} {kind:5s} {share:4.0%} {row['snr_in']:6.2f} -> "
                 f"{row['snr_out']:6.2f} dB level {row['level']:.2f}x {row['choice']}",
