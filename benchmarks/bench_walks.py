@@ -42,7 +42,7 @@ ones (100000-100199), all of 1000-2000 samples; the choice on them, SNR change m
 branch:
 
 * tuning, white (8, tuned on): -2.3 to -6.2 dB (all below the input) -> +1.2 to +3.4 dB;
-  pink (7): -0.9 to +0.8 -> +0.2 to +0.8 dB;
+  pink (7): -0.9 to +0.8 -> +0.2 to +0.6 dB;
 * fresh, white (8): -1.3 to -6.7 dB (all below) -> 0.0 to +3.7 dB (100137 keeps the
   input); pink (4): -1.5 to +0.5 -> 0.0 to +0.5 dB.
 
@@ -57,7 +57,7 @@ truth, median):
 * 2000: 0 / 0 / 0 (1.03 / 1.06 / 1.02x); pink 1 (-0.35).
 
 Left: 37 of the 39 white cases below the input are walks of 100-150 samples, whose level
-is read 1.4-7.7x the truth: the quiet-windows estimate of a walk of unit steps alone is
+is read 1.3-7.3x the truth: the quiet-windows estimate of a walk of unit steps alone is
 0.548 (:func:`resdenoise.noise_colour.walk_reading`), and at 5-10 % of the walk's std the
 noise (sd 0.1-0.5) is under one or two standard errors of the lag-one autocovariance of
 the differences (:func:`lag_one_z` median 0.2, 0.8 at 100 samples, 0.6, 1.8 at 150):
