@@ -34,9 +34,10 @@ multilevel choice 1.2 dB below the input), so the coloured ranking stands
 
 * where the noise is confidently coloured: the uncapped level estimates lie
   on one power law (:func:`resdenoise.noise_colour.colour_evidence`: levels
-  2-4 each rise by 1.25-1.8, level 5 does not fall; a rough signal's rise by
-  2-6 at some level, or fall where its band ends), or, where the signal
-  pauses, the level sigmas of its quietest windows do
+  2-4 each rise by 1.25-1.8, level 5 does not fall, and white noise plus a Gaussian
+  random walk does not fit them better, :func:`resdenoise.noise_colour.walk_like`; a
+  rough signal's rise by 2-6 at some level, or fall where its band ends), or, where
+  the signal pauses, the level sigmas of its quietest windows do
   (:func:`resdenoise.noise_colour.quiet_power_law`; where a roughness check set the
   level, also those of windows of 64 samples over levels 1-4, the pauses between an
   ECG's beats: :func:`resdenoise.noise_colour.paused_power_law`, and the level
