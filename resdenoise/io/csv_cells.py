@@ -129,14 +129,24 @@ def _sniff(lines: list[str], decimal: str | None) -> str:
     return d if counts[d] else " "
 
 
-def _is_time_name(name: str) -> bool:
-    n = _UNITS.sub("", name.strip().strip('"').strip()).lower()
-    n = n.replace("-", "_")
+def _time_name_kind(name: str) -> str | None:
+    """How ``name`` names a time or index column: ``"strong"`` (``time``, ``t [s]``,
+    ``index``, ``sample``, an empty pandas index name, ...), ``"weak"`` (a one-letter name
+    that is as often a quantity: ``T`` a temperature, ``N`` a force or a count, ``n``,
+    ``k``, ``i``; only lower-case ``t`` is strong) or None."""
+    raw = _UNITS.sub("", name.strip().strip('"').strip())
+    n = raw.lower().replace("-", "_")
     for suffix in ("_s", "_ms", "_us", "_sec", "_seconds", "_idx", "_index", "_no", "_nr"):
         if n.endswith(suffix) and n != suffix:
             n = n[: -len(suffix)]
             break
-    return n in _TIME_NAMES or n.startswith("time")
+    if not (n in _TIME_NAMES or n.startswith("time")):
+        return None
+    return "weak" if len(n) == 1 and not raw.startswith("t") else "strong"
+
+
+def _is_time_name(name: str) -> bool:
+    return _time_name_kind(name) is not None
 
 
 def _plain(text: str) -> bool:
@@ -536,15 +546,23 @@ def _not_csv(head: bytes) -> str | None:
     return None
 
 
-def _unsure_time(source: str, name: str) -> ParameterError:
+def _unsure_time(source: str, name: str, weak: bool = False) -> ParameterError:
     """The refusal of a first column named like time (``name``) whose numbers go up and
-    down: filtering it as a signal may destroy time stamps, carrying it may leave a
-    signal unfiltered; the user says which."""
+    down (``weak``: a one-letter name whose numbers are not a strictly monotone, equally
+    spaced clock or index): filtering it as a signal may destroy time stamps, carrying it
+    may leave a signal unfiltered; the user says which."""
     shown = name.strip() or "(unnamed)"
+    if weak:
+        what = (
+            "is named like a time or index column, but a one-letter name is as often a "
+            "quantity (a temperature, a force, a count) and its values are not an equally "
+            "spaced clock or index"
+        )
+    else:
+        what = "is named like a time column but its values go up and down"
     return ParameterError(
-        f"{source}: the first column {_show(shown)} is named like a time column but its "
-        f"values go up and down; carry it unchanged with {spell('time_column', '1')}, "
-        f"or filter it with {spell('time_column', 'none')}",
+        f"{source}: the first column {_show(shown)} {what}; carry it unchanged with "
+        f"{spell('time_column', '1')}, or filter it with {spell('time_column', 'none')}",
         parameters=[("time_column", "1"), ("time_column", "none")],
     )
 
