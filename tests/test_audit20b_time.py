@@ -85,3 +85,16 @@ def test_the_heating_log_is_refused_on_the_command_line(runner, tmp_path):
     err = result.stderr
     assert "'T [°C]'" in err and "--time-column none" in err and len(err.splitlines()) == 1
     assert not out.exists()
+
+
+@pytest.mark.parametrize("number", ["3", "0", "17"])
+def test_a_column_number_out_of_range_says_the_range(number):
+    """A20b-16: ``--columns 3`` of a two-column file was 'no column '3'; the columns are
+    'pressure', 'flow'', as if it were a name."""
+    raw = _csv("pressure,flow", HUMIDITY, HEAT)
+    with pytest.raises(ParameterError) as refused:
+        parse_signal(raw, "CSV", "two.csv", ReadOptions(columns=number))
+    assert str(refused.value) == (
+        f"two.csv: columns: no column {number}; the file has 2 columns (1 'pressure', "
+        "2 'flow'), numbered from 1"
+    )
