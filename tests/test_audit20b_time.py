@@ -9,6 +9,8 @@ Lower-case ``t`` and the spelled-out names (``time``, ``index``, ``sample``, ...
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import numpy as np
 import pytest
 
@@ -98,3 +100,50 @@ def test_a_column_number_out_of_range_says_the_range(number):
         f"two.csv: columns: no column {number}; the file has 2 columns (1 'pressure', "
         "2 'flow'), numbered from 1"
     )
+
+
+def _stamped(seconds, *, zone: str = "") -> bytes:
+    start = datetime(2026, 12, 1, 10, 0, 0)
+    rows = (
+        f"{(start + timedelta(seconds=int(s))).isoformat(sep=' ')}{zone},{v:.3f}\n"
+        for s, v in zip(seconds, RNG.standard_normal(len(seconds)), strict=True)
+    )
+    return ("timestamp,value\n" + "".join(rows)).encode()
+
+
+@pytest.mark.parametrize("zone", ["", "+01:00"])
+def test_a_gap_in_text_stamps_is_warned_of_as_in_numbers(zone):
+    """A20b-14: ISO stamps with 50 s missing among 1 s steps were carried without a word
+    (the same gap in a numeric time column is warned of)."""
+    gapped = parse_signal(_stamped([*range(100), *range(150, 300)], zone=zone), "CSV", "g.csv")
+    assert gapped.time_column == 0
+    assert gapped.notes == (
+        "g.csv: column 1 ('timestamp') is not equally spaced (steps 1 s to 51 s): the filter "
+        "takes the samples as equally spaced (its time and blocks count samples, not the "
+        "column's units); resample first, or filter the segments apart",
+    )
+    assert parse_signal(_stamped(range(300), zone=zone), "CSV", "e.csv").notes == ()
+
+
+def test_stamps_that_are_not_iso_are_carried_without_a_word():
+    raw = b"timestamp,value\n" + b"".join(b"day %d,%d\n" % (d, d % 7) for d in (1, 2, 9, 10))
+    sig = parse_signal(raw, "CSV", "d.csv")
+    assert sig.time_column == 0 and sig.notes == ()
+
+
+def test_a_gap_in_text_stamps_is_warned_of_in_a_stream(runner, tmp_path):
+    path = tmp_path / "g.csv"
+    path.write_bytes(_stamped([*range(100), *range(150, 300)]))
+    args = [
+        "diffuse",
+        str(path),
+        "--time",
+        "3",
+        "--chunk-size",
+        "40",
+        "-o",
+        str(tmp_path / "o.csv"),
+    ]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.stderr
+    assert "is not equally spaced (steps 1 s to 51 s)" in result.stderr

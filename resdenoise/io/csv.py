@@ -68,6 +68,7 @@ from .csv_cells import (
     _sniff,
     _split,
     _split_decimal,
+    _stamp_seconds,
     _time_axis_unnamed,
     _time_elsewhere,
     _time_name_kind,
@@ -451,6 +452,11 @@ class CsvReader:
                 sc.mixed(cells, linenos, a)
             if p == 0 and a is None and sc.all_nonempty:  # timestamps need every cell
                 sc.all_nonempty = all(map(str.strip, cells))  # (numbers are never blank)
+            if p == 0 and a is None and self.stamps is not None:
+                stamps = _stamp_seconds(cells) if sc.all_nonempty else None
+                self.stamps = None if stamps is None else self.stamps
+                if stamps is not None:
+                    self.stamps.add(stamps)
             if a is None:
                 if sc.bad is None:
                     r = _first_bad(cells, self.decimal)
@@ -541,6 +547,8 @@ class CsvReader:
         detect = self.options.time_column is None
         named = [detect and self.header is not None and _is_time_name(n) for n in cells0]
         self.time_named = named[0]  # its cells numbers and text? (_ColumnScan.mixed)
+        # its steps, where its cells are ISO 8601 stamps (text): a gap is warned of as in numbers
+        self.stamps = _TimeScan() if self.time_named else None
         self.named_scans = {  # columns besides the first named like time (not the empty name)
             p: _TimeScan()
             for p in range(1, len(cells0))
@@ -694,6 +702,7 @@ class CsvReader:
             whole_columns=tuple(p for p in positions if scans[p].integers),
         )
         uneven = detected and tcol == 0 and scans[0].numeric  # its steps: all known
+        stamped = detected and tcol == 0 and not scans[0].numeric and self.stamps is not None
         self.positions = positions
         self.carried_at = [p for p in range(width) if p not in positions]
         shape = (0,) if len(positions) == 1 else (0, len(positions))
@@ -710,6 +719,7 @@ class CsvReader:
             samplerate=self.options.rate(csv_rate(self.preamble), source),
             notes=(
                 *(_uneven(source, header, time_scan) if uneven else ()),
+                *(_uneven(source, header, self.stamps, " s") if stamped else ()),
                 *_inexact_note(source, header, [(p, scans[p].inexact) for p in positions]),
                 *_open_end(source, seen["open_end"], len(self.preamble) + self.has_header),
             ),

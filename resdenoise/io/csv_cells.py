@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import math
 import re
+import warnings
+from datetime import datetime, timezone
 from itertools import repeat
 
 import numpy as np
@@ -411,20 +413,47 @@ def _time_elsewhere(source: str, header, p: int, others: str, every: str) -> Par
     )
 
 
-def _uneven(source: str, header, scan) -> tuple[str, ...]:
+def _uneven(source: str, header, scan, unit: str = "") -> tuple[str, ...]:
     """The warning of a time column found by its name and values (``scan``: its
-    :class:`_TimeScan`) whose steps differ by more than half the smallest (a gap, uneven
-    stamps), or nothing: the filters take the samples as equally spaced."""
+    :class:`_TimeScan`; ``unit`` of its steps, " s" for text stamps) whose steps differ by
+    more than half the smallest (a gap, uneven stamps), or nothing: the filters take the
+    samples as equally spaced."""
     if scan.count < 3 or not (scan.increasing or scan.decreasing):
         return ()  # (repeated stamps: rounded, their spacing not told)
     small, large = sorted((abs(scan.dt_min), abs(scan.dt_max)))
     if not large > 1.5 * small or not math.isfinite(large):
         return ()
     return (
-        f"{source}: {column_label(header, 0)} is not equally spaced (steps {small:.6g} to "
-        f"{large:.6g}): the filter takes the samples as equally spaced (its time and blocks "
+        f"{source}: {column_label(header, 0)} is not equally spaced (steps {small:.6g}{unit} "
+        f"to {large:.6g}{unit}): the filter takes the samples as equally spaced (its time and blocks "
         "count samples, not the column's units); resample first, or filter the segments apart",
     )
+
+
+def _stamp_seconds(cells: list[str]) -> np.ndarray | None:
+    """ISO 8601 time stamps (``2026-12-01 10:01:39``, ``2026-12-01T10:01:39+01:00``, a
+    date) as seconds since the epoch, a stamp without a zone taken as UTC (only their
+    steps are used); None where a cell is not such a stamp.  NumPy parses stamps without
+    a zone (0.2 us a stamp); the others go through :meth:`datetime.fromisoformat`."""
+    cells = [c.strip() for c in cells]
+    if not all(c[:1].isdigit() for c in cells):  # (NumPy also reads 'NaT', 'now', 'today')
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a zone: NumPy warns, deprecated
+            return np.array(cells, dtype="datetime64[us]").astype(np.int64) / 1e6
+    except (ValueError, Warning):
+        pass
+    out = np.empty(len(cells))
+    for i, cell in enumerate(cells):
+        try:
+            stamp = datetime.fromisoformat(cell)
+        except ValueError:
+            return None
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=timezone.utc)
+        out[i] = stamp.timestamp()
+    return out
 
 
 #: A line's last double quote opening a cell it does not close, and a line's first one
