@@ -264,7 +264,10 @@ def test_csv_errors_name_line_and_column(raw, kwargs, message):
     "kwargs, message",
     [
         ({"columns": "zz"}, r"columns: no column 'zz'; the columns are 't', 'a'"),
-        ({"columns": "7"}, r"no column '7'"),
+        (
+            {"columns": "7"},
+            r"no column 7; the file has 2 columns \(1 't', 2 'a'\), numbered from 1",
+        ),
         ({"columns": "A", "_raw": b"a,A\n1,2\n3,4\n"}, None),  # one exact match: no question
         ({"time_column": "a", "columns": "a"}, r"both the time column and a column to filter"),
         ({"time_column": "a"}, r"no column left to filter"),

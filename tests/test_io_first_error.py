@@ -272,7 +272,7 @@ AUDIO_CASES = [
         _wav(1),
         {"columns": "3"},
         ParameterError,
-        "in.wav: channels: no column '3'; the columns are numbers 1 to 1",
+        "in.wav: channels: no channel 3; the file has 1 channel, numbered from 1",
     ),
     (
         "one sample",

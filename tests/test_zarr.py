@@ -400,7 +400,12 @@ def test_options_of_csv_files_are_refused_for_a_store(runner, tmp_path, rng):
     _store(tmp_path / "in.zarr", np.cumsum(rng.standard_normal((300, 3)), axis=0), (64, 3))
     args = ["diffuse", f"{tmp_path}/in.zarr", *RUN]
     _refused(runner, [*args, "--time-column", "1"], "a Zarr store has no time column", code=2)
-    _refused(runner, [*args, "--columns", "5"], "channels: no column '5'", code=2)
+    _refused(
+        runner,
+        [*args, "--columns", "5"],
+        "channels: no channel 5; the file has 3 channels, numbered from 1",
+        code=2,
+    )
     out = ["-o", f"{tmp_path}/out.zarr"]
     _refused(runner, [*args, *out, "--subtype", "PCM_16"], "applies to audio output only", code=2)
     device = ["-o", "/dev/null", "--output-format", "zarr"]

@@ -26,7 +26,9 @@ A time or index column is carried through unchanged and not filtered: the
 first column when its header is time-like (``time``, ``t [s]``, ``index``,
 ``sample``, an empty pandas index name, ...) and its values are monotone,
 ties allowed (or not numbers at all, as timestamps; numbers that go up and
-down there are refused, not guessed), or, without a header, the first of
+down there are refused, not guessed; a one-letter name other than ``t``, as ``T`` or
+``N``, only where its numbers are strictly monotone and equally spaced, else asked), or,
+without a header, the first of
 several columns when it is exactly equally spaced; or the column named
 (or numbered from 1) by ``time_column``.  Asked rather than guessed: a first column not
 named like time whose values are a time axis's (strictly monotone), another column named
@@ -66,8 +68,10 @@ from .csv_cells import (
     _sniff,
     _split,
     _split_decimal,
+    _stamp_seconds,
     _time_axis_unnamed,
     _time_elsewhere,
+    _time_name_kind,
     _TimeScan,
     _to_float,
     _uneven,
@@ -454,6 +458,11 @@ class CsvReader:
                 sc.mixed(cells, linenos, a)
             if p == 0 and a is None and sc.all_nonempty:  # timestamps need every cell
                 sc.all_nonempty = all(map(str.strip, cells))  # (numbers are never blank)
+            if p == 0 and a is None and self.stamps is not None:
+                stamps = _stamp_seconds(cells) if sc.all_nonempty else None
+                self.stamps = None if stamps is None else self.stamps
+                if stamps is not None:
+                    self.stamps.add(stamps)
             if a is None:
                 if sc.bad is None:
                     r = _first_bad(cells, self.decimal)
@@ -545,11 +554,15 @@ class CsvReader:
         detect = self.options.time_column is None
         named = [detect and self.header is not None and _is_time_name(n) for n in cells0]
         self.time_named = named[0]  # its cells numbers and text? (_ColumnScan.mixed)
+        # its steps, where its cells are ISO 8601 stamps (text): a gap is warned of as in numbers
+        self.stamps = _TimeScan() if self.time_named else None
         self.named_scans = {  # columns besides the first named like time (not the empty name)
             p: _TimeScan()
             for p in range(1, len(cells0))
             if named[p] and cells0[p].strip() and self.options.columns is None
         }
+        # of these, the one-letter names (T, N, n, ...): time only as an equally spaced axis
+        self.weak_named = {p for p in self.named_scans if _time_name_kind(cells0[p]) == "weak"}
         # The columns whose text a whole read keeps, the only ones that may be carried: with
         # neither columns nor time_column given, a first column found to be time (named like
         # time, or no header); else (columns picked by name, a header in the preamble) all.
@@ -615,6 +628,7 @@ class CsvReader:
             and (picked is None or 0 not in picked)
         ):
             named = header is not None and _is_time_name(header[0])
+            weak = named and _time_name_kind(header[0]) == "weak"
             if header is None or named:
                 sc = scans[0]
                 if not sc.numeric:
@@ -622,9 +636,9 @@ class CsvReader:
                         raise err
                     looks = named and sc.all_nonempty
                 else:
-                    looks = time_scan.looks_like_time(named)
+                    looks = time_scan.looks_like_time(named and not weak)
                     if named and not looks and picked is None and time_scan.count >= 2:
-                        raise _unsure_time(source, header[0])
+                        raise _unsure_time(source, header[0], weak)
                     if header is None and not looks and picked is None:  # a gap in it?
                         if time_scan.axis() == "monotone":
                             ask = _time_axis_unnamed(source, None, False)
@@ -637,7 +651,8 @@ class CsvReader:
             raise ParameterError(f"{source}: no column left to filter besides the time column")
         for p in positions if self.options.time_column is None and ask is None else ():
             ts = self.named_scans.get(p)
-            if ts is not None and scans[p].numeric and ts.looks_like_time(True) and ts.moved:
+            strong = p not in self.weak_named
+            if ts is not None and scans[p].numeric and ts.looks_like_time(strong) and ts.moved:
                 others = [q for q in positions if q != p]
                 if others:
                     every = self._spelled(positions, header)
@@ -698,6 +713,7 @@ class CsvReader:
             header_text=self.header_text,
         )
         uneven = detected and tcol == 0 and scans[0].numeric  # its steps: all known
+        stamped = detected and tcol == 0 and not scans[0].numeric and self.stamps is not None
         self.positions = positions
         self.carried_at = [p for p in range(width) if p not in positions]
         shape = (0,) if len(positions) == 1 else (0, len(positions))
@@ -714,6 +730,7 @@ class CsvReader:
             samplerate=self.options.rate(csv_rate(self.preamble), source),
             notes=(
                 *(_uneven(source, header, time_scan) if uneven else ()),
+                *(_uneven(source, header, self.stamps, " s") if stamped else ()),
                 *_inexact_note(source, header, [(p, scans[p].inexact) for p in positions]),
                 *_open_end(source, seen["open_end"], len(self.preamble) + self.has_header),
             ),

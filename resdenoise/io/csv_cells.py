@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import math
 import re
+import warnings
+from datetime import datetime, timezone
 from itertools import repeat
 
 import numpy as np
@@ -131,14 +133,24 @@ def _sniff(lines: list[str], decimal: str | None) -> str:
     return d if counts[d] else " "
 
 
-def _is_time_name(name: str) -> bool:
-    n = _UNITS.sub("", name.strip().strip('"').strip()).lower()
-    n = n.replace("-", "_")
+def _time_name_kind(name: str) -> str | None:
+    """How ``name`` names a time or index column: ``"strong"`` (``time``, ``t [s]``,
+    ``index``, ``sample``, an empty pandas index name, ...), ``"weak"`` (a one-letter name
+    that is as often a quantity: ``T`` a temperature, ``N`` a force or a count, ``n``,
+    ``k``, ``i``; only lower-case ``t`` is strong) or None."""
+    raw = _UNITS.sub("", name.strip().strip('"').strip())
+    n = raw.lower().replace("-", "_")
     for suffix in ("_s", "_ms", "_us", "_sec", "_seconds", "_idx", "_index", "_no", "_nr"):
         if n.endswith(suffix) and n != suffix:
             n = n[: -len(suffix)]
             break
-    return n in _TIME_NAMES or n.startswith("time")
+    if not (n in _TIME_NAMES or n.startswith("time")):
+        return None
+    return "weak" if len(n) == 1 and not raw.startswith("t") else "strong"
+
+
+def _is_time_name(name: str) -> bool:
+    return _time_name_kind(name) is not None
 
 
 def _plain(text: str) -> bool:
@@ -418,20 +430,47 @@ def _time_elsewhere(source: str, header, p: int, others: str, every: str) -> Par
     )
 
 
-def _uneven(source: str, header, scan) -> tuple[str, ...]:
+def _uneven(source: str, header, scan, unit: str = "") -> tuple[str, ...]:
     """The warning of a time column found by its name and values (``scan``: its
-    :class:`_TimeScan`) whose steps differ by more than half the smallest (a gap, uneven
-    stamps), or nothing: the filters take the samples as equally spaced."""
+    :class:`_TimeScan`; ``unit`` of its steps, " s" for text stamps) whose steps differ by
+    more than half the smallest (a gap, uneven stamps), or nothing: the filters take the
+    samples as equally spaced."""
     if scan.count < 3 or not (scan.increasing or scan.decreasing):
         return ()  # (repeated stamps: rounded, their spacing not told)
     small, large = sorted((abs(scan.dt_min), abs(scan.dt_max)))
     if not large > 1.5 * small or not math.isfinite(large):
         return ()
     return (
-        f"{source}: {column_label(header, 0)} is not equally spaced (steps {small:.6g} to "
-        f"{large:.6g}): the filter takes the samples as equally spaced (its time and blocks "
+        f"{source}: {column_label(header, 0)} is not equally spaced (steps {small:.6g}{unit} "
+        f"to {large:.6g}{unit}): the filter takes the samples as equally spaced (its time and blocks "
         "count samples, not the column's units); resample first, or filter the segments apart",
     )
+
+
+def _stamp_seconds(cells: list[str]) -> np.ndarray | None:
+    """ISO 8601 time stamps (``2026-12-01 10:01:39``, ``2026-12-01T10:01:39+01:00``, a
+    date) as seconds since the epoch, a stamp without a zone taken as UTC (only their
+    steps are used); None where a cell is not such a stamp.  NumPy parses stamps without
+    a zone (0.2 us a stamp); the others go through :meth:`datetime.fromisoformat`."""
+    cells = [c.strip() for c in cells]
+    if not all(c[:1].isdigit() for c in cells):  # (NumPy also reads 'NaT', 'now', 'today')
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a zone: NumPy warns, deprecated
+            return np.array(cells, dtype="datetime64[us]").astype(np.int64) / 1e6
+    except (ValueError, Warning):
+        pass
+    out = np.empty(len(cells))
+    for i, cell in enumerate(cells):
+        try:
+            stamp = datetime.fromisoformat(cell)
+        except ValueError:
+            return None
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=timezone.utc)
+        out[i] = stamp.timestamp()
+    return out
 
 
 #: A line's last double quote opening a cell it does not close, and a line's first one
@@ -553,15 +592,23 @@ def _not_csv(head: bytes) -> str | None:
     return None
 
 
-def _unsure_time(source: str, name: str) -> ParameterError:
+def _unsure_time(source: str, name: str, weak: bool = False) -> ParameterError:
     """The refusal of a first column named like time (``name``) whose numbers go up and
-    down: filtering it as a signal may destroy time stamps, carrying it may leave a
-    signal unfiltered; the user says which."""
+    down (``weak``: a one-letter name whose numbers are not a strictly monotone, equally
+    spaced clock or index): filtering it as a signal may destroy time stamps, carrying it
+    may leave a signal unfiltered; the user says which."""
     shown = name.strip() or "(unnamed)"
+    if weak:
+        what = (
+            "is named like a time or index column, but a one-letter name is as often a "
+            "quantity (a temperature, a force, a count) and its values are not an equally "
+            "spaced clock or index"
+        )
+    else:
+        what = "is named like a time column but its values go up and down"
     return ParameterError(
-        f"{source}: the first column {_show(shown)} is named like a time column but its "
-        f"values go up and down; carry it unchanged with {spell('time_column', '1')}, "
-        f"or filter it with {spell('time_column', 'none')}",
+        f"{source}: the first column {_show(shown)} {what}; carry it unchanged with "
+        f"{spell('time_column', '1')}, or filter it with {spell('time_column', 'none')}",
         parameters=[("time_column", "1"), ("time_column", "none")],
     )
 

@@ -257,6 +257,15 @@ def _resolve_column(token, header, width: int, source: str, what: str) -> int:
                 return found[0]
     if tok.isdigit() and 1 <= int(tok) <= width:
         return int(tok) - 1
+    if tok.isdigit():  # a number out of range, not a name: say the range and what is there
+        shown = [f"{p + 1} {h!r}" for p, h in enumerate((header or [])[:_NAMES_SAID])]
+        more = len(header or []) - len(shown)
+        listed = f" ({', '.join(shown)}{f', ... and {more} more' if more else ''})" if shown else ""
+        noun = "channel" if what == "channels" else "column"
+        raise ParameterError(
+            f"{source}: {what}: no {noun} {int(tok)}; the file has {width} {noun}"
+            f"{'s' if width != 1 else ''}{listed}, numbered from 1"
+        )
     if header and len(header) > _NAMES_SAID:
         names = ", ".join(repr(h) for h in header[: _NAMES_SAID - 2])
         names += f", ... and {len(header) - _NAMES_SAID + 2} more (numbers 1 to {width})"
