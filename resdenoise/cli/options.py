@@ -287,10 +287,17 @@ def name_help(form: str) -> str:
     aliases = [
         f"{n} ({resolve_name(n, form).key})" for n in others if resolve_name(n, form).key != n
     ]
-    outside = [n for n in others if resolve_name(n, form).key == n]
+    extra = [resolve_name(n, form) for n in others if resolve_name(n, form).key == n]
+    stable = [e.key for e in extra if e.g_min >= 0.0 and math.isfinite(e.g_max)]
+    refused = [e.key for e in extra if e.key not in stable]
     text = f"The {form}. Families: {', '.join(keys)}. Aliases: {', '.join(aliases)}."
-    if outside:
-        text += f" Outside the stability theorem (refused unless --allow-unstable): {', '.join(outside)}."
+    if stable:
+        text += (
+            f" Not odd, stable all the same (g >= 0 and bounded; the filter does not commute "
+            f"with negation): {', '.join(stable)}."
+        )
+    if refused:
+        text += f" Outside the stability theorem (refused unless --allow-unstable): {', '.join(refused)}."
     return text
 
 
