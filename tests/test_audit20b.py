@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from resdenoise.cli import cli
@@ -38,3 +39,47 @@ def test_resnet_help_names_as_refused_only_the_activations_that_are(tmp_path):
         )
         assert result.exit_code == (3 if name in refused else 0), (name, result.output)
         assert out.exists() is (name in stable)
+
+
+# A20b-1 -----------------------------------------------------------------------
+
+
+def _scales_run(tmp_path, columns: int):
+    import json
+
+    report = tmp_path / f"r{columns}.json"
+    result = _run(
+        ["shrink", SAMPLES / "two_channels.csv", "--scales", 3, "-v",
+         "-o", tmp_path / f"o{columns}.csv", "--report", report],
+        columns,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return result.stderr, json.loads(report.read_text())
+
+
+@pytest.mark.parametrize("columns", [40, 80, 200])
+def test_the_scales_table_never_breaks_a_number(tmp_path, columns):
+    """-v's scales table folded '8.93383e-17' into '8.93383e-' and '17' at 80 columns
+    (every pipe and CI log), and every number into 2-3 character pieces at 40."""
+    from resdenoise.cli.render import num
+
+    text, report = _scales_run(tmp_path, columns)
+    words = set(re.findall(r"[^\s│┃,]+", text))
+    for scale in report["scales"]:
+        m = scale["measured"]
+        shown = [scale["threshold"], scale["noise_sigma"], m["mean_drift"]]
+        for x in [*shown, *m["deviation_in"], *m["deviation_out"]]:
+            assert num(x) in words, (num(x), text)
+    assert all(len(line) <= columns for line in text.splitlines()[2:]), text
+    assert all(line == line.rstrip() for line in text.splitlines()), text
+
+
+def test_narrow_scales_are_lines_naming_each_channel(tmp_path):
+    """At 40 columns the scales are read as 'header: value' lines; the deviation
+    cell names each channel (it listed them comma-separated, unnamed)."""
+    text, report = _scales_run(tmp_path, 40)
+    table = text[text.index("scales, each checked on its own") :]
+    assert "│" not in table.split("measured per channel")[0]
+    assert "  level / stride: 1 / 1\n    threshold: " in table
+    assert "column 1\n      ('pressure'): 19.9741 -> " in table
+    assert "column 2 ('flow'): 14.4253 ->" in table

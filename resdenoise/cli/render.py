@@ -165,12 +165,13 @@ def _text(value) -> str:
 
 
 def _show(console, table) -> None:
-    """Print ``table`` with no cell cut: where the width runs out (80 columns in a pipe or
-    a log) a cell folds onto more lines; rich's default cut numbers with an ellipsis, its
-    exponent lost (a mean drift of -7.1e-15 read "-7.1054…")."""
-    for column in table.columns:
-        column.overflow = "fold"
-    console.print(table)
+    """Print ``table`` with no cell cut and no word broken (:mod:`.table_fit`): rich's
+    default cut numbers with an ellipsis (a mean drift of -7.1e-15 read "-7.1054…"), and
+    folding split them over lines ("8.93383e-" then "17"); where the words do not fit
+    the width (40 columns), the table as ``header: cell`` lines."""
+    from .table_fit import print_table
+
+    print_table(console, table)
 
 
 def yes(ok: bool) -> str:
@@ -431,7 +432,11 @@ def render_table(report: dict, console) -> None:
     if st.get("blocks"):  # a network file (resdenoise.network): one row per block group
         _render_blocks(st["blocks"], console)
     if report.get("scales"):  # several scales (resdenoise.multilevel, .multiscale)
-        _render_scales(report["scales"], console)
+        heads = _channel_heads(report, len(report.get("channels") or [None]))
+        passed = set(report.get("passed_through") or ())  # the scales measure the others
+        labels = report.get("channel_labels") or heads
+        shrunk = [h for h, label in zip(heads, labels, strict=True) if label not in passed]
+        _render_scales(report["scales"], console, shrunk)
 
     channels = report.get("channels") or []
     if channels:
@@ -536,9 +541,10 @@ _OUTPUT_ROWS = (
 )
 
 
-def _render_scales(scales: list, console) -> None:
+def _render_scales(scales: list, console, channels: list) -> None:
     """One row per scale: its threshold, noise, verdict and what was measured (lambda
-    and the rest in the JSON report)."""
+    and the rest in the JSON report), a channel a line named by ``channels`` (the
+    channels shrunk, not those passed through)."""
     from rich.table import Table
 
     levels = "level" in scales[0]
@@ -568,10 +574,11 @@ def _render_scales(scales: list, console) -> None:
             if m is None:  # a level left unshrunk
                 row += ["-", "-", "-"]
             else:
-                dev = ", ".join(
-                    f"{num(a)} -> {num(b)}"
-                    for a, b in zip(m["deviation_in"], m["deviation_out"], strict=True)
-                )
+                pairs = zip(m["deviation_in"], m["deviation_out"], strict=True)
+                dev = [f"{num(a)} -> {num(b)}" for a, b in pairs]
+                if len(dev) > 1 and len(dev) == len(channels):
+                    dev = [f"{c}: {d}" for c, d in zip(channels, dev, strict=True)]
+                dev = "\n".join(dev)
                 over = "yes" if m["max_min_principle"] else f"off by {num(m['overshoot'])}"
                 row += [num(m["mean_drift"]), dev, over]
         else:
