@@ -83,3 +83,25 @@ def test_narrow_scales_are_lines_naming_each_channel(tmp_path):
     assert "  level / stride: 1 / 1\n    threshold: " in table
     assert "column 1\n      ('pressure'): 19.9741 -> " in table
     assert "column 2 ('flow'): 14.4253 ->" in table
+
+
+# A20b-8 -----------------------------------------------------------------------
+
+
+def test_an_options_help_names_only_options_its_command_has():
+    """resnet's --tau spoke of '--time T', which resnet does not have (diffuse's
+    --tau text, shared); an option of another command is named with it."""
+    import click
+
+    ctx = click.Context(cli)
+    other = r"(?:(?:resdenoise )?(?:" + "|".join(cli.list_commands(ctx)) + r") )?"
+    found = []
+    for name in cli.list_commands(ctx):
+        command = cli.get_command(ctx, name)
+        flags = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
+        for param in command.params:
+            for m in re.finditer(other + r"(--[a-z][\w-]*)", getattr(param, "help", "") or ""):
+                said = m.group(0)
+                if said == m.group(1) and said not in {*flags, "--help"}:
+                    found.append((name, param.name, said))
+    assert found == []

@@ -60,7 +60,7 @@ TIME_OR_STEPS = "  [required: --time or --steps, not both]"
     type=COUNT,
     help="Number of explicit steps m." + TIME_OR_STEPS,
 )
-@tau_option
+@tau_option("diffuse")
 @grid_option
 @click.option(
     "--scales",
@@ -182,7 +182,7 @@ def regularise(name, formula, lam, alpha, steps, h, stopping_rule, sigma, **io):
     '--tau are defaults for blocks that set none (lambda = "auto" in the file is the '
     "automatic lambda, whatever --lambda says).",
 )
-@tau_option
+@tau_option("resnet")
 @grid_option
 @stopping_rule_option()
 @sigma_option()

@@ -741,13 +741,23 @@ grid_option = click.option(
     "(not 1/rate: it only rescales; --h H with lambda L and tau S is the filter of --h 1 "
     "with lambda L*H and tau S/H^2).",
 )
-#: --tau of diffuse and resnet: defaults to the sign-stable bound
-tau_option = click.option(
-    "--tau",
-    type=POSITIVE,
-    help="Time step (default: the sign-stable bound h^2/(4 g_max)); with --time T the "
-    "largest step: the run takes m = ceil(T/tau) steps of T/m (0.25 for --time 1 --tau 0.3).",
-)
+
+
+def tau_option(command: str):
+    """--tau of diffuse (with --time: the largest step) and resnet (each block's step):
+    defaults to the sign-stable bound."""
+    more = (
+        "with --time T the largest step: the run takes m = ceil(T/tau) steps of T/m (0.25 "
+        "for --time 1 --tau 0.3)"
+        if command == "diffuse"
+        else "each of the --blocks M blocks is one step of tau, the stopping time T = M tau"
+    )
+    return click.option(
+        "--tau",
+        type=POSITIVE,
+        help=f"Time step (default: the sign-stable bound h^2/(4 g_max)); {more}.",
+    )
+
 
 plot_options = bundle(
     click.option(
