@@ -105,3 +105,26 @@ def test_an_options_help_names_only_options_its_command_has():
                 if said == m.group(1) and said not in {*flags, "--help"}:
                     found.append((name, param.name, said))
     assert found == []
+
+
+# A20b-5 -----------------------------------------------------------------------
+
+
+def test_a_level_off_the_range_it_does_not_promise_says_so(tmp_path):
+    """Under 'guarantees held' the scales table read 'off by 2.33033' for levels >= 2,
+    which keep no max-min principle (negative weights): a failed check, to a reader."""
+    import numpy as np
+
+    x = np.zeros(400)
+    x[200] = 50.0
+    x += 0.05 * np.random.default_rng(0).standard_normal(400)
+    src = tmp_path / "spike.csv"
+    np.savetxt(src, x)
+    result = _run(
+        ["shrink", src, "--scales", 4, "--threshold", 20, "-v", "-o", tmp_path / "o.csv"], 200
+    )
+    assert result.exit_code == 0 and "guarantees held" in result.stderr, result.output
+    rows = [line for line in result.stderr.splitlines() if re.match(r"│\s+\d / \d", line)]
+    assert len(rows) == 4 and rows[0].rstrip("│ ").endswith("yes"), rows
+    assert all(re.search(r"│ not guaranteed, off by [\d.]+ │$", row) for row in rows[1:]), rows
+    assert "measured there, not guaranteed, not a failed check" in result.stderr

@@ -554,6 +554,7 @@ def _render_scales(scales: list, console, channels: list) -> None:
     heads += ["mean drift", "deviation in -> out", "max-min"] if levels else ["blocks", "held"]
     for name in heads:
         table.add_column(name, justify="right")
+    unsure = False  # a level's max-min off where it is not guaranteed
     for s in scales:
         stab = s.get("stability")
         stable = (
@@ -580,12 +581,19 @@ def _render_scales(scales: list, console, channels: list) -> None:
                     dev = [f"{c}: {d}" for c, d in zip(channels, dev, strict=True)]
                 dev = "\n".join(dev)
                 over = "yes" if m["max_min_principle"] else f"off by {num(m['overshoot'])}"
+                if not m["max_min_principle"] and not (stab or {}).get("max_min_guaranteed", 1):
+                    over, unsure = f"not guaranteed, {over}", True
                 row += [num(m["mean_drift"]), dev, over]
         else:
             held = s.get("per_subsequence", {})
             row += [str(s.get("blocks", "-")), yes(all(held.values()))]
         table.add_row(*row)
     _show(console, table)
+    if unsure:
+        console.print(
+            "max-min: a level >= 2 averages with negative weights, so its output may leave "
+            "the input's range: measured there, not guaranteed, not a failed check"
+        )
 
 
 def _render_blocks(blocks: list, console) -> None:
