@@ -128,3 +128,26 @@ def test_a_level_off_the_range_it_does_not_promise_says_so(tmp_path):
     assert len(rows) == 4 and rows[0].rstrip("│ ").endswith("yes"), rows
     assert all(re.search(r"│ not guaranteed, off by [\d.]+ │$", row) for row in rows[1:]), rows
     assert "measured there, not guaranteed, not a failed check" in result.stderr
+
+
+# A20b-2 -----------------------------------------------------------------------
+
+
+def test_the_snr_against_the_reference_is_in_the_default_output(tmp_path):
+    """--reference's help says 'report MSE, SNR and PSNR': the SNR was only in -v's table
+    and the JSON report; the default output said nothing of it."""
+    import json
+
+    report = tmp_path / "r.json"
+    args = ["diffuse", SAMPLES / "steps.csv", "--time", 10, "-o", tmp_path / "o.csv"]
+    result = _run([*args, "--reference", SAMPLES / "steps_clean.csv", "--report", report])
+    assert result.exit_code == 0, result.output
+    quality = json.loads(report.read_text())["quality"]
+    snr = f"{quality['input']['snr_db'][0]:.1f} -> {quality['output']['snr_db'][0]:.1f} dB"
+    assert result.stderr.splitlines()[2] == f"  against {SAMPLES / 'steps_clean.csv'}: SNR {snr}"
+    two = SAMPLES / "two_channels.csv"
+    result = _run(["diffuse", two, "--time", 10, "-o", tmp_path / "t.csv", "--reference", two])
+    assert result.stderr.splitlines()[2].endswith(
+        "SNR column 1 ('pressure') inf -> 11.9 dB, column 2 ('flow') inf -> 14.2 dB"
+    ), result.stderr
+    assert len(_run(args).stderr.splitlines()) == 2  # none without --reference

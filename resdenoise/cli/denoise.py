@@ -549,6 +549,7 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
             lines.append(render.verdict_line(report))
             if verbose:  # what ran, under its verdict (short by default: the verdicts only)
                 lines.append(render.summary_line(report))
+                lines += filter(None, [render.quality_line(report)])
         if result.error is not None:
             lines.append("Error: " + file_error(result.error, result.input))
         if not quiet:  # warnings always, each naming its file

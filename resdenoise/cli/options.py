@@ -539,7 +539,8 @@ def files_options(func):
         default=None,
         metavar="CLEAN",
         help="A clean signal of the same shape (read like INPUT): report MSE, SNR and "
-        "PSNR of input and output against it.",
+        "PSNR of input and output against it (the SNR under the summary line; all three "
+        "in -v's table and the JSON report's quality).",
     )
     @quiet_option
     @click.option(

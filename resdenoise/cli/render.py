@@ -352,10 +352,37 @@ def batch_count(results) -> str:
     return line + (f", {lost} failed" if lost else "")
 
 
+def quality_line(report: dict) -> str | None:
+    """With ``--reference``: ``  against REF: SNR 15.4 -> 27.2 dB`` (input -> output, a
+    channel after another, named where there are several; ``inf`` where one equals the
+    reference); None without.  MSE and PSNR are in -v's table and the report."""
+    quality = report.get("quality")
+    if not quality:
+        return None
+    from ..stability import channel_labels
+
+    pairs = list(zip(quality["input"]["snr_db"], quality["output"]["snr_db"], strict=True))
+    labels = report.get("channel_labels")
+    if labels is None or len(labels) != len(pairs) or tuple(labels) == channel_labels(len(pairs)):
+        labels = [f"ch {i}" for i in range(1, len(pairs) + 1)]
+
+    def db(x) -> str:
+        return "inf" if x is None else f"{x:.1f}"
+
+    said = [f"{db(a)} -> {db(b)} dB" for a, b in pairs]
+    if len(said) > 1:
+        said = [f"{label} {s}" for label, s in zip(labels, said, strict=True)]
+    return f"  against {quality['reference']}: SNR {', '.join(said)}"
+
+
 def render_summary(report: dict, console, verbose: bool = False) -> None:
-    """The verdict line and one line of what ran; with ``verbose`` the tables too."""
+    """The verdict line, one line of what ran, and with ``--reference`` the SNR
+    (:func:`quality_line`); with ``verbose`` the tables too."""
     _line(console, verdict_line(report), "green" if report["guarantees_held"] else "red")
     _line(console, summary_line(report))
+    quality = quality_line(report)
+    if quality:
+        _line(console, quality)
     if verbose:
         render_table(report, console)
 
