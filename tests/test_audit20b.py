@@ -3,6 +3,7 @@ terminals (CI logs, 80 and 40 columns)."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -151,3 +152,31 @@ def test_the_snr_against_the_reference_is_in_the_default_output(tmp_path):
         "SNR column 1 ('pressure') inf -> 11.9 dB, column 2 ('flow') inf -> 14.2 dB"
     ), result.stderr
     assert len(_run(args).stderr.splitlines()) == 2  # none without --reference
+
+
+# A20b-3 -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args, code, said",
+    [
+        (["--activation", "sigmoid"], 3, "fails the stability theorem: g >= 0, g bounded; exit code 3"),
+        (["--regulariser", "huber", "--tau", "0.3"], 3, "fails the stability theorem: tau <= h^2/(4 g_max); exit code 3"),
+        (["--activation", "tanh"], 0, "the stability theorem's conditions hold: g >= 0, g bounded"),
+    ],
+)  # fmt: skip
+def test_translate_check_says_its_verdict_first_on_stderr(args, code, said):
+    """translate --check's refusal (exit 3) was the last of ~50 lines on stdout, nothing on
+    stderr; its wrapped condition lines lost their indent and ended in a space."""
+    result = _run(["translate", *args, "--check"])
+    assert result.exit_code == code
+    name = args[1]
+    assert result.stderr == f"translate {name}: {said}\n"
+    lines = result.stdout.splitlines()
+    assert all(line == line.rstrip() for line in lines), result.stdout
+    at = lines.index("stability theorem (paper, Theorem 2; README, 'Stability'):")
+    conditions = itertools.takewhile(lambda line: line.startswith("  "), lines[at + 1 :])
+    wrapped = [line for line in conditions if not re.match(r"  (holds|fails|no|note) ", line)]
+    assert all(line.startswith(" " * 9) for line in wrapped), lines
+    assert len(wrapped) >= 3 or name != "sigmoid"
+    assert _run(["translate", *args, "--check", "-q"]).stderr == ""

@@ -264,6 +264,16 @@ def translate(
         result = translate_nl(nl, form, tau=tau, h=h, expression=expression)
     if plot_path is not None:
         _plot([(nl.name, nl)], plot_path, plot_size)
+    # every line marked "fails" (oddness, not needed for stability, is no failure)
+    failed = [c["condition"] for c in result["conditions"] if c["required"] and not c["holds"]]
+    if check and not quiet:  # the verdict first, on stderr; the tables after it
+        checked = ", ".join(c["condition"] for c in result["conditions"] if c["required"])
+        said = (
+            f"fails the stability theorem: {', '.join(failed)}; exit code 3"
+            if failed
+            else f"the stability theorem's conditions hold: {checked}"
+        )
+        click.echo(printable(f"translate {result['name']}: {said}"), err=True)
     if as_json:
         _write_json(result, TRANSLATION_SCHEMA_VERSION)
     else:
@@ -272,8 +282,7 @@ def translate(
         with _stdout_errors():
             render_forms.render_translation(result)
         _plot_written(plot_path, quiet)
-    # every line marked "fails" (oddness, not needed for stability, is no failure)
-    if check and not all(c["holds"] or not c["required"] for c in result["conditions"]):
+    if check and failed:
         sys.exit(UnstableError.exit_code)
 
 

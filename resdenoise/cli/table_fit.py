@@ -74,14 +74,20 @@ def _title(console, table) -> None:
         _wrapped(console, _renderable(table.title), 0)
 
 
-def _wrapped(console, text, indent: int) -> None:
-    """``text`` wrapped at the console's width, ``indent`` spaces before it and two more
-    before its continuation lines, no space after it."""
+def _wrapped(console, text, indent: int, hang: int = 2) -> None:
+    """``text`` wrapped at the console's width, ``indent`` spaces before it and ``hang``
+    more before its continuation lines, no space after it."""
     from rich.text import Text
 
-    for k, line in enumerate(text.wrap(console, max(console.width - indent - 2, 20))):
+    for k, line in enumerate(text.wrap(console, max(console.width - indent - hang, 20))):
         line.rstrip()
-        console.print(Text(" " * (indent + 2 * (k > 0))).append_text(line), soft_wrap=True)
+        console.print(Text(" " * (indent + hang * (k > 0))).append_text(line), soft_wrap=True)
+
+
+def print_wrapped(console, markup: str, indent: int = 0, hang: int = 2) -> None:
+    """A line of rich markup (its file text escaped by its maker) wrapped with a hanging
+    indent: its continuation lines ``hang`` columns in from its first."""
+    _wrapped(console, _renderable(markup), indent, hang)
 
 
 def print_as_lines(console, table) -> None:
