@@ -180,3 +180,42 @@ def test_translate_check_says_its_verdict_first_on_stderr(args, code, said):
     assert all(line.startswith(" " * 9) for line in wrapped), lines
     assert len(wrapped) >= 3 or name != "sigmoid"
     assert _run(["translate", *args, "--check", "-q"]).stderr == ""
+
+
+# A20b-4 -----------------------------------------------------------------------
+
+COMMANDS = (
+    "denoise",
+    "diffuse",
+    "shrink",
+    "regularise",
+    "resnet",
+    "learn",
+    "translate",
+    "dictionary",
+)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_speaks_no_click_jargon(command):
+    """'--steps INTEGER RANGE', '-o, --output TEXT', '[0.0<x<=1e+300]', '[x>=1]'."""
+    text = _run([command, "--help"], 200).stdout
+    flags = [line.split("  ")[1] for line in text.splitlines() if line.startswith("  -")]
+    assert [f for f in flags if re.search(r"\b(INTEGER|FLOAT|TEXT|RANGE)\b", f)] == []
+    assert re.findall(r"\[[^]]*([<>]=?x|x[<>]|1e\+300)", text) == []
+
+
+@pytest.mark.parametrize(
+    "args, said",
+    [
+        (["diffuse", "--steps", "abc"], "'--steps': 'abc' is not a whole number >= 1"),
+        (["diffuse", "--time", 10, "--tau", 0], "'--tau': '0' is not a finite number > 0"),
+        (["diffuse", "--time", 10, "--tau", "nan"], "'--tau': 'nan' is not a finite number > 0"),
+        (["diffuse", "--time", 10, "-j", "x"], "'--jobs': 'x' is not a whole number >= 1"),
+        (["learn", "-o", "n.toml", "--bumps", 40], "'40' is not a whole number from 2 to 32"),
+    ],
+)
+def test_a_bad_number_is_refused_in_words(tmp_path, args, said):
+    """'abc' is not a valid integer range. / 0.0 is not in the range 0.0<x<=1e+300."""
+    result = _run([args[0], SAMPLES / "steps.csv", *args[1:]])
+    assert result.exit_code == 2 and said in result.stderr, result.stderr

@@ -58,6 +58,7 @@ TIME_OR_STEPS = "  [required: --time or --steps, not both]"
 @click.option(
     "--steps",
     type=COUNT,
+    metavar="M",
     help="Number of explicit steps m." + TIME_OR_STEPS,
 )
 @tau_option("diffuse")
@@ -65,6 +66,7 @@ TIME_OR_STEPS = "  [required: --time or --steps, not both]"
 @click.option(
     "--scales",
     type=COUNT_OR_AUTO,
+    metavar="K|AUTO",
     default=None,
     help="Diffuse at K scales (differences of stride 1, 2, ..., 2^(K-1)), one block group "
     "per scale, lambda and blocks per scale by SURE; 'auto': K, or one scale, by SURE.  "
@@ -100,6 +102,7 @@ def diffuse(name, formula, lam, time_, steps, tau, h, scales, stopping_rule, sig
 @click.option(
     "--iterations",
     type=COUNT_OR_AUTO,
+    metavar="M|AUTO",
     default=1,
     show_default=True,
     help="Iterations m, or 'auto': chosen by --stopping-rule.",
@@ -112,6 +115,7 @@ def diffuse(name, formula, lam, time_, steps, tau, h, scales, stopping_rule, sig
 @click.option(
     "--scales",
     type=COUNT_OR_AUTO,
+    metavar="K|AUTO",
     default=None,
     help="K-level shift-invariant Haar shrinkage (strides 1, 2, ..., 2^(K-1)) as one "
     "diffusion block per iteration, a noise level and a SURE threshold per level; 'auto': "
@@ -146,7 +150,10 @@ def shrink(name, formula, theta, iterations, check_wavelet, scales, stopping_rul
     help="Regularisation weight alpha (= stopping time), or 'auto': chosen by --stopping-rule.",
 )
 @click.option(
-    "--steps", type=COUNT, help="Explicit steps m (default: fewest with tau = alpha/m sign-stable)."
+    "--steps",
+    type=COUNT,
+    metavar="M",
+    help="Explicit steps m (default: fewest with tau = alpha/m sign-stable).",
 )
 @grid_option
 @stopping_rule_option()
@@ -169,6 +176,7 @@ def regularise(name, formula, lam, alpha, steps, h, stopping_rule, sigma, **io):
 @click.option(
     "--blocks",
     type=COUNT_OR_AUTO,
+    metavar="M|AUTO",
     help="Number of diffusion blocks m, or 'auto': chosen by --stopping-rule.  "
     "[required without --network]",
 )

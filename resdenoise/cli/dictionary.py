@@ -93,6 +93,7 @@ ALL_FAMILIES = tuple(NONLINEARITIES) + tuple(NONSTABLE_ACTIVATIONS)
     "--lambda",
     "lam",
     type=POSITIVE,
+    metavar="LAMBDA",
     default=1.0,
     show_default=True,
     help="Contrast parameter of the plots.",
@@ -166,6 +167,7 @@ def _form_options(func):
     "--lambda",
     "lam",
     type=POSITIVE,
+    metavar="LAMBDA",
     default=None,
     help="Contrast parameter lambda [default: 1].",
 )
@@ -173,6 +175,7 @@ def _form_options(func):
     "--threshold",
     "theta",
     type=POSITIVE,
+    metavar="THETA",
     default=None,
     help="Shrinkage threshold theta (lambda = sqrt2 theta).  [default: lambda/sqrt2]",
 )
@@ -183,7 +186,9 @@ def _form_options(func):
     help="The coefficients of a parametrised family (bumps: a learned group's, as the "
     "network file and learn --json's learned_groups give them).",
 )
-@click.option("--tau", type=POSITIVE, default=None, help="Time step to check [default: none].")
+@click.option(
+    "--tau", type=POSITIVE, default=None, metavar="TAU", help="Time step to check [default: none]."
+)
 @grid_option
 @click.option("--json", "as_json", is_flag=True, help="Print the translation as JSON on stdout.")
 @click.option(

@@ -23,6 +23,7 @@ from .options import (
     POSITIVE,
     READ_KEYS,
     Command,
+    Count,
     json_clash,
     library_errors,
     quiet_option,
@@ -49,6 +50,7 @@ __all__ = ["learn"]
     "-o",
     "--output",
     required=True,
+    metavar="FILE",
     help="The network file to write (TOML, runs with 'resdenoise resnet --network'); "
     "with --per-file the filtered signal.",
 )
@@ -64,7 +66,8 @@ __all__ = ["learn"]
 @click.option("--blocks", type=COUNT, default=8, show_default=True, help="Blocks per group.")
 @click.option(
     "--scales",
-    type=click.IntRange(1, 20),
+    type=Count(1, 20),
+    metavar="K",
     default=1,
     show_default=True,
     help="Groups at K scales, coarse to fine: differences of stride 2^(K-1), ..., 2, 1 "
@@ -72,14 +75,14 @@ __all__ = ["learn"]
 )
 @click.option(
     "--bumps",
-    type=click.IntRange(2, 32),
+    type=Count(2, 32),
     default=8,
     show_default=True,
     help="Coefficients of each group's activation.",
 )
 @click.option(
     "--iterations",
-    type=click.IntRange(0, 100_000),
+    type=Count(0, 100_000),
     default=50,
     show_default=True,
     help="L-BFGS-B iterations at most.",
@@ -106,13 +109,13 @@ __all__ = ["learn"]
 )
 @click.option(
     "--max-blocks",
-    type=click.IntRange(1, 10_000_000),
+    type=Count(1, 10_000_000),
     default=None,
     help="With the SURE stop: the most blocks searched [default: 4 x the network's depth].",
 )
 @click.option(
     "--seed",
-    type=click.IntRange(min=0),
+    type=Count(0),
     default=0,
     show_default=True,
     help="Seed of the start (and the SURE probe).",
@@ -125,6 +128,7 @@ __all__ = ["learn"]
 @click.option(
     "--sigma",
     type=POSITIVE,
+    metavar="SIGMA",
     default=None,
     help="--objective sure: the noise level, when known, instead of the estimate (lambda "
     "still follows the estimate, as resnet --network will compute it).",

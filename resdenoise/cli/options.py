@@ -236,7 +236,7 @@ class PositiveOrAuto(click.ParamType):
 
     def __init__(self, integer: bool = False):
         self.integer = integer
-        self.name = "INTEGER|auto" if integer else "NUMBER|auto"
+        self.name = "N|auto" if integer else "NUMBER|auto"
 
     def convert(self, value, param, ctx):
         from ..plans import AUTO  # not at start-up: --help needs no plans
@@ -248,10 +248,10 @@ class PositiveOrAuto(click.ParamType):
         try:
             x = int(value) if self.integer else float(value)
         except (TypeError, ValueError):
-            what = "an integer" if self.integer else "a number"
+            what = "a whole number" if self.integer else "a number"
             self.fail(f"{value!r} is neither {what} nor 'auto'", param, ctx)
         if self.integer and x < 1:
-            self.fail(f"{value!r} must be an integer >= 1, or 'auto'", param, ctx)
+            self.fail(f"{value!r} must be a whole number >= 1, or 'auto'", param, ctx)
         if not self.integer and not (math.isfinite(x) and x > 0):
             self.fail(f"{value!r} must be a finite number > 0, or 'auto'", param, ctx)
         return x
@@ -327,18 +327,52 @@ class PlotSize(click.ParamType):
 class Positive(click.FloatRange):
     """A finite number > 0 (up to 1e300): click's FloatRange lets 'nan' through,
     which then failed later under another name (``--h nan`` as a bad automatic
-    lambda, ``translate --tau nan --check`` as unstable)."""
+    lambda, ``translate --tau nan --check`` as unstable).  Said in words, in help
+    (``NUMBER``, ``[> 0]``) and errors (``'0' is not a finite number > 0``), not in
+    click's ``FLOAT RANGE``, ``0.0<x<=1e+300``."""
+
+    name = "number"
 
     def __init__(self):
         super().__init__(min=0.0, min_open=True, max=1e300)
 
+    def get_metavar(self, param, ctx=None):
+        return "NUMBER"
+
+    def _describe_range(self) -> str:
+        return "> 0"
+
     def convert(self, value, param, ctx):
-        x = super().convert(value, param, ctx)
+        try:
+            x = super().convert(value, param, ctx)
+        except click.BadParameter:
+            x = math.nan
         if math.isnan(x):
-            self.fail(
-                f"{value!r} is not a number in the range {self._describe_range()}", param, ctx
-            )
+            self.fail(f"{value!r} is not a finite number > 0", param, ctx)
         return x
+
+
+class Count(click.IntRange):
+    """A whole number from ``low`` (to ``high``), said in words: ``N``, ``[>= 1]``,
+    ``'abc' is not a whole number >= 1`` (click's ``INTEGER RANGE``, ``x>=1``, ``is not
+    a valid integer range`` before)."""
+
+    name = "whole number"
+
+    def __init__(self, low: int = 1, high: int | None = None):
+        super().__init__(min=low, max=high)
+
+    def get_metavar(self, param, ctx=None):
+        return "N"
+
+    def _describe_range(self) -> str:
+        return f">= {self.min}" if self.max is None else f"from {self.min} to {self.max}"
+
+    def convert(self, value, param, ctx):
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            self.fail(f"{value!r} is not a whole number {self._describe_range()}", param, ctx)
 
 
 POSITIVE = Positive()
@@ -358,7 +392,7 @@ class Levels(click.ParamType):
 
 
 LEVELS = Levels()
-COUNT = click.IntRange(min=1)
+COUNT = Count()
 NUMBER_OR_AUTO = PositiveOrAuto()
 COUNT_OR_AUTO = PositiveOrAuto(integer=True)
 
@@ -402,6 +436,7 @@ WRITE_KEYS = ("output_format", "subtype")
 INPUT_FORMAT = click.option(
     "--input-format",
     default=None,
+    metavar="FORMAT",
     help="Format of INPUT when the name does not tell (csv, wav, flac, ...).",
 )
 DELIMITER = click.option(
@@ -440,7 +475,7 @@ COLUMNS = click.option(
 RATE = click.option(
     "--rate",
     "samplerate",
-    type=click.IntRange(min=1),
+    type=Count(),
     default=None,
     metavar="HZ",
     help="Sample rate of a CSV INPUT that does not carry one ('# samplerate: HZ', as "
@@ -479,6 +514,7 @@ def files_options(func):
         "--output",
         default="-",
         show_default=True,
+        metavar="OUTPUT",
         help="Output file; format from its extension. '-': stdout, in the input's format "
         "(audio stays audio in a pipe; --output-format csv for numbers). With "
         "several INPUTs: a directory (existing, or a name ending in /) that receives "
@@ -489,6 +525,7 @@ def files_options(func):
     @click.option(
         "--output-format",
         default=None,
+        metavar="FORMAT",
         help="Format of OUTPUT when the name does not tell [default: the extension; "
         "stdout: the input's format].",
     )
@@ -561,7 +598,7 @@ def files_options(func):
     )
     @click.option(
         "--chunk-size",
-        type=click.IntRange(min=0),
+        type=Count(0),
         default=None,
         metavar="N",
         help="Filter in chunks of N samples (plus a halo of m samples each side) in "
@@ -572,7 +609,8 @@ def files_options(func):
     @click.option(
         "-j",
         "--jobs",
-        type=click.IntRange(min=1),
+        metavar="N",
+        type=COUNT,
         default=1,
         show_default=True,
         help="With several INPUTs: filter this many files at once, in parallel processes.",
@@ -736,6 +774,7 @@ def lambda_option():
 grid_option = click.option(
     "--h",
     type=POSITIVE,
+    metavar="H",
     default=1.0,
     show_default=True,
     help="Grid size: the sample spacing the differences are divided by, 1 = per sample "
@@ -756,6 +795,7 @@ def tau_option(command: str):
     return click.option(
         "--tau",
         type=POSITIVE,
+        metavar="TAU",
         help=f"Time step (default: the sign-stable bound h^2/(4 g_max)); {more}.",
     )
 
