@@ -219,3 +219,17 @@ def test_a_bad_number_is_refused_in_words(tmp_path, args, said):
     """'abc' is not a valid integer range. / 0.0 is not in the range 0.0<x<=1e+300."""
     result = _run([args[0], SAMPLES / "steps.csv", *args[1:]])
     assert result.exit_code == 2 and said in result.stderr, result.stderr
+
+
+# A20b-6 -----------------------------------------------------------------------
+
+
+def test_a_network_run_names_its_file_and_groups(tmp_path):
+    """'network learned network activation (network), 111 blocks ...': the summary said
+    'network' three times and not which file ran."""
+    net = SAMPLES.parent / "examples" / "network.toml"
+    result = _run(["resnet", SAMPLES / "steps.csv", "--network", net, "-o", tmp_path / "o.csv"])
+    assert result.exit_code == 0, result.output
+    line = result.stderr.splitlines()[1]
+    said = "sharpen edges, smooth, then clean up small wiggles"
+    assert line.startswith(f'  network {net} ("{said}", 3 groups), 35 blocks of tau'), line

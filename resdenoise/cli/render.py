@@ -238,7 +238,11 @@ def summary_line(report: dict) -> str:
     st = report["stability"]
     params = report["parameters"]
     what = f"{report['name']} {report['form']}"
-    if report["name"] != report["family"]:
+    if report["family"] == "network" and "network" in params:  # resnet --network FILE
+        source, said = params["network"], report["name"].removeprefix("network ")
+        named = f'"{said}", ' if said != source else ""
+        what = f"network {source} ({named}{params.get('groups', '?')} groups)"
+    elif report["name"] != report["family"]:
         what += f" ({report['family']})"
     parts = [what]
     if "automatic_choice" in params:  # resdenoise denoise, --diffusivity/--shrinkage auto
