@@ -233,3 +233,26 @@ def test_a_network_run_names_its_file_and_groups(tmp_path):
     line = result.stderr.splitlines()[1]
     said = "sharpen edges, smooth, then clean up small wiggles"
     assert line.startswith(f'  network {net} ("{said}", 3 groups), 35 blocks of tau'), line
+
+
+# A20b-10 ----------------------------------------------------------------------
+
+
+def test_out_of_memory_names_the_file_in_words(tmp_path, monkeypatch):
+    """'Error: out of memory (Unable to allocate 45.8 MiB for an array with shape
+    (2999998, 2) and data type float64)': no file named (a batch's line named it)."""
+    import resdenoise.pipeline
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError(
+            "Unable to allocate 45.8 MiB for an array with shape (2999998, 2) and data type float64"
+        )
+
+    monkeypatch.setattr(resdenoise.pipeline, "_run", no_memory)
+    said = "out of memory (45.8 MiB could not be allocated): the run needs more memory"
+    src = SAMPLES / "steps.csv"
+    one = _run(["diffuse", src, "--steps", 2, "-o", tmp_path / "o.csv"])
+    assert one.exit_code == 5 and one.stderr.startswith(f"Error: {src}: {said}"), one.stderr
+    batch = _run(["diffuse", src, SAMPLES / "two_channels.csv", "--steps", 2, "-o", f"{tmp_path}/"])
+    errors = [line for line in batch.stderr.splitlines() if line.startswith("Error: ")]
+    assert errors[0].startswith(f"Error: {src}: {said}"), batch.stderr

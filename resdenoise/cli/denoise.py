@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from ..errors import GuaranteeError, PipeClosed, ResdenoiseError
+from ..errors import GuaranteeError, OutOfMemory, PipeClosed, ResdenoiseError
 from .options import (
     CONTEXT_SETTINGS,
     COUNT,
@@ -414,6 +414,11 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
         if not isinstance(exc, PipeClosed):  # (stdout's reader gone: nothing more to say)
             warnings_then()
         raise cli_error(exc) from None
+    except MemoryError as exc:  # the environment's limit: the file named, as in a batch
+        if os.environ.get("RESDENOISE_TRACEBACK") == "1":
+            raise
+        warnings_then()
+        raise cli_error(OutOfMemory(file_error(OutOfMemory.of(exc), input_path))) from None
     warnings_then(report)
 
 
