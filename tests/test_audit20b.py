@@ -256,3 +256,37 @@ def test_out_of_memory_names_the_file_in_words(tmp_path, monkeypatch):
     batch = _run(["diffuse", src, SAMPLES / "two_channels.csv", "--steps", 2, "-o", f"{tmp_path}/"])
     errors = [line for line in batch.stderr.splitlines() if line.startswith("Error: ")]
     assert errors[0].startswith(f"Error: {src}: {said}"), batch.stderr
+
+
+# A20b-9 -----------------------------------------------------------------------
+
+
+def test_learn_help_has_sections_and_says_what_it_counts():
+    """learn's --help was one flat list; its --blocks (per group) and --iterations
+    (L-BFGS-B's) meant other things than resnet's --blocks and shrink's --iterations;
+    its --input-format spoke of INPUT, which learn does not take."""
+    from test_cli_help import sections
+
+    text = _run(["learn", "--help"], 120).stdout
+    found = sections(text)
+    assert list(found) == ["Learning", "Files", "Output"], list(found)
+    assert {"--blocks-per-group", "--training-iterations", "--groups"} <= set(found["Learning"])
+    assert {"--clean", "-o", "--input-format", "--rate"} <= set(found["Files"])
+    every = {flag for flags in found.values() for flag in flags}
+    assert not {"--blocks", "--iterations"} & every  # the old names, hidden
+    assert "INPUT" not in text and "Format of a NOISY or CLEAN file" in " ".join(text.split())
+
+
+def test_learns_old_option_names_still_work(tmp_path):
+    """--blocks and --iterations are kept as hidden names of the renamed options."""
+    src = SAMPLES / "steps.csv"
+    args = ["learn", src, "--clean", SAMPLES / "steps_clean.csv", "--groups", 1, "--stop", "none"]
+    new = _run(
+        [*args, "--blocks-per-group", 2, "--training-iterations", 1, "-o", tmp_path / "new.toml"]
+    )
+    old = _run([*args, "--blocks", 2, "--iterations", 1, "-o", tmp_path / "old.toml"])
+    assert new.exit_code == old.exit_code == 0, (new.output, old.output)
+    assert (tmp_path / "new.toml").read_bytes() == (tmp_path / "old.toml").read_bytes()
+    assert "repeat = 2" in (tmp_path / "new.toml").read_text()
+    both = _run([*args, "--blocks", 2, "--blocks-per-group", 3, "-o", tmp_path / "b.toml"])
+    assert both.exit_code == 2 and "--blocks is the old name of --blocks-per-group" in both.stderr

@@ -22,10 +22,11 @@ from .options import (
     COUNT,
     POSITIVE,
     READ_KEYS,
-    Command,
     Count,
+    SectionedCommand,
     json_clash,
     library_errors,
+    on_command_line,
     quiet_option,
     read_options,
     read_settings,
@@ -36,7 +37,19 @@ from .options import (
 __all__ = ["learn"]
 
 
-@click.command(cls=Command, context_settings=CONTEXT_SETTINGS)
+class LearnCommand(SectionedCommand):
+    """learn's --help in sections: what is learned, the files, the output."""
+
+    first_section = "Learning"
+    sections_of = {
+        **dict.fromkeys(
+            ("noisy_paths", "clean_paths", "output", "per_file", "network_out", "samplerate"),
+            "Files",
+        ),
+    }
+
+
+@click.command(cls=LearnCommand, context_settings=CONTEXT_SETTINGS)
 @click.argument("noisy_paths", metavar="NOISY...", nargs=-1, required=True)
 @click.option(
     "--clean",
@@ -63,7 +76,15 @@ __all__ = ["learn"]
     "self-supervised loss (needs no noise level).",
 )
 @click.option("--groups", type=COUNT, default=4, show_default=True, help="Block groups.")
-@click.option("--blocks", type=COUNT, default=8, show_default=True, help="Blocks per group.")
+@click.option(
+    "--blocks-per-group",
+    "blocks",
+    type=COUNT,
+    default=8,
+    show_default=True,
+    help="Blocks in each group (the network's depth: --groups x this).",
+)
+@click.option("--blocks", "blocks_old", type=COUNT, default=None, hidden=True)  # the old name
 @click.option(
     "--scales",
     type=Count(1, 20),
@@ -81,20 +102,23 @@ __all__ = ["learn"]
     help="Coefficients of each group's activation.",
 )
 @click.option(
-    "--iterations",
+    "--training-iterations",
+    "iterations",
     type=Count(0, 100_000),
     default=50,
     show_default=True,
-    help="L-BFGS-B iterations at most.",
+    help="L-BFGS-B iterations at most (the optimiser's steps, not blocks as in shrink "
+    "--iterations).",
 )
+@click.option("--iterations", "iterations_old", type=Count(0, 100_000), hidden=True)
 @click.option(
     "--start",
     type=click.Choice(["fixed", "random"]),
     default="fixed",
     show_default=True,
     help="fixed: the best fixed family in automatic mode on the training files, its g "
-    "fitted by the bumps and its block count spread over the groups (--blocks is then the "
-    "most per group), so training starts at that family's quality; random: seeded shapes.",
+    "fitted by the bumps and its block count spread over the groups (--blocks-per-group "
+    "is then the most per group), so training starts at that family's quality; random: seeded shapes.",
 )
 @click.option(
     "--stop",
@@ -147,7 +171,7 @@ __all__ = ["learn"]
 @quiet_option
 @click.option("-v", "--verbose", is_flag=True, help="Also the learned groups, one row each.")
 @click.option("--json", "as_json", is_flag=True, help="The learning report on stdout (JSON).")
-@read_options
+@read_options("a NOISY or CLEAN file", "a CSV NOISY or CLEAN file")
 def learn(noisy_paths, clean_paths, output, **settings):
     """Learn a provably stable network of diffusion blocks from data.
 
@@ -162,11 +186,12 @@ def learn(noisy_paths, clean_paths, output, **settings):
         resdenoise learn sample_signals/steps.csv --clean sample_signals/steps_clean.csv -o net.toml
         resdenoise resnet sample_signals/two_channels.csv --network net.toml -o denoised.csv
         resdenoise learn sample_signals/steps.csv --objective noise2self -o net.toml
-        resdenoise learn sample_signals/steps.csv --stop none --blocks 64 -o net.toml
+        resdenoise learn sample_signals/steps.csv --stop none --blocks-per-group 64 -o net.toml
         resdenoise learn --per-file sample_signals/steps.csv -o denoised.csv --network-out net.toml
         cat sample_signals/two_channels.csv | resdenoise learn - --columns 2 -o net.toml
     """
     refuse_quiet_and_verbose(settings["quiet"], settings["verbose"], "table")
+    _old_names(settings)
     if settings["per_file"]:
         _check_per_file(noisy_paths, clean_paths, settings)
     elif settings["network_out"] is not None:
@@ -191,6 +216,20 @@ def learn(noisy_paths, clean_paths, output, **settings):
             _per_file(noisy[0], output, settings)
         else:
             _learn(noisy, clean, output, settings)
+
+
+def _old_names(settings: dict) -> None:
+    """``--blocks`` and ``--iterations``, learn's names before ``--blocks-per-group`` and
+    ``--training-iterations`` (which say what they count: resnet's --blocks is every
+    block, shrink's --iterations its blocks), kept working, hidden from --help."""
+    ctx = click.get_current_context()
+    for old, new in (("blocks", "blocks-per-group"), ("iterations", "training-iterations")):
+        value = settings.pop(f"{old}_old")
+        if value is None:
+            continue
+        if on_command_line(ctx, old):
+            raise click.UsageError(f"--{old} is the old name of --{new}: give one of them")
+        settings[old] = value
 
 
 def _check_per_file(noisy_paths, clean_paths, settings) -> None:

@@ -87,12 +87,19 @@ class SectionedCommand(Command):
     help library: --help imports nothing more and looks as before.
     """
 
+    #: the section of an option not in SECTION_OF (learn's: "Learning"), and a command's
+    #: own sections of its options, before SECTION_OF
+    first_section = "Signal"
+    sections_of: dict = {}
+
     def format_options(self, ctx, formatter):
-        groups: dict = {title: [] for title in SECTIONS}
+        first = self.first_section
+        groups: dict = {title: [] for title in (first, *SECTIONS[1:])}
         for param in self.get_params(ctx):
             record = param.get_help_record(ctx)
             if record is not None:
-                groups[SECTION_OF.get(param.name, "Signal")].append(record)
+                section = self.sections_of.get(param.name) or SECTION_OF.get(param.name)
+                groups[section or first].append(record)
         for title, records in groups.items():
             if records:
                 with formatter.section(title):
@@ -432,13 +439,16 @@ READ_KEYS = (
 WRITE_KEYS = ("output_format", "subtype")
 
 
-# How INPUT is read (files_options) and learn's files: one definition each.
-INPUT_FORMAT = click.option(
-    "--input-format",
-    default=None,
-    metavar="FORMAT",
-    help="Format of INPUT when the name does not tell (csv, wav, flac, ...).",
-)
+# How INPUT is read (files_options) and learn's files (NOISY and CLEAN): one definition each.
+def input_format_option(files: str):
+    return click.option(
+        "--input-format",
+        default=None,
+        metavar="FORMAT",
+        help=f"Format of {files} when the name does not tell (csv, wav, flac, ...).",
+    )
+
+
 DELIMITER = click.option(
     "--delimiter",
     default=None,
@@ -472,20 +482,31 @@ COLUMNS = click.option(
     "into audio or Zarr: refused, these hold the filtered channels only). A name with "
     """a comma in it in double quotes: '"a,b",c'.""",
 )
-RATE = click.option(
-    "--rate",
-    "samplerate",
-    type=Count(),
-    default=None,
-    metavar="HZ",
-    help="Sample rate of a CSV INPUT that does not carry one ('# samplerate: HZ', as "
-    "resdenoise writes it); needed for audio output from CSV.",
-)
 
 
-def read_options(func):
-    """The read options alone (learn): collected by :func:`read_settings`."""
-    return bundle(INPUT_FORMAT, DELIMITER, DECIMAL, HEADER, TIME_COLUMN, COLUMNS, RATE)(func)
+def rate_option(a_csv_file: str):
+    return click.option(
+        "--rate",
+        "samplerate",
+        type=Count(),
+        default=None,
+        metavar="HZ",
+        help=f"Sample rate of {a_csv_file} that does not carry one ('# samplerate: HZ', as "
+        "resdenoise writes it); needed for audio output from CSV.",
+    )
+
+
+def read_options(files: str, a_csv_file: str):
+    """The read options alone (learn's, of ``files``): collected by :func:`read_settings`."""
+    return bundle(
+        input_format_option(files),
+        DELIMITER,
+        DECIMAL,
+        HEADER,
+        TIME_COLUMN,
+        COLUMNS,
+        rate_option(a_csv_file),
+    )
 
 
 def read_settings(read: dict):
@@ -521,7 +542,7 @@ def files_options(func):
         "one output per input under the input's name (stdin, /dev/stdin, <(...): no "
         "name, refused).",
     )
-    @INPUT_FORMAT
+    @input_format_option("INPUT")
     @click.option(
         "--output-format",
         default=None,
@@ -534,7 +555,7 @@ def files_options(func):
     @HEADER
     @TIME_COLUMN
     @COLUMNS
-    @RATE
+    @rate_option("a CSV INPUT")
     @click.option(
         "--subtype",
         default=None,
