@@ -290,3 +290,15 @@ def test_learns_old_option_names_still_work(tmp_path):
     assert "repeat = 2" in (tmp_path / "new.toml").read_text()
     both = _run([*args, "--blocks", 2, "--blocks-per-group", 3, "-o", tmp_path / "b.toml"])
     assert both.exit_code == 2 and "--blocks is the old name of --blocks-per-group" in both.stderr
+
+
+def test_dictionary_help_calls_the_stable_activations_stable():
+    """dictionary --help said every activation 'below the line' was not covered by the
+    stability theorem; relu, leaky-relu, gelu and silu are stable (README: Stability)."""
+    from resdenoise.nonlinearities import NONSTABLE_ACTIVATIONS
+
+    text = _help("dictionary")
+    assert "does not cover" not in text
+    stable = [k for k, e in NONSTABLE_ACTIVATIONS.items() if e.g_min >= 0 <= e.g_max < 1e300]
+    said = re.search(r"(\S+(?:, \S+)* and \S+) are stable all the same", text).group(1)
+    assert set(re.split(r", | and ", said)) == set(stable) == {"relu", "leaky-relu", "gelu", "silu"}

@@ -107,8 +107,10 @@ def dictionary(as_json, families, lam, plot_path, plot_size, quiet):
     formulas of the diffusivity g, the regulariser Psi, the shrinkage
     function S (threshold theta = lam/sqrt2, one Haar step: tau = 1/4,
     h = 1) and the activation Phi, the paper's and other known names, and
-    g_max.  Entries below the line are common deep-learning activations
-    that the stability theorem does not cover, with the reason.
+    g_max.  The last entries are common deep-learning activations outside
+    the paper's Theorem 2 as stated (Phi not odd), each with the reason:
+    relu, leaky-relu, gelu and silu are stable all the same (g >= 0 and
+    bounded); sigmoid is not (g < 0 somewhere, g unbounded at 0).
 
     \b
     Example:
