@@ -303,3 +303,30 @@ def test_dictionary_help_calls_the_stable_activations_stable():
     stable = [e["family"] for e in entries if e["forms"] == ["activation"] and e["stable"]]
     said = re.search(r"(\S+(?:, \S+)* and \S+) are stable all the same", text).group(1)
     assert set(re.split(r", | and ", said)) == set(stable) == {"relu", "leaky-relu", "gelu", "silu"}
+
+
+# A20b-12, A20b-13 -------------------------------------------------------------
+
+
+def test_the_readme_starts_with_denoise_and_lists_every_command():
+    """The README showed 'denoise', the newcomer's command, first at line 862; its
+    commands table listed 4 of 8 commands; 'guarantees held' and 'sign stable' came
+    unexplained 160 lines before their definition."""
+    import click
+
+    readme = (SAMPLES.parent / "README.md").read_text()
+    commands = cli.list_commands(click.Context(cli))
+    runs = re.findall(rf"^resdenoise ({'|'.join(commands)}) ", readme, re.MULTILINE)
+    assert runs[0] == "denoise"  # the first command the README shows
+    explained = readme.index("`guarantees held`: ")
+    assert explained < readme.index("## One example per command")
+    table = readme[readme.index("## The commands") : readme.index("**The scheme.**")]
+    for name in commands:
+        assert f"`{name}`" in table, name
+    makefile = (SAMPLES.parent / "Makefile").read_text()
+    assert "resdenoise denoise " in makefile[makefile.index("demo:") :].split("\n\n")[0]
+
+
+def test_denoise_help_spells_out_sure():
+    text = _help("denoise")
+    assert "SURE (Stein's unbiased risk estimate" in text and "'guarantees held' (" in text

@@ -223,9 +223,14 @@ def denoise(sigma, **io):
 
     Tries Perona-Malik diffusion, Charbonnier regularisation, soft and garrote
     shrinkage at one scale, soft and garrote shrinkage and Perona-Malik
-    diffusion over several scales (after an impulse pre-stage when impulses
-    are found), keeps the one with the smallest risk estimate and reports the
-    choice and why.
+    diffusion over several scales, and garrote shrinkage over the scales of a
+    linear diffusion's residual (after an impulse pre-stage when impulses are
+    found), keeps the one with the smallest SURE (Stein's unbiased risk
+    estimate: the mean squared error against the unknown clean signal,
+    estimated from the noisy one and its noise level) and reports the choice
+    and why.  The verdict comes first: 'guarantees held' (the output stayed
+    within the input's range, kept its mean, gained no sign changes and no
+    total variation) or the checks that failed.
 
     \b
     Example:
