@@ -330,3 +330,28 @@ def test_the_readme_starts_with_denoise_and_lists_every_command():
 def test_denoise_help_spells_out_sure():
     text = _help("denoise")
     assert "SURE (Stein's unbiased risk estimate" in text and "'guarantees held' (" in text
+
+
+def test_six_channels_at_80_columns_keep_their_numbers_whole(tmp_path):
+    """A20b-1's addendum: with six channels the 'measured per channel' table printed
+    'mean drift' as '-3.55271' and 'e-15' on the next line, labels cut inside words."""
+    import json
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    names = ["time", *(f"sensor_{i}_temperature" for i in range(6))]
+    x = np.column_stack([np.arange(300), 20 + 0.3 * rng.standard_normal((300, 6))])
+    src = tmp_path / "six.csv"
+    np.savetxt(src, x, delimiter=",", header=",".join(names), comments="", fmt="%.4f")
+    report = tmp_path / "r.json"
+    args = ["diffuse", src, "--time", 2, "-v", "-o", tmp_path / "o.csv", "--report", report]
+    result = _run(args, 80)
+    assert result.exit_code == 0, result.output
+    from resdenoise.cli.render import num
+
+    words = set(re.findall(r"[^\s│┃,]+", result.stderr))
+    for c in json.loads(report.read_text())["channels"]:
+        for key in ("input_min", "input_max", "output_max", "tv_in", "tv_out", "mean_drift"):
+            assert num(c[key]) in words, (key, num(c[key]), result.stderr)
+    assert "  mean drift\n    column 2 ('sensor_0_temperature'): " in result.stderr

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 #: Width taken as "unlimited" when a table is measured for its natural widths.
 _WIDE = 100_000
+#: The heads of a first column that names its rows (said alone as lines: "mean drift",
+#: not "quantity: mean drift")
+ROW_NAMES = frozenset({"quantity"})
 
 
 def _renderable(cell):
@@ -111,6 +114,6 @@ def print_as_lines(console, table) -> None:
             say(2, _plain(lead), columns[1][r])
             continue
         if _plain(lead):  # an empty first cell: the row goes on with the one above's
-            say(2, heads[0], lead)
+            say(2, "" if heads[0] in ROW_NAMES else heads[0], lead)
         for head, cells in zip(heads[1:], columns[1:], strict=True):
             say(4, head, cells[r])
