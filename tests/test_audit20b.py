@@ -355,3 +355,29 @@ def test_six_channels_at_80_columns_keep_their_numbers_whole(tmp_path):
         for key in ("input_min", "input_max", "output_max", "tv_in", "tv_out", "mean_drift"):
             assert num(c[key]) in words, (key, num(c[key]), result.stderr)
     assert "  mean drift\n    column 2 ('sensor_0_temperature'): " in result.stderr
+
+
+# A20b-18 ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("columns", [60, 80, 100])
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_never_breaks_a_name_at_its_hyphen(command, columns):
+    """'exponential (perona-' / 'malik)', '(refused unless --allow-' / 'unstable)'."""
+    text = _run([command, "--help"], columns).stdout
+    assert [line for line in text.splitlines() if re.search(r"\w-$", line)] == []
+
+
+def test_the_group_help_fits_40_columns():
+    """click's floor of 50 columns, a hand-laid exit-code block 84 wide, and commands
+    cut with '...': at 40 columns every line wrapped again, mid-word."""
+    text = _run(["--help"], 40).stdout
+    assert max(map(len, text.splitlines())) <= 40, text
+    assert "..." not in text.split("Commands:")[1]
+    codes = text.split("Exit codes:")[1]
+    assert re.search(r"^  3 +refused as unstable$", codes, re.MULTILINE), codes
+    wide = " ".join(_run(["--help"], 200).stdout.split())
+    assert (
+        "denoise Everything automatic: family, scales, lambda and stopping time chosen by SURE."
+        in wide
+    )

@@ -31,7 +31,7 @@ import click
 
 from .. import __version__
 from ..errors import one_line
-from .options import CONTEXT_SETTINGS, CliError, error_message, library_errors
+from .options import CONTEXT_SETTINGS, CliError, Context, error_message, library_errors
 
 __all__ = ["cli", "error_message", "main"]
 
@@ -53,12 +53,43 @@ COMMAND_MODULES = {
 }
 
 
+#: the exit codes, as the group's --help lists them (one a line, wrapped at any width)
+EXIT_CODES = (
+    ("0", "success"),
+    ("1", "input/output problem"),
+    ("2", "usage, or a missing extra"),
+    ("3", "refused as unstable"),
+    ("4", "a guarantee failed under --strict"),
+    ("5", "out of memory (give the run more)"),
+    ("128+N", "stopped by signal N (130 Ctrl-C, 143 SIGTERM)"),
+    ("141", "quietly, when the reader of stdout or stderr closed it (| head)"),
+)
+
+
 class _Group(click.Group):
     """The group, run so that a catchable signal cleans up and exits 128+N; the
     commands also by their US spellings, and a misspelt one gets the closest."""
 
     #: set by :func:`main`: the process ends with the command
     process = False
+    context_class = Context
+
+    def format_commands(self, ctx, formatter):
+        """Each command with its first sentence whole, wrapped (click cut it to the
+        width with '...': 'family, scales, lambda and stopping...')."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1000)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def format_epilog(self, ctx, formatter):
+        with formatter.section("Exit codes"):
+            formatter.write_dl(EXIT_CODES)
+            formatter.write_text("Several INPUTs: the largest code among the files that failed.")
+        super().format_epilog(ctx, formatter)
 
     def invoke(self, ctx):
         """Run the command; a usage error, and an unexpected one, as one ``Error:`` line."""
@@ -196,14 +227,6 @@ def cli():
     stability guarantees hold), one line of what ran and any warning; -v adds
     the tables, -q prints errors only, --json the report on stdout. Several
     INPUTs: a verdict per file (and warnings); -v adds its line and tables.
-
-    \b
-    Exit codes: 0 success, 1 input/output problem, 2 usage or a missing extra,
-                3 refused as unstable, 4 a guarantee failed under --strict,
-                5 out of memory (give the run more);
-                several INPUTs: the largest code among the files that failed;
-                128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM);
-                141, quietly, when the reader of stdout or stderr closed it (| head).
     """
     # (each command checks RESDENOISE_THREADS and RESDENOISE_ENGINE as its run starts,
     # options.Command: its --help works whatever they say)

@@ -51,15 +51,12 @@ MIN_COLUMNS = 20
 def _usable_width() -> int | None:
     """None (rich's own choice: ``COLUMNS``, else the terminal's, else 80), but where
     ``COLUMNS`` is digits below :data:`MIN_COLUMNS`: the terminal's width, else 80."""
+    from .options import terminal_width
+
     columns = os.environ.get("COLUMNS", "")
     if not columns.isdigit() or int(columns) >= MIN_COLUMNS:
         return None
-    for fd in (1, 2, 0):
-        with contextlib.suppress(AttributeError, OSError, ValueError):
-            width = os.get_terminal_size(fd).columns
-            if width >= MIN_COLUMNS:
-                return width
-    return 80
+    return terminal_width()
 
 
 def stderr_console():
