@@ -31,7 +31,8 @@ import click
 
 from .. import __version__
 from ..errors import one_line
-from .options import CONTEXT_SETTINGS, CliError, Context, error_message, library_errors
+from .help_format import Context
+from .options import CONTEXT_SETTINGS, CliError, error_message, library_errors
 
 __all__ = ["cli", "error_message", "main"]
 

@@ -51,7 +51,7 @@ MIN_COLUMNS = 20
 def _usable_width() -> int | None:
     """None (rich's own choice: ``COLUMNS``, else the terminal's, else 80), but where
     ``COLUMNS`` is digits below :data:`MIN_COLUMNS`: the terminal's width, else 80."""
-    from .options import terminal_width
+    from .help_format import terminal_width
 
     columns = os.environ.get("COLUMNS", "")
     if not columns.isdigit() or int(columns) >= MIN_COLUMNS:
