@@ -381,3 +381,37 @@ def test_the_group_help_fits_40_columns():
         "denoise Everything automatic: family, scales, lambda and stopping time chosen by SURE."
         in wide
     )
+
+
+# A20b-19 ----------------------------------------------------------------------
+
+
+def test_verbose_under_term_dumb_says_the_warning_before_ascii_tables(tmp_path):
+    """Under TERM=dumb the tables were drawn with Unicode boxes, and -v's warnings came
+    after ~35 lines of tables (a screen reader heard them last)."""
+    args = [
+        "diffuse",
+        SAMPLES / "steps.csv",
+        "--time",
+        3,
+        "--tau",
+        0.4,
+        "-v",
+        "-o",
+        tmp_path / "o.csv",
+    ]
+    result = CliRunner().invoke(cli, [str(a) for a in args], env={"COLUMNS": "80", "TERM": "dumb"})
+    assert result.exit_code == 0, result.output
+    text = result.stderr
+    assert not re.search("[─-╿]", text), text
+    lines = text.splitlines()
+    assert lines[2].startswith("warning: tau = 0.375 is L-infinity stable"), lines[:4]
+    assert lines[3] == f"resdenoise diffuse {SAMPLES / 'steps.csv'}" and lines[4].startswith("+--")
+
+
+def test_a_batchs_tables_name_their_file(tmp_path):
+    files = [SAMPLES / "steps.csv", SAMPLES / "two_channels.csv"]
+    result = _run(["diffuse", *files, "--time", 3, "-v", "-o", f"{tmp_path}/"], 200)
+    assert result.exit_code == 0, result.output
+    for name in files:
+        assert f"\nresdenoise diffuse {name}\n" in result.stderr

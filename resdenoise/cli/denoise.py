@@ -393,11 +393,13 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
         bar = render.progress_sink(_signal_on_a_terminal(output), os.path.basename(input_path))
     warned: list = []
 
-    def warnings_then(report=None) -> None:
+    def warnings_then(report=None) -> None:  # the verdict, summary and warnings; tables last
         if console and report is not None:
-            render.render_summary(report, console, verbose)
+            render.render_summary(report, console)
         for message in warned if console else ():
             render.warning(console, message)
+        if console and report is not None and verbose:
+            render.render_table(report, console)
 
     try:
         with bar as sink:
@@ -577,9 +579,9 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
                 bars.print(line)  # printable there
             else:
                 click.echo(printable(line), err=True)
-        if verbose and result.error is None:
+        if verbose and result.error is None:  # its first table's title names the file
             console = bars.console if isinstance(bars, render.Bars) else render.stderr_console()
-            render.render_table(result.report, console)
+            render.render_table({**result.report, "input": result.input}, console)
         if bars is not None:
             file_done(i)
 

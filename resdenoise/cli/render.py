@@ -416,7 +416,8 @@ def render_table(report: dict, console) -> None:
     from rich.table import Table
 
     st = report["stability"]
-    run = Table(title=f"resdenoise {report['command']}", show_header=False, title_justify="left")
+    title = _text(f"resdenoise {report['command']} {report.get('input') or ''}".rstrip())
+    run = Table(title=title, show_header=False, title_justify="left")
     run.add_column("quantity", style="bold")
     run.add_column("value")
     run.add_row(

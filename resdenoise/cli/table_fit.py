@@ -8,6 +8,8 @@ calls it).
 
 from __future__ import annotations
 
+import os
+
 #: Width taken as "unlimited" when a table is measured for its natural widths.
 _WIDE = 100_000
 #: The heads of a first column that names its rows (said alone as lines: "mean drift",
@@ -61,6 +63,10 @@ def fitted_widths(console, table) -> list[int] | None:
 def print_table(console, table) -> None:
     """Print ``table`` with no word cut (:func:`fitted_widths`), or as lines; its title
     a line of its own (rich pads it with spaces to the table's width)."""
+    if os.environ.get("TERM") == "dumb":  # a terminal, or reader, of ASCII alone
+        from rich import box
+
+        table.box = box.ASCII
     widths = fitted_widths(console, table)
     if widths is None:
         print_as_lines(console, table)
