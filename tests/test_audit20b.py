@@ -415,3 +415,19 @@ def test_a_batchs_tables_name_their_file(tmp_path):
     assert result.exit_code == 0, result.output
     for name in files:
         assert f"\nresdenoise diffuse {name}\n" in result.stderr
+
+
+# A20b-20 ----------------------------------------------------------------------
+
+
+def test_every_environment_variable_read_is_in_the_help():
+    """Only RESDENOISE_SCHEDULER appeared in a --help; CI, NO_COLOR, COLUMNS,
+    RESDENOISE_ENGINE, RESDENOISE_THREADS and RESDENOISE_TRACEBACK in none."""
+    package = SAMPLES.parent / "resdenoise"
+    read = set()
+    for path in package.rglob("*.py"):
+        read |= set(re.findall(r"environ(?:\.get)?[\[(]\s*\"([A-Z_]+)\"", path.read_text()))
+    assert {"CI", "COLUMNS", "RESDENOISE_ENGINE", "RESDENOISE_TRACEBACK"} <= read
+    text = _run(["--help"], 120).stdout
+    section = text.split("Environment:")[1]
+    assert [name for name in sorted(read | {"NO_COLOR"}) if name not in section] == []

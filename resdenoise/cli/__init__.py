@@ -65,6 +65,18 @@ EXIT_CODES = (
     ("128+N", "stopped by signal N (130 Ctrl-C, 143 SIGTERM)"),
     ("141", "quietly, when the reader of stdout or stderr closed it (| head)"),
 )
+#: the environment variables the program reads, as the group's --help lists them
+ENVIRONMENT = (
+    ("COLUMNS", "the width of tables, help and progress bars (20 or more; else the terminal's)"),
+    ("NO_COLOR", "no colours (the words say the same)"),
+    ("FORCE_COLOR", "colours in a pipe too (TTY_COMPATIBLE=1 as a terminal, 0 as a pipe)"),
+    ("TERM=dumb", "progress as plain lines, tables in ASCII"),
+    ("CI", "no progress bars (set to anything but empty, 0, false or no)"),
+    ("RESDENOISE_THREADS", "N: at most N threads of the step loop (1 to 256)"),
+    ("RESDENOISE_ENGINE", "numpy: the reference NumPy step loop, not the compiled one"),
+    ("RESDENOISE_SCHEDULER", "a Dask scheduler's address for a batch (as --scheduler)"),
+    ("RESDENOISE_TRACEBACK", "1: an internal error's traceback, not its one line"),
+)
 
 
 class _Group(click.Group):
@@ -90,6 +102,8 @@ class _Group(click.Group):
         with formatter.section("Exit codes"):
             formatter.write_dl(EXIT_CODES)
             formatter.write_text("Several INPUTs: the largest code among the files that failed.")
+        with formatter.section("Environment"):
+            formatter.write_dl(ENVIRONMENT)
         super().format_epilog(ctx, formatter)
 
     def invoke(self, ctx):
