@@ -431,3 +431,17 @@ def test_every_environment_variable_read_is_in_the_help():
     text = _run(["--help"], 120).stdout
     section = text.split("Environment:")[1]
     assert [name for name in sorted(read | {"NO_COLOR"}) if name not in section] == []
+
+
+# A20b-15 ----------------------------------------------------------------------
+
+
+def test_a_batch_warning_names_its_file_once(tmp_path):
+    """'warning: gapn.csv: gapn.csv: column 1 ('time') is not equally spaced ...'."""
+    gap = tmp_path / "gap.csv"
+    times = [*range(100), *range(150, 250)]
+    gap.write_text("time,v\n" + "".join(f"{t},{(-1) ** t * 0.1 + t % 7}\n" for t in times))
+    result = _run(["diffuse", SAMPLES / "steps.csv", gap, "--time", 3, "-o", f"{tmp_path}/out/"])
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert warned and warned[0].startswith(f"warning: {gap}: column 1 ('time') is not equally")

@@ -22,6 +22,7 @@ from .options import (
     EXIT_STRICT,
     NUMBER_OR_AUTO,
     SectionedCommand,
+    about_file,
     cli_error,
     file_error,
     files_options,
@@ -572,8 +573,8 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
                 lines += filter(None, [render.quality_line(report)])
         if result.error is not None:
             lines.append("Error: " + file_error(result.error, result.input))
-        if not quiet:  # warnings always, each naming its file
-            lines += [f"warning: {result.input}: {w}" for w in result.warnings]
+        if not quiet:  # warnings always, each naming its file (once)
+            lines += [f"warning: {about_file(w, result.input)}" for w in result.warnings]
         for line in lines:
             if bars is not None:
                 bars.print(line)  # printable there

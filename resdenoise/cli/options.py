@@ -186,9 +186,14 @@ def file_error(exc: ResdenoiseError, path: str) -> str:
     """The message of ``exc``, a failure of the run of the file ``path``, naming the file
     first (as one line of a batch does, and ``make -j``'s interleaved lines need):
     ``path: message``, unless the message starts with it already (stdin: ``<stdin>``)."""
+    return about_file(error_message(exc), path)
+
+
+def about_file(message: str, path: str) -> str:
+    """``path: message`` (an error's, a warning's), unless it starts with the name already."""
     from ..paths import shown  # not at start-up: --help reads no file
 
-    message, name = error_message(exc), shown(path)
+    name = shown(path)
     return message if message.startswith(name) else f"{name}: {message}"
 
 
