@@ -445,3 +445,20 @@ def test_a_batch_warning_names_its_file_once(tmp_path):
     assert result.exit_code == 0, result.output
     warned = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
     assert warned and warned[0].startswith(f"warning: {gap}: column 1 ('time') is not equally")
+
+
+# A20b-25 ----------------------------------------------------------------------
+
+
+def test_denoise_residual_choice_says_its_linear_blocks(tmp_path):
+    """'chose shrink garrote, scales of a linear diffusion's residual: garrote shrinkage,
+    1 block of tau = 0.25 (T = 0.25)': the 16 linear diffusion blocks left unsaid."""
+    import json
+
+    report = tmp_path / "r.json"
+    args = ["denoise", SAMPLES / "noisy_stereo.wav", "-o", tmp_path / "o.wav", "--report", report]
+    result = _run(args)
+    assert result.exit_code == 0, result.output
+    linear = json.loads(report.read_text())["parameters"]["linear_blocks"]
+    line = result.stderr.splitlines()[1]
+    assert f", {linear} linear diffusion blocks (tau 1/4), then on their residual 1 block" in line

@@ -273,6 +273,9 @@ def summary_line(report: dict) -> str:
         blocks = f"{count} chosen by {params['stopping_rule']}, tau = {tau}"
     given_tau = params.get("tau_given")  # --time with --tau: the largest step, not the step
     largest = f"; --tau {num(given_tau)} is the largest step" if given_tau is not None else ""
+    if params.get("linear_blocks"):  # denoise's shrinkage of a linear diffusion's residual
+        parts.append(f"{counted(params['linear_blocks'], 'linear diffusion block')} (tau 1/4)")
+        blocks = f"then on their residual {blocks}"
     parts.append(f"{blocks} (T = {num(report['stopping_time'])}{largest})")
     parts.append(
         (
