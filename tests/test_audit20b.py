@@ -462,3 +462,23 @@ def test_denoise_residual_choice_says_its_linear_blocks(tmp_path):
     linear = json.loads(report.read_text())["parameters"]["linear_blocks"]
     line = result.stderr.splitlines()[1]
     assert f", {linear} linear diffusion blocks (tau 1/4), then on their residual 1 block" in line
+
+
+# A20b-21 ----------------------------------------------------------------------
+
+
+def test_learn_warns_when_its_stop_is_worse_on_the_users_clean_data(tmp_path):
+    """The default SURE stop wrote a network 8 % worse than its trained depth on the
+    clean files the user gave, silently."""
+    import json
+
+    args = ["learn", SAMPLES / "steps.csv", "--clean", SAMPLES / "steps_clean.csv"]
+    args += ["--blocks-per-group", 8, "--training-iterations", 10, "-o", tmp_path / "l.toml"]
+    result = _run([*args, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    stopped, trained = report["loss_stopped_by_sure"], report["loss_at_trained_depth"]
+    assert stopped > trained  # this training's stop is the worse (see the audit)
+    said = [w for w in report["warnings"] if "than at its trained depth" in w]
+    assert len(said) == 1 and "--stop auto writes the better of the two" in said[0]
+    assert f"warning: {said[0]}" in result.stderr

@@ -561,6 +561,13 @@ def _against_identity(noisy, clean, result, stop, use_stop, network) -> dict:
             f"training files: supervised loss {written:.6g} {how}, the noisy files "
             f"themselves {identity:.6g} ({written / identity:.3g}x); {fix}"
         ]
+    elif use_stop and stop.loss_trained is not None and written > stop.loss_trained:
+        out["warnings"] = [  # the stop chose worse than the trained depth on the user's data
+            f'{network or "the learned network"}: stopped by SURE (stop = "sure") it does '
+            f"worse on its own training files than at its trained depth: supervised loss "
+            f"{written:.6g}, at the trained depth {stop.loss_trained:.6g} "
+            f"({written / stop.loss_trained:.3g}x); --stop auto writes the better of the two"
+        ]
     return out
 
 
