@@ -285,6 +285,12 @@ def counted(k: int, what: str) -> str:
     return f"{k} {what}{'' if k == 1 else 's'}"
 
 
+def samples_and_channels(shape: tuple) -> str:
+    """A signal's shape in words: ``512 samples x 1 channel`` (not NumPy's ``(512,)``)."""
+    channels = shape[1] if len(shape) > 1 else 1
+    return f"{counted(shape[0], 'sample')} x {counted(channels, 'channel')}"
+
+
 def too_short(source: str, k: int, what: str = "sample") -> SignalError:
     """The refusal of a file of ``k`` < 2 samples (``what``: its unit, ``"data row"`` for a
     CSV file): nothing to filter, and what to do; a batch's other files are written."""

@@ -51,6 +51,7 @@ from .errors import (
     SignalError,
     SignalValuesError,
     WholeSignalNeeded,
+    samples_and_channels,
     spell,
 )
 from .io.rounding import FullScale
@@ -487,8 +488,8 @@ def _check_reference(
         raise SignalError(line)
     if shape != shape_in:
         raise SignalError(
-            f"{reference}: the reference has shape {shape} (samples, channels) "
-            f"but {name} has {shape_in}; give the clean signal with the same "
+            f"{reference}: the reference has {samples_and_channels(shape)} but {name} has "
+            f"{samples_and_channels(shape_in)}; give the clean signal with the same "
             "samples and channels"
         )
 

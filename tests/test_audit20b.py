@@ -482,3 +482,23 @@ def test_learn_warns_when_its_stop_is_worse_on_the_users_clean_data(tmp_path):
     said = [w for w in report["warnings"] if "than at its trained depth" in w]
     assert len(said) == 1 and "--stop auto writes the better of the two" in said[0]
     assert f"warning: {said[0]}" in result.stderr
+
+
+# A20b-22 ----------------------------------------------------------------------
+
+
+def test_shapes_are_said_in_samples_and_channels(tmp_path):
+    """'the reference has shape (400, 2) (samples, channels) but steps.csv has (512,)'."""
+    steps, two = SAMPLES / "steps.csv", SAMPLES / "two_channels.csv"
+    run = _run(["diffuse", steps, "--time", 1, "--reference", two, "-o", tmp_path / "x.csv"])
+    assert run.exit_code == 1
+    assert (
+        f"the reference has 400 samples x 2 channels but {steps} has 512 samples x 1 channel"
+        in run.stderr
+    )
+    learn = _run(["learn", steps, "--clean", two, "-o", tmp_path / "x.toml"])
+    assert learn.exit_code == 1
+    assert (
+        f"{two}: 400 samples x 2 channels, but its noisy file {steps} has 512 samples x 1 channel"
+        in learn.stderr
+    )

@@ -16,7 +16,13 @@ import os
 
 import click
 
-from ..errors import ParameterError, ResdenoiseError, SignalError, counted
+from ..errors import (
+    ParameterError,
+    ResdenoiseError,
+    SignalError,
+    counted,
+    samples_and_channels,
+)
 from .options import (
     CONTEXT_SETTINGS,
     COUNT,
@@ -348,8 +354,9 @@ def _learn(noisy_paths, clean_paths, output, settings) -> None:
     for i, (f, c) in enumerate(zip(noisy, clean or noisy, strict=True)):
         if c.shape != f.shape:
             raise SignalError(
-                f"{clean_paths[i]}: shape {c.shape} differs from that of its noisy file "
-                f"{noisy_paths[i]}, {f.shape}"
+                f"{clean_paths[i]}: {samples_and_channels(c.shape)}, but its noisy file "
+                f"{noisy_paths[i]} has {samples_and_channels(f.shape)}; give the clean "
+                "signal with the same samples and channels"
             )
     report, text, _ = _train(noisy, clean, noisy_paths, clean_paths, output, settings)
     apart = [line for s in signals if (line := _levels_apart(s)) is not None]
