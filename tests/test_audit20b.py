@@ -502,3 +502,23 @@ def test_shapes_are_said_in_samples_and_channels(tmp_path):
         f"{two}: 400 samples x 2 channels, but its noisy file {steps} has 512 samples x 1 channel"
         in learn.stderr
     )
+
+
+# A20b-17 ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "formula, said",
+    [
+        ("r**", "'r**' is incomplete: an operand is missing after its last '**'"),
+        ("r and 1", "character 1: operator 'and' 'r and 1' is not allowed; and/or/not"),
+        ("r +* 2", "character 4: invalid syntax in 'r +* 2' (see"),
+        ("r + foo", "character 5: name 'foo' is not allowed in 'r + foo'"),
+    ],
+)
+def test_a_formula_error_says_where_once(formula, said):
+    """'column 1: invalid syntax in 'r**' (invalid syntax)': a 'column' (of a CSV, in
+    this program) that was a character, at the wrong place, and the text twice."""
+    result = _run(["translate", "--activation-expr", formula])
+    assert result.exit_code == 2 and said in result.stderr, result.stderr
+    assert "column" not in result.stderr
