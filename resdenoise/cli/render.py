@@ -469,7 +469,7 @@ def render_table(report: dict, console) -> None:
         heads = _channel_heads(report, len(report.get("channels") or [None]))
         passed = set(report.get("passed_through") or ())  # the scales measure the others
         labels = report.get("channel_labels") or heads
-        shrunk = [h for h, label in zip(heads, labels, strict=True) if label not in passed]
+        shrunk = [h for h, label in zip(heads, labels, strict=False) if label not in passed]
         render_scales(report["scales"], console, shrunk)
 
     channels = report.get("channels") or []
