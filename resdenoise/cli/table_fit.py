@@ -51,13 +51,17 @@ def fitted_widths(console, table) -> list[int] | None:
         return high
     if sum(low) > room:
         return None
-    spare, wants = room - sum(low), [h - lo for lo, h in zip(low, high, strict=True)]
-    shares = [spare * w // sum(wants) for w in wants]
-    for i in sorted(range(len(low)), key=lambda i: wants[i] - shares[i], reverse=True)[
-        : spare - sum(shares)
-    ]:
-        shares[i] += 1
-    return [lo + s for lo, s in zip(low, shares, strict=True)]
+    # the widest columns narrowed first, to one width (not below their longest word), as
+    # rich narrows them: a column of short labels keeps its width
+    cap = max(
+        w
+        for w in range(max(high) + 1)
+        if sum(max(lo, min(h, w)) for lo, h in zip(low, high, strict=True)) <= room
+    )
+    widths = [max(lo, min(h, cap)) for lo, h in zip(low, high, strict=True)]
+    for i in sorted(range(len(widths)), key=lambda i: widths[i] - high[i])[: room - sum(widths)]:
+        widths[i] += 1 if widths[i] < high[i] else 0
+    return widths
 
 
 def print_table(console, table) -> None:
