@@ -43,6 +43,7 @@ samples: install
 
 demo: install
 	mkdir -p out
+	$(BIN)/resdenoise denoise sample_signals/two_channels.csv -o out/two_channels_denoised.csv
 	$(BIN)/resdenoise diffuse sample_signals/steps.csv --diffusivity perona-malik --time 10 -o out/steps_diffused.csv
 	$(BIN)/resdenoise shrink sample_signals/steps.csv --shrinkage garrote --iterations 8 -o out/steps_shrunk.csv
 	$(BIN)/resdenoise regularise sample_signals/two_channels.csv --regulariser huber --alpha 4 -o out/two_channels_regularised.csv

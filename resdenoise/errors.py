@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import re
 import sys
 from collections.abc import Callable, Iterable
 
@@ -147,12 +148,16 @@ class OutOfMemory(ResdenoiseError):
 
     @classmethod
     def of(cls, exc: BaseException) -> OutOfMemory:
-        """The error for ``exc`` (a ``MemoryError``), its detail kept."""
-        detail = one_line(exc) or "MemoryError"
+        """The error for ``exc`` (a ``MemoryError``), its detail kept, NumPy's in words
+        (``45.8 MiB could not be allocated``, not ``Unable to allocate 45.8 MiB for an
+        array with shape (2999998, 2) and data type float64``)."""
+        detail = one_line(exc)
+        numpy = re.match(r"Unable to allocate (\S+ \S+) for an array", detail)
+        detail = f"{numpy.group(1)} could not be allocated" if numpy else detail
         return cls(
-            f"out of memory ({detail}): the run needs more memory than this process may "
-            "use; give it more (ulimit -v, the container's memory limit), or filter a "
-            "shorter file"
+            f"out of memory{f' ({detail})' if detail else ''}: the run needs more memory "
+            "than this process may use; give it more (ulimit -v, the container's memory "
+            "limit), or filter a shorter file"
         )
 
 
@@ -286,6 +291,12 @@ class Interrupted(BaseException):
 def counted(k: int, what: str) -> str:
     """``k`` things, the noun in the plural unless ``k`` is 1: ``1 scale``, ``4 groups``."""
     return f"{k} {what}{'' if k == 1 else 's'}"
+
+
+def samples_and_channels(shape: tuple) -> str:
+    """A signal's shape in words: ``512 samples x 1 channel`` (not NumPy's ``(512,)``)."""
+    channels = shape[1] if len(shape) > 1 else 1
+    return f"{counted(shape[0], 'sample')} x {counted(channels, 'channel')}"
 
 
 def too_short(source: str, k: int, what: str = "sample") -> SignalError:

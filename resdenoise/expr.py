@@ -15,7 +15,7 @@ is allowed:
 
 Anything else (names, attribute access, subscripts, calls of other
 functions, keyword arguments, lambdas, comprehensions, strings, ...) is
-refused with an :class:`ExpressionError` naming the column and the offending
+refused with an :class:`ExpressionError` naming the character (1-based) and the offending
 text.  Expressions are limited to :data:`MAX_LENGTH` characters and a syntax
 tree :data:`MAX_DEPTH` levels deep.
 
@@ -34,7 +34,7 @@ Examples
 >>> parse_expression("r.__class__")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-resdenoise.expr.ExpressionError: column 1: attribute access 'r.__class__' is not allowed in ...
+resdenoise.expr.ExpressionError: character 1: attribute access 'r.__class__' is not allowed; ...
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ import ast
 import dataclasses
 import functools
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -227,7 +228,7 @@ def parse_expression(text: str, form: str = "activation") -> Expression:
     ExpressionError
         For an expression that is empty, too long, too deeply nested,
         malformed, or uses anything outside the whitelist; the message names
-        the column (1-based) and the offending text.
+        the character (1-based) and the offending text.
     """
     if form not in FORMS:
         raise ValueError(f"Unknown form {form!r}. Valid forms: {', '.join(FORMS)}")
@@ -255,8 +256,14 @@ def _parse(text: str, form: str) -> Expression:
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
+        last = re.search(r"(\*\*|[-+*/^%<>=,(])\s*$", stripped)
+        if last:  # 'r**': Python points at its start
+            raise ExpressionError(
+                f"{text!r} is incomplete: an operand is missing after its last {last.group(1)!r}"
+            ) from None
         col = columns.original(max(exc.offset or 1, 1) - 1)
-        raise ExpressionError(f"column {col}: invalid syntax in {text!r} ({exc.msg})") from None
+        why = f" ({exc.msg})" if exc.msg != "invalid syntax" else ""
+        raise ExpressionError(f"character {col}: invalid syntax in {text!r}{why}") from None
     except (ValueError, MemoryError, RecursionError) as exc:
         raise ExpressionError(f"cannot parse {text!r}: {exc}") from None
     checker = _Compiler(source, form, columns, _repeated(tree.body))
@@ -349,15 +356,16 @@ class _Compiler:
         return text if len(text) <= 40 else text[:37] + "..."
 
     def refuse(self, node: ast.AST, what: str, hint: str = "") -> ExpressionError:
-        message = f"column {self._column(node)}: {what} {self._snippet(node)!r} is not allowed"
-        message += f" in {self.columns.text!r}" if len(self.columns.text) <= 80 else ""
+        snippet, whole = self._snippet(node), self.columns.text
+        message = f"character {self._column(node)}: {what} {snippet!r} is not allowed"
+        message += f" in {whole!r}" if len(whole) <= 80 and snippet != whole.strip() else ""
         return ExpressionError(message + (f"; {hint}" if hint else ""))
 
     # -- compilation ---------------------------------------------------------
     def compile(self, node: ast.AST, depth: int) -> Callable:
         if depth > MAX_DEPTH:
             raise ExpressionError(
-                f"column {self._column(node)}: the expression is nested more than "
+                f"character {self._column(node)}: the expression is nested more than "
                 f"{MAX_DEPTH} levels deep"
             )
         method = getattr(self, "_" + type(node).__name__, None)
@@ -471,7 +479,7 @@ class _Compiler:
         if not least <= len(node.args) <= most:
             count = str(least) if least == most else f"{least} to {most}"
             raise ExpressionError(
-                f"column {self._column(node)}: {name}() takes {count} argument"
+                f"character {self._column(node)}: {name}() takes {count} argument"
                 f"{'' if count == '1' else 's'}, got {len(node.args)} in {self._snippet(node)!r}"
             )
         args = [self.compile(a, depth) for a in node.args]

@@ -29,7 +29,7 @@ def test_learn_negative_seed_is_a_usage_error(runner, tmp_path, clean):
     args = ["learn", str(src), "--seed", "-1", "-o", str(out)]
     args += ["--clean", str(src)] if clean else []
     line = _error(runner.invoke(cli, args), 2)
-    assert "Invalid value for '--seed'" in line and "x>=0" in line, line
+    assert "Invalid value for '--seed'" in line and "is not a whole number >= 0" in line, line
     assert not out.exists()
 
 

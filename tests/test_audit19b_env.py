@@ -96,7 +96,7 @@ def test_out_of_memory_is_its_own_line_and_exit_code(tmp_path, monkeypatch):
     out = tmp_path / "o.csv"
     result = CliRunner().invoke(cli, ["diffuse", str(src), "--steps", "2", "-o", str(out)])
     assert result.exit_code == 5, result.stderr
-    assert result.stderr.startswith("Error: out of memory (Unable to allocate 5.96 MiB")
+    assert result.stderr.startswith(f"Error: {src}: out of memory (5.96 MiB could not be")
     assert "a bug" not in result.stderr and "ulimit -v" in result.stderr
     assert len(result.stderr.splitlines()) == 1 and not out.exists()
 

@@ -324,7 +324,7 @@ def test_cli_noise_sigma_in_every_report(tmp_path, steps_signal):
     [
         (["diffuse", "--time", "auto", "--steps", "3"], "--time auto or --steps"),
         (["regularise", "--alpha", "auto", "--steps", "3"], "--steps needs a numeric --alpha"),
-        (["resnet", "--blocks", "often"], "neither an integer nor 'auto'"),
+        (["resnet", "--blocks", "often"], "neither a whole number nor 'auto'"),
         (["diffuse", "--time", "-1"], "finite number > 0"),
     ],
 )

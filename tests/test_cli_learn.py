@@ -130,7 +130,7 @@ def test_directories_of_pairs(runner, tmp_path, rng):
         (
             ["{noisy}", "--clean", "{short}", "-o", "{dir}/n.toml"],
             1,
-            "differs from that of its noisy file",
+            "samples x 1 channel, but its noisy file",
         ),
         (["-", "-", "-o", "{dir}/n.toml"], 2, "- and - are both stdin ('-'), which is read once;"),
         (["{noisy}", "--stop", "none", "--max-blocks", "9", "-o", "{dir}/n.toml"], 2, "caps"),

@@ -374,7 +374,7 @@ def test_expression_without_lam_ignores_auto_lambda(runner, csv_in, tmp_path):
         (
             ["resnet", "--activation-expr", "__import__('os')", "--blocks", "2"],
             2,
-            "Invalid value for '--activation-expr': column 1: function '__import__'",
+            "Invalid value for '--activation-expr': character 1: function '__import__'",
         ),
         (
             ["resnet", "--activation-expr", "r", "--activation", "tanh", "--blocks", "2"],

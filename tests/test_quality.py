@@ -163,5 +163,5 @@ def test_cli_reference_of_another_shape_fails_cleanly(noisy_pair):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("Error: ") and "short.csv" in lines[0]
-    assert "(299, 2)" in lines[0] and "(300, 2)" in lines[0]
+    assert "299 samples x 2 channels" in lines[0] and "300 samples x 2 channels" in lines[0]
     assert not (tmp / "out.csv").exists()

@@ -31,6 +31,7 @@ import click
 
 from .. import __version__
 from ..errors import one_line
+from .help_format import Context
 from .options import CONTEXT_SETTINGS, CliError, error_message, library_errors
 
 __all__ = ["cli", "error_message", "main"]
@@ -53,12 +54,57 @@ COMMAND_MODULES = {
 }
 
 
+#: the exit codes, as the group's --help lists them (one a line, wrapped at any width)
+EXIT_CODES = (
+    ("0", "success"),
+    ("1", "input/output problem"),
+    ("2", "usage, or a missing extra"),
+    ("3", "refused as unstable"),
+    ("4", "a guarantee failed under --strict"),
+    ("5", "out of memory (give the run more)"),
+    ("128+N", "stopped by signal N (130 Ctrl-C, 143 SIGTERM)"),
+    ("141", "quietly, when the reader of stdout or stderr closed it (| head)"),
+)
+#: the environment variables the program reads, as the group's --help lists them
+ENVIRONMENT = (
+    ("COLUMNS", "the width of tables, help and progress bars (20 or more; else the terminal's)"),
+    ("NO_COLOR", "no colours (the words say the same)"),
+    ("FORCE_COLOR", "colours in a pipe too (TTY_COMPATIBLE=1 as a terminal, 0 as a pipe)"),
+    ("TERM=dumb", "progress as plain lines, tables in ASCII"),
+    ("CI", "no progress bars (set to anything but empty, 0, false or no)"),
+    ("RESDENOISE_THREADS", "N: at most N threads of the step loop (1 to 256)"),
+    ("RESDENOISE_ENGINE", "numpy: the reference NumPy step loop, not the compiled one"),
+    ("RESDENOISE_SCHEDULER", "a Dask scheduler's address for a batch (as --scheduler)"),
+    ("RESDENOISE_TRACEBACK", "1: an internal error's traceback, not its one line"),
+)
+
+
 class _Group(click.Group):
     """The group, run so that a catchable signal cleans up and exits 128+N; the
     commands also by their US spellings, and a misspelt one gets the closest."""
 
     #: set by :func:`main`: the process ends with the command
     process = False
+    context_class = Context
+
+    def format_commands(self, ctx, formatter):
+        """Each command with its first sentence whole, wrapped (click cut it to the
+        width with '...': 'family, scales, lambda and stopping...')."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1000)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def format_epilog(self, ctx, formatter):
+        with formatter.section("Exit codes"):
+            formatter.write_dl(EXIT_CODES)
+            formatter.write_text("Several INPUTs: the largest code among the files that failed.")
+        with formatter.section("Environment"):
+            formatter.write_dl(ENVIRONMENT)
+        super().format_epilog(ctx, formatter)
 
     def invoke(self, ctx):
         """Run the command; a usage error, and an unexpected one, as one ``Error:`` line."""
@@ -196,14 +242,6 @@ def cli():
     stability guarantees hold), one line of what ran and any warning; -v adds
     the tables, -q prints errors only, --json the report on stdout. Several
     INPUTs: a verdict per file (and warnings); -v adds its line and tables.
-
-    \b
-    Exit codes: 0 success, 1 input/output problem, 2 usage or a missing extra,
-                3 refused as unstable, 4 a guarantee failed under --strict,
-                5 out of memory (give the run more);
-                several INPUTs: the largest code among the files that failed;
-                128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM);
-                141, quietly, when the reader of stdout or stderr closed it (| head).
     """
     # (each command checks RESDENOISE_THREADS, RESDENOISE_ENGINE and
     # RESDENOISE_NO_WORKER_TIMEOUT as its run starts, options.Command: its --help works

@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from ..errors import GuaranteeError, PipeClosed, ResdenoiseError
+from ..errors import GuaranteeError, OutOfMemory, PipeClosed, ResdenoiseError
 from .options import (
     CONTEXT_SETTINGS,
     COUNT,
@@ -22,6 +22,7 @@ from .options import (
     EXIT_STRICT,
     NUMBER_OR_AUTO,
     SectionedCommand,
+    about_file,
     cli_error,
     file_error,
     files_options,
@@ -59,13 +60,15 @@ TIME_OR_STEPS = "  [required: --time or --steps, not both]"
 @click.option(
     "--steps",
     type=COUNT,
+    metavar="M",
     help="Number of explicit steps m." + TIME_OR_STEPS,
 )
-@tau_option
+@tau_option("diffuse")
 @grid_option
 @click.option(
     "--scales",
     type=COUNT_OR_AUTO,
+    metavar="K|AUTO",
     default=None,
     help="Diffuse at K scales (differences of stride 1, 2, ..., 2^(K-1)), one block group "
     "per scale, lambda and blocks per scale by SURE; 'auto': K, or one scale, by SURE.  "
@@ -101,6 +104,7 @@ def diffuse(name, formula, lam, time_, steps, tau, h, scales, stopping_rule, sig
 @click.option(
     "--iterations",
     type=COUNT_OR_AUTO,
+    metavar="M|AUTO",
     default=1,
     show_default=True,
     help="Iterations m, or 'auto': chosen by --stopping-rule.",
@@ -113,6 +117,7 @@ def diffuse(name, formula, lam, time_, steps, tau, h, scales, stopping_rule, sig
 @click.option(
     "--scales",
     type=COUNT_OR_AUTO,
+    metavar="K|AUTO",
     default=None,
     help="K-level shift-invariant Haar shrinkage (strides 1, 2, ..., 2^(K-1)) as one "
     "diffusion block per iteration, a noise level and a SURE threshold per level; 'auto': "
@@ -147,7 +152,10 @@ def shrink(name, formula, theta, iterations, check_wavelet, scales, stopping_rul
     help="Regularisation weight alpha (= stopping time), or 'auto': chosen by --stopping-rule.",
 )
 @click.option(
-    "--steps", type=COUNT, help="Explicit steps m (default: fewest with tau = alpha/m sign-stable)."
+    "--steps",
+    type=COUNT,
+    metavar="M",
+    help="Explicit steps m (default: fewest with tau = alpha/m sign-stable).",
 )
 @grid_option
 @stopping_rule_option()
@@ -170,6 +178,7 @@ def regularise(name, formula, lam, alpha, steps, h, stopping_rule, sigma, **io):
 @click.option(
     "--blocks",
     type=COUNT_OR_AUTO,
+    metavar="M|AUTO",
     help="Number of diffusion blocks m, or 'auto': chosen by --stopping-rule.  "
     "[required without --network]",
 )
@@ -183,7 +192,7 @@ def regularise(name, formula, lam, alpha, steps, h, stopping_rule, sigma, **io):
     '--tau are defaults for blocks that set none (lambda = "auto" in the file is the '
     "automatic lambda, whatever --lambda says).",
 )
-@tau_option
+@tau_option("resnet")
 @grid_option
 @stopping_rule_option()
 @sigma_option()
@@ -216,9 +225,14 @@ def denoise(sigma, **io):
 
     Tries Perona-Malik diffusion, Charbonnier regularisation, soft and garrote
     shrinkage at one scale, soft and garrote shrinkage and Perona-Malik
-    diffusion over several scales (after an impulse pre-stage when impulses
-    are found), keeps the one with the smallest risk estimate and reports the
-    choice and why.
+    diffusion over several scales, and garrote shrinkage over the scales of a
+    linear diffusion's residual (after an impulse pre-stage when impulses are
+    found), keeps the one with the smallest SURE (Stein's unbiased risk
+    estimate: the mean squared error against the unknown clean signal,
+    estimated from the noisy one and its noise level) and reports the choice
+    and why.  The verdict comes first: 'guarantees held' (the output stayed
+    within the input's range, kept its mean, gained no sign changes and no
+    total variation) or the checks that failed.
 
     \b
     Example:
@@ -381,11 +395,13 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
         bar = render.progress_sink(_signal_on_a_terminal(output), os.path.basename(input_path))
     warned: list = []
 
-    def warnings_then(report=None) -> None:
+    def warnings_then(report=None) -> None:  # the verdict, summary and warnings; tables last
         if console and report is not None:
-            render.render_summary(report, console, verbose)
+            render.render_summary(report, console)
         for message in warned if console else ():
             render.warning(console, message)
+        if console and report is not None and verbose:
+            render.render_table(report, console)
 
     try:
         with bar as sink:
@@ -407,6 +423,11 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
         if not isinstance(exc, PipeClosed):  # (stdout's reader gone: nothing more to say)
             warnings_then()
         raise cli_error(exc) from None
+    except MemoryError as exc:  # the environment's limit: the file named, as in a batch
+        if os.environ.get("RESDENOISE_TRACEBACK") == "1":
+            raise
+        warnings_then()
+        raise cli_error(OutOfMemory(file_error(OutOfMemory.of(exc), input_path))) from None
     warnings_then(report)
 
 
@@ -550,18 +571,19 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
             lines.append(render.verdict_line(report))
             if verbose:  # what ran, under its verdict (short by default: the verdicts only)
                 lines.append(render.summary_line(report))
+                lines += filter(None, [render.quality_line(report)])
         if result.error is not None:
             lines.append("Error: " + file_error(result.error, result.input))
-        if not quiet:  # warnings always, each naming its file
-            lines += [f"warning: {result.input}: {w}" for w in result.warnings]
+        if not quiet:  # warnings always, each naming its file (once)
+            lines += [f"warning: {about_file(w, result.input)}" for w in result.warnings]
         for line in lines:
             if bars is not None:
                 bars.print(line)  # printable there
             else:
                 click.echo(printable(line), err=True)
-        if verbose and result.error is None:
+        if verbose and result.error is None:  # its first table's title names the file
             console = bars.console if isinstance(bars, render.Bars) else render.stderr_console()
-            render.render_table(result.report, console)
+            render.render_table({**result.report, "input": result.input}, console)
         if bars is not None:
             file_done(i)
 

@@ -93,6 +93,7 @@ ALL_FAMILIES = tuple(NONLINEARITIES) + tuple(NON_ODD_ACTIVATIONS)
     "--lambda",
     "lam",
     type=POSITIVE,
+    metavar="LAMBDA",
     default=1.0,
     show_default=True,
     help="Contrast parameter of the plots.",
@@ -106,8 +107,10 @@ def dictionary(as_json, families, lam, plot_path, plot_size, quiet):
     formulas of the diffusivity g, the regulariser Psi, the shrinkage
     function S (threshold theta = lam/sqrt2, one Haar step: tau = 1/4,
     h = 1) and the activation Phi, the paper's and other known names, and
-    g_max.  Entries below the line are common deep-learning activations
-    that the stability theorem does not cover, with the reason.
+    g_max.  The last entries are common deep-learning activations outside
+    the paper's Theorem 2 as stated (Phi not odd), each with the reason:
+    relu, leaky-relu, gelu and silu are stable all the same (g >= 0 and
+    bounded); sigmoid is not (g < 0 somewhere, g unbounded at 0).
 
     \b
     Example:
@@ -166,6 +169,7 @@ def _form_options(func):
     "--lambda",
     "lam",
     type=POSITIVE,
+    metavar="LAMBDA",
     default=None,
     help="Contrast parameter lambda [default: 1].",
 )
@@ -173,6 +177,7 @@ def _form_options(func):
     "--threshold",
     "theta",
     type=POSITIVE,
+    metavar="THETA",
     default=None,
     help="Shrinkage threshold theta (lambda = sqrt2 theta).  [default: lambda/sqrt2]",
 )
@@ -183,7 +188,9 @@ def _form_options(func):
     help="The coefficients of a parametrised family (bumps: a learned group's, as the "
     "network file and learn --json's learned_groups give them).",
 )
-@click.option("--tau", type=POSITIVE, default=None, help="Time step to check [default: none].")
+@click.option(
+    "--tau", type=POSITIVE, default=None, metavar="TAU", help="Time step to check [default: none]."
+)
 @grid_option
 @click.option("--json", "as_json", is_flag=True, help="Print the translation as JSON on stdout.")
 @click.option(
@@ -264,6 +271,16 @@ def translate(
         result = translate_nl(nl, form, tau=tau, h=h, expression=expression)
     if plot_path is not None:
         _plot([(nl.name, nl)], plot_path, plot_size)
+    # every line marked "fails" (oddness, not needed for stability, is no failure)
+    failed = [c["condition"] for c in result["conditions"] if c["required"] and not c["holds"]]
+    if check and not quiet:  # the verdict first, on stderr; the tables after it
+        checked = ", ".join(c["condition"] for c in result["conditions"] if c["required"])
+        said = (
+            f"fails the stability theorem: {', '.join(failed)}; exit code 3"
+            if failed
+            else f"the stability theorem's conditions hold: {checked}"
+        )
+        click.echo(printable(f"translate {result['name']}: {said}"), err=True)
     if as_json:
         _write_json(result, TRANSLATION_SCHEMA_VERSION)
     else:
@@ -272,8 +289,7 @@ def translate(
         with _stdout_errors():
             render_forms.render_translation(result)
         _plot_written(plot_path, quiet)
-    # every line marked "fails" (oddness, not needed for stability, is no failure)
-    if check and not all(c["holds"] or not c["required"] for c in result["conditions"]):
+    if check and failed:
         sys.exit(UnstableError.exit_code)
 
 

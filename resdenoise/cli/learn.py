@@ -16,15 +16,23 @@ import os
 
 import click
 
-from ..errors import ParameterError, ResdenoiseError, SignalError, counted
+from ..errors import (
+    ParameterError,
+    ResdenoiseError,
+    SignalError,
+    counted,
+    samples_and_channels,
+)
 from .options import (
     CONTEXT_SETTINGS,
     COUNT,
     POSITIVE,
     READ_KEYS,
-    Command,
+    Count,
+    SectionedCommand,
     json_clash,
     library_errors,
+    on_command_line,
     quiet_option,
     read_options,
     read_settings,
@@ -35,7 +43,19 @@ from .options import (
 __all__ = ["learn"]
 
 
-@click.command(cls=Command, context_settings=CONTEXT_SETTINGS)
+class LearnCommand(SectionedCommand):
+    """learn's --help in sections: what is learned, the files, the output."""
+
+    first_section = "Learning"
+    sections_of = {
+        **dict.fromkeys(
+            ("noisy_paths", "clean_paths", "output", "per_file", "network_out", "samplerate"),
+            "Files",
+        ),
+    }
+
+
+@click.command(cls=LearnCommand, context_settings=CONTEXT_SETTINGS)
 @click.argument("noisy_paths", metavar="NOISY...", nargs=-1, required=True)
 @click.option(
     "--clean",
@@ -49,6 +69,7 @@ __all__ = ["learn"]
     "-o",
     "--output",
     required=True,
+    metavar="FILE",
     help="The network file to write (TOML, runs with 'resdenoise resnet --network'); "
     "with --per-file the filtered signal.",
 )
@@ -61,10 +82,19 @@ __all__ = ["learn"]
     "self-supervised loss (needs no noise level).",
 )
 @click.option("--groups", type=COUNT, default=4, show_default=True, help="Block groups.")
-@click.option("--blocks", type=COUNT, default=8, show_default=True, help="Blocks per group.")
+@click.option(
+    "--blocks-per-group",
+    "blocks",
+    type=COUNT,
+    default=8,
+    show_default=True,
+    help="Blocks in each group (the network's depth: --groups x this).",
+)
+@click.option("--blocks", "blocks_old", type=COUNT, default=None, hidden=True)  # the old name
 @click.option(
     "--scales",
-    type=click.IntRange(1, 20),
+    type=Count(1, 20),
+    metavar="K",
     default=1,
     show_default=True,
     help="Groups at K scales, coarse to fine: differences of stride 2^(K-1), ..., 2, 1 "
@@ -72,26 +102,29 @@ __all__ = ["learn"]
 )
 @click.option(
     "--bumps",
-    type=click.IntRange(2, 32),
+    type=Count(2, 32),
     default=8,
     show_default=True,
     help="Coefficients of each group's activation.",
 )
 @click.option(
-    "--iterations",
-    type=click.IntRange(0, 100_000),
+    "--training-iterations",
+    "iterations",
+    type=Count(0, 100_000),
     default=50,
     show_default=True,
-    help="L-BFGS-B iterations at most.",
+    help="L-BFGS-B iterations at most (the optimiser's steps, not blocks as in shrink "
+    "--iterations).",
 )
+@click.option("--iterations", "iterations_old", type=Count(0, 100_000), hidden=True)
 @click.option(
     "--start",
     type=click.Choice(["fixed", "random"]),
     default="fixed",
     show_default=True,
     help="fixed: the best fixed family in automatic mode on the training files, its g "
-    "fitted by the bumps and its block count spread over the groups (--blocks is then the "
-    "most per group), so training starts at that family's quality; random: seeded shapes.",
+    "fitted by the bumps and its block count spread over the groups (--blocks-per-group "
+    "is then the most per group), so training starts at that family's quality; random: seeded shapes.",
 )
 @click.option(
     "--stop",
@@ -106,13 +139,13 @@ __all__ = ["learn"]
 )
 @click.option(
     "--max-blocks",
-    type=click.IntRange(1, 10_000_000),
+    type=Count(1, 10_000_000),
     default=None,
     help="With the SURE stop: the most blocks searched [default: 4 x the network's depth].",
 )
 @click.option(
     "--seed",
-    type=click.IntRange(min=0),
+    type=Count(0),
     default=0,
     show_default=True,
     help="Seed of the start (and the SURE probe).",
@@ -125,6 +158,7 @@ __all__ = ["learn"]
 @click.option(
     "--sigma",
     type=POSITIVE,
+    metavar="SIGMA",
     default=None,
     help="--objective sure: the noise level, when known, instead of the estimate (lambda "
     "still follows the estimate, as resnet --network will compute it).",
@@ -143,7 +177,7 @@ __all__ = ["learn"]
 @quiet_option
 @click.option("-v", "--verbose", is_flag=True, help="Also the learned groups, one row each.")
 @click.option("--json", "as_json", is_flag=True, help="The learning report on stdout (JSON).")
-@read_options
+@read_options("a NOISY or CLEAN file", "a CSV NOISY or CLEAN file")
 def learn(noisy_paths, clean_paths, output, **settings):
     """Learn a provably stable network of diffusion blocks from data.
 
@@ -158,11 +192,12 @@ def learn(noisy_paths, clean_paths, output, **settings):
         resdenoise learn sample_signals/steps.csv --clean sample_signals/steps_clean.csv -o net.toml
         resdenoise resnet sample_signals/two_channels.csv --network net.toml -o denoised.csv
         resdenoise learn sample_signals/steps.csv --objective noise2self -o net.toml
-        resdenoise learn sample_signals/steps.csv --stop none --blocks 64 -o net.toml
+        resdenoise learn sample_signals/steps.csv --stop none --blocks-per-group 64 -o net.toml
         resdenoise learn --per-file sample_signals/steps.csv -o denoised.csv --network-out net.toml
         cat sample_signals/two_channels.csv | resdenoise learn - --columns 2 -o net.toml
     """
     refuse_quiet_and_verbose(settings["quiet"], settings["verbose"], "table")
+    _old_names(settings)
     if settings["per_file"]:
         _check_per_file(noisy_paths, clean_paths, settings)
     elif settings["network_out"] is not None:
@@ -187,6 +222,20 @@ def learn(noisy_paths, clean_paths, output, **settings):
             _per_file(noisy[0], output, settings)
         else:
             _learn(noisy, clean, output, settings)
+
+
+def _old_names(settings: dict) -> None:
+    """``--blocks`` and ``--iterations``, learn's names before ``--blocks-per-group`` and
+    ``--training-iterations`` (which say what they count: resnet's --blocks is every
+    block, shrink's --iterations its blocks), kept working, hidden from --help."""
+    ctx = click.get_current_context()
+    for old, new in (("blocks", "blocks-per-group"), ("iterations", "training-iterations")):
+        value = settings.pop(f"{old}_old")
+        if value is None:
+            continue
+        if on_command_line(ctx, old):
+            raise click.UsageError(f"--{old} is the old name of --{new}: give one of them")
+        settings[old] = value
 
 
 def _check_per_file(noisy_paths, clean_paths, settings) -> None:
@@ -305,8 +354,9 @@ def _learn(noisy_paths, clean_paths, output, settings) -> None:
     for i, (f, c) in enumerate(zip(noisy, clean or noisy, strict=True)):
         if c.shape != f.shape:
             raise SignalError(
-                f"{clean_paths[i]}: shape {c.shape} differs from that of its noisy file "
-                f"{noisy_paths[i]}, {f.shape}"
+                f"{clean_paths[i]}: {samples_and_channels(c.shape)}, but its noisy file "
+                f"{noisy_paths[i]} has {samples_and_channels(f.shape)}; give the clean "
+                "signal with the same samples and channels"
             )
     report, text, _ = _train(noisy, clean, noisy_paths, clean_paths, output, settings)
     apart = [line for s in signals if (line := _levels_apart(s)) is not None]
@@ -517,6 +567,13 @@ def _against_identity(noisy, clean, result, stop, use_stop, network) -> dict:
             f"{network or 'the learned network'}: worse than doing nothing on its own "
             f"training files: supervised loss {written:.6g} {how}, the noisy files "
             f"themselves {identity:.6g} ({written / identity:.3g}x); {fix}"
+        ]
+    elif use_stop and stop.loss_trained is not None and written > stop.loss_trained:
+        out["warnings"] = [  # the stop chose worse than the trained depth on the user's data
+            f'{network or "the learned network"}: stopped by SURE (stop = "sure") it does '
+            f"worse on its own training files than at its trained depth: supervised loss "
+            f"{written:.6g}, at the trained depth {stop.loss_trained:.6g} "
+            f"({written / stop.loss_trained:.3g}x); --stop auto writes the better of the two"
         ]
     return out
 

@@ -24,6 +24,7 @@ from ..nonlinearities import (
     normalise_name,
     unknown_name,
 )
+from .help_format import Context
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -73,6 +74,8 @@ class Command(click.Command):
     which click answers while it parses the options, before the run: help works
     whatever the environment says (as ``--version`` and the group's ``--help`` do)."""
 
+    context_class = Context
+
     def invoke(self, ctx):
         if os.environ.get("RESDENOISE_THREADS") or os.environ.get("RESDENOISE_ENGINE"):
             from ..stepper import check_environment  # (only where there is a value to check)
@@ -92,12 +95,19 @@ class SectionedCommand(Command):
     help library: --help imports nothing more and looks as before.
     """
 
+    #: the section of an option not in SECTION_OF (learn's: "Learning"), and a command's
+    #: own sections of its options, before SECTION_OF
+    first_section = "Signal"
+    sections_of: dict = {}
+
     def format_options(self, ctx, formatter):
-        groups: dict = {title: [] for title in SECTIONS}
+        first = self.first_section
+        groups: dict = {title: [] for title in (first, *SECTIONS[1:])}
         for param in self.get_params(ctx):
             record = param.get_help_record(ctx)
             if record is not None:
-                groups[SECTION_OF.get(param.name, "Signal")].append(record)
+                section = self.sections_of.get(param.name) or SECTION_OF.get(param.name)
+                groups[section or first].append(record)
         for title, records in groups.items():
             if records:
                 with formatter.section(title):
@@ -181,9 +191,14 @@ def file_error(exc: ResdenoiseError, path: str) -> str:
     """The message of ``exc``, a failure of the run of the file ``path``, naming the file
     first (as one line of a batch does, and ``make -j``'s interleaved lines need):
     ``path: message``, unless the message starts with it already (stdin: ``<stdin>``)."""
+    return about_file(error_message(exc), path)
+
+
+def about_file(message: str, path: str) -> str:
+    """``path: message`` (an error's, a warning's), unless it starts with the name already."""
     from ..paths import shown  # not at start-up: --help reads no file
 
-    message, name = error_message(exc), shown(path)
+    name = shown(path)
     return message if message.startswith(name) else f"{name}: {message}"
 
 
@@ -241,7 +256,7 @@ class PositiveOrAuto(click.ParamType):
 
     def __init__(self, integer: bool = False):
         self.integer = integer
-        self.name = "INTEGER|auto" if integer else "NUMBER|auto"
+        self.name = "N|auto" if integer else "NUMBER|auto"
 
     def convert(self, value, param, ctx):
         from ..plans import AUTO  # not at start-up: --help needs no plans
@@ -253,10 +268,10 @@ class PositiveOrAuto(click.ParamType):
         try:
             x = int(value) if self.integer else float(value)
         except (TypeError, ValueError):
-            what = "an integer" if self.integer else "a number"
+            what = "a whole number" if self.integer else "a number"
             self.fail(f"{value!r} is neither {what} nor 'auto'", param, ctx)
         if self.integer and x < 1:
-            self.fail(f"{value!r} must be an integer >= 1, or 'auto'", param, ctx)
+            self.fail(f"{value!r} must be a whole number >= 1, or 'auto'", param, ctx)
         if not self.integer and not (math.isfinite(x) and x > 0):
             self.fail(f"{value!r} must be a finite number > 0, or 'auto'", param, ctx)
         return x
@@ -292,10 +307,17 @@ def name_help(form: str) -> str:
     aliases = [
         f"{n} ({resolve_name(n, form).key})" for n in others if resolve_name(n, form).key != n
     ]
-    outside = [n for n in others if resolve_name(n, form).key == n]
+    extra = [resolve_name(n, form) for n in others if resolve_name(n, form).key == n]
+    stable = [e.key for e in extra if e.g_min >= 0.0 and math.isfinite(e.g_max)]
+    refused = [e.key for e in extra if e.key not in stable]
     text = f"The {form}. Families: {', '.join(keys)}. Aliases: {', '.join(aliases)}."
-    if outside:
-        text += f" Outside the stability theorem (refused unless --allow-unstable): {', '.join(outside)}."
+    if stable:
+        text += (
+            f" Not odd, stable all the same (g >= 0 and bounded; the filter does not commute "
+            f"with negation): {', '.join(stable)}."
+        )
+    if refused:
+        text += f" Outside the stability theorem (refused unless --allow-unstable): {', '.join(refused)}."
     return text
 
 
@@ -325,18 +347,52 @@ class PlotSize(click.ParamType):
 class Positive(click.FloatRange):
     """A finite number > 0 (up to 1e300): click's FloatRange lets 'nan' through,
     which then failed later under another name (``--h nan`` as a bad automatic
-    lambda, ``translate --tau nan --check`` as unstable)."""
+    lambda, ``translate --tau nan --check`` as unstable).  Said in words, in help
+    (``NUMBER``, ``[> 0]``) and errors (``'0' is not a finite number > 0``), not in
+    click's ``FLOAT RANGE``, ``0.0<x<=1e+300``."""
+
+    name = "number"
 
     def __init__(self):
         super().__init__(min=0.0, min_open=True, max=1e300)
 
+    def get_metavar(self, param, ctx=None):
+        return "NUMBER"
+
+    def _describe_range(self) -> str:
+        return "> 0"
+
     def convert(self, value, param, ctx):
-        x = super().convert(value, param, ctx)
+        try:
+            x = super().convert(value, param, ctx)
+        except click.BadParameter:
+            x = math.nan
         if math.isnan(x):
-            self.fail(
-                f"{value!r} is not a number in the range {self._describe_range()}", param, ctx
-            )
+            self.fail(f"{value!r} is not a finite number > 0", param, ctx)
         return x
+
+
+class Count(click.IntRange):
+    """A whole number from ``low`` (to ``high``), said in words: ``N``, ``[>= 1]``,
+    ``'abc' is not a whole number >= 1`` (click's ``INTEGER RANGE``, ``x>=1``, ``is not
+    a valid integer range`` before)."""
+
+    name = "whole number"
+
+    def __init__(self, low: int = 1, high: int | None = None):
+        super().__init__(min=low, max=high)
+
+    def get_metavar(self, param, ctx=None):
+        return "N"
+
+    def _describe_range(self) -> str:
+        return f">= {self.min}" if self.max is None else f"from {self.min} to {self.max}"
+
+    def convert(self, value, param, ctx):
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            self.fail(f"{value!r} is not a whole number {self._describe_range()}", param, ctx)
 
 
 POSITIVE = Positive()
@@ -356,7 +412,7 @@ class Levels(click.ParamType):
 
 
 LEVELS = Levels()
-COUNT = click.IntRange(min=1)
+COUNT = Count()
 NUMBER_OR_AUTO = PositiveOrAuto()
 COUNT_OR_AUTO = PositiveOrAuto(integer=True)
 
@@ -396,12 +452,16 @@ READ_KEYS = (
 WRITE_KEYS = ("output_format", "subtype")
 
 
-# How INPUT is read (files_options) and learn's files: one definition each.
-INPUT_FORMAT = click.option(
-    "--input-format",
-    default=None,
-    help="Format of INPUT when the name does not tell (csv, wav, flac, ...).",
-)
+# How INPUT is read (files_options) and learn's files (NOISY and CLEAN): one definition each.
+def input_format_option(files: str):
+    return click.option(
+        "--input-format",
+        default=None,
+        metavar="FORMAT",
+        help=f"Format of {files} when the name does not tell (csv, wav, flac, ...).",
+    )
+
+
 DELIMITER = click.option(
     "--delimiter",
     default=None,
@@ -459,20 +519,29 @@ class WholeHz(click.ParamType):
         self.fail(f"{value!r} is not a whole number of Hz (from 1 to {2**31 - 1})", param, ctx)
 
 
-RATE = click.option(
-    "--rate",
-    "samplerate",
-    type=WholeHz(),
-    default=None,
-    metavar="HZ",
-    help="Sample rate of a CSV INPUT that does not carry one ('# samplerate: HZ', as "
-    "resdenoise writes it); needed for audio output from CSV.",
-)
+def rate_option(a_csv_file: str):
+    return click.option(
+        "--rate",
+        "samplerate",
+        type=WholeHz(),
+        default=None,
+        metavar="HZ",
+        help=f"Sample rate of {a_csv_file} that does not carry one ('# samplerate: HZ', as "
+        "resdenoise writes it); needed for audio output from CSV.",
+    )
 
 
-def read_options(func):
-    """The read options alone (learn): collected by :func:`read_settings`."""
-    return bundle(INPUT_FORMAT, DELIMITER, DECIMAL, HEADER, TIME_COLUMN, COLUMNS, RATE)(func)
+def read_options(files: str, a_csv_file: str):
+    """The read options alone (learn's, of ``files``): collected by :func:`read_settings`."""
+    return bundle(
+        input_format_option(files),
+        DELIMITER,
+        DECIMAL,
+        HEADER,
+        TIME_COLUMN,
+        COLUMNS,
+        rate_option(a_csv_file),
+    )
 
 
 def read_settings(read: dict):
@@ -501,16 +570,18 @@ def files_options(func):
         "--output",
         default="-",
         show_default=True,
+        metavar="OUTPUT",
         help="Output file; format from its extension. '-': stdout, in the input's format "
         "(audio stays audio in a pipe; --output-format csv for numbers). With "
         "several INPUTs: a directory (existing, or a name ending in /) that receives "
         "one output per input under the input's name (stdin, /dev/stdin, <(...): no "
         "name, refused).",
     )
-    @INPUT_FORMAT
+    @input_format_option("INPUT")
     @click.option(
         "--output-format",
         default=None,
+        metavar="FORMAT",
         help="Format of OUTPUT when the name does not tell [default: the extension; "
         "stdout: the input's format].",
     )
@@ -519,7 +590,7 @@ def files_options(func):
     @HEADER
     @TIME_COLUMN
     @COLUMNS
-    @RATE
+    @rate_option("a CSV INPUT")
     @click.option(
         "--subtype",
         default=None,
@@ -561,7 +632,8 @@ def files_options(func):
         default=None,
         metavar="CLEAN",
         help="A clean signal of the same shape (read like INPUT): report MSE, SNR and "
-        "PSNR of input and output against it.",
+        "PSNR of input and output against it (the SNR under the summary line; all three "
+        "in -v's table and the JSON report's quality).",
     )
     @quiet_option
     @click.option(
@@ -582,7 +654,7 @@ def files_options(func):
     )
     @click.option(
         "--chunk-size",
-        type=click.IntRange(min=0),
+        type=Count(0),
         default=None,
         metavar="N",
         help="Filter in chunks of N samples (plus a halo of m samples each side) in "
@@ -593,7 +665,8 @@ def files_options(func):
     @click.option(
         "-j",
         "--jobs",
-        type=click.IntRange(min=1),
+        metavar="N",
+        type=COUNT,
         default=1,
         show_default=True,
         help="With several INPUTs: filter this many files at once, in parallel processes.",
@@ -759,19 +832,31 @@ def lambda_option():
 grid_option = click.option(
     "--h",
     type=POSITIVE,
+    metavar="H",
     default=1.0,
     show_default=True,
     help="Grid size: the sample spacing the differences are divided by, 1 = per sample "
     "(not 1/rate: it only rescales; --h H with lambda L and tau S is the filter of --h 1 "
     "with lambda L*H and tau S/H^2).",
 )
-#: --tau of diffuse and resnet: defaults to the sign-stable bound
-tau_option = click.option(
-    "--tau",
-    type=POSITIVE,
-    help="Time step (default: the sign-stable bound h^2/(4 g_max)); with --time T the "
-    "largest step: the run takes m = ceil(T/tau) steps of T/m (0.25 for --time 1 --tau 0.3).",
-)
+
+
+def tau_option(command: str):
+    """--tau of diffuse (with --time: the largest step) and resnet (each block's step):
+    defaults to the sign-stable bound."""
+    more = (
+        "with --time T the largest step: the run takes m = ceil(T/tau) steps of T/m (0.25 "
+        "for --time 1 --tau 0.3)"
+        if command == "diffuse"
+        else "each of the --blocks M blocks is one step of tau, the stopping time T = M tau"
+    )
+    return click.option(
+        "--tau",
+        type=POSITIVE,
+        metavar="TAU",
+        help=f"Time step (default: the sign-stable bound h^2/(4 g_max)); {more}.",
+    )
+
 
 plot_options = bundle(
     click.option(

@@ -51,15 +51,12 @@ MIN_COLUMNS = 20
 def _usable_width() -> int | None:
     """None (rich's own choice: ``COLUMNS``, else the terminal's, else 80), but where
     ``COLUMNS`` is digits below :data:`MIN_COLUMNS`: the terminal's width, else 80."""
+    from .help_format import terminal_width
+
     columns = os.environ.get("COLUMNS", "")
     if not columns.isdigit() or int(columns) >= MIN_COLUMNS:
         return None
-    for fd in (1, 2, 0):
-        with contextlib.suppress(AttributeError, OSError, ValueError):
-            width = os.get_terminal_size(fd).columns
-            if width >= MIN_COLUMNS:
-                return width
-    return 80
+    return terminal_width()
 
 
 def stderr_console():
@@ -165,12 +162,13 @@ def _text(value) -> str:
 
 
 def _show(console, table) -> None:
-    """Print ``table`` with no cell cut: where the width runs out (80 columns in a pipe or
-    a log) a cell folds onto more lines; rich's default cut numbers with an ellipsis, its
-    exponent lost (a mean drift of -7.1e-15 read "-7.1054…")."""
-    for column in table.columns:
-        column.overflow = "fold"
-    console.print(table)
+    """Print ``table`` with no cell cut and no word broken (:mod:`.table_fit`): rich's
+    default cut numbers with an ellipsis (a mean drift of -7.1e-15 read "-7.1054…"), and
+    folding split them over lines ("8.93383e-" then "17"); where the words do not fit
+    the width (40 columns), the table as ``header: cell`` lines."""
+    from .table_fit import print_table
+
+    print_table(console, table)
 
 
 def yes(ok: bool) -> str:
@@ -237,7 +235,11 @@ def summary_line(report: dict) -> str:
     st = report["stability"]
     params = report["parameters"]
     what = f"{report['name']} {report['form']}"
-    if report["name"] != report["family"]:
+    if report["family"] == "network" and "network" in params:  # resnet --network FILE
+        source, said = params["network"], report["name"].removeprefix("network ")
+        named = f'"{said}", ' if said != source else ""
+        what = f"network {source} ({named}{params.get('groups', '?')} groups)"
+    elif report["name"] != report["family"]:
         what += f" ({report['family']})"
     parts = [what]
     if "automatic_choice" in params:  # resdenoise denoise, --diffusivity/--shrinkage auto
@@ -271,6 +273,9 @@ def summary_line(report: dict) -> str:
         blocks = f"{count} chosen by {params['stopping_rule']}, tau = {tau}"
     given_tau = params.get("tau_given")  # --time with --tau: the largest step, not the step
     largest = f"; --tau {num(given_tau)} is the largest step" if given_tau is not None else ""
+    if params.get("linear_blocks"):  # denoise's shrinkage of a linear diffusion's residual
+        parts.append(f"{counted(params['linear_blocks'], 'linear diffusion block')} (tau 1/4)")
+        blocks = f"then on their residual {blocks}"
     parts.append(f"{blocks} (T = {num(report['stopping_time'])}{largest})")
     parts.append(
         (
@@ -352,10 +357,37 @@ def batch_count(results) -> str:
     return line + (f", {lost} failed" if lost else "")
 
 
+def quality_line(report: dict) -> str | None:
+    """With ``--reference``: ``  against REF: SNR 15.4 -> 27.2 dB`` (input -> output, a
+    channel after another, named where there are several; ``inf`` where one equals the
+    reference); None without.  MSE and PSNR are in -v's table and the report."""
+    quality = report.get("quality")
+    if not quality:
+        return None
+    from ..stability import channel_labels
+
+    pairs = list(zip(quality["input"]["snr_db"], quality["output"]["snr_db"], strict=True))
+    labels = report.get("channel_labels")
+    if labels is None or len(labels) != len(pairs) or tuple(labels) == channel_labels(len(pairs)):
+        labels = [f"ch {i}" for i in range(1, len(pairs) + 1)]
+
+    def db(x) -> str:
+        return "inf" if x is None else f"{x:.1f}"
+
+    said = [f"{db(a)} -> {db(b)} dB" for a, b in pairs]
+    if len(said) > 1:
+        said = [f"{label} {s}" for label, s in zip(labels, said, strict=True)]
+    return f"  against {quality['reference']}: SNR {', '.join(said)}"
+
+
 def render_summary(report: dict, console, verbose: bool = False) -> None:
-    """The verdict line and one line of what ran; with ``verbose`` the tables too."""
+    """The verdict line, one line of what ran, and with ``--reference`` the SNR
+    (:func:`quality_line`); with ``verbose`` the tables too."""
     _line(console, verdict_line(report), "green" if report["guarantees_held"] else "red")
     _line(console, summary_line(report))
+    quality = quality_line(report)
+    if quality:
+        _line(console, quality)
     if verbose:
         render_table(report, console)
 
@@ -388,7 +420,8 @@ def render_table(report: dict, console) -> None:
     from rich.table import Table
 
     st = report["stability"]
-    run = Table(title=f"resdenoise {report['command']}", show_header=False, title_justify="left")
+    title = _text(f"resdenoise {report['command']} {report.get('input') or ''}".rstrip())
+    run = Table(title=title, show_header=False, title_justify="left")
     run.add_column("quantity", style="bold")
     run.add_column("value")
     run.add_row(
@@ -429,10 +462,16 @@ def render_table(report: dict, console) -> None:
     for entry in report.get("channel_plans") or ():  # each channel its own plan
         console.print(_text(f"{entry['channels'][0]}'s plan:{summary_line(entry)[1:]}"))
         console.print(_text(f"  {parameter_line(entry['parameters'])}"))
+    from .render_scales import render_blocks, render_scales
+
     if st.get("blocks"):  # a network file (resdenoise.network): one row per block group
-        _render_blocks(st["blocks"], console)
+        render_blocks(st["blocks"], console)
     if report.get("scales"):  # several scales (resdenoise.multilevel, .multiscale)
-        _render_scales(report["scales"], console)
+        heads = _channel_heads(report, len(report.get("channels") or [None]))
+        passed = set(report.get("passed_through") or ())  # the scales measure the others
+        labels = report.get("channel_labels") or heads
+        shrunk = [h for h, label in zip(heads, labels, strict=False) if label not in passed]
+        render_scales(report["scales"], console, shrunk)
 
     channels = report.get("channels") or []
     if channels:
@@ -535,83 +574,6 @@ _OUTPUT_ROWS = (
     "total variation in -> out",
     "mean drift",
 )
-
-
-def _render_scales(scales: list, console) -> None:
-    """One row per scale: its threshold, noise, verdict and what was measured (lambda
-    and the rest in the JSON report)."""
-    from rich.table import Table
-
-    levels = "level" in scales[0]
-    table = Table(title="scales, each checked on its own", title_justify="left")
-    heads = ["level / stride" if levels else "stride", "threshold" if levels else "lambda"]
-    heads += ["noise", "stable"]
-    heads += ["mean drift", "deviation in -> out", "max-min"] if levels else ["blocks", "held"]
-    for name in heads:
-        table.add_column(name, justify="right")
-    for s in scales:
-        stab = s.get("stability")
-        stable = (
-            "-"
-            if stab is None
-            else "[green]sign[/]"
-            if stab["sign_stable"]
-            else ("[yellow]L-inf[/]" if stab["linf_stable"] else yes(False))
-        )
-        row = [
-            f"{s['level']} / {s['stride']}" if levels else str(s["stride"]),
-            num(s.get("threshold" if levels else "lambda"), "none"),
-            num(s.get("noise_sigma"), "-"),
-            stable,
-        ]
-        if levels:
-            m = s.get("measured")
-            if m is None:  # a level left unshrunk
-                row += ["-", "-", "-"]
-            else:
-                dev = ", ".join(
-                    f"{num(a)} -> {num(b)}"
-                    for a, b in zip(m["deviation_in"], m["deviation_out"], strict=True)
-                )
-                over = "yes" if m["max_min_principle"] else f"off by {num(m['overshoot'])}"
-                row += [num(m["mean_drift"]), dev, over]
-        else:
-            held = s.get("per_subsequence", {})
-            row += [str(s.get("blocks", "-")), yes(all(held.values()))]
-        table.add_row(*row)
-    _show(console, table)
-
-
-def _render_blocks(blocks: list, console) -> None:
-    """The block groups of a network, each with its own bounds and verdict."""
-    from rich.table import Table
-
-    table = Table(title="network blocks (stable when every group is)", title_justify="left")
-    for name in ("#", "activation", "lambda", "tau x m", "g range", "tau bounds", "stable"):
-        table.add_column(name, justify="left" if name == "activation" else "right")
-    for b in blocks:
-        s = b["stability"]
-        verdict = (
-            "[green]sign[/]"
-            if s["sign_stable"]
-            else yes(False)
-            if not s["linf_stable"]
-            else "[yellow]L-inf[/]"
-        )
-        table.add_row(
-            str(b["index"]),
-            _text(b["label"] if b["form"] == "activation" else f"{b['label']} ({b['form']})"),
-            num(b["lambda"]),
-            f"{num(b['tau'])} x {b['repeat']}"
-            + (f", stride {b['scale']}" if b.get("scale", 1) > 1 else ""),
-            f"[{num(s['g_min'])}, {num(s['g_max'])}]",
-            f"{num(s['tau_linf_bound'])} / {num(s['tau_sign_bound'])}",
-            verdict,
-        )
-    _show(console, table)
-    for b in blocks:
-        if b["stability"]["reason"]:
-            console.print(f"  [red]-[/] block {b['index']}: {_text(b['stability']['reason'])}")
 
 
 # --------------------------------------------------------------------------

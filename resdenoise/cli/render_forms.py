@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ..nonlinearities import FORMS
 from .render import _fmt, _sampled, _show, _stability_rows, _text, stdout_console
+from .table_fit import print_wrapped
 
 
 def render_dictionary(rows) -> None:
@@ -41,9 +42,10 @@ def render_dictionary(rows) -> None:
     _show(console, table)
     for row in rows:
         for c in row.get("fails", ()):
-            console.print(f"{row['family']}: '{c['condition']}' fails: {c['detail']}")
+            print_wrapped(console, f"{row['family']}: '{c['condition']}' fails: {c['detail']}")
         for c in row.get("notes", ()):
-            console.print(f"{row['family']}: '{c['condition']}' does not hold: {c['detail']}")
+            said = f"{row['family']}: '{c['condition']}' does not hold: {c['detail']}"
+            print_wrapped(console, said)
 
 
 def render_translation(t: dict) -> None:
@@ -91,13 +93,14 @@ def render_translation(t: dict) -> None:
             if c["required"]
             else "[yellow]no[/]   "
         )
-        console.print(f"  {mark}  {_text(c['condition'])}: {_text(c['detail'])}")
+        print_wrapped(console, f"{mark}  {_text(c['condition'])}: {_text(c['detail'])}", 2, 7)
     for note in t.get("notes", ()):
-        console.print(f"  [yellow]note[/]   {_text(note)}")
+        print_wrapped(console, f"[yellow]note[/]   {_text(note)}", 2, 7)
     if not t["theorem_applies"]:
-        console.print(
+        print_wrapped(
+            console,
             "[red]not covered by the stability theorem[/]: a run with it is refused "
-            "(exit code 3) unless --allow-unstable is given"
+            "(exit code 3) unless --allow-unstable is given",
         )
     elif t["tau"] is not None:
         verdict = (

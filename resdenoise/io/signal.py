@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ParameterError, SignalError, did_you_mean, one_line
+from ..errors import ParameterError, SignalError, did_you_mean, one_line, samples_and_channels
 
 #: The path that means stdin (reading) or stdout (writing).
 STDIO = "-"
@@ -175,8 +175,8 @@ def check_reference(
         raise SignalError(line)
     if shape != shape_in:
         raise SignalError(
-            f"{reference}: the reference has shape {shape} (samples, channels) "
-            f"but {name} has {shape_in}; give the clean signal with the same "
+            f"{reference}: the reference has {samples_and_channels(shape)} but {name} has "
+            f"{samples_and_channels(shape_in)}; give the clean signal with the same "
             "samples and channels"
         )
 
