@@ -120,9 +120,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_harm  # noqa: E402
 
+#: Series in the tuning half (the last of the seeded permutation; the rest held out).
+TUNING = 12
+#: The seed of the split into halves (the module docstring).
+SPLIT_SEED = 129
+
+
+def tuning_half(count: int) -> set[int]:
+    """The indices of the series in the tuning half: the last :data:`TUNING` of
+    ``default_rng(SPLIT_SEED).permutation(count)``."""
+    return set(np.random.default_rng(SPLIT_SEED).permutation(count)[-TUNING:].tolist())
+
 
 def cases() -> list[tuple[str, str, np.ndarray]]:
-    """``(class, name, clean)`` of every series."""
+    """``(half, name, clean)`` of every series: ``half`` is ``"tuning"`` or ``"held-out"``
+    (the class ``bench_harm``'s summary counts by)."""
     import pmdarima.datasets as pm
     from statsmodels import datasets
     from statsmodels.datasets import elec_equip
@@ -149,7 +161,11 @@ def cases() -> list[tuple[str, str, np.ndarray]]:
         ("sunspots monthly (2820)", pm.load_sunspots()),
         ("msft close first 2048", pm.load_msft()["Close"][:2048]),
     ]
-    return [("fresh", name, np.asarray(x, dtype=float)) for name, x in out]
+    tuning = tuning_half(len(out))
+    return [
+        ("tuning" if i in tuning else "held-out", name, np.asarray(x, dtype=float))
+        for i, (name, x) in enumerate(out)
+    ]
 
 
 if __name__ == "__main__":
