@@ -23,6 +23,7 @@ benchmarks/bench_noise.py``.
 
 from __future__ import annotations
 
+import argparse
 import math
 import sys
 from pathlib import Path
@@ -33,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import signals  # noqa: E402
 
-from resdenoise.noise import estimate_noise, search_noise  # noqa: E402
+from resdenoise.noise import HIGH_ORDER, estimate_noise, quiet_window_noise, search_noise  # noqa: E402
+from resdenoise.nugget import quadratic_noise  # noqa: E402
 
 LEVELS = (0.05, 0.10, 0.30)
 SEEDS = 3
@@ -76,7 +78,81 @@ def ratios() -> dict:
     return out
 
 
-def main() -> int:
+def _geo(r) -> float:
+    return float(np.exp(np.mean(np.log(r))))
+
+
+def per_level() -> list[dict]:
+    """Per class of :func:`signals.signals` and ``bench_nugget.py``'s extra classes and per
+    level: the ratio estimate / true sigma of ``quiet-windows`` (the run's report) and of
+    ``search`` (the automatic searches'), geometric mean and range over signals and seeds;
+    and per signal what its clean version alone reads (the module docstring's "why")."""
+    from bench_nugget import extra_classes
+
+    rows = []
+    for cls, items in {**signals.signals(), **extra_classes()}.items():
+        for level in LEVELS:
+            plain, found, why = [], [], []
+            for name, clean in items:
+                sigma = level * float(np.std(clean))
+                c2 = clean.reshape(-1, 1)
+                q0 = quadratic_noise(c2)
+                s38 = []
+                for seed in range(SEEDS):
+                    rng = np.random.default_rng(1000 + seed)
+                    f = (clean + rng.normal(0.0, sigma, clean.size)).reshape(-1, 1)
+                    plain.append(float(estimate_noise(f)[0]) / sigma)
+                    found.append(float(search_noise(f).sigma[0]) / sigma)
+                    s38.append(
+                        float(quiet_window_noise(f)[0] / quiet_window_noise(f, HIGH_ORDER)[0])
+                    )
+                why.append(
+                    {
+                        "signal": name,
+                        "own": float(estimate_noise(c2)[0]) / sigma,
+                        "q0": float(q0.variance[0]) / sigma**2,
+                        "q0 se": float(q0.standard_error[0]) / sigma**2,
+                        "s3/s8": float(np.mean(s38)),
+                        "search": float(np.mean(found[-SEEDS:])),
+                    }
+                )
+            rows.append({"class": cls, "level": level, "plain": plain, "search": found, "why": why})
+    return rows
+
+
+def print_per_level(rows: list[dict]) -> None:
+    print("estimate / true sigma per class and level: geometric mean [range] (3 seeds each)")
+    print(f"{'class':24s} {'noise':>5s} {'quiet-windows':>20s} {'search':>20s}")
+    out = []
+    for row in rows:
+        cells = []
+        for key in ("plain", "search"):
+            r = np.array(row[key])
+            cells.append(f"{_geo(r):5.2f} [{r.min():5.2f}, {r.max():5.2f}]")
+            if not 0.8 <= _geo(r) <= 1.2:
+                out.append(row)
+        print(
+            f"{row['class'][:24]:24s} {row['level']:5.0%} " + " ".join(f"{c:>20s}" for c in cells)
+        )
+    print()
+    print("outside 0.8-1.2: per signal, the clean signal alone read by quiet-windows (own,")
+    print("x sigma; the noisy one reads about sqrt(1 + own^2)), its intrinsic nugget q0 (the")
+    print("variogram's quadratic extrapolation to lag 0, x sigma^2), the noisy s3/s8, search")
+    for row in dict((id(r), r) for r in out).values():
+        for w in row["why"]:
+            print(
+                f"  {row['class'][:18]:18s} {row['level']:4.0%} {w['signal'][:22]:22s} own "
+                f"{w['own']:6.2f} (sqrt(1+own^2) {math.hypot(1.0, w['own']):6.2f}) q0 "
+                f"{w['q0']:8.2f} +- {w['q0 se']:6.2f} s3/s8 {w['s3/s8']:5.2f} search {w['search']:5.2f}"
+            )
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-level", action="store_true", help="per class and level, and why")
+    if parser.parse_args(argv).per_level:
+        print_per_level(per_level())
+        return 0
     res = ratios()
     cands = list(CANDIDATES)
     classes = list(signals.signals())
