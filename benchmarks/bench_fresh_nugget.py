@@ -33,13 +33,14 @@ The verdict (``why``), from these figures:
   the noisy reading ``q``, in ``q``'s standard errors; a convex series (``q0`` below 0: a
   cycle of a few samples) reads ``q`` low whatever the level, so a large ``z`` there is no
   evidence that the level is over-read.
-* ``level's error``: neither, and the level is read within 2 of quiet-windows' relative standard deviations
-  (``1.7 / sqrt(n)``) of ``sqrt(1 + max(q0, 0))``, what the series' own white part
-  explains.
+* ``level's error``: neither, and the level is read within 2 of quiet-windows' relative
+  standard deviations (``1.7 / sqrt(n)``) of ``sqrt(1 + max(q0, 0))``, what the series'
+  own white part explains.
 * ``identifiable``: neither, and the level is read above that.
 
-Measured on main c690405 (``python benchmarks/bench_fresh_nugget.py``; dB: the SNR change
-of the automatic output, "true": with the true sigma given)::
+Measured on main c690405 (``python benchmarks/bench_fresh_nugget.py --json F``; the
+verdicts by this file's :func:`verdict` from that run's figures; dB: the SNR change of the
+automatic output, "true": with the true sigma given)::
 
     series                  noise seed     dB   true  read   low   own      q0     +-    r1  haar       q     +-     z  why
     macro realgovt (203)       5%  201  -0.76  +0.00  1.43  1.18  0.72    0.36   0.39 +0.03  1.14    2.78   1.01  -0.7  level's error
