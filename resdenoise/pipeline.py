@@ -369,13 +369,13 @@ def run_file(
             on_commit=on_commit,
             started=started,
         )
-        if streamed and not _lean(input_path, run.chunk_size, pipe):
-            _refuse_early(make_plan, input_path if pipe is None else pipe.name, run.chunk_size)
+        if streamed and not _lean(input_path, run.chunk_size, pipe, make_plan):
+            _refuse_early(make_plan, input_path, run.chunk_size, pipe)
         try:
             report = _run(job, streamed)
         except WholeSignalNeeded as exc:
-            if not streamed or not _lean(input_path, run.chunk_size, pipe):
-                raise exc.because(*_why_streamed(input_path, run.chunk_size)) from None
+            if not streamed or not _lean(input_path, run.chunk_size, pipe, make_plan):
+                raise exc.because(*_why_streamed(input_path, run.chunk_size, make_plan)) from None
             report = _run(job, False)  # streamed only to save memory: read it whole
     if run.strict and not report["guarantees_held"]:
         raise GuaranteeError(
@@ -428,18 +428,18 @@ def should_stream(path: str, chunk: int | None, threshold: int | None = None) ->
     return stat.S_ISREG(st.st_mode) and st.st_size > limit
 
 
-def _lean(path: str, chunk: int | None, pipe) -> bool:
-    """Whether :func:`run_file` streams ``path`` only by its size (a file or stream
-    over :data:`STREAM_THRESHOLD`, not over :data:`WHOLE_SIGNAL_LIMIT`, no chunk
-    size given): a plan that needs the samples then gets them whole."""
+def _lean(path: str, chunk: int | None, pipe, make_plan=None) -> bool:
+    """Whether :func:`run_file` streams ``path`` only by its size (over :data:`STREAM_THRESHOLD`,
+    not over ``make_plan``'s ``whole_limit`` or :data:`WHOLE_SIGNAL_LIMIT`): read it whole."""
+    limit = min(getattr(make_plan, "whole_limit", WHOLE_SIGNAL_LIMIT), WHOLE_SIGNAL_LIMIT)
     if chunk is not None:
         return False
     if pipe is not None:
-        return pipe.size <= WHOLE_SIGNAL_LIMIT
-    return not should_stream(path, None, WHOLE_SIGNAL_LIMIT)
+        return pipe.size <= limit
+    return not should_stream(path, None, limit)
 
 
-def _refuse_early(make_plan, source: str, chunk: int | None) -> None:
+def _refuse_early(make_plan, path: str, chunk: int | None, pipe) -> None:
     """A plan maker of :mod:`resdenoise.plans` that says it needs the samples
     (``samples_needed``) of an input :func:`run_file` reads in chunks: refused before
     the input's first pass (a CSV over 64 MiB was read whole, then refused), with the
@@ -448,14 +448,14 @@ def _refuse_early(make_plan, source: str, chunk: int | None) -> None:
     needed = needed() if callable(needed) else None
     if needed:
         needs, *fixes = needed
-        exc = WholeSignalNeeded.of(source, needs, tuple(fixes))
-        raise exc.because(*_why_streamed(source, chunk)) from None
+        exc = WholeSignalNeeded.of(path if pipe is None else pipe.name, needs, tuple(fixes))
+        raise exc.because(*_why_streamed(path, chunk, make_plan)) from None
 
 
-def _why_streamed(path: str, chunk: int | None) -> tuple[tuple, tuple | None]:
-    """Why :func:`run_file` read ``path`` in chunks (where :func:`_lean` does not read it
-    whole instead), and what loads it whole: ``(text, parameters)`` pairs for
-    :meth:`resdenoise.errors.WholeSignalNeeded.because` (None: its default remedy)."""
+def _why_streamed(path: str, chunk: int | None, make_plan=None) -> tuple[tuple, tuple | None]:
+    """Why :func:`run_file` read ``path`` in chunks (where :func:`_lean` does not read it whole
+    instead), and what loads it whole (and its cost, :func:`_cost`): ``(text, parameters)``
+    pairs for :meth:`resdenoise.errors.WholeSignalNeeded.because` (None: its default remedy)."""
     if chunk is not None:
         return (
             f"a chunk size is given ({spell('chunk_size', chunk)})",
@@ -468,11 +468,22 @@ def _why_streamed(path: str, chunk: int | None) -> tuple[tuple, tuple | None]:
         if path != "-" and os.path.isfile(path)
         else "the input"
     )
-    limit = f"{WHOLE_SIGNAL_LIMIT / 2**20:g} MiB"
+    limit = f"{min(getattr(make_plan, 'whole_limit', 1 << 62), WHOLE_SIGNAL_LIMIT) / 2**20:g} MiB"
     return (f"{what} is larger than {limit}, which is read in chunks", ()), (
-        "pass chunk_size=0 to load it whole anyway",
+        "pass chunk_size=0 to load it whole anyway" + _cost(path, make_plan),
         [("chunk_size", 0)],
     )
+
+
+def _cost(path: str, make_plan) -> str:
+    """What reading ``path`` whole takes for ``make_plan`` (``bytes_per_sample``, times the
+    samples where an audio file's header says them); empty where it says no cost."""
+    from .io.audio import header_samples
+
+    per = getattr(make_plan, "bytes_per_sample", None)
+    n = header_samples(path) if per else None
+    said = f": its {n:,} samples, ~{n * per / 1e9:.2g} GB" if n else ""
+    return f" (about {per} bytes of memory a sample{said})" if per else ""
 
 
 def _check_reference(

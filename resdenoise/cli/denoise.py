@@ -219,6 +219,11 @@ def denoise(sigma, **io):
     are found), keeps the one with the smallest risk estimate and reports the
     choice and why.
 
+    Needs the whole signal in memory, about 400 bytes a sample (a minute
+    of 44.1 kHz stereo: ~2 GB), and ~1-2 minutes of CPU per million
+    samples; a file over 8 MiB is refused, saying what it would need
+    (--chunk-size 0 reads it whole anyway).
+
     \b
     Example:
         resdenoise denoise sample_signals/noisy_mono.wav -o out.wav --report out.json
