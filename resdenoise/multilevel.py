@@ -631,15 +631,13 @@ def signal_thresholds(f2: np.ndarray, name: str, per_level, thetas) -> tuple[lis
     sampled = {}  # j: level j's details (a long signal's sample of them, _sampled), kept
 
     def details(j: int) -> list:
-        """Level j + 1's details in PyWavelets' units (up to sign): :func:`_sampled`'s.
-        Each level's frame coefficients are read when needed, only a sample of them kept
-        (all k + 1 levels of 2N positions held at once cost 16 (k + 1) bytes a value)."""
-        if j in sampled:
-            return sampled[j]
-        parts = _sampled(frame_level(f2, j + 1) * 2.0 ** ((j + 1) / 2), n, per_level[j])
-        if len(parts) > 1:
-            sampled[j] = parts
-        return parts
+        """Level j + 1's details in PyWavelets' units (up to sign): :func:`_sampled`'s,
+        each level's frame coefficients read when first needed and only their sample kept
+        (from :data:`LEVELS_SAMPLE_FROM` samples; all k + 1 levels of 2N positions held at
+        once cost 16 (k + 1) bytes a value of a long signal)."""
+        if j not in sampled:
+            sampled[j] = _sampled(frame_level(f2, j + 1) * 2.0 ** ((j + 1) / 2), n, per_level[j])
+        return sampled[j]
 
     def level(j: int, theta):
         """(correction, divergence term) of level j + 1 at ``theta``."""
