@@ -6,8 +6,9 @@ child process for each side (``--base DIR``: a checkout of the code before, its
 ``resdenoise`` package imported through ``PYTHONPATH``; the other side this checkout)
 and reads the child's peak resident memory and user CPU (``os.wait4``), the two sides
 one after the other for each length, in one run.  It prints bytes per sample (peak RSS
-over samples x channels) and the ratios after / before, and checks that the two
-outputs are the same bytes.
+over samples x channels, and the slope between lengths: the bytes a sample beyond the
+interpreter) and the ratios after / before, and checks that the two outputs are the same
+bytes.
 
     python benchmarks/bench_denoise_memory.py --base /tmp/main_checkout [--seconds 3,12,24]
 
@@ -69,6 +70,7 @@ def main() -> None:
         f"{'seconds':>7} {'samples':>9}  {'RSS MB before':>13} {'after':>7} {'ratio':>6}"
         f"  {'B/sample before':>15} {'after':>6}  {'CPU s before':>12} {'after':>7} {'ratio':>6}"
     )
+    rows = []  # (samples, RSS before, RSS after): the slope between lengths, per sample
     with tempfile.TemporaryDirectory() as tmp:
         for seconds in (float(s) for s in args.seconds.split(",")):
             x = recording(seconds)
@@ -85,6 +87,10 @@ def main() -> None:
                 f"{after[1] / before[1]:6.3f}  outputs {'identical' if same else 'DIFFER'}",
                 flush=True,
             )
+            rows.append((x.size, before[0], after[0]))
+    for (n0, b0, a0), (n1, b1, a1) in zip(rows, rows[1:], strict=False):  # beyond
+        per = ((b1 - b0) / (n1 - n0), (a1 - a0) / (n1 - n0))
+        print(f"{n0}..{n1} samples: {per[0]:.0f} -> {per[1]:.0f} bytes a sample more")
 
 
 if __name__ == "__main__":
