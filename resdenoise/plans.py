@@ -735,8 +735,9 @@ class AutomaticPlanner:
     candidates: tuple
 
     #: The memory the choice takes, in bytes per sample (a value of one channel), beyond
-    #: the interpreter: measured as peak RSS over samples of 16-bit stereo WAVs of 3-24 s
-    #: (``benchmarks/bench_denoise_memory.py``), linear in the samples.
+    #: the interpreter (peak RSS, 16-bit stereo WAVs): ~450 before the searches held one
+    #: frame level and one probe's run at a time (3-24 s, linear), ~340 after (3 s,
+    #: ``benchmarks/bench_denoise_memory.py``); rounded up until longer ones are measured.
     bytes_per_sample: ClassVar[int] = DENOISE_BYTES_PER_SAMPLE
     #: A file larger than this (bytes) is not read whole for the choice (the command line's
     #: streaming threshold, :data:`resdenoise.pipeline.STREAM_THRESHOLD`): a 16-bit WAV
