@@ -14,7 +14,13 @@ import numpy as np
 
 from .noise_colour import box_average
 
-__all__ = ["frame_coefficients", "frame_identity_sure", "frame_sure_terms", "mirrored"]
+__all__ = [
+    "frame_coefficients",
+    "frame_identity_sure",
+    "frame_level",
+    "frame_sure_terms",
+    "mirrored",
+]
 
 
 def mirrored(u2: np.ndarray, first: int, stop: int) -> np.ndarray:
@@ -30,14 +36,17 @@ def frame_coefficients(x, k: int) -> list[np.ndarray]:
     sign) and the approximation ``W_(k+1) y = P_(k+1) y`` (box of 2^k), each of
     2N positions.  ``sum_j ||W_j y||^2 = ||y||^2 = 2 ||x||^2``."""
     x2 = np.asarray(x, dtype=float).reshape(np.shape(x)[0], -1)
-    n2 = 2 * x2.shape[0]
-    out = []
-    for j in range(1, k + 1):
-        s = 2 ** (j - 1)
-        v = box_average(mirrored(x2, 0, n2 + 2 * s - 1), s)  # P_j y at 0 .. 2N+s-1
-        out.append(0.5 * (v[s:] - v[:-s]))
-    out.append(box_average(mirrored(x2, 0, n2 + 2**k - 1), 2**k))
+    out = [frame_level(x2, j) for j in range(1, k + 1)]
+    out.append(box_average(mirrored(x2, 0, 2 * x2.shape[0] + 2**k - 1), 2**k))
     return out
+
+
+def frame_level(x2: np.ndarray, j: int) -> np.ndarray:
+    """Level ``j``'s coefficients of :func:`frame_coefficients` (``x2``: samples x
+    channels, float), alone: a caller that reads one level at a time holds one."""
+    s = 2 ** (j - 1)
+    v = box_average(mirrored(x2, 0, 2 * x2.shape[0] + 2 * s - 1), s)  # P_j y at 0 .. 2N+s-1
+    return 0.5 * (v[s:] - v[:-s])
 
 
 def frame_sure_terms(f2, uf, up, b, eps, sigmas) -> np.ndarray:

@@ -124,7 +124,7 @@ from . import stability
 from .engine import run_strided_unchecked
 from .errors import ParameterError, check_blocks, check_count
 from .filters import Plan, scaled_nonlinearity
-from .haar_frame import frame_coefficients, frame_sure_terms, mirrored
+from .haar_frame import frame_coefficients, frame_level, frame_sure_terms, mirrored
 from .noise import UNIDENTIFIED, NoiseLevel, resolve_sigma, search_noise
 from .noise_colour import (
     box_average,
@@ -626,25 +626,24 @@ def signal_thresholds(f2: np.ndarray, name: str, per_level, thetas) -> tuple[lis
     """
     n = f2.shape[0]
     k = len(per_level)
-    frame = frame_coefficients(f2, k)
     cands = [_level_candidates(sj, n) for sj in per_level]
     slopes = {}  # (j, theta): the divergence term, read once (the later sweeps try it again)
-    sampled = {}  # j: a long signal's sample of level j's details (_sampled), kept
+    sampled = {}  # j: level j's details (a long signal's sample of them, _sampled), kept
 
     def details(j: int) -> list:
-        """Level j + 1's details in PyWavelets' units (up to sign): :func:`_sampled`'s."""
-        if j in sampled:
-            return sampled[j]
-        parts = _sampled(frame[j] * 2.0 ** ((j + 1) / 2), n, per_level[j])
-        if len(parts) > 1:
-            sampled[j] = parts
-        return parts
+        """Level j + 1's details in PyWavelets' units (up to sign): :func:`_sampled`'s,
+        each level's frame coefficients read when first needed and only their sample kept
+        (from :data:`LEVELS_SAMPLE_FROM` samples; all k + 1 levels of 2N positions held at
+        once cost 16 (k + 1) bytes a value of a long signal)."""
+        if j not in sampled:
+            sampled[j] = _sampled(frame_level(f2, j + 1) * 2.0 ** ((j + 1) / 2), n, per_level[j])
+        return sampled[j]
 
     def level(j: int, theta):
         """(correction, divergence term) of level j + 1 at ``theta``."""
         var = np.asarray(per_level[j], dtype=float) ** 2 * 2.0 ** -(j + 1)
         if theta is None:
-            return 0.0, float(np.sum(var)) * frame[j].shape[0] / 2
+            return 0.0, float(np.sum(var)) * (2 * n) / 2  # 2N frame positions, halved
         nl = get_nonlinearity(name, "shrinkage", level_lambda(theta, j + 1))
         if (j, theta) not in slopes:
             nl_d = get_nonlinearity(name, "shrinkage", SQRT2 * theta)

@@ -574,3 +574,16 @@ def _null_device(path) -> bool:
 def _identity(st: os.stat_result) -> tuple:
     """What changes when a file is replaced or written to: device, inode, size, times."""
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def check_in_place_format(input_path: str, input_format, output_format) -> None:
+    """A file replaced in place keeps its format: another one would not fit its name."""
+    if output_format is None:
+        return
+    have, want = guess_format(input_path, input_format), guess_format("-", output_format)
+    if have != want:
+        raise ParameterError(
+            f"{input_path}: in_place=True keeps the file's format ({have}); drop "
+            f"output_format (or write {want} to another file)",
+            parameters=[("in_place", True), "output_format"],
+        )

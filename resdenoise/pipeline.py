@@ -54,7 +54,7 @@ from .errors import (
 )
 from .io.rounding import FullScale
 from .pairs import limit_threads
-from .paths import FileIndex, check_paths, refuse_pipe_twice, unchanged_guard
+from .paths import FileIndex, check_in_place_format, check_paths, refuse_pipe_twice, unchanged_guard
 
 # the plan makers live in resdenoise.plans; named here too for run_file's callers
 from .plans import AUTO, Planner, Progress, automatic_planner, network_planner, planner
@@ -89,21 +89,6 @@ WHOLE_SIGNAL_LIMIT = 64 << 20
 # --------------------------------------------------------------------------
 # One file
 # --------------------------------------------------------------------------
-
-
-def _check_in_place_format(input_path: str, input_format, output_format) -> None:
-    """A file replaced in place keeps its format: another one would not fit its name."""
-    from .io import guess_format
-
-    if output_format is None:
-        return
-    have, want = guess_format(input_path, input_format), guess_format("-", output_format)
-    if have != want:
-        raise ParameterError(
-            f"{input_path}: in_place=True keeps the file's format ({have}); drop "
-            f"output_format (or write {want} to another file)",
-            parameters=[("in_place", True), "output_format"],
-        )
 
 
 @dataclass(frozen=True)
@@ -326,7 +311,7 @@ def run_file(
     write = WriteOptions() if write is None else write
     if in_place:
         output = input_path
-        _check_in_place_format(input_path, input_format, write.format)
+        check_in_place_format(input_path, input_format, write.format)
         on_commit = unchanged_guard(input_path, on_commit)  # appended to meanwhile: kept
     run = RunOptions() if run is None else run
     if not measure and (report_path is not None or run.strict):
@@ -368,13 +353,13 @@ def run_file(
             on_commit=on_commit,
             started=started,
         )
-        if streamed and not _lean(input_path, run.chunk_size, pipe):
-            _refuse_early(make_plan, input_path if pipe is None else pipe.name, run.chunk_size)
+        if streamed and not _lean(input_path, run.chunk_size, pipe, make_plan):
+            _refuse_early(make_plan, input_path, run.chunk_size, pipe)
         try:
             report = _run(job, streamed)
         except WholeSignalNeeded as exc:
-            if not streamed or not _lean(input_path, run.chunk_size, pipe):
-                raise exc.because(*_why_streamed(input_path, run.chunk_size)) from None
+            if not streamed or not _lean(input_path, run.chunk_size, pipe, make_plan):
+                raise exc.because(*_why_streamed(input_path, run.chunk_size, make_plan)) from None
             report = _run(job, False)  # streamed only to save memory: read it whole
     if run.strict and not report["guarantees_held"]:
         raise GuaranteeError(
@@ -427,18 +412,18 @@ def should_stream(path: str, chunk: int | None, threshold: int | None = None) ->
     return stat.S_ISREG(st.st_mode) and st.st_size > limit
 
 
-def _lean(path: str, chunk: int | None, pipe) -> bool:
-    """Whether :func:`run_file` streams ``path`` only by its size (a file or stream
-    over :data:`STREAM_THRESHOLD`, not over :data:`WHOLE_SIGNAL_LIMIT`, no chunk
-    size given): a plan that needs the samples then gets them whole."""
+def _lean(path: str, chunk: int | None, pipe, make_plan=None) -> bool:
+    """Whether :func:`run_file` streams ``path`` only by its size (over :data:`STREAM_THRESHOLD`,
+    not over ``make_plan``'s ``whole_limit`` or :data:`WHOLE_SIGNAL_LIMIT`): read it whole."""
+    limit = min(getattr(make_plan, "whole_limit", WHOLE_SIGNAL_LIMIT), WHOLE_SIGNAL_LIMIT)
     if chunk is not None:
         return False
     if pipe is not None:
-        return pipe.size <= WHOLE_SIGNAL_LIMIT
-    return not should_stream(path, None, WHOLE_SIGNAL_LIMIT)
+        return pipe.size <= limit
+    return not should_stream(path, None, limit)
 
 
-def _refuse_early(make_plan, source: str, chunk: int | None) -> None:
+def _refuse_early(make_plan, path: str, chunk: int | None, pipe) -> None:
     """A plan maker of :mod:`resdenoise.plans` that says it needs the samples
     (``samples_needed``) of an input :func:`run_file` reads in chunks: refused before
     the input's first pass (a CSV over 64 MiB was read whole, then refused), with the
@@ -447,14 +432,14 @@ def _refuse_early(make_plan, source: str, chunk: int | None) -> None:
     needed = needed() if callable(needed) else None
     if needed:
         needs, *fixes = needed
-        exc = WholeSignalNeeded.of(source, needs, tuple(fixes))
-        raise exc.because(*_why_streamed(source, chunk)) from None
+        exc = WholeSignalNeeded.of(path if pipe is None else pipe.name, needs, tuple(fixes))
+        raise exc.because(*_why_streamed(path, chunk, make_plan)) from None
 
 
-def _why_streamed(path: str, chunk: int | None) -> tuple[tuple, tuple | None]:
-    """Why :func:`run_file` read ``path`` in chunks (where :func:`_lean` does not read it
-    whole instead), and what loads it whole: ``(text, parameters)`` pairs for
-    :meth:`resdenoise.errors.WholeSignalNeeded.because` (None: its default remedy)."""
+def _why_streamed(path: str, chunk: int | None, make_plan=None) -> tuple[tuple, tuple | None]:
+    """Why :func:`run_file` read ``path`` in chunks (where :func:`_lean` does not read it whole
+    instead), and what loads it whole (and its cost, :func:`_cost`): ``(text, parameters)``
+    pairs for :meth:`resdenoise.errors.WholeSignalNeeded.because` (None: its default remedy)."""
     if chunk is not None:
         return (
             f"a chunk size is given ({spell('chunk_size', chunk)})",
@@ -467,11 +452,22 @@ def _why_streamed(path: str, chunk: int | None) -> tuple[tuple, tuple | None]:
         if path != "-" and os.path.isfile(path)
         else "the input"
     )
-    limit = f"{WHOLE_SIGNAL_LIMIT / 2**20:g} MiB"
+    limit = f"{min(getattr(make_plan, 'whole_limit', 1 << 62), WHOLE_SIGNAL_LIMIT) / 2**20:g} MiB"
     return (f"{what} is larger than {limit}, which is read in chunks", ()), (
-        "pass chunk_size=0 to load it whole anyway",
+        "pass chunk_size=0 to load it whole anyway" + _cost(path, make_plan),
         [("chunk_size", 0)],
     )
+
+
+def _cost(path: str, make_plan) -> str:
+    """What reading ``path`` whole takes for ``make_plan`` (``bytes_per_sample``, times the
+    samples where an audio file's header says them); empty where it says no cost."""
+    from .io.audio import header_samples
+
+    per = getattr(make_plan, "bytes_per_sample", None)
+    n = header_samples(path) if per else None
+    said = f": its {n:,} samples, ~{n * per / 1e9:.2g} GB" if n else ""
+    return f" (about {per} bytes of memory a sample{said})" if per else ""
 
 
 class _Whole:

@@ -37,6 +37,11 @@ __all__ = [
 
 #: The value of a setting (or of ``lam``/``theta``) that asks for a data-driven choice.
 AUTO: Final = "auto"
+#: ``resdenoise denoise``'s memory, bytes per sample (a value of one channel) beyond the
+#: interpreter (:attr:`AutomaticPlanner.bytes_per_sample`).
+DENOISE_BYTES_PER_SAMPLE: Final = 400
+#: ``--time auto``'s (the README's Streaming section: 65 bytes a sample of a 16-bit WAV).
+TIME_AUTO_BYTES_PER_SAMPLE: Final = 65
 
 #: ``progress(phase, done, total)``: phase "blocks" (in memory) or "check", "noise",
 #: "filter" (streamed; a CSV file's check: "check-bytes", in bytes read of its size);
@@ -729,9 +734,28 @@ class AutomaticPlanner:
     sigma: float | tuple | None
     candidates: tuple
 
+    #: The memory the choice takes, in bytes per sample (a value of one channel), beyond
+    #: the interpreter (peak RSS, 16-bit stereo WAVs): ~450 before the searches held one
+    #: frame level and one probe's run at a time (3-24 s, linear), ~340 after (3 s,
+    #: ``benchmarks/bench_denoise_memory.py``); rounded up until longer ones are measured.
+    bytes_per_sample: ClassVar[int] = DENOISE_BYTES_PER_SAMPLE
+    #: A file larger than this (bytes) is not read whole for the choice (the command line's
+    #: streaming threshold, :data:`resdenoise.pipeline.STREAM_THRESHOLD`): a 16-bit WAV
+    #: of 8 MiB holds 4.2 million samples, ~1.7 GB at :attr:`bytes_per_sample`; a larger
+    #: file is refused, saying what it would need (``chunk_size=0`` reads it whole).
+    whole_limit: ClassVar[int] = 8 << 20
+
     def samples_needed(self) -> tuple:
-        """As :meth:`Planner.samples_needed`: the choice always needs the samples."""
-        return (("choosing the filter by SURE", ()),)
+        """As :meth:`Planner.samples_needed`: the choice always needs the samples; one
+        family's stopping time alone (``time='auto'``) takes a seventh of its memory."""
+        return (
+            ("choosing the filter by SURE", ()),
+            (
+                f"filter it with diffuse and {spell('time', AUTO)} (one family's search, "
+                f"about {TIME_AUTO_BYTES_PER_SAMPLE} bytes a sample, for a file up to 64 MiB)",
+                [("time", AUTO)],
+            ),
+        )
 
     def __call__(self, u, labels=None, progress: Progress | None = None, bounds=None):
         import numpy as np

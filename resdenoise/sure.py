@@ -141,7 +141,7 @@ def fresh_sums(run, f2: np.ndarray, sigma: np.ndarray, probes: int = FRESH_PROBE
     """:func:`gain_sums` of ``run`` (a plan's run of an ``(n, m)`` array, its channels apart;
     None: doing nothing, whose divergence is exactly 1 a sample) on ``f2``, the divergence
     by ``probes`` Monte-Carlo probes of seeds ``PROBE_SEED + 1, ...`` (their mean), never
-    the search's (:data:`PROBE_SEED`), all in one run of ``f2`` beside its probed copies.
+    the search's (:data:`PROBE_SEED`); ``f2`` and each probed copy run apart.
 
     A search that keeps the smallest SURE over many parameters with one probe also keeps
     that probe's noise in its favour (the minimum picks it); scored with probes it never
@@ -151,13 +151,16 @@ def fresh_sums(run, f2: np.ndarray, sigma: np.ndarray, probes: int = FRESH_PROBE
     if run is None:
         counts = batches(n)[1].astype(float)
         return np.stack([np.zeros((len(counts), c)), np.repeat(counts[:, None], c, axis=1)])
-    probed = [sure_probe(f2, sigma, PROBE_SEED + k) for k in range(1, probes + 1)]
-    u = np.asarray(run(np.concatenate([f2, *(f2 + eps * b for b, eps in probed)], axis=1)))
-    u = u.reshape(n, (probes + 1) * c)
-    sums = [
-        gain_sums(f2, u[:, :c], u[:, k * c : k * c + c], *probed[k - 1])
-        for k in range(1, probes + 1)
-    ]
+    # the signal's run, then each probed copy's alone: the channels are run apart, so
+    # the outputs are the one run's of all side by side, bit for bit, with a fifth of
+    # its memory (the run of 5c channels held ~400 bytes a value of a long signal)
+    uf = np.asarray(run(f2)).reshape(n, c)
+    sums = []
+    for k in range(1, probes + 1):
+        b, eps = sure_probe(f2, sigma, PROBE_SEED + k)
+        up = np.asarray(run(f2 + eps * b)).reshape(n, c)
+        sums.append(gain_sums(f2, uf, up, b, eps))
+        del b, up
     return np.mean(sums, axis=0)
 
 

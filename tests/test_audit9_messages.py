@@ -193,12 +193,16 @@ def test_whole_signal_refusals_name_the_cause_and_a_remedy(runner, tmp_path, rng
     zarr.open(store, mode="w", shape=(600,), chunks=(128,), dtype="f8")[:] = x
     chunked = "needs the whole signal in memory, but a chunk size is given (--chunk-size 50); "
     whole = "pass --chunk-size 0 to load it whole"
+    time_auto = (  # denoise's fix, and its cost (fix20e, audit20b-23)
+        "filter it with diffuse and --time auto (one family's search, about 65 bytes a "
+        "sample, for a file up to 64 MiB), or "
+    )
     cases = [
         (
             ["shrink", src, "--scales", "2", "--iterations", "3", "--threshold", "0.1"],
             f"{src}: filtering at several scales (--scales 2) {chunked}{whole}",
         ),
-        (["denoise", src], f"{src}: choosing the filter by SURE {chunked}{whole}"),
+        (["denoise", src], f"{src}: choosing the filter by SURE {chunked}{time_auto}{whole}"),
         (
             ["resnet", src, "--network", str(net)],
             f'{src}: {net}\'s stop = "sure" (the depth chosen by SURE) {chunked}drop stop '
@@ -230,5 +234,6 @@ def test_whole_signal_refusals_name_the_cause_and_a_remedy(runner, tmp_path, rng
     line = _error(runner.invoke(cli, ["denoise", src, "-o", out]), 2)
     assert line == (
         f"Error: {src}: choosing the filter by SURE needs the whole signal in memory, but the "
-        f"file is larger than {1000 / 2**20:g} MiB, which is read in chunks; {whole} anyway"
+        f"file is larger than {1000 / 2**20:g} MiB, which is read in chunks; {time_auto}"
+        f"{whole} anyway (about 400 bytes of memory a sample)"
     ), line

@@ -541,6 +541,8 @@ def test_a_plan_that_needs_the_samples_is_refused_before_the_file_is_read(
     def unsaid(u, *args, **kwargs):  # needs the samples without saying so beforehand
         return make_plan(u)
 
+    unsaid.bytes_per_sample = getattr(make_plan, "bytes_per_sample", None)  # its cost, said
+
     with pytest.raises(WholeSignalNeeded) as late:  # the words of the refusal after a pass
         run_file(unsaid, str(path), str(tmp_path / "o.csv"), run=run)
     opened = []

@@ -234,6 +234,11 @@ def denoise(sigma, **io):
     within the input's range, kept its mean, gained no sign changes and no
     total variation) or the checks that failed.
 
+    Needs the whole signal in memory, about 400 bytes a sample (a minute
+    of 44.1 kHz stereo: ~2 GB), and ~1-2 minutes of CPU per million
+    samples; a file over 8 MiB is refused, saying what it would need
+    (--chunk-size 0 reads it whole anyway).
+
     \b
     Example:
         resdenoise denoise sample_signals/noisy_mono.wav -o out.wav --report out.json

@@ -517,3 +517,17 @@ def open_audio(
     :meth:`AudioReader.check`)."""
     reader = AudioReader(source, lambda: path, options)
     return reader.check(visit=visit, expect=expect, stored=stored)
+
+
+def header_samples(path: str) -> int | None:
+    """The samples (frames x channels) the header of the audio file ``path`` says, read
+    without its samples; None where libsndfile reads no audio there."""
+    import soundfile
+
+    if not os.path.isfile(path):  # stdin ("-"), a folder: never opened here
+        return None
+    try:
+        info = soundfile.info(path)
+    except Exception:  # not audio (a CSV, a Zarr store, a pipe): unknown
+        return None
+    return int(info.frames) * int(info.channels)
