@@ -75,6 +75,7 @@ ENVIRONMENT = (
     ("RESDENOISE_THREADS", "N: at most N threads of the step loop (1 to 256)"),
     ("RESDENOISE_ENGINE", "numpy: the reference NumPy step loop, not the compiled one"),
     ("RESDENOISE_SCHEDULER", "a Dask scheduler's address for a batch (as --scheduler)"),
+    ("RESDENOISE_NO_WORKER_TIMEOUT", "seconds a --scheduler batch waits for a worker (60)"),
     ("RESDENOISE_TRACEBACK", "1: an internal error's traceback, not its one line"),
 )
 
