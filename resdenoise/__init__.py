@@ -103,6 +103,11 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> object:
+    if name == "__version__":  # the commit read from .git on first use, not at every start
+        from ._revision import version
+
+        globals()[name] = value = version()
+        return value
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'resdenoise' has no attribute {name!r}")
@@ -112,13 +117,11 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | {"__version__"})
 
 
-from ._revision import version as _version  # noqa: E402
-
-#: The release and, where known, the commit: ``0.1.0+g0123456789ab`` (:mod:`._revision`).
-__version__ = _version()
+#: ``__version__``: the release and, where known, the commit, ``0.1.0+g0123456789ab``
+#: (:mod:`._revision`), made on first use by :func:`__getattr__`.
 
 __all__ = [
     "NONLINEARITIES",

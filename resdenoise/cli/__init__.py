@@ -29,7 +29,6 @@ import sys
 
 import click
 
-from .. import __version__
 from ..errors import one_line
 from .help_format import Context
 from .options import CONTEXT_SETTINGS, CliError, error_message, library_errors
@@ -220,6 +219,8 @@ def _version(ctx: click.Context, _param, value: bool) -> None:
     (:func:`step_loop_line`): an image built without a C compiler says so here."""
     if not value or ctx.resilient_parsing:
         return
+    from .. import __version__
+
     click.echo(f"resdenoise, version {__version__}\n{step_loop_line()}")
     ctx.exit()
 

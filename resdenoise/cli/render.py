@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import math
 import os
 import sys
 
 from ..errors import counted
 from ..report import RENAMED, taus_said
 from .options import pipe_closed, printable
+from .table_fit import _show, _text, num, yes
 
 #: an in-memory run of fewer blocks gets no progress bar
 BAR_MIN_BLOCKS = 50
@@ -129,50 +129,7 @@ def warning(console, message: str) -> None:
     console.print(Text.assemble(("warning:", "yellow"), " " + text), soft_wrap=True)
 
 
-def num(x, none: str = "inf") -> str:
-    """A number as the tables show it: 6 significant digits, +-inf, yes/no.
-
-    ``None`` shows as ``none``: in a run's report an unbounded quantity
-    ("inf"), in the dictionary's data an unknown one ("-").
-    """
-    if x is None:
-        return none
-    if isinstance(x, bool):
-        return "yes" if x else "no"
-    if isinstance(x, int):
-        return str(x)
-    if isinstance(x, str):
-        return _text(x)
-    x = float(x)
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return f"{x:.6g}"
-
-
 _fmt = functools.partial(num, none="-")
-
-
-def _text(value) -> str:
-    """Text from a file or the user (a label, a formula, a reason) as rich shows it:
-    never markup (``[blink]`` stays the seven characters it is), never a terminal's
-    control sequence (:func:`printable`)."""
-    from rich.markup import escape
-
-    return escape(printable(str(value)))
-
-
-def _show(console, table) -> None:
-    """Print ``table`` with no cell cut and no word broken (:mod:`.table_fit`): rich's
-    default cut numbers with an ellipsis (a mean drift of -7.1e-15 read "-7.1054…"), and
-    folding split them over lines ("8.93383e-" then "17"); where the words do not fit
-    the width (40 columns), the table as ``header: cell`` lines."""
-    from .table_fit import print_table
-
-    print_table(console, table)
-
-
-def yes(ok: bool) -> str:
-    return "[green]yes[/]" if ok else "[red]no[/]"
 
 
 def _stability_rows(table, s: dict, fmt, g_label: str, lipschitz_label: str) -> None:

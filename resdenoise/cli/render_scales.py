@@ -5,7 +5,7 @@ helpers they use and whose ``render_table`` prints them).
 
 from __future__ import annotations
 
-from .render import _show, _text, num, yes
+from .table_fit import _show, _text, num, yes
 
 
 def render_scales(scales: list, console, channels: list) -> None:

@@ -2,13 +2,16 @@
 their longest word (a number, ``8.93383e-17``, stays on one line), the spare width shared
 by how much each column would take; where even that does not fit the terminal (40 columns,
 a narrow log), the table as lines instead, one ``header: cell`` a line under each row's
-first cell, which a screen reader reads in order (beside :mod:`.render`, whose ``_show``
-calls it).
+first cell, which a screen reader reads in order.  Also the cells' helpers every table
+of :mod:`.render` and its companions uses (:func:`num`, ``_text``, ``_show``, :func:`yes`).
 """
 
 from __future__ import annotations
 
+import math
 import os
+
+from .options import printable
 
 #: Width taken as "unlimited" when a table is measured for its natural widths.
 _WIDE = 100_000
@@ -127,3 +130,44 @@ def print_as_lines(console, table) -> None:
             say(2, "" if heads[0] in ROW_NAMES else heads[0], lead)
         for head, cells in zip(heads[1:], columns[1:], strict=True):
             say(4, head, cells[r])
+
+
+def num(x, none: str = "inf") -> str:
+    """A number as the tables show it: 6 significant digits, +-inf, yes/no.
+
+    ``None`` shows as ``none``: in a run's report an unbounded quantity
+    ("inf"), in the dictionary's data an unknown one ("-").
+    """
+    if x is None:
+        return none
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, int):
+        return str(x)
+    if isinstance(x, str):
+        return _text(x)
+    x = float(x)
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return f"{x:.6g}"
+
+
+def _text(value) -> str:
+    """Text from a file or the user (a label, a formula, a reason) as rich shows it:
+    never markup (``[blink]`` stays the seven characters it is), never a terminal's
+    control sequence (:func:`printable`)."""
+    from rich.markup import escape
+
+    return escape(printable(str(value)))
+
+
+def _show(console, table) -> None:
+    """Print ``table`` with no cell cut and no word broken (:mod:`.table_fit`): rich's
+    default cut numbers with an ellipsis (a mean drift of -7.1e-15 read "-7.1054…"), and
+    folding split them over lines ("8.93383e-" then "17"); where the words do not fit
+    the width (40 columns), the table as ``header: cell`` lines."""
+    print_table(console, table)
+
+
+def yes(ok: bool) -> str:
+    return "[green]yes[/]" if ok else "[red]no[/]"
