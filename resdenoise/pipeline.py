@@ -749,23 +749,6 @@ def _check_carried(job: _FileJob, template) -> None:
         check_carried(template, fmt, "<stdout>" if job.output == "-" else job.output)
 
 
-def _input_info(template, frames: int, full_scale: FullScale) -> dict:
-    """The report's ``input_info``: what the input file is (from its read template), and
-    for an integer PCM file the samples of each filtered channel at its rails."""
-    info = {
-        "format": template.format,
-        "subtype": template.subtype,
-        "rate": template.samplerate,
-        "frames": int(frames),
-        "channels": template.channels,
-        "columns": template.width,
-    }
-    counts = full_scale.result(template.channel_positions)
-    if counts is not None:
-        info["full_scale"] = counts
-    return info
-
-
 def _output_range(job: _FileJob, template):
     """:func:`resdenoise.io.writers.output_range` of the job's output (None where the
     output cannot be written: the writer says why, after the search, as before)."""
@@ -860,7 +843,7 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
         if not job.measure:  # no report (run_file returns None)
             report = None
         else:
-            from .report import finish_report, job_entry, overshoot, to_json  # not at start-up
+            from .report import finish_report, input_info, job_entry, overshoot, to_json
 
             encoded = writer.encoded()  # a lossy or companding output: the file's range
             # warned where the input's encoding was kept, not asked for (review10: a lossy
@@ -879,7 +862,7 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
                 clipped=writer.clipped,
                 rounding=writer.rounding(),
                 encoded=encoded,
-                input_info=_input_info(source.template, source.frames, source.full_scale),
+                input_info=input_info(source.template, source.frames, source.full_scale),
                 output_info=writer.info(),
                 channel_columns=source.template.channel_columns,
                 quality=quality,

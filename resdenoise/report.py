@@ -398,6 +398,24 @@ def scales_unmeasured(report: dict, name: str) -> str:
     return line
 
 
+def input_info(template, frames: int, full_scale) -> dict:
+    """The report's ``input_info``: what the input file is (from its read template), and
+    for an integer PCM file (``full_scale``: a :class:`resdenoise.io.rounding.FullScale`
+    that saw the samples) the samples of each filtered channel at its rails."""
+    info = {
+        "format": template.format,
+        "subtype": template.subtype,
+        "rate": template.samplerate,
+        "frames": int(frames),
+        "channels": template.channels,
+        "columns": template.width,
+    }
+    counts = full_scale.result(template.channel_positions)
+    if counts is not None:
+        info["full_scale"] = counts
+    return info
+
+
 def finish_report(
     report: dict,
     *,
