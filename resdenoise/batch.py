@@ -506,7 +506,7 @@ def _summary(result: FileResult) -> FileResult:
     """``result`` without its report and warnings (a :class:`GuaranteeError`'s report too)."""
     error = result.error
     if isinstance(error, GuaranteeError) and error.report is not None:
-        error = GuaranteeError(*error.args)  # the message and exit code, a new instance
+        error = GuaranteeError(*error.args, kept=error.kept)  # a new instance, as said
     return FileResult(result.input, result.output, result.report_path, error=error)
 
 

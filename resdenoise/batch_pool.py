@@ -47,8 +47,11 @@ class FileResult:
 
     @property
     def written(self) -> bool:
-        """Whether its outputs were put in place (a success, or written under strict)."""
-        return self.error is None or isinstance(self.error, GuaranteeError)
+        """Whether its outputs were put in place (a success, or written under strict; not
+        an input kept in place, :attr:`resdenoise.errors.GuaranteeError.kept`)."""
+        return self.error is None or (
+            isinstance(self.error, GuaranteeError) and not self.error.kept
+        )
 
 
 def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:

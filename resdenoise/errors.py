@@ -261,14 +261,16 @@ class UnstableError(ResdenoiseError):
 class GuaranteeError(ResdenoiseError):
     """A run under ``strict=True`` finished (output written) but a measured guarantee failed.
 
-    ``report`` is the run's report; its ``failed_checks`` say which.
+    ``report`` is the run's report; its ``failed_checks`` say which.  ``kept``: the run
+    was to replace its input in place, and did not (the input kept as it was, no output).
     """
 
     exit_code = 4
 
-    def __init__(self, *args, report: dict | None = None, **kwargs):
+    def __init__(self, *args, report: dict | None = None, kept: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.report = report
+        self.kept = kept
 
 
 class Interrupted(BaseException):

@@ -561,6 +561,22 @@ def unchanged_guard(path: str, then: Callable | None = None) -> Callable:
     return guard
 
 
+def failed_in_place(path: str, strict: bool, report: dict) -> str | None:
+    """An in-place run of ``path`` whose measured guarantee failed (``report``'s): under
+    ``strict`` the input is kept as it was (``kept_input`` in the report; the caller puts
+    no output in place) and None is returned; else the warning that it was replaced all
+    the same (also put among the report's ``warnings``)."""
+    if strict:
+        report["kept_input"] = True
+        return None
+    line = (
+        f"{path}: replaced in place although a guarantee failed (see the verdict); "
+        "--strict keeps the input when one fails, -o writes the output beside it"
+    )
+    report.setdefault("warnings", []).append(line)
+    return line
+
+
 def _null_device(path) -> bool:
     """Whether ``path`` is the null device (``/dev/null`` by any name): what is written
     there is discarded, so an output and a report may both go there."""

@@ -243,7 +243,9 @@ def run_file(
         over it, with its owner, group and mode where the system allows;
         other hard links to the old file keep the old contents.  An input that
         changed during the run (appended to: another inode, size or time just
-        before the rename) is not replaced (SignalError).
+        before the rename) is not replaced (SignalError); nor, under ``run.strict``,
+        one whose run failed a measured guarantee (GuaranteeError, ``kept``; the report,
+        where asked, written with ``kept_input``).  Not strict, it is replaced, warned.
     progress : callable, optional
         ``progress(phase, done, total)`` while the file is checked and filtered.
     on_warning : callable, optional
@@ -288,7 +290,8 @@ def run_file(
         The plan is not L-infinity stable and not allowed (3); nothing is written.
     GuaranteeError
         Under ``run.strict``, a measured guarantee failed (4); written all the
-        same, the report is the exception's ``report``.
+        same (in place: not, the input kept, ``kept``), the report is the exception's
+        ``report``.
     """
     import numpy as np
 
@@ -352,6 +355,7 @@ def run_file(
             measure=measure,
             on_commit=on_commit,
             started=started,
+            in_place=in_place,
         )
         if streamed and not _lean(input_path, run.chunk_size, pipe, make_plan):
             _refuse_early(make_plan, input_path, run.chunk_size, pipe)
@@ -362,8 +366,12 @@ def run_file(
                 raise exc.because(*_why_streamed(input_path, run.chunk_size, make_plan)) from None
             report = _run(job, False)  # streamed only to save memory: read it whole
     if run.strict and not report["guarantees_held"]:
+        kept = report.get("kept_input", False)
+        said = f"; {input_path} kept as it was (in_place replaces it only where they held)"
         raise GuaranteeError(
-            "guarantees failed: " + "; ".join(report["failed_checks"]), report=report
+            "guarantees failed: " + "; ".join(report["failed_checks"]) + (said if kept else ""),
+            report=report,
+            kept=kept,
         )
     return report
 
@@ -388,6 +396,7 @@ class _FileJob(NamedTuple):
     measure: bool = True  # False: nobody reads the report (run_file returns None)
     on_commit: Callable | None = None  # called before the renames (run_file's)
     started: tuple | None = None  # run_file's start: time(), monotonic(), process_time()
+    in_place: bool = False  # the output replaces the input: only where the guarantees held
 
 
 def should_stream(path: str, chunk: int | None, threshold: int | None = None) -> bool:
@@ -872,6 +881,14 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
             report["job"] = job_entry(
                 job.started, job.input_path, job.pipe is not None, source.read_as
             )
+            if job.in_place and not report["guarantees_held"]:
+                from .paths import failed_in_place
+
+                line = failed_in_place(job.input_path, job.run.strict, report)
+                if line is None:  # kept (strict): no output put in place, its temporary removed
+                    outputs = []
+                else:
+                    emit_warning(line, job.on_warning)
             if job.report_path is not None:
                 outputs.append((job.report_path, to_json(report).encode()))
         commit = job.on_commit

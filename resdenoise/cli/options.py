@@ -183,7 +183,8 @@ def error_message(exc: ResdenoiseError) -> str:
     """A library error's message with its parameters named as flags (as it is: the
     writer makes it :func:`printable`)."""
     if isinstance(exc, GuaranteeError) and exc.report is not None:
-        return "--strict: " + "; ".join(exc.report["failed_checks"])
+        kept = "; the input was kept as it was (--in-place replaces it only where they held)"
+        return "--strict: " + "; ".join(exc.report["failed_checks"]) + (kept if exc.kept else "")
     return exc.restate(flag)
 
 
@@ -602,7 +603,8 @@ def files_options(func):
         "--in-place",
         is_flag=True,
         help="Replace each INPUT with its output, atomically, as sed -i does (no -o "
-        "needed; an -o that is not INPUT is an error).",
+        "needed; an -o that is not INPUT is an error). With --strict, an INPUT whose "
+        "guarantee failed is kept as it was.",
     )
     @click.option(
         "--report",
@@ -625,7 +627,10 @@ def files_options(func):
         "L-infinity bound, g < 0 somewhere, or g unbounded.",
     )
     @click.option(
-        "--strict", is_flag=True, help="Exit with code 4 when a measured guarantee fails."
+        "--strict",
+        is_flag=True,
+        help="Exit with code 4 when a measured guarantee fails (the output written all the "
+        "same; with --in-place, the INPUT kept instead).",
     )
     @click.option(
         "--reference",

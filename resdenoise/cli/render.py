@@ -182,6 +182,8 @@ def verdict_line(report: dict) -> str:
     passed = report.get("passed_through")
     if passed:
         verdict += "; passed through unchanged: " + ", ".join(passed)
+    if report.get("kept_input"):  # --in-place under --strict: nothing replaced
+        return f"{report['input']} (kept, not replaced): {verdict}"
     return f"{report['input']} -> {report['output']}: {verdict}"
 
 
@@ -311,7 +313,9 @@ def batch_count(results) -> str:
     if strict:
         line += f" ({strict} of them failed --strict)"
     lost = len(results) - written
-    return line + (f", {lost} failed" if lost else "")
+    kept = sum(getattr(r.error, "kept", False) for r in results)  # --in-place --strict
+    said = f" ({kept} of them kept unchanged: failed --strict)" if kept else ""
+    return line + (f", {lost} failed{said}" if lost else "")
 
 
 def quality_line(report: dict) -> str | None:
