@@ -17,7 +17,7 @@ import stat
 import unicodedata
 from collections.abc import Callable, Sequence
 
-from .errors import ParameterError, SignalError
+from .errors import ParameterError, ResdenoiseError, SignalError
 from .io.atomic import absolute_path, is_stdout, output_target, resolved
 from .io.signal import ZARR, ZARR_EXTENSION, directory_refusal, guess_format, stat_input
 
@@ -575,6 +575,29 @@ def failed_in_place(path: str, strict: bool, report: dict) -> str | None:
     )
     report.setdefault("warnings", []).append(line)
     return line
+
+
+def check_carried_output(output: str, write, template) -> None:
+    """Refuse, before any search or run, an ``output`` format (``write``: its WriteOptions)
+    that would lose a CSV's columns not picked (:func:`resdenoise.io.signal.check_carried`)."""
+    from .io import WriteOptions
+    from .io.signal import check_carried
+    from .io.writers import output_format
+
+    if template.format == "CSV" and template.carried:
+        fmt = output_format(output, write or WriteOptions(), template)
+        check_carried(template, fmt, "<stdout>" if output == "-" else output)
+
+
+def output_range_or_none(output: str, template, write):
+    """:func:`resdenoise.io.writers.output_range` of ``output`` (None where it cannot be
+    written: the writer says why, after the search, as before)."""
+    from .io.writers import output_range
+
+    try:
+        return output_range(output, template, write)
+    except (ResdenoiseError, ValueError, TypeError):
+        return None
 
 
 def _null_device(path) -> bool:

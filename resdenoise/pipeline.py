@@ -746,30 +746,6 @@ def _level_notes(source, extra: dict) -> list[str]:
     return level_notes(source.name, extra, source.subject, whole, bits, read)
 
 
-def _check_carried(job: _FileJob, template) -> None:
-    """Refuse, before any search or run, an output format that would lose a CSV's
-    columns not picked (:func:`resdenoise.io.signal.check_carried`)."""
-    from .io import WriteOptions
-    from .io.signal import check_carried
-    from .io.writers import output_format
-
-    if template.format == "CSV" and template.carried:
-        fmt = output_format(job.output, job.write or WriteOptions(), template)
-        check_carried(template, fmt, "<stdout>" if job.output == "-" else job.output)
-
-
-def _output_range(job: _FileJob, template):
-    """:func:`resdenoise.io.writers.output_range` of the job's output (None where the
-    output cannot be written: the writer says why, after the search, as before)."""
-    from .errors import ResdenoiseError
-    from .io.writers import output_range
-
-    try:
-        return output_range(job.output, template, job.write)
-    except (ResdenoiseError, ValueError, TypeError):
-        return None
-
-
 def _levels_as_given(job: _FileJob, template) -> Callable:
     """``job.make_plan`` with levels given per channel (``sigma=(0.01, 0.05)``) paired
     with the columns in the order ``columns`` names them (ReadOptions.in_channel_order)."""
@@ -790,9 +766,10 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
     from .filters import emit_warning
     from .flux_checks import check_lams, probe_flux
     from .io import SignalWriter, write_files_atomic
+    from .paths import check_carried_output, output_range_or_none
 
     source = (_Streamed if streamed else _Whole)(job)
-    _check_carried(job, source.template)  # columns the output cannot hold: before the search
+    check_carried_output(job.output, job.write, source.template)  # before the search
     # the run's threads bound its automatic search too (a batch's one engine thread a file)
     with limit_threads(job.run.threads):
         # the do-no-harm reasons name a channel as the report does (a file's column)
@@ -801,7 +778,7 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
         if job.progress is not None and getattr(job.make_plan, "takes_progress", False):
             named["progress"] = job.progress
         if getattr(job.make_plan, "takes_bounds", False):  # the output file's sample range
-            named["bounds"] = _output_range(job, source.template)
+            named["bounds"] = output_range_or_none(job.output, source.template, job.write)
         try:
             plan, extra = _levels_as_given(job, source.template)(source.subject, **named)
         except SignalValuesError as exc:  # the samples' fault: the file's name says whose
