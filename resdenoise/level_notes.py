@@ -108,14 +108,14 @@ def quantised_note(name: str, read, steps, bits=None) -> str | None:
     return None
 
 
-def level_notes(name: str, extra: dict, u, whole=None, bits=None, read=None) -> list[str]:
+def level_notes(name: str, extra: dict, u, steps=None, bits=None, read=None) -> list[str]:
     """The warnings of a run's noise level (``extra``: the plan's ``noise_sigma`` and
     ``noise_estimator``) on ``u``, the samples or a streamed file's summary (its
     ``noise_sigma``, ``minimum`` and ``maximum``): a level given that is implausible
     (:func:`given_level_note`), a level read at the rounding noise of samples on a step
-    (:func:`quantised_note`; the samples in memory: :func:`_whole_step`).  ``whole``: per
-    channel, whether a streamed CSV wrote each of its numbers whole (its step then 1);
-    ``bits``: a sound file's PCM bit depth (a streamed one's step: one count).  ``read``: for
+    (:func:`quantised_note`; the samples in memory: :func:`_whole_step`).  ``steps``: per
+    channel, a streamed file's step (:class:`Steps` of its checking pass: the same rule);
+    ``bits``: a sound file's PCM bit depth.  ``read``: for
     samples in memory, ``read()`` is their noise estimate (per channel) where the run
     makes it anyway (its report's), called only for a level given; default
     :func:`resdenoise.noise.estimate_noise` of ``u``."""
@@ -143,10 +143,7 @@ def level_notes(name: str, extra: dict, u, whole=None, bits=None, read=None) -> 
         if levels.size != x.shape[1]:
             return []
         steps = [_whole_step(x[:, c], levels[c], bits) for c in range(x.shape[1])]
-    elif bits:  # a streamed sound file: its least significant bit (a step divides into)
-        steps = [2.0 ** (1 - bits)] * len(whole or ())
-    else:  # a streamed CSV: its columns written as whole numbers
-        steps = [1.0 if w else None for w in (whole or ())]
+    steps = list(steps or ())  # a streamed file's: its checking pass's
     if len(steps) != levels.size:
         return []
     note = quantised_note(name, levels, steps, bits)
@@ -167,7 +164,7 @@ def _whole_step(x: np.ndarray, read: float | None = None, bits=None) -> float | 
     none to :data:`MAX_DECIMALS` (1 for counts, 4 for 12-bit counts shifted left by 2,
     0.01 for a log of hundredths), each sample the float64 nearest its decimal; None
     where there is none (more decimals, a constant channel, numbers beyond float64's
-    exact integers).
+    exact integers).  :class:`Steps` of the samples at once.
 
     With ``read`` (the level read), only where the step can make the note
     (:func:`quantised_note`: ``read`` at or below step/sqrt(12)), else None: the step
@@ -177,28 +174,72 @@ def _whole_step(x: np.ndarray, read: float | None = None, bits=None) -> float | 
     rounding)."""
     if read is not None and not read > 0:
         return None
-    grids = [2.0 ** (bits - 1)] if bits else [10.0**k for k in range(MAX_DECIMALS + 1)]
-    head, i = x[:PROBE], 0
-    while (first := _step_of(head, grids[i])) is None:  # the head's grid: the channel's
-        i += 1  # is it or a finer one
-        if i == len(grids):
-            return None
-    if read is not None and first and read > first / grids[i] / math.sqrt(12):
+    steps = Steps(bits)
+    steps.add(x[:PROBE])
+    (head,) = steps.steps() or [None]
+    if not steps.channels or steps.channels[0] is None:  # off every grid (or no sample)
         return None
-    for scale in grids[i:]:
-        step = first if x.size <= PROBE else _step_of(x, scale)
-        if step is not None:
-            return step / scale if step else None
-    return None
+    if read is not None and head is not None and read > head / math.sqrt(12):
+        return None
+    if x.shape[0] > PROBE:
+        steps.add(x[PROBE:])
+    return steps.steps()[0]
 
 
-def _step_of(x: np.ndarray, scale: float) -> int | None:
-    """The greatest common divisor of ``|n - n[0]|``, ``n = x * scale`` whole numbers
-    (0 for a constant ``x``), each sample ``n / scale`` (the float64 nearest it); None
-    where a sample is not, or ``n`` is beyond float64's exact integers.  In float64 (a
-    float32 sample: its value; float32's own rounding would pass every grid coarser than
-    its spacing)."""
+class Steps:
+    """:func:`_whole_step` of each channel, block by block (a streamed file's checking
+    pass): the same steps as of the samples at once.  A channel's step is the greatest
+    common divisor of its samples' differences from its first on the coarsest grid all of
+    them lie on; a block off the grid so far moves it to a finer one, where the divisor
+    found is the same number of the finer units (the samples are the float64 nearest
+    their decimals on either grid)."""
+
+    def __init__(self, bits=None):
+        self.grids = [2.0 ** (bits - 1)] if bits else [10.0**k for k in range(MAX_DECIMALS + 1)]
+        #: per channel: [grid index, first sample, divisor, largest |sample|], None: no step
+        self.channels: list | None = None
+
+    def add(self, block) -> None:
+        """The next rows, ``(k,)`` or ``(k, channels)``."""
+        x = np.asarray(block)
+        if not x.shape[0]:
+            return
+        x = x.reshape(x.shape[0], -1)
+        if self.channels is None:
+            self.channels = [[0, float(x[0, c]), 0, 0.0] for c in range(x.shape[1])]
+        last = len(self.grids) - 1
+        for c, state in enumerate(self.channels):
+            if state is not None and not (state[0] == last and state[2] == 1):  # (final)
+                self.channels[c] = self._add(state, x[:, c])
+
+    def _add(self, state: list, x: np.ndarray) -> list | None:
+        i, first, divisor, top = state
+        while i < len(self.grids):
+            scale = self.grids[i]
+            step = _step_of(x, scale, first) if top * scale < 2.0**52 else None
+            if step is not None:
+                return [i, first, math.gcd(divisor, step), max(top, float(np.max(np.abs(x))))]
+            if i + 1 < len(self.grids):  # the divisor so far in the finer grid's units
+                divisor *= round(self.grids[i + 1] / scale)
+            i += 1
+        return None
+
+    def steps(self) -> list:
+        """Each channel's step, None where it has none (off every grid, or constant)."""
+        return [
+            None if s is None or not s[2] else s[2] / self.grids[s[0]] for s in self.channels or ()
+        ]
+
+
+def _step_of(x: np.ndarray, scale: float, first: float | None = None) -> int | None:
+    """The greatest common divisor of ``|n - n0|``, ``n = x * scale`` whole numbers
+    (0 for a constant ``x``), each sample ``n / scale`` (the float64 nearest it), ``n0``
+    of ``first`` (default ``x[0]``) so; None where a sample is not, or ``n`` is beyond
+    float64's exact integers.  In float64 (a float32 sample: its value; float32's own
+    rounding would pass every grid coarser than its spacing)."""
     x = np.asarray(x, dtype=np.float64)
+    if first is not None:
+        x = np.concatenate(([first], x))
     if not np.all(np.isfinite(x)) or not np.max(np.abs(x), initial=0) * scale < 2.0**52:
         return None
     n = np.round(x * scale)

@@ -658,7 +658,8 @@ class _Streamed:
     def __init__(self, job: _FileJob):
         from .io import open_signal_stream
         from .io.read import stored_subtype
-        from .io.signal import check_reference
+        from .io.signal import PCM_BITS, check_reference
+        from .level_notes import Steps
         from .stream import StreamedRun
 
         self.job, self.read_as = job, None  # (no hash of a file streamed: a pass of its own)
@@ -671,12 +672,12 @@ class _Streamed:
         self.run = StreamedRun(self.dtype, job.progress, report=job.measure)
         # an integer PCM file's samples at its rails: counted in the checking pass
         self.full_scale = FullScale(subtype if job.measure else None)
-        visit = self.run.visit
-        if self.full_scale.rails is not None:
+        self.steps = Steps(PCM_BITS.get(subtype or ""))  # the samples' step (_level_notes)
 
-            def visit(block, scan=self.run.visit, count=self.full_scale.note):
-                count(block)
-                scan(block)
+        def visit(block, scan=self.run.visit, notes=(self.full_scale.note, self.steps.add)):
+            for note in notes:
+                note(block)
+            scan(block)
 
         try:
             # a plain WAV's 32-bit floats visited as stored (the same values, not widened)
@@ -739,11 +740,15 @@ def _level_notes(source, extra: dict) -> list[str]:
     from .io.signal import PCM_BITS
     from .level_notes import level_notes
 
-    t = source.template
-    whole = [p in t.layout.whole_columns for p in t.channel_positions]
-    bits = PCM_BITS.get(t.subtype or "")
-    read = (lambda: source.read_level().sigma) if isinstance(source, _Whole) else None
-    return level_notes(source.name, extra, source.subject, whole, bits, read)
+    t, steps, read = source.template, None, None
+    if isinstance(source, _Whole):
+        read = lambda: source.read_level().sigma  # noqa: E731
+    else:  # the steps of the checking pass (of the filtered channels where it saw more)
+        steps = source.steps.steps()
+        steps = [steps[p] for p in t.channel_positions] if len(steps) > t.channels else steps
+    return level_notes(
+        source.name, extra, source.subject, steps, PCM_BITS.get(t.subtype or ""), read
+    )
 
 
 def _levels_as_given(job: _FileJob, template) -> Callable:

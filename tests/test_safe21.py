@@ -105,3 +105,94 @@ def test_in_place_without_strict_replaces_and_says_so(runner, tmp_path):
     assert f"warning: {line}" in result.stderr.splitlines()
     report = json.loads(rep.read_text())
     assert report["warnings"][-1] == line and "kept_input" not in report
+
+
+# 3. a streamed file's quantisation warning: the whole file's rule, block by block --------
+
+
+def _reference_step(x, bits=None):
+    """The step as the samples' shortest decimals say it (their repr; PCM: their counts):
+    the greatest common divisor of their differences on the grid of the most decimal
+    places among them, at most 6 (the test's own implementation)."""
+    import math
+    from decimal import Decimal
+
+    if bits:
+        n = [int(v * 2 ** (bits - 1)) for v in x]
+        step = math.gcd(*(abs(v - n[0]) for v in n))
+        return step / 2 ** (bits - 1) if step else None
+    decimals = [Decimal(repr(float(v))).normalize() for v in x]
+    k = max(max(0, -d.as_tuple().exponent) for d in decimals)
+    if k > 6 or max(abs(v) for v in x) * 10**k >= 2**52:
+        return None
+    n = [int(d.scaleb(k)) for d in decimals]
+    step = math.gcd(*(abs(v - n[0]) for v in n))
+    return step / 10**k if step else None
+
+
+def test_steps_block_by_block_are_the_steps_of_the_samples_at_once():
+    import numpy as np
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from resdenoise.level_notes import Steps, _whole_step
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        n=st.integers(1, 60),
+        step=st.sampled_from([1, 2, 4, 16]),
+        spread=st.integers(0, 40),
+        fraction=st.sampled_from([0.5, 0.25, 0.01, 0.001, 1e-7, 0.1 + 0.2, 2.0**-15]),
+        fraction_at=st.lists(st.integers(0, 59), max_size=3),
+        cuts=st.lists(st.integers(1, 59), max_size=5),
+        bits=st.sampled_from([None, None, 16]),
+        seed=st.integers(0, 2**16),
+    )
+    def check(n, step, spread, fraction, fraction_at, cuts, bits, seed):
+        rng = np.random.default_rng(seed)
+        x = 1000.0 + step * rng.integers(-spread, spread + 1, (n, 2))
+        if bits:
+            x = (x - 1000.0) * 2.0**-15  # 16-bit counts read as -1..1
+        for i in fraction_at:
+            if i < n:
+                x[i, i % 2] += fraction if not bits else 2.0**-15
+        steps = Steps(bits)
+        for piece in np.split(x, sorted(set(cuts))):
+            steps.add(piece)
+        expected = [_reference_step(x[:, c], bits) for c in range(2)]
+        assert steps.steps() == expected
+        assert [_whole_step(x[:, c], None, bits) for c in range(2)] == expected
+
+    check()
+
+
+def _warnings(runner, *args):
+    result = runner.invoke(cli, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+
+
+@pytest.mark.parametrize("kind", ["decimals", "pcm"])
+def test_a_streamed_file_warns_of_its_quantisation_as_the_whole_file(runner, tmp_path, kind):
+    """Before: a CSV of hundredths streamed said nothing (its whole file: 'all whole
+    multiples of 0.01'); a PCM_16 file of even counts streamed took one count for its
+    step, whose rounding noise (8.8e-6) is below the level read (1.01e-5): nothing said
+    (whole: '2 counts', 1.76e-5)."""
+    import numpy as np
+    import soundfile
+
+    t = np.arange(20000)
+    if kind == "decimals":
+        src = tmp_path / "temp.csv"
+        src.write_text("v\n" + "".join(f"{20 + 5 * np.sin(i / 1300):.2f}\n" for i in t))
+        said = "all whole multiples of 0.01 (step/sqrt(12) = 0.00289)"
+    else:
+        src = tmp_path / "p.wav"
+        x = 2 * np.round(500 * np.sin(t / 3000)) / 32768
+        soundfile.write(src, x, 8000, subtype="PCM_16")
+        said = "all whole multiples of 2 counts of its 16-bit samples, 6.1e-05"
+    out = tmp_path / f"o{src.suffix}"
+    whole = _warnings(runner, "diffuse", src, "-o", out, "--steps", "5")
+    streamed = _warnings(runner, "diffuse", src, "-o", out, "--steps", "5", "--chunk-size", "3000")
+    assert len(whole) == 1 and said in whole[0]
+    assert streamed == whole
