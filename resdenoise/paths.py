@@ -616,13 +616,33 @@ def _identity(st: os.stat_result) -> tuple:
 
 
 def check_in_place_format(input_path: str, input_format, output_format) -> None:
-    """A file replaced in place keeps its format: another one would not fit its name."""
-    if output_format is None:
+    """A file replaced in place keeps its format: another one would not fit its name;
+    and a WAV's chunks that no output keeps (a Broadcast Wave's bext: its time reference)
+    are not lost with it (:func:`resdenoise.io.wav.chunks_unkept`)."""
+    if output_format is not None:
+        have, want = guess_format(input_path, input_format), guess_format("-", output_format)
+        if have != want:
+            raise ParameterError(
+                f"{input_path}: in_place=True keeps the file's format ({have}); drop "
+                f"output_format (or write {want} to another file)",
+                parameters=[("in_place", True), "output_format"],
+            )
+    from .io.wav import chunks_unkept
+
+    try:
+        with open(input_path, "rb") as fh:
+
+            def read_at(pos: int, k: int) -> bytes:
+                fh.seek(pos)
+                return fh.read(k)
+
+            found = chunks_unkept(read_at, fh.seek(0, os.SEEK_END))
+    except OSError:  # (a store, unreadable: its reading says why)
         return
-    have, want = guess_format(input_path, input_format), guess_format("-", output_format)
-    if have != want:
+    if found:
         raise ParameterError(
-            f"{input_path}: in_place=True keeps the file's format ({have}); drop "
-            f"output_format (or write {want} to another file)",
-            parameters=[("in_place", True), "output_format"],
+            f"{input_path}: in_place=True would lose its {' and '.join(found)} chunk"
+            f"{'s' if len(found) > 1 else ''}, which no output keeps; write the output to "
+            f"another file (output) and copy {'them' if len(found) > 1 else 'it'} over",
+            parameters=[("in_place", True), "output"],
         )

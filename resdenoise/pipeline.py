@@ -805,8 +805,8 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
     for message in notes:
         emit_warning(message, job.on_warning)
     with SignalWriter(job.output, source.template, job.write, source.frames) as writer:
-        # an output format that holds fewer bits; a WAV beyond 4 GiB written as RF64
-        for line in filter(None, (writer.narrowing, writer.resized)):
+        # fewer bits; a WAV beyond 4 GiB written as RF64; speaker positions not held
+        for line in filter(None, (writer.narrowing, writer.resized, writer.unkept)):
             notes.append(line)
             emit_warning(line, job.on_warning)
         if writer.dropped:  # a CSV's time column, written as audio or Zarr: said

@@ -196,3 +196,105 @@ def test_a_streamed_file_warns_of_its_quantisation_as_the_whole_file(runner, tmp
     streamed = _warnings(runner, "diffuse", src, "-o", out, "--steps", "5", "--chunk-size", "3000")
     assert len(whole) == 1 and said in whole[0]
     assert streamed == whole
+
+
+# 2. metadata a format change drops: said, not silent ------------------------------------
+
+
+def _wavex(path, mask, channels=6):
+    """A WAVE extensible PCM_24 file of ``channels`` whose dwChannelMask is ``mask`` (the
+    bytes patched: libsndfile writes its default for the count)."""
+    import struct
+
+    import numpy as np
+    import soundfile
+
+    x = 0.3 * np.random.default_rng(1).standard_normal((2000, channels))
+    soundfile.write(path, x, 48000, subtype="PCM_24", format="WAVEX")
+    b = bytearray(path.read_bytes())
+    fmt = b.index(b"fmt ")  # the mask: 20 bytes into the format chunk's body
+    assert struct.unpack("<H", b[fmt + 8 : fmt + 10])[0] == 0xFFFE  # extensible
+    b[fmt + 28 : fmt + 32] = struct.pack("<I", mask)
+    path.write_bytes(bytes(b))
+
+
+def _bwf(path, *chunks):
+    """A PCM_16 WAV with the ``chunks`` (ids) before its data chunk, as a BWF has bext."""
+    import struct
+
+    import numpy as np
+    import soundfile
+
+    x = 0.3 * np.sin(np.arange(2000) / 30)
+    soundfile.write(path, x, 48000, subtype="PCM_16", format="WAV")
+    b = bytearray(path.read_bytes())
+    for cid in chunks:  # each before the data chunk, in order
+        body = b"resdenoise test".ljust(602, b"\0")
+        at = b.index(b"data")
+        b[at:at] = cid + struct.pack("<I", len(body)) + body
+    b[4:8] = struct.pack("<I", len(b) - 8)
+    path.write_bytes(bytes(b))
+
+
+MASK_LOST = (
+    "the input's speaker positions (WAVE channel mask 0x60F: FL, FR, FC, LFE, SL, SR) are not "
+    "kept: {} holds none (readers take its default layout for 6 channels); write .wav (WAVE "
+    "extensible) to keep them"
+)
+
+
+@pytest.mark.parametrize("ext,fmt", [("flac", "FLAC"), ("aiff", "AIFF"), ("caf", "CAF")])
+def test_a_channel_mask_lost_by_the_output_format_is_said(runner, tmp_path, ext, fmt):
+    """Before: m.flac written from 5.1 with side surrounds (0x60F), silently: FLAC's
+    readers take back surrounds (0x3F)."""
+    src, out, rep = tmp_path / "m.wav", tmp_path / f"m.{ext}", tmp_path / "r.json"
+    _wavex(src, 0x60F)
+    args = ["diffuse", src, "-o", out, "--steps", "1", "--lambda", "0.1", "--report", rep]
+    warned = _warnings(runner, *args)
+    line = f"{out}: " + MASK_LOST.format(fmt)
+    assert warned == [f"warning: {line}"]
+    assert json.loads(rep.read_text())["warnings"] == [line]
+
+
+@pytest.mark.parametrize(
+    "mask,out",
+    [(0x3F, "m.flac"), (0x60F, "o.wav"), (0x60F, "o.rf64")],
+    ids=["default", "wavex", "rf64"],
+)
+def test_a_channel_mask_kept_or_implied_is_not_warned(runner, tmp_path, mask, out):
+    src = tmp_path / "m.wav"
+    _wavex(src, mask)
+    args = ["diffuse", src, "-o", tmp_path / out, "--steps", "1", "--lambda", "0.1"]
+    assert _warnings(runner, *args) == []
+
+
+def test_a_bwf_run_says_its_bext_chunk_is_not_written(runner, tmp_path):
+    """Before: documented in the README only; the run said nothing."""
+    src, rep = tmp_path / "t.bwf", tmp_path / "r.json"
+    _bwf(src, b"bext", b"iXML")
+    args = ["diffuse", src, "-o", tmp_path / "o.bwf", "--steps", "1", "--lambda", "0.1"]
+    line = (
+        f"{src}: its bext (Broadcast Wave description, originator and time reference) and "
+        "iXML (production metadata) chunks are not written to the output (only the samples "
+        "and text tags are): keep the input for them, or copy them over (e.g. with BWF MetaEdit)"
+    )
+    assert _warnings(runner, *args, "--report", rep) == [f"warning: {line}"]
+    assert json.loads(rep.read_text())["warnings"] == [line]
+    # streamed alike
+    assert _warnings(runner, *args, "--chunk-size", "500") == [f"warning: {line}"]
+
+
+def test_in_place_refuses_a_bwf_whose_bext_chunk_it_would_lose(runner, tmp_path):
+    """Before: replaced, its bext chunk (the recording's time reference) gone."""
+    src = tmp_path / "t.bwf"
+    _bwf(src, b"bext")
+    before = src.read_bytes()
+    args = ["diffuse", str(src), "--in-place", "--steps", "1", "--lambda", "0.1"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"Error: {src}: --in-place would lose its bext (Broadcast Wave description, "
+        "originator and time reference) chunk, which no output keeps; write the output to "
+        "another file (-o) and copy it over\n"
+    )
+    assert src.read_bytes() == before and os.listdir(tmp_path) == ["t.bwf"]

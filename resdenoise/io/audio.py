@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import SignalError, counted, non_finite, one_line, refuse_non_finite, too_short
 from .options import ReadOptions
 from .signal import PCM_BITS, Signal, SignalStream, foreign_file
-from .wav import PlainWav, channel_mask, plain_wav, read_frames
+from .wav import PlainWav, channel_mask, chunks_note, chunks_unkept, plain_wav, read_frames
 
 #: WAV format tags whose block align is one frame: PCM, IEEE float, A-law, u-law, extensible.
 _FRAME_ALIGNED = (0x0001, 0x0003, 0x0006, 0x0007, 0xFFFE)
@@ -202,6 +202,7 @@ class AudioReader:
 
                 _walk_chunks(read_at, size, source)
                 mask = channel_mask(read_at, size)
+                unkept = chunks_note(source, chunks_unkept(read_at, size))
                 # a file on disk in a plain WAV layout: read by plain reads, once
                 # libsndfile agrees on it (below)
                 whole = self.raw is not None or isinstance(self.opener(), str)
@@ -274,6 +275,7 @@ class AudioReader:
             carried={p: np.zeros(0) for p in carried_at},
             tags=tags,
             channel_mask=None if mask is None else mask[1],
+            notes=unkept,
         )
         return SignalStream(template=template, frames=total, width=channels, _reader=self)
 

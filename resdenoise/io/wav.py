@@ -35,7 +35,16 @@ import numpy as np
 from ..errors import ParameterError
 from .signal import PCM_BITS, Signal, can_encode
 
-__all__ = ["PlainWav", "channel_mask", "frames_held", "plain_wav", "sized_format"]
+__all__ = [
+    "PlainWav",
+    "channel_mask",
+    "chunks_note",
+    "chunks_unkept",
+    "frames_held",
+    "mask_unkept",
+    "plain_wav",
+    "sized_format",
+]
 
 #: (format tag, bits per sample) -> (libsndfile's subtype, the samples' dtype in the file)
 PLAIN = {(3, 32): ("FLOAT", "<f4"), (1, 16): ("PCM_16", "<i2"), (1, 32): ("PCM_32", "<i4")}
@@ -137,6 +146,76 @@ def channel_mask(read_at, total: int) -> tuple[int, int] | None:
             return pos + 28, struct.unpack("<I", body[20:24])[0]
         pos += 8 + size + (size & 1)
     return None
+
+
+#: The speakers a file of so many channels feeds where it says none: FLAC's default
+#: layouts (front left/right; centre; quad; 5.0; 5.1; 6.1; 7.1), as WAVE channel masks.
+DEFAULT_MASKS = {1: 0x4, 2: 0x3, 3: 0x7, 4: 0x33, 5: 0x37, 6: 0x3F, 7: 0x70F, 8: 0x63F}
+#: The speakers of a channel mask's bits, in order (WAVEFORMATEXTENSIBLE's).
+SPEAKERS = "FL FR FC LFE BL BR FLC FRC BC SL SR TC TFL TFC TFR TBL TBC TBR".split()
+
+
+def mask_unkept(mask: int | None, channels: int, fmt: str, name: str) -> str | None:
+    """The warning of a WAVE extensible input's speaker positions (``mask``) that the
+    output ``name`` of format ``fmt`` (an audio format but WAVEX or RF64, which keep
+    them) and ``channels`` does not hold: None where its readers take the same positions
+    anyway (:data:`DEFAULT_MASKS`) or the input said none (``mask`` None)."""
+    if mask is None or fmt in ("WAVEX", "RF64") or DEFAULT_MASKS.get(channels) == mask:
+        return None
+    said = ", ".join(s for i, s in enumerate(SPEAKERS) if mask >> i & 1) or "none"
+    return (
+        f"{name}: the input's speaker positions (WAVE channel mask 0x{mask:X}: {said}) are "
+        f"not kept: {fmt} holds none (readers take its default layout for {channels} "
+        "channels); write .wav (WAVE extensible) to keep them"
+    )
+
+
+#: Chunks of a WAV file that no output keeps, and what they hold.
+_UNKEPT = {
+    b"bext": "Broadcast Wave description, originator and time reference",
+    b"iXML": "production metadata",
+    b"axml": "XML metadata",
+    b"cue ": "cue points",
+    b"smpl": "sampler loops",
+    b"inst": "instrument data",
+}
+
+
+def chunks_unkept(read_at, total: int) -> list[str]:
+    """The chunks of a WAV or RF64 file that no output keeps, each as ``id (what it
+    holds)`` (its bext chunk: a Broadcast Wave's time reference; iXML, cue points, ...:
+    :data:`_UNKEPT`); ``read_at`` as for :func:`plain_wav`.  Chunks after a data chunk
+    of unknown size (RF64's, a stream's) are not seen."""
+    head = read_at(0, 12)
+    if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+        return []
+    found, pos = [], 12
+    while pos + 8 <= total:
+        chunk = read_at(pos, 8)
+        if len(chunk) < 8:
+            break
+        cid, (size,) = chunk[:4], struct.unpack("<I", chunk[4:])
+        said = f"{cid.decode().strip()} ({_UNKEPT[cid]})" if cid in _UNKEPT else None
+        if said is not None and said not in found:
+            found.append(said)
+        if cid == b"data" and size >= 0x7FFF0000:  # its size in ds64, or unknown
+            break
+        pos += 8 + size + (size & 1)
+    return found
+
+
+def chunks_note(source: str, found: list[str]) -> tuple[str, ...]:
+    """The warning (one, or none) that the chunks ``found`` (:func:`chunks_unkept`) of the
+    input ``source`` are not written."""
+    if not found:
+        return ()
+    them = "them" if len(found) > 1 else "it"
+    return (
+        f"{source}: its {' and '.join(found)} chunk{'s' if len(found) > 1 else ''} "
+        f"{'are' if len(found) > 1 else 'is'} not written to the output (only the samples "
+        f"and text tags are): keep the input for {them}, or copy {them} over (e.g. with "
+        "BWF MetaEdit)",
+    )
 
 
 def read_frames(fh, wav: PlainWav, start: int, buffer: np.ndarray) -> np.ndarray:

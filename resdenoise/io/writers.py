@@ -68,7 +68,7 @@ from .signal import (
     unread_rate,
 )
 from .signals import deferred
-from .wav import channel_mask, frames_held, sized_format
+from .wav import channel_mask, frames_held, mask_unkept, sized_format
 
 
 def write_signal(path: str | os.PathLike, sig: Signal, options: WriteOptions | None = None) -> dict:
@@ -551,6 +551,7 @@ class SignalWriter(_TempOutput):
         self.subtype = None
         self.narrowing: str | None = None  # the chosen subtype holds fewer bits: why
         self.resized: str | None = None  # RF64 for a WAV of ``frames`` beyond 4 GiB: why
+        self.unkept: str | None = None  # the input's speaker positions, not held: said
         self._most: int | None = None  # the frames a WAV or AIFF output holds
         self.clipped = 0
         self.nonfinite = 0
@@ -581,6 +582,8 @@ class SignalWriter(_TempOutput):
                 self.fmt, self.subtype, template, frames, self.name
             )
             self._most = frames_held(self.fmt, self.subtype, template)
+            width = template.channels + len(template.carried)
+            self.unkept = mask_unkept(template.channel_mask, width, self.fmt, self.name)
         self.target, self.direct = check_output_path(self.path, options, signal=False)
         try:
             if self.direct:
