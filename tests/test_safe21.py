@@ -298,3 +298,39 @@ def test_in_place_refuses_a_bwf_whose_bext_chunk_it_would_lose(runner, tmp_path)
         "another file (-o) and copy it over\n"
     )
     assert src.read_bytes() == before and os.listdir(tmp_path) == ["t.bwf"]
+
+
+# 4. learn: the SURE stop worse than the trained depth, said without --clean too -----------
+
+
+def test_learn_without_clean_warns_of_a_stop_worse_by_sure(runner, tmp_path, monkeypatch):
+    """With --clean the warning compares supervised losses (A20b-21); without, the
+    decision's losses are SURE (its probe's), and a stop worse by them was silent.  The
+    trained depth's SURE is made the smaller here (on the sample files the stop is
+    better, as it mostly is).  Before: no warning, none in the report."""
+    from dataclasses import replace
+
+    from resdenoise import learn_stop
+
+    decide = learn_stop.decide_stop
+
+    def trained_better(*args, **kwargs):
+        d = decide(*args, **kwargs)
+        assert d.measure == "sure"
+        return replace(d, losses={**d.losses, "trained": 0.5 * min(d.losses.values())})
+
+    monkeypatch.setattr(learn_stop, "decide_stop", trained_better)
+    steps = os.path.join(os.path.dirname(__file__), "..", "sample_signals", "steps.csv")
+    out = tmp_path / "l.toml"
+    args = ["learn", steps, "--blocks-per-group", "2", "--training-iterations", "3"]
+    result = runner.invoke(cli, [*args, "-o", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    stopped, trained = report["loss_stopped_by_sure"], report["loss_at_trained_depth"]
+    line = (
+        f'{out}: stopped by SURE (stop = "sure") it does worse on its own training files '
+        f"than at its trained depth: SURE {stopped:.6g}, at the trained depth {trained:.6g} "
+        f"({stopped / trained:.3g}x); --stop auto writes the better of the two"
+    )
+    assert report["warnings"] == [line]
+    assert f"warning: {line}" in result.stderr.splitlines()

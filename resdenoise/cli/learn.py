@@ -541,6 +541,8 @@ def _train(noisy, clean, noisy_paths, clean_paths, network, settings):
         ]
         if same:
             report["warnings"] = [*same, *report.get("warnings", [])]
+    elif worse := _stop_worse(stop, use_stop, network):  # by SURE: its own measure
+        report["warnings"] = [*report.get("warnings", []), *worse]
     return stamped(report, LEARN_SCHEMA_VERSION), text, spec
 
 
@@ -568,14 +570,27 @@ def _against_identity(noisy, clean, result, stop, use_stop, network) -> dict:
             f"training files: supervised loss {written:.6g} {how}, the noisy files "
             f"themselves {identity:.6g} ({written / identity:.3g}x); {fix}"
         ]
-    elif use_stop and stop.loss_trained is not None and written > stop.loss_trained:
-        out["warnings"] = [  # the stop chose worse than the trained depth on the user's data
-            f'{network or "the learned network"}: stopped by SURE (stop = "sure") it does '
-            f"worse on its own training files than at its trained depth: supervised loss "
-            f"{written:.6g}, at the trained depth {stop.loss_trained:.6g} "
-            f"({written / stop.loss_trained:.3g}x); --stop auto writes the better of the two"
-        ]
+    else:
+        out["warnings"] = _stop_worse(stop, use_stop, network)
     return out
+
+
+def _stop_worse(stop, use_stop: bool, network) -> list[str]:
+    """The warning of a network written with its SURE stop (``--stop sure``) that does
+    worse on its own training files than at its trained depth, by the decision's measure:
+    the supervised loss (with --clean), else SURE; none where it does not."""
+    trained = None if stop is None else stop.loss_trained
+    if not use_stop or trained is None or not stop.loss_stopped > trained:
+        return []
+    written = stop.loss_stopped
+    measure = "supervised loss" if stop.measure == "supervised" else "SURE"
+    times = f" ({written / trained:.3g}x)" if trained > 0 else ""
+    return [  # the stop chose worse than the trained depth on the user's data
+        f'{network or "the learned network"}: stopped by SURE (stop = "sure") it does '
+        f"worse on its own training files than at its trained depth: {measure} "
+        f"{written:.6g}, at the trained depth {trained:.6g}{times}; --stop auto writes the "
+        "better of the two"
+    ]
 
 
 def _write(report: dict, files: list, settings: dict) -> None:
