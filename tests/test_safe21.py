@@ -334,3 +334,46 @@ def test_learn_without_clean_warns_of_a_stop_worse_by_sure(runner, tmp_path, mon
     )
     assert report["warnings"] == [line]
     assert f"warning: {line}" in result.stderr.splitlines()
+
+
+# 5. plain output for screen readers: RESDENOISE_PLAIN ------------------------------------
+
+
+@pytest.mark.parametrize("value, lines", [("1", True), ("yes", True), ("0", False), ("", False)])
+def test_plain_output_prints_every_table_as_lines(runner, tmp_path, monkeypatch, value, lines):
+    """Before: the tables were lines only where they did not fit COLUMNS (here 200)."""
+    src = _files(tmp_path, a=HOLDS)["a"]
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("RESDENOISE_PLAIN", value)
+    args = ["diffuse", str(src), "-o", str(tmp_path / "o.csv"), "--steps", "1", "-v"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    boxes = any(c in result.stderr for c in "│┃━─┏┡")
+    assert boxes != lines
+    said = "  tau / h / steps: 0.25 / 1 / 1" in result.stderr.splitlines()
+    assert said == lines
+    if lines:
+        assert "    column 1 ('v'): 0 / 1" in result.stderr.splitlines()  # per channel
+
+
+def test_plain_output_has_progress_as_lines_on_a_terminal(monkeypatch):
+    """Before: bars (redrawn in place, read again and again by a screen reader)."""
+    import sys
+
+    from test_cli_progress import _Terminal  # a stream that says it is a terminal
+
+    from resdenoise.cli import render
+
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    monkeypatch.setenv("RESDENOISE_PLAIN", "1")
+    assert render.progress_mode(False) == "lines"
+    monkeypatch.setenv("RESDENOISE_PLAIN", "0")
+    assert render.progress_mode(False) == "bars"
+
+
+def test_plain_output_is_listed_in_help(runner):
+    result = runner.invoke(cli, ["--help"], env={"COLUMNS": "200"})
+    section = result.output.split("Environment:")[1]
+    assert "RESDENOISE_PLAIN" in section and "screen readers" in section

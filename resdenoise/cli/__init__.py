@@ -71,6 +71,11 @@ ENVIRONMENT = (
     ("FORCE_COLOR", "colours in a pipe too (TTY_COMPATIBLE=1 as a terminal, 0 as a pipe)"),
     ("TERM=dumb", "progress as plain lines, tables in ASCII"),
     ("CI", "no progress bars (set to anything but empty, 0, false or no)"),
+    (
+        "RESDENOISE_PLAIN",
+        "plain output for screen readers (set as CI): every table as 'header: value' "
+        "lines, progress as a line every 3 s, never a bar",
+    ),
     ("RESDENOISE_THREADS", "N: at most N threads of the step loop (1 to 256)"),
     ("RESDENOISE_ENGINE", "numpy: the reference NumPy step loop, not the compiled one"),
     ("RESDENOISE_SCHEDULER", "a Dask scheduler's address for a batch (as --scheduler)"),

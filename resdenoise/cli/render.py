@@ -18,7 +18,7 @@ import sys
 from ..errors import counted
 from ..report import RENAMED, taus_said
 from .options import pipe_closed, printable
-from .table_fit import _show, _text, num, yes
+from .table_fit import _show, _text, num, plain, switched_on, yes
 
 #: an in-memory run of fewer blocks gets no progress bar
 BAR_MIN_BLOCKS = 50
@@ -680,7 +680,7 @@ def in_ci() -> bool:
     """Whether the environment says it is a CI job (``CI`` set, not empty, ``0``,
     ``false`` or ``no``: GitHub Actions, GitLab, Buildkite, Jenkins set-ups), whose log keeps
     every redraw of a bar even where the job runs on a pseudo-terminal."""
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+    return switched_on(os.environ.get("CI"))
 
 
 def show_progress(quiet: bool) -> bool:
@@ -689,7 +689,7 @@ def show_progress(quiet: bool) -> bool:
     rich draws no bar but its stop left a blank line before the verdict)."""
     if quiet or in_ci() or not sys.stderr.isatty():
         return False
-    return not stderr_console().is_dumb_terminal
+    return not stderr_console().is_dumb_terminal and not plain()
 
 
 def progress_mode(quiet: bool) -> str | None:
@@ -700,7 +700,7 @@ def progress_mode(quiet: bool) -> str | None:
         return "bars"
     if quiet or in_ci() or not sys.stderr.isatty():
         return None
-    return "lines" if stderr_console().is_dumb_terminal else None
+    return "lines" if stderr_console().is_dumb_terminal or plain() else None
 
 
 def progress_display(quiet: bool, files: int | None = None):

@@ -1,8 +1,9 @@
 """A rich table printed so that no word of a cell is broken: its columns made as wide as
 their longest word (a number, ``8.93383e-17``, stays on one line), the spare width shared
 by how much each column would take; where even that does not fit the terminal (40 columns,
-a narrow log), the table as lines instead, one ``header: cell`` a line under each row's
-first cell, which a screen reader reads in order.  Also the cells' helpers every table
+a narrow log), or always under ``RESDENOISE_PLAIN`` (:func:`plain`), the table as lines
+instead, one ``header: cell`` a line under each row's first cell, which a screen reader
+reads in order.  Also the cells' helpers every table
 of :mod:`.render` and its companions uses (:func:`num`, ``_text``, ``_show``, :func:`yes`).
 """
 
@@ -18,6 +19,18 @@ _WIDE = 100_000
 #: The heads of a first column that names its rows (said alone as lines: "mean drift",
 #: not "quantity: mean drift")
 ROW_NAMES = frozenset({"quantity"})
+
+
+def switched_on(value: str | None) -> bool:
+    """Whether an environment variable's ``value`` turns its switch on: set to anything
+    but empty, ``0``, ``false`` or ``no`` (``CI``, ``RESDENOISE_PLAIN``)."""
+    return (value or "").strip().lower() not in ("", "0", "false", "no")
+
+
+def plain() -> bool:
+    """Whether ``RESDENOISE_PLAIN`` asks for plain output (a screen reader's): every
+    table as ``header: value`` lines, progress as a line now and then, never a bar."""
+    return switched_on(os.environ.get("RESDENOISE_PLAIN"))
 
 
 def _renderable(cell):
@@ -68,13 +81,14 @@ def fitted_widths(console, table) -> list[int] | None:
 
 
 def print_table(console, table) -> None:
-    """Print ``table`` with no word cut (:func:`fitted_widths`), or as lines; its title
-    a line of its own (rich pads it with spaces to the table's width)."""
+    """Print ``table`` with no word cut (:func:`fitted_widths`), or as lines (where it does
+    not fit, or :func:`plain` asks); its title a line of its own (rich pads it with spaces
+    to the table's width)."""
     if os.environ.get("TERM") == "dumb":  # a terminal, or reader, of ASCII alone
         from rich import box
 
         table.box = box.ASCII
-    widths = fitted_widths(console, table)
+    widths = None if plain() else fitted_widths(console, table)
     if widths is None:
         print_as_lines(console, table)
         return
