@@ -238,8 +238,8 @@ def _bwf(path, *chunks):
 
 MASK_LOST = (
     "the input's speaker positions (WAVE channel mask 0x60F: FL, FR, FC, LFE, SL, SR) are not "
-    "kept: {} holds none (readers take its default layout for 6 channels); write .wav (WAVE "
-    "extensible) to keep them"
+    "kept: the {} output is written without them (readers take the default layout for 6 "
+    "channels); write .wav (WAVE extensible) to keep them"
 )
 
 

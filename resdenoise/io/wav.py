@@ -165,8 +165,8 @@ def mask_unkept(mask: int | None, channels: int, fmt: str, name: str) -> str | N
     said = ", ".join(s for i, s in enumerate(SPEAKERS) if mask >> i & 1) or "none"
     return (
         f"{name}: the input's speaker positions (WAVE channel mask 0x{mask:X}: {said}) are "
-        f"not kept: {fmt} holds none (readers take its default layout for {channels} "
-        "channels); write .wav (WAVE extensible) to keep them"
+        f"not kept: the {fmt} output is written without them (readers take the default "
+        f"layout for {channels} channels); write .wav (WAVE extensible) to keep them"
     )
 
 
