@@ -71,6 +71,7 @@ __all__ = [
     "median_of",
     "median_residual",
     "running_median",
+    "whole_scale",
     "with_impulses",
 ]
 
@@ -96,6 +97,14 @@ CONTEXT = 8
 #: same decision every run) and its level.
 FLIPS = 999
 SHAPE_LEVEL = 0.05
+#: Below this many impulses the flip test cannot reach SHAPE_LEVEL (all of k signs agree
+#: with probability 2**(1 - k)): their signed shapes are held against random places'.
+FEW = 6
+
+
+#: The whole signal's scale is at least this share of the median of the residuals that
+#: are not exactly 0 (:func:`whole_scale`; white noise: 0.81, its 1/7 exact zeros left out).
+TIES = 0.8
 
 
 #: Rows a running median takes at a time (its columns stay in the cache).
@@ -213,14 +222,15 @@ def impulse_scores(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if n < 2 * HALF + 1:
         return np.zeros(n), np.zeros(n, dtype=bool)
     r = median_residual(x)
-    whole = median_of(r)
+    whole = whole_scale(r)
     if not whole > 0.0:
         return np.zeros(n), np.zeros(n, dtype=bool)
-    score = r / np.maximum(whole, running_median(r, LOCAL))
-    quiet = score < NEIGHBOUR
-    left = np.concatenate([[True], quiet[:-1]])
-    right = np.concatenate([quiet[1:], [True]])
-    return score, left & right
+    scale = np.maximum(whole, running_median(r, LOCAL))
+    score = r / scale
+    candidate = score > THRESHOLD
+    again = _again(candidate, ~(score < NEIGHBOUR))
+    score[again] = _residual_without(x, candidate, again) / scale[again]
+    return score, _isolated(~(score < NEIGHBOUR))
 
 
 def _impulse_masks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -235,23 +245,75 @@ def _impulse_masks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if n < 2 * HALF + 1:
         return none, none
     r = median_residual(x)
-    whole = median_of(r)
+    whole = whole_scale(r)
     if not whole > 0.0:
         return none, none
     maybe = np.flatnonzero(r / whole >= NEIGHBOUR)
     half = min(LOCAL, n - 1)
     idx = _reflected(maybe[:, None] + np.arange(-half, half + 1), n)
     local = np.median(r[idx], axis=1) if maybe.size else np.zeros(0)
-    score = r[maybe] / np.maximum(whole, local)
+    scale = np.maximum(whole, local)
+    score = r[maybe] / scale
     loud = np.zeros(n, dtype=bool)  # not quiet (a NaN score is not quiet either)
     loud[maybe[~(score < NEIGHBOUR)]] = True
-    isolated = ~np.concatenate([[False], loud[:-1]]) & ~np.concatenate([loud[1:], [False]])
+    candidate = none.copy()
+    candidate[maybe[score > THRESHOLD]] = True
+    again = _again(candidate, loud)  # all in maybe (loud)
+    k = np.searchsorted(maybe, again)
+    score[k] = _residual_without(x, candidate, again) / scale[k]
+    loud[:] = False
+    loud[maybe[~(score < NEIGHBOUR)]] = True
+    isolated = _isolated(loud)
     masks = []
     for threshold in (THRESHOLD, STRONG):
         mask = none.copy()
         mask[maybe[score > threshold]] = True
         masks.append(mask & isolated)
     return masks[0], masks[1]
+
+
+def whole_scale(r: np.ndarray) -> np.floating:
+    """The whole signal's robust scale of the residuals ``r``: ``median|r|``, and at least
+    :data:`TIES` times the median of the residuals that are not exactly 0 (see the module
+    docstring: where the samples run monotonically through their windows or repeat, most
+    residuals are 0 whatever the noise, and ``median|r|`` is 0); NaN where ``r`` holds one."""
+    whole = median_of(r)
+    moved = r[r > 0.0]
+    if moved.size and not np.isnan(whole):
+        whole = max(whole, TIES * median_of(moved))
+    return whole
+
+
+def _isolated(loud: np.ndarray) -> np.ndarray:
+    """Whether each sample's neighbours (its one neighbour at an end) are not ``loud``."""
+    return ~np.concatenate([[False], loud[:-1]]) & ~np.concatenate([loud[1:], [False]])
+
+
+def _again(candidate: np.ndarray, loud: np.ndarray) -> np.ndarray:
+    """The positions of the candidates and of the ``loud`` samples next to one: those
+    whose residual is taken again without the (other) candidates (:func:`_residual_without`)."""
+    near = candidate.copy()
+    near[1:] |= candidate[:-1]
+    near[:-1] |= candidate[1:]
+    return np.flatnonzero(candidate | (near & loud))
+
+
+def _residual_without(x: np.ndarray, candidate: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Per position ``j`` of ``at``: ``|x_j - m_j|``, ``m_j`` the median of ``j``'s window
+    (reflecting ends, as :func:`running_median`) in ``x`` with the other samples of the
+    boolean mask ``candidate`` set to their running median (of ``x``).  A sample loud only
+    because a spike next to it shifts its median is quiet without the spike; the second
+    sample of a two-sample feature stays as loud (its own value is kept)."""
+    n = x.shape[0]
+    if not at.size:
+        return np.zeros(0)
+    off = np.arange(-min(HALF, n - 1), min(HALF, n - 1) + 1)
+    where = np.flatnonzero(candidate)
+    y = x.copy()
+    y[where] = np.median(x[_reflected(where[:, None] + off, n)], axis=1)
+    idx = _reflected(at[:, None] + off, n)
+    window = np.where(idx == at[:, None], x[at][:, None], y[idx])
+    return np.abs(x[at] - np.median(window, axis=1))
 
 
 def impulses_from(scores: tuple[np.ndarray, np.ndarray], threshold: float = THRESHOLD):
@@ -372,17 +434,42 @@ def _signed_shapes(x: np.ndarray, found: np.ndarray, cleaned: np.ndarray) -> np.
     where nothing is left).  The sample and its replacement are left out, so for an
     impulse of random sign the sign is independent of the shape."""
     n = x.shape[0]
-    half = min(CONTEXT, n - 1)
-    off = np.concatenate([np.arange(-half, 0), np.arange(1, half + 1)])
-    around = cleaned[_reflected(found[:, None] + off, n)]
-    line = np.stack([np.ones(off.size), off / half], axis=1)  # orthogonal columns
-    around = around - (around @ line) @ (line / np.sum(line**2, axis=0)).T
-    norm = np.linalg.norm(around, axis=1)
-    around = around / np.where(norm > 0.0, norm, 1.0)[:, None]
     half = min(HALF, n - 1)  # the running median at the impulses alone (as _median_at)
     idx = _reflected(found[:, None] + np.arange(-half, half + 1), n)
     sign = np.sign(x[found] - np.median(x[idx], axis=1))
-    return around * sign[:, None]
+    return _shapes(cleaned, found) * sign[:, None]
+
+
+def _shapes(cleaned: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Per position of ``at`` (rows): the :data:`CONTEXT` samples of ``cleaned`` on either
+    side (the sample itself left out, reflecting ends) less their least-squares straight
+    line, to unit length (zero where nothing is left)."""
+    n = cleaned.shape[0]
+    half = min(CONTEXT, n - 1)
+    off = np.concatenate([np.arange(-half, 0), np.arange(1, half + 1)])
+    around = cleaned[_reflected(at[:, None] + off, n)]
+    line = np.stack([np.ones(off.size), off / half], axis=1)  # orthogonal columns
+    around = around - (around @ line) @ (line / np.sum(line**2, axis=0)).T
+    norm = np.linalg.norm(around, axis=1)
+    return around / np.where(norm > 0.0, norm, 1.0)[:, None]
+
+
+def _place_p_value(cleaned: np.ndarray, k: int, observed: float) -> float:
+    """The share of :data:`FLIPS` draws of ``k`` samples at random places of ``cleaned``
+    with random signs (a fixed seed), the observed one counted too, whose signed shapes
+    (:func:`_shapes`) sum to at least the length (squared: ``observed``) of the impulses':
+    whether a few impulses' surroundings and signs agree more than random samples' do."""
+    n = cleaned.shape[0]
+    rng = np.random.default_rng(0)
+    beyond = 0
+    for lo in range(0, FLIPS, 128):  # the draws in chunks
+        m = min(128, FLIPS - lo)
+        at = rng.integers(0, n, (m, k))
+        signs = rng.choice([-1.0, 1.0], (m, k))
+        shapes = _shapes(cleaned, at.reshape(-1)).reshape(m, k, -1)
+        total = np.einsum("mk,mkc->mc", signs, shapes)
+        beyond += int(np.count_nonzero(np.sum(total**2, axis=1) >= observed))
+    return (1 + beyond) / (1 + FLIPS)
 
 
 def _flip_p_value(shapes: np.ndarray, observed: float) -> float:
@@ -422,7 +509,10 @@ def independent_impulses(x: np.ndarray, found, strong, cleaned=None) -> int:
     shapes = _signed_shapes(x, found, cleaned)
     total = shapes.sum(axis=0)
     observed = float(np.sum(total**2))
-    if _flip_p_value(shapes, observed) > SHAPE_LEVEL:
+    if found.size < FEW:  # too few for the flip test: against random places
+        if _place_p_value(cleaned, found.size, observed) > SHAPE_LEVEL:
+            return int(strong.size)
+    elif _flip_p_value(shapes, observed) > SHAPE_LEVEL:
         return int(strong.size)
     mine = shapes[np.searchsorted(found, strong)]
     leaning = np.sum(mine * (total - mine), axis=1) > 0.0
