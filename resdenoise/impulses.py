@@ -100,6 +100,9 @@ SHAPE_LEVEL = 0.05
 #: Below this many impulses the flip test cannot reach SHAPE_LEVEL (all of k signs agree
 #: with probability 2**(1 - k)): their signed shapes are held against random places'.
 FEW = 6
+#: Below this many, the signed shapes are held against random places' too (either test
+#: rejecting is enough); above, the flip test alone (its power grows with the count).
+PLACES = 64
 
 
 #: The whole signal's scale is at least this share of the median of the residuals that
@@ -509,10 +512,9 @@ def independent_impulses(x: np.ndarray, found, strong, cleaned=None) -> int:
     shapes = _signed_shapes(x, found, cleaned)
     total = shapes.sum(axis=0)
     observed = float(np.sum(total**2))
-    if found.size < FEW:  # too few for the flip test: against random places
-        if _place_p_value(cleaned, found.size, observed) > SHAPE_LEVEL:
-            return int(strong.size)
-    elif _flip_p_value(shapes, observed) > SHAPE_LEVEL:
+    flip = _flip_p_value(shapes, observed) if found.size >= FEW else 1.0
+    place = _place_p_value(cleaned, found.size, observed) if found.size < PLACES else 1.0
+    if min(flip, place) > SHAPE_LEVEL:
         return int(strong.size)
     mine = shapes[np.searchsorted(found, strong)]
     leaning = np.sum(mine * (total - mine), axis=1) > 0.0
