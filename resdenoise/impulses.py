@@ -17,7 +17,11 @@ and ``bench_heldout_classes.py``, two seeds; and the held-out hourly
 temperature's impulsive cases, 0 of 39 and 37 spikes found).  The windows the
 noise does disturb carry its scale; on white noise, 1/7 of whose residuals are
 0, ``median|r|`` is 0.806 times theirs, so the floor is the white-noise
-``median|r|`` read from them (on 2e7 white samples it never binds).
+``median|r|`` read from them (on 2e7 white samples it never binds).  Where the
+noise disturbs no window (quantised steps whose noise rounds away), the only
+nonzero residuals are lone ones, the spikes' own, and their median would hide
+them: where most nonzero residuals are lone and the samples lie on a grid, the
+grid's step is the scale instead (a one-step flicker scores 1).
 
 A sample is an *impulse* when ``|r_i| > 10 s`` while its neighbours'
 residuals stay below ``5 s``: a one-sample spike (a running median does not
@@ -129,6 +133,9 @@ PLACES = 64
 #: The whole signal's scale is at least this share of the median of the residuals that
 #: are not exactly 0 (:func:`whole_scale`; white noise: 0.81, its 1/7 exact zeros left out).
 TIES = 0.8
+#: The grid step of quantised data is looked for among the smallest difference divided by
+#: 1 to this many (:func:`_grid_step`).
+GRID_DIVISORS = 12
 
 
 #: Rows a running median takes at a time (its columns stay in the cache).
@@ -246,7 +253,7 @@ def impulse_scores(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if n < 2 * HALF + 1:
         return np.zeros(n), np.zeros(n, dtype=bool)
     r = median_residual(x)
-    whole = whole_scale(r)
+    whole = whole_scale(r, x)
     if not whole > 0.0:
         return np.zeros(n), np.zeros(n, dtype=bool)
     scale = np.maximum(whole, running_median(r, LOCAL))
@@ -269,7 +276,7 @@ def _impulse_masks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if n < 2 * HALF + 1:
         return none, none
     r = median_residual(x)
-    whole = whole_scale(r)
+    whole = whole_scale(r, x)
     if not whole > 0.0:
         return none, none
     maybe = np.flatnonzero(r / whole >= NEIGHBOUR)
@@ -296,16 +303,42 @@ def _impulse_masks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return masks[0], masks[1]
 
 
-def whole_scale(r: np.ndarray) -> np.floating:
-    """The whole signal's robust scale of the residuals ``r``: ``median|r|``, and at least
-    :data:`TIES` times the median of the residuals that are not exactly 0 (see the module
-    docstring: where the samples run monotonically through their windows or repeat, most
-    residuals are 0 whatever the noise, and ``median|r|`` is 0); NaN where ``r`` holds one."""
+def whole_scale(r: np.ndarray, x: np.ndarray | None = None) -> np.floating:
+    """The whole signal's robust scale of the residuals ``r`` (of the samples ``x``):
+    ``median|r|``, and at least :data:`TIES` times the median of the residuals that are
+    not exactly 0 (see the module docstring: where the samples run monotonically through
+    their windows or repeat, most residuals are 0 whatever the noise, and ``median|r|`` is
+    0); NaN where ``r`` holds one.  Where most nonzero residuals are lone (both
+    neighbours' 0: the running median reproduces every sample but a few isolated ones,
+    whose own sizes that median would be) and ``x`` lies on a grid, the grid's step
+    (:func:`_grid_step`) instead."""
     whole = median_of(r)
-    moved = r[r > 0.0]
-    if moved.size and not np.isnan(whole):
-        whole = max(whole, TIES * median_of(moved))
-    return whole
+    moved = r > 0.0
+    if not moved.any() or np.isnan(whole):
+        return whole
+    lone = moved & ~np.concatenate([[False], moved[:-1]]) & ~np.concatenate([moved[1:], [False]])
+    step = (
+        _grid_step(x)
+        if x is not None and 2 * np.count_nonzero(lone) > np.count_nonzero(moved)
+        else None
+    )
+    return max(whole, TIES * median_of(r[moved]) if step is None else step)
+
+
+def _grid_step(x: np.ndarray) -> float | None:
+    """The step ``q`` of the grid the samples ``x`` lie on (quantised data): the largest of
+    ``d / k``, ``d`` the smallest nonzero difference of consecutive samples and ``k`` 1 to
+    :data:`GRID_DIVISORS`, of which every difference is a whole multiple (to 1e-6); or None."""
+    d = np.abs(np.diff(x))
+    d = d[(d > 0.0) & np.isfinite(d)]
+    if not d.size:
+        return None
+    for k in range(1, GRID_DIVISORS + 1):
+        q = float(d.min()) / k
+        m = d / q
+        if np.all(np.abs(m - np.round(m)) <= 1e-6 * np.maximum(m, 1.0)):
+            return q
+    return None
 
 
 def _isolated(loud: np.ndarray) -> np.ndarray:

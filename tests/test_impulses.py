@@ -529,3 +529,34 @@ def test_a_few_recurring_clicks_are_held_against_random_places():
     assert found.tolist() == at.tolist()
     assert impulses.independent_impulses(y, found, strong) == 4
     assert hampel_stage(y, 0.03).active
+
+
+def test_lone_residuals_of_quantised_data_are_measured_by_its_grid_step():
+    """Integer steps whose noise rounds away: the running median reproduces every sample
+    but the spikes, so the nonzero residuals are the spikes' own and their median hid
+    them (0 found).  On data on a grid the grid's step is the scale where most nonzero
+    residuals are lone: every spike is found.  One-step flickers (a reading toggling
+    between two codes) are not impulses.  Fails before: 0 found."""
+    n = 3000
+    clean = np.repeat(np.random.default_rng(4).integers(0, 10, n // 100 + 1), 100)[:n] * 1.0
+    f, where = _spiked(clean, np.random.default_rng(23), level=0.02)
+    f = np.round(f)
+    r = impulses.median_residual(f)
+    assert np.count_nonzero(r) <= where.size + 2  # the spikes' (and two next to a step)
+    assert set(np.flatnonzero(detect_impulses(f))) == set(where)
+    assert impulses._grid_step(f) == 1.0 and impulses.whole_scale(r, f) == 1.0
+    assert hampel_stage(f, 0.02 * np.std(clean)).active
+    flicker = clean.copy()
+    flicker[np.random.default_rng(6).choice(n, 40, replace=False)] += 1.0
+    assert not np.flatnonzero(detect_impulses(flicker)).size
+    assert not hampel_stage(flicker).active
+
+
+def test_the_grid_step_of_quantised_samples():
+    """_grid_step: the smallest difference over 1-GRID_DIVISORS of which every difference is
+    a whole multiple; None for samples off any such grid."""
+    x = np.array([3.0, 5.0, 8.0, 8.0, 2.0])  # differences 2, 3, 6: the grid is 1
+    assert impulses._grid_step(x) == 1.0
+    assert impulses._grid_step(np.arange(50) % 7 * 0.1) == pytest.approx(0.1)
+    assert impulses._grid_step(np.random.default_rng(0).standard_normal(100)) is None
+    assert impulses._grid_step(np.ones(10)) is None
