@@ -245,9 +245,11 @@ def median_of(r: np.ndarray) -> np.floating:
 
 def impulse_scores(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(score, isolated)`` of a 1D signal: each sample's residual from the running
-    median in robust scales, and whether both its neighbours' stay below
-    :data:`NEIGHBOUR` (see the module docstring); the impulses at a threshold
-    ``t`` are ``(score > t) & isolated`` (:func:`impulses_from`)."""
+    median in robust scales (the candidates' above :data:`THRESHOLD` and their loud
+    neighbours' taken again without the other candidates: :func:`_residual_without`),
+    and whether both its neighbours' stay below :data:`NEIGHBOUR` (see the module
+    docstring); the impulses at a threshold ``t`` are ``(score > t) & isolated``
+    (:func:`impulses_from`)."""
     x = np.asarray(x, dtype=float)
     n = x.shape[0]
     if n < 2 * HALF + 1:
@@ -268,8 +270,9 @@ def _impulse_masks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(impulses at THRESHOLD, impulses at STRONG)`` of a 1D signal: those of
     :func:`impulse_scores`, the same masks, with the local scale computed only where a
     score can reach :data:`NEIGHBOUR` (the thresholds are above it).  The scale is at
-    least ``M = median|r|``, so a score is at most ``r / M`` (rounding is monotone):
-    elsewhere it is quiet and no impulse, and there the local median is not needed."""
+    least ``M``, the whole signal's (:func:`whole_scale`), so a score is at most ``r / M``
+    (rounding is monotone): elsewhere it is quiet, no impulse and no candidate's neighbour
+    taken again, and there the local median is not needed."""
     x = np.asarray(x, dtype=float)
     n = x.shape[0]
     none = np.zeros(n, dtype=bool)
@@ -588,8 +591,8 @@ def hampel_stage(u: np.ndarray, sigma=None, checked=None) -> ImpulseStage:
     ``benchmarks/bench_classes.py`` and ``bench_heldout_classes.py``, two seeds, the
     level the automatic choice reads): 75-144 levels in the 51 that meet the count rule;
     in the noise-only cases where the count rule alone fires (gait's heel strikes) 17-43,
-    which the shape tests turn down (before the scale's floor, music and El Nino's own
-    peaks at 2.9-10 levels were turned down here).
+    which the shape tests turn down (before the scale's floor, the count rule alone also
+    fired on music, El Nino and the chirps' own peaks, 2.9-10.2 levels).
 
     ``checked``: :func:`find_impulses` of ``u``, where it was computed already.
     """
