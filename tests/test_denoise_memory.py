@@ -48,12 +48,17 @@ def _signals():
     )
 
 
-#: (choice, digest of the output, digest of the report's entries), on main
+#: (choice, digest of the output, digest of the report's entries), on main; the first,
+#: third and fourth taken again after the impulse check's scale floor (imp21): the first
+#: and fourth report fewer impulses found (impulses_detected [1, 1] -> [1, 0], a channel's
+#: [1] -> [0]; the same output bits), the third finds its 12th spike (at 1201; the stage
+#: replaced 11 before) and then chooses diffuse perona-malik without scales: MSE against
+#: its clean steps 4.3e-3 -> 2.7e-5.
 ON_MAIN = [
-    ("diffuse perona-malik, scales", "d9595995ad76abe5", "dc8af903efd9"),
+    ("diffuse perona-malik, scales", "d9595995ad76abe5", "64bf4dc3811e"),
     ("shrink garrote, scales", "e03003ce39c96fac", "c9fa58ace030"),
-    ("diffuse perona-malik, scales", "76b268d86ebab96b", "96c9fb9fe10d"),
-    ("channels apart", "85fdaed084771b5c", "050e2ee27552"),
+    ("diffuse perona-malik", "248d67e86d2dfc69", "e2c79dc6b5a3"),
+    ("channels apart", "85fdaed084771b5c", "4df8fc34b6bf"),
 ]
 
 

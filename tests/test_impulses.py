@@ -290,18 +290,24 @@ def _music(rng, n=8192):
     + [(_drums, level, seed) for level, seed in ((0.15, 0), (0.3, 0), (0.3, 1))]
     + [(_music, level, seed) for level, seed in ((0.15, 0), (0.2, 0), (0.2, 1))],
 )
-def test_a_signals_own_recurring_peaks_are_not_impulses(make, level, seed):
+def test_a_signals_own_recurring_peaks_are_not_impulses(make, level, seed, monkeypatch):
     """Heel strikes, one-sample R peaks, drum clicks and plucks in white noise (5-30 %)
     are one-sample spikes that stick out the same way from the same surroundings: not
     impulsive (the count and noise-level rules alone took them for impulses, and the
-    pre-stage cut them); the same signals with impulses of random sign added are."""
+    pre-stage cut them); the same signals with impulses of random sign added are.
+    The shape tests are checked where the count rule alone fires: with the scale
+    median|r| alone (TIES 0, as before the floor: the plucks' and heel strikes' many
+    exact-zero residuals made it 2-6x smaller, and the count rule fired on all 14)."""
     rng = np.random.default_rng(seed)
     clean = make(rng)
     sigma = level * np.std(clean)
     f = clean + rng.normal(0.0, sigma, clean.size)
-    found, strong = impulses.find_impulses(f)[0]
-    assert impulses._enough(strong.size, f.size)  # the count rule alone: impulsive
     assert not hampel_stage(f, sigma).active and not hampel_stage(f).active
+    with monkeypatch.context() as m:
+        m.setattr(impulses, "TIES", 0.0)
+        found, strong = impulses.find_impulses(f)[0]
+        assert impulses._enough(strong.size, f.size)  # the count rule alone: impulsive
+        assert not hampel_stage(f, sigma).active and not hampel_stage(f).active
     spikes = rng.random(f.size) < 0.01
     f[spikes] += (
         rng.choice([-1.0, 1.0], spikes.sum()) * rng.uniform(5, 15, spikes.sum()) * np.std(clean)
@@ -397,3 +403,160 @@ def test_a_few_clicks_in_a_long_channel_are_not_impulsive(spikes, active):
     assert set(at.tolist()) <= set(strong.tolist()) and strong.size == spikes
     assert hampel_stage(f).active is active
     assert hampel_stage(f, 1.0).active is active
+
+
+def _spiked(clean, rng, level=0.1, rate=0.01):
+    """White noise at ``level`` of the clean std and one-sample spikes of 5-15 std of random
+    sign at ``rate``, as the quality benchmarks draw them; the spikes kept apart (an
+    impulse is one sample: two next to each other are a two-sample feature)."""
+    sd = np.std(clean)
+    f = clean + rng.normal(0.0, level * sd, clean.size)
+    where = np.flatnonzero(rng.random(clean.size) < rate)
+    where = where[np.diff(where, prepend=-5) > 2]
+    f[where] += rng.choice([-1.0, 1.0], where.size) * rng.uniform(5, 15, where.size) * sd
+    return f, where
+
+
+def _monotone_in_windows(n=3000):
+    """Series the running median follows exactly through most 7-sample windows at 10 %
+    noise: a fast cycle (periods 19 and 27) on a trend, a triangle wave (runs of 14),
+    integer steps rounded."""
+    t = np.arange(n)
+    yield "cycle", np.sin(2 * np.pi * t / 27.0) + 0.6 * np.sin(2 * np.pi * t / 19.0 + 1) + t / n
+    yield "triangle", np.abs((t % 28) - 14.0)  # monotone runs of 14 samples
+    steps = np.repeat(np.random.default_rng(4).integers(0, 10, n // 100 + 1), 100)[:n]
+    yield "integer steps", steps.astype(float)
+
+
+@pytest.mark.parametrize("name, clean", list(_monotone_in_windows()))
+def test_a_scale_of_zero_does_not_silence_the_detector(name, clean):
+    """Over half of the running median's residuals are exactly 0 (the samples run
+    monotonically through their windows, or repeat once rounded), so median|r| is 0;
+    before, that silenced the detector (no impulse found, the pre-stage off) however
+    loud the spikes.  Now the scale is read from the residuals that are not 0: every
+    spike is found, nothing else, and the pre-stage cuts the error more than 10x.
+    Fails before: 0 impulses found on all three."""
+    rng = np.random.default_rng(21)
+    rounded = name == "integer steps"
+    f, where = _spiked(clean, rng)
+    f = np.round(f) if rounded else f
+    r = impulses.median_residual(f)
+    assert impulses.median_of(r) == 0.0  # the case: over half the residuals exactly 0
+    found = np.flatnonzero(detect_impulses(f))
+    assert set(found) == set(where)
+    stage = hampel_stage(f, 0.1 * np.std(clean))
+    assert stage.active and stage.impulses == (where.size,)
+    err = np.mean((stage.apply(f) - clean) ** 2) / np.mean((f - clean) ** 2)
+    assert err < 0.1, err
+
+
+@pytest.mark.parametrize("name, clean", list(_monotone_in_windows()))
+def test_a_scale_of_zero_does_not_make_samples_impulses(name, clean):
+    """The same series without spikes (clean, in white noise at 5-30 %, rounded where they
+    are integers, in pink noise): not impulsive, the input kept bit for bit."""
+    rng = np.random.default_rng(22)
+    rounded = name == "integer steps"
+    sd = np.std(clean)
+    pink = np.cumsum(rng.standard_normal(clean.size))  # brown: a stronger low end still
+    noisy = [clean] + [clean + rng.normal(0.0, lv * sd, clean.size) for lv in (0.05, 0.1, 0.3)]
+    noisy.append(clean + 0.1 * sd * (pink - pink.mean()) / np.std(pink))
+    for f in noisy:
+        f = np.round(f) if rounded else f
+        for sigma in (None, 0.1 * sd):
+            stage = hampel_stage(f, sigma)
+            assert not stage.active, (name, stage.impulses)
+            np.testing.assert_array_equal(stage.apply(f), f)
+
+
+def test_the_whole_scale_reads_the_residuals_that_are_not_zero(rng):
+    """whole_scale: median|r|, at least TIES times the median of the nonzero |r|; on white
+    noise (1/7 of the residuals 0) that floor is 0.99 of median|r|, within 4 %."""
+    r = impulses.median_residual(rng.standard_normal(200_000))
+    med = impulses.median_of(r)
+    assert med <= impulses.whole_scale(r) <= 1.04 * med
+    r = np.array([0.0] * 6 + [1.0, 2.0, 3.0])  # median 0; the nonzero ones' median 2
+    assert impulses.whole_scale(r) == impulses.TIES * 2.0
+    assert impulses.whole_scale(np.zeros(9)) == 0.0
+    assert np.isnan(impulses.whole_scale(np.array([np.nan, 1.0, 2.0])))
+
+
+def test_a_spikes_neighbours_are_heard_without_it():
+    """On a steep ramp (steps of 1, noise 0.1) the running median follows the samples
+    exactly; a spike shifts the medians of the samples after it by one step, many scales
+    (the scale is read in the flat part before): they are loud, even above THRESHOLD, and
+    the spike did not count as isolated.  Taken again without the spike their residuals
+    are 0: the spike is an impulse, they are not.  A two-sample bump on the same ramp
+    stays a feature.  Fails before: found [9, 340] (noise in the flat part), not 750."""
+    rng = np.random.default_rng(3)
+    x = np.concatenate([np.zeros(600), np.arange(300.0)]) + rng.normal(0.0, 0.1, 900)
+    x[750] += 60.0
+    x[800:802] += 60.0
+    r = impulses.median_residual(x)
+    assert r[751] > 0.5 > 5 * np.median(r[:600])  # loud: one step, the flat part has 0.05
+    assert np.flatnonzero(detect_impulses(x)).tolist() == [750]
+    assert np.flatnonzero(impulses._impulse_masks(x)[0]).tolist() == [750]
+
+
+def _clicks(rng, n=4000, k=4):
+    """A decaying tone struck every 1000 samples, a one-sample click at each strike, in
+    white noise: k clicks of the same sign on the same onset."""
+    x, t = np.zeros(n), np.arange(n)
+    for i in range(0, k * 1000, 1000):
+        x[i + 50 :] += np.cos(2 * np.pi * (t[i + 50 :] - i) / 40.0) * np.exp(
+            -(t[i + 50 :] - i) / 150.0
+        )
+        x[i + 50] += 3.0
+    return x + rng.normal(0.0, 0.03, n)
+
+
+def test_a_few_recurring_clicks_are_held_against_random_places():
+    """With fewer than FEW impulses the sign-flip test cannot reach its level (all of k
+    signs agree with probability 2**(1 - k)), and the count rule alone called 4 clicks on
+    the same onset impulsive.  Their signed surroundings agree more than those of 4
+    random places with random signs: not independent of the signal.  4 spikes of random
+    sign at random places of the same signal are.  Fails before: the clicks' stage on."""
+    rng = np.random.default_rng(5)
+    x = _clicks(rng)
+    found, strong = impulses.find_impulses(x)[0]
+    assert found.tolist() == strong.tolist() == [50, 1050, 2050, 3050]
+    assert impulses.independent_impulses(x, found, strong) == 0
+    assert not hampel_stage(x).active and not hampel_stage(x, 0.03).active
+    y = _clicks(np.random.default_rng(5))
+    at = np.array([620, 1391, 2707, 3481])
+    y[at] += np.array([1.0, -1.0, -1.0, 1.0]) * 3.0
+    y[found] -= 3.0  # no clicks
+    found, strong = impulses.find_impulses(y)[0]
+    assert found.tolist() == at.tolist()
+    assert impulses.independent_impulses(y, found, strong) == 4
+    assert hampel_stage(y, 0.03).active
+
+
+def test_lone_residuals_of_quantised_data_are_measured_by_its_grid_step():
+    """Integer steps whose noise rounds away: the running median reproduces every sample
+    but the spikes, so the nonzero residuals are the spikes' own and their median hid
+    them (0 found).  On data on a grid the grid's step is the scale where most nonzero
+    residuals are lone: every spike is found.  One-step flickers (a reading toggling
+    between two codes) are not impulses.  Fails before: 0 found."""
+    n = 3000
+    clean = np.repeat(np.random.default_rng(4).integers(0, 10, n // 100 + 1), 100)[:n] * 1.0
+    f, where = _spiked(clean, np.random.default_rng(23), level=0.02)
+    f = np.round(f)
+    r = impulses.median_residual(f)
+    assert np.count_nonzero(r) <= where.size + 2  # the spikes' (and two next to a step)
+    assert set(np.flatnonzero(detect_impulses(f))) == set(where)
+    assert impulses._grid_step(f) == 1.0 and impulses.whole_scale(r, f) == 1.0
+    assert hampel_stage(f, 0.02 * np.std(clean)).active
+    flicker = clean.copy()
+    flicker[np.random.default_rng(6).choice(n, 40, replace=False)] += 1.0
+    assert not np.flatnonzero(detect_impulses(flicker)).size
+    assert not hampel_stage(flicker).active
+
+
+def test_the_grid_step_of_quantised_samples():
+    """_grid_step: the smallest difference over 1-GRID_DIVISORS of which every difference is
+    a whole multiple; None for samples off any such grid."""
+    x = np.array([3.0, 5.0, 8.0, 8.0, 2.0])  # differences 2, 3, 6: the grid is 1
+    assert impulses._grid_step(x) == 1.0
+    assert impulses._grid_step(np.arange(50) % 7 * 0.1) == pytest.approx(0.1)
+    assert impulses._grid_step(np.random.default_rng(0).standard_normal(100)) is None
+    assert impulses._grid_step(np.ones(10)) is None
