@@ -83,7 +83,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .errors import ParameterError
-from .nugget import MIN_SAMPLES, Z, lag_one_noise, nugget_noise, quadratic_noise
+from .nugget import MIN_SAMPLES, Z, lag_one_noise, nugget_noise, quadratic_noise, short_lag_one
 from .quiet_windows import (  # noqa: F401 - re-exported: the estimator's names, as before the split
     CALIBRATION_PIECE,
     CALIBRATION_SEED,
@@ -404,9 +404,11 @@ def _search_noise(u2: np.ndarray, nugget: bool) -> NoiseLevel:
     if name != "quiet-windows":  # too short for windows: mad-haar, with its interval's
         # low end by third differences where there are any (a point below 4 samples)
         low = np.minimum(third_difference_noise(u2), plain) if n >= 4 else None
-        return NoiseLevel(plain, name, low=_low_by_quadratic(u2, plain, low, nugget))
+        low = _low_by_quadratic(u2, plain, low, nugget)
+        return _short_rough(u2, NoiseLevel(plain, name, low=low), nugget)
     if window_for(n, HIGH_ORDER) is None:
-        return NoiseLevel(plain, name, low=_low_by_quadratic(u2, plain, None, nugget))
+        low = _low_by_quadratic(u2, plain, None, nugget)
+        return _short_rough(u2, NoiseLevel(plain, name, low=low), nugget)
     high = quiet_window_noise(u2, HIGH_ORDER)
     with np.errstate(divide="ignore", invalid="ignore"):  # a channel without noise
         ratio = np.where(high > 0, plain / np.where(high > 0, high, 1.0), 1.0)
@@ -428,7 +430,7 @@ def _search_noise(u2: np.ndarray, nugget: bool) -> NoiseLevel:
         low = _low_by_quadratic(u2, sigma, low, nugget)
     else:
         white = None
-    return _named_level(sigma, names, low, white)
+    return _short_rough(u2, _named_level(sigma, names, low, white), nugget)
 
 
 def _without_silence(u2: np.ndarray, nugget: bool, silent: np.ndarray) -> NoiseLevel:
@@ -755,6 +757,35 @@ def _low_by_lag_one(u2, sigma, names, low, nug, lag):
         return low
     reading = np.sqrt(np.maximum(np.where(doubt, one.variance, 0.0), 0.0))
     return np.where(doubt, np.minimum(low, reading), low)
+
+
+#: Most kurtosis of a short series' first differences read as a random walk's
+#: (:func:`_short_rough`; Gaussian increments: 3, a few steps: about ``n`` over their count).
+SHORT_KURTOSIS = 6.0
+#: Most z of the differences' autocovariances beyond lag one of a short series read as a
+#: random walk's (:func:`resdenoise.nugget.short_lag_one`'s ``beyond``).
+SHORT_BEYOND = 1.5
+
+
+def _short_rough(u2, level: NoiseLevel, nugget: bool = True) -> NoiseLevel:
+    """``level`` with each channel of a series under :data:`NUGGET_SAMPLES` samples that
+    reads as a random walk in white noise, whose noise the lag-one covariance of its
+    differences does not tell from 0 while the level reads more, named
+    :data:`UNIDENTIFIED` (the searches keep the input): the walk's own steps read as noise
+    (:func:`resdenoise.nugget.short_lag_one` says how, and what was measured)."""
+    n = u2.shape[0]
+    if not nugget or n >= NUGGET_SAMPLES:  # (under 16 samples NaN: never unread)
+        return level
+    one = short_lag_one(u2)
+    se = one.standard_error
+    with np.errstate(invalid="ignore"):  # a constant channel: NaN, never unread
+        walk = (one.variance >= -LAG_ONE_CONVEX * se) & (np.abs(one.beyond) < SHORT_BEYOND)
+        unread = walk & (one.kurtosis <= SHORT_KURTOSIS) & (one.variance < NUGGET_T * se)
+        unread &= np.square(level.sigma) - one.variance > DOUBT_Z * se
+    if not unread.any():
+        return level
+    names = [UNIDENTIFIED if x else e for x, e in zip(unread, level.per_channel(), strict=True)]
+    return _named_level(level.sigma, names, level.low, level.white)
 
 
 #: Standard errors above the variogram's quadratic extrapolation to lag 0 at which the
