@@ -109,6 +109,28 @@ Measured (sine and step, 30-60 samples, white 5/10/30 % and pink 10 %, seeds 100
 +0.57 -> +0.44 dB at 50 samples, +1.41 -> +1.29 dB at 60); ``diffuse --time auto --lambda
 auto`` and ``shrink --scales auto`` at 50-60 samples 68 -> 1 of 128 each.
 
+Under 192 samples (no variogram's nugget, no batches for the lag-one median) a series read
+as a random walk in white noise whose noise the lag-one covariance of its differences does
+not tell from 0 is not identified (:func:`resdenoise.noise._short_rough`,
+:func:`resdenoise.nugget.short_lag_one`): quiet-windows reads 0.548 of a unit step as noise
+(walks of 100-150 samples at 5-10 %: 1.1-7x the true level), and no level read from so few
+samples tells the noise from the steps.  Measured (``benchmarks/bench_short.py``, white
+5/10/30 %, 50-190 samples, six classes, main -> with the rule, side by side): tuning seeds
+0-3 (360 cases) below the input 63 -> 27 (walks 26 -> 3, AR(1) 25 -> 12), mean +1.53 ->
++2.25 dB, gains lost at 30 % only (a smooth series at 50 and 75 samples +7.2 and +7.1 dB, a
+measured stretch +5.5, cycles +4.5 and +2.5, AR(1) +0.5, a walk at 10 % +0.2: their
+differences are the noise's, and their lag-one reading is pulled to 0 by the content's
+curvature as a walk's is by its steps).  Left: AR(1) ``phi = 0.9`` read within its error
+of the noise by chance, measured stretches (sunspots, El Nino) whose increments are
+correlated beyond lag one (not walk-like, read 2-9x).
+
+A clean recording with digital silence between its sounds (exact zeros) reads a level from
+its sounding part alone (a84dc61); where that part's third-difference level is 8 or more
+times the eighth's (:data:`resdenoise.noise.SILENT_CLEAN_RATIO`) the level's interval
+reaches 0 (:func:`resdenoise.noise._clean_beside_silence`) and no choice gains there: the
+clean bird song of ``benchmarks/heldout_signals.py`` is kept bit for bit (was
+Perona-Malik over 9737 blocks at 2.6e-7 of its scale, 1.1e-6 % of its std moved).
+
 A series whose own content is partly white at its sampling rate reads as noise in every
 estimator, every difference order and every second-order check (measured on the losing
 cases of ``bench_harm``, ``benchmarks/bench_harm_evidence.py``: quarterly inflation at

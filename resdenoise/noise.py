@@ -62,7 +62,9 @@ Nyquist), whose upper bound caps the level where the fine-scale energy is dense
 (:func:`_checked_by_floor`).  Under :data:`NUGGET_SAMPLES` samples the level's interval
 reaches down to the variogram's quadratic extrapolation to lag 0 plus 2 standard errors
 (:func:`_low_by_quadratic`): a short series whose content changes within a few samples (lynx,
-air passengers) reads as noise in differences of every order, and far below it there.
+air passengers) reads as noise in differences of every order, and far below it there; one
+read as a random walk whose lag-one reading is within its error of 0 is not identified
+(:func:`_short_rough`).  Beside digital silence see :func:`_clean_beside_silence`.
 The run's report and a streamed file keep the plain estimate.
 
 The ``quiet-windows`` estimator and its calibration live in :mod:`resdenoise.quiet_windows`
