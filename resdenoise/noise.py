@@ -453,35 +453,36 @@ def _without_silence(u2: np.ndarray, nugget: bool, silent: np.ndarray) -> NoiseL
 
 
 #: Third over eighth differences' quiet-windows level of a channel's sounding part (beside
-#: digital silence) from which its level's interval reaches 0 (:func:`_clean_beside_silence`).
+#: digital silence) from which it is clean (:func:`_clean_beside_silence`).
 SILENT_CLEAN_RATIO = 8.0
 
 
 def _clean_beside_silence(x: np.ndarray, level: NoiseLevel) -> NoiseLevel:
     """``level`` (of the sounding samples ``x``, one column, of a channel with digital
-    silence) with its interval's low end at 0 where the third differences' quiet-windows
-    level exceeds the eighth's by :data:`SILENT_CLEAN_RATIO` or more; ``level`` elsewhere.
+    silence), or the level 0 (:data:`CLEAN_SILENCE`: the channel is clean, the searches keep
+    it) where the third differences' quiet-windows level exceeds the eighth's by
+    :data:`SILENT_CLEAN_RATIO` or more.
 
-    White noise reads alike in differences of every order, so the eighth differences'
-    level bounds the noise from above, and where it is a small part of the third's the
-    quietest windows hold the signal's own content at order 3, not noise; the silent
-    windows, exact zeros, hold no noise at all.  Nothing then tells the level from 0 (the
-    extrapolation over orders is a model of the content, not a reading of noise), and a
-    choice must gain at 0, where none does (:func:`resdenoise.automatic.do_no_harm`): the
-    input is kept.  Measured: the clean bird song of ``benchmarks/heldout_signals.py``
-    (8192 samples, 2793 exact zeros between its calls) reads a ratio of 41 and was filtered
-    by Perona-Malik over 9737 blocks at a low end of 2.6e-7 (its output 1.1e-6 % of its
-    std from the input; before a84dc61 the silence read the level 0, clean); the same calls
-    with white noise of 0.1, 0.3, 1, 3, 10 % of the std inside them only (gated) read
-    29, 12.3, 4.3, 1.9, 1.3 and gained -0.00, -0.00, +0.00, +0.02, +0.01 dB (the level is
-    read 0.06-0.76x there: the content of the calls' quietest windows); zero padding of a
-    noisy signal reads about 1 (``tests/test_digital_silence.py``)."""
+    White noise reads alike in differences of every order, so the eighth differences' level
+    bounds the noise, and where it is a small part of the third's the quietest windows hold
+    the signal's own content, not noise; the silent windows, exact zeros, hold none at all.
+    A low end of 0 was not enough: the coloured ranking asks no low end (clean formant
+    speech kept filtering).  Measured: the clean bird song of
+    ``benchmarks/heldout_signals.py`` (2793 exact zeros of 8192) reads a ratio of 41 and
+    was filtered by Perona-Malik over 9737 blocks (1.1e-6 % of its std moved; before a84dc61
+    the silence read the level 0); its calls with white noise of 0.1, 0.3, 1, 3, 10 % of
+    the std inside them only (gated) read 29, 12.3, 4.3, 1.9, 1.3 and gained -0.00, -0.00,
+    +0.00, +0.02, +0.01 dB on main; zero padding of a noisy signal reads about 1."""
     if window_for(x.shape[0], HIGH_ORDER) is None:
         return level
     third = quiet_window_noise(x)[0]
     if not quiet_window_noise(x, HIGH_ORDER)[0] * SILENT_CLEAN_RATIO <= third or third == 0:
         return level
-    return replace(level, low=np.zeros(1))
+    return NoiseLevel(np.zeros(1), CLEAN_SILENCE)
+
+
+#: The estimator's name of a clean channel beside digital silence (:func:`_clean_beside_silence`).
+CLEAN_SILENCE = "clean (digital silence; third differences 8x the eighth: content, not noise)"
 
 
 def _merged(parts: dict, count: int) -> NoiseLevel:
