@@ -117,7 +117,11 @@ not tell from 0 is not identified (:func:`resdenoise.noise._short_rough`,
 samples tells the noise from the steps.  Measured (``benchmarks/bench_short.py``, white
 5/10/30 %, 50-190 samples, six classes, main -> with the rule, side by side): tuning seeds
 0-3 (360 cases) below the input 63 -> 27 (walks 26 -> 3, AR(1) 25 -> 12), mean +1.53 ->
-+2.25 dB, gains lost at 30 % only (a smooth series at 50 and 75 samples +7.2 and +7.1 dB, a
++2.25 dB; held out, seeds 100000-100003 (360), 68 -> 29 (walks 27 -> 4, AR(1) 28 -> 12),
++1.64 -> +2.45 dB, one gain lost (a smooth series of 75 samples at 30 %, +7.1 dB);
+``benchmarks/bench_fresh.py`` 18 -> 13 of 138 (Danish income, the German interest rate:
+-0.1 to -7.3 dB -> the input), one gain lost (the German rate at 30 %, +2.9 dB); tuning:
+gains lost at 30 % only (a smooth series at 50 and 75 samples +7.2 and +7.1 dB, a
 measured stretch +5.5, cycles +4.5 and +2.5, AR(1) +0.5, a walk at 10 % +0.2: their
 differences are the noise's, and their lag-one reading is pulled to 0 by the content's
 curvature as a walk's is by its steps).  Left: AR(1) ``phi = 0.9`` read within its error
@@ -126,10 +130,11 @@ correlated beyond lag one (not walk-like, read 2-9x).
 
 A clean recording with digital silence between its sounds (exact zeros) reads a level from
 its sounding part alone (a84dc61); where that part's third-difference level is 8 or more
-times the eighth's (:data:`resdenoise.noise.SILENT_CLEAN_RATIO`) the level's interval
-reaches 0 (:func:`resdenoise.noise._clean_beside_silence`) and no choice gains there: the
-clean bird song of ``benchmarks/heldout_signals.py`` is kept bit for bit (was
-Perona-Malik over 9737 blocks at 2.6e-7 of its scale, 1.1e-6 % of its std moved).
+times the eighth's (:data:`resdenoise.noise.SILENT_CLEAN_RATIO`) it is clean, level 0
+(:func:`resdenoise.noise._clean_beside_silence`): the clean bird song of
+``benchmarks/heldout_signals.py`` and the clean formant speeches A and B of
+``benchmarks/signals.py`` are kept bit for bit (were Perona-Malik, 9737 blocks for the bird
+song, 1.1e-6 % of its std moved; over scales for speech A, by the coloured ranking).
 
 A series whose own content is partly white at its sampling rate reads as noise in every
 estimator, every difference order and every second-order check (measured on the losing
