@@ -459,15 +459,16 @@ SILENT_CLEAN_RATIO = 8.0
 
 def _clean_beside_silence(x: np.ndarray, level: NoiseLevel) -> NoiseLevel:
     """``level`` (of the sounding samples ``x``, one column, of a channel with digital
-    silence), or the level 0 (:data:`CLEAN_SILENCE`: the channel is clean, the searches keep
-    it) where the third differences' quiet-windows level exceeds the eighth's by
-    :data:`SILENT_CLEAN_RATIO` or more.
+    silence), named :data:`CLEAN_SILENCE` (the channel is clean: the searches keep it,
+    :func:`resdenoise.untrusted._distrusted`) where the third differences' quiet-windows
+    level exceeds the eighth's by :data:`SILENT_CLEAN_RATIO` or more.
 
     White noise reads alike in differences of every order, so the eighth differences' level
     bounds the noise, and where it is a small part of the third's the quietest windows hold
     the signal's own content, not noise; the silent windows, exact zeros, hold none at all.
     A low end of 0 was not enough: the coloured ranking asks no low end (clean formant
-    speech kept filtering).  Measured: the clean bird song of
+    speech kept filtering); a level of 0 named it clean by float64's rounding where the
+    rounding of float32 or PCM samples says more.  Measured: the clean bird song of
     ``benchmarks/heldout_signals.py`` (2793 exact zeros of 8192) reads a ratio of 41 and
     was filtered by Perona-Malik over 9737 blocks (1.1e-6 % of its std moved; before a84dc61
     the silence read the level 0); its calls with white noise of 0.1, 0.3, 1, 3, 10 % of
@@ -478,7 +479,7 @@ def _clean_beside_silence(x: np.ndarray, level: NoiseLevel) -> NoiseLevel:
     third = quiet_window_noise(x)[0]
     if not quiet_window_noise(x, HIGH_ORDER)[0] * SILENT_CLEAN_RATIO <= third or third == 0:
         return level
-    return NoiseLevel(np.zeros(1), CLEAN_SILENCE)
+    return replace(level, estimators=(), estimator=CLEAN_SILENCE)
 
 
 #: The estimator's name of a clean channel beside digital silence (:func:`_clean_beside_silence`).
