@@ -776,7 +776,7 @@ def _short_rough(u2, level: NoiseLevel, nugget: bool = True) -> NoiseLevel:
     reads as a random walk in white noise, whose noise the lag-one covariance of its
     differences does not tell from 0 while the level reads more, named
     :data:`UNIDENTIFIED` (the searches keep the input): the walk's own steps read as noise
-    (:func:`resdenoise.nugget.short_lag_one` says how, and what was measured)."""
+    (how: :func:`resdenoise.nugget.short_lag_one`; measured: :mod:`resdenoise.harm`)."""
     n = u2.shape[0]
     if not nugget or n >= NUGGET_SAMPLES:  # (under 16 samples NaN: never unread)
         return level
