@@ -27,7 +27,9 @@ old -> new against main at 74602fa): white ratio 0.835 -> 0.696 over 96 cases, p
 white SNR change +0.00 dB: the input kept, finance 5 % and short50); 15 of 16 clean
 outputs the input bit for bit (was 16): birdsong's changed by 1.1e-6 % of its std
 (Perona-Malik, 9737 blocks, at a noise level read as 7.5e-7 of its std: since a84dc61 the
-silence between its calls, 2793 exact zeros, is left out of the noise estimate).  Classes
+silence between its calls, 2793 exact zeros, is left out of the noise estimate; kept bit
+for bit again on branch short21, its calls read clean: ``--only short50,short128,birdsong``
+side by side, every ratio the same).  Classes
 above 1.2x on white: temperature 1.93 -> 1.22 (the residual-levels candidate; the Haar
 basis against sym8), short50 1.59 -> 1.59 (the input kept: its noise level is read
 0.76-6.8x); off that list: linear chirp 1.47 -> 1.04, exponential chirp 1.37 -> 1.01.

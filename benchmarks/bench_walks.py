@@ -63,6 +63,15 @@ noise (sd 0.1-0.5) is under one or two standard errors of the lag-one autocovari
 the differences (:func:`lag_one_z` median 0.2, 0.8 at 100 samples, 0.6, 1.8 at 150):
 not identifiable from the series, so the input should be kept; the level's low end did
 not reach there (a rule of the level's interval, :mod:`resdenoise.noise`).
+
+Branch short21 (:func:`resdenoise.noise._short_rough`: under 192 samples a walk-like series
+whose lag-one reading is within 2 standard errors of 0 is not identified, the input kept),
+against main 74cce38, fresh seeds 100000-100019, white, 100 and 150 samples (120 cases):
+below the input 64 -> 20 (100: 13 / 16 / 4 -> 5 / 4 / 3 at 5 / 10 / 30 %; 150: 18 / 13 / 0
+-> 4 / 4 / 0), mean -1.97 -> +0.02 dB, 44 cases raised (+243.9 dB in all), three gains lost
+(+2.77 and +2.35 dB at 30 %, +0.29 at 10 %).  Left: walks whose lag-one reading is below
+-1 standard error by chance (read convex), whose autocovariances beyond lag one reach 1.5
+standard errors, or whose lag-one reading is itself high by chance (the level not above it).
 """
 
 from __future__ import annotations

@@ -53,10 +53,12 @@ __all__ = [
     "LAGS",
     "MIN_SAMPLES",
     "LagOne",
+    "ShortLag",
     "Nugget",
     "lag_one_noise",
     "nugget_noise",
     "quadratic_noise",
+    "short_lag_one",
     "variograms",
 ]
 
@@ -295,3 +297,62 @@ def quadratic_noise(u) -> _Estimate:
     acov = [np.einsum("ij,ij->j", dev[: m - j], dev[j:]) / m for j in range(k + 1)]
     var = np.maximum(acov[0] + 2.0 * sum(acov[1:]), acov[0] / 4.0)
     return _Estimate(mean, np.sqrt(var / m))
+
+
+#: Lags of the differences' autocovariances :func:`short_lag_one` sums beyond lag one (2 ...).
+SHORT_LAGS = 4
+
+
+@dataclass(frozen=True)
+class ShortLag(_Estimate):
+    """The lag-one covariance of a short series' centred first differences read as the
+    noise variance (:func:`short_lag_one`): ``variance`` (``-cov(d_t, d_{t+1})``), its
+    Bartlett ``standard_error``; ``beyond``, the sum of their autocovariances at lags 2 to
+    :data:`SHORT_LAGS` over its Bartlett standard error (about N(0, 1) where the increments
+    are white beyond lag one, as a random walk's in white noise); ``kurtosis``, the
+    differences' fourth moment over their squared second (3 for Gaussian increments).  All
+    shaped ``(channels,)``, NaN for a channel under :data:`QUADRATIC_SAMPLES` samples."""
+
+    beyond: np.ndarray
+    kurtosis: np.ndarray
+
+
+def short_lag_one(u) -> ShortLag:
+    """:class:`ShortLag` of each channel of ``u`` (shape ``(n,)`` or ``(n, channels)``): the
+    reading of a series too short for :func:`lag_one_noise`'s batches (under
+    :data:`MIN_SAMPLES`), as :func:`resdenoise.noise._short_rough` asks it.
+
+    For a random walk in white noise of variance ``sigma^2`` the first differences are
+    MA(1): autocovariances ``g0 = s^2 + 2 sigma^2``, ``g1 = -sigma^2``, 0 beyond, so the
+    negated lag-one covariance reads ``sigma^2`` with Bartlett's variance
+    ``(g0^2 + 3 g1^2) / m`` (``m`` differences), and the sum of lags 2 to ``K`` is 0 with
+    variance ``((K - 1)(g0^2 + 2 g1^2) + 4 (K - 2) g0 g1 + 2 (K - 3) g1^2) / m`` (the
+    sample autocovariances plugged in; at least ``g0^2 / 4m``).  A smooth or oscillating
+    series has increments correlated over several lags (the sum is large, the lag-one
+    reading below the noise: convex), a piecewise-constant one a few large increments (a
+    kurtosis of about ``n`` over the number of steps).
+
+    Examples
+    --------
+    A walk of 150 unit steps with white noise of variance 0.01: the noise is within the
+    reading's error of 0 (z = 0.01 / 0.08):
+
+    >>> rng = np.random.default_rng(0)
+    >>> one = short_lag_one(np.cumsum(rng.standard_normal(150)) + rng.normal(0.0, 0.1, 150))
+    >>> bool(abs(one.variance[0]) < 2 * one.standard_error[0] and abs(one.beyond[0]) < 2)
+    True
+    """
+    u2 = np.asarray(u, dtype=float)
+    u2 = u2.reshape(u2.shape[0], -1)
+    if u2.shape[0] < QUADRATIC_SAMPLES:
+        return ShortLag(*(np.full(u2.shape[1], np.nan) for _ in range(4)))
+    d = np.diff(u2, axis=0)
+    d = d - d.mean(axis=0)
+    m, k = d.shape[0], SHORT_LAGS
+    g = [np.einsum("ij,ij->j", d[: m - j], d[j:]) / m for j in range(k + 1)]
+    g0, g1 = g[0], g[1]
+    var = (k - 1) * (g0**2 + 2 * g1**2) + 4 * (k - 2) * g0 * g1 + 2 * (k - 3) * g1**2
+    with np.errstate(divide="ignore", invalid="ignore"):  # a constant channel: NaN
+        beyond = sum(g[2:]) / np.sqrt(np.maximum(var, g0**2 / 4) / m)
+        kurtosis = np.mean(d**4, axis=0) / g0**2
+    return ShortLag(-g1, np.sqrt((g0**2 + 3.0 * g1**2) / m), beyond, kurtosis)

@@ -80,8 +80,15 @@ _CLEAN_GRID = (
 #: tone), half a step of dither 0.5 (0.05 on a chord), clean 16-bit audio 0.22-0.28 (its
 #: rounding, seen as noise: filtered as before).
 GRID_FRACTION = 1 / 16
+#: Why a channel with digital silence whose sounding part is clean is left out of the search
+#: (:data:`resdenoise.noise.CLEAN_SILENCE`, :func:`resdenoise.noise._clean_beside_silence`).
+_CLEAN_SILENCE = (
+    "clean: its sounds read 8 or more times higher in third differences than in eighth "
+    "(their own content, not noise) and the digital silence between them holds no noise: "
+    "nothing to filter"
+)
 #: The reasons of :func:`_distrusted` that leave nothing to filter (the output is the input).
-_NOTHING_TO_FILTER = (_CONSTANT, _CLEAN, _CLEAN_FLOAT32, _CLEAN_GRID)
+_NOTHING_TO_FILTER = (_CONSTANT, _CLEAN, _CLEAN_FLOAT32, _CLEAN_GRID, _CLEAN_SILENCE)
 
 
 def _quantum(x: np.ndarray) -> float:
@@ -125,6 +132,7 @@ def _distrusted(f, level, source=None) -> dict[int, str]:
     the share of the variance over :data:`resdenoise.noise.MAX_NOISE_SHARE` (the share,
     within its error, or the white part by the variogram's nugget)."""
     from .noise import (
+        CLEAN_SILENCE,
         MAX_NOISE_SHARE,
         UNIDENTIFIED,
         channel_variance,
@@ -146,6 +154,9 @@ def _distrusted(f, level, source=None) -> dict[int, str]:
         sigma = np.broadcast_to(np.asarray(level.sigma, dtype=float), y.shape[1:])
         for c, reason in _clean(y, x, sigma).items():
             why.setdefault(c, reason)
+        for c, e in enumerate(estimators):  # clean beside digital silence (noise.py)
+            if e == CLEAN_SILENCE:
+                why.setdefault(c, _CLEAN_SILENCE)
     for c, e in enumerate(estimators):
         if e == UNIDENTIFIED:
             why.setdefault(c, _NOT_IDENTIFIED)
