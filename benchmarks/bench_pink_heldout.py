@@ -145,6 +145,11 @@ from resdenoise.noise import resolve_sigma  # noqa: E402
 from resdenoise.noise_colour import level_details  # noqa: E402
 from resdenoise.sure import fresh_sums, gain_from_sums  # noqa: E402
 
+#: The seeds of :mod:`bench_heldout_classes` (its cases: held out, reported) ...
+HELD_OUT = 100
+#: ... and those a rule for these cases is tuned on (``--tuning``), never reported as held out.
+TUNING = 200
+
 
 def geo(values) -> float:
     values = list(values)
@@ -229,8 +234,8 @@ def rankings(f: np.ndarray, clean: np.ndarray) -> str | None:
     )
 
 
-def pink_row(cls: str, clean: np.ndarray, seed: int) -> dict:
-    f = next(c for c in noisy_cases(clean, 100 + seed) if c[0] == "pink")[2]
+def pink_row(cls: str, clean: np.ndarray, seed: int, first: int = HELD_OUT) -> dict:
+    f = next(c for c in noisy_cases(clean, first + seed) if c[0] == "pink")[2]
     k = ml.max_scales(f.size)
     truth = true_levels(f - clean, k)
     level, evidence = ml._white_nugget(f, resolve_sigma(f, None, search=True))
@@ -262,6 +267,12 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=2)
     p.add_argument("--only", help="comma-separated classes (default: all)")
+    p.add_argument(
+        "--tuning",
+        action="store_true",
+        help=f"seeds from {TUNING} (to tune a rule on) instead of bench_heldout_classes' "
+        f"{HELD_OUT}, ... (held out)",
+    )
     p.add_argument("--white", action="store_true", help="the thresholds' rows on white too")
     p.add_argument(
         "--ranking",
@@ -279,7 +290,8 @@ def main(argv=None) -> int:
     for cls, items in signals.items():
         clean = items[0][1]
         for seed in range(args.seeds):
-            r = pink_row(cls, clean, seed)
+            first = TUNING if args.tuning else HELD_OUT
+            r = pink_row(cls, clean, seed, first)
             rows.append(r)
             read = " ".join(f"{x:.2f}" for x in r["read"][:3])
             print(
@@ -288,7 +300,7 @@ def main(argv=None) -> int:
                 flush=True,
             )
             if args.white and r["thresholds"] is not None:
-                for kind, level, f in noisy_cases(clean, 100 + seed):
+                for kind, level, f in noisy_cases(clean, first + seed):
                     if kind == "white":
                         both = thresholds_both(f, clean)
                         if both is not None:
@@ -297,7 +309,7 @@ def main(argv=None) -> int:
                                 f"SURE {both[0]:.3f}, by the output's {both[1]:.3f} of the input"
                             )
             if args.ranking:
-                for kind, level, f in noisy_cases(clean, 100 + seed):
+                for kind, level, f in noisy_cases(clean, first + seed):
                     said = None if kind == "impulsive" else rankings(f, clean)
                     if said is not None:
                         print(f"{'':12s} {kind} {level:.0%}: {said}")
