@@ -96,6 +96,11 @@ Where the box estimates also lie on one power law ``f^-alpha``
 under that spectrum (:func:`power_law_factor`: third differences weigh the
 top of a level's band, where such noise is weakest; pink noise is read
 0.87-0.885 of its level, measured 0.88-0.94 on the Donoho-Johnstone cases).
+Level 1 there, and in the colour evidence, is read as the other levels are
+(:func:`~resdenoise.noise_colour.first_level`: the order-3 box estimate, not the
+search's level where that was extrapolated over difference orders 3 and 8, which
+reads pink noise 0.65-0.83 of its finest level and held every level above to
+sqrt2 times it), but in the searches again at a level's low end.
 
 Thresholds (:func:`choose_levels`).  The threshold of each level first
 minimises that level's SURE in the coefficient domain,
@@ -696,7 +701,11 @@ def white_nugget(f, level):
     The nugget is the white part of the noise: pink noise's variogram grows with the lag
     like a rough signal's, and its nugget read 0.6-0.8x the finest level that the scales'
     noise (:func:`resdenoise.automatic.noise_per_level`) starts from (sensor trace at 10 % pink noise: 0.40x
-    -> 0.33x of the pink level, -0.41 dB).
+    -> 0.33x of the pink level, -0.41 dB).  On the held-out classes (main at c690405,
+    ``benchmarks/bench_pink_heldout.py``: temperature, eeg, short256ecg, short500) it reads
+    0.52-0.99 of pink noise's finest level and 0.27-0.72 at levels 2-3, and the colour
+    evidence without it is not confident there (the signals' own coarse content rises
+    2-6x a level, as under white noise): the level per scale is what those cases lack.
     """
     return _white_nugget(f, level)[0]
 

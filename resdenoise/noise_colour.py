@@ -372,13 +372,19 @@ def first_level(f2: np.ndarray, sig: np.ndarray) -> np.ndarray:
 
     Why.  The search's level (:func:`resdenoise.noise.search_noise`) is extrapolated over
     difference orders 3 and 8 where the orders disagree, as a signal's fine content makes
-    them; pink noise makes them disagree too (eighth differences weigh the top of the band,
-    where it is weakest) and is read 0.65-0.79 of its finest level there, against 0.87-0.90
-    by third differences (``benchmarks/bench_pink_heldout.py --tuning``: ecg, seismic,
-    expchirp, drift, linchirp, birdsong).  Against that low level 1 the rise to level 2 of
-    pink noise read 1.58-2.50 where the true rise is 1.34-1.37 (birdsong 1.83: beyond the
-    box test's band, the noise taken for the signal's content, and each level's estimate
-    held to sqrt2 times the level below, 0.78-0.92 of its truth at levels 2-3)."""
+    them; under pink noise they disagree the more (eighth differences weigh the top of the
+    band, where it is weakest), and the level reads 0.67-0.88 of the noise's finest level
+    (``benchmarks/bench_pink_heldout.py --tuning``, seed 200: ecg, seismic, linchirp,
+    expchirp, birdsong, drums, drift; birdsong 0.73-0.83 over seeds 100-103 and 200-203),
+    where the order-3 estimate reads 0.885 of it (:func:`power_law_factor`).  Against that
+    level the rise to level 2 read 1.42-2.50 where the noise's own is 1.34-1.36: birdsong
+    1.71-2.03, beyond the box test's band (1.8) or at its edge, its noise taken for the
+    signal's content; and where the power law was confident, level 1 stayed at 0.73-0.77 of
+    the truth (ecg, seismic, expchirp, drift: not calibrated, not the order-3 estimate) and
+    every level above was held to sqrt2 times the one below (0.88-0.99 at levels 2-3).
+    With this level 1: 0.98-1.15 at level 1, 0.97-1.20 at levels 2-3 (the same cases).
+    Where the orders agree the two are the same number (``sig`` is that estimate).
+    """
     return np.maximum(np.asarray(sig, dtype=float), box_sigma(f2, 1))
 
 
@@ -749,7 +755,11 @@ def power_law_calibrated(f2: np.ndarray, sigmas: list, rises: np.ndarray, first:
     HeaviSine, 1.04-1.18 on Blocks, Bumps, sensor traces and speech (their own
     coarse content in the box estimates); ``benchmarks/bench_classes.py``,
     pink: Donoho-Johnstone 0.890 -> 0.884, sensor 0.776 -> 0.744, speech 0.841
-    -> 0.843 of the best peer's MSE.
+    -> 0.843 of the best peer's MSE (then; on main at c690405, ``--seeds 2``: speech
+    0.817, music 0.920, measured series 0.343, sensor 0.717, Donoho-Johnstone 0.924, all
+    0.607).  With level 1 read by :func:`first_level` (``first`` then, also where the
+    search's level was extrapolated over orders): speech 0.812, music 0.873, the others
+    the same, all 0.602 (side by side, branch pink21).
     """
     alpha = np.clip(2.0 * np.mean(np.log2(np.maximum(rises[:3], 1e-300)), axis=0), 0.0, 2.0)
     out = []
