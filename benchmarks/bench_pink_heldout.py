@@ -167,7 +167,7 @@ def with_truth(f: np.ndarray, truth: list[float], name: str = "garrote"):
     rises = np.array([[truth[j] / truth[j - 1]] for j in range(1, min(len(truth), 5))])
     plain = ml._level_sigmas
 
-    def given(f2, k, rule, sig, estimator, evidence=None):
+    def given(f2, k, rule, sig, estimator, evidence=None, low_end=False):
         return levels[:k], "boxes (the true level per scale)", (True, rises, "truth")
 
     ml._level_sigmas = given
