@@ -99,7 +99,7 @@ top of a level's band, where such noise is weakest; pink noise is read
 Level 1 there, and in the colour evidence, is read as the other levels are
 (:func:`~resdenoise.noise_colour.first_level`: the order-3 box estimate, not the
 search's level where that was extrapolated over difference orders 3 and 8, which
-reads pink noise 0.65-0.83 of its finest level and held every level above to
+reads pink noise 0.67-0.88 of its finest level and held every level above to
 sqrt2 times it), but in the searches again at a level's low end.
 
 Thresholds (:func:`choose_levels`).  The threshold of each level first

@@ -398,10 +398,11 @@ def colour_evidence(f2: np.ndarray, sig: np.ndarray) -> tuple[bool, np.ndarray, 
     :func:`resdenoise.multilevel.level_sigmas`, the automatic choice and its
     multiscale candidates)."""
     f2 = np.asarray(f2)
+    sig = np.asarray(sig, dtype=float)
     k = min(max_scales(f2.shape[0]), 5)
     if k < 4:
         return False, np.zeros((0, f2.shape[1])), ""
-    rises = box_rises(f2, np.asarray(sig, dtype=float), k)
+    rises = box_rises(f2, sig, k)
     lo, hi = POWER_LAW_RISES
     confident = bool(np.all((rises[:3] >= lo) & (rises[:3] <= hi)))
     confident = confident and bool(np.all(rises[3:] >= POWER_LAW_LAST_RISE))
@@ -431,9 +432,10 @@ QUIET_SLOPE = (1.25, 1.5)
 #: point of chi^2 with 3 degrees of freedom (5 levels, 2 parameters) ...
 QUIET_CHI2 = 7.81
 #: ... where the signal pauses: the median window's coarsest-level energy is at
-#: least this many times the quiet windows' (stationary signals: 1.3-1.9; 4.0 before
-#: pink21, which left pink birdsong out: its calls pause 2.6-3.8, quiet windows
-#: rising 1.16-1.46 a level, slope 1.24-1.35, chi^2 0.3-2.5; benchmarks/bench_pink_heldout.py) ...
+#: least this many times the quiet windows' (stationary signals: 1.3-1.9; it was 4.0,
+#: which left pink birdsong out: its calls pause 2.6-3.8 there, the quiet windows rising
+#: 1.16-1.46 a level, slope 1.24-1.35, chi^2 0.3-2.5, heldout_signals' birdsong, seeds
+#: 100, 101, 200, 201) ...
 QUIET_PAUSE = 2.5
 #: ... and, in :func:`paused_power_law`'s short windows, this (white noise on an AR(1)
 #: process of phi 0.9 pauses 2.5-4 there: tests/test_paused_power_law.py).
@@ -513,9 +515,9 @@ def _quiet_law(
 ):
     """The rises of the quiet windows' level sigmas (:func:`quiet_window_levels` of
     ``window`` samples over ``levels`` levels) where, on every channel, the signal pauses
-    (``pause``, default :data:`QUIET_PAUSE`), the weighted straight line through the log sigmas rises by
-    :data:`QUIET_SLOPE` a level and leaves a residual sum of squares of at most ``most``,
-    and every level rises by at least ``lowest``; else None."""
+    (``pause``, default :data:`QUIET_PAUSE`), the weighted straight line through the log
+    sigmas rises by :data:`QUIET_SLOPE` a level and leaves a residual sum of squares of at
+    most ``most``, and every level rises by at least ``lowest``; else None."""
     found = quiet_window_levels(f2, window, levels)
     if found is None:
         return None
