@@ -23,6 +23,22 @@ Not a timed test.  Peers: :func:`bench_classes.peers`, the best of each case (no
 class, as :mod:`bench_heldout_classes` takes it).
 
     python benchmarks/bench_pink_heldout.py [--seeds N] [--only ecg,gait] [--white] [--ranking]
+        [--tuning]
+
+Seeds: 100, 101, ... by default, :mod:`bench_heldout_classes`' own (held out: report them);
+``--tuning`` 200, 201, ... (tune a rule there).  Before branch pink21 there was no split:
+the rules below were read on the held-out seeds.
+
+Branch pink21 (``--seeds 2``, against main at 74cce38, side by side): level 1 of the colour
+evidence and of a confident power law read as the other levels are
+(:func:`resdenoise.noise_colour.first_level`: not the search's level extrapolated over
+difference orders, which read pink noise 0.67-0.88 of its finest level), and the 256-sample
+quiet windows taken where the signal pauses 2.5x (``QUIET_PAUSE``, was 4.0: birdsong's calls
+pause 2.6-3.8).  Held out (seeds 100-101): 1.100 / 1.036 / 0.947 -> 1.056 / 1.017 / 0.947
+(``power law`` 10 -> 12 cases, 0.938 -> 0.869: birdsong 1.12-1.16 -> 0.585-0.657, now
+garrote over scales; expchirp seed 0 1.114 -> 1.051); tuning (``--tuning``): 1.114 / 1.040 /
+0.924 -> 1.044 / 1.001 / 0.924 (seismic, ecg, drift, birdsong).  ``nugget`` and ``not one
+law`` cases other than birdsong are unchanged.
 
 Measured on main at c690405 (``--seeds 2``, about 5 min wall at load average 6-14;
 old -> new against main at 9cbe63a), where ``bench_heldout_classes --seeds 2`` gives pink
