@@ -96,6 +96,11 @@ Where the box estimates also lie on one power law ``f^-alpha``
 under that spectrum (:func:`power_law_factor`: third differences weigh the
 top of a level's band, where such noise is weakest; pink noise is read
 0.87-0.885 of its level, measured 0.88-0.94 on the Donoho-Johnstone cases).
+Level 1 there, and in the colour evidence, is read as the other levels are
+(:func:`~resdenoise.noise_colour.first_level`: the order-3 box estimate, not the
+search's level where that was extrapolated over difference orders 3 and 8, which
+reads pink noise 0.67-0.88 of its finest level and held every level above to
+sqrt2 times it), but in the searches again at a level's low end.
 
 Thresholds (:func:`choose_levels`).  The threshold of each level first
 minimises that level's SURE in the coefficient domain,
@@ -132,6 +137,7 @@ from .noise_colour import (
     box_sigma,
     check_scales,
     colour_evidence,
+    first_level,
     level_details,
     log_sigma_error,
     max_scales,
@@ -551,11 +557,19 @@ ROUGH_OR_COLOURED = (
 
 
 def _level_sigmas(
-    f2: np.ndarray, k: int, rule: str, sig: np.ndarray, estimator: str | None, evidence=None
+    f2: np.ndarray,
+    k: int,
+    rule: str,
+    sig: np.ndarray,
+    estimator: str | None,
+    evidence=None,
+    low_end: bool = False,
 ) -> tuple[list, str, tuple | None]:
     """:func:`level_sigmas`, and the colour evidence of ``f2`` at ``sig``
     (:func:`colour_evidence`; ``evidence``: that, when read already; None: not read), for
-    the callers not to read it again."""
+    the callers not to read it again.  Rule ``auto`` reads the colour and the levels from
+    :func:`~resdenoise.noise_colour.first_level` at level 1, but where ``sig`` is a level's
+    low end (``low_end``: the searches again at the low end, whose every level is lower)."""
     if rule not in NOISE_RULES:
         raise ParameterError(f"noise rule must be one of {', '.join(NOISE_RULES)}, got {rule!r}")
     if rule == "one":
@@ -565,12 +579,15 @@ def _level_sigmas(
         rises = [b / np.maximum(a, 1e-300) for a, b in zip(boxes, boxes[1:3], strict=False)]
         if len(rises) == 2 and all(np.all(r >= COLOURED_RATIO) for r in rises):
             said = "boxes (auto: coloured noise, levels 2 and 3 rise)"
+            one = sig if low_end else first_level(f2, sig)  # level 1 read as the others
             if evidence is None:
-                evidence = colour_evidence(f2, sig)
+                evidence = colour_evidence(f2, one)
             confident, law, by = evidence
             if not confident:  # the signal's own coarse content rises so too
                 return boxes[:k], ROUGH_OR_COLOURED, evidence
             first = estimator == "quiet-windows"
+            if bool(np.any(one > sig)):  # an extrapolated level 1: pink noise read low
+                boxes, first = level_sigmas(f2, k, "boxes", one)[0], True
             calibrated = power_law_calibrated(f2, boxes[:k], law, first)
             alpha = 2.0 * math.log2(float(np.exp(np.mean(np.log(law[:3])))))
             said += (
@@ -684,7 +701,11 @@ def white_nugget(f, level):
     The nugget is the white part of the noise: pink noise's variogram grows with the lag
     like a rough signal's, and its nugget read 0.6-0.8x the finest level that the scales'
     noise (:func:`resdenoise.automatic.noise_per_level`) starts from (sensor trace at 10 % pink noise: 0.40x
-    -> 0.33x of the pink level, -0.41 dB).
+    -> 0.33x of the pink level, -0.41 dB).  On the held-out classes (main at c690405,
+    ``benchmarks/bench_pink_heldout.py``: temperature, eeg, short256ecg, short500) it reads
+    0.52-0.99 of pink noise's finest level and 0.27-0.72 at levels 2-3, and the colour
+    evidence without it is not confident there (the signals' own coarse content rises
+    2-6x a level, as under white noise): the level per scale is what those cases lack.
     """
     return _white_nugget(f, level)[0]
 
@@ -778,7 +799,9 @@ def _levels(f, name, scales, sigma, iterations, noise, thresholds, evidence, rat
     universal = math.sqrt(2.0 * math.log(max(n, 2)))
     thetas, sigmas, level_risks = [], [], []
     rule = noise if estimated else "one"
-    per_level, rule, evidence = _level_sigmas(f2, k, rule, sig, level.estimator, evidence)
+    per_level, rule, evidence = _level_sigmas(
+        f2, k, rule, sig, level.estimator, evidence, level.at_low_end
+    )
     if ratios is not None:
         per_level = [p * q for p, q in zip(per_level, ratios, strict=True)]
     for j in range(1, k + 1):
