@@ -295,6 +295,8 @@ def check_paths(
     for kind in (k for k, to_stdout in stdout.items() if to_stdout):
         _refuse_stdout_read(kind, input_path, reads, others)
     if _same_file(input_path, output) and not in_place:
+        if input_path != "-" and not os.path.exists(input_path):  # names alike, no file
+            stat_input(input_path)  # no such file: not a call for in_place
         if input_path == "-":  # /dev/stdin, or the file's name, with < FILE
             raise SignalError(
                 f"{output}: output is the input file (the one on stdin); name another "
