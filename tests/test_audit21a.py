@@ -107,3 +107,64 @@ def test_file_read_whole_unchanged_is_read(tmp_path):
     r = _invoke("diffuse", src, "--steps", "3", "-q", "-o", tmp_path / "o.csv")
     assert r.exit_code == 0, r.output
     assert (tmp_path / "o.csv").exists()
+
+
+# A21a-4: a signal while the finished output was copied to stdout (a pipe whose reader is
+# slower than the copy) said "no output written": the reader had a cut WAV (its header
+# claiming all the frames).  The line says how much was sent.
+
+
+def test_signal_during_the_copy_to_a_stdout_pipe_says_it_was_cut(tmp_path):
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import soundfile
+
+    x = np.random.default_rng(0).standard_normal((300_000, 2)) * 0.1
+    src = tmp_path / "mid.wav"
+    soundfile.write(src, x, 48000, subtype="FLOAT")
+    exe = str(Path(sys.executable).parent / "resdenoise")
+    whole = tmp_path / "whole.wav"
+    subprocess.run([exe, "diffuse", src, "--steps", "3", "-q", "-o", whole], check=True)
+    total = whole.stat().st_size  # the bytes of the output sent whole
+    with subprocess.Popen(
+        [exe, "diffuse", str(src), "--steps", "3", "-q", "-o", "-"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL),
+    ) as proc:
+        got = proc.stdout.read(1 << 18)  # the copy has begun: the run is done
+        assert len(got) == 1 << 18
+        time.sleep(1)  # the writer is blocked on the full pipe again
+        proc.send_signal(signal.SIGTERM)
+        got += proc.stdout.read()
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    assert len(got) < total  # the reader has a part
+    line = err.strip().splitlines()[-1]
+    said = re.fullmatch(
+        r"Error: interrupted by SIGTERM; stdout cut short: at least (\d+) of its (\d+) bytes "
+        r"were sent \(its reader has a partial output\); no other output written",
+        line,
+    )
+    assert said is not None, line
+    assert int(said[2]) == total
+    assert 0 < int(said[1]) <= len(got)
+
+
+def test_interrupted_words_for_a_cut_output():
+    from resdenoise.cli import _written
+
+    assert _written((), ("-", 0, 900)) == (
+        "stdout cut short: the signal came as its first bytes were sent (its reader may "
+        "have a part of its 900 bytes); no other output written"
+    )
+    assert _written(("r.json",), ("/dev/fd/3", 300, 900)) == (
+        "/dev/fd/3 cut short: at least 300 of its 900 bytes were sent (its reader has a "
+        "partial output); r.json written, nothing else"
+    )
+    assert _written(()) == "no output written"
