@@ -98,6 +98,37 @@ def _probe_folding(directory: str, st: os.stat_result) -> bool:
     return True
 
 
+#: Containers one name holds alike: a ``.wav`` beyond 4 GiB is written as RF64 (and read so).
+_ONE_KIND = {"RF64": "WAV", "WAVEX": "WAV"}
+
+
+def check_in_place(input_path: str, input_format, output_format) -> None:
+    """:func:`check_in_place_format`; and an audio file whose content is another format
+    than its name says (a WAV named ``.mp3``): replaced in place it would be written as
+    its name says (a lossless recording made lossy), not kept as it is; refused before
+    it is read.  (A comma-separated file named ``.tsv`` keeps its commas in place:
+    :func:`resdenoise.io.csv_text.delimited_for`.)"""
+    check_in_place_format(input_path, input_format, output_format)
+    named = guess_format(input_path, output_format, output=True)
+    if named in ("CSV", ZARR):
+        return
+    import soundfile
+
+    try:
+        info = soundfile.info(input_path)
+    except (OSError, RuntimeError, ValueError):  # (the reading says why)
+        return
+    have = info.format
+    if _ONE_KIND.get(have, have) == _ONE_KIND.get(named, named):
+        return
+    raise ParameterError(
+        f"{input_path}: in_place=True keeps the file's format, but it is {have} "
+        f"({info.subtype}) named {os.path.splitext(input_path)[1]}, and would be written as "
+        f"{named}; rename it to .{have.lower()}, or write {named} to another file (output)",
+        parameters=[("in_place", True), "output"],
+    )
+
+
 def _same_file(a, b) -> bool:
     """Whether paths ``a`` and ``b`` name one file: the same inode (links followed),
     or the same place once their directories are resolved (:class:`FileIndex`'s rule)."""

@@ -168,3 +168,60 @@ def test_interrupted_words_for_a_cut_output():
         "partial output); r.json written, nothing else"
     )
     assert _written(()) == "no output written"
+
+
+# A21a-9: --in-place wrote a file as its name says, not as it is: a PCM WAV named .mp3 or
+# .ogg became a lossy MP3 or Vorbis, a float WAV named .flac 24-bit FLAC (exit 0, "guarantees
+# held"); a comma-separated file named .tsv became tab-separated.  The audio is refused
+# (exit 2, the file untouched); the CSV keeps its commas.
+
+
+@pytest.mark.parametrize(
+    ("name", "subtype", "named"),
+    [("rec.mp3", "PCM_16", "MP3"), ("rec.ogg", "PCM_16", "OGG"), ("m.flac", "FLOAT", "FLAC")],
+)
+def test_in_place_refuses_audio_whose_name_says_another_format(tmp_path, name, subtype, named):
+    import soundfile
+
+    x = np.random.default_rng(3).standard_normal((4000, 2)) * 0.1
+    path = tmp_path / name
+    soundfile.write(path, x, 8000, subtype=subtype, format="WAV")
+    before = path.read_bytes()
+    r = _invoke("diffuse", path, "--steps", "3", "-q", "--in-place")
+    assert r.exit_code == 2, r.output
+    assert r.output.strip().splitlines()[-1] == (
+        f"Error: {path}: --in-place keeps the file's format, but it is WAV ({subtype}) named "
+        f"{path.suffix}, and would be written as {named}; rename it to .wav, or write {named} "
+        "to another file (-o)"
+    )
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+@pytest.mark.parametrize("name", ["a.wav", "a.rf64"])
+def test_in_place_keeps_audio_named_as_it_is(tmp_path, name):
+    import soundfile
+
+    x = np.random.default_rng(3).standard_normal(4000) * 0.1
+    path = tmp_path / name
+    soundfile.write(path, x, 8000, subtype="PCM_16", format="WAV")  # RF64 holds a WAV's header
+    r = _invoke("diffuse", path, "--steps", "3", "-q", "--in-place")
+    assert r.exit_code == 0, r.output
+    assert soundfile.info(path).format in ("WAV", "RF64")
+
+
+def test_in_place_keeps_a_comma_file_named_tsv_comma_separated(tmp_path):
+    path = tmp_path / "c.tsv"
+    x = np.random.default_rng(4).standard_normal((64, 2))
+    path.write_text("a,b\n" + "".join(f"{float(u)!r},{float(v)!r}\n" for u, v in x))
+    r = _invoke("diffuse", path, "--steps", "3", "-q", "--in-place")
+    assert r.exit_code == 0, r.output
+    lines = path.read_text().splitlines()
+    assert lines[0] == "a,b"
+    assert all(line.count(",") == 1 and "\t" not in line for line in lines[1:])
+    assert len(lines) == 65
+    # written to another .tsv, it is tab-separated, as the README says
+    out = tmp_path / "o.tsv"
+    r = _invoke("diffuse", path, "--steps", "3", "-q", "-o", out)
+    assert r.exit_code == 0, r.output
+    assert out.read_text().splitlines()[0] == "a\tb"
