@@ -129,6 +129,36 @@ def check_in_place(input_path: str, input_format, output_format) -> None:
     )
 
 
+def refuse_held_for_writing(path: str) -> None:
+    """Refuse to replace the regular file ``path`` while another process has it open for
+    writing: a logger's descriptor, whose writes after the rename would go to the old
+    file, gone (nothing says so).  Linux: a read lease (``F_SETLEASE``) is refused with
+    EAGAIN while any process has the file open for writing; where none can be taken (not
+    the file's owner, another system or file system), nothing is known: no refusal."""
+    import errno
+    import fcntl
+
+    setlease = getattr(fcntl, "F_SETLEASE", None)
+    try:  # (O_NONBLOCK: a lease another process holds is not waited for)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return
+    try:
+        if setlease is None:
+            return
+        fcntl.fcntl(fd, setlease, fcntl.F_RDLCK)
+        fcntl.fcntl(fd, setlease, fcntl.F_UNLCK)
+    except OSError as exc:
+        if exc.errno == errno.EAGAIN:
+            raise SignalError(
+                f"{path}: another program has the file open for writing (a logger?), and "
+                "what it writes after the replacement would be lost; it was not replaced: "
+                "stop it first, or filter a copy with -o"
+            ) from None
+    finally:
+        os.close(fd)
+
+
 def _same_file(a, b) -> bool:
     """Whether paths ``a`` and ``b`` name one file: the same inode (links followed),
     or the same place once their directories are resolved (:class:`FileIndex`'s rule)."""
@@ -571,6 +601,8 @@ def unchanged_guard(path: str, then: Callable | None = None) -> Callable:
     except (OSError, ValueError):
         st = None
     before = _identity(st) if st is not None and stat.S_ISREG(st.st_mode) else None
+    if before is not None:  # a logger holding it open: refused before the run too
+        refuse_held_for_writing(path)
 
     def check() -> None:  # the refusal alone (also before a report written to stdout)
         if before is not None:
@@ -584,6 +616,7 @@ def unchanged_guard(path: str, then: Callable | None = None) -> Callable:
                     "written or replaced); it was not replaced: run again once it is "
                     "complete, or filter a copy with -o"
                 )
+            refuse_held_for_writing(path)
 
     def guard(*args):
         check()

@@ -225,3 +225,75 @@ def test_in_place_keeps_a_comma_file_named_tsv_comma_separated(tmp_path):
     r = _invoke("diffuse", path, "--steps", "3", "-q", "-o", out)
     assert r.exit_code == 0, r.output
     assert out.read_text().splitlines()[0] == "a\tb"
+
+
+# A21a-5: --in-place on a log that a logger keeps open: the logger's writes after the rename
+# went to the old file, unlinked: lost, exit 0.  While another process has the file open for
+# writing (a read lease is refused: Linux), the file is not replaced.
+
+_HOLDER = """
+import sys
+f = open(sys.argv[1], "a")
+print("open", flush=True)
+sys.stdin.read()
+f.write("7,7\\n")
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("fcntl"), "F_SETLEASE"), reason="Linux leases")
+def test_in_place_refuses_a_file_another_process_holds_open_for_writing(tmp_path):
+    import subprocess
+    import sys
+
+    log = tmp_path / "log.csv"
+    log.write_text("t,v\n" + "".join(f"{i},{i % 5}\n" for i in range(7)))
+    before = log.read_bytes()
+    with subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(log)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as logger:
+        assert logger.stdout.readline() == "open\n"
+        r = _invoke("diffuse", log, "--steps", "3", "-q", "--in-place")
+        logger.communicate("")  # it writes its row and closes the file
+    assert r.exit_code == 1, r.output
+    assert r.output.strip().splitlines()[-1] == (
+        f"Error: {log}: another program has the file open for writing (a logger?), and what "
+        "it writes after the replacement would be lost; it was not replaced: stop it first, "
+        "or filter a copy with -o"
+    )
+    assert log.read_bytes() == before + b"7,7\n"  # the logger's row is in the file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv"]
+    r = _invoke("diffuse", log, "--steps", "3", "-q", "--in-place")  # closed: replaced
+    assert r.exit_code == 0, r.output
+    assert log.read_bytes() != before + b"7,7\n"
+
+
+@pytest.mark.skipif(not hasattr(__import__("fcntl"), "F_SETLEASE"), reason="Linux leases")
+@pytest.mark.parametrize("chunk", [0, 3], ids=["whole", "streamed"])
+def test_in_place_refuses_a_file_opened_for_writing_during_the_run(tmp_path, chunk):
+    """A logger that opens the file while the run filters it, and has written nothing yet
+    when the replacement is due: the file's size and times are as they were."""
+    from resdenoise.errors import SignalError
+    from resdenoise.pipeline import RunOptions, run_file
+    from resdenoise.plans import planner
+
+    log = tmp_path / "log.csv"
+    log.write_text("t,v\n" + "".join(f"{i},{i % 5}\n" for i in range(9)))
+    before = log.read_bytes()
+    base = planner("diffuse", "perona-malik", lam=2.0, steps=3)
+    held = []
+
+    def opening(x, **named):  # a logger opens the file meanwhile, and keeps it open
+        held.append(open(log, "a"))  # noqa: SIM115 - closed below
+        return base(x, **named)
+
+    try:
+        with pytest.raises(SignalError, match="open for writing"):
+            run_file(opening, str(log), in_place=True, run=RunOptions(chunk_size=chunk))
+    finally:
+        for fh in held:
+            fh.close()
+    assert log.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv"]
