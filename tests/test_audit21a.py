@@ -297,3 +297,30 @@ def test_in_place_refuses_a_file_opened_for_writing_during_the_run(tmp_path, chu
             fh.close()
     assert log.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv"]
+
+
+# A21a-3: one CRLF line in an LF file made every line of the output CRLF.  The output ends
+# its lines as most of the input's lines end (CRLF where as many end either way).
+
+
+@pytest.mark.parametrize("chunk", [None, "2"], ids=["whole", "streamed"])
+@pytest.mark.parametrize(
+    ("text", "end"),
+    [
+        ("a,b\n1,2\n3,4\r\n5,6\n7,8\n", "\n"),  # one CRLF among LF
+        ("a,b\r\n1,2\r\n3,4\n5,6\r\n7,8\r\n", "\r\n"),  # one LF among CRLF
+        ("a,b\r1,2\r3,4\r5,6\r", "\r"),  # old Mac
+        ("a,b\r\n1,2\n3,4\r\n5,6\n", "\r\n"),  # as many: CRLF, as before
+    ],
+)
+def test_output_line_ends_follow_most_of_the_input(tmp_path, text, end, chunk):
+    src = tmp_path / "cr.csv"
+    src.write_bytes(text.encode())
+    out = tmp_path / "o.csv"
+    extra = [] if chunk is None else ["--chunk-size", chunk]
+    r = _invoke("diffuse", src, "--steps", "3", "--time-column", "none", "-q", "-o", out, *extra)
+    assert r.exit_code == 0, r.output
+    body = out.read_bytes().decode()
+    lines = body.split(end)
+    assert lines[-1] == "" and len(lines) == text.count(",") + 1
+    assert all("\r" not in line and "\n" not in line for line in lines)
