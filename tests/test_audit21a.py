@@ -324,3 +324,40 @@ def test_output_line_ends_follow_most_of_the_input(tmp_path, text, end, chunk):
     lines = body.split(end)
     assert lines[-1] == "" and len(lines) == text.count(",") + 1
     assert all("\r" not in line and "\n" not in line for line in lines)
+
+
+# A21a-8: a Ctrl-C while the package's first line imported ``signal`` (the handlers came
+# after it) was Python's KeyboardInterrupt traceback.  The handlers come before the package
+# imports any module: every module it loads is loaded with them in place.
+
+_FIRST_IMPORT = """
+import _signal
+import sys
+
+seen = []
+
+
+class Watch:
+    def find_spec(self, name, path=None, target=None):
+        seen.append((name, _signal.getsignal(_signal.SIGINT)))
+        return None
+
+
+sys.argv[0] = "resdenoise"  # the program, as its console script is
+sys.meta_path.insert(0, Watch())
+import resdenoise
+
+first = [(n, h) for n, h in seen if n != "resdenoise"][0]
+print(first[0], first[1] is _signal.default_int_handler)
+"""
+
+
+def test_the_start_up_handler_comes_before_any_import_of_the_package():
+    import subprocess
+    import sys
+
+    r = subprocess.run(
+        [sys.executable, "-c", _FIRST_IMPORT], capture_output=True, text=True, check=True
+    )
+    name, default = r.stdout.split()
+    assert default == "False", f"{name} imported with Python's Ctrl-C handler"
