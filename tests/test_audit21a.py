@@ -361,3 +361,25 @@ def test_the_start_up_handler_comes_before_any_import_of_the_package():
     )
     name, default = r.stdout.split()
     assert default == "False", f"{name} imported with Python's Ctrl-C handler"
+
+
+# A21a-6 (its wording parts): a worker killed by a signal was "the worker process died (exit
+# code -9)", Python's return code; --json with one INPUT and -o DIR/ said "several INPUTs".
+
+
+def test_a_killed_worker_is_said_killed_by_its_signal():
+    from resdenoise.batch_pool import _death
+
+    assert _death(-9) == (
+        "was killed by SIGKILL (signal 9: the system's out-of-memory killer, or a kill -9?)"
+    )
+    assert _death(-11) == "was killed by SIGSEGV (signal 11)"
+    assert _death(9) == "died (exit code 9)"
+
+
+def test_json_with_one_input_and_an_output_directory_says_what_was_given(tmp_path):
+    src = _csv(tmp_path / "a.csv")
+    r = _invoke("diffuse", src, "--steps", "3", "-o", f"{tmp_path}/fo/", "--json")
+    assert r.exit_code == 2
+    assert "--json prints one report; with -o DIR/ (a batch) use --report DIR/" in r.output
+    assert "several INPUTs" not in r.output
