@@ -200,10 +200,10 @@ def _line_batches(chunks, source: str, seen: dict, split: bool = True):
 
     The first chunk holds at least the byte-order mark (4 bytes), if any.
     Raises on the first undecodable byte or NUL character (decoding comes
-    first within a chunk).  ``seen`` receives ``encoding``, the kinds of
-    line end met (``crlf``, ``cr``, ``lf``: how many, a CRLF counted in all three) and ``open_end``: ``(number, text)`` of a
-    last line the file ends in without a line end (a log copied while it was written,
-    cut short?), else None.  Not ``split``: the text only decoded (nothing yielded), to
+    first within a chunk).  ``seen`` receives ``encoding``, how many line ends of
+    each kind were met (``crlf``, ``cr``, ``lf``: a CRLF counted in all three) and
+    ``open_end``: ``(number, text)`` of a last line the file ends in without a line end
+    (a log copied while it was written, cut short?), else None.  Not ``split``: the text only decoded (nothing yielded), to
     the end but for its last incomplete character (met after the rows).
     """
     chunks = iter(chunks)
