@@ -9,9 +9,12 @@ networks are all computed by one engine, chained blocks
 The library imports neither click nor rich.
 """
 
+import _signal  # built in, loaded already: signal.py's import (its enums) comes after the handlers
 import os
-import signal
 import sys
+
+#: The start-up handlers' signals' names (``signal.Signals``' names, without importing it).
+_NAME_OF = {getattr(_signal, n): n for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(_signal, n)}
 
 
 def _interrupted(signum, frame) -> None:  # pragma: no cover - ends the process
@@ -19,9 +22,7 @@ def _interrupted(signum, frame) -> None:  # pragma: no cover - ends the process
     and exit code of a later one (130, 143, 129), not Python's traceback of
     ``KeyboardInterrupt``; nothing is written yet."""
     try:
-        os.write(
-            2, f"Error: interrupted by {signal.Signals(signum).name}; no output written\n".encode()
-        )
+        os.write(2, f"Error: interrupted by {_NAME_OF.get(signum)}; no output written\n".encode())
     except (OSError, ValueError):
         pass
     os._exit(128 + signum)
@@ -48,13 +49,13 @@ def _early_handlers() -> None:
     namespace's init, and a ``docker stop`` in the first half second was lost (the run went
     on to exit 0)."""
     for name, default in (
-        ("SIGINT", signal.default_int_handler),
-        ("SIGTERM", signal.SIG_DFL),
-        ("SIGHUP", signal.SIG_DFL),
+        ("SIGINT", _signal.default_int_handler),
+        ("SIGTERM", _signal.SIG_DFL),
+        ("SIGHUP", _signal.SIG_DFL),
     ):
-        signum = getattr(signal, name, None)
-        if signum is not None and signal.getsignal(signum) is default:
-            signal.signal(signum, _interrupted)
+        signum = getattr(_signal, name, None)
+        if signum is not None and _signal.getsignal(signum) is default:
+            _signal.signal(signum, _interrupted)
 
 
 # The program's handlers, installed as its first step: the console script imports this

@@ -54,6 +54,19 @@ class FileResult:
         )
 
 
+def _death(code) -> str:
+    """A worker's end in words: its exit code, or the signal that killed it (``code`` -N,
+    as ``wait`` gives it), named, not Python's negative return code."""
+    if not isinstance(code, int) or code >= 0:
+        return f"died (exit code {code})"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        return f"was killed by signal {-code}"
+    why = ": the system's out-of-memory killer, or a kill -9?" if name == "SIGKILL" else ""
+    return f"was killed by {name} (signal {-code}{why})"
+
+
 def _run_forked(jobs_list, jobs: int, finished, progress, placeholders) -> None:
     """Run ``job(progress)`` callables in this process and ``jobs - 1`` forked workers.
 
@@ -493,7 +506,7 @@ class _Pool:
         """File ``i`` failed with its worker; one that had said it was renaming its
         outputs into place may have them there: the message names them."""
         result = self.placeholders[i]
-        message = f"the worker process died (exit code {code})"
+        message = f"the worker process {_death(code)}"
         if committing:
             names = result.output + ("" if result.report_path is None else " and its report "
                                      + result.report_path)  # fmt: skip

@@ -280,7 +280,9 @@ class Interrupted(BaseException):
     Exception`` takes it for a failed file: it runs every cleanup on its way
     out.  ``exit_code`` is 128 + the signal's number (130 for Ctrl-C).
     ``written``: the outputs put in place before it, within
-    :func:`resdenoise.io.signals.handle_signals` (set on its way out).
+    :func:`resdenoise.io.signals.handle_signals` (set on its way out); ``partly``: the
+    output it cut short as it was sent to stdout or a pipe, ``(path, bytes sent, bytes in
+    all)``, else None.
     """
 
     def __init__(self, signum: int):
@@ -288,6 +290,7 @@ class Interrupted(BaseException):
         self.signum = signum
         self.exit_code = 128 + signum
         self.written: tuple[str, ...] = ()
+        self.partly: tuple[str, int, int] | None = None
 
 
 def counted(k: int, what: str) -> str:

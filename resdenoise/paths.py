@@ -98,6 +98,67 @@ def _probe_folding(directory: str, st: os.stat_result) -> bool:
     return True
 
 
+#: Containers one name holds alike: a ``.wav`` beyond 4 GiB is written as RF64 (and read so).
+_ONE_KIND = {"RF64": "WAV", "WAVEX": "WAV"}
+
+
+def check_in_place(input_path: str, input_format, output_format) -> None:
+    """:func:`check_in_place_format`; and an audio file whose content is another format
+    than its name says (a WAV named ``.mp3``): replaced in place it would be written as
+    its name says (a lossless recording made lossy), not kept as it is; refused before
+    it is read.  (A comma-separated file named ``.tsv`` keeps its commas in place:
+    :func:`resdenoise.io.csv_text.delimited_for`.)"""
+    check_in_place_format(input_path, input_format, output_format)
+    named = guess_format(input_path, output_format, output=True)
+    if named in ("CSV", ZARR):
+        return
+    import soundfile
+
+    try:
+        info = soundfile.info(input_path)
+    except (OSError, RuntimeError, ValueError):  # (the reading says why)
+        return
+    have = info.format
+    if _ONE_KIND.get(have, have) == _ONE_KIND.get(named, named):
+        return
+    raise ParameterError(
+        f"{input_path}: in_place=True keeps the file's format, but it is {have} "
+        f"({info.subtype}) named {os.path.splitext(input_path)[1]}, and would be written as "
+        f"{named}; rename it to .{have.lower()}, or write {named} to another file (output)",
+        parameters=[("in_place", True), "output"],
+    )
+
+
+def refuse_held_for_writing(path: str) -> None:
+    """Refuse to replace the regular file ``path`` while another process has it open for
+    writing: a logger's descriptor, whose writes after the rename would go to the old
+    file, gone (nothing says so).  Linux: a read lease (``F_SETLEASE``) is refused with
+    EAGAIN while any process has the file open for writing; where none can be taken (not
+    the file's owner, another system or file system), nothing is known: no refusal."""
+    import errno
+    import fcntl
+
+    setlease = getattr(fcntl, "F_SETLEASE", None)
+    try:  # (O_NONBLOCK: a lease another process holds is not waited for)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return
+    try:
+        if setlease is None:
+            return
+        fcntl.fcntl(fd, setlease, fcntl.F_RDLCK)
+        fcntl.fcntl(fd, setlease, fcntl.F_UNLCK)
+    except OSError as exc:
+        if exc.errno == errno.EAGAIN:
+            raise SignalError(
+                f"{path}: another program has the file open for writing (a logger?), and "
+                "what it writes after the replacement would be lost; it was not replaced: "
+                "stop it first, or filter a copy with -o"
+            ) from None
+    finally:
+        os.close(fd)
+
+
 def _same_file(a, b) -> bool:
     """Whether paths ``a`` and ``b`` name one file: the same inode (links followed),
     or the same place once their directories are resolved (:class:`FileIndex`'s rule)."""
@@ -295,6 +356,8 @@ def check_paths(
     for kind in (k for k, to_stdout in stdout.items() if to_stdout):
         _refuse_stdout_read(kind, input_path, reads, others)
     if _same_file(input_path, output) and not in_place:
+        if input_path != "-" and not os.path.exists(input_path):  # names alike, no file
+            stat_input(input_path)  # no such file: not a call for in_place
         if input_path == "-":  # /dev/stdin, or the file's name, with < FILE
             raise SignalError(
                 f"{output}: output is the input file (the one on stdin); name another "
@@ -538,6 +601,8 @@ def unchanged_guard(path: str, then: Callable | None = None) -> Callable:
     except (OSError, ValueError):
         st = None
     before = _identity(st) if st is not None and stat.S_ISREG(st.st_mode) else None
+    if before is not None:  # a logger holding it open: refused before the run too
+        refuse_held_for_writing(path)
 
     def check() -> None:  # the refusal alone (also before a report written to stdout)
         if before is not None:
@@ -551,6 +616,7 @@ def unchanged_guard(path: str, then: Callable | None = None) -> Callable:
                     "written or replaced); it was not replaced: run again once it is "
                     "complete, or filter a copy with -o"
                 )
+            refuse_held_for_writing(path)
 
     def guard(*args):
         check()

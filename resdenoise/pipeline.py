@@ -54,7 +54,7 @@ from .errors import (
 )
 from .io.rounding import FullScale
 from .pairs import limit_threads
-from .paths import FileIndex, check_in_place_format, check_paths, refuse_pipe_twice, unchanged_guard
+from .paths import FileIndex, check_in_place, check_paths, refuse_pipe_twice, unchanged_guard
 
 # the plan makers live in resdenoise.plans; named here too for run_file's callers
 from .plans import AUTO, Planner, Progress, automatic_planner, network_planner, planner
@@ -314,7 +314,7 @@ def run_file(
     write = WriteOptions() if write is None else write
     if in_place:
         output = input_path
-        check_in_place_format(input_path, input_format, write.format)
+        check_in_place(input_path, input_format, write.format)
         on_commit = unchanged_guard(input_path, on_commit)  # appended to meanwhile: kept
     run = RunOptions() if run is None else run
     if not measure and (report_path is not None or run.strict):

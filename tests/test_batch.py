@@ -972,7 +972,10 @@ def test_a_worker_killed_outright_leaves_no_temporary(
     make_plan = planner("diffuse", "charbonnier", lam=0.3, time=3.0)
     results = batch.run_batch(make_plan, files, str(out), jobs=2)
     assert [r.exit_code for r in results] == [1, 0, 0]
-    assert str(results[0].error) == "the worker process died (exit code -9)"
+    assert str(results[0].error) == (
+        "the worker process was killed by SIGKILL (signal 9: the system's out-of-memory "
+        "killer, or a kill -9?)"
+    )
     assert names(out) == ["a.wav", "b.flac"]
     left = [str(p) for p in tmp_path.rglob("*.tmp")]
     assert left == []

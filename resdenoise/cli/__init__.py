@@ -174,7 +174,8 @@ class _Group(click.Group):
                 return super().main(*args, **kwargs)
         except Interrupted as exc:
             name = signal.Signals(exc.signum).name
-            click.echo(f"Error: interrupted by {name}; {_written(exc.written)}", err=True)
+            said = _written(exc.written, exc.partly)
+            click.echo(f"Error: interrupted by {name}; {said}", err=True)
             if not self.process:  # a caller's process (click's runner, cli.main()): its own
                 signal.raise_signal(exc.signum)  # handler now; SIG_DFL ends it, as it would
             sys.exit(exc.exit_code)
@@ -193,15 +194,27 @@ def _help_of(exc: click.UsageError, ctx: click.Context) -> str:
     return f"{ctx.command_path}{'' if name is None else ' ' + name} --help"
 
 
-def _written(paths) -> str:
+def _written(paths, partly=None) -> str:
     """What an interrupted run had put in place, in words (the other outputs were not
-    written)."""
+    written); ``partly``: the output cut short as it was sent to stdout or a pipe, ``(path,
+    bytes sent, bytes in all)``: its reader has a part of it, which the words say."""
+    cut = ""
+    if partly is not None:
+        path, sent, total = partly
+        name = "stdout" if path == "-" else path
+        cut = (
+            f"{name} cut short: at least {sent} of its {total} bytes were sent (its reader "
+            "has a partial output); "
+            if sent
+            else f"{name} cut short: the signal came as its first bytes were sent (its reader "
+            f"may have a part of its {total} bytes); "
+        )
     if not paths:
-        return "no output written"
+        return f"{cut}no {'other ' if cut else ''}output written"
     names = ["stdout" if p == "-" else p for p in paths]
     if len(names) > 4:
         names[3:] = [f"{len(names) - 3} more"]
-    return f"{', '.join(names)} written, nothing else"
+    return f"{cut}{', '.join(names)} written, nothing else"
 
 
 def step_loop_line() -> str:

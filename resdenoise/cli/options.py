@@ -714,10 +714,10 @@ def names_directory(path: str | None) -> bool:
 
 def _json_report(kwargs: dict) -> None:
     """``--json``: the report on stdout (``--report -``), when the signal goes to a file."""
-    several = len(kwargs["input_paths"]) > 1 or names_directory(kwargs["output"])
-    if several:
+    if len(kwargs["input_paths"]) > 1 or names_directory(kwargs["output"]):
+        given = "several INPUTs" if len(kwargs["input_paths"]) > 1 else "-o DIR/ (a batch)"
         raise click.UsageError(
-            "--json prints one report; with several INPUTs use --report DIR/ (one JSON per input)"
+            f"--json prints one report; with {given} use --report DIR/ (one JSON per input)"
         )
     if kwargs["report_path"] is not None:
         raise click.UsageError("give --json (report on stdout) or --report PATH, not both")

@@ -455,31 +455,49 @@ def refuse_closed_stdout(name: str) -> None:
         raise SignalError(f"{name}: cannot write: stdout is closed")
 
 
-def _write_through(path: str, target: Path | None, name: str, blocks, parents=False) -> None:
-    """Write byte ``blocks`` to stdout (``path`` ``"-"``) or straight to a device or pipe
-    (:class:`~resdenoise.errors.PipeClosed`: its reader closed it); ``parents``: the
-    target's missing directories are made just before it is opened (a new one under
-    ``/dev/shm``, say, where there is no rename to make them)."""
+def _write_through(
+    path: str, target: Path | None, name: str, blocks, total: int, parents=False
+) -> None:
+    """Write byte ``blocks`` (``total`` bytes) to stdout (``path`` ``"-"``) or straight to
+    a device or pipe (:class:`~resdenoise.errors.PipeClosed`: its reader closed it);
+    ``parents``: the target's missing directories are made just before it is opened (a
+    new one under ``/dev/shm``, say, where there is no rename to make them).  A signal
+    before the last byte says how many were sent (:func:`signals.sending`)."""
     if path == STDIO:  # started with stdout closed (>&-)?
         refuse_closed_stdout(name)
     with write_errors(name, ValueError):  # ValueError: a closed stream
         if path == STDIO:
             _flush_all(sys.stdout)
             out = getattr(sys.stdout, "buffer", None)
-            for block in blocks:
-                if out is None:  # a text-only stream (some test harnesses)
-                    sys.stdout.write(block.decode("utf-8", "replace"))
-                else:
-                    _write_all(out, block)
-            _flush_all(out or sys.stdout)
+            _send(path, blocks, total, out or sys.stdout, text=out is None)
         else:
             if parents and not os.path.isdir(target.parent):
                 _make_directories(target.parent)
             with _open_through(target) as dev:
-                for block in blocks:
-                    _write_all(dev, block)
-                _flush_all(dev)
+                _send(path, blocks, total, dev)
     signals.placed(path)  # written: a signal's message says so
+
+
+def _send(path: str, blocks, total: int, out, text: bool = False) -> None:
+    """Write ``blocks`` to the stream ``out`` (``text``: a text-only stdout, as some test
+    harnesses have), counting the bytes sent for a signal."""
+    sent = 0
+    signals.sending(path, sent, total)
+    for block in blocks:
+        if text:
+            out.write(block.decode("utf-8", "replace"))
+            continue
+        view = memoryview(block)
+        for at in range(0, len(view), _PIECE):  # the count within a pipe's capacity
+            piece = view[at : at + _PIECE]
+            _write_all(out, piece)
+            sent += len(piece)
+            signals.sending(path, sent, total)
+    _flush_all(out)
+
+
+#: The bytes sent to stdout or a pipe between two counts (:func:`_send`): a pipe's capacity.
+_PIECE = 1 << 16
 
 
 #: Names of a descriptor this process has open: /dev/stdout, /dev/fd/N, /proc/self/fd/N.
@@ -600,7 +618,8 @@ class _Staged(_TempOutput):
 
     def write_direct(self) -> None:
         name = "<stdout>" if self.path == STDIO else self.path
-        _write_through(self.path, self.target, name, [self.payload], self.parents)
+        payload = self.payload
+        _write_through(self.path, self.target, name, [payload], len(payload), self.parents)
 
 
 def write_files_atomic(

@@ -78,6 +78,7 @@ from .csv_cells import (
     _unsure_header,
     _unsure_time,
     excel_error,
+    most_line_end,
 )
 from .options import ReadOptions, join_columns
 from .signal import (
@@ -199,10 +200,10 @@ def _line_batches(chunks, source: str, seen: dict, split: bool = True):
 
     The first chunk holds at least the byte-order mark (4 bytes), if any.
     Raises on the first undecodable byte or NUL character (decoding comes
-    first within a chunk).  ``seen`` receives ``encoding``, the kinds of
-    line end met (``crlf``, ``cr``, ``lf``) and ``open_end``: ``(number, text)`` of a
-    last line the file ends in without a line end (a log copied while it was written,
-    cut short?), else None.  Not ``split``: the text only decoded (nothing yielded), to
+    first within a chunk).  ``seen`` receives ``encoding``, how many line ends of
+    each kind were met (``crlf``, ``cr``, ``lf``: a CRLF counted in all three) and
+    ``open_end``: ``(number, text)`` of a last line the file ends in without a line end
+    (a log copied while it was written, cut short?), else None.  Not ``split``: the text only decoded (nothing yielded), to
     the end but for its last incomplete character (met after the rows).
     """
     chunks = iter(chunks)
@@ -222,7 +223,7 @@ def _line_batches(chunks, source: str, seen: dict, split: bool = True):
         encoding = codec = "utf-8"
         if (what := _not_csv(raw)) is not None:
             raise SignalError(f"{source}: {what}")
-    seen.update(encoding=encoding, crlf=False, cr=False, lf=False, open_end=None)
+    seen.update(encoding=encoding, crlf=0, cr=0, lf=0, open_end=None)
     count = 0  # the lines yielded
     decoder = codecs.getincrementaldecoder(codec)()
     fed = fed_nl = text_nl = 0  # body bytes decoded, b"\n" among them, "\n" decoded
@@ -274,9 +275,9 @@ def _line_batches(chunks, source: str, seen: dict, split: bool = True):
                 cut = max(s.rfind("\n", 0, cut), s.rfind("\r", 0, cut))
             complete, pending = s[: cut + 1], s[cut + 1 :]
         if complete or final:
-            seen["crlf"] = seen["crlf"] or "\r\n" in complete
-            seen["cr"] = seen["cr"] or "\r" in complete
-            seen["lf"] = seen["lf"] or "\n" in complete
+            seen["crlf"] += complete.count("\r\n")
+            seen["cr"] += complete.count("\r")
+            seen["lf"] += complete.count("\n")
             lines = complete.replace("\r\n", "\n").replace("\r", "\n").split("\n")
             if not final:
                 lines.pop()  # complete ends with a line end: nothing after it
@@ -698,7 +699,7 @@ class CsvReader:
             )  # fmt: skip
         if rows < 2:
             raise too_short(source, rows, "data row")
-        newline = "\r\n" if seen["crlf"] else ("\r" if seen["cr"] and not seen["lf"] else "\n")
+        newline = most_line_end(seen["crlf"], seen["cr"], seen["lf"])
         layout = CsvLayout(
             decimal=decimal,
             newline=newline,

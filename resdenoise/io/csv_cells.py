@@ -758,3 +758,13 @@ class _TimeScan:
         extremes = np.array([self.dt_min, self.dt_max])
         equal = bool(np.all(np.isclose(extremes, self.dt0, rtol=1e-6, atol=1e-9 * scale)))
         return monotone and self.count >= 3 and equal
+
+
+def most_line_end(crlf: int, cr: int, lf: int) -> str:
+    """The line end an output writes: the one most of the file's lines end in (``crlf``,
+    ``cr``, ``lf``: how many of each were met, a CRLF counted in all three), CRLF where
+    as many end so as another way; LF for a file without one.  A line pasted from
+    another system does not make every line of the output end its way."""
+    ends = {"\r\n": crlf, "\n": lf - crlf, "\r": cr - crlf}
+    most = max(ends, key=ends.__getitem__)
+    return most if ends[most] else "\n"

@@ -84,10 +84,21 @@ TAB_EXTENSIONS = (".tsv", ".tab")
 
 def delimited_for(path: str, sig: Signal) -> Signal:
     """``sig`` as a CSV output at ``path`` writes it: tab-separated for a ``.tsv`` or
-    ``.tab`` name (a TSV reader sees one column in commas), else as it is."""
+    ``.tab`` name (a TSV reader sees one column in commas), else as it is; and as it is
+    where ``path`` is its input, replaced in place (the file keeps its delimiter)."""
     if os.path.splitext(path)[1].lower() not in TAB_EXTENSIONS or sig.delimiter == "\t":
         return sig
+    if _is_file(path, sig.source):
+        return sig
     return replace(sig, delimiter="\t", layout=replace(sig.layout, header_text=None))
+
+
+def _is_file(path: str, source: str) -> bool:
+    """Whether the output ``path`` is the input file ``source`` (written in place)."""
+    try:
+        return os.path.samefile(path, source)
+    except (OSError, ValueError):
+        return False
 
 
 def csv_dialect(sig: Signal) -> tuple[CsvLayout, str]:

@@ -25,8 +25,10 @@ from .signal import (
     ZARR,
     Signal,
     SignalStream,
+    check_unchanged,
     guess_format,
     looks_like_audio,
+    regular_stat,
     stat_input,
 )
 
@@ -83,11 +85,14 @@ def read_signal(
 
         return read_zarr(path, source, ReadOptions() if options is None else options)
     else:
+        before = regular_stat(path)  # a file changed while it is read: refused
         read_file = _read_audio_file if guess_format(path, fmt) != "CSV" else _read_csv_file
         sig = read_file(path, source, options, stored)
+        check_unchanged(source, path, before)
         if sig is not None:
             return sig
         raw = _read_bytes(path)
+        check_unchanged(source, path, before)
         if fmt is None and looks_like_audio(raw) and unnamed_stream(path):
             fmt = "AUDIO"  # as stdin's
     return parse_signal(raw, guess_format(path, fmt), source, options)

@@ -625,16 +625,40 @@ class SignalStream:
     def _check_same(self) -> None:
         if self._watched is None:
             return
-        path, identity = self._watched
-        try:
-            same = _identity(os.stat(path)) == identity
-        except OSError:
-            same = False
-        if not same:
+        if not _still(*self._watched):
             raise SignalError(
                 f"{self.source}: the file changed while it was read (replaced or written to "
                 "between passes); nothing was written"
             )
+
+
+def regular_stat(path: str) -> os.stat_result | None:
+    """``os.stat(path)`` of a regular file; None for anything else (a FIFO's times change
+    as it is written; a missing file: the reading says so)."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st if stat.S_ISREG(st.st_mode) else None
+
+
+def check_unchanged(source: str, path: str, before: os.stat_result | None) -> None:
+    """Refuse a file read whole that changed during the read (``before``: its
+    :func:`regular_stat` just before it was opened): written to (``cp`` over it) or
+    replaced meanwhile, what was read may mix the old file and the new one."""
+    if before is not None and not _still(path, _identity(before)):
+        raise SignalError(
+            f"{source}: the file changed while it was read (replaced or written to); "
+            "nothing was written; run again once it is no longer being written"
+        )
+
+
+def _still(path: str, identity: tuple) -> bool:
+    """Whether ``path`` is still the file of :func:`_identity` ``identity``."""
+    try:
+        return _identity(os.stat(path)) == identity
+    except OSError:
+        return False
 
 
 def _identity(st: os.stat_result) -> tuple:

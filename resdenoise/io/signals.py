@@ -81,6 +81,10 @@ _live: set[str] = set()
 _written: list = [None]
 
 
+#: the output being sent to stdout or a pipe, within :func:`handle_signals`: (path, bytes
+#: sent, bytes in all) until it is all sent (:func:`sending`), else None
+_sending: list = [None]
+
 #: a batch worker's messenger of the temporaries it makes (:func:`tell_temporaries`)
 _told: list = [None]
 
@@ -109,6 +113,14 @@ def placed(*paths: str | None) -> None:
     :class:`Interrupted` of this run says they were written (``written``)."""
     if _written[0] is not None:
         _written[0].update(dict.fromkeys(p for p in paths if p is not None))
+        _sending[0] = None
+
+
+def sending(path: str, sent: int, total: int) -> None:
+    """``sent`` of the ``total`` bytes of output ``path`` are sent to stdout or a pipe (not
+    all yet): an :class:`Interrupted` meanwhile says its reader has a part (``partly``)."""
+    if _written[0] is not None:
+        _sending[0] = (path, sent, total)
 
 
 def unplaced(path: str) -> None:
@@ -279,22 +291,23 @@ def handle_signals(ignore_after: bool = False):
     hook = sys.unraisablehook
     sys.unraisablehook = functools.partial(_dropped, previous=hook)
     outer, _written[0] = _written[0], {}
+    outer_sending, _sending[0] = _sending[0], None
     try:
         yield
         _raise_pending()  # a signal in the last deferred step
     except Interrupted as exc:
         remove_temporaries()
-        exc.written = tuple(_written[0])
+        exc.written, exc.partly = tuple(_written[0]), _sending[0]
         raise
     except BaseException:
         if _state["pending"] is not None:  # another exception on the way out of a signal
             remove_temporaries()
             interrupted = Interrupted(_state["pending"])
-            interrupted.written = tuple(_written[0])
+            interrupted.written, interrupted.partly = tuple(_written[0]), _sending[0]
             raise interrupted from None
         raise
     finally:
-        _written[0] = outer
+        _written[0], _sending[0] = outer, outer_sending
         if _state["retry"]:  # a retry not yet needed: no SIGALRM after the handlers
             signal.setitimer(signal.ITIMER_REAL, 0)
         sys.unraisablehook = hook

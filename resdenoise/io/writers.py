@@ -863,9 +863,10 @@ class SignalWriter(_TempOutput):
     # ---- the protocol of write_files_atomic -------------------------------
 
     def write_direct(self) -> None:
+        total = self._fh.seek(0, os.SEEK_END)
         self._fh.seek(0)
         blocks = iter(lambda: self._fh.read(COPY_BYTES), b"")
-        _write_through(self.path, self.target, self.name, blocks, self.parents)
+        _write_through(self.path, self.target, self.name, blocks, total, self.parents)
 
     def rename(self) -> None:
         self._close_file()
