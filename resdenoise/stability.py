@@ -16,7 +16,9 @@ function) is :mod:`resdenoise.function_properties`'.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import asdict, dataclass, field
+from fractions import Fraction
 
 import numpy as np
 
@@ -108,10 +110,33 @@ class StabilityVerdict(FunctionProperties):
 
 
 def tau_bounds(g_max: float, h: float = 1.0) -> tuple[float, float]:
-    """``(h^2/(2 g_max), h^2/(4 g_max))``; infinite for g_max = 0."""
+    """``(h^2/(2 g_max), h^2/(4 g_max))``; infinite for g_max = 0.
+
+    Below float64's normal range (h*h or a bound under 2.2e-308: a subnormal has fewer
+    than 53 bits) each bound is the exact one rounded down, never above it: rounded to
+    nearest, h = 3.5e-162's sign bound 0.25 h^2 came out as one subnormal unit, 0.4 h^2,
+    and a run at it was called sign stable though it was not.  A bound under one unit
+    is 0 (:func:`bound_underflows`).
+
+    Examples
+    --------
+    >>> tau_bounds(1.0, 3.515825416187299e-162)
+    (5e-324, 0.0)
+    """
     if g_max <= 0.0:
         return math.inf, math.inf
-    return h * h / (2.0 * g_max), h * h / (4.0 * g_max)
+    bounds = h * h / (2.0 * g_max), h * h / (4.0 * g_max)
+    tiny = sys.float_info.min
+    if min(h * h, *bounds) < tiny and 0.0 < h < math.inf and math.isfinite(g_max):
+        exact = Fraction(h) ** 2 / Fraction(g_max)
+        return _round_down(exact / 2), _round_down(exact / 4)
+    return bounds
+
+
+def _round_down(x: Fraction) -> float:
+    """The largest float64 <= ``x`` (>= 0)."""
+    near = float(x)
+    return math.nextafter(near, 0.0) if Fraction(near) > x else near
 
 
 #: A tau within this many ulp of its bound counts as at the bound: h^2/(2 g_max) is

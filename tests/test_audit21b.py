@@ -1,0 +1,74 @@
+"""audit21b: a numerical analyst checking resdenoise against the paper (tau bounds below
+float64's normal range; the garrote's shrinkage form at extreme thresholds; the max-min
+principle a multilevel plan does not guarantee, and what its verdict says of it)."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from resdenoise.cli import cli
+from resdenoise.stability import tau_bounds
+
+
+def _run(args):
+    return CliRunner().invoke(cli, [str(a) for a in args], env={"COLUMNS": "200"})
+
+
+def _csv(path, values, name="v"):
+    path.write_text(name + "\n" + "".join(f"{v!r}\n" for v in values))
+    return path
+
+
+# A21b-1 -----------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    h=st.floats(1e-170, 1e-140) | st.floats(1e-40, 1e5),
+    g_max=st.floats(1e-20, 1e20) | st.sampled_from([0.5, 1.0, 2.0]),
+)
+def test_a_tau_bound_never_exceeds_the_exact_one(h, g_max):
+    """h*h subnormal (h ~ 1e-161) rounded the bound to a few bits: up to 1.6 times the
+    exact one.  Below the normal range each bound is now the exact one rounded down;
+    above it rounded to nearest (off by half an ulp, as every float64 bound)."""
+    exact = Fraction(h) ** 2 / Fraction(g_max)
+    for bound, true in zip(tau_bounds(g_max, h), (exact / 2, exact / 4), strict=True):
+        if true < Fraction(2.2250738585072014e-308):
+            assert Fraction(bound) <= true < Fraction(bound) + Fraction(5e-324)
+        else:
+            assert abs(Fraction(bound) - true) <= true * Fraction(2.0**-52)
+
+
+def test_a_default_tau_of_a_subnormal_bound_is_refused_not_rounded_up(tmp_path):
+    """fails before: tau = 5e-324 = 0.40 h^2 (the sign bound is 0.25 h^2) ran, "sign
+    stable", and the measured check found more sign changes."""
+    src = _csv(tmp_path / "sc.csv", [1, -2, 2, -3, 0, -1])
+    out = tmp_path / "o.csv"
+    args = ["diffuse", src, "--diffusivity", "linear", "--steps", 1, "-o", out]
+    result = _run([*args, "--h", "3.515825416187299e-162"])
+    assert result.exit_code == 2, result.output
+    assert "h^2/(4 g_max) = 0 " in result.stderr and "nearer 1 as --h" in result.stderr
+    assert not out.exists()
+
+
+def test_a_tau_above_the_exact_linf_bound_is_refused(tmp_path):
+    """fails before: --tau 6e-323 at h = 1.05e-161 (coefficient 0.53 > 1/2) was accepted as
+    L-infinity stable and the output grew to 2.5e5 from [-1, 1]; now exit 3, and the
+    largest stable tau (rounded down) runs inside the input's range."""
+    src = _csv(tmp_path / "alt.csv", [(-1) ** i for i in range(40)])
+    out = tmp_path / "o.csv"
+    base = ["diffuse", src, "--diffusivity", "linear", "--steps", 100, "-o", out]
+    base += ["--h", "1.0544055160146673e-161", "--json"]
+    result = _run([*base, "--tau", "6e-323"])
+    assert result.exit_code == 3, result.output
+    assert "exceeds the L-infinity bound" in result.stderr and not out.exists()
+    linf = tau_bounds(1.0, 1.0544055160146673e-161)[0]
+    result = _run([*base, "--tau", repr(linf)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["stability"]["linf_stable"] and report["guarantees_held"], report
