@@ -277,8 +277,10 @@ def gar_psi(r, lam):
 
 def gar_s(s, theta):
     a = np.abs(s)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # only where a <= theta
-        far = s - theta * theta / s
+    # theta (theta / s), not theta^2 / s: theta^2 overflows above 1.3e154 (S = -inf) and
+    # underflows below 1e-154 (S = s); theta / s < 1 where the branch is taken (|s| > theta)
+    with np.errstate(all="ignore"):  # over, divide, invalid: only where a <= theta
+        far = s - theta * (theta / s)
     return np.where(a > theta, far, 0.0)
 
 

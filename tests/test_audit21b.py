@@ -20,7 +20,7 @@ def _run(args):
 
 
 def _csv(path, values, name="v"):
-    path.write_text(name + "\n" + "".join(f"{v!r}\n" for v in values))
+    path.write_text(name + "\n" + "".join(f"{float(v)!r}\n" for v in values))
     return path
 
 
@@ -72,3 +72,58 @@ def test_a_tau_above_the_exact_linf_bound_is_refused(tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["stability"]["linf_stable"] and report["guarantees_held"], report
+
+
+# A21b-2 -----------------------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    theta=st.floats(1e-300, 1e300),
+    ratio=st.floats(1.0, 1e6, exclude_min=True),
+    sign=st.sampled_from([-1.0, 1.0]),
+)
+def test_garrote_shrinkage_form_has_no_spurious_overflow_or_underflow(theta, ratio, sign):
+    """fails before: S(s) = s - theta^2/s took theta*theta: -inf above theta ~ 1.3e154, s
+    itself below ~1e-154.  Against the exact value (Fractions), to a few ulp."""
+    import numpy as np
+
+    from resdenoise.nonlinearities import get_nonlinearity
+
+    s = sign * theta * ratio
+    nl = get_nonlinearity("garrote", "shrinkage", 2.0**0.5 * theta)
+    t = float(nl.theta)
+    got = float(nl.shrinkage(np.array([s]))[0])
+    if abs(s) <= t:
+        assert got == 0.0
+        return
+    exact = Fraction(s) - Fraction(t) ** 2 / Fraction(s)
+    assert abs(Fraction(got) - exact) <= abs(exact) * Fraction(2.0**-50) + Fraction(5e-324)
+
+
+def _big(tmp_path, scale):
+    import numpy as np
+
+    x = np.r_[np.zeros(128), np.ones(128)] + 0.1 * np.random.default_rng(3).standard_normal(256)
+    return _csv(tmp_path / "big.csv", x * scale)
+
+
+def test_the_wavelet_check_of_a_garrote_at_1e200_is_exact_not_inf(tmp_path):
+    """fails before: the check's reference (the transform with S) took theta^2 = inf, and
+    said "largest difference inf" (JSON null), nan over scales, for a run the PyWavelets
+    oracle finds exact; now within 1e-14 of the amplitude, one scale and three."""
+    src = _big(tmp_path, 1e200)
+    for extra in ([], ["--scales", 3]):
+        args = ["shrink", src, "--shrinkage", "garrote", "--check-wavelet", "--json"]
+        result = _run([*args, *extra, "-o", tmp_path / "o.csv"])
+        assert result.exit_code == 0, result.output
+        difference = json.loads(result.stdout)["wavelet_check"]["max_abs_difference"]
+        assert difference is not None and difference <= 1e-14 * 1e200, (extra, difference)
+
+
+def test_garrote_shrinkage_column_of_translate_is_finite_at_lambda_1e200():
+    """fails before: translate's sampled S(s) column read -inf for every |s| > theta."""
+    result = _run(["translate", "--shrinkage", "garrote", "--lambda", "1e200"])
+    assert result.exit_code == 0, result.output
+    rows = [line.split() for line in result.stdout.splitlines() if " 2e+200 " in line]
+    assert rows and rows[0][7] == "1.75e+200", result.stdout  # the S(s) cell of s = 2 lam
