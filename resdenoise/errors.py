@@ -261,7 +261,9 @@ class UnstableError(ResdenoiseError):
 class GuaranteeError(ResdenoiseError):
     """A run under ``strict=True`` finished (output written) but a measured guarantee failed.
 
-    ``report`` is the run's report; its ``failed_checks`` say which.
+    ``report`` is the run's report; its ``failed_checks`` say which, and its
+    ``not_guaranteed`` what left the input's range though the plan does not guarantee it
+    (several scales of shrinkage), which fails ``strict`` too (:meth:`strict_failures`).
     """
 
     exit_code = 4
@@ -269,6 +271,21 @@ class GuaranteeError(ResdenoiseError):
     def __init__(self, *args, report: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.report = report
+
+    @staticmethod
+    def strict_failures(report: dict) -> list[str]:
+        """What fails ``strict`` in ``report``, as sentences (empty: nothing)."""
+        off = ("max-min not guaranteed over scales: " + m for m in report.get("not_guaranteed", []))
+        return [*report["failed_checks"], *off]
+
+    @classmethod
+    def check_strict(cls, report: dict) -> None:
+        """Raise where ``report`` fails ``strict``: a failed check, or an output off the
+        input's range that its plan did not guarantee (``not_guaranteed``)."""
+        said = cls.strict_failures(report)
+        if said or not report["guarantees_held"]:
+            held = "guarantees failed: " if report["failed_checks"] else ""
+            raise cls(held + "; ".join(said), report=report)
 
 
 class Interrupted(BaseException):

@@ -361,10 +361,8 @@ def run_file(
             if not streamed or not _lean(input_path, run.chunk_size, pipe, make_plan):
                 raise exc.because(*_why_streamed(input_path, run.chunk_size, make_plan)) from None
             report = _run(job, False)  # streamed only to save memory: read it whole
-    if run.strict and not report["guarantees_held"]:
-        raise GuaranteeError(
-            "guarantees failed: " + "; ".join(report["failed_checks"]), report=report
-        )
+    if run.strict:
+        GuaranteeError.check_strict(report)
     return report
 
 

@@ -101,11 +101,22 @@ class StabilityVerdict(FunctionProperties):
             return "whole signal"
         return "per subsequence" if self.max_min_guaranteed else "per level (on box averages)"
 
+    @property
+    def whole_linf_stable(self) -> bool:
+        """Whether the output is guaranteed within the input's range (L-infinity stable
+        as the README defines it): every block is (``linf_stable``, the refusal's check)
+        and they keep the max-min principle of the whole signal (a multilevel plan's
+        blocks keep it of each level's box averages only, which does not bound the
+        output: a spike undershoots by 1/16)."""
+        return self.linf_stable and self.max_min_guaranteed
+
     def as_dict(self) -> dict:
         d = asdict(self)
         del d["non_finite"]  # said in the reason
         d["lipschitz"] = None if math.isinf(self.lipschitz) else self.lipschitz
         d["sign_stable_for"] = self.sign_scope
+        # the report's linf_stable is the whole output's; each block's own beside it
+        d["linf_stable"], d["blocks_linf_stable"] = self.whole_linf_stable, self.linf_stable
         return d
 
 
@@ -769,7 +780,7 @@ def least_stable(stabilities) -> int:
     ``stability``: :class:`resdenoise.passing.SplitPlan`,
     :func:`resdenoise.report.channels_report`)."""
     flags = [
-        (v["linf_stable"], v["sign_stable"]) if isinstance(v, dict)
+        (v.get("blocks_linf_stable", v["linf_stable"]), v["sign_stable"]) if isinstance(v, dict)
         else (v.linf_stable, v.sign_stable)
         for v in stabilities
     ]  # fmt: skip
@@ -802,6 +813,25 @@ def guarantees_failed(
                 f"{name}: sign changes increased ({c.sign_changes_in} -> {c.sign_changes_out})"
             )
     return failed
+
+
+def not_guaranteed(checks: list[ChannelCheck], verdict: StabilityVerdict, labels=None) -> list[str]:
+    """What was measured not to hold though the plan does not guarantee it, as short
+    sentences (empty: nothing): the max-min principle of a plan that does not keep it
+    (``verdict.max_min_guaranteed`` false: several scales of shrinkage), by how much each
+    channel's output left the input's range.  Not failed checks (no guarantee failed);
+    ``--strict`` fails on them all the same (the README's "JSON report")."""
+    if verdict.max_min_guaranteed:
+        return []
+    out = []
+    for name, c in zip(channel_labels(len(checks), labels), checks, strict=True):
+        if not c.max_min_principle:
+            by = max(c.input_min - c.output_min, c.output_max - c.input_max)
+            out.append(
+                f"{name}: output [{c.output_min:.17g}, {c.output_max:.17g}] leaves input "
+                f"range [{c.input_min:.17g}, {c.input_max:.17g}] by {by:.3g}"
+            )
+    return out
 
 
 def check_float32(name: str, amplitude: float, tiniest: float | None) -> None:

@@ -127,3 +127,86 @@ def test_garrote_shrinkage_column_of_translate_is_finite_at_lambda_1e200():
     assert result.exit_code == 0, result.output
     rows = [line.split() for line in result.stdout.splitlines() if " 2e+200 " in line]
     assert rows and rows[0][7] == "1.75e+200", result.stdout  # the S(s) cell of s = 2 lam
+
+
+# A21b-3, A21b-4 -----------------------------------------------------------------
+
+
+def _spike(tmp_path):
+    return _csv(tmp_path / "spike.csv", [1.0 if i == 32 else 0.0 for i in range(64)])
+
+
+def test_scales_shrinkage_off_the_range_is_not_called_linf_stable(tmp_path):
+    """Hard shrinkage over 3 scales of a unit spike undershoots to -0.078 (levels >= 2
+    average with negative weights).  fails before: JSON stability.linf_stable true,
+    -v 'L-infinity stable  yes', verdict 'guarantees held' with nothing said of the range."""
+    args = ["shrink", _spike(tmp_path), "--shrinkage", "hard", "--scales", 3]
+    args += ["--threshold", 0.4, "-o", tmp_path / "o.csv"]
+    result = _run([*args, "--json", "-v"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    (channel,) = report["channels"]
+    assert channel["output_min"] == -0.078125 and not channel["max_min_principle"]  # premise
+    st = report["stability"]
+    assert st["linf_stable"] is False and st["blocks_linf_stable"] is True
+    assert st["max_min_guaranteed"] is False
+    assert report["guarantees_held"] and report["failed_checks"] == []  # no guarantee failed
+    (off,) = report["not_guaranteed"]
+    assert off.startswith("column 1 ('v'): output [-0.078125, 0.875] leaves input range [0, 1]")
+    assert off.endswith("by 0.0781"), off
+    verdict = result.stderr.splitlines()[0]
+    assert verdict.endswith(": guarantees held; max-min not guaranteed over scales: " + off)
+    rows = " ".join(result.stderr.split())
+    assert "L-infinity stable per level (on box averages) │ yes" in rows, result.stderr
+    assert "L-infinity stable │ yes" not in rows
+
+
+def test_scales_shrinkage_off_the_range_fails_strict(tmp_path):
+    """The decision: --strict (scripts that read the exit code alone) exits 4 where the
+    output left the input's range, guaranteed or not; the output is written, whole.
+    fails before: exit 0."""
+    out = tmp_path / "o.csv"
+    args = ["shrink", _spike(tmp_path), "--shrinkage", "hard", "--scales", 3]
+    result = _run([*args, "--threshold", 0.4, "-o", out, "--strict"])
+    assert result.exit_code == 4, result.output
+    said = "spike.csv: --strict: max-min not guaranteed over scales: column 1 ('v'): output "
+    assert said in result.stderr.splitlines()[-1], result.stderr
+    assert out.exists()
+    inside = _run([*args, "--threshold", 0.2, "-o", out, "--strict", "--json"])
+    assert inside.exit_code == 0 and json.loads(inside.stdout)["not_guaranteed"] == []
+
+
+def _residual_signal(tmp_path):
+    """audit21b's signal (fuzz seed 1, trial 16): sin(2 pi t/P) + a step at n/2, white
+    noise 0.005, 1024 samples; denoise takes garrote over scales of a linear diffusion's
+    residual, whose output rises 1.2e-4 above the input's maximum."""
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    for _ in range(17):  # the audit's draws, in its order
+        n = int(rng.choice([256, 512, 1024]))
+        t = np.arange(n)
+        period = float(rng.uniform(10, 60))
+        clean = np.sin(2 * np.pi * t / period) + (t > n / 2)
+        f = clean + float(rng.choice([0.005, 0.02, 0.05])) * rng.standard_normal(n)
+    return _csv(tmp_path / "res.csv", f)
+
+
+def test_denoise_does_not_say_the_range_held_where_it_did_not(tmp_path):
+    """fails before: 'res.csv -> o.csv: guarantees held', stability.linf_stable true and
+    exit 0 under --strict, for an output 1.2e-4 above the input's maximum.  The choice
+    itself is unchanged (the residual candidate)."""
+    out = tmp_path / "o.csv"
+    result = _run(["denoise", _residual_signal(tmp_path), "-o", out, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert "residual" in report["parameters"]["automatic_choice"]  # premise
+    (channel,) = report["channels"]
+    assert channel["output_max"] > channel["input_max"] + 1e-4  # premise
+    assert report["stability"]["linf_stable"] is False and report["not_guaranteed"]
+    assert (
+        "guarantees held; max-min not guaranteed over scales: column 1 ('v'): "
+        in (result.stderr.splitlines()[0])
+    )
+    strict = _run(["denoise", tmp_path / "res.csv", "-o", out, "--strict"])
+    assert strict.exit_code == 4 and out.exists(), strict.output

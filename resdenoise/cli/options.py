@@ -183,7 +183,7 @@ def error_message(exc: ResdenoiseError) -> str:
     """A library error's message with its parameters named as flags (as it is: the
     writer makes it :func:`printable`)."""
     if isinstance(exc, GuaranteeError) and exc.report is not None:
-        return "--strict: " + "; ".join(exc.report["failed_checks"])
+        return "--strict: " + "; ".join(GuaranteeError.strict_failures(exc.report))
     return exc.restate(flag)
 
 
