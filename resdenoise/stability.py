@@ -797,39 +797,40 @@ def guarantees_failed(
     """The measured checks that failed, as short sentences (empty: all held); a
     sentence names its channel by its label (:func:`channel_labels`: ``labels``,
     or ``channel 1`` for ``checks[0]``)."""
-    failed = []
-    for name, c in zip(channel_labels(len(checks), labels), checks, strict=True):
-        if verdict.max_min_guaranteed and not c.max_min_principle:
-            failed.append(
-                f"{name}: output [{c.output_min:.17g}, {c.output_max:.17g}] "
-                f"leaves input range [{c.input_min:.17g}, {c.input_max:.17g}]"
-            )
-        if verdict.whole_signal and not c.tv_diminished:
-            failed.append(f"{name}: total variation increased ({c.tv_in:.6g} -> {c.tv_out:.6g})")
-        if not c.mean_preserved:
-            failed.append(f"{name}: mean drifted by {c.mean_drift:.3g}")
-        if verdict.whole_signal and verdict.sign_stable and c.sign_changes_out > c.sign_changes_in:
-            failed.append(
-                f"{name}: sign changes increased ({c.sign_changes_in} -> {c.sign_changes_out})"
-            )
-    return failed
+    return _measured_off(checks, verdict, labels, True)
 
 
 def not_guaranteed(checks: list[ChannelCheck], verdict: StabilityVerdict, labels=None) -> list[str]:
-    """What was measured not to hold though the plan does not guarantee it, as short
-    sentences (empty: nothing): the max-min principle of a plan that does not keep it
-    (``verdict.max_min_guaranteed`` false: several scales of shrinkage), by how much each
-    channel's output left the input's range.  Not failed checks (no guarantee failed);
+    """What was measured not to hold though the plan does not guarantee it for the whole
+    signal, as :func:`guarantees_failed`'s sentences (empty: nothing): where the max-min
+    principle is not guaranteed (``max_min_guaranteed`` false: several scales of
+    shrinkage) how far each channel's output left the input's range; where the sign and
+    total-variation guarantees are per subsequence or per level (``whole_signal`` false)
+    the whole output's sign changes and total variation that grew.  No failed checks;
     ``--strict`` fails on them all the same (the README's "JSON report")."""
-    if verdict.max_min_guaranteed:
-        return []
+    return _measured_off(checks, verdict, labels, False)
+
+
+def _measured_off(checks, verdict: StabilityVerdict, labels, guaranteed: bool) -> list[str]:
+    """The channels' measurements that did not hold, of the properties ``verdict``
+    guarantees for the whole signal (``guaranteed``) or of those it does not."""
     out = []
     for name, c in zip(channel_labels(len(checks), labels), checks, strict=True):
-        if not c.max_min_principle:
+        if verdict.max_min_guaranteed is guaranteed and not c.max_min_principle:
             by = max(c.input_min - c.output_min, c.output_max - c.input_max)
             out.append(
-                f"{name}: output [{c.output_min:.17g}, {c.output_max:.17g}] leaves input "
-                f"range [{c.input_min:.17g}, {c.input_max:.17g}] by {by:.3g}"
+                f"{name}: output [{c.output_min:.17g}, {c.output_max:.17g}] "
+                f"leaves input range [{c.input_min:.17g}, {c.input_max:.17g}]"
+                + ("" if guaranteed else f" by {by:.3g}")
+            )
+        whole = verdict.whole_signal is guaranteed
+        if whole and not c.tv_diminished:
+            out.append(f"{name}: total variation increased ({c.tv_in:.6g} -> {c.tv_out:.6g})")
+        if guaranteed and not c.mean_preserved:
+            out.append(f"{name}: mean drifted by {c.mean_drift:.3g}")
+        if whole and verdict.sign_stable and c.sign_changes_out > c.sign_changes_in:
+            out.append(
+                f"{name}: sign changes increased ({c.sign_changes_in} -> {c.sign_changes_out})"
             )
     return out
 

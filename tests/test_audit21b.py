@@ -138,8 +138,9 @@ def _spike(tmp_path):
 
 def test_scales_shrinkage_off_the_range_is_not_called_linf_stable(tmp_path):
     """Hard shrinkage over 3 scales of a unit spike undershoots to -0.078 (levels >= 2
-    average with negative weights).  fails before: JSON stability.linf_stable true,
-    -v 'L-infinity stable  yes', verdict 'guarantees held' with nothing said of the range."""
+    average with negative weights), and gains 4 sign changes.  fails before: JSON
+    stability.linf_stable true, -v 'L-infinity stable  yes', verdict 'guarantees held'
+    with nothing said of the range nor of the sign changes."""
     args = ["shrink", _spike(tmp_path), "--shrinkage", "hard", "--scales", 3]
     args += ["--threshold", 0.4, "-o", tmp_path / "o.csv"]
     result = _run([*args, "--json", "-v"])
@@ -151,11 +152,14 @@ def test_scales_shrinkage_off_the_range_is_not_called_linf_stable(tmp_path):
     assert st["linf_stable"] is False and st["blocks_linf_stable"] is True
     assert st["max_min_guaranteed"] is False
     assert report["guarantees_held"] and report["failed_checks"] == []  # no guarantee failed
-    (off,) = report["not_guaranteed"]
-    assert off.startswith("column 1 ('v'): output [-0.078125, 0.875] leaves input range [0, 1]")
-    assert off.endswith("by 0.0781"), off
+    assert report["not_guaranteed"] == [
+        "column 1 ('v'): output [-0.078125, 0.875] leaves input range [0, 1] by 0.0781",
+        "column 1 ('v'): total variation increased (2 -> 2.3125)",  # per level only, too
+        "column 1 ('v'): sign changes increased (0 -> 4)",
+    ]
+    off = "; ".join(report["not_guaranteed"])
     verdict = result.stderr.splitlines()[0]
-    assert verdict.endswith(": guarantees held; max-min not guaranteed over scales: " + off)
+    assert verdict.endswith(": guarantees held; not guaranteed over scales: " + off)
     rows = " ".join(result.stderr.split())
     assert "L-infinity stable per level (on box averages) │ yes" in rows, result.stderr
     assert "L-infinity stable │ yes" not in rows
@@ -169,7 +173,7 @@ def test_scales_shrinkage_off_the_range_fails_strict(tmp_path):
     args = ["shrink", _spike(tmp_path), "--shrinkage", "hard", "--scales", 3]
     result = _run([*args, "--threshold", 0.4, "-o", out, "--strict"])
     assert result.exit_code == 4, result.output
-    said = "spike.csv: --strict: max-min not guaranteed over scales: column 1 ('v'): output "
+    said = "spike.csv: --strict: not guaranteed over scales: column 1 ('v'): output "
     assert said in result.stderr.splitlines()[-1], result.stderr
     assert out.exists()
     inside = _run([*args, "--threshold", 0.2, "-o", out, "--strict", "--json"])
@@ -205,8 +209,24 @@ def test_denoise_does_not_say_the_range_held_where_it_did_not(tmp_path):
     assert channel["output_max"] > channel["input_max"] + 1e-4  # premise
     assert report["stability"]["linf_stable"] is False and report["not_guaranteed"]
     assert (
-        "guarantees held; max-min not guaranteed over scales: column 1 ('v'): "
+        "guarantees held; not guaranteed over scales: column 1 ('v'): "
         in (result.stderr.splitlines()[0])
     )
     strict = _run(["denoise", tmp_path / "res.csv", "-o", out, "--strict"])
     assert strict.exit_code == 4 and out.exists(), strict.output
+
+
+def test_a_strided_network_says_the_sign_changes_it_does_not_guarantee(tmp_path):
+    """Blocks of stride 2 keep sign changes per subsequence only: the whole signal's 5 -> 11
+    is said in the verdict (and not_guaranteed), not a failed check, and --strict passes
+    (the range was kept).  fails before: 'guarantees held' and nothing else on that line."""
+    sub = [-2.33, -0.22, -1.25, -0.73, -0.54, -0.32, 0.41, 1.04, -0.13, 1.37, -0.67, 0.35]
+    src = _csv(tmp_path / "sub.csv", sub)
+    net = tmp_path / "sub.toml"
+    net.write_text(
+        '[[block]]\nactivation = "perona-malik"\nlambda = 1.0\ntau = 0.25\nrepeat = 20\nscale = 2\n'
+    )
+    result = _run(["resnet", src, "--network", net, "--strict", "-o", tmp_path / "o.csv"])
+    assert result.exit_code == 0, result.output
+    said = "guarantees held; not guaranteed over scales: column 1 ('v'): sign changes increased"
+    assert said + " (5 -> 11)" in result.stderr.splitlines()[0], result.stderr

@@ -188,7 +188,7 @@ def verdict_line(report: dict) -> str:
     )
     off = report.get("not_guaranteed")
     if off:  # measured, not a failed check: no guarantee of the plan, never "held"
-        verdict += "; max-min not guaranteed over scales: " + "; ".join(off)
+        verdict += "; not guaranteed over scales: " + "; ".join(off)
     passed = report.get("passed_through")
     if passed:
         verdict += "; passed through unchanged: " + ", ".join(passed)
