@@ -816,14 +816,14 @@ def _measured_off(checks, verdict: StabilityVerdict, labels, guaranteed: bool) -
     guarantees for the whole signal (``guaranteed``) or of those it does not."""
     out = []
     for name, c in zip(channel_labels(len(checks), labels), checks, strict=True):
-        if verdict.max_min_guaranteed is guaranteed and not c.max_min_principle:
+        if bool(verdict.max_min_guaranteed) == guaranteed and not c.max_min_principle:
             by = max(c.input_min - c.output_min, c.output_max - c.input_max)
             out.append(
                 f"{name}: output [{c.output_min:.17g}, {c.output_max:.17g}] "
                 f"leaves input range [{c.input_min:.17g}, {c.input_max:.17g}]"
                 + ("" if guaranteed else f" by {by:.3g}")
             )
-        whole = verdict.whole_signal is guaranteed
+        whole = bool(verdict.whole_signal) == guaranteed
         if whole and not c.tv_diminished:
             out.append(f"{name}: total variation increased ({c.tv_in:.6g} -> {c.tv_out:.6g})")
         if guaranteed and not c.mean_preserved:
