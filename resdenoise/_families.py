@@ -277,10 +277,11 @@ def gar_psi(r, lam):
 
 def gar_s(s, theta):
     a = np.abs(s)
-    # theta (theta / s), not theta^2 / s: theta^2 overflows above 1.3e154 (S = -inf) and
-    # underflows below 1e-154 (S = s); theta / s < 1 where the branch is taken (|s| > theta)
+    # theta (theta / s) where theta^2 is not normal (as gar_phi's lam (lam / r)): theta^2
+    # overflowed above 1.3e154 (S = -inf) and underflowed below 1e-154 (S = s); theta / s
+    # < 1 where the branch is taken (|s| > theta); elsewhere the numbers as they were
     with np.errstate(all="ignore"):  # over, divide, invalid: only where a <= theta
-        far = s - theta * (theta / s)
+        far = s - (theta * (theta / s) if gar_scaled(theta) else theta * theta / s)
     return np.where(a > theta, far, 0.0)
 
 

@@ -85,7 +85,7 @@ def test_a_tau_above_the_exact_linf_bound_is_refused(tmp_path):
 )
 def test_garrote_shrinkage_form_has_no_spurious_overflow_or_underflow(theta, ratio, sign):
     """fails before: S(s) = s - theta^2/s took theta*theta: -inf above theta ~ 1.3e154, s
-    itself below ~1e-154.  Against the exact value (Fractions), to a few ulp."""
+    itself below ~1e-154.  Against the exact value (Fractions), to a few ulp of s."""
     import numpy as np
 
     from resdenoise.nonlinearities import get_nonlinearity
@@ -97,8 +97,8 @@ def test_garrote_shrinkage_form_has_no_spurious_overflow_or_underflow(theta, rat
     if abs(s) <= t:
         assert got == 0.0
         return
-    exact = Fraction(s) - Fraction(t) ** 2 / Fraction(s)
-    assert abs(Fraction(got) - exact) <= abs(exact) * Fraction(2.0**-50) + Fraction(5e-324)
+    exact = Fraction(s) - Fraction(t) ** 2 / Fraction(s)  # a few roundings of |s| at most
+    assert abs(Fraction(got) - exact) <= abs(Fraction(s)) * Fraction(2.0**-50) + Fraction(5e-324)
 
 
 def _big(tmp_path, scale):
