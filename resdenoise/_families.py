@@ -277,8 +277,11 @@ def gar_psi(r, lam):
 
 def gar_s(s, theta):
     a = np.abs(s)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # only where a <= theta
-        far = s - theta * theta / s
+    # theta (theta / s) where theta^2 is not normal (as gar_phi's lam (lam / r)): theta^2
+    # overflowed above 1.3e154 (S = -inf) and underflowed below 1e-154 (S = s); theta / s
+    # < 1 where the branch is taken (|s| > theta); elsewhere the numbers as they were
+    with np.errstate(all="ignore"):  # over, divide, invalid: only where a <= theta
+        far = s - (theta * (theta / s) if gar_scaled(theta) else theta * theta / s)
     return np.where(a > theta, far, 0.0)
 
 

@@ -261,8 +261,11 @@ class UnstableError(ResdenoiseError):
 class GuaranteeError(ResdenoiseError):
     """A run under ``strict=True`` finished (output written) but a measured guarantee failed.
 
-    ``report`` is the run's report; its ``failed_checks`` say which.  ``kept``: the run
-    was to replace its input in place, and did not (the input kept as it was, no output).
+    ``report`` is the run's report; its ``failed_checks`` say which, and its
+    ``not_guaranteed`` what left the input's range though the plan does not guarantee it
+    (several scales of shrinkage), which fails ``strict`` too (:meth:`strict_failures`).
+    ``kept``: the run was to replace its input in place, and did not (the input kept as it
+    was, no output).
     """
 
     exit_code = 4
@@ -271,6 +274,36 @@ class GuaranteeError(ResdenoiseError):
         super().__init__(*args, **kwargs)
         self.report = report
         self.kept = kept
+
+    @staticmethod
+    def strict_failures(report: dict) -> list[str]:
+        """What fails ``strict`` in ``report``, as sentences (empty: nothing): its failed
+        checks, and an output that left the input's range where the plan does not
+        guarantee the range (the README's "Start here" calls a range kept "held"); not
+        the whole output's sign changes or total variation of a plan that guarantees them
+        per subsequence or per level only (said in the verdict, ``not_guaranteed``)."""
+        off = [m for m in report.get("not_guaranteed") or () if " leaves input range " in m]
+        return [
+            *report["failed_checks"],
+            *(["not guaranteed over scales: " + "; ".join(off)] if off else []),
+        ]
+
+    @classmethod
+    def fails_strict(cls, report: dict) -> bool:
+        """Whether ``report`` fails ``strict`` (and an in-place run under it keeps its input)."""
+        return bool(cls.strict_failures(report)) or not report["guarantees_held"]
+
+    @classmethod
+    def check_strict(cls, report: dict, input_path: str | None = None) -> None:
+        """Raise where ``report`` fails ``strict``: a failed check, or an output off the
+        input's range that its plan did not guarantee (``not_guaranteed``); the message
+        says where an in-place run kept ``input_path`` (``kept_input``)."""
+        if cls.fails_strict(report):
+            held = "guarantees failed: " if report["failed_checks"] else ""
+            kept = report.get("kept_input", False)
+            said = f"; {input_path} kept as it was (in_place replaces it only where they held)"
+            message = held + "; ".join(cls.strict_failures(report)) + (said if kept else "")
+            raise cls(message, report=report, kept=kept)
 
 
 class Interrupted(BaseException):

@@ -365,14 +365,8 @@ def run_file(
             if not streamed or not _lean(input_path, run.chunk_size, pipe, make_plan):
                 raise exc.because(*_why_streamed(input_path, run.chunk_size, make_plan)) from None
             report = _run(job, False)  # streamed only to save memory: read it whole
-    if run.strict and not report["guarantees_held"]:
-        kept = report.get("kept_input", False)
-        said = f"; {input_path} kept as it was (in_place replaces it only where they held)"
-        raise GuaranteeError(
-            "guarantees failed: " + "; ".join(report["failed_checks"]) + (said if kept else ""),
-            report=report,
-            kept=kept,
-        )
+    if run.strict:
+        GuaranteeError.check_strict(report, input_path)
     return report
 
 
@@ -863,7 +857,7 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
             report["job"] = job_entry(
                 job.started, job.input_path, job.pipe is not None, source.read_as
             )
-            if job.in_place and not report["guarantees_held"]:
+            if job.in_place and GuaranteeError.fails_strict(report):
                 from .paths import failed_in_place
 
                 line = failed_in_place(job.input_path, job.run.strict, report)

@@ -274,6 +274,7 @@ def build_report(
         "channels": [c.as_dict() for c in checks],
         "failed_checks": failed,
         "guarantees_held": not failed,
+        "not_guaranteed": stability.not_guaranteed(checks, verdict, labels),
         "engine": engine_entry(plan, dtype),
     }
     report = stamped(body, SCHEMA_VERSION)
@@ -286,7 +287,7 @@ def build_report(
 CHANNEL_PLAN_KEYS = (
     "command", "family", "form", "name", "class", "parameters", "tau", "h", "steps",
     "stopping_time", "stability", "noise_sigma", "noise_estimator", "guarantees_held",
-    "failed_checks", "scales", "wavelet_check",
+    "failed_checks", "not_guaranteed", "scales", "wavelet_check",
 )  # fmt: skip
 
 
@@ -314,6 +315,7 @@ def channels_report(runs: list, labels, passed=()) -> dict:
         channels=[c for r in runs for c in r["channels"]],
         failed_checks=failed,
         guarantees_held=not failed,
+        not_guaranteed=[m for r in runs for m in r.get("not_guaranteed", [])],
         channel_plans=[
             {"channels": [label], **{k: r[k] for k in CHANNEL_PLAN_KEYS if k in r}}
             for label, r in zip(labels, runs, strict=True)

@@ -16,7 +16,9 @@ function) is :mod:`resdenoise.function_properties`'.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import asdict, dataclass, field
+from fractions import Fraction
 
 import numpy as np
 
@@ -99,19 +101,53 @@ class StabilityVerdict(FunctionProperties):
             return "whole signal"
         return "per subsequence" if self.max_min_guaranteed else "per level (on box averages)"
 
+    @property
+    def whole_linf_stable(self) -> bool:
+        """Whether the output is guaranteed within the input's range (L-infinity stable
+        as the README defines it): every block is (``linf_stable``, the refusal's check)
+        and they keep the max-min principle of the whole signal (a multilevel plan's
+        blocks keep it of each level's box averages only, which does not bound the
+        output: a spike undershoots by 1/16)."""
+        return self.linf_stable and self.max_min_guaranteed
+
     def as_dict(self) -> dict:
         d = asdict(self)
         del d["non_finite"]  # said in the reason
         d["lipschitz"] = None if math.isinf(self.lipschitz) else self.lipschitz
         d["sign_stable_for"] = self.sign_scope
+        # the report's linf_stable is the whole output's; each block's own beside it
+        d["linf_stable"], d["blocks_linf_stable"] = self.whole_linf_stable, self.linf_stable
         return d
 
 
 def tau_bounds(g_max: float, h: float = 1.0) -> tuple[float, float]:
-    """``(h^2/(2 g_max), h^2/(4 g_max))``; infinite for g_max = 0."""
+    """``(h^2/(2 g_max), h^2/(4 g_max))``; infinite for g_max = 0.
+
+    Below float64's normal range (h*h or a bound under 2.2e-308: a subnormal has fewer
+    than 53 bits) each bound is the exact one rounded down, never above it: rounded to
+    nearest, h = 3.5e-162's sign bound 0.25 h^2 came out as one subnormal unit, 0.4 h^2,
+    and a run at it was called sign stable though it was not.  A bound under one unit
+    is 0 (:func:`bound_underflows`).
+
+    Examples
+    --------
+    >>> tau_bounds(1.0, 3.515825416187299e-162)
+    (5e-324, 0.0)
+    """
     if g_max <= 0.0:
         return math.inf, math.inf
-    return h * h / (2.0 * g_max), h * h / (4.0 * g_max)
+    bounds = h * h / (2.0 * g_max), h * h / (4.0 * g_max)
+    tiny = sys.float_info.min
+    if min(h * h, *bounds) < tiny and 0.0 < h < math.inf and math.isfinite(g_max):
+        exact = Fraction(h) ** 2 / Fraction(g_max)
+        return _round_down(exact / 2), _round_down(exact / 4)
+    return bounds
+
+
+def _round_down(x: Fraction) -> float:
+    """The largest float64 <= ``x`` (>= 0)."""
+    near = float(x)
+    return math.nextafter(near, 0.0) if Fraction(near) > x else near
 
 
 #: A tau within this many ulp of its bound counts as at the bound: h^2/(2 g_max) is
@@ -744,7 +780,7 @@ def least_stable(stabilities) -> int:
     ``stability``: :class:`resdenoise.passing.SplitPlan`,
     :func:`resdenoise.report.channels_report`)."""
     flags = [
-        (v["linf_stable"], v["sign_stable"]) if isinstance(v, dict)
+        (v.get("blocks_linf_stable", v["linf_stable"]), v["sign_stable"]) if isinstance(v, dict)
         else (v.linf_stable, v.sign_stable)
         for v in stabilities
     ]  # fmt: skip
@@ -761,22 +797,42 @@ def guarantees_failed(
     """The measured checks that failed, as short sentences (empty: all held); a
     sentence names its channel by its label (:func:`channel_labels`: ``labels``,
     or ``channel 1`` for ``checks[0]``)."""
-    failed = []
+    return _measured_off(checks, verdict, labels, True)
+
+
+def not_guaranteed(checks: list[ChannelCheck], verdict: StabilityVerdict, labels=None) -> list[str]:
+    """What was measured not to hold though the plan does not guarantee it for the whole
+    signal, as :func:`guarantees_failed`'s sentences (empty: nothing): where the max-min
+    principle is not guaranteed (``max_min_guaranteed`` false: several scales of
+    shrinkage) how far each channel's output left the input's range; where the sign and
+    total-variation guarantees are per subsequence or per level (``whole_signal`` false)
+    the whole output's sign changes and total variation that grew.  No failed checks;
+    ``--strict`` fails on them all the same (the README's "JSON report")."""
+    return _measured_off(checks, verdict, labels, False)
+
+
+def _measured_off(checks, verdict: StabilityVerdict, labels, guaranteed: bool) -> list[str]:
+    """The channels' measurements that did not hold, of the properties ``verdict``
+    guarantees for the whole signal (``guaranteed``) or of those it does not."""
+    out = []
     for name, c in zip(channel_labels(len(checks), labels), checks, strict=True):
-        if verdict.max_min_guaranteed and not c.max_min_principle:
-            failed.append(
+        if bool(verdict.max_min_guaranteed) == guaranteed and not c.max_min_principle:
+            by = max(c.input_min - c.output_min, c.output_max - c.input_max)
+            out.append(
                 f"{name}: output [{c.output_min:.17g}, {c.output_max:.17g}] "
                 f"leaves input range [{c.input_min:.17g}, {c.input_max:.17g}]"
+                + ("" if guaranteed else f" by {by:.3g}")
             )
-        if verdict.whole_signal and not c.tv_diminished:
-            failed.append(f"{name}: total variation increased ({c.tv_in:.6g} -> {c.tv_out:.6g})")
-        if not c.mean_preserved:
-            failed.append(f"{name}: mean drifted by {c.mean_drift:.3g}")
-        if verdict.whole_signal and verdict.sign_stable and c.sign_changes_out > c.sign_changes_in:
-            failed.append(
+        whole = bool(verdict.whole_signal) == guaranteed
+        if whole and not c.tv_diminished:
+            out.append(f"{name}: total variation increased ({c.tv_in:.6g} -> {c.tv_out:.6g})")
+        if guaranteed and not c.mean_preserved:
+            out.append(f"{name}: mean drifted by {c.mean_drift:.3g}")
+        if whole and verdict.sign_stable and c.sign_changes_out > c.sign_changes_in:
+            out.append(
                 f"{name}: sign changes increased ({c.sign_changes_in} -> {c.sign_changes_out})"
             )
-    return failed
+    return out
 
 
 def check_float32(name: str, amplitude: float, tiniest: float | None) -> None:

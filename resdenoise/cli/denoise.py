@@ -232,7 +232,9 @@ def denoise(sigma, **io):
     estimated from the noisy one and its noise level) and reports the choice
     and why.  The verdict comes first: 'guarantees held' (the output stayed
     within the input's range, kept its mean, gained no sign changes and no
-    total variation) or the checks that failed.
+    total variation) or the checks that failed; a choice over scales adds
+    what it does not guarantee and did not keep ('not guaranteed over
+    scales: ...'; the input's range left fails --strict).
 
     Needs the whole signal in memory, about 400 bytes a sample (a minute
     of 44.1 kHz stereo: ~2 GB), and ~1-2 minutes of CPU per million

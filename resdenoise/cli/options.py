@@ -184,7 +184,8 @@ def error_message(exc: ResdenoiseError) -> str:
     writer makes it :func:`printable`)."""
     if isinstance(exc, GuaranteeError) and exc.report is not None:
         kept = "; the input was kept as it was (--in-place replaces it only where they held)"
-        return "--strict: " + "; ".join(exc.report["failed_checks"]) + (kept if exc.kept else "")
+        failed = GuaranteeError.strict_failures(exc.report)
+        return "--strict: " + "; ".join(failed) + (kept if exc.kept else "")
     return exc.restate(flag)
 
 

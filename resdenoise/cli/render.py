@@ -166,6 +166,13 @@ def _sampled(st: dict) -> str:
     return "" if st.get("exact", True) else " (g_max sampled, not proved)"
 
 
+def _linf_scope(st: dict) -> str:
+    """`` per level (on box averages)`` where each block's L-infinity stability does not
+    bound the output's range (``max_min_guaranteed`` false: the report's ``linf_stable``,
+    the whole output's, is false beside ``blocks_linf_stable``)."""
+    return "" if st.get("max_min_guaranteed", True) else " per level (on box averages)"
+
+
 def verdict_line(report: dict) -> str:
     """``INPUT -> OUTPUT: guarantees held`` (or failed, with the checks that failed), and
     the channels an automatic mode passed through unchanged (``passed_through``).  Held
@@ -179,6 +186,9 @@ def verdict_line(report: dict) -> str:
         if report["guarantees_held"]
         else "guarantees failed: " + "; ".join(report["failed_checks"])
     )
+    off = report.get("not_guaranteed")
+    if off:  # measured, not a failed check: no guarantee of the plan, never "held"
+        verdict += "; not guaranteed over scales: " + "; ".join(off)
     passed = report.get("passed_through")
     if passed:
         verdict += "; passed through unchanged: " + ", ".join(passed)
@@ -240,8 +250,8 @@ def summary_line(report: dict) -> str:
         (
             "sign stable" + _scope(st)
             if st["sign_stable"]
-            else "L-infinity stable"
-            if st["linf_stable"]
+            else "L-infinity stable" + _linf_scope(st)
+            if st.get("blocks_linf_stable", st["linf_stable"])
             else "not stable"
         )
         + _sampled(st)
@@ -406,7 +416,8 @@ def render_table(report: dict, console) -> None:
         where = f", {eng['instruction_set']}" if eng["instruction_set"] else ""
         run.add_row("engine", f"{eng['step_loop']} step loop{where}, {eng['dtype']}")
     _stability_rows(run, st, num, "g range", "Lipschitz of Phi")
-    run.add_row("L-infinity stable" + _sampled(st), yes(st["linf_stable"]))
+    linf = st.get("blocks_linf_stable", st["linf_stable"])  # each block's, scoped
+    run.add_row("L-infinity stable" + _linf_scope(st) + _sampled(st), yes(linf))
     run.add_row("sign stable" + _scope(st) + _sampled(st), yes(st["sign_stable"]))
     if "wavelet_check" in report:
         run.add_row("engine vs Haar transform", num(report["wavelet_check"]["max_abs_difference"]))
