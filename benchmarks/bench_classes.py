@@ -28,6 +28,16 @@ white-noise case.  Not a timed test.  ``python benchmarks/bench_classes.py
 [--seeds N] [--json F]`` with the ``bench`` extra (``make bench-quality``); ``--compare
 OLD.json NEW.json`` as :mod:`bench_heldout_classes`' (each case named by its signal too).
 
+Measured side by side in one run on main 74cce38 and on the merge of imp21, pink21, short21,
+safe21, fix21a and fix21b (``--seeds 2``, 235 s wall each, ``nice``; main -> merge): white
+0.312 -> 0.312 (every class 1.000; white cases below the input 1 -> 1, sunspots at 10 %),
+pink 0.607 -> 0.602 (music 0.920 -> 0.873, speech 0.817 -> 0.812), impulsive 0.065 -> 0.022
+(speech 0.206 -> 0.121, music 0.561 -> 0.108, measured series 0.098 -> 0.052, sensor 0.006
+-> 0.000, Donoho-Johnstone 0.027 -> 0.016: the impulse detector's scale floor, neighbours
+rescored, and the random-places test for 2-63 impulses).  Every case whose SNR moved by
+more than 0.1 dB moved up (18 cases, +0.13 to +27.9 dB).  The figures below are the earlier
+run's.
+
 Measured on main at c690405 (``--seeds 2``, 140 cases, 564 s wall, 247 s CPU at load
 average 4-7; old -> new against the last full run, main 9cbe63a with the gated
 residual-levels candidate, branch gate15): white 0.313 -> 0.312 of the best peer (speech
