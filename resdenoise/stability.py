@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import sys
 from dataclasses import asdict, dataclass, field
-from fractions import Fraction
 
 import numpy as np
 
@@ -139,15 +138,17 @@ def tau_bounds(g_max: float, h: float = 1.0) -> tuple[float, float]:
     bounds = h * h / (2.0 * g_max), h * h / (4.0 * g_max)
     tiny = sys.float_info.min
     if min(h * h, *bounds) < tiny and 0.0 < h < math.inf and math.isfinite(g_max):
+        from fractions import Fraction  # (here: 3 ms of imports every run would pay)
+
         exact = Fraction(h) ** 2 / Fraction(g_max)
         return _round_down(exact / 2), _round_down(exact / 4)
     return bounds
 
 
-def _round_down(x: Fraction) -> float:
-    """The largest float64 <= ``x`` (>= 0)."""
+def _round_down(x) -> float:
+    """The largest float64 <= the :class:`fractions.Fraction` ``x`` (>= 0)."""
     near = float(x)
-    return math.nextafter(near, 0.0) if Fraction(near) > x else near
+    return math.nextafter(near, 0.0) if type(x)(near) > x else near
 
 
 #: A tau within this many ulp of its bound counts as at the bound: h^2/(2 g_max) is
