@@ -223,11 +223,14 @@ def _sampled_sure(parts: list, nl, sigma) -> float:
 
 
 def deviation_tolerance(x2: np.ndarray, shift: int) -> float:
-    """The rounding a level's measured deviation and range are allowed: ``1e-12 (1 +
-    max |f|) sqrt(n)`` of the samples ``f = x2 * 2**shift``, divided by ``2**shift``
-    (``x2``: samples x channels, as measured)."""
-    unit = math.ldexp(1.0, min(-shift, 1000))
-    return float(1e-12 * (unit + np.max(np.abs(x2))) * math.sqrt(x2.shape[0]))
+    """The rounding a level's measured deviation and range are allowed: ``1e-12 max |x2|
+    sqrt(n)``, relative to the samples as measured (``x2``: samples x channels; ``shift``:
+    the power of two they were divided by), and at least the smallest normal float64
+    times ``2**-shift`` (an all-zero signal: exact).  It was ``1e-12 (1 + max |f|)
+    sqrt(n)`` in the file's units, which no check could fail below an amplitude of about
+    1e-9 (a level that moved the mean by 1 % of a 1e-9 signal held: sensors in SI units)."""
+    floor = math.ldexp(np.finfo(float).tiny, min(-shift, 1000))
+    return float(max(1e-12 * np.max(np.abs(x2)) * math.sqrt(x2.shape[0]), floor))
 
 
 def level_lambda(theta: float, level: int) -> float:

@@ -230,3 +230,47 @@ def test_a_strided_network_says_the_sign_changes_it_does_not_guarantee(tmp_path)
     assert result.exit_code == 0, result.output
     said = "guarantees held; not guaranteed over scales: column 1 ('v'): sign changes increased"
     assert said + " (5 -> 11)" in result.stderr.splitlines()[0], result.stderr
+
+
+# A21b-9 -----------------------------------------------------------------------
+
+
+def test_the_per_level_tolerance_is_relative_to_the_signal():
+    """A level's mean, deviation and range checks are allowed rounding relative to the
+    samples: fails before: 1e-12 (1 + max|f|) sqrt(n) was 3.2e-11 for a signal of
+    amplitude 1e-9, so a level that moved its mean by 1 % (1e-11) held."""
+    import numpy as np
+
+    from resdenoise.multilevel import deviation_tolerance
+
+    x = np.random.default_rng(9).standard_normal((1000, 2))
+    x /= np.max(np.abs(x))
+    for amplitude in (1e-6, 1e-9, 1e-13, 1e-40):
+        assert deviation_tolerance(x * amplitude, 0) < 1e-2 * amplitude / 10
+    # exactly scaled with the samples (a power of two), for small and large signals alike
+    for k in (-200, -40, 0, 40):
+        assert deviation_tolerance(np.ldexp(x, k), 0) == np.ldexp(deviation_tolerance(x, 0), k)
+    assert deviation_tolerance(np.zeros((8, 1)), 0) > 0.0  # all zero: a float's floor
+
+
+def test_a_small_signal_over_scales_holds_as_the_same_signal_at_unit_size(tmp_path):
+    """The relative tolerance fails no level of a small signal that holds at unit size:
+    garrote over 3 scales on a noisy ramp at amplitude 1 and 2**-40 (exactly scaled)."""
+    import numpy as np
+
+    rng = np.random.default_rng(4)
+    x = np.linspace(0.0, 1.0, 512) + 0.05 * rng.standard_normal(512)
+    reports = []
+    for scale in (1.0, 2.0**-40):
+        src = _csv(tmp_path / f"s{scale!r}.csv", x * scale)
+        args = ["shrink", src, "--shrinkage", "garrote", "--scales", 3, "--json"]
+        result = _run([*args, "-o", tmp_path / "o.csv"])
+        assert result.exit_code == 0, result.output
+        reports.append(json.loads(result.stdout))
+    assert [r["failed_checks"] for r in reports] == [[], []]
+    keys = ("mean_preserved", "deviation_not_increased", "max_min_principle")
+    levels = [
+        [(s["level"], s["failed"], *(s["measured"][k] for k in keys)) for s in r["scales"]]
+        for r in reports
+    ]
+    assert levels[0] == levels[1] == [(j, [], True, True, True) for j in (1, 2, 3)]
