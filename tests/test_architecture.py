@@ -27,7 +27,9 @@ LAYERS: tuple[frozenset, ...] = tuple(
         # the closed forms' conditions for their scaled forms; the impulse pre-stage (its
         # running median's residual in the compiled loop, _kernels); scaling by powers of
         # two (its refusal an error)
-        "_flux_kernels impulses scaling quiet_windows signs bounded orientation",
+        # noise_level: a level and its checks' names; rough_level: a rough signal's checks
+        "_flux_kernels impulses scaling quiet_windows signs bounded orientation noise_level",
+        "rough_level",
         "_entries noise stepper",
         # level_notes: the warnings of a run's noise level (pipeline's)
         "engine quality io selection noise_colour nonlinearities level_notes",
@@ -60,7 +62,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
 #: Modules that compute, and the file side and command line they never import.
 COMPUTE = frozenset(
     "engine stepper _entries stability subsequences filters flux_checks report measure stream network autoparams expr dictionary quality "
-    "stopping_search search_windows wavelet median nugget spectral_floor noise quiet_windows noise_colour selection impulses multilevel multiscale residual_levels automatic harm untrusted gains nonlinearities _families "
+    "stopping_search search_windows wavelet median nugget spectral_floor noise noise_level rough_level quiet_windows noise_colour selection impulses multilevel multiscale residual_levels automatic harm untrusted gains nonlinearities _families "
     "_translations _sampling _series _flux_kernels bounded haar_frame function_properties dask learn learn_model network_stop learn_stop sink sure stopping pairs passing scaling signs split network_text orientation".split()
 )
 FILE_SIDE = frozenset({"io", "paths", "pipeline", "batch", "batch_pool", "cli"})
@@ -197,20 +199,20 @@ def _tree(tmp_path: Path, files: dict) -> Path:
     [
         (
             {"engine.py": "def f():\n    from .pipeline import run_file\n"},
-            "engine (layer 4) imports pipeline",
+            "engine (layer 5) imports pipeline",
         ),
         ({"stream.py": "from .io import read_signal\n"}, "stream computes and must not import io"),
         ({"report.py": "import rich\n"}, "only the cli package may"),
         ({"filters.py": "from click import echo\n"}, "only the cli package may"),
         ({"io/csv.py": "from ..filters import Plan\n"}, "io knows nothing about diffusion"),
         ({"io/csv.py": "from resdenoise.stability import check_tau\n"}, "io imports stability"),
-        ({"pipeline.py": "from .cli import cli\n"}, "pipeline (layer 17) imports cli"),
-        ({"stream.py": "from . import pipeline\n"}, "stream (layer 15) imports pipeline"),
+        ({"pipeline.py": "from .cli import cli\n"}, "pipeline (layer 18) imports cli"),
+        ({"stream.py": "from . import pipeline\n"}, "stream (layer 16) imports pipeline"),
         (
             {"stream.py": "from .paths import check_paths\n"},
             "stream computes and must not import paths",
         ),
-        ({"paths.py": "def f():\n    from .cli import options\n"}, "paths (layer 6) imports cli"),
+        ({"paths.py": "def f():\n    from .cli import options\n"}, "paths (layer 7) imports cli"),
         ({"newthing.py": "x = 1\n"}, "in no layer"),
     ],
 )

@@ -348,10 +348,10 @@ def test_a_choice_must_gain_at_the_low_end_of_the_level(monkeypatch):
     floor, which reads this background, is switched off here to test the low-end rule
     alone; with it the choice fails the test at the level itself and the input is kept
     too: tests/test_spectral_floor.py.)"""
-    from resdenoise import noise
+    from resdenoise import rough_level
     from resdenoise.automatic import NOTHING, choose_denoiser
 
-    monkeypatch.setattr(noise, "FLOOR_Z", math.inf)
+    monkeypatch.setattr(rough_level, "FLOOR_Z", math.inf)
 
     clean = _red_tones()
     f = clean + np.random.default_rng(7).normal(0.0, 0.05 * np.std(clean), clean.size)
@@ -457,10 +457,10 @@ def test_the_level_of_the_search_is_an_interval(rng, monkeypatch):
     agree); a rough signal over-read by the third differences: clearly below it (the
     order extrapolation alone: the spectral floor, which reads this red background, is
     switched off)."""
-    from resdenoise import noise
+    from resdenoise import rough_level
     from resdenoise.noise import LOW_ORDER_STEPS, quiet_window_noise, search_noise
 
-    monkeypatch.setattr(noise, "FLOOR_Z", math.inf)
+    monkeypatch.setattr(rough_level, "FLOOR_Z", math.inf)
 
     x = rng.normal(0.0, 0.5, 4096)
     level = search_noise(x)
@@ -504,10 +504,10 @@ def test_one_commands_search_gains_at_the_low_end_too(command, name, settings, m
     """The single-command searches follow the same rule (3.4 and 2.1 dB below the
     input before on these tones over a red background; the spectral floor, which reads
     the background, switched off to test the rule alone)."""
-    from resdenoise import noise
+    from resdenoise import rough_level
     from resdenoise.plans import planner
 
-    monkeypatch.setattr(noise, "FLOOR_Z", math.inf)
+    monkeypatch.setattr(rough_level, "FLOOR_Z", math.inf)
 
     clean = _red_tones()
     f = clean + np.random.default_rng(7).normal(0.0, 0.05 * np.std(clean), clean.size)

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from resdenoise import noise
+from resdenoise import rough_level
 from resdenoise.automatic import choose_denoiser
 from resdenoise.noise import search_noise
 from resdenoise.nugget import quadratic_noise
@@ -96,7 +96,7 @@ def test_the_rule_leaves_long_series_and_the_plain_checks_alone(monkeypatch):
     f, _ = noisy(clean, 0.05, 0)
     short, _ = noisy(quasi_cycle(1), 0.05, 0)
     with_rule = [search_noise(f), search_noise(short, nugget=False)]
-    monkeypatch.setattr(noise, "QUAD_Z", math.inf)
+    monkeypatch.setattr(rough_level, "QUAD_Z", math.inf)
     without = [search_noise(f), search_noise(short, nugget=False)]
     for a, b in zip(with_rule, without, strict=True):
         np.testing.assert_array_equal(a.sigma, b.sigma)
