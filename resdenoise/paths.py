@@ -712,3 +712,49 @@ def check_in_place_format(input_path: str, input_format, output_format) -> None:
             f"another file (output) and copy {'them' if len(found) > 1 else 'it'} over",
             parameters=[("in_place", True), "output"],
         )
+
+
+def check_summary_path(
+    path: str, inputs: Sequence[str], reads: dict | None = None, targets: Sequence = ()
+) -> None:
+    """Refuse, before anything is read, a summary file (``--summary``, one record of the
+    run's files) that is a file the run reads (an input, by any name; ``reads``, as
+    :func:`check_paths` takes them), or the place of one of ``targets`` (the outputs and
+    reports), or that clearly cannot be written (:func:`resdenoise.io.check_output_path`).
+    ``-`` is stdout (refused where a target is stdout too, or stdout is an input: ``>>``).
+    A link there is replaced, as any output's.
+
+    Raises
+    ------
+    SignalError
+        It would overwrite a file the run reads; it is a directory or cannot be written.
+    ParameterError
+        It is an output or report too; an empty name.
+    """
+    from .io import check_output_path, refuse_device_name, refuse_empty_name
+
+    refuse_empty_name(path, "summary")
+    refuse_device_name(path, "summary")
+    hit = FileIndex([*inputs, *(reads or {})]).find(path)
+    if hit is not None:
+        what = (reads or {}).get(hit, "input")
+        where = "<stdout>: is" if path == "-" else f"{path}: the summary would overwrite"
+        raise SignalError(f"{where} the {what} file {shown(hit)}; give the summary another name")
+    if is_stdout(path):
+        if any(t is not None and is_stdout(t) for t in targets):
+            raise ParameterError(
+                "summary='-' needs stdout to itself, and it carries the output or the "
+                "report; give the summary a file name",
+                parameters=[("summary", "-")],
+            )
+        return
+    if os.path.isdir(path):
+        raise SignalError(f"{path}: is a directory; give a summary file name")
+    key = place_key(path)
+    for target in targets:
+        if target is not None and not is_stdout(target) and place_key(target) == key:
+            raise ParameterError(
+                f"{path}: the summary would be written where an output or report goes "
+                f"({target}); give the summary its own name"
+            )
+    check_output_path(path, signal=False)
