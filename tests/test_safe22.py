@@ -324,3 +324,74 @@ def test_summary_replaces_a_link_at_its_name(runner, tmp_path):
     assert r.exit_code == 0
     assert not link.is_symlink() and other.read_text() == "keep me\n"
     assert _summary(link)["files"][0]["status"] == "written"
+
+
+# --------------------------------------------------------------------------
+# 3. --in-place: the input's checks through one descriptor
+# --------------------------------------------------------------------------
+
+
+def test_in_place_checks_one_file_though_another_is_renamed_over_it(tmp_path, monkeypatch):
+    """A BWF renamed over the input between its chunk check and the rest: the checks
+    opened the name three times, so the chunk check saw the plain WAV, the identity the
+    BWF, and the BWF was replaced, its bext chunk gone (exit 0).  One descriptor: the
+    name's file is not the checked one at the end, and nothing is replaced."""
+    import soundfile
+
+    from resdenoise.errors import SignalError
+    from resdenoise.io import wav
+    from resdenoise.pipeline import run_file
+    from resdenoise.plans import planner
+
+    from test_safe21 import _bwf
+
+    src, bwf = tmp_path / "t.wav", tmp_path / "new.wav"
+    soundfile.write(src, 0.3 * np.sin(np.arange(2000) / 30), 48000, subtype="PCM_16")
+    _bwf(bwf, b"bext")
+    after = bwf.read_bytes()
+    checked = wav.chunks_unkept
+
+    def replaced_meanwhile(read_at, total):
+        found = checked(read_at, total)
+        os.replace(bwf, src)  # the next version lands as the check runs
+        return found
+
+    monkeypatch.setattr(wav, "chunks_unkept", replaced_meanwhile)
+    make_plan = planner("diffuse", "perona-malik", lam=0.1, steps=1)
+    warned = []  # the reader's: the BWF's bext is not written (it is read, then refused)
+    with pytest.raises(SignalError, match="the file changed while it was filtered"):
+        run_file(make_plan, str(src), in_place=True, on_warning=warned.append)
+    assert src.read_bytes() == after  # the BWF, its bext chunk kept
+    assert os.listdir(tmp_path) == ["t.wav"]
+
+
+def test_in_place_opens_the_input_once_for_its_checks(tmp_path, monkeypatch):
+    """Its chunk probe, format probe and lease, and the lease again before the rename:
+    one open by the path checks (five before: open, soundfile.info, and three for the
+    leases).  The reader's own opens are io's, not counted here."""
+    import builtins
+
+    import soundfile
+
+    from resdenoise.pipeline import run_file
+    from resdenoise.plans import planner
+
+    src = tmp_path / "t.wav"
+    soundfile.write(src, 0.3 * np.sin(np.arange(2000) / 30), 48000, subtype="PCM_16")
+    opened = []
+
+    def counted(real):
+        def opening(path, *args, **kwargs):
+            caller = sys._getframe(1).f_globals.get("__name__")
+            if caller == "resdenoise.paths" and os.fspath(path) == str(src):
+                opened.append(real.__name__)
+            return real(path, *args, **kwargs)
+
+        return opening
+
+    monkeypatch.setattr(os, "open", counted(os.open))
+    monkeypatch.setattr(builtins, "open", counted(builtins.open))
+    info = soundfile.info
+    monkeypatch.setattr(soundfile, "info", lambda f, *a, **k: opened.append("info") or info(f))
+    run_file(planner("diffuse", "perona-malik", lam=0.1, steps=1), str(src), in_place=True)
+    assert opened == ["open"]
