@@ -337,13 +337,12 @@ def test_in_place_checks_one_file_though_another_is_renamed_over_it(tmp_path, mo
     BWF, and the BWF was replaced, its bext chunk gone (exit 0).  One descriptor: the
     name's file is not the checked one at the end, and nothing is replaced."""
     import soundfile
+    from test_safe21 import _bwf
 
     from resdenoise.errors import SignalError
     from resdenoise.io import wav
     from resdenoise.pipeline import run_file
     from resdenoise.plans import planner
-
-    from test_safe21 import _bwf
 
     src, bwf = tmp_path / "t.wav", tmp_path / "new.wav"
     soundfile.write(src, 0.3 * np.sin(np.arange(2000) / 30), 48000, subtype="PCM_16")
