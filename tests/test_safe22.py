@@ -394,3 +394,28 @@ def test_in_place_opens_the_input_once_for_its_checks(tmp_path, monkeypatch):
     monkeypatch.setattr(soundfile, "info", lambda f, *a, **k: opened.append("info") or info(f))
     run_file(planner("diffuse", "perona-malik", lam=0.1, steps=1), str(src), in_place=True)
     assert opened == ["open"]
+
+
+@pytest.mark.parametrize("bad", [False, True], ids=["written", "failed"])
+def test_summary_that_cannot_be_written_is_said_and_fails_the_run(
+    runner, tmp_path, monkeypatch, bad
+):
+    """Its Error: line, exit 1 where the run succeeded (the output is in place); a failed
+    run keeps its own line and code."""
+    from resdenoise.cli import summary
+    from resdenoise.errors import SignalError
+
+    def full(self, code, line):
+        raise SignalError(f"{self.path}: cannot write: No space left on device")
+
+    monkeypatch.setattr(summary.Summary, "write", full)
+    src = _csv(tmp_path / "a.csv")
+    if bad:
+        src.write_text("x\n1\nq\n")
+    s, out = tmp_path / "s.json", tmp_path / "o.csv"
+    r = runner.invoke(cli, ["diffuse", str(src), *STEPS, "-o", str(out), "--summary", str(s)])
+    lines = r.stderr.splitlines()
+    assert f"Error: {s}: cannot write: No space left on device" in lines
+    assert r.exit_code == 1 and out.exists() != bad and not s.exists()
+    if bad:
+        assert lines[-1].startswith(f"Error: {src}: line 3")

@@ -24,6 +24,7 @@ from .options import (
     SectionedCommand,
     about_file,
     cli_error,
+    error_message,
     file_error,
     files_options,
     grid_option,
@@ -449,7 +450,8 @@ def _run_one(make_plan, input_path, output, report_path, volume, options, summar
         _summarised(summary, FileResult(input_path, target, report_path, error=error), warned)
         raise cli_error(error) from None
     warnings_then(report)
-    _summarised(summary, FileResult(input_path, target, report_path), warned)
+    if _summarised(summary, FileResult(input_path, target, report_path), warned):
+        sys.exit(1)  # (its Error: line said)
 
 
 def _summary_for(path, inputs, make_plan, options, targets):
@@ -468,26 +470,31 @@ def _summary_for(path, inputs, make_plan, options, targets):
     return Summary(path, click.get_current_context().info_name, len(inputs))
 
 
-def _summarised(summary, result, warned, i=0, alone=True) -> None:
+def _summarised(summary, result, warned, i=0, alone=True) -> int:
     """Record ``result`` (``warned``: its warnings) as INPUT ``i`` in ``summary``, where
-    there is one; ``alone`` (the run's one INPUT, not a batch): write it too."""
+    there is one; ``alone`` (the run's one INPUT, not a batch): write it too
+    (:func:`_write_summary`).  The run's exit code, 1 where it was 0 and the summary
+    could not be written."""
+    code = result.exit_code
     if summary is None:
-        return
+        return code
     error = None if result.error is None else file_error(result.error, result.input)
     summary.add(i, result, error, [about_file(w, result.input) for w in warned])
-    if alone:
-        _write_summary(summary, result.exit_code, None)
+    return _write_summary(summary, code, None) if alone else code
 
 
-def _write_summary(summary, code: int, line: str | None) -> None:
-    """Put ``summary`` in place (the run's exit ``code``, its last ``line``); where that
-    fails, its ``Error:`` line with exit code 1, or the run's where larger."""
-    with library_errors():
-        try:
-            summary.write(code, line)
-        except ResdenoiseError as exc:
-            exc.exit_code = max(code, exc.exit_code or 1)
-            raise
+def _write_summary(summary, code: int, line: str | None) -> int:
+    """Put ``summary`` in place (the run's exit ``code``, its last ``line``) and return
+    ``code``; where it cannot be written, its ``Error:`` line, and 1 where ``code`` is 0
+    (the run's own error, if any, is said after it).  Stdout's reader gone: exit 141."""
+    try:
+        summary.write(code, line)
+    except PipeClosed as exc:
+        raise cli_error(exc) from None
+    except ResdenoiseError as exc:
+        click.echo(printable("Error: " + error_message(exc)), err=True)
+        return max(code, 1)
+    return code
 
 
 def _signal_on_a_terminal(output: str) -> bool:
@@ -677,7 +684,7 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
     line = render.batch_count(results)
     if not quiet:
         click.echo(line, err=True)
-    if summary is not None:
-        _write_summary(summary, max(failed, default=0), line)
+    if summary is not None and _write_summary(summary, max(failed, default=0), line):
+        failed.append(1)
     if failed:
         sys.exit(max(failed))
