@@ -214,7 +214,9 @@ def test_summary_of_a_batch_names_every_file_and_the_counts(runner, tmp_path, jo
         "written_failed_strict": 0,
         "failed": 1,
         "kept": 0,
+        "skipped": 0,
     }
+    assert data["stopped_by"] is None
     first, second = data["files"]
     assert first == {
         "input": str(a),
@@ -419,3 +421,39 @@ def test_summary_that_cannot_be_written_is_said_and_fails_the_run(
     assert r.exit_code == 1 and out.exists() != bad and not s.exists()
     if bad:
         assert lines[-1].startswith(f"Error: {src}: line 3")
+
+
+def test_summary_of_a_batch_stopped_by_a_signal(tmp_path):
+    """SIGTERM after the first file: the files done as they ended, the rest skipped, the
+    summary among what the last line says was written.  (A run stopped wrote no summary
+    at all; before the option, nothing.)"""
+    import signal
+
+    inputs = [_csv(tmp_path / f"f{i:02d}.csv", n=20_000, seed=i) for i in range(30)]
+    s = tmp_path / "s.json"
+    args = [EXE, "diffuse", *map(str, inputs), *STEPS, "-o", f"{tmp_path}/od/", "--summary", s]
+    with subprocess.Popen(
+        list(map(str, args)),
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL),
+    ) as proc:
+        first = proc.stderr.readline()  # the first file's verdict: it is done
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.stderr.read()
+        assert proc.wait(timeout=120) == 128 + signal.SIGTERM
+    assert first.startswith(f"{inputs[0]} -> ")
+    last = rest.strip().splitlines()[-1]
+    assert last.startswith("Error: interrupted by SIGTERM; ") and str(s) in last
+    data = _summary(s)
+    assert data["stopped_by"] == "SIGTERM" and data["exit_code"] == 143
+    assert data["count_line"] is None
+    statuses = [f["status"] for f in data["files"]]
+    assert statuses[0] == "written" and statuses[-1] == "skipped"
+    k = statuses.index("skipped")
+    assert set(statuses[:k]) == {"written"} and set(statuses[k:]) == {"skipped"}
+    assert data["counts"]["written"] == k and data["counts"]["skipped"] == 30 - k
+    written = sorted(os.listdir(tmp_path / "od"))
+    assert written == [f"f{i:02d}.csv" for i in range(k)]
+    assert all(f["exit_code"] is None for f in data["files"][k:])

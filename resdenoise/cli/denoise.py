@@ -421,7 +421,7 @@ def _run_one(make_plan, input_path, output, report_path, volume, options, summar
             render.render_table(report, console)
 
     try:
-        with bar as sink:
+        with bar as sink, _summary_if_stopped(summary):
             report = run_file(
                 make_plan,
                 input_path,
@@ -467,7 +467,7 @@ def _summary_for(path, inputs, make_plan, options, targets):
     reads.update(getattr(make_plan, "reads", {}))
     with library_errors(usage=True):
         check_summary_path(path, inputs, reads, targets)
-    return Summary(path, click.get_current_context().info_name, len(inputs))
+    return Summary(path, click.get_current_context().info_name, list(inputs))
 
 
 def _summarised(summary, result, warned, i=0, alone=True) -> int:
@@ -495,6 +495,31 @@ def _write_summary(summary, code: int, line: str | None) -> int:
         click.echo(printable("Error: " + error_message(exc)), err=True)
         return max(code, 1)
     return code
+
+
+@contextlib.contextmanager
+def _summary_if_stopped(summary):
+    """Within, a signal that stops the run writes ``summary`` as it stands (the files not
+    recorded ``skipped``), counted among what was written; one that cannot be written:
+    its ``Error:`` line, and the signal's exit all the same."""
+    from ..errors import Interrupted
+
+    try:
+        yield
+    except Interrupted as exc:
+        if summary is None:
+            raise
+        import signal
+
+        from ..io.signals import deferred, placed
+
+        try:
+            with deferred():
+                summary.write(exc.exit_code, None, signal.Signals(exc.signum).name)
+            placed(summary.path)
+        except ResdenoiseError as failed:
+            click.echo(printable("Error: " + error_message(failed)), err=True)
+        raise
 
 
 def _signal_on_a_terminal(output: str) -> bool:
@@ -668,7 +693,8 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
         _summarised(summary, result, result.warnings, i, alone=False)
 
     finished.consumes = True  # the last to read a file's report: run_batch keeps none
-    with bars if bars is not None else contextlib.nullcontext(), library_errors(usage=True):
+    shown = bars if bars is not None else contextlib.nullcontext()
+    with shown, library_errors(usage=True), _summary_if_stopped(summary):
         results = run_batch(
             make_plan,
             inputs,

@@ -4,9 +4,10 @@ with what became of it, the batch's last line as numbers.
 The per-file JSON (``--report``) exists only for a file that was written; a file that
 failed was only a line on stderr.  The summary names each INPUT with its ``status``
 (``written``; ``kept``: ``--in-place --strict`` left it as it was; ``failed``: no
-output), its exit code, the one-line reason of a failure and its warnings, as printed;
+output; ``skipped``: not run, or cut short, when a signal stopped the run), its exit code, the one-line reason of a failure and its warnings, as printed;
 then the counts of the last line (``3 files: 2 written, 1 failed``) and the run's exit
-code.  It is written when the files have run (after a failure too), atomically, as any
+code.  It is written when the files have run (after a failure too) or a signal stopped
+them (``stopped_by``: the signal; the files done by then as they ended), atomically, as any
 output: never over a file the run reads, a link at its name replaced
 (:func:`resdenoise.paths.check_summary_path`, before anything is read).
 """
@@ -20,10 +21,11 @@ SUMMARY_SCHEMA = 1
 class Summary:
     """The records of a run's files, in the order of its INPUTs, and where they go."""
 
-    def __init__(self, path: str, command: str, count: int):
+    def __init__(self, path: str, command: str, inputs: list[str]):
         self.path = path
         self.command = command
-        self.files: list = [None] * count
+        self.inputs = inputs
+        self.files: list = [None] * len(inputs)
 
     def add(self, i: int, result, error: str | None, warnings: list[str]) -> None:
         """Record INPUT ``i``'s :class:`~resdenoise.batch_pool.FileResult`, the line its
@@ -47,7 +49,7 @@ class Summary:
     def counts(self) -> dict:
         """The numbers of the batch's last line (:func:`resdenoise.cli.render.batch_count`):
         ``failed`` counts the ``kept`` ones, as the line does."""
-        done = [f for f in self.files if f is not None]
+        done = [f for f in self.files if f is not None and f["status"] != "skipped"]
         written = [f for f in done if f["status"] == "written"]
         return {
             "files": len(self.files),
@@ -55,17 +57,26 @@ class Summary:
             "written_failed_strict": sum(f["exit_code"] == 4 for f in written),
             "failed": len(done) - len(written),
             "kept": sum(f["status"] == "kept" for f in done),
+            "skipped": len(self.files) - len(done),
         }
 
-    def write(self, exit_code: int, line: str | None) -> None:
+    def write(self, exit_code: int, line: str | None, stopped_by: str | None = None) -> None:
         """Put the summary in place (``-``: stdout), ``exit_code`` the run's, ``line`` the
-        last line as printed (None where none is: one INPUT)."""
+        last line as printed (None where none is: one INPUT, a run stopped by the signal
+        ``stopped_by``, whose files not recorded are ``skipped``)."""
         from ..io import write_files_atomic
-        from ..report import stamped, to_json
+        from ..report import name_bytes, stamped, to_json
 
+        for i, path in enumerate(self.inputs):
+            if self.files[i] is None:
+                entry = {"input": path, "status": "skipped", "exit_code": None}
+                entry.update(output=None, report=None, error=None, warnings=[])
+                name_bytes(entry, "input")
+                self.files[i] = entry
         body = {
             "command": self.command,
             "exit_code": exit_code,
+            "stopped_by": stopped_by,
             "counts": self.counts(),
             "count_line": line,
             "files": self.files,
