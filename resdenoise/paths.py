@@ -819,11 +819,19 @@ def check_summary_path(
         return
     if os.path.isdir(path):
         raise SignalError(f"{path}: is a directory; give a summary file name")
-    key = place_key(path)
+    key, name = place_key(path), _folded(os.path.basename(path))
     for target in targets:
-        if target is not None and not is_stdout(target) and place_key(target) == key:
+        if target is None or _folded(os.path.basename(target)) != name:
+            continue  # (a place of another name: none of a million outputs resolved)
+        if not is_stdout(target) and place_key(target) == key:
             raise ParameterError(
                 f"{path}: the summary would be written where an output or report goes "
                 f"({target}); give the summary its own name"
             )
     check_output_path(path, signal=False)
+
+
+def _folded(name: str) -> str:
+    """``name`` as every file system that folds names compares it (:func:`place_key`'s
+    widest rule: NFC, case-folded): names that differ so are two places anywhere."""
+    return unicodedata.normalize("NFC", name).casefold()
