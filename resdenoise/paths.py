@@ -150,21 +150,13 @@ class HeldInput:
             self.fd = None
 
 
-def check_in_place(
-    input_path: str, input_format, output_format, held: HeldInput | None = None
-) -> None:
+def check_in_place(input_path: str, input_format, output_format, held: HeldInput) -> None:
     """:func:`check_in_place_format`; and an audio file whose content is another format
     than its name says (a WAV named ``.mp3``): replaced in place it would be written as
     its name says (a lossless recording made lossy), not kept as it is; refused before
     it is read.  (A comma-separated file named ``.tsv`` keeps its commas in place:
     :func:`resdenoise.io.csv_text.delimited_for`.)  ``held``: the file, opened once
-    (:class:`HeldInput`; opened here and closed where None)."""
-    if held is None:
-        held = HeldInput(input_path)
-        try:
-            return check_in_place(input_path, input_format, output_format, held)
-        finally:
-            held.close()
+    (:class:`HeldInput`), read through its descriptor."""
     check_in_place_format(input_path, input_format, output_format, held)
     named = guess_format(input_path, output_format, output=True)
     if named in ("CSV", ZARR) or held.fd is None:
@@ -183,25 +175,19 @@ def check_in_place(
     )
 
 
-def refuse_held_for_writing(path: str, fd: int | None = None) -> None:
+def refuse_held_for_writing(path: str, fd: int) -> None:
     """Refuse to replace the regular file ``path`` while another process has it open for
     writing: a logger's descriptor, whose writes after the rename would go to the old
     file, gone (nothing says so).  Linux: a read lease (``F_SETLEASE``) is refused with
     EAGAIN while any process has the file open for writing; where none can be taken (not
     the file's owner, another system or file system), nothing is known: no refusal.
-    ``fd``: the file open read-only already (:class:`HeldInput`), else it is opened here."""
+    ``fd``: the file open read-only (:class:`HeldInput`'s descriptor)."""
     import errno
     import fcntl
 
     setlease = getattr(fcntl, "F_SETLEASE", None)
     if setlease is None:
         return
-    if fd is None:
-        held = HeldInput(path)
-        try:
-            return None if held.fd is None else refuse_held_for_writing(path, held.fd)
-        finally:
-            held.close()
     try:
         fcntl.fcntl(fd, setlease, fcntl.F_RDLCK)
         fcntl.fcntl(fd, setlease, fcntl.F_UNLCK)
@@ -212,7 +198,6 @@ def refuse_held_for_writing(path: str, fd: int | None = None) -> None:
                 "what it writes after the replacement would be lost; it was not replaced: "
                 "stop it first, or filter a copy with -o"
             ) from None
-    return None
 
 
 def _same_file(a, b) -> bool:
@@ -638,33 +623,23 @@ def _refuse_stdout_read(kind: str, input_path, reads: dict | None, others) -> No
         )
 
 
-def unchanged_guard(
-    path: str, then: Callable | None = None, held: HeldInput | None = None
-) -> Callable:
+def unchanged_guard(path: str, held: HeldInput, then: Callable | None = None) -> Callable:
     """A callable that refuses, when called, to go on if the regular file ``path`` is
     no longer the file it was now (replaced, appended to, truncated, written: another
     inode, size or time), then calls ``then`` with what it is given (if any).  An
     input replaced in place calls it just before its replacement is renamed over it:
     rows a logger appended during the run are not lost.  ``then``'s ``takes_report``
     is kept; its ``check()`` is the refusal alone (called before a report is written to
-    stdout: nothing said of a run that refuses).  Not a regular file now (a store, a missing name): no check.
-    ``held``: the file opened once (:class:`HeldInput`), whose identity is the one kept and
+    stdout: nothing said of a run that refuses).  ``held``: the file opened once (:class:`HeldInput`), whose identity is the one kept and
     whose descriptor takes the lease (no open by name); the caller closes it after the run.
+    Where ``path`` is no regular file (``held.fd`` None: a store, a missing name), no check.
 
     Raises
     ------
     SignalError
         When called: ``path`` changed since the guard was made; nothing is renamed.
     """
-    if held is None:
-        try:
-            st = os.stat(path)
-        except (OSError, ValueError):
-            st = None
-        before = _identity(st) if st is not None and stat.S_ISREG(st.st_mode) else None
-        fd = None
-    else:
-        before, fd = held.identity, held.fd
+    before, fd = held.identity, held.fd
     if before is not None:  # a logger holding it open: refused before the run too
         refuse_held_for_writing(path, fd)
 
@@ -745,9 +720,7 @@ def _identity(st: os.stat_result) -> tuple:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def check_in_place_format(
-    input_path: str, input_format, output_format, held: HeldInput | None = None
-) -> None:
+def check_in_place_format(input_path: str, input_format, output_format, held: HeldInput) -> None:
     """A file replaced in place keeps its format: another one would not fit its name;
     and a WAV's chunks that no output keeps (a Broadcast Wave's bext: its time reference)
     are not lost with it (:func:`resdenoise.io.wav.chunks_unkept`).  ``held``: the file
@@ -762,12 +735,6 @@ def check_in_place_format(
             )
     from .io.wav import chunks_unkept
 
-    if held is None:
-        held = HeldInput(input_path)
-        try:
-            return check_in_place_format(input_path, input_format, output_format, held)
-        finally:
-            held.close()
     if held.fd is None:  # (a store, unreadable: its reading says why)
         return None
     try:

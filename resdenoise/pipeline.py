@@ -331,7 +331,7 @@ def run_file(
         held = HeldInput(input_path)  # opened once for its checks, closed as the run ends
         try:
             check_in_place(input_path, input_format, write.format, held)
-            on_commit = unchanged_guard(input_path, on_commit, held)  # appended to: kept
+            on_commit = unchanged_guard(input_path, held, on_commit)  # appended to: kept
         except BaseException:
             held.close()
             raise
