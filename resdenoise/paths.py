@@ -630,9 +630,10 @@ def unchanged_guard(path: str, held: HeldInput, then: Callable | None = None) ->
     input replaced in place calls it just before its replacement is renamed over it:
     rows a logger appended during the run are not lost.  ``then``'s ``takes_report``
     is kept; its ``check()`` is the refusal alone (called before a report is written to
-    stdout: nothing said of a run that refuses).  ``held``: the file opened once (:class:`HeldInput`), whose identity is the one kept and
-    whose descriptor takes the lease (no open by name); the caller closes it after the run.
-    Where ``path`` is no regular file (``held.fd`` None: a store, a missing name), no check.
+    stdout: nothing said of a run that refuses).  ``held``: the file opened once
+    (:class:`HeldInput`), whose identity is the one kept and whose descriptor takes the
+    lease (no open by name); the caller closes it after the run.  Where ``path`` is no
+    regular file (``held.fd`` None: a store, a missing name), no check.
 
     Raises
     ------

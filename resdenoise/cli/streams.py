@@ -69,10 +69,16 @@ def refuse_stderr_named(args: Iterable[str]) -> None:
     if key is None:
         return
     for arg in _named(args):
-        if not arg or (arg != "-" and _OWN_STREAM.fullmatch(os.path.abspath(arg))):
-            continue
-        if _key(arg) == key:
+        if arg and not _own_stream(arg) and _key(arg) == key:
             refuse("<stdin>" if arg == "-" else arg, "named on the command line")
+
+
+def _own_stream(arg: str) -> bool:
+    """Whether ``arg`` names the program's own stdout or stderr (:data:`_OWN_STREAM`)."""
+    try:
+        return arg != "-" and _OWN_STREAM.fullmatch(os.path.abspath(arg)) is not None
+    except (OSError, ValueError):  # (the working directory removed: a relative name)
+        return False
 
 
 def refuse_stderr_among(paths: Iterable[str | None], what: str) -> None:
