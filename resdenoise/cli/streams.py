@@ -89,7 +89,7 @@ def refuse_stderr_among(paths: Iterable[str | None], what: str) -> None:
     if key is None:
         return
     for path in paths:
-        if path is not None and path != "-" and _key(path) == key:
+        if path is not None and path != "-" and not _own_stream(path) and _key(path) == key:
             refuse(path, what)
 
 
