@@ -102,50 +102,93 @@ def _probe_folding(directory: str, st: os.stat_result) -> bool:
 _ONE_KIND = {"RF64": "WAV", "WAVEX": "WAV"}
 
 
-def check_in_place(input_path: str, input_format, output_format) -> None:
+class HeldInput:
+    """The regular file an in-place run replaces, opened once (read-only, not blocking
+    on another's lease) for every check of it: its chunks and format read here
+    (:func:`check_in_place`), its identity and the read lease that tells a writer's
+    descriptor (:func:`unchanged_guard`, before the run and again before the rename).
+    One descriptor, one file: a rename over the name between two checks cannot make
+    them look at two files (three opens by name before), and the last look compares the
+    name's file with this one.  ``fd`` is None where ``path`` is no regular file (a
+    store, a missing or unreadable name: its reading says why).  :meth:`close` ends it."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.fd = self.identity = None
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        except (OSError, ValueError):
+            return
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            return
+        self.fd, self.identity = fd, _identity(st)
+
+    def read_at(self, pos: int, k: int) -> bytes:
+        """``k`` bytes from ``pos`` (fewer at the end)."""
+        return os.pread(self.fd, k, pos)
+
+    def size(self) -> int:
+        return os.fstat(self.fd).st_size
+
+    def audio_info(self):
+        """``soundfile``'s (format, subtype) of the file, read through the descriptor;
+        None where libsndfile cannot read it (the reading says why)."""
+        import soundfile
+
+        os.lseek(self.fd, 0, os.SEEK_SET)
+        try:
+            with soundfile.SoundFile(self.fd, closefd=False) as f:
+                return f.format, f.subtype
+        except (OSError, RuntimeError, ValueError):
+            return None
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def check_in_place(input_path: str, input_format, output_format, held: HeldInput) -> None:
     """:func:`check_in_place_format`; and an audio file whose content is another format
     than its name says (a WAV named ``.mp3``): replaced in place it would be written as
     its name says (a lossless recording made lossy), not kept as it is; refused before
     it is read.  (A comma-separated file named ``.tsv`` keeps its commas in place:
-    :func:`resdenoise.io.csv_text.delimited_for`.)"""
-    check_in_place_format(input_path, input_format, output_format)
+    :func:`resdenoise.io.csv_text.delimited_for`.)  ``held``: the file, opened once
+    (:class:`HeldInput`), read through its descriptor."""
+    check_in_place_format(input_path, input_format, output_format, held)
     named = guess_format(input_path, output_format, output=True)
-    if named in ("CSV", ZARR):
+    if named in ("CSV", ZARR) or held.fd is None:
         return
-    import soundfile
-
-    try:
-        info = soundfile.info(input_path)
-    except (OSError, RuntimeError, ValueError):  # (the reading says why)
+    info = held.audio_info()
+    if info is None:
         return
-    have = info.format
+    have, subtype = info
     if _ONE_KIND.get(have, have) == _ONE_KIND.get(named, named):
         return
     raise ParameterError(
         f"{input_path}: in_place=True keeps the file's format, but it is {have} "
-        f"({info.subtype}) named {os.path.splitext(input_path)[1]}, and would be written as "
+        f"({subtype}) named {os.path.splitext(input_path)[1]}, and would be written as "
         f"{named}; rename it to .{have.lower()}, or write {named} to another file (output)",
         parameters=[("in_place", True), "output"],
     )
 
 
-def refuse_held_for_writing(path: str) -> None:
+def refuse_held_for_writing(path: str, fd: int) -> None:
     """Refuse to replace the regular file ``path`` while another process has it open for
     writing: a logger's descriptor, whose writes after the rename would go to the old
     file, gone (nothing says so).  Linux: a read lease (``F_SETLEASE``) is refused with
     EAGAIN while any process has the file open for writing; where none can be taken (not
-    the file's owner, another system or file system), nothing is known: no refusal."""
+    the file's owner, another system or file system), nothing is known: no refusal.
+    ``fd``: the file open read-only (:class:`HeldInput`'s descriptor)."""
     import errno
     import fcntl
 
     setlease = getattr(fcntl, "F_SETLEASE", None)
-    try:  # (O_NONBLOCK: a lease another process holds is not waited for)
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError:
+    if setlease is None:
         return
     try:
-        if setlease is None:
-            return
         fcntl.fcntl(fd, setlease, fcntl.F_RDLCK)
         fcntl.fcntl(fd, setlease, fcntl.F_UNLCK)
     except OSError as exc:
@@ -155,8 +198,6 @@ def refuse_held_for_writing(path: str) -> None:
                 "what it writes after the replacement would be lost; it was not replaced: "
                 "stop it first, or filter a copy with -o"
             ) from None
-    finally:
-        os.close(fd)
 
 
 def _same_file(a, b) -> bool:
@@ -582,27 +623,26 @@ def _refuse_stdout_read(kind: str, input_path, reads: dict | None, others) -> No
         )
 
 
-def unchanged_guard(path: str, then: Callable | None = None) -> Callable:
+def unchanged_guard(path: str, held: HeldInput, then: Callable | None = None) -> Callable:
     """A callable that refuses, when called, to go on if the regular file ``path`` is
     no longer the file it was now (replaced, appended to, truncated, written: another
     inode, size or time), then calls ``then`` with what it is given (if any).  An
     input replaced in place calls it just before its replacement is renamed over it:
     rows a logger appended during the run are not lost.  ``then``'s ``takes_report``
     is kept; its ``check()`` is the refusal alone (called before a report is written to
-    stdout: nothing said of a run that refuses).  Not a regular file now (a store, a missing name): no check.
+    stdout: nothing said of a run that refuses).  ``held``: the file opened once
+    (:class:`HeldInput`), whose identity is the one kept and whose descriptor takes the
+    lease (no open by name); the caller closes it after the run.  Where ``path`` is no
+    regular file (``held.fd`` None: a store, a missing name), no check.
 
     Raises
     ------
     SignalError
         When called: ``path`` changed since the guard was made; nothing is renamed.
     """
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):
-        st = None
-    before = _identity(st) if st is not None and stat.S_ISREG(st.st_mode) else None
+    before, fd = held.identity, held.fd
     if before is not None:  # a logger holding it open: refused before the run too
-        refuse_held_for_writing(path)
+        refuse_held_for_writing(path, fd)
 
     def check() -> None:  # the refusal alone (also before a report written to stdout)
         if before is not None:
@@ -616,7 +656,7 @@ def unchanged_guard(path: str, then: Callable | None = None) -> Callable:
                     "written or replaced); it was not replaced: run again once it is "
                     "complete, or filter a copy with -o"
                 )
-            refuse_held_for_writing(path)
+            refuse_held_for_writing(path, fd)  # the name's file is still the held one
 
     def guard(*args):
         check()
@@ -681,10 +721,11 @@ def _identity(st: os.stat_result) -> tuple:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def check_in_place_format(input_path: str, input_format, output_format) -> None:
+def check_in_place_format(input_path: str, input_format, output_format, held: HeldInput) -> None:
     """A file replaced in place keeps its format: another one would not fit its name;
     and a WAV's chunks that no output keeps (a Broadcast Wave's bext: its time reference)
-    are not lost with it (:func:`resdenoise.io.wav.chunks_unkept`)."""
+    are not lost with it (:func:`resdenoise.io.wav.chunks_unkept`).  ``held``: the file
+    opened once (:class:`HeldInput`), its chunks read through it."""
     if output_format is not None:
         have, want = guess_format(input_path, input_format), guess_format("-", output_format)
         if have != want:
@@ -695,16 +736,12 @@ def check_in_place_format(input_path: str, input_format, output_format) -> None:
             )
     from .io.wav import chunks_unkept
 
+    if held.fd is None:  # (a store, unreadable: its reading says why)
+        return None
     try:
-        with open(input_path, "rb") as fh:
-
-            def read_at(pos: int, k: int) -> bytes:
-                fh.seek(pos)
-                return fh.read(k)
-
-            found = chunks_unkept(read_at, fh.seek(0, os.SEEK_END))
-    except OSError:  # (a store, unreadable: its reading says why)
-        return
+        found = chunks_unkept(held.read_at, held.size())
+    except OSError:
+        return None
     if found:
         raise ParameterError(
             f"{input_path}: in_place=True would lose its {' and '.join(found)} chunk"
@@ -712,3 +749,57 @@ def check_in_place_format(input_path: str, input_format, output_format) -> None:
             f"another file (output) and copy {'them' if len(found) > 1 else 'it'} over",
             parameters=[("in_place", True), "output"],
         )
+
+
+def check_summary_path(
+    path: str, inputs: Sequence[str], reads: dict | None = None, targets: Sequence = ()
+) -> None:
+    """Refuse, before anything is read, a summary file (``--summary``, one record of the
+    run's files) that is a file the run reads (an input, by any name; ``reads``, as
+    :func:`check_paths` takes them), or the place of one of ``targets`` (the outputs and
+    reports), or that clearly cannot be written (:func:`resdenoise.io.check_output_path`).
+    ``-`` is stdout (refused where a target is stdout too, or stdout is an input: ``>>``).
+    A link there is replaced, as any output's.
+
+    Raises
+    ------
+    SignalError
+        It would overwrite a file the run reads; it is a directory or cannot be written.
+    ParameterError
+        It is an output or report too; an empty name.
+    """
+    from .io import check_output_path, refuse_device_name, refuse_empty_name
+
+    refuse_empty_name(path, "summary")
+    refuse_device_name(path, "summary")
+    hit = FileIndex([*inputs, *(reads or {})]).find(path)
+    if hit is not None:
+        what = (reads or {}).get(hit, "input")
+        where = "<stdout>: is" if path == "-" else f"{path}: the summary would overwrite"
+        raise SignalError(f"{where} the {what} file {shown(hit)}; give the summary another name")
+    if is_stdout(path):
+        if any(t is not None and is_stdout(t) for t in targets):
+            raise ParameterError(
+                "summary='-' needs stdout to itself, and it carries the output or the "
+                "report; give the summary a file name",
+                parameters=[("summary", "-")],
+            )
+        return
+    if os.path.isdir(path):
+        raise SignalError(f"{path}: is a directory; give a summary file name")
+    key, name = place_key(path), _folded(os.path.basename(path))
+    for target in targets:
+        if target is None or _folded(os.path.basename(target)) != name:
+            continue  # (a place of another name: none of a million outputs resolved)
+        if not is_stdout(target) and place_key(target) == key:
+            raise ParameterError(
+                f"{path}: the summary would be written where an output or report goes "
+                f"({target}); give the summary its own name"
+            )
+    check_output_path(path, signal=False)
+
+
+def _folded(name: str) -> str:
+    """``name`` as every file system that folds names compares it (:func:`place_key`'s
+    widest rule: NFC, case-folded): names that differ so are two places anywhere."""
+    return unicodedata.normalize("NFC", name).casefold()

@@ -54,7 +54,14 @@ from .errors import (
 )
 from .io.rounding import FullScale
 from .pairs import limit_threads
-from .paths import FileIndex, check_in_place, check_paths, refuse_pipe_twice, unchanged_guard
+from .paths import (
+    FileIndex,
+    HeldInput,
+    check_in_place,
+    check_paths,
+    refuse_pipe_twice,
+    unchanged_guard,
+)
 
 # the plan makers live in resdenoise.plans; named here too for run_file's callers
 from .plans import AUTO, Planner, Progress, automatic_planner, network_planner, planner
@@ -312,10 +319,6 @@ def run_file(
     check_paths(input_path, output, report_path, in_place, reads, others, input_format)
     read = ReadOptions() if read is None else read
     write = WriteOptions() if write is None else write
-    if in_place:
-        output = input_path
-        check_in_place(input_path, input_format, write.format)
-        on_commit = unchanged_guard(input_path, on_commit)  # appended to meanwhile: kept
     run = RunOptions() if run is None else run
     if not measure and (report_path is not None or run.strict):
         raise ParameterError(
@@ -323,9 +326,20 @@ def run_file(
             parameters=["measure"],
         )
     streamed = should_stream(input_path, run.chunk_size)
+    if in_place:
+        output = input_path
+        held = HeldInput(input_path)  # opened once for its checks, closed as the run ends
+        try:
+            check_in_place(input_path, input_format, write.format, held)
+            on_commit = unchanged_guard(input_path, held, on_commit)  # appended to: kept
+        except BaseException:
+            held.close()
+            raise
     # An allowed unstable run may overflow: that is reported as a clean error
     # (non-finite output, nothing written), not as NumPy warnings.
     with np.errstate(over="ignore", invalid="ignore"), contextlib.ExitStack() as stack:
+        if in_place:
+            stack.callback(held.close)
         check_output_path(output, write)
         if report_path is not None:  # its directory made (write.parents) as the output's
             check_output_path(report_path, write, signal=False)

@@ -61,6 +61,11 @@ EXIT_CODES = (
     ("3", "refused as unstable"),
     ("4", "a guarantee failed under --strict"),
     ("5", "out of memory (give the run more)"),
+    (
+        "6",
+        "stderr is a file the run reads or writes (2>> INPUT, 2> OUTPUT, &> FILE): "
+        "nothing run, no message there (on stdout where it is a terminal)",
+    ),
     ("128+N", "stopped by signal N (130 Ctrl-C, 143 SIGTERM)"),
     ("141", "quietly, when the reader of stdout or stderr closed it (| head)"),
 )
@@ -365,6 +370,9 @@ def main() -> None:
     Where a thread other than daemons is still running, Python ends as usual.
     """
     cli.process = True
+    from .streams import refuse_stderr_named
+
+    refuse_stderr_named(sys.argv[1:])  # 2>> INPUT: before a line is written there
     _stderr_forgiving()
     _stdout_refusing_if_closed()
     try:

@@ -24,6 +24,7 @@ from .options import (
     SectionedCommand,
     about_file,
     cli_error,
+    error_message,
     file_error,
     files_options,
     grid_option,
@@ -338,6 +339,7 @@ def _run(
         "in_place": options.pop("in_place"),
         "read": read_options,
     }
+    summary = options.pop("summary")
     with library_errors(usage=True):
         files["run"] = RunOptions(**options)
     _refuse_stdin_under_directory(input_paths, output, report_path, files["write"].format)
@@ -347,10 +349,10 @@ def _run(
                 "--scheduler sends the files of a batch to a cluster: give several INPUTs "
                 "or -o DIR/"
             )
-        _run_one(make_plan, input_paths[0], output, report_path, (quiet, verbose), files)
+        _run_one(make_plan, input_paths[0], output, report_path, (quiet, verbose), files, summary)
     else:
         files["scheduler"] = scheduler
-        out = (output, report_path)
+        out = (output, report_path, summary)
         _run_batch(make_plan, list(input_paths), out, (quiet, verbose), jobs, files)
 
 
@@ -369,11 +371,14 @@ def _refuse_stdin_under_directory(input_paths, output, report_path, output_forma
         refuse_nameless(list(input_paths), out_dir, report_dir, output_format)
 
 
-def _run_one(make_plan, input_path, output, report_path, volume, options) -> None:
+def _run_one(make_plan, input_path, output, report_path, volume, options, summary=None) -> None:
     """Filter one INPUT into OUTPUT; on stderr (``volume``: quiet, verbose) the verdict,
     then the warnings (or, when the run fails, the warnings and the error), the tables
-    with verbose; exit 4 under a failed --strict."""
+    with verbose; exit 4 under a failed --strict.  ``summary``: ``--summary``'s path."""
+    from ..batch_pool import FileResult
+    from ..paths import is_stdout
     from ..pipeline import check_paths, run_file
+    from .streams import refuse_stderr_among, refuse_stderr_is_stdout
 
     in_place = options.get("in_place", False)
     if names_directory(report_path):  # --report DIR/: DIR/INPUT-NAME.json, as for several
@@ -391,6 +396,11 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
     with library_errors(usage=True):
         check_paths(input_path, output, report_path, in_place, input_format=options["input_format"])
     quiet, verbose = volume
+    target = input_path if in_place else output
+    refuse_stderr_among([report_path], "the report")  # --report DIR/: named by its directory
+    if not in_place and (is_stdout(output) or is_stdout(report_path) or is_stdout(summary)):
+        refuse_stderr_is_stdout(quiet)
+    summary = _summary_for(summary, [input_path], make_plan, options, [target, report_path])
     if output == "-" and not in_place:
         _refuse_audio_on_a_terminal(input_path, options["input_format"], options["write"].format)
     if quiet:  # errors only: nothing drawn, and the report built only when written or judged
@@ -411,7 +421,7 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
             render.render_table(report, console)
 
     try:
-        with bar as sink:
+        with bar as sink, _summary_if_stopped(summary):
             report = run_file(
                 make_plan,
                 input_path,
@@ -425,17 +435,91 @@ def _run_one(make_plan, input_path, output, report_path, volume, options) -> Non
     except GuaranteeError as exc:  # written; the summary, then the failure
         warnings_then(exc.report)
         click.echo(printable("Error: " + file_error(exc, input_path)), err=True)
+        _summarised(summary, FileResult(input_path, target, report_path, error=exc), warned)
         sys.exit(EXIT_STRICT)
     except ResdenoiseError as exc:
         if not isinstance(exc, PipeClosed):  # (stdout's reader gone: nothing more to say)
             warnings_then()
+            _summarised(summary, FileResult(input_path, target, report_path, error=exc), warned)
         raise cli_error(exc) from None
     except MemoryError as exc:  # the environment's limit: the file named, as in a batch
         if os.environ.get("RESDENOISE_TRACEBACK") == "1":
             raise
         warnings_then()
-        raise cli_error(OutOfMemory(file_error(OutOfMemory.of(exc), input_path))) from None
+        error = OutOfMemory(file_error(OutOfMemory.of(exc), input_path))
+        _summarised(summary, FileResult(input_path, target, report_path, error=error), warned)
+        raise cli_error(error) from None
     warnings_then(report)
+    if _summarised(summary, FileResult(input_path, target, report_path), warned):
+        sys.exit(1)  # (its Error: line said)
+
+
+def _summary_for(path, inputs, make_plan, options, targets):
+    """``--summary PATH``'s :class:`~resdenoise.cli.summary.Summary` (None without), its
+    path checked first (:func:`resdenoise.paths.check_summary_path`): ``targets`` are the
+    run's outputs and reports."""
+    if path is None:
+        return None
+    from ..paths import check_summary_path
+    from .summary import Summary
+
+    reads = {} if options.get("reference") is None else {options["reference"]: "reference"}
+    reads.update(getattr(make_plan, "reads", {}))
+    with library_errors(usage=True):
+        check_summary_path(path, inputs, reads, targets)
+    return Summary(path, click.get_current_context().info_name, list(inputs))
+
+
+def _summarised(summary, result, warned, i=0, alone=True) -> int:
+    """Record ``result`` (``warned``: its warnings) as INPUT ``i`` in ``summary``, where
+    there is one; ``alone`` (the run's one INPUT, not a batch): write it too
+    (:func:`_write_summary`).  The run's exit code, 1 where it was 0 and the summary
+    could not be written."""
+    code = result.exit_code
+    if summary is None:
+        return code
+    error = None if result.error is None else file_error(result.error, result.input)
+    summary.add(i, result, error, [about_file(w, result.input) for w in warned])
+    return _write_summary(summary, code, None) if alone else code
+
+
+def _write_summary(summary, code: int, line: str | None) -> int:
+    """Put ``summary`` in place (the run's exit ``code``, its last ``line``) and return
+    ``code``; where it cannot be written, its ``Error:`` line, and 1 where ``code`` is 0
+    (the run's own error, if any, is said after it).  Stdout's reader gone: exit 141."""
+    try:
+        summary.write(code, line)
+    except PipeClosed as exc:
+        raise cli_error(exc) from None
+    except ResdenoiseError as exc:
+        click.echo(printable("Error: " + error_message(exc)), err=True)
+        return max(code, 1)
+    return code
+
+
+@contextlib.contextmanager
+def _summary_if_stopped(summary):
+    """Within, a signal that stops the run writes ``summary`` as it stands (the files not
+    recorded ``skipped``), counted among what was written; one that cannot be written:
+    its ``Error:`` line, and the signal's exit all the same."""
+    from ..errors import Interrupted
+
+    try:
+        yield
+    except Interrupted as exc:
+        if summary is None:
+            raise
+        import signal
+
+        from ..io.signals import deferred, placed
+
+        try:
+            with deferred():
+                summary.write(exc.exit_code, None, signal.Signals(exc.signum).name)
+            placed(summary.path)
+        except ResdenoiseError as failed:
+            click.echo(printable("Error: " + error_message(failed)), err=True)
+        raise
 
 
 def _signal_on_a_terminal(output: str) -> bool:
@@ -524,15 +608,17 @@ def _check_in_place_batch(inputs, out_dir: str, fmt) -> None:
 def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
     """Each INPUT into OUTDIR under its own name; failures reported, the others finished.
 
-    ``outputs`` is (-o, --report), ``volume`` (quiet, verbose).
+    ``outputs`` is (-o, --report, --summary), ``volume`` (quiet, verbose).
 
     Exit code: 0 when every file succeeded, else the largest exit code among the failed
     files (1 input/output, 2 usage, 3 unstable, 4 guarantee failed under --strict).
     """
-    from ..batch import refuse_nameless, refuse_stdin, run_batch
+    from ..batch import batch_target, refuse_nameless, refuse_stdin, report_target, run_batch
+    from ..paths import is_stdout
     from . import render
+    from .streams import refuse_stderr_among, refuse_stderr_is_stdout
 
-    output, report_path = outputs
+    output, report_path, summary = outputs
     quiet, verbose = volume
     in_place = options.get("in_place", False)
     if output in (None, "-") and not in_place:
@@ -549,6 +635,17 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
     report_dir = _directory(report_path, "report") if report_path else None
     with library_errors(usage=True):
         refuse_nameless(inputs, out_dir, report_dir, options["write"].format)
+
+    def targets():  # each file's output and report, as run_batch names them
+        fmt = options["write"].format
+        for path in inputs:
+            yield path if out_dir is None else batch_target(out_dir, path, fmt)
+            yield None if report_dir is None else report_target(report_dir, path)
+
+    refuse_stderr_among(targets(), "an output or report of the batch")  # -o DIR/: not named
+    if is_stdout(summary):
+        refuse_stderr_is_stdout(quiet)
+    summary = _summary_for(summary, inputs, make_plan, options, list(targets()) if summary else ())
     if jobs > 1 and not hasattr(os, "fork") and not quiet and options.get("scheduler") is None:
         render.warning(
             render.summary_console(),
@@ -593,9 +690,11 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
             render.render_table({**result.report, "input": result.input}, console)
         if bars is not None:
             file_done(i)
+        _summarised(summary, result, result.warnings, i, alone=False)
 
     finished.consumes = True  # the last to read a file's report: run_batch keeps none
-    with bars if bars is not None else contextlib.nullcontext(), library_errors(usage=True):
+    shown = bars if bars is not None else contextlib.nullcontext()
+    with shown, library_errors(usage=True), _summary_if_stopped(summary):
         results = run_batch(
             make_plan,
             inputs,
@@ -608,7 +707,10 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
             **options,
         )
     failed = [r.exit_code for r in results if r.exit_code]
+    line = render.batch_count(results)
     if not quiet:
-        click.echo(render.batch_count(results), err=True)
+        click.echo(line, err=True)
+    if summary is not None and _write_summary(summary, max(failed, default=0), line):
+        failed.append(1)
     if failed:
         sys.exit(max(failed))

@@ -616,6 +616,14 @@ def files_options(func):
         "several INPUTs: a directory receiving INPUT-NAME.json for each input.",
     )
     @click.option(
+        "--summary",
+        default=None,
+        metavar="PATH",
+        help="Write one JSON record of the run to PATH ('-': stdout), also where files "
+        "failed: each INPUT's status (written, kept, failed), exit code and one-line "
+        "reason, and the counts of the last line.",
+    )
+    @click.option(
         "--json",
         "as_json",
         is_flag=True,
