@@ -791,7 +791,7 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
     check_lams(plan, source.dtype, source.name, "lambda_rule" in extra)
     if not job.run.allow_unstable:
         try:
-            probe_flux(plan, source.subject, source.dtype)
+            plan = probe_flux(plan, source.subject, source.dtype)  # (or run halved)
         except SignalValuesError as exc:  # samples whose differences overflow: whose
             raise exc.of(source.name) from None
     # said once the plan is not refused (else the refusal is the one line)

@@ -85,3 +85,27 @@ def test_the_cli_steps_a_formula_with_a_peak_at_zero_at_its_bound(tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["tau"] == pytest.approx(0.25 / 101.0)  # before: 0.25
+
+
+# A21b-7 -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("family", ["perona-malik", "linear", "charbonnier"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_fixed_run_on_differences_that_overflow_runs_halved(family, dtype):
+    """A fixed number of blocks on samples whose differences leave the dtype was refused
+    for Perona-Malik and linear ('the flux ... is not finite there for any lambda':
+    false, Perona-Malik's flux tends to 0), while the automatic modes ran the same family
+    on the samples scaled; charbonnier ran on differences that were inf (its flux there
+    lambda).  Now each runs on the samples halved, lambda halved, the output times 2:
+    the run of u/2, bit for bit, in the dtype (fails before: refused, or charbonnier's
+    output off by 2.4e-5 of its amplitude from the run of u/2)."""
+    top = float(np.finfo(dtype).max)
+    rng = np.random.default_rng(3)
+    steps = np.where(np.arange(400) // 50 % 2 == 0, 0.9, -0.9) * top
+    u = (steps + 0.01 * top * rng.standard_normal(400)).astype(dtype)
+    lam = 0.05 * top
+    out = rd.diffuse(u, family, lam=lam, steps=6)
+    half = rd.diffuse(np.ldexp(u, -1), family, lam=lam / 2, steps=6)
+    assert out.dtype == dtype and np.isfinite(out).all()
+    np.testing.assert_array_equal(out, np.ldexp(half, 1))
