@@ -109,3 +109,61 @@ def test_a_fixed_run_on_differences_that_overflow_runs_halved(family, dtype):
     half = rd.diffuse(np.ldexp(u, -1), family, lam=lam / 2, steps=6)
     assert out.dtype == dtype and np.isfinite(out).all()
     np.testing.assert_array_equal(out, np.ldexp(half, 1))
+
+
+# A21b-8 -----------------------------------------------------------------------
+
+
+def _levels_signal():
+    rng = np.random.default_rng(55)
+    t = np.arange(512)
+    bump = np.clip(1.0 - np.abs(t - 256) / 16.0, 0.0, None)
+    return bump + 0.03 * rng.standard_normal(512)
+
+
+def test_every_iteration_of_several_scales_is_measured():
+    """`shrink --scales 3 --iterations 4`: each level was measured alone on the input
+    only (one iteration of four).  Now on each iteration's input, as the run makes it:
+    the overshoot and mean drift are the largest over the four, checked here against
+    this test's own iterations (multilevel_block) and corrections (level_correction)."""
+    from resdenoise.multilevel import level_correction, multilevel_block, plan_levels
+
+    f = _levels_signal()
+    plan = plan_levels("hard", [0.1, 0.1, 0.1], iterations=4)
+    nls = [nl for _, nl, _, _ in plan.levels]
+    over = {j: [] for j in (1, 2, 3)}
+    u = f.reshape(-1, 1)
+    for _ in range(4):
+        for j, nl in enumerate(nls, start=1):
+            v = u + level_correction(u, nl, j)
+            over[j].append(max(float(v.max() - u.max()), float(u.min() - v.min()), 0.0))
+        u = multilevel_block(u, nls)
+    entries = plan.scale_checks(f)
+    for entry in entries:
+        measured = entry["measured"]
+        assert measured["iterations_measured"] == 4
+        assert measured["overshoot"] == max(over[entry["level"]])
+    # level 3 overshoots by 3.5e-4 in the fourth iteration, by 0 in the first (all that was
+    # measured before)
+    assert over[3][0] == 0.0 < 3e-4 < max(over[3])
+
+
+def test_a_fault_in_a_later_iteration_fails_the_run(monkeypatch):
+    """A level that moved the mean in the second iteration only was not seen (fails
+    before: no failure); now 'level 1: mean preserved failed (iteration 2 of 3)'."""
+    from resdenoise import multilevel
+
+    plan = multilevel.plan_levels("soft", [0.05, 0.05], iterations=3)
+    real = multilevel._level_block
+    calls = []
+
+    def faulty(u2, nl, level, keep=False):
+        calls.append(level)
+        boxes, after, correction = real(u2, nl, level, keep)
+        if len(calls) > 2:  # the second iteration on (two levels an iteration)
+            correction = correction + 0.01
+        return boxes, after, correction
+
+    monkeypatch.setattr(multilevel, "_level_block", faulty)
+    failed = [msg for entry in plan.scale_checks(_levels_signal()) for msg in entry["failed"]]
+    assert "level 1: mean preserved failed (iteration 2 of 3)" in failed
