@@ -367,10 +367,13 @@ def psi_to_phi(psi: ArrFunc, scale: float = 1.0, rel_step: float = 2e-3) -> ArrF
     def phi(r):
         r = np.asarray(r, dtype=float)
         flat = r.reshape(-1)
-        out = differenced(flat)
         near = np.abs(flat) < PSI_NEAR_ZERO * scale
-        if near.any():
-            out[near] = _phi_near_zero(psi, flat[near], differenced, scale)
+        quadratic = _phi_near_zero(psi, flat[near], differenced, scale) if near.any() else None
+        if quadratic is None:
+            return differenced(flat).reshape(r.shape)
+        out = np.empty_like(flat)
+        out[near] = quadratic
+        out[~near] = differenced(flat[~near])
         return out.reshape(r.shape)
 
     return phi
@@ -387,18 +390,18 @@ def psi_to_phi(psi: ArrFunc, scale: float = 1.0, rel_step: float = 2e-3) -> ArrF
 PSI_NEAR_ZERO = 3e-3
 
 
-def _phi_near_zero(psi: ArrFunc, r: np.ndarray, differenced, scale: float) -> np.ndarray:
+def _phi_near_zero(psi: ArrFunc, r: np.ndarray, differenced, scale: float) -> np.ndarray | None:
     """:func:`psi_to_phi` at ``|r| < PSI_NEAR_ZERO scale`` (:data:`PSI_NEAR_ZERO`):
     ``r (g0 + a r + b r^2)``, the quadratic through ``g(0) = Psi''(0)/2`` and the
     differences' ``g`` at ``+-r_0`` (``r_0 = PSI_NEAR_ZERO scale``: exactly odd where
     Psi is even there, and 0 at 0), where Psi is smooth at 0 on scale's size (:func:`psi_g_at_zero`)
-    and g at ``+-r_0`` is within 1e-2 of g(0); else the differences themselves (a
+    and g at ``+-r_0`` is within 1e-2 of g(0); else None: the differences themselves (a
     feature of Psi below that size is theirs to see, as far as they can)."""
     g0 = psi_g_at_zero(psi, scale)
     edge = PSI_NEAR_ZERO * scale
     ends = differenced(np.array([edge, -edge])) / np.array([edge, -edge])
     if g0 is None or not np.all(np.abs(ends - g0) <= 1e-2 * g0):
-        return differenced(r)
+        return None
     a = (ends[0] - ends[1]) / (2.0 * edge)
     b = (ends[0] + ends[1] - 2.0 * g0) / (2.0 * edge * edge)
     return r * (g0 + r * (a + b * r))
