@@ -394,9 +394,10 @@ def _phi_near_zero(psi: ArrFunc, r: np.ndarray, differenced, scale: float) -> np
     """:func:`psi_to_phi` at ``|r| < PSI_NEAR_ZERO scale`` (:data:`PSI_NEAR_ZERO`):
     ``r (g0 + a r + b r^2)``, the quadratic through ``g(0) = Psi''(0)/2`` and the
     differences' ``g`` at ``+-r_0`` (``r_0 = PSI_NEAR_ZERO scale``: exactly odd where
-    Psi is even there, and 0 at 0), where Psi is smooth at 0 on scale's size (:func:`psi_g_at_zero`)
-    and g at ``+-r_0`` is within 1e-2 of g(0); else None: the differences themselves (a
-    feature of Psi below that size is theirs to see, as far as they can)."""
+    Psi is even there, and 0 at 0), where Psi is smooth at 0 on scale's size
+    (:func:`psi_g_at_zero`) and g at ``+-r_0`` is within 1e-2 of g(0); else None: the
+    differences themselves (a feature of Psi below that size is theirs to see, as far
+    as they can)."""
     g0 = psi_g_at_zero(psi, scale)
     edge = PSI_NEAR_ZERO * scale
     ends = differenced(np.array([edge, -edge])) / np.array([edge, -edge])
