@@ -34,10 +34,13 @@ def g_to_phi(g: ArrFunc) -> ArrFunc:
     return phi
 
 
-def phi_to_g(phi: ArrFunc, scale: float = 1.0) -> ArrFunc:
+def phi_to_g(phi: ArrFunc, scale: float = 1.0, derivative: ArrFunc | None = None) -> ArrFunc:
     """Activation to diffusivity: ``g(r) = Phi(r)/r``, and ``g(0) = Phi'(0)``.
 
-    ``Phi'(0)`` is found like Psi' in :func:`psi_to_phi`: the least-error of
+    ``derivative``: ``Phi'`` itself where it is known (a formula's, by the rules of
+    calculus: :func:`_g_at_zero` takes it at 0, not differences, which see no feature
+    of Phi below their step).  Without it, ``Phi'(0)`` is found like Psi' in
+    :func:`psi_to_phi`: the least-error of
     sixth-order central and one-sided differences, with steps ``1e-2 *
     scale`` and ``2e-3 * scale`` (smaller, where Phi's features lie far below
     ``scale``: :func:`_g_at_zero`), so a kink of Phi' at 0 (softsign) costs no
@@ -48,18 +51,24 @@ def phi_to_g(phi: ArrFunc, scale: float = 1.0) -> ArrFunc:
 
     def g(r):
         r = np.asarray(r, dtype=float)
-        return g_of_values(phi, r, np.asarray(phi(r), dtype=float), scale)
+        return g_of_values(phi, r, np.asarray(phi(r), dtype=float), scale, derivative)
 
     return g
 
 
-def g_of_values(phi: ArrFunc, r: np.ndarray, values: np.ndarray, scale: float = 1.0) -> np.ndarray:
+def g_of_values(
+    phi: ArrFunc,
+    r: np.ndarray,
+    values: np.ndarray,
+    scale: float = 1.0,
+    derivative: ArrFunc | None = None,
+) -> np.ndarray:
     """:func:`phi_to_g`'s ``g`` at ``r`` from ``values``, Phi's values there already
     computed (``phi`` is called again only for ``g(0)``, near 0)."""
     with np.errstate(divide="ignore", invalid="ignore"):  # r = 0 is set below
         out = values / r
     if np.any(r == 0.0):
-        out = np.where(r == 0.0, _g_at_zero(phi, scale), out)
+        out = np.where(r == 0.0, _g_at_zero(phi, scale, derivative), out)
     return out
 
 
@@ -70,8 +79,12 @@ G0_LADDER = 1e-3
 G0_SMALLEST = 1e-290
 
 
-def _g_at_zero(phi: ArrFunc, scale: float) -> float:
+def _g_at_zero(phi: ArrFunc, scale: float, derivative: ArrFunc | None = None) -> float:
     """``Phi'(0)``, or +-inf where ``Phi(0) != 0``; see :func:`phi_to_g`.
+
+    With ``derivative`` (Phi' known) and ``Phi(0) = 0``: :func:`_slope_at_zero`, where
+    it is finite (a peak of g at 0 narrower than any step, ``r (1 + 100 exp(-(r/1e-8)^2))``:
+    101, where differences at lambda's scale read 1).  Else:
 
     The steps follow ``scale``; where Phi's features are much smaller (a function of
     ``r / 1e-4`` given with scale 1: its differences over steps of 1e-2 see a step
@@ -81,6 +94,10 @@ def _g_at_zero(phi: ArrFunc, scale: float) -> float:
     at ``scale``.  A jump of Phi' at 0 (the one-sided estimates disagree) is taken
     as found, at the first step that sees it."""
     value, clean = _g_at_zero_at(phi, scale)
+    if derivative is not None and math.isfinite(value):
+        exact = _slope_at_zero(derivative, scale)
+        if exact is not None:
+            return exact
     step = scale
     while not clean and step * G0_LADDER > G0_SMALLEST * scale:
         step *= G0_LADDER
@@ -88,6 +105,24 @@ def _g_at_zero(phi: ArrFunc, scale: float) -> float:
         if clean:
             return smaller
     return value
+
+
+def _slope_at_zero(derivative: ArrFunc, scale: float) -> float | None:
+    """``Phi'(0)`` from ``derivative`` (Phi'): its value at 0 where it is finite and
+    the one-sided values at ``+-d`` (``d = G0_SMALLEST scale``, at least 1e-300) agree
+    with it to 1e-9; else, where those two are finite, their mean (a jump of Phi' at 0,
+    as ``where(r > 0, r, r/10)``: :func:`phi_to_g`'s rule; or Phi' not defined at 0
+    itself, as ``abs`` on its kink); else None (not known: differences decide)."""
+    d = max(G0_SMALLEST * scale, 1e-300)
+    with np.errstate(all="ignore"):
+        at = np.asarray(derivative(np.array([0.0, -d, d])), dtype=float).reshape(-1)
+    if at.size != 3 or not np.all(np.isfinite(at[1:])):
+        return None
+    mean = float(0.5 * (at[1] + at[2]))
+    near = 1e-9 * (abs(float(at[1])) + abs(float(at[2])))
+    if math.isfinite(at[0]) and abs(at[1] - at[0]) <= near and abs(at[2] - at[0]) <= near:
+        return float(at[0])
+    return mean
 
 
 def _g_at_zero_at(phi: ArrFunc, scale: float) -> tuple[float, bool]:
@@ -307,18 +342,18 @@ def psi_to_phi(psi: ArrFunc, scale: float = 1.0, rel_step: float = 2e-3) -> ArrF
     (truncation ``h^6``); below, the rounding of Psi's samples, ``eps M`` (M the
     size of Psi's own rounding: ``2 lam^2`` for Charbonnier's ``2 lam^2 (sqrt(1 +
     r^2/lam^2) - 1)``, which cancels near 0), gives an absolute error of about
-    ``eps M / h``: measured (lam 0.3) 5e-12 relative at ``r = 0.1 scale``, 7e-11 at
-    ``1e-2 scale``, 6e-10 at ``1e-3 scale``, 9e-7 at ``1e-6 scale`` (the stability
-    sampling takes g there as ``Psi''(0)/2``: :func:`resdenoise._sampling.psi_g_near_zero`).
+    ``eps M / h``, g's error times ``|r|``; so below ``3e-3 scale``, where Psi is smooth
+    at 0, ``Phi = r g(r)`` with g the quadratic through ``Psi''(0)/2`` and g at the
+    edge (:func:`_phi_near_zero`): measured (Charbonnier's and Perona-Malik's Psi, lam
+    1e-6..1e6) g within 5.5e-12 of its closed form at every ``|r|`` from 1e-14 to 5
+    scale, and at 0 (differences alone: 2e-7 at ``1e-7 scale``, 8e-4 at ``1e-12``).
     Within a distance d below ``6 h`` of a kink of Phi the error is of order ``d`` times
     the jump of Phi'.  Where the samples of
     Psi at ``-r`` mirror those at ``r`` (an even Psi), ``Phi(-r) = -Phi(r)``
     exactly.
     """
 
-    def phi(r):
-        r = np.asarray(r, dtype=float)
-        flat = r.reshape(-1)
+    def differenced(flat):
         a = np.abs(flat)
         h = rel_step * np.maximum(a, scale)
         plus, v_plus = _psi_to_phi_at(psi, a, h)
@@ -327,10 +362,70 @@ def psi_to_phi(psi: ArrFunc, scale: float = 1.0, rel_step: float = 2e-3) -> ArrF
         mirror = v_minus[:, ::-1]
         with np.errstate(invalid="ignore"):
             even = np.all(np.abs(mirror - v_plus) <= 4.0 * _EPS * np.abs(v_plus), axis=1)
-        out = np.where(flat >= 0.0, plus, np.where(even, -plus, minus))
+        return np.where(flat >= 0.0, plus, np.where(even, -plus, minus))
+
+    def phi(r):
+        r = np.asarray(r, dtype=float)
+        flat = r.reshape(-1)
+        near = np.abs(flat) < PSI_NEAR_ZERO * scale
+        quadratic = _phi_near_zero(psi, flat[near], differenced, scale) if near.any() else None
+        if quadratic is None:
+            return differenced(flat).reshape(r.shape)
+        out = np.empty_like(flat)
+        out[near] = quadratic
+        out[~near] = differenced(flat[~near])
         return out.reshape(r.shape)
 
     return phi
+
+
+#: Below this fraction of ``scale`` :func:`psi_to_phi` takes ``Phi = r g(r)`` with g the
+#: quadratic through ``g(0) = Psi''(0)/2`` (:func:`psi_g_at_zero`) and its differences'
+#: ``g(+-PSI_NEAR_ZERO scale)``: there a difference quotient of Psi has an absolute error
+#: of about ``eps M / h`` (M the size of Psi's own rounding, ``2 lam^2`` for Charbonnier's
+#: ``2 lam^2 (sqrt(1 + r^2/lam^2) - 1)``), which is g's error times ``|r|``: measured (that
+#: Psi and Perona-Malik's, lam 1e-6..1e6) 2e-8 of g at ``1e-5 scale``, 2e-7 at ``1e-7``,
+#: 8e-4 at ``1e-12``, 40 at ``1e-14``; the quadratic's own error is ``c4 r_0^4 / 4`` (7.6e-12 for
+#: Charbonnier's ``c4 = 3/8`` at ``r_0 = 3e-3``), and its ends' 1.4e-12 and 3.6e-12.
+PSI_NEAR_ZERO = 3e-3
+
+
+def _phi_near_zero(psi: ArrFunc, r: np.ndarray, differenced, scale: float) -> np.ndarray | None:
+    """:func:`psi_to_phi` at ``|r| < PSI_NEAR_ZERO scale`` (:data:`PSI_NEAR_ZERO`):
+    ``r (g0 + a r + b r^2)``, the quadratic through ``g(0) = Psi''(0)/2`` and the
+    differences' ``g`` at ``+-r_0`` (``r_0 = PSI_NEAR_ZERO scale``: exactly odd where
+    Psi is even there, and 0 at 0), where Psi is smooth at 0 on scale's size
+    (:func:`psi_g_at_zero`) and g at ``+-r_0`` is within 1e-2 of g(0); else None: the
+    differences themselves (a feature of Psi below that size is theirs to see, as far
+    as they can)."""
+    g0 = psi_g_at_zero(psi, scale)
+    edge = PSI_NEAR_ZERO * scale
+    ends = differenced(np.array([edge, -edge])) / np.array([edge, -edge])
+    if g0 is None or not np.all(np.abs(ends - g0) <= 1e-2 * g0):
+        return None
+    a = (ends[0] - ends[1]) / (2.0 * edge)
+    b = (ends[0] + ends[1] - 2.0 * g0) / (2.0 * edge * edge)
+    return r * (g0 + r * (a + b * r))
+
+
+#: Sixth-order central second difference: ``Psi''(0) ~ sum_k c_k Psi(k H) / H^2``, k = -3..3.
+_SECOND_DIFFERENCE = np.array([1 / 90, -3 / 20, 3 / 2, -49 / 18, 3 / 2, -3 / 20, 1 / 90])
+
+
+def psi_g_at_zero(psi: ArrFunc, lam: float) -> float | None:
+    """``g(0) = Psi''(0)/2`` of a regulariser ``psi`` given as a function: the
+    sixth-order central second difference at ``H = lam/100`` (rounding about ``6 eps M /
+    H^2``, 1.3e-11 of g for Charbonnier), where the one at ``2 H`` agrees to 1e-9 relative
+    (Psi smooth at 0 on lam's scale); else None."""
+    found = []
+    for step in (1e-2 * lam, 2e-2 * lam):
+        with np.errstate(all="ignore"):
+            v = np.asarray(psi(np.arange(-3, 4) * step), dtype=float)
+        found.append(float(np.dot(_SECOND_DIFFERENCE, v)) / (2.0 * step * step))
+    near, far = found
+    if math.isfinite(near) and near > 0.0 and abs(near - far) <= 1e-9 * near:
+        return near
+    return None
 
 
 _EPS: Final = float(np.finfo(float).eps)
@@ -410,6 +505,9 @@ def shrinkage_to_phi(shrinkage: ArrFunc, tau: float = 0.25) -> ArrFunc:
         return phi_of_shrunk(r, shrinkage(-r / SQRT2), tau)
 
     phi.of_shrinkage = (shrinkage, tau)  # what it calls: phi_of_shrunk of its values
+    slope = getattr(shrinkage, "derivative", None)  # S' known (a formula's): Phi' too
+    if slope is not None:
+        phi.derivative = lambda r: (0.25 - 0.25 * slope(-np.asarray(r, float) / SQRT2)) / tau
     return phi
 
 

@@ -336,7 +336,7 @@ def _plan_and_run(
     # the command line's refusals, the same functions (an automatic lambda: the input's fault)
     check_lams(plan, u.dtype, automatic="lambda_rule" in extra)
     # samples whose differences leave the dtype are refused even where allowed unstable
-    probe_flux(plan, u, u.dtype, samples_only=bool(allow_unstable))
+    plan = probe_flux(plan, u, u.dtype, samples_only=bool(allow_unstable))  # (or halved)
     out = run_plan(plan, u)  # the cascade over scales computes float64, rounded back:
     out = out.astype(u.dtype, copy=False)  # float32 stays float32 (as_signal's rule)
     # an unstable run allowed may diverge: refused as the command line's writers refuse it

@@ -252,10 +252,27 @@ def import_extra(module: str, needs: str, extra: str, error: type = ExtraMissing
         raise error(needs, extra) from None
 
 
+def range_sentence(name: str, channel, by: float | None = None) -> str:
+    """``name: output [lo, hi] leaves input range [lo, hi]`` of one channel's measured
+    ``channel`` (a mapping with ``output_min``, ``output_max``, ``input_min``,
+    ``input_max``), ``by`` how far where given (a range the plan does not guarantee):
+    the one sentence of a failed check and of ``not_guaranteed``."""
+    return (
+        f"{name}: output [{channel['output_min']:.17g}, {channel['output_max']:.17g}] "
+        f"leaves input range [{channel['input_min']:.17g}, {channel['input_max']:.17g}]"
+        + ("" if by is None else f" by {by:.3g}")
+    )
+
+
 class UnstableError(ResdenoiseError):
     """A run was refused because its tau or nonlinearity is not stable."""
 
     exit_code = 3
+
+
+#: Where an in-place run under strict replaces its input (the end of the message of one
+#: that kept it; ``flag``: how the caller spells in_place).
+KEPT_RULE = "{flag} replaces it only where nothing fails {strict}"
 
 
 class GuaranteeError(ResdenoiseError):
@@ -279,14 +296,28 @@ class GuaranteeError(ResdenoiseError):
     def strict_failures(report: dict) -> list[str]:
         """What fails ``strict`` in ``report``, as sentences (empty: nothing): its failed
         checks, and an output that left the input's range where the plan does not
-        guarantee the range (the README's "Start here" calls a range kept "held"); not
-        the whole output's sign changes or total variation of a plan that guarantees them
-        per subsequence or per level only (said in the verdict, ``not_guaranteed``)."""
-        off = [m for m in report.get("not_guaranteed") or () if " leaves input range " in m]
-        return [
-            *report["failed_checks"],
-            *(["not guaranteed over scales: " + "; ".join(off)] if off else []),
-        ]
+        guarantee the range (the README's "Start here" calls a range kept "held":
+        :meth:`range_left`); not the whole output's sign changes or total variation of a
+        plan that guarantees them per subsequence or per level only (said in the
+        verdict, ``not_guaranteed``)."""
+        off = GuaranteeError.range_left(report)
+        left = "the output left the input's range (not guaranteed over scales): "
+        return [*report["failed_checks"], *([left + "; ".join(off)] if off else [])]
+
+    @staticmethod
+    def range_left(report: dict) -> list[str]:
+        """The channels of ``report`` whose output left the input's range where their
+        plan does not guarantee it, read from the numbers of its ``channels``
+        (``max_min_guaranteed`` false, ``max_min_principle`` false, ``range_left_by``),
+        as ``not_guaranteed`` says them (:func:`range_sentence`)."""
+        labels = report.get("channel_labels") or ()
+        out = []
+        for i, ch in enumerate(report.get("channels") or ()):
+            if ch.get("max_min_guaranteed", True) or ch.get("max_min_principle", True):
+                continue
+            name = labels[i] if i < len(labels) else f"channel {i + 1}"
+            out.append(range_sentence(name, ch, ch.get("range_left_by")))
+        return out
 
     @classmethod
     def fails_strict(cls, report: dict) -> bool:
@@ -301,7 +332,8 @@ class GuaranteeError(ResdenoiseError):
         if cls.fails_strict(report):
             held = "guarantees failed: " if report["failed_checks"] else ""
             kept = report.get("kept_input", False)
-            said = f"; {input_path} kept as it was (in_place replaces it only where they held)"
+            rule = KEPT_RULE.format(flag="in_place", strict="strict")
+            said = f"; {input_path} kept as it was ({rule})"
             message = held + "; ".join(cls.strict_failures(report)) + (said if kept else "")
             raise cls(message, report=report, kept=kept)
 

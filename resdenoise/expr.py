@@ -212,11 +212,14 @@ class Expression:
         return out
 
     def bind(self, lam: float = 1.0) -> Callable[[np.ndarray], np.ndarray]:
-        """The function ``r -> self(r, lam)``."""
+        """The function ``r -> self(r, lam)``; its ``derivative`` attribute is
+        ``r -> self.derivative(r, lam)`` (a formula's activation: the g(0) of
+        :func:`~resdenoise.nonlinearities.phi_to_g`)."""
 
         def bound(r):
             return self(r, lam)
 
+        bound.derivative = lambda r: self.derivative(r, lam)
         return bound
 
 

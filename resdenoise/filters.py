@@ -396,8 +396,12 @@ def span_of(u, shift: int = 0) -> float:
     """``max - min`` over all samples and channels of ``u`` (samples or a :class:`Summary`),
     of the samples divided by ``2**shift`` (a plan's :attr:`Plan.run_shift`)."""
     if isinstance(u, Summary):
-        return times_power_of_two(float(u.span), -shift)
-    x = np.asarray(u)
+        lo, hi = getattr(u, "minimum", None), getattr(u, "maximum", None)
+        if lo is None or hi is None or not shift:
+            return times_power_of_two(float(u.span), -shift)
+        x = np.array([np.min(lo), np.max(hi)], dtype=float)  # its span may overflow: halved
+    else:
+        x = np.asarray(u)
     if x.dtype != np.float32:  # float32 values: their float64 span, without a widened copy
         x = x.astype(float, copy=False)
     return times_power_of_two(float(x.max()), -shift) - times_power_of_two(float(x.min()), -shift)

@@ -9,6 +9,7 @@ functions (:mod:`resdenoise.api`) and the file pipeline (:mod:`resdenoise.pipeli
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -55,8 +56,38 @@ def check_lams(plan, dtype: str, name: str | None = None, automatic: bool = Fals
             ) from None
 
 
+def probe_flux(plan, subject, dtype: str, samples_only: bool = False):
+    """:func:`_probe_flux` of the plan to run, and that plan: ``plan`` itself, or where
+    the samples' differences leave ``dtype`` (beyond +-max/2) and every flux of the plan
+    is a registry family's (``Phi(r, lam)`` scales exactly with ``r`` and ``lam``), the
+    plan run on the samples divided by 2 with lambda halved there, the output times 2
+    (:attr:`resdenoise.filters.Plan.run_shift` + 1, as the automatic modes run such
+    samples: exact, but for samples below ``2**-1021`` of the dtype, which may lose
+    their last bit), not on differences that are inf (where Perona-Malik's flux is NaN
+    and charbonnier's lambda: off by 7e-6 of a noisy step of 0.92e308)."""
+    shift = plan.filtering.run_shift
+    if span_of(subject, shift) > float(np.finfo(dtype).max):
+        plan = _halved(plan, dtype) or plan
+    _probe_flux(plan, subject, dtype, samples_only)
+    return plan
+
+
+def _halved(plan, dtype: str):
+    """``plan`` run on the samples divided by 2 (:func:`probe_flux`), or None where it
+    cannot be: channels with plans of their own, a flux that is a formula's or a
+    function's (bound as it is: it does not scale), a lambda whose half is not a normal
+    number of ``dtype``."""
+    if hasattr(plan, "split"):
+        return None
+    groups = plan.filtering.flux_groups()
+    tiny = float(np.finfo(dtype).tiny)
+    if not groups or any(nl.entry is None or not nl.lam * 0.5 >= tiny for nl, _ in groups):
+        return None
+    return plan.map_filter(lambda p: dataclasses.replace(p, run_shift=p.run_shift + 1))
+
+
 @quiet_underflow
-def probe_flux(plan, subject, dtype: str, samples_only: bool = False) -> None:
+def _probe_flux(plan, subject, dtype: str, samples_only: bool = False) -> None:
     """Refuse a plan whose flux is not finite in ``dtype`` for the differences the
     signal can have (up to its range): one block of the engine on a probe
     ``0, v, 0, -v`` for v = range x 2^-k.  A stable plan can still overflow or
@@ -68,11 +99,12 @@ def probe_flux(plan, subject, dtype: str, samples_only: bool = False) -> None:
     (:attr:`resdenoise.filters.Plan.run_shift`): its flux there, up to that range.  Samples whose
     differences leave ``dtype`` (beyond +-max/2), where only those differences fail:
     no lambda can help, a :class:`SignalValuesError` (the input's fault) that says to
-    scale them, or charbonnier where its flux stays finite there.  ``samples_only``
+    scale them, or charbonnier where its flux stays finite there (where
+    :func:`probe_flux` cannot run the plan on them halved).  ``samples_only``
     (a run allowed to be unstable): that refusal alone, the input's fault whatever the
     step; the flux's own overflow at this lambda and tau is allowed."""
     for part, channel in plan.split(subject) if hasattr(plan, "split") else ():  # its own
-        probe_flux(part, channel, dtype, samples_only)  # each channel's plan on its channel
+        _probe_flux(part, channel, dtype, samples_only)  # each channel's plan on its channel
     said = plan = plan.filtering  # channels passed through: the filter's
     if not plan.flux_groups():
         return  # a cascade or levels' plan: each level its own nonlinearity, checked there
@@ -105,10 +137,11 @@ def _probe_group(probe, nl, tau, h, named, subject, beyond, dtype, samples_only)
         other = ""
         if _finite_flux(np.array([0.0, top, -top, top, 0.0]), bounded, tau, h, dtype):
             other = ", or use a family whose flux stays finite there, such as charbonnier"
+        bound = " (a function of the differences as given: not run halved)"
         raise SignalValuesError(
-            f"the samples' {range_} leaves {dtype} (their differences overflow), and the flux "
-            f"of {named.name} is not finite there for any lambda; scale the signal down"
-            f"{other}{also}",
+            f"the samples' {range_} leaves {dtype} (their differences overflow), and the "
+            f"flux of {named.name} is not finite at such a difference"
+            f"{bound if nl.entry is None else ''}; scale the signal down{other}{also}",
             parameters=[("dtype", "float64")] if also else [],
         )
     if samples_only:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._sampling import lipschitz, psi_g_near_zero, still_growing, translation_rounding
+from ._sampling import lipschitz, still_growing, translation_rounding
 from .nonlinearities import Nonlinearity
 
 __all__ = ["FunctionProperties", "analyse_function"]
@@ -222,7 +222,6 @@ def _sampled_on(nl: Nonlinearity, floor: float | None) -> tuple[FunctionProperti
     with np.errstate(all="ignore"):
         phi, g, shrunk = nl.sampled_forms(r)  # the one evaluation on the grid (of g where
         # g is given, of S where S is: its values the translation's rounding reads)
-        g = psi_g_near_zero(nl, r, g)  # a Python Psi's g(0), not its rounding
     finite = np.isfinite(g)
     if not finite.all():
         g_min, g_max = -math.inf, math.inf

@@ -291,10 +291,11 @@ class StreamMeasure:
                 signs[c].add(xr[c] if side else xc)
                 # the differences from the previous core's last sample on, made in place
                 # into their absolute values
-                d = _diff_after(xc, None if last is None else last[c], scratch, "d")
-                if self.scale != 1.0:  # near the float64 maximum: sums of scaled samples
-                    xc = xc * self.scale
-                    np.multiply(d, self.scale, out=d)
+                before = None if last is None else last[c]
+                if self.scale != 1.0:  # near the float64 maximum: sums of scaled samples,
+                    xc = xc * self.scale  # their differences too (those of the samples
+                    before = None if before is None else before * self.scale  # overflow)
+                d = _diff_after(xc, before, scratch, "d")
                 tvs[c].append(float(np.abs(d, out=d).sum()))
                 sums[c].append(float(xc.sum()))
         if self.regularise:

@@ -414,7 +414,7 @@ class Nonlinearity:
             return np.asarray(self.entry.g(r, self.lam))
         if self._g is not None:
             return np.asarray(self._g(r))
-        return np.asarray(phi_to_g(self.phi, _scale(self.lam))(r))
+        return np.asarray(phi_to_g(self.phi, _scale(self.lam), self._slope)(r))
 
     def phi_and_g(self, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(Phi(r), g(r))`` at the float64 array ``r`` (float64 both), a custom function
@@ -428,7 +428,7 @@ class Nonlinearity:
         phi = np.asarray(self.phi(r), dtype=float)
         if self.entry is not None:
             return phi, self.g(r)
-        return phi, np.asarray(g_of_values(self.phi, r, phi, _scale(self.lam)))
+        return phi, np.asarray(g_of_values(self.phi, r, phi, _scale(self.lam), self._slope))
 
     def sampled_forms(self, r: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """``(Phi(r), g(r), S(-r / sqrt2))``: :meth:`phi_and_g`, and of a shrinkage function
@@ -440,8 +440,15 @@ class Nonlinearity:
             return (*self.phi_and_g(r), None)
         shrunk = self._shrinkage(-r / SQRT2)  # as self.phi(r) calls it, once
         phi = np.asarray(phi_of_shrunk(r, shrunk), dtype=float)
-        g = np.asarray(g_of_values(self.phi, r, phi, _scale(self.lam)))
+        g = np.asarray(g_of_values(self.phi, r, phi, _scale(self.lam), self._slope))
         return phi, g, np.asarray(shrunk, dtype=float)
+
+    @property
+    def _slope(self) -> ArrFunc | None:
+        """``Phi'`` of a custom activation where it is known (a formula's activation or
+        shrinkage, by the rules of calculus: its ``derivative``), else None: g(0) then
+        comes from differences (:func:`phi_to_g`)."""
+        return getattr(self._phi, "derivative", None) if self.entry is None else None
 
     def psi(self, r) -> np.ndarray:
         """Regulariser ``Psi(r)`` with ``Psi(0) = 0``: an ndarray of ``r``'s shape (as

@@ -803,11 +803,10 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
     held: list[str] = []  # a run not sign stable: said after the search's notes
     job.on_plan(plan, verdict, held.append)
     check_lams(plan, source.dtype, source.name, "lambda_rule" in extra)
-    if not job.run.allow_unstable:
-        try:
-            probe_flux(plan, source.subject, source.dtype)
-        except SignalValuesError as exc:  # samples whose differences overflow: whose
-            raise exc.of(source.name) from None
+    try:  # allowed unstable: the samples' refusal alone (or run halved), as the api's
+        plan = probe_flux(plan, source.subject, source.dtype, job.run.allow_unstable)
+    except SignalValuesError as exc:  # samples whose differences overflow: whose
+        raise exc.of(source.name) from None
     # said once the plan is not refused (else the refusal is the one line)
     notes += held
     for message in notes:

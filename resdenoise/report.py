@@ -271,7 +271,15 @@ def build_report(
         "noise_sigma": [float(s) for s in sigma],
         "noise_estimator": estimator,
         "channel_labels": list(labels),
-        "channels": [c.as_dict() for c in checks],
+        "channels": [
+            # the range left as numbers, and whether the plan guarantees it (GuaranteeError)
+            {
+                **c.as_dict(),
+                "max_min_guaranteed": bool(verdict.max_min_guaranteed),
+                "range_left_by": c.range_left_by,
+            }
+            for c in checks
+        ],  # fmt: skip
         "failed_checks": failed,
         "guarantees_held": not failed,
         "not_guaranteed": stability.not_guaranteed(checks, verdict, labels),

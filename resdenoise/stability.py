@@ -28,6 +28,7 @@ from .errors import (
     check_kind,
     check_positive,
     is_positive,
+    range_sentence,
 )
 from .function_properties import (
     _EPS,
@@ -160,7 +161,7 @@ BOUND_ULPS = 4
 
 #: A g_max sampled from a function (``exact`` false) is known to this relative error: the
 #: registry's families given as Python functions of each form (lam 1e-6 .. 1e6) read up to
-#: 1.2e-11 above the closed form's g_max (a regulariser's Psi'/2, a numerical derivative),
+#: 1.4e-12 above the closed form's g_max (a regulariser's Psi'/2, a numerical derivative),
 #: the other forms within 1e-14.  A tau within it of such a bound is at the bound
 #: (:func:`within_bound`): a default step count is then the named family's.
 G_MAX_ROUNDING = 1e-10
@@ -509,6 +510,12 @@ class ChannelCheck:
     mean_preserved: bool
     extra: dict = field(default_factory=dict)
 
+    @property
+    def range_left_by(self) -> float:
+        """How far the output lies outside the input's range (0.0 inside it), as
+        measured, whatever the tolerance ``max_min_principle`` allows."""
+        return float(max(self.input_min - self.output_min, self.output_max - self.input_max, 0.0))
+
     def as_dict(self) -> dict:
         d = asdict(self)
         d.update(d.pop("extra"))
@@ -818,12 +825,7 @@ def _measured_off(checks, verdict: StabilityVerdict, labels, guaranteed: bool) -
     out = []
     for name, c in zip(channel_labels(len(checks), labels), checks, strict=True):
         if bool(verdict.max_min_guaranteed) == guaranteed and not c.max_min_principle:
-            by = max(c.input_min - c.output_min, c.output_max - c.input_max)
-            out.append(
-                f"{name}: output [{c.output_min:.17g}, {c.output_max:.17g}] "
-                f"leaves input range [{c.input_min:.17g}, {c.input_max:.17g}]"
-                + ("" if guaranteed else f" by {by:.3g}")
-            )
+            out.append(range_sentence(name, c.as_dict(), None if guaranteed else c.range_left_by))
         whole = bool(verdict.whole_signal) == guaranteed
         if whole and not c.tv_diminished:
             out.append(f"{name}: total variation increased ({c.tv_in:.6g} -> {c.tv_out:.6g})")

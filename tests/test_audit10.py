@@ -150,26 +150,36 @@ def _mixed_csv(path) -> str:
 
 @pytest.mark.parametrize("lam", ["1e-3", "1", "1e300", "1e308", None])
 @pytest.mark.parametrize("chunk", [[], ["--chunk-size", "100"]], ids=["whole", "chunked"])
-def test_samples_whose_differences_overflow_are_the_inputs_fault(runner, tmp_path, lam, chunk):
+def test_samples_whose_differences_overflow_run_halved(runner, tmp_path, lam, chunk):
     """Perona-Malik on finite samples near +-1.7e308 was refused as unstable (exit 3),
-    naming the range 'inf' and offering 'another lambda', which none satisfies. Now: the
-    samples' extremes, exit 1 (bad input), scale it or charbonnier."""
+    naming the range 'inf' and offering 'another lambda', which none satisfies; then as
+    the input's fault (exit 1).  Now (audit21b A21b-7) run as the automatic modes run
+    such samples: on the samples halved, lambda halved, the output times 2: bit for bit
+    the run of the file halved (its lambda halved); charbonnier alike (it ran unscaled,
+    on differences that were inf); a formula of the differences is refused."""
     src = _mixed_csv(tmp_path / "mixed.csv")
-    out = tmp_path / "m.csv"
-    given = [] if lam is None else ["--lambda", lam]
-    args = ["diffuse", "--steps", "5", "-q", src, "-o", str(out), *given, *chunk]
-    result = runner.invoke(cli, args)
+    half = tmp_path / "half.csv"
+    np.savetxt(half, np.ldexp(np.loadtxt(src), -1), fmt="%.17g")
+    outs = []
+    for name, given in ((src, lam), (str(half), None if lam is None else f"{float(lam) / 2!r}")):
+        for family in ("perona-malik", "charbonnier"):
+            out = tmp_path / f"o{len(outs)}.csv"
+            named = [] if given is None else ["--lambda", given]
+            args = ["diffuse", "--steps", "5", "-q", name, "-o", str(out), *named, *chunk]
+            result = runner.invoke(cli, [*args, "--diffusivity", family])
+            assert result.exit_code == 0, (result.exit_code, result.stderr)
+            outs.append(np.loadtxt(out))
+    for whole, halved in zip(outs[:2], outs[2:], strict=True):
+        assert np.isfinite(whole).all()
+        np.testing.assert_array_equal(whole, np.ldexp(halved, 1))
+    out = tmp_path / "f.csv"
+    args = ["resnet", src, "--activation-expr", "r*exp(-r**2)", "--blocks", "2", "-o", str(out)]
+    result = runner.invoke(cli, [*args, *chunk])
     assert result.exit_code == 1, (result.exit_code, result.stderr)
-    assert result.stderr == (
-        f"Error: {src}: the samples' range from -1.7e+308 to 1.7e+308 leaves float64 (their "
-        "differences overflow), and the flux of perona-malik is not finite there for any "
-        "lambda; scale the signal down, or use a family whose flux stays finite there, such "
-        "as charbonnier\n"
+    assert "leaves float64 (their differences overflow), and the flux of r*exp(-r**2) is not" in (
+        result.stderr
     )
     assert not out.exists()
-    result = runner.invoke(cli, [*args, "--diffusivity", "charbonnier"])
-    assert result.exit_code == 0, result.stderr
-    assert np.isfinite(np.loadtxt(out)).all()
 
 
 def test_a_range_that_overflows_is_shown_by_the_samples_extremes():

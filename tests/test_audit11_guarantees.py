@@ -171,7 +171,9 @@ def test_a_formula_steeper_below_the_grid_is_found_unstable_before_the_run(tmp_p
 
     x = np.array([1e-8, -1e-8] * 4)
     nl = expression_nonlinearity(parse_expression(STEEP_NEAR_0, "activation"), "activation", 1.0)
-    assert stability.analyse_function(nl).g_max == 1.0  # the grid alone starts at 1e-6 lam
+    # the grid starts at 1e-6 lam, but its g(0) is the formula's Phi'(0) = 5 (audit21b
+    # A21b-6: was a difference quotient at 1e-2 lam, 1; g_max was 1.0 here)
+    assert abs(stability.analyse_function(nl).g_max - 5.0) < 1e-9
     bound, _ = bind_nonlinearity(parse_expression(STEEP_NEAR_0, "activation"), "activation", 1.0, x)
     assert bound.floor == 2e-8 and bound.reach == 2e-8
     assert abs(stability.analyse_function(bound).g_max - 5.0) < 1e-9

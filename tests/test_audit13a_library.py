@@ -287,11 +287,15 @@ def test_g_unbounded_at_zero_is_still_found():
 # --------------------------------------------------------------------------
 
 
-def test_allow_unstable_still_refuses_samples_beyond_the_dtype():
+def test_allow_unstable_still_probes_samples_beyond_the_dtype():
+    """(audit21b A21b-7: a registry family now runs on such samples halved, exact; a
+    function of the differences as given is still refused, allowed unstable or not.)"""
     u = np.array([0, 1.7e308, -1.7e308, 0, 1.0])
     for allow in (False, True):
+        out = rd.diffuse(u, "perona-malik", lam=1.0, steps=3, allow_unstable=allow)
+        assert np.isfinite(out).all()
         with pytest.raises(SignalValuesError, match="leaves float64"):
-            rd.diffuse(u, "perona-malik", lam=1.0, steps=3, allow_unstable=allow)
+            rd.diffuse(u, lambda s: np.exp(-s * s), lam=1.0, steps=3, allow_unstable=allow)
 
 
 def test_allow_unstable_still_runs_an_unstable_step():

@@ -173,7 +173,8 @@ def test_scales_shrinkage_off_the_range_fails_strict(tmp_path):
     args = ["shrink", _spike(tmp_path), "--shrinkage", "hard", "--scales", 3]
     result = _run([*args, "--threshold", 0.4, "-o", out, "--strict"])
     assert result.exit_code == 4, result.output
-    said = "spike.csv: --strict: not guaranteed over scales: column 1 ('v'): output "
+    said = "spike.csv: --strict: the output left the input's range (not guaranteed over scales): "
+    said += "column 1 ('v'): output "
     assert said in result.stderr.splitlines()[-1], result.stderr
     assert out.exists()
     inside = _run([*args, "--threshold", 0.2, "-o", out, "--strict", "--json"])

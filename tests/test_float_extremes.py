@@ -184,21 +184,22 @@ def test_tolerances_at_the_maximum_of_each_dtype():
     assert tolerances(np.array([1.0]), 1)["ulp"] == np.spacing(1.0)  # as before
 
 
-def test_the_api_refuses_what_the_command_line_refuses():
+def test_the_api_runs_and_refuses_what_the_command_line_does():
     """main: [-inf inf -inf 7.57], and NaN for a function.  Differences that overflow
-    float64 are the samples' fault, whatever lambda (audit10a #7: was UnstableError)."""
+    float64 were then the samples' fault, whatever lambda (audit10a #7: was
+    UnstableError); now (audit21b A21b-7) a registry family runs on the samples halved,
+    lambda halved (exact: the output is u/2's times 2, bit for bit), allowed unstable
+    or not, and only a function of the differences as given is refused."""
     import resdenoise
     from resdenoise.errors import SignalValuesError
 
-    u = [1.7e308, -1.7e308, 1.7e308, 0.0]
-    with pytest.raises(SignalValuesError, match="the flux of perona-malik is not finite"):
-        resdenoise.diffuse(u, "perona-malik", lam=1.0, steps=1)
-    with pytest.raises(SignalValuesError, match="is not finite there for any lambda"):
+    u = np.array([1.7e308, -1.7e308, 1.7e308, 0.0])
+    half = resdenoise.diffuse(np.ldexp(u, -1), "perona-malik", lam=0.5, steps=1)
+    for allow in (False, True):
+        out = resdenoise.diffuse(u, "perona-malik", lam=1.0, steps=1, allow_unstable=allow)
+        np.testing.assert_array_equal(out, np.ldexp(half, 1))
+    with pytest.raises(SignalValuesError, match="is not finite at such a difference \\(a fun"):
         resdenoise.diffuse(u, lambda s: np.exp(-s * s / 2), lam=1.0, steps=1)
-    # allow_unstable allows an unstable step, not samples whose differences leave float64
-    # (audit13a F12: that ran to [nan nan nan nan inf] at a stable tau)
-    with pytest.raises(SignalValuesError, match="is not finite there for any lambda"):
-        resdenoise.diffuse(u, "perona-malik", lam=1.0, steps=1, allow_unstable=True)
 
 
 @pytest.mark.parametrize("chunk", ["0", "2"])

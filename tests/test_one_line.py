@@ -305,18 +305,25 @@ def test_flux_whose_squares_overflow_runs_stably(runner, tmp_path, values, args)
 
 @pytest.mark.parametrize("family", ["perona-malik", "linear"])
 def test_differences_beyond_the_dtype_are_refused_before_running(runner, tmp_path, family):
-    """Item 6: samples whose differences float64 cannot hold (+-1e308) are refused
-    with the reason where the flux of such a difference is not finite: the input's
-    fault, whatever lambda (exit 1; was exit 3, 'range inf', audit10a #7)."""
+    """Item 6: samples whose differences float64 cannot hold (+-1e308) were refused with
+    the reason where the flux of such a difference is not finite: the input's fault,
+    whatever lambda (exit 1; was exit 3, 'range inf', audit10a #7).  A registry family
+    now runs them halved (audit21b A21b-7); a formula of the differences is still
+    refused in one line."""
     src = _file(tmp_path, "in.csv", "v\n1e308\n-1e308\n1e308\n0\n")
     out = tmp_path / "o.csv"
     args = ["diffuse", src, "--diffusivity", family, "--lambda", "1", "--steps", "2", "-q"]
+    assert runner.invoke(cli, [*args, "-o", str(out)]).exit_code == 0
+    assert np.isfinite(np.loadtxt(out, skiprows=1)).all()
+    out.unlink()
+    formula = "exp(-r**2)" if family == "perona-malik" else "1 + 0*r"
+    args = ["diffuse", src, "--diffusivity-expr", formula, "--steps", "2", "-q"]
     result = runner.invoke(cli, [*args, "-o", str(out)])
     _one_line(
         result,
         1,
-        rf"range from -1e\+308 to 1e\+308 leaves float64 .* flux of {family} is not finite "
-        "there for any lambda; scale the signal down",
+        r"range from -1e\+308 to 1e\+308 leaves float64 .* is not finite at such a "
+        r"difference \(a function of the differences as given: not run halved\); scale",
     )
     assert not out.exists()
 

@@ -22,7 +22,7 @@ DRIFTS = "v\n-7.22\n-7.22\n-7.22\n-7.22\n24067194\n"
 HOLDS = "v\n0\n1\n0\n1\n0\n1\n"
 ARGS = ["regularise", "--regulariser", "softsign", "--lambda", "1806.6", "--alpha", "0.459"]
 ARGS += ["--h", "0.001", "--dtype", "float32"]
-KEPT = "the input was kept as it was (--in-place replaces it only where they held)"
+KEPT = "the input was kept as it was (--in-place replaces it only where nothing fails --strict)"
 
 
 def _files(tmp_path, **texts):
@@ -44,7 +44,7 @@ def test_strict_in_place_keeps_an_input_whose_guarantee_failed(runner, tmp_path,
     assert src.read_text() == DRIFTS  # untouched
     assert sorted(os.listdir(tmp_path)) == ["big.csv", "r.json"]  # no temporary left
     lines = result.stderr.splitlines()
-    assert lines[0] == f"{src} (kept, not replaced): guarantees failed: " + (
+    assert lines[0] == f"{src} kept, not replaced: guarantees failed: " + (
         "column 1 ('v'): mean drifted by 1.66e+05"
     )
     assert lines[-1].startswith(f"Error: {src}: --strict: column 1 ('v'): mean drifted")
@@ -79,7 +79,7 @@ def test_run_file_strict_in_place_raises_with_the_input_kept(tmp_path):
         run_file(make_plan, str(src), in_place=True, run=run)
     assert caught.value.kept and caught.value.report["kept_input"] is True
     assert str(caught.value).endswith(
-        f"; {src} kept as it was (in_place replaces it only where they held)"
+        f"; {src} kept as it was (in_place replaces it only where nothing fails strict)"
     )
     assert src.read_text() == DRIFTS
     # without in_place, strict writes the output as before (not kept)

@@ -56,7 +56,7 @@ PLAIN = frozenset(
     "g_max g_min gate_threshold gate_z h impulses_detected iterations level lipschitz scales "
     "schema_version "
     "search_samples sign_changes_in sign_changes_out steps stopping_time stride tau "
-    "tau_linf_bound tau_sign_bound".split()
+    "tau_linf_bound tau_sign_bound iterations_measured deviation_iteration".split()
 )
 #: ... and the tolerances, which grow with 1 + |samples| (not a power of two's multiple).
 NOT_SCALED = frozenset({"range", "mean", "ulp"})

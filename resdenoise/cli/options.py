@@ -16,7 +16,7 @@ import sys
 
 import click
 
-from ..errors import GuaranteeError, ParameterError, PipeClosed, ResdenoiseError
+from ..errors import KEPT_RULE, GuaranteeError, ParameterError, PipeClosed, ResdenoiseError
 from ..nonlinearities import (
     FORM_SPELLINGS,
     NONLINEARITIES,
@@ -183,7 +183,8 @@ def error_message(exc: ResdenoiseError) -> str:
     """A library error's message with its parameters named as flags (as it is: the
     writer makes it :func:`printable`)."""
     if isinstance(exc, GuaranteeError) and exc.report is not None:
-        kept = "; the input was kept as it was (--in-place replaces it only where they held)"
+        rule = KEPT_RULE.format(flag="--in-place", strict="--strict")
+        kept = f"; the input was kept as it was ({rule})"
         failed = GuaranteeError.strict_failures(exc.report)
         return "--strict: " + "; ".join(failed) + (kept if exc.kept else "")
     return exc.restate(flag)

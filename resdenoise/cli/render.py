@@ -15,7 +15,7 @@ import functools
 import os
 import sys
 
-from ..errors import counted
+from ..errors import GuaranteeError, counted
 from ..report import RENAMED, taus_said
 from .options import pipe_closed, printable
 from .table_fit import _show, _text, num, plain, switched_on, yes
@@ -181,19 +181,24 @@ def verdict_line(report: dict) -> str:
     sampled = _sampled(report.get("stability", {}))
     if report.get("scales_measured") is False:  # in chunks: of the whole output only
         sampled += " (per subsequence not measured: in chunks)"
-    verdict = (
-        ("guarantees held" + (" on the output" + sampled if sampled else ""))
-        if report["guarantees_held"]
-        else "guarantees failed: " + "; ".join(report["failed_checks"])
-    )
-    off = report.get("not_guaranteed")
+    kept = report.get("kept_input")  # --in-place under --strict: nothing replaced
+    off = report.get("not_guaranteed") or []
+    if kept:  # why, first: what failed --strict (failed checks, the range left)
+        verdict = "; ".join(GuaranteeError.strict_failures(report))
+        if report["failed_checks"]:
+            verdict = "guarantees failed: " + verdict
+        off = [m for m in off if m not in GuaranteeError.range_left(report)]
+    elif report["guarantees_held"]:
+        verdict = "guarantees held" + (" on the output" + sampled if sampled else "")
+    else:
+        verdict = "guarantees failed: " + "; ".join(report["failed_checks"])
     if off:  # measured, not a failed check: no guarantee of the plan, never "held"
         verdict += "; not guaranteed over scales: " + "; ".join(off)
     passed = report.get("passed_through")
     if passed:
         verdict += "; passed through unchanged: " + ", ".join(passed)
-    if report.get("kept_input"):  # --in-place under --strict: nothing replaced
-        return f"{report['input']} (kept, not replaced): {verdict}"
+    if kept:
+        return f"{report['input']} kept, not replaced: {verdict}"
     return f"{report['input']} -> {report['output']}: {verdict}"
 
 
