@@ -396,14 +396,11 @@ def run_tasks(
         "distributed", "--scheduler (or RESDENOISE_SCHEDULER) needs dask.distributed", "dask"
     )
     Client, as_completed = distributed.Client, distributed.as_completed
+    _greeted(distributed, address)
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise SignalError(
-            f"cannot reach the Dask scheduler at {address!r} (--scheduler, or "
-            f"RESDENOISE_SCHEDULER): {exc}; start one with 'dask scheduler' and workers "
-            "with 'dask worker ADDRESS'"
-        ) from None
+    except Exception as exc:  # noqa: BLE001 - a MemoryError too: the peer's bytes, not ours
+        raise _unreachable(address, exc) from None
     name = f"resdenoise-batch-{uuid.uuid4().hex}"
     with client:
         futures: dict = {}
@@ -420,6 +417,7 @@ def run_tasks(
                 futures[task] = i
             done = as_completed(futures, loop=client.loop)
             idle_since = None
+            told: set = set()  # the futures whose files were yielded
             looked = time.monotonic()
             while not done.is_empty():
                 if not done.has_ready():
@@ -432,10 +430,11 @@ def run_tasks(
                         elif idle_since is None:
                             idle_since = now
                         elif now - idle_since >= wait:
-                            yield from _no_workers(client, futures, done, address, wait)
+                            yield from _no_workers(client, futures, told, address, wait)
                             return
                     continue
                 for future in done.next_batch(block=False):
+                    told.add(future)
                     yield futures[future], _outcome(future)
         except BaseException:  # a signal (Interrupted), or the caller stopped reading
             stopped = True
@@ -443,6 +442,75 @@ def run_tasks(
             raise
         finally:
             _release(distributed, client, name, claims, stopped)
+
+
+#: Seconds a peer that accepted the connection has to greet as a Dask scheduler.
+GREETING_TIMEOUT = 5
+
+
+def _unreachable(address: str, exc: BaseException) -> SignalError:
+    return SignalError(
+        f"cannot reach the Dask scheduler at {address!r} (--scheduler, or "
+        f"RESDENOISE_SCHEDULER): {exc}; start one with 'dask scheduler' and workers "
+        "with 'dask worker ADDRESS'"
+    )
+
+
+def _greeted(distributed, address: str) -> None:
+    """SignalError unless a Dask scheduler answers at ``address`` within
+    :data:`CONNECT_TIMEOUT` + :data:`GREETING_TIMEOUT` seconds: the whole handshake
+    bounded, not only the TCP connection (``Client`` would wait for ever on a port that
+    accepts and stays silent: an HTTP server, the dashboard's 8787), and bytes that are
+    no Dask message (an SSH server's greeting, read as a frame of exbibytes) said as
+    such, not as this machine's memory.  One connection, closed at once; run in a
+    thread of its own (the caller may be in an event loop: a notebook)."""
+    import asyncio
+    import threading
+
+    outcome: list = []
+
+    async def probe():
+        connect = distributed.comm.connect(
+            address,
+            timeout=CONNECT_TIMEOUT,
+            **distributed.Security().get_connection_args("client"),
+        )
+        try:
+            comm = await asyncio.wait_for(connect, CONNECT_TIMEOUT + GREETING_TIMEOUT)
+        except asyncio.TimeoutError:
+            return "silent"
+        except (OSError, ValueError) as exc:  # refused, no route, a bad address
+            return exc
+        except Exception:  # noqa: BLE001 - a MemoryError, a decoding error: not Dask's bytes
+            return "garbled"
+        await comm.close()
+        return None
+
+    def run():
+        try:
+            outcome.append(asyncio.run(probe()))
+        except Exception as exc:  # noqa: BLE001 - the probe itself failed: Client will say
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, name="resdenoise-scheduler-probe", daemon=True)
+    thread.start()
+    thread.join(CONNECT_TIMEOUT + GREETING_TIMEOUT + 5)
+    found = outcome[0] if outcome else "silent"
+    if found is None:
+        return
+    if isinstance(found, BaseException):
+        raise _unreachable(address, found) from None
+    what = (
+        f"said nothing a Dask scheduler says within {GREETING_TIMEOUT} s"
+        if found == "silent"
+        else "sent bytes that are no Dask message"
+    )
+    raise SignalError(
+        f"{address!r} (--scheduler, or RESDENOISE_SCHEDULER) accepted the connection but "
+        f"is no Dask scheduler: it {what}; a scheduler listens on 8786 by default, its "
+        "dashboard (a web page) on 8787: give the address 'dask scheduler' prints as "
+        "'Scheduler at:'"
+    )
 
 
 #: Seconds a batch waits while the cluster has no worker before it fails the files not
@@ -519,16 +587,19 @@ def _shared(shared):
     return shared
 
 
-def _no_workers(client, futures: dict, done, address: str, wait: float):
-    """The files not run yet, each failed with the reason (the tasks cancelled)."""
-    left = [f for f in futures if not f.done()]
+def _no_workers(client, futures: dict, told: set, address: str, wait: float):
+    """Each file not yielded yet (not in ``told``), once: a finished one's outcome, every
+    other failed with the reason (its task cancelled; not read back from ``as_completed``,
+    where the cancellation would yield it a second time)."""
+    left = [f for f in futures if f not in told and not f.done()]
+    ended = [f for f in futures if f not in told and f.done()]
     client.cancel(left, force=True)
     error = SignalError(
         f"not run: no Dask worker at {address} for {wait:g} s (the cluster lost its "
         f"workers, or none was started: 'dask worker {address}'; "
         "RESDENOISE_NO_WORKER_TIMEOUT=SECONDS waits longer)"
     )
-    for future in done.next_batch(block=False) if done.has_ready() else []:
+    for future in ended:
         yield futures[future], _outcome(future)
     for future in left:
         yield futures[future], error
