@@ -388,17 +388,15 @@ def run_tasks(
     SignalError
         The scheduler cannot be reached (nothing is run).
     """
-    import time
     import uuid
 
     wait = no_worker_timeout()  # a setting that cannot be one: refused before anything
     distributed = import_extra(
         "distributed", "--scheduler (or RESDENOISE_SCHEDULER) needs dask.distributed", "dask"
     )
-    Client, as_completed = distributed.Client, distributed.as_completed
     _greeted(distributed, address)
     try:
-        client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+        client = distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except Exception as exc:  # noqa: BLE001 - a MemoryError too: the peer's bytes, not ours
         raise _unreachable(address, exc) from None
     name = f"resdenoise-batch-{uuid.uuid4().hex}"
@@ -410,38 +408,73 @@ def run_tasks(
             if cleanup is not None:  # every worker, those that join later too
                 client.register_plugin(_plugin_class()(cleanup))
             common = client.submit(_shared, shared, pure=False)
+            submit = functools.partial(
+                client.submit, _task, function, common, pure=False, retries=RETRIES
+            )
             for i, args in enumerate(arguments):
-                task = client.submit(
-                    _task, function, common, args, name, written, pure=False, retries=RETRIES
-                )
+                futures[submit(args, name, written)] = i
+            killed = []  # files whose worker died while they ran: run again, each alone
+            for future, outcome in _watch(client, list(futures), address, wait):
+                if isinstance(outcome, distributed.KilledWorker):
+                    killed.append(futures[future])
+                else:
+                    yield futures[future], outcome
+            for i in killed:  # its own memory, or a neighbour's that took its worker down
+                task = submit(arguments[i], name, written)
                 futures[task] = i
-            done = as_completed(futures, loop=client.loop)
-            idle_since = None
-            told: set = set()  # the futures whose files were yielded
-            looked = time.monotonic()
-            while not done.is_empty():
-                if not done.has_ready():
-                    time.sleep(0.05)
-                    now = time.monotonic()
-                    if now - looked >= 1:  # a round trip to the scheduler a second
-                        looked = now
-                        if client.nthreads():
-                            idle_since = None
-                        elif idle_since is None:
-                            idle_since = now
-                        elif now - idle_since >= wait:
-                            yield from _no_workers(client, futures, told, address, wait)
-                            return
-                    continue
-                for future in done.next_batch(block=False):
-                    told.add(future)
-                    yield futures[future], _outcome(future)
+                for _, outcome in _watch(client, [task], address, wait):
+                    if isinstance(outcome, distributed.KilledWorker):
+                        outcome = _died(outcome)
+                    yield i, outcome
         except BaseException:  # a signal (Interrupted), or the caller stopped reading
             stopped = True
             _stop(distributed, client, list(futures), name, claims, on_stop)
             raise
         finally:
             _release(distributed, client, name, claims, stopped)
+
+
+def _watch(client, watched: list, address: str, wait: float):
+    """``(future, outcome)`` of each of ``watched`` as it finishes (a finished task's result
+    or exception, :func:`_outcome`), each once; all that are left fail
+    (:func:`_no_workers`) once the cluster has had no worker for ``wait`` seconds."""
+    import time
+
+    from distributed import as_completed
+
+    done = as_completed(watched, loop=client.loop)
+    idle_since = None
+    told: set = set()  # the futures yielded
+    looked = time.monotonic()
+    while not done.is_empty():
+        if not done.has_ready():
+            time.sleep(0.05)
+            now = time.monotonic()
+            if now - looked >= 1:  # a round trip to the scheduler a second
+                looked = now
+                if client.nthreads():
+                    idle_since = None
+                elif idle_since is None:
+                    idle_since = now
+                elif now - idle_since >= wait:
+                    yield from _no_workers(client, watched, told, (address, wait))
+                    return
+            continue
+        for future in done.next_batch(block=False):
+            told.add(future)
+            yield future, _outcome(future)
+
+
+def _died(exc) -> SignalError:
+    """A file's ``KilledWorker`` as one line: its workers died while it ran alone."""
+    tries = getattr(exc, "allowed_failures", None)
+    times = "each time" if tries is None else f"each of {tries + 1} times"
+    return SignalError(
+        f"the Dask worker running this file died {times}, the last time with no other "
+        "file of the batch beside it: out of memory? (the workers' --memory-limit or the "
+        "machine's; the worker's log says); give the workers more memory, or run this file "
+        "with a shorter --chunk-size"
+    )
 
 
 #: Seconds a peer that accepted the connection has to greet as a Dask scheduler.
@@ -587,12 +620,14 @@ def _shared(shared):
     return shared
 
 
-def _no_workers(client, futures: dict, told: set, address: str, wait: float):
-    """Each file not yielded yet (not in ``told``), once: a finished one's outcome, every
-    other failed with the reason (its task cancelled; not read back from ``as_completed``,
-    where the cancellation would yield it a second time)."""
-    left = [f for f in futures if f not in told and not f.done()]
-    ended = [f for f in futures if f not in told and f.done()]
+def _no_workers(client, watched: list, told: set, where: tuple):
+    """``(future, outcome)`` of each of ``watched`` not yielded yet (not in ``told``), once: a
+    finished one's outcome, every other failed with the reason (its task cancelled; not read
+    back from ``as_completed``, where the cancellation would yield it a second time).
+    ``where``: the scheduler's address and the seconds waited."""
+    address, wait = where
+    left = [f for f in watched if f not in told and not f.done()]
+    ended = [f for f in watched if f not in told and f.done()]
     client.cancel(left, force=True)
     error = SignalError(
         f"not run: no Dask worker at {address} for {wait:g} s (the cluster lost its "
@@ -600,9 +635,9 @@ def _no_workers(client, futures: dict, told: set, address: str, wait: float):
         "RESDENOISE_NO_WORKER_TIMEOUT=SECONDS waits longer)"
     )
     for future in ended:
-        yield futures[future], _outcome(future)
+        yield future, _outcome(future)
     for future in left:
-        yield futures[future], error
+        yield future, error
 
 
 def _outcome(future):

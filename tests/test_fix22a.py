@@ -10,6 +10,8 @@ reports name the input and output as the local batch's do (as the user gave them
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 import threading
 
@@ -152,3 +154,75 @@ def test_a_cluster_without_workers_fails_each_file_once(files, tmp_path, monkeyp
             assert sorted(i for i, _ in seen) == list(range(6)), seen
             for _, result in seen:
                 assert isinstance(result, SignalError) and "not run: no Dask worker" in str(result)
+
+
+def test_a_file_that_kills_its_worker_fails_alone_in_one_line():
+    """A22a-7. fails before: the small file beside it failed too, both with Dask's
+    KilledWorker paragraph ("Attempted to run task ... on 2 different workers")."""
+    import dask
+
+    from resdenoise.dask import run_tasks
+
+    def work(shared, what, on_commit=None, progress=None):  # pickled by value
+        import os
+        import signal
+        import time
+
+        if what == "kill":  # as the kernel's out-of-memory killer would
+            time.sleep(0.5)
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(2.0)  # running beside it when it dies
+        return what
+
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 1}),
+        distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=2,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+        ) as cluster,
+    ):
+        got = dict(run_tasks(cluster.scheduler_address, work, None, [("kill",), ("small",)]))
+    assert sorted(got) == [0, 1]
+    assert got[1] == "small", got[1]
+    assert isinstance(got[0], SignalError), repr(got[0])
+    line = str(got[0])
+    assert "\n" not in line and "died each of 2 times" in line and "memory" in line
+    assert "no other file of the batch beside it" in line
+
+
+def test_a_cluster_batch_reports_name_the_files_as_given(tmp_path, monkeypatch):
+    """A22a-4. fails before: "input": "/tmp/.../in/f0.csv" (absolute) against the local
+    batch's "in/f0.csv"."""
+    (tmp_path / "in").mkdir()
+    for k in range(3):
+        (tmp_path / "in" / f"f{k}.csv").write_text("v\n1\n2\n3\n4\n5\n")
+    with distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+    ) as cluster:
+        monkeypatch.chdir(tmp_path)  # the worker was started elsewhere
+        (tmp_path / "in" / "bad.csv").write_text("v\n1\n2\noops\n")
+        inputs = ["in/f0.csv", "./in/f1.csv", str(tmp_path / "in" / "f2.csv"), "in/bad.csv"]
+        local = run_batch(_plan(), inputs, "lo/", report_dir="lr")
+        remote = run_batch(
+            _plan(), inputs, "dk/", report_dir="dr", scheduler=cluster.scheduler_address
+        )
+    assert [r.exit_code for r in remote] == [r.exit_code for r in local] == [0, 0, 0, 1]
+    # fails before: "/tmp/.../in/bad.csv: line 4, ..." (the CLI: "bad.csv: /tmp/...: line 4")
+    assert str(remote[3].error) == str(local[3].error)
+    assert str(local[3].error).startswith("in/bad.csv: line 4")
+    for path, a, b in zip(inputs[:3], local[:3], remote[:3], strict=True):
+        name = os.path.basename(path) + ".json"
+        mine = json.loads((tmp_path / "lr" / name).read_text())
+        theirs = json.loads((tmp_path / "dr" / name).read_text())
+        assert (theirs["input"], theirs["output"]) == (path, mine["output"].replace("lo/", "dk/"))
+        assert mine["input"] == path and b.report["input"] == a.report["input"] == path
+        for r in (mine, theirs):
+            del r["job"], r["output"]
+        assert theirs == mine
