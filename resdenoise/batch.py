@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 import re
 import stat
@@ -381,7 +382,7 @@ def _run_remote(scheduler: str, shared: _Remote, tasks: list):
         shared,
         arguments,
         written=_written,
-        on_stop=_placed_all,
+        on_stop=functools.partial(_placed_as_given, _given_names(tasks, absolute)),
         cleanup=remove_temporaries,
     )
     with contextlib.closing(results):
@@ -474,8 +475,18 @@ def _written(result: FileResult) -> tuple:
     return tuple(p for p in (result.output, result.report_path) if p) if result.written else ()
 
 
-def _placed_all(paths) -> None:
-    placed(*paths)
+def _given_names(tasks: list, absolute: list) -> dict:
+    """Each output's and report's absolute path (as a worker names it) -> as given."""
+    names: dict = {}
+    for task, paths in zip(tasks, absolute, strict=True):
+        names.update((a, g) for g, a in zip(task[1:], paths[1:], strict=True) if a is not None)
+    return names
+
+
+def _placed_as_given(given: dict, paths) -> None:
+    """What a stopped batch's tasks had put in place, named as the client gave it (so
+    that the signal's line names each output once, as its verdict line did)."""
+    placed(*(given.get(p, p) for p in paths))
 
 
 def _remote_file(

@@ -358,10 +358,14 @@ def run_tasks(
     """Run ``function(shared, *args, on_commit=..., progress=...)`` for each ``args`` of ``arguments``
     on the Dask scheduler at ``address``.
 
-    Yields ``(index, result)`` as each task finishes; ``result`` is the
+    Yields ``(index, result)`` as each task finishes, once; ``result`` is the
     exception when a task failed even after :data:`RETRIES` more tries, or a
     :class:`SignalError` for every task not finished when the cluster has had no
-    worker for :func:`no_worker_timeout` seconds (the tasks are cancelled).
+    worker for :func:`no_worker_timeout` seconds (the tasks are cancelled).  A task
+    whose workers died while it ran (Dask's ``KilledWorker``: its own memory, or a
+    neighbour's) is run again once the others are done, alone, and only where it
+    kills its worker then too is it a :class:`SignalError` of one line.  Before
+    anything, the address must greet as a Dask scheduler (:func:`_greeted`).
 
     ``shared`` is sent to the scheduler once (a task of its own that every
     file's task depends on, run again should its worker be lost), not with each
@@ -386,7 +390,8 @@ def run_tasks(
     ParameterError
         ``$RESDENOISE_NO_WORKER_TIMEOUT`` is no number of seconds (nothing is run).
     SignalError
-        The scheduler cannot be reached (nothing is run).
+        The scheduler cannot be reached, or what answers is no Dask scheduler
+        (nothing is run).
     """
     import uuid
 

@@ -226,3 +226,28 @@ def test_a_cluster_batch_reports_name_the_files_as_given(tmp_path, monkeypatch):
         for r in (mine, theirs):
             del r["job"], r["output"]
         assert theirs == mine
+
+
+def test_a_stopped_cluster_batch_names_its_outputs_as_given(tmp_path, monkeypatch):
+    """A22a-9. fails before: the signal's line got the workers' absolute paths beside the
+    relative ones of the verdict lines: each output counted twice, spelled two ways."""
+    import resdenoise.batch
+    import resdenoise.dask
+
+    told: list = []
+    monkeypatch.setattr(resdenoise.batch, "placed", lambda *p: told.extend(p))
+
+    def stopped(address, function, shared, arguments, *, on_stop=None, **kwargs):
+        path, target, report = arguments[0][:3]  # the workers' (absolute) names
+        on_stop([target, report])
+        raise KeyboardInterrupt  # the batch stopped by a signal
+        yield  # a generator, as run_tasks
+
+    monkeypatch.setattr(resdenoise.dask, "run_tasks", stopped)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.csv").write_text("v\n1\n2\n3\n")
+    (tmp_path / "in" / "b.csv").write_text("v\n1\n2\n3\n")
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(_plan(), ["in/a.csv", "in/b.csv"], "o/", report_dir="r/", scheduler="tcp://x:1")
+    assert told == ["o/a.csv", "r/a.csv.json"]
