@@ -457,7 +457,14 @@ def _watch(client, watched: list, address: str, wait: float):
             now = time.monotonic()
             if now - looked >= 1:  # a round trip to the scheduler a second
                 looked = now
-                if client.nthreads():
+                try:
+                    workers = client.nthreads()
+                except OSError:  # the scheduler went away: every file left says so, once
+                    for future in watched:
+                        if future not in told:
+                            yield future, _gone(address)
+                    return
+                if workers:
                     idle_since = None
                 elif idle_since is None:
                     idle_since = now
@@ -467,7 +474,18 @@ def _watch(client, watched: list, address: str, wait: float):
             continue
         for future in done.next_batch(block=False):
             told.add(future)
-            yield future, _outcome(future)
+            outcome = _outcome(future)
+            if getattr(outcome, "reason", None) == "scheduler-connection-lost":
+                outcome = _gone(address)
+            yield future, outcome
+
+
+def _gone(address: str) -> SignalError:
+    """A file's failure when the scheduler went away before its result came back."""
+    return SignalError(
+        f"the Dask scheduler at {address} went away before this file's result came back "
+        "(a worker may have put its output in place just before; run the file again)"
+    )
 
 
 def _died(exc) -> SignalError:

@@ -251,3 +251,55 @@ def test_a_stopped_cluster_batch_names_its_outputs_as_given(tmp_path, monkeypatc
     with pytest.raises(KeyboardInterrupt):
         run_batch(_plan(), ["in/a.csv", "in/b.csv"], "o/", report_dir="r/", scheduler="tcp://x:1")
     assert told == ["o/a.csv", "r/a.csv.json"]
+
+
+def test_the_scheduler_gone_fails_each_file_left_once_in_one_line(monkeypatch):
+    """A22a-8 (its second case). fails before: "internal error: OSError: Timed out trying to
+    connect ..." out of the batch, no file's line (the scheduler killed while the batch
+    waited for a worker)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from resdenoise.dask import run_tasks
+
+    monkeypatch.setenv("RESDENOISE_NO_WORKER_TIMEOUT", "600")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1"]
+        + ["--port", str(port), "--dashboard-address", "127.0.0.1:0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        for _ in range(120):  # until it listens
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.25)
+        threading.Timer(3, os.killpg, (scheduler.pid, signal.SIGKILL)).start()
+        ended, got = [], []
+
+        def go():
+            try:
+                got.extend(run_tasks(address, len, None, [(k,) for k in range(4)]))
+            except BaseException as exc:  # noqa: BLE001 - what it raised is the result
+                got.append(exc)
+            ended.append(True)
+
+        thread = threading.Thread(target=go, daemon=True)
+        thread.start()
+        thread.join(90)
+    finally:
+        with __import__("contextlib").suppress(ProcessLookupError):
+            os.killpg(scheduler.pid, signal.SIGKILL)
+        scheduler.wait()
+    assert ended, "the batch did not end"
+    assert sorted(i for i, _ in got) == [0, 1, 2, 3], got
+    for _, result in got:
+        assert isinstance(result, SignalError) and "went away" in str(result), repr(result)
