@@ -519,10 +519,17 @@ def _greeted(distributed, address: str) -> None:
     accepts and stays silent: an HTTP server, the dashboard's 8787), and bytes that are
     no Dask message (an SSH server's greeting, read as a frame of exbibytes) said as
     such, not as this machine's memory.  One connection, closed at once; run in a
-    thread of its own (the caller may be in an event loop: a notebook)."""
+    thread of its own (the caller may be in an event loop: a notebook).  Only for
+    ``tcp://`` and ``tls://`` addresses (a bare ``host:port`` is tcp)."""
     import asyncio
     import threading
 
+    try:
+        scheme = distributed.comm.parse_address(address)[0]
+    except Exception:  # noqa: BLE001 - a bad address: Client says what is wrong with it
+        return
+    if scheme not in ("tcp", "tls"):  # inproc:// lives in the caller's loop, ucx:// ...
+        return
     outcome: list = []
 
     async def probe():

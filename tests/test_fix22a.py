@@ -24,6 +24,17 @@ from resdenoise.errors import SignalError  # noqa: E402
 from resdenoise.pipeline import planner  # noqa: E402
 
 
+def _local(workers: int, threads: int = 1):
+    """A local cluster of worker processes on 127.0.0.1 (the dashboard on a free port)."""
+    return distributed.LocalCluster(
+        n_workers=workers,
+        threads_per_worker=threads,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+    )
+
+
 def _plan():
     return planner("diffuse", "linear", lam=0.1, steps=3)
 
@@ -146,9 +157,7 @@ def test_a_cluster_without_workers_fails_each_file_once(files, tmp_path, monkeyp
         return out
 
     monkeypatch.setattr(distributed.Client, "cancel", slow_cancel)
-    with distributed.LocalCluster(
-        n_workers=0, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0"
-    ) as cluster:
+    with _local(0) as cluster:
         for _ in range(2):
             seen = list(run_tasks(cluster.scheduler_address, len, None, [(k,) for k in range(6)]))
             assert sorted(i for i, _ in seen) == list(range(6)), seen
@@ -176,13 +185,7 @@ def test_a_file_that_kills_its_worker_fails_alone_in_one_line():
 
     with (
         dask.config.set({"distributed.scheduler.allowed-failures": 1}),
-        distributed.LocalCluster(
-            n_workers=1,
-            threads_per_worker=2,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-        ) as cluster,
+        _local(1, threads=2) as cluster,
     ):
         got = dict(run_tasks(cluster.scheduler_address, work, None, [("kill",), ("small",)]))
     assert sorted(got) == [0, 1]
@@ -199,13 +202,7 @@ def test_a_cluster_batch_reports_name_the_files_as_given(tmp_path, monkeypatch):
     (tmp_path / "in").mkdir()
     for k in range(3):
         (tmp_path / "in" / f"f{k}.csv").write_text("v\n1\n2\n3\n4\n5\n")
-    with distributed.LocalCluster(
-        n_workers=1,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address="127.0.0.1:0",
-    ) as cluster:
+    with _local(1) as cluster:
         monkeypatch.chdir(tmp_path)  # the worker was started elsewhere
         (tmp_path / "in" / "bad.csv").write_text("v\n1\n2\noops\n")
         inputs = ["in/f0.csv", "./in/f1.csv", str(tmp_path / "in" / "f2.csv"), "in/bad.csv"]
