@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 import re
 import stat
@@ -371,14 +372,17 @@ def _run_remote(scheduler: str, shared: _Remote, tasks: list):
         protect=protect,
         seen_reference=None if reference is None else _seen(reference),
     )
-    arguments = [(path, target, report, _seen(path)) for path, target, report in absolute]
+    arguments = [  # the client's spelling where the report would name another
+        (path, target, report, _seen(path), _names(given, path, target))
+        for given, (path, target, report) in zip(tasks, absolute, strict=True)
+    ]
     results = run_tasks(
         scheduler,
         _remote_file,
         shared,
         arguments,
         written=_written,
-        on_stop=_placed_all,
+        on_stop=functools.partial(_placed_as_given, _given_names(tasks, absolute)),
         cleanup=remove_temporaries,
     )
     with contextlib.closing(results):
@@ -398,15 +402,31 @@ def _results(results, tasks: list, absolute: list):
             result = placeholders[i]
         else:  # the paths as given, as a local batch reports them
             result.input, result.output, result.report_path = tasks[i]
+            if result.error is not None:
+                _as_given(result.error, tasks[i][0], absolute[i][0])
             if result.written:
                 _check_seen_here(result, absolute[i])
         yield i, result
+
+
+def _as_given(error: BaseException, given: str, path: str) -> None:
+    """A worker's error that names the file first by its absolute ``path``, named as the
+    client gave it (as a local batch's error, and its line, name it)."""
+    message = str(error)
+    if given != path and len(error.args) == 1 and message.startswith(path + ":"):
+        error.args = (given + message[len(path) :],)
 
 
 def _absolute(path: str) -> str:
     """``path`` as every machine names it: absolute (a Zarr store's trailing ``/`` kept)."""
     tail = "/" if path.endswith("/") and len(path) > 1 else ""
     return os.path.abspath(path) + tail
+
+
+def _names(given: tuple, path: str, target: str) -> tuple | None:
+    """The input and output as the client gave them (a report names them so, as a local
+    batch's does), where they are not ``path`` and ``target`` (absolute) already."""
+    return None if given[:2] == (path, target) else given[:2]
 
 
 def _seen(path: str) -> tuple | None:
@@ -455,15 +475,26 @@ def _written(result: FileResult) -> tuple:
     return tuple(p for p in (result.output, result.report_path) if p) if result.written else ()
 
 
-def _placed_all(paths) -> None:
-    placed(*paths)
+def _given_names(tasks: list, absolute: list) -> dict:
+    """Each output's and report's absolute path (as a worker names it) -> as given."""
+    names: dict = {}
+    for task, paths in zip(tasks, absolute, strict=True):
+        names.update((a, g) for g, a in zip(task[1:], paths[1:], strict=True) if a is not None)
+    return names
+
+
+def _placed_as_given(given: dict, paths) -> None:
+    """What a stopped batch's tasks had put in place, named as the client gave it (so
+    that the signal's line names each output once, as its verdict line did)."""
+    placed(*(given.get(p, p) for p in paths))
 
 
 def _remote_file(
-    shared: _Remote, path, target, report, seen, on_commit=None, progress=None
+    shared: _Remote, path, target, report, seen, names=None, on_commit=None, progress=None
 ) -> FileResult:
     """One file of a batch on a cluster, on a worker (:func:`run_batch`'s ``one``)."""
     result = FileResult(path, target, report)
+    run = shared.run if names is None else dataclasses.replace(shared.run, names=names)
     try:
         _check_as_seen(path, seen)
         if shared.reference is not None:
@@ -473,7 +504,7 @@ def _remote_file(
             path,
             target,
             report_path=report,
-            run=shared.run,
+            run=run,
             read=shared.read,
             write=shared.write,
             input_format=shared.input_format,

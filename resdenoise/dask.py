@@ -358,10 +358,14 @@ def run_tasks(
     """Run ``function(shared, *args, on_commit=..., progress=...)`` for each ``args`` of ``arguments``
     on the Dask scheduler at ``address``.
 
-    Yields ``(index, result)`` as each task finishes; ``result`` is the
+    Yields ``(index, result)`` as each task finishes, once; ``result`` is the
     exception when a task failed even after :data:`RETRIES` more tries, or a
     :class:`SignalError` for every task not finished when the cluster has had no
-    worker for :func:`no_worker_timeout` seconds (the tasks are cancelled).
+    worker for :func:`no_worker_timeout` seconds (the tasks are cancelled).  A task
+    whose workers died while it ran (Dask's ``KilledWorker``: its own memory, or a
+    neighbour's) is run again once the others are done, alone, and only where it
+    kills its worker then too is it a :class:`SignalError` of one line.  Before
+    anything, the address must greet as a Dask scheduler (:func:`_greeted`).
 
     ``shared`` is sent to the scheduler once (a task of its own that every
     file's task depends on, run again should its worker be lost), not with each
@@ -386,24 +390,20 @@ def run_tasks(
     ParameterError
         ``$RESDENOISE_NO_WORKER_TIMEOUT`` is no number of seconds (nothing is run).
     SignalError
-        The scheduler cannot be reached (nothing is run).
+        The scheduler cannot be reached, or what answers is no Dask scheduler
+        (nothing is run).
     """
-    import time
     import uuid
 
     wait = no_worker_timeout()  # a setting that cannot be one: refused before anything
     distributed = import_extra(
         "distributed", "--scheduler (or RESDENOISE_SCHEDULER) needs dask.distributed", "dask"
     )
-    Client, as_completed = distributed.Client, distributed.as_completed
+    _greeted(distributed, address)
     try:
-        client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise SignalError(
-            f"cannot reach the Dask scheduler at {address!r} (--scheduler, or "
-            f"RESDENOISE_SCHEDULER): {exc}; start one with 'dask scheduler' and workers "
-            "with 'dask worker ADDRESS'"
-        ) from None
+        client = distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+    except Exception as exc:  # noqa: BLE001 - a MemoryError too: the peer's bytes, not ours
+        raise _unreachable(address, exc) from None
     name = f"resdenoise-batch-{uuid.uuid4().hex}"
     with client:
         futures: dict = {}
@@ -413,36 +413,167 @@ def run_tasks(
             if cleanup is not None:  # every worker, those that join later too
                 client.register_plugin(_plugin_class()(cleanup))
             common = client.submit(_shared, shared, pure=False)
+            submit = functools.partial(
+                client.submit, _task, function, common, pure=False, retries=RETRIES
+            )
             for i, args in enumerate(arguments):
-                task = client.submit(
-                    _task, function, common, args, name, written, pure=False, retries=RETRIES
-                )
+                futures[submit(args, name, written)] = i
+            killed = []  # files whose worker died while they ran: run again, each alone
+            for future, outcome in _watch(client, list(futures), address, wait):
+                if isinstance(outcome, distributed.KilledWorker):
+                    killed.append(futures[future])
+                else:
+                    yield futures[future], outcome
+            for i in killed:  # its own memory, or a neighbour's that took its worker down
+                task = submit(arguments[i], name, written)
                 futures[task] = i
-            done = as_completed(futures, loop=client.loop)
-            idle_since = None
-            looked = time.monotonic()
-            while not done.is_empty():
-                if not done.has_ready():
-                    time.sleep(0.05)
-                    now = time.monotonic()
-                    if now - looked >= 1:  # a round trip to the scheduler a second
-                        looked = now
-                        if client.nthreads():
-                            idle_since = None
-                        elif idle_since is None:
-                            idle_since = now
-                        elif now - idle_since >= wait:
-                            yield from _no_workers(client, futures, done, address, wait)
-                            return
-                    continue
-                for future in done.next_batch(block=False):
-                    yield futures[future], _outcome(future)
+                for _, outcome in _watch(client, [task], address, wait):
+                    if isinstance(outcome, distributed.KilledWorker):
+                        outcome = _died(outcome)
+                    yield i, outcome
         except BaseException:  # a signal (Interrupted), or the caller stopped reading
             stopped = True
             _stop(distributed, client, list(futures), name, claims, on_stop)
             raise
         finally:
             _release(distributed, client, name, claims, stopped)
+
+
+def _watch(client, watched: list, address: str, wait: float):
+    """``(future, outcome)`` of each of ``watched`` as it finishes (a finished task's result
+    or exception, :func:`_outcome`), each once; all that are left fail
+    (:func:`_no_workers`) once the cluster has had no worker for ``wait`` seconds."""
+    import time
+
+    from distributed import as_completed
+
+    done = as_completed(watched, loop=client.loop)
+    idle_since = None
+    told: set = set()  # the futures yielded
+    looked = time.monotonic()
+    while not done.is_empty():
+        if not done.has_ready():
+            time.sleep(0.05)
+            now = time.monotonic()
+            if now - looked >= 1:  # a round trip to the scheduler a second
+                looked = now
+                try:
+                    workers = client.nthreads()
+                except OSError:  # the scheduler went away: every file left says so, once
+                    for future in watched:
+                        if future not in told:
+                            yield future, _gone(address)
+                    return
+                if workers:
+                    idle_since = None
+                elif idle_since is None:
+                    idle_since = now
+                elif now - idle_since >= wait:
+                    yield from _no_workers(client, watched, told, (address, wait))
+                    return
+            continue
+        for future in done.next_batch(block=False):
+            told.add(future)
+            outcome = _outcome(future)
+            if getattr(outcome, "reason", None) == "scheduler-connection-lost":
+                outcome = _gone(address)
+            yield future, outcome
+
+
+def _gone(address: str) -> SignalError:
+    """A file's failure when the scheduler went away before its result came back."""
+    return SignalError(
+        f"the Dask scheduler at {address} went away before this file's result came back "
+        "(a worker may have put its output in place just before; run the file again)"
+    )
+
+
+def _died(exc) -> SignalError:
+    """A file's ``KilledWorker`` as one line: its workers died while it ran alone."""
+    tries = getattr(exc, "allowed_failures", None)
+    times = "each time" if tries is None else f"each of {tries + 1} times"
+    return SignalError(
+        f"the Dask worker running this file died {times}, the last time with no other "
+        "file of the batch beside it: out of memory? (the workers' --memory-limit or the "
+        "machine's; the worker's log says); give the workers more memory, or run this file "
+        "with a shorter --chunk-size"
+    )
+
+
+#: Seconds a peer that accepted the connection has to greet as a Dask scheduler.
+GREETING_TIMEOUT = 5
+
+
+def _unreachable(address: str, exc: BaseException) -> SignalError:
+    return SignalError(
+        f"cannot reach the Dask scheduler at {address!r} (--scheduler, or "
+        f"RESDENOISE_SCHEDULER): {exc}; start one with 'dask scheduler' and workers "
+        "with 'dask worker ADDRESS'"
+    )
+
+
+def _greeted(distributed, address: str) -> None:
+    """SignalError unless a Dask scheduler answers at ``address`` within
+    :data:`CONNECT_TIMEOUT` + :data:`GREETING_TIMEOUT` seconds: the whole handshake
+    bounded, not only the TCP connection (``Client`` would wait for ever on a port that
+    accepts and stays silent: an HTTP server, the dashboard's 8787), and bytes that are
+    no Dask message (an SSH server's greeting, read as a frame of exbibytes) said as
+    such, not as this machine's memory.  One connection, closed at once; run in a
+    thread of its own (the caller may be in an event loop: a notebook).  Only for
+    ``tcp://`` and ``tls://`` addresses (a bare ``host:port`` is tcp)."""
+    import asyncio
+    import threading
+
+    try:
+        scheme = distributed.comm.parse_address(address)[0]
+    except Exception:  # noqa: BLE001 - a bad address: Client says what is wrong with it
+        return
+    if scheme not in ("tcp", "tls"):  # inproc:// lives in the caller's loop, ucx:// ...
+        return
+    outcome: list = []
+
+    async def probe():
+        connect = distributed.comm.connect(
+            address,
+            timeout=CONNECT_TIMEOUT,
+            **distributed.Security().get_connection_args("client"),
+        )
+        try:
+            comm = await asyncio.wait_for(connect, CONNECT_TIMEOUT + GREETING_TIMEOUT)
+        except asyncio.TimeoutError:
+            return "silent"
+        except (OSError, ValueError) as exc:  # refused, no route, a bad address
+            return exc
+        except Exception:  # noqa: BLE001 - a MemoryError, a decoding error: not Dask's bytes
+            return "garbled"
+        await comm.close()
+        return None
+
+    def run():
+        try:
+            outcome.append(asyncio.run(probe()))
+        except Exception as exc:  # noqa: BLE001 - the probe itself failed: Client will say
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, name="resdenoise-scheduler-probe", daemon=True)
+    thread.start()
+    thread.join(CONNECT_TIMEOUT + GREETING_TIMEOUT + 5)
+    found = outcome[0] if outcome else "silent"
+    if found is None:
+        return
+    if isinstance(found, BaseException):
+        raise _unreachable(address, found) from None
+    what = (
+        f"said nothing a Dask scheduler says within {GREETING_TIMEOUT} s"
+        if found == "silent"
+        else "sent bytes that are no Dask message"
+    )
+    raise SignalError(
+        f"{address!r} (--scheduler, or RESDENOISE_SCHEDULER) accepted the connection but "
+        f"is no Dask scheduler: it {what}; a scheduler listens on 8786 by default, its "
+        "dashboard (a web page) on 8787: give the address 'dask scheduler' prints as "
+        "'Scheduler at:'"
+    )
 
 
 #: Seconds a batch waits while the cluster has no worker before it fails the files not
@@ -519,19 +650,24 @@ def _shared(shared):
     return shared
 
 
-def _no_workers(client, futures: dict, done, address: str, wait: float):
-    """The files not run yet, each failed with the reason (the tasks cancelled)."""
-    left = [f for f in futures if not f.done()]
+def _no_workers(client, watched: list, told: set, where: tuple):
+    """``(future, outcome)`` of each of ``watched`` not yielded yet (not in ``told``), once: a
+    finished one's outcome, every other failed with the reason (its task cancelled; not read
+    back from ``as_completed``, where the cancellation would yield it a second time).
+    ``where``: the scheduler's address and the seconds waited."""
+    address, wait = where
+    left = [f for f in watched if f not in told and not f.done()]
+    ended = [f for f in watched if f not in told and f.done()]
     client.cancel(left, force=True)
     error = SignalError(
         f"not run: no Dask worker at {address} for {wait:g} s (the cluster lost its "
         f"workers, or none was started: 'dask worker {address}'; "
         "RESDENOISE_NO_WORKER_TIMEOUT=SECONDS waits longer)"
     )
-    for future in done.next_batch(block=False) if done.has_ready() else []:
-        yield futures[future], _outcome(future)
+    for future in ended:
+        yield future, _outcome(future)
     for future in left:
-        yield futures[future], error
+        yield future, error
 
 
 def _outcome(future):

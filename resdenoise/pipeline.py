@@ -123,6 +123,10 @@ class RunOptions:
         array's bytes in its dtype).
     threads : int, optional
         Engine threads (default: see :func:`resdenoise.engine.run_blocks`).
+    names : (str, str), optional
+        The input and the output as the report's ``input`` and ``output`` name them
+        (default: as :func:`run_file` is given them); a batch on a cluster gives the
+        client's spelling, its workers run on the absolute paths.
     """
 
     allow_unstable: bool = False
@@ -131,6 +135,7 @@ class RunOptions:
     dtype: str = "auto"
     chunk_size: int | None = None
     threads: int | None = None
+    names: tuple[str, str] | None = None
 
     def __post_init__(self):
         if self.dtype not in ("auto", "float64", "float32"):
@@ -144,6 +149,11 @@ class RunOptions:
                 isinstance(value, bool) or not isinstance(value, int) or value < low
             ):
                 raise ParameterError(f"{name} must be an integer >= {low} or None, not {value!r}")
+        names = self.names
+        if names is not None and not (
+            isinstance(names, tuple) and len(names) == 2 and all(isinstance(n, str) for n in names)
+        ):
+            raise ParameterError(f"names must be (input, output), two str, or None, not {names!r}")
 
     def working_dtype(self, stored_float32: bool) -> str:
         """The precision a file is run in: ``dtype``, or under ``"auto"`` float32 when
@@ -853,8 +863,8 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
             finish_report(
                 report,
                 extra=extra,
-                source=source.name,
-                output=job.output,
+                source=source.name if job.run.names is None else job.run.names[0],
+                output=job.output if job.run.names is None else job.run.names[1],
                 carried=[c for c in source.carried if c not in writer.dropped],
                 dropped=writer.dropped,
                 clipped=writer.clipped,

@@ -696,6 +696,8 @@ def files_options(func):
         "(tcp://host:8786) instead of local processes; the workers must see the same "
         "paths. Needs the dask extra: pip install '.[dask]' in the checkout. Dask's own "
         "DASK_SCHEDULER_ADDRESS is not read: a batch goes to a cluster only when asked. "
+        "An address that does not answer within 10 s, or answers but is no scheduler "
+        "within 5 s more (the dashboard's port, 8787), fails the batch at once. "
         "With no worker for 60 s (RESDENOISE_NO_WORKER_TIMEOUT=SECONDS) the files not "
         "run yet fail.",
     )
