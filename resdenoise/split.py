@@ -354,7 +354,7 @@ def network_run(
         # channels of levels apart: each its own depth (and lambda), as a search's
         levels, apart, passed, known = levels_apart(u, sigma, True)
         if apart is None:  # the level compared is the search's: estimated once
-            plan, extra = stopped_network(spec, u, lam, tau, h, progress, levels, known)
+            plan, extra = _stopped_together(spec, u, (lam, tau, h, progress), levels, known, labels)
         else:
             plan, extra = plan_apart(alone, u, labels, levels, apart, passed)
     notes.append(strides_note(spec, u))
@@ -362,6 +362,33 @@ def network_run(
     if notes:
         extra = {**extra, "warnings": [*extra.get("warnings", []), *notes]}
     return plan, extra
+
+
+def _stopped_together(spec, u, bound, sigma, known, labels):
+    """:func:`resdenoise.network_stop.stopped_network` of ``u``'s channels together
+    (``bound``: its ``lam, tau, h, progress``; ``known``: :func:`levels_apart`'s level),
+    where some but not all channels' level is not trusted those passed through unchanged
+    and the others searched alone, as the automatic searches do
+    (:func:`resdenoise.untrusted.pass_untrusted`, the same warning): a stop's depth and
+    lambda are a search's, and a channel whose level is not trusted (its noise most of
+    its variance) would set the automatic lambda of every channel."""
+    from .network_stop import stopped_network
+    from .noise import resolve_sigma
+    from .untrusted import pass_untrusted
+
+    x = np.asarray(u)
+    if x.ndim >= 2 and _channels(x) >= 2:
+        level = known
+        if level is None:  # a level given: read only for a constant channel
+            level = resolve_sigma(x.reshape(x.shape[0], -1), sigma, search=True)
+
+        def search(sub, labels=None, sigma=sigma):
+            return stopped_network(spec, sub, *bound, sigma)
+
+        passed, _ = pass_untrusted(x, level, labels, search, given=sigma)
+        if passed is not None:
+            return passed
+    return stopped_network(spec, u, *bound, sigma, known)
 
 
 #: Channels of one level are planned apart where the sum of their own plans' SURE lies below
