@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from resdenoise.cli import cli
@@ -69,3 +70,100 @@ def test_a_stopped_network_passes_a_distrusted_channel_through_as_the_searches_d
     # --blocks auto passes the same channel through
     auto = _run(["resnet", src, "--blocks", "auto", "-o", tmp_path / "x.csv", "--json"])
     assert json.loads(auto.stdout)["passed_through"] == ["column 2 ('b')"]
+
+
+# A22b-2 -----------------------------------------------------------------------
+
+
+def _levels_apart(n=600):
+    """Two channels whose noise levels are 5x apart (planned apart by resnet --network)."""
+    r = np.random.default_rng(5)
+    t = np.linspace(0, 1, n)
+    clean = np.c_[np.sign(np.sin(9 * t)), np.sin(25 * t)]
+    return clean, clean + np.c_[0.03 * r.standard_normal(n), 0.15 * r.standard_normal(n)]
+
+
+def _groups():
+    from resdenoise import learn
+
+    arch = learn.Architecture(groups=2, blocks=4, bumps=4)
+    return learn.network_groups(learn.initial_parameters(arch, seed=1), arch)
+
+
+def test_learn_measures_the_stopped_network_as_resnet_runs_it(tmp_path):
+    """fails before: the stop's loss, depth and factor were the channels' together (one
+    depth, the loud channel's lambda) while resnet --network stops each channel of levels
+    5x apart as on its own: learn's written_loss was not the output's error."""
+    from resdenoise import learn, learn_stop
+    from resdenoise.network import parse_network
+    from resdenoise.network_stop import stopped_network
+
+    clean, u = _levels_apart()
+    groups, factors = _groups(), (0.5, 1.0, 2.0)
+    net = tmp_path / "s.toml"
+    net.write_text(learn.network_text(groups, stop="sure", max_blocks=32, lambda_factors=factors))
+    src = _table(tmp_path / "n.csv", u, "a,b")
+    out = tmp_path / "o.csv"
+    result = _run(["resnet", src, "--network", net, "-o", out, "--json"])
+    assert result.exit_code == 0, result.output
+    resnet = _read(out)
+    # the library's stopped run is resnet's output, bit for bit, its depths per channel
+    got, blocks = learn.run_network_stopped(u, groups, max_blocks=32, lambda_factors=factors)
+    np.testing.assert_array_equal(got, resnet)
+    spec = parse_network(net.read_text())
+    alone = [stopped_network(spec, u[:, c]) for c in range(2)]  # each channel on its own
+    assert blocks == tuple(e["blocks_chosen"] for _, e in alone)
+    joint, _ = learn.joint_choice(u, groups, 1.0, 32, factors)  # one for both: not this
+    assert np.max(np.abs(joint.run(u) - resnet)) > 1e-3
+    for c, (plan, _) in enumerate(alone):
+        np.testing.assert_array_equal(resnet[:, c], plan.run(u[:, c]))
+    # learn's decision: the supervised loss of that output; SURE: the channels' summed
+    decision = learn_stop.decide_stop([u], groups, [clean], max_blocks=32, lambda_factors=factors)
+    way = "stopped_lambda"
+    assert decision.losses[way] == np.mean((resnet - clean) ** 2)
+    assert decision.picks[way] == ((blocks,), (tuple(e["lambda_factor"] for _, e in alone),))
+    by_sure = learn_stop.decide_stop([u], groups, max_blocks=32, lambda_factors=factors)
+    summed = sum(e["stopping_criterion"] for _, e in alone) / 2  # per value of 2 channels
+    assert by_sure.losses[way] == pytest.approx(summed, rel=1e-12)
+
+
+# A22b-3 -----------------------------------------------------------------------
+
+
+def test_the_learn_library_refuses_channels_in_rows_unless_told():
+    """fails before: a (2, 300) array was taken as 2 samples of 300 channels: the
+    automatic lambda 6.8x the one of the same data in columns, and the network trained
+    and run across the channels (rows mixed), without a word."""
+    from resdenoise import learn
+    from resdenoise.errors import ParameterError
+
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, 1, 300)
+    c = np.sign(np.sin(8 * t))
+    n = c + 0.1 * rng.standard_normal(300)
+    rows, clean = np.stack([n, n[::-1]]), np.stack([c, c[::-1]])
+    groups = _groups()
+    refused = [
+        lambda: learn.make_objective([rows], [clean]),
+        lambda: learn.make_objective([rows.T], [clean]),  # the clean one in rows
+        lambda: learn.run_network(rows, groups),
+        lambda: learn.run_network_stopped(rows, groups),
+        lambda: learn.stopped_run(rows, groups, 1.0, 16),
+        lambda: __import__("resdenoise.learn_stop").learn_stop.stop_depths([rows], groups),
+    ]
+    for call in refused:
+        with pytest.raises(ParameterError, match=r"has shape \(2, 300\)"):
+            call()
+    # told: the same as the data in columns, each output in the layout given
+    told = learn.make_objective([rows], [clean], channel_axis=0)
+    columns = learn.make_objective([rows.T], [clean.T])
+    assert told.lambdas == columns.lambdas
+    np.testing.assert_array_equal(told.inputs[0], columns.inputs[0])
+    out = learn.run_network(rows, groups, channel_axis=0)
+    np.testing.assert_array_equal(out, learn.run_network(rows.T, groups).T)
+    got, blocks = learn.run_network_stopped(rows, groups, channel_axis=0)
+    expected, depth = learn.run_network_stopped(rows.T, groups)
+    np.testing.assert_array_equal(got, expected.T)
+    assert blocks == depth
+    with pytest.raises(ParameterError, match="channel_axis"):
+        learn.make_objective([rows], [clean], channel_axis=2)
