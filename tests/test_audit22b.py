@@ -167,3 +167,29 @@ def test_the_learn_library_refuses_channels_in_rows_unless_told():
     assert blocks == depth
     with pytest.raises(ParameterError, match="channel_axis"):
         learn.make_objective([rows], [clean], channel_axis=2)
+
+
+# A22b-4 -----------------------------------------------------------------------
+
+
+def test_format_network_writes_numpy_numbers_as_the_numbers_they_hold():
+    """fails before: ``np.float64(0.3)`` was written as its repr ``np.float64(0.3)``,
+    invalid TOML that parse_network refused; np.float32 and arrays were refused."""
+    from resdenoise.network import format_network, parse_network
+
+    c = np.array([0.5, 0.1, 1 / 3])
+    text = format_network([{"activation": "bumps", "coefficients": list(c), "lambda": c[1]}])
+    assert "np." not in text
+    block = parse_network(text).blocks[0]
+    assert block.coefficients == tuple(float(x) for x in c) and block.lam == c[1]
+    more = {
+        "activation": "bumps",
+        "coefficients": c.astype(np.float32),
+        "lambda": np.float32(0.3),
+        "repeat": np.int64(3),
+    }
+    block = parse_network(format_network([more])).blocks[0]
+    assert block.coefficients == tuple(float(x) for x in c.astype(np.float32))
+    assert (block.lam, block.repeat) == (float(np.float32(0.3)), 3)
+    with pytest.raises(TypeError, match="cannot write True"):
+        format_network([{"activation": "tanh", "lambda": np.bool_(True)}])
