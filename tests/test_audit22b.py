@@ -193,3 +193,32 @@ def test_format_network_writes_numpy_numbers_as_the_numbers_they_hold():
     assert (block.lam, block.repeat) == (float(np.float32(0.3)), 3)
     with pytest.raises(TypeError, match="cannot write True"):
         format_network([{"activation": "tanh", "lambda": np.bool_(True)}])
+
+
+# A22b-10 ----------------------------------------------------------------------
+
+
+def test_a_stopped_network_keeps_the_input_where_no_level_is_trusted(tmp_path):
+    """fails before: a white signal (its noise estimate 103 % of its variance) lost its
+    content to the stop's blocks, a two-sample file was averaged, no warning, where
+    --blocks auto keeps both ("nothing done: ... the level cannot be told")."""
+    net = tmp_path / "s.toml"
+    net.write_text(STOPPED)
+    white = np.random.default_rng(0).standard_normal((1000, 1))
+    for name, values in (("white", white), ("two", np.array([[1.0], [2.0]]))):
+        src = _table(tmp_path / f"{name}.csv", values, "v")
+        out = tmp_path / f"{name}_out.csv"
+        result = _run(["resnet", src, "--network", net, "-o", out, "--json"])
+        assert result.exit_code == 0, result.output
+        np.testing.assert_array_equal(_read(out), values[:, 0])
+        report = json.loads(result.stdout)
+        assert report["parameters"]["blocks_chosen"] == 0
+        assert "the level cannot be told" in report["parameters"]["do_no_harm"]
+        assert report["warnings"][0].startswith("nothing done: column 1 ('v'): the estimated")
+        auto = _run(["resnet", src, "--blocks", "auto", "-o", tmp_path / "a.csv", "--json"])
+        assert json.loads(auto.stdout)["warnings"][0] == report["warnings"][0]
+    # the level given: searched and filtered, as --blocks auto then does
+    src = tmp_path / "white.csv"
+    given = _run(["resnet", src, "--network", net, "--sigma", "0.5", "-o", tmp_path / "g.csv"])
+    assert given.exit_code == 0 and "nothing done" not in given.stderr
+    assert not np.array_equal(_read(tmp_path / "g.csv"), white[:, 0])
