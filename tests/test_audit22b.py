@@ -222,3 +222,19 @@ def test_a_stopped_network_keeps_the_input_where_no_level_is_trusted(tmp_path):
     given = _run(["resnet", src, "--network", net, "--sigma", "0.5", "-o", tmp_path / "g.csv"])
     assert given.exit_code == 0 and "nothing done" not in given.stderr
     assert not np.array_equal(_read(tmp_path / "g.csv"), white[:, 0])
+
+
+# A22b-5 -----------------------------------------------------------------------
+
+
+def test_a_networks_summary_counts_its_scales_not_its_groups(tmp_path):
+    """fails before: '3 scales filtered (strides 2, 2, 1)' for a network of 2 scales (its
+    report lists one entry per group)."""
+    net = tmp_path / "g.toml"
+    group = '[[block]]\nactivation = "tanh"\nlambda = 0.5\nrepeat = 2\nscale = {}\n\n'
+    net.write_text(group.format(2) + group.format(2) + group.format(1))
+    u = np.sin(np.linspace(0, 6, 200)) + 0.1 * np.random.default_rng(1).standard_normal(200)
+    src = _table(tmp_path / "n.csv", u[:, None], "v")
+    result = _run(["resnet", src, "--network", net, "-o", tmp_path / "o.csv"])
+    assert result.exit_code == 0, result.output
+    assert "2 scales filtered (strides 2, 1) in 3 groups" in result.stderr

@@ -276,12 +276,15 @@ def summary_line(report: dict) -> str:
     scales = report.get("scales")
     if scales:  # the scales whose blocks ran, of those planned (the parameters' scales)
         strides = [s["stride"] for s in scales if s.get("shrinks", True) and s.get("blocks", 1)]
+        groups = ""  # a network's entries are its groups: its scales are their strides
+        if report["family"] == "network" and len(set(strides)) < len(strides):
+            groups, strides = f" in {len(strides)} groups", list(dict.fromkeys(strides))
         stride = "stride" if len(strides) == 1 else "strides"
         planned = params.get("scales")
         count = counted(len(strides), "scale")
         if isinstance(planned, int) and planned != len(strides):
             count = f"{len(strides)} of {planned} scales"
-        parts.append(f"{count} filtered ({stride} {', '.join(map(str, strides))})")
+        parts.append(f"{count} filtered ({stride} {', '.join(map(str, strides))}){groups}")
     return "  " + ", ".join(parts)
 
 
