@@ -291,6 +291,13 @@ def unknown_name(name: str, form: str) -> str:
             "so no explicit tau is stable; the paper's truncated TV is the soft family, as "
             f"{'an' if form[0] in 'aeiou' else 'a'} {form}: 'soft'{also}"
         )
+    if norm in PARAMETRISED_FAMILIES:  # registered, but g needs its coefficients too
+        return (
+            f"{text}: {norm!r} is a parametrised family, its g set by its coefficients: "
+            f'a network file\'s block gives them (activation = "{norm}", coefficients = '
+            f"[...]), translate --{form} {norm} --coefficients C1,C2,... shows its forms, "
+            f"and get_parametrised({norm!r}, coefficients, lam=...) binds it in Python"
+        )
     elsewhere = [f for f in FORMS if f != form and norm in _NAMES[f]]
     if elsewhere:
         key = _NAMES[elsewhere[0]][norm]

@@ -238,3 +238,25 @@ def test_a_networks_summary_counts_its_scales_not_its_groups(tmp_path):
     result = _run(["resnet", src, "--network", net, "-o", tmp_path / "o.csv"])
     assert result.exit_code == 0, result.output
     assert "2 scales filtered (strides 2, 1) in 3 groups" in result.stderr
+
+
+# A22b-6 -----------------------------------------------------------------------
+
+
+def test_bumps_named_where_it_needs_coefficients_says_how_it_is_used(tmp_path):
+    """fails before: 'Unknown activation 'bumps'. Valid names: ...' (resnet, the
+    library) and "'bumps' is not one of ..." (dictionary --family), for a family the
+    README calls registered."""
+    import resdenoise
+    from resdenoise.errors import ParameterError
+
+    src = _table(tmp_path / "n.csv", np.arange(50.0)[:, None], "v")
+    result = _run(["resnet", src, "--activation", "bumps", "--blocks", 3, "-o", tmp_path / "o"])
+    assert result.exit_code == 2
+    assert "'bumps' is a parametrised family" in result.stderr
+    assert "translate --activation bumps --coefficients" in result.stderr
+    with pytest.raises(ParameterError, match=r"get_parametrised\('bumps', coefficients"):
+        resdenoise.resnet(np.arange(50.0), "bumps")
+    listed = _run(["dictionary", "--family", "bumps"])
+    assert listed.exit_code == 2 and "bumps is a parametrised family" in listed.stderr
+    assert "translate --activation bumps --coefficients" in listed.stderr
