@@ -260,3 +260,28 @@ def test_bumps_named_where_it_needs_coefficients_says_how_it_is_used(tmp_path):
     listed = _run(["dictionary", "--family", "bumps"])
     assert listed.exit_code == 2 and "bumps is a parametrised family" in listed.stderr
     assert "translate --activation bumps --coefficients" in listed.stderr
+
+
+# A22b-8 -----------------------------------------------------------------------
+
+
+def test_a_bumps_vector_is_sampled_for_monotonicity_once(monkeypatch):
+    """fails before: parse and build each sampled every group's Phi (about 15-30 ms a
+    vector of 32): 5 samplings for 3 groups of 2 distinct vectors, now 2."""
+    from resdenoise import nonlinearities
+    from resdenoise.network import build_network, parse_network
+
+    calls = []
+    sample = nonlinearities.bumps_monotone
+    monkeypatch.setattr(nonlinearities, "bumps_monotone", lambda c: calls.append(c) or sample(c))
+    cached = getattr(nonlinearities, "_bumps_entry_of", None)  # (none before)
+    if cached is not None:
+        cached.cache_clear()  # sampled here, whatever ran before
+    c = np.random.default_rng(22).random((2, 32)) * 0.03
+    group = '[[block]]\nactivation = "bumps"\nlambda = 0.5\ncoefficients = [{}]\n\n'
+    said = [", ".join(repr(float(x)) for x in row) for row in c]
+    spec = parse_network(group.format(said[0]) + group.format(said[1]) + group.format(said[0]))
+    plan = build_network(spec, np.sin(np.linspace(0, 6, 128)))
+    assert len(calls) == 2 and [g[1].entry.convex for g in plan.groups] == [
+        sample(tuple(row)) for row in c[[0, 1, 0]]
+    ]
