@@ -285,3 +285,25 @@ def test_a_bumps_vector_is_sampled_for_monotonicity_once(monkeypatch):
     assert len(calls) == 2 and [g[1].entry.convex for g in plan.groups] == [
         sample(tuple(row)) for row in c[[0, 1, 0]]
     ]
+
+
+# A22b-12 ----------------------------------------------------------------------
+
+
+def test_a_long_description_or_label_is_shown_cut_and_kept_whole_in_json(tmp_path):
+    """fails before: a 900 kB description printed whole in the two-line summary (900 kB
+    of stderr; 1.97 MB with -v)."""
+    net = tmp_path / "long.toml"
+    net.write_text(
+        f'description = "{"A" * 90000}"\n[[block]]\nactivation = "tanh"\nlabel = "{"B" * 10000}"\n'
+    )
+    src = _table(tmp_path / "n.csv", np.sin(np.arange(64.0))[:, None], "v")
+    for verbose in ([], ["-v"]):
+        result = _run(["resnet", src, "--network", net, "-o", tmp_path / "o.csv", *verbose])
+        assert result.exit_code == 0, result.output
+        assert len(result.stderr) < 10000  # (-v's tables: 5 kB)
+        assert "A" * 119 + "… (90000 characters)" in result.stderr
+        if verbose:  # the blocks' table: the label cut too
+            assert "… (10000 characters)" in result.stderr and "B" * 121 not in result.stderr
+    result = _run(["resnet", src, "--network", net, "-o", tmp_path / "o.csv", "--json"])
+    assert json.loads(result.stdout)["name"] == "network " + "A" * 90000

@@ -18,7 +18,7 @@ import sys
 from ..errors import counted
 from ..report import RENAMED, taus_said
 from .options import pipe_closed, printable
-from .table_fit import _show, _text, num, plain, switched_on, yes
+from .table_fit import _show, _text, brief, num, plain, switched_on, yes
 
 #: an in-memory run of fewer blocks gets no progress bar
 BAR_MIN_BLOCKS = 50
@@ -206,7 +206,7 @@ def summary_line(report: dict) -> str:
     what = f"{report['name']} {report['form']}"
     if report["family"] == "network" and "network" in params:  # resnet --network FILE
         source, said = params["network"], report["name"].removeprefix("network ")
-        named = f'"{said}", ' if said != source else ""
+        named = f'"{brief(said)}", ' if said != source else ""
         what = f"network {source} ({named}{params.get('groups', '?')} groups)"
     elif report["name"] != report["family"]:
         what += f" ({report['family']})"
@@ -400,7 +400,7 @@ def render_table(report: dict, console) -> None:
     run.add_column("value")
     run.add_row(
         "nonlinearity",
-        _text(f"{report['name']} ({report['family']}, {report['form']}, {report['class']})"),
+        _text(f"{brief(report['name'])} ({report['family']}, {report['form']}, {report['class']})"),
     )
     run.add_row("parameters", parameter_line(report["parameters"]))
     noise, (given, name) = report.get("noise_sigma"), _used_sigma(report)
