@@ -307,3 +307,26 @@ def test_a_long_description_or_label_is_shown_cut_and_kept_whole_in_json(tmp_pat
             assert "… (10000 characters)" in result.stderr and "B" * 121 not in result.stderr
     result = _run(["resnet", src, "--network", net, "-o", tmp_path / "o.csv", "--json"])
     assert json.loads(result.stdout)["name"] == "network " + "A" * 90000
+
+
+# A22b-7 -----------------------------------------------------------------------
+
+
+def test_translate_notes_a_shrinkage_form_above_the_sign_bound():
+    """fails before: g = 3 showed S(s) = -2 s as its shrinkage with every condition
+    holding and no remark; bumps of sum c = 1.1 likewise (S < 0 for small s > 0)."""
+    from resdenoise.dictionary import translate
+    from resdenoise.expr import expression_nonlinearity
+    from resdenoise.nonlinearities import get_nonlinearity, get_parametrised
+
+    three = translate(expression_nonlinearity("3 + 0*r", "diffusivity"), "diffusivity")
+    s, values = three["forms"]["shrinkage"]["x"], three["forms"]["shrinkage"]["values"]
+    np.testing.assert_allclose(values, -2.0 * np.asarray(s), atol=1e-12)  # s (1 - 3)
+    (note,) = three["notes"]
+    assert "sign-stable bound h^2/(4 g_max) = 0.0833333" in note
+    assert "L-infinity bound (0.166667)" in note and "no shrinkage" in note
+    bumps = translate(get_parametrised("bumps", [0.3, 0.1, 0.5, 0.2], lam=0.7))
+    (note,) = bumps["notes"]
+    assert "0.227273" in note and "L-infinity" not in note  # 1/(4 x 1.1); 1/2.2 > 1/4
+    for name in ("perona-malik", "tanh", "soft"):  # g_max 1: S is a shrinkage
+        assert translate(get_nonlinearity(name, "activation", 1.0))["notes"] == []
