@@ -104,6 +104,7 @@ __all__ = [
     "LearnUnavailable",
     "Objective",
     "fit",
+    "fresh_sure",
     "initial_parameters",
     "loss_and_gradient",
     "loss_value",
@@ -594,6 +595,8 @@ class FitResult:
     history: tuple[float, ...]
     message: str
     info: dict = field(default_factory=dict)
+    #: The parameters training started from (``initial_loss``'s)
+    start: np.ndarray | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -736,4 +739,41 @@ def fit(
         history=tuple(history),
         message=message,
         info=dict(objective.info),
+        start=np.array(x0),
     )
+
+
+#: SURE of a trained network is said with this many probes that training did not see
+#: (:func:`fresh_sure`): the optimiser fits its own probe's divergence.
+FRESH_PROBES = 4
+
+
+def fresh_sure(
+    noisy: Sequence[np.ndarray],
+    arch: Architecture,
+    result: FitResult,
+    sigma: Sequence | None = None,
+    seed: int = 0,
+    probes: int = FRESH_PROBES,
+) -> dict:
+    """SURE of ``result``'s network at its start and as trained, on the training signals,
+    its divergence the mean over ``probes`` Monte-Carlo probes that training with ``seed``
+    did not use (signal i's k-th: seed ``seed + m (k + 1) + i``, m signals): the
+    ``sure`` objective's value at the trained parameters is that of the probe it was
+    fitted to, and overstates the gain (one probe's divergence fitted: 0.77x said where
+    the true error rose 1.8 %).  ``{"probes", "initial_loss", "loss", "loss_ratio"}``;
+    ``sigma``: as :func:`make_objective`'s."""
+    probes = check_count("probes", probes)
+    m, initial, final = len(noisy), [], []
+    for k in range(probes):
+        objective = make_objective(noisy, None, "sure", sigma, seed + m * (k + 1), arch.h)
+        start = result.params if result.start is None else result.start
+        initial.append(loss_value(start, arch, objective))
+        final.append(loss_value(result.params, arch, objective))
+    a, b = float(np.mean(initial)), float(np.mean(final))
+    return {
+        "probes": probes,
+        "initial_loss": a,
+        "loss": b,
+        "loss_ratio": b / a if a > 0 and b >= 0 else None,
+    }

@@ -330,3 +330,31 @@ def test_translate_notes_a_shrinkage_form_above_the_sign_bound():
     assert "0.227273" in note and "L-infinity" not in note  # 1/(4 x 1.1); 1/2.2 > 1/4
     for name in ("perona-malik", "tanh", "soft"):  # g_max 1: S is a shrinkage
         assert translate(get_nonlinearity(name, "activation", 1.0))["notes"] == []
+
+
+# A22b-13 ----------------------------------------------------------------------
+
+
+def test_learn_by_sure_says_the_sure_of_probes_it_did_not_fit(tmp_path):
+    """fails before: the summary said the SURE the network was fitted to, its own probe:
+    0.00323 -> 0.00250 (0.77x) where the output's true error rose 1.6 %."""
+    r = np.random.default_rng(11)
+    t = np.linspace(0, 1, 5000)
+    clean = np.sign(np.sin(13 * t)) + 0.5 * np.sin(40 * t)
+    src = _table(tmp_path / "n.csv", (clean + 0.2 * r.standard_normal(5000))[:, None], "v")
+    ratios = {}
+    for it in (0, 5):
+        net, out = tmp_path / f"s{it}.toml", tmp_path / f"o{it}.csv"
+        args = ["learn", src, "--objective", "sure", "--sigma", 0.2, "--stop", "none"]
+        args += ["--training-iterations", it, "--blocks-per-group", 8, "-o", net, "--json"]
+        result = _run(args)
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.stdout)
+        fresh = report["sure_fresh_probes"]
+        assert fresh["probes"] == 4 and "SURE by 4 probes training did not fit" in result.stderr
+        assert _run(["resnet", src, "--network", net, "-o", out, "-q"]).exit_code == 0
+        ratios[it] = (np.mean((_read(out) - clean) ** 2), fresh["loss"], report["loss_ratio"])
+    truth = ratios[5][0] / ratios[0][0]  # 1.016: training made it worse
+    said = ratios[5][1] / ratios[0][1]  # the fresh probes' (0.98)
+    assert truth > 1.0 and abs(said - truth) < 0.05
+    assert ratios[5][2] < 0.8  # the training's own probe: 0.77 (kept in loss_ratio)

@@ -21,17 +21,26 @@ def render_learning(report: dict, console, verbose: bool = False) -> None:
         else "NOT stable"
     )
     where = printable(report["network"] or "learned network")
-    ratio = report["loss_ratio"]
-    drop = report["initial_loss"] - report["loss"]
+    fresh = report.get("sure_fresh_probes")  # SURE: by probes the training did not fit
+    said = fresh or report
+    ratio = said["loss_ratio"]
+    drop = said["initial_loss"] - said["loss"]
     if ratio is not None:
         change = f" ({num(ratio)}x)"
     else:  # no ratio of a negative loss (SURE's can be): the change
         change = f" ({'down' if drop >= 0 else 'up'} by {num(abs(drop))})"
     if report.get("identity_loss") is not None:  # supervised: doing nothing's, beside
         change += f"; the noisy files themselves {num(report['identity_loss'])}"
+    loss = f"{report['objective']} loss"
+    if fresh:
+        loss = f"SURE by {fresh['probes']} probes training did not fit"
+        change += (
+            f"; by its own probe, which it fitted, {num(report['initial_loss'])} -> "
+            f"{num(report['loss'])}"
+        )
     console.print(
         f"{where}: {stable} by construction (every g in [0, g_max], tau <= h^2/(4 g_max)); "
-        f"{report['objective']} loss {num(report['initial_loss'])} -> {num(report['loss'])}{change}",
+        f"{loss} {num(said['initial_loss'])} -> {num(said['loss'])}{change}",
         style="green" if st["linf_stable"] else "red",
         markup=False,
         soft_wrap=True,
