@@ -150,8 +150,10 @@ def decide_stop(
             if clean is not None:
                 losses["trained"] += float(np.sum((run_network(f, groups, h) - clean[i]) ** 2))
             else:  # every block, one lambda for all channels (resnet --network without stop)
-                if "blocks_chosen" not in extra or "passed_through_reasons" in extra:
-                    extra = joint_choice(f, groups, h, cap)[1]
+                if any(
+                    k in extra for k in ("channel_plans", "passed_through_reasons", "do_no_harm")
+                ):
+                    extra = joint_choice(f, groups, h, cap)[1]  # (the stop's: another search)
                 at_depth = extra["sure_at_network_depth"]
                 if losses["trained"] is not None:
                     losses["trained"] = (

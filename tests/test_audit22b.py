@@ -358,3 +358,19 @@ def test_learn_by_sure_says_the_sure_of_probes_it_did_not_fit(tmp_path):
     said = ratios[5][1] / ratios[0][1]  # the fresh probes' (0.98)
     assert truth > 1.0 and abs(said - truth) < 0.05
     assert ratios[5][2] < 0.8  # the training's own probe: 0.77 (kept in loss_ratio)
+
+
+def test_learn_by_sure_keeps_the_trained_depths_sure_where_the_stop_keeps_the_input():
+    """The stop keeps a white signal (A22b-10) after one block searched; the trained
+    depth's SURE is still the network's without its stop, every block (resnet --network
+    runs it so), not lost (None) with the stop's short search."""
+    from resdenoise import learn, learn_stop
+
+    white = np.random.default_rng(0).standard_normal(1000)
+    groups = _groups()
+    decision = learn_stop.decide_stop([white], groups, lambda_factors=None)
+    kept = learn.stopped_choice(white, groups, 1.0, decision.max_blocks)[1]
+    assert kept["blocks_chosen"] == 0 and "do_no_harm" in kept
+    joint = learn.joint_choice(white, groups, 1.0, decision.max_blocks)[1]
+    assert decision.losses["trained"] == joint["sure_at_network_depth"]
+    assert decision.losses["stopped"] == kept["stopping_criterion"]
