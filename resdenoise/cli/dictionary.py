@@ -88,7 +88,7 @@ ALL_FAMILIES = tuple(NONLINEARITIES) + tuple(NON_ODD_ACTIVATIONS)
     multiple=True,
     type=click.Choice(ALL_FAMILIES + tuple(PARAMETRISED_FAMILIES), case_sensitive=False),
     help="Only these entries (repeatable) [default: all; the plot: the six of the paper]. "
-    "bumps, learn's parametrised family, is shown by translate with its --coefficients.",
+    "bumps, learn's parametrised family, is shown by translate with its coefficients.",
 )
 @click.option(
     "--lambda",
