@@ -29,7 +29,6 @@ from .errors import (
     SignalError,
     check_kind,
     check_signal,
-    counted,
     is_positive,
     refuse_complex,
     refuse_diverged,
@@ -39,6 +38,7 @@ from .filters import check_verdict, run_plan
 from .flux_checks import check_lams, probe_flux
 from .function_properties import one_sampling
 from .nonlinearities import SQRT2, Nonlinearity, from_function
+from .orientation import samples_in_rows
 from .plans import in_library_words, planner
 
 __all__ = ["diffuse", "regularise", "resnet", "shrink"]
@@ -172,55 +172,6 @@ def _refuse_masked(u) -> None:
         )
 
 
-def _samples_in_rows(u, channel_axis=None):
-    """``u`` with its samples in rows, and the function that gives an output
-    ``u``'s own layout back.
-
-    A 2-D array whose rows are no more than its columns is ambiguous (is
-    ``np.stack([left, right])`` 2 samples of N channels?): refused unless
-    ``channel_axis`` says where the channels are (0: rows, 1 or -1: columns).
-    What is not a 1-D or 2-D array is left to :func:`as_signal` to refuse.
-    """
-    same = lambda out: out  # noqa: E731
-    if channel_axis is not None and (
-        isinstance(channel_axis, bool)
-        or not isinstance(channel_axis, (int, np.integer))
-        or channel_axis not in (0, 1, -1, -2)
-    ):
-        raise ParameterError(
-            f"channel_axis must be 0 (or -2), 1 (or -1) or None, not {channel_axis!r}"
-        )
-    try:
-        a = np.asarray(u)
-    except (TypeError, ValueError):
-        return u, same
-    if a.ndim == 1 and channel_axis is not None:
-        raise ParameterError(
-            f"u has shape {a.shape}, one channel: drop channel_axis",
-            parameters=["channel_axis"],
-        )
-    if a.ndim != 2 or channel_axis in (1, -1) or (a.size == 0 and channel_axis is None):
-        return a, same  # empty: as_signal says so (channels in rows: once they are columns)
-    if channel_axis is None:
-        n, c = a.shape
-        if c > 1 and n <= c:
-            question = (  # a square one: the same words either way
-                f"which axis holds the channels is ambiguous ({n} samples of {c} channels "
-                "either way)."
-                if n == c
-                else f"{counted(n, 'sample')} of {c} channels, or {c} samples of "
-                f"{counted(n, 'channel')}?"
-            )
-            raise ParameterError(
-                f"u has shape {a.shape}: {question} Say which: channel_axis=0 for channels "
-                "in rows (as np.stack([left, right]) makes them), channel_axis=1 for channels "
-                "in columns",
-                parameters=[("channel_axis", 0), ("channel_axis", 1)],
-            )
-        return a, same
-    return np.ascontiguousarray(a.T), lambda out: np.ascontiguousarray(out.T)
-
-
 def _tell(messages) -> None:
     """Warn of each message at the caller's line (stacklevel: _tell, _plan_and_run, _run,
     diffuse, the caller),
@@ -283,7 +234,7 @@ def _plan_and_run(
         "True or False",
     )
     _refuse_masked(u)
-    given, back = _samples_in_rows(u, channel_axis)
+    given, back = samples_in_rows(u, channel_axis)
     try:
         u = as_signal(given)
     except SignalError as exc:  # a table's columns, named where its array lost them

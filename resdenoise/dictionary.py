@@ -333,11 +333,23 @@ def translate(
 
 def _notes(props: stability.FunctionProperties) -> list[str]:
     """What the conditions leave unsaid against the paper's wording: an infinite Lipschitz
-    constant (hard shrinkage), where Theorem 2 as stated asks a finite L."""
+    constant (hard shrinkage), where Theorem 2 as stated asks a finite L; a shrinkage form
+    S (one Haar step, tau = 1/4, h = 1) taken above g's sign-stable bound (g_max > 1),
+    where it is no shrinkage."""
+    notes = []
     if math.isinf(props.lipschitz) and math.isfinite(props.g_max) and props.g_min >= 0.0:
-        return [
+        notes.append(
             "the paper states Theorem 2 for a finite Lipschitz constant L of Phi (here "
             "infinite: Phi jumps); the guarantee rests on g_max (the explicit scheme's "
             f"argument, paper section 3), finite here ({props.g_max:.6g})"
-        ]
-    return []
+        )
+    if math.isfinite(props.g_max) and props.g_max > 1.0:
+        linf, sign = stability.tau_bounds(props.g_max, 1.0)
+        beyond = f" and its L-infinity bound ({linf:.6g})" if linf < 0.25 else ""
+        notes.append(
+            f"S is one Haar step at tau = 1/4, h = 1, above this g's sign-stable bound "
+            f"h^2/(4 g_max) = {sign:.6g}{beyond}: S(s) = s (1 - g(sqrt2 s)) flips the sign "
+            "of s wherever g > 1, so it is no shrinkage; a block of this g is stable at the "
+            "tau bounds above, not at that step"
+        )
+    return notes

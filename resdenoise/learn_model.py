@@ -148,10 +148,17 @@ def network_groups(params: np.ndarray, arch: Architecture) -> tuple[Group, ...]:
     )
 
 
-def run_network(u: np.ndarray, groups: Sequence[Group], h: float = 1.0) -> np.ndarray:
+def run_network(
+    u: np.ndarray, groups: Sequence[Group], h: float = 1.0, *, channel_axis: int | None = None
+) -> np.ndarray:
     """Run the groups one after another with the one engine, lambda from u
-    (as ``resnet --network`` runs the network file)."""
-    return run_network_at(u, groups, auto_lambda(u, h)[0], h)
+    (as ``resnet --network`` runs the network file).  ``channel_axis``: as
+    :func:`resdenoise.learn.make_objective`'s (a 2-D u of no more rows than columns
+    refused without it; the output in u's layout)."""
+    from .orientation import samples_in_rows
+
+    given, back = samples_in_rows(u, channel_axis)
+    return back(run_network_at(given, groups, auto_lambda(given, h)[0], h))
 
 
 def initial_parameters(arch: Architecture, seed: int = 0, amount: float = 0.0) -> np.ndarray:

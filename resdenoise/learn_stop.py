@@ -26,10 +26,13 @@ from .learn import (
     FitResult,
     Group,
     Objective,
+    chosen_per_channel,
     fit,
+    joint_choice,
     network_groups,
     run_network,
     stopped_choice,
+    stopped_sure,
 )
 from .network_stop import default_cap
 from .scaling import refuse_unscaled_signals
@@ -59,17 +62,19 @@ class StopDecision:
     supervised error against the clean signals, else SURE (mean per value over
     all training signals; ``trained`` None when a search ended before the trained
     depth, SURE having risen for long).  ``chosen``/``factors``: the depth and
-    lambda factor the winning stop chose per training signal.
+    lambda factor the winning stop chose per training signal, as ``resnet --network``
+    runs the file (:func:`resdenoise.learn.stopped_choice`): one per channel (a tuple)
+    where its channels were stopped apart, or a channel passed through (0 blocks).
     """
 
     stop: bool
     max_blocks: int
     depth: int
-    chosen: tuple[int, ...]
+    chosen: tuple[int | tuple[int, ...], ...]
     losses: dict
     measure: str
     lambda_factors: tuple[float, ...] | None = None
-    factors: tuple[float, ...] = ()
+    factors: tuple[float | tuple[float, ...], ...] = ()
     #: per way: (depths, lambda factors) chosen on the training signals
     picks: dict = field(default_factory=dict)
     #: the lambda factors tried (None: not tried)
@@ -133,17 +138,22 @@ def decide_stop(
         losses[way], picks[way] = 0.0, []
         for i, f in enumerate(noisy):
             f = np.asarray(f, dtype=float)
+            # as resnet --network runs the file (channels of levels apart: each its own)
             plan, extra = stopped_choice(f, groups, h, cap, factors)
-            picks[way].append((extra["blocks_chosen"], extra.get("lambda_factor", 1.0)))
+            picks[way].append(chosen_per_channel(extra, f))
             if clean is not None:  # the output of stopped_run, run only where it is measured
                 losses[way] += float(np.sum((run_plan(plan, f) - clean[i]) ** 2)) / total
             else:
-                losses[way] += extra["stopping_criterion"] * f.shape[0] / total
+                losses[way] += stopped_sure(extra, f) * f.shape[0] / total
             if way != "stopped":
                 continue
             if clean is not None:
                 losses["trained"] += float(np.sum((run_network(f, groups, h) - clean[i]) ** 2))
-            else:
+            else:  # every block, one lambda for all channels (resnet --network without stop)
+                if any(
+                    k in extra for k in ("channel_plans", "passed_through_reasons", "do_no_harm")
+                ):
+                    extra = joint_choice(f, groups, h, cap)[1]  # (the stop's: another search)
                 at_depth = extra["sure_at_network_depth"]
                 if losses["trained"] is not None:
                     losses["trained"] = (
@@ -185,10 +195,13 @@ def _cap(groups: Sequence[Group], max_blocks: int | None) -> int:
 def stop_depths(
     noisy: Sequence[np.ndarray], groups: Sequence[Group], h: float = 1.0, max_blocks=None
 ) -> list[int]:
-    """The depth the SURE stop chooses for each signal (as ``resnet --network`` would)."""
+    """The depth the SURE stop chooses for each signal, its channels together (one depth
+    per signal, what :func:`resdenoise.learn.fit`'s ``depths`` hold; ``resnet --network``
+    stops channels of noise levels apart each as on its own,
+    :func:`resdenoise.learn.stopped_choice`)."""
     cap = _cap(groups, max_blocks)
     refuse_unscaled_signals(noisy)
-    return [stopped_choice(f, groups, h, cap)[1]["blocks_chosen"] for f in noisy]
+    return [joint_choice(f, groups, h, cap)[1]["blocks_chosen"] for f in noisy]
 
 
 def fit_stopped(

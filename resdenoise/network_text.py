@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 from typing import Final
 
+import numpy as np
+
 from .nonlinearities import FORMS
 
 __all__ = ["BLOCK_KEYS", "NAME_KEYS", "NETWORK_VERSIONS", "format_network"]
@@ -60,6 +62,10 @@ def _comment_line(line: str) -> str:
 
 
 def _toml_value(value) -> str:
+    """``value`` as TOML: a string, a list (tuple, NumPy array) or a number (a NumPy scalar
+    as the Python number it holds: ``np.float64(0.5)`` is ``0.5``, not its repr)."""
+    if isinstance(value, np.ndarray | np.generic):
+        value = value.tolist()  # Python numbers (a NumPy bool: a bool, refused below)
     if isinstance(value, str):
         return _toml_string(value)
     if isinstance(value, (list, tuple)):
@@ -68,7 +74,8 @@ def _toml_value(value) -> str:
         raise TypeError(f"cannot write {value!r} to a network file")
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"cannot write {value!r} to a network file")
-    return repr(value)  # float repr reads back as the same float
+    # float repr reads back as the same float (a subclass's own repr may not)
+    return repr(float(value)) if isinstance(value, float) else repr(int(value))
 
 
 def format_network(
@@ -85,7 +92,9 @@ def format_network(
     ``max-blocks`` and ``lambda-factors``.
 
     Floats are written so that they read back bit for bit (``repr``), so
-    :func:`parse_network` of the text binds the very same activations.  A text
+    :func:`parse_network` of the text binds the very same activations; NumPy numbers
+    and arrays as the Python numbers and lists they hold (``np.float32`` by its exact
+    value, ``list(c)`` of an array as the floats it holds).  A text
     where a block gives a ``threshold`` says ``version = 2`` (:data:`NETWORK_VERSIONS`):
     it reads back as written, the Haar threshold of ``shrink --threshold`` at any ``h``
     (a file without it is refused as ambiguous for ``h != 1``).

@@ -33,6 +33,7 @@ flux kernels in :mod:`resdenoise._flux_kernels`, and the general translations
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -135,7 +136,14 @@ _BUMPS_FORMULAS: Final = (
 
 def _bumps_entry(coefficients) -> Entry:
     """The registry entry of the bumps family with these coefficients."""
-    c = bump_coefficients(coefficients)
+    return _bumps_entry_of(bump_coefficients(coefficients))
+
+
+@functools.lru_cache(maxsize=4096)
+def _bumps_entry_of(c: tuple[float, ...]) -> Entry:
+    """:func:`_bumps_entry` of checked coefficients, made once per vector: its
+    monotonicity is sampled (:func:`resdenoise._families.bumps_monotone`, about 15 ms for
+    32 coefficients), and a network file's parse and its build bind the same groups."""
     total = math.fsum(c)
     return Entry(
         "bumps",
@@ -290,6 +298,13 @@ def unknown_name(name: str, form: str) -> str:
             f"{text}: plain total variation (g = 1/|r|, Psi = 2|r|) is unbounded at r = 0, "
             "so no explicit tau is stable; the paper's truncated TV is the soft family, as "
             f"{'an' if form[0] in 'aeiou' else 'a'} {form}: 'soft'{also}"
+        )
+    if norm in PARAMETRISED_FAMILIES:  # registered, but g needs its coefficients too
+        return (
+            f"{text}: {norm!r} is a parametrised family, its g set by its coefficients: "
+            f'a network file\'s block gives them (activation = "{norm}", coefficients = '
+            f"[...]), translate --{form} {norm} --coefficients C1,C2,... shows its forms, "
+            f"and get_parametrised({norm!r}, coefficients, lam=...) binds it in Python"
         )
     elsewhere = [f for f in FORMS if f != form and norm in _NAMES[f]]
     if elsewhere:

@@ -49,6 +49,7 @@ __all__ = [
     "oriented_channels",
     "orienting",
     "probe_orientation",
+    "samples_in_rows",
 ]
 
 
@@ -211,3 +212,59 @@ def probe_orientation(f2: np.ndarray) -> Orientation:
             f"drawn for {f2.shape[1]}"
         )
     return orientation
+
+
+def samples_in_rows(u, channel_axis=None, name: str = "u", say: str | None = None):
+    """``u`` with its samples in rows, and the function that gives an output
+    ``u``'s own layout back.
+
+    A 2-D array whose rows are no more than its columns is ambiguous (is
+    ``np.stack([left, right])`` 2 samples of N channels?): refused unless
+    ``channel_axis`` says where the channels are (0: rows, 1 or -1: columns).
+    What is not a 1-D or 2-D array is left to :func:`as_signal` to refuse.  The one rule
+    of the library's entry points (:mod:`resdenoise.api`'s one-call functions, the learn
+    library's: :func:`resdenoise.learn.make_objective`, ``run_network_stopped`` ...);
+    ``name`` names ``u`` in the refusal, ``say`` (default: give ``channel_axis``) what to do.
+    """
+    from .errors import ParameterError, counted
+
+    same = lambda out: out  # noqa: E731
+    if channel_axis is not None and (
+        isinstance(channel_axis, bool)
+        or not isinstance(channel_axis, (int, np.integer))
+        or channel_axis not in (0, 1, -1, -2)
+    ):
+        raise ParameterError(
+            f"channel_axis must be 0 (or -2), 1 (or -1) or None, not {channel_axis!r}"
+        )
+    try:
+        a = np.asarray(u)
+    except (TypeError, ValueError):
+        return u, same
+    if a.ndim == 1 and channel_axis is not None:
+        raise ParameterError(
+            f"{name} has shape {a.shape}, one channel: drop channel_axis",
+            parameters=["channel_axis"],
+        )
+    if a.ndim != 2 or channel_axis in (1, -1) or (a.size == 0 and channel_axis is None):
+        return a, same  # empty: as_signal says so (channels in rows: once they are columns)
+    if channel_axis is None:
+        n, c = a.shape
+        if c > 1 and n <= c:
+            question = (  # a square one: the same words either way
+                f"which axis holds the channels is ambiguous ({n} samples of {c} channels "
+                "either way)."
+                if n == c
+                else f"{counted(n, 'sample')} of {c} channels, or {c} samples of "
+                f"{counted(n, 'channel')}?"
+            )
+            default = (
+                "Say which: channel_axis=0 for channels in rows (as np.stack([left, right]) "
+                "makes them), channel_axis=1 for channels in columns"
+            )
+            raise ParameterError(
+                f"{name} has shape {a.shape}: {question} {say or default}",
+                parameters=[("channel_axis", 0), ("channel_axis", 1)],
+            )
+        return a, same
+    return np.ascontiguousarray(a.T), lambda out: np.ascontiguousarray(out.T)

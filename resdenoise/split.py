@@ -66,6 +66,7 @@ keeps 87-95 % of the ungated rule's gain (it misses Blocks beside Bumps under ``
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Final
 
 import numpy as np
@@ -329,7 +330,7 @@ def network_run(
     ``sigma``: the noise level given, of the stop's search and the automatic lambda
     (one for all channels without ``stop``); said unused where the file has neither."""
     from .network import build_network, unused_defaults
-    from .network_stop import stopped_network, strides_note
+    from .network_stop import strides_note
 
     notes = unused_defaults(spec, lam, tau)  # said, not ignored silently
     if spec.stop is None:
@@ -348,13 +349,13 @@ def network_run(
             )
     else:
 
-        def alone(x, level=None, labels=None):
-            return stopped_network(spec, x, lam, tau, h, progress, level)
+        def alone(x, level=None, labels=None):  # as a run of that channel alone
+            return _stopped_together(spec, x, (lam, tau, h, progress), level, None, labels)
 
         # channels of levels apart: each its own depth (and lambda), as a search's
         levels, apart, passed, known = levels_apart(u, sigma, True)
         if apart is None:  # the level compared is the search's: estimated once
-            plan, extra = stopped_network(spec, u, lam, tau, h, progress, levels, known)
+            plan, extra = _stopped_together(spec, u, (lam, tau, h, progress), levels, known, labels)
         else:
             plan, extra = plan_apart(alone, u, labels, levels, apart, passed)
     notes.append(strides_note(spec, u))
@@ -362,6 +363,56 @@ def network_run(
     if notes:
         extra = {**extra, "warnings": [*extra.get("warnings", []), *notes]}
     return plan, extra
+
+
+def _stopped_together(spec, u, bound, sigma, known, labels):
+    """:func:`resdenoise.network_stop.stopped_network` of ``u``'s channels together
+    (``bound``: its ``lam, tau, h, progress``; ``known``: :func:`levels_apart`'s level),
+    with the automatic searches' rules for a level not trusted
+    (:func:`resdenoise.untrusted.pass_untrusted`, the same warnings): where some but not
+    all channels' level is not trusted, those are passed through unchanged and the others
+    searched alone; where every channel's is, the input is kept (``nothing done: ...``,
+    0 blocks; the stop searched one block only).  A stop's depth and lambda are a
+    search's: a level that cannot be told (the noise most of a channel's variance) would
+    set the automatic lambda of every channel, and SURE at it removes the content."""
+    from .harm import _INPUT_KEPT, _nothing_done
+    from .network_stop import cut_network, default_cap, stopped_network
+    from .noise import resolve_sigma
+    from .untrusted import _GIVE, _NOTHING_TO_FILTER, _level_not_trusted, pass_untrusted
+
+    x = np.asarray(u)
+    x2 = x.reshape(x.shape[0], -1) if x.ndim else x
+    level = known
+    if level is None:  # (a level given: read only for a constant channel)
+        level = resolve_sigma(x2, sigma, search=True)
+
+    def search(sub, labels=None, sigma=sigma):
+        return _stopped_together(spec, sub, bound, sigma, None, labels)
+
+    passed, why = pass_untrusted(x, level, labels, search, given=sigma)
+    if passed is not None:
+        return passed
+    known = level if sigma is None else None  # estimated once
+    if not why:
+        return stopped_network(spec, u, *bound, sigma, known)
+    # every channel's level not trusted: the input, as the automatic searches keep it
+    plan, extra = stopped_network(replace(spec, max_blocks=1), u, *bound, sigma, known)
+    reason = _level_not_trusted(x, level, labels, why)
+    advice = _INPUT_KEPT if reason.endswith(_NOTHING_TO_FILTER) else _GIVE
+    cap = spec.max_blocks or default_cap(sum(b.repeat for b in spec.blocks))
+    extra = {
+        **extra,
+        "blocks_chosen": 0,
+        "max_blocks": cap,
+        "stopping_criterion": extra["sure_of_input"],
+        "depth_reason": f"the input is kept: {reason}",
+        "do_no_harm": reason,
+        "warnings": [
+            _nothing_done(reason, advice),
+            *(w for w in extra.get("warnings", []) if not w.startswith('stop = "sure"')),
+        ],
+    }
+    return cut_network(plan, 0), extra
 
 
 #: Channels of one level are planned apart where the sum of their own plans' SURE lies below

@@ -86,8 +86,9 @@ ALL_FAMILIES = tuple(NONLINEARITIES) + tuple(NON_ODD_ACTIVATIONS)
     "--family",
     "families",
     multiple=True,
-    type=click.Choice(ALL_FAMILIES, case_sensitive=False),
-    help="Only these entries (repeatable) [default: all; the plot: the six of the paper].",
+    type=click.Choice(ALL_FAMILIES + tuple(PARAMETRISED_FAMILIES), case_sensitive=False),
+    help="Only these entries (repeatable) [default: all; the plot: the six of the paper]. "
+    "bumps, learn's parametrised family, is shown by translate with its coefficients.",
 )
 @click.option(
     "--lambda",
@@ -124,6 +125,12 @@ def dictionary(as_json, families, lam, plot_path, plot_size, quiet):
     rows = dictionary_rows()
     if families:
         wanted = {f.lower() for f in families}
+        for name in sorted(wanted.intersection(PARAMETRISED_FAMILIES)):  # no entry: g needs c
+            raise click.UsageError(
+                f"--family {name}: {name} is a parametrised family, its forms set by its "
+                f"coefficients: resdenoise translate --activation {name} --coefficients "
+                "C1,C2,... --lambda L (a learned group's, from the network file or learn --json)"
+            )
         rows = [r for r in rows if r["family"] in wanted]
     if plot_path is not None:
         keys = [r["family"] for r in rows] if families else list(PAPER_FAMILIES)

@@ -516,6 +516,12 @@ def _train(noisy, clean, noisy_paths, clean_paths, network, settings):
         "start": settings["start"],
         **(warm.as_dict() if warm is not None else {}),
         **result.as_dict(),
+        # SURE with probes the training did not fit (its own overstates the gain)
+        **(
+            {"sure_fresh_probes": lib.fresh_sure(noisy, arch, result, sigma, settings["seed"])}
+            if result.objective == "sure"
+            else {}
+        ),
         "stop_asked": settings["stop"],
         **(stop.as_dict() if stop is not None else {"stop": None}),
         "stability": verdict.as_dict(),

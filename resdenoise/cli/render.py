@@ -18,7 +18,7 @@ import sys
 from ..errors import GuaranteeError, counted
 from ..report import RENAMED, taus_said
 from .options import pipe_closed, printable
-from .table_fit import _show, _text, num, plain, switched_on, yes
+from .table_fit import _show, _text, brief, num, plain, switched_on, yes
 
 #: an in-memory run of fewer blocks gets no progress bar
 BAR_MIN_BLOCKS = 50
@@ -211,7 +211,7 @@ def summary_line(report: dict) -> str:
     what = f"{report['name']} {report['form']}"
     if report["family"] == "network" and "network" in params:  # resnet --network FILE
         source, said = params["network"], report["name"].removeprefix("network ")
-        named = f'"{said}", ' if said != source else ""
+        named = f'"{brief(said)}", ' if said != source else ""
         what = f"network {source} ({named}{params.get('groups', '?')} groups)"
     elif report["name"] != report["family"]:
         what += f" ({report['family']})"
@@ -281,12 +281,15 @@ def summary_line(report: dict) -> str:
     scales = report.get("scales")
     if scales:  # the scales whose blocks ran, of those planned (the parameters' scales)
         strides = [s["stride"] for s in scales if s.get("shrinks", True) and s.get("blocks", 1)]
+        groups = ""  # a network's entries are its groups: its scales are their strides
+        if report["family"] == "network" and len(set(strides)) < len(strides):
+            groups, strides = f" in {len(strides)} groups", list(dict.fromkeys(strides))
         stride = "stride" if len(strides) == 1 else "strides"
         planned = params.get("scales")
         count = counted(len(strides), "scale")
         if isinstance(planned, int) and planned != len(strides):
             count = f"{len(strides)} of {planned} scales"
-        parts.append(f"{count} filtered ({stride} {', '.join(map(str, strides))})")
+        parts.append(f"{count} filtered ({stride} {', '.join(map(str, strides))}){groups}")
     return "  " + ", ".join(parts)
 
 
@@ -402,7 +405,7 @@ def render_table(report: dict, console) -> None:
     run.add_column("value")
     run.add_row(
         "nonlinearity",
-        _text(f"{report['name']} ({report['family']}, {report['form']}, {report['class']})"),
+        _text(f"{brief(report['name'])} ({report['family']}, {report['form']}, {report['class']})"),
     )
     run.add_row("parameters", parameter_line(report["parameters"]))
     noise, (given, name) = report.get("noise_sigma"), _used_sigma(report)

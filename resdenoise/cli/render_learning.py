@@ -21,17 +21,26 @@ def render_learning(report: dict, console, verbose: bool = False) -> None:
         else "NOT stable"
     )
     where = printable(report["network"] or "learned network")
-    ratio = report["loss_ratio"]
-    drop = report["initial_loss"] - report["loss"]
+    fresh = report.get("sure_fresh_probes")  # SURE: by probes the training did not fit
+    said = fresh or report
+    ratio = said["loss_ratio"]
+    drop = said["initial_loss"] - said["loss"]
     if ratio is not None:
         change = f" ({num(ratio)}x)"
     else:  # no ratio of a negative loss (SURE's can be): the change
         change = f" ({'down' if drop >= 0 else 'up'} by {num(abs(drop))})"
     if report.get("identity_loss") is not None:  # supervised: doing nothing's, beside
         change += f"; the noisy files themselves {num(report['identity_loss'])}"
+    loss = f"{report['objective']} loss"
+    if fresh:
+        loss = f"SURE by {fresh['probes']} probes training did not fit"
+        change += (
+            f"; by its own probe, which it fitted, {num(report['initial_loss'])} -> "
+            f"{num(report['loss'])}"
+        )
     console.print(
         f"{where}: {stable} by construction (every g in [0, g_max], tau <= h^2/(4 g_max)); "
-        f"{report['objective']} loss {num(report['initial_loss'])} -> {num(report['loss'])}{change}",
+        f"{loss} {num(said['initial_loss'])} -> {num(said['loss'])}{change}",
         style="green" if st["linf_stable"] else "red",
         markup=False,
         soft_wrap=True,
@@ -70,11 +79,22 @@ def render_learning(report: dict, console, verbose: bool = False) -> None:
     _show(console, table)
 
 
+def _per_channel(value, said) -> str:
+    """A training file's choice said: one number, or one per channel (``36/20``) where
+    its channels were stopped apart (their noise levels apart, one passed through)."""
+    if isinstance(value, list | tuple):
+        return "/".join(said(v) for v in value)
+    return said(value)
+
+
 def _stop_line(report: dict) -> str:
     """How deep the learned network runs, and why (the SURE stop or its trained depth)."""
     if "stop_blocks_chosen" not in report:
         return ""
-    chosen = ", ".join(str(k) for k in report["stop_blocks_chosen"])
+    chosen = ", ".join(_per_channel(k, str) for k in report["stop_blocks_chosen"])
+    files = "the training files"
+    if any(isinstance(k, list | tuple) for k in report["stop_blocks_chosen"]):
+        files += " (a/b: one per channel, the channels stopped apart)"
     trained, stopped = report["loss_at_trained_depth"], report["loss_stopped_by_sure"]
     losses = f"{num(trained, 'n/a')} at the trained depth, {num(stopped)} stopped"
     if report["stop_measure"] == "sure":  # not the first line's SURE: another probe
@@ -91,17 +111,17 @@ def _stop_line(report: dict) -> str:
         factors = report.get("stop_lambda_factors")
         with_factor = (
             f" and one of {len(factors)} lambda factors (chose "
-            + ", ".join(num(a) for a in report["stop_lambda_factor_chosen"])
+            + ", ".join(_per_channel(a, num) for a in report["stop_lambda_factor_chosen"])
             + ")"
             if factors
             else ""
         )
         return (
             f'  depth per signal by SURE{with_factor} (stop = "sure", up to '
-            f"{report['stop_max_blocks']} blocks; {why}): {chosen} blocks on the training "
-            f"files; {losses}"
+            f"{report['stop_max_blocks']} blocks; {why}): {chosen} blocks on {files}; "
+            f"{losses}"
         )
     return (
-        f"  every block runs: the SURE stop (chose {chosen} blocks on the training files) "
-        f"gave no smaller loss; {losses}"
+        f"  every block runs: the SURE stop (chose {chosen} blocks on {files}) gave no "
+        f"smaller loss; {losses}"
     )

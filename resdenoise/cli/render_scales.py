@@ -5,7 +5,7 @@ helpers they use and whose ``render_table`` prints them).
 
 from __future__ import annotations
 
-from .table_fit import _show, _text, num, yes
+from .table_fit import _show, _text, brief, num, yes
 
 
 def render_scales(scales: list, console, channels: list) -> None:
@@ -81,7 +81,7 @@ def render_blocks(blocks: list, console) -> None:
         )
         table.add_row(
             str(b["index"]),
-            _text(b["label"] if b["form"] == "activation" else f"{b['label']} ({b['form']})"),
+            _text(brief(b["label"]) + ("" if b["form"] == "activation" else f" ({b['form']})")),
             num(b["lambda"]),
             f"{num(b['tau'])} x {b['repeat']}"
             + (f", stride {b['scale']}" if b.get("scale", 1) > 1 else ""),

@@ -166,6 +166,17 @@ def num(x, none: str = "inf") -> str:
     return f"{x:.6g}"
 
 
+#: The most characters of a file's free text (a network's description, a block's label)
+#: that a summary or table shows; the JSON report keeps it whole.
+SHOWN_TEXT = 120
+
+
+def brief(text: str, limit: int = SHOWN_TEXT) -> str:
+    """``text`` as a summary shows it: whole up to ``limit`` characters, else cut there
+    with how long it is (``AAAA… (900000 characters)``)."""
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text)} characters)"
+
+
 def _text(value) -> str:
     """Text from a file or the user (a label, a formula, a reason) as rich shows it:
     never markup (``[blink]`` stays the seven characters it is), never a terminal's
