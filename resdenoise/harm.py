@@ -98,8 +98,8 @@ red noise's 2 (the walk's own content at level 5) the check's level now stands
 (:func:`resdenoise.noise_colour.rough_checked_evidence`); where no level does (2000-sample
 walks, 1.78-1.97), not caught.
 
-Under 67 samples the level is ``mad-haar``'s, whose interval reaches down to the MAD of
-third differences (:func:`resdenoise.noise.third_difference_noise`): the Haar details of
+Under 67 samples the level was ``mad-haar``'s (before 3e5697f), its interval reaching down to
+the MAD of third differences (:func:`resdenoise.noise.third_difference_noise`): the Haar details of
 so short a series are mostly its own content (three periods of a sine and a step, 50-60
 samples, white noise at 5-10 %: read 3-8x, ``denoise`` 2-12 dB below the input in 45 of 64
 cases, the single commands alike), and the low end's test, and the search there, keep
@@ -108,6 +108,18 @@ Measured (sine and step, 30-60 samples, white 5/10/30 % and pink 10 %, seeds 100
 ``resdenoise denoise``): below the input 70 -> 2 of 256 cases; gains at 30 % kept (mean
 +0.57 -> +0.44 dB at 50 samples, +1.41 -> +1.29 dB at 60); ``diffuse --time auto --lambda
 auto`` and ``shrink --scales auto`` at 50-60 samples 68 -> 1 of 128 each.
+
+Under 67 samples the level is now the lesser of ``mad-haar`` and third differences
+(:data:`resdenoise.noise.SHORT_ESTIMATOR`, a point: the sine and step of 50 samples read
+0.76-1.45x instead of 0.76-6.77x), and under 192 samples a choice must also gain when
+scored again with probes its search did not use (:func:`_fresh_test`, :data:`FRESH_Z`):
+on so few samples the search's own probe, which its minimum keeps, is worth as much as
+the gain.  Measured (``benchmarks/bench_short.py``, side by side with main): tuning
+seeds 0-2 (270 cases) below the input 20 -> 17 (all three at 50 samples: -11.1, -1.0,
+-0.7 dB -> the input), mean +2.16 -> +2.17 dB, level within 20 % 35 -> 38 %; gains lost
+at 50 samples: steps +3.5 and +4.5 dB, a smooth series +5.5, one +5.2 -> +3.5; won: steps
++5.4.  From 67 samples the fresh test moved no case: the walks and AR(1) series left below
+the input there pass it by their over-read level (SURE biased, not noisy).
 
 Under 192 samples (no variogram's nugget, no batches for the lag-one median) a series read
 as a random walk in white noise whose noise the lag-one covariance of its differences does
