@@ -50,6 +50,10 @@ scored again with 8 fresh probes:
   level within 20 % 35 -> 38 % (50 samples 20 -> 37 %); gains lost at 50 samples: steps
   +3.51 and +4.47 dB (the fresh test), a smooth series +5.53 (-> the input) and +5.21 ->
   +3.54; won: steps at 30 % +5.37;
+* tuning at 50 samples, seeds 0-9 (180 cases): below the input 4 -> 0 (-11.99, -11.09,
+  -0.99, -0.65 dB -> the input), mean +1.29 -> +1.42 dB, level within 20 % 20 -> 37 %;
+  gains lost: steps +3.51, +4.47 (the fresh test), smooth +5.53, a walk at 30 % +5.06,
+  +5.73 -> +3.41 and +5.21 -> +3.54; won: steps +5.37, smooth +5.06, +3.54 and smaller;
 * fresh (100000-100002, held out, 270 cases): below the input 25 -> 25, mean +2.39 -> +2.39
   dB, level within 20 % 36 -> 39 %; new: an AR(1) of 50 samples at 5 % -12.30 dB (its level
   4.44x, where main read 6.85x with an interval down to 4.44x and kept the input), fixed: an
