@@ -20,12 +20,12 @@ Estimators
     details ``w`` (:func:`resdenoise.wavelet.estimate_noise`).  It reads
     fine-scale content in more than about half of the samples as noise.
     Used for signals too short for ``quiet-windows`` (under 67 samples).  There the
-    automatic searches' level is an interval whose low end is the MAD of the normalised
-    third differences (:func:`third_difference_noise`): on so few samples the finest
-    Haar details of a smooth signal's own content fill most of them (three periods of a
-    sine and a step in 50 samples at 5-10 % white noise: mad-haar 3-8x the true level,
-    third differences 1.1-1.3x), and a choice must gain at the low end too
-    (:func:`resdenoise.automatic.do_no_harm`).
+    automatic searches' level is the lesser of it and the MAD of the normalised third
+    differences (:func:`third_difference_noise`, :data:`SHORT_ESTIMATOR`): on so few
+    samples the finest Haar details of a smooth signal's own content fill most of them
+    (three periods of a sine and a step in 50 samples at 5-10 % white noise: mad-haar
+    3-8x the true level, third differences 1.0-1.5x), while a jump enters three third
+    differences and one Haar detail at most.
     A streamed file gets either estimate exactly (:mod:`resdenoise.selection`).
 
 How they were chosen (``benchmarks/bench_noise.py``): on synthetic speech
@@ -243,6 +243,20 @@ def resolve_sigma(
     return NoiseLevel(estimate_noise(u), estimator_for(u.shape[0]))
 
 
+#: The searches' level's name under 67 samples (too short for quiet-windows): per channel
+#: the lesser of ``mad-haar`` and the MAD of third differences
+#: (:func:`third_difference_noise`).  Each reads its own kind of content as noise: the
+#: finest Haar details a smooth or oscillating series' (most of them, on so few samples),
+#: the third differences a jump's (three of them per jump, one Haar detail or none).
+#: Measured (``benchmarks/bench_short.py``, tuning seeds 0-9, 50 samples, 180 cases,
+#: level / true sigma within 20 %): mad-haar 20 % (smooth 30 %, cycles 7 %, steps 57 %),
+#: third differences 32 % (steps 40 %), the lesser 37 % (smooth 63 %, cycles 43 %, steps
+#: 63 %); on white noise alone (4000 seeds) the lesser reads 0.93x at 40-66 samples
+#: (0.88-0.92x at 8-32), each alone 1.01-1.03x: a little low, which leans toward
+#: smoothing less.
+SHORT_ESTIMATOR = "mad-haar or third differences, the lesser"
+
+
 #: The high order of :func:`search_noise`'s consistency check.
 HIGH_ORDER = 8
 #: Relative standard deviation x sqrt(n) of quiet-windows(3) / quiet-windows(8) on white
@@ -278,8 +292,7 @@ def search_noise(u, nugget: bool = True) -> NoiseLevel:
     identified, or, where the variogram's nugget set the level (its upper
     bound), the nugget itself, or where the spectral floor set the level
     (:func:`resdenoise.rough_level._checked_by_floor`), at most the floor's bound at one standard error.  Under
-    67 samples (``mad-haar``, no window to check orders in) the low end is
-    :func:`third_difference_noise` where that is lower.  Under
+    67 samples (no window to check orders in) the level is :data:`SHORT_ESTIMATOR`'s.  Under
     :data:`NUGGET_SAMPLES` samples (no
     nugget to bound it) the order extrapolation sets no low end: the ratio's own noise
     (``RATIO_SPREAD / sqrt(n)``, 0.13 at 160 samples) put the low end of a
@@ -316,9 +329,11 @@ def _search_noise(u2: np.ndarray, nugget: bool) -> NoiseLevel:
             return _without_silence(u2, nugget, silent)
     else:
         plain, means = estimate_noise(u2), None
-    if name != "quiet-windows":  # too short for windows: mad-haar, with its interval's
-        # low end by third differences where there are any (a point below 4 samples)
-        low = np.minimum(third_difference_noise(u2), plain) if n >= 4 else None
+    if name != "quiet-windows":  # too short for windows: the lesser of mad-haar and
+        # third differences where there are any (mad-haar alone below 4 samples)
+        low = None
+        if n >= 4:
+            plain, name = np.minimum(third_difference_noise(u2), plain), SHORT_ESTIMATOR
         low = _low_by_quadratic(u2, plain, low, nugget)
         return _short_rough(u2, NoiseLevel(plain, name, low=low), nugget)
     if window_for(n, HIGH_ORDER) is None:

@@ -95,6 +95,8 @@ SQUARE_KEYS = (
     "gain_at_low_end_standard_error",
     "backed_off_gain",
     "backed_off_gain_standard_error",
+    "fresh_sure_change",
+    "fresh_gain_standard_error",
     "sure_per_scale",
     "coefficient_sure_per_scale",
     "automatic_candidates",

@@ -255,6 +255,22 @@ def test_b13_supervised_learn_reports_the_identitys_loss_and_warns(tmp_path):
     assert "the noisy files themselves" in r.stderr
 
 
+def test_b13_a_network_worse_than_doing_nothing_is_warned_of():
+    """The warning itself (no short training pair reaches it any more by the SURE stop)."""
+    from types import SimpleNamespace
+
+    from resdenoise.cli.learn import _against_identity
+
+    c = np.sin(np.arange(16.0))
+    f = c + 0.02 * np.random.default_rng(5).standard_normal(16)
+    stop = SimpleNamespace(loss_stopped=0.5, loss_trained=None)
+    out = _against_identity([f], [c], None, stop, True, "net.toml")
+    assert out["written_loss"] == 0.5 > out["identity_loss"]
+    (said,) = out["warnings"]
+    assert said.startswith("net.toml: worse than doing nothing on its own training files")
+    assert "the noisy files themselves" in said and "train on longer or more signals" in said
+
+
 # B11: a strided group's own stability in the report
 
 

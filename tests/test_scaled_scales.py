@@ -47,7 +47,8 @@ SQUARE = frozenset(
     "rejected_stopping_criterion "
     "expected_gain_per_sample gain_standard_error gain_at_low_end "
     "gain_at_low_end_standard_error backed_off_gain backed_off_gain_standard_error "
-    "sure_change_per_sample sure_change_at_low_end backed_off_sure_change".split()
+    "sure_change_per_sample sure_change_at_low_end backed_off_sure_change "
+    "fresh_sure_change fresh_gain_standard_error".split()
 )
 #: ... without units ...
 PLAIN = frozenset(
