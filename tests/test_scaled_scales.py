@@ -39,7 +39,7 @@ LEVEL = frozenset(
     "noise_sigma noise_low_end noise_sigma_per_scale lambda lambdas threshold thresholds "
     "rejected_lambdas rejected_thresholds impulse_max_change impulse_mean_change "
     "input_min input_max output_min output_max tv_in tv_out mean_drift deviation_in "
-    "deviation_out overshoot".split()
+    "deviation_out overshoot range_left_by".split()
 )
 #: ... in their squares' (times 4^k; and every entry of automatic_candidates) ...
 SQUARE = frozenset(
