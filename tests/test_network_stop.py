@@ -40,6 +40,14 @@ def noisy(rng):
     return np.where(t < 0.4, 0.0, 1.0) + np.sin(6 * t) + 0.2 * rng.standard_normal(t.size)
 
 
+@pytest.fixture
+def trusted(rng):
+    """``noisy`` at noise 0.1: ``noisy``'s 0.2 on 300 samples is, within its error, over a
+    quarter of the variance, and resnet --network keeps it (fix22b's A22b-10)."""
+    t = np.linspace(0.0, 1.0, 300)
+    return np.where(t < 0.4, 0.0, 1.0) + np.sin(6 * t) + 0.1 * rng.standard_normal(t.size)
+
+
 def _oracle_sure_curve(f, spec, cap, probes=1):
     """SURE after k = 0..cap blocks, written out: the groups one block at a time with
     the engine, the divergence from seeded probes as in Ramani, Blu and Unser, averaged
@@ -141,7 +149,8 @@ def _write(path, data):
     return path
 
 
-def test_resnet_network_with_the_stop_reports_depth_and_why(runner, tmp_path, noisy):
+def test_resnet_network_with_the_stop_reports_depth_and_why(runner, tmp_path, trusted):
+    noisy = trusted  # a level the trust rules take (A22b-10)
     src, net, out = _write(tmp_path / "in.csv", noisy), tmp_path / "s.toml", tmp_path / "o.csv"
     net.write_text(STOPPED)
     result = runner.invoke(
@@ -182,7 +191,8 @@ def test_stop_refuses_a_file_in_chunks(runner, tmp_path, noisy):
     assert result.stderr.count("\n") == 1 and not out.exists()
 
 
-def test_lambda_factors_in_the_file_choose_a_common_factor(runner, tmp_path, noisy):
+def test_lambda_factors_in_the_file_choose_a_common_factor(runner, tmp_path, trusted):
+    noisy = trusted  # a level the trust rules take (A22b-10)
     text = STOPPED.replace("max-blocks = 45\n", "max-blocks = 45\nlambda-factors = [0.5, 1, 2]\n")
     src, net, out = _write(tmp_path / "in.csv", noisy), tmp_path / "s.toml", tmp_path / "o.csv"
     net.write_text(text)
@@ -229,7 +239,8 @@ def test_stop_at_extreme_amplitudes_is_the_unscaled_choice_times_2_to_the_k(nois
         assert extra_k[key] == times_power_of_two(extra[key], 2 * k)  # inf, 0 beyond 2^+-512
 
 
-def test_stop_at_extreme_amplitudes_on_the_command_line(runner, tmp_path, noisy):
+def test_stop_at_extreme_amplitudes_on_the_command_line(runner, tmp_path, trusted):
+    noisy = trusted  # a level the trust rules take (A22b-10)
     net = tmp_path / "s.toml"
     net.write_text('stop = "sure"\n[[block]]\nactivation = "tanh"\nrepeat = 4\n')
     outs = []
