@@ -43,7 +43,8 @@ LAYERS: tuple[frozenset, ...] = tuple(
         "measure search_windows",
         "filters plot",
         # flux_checks: a plan's lambda and flux in the working dtype (api's, pipeline's)
-        "flux_checks",
+        # level_blocks: a level's block of several scales and its checks (multilevel's)
+        "flux_checks level_blocks",
         # passing: a plan on some channels, the others passed through (automatic's)
         "autoparams network passing learn_model",
         "multilevel network_stop untrusted gains",
@@ -65,7 +66,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
 #: Modules that compute, and the file side and command line they never import.
 COMPUTE = frozenset(
     "engine stepper _entries stability subsequences filters flux_checks report measure stream network autoparams expr dictionary quality "
-    "stopping_search search_windows wavelet median nugget spectral_floor noise noise_level rough_level quiet_windows noise_colour selection impulses multilevel multiscale residual_levels automatic harm untrusted gains nonlinearities _families "
+    "stopping_search search_windows wavelet median nugget spectral_floor noise noise_level rough_level quiet_windows noise_colour selection impulses level_blocks multilevel multiscale residual_levels automatic harm untrusted gains nonlinearities _families "
     "_translations _sampling _series _flux_kernels bounded haar_frame function_properties dask learn learn_model network_stop learn_stop sink sure stopping pairs passing scaling signs split network_text orientation".split()
 )
 FILE_SIDE = frozenset({"io", "paths", "pipeline", "batch", "batch_pool", "cli"})

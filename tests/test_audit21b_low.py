@@ -151,10 +151,10 @@ def test_every_iteration_of_several_scales_is_measured():
 def test_a_fault_in_a_later_iteration_fails_the_run(monkeypatch):
     """A level that moved the mean in the second iteration only was not seen (fails
     before: no failure); now 'level 1: mean preserved failed (iteration 2 of 3)'."""
-    from resdenoise import multilevel
+    from resdenoise import level_blocks, multilevel
 
     plan = multilevel.plan_levels("soft", [0.05, 0.05], iterations=3)
-    real = multilevel._level_block
+    real = level_blocks._level_block
     calls = []
 
     def faulty(u2, nl, level, keep=False):
@@ -164,7 +164,7 @@ def test_a_fault_in_a_later_iteration_fails_the_run(monkeypatch):
             correction = correction + 0.01
         return boxes, after, correction
 
-    monkeypatch.setattr(multilevel, "_level_block", faulty)
+    monkeypatch.setattr(level_blocks, "_level_block", faulty)
     failed = [msg for entry in plan.scale_checks(_levels_signal()) for msg in entry["failed"]]
     assert "level 1: mean preserved failed (iteration 2 of 3)" in failed
 

@@ -229,11 +229,11 @@ def test_soft_iteration_is_non_expansive(values, thetas, data):
 def test_block_runs_through_the_engine_with_the_registry_kernels(rng, monkeypatch):
     """Each level is one engine call per stride class (run_strided_unchecked), not a
     transform."""
-    import resdenoise.multilevel as ml
+    import resdenoise.level_blocks as lb
 
     calls = []
-    real = ml.run_strided_unchecked
-    monkeypatch.setattr(ml, "run_strided_unchecked", lambda *a: calls.append(a[4]) or real(*a))
+    real = lb.run_strided_unchecked
+    monkeypatch.setattr(lb, "run_strided_unchecked", lambda *a: calls.append(a[4]) or real(*a))
     nls = [get_nonlinearity("soft", "shrinkage", S2 * t) for t in (0.3, 0.2, 0.1)]
     multilevel_block(rng.standard_normal(50), nls)
     assert calls == [1, 2, 4]
@@ -455,7 +455,7 @@ def test_each_level_check_fails_just_beyond_its_tolerance(monkeypatch, kind):
     size (the other channel untouched): half the tolerance holds, twice it fails, and
     the failure is named in ``failed`` (the max-min principle at level 1 only, as only
     level 1 guarantees it).  Kills a tolerance loosened 1e6-fold (mutant A11)."""
-    import resdenoise.multilevel as ml
+    import resdenoise.level_blocks as lb
 
     rng = np.random.default_rng(16)
     n = 64
@@ -482,7 +482,7 @@ def test_each_level_check_fails_just_beyond_its_tolerance(monkeypatch, kind):
         "undershoot": "max_min_principle",
     }[kind]
     plan = plan_levels("soft", [0.5, 0.5])
-    block = ml._level_block
+    block = lb._level_block
     for factor, holds in ((0.5, True), (2.0, False)):
         p = perturbation(factor * tol)
 
@@ -490,7 +490,7 @@ def test_each_level_check_fails_just_beyond_its_tolerance(monkeypatch, kind):
             boxes, after, _ = block(u2, nl, level, keep)
             return boxes, after, p
 
-        monkeypatch.setattr(ml, "_level_block", patched)
+        monkeypatch.setattr(lb, "_level_block", patched)
         for entry in plan.level_checks(x2):
             j = entry["level"]
             assert entry["measured"][key] is holds, (kind, factor, j)
