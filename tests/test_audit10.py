@@ -28,8 +28,8 @@ from resdenoise.cli import cli
 def test_flac_output_keeps_the_most_bits_flac_holds(given, expected):
     """A FLAC output of a PCM_32, FLOAT or DOUBLE input was PCM_16 (FLAC's default),
     though FLAC holds PCM_24."""
+    from resdenoise.io.audio_choice import _audio_target
     from resdenoise.io.signal import Signal
-    from resdenoise.io.writers import _audio_target
 
     sig = Signal(np.zeros(4), format="WAV", samplerate=8000, subtype=given)
     assert _audio_target(sig, "FLAC", None, "out") == ("FLAC", expected)

@@ -445,8 +445,8 @@ def test_an_mpeg_layer_i_or_ii_input_is_written_back_as_layer_iii(runner, tmp_pa
 def test_the_output_subtype_of_a_compressed_input(source_format, subtype, target, expected):
     """The choice of :func:`_audio_target` without --subtype: a compressed format's
     codec only in its own format."""
+    from resdenoise.io.audio_choice import _audio_target
     from resdenoise.io.signal import Signal
-    from resdenoise.io.writers import _audio_target
 
     sig = Signal(np.zeros(4), format=source_format, samplerate=8000, subtype=subtype)
     assert _audio_target(sig, target, None, "out") == (target, expected)

@@ -30,8 +30,9 @@ does not fit the file (an unknown column, a subtype the format lacks) is a
 Modules: ``read`` (the doors), ``csv``, ``audio`` and ``zarr_store`` (the
 readers; a Zarr store, a directory, also its chunk-by-chunk writer),
 ``options`` (ReadOptions, WriteOptions), ``signal`` (Signal, SignalStream,
-formats), ``writers`` (encoding, SignalWriter), ``atomic`` (temporary files
-and renames, spooling stdin), ``signals`` (a signal cleans up and ends the run).
+formats), ``writers`` (encoding, SignalWriter), ``audio_choice`` (an audio
+output's format and subtype), ``atomic`` (temporary files and renames,
+spooling stdin), ``signals`` (a signal cleans up and ends the run).
 """
 
 from .atomic import (
