@@ -15,7 +15,8 @@ import resdenoise as rd
 import resdenoise.nonlinearities as nonlinearities
 from resdenoise.cli import cli
 from resdenoise.errors import ParameterError
-from resdenoise.io.atomic import open_descriptor, write_bytes_atomic
+from resdenoise.io.atomic import open_descriptor
+from resdenoise.io.renames import write_bytes_atomic
 
 #: Fewer points than the stability grid (80,003 without stretching), more than any signal here.
 _ON_THE_GRID = 50_000

@@ -32,7 +32,8 @@ readers; a Zarr store, a directory, also its chunk-by-chunk writer),
 ``options`` (ReadOptions, WriteOptions), ``signal`` (Signal, SignalStream,
 formats), ``writers`` (encoding, SignalWriter), ``audio_choice`` (an audio
 output's format and subtype), ``atomic`` (temporary files and renames,
-spooling stdin), ``signals`` (a signal cleans up and ends the run).
+spooling stdin), ``renames`` (several outputs put in place all or nothing),
+``signals`` (a signal cleans up and ends the run).
 """
 
 from .atomic import (
@@ -40,9 +41,7 @@ from .atomic import (
     check_output_path,
     remove_temporary,
     spool_stdin,
-    write_bytes_atomic,
     write_errors,
-    write_files_atomic,
 )
 from .options import ReadOptions, WriteOptions
 from .read import (
@@ -53,6 +52,7 @@ from .read import (
     read_signal,
     stores_float32,
 )
+from .renames import write_bytes_atomic, write_files_atomic
 from .signal import (
     AUDIO_EXTENSIONS,
     CSV_EXTENSIONS,

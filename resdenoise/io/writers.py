@@ -30,7 +30,6 @@ from .atomic import (
     stdout_in_kind,
     temp_dir_beside,
     temporary_directory,
-    write_files_atomic,
 )
 from .audio import _AUDIO_ERRORS
 from .audio_choice import _audio_choice, _opus_asked
@@ -53,6 +52,7 @@ from .csv_text import (
     placed,
 )
 from .options import WriteOptions
+from .renames import write_files_atomic
 from .rounding import ENCODED_SUBTYPES, LOSSY_CODECS, PcmRounding
 from .signal import (
     FLOAT_SUBTYPES,
