@@ -458,9 +458,9 @@ def test_b14_an_empty_line_between_rows_of_one_column_is_refused(tmp_path, crlf)
 
 
 def test_b14_streamed_across_batches_too(tmp_path, monkeypatch):
-    from resdenoise.io import csv as csv_io
+    from resdenoise.io import csv_lines
 
-    monkeypatch.setattr(csv_io, "READ_BYTES", 64)  # many small batches
+    monkeypatch.setattr(csv_lines, "READ_BYTES", 64)  # many small batches
     src = tmp_path / "x.csv"
     src.write_text("v\n" + "".join(f"{i % 7}.25\n" for i in range(40)) + "\n" + "1\n" * 40)
     r = _invoke("diffuse", src, *_RUN, "-o", tmp_path / "o.csv", "--chunk-size", "16")

@@ -24,7 +24,7 @@ import pytest
 import soundfile
 
 import resdenoise.io as rio
-import resdenoise.io.csv as rio_csv
+import resdenoise.io.csv_lines as rio_csv_lines
 from resdenoise.errors import ParameterError, ResdenoiseError, SignalError
 from resdenoise.io import ReadOptions
 
@@ -168,7 +168,7 @@ def read_blocks(path, options):
 
 
 def set_read_bytes(monkeypatch, n: int) -> None:
-    monkeypatch.setattr(rio_csv, "READ_BYTES", n)
+    monkeypatch.setattr(rio_csv_lines, "READ_BYTES", n)
 
 
 def first_error(door, path, options):

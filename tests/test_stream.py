@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 
 import resdenoise.io as rio
 import resdenoise.io.audio as rio_audio
-import resdenoise.io.csv as rio_csv
+import resdenoise.io.csv_lines as rio_csv_lines
 from resdenoise import measure, pipeline, selection, stream
 from resdenoise.cli import cli
 from resdenoise.errors import ParameterError, ResdenoiseError, SignalError
@@ -420,14 +420,14 @@ def compare_stream(tmp_path, raw: bytes, fmt: str = "csv", **options):
 @pytest.mark.parametrize("read_bytes", [1, 3, 1 << 20])
 @pytest.mark.parametrize("raw", [d[1] for d in DIALECTS], ids=[d[0] for d in DIALECTS])
 def test_csv_dialects_streamed_as_read_whole(tmp_path, monkeypatch, raw, read_bytes):
-    monkeypatch.setattr(rio_csv, "READ_BYTES", read_bytes)
+    monkeypatch.setattr(rio_csv_lines, "READ_BYTES", read_bytes)
     assert compare_stream(tmp_path, raw) is None
 
 
 @pytest.mark.parametrize("read_bytes", [1, 1 << 20])
 @pytest.mark.parametrize("raw", CSV_ERRORS)
 def test_csv_errors_streamed_as_read_whole(tmp_path, monkeypatch, raw, read_bytes):
-    monkeypatch.setattr(rio_csv, "READ_BYTES", read_bytes)
+    monkeypatch.setattr(rio_csv_lines, "READ_BYTES", read_bytes)
     assert compare_stream(tmp_path, raw) is not None
 
 
@@ -473,8 +473,8 @@ def test_random_tables_streamed_as_read_whole(rows, delim, newline, bom, preambl
     raw = (b"\xef\xbb\xbf" if bom else b"") + text.encode()
     if not raw:
         return
-    old = rio_csv.READ_BYTES
-    rio_csv.READ_BYTES = read_bytes
+    old = rio_csv_lines.READ_BYTES
+    rio_csv_lines.READ_BYTES = read_bytes
     try:
         with tempfile.TemporaryDirectory() as d:
             try:
@@ -494,7 +494,7 @@ def test_random_tables_streamed_as_read_whole(rows, delim, newline, bom, preambl
                 if whole or stream_ok:
                     raise
     finally:
-        rio_csv.READ_BYTES = old
+        rio_csv_lines.READ_BYTES = old
 
 
 def _wav(data, subtype, fmt="WAV") -> bytes:
