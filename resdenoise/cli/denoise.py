@@ -17,10 +17,7 @@ import click
 from ..errors import GuaranteeError, OutOfMemory, PipeClosed, ResdenoiseError
 from .options import (
     CONTEXT_SETTINGS,
-    COUNT,
-    COUNT_OR_AUTO,
     EXIT_STRICT,
-    NUMBER_OR_AUTO,
     SectionedCommand,
     about_file,
     cli_error,
@@ -39,6 +36,7 @@ from .options import (
     stopping_rule_option,
     tau_option,
 )
+from .param_types import COUNT, COUNT_OR_AUTO, NUMBER_OR_AUTO
 
 __all__ = ["denoise", "diffuse", "regularise", "resnet", "shrink"]
 

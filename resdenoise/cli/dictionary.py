@@ -25,10 +25,7 @@ from ..nonlinearities import (
 )
 from .options import (
     CONTEXT_SETTINGS,
-    POSITIVE,
     Command,
-    NameChoice,
-    flag_spellings,
     grid_option,
     library_errors,
     plot_options,
@@ -36,6 +33,7 @@ from .options import (
     quiet_option,
     write_json,
 )
+from .param_types import POSITIVE, NameChoice, flag_spellings
 
 __all__ = ["dictionary", "translate"]
 

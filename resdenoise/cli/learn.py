@@ -25,10 +25,7 @@ from ..errors import (
 )
 from .options import (
     CONTEXT_SETTINGS,
-    COUNT,
-    POSITIVE,
     READ_KEYS,
-    Count,
     SectionedCommand,
     json_clash,
     library_errors,
@@ -39,6 +36,7 @@ from .options import (
     refuse_quiet_and_verbose,
     write_json,
 )
+from .param_types import COUNT, POSITIVE, Count
 
 __all__ = ["learn"]
 
