@@ -36,7 +36,8 @@ LAYERS: tuple[frozenset, ...] = tuple(
         # function_properties: what the stability theorem asks of an activation (stability's)
         "function_properties network_text",
         # paths: the file checks of a run (check_paths, FileIndex); they may use io, never the cli
-        "stability sure paths haar_frame",
+        # stream_choice: whether run_file reads a file whole or in chunks (pipeline's)
+        "stability sure paths haar_frame stream_choice",
         # stopping_search: one stopping search (autoparams' choose_steps)
         "expr dictionary report stopping_search subsequences",
         # search_windows: a long signal's lambda search on windows, and its refine
@@ -69,7 +70,7 @@ COMPUTE = frozenset(
     "stopping_search search_windows wavelet median nugget spectral_floor noise noise_level rough_level quiet_windows noise_colour selection impulses level_blocks multilevel multiscale residual_levels automatic harm untrusted gains nonlinearities _families "
     "_translations _sampling _series _flux_kernels bounded haar_frame function_properties dask learn learn_model network_stop learn_stop sink sure stopping pairs passing scaling signs split network_text orientation".split()
 )
-FILE_SIDE = frozenset({"io", "paths", "pipeline", "batch", "batch_pool", "cli"})
+FILE_SIDE = frozenset({"io", "paths", "stream_choice", "pipeline", "batch", "batch_pool", "cli"})
 #: Third-party packages only the command line may import.
 CLI_ONLY = frozenset({"click", "rich"})
 #: What io may import of resdenoise: it knows nothing about diffusion.

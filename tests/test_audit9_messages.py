@@ -182,7 +182,7 @@ def test_decimal_commas_between_commas_are_said_unsupported(runner, tmp_path):
 def test_whole_signal_refusals_name_the_cause_and_a_remedy(runner, tmp_path, rng, monkeypatch):
     import zarr
 
-    from resdenoise import pipeline
+    from resdenoise import stream_choice
 
     x = np.sign(np.sin(np.arange(600) / 50)) + 0.1 * rng.standard_normal(600)
     src = str(_csv(tmp_path / "f.csv", x))
@@ -223,8 +223,8 @@ def test_whole_signal_refusals_name_the_cause_and_a_remedy(runner, tmp_path, rng
         ).exit_code
         == 0
     )
-    monkeypatch.setattr(pipeline, "STREAM_THRESHOLD", 100)  # a large file
-    monkeypatch.setattr(pipeline, "WHOLE_SIGNAL_LIMIT", 1000)
+    monkeypatch.setattr(stream_choice, "STREAM_THRESHOLD", 100)  # a large file
+    monkeypatch.setattr(stream_choice, "WHOLE_SIGNAL_LIMIT", 1000)
     line = _error(runner.invoke(cli, ["diffuse", store, "--time", "auto", "-o", out]), 2)
     assert line == (
         f"Error: {store}: --time auto (a stopping rule's choice) needs the whole signal in "

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from resdenoise import pipeline
+from resdenoise import pipeline, stream_choice
 from resdenoise.automatic import choose_denoiser
 from resdenoise.cli import cli
 from resdenoise.filters import analyse_run, as_identity, plan_diffuse
@@ -332,7 +332,7 @@ def test_every_path_gives_the_same_bits(three_csv, tmp_path, monkeypatch):
     quiet = {"on_warning": notes.append}
     want = run_file(make_plan, three_csv, str(whole), run=RunOptions(chunk_size=0), **quiet)
     assert want["passed_through"] == ["column 3 ('rough')"]
-    monkeypatch.setattr(pipeline, "STREAM_THRESHOLD", 100)
+    monkeypatch.setattr(stream_choice, "STREAM_THRESHOLD", 100)
     tried, real = [], pipeline._Streamed
     monkeypatch.setattr(pipeline, "_Streamed", lambda job: tried.append(1) or real(job))
     got = tmp_path / "got.csv"

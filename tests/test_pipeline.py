@@ -528,15 +528,15 @@ def test_a_plan_that_needs_the_samples_is_refused_before_the_file_is_read(
     full checking pass over the file (13 s for 78 MB on a busy machine); now before its
     first byte is read, with the same words."""
     import resdenoise.io as rio
-    import resdenoise.pipeline as pipeline
+    import resdenoise.stream_choice as stream_choice
     from resdenoise.errors import WholeSignalNeeded
 
     path = tmp_path / "in.csv"
     np.savetxt(path, np.sin(np.arange(3000) / 40.0))
     run = RunOptions(chunk_size=500 if how == "chunk" else None)
     if how == "large":
-        monkeypatch.setattr(pipeline, "STREAM_THRESHOLD", 1000)
-        monkeypatch.setattr(pipeline, "WHOLE_SIGNAL_LIMIT", 2000)
+        monkeypatch.setattr(stream_choice, "STREAM_THRESHOLD", 1000)
+        monkeypatch.setattr(stream_choice, "WHOLE_SIGNAL_LIMIT", 2000)
 
     def unsaid(u, *args, **kwargs):  # needs the samples without saying so beforehand
         return make_plan(u)

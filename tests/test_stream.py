@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 import resdenoise.io as rio
 import resdenoise.io.audio as rio_audio
 import resdenoise.io.csv_lines as rio_csv_lines
-from resdenoise import measure, pipeline, selection, stream
+from resdenoise import measure, pipeline, selection, stream, stream_choice
 from resdenoise.cli import cli
 from resdenoise.errors import ParameterError, ResdenoiseError, SignalError
 from resdenoise.filters import auto_lambda, plan_regularise, plan_resnet, run_plan
@@ -763,12 +763,12 @@ def test_cli_streams_files_above_the_threshold(tmp_path, rng, monkeypatch):
         "-o",
         str(tmp_path / "o.csv"),
     ]
-    monkeypatch.setattr(pipeline, "STREAM_THRESHOLD", src.stat().st_size - 1)
+    monkeypatch.setattr(stream_choice, "STREAM_THRESHOLD", src.stat().st_size - 1)
     assert runner.invoke(cli, args).exit_code == 0
     assert "streaming" in json.loads((tmp_path / "r.json").read_text())
     assert runner.invoke(cli, args + ["--chunk-size", "0"]).exit_code == 0
     assert "streaming" not in json.loads((tmp_path / "r.json").read_text())
-    monkeypatch.setattr(pipeline, "STREAM_THRESHOLD", src.stat().st_size)
+    monkeypatch.setattr(stream_choice, "STREAM_THRESHOLD", src.stat().st_size)
     assert runner.invoke(cli, args).exit_code == 0
     assert "streaming" not in json.loads((tmp_path / "r.json").read_text())
 
@@ -1065,7 +1065,7 @@ def test_every_run_streams_from_the_threshold_with_the_same_output_and_report(
     whole = tmp_path / "whole.wav"
     want = run_file(plan, str(src), str(whole), run=RunOptions(chunk_size=0))
     assert seen == []
-    monkeypatch.setattr(pipeline, "STREAM_THRESHOLD", size - 1)
+    monkeypatch.setattr(stream_choice, "STREAM_THRESHOLD", size - 1)
     quiet = tmp_path / "quiet.wav"
     run_file(plan, str(src), str(quiet), measure=False)
     assert seen == [str(src)]
@@ -1073,7 +1073,7 @@ def test_every_run_streams_from_the_threshold_with_the_same_output_and_report(
     report = run_file(plan, str(src), str(tmp_path / "r.wav"))
     assert seen == [str(src)] * 2 and "streaming" in report
     assert_same_report(want, report)
-    monkeypatch.setattr(pipeline, "STREAM_THRESHOLD", size)
+    monkeypatch.setattr(stream_choice, "STREAM_THRESHOLD", size)
     run_file(plan, str(src), str(quiet), measure=False)
     run_file(plan, str(src), str(quiet))
     assert seen == [str(src)] * 2
@@ -1093,7 +1093,7 @@ def test_a_plan_that_needs_the_samples_gets_a_quietly_streamed_file_whole(
     want = tmp_path / "want.csv"
     run_file(plan, str(src), str(want), run=RunOptions(chunk_size=0), measure=False)
     seen = _spy_streamed(monkeypatch)
-    monkeypatch.setattr(pipeline, "STREAM_THRESHOLD", 100)
+    monkeypatch.setattr(stream_choice, "STREAM_THRESHOLD", 100)
     got = tmp_path / "got.csv"
     assert run_file(plan, str(src), str(got), measure=False) is None
     assert seen == [str(src)]  # tried streamed, then read whole
@@ -1107,7 +1107,7 @@ def test_a_plan_that_needs_the_samples_gets_a_quietly_streamed_file_whole(
     assert piped.read_bytes() == want.read_bytes()
     with pytest.raises(ParameterError, match="needs the whole signal in memory"):
         run_file(plan, str(src), str(tmp_path / "x.csv"), run=RunOptions(chunk_size=50))
-    monkeypatch.setattr(pipeline, "WHOLE_SIGNAL_LIMIT", 1000)
+    monkeypatch.setattr(stream_choice, "WHOLE_SIGNAL_LIMIT", 1000)
     for measure_it in (False, True):
         with pytest.raises(ParameterError, match="needs the whole signal in memory"):
             run_file(plan, str(src), str(tmp_path / "x.csv"), measure=measure_it)

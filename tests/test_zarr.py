@@ -55,10 +55,10 @@ def _leftovers(directory) -> list[str]:
 def test_a_store_through_the_command_is_the_in_memory_run(
     runner, tmp_path, rng, monkeypatch, shape, chunks, large
 ):
-    from resdenoise import pipeline
+    from resdenoise import stream_choice
 
     if large:  # a store over the threshold: chunk by chunk, by default chunks
-        monkeypatch.setattr(pipeline, "STREAM_THRESHOLD", 100)
+        monkeypatch.setattr(stream_choice, "STREAM_THRESHOLD", 100)
     x = np.cumsum(rng.standard_normal(shape), axis=0)
     _store(tmp_path / "in.zarr", x, chunks, samplerate=500)
     result = runner.invoke(
@@ -154,7 +154,7 @@ def test_a_store_is_streamed_by_its_array_bytes_in_its_dtype(runner, tmp_path, r
     """The thresholds of a file apply to the bytes of the store's array in its own
     dtype (float32 here: 4 bytes a sample, not the 8 of the float64 it is run in),
     whatever its compressed size on the disk."""
-    from resdenoise import pipeline
+    from resdenoise import stream_choice
 
     x = np.cumsum(rng.standard_normal((1000, 2)), axis=0).astype(np.float32)
     _store(tmp_path / "in.zarr", x, (300, 2))
@@ -162,14 +162,14 @@ def test_a_store_is_streamed_by_its_array_bytes_in_its_dtype(runner, tmp_path, r
     args = ["diffuse", f"{tmp_path}/in.zarr", "-o", f"{tmp_path}/out.zarr"]
     reports = {}
     for threshold in (nbytes, nbytes - 1):
-        monkeypatch.setattr(pipeline, "STREAM_THRESHOLD", threshold)
+        monkeypatch.setattr(stream_choice, "STREAM_THRESHOLD", threshold)
         reports[threshold] = _run_report(runner, [*args, *RUN], tmp_path / "r.json")
     assert "streaming" not in reports[nbytes] and "streaming" in reports[nbytes - 1]
     # over the threshold, a plan that needs the samples gets them up to the larger limit
     auto = [*args, "--time", "auto", "--lambda", "0.8"]
-    monkeypatch.setattr(pipeline, "WHOLE_SIGNAL_LIMIT", nbytes)
+    monkeypatch.setattr(stream_choice, "WHOLE_SIGNAL_LIMIT", nbytes)
     assert "streaming" not in _run_report(runner, auto, tmp_path / "r.json")
-    monkeypatch.setattr(pipeline, "WHOLE_SIGNAL_LIMIT", nbytes - 1)
+    monkeypatch.setattr(stream_choice, "WHOLE_SIGNAL_LIMIT", nbytes - 1)
     line = _refused(runner, auto, "needs the whole signal in memory", code=2)
     assert line.endswith(
         f"but the store's array is larger than {(nbytes - 1) / 2**20:g} MiB, which is read "
