@@ -39,7 +39,8 @@ from .flux_checks import check_lams, probe_flux
 from .function_properties import one_sampling
 from .nonlinearities import SQRT2, Nonlinearity, from_function
 from .orientation import samples_in_rows
-from .plans import in_library_words, planner
+from .plan_notes import in_library_words
+from .plans import planner
 
 __all__ = ["diffuse", "regularise", "resnet", "shrink"]
 

@@ -53,7 +53,8 @@ LAYERS: tuple[frozenset, ...] = tuple(
         "multiscale residual_levels harm",
         "automatic",
         # split: each channel its own automatic plan (plans' planners call it)
-        "stream split",
+        # plan_notes: a plan maker's notes and do-no-harm entries (plans')
+        "stream split plan_notes",
         # learn: a learned network's file run as resnet --network runs it (split's planner)
         "learn",
         "learn_stop",

@@ -341,7 +341,7 @@ def test_a_given_sigma_is_the_level_shown(runner):
 def test_a_sigma_that_nothing_uses_is_said_unused(runner, args):
     """``--sigma`` with lambda given and the blocks fixed changed nothing, silently (the
     summary showed the estimate): a warning says so, on stderr and in the report."""
-    from resdenoise.plans import sigma_unused
+    from resdenoise.plan_notes import sigma_unused
 
     err, report = _summary(runner, args)
     unused = sigma_unused(args[0])
@@ -353,7 +353,7 @@ def test_a_sigma_that_nothing_uses_is_said_unused(runner, args):
 
 
 def test_a_sigma_that_sets_lambda_is_not_said_unused(runner):
-    from resdenoise.plans import sigma_unused
+    from resdenoise.plan_notes import sigma_unused
 
     err, report = _summary(runner, ["diffuse", "--sigma", "0.5", "--steps", "3"])
     unused = sigma_unused("diffuse")

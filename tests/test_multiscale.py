@@ -448,7 +448,8 @@ def test_a_scales_plan_estimates_the_search_level_once(monkeypatch, rng, command
     (as before: three estimates for diffuse), with one estimate."""
     from resdenoise import noise
     from resdenoise.multiscale import plan_scales
-    from resdenoise.plans import _no_harm, planner
+    from resdenoise.plan_notes import _no_harm
+    from resdenoise.plans import planner
 
     t = np.arange(600) / 600
     f = np.where(t < 0.5, 0.0, 1.0) + np.sin(2 * np.pi * 3 * t) + rng.normal(0.0, 0.1, t.size)
