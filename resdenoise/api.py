@@ -301,10 +301,11 @@ def _plan_and_run(
 def _refuse_non_finite(nl) -> None:
     """Refuse a Python function (or a Nonlinearity made of one) whose activation is NaN or
     infinite somewhere its stability is sampled, as the command line refuses such a formula
-    (:func:`resdenoise.stability.non_finite_activation`, the one check): allowed unstable,
+    (:func:`resdenoise.function_properties.non_finite_activation`, the one check): allowed unstable,
     it would make the output NaN; else its NaN would read as "g unbounded"."""
     if isinstance(nl, Nonlinearity) and nl.entry is None and nl.formula is None:
-        from .stability import analyse_function, non_finite_activation, overflow_hint
+        from .function_properties import non_finite_activation, overflow_hint
+        from .stability import analyse_function
 
         properties = analyse_function(nl)
         bad = non_finite_activation(nl, properties)

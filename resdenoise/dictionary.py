@@ -21,7 +21,7 @@ from typing import Final
 import numpy as np
 
 from . import stability
-from .function_properties import _sample_grid
+from .function_properties import _sample_grid, not_odd_reason
 from .nonlinearities import (
     FORMS,
     NON_ODD_ACTIVATIONS,
@@ -174,7 +174,7 @@ def theorem_conditions(
                 "condition": "Phi is odd",
                 "holds": False,
                 "required": False,
-                "detail": stability.not_odd_reason(nl).removeprefix("Phi is not odd: "),
+                "detail": not_odd_reason(nl).removeprefix("Phi is not odd: "),
             }
         )
     with np.errstate(all="ignore"):

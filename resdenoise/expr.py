@@ -671,7 +671,7 @@ def _check_finite(nl: Nonlinearity, expr: Expression) -> None:
     """Refuse a formula whose activation is nan or infinite somewhere on the
     stability analysis grid (0 and +-1e-6 lam .. +-1e6 lam): read from its sampled
     properties (kept per formula: the stability checks read the same sampling)."""
-    from .stability import non_finite_activation
+    from .function_properties import non_finite_activation
 
     bad = non_finite_activation(nl)
     if bad:

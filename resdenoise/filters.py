@@ -42,6 +42,7 @@ from .errors import (
     spell,
     too_many_blocks,
 )
+from .function_properties import shrinkage_words
 from .noise import resolve_sigma
 from .nonlinearities import SQRT2, Nonlinearity, get_nonlinearity, resolve_name
 from .scaling import times_power_of_two
@@ -489,7 +490,7 @@ def check_verdict(plan, verdict, allow_unstable: bool = False, on_warning=None) 
             parameters=[*parameters, ("allow_unstable", True)],
         )
     if verdict.linf_stable and not verdict.sign_stable and shrinks and plan.form == "shrinkage":
-        message = f"{stability.shrinkage_words(plan.nl, 0.0)}: sign changes may increase"
+        message = f"{shrinkage_words(plan.nl, 0.0)}: sign changes may increase"
         emit_warning(message, on_warning)
     elif verdict.linf_stable and not verdict.sign_stable:
         tau, bound = stability.apart(plan.tau, verdict.tau_sign_bound)

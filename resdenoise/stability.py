@@ -32,10 +32,12 @@ from .errors import (
 )
 from .function_properties import (
     _EPS,
-    _GRID_POINTS,
     FunctionProperties,
-    _sample_grid,
     analyse_function,
+    diffusivity_negative,
+    non_finite_activation,
+    overflow_hint,
+    shrinkage_words,
 )
 from .nonlinearities import Nonlinearity
 from .signs import SignCount, sign_changes
@@ -352,109 +354,6 @@ def check_tau(
         sign_stable=sign,
         reason="; ".join(reasons),
     )
-
-
-def overflow_hint(nl: Nonlinearity, properties: FunctionProperties) -> str:
-    """Where a function's activation is non-finite far out (|r| >= 100 lam: an overflow,
-    as ``2 ln cosh r`` at |r| = 710), what to write instead; else ``""``."""
-    found = properties.non_finite
-    if found is None or not abs(found[0]) >= 100.0 * nl.lam:
-        return ""
-    return (
-        " (an overflow? the stability sampling reaches |r| = 1e6 lam: write it with "
-        "np.log1p, np.logaddexp, np.expm1, or np.where to split the range; ln cosh x = "
-        "|x| + log1p(exp(-2|x|)) - ln 2)"
-    )
-
-
-def shrinkage_words(nl: Nonlinearity, low: float) -> str:
-    """Why one Haar shrinkage step (tau = 1/4, h = 1: ``shrink``'s, fixed) with ``nl``'s S
-    fails, in S's own terms, with a witness: with ``low`` = -1 the L-infinity condition
-    ``-1 <= S(s)/s <= 1`` (the paper: ``-s <= S(s) <= s`` for s > 0; ``g = 1 - S(s)/s`` at
-    ``r = -sqrt2 s``), with ``low`` = 0 the sign condition ``0 <= S(s)/s <= 1``."""
-    theta = nl.theta
-    pos = theta * np.logspace(-6.0, 6.0, 2401)
-    s = np.concatenate([theta * np.array([1.0, -1.0, 2.0, -2.0, 0.5, -0.5]), pos, -pos])
-    with np.errstate(all="ignore"):
-        shrunk = np.asarray(nl.shrinkage(s), dtype=float)
-        ratio = shrunk / s
-    slack = 1e-12
-    bad = np.flatnonzero(~((ratio >= low - slack) & (ratio <= 1.0 + slack)))
-    cond = "|S(s)| <= |s|" if low < 0 else "0 <= S(s)/s <= 1 (S(s) has the sign of s)"
-    step = "one Haar shrinkage step (tau = 1/4, fixed) is"
-    what = "not L-infinity stable" if low < 0 else "L-infinity but not sign stable"
-    if bad.size == 0:  # between the samples: the sampled g says so
-        return f"{cond} fails somewhere: {step} {what}"
-    i = int(bad[0]) if bad[0] < 6 else int(bad[np.argmax(np.abs(ratio[bad] - 0.5))])
-    at = f"S({s[i]:.6g}) = {shrunk[i]:.6g}"
-    return f"{cond} fails ({at}): {step} {what}"
-
-
-def diffusivity_negative(nl: Nonlinearity, g_min: float) -> str:
-    """A diffusivity negative somewhere, in g's own terms, with a witness."""
-    r = nl.lam * np.array([-1.0, 1.0, -2.0, 2.0, -0.5, 0.5])
-    with np.errstate(all="ignore"):
-        g = np.asarray(nl.g(r), dtype=float)
-    neg = np.flatnonzero(g < 0.0)
-    at = f"g({r[neg[0]]:.6g}) = {g[neg[0]]:.6g} < 0; " if neg.size else ""
-    return (
-        f"the diffusivity is negative somewhere ({at}g_min = {g_min:.6g}): a diffusivity "
-        "must be >= 0 (g < 0 diffuses backwards and sharpens without bound)"
-    )
-
-
-def non_finite_activation(
-    nl: Nonlinearity, properties: FunctionProperties | None = None
-) -> str | None:
-    """Where a custom ``nl``'s activation is nan or infinite on the grid its stability is
-    sampled on (see ``_sample_grid``, stretched to ``nl.reach`` and ``nl.floor``), nearest
-    0, in words (``"the activation is nan at r = -5.00115"``); None where it is finite
-    there.  The one check of a formula (:mod:`resdenoise.expr`), a function given to the
-    one-call functions (:mod:`resdenoise.api`) and :func:`check_tau`: a NaN of Phi would
-    be the output's.  Read from ``properties`` (``nl``'s :func:`analyse_function`, made
-    when not given): the sampling that decides its stability, not one of its own."""
-    found = (properties or analyse_function(nl)).non_finite
-    if found is None:
-        return None
-    r, phi = found
-    given = [f for f, k in _GIVEN if getattr(nl, k) is not None]
-    derived = f" (derived from your {given[0]})" if given else ""
-    return f"the activation{derived} is {phi} at r = {r:.6g}"
-
-
-#: The forms a custom nonlinearity keeps as given, by the attribute that keeps them.
-_GIVEN = (("diffusivity", "_g"), ("regulariser", "_psi"), ("shrinkage", "_shrinkage"))
-
-
-def not_odd_reason(nl: Nonlinearity) -> str:
-    """Why Phi is not odd, with a witness, and what that means: outside the paper's
-    Theorem 2 as stated (its hypothesis), the filter does not commute with negation;
-    stability is not at stake (g's range decides it, :func:`check_tau`).
-
-    The witness is r = 0 when Phi(0) != 0, else r = lam when Phi(-lam) !=
-    -Phi(lam), else the sample point (see ``_sample_grid``) where
-    ``|Phi(-r) + Phi(r)|`` is largest.
-    """
-    tail = (
-        "outside the paper's Theorem 2 as stated (the filter does not commute with "
-        "negation); stability rests on g >= 0 and g_max, which hold or fail apart"
-    )
-    with np.errstate(all="ignore"):
-        phi0, at_lam, at_minus_lam = nl.phi(np.array([0.0, nl.lam, -nl.lam]))
-        if abs(phi0) > 1e-9 * (abs(at_lam) + abs(at_minus_lam)):
-            return f"Phi is not odd: Phi(0) = {phi0:.6g}, not 0; {tail}"
-        pos = _sample_grid(nl.lam)[_GRID_POINTS + 1 :]
-        pos = np.concatenate([[nl.lam], pos])
-        plus, minus = nl.phi(pos), nl.phi(-pos)
-        defect = np.abs(plus + minus)
-    bad = ~(np.isfinite(plus) & np.isfinite(minus))
-    if bad.any():  # the r where it is not finite (the positive one where both are)
-        i = int(np.argmax(bad))
-        r = float(pos[i]) if not np.isfinite(plus[i]) else -float(pos[i])
-        return f"Phi is not finite at r = {r:.6g}; {tail}"
-    i = 0 if defect[0] > 1e-9 * max(abs(float(plus[0])), 1e-300) else int(np.nanargmax(defect))
-    r, a, b = float(pos[i]), float(minus[i]), float(-plus[i])
-    return f"Phi is not odd: Phi(-{r:.6g}) = {a:.6g} but -Phi({r:.6g}) = {b:.6g}; {tail}"
 
 
 # --------------------------------------------------------------------------

@@ -110,7 +110,7 @@ def test_check_tau_names_the_nan_as_the_one_reason():
 
 
 def test_not_odd_reason_names_only_the_r_where_phi_is_not_finite():
-    from resdenoise.stability import not_odd_reason
+    from resdenoise.function_properties import not_odd_reason
 
     nl = rd.from_function(lambda r: np.sign(r) * np.sqrt(r), name="signed_sqrt")
     assert not_odd_reason(nl).startswith("Phi is not finite at r = -1; ")  # old: "r = 1 or -1"
