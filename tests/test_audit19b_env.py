@@ -154,11 +154,11 @@ def test_no_writable_temporary_directory_for_a_piped_stdin_on_the_command_line(
 ):
     from click.testing import CliRunner
 
-    import resdenoise.pipeline
+    import resdenoise.stream_choice
     from resdenoise.cli import cli
 
     _no_temporary_directory(monkeypatch)
-    monkeypatch.setattr(resdenoise.pipeline, "STREAM_THRESHOLD", 16)  # spooled: long
+    monkeypatch.setattr(resdenoise.stream_choice, "STREAM_THRESHOLD", 16)  # spooled: long
     out = tmp_path / "o.csv"
     rows = "".join(f"{k % 7}.0\n" for k in range(200))
     result = CliRunner().invoke(cli, ["diffuse", "-", "--steps", "1", "-o", str(out)], input=rows)

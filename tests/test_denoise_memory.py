@@ -16,7 +16,7 @@ import numpy as np
 import soundfile as sf
 from click.testing import CliRunner
 
-from resdenoise import pipeline
+from resdenoise import stream_choice
 from resdenoise.cli import cli
 from resdenoise.multilevel import plan_levels, signal_thresholds
 from resdenoise.plans import AutomaticPlanner, automatic_planner
@@ -155,7 +155,7 @@ def test_denoise_refuses_a_file_over_its_limit_saying_its_cost(tmp_path, monkeyp
     src = tmp_path / "rec.wav"
     x = 0.1 * np.random.default_rng(0).standard_normal((600, 2))
     sf.write(src, x, 8000, subtype="PCM_16")
-    monkeypatch.setattr(pipeline, "STREAM_THRESHOLD", 1000)
+    monkeypatch.setattr(stream_choice, "STREAM_THRESHOLD", 1000)
     monkeypatch.setattr(AutomaticPlanner, "whole_limit", 2000)
     result = CliRunner().invoke(cli, ["denoise", str(src), "-o", str(tmp_path / "o.wav")])
     assert result.exit_code == 2

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import resdenoise.io.atomic as atomic
-import resdenoise.pipeline as pipeline
+import resdenoise.stream_choice as stream_choice
 from resdenoise.errors import SignalError
 from resdenoise.pipeline import RunOptions, planner, run_file
 
@@ -36,7 +36,7 @@ class _Stdin:
 
 def test_stdin_above_the_threshold_is_streamed(tmp_path, monkeypatch):
     data = _csv()
-    monkeypatch.setattr(pipeline, "STREAM_THRESHOLD", 1000)
+    monkeypatch.setattr(stream_choice, "STREAM_THRESHOLD", 1000)
     monkeypatch.setattr(sys, "stdin", _Stdin(io.BytesIO(data)))
     monkeypatch.setenv("TMPDIR", str(tmp_path / "spool"))
     (tmp_path / "spool").mkdir()
