@@ -480,12 +480,19 @@ def _watch(client, watched: list, address: str, wait: float):
             yield future, outcome
 
 
-def _gone(address: str) -> SignalError:
+class SchedulerGone(SignalError):
+    """A task's outcome when the scheduler went away before its result came back: its
+    worker may have put what it writes in place just before (a batch looks,
+    :func:`resdenoise.batch.run_batch`)."""
+
+
+def _gone(address: str) -> SchedulerGone:
     """A file's failure when the scheduler went away before its result came back."""
-    return SignalError(
-        f"the Dask scheduler at {address} went away before this file's result came back "
-        "(a worker may have put its output in place just before; run the file again)"
+    gone = SchedulerGone(
+        f"the Dask scheduler at {address} went away before this file's result came back"
     )
+    gone.address = address
+    return gone
 
 
 def _died(exc) -> SignalError:

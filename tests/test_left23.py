@@ -1,0 +1,56 @@
+"""left23: last session's left-overs.
+
+A batch on a cluster whose scheduler went away: a file a worker had put in place just
+before is counted written (its output is this batch's), the others failed saying what is
+in place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from resdenoise.batch import run_batch
+from resdenoise.pipeline import planner
+
+
+def _plan():
+    return planner("diffuse", "linear", lam=0.1, steps=3)
+
+
+def test_a_file_put_in_place_as_the_scheduler_went_is_counted_written(tmp_path, monkeypatch):
+    """fails before: f0 (output and report in place, this batch's) counted failed, "a worker
+    may have put its output in place just before"."""
+    import resdenoise.dask
+
+    def gone_after_first(address, function, shared, arguments, **kwargs):
+        function(shared, *arguments[0])  # a worker puts f0 in place (here: this process)
+        for i in range(len(arguments)):  # ... and the scheduler goes with every result
+            yield i, resdenoise.dask._gone(address)
+
+    monkeypatch.setattr(resdenoise.dask, "run_tasks", gone_after_first)
+    monkeypatch.chdir(tmp_path)
+    os.mkdir("in")
+    for k in range(3):
+        (tmp_path / "in" / f"f{k}.csv").write_text("v\n1\n2\n3\n4\n")
+    os.makedirs("o")
+    (tmp_path / "o" / "f1.csv").write_text("v\n9\n9\n9\n9\n")  # an earlier run's output
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "f1.csv.json").write_text("{}")
+    past = os.stat("o/f1.csv").st_mtime_ns - 10 * 10**9
+    os.utime("o/f1.csv", ns=(past, past))
+    inputs = [f"in/f{k}.csv" for k in range(3)]
+    got = run_batch(_plan(), inputs, "o/", report_dir="r/", scheduler="tcp://127.0.0.1:1")
+    assert [r.written for r in got] == [True, False, False], [str(r.error) for r in got]
+    assert (
+        got[0].report["output"]
+        == "o/f0.csv"
+        == json.loads((tmp_path / "r/f0.csv.json").read_text())["output"]
+    )
+    assert len(got[0].warnings) == 1 and "just before the Dask scheduler" in got[0].warnings[0]
+    for r in got[1:]:
+        line = str(r.error)
+        assert "went away" in line and "not in place: run the file again" in line, line
+    assert (tmp_path / "o" / "f1.csv").read_text() == "v\n9\n9\n9\n9\n"  # untouched
