@@ -390,8 +390,9 @@ def run_tasks(
     ParameterError
         ``$RESDENOISE_NO_WORKER_TIMEOUT`` is no number of seconds (nothing is run).
     SignalError
-        The scheduler cannot be reached, or what answers is no Dask scheduler
-        (nothing is run).
+        The scheduler cannot be reached, or what answers is no Dask scheduler, or a
+        worker runs another resdenoise than this process (:func:`_same_build`); nothing
+        is run.
     """
     import uuid
 
@@ -406,6 +407,7 @@ def run_tasks(
         raise _unreachable(address, exc) from None
     name = f"resdenoise-batch-{uuid.uuid4().hex}"
     with client:
+        _same_build(client, address)
         futures: dict = {}
         claims = distributed.Queue(name, client=client)  # made here, closed at the end
         stopped = False
@@ -509,6 +511,61 @@ def _died(exc) -> SignalError:
 
 #: Seconds a peer that accepted the connection has to greet as a Dask scheduler.
 GREETING_TIMEOUT = 5
+
+
+def _build() -> tuple:
+    """This process's resdenoise: its version (the commit) and the step loop its runs take
+    (``compiled``, or ``numpy``: not built, or ``RESDENOISE_ENGINE=numpy``)."""
+
+    def build():  # defined here: pickled by value, so that a worker of any version runs it
+        import os
+
+        import resdenoise
+
+        try:
+            from resdenoise import _kernels  # noqa: F401
+        except ImportError:
+            return resdenoise.__version__, "numpy"
+        engine = os.environ.get("RESDENOISE_ENGINE") or "auto"
+        return resdenoise.__version__, "numpy" if engine == "numpy" else "compiled"
+
+    return build
+
+
+def _same_build(client, address: str) -> None:
+    """SignalError where a worker of the cluster runs another resdenoise than this process
+    (:func:`_build`: another version, or another step loop) or none: a worker started
+    before an upgrade keeps the code it loaded, and would fail every file (a task's
+    arguments are the new code's) or write other numbers.  Once per batch, before any task
+    (workers that join later are not asked)."""
+    build = _build()
+    here = build()
+    try:
+        found = client.run(build, on_error="return")
+    except (OSError, TimeoutError):  # the scheduler gone already: the run says so, file by file
+        return
+    other: dict = {}
+    for worker, there in sorted(found.items()):
+        if there != here:
+            other.setdefault(there if isinstance(there, tuple) else None, []).append(worker)
+    if not other:
+        return
+    there, workers = next(iter(other.items()))
+    who = (
+        f"{len(workers)} of the {len(found)} Dask workers at {address} "
+        f"({', '.join(workers[:2])}{', ...' if len(workers) > 2 else ''})"
+    )
+    if there is None:
+        raise SignalError(
+            f"{who} cannot import resdenoise: install this resdenoise ({here[0]}) where they "
+            "run, then restart them ('dask worker ADDRESS' again); nothing run"
+        )
+    raise SignalError(
+        f"{who} run resdenoise {there[0]} with the {there[1]} step loop, this machine "
+        f"resdenoise {here[0]} with the {here[1]} one: a worker keeps the code it loaded "
+        "(started before an upgrade?): restart the workers ('dask worker ADDRESS' again, "
+        "or Client.restart()) where they have this version installed; nothing run"
+    )
 
 
 def _unreachable(address: str, exc: BaseException) -> SignalError:

@@ -54,3 +54,66 @@ def test_a_file_put_in_place_as_the_scheduler_went_is_counted_written(tmp_path, 
         line = str(r.error)
         assert "went away" in line and "not in place: run the file again" in line, line
     assert (tmp_path / "o" / "f1.csv").read_text() == "v\n9\n9\n9\n9\n"  # untouched
+
+
+def _local(workers: int):
+    distributed = pytest.importorskip("distributed")
+    return distributed.LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+    )
+
+
+def _old_worker():  # run on a worker: the code of an earlier version, loaded before an upgrade
+    import sys
+
+    import resdenoise.batch
+
+    def _remote_file(shared, path, target, report, seen, on_commit=None, progress=None):
+        raise AssertionError("an older _remote_file's signature: never called")
+
+    resdenoise.batch._remote_file = _remote_file
+    sys.modules["resdenoise"].__version__ = "0.0.9+g0123456789ab"
+
+
+def test_workers_of_another_version_are_refused_in_one_line(tmp_path):
+    """fails before: every file failed with "TypeError: _remote_file() got multiple values
+    for argument 'on_commit'" (here: got an unexpected keyword argument 'names')."""
+    import resdenoise
+    from resdenoise.errors import SignalError
+
+    distributed = pytest.importorskip("distributed")
+    inputs = []
+    for k in range(3):
+        (tmp_path / f"f{k}.csv").write_text("v\n1\n2\n3\n4\n")
+        inputs.append(str(tmp_path / f"f{k}.csv"))
+    with _local(2) as cluster, distributed.Client(cluster) as client:
+        address = cluster.scheduler_address
+        assert all(
+            r.written for r in run_batch(_plan(), inputs, str(tmp_path / "a"), scheduler=address)
+        )
+        first = [sorted(client.nthreads())[0]]
+        client.run(_environ, "numpy", workers=first)  # another step loop
+        with pytest.raises(SignalError) as loop:
+            run_batch(_plan(), inputs, str(tmp_path / "o"), scheduler=address)
+        client.run(_environ, "", workers=first)
+        client.run(_old_worker, workers=first)
+        with pytest.raises(SignalError) as caught:
+            run_batch(_plan(), inputs, str(tmp_path / "o"), scheduler=address)
+    line = str(caught.value)
+    assert "\n" not in line and "1 of the 2 Dask workers" in line, line
+    assert "resdenoise 0.0.9+g0123456789ab" in line and resdenoise.__version__ in line
+    assert "restart the workers" in line and "nothing run" in line
+    assert not (tmp_path / "o").exists()
+    line = str(loop.value)
+    assert f"run resdenoise {resdenoise.__version__} with the numpy step loop" in line, line
+    assert "with the compiled one" in line
+
+
+def _environ(engine):
+    import os
+
+    os.environ["RESDENOISE_ENGINE"] = engine
