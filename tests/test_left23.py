@@ -117,3 +117,69 @@ def _environ(engine):
     import os
 
     os.environ["RESDENOISE_ENGINE"] = engine
+
+
+def _scheduler_killed_after(seconds: float):
+    """A scheduler subprocess (no worker) SIGKILLed ``seconds`` after it listens: its
+    address, and the process."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1"]
+        + ["--port", str(port), "--dashboard-address", "127.0.0.1:0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    for _ in range(120):  # until it listens
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.25)
+    threading.Timer(seconds, os.killpg, (scheduler.pid, signal.SIGKILL)).start()
+    return f"tcp://127.0.0.1:{port}", scheduler
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_a_cluster_batchs_stderr_is_its_own_lines(tmp_path, verbose):
+    """fails before: "2026-... - distributed.client - ERROR - Failed to reconnect to
+    scheduler after 10.00 seconds, closing client" among the Error: lines (-v shows it)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("distributed")
+    for k in range(2):
+        (tmp_path / f"f{k}.csv").write_text("v\n1\n2\n3\n4\n")
+    address, scheduler = _scheduler_killed_after(3)
+    try:
+        run = subprocess.run(
+            [str(Path(sys.executable).parent / "resdenoise"), "diffuse", "f0.csv", "f1.csv"]
+            + ["--steps", "3", "--lambda", "0.1", "-o", "o/", "--scheduler", address]
+            + (["-v"] if verbose else []),
+            cwd=tmp_path,
+            env={**os.environ, "RESDENOISE_NO_WORKER_TIMEOUT": "600"},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        scheduler.kill()
+        scheduler.wait()
+    lines = run.stderr.splitlines()
+    assert run.returncode == 1 and lines[-1] == "2 files: 0 written, 2 failed", run.stderr
+    gone = [line for line in lines if line.startswith("Error: f")]
+    assert len(gone) == 2 and all("went away" in line for line in gone), run.stderr
+    logged = [line for line in lines if "Failed to reconnect" in line]
+    assert len(logged) == verbose, run.stderr  # -v: as distributed writes it
+    if not verbose:
+        assert len(lines) == 3, run.stderr

@@ -12,6 +12,7 @@ process (click's runner) has its own stderr.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import stat
@@ -129,3 +130,23 @@ def refuse(name: str, how: str) -> None:
     except OSError:
         pass
     sys.exit(EXIT_STDERR)
+
+
+@contextlib.contextmanager
+def own_lines_only(shown: bool):
+    """While the block runs, stderr carries the program's own lines only: the log records
+    of the libraries it runs (dask.distributed's ``distributed.client - ERROR - Failed to
+    reconnect to scheduler ...``, ``Couldn't gather 1 keys``; the program itself logs
+    nothing) are dropped, unless ``shown`` (``-v``: as those libraries write them).  Only
+    the program's batch on a cluster asks (a library caller's logging is its own)."""
+    if shown:
+        yield
+        return
+    import logging
+
+    before = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logging.disable(before)
