@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 
+import numpy as np
 import pytest
 
 from resdenoise.batch import run_batch
@@ -183,3 +184,33 @@ def test_a_cluster_batchs_stderr_is_its_own_lines(tmp_path, verbose):
     assert len(logged) == verbose, run.stderr  # -v: as distributed writes it
     if not verbose:
         assert len(lines) == 3, run.stderr
+
+
+def test_a_store_of_large_chunks_is_read_in_pieces_and_written_without_joins(tmp_path):
+    """A22a-5: a store is read one chunk at a time, given in pieces of READ_ROWS rows,
+    each a new array, and written from one buffer of whole chunks (a streamed run's
+    memory: 4e6 x 2 float64 in chunks of 2^21 samples, 365 -> 252 MiB peak,
+    benchmarks/bench_memory.py --zarr 18,20,21). fails before: one block of 2^18 rows."""
+    zarr = pytest.importorskip("zarr")
+    from resdenoise.io import ReadOptions, open_signal_stream
+    from resdenoise.io.zarr_store import READ_ROWS, ZarrRows
+
+    rng = np.random.default_rng(5)
+    n, chunk = 3 * (1 << 18) + 1234, 1 << 18
+    values = rng.standard_normal((n, 2))
+    values[::7] = values[::7].astype(np.float32)  # some exact in float32, as any
+    z = zarr.create_array(str(tmp_path / "in.zarr"), shape=(n, 2), chunks=(chunk, 2), dtype="<f8")
+    z[:] = values
+    stream = open_signal_stream(str(tmp_path / "in.zarr"), options=ReadOptions())
+    blocks = [data for data, _ in stream.blocks()]
+    assert max(len(b) for b in blocks) == READ_ROWS < chunk, [len(b) for b in blocks][:3]
+    assert len({id(b) for b in blocks}) == len(blocks)
+    assert all(b.dtype == np.float64 and b.dtype.byteorder == "=" for b in blocks)
+    np.testing.assert_array_equal(np.concatenate(blocks), values)  # bit for bit
+    rows = ZarrRows(str(tmp_path / "out.zarr"), "out.zarr", stream.template)
+    for a in range(0, n, 100_003):  # pieces across the chunks' edges
+        rows.write(values[a : a + 100_003], {})
+    rows.close()
+    written = zarr.open_array(str(tmp_path / "out.zarr"), mode="r")
+    assert written.chunks == (chunk, 2)
+    np.testing.assert_array_equal(written[:], values)
