@@ -376,7 +376,7 @@ def _stopped_together(spec, u, bound, sigma, known, labels):
     search's: a level that cannot be told (the noise most of a channel's variance) would
     set the automatic lambda of every channel, and SURE at it removes the content."""
     from .harm import _INPUT_KEPT, _nothing_done
-    from .network_stop import cut_network, default_cap, stopped_network
+    from .network_stop import stopped_network
     from .noise import resolve_sigma
     from .untrusted import _GIVE, _NOTHING_TO_FILTER, _level_not_trusted, pass_untrusted
 
@@ -394,11 +394,20 @@ def _stopped_together(spec, u, bound, sigma, known, labels):
         return passed
     known = level if sigma is None else None  # estimated once
     if not why:
-        return stopped_network(spec, u, *bound, sigma, known)
+        got = stopped_network(spec, u, *bound, sigma, known)
+        return _no_harm_stopped(spec, u, bound, got, (level, labels))
     # every channel's level not trusted: the input, as the automatic searches keep it
     plan, extra = stopped_network(replace(spec, max_blocks=1), u, *bound, sigma, known)
     reason = _level_not_trusted(x, level, labels, why)
     advice = _INPUT_KEPT if reason.endswith(_NOTHING_TO_FILTER) else _GIVE
+    return _input_kept(spec, plan, extra, reason, _nothing_done(reason, advice))
+
+
+def _input_kept(spec, plan, extra: dict, reason: str, note: str):
+    """A stopped network's plan and entries where the input is kept (0 blocks: ``reason``,
+    the warning ``note``), its stop's own warning dropped."""
+    from .network_stop import cut_network, default_cap
+
     cap = spec.max_blocks or default_cap(sum(b.repeat for b in spec.blocks))
     extra = {
         **extra,
@@ -408,11 +417,55 @@ def _stopped_together(spec, u, bound, sigma, known, labels):
         "depth_reason": f"the input is kept: {reason}",
         "do_no_harm": reason,
         "warnings": [
-            _nothing_done(reason, advice),
+            note,
             *(w for w in extra.get("warnings", []) if not w.startswith('stop = "sure"')),
         ],
     }
     return cut_network(plan, 0), extra
+
+
+def _no_harm_stopped(spec, u, bound, got: tuple, read: tuple):
+    """``got``, :func:`resdenoise.network_stop.stopped_network`'s plan and entries for
+    ``u``, under the gain tests of the automatic searches' choices
+    (:func:`resdenoise.harm.do_no_harm`, ``read``: the search's level and the channels'
+    labels): SURE's gain over the input significant at the level and at its low end, else
+    the same stop searched at the low end where that gains there (``backed_off_to``), and
+    under 192 samples scored again with fresh probes; where none holds, the input is kept
+    (0 blocks, ``nothing done: ...``).  Samples whose squares would over- or underflow are
+    tested divided by a power of two (the reasons say the signal's numbers)."""
+    from .gains import kept_input
+    from .harm import do_no_harm
+    from .network_stop import stopped_network
+    from .scaling import _level_times, level_shift
+
+    plan, extra = got
+    if not plan.steps:  # the stop chose the input itself
+        return got
+    level, labels = read
+    k = level_shift(u) if plan.scalable else 0  # (a formula's network: as it is)
+    f = np.ldexp(np.asarray(u, dtype=float), -k)
+    backed: list = []
+
+    def at_low(low):  # the same stop searched with the level's low end
+        backed[:] = stopped_network(spec, u, *bound, _level_times(low, k), None)
+        return backed[0].scaled(-k), "the stop searched at the noise level's low end", backed[1]
+
+    chosen, refused, note, tested = do_no_harm(
+        plan.scaled(-k),
+        f,
+        _level_times(level, -k),
+        at_low=at_low,
+        name="the stopped network",
+        labels=labels,
+        shift=k,
+    )
+    if refused is not None:
+        return _input_kept(spec, plan, kept_input({**extra, **tested}), refused, note)
+    if "backed_off_to" in tested:
+        said = f"{tested['low_end']}; {tested['backed_off_to']} is used"
+        warnings = [said, *tested.get("warnings", [])]
+        return backed[0], {**tested, "do_no_harm": tested["low_end"], "warnings": warnings}
+    return plan, {**extra, **tested}
 
 
 #: Channels of one level are planned apart where the sum of their own plans' SURE lies below

@@ -214,3 +214,51 @@ def test_a_store_of_large_chunks_is_read_in_pieces_and_written_without_joins(tmp
     written = zarr.open_array(str(tmp_path / "out.zarr"), mode="r")
     assert written.chunks == (chunk, 2)
     np.testing.assert_array_equal(written[:], values)
+
+
+def _learned_stop():
+    """A learned network (one group of 12 bumps blocks) with stop = "sure", parsed."""
+    from resdenoise import learn
+    from resdenoise.network import parse_network
+
+    arch = learn.Architecture(groups=1, blocks=12, bumps=4)
+    groups = learn.network_groups(learn.initial_parameters(arch, seed=1), arch)
+    return parse_network(learn.network_text(groups, stop="sure", max_blocks=48))
+
+
+def _step_sine(n: int, level: float):
+    t = np.linspace(0.0, 1.0, n)
+    clean = np.sign(np.sin(2 * np.pi * 2 * t)) + 0.4 * np.sin(2 * np.pi * 5 * t)
+    return clean + level * np.random.default_rng(20200207).standard_normal(n)
+
+
+def test_a_stopped_network_applies_the_searches_gain_tests():
+    """A stop whose gain SURE does not show at the level's low end keeps the input, or is
+    searched again at the low end, as --blocks auto's choice (harm.do_no_harm). fails
+    before: 10 blocks run (KeyError 'do_no_harm'); the backed-off stop 14 blocks, not 9."""
+    from resdenoise.harm import do_no_harm
+    from resdenoise.network import build_network
+    from resdenoise.network_stop import stopped_plan
+    from resdenoise.noise import resolve_sigma
+    from resdenoise.split import network_run
+
+    spec = _learned_stop()
+    f = _step_sine(200, 0.1)
+    plan, extra = network_run(spec, f)
+    assert plan.steps == 0 and extra["blocks_chosen"] == 0
+    np.testing.assert_array_equal(plan.run(f), f)
+    assert extra["do_no_harm"].startswith("at the noise level's low end (0.06732, against 0.1257)")
+    assert "the stopped network raises SURE by 0.0030762" in extra["do_no_harm"]
+    assert extra["warnings"][0] == f"nothing done: {extra['do_no_harm']}; the output is the input"
+    # the same test, read by the searches' own function on the stop searched alone
+    alone, _ = stopped_plan(build_network(spec, f), f, spec.max_blocks)
+    assert alone.steps == 10
+    level = resolve_sigma(f.reshape(-1, 1), None, search=True)
+    _, refused, _, tested = do_no_harm(alone, f, level, name="the stopped network")
+    assert refused == extra["do_no_harm"] and tested["sure_change_at_low_end"] > 0
+    # at noise 0.3 the stop searched at the low end gains there: used, said
+    f = _step_sine(200, 0.3)
+    plan, extra = network_run(spec, f)
+    assert extra["backed_off_to"] == "the stop searched at the noise level's low end"
+    assert plan.steps == extra["blocks_chosen"] == 9
+    assert extra["warnings"][0].endswith("; the stop searched at the noise level's low end is used")
