@@ -262,3 +262,46 @@ def test_a_stopped_network_applies_the_searches_gain_tests():
     assert extra["backed_off_to"] == "the stop searched at the noise level's low end"
     assert plan.steps == extra["blocks_chosen"] == 9
     assert extra["warnings"][0].endswith("; the stop searched at the noise level's low end is used")
+
+
+def _program(args, **kwargs):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = str(Path(sys.executable).parent / "resdenoise")
+    return subprocess.run([exe, *map(str, args)], stdin=subprocess.DEVNULL, **kwargs)
+
+
+def test_stderr_in_the_pipe_of_the_signal_is_refused(tmp_path):
+    """`resdenoise ... 2>&1 | cmd` (the signal on stdout): refused, exit 6, its one line
+    down the pipe, no signal; -q runs (only errors are written there). fails before: the
+    verdict line mixed into the CSV (exit 0)."""
+    import socket
+    import subprocess
+
+    src = tmp_path / "in.csv"
+    src.write_text("v\n" + "\n".join(str(float(k % 7)) for k in range(50)) + "\n")
+    args = ["diffuse", src, "--steps", "3", "--lambda", "0.1"]
+    apart = _program(args, capture_output=True)  # stdout and stderr two pipes: as before
+    assert apart.returncode == 0 and apart.stderr and apart.stdout.startswith(b"v\n")
+    mixed = _program(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert mixed.returncode == 6, mixed.stdout
+    line = mixed.stdout.decode()
+    assert line.startswith("Error: stderr is the pipe stdout writes to (2>&1 | ..., |&)")
+    assert line.count("\n") == 1 and "nothing was run and nothing written" in line
+    quiet = _program([*args, "-q"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert quiet.returncode == 0 and quiet.stdout == apart.stdout  # the signal alone
+    report = _program(
+        [*args, "-o", tmp_path / "o.csv", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert report.returncode == 6 and not (tmp_path / "o.csv").exists()
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        run = _program(args, stdout=ours, stderr=ours, timeout=60)
+        ours.close()
+        theirs.settimeout(10)
+        got = b"".join(iter(lambda: theirs.recv(65536), b""))
+    assert run.returncode == 6 and got.startswith(b"Error: stderr is the socket stdout")
