@@ -305,3 +305,69 @@ def test_stderr_in_the_pipe_of_the_signal_is_refused(tmp_path):
         theirs.settimeout(10)
         got = b"".join(iter(lambda: theirs.recv(65536), b""))
     assert run.returncode == 6 and got.startswith(b"Error: stderr is the socket stdout")
+
+
+# closed forms of Psi'' (by hand), each formula's
+_SECOND_DERIVATIVES = [
+    ("2*lam**2*(sqrt(1+r**2/lam**2)-1)", lambda r, a: 2.0 / (1.0 + r * r / (a * a)) ** 1.5),
+    (
+        "lam**2*log(1+r**2/lam**2)",
+        lambda r, a: 2.0 * a * a * (a * a - r * r) / (a * a + r * r) ** 2,
+    ),
+    (
+        "lam**2*(1-exp(-r**2/lam**2))",
+        lambda r, a: (2.0 - 4.0 * r * r / (a * a)) * np.exp(-r * r / (a * a)),
+    ),
+    ("log(cosh(r/lam))*lam**2", lambda r, a: 1.0 / np.cosh(r / a) ** 2),
+    ("r**2/(1+r**2)", lambda r, a: (2.0 - 6.0 * r * r) / (1.0 + r * r) ** 3),
+    ("2**(r**2)", lambda r, a: 2.0 ** (r * r) * np.log(2.0) * (2.0 + 4.0 * np.log(2.0) * r * r)),
+    ("r*arctan(r) - log1p(r**2)/2", lambda r, a: 1.0 / (1.0 + r * r)),
+]
+
+
+@pytest.mark.parametrize("text,closed", _SECOND_DERIVATIVES)
+@pytest.mark.parametrize("lam", [1e-3, 1.0, 7.5])
+def test_a_regulariser_formulas_second_derivative_is_its_closed_form(text, closed, lam):
+    """Expression.second_derivative (the rules of calculus applied twice) against Psi''
+    written by hand."""
+    from resdenoise.expr import parse_expression
+
+    r = lam * np.array([0.0, 1e-9, -1e-5, 0.01, -0.3, 1.0, 2.5, -4.0])
+    got = parse_expression(text, "regulariser").second_derivative(r, lam)
+    want = closed(r, lam)  # (a zero of Psi'': the rounding of its terms' size)
+    np.testing.assert_allclose(got, want, rtol=5e-14, atol=1e-15 * np.max(np.abs(want)))
+
+
+def test_a_regulariser_formulas_g_at_zero_is_its_second_derivative(tmp_path):
+    """g(0) = Psi''(0)/2 by the rules of calculus, where the differences of Psi read it
+    (fix22 did this for an activation's formula). fails before: the peak at 0 read 1.0
+    (not 101), Charbonnier's formula 0.9999999999999951; the CLI stepped the peak at
+    tau 0.25 (its bound is 0.25 / 101)."""
+    from click.testing import CliRunner
+
+    from resdenoise.cli import cli
+    from resdenoise.expr import expression_nonlinearity
+    from resdenoise.nonlinearities import from_function
+
+    peak = "r**2 + 1e-14*(1 - exp(-(r/1e-8)**2))"  # Phi = r (1 + 100 exp(-(r/1e-8)^2))
+    for text, lam, g0 in (
+        (peak, 1.0, 101.0),
+        (peak, 1e6, 101.0),
+        ("2*lam**2*(sqrt(1+r**2/lam**2)-1)", 1.0, 1.0),
+        ("2*lam**2*(sqrt(1+r**2/lam**2)-1)", 1e-6, 1.0),
+        ("lam**2*log(1+r**2/lam**2)", 1e6, 1.0),
+        ("where(r > 0, r**2, 0.5*r**2)", 1.0, 0.75),  # a jump of Phi': the mean
+    ):
+        nl = expression_nonlinearity(text, "regulariser", lam=lam, check=False)
+        assert float(nl.g(np.zeros(1))[0]) == g0, (text, lam)
+    # Phi jumps at 0 (total variation): Psi'' says nothing there, the differences as before
+    tv = expression_nonlinearity("abs(r)", "regulariser", lam=1.0, check=False)
+    by_differences = from_function(np.abs, "regulariser", lam=1.0)
+    g0 = float(by_differences.g(np.zeros(1))[0])
+    assert float(tv.g(np.zeros(1))[0]) == pytest.approx(g0, rel=1e-12) and g0 > 1  # not 0
+    src = tmp_path / "sc.csv"
+    src.write_text("v\n1\n-2\n2\n-3\n0\n-1\n")
+    args = ["regularise", src, "--regulariser-expr", peak, "--alpha", "1", "--lambda", "1"]
+    result = CliRunner().invoke(cli, [str(a) for a in [*args, "-o", tmp_path / "o.csv", "--json"]])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["tau"] == pytest.approx(0.25 / 101.0)
