@@ -57,17 +57,6 @@ def test_a_file_put_in_place_as_the_scheduler_went_is_counted_written(tmp_path, 
     assert (tmp_path / "o" / "f1.csv").read_text() == "v\n9\n9\n9\n9\n"  # untouched
 
 
-def _local(workers: int):
-    distributed = pytest.importorskip("distributed")
-    return distributed.LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address="127.0.0.1:0",
-    )
-
-
 def _old_worker():  # run on a worker: the code of an earlier version, loaded before an upgrade
     import sys
 
@@ -87,6 +76,8 @@ def test_workers_of_another_version_are_refused_in_one_line(tmp_path):
     from resdenoise.errors import SignalError
 
     distributed = pytest.importorskip("distributed")
+    from test_fix22a import _local
+
     inputs = []
     for k in range(3):
         (tmp_path / f"f{k}.csv").write_text("v\n1\n2\n3\n4\n")
@@ -120,9 +111,10 @@ def _environ(engine):
     os.environ["RESDENOISE_ENGINE"] = engine
 
 
-def _scheduler_killed_after(seconds: float):
-    """A scheduler subprocess (no worker) SIGKILLed ``seconds`` after it listens: its
-    address, and the process."""
+def _scheduler_killed_after(seconds: float, log):
+    """A scheduler subprocess (no worker) SIGKILLed ``seconds`` after its first client
+    connected (its log, the file ``log``, says so; within 120 s): its address, and the
+    process."""
     import signal
     import socket
     import subprocess
@@ -133,19 +125,26 @@ def _scheduler_killed_after(seconds: float):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    scheduler = subprocess.Popen(
-        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1"]
-        + ["--port", str(port), "--dashboard-address", "127.0.0.1:0"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    for _ in range(120):  # until it listens
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.25)
-    threading.Timer(seconds, os.killpg, (scheduler.pid, signal.SIGKILL)).start()
+    with open(log, "wb") as said:
+        scheduler = subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1"]
+            + ["--port", str(port), "--dashboard-address", "127.0.0.1:0"],
+            stdout=subprocess.DEVNULL,
+            stderr=said,
+            start_new_session=True,
+        )
+
+    def kill():
+        for _ in range(1200):
+            with open(log, "rb") as f:
+                if b"Receive client connection" in f.read():
+                    break
+            time.sleep(0.1)
+        time.sleep(seconds)
+        with __import__("contextlib").suppress(ProcessLookupError):
+            os.killpg(scheduler.pid, signal.SIGKILL)
+
+    threading.Thread(target=kill, daemon=True).start()
     return f"tcp://127.0.0.1:{port}", scheduler
 
 
@@ -160,7 +159,7 @@ def test_a_cluster_batchs_stderr_is_its_own_lines(tmp_path, verbose):
     pytest.importorskip("distributed")
     for k in range(2):
         (tmp_path / f"f{k}.csv").write_text("v\n1\n2\n3\n4\n")
-    address, scheduler = _scheduler_killed_after(3)
+    address, scheduler = _scheduler_killed_after(1, tmp_path / "scheduler.log")
     try:
         run = subprocess.run(
             [str(Path(sys.executable).parent / "resdenoise"), "diffuse", "f0.csv", "f1.csv"]
