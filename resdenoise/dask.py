@@ -37,6 +37,7 @@ from .errors import (
     check_signal_shape,
     import_extra,
     non_finite,
+    one_line,
 )
 from .filters import run_plan
 from .measure import StreamMeasure
@@ -546,8 +547,9 @@ def _same_build(client, address: str) -> None:
         return
     other: dict = {}
     for worker, there in sorted(found.items()):
-        if there != here:
-            other.setdefault(there if isinstance(there, tuple) else None, []).append(worker)
+        if there != here:  # (an exception: the worker could not run it)
+            key = there if isinstance(there, tuple) else f"{type(there).__name__}: {there}"
+            other.setdefault(key, []).append(worker)
     if not other:
         return
     there, workers = next(iter(other.items()))
@@ -555,10 +557,11 @@ def _same_build(client, address: str) -> None:
         f"{len(workers)} of the {len(found)} Dask workers at {address} "
         f"({', '.join(workers[:2])}{', ...' if len(workers) > 2 else ''})"
     )
-    if there is None:
+    if isinstance(there, str):
         raise SignalError(
-            f"{who} cannot import resdenoise: install this resdenoise ({here[0]}) where they "
-            "run, then restart them ('dask worker ADDRESS' again); nothing run"
+            f"{who} cannot tell which resdenoise they run ({one_line(there)}): install this "
+            f"resdenoise ({here[0]}) where they run, then restart them ('dask worker "
+            "ADDRESS' again); nothing run"
         )
     raise SignalError(
         f"{who} run resdenoise {there[0]} with the {there[1]} step loop, this machine "
