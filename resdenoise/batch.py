@@ -11,11 +11,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import json
 import os
 import re
 import stat
-import time
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -378,6 +376,8 @@ def _run_remote(scheduler: str, shared: _Remote, tasks: list):
         (path, target, report, _seen(path), _names(given, path, target))
         for given, (path, target, report) in zip(tasks, absolute, strict=True)
     ]
+    import time
+
     # what is at each output and report before any task runs: a file whose result the
     # scheduler took with it is looked for there (_placed_before_gone)
     before = (time.time_ns(), [tuple(_identity(p) for p in paths[1:]) for paths in absolute])
@@ -457,6 +457,8 @@ def _placed_before_gone(
         f"not come back, but {what} in place, put there after the batch began"
     )
     if result.report_path is not None:  # its verdict, as the worker's report says it
+        import json  # (here: a run of one file loads no more than it uses)
+
         try:
             with open(paths[2], "rb") as f:
                 result.report = json.load(f)
