@@ -24,6 +24,7 @@ afterwards (``--keep`` keeps them).
 
     python benchmarks/bench_memory.py [--sizes 16,64,256,2048] [--dir /tmp]
         [--threshold ROUNDS] [--no-auto] [--keep]
+    python benchmarks/bench_memory.py --zarr 18,21   # a streamed store's peak by chunk size
 """
 
 from __future__ import annotations
@@ -173,13 +174,48 @@ def parser() -> argparse.ArgumentParser:
         help="leave the automatic stopping time's rows out of the threshold comparisons "
         "(most of their time)",
     )
+    parser.add_argument(
+        "--zarr",
+        default="",
+        metavar="EXPONENTS",
+        help="only Zarr stores: 4e6 x 2 float64 samples in chunks of 2^E samples for each E "
+        "(e.g. 18,21), streamed store to store (20 Perona-Malik blocks): peak and seconds",
+    )
     return parser
+
+
+def zarr_peaks(work: str, exponents: list[int], frames: int = 4_000_000) -> None:
+    """Peak memory of a streamed store-to-store run against the store's chunk size: the
+    same samples (noise, 2 channels, float64) in chunks of ``2**e`` samples."""
+    import zarr
+
+    print(f"resdenoise diffuse STORE --steps 20 --lambda 0.5 -o OUT.zarr -q; {frames} x 2 float64")
+    print(f"{'chunk':>8} | {'peak MiB':>8} {'s':>6}")
+    for e in exponents:
+        src, out = os.path.join(work, f"c{e}.zarr"), os.path.join(work, f"o{e}.zarr")
+        z = zarr.create_array(src, shape=(frames, 2), chunks=(1 << e, 2), dtype="float64")
+        rng = np.random.default_rng(1)
+        for s in range(0, frames, 1 << 22):
+            m = min(1 << 22, frames - s)
+            z[s : s + m] = rng.standard_normal((m, 2))
+        args = ["diffuse", src, "--steps", "20", "--lambda", "0.5", "-o", out, "-q"]
+        peak, seconds, code = peak_of(args)
+        said = f"{peak:8.0f} {seconds:6.2f}" if code == 0 else f"exit {code}"
+        print(f"{'2^' + str(e):>8} | {said}", flush=True)
+        shutil.rmtree(src, ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)
 
 
 def main() -> None:
     opts = parser().parse_args()
     sizes = [int(s) for s in opts.sizes.split(",")]
     work = tempfile.mkdtemp(prefix="resdenoise-bench-memory.", dir=opts.dir)
+    if opts.zarr:
+        try:
+            zarr_peaks(work, [int(e) for e in opts.zarr.split(",")])
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return
     if opts.threshold:
         try:
             threshold_step(work, opts.threshold, auto=not opts.no_auto)

@@ -376,6 +376,11 @@ def _run_remote(scheduler: str, shared: _Remote, tasks: list):
         (path, target, report, _seen(path), _names(given, path, target))
         for given, (path, target, report) in zip(tasks, absolute, strict=True)
     ]
+    import time
+
+    # what is at each output and report before any task runs: a file whose result the
+    # scheduler took with it is looked for there (_placed_before_gone)
+    before = (time.time_ns(), [tuple(_identity(p) for p in paths[1:]) for paths in absolute])
     results = run_tasks(
         scheduler,
         _remote_file,
@@ -386,14 +391,19 @@ def _run_remote(scheduler: str, shared: _Remote, tasks: list):
         cleanup=remove_temporaries,
     )
     with contextlib.closing(results):
-        yield from _results(results, tasks, absolute)
+        yield from _results(results, tasks, absolute, (before, shared.run.strict))
 
 
-def _results(results, tasks: list, absolute: list):
-    """:func:`_run_remote`'s results, the failures of the cluster as the files'."""
+def _results(results, tasks: list, absolute: list, gone: tuple):
+    """:func:`_run_remote`'s results, the failures of the cluster as the files'; ``gone``:
+    what :func:`_placed_before_gone` compares with, and whether the run is strict."""
+    from .dask import SchedulerGone
+
     placeholders = [FileResult(*t) for t in tasks]
     for i, result in results:
-        if isinstance(result, ResdenoiseError):  # the cluster's own word (no worker)
+        if isinstance(result, SchedulerGone):  # its worker may have put it in place
+            result = _placed_before_gone(placeholders[i], result, absolute[i], gone, i)
+        elif isinstance(result, ResdenoiseError):  # the cluster's own word (no worker)
             placeholders[i].error, result = result, placeholders[i]
         elif isinstance(result, BaseException):
             placeholders[i].error = ResdenoiseError(
@@ -407,6 +417,58 @@ def _results(results, tasks: list, absolute: list):
             if result.written:
                 _check_seen_here(result, absolute[i])
         yield i, result
+
+
+def _identity(path: str | None) -> tuple | None:
+    """What is at ``path`` (device, inode, size, modification time in ns), None: nothing."""
+    if path is None:
+        return None
+    try:
+        st = os.lstat(path)
+    except (OSError, ValueError):
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _placed_before_gone(
+    result: FileResult, gone, paths: tuple, looked: tuple, i: int
+) -> FileResult:
+    """A file whose result the scheduler took with it (``gone``, a
+    :class:`resdenoise.dask.SchedulerGone`): written where each of its
+    output and report (``paths[1:]``, absolute) is there now, and is not what was there
+    before the batch (``looked``: the batch's start in ns and every file's
+    :func:`_identity` then; whether strict) nor older than the batch: a worker put it in
+    place just before the scheduler went.  Its report is read back for its verdict (a
+    strict failure fails it as the run would have).  Else the file failed, saying what is
+    in place of it."""
+    (started, before), strict = looked
+    ours = [  # each path named: something there, not what was before, not older than the batch
+        after is not None and after != then and after[3] >= started - _CLOCK
+        for path, after, then in zip(paths[1:], map(_identity, paths[1:]), before[i], strict=True)
+        if path is not None
+    ]
+    if not all(ours):
+        what = "only a part of it is in place" if any(ours) else "its output is not in place"
+        result.error = SignalError(f"{gone}; {what}: run the file again")
+        return result
+    what = "its output and report are" if result.report_path is not None else "its output is"
+    result.warnings.append(
+        f"written just before the Dask scheduler at {gone.address} went away: its result did "
+        f"not come back, but {what} in place, put there after the batch began"
+    )
+    if result.report_path is not None:  # its verdict, as the worker's report says it
+        import json  # (here: a run of one file loads no more than it uses)
+
+        try:
+            with open(paths[2], "rb") as f:
+                result.report = json.load(f)
+            if strict:
+                GuaranteeError.check_strict(result.report, result.input)
+        except (OSError, ValueError):
+            result.report = None
+        except GuaranteeError as exc:
+            _failed(result, exc)
+    return result
 
 
 def _as_given(error: BaseException, given: str, path: str) -> None:

@@ -37,6 +37,7 @@ from .errors import (
     check_signal_shape,
     import_extra,
     non_finite,
+    one_line,
 )
 from .filters import run_plan
 from .measure import StreamMeasure
@@ -390,8 +391,9 @@ def run_tasks(
     ParameterError
         ``$RESDENOISE_NO_WORKER_TIMEOUT`` is no number of seconds (nothing is run).
     SignalError
-        The scheduler cannot be reached, or what answers is no Dask scheduler
-        (nothing is run).
+        The scheduler cannot be reached, or what answers is no Dask scheduler, or a
+        worker runs another resdenoise than this process (:func:`_same_build`); nothing
+        is run.
     """
     import uuid
 
@@ -406,6 +408,7 @@ def run_tasks(
         raise _unreachable(address, exc) from None
     name = f"resdenoise-batch-{uuid.uuid4().hex}"
     with client:
+        _same_build(client, address)
         futures: dict = {}
         claims = distributed.Queue(name, client=client)  # made here, closed at the end
         stopped = False
@@ -480,12 +483,19 @@ def _watch(client, watched: list, address: str, wait: float):
             yield future, outcome
 
 
-def _gone(address: str) -> SignalError:
+class SchedulerGone(SignalError):
+    """A task's outcome when the scheduler went away before its result came back: its
+    worker may have put what it writes in place just before (a batch looks,
+    :func:`resdenoise.batch.run_batch`)."""
+
+
+def _gone(address: str) -> SchedulerGone:
     """A file's failure when the scheduler went away before its result came back."""
-    return SignalError(
-        f"the Dask scheduler at {address} went away before this file's result came back "
-        "(a worker may have put its output in place just before; run the file again)"
+    gone = SchedulerGone(
+        f"the Dask scheduler at {address} went away before this file's result came back"
     )
+    gone.address = address
+    return gone
 
 
 def _died(exc) -> SignalError:
@@ -502,6 +512,63 @@ def _died(exc) -> SignalError:
 
 #: Seconds a peer that accepted the connection has to greet as a Dask scheduler.
 GREETING_TIMEOUT = 5
+
+
+def _build() -> tuple:
+    """This process's resdenoise: its version (the commit) and the step loop its runs take
+    (``compiled``, or ``numpy``: not built, or ``RESDENOISE_ENGINE=numpy``)."""
+
+    def build():  # defined here: pickled by value, so that a worker of any version runs it
+        import os
+
+        import resdenoise
+
+        try:
+            from resdenoise import _kernels  # noqa: F401
+        except ImportError:
+            return resdenoise.__version__, "numpy"
+        engine = os.environ.get("RESDENOISE_ENGINE") or "auto"
+        return resdenoise.__version__, "numpy" if engine == "numpy" else "compiled"
+
+    return build
+
+
+def _same_build(client, address: str) -> None:
+    """SignalError where a worker of the cluster runs another resdenoise than this process
+    (:func:`_build`: another version, or another step loop) or none: a worker started
+    before an upgrade keeps the code it loaded, and would fail every file (a task's
+    arguments are the new code's) or write other numbers.  Once per batch, before any task
+    (workers that join later are not asked)."""
+    build = _build()
+    here = build()
+    try:
+        found = client.run(build, on_error="return")
+    except (OSError, TimeoutError):  # the scheduler gone already: the run says so, file by file
+        return
+    other: dict = {}
+    for worker, there in sorted(found.items()):
+        if there != here:  # (an exception: the worker could not run it)
+            key = there if isinstance(there, tuple) else f"{type(there).__name__}: {there}"
+            other.setdefault(key, []).append(worker)
+    if not other:
+        return
+    there, workers = next(iter(other.items()))
+    who = (
+        f"{len(workers)} of the {len(found)} Dask workers at {address} "
+        f"({', '.join(workers[:2])}{', ...' if len(workers) > 2 else ''})"
+    )
+    if isinstance(there, str):
+        raise SignalError(
+            f"{who} cannot tell which resdenoise they run ({one_line(there)}): install this "
+            f"resdenoise ({here[0]}) where they run, then restart them ('dask worker "
+            "ADDRESS' again); nothing run"
+        )
+    raise SignalError(
+        f"{who} run resdenoise {there[0]} with the {there[1]} step loop, this machine "
+        f"resdenoise {here[0]} with the {here[1]} one: a worker keeps the code it loaded "
+        "(started before an upgrade?): restart the workers ('dask worker ADDRESS' again, "
+        "or Client.restart()) where they have this version installed; nothing run"
+    )
 
 
 def _unreachable(address: str, exc: BaseException) -> SignalError:

@@ -178,6 +178,7 @@ class Expression:
     uses_lam: bool
     _fn: Callable
     _dfn: Callable | None = None
+    _d2fn: Callable | None = None  # a regulariser's: its second derivative (g(0))
 
     def __call__(self, r, lam: float = 1.0) -> np.ndarray:
         """Evaluate elementwise; the result has r's shape, dtype float64."""
@@ -195,6 +196,14 @@ class Expression:
         break down (``sqrt(r**2)`` at 0).
         """
         return self._evaluate(self._dfn, r, lam, ties=True)
+
+    def second_derivative(self, r, lam: float = 1.0) -> np.ndarray:
+        """The second derivative in r of a regulariser's formula (``Psi''``, whose half at
+        0 is the diffusivity's ``g(0)``), by the rules of calculus applied twice; nan as
+        :meth:`derivative` says (a kinked function on its kink), and for another form."""
+        if self._d2fn is None:
+            return np.full(np.shape(r), np.nan)
+        return self._evaluate(self._d2fn, r, lam, ties=True)
 
     @staticmethod
     def _evaluate(fn, r, lam, ties=False):
@@ -272,7 +281,8 @@ def _parse(text: str, form: str) -> Expression:
     checker = _Compiler(source, form, columns, _repeated(tree.body))
     fn = checker.compile(tree.body, 1)
     dfn = _Differentiator(checker).d(tree.body)
-    return Expression(text=text, form=form, uses_lam=checker.uses_lam, _fn=fn, _dfn=dfn)
+    d2fn = _SecondDifferentiator(checker).dd(tree.body) if form == "regulariser" else None
+    return Expression(text=text, form=form, uses_lam=checker.uses_lam, _fn=fn, _dfn=dfn, _d2fn=d2fn)
 
 
 class _Columns:
@@ -597,6 +607,104 @@ class _Differentiator:
         return lambda env: outer(a(env)) * da(env)
 
 
+class _SecondDifferentiator(_Differentiator):
+    """d2/dr2 of a checked syntax tree, as closures: the rules of calculus applied to the
+    first derivative's (each node's first derivative built once)."""
+
+    def __init__(self, compiler: _Compiler):
+        super().__init__(compiler)
+        self._firsts: dict = {}
+
+    def d(self, node: ast.AST) -> Callable:
+        fn = self._firsts.get(id(node))
+        if fn is None:
+            fn = self._firsts[id(node)] = super().d(node)
+        return fn
+
+    def dd(self, node: ast.AST) -> Callable:
+        if not self.depends(node):
+            return _zero
+        method = getattr(self, "_dd_" + type(node).__name__, None)
+        return _zero if method is None else method(node)  # r itself, comparisons: 0
+
+    def _dd_UnaryOp(self, node):
+        dda = self.dd(node.operand)
+        if isinstance(node.op, ast.USub):
+            return lambda env: -dda(env)
+        return dda
+
+    def _dd_IfExp(self, node):
+        test, db, dc = self.value(node.test), self.dd(node.body), self.dd(node.orelse)
+        return lambda env: np.where(test(env), db(env), dc(env))
+
+    def _dd_BinOp(self, node):
+        op = type(node.op)
+        a, b = self.value(node.left), self.value(node.right)
+        da, db = self.d(node.left), self.d(node.right)
+        dda, ddb = self.dd(node.left), self.dd(node.right)
+        if op is ast.Add:
+            return lambda env: dda(env) + ddb(env)
+        if op is ast.Sub:
+            return lambda env: dda(env) - ddb(env)
+        if op is ast.Mult:
+            return lambda env: dda(env) * b(env) + 2.0 * da(env) * db(env) + a(env) * ddb(env)
+        f, df = self.value(node), self.d(node)
+        if op is ast.Div:  # q = a / b: q'' = (a'' - 2 q' b' - q b'') / b
+            return lambda env: (dda(env) - 2.0 * df(env) * db(env) - f(env) * ddb(env)) / b(env)
+        if not self.depends(node.right):  # a**c: c (c - 1) a**(c-2) a'^2 + c a**(c-1) a''
+            return lambda env: (
+                b(env)
+                * (
+                    (b(env) - 1.0) * np.power(a(env), b(env) - 2.0) * da(env) ** 2
+                    + np.power(a(env), b(env) - 1.0) * dda(env)
+                )
+            )
+
+        def power(env):  # f = a**b = exp(L), L = b ln a: f'' = f (L'^2 + L'')
+            va, vb, vda, vdb = a(env), b(env), da(env), db(env)
+            slope = vdb * np.log(va) + vb * vda / va
+            bend = ddb(env) * np.log(va) + 2.0 * vdb * vda / va
+            bend = bend + vb * (dda(env) * va - vda * vda) / (va * va)
+            return f(env) * (slope * slope + bend)
+
+        return power
+
+    def _dd_Call(self, node):
+        name = node.func.id
+        args = [self.value(n) for n in node.args]
+        ds = [self.d(n) for n in node.args]
+        dds = [self.dd(n) for n in node.args]
+        if name == "where":
+            return lambda env: np.where(args[0](env), dds[1](env), dds[2](env))
+        if name == "minimum" or name == "maximum":
+            first = np.less_equal if name == "minimum" else np.greater_equal
+
+            def extremum(env):
+                va, vb = args[0](env), args[1](env)
+                _tie(env, va == vb)
+                return np.where(first(va, vb), dds[0](env), dds[1](env))
+
+            return extremum
+        if name == "clip":
+
+            def clip(env):
+                vx, vlo, vhi = (a(env) for a in args)
+                _tie(env, (vx == vlo) | (vx == vhi))
+                return np.where(vx < vlo, dds[1](env), np.where(vx > vhi, dds[2](env), dds[0](env)))
+
+            return clip
+        a, da, dda = args[0], ds[0], dds[0]
+        outer, bend = _OUTER[name], _SECOND[name]
+
+        def chain(env):  # f(a)'' = f''(a) a'^2 + f'(a) a''
+            va = a(env)
+            if name in ("abs", "sign"):
+                _tie(env, va == 0.0)
+            return bend(va) * da(env) ** 2 + outer(va) * dda(env)
+
+        return chain
+
+
 def _tie(env: dict, mask) -> None:
     """Mark points where a kinked function sits on its kink (see Expression.derivative)."""
     if "tie" in env:
@@ -617,6 +725,23 @@ _OUTER: Final[dict[str, Callable]] = {
     "log1p": lambda x: 1.0 / (1.0 + x),
     "expm1": np.exp,
     "erf": lambda x: 2.0 / math.sqrt(math.pi) * np.exp(-x * x),
+}
+
+
+#: d2/dx2 f(x) of the one-argument functions, as functions of x.
+_SECOND: Final[dict[str, Callable]] = {
+    "exp": np.exp,
+    "log": lambda x: -1.0 / (x * x),
+    "sqrt": lambda x: -0.25 / (x * np.sqrt(x)),
+    "abs": lambda x: 0.0 * x,
+    "sign": lambda x: 0.0 * x,
+    "tanh": lambda x: -2.0 * np.tanh(x) * (1.0 - np.tanh(x) ** 2),
+    "arctan": lambda x: -2.0 * x / (1.0 + x * x) ** 2,
+    "cosh": np.cosh,
+    "sinh": np.sinh,
+    "log1p": lambda x: -1.0 / (1.0 + x) ** 2,
+    "expm1": np.exp,
+    "erf": lambda x: -4.0 * x / math.sqrt(math.pi) * np.exp(-x * x),
 }
 
 
@@ -664,7 +789,23 @@ def _flux_of_regulariser(expr: Expression, lam: float, numerical: Callable) -> C
             out[bad] = numerical(r[bad])
         return out
 
+    phi.derivative = functools.partial(_flux_slope, expr, lam)
     return phi
+
+
+def _flux_slope(expr: Expression, lam: float, r) -> np.ndarray:
+    """``Phi' = Psi''/2`` of a regulariser's formula by the rules of calculus: its g(0)
+    exact (:attr:`resdenoise.nonlinearities.Nonlinearity._slope`), not from differences of
+    Psi, which see no feature of Psi at 0 narrower than lambda's steps.  nan everywhere
+    where Phi jumps at 0 (total variation's ``abs(r)``: Phi = +-1/2 beside 0, which
+    Psi'' = 0 does not say): the differences decide there, as before."""
+    ends = np.array([-1e-300, 1e-300])
+    with np.errstate(all="ignore"):
+        first, second = expr.derivative(ends, lam), expr.second_derivative(ends, lam)
+        linear = np.abs(first) <= 1e3 * np.abs(ends) * np.maximum(1.0, np.abs(second))
+    if not np.all(linear):
+        return np.full(np.shape(r), np.nan)
+    return 0.5 * expr.second_derivative(r, lam)
 
 
 def _check_finite(nl: Nonlinearity, expr: Expression) -> None:

@@ -250,36 +250,19 @@ def test_a_stopped_cluster_batch_names_its_outputs_as_given(tmp_path, monkeypatc
     assert told == ["o/a.csv", "r/a.csv.json"]
 
 
-def test_the_scheduler_gone_fails_each_file_left_once_in_one_line(monkeypatch):
+def test_the_scheduler_gone_fails_each_file_left_once_in_one_line(monkeypatch, tmp_path):
     """A22a-8 (its second case). fails before: "internal error: OSError: Timed out trying to
     connect ..." out of the batch, no file's line (the scheduler killed while the batch
     waited for a worker)."""
     import signal
-    import subprocess
-    import sys
-    import time
+
+    from test_left23 import _scheduler_killed_after
 
     from resdenoise.dask import run_tasks
 
     monkeypatch.setenv("RESDENOISE_NO_WORKER_TIMEOUT", "600")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    address = f"tcp://127.0.0.1:{port}"
-    scheduler = subprocess.Popen(
-        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1"]
-        + ["--port", str(port), "--dashboard-address", "127.0.0.1:0"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    address, scheduler = _scheduler_killed_after(1, tmp_path / "scheduler.log")
     try:
-        for _ in range(120):  # until it listens
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.25)
-        threading.Timer(3, os.killpg, (scheduler.pid, signal.SIGKILL)).start()
         ended, got = [], []
 
         def go():

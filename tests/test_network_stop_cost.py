@@ -219,7 +219,8 @@ def test_the_network_search_says_its_blocks(noisy, tmp_path):
     seen = []
     plan, extra = network_planner(spec)(noisy, progress=lambda *a: seen.append(a))
     alone, said = stopped_network(spec, noisy)  # told or not, the same choice
-    assert plan.steps == alone.steps and extra == said
+    assert plan.steps == alone.steps and {k: extra[k] for k in said} == said
+    assert "sure_change_per_sample" in extra  # the stop's gain test beside (left23)
     phases = list(dict.fromkeys(p for p, _, _ in seen))
     assert phases == ["search 1/3", "search 2/3", "search 3/3"]
     for phase in phases:

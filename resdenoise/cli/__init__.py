@@ -63,8 +63,9 @@ EXIT_CODES = (
     ("5", "out of memory (give the run more)"),
     (
         "6",
-        "stderr is a file the run reads or writes (2>> INPUT, 2> OUTPUT, &> FILE): "
-        "nothing run, no message there (on stdout where it is a terminal)",
+        "stderr is a file the run reads or writes (2>> INPUT, 2> OUTPUT, &> FILE), or "
+        "the pipe of the signal on stdout (2>&1 | cmd): nothing run, no message in a "
+        "file (on stdout where it is a terminal)",
     ),
     ("128+N", "stopped by signal N (130 Ctrl-C, 143 SIGTERM)"),
     ("141", "quietly, when the reader of stdout or stderr closed it (| head)"),

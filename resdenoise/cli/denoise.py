@@ -614,7 +614,7 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
     from ..batch import batch_target, refuse_nameless, refuse_stdin, report_target, run_batch
     from ..paths import is_stdout
     from . import render
-    from .streams import refuse_stderr_among, refuse_stderr_is_stdout
+    from .streams import own_lines_only, refuse_stderr_among, refuse_stderr_is_stdout
 
     output, report_path, summary = outputs
     quiet, verbose = volume
@@ -692,7 +692,9 @@ def _run_batch(make_plan, inputs, outputs, volume, jobs, options) -> None:
 
     finished.consumes = True  # the last to read a file's report: run_batch keeps none
     shown = bars if bars is not None else contextlib.nullcontext()
-    with shown, library_errors(usage=True), _summary_if_stopped(summary):
+    cluster = options.get("scheduler") is not None  # distributed's log lines: -v only
+    logs = own_lines_only(verbose) if cluster else contextlib.nullcontext()
+    with shown, library_errors(usage=True), _summary_if_stopped(summary), logs:
         results = run_batch(
             make_plan,
             inputs,

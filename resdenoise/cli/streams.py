@@ -12,6 +12,7 @@ process (click's runner) has its own stderr.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import stat
@@ -95,20 +96,42 @@ def refuse_stderr_among(paths: Iterable[str | None], what: str) -> None:
 
 def refuse_stderr_is_stdout(quiet: bool) -> None:
     """The refusal where the signal or report goes to stdout and stderr is the same
-    regular file (``> out.csv 2>&1``, ``&> out.csv``): the verdict and warnings would be
-    mixed into it.  Under ``quiet`` only an error is written there, and then no output:
-    nothing mixes."""
-    key = stderr_key() if _PROGRAM[0] else None
-    if key is not None and not quiet and _key_of_stdout() == key:
+    regular file (``> out.csv 2>&1``, ``&> out.csv``), pipe (``2>&1 | cmd``, ``|&``) or
+    socket: the verdict and warnings would be mixed into it.  Under ``quiet`` only an
+    error is written there, and then no output: nothing mixes.  A file's refusal is
+    written nowhere near it (:func:`refuse`); a pipe's or socket's goes down it, the one
+    line its reader gets (as any error's under ``2>&1``: no signal came before it)."""
+    if not _PROGRAM[0] or quiet:
+        return
+    kind = _shared_with_stdout()
+    if kind == "file":
         refuse("<stdout>", "which carries the output (-q writes errors only)")
+    elif kind is not None:
+        line = (
+            f"Error: stderr is the {kind} stdout writes to (2>&1 | ..., |&), which carries the "
+            "output: the run's messages would be mixed into the signal; nothing was run and "
+            "nothing written. Send stderr elsewhere (2>> run.log), or give -q (errors only)"
+        )
+        try:
+            os.write(2, (line + "\n").encode())
+        except OSError:  # (its reader gone: the exit code says it)
+            pass
+        sys.exit(EXIT_STDERR)
 
 
-def _key_of_stdout() -> tuple | None:
+def _shared_with_stdout() -> str | None:
+    """``"file"``, ``"pipe"`` or ``"socket"`` where stdout and stderr are one regular file,
+    pipe or socket; None otherwise (apart, a terminal, ``/dev/null``, closed)."""
     try:
-        st = os.fstat(1)
+        out, err = os.fstat(1), os.fstat(2)
     except (OSError, ValueError):
         return None
-    return st.st_dev, st.st_ino
+    if (out.st_dev, out.st_ino) != (err.st_dev, err.st_ino):
+        return None
+    for kind, test in (("file", stat.S_ISREG), ("pipe", stat.S_ISFIFO), ("socket", stat.S_ISSOCK)):
+        if test(out.st_mode):
+            return kind
+    return None
 
 
 def refuse(name: str, how: str) -> None:
@@ -129,3 +152,23 @@ def refuse(name: str, how: str) -> None:
     except OSError:
         pass
     sys.exit(EXIT_STDERR)
+
+
+@contextlib.contextmanager
+def own_lines_only(shown: bool):
+    """While the block runs, stderr carries the program's own lines only: the log records
+    of the libraries it runs (dask.distributed's ``distributed.client - ERROR - Failed to
+    reconnect to scheduler ...``, ``Couldn't gather 1 keys``; the program itself logs
+    nothing) are dropped, unless ``shown`` (``-v``: as those libraries write them).  Only
+    the program's batch on a cluster asks (a library caller's logging is its own)."""
+    if shown:
+        yield
+        return
+    import logging
+
+    before = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logging.disable(before)

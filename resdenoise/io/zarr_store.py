@@ -169,20 +169,34 @@ class ZarrReader:
 
     @property
     def rows(self) -> int:
-        """Rows read at a time: whole chunks of the store."""
+        """Rows read from the store at a time: whole chunks, at least :data:`READ_ROWS`."""
         chunk = int(self.array.chunks[0]) or 1
         return chunk * max(1, -(-READ_ROWS // chunk))
 
-    def _read(self, a: int, b: int) -> np.ndarray:
+    def _stored(self, a: int, b: int) -> np.ndarray:
+        """Rows ``a .. b`` as the store holds them (its dtype), shaped ``(k, width)``."""
         try:
-            block = np.asarray(self.array[a:b], dtype=np.float64)
+            native = np.dtype(self.array.dtype).newbyteorder("=")  # "<d" is no "d" to C
+            return np.asarray(self.array[a:b], dtype=native).reshape(b - a, -1)
         except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
             raise SignalError(
                 f"{self.source}: cannot read samples {a + 1}..{b}: {one_line(exc)}"
             ) from None
-        block = block.reshape(b - a, -1)
-        refuse_non_finite(self.source, non_finite(block, a), self.positions)  # as audio
-        return block
+
+    def _pieces(self):
+        """Every row in order, float64 blocks of :data:`READ_ROWS` rows at the most (a
+        store's chunks of more rows are each read once, as stored, and given in pieces,
+        new arrays): what a pass holds follows those pieces and one chunk as stored, not
+        several chunks widened (a store of 2^21-sample chunks was read 2^21 rows at a
+        time, each block copied again on its way)."""
+        n = self.frames
+        for start in range(0, n, self.rows):
+            held = self._stored(start, min(start + self.rows, n))
+            for a in range(0, held.shape[0], READ_ROWS):
+                block = np.array(held[a : a + READ_ROWS], dtype=np.float64)
+                refuse_non_finite(self.source, non_finite(block, start + a), self.positions)
+                yield block  # (as audio: a channel not filtered, carried, may hold NaN)
+            held = None  # let go before the next chunk is read
 
     def check(self, visit=None, keep=None) -> SignalStream:
         """Read every chunk once: ``visit(block)`` and ``keep(block)`` get them as float64."""
@@ -197,8 +211,7 @@ class ZarrReader:
             carried_at = [p for p in range(width) if p not in picked]
             positions = tuple(picked)
         self.frames, self.positions, self.carried_at = n, positions, carried_at
-        for a in range(0, n, self.rows):  # a channel not filtered (carried) may hold NaN
-            block = self._read(a, min(a + self.rows, n))
+        for block in self._pieces():
             if visit is not None:
                 visit(block)
             if keep is not None:
@@ -232,8 +245,8 @@ class ZarrReader:
         ``stored``)."""
         if self.array.shape[0] != self.frames:
             raise SignalError(f"{self.source}: the store changed while it was read")
-        for a in range(0, self.frames, self.rows):
-            yield self._split(self._read(a, min(a + self.rows, self.frames)))
+        for block in self._pieces():
+            yield self._split(block)
 
 
 def open_zarr(path: str, source: str, options: ReadOptions, visit=None) -> SignalStream:
@@ -284,31 +297,34 @@ class ZarrRows:
         except (OSError, ValueError) as exc:
             raise SignalError(f"{name}: cannot write: {write_reason(exc)}") from None
         self.n = 0
-        self._held: list[np.ndarray] = []
+        # whole chunks, a few at a time where they are small: filled in place as rows come
+        # (no list of blocks joined at each write: one chunk's copy less)
+        held = self.rows * max(1, -(-READ_ROWS // self.rows))
+        self._held = np.empty((held,) if self.one else (held, self.width))
         self._count = 0
 
     def write(self, data: np.ndarray, carried: dict) -> None:
         k = data.shape[0]
         rows = data.reshape(k, -1)
-        if self.carries:
-            full = np.empty((k, self.width))
-            full[:, list(self.template.channel_positions)] = rows
-            for p, col in carried.items():
-                full[:, p] = col
-            rows = full
-        self._held.append(np.array(rows.reshape(k) if self.one else rows, dtype=np.float64))
-        self._count += k
-        if self._count >= max(self.rows, READ_ROWS):  # whole chunks, a few at a time
-            self._flush(final=False)
+        at = 0
+        while at < k:
+            take = min(k - at, len(self._held) - self._count)
+            into = self._held[self._count : self._count + take].reshape(take, -1)
+            if self.carries:
+                into[:, list(self.template.channel_positions)] = rows[at : at + take]
+                for p, col in carried.items():
+                    into[:, p] = col[at : at + take]
+            else:
+                into[:] = rows[at : at + take]
+            self._count += take
+            at += take
+            if self._count == len(self._held):
+                self._flush()
 
-    def _flush(self, final: bool) -> None:
-        if not self._count:
-            return
-        held = self._held[0] if len(self._held) == 1 else np.concatenate(self._held)
-        take = self._count if final else self._count - self._count % self.rows
-        self._put(held[:take])
-        rest = held[take:]
-        self._held, self._count = ([rest] if len(rest) else []), len(rest)
+    def _flush(self) -> None:
+        if self._count:
+            self._put(self._held[: self._count])
+            self._count = 0
 
     def _put(self, rows: np.ndarray) -> None:
         a, b = self.n, self.n + rows.shape[0]
@@ -324,4 +340,4 @@ class ZarrRows:
 
     def close(self) -> None:
         """Write the rows still held (the last, partial chunk)."""
-        self._flush(final=True)
+        self._flush()
