@@ -3,6 +3,7 @@ were written back as written (A23b-13), ..."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -218,3 +219,43 @@ def test_unit_in_every_cell_is_named(tmp_path):
     r = _run(["denoise", src, "-o", tmp_path / "o.csv"])
     assert r.exit_code == 1
     assert "a unit after the number? remove 'm' from the column's cells" in r.output
+
+
+def test_input_decimals_writes_the_instruments_resolution(tmp_path):
+    # fails before: no such option; every filtered cell by repr (0,8173959367309871)
+    r = np.random.default_rng(1)
+    n = 500
+    stage = 0.82 + 0.1 * np.sin(np.arange(n) / 40) + 0.005 * r.standard_normal(n)
+    src = tmp_path / "s.csv"
+    src.write_text(
+        "time;stage_m\n" + "".join(f"{i};{v:.3f}\n".replace(".", ",") for i, v in enumerate(stage))
+    )
+    exact, rounded = tmp_path / "exact.csv", tmp_path / "rounded.csv"
+    assert _run(["denoise", src, "-o", exact, "-q"]).exit_code == 0
+    res = _run(["denoise", src, "-o", rounded, "--input-decimals", "--report", tmp_path / "r.json"])
+    assert res.exit_code == 0, res.output
+    full = [float(ln.split(";")[1].replace(",", ".")) for ln in exact.read_text().splitlines()[1:]]
+    cells = [ln.split(";")[1] for ln in rounded.read_text().splitlines()[1:]]
+    assert all(len(c.split(",")[1]) == 3 for c in cells)
+    # each cell is the exact output rounded to 3 decimals (an independent rounding)
+    got = np.array([float(c.replace(",", ".")) for c in cells])
+    assert np.max(np.abs(got - np.array(full))) <= 0.0005 + 1e-12
+    assert [f"{v:.3f}" for v in full] == [c.replace(",", ".") for c in cells]
+    assert rounded.stat().st_size == src.stat().st_size
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["output_info"]["decimals"] == {"column 2 ('stage_m')": 3}
+
+
+def test_input_decimals_leaves_exponent_columns_exact(tmp_path):
+    from resdenoise.io import WriteOptions, read_signal, write_signal
+
+    src = tmp_path / "e.csv"
+    src.write_text("time,a,b\n" + "".join(f"{i},{i % 7 / 10:.1f},{i % 5}e-3\n" for i in range(40)))
+    sig = read_signal(src)
+    sig.data[:, 0] += 1 / 3
+    sig.data[:, 1] += 1 / 3
+    out = tmp_path / "o.csv"
+    info = write_signal(out, sig, WriteOptions(input_decimals=True))
+    assert info["clipped"] == 0
+    rows = [ln.split(",") for ln in out.read_text().splitlines()[1:]]
+    assert rows[1][1] == "0.4" and rows[1][2] == repr(1e-3 + 1 / 3)

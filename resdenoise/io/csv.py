@@ -524,6 +524,9 @@ class CsvReader:
             comments=tuple(self.comments),
             whole_columns=tuple(p for p in positions if scans[p].integers),
             places=tuple((p, scans[p].places) for p in positions if scans[p].places),
+            decimals=tuple(
+                (p, scans[p].most_places) for p in positions if scans[p].most_places is not None
+            ),
             header_text=self.header_text,
         )
         uneven = detected and tcol == 0 and scans[0].numeric  # its steps: all known

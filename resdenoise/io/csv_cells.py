@@ -726,6 +726,7 @@ class _ColumnScan:
         "inexact",
         "integers",
         "places",
+        "most_places",
     )
 
     def __init__(self):
@@ -739,6 +740,7 @@ class _ColumnScan:
         self.integers = True  # every number so far written as a whole number (ADC counts)
         self.places = None  # every number so far written with this many decimals (0: none
         # yet; False: not so, or not in fixed-point)
+        self.most_places = 0  # the most decimals of a cell (None: a cell not in fixed point)
 
     def whole(self, cells: list[str]) -> None:
         """Note whether the cells of a batch that all read as numbers are whole numbers
@@ -750,14 +752,18 @@ class _ColumnScan:
         """Note whether the cells of a batch that all read as numbers are written in
         fixed point with one number of decimals (``1.40``, ``9,00``: a logger's
         resolution), as :attr:`places` (False where not: ``1.4`` beside ``1.40``,
-        ``2e3``, a whole number)."""
-        if self.places is False:
+        ``2e3``, a whole number); and the most decimals of any cell, as
+        :attr:`most_places` (None where a cell is not in fixed point: ``2e3``)."""
+        if self.most_places is None:
             return
         joined = "\x00".join(cells)
-        if joined.translate(_NOT_FIXED[mark]) or joined.count(mark) != len(cells):
-            self.places = False  # (each cell read as a number: one mark in each)
+        if joined.translate(_NOT_FIXED[mark]):  # 2e3: not in fixed point
+            self.places, self.most_places = False, None
             return
-        places = {len(c.rstrip()) - c.find(mark) - 1 for c in cells}
+        places = {len(c.rstrip()) - c.find(mark) - 1 if mark in c else 0 for c in cells}
+        self.most_places = max(self.most_places, *places)
+        if self.places is False:
+            return
         if len(places) != 1 or self.places not in (None, *places) or 0 in places:
             self.places = False
         else:

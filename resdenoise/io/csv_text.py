@@ -27,6 +27,8 @@ __all__ = [
     "delimited_for",
     "placed",
     "repr_column",
+    "rounded_column",
+    "rounded_for",
 ]
 
 
@@ -70,6 +72,27 @@ def _fixed(values: np.ndarray, places: int) -> list[str]:
     for i in np.flatnonzero(exact).tolist():
         cells[i] = form(values[i])
     return cells
+
+
+def rounded_column(values: np.ndarray, decimal: str, places: int) -> list[str]:
+    """The cells of a column rounded to ``places`` decimals (``places`` 0: whole
+    numbers), as asked for (``input_decimals``)."""
+    form = f"{{:.{places}f}}".format
+    cells = [form(v) for v in values.tolist()]
+    if places:  # -0.000 reads as 0.000 (a value rounded to zero: no sign to keep)
+        cells = [c[1:] if c[0] == "-" and not c.strip("-0.") else c for c in cells]
+    elif cells:
+        cells = ["0" if c == "-0" else c for c in cells]
+    if decimal == ",":
+        cells = [c.replace(".", ",") for c in cells]
+    return cells
+
+
+def rounded_for(sig: Signal, rounded: bool) -> Signal:
+    """``sig`` as a CSV output written with ``input_decimals`` (``rounded``) writes it."""
+    if not rounded or sig.format != "CSV" or not sig.layout.decimals:
+        return sig
+    return replace(sig, layout=replace(sig.layout, rounded=True))
 
 
 def csv_bytes(sig: Signal, data: np.ndarray) -> bytes:
@@ -190,6 +213,9 @@ def csv_row_lines(sig: Signal, data: np.ndarray, carried: dict):
     width = len(positions) + len(carried)
     cols: list[list[str] | None] = [None] * width
     for k, p in enumerate(positions):
+        if layout.rounded and (d := dict(layout.decimals).get(p)) is not None:
+            cols[p] = rounded_column(chans[:, k], layout.decimal, d)
+            continue
         places = dict(layout.places).get(p)
         cols[p] = repr_column(chans[:, k], layout.decimal, p in layout.whole_columns, places)
     for p, cells in carried.items():
