@@ -444,7 +444,7 @@ def _preamble_above(source: str, lines: list[str], linenos, delim: str, decimal:
     first, last = linenos[0], linenos[j - 1]
     them = f"line {first}" if first == last else f"lines {first}-{last}"
     return SignalError(
-        f"{source}: {them} look like a preamble (a station's name, its place) above the "
+        f"{source}: {them} {'looks' if first == last else 'look'} like a preamble (a station's name, its place) above the "
         f"header on line {linenos[j]} ({_show(lines[j].strip())}) and its rows of numbers; "
         f"delete {them}, or start {'it' if first == last else 'each'} with # to keep "
         f"{'it' if first == last else 'them'} in the output"
