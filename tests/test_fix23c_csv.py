@@ -189,7 +189,11 @@ def test_preamble_without_hash_is_named(tmp_path):
     one = tmp_path / "one.csv"
     one.write_text("Station: Pegel Kaub\ntime,level\n" + rows)
     r = _run(["denoise", one, "-o", tmp_path / "o.csv"])
-    assert r.exit_code == 1 and "line 1 looks like a preamble" in r.output and "start it with #" in r.output
+    assert (
+        r.exit_code == 1
+        and "line 1 looks like a preamble" in r.output
+        and "start it with #" in r.output
+    )
     # the remedy named works and keeps the lines in the output
     hashed = tmp_path / "hashed.csv"
     hashed.write_text("# Station,Kaub\n# Lat,50.08\n# Lon,7.76\ntime,level\n" + rows)
