@@ -691,6 +691,21 @@ def _levels_as_given(job: _FileJob, template) -> Callable:
     return job.make_plan
 
 
+def _leave_in_place(job: _FileJob, plan, outputs: list, writer, report: dict | None) -> None:
+    """An in-place run that did nothing (no blocks, no pre-stage: the output is the
+    input): the file is left as it was, not rewritten (its bytes, time and inode kept),
+    and a warning says so (also among ``report``'s warnings)."""
+    from .filters import emit_warning
+
+    if not (job.in_place and plan.steps == 0 and plan.prestage is None and writer in outputs):
+        return
+    outputs.remove(writer)  # its temporary removed when the writer closes
+    line = f"{job.input_path}: left as it was (nothing done: the output is the input)"
+    emit_warning(line, job.on_warning)
+    if report is not None:
+        report.setdefault("warnings", []).append(line)
+
+
 def _run(job: _FileJob, streamed: bool) -> dict | None:
     """Read, plan, check, run and measure, then write output and report at once.
 
@@ -762,6 +777,7 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
         outputs: list = [writer]
         if not job.measure:  # no report (run_file returns None)
             report = None
+            _leave_in_place(job, plan, outputs, writer, None)
         else:
             from .report import finish_report, input_info, job_entry, overshoot, to_json
 
@@ -800,6 +816,7 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
                     outputs = []
                 else:
                     emit_warning(line, job.on_warning)
+            _leave_in_place(job, plan, outputs, writer, report)
             if job.report_path is not None:
                 outputs.append((job.report_path, to_json(report).encode()))
         commit = job.on_commit

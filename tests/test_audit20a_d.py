@@ -308,7 +308,8 @@ def test_a_units_row_under_a_time_header_is_the_line_named(tmp_path, extra):
     assert res.exit_code == 1
     assert res.stderr.strip() == (
         f"Error: {src}: line 2, column 1 ('time'): 's' is not a number, unlike the time "
-        "column's cells after it (line 3: '0'): units under the header? delete line 2"
+        "column's cells after it (line 3: '0'): units under the header? delete line 2, or "
+        "start it with # to keep it in the output (comment lines are copied where they were)"
     )
     assert not (tmp_path / "o.csv").exists()
 
@@ -317,10 +318,14 @@ def test_two_rows_of_units_and_a_stream_say_so_too(tmp_path):
     from resdenoise.io import open_signal_stream, parse_signal
 
     raw = UNITS.replace(b"s,degC\n", b"s,degC\n-,sensor 1\n")
-    with pytest.raises(SignalError, match=r"f.csv: lines 2-3, .* delete lines 2-3$"):
+    with pytest.raises(
+        SignalError, match=r"f.csv: lines 2-3, .* delete lines 2-3, or start each with #"
+    ):
         parse_signal(raw, "CSV", "f.csv")
     (tmp_path / "f.csv").write_bytes(UNITS)
-    with pytest.raises(SignalError, match=r"line 2, .*'s' is not a number.* delete line 2$"):
+    with pytest.raises(
+        SignalError, match=r"line 2, .*'s' is not a number.* delete line 2, or start it with #"
+    ):
         open_signal_stream(tmp_path / "f.csv")
 
 

@@ -132,7 +132,10 @@ def test_the_text_column_hint_keeps_a_column_with_a_typo_and_quotes_names(runner
     ), line
     args = ["diffuse", str(typo), "--steps", "1", "--columns", "a,b", "-o", out]
     assert _error(runner.invoke(cli, args), 1).endswith(
-        "line 4, column 4 ('b'): 'zz' is not a number; correct it or delete line 4"
+        "line 4, column 4 ('b'): 'zz' is not a number; correct it, or, a missing "
+        "reading: fill it in (interpolate it between its neighbours), or filter the rows "
+        "before and after line 4 apart, as two files (deleting line 4 leaves a gap in the "
+        "time column)"
     )
     spaced = tmp_path / "sp.csv"
     spaced.write_text("speed x,load y,note\n1.0,2.0,x\n1.5,2.5,x\n1.2,2.1,x\n")

@@ -332,7 +332,9 @@ def _run(
     fmt, read_options = read_settings(read)
     files = {
         "input_format": fmt,
-        "write": WriteOptions(write["output_format"], write["subtype"]),
+        "write": WriteOptions(
+            write["output_format"], write["subtype"], input_decimals=write["input_decimals"]
+        ),
         "reference": options.pop("reference"),
         "in_place": options.pop("in_place"),
         "read": read_options,

@@ -63,7 +63,7 @@ SECTION_OF = {
     **dict.fromkeys(
         (
             "input_paths output input_format output_format delimiter decimal header "
-            "time_column columns subtype in_place chunk_size jobs scheduler"
+            "time_column columns subtype input_decimals in_place chunk_size jobs scheduler"
         ).split(),
         "Files",
     ),
@@ -282,7 +282,7 @@ READ_KEYS = (
     "samplerate",
 )
 #: how OUTPUT is written
-WRITE_KEYS = ("output_format", "subtype")
+WRITE_KEYS = ("output_format", "subtype", "input_decimals")
 
 
 # How INPUT is read (files_options) and learn's files (NOISY and CLEAN): one definition each.
@@ -430,6 +430,12 @@ def files_options(func):
         metavar="SUBTYPE",
         help="Audio subtype of OUTPUT (PCM_16, PCM_24, FLOAT, ...) [default: the input's; "
         "from CSV: FLOAT]. A run whose output would clip is refused.",
+    )
+    @click.option(
+        "--input-decimals",
+        is_flag=True,
+        help="Write each filtered CSV column rounded to the most decimals of its input "
+        "cells (the instrument's resolution) [default: exact, by repr].",
     )
     @click.option(
         "--in-place",

@@ -25,7 +25,8 @@ serves as the header.
 A time or index column is carried through unchanged and not filtered: the
 first column when its header is time-like (``time``, ``t [s]``, ``index``,
 ``sample``, an empty pandas index name, ...) and its values are monotone,
-ties allowed (or not numbers at all, as timestamps; numbers that go up and
+ties allowed (or not numbers at all, as timestamps; a first column whose every cell is
+an ISO 8601 stamp with a date, whatever its name; numbers that go up and
 down there are refused, not guessed; a one-letter name other than ``t``, as ``T`` or
 ``N``, only where its numbers are strictly monotone and equally spaced, else asked), or,
 without a header, the first of
@@ -53,6 +54,7 @@ from .csv_cells import (
     _bad_cell_at,
     _columns,
     _ColumnScan,
+    _dated,
     _first_bad,
     _grouped_commas,
     _inexact,
@@ -62,6 +64,7 @@ from .csv_cells import (
     _is_time_name,
     _mixed_time,
     _pandas_header,
+    _preamble_above,
     _quoted_break,
     _sniff,
     _split,
@@ -76,6 +79,7 @@ from .csv_cells import (
     _unsure_header,
     _unsure_time,
     excel_error,
+    missing_remedy,
     most_line_end,
 )
 from .csv_lines import _check_text, _file_chunks, _line_batches
@@ -254,6 +258,7 @@ class CsvReader:
                 sc.all_nonempty = all(map(str.strip, cells))  # (numbers are never blank)
             if p == 0 and a is None and self.stamps is not None:
                 stamps = _stamp_seconds(cells) if sc.all_nonempty else None
+                self.dated = self.dated and stamps is not None and _dated(cells)
                 self.stamps = None if stamps is None else self.stamps
                 if stamps is not None:
                     self.stamps.add(stamps)
@@ -272,6 +277,7 @@ class CsvReader:
                 a = np.where(finite, a, np.nan)
             numbers[p] = a
             sc.whole(cells)
+            sc.fixed(cells, self.decimal)
             if sc.inexact is None:
                 sc.inexact = _inexact(cells, a, linenos)
             if p == 0 and sc.numeric and self.options.time_column is None:  # else decided by name
@@ -318,6 +324,9 @@ class CsvReader:
             decimal = "," if comma else "."
         self.decimal = decimal
         if self.header_opt is None:
+            linenos = [i + 1 for i in data_at[:_HEAD_LINES]]
+            if err := _preamble_above(self.source, data_lines, linenos, delim, decimal):
+                raise err
             self.has_header = not any(_is_number(c, decimal) for c in cells0)
             self.has_header = self.has_header or _pandas_header(cells0)
             if not self.has_header:  # 0,1 over rows of fractions: pandas' names
@@ -348,8 +357,11 @@ class CsvReader:
         detect = self.options.time_column is None
         named = [detect and self.header is not None and _is_time_name(n) for n in cells0]
         self.time_named = named[0]  # its cells numbers and text? (_ColumnScan.mixed)
-        # its steps, where its cells are ISO 8601 stamps (text): a gap is warned of as in numbers
-        self.stamps = _TimeScan() if self.time_named else None
+        # its steps, where its cells are ISO 8601 stamps (text): a gap is warned of as in
+        # numbers; a first column whose every cell is such a stamp is the time column
+        # whatever its name (``Datum/Zeit``, ``Fecha``: text, no signal to filter)
+        self.stamps = _TimeScan() if detect else None
+        self.dated = True  # every stamp so far has a date, 2026-03-01 (not a year alone, 17)
         self.named_scans = {  # columns besides the first named like time (not the empty name)
             p: _TimeScan()
             for p in range(1, len(cells0))
@@ -359,9 +371,11 @@ class CsvReader:
         self.weak_named = {p for p in self.named_scans if _time_name_kind(cells0[p]) == "weak"}
         # The columns whose text a whole read keeps, the only ones that may be carried: with
         # neither columns nor time_column given, a first column found to be time (named like
-        # time, or no header); else (columns picked by name, a header in the preamble) all.
+        # time, no header, or text, as stamps are); else (columns picked by name, a header in
+        # the preamble) all.
         if self.options.columns is None and self.options.time_column is None:
-            first = len(cells0) >= 2 and (self.header is None or named[0])
+            text = bool(rest) and not _is_number(_split(rest[0], delim)[0], decimal)
+            first = len(cells0) >= 2 and (self.header is None or named[0] or text)
             self.may_carry: tuple | None = (0,) if first else ()
         else:
             self.may_carry = None
@@ -423,12 +437,13 @@ class CsvReader:
         ):
             named = header is not None and _is_time_name(header[0])
             weak = named and _time_name_kind(header[0]) == "weak"
-            if header is None or named:
+            stamped = self.stamps is not None and self.stamps.count == rows and self.dated
+            if header is None or named or stamped:
                 sc = scans[0]
                 if not sc.numeric:
                     if named and (err := _mixed_time(source, header, sc.text_at, sc.number_at)):
                         raise err
-                    looks = named and sc.all_nonempty
+                    looks = (named or stamped) and sc.all_nonempty
                 else:
                     looks = time_scan.looks_like_time(named and not weak)
                     if named and not looks and picked is None and time_scan.count >= 2:
@@ -471,12 +486,16 @@ class CsvReader:
                     hint,
                     text_of,
                     delim_given=self.options.delimiter is not None,
+                    series=tcol is not None,
                 )
             if sc.nonfinite is not None:
                 lineno, cell = sc.nonfinite
+                remedy = f"replace it with one or delete line {lineno}"
+                if tcol is not None:
+                    remedy = f"correct it, or, a missing reading: {missing_remedy(lineno)}"
                 raise SignalError(
                     f"{source}: line {lineno}, {column_label(header, p)}: {_show(cell.strip())} "
-                    f"is not a finite number; replace it with one or delete line {lineno}"
+                    f"is not a finite number; {remedy}"
                 )
         if ask is not None:  # a time column? asked of a file whose columns all read
             raise ask
@@ -504,6 +523,10 @@ class CsvReader:
             trailing_delimiter=trailing,
             comments=tuple(self.comments),
             whole_columns=tuple(p for p in positions if scans[p].integers),
+            places=tuple((p, scans[p].places) for p in positions if scans[p].places),
+            decimals=tuple(
+                (p, scans[p].most_places) for p in positions if scans[p].most_places is not None
+            ),
             header_text=self.header_text,
         )
         uneven = detected and tcol == 0 and scans[0].numeric  # its steps: all known

@@ -199,6 +199,7 @@ def _bad_cell_at(
     header_hint,
     text_of=None,
     delim_given=False,
+    series=False,
 ) -> SignalError:
     """The error for one cell that is not a number (``first_row``: the first data row;
     ``delim``: the file's delimiter, ``""`` for one column; ``header_hint``: whether a
@@ -209,7 +210,9 @@ def _bad_cell_at(
     whose cells ``,`` splits.
 
     ``text_of()``: where the column holds no number at all, the columns to filter
-    instead (``columns``' value), else None; asked only of a first row's cell."""
+    instead (``columns``' value), else None; asked only of a first row's cell.
+    ``series``: the file has a time column, where deleting the line of a missing
+    reading leaves a gap that the filter, counting samples, would not see."""
     cell = cell.strip()
     where = f"{source}: line {lineno}, {column_label(header, col)}"
     if not cell and first_row and header_hint:
@@ -219,9 +222,8 @@ def _bad_cell_at(
             parameters=[("header", True)],
         )
     if not cell:
-        return SignalError(
-            f"{where}: empty cell; every sample needs a number: fill it in or delete line {lineno}"
-        )
+        remedy = missing_remedy(lineno) if series else f"fill it in or delete line {lineno}"
+        return SignalError(f"{where}: empty cell; every sample needs a number: {remedy}")
     hint, named = "", []
     grouped = _THOUSANDS.match(cell)
     if cell in EXCEL_ERRORS:
@@ -254,6 +256,11 @@ def _bad_cell_at(
         other := next((d for d in _SNIFF_ORDER if d in cell and d != decimal), None)
     ):
         hint, named = f" (is the delimiter {other!r}? declare it with delimiter)", ["delimiter"]
+    elif first_row and (unit := _UNIT_AFTER.match(cell)):  # 0.86 m in every cell (a logger)
+        hint = (
+            f" (a unit after the number? remove {unit.group(1)!r} from the column's cells: "
+            "the unit belongs in the header)"
+        )
     elif first_row and header_hint:
         hint = f" (if line {lineno} is a header, declare it with header=True)"
         named = [("header", True)]
@@ -263,9 +270,28 @@ def _bad_cell_at(
             f"{spell('columns', others)}"
         )
         named = [("columns", others)]
+    elif series:
+        hint = f"; correct it, or, a missing reading: {missing_remedy(lineno)}"
     else:
         hint = f"; correct it or delete line {lineno}"
     return SignalError(f"{where}: {_show(cell)} is not a number{hint}", parameters=named)
+
+
+def missing_remedy(lineno: int) -> str:
+    """What to do with a missing reading on line ``lineno`` of a file with a time column:
+    deleting the line, as elsewhere, leaves a gap the filter (counting samples) would not
+    see, and the next run warns that the time column is not equally spaced."""
+    return (
+        "fill it in (interpolate it between its neighbours), or filter the rows before and "
+        f"after line {lineno} apart, as two files (deleting line {lineno} leaves a gap in "
+        "the time column)"
+    )
+
+
+#: A number and a unit after it (``0.86 m``, ``12.5°C``, ``3 m³/s``, ``45 %``).
+_UNIT_AFTER = re.compile(
+    r"^\s*[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?\s*([^\W\d_]\S*|[°%µ]\S*)\s*$"
+)
 
 
 def _pandas_header(cells: list[str]) -> bool:
@@ -381,7 +407,10 @@ def _mixed_time(source: str, header, text_at, number_at) -> SignalError | None:
         return SignalError(
             f"{source}: {lines}, {column_label(header, 0)}: {_show(text_at[1].strip())} is not "
             f"a number, unlike the time column's cells after it (line {number_at[0]}: "
-            f"{_show(number_at[1].strip())}): units under the header? delete {lines}"
+            f"{_show(number_at[1].strip())}): units under the header? delete {lines}, or "
+            f"start {'it' if first == last else 'each'} with # to keep "
+            f"{'it' if first == last else 'them'} in the output (comment lines are copied "
+            "where they were)"
         )
     if number_at[0] < text_at[0]:
         (lineno, cell), (other, like), kind = text_at, number_at, "not a number"
@@ -391,6 +420,34 @@ def _mixed_time(source: str, header, text_at, number_at) -> SignalError | None:
         f"{source}: line {lineno}, {column_label(header, 0)}: {_show(cell.strip())} is {kind}, "
         f"unlike the time column's cells before it (line {other}: {_show(like.strip())}; a "
         f"footer, a summary row, an error code?): correct it or delete line {lineno}"
+    )
+
+
+def _preamble_above(source: str, lines: list[str], linenos, delim: str, decimal: str):
+    """The refusal of lines above a header over rows of numbers that are no header (a
+    logger's station block without ``#``: ``Station,Kaub`` / ``Lat,50.08`` / ``time,level``
+    / rows), or None: ``lines`` the first data lines (numbered ``linenos``).  Such lines
+    start with text, and some hold a number beside it (``Lat,50.08``) or have another
+    number of fields than the rows: not the header and a units row under it
+    (``time,temp`` / ``s,degC``), which :func:`_mixed_time` names."""
+    rows = [_split(line, delim) if delim else [line.strip()] for line in lines]
+    numeric = [all(_is_number(c, decimal) for c in cells) for cells in rows]
+    j = max((i for i, ok in enumerate(numeric) if not ok), default=-1)  # the header
+    width = len(rows[j])
+    if j < 1 or len(rows) - j < 3 or any(len(cells) != width for cells in rows[j:]):
+        return None
+    above = rows[:j]
+    if any(_is_number(cells[0], decimal) for cells in above):  # a row: its first cell a number
+        return None
+    if not any(len(c) != width or any(_is_number(x, decimal) for x in c) for c in above):
+        return None
+    first, last = linenos[0], linenos[j - 1]
+    them = f"line {first}" if first == last else f"lines {first}-{last}"
+    return SignalError(
+        f"{source}: {them} {'looks' if first == last else 'look'} like a preamble (a station's name, its place) above the "
+        f"header on line {linenos[j]} ({_show(lines[j].strip())}) and its rows of numbers; "
+        f"delete {them}, or start {'it' if first == last else 'each'} with # to keep "
+        f"{'it' if first == last else 'them'} in the output"
     )
 
 
@@ -445,6 +502,17 @@ def _uneven(source: str, header, scan, unit: str = "") -> tuple[str, ...]:
         f"to {large:.6g}{unit}): the filter takes the samples as equally spaced (its time and blocks "
         "count samples, not the column's units); resample first, or filter the segments apart",
     )
+
+
+#: An ISO 8601 stamp's date: 2026-03-01, then a time or nothing.
+_ISO_DATE = re.compile(r"\s*\d{4}-\d\d-\d\d(?:[T ]|\s*$)")
+
+
+def _dated(cells: list[str]) -> bool:
+    """Whether every cell of ``cells`` starts with an ISO 8601 date (``2026-03-01``,
+    ``2026-03-01T00:15Z``; not a year alone, ``17``, which NumPy also reads as a stamp):
+    a first column of such cells is a time column whatever its name."""
+    return all(map(_ISO_DATE.match, cells))
 
 
 def _stamp_seconds(cells: list[str]) -> np.ndarray | None:
@@ -640,6 +708,8 @@ def _columns(
 #: Deletes what a whole number's cell may hold (a cell that reads as a number and keeps
 #: nothing after it is written as a whole number).
 _NOT_WHOLE = str.maketrans("", "", "0123456789+- \t\x00")
+#: The characters of cells in fixed point (:meth:`_ColumnScan.fixed`), by decimal mark.
+_NOT_FIXED = {m: str.maketrans("", "", "0123456789+- \t\x00" + m) for m in ".,"}
 
 
 class _ColumnScan:
@@ -655,6 +725,8 @@ class _ColumnScan:
         "number_at",
         "inexact",
         "integers",
+        "places",
+        "most_places",
     )
 
     def __init__(self):
@@ -666,12 +738,36 @@ class _ColumnScan:
         self.text_at = self.number_at = None  # (line, cell): the first text, number (time)
         self.inexact = None  # (line, cell, value) of the first integer float64 cannot hold
         self.integers = True  # every number so far written as a whole number (ADC counts)
+        self.places = None  # every number so far written with this many decimals (0: none
+        # yet; False: not so, or not in fixed-point)
+        self.most_places = 0  # the most decimals of a cell (None: a cell not in fixed point)
 
     def whole(self, cells: list[str]) -> None:
         """Note whether the cells of a batch that all read as numbers are whole numbers
         as written (digits and a sign only: ``2048``, not ``2048.0`` nor ``2e3``)."""
         if self.integers:
             self.integers = not "\x00".join(cells).translate(_NOT_WHOLE)
+
+    def fixed(self, cells: list[str], mark: str) -> None:
+        """Note whether the cells of a batch that all read as numbers are written in
+        fixed point with one number of decimals (``1.40``, ``9,00``: a logger's
+        resolution), as :attr:`places` (False where not: ``1.4`` beside ``1.40``,
+        ``2e3``, a whole number); and the most decimals of any cell, as
+        :attr:`most_places` (None where a cell is not in fixed point: ``2e3``)."""
+        if self.most_places is None:
+            return
+        joined = "\x00".join(cells)
+        if joined.translate(_NOT_FIXED[mark]):  # 2e3: not in fixed point
+            self.places, self.most_places = False, None
+            return
+        places = {len(c.rstrip()) - c.find(mark) - 1 if mark in c else 0 for c in cells}
+        self.most_places = max(self.most_places, *places)
+        if self.places is False:
+            return
+        if len(places) != 1 or self.places not in (None, *places) or 0 in places:
+            self.places = False
+        else:
+            self.places = places.pop()
 
     def mixed(self, cells: list[str], linenos, a) -> None:
         """Note the first text and number cells of the time column's batch ``cells``

@@ -27,14 +27,21 @@ __all__ = [
     "delimited_for",
     "placed",
     "repr_column",
+    "rounded_column",
+    "rounded_for",
 ]
 
 
-def repr_column(values: np.ndarray, decimal: str, whole: bool = False) -> list[str]:
+def repr_column(
+    values: np.ndarray, decimal: str, whole: bool = False, places: int | None = None
+) -> list[str]:
     """The cells of a column of numbers by ``repr``; ``whole``: a column whose input was
     written in whole numbers, whose whole values (below 2**53, not -0.0) are written so
-    (``2048``: a value the run left as it was is written as read)."""
-    cells = list(map(repr, values.tolist()))
+    (``2048``: a value the run left as it was is written as read); ``places``: a column
+    whose input was written with so many decimals (``1.40``), whose values that are
+    exactly numbers of so many decimals are written so (``1.40``, not ``1.4``; every
+    other value by ``repr``: nothing is rounded)."""
+    cells = list(map(repr, values.tolist())) if places is None else _fixed(values, places)
     if whole:
         with np.errstate(invalid="ignore"):
             at = (values == np.trunc(values)) & (np.abs(values) < 2.0**53)
@@ -47,6 +54,45 @@ def repr_column(values: np.ndarray, decimal: str, whole: bool = False) -> list[s
     if decimal == ",":
         cells = [c.replace(".", ",") for c in cells]
     return cells
+
+
+def _fixed(values: np.ndarray, places: int) -> list[str]:
+    """The cells of ``values`` with ``places`` decimals where that reads back as the
+    same float64 (the nearest double to ``k / 10**places``, an integer ``k`` below
+    2**50, well within a double: IEEE division is correctly rounded, as reading the text
+    is), else by ``repr``."""
+    scale = 10.0**places
+    with np.errstate(invalid="ignore", over="ignore"):
+        k = np.rint(values * scale)
+        exact = (np.abs(k) < 2.0**50) & (k / scale == values)
+    form = f"{{:.{places}f}}".format
+    if exact.all():
+        return list(map(form, values.tolist()))
+    cells = list(map(repr, values.tolist()))
+    for i in np.flatnonzero(exact).tolist():
+        cells[i] = form(values[i])
+    return cells
+
+
+def rounded_column(values: np.ndarray, decimal: str, places: int) -> list[str]:
+    """The cells of a column rounded to ``places`` decimals (``places`` 0: whole
+    numbers), as asked for (``input_decimals``)."""
+    form = f"{{:.{places}f}}".format
+    cells = [form(v) for v in values.tolist()]
+    if places:  # -0.000 reads as 0.000 (a value rounded to zero: no sign to keep)
+        cells = [c[1:] if c[0] == "-" and not c.strip("-0.") else c for c in cells]
+    elif cells:
+        cells = ["0" if c == "-0" else c for c in cells]
+    if decimal == ",":
+        cells = [c.replace(".", ",") for c in cells]
+    return cells
+
+
+def rounded_for(sig: Signal, rounded: bool) -> Signal:
+    """``sig`` as a CSV output written with ``input_decimals`` (``rounded``) writes it."""
+    if not rounded or sig.format != "CSV" or not sig.layout.decimals:
+        return sig
+    return replace(sig, layout=replace(sig.layout, rounded=True))
 
 
 def csv_bytes(sig: Signal, data: np.ndarray) -> bytes:
@@ -167,7 +213,11 @@ def csv_row_lines(sig: Signal, data: np.ndarray, carried: dict):
     width = len(positions) + len(carried)
     cols: list[list[str] | None] = [None] * width
     for k, p in enumerate(positions):
-        cols[p] = repr_column(chans[:, k], layout.decimal, p in layout.whole_columns)
+        if layout.rounded and (d := dict(layout.decimals).get(p)) is not None:
+            cols[p] = rounded_column(chans[:, k], layout.decimal, d)
+            continue
+        places = dict(layout.places).get(p)
+        cols[p] = repr_column(chans[:, k], layout.decimal, p in layout.whole_columns, places)
     for p, cells in carried.items():
         if isinstance(cells, np.ndarray):
             cells = repr_column(np.asarray(cells, dtype=np.float64), layout.decimal)

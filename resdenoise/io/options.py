@@ -217,16 +217,24 @@ class WriteOptions:
         is put in place: a run that writes nothing makes none (its temporary
         file waits in the nearest directory that exists, on the same file
         system).  Default False: a missing directory is an error.
+    input_decimals : bool
+        A CSV output from a CSV input: each filtered column whose cells were all in
+        fixed point written rounded to the most decimals of its input cells (the
+        instrument's resolution: ``0.812``, not ``0.8173959367309871``); the report's
+        ``output_info`` names them (``decimals``).  Default False: numbers by ``repr``,
+        float64 round-trips exactly.
     """
 
     format: str | None = None
     subtype: str | None = None
     parents: bool = False
+    input_decimals: bool = False
 
     def __post_init__(self):
         _check_type("format", self.format, (str,))
         _check_type("subtype", self.subtype, (str,))
         _check_type("parents", self.parents, (bool,))
+        _check_type("input_decimals", self.input_decimals, (bool,))
 
 
 def _resolve_column(token, header, width: int, source: str, what: str) -> int:

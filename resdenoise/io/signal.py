@@ -217,6 +217,17 @@ class CsvLayout:
     whole_columns : tuple of int
         The filtered columns whose every number was written as a whole number (ADC
         counts): a whole value is written back so (``2048``, not ``2048.0``).
+    places : tuple of (int, int)
+        The filtered columns whose every number was written in fixed point with one
+        number of decimals, and that number (``1.40``: 2): a value that is exactly a
+        number of so many decimals is written back so (a value left as it was reads as
+        it was written: ``1.40``, not ``1.4``); others by ``repr``.
+    decimals : tuple of (int, int)
+        The filtered columns whose every number was written in fixed point, and the
+        most decimals of any of their cells (the instrument's resolution).
+    rounded : bool
+        Write each column of :attr:`decimals` rounded to its decimals (asked for:
+        ``WriteOptions(input_decimals=True)``); else nothing is rounded.
     header_text : str or None
         The header line as written (its blanks and quotes), written back as it was
         where the output's delimiter is the input's.
@@ -232,6 +243,9 @@ class CsvLayout:
     trailing_delimiter: bool = False
     comments: tuple[tuple[int, str], ...] = ()
     whole_columns: tuple[int, ...] = ()
+    places: tuple[tuple[int, int], ...] = ()
+    decimals: tuple[tuple[int, int], ...] = ()
+    rounded: bool = False
     header_text: str | None = None
 
 

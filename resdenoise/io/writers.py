@@ -50,6 +50,7 @@ from .csv_text import (
     delimited_for,
     encoder,
     placed,
+    rounded_for,
 )
 from .options import WriteOptions
 from .renames import write_files_atomic
@@ -62,6 +63,7 @@ from .signal import (
     Signal,
     _check_subtype,
     check_carried,
+    column_label,
     dropped_columns,
     guess_format,
 )
@@ -130,7 +132,8 @@ def encode_signal(
     if fmt == "CSV":
         _check_subtype(target, fmt, subtype)
         stats = {"clipped": 0, "format": "CSV", "subtype": None, "narrowing": None}
-        return csv_bytes(delimited_for(path, sig), data), stats
+        sig = rounded_for(delimited_for(path, sig), options.input_decimals)
+        return csv_bytes(sig, data), stats
     return _audio_bytes(sig, data, fmt, subtype, target, _opus_asked(path, options))
 
 
@@ -400,7 +403,8 @@ class SignalWriter(_TempOutput):
             return
         if self.fmt == "CSV":
             _check_subtype(self.name, self.fmt, subtype)
-            self.template = template = delimited_for(self.path, template)
+            template = delimited_for(self.path, template)
+            self.template = template = rounded_for(template, options.input_decimals)
         else:
             self.fmt, self.subtype, self.narrowing = _audio_choice(
                 template, self.fmt, subtype, self.name, _opus_asked(self.path, options)
@@ -428,8 +432,9 @@ class SignalWriter(_TempOutput):
     def info(self) -> dict:
         """The report's ``output_info``: the output's format and subtype (None for CSV and
         Zarr), rate (None where the output carries none), the frames written, the filtered
-        channels and every column written (carried ones too)."""
-        return {
+        channels and every column written (carried ones too); ``decimals``, the columns
+        written rounded (``input_decimals``), only where some were."""
+        info = {
             "format": self.fmt,
             "subtype": self.subtype,
             "rate": self.template.samplerate,
@@ -437,6 +442,10 @@ class SignalWriter(_TempOutput):
             "channels": self.template.channels,
             "columns": self.template.width - len(self.dropped),
         }
+        sig = self.template  # the filtered columns written rounded (input_decimals), if any
+        if self.fmt == "CSV" and sig.format == "CSV" and sig.layout.rounded:
+            info["decimals"] = {column_label(sig.header, p): d for p, d in sig.layout.decimals}
+        return info
 
     def _start_store(self, subtype: str | None) -> None:
         """A Zarr store: written chunk by chunk into a temporary directory."""
