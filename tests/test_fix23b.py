@@ -39,3 +39,81 @@ def test_a_search_of_several_scales_takes_the_impulses_out_first(command, name, 
     assert extra["impulse_prestage"].startswith("hampel")
     mse = np.mean((plan.run(f) - clean) ** 2)
     assert mse < 0.05 * np.mean((f - clean) ** 2)
+
+
+# A23b-7: a logger's missing-value code is refused, not filtered as a reading
+
+
+def _temperatures(path, codes, code="-9999"):
+    rng = np.random.default_rng(11)
+    t = np.arange(400)
+    x = 10 + 8 * np.sin(2 * np.pi * t / 365) + rng.normal(0.0, 1.0, t.size)
+    rows = "".join(f"{i},{code if i in codes else f'{v:.2f}'}\n" for i, v in zip(t, x, strict=True))
+    path.write_text("time,temp_C\n" + rows)
+    return path
+
+
+@pytest.mark.parametrize("chunk", [None, "64"])
+@pytest.mark.parametrize("codes", [(150,), (50, 150, 250, 350)])
+def test_a_missing_value_code_is_refused_naming_its_lines(runner, tmp_path, codes, chunk):
+    """-9999 among temperatures: ``denoise`` wrote ``-9998.998...`` for one (the code gone,
+    a reading of -9999 degC left), the running median's 18.4, 12.5 ... for several (days
+    not measured given temperatures), exit 0.  Fails before: exit 0, an output."""
+    from resdenoise.cli import cli
+
+    src = _temperatures(tmp_path / "t.csv", codes)
+    before = src.read_bytes()
+    out = tmp_path / "o.csv"
+    args = ["shrink", "--threshold", "0.5", str(src), "-o", str(out), "-q"]
+    result = runner.invoke(cli, args + (["--chunk-size", chunk] if chunk else []))
+    assert result.exit_code == 1, result.output
+    lines = ", ".join(str(c + 2) for c in codes[:3]) + (", ..." if len(codes) > 3 else "")
+    assert (
+        f": line{'s' if len(codes) > 1 else ''} {lines}, column 2 ('temp_C'): '-9999' looks "
+        "like a logger's missing-value code" in result.stderr
+    )
+    assert f"({len(codes)} cell" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists() and src.read_bytes() == before
+
+
+def test_a_code_inside_the_readings_range_is_a_reading(runner, tmp_path):
+    """-999 in a column reaching -1800 (a depth below a datum): a reading, filtered."""
+    from resdenoise.cli import cli
+
+    rows = "".join(f"{i},{-999 if i == 40 else -1800 + 9 * i}\n" for i in range(200))
+    src = tmp_path / "d.csv"
+    src.write_text("time,depth\n" + rows)
+    result = runner.invoke(
+        cli, ["shrink", "--threshold", "1", str(src), "-o", str(tmp_path / "o.csv")]
+    )
+    assert result.exit_code == 0, result.output
+
+
+# A23b-4: a level of 0 from exact repeats is not called "below the float64 rounding"
+
+
+def test_a_level_of_zero_from_exact_repeats_says_so(runner, tmp_path):
+    """Hourly rain tips (93 % dry hours' zeros, Poisson storms): the level reads 0, and the
+    warning said "clean: ... below the float64 rounding of its samples", false of integer
+    counts.  Fails before: that sentence, no word of the repeats or of --sigma."""
+    from resdenoise.cli import cli
+
+    rng = np.random.default_rng(1)
+    rate = np.zeros(2160)
+    for _ in range(12):
+        s0, length = rng.integers(0, 2120), rng.integers(3, 30)
+        rate[s0 : s0 + length] += rng.uniform(1, 15) * np.hanning(length + 2)[1:-1]
+    tips = rng.poisson(rate)
+    src = tmp_path / "rain.csv"
+    src.write_text("time,tips\n" + "".join(f"{i},{v}\n" for i, v in enumerate(tips)))
+    out = tmp_path / "o.csv"
+    result = runner.invoke(cli, ["denoise", str(src), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "float64 rounding" not in result.stderr
+    assert (
+        "column 2 ('tips'): the estimated noise level is 0: its quiet windows are exact "
+        "repeats" in result.stderr
+    )
+    assert "give --sigma if you know the noise level" in result.stderr
+    assert out.read_bytes() == src.read_bytes()
