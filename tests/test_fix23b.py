@@ -117,3 +117,64 @@ def test_a_level_of_zero_from_exact_repeats_says_so(runner, tmp_path):
     )
     assert "give --sigma if you know the noise level" in result.stderr
     assert out.read_bytes() == src.read_bytes()
+
+
+# A23b-3: expected_gain_db is given with the range the level's own error leaves it
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_expected_gain_comes_with_the_levels_range_and_the_true_gain_is_in_it(seed):
+    """Steps in 5 % white noise: the output's error is far below sigma^2, so SURE of the
+    output is a small difference and ``expected_gain_db`` runs away with a level read a
+    few per cent high (strain gauge: 31.3 dB said, 19.1 dB true).  Fails before: no
+    ``expected_gain_db_range``."""
+    from resdenoise.plans import planner
+
+    rng = np.random.default_rng(seed)
+    clean = np.repeat(rng.normal(0.0, 1.0, 8), 250)
+    f = clean + rng.normal(0.0, 0.05, clean.size)
+    plan, extra = planner("shrink", "garrote", iterations="auto")(f)
+    true = 10 * np.log10(np.mean((f - clean) ** 2) / np.mean((plan.run(f) - clean) ** 2))
+    low, high = extra["expected_gain_db_range"]
+    assert low <= true and (high is None or true <= high)
+    said = extra["expected_gain_db"]
+    assert said is None or low <= said and (high is None or said <= high)
+    given = planner("shrink", "garrote", iterations="auto", sigma=0.05)(f)[1]
+    assert "expected_gain_db_range" not in given  # the user's level: no estimate's error
+
+
+# A23b-2: under coloured noise the level and the gain say what they are of
+
+
+def test_under_coloured_noise_the_level_and_gain_say_they_are_of_the_scales(runner, tmp_path):
+    """Pink noise on a stage record: ``noise sigma`` is the finest scale's level (0.41x the
+    noise's std) and ``expected_gain_db`` the detail scales' gain (13.2 dB said, 5.0 dB
+    true), both unnamed.  Fails before: no ``noise_sigma_of`` / ``expected_gain_db_of``,
+    the summary's ``noise sigma`` bare."""
+    import json
+
+    from resdenoise.cli import cli
+
+    rng = np.random.default_rng(1)
+    n = 4096
+    freq = np.fft.rfftfreq(n)
+    spectrum = rng.standard_normal(freq.size) + 1j * rng.standard_normal(freq.size)
+    spectrum[1:] /= np.sqrt(freq[1:])
+    spectrum[0] = 0.0
+    pink = np.fft.irfft(spectrum, n)
+    t = np.arange(n)
+    clean = np.where(t < n // 3, 1.0, 2.0) + 0.5 * np.exp(-(((t - 2800) / 300.0) ** 2))
+    clean += 0.5 * (t > 3500)
+    f = clean + 0.1 * clean.std() * pink / pink.std()
+    src = tmp_path / "stage.csv"
+    src.write_text("time,stage\n" + "".join(f"{i},{float(v)!r}\n" for i, v in enumerate(f)))
+    report = tmp_path / "r.json"
+    result = runner.invoke(cli, ["denoise", str(src), "-o", str(tmp_path / "o.csv"),
+                                 "--report", str(report)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    params = json.loads(report.read_text())["parameters"]
+    assert params["automatic_reason"].startswith("smallest SURE over scales (coloured noise)")
+    assert params["noise_sigma_of"].startswith("the finest scale (coloured noise")
+    assert params["expected_gain_db_of"].startswith("scales 1-")
+    assert "expected_gain_db_range" not in params  # (of white SURE only)
+    assert "(its finest scale's: coloured noise)" in result.output + result.stderr
