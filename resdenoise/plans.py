@@ -132,7 +132,7 @@ class Planner:
                 plan, extra = apart_by_content(alone, joint, u, labels, sigma, self.rule)
                 if plan is not joint[0]:
                     return plan, extra
-        return plan, _warned(extra, channel_levels_note(extra, labels, u))
+        return plan, _said(extra, labels, u, searched)
 
     def _make(self, u, progress, labels, bounds, known=None):
         """:meth:`__call__` of the channels planned together (``known``: the search's
@@ -355,6 +355,27 @@ class Planner:
             # the search's exact run of these blocks on the whole signal is the output
             plan = plan.with_output(source, output)
         return plan, {**extra, **stage.as_dict()}
+
+
+def _said(extra: dict, labels, u, searched: bool) -> dict:
+    """``extra`` with the warnings of a plan of ``u`` made as one: the channels' levels
+    apart (:func:`resdenoise.split.channel_levels_note`), and where a search read them
+    (``searched``), runs of equal samples far from their neighbours, which the impulse
+    pre-stage does not take (:func:`resdenoise.impulses.dropout_note`)."""
+    extra = _warned(extra, channel_levels_note(extra, labels, u))
+    sigma = extra.get("noise_sigma")
+    if not searched or not sigma:
+        return extra
+    import numpy as np
+
+    from .impulses import dropout_note
+
+    if len(sigma) * len(u) != np.size(u):  # (a level a channel only)
+        return extra
+    from .stability import channel_labels
+
+    names = channel_labels(len(sigma), labels)
+    return _warned(extra, dropout_note(u, sigma, names))
 
 
 def _prestaged(u, level, sigma, checked=None):
@@ -712,7 +733,7 @@ class AutomaticPlanner:
             plan, extra = apart_by_content(alone, joint, u, labels, sigma)
             if plan is not joint[0]:  # one level: apart where SURE says so (split)
                 return plan, extra
-        return plan, _warned(extra, channel_levels_note(extra, labels, u))
+        return plan, _said(extra, labels, u, True)
 
 
 #: command: the settings ``--FORM auto`` leaves to the search, and the values that

@@ -178,3 +178,43 @@ def test_under_coloured_noise_the_level_and_gain_say_they_are_of_the_scales(runn
     assert params["expected_gain_db_of"].startswith("scales 1-")
     assert "expected_gain_db_range" not in params  # (of white SURE only)
     assert "(its finest scale's: coloured noise)" in result.output + result.stderr
+
+
+# A23b-1: dropout runs of 2-5 samples, which the pre-stage does not take, are said
+
+
+@pytest.mark.parametrize("length", [1, 2, 3, 5])
+def test_dropout_runs_the_prestage_keeps_are_warned_of(length):
+    """A stage record with 8 dropouts to 0 of ``length`` samples: one-sample ones are the
+    pre-stage's (replaced, no warning); runs of 2-5 passed through the filter, the report
+    saying nothing (true gain 0.16 dB, 14 dB expected).  Fails before: no warning."""
+    from resdenoise.plans import planner
+
+    rng = np.random.default_rng(3)
+    t = np.arange(3000)
+    clean = 1.5 + 0.5 * np.sin(2 * np.pi * t / 700) + 0.3 * (t > 1400)
+    f = clean + rng.normal(0.0, 0.02, t.size)
+    starts = np.arange(150, 2900, 340)
+    for s0 in starts:
+        f[s0 : s0 + length] = 0.0
+    plan, extra = planner("shrink", "garrote", iterations="auto")(f)
+    said = [w for w in extra.get("warnings", []) if "dropouts?" in w]
+    if length == 1:
+        assert not said and extra["impulses_detected"] == [starts.size]
+        return
+    assert len(said) == 1
+    more = starts.size - 1
+    first = f"samples {starts[0] + 1}-{starts[0] + length} (counted from 1) read 0 and {more} more"
+    assert first in said[0]
+
+
+def test_a_tone_and_a_staircase_have_no_dropouts():
+    """A loud 16-bit tone's flat peaks and a staircase's short steps are no dropouts."""
+    from resdenoise.impulses import dropout_note
+
+    t = np.arange(200_000)
+    rng = np.random.default_rng(0)
+    tone = np.round(10_000 * np.sin(2 * np.pi * 5000 / 44100 * t) + rng.normal(0, 0.3, t.size))
+    stairs = np.repeat(np.arange(400.0), 3) + rng.normal(0.0, 0.001, 1200).round(2)
+    assert dropout_note(tone, 0.3, ["channel 1"]) is None
+    assert dropout_note(stairs, 0.001, ["channel 1"]) is None
