@@ -163,7 +163,7 @@ def _sure_change(key: str, change: float) -> dict:
 
 
 #: The report entries of a search's choice that describe its output (:func:`kept_input`).
-OUTPUT_ENTRIES = ("expected_gain_db", "stopping_criterion")
+OUTPUT_ENTRIES = ("expected_gain_db", "stopping_criterion", "expected_gain_db_range")
 
 
 def kept_input(extra: dict, identity: float | None = None) -> dict:
@@ -171,10 +171,11 @@ def kept_input(extra: dict, identity: float | None = None) -> dict:
     those of :data:`OUTPUT_ENTRIES` made the output's, which is the input (the expected
     gain 0 dB, as :attr:`resdenoise.autoparams.AutoChoice.expected_gain_db` says of zero
     blocks; the stopping criterion that of zero blocks, ``identity``, None where not
-    known), the refused choice's kept as ``rejected_expected_gain_db`` and
-    ``rejected_stopping_criterion``."""
+    known; the gain's range ``[0, 0]``), the refused choice's kept as
+    ``rejected_expected_gain_db``, ``rejected_stopping_criterion`` and
+    ``rejected_expected_gain_db_range``."""
     out = dict(extra)
-    for key, value in zip(OUTPUT_ENTRIES, (0.0, identity), strict=True):
+    for key, value in zip(OUTPUT_ENTRIES, (0.0, identity, [0.0, 0.0]), strict=True):
         if key in out:
             out[f"rejected_{key}"] = out[key]
             out[key] = value

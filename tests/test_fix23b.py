@@ -218,3 +218,14 @@ def test_a_tone_and_a_staircase_have_no_dropouts():
     stairs = np.repeat(np.arange(400.0), 3) + rng.normal(0.0, 0.001, 1200).round(2)
     assert dropout_note(tone, 0.3, ["channel 1"]) is None
     assert dropout_note(stairs, 0.001, ["channel 1"]) is None
+
+
+def test_a_kept_input_has_no_gain_range_but_the_rejected_one():
+    """Where do-no-harm keeps the input, its range is ``[0, 0]`` like its 0 dB and the
+    refused choice's is kept as ``rejected_expected_gain_db_range``.  Fails before: the
+    refused choice's range stood beside ``expected_gain_db`` 0."""
+    from resdenoise.gains import kept_input
+
+    out = kept_input({"expected_gain_db": 5.0, "expected_gain_db_range": [3.0, None]}, 0.1)
+    assert out["expected_gain_db"] == 0.0 and out["expected_gain_db_range"] == [0.0, 0.0]
+    assert out["rejected_expected_gain_db_range"] == [3.0, None]
