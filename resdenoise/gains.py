@@ -97,6 +97,40 @@ def expected_gain_db(identity: float, change: float) -> float | None:
     return None if not out > 0.0 else 10.0 * math.log10(identity / out)
 
 
+#: Relative standard deviations of an estimated level over which
+#: :func:`expected_gain_range` reads ``expected_gain_db`` (the significance test's 2).
+LEVEL_Z = SIGNIFICANCE
+
+
+def expected_gain_range(level, n: int, change: float, sums=None) -> list | None:
+    """``[low, high]``: :func:`expected_gain_db` with the estimated noise ``level`` (white,
+    of ``n`` samples) moved down and up by :data:`LEVEL_Z` of its own relative standard
+    deviation on white noise, ``QUIET_SPREAD / sqrt(n)``; None for a level given.  SURE of
+    a near-perfect output is a small difference of two numbers near sigma^2: a level read
+    0.4 % high moved ``expected_gain_db`` from 19 to 31 dB (strain gauge, 5 % white noise),
+    2.6 % high from 12 to 18 dB (tide), and where SURE of the output is not positive it is
+    None.  ``high`` None: SURE cannot tell at the upper end (the gain is at least ``low``).
+    ``change``: SURE's change per sample at the level; ``sums``
+    (:func:`resdenoise.sure.gain_sums` of the plan's run), where made: the change at each
+    end is read from them, else bounded as of a plan of divergence 0 (the widest range)."""
+    from .noise_level import QUIET_SPREAD
+    from .sure import gain_from_sums
+
+    if level.estimator == "given":
+        return None
+    sigma = np.asarray(level.sigma, dtype=float)
+    delta = LEVEL_Z * QUIET_SPREAD / math.sqrt(max(n, 1))
+    ends = []
+    for k in (max(1.0 - delta, 0.0), 1.0 + delta):
+        at = white_identity(sigma * k)
+        if sums is not None:
+            moved = gain_from_sums(sums, sigma * k, n)[0]
+        else:  # SURE of the output moves by (s^2 - s'^2)(1 - 2 div/N): divergence 0
+            moved = change + 2.0 * (white_identity(sigma) - at)
+        ends.append(expected_gain_db(at, moved))
+    return ends
+
+
 def over_read(identity: float, change: float, se: float = 0.0) -> bool:
     """Whether SURE of the output says the noise level is over-read sqrt2 or more.
 
@@ -129,7 +163,7 @@ def _sure_change(key: str, change: float) -> dict:
 
 
 #: The report entries of a search's choice that describe its output (:func:`kept_input`).
-OUTPUT_ENTRIES = ("expected_gain_db", "stopping_criterion")
+OUTPUT_ENTRIES = ("expected_gain_db", "stopping_criterion", "expected_gain_db_range")
 
 
 def kept_input(extra: dict, identity: float | None = None) -> dict:
@@ -137,10 +171,11 @@ def kept_input(extra: dict, identity: float | None = None) -> dict:
     those of :data:`OUTPUT_ENTRIES` made the output's, which is the input (the expected
     gain 0 dB, as :attr:`resdenoise.autoparams.AutoChoice.expected_gain_db` says of zero
     blocks; the stopping criterion that of zero blocks, ``identity``, None where not
-    known), the refused choice's kept as ``rejected_expected_gain_db`` and
-    ``rejected_stopping_criterion``."""
+    known; the gain's range ``[0, 0]``), the refused choice's kept as
+    ``rejected_expected_gain_db``, ``rejected_stopping_criterion`` and
+    ``rejected_expected_gain_db_range``."""
     out = dict(extra)
-    for key, value in zip(OUTPUT_ENTRIES, (0.0, identity), strict=True):
+    for key, value in zip(OUTPUT_ENTRIES, (0.0, identity, [0.0, 0.0]), strict=True):
         if key in out:
             out[f"rejected_{key}"] = out[key]
             out[key] = value

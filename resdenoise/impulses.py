@@ -614,3 +614,62 @@ def hampel_stage(u: np.ndarray, sigma=None, checked=None) -> ImpulseStage:
         channels.append(on)
         positions.append(tuple(found.tolist()) if on else ())
     return ImpulseStage(tuple(channels), tuple(counts), tuple(positions), n)
+
+
+#: The longest run of equal samples :func:`dropout_note` names (a logger's dropout to 0
+#: lasts 2, 3, 5 samples; one sample is the pre-stage's, a longer run a flat stretch).
+DROPOUT_RUN = 5
+#: ... where both its neighbours lie more than this many noise levels from it,
+DROPOUT_LEVELS = 30.0
+#: ... and the steps beyond them are under this share of the smaller of those jumps.
+DROPOUT_CALM = 0.25
+
+
+def _dropouts(x: np.ndarray, sigma: float) -> list[tuple[int, int, float]]:
+    """``(first, last, value)`` of each run of 2 to :data:`DROPOUT_RUN` equal samples of
+    ``x`` whose neighbours on both sides lie more than :data:`DROPOUT_LEVELS` noise levels
+    ``sigma`` from it, both above or both below (a dip or a bump: not a staircase's step,
+    nor a flat stretch), the signal calm beyond them (:data:`DROPOUT_CALM`: not a tone's
+    peak)."""
+    n = x.shape[0]
+    same = np.concatenate([[False], x[1:] == x[:-1], [False]])
+    edges = np.flatnonzero(np.diff(same.astype(np.int8)))  # runs of equal neighbours
+    first, last = edges[0::2], edges[1::2]  # samples first..last are equal
+    length = last - first + 1
+    keep = (length >= 2) & (length <= DROPOUT_RUN) & (first > 1) & (last < n - 2)
+    first, last = first[keep], last[keep]
+    value = x[first]
+    before, after = x[first - 1] - value, x[last + 1] - value  # of one sign: a dip or bump
+    jump = np.where(before * after > 0.0, np.minimum(np.abs(before), np.abs(after)), 0.0)
+    # the signal around it goes on as if the run were not there (a tone's flat peak
+    # does not: its slope grows away from the peak)
+    around = np.maximum(np.abs(x[first - 1] - x[first - 2]), np.abs(x[last + 2] - x[last + 1]))
+    keep = (jump > DROPOUT_LEVELS * sigma) & (around < DROPOUT_CALM * jump)
+    return [(int(a), int(b), float(x[a])) for a, b in zip(first[keep], last[keep], strict=True)]
+
+
+def dropout_note(u, sigma, names) -> str | None:
+    """The warning, or None, where a channel of ``u`` holds runs of 2 to
+    :data:`DROPOUT_RUN` equal samples far from both neighbours (:func:`_dropouts`, at its
+    noise level ``sigma``): a logger's dropouts to 0, which the impulse pre-stage (one-
+    sample spikes) does not take and the filter keeps (a river stage read 0.001 m where it
+    was 0.82, its report promising 14 dB where the output gained 0.16).  ``names``: one
+    per channel, as the messages name them (:func:`resdenoise.stability.channel_labels`)."""
+    u2 = np.asarray(u, dtype=float)
+    u2 = u2.reshape(u2.shape[0], -1)
+    levels = np.broadcast_to(np.asarray(sigma, dtype=float), (u2.shape[1],))
+    said = []
+    for c in range(u2.shape[1]):
+        runs = _dropouts(u2[:, c], float(levels[c])) if levels[c] > 0.0 else []
+        if runs:
+            a, b, v = runs[0]
+            more = f" and {len(runs) - 1} more such runs" if len(runs) > 1 else ""
+            said.append(f"{names[c]}: samples {a + 1}-{b + 1} (counted from 1) read {v:g}{more}")
+    if not said:
+        return None
+    return (
+        "; ".join(said) + f": runs of 2-{DROPOUT_RUN} equal samples more than "
+        f"{DROPOUT_LEVELS:g} noise levels from both neighbours (dropouts?); the impulse "
+        "pre-stage takes one-sample spikes only, so they pass through the filter: fill them "
+        "in (interpolate) or filter the stretches between them apart"
+    )

@@ -132,7 +132,7 @@ class Planner:
                 plan, extra = apart_by_content(alone, joint, u, labels, sigma, self.rule)
                 if plan is not joint[0]:
                     return plan, extra
-        return plan, _warned(extra, channel_levels_note(extra, labels, u))
+        return plan, _said(extra, labels, u, searched)
 
     def _make(self, u, progress, labels, bounds, known=None):
         """:meth:`__call__` of the channels planned together (``known``: the search's
@@ -198,17 +198,19 @@ class Planner:
         from .noise import resolve_sigma
 
         s = self.settings
-        level = None
+        level = stage = None
+        source = u
         if self._scales_searched and self.rule in (None, "sure"):
             # the search's level once, for every search plan_scales makes (each would
             # estimate it again) and the do-no-harm rule; the conditions are
             # plan_scales' own, so that what it refuses is refused before this estimate
             # (thresholds searched, plan_scales returned: level is set)
             level = resolve_sigma(u, self.sigma, search=True) if known is None else known
+            u, level, stage = _prestaged(u, level, self.sigma)  # as _search's
         distrusted = None
         if self.lam is None and level is not None:  # a channel not trusted: passed through
             search = partial(self._scales, shift=shift)
-            passed, distrusted = pass_untrusted(u, level, labels, search)
+            passed, distrusted = pass_untrusted(u, level, labels, search, source)
             if passed is not None:
                 return passed
             if nothing_to_filter(distrusted):  # every channel clean or constant: the input
@@ -217,21 +219,22 @@ class Planner:
                 nl, extra = bind_nonlinearity(self.nonlinearity, self.form, None, u, h, level)
                 plan = _plan(self.command, nl, {"steps": 1, "tau": s.get("tau")}, h)
                 kept = {"labels": labels, "distrusted": distrusted, "shift": shift}
-                return _no_harm(plan, extra, u, level, **kept)
+                return _with_stage(*_no_harm(plan, extra, u, level, **kept), stage, source, shift)
         args = (u, self.nonlinearity, self.lam, s, self.rule)
         sigma = self.sigma if level is None else level
         # in range: _scales' scaled_search saw to it where plan_scales would search
         plan, extra = plan_scales(*args, sigma, self.command, shift, in_range=True)
         if self.lam is not None:  # thresholds given: nothing was chosen from the data
-            return plan, extra
+            return _with_stage(plan, extra, stage, source, shift)
 
         def at_low(low):  # the same search with the level's low end
             plan, details = plan_scales(*args, low, self.command, shift, in_range=True)
             return plan, "the search at the noise level's low end", details
 
-        return _no_harm(
+        plan, extra = _no_harm(
             plan, extra, u, level, at_low=at_low, labels=labels, distrusted=distrusted, shift=shift
         )
+        return _with_stage(plan, extra, stage, source, shift)
 
     def _searched(
         self, u, h: float, progress: Progress | None, labels=None, shift: int = 0, known=None
@@ -272,7 +275,7 @@ class Planner:
         ``known``: their search level, estimated already, or None)."""
         from .automatic import nothing_to_filter, pass_untrusted
         from .autoparams import DEFAULT_RULE, choose_parameters
-        from .impulses import find_impulses, hampel_stage, with_impulses
+        from .impulses import find_impulses, with_impulses
         from .noise import resolve_sigma
 
         s = self.settings
@@ -281,10 +284,7 @@ class Planner:
             level, checked = with_impulses(partial(resolve_sigma, u, self.sigma, search=True), u)
         else:
             level, checked = known, find_impulses(u)
-        stage = hampel_stage(u, level.sigma, checked)  # a robust pre-stage, when found
-        if stage.active:
-            u = stage.apply(u)
-            level = resolve_sigma(u, self.sigma, search=True)
+        u, level, stage = _prestaged(u, level, self.sigma, checked)  # when found
         # a channel whose level is not trusted passed through, the others searched alone
         search_alone = partial(self._searched, h=h, progress=progress, shift=shift)
         passed, distrusted = pass_untrusted(u, level, labels, search_alone, source)
@@ -355,6 +355,53 @@ class Planner:
             # the search's exact run of these blocks on the whole signal is the output
             plan = plan.with_output(source, output)
         return plan, {**extra, **stage.as_dict()}
+
+
+def _said(extra: dict, labels, u, searched: bool) -> dict:
+    """``extra`` with the warnings of a plan of ``u`` made as one: the channels' levels
+    apart (:func:`resdenoise.split.channel_levels_note`), and where a search read them
+    (``searched``), runs of equal samples far from their neighbours, which the impulse
+    pre-stage does not take (:func:`resdenoise.impulses.dropout_note`)."""
+    extra = _warned(extra, channel_levels_note(extra, labels, u))
+    sigma = extra.get("noise_sigma")
+    if not searched or not sigma:
+        return extra
+    import numpy as np
+
+    from .impulses import dropout_note
+
+    if len(sigma) * len(u) != np.size(u):  # (a level a channel only)
+        return extra
+    from .stability import channel_labels
+
+    names = channel_labels(len(sigma), labels)
+    return _warned(extra, dropout_note(u, sigma, names))
+
+
+def _prestaged(u, level, sigma, checked=None):
+    """``(u, level, stage)``: the impulse pre-stage of an automatic search
+    (:func:`resdenoise.impulses.hampel_stage` at the search's ``level``; ``checked``: its
+    :func:`resdenoise.impulses.find_impulses` of ``u``, where made already), ``u`` after
+    it and its level read again where it is active (``sigma``: the level given, or None)."""
+    from .impulses import hampel_stage
+    from .noise import resolve_sigma
+
+    stage = hampel_stage(u, level.sigma, checked)
+    if stage.active:
+        u = stage.apply(u)
+        level = resolve_sigma(u, sigma, search=True)
+    return u, level, stage
+
+
+def _with_stage(plan, extra: dict, stage, source, shift: int):
+    """``(plan, extra)`` with the impulse pre-stage ``stage`` (None: none was looked for)
+    run first and said in ``extra`` (:func:`resdenoise.automatic.with_prestage`)."""
+    if stage is None:
+        return plan, extra
+    from .automatic import with_prestage
+
+    plan, extra = with_prestage(plan, extra, stage, source, shift)
+    return plan, {**extra, **stage.as_dict()}
 
 
 def _need_samples(u, needs: tuple, *fixes: tuple) -> None:
@@ -686,7 +733,7 @@ class AutomaticPlanner:
             plan, extra = apart_by_content(alone, joint, u, labels, sigma)
             if plan is not joint[0]:  # one level: apart where SURE says so (split)
                 return plan, extra
-        return plan, _warned(extra, channel_levels_note(extra, labels, u))
+        return plan, _said(extra, labels, u, True)
 
 
 #: command: the settings ``--FORM auto`` leaves to the search, and the values that

@@ -87,8 +87,20 @@ _CLEAN_SILENCE = (
     "(their own content, not noise) and the digital silence between them holds no noise: "
     "nothing to filter"
 )
+#: Why a channel whose level reads exactly 0 (not given) is left out of the search: its
+#: quiet windows are exact repeats (a clean piecewise-constant signal's; or dry hours' zeros
+#: beside Poisson rain tips, a stage logged at 1 cm: 93 % zeros, flat stretches), which the
+#: quiet-windows rule cannot tell from a clean step's (called "below the float64 rounding"
+#: before, which such samples, integers or multiples of 0.01, have nothing to do with).
+_READS_ZERO = (
+    "the estimated noise level is 0: its quiet windows are exact repeats (flat stretches, "
+    "zeros, or values on a coarse grid), which cannot be told from a clean signal's steps; "
+    "give --sigma if you know the noise level"
+)
 #: The reasons of :func:`_distrusted` that leave nothing to filter (the output is the input).
-_NOTHING_TO_FILTER = (_CONSTANT, _CLEAN, _CLEAN_FLOAT32, _CLEAN_GRID, _CLEAN_SILENCE)
+_NOTHING_TO_FILTER = (
+    _CONSTANT, _CLEAN, _READS_ZERO, _CLEAN_FLOAT32, _CLEAN_GRID, _CLEAN_SILENCE
+)  # fmt: skip
 
 
 def _quantum(x: np.ndarray) -> float:
@@ -109,6 +121,7 @@ def _clean(y: np.ndarray, x: np.ndarray, sigma: np.ndarray) -> dict[int, str]:
     (:func:`_quantum`), the coarser of the two."""
     top = np.max(np.abs(y), axis=0)
     why = {c: _CLEAN for c in np.flatnonzero(sigma < top * 2.0**-52).tolist()}
+    why.update({c: _READS_ZERO for c in why if sigma[c] == 0.0})  # not a rounding's
     for c in np.flatnonzero(sigma < GRID_FRACTION * top).tolist():  # (no step is above it)
         col = x[:, c]
         if c in why or not np.any(col):

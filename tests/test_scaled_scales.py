@@ -53,7 +53,7 @@ SQUARE = frozenset(
 #: ... without units ...
 PLAIN = frozenset(
     "blocks blocks_per_scale blocks_searched channels clipped columns expected_gain_db frames "
-    "column expected_gain_db_at_low_end rejected_expected_gain_db rejected_scales rejected_blocks_per_scale impulses_replaced "
+    "column expected_gain_db_at_low_end expected_gain_db_range rejected_expected_gain_db_range rejected_expected_gain_db rejected_scales rejected_blocks_per_scale impulses_replaced "
     "g_max g_min gate_threshold gate_z h impulses_detected iterations level lipschitz scales "
     "schema_version "
     "search_samples sign_changes_in sign_changes_out steps stopping_time stride tau "

@@ -264,11 +264,13 @@ def summary_line(report: dict) -> str:
     noise, (given, name) = report.get("noise_sigma"), _used_sigma(report)
     if unused and "stopping_rule" not in params:  # the level served lambda only: unused
         noise = given = None
+    coloured = "its finest scale's: coloured noise" if "noise_sigma_of" in params else ""
     if given:  # the level the run used; the estimate beside it
         estimate = f"; estimate {_nums(noise)}" if noise and _nums(noise) != _nums(given) else ""
-        parts.append(f"noise sigma {_nums(given)} ({name}{estimate})")
+        coloured = f"; {coloured}" if coloured else ""
+        parts.append(f"noise sigma {_nums(given)} ({name}{estimate}{coloured})")
     elif noise:
-        parts.append("noise sigma " + _nums(noise))
+        parts.append("noise sigma " + _nums(noise) + (f" ({coloured})" if coloured else ""))
     if "wavelet_check" in report:  # --check-wavelet: asked for, so said
         difference = num(report["wavelet_check"]["max_abs_difference"])
         parts.append(f"cycle-spun Haar transform: largest difference {difference}")

@@ -62,6 +62,7 @@ from .csv_cells import (
     _integer_header,
     _is_number,
     _is_time_name,
+    _missing_code,
     _mixed_time,
     _pandas_header,
     _preamble_above,
@@ -278,6 +279,7 @@ class CsvReader:
             numbers[p] = a
             sc.whole(cells)
             sc.fixed(cells, self.decimal)
+            sc.coded(cells, a, linenos)
             if sc.inexact is None:
                 sc.inexact = _inexact(cells, a, linenos)
             if p == 0 and sc.numeric and self.options.time_column is None:  # else decided by name
@@ -497,6 +499,8 @@ class CsvReader:
                     f"{source}: line {lineno}, {column_label(header, p)}: {_show(cell.strip())} "
                     f"is not a finite number; {remedy}"
                 )
+            if (err := _missing_code(source, header, p, sc)) is not None:
+                raise err
         if ask is not None:  # a time column? asked of a file whose columns all read
             raise ask
         if rows < len(positions) and self.options.columns is None:  # a row vector too
