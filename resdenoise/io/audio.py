@@ -20,9 +20,10 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import SignalError, counted, non_finite, one_line, refuse_non_finite, too_short
+from .metadata import held_metadata, metadata_note, unkept
 from .options import ReadOptions
 from .signal import PCM_BITS, Signal, SignalStream, foreign_file
-from .wav import PlainWav, channel_mask, chunks_note, chunks_unkept, plain_wav, read_frames
+from .wav import PlainWav, channel_mask, plain_wav, read_frames
 
 #: WAV format tags whose block align is one frame: PCM, IEEE float, A-law, u-law, extensible.
 _FRAME_ALIGNED = (0x0001, 0x0003, 0x0006, 0x0007, 0xFFFE)
@@ -202,7 +203,7 @@ class AudioReader:
 
                 _walk_chunks(read_at, size, source)
                 mask = channel_mask(read_at, size)
-                unkept = chunks_note(source, chunks_unkept(read_at, size))
+                held, tool = held_metadata(read_at, size)  # named once the tags are read
                 # a file on disk in a plain WAV layout: read by plain reads, once
                 # libsndfile agrees on it (below)
                 whole = self.raw is not None or isinstance(self.opener(), str)
@@ -212,6 +213,7 @@ class AudioReader:
         with self._open() as f:
             self.subtype, fmt, rate, channels = f.subtype, f.format, f.samplerate, f.channels
             frames, tags = f.frames, f.copy_metadata()
+            notes = metadata_note(source, unkept(held, tags), tool)
             # as stored where that is exact and cheaper: integers, and 32-bit floats
             # (converted by NumPy: half libsndfile's time for the same float64 values)
             self.dtype = "int32" if self.subtype in PCM_BITS else "float64"
@@ -275,7 +277,7 @@ class AudioReader:
             carried={p: np.zeros(0) for p in carried_at},
             tags=tags,
             channel_mask=None if mask is None else mask[1],
-            notes=unkept,
+            notes=notes,
         )
         return SignalStream(template=template, frames=total, width=channels, _reader=self)
 
