@@ -47,6 +47,7 @@ from typing import Literal, NamedTuple, overload
 from . import stream_choice
 from .errors import GuaranteeError, ParameterError, SignalValuesError, WholeSignalNeeded
 from .io.rounding import FullScale
+from .io.signal import ZARR
 from .pairs import limit_threads
 from .paths import (
     FileIndex,
@@ -691,6 +692,23 @@ def _levels_as_given(job: _FileJob, template) -> Callable:
     return job.make_plan
 
 
+#: What an in-place run that did nothing says of its input (:func:`_same_file`).
+UNCHANGED = (
+    "left as it was: nothing done (no blocks, no pre-stage), so the file is not written "
+    "again (a lossy file would be encoded a second time, and lose quality)"
+)
+
+
+def _same_file(plan, writer, template) -> bool:
+    """Whether the output ``writer`` would write is the input's samples again in the
+    input's own format and subtype (audio: ``template``'s): a plan of no blocks and no
+    pre-stage (the output is the input, as :meth:`_Whole.filter` takes it).  An in-place
+    run then leaves the file as it was."""
+    if template.format in ("CSV", ZARR) or plan.steps != 0 or plan.prestage is not None:
+        return False
+    return writer.fmt == template.format and writer.subtype == template.subtype
+
+
 def _run(job: _FileJob, streamed: bool) -> dict | None:
     """Read, plan, check, run and measure, then write output and report at once.
 
@@ -734,8 +752,13 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
     for message in notes:
         emit_warning(message, job.on_warning)
     with SignalWriter(job.output, source.template, job.write, source.frames) as writer:
+        # the input left as it was (in place, nothing done): not encoded a second time
+        unchanged = job.in_place and _same_file(plan, writer, source.template)
+        said = () if unchanged else (writer.narrowing, writer.resized, writer.unkept)
+        if unchanged:
+            said = (f"{job.input_path}: {UNCHANGED}",)
         # fewer bits; a WAV beyond 4 GiB written as RF64; speaker positions not held
-        for line in filter(None, (writer.narrowing, writer.resized, writer.unkept)):
+        for line in filter(None, said):
             notes.append(line)
             emit_warning(line, job.on_warning)
         if writer.dropped:  # a CSV's time column, written as audio or Zarr: said
@@ -759,13 +782,14 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
 
             notes.append(scales_unmeasured(report, source.name))
             emit_warning(notes[-1], job.on_warning)
-        outputs: list = [writer]
+        outputs: list = [] if unchanged else [writer]
         if not job.measure:  # no report (run_file returns None)
             report = None
         else:
             from .report import finish_report, input_info, job_entry, overshoot, to_json
 
-            encoded = writer.encoded()  # a lossy or companding output: the file's range
+            encoded = None if unchanged else writer.encoded()  # a lossy or companding
+            # output: the file's range
             # warned where the input's encoding was kept, not asked for (review10: a lossy
             # format chosen is not warned of); the report has the range either way
             kept = encoded is not None and writer.subtype == source.template.subtype
@@ -792,6 +816,8 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
             report["job"] = job_entry(
                 job.started, job.input_path, job.pipe is not None, source.read_as
             )
+            if unchanged:
+                report["unchanged_input"] = True
             if job.in_place and GuaranteeError.fails_strict(report):
                 from .paths import failed_in_place
 

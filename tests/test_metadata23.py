@@ -335,3 +335,69 @@ def test_in_place_refuses_an_opus_file_whose_comments_it_would_lose(runner, tmp_
     assert result.exit_code == 2, result.output
     assert "would lose its Vorbis comments ISRC, LOCATION (text libsndfile" in result.stderr
     assert src.read_bytes() == before
+
+
+# A23a-4: in place, nothing done: the file left as it was ----------------------------------
+
+
+def _sine_ogg(path) -> bytes:
+    """A clean tone at Vorbis's best quality: denoise chooses none (the input)."""
+    t = np.arange(44100) / 44100
+    x = 0.5 * np.sin(2 * np.pi * 440 * t)
+    soundfile.write(path, np.c_[x, x], 44100, format="OGG", compression_level=0.0)
+    return path.read_bytes()
+
+
+def test_in_place_leaves_a_lossy_file_nothing_was_done_to_as_it_was(runner, tmp_path):
+    """Before: 'nothing done: ... the output is the input', and the file replaced by a
+    second Vorbis encoding at libsndfile's default quality (other bytes, a lossier file),
+    warned as 'encoded a second time'."""
+    src, rep = tmp_path / "q.ogg", tmp_path / "r.json"
+    before = _sine_ogg(src)
+    result = runner.invoke(cli, ["denoise", str(src), "--in-place", "--report", str(rep)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(rep.read_text())
+    assert report["parameters"]["automatic_choice"] == "none (the input)"  # the premise
+    line = (
+        f"{src}: left as it was: nothing done (no blocks, no pre-stage), so the file is not "
+        "written again (a lossy file would be encoded a second time, and lose quality)"
+    )
+    assert f"warning: {line}" in _warned(result) and line in report["warnings"]
+    assert not [w for w in _warned(result) if "second time (lossy)" in w]
+    assert report["unchanged_input"] is True and report.get("output_encoded") is None
+    assert src.read_bytes() == before and sorted(os.listdir(tmp_path)) == ["q.ogg", "r.json"]
+
+
+def test_in_place_replaces_a_file_something_was_done_to(runner, tmp_path):
+    """The rule's other side: one block run, the file replaced (re-encoded), as before."""
+    src, rep = tmp_path / "q.ogg", tmp_path / "r.json"
+    before = _sine_ogg(src)
+    result = _run(runner, src, "--in-place", "--report", rep)
+    assert result.exit_code == 0, result.output
+    assert "unchanged_input" not in json.loads(rep.read_text())
+    assert src.read_bytes() != before
+
+
+def test_in_place_nothing_done_to_another_subtype_is_written(tmp_path):
+    """No blocks, but a subtype asked for (PCM_16 of a PCM_24 file): the file is
+    rewritten in it; the same subtype, it is left as it was (its bytes and time)."""
+    from resdenoise.filters import as_identity
+    from resdenoise.io import WriteOptions
+    from resdenoise.pipeline import planner, run_file
+
+    make = planner("diffuse", "perona-malik", lam=0.1, steps=1)
+
+    def nothing(u, **kw):
+        plan, extra = make(u, **kw)
+        return as_identity(plan), extra
+
+    src = tmp_path / "t.wav"
+    soundfile.write(src, 0.3 * np.sin(np.arange(4000) / 30), 48000, subtype="PCM_24")
+    before, stamp = src.read_bytes(), src.stat().st_mtime_ns
+    report = run_file(nothing, str(src), in_place=True, on_warning=lambda _: None)
+    assert report["unchanged_input"] is True
+    assert src.read_bytes() == before and src.stat().st_mtime_ns == stamp
+    write = WriteOptions(subtype="PCM_16")
+    report = run_file(nothing, str(src), in_place=True, write=write, on_warning=lambda _: None)
+    assert "unchanged_input" not in report
+    assert soundfile.info(src).subtype == "PCM_16"
