@@ -401,3 +401,26 @@ def test_in_place_nothing_done_to_another_subtype_is_written(tmp_path):
     report = run_file(nothing, str(src), in_place=True, write=write, on_warning=lambda _: None)
     assert "unchanged_input" not in report
     assert soundfile.info(src).subtype == "PCM_16"
+
+
+# A23a-5: an MP3 on stdin without an ID3 tag ----------------------------------------------
+
+
+def test_an_mp3_without_an_id3_tag_is_audio_on_stdin(tmp_path):
+    """libsndfile writes MP3 as bare MPEG frames (FF FB ...), no ID3 tag: resdenoise's own
+    MP3 output piped into resdenoise.  Before: refused, 'not a text file (byte 1 is not
+    UTF-8)', exit 1.  A UTF-16 CSV's byte-order mark (FF FE) stays text."""
+    import subprocess
+    import sys
+
+    from resdenoise.io import looks_like_audio
+
+    src, out = tmp_path / "v.mp3", tmp_path / "chain.mp3"
+    soundfile.write(src, 0.3 * np.sin(np.arange(48000) / 30), 48000)
+    mp3 = src.read_bytes()
+    assert mp3[:2] == b"\xff\xfb" and looks_like_audio(mp3[:8])
+    assert not looks_like_audio("1\n2\n".encode("utf-16"))  # FF FE 31 00 ...
+    exe = [sys.executable, "-m", "resdenoise", "diffuse", "-", "--steps", "1", "--lambda", "0.1"]
+    done = subprocess.run([*exe, "-q", "-o", str(out)], input=mp3, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    assert soundfile.info(out).frames == soundfile.info(src).frames
