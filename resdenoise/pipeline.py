@@ -692,6 +692,25 @@ def _levels_as_given(job: _FileJob, template) -> Callable:
     return job.make_plan
 
 
+def _as_written(quality: dict, writer, source) -> dict:
+    """``quality`` (``--reference``'s, of the run's samples) with ``output_written``: the
+    same numbers of the audio file as written (rounded to its PCM subtype, or encoded and
+    decoded), where that differs from the run's samples and the reference is in memory
+    (a file read whole); else ``quality`` as it is."""
+    from .io.rounding import ENCODED_SUBTYPES, LOSSY_CODECS
+    from .measure import compare_whole
+
+    clean = getattr(source, "clean", None)
+    lossy = writer.subtype in LOSSY_CODECS | ENCODED_SUBTYPES
+    if clean is None or (writer.rounding() is None and not lossy):
+        return quality
+    decoded = writer.decoded()
+    if decoded is None or decoded.shape[0] != clean.data.shape[0]:
+        return quality
+    written = compare_whole(source.sig.data, decoded, clean.data)["output"]
+    return {**quality, "output_written": {"subtype": writer.subtype, **written}}
+
+
 #: What an in-place run that did nothing says of its input (:func:`_same_file`).
 UNCHANGED = (
     "left as it was: nothing done (no blocks, no pre-stage), so the file is not written "
@@ -790,6 +809,8 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
 
             encoded = None if unchanged else writer.encoded()  # a lossy or companding
             # output: the file's range
+            if quality is not None and not unchanged:  # the SNR of the file as written too
+                quality = _as_written(quality, writer, source)
             # warned where the input's encoding was kept, not asked for (review10: a lossy
             # format chosen is not warned of); the report has the range either way
             kept = encoded is not None and writer.subtype == source.template.subtype

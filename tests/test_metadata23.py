@@ -424,3 +424,35 @@ def test_an_mp3_without_an_id3_tag_is_audio_on_stdin(tmp_path):
     done = subprocess.run([*exe, "-q", "-o", str(out)], input=mp3, capture_output=True)
     assert done.returncode == 0, done.stderr
     assert soundfile.info(out).frames == soundfile.info(src).frames
+
+
+# A23a-3: --reference's SNR of the file as written ----------------------------------------
+
+
+@pytest.mark.parametrize("name,subtype", [("q.ogg", "VORBIS"), ("q.wav", "PCM_U8")])
+def test_the_reference_snr_of_the_file_as_written(runner, tmp_path, name, subtype):
+    """quality.output is the run's samples (before rounding or encoding); the file written
+    is worse: OGG 0.9 dB, 8-bit 0.27 dB on the auditor's signal.  Before: only the run's
+    number, printed as the output's.  Now also ``output_written``, the file read back,
+    checked here against the SNR computed from the file by NumPy."""
+    rng = np.random.default_rng(2)
+    fs = 16000
+    t = np.arange(2 * fs) / fs
+    c = 0.5 * np.sin(2 * np.pi * 200 * t) * np.exp(-((t % 0.5) * 4))
+    x = c + 0.02 * rng.standard_normal(len(t))
+    src, clean = tmp_path / name, tmp_path / "clean.wav"
+    soundfile.write(src, x, fs, subtype=subtype)
+    soundfile.write(clean, c, fs, subtype="DOUBLE")
+    out, rep = tmp_path / ("o" + name[1:]), tmp_path / "r.json"
+    args = ["diffuse", "--time", "3", src, "--reference", clean, "-o", out, "--report", rep]
+    result = runner.invoke(cli, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    quality = json.loads(rep.read_text())["quality"]
+    y = soundfile.read(out)[0]
+    file_snr = 10 * np.log10(np.sum(c**2) / np.sum((y - c) ** 2))
+    written = quality["output_written"]
+    assert written["subtype"] == subtype
+    assert written["snr_db"][0] == pytest.approx(file_snr, abs=1e-9)
+    assert written["snr_db"][0] < quality["output"]["snr_db"][0] - 0.1  # the run's is better
+    shown = f"({written['snr_db'][0]:.1f} dB as written in {subtype})"
+    assert shown in result.stderr
