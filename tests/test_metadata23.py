@@ -456,3 +456,26 @@ def test_the_reference_snr_of_the_file_as_written(runner, tmp_path, name, subtyp
     assert written["snr_db"][0] < quality["output"]["snr_db"][0] - 0.1  # the run's is better
     shown = f"({written['snr_db'][0]:.1f} dB as written in {subtype})"
     assert shown in result.stderr
+
+
+# A23a-11: text tags not in UTF-8 --------------------------------------------------------
+
+
+def test_in_place_refuses_a_wav_whose_latin1_tags_it_would_garble(runner, tmp_path):
+    """A Windows tool's INFO title in Windows-1252: soundfile reads it with U+FFFD for
+    'à' and 'é', and the output holds that.  Before: --in-place replaced the file, its
+    title 'Entretien \\ufffd Montr\\ufffdal' for good, exit 0, no warning.  A UTF-8 title
+    is kept (no word)."""
+    src, out = tmp_path / "t.wav", tmp_path / "o.wav"
+    title = "Entretien à Montréal"
+    before = _wav(src, _info((b"INAM", title.encode("cp1252")), (b"IART", "René".encode())))
+    assert soundfile.SoundFile(src).copy_metadata()["title"] == "Entretien \ufffd Montr\ufffdal"
+    result = _run(runner, src, "--in-place")
+    assert result.exit_code == 2, result.output
+    said = "LIST INFO field INAM (not UTF-8: read with its letters replaced by U+FFFD)"
+    assert f"would lose its {said}, which no output keeps" in result.stderr
+    assert src.read_bytes() == before
+    result = _run(runner, src, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert [w for w in _warned(result) if said in w and "not written" in w]
+    assert soundfile.SoundFile(out).copy_metadata()["artist"] == "René"

@@ -19,7 +19,9 @@ from, before the run:
 
 "Read" is measured, not assumed: a field counts as kept where the tags libsndfile gave
 hold its value under its name (a field it skips, such as an INFO value of over 2 KiB,
-or the first of two ``IART``, is not).
+or the first of two ``IART``, is not), and its bytes are UTF-8: a Latin-1 or
+Windows-1252 INFO title (as Windows tools write them) is read with U+FFFD for its
+accented letters, and written so.
 """
 
 from __future__ import annotations
@@ -101,9 +103,13 @@ def _shown(raw: bytes) -> str:
     return "".join(c if " " <= c <= "~" else f"\\x{ord(c):02x}" for c in text).strip() or "?"
 
 
-def _text(raw: bytes) -> str:
-    """A field's value as soundfile gives libsndfile's string: up to a NUL, UTF-8."""
-    return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+def _text(raw: bytes) -> str | None:
+    """A field's value as soundfile gives libsndfile's string (up to a NUL, UTF-8); None
+    where it is no UTF-8 (Latin-1, Windows-1252): read with U+FFFD for its letters."""
+    try:
+        return raw.split(b"\0", 1)[0].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _wav(read_at, total: int) -> list[Held]:
@@ -229,21 +235,25 @@ def unkept(held: list[Held], tags: dict) -> list[str]:
     """The parts of ``held`` (:func:`held_metadata`) no output keeps, given the text
     ``tags`` libsndfile read: each chunk or block, then each group's fields, named."""
     found: list[str] = []
-    fields: dict[str, list[str]] = {}
+    fields: dict[tuple[str, str], list[str]] = {}
     for part in held:
         if part.group is None:
             if part.name not in found:
                 found.append(part.name)
+            continue
+        if part.value is None:  # kept with its letters replaced: not kept
+            why = "not UTF-8: read with its letters replaced by U+FFFD"
         elif part.tag is None or tags.get(part.tag) != part.value:
-            names = fields.setdefault(part.group, [])
-            if part.name not in names:
-                names.append(part.name)
-    for group, names in fields.items():
+            why = "text libsndfile does not read"
+        else:
+            continue
+        names = fields.setdefault((part.group, why), [])
+        if part.name not in names:
+            names.append(part.name)
+    for (group, why), names in fields.items():
         more = f" and {len(names) - _LISTED} more" if len(names) > _LISTED else ""
         s = "s" if len(names) > 1 else ""
-        found.append(
-            f"{group}{s} {', '.join(names[:_LISTED])}{more} (text libsndfile does not read)"
-        )
+        found.append(f"{group}{s} {', '.join(names[:_LISTED])}{more} ({why})")
     return found
 
 
