@@ -479,3 +479,34 @@ def test_in_place_refuses_a_wav_whose_latin1_tags_it_would_garble(runner, tmp_pa
     assert result.exit_code == 0, result.output
     assert [w for w in _warned(result) if said in w and "not written" in w]
     assert soundfile.SoundFile(out).copy_metadata()["artist"] == "René"
+
+
+# A23a-10: an Ogg file cut short -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("subtype", ["VORBIS", "OPUS"])
+@pytest.mark.parametrize("cut", ["mid-page", "at a page"])
+def test_an_ogg_file_cut_short_is_refused(runner, tmp_path, subtype, cut):
+    """Before: a Vorbis file exit 0, 'guarantees held', the output half the recording
+    long (libsndfile decodes up to the cut, silently); an Opus one refused as 'not a
+    readable audio file (... malformed)'.  Cut within a page, or at a page's end (the
+    last page then lacks the end-of-stream flag); the whole file is read as before."""
+    src, whole = tmp_path / "cut.ogg", tmp_path / "whole.ogg"
+    x = 0.3 * np.sin(np.arange(96000) / 30) + 0.01 * np.random.default_rng(1).standard_normal(96000)
+    soundfile.write(whole, x, 48000, format="OGG", subtype=subtype)
+    b = whole.read_bytes()
+    pages = [i for i in range(len(b)) if b.startswith(b"OggS", i)]
+    end = pages[len(pages) // 2] if cut == "at a page" else pages[len(pages) // 2] + 100
+    src.write_bytes(b[:end])
+    if subtype == "VORBIS":  # libsndfile reads it, shorter (an Opus one: 'malformed')
+        assert 0 < soundfile.info(src).frames < 96000
+    result = _run(runner, src, "-o", tmp_path / "o.ogg")
+    assert result.exit_code == 1, result.output
+    why = "is not the end of the stream" if cut == "at a page" else "is cut short"
+    assert result.stderr == (
+        f"Error: {src}: truncated audio: an Ogg stream whose end is missing (its last page "
+        f"{why}: a copy cut short?); copy it again, or keep what it holds, e.g. ffmpeg -i "
+        "in.ogg out.ogg (it decodes up to the cut)\n"
+    )
+    assert not (tmp_path / "o.ogg").exists()
+    assert _run(runner, whole, "-o", tmp_path / "o.ogg").exit_code == 0

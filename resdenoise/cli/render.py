@@ -340,7 +340,8 @@ def quality_line(report: dict) -> str | None:
     """With ``--reference``: ``  against REF: SNR 15.4 -> 27.2 dB`` (input -> output, a
     channel after another, named where there are several; ``inf`` where one equals the
     reference; ``(26.3 dB as written in VORBIS)`` after it where the file written is
-    rounded or encoded: ``output_written``); None without.  MSE and PSNR are in -v's table and the report."""
+    rounded or encoded: ``output_written``); None without.  MSE and PSNR are in -v's
+    table and the report."""
     quality = report.get("quality")
     if not quality:
         return None

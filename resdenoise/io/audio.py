@@ -37,6 +37,8 @@ def _walk_chunks(read_at, total: int, source: str) -> None:
     length" (streamed output) are accepted.
     """
     head = read_at(0, 12)
+    if head[:4] == b"OggS":
+        return _ogg_end(read_at, total, source)
     if head[:4] in (b"RIFF", b"RIFX") and head[8:12] == b"WAVE":
         endian, data_id, pos = ("<" if head[:4] == b"RIFF" else ">"), b"data", 12
     elif head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
@@ -67,6 +69,37 @@ def _walk_chunks(read_at, total: int, source: str) -> None:
             _unaccounted(read_at, total, pos + 8 + size + (size & 1), endian, cid, size, source)
             return
         pos += 8 + size + (size & 1)
+
+
+#: The most bytes of an Ogg page: its header, 255 lacing values, 255 segments of 255.
+_OGG_PAGE = 27 + 255 + 255 * 255
+
+
+def _ogg_end(read_at, total: int, source: str) -> None:
+    """Refuse an Ogg file (OGG Vorbis, Opus) of ``total`` bytes cut short: its last page
+    ends before the file does, or is not the end of its stream (the header's flag 0x04,
+    which every encoder sets on the last page).  libsndfile decodes what is there and
+    says nothing: a copy cut short would be filtered as the whole recording."""
+    start = max(0, total - _OGG_PAGE)
+    tail = read_at(start, total - start)
+    at = tail.rfind(b"OggS")
+    while at >= 0:  # the last page: the last capture pattern whose page ends the file
+        lacing = tail[at + 27 : at + 27 + tail[at + 26]] if at + 27 <= len(tail) else b""
+        if len(tail) >= at + 27 and len(lacing) == tail[at + 26]:
+            end = at + 27 + len(lacing) + sum(lacing)
+            if end == len(tail):
+                if tail[at + 5] & 0x04:
+                    return  # the end of the stream
+                why = "its last page is not the end of the stream"
+                break
+        at = tail.rfind(b"OggS", 0, at)
+    else:
+        why = "its last page is cut short"
+    raise SignalError(
+        f"{source}: truncated audio: an Ogg stream whose end is missing ({why}: a copy "
+        "cut short?); copy it again, or keep what it holds, e.g. ffmpeg -i in.ogg out.ogg "
+        "(it decodes up to the cut)"
+    )
 
 
 def _held(have: int, align: int | None) -> str:

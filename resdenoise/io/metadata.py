@@ -89,12 +89,13 @@ _LISTED = 8
 class Held:
     """A part of an audio file beside its samples: a whole chunk or block (``group`` None,
     ``name`` says it), or a text field ``name`` of ``group`` (``LIST INFO``, ``Vorbis``),
-    kept where libsndfile's tags hold ``value`` as ``tag``."""
+    kept where libsndfile's tags hold ``value`` as ``tag`` (``value`` None: its bytes are
+    no UTF-8, read with their letters replaced)."""
 
     name: str
     group: str | None = None
     tag: str | None = None
-    value: str = ""
+    value: str | None = ""
 
 
 def _shown(raw: bytes) -> str:
