@@ -144,6 +144,18 @@ class HeldInput:
         except (OSError, RuntimeError, ValueError):
             return None
 
+    def audio_tags(self) -> dict | None:
+        """The text tags libsndfile reads of the file (``copy_metadata``), read through
+        the descriptor; None where libsndfile cannot read it."""
+        import soundfile
+
+        os.lseek(self.fd, 0, os.SEEK_SET)
+        try:
+            with soundfile.SoundFile(self.fd, closefd=False) as f:
+                return f.copy_metadata()
+        except (OSError, RuntimeError, ValueError):
+            return None
+
     def close(self) -> None:
         if self.fd is not None:
             os.close(self.fd)
@@ -723,9 +735,10 @@ def _identity(st: os.stat_result) -> tuple:
 
 def check_in_place_format(input_path: str, input_format, output_format, held: HeldInput) -> None:
     """A file replaced in place keeps its format: another one would not fit its name;
-    and a WAV's chunks that no output keeps (a Broadcast Wave's bext: its time reference)
-    are not lost with it (:func:`resdenoise.io.wav.chunks_unkept`).  ``held``: the file
-    opened once (:class:`HeldInput`), its chunks read through it."""
+    and what no output keeps of it (a Broadcast Wave's bext: its time reference; a
+    FLAC's cover art; text tags libsndfile does not read) is not lost with it
+    (:mod:`resdenoise.io.metadata`).  ``held``: the file opened once
+    (:class:`HeldInput`), its parts and tags read through it."""
     if output_format is not None:
         have, want = guess_format(input_path, input_format), guess_format("-", output_format)
         if have != want:
@@ -734,19 +747,23 @@ def check_in_place_format(input_path: str, input_format, output_format, held: He
                 f"output_format (or write {want} to another file)",
                 parameters=[("in_place", True), "output_format"],
             )
-    from .io.wav import chunks_unkept
+    from .io import metadata
 
     if held.fd is None:  # (a store, unreadable: its reading says why)
         return None
     try:
-        found = chunks_unkept(held.read_at, held.size())
+        parts, _ = metadata.held_metadata(held.read_at, held.size())
     except OSError:
         return None
+    tags = held.audio_tags() if parts else {}
+    if tags is None:  # (not audio libsndfile reads: its reading says why)
+        return None
+    found = metadata.unkept(parts, tags)
     if found:
+        them = "them" if metadata.many(found) else "it"
         raise ParameterError(
-            f"{input_path}: in_place=True would lose its {' and '.join(found)} chunk"
-            f"{'s' if len(found) > 1 else ''}, which no output keeps; write the output to "
-            f"another file (output) and copy {'them' if len(found) > 1 else 'it'} over",
+            f"{input_path}: in_place=True would lose its {metadata.listed(found)}, which no output "
+            f"keeps; write the output to another file (output) and copy {them} over",
             parameters=[("in_place", True), "output"],
         )
 

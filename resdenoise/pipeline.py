@@ -47,6 +47,7 @@ from typing import Literal, NamedTuple, overload
 from . import stream_choice
 from .errors import GuaranteeError, ParameterError, SignalValuesError, WholeSignalNeeded
 from .io.rounding import FullScale
+from .io.signal import ZARR
 from .pairs import limit_threads
 from .paths import (
     FileIndex,
@@ -691,19 +692,41 @@ def _levels_as_given(job: _FileJob, template) -> Callable:
     return job.make_plan
 
 
-def _leave_in_place(job: _FileJob, plan, outputs: list, writer, report: dict | None) -> None:
-    """An in-place run that did nothing (no blocks, no pre-stage: the output is the
-    input): the file is left as it was, not rewritten (its bytes, time and inode kept),
-    and a warning says so (also among ``report``'s warnings)."""
-    from .filters import emit_warning
+def _as_written(quality: dict, writer, source) -> dict:
+    """``quality`` (``--reference``'s, of the run's samples) with ``output_written``: the
+    same numbers of the audio file as written (rounded to its PCM subtype, or encoded and
+    decoded), where that differs from the run's samples and the reference is in memory
+    (a file read whole); else ``quality`` as it is."""
+    from .io.rounding import ENCODED_SUBTYPES, LOSSY_CODECS
+    from .measure import compare_whole
 
-    if not (job.in_place and plan.steps == 0 and plan.prestage is None and writer in outputs):
-        return
-    outputs.remove(writer)  # its temporary removed when the writer closes
-    line = f"{job.input_path}: left as it was (nothing done: the output is the input)"
-    emit_warning(line, job.on_warning)
-    if report is not None:
-        report.setdefault("warnings", []).append(line)
+    clean = getattr(source, "clean", None)
+    lossy = writer.subtype in LOSSY_CODECS | ENCODED_SUBTYPES
+    if clean is None or (writer.rounding() is None and not lossy):
+        return quality
+    decoded = writer.decoded()
+    if decoded is None or decoded.shape[0] != clean.data.shape[0]:
+        return quality
+    written = compare_whole(source.sig.data, decoded, clean.data)["output"]
+    return {**quality, "output_written": {"subtype": writer.subtype, **written}}
+
+
+#: What an in-place run that did nothing says of its input (:func:`_same_file`).
+UNCHANGED = (
+    "left as it was: nothing done (no blocks, no pre-stage), so the file is not written "
+    "again (a lossy file would be encoded a second time, and lose quality)"
+)
+
+
+def _same_file(plan, writer, template) -> bool:
+    """Whether the output ``writer`` would write is the input's samples again in the
+    input's own format and subtype (audio: ``template``'s): a plan of no blocks and no
+    pre-stage (the output is the input, as :meth:`_Whole.filter` takes it).  An in-place
+    run then leaves the file as it was."""
+    if template.format == ZARR or plan.steps != 0 or plan.prestage is not None:
+        return False
+    same = writer.fmt == template.format and writer.subtype == template.subtype
+    return template.format == "CSV" or same  # a CSV's cells are written back as read
 
 
 def _run(job: _FileJob, streamed: bool) -> dict | None:
@@ -749,8 +772,13 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
     for message in notes:
         emit_warning(message, job.on_warning)
     with SignalWriter(job.output, source.template, job.write, source.frames) as writer:
+        # the input left as it was (in place, nothing done): not encoded a second time
+        unchanged = job.in_place and _same_file(plan, writer, source.template)
+        said = () if unchanged else (writer.narrowing, writer.resized, writer.unkept)
+        if unchanged:
+            said = (f"{job.input_path}: {UNCHANGED}",)
         # fewer bits; a WAV beyond 4 GiB written as RF64; speaker positions not held
-        for line in filter(None, (writer.narrowing, writer.resized, writer.unkept)):
+        for line in filter(None, said):
             notes.append(line)
             emit_warning(line, job.on_warning)
         if writer.dropped:  # a CSV's time column, written as audio or Zarr: said
@@ -774,14 +802,16 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
 
             notes.append(scales_unmeasured(report, source.name))
             emit_warning(notes[-1], job.on_warning)
-        outputs: list = [writer]
+        outputs: list = [] if unchanged else [writer]
         if not job.measure:  # no report (run_file returns None)
             report = None
-            _leave_in_place(job, plan, outputs, writer, None)
         else:
             from .report import finish_report, input_info, job_entry, overshoot, to_json
 
-            encoded = writer.encoded()  # a lossy or companding output: the file's range
+            encoded = None if unchanged else writer.encoded()  # a lossy or companding
+            # output: the file's range
+            if quality is not None and not unchanged:  # the SNR of the file as written too
+                quality = _as_written(quality, writer, source)
             # warned where the input's encoding was kept, not asked for (review10: a lossy
             # format chosen is not warned of); the report has the range either way
             kept = encoded is not None and writer.subtype == source.template.subtype
@@ -808,6 +838,8 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
             report["job"] = job_entry(
                 job.started, job.input_path, job.pipe is not None, source.read_as
             )
+            if unchanged:
+                report["unchanged_input"] = True
             if job.in_place and GuaranteeError.fails_strict(report):
                 from .paths import failed_in_place
 
@@ -816,7 +848,6 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
                     outputs = []
                 else:
                     emit_warning(line, job.on_warning)
-            _leave_in_place(job, plan, outputs, writer, report)
             if job.report_path is not None:
                 outputs.append((job.report_path, to_json(report).encode()))
         commit = job.on_commit

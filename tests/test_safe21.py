@@ -274,9 +274,10 @@ def test_a_bwf_run_says_its_bext_chunk_is_not_written(runner, tmp_path):
     _bwf(src, b"bext", b"iXML")
     args = ["diffuse", src, "-o", tmp_path / "o.bwf", "--steps", "1", "--lambda", "0.1"]
     line = (
-        f"{src}: its bext (Broadcast Wave description, originator and time reference) and "
-        "iXML (production metadata) chunks are not written to the output (only the samples "
-        "and text tags are): keep the input for them, or copy them over (e.g. with BWF MetaEdit)"
+        f"{src}: its bext chunk (Broadcast Wave description, originator and time reference) "
+        "and iXML chunk (production metadata) are not written to the output (only the "
+        "samples and the text tags libsndfile reads are): keep the input for them, or copy "
+        "them over (e.g. with BWF MetaEdit)"
     )
     assert _warnings(runner, *args, "--report", rep) == [f"warning: {line}"]
     assert json.loads(rep.read_text())["warnings"] == [line]
@@ -293,8 +294,8 @@ def test_in_place_refuses_a_bwf_whose_bext_chunk_it_would_lose(runner, tmp_path)
     result = runner.invoke(cli, args)
     assert result.exit_code == 2, result.output
     assert result.stderr == (
-        f"Error: {src}: --in-place would lose its bext (Broadcast Wave description, "
-        "originator and time reference) chunk, which no output keeps; write the output to "
+        f"Error: {src}: --in-place would lose its bext chunk (Broadcast Wave description, "
+        "originator and time reference), which no output keeps; write the output to "
         "another file (-o) and copy it over\n"
     )
     assert src.read_bytes() == before and os.listdir(tmp_path) == ["t.bwf"]

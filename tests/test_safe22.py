@@ -342,7 +342,7 @@ def test_in_place_checks_one_file_though_another_is_renamed_over_it(tmp_path, mo
     from test_safe21 import _bwf
 
     from resdenoise.errors import SignalError
-    from resdenoise.io import wav
+    from resdenoise.io import metadata
     from resdenoise.pipeline import run_file
     from resdenoise.plans import planner
 
@@ -350,14 +350,14 @@ def test_in_place_checks_one_file_though_another_is_renamed_over_it(tmp_path, mo
     soundfile.write(src, 0.3 * np.sin(np.arange(2000) / 30), 48000, subtype="PCM_16")
     _bwf(bwf, b"bext")
     after = bwf.read_bytes()
-    checked = wav.chunks_unkept
+    checked = metadata.held_metadata
 
     def replaced_meanwhile(read_at, total):
         found = checked(read_at, total)
         os.replace(bwf, src)  # the next version lands as the check runs
         return found
 
-    monkeypatch.setattr(wav, "chunks_unkept", replaced_meanwhile)
+    monkeypatch.setattr(metadata, "held_metadata", replaced_meanwhile)
     make_plan = planner("diffuse", "perona-malik", lam=0.1, steps=1)
     warned = []  # the reader's: the BWF's bext is not written (it is read, then refused)
     with pytest.raises(SignalError, match="the file changed while it was filtered"):

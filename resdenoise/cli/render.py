@@ -341,7 +341,9 @@ def batch_count(results) -> str:
 def quality_line(report: dict) -> str | None:
     """With ``--reference``: ``  against REF: SNR 15.4 -> 27.2 dB`` (input -> output, a
     channel after another, named where there are several; ``inf`` where one equals the
-    reference); None without.  MSE and PSNR are in -v's table and the report."""
+    reference; ``(26.3 dB as written in VORBIS)`` after it where the file written is
+    rounded or encoded: ``output_written``); None without.  MSE and PSNR are in -v's
+    table and the report."""
     quality = report.get("quality")
     if not quality:
         return None
@@ -356,6 +358,12 @@ def quality_line(report: dict) -> str | None:
         return "inf" if x is None else f"{x:.1f}"
 
     said = [f"{db(a)} -> {db(b)} dB" for a, b in pairs]
+    written = quality.get("output_written")  # the file as written: rounded or encoded
+    if written is not None and len(written["snr_db"]) == len(said):
+        said = [
+            f"{s} ({db(w)} dB as written in {written['subtype']})" if db(w) != db(b) else s
+            for s, w, (_, b) in zip(said, written["snr_db"], pairs, strict=True)
+        ]
     if len(said) > 1:
         said = [f"{label} {s}" for label, s in zip(labels, said, strict=True)]
     return f"  against {quality['reference']}: SNR {', '.join(said)}"

@@ -20,9 +20,10 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import SignalError, counted, non_finite, one_line, refuse_non_finite, too_short
+from .metadata import held_metadata, metadata_note, unkept
 from .options import ReadOptions
 from .signal import PCM_BITS, Signal, SignalStream, foreign_file
-from .wav import PlainWav, channel_mask, chunks_note, chunks_unkept, plain_wav, read_frames
+from .wav import PlainWav, channel_mask, plain_wav, read_frames
 
 #: WAV format tags whose block align is one frame: PCM, IEEE float, A-law, u-law, extensible.
 _FRAME_ALIGNED = (0x0001, 0x0003, 0x0006, 0x0007, 0xFFFE)
@@ -36,6 +37,8 @@ def _walk_chunks(read_at, total: int, source: str) -> None:
     length" (streamed output) are accepted.
     """
     head = read_at(0, 12)
+    if head[:4] == b"OggS":
+        return _ogg_end(read_at, total, source)
     if head[:4] in (b"RIFF", b"RIFX") and head[8:12] == b"WAVE":
         endian, data_id, pos = ("<" if head[:4] == b"RIFF" else ">"), b"data", 12
     elif head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
@@ -66,6 +69,37 @@ def _walk_chunks(read_at, total: int, source: str) -> None:
             _unaccounted(read_at, total, pos + 8 + size + (size & 1), endian, cid, size, source)
             return
         pos += 8 + size + (size & 1)
+
+
+#: The most bytes of an Ogg page: its header, 255 lacing values, 255 segments of 255.
+_OGG_PAGE = 27 + 255 + 255 * 255
+
+
+def _ogg_end(read_at, total: int, source: str) -> None:
+    """Refuse an Ogg file (OGG Vorbis, Opus) of ``total`` bytes cut short: its last page
+    ends before the file does, or is not the end of its stream (the header's flag 0x04,
+    which every encoder sets on the last page).  libsndfile decodes what is there and
+    says nothing: a copy cut short would be filtered as the whole recording."""
+    start = max(0, total - _OGG_PAGE)
+    tail = read_at(start, total - start)
+    at = tail.rfind(b"OggS")
+    while at >= 0:  # the last page: the last capture pattern whose page ends the file
+        lacing = tail[at + 27 : at + 27 + tail[at + 26]] if at + 27 <= len(tail) else b""
+        if len(tail) >= at + 27 and len(lacing) == tail[at + 26]:
+            end = at + 27 + len(lacing) + sum(lacing)
+            if end == len(tail):
+                if tail[at + 5] & 0x04:
+                    return  # the end of the stream
+                why = "its last page is not the end of the stream"
+                break
+        at = tail.rfind(b"OggS", 0, at)
+    else:
+        why = "its last page is cut short"
+    raise SignalError(
+        f"{source}: truncated audio: an Ogg stream whose end is missing ({why}: a copy "
+        "cut short?); copy it again, or keep what it holds, e.g. ffmpeg -i in.ogg out.ogg "
+        "(it decodes up to the cut)"
+    )
 
 
 def _held(have: int, align: int | None) -> str:
@@ -202,7 +236,7 @@ class AudioReader:
 
                 _walk_chunks(read_at, size, source)
                 mask = channel_mask(read_at, size)
-                unkept = chunks_note(source, chunks_unkept(read_at, size))
+                held, tool = held_metadata(read_at, size)  # named once the tags are read
                 # a file on disk in a plain WAV layout: read by plain reads, once
                 # libsndfile agrees on it (below)
                 whole = self.raw is not None or isinstance(self.opener(), str)
@@ -212,6 +246,7 @@ class AudioReader:
         with self._open() as f:
             self.subtype, fmt, rate, channels = f.subtype, f.format, f.samplerate, f.channels
             frames, tags = f.frames, f.copy_metadata()
+            notes = metadata_note(source, unkept(held, tags), tool)
             # as stored where that is exact and cheaper: integers, and 32-bit floats
             # (converted by NumPy: half libsndfile's time for the same float64 values)
             self.dtype = "int32" if self.subtype in PCM_BITS else "float64"
@@ -275,7 +310,7 @@ class AudioReader:
             carried={p: np.zeros(0) for p in carried_at},
             tags=tags,
             channel_mask=None if mask is None else mask[1],
-            notes=unkept,
+            notes=notes,
         )
         return SignalStream(template=template, frames=total, width=channels, _reader=self)
 

@@ -437,8 +437,19 @@ def guess_format(path: str, given: str | None = None, output: bool = False) -> s
 
 
 def looks_like_audio(head: bytes) -> bool:
-    """Whether the first bytes of a file (8: W64's) are an audio file's magic number."""
-    return head.startswith(_AUDIO_MAGIC)
+    """Whether the first bytes of a file (8: W64's) are an audio file's magic number, or
+    an MPEG Layer III frame's header (an MP3 without an ID3 tag: libsndfile writes it so)."""
+    return head.startswith(_AUDIO_MAGIC) or _mp3_frame(head)
+
+
+def _mp3_frame(head: bytes) -> bool:
+    """An MPEG audio frame header of Layer III: 11 bits of sync, a version that is not
+    the reserved one, layer bits 01, a bitrate index not 15, a rate index not 3.  (Layer
+    III only: ``FF FE``, a UTF-16 text's byte-order mark, reads as a Layer I header.)"""
+    if len(head) < 3 or head[0] != 0xFF or head[1] & 0xE0 != 0xE0:
+        return False
+    version, layer = head[1] >> 3 & 3, head[1] >> 1 & 3
+    return version != 1 and layer == 1 and head[2] >> 4 != 15 and head[2] >> 2 & 3 != 3
 
 
 def _soundfile_formats() -> dict:

@@ -38,8 +38,6 @@ from .signal import PCM_BITS, Signal, can_encode
 __all__ = [
     "PlainWav",
     "channel_mask",
-    "chunks_note",
-    "chunks_unkept",
     "frames_held",
     "mask_unkept",
     "plain_wav",
@@ -167,54 +165,6 @@ def mask_unkept(mask: int | None, channels: int, fmt: str, name: str) -> str | N
         f"{name}: the input's speaker positions (WAVE channel mask 0x{mask:X}: {said}) are "
         f"not kept: the {fmt} output is written without them (readers take the default "
         f"layout for {channels} channels); write .wav (WAVE extensible) to keep them"
-    )
-
-
-#: Chunks of a WAV file that no output keeps, and what they hold.
-_UNKEPT = {
-    b"bext": "Broadcast Wave description, originator and time reference",
-    b"iXML": "production metadata",
-    b"axml": "XML metadata",
-    b"cue ": "cue points",
-    b"smpl": "sampler loops",
-    b"inst": "instrument data",
-}
-
-
-def chunks_unkept(read_at, total: int) -> list[str]:
-    """The chunks of a WAV or RF64 file that no output keeps, each as ``id (what it
-    holds)`` (its bext chunk: a Broadcast Wave's time reference; iXML, cue points, ...:
-    :data:`_UNKEPT`); ``read_at`` as for :func:`plain_wav`.  Chunks after a data chunk
-    of unknown size (RF64's, a stream's) are not seen."""
-    head = read_at(0, 12)
-    if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
-        return []
-    found, pos = [], 12
-    while pos + 8 <= total:
-        chunk = read_at(pos, 8)
-        if len(chunk) < 8:
-            break
-        cid, (size,) = chunk[:4], struct.unpack("<I", chunk[4:])
-        said = f"{cid.decode().strip()} ({_UNKEPT[cid]})" if cid in _UNKEPT else None
-        if said is not None and said not in found:
-            found.append(said)
-        if cid == b"data" and size >= 0x7FFF0000:  # its size in ds64, or unknown
-            break
-        pos += 8 + size + (size & 1)
-    return found
-
-
-def chunks_note(source: str, found: list[str]) -> tuple[str, ...]:
-    """The warning (one, or none) that the chunks ``found`` (:func:`chunks_unkept`) of the
-    input ``source`` are not written."""
-    if not found:
-        return ()
-    them = "them" if len(found) > 1 else "it"
-    return (
-        f"{source}: its {' and '.join(found)} chunk{'s' if len(found) > 1 else ''} "
-        f"{'are' if len(found) > 1 else 'is'} not written to the output (only the samples "
-        f"and text tags are): keep the input for {them}, or copy {them} over (e.g. with "
-        "BWF MetaEdit)",
     )
 
 

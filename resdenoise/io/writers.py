@@ -602,24 +602,13 @@ class SignalWriter(_TempOutput):
         the samples written are not the run's), the finished file decoded: its
         ``subtype`` and the range of each filtered channel (``output_min``,
         ``output_max``); None for any other output.  Finishes the file (:meth:`close`)."""
-        if self.subtype not in LOSSY_CODECS | ENCODED_SUBTYPES or self._fh is None:
+        if self.subtype not in LOSSY_CODECS | ENCODED_SUBTYPES:
             return None
-        import soundfile
-
-        self.close()
-        self._fh.seek(0)
         lo = hi = None
-        try:
-            with soundfile.SoundFile(self._fh) as f:  # in blocks: bounded memory
-                # read(k) until empty: GSM 6.10 is not seekable, so blocks() refuses it
-                while (block := f.read(1 << 16, dtype="float64", always_2d=True)).shape[0]:
-                    if block.shape[1] > self.template.channels:  # carried channels beside
-                        block = block[:, list(self.template.channel_positions)]
-                    low, high = block.min(axis=0), block.max(axis=0)
-                    lo = low if lo is None else np.minimum(lo, low)
-                    hi = high if hi is None else np.maximum(hi, high)
-        except _AUDIO_ERRORS:  # not decoded: the file is as written, its range not known
-            return None
+        for block in self._decoded_blocks():
+            low, high = block.min(axis=0), block.max(axis=0)
+            lo = low if lo is None else np.minimum(lo, low)
+            hi = high if hi is None else np.maximum(hi, high)
         if lo is None:
             return None
         return {
@@ -627,6 +616,34 @@ class SignalWriter(_TempOutput):
             "output_min": [float(v) for v in lo],
             "output_max": [float(v) for v in hi],
         }
+
+    def decoded(self) -> np.ndarray | None:
+        """The filtered channels of the finished audio file as it holds them (rounded to
+        its PCM subtype, or encoded and decoded), float64 ``(frames, channels)``; None for
+        a CSV or Zarr output, or where the file is not read back.  Finishes the file."""
+        if self.fmt in ("CSV", ZARR):
+            return None
+        blocks = list(self._decoded_blocks())
+        return np.concatenate(blocks) if blocks else None
+
+    def _decoded_blocks(self):
+        """The finished file's filtered channels, decoded in blocks (bounded memory);
+        none where it cannot be read back."""
+        if self._fh is None:
+            return
+        import soundfile
+
+        self.close()
+        self._fh.seek(0)
+        try:
+            with soundfile.SoundFile(self._fh) as f:
+                # read(k) until empty: GSM 6.10 is not seekable, so blocks() refuses it
+                while (block := f.read(1 << 16, dtype="float64", always_2d=True)).shape[0]:
+                    if block.shape[1] > self.template.channels:  # carried channels beside
+                        block = block[:, list(self.template.channel_positions)]
+                    yield block
+        except _AUDIO_ERRORS:  # not decoded: the file is as written, its samples not known
+            return
 
     def _start_writeback(self) -> None:
         """Every :data:`WRITEBACK_BYTES`, ask the kernel to start writing the bytes
