@@ -9,6 +9,18 @@ coefficients' SURE.  Level-dependent thresholds hold under noise of any colour (
 and Silverman 1997).  :func:`own_levels_choice` asks whether it is expected to gain: the
 white SURE at the level and at the low end of its interval, and the SURE over scales with
 each scale's own level, each by :data:`resdenoise.gains.SIGNIFICANCE` standard errors.
+
+Not a candidate of the automatic choice (measured, ``benchmarks/bench_pink_heldout.py``).
+Its gains came where the level is not identified (:data:`resdenoise.noise.UNIDENTIFIED`,
+every candidate refused).  With that level's low end the lag-one reading that disagreed
+with it (:func:`resdenoise.rough_level.unread_low`) it passes on none of the 144
+not-identified cases of the held-out classes' tuning seeds 200-201, ``bench_short``'s
+tuning seeds 0-2 and ``bench_walks``' seeds 0-9 at 100-300 samples; with the low end
+raised to the reading plus 1 standard error it passes 7 (two gains, pink and 5 % white
+noise on the 256-sample ECG, 0.71 and 0.32 of the input's MSE; five losses, walks 1.02-8.3x),
+plus 2 standard errors 26 (6 gains, 20 losses up to 15x), and with the level itself as
+its low end (before) 42 (8 gains, 34 losses up to 69x).  No low end tells the two apart:
+SURE cannot tell pink noise on a short ECG from a random walk's own steps.
 """
 
 from __future__ import annotations
