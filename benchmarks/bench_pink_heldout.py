@@ -40,6 +40,21 @@ garrote over scales; expchirp seed 0 1.114 -> 1.051); tuning (``--tuning``): 1.1
 0.924 -> 1.044 / 1.001 / 0.924 (seismic, ecg, drift, birdsong).  ``nugget`` and ``not one
 law`` cases other than birdsong are unchanged.
 
+Each pink row also prints garrote over scales with each scale at its own level
+(:func:`resdenoise.own_levels.own_levels`, MSE over the best peer) and whether
+:func:`resdenoise.own_levels.own_levels_choice` would take it (the white SURE at the level
+and at its low end and the SURE over scales, each a gain of 2 standard errors).  Branch
+pink22 took it where every candidate failed do no harm: its gains came where the level is
+not identified, whose low end was then the level itself, and a 150-sample walk in 5 %
+white noise passed too and lost 10.0 dB.  Branch low23 gave such a level the low end of the
+reading that disagreed with it (:func:`resdenoise.rough_level.unread_low`): on every
+not-identified case of these classes' tuning seeds 200-201, of ``bench_short`` (tuning
+seeds 0-2) and of ``bench_walks`` (seeds 0-9, 100-300 samples) the candidate is then taken
+in 0 of 144 (42 with the old low end: 34 at 1.02-69x the input's MSE, 8 gains at
+0.19-0.95); pink short256ecg seed 1 (``--tuning``: 0.71 of the input's MSE) fails at the
+low end by +3.1 standard errors, as the walk by +6.0: at the reading SURE cannot tell pink
+noise on a short ECG from a walk's steps, and the candidate is not in the automatic choice.
+
 Measured on main at c690405 (``--seeds 2``, about 5 min wall at load average 6-14;
 old -> new against main at 9cbe63a), where ``bench_heldout_classes --seeds 2`` gives pink
 1.109 -> 1.085 of the best peer of the class.  Geometric means over the best peer of each
@@ -159,6 +174,7 @@ from resdenoise.automatic import (  # noqa: E402
 from resdenoise.haar_frame import frame_identity_sure  # noqa: E402
 from resdenoise.noise import resolve_sigma  # noqa: E402
 from resdenoise.noise_colour import level_details  # noqa: E402
+from resdenoise.own_levels import own_levels, own_levels_choice  # noqa: E402
 from resdenoise.sure import fresh_sums, gain_from_sums  # noqa: E402
 
 #: The seeds of :mod:`bench_heldout_classes` (its cases: held out, reported) ...
@@ -265,6 +281,8 @@ def pink_row(cls: str, clean: np.ndarray, seed: int, first: int = HELD_OUT) -> d
     cands.update({r[1]: _mse(r[2].run(f), clean) for r in ranked})
     best = min(_mse(v, clean) for v in peers(f).values())
     oracle = min(cands, key=cands.get)
+    own = own_levels(f, "garrote", level)[0]
+    _, own_why, _ = own_levels_choice(f, level)
     return {
         "class": cls,
         "seed": seed,
@@ -276,6 +294,8 @@ def pink_row(cls: str, clean: np.ndarray, seed: int, first: int = HELD_OUT) -> d
         "oracle_choice": oracle,
         "truth": _mse(with_truth(f, truth).run(f), clean) / best,
         "thresholds": thresholds_both(f, clean),
+        "own": None if own is None else _mse(own.run(f), clean) / best,
+        "own_why": own_why.split(" (")[0],
     }
 
 
@@ -315,6 +335,8 @@ def main(argv=None) -> int:
                 f"{r['oracle']:6.3f} {r['truth']:6.3f}  {r['choice']} -> {r['oracle_choice']}",
                 flush=True,
             )
+            if r["own"] is not None:
+                print(f"{'':12s} each scale its own level {r['own']:.3f}: {r['own_why']}")
             if args.white and r["thresholds"] is not None:
                 for kind, level, f in noisy_cases(clean, first + seed):
                     if kind == "white":

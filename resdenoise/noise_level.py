@@ -26,7 +26,9 @@ class NoiseLevel:
     #: The estimator of each channel (empty: ``estimator`` for all).
     estimators: tuple[str, ...] = ()
     #: The low end of the level's interval per channel (:func:`resdenoise.noise.search_noise`), or None
-    #: where the level is a point (given, or a signal too short to check).
+    #: where the level is a point (given, or a signal too short to check); where the level
+    #: is :data:`UNIDENTIFIED`, at most the reading that disagreed with it
+    #: (:func:`resdenoise.rough_level.unread_low`).
     low: np.ndarray | None = None
     #: The variance of the series' white part per channel by the variogram's nugget where
     #: the variogram fits and the nugget is identified, 0 elsewhere (:func:`white_part`);

@@ -133,7 +133,8 @@ def _checked_by_lag_one(u2, sigma, names, low, nug, dense, lag):
     energy is dense (``dense``, :data:`DENSE`), read as a rough signal, with a positive
     lag-one estimate within :data:`NUGGET_T` of its robust standard errors of zero is
     :data:`UNIDENTIFIED` too, whatever its level: the signal's increments there dwarf the
-    noise, and no estimator here tells the noise's level.
+    noise, and no estimator here tells the noise's level; its low end is the estimate
+    (:func:`unread_low`).
 
     A short random walk in small white noise (256 samples, 5-10 %): its increments are
     white, so every difference order reads them as noise alike (quiet-windows 1.5-3.5x
@@ -184,7 +185,26 @@ def _checked_by_lag_one(u2, sigma, names, low, nug, dense, lag):
         names[c] = UNIDENTIFIED
     upper = np.sqrt(np.where(act, one.upper, 0.0))
     point = np.sqrt(np.maximum(np.where(act, one.variance - Z * one.standard_error, 0.0), 0.0))
+    low = np.where(unread, np.minimum(low, unread_low(one.variance, sigma)), low)
     return np.where(act, upper, sigma), np.where(act, np.minimum(point, low), low)
+
+
+def unread_low(reading, sigma) -> np.ndarray:
+    """The low end of a level ``sigma`` named :data:`UNIDENTIFIED` because a reading of the
+    noise variance (the lag-one covariance of first differences, ``reading``) disagrees with
+    it: ``sqrt(max(reading, 0))``, at most ``sigma`` (NaN: ``sigma``, no reading).
+
+    Before, such a level's low end was the level's own (or its order extrapolation's): the
+    interval did not reach down to the reading that contradicted it, and a test at the low
+    end asked nothing of the rule that disagreed (branch pink22: a 150-sample random walk
+    in 5 % white noise, read 4.1x, passed the white SURE at the level and at its "low end",
+    the level itself, and lost 10.0 dB).  The reading, not its lower bound: where the
+    reading is right (a walk's noise) a choice made at the level smooths the steps away
+    and SURE at the reading says so; where the level is right, the reading lies within its
+    error of zero, and a choice must gain there as well."""
+    with np.errstate(invalid="ignore"):  # a short channel: NaN, no reading
+        root = np.sqrt(np.maximum(reading, 0.0))
+    return np.where(np.isfinite(root), np.minimum(root, sigma), sigma)
 
 
 #: The level's variance must exceed the lag-one covariance of first differences by this many
@@ -270,7 +290,8 @@ def _short_rough(u2, level: NoiseLevel, nugget: bool = True) -> NoiseLevel:
     reads as a random walk in white noise, whose noise the lag-one covariance of its
     differences does not tell from 0 while the level reads more, named
     :data:`UNIDENTIFIED` (the searches keep the input): the walk's own steps read as noise
-    (how: :func:`resdenoise.nugget.short_lag_one`; measured: :mod:`resdenoise.harm`)."""
+    (how: :func:`resdenoise.nugget.short_lag_one`; measured: :mod:`resdenoise.harm`).  Its
+    low end reaches down to the lag-one reading (:func:`unread_low`)."""
     n = u2.shape[0]
     if not nugget or n >= NUGGET_SAMPLES:  # (under 16 samples NaN: never unread)
         return level
@@ -283,7 +304,9 @@ def _short_rough(u2, level: NoiseLevel, nugget: bool = True) -> NoiseLevel:
     if not unread.any():
         return level
     names = [UNIDENTIFIED if x else e for x, e in zip(unread, level.per_channel(), strict=True)]
-    return _named_level(level.sigma, names, level.low, level.white)
+    base = level.sigma if level.low is None else level.low
+    low = np.where(unread, np.minimum(base, unread_low(one.variance, level.sigma)), base)
+    return _named_level(level.sigma, names, low, level.white)
 
 
 #: Standard errors above the variogram's quadratic extrapolation to lag 0 at which the

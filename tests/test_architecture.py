@@ -51,7 +51,8 @@ LAYERS: tuple[frozenset, ...] = tuple(
         "multilevel network_stop untrusted gains",
         # harm: the do-no-harm rules of every automatic search (automatic's, plans')
         "multiscale residual_levels harm",
-        "automatic",
+        # own_levels: each scale at its own level, measured (benchmarks/bench_pink_heldout)
+        "automatic own_levels",
         # split: each channel its own automatic plan (plans' planners call it)
         # plan_notes: a plan maker's notes and do-no-harm entries (plans')
         "stream split plan_notes",
@@ -68,7 +69,7 @@ LAYERS: tuple[frozenset, ...] = tuple(
 #: Modules that compute, and the file side and command line they never import.
 COMPUTE = frozenset(
     "engine stepper _entries stability subsequences filters flux_checks report measure stream network autoparams expr dictionary quality "
-    "stopping_search search_windows wavelet median nugget spectral_floor noise noise_level rough_level quiet_windows noise_colour selection impulses level_blocks multilevel multiscale residual_levels automatic harm untrusted gains nonlinearities _families "
+    "stopping_search search_windows wavelet median nugget spectral_floor noise noise_level rough_level quiet_windows noise_colour selection impulses level_blocks multilevel multiscale residual_levels own_levels automatic harm untrusted gains nonlinearities _families "
     "_translations _sampling _series _flux_kernels bounded haar_frame function_properties dask learn learn_model network_stop learn_stop sink sure stopping pairs passing scaling signs split network_text orientation".split()
 )
 FILE_SIDE = frozenset({"io", "paths", "stream_choice", "pipeline", "batch", "batch_pool", "cli"})
