@@ -32,7 +32,7 @@ from resdenoise.io import (
     write_files_atomic,
     write_signal,
 )
-from resdenoise.io.csv_cells import MISSING_CODES
+from resdenoise.io.csv_codes import MISSING_CODES
 
 # --------------------------------------------------------------------------
 # CSV dialects: read, then write back byte for byte
@@ -353,7 +353,7 @@ _DELIMS = st.sampled_from([",", ";", "\t", " ", "|"])
 
 
 #: Any float64 but a missing-value code, which the reader refuses far outside the column's
-#: other values (resdenoise.io.csv_cells.MISSING_CODES)
+#: other values (resdenoise.io.csv_codes.MISSING_CODES)
 _READINGS = st.floats(allow_nan=False, allow_infinity=False).filter(
     lambda v: v not in MISSING_CODES
 )

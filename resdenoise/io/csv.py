@@ -62,7 +62,6 @@ from .csv_cells import (
     _integer_header,
     _is_number,
     _is_time_name,
-    _missing_code,
     _mixed_time,
     _pandas_header,
     _preamble_above,
@@ -83,6 +82,7 @@ from .csv_cells import (
     missing_remedy,
     most_line_end,
 )
+from .csv_codes import missing_code
 from .csv_lines import _check_text, _file_chunks, _line_batches
 from .options import ReadOptions, join_columns
 from .signal import (
@@ -499,7 +499,7 @@ class CsvReader:
                     f"{source}: line {lineno}, {column_label(header, p)}: {_show(cell.strip())} "
                     f"is not a finite number; {remedy}"
                 )
-            if (err := _missing_code(source, header, p, sc)) is not None:
+            if (err := missing_code(source, header, p, sc)) is not None:
                 raise err
         if ask is not None:  # a time column? asked of a file whose columns all read
             raise ask

@@ -15,6 +15,7 @@ from itertools import repeat
 import numpy as np
 
 from ..errors import ParameterError, SignalError, spell
+from .csv_codes import MISSING_CODES
 from .options import COMMA_BOTH, _fields
 from .signal import _show, column_label, foreign_file
 
@@ -712,13 +713,6 @@ _NOT_WHOLE = str.maketrans("", "", "0123456789+- \t\x00")
 _NOT_FIXED = {m: str.maketrans("", "", "0123456789+- \t\x00" + m) for m in ".,"}
 
 
-#: The values loggers and archives write for a missing reading (GHCN, Campbell, HOBO,
-#: SCADA exports, NOAA ISD, 16-bit ADC rails): a column's cell of one of them, far outside
-#: the column's other values, is refused as an empty cell is (:func:`_missing_code`).
-MISSING_CODES = (-99999.0, -9999.9, -9999.0, -999.9, -999.0, -99.99, -6999.0, -32768.0,
-                 32767.0, 9999.0, 9999.9, 99999.0)  # fmt: skip
-
-
 class _ColumnScan:
     """What the checking pass learns about one CSV column."""
 
@@ -815,34 +809,6 @@ class _ColumnScan:
             )
             if r is not None:
                 self.text_at = (linenos[r], cells[r])
-
-
-#: The other readings a column needs before a code far outside their range is refused.
-_READINGS = 8
-
-
-def _missing_code(source: str, header, p: int, sc: _ColumnScan) -> SignalError | None:
-    """The error for a column ``p`` whose cells read a missing-value code lying farther
-    outside the range of its other numbers than that range is wide (a -9999 among
-    temperatures: it would be filtered as a reading, or replaced by an invented one),
-    or None."""
-    if not sc.codes or sc.span is None or sc.readings < _READINGS:
-        return None
-    lo, hi = sc.span
-    wide = hi - lo
-    for value, (count, where) in sorted(sc.codes.items(), key=lambda kv: kv[1][1][0][0]):
-        if lo - wide <= value <= hi + wide:
-            continue  # inside the readings' own range: may be one
-        lines = ", ".join(str(line) for line, _ in where) + (", ..." if count > 3 else "")
-        return SignalError(
-            f"{source}: line{'s' if count > 1 else ''} {lines}, {column_label(header, p)}: "
-            f"{_show(where[0][1].strip())} looks like a logger's missing-value code "
-            f"({count} {'cell' if count == 1 else 'cells'}, far outside the column's other "
-            f"values, {lo:g} to {hi:g}), which would be filtered as a reading; fill the "
-            "missing readings in (interpolate them), or filter the stretches between them "
-            "apart"
-        )
-    return None
 
 
 class _TimeScan:
