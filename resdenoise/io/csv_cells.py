@@ -872,11 +872,11 @@ class _TimeScan:
             return False
         if named:
             return self.rising or self.falling
-        monotone = self.increasing or self.decreasing
+        if not (self.increasing or self.decreasing) or self.count < 3:
+            return False  # before the steps' spread: steps of both signs may overflow it
         scale = max(abs(self.first), abs(self.last))
         extremes = np.array([self.dt_min, self.dt_max])
-        equal = bool(np.all(np.isclose(extremes, self.dt0, rtol=1e-6, atol=1e-9 * scale)))
-        return monotone and self.count >= 3 and equal
+        return bool(np.all(np.isclose(extremes, self.dt0, rtol=1e-6, atol=1e-9 * scale)))
 
 
 def most_line_end(crlf: int, cr: int, lf: int) -> str:
