@@ -462,8 +462,9 @@ def do_no_harm(
     extra = {**_sure_change("sure_change_per_sample", gain), "gain_standard_error": se}
     identity = white_identity(level.sigma) if per_level is None else _frame_identity(per_level, f)
     extra["expected_gain_db"] = expected_gain_db(identity, gain)  # the decision's, same sign
-    if per_level is None and level.estimator != "given":  # within the level's own error
-        extra["expected_gain_db_range"] = expected_gain_range(level, np.shape(f)[0], gain, sums)
+    span = None if per_level is not None else expected_gain_range(level, np.shape(f)[0], gain, sums)
+    if span is not None:  # within the level's own error (None: a level given)
+        extra["expected_gain_db_range"] = span
     if not _significant((gain, se)):
         reason = _no_gain(name, gain, se, shift)
         return as_identity(plan, refused=True), reason, _nothing_done(reason), extra

@@ -774,9 +774,11 @@ def _run(job: _FileJob, streamed: bool) -> dict | None:
     with SignalWriter(job.output, source.template, job.write, source.frames) as writer:
         # the input left as it was (in place, nothing done): not encoded a second time
         unchanged = job.in_place and _same_file(plan, writer, source.template)
-        said = () if unchanged else (writer.narrowing, writer.resized, writer.unkept)
-        if unchanged:
-            said = (f"{job.input_path}: {UNCHANGED}",)
+        said = (
+            (f"{job.input_path}: {UNCHANGED}",)
+            if unchanged
+            else (writer.narrowing, writer.resized, writer.unkept)
+        )
         # fewer bits; a WAV beyond 4 GiB written as RF64; speaker positions not held
         for line in filter(None, said):
             notes.append(line)
